@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// `npm run bench -- <name>`: build what the benchmark needs, then run bench/<name>.js.
+// Each benchmark prints its headline ratio alone on its last line as `ratio=<number>`.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const { existsSync, readdirSync } = require('node:fs');
+const path = require('node:path');
+
+const name = process.argv[2];
+const available = readdirSync(__dirname)
+  .filter((f) => f.endsWith('.js') && f !== 'run.js')
+  .map((f) => f.slice(0, -3));
+if (!name || !existsSync(path.join(__dirname, `${name}.js`))) {
+  console.error(`usage: npm run bench -- <name>\nbenchmarks: ${available.join(', ') || '(none yet)'}`);
+  process.exit(2);
+}
+execFileSync('npx', ['tsc', '-b'], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
+execFileSync(process.execPath, [path.join(__dirname, `${name}.js`), ...process.argv.slice(3)], { stdio: 'inherit' });

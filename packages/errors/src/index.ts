@@ -1,0 +1,125 @@
+/**
+ * One error type for every ctr package.
+ *
+ * Callers branch on `code`, never on `instanceof` (two copies of this package in one
+ * process would break `instanceof`; a code survives that, and survives JSON over the API).
+ * The message is for a person: it says what was wrong and, in `hint`, what to do about it.
+ * Wrap with `cause` to add context without losing the original.
+ */
+
+export const ErrorCodes = [
+  'NotFound',
+  'AlreadyExists',
+  'Conflict',
+  'InvalidArgument',
+  'DigestMismatch',
+  'Unauthorized',
+  'Denied',
+  'TooManyRequests',
+  'Unavailable',
+  'Unsupported',
+  'Aborted',
+  'ResourceExhausted',
+  'Internal',
+] as const;
+
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+export interface CtrErrorOptions {
+  /** What the user can do about it, shown after the message. */
+  hint?: string;
+  /** The lower-level error this one adds context to. */
+  cause?: unknown;
+  /** Structured facts about the failure (a digest, a path, an HTTP status…). */
+  details?: Record<string, unknown>;
+}
+
+export class CtrError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: CtrErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = `CtrError[${code}]`;
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details ?? {};
+  }
+
+  /** The message followed by the hint, as a CLI shows it. */
+  describe(): string {
+    return this.hint ? `${this.message}\n${this.hint}` : this.message;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint?: string; details?: Record<string, unknown> } {
+    const out: { code: ErrorCode; message: string; hint?: string; details?: Record<string, unknown> } = {
+      code: this.code,
+      message: this.message,
+    };
+    if (this.hint) out.hint = this.hint;
+    if (Object.keys(this.details).length > 0) out.details = this.details;
+    return out;
+  }
+}
+
+function hasCode(error: unknown, code: ErrorCode): boolean {
+  return isCtrError(error) && error.code === code;
+}
+
+/** True for any ctr error, even one made by another copy of this package. */
+export function isCtrError(error: unknown): error is CtrError {
+  if (!(error instanceof Error)) return false;
+  const shape = error as Error & { code?: unknown; describe?: unknown };
+  return (
+    typeof shape.code === 'string' &&
+    (ErrorCodes as readonly string[]).includes(shape.code) &&
+    typeof shape.describe === 'function'
+  );
+}
+
+export const isNotFound = (e: unknown): boolean => hasCode(e, 'NotFound');
+export const isAlreadyExists = (e: unknown): boolean => hasCode(e, 'AlreadyExists');
+export const isConflict = (e: unknown): boolean => hasCode(e, 'Conflict');
+export const isInvalidArgument = (e: unknown): boolean => hasCode(e, 'InvalidArgument');
+export const isDigestMismatch = (e: unknown): boolean => hasCode(e, 'DigestMismatch');
+export const isUnauthorized = (e: unknown): boolean => hasCode(e, 'Unauthorized');
+export const isUnavailable = (e: unknown): boolean => hasCode(e, 'Unavailable');
+export const isAborted = (e: unknown): boolean => hasCode(e, 'Aborted');
+
+export const notFound = (message: string, options?: CtrErrorOptions): CtrError =>
+  new CtrError('NotFound', message, options);
+export const alreadyExists = (message: string, options?: CtrErrorOptions): CtrError =>
+  new CtrError('AlreadyExists', message, options);
+export const conflict = (message: string, options?: CtrErrorOptions): CtrError =>
+  new CtrError('Conflict', message, options);
+export const invalidArgument = (message: string, options?: CtrErrorOptions): CtrError =>
+  new CtrError('InvalidArgument', message, options);
+export const digestMismatch = (message: string, options?: CtrErrorOptions): CtrError =>
+  new CtrError('DigestMismatch', message, options);
+export const unavailable = (message: string, options?: CtrErrorOptions): CtrError =>
+  new CtrError('Unavailable', message, options);
+export const unsupported = (message: string, options?: CtrErrorOptions): CtrError =>
+  new CtrError('Unsupported', message, options);
+export const internal = (message: string, options?: CtrErrorOptions): CtrError =>
+  new CtrError('Internal', message, options);
+
+/**
+ * The error an AbortSignal stopped an operation with, as a CtrError.
+ * Call it where a long operation notices `signal.aborted`.
+ */
+export function aborted(signal: AbortSignal | undefined, what: string): CtrError {
+  return new CtrError('Aborted', `${what} was cancelled`, { cause: signal?.reason });
+}
+
+/** Throw the Aborted error if the signal has fired; call between steps of long work. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw aborted(signal, what);
+}
+
+/** Turn anything thrown into a CtrError, keeping CtrErrors as they are. */
+export function asCtrError(error: unknown, code: ErrorCode = 'Internal', context?: string): CtrError {
+  if (isCtrError(error)) return error;
+  const text = error instanceof Error ? error.message : String(error);
+  return new CtrError(code, context ? `${context}: ${text}` : text, { cause: error });
+}

@@ -1,0 +1,49 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from './digest';
+
+/**
+ * Small blob interfaces, after containerd's content package. Whoever stores blobs — the
+ * @ctr/store content store, a registry, an OCI layout directory, a docker-archive being
+ * written — implements the narrow one a caller needs; callers take the narrowest they can.
+ */
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+export interface ReadOptions {
+  /** First byte to return (for HTTP Range and resumed copies). */
+  offset?: number;
+  signal?: AbortSignal;
+}
+
+/** Something blobs can be read from. */
+export interface BlobProvider {
+  /** Size of a blob; throws NotFound when absent. */
+  info(digest: Digest): Promise<BlobInfo>;
+  /** The bytes of a blob, streamed; throws NotFound when absent. */
+  read(digest: Digest, options?: ReadOptions): Promise<Readable>;
+}
+
+export interface WriteOptions {
+  /** The size the content must have; a mismatch is DigestMismatch/InvalidArgument and nothing is kept. */
+  size?: number;
+  signal?: AbortSignal;
+}
+
+/** Something blobs can be written to. The write verifies the digest before the blob becomes visible. */
+export interface BlobIngester {
+  /**
+   * Store `source` under `digest`. Resolves once the blob is durable and visible; rejects
+   * with DigestMismatch (and keeps nothing) when the bytes do not hash to `digest`.
+   * Writing a blob that is already present succeeds without rewriting it.
+   */
+  write(digest: Digest, source: Readable | AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<BlobInfo>;
+}
+
+/** The whole content-store face: info / read / write / delete / walk. */
+export interface ContentStore extends BlobProvider, BlobIngester {
+  delete(digest: Digest): Promise<void>;
+  walk(signal?: AbortSignal): AsyncIterable<BlobInfo>;
+}

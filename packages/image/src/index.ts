@@ -1,0 +1,4 @@
+export * from './digest';
+export * from './media-types';
+export * from './descriptor';
+export * from './content';

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Make this machine able to build, run and test ctr. Idempotent; run as root.
+# Installs the real components ctr drives (DESIGN.md, "Real components"), then the npm
+# dependencies, then builds every package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  runc conmon                    # run and monitor containers
+  busybox-static                 # the base image when there is no internet
+  containernetworking-plugins    # CNI bridge / host-local / portmap / loopback
+  iproute2 iptables              # namespaces, veth, bridges, NAT
+  docker-registry                # a registry ctr did not write, for interop tests
+  skopeo umoci                   # image tools ctr did not write, for interop tests
+  tar gzip util-linux procps     # reference tools for benchmarks and tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  [[ "$p" == \#* ]] && continue
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup-host: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian starts the registry as a service on :5000 when it can; tests start their own.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+
+npm ci --no-audit --no-fund
+npm run build
