@@ -47,3 +47,25 @@ export interface ContentStore extends BlobProvider, BlobIngester {
   delete(digest: Digest): Promise<void>;
   walk(signal?: AbortSignal): AsyncIterable<BlobInfo>;
 }
+
+/**
+ * A write in progress that outlives the process: reopening the same `ref` later resumes
+ * at `offset` (what lets an interrupted pull continue with an HTTP Range request).
+ */
+export interface Ingest {
+  readonly ref: string;
+  readonly digest: Digest;
+  /** Bytes already written (and hashed) by earlier attempts. */
+  readonly offset: number;
+  /** Append bytes after `offset`; resolves with the new offset once they are on disk. */
+  append(source: Readable | AsyncIterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<number>;
+  /** Verify size and digest, then make the blob visible. On DigestMismatch the ingest is discarded. */
+  commit(options?: { size?: number }): Promise<BlobInfo>;
+  /** Drop what was written. */
+  abort(): Promise<void>;
+}
+
+/** A store whose writes can be resumed after a crash or a cancelled download. */
+export interface ResumableIngester {
+  ingest(ref: string, digest: Digest, options?: { size?: number }): Promise<Ingest>;
+}
