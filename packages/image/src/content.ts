@@ -27,7 +27,9 @@ export interface BlobProvider {
 }
 
 export interface WriteOptions {
-  /** The size the content must have; a mismatch is DigestMismatch/InvalidArgument and nothing is kept. */
+  /** The digest the bytes must have; when absent the store computes it (content we just made). */
+  digest?: Digest;
+  /** The size the bytes must have. */
   size?: number;
   signal?: AbortSignal;
 }
@@ -35,11 +37,11 @@ export interface WriteOptions {
 /** Something blobs can be written to. The write verifies the digest before the blob becomes visible. */
 export interface BlobIngester {
   /**
-   * Store `source` under `digest`. Resolves once the blob is durable and visible; rejects
-   * with DigestMismatch (and keeps nothing) when the bytes do not hash to `digest`.
-   * Writing a blob that is already present succeeds without rewriting it.
+   * Store `source`. Resolves with the blob's digest and size once it is durable and visible;
+   * rejects with DigestMismatch (and keeps nothing) when the bytes do not match
+   * `options.digest` / `options.size`. Writing a blob that is already present succeeds.
    */
-  write(digest: Digest, source: Readable | AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<BlobInfo>;
+  write(source: Readable | AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<BlobInfo>;
 }
 
 /** The whole content-store face: info / read / write / delete / walk. */
