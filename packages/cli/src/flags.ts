@@ -1,0 +1,142 @@
+import { invalidArgument } from '@ctr/errors';
+
+/**
+ * Command-line flags the way docker's (pflag) parses them: `-it`, `-e X`, `-eX`, `-e=X`,
+ * `--env X`, `--env=X`, repeated list flags, `--` to end flags. Commands that run a
+ * program (`run`, `exec`, `create`) stop at the first positional so that the program's
+ * own flags pass through untouched.
+ */
+
+export type FlagType = 'bool' | 'string' | 'list' | 'number';
+
+export interface FlagSpec {
+  name: string;
+  short?: string;
+  type: FlagType;
+  description: string;
+  /** Shown in help as the value's name, e.g. `list`, `string`, `int`. */
+  valueName?: string;
+  default?: string | number | boolean;
+}
+
+export type FlagValue = string | number | boolean | string[];
+
+export interface ParsedArgs {
+  flags: Record<string, FlagValue | undefined>;
+  positionals: string[];
+}
+
+export interface ParseOptions {
+  /** Stop parsing flags at the first positional (docker's `SetInterspersed(false)`). */
+  stopAtPositional?: boolean;
+  /** For error messages: `ctr run`. */
+  command: string;
+}
+
+export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], options: ParseOptions): ParsedArgs {
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short as string, s]));
+  const flags: Record<string, FlagValue | undefined> = {};
+  for (const spec of specs) {
+    if (spec.type === 'list') flags[spec.name] = [];
+    else if (spec.default !== undefined) flags[spec.name] = spec.default;
+  }
+  const positionals: string[] = [];
+
+  const unknown = (flag: string): never => {
+    throw invalidArgument(`unknown flag: ${flag}`, { hint: `See '${options.command} --help'.` });
+  };
+  const assign = (spec: FlagSpec, raw: string, shown: string): void => {
+    switch (spec.type) {
+      case 'bool':
+        if (!['true', 'false', '1', '0'].includes(raw)) {
+          throw invalidArgument(`invalid argument "${raw}" for "${shown}" flag: strconv.ParseBool: parsing "${raw}": invalid syntax`);
+        }
+        flags[spec.name] = raw === 'true' || raw === '1';
+        return;
+      case 'number': {
+        const n = Number(raw);
+        if (raw.trim() === '' || !Number.isFinite(n)) {
+          throw invalidArgument(`invalid argument "${raw}" for "${shown}" flag: strconv.ParseInt: parsing "${raw}": invalid syntax`);
+        }
+        flags[spec.name] = n;
+        return;
+      }
+      case 'list':
+        (flags[spec.name] as string[]).push(raw);
+        return;
+      case 'string':
+        flags[spec.name] = raw;
+    }
+  };
+
+  let i = 0;
+  const takeValue = (shown: string): string => {
+    const value = argv[++i];
+    if (value === undefined) throw invalidArgument(`flag needs an argument: ${shown}`, { hint: `See '${options.command} --help'.` });
+    return value;
+  };
+
+  for (; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg.startsWith('--') && arg.length > 2) {
+      const eq = arg.indexOf('=');
+      const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+      const spec = byName.get(name) ?? unknown(`--${name}`);
+      if (eq !== -1) assign(spec, arg.slice(eq + 1), `--${name}`);
+      else if (spec.type === 'bool') flags[spec.name] = true;
+      else assign(spec, takeValue(`--${name}`), `--${name}`);
+      continue;
+    }
+    if (arg.startsWith('-') && arg.length > 1) {
+      // A cluster of short flags: every one but a value-taking flag is a bool; a value-taking
+      // flag swallows the rest of the cluster (`-eFOO=bar`) or the next argument.
+      for (let j = 1; j < arg.length; j++) {
+        const letter = arg[j] as string;
+        const spec = byShort.get(letter) ?? unknown(`-${letter}`);
+        const shown = `-${letter}, --${spec.name}`;
+        if (spec.type === 'bool') {
+          if (arg[j + 1] === '=') {
+            assign(spec, arg.slice(j + 2), shown);
+            break;
+          }
+          flags[spec.name] = true;
+          continue;
+        }
+        const rest = arg.slice(j + 1);
+        assign(spec, rest === '' ? takeValue(shown) : rest.startsWith('=') ? rest.slice(1) : rest, shown);
+        break;
+      }
+      continue;
+    }
+    positionals.push(arg);
+    if (options.stopAtPositional) {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+  }
+  return { flags, positionals };
+}
+
+export function str(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function bool(args: ParsedArgs, name: string): boolean {
+  return args.flags[name] === true;
+}
+
+export function num(args: ParsedArgs, name: string): number | undefined {
+  const v = args.flags[name];
+  return typeof v === 'number' ? v : undefined;
+}
+
+export function list(args: ParsedArgs, name: string): string[] {
+  const v = args.flags[name];
+  return Array.isArray(v) ? v : [];
+}
