@@ -1,0 +1,152 @@
+import { createReadStream, watch } from 'node:fs';
+import { appendFile, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/**
+ * `docker events`, daemonless: every engine process appends to one JSON-lines journal under
+ * the root, so an engine in another process sees what this one did. Small appends with
+ * O_APPEND are atomic on a local filesystem, so writers need no lock.
+ */
+
+export type EventType = 'container' | 'image' | 'volume' | 'network' | 'builder';
+
+export interface EngineEvent {
+  Type: EventType;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  scope: 'local';
+  time: number;
+  timeNano: number;
+}
+
+export interface EventFilters {
+  type?: string[];
+  event?: string[];
+  container?: string[];
+  image?: string[];
+  volume?: string[];
+  network?: string[];
+  label?: string[];
+}
+
+export interface EventsOptions {
+  /** Seconds since the epoch (or a Date): replay events from then on. */
+  since?: number | Date;
+  /** Stop at this time; without it the iteration follows new events until `signal` aborts. */
+  until?: number | Date;
+  filters?: EventFilters;
+  signal?: AbortSignal;
+}
+
+const ROTATE_AT = 8 * 1024 * 1024;
+
+function seconds(at: number | Date): number {
+  return at instanceof Date ? at.getTime() / 1000 : at;
+}
+
+function matches(event: EngineEvent, filters: EventFilters): boolean {
+  const any = (values: string[] | undefined, test: (v: string) => boolean): boolean =>
+    values === undefined || values.length === 0 || values.some(test);
+  const attrs = event.Actor.Attributes;
+  const actorIs = (type: EventType) => (v: string) =>
+    event.Type === type && (event.Actor.ID.startsWith(v) || attrs.name === v);
+  return (
+    any(filters.type, (v) => event.Type === v) &&
+    any(filters.event, (v) => event.Action === v || event.Action.startsWith(`${v}:`)) &&
+    any(filters.container, actorIs('container')) &&
+    any(filters.volume, actorIs('volume')) &&
+    any(filters.network, actorIs('network')) &&
+    any(filters.image, (v) => attrs.image === v || (event.Type === 'image' && (event.Actor.ID === v || attrs.name === v))) &&
+    any(filters.label, (v) => {
+      const eq = v.indexOf('=');
+      return eq === -1 ? v in attrs : attrs[v.slice(0, eq)] === v.slice(eq + 1);
+    })
+  );
+}
+
+export class EventLog {
+  private readonly path: string;
+
+  constructor(root: string) {
+    this.path = join(root, 'events.jsonl');
+  }
+
+  async emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): Promise<EngineEvent> {
+    const nanos = process.hrtime.bigint() % 1_000_000n;
+    const ms = Date.now();
+    const event: EngineEvent = {
+      Type: type,
+      Action: action,
+      Actor: { ID: id, Attributes: attributes },
+      scope: 'local',
+      time: Math.floor(ms / 1000),
+      timeNano: ms * 1_000_000 + Number(nanos),
+    };
+    const size = await stat(this.path).then((s) => s.size, () => 0);
+    if (size > ROTATE_AT) await rename(this.path, `${this.path}.1`).catch(() => undefined);
+    await appendFile(this.path, `${JSON.stringify(event)}\n`);
+    return event;
+  }
+
+  /** Past events from `since`, then (without `until`) new ones as they are written. */
+  async *events(options: EventsOptions = {}): AsyncGenerator<EngineEvent> {
+    const since = options.since === undefined ? Date.now() / 1000 : seconds(options.since);
+    const until = options.until === undefined ? undefined : seconds(options.until);
+    const filters = options.filters ?? {};
+    let offset = 0;
+    const wanted = (e: EngineEvent): boolean => e.timeNano / 1e9 >= since && (until === undefined || e.timeNano / 1e9 <= until) && matches(e, filters);
+
+    const readFrom = async function* (path: string, start: number): AsyncGenerator<{ event: EngineEvent; end: number }> {
+      const size = await stat(path).then((s) => s.size, () => -1);
+      if (size <= start) return;
+      const lines = createInterface({ input: createReadStream(path, { start, end: size - 1 }), crlfDelay: Infinity });
+      let position = start;
+      for await (const line of lines) {
+        position += Buffer.byteLength(line) + 1;
+        if (!line) continue;
+        try {
+          yield { event: JSON.parse(line) as EngineEvent, end: position };
+        } catch {
+          // A torn last line from a writer killed mid-append: skip it.
+        }
+      }
+    };
+
+    if (options.since !== undefined) {
+      for await (const { event } of readFrom(`${this.path}.1`, 0)) if (wanted(event)) yield event;
+    }
+    for await (const { event, end } of readFrom(this.path, 0)) {
+      offset = end;
+      if (wanted(event)) yield event;
+    }
+    if (until !== undefined && until <= Date.now() / 1000) return;
+
+    // Wake on a change in the directory, or once a second in case a notification was missed.
+    let wake: (() => void) | undefined;
+    const watcher = watch(join(this.path, '..'), () => wake?.());
+    const onAbort = (): void => wake?.();
+    options.signal?.addEventListener('abort', onAbort);
+    try {
+      while (!options.signal?.aborted) {
+        if (until !== undefined && Date.now() / 1000 > until) return;
+        const size = await stat(this.path).then((s) => s.size, () => 0);
+        if (size < offset) offset = 0; // rotated
+        for await (const { event, end } of readFrom(this.path, offset)) {
+          offset = end;
+          if (wanted(event)) yield event;
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1000);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      watcher.close();
+    }
+  }
+}
