@@ -13,6 +13,7 @@ packages=(
   docker-registry                # a registry ctr did not write, for interop tests
   skopeo umoci                   # image tools ctr did not write, for interop tests
   tar gzip util-linux procps     # reference tools for benchmarks and tests
+  attr                           # setfattr/getfattr: layer xattrs and overlay opaque markers
 )
 
 missing=()
