@@ -1,0 +1,43 @@
+import { Readable } from 'node:stream';
+import { loadArchive, MemoryContentStore, saveArchive } from '@ctr/image';
+import { collect, makeImage, untar } from './docker-archive-fixtures';
+
+describe('docker save → docker load round trip', () => {
+  it('keeps the manifest digest, image ID and every blob', async () => {
+    const source = new MemoryContentStore();
+    const image = await makeImage(source);
+    const archive = await collect(saveArchive(source, [{ descriptor: image.manifest, names: ['busybox:latest'] }]));
+    const target = new MemoryContentStore();
+    const result = await loadArchive(target, Readable.from([archive]));
+    expect(result.format).toBe('docker-oci');
+    expect(result.images).toEqual([
+      {
+        names: ['docker.io/library/busybox:latest', 'busybox:latest'],
+        descriptor: expect.objectContaining({ digest: image.manifest.digest, size: image.manifest.size }),
+        imageId: image.config.digest,
+      },
+    ]);
+    for (const blob of [image.manifest, image.config, ...image.layers]) {
+      expect(await target.info(blob.digest)).toEqual({ digest: blob.digest, size: blob.size });
+    }
+  });
+
+  it('writes manifest.json, repositories, index.json and oci-layout as docker 25 does', async () => {
+    const source = new MemoryContentStore();
+    const image = await makeImage(source);
+    const entries = await untar(await collect(saveArchive(source, [{ descriptor: image.manifest, names: ['localhost:5000/app:v1'] }])));
+    expect(JSON.parse(entries.get('manifest.json')!.toString())).toEqual([
+      {
+        Config: `blobs/sha256/${image.config.digest.slice(7)}`,
+        RepoTags: ['localhost:5000/app:v1'],
+        Layers: image.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
+      },
+    ]);
+    expect(JSON.parse(entries.get('oci-layout')!.toString())).toEqual({ imageLayoutVersion: '1.0.0' });
+    expect(JSON.parse(entries.get('index.json')!.toString()).manifests[0].annotations).toEqual({
+      'io.containerd.image.name': 'localhost:5000/app:v1',
+      'org.opencontainers.image.ref.name': 'v1',
+    });
+    expect(Object.keys(JSON.parse(entries.get('repositories')!.toString()))).toEqual(['localhost:5000/app']);
+  });
+});
