@@ -1,1 +1,23 @@
-export {};
+/**
+ * @ctr/store — local storage: a verified content store, overlay snapshots keyed by chainID,
+ * image names, volumes, leases, gc and fsck, safe with several processes and crashes.
+ */
+export { openStore, type Store, type StoreOptions } from './store';
+export { storePaths, type StorePaths } from './paths';
+export { LocalContentStore, type IngestStatus } from './content-store';
+export { LocalIngest } from './ingest';
+export { OverlaySnapshotter, type SnapshotInfo, type SnapshotKind, type SnapshotOptions, type SnapshotUsage } from './snapshotter';
+export { mountAll, unmount, type Mount } from './mount';
+export {
+  unpackLayers,
+  type LayerApplier,
+  type UnpackLayer,
+  type UnpackOptions,
+  type UnpackProgress,
+} from './unpack';
+export { ImageIndex, ImageIndex as ImageStore, type ImageRecord, type PutImage, type UntagResult } from './image-index';
+export { VolumeStore, ANONYMOUS_LABEL, type VolumeInfo, type CreateVolumeOptions, type PruneVolumesResult } from './volume-store';
+export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions } from './leases';
+export { type GcResult } from './gc';
+export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from './fsck';
+export { acquireLock, withLock, type LockOptions, type Release } from './lock';

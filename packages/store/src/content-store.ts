@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { CtrError, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
+import {
+  digestHex,
+  parseDigest,
+  type BlobInfo,
+  type ContentStore,
+  type Digest,
+  type ReadOptions,
+  type ResumableIngester,
+  type WriteOptions,
+} from '@ctr/image';
+import { errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX } from './fs-util';
+import { appendChunks, LocalIngest, verify, type BlobPublisher, type IngestRecord } from './ingest';
+import type { LeaseManager } from './leases';
+import { lockOwner } from './lock';
+
+const HEX = /^[a-f0-9]{64}$/;
+
+/** An ingest found on disk: a write that was interrupted or is in progress. */
+export interface IngestStatus {
+  ref: string;
+  digest: Digest;
+  size?: number;
+  offset: number;
+  updatedAt: Date;
+  /** PID of the process writing it now, if any. */
+  writer?: number;
+}
+
+/**
+ * Blobs by digest under `blobs/sha256/<hex>`. A blob becomes visible only by rename of a
+ * fully written, fsynced and verified file, so readers never see partial content and
+ * concurrent writers of the same blob are harmless (each renames identical bytes).
+ */
+export class LocalContentStore implements ContentStore, ResumableIngester, BlobPublisher {
+  constructor(
+    private readonly blobsDir: string,
+    private readonly ingestDir: string,
+    private readonly leases?: LeaseManager,
+    private readonly lease?: string,
+  ) {}
+
+  /** A view of this store that records every blob it writes in `leaseId` (protects it from gc). */
+  withLease(leaseId: string): LocalContentStore {
+    if (!this.leases) throw new CtrError('Internal', 'this content store has no lease manager');
+    return new LocalContentStore(this.blobsDir, this.ingestDir, this.leases, leaseId);
+  }
+
+  /** The file holding a blob (for tools that need a path, e.g. sendfile). */
+  blobPath(digest: Digest): string {
+    return path.join(this.blobsDir, digestHex(parseDigest(digest)));
+  }
+
+  async info(digest: Digest): Promise<BlobInfo> {
+    const file = this.blobPath(digest);
+    try {
+      const stat = await fs.stat(file);
+      return { digest, size: stat.size };
+    } catch (error) {
+      throw this.missing(error, digest);
+    }
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    try {
+      await fs.access(this.blobPath(digest));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async read(digest: Digest, options: ReadOptions = {}): Promise<Readable> {
+    const file = this.blobPath(digest);
+    throwIfAborted(options.signal, `reading ${digest}`);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(file, 'r');
+    } catch (error) {
+      throw this.missing(error, digest);
+    }
+    const offset = options.offset ?? 0;
+    const { size } = await handle.stat();
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) {
+      await handle.close();
+      throw invalidArgument(`cannot read ${digest} from offset ${offset}: the blob has ${size} bytes`);
+    }
+    return handle.createReadStream({ start: offset, ...(options.signal ? { signal: options.signal } : {}) });
+  }
+
+  /** Read a whole small blob (a manifest, index or config) into memory. */
+  async readBytes(digest: Digest, options: { maxSize?: number } = {}): Promise<Buffer> {
+    const { size } = await this.info(digest);
+    const max = options.maxSize ?? 16 * 1024 * 1024;
+    if (size > max) throw invalidArgument(`blob ${digest} is ${size} bytes, more than the ${max} expected for metadata`);
+    return fs.readFile(this.blobPath(digest));
+  }
+
+  async write(source: Readable | AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<BlobInfo> {
+    const expected = options.digest === undefined ? undefined : parseDigest(options.digest);
+    if (expected !== undefined && (await this.has(expected))) {
+      const info = await this.info(expected);
+      verify(`blob ${expected}`, { ...(options.size === undefined ? {} : { size: options.size }) }, info);
+      // Not read: the blob is here already. Stop the source so a network body is released.
+      if ('destroy' in source && typeof source.destroy === 'function') source.destroy();
+      await this.protect(expected);
+      return info;
+    }
+    await this.mkdirs();
+    const temp = tempName(this.ingestDir);
+    const hash = createHash('sha256');
+    const what = `writing blob ${expected ?? '(new content)'}`;
+    try {
+      const handle = await fs.open(temp, 'wx', 0o644);
+      let size: number;
+      try {
+        size = await appendChunks(handle, source, hash, {
+          ...(options.size === undefined ? {} : { limit: options.size }),
+          ...(options.signal ? { signal: options.signal } : {}),
+          what,
+        });
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const info: BlobInfo = { digest: `sha256:${hash.digest('hex')}` as Digest, size };
+      verify(what, { ...(expected ? { digest: expected } : {}), ...(options.size === undefined ? {} : { size: options.size }) }, info);
+      await this.publish(temp, info);
+      return info;
+    } catch (error) {
+      await fs.rm(temp, { force: true });
+      throw storageError(error, what);
+    }
+  }
+
+  /** Make a verified file the blob `info.digest`: record the lease first, then rename, then fsync. */
+  async publish(file: string, info: BlobInfo): Promise<void> {
+    await this.protect(info.digest);
+    const target = this.blobPath(info.digest);
+    try {
+      // Fresh mtime: gc never collects a blob that appeared after it started.
+      const now = new Date();
+      await fs.utimes(file, now, now);
+      await fs.rename(file, target);
+      await fsyncDir(this.blobsDir);
+    } catch (error) {
+      throw storageError(error, `storing blob ${info.digest}`);
+    }
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    try {
+      await fs.unlink(this.blobPath(digest));
+    } catch (error) {
+      throw this.missing(error, digest);
+    }
+    await fsyncDir(this.blobsDir);
+  }
+
+  async *walk(signal?: AbortSignal): AsyncIterable<BlobInfo> {
+    for (const name of await this.listDir(this.blobsDir)) {
+      throwIfAborted(signal, 'walking the content store');
+      if (!HEX.test(name)) continue;
+      try {
+        const stat = await fs.stat(path.join(this.blobsDir, name));
+        yield { digest: `sha256:${name}` as Digest, size: stat.size };
+      } catch (error) {
+        if (errno(error) !== 'ENOENT') throw storageError(error, `reading ${name}`);
+      }
+    }
+  }
+
+  /** Open (or resume) the write of `digest` under `ref`. Reopening re-hashes what is there. */
+  async ingest(ref: string, digest: Digest, options: { size?: number } = {}): Promise<LocalIngest> {
+    if (typeof ref !== 'string' || ref.length === 0 || ref.length > 1024) {
+      throw invalidArgument(`invalid ingest ref ${JSON.stringify(ref)}: expected 1 to 1024 characters`);
+    }
+    const record: IngestRecord = {
+      ref,
+      digest: parseDigest(digest),
+      ...(options.size === undefined ? {} : { size: options.size }),
+      updatedAt: new Date().toISOString(),
+    };
+    await this.mkdirs();
+    return LocalIngest.open(this.ingestPath(ref), record, this);
+  }
+
+  /** Ingests on disk (interrupted or in progress). */
+  async ingests(): Promise<IngestStatus[]> {
+    const out: IngestStatus[] = [];
+    for (const name of await this.listDir(this.ingestDir)) {
+      if (name.startsWith(TEMP_PREFIX)) continue;
+      const dir = path.join(this.ingestDir, name);
+      const record = await readJson<IngestRecord>(path.join(dir, 'record.json')).catch(() => undefined);
+      if (!record) continue;
+      const stat = await fs.stat(path.join(dir, 'data')).catch(() => undefined);
+      const writer = await lockOwner(path.join(dir, 'lock'));
+      out.push({
+        ref: record.ref,
+        digest: record.digest,
+        ...(record.size === undefined ? {} : { size: record.size }),
+        offset: stat?.size ?? 0,
+        updatedAt: stat?.mtime ?? new Date(record.updatedAt),
+        ...(writer === undefined ? {} : { writer }),
+      });
+    }
+    return out;
+  }
+
+  /** Drop an interrupted ingest by ref. */
+  async abortIngest(ref: string): Promise<void> {
+    const ingest = await this.ingest(ref, (await this.ingestRecord(ref)).digest);
+    await ingest.abort();
+  }
+
+  ingestPath(ref: string): string {
+    return path.join(this.ingestDir, createHash('sha256').update(ref).digest('hex'));
+  }
+
+  private async ingestRecord(ref: string): Promise<IngestRecord> {
+    const record = await readJson<IngestRecord>(path.join(this.ingestPath(ref), 'record.json'));
+    if (!record) throw notFound(`no ingest "${ref}" in ${this.ingestDir}`);
+    return record;
+  }
+
+  private async protect(digest: Digest): Promise<void> {
+    if (this.lease !== undefined && this.leases) {
+      await this.leases.addResource(this.lease, { type: 'content', id: digest });
+    }
+  }
+
+  private async mkdirs(): Promise<void> {
+    try {
+      await fs.mkdir(this.blobsDir, { recursive: true });
+      await fs.mkdir(this.ingestDir, { recursive: true });
+    } catch (error) {
+      throw storageError(error, 'creating the content store directories');
+    }
+  }
+
+  private async listDir(dir: string): Promise<string[]> {
+    try {
+      return await fs.readdir(dir);
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return [];
+      throw storageError(error, `listing ${dir}`);
+    }
+  }
+
+  private missing(error: unknown, digest: Digest): CtrError {
+    if (errno(error) === 'ENOENT') {
+      return notFound(`blob ${digest} not found in content store ${path.dirname(path.dirname(this.blobsDir))}`);
+    }
+    return storageError(error, `reading blob ${digest}`);
+  }
+}

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { CtrError, isCtrError } from '@ctr/errors';
+
+/** Prefix of every temporary file or directory the store makes; fsck removes leftovers with it. */
+export const TEMP_PREFIX = '.tmp-';
+
+export function tempName(dir: string): string {
+  return path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+/** Make a directory entry change (create, rename, unlink) durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Replace `file` with `data` so that a crash at any instant leaves either the old or the new
+ * contents: write a temp file beside it, fsync, rename over, fsync the directory.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = tempName(dir);
+  try {
+    const handle = await fs.open(temp, 'wx', 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw storageError(error, `writing ${file}`);
+  }
+  await fsyncDir(dir);
+}
+
+export async function readJson<T>(file: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return undefined;
+    throw storageError(error, `reading ${file}`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new CtrError('Internal', `${file} is corrupt (not valid JSON)`, {
+      cause: error,
+      hint: 'run fsck on the store; restore the file from a backup if fsck cannot repair it',
+    });
+  }
+}
+
+export async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return false;
+    throw storageError(error, `checking ${file}`);
+  }
+}
+
+export function errno(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : undefined;
+}
+
+/** Turn a filesystem error into a CtrError a person can act on (ENOSPC → ResourceExhausted). */
+export function storageError(error: unknown, what: string): CtrError {
+  if (isCtrError(error)) return error;
+  const code = errno(error);
+  const text = error instanceof Error ? error.message : String(error);
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new CtrError('ResourceExhausted', `no space left on device while ${what}`, {
+        cause: error,
+        hint: 'free disk space (remove unused images, containers and volumes) and retry',
+      });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new CtrError('Denied', `permission denied while ${what}: ${text}`, { cause: error });
+    case 'ENOENT':
+      return new CtrError('NotFound', `${what}: ${text}`, { cause: error });
+    default:
+      return new CtrError('Internal', `${what}: ${text}`, { cause: error });
+  }
+}
+
+/** Total bytes of regular files under `dir` (hardlinked files counted once). */
+export async function diskUsage(dir: string): Promise<{ size: number; inodes: number }> {
+  const seen = new Set<number>();
+  let size = 0;
+  let inodes = 0;
+  const visit = async (p: string): Promise<void> => {
+    const st = await fs.lstat(p);
+    if (seen.has(st.ino)) return;
+    seen.add(st.ino);
+    inodes++;
+    if (st.isDirectory()) {
+      for (const entry of await fs.readdir(p)) await visit(path.join(p, entry));
+    } else {
+      size += st.blocks * 512;
+    }
+  };
+  await visit(dir);
+  return { size, inodes };
+}

@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { isNotFound, throwIfAborted } from '@ctr/errors';
+import type { Digest } from '@ctr/image';
+import type { IngestStatus, LocalContentStore } from './content-store';
+import { errno, exists, readJson, TEMP_PREFIX } from './fs-util';
+import type { ImageIndex } from './image-index';
+import { breakIfStale, lockOwner, processAlive } from './lock';
+import type { StorePaths } from './paths';
+import { blobReferences } from './references';
+import type { OverlaySnapshotter } from './snapshotter';
+import { EXTRACT_PID_LABEL, EXTRACT_PREFIX } from './unpack';
+
+export type FsckArea = 'content' | 'ingest' | 'snapshots' | 'images' | 'volumes' | 'leases' | 'locks';
+
+export interface FsckIssue {
+  area: FsckArea;
+  message: string;
+  path?: string;
+}
+
+export interface FsckReport {
+  /** True when no problem is left (repaired leftovers do not count). */
+  clean: boolean;
+  /** Inconsistencies fsck could not explain or repair. */
+  problems: FsckIssue[];
+  /** Leftovers of interrupted work that fsck removed (or would remove, without `repair`). */
+  repaired: FsckIssue[];
+  /** Resumable ingests found (not problems). */
+  ingests: IngestStatus[];
+}
+
+export interface FsckOptions {
+  /** Remove explainable leftovers (default true). */
+  repair?: boolean;
+  /** Re-hash every blob (default true; slow on big stores). */
+  verifyContent?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface FsckParts {
+  paths: StorePaths;
+  content: LocalContentStore;
+  snapshots: OverlaySnapshotter;
+  images: ImageIndex;
+}
+
+const HEX = /^[a-f0-9]{64}$/;
+
+/** Check a store for consistency; repair what a crash can explain. */
+export async function fsck(parts: FsckParts, options: FsckOptions = {}): Promise<FsckReport> {
+  const repair = options.repair ?? true;
+  const report: FsckReport = { clean: true, problems: [], repaired: [], ingests: [] };
+  const problem = (area: FsckArea, message: string, p?: string): void => {
+    report.problems.push({ area, message, ...(p ? { path: p } : {}) });
+  };
+  const fixed = async (area: FsckArea, message: string, p: string, action: () => Promise<unknown>): Promise<void> => {
+    if (repair) await action();
+    report.repaired.push({ area, message, path: p });
+  };
+  const { paths } = parts;
+
+  await checkLocks(paths.locks, fixed);
+  const tempDirs: [FsckArea, string][] = [
+    ['content', paths.blobs],
+    ['ingest', paths.ingest],
+    ['snapshots', paths.snapshots],
+    ['images', paths.images],
+    ['volumes', paths.volumes],
+    ['leases', paths.leases],
+  ];
+  for (const [area, dir] of tempDirs) await removeDeadTemps(area, dir, fixed);
+
+  for (const name of await list(paths.blobs)) {
+    throwIfAborted(options.signal, 'fsck');
+    const file = path.join(paths.blobs, name);
+    if (name.startsWith(TEMP_PREFIX)) continue;
+    if (!HEX.test(name)) {
+      problem('content', `unexpected file ${name} among blobs`, file);
+      continue;
+    }
+    if (options.verifyContent ?? true) {
+      const actual = await hashFile(file);
+      if (actual !== name) {
+        await fixed('content', `blob sha256:${name} is corrupt (its content hashes to sha256:${actual}); removed`, file, () => fs.rm(file, { force: true }));
+        problem('content', `blob sha256:${name} was corrupt and had to be removed; pull its image again`, file);
+      }
+    }
+  }
+
+  for (const name of await list(paths.ingest)) {
+    if (name.startsWith(TEMP_PREFIX)) continue;
+    const dir = path.join(paths.ingest, name);
+    const hasRecord = await exists(path.join(dir, 'record.json'));
+    if (!hasRecord && (await lockOwner(path.join(dir, 'lock'))) === undefined) {
+      await fixed('ingest', 'removed an ingest that was interrupted while being created', dir, () => fs.rm(dir, { recursive: true, force: true }));
+    }
+  }
+  report.ingests = await parts.content.ingests();
+
+  await checkImages(parts, problem);
+  await checkSnapshots(parts, repair, problem, fixed);
+  await checkVolumes(paths.volumes, problem);
+
+  report.clean = report.problems.length === 0;
+  return report;
+}
+
+type Fixer = (area: FsckArea, message: string, p: string, action: () => Promise<unknown>) => Promise<void>;
+type Reporter = (area: FsckArea, message: string, p?: string) => void;
+
+async function checkLocks(dir: string, fixed: Fixer): Promise<void> {
+  for (const name of await list(dir)) {
+    if (!name.endsWith('.lock')) continue;
+    const file = path.join(dir, name);
+    const owner = await lockOwner(file);
+    if (owner === undefined && (await exists(file))) {
+      await fixed('locks', `removed a lock left by a process that died`, file, () => breakIfStale(file));
+    }
+  }
+  await removeDeadTemps('locks', dir, fixed);
+}
+
+/** Temp files are named `.tmp-<pid>-<random>`: those of dead processes are leftovers. */
+async function removeDeadTemps(area: FsckArea, dir: string, fixed: Fixer): Promise<void> {
+  for (const name of await list(dir)) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const pid = Number.parseInt(name.slice(TEMP_PREFIX.length), 10);
+    if (Number.isSafeInteger(pid) && (pid === process.pid || processAlive(pid))) continue;
+    const file = path.join(dir, name);
+    await fixed(area, 'removed a temporary file left by an interrupted write', file, () => fs.rm(file, { recursive: true, force: true }));
+  }
+}
+
+async function checkImages(parts: FsckParts, problem: Reporter): Promise<void> {
+  let images;
+  try {
+    images = await parts.images.list();
+  } catch (error) {
+    problem('images', `the image index cannot be read: ${(error as Error).message}`, parts.paths.images);
+    return;
+  }
+  for (const image of images) {
+    const seen = new Set<Digest>();
+    const queue = [image.target];
+    for (let d = queue.pop(); d; d = queue.pop()) {
+      if (seen.has(d.digest)) continue;
+      seen.add(d.digest);
+      if ((d.urls?.length ?? 0) > 0) continue; // foreign layers live elsewhere
+      try {
+        queue.push(...(await blobReferences(parts.content, d)).children);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        problem('images', `image ${image.names[0] ?? image.id} is missing blob ${d.digest}`, parts.content.blobPath(d.digest));
+      }
+    }
+  }
+}
+
+async function checkSnapshots(parts: FsckParts, repair: boolean, problem: Reporter, fixed: Fixer): Promise<void> {
+  const root = parts.paths.snapshots;
+  const edit = repair ? parts.snapshots.repair.bind(parts.snapshots) : async <T>(fn: (db: Awaited<ReturnType<OverlaySnapshotter['table']>>) => Promise<T>): Promise<T> => fn(await parts.snapshots.table());
+  let abandoned: { key: string; id: string }[] = [];
+  try {
+    abandoned = await edit(async (db) => {
+      const found: { key: string; id: string }[] = [];
+      const parents = new Set(Object.values(db.snapshots).map((r) => r.parent));
+      for (const [key, record] of Object.entries(db.snapshots)) {
+        const pid = Number.parseInt(record.labels[EXTRACT_PID_LABEL] ?? '', 10);
+        if (key.startsWith(EXTRACT_PREFIX) && record.kind === 'active' && !parents.has(key) && !(pid > 0 && processAlive(pid))) {
+          found.push({ key, id: record.id });
+          delete db.snapshots[key];
+          continue;
+        }
+        if (!(await exists(parts.snapshots.fsDir(record.id)))) problem('snapshots', `snapshot "${key}" has no directory`, path.join(root, record.id));
+        if (record.parent !== undefined && !db.snapshots[record.parent]) problem('snapshots', `snapshot "${key}" names a missing parent "${record.parent}"`);
+      }
+      const used = new Set(Object.values(db.snapshots).map((r) => r.id));
+      for (const { id } of found) used.delete(id);
+      for (const name of await list(root)) {
+        if (!/^\d+$/.test(name) || used.has(name) || found.some((f) => f.id === name)) continue;
+        await fixed('snapshots', 'removed a snapshot directory that was never recorded (interrupted prepare or remove)', path.join(root, name), () =>
+          parts.snapshots.removeDir(name),
+        );
+      }
+      return found;
+    });
+  } catch (error) {
+    problem('snapshots', `the snapshot table cannot be read: ${(error as Error).message}`, root);
+    return;
+  }
+  for (const { key, id } of abandoned) {
+    await fixed('snapshots', `removed layer extraction "${key}" abandoned by a process that died`, path.join(root, id), () => parts.snapshots.removeDir(id));
+  }
+}
+
+async function checkVolumes(dir: string, problem: Reporter): Promise<void> {
+  for (const name of await list(dir)) {
+    if (name.startsWith(TEMP_PREFIX)) continue;
+    const meta = await readJson(path.join(dir, name, 'meta.json')).catch(() => undefined);
+    if (!meta) problem('volumes', `volume directory ${name} has no readable meta.json`, path.join(dir, name));
+    else if (!(await exists(path.join(dir, name, '_data')))) problem('volumes', `volume ${name} has no _data directory`, path.join(dir, name));
+  }
+}
+
+async function hashFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+async function list(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return [];
+    throw error;
+  }
+}

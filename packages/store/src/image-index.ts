@@ -1,0 +1,229 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { conflict, invalidArgument, notFound } from '@ctr/errors';
+import { digestHex, parseDigest, type Descriptor, type Digest } from '@ctr/image';
+import { errno, readJson, storageError, writeFileAtomic } from './fs-util';
+import { withLock } from './lock';
+
+/** An image as the store knows it: what it points at and the names it goes by. */
+export interface ImageRecord {
+  /** The image ID: the digest of its config (what `docker images` shows, shortened). */
+  id: Digest;
+  /** The manifest (or index) the image was pulled, loaded or built as. */
+  target: Descriptor;
+  /** Full normalised names (`docker.io/library/busybox:latest`, `…@sha256:…`), sorted. */
+  names: string[];
+  /** When the image entered this store. */
+  created: string;
+}
+
+export interface PutImage {
+  id: Digest;
+  target: Descriptor;
+  created?: string;
+}
+
+export interface UntagResult {
+  untagged: string;
+  /** The image ID, when the name was its last and the image was deleted with it. */
+  deleted?: Digest;
+}
+
+interface ImageDb {
+  version: 1;
+  images: Record<string, { id: Digest; target: Descriptor; created: string }>;
+  names: Record<string, Digest>;
+}
+
+const HEX_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
+
+/**
+ * Names → images (`<root>/images/index.json`). Names arrive already normalised: parsing
+ * `busybox` into `docker.io/library/busybox:latest` is the caller's job. Lookups read the
+ * file without a lock (it is replaced atomically) and are cached by inode.
+ */
+export class ImageIndex {
+  private cache: { key: string; db: ImageDb } | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly lockFile: string,
+  ) {}
+
+  private get file(): string {
+    return path.join(this.dir, 'index.json');
+  }
+
+  /** Store an image and, when `name` is given, point the name at it (moving it from any other image). */
+  async put(name: string | undefined, image: PutImage): Promise<ImageRecord> {
+    if (name !== undefined) checkName(name);
+    const id = parseDigest(image.id);
+    parseDigest(image.target.digest);
+    return this.update((db) => {
+      const existing = db.images[id];
+      db.images[id] = { id, target: image.target, created: existing?.created ?? image.created ?? new Date().toISOString() };
+      if (name !== undefined) db.names[name] = id;
+      return record(db, id);
+    });
+  }
+
+  /** `docker tag SOURCE NAME`: give the image `source` resolves to another name. */
+  async tag(source: string, name: string): Promise<ImageRecord> {
+    checkName(name);
+    return this.update((db) => {
+      const id = this.find(db, source);
+      db.names[name] = id;
+      return record(db, id);
+    });
+  }
+
+  /** Remove a name. The image goes too when it was its last name, unless `keepImage`. */
+  async untag(name: string, options: { keepImage?: boolean } = {}): Promise<UntagResult> {
+    return this.update((db) => {
+      const id = own(db.names, name);
+      if (id === undefined) throw notFound(`No such image: ${name}`, { hint: `no image has that name in ${this.dir}` });
+      delete db.names[name];
+      const orphan = !Object.values(db.names).includes(id);
+      if (orphan && !options.keepImage) {
+        delete db.images[id];
+        return { untagged: name, deleted: id };
+      }
+      return { untagged: name };
+    });
+  }
+
+  /** Delete an image and all its names; more than one name needs `force` (as `docker rmi`). */
+  async delete(ref: string, options: { force?: boolean } = {}): Promise<ImageRecord> {
+    return this.update((db) => {
+      const id = this.find(db, ref);
+      const gone = record(db, id);
+      if (gone.names.length > 1 && !options.force) {
+        throw conflict(`unable to delete ${digestHex(id).slice(0, 12)} (must be forced) - image is referenced in multiple repositories`, {
+          hint: `untag one name at a time, or force: ${gone.names.join(', ')}`,
+        });
+      }
+      for (const name of gone.names) delete db.names[name];
+      delete db.images[id];
+      return gone;
+    });
+  }
+
+  /** The image with exactly this name. */
+  async get(name: string): Promise<ImageRecord> {
+    const db = await this.read();
+    const id = own(db.names, name);
+    if (id === undefined) throw notFound(`No such image: ${name}`, { hint: `no image has that name in ${this.dir}` });
+    return record(db, id);
+  }
+
+  /**
+   * Find an image by exact name, by `name@sha256:…` or bare manifest digest, or by ID or a
+   * unique ID prefix (as docker). An ambiguous prefix is InvalidArgument.
+   */
+  async resolve(ref: string): Promise<ImageRecord> {
+    const db = await this.read();
+    return record(db, this.find(db, ref));
+  }
+
+  async list(): Promise<ImageRecord[]> {
+    const db = await this.read();
+    return Object.keys(db.images)
+      .map((id) => record(db, id as Digest))
+      .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+  }
+
+  private find(db: ImageDb, ref: string): Digest {
+    if (typeof ref !== 'string' || ref.length === 0) throw invalidArgument('an image reference must not be empty');
+    const named = own(db.names, ref);
+    if (named !== undefined) return named;
+    const at = ref.lastIndexOf('@');
+    const digestText = at >= 0 ? ref.slice(at + 1) : ref.startsWith('sha256:') && ref.length === 71 ? ref : undefined;
+    if (digestText !== undefined) {
+      const digest = parseDigest(digestText);
+      const repo = at >= 0 ? ref.slice(0, at) : undefined;
+      const candidates = Object.values(db.images).filter((i) => i.target.digest === digest);
+      const inRepo = candidates.find((i) => repo !== undefined && record(db, i.id).names.some((n) => repoOf(n) === repo));
+      const hit = inRepo ?? (repo === undefined || candidates.length > 0 ? candidates[0] : undefined);
+      if (hit) return hit.id;
+      if (at >= 0) throw notFound(`No such image: ${ref}`, { hint: `no image in ${this.dir} has manifest ${digest}` });
+    }
+    const prefix = HEX_PREFIX.exec(ref)?.[1];
+    if (prefix !== undefined) {
+      const ids = Object.keys(db.images).filter((id) => digestHex(id as Digest).startsWith(prefix));
+      if (ids.length === 1) return ids[0] as Digest;
+      if (ids.length > 1) {
+        throw invalidArgument(`image ID prefix "${ref}" is ambiguous: it matches ${ids.length} images`, {
+          hint: 'give more characters of the ID',
+        });
+      }
+    }
+    throw notFound(`No such image: ${ref}`, { hint: `no image name, digest or ID matches it in ${this.dir}` });
+  }
+
+  private async read(): Promise<ImageDb> {
+    let key: string;
+    try {
+      const st = await fs.stat(this.file);
+      key = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return emptyDb();
+      throw storageError(error, `reading ${this.file}`);
+    }
+    if (this.cache?.key === key) return normalise(this.cache.db);
+    const raw = await readJson<ImageDb>(this.file);
+    const db = normalise(raw);
+    this.cache = { key, db };
+    return normalise(db);
+  }
+
+  private async update<T>(fn: (db: ImageDb) => T): Promise<T> {
+    return withLock(this.lockFile, async () => {
+      this.cache = undefined;
+      const db = await this.read();
+      const result = fn(db);
+      await fs.mkdir(this.dir, { recursive: true });
+      await writeFileAtomic(this.file, JSON.stringify(db));
+      return result;
+    });
+  }
+}
+
+function record(db: ImageDb, id: Digest): ImageRecord {
+  const image = own(db.images, id);
+  if (!image) throw notFound(`No such image: ${id}`);
+  const names = Object.entries(db.names)
+    .filter(([, target]) => target === id)
+    .map(([name]) => name)
+    .sort();
+  return { id: image.id, target: image.target, names, created: image.created };
+}
+
+function own<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** A fresh copy with null-prototype tables, so a name like "__proto__" is just a name. */
+function normalise(raw: ImageDb | undefined): ImageDb {
+  const db = emptyDb();
+  Object.assign(db.images, raw?.images);
+  Object.assign(db.names, raw?.names);
+  return db;
+}
+
+/** `docker.io/library/busybox:latest` → `docker.io/library/busybox` (a port's colon is not a tag). */
+function repoOf(name: string): string {
+  const at = name.indexOf('@');
+  const base = at >= 0 ? name.slice(0, at) : name;
+  const colon = base.lastIndexOf(':');
+  return colon > base.lastIndexOf('/') ? base.slice(0, colon) : base;
+}
+
+function emptyDb(): ImageDb {
+  return { version: 1, images: Object.create(null) as ImageDb['images'], names: Object.create(null) as ImageDb['names'] };
+}
+
+function checkName(name: string): void {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 1024 || /[\s\0]/.test(name)) {
+    throw invalidArgument(`invalid image name ${JSON.stringify(name)}: expected a normalised reference without spaces`);
+  }
+}

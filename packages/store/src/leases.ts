@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { invalidArgument, notFound } from '@ctr/errors';
+import { errno, readJson, storageError, writeFileAtomic } from './fs-util';
+import { withLock } from './lock';
+
+/**
+ * A lease protects work in progress from garbage collection: a pull, build or commit
+ * takes one, records every blob and snapshot it makes in it, and deletes it once the
+ * result is reachable from an image name. An expired lease protects nothing, so a crashed
+ * pull's leftovers are collected eventually.
+ */
+export interface Lease {
+  id: string;
+  createdAt: string;
+  /** ISO time after which the lease no longer protects anything. */
+  expiresAt: string;
+  labels: Record<string, string>;
+  resources: LeaseResource[];
+}
+
+export interface LeaseResource {
+  type: 'content' | 'snapshot';
+  /** A blob digest, or a snapshot key/name. */
+  id: string;
+}
+
+export interface CreateLeaseOptions {
+  id?: string;
+  /** Lifetime in milliseconds (default 24 hours). */
+  expiresInMs?: number;
+  labels?: Record<string, string>;
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const DAY = 24 * 60 * 60 * 1000;
+
+export class LeaseManager {
+  constructor(
+    private readonly dir: string,
+    private readonly lockFile: string,
+  ) {}
+
+  async create(options: CreateLeaseOptions = {}): Promise<Lease> {
+    const id = options.id ?? `lease-${randomBytes(8).toString('hex')}`;
+    this.check(id);
+    const now = Date.now();
+    const lease: Lease = {
+      id,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + (options.expiresInMs ?? DAY)).toISOString(),
+      labels: { ...options.labels },
+      resources: [],
+    };
+    await withLock(this.lockFile, async () => {
+      if (await this.read(id)) throw invalidArgument(`lease "${id}" already exists`);
+      await writeFileAtomic(this.file(id), JSON.stringify(lease));
+    });
+    return lease;
+  }
+
+  async get(id: string): Promise<Lease> {
+    this.check(id);
+    const lease = await this.read(id);
+    if (!lease) throw notFound(`lease "${id}" not found in ${this.dir}`);
+    return lease;
+  }
+
+  async list(): Promise<Lease[]> {
+    const leases: Lease[] = [];
+    for (const entry of await this.entries()) {
+      const lease = await this.read(entry);
+      if (lease) leases.push(lease);
+    }
+    return leases;
+  }
+
+  /** Record a resource in a lease (idempotent). */
+  async addResource(id: string, resource: LeaseResource): Promise<void> {
+    this.check(id);
+    await withLock(this.lockFile, async () => {
+      const lease = await this.get(id);
+      if (lease.resources.some((r) => r.type === resource.type && r.id === resource.id)) return;
+      lease.resources.push(resource);
+      await writeFileAtomic(this.file(id), JSON.stringify(lease));
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    this.check(id);
+    await withLock(this.lockFile, async () => {
+      try {
+        await fs.unlink(this.file(id));
+      } catch (error) {
+        if (errno(error) === 'ENOENT') throw notFound(`lease "${id}" not found in ${this.dir}`);
+        throw storageError(error, `deleting lease ${id}`);
+      }
+    });
+  }
+
+  /** Run `fn` under a fresh lease, deleted afterwards whatever happens. */
+  async withLease<T>(fn: (lease: Lease) => Promise<T>, options?: CreateLeaseOptions): Promise<T> {
+    const lease = await this.create(options);
+    try {
+      return await fn(lease);
+    } finally {
+      await this.delete(lease.id);
+    }
+  }
+
+  /** Leases still in force at `now`. */
+  async active(now = Date.now()): Promise<Lease[]> {
+    return (await this.list()).filter((l) => Date.parse(l.expiresAt) > now);
+  }
+
+  /** Delete expired leases; returns their ids. */
+  async expire(now = Date.now()): Promise<string[]> {
+    const gone: string[] = [];
+    for (const lease of await this.list()) {
+      if (Date.parse(lease.expiresAt) <= now) {
+        await fs.rm(this.file(lease.id), { force: true });
+        gone.push(lease.id);
+      }
+    }
+    return gone;
+  }
+
+  private async entries(): Promise<string[]> {
+    try {
+      return (await fs.readdir(this.dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return [];
+      throw storageError(error, `listing leases in ${this.dir}`);
+    }
+  }
+
+  private read(id: string): Promise<Lease | undefined> {
+    return readJson<Lease>(this.file(id));
+  }
+
+  private file(id: string): string {
+    return path.join(this.dir, `${id}.json`);
+  }
+
+  private check(id: string): void {
+    if (!ID.test(id)) throw invalidArgument(`invalid lease id "${id}": use letters, digits, "_", "." and "-"`);
+  }
+}

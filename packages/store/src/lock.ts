@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CtrError, throwIfAborted } from '@ctr/errors';
+import { errno, tempName } from './fs-util';
+
+/**
+ * Cross-process mutual exclusion without native addons: a lock is a file made with
+ * link(2) (atomic, fails if it exists) holding the owner's PID and a random token. A lock
+ * whose owner PID is gone (a SIGKILLed process) is stale and is broken by the next waiter.
+ * Inside one process a promise queue orders the waiters, so the file is only contended
+ * between processes.
+ *
+ * Readers never take locks: every file they read is replaced by atomic rename.
+ */
+
+export type Release = () => Promise<void>;
+
+export interface LockOptions {
+  signal?: AbortSignal;
+  /** Give up with Unavailable after this long (default 30 s). */
+  timeoutMs?: number;
+}
+
+const queues = new Map<string, Promise<void>>();
+const heldTokens = new Set<string>();
+
+export async function acquireLock(file: string, options: LockOptions = {}): Promise<Release> {
+  const previous = queues.get(file) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  const tail = previous.then(() => mine);
+  queues.set(file, tail);
+  const leave = (): void => {
+    done();
+    if (queues.get(file) === tail) queues.delete(file);
+  };
+  try {
+    await previous;
+    const token = await lockFile(file, options);
+    return async () => {
+      try {
+        await unlockFile(file, token);
+      } finally {
+        leave();
+      }
+    };
+  } catch (error) {
+    leave();
+    throw error;
+  }
+}
+
+/** Take the lock only if nobody holds it; undefined when it is busy. */
+export async function tryAcquireLock(file: string): Promise<Release | undefined> {
+  if (queues.has(file)) return undefined;
+  const token = await attempt(file);
+  if (token === undefined) return undefined;
+  queues.set(file, Promise.resolve());
+  return async () => {
+    try {
+      await unlockFile(file, token);
+    } finally {
+      queues.delete(file);
+    }
+  };
+}
+
+export async function withLock<T>(file: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
+  const release = await acquireLock(file, options);
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
+
+/** The PID holding a lock file, when the file exists and its owner is alive. */
+export async function lockOwner(file: string): Promise<number | undefined> {
+  const text = await readLock(file);
+  if (text === undefined) return undefined;
+  const pid = ownerPid(text);
+  return pid !== undefined && !isStale(text, pid) ? pid : undefined;
+}
+
+/** Remove a lock file if its owner is dead; true when it was stale and is gone. */
+export async function breakIfStale(file: string): Promise<boolean> {
+  const text = await readLock(file);
+  if (text === undefined) return false;
+  const pid = ownerPid(text);
+  if (pid !== undefined && !isStale(text, pid)) return false;
+  await breakLock(file, text);
+  return true;
+}
+
+async function lockFile(file: string, options: LockOptions): Promise<string> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let delay = 1;
+  for (;;) {
+    const token = await attempt(file);
+    if (token !== undefined) return token;
+    throwIfAborted(options.signal, `waiting for lock ${file}`);
+    if (Date.now() > deadline) {
+      const owner = await lockOwner(file);
+      throw new CtrError('Unavailable', `timed out waiting for lock ${file}${owner ? ` held by process ${owner}` : ''}`, {
+        hint: 'another ctr process is using the store; retry when it has finished',
+      });
+    }
+    await sleep(delay + Math.random() * delay);
+    delay = Math.min(delay * 2, 25);
+  }
+}
+
+/** One try: create the lock, or break it when stale. The token when we got it. */
+async function attempt(file: string): Promise<string | undefined> {
+  const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
+  const temp = tempName(path.dirname(file));
+  await fs.writeFile(temp, token, { flag: 'wx' });
+  try {
+    await fs.link(temp, file);
+    heldTokens.add(token);
+    return token;
+  } catch (error) {
+    if (errno(error) !== 'EEXIST') throw error;
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+  await breakIfStale(file);
+  return undefined;
+}
+
+async function unlockFile(file: string, token: string): Promise<void> {
+  heldTokens.delete(token);
+  if ((await readLock(file)) === token) await fs.rm(file, { force: true });
+}
+
+async function readLock(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function ownerPid(text: string): number | undefined {
+  const pid = Number.parseInt(text.split(' ')[0] ?? '', 10);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isStale(text: string, pid: number): boolean {
+  // Our own PID with a token we do not hold: left by an earlier run in this process.
+  if (pid === process.pid) return !heldTokens.has(text);
+  return !processAlive(pid);
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errno(error) !== 'ESRCH';
+  }
+}
+
+/**
+ * Move the stale lock aside atomically, then check we moved the one we judged stale; if a
+ * live owner slipped in between, put its lock back.
+ */
+async function breakLock(file: string, staleText: string): Promise<void> {
+  const aside = tempName(path.dirname(file));
+  try {
+    await fs.rename(file, aside);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    if ((await readLock(aside)) !== staleText) {
+      await fs.link(aside, file).catch((error: unknown) => {
+        if (errno(error) !== 'EEXIST') throw error;
+      });
+    }
+  } finally {
+    await fs.rm(aside, { force: true });
+  }
+}

@@ -1,0 +1,59 @@
+import * as path from 'node:path';
+import { readJson, writeFileAtomic } from './fs-util';
+import { withLock, type LockOptions } from './lock';
+
+export type SnapshotKind = 'active' | 'view' | 'committed';
+
+export interface SnapshotRecord {
+  /** Numeric directory name under `<root>/snapshots/`: short, so overlay options stay short. */
+  id: string;
+  kind: SnapshotKind;
+  parent?: string;
+  created: string;
+  updated: string;
+  labels: Record<string, string>;
+}
+
+export interface SnapshotDb {
+  version: 1;
+  nextId: number;
+  snapshots: Record<string, SnapshotRecord>;
+}
+
+/**
+ * The snapshot table: one JSON file, replaced atomically under a lock. Readers take no lock;
+ * rename guarantees they see a whole old or whole new table.
+ */
+export class SnapshotMetadata {
+  constructor(
+    private readonly dir: string,
+    private readonly lockFile: string,
+  ) {}
+
+  get file(): string {
+    return path.join(this.dir, 'metadata.json');
+  }
+
+  async read(): Promise<SnapshotDb> {
+    const db = await readJson<SnapshotDb>(this.file);
+    // Null prototype: a key like "__proto__" or "constructor" is just a key.
+    const snapshots = Object.assign(Object.create(null) as Record<string, SnapshotRecord>, db?.snapshots);
+    return { version: 1, nextId: db?.nextId ?? 1, snapshots };
+  }
+
+  /** Read-modify-write under the lock; `fn` returns the value and whether the table changed. */
+  async update<T>(fn: (db: SnapshotDb) => Promise<T>, options?: LockOptions): Promise<T> {
+    return withLock(
+      this.lockFile,
+      async () => {
+        const db = await this.read();
+        const before = JSON.stringify(db);
+        const result = await fn(db);
+        const after = JSON.stringify(db);
+        if (after !== before) await writeFileAtomic(this.file, after);
+        return result;
+      },
+      options,
+    );
+  }
+}

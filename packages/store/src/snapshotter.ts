@@ -1,0 +1,245 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { alreadyExists, conflict, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
+import { run } from './exec';
+import { diskUsage, errno, storageError } from './fs-util';
+import type { Mount } from './mount';
+import { SnapshotMetadata, type SnapshotDb, type SnapshotKind, type SnapshotRecord } from './snapshot-metadata';
+
+export type { SnapshotKind } from './snapshot-metadata';
+
+/** What `stat` and `walk` tell about a snapshot (containerd's `snapshots.Info`). */
+export interface SnapshotInfo {
+  /** The key of an active or view snapshot, the name of a committed one. */
+  name: string;
+  kind: SnapshotKind;
+  parent?: string;
+  labels: Record<string, string>;
+  created: Date;
+  updated: Date;
+}
+
+export interface SnapshotUsage {
+  /** Bytes on disk in this snapshot's own layer (not its parents'). */
+  size: number;
+  inodes: number;
+}
+
+export interface SnapshotOptions {
+  labels?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Layer snapshots on overlayfs, in containerd's words.
+ *
+ * Importing an image: for each layer, `prepare(key, parentName)` gives an *active*
+ * snapshot whose `fs/` is a writable upper directory; the layer is applied into it; then
+ * `commit(name, key)` turns it into a read-only *committed* snapshot named by the layer
+ * stack's chainID. The next layer is prepared on that name as its `parent`.
+ * Running a container: `prepare(containerKey, imageTopChainID)` and mount `mounts(key)`
+ * as its root filesystem; `view` is the read-only variant.
+ *
+ * On disk: `<root>/snapshots/<id>/{fs,work}` with small numeric ids, plus `metadata.json`.
+ */
+export class OverlaySnapshotter {
+  private readonly metadata: SnapshotMetadata;
+
+  constructor(
+    readonly root: string,
+    lockFile: string,
+  ) {
+    this.metadata = new SnapshotMetadata(root, lockFile);
+  }
+
+  async prepare(key: string, parent?: string, options: SnapshotOptions = {}): Promise<Mount[]> {
+    return this.create('active', key, parent, options);
+  }
+
+  async view(key: string, parent?: string, options: SnapshotOptions = {}): Promise<Mount[]> {
+    return this.create('view', key, parent, options);
+  }
+
+  /**
+   * Make the active snapshot `key` a committed snapshot `name`. Its files are flushed to
+   * disk first, so a committed layer survives a power cut, not only a killed process.
+   */
+  async commit(name: string, key: string, options: SnapshotOptions = {}): Promise<void> {
+    checkKey(name);
+    const record = await this.record(key);
+    if (record.kind !== 'active') throw invalidArgument(`snapshot "${key}" is ${record.kind}; only an active snapshot can be committed`);
+    throwIfAborted(options.signal, `committing snapshot ${key}`);
+    await run('sync', ['-f', this.fsDir(record.id)]);
+    await this.metadata.update(async (db) => {
+      const current = db.snapshots[key];
+      if (!current || current.kind !== 'active') throw notFound(this.missingText(key));
+      if (db.snapshots[name]) throw alreadyExists(`snapshot "${name}" already exists in ${this.root}`);
+      delete db.snapshots[key];
+      const now = new Date().toISOString();
+      db.snapshots[name] = { ...current, kind: 'committed', updated: now, labels: { ...current.labels, ...options.labels } };
+    });
+    await fs.rm(path.join(this.root, record.id, 'work'), { recursive: true, force: true });
+  }
+
+  /** Remove a snapshot; one that others are based on is a Conflict. */
+  async remove(key: string): Promise<void> {
+    const id = await this.metadata.update(async (db) => {
+      const record = db.snapshots[key];
+      if (!record) throw notFound(this.missingText(key));
+      const children = Object.entries(db.snapshots).filter(([, r]) => r.parent === key).map(([k]) => k);
+      if (children.length > 0) {
+        throw conflict(`cannot remove snapshot "${key}": ${children.length} snapshot(s) depend on it (${children.slice(0, 3).join(', ')})`, {
+          hint: 'remove the containers and images using it first',
+        });
+      }
+      delete db.snapshots[key];
+      return record.id;
+    });
+    await this.removeDir(id);
+  }
+
+  async stat(key: string): Promise<SnapshotInfo> {
+    return info(key, await this.record(key));
+  }
+
+  async *walk(signal?: AbortSignal): AsyncIterable<SnapshotInfo> {
+    const db = await this.metadata.read();
+    for (const [key, record] of Object.entries(db.snapshots)) {
+      throwIfAborted(signal, 'walking snapshots');
+      yield info(key, record);
+    }
+  }
+
+  /** How to mount a snapshot: bind for a single directory, overlay for a stack. */
+  async mounts(key: string): Promise<Mount[]> {
+    const db = await this.metadata.read();
+    const record = db.snapshots[key];
+    if (!record) throw notFound(this.missingText(key));
+    return this.mountsOf(db, record);
+  }
+
+  async usage(key: string): Promise<SnapshotUsage> {
+    const record = await this.record(key);
+    try {
+      return await diskUsage(this.fsDir(record.id));
+    } catch (error) {
+      throw storageError(error, `measuring snapshot ${key}`);
+    }
+  }
+
+  /** The writable directory of an active snapshot, for applying a layer without mounting. */
+  async upperDir(key: string): Promise<string> {
+    const record = await this.record(key);
+    if (record.kind !== 'active') throw invalidArgument(`snapshot "${key}" is ${record.kind}, not active`);
+    return this.fsDir(record.id);
+  }
+
+  /** The raw table, for fsck. */
+  async table(): Promise<SnapshotDb> {
+    return this.metadata.read();
+  }
+
+  /** Edit the table under its lock, for fsck repairs. */
+  async repair<T>(fn: (db: SnapshotDb) => Promise<T>): Promise<T> {
+    return this.metadata.update(fn);
+  }
+
+  async removeDir(id: string): Promise<void> {
+    await fs.rm(path.join(this.root, id), { recursive: true, force: true });
+  }
+
+  fsDir(id: string): string {
+    return path.join(this.root, id, 'fs');
+  }
+
+  private async create(kind: SnapshotKind, key: string, parent: string | undefined, options: SnapshotOptions): Promise<Mount[]> {
+    checkKey(key);
+    throwIfAborted(options.signal, `preparing snapshot ${key}`);
+    return this.metadata.update(async (db) => {
+      if (db.snapshots[key]) throw alreadyExists(`snapshot "${key}" already exists in ${this.root}`);
+      if (parent !== undefined) {
+        const p = db.snapshots[parent];
+        if (!p) throw notFound(`parent snapshot "${parent}" not found in ${this.root}`);
+        if (p.kind !== 'committed') throw invalidArgument(`parent snapshot "${parent}" is ${p.kind}; a parent must be committed`);
+      }
+      const id = await this.allocate(db, kind);
+      const now = new Date().toISOString();
+      const record: SnapshotRecord = { id, kind, ...(parent === undefined ? {} : { parent }), created: now, updated: now, labels: { ...options.labels } };
+      db.snapshots[key] = record;
+      return this.mountsOf(db, record);
+    }, options.signal ? { signal: options.signal } : {});
+  }
+
+  /** Make the directories before the record points at them: a crash leaves only an orphan dir fsck removes. */
+  private async allocate(db: SnapshotDb, kind: SnapshotKind): Promise<string> {
+    await fs.mkdir(this.root, { recursive: true });
+    for (;;) {
+      const id = String(db.nextId++);
+      try {
+        await fs.mkdir(path.join(this.root, id));
+      } catch (error) {
+        if (errno(error) === 'EEXIST') continue;
+        throw storageError(error, `creating snapshot directory ${id}`);
+      }
+      try {
+        await fs.mkdir(path.join(this.root, id, 'fs'));
+        if (kind === 'active') await fs.mkdir(path.join(this.root, id, 'work'));
+      } catch (error) {
+        await this.removeDir(id);
+        throw storageError(error, `creating snapshot directory ${id}`);
+      }
+      return id;
+    }
+  }
+
+  private mountsOf(db: SnapshotDb, record: SnapshotRecord): Mount[] {
+    const lowers: string[] = [];
+    for (let name = record.parent; name !== undefined; name = db.snapshots[name]?.parent) {
+      const parent = db.snapshots[name];
+      if (!parent) throw notFound(`parent snapshot "${name}" not found in ${this.root}`);
+      lowers.push(this.fsDir(parent.id));
+    }
+    const own = this.fsDir(record.id);
+    if (record.kind === 'active') {
+      if (lowers.length === 0) return [{ type: 'bind', source: own, options: ['rw', 'rbind'] }];
+      return [
+        {
+          type: 'overlay',
+          source: 'overlay',
+          options: [`workdir=${path.join(this.root, record.id, 'work')}`, `upperdir=${own}`, `lowerdir=${lowers.join(':')}`],
+        },
+      ];
+    }
+    if (record.kind === 'committed') lowers.unshift(own);
+    if (lowers.length === 0) return [{ type: 'bind', source: own, options: ['ro', 'rbind'] }];
+    if (lowers.length === 1) return [{ type: 'bind', source: lowers[0] as string, options: ['ro', 'rbind'] }];
+    return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`] }];
+  }
+
+  private async record(key: string): Promise<SnapshotRecord> {
+    const record = (await this.metadata.read()).snapshots[key];
+    if (!record) throw notFound(this.missingText(key));
+    return record;
+  }
+
+  private missingText(key: string): string {
+    return `snapshot "${key}" not found in ${this.root}`;
+  }
+}
+
+function info(name: string, record: SnapshotRecord): SnapshotInfo {
+  return {
+    name,
+    kind: record.kind,
+    ...(record.parent === undefined ? {} : { parent: record.parent }),
+    labels: { ...record.labels },
+    created: new Date(record.created),
+    updated: new Date(record.updated),
+  };
+}
+
+function checkKey(key: string): void {
+  if (typeof key !== 'string' || key.length === 0 || key.length > 1024 || key.includes('\0')) {
+    throw invalidArgument(`invalid snapshot key ${JSON.stringify(key)}: expected 1 to 1024 characters`);
+  }
+}

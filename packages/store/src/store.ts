@@ -1,0 +1,61 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { ChainID } from '@ctr/image';
+import { LocalContentStore } from './content-store';
+import { fsck, type FsckOptions, type FsckReport } from './fsck';
+import { storageError } from './fs-util';
+import { collectGarbage, type GcResult } from './gc';
+import { ImageIndex } from './image-index';
+import { LeaseManager } from './leases';
+import { storePaths, type StorePaths } from './paths';
+import { OverlaySnapshotter } from './snapshotter';
+import { unpackLayers, type UnpackLayer, type UnpackOptions } from './unpack';
+import { VolumeStore } from './volume-store';
+
+export interface StoreOptions {
+  /** The store's root directory (the engine defaults it to `CTR_ROOT` or `/var/lib/ctr`). */
+  root: string;
+}
+
+/** Everything under one root: blobs, snapshots, image names, volumes and leases. */
+export interface Store {
+  readonly paths: StorePaths;
+  readonly content: LocalContentStore;
+  readonly snapshots: OverlaySnapshotter;
+  readonly images: ImageIndex;
+  readonly volumes: VolumeStore;
+  readonly leases: LeaseManager;
+  /** Unpack an image's layers into snapshots keyed by chainID; returns the top chainID. */
+  unpackLayers(layers: readonly UnpackLayer[], options?: UnpackOptions): Promise<ChainID>;
+  fsck(options?: FsckOptions): Promise<FsckReport>;
+  gc(options?: { signal?: AbortSignal }): Promise<GcResult>;
+}
+
+/** Open (creating if needed) the store at `root`. Several processes may open one root at once. */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const paths = storePaths(options.root);
+  try {
+    for (const dir of [paths.blobs, paths.ingest, paths.snapshots, paths.images, paths.volumes, paths.leases, paths.locks]) {
+      await fs.mkdir(dir, { recursive: true, mode: 0o711 });
+    }
+  } catch (error) {
+    throw storageError(error, `opening the store at ${paths.root}`);
+  }
+  const lock = (name: string): string => path.join(paths.locks, `${name}.lock`);
+  const leases = new LeaseManager(paths.leases, lock('leases'));
+  const content = new LocalContentStore(paths.blobs, paths.ingest, leases);
+  const snapshots = new OverlaySnapshotter(paths.snapshots, lock('snapshots'));
+  const images = new ImageIndex(paths.images, lock('images'));
+  const volumes = new VolumeStore(paths.volumes, lock('volumes'));
+  return {
+    paths,
+    content,
+    snapshots,
+    images,
+    volumes,
+    leases,
+    unpackLayers: (layers, opts = {}) => unpackLayers(snapshots, layers, { ...opts, leases }),
+    fsck: (opts) => fsck({ paths, content, snapshots, images }, opts),
+    gc: (opts) => collectGarbage({ content, snapshots, images, leases }, opts),
+  };
+}

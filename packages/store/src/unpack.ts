@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import * as image from '@ctr/image';
+import { CtrError, digestMismatch, isAlreadyExists, isNotFound, throwIfAborted } from '@ctr/errors';
+import { chainIdOf, type ChainID, type DiffID, type LayerCompression } from '@ctr/image';
+import type { LeaseManager } from './leases';
+import type { OverlaySnapshotter } from './snapshotter';
+
+/** One layer to unpack: its diffID and a way to open its (compressed) blob. */
+export interface UnpackLayer {
+  diffId: DiffID;
+  read(): Promise<Readable>;
+  compression: LayerCompression;
+}
+
+/** The agreed signature of @ctr/image's `applyLayer`. */
+export type LayerApplier = (
+  target: string,
+  stream: Readable,
+  options: { compression: LayerCompression; whiteouts: 'overlay' | 'delete'; signal?: AbortSignal },
+) => Promise<{ diffId: DiffID; size: number }>;
+
+export interface UnpackProgress {
+  index: number;
+  diffId: DiffID;
+  chainId: ChainID;
+  status: 'exists' | 'extracting' | 'done';
+  /** Uncompressed bytes applied (status `done`). */
+  size?: number;
+}
+
+export interface UnpackOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: UnpackProgress) => void;
+  /** Record each committed snapshot in this lease (pull holds one until the image is tagged). */
+  lease?: string;
+  /** Layer applier; defaults to @ctr/image's `applyLayer`. */
+  apply?: LayerApplier;
+}
+
+/** Label on extraction snapshots naming the process doing it, so fsck can tell abandoned ones. */
+export const EXTRACT_PID_LABEL = 'ctr.store/extract-pid';
+export const EXTRACT_PREFIX = 'extract-';
+
+/**
+ * Unpack layers into committed snapshots named by chainID, each layer once: a chainID
+ * already committed is skipped. Each layer is applied straight into a fresh active
+ * snapshot's upper directory (overlay whiteouts), its diffID checked, then committed.
+ * Returns the chainID of the top layer.
+ */
+export async function unpackLayers(
+  snapshotter: OverlaySnapshotter,
+  layers: readonly UnpackLayer[],
+  options: UnpackOptions & { leases?: LeaseManager } = {},
+): Promise<ChainID> {
+  const apply = options.apply ?? defaultApplier();
+  const chain = chainIdOf(layers.map((l) => l.diffId));
+  if (chain.length === 0) throw new CtrError('InvalidArgument', 'unpackLayers needs at least one layer');
+  for (const [index, layer] of layers.entries()) {
+    throwIfAborted(options.signal, 'unpacking layers');
+    const chainId = chain[index] as ChainID;
+    const parent = index === 0 ? undefined : (chain[index - 1] as string);
+    const report = (status: UnpackProgress['status'], size?: number): void =>
+      options.onProgress?.({ index, diffId: layer.diffId, chainId, status, ...(size === undefined ? {} : { size }) });
+    if (await committed(snapshotter, chainId)) {
+      await protect(options, chainId);
+      report('exists');
+      continue;
+    }
+    report('extracting');
+    const key = `${EXTRACT_PREFIX}${randomBytes(6).toString('hex')} ${chainId}`;
+    await snapshotter.prepare(key, parent, {
+      labels: { [EXTRACT_PID_LABEL]: String(process.pid) },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    try {
+      const target = await snapshotter.upperDir(key);
+      const stream = await layer.read();
+      const result = await apply(target, stream, {
+        compression: layer.compression,
+        whiteouts: 'overlay',
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (result.diffId !== layer.diffId) {
+        throw digestMismatch(`layer ${index} has diffID ${result.diffId}, but the image config says ${layer.diffId}`, {
+          hint: 'the layer blob does not belong to this image; nothing was committed',
+        });
+      }
+      await protect(options, chainId);
+      try {
+        await snapshotter.commit(chainId, key, options.signal ? { signal: options.signal } : {});
+      } catch (error) {
+        // Another unpacker committed the same layer first: theirs is as good as ours.
+        if (!isAlreadyExists(error)) throw error;
+        await snapshotter.remove(key);
+      }
+      report('done', result.size);
+    } catch (error) {
+      await snapshotter.remove(key).catch(() => undefined);
+      throw error;
+    }
+  }
+  return chain[chain.length - 1] as ChainID;
+}
+
+async function committed(snapshotter: OverlaySnapshotter, name: string): Promise<boolean> {
+  try {
+    return (await snapshotter.stat(name)).kind === 'committed';
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+async function protect(options: UnpackOptions & { leases?: LeaseManager }, chainId: ChainID): Promise<void> {
+  if (options.lease !== undefined && options.leases) {
+    await options.leases.addResource(options.lease, { type: 'snapshot', id: chainId });
+  }
+}
+
+function defaultApplier(): LayerApplier {
+  // applyLayer is being added to @ctr/image; look it up so this package builds before it lands.
+  const apply = (image as { applyLayer?: LayerApplier }).applyLayer;
+  if (!apply) {
+    throw new CtrError('Unavailable', '@ctr/image does not provide applyLayer yet', {
+      hint: 'pass options.apply, or update @ctr/image',
+    });
+  }
+  return apply;
+}

@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { conflict, invalidArgument, notFound } from '@ctr/errors';
+import { diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
+import { withLock } from './lock';
+
+/** `docker volume inspect` fields. */
+export interface VolumeInfo {
+  Name: string;
+  Driver: 'local';
+  Mountpoint: string;
+  CreatedAt: string;
+  Labels: Record<string, string>;
+  Options: Record<string, string>;
+  Scope: 'local';
+}
+
+export interface CreateVolumeOptions {
+  /** Omit for an anonymous volume (a random 64-hex name). */
+  name?: string;
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
+}
+
+export interface PruneVolumesResult {
+  deleted: string[];
+  spaceReclaimed: number;
+}
+
+/** Docker's label on volumes made without a name; prune removes only these unless `all`. */
+export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/**
+ * Local volumes: `<root>/volumes/<name>/{_data,meta.json,users/}`. A volume appears by
+ * rename of a complete directory, and disappears by rename before deletion, so a crash
+ * never leaves a half volume under a real name. Containers using a volume are recorded
+ * as files in `users/` (the engine calls `addUser`/`removeUser`); removing a used volume
+ * is a Conflict.
+ */
+export class VolumeStore {
+  constructor(
+    private readonly dir: string,
+    private readonly lockFile: string,
+  ) {}
+
+  /** Create a volume; creating an existing named volume returns it (as docker does). */
+  async create(options: CreateVolumeOptions = {}): Promise<VolumeInfo> {
+    const anonymous = options.name === undefined;
+    const name = options.name ?? randomBytes(32).toString('hex');
+    checkName(name);
+    return withLock(this.lockFile, async () => {
+      const existing = await this.meta(name);
+      if (existing) return existing;
+      await fs.mkdir(this.dir, { recursive: true });
+      const temp = tempName(this.dir);
+      const info: VolumeInfo = {
+        Name: name,
+        Driver: 'local',
+        Mountpoint: path.join(this.dir, name, '_data'),
+        CreatedAt: new Date().toISOString(),
+        Labels: { ...options.labels, ...(anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) },
+        Options: { ...options.options },
+        Scope: 'local',
+      };
+      try {
+        await fs.mkdir(temp);
+        await fs.mkdir(path.join(temp, '_data'), { mode: 0o755 });
+        await fs.mkdir(path.join(temp, 'users'));
+        await writeFileAtomic(path.join(temp, 'meta.json'), JSON.stringify(info));
+        await fs.rename(temp, path.join(this.dir, name));
+        await fsyncDir(this.dir);
+      } catch (error) {
+        await fs.rm(temp, { recursive: true, force: true });
+        throw storageError(error, `creating volume ${name}`);
+      }
+      return info;
+    });
+  }
+
+  async inspect(name: string): Promise<VolumeInfo> {
+    checkName(name);
+    const info = await this.meta(name);
+    if (!info) throw notFound(`get ${name}: no such volume`, { hint: `no volume of that name in ${this.dir}` });
+    return info;
+  }
+
+  async list(filters: { label?: Record<string, string | undefined>; dangling?: boolean } = {}): Promise<VolumeInfo[]> {
+    const out: VolumeInfo[] = [];
+    for (const name of await this.names()) {
+      const info = await this.meta(name);
+      if (!info) continue;
+      if (filters.label && !matchLabels(info.Labels, filters.label)) continue;
+      if (filters.dangling !== undefined && filters.dangling !== ((await this.users(name)).length === 0)) continue;
+      out.push(info);
+    }
+    return out;
+  }
+
+  /** Remove a volume and its data. In use → Conflict (unless `force`, as `docker volume rm -f`). */
+  async remove(name: string, options: { force?: boolean } = {}): Promise<void> {
+    await this.inspect(name);
+    await withLock(this.lockFile, () => this.removeLocked(name, options.force ?? false));
+  }
+
+  /** Remove unused volumes: anonymous ones only, unless `all` (Docker API ≥ 1.42). */
+  async prune(options: { all?: boolean; label?: Record<string, string | undefined> } = {}): Promise<PruneVolumesResult> {
+    return withLock(this.lockFile, async () => {
+      const result: PruneVolumesResult = { deleted: [], spaceReclaimed: 0 };
+      for (const name of await this.names()) {
+        const info = await this.meta(name);
+        if (!info) continue;
+        if (!options.all && !(ANONYMOUS_LABEL in info.Labels)) continue;
+        if (options.label && !matchLabels(info.Labels, options.label)) continue;
+        if ((await this.users(name)).length > 0) continue;
+        const { size } = await diskUsage(info.Mountpoint).catch(() => ({ size: 0 }));
+        await this.removeLocked(name, false);
+        result.deleted.push(name);
+        result.spaceReclaimed += size;
+      }
+      return result;
+    });
+  }
+
+  /** Record that container `user` mounts the volume. */
+  async addUser(name: string, user: string): Promise<void> {
+    checkUser(user);
+    await withLock(this.lockFile, async () => {
+      await this.inspect(name);
+      await fs.writeFile(path.join(this.dir, name, 'users', user), '');
+    });
+  }
+
+  async removeUser(name: string, user: string): Promise<void> {
+    checkUser(user);
+    await withLock(this.lockFile, async () => {
+      await fs.rm(path.join(this.dir, name, 'users', user), { force: true });
+    });
+  }
+
+  /** IDs of the containers recorded as using the volume. */
+  async users(name: string): Promise<string[]> {
+    try {
+      return (await fs.readdir(path.join(this.dir, name, 'users'))).filter((u) => !u.startsWith(TEMP_PREFIX));
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return [];
+      throw storageError(error, `reading users of volume ${name}`);
+    }
+  }
+
+  private async removeLocked(name: string, force: boolean): Promise<void> {
+    const users = await this.users(name);
+    if (users.length > 0 && !force) {
+      throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`, {
+        hint: 'remove the containers using it first',
+      });
+    }
+    // Rename first: the name disappears atomically, the slow delete happens after.
+    const aside = tempName(this.dir);
+    try {
+      await fs.rename(path.join(this.dir, name), aside);
+      await fsyncDir(this.dir);
+    } catch (error) {
+      if (errno(error) === 'ENOENT') throw notFound(`get ${name}: no such volume`);
+      throw storageError(error, `removing volume ${name}`);
+    }
+    await fs.rm(aside, { recursive: true, force: true });
+  }
+
+  private async meta(name: string): Promise<VolumeInfo | undefined> {
+    return readJson<VolumeInfo>(path.join(this.dir, name, 'meta.json'));
+  }
+
+  private async names(): Promise<string[]> {
+    try {
+      return (await fs.readdir(this.dir)).filter((n) => !n.startsWith(TEMP_PREFIX) && NAME.test(n));
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return [];
+      throw storageError(error, `listing volumes in ${this.dir}`);
+    }
+  }
+}
+
+function matchLabels(labels: Record<string, string>, wanted: Record<string, string | undefined>): boolean {
+  return Object.entries(wanted).every(([k, v]) => Object.hasOwn(labels, k) && (v === undefined || labels[k] === v));
+}
+
+function checkName(name: string): void {
+  if (typeof name !== 'string' || !NAME.test(name) || name.length > 255) {
+    throw invalidArgument(
+      `"${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`,
+      { hint: 'a volume name needs at least two characters and may not contain "/"' },
+    );
+  }
+}
+
+function checkUser(user: string): void {
+  if (typeof user !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(user)) {
+    throw invalidArgument(`invalid volume user ${JSON.stringify(user)}: expected a container ID`);
+  }
+}
