@@ -2,6 +2,7 @@ import { invalidArgument } from '@ctr/errors';
 import { checkDigest } from './descriptor-parse';
 import type { Digest, DiffID } from './digest';
 import { MAX_DOCUMENT_BYTES, parseJsonObject } from './json';
+import { isDateTime, isEnvEntry } from './formats';
 import { JsonFields } from './json-fields';
 
 /** How Docker checks a container: `HEALTHCHECK` in a Dockerfile. Durations in nanoseconds. */
@@ -65,12 +66,8 @@ export interface ImageConfig {
   docker_version?: string;
 }
 
-/** Env entries are `KEY=value` with a non-empty key (the OCI validator's rule). */
-const ENV_ENTRY = /^[^=]+=/;
 /** `80`, `80/tcp`, `53/udp`, `9/sctp`, or a range as Docker writes it. */
 const PORT = /^[0-9]{1,5}(?:-[0-9]{1,5})?(?:\/(?:tcp|udp|sctp))?$/;
-/** RFC 3339 date-time, as Go's time.Time marshals it. */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
 
 const WHAT = 'image config';
 
@@ -115,7 +112,7 @@ function parseContainerConfig(fields: JsonFields): ContainerConfig {
     PORT.test(port) ? undefined : 'is not a port: expected e.g. "80/tcp"'));
   const env = fields.optionalStringArray('Env');
   env?.forEach((entry, i) => {
-    if (!ENV_ENTRY.test(entry)) throw fields.error(`Env[${i}]`, `"${entry}" is not of the form KEY=value`);
+    if (!isEnvEntry(entry)) throw fields.error(`Env[${i}]`, `"${entry}" is not of the form KEY=value`);
   });
   assign(out, 'Env', env);
   assign(out, 'Entrypoint', fields.optionalStringArray('Entrypoint'));
@@ -154,7 +151,7 @@ function parseHistoryEntry(fields: JsonFields): HistoryEntry {
 
 function readDateTime(fields: JsonFields, key: string): string | undefined {
   const value = fields.optionalString(key);
-  if (value !== undefined && !DATE_TIME.test(value)) {
+  if (value !== undefined && !isDateTime(value)) {
     throw fields.error(key, `"${value}" is not an RFC 3339 date-time`);
   }
   return value;

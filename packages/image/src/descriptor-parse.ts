@@ -1,16 +1,9 @@
 import { isCtrError } from '@ctr/errors';
 import type { Descriptor, Platform } from './descriptor';
 import { digestOf, parseDigest, type Digest } from './digest';
+import { isAbsoluteUrl, isBase64, isMediaType } from './formats';
 import { fieldError, type JsonFields } from './json-fields';
 
-/** RFC 6838 media type as the OCI schema restricts it: `type/subtype`, each ≤ 127 characters. */
-const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
-/** Standard base64 with padding (what Go's encoding/json requires of `[]byte`). */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-export function isMediaType(value: string): boolean {
-  return MEDIA_TYPE.test(value);
-}
 
 /** Read a media type member, checking its syntax. */
 export function readMediaType(fields: JsonFields, key: string): string | undefined {
@@ -83,18 +76,10 @@ export function checkDigest(text: string, what: string, path: string): Digest {
 }
 
 function checkEmbeddedData(fields: JsonFields, data: string, digest: Digest, size: number): void {
-  if (!BASE64.test(data)) throw fields.error('data', 'is not valid base64');
+  if (!isBase64(data)) throw fields.error('data', 'is not valid base64');
   const bytes = Buffer.from(data, 'base64');
   if (bytes.length !== size) {
     throw fields.error('data', `holds ${bytes.length} bytes but the descriptor's size is ${size}`);
   }
   if (digestOf(bytes) !== digest) throw fields.error('data', `does not match the descriptor's digest ${digest}`);
-}
-
-function isAbsoluteUrl(text: string): boolean {
-  try {
-    return new URL(text).protocol.length > 1;
-  } catch {
-    return false;
-  }
 }
