@@ -1,0 +1,35 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { digestOf } from '@ctr/image';
+import { openStore } from '@ctr/store';
+import { exec, listTree } from './helpers';
+
+let mountpoint: string;
+beforeAll(async () => {
+  mountpoint = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-store-test-enospc-'));
+  await exec('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountpoint]);
+});
+afterAll(async () => {
+  await exec('umount', [mountpoint]).catch(() => undefined);
+  await fs.rm(mountpoint, { recursive: true, force: true });
+});
+
+const megabytes = (n: number): Readable => Readable.from(Array.from({ length: n * 16 }, () => Buffer.alloc(65536, 7)));
+
+test('a full disk during write is ResourceExhausted and leaves nothing half-visible', async () => {
+  const store = await openStore({ root: path.join(mountpoint, 'store') });
+  const kept = await store.content.write(Readable.from([Buffer.from('small')]));
+  await expect(store.content.write(megabytes(2))).rejects.toMatchObject({ code: 'ResourceExhausted' });
+  expect(await listTree(path.join(mountpoint, 'store', 'content'))).toEqual(['blobs', 'blobs/sha256', `blobs/sha256/${kept.digest.slice(7)}`, 'ingest']);
+  expect((await store.fsck()).clean).toBe(true);
+});
+
+test('a full disk during a resumable ingest is ResourceExhausted and the ingest can be aborted', async () => {
+  const store = await openStore({ root: path.join(mountpoint, 'store2') });
+  const ingest = await store.content.ingest('big', digestOf('2 MiB never fits'));
+  await expect(ingest.append(megabytes(2))).rejects.toMatchObject({ code: 'ResourceExhausted' });
+  await ingest.abort();
+  expect(await listTree(path.join(mountpoint, 'store2', 'content'))).toEqual(['blobs', 'blobs/sha256', 'ingest']);
+});
