@@ -202,8 +202,10 @@ function splitDockerDomain(name: string, original: string): { domain: string; pa
 
 function checkDomain(domain: string, original: string): void {
   if (domainRegexp.test(domain)) return;
-  const port = /:([^\]]*)$/.exec(domain);
-  if (port !== null && !/^[0-9]+$/.test(port[1] ?? '')) {
+  const bracketed = domain.startsWith('[');
+  const hostEnd = bracketed ? domain.indexOf(']') + 1 : domain.includes(':') ? domain.indexOf(':') : domain.length;
+  const port = domain.slice(hostEnd);
+  if ((!bracketed || hostEnd > 0) && port !== '' && !/^:[0-9]+$/.test(port)) {
     throw invalidReference(original, `registry "${domain}" has an invalid port: a port is digits only`);
   }
   throw invalidReference(
