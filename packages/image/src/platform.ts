@@ -60,7 +60,7 @@ function normalizeOs(os: string): string {
 /** Parse `linux`, `linux/arm64`, `linux/arm/v7` (what `--platform` takes), normalised. */
 export function parsePlatform(text: string): Platform {
   const parts = text.split('/');
-  if (parts.length > 3 || parts.some((part) => !/^[A-Za-z0-9_.-]+$/.test(part))) {
+  if (parts.length > 3 || parts.some((part) => !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(part))) {
     throw invalidArgument(`invalid platform "${text}": expected os[/architecture[/variant]], e.g. linux/arm64`);
   }
   const [os = '', architecture, variant] = parts;
