@@ -1,1 +1,11 @@
-export {};
+export { RegistryClient, type RegistryClientOptions, type RequestOptions, type PushResult } from './registry-client';
+export type { PullOptions, PullResult } from './pull';
+export type { PushOptions } from './push';
+export type { FetchedManifest } from './repository-api';
+export type { PullProgress, PullStatus, PushProgress, PushStatus } from './pull-progress';
+export { loadDockerConfigAuth, type RegistryCredentials, type DockerConfigOptions } from './docker-config';
+export type { CredentialSource } from './authorizer';
+export type { EndpointOptions } from './endpoint';
+export { RegistryServer, type RegistryServerOptions } from './server/registry-server';
+export { issueRegistryToken, type ServerAuth, type AccessGrant, type RegistryAction, type TokenOptions } from './server/server-auth';
+export { isRepositoryName, isTag } from './names';

@@ -1,0 +1,58 @@
+import { invalidArgument } from '@ctr/errors';
+
+/** Where requests for a registry go. `registry` is the name in references; `origin` the URL base. */
+export interface Endpoint {
+  registry: string;
+  origin: string;
+  /** A docker.io mirror: tried first for pulls, never pushed to. */
+  mirror: boolean;
+}
+
+export interface EndpointOptions {
+  /** Registries (`host:port`) that may be reached over plain HTTP, like Docker's insecure-registries. */
+  insecureRegistries?: readonly string[];
+  /** Mirrors for docker.io (`http://127.0.0.1:5001`, `https://mirror.example`), tried in order for pulls. */
+  mirrors?: readonly string[];
+}
+
+const DOCKER_HUB = 'docker.io';
+const DOCKER_HUB_API = 'https://registry-1.docker.io';
+
+/**
+ * The endpoints to try for `registry`: mirrors first when pulling from docker.io, then the
+ * registry itself. Plain HTTP only for loopback hosts (allowed by default, as Docker does)
+ * and registries listed as insecure; everything else is HTTPS.
+ */
+export function endpointsFor(registry: string, purpose: 'pull' | 'push', options: EndpointOptions): Endpoint[] {
+  const out: Endpoint[] = [];
+  if (registry === DOCKER_HUB && purpose === 'pull') {
+    for (const mirror of options.mirrors ?? []) {
+      out.push({ registry, origin: mirrorOrigin(mirror), mirror: true });
+    }
+  }
+  if (registry === DOCKER_HUB) {
+    out.push({ registry, origin: DOCKER_HUB_API, mirror: false });
+    return out;
+  }
+  const insecure = isLoopback(registry) || (options.insecureRegistries ?? []).includes(registry);
+  out.push({ registry, origin: `${insecure ? 'http' : 'https'}://${registry}`, mirror: false });
+  return out;
+}
+
+function mirrorOrigin(mirror: string): string {
+  let url: URL;
+  try {
+    url = new URL(mirror.includes('://') ? mirror : `https://${mirror}`);
+  } catch {
+    throw invalidArgument(`invalid registry mirror "${mirror}": expected a URL such as https://mirror.example`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalidArgument(`invalid registry mirror "${mirror}": only http and https are supported`);
+  }
+  return url.origin;
+}
+
+function isLoopback(registry: string): boolean {
+  const host = registry.replace(/:\d+$/, '');
+  return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}

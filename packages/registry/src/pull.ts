@@ -1,0 +1,171 @@
+import { Readable, type Transform } from 'node:stream';
+import { aborted, CtrError, isCtrError, isNotFound, throwIfAborted } from '@ctr/errors';
+import {
+  digestHex,
+  formatReference,
+  isIndexType,
+  parseManifestOrIndex,
+  selectManifest,
+  shortId,
+  type ContentStore,
+  type Descriptor,
+  type Ingest,
+  type Platform,
+  type Reference,
+  type ResumableIngester,
+} from '@ctr/image';
+import { forEachLimit } from './limit';
+import type { PullProgress } from './pull-progress';
+import type { FetchedManifest, RepositoryApi } from './repository-api';
+import { countBytes, through } from './take-bytes';
+
+export interface PullOptions {
+  /** Where verified blobs go. A ResumableIngester lets an interrupted download continue with HTTP Range. */
+  store: ContentStore & Partial<ResumableIngester>;
+  /** Which entry of a multi-platform image to pull (default: this host's). */
+  platform?: Platform;
+  signal?: AbortSignal;
+  onProgress?: (event: PullProgress) => void;
+}
+
+export interface PullResult {
+  /** The normalised reference pulled: `docker.io/library/busybox:latest`. */
+  reference: Reference;
+  /** The image manifest, after platform selection from an index. */
+  manifest: Descriptor;
+  /** The index or manifest list the reference named, when it named one. */
+  index?: Descriptor;
+  config: Descriptor;
+  /** Base layer first. */
+  layers: Descriptor[];
+}
+
+const PROGRESS_STEP = 512 * 1024;
+const MAX_INDEX_DEPTH = 4;
+
+/**
+ * Pull one image through `api` into the store: manifest (platform chosen from an index),
+ * then config and layers in parallel, each verified against its digest before it becomes
+ * visible; blobs already present are skipped. Manifests are written last, so a pull that
+ * fails or is cancelled leaves only complete, verified blobs — never an image that looks
+ * pulled but is not.
+ */
+export async function pullImage(api: RepositoryApi, top: FetchedManifest, options: PullOptions, concurrency: number): Promise<PullResult> {
+  const { store, signal } = options;
+  const documents: FetchedManifest[] = [top];
+  let current = top;
+  let index: Descriptor | undefined;
+  for (let depth = 0; isIndexType(current.descriptor.mediaType); depth += 1) {
+    if (depth >= MAX_INDEX_DEPTH) throw new CtrError('Unsupported', `${api.name}: indexes nested deeper than ${MAX_INDEX_DEPTH} levels`);
+    const parsed = parseManifestOrIndex(current.bytes, current.descriptor.mediaType);
+    if (parsed.kind !== 'index') break;
+    index ??= current.descriptor;
+    const chosen = selectManifest(parsed.index, options.platform);
+    current = await api.fetchManifest(chosen.digest, signal);
+    documents.push(current);
+  }
+  const parsed = parseManifestOrIndex(current.bytes, current.descriptor.mediaType);
+  if (parsed.kind !== 'manifest') throw new CtrError('Unsupported', `${api.name}: ${current.descriptor.mediaType} is not an image manifest`);
+  const { config, layers } = parsed.manifest;
+
+  const emit = options.onProgress ?? ((): void => undefined);
+  const items = [
+    { descriptor: config, kind: 'config' as const },
+    ...layers.map((descriptor) => ({ descriptor, kind: 'layer' as const })),
+  ];
+  for (const { descriptor, kind } of items) {
+    if (kind === 'layer') emit({ id: shortId(descriptor.digest), digest: descriptor.digest, kind, status: 'Waiting' });
+  }
+  try {
+    await forEachLimit(items, concurrency, ({ descriptor, kind }) => fetchBlob(api, store, descriptor, kind, emit, signal));
+    // Children before parents: an index in the store always has its manifest there too.
+    for (const document of documents.reverse()) {
+      throwIfAborted(signal, `pull of ${formatReference(api.reference)}`);
+      await store.write(Readable.from([document.bytes]), { digest: document.descriptor.digest, size: document.descriptor.size });
+    }
+  } catch (error) {
+    if (signal?.aborted && !(isCtrError(error) && error.code === 'Aborted')) throw aborted(signal, `pull of ${formatReference(api.reference)}`);
+    throw error;
+  }
+  const result: PullResult = { reference: api.reference, manifest: current.descriptor, config, layers };
+  if (index !== undefined) result.index = index;
+  return result;
+}
+
+async function fetchBlob(
+  api: RepositoryApi,
+  store: ContentStore & Partial<ResumableIngester>,
+  descriptor: Descriptor,
+  kind: 'config' | 'layer',
+  emit: (event: PullProgress) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const id = shortId(descriptor.digest);
+  const event = (status: PullProgress['status'], current?: number): void => {
+    if (kind === 'config' && status !== 'Download complete' && status !== 'Already exists') return;
+    emit({ id, digest: descriptor.digest, kind, status, ...(current === undefined ? {} : { current, total: descriptor.size }) });
+  };
+  if (await present(store, descriptor)) {
+    event('Already exists');
+    return;
+  }
+  const progress = (start: number): Transform => countBytes(start, PROGRESS_STEP, (n) => event('Downloading', n));
+  try {
+    if (typeof store.ingest === 'function') {
+      await resumableDownload(api, store as ContentStore & ResumableIngester, descriptor, progress, () => event('Verifying Checksum'), signal);
+    } else {
+      const { body } = await api.fetchBlob(descriptor.digest, 0, signal);
+      await store.write(through(body, progress(0)), { digest: descriptor.digest, size: descriptor.size, ...(signal ? { signal } : {}) });
+    }
+  } catch (error) {
+    if (isCtrError(error) && error.code === 'DigestMismatch') {
+      throw new CtrError('DigestMismatch', `${kind} ${id} of ${formatReference(api.reference)} from registry ${api.endpoint.registry} failed verification: ${error.message}`, {
+        cause: error,
+        details: { ...error.details, registry: api.endpoint.registry, digest: descriptor.digest },
+      });
+    }
+    throw error;
+  }
+  event('Download complete');
+}
+
+/**
+ * Download into a resumable ingest named after the digest: bytes kept by an earlier,
+ * interrupted pull are not fetched again (Range request). The ingest becomes a blob only
+ * when its size and digest check out; a mismatch discards it.
+ */
+async function resumableDownload(
+  api: RepositoryApi,
+  store: ContentStore & ResumableIngester,
+  descriptor: Descriptor,
+  progress: (start: number) => Transform,
+  verifying: () => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const ref = `pull-${digestHex(descriptor.digest)}`;
+  let ingest: Ingest = await store.ingest(ref, descriptor.digest, { size: descriptor.size });
+  if (ingest.offset > descriptor.size) {
+    await ingest.abort();
+    ingest = await store.ingest(ref, descriptor.digest, { size: descriptor.size });
+  }
+  if (ingest.offset < descriptor.size) {
+    const { body, partial } = await api.fetchBlob(descriptor.digest, ingest.offset, signal);
+    if (ingest.offset > 0 && !partial) {
+      // The registry sent the whole blob: start the ingest over.
+      await ingest.abort();
+      ingest = await store.ingest(ref, descriptor.digest, { size: descriptor.size });
+    }
+    await ingest.append(through(body, progress(ingest.offset)), signal ? { signal } : {});
+  }
+  verifying();
+  await ingest.commit({ size: descriptor.size });
+}
+
+async function present(store: ContentStore, descriptor: Descriptor): Promise<boolean> {
+  try {
+    return (await store.info(descriptor.digest)).size === descriptor.size;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}

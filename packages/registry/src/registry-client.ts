@@ -1,0 +1,131 @@
+import { CtrError, isCtrError } from '@ctr/errors';
+import { DEFAULT_TAG, parseNormalizedReference, type Descriptor, type Reference } from '@ctr/image';
+import type { CredentialSource } from './authorizer';
+import { loadDockerConfigAuth, type DockerConfigOptions, type RegistryCredentials } from './docker-config';
+import { endpointsFor, type Endpoint, type EndpointOptions } from './endpoint';
+import { pullImage, type PullOptions, type PullResult } from './pull';
+import { pushImage, type PushOptions } from './push';
+import { RegistryHttp } from './registry-http';
+import { RepositoryApi, type FetchedManifest } from './repository-api';
+
+export interface RegistryClientOptions extends EndpointOptions {
+  /**
+   * Credentials: fixed ones for every registry, or a function of the registry host.
+   * Default: `~/.docker/config.json` (auths, credsStore, credHelpers) via loadDockerConfigAuth.
+   */
+  credentials?: RegistryCredentials | CredentialSource;
+  /** Where to find the Docker config when `credentials` is not given. */
+  dockerConfig?: DockerConfigOptions;
+  /** Layers downloaded at once (Docker's max-concurrent-downloads, default 3). */
+  maxConcurrentDownloads?: number;
+  /** Blobs uploaded at once (Docker's max-concurrent-uploads, default 5). */
+  maxConcurrentUploads?: number;
+  /** Upload blobs larger than this in chunks (PATCH with Content-Range); default: one PUT per blob. */
+  uploadChunkSize?: number;
+  userAgent?: string;
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+export interface PushResult {
+  reference: Reference;
+  /** What the registry now holds under the reference — the same digest as the local manifest. */
+  descriptor: Descriptor;
+}
+
+/**
+ * A client for OCI distribution registries: resolve and fetch manifests, list tags, pull
+ * images into a content store and push them from one. References are Docker's (`busybox`
+ * is `docker.io/library/busybox:latest`). One client keeps connections and tokens for
+ * every registry it talks to; `close()` releases them.
+ */
+export class RegistryClient {
+  private readonly http: RegistryHttp;
+
+  constructor(private readonly options: RegistryClientOptions = {}) {
+    const { credentials } = options;
+    const source: CredentialSource =
+      typeof credentials === 'function'
+        ? credentials
+        : credentials !== undefined
+          ? async () => credentials
+          : (registry) => loadDockerConfigAuth(registry, options.dockerConfig);
+    this.http = new RegistryHttp(source, options.userAgent === undefined ? {} : { userAgent: options.userAgent });
+  }
+
+  /** The descriptor (digest, size, media type) a reference points at now. */
+  async resolve(reference: string | Reference, options: RequestOptions = {}): Promise<Descriptor> {
+    const ref = normalize(reference);
+    return this.withMirrors(ref, (api) => api.resolve(target(ref), options.signal));
+  }
+
+  /** A manifest or index, its bytes verified against its digest. */
+  async fetchManifest(reference: string | Reference, options: RequestOptions = {}): Promise<FetchedManifest & { reference: Reference }> {
+    const ref = normalize(reference);
+    const fetched = await this.withMirrors(ref, (api) => api.fetchManifest(target(ref), options.signal));
+    return { ...fetched, reference: ref };
+  }
+
+  /** Every tag of a repository (a reference's tag or digest, if any, is ignored). */
+  async listTags(repository: string | Reference, options: RequestOptions = {}): Promise<string[]> {
+    const ref = normalize(repository);
+    return this.withMirrors(ref, (api) => api.listTags(options.signal));
+  }
+
+  /**
+   * Pull an image into `options.store`: resolves when every blob and manifest is stored
+   * and verified. Tagging and unpacking are the caller's (the engine's) job.
+   */
+  async pull(reference: string | Reference, options: PullOptions): Promise<PullResult> {
+    const ref = normalize(reference);
+    const concurrency = this.options.maxConcurrentDownloads ?? 3;
+    return this.withMirrors(ref, async (api) => pullImage(api, await api.fetchManifest(target(ref), options.signal), options, concurrency));
+  }
+
+  /** Push the image `options.manifest` from `options.store` to `reference` (its tag, or its digest). */
+  async push(reference: string | Reference, options: PushOptions): Promise<PushResult> {
+    const ref = normalize(reference);
+    const [endpoint] = endpointsFor(ref.domain, 'push', this.options) as [Endpoint];
+    const scopes = [`repository:${ref.path}:pull,push`, ...(options.mountFrom ?? []).map((from) => `repository:${from}:pull`)];
+    const api = new RepositoryApi(this.http, endpoint, ref, scopes);
+    const tag = ref.digest ?? ref.tag ?? DEFAULT_TAG;
+    if (ref.digest !== undefined && ref.digest !== options.manifest.digest) {
+      throw new CtrError('InvalidArgument', `cannot push manifest ${options.manifest.digest} as ${ref.digest}: the digests differ`);
+    }
+    await pushImage(api, tag, options, {
+      concurrency: this.options.maxConcurrentUploads ?? 5,
+      chunkSize: this.options.uploadChunkSize,
+    });
+    const descriptor: Descriptor = { mediaType: options.manifest.mediaType, digest: options.manifest.digest, size: options.manifest.size };
+    return { reference: ref, descriptor };
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+
+  /** Run `work` against each endpoint for the registry in turn (mirrors first); the registry's own answer is final. */
+  private async withMirrors<T>(ref: Reference, work: (api: RepositoryApi) => Promise<T>): Promise<T> {
+    const endpoints = endpointsFor(ref.domain, 'pull', this.options);
+    for (const endpoint of endpoints) {
+      const api = new RepositoryApi(this.http, endpoint, ref, [`repository:${ref.path}:pull`]);
+      try {
+        return await work(api);
+      } catch (error) {
+        const retryable = endpoint.mirror && !(isCtrError(error) && (error.code === 'Aborted' || error.code === 'DigestMismatch'));
+        if (!retryable) throw error;
+      }
+    }
+    throw new CtrError('Internal', `no endpoint for registry ${ref.domain}`);
+  }
+}
+
+function normalize(reference: string | Reference): Reference {
+  return typeof reference === 'string' ? parseNormalizedReference(reference) : reference;
+}
+
+function target(ref: Reference): string {
+  return ref.digest ?? ref.tag ?? DEFAULT_TAG;
+}

@@ -1,0 +1,116 @@
+import { CtrError, type ErrorCode } from '@ctr/errors';
+
+/** Where a failed request was going, to name it in the message. */
+export interface RequestContext {
+  /** Registry host: `localhost:5000`, `docker.io`. */
+  registry: string;
+  /** The thing asked for, as a person would name it: `manifest for localhost:5000/x:latest`. */
+  subject: string;
+}
+
+interface RegistryErrorEntry {
+  code?: string;
+  message?: string;
+  detail?: unknown;
+}
+
+const byRegistryCode: Record<string, ErrorCode> = {
+  NAME_UNKNOWN: 'NotFound',
+  MANIFEST_UNKNOWN: 'NotFound',
+  BLOB_UNKNOWN: 'NotFound',
+  BLOB_UPLOAD_UNKNOWN: 'NotFound',
+  UNAUTHORIZED: 'Unauthorized',
+  DENIED: 'Denied',
+  TOOMANYREQUESTS: 'TooManyRequests',
+  DIGEST_INVALID: 'DigestMismatch',
+  UNSUPPORTED: 'Unsupported',
+  NAME_INVALID: 'InvalidArgument',
+  TAG_INVALID: 'InvalidArgument',
+  MANIFEST_INVALID: 'InvalidArgument',
+  MANIFEST_BLOB_UNKNOWN: 'InvalidArgument',
+  BLOB_UPLOAD_INVALID: 'InvalidArgument',
+  SIZE_INVALID: 'InvalidArgument',
+};
+
+function byStatus(status: number): ErrorCode {
+  if (status === 401) return 'Unauthorized';
+  if (status === 403) return 'Denied';
+  if (status === 404) return 'NotFound';
+  if (status === 429) return 'TooManyRequests';
+  if (status === 400 || status === 416) return 'InvalidArgument';
+  if (status === 405) return 'Unsupported';
+  if (status >= 500) return 'Unavailable';
+  return 'Internal';
+}
+
+/**
+ * Turn a registry's error answer into a CtrError carrying the registry's own code and
+ * message, worded like Docker: `manifest for localhost:5000/x:latest not found: manifest
+ * unknown: manifest unknown`.
+ */
+export function registryError(status: number, body: string, retryAfter: string | undefined, context: RequestContext): CtrError {
+  const entries = parseErrors(body);
+  const first = entries[0];
+  const registryCode = first?.code?.toUpperCase();
+  const code = (registryCode !== undefined ? byRegistryCode[registryCode] : undefined) ?? byStatus(status);
+  const reason =
+    first !== undefined
+      ? entries.map((e) => `${(e.code ?? 'error').toLowerCase().replace(/_/g, ' ')}: ${e.message ?? ''}`).join('; ')
+      : `${status} ${body.trim().slice(0, 200) || 'no error details'}`;
+  const details: Record<string, unknown> = { registry: context.registry, status };
+  if (registryCode !== undefined) details.registryCode = registryCode;
+  if (first?.detail !== undefined) details.detail = first.detail;
+  let message: string;
+  let hint: string | undefined;
+  switch (code) {
+    case 'NotFound':
+      message = `${context.subject} not found: ${reason}`;
+      break;
+    case 'Unauthorized':
+      message = `${context.subject}: ${reason}`;
+      hint = `log in to ${context.registry} (docker login / ctr login), or check the credentials for it`;
+      break;
+    case 'Denied':
+      message = `${context.subject}: ${reason}`;
+      hint = `the credentials used for ${context.registry} do not allow this; check the repository name and your access`;
+      break;
+    case 'TooManyRequests':
+      message = `${context.subject}: ${reason}`;
+      if (retryAfter !== undefined) {
+        details.retryAfter = retryAfter;
+        hint = `the registry ${context.registry} asks to retry after ${retryAfter}${/^\d+$/.test(retryAfter) ? ' seconds' : ''}`;
+      }
+      break;
+    default:
+      message = `${context.subject}: registry ${context.registry} answered ${status}: ${reason}`;
+  }
+  return new CtrError(code, message, hint === undefined ? { details } : { details, hint });
+}
+
+function parseErrors(body: string): RegistryErrorEntry[] {
+  try {
+    const parsed = JSON.parse(body) as { errors?: unknown };
+    return Array.isArray(parsed.errors) ? (parsed.errors as RegistryErrorEntry[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** A transport failure (refused, reset, DNS…) as Unavailable, naming the registry. */
+export function connectionError(error: unknown, context: RequestContext): CtrError {
+  const cause = error as { code?: string; message?: string; errors?: { code?: string }[] };
+  const code = cause.code ?? cause.errors?.[0]?.code;
+  const why =
+    code === 'ECONNREFUSED'
+      ? 'connection refused'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'no such host'
+        : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+          ? 'connection reset'
+          : (cause.message ?? String(error));
+  return new CtrError('Unavailable', `${context.subject}: cannot reach registry ${context.registry}: ${why}`, {
+    cause: error,
+    details: { registry: context.registry, ...(code ? { errno: code } : {}) },
+    hint: 'check that the registry is running and reachable, and that the address and port are right',
+  });
+}

@@ -1,0 +1,156 @@
+import type { Readable } from 'node:stream';
+import { Agent } from 'undici';
+import { aborted } from '@ctr/errors';
+import { Authorizer, type CredentialSource } from './authorizer';
+import type { Endpoint } from './endpoint';
+import { connectionError, registryError, type RequestContext } from './registry-errors';
+
+export interface HttpRequest {
+  endpoint: Endpoint;
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path under the endpoint (`/v2/…`), or an absolute URL taken from a `Location` header. */
+  target: string | URL;
+  headers?: Record<string, string>;
+  /** A stream body is sent once: a 401 on it is not retried (callers authenticate with a bodiless request first). */
+  body?: Buffer | string | Readable;
+  /** Token scopes the request needs: `repository:a/b:pull`. */
+  scopes: readonly string[];
+  /** Statuses that are answers, not errors. */
+  ok: readonly number[];
+  context: RequestContext;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  url: URL;
+  header(name: string): string | undefined;
+  body: Readable;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * HTTP to registries over one undici Agent (a keep-alive pool per origin): authentication
+ * from the Authorizer with one retry after a 401, redirects followed for reads without
+ * carrying credentials to another origin (G5), and every failure turned into a CtrError
+ * naming the registry and what was asked for.
+ */
+export class RegistryHttp {
+  private readonly agent: Agent;
+  readonly authorizer: Authorizer;
+
+  constructor(credentials: CredentialSource, options: { connections?: number; userAgent?: string } = {}) {
+    this.agent = new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 10_000 });
+    this.userAgent = options.userAgent ?? 'ctr/0.1';
+    this.authorizer = new Authorizer(credentials, (url, init) => this.tokenRequest(url, init));
+  }
+
+  private readonly userAgent: string;
+
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    let url = typeof request.target === 'string' ? new URL(request.target, request.endpoint.origin) : request.target;
+    let authorization = await this.authFor(request, url);
+    let retried = false;
+    for (let hops = 0; ; hops += 1) {
+      const response = await this.once(request, url, authorization);
+      if (response.status === 401 && !retried && !isStream(request.body) && sameOrigin(url, request.endpoint)) {
+        response.body.resume();
+        retried = true;
+        const next = await this.authorizer.challenged(request.endpoint.origin, request.endpoint.registry, request.scopes, response.header('www-authenticate'), authorization);
+        if (next !== undefined) {
+          authorization = next;
+          continue;
+        }
+        return this.failed(request, { ...response, body: await textOf(response.body) });
+      }
+      if (REDIRECTS.has(response.status) && (request.method === 'GET' || request.method === 'HEAD') && hops < 5) {
+        response.body.resume();
+        url = new URL(response.header('location') ?? '', url);
+        authorization = sameOrigin(url, request.endpoint) ? authorization : undefined;
+        continue;
+      }
+      if (request.ok.includes(response.status)) return response;
+      return this.failed(request, { ...response, body: await textOf(response.body) });
+    }
+  }
+
+  /** Read a whole (small) response body as text. */
+  async text(response: HttpResponse): Promise<string> {
+    return textOf(response.body);
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async authFor(request: HttpRequest, url: URL): Promise<string | undefined> {
+    if (!sameOrigin(url, request.endpoint)) return undefined;
+    return this.authorizer.authorization(request.endpoint.origin, request.endpoint.registry, request.scopes);
+  }
+
+  private async once(request: HttpRequest, url: URL, authorization: string | undefined): Promise<HttpResponse> {
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...request.headers };
+    if (authorization !== undefined) headers.authorization = authorization;
+    try {
+      const response = await this.agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: request.method,
+        headers,
+        body: request.body ?? null,
+        signal: request.signal,
+      });
+      return {
+        status: response.statusCode,
+        url,
+        header: (name) => {
+          const value = response.headers[name.toLowerCase()];
+          return Array.isArray(value) ? value.join(', ') : value;
+        },
+        body: response.body,
+      };
+    } catch (error) {
+      if (request.signal?.aborted) throw aborted(request.signal, request.context.subject);
+      throw connectionError(error, request.context);
+    }
+  }
+
+  private failed(request: HttpRequest, response: { status: number; header(name: string): string | undefined; body: string }): never {
+    throw registryError(response.status, response.body, response.header('retry-after'), request.context);
+  }
+
+  private async tokenRequest(url: URL, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }): Promise<{ status: number; text: string }> {
+    try {
+      const response = await this.agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: init.method,
+        headers: { 'user-agent': this.userAgent, ...init.headers },
+        body: init.body ?? null,
+      });
+      return { status: response.statusCode, text: await textOf(response.body) };
+    } catch (error) {
+      throw connectionError(error, { registry: url.host, subject: `token service ${url.origin}` });
+    }
+  }
+}
+
+function sameOrigin(url: URL, endpoint: Endpoint): boolean {
+  return url.origin === endpoint.origin;
+}
+
+function isStream(body: HttpRequest['body']): boolean {
+  return body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body);
+}
+
+async function textOf(body: Readable): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < MAX_ERROR_BODY) parts.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
