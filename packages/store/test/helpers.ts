@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { DiffID, LayerCompression } from '@ctr/image';
@@ -72,7 +72,6 @@ export async function makeLayer(work: string, files: Record<string, string>): Pr
  */
 export const tarApplier: LayerApplier = async (target, stream, options) => {
   const compression: LayerCompression = options.compression;
-  const { createGunzip } = await import('node:zlib');
   const hash = createHash('sha256');
   let size = 0;
   const child = spawn('tar', ['-C', target, '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
