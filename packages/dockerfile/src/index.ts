@@ -1,1 +1,14 @@
-export {};
+export { DockerfileError } from './dockerfile-error';
+export type { SourceLocation } from './dockerfile-error';
+export { parse } from './parser';
+export type { DockerfileNode, ParseResult, ParseOptions, ParseWarning } from './parser';
+export type { Directive } from './directives';
+export type { Heredoc } from './heredoc';
+export { dump, dumpNode } from './dump';
+export { ShellLex } from './shell-lexer';
+export type { Env, LexOptions, WordResult } from './shell-lexer';
+export { parseDockerfile, parseInstruction, instructionNames } from './instruction-parser';
+export type * from './instructions';
+export { parseHeredocWord, chompHeredocContent } from './heredoc';
+export { parseWords, parseJSONArray, parseNameVal } from './line-parsers';
+export { parseDuration, formatDuration } from './duration';
