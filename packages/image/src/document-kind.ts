@@ -34,7 +34,7 @@ export function readManifestDocument(
 ): KindedDocument {
   const what = expected === 'index' ? 'image index' : expected === 'manifest' ? 'image manifest' : 'manifest';
   const fields = new JsonFields(parseJsonObject(bytes, { what, maxBytes: MAX_DOCUMENT_BYTES }), what);
-  const { kind, mediaType } = decideKind(fields, contentType);
+  const { kind, mediaType } = decideKind(fields, contentType, expected === 'either' ? 'manifest' : expected);
   if (expected !== 'either' && kind !== expected) {
     throw invalidArgument(
       `expected an ${describe(expected)} but got an ${describe(kind)} (${mediaType})`,
@@ -48,7 +48,11 @@ export function readManifestDocument(
   return { kind, mediaType, fields: new JsonFields(fields.json, describe(kind)) };
 }
 
-function decideKind(fields: JsonFields, contentType: string | undefined): { kind: DocumentKind; mediaType: string } {
+function decideKind(
+  fields: JsonFields,
+  contentType: string | undefined,
+  fallback: DocumentKind,
+): { kind: DocumentKind; mediaType: string } {
   const body = readMediaType(fields, 'mediaType');
   const header = mediaTypeOfContentType(contentType);
   if (body !== undefined && header !== undefined && body !== header && !GENERIC_CONTENT_TYPES.has(header)) {
@@ -66,9 +70,9 @@ function decideKind(fields: JsonFields, contentType: string | undefined): { kind
   }
   if ((declared !== undefined && SCHEMA1_TYPES.has(declared)) || fields.raw('schemaVersion') === 1) throw schema1();
   if (declared === undefined) {
-    return looksLikeIndex
-      ? { kind: 'index', mediaType: MediaTypes.ociIndex }
-      : { kind: 'manifest', mediaType: MediaTypes.ociManifest };
+    // Neither says: the shape decides, and a shapeless document is what the caller expected.
+    const kind = looksLikeIndex ? 'index' : looksLikeManifest ? 'manifest' : fallback;
+    return { kind, mediaType: kind === 'index' ? MediaTypes.ociIndex : MediaTypes.ociManifest };
   }
   if (isIndexType(declared)) {
     if (looksLikeManifest) throw contradiction(declared, 'an index', '"config"/"layers"');
