@@ -1,1 +1,26 @@
-export {};
+/**
+ * @ctr/network — Docker's networking for containers run by ctr: network namespaces the
+ * runtime joins by path, the default `bridge` network and user-defined bridge networks
+ * with IPAM, published ports, name resolution at 127.0.0.11, connect/disconnect, and a
+ * `gc()` that removes what a crash left behind.
+ */
+export { NetworkManager } from './network-manager';
+export { parsePortSpec, parseExposedPort, portKey } from './port-spec';
+export { EMBEDDED_DNS } from './resolv';
+export type {
+  AttachOptions,
+  AttachResult,
+  EndpointRequest,
+  EndpointSettings,
+  GcReport,
+  ListNetworksOptions,
+  NetworkCreateOptions,
+  NetworkInspect,
+  NetworkManagerOptions,
+  NetworkMode,
+  NetworkSettings,
+  PortMap,
+  PortMapping,
+  Protocol,
+  PruneOptions,
+} from './types';

@@ -1,0 +1,133 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from './exec';
+import { withFileLock } from './lock';
+
+/**
+ * ctr's iptables rules live in its own chains, reached by one jump from each built-in
+ * chain, and every rule carries a comment tag (`ctr:<root>:<owner>`), so removing a
+ * network or a container's ports deletes exactly its rules, and gc can find orphans.
+ */
+export const Chains = {
+  forward: 'CTR-FORWARD',
+  isolation1: 'CTR-ISOLATION-1',
+  isolation2: 'CTR-ISOLATION-2',
+  dnat: 'CTR-DNAT',
+  postrouting: 'CTR-POSTROUTING',
+} as const;
+
+export type Table = 'filter' | 'nat';
+
+export interface Rule {
+  table: Table;
+  chain: string;
+  /** The match and target, without `-A chain` and without the comment. */
+  spec: string;
+}
+
+/** Chains and jumps, in creation order; the isolation jump must stay first in CTR-FORWARD. */
+const SCAFFOLD: Array<{ table: Table; chain: string; jumps: Array<{ from: string; spec: string; insert: boolean }> }> = [
+  { table: 'filter', chain: Chains.isolation2, jumps: [] },
+  { table: 'filter', chain: Chains.isolation1, jumps: [] },
+  {
+    table: 'filter',
+    chain: Chains.forward,
+    jumps: [{ from: 'FORWARD', spec: `-j ${Chains.forward}`, insert: true }],
+  },
+  {
+    table: 'nat',
+    chain: Chains.dnat,
+    jumps: [
+      { from: 'PREROUTING', spec: `-m addrtype --dst-type LOCAL -j ${Chains.dnat}`, insert: false },
+      { from: 'OUTPUT', spec: `-m addrtype --dst-type LOCAL -j ${Chains.dnat}`, insert: false },
+    ],
+  },
+  {
+    table: 'nat',
+    chain: Chains.postrouting,
+    jumps: [{ from: 'POSTROUTING', spec: `-j ${Chains.postrouting}`, insert: false }],
+  },
+];
+
+let scaffolded = false;
+
+function chainsLockFile(): string {
+  return path.join(os.tmpdir(), 'ctr-network-iptables.lock');
+}
+
+async function save(table: Table): Promise<string[]> {
+  return (await run('iptables-save', ['-t', table])).split('\n');
+}
+
+/** Creates ctr's chains and jumps if missing. Shared by every root on the host, never removed. */
+export async function ensureChains(): Promise<void> {
+  if (scaffolded) return;
+  await withFileLock(chainsLockFile(), async () => {
+    const saved = { filter: await save('filter'), nat: await save('nat') };
+    for (const { table, chain, jumps } of SCAFFOLD) {
+      if (!saved[table].some((l) => l.startsWith(`:${chain} `))) {
+        await run('iptables', ['-t', table, '-N', chain]);
+        if (chain === Chains.forward) await run('iptables', ['-t', table, '-A', chain, '-j', Chains.isolation1]);
+      }
+      for (const jump of jumps) {
+        if (saved[table].includes(`-A ${jump.from} ${jump.spec}`)) continue;
+        await run('iptables', ['-t', table, jump.insert ? '-I' : '-A', jump.from, ...(jump.insert ? ['1'] : []), ...jump.spec.split(' ')]);
+      }
+    }
+  });
+  scaffolded = true;
+}
+
+function restoreInput(lines: Record<Table, string[]>): string {
+  return (['filter', 'nat'] as const)
+    .filter((t) => lines[t].length > 0)
+    .map((t) => `*${t}\n${lines[t].join('\n')}\nCOMMIT\n`)
+    .join('');
+}
+
+/** Adds rules atomically (one iptables-restore transaction), each tagged with `tag`. */
+export async function addRules(tag: string, rules: Rule[]): Promise<void> {
+  if (rules.length === 0) return;
+  await ensureChains();
+  const lines: Record<Table, string[]> = { filter: [], nat: [] };
+  for (const r of rules) lines[r.table].push(`-A ${r.chain} ${r.spec} -m comment --comment "${tag}"`);
+  await run('iptables-restore', ['--noflush'], { input: restoreInput(lines) });
+}
+
+/** Every rule whose comment starts with `needle`, as iptables-save prints it, per table. */
+async function tagged(needle: string): Promise<Record<Table, string[]>> {
+  const out: Record<Table, string[]> = { filter: [], nat: [] };
+  for (const table of ['filter', 'nat'] as const) {
+    out[table] = (await save(table)).filter((l) => l.startsWith('-A ') && l.includes(`--comment "${needle}`));
+  }
+  return out;
+}
+
+/** Deletes every rule tagged exactly `tag`; returns how many. */
+export async function removeTagged(tag: string): Promise<number> {
+  const found = await tagged(`${tag}"`);
+  const count = found.filter.length + found.nat.length;
+  if (count === 0) return 0;
+  const del = { filter: found.filter.map((l) => `-D${l.slice(2)}`), nat: found.nat.map((l) => `-D${l.slice(2)}`) };
+  await run('iptables-restore', ['--noflush'], { input: restoreInput(del) });
+  return count;
+}
+
+/** The distinct tags in use that start with `prefix` (for gc). */
+export async function listTags(prefix: string): Promise<Set<string>> {
+  const found = await tagged(prefix);
+  const tags = new Set<string>();
+  for (const line of [...found.filter, ...found.nat]) {
+    const m = /--comment "([^"]+)"/.exec(line);
+    if (m?.[1]) tags.add(m[1]);
+  }
+  return tags;
+}
+
+/** Writes a sysctl of this process's network namespace, given as path segments. */
+export async function setSysctl(key: string[], value: string): Promise<void> {
+  const file = path.join('/proc/sys', ...key);
+  const current = (await fs.readFile(file, 'utf8')).trim();
+  if (current !== value) await fs.writeFile(file, value);
+}

@@ -1,0 +1,722 @@
+import { alreadyExists, conflict, CtrError, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import { ensureDnsDaemon, stopDnsDaemon } from './dns-control';
+import { run, runScript } from './exec';
+import { addRules, listTags, removeTagged, setSysctl } from './firewall';
+import { allocateAddress, allocateSubnet } from './ipam';
+import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, type Cidr } from './ipv4';
+import { withFileLock } from './lock';
+import { parseExposedPort, parsePortSpec } from './port-spec';
+import { allocatePorts } from './port-allocator';
+import { hostsFile, resolvConf } from './resolv';
+import { networkRules, portRules, tags } from './rules';
+import { bridgeUpLines, sandboxScript, shQuote, teardownScript, type SandboxPlan } from './sandbox-script';
+import { inspectBridge, inspectPredefined, networkSettings } from './settings';
+import {
+  readAllJson,
+  readJson,
+  StatePaths,
+  writeJson,
+  type EndpointState,
+  type NetworkState,
+  type PublishedPort,
+  type SandboxState,
+} from './state';
+import type {
+  AttachOptions,
+  AttachResult,
+  EndpointRequest,
+  GcReport,
+  ListNetworksOptions,
+  NetworkCreateOptions,
+  NetworkInspect,
+  NetworkManagerOptions,
+  NetworkMode,
+  NetworkSettings,
+  PortMapping,
+  PruneOptions,
+} from './types';
+
+const DEFAULT_BRIDGE = { bridgeName: 'ctr0', subnet: '10.210.0.0/16' };
+const DEFAULT_POOL = { base: '10.211.0.0/16', size: 24 };
+const DEFAULT_MTU = 1500;
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const CONTAINER_ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+const LINK_RE = /^[a-zA-Z0-9_-]{1,15}$/;
+const PREDEFINED = new Set(['bridge', 'host', 'none']);
+
+type Join = { ep: EndpointState; net: NetworkState };
+
+function validLink(name: string, what: string): string {
+  if (!LINK_RE.test(name)) {
+    throw invalidArgument(`Invalid ${what} "${name}"`, { hint: 'use 1-15 letters, digits, "-" or "_"' });
+  }
+  return name;
+}
+
+function validContainerId(id: string): void {
+  if (!CONTAINER_ID_RE.test(id)) throw invalidArgument(`Invalid container ID "${id}"`);
+}
+
+function parseMode(mode: AttachOptions['mode']): NetworkMode | { kind: 'user'; name: string } {
+  if (mode === undefined || mode === '' || mode === 'default') return { kind: 'bridge' };
+  if (typeof mode !== 'string') return mode;
+  if (mode === 'none' || mode === 'host' || mode === 'bridge') return { kind: mode };
+  if (mode.startsWith('container:')) {
+    const containerId = mode.slice('container:'.length);
+    if (!containerId) throw invalidArgument('--network container: needs a container ID');
+    return { kind: 'container', containerId };
+  }
+  return { kind: 'user', name: mode };
+}
+
+function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+function labelsMatch(labels: Record<string, string>, want?: Record<string, string | undefined>): boolean {
+  return Object.entries(want ?? {}).every(([k, v]) => k in labels && (v === undefined || labels[k] === v));
+}
+
+async function mountPoints(): Promise<Set<string>> {
+  const text = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  return new Set(
+    text
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((p): p is string => !!p)
+      .map((p) => p.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))),
+  );
+}
+
+async function hostLinks(): Promise<Array<{ ifname: string; ifalias?: string }>> {
+  return JSON.parse(await run('ip', ['-j', 'link', 'show'])) as Array<{ ifname: string; ifalias?: string }>;
+}
+
+/** Subnets configured on the host, so automatic subnets never shadow a real route. */
+async function hostSubnets(): Promise<Cidr[]> {
+  const addrs = JSON.parse(await run('ip', ['-j', '-4', 'addr', 'show'])) as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>;
+  return addrs.flatMap((l) =>
+    (l.addr_info ?? []).map((a) => {
+      const size = 2 ** (32 - a.prefixlen);
+      return { base: Math.floor(ipToInt(a.local) / size) * size, prefix: a.prefixlen };
+    }),
+  );
+}
+
+/**
+ * Networks and container network sandboxes on one host, Docker's way: the default
+ * `bridge` network, user-defined bridge networks with IPAM and name resolution, and
+ * `none` / `host` / `container:<id>` modes.
+ *
+ * State lives under `<root>/networks/` (one JSON file per network holding its leases, one
+ * per sandbox); every change happens under a file lock, so several processes may use the
+ * same root. Network namespaces are bind-mounted at `<runRoot>/netns/<containerId>` for
+ * the runtime to join by path. Everything is made with iproute2 and iptables (see the
+ * README for why not CNI), and every made thing is named so `gc()` can find leftovers.
+ */
+export class NetworkManager {
+  private readonly paths: StatePaths;
+  private readonly defaults: { bridgeName: string; subnet: string };
+  private readonly pool: { cidr: Cidr; size: number };
+  private readonly bridgePrefix: string;
+
+  constructor(options: NetworkManagerOptions) {
+    this.paths = new StatePaths(options.root, options.runRoot);
+    this.defaults = {
+      bridgeName: validLink(options.defaultBridge?.bridgeName ?? DEFAULT_BRIDGE.bridgeName, 'bridge name'),
+      subnet: options.defaultBridge?.subnet ?? DEFAULT_BRIDGE.subnet,
+    };
+    parseCidr(this.defaults.subnet);
+    const pool = options.addressPool ?? DEFAULT_POOL;
+    this.pool = { cidr: parseCidr(pool.base), size: pool.size };
+    if (pool.size < this.pool.cidr.prefix || pool.size > 30) {
+      throw invalidArgument(`Invalid address pool size /${pool.size} for ${pool.base}`);
+    }
+    this.bridgePrefix = options.bridgePrefix ?? 'ctr';
+    if (!/^[a-z0-9]{1,4}$/.test(this.bridgePrefix)) throw invalidArgument(`Invalid bridge prefix "${this.bridgePrefix}"`);
+  }
+
+  // ---- networks ---------------------------------------------------------------------------
+
+  /** `docker network create`. */
+  async createNetwork(options: NetworkCreateOptions): Promise<NetworkInspect> {
+    const { name } = options;
+    if (!NAME_RE.test(name)) {
+      throw invalidArgument(`Invalid network name "${name}"`, { hint: 'names start with a letter or digit; then letters, digits, "_", "." or "-"' });
+    }
+    if (options.driver !== undefined && options.driver !== 'bridge') {
+      throw new CtrError('Unsupported', `Network driver "${String(options.driver)}" is not supported`, { hint: 'use the bridge driver' });
+    }
+    if (PREDEFINED.has(name)) throw alreadyExists(`network with name ${name} already exists`, { hint: `${name} is a pre-defined network` });
+    return this.locked(async () => {
+      const nets = await this.loadNets();
+      if ([...nets.values()].some((n) => n.name === name)) throw alreadyExists(`network with name ${name} already exists`);
+      const id = randomHex(32);
+      const subnet = await this.chooseSubnet(nets, options.subnet);
+      const cidr = parseCidr(subnet);
+      const gateway = options.gateway ?? this.firstHost(cidr);
+      const gw = ipToInt(gateway);
+      if (!contains(cidr, gw) || gw === cidr.base || gw === cidr.base + 2 ** (32 - cidr.prefix) - 1) {
+        throw invalidArgument(`Gateway ${gateway} is not a host address of subnet ${subnet}`);
+      }
+      if (options.ipRange !== undefined) {
+        const range = parseCidr(options.ipRange);
+        if (range.prefix < cidr.prefix || !contains(cidr, range.base)) {
+          throw invalidArgument(`IP range ${options.ipRange} is not inside subnet ${subnet}`);
+        }
+      }
+      const bridge = validLink(options.bridgeName ?? `${this.bridgePrefix}-${id.slice(0, 14 - this.bridgePrefix.length)}`, 'bridge name');
+      if ((await hostLinks()).some((l) => l.ifname === bridge)) {
+        throw conflict(`A network interface named ${bridge} already exists on the host`, { hint: 'choose another bridge name' });
+      }
+      const net: NetworkState = {
+        id,
+        name,
+        created: new Date().toISOString(),
+        bridge,
+        subnet,
+        gateway,
+        ...(options.ipRange !== undefined ? { ipRange: options.ipRange } : {}),
+        internal: options.internal ?? false,
+        labels: { ...(options.labels ?? {}) },
+        mtu: options.mtu ?? DEFAULT_MTU,
+        isDefault: false,
+        endpoints: {},
+      };
+      throwIfAborted(options.signal, 'creating the network');
+      await this.makeBridge(net);
+      try {
+        await writeJson(this.paths.netFile(id), net);
+        await this.touchGeneration();
+        await ensureDnsDaemon(this.paths, [net.gateway]);
+      } catch (e) {
+        await fs.rm(this.paths.netFile(id), { force: true });
+        await this.destroyBridge(net);
+        await this.stopDnsIfIdle(new Map([...nets].filter(([k]) => k !== id)));
+        throw e;
+      }
+      return inspectBridge(net);
+    }, options.signal);
+  }
+
+  /** `docker network ls`: bridge, host, none, then user networks. */
+  async listNetworks(options: ListNetworksOptions = {}): Promise<NetworkInspect[]> {
+    await this.paths.ensure();
+    const nets = await this.loadNets();
+    const all = [this.inspectDefault(nets), ...this.predefined(), ...[...nets.values()].filter((n) => !n.isDefault).map(inspectBridge)];
+    return all.filter((n) => (options.name === undefined || n.Name.includes(options.name)) && labelsMatch(n.Labels, options.labels));
+  }
+
+  /** `docker network inspect NAME|ID`. */
+  async inspectNetwork(nameOrId: string): Promise<NetworkInspect> {
+    await this.paths.ensure();
+    const nets = await this.loadNets();
+    const found = (await this.listNetworks()).filter((n) => n.Name === nameOrId || n.Id === nameOrId);
+    const byPrefix = found.length > 0 ? found : (await this.listNetworks()).filter((n) => nameOrId.length > 0 && n.Id.startsWith(nameOrId));
+    if (byPrefix.length > 1) throw invalidArgument(`network ${nameOrId} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
+    const hit = byPrefix[0];
+    if (!hit) throw notFound(`network ${nameOrId} not found`, { details: { looked: this.paths.nets, known: nets.size } });
+    return hit;
+  }
+
+  /** `docker network rm`: refused while containers are attached, and for pre-defined networks. */
+  async removeNetwork(nameOrId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.locked(async () => {
+      const nets = await this.loadNets();
+      const predefined = this.predefined().find((p) => p.Name === nameOrId || p.Id === nameOrId);
+      const net = this.findNet(nets, nameOrId);
+      if (predefined || net?.isDefault || nameOrId === 'bridge') {
+        throw new CtrError('Denied', `${predefined?.Name ?? 'bridge'} is a pre-defined network and cannot be removed`);
+      }
+      if (!net) throw notFound(`network ${nameOrId} not found`);
+      const attached = Object.values(net.endpoints);
+      if (attached.length > 0) {
+        throw conflict(`error while removing network: network ${net.name} id ${net.id} has active endpoints`, {
+          hint: `disconnect ${attached.map((e) => e.containerName || e.containerId.slice(0, 12)).join(', ')} first`,
+        });
+      }
+      await this.deleteNetwork(net, nets);
+    }, options.signal);
+  }
+
+  /** `docker network prune`: removes user networks nothing is attached to. */
+  async prune(options: PruneOptions = {}): Promise<{ NetworksDeleted: string[] }> {
+    return this.locked(async () => {
+      const nets = await this.loadNets();
+      const deleted: string[] = [];
+      for (const net of [...nets.values()]) {
+        if (net.isDefault || Object.keys(net.endpoints).length > 0 || !labelsMatch(net.labels, options.labels)) continue;
+        await this.deleteNetwork(net, nets);
+        deleted.push(net.name);
+      }
+      return { NetworksDeleted: deleted };
+    });
+  }
+
+  // ---- containers -------------------------------------------------------------------------
+
+  /**
+   * Makes a container's network before it starts: its namespace (none, bridge, user
+   * networks), or the host's / another container's. Returns what the runtime needs: the
+   * namespace path and the contents of resolv.conf, hosts and hostname.
+   */
+  async attach(containerId: string, options: AttachOptions = {}): Promise<AttachResult> {
+    validContainerId(containerId);
+    const mode = parseMode(options.mode);
+    return this.locked(async () => {
+      if (await readJson<SandboxState>(this.paths.sandboxFile(containerId))) {
+        throw conflict(`container ${containerId} already has a network`, { hint: 'detach it first' });
+      }
+      const nets = await this.loadNets();
+      const base: SandboxState = {
+        containerId,
+        name: options.name ?? '',
+        hostname: options.hostname ?? containerId.slice(0, 12),
+        mode: mode.kind === 'user' ? 'bridge' : mode.kind,
+        ownsNetns: false,
+        networkIds: [],
+        ports: [],
+        exposedPorts: [],
+      };
+      if (mode.kind === 'host') {
+        base.hostname = options.hostname ?? os.hostname();
+        await writeJson(this.paths.sandboxFile(containerId), base);
+        return this.result(base, nets);
+      }
+      if (mode.kind === 'container') {
+        const owner = await this.findSandbox(mode.containerId);
+        const sandbox: SandboxState = { ...base, mode: 'container', sharedWith: owner.containerId, hostname: owner.hostname };
+        if (owner.netnsPath) sandbox.netnsPath = owner.netnsPath;
+        await writeJson(this.paths.sandboxFile(containerId), sandbox);
+        return this.result(sandbox, nets);
+      }
+      const sandbox: SandboxState = { ...base, netnsPath: this.paths.netnsPath(containerId), ownsNetns: true };
+      if (mode.kind === 'none') {
+        await this.buildSandbox(sandbox, nets, [], options.signal);
+        return this.result(sandbox, nets);
+      }
+      const requests: EndpointRequest[] =
+        options.networks && options.networks.length > 0 ? options.networks : [{ name: mode.kind === 'user' ? mode.name : 'bridge' }];
+      const joins: Join[] = [];
+      for (const req of requests) joins.push(await this.join(sandbox, nets, req));
+      sandbox.exposedPorts = (options.exposedPorts ?? []).map((k) => {
+        const p = parseExposedPort(k);
+        return `${p.port}/${p.protocol}`;
+      });
+      const wanted = this.requestedPorts(options, sandbox.exposedPorts);
+      const target = joins.find((j) => !j.net.internal);
+      if (target && wanted.length > 0) sandbox.ports = this.publish(await allocatePorts(wanted), target);
+      await this.buildSandbox(sandbox, nets, joins, options.signal);
+      return this.result(sandbox, nets);
+    }, options.signal);
+  }
+
+  /** `docker network connect`: adds a network to a container's sandbox, running or not. */
+  async connect(containerId: string, request: EndpointRequest, options: { signal?: AbortSignal } = {}): Promise<NetworkSettings> {
+    return this.locked(async () => {
+      const sandbox = await this.findSandbox(containerId);
+      if (sandbox.mode !== 'bridge') {
+        throw conflict(`container ${containerId} uses network mode ${sandbox.mode} and cannot be connected to other networks`, {
+          hint: 'only containers on bridge networks can join more networks',
+        });
+      }
+      const nets = await this.loadNets();
+      const join = await this.join(sandbox, nets, request);
+      await this.saveJoins([join]);
+      await writeJson(this.paths.sandboxFile(containerId), sandbox);
+      try {
+        await runScript(this.script(sandbox, nets, [join], false), { signal: options.signal });
+        await this.touchGeneration();
+        await ensureDnsDaemon(this.paths, this.dnsGateways(sandbox, nets));
+      } catch (e) {
+        await this.dropEndpoints(sandbox, nets, [join.net.id]);
+        throw e;
+      }
+      return networkSettings(sandbox, nets, this.predefinedIds());
+    }, options.signal);
+  }
+
+  /** `docker network disconnect`: removes the endpoint and releases its address. */
+  async disconnect(containerId: string, network: string, options: { signal?: AbortSignal } = {}): Promise<NetworkSettings> {
+    return this.locked(async () => {
+      const sandbox = await this.findSandbox(containerId);
+      const nets = await this.loadNets();
+      const net = this.findNet(nets, network);
+      if (!net || !sandbox.networkIds.includes(net.id)) {
+        throw notFound(`container ${containerId} is not connected to the network ${network}`);
+      }
+      await this.dropEndpoints(sandbox, nets, [net.id]);
+      return networkSettings(sandbox, nets, this.predefinedIds());
+    }, options.signal);
+  }
+
+  /** Removes everything a container's network was made of. Detaching twice is not an error. */
+  async detach(containerId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    validContainerId(containerId);
+    await this.locked(async () => {
+      const sandbox = await readJson<SandboxState>(this.paths.sandboxFile(containerId));
+      if (!sandbox) return;
+      const nets = await this.loadNets();
+      await this.teardown(sandbox, nets);
+    }, options.signal);
+  }
+
+  /** The container's NetworkSettings as `docker inspect` shows them. */
+  async settings(containerId: string): Promise<NetworkSettings> {
+    await this.paths.ensure();
+    const sandbox = await this.findSandbox(containerId);
+    return networkSettings(sandbox, await this.loadNets(), this.predefinedIds());
+  }
+
+  /**
+   * Finds and removes what a crash left behind: sandboxes whose namespace is gone, leases
+   * of containers without a sandbox, namespaces, links and iptables rules nothing owns;
+   * recreates bridges of recorded networks (after a reboot); removes the default bridge
+   * while nothing uses it; starts or stops the DNS server as the networks need.
+   */
+  async gc(options: { signal?: AbortSignal } = {}): Promise<GcReport> {
+    return this.locked(async () => {
+      const removed: string[] = [];
+      const nets = await this.loadNets();
+      const mounts = await mountPoints();
+      const sandboxes = new Map<string, SandboxState>();
+      for (const sb of await readAllJson<SandboxState>(this.paths.sandboxes)) {
+        if (sb.ownsNetns && sb.netnsPath && !mounts.has(sb.netnsPath)) {
+          await this.teardown(sb, nets);
+          removed.push(`sandbox ${sb.containerId}`);
+        } else sandboxes.set(sb.containerId, sb);
+      }
+      for (const net of nets.values()) {
+        for (const ep of Object.values(net.endpoints)) {
+          if (sandboxes.get(ep.containerId)?.networkIds.includes(net.id)) continue;
+          delete net.endpoints[ep.containerId];
+          await writeJson(this.paths.netFile(net.id), net);
+          removed.push(`lease ${ep.ip} on ${net.name}`);
+        }
+      }
+      const netnsFiles = await fs.readdir(this.paths.netnsDir).catch(() => [] as string[]);
+      for (const file of netnsFiles) {
+        if (sandboxes.get(file)?.ownsNetns) continue;
+        await runScript(teardownScript([], this.paths.netnsPath(file)));
+        removed.push(`netns ${this.paths.netnsPath(file)}`);
+      }
+      const defaultNet = [...nets.values()].find((n) => n.isDefault);
+      if (defaultNet && Object.keys(defaultNet.endpoints).length === 0) {
+        await this.deleteNetwork(defaultNet, nets);
+        removed.push(`network ${defaultNet.name}`);
+      }
+      const links = await hostLinks();
+      const veths = new Set([...nets.values()].flatMap((n) => Object.values(n.endpoints).map((e) => e.hostVeth)));
+      const bridges = new Set([...nets.values()].map((n) => n.bridge));
+      for (const link of links) {
+        if (!link.ifalias?.startsWith(tags.root(this.paths.tag))) continue;
+        if (veths.has(link.ifname) || bridges.has(link.ifname)) continue;
+        await run('ip', ['link', 'del', link.ifname]).catch(() => undefined);
+        removed.push(`link ${link.ifname}`);
+      }
+      for (const net of nets.values()) {
+        if (links.some((l) => l.ifname === net.bridge)) continue;
+        await this.makeBridge(net);
+        removed.push(`(recreated bridge ${net.bridge} of ${net.name})`);
+      }
+      const wantedTags = new Set([
+        ...[...nets.values()].map((n) => tags.network(this.paths.tag, n.id)),
+        ...[...sandboxes.values()].filter((s) => s.ports.length > 0).map((s) => tags.ports(this.paths.tag, s.containerId)),
+      ]);
+      for (const tag of await listTags(tags.root(this.paths.tag))) {
+        if (wantedTags.has(tag)) continue;
+        const n = await removeTagged(tag);
+        removed.push(`${n} iptables rules ${tag}`);
+      }
+      throwIfAborted(options.signal, 'network gc');
+      await this.touchGeneration();
+      const gateways = [...nets.values()].filter((n) => !n.isDefault).map((n) => n.gateway);
+      if (gateways.length > 0) await ensureDnsDaemon(this.paths, gateways);
+      else if (await stopDnsDaemon(this.paths)) removed.push('dns server');
+      return { removed };
+    }, options.signal);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private async locked<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.paths.ensure();
+    return withFileLock(this.paths.lock, fn, signal);
+  }
+
+  private async loadNets(): Promise<Map<string, NetworkState>> {
+    return new Map((await readAllJson<NetworkState>(this.paths.nets)).map((n) => [n.id, n]));
+  }
+
+  private async touchGeneration(): Promise<void> {
+    await writeJson(this.paths.generation, `${Date.now()}-${randomHex(4)}`);
+  }
+
+  private predefinedIds(): Record<'host' | 'none' | 'bridge', string> {
+    const id = (name: string): string => createHash('sha256').update(`${this.paths.tag}:${name}`).digest('hex');
+    return { host: id('host'), none: id('none'), bridge: id('bridge') };
+  }
+
+  private predefined(): NetworkInspect[] {
+    const ids = this.predefinedIds();
+    const created = new Date(0).toISOString();
+    return [inspectPredefined('host', ids.host, created), inspectPredefined('none', ids.none, created)];
+  }
+
+  private defaultState(): NetworkState {
+    return {
+      id: this.predefinedIds().bridge,
+      name: 'bridge',
+      created: new Date().toISOString(),
+      bridge: this.defaults.bridgeName,
+      subnet: this.defaults.subnet,
+      gateway: this.firstHost(parseCidr(this.defaults.subnet)),
+      internal: false,
+      labels: {},
+      mtu: DEFAULT_MTU,
+      isDefault: true,
+      endpoints: {},
+    };
+  }
+
+  private inspectDefault(nets: Map<string, NetworkState>): NetworkInspect {
+    return inspectBridge([...nets.values()].find((n) => n.isDefault) ?? this.defaultState());
+  }
+
+  /** The default network is made the first time a container joins it, as dockerd makes docker0 at start. */
+  private async ensureDefault(nets: Map<string, NetworkState>): Promise<NetworkState> {
+    const existing = [...nets.values()].find((n) => n.isDefault);
+    if (existing) return existing;
+    const net = this.defaultState();
+    const clash = [...nets.values()].find((n) => overlaps(parseCidr(n.subnet), parseCidr(net.subnet)));
+    if (clash) throw conflict(`Default bridge subnet ${net.subnet} overlaps network ${clash.name} (${clash.subnet})`);
+    await this.makeBridge(net);
+    await writeJson(this.paths.netFile(net.id), net);
+    nets.set(net.id, net);
+    return net;
+  }
+
+  private firstHost(cidr: Cidr): string {
+    return intToIp(cidr.base + 1);
+  }
+
+  private findNet(nets: Map<string, NetworkState>, nameOrId: string): NetworkState | undefined {
+    const all = [...nets.values()];
+    if (nameOrId === 'bridge') return all.find((n) => n.isDefault);
+    const exact = all.find((n) => (n.name === nameOrId && !n.isDefault) || n.id === nameOrId);
+    if (exact) return exact;
+    const prefixed = all.filter((n) => nameOrId.length > 0 && n.id.startsWith(nameOrId));
+    if (prefixed.length > 1) throw invalidArgument(`network ${nameOrId} is ambiguous (${prefixed.length} matches found based on ID prefix)`);
+    return prefixed[0];
+  }
+
+  private async findSandbox(containerId: string): Promise<SandboxState> {
+    validContainerId(containerId);
+    const sandbox = await readJson<SandboxState>(this.paths.sandboxFile(containerId));
+    if (!sandbox) throw notFound(`container ${containerId} has no network`, { details: { looked: this.paths.sandboxes } });
+    return sandbox;
+  }
+
+  private async chooseSubnet(nets: Map<string, NetworkState>, requested?: string): Promise<string> {
+    const inUse = [...[...nets.values()].map((n) => parseCidr(n.subnet)), ...(await hostSubnets())];
+    if (requested === undefined) return allocateSubnet(this.pool.cidr, this.pool.size, inUse);
+    const cidr = parseCidr(requested);
+    const clash = [...nets.values()].find((n) => overlaps(parseCidr(n.subnet), cidr));
+    if (clash) throw conflict(`Pool overlaps with other one on this address space`, { hint: `network ${clash.name} uses ${clash.subnet}` });
+    if (inUse.some((c) => overlaps(c, cidr))) {
+      throw conflict(`Subnet ${requested} overlaps an address already configured on this host`);
+    }
+    return requested;
+  }
+
+  private async makeBridge(net: NetworkState): Promise<void> {
+    await run('ip', ['-batch', '-'], { input: bridgeUpLines(net, tags.network(this.paths.tag, net.id)).join('\n') });
+    try {
+      // Lets DNAT send loopback-sourced packets (ports published on 127.0.0.1) to the bridge.
+      await setSysctl(['net', 'ipv4', 'conf', net.bridge, 'route_localnet'], '1');
+      await addRules(tags.network(this.paths.tag, net.id), networkRules(net));
+      if (!net.internal) await setSysctl(['net', 'ipv4', 'ip_forward'], '1');
+    } catch (e) {
+      await this.destroyBridge(net);
+      throw e;
+    }
+  }
+
+  private async destroyBridge(net: NetworkState): Promise<void> {
+    await removeTagged(tags.network(this.paths.tag, net.id));
+    await runScript(`ip link del ${net.bridge} 2>/dev/null || true`);
+  }
+
+  private async deleteNetwork(net: NetworkState, nets: Map<string, NetworkState>): Promise<void> {
+    await this.destroyBridge(net);
+    await fs.rm(this.paths.netFile(net.id), { force: true });
+    nets.delete(net.id);
+    await this.touchGeneration();
+    await this.stopDnsIfIdle(nets);
+  }
+
+  private async stopDnsIfIdle(nets: Map<string, NetworkState>): Promise<void> {
+    if (![...nets.values()].some((n) => !n.isDefault)) await stopDnsDaemon(this.paths);
+  }
+
+  /** Allocates an endpoint on a network (in memory; callers persist it). */
+  private async join(sandbox: SandboxState, nets: Map<string, NetworkState>, req: EndpointRequest): Promise<Join> {
+    const net = req.name === 'bridge' ? await this.ensureDefault(nets) : this.findNet(nets, req.name);
+    if (!net) throw notFound(`network ${req.name} not found`);
+    if (net.endpoints[sandbox.containerId]) {
+      throw conflict(`endpoint with name ${sandbox.name || sandbox.containerId} already exists in network ${net.name}`);
+    }
+    if (net.isDefault && req.ip !== undefined) {
+      throw invalidArgument('user specified IP address is supported on user defined networks only');
+    }
+    if (net.isDefault && (req.aliases?.length ?? 0) > 0) {
+      throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
+    }
+    const used = new Set(sandbox.networkIds.map((id) => nets.get(id)?.endpoints[sandbox.containerId]?.ifName));
+    let index = 0;
+    while (used.has(`eth${index}`)) index++;
+    const ip = allocateAddress(net, req.ip);
+    const ep: EndpointState = {
+      containerId: sandbox.containerId,
+      containerName: sandbox.name,
+      endpointId: randomHex(32),
+      ip,
+      mac: macFor(ip),
+      aliases: [...(req.aliases ?? [])],
+      staticIp: req.ip !== undefined,
+      hostVeth: `veth${randomHex(6).slice(0, 11)}`,
+      ifName: `eth${index}`,
+    };
+    net.endpoints[sandbox.containerId] = ep;
+    sandbox.networkIds.push(net.id);
+    return { ep, net };
+  }
+
+  private requestedPorts(options: AttachOptions, exposed: string[]): PortMapping[] {
+    const mappings = (options.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpec(p) : [p]));
+    for (const m of mappings) {
+      if (m.containerPort < 1 || m.containerPort > 65535 || m.hostPort < 0 || m.hostPort > 65535) {
+        throw invalidArgument(`Invalid port mapping ${m.hostIp}:${m.hostPort}:${m.containerPort}/${m.protocol}`);
+      }
+    }
+    if (options.publishAll) {
+      for (const key of exposed) {
+        const p = parseExposedPort(key);
+        if (!mappings.some((m) => m.containerPort === p.port && m.protocol === p.protocol)) {
+          mappings.push({ hostIp: '0.0.0.0', hostPort: 0, containerPort: p.port, protocol: p.protocol });
+        }
+      }
+    }
+    return mappings;
+  }
+
+  private publish(ports: PortMapping[], target: Join): PublishedPort[] {
+    return ports.map((p) => ({ ...p, containerIp: target.ep.ip, bridge: target.net.bridge }));
+  }
+
+  private plan(sandbox: SandboxState, nets: Map<string, NetworkState>): SandboxPlan {
+    const endpoints = sandbox.networkIds.flatMap((id): Join[] => {
+      const net = nets.get(id);
+      const ep = net?.endpoints[sandbox.containerId];
+      return net && ep ? [{ ep, net }] : [];
+    });
+    const route = endpoints.find((j) => !j.net.internal);
+    const dns = endpoints.find((j) => !j.net.isDefault);
+    return { endpoints, ...(route ? { route } : {}), ...(dns ? { dns } : {}) };
+  }
+
+  private dnsGateways(sandbox: SandboxState, nets: Map<string, NetworkState>): string[] {
+    return this.plan(sandbox, nets).endpoints.filter((j) => !j.net.isDefault).map((j) => j.net.gateway);
+  }
+
+  /** The script that brings a sandbox to its plan, run inside its namespace. */
+  private script(sandbox: SandboxState, nets: Map<string, NetworkState>, added: Join[], fresh: boolean): string {
+    const path = shQuote(sandbox.netnsPath ?? '');
+    const body = sandboxScript(this.plan(sandbox, nets), {
+      added,
+      hostPid: process.pid,
+      fresh,
+      dns: !fresh || added.some((j) => !j.net.isDefault),
+      aliasOf: (ep) => `ctr:${this.paths.tag}:ep:${ep.containerId.slice(0, 200)}`,
+    });
+    return `${fresh ? `unshare --net=${path}` : `nsenter --net=${path}`} sh -ec ${shQuote(body)}`;
+  }
+
+  private async saveJoins(joins: Join[]): Promise<void> {
+    for (const net of new Set(joins.map((j) => j.net))) await writeJson(this.paths.netFile(net.id), net);
+  }
+
+  /**
+   * Records the sandbox first (so a crash leaves something gc can find), then makes the
+   * namespace, links and rules; on failure undoes all of it.
+   */
+  private async buildSandbox(sandbox: SandboxState, nets: Map<string, NetworkState>, joins: Join[], signal?: AbortSignal): Promise<void> {
+    const netnsPath = sandbox.netnsPath ?? '';
+    await this.saveJoins(joins);
+    await writeJson(this.paths.sandboxFile(sandbox.containerId), sandbox);
+    try {
+      throwIfAborted(signal, 'creating the container network');
+      await fs.writeFile(netnsPath, '', { flag: 'wx' });
+      await runScript(this.script(sandbox, nets, joins, true), { signal });
+      if (sandbox.ports.length > 0) await addRules(tags.ports(this.paths.tag, sandbox.containerId), portRules(sandbox.ports));
+      if (joins.length > 0) await this.touchGeneration();
+      await ensureDnsDaemon(this.paths, this.dnsGateways(sandbox, nets));
+    } catch (e) {
+      await this.teardown(sandbox, nets).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Removes a sandbox: port rules, veths, namespace, leases, record. */
+  private async teardown(sandbox: SandboxState, nets: Map<string, NetworkState>): Promise<void> {
+    if (sandbox.ports.length > 0) await removeTagged(tags.ports(this.paths.tag, sandbox.containerId));
+    const joins = this.plan(sandbox, nets).endpoints;
+    await runScript(teardownScript(joins.map((j) => j.ep.hostVeth), sandbox.ownsNetns ? sandbox.netnsPath : undefined));
+    for (const { net } of joins) {
+      delete net.endpoints[sandbox.containerId];
+      await writeJson(this.paths.netFile(net.id), net);
+    }
+    await fs.rm(this.paths.sandboxFile(sandbox.containerId), { force: true });
+    if (joins.length > 0) await this.touchGeneration();
+  }
+
+  /** Disconnects a sandbox from networks, re-pointing its route, DNS and ports. */
+  private async dropEndpoints(sandbox: SandboxState, nets: Map<string, NetworkState>, netIds: string[]): Promise<void> {
+    const dropping = this.plan(sandbox, nets).endpoints.filter((j) => netIds.includes(j.net.id));
+    await runScript(teardownScript(dropping.map((j) => j.ep.hostVeth)));
+    const bridges = new Set(dropping.map((j) => j.net.bridge));
+    if (sandbox.ports.some((p) => bridges.has(p.bridge))) {
+      await removeTagged(tags.ports(this.paths.tag, sandbox.containerId));
+      sandbox.ports = [];
+    }
+    for (const { net } of dropping) {
+      delete net.endpoints[sandbox.containerId];
+      await writeJson(this.paths.netFile(net.id), net);
+    }
+    sandbox.networkIds = sandbox.networkIds.filter((id) => !netIds.includes(id));
+    await writeJson(this.paths.sandboxFile(sandbox.containerId), sandbox);
+    await this.touchGeneration();
+    if (sandbox.netnsPath && (await mountPoints()).has(sandbox.netnsPath)) {
+      await runScript(this.script(sandbox, nets, [], false));
+    }
+  }
+
+  private async result(sandbox: SandboxState, nets: Map<string, NetworkState>): Promise<AttachResult> {
+    const owner = sandbox.sharedWith ? await readJson<SandboxState>(this.paths.sandboxFile(sandbox.sharedWith)) : undefined;
+    const source = owner ?? sandbox;
+    const plan = this.plan(source, nets);
+    const kind = source.mode === 'host' ? 'host' : plan.dns ? 'embedded' : 'copy';
+    const first = plan.endpoints[0];
+    const names = [source.hostname, ...(source.name && source.name !== source.hostname ? [source.name] : [])];
+    return {
+      ...(sandbox.netnsPath ? { netnsPath: sandbox.netnsPath } : {}),
+      resolvConf: await resolvConf(kind),
+      hosts: hostsFile(first ? [{ ip: first.ep.ip, names }] : []),
+      hostname: source.hostname,
+      settings: networkSettings(sandbox, nets, this.predefinedIds()),
+    };
+  }
+}

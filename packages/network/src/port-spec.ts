@@ -1,0 +1,94 @@
+import { invalidArgument } from '@ctr/errors';
+import { isIPv4 } from 'node:net';
+import type { PortMapping, Protocol } from './types';
+
+interface PortRange {
+  start: number;
+  end: number;
+}
+
+function parseRange(text: string, what: string, spec: string, allowZero: boolean): PortRange {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+  if (!m) throw invalidArgument(`Invalid ${what} "${text}" in port spec "${spec}"`);
+  const start = Number(m[1]);
+  const end = m[2] === undefined ? start : Number(m[2]);
+  const min = allowZero ? 0 : 1;
+  if (start < min || end > 65535 || end < start) {
+    throw invalidArgument(`Invalid ${what} "${text}" in port spec "${spec}": ports are 1-65535, ranges low-high`);
+  }
+  return { start, end };
+}
+
+function parseProtocol(text: string | undefined, spec: string): Protocol {
+  const proto = (text ?? 'tcp').toLowerCase();
+  if (proto !== 'tcp' && proto !== 'udp') {
+    throw invalidArgument(`Invalid proto "${text}" in port spec "${spec}"`, { hint: 'use tcp or udp' });
+  }
+  return proto;
+}
+
+/** Splits `ip:hostPort:containerPort` while allowing a bracketed IPv6 host address. */
+function splitParts(rest: string, spec: string): { ip: string; host: string; container: string } {
+  let ip = '';
+  let tail = rest;
+  if (rest.startsWith('[')) {
+    const close = rest.indexOf(']:');
+    if (close < 0) throw invalidArgument(`Invalid IP address in port spec "${spec}"`);
+    ip = rest.slice(1, close);
+    tail = rest.slice(close + 2);
+    const [host = '', container, ...more] = tail.split(':');
+    if (container === undefined || more.length > 0) throw invalidArgument(`Invalid port spec "${spec}"`);
+    return { ip, host, container };
+  }
+  const parts = tail.split(':');
+  if (parts.length === 1) return { ip: '', host: '', container: parts[0] ?? '' };
+  if (parts.length === 2) return { ip: '', host: parts[0] ?? '', container: parts[1] ?? '' };
+  if (parts.length === 3) return { ip: parts[0] ?? '', host: parts[1] ?? '', container: parts[2] ?? '' };
+  throw invalidArgument(`Invalid port spec "${spec}": too many colons`, {
+    hint: 'the form is [hostIP:][hostPort:]containerPort[/tcp|udp]',
+  });
+}
+
+/**
+ * Parses a `-p` value the way Docker does: `[hostIP:][hostPort[-end]:]containerPort[-end][/proto]`.
+ * A range expands to one mapping per port; a missing host port is 0 ("pick a free one").
+ */
+export function parsePortSpec(spec: string): PortMapping[] {
+  const trimmed = spec.trim();
+  if (trimmed === '') throw invalidArgument('Empty port spec');
+  const slash = trimmed.lastIndexOf('/');
+  const protocol = parseProtocol(slash >= 0 ? trimmed.slice(slash + 1) : undefined, spec);
+  const { ip, host, container } = splitParts(slash >= 0 ? trimmed.slice(0, slash) : trimmed, spec);
+  const hostIp = ip === '' ? '0.0.0.0' : ip;
+  if (!isIPv4(hostIp)) {
+    throw invalidArgument(`Invalid IP address "${ip}" in port spec "${spec}"`, {
+      hint: 'only IPv4 host addresses are supported',
+    });
+  }
+  if (container === '') throw invalidArgument(`No port specified in port spec "${spec}"`);
+  const cRange = parseRange(container, 'containerPort', spec, false);
+  const hRange = host === '' ? undefined : parseRange(host, 'hostPort', spec, true);
+  const count = cRange.end - cRange.start + 1;
+  if (hRange && hRange.start !== 0 && hRange.end - hRange.start + 1 !== count) {
+    throw invalidArgument(`Invalid ranges specified for container and host Ports: ${container} and ${host}`);
+  }
+  const out: PortMapping[] = [];
+  for (let i = 0; i < count; i++) {
+    const hostPort = !hRange || hRange.start === 0 ? 0 : hRange.start + i;
+    out.push({ hostIp, hostPort, containerPort: cRange.start + i, protocol });
+  }
+  return out;
+}
+
+/** Parses an image's exposed-port key (`80`, `80/tcp`, `53/udp`). */
+export function parseExposedPort(key: string): { port: number; protocol: Protocol } {
+  const [port = '', proto] = key.split('/');
+  const range = parseRange(port, 'exposed port', key, false);
+  if (range.start !== range.end) throw invalidArgument(`Exposed port "${key}" must be a single port`);
+  return { port: range.start, protocol: parseProtocol(proto, key) };
+}
+
+/** The `80/tcp` key Docker uses in `NetworkSettings.Ports`. */
+export function portKey(port: number, protocol: Protocol): string {
+  return `${port}/${protocol}`;
+}

@@ -1,0 +1,57 @@
+import { Chains, type Rule } from './firewall';
+import type { NetworkState, PublishedPort } from './state';
+
+/**
+ * The rules a bridge network needs: isolation from other ctr networks (Docker's two-stage
+ * scheme), forwarding accepts that do not depend on the FORWARD policy, masquerade for
+ * egress (not for internal networks), and masquerade of loopback-sourced traffic so
+ * ports published on 127.0.0.1 work through DNAT.
+ */
+export function networkRules(net: NetworkState): Rule[] {
+  const br = net.bridge;
+  const rules: Rule[] = [
+    { table: 'filter', chain: Chains.isolation1, spec: `-i ${br} ! -o ${br} -j ${Chains.isolation2}` },
+    { table: 'filter', chain: Chains.isolation2, spec: `-o ${br} -j DROP` },
+    { table: 'filter', chain: Chains.forward, spec: `-i ${br} -o ${br} -j ACCEPT` },
+    { table: 'nat', chain: Chains.postrouting, spec: `-s 127.0.0.0/8 -o ${br} -j MASQUERADE` },
+  ];
+  if (net.internal) {
+    rules.push(
+      { table: 'filter', chain: Chains.forward, spec: `-i ${br} ! -o ${br} -j DROP` },
+      { table: 'filter', chain: Chains.forward, spec: `! -i ${br} -o ${br} -j DROP` },
+    );
+  } else {
+    rules.push(
+      { table: 'filter', chain: Chains.forward, spec: `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT` },
+      { table: 'filter', chain: Chains.forward, spec: `-i ${br} ! -o ${br} -j ACCEPT` },
+      { table: 'nat', chain: Chains.postrouting, spec: `-s ${net.subnet} ! -o ${br} -j MASQUERADE` },
+    );
+  }
+  return rules;
+}
+
+/** DNAT from the host port (any local address, or the one given) and the matching accept. */
+export function portRules(ports: PublishedPort[]): Rule[] {
+  return ports.flatMap((p): Rule[] => {
+    const dst = p.hostIp === '0.0.0.0' ? '' : `-d ${p.hostIp}/32 `;
+    return [
+      {
+        table: 'nat',
+        chain: Chains.dnat,
+        spec: `${dst}-p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`,
+      },
+      {
+        table: 'filter',
+        chain: Chains.forward,
+        spec: `-d ${p.containerIp}/32 ! -i ${p.bridge} -o ${p.bridge} -p ${p.protocol} -m ${p.protocol} --dport ${p.containerPort} -j ACCEPT`,
+      },
+    ];
+  });
+}
+
+/** Tags: `ctr:<root>:net:<id>` for a network, `ctr:<root>:ports:<containerId>` for a container. */
+export const tags = {
+  root: (rootTag: string): string => `ctr:${rootTag}:`,
+  network: (rootTag: string, id: string): string => `ctr:${rootTag}:net:${id}`,
+  ports: (rootTag: string, containerId: string): string => `ctr:${rootTag}:ports:${containerId}`,
+};

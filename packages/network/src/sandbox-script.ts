@@ -1,0 +1,111 @@
+import { parseCidr } from './ipv4';
+import type { EndpointState, NetworkState } from './state';
+
+/**
+ * Shell scripts that build a container's network sandbox. Each operation is one `sh`
+ * process (spawning is the dominant cost, see bench/network.js): inside the namespace it
+ * runs `ip -batch`, and reaches back to the host namespace through
+ * `nsenter --net=/proc/<our pid>/ns/net` for the host end of each veth. Every value put
+ * in a script is generated or validated (addresses, link names) or quoted (paths).
+ */
+
+export function shQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export function prefixLength(net: NetworkState): number {
+  return parseCidr(net.subnet).prefix;
+}
+
+/** A veth pair per endpoint: inside end named eth<N> with the lease, host end on the bridge. */
+function endpointLines(ep: EndpointState, net: NetworkState, hostPid: number, alias: string): { inside: string[]; host: string[] } {
+  return {
+    inside: [
+      `link add ${ep.ifName} address ${ep.mac} mtu ${net.mtu} type veth peer name ${ep.hostVeth} netns ${hostPid}`,
+      `addr add ${ep.ip}/${prefixLength(net)} brd + dev ${ep.ifName}`,
+      `link set ${ep.ifName} up`,
+    ],
+    host: [`link set ${ep.hostVeth} alias ${alias}`, `link set ${ep.hostVeth} master ${net.bridge} mtu ${net.mtu} up`],
+  };
+}
+
+export interface SandboxPlan {
+  endpoints: Array<{ ep: EndpointState; net: NetworkState }>;
+  /** The network whose gateway is the default route: the first that is not internal. */
+  route?: { ep: EndpointState; net: NetworkState };
+  /** Where 127.0.0.11:53 goes: the first user network's gateway, from that endpoint's address. */
+  dns?: { ep: EndpointState; net: NetworkState };
+}
+
+function dnsLines(plan: SandboxPlan): string[] {
+  const rules = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
+  if (plan.dns) {
+    const { ep, net } = plan.dns;
+    rules.push(
+      `-A OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination ${net.gateway}:53`,
+      `-A POSTROUTING -s 127.0.0.0/8 -d ${net.gateway}/32 -p udp -m udp --dport 53 -j SNAT --to-source ${ep.ip}`,
+    );
+  }
+  rules.push('COMMIT');
+  // route_localnet lets the DNATed packet keep its 127.0.0.1 source until SNAT rewrites it.
+  return [
+    `echo ${plan.dns ? 1 : 0} > /proc/sys/net/ipv4/conf/all/route_localnet`,
+    `iptables-restore <<'CTR_EOF'\n${rules.join('\n')}\nCTR_EOF`,
+  ];
+}
+
+function routeLine(plan: SandboxPlan): string {
+  if (!plan.route) return 'ip route del default 2>/dev/null || true';
+  return `ip route replace default via ${plan.route.net.gateway} dev ${plan.route.ep.ifName}`;
+}
+
+/**
+ * The script run inside the namespace (by `unshare --net=PATH` for a new one, by
+ * `nsenter --net=PATH` for an existing one) adding `added` endpoints, then setting the
+ * default route and the DNS redirect to what `plan` says.
+ */
+export interface ScriptOptions {
+  /** Endpoints to create now. */
+  added: Array<{ ep: EndpointState; net: NetworkState }>;
+  hostPid: number;
+  /** The namespace was just made: bring lo up. */
+  fresh: boolean;
+  /** Rewrite the namespace's DNS redirect. */
+  dns: boolean;
+  /** Alias for a host veth, naming its owner so gc can find orphans. */
+  aliasOf: (ep: EndpointState) => string;
+}
+
+export function sandboxScript(plan: SandboxPlan, o: ScriptOptions): string {
+  const { added, hostPid, fresh } = o;
+  const inside: string[] = fresh ? ['link set lo up'] : [];
+  const host: string[] = [];
+  for (const { ep, net } of added) {
+    const lines = endpointLines(ep, net, hostPid, o.aliasOf(ep));
+    inside.push(...lines.inside);
+    host.push(...lines.host);
+  }
+  const script: string[] = [];
+  if (inside.length > 0) script.push(`ip -batch - <<'CTR_EOF'\n${inside.join('\n')}\nCTR_EOF`);
+  if (host.length > 0) script.push(`nsenter --net=/proc/${hostPid}/ns/net ip -batch - <<'CTR_EOF'\n${host.join('\n')}\nCTR_EOF`);
+  if (!fresh || plan.route) script.push(routeLine(plan));
+  if (o.dns) script.push(...dnsLines(plan));
+  return script.join('\n');
+}
+
+/** Deletes host veth ends (their peers go with them), then the namespace's bind mount. */
+export function teardownScript(hostVeths: string[], netnsPath?: string): string {
+  const lines = hostVeths.map((v) => `ip link del ${v} 2>/dev/null || true`);
+  if (netnsPath) lines.push(`umount ${shQuote(netnsPath)} 2>/dev/null || true`, `rm -f ${shQuote(netnsPath)}`);
+  return lines.length > 0 ? lines.join('\n') : 'true';
+}
+
+export function bridgeUpLines(net: NetworkState, alias: string): string[] {
+  return [
+    `link add name ${net.bridge} mtu ${net.mtu} type bridge`,
+    `link set ${net.bridge} alias ${alias}`,
+    `addr add ${net.gateway}/${prefixLength(net)} brd + dev ${net.bridge}`,
+    `link set ${net.bridge} up`,
+  ];
+}
+

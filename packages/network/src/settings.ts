@@ -1,0 +1,135 @@
+import { parseCidr } from './ipv4';
+import { portKey } from './port-spec';
+import type { EndpointState, NetworkState, SandboxState } from './state';
+import type { EndpointSettings, NetworkInspect, NetworkSettings, PortMap } from './types';
+
+function endpointSettings(net: NetworkState, ep: EndpointState): EndpointSettings {
+  return {
+    IPAMConfig: ep.staticIp ? { IPv4Address: ep.ip } : null,
+    Aliases: ep.aliases,
+    MacAddress: ep.mac,
+    NetworkID: net.id,
+    EndpointID: ep.endpointId,
+    Gateway: net.gateway,
+    IPAddress: ep.ip,
+    IPPrefixLen: parseCidr(net.subnet).prefix,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+  };
+}
+
+function emptyEndpoint(networkId: string): EndpointSettings {
+  return {
+    IPAMConfig: null,
+    Aliases: [],
+    MacAddress: '',
+    NetworkID: networkId,
+    EndpointID: '',
+    Gateway: '',
+    IPAddress: '',
+    IPPrefixLen: 0,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+  };
+}
+
+function portMap(sandbox: SandboxState): PortMap {
+  const ports: PortMap = {};
+  for (const key of sandbox.exposedPorts) ports[key] = null;
+  for (const p of sandbox.ports) {
+    const key = portKey(p.containerPort, p.protocol);
+    ports[key] = [...(ports[key] ?? []), { HostIp: p.hostIp, HostPort: String(p.hostPort) }];
+  }
+  return ports;
+}
+
+/** `docker inspect`'s NetworkSettings for a sandbox. `predefinedIds` names host/none. */
+export function networkSettings(sandbox: SandboxState, nets: Map<string, NetworkState>, predefinedIds: Record<'host' | 'none', string>): NetworkSettings {
+  const settings: NetworkSettings = {
+    SandboxKey: sandbox.netnsPath ?? '',
+    Ports: portMap(sandbox),
+    IPAddress: '',
+    IPPrefixLen: 0,
+    Gateway: '',
+    MacAddress: '',
+    Networks: {},
+  };
+  if (sandbox.mode === 'host' || sandbox.mode === 'none') {
+    settings.Networks[sandbox.mode] = emptyEndpoint(predefinedIds[sandbox.mode]);
+    return settings;
+  }
+  for (const id of sandbox.networkIds) {
+    const net = nets.get(id);
+    const ep = net?.endpoints[sandbox.containerId];
+    if (!net || !ep) continue;
+    const es = endpointSettings(net, ep);
+    settings.Networks[net.name] = es;
+    if (net.isDefault) {
+      settings.IPAddress = es.IPAddress;
+      settings.IPPrefixLen = es.IPPrefixLen;
+      settings.Gateway = es.Gateway;
+      settings.MacAddress = es.MacAddress;
+    }
+  }
+  return settings;
+}
+
+/** `docker network inspect` for a bridge network. */
+export function inspectBridge(net: NetworkState): NetworkInspect {
+  const prefix = parseCidr(net.subnet).prefix;
+  const containers: NetworkInspect['Containers'] = {};
+  for (const ep of Object.values(net.endpoints)) {
+    containers[ep.containerId] = {
+      Name: ep.containerName,
+      EndpointID: ep.endpointId,
+      MacAddress: ep.mac,
+      IPv4Address: `${ep.ip}/${prefix}`,
+      IPv6Address: '',
+    };
+  }
+  const options: Record<string, string> = { 'com.docker.network.bridge.name': net.bridge };
+  if (net.isDefault) options['com.docker.network.bridge.default_bridge'] = 'true';
+  options['com.docker.network.driver.mtu'] = String(net.mtu);
+  return {
+    Name: net.name,
+    Id: net.id,
+    Created: net.created,
+    Scope: 'local',
+    Driver: 'bridge',
+    EnableIPv6: false,
+    IPAM: {
+      Driver: 'default',
+      Options: {},
+      Config: [{ Subnet: net.subnet, Gateway: net.gateway, ...(net.ipRange ? { IPRange: net.ipRange } : {}) }],
+    },
+    Internal: net.internal,
+    Attachable: false,
+    Ingress: false,
+    ConfigOnly: false,
+    Containers: containers,
+    Options: options,
+    Labels: net.labels,
+  };
+}
+
+/** `host` and `none`: nothing to make, listed like Docker lists them. */
+export function inspectPredefined(name: 'host' | 'none', id: string, created: string): NetworkInspect {
+  return {
+    Name: name,
+    Id: id,
+    Created: created,
+    Scope: 'local',
+    Driver: name === 'host' ? 'host' : 'null',
+    EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: {}, Config: [] },
+    Internal: false,
+    Attachable: false,
+    Ingress: false,
+    ConfigOnly: false,
+    Containers: {},
+    Options: {},
+    Labels: {},
+  };
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { PortMapping } from './types';
+
+/** One container's place on one network: its IPAM lease and its veth. */
+export interface EndpointState {
+  containerId: string;
+  containerName: string;
+  endpointId: string;
+  ip: string;
+  mac: string;
+  aliases: string[];
+  /** Whether the address was asked for (`--ip`), shown as IPAMConfig. */
+  staticIp: boolean;
+  /** Host end of the veth pair; deleting it deletes both ends. */
+  hostVeth: string;
+  /** Interface name inside the container (eth0, eth1…). */
+  ifName: string;
+}
+
+/** A bridge network and its allocations; the file is the IPAM state. */
+export interface NetworkState {
+  id: string;
+  name: string;
+  created: string;
+  bridge: string;
+  subnet: string;
+  gateway: string;
+  ipRange?: string;
+  internal: boolean;
+  labels: Record<string, string>;
+  mtu: number;
+  /** The default `bridge` network: no name resolution, cannot be removed by name. */
+  isDefault: boolean;
+  endpoints: Record<string, EndpointState>;
+}
+
+export interface PublishedPort extends PortMapping {
+  containerIp: string;
+  bridge: string;
+}
+
+export type SandboxMode = 'none' | 'host' | 'container' | 'bridge';
+
+/** A container's network sandbox: its namespace, networks (join order) and ports. */
+export interface SandboxState {
+  containerId: string;
+  name: string;
+  hostname: string;
+  mode: SandboxMode;
+  netnsPath?: string;
+  /** False when sharing another container's namespace (container:<id>) or the host's. */
+  ownsNetns: boolean;
+  sharedWith?: string;
+  networkIds: string[];
+  ports: PublishedPort[];
+  exposedPorts: string[];
+}
+
+/** Where everything lives for one root. */
+export class StatePaths {
+  readonly dir: string;
+  readonly nets: string;
+  readonly sandboxes: string;
+  readonly lock: string;
+  /** Touched on every change so the DNS server knows to reload. */
+  readonly generation: string;
+  readonly netnsDir: string;
+  readonly runDir: string;
+  /** Short tag naming this root in iptables comments and link aliases, so gc is exact. */
+  readonly tag: string;
+
+  constructor(rootDir: string, runRootDir: string) {
+    const root = path.resolve(rootDir);
+    const runRoot = path.resolve(runRootDir);
+    this.dir = path.join(root, 'networks');
+    this.nets = path.join(this.dir, 'nets');
+    this.sandboxes = path.join(this.dir, 'sandboxes');
+    this.lock = path.join(this.dir, '.lock');
+    this.generation = path.join(this.dir, 'generation');
+    this.netnsDir = path.join(runRoot, 'netns');
+    this.runDir = path.join(runRoot, 'network');
+    this.tag = createHash('sha256').update(root).digest('hex').slice(0, 8);
+  }
+
+  netFile(id: string): string {
+    return path.join(this.nets, `${id}.json`);
+  }
+
+  sandboxFile(containerId: string): string {
+    return path.join(this.sandboxes, `${containerId}.json`);
+  }
+
+  netnsPath(containerId: string): string {
+    return path.join(this.netnsDir, containerId);
+  }
+
+  async ensure(): Promise<void> {
+    await Promise.all([this.nets, this.sandboxes, this.netnsDir, this.runDir].map((d) => fs.mkdir(d, { recursive: true })));
+  }
+}
+
+/** Writes JSON atomically: temp file, fsync, rename — a crash leaves the old or the new file. */
+export async function writeJson(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  const handle = await fs.open(tmp, 'w');
+  try {
+    await handle.writeFile(JSON.stringify(value, null, 2));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(tmp, file);
+}
+
+export async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export async function readAllJson<T>(dir: string): Promise<T[]> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const out: T[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json'))) {
+    const value = await readJson<T>(path.join(dir, name));
+    if (value !== undefined) out.push(value);
+  }
+  return out;
+}

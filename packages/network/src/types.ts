@@ -1,0 +1,160 @@
+/**
+ * The public shapes of @ctr/network. Field names of inspect output follow Docker's
+ * (`docker network inspect`, `docker inspect … .NetworkSettings`) so the API server can
+ * return them as they are.
+ */
+
+export type Protocol = 'tcp' | 'udp';
+
+/** One published port: `-p 127.0.0.1:8080:80/tcp`. hostPort 0 means "any free port". */
+export interface PortMapping {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: Protocol;
+}
+
+/** How a container's network is made: Docker's `--network` value, split. */
+export type NetworkMode =
+  | { kind: 'none' }
+  | { kind: 'host' }
+  | { kind: 'container'; containerId: string }
+  | { kind: 'bridge' };
+
+export interface NetworkCreateOptions {
+  name: string;
+  /** `bridge` (default) is the only driver that makes anything. */
+  driver?: 'bridge';
+  /** CIDR, e.g. `10.213.4.0/24`; chosen from the address pool when absent. */
+  subnet?: string;
+  /** Defaults to the first address of the subnet. */
+  gateway?: string;
+  /** Containers get addresses from this CIDR only (inside the subnet). */
+  ipRange?: string;
+  /** No route out: no masquerade, traffic leaving the bridge is dropped. */
+  internal?: boolean;
+  labels?: Record<string, string>;
+  /** Linux bridge name; `ctr-<id>` when absent. */
+  bridgeName?: string;
+  mtu?: number;
+  signal?: AbortSignal;
+}
+
+/** Which networks to join, as `--network NAME --network-alias A --ip X`. */
+export interface EndpointRequest {
+  /** Network name or ID; `bridge` is the default network. */
+  name: string;
+  aliases?: string[];
+  /** A static IPv4 address (`--ip`); refused unless free and inside the network's range. */
+  ip?: string;
+}
+
+export interface AttachOptions {
+  /** `none`, `host`, `container:<id>`, `bridge`, or a user network name (defaults to `bridge`). */
+  mode?: string | NetworkMode;
+  /** Container name, resolvable on user-defined networks. */
+  name?: string;
+  hostname?: string;
+  /** Networks to join when mode is bridge/user; the first is where ports are published. */
+  networks?: EndpointRequest[];
+  /** `-p` values, as strings Docker accepts or parsed mappings. */
+  ports?: Array<string | PortMapping>;
+  /** Image `ExposedPorts` keys (`80/tcp`), published to free ports by `publishAll`. */
+  exposedPorts?: string[];
+  /** `-P` */
+  publishAll?: boolean;
+  signal?: AbortSignal;
+}
+
+/** `NetworkSettings.Networks[name]` */
+export interface EndpointSettings {
+  IPAMConfig: { IPv4Address: string } | null;
+  Aliases: string[];
+  MacAddress: string;
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  IPv6Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+}
+
+/** `NetworkSettings.Ports`: `{"80/tcp": [{HostIp, HostPort}]}`, null for exposed-only. */
+export type PortMap = Record<string, Array<{ HostIp: string; HostPort: string }> | null>;
+
+/** `docker inspect`'s NetworkSettings, as far as networking goes. */
+export interface NetworkSettings {
+  SandboxKey: string;
+  Ports: PortMap;
+  /** Top-level fields Docker fills from the default `bridge` network. */
+  IPAddress: string;
+  IPPrefixLen: number;
+  Gateway: string;
+  MacAddress: string;
+  Networks: Record<string, EndpointSettings>;
+}
+
+export interface AttachResult {
+  /** The network namespace for the runtime to join; absent in host mode. */
+  netnsPath?: string;
+  /** Content for the container's /etc/resolv.conf. */
+  resolvConf: string;
+  /** Content for the container's /etc/hosts. */
+  hosts: string;
+  /** Content for the container's /etc/hostname. */
+  hostname: string;
+  settings: NetworkSettings;
+}
+
+/** `docker network inspect` output. */
+export interface NetworkInspect {
+  Name: string;
+  Id: string;
+  Created: string;
+  Scope: 'local';
+  Driver: 'bridge' | 'host' | 'null';
+  EnableIPv6: boolean;
+  IPAM: {
+    Driver: 'default';
+    Options: Record<string, string>;
+    Config: Array<{ Subnet: string; Gateway: string; IPRange?: string }>;
+  };
+  Internal: boolean;
+  Attachable: boolean;
+  Ingress: boolean;
+  ConfigOnly: boolean;
+  Containers: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }>;
+  Options: Record<string, string>;
+  Labels: Record<string, string>;
+}
+
+export interface ListNetworksOptions {
+  /** `--filter label=k[=v]` style, all must match. */
+  labels?: Record<string, string | undefined>;
+  /** Substring of the name, like `--filter name=`. */
+  name?: string;
+}
+
+export interface PruneOptions {
+  labels?: Record<string, string | undefined>;
+}
+
+export interface GcReport {
+  /** Everything removed, described, e.g. `netns /run/ctr/netns/abc`, `link veth1a2b`. */
+  removed: string[];
+}
+
+export interface NetworkManagerOptions {
+  /** State root; records live under `<root>/networks/`. */
+  root: string;
+  /** Run directory; namespaces are bind-mounted under `<runRoot>/netns/`. */
+  runRoot: string;
+  /** The default network (Docker's docker0): bridge `ctr0`, subnet 10.210.0.0/16. */
+  defaultBridge?: { bridgeName?: string; subnet?: string };
+  /** Where subnets of user networks come from when none is given: /24s of 10.211.0.0/16. */
+  addressPool?: { base: string; size: number };
+  /** Prefix of generated bridge names (`ctr` → `ctr-<11 hex>`); at most 4 characters. */
+  bridgePrefix?: string;
+}
