@@ -12,3 +12,5 @@ export type * from './instructions';
 export { parseHeredocWord, chompHeredocContent } from './heredoc';
 export { parseWords, parseJSONArray, parseNameVal } from './line-parsers';
 export { parseDuration, formatDuration } from './duration';
+export { readDockerignore, PatternMatcher } from './dockerignore';
+export { cleanPath } from './clean-path';
