@@ -1,1 +1,32 @@
-export {};
+/**
+ * @ctr/runtime — containers: OCI runtime specs from image configs and `docker run`
+ * options, run by runc under conmon, with state that outlives the Node process.
+ */
+export { Runtime, type RuntimeOptions, type StartOptions, type StartResult, type StopOptions } from './runtime';
+export { generateSpec } from './spec/generate-spec';
+export {
+  type SpecOpt,
+  applySpecOpts,
+  baseSpec,
+  containerArgs,
+  checkWorkingDir,
+  withCapabilities,
+  withHostname,
+  withMounts,
+  withNamespaces,
+  withProcess,
+  withResources,
+  withRlimits,
+  withSecurity,
+} from './spec/spec-opts';
+export { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from './spec/defaults';
+export { BLOCKED_SYSCALLS, defaultSeccompProfile } from './spec/seccomp';
+export { parseBytes, parseCpus } from './spec/units';
+export { resolveUser, resolveUserFrom } from './spec/user';
+export { parseSignal } from './signals';
+export { conmonArgs, type ConmonConfig } from './conmon';
+export { parseLogRecord, LineAssembler, type LogRecord } from './logs';
+export { hostsContent, resolvConfContent } from './etc-files';
+export { prepareRootfs } from './rootfs-prepare';
+export type * from './oci-spec';
+export type * from './types';

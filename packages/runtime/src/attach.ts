@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { CtrError, unavailable } from '@ctr/errors';
+import type { AttachStreams } from './types';
+
+/**
+ * conmon serves a container's stdio on an `attach` socket of type SOCK_SEQPACKET, which
+ * Node cannot open. A tiny Perl relay (perl-base is part of every Debian system) connects
+ * to it and turns it into plain pipes: each packet from conmon starts with a byte naming
+ * the stream (2 stdout, 3 stderr), which the relay strips and routes to its own stdout or
+ * stderr; its stdin goes to the container, and its end shuts the socket's write side,
+ * which makes conmon close the container's stdin (Docker's StdinOnce). The relay reports
+ * "ok" or an error on fd 3 once connected, so nothing the container says is missed.
+ */
+const RELAY = String.raw`
+use strict; use warnings; use Socket; use IO::Handle;
+my ($path, $mode) = @ARGV;
+open(my $ctl, '>&=', 3) or exit 3;
+$ctl->autoflush(1);
+socket(my $s, AF_UNIX, SOCK_SEQPACKET, 0) or do { print $ctl "socket: $!\n"; exit 2 };
+connect($s, pack_sockaddr_un($path)) or do { print $ctl "connect: $!\n"; exit 2 };
+print $ctl "ok\n";
+close($ctl);
+$SIG{PIPE} = 'IGNORE';
+my $in = $mode eq 'stdin';
+my ($r, $buf);
+while (1) {
+  my $rin = '';
+  vec($rin, fileno($s), 1) = 1;
+  vec($rin, fileno(STDIN), 1) = 1 if $in;
+  select($r = $rin, undef, undef, undef) > 0 or next;
+  if (vec($r, fileno($s), 1)) {
+    my $n = sysread($s, $buf, 65537);
+    last unless $n;
+    my $fh = ord($buf) == 3 ? \*STDERR : \*STDOUT;
+    my $off = 1;
+    while ($off < $n) { my $w = syswrite($fh, $buf, $n - $off, $off); last unless defined $w; $off += $w }
+  }
+  if ($in && vec($r, fileno(STDIN), 1)) {
+    my $n = sysread(STDIN, $buf, 8192);
+    if (!$n) { shutdown($s, 1); $in = 0 } else { send($s, $buf, 0) }
+  }
+}
+`;
+
+export interface AttachSession {
+  /** Resolves when the container's output has all been delivered (the socket closed). */
+  done: Promise<void>;
+  /** Disconnect without stopping the container. */
+  detach(): void;
+}
+
+/**
+ * Connect to the `attach` socket in `dir`. Resolves once connected, so a caller can
+ * start the process afterwards and miss none of its output.
+ */
+export async function attachSocket(dir: string, streams: AttachStreams): Promise<AttachSession> {
+  const withStdin = streams.stdin !== undefined;
+  const relay = spawn('perl', ['-e', RELAY, 'attach', withStdin ? 'stdin' : 'none'], {
+    cwd: dir,
+    stdio: [withStdin ? 'pipe' : 'ignore', streams.stdout ? 'pipe' : 'ignore', streams.stderr ? 'pipe' : 'ignore', 'pipe'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  });
+  const exited = new Promise<void>((resolve, reject) => {
+    relay.once('error', (error) => reject(unavailable(`cannot attach: perl is needed to reach conmon's attach socket: ${error.message}`, { cause: error })));
+    relay.once('close', () => resolve());
+  });
+  exited.catch(() => undefined);
+  const ctl = relay.stdio[3] as Readable;
+  let answer = '';
+  ctl.setEncoding('utf8');
+  ctl.on('data', (chunk: string) => (answer += chunk));
+  const ctlClosed = new Promise<void>((resolve) => ctl.once('close', resolve));
+  await Promise.race([ctlClosed, exited]);
+  if (!answer.startsWith('ok')) {
+    relay.kill('SIGKILL');
+    throw new CtrError('Conflict', `cannot attach to the container: ${answer.trim() || 'the attach socket is gone'}`, {
+      hint: 'the container may not be running',
+    });
+  }
+  if (streams.stdout && relay.stdout) relay.stdout.pipe(streams.stdout, { end: false });
+  if (streams.stderr && relay.stderr) relay.stderr.pipe(streams.stderr, { end: false });
+  if (streams.stdin && relay.stdin) {
+    relay.stdin.on('error', () => undefined);
+    streams.stdin.pipe(relay.stdin);
+  }
+  const detach = (): void => {
+    if (relay.exitCode === null) relay.kill('SIGTERM');
+  };
+  streams.signal?.addEventListener('abort', detach, { once: true });
+  const done = exited.finally(() => {
+    streams.signal?.removeEventListener('abort', detach);
+    if (streams.stdin && relay.stdin) streams.stdin.unpipe(relay.stdin);
+  });
+  return { done, detach };
+}

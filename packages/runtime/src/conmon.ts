@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { CtrError, internal } from '@ctr/errors';
+
+/** Everything conmon is told about one container or one exec session. */
+export interface ConmonConfig {
+  conmon: string;
+  runtime: string;
+  /** runc `--root`: runc's state lives under our run directory. */
+  runtimeRoot: string;
+  id: string;
+  /** Unique per conmon instance: the container id, or the exec id. */
+  uuid: string;
+  /** Where conmon makes `attach`, `ctl` and `winsz` (the bundle for a container). */
+  bundle: string;
+  logPath: string;
+  /** Where runc writes its own errors (conmon's go to syslog, which is absent here). */
+  runtimeLog: string;
+  pidFile: string;
+  conmonPidFile?: string;
+  exitDir: string;
+  persistDir?: string;
+  terminal: boolean;
+  stdin: boolean;
+  exec?: { processSpec: string; attach: boolean };
+}
+
+/** conmon's command line, the way Podman builds it (libpod `oci_conmon_common.go`). */
+export function conmonArgs(c: ConmonConfig): string[] {
+  const args = [
+    '--api-version', '1',
+    '-c', c.id,
+    '-u', c.uuid,
+    '-n', c.id,
+    '-r', c.runtime,
+    '-b', c.bundle,
+    '-p', c.pidFile,
+    '-l', `k8s-file:${c.logPath}`,
+    '--exit-dir', c.exitDir,
+    '--full-attach',
+    '--socket-dir-path', c.bundle,
+    '--log-level', 'error',
+    '--runtime-arg', `--root=${c.runtimeRoot}`,
+    '--runtime-arg', `--log=${c.runtimeLog}`,
+    '--no-sync-log',
+  ];
+  if (c.conmonPidFile) args.push('-P', c.conmonPidFile);
+  if (c.persistDir) args.push('-0', c.persistDir);
+  if (c.terminal) args.push('-t');
+  if (c.stdin) args.push('-i');
+  if (c.exec) {
+    args.push('-e', '--exec-process-spec', c.exec.processSpec);
+    if (c.exec.attach) args.push('--exec-attach');
+  }
+  return args;
+}
+
+/** One message conmon writes on its sync pipe: a pid, an exit code, or -1 and an error. */
+export interface SyncMessage {
+  data: number;
+  message?: string;
+}
+
+/** Reads newline-separated JSON messages from conmon's sync (or attach) pipe. */
+export class SyncReader {
+  private buffer = '';
+  private readonly queue: SyncMessage[] = [];
+  private waiting: ((m: SyncMessage | undefined) => void) | undefined;
+  private ended = false;
+
+  constructor(private readonly stream: Readable) {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) !== -1) {
+        this.push(this.buffer.slice(0, nl));
+        this.buffer = this.buffer.slice(nl + 1);
+      }
+    });
+    const end = (): void => {
+      if (this.buffer.trim()) this.push(this.buffer);
+      this.buffer = '';
+      this.ended = true;
+      this.flush();
+    };
+    stream.on('end', end);
+    stream.on('close', end);
+    stream.on('error', end);
+  }
+
+  private push(line: string): void {
+    if (!line.trim()) return;
+    try {
+      this.queue.push(JSON.parse(line) as SyncMessage);
+    } catch {
+      this.queue.push({ data: -1, message: `conmon wrote an unreadable message: ${line}` });
+    }
+    this.flush();
+  }
+
+  private flush(): void {
+    if (!this.waiting) return;
+    const next = this.queue.shift();
+    if (next === undefined && !this.ended) return;
+    const resolve = this.waiting;
+    this.waiting = undefined;
+    resolve(next);
+  }
+
+  /** The next message, or undefined when conmon closed the pipe without one. */
+  next(): Promise<SyncMessage | undefined> {
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.flush();
+    });
+  }
+
+  close(): void {
+    this.stream.destroy();
+  }
+}
+
+export interface ConmonProcess {
+  sync: SyncReader;
+  /** Write end of conmon's start pipe (exec with attach waits on it). */
+  start?: NodeJS.WritableStream;
+  /** conmon's attach pipe: it says when its attach socket is ready. */
+  attach?: SyncReader;
+  /** Resolves when the first conmon process exits (it forks the monitor and leaves). */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Start conmon detached from us: it daemonizes, so the container and its monitor keep
+ * running when this Node process exits or is killed. Only the pipes named here are
+ * passed (fds 3–5); Node marks every other descriptor close-on-exec (R2).
+ */
+export function spawnConmon(config: ConmonConfig): ConmonProcess {
+  const withAttach = config.exec?.attach === true;
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' };
+  if (withAttach) {
+    env._OCI_STARTPIPE = '4';
+    env._OCI_ATTACHPIPE = '5';
+  }
+  const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'ignore', 'pipe'];
+  if (withAttach) stdio.push('pipe', 'pipe');
+  const child = spawn(config.conmon, conmonArgs(config), { stdio, env, detached: true });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', (error) => reject(new CtrError('Unavailable', `cannot run conmon: ${error.message}`, { cause: error })));
+    child.once('exit', (code) => resolve(code));
+  });
+  exited.catch(() => undefined);
+  child.unref();
+  const pipe = (fd: number): Readable => {
+    const stream = child.stdio[fd] as Readable | null;
+    if (!stream) throw internal(`conmon pipe ${fd} missing`);
+    return stream;
+  };
+  const result: ConmonProcess = { sync: new SyncReader(pipe(3)), exited };
+  if (withAttach) {
+    result.start = child.stdio[4] as unknown as NodeJS.WritableStream;
+    result.attach = new SyncReader(pipe(5));
+  }
+  return result;
+}

@@ -1,0 +1,117 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { invalidArgument, notFound } from '@ctr/errors';
+import type { ContainerStatus } from './types';
+
+/** What ctr remembers about a container between calls and between processes. */
+export interface ContainerRecord {
+  id: string;
+  rootfs: string;
+  /** The last state a command set; `exited` is also read from conmon's exit file. */
+  status: ContainerStatus;
+  createdAt: string;
+  startedAt: string;
+  finishedAt: string;
+  /** Host pid of init for the current run. */
+  pid: number;
+  exitCode: number;
+  error: string;
+  tty: boolean;
+  openStdin: boolean;
+  stopSignal: string;
+  stopTimeout: number;
+}
+
+const ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+export function checkId(id: string): void {
+  if (!ID.test(id)) {
+    throw invalidArgument(`invalid container id "${id}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at most 128 characters`);
+  }
+}
+
+/** The files of one container, under `<root>/containers/<id>/` (also its OCI bundle). */
+export class ContainerDir {
+  readonly dir: string;
+
+  constructor(
+    containersDir: string,
+    readonly id: string,
+  ) {
+    this.dir = path.join(containersDir, id);
+  }
+
+  get record(): string {
+    return path.join(this.dir, 'container.json');
+  }
+  get config(): string {
+    return path.join(this.dir, 'config.json');
+  }
+  get log(): string {
+    return path.join(this.dir, 'ctr.log');
+  }
+  get runtimeLog(): string {
+    return path.join(this.dir, 'runc.log');
+  }
+  /** conmon's persist dir is the container dir: it writes `exit` and `oom` here. */
+  get exitFile(): string {
+    return path.join(this.dir, 'exit');
+  }
+  get oomFile(): string {
+    return path.join(this.dir, 'oom');
+  }
+  get pidFile(): string {
+    return path.join(this.dir, 'pidfile');
+  }
+  get conmonPidFile(): string {
+    return path.join(this.dir, 'conmon.pid');
+  }
+  get ctlFifo(): string {
+    return path.join(this.dir, 'ctl');
+  }
+  get execDir(): string {
+    return path.join(this.dir, 'exec');
+  }
+
+  async read(): Promise<ContainerRecord> {
+    try {
+      return JSON.parse(await fs.readFile(this.record, 'utf8')) as ContainerRecord;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`No such container: ${this.id}`);
+      throw error;
+    }
+  }
+
+  /** Replace the record atomically (readers in other processes see old or new, never half). */
+  async write(record: ContainerRecord): Promise<void> {
+    const tmp = `${this.record}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(record));
+    await fs.rename(tmp, this.record);
+  }
+
+  async update(change: Partial<ContainerRecord>): Promise<ContainerRecord> {
+    const next = { ...(await this.read()), ...change };
+    await this.write(next);
+    return next;
+  }
+
+  /** The exit code conmon recorded for the last run, if that run has ended. */
+  async exitCode(): Promise<{ code: number; at: Date } | undefined> {
+    try {
+      const [text, stat] = await Promise.all([fs.readFile(this.exitFile, 'utf8'), fs.stat(this.exitFile)]);
+      const code = Number.parseInt(text.trim(), 10);
+      return Number.isNaN(code) ? undefined : { code, at: stat.mtime };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async conmonPid(): Promise<number | undefined> {
+    try {
+      const pid = Number.parseInt(await fs.readFile(this.conmonPidFile, 'utf8'), 10);
+      return Number.isNaN(pid) ? undefined : pid;
+    } catch {
+      return undefined;
+    }
+  }
+}

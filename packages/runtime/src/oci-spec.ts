@@ -1,0 +1,95 @@
+/**
+ * The parts of the OCI runtime-spec `config.json` that ctr writes (runtime-spec 1.0.2,
+ * `config.md` and `config-linux.md`). Field names are the spec's, so the object is written
+ * out as JSON unchanged.
+ */
+
+export interface Spec {
+  ociVersion: string;
+  process: ProcessSpec;
+  root: { path: string; readonly?: boolean };
+  hostname?: string;
+  mounts: MountEntry[];
+  annotations?: Record<string, string>;
+  linux: LinuxSpec;
+}
+
+export interface ProcessSpec {
+  terminal?: boolean;
+  consoleSize?: { height: number; width: number };
+  user: { uid: number; gid: number; umask?: number; additionalGids?: number[] };
+  args: string[];
+  env: string[];
+  cwd: string;
+  capabilities?: Capabilities;
+  rlimits?: Rlimit[];
+  noNewPrivileges?: boolean;
+  oomScoreAdj?: number;
+}
+
+export interface Capabilities {
+  bounding: string[];
+  effective: string[];
+  permitted: string[];
+  inheritable: string[];
+  ambient: string[];
+}
+
+export interface Rlimit {
+  type: string;
+  hard: number;
+  soft: number;
+}
+
+export interface MountEntry {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export interface LinuxSpec {
+  namespaces: Namespace[];
+  resources?: LinuxResources;
+  cgroupsPath?: string;
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  seccomp?: Seccomp;
+  sysctl?: Record<string, string>;
+  rootfsPropagation?: string;
+}
+
+export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup';
+
+export interface Namespace {
+  type: NamespaceType;
+  path?: string;
+}
+
+export interface DeviceRule {
+  allow: boolean;
+  type?: 'a' | 'c' | 'b';
+  major?: number;
+  minor?: number;
+  access?: string;
+}
+
+export interface LinuxResources {
+  devices?: DeviceRule[];
+  memory?: { limit?: number; reservation?: number; swap?: number; disableOOMKiller?: boolean };
+  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  pids?: { limit: number };
+}
+
+export interface Seccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures: string[];
+  syscalls: SeccompRule[];
+}
+
+export interface SeccompRule {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+}

@@ -1,0 +1,562 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs, constants as fsc, watch } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CtrError, aborted, conflict, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
+import { attachSocket } from './attach';
+import { spawnConmon, type ConmonConfig } from './conmon';
+import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
+import { writeEtcFiles } from './etc-files';
+import { startFailure } from './exit-codes';
+import { findExecutable, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
+import { readLogs } from './logs';
+import type { Spec } from './oci-spec';
+import { prepareRootfs } from './rootfs-prepare';
+import { Runc } from './runc';
+import { parseSignal } from './signals';
+import { generateSpec } from './spec/generate-spec';
+import { checkWorkingDir } from './spec/spec-opts';
+import { resolveUser } from './spec/user';
+import type {
+  AttachStreams,
+  ContainerInfo,
+  ContainerState,
+  CreateOptions,
+  ExecOptions,
+  ExecResult,
+  ExitStatus,
+  LogEntry,
+  LogsOptions,
+} from './types';
+
+export interface RuntimeOptions {
+  /** Persistent state: containers live in `<root>/containers/<id>/`. */
+  root: string;
+  /** State that dies with the machine: runc's state, exit files. */
+  runRoot: string;
+  /** The OCI runtime binary (default: `runc` on PATH). */
+  runtimePath?: string;
+  /** The monitor binary (default: `conmon` on PATH). */
+  conmonPath?: string;
+  /** Parent cgroup of every container, absolute (default `/ctr`). */
+  cgroupParent?: string;
+}
+
+export interface StartOptions {
+  /** Attach these streams before the process starts, so none of its output is missed. */
+  attach?: AttachStreams;
+  signal?: AbortSignal;
+}
+
+export interface StartResult {
+  /** With `attach`: resolves when all the container's output has been delivered. */
+  attached?: Promise<void>;
+}
+
+export interface StopOptions {
+  /** Seconds to wait after the stop signal before SIGKILL (default: the container's, 10). */
+  timeout?: number;
+  /** Overrides the container's stop signal. */
+  signal?: string;
+}
+
+interface Tools {
+  runc: Runc;
+  runtime: string;
+  conmon: string;
+  ceilings: Record<string, number>;
+  swap: boolean;
+}
+
+const DEFAULT_STOP_TIMEOUT = 10;
+
+function isAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function notRunning(id: string): CtrError {
+  return conflict(`Container ${id} is not running`);
+}
+
+/**
+ * Containers under runc, each watched by its own conmon, as Podman runs them. All state
+ * is in files, so any number of `Runtime`s, in any number of processes, share it: one
+ * process may start a container, exit, and another stop and remove it.
+ *
+ * Lifecycle: `create` writes the bundle (nothing runs yet, Docker's "created");
+ * `start` has conmon run `runc create`, then starts the process; conmon records the
+ * exit code in the container directory, which `wait` and `state` read.
+ */
+export class Runtime {
+  private readonly containersDir: string;
+  private readonly runcRoot: string;
+  private readonly exitDir: string;
+  private tools: Promise<Tools> | undefined;
+
+  constructor(private readonly options: RuntimeOptions) {
+    this.containersDir = path.join(options.root, 'containers');
+    this.runcRoot = path.join(options.runRoot, 'runc');
+    this.exitDir = path.join(options.runRoot, 'exits');
+  }
+
+  private setup(): Promise<Tools> {
+    this.tools ??= (async () => {
+      const [runtime, conmon, ceilings, swap] = await Promise.all([
+        findExecutable('runc', this.options.runtimePath),
+        findExecutable('conmon', this.options.conmonPath),
+        hostRlimitCeilings(),
+        hasSwapAccounting(),
+        fs.mkdir(this.containersDir, { recursive: true, mode: 0o711 }),
+        fs.mkdir(this.runcRoot, { recursive: true, mode: 0o700 }),
+        fs.mkdir(this.exitDir, { recursive: true, mode: 0o700 }),
+      ]);
+      return { runc: new Runc(runtime, this.runcRoot), runtime, conmon, ceilings, swap };
+    })();
+    this.tools.catch(() => (this.tools = undefined));
+    return this.tools;
+  }
+
+  private dir(id: string): ContainerDir {
+    checkId(id);
+    return new ContainerDir(this.containersDir, id);
+  }
+
+  /** Make a container from a rootfs directory and an image config or a ready spec. */
+  async create(id: string, options: CreateOptions): Promise<ContainerInfo> {
+    const d = this.dir(id);
+    const tools = await this.setup();
+    throwIfAborted(options.signal, 'create');
+    const rootfs = path.resolve(options.rootfs);
+    const image = options.image ?? {};
+    const run = options.run ?? {};
+    const stopSignal = parseSignal(run.stopSignal ?? image.StopSignal ?? 'SIGTERM').name;
+    try {
+      await fs.mkdir(d.dir, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw conflict(`Conflict. The container name "${id}" is already in use`, {
+          hint: 'remove that container or choose another name',
+        });
+      }
+      throw error;
+    }
+    try {
+      let spec: Spec;
+      if (options.spec) {
+        spec = { ...structuredClone(options.spec), root: { ...options.spec.root, path: rootfs } };
+      } else {
+        // Everything that can reject the request runs before the rootfs is touched.
+        const user = await resolveUser(rootfs, run.user ?? image.User);
+        const hostname = run.network?.mode === 'host' ? os.hostname() : run.hostname ?? id.slice(0, 12);
+        const etcFiles = { hosts: path.join(d.dir, 'hosts'), resolvConf: path.join(d.dir, 'resolv.conf'), hostname: path.join(d.dir, 'hostname') };
+        spec = generateSpec(image, run, {
+          id,
+          rootfs,
+          user,
+          cgroupParent: this.options.cgroupParent,
+          rlimitCeilings: tools.ceilings,
+          swapAccounting: tools.swap,
+          etcFiles,
+        });
+        await prepareRootfs(rootfs);
+        await writeEtcFiles(d.dir, hostname, run);
+      }
+      await fs.writeFile(d.config, JSON.stringify(spec));
+      await d.write({
+        id,
+        rootfs,
+        status: 'created',
+        createdAt: new Date().toISOString(),
+        startedAt: '',
+        finishedAt: '',
+        pid: 0,
+        exitCode: 0,
+        error: '',
+        tty: spec.process.terminal === true,
+        openStdin: run.openStdin === true,
+        stopSignal,
+        stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
+      });
+    } catch (error) {
+      await fs.rm(d.dir, { recursive: true, force: true });
+      throw error;
+    }
+    return this.inspect(id);
+  }
+
+  /** Run the container's process (again, for an exited container). A running one is left alone. */
+  async start(id: string, options: StartOptions = {}): Promise<StartResult> {
+    const d = this.dir(id);
+    const tools = await this.setup();
+    const current = await this.state(id);
+    if (current.running) return {};
+    if (current.status === 'removing') throw conflict(`container ${id} is marked for removal and cannot be started`);
+    throwIfAborted(options.signal, 'start');
+    const record = await d.read();
+    await this.removeRuntimeState(tools, id);
+    await Promise.all([d.exitFile, d.oomFile, d.pidFile].map((f) => fs.rm(f, { force: true })));
+    const config: ConmonConfig = {
+      conmon: tools.conmon,
+      runtime: tools.runtime,
+      runtimeRoot: this.runcRoot,
+      id,
+      uuid: id,
+      bundle: d.dir,
+      logPath: d.log,
+      runtimeLog: d.runtimeLog,
+      pidFile: d.pidFile,
+      conmonPidFile: d.conmonPidFile,
+      exitDir: this.exitDir,
+      persistDir: d.dir,
+      terminal: record.tty,
+      stdin: record.openStdin,
+    };
+    const conmon = spawnConmon(config);
+    const message = await conmon.sync.next();
+    conmon.sync.close();
+    if (!message || message.data < 0) {
+      const text = message?.message ?? (await this.runtimeError(d)) ?? 'conmon exited without starting the container';
+      const failure = startFailure(text);
+      await d.update({ status: 'exited', exitCode: Number(failure.details.exitCode), error: failure.message, finishedAt: new Date().toISOString(), pid: 0 });
+      await this.removeRuntimeState(tools, id);
+      throw failure;
+    }
+    let attached: Promise<void> | undefined;
+    try {
+      if (options.attach) attached = (await attachSocket(d.dir, options.attach)).done;
+      await d.update({ status: 'running', pid: message.data, startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, error: '' });
+      await tools.runc.start(id);
+    } catch (error) {
+      await tools.runc.kill(id, 'KILL').catch(() => undefined);
+      await this.removeRuntimeState(tools, id);
+      await d.update({ status: 'exited', exitCode: 128, error: (error as Error).message, finishedAt: new Date().toISOString() });
+      throw error;
+    }
+    return attached ? { attached } : {};
+  }
+
+  /** Send the stop signal, then SIGKILL after the timeout, and wait for the exit. */
+  async stop(id: string, options: StopOptions = {}): Promise<ExitStatus | undefined> {
+    const d = this.dir(id);
+    const { runc } = await this.setup();
+    const state = await this.state(id);
+    if (!state.running) return undefined;
+    const record = await d.read();
+    const signal = parseSignal(options.signal ?? record.stopSignal).name;
+    const timeout = options.timeout ?? record.stopTimeout;
+    await runc.kill(id, signal).catch(ignoreGone);
+    if (state.paused) await this.unpause(id).catch(ignoreGone);
+    const grace = new AbortController();
+    const timer = setTimeout(() => grace.abort(), Math.max(0, timeout) * 1000);
+    try {
+      return await this.wait(id, { signal: grace.signal });
+    } catch (error) {
+      if (!isCtrError(error) || error.code !== 'Aborted') throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    await runc.kill(id, 'KILL').catch(ignoreGone);
+    return this.wait(id);
+  }
+
+  /** Send any signal (name or number) to the container's init process. */
+  async kill(id: string, signal: string | number = 'SIGKILL'): Promise<void> {
+    const { runc } = await this.setup();
+    const sig = parseSignal(signal);
+    const state = await this.state(id);
+    if (!state.running) throw conflict(`Cannot kill container: ${id}: Container ${id} is not running`);
+    await runc.kill(id, String(sig.number));
+  }
+
+  async pause(id: string): Promise<void> {
+    const d = this.dir(id);
+    const { runc } = await this.setup();
+    const state = await this.state(id);
+    if (!state.running) throw notRunning(id);
+    if (state.paused) throw conflict(`Container ${id} is already paused`);
+    await runc.pause(id);
+    await d.update({ status: 'paused' });
+  }
+
+  async unpause(id: string): Promise<void> {
+    const d = this.dir(id);
+    const { runc } = await this.setup();
+    const state = await this.state(id);
+    if (!state.paused) throw conflict(`Container ${id} is not paused`);
+    await runc.resume(id);
+    await d.update({ status: 'running' });
+  }
+
+  async restart(id: string, options: StopOptions = {}): Promise<void> {
+    await this.stop(id, options);
+    await this.start(id);
+  }
+
+  /**
+   * Wait until the container is not running and return how it ended. Works from any
+   * process: it watches the exit file conmon writes into the container directory.
+   */
+  async wait(id: string, options: { signal?: AbortSignal } = {}): Promise<ExitStatus> {
+    const d = this.dir(id);
+    for (;;) {
+      throwIfAborted(options.signal, `waiting for container ${id}`);
+      const state = await this.state(id);
+      if (!state.running) return { exitCode: state.exitCode, oomKilled: state.oomKilled, finishedAt: state.finishedAt };
+      await waitForFile(d.dir, 'exit', 500, options.signal);
+    }
+  }
+
+  /** Remove the container and everything it left: runc state, cgroup, monitor, files. */
+  async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
+    const d = this.dir(id);
+    const tools = await this.setup();
+    const state = await this.state(id);
+    if (state.running) {
+      if (!options.force) {
+        throw conflict(`cannot remove container "${id}": container is running: stop the container before removing or force remove`);
+      }
+      if (state.paused) await tools.runc.resume(id).catch(ignoreGone);
+      await tools.runc.kill(id, 'KILL').catch(ignoreGone);
+      await this.wait(id);
+    }
+    await d.update({ status: 'removing' });
+    await this.removeRuntimeState(tools, id);
+    const conmonPid = await d.conmonPid();
+    for (let i = 0; i < 100 && isAlive(conmonPid); i++) await delay(20);
+    if (isAlive(conmonPid)) process.kill(conmonPid as number, 'SIGKILL');
+    await fs.rm(d.dir, { recursive: true, force: true });
+  }
+
+  /** The container's state, worked out from its record and what conmon and runc left. */
+  async state(id: string): Promise<ContainerState> {
+    const d = this.dir(id);
+    const record = await d.read();
+    return this.stateOf(d, record);
+  }
+
+  private async stateOf(d: ContainerDir, record: ContainerRecord): Promise<ContainerState> {
+    const state: ContainerState = {
+      id: record.id,
+      status: record.status,
+      running: false,
+      paused: false,
+      pid: 0,
+      exitCode: record.exitCode,
+      oomKilled: false,
+      createdAt: record.createdAt,
+      startedAt: record.startedAt,
+      finishedAt: record.finishedAt,
+      error: record.error,
+    };
+    if (record.status !== 'running' && record.status !== 'paused') return state;
+    const exit = await d.exitCode();
+    if (exit) {
+      state.status = 'exited';
+      state.exitCode = exit.code;
+      state.finishedAt = exit.at.toISOString();
+      state.oomKilled = await fs.access(d.oomFile).then(() => true, () => false);
+      return state;
+    }
+    if (isAlive(await d.conmonPid())) {
+      state.running = true;
+      state.paused = record.status === 'paused';
+      state.pid = record.pid;
+      return state;
+    }
+    // A monitor gone without an exit file (killed, or the machine restarted).
+    state.status = 'exited';
+    state.exitCode = 255;
+    state.error = 'the container monitor (conmon) exited without recording an exit code';
+    return state;
+  }
+
+  async inspect(id: string): Promise<ContainerInfo> {
+    const d = this.dir(id);
+    const record = await d.read();
+    const [state, spec] = await Promise.all([this.stateOf(d, record), fs.readFile(d.config, 'utf8').then((t) => JSON.parse(t) as Spec)]);
+    return {
+      ...state,
+      rootfs: record.rootfs,
+      bundle: d.dir,
+      logPath: d.log,
+      tty: record.tty,
+      openStdin: record.openStdin,
+      stopSignal: record.stopSignal,
+      stopTimeout: record.stopTimeout,
+      spec,
+    };
+  }
+
+  /** Every container under this root, in any state. */
+  async list(): Promise<ContainerState[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.containersDir);
+    } catch {
+      return [];
+    }
+    const states = await Promise.all(names.map((n) => this.state(n).catch(() => undefined)));
+    return states.filter((s): s is ContainerState => s !== undefined);
+  }
+
+  /** Run another process in a running container and return its exit code. */
+  async exec(id: string, options: ExecOptions): Promise<ExecResult> {
+    const d = this.dir(id);
+    const tools = await this.setup();
+    const state = await this.state(id);
+    if (!state.running) throw notRunning(id);
+    if (state.paused) throw conflict(`Container ${id} is paused, unpause the container before exec`);
+    if (options.cmd.length === 0) throw invalidArgument('No exec command specified');
+    const record = await d.read();
+    const spec = JSON.parse(await fs.readFile(d.config, 'utf8')) as Spec;
+    const proc = { ...spec.process, args: [...options.cmd], terminal: options.tty === true };
+    if (options.workingDir) proc.cwd = checkWorkingDir(options.workingDir);
+    if (options.user) {
+      const user = await resolveUser(record.rootfs, options.user);
+      proc.user = { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
+    }
+    if (options.env) {
+      const keys = new Set(options.env.map((e) => e.split('=')[0]));
+      proc.env = [...proc.env.filter((e) => !keys.has(e.split('=')[0])), ...options.env];
+    }
+    if (options.tty) proc.env = [...proc.env.filter((e) => !e.startsWith('TERM=')), 'TERM=xterm'];
+    delete proc.consoleSize;
+    const execId = randomBytes(8).toString('hex');
+    const dir = path.join(d.execDir, execId);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      const processSpec = path.join(dir, 'process.json');
+      await fs.writeFile(processSpec, JSON.stringify(proc));
+      const conmon = spawnConmon({
+        conmon: tools.conmon,
+        runtime: tools.runtime,
+        runtimeRoot: this.runcRoot,
+        id,
+        uuid: execId,
+        bundle: dir,
+        logPath: path.join(dir, 'exec.log'),
+        runtimeLog: path.join(dir, 'runc.log'),
+        pidFile: path.join(dir, 'pid'),
+        exitDir: dir,
+        terminal: options.tty === true,
+        stdin: options.stdin !== undefined,
+        exec: { processSpec, attach: true },
+      });
+      const ready = await conmon.attach?.next();
+      if (!ready || ready.data < 0) {
+        conmon.sync.close();
+        throw startFailure(ready?.message ?? 'conmon could not set up the exec session');
+      }
+      const session = await attachSocket(dir, options);
+      conmon.start?.write('0');
+      conmon.start?.end();
+      const started = await conmon.sync.next();
+      if (!started || started.data < 0) {
+        session.detach();
+        conmon.sync.close();
+        throw startFailure(started?.message ?? (await readText(path.join(dir, 'runc.log'))) ?? 'exec failed');
+      }
+      const exited = await conmon.sync.next();
+      conmon.sync.close();
+      conmon.attach?.close();
+      await session.done;
+      if (!exited) throw new CtrError('Internal', `exec in ${id}: conmon exited without reporting the exit code`);
+      return { exitCode: exited.data };
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Connect streams to a running container's stdio; resolves when it closes them or `signal` fires. */
+  async attach(id: string, streams: AttachStreams): Promise<void> {
+    const d = this.dir(id);
+    const state = await this.state(id);
+    if (!state.running) throw conflict(`You cannot attach to a stopped container, start it first`);
+    const session = await attachSocket(d.dir, streams);
+    await session.done;
+  }
+
+  /** The container's output, line by line, like `docker logs`. */
+  logs(id: string, options: LogsOptions = {}): AsyncIterable<LogEntry> {
+    const d = this.dir(id);
+    const self = this;
+    return (async function* () {
+      await d.read();
+      yield* readLogs(d.log, options, async () => (await self.state(id).catch(() => undefined))?.running === true);
+    })();
+  }
+
+  /** Resize the container's TTY (conmon's control fifo: `1 <height> <width>`). */
+  async resize(id: string, size: { height: number; width: number }): Promise<void> {
+    const d = this.dir(id);
+    const { height, width } = size;
+    if (![height, width].every((n) => Number.isInteger(n) && n > 0 && n <= 1000)) {
+      throw invalidArgument(`invalid terminal size ${height}x${width}: each must be between 1 and 1000`);
+    }
+    const record = await d.read();
+    if (!record.tty) throw conflict(`container ${id} has no TTY to resize`);
+    if (!(await this.state(id)).running) throw notRunning(id);
+    const handle = await fs.open(d.ctlFifo, fsc.O_WRONLY | fsc.O_NONBLOCK);
+    try {
+      await handle.write(`1 ${height} ${width}\n`);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async removeRuntimeState(tools: Tools, id: string): Promise<void> {
+    const exists = await fs.access(path.join(this.runcRoot, id)).then(() => true, () => false);
+    if (exists) await tools.runc.delete(id, true).catch(ignoreGone);
+  }
+
+  private async runtimeError(d: ContainerDir): Promise<string | undefined> {
+    return readText(d.runtimeLog);
+  }
+}
+
+/** The last error runc logged (its log is JSON lines or logfmt), if any. */
+async function readText(file: string): Promise<string | undefined> {
+  const text = await fs.readFile(file, 'utf8').catch(() => '');
+  const lines = text.trim().split('\n').filter(Boolean);
+  const last = lines[lines.length - 1];
+  if (!last) return undefined;
+  const msg = /msg="((?:[^"\\]|\\.)*)"/.exec(last);
+  return msg ? JSON.parse(`"${msg[1]}"`) : last;
+}
+
+function ignoreGone(error: unknown): void {
+  if (isCtrError(error) && (error.code === 'NotFound' || error.code === 'Conflict')) return;
+  throw error;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolve when `name` appears in `dir`, after `ms` at most, or when `signal` fires. */
+function waitForFile(dir: string, name: string, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const watcher = watch(dir, (_event, file) => {
+      if (file === name) finish();
+    });
+    watcher.on('error', () => finish());
+    const timer = setTimeout(() => finish(), ms);
+    const onAbort = (): void => finish(aborted(signal, `waiting in ${dir}`));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    function finish(error?: Error): void {
+      clearTimeout(timer);
+      watcher.close();
+      signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve();
+    }
+    // The file may have appeared before the watch began.
+    fs.access(path.join(dir, name)).then(() => finish(), () => undefined);
+  });
+}

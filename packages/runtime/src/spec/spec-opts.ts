@@ -1,0 +1,320 @@
+import path from 'node:path';
+import { invalidArgument } from '@ctr/errors';
+import type { MountEntry, Spec } from '../oci-spec';
+import type { ImageConfig, MountSpec, RunOptions, SpecContext } from '../types';
+import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES, DEFAULT_PATH, DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, defaultMounts } from './defaults';
+import { defaultSeccompProfile } from './seccomp';
+import { checkCpuList, parseBytes, parseCpus } from './units';
+
+/**
+ * One step of spec generation: a function that changes a spec in place, as containerd's
+ * `SpecOpts`. `generateSpec` applies a fixed list; callers may append their own.
+ */
+export type SpecOpt = (spec: Spec) => void;
+
+export function applySpecOpts(spec: Spec, opts: readonly SpecOpt[]): Spec {
+  for (const opt of opts) opt(spec);
+  return spec;
+}
+
+/** The skeleton every container starts from: root, namespaces, Docker's defaults. */
+export function baseSpec(ctx: SpecContext): Spec {
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args: [],
+      env: [],
+      cwd: '/',
+      capabilities: capabilitySet([...DEFAULT_CAPABILITIES]),
+      noNewPrivileges: false,
+    },
+    root: { path: ctx.rootfs, readonly: false },
+    hostname: ctx.id.slice(0, 12),
+    mounts: defaultMounts(DEFAULT_SHM_SIZE),
+    linux: {
+      namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network' }],
+      resources: { devices: DEFAULT_DEVICE_RULES.map((d) => ({ ...d })) },
+      cgroupsPath: `${ctx.cgroupParent ?? '/ctr'}/${ctx.id}`,
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
+      seccomp: defaultSeccompProfile(ctx.arch),
+    },
+  };
+}
+
+function capabilitySet(caps: string[]): NonNullable<Spec['process']['capabilities']> {
+  return { bounding: [...caps], effective: [...caps], permitted: [...caps], inheritable: [], ambient: [] };
+}
+
+/** Docker's ENTRYPOINT/CMD rules: a new entrypoint drops the image's Cmd. */
+export function containerArgs(image: ImageConfig, options: RunOptions): string[] {
+  const entrypoint = options.entrypoint ?? image.Entrypoint ?? [];
+  const cmd = options.cmd ?? (options.entrypoint !== undefined ? [] : image.Cmd ?? []);
+  const args = [...entrypoint, ...cmd];
+  if (args.length === 0) {
+    throw invalidArgument('no command specified', { hint: 'give a command, or use an image with ENTRYPOINT or CMD' });
+  }
+  return args;
+}
+
+function mergeEnv(...lists: (readonly string[] | null | undefined)[]): string[] {
+  const byKey = new Map<string, string>();
+  for (const list of lists) {
+    for (const entry of list ?? []) {
+      const eq = entry.indexOf('=');
+      const key = eq === -1 ? entry : entry.slice(0, eq);
+      if (key === '' || key.includes('\0') || entry.includes('\0')) throw invalidArgument(`invalid environment variable: ${JSON.stringify(entry)}`);
+      if (eq === -1) continue; // `-e KEY` without a value means "from the client's environment": not ours to fill
+      byKey.delete(key);
+      byKey.set(key, entry);
+    }
+  }
+  return [...byKey.values()];
+}
+
+/** R2 (CVE-2024-21626): a working directory through a leaked fd reaches the host. */
+export function checkWorkingDir(dir: string): string {
+  if (!dir.startsWith('/')) {
+    throw invalidArgument(`the working directory '${dir}' is invalid, it needs to be an absolute path`);
+  }
+  const clean = path.posix.normalize(dir);
+  if (/^\/proc\/(self|thread-self|\d+)(\/task\/\d+)?\/(fd|fdinfo|cwd|root)(\/|$)/.test(clean)) {
+    throw invalidArgument(`the working directory '${dir}' is invalid: it is under /proc/*/fd`, {
+      hint: 'a working directory must be a directory of the container filesystem',
+    });
+  }
+  return clean;
+}
+
+export function withProcess(image: ImageConfig, options: RunOptions, ctx: SpecContext): SpecOpt {
+  return (spec) => {
+    const p = spec.process;
+    p.args = containerArgs(image, options);
+    p.cwd = checkWorkingDir(options.workingDir || image.WorkingDir || '/');
+    p.terminal = options.tty === true;
+    const user = ctx.user ?? { uid: 0, gid: 0, additionalGids: [] };
+    p.user = { uid: user.uid, gid: user.gid };
+    if (user.additionalGids.length > 0) p.user.additionalGids = [...user.additionalGids];
+    const base = [DEFAULT_PATH, `HOSTNAME=${spec.hostname ?? ''}`];
+    if (options.tty) base.push('TERM=xterm');
+    if (user.home) base.push(`HOME=${user.home}`);
+    p.env = mergeEnv(base, image.Env, options.env);
+  };
+}
+
+const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}))*$/;
+
+export function withHostname(options: RunOptions): SpecOpt {
+  return (spec) => {
+    if (options.network?.mode === 'host') {
+      delete spec.hostname;
+      return;
+    }
+    if (options.hostname !== undefined) {
+      if (!HOSTNAME.test(options.hostname) || options.hostname.length > 253) {
+        throw invalidArgument(`invalid hostname format: ${options.hostname}`);
+      }
+      spec.hostname = options.hostname;
+    }
+  };
+}
+
+function normalizeCap(name: string): string {
+  const upper = name.trim().toUpperCase();
+  const cap = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
+  if (upper !== 'ALL' && !ALL_CAPABILITIES.includes(cap)) throw invalidArgument(`unknown capability: "${name}"`);
+  return upper === 'ALL' ? 'ALL' : cap;
+}
+
+/** `--cap-add` / `--cap-drop`, with `ALL` on either side, as Docker applies them. */
+export function withCapabilities(options: RunOptions): SpecOpt {
+  return (spec) => {
+    const add = (options.capAdd ?? []).map(normalizeCap);
+    const drop = (options.capDrop ?? []).map(normalizeCap);
+    let caps = add.includes('ALL') ? [...ALL_CAPABILITIES] : drop.includes('ALL') ? [] : [...DEFAULT_CAPABILITIES];
+    for (const c of add) if (c !== 'ALL' && !caps.includes(c)) caps.push(c);
+    if (!drop.includes('ALL')) caps = caps.filter((c) => !drop.includes(c));
+    spec.process.capabilities = capabilitySet(caps);
+  };
+}
+
+function checkTarget(target: string): string {
+  if (!target.startsWith('/')) throw invalidArgument(`invalid mount config: mount path must be absolute: ${target}`);
+  const clean = path.posix.normalize(target);
+  if (clean === '/') throw invalidArgument('invalid mount config: destination can\'t be \'/\'');
+  // R5 (CVE-2019-16884): nothing may be mounted over /proc or /sys.
+  if (/^\/(proc|sys)(\/|$)/.test(clean)) throw invalidArgument(`invalid mount config: cannot mount over ${clean}`);
+  return clean;
+}
+
+function userMount(m: MountSpec): MountEntry {
+  const target = checkTarget(m.target);
+  if (m.type === 'tmpfs') {
+    const options = ['nosuid', 'nodev', 'noexec'];
+    if (m.size !== undefined) options.push(`size=${parseBytes(m.size, 'tmpfs size')}`);
+    options.push(`mode=${(m.mode ?? 0o1777).toString(8)}`);
+    if (m.readOnly) options.push('ro');
+    return { destination: target, type: 'tmpfs', source: 'tmpfs', options };
+  }
+  if (!m.source.startsWith('/')) {
+    throw invalidArgument(`invalid mount config: bind source path must be absolute: ${m.source}`);
+  }
+  const propagation = m.type === 'bind' ? m.propagation ?? 'rprivate' : 'rprivate';
+  return { destination: target, type: 'bind', source: m.source, options: ['rbind', m.readOnly ? 'ro' : 'rw', propagation] };
+}
+
+export function withMounts(options: RunOptions, ctx: SpecContext): SpecOpt {
+  return (spec) => {
+    if (options.shmSize !== undefined) {
+      const size = parseBytes(options.shmSize, 'shm-size');
+      if (size <= 0) throw invalidArgument('invalid shm-size: must be greater than 0');
+      const shm = spec.mounts.find((m) => m.destination === '/dev/shm');
+      if (shm) shm.options = (shm.options ?? []).map((o) => (o.startsWith('size=') ? `size=${size}` : o));
+    }
+    const user = (options.mounts ?? []).map(userMount);
+    const seen = new Set<string>();
+    for (const m of user) {
+      if (seen.has(m.destination)) throw invalidArgument(`Duplicate mount point: ${m.destination}`);
+      seen.add(m.destination);
+    }
+    const etc: MountEntry[] = [];
+    const files = ctx.etcFiles ?? {};
+    const bind = (source: string, destination: string): MountEntry => ({
+      destination,
+      type: 'bind',
+      source,
+      options: ['rbind', 'rprivate', options.readOnlyRootfs ? 'ro' : 'rw'],
+    });
+    if (files.resolvConf && !seen.has('/etc/resolv.conf')) etc.push(bind(files.resolvConf, '/etc/resolv.conf'));
+    if (files.hostname && !seen.has('/etc/hostname')) etc.push(bind(files.hostname, '/etc/hostname'));
+    if (files.hosts && !seen.has('/etc/hosts')) etc.push(bind(files.hosts, '/etc/hosts'));
+    // A user mount replaces a default one at the same place (e.g. --tmpfs /dev/shm).
+    spec.mounts = [...spec.mounts.filter((m) => !seen.has(m.destination)), ...etc, ...user];
+  };
+}
+
+export function withNamespaces(options: RunOptions): SpecOpt {
+  return (spec) => {
+    const network = options.network ?? { mode: 'none' };
+    const rest = spec.linux.namespaces.filter((n) => n.type !== 'network');
+    if (network.mode === 'host') {
+      spec.linux.namespaces = rest;
+      // Without its own network namespace a container may not mount a fresh sysfs.
+      spec.mounts = spec.mounts.map((m) =>
+        m.destination === '/sys' ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] } : m,
+      );
+    } else if (network.mode === 'namespace') {
+      if (!network.path.startsWith('/')) throw invalidArgument(`network namespace path must be absolute: ${network.path}`);
+      spec.linux.namespaces = [...rest, { type: 'network', path: network.path }];
+    } else {
+      spec.linux.namespaces = [...rest, { type: 'network' }];
+    }
+  };
+}
+
+const MIN_MEMORY = 6 * 1024 * 1024;
+
+export function withResources(options: RunOptions, ctx: SpecContext): SpecOpt {
+  return (spec) => {
+    const r = (spec.linux.resources ??= {});
+    const memory = options.memory !== undefined ? parseBytes(options.memory, 'memory') : undefined;
+    if (memory !== undefined && memory !== 0) {
+      if (memory < MIN_MEMORY) throw invalidArgument('Minimum memory limit allowed is 6MB');
+      r.memory = { limit: memory };
+    }
+    if (options.memorySwap !== undefined) {
+      const swap = options.memorySwap === -1 || options.memorySwap === '-1' ? -1 : parseBytes(options.memorySwap, 'memory-swap');
+      if (memory === undefined || memory === 0) {
+        throw invalidArgument('You should always set the Memory limit when using Memoryswap limit, see usage');
+      }
+      if (swap !== -1 && swap < memory) {
+        throw invalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
+      }
+      if (ctx.swapAccounting) (r.memory ??= {}).swap = swap;
+    } else if (memory && ctx.swapAccounting) {
+      (r.memory ??= {}).swap = memory * 2;
+    }
+    if (options.memoryReservation !== undefined) {
+      (r.memory ??= {}).reservation = parseBytes(options.memoryReservation, 'memory-reservation');
+    }
+    if (options.oomKillDisable) (r.memory ??= {}).disableOOMKiller = true;
+    const cpu: NonNullable<typeof r.cpu> = {};
+    if (options.cpus !== undefined) {
+      if (options.cpuQuota !== undefined || options.cpuPeriod !== undefined) {
+        throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+      }
+      Object.assign(cpu, parseCpus(options.cpus));
+    }
+    if (options.cpuQuota !== undefined) cpu.quota = options.cpuQuota;
+    if (options.cpuPeriod !== undefined) cpu.period = options.cpuPeriod;
+    if (options.cpuShares !== undefined) {
+      if (!Number.isInteger(options.cpuShares) || options.cpuShares < 0) throw invalidArgument(`invalid cpu-shares: ${options.cpuShares}`);
+      if (options.cpuShares > 0) cpu.shares = Math.max(2, options.cpuShares);
+    }
+    if (options.cpusetCpus !== undefined) cpu.cpus = checkCpuList(options.cpusetCpus, 'cpuset-cpus');
+    if (options.cpusetMems !== undefined) cpu.mems = checkCpuList(options.cpusetMems, 'cpuset-mems');
+    if (Object.keys(cpu).length > 0) r.cpu = cpu;
+    if (options.pidsLimit !== undefined) {
+      if (!Number.isInteger(options.pidsLimit)) throw invalidArgument(`invalid pids-limit: ${options.pidsLimit}`);
+      if (options.pidsLimit > 0) r.pids = { limit: options.pidsLimit };
+    }
+  };
+}
+
+const RLIMIT_NAMES: Record<string, string> = {
+  core: 'RLIMIT_CORE', cpu: 'RLIMIT_CPU', data: 'RLIMIT_DATA', fsize: 'RLIMIT_FSIZE', locks: 'RLIMIT_LOCKS',
+  memlock: 'RLIMIT_MEMLOCK', msgqueue: 'RLIMIT_MSGQUEUE', nice: 'RLIMIT_NICE', nofile: 'RLIMIT_NOFILE',
+  nproc: 'RLIMIT_NPROC', rss: 'RLIMIT_RSS', rtprio: 'RLIMIT_RTPRIO', rttime: 'RLIMIT_RTTIME',
+  sigpending: 'RLIMIT_SIGPENDING', stack: 'RLIMIT_STACK', as: 'RLIMIT_AS',
+};
+
+/**
+ * Rlimits: Docker's nofile default (1048576) capped at the host's hard limit, since no
+ * process here may raise a hard limit (runc would fail the container). An explicit
+ * ulimit above the host's hard limit is refused with the limit in the message.
+ */
+export function withRlimits(options: RunOptions, ctx: SpecContext): SpecOpt {
+  return (spec) => {
+    const ceilings = ctx.rlimitCeilings ?? {};
+    const nofileCap = ceilings.nofile ?? 1_048_576;
+    const limits = new Map<string, { hard: number; soft: number }>([
+      ['nofile', { hard: Math.min(1_048_576, nofileCap), soft: Math.min(1_048_576, nofileCap) }],
+    ]);
+    for (const u of options.ulimits ?? []) {
+      if (!RLIMIT_NAMES[u.name]) throw invalidArgument(`invalid ulimit type: ${u.name}`);
+      if (!Number.isInteger(u.soft) || !Number.isInteger(u.hard) || u.soft > u.hard) {
+        throw invalidArgument(`invalid ulimit argument: ${u.name}=${u.soft}:${u.hard}: soft limit must be less than or equal to hard limit`);
+      }
+      const ceiling = ceilings[u.name];
+      if (ceiling !== undefined && u.hard > ceiling) {
+        throw invalidArgument(`ulimit ${u.name}=${u.soft}:${u.hard} is above this host's hard limit ${ceiling}`, {
+          hint: 'the runtime cannot raise a hard limit; ask for a value at or below it',
+        });
+      }
+      limits.set(u.name, { hard: u.hard, soft: u.soft });
+    }
+    spec.process.rlimits = [...limits].map(([name, l]) => ({ type: RLIMIT_NAMES[name] as string, hard: l.hard, soft: l.soft }));
+  };
+}
+
+export function withSecurity(options: RunOptions, ctx: SpecContext): SpecOpt {
+  return (spec) => {
+    spec.process.noNewPrivileges = options.noNewPrivileges === true;
+    spec.root.readonly = options.readOnlyRootfs === true;
+    if (options.seccomp === 'unconfined') delete spec.linux.seccomp;
+    else spec.linux.seccomp = defaultSeccompProfile(ctx.arch);
+    if (options.sysctls) {
+      for (const key of Object.keys(options.sysctls)) {
+        // Namespaced sysctls only, as Docker allows: the rest would change the host.
+        if (!/^(kernel\.(msg|sem|shm)|fs\.mqueue\.|net\.)/.test(key)) throw invalidArgument(`sysctl '${key}' is not allowed`);
+        if (key.startsWith('net.') && options.network?.mode === 'host') {
+          throw invalidArgument(`sysctl '${key}' is not allowed in host network mode`);
+        }
+      }
+      spec.linux.sysctl = { ...options.sysctls };
+    }
+    if (options.annotations) spec.annotations = { ...options.annotations };
+  };
+}

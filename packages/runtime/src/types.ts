@@ -1,0 +1,233 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Spec } from './oci-spec';
+
+/**
+ * The fields of an OCI/Docker image config (`config` object) that may shape a container.
+ * Nothing else in an image config is read: an image cannot add privileges (R7).
+ */
+export interface ImageConfig {
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Env?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+  StopSignal?: string;
+  /** Only checked: an image may not ask for volumes over /proc or /sys (R5). */
+  Volumes?: Record<string, unknown> | null;
+}
+
+/** A mount asked for by the user (`-v`, `--mount`, `--tmpfs`). */
+export type MountSpec = BindMount | VolumeMount | TmpfsMount;
+
+export interface BindMount {
+  type: 'bind';
+  source: string;
+  target: string;
+  readOnly?: boolean;
+  /** `rprivate` unless given, like Docker. */
+  propagation?: 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave';
+}
+
+/** A named volume: the engine resolves the name to a host directory (`_data`). */
+export interface VolumeMount {
+  type: 'volume';
+  /** The volume's `_data` directory on the host. */
+  source: string;
+  target: string;
+  readOnly?: boolean;
+}
+
+export interface TmpfsMount {
+  type: 'tmpfs';
+  target: string;
+  /** Bytes, or a Docker size string like `64m`. */
+  size?: number | string;
+  mode?: number;
+  readOnly?: boolean;
+}
+
+export interface Ulimit {
+  /** Docker's names: `nofile`, `nproc`, `core`, … */
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+/** How the container joins the network. */
+export type NetworkMode =
+  | { mode: 'none' }
+  | { mode: 'host' }
+  /** A network namespace already made (by @ctr/network), joined by path. */
+  | { mode: 'namespace'; path: string };
+
+/** What `docker run` / `docker create` flags say about one container. */
+export interface RunOptions {
+  /** Replaces the image's Cmd. */
+  cmd?: string[];
+  /** Replaces the image's Entrypoint and resets its Cmd; `[]` clears it. */
+  entrypoint?: string[];
+  /** `KEY=value` entries merged over the image's Env (later wins). */
+  env?: string[];
+  workingDir?: string;
+  /** `name`, `uid`, `uid:gid`, `name:group`. */
+  user?: string;
+  hostname?: string;
+  domainname?: string;
+  tty?: boolean;
+  /** Keep stdin open (`-i`): conmon holds a pipe to the process's stdin. */
+  openStdin?: boolean;
+  readOnlyRootfs?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  noNewPrivileges?: boolean;
+  /** `default` (Docker's profile) or `unconfined`. */
+  seccomp?: 'default' | 'unconfined';
+  /** Bytes or a Docker size string (`512m`). */
+  memory?: number | string;
+  /** Memory + swap; `-1` for unlimited swap. */
+  memorySwap?: number | string;
+  memoryReservation?: number | string;
+  /** CPUs as a decimal (`1.5`): quota over a 100 ms period. */
+  cpus?: number | string;
+  cpuShares?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;
+  oomKillDisable?: boolean;
+  shmSize?: number | string;
+  ulimits?: Ulimit[];
+  mounts?: MountSpec[];
+  network?: NetworkMode;
+  /** `host:ip` entries for /etc/hosts. */
+  extraHosts?: string[];
+  /** The container's own address, written into /etc/hosts next to its hostname. */
+  ipAddress?: string;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  stopSignal?: string;
+  /** Seconds `stop` waits before SIGKILL (default 10). */
+  stopTimeout?: number;
+  sysctls?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** Facts about the host and the container that spec generation needs but does not fetch. */
+export interface SpecContext {
+  /** The container id (hostname default, cgroup path). */
+  id: string;
+  /** The container's root filesystem directory, already mounted. */
+  rootfs: string;
+  /** The user resolved against the rootfs (see `resolveUser`); root when absent. */
+  user?: ResolvedUser;
+  /** Parent of the container's cgroup, absolute (default `/ctr`). */
+  cgroupParent?: string;
+  /** The host's hard rlimits by Docker name (`nofile` → 20000); nothing goes above them. */
+  rlimitCeilings?: Record<string, number>;
+  /** Whether the kernel accounts swap (cgroup v1 `memory.memsw.*`). */
+  swapAccounting?: boolean;
+  /** Files prepared for the container and bind-mounted over /etc/… */
+  etcFiles?: { hosts?: string; resolvConf?: string; hostname?: string };
+  /** CPU architecture for the seccomp profile (default `process.arch`). */
+  arch?: string;
+}
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  /** HOME from passwd, for the environment. */
+  home?: string;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'exited' | 'removing';
+
+/** What `docker inspect` shows under `.State`. */
+export interface ContainerState {
+  id: string;
+  status: ContainerStatus;
+  running: boolean;
+  paused: boolean;
+  /** Host pid of the container's init while it runs, else 0. */
+  pid: number;
+  exitCode: number;
+  oomKilled: boolean;
+  /** ISO 8601 times; empty when it has not happened. */
+  createdAt: string;
+  startedAt: string;
+  finishedAt: string;
+  /** Why the last start failed, if it did. */
+  error: string;
+}
+
+/** Everything kept about a container: its state plus how it was made. */
+export interface ContainerInfo extends ContainerState {
+  rootfs: string;
+  bundle: string;
+  logPath: string;
+  tty: boolean;
+  openStdin: boolean;
+  stopSignal: string;
+  stopTimeout: number;
+  spec: Spec;
+}
+
+export interface CreateOptions {
+  /** Root filesystem directory, already mounted (the engine mounts a @ctr/store snapshot). */
+  rootfs: string;
+  image?: ImageConfig;
+  run?: RunOptions;
+  /** A complete spec to use instead of generating one (its root path is replaced). */
+  spec?: Spec;
+  signal?: AbortSignal;
+}
+
+export interface ExitStatus {
+  exitCode: number;
+  oomKilled: boolean;
+  finishedAt: string;
+}
+
+export interface AttachStreams {
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+  signal?: AbortSignal;
+}
+
+export interface ExecOptions extends AttachStreams {
+  cmd: string[];
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  tty?: boolean;
+  privileged?: boolean;
+}
+
+export interface ExecResult {
+  exitCode: number;
+}
+
+export type LogStream = 'stdout' | 'stderr';
+
+export interface LogEntry {
+  stream: LogStream;
+  /** RFC 3339 with nanoseconds, as conmon wrote it. */
+  time: string;
+  /** The line without its newline. A line cut by the log writer is joined back. */
+  line: string;
+}
+
+export interface LogsOptions {
+  follow?: boolean;
+  /** Only lines at or after this time (Date, ISO string, or Unix seconds). */
+  since?: Date | string | number;
+  until?: Date | string | number;
+  /** Only the last N lines. */
+  tail?: number;
+  stdout?: boolean;
+  stderr?: boolean;
+  signal?: AbortSignal;
+}
