@@ -66,14 +66,14 @@ export interface ImageConfig {
   docker_version?: string;
 }
 
-/** `80`, `80/tcp`, `53/udp`, `9/sctp`, or a range as Docker writes it. */
-const PORT = /^[0-9]{1,5}(?:-[0-9]{1,5})?(?:\/(?:tcp|udp|sctp))?$/;
 
 const WHAT = 'image config';
 
 /**
  * Parse and validate an image config. Go's `null` for empty lists and maps reads as absent.
- * Throws InvalidArgument naming the field when something an engine would act on is wrong.
+ * Throws InvalidArgument naming the field when a member has the wrong type or a digest or
+ * Env entry is malformed. What the values mean (is a volume path safe, a port valid) is
+ * for whoever acts on them — Docker pulls such images, and refuses them at `run`.
  */
 export function parseImageConfig(bytes: Uint8Array | string): ImageConfig {
   const fields = new JsonFields(parseJsonObject(bytes, { what: WHAT, maxBytes: MAX_DOCUMENT_BYTES }), WHAT);
@@ -108,8 +108,7 @@ function parseRootFs(fields: JsonFields): RootFS {
 function parseContainerConfig(fields: JsonFields): ContainerConfig {
   const out: ContainerConfig = {};
   assign(out, 'User', fields.optionalString('User'));
-  assign(out, 'ExposedPorts', fields.optionalKeySet('ExposedPorts', (port) =>
-    PORT.test(port) ? undefined : 'is not a port: expected e.g. "80/tcp"'));
+  assign(out, 'ExposedPorts', fields.optionalKeySet('ExposedPorts'));
   const env = fields.optionalStringArray('Env');
   env?.forEach((entry, i) => {
     if (!isEnvEntry(entry)) throw fields.error(`Env[${i}]`, `"${entry}" is not of the form KEY=value`);
@@ -117,8 +116,7 @@ function parseContainerConfig(fields: JsonFields): ContainerConfig {
   assign(out, 'Env', env);
   assign(out, 'Entrypoint', fields.optionalStringArray('Entrypoint'));
   assign(out, 'Cmd', fields.optionalStringArray('Cmd'));
-  assign(out, 'Volumes', fields.optionalKeySet('Volumes', (path) =>
-    path.startsWith('/') ? undefined : 'is not an absolute path'));
+  assign(out, 'Volumes', fields.optionalKeySet('Volumes'));
   assign(out, 'WorkingDir', fields.optionalString('WorkingDir'));
   assign(out, 'Labels', fields.optionalStringMap('Labels'));
   assign(out, 'StopSignal', fields.optionalString('StopSignal'));

@@ -128,14 +128,12 @@ export class JsonFields {
   }
 
   /** An object used as a set (`ExposedPorts`, `Volumes`): keys matter, values must be objects. */
-  optionalKeySet(key: string, checkKey?: (name: string) => string | undefined): Record<string, Record<string, never>> | undefined {
+  optionalKeySet(key: string): Record<string, Record<string, never>> | undefined {
     const fields = this.optionalObject(key);
     if (fields === undefined) return undefined;
     const out: Record<string, Record<string, never>> = {};
     for (const [name, value] of Object.entries(fields.json)) {
       if (value !== null && !isJsonObject(value)) throw fields.error(name, `must be an object ({}), not ${jsonTypeOf(value)}`);
-      const problem = checkKey?.(name);
-      if (problem !== undefined) throw fields.error(name, problem);
       setOwn(out, name, {});
     }
     return out;
