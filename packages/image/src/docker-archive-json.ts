@@ -1,8 +1,5 @@
 import type { Readable } from 'node:stream';
-import { CtrError, invalidArgument } from '@ctr/errors';
-
-/** Largest JSON document (manifest.json, index.json, a config, a manifest) read into memory. */
-export const DEFAULT_MAX_JSON_BYTES = 16 * 1024 * 1024;
+import { CtrError } from '@ctr/errors';
 
 /** Read a small document whole, refusing more than `max` bytes instead of buffering them. */
 export async function readCapped(source: Readable | AsyncIterable<Uint8Array>, max: number, what: string): Promise<Buffer> {
@@ -18,17 +15,4 @@ export async function readCapped(source: Readable | AsyncIterable<Uint8Array>, m
     parts.push(Buffer.from(chunk));
   }
   return Buffer.concat(parts, size);
-}
-
-/** Parse JSON from an archive, turning syntax errors into InvalidArgument naming the file. */
-export function parseJson(bytes: Buffer | string, what: string): unknown {
-  try {
-    return JSON.parse(bytes.toString()) as unknown;
-  } catch (cause) {
-    throw invalidArgument(`${what} is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,19 +1,17 @@
 import { Readable } from 'node:stream';
 import { CtrError, digestMismatch, invalidArgument } from '@ctr/errors';
 import type { BlobIngester } from './content';
-import { Annotations, type Descriptor } from './descriptor';
+import type { Descriptor } from './descriptor';
 import { digestHex, type Digest } from './digest';
-import { DEFAULT_MAX_JSON_BYTES, isObject, parseJson } from './docker-archive-json';
-import {
-  checkLayoutVersion,
-  configDiffIds,
-  embeddedMediaType,
-  indexManifests,
-  manifestRefs,
-} from './docker-archive-model';
+import { parseImageConfig } from './config';
+import { parseIndex } from './image-index';
+import { isJsonObject, MAX_DOCUMENT_BYTES, parseJson } from './json';
+import { createManifest, serializeManifest } from './manifest';
+import { parseManifestOrIndex, type ManifestOrIndex } from './manifest-or-index';
+import { checkLayoutVersion, namesFromAnnotations } from './oci-layout-index';
 import { archivePath } from './docker-archive-paths';
 import { spoolArchive, type SpooledArchive, type SpooledFile } from './docker-archive-spool';
-import { isIndexType, isManifestType, MediaTypes } from './media-types';
+import { MediaTypes } from './media-types';
 
 /** One image an archive held, ready to be tagged. */
 export interface LoadedImage {
@@ -54,7 +52,7 @@ export async function loadArchive(
   source: Readable,
   options: LoadArchiveOptions = {},
 ): Promise<LoadResult> {
-  const maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
+  const maxJsonBytes = options.maxJsonBytes ?? MAX_DOCUMENT_BYTES;
   const archive = await spoolArchive(ingester, source, {
     maxJsonBytes,
     maxCachedJsonBytes: 16 * maxJsonBytes,
@@ -67,7 +65,7 @@ export async function loadArchive(
     const repoTags = dockerManifest === undefined ? new Map<Digest, string[]>() : repoTagsByConfig(archive, dockerManifest);
     return {
       format: dockerManifest === undefined ? 'oci' : 'docker-oci',
-      images: indexManifests(index, 'index.json').map((d) => loadIndexed(archive, d, repoTags)),
+      images: parseIndex(index).manifests.map((d) => loadIndexed(archive, d, repoTags)),
     };
   }
   if (dockerManifest !== undefined) {
@@ -91,11 +89,11 @@ interface DockerManifestEntry {
 }
 
 function dockerManifestEntries(bytes: Buffer): DockerManifestEntry[] {
-  const doc = parseJson(bytes, 'manifest.json');
+  const doc = parseJson(bytes, { what: 'manifest.json' });
   if (!Array.isArray(doc)) throw invalidArgument('manifest.json is not a list of images');
   return doc.map((item, i) => {
     const what = `manifest.json[${i}]`;
-    if (!isObject(item)) throw invalidArgument(`${what} is not an object`);
+    if (!isJsonObject(item)) throw invalidArgument(`${what} is not an object`);
     const { Config, RepoTags, Layers } = item;
     if (!Array.isArray(Layers)) throw invalidArgument(`${what} has no Layers list`);
     if (RepoTags !== undefined && RepoTags !== null && !(Array.isArray(RepoTags) && RepoTags.every((t) => typeof t === 'string'))) {
@@ -142,7 +140,7 @@ async function loadClassic(
   if (named !== null && named[1] !== digestHex(config.info.digest)) {
     throw digestMismatch(`config "${entry.config}" has digest ${config.info.digest}, not the image ID its name says`);
   }
-  const diffIds = configDiffIds(jsonOf(config, `config "${entry.config}"`), `config "${entry.config}"`);
+  const diffIds = parseImageConfig(jsonOf(config, `config "${entry.config}"`)).rootfs.diff_ids;
   if (diffIds.length !== entry.layers.length) {
     throw invalidArgument(
       `manifest.json lists ${entry.layers.length} layers for "${entry.config}" but its config has ${diffIds.length} diff_ids`,
@@ -164,43 +162,23 @@ async function loadClassic(
       size: layer.info.size,
     };
   });
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
+  const manifest = serializeManifest(
+    createManifest({
       mediaType: MediaTypes.dockerManifest,
       config: { mediaType: MediaTypes.dockerConfig, digest: config.info.digest, size: config.info.size },
       layers,
     }),
   );
-  const info = await ingester.write(Readable.from([manifest]), { size: manifest.length, ...(signal ? { signal } : {}) });
-  return {
-    names: entry.repoTags,
-    descriptor: { mediaType: MediaTypes.dockerManifest, digest: info.digest, size: info.size },
-    imageId: config.info.digest,
-  };
+  await ingester.write(Readable.from([manifest.bytes]), { ...manifest.descriptor, ...(signal ? { signal } : {}) });
+  return { names: entry.repoTags, descriptor: manifest.descriptor, imageId: config.info.digest };
 }
 
 function loadIndexed(archive: SpooledArchive, descriptor: Descriptor, repoTags: Map<Digest, string[]>): LoadedImage {
-  const configs = checkGraph(archive, descriptor, true);
-  const names = new Set<string>();
-  const annotations = descriptor.annotations ?? {};
-  const imageName = annotations[Annotations.imageName];
-  const refName = annotations[Annotations.refName];
-  if (imageName !== undefined) names.add(imageName);
-  // A bare tag ("latest", as umoci writes) is not a name on its own.
-  else if (refName !== undefined && /[:/@]/.test(refName)) names.add(refName);
+  const { kind, configs } = checkGraph(archive, descriptor, true);
+  const names = new Set<string>(namesFromAnnotations(descriptor));
   for (const config of configs) for (const tag of repoTags.get(config) ?? []) names.add(tag);
-  const single = isManifestType(mediaTypeOf(archive, descriptor)) ? configs[0] : undefined;
+  const single = kind === 'manifest' ? configs[0] : undefined;
   return { names: [...names], descriptor, ...(single === undefined ? {} : { imageId: single }) };
-}
-
-function mediaTypeOf(archive: SpooledArchive, descriptor: Descriptor): string {
-  const file = archive.byDigest(descriptor.digest);
-  return (file?.json && embeddedMediaType(file.json, blobName(descriptor))) ?? descriptor.mediaType;
-}
-
-function blobName(descriptor: Descriptor): string {
-  return `blob ${descriptor.digest}`;
 }
 
 /**
@@ -208,25 +186,21 @@ function blobName(descriptor: Descriptor): string {
  * found. Children of an index may be absent (an archive may carry some platforms only);
  * a manifest's config and layers may not.
  */
-function checkGraph(archive: SpooledArchive, descriptor: Descriptor, mustExist: boolean): Digest[] {
+function checkGraph(archive: SpooledArchive, descriptor: Descriptor, mustExist: boolean): { kind: ManifestOrIndex['kind']; configs: Digest[] } {
   const file = archive.byDigest(descriptor.digest);
   if (file === undefined) {
-    if (!mustExist) return [];
+    if (!mustExist) return { kind: 'manifest', configs: [] };
     throw invalidArgument(`the archive's index lists ${descriptor.digest} (${descriptor.mediaType}) but does not contain it`);
   }
   checkSize(file, descriptor);
-  const mediaType = mediaTypeOf(archive, descriptor);
-  const bytes = jsonOf(file, `${mediaType} ${descriptor.digest}`);
-  if (isIndexType(mediaType)) {
-    const configs = indexManifests(bytes, blobName(descriptor)).flatMap((child) => checkGraph(archive, child, false));
+  const document = parseManifestOrIndex(jsonOf(file, `${descriptor.mediaType} ${descriptor.digest}`), descriptor.mediaType);
+  if (document.kind === 'index') {
+    const configs = document.index.manifests.flatMap((child) => checkGraph(archive, child, false).configs);
     if (configs.length === 0) throw invalidArgument(`index ${descriptor.digest} has none of its manifests in the archive`);
-    return configs;
+    return { kind: 'index', configs };
   }
-  if (!isManifestType(mediaType)) {
-    throw new CtrError('Unsupported', `${descriptor.digest} has media type "${mediaType}", not an image manifest or index`);
-  }
-  const refs = manifestRefs(bytes, blobName(descriptor));
-  for (const blob of [refs.config, ...refs.layers]) {
+  const { config, layers } = document.manifest;
+  for (const blob of [config, ...layers]) {
     const present = archive.byDigest(blob.digest);
     if (present === undefined) {
       if (blob.urls !== undefined && blob.urls.length > 0) continue; // foreign layers live elsewhere by design
@@ -234,7 +208,7 @@ function checkGraph(archive: SpooledArchive, descriptor: Descriptor, mustExist: 
     }
     checkSize(present, blob);
   }
-  return [refs.config.digest];
+  return { kind: 'manifest', configs: [config.digest] };
 }
 
 function checkSize(file: SpooledFile, descriptor: Descriptor): void {

@@ -14,6 +14,8 @@ export * from './manifest';
 export * from './image-index';
 export * from './manifest-or-index';
 export * from './config';
+export * from './oci-layout';
+export * from './oci-layout-transfer';
 export * from './tar-header';
 export * from './tar-reader';
 export * from './formats';

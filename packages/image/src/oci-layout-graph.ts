@@ -2,9 +2,9 @@ import { digestMismatch, isNotFound, throwIfAborted } from '@ctr/errors';
 import type { BlobProvider } from './content';
 import type { Descriptor, Platform } from './descriptor';
 import { digestOf } from './digest';
-import { DEFAULT_MAX_JSON_BYTES, readCapped } from './docker-archive-json';
-import { embeddedMediaType, indexManifests, manifestRefs } from './docker-archive-model';
-import { isIndexType } from './media-types';
+import { readCapped } from './docker-archive-json';
+import { MAX_DOCUMENT_BYTES } from './json';
+import { parseManifestOrIndex } from './manifest-or-index';
 
 /** A single-platform image found under a descriptor. */
 export interface PlatformImage {
@@ -32,7 +32,7 @@ export interface GraphOptions {
 export async function readJsonBlob(provider: BlobProvider, descriptor: Descriptor, options: GraphOptions = {}): Promise<Buffer> {
   const bytes = await readCapped(
     await provider.read(descriptor.digest, options.signal ? { signal: options.signal } : {}),
-    options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES,
+    options.maxJsonBytes ?? MAX_DOCUMENT_BYTES,
     `${descriptor.mediaType} ${descriptor.digest}`,
   );
   const actual = digestOf(bytes);
@@ -59,13 +59,13 @@ export async function imageGraph(provider: BlobProvider, top: Descriptor, option
       if (optional && isNotFound(error)) return;
       throw error;
     }
-    const what = `${descriptor.mediaType} ${descriptor.digest}`;
-    if (isIndexType(embeddedMediaType(bytes, what) ?? descriptor.mediaType)) {
-      for (const child of indexManifests(bytes, what)) await visit(child, child.platform, true);
+    const document = parseManifestOrIndex(bytes, descriptor.mediaType);
+    if (document.kind === 'index') {
+      for (const child of document.index.manifests) await visit(child, child.platform, true);
     } else {
-      const refs = manifestRefs(bytes, what);
-      for (const blob of [...refs.layers, refs.config]) if (!blobs.has(blob.digest)) blobs.set(blob.digest, blob);
-      images.push({ manifest: descriptor, config: refs.config, layers: refs.layers, ...(platform ? { platform } : {}) });
+      const { config, layers } = document.manifest;
+      for (const blob of [...layers, config]) if (!blobs.has(blob.digest)) blobs.set(blob.digest, blob);
+      images.push({ manifest: descriptor, config, layers, ...(platform ? { platform } : {}) });
     }
     blobs.set(descriptor.digest, descriptor);
   };
