@@ -7,8 +7,8 @@ import { Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import type { DiffID, LayerCompression } from '@ctr/image';
-import { openStore, type LayerApplier, type Store } from '@ctr/store';
+import { MediaTypes, type Descriptor, type DiffID, type Digest, type LayerCompression } from '@ctr/image';
+import { openStore, type LayerApplier, type Store, type UnpackLayer } from '@ctr/store';
 
 export const exec = promisify(execFile);
 
@@ -60,7 +60,7 @@ export async function makeLayer(work: string, files: Record<string, string>): Pr
   const tar = stdout as Buffer;
   const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}` as DiffID;
   const chunks: Buffer[] = [];
-  await pipeline(Readable.from([tar]), createGzip(), async function* (source) {
+  await pipeline(Readable.from([tar]), createGzip(), async function (source: AsyncIterable<Buffer>) {
     for await (const c of source) chunks.push(c as Buffer);
   });
   return { blob: Buffer.concat(chunks), diffId };
@@ -77,17 +77,14 @@ export const tarApplier: LayerApplier = async (target, stream, options) => {
   const child = spawn('tar', ['-C', target, '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   const source = compression === 'gzip' ? stream.pipe(createGunzip()) : stream;
-  await pipeline(
-    source,
-    async function* (chunks) {
-      for await (const c of chunks) {
-        hash.update(c as Buffer);
-        size += (c as Buffer).length;
-        yield c;
-      }
-    },
-    child.stdin,
-  );
+  // tar may exit at the end-of-archive marker before the record padding: keep hashing to the end.
+  child.stdin.on('error', () => undefined);
+  for await (const chunk of source) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (child.stdin.writable && !child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r).once('close', r));
+  }
+  child.stdin.end();
   const code = await exited;
   if (code !== 0) throw new Error(`tar exited ${code}`);
   return { diffId: `sha256:${hash.digest('hex')}` as DiffID, size };
@@ -106,4 +103,37 @@ export function waitExit(child: ChildProcess): Promise<{ code: number | null; si
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr, stdout })));
+}
+
+export interface TestImage {
+  target: Descriptor;
+  config: Digest;
+  layers: { blob: Buffer; digest: Digest; diffId: DiffID }[];
+}
+
+/** Store a small image's blobs (layers, config, manifest) as a pull would; no name yet. */
+export async function writeImage(store: Store, work: string, layerFiles: Record<string, string>[]): Promise<TestImage> {
+  const layers = [];
+  for (const files of layerFiles) {
+    const { blob, diffId } = await makeLayer(work, files);
+    const { digest } = await store.content.write(Readable.from([blob]));
+    layers.push({ blob, digest, diffId });
+  }
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } }));
+  const configInfo = await store.content.write(Readable.from([config]));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociManifest,
+      config: { mediaType: MediaTypes.ociConfig, digest: configInfo.digest, size: configInfo.size },
+      layers: layers.map((l) => ({ mediaType: MediaTypes.ociLayerGzip, digest: l.digest, size: l.blob.length })),
+    }),
+  );
+  const m = await store.content.write(Readable.from([manifest]));
+  return { target: { mediaType: MediaTypes.ociManifest, digest: m.digest, size: m.size }, config: configInfo.digest, layers };
+}
+
+/** The layers of a TestImage as unpackLayers wants them. */
+export function unpackable(image: TestImage): UnpackLayer[] {
+  return image.layers.map((l) => ({ diffId: l.diffId, compression: 'gzip', read: async () => Readable.from([l.blob]) }));
 }
