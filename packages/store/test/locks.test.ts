@@ -1,0 +1,50 @@
+import { spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { acquireLock, withLock } from '@ctr/store';
+import { removeDir, tempDir } from './helpers';
+
+let dir: string;
+beforeEach(async () => (dir = await tempDir('locks')));
+afterEach(async () => removeDir(dir));
+
+test('callers in one process take the lock one at a time', async () => {
+  const file = path.join(dir, 'x.lock');
+  let inside = 0;
+  let most = 0;
+  await Promise.all(
+    Array.from({ length: 20 }, () =>
+      withLock(file, async () => {
+        most = Math.max(most, ++inside);
+        await new Promise((r) => setTimeout(r, 1));
+        inside--;
+      }),
+    ),
+  );
+  expect(most).toBe(1);
+  expect(await fs.readdir(dir)).toEqual([]);
+});
+
+test('a lock left by a dead process is broken by the next caller', async () => {
+  const file = path.join(dir, 'x.lock');
+  await fs.writeFile(file, `${spawnSync('true').pid} deadbeef`);
+  const release = await acquireLock(file, { timeoutMs: 1000 });
+  expect((await fs.readFile(file, 'utf8')).startsWith(`${process.pid} `)).toBe(true);
+  await release();
+});
+
+test('a lock held by a live process times out as Unavailable naming the holder', async () => {
+  const file = path.join(dir, 'x.lock');
+  await fs.writeFile(file, `1 cafebabe`);
+  await expect(acquireLock(file, { timeoutMs: 50 })).rejects.toMatchObject({
+    code: 'Unavailable',
+    message: expect.stringContaining('held by process 1'),
+  });
+  await expect(fs.readFile(file, 'utf8')).resolves.toBe('1 cafebabe');
+});
+
+test('waiting for a lock stops when the signal aborts', async () => {
+  const file = path.join(dir, 'x.lock');
+  await fs.writeFile(file, `1 cafebabe`);
+  await expect(acquireLock(file, { signal: AbortSignal.timeout(30) })).rejects.toMatchObject({ code: 'Aborted' });
+});
