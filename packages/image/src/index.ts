@@ -20,3 +20,5 @@ export * from './tar-header';
 export * from './tar-reader';
 export * from './formats';
 export * from './validate';
+export * from './history';
+export * from './config-mutate';
