@@ -96,8 +96,67 @@ export async function untar(bytes: Buffer): Promise<Map<string, Buffer>> {
   return out;
 }
 
-export async function blobCount(store: MemoryContentStore): Promise<number> {
-  let n = 0;
-  for await (const _ of store.walk()) n++;
-  return n;
+
+export interface TarEntry {
+  name: string;
+  content?: Buffer | string;
+  type?: 'file' | 'symlink' | 'link' | 'directory';
+  linkname?: string;
+}
+
+/** A tar of the given entries, in the given order. */
+export async function tarEntries(entries: TarEntry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const entry of entries) {
+    const type = entry.type ?? 'file';
+    if (type === 'file') pack.entry({ name: entry.name, mode: 0o644, mtime: new Date(0) }, Buffer.from(entry.content ?? ''));
+    else pack.entry({ name: entry.name, type, mode: 0o755, mtime: new Date(0), ...(entry.linkname ? { linkname: entry.linkname } : {}) });
+  }
+  pack.finalize();
+  return collect(pack as unknown as AsyncIterable<Uint8Array>);
+}
+
+export interface ClassicArchive {
+  entries: TarEntry[];
+  configDigest: Digest;
+  diffIds: DiffID[];
+  layerPaths: string[];
+}
+
+/**
+ * The entries of a classic `docker save` archive (Docker < 25): `<image id>.json`,
+ * `<layer id>/layer.tar` with `VERSION` and `json`, `manifest.json`, `repositories`.
+ */
+export async function classicArchive(options: { repoTags?: string[]; layers?: Array<Record<string, string>>; gzipLayers?: boolean } = {}): Promise<ClassicArchive> {
+  const layerFiles = options.layers ?? [{ 'bin/one': 'one\n' }, { 'bin/two': 'two\n' }];
+  const layerTars = await Promise.all(layerFiles.map(tarOf));
+  const diffIds = layerTars.map((t) => digestOf(t) as string as DiffID);
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds } }),
+  );
+  const configDigest = digestOf(config);
+  const entries: TarEntry[] = [];
+  const layerPaths: string[] = [];
+  layerTars.forEach((layer, i) => {
+    const id = digestOf(`layer ${i} ${diffIds[i]}`).slice(7);
+    layerPaths.push(`${id}/layer.tar`);
+    entries.push({ name: `${id}/`, type: 'directory' });
+    entries.push({ name: `${id}/VERSION`, content: '1.0' });
+    entries.push({ name: `${id}/json`, content: JSON.stringify({ id }) });
+    entries.push({ name: `${id}/layer.tar`, content: options.gzipLayers ? gzipSync(layer) : layer });
+  });
+  entries.push({ name: `${configDigest.slice(7)}.json`, content: config });
+  entries.push({
+    name: 'manifest.json',
+    content: JSON.stringify([{ Config: `${configDigest.slice(7)}.json`, RepoTags: options.repoTags ?? ['busybox:latest'], Layers: layerPaths }]),
+  });
+  entries.push({ name: 'repositories', content: JSON.stringify({ busybox: { latest: layerPaths[layerPaths.length - 1]!.split('/')[0] } }) });
+  return { entries, configDigest, diffIds, layerPaths };
+}
+
+/** Digests of every blob a store holds. */
+export async function storedDigests(store: MemoryContentStore): Promise<string[]> {
+  const out: string[] = [];
+  for await (const info of store.walk()) out.push(info.digest);
+  return out.sort();
 }
