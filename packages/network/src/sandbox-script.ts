@@ -1,4 +1,4 @@
-import { parseCidr } from './ipv4';
+import { macFor, parseCidr } from './ipv4';
 import type { EndpointState, NetworkState } from './state';
 
 /**
@@ -100,9 +100,13 @@ export function teardownScript(hostVeths: string[], netnsPath?: string): string 
   return lines.length > 0 ? lines.join('\n') : 'true';
 }
 
+/**
+ * The bridge gets a fixed MAC: left alone, a bridge takes the lowest MAC of its ports, so
+ * it changes as containers join and neighbours' ARP entries for the gateway go stale.
+ */
 export function bridgeUpLines(net: NetworkState, alias: string): string[] {
   return [
-    `link add name ${net.bridge} mtu ${net.mtu} type bridge`,
+    `link add name ${net.bridge} address ${macFor(net.gateway)} mtu ${net.mtu} type bridge`,
     `link set ${net.bridge} alias ${alias}`,
     `addr add ${net.gateway}/${prefixLength(net)} brd + dev ${net.bridge}`,
     `link set ${net.bridge} up`,

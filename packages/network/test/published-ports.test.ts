@@ -1,0 +1,114 @@
+import type { ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { isConflict } from '@ctr/errors';
+import { httpGet, makeTestHost, startHttpd, stopProcess, type TestHost } from './helpers/host';
+
+let host: TestHost;
+const servers: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  host = await makeTestHost('tprt', 1);
+  await host.manager.createNetwork({ name: 'tprt-app', subnet: host.subnet(1) });
+});
+
+afterEach(async () => {
+  for (const s of servers.splice(0)) await stopProcess(s);
+});
+
+afterAll(async () => {
+  await host.cleanup();
+  expect(await host.leftovers()).toEqual([]);
+});
+
+test('-p 127.0.0.1:HOSTPORT:80 is reachable from the host with HTTP', async () => {
+  const port = await freePort();
+  const r = await host.manager.attach('tprt-web', { mode: 'tprt-app', ports: [`127.0.0.1:${port}:80`] });
+  servers.push(await startHttpd(r.netnsPath ?? '', path.join(host.root, 'web'), 'published\n'));
+  expect(r.settings.Ports).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] });
+  expect(await httpGet(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, body: 'published\n' });
+  await host.manager.detach('tprt-web');
+});
+
+test('ports publish on the default bridge network too', async () => {
+  const port = await freePort();
+  const r = await host.manager.attach('tprt-dflt', { ports: [`127.0.0.1:${port}:80`] });
+  servers.push(await startHttpd(r.netnsPath ?? '', path.join(host.root, 'dflt'), 'default bridge\n'));
+  expect(r.settings.Networks['bridge']?.IPAddress).toMatch(/^10\.213\.31\./);
+  expect((await httpGet(`http://127.0.0.1:${port}/`)).body).toBe('default bridge\n');
+  await host.manager.detach('tprt-dflt');
+});
+
+test('a host port already published is refused with Docker\'s message and nothing is left', async () => {
+  const port = await freePort();
+  await host.manager.attach('tprt-first', { mode: 'tprt-app', ports: [`127.0.0.1:${port}:80`] });
+  const before = await host.manager.inspectNetwork('tprt-app');
+  const err = await host.manager.attach('tprt-second', { mode: 'tprt-app', ports: [`127.0.0.1:${port}:80`] }).catch((e: unknown) => e);
+  expect(isConflict(err)).toBe(true);
+  expect((err as Error).message).toBe(`Bind for 127.0.0.1:${port} failed: port is already allocated`);
+  expect(Object.keys((await host.manager.inspectNetwork('tprt-app')).Containers)).toEqual(Object.keys(before.Containers));
+  await expect(fs.stat(path.join(host.root, 'run', 'netns', 'tprt-second'))).rejects.toThrow();
+  await expect(host.manager.settings('tprt-second')).rejects.toMatchObject({ code: 'NotFound' });
+  await host.manager.detach('tprt-first');
+});
+
+test('a host port held by another process is refused', async () => {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  try {
+    await expect(host.manager.attach('tprt-busy', { mode: 'tprt-app', ports: [`127.0.0.1:${port}:80`] })).rejects.toMatchObject({
+      code: 'Conflict',
+      message: `Bind for 127.0.0.1:${port} failed: port is already allocated`,
+    });
+  } finally {
+    server.close();
+  }
+});
+
+test('-P publishes every exposed port on a free host port', async () => {
+  const r = await host.manager.attach('tprt-all', { mode: 'tprt-app', exposedPorts: ['80/tcp', '53/udp'], publishAll: true });
+  const tcp = r.settings.Ports['80/tcp']?.[0];
+  const udp = r.settings.Ports['53/udp']?.[0];
+  expect(Number(tcp?.HostPort)).toBeGreaterThan(0);
+  expect(Number(udp?.HostPort)).toBeGreaterThan(0);
+  servers.push(await startHttpd(r.netnsPath ?? '', path.join(host.root, 'all'), 'all\n'));
+  expect((await httpGet(`http://127.0.0.1:${tcp?.HostPort}/`)).body).toBe('all\n');
+  await host.manager.detach('tprt-all');
+});
+
+test('exposed ports without -P are listed but not published', async () => {
+  const r = await host.manager.attach('tprt-exp', { mode: 'tprt-app', exposedPorts: ['8080/tcp'] });
+  expect(r.settings.Ports).toEqual({ '8080/tcp': null });
+  await host.manager.detach('tprt-exp');
+});
+
+test('a port range publishes one mapping per port', async () => {
+  const a = await freePort();
+  const b = a + 1;
+  const r = await host.manager.attach('tprt-range', { mode: 'tprt-app', ports: [`127.0.0.1:${a}-${b}:80-81`] });
+  expect(r.settings.Ports).toEqual({
+    '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(a) }],
+    '81/tcp': [{ HostIp: '127.0.0.1', HostPort: String(b) }],
+  });
+  await host.manager.detach('tprt-range');
+});
+
+test('detach removes the port rules so the host port can be published again', async () => {
+  const port = await freePort();
+  await host.manager.attach('tprt-again1', { mode: 'tprt-app', ports: [`127.0.0.1:${port}:80`] });
+  await host.manager.detach('tprt-again1');
+  const r = await host.manager.attach('tprt-again2', { mode: 'tprt-app', ports: [`127.0.0.1:${port}:80`] });
+  expect(r.settings.Ports['80/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(port) }]);
+  await host.manager.detach('tprt-again2');
+});
