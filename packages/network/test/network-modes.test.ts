@@ -1,0 +1,83 @@
+import { promises as fs } from 'node:fs';
+import { inNetns, makeTestHost, type TestHost } from './helpers/host';
+
+let host: TestHost;
+
+beforeAll(async () => {
+  host = await makeTestHost('tmod', 3);
+});
+
+afterAll(async () => {
+  await host.cleanup();
+  expect(await host.leftovers()).toEqual([]);
+});
+
+test('none has only the loopback interface, up', async () => {
+  const r = await host.manager.attach('tmod-none', { mode: 'none' });
+  const links = inNetns(r.netnsPath ?? '', ['ip', '-o', 'link', 'show']).trim().split('\n');
+  expect(links).toHaveLength(1);
+  expect(links[0]).toMatch(/^1: lo: <LOOPBACK,UP,LOWER_UP>/);
+  expect(Object.keys(r.settings.Networks)).toEqual(['none']);
+  await host.manager.detach('tmod-none');
+  await expect(fs.stat(r.netnsPath ?? '')).rejects.toThrow();
+});
+
+test('host mode has no namespace of its own and the host resolv.conf', async () => {
+  const r = await host.manager.attach('tmod-host', { mode: 'host' });
+  expect(r.netnsPath).toBeUndefined();
+  expect(r.resolvConf).toBe(await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
+  expect(Object.keys(r.settings.Networks)).toEqual(['host']);
+  await host.manager.detach('tmod-host');
+});
+
+test('container:<id> shares the other container\'s namespace and hostname', async () => {
+  const owner = await host.manager.attach('tmod-owner', { mode: 'bridge', hostname: 'ownerhost' });
+  const joined = await host.manager.attach('tmod-joined', { mode: 'container:tmod-owner' });
+  expect(joined.netnsPath).toBe(owner.netnsPath);
+  expect(joined.hostname).toBe('ownerhost');
+  expect(joined.hosts).toBe(owner.hosts);
+  await host.manager.detach('tmod-joined');
+  expect(await fs.stat(owner.netnsPath ?? '')).toBeTruthy();
+  await host.manager.detach('tmod-owner');
+});
+
+test('container:<id> of a container without a network is NotFound', async () => {
+  await expect(host.manager.attach('tmod-orphan', { mode: 'container:tmod-missing' })).rejects.toMatchObject({ code: 'NotFound' });
+});
+
+test('the default bridge gives an address, a gateway route, and the host DNS servers but not loopback ones', async () => {
+  const r = await host.manager.attach('tmod-bridge', {});
+  const ep = r.settings.Networks['bridge'];
+  expect(ep?.IPAddress).toMatch(/^10\.213\.63\.\d+$/);
+  expect(r.settings.IPAddress).toBe(ep?.IPAddress);
+  expect(ep?.MacAddress).toMatch(/^02:42:0a:d5:3f:/);
+  expect(inNetns(r.netnsPath ?? '', ['ip', 'route', 'show', 'default'])).toContain('via 10.213.63.1 dev eth0');
+  expect(r.resolvConf).not.toMatch(/nameserver (127\.|::1)/);
+  expect(r.resolvConf).not.toContain('127.0.0.11');
+  expect(r.hosts).toContain(`${ep?.IPAddress}\t${'tmod-bridge'.slice(0, 12)}`);
+  await host.manager.detach('tmod-bridge');
+});
+
+test('the default bridge refuses aliases and static addresses like Docker', async () => {
+  await expect(host.manager.attach('tmod-alias', { networks: [{ name: 'bridge', aliases: ['x'] }] })).rejects.toMatchObject({
+    code: 'InvalidArgument',
+    message: 'network-scoped alias is supported only for containers in user defined networks',
+  });
+  await expect(host.manager.attach('tmod-ip', { networks: [{ name: 'bridge', ip: '10.213.63.50' }] })).rejects.toMatchObject({
+    code: 'InvalidArgument',
+  });
+});
+
+test('attaching the same container twice is a Conflict', async () => {
+  await host.manager.attach('tmod-twice', { mode: 'none' });
+  await expect(host.manager.attach('tmod-twice', { mode: 'none' })).rejects.toMatchObject({ code: 'Conflict' });
+  await host.manager.detach('tmod-twice');
+});
+
+test('detaching a container that has no network is not an error', async () => {
+  await expect(host.manager.detach('tmod-never')).resolves.toBeUndefined();
+});
+
+test('a container ID that could escape the run directory is refused', async () => {
+  await expect(host.manager.attach('../escape', { mode: 'none' })).rejects.toMatchObject({ code: 'InvalidArgument' });
+});
