@@ -22,3 +22,6 @@ export * from './formats';
 export * from './validate';
 export * from './history';
 export * from './config-mutate';
+export * from './tar-writer';
+export * from './layer-apply';
+export * from './busybox-rootfs';
