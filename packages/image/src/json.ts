@@ -16,6 +16,9 @@ export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 /** Deepest nesting of objects and arrays accepted. */
 export const MAX_DOCUMENT_DEPTH = 64;
 
+// Not streaming, so one decoder serves every call.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -38,7 +41,7 @@ export function parseJson(bytes: Uint8Array | string, options: ParseJsonOptions 
   }
   let text: string;
   try {
-    text = typeof bytes === 'string' ? bytes : new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    text = typeof bytes === 'string' ? bytes : utf8.decode(bytes);
   } catch (cause) {
     throw invalidArgument(`${what} is not valid UTF-8`, { cause });
   }
@@ -114,7 +117,8 @@ function checkStructure(text: string, what: string, maxDepth: number): void {
       const end = endOfString(text, i);
       const top = stack[stack.length - 1];
       if (expectKey && top) {
-        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        const raw = text.slice(i + 1, end);
+        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
         if (top.has(key)) {
           throw invalidArgument(`${what} is ambiguous: key "${key}" appears twice in one object`, {
             hint: 'JSON parsers disagree on which copy wins, so such documents are refused',
@@ -138,11 +142,14 @@ function checkStructure(text: string, what: string, maxDepth: number): void {
   }
 }
 
+/** Index of the quote closing the string that opens at `start` (a quote preceded by an even run of backslashes). */
 function endOfString(text: string, start: number): number {
-  for (let i = start + 1; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (c === 0x5c /* \ */) i += 1;
-    else if (c === 0x22) return i;
+  let quote = text.indexOf('"', start + 1);
+  while (quote !== -1) {
+    let backslashes = 0;
+    while (text.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes += 1;
+    if (backslashes % 2 === 0) return quote;
+    quote = text.indexOf('"', quote + 1);
   }
   return text.length - 1;
 }
