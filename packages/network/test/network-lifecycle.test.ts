@@ -1,0 +1,151 @@
+import { execFileSync } from 'node:child_process';
+import { makeTestHost, type TestHost } from './helpers/host';
+
+let host: TestHost;
+
+beforeAll(async () => {
+  host = await makeTestHost('tlcy', 4);
+});
+
+afterAll(async () => {
+  await host.cleanup();
+  expect(await host.leftovers()).toEqual([]);
+});
+
+const bridgeExists = (name: string): boolean => {
+  try {
+    execFileSync('ip', ['link', 'show', name], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('create makes a bridge with the gateway address and inspect shows Docker\'s fields', async () => {
+  const n = await host.manager.createNetwork({
+    name: 'tlcy-one',
+    subnet: host.subnet(1),
+    gateway: '10.213.65.254',
+    ipRange: '10.213.65.128/25',
+    labels: { team: 'a' },
+  });
+  expect(n).toMatchObject({
+    Name: 'tlcy-one',
+    Driver: 'bridge',
+    Scope: 'local',
+    Internal: false,
+    IPAM: { Driver: 'default', Config: [{ Subnet: '10.213.65.0/24', Gateway: '10.213.65.254', IPRange: '10.213.65.128/25' }] },
+    Labels: { team: 'a' },
+  });
+  expect(n.Id).toMatch(/^[0-9a-f]{64}$/);
+  const bridge = n.Options['com.docker.network.bridge.name'] ?? '';
+  expect(execFileSync('ip', ['-o', '-4', 'addr', 'show', 'dev', bridge]).toString()).toContain('10.213.65.254/24');
+  expect(await host.manager.inspectNetwork(n.Id.slice(0, 12))).toEqual(n);
+});
+
+test('addresses come from the ip-range, and a static address is honoured', async () => {
+  const r = await host.manager.attach('tlcy-c1', { mode: 'tlcy-one' });
+  expect(r.settings.Networks['tlcy-one']?.IPAddress).toBe('10.213.65.128');
+  const s = await host.manager.attach('tlcy-c2', { networks: [{ name: 'tlcy-one', ip: '10.213.65.7' }] });
+  expect(s.settings.Networks['tlcy-one']).toMatchObject({ IPAddress: '10.213.65.7', IPAMConfig: { IPv4Address: '10.213.65.7' } });
+});
+
+test('a static address already in use or outside the subnet is refused, leaving nothing', async () => {
+  await expect(host.manager.attach('tlcy-c3', { networks: [{ name: 'tlcy-one', ip: '10.213.65.7' }] })).rejects.toMatchObject({
+    code: 'Conflict',
+    message: 'Address already in use: 10.213.65.7 on network tlcy-one',
+  });
+  await expect(host.manager.attach('tlcy-c3', { networks: [{ name: 'tlcy-one', ip: '10.9.9.9' }] })).rejects.toMatchObject({
+    code: 'InvalidArgument',
+  });
+  expect(Object.keys((await host.manager.inspectNetwork('tlcy-one')).Containers).sort()).toEqual(['tlcy-c1', 'tlcy-c2']);
+  await expect(host.manager.settings('tlcy-c3')).rejects.toMatchObject({ code: 'NotFound' });
+});
+
+test('remove is refused while containers are attached', async () => {
+  await expect(host.manager.removeNetwork('tlcy-one')).rejects.toMatchObject({
+    code: 'Conflict',
+    message: expect.stringContaining('has active endpoints'),
+  });
+});
+
+test('remove after the containers leave deletes the bridge and the network', async () => {
+  const bridge = (await host.manager.inspectNetwork('tlcy-one')).Options['com.docker.network.bridge.name'] ?? '';
+  await host.manager.detach('tlcy-c1');
+  await host.manager.detach('tlcy-c2');
+  await host.manager.removeNetwork('tlcy-one');
+  expect(bridgeExists(bridge)).toBe(false);
+  await expect(host.manager.inspectNetwork('tlcy-one')).rejects.toMatchObject({ code: 'NotFound', message: 'network tlcy-one not found' });
+});
+
+test('list shows the pre-defined networks and filters by label and name', async () => {
+  await host.manager.createNetwork({ name: 'tlcy-red', labels: { color: 'red' } });
+  await host.manager.createNetwork({ name: 'tlcy-blue', labels: { color: 'blue' } });
+  expect((await host.manager.listNetworks()).map((n) => n.Name).sort()).toEqual(['bridge', 'host', 'none', 'tlcy-blue', 'tlcy-red']);
+  expect((await host.manager.listNetworks({ labels: { color: 'red' } })).map((n) => n.Name)).toEqual(['tlcy-red']);
+  expect((await host.manager.listNetworks({ labels: { color: undefined } })).map((n) => n.Name).sort()).toEqual(['tlcy-blue', 'tlcy-red']);
+  expect((await host.manager.listNetworks({ name: 'blu' })).map((n) => n.Name)).toEqual(['tlcy-blue']);
+});
+
+test('subnets are chosen from the pool without overlapping', async () => {
+  const red = await host.manager.inspectNetwork('tlcy-red');
+  const blue = await host.manager.inspectNetwork('tlcy-blue');
+  expect(red.IPAM.Config[0]?.Subnet).toMatch(/^10\.213\.7\d\.0\/24$/);
+  expect(blue.IPAM.Config[0]?.Subnet).not.toBe(red.IPAM.Config[0]?.Subnet);
+});
+
+test('prune removes unused networks matching the filter', async () => {
+  await host.manager.attach('tlcy-user', { mode: 'tlcy-blue' });
+  expect(await host.manager.prune({ labels: { color: 'red' } })).toEqual({ NetworksDeleted: ['tlcy-red'] });
+  expect(await host.manager.prune()).toEqual({ NetworksDeleted: [] });
+  await host.manager.detach('tlcy-user');
+  expect(await host.manager.prune()).toEqual({ NetworksDeleted: ['tlcy-blue'] });
+});
+
+test('a duplicate name is AlreadyExists', async () => {
+  await host.manager.createNetwork({ name: 'tlcy-dup', subnet: host.subnet(2) });
+  await expect(host.manager.createNetwork({ name: 'tlcy-dup', subnet: host.subnet(3) })).rejects.toMatchObject({
+    code: 'AlreadyExists',
+    message: 'network with name tlcy-dup already exists',
+  });
+  await host.manager.removeNetwork('tlcy-dup');
+});
+
+test('an overlapping subnet is a Conflict and makes no bridge', async () => {
+  await host.manager.createNetwork({ name: 'tlcy-base', subnet: host.subnet(4) });
+  await expect(host.manager.createNetwork({ name: 'tlcy-over', subnet: '10.213.68.0/25', bridgeName: 'tlcy-over' })).rejects.toMatchObject({
+    code: 'Conflict',
+  });
+  expect(bridgeExists('tlcy-over')).toBe(false);
+  await host.manager.removeNetwork('tlcy-base');
+});
+
+test.each([
+  ['a bad name', { name: 'bad name!' }, 'InvalidArgument'],
+  ['a subnet with host bits', { name: 'tlcy-x', subnet: '10.213.69.5/24' }, 'InvalidArgument'],
+  ['a gateway outside the subnet', { name: 'tlcy-x', gateway: '10.1.1.1' }, 'InvalidArgument'],
+  ['a pre-defined name', { name: 'host' }, 'AlreadyExists'],
+  ['an unknown driver', { name: 'tlcy-x', driver: 'overlay' as 'bridge' }, 'Unsupported'],
+  ['a bridge name too long', { name: 'tlcy-x', bridgeName: 'this-name-is-too-long' }, 'InvalidArgument'],
+])('create refuses %s', async (_what, options, code) => {
+  const before = (await host.manager.listNetworks()).length;
+  await expect(host.manager.createNetwork({ subnet: '10.213.69.0/24', ...options })).rejects.toMatchObject({ code });
+  expect((await host.manager.listNetworks()).length).toBe(before);
+});
+
+test('pre-defined networks cannot be removed', async () => {
+  for (const name of ['bridge', 'host', 'none']) {
+    await expect(host.manager.removeNetwork(name)).rejects.toMatchObject({
+      code: 'Denied',
+      message: `${name} is a pre-defined network and cannot be removed`,
+    });
+  }
+});
+
+test('removing or joining an unknown network is NotFound', async () => {
+  await expect(host.manager.removeNetwork('tlcy-nope')).rejects.toMatchObject({ code: 'NotFound' });
+  await expect(host.manager.attach('tlcy-nope-c', { mode: 'tlcy-nope' })).rejects.toMatchObject({
+    code: 'NotFound',
+    message: 'network tlcy-nope not found',
+  });
+});
