@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Readable } from 'node:stream';
-import { digestMismatch, invalidArgument } from '@ctr/errors';
+import { digestMismatch, invalidArgument, throwIfAborted } from '@ctr/errors';
 import * as tar from 'tar-stream';
 import type { BlobProvider } from './content';
 import { Annotations, type Descriptor, type Platform } from './descriptor';
@@ -60,6 +60,7 @@ async function writeArchive(pack: tar.Pack, provider: BlobProvider, images: read
   for (const graph of graphs) {
     for (const blob of graph.blobs) {
       if (written.has(blob.digest)) continue;
+      throwIfAborted(options.signal, 'saving the images');
       await addBlob(pack, provider, blob, options.signal);
       written.add(blob.digest);
     }

@@ -41,3 +41,33 @@ describe('docker save → docker load round trip', () => {
     expect(Object.keys(JSON.parse(entries.get('repositories')!.toString()))).toEqual(['localhost:5000/app']);
   });
 });
+
+describe('cancelling', () => {
+  it('stops a save with Aborted when the signal fires', async () => {
+    const source = new MemoryContentStore();
+    const image = await makeImage(source);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(collect(saveArchive(source, [{ descriptor: image.manifest }], { signal: controller.signal }))).rejects.toMatchObject({
+      code: 'Aborted',
+    });
+  });
+
+  it('stops a load with Aborted when the signal fires, returning no images', async () => {
+    const source = new MemoryContentStore();
+    const image = await makeImage(source);
+    const archive = await collect(saveArchive(source, [{ descriptor: image.manifest, names: ['a:b'] }]));
+    const controller = new AbortController();
+    controller.abort();
+    await expect(loadArchive(new MemoryContentStore(), Readable.from([archive]), { signal: controller.signal })).rejects.toMatchObject({
+      code: 'Aborted',
+    });
+  });
+
+  it('fails a save with NotFound when a blob the manifest names is not in the store', async () => {
+    const source = new MemoryContentStore();
+    const image = await makeImage(source);
+    await source.delete(image.layers[0]!.digest);
+    await expect(collect(saveArchive(source, [{ descriptor: image.manifest }]))).rejects.toMatchObject({ code: 'NotFound' });
+  });
+});
