@@ -25,3 +25,7 @@ export * from './config-mutate';
 export * from './tar-writer';
 export * from './layer-apply';
 export * from './busybox-rootfs';
+export * from './tar-header'
+export * from './tar-reader'
+export * from './tar-writer'
+export * from './layer-apply'

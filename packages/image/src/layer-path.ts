@@ -1,0 +1,123 @@
+import { promises as fs } from 'node:fs';
+import { invalidArgument } from '@ctr/errors';
+
+/**
+ * Paths inside a layer root. Entry names are normalised (leading `/` and `./` dropped, `..`
+ * that would climb above the root rejected), and every directory on the way to an entry is
+ * resolved inside the root by an lstat walk in which symlinks are re-rooted — the rule that
+ * keeps a layer from writing through `etc -> /` onto the host (SECURITY-CASES §0.1–0.2).
+ */
+
+/** The components of a normalised entry name; [] is the root itself. */
+export function entryComponents(name: string, what = 'entry'): string[] {
+  if (name.includes('\0')) throw invalidArgument(`layer ${what} name "${name.replace(/\0/g, '\\0')}" contains a NUL byte`);
+  const out: string[] = [];
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length === 0) {
+        throw invalidArgument(`layer ${what} "${name}" points outside the layer root`, {
+          hint: 'the layer is malformed or hostile; it was not applied',
+          details: { name },
+        });
+      }
+      out.pop();
+      continue;
+    }
+    out.push(part);
+  }
+  return out;
+}
+
+const MAX_SYMLINKS = 40;
+
+/**
+ * Resolves directories inside a root and remembers the ones it has seen, so a layer with
+ * thousands of files under `usr/lib` pays for the lstat walk once. Whoever removes or replaces
+ * something must call `forget` for it.
+ */
+export class LayerRoot {
+  /** Relative paths (no symlinks in them) known to be real directories; '' is the root. */
+  private readonly dirs = new Set<string>(['']);
+
+  constructor(
+    readonly root: string,
+    /** Waits for pending work on a path before it is inspected (the applier's in-flight writes). */
+    private readonly settle: (abs: string) => Promise<void> = async () => undefined,
+    /** Called for every directory created on the way (implicit parents). */
+    private readonly onCreate: (rel: string) => void = () => undefined,
+  ) {}
+
+  abs(rel: string): string {
+    return rel === '' ? this.root : `${this.root}/${rel}`;
+  }
+
+  isKnownDir(rel: string): boolean {
+    return this.dirs.has(rel);
+  }
+
+  markDir(rel: string): void {
+    this.dirs.add(rel);
+  }
+
+  /** Drop what is known about `rel` and everything under it (after removing or replacing it). */
+  forget(rel: string): void {
+    if (rel === '') {
+      this.dirs.clear();
+      this.dirs.add('');
+      return;
+    }
+    const prefix = `${rel}/`;
+    for (const dir of this.dirs) if (dir === rel || dir.startsWith(prefix)) this.dirs.delete(dir);
+  }
+
+  /**
+   * Resolve directory components inside the root; returns the resolved relative path, or
+   * undefined when a component is missing and `create` is false. With `create`, missing
+   * directories are made (mode 0755, as Docker does for implicit parents).
+   */
+  async resolveDir(components: readonly string[], create: boolean): Promise<string | undefined> {
+    const resolved: string[] = [];
+    const pending = [...components];
+    let links = 0;
+    while (pending.length > 0) {
+      const part = pending.shift() as string;
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        resolved.pop();
+        continue;
+      }
+      const rel = resolved.length === 0 ? part : `${resolved.join('/')}/${part}`;
+      if (this.dirs.has(rel)) {
+        resolved.push(part);
+        continue;
+      }
+      const abs = this.abs(rel);
+      await this.settle(abs);
+      const stat = await fs.lstat(abs).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (stat === undefined) {
+        if (!create) return undefined;
+        await fs.mkdir(abs, 0o755);
+        this.onCreate(rel);
+        this.dirs.add(rel);
+        resolved.push(part);
+      } else if (stat.isSymbolicLink()) {
+        if (++links > MAX_SYMLINKS) throw invalidArgument(`too many levels of symbolic links at "${rel}" in the layer`);
+        const target = await fs.readlink(abs);
+        if (target.startsWith('/')) resolved.length = 0;
+        pending.unshift(...target.split('/'));
+      } else if (stat.isDirectory()) {
+        this.dirs.add(rel);
+        resolved.push(part);
+      } else {
+        throw invalidArgument(`layer path "${rel}" is not a directory, but an entry needs it to be one`, {
+          details: { path: rel },
+        });
+      }
+    }
+    return resolved.join('/');
+  }
+}
