@@ -25,7 +25,3 @@ export * from './config-mutate';
 export * from './tar-writer';
 export * from './layer-apply';
 export * from './busybox-rootfs';
-export * from './tar-header'
-export * from './tar-reader'
-export * from './tar-writer'
-export * from './layer-apply'
