@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { lookup, makeTestHost, type TestHost } from './helpers/host';
+
+let host: TestHost;
+let tag = '';
+
+beforeAll(async () => {
+  host = await makeTestHost('tgc', 7);
+  tag = createHash('sha256').update(host.root).digest('hex').slice(0, 8);
+  await host.manager.createNetwork({ name: 'tgc-net', subnet: host.subnet(1) });
+});
+
+afterAll(async () => {
+  await host.cleanup();
+  expect(await host.leftovers()).toEqual([]);
+});
+
+const sh = (cmd: string): string => execFileSync('sh', ['-ec', cmd]).toString();
+
+test('a sandbox whose namespace vanished (reboot, crash) is removed with its lease and port rules', async () => {
+  const r = await host.manager.attach('tgc-lost', { mode: 'tgc-net', ports: ['127.0.0.1::80'] });
+  sh(`umount '${r.netnsPath}'`);
+  const report = await host.manager.gc();
+  expect(report.removed).toContain('sandbox tgc-lost');
+  expect((await host.manager.inspectNetwork('tgc-net')).Containers).toEqual({});
+  expect(sh(`iptables-save`)).not.toContain(`ctr:${tag}:ports:tgc-lost`);
+  await expect(fs.stat(r.netnsPath ?? '')).rejects.toThrow();
+  expect((await host.leftovers()).filter((l) => l.startsWith('link veth'))).toEqual([]);
+});
+
+test('namespaces, links and iptables rules nothing owns are removed', async () => {
+  const netnsDir = path.join(host.options.runRoot, 'netns');
+  await fs.mkdir(netnsDir, { recursive: true });
+  sh(`touch '${netnsDir}/tgc-orphan' && unshare --net='${netnsDir}/tgc-orphan' true`);
+  sh(`ip link add tgc-ghost type veth peer name tgc-ghost-p && ip link set tgc-ghost alias ctr:${tag}:ep:ghost`);
+  sh(`iptables -A CTR-FORWARD -i tgc-ghost -m comment --comment ctr:${tag}:net:ghost -j ACCEPT`);
+  const report = await host.manager.gc();
+  expect(report.removed).toEqual(
+    expect.arrayContaining([`netns ${netnsDir}/tgc-orphan`, 'link tgc-ghost', `1 iptables rules ctr:${tag}:net:ghost`]),
+  );
+  expect(await host.leftovers()).toEqual(
+    // the network made in beforeAll is still there, and only it
+    expect.not.arrayContaining([expect.stringContaining('ghost'), expect.stringContaining('orphan')]),
+  );
+});
+
+test('a killed DNS server is restarted and a deleted bridge is recreated', async () => {
+  const bridge = (await host.manager.inspectNetwork('tgc-net')).Options['com.docker.network.bridge.name'] ?? '';
+  const pidFile = path.join(host.options.runRoot, 'network', 'dns.pid');
+  const pid = Number(await fs.readFile(pidFile, 'utf8'));
+  process.kill(pid, 'SIGKILL');
+  sh(`ip link del ${bridge}`);
+  await host.manager.gc();
+  expect(sh(`ip -o -4 addr show dev ${bridge}`)).toContain('10.213.113.1/24');
+  const a = await host.manager.attach('tgc-a', { mode: 'tgc-net', name: 'alpha' });
+  const b = await host.manager.attach('tgc-b', { mode: 'tgc-net', name: 'beta' });
+  expect(lookup(b.netnsPath ?? '', 'alpha')).toEqual([a.settings.Networks['tgc-net']?.IPAddress]);
+  await host.manager.detach('tgc-a');
+  await host.manager.detach('tgc-b');
+});
+
+test('the default bridge is removed by gc while nothing uses it', async () => {
+  await host.manager.attach('tgc-d', {});
+  await host.manager.detach('tgc-d');
+  expect(sh('ip -o link show')).toContain('tgc-dflt');
+  expect((await host.manager.gc()).removed).toContain('network bridge');
+  expect(sh('ip -o link show')).not.toContain('tgc-dflt');
+});
+
+test('a lock left by a crashed process is broken', async () => {
+  await fs.writeFile(path.join(host.root, 'networks', '.lock'), '999999999');
+  await expect(host.manager.attach('tgc-lock', { mode: 'none' })).resolves.toBeDefined();
+  await host.manager.detach('tgc-lock');
+});
