@@ -144,21 +144,32 @@ async function resumableDownload(
 ): Promise<void> {
   const ref = `pull-${digestHex(descriptor.digest)}`;
   let ingest: Ingest = await store.ingest(ref, descriptor.digest, { size: descriptor.size });
-  if (ingest.offset > descriptor.size) {
-    await ingest.abort();
-    ingest = await store.ingest(ref, descriptor.digest, { size: descriptor.size });
-  }
-  if (ingest.offset < descriptor.size) {
-    const { body, partial } = await api.fetchBlob(descriptor.digest, ingest.offset, signal);
-    if (ingest.offset > 0 && !partial) {
-      // The registry sent the whole blob: start the ingest over.
+  try {
+    if (ingest.offset > descriptor.size) {
       await ingest.abort();
       ingest = await store.ingest(ref, descriptor.digest, { size: descriptor.size });
     }
-    await ingest.append(through(body, progress(ingest.offset)), signal ? { signal } : {});
+    if (ingest.offset < descriptor.size) {
+      const { body, partial } = await api.fetchBlob(descriptor.digest, ingest.offset, signal);
+      if (ingest.offset > 0 && !partial) {
+        // The registry sent the whole blob: start the ingest over.
+        await ingest.abort();
+        ingest = await store.ingest(ref, descriptor.digest, { size: descriptor.size });
+      }
+      await ingest.append(through(body, progress(ingest.offset)), signal ? { signal } : {});
+    }
+    verifying();
+    await ingest.commit({ size: descriptor.size });
+  } finally {
+    // Keep what was written for the next pull, but give up this process's hold on it.
+    await closeIngest(ingest);
   }
-  verifying();
-  await ingest.commit({ size: descriptor.size });
+}
+
+/** Release an ingest left open by a failure. `close` is not on the Ingest interface yet; LocalIngest has it. */
+async function closeIngest(ingest: Ingest): Promise<void> {
+  const closable = ingest as Ingest & { close?: () => Promise<void> };
+  if (typeof closable.close === 'function') await closable.close().catch(() => undefined);
 }
 
 async function present(store: ContentStore, descriptor: Descriptor): Promise<boolean> {

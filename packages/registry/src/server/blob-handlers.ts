@@ -1,6 +1,7 @@
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { isNotFound } from '@ctr/errors';
-import { parseDigest, type Digest } from '@ctr/image';
+import { DigestStream, parseDigest, type Digest } from '@ctr/image';
 import { DistributionError } from './distribution-error';
 import { takeBytes, through } from '../take-bytes';
 import { hasBody, parseRangeHeader, reply, replyStream } from './http-io';
@@ -116,17 +117,39 @@ async function appendChunk(ctx: RequestContext, session: UploadSession): Promise
   });
 }
 
-/** Stream bytes into the store, which keeps them only if they hash to `digest`. */
+/**
+ * Stream bytes into the store, which keeps them only if they hash to `digest`. A blob the
+ * store already holds is not written again: the upload is hashed on its way to nowhere,
+ * so a wrong body is still refused.
+ */
 async function storeVerified(ctx: RequestContext, source: Readable, digest: Digest, size: number | undefined): Promise<void> {
-  try {
-    await ctx.store.write(source, size === undefined ? { digest } : { digest, size });
-  } catch (error) {
-    if ((error as { code?: string }).code === 'DigestMismatch') {
-      throw new DistributionError('DIGEST_INVALID', { digest, reason: (error as Error).message });
+  if (await isStored(ctx, digest)) {
+    const hasher = new DigestStream();
+    await pipeline(source, hasher, new Writable({ write: (_chunk, _encoding, done) => done() }));
+    if (hasher.digest !== digest) throw new DistributionError('DIGEST_INVALID', { digest, actual: hasher.digest });
+  } else {
+    try {
+      await ctx.store.write(source, size === undefined ? { digest } : { digest, size });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'DigestMismatch') {
+        throw new DistributionError('DIGEST_INVALID', { digest, reason: (error as Error).message });
+      }
+      throw error;
     }
-    throw error;
+    // A concurrent upload of the same blob may have won the race: the store then stops reading.
+    if (!source.readableEnded) source.resume();
   }
   await ctx.metadata.linkBlob(ctx.repository, digest);
+}
+
+async function isStored(ctx: RequestContext, digest: Digest): Promise<boolean> {
+  try {
+    await ctx.store.info(digest);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
 }
 
 /** Link a blob from another repository (or, without `from`, one already stored) — if the caller may read it. */
