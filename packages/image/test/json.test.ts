@@ -37,8 +37,14 @@ describe('parseJson bounds and disambiguates its input', () => {
     expect(rejection(() => parseJson(nested(MAX_DOCUMENT_DEPTH + 1))).message).toContain('deeper than');
   });
 
-  test('a very deep document is refused without exhausting the stack', () => {
-    expect(rejection(() => parseJson('['.repeat(200000) + ']'.repeat(200000))).message).toContain('deeper than');
+  test('a nesting bomb as large as the size cap is refused by depth', () => {
+    const half = MAX_DOCUMENT_BYTES / 2 - 1;
+    expect(rejection(() => parseJson('['.repeat(half) + ']'.repeat(half))).message).toContain('deeper than');
+  });
+
+  test('malformed text that passes the structure scan is still refused as JSON', () => {
+    expect(rejection(() => parseJson('{"a":1 "b":2}')).message).toContain('not valid JSON');
+    expect(rejection(() => parseJson('[1,]')).message).toContain('not valid JSON');
   });
 
   test('a key repeated in one object is refused', () => {
