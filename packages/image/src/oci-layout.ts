@@ -1,13 +1,12 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { CtrError, digestMismatch, invalidArgument, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
 import type { BlobInfo, ContentStore, ReadOptions, WriteOptions } from './content';
 import { Annotations, type Descriptor } from './descriptor';
-import { DigestStream, parseDigest, type Digest } from './digest';
+import { parseDigest, type Digest } from './digest';
 import { readCapped } from './docker-archive-json';
 import { parseIndex } from './image-index';
 import { MAX_DOCUMENT_BYTES } from './json';
@@ -82,28 +81,23 @@ export class OciLayout implements ContentStore {
   async write(source: Readable | AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<BlobInfo> {
     const expected = options.digest === undefined ? undefined : parseDigest(options.digest);
     const temp = join(this.dir, 'blobs', 'sha256', `.ingest-${randomBytes(8).toString('hex')}`);
-    const hasher = new DigestStream();
+    const file = await open(temp, 'wx', 0o644);
     try {
-      await pipeline(
-        Readable.from(source, { objectMode: false }),
-        hasher,
-        createWriteStream(temp, { flags: 'wx', mode: 0o644 }),
-        ...(options.signal ? [{ signal: options.signal }] : []),
-      );
-      if (options.size !== undefined && hasher.size !== options.size) {
-        throw digestMismatch(`blob has ${hasher.size} bytes, expected ${options.size}`, {
-          details: { size: hasher.size, expectedSize: options.size },
+      const { digest, size } = await copyHashed(source, file, options.signal);
+      if (options.size !== undefined && size !== options.size) {
+        throw digestMismatch(`blob has ${size} bytes, expected ${options.size}`, {
+          details: { size, expectedSize: options.size },
         });
       }
-      if (expected !== undefined && hasher.digest !== expected) {
-        throw digestMismatch(`blob content has digest ${hasher.digest}, expected ${expected}`, {
-          details: { digest: hasher.digest, expected },
-        });
+      if (expected !== undefined && digest !== expected) {
+        throw digestMismatch(`blob content has digest ${digest}, expected ${expected}`, { details: { digest, expected } });
       }
-      await syncFile(temp);
-      await rename(temp, this.blobFile(hasher.digest));
-      return { digest: hasher.digest, size: hasher.size };
+      await file.sync();
+      await file.close();
+      await rename(temp, this.blobFile(digest));
+      return { digest, size };
     } catch (error) {
+      await file.close().catch(() => undefined);
       await rm(temp, { force: true });
       if (options.signal?.aborted) throw new CtrError('Aborted', 'writing a blob was cancelled', { cause: error });
       throw error;
@@ -215,12 +209,28 @@ function fullName(name: string): string | undefined {
   }
 }
 
-/** Make a file's bytes durable before it is renamed into place. */
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+const WRITE_BATCH = 1 << 20;
+
+/** Copy into `file`, hashing on the way; chunks are gathered into ~1 MiB writes. */
+async function copyHashed(source: AsyncIterable<Uint8Array>, file: FileHandle, signal: AbortSignal | undefined): Promise<BlobInfo> {
+  const hash = createHash('sha256');
+  let size = 0;
+  let batch: Uint8Array[] = [];
+  let batched = 0;
+  const flush = async (): Promise<void> => {
+    if (batched === 0) return;
+    await file.writev(batch);
+    batch = [];
+    batched = 0;
+  };
+  for await (const chunk of source) {
+    throwIfAborted(signal, 'writing a blob');
+    hash.update(chunk);
+    size += chunk.length;
+    batch.push(chunk);
+    batched += chunk.length;
+    if (batched >= WRITE_BATCH) await flush();
   }
+  await flush();
+  return { digest: `sha256:${hash.digest('hex')}` as Digest, size };
 }
