@@ -9,7 +9,6 @@ export * from './oci-layout-graph';
 export * from './reference';
 export * from './platform';
 export * from './json';
-export * from './descriptor-parse';
 export * from './manifest';
 export * from './image-index';
 export * from './manifest-or-index';
