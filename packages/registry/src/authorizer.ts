@@ -15,6 +15,8 @@ interface CachedToken {
   expiresAt: number;
 }
 
+type TokenEntry = Promise<CachedToken>;
+
 /**
  * Decides the Authorization header for registry requests. It learns each origin's scheme
  * from its first 401 (`Basic`, or `Bearer realm,service,scope`), caches bearer tokens per
@@ -23,7 +25,7 @@ interface CachedToken {
  */
 export class Authorizer {
   private readonly challenges = new Map<string, AuthChallenge>();
-  private readonly tokens = new Map<string, CachedToken>();
+  private readonly tokens = new Map<string, { entry: TokenEntry; value?: string; expiresAt?: number }>();
   private readonly credentialCache = new Map<string, Promise<RegistryCredentials | undefined>>();
 
   constructor(
@@ -48,7 +50,7 @@ export class Authorizer {
     if (challenge === undefined) return undefined;
     this.challenges.set(origin, challenge);
     for (const [key, token] of this.tokens) {
-      if (`Bearer ${token.value}` === failed) this.tokens.delete(key);
+      if (token.value !== undefined && `Bearer ${token.value}` === failed) this.tokens.delete(key);
     }
     const next = await this.answer(origin, registry, scopes, challenge);
     return next === failed ? undefined : next;
@@ -64,10 +66,23 @@ export class Authorizer {
     const wanted = [...new Set([...scopes, ...(challenge.params.scope ? challenge.params.scope.split(' ') : [])])].sort();
     const key = `${origin} ${wanted.join(' ')}`;
     const cached = this.tokens.get(key);
-    if (cached !== undefined && cached.expiresAt > Date.now()) return `Bearer ${cached.value}`;
-    const token = await this.requestToken(registry, challenge, wanted, credentials);
-    this.tokens.set(key, token);
-    return `Bearer ${token.value}`;
+    if (cached !== undefined && (cached.expiresAt === undefined || cached.expiresAt > Date.now())) {
+      return `Bearer ${(await cached.entry).value}`;
+    }
+    // Requests that start together share one token request (a push starts several at once).
+    const slot: { entry: TokenEntry; value?: string; expiresAt?: number } = {
+      entry: this.requestToken(registry, challenge, wanted, credentials),
+    };
+    this.tokens.set(key, slot);
+    try {
+      const token = await slot.entry;
+      slot.value = token.value;
+      slot.expiresAt = token.expiresAt;
+      return `Bearer ${token.value}`;
+    } catch (error) {
+      if (this.tokens.get(key) === slot) this.tokens.delete(key);
+      throw error;
+    }
   }
 
   private async requestToken(registry: string, challenge: AuthChallenge, scopes: string[], credentials: RegistryCredentials | undefined): Promise<CachedToken> {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { CtrError, digestMismatch } from '@ctr/errors';
+import { CtrError, digestMismatch, isCtrError } from '@ctr/errors';
 import { digestOf, formatReference, isDigest, manifestAcceptTypes, parseManifestOrIndex, shortId, type Descriptor, type Digest, type Reference } from '@ctr/image';
 import type { Endpoint } from './endpoint';
 import type { HttpRequest, HttpResponse, RegistryHttp } from './registry-http';
@@ -35,7 +35,14 @@ export class RepositoryApi {
 
   /** Digest, size and media type of a manifest, by tag or digest (HEAD, falling back to GET). */
   async resolve(ref: string, signal?: AbortSignal): Promise<Descriptor> {
-    const response = await this.request({ method: 'HEAD', target: `${this.base}/manifests/${ref}`, ok: [200], subject: this.manifestSubject(ref), signal, headers: { accept: manifestAcceptTypes.join(', ') } });
+    let response: HttpResponse;
+    try {
+      response = await this.request({ method: 'HEAD', target: `${this.base}/manifests/${ref}`, ok: [200], subject: this.manifestSubject(ref), signal, headers: { accept: manifestAcceptTypes.join(', ') } });
+    } catch (error) {
+      // A HEAD answer has no body to explain an error: ask again with GET, as Docker does.
+      if (isCtrError(error) && (error.code === 'Aborted' || error.code === 'Unavailable')) throw error;
+      return (await this.fetchManifest(ref, signal)).descriptor;
+    }
     response.body.resume();
     const digest = response.header('docker-content-digest');
     const length = Number(response.header('content-length'));

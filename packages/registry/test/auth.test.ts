@@ -1,0 +1,180 @@
+/**
+ * Authentication end to end: ctr's server demanding Basic or Docker token auth, a token
+ * service started by the test, credentials from a Docker config and a credential helper.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MemoryContentStore } from '@ctr/image';
+import { issueRegistryToken, RegistryClient, type AccessGrant } from '@ctr/registry';
+import { makeImage } from './support/images';
+import { startRegistry, type RunningRegistry } from './support/servers';
+
+const SECRET = 'ctr-test-secret';
+const SERVICE = 'ctr-test-registry';
+const USERS: Record<string, string> = { alice: 'wonderland' };
+
+interface TokenService {
+  url: string;
+  requests: { authorization?: string; scopes: string[] }[];
+  /** Lifetime of the tokens it issues (what the JWT says, not what expires_in claims). */
+  lifetime: number;
+  server: Server;
+}
+
+async function startTokenService(): Promise<TokenService> {
+  const service: TokenService = { url: '', requests: [], lifetime: 300, server: createServer() };
+  service.server.on('request', (req: IncomingMessage, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const scopes = url.searchParams.getAll('scope');
+    service.requests.push({ ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), scopes });
+    const [user, password] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':');
+    if (user === undefined || USERS[user] !== password) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"incorrect username or password"}');
+      return;
+    }
+    const access: AccessGrant[] = scopes.map((scope) => {
+      const [, name, actions] = scope.split(':');
+      return { type: 'repository', name: name!, actions: actions!.split(',') as AccessGrant['actions'] };
+    });
+    const token = issueRegistryToken({ secret: SECRET, service: SERVICE, access, subject: user, expiresInSeconds: service.lifetime });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
+  });
+  await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
+  service.url = `http://127.0.0.1:${(service.server.address() as AddressInfo).port}/token`;
+  return service;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function registryWith(auth: Parameters<typeof startRegistry>[0]): Promise<RunningRegistry> {
+  const registry = await startRegistry(auth);
+  cleanups.push(() => registry.stop());
+  return registry;
+}
+
+function clientWith(options: ConstructorParameters<typeof RegistryClient>[0]): RegistryClient {
+  const client = new RegistryClient(options);
+  cleanups.push(() => client.close());
+  return client;
+}
+
+describe('token auth', () => {
+  let tokens: TokenService;
+  beforeEach(async () => {
+    tokens = await startTokenService();
+    cleanups.push(() => new Promise((resolve) => tokens.server.close(() => resolve())));
+  });
+
+  test('push and pull follow the WWW-Authenticate challenge to the token service', async () => {
+    const registry = await registryWith({ auth: { type: 'token', realm: tokens.url, service: SERVICE, secret: SECRET } });
+    const client = clientWith({ credentials: { username: 'alice', password: 'wonderland' } });
+    const local = new MemoryContentStore();
+    const image = await makeImage(local);
+    await client.push(`${registry.host}/team/app:v1`, { store: local, manifest: image.manifest });
+    const pulled = await client.pull(`${registry.host}/team/app:v1`, { store: new MemoryContentStore() });
+    expect(pulled.manifest.digest).toBe(image.manifest.digest);
+    expect(tokens.requests.some((r) => r.scopes.includes('repository:team/app:pull,push'))).toBe(true);
+    expect(tokens.requests.every((r) => r.authorization === `Basic ${Buffer.from('alice:wonderland').toString('base64')}`)).toBe(true);
+  });
+
+  test('a token is fetched once per scope and reused', async () => {
+    const registry = await registryWith({ auth: { type: 'token', realm: tokens.url, service: SERVICE, secret: SECRET } });
+    const client = clientWith({ credentials: { username: 'alice', password: 'wonderland' } });
+    const local = new MemoryContentStore();
+    const image = await makeImage(local, [10, 20, 30, 40]);
+    await client.push(`${registry.host}/cache/app:v1`, { store: local, manifest: image.manifest });
+    const afterPush = tokens.requests.length;
+    await client.pull(`${registry.host}/cache/app:v1`, { store: new MemoryContentStore() });
+    await client.pull(`${registry.host}/cache/app:v1`, { store: new MemoryContentStore() });
+    expect(afterPush).toBe(1);
+    expect(tokens.requests).toHaveLength(2);
+  });
+
+  test('a token the registry stops accepting is refreshed after the 401', async () => {
+    tokens.lifetime = 1;
+    const registry = await registryWith({ auth: { type: 'token', realm: tokens.url, service: SERVICE, secret: SECRET } });
+    const client = clientWith({ credentials: { username: 'alice', password: 'wonderland' } });
+    const local = new MemoryContentStore();
+    const image = await makeImage(local, [10]);
+    await client.push(`${registry.host}/refresh/app:v1`, { store: local, manifest: image.manifest });
+    const before = tokens.requests.length;
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await client.resolve(`${registry.host}/refresh/app:v1`)).digest).toBe(image.manifest.digest);
+    expect(tokens.requests.length).toBe(before + 1);
+  });
+
+  test('wrong credentials are Unauthorized, naming the registry', async () => {
+    const registry = await registryWith({ auth: { type: 'token', realm: tokens.url, service: SERVICE, secret: SECRET } });
+    const client = clientWith({ credentials: { username: 'alice', password: 'wrong' } });
+    const pull = client.pull(`${registry.host}/team/app:v1`, { store: new MemoryContentStore() });
+    await expect(pull).rejects.toMatchObject({ code: 'Unauthorized', message: expect.stringContaining(registry.host) });
+  });
+
+  test('a token for one repository does not open another (insufficient scope)', async () => {
+    const registry = await registryWith({ auth: { type: 'token', realm: tokens.url, service: SERVICE, secret: SECRET } });
+    const token = issueRegistryToken({ secret: SECRET, service: SERVICE, access: [{ type: 'repository', name: 'mine', actions: ['pull'] }] });
+    const client = clientWith({ credentials: { registryToken: token } });
+    const pull = client.pull(`${registry.host}/theirs:v1`, { store: new MemoryContentStore() });
+    await expect(pull).rejects.toMatchObject({ code: 'Unauthorized' });
+  });
+});
+
+describe('basic auth', () => {
+  test('a registry demanding Basic is used with the given credentials', async () => {
+    const registry = await registryWith({ auth: { type: 'basic', users: USERS } });
+    const client = clientWith({ credentials: { username: 'alice', password: 'wonderland' } });
+    const local = new MemoryContentStore();
+    const image = await makeImage(local, [100]);
+    await client.push(`${registry.host}/basic/app:v1`, { store: local, manifest: image.manifest });
+    expect((await client.resolve(`${registry.host}/basic/app:v1`)).digest).toBe(image.manifest.digest);
+  });
+
+  test('without credentials the error is Unauthorized with Docker wording and a hint to log in', async () => {
+    const registry = await registryWith({ auth: { type: 'basic', users: USERS } });
+    const client = clientWith({ credentials: {} });
+    await expect(client.resolve(`${registry.host}/basic/app:v1`)).rejects.toMatchObject({
+      code: 'Unauthorized',
+      message: `manifest for ${registry.host}/basic/app:v1: unauthorized: authentication required`,
+      hint: expect.stringContaining(`log in to ${registry.host}`),
+    });
+  });
+});
+
+describe('credentials from the Docker config', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-registry-dockercfg-'));
+    cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
+  });
+
+  test('a base64 "auth" entry in config.json is used', async () => {
+    const registry = await registryWith({ auth: { type: 'basic', users: USERS } });
+    await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify({ auths: { [`http://${registry.host}`]: { auth: Buffer.from('alice:wonderland').toString('base64') } } }));
+    const client = clientWith({ dockerConfig: { configDir: dir } });
+    await expect(client.listTags(`${registry.host}/none`)).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
+  test('a credential helper on PATH is run for the registry and its answer used', async () => {
+    const registry = await registryWith({ auth: { type: 'basic', users: USERS } });
+    const bin = path.join(dir, 'bin');
+    await fs.mkdir(bin);
+    const log = path.join(dir, 'helper.log');
+    await fs.writeFile(
+      path.join(bin, 'docker-credential-ctrtest'),
+      `#!/bin/sh\nread server\necho "$1 $server" >> ${log}\necho '{"ServerURL":"'$server'","Username":"alice","Secret":"wonderland"}'\n`,
+      { mode: 0o755 },
+    );
+    await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify({ credHelpers: { [registry.host]: 'ctrtest' } }));
+    const client = clientWith({ dockerConfig: { configDir: dir, env: { PATH: `${bin}:${process.env.PATH ?? ''}` } } });
+    const local = new MemoryContentStore();
+    const image = await makeImage(local, [100]);
+    await client.push(`${registry.host}/helper/app:v1`, { store: local, manifest: image.manifest });
+    expect((await fs.readFile(log, 'utf8')).trim()).toBe(`get ${registry.host}`);
+  });
+});
