@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { loadArchive, loadOciLayout, MemoryContentStore, saveArchive, saveOciLayout } from '@ctr/image';
+import {
+  createBusyboxRootfs,
+  importRootfs,
+  loadArchive,
+  loadOciLayout,
+  MemoryContentStore,
+  saveArchive,
+  saveOciLayout,
+} from '@ctr/image';
 import { makeImage } from './docker-archive-fixtures';
 
 const run = promisify(execFile);
@@ -87,5 +95,18 @@ describe('interop with skopeo and umoci (tools ctr did not write)', () => {
     expect(manifest.layers).toHaveLength(1);
     expect(loaded[0]!.imageId).toBe(manifest.config.digest);
     for (const blob of [manifest.config, ...manifest.layers]) expect((await target.info(blob.digest)).size).toBe(blob.size);
+  });
+
+  it('a busybox image ctr imports is unpacked by umoci and runs, and skopeo sees its image ID in the docker archive', async () => {
+    await createBusyboxRootfs(join(dir, 'rootfs'));
+    const store = new MemoryContentStore();
+    const imported = await importRootfs(store, { dir: join(dir, 'rootfs') }, { config: { Cmd: ['sh'] } });
+    await saveOciLayout(store, [{ descriptor: imported.manifest, names: ['busybox:latest'] }], join(dir, 'layout'));
+    await tool('umoci', ['unpack', '--image', `${join(dir, 'layout')}:latest`, join(dir, 'bundle')]);
+    expect(await tool(join(dir, 'bundle', 'rootfs', 'bin', 'sh'), ['-c', 'echo busybox runs'])).toBe('busybox runs\n');
+    const file = join(dir, 'busybox.tar');
+    await pipeline(saveArchive(store, [{ descriptor: imported.manifest, names: ['busybox:latest'] }]), createWriteStream(file));
+    const manifest = JSON.parse(await tool('skopeo', ['inspect', '--raw', `docker-archive:${file}`]));
+    expect(manifest.config.digest).toBe(imported.imageId);
   });
 });
