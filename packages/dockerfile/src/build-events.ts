@@ -1,0 +1,29 @@
+/** Progress of a build, in Docker's terms (`Step 2/5 : RUN make`, ` ---> Using cache`). */
+export type BuildEvent =
+  | { type: 'step'; step: number; total: number; stage: number; instruction: string; line: number }
+  | { type: 'trigger'; count: number; stage: number }
+  | { type: 'cache-hit'; step: number }
+  | { type: 'output'; step: number; stream: 'stdout' | 'stderr'; data: Buffer }
+  | { type: 'warning'; message: string }
+  | { type: 'stage-skipped'; stage: number; name?: string }
+  | { type: 'done'; id: string };
+
+/** Docker's classic text for an event (`docker build` without BuildKit). */
+export function formatEvent(event: BuildEvent): string {
+  switch (event.type) {
+    case 'step':
+      return `Step ${event.step}/${event.total} : ${event.instruction}\n`;
+    case 'trigger':
+      return `# Executing ${event.count} build trigger${event.count === 1 ? '' : 's'}\n`;
+    case 'cache-hit':
+      return ' ---> Using cache\n';
+    case 'output':
+      return event.data.toString('utf8');
+    case 'warning':
+      return `[Warning] ${event.message}\n`;
+    case 'stage-skipped':
+      return '';
+    case 'done':
+      return `Successfully built ${event.id.replace(/^sha256:/, '').slice(0, 12)}\n`;
+  }
+}

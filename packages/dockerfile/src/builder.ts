@@ -1,0 +1,600 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CtrError, asCtrError, invalidArgument, notFound, throwIfAborted, unsupported } from '@ctr/errors';
+import type { ContainerConfig, HealthConfig } from '@ctr/image';
+import type { BuildBackend, RunStep } from './backend';
+import { hostPlatform, parsePlatform, Platform, platformArgs, proxyArgs } from './build-args';
+import { BuildContext, openContext, readContextFile } from './build-context';
+import type { BuildEvent } from './build-events';
+import { cacheKey } from './cache-key';
+import { parseChmod, resolveChown } from './chown';
+import { cleanPath } from './clean-path';
+import { hashItems, LayerItem, matchSource, SourceRoot, walkDirectory } from './copy-plan';
+import { copyCreatedBy, healthText, nopCreatedBy, runCreatedBy } from './created-by';
+import { PatternMatcher } from './dockerignore';
+import { DockerfileError, SyntaxProblem } from './dockerfile-error';
+import { goQuoteList } from './go-quote';
+import { chompHeredocContent } from './heredoc';
+import { parseInstruction, parseDockerfile } from './instruction-parser';
+import type { CopyInstruction, Dockerfile, Instruction, RunInstruction } from './instructions';
+import { isArchive, writeLayer } from './layer-writer';
+import { parse } from './parser';
+import { resolveInRoot } from './resolve-in-root';
+import { ShellLex } from './shell-lexer';
+import { StageState } from './stage-state';
+
+export interface BuildOptions<S> {
+  backend: BuildBackend<S>;
+  /** A directory, or a tar stream (plain or gzip) of one. */
+  context: string | Readable;
+  /** The Dockerfile's path inside the context (default `Dockerfile`). */
+  dockerfile?: string;
+  /** The Dockerfile's text, instead of reading it from the context (`docker build -f -`). */
+  dockerfileContent?: string | Uint8Array;
+  /** Build up to this stage (`--target`); default the last one. */
+  target?: string;
+  buildArgs?: Record<string, string>;
+  /** Labels added to the final image (`--label`). */
+  labels?: Record<string, string>;
+  noCache?: boolean;
+  /** `os/arch[/variant]` for FROM images without `--platform`; default the host's. */
+  platform?: string;
+  /** Privileges an untrusted Dockerfile cannot take by itself (SECURITY-CASES B5). */
+  allow?: { networkHost?: boolean };
+  onEvent?: (event: BuildEvent) => void;
+  signal?: AbortSignal;
+  /** The clock for history `created` times (tests pin it). */
+  now?: () => Date;
+}
+
+export interface BuildResult {
+  /** The image ID the backend's commit returned. */
+  id: string;
+  warnings: string[];
+}
+
+/** What a stage name, index or image reference in FROM / COPY --from points at. */
+type Source<S> = { state: S; key: string };
+
+class Build<S> {
+  private readonly backend: BuildBackend<S>;
+  private readonly signal: AbortSignal;
+  private readonly now: () => Date;
+  private readonly buildArgs: Map<string, string>;
+  private readonly metaEnv: Map<string, string>;
+  private readonly declared = new Set<string>();
+  private readonly results = new Map<number, StageState<S>>();
+  private readonly images = new Map<string, Promise<Source<S> & { config: ContainerConfig }>>();
+  private readonly lex: ShellLex;
+  private readonly warnings: string[] = [];
+  private readonly targetPlatform: Platform;
+  private step = 0;
+  private total = 0;
+
+  constructor(
+    private readonly options: BuildOptions<S>,
+    private readonly dockerfile: Dockerfile,
+    private readonly context: BuildContext,
+  ) {
+    this.backend = options.backend;
+    this.signal = options.signal ?? new AbortController().signal;
+    this.now = options.now ?? (() => new Date());
+    this.buildArgs = new Map(Object.entries(options.buildArgs ?? {}));
+    this.lex = new ShellLex({ escapeToken: dockerfile.escapeToken });
+    this.targetPlatform = options.platform ? parsePlatform(options.platform) : hostPlatform();
+    this.metaEnv = platformArgs(this.targetPlatform, hostPlatform());
+    for (const w of dockerfile.warnings) this.warn(`${dockerfile.file}:${w.line}: ${w.message}`);
+    for (const arg of dockerfile.metaArgs) {
+      for (const def of arg.args) {
+        this.declared.add(def.key);
+        const value = this.buildArgs.get(def.key) ?? (def.value === undefined ? undefined : this.expand(def.value, this.metaEnv, arg));
+        if (value !== undefined) this.metaEnv.set(def.key, value);
+      }
+    }
+  }
+
+  private emit(event: BuildEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  private warn(message: string): void {
+    this.warnings.push(message);
+    this.emit({ type: 'warning', message });
+  }
+
+  private expand(word: string, env: Map<string, string>, at: Instruction): string {
+    try {
+      return this.lex.processWord(word, env);
+    } catch (e) {
+      if (e instanceof SyntaxProblem) throw new DockerfileError(e.message, at.location, { cause: e });
+      throw e;
+    }
+  }
+
+  async run(): Promise<BuildResult> {
+    const stages = this.dockerfile.stages;
+    const target = this.targetIndex();
+    const needed = this.neededStages(target);
+    this.total = [...needed].reduce((n, i) => n + 1 + stages[i]!.instructions.length, 0);
+    for (const stage of stages) if (!needed.has(stage.index)) this.emit({ type: 'stage-skipped', stage: stage.index, ...(stage.name ? { name: stage.name } : {}) });
+    for (const index of [...needed].sort((a, b) => a - b)) await this.buildStage(index);
+    const final = this.results.get(target)!;
+    const unused = [...this.buildArgs.keys()].filter((k) => !this.declared.has(k) && !(proxyArgs as readonly string[]).includes(k));
+    if (unused.length > 0) this.warn(`One or more build-args [${unused.sort().join(' ')}] were not consumed`);
+    const config: ContainerConfig = { ...final.config };
+    if (this.options.labels && Object.keys(this.options.labels).length > 0) config.Labels = { ...config.Labels, ...this.options.labels };
+    const last = final.history[final.history.length - 1];
+    const { id } = await this.backend.commit(
+      final.state,
+      {
+        architecture: final.platform.architecture,
+        os: final.platform.os,
+        ...(final.platform.variant ? { variant: final.platform.variant } : {}),
+        created: last?.created ?? this.now().toISOString(),
+        ...(final.author !== undefined ? { author: final.author } : {}),
+        config,
+        history: final.history,
+      },
+      this.signal,
+    );
+    this.emit({ type: 'done', id });
+    return { id, warnings: this.warnings };
+  }
+
+  private targetIndex(): number {
+    const stages = this.dockerfile.stages;
+    const wanted = this.options.target;
+    if (wanted === undefined || wanted === '') return stages.length - 1;
+    const found = stages.find((s) => s.name === wanted.toLowerCase());
+    if (!found) throw notFound(`failed to reach build target ${wanted} in Dockerfile`, { hint: `Stages: ${stages.map((s) => s.name ?? s.index).join(', ')}` });
+    return found.index;
+  }
+
+  /** The stage a FROM or COPY --from text names, if it is an earlier stage. */
+  private stageRef(text: string, before: number, byIndex: boolean): number | undefined {
+    const lower = text.toLowerCase();
+    const named = this.dockerfile.stages.find((s) => s.index < before && s.name === lower);
+    if (named) return named.index;
+    if (byIndex && /^\d+$/.test(text) && Number(text) < before) return Number(text);
+    return undefined;
+  }
+
+  /** Stages the target depends on (FROM <stage>, COPY --from=<stage>), expanded with the global ARGs. */
+  private neededStages(target: number): Set<number> {
+    const needed = new Set<number>();
+    const visit = (index: number): void => {
+      if (needed.has(index)) return;
+      needed.add(index);
+      const stage = this.dockerfile.stages[index]!;
+      const refs: [string, boolean][] = [[stage.from.image, false]];
+      for (const i of stage.instructions) if (i.kind === 'COPY' && i.from !== undefined) refs.push([i.from, true]);
+      for (const [text, byIndex] of refs) {
+        let expanded: string;
+        try {
+          expanded = this.lex.processWord(text, this.metaEnv);
+        } catch {
+          continue; // reported with its location when the stage runs
+        }
+        const dep = this.stageRef(expanded, index, byIndex);
+        if (dep !== undefined) visit(dep);
+      }
+    };
+    visit(target);
+    return needed;
+  }
+
+  private async resolveImage(ref: string, platform: string | undefined): Promise<Source<S> & { config: ContainerConfig }> {
+    const memo = `${platform ?? ''}\0${ref}`;
+    let found = this.images.get(memo);
+    if (!found) {
+      found = this.backend.resolveImage(ref, { ...(platform ? { platform } : {}), signal: this.signal }).then((image) => ({
+        state: image.state,
+        key: cacheKey('image', image.id),
+        config: image.config.config ?? {},
+      }));
+      this.images.set(memo, found);
+    }
+    return found;
+  }
+
+  private async buildStage(index: number): Promise<StageState<S>> {
+    const done = this.results.get(index);
+    if (done) return done;
+    const stage = this.dockerfile.stages[index]!;
+    const from = stage.from;
+    this.emit({ type: 'step', step: ++this.step, total: this.total, stage: index, instruction: from.node.original.trim(), line: from.location.line });
+    throwIfAborted(this.signal, 'the build');
+    const base = this.expand(from.image, this.metaEnv, from);
+    const platform = from.platform !== undefined ? this.expand(from.platform, this.metaEnv, from) : this.options.platform;
+    const ref = this.stageRef(base, index, false);
+    let state: StageState<S>;
+    if (ref !== undefined) {
+      const parent = await this.buildStage(ref);
+      state = new StageState(parent.state, parent.key, structuredClone(parent.config), [...parent.history], parent.platform, parent.author);
+    } else if (base.toLowerCase() === 'scratch') {
+      const p = platform ? parsePlatform(platform) : this.targetPlatform;
+      state = new StageState(await this.backend.scratch(this.signal), cacheKey('scratch', p.os, p.architecture), {}, [], p, undefined);
+    } else {
+      const image = await this.backend.resolveImage(base, { ...(platform ? { platform } : {}), signal: this.signal });
+      const c = image.config;
+      state = new StageState(
+        image.state,
+        cacheKey('image', image.id),
+        structuredClone(c.config ?? {}),
+        [...(c.history ?? [])],
+        { os: c.os, architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}) },
+        c.author,
+      );
+    }
+    const triggers = state.config.OnBuild ?? [];
+    delete state.config.OnBuild; // triggers run once, in the image built directly FROM this one
+    if (triggers.length > 0) {
+      this.emit({ type: 'trigger', count: triggers.length, stage: index });
+      for (const trigger of triggers) {
+        const node = parse(trigger, { file: `ONBUILD trigger of ${base}` }).nodes[0]!;
+        await this.execute(state, parseInstruction(node, `ONBUILD trigger of ${base}`), index);
+      }
+    }
+    for (const instruction of stage.instructions) {
+      this.emit({ type: 'step', step: ++this.step, total: this.total, stage: index, instruction: instruction.node.original.trim(), line: instruction.location.line });
+      throwIfAborted(this.signal, 'the build');
+      await this.execute(state, instruction, index);
+    }
+    this.results.set(index, state);
+    return state;
+  }
+
+  /** Look up the cache, or produce the step's state and remember it. */
+  private async commitStep(stage: StageState<S>, keyParts: string[], createdBy: string, emptyLayer: boolean, produce?: () => Promise<S>): Promise<void> {
+    const key = cacheKey(stage.key, ...keyParts);
+    const hit = this.options.noCache ? undefined : await this.backend.cache.get(key);
+    if (hit) {
+      this.emit({ type: 'cache-hit', step: this.step });
+      stage.state = hit.state;
+      stage.history.push(hit.history);
+      stage.key = key;
+      return;
+    }
+    const state = produce ? await produce() : stage.state;
+    const history = { created: this.now().toISOString(), created_by: createdBy, ...(emptyLayer ? { empty_layer: true } : {}) };
+    await this.backend.cache.put(key, { state, history });
+    stage.state = state;
+    stage.history.push(history);
+    stage.key = key;
+  }
+
+  private async execute(stage: StageState<S>, ins: Instruction, stageIndex: number): Promise<void> {
+    try {
+      await this.dispatch(stage, ins, stageIndex);
+    } catch (e) {
+      if (e instanceof DockerfileError) throw e;
+      const error = asCtrError(e, 'Internal', `${ins.kind} failed`);
+      Object.assign(error.details, { step: this.step, file: ins.location.file, line: ins.location.line });
+      throw error;
+    }
+  }
+
+  private async metadata(stage: StageState<S>, text: string): Promise<void> {
+    await this.commitStep(stage, [text], nopCreatedBy(stage.shell, text), true);
+  }
+
+  private async dispatch(stage: StageState<S>, ins: Instruction, stageIndex: number): Promise<void> {
+    const env = stage.expansionEnv();
+    const x = (word: string): string => this.expand(word, env, ins);
+    const c = stage.config;
+    switch (ins.kind) {
+      case 'FROM':
+        throw new DockerfileError('FROM cannot be used here', ins.location);
+      case 'RUN':
+        return this.runStep(stage, ins);
+      case 'COPY':
+      case 'ADD':
+        return this.copyStep(stage, ins, stageIndex);
+      case 'ENV': {
+        const pairs = ins.env.map(({ key, value }) => [x(key), x(value)] as const);
+        for (const [k, v] of pairs) stage.setEnv(k, v);
+        return this.metadata(stage, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      }
+      case 'LABEL': {
+        const pairs = ins.labels.map(({ key, value }) => [x(key), x(value)] as const);
+        c.Labels = { ...c.Labels };
+        for (const [k, v] of pairs) c.Labels[k] = v;
+        return this.metadata(stage, `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      }
+      case 'ARG': {
+        const texts: string[] = [];
+        for (const def of ins.args) {
+          this.declared.add(def.key);
+          const fallback = def.value === undefined ? this.metaEnv.get(def.key) : x(def.value);
+          const value = this.buildArgs.get(def.key) ?? fallback;
+          if (value !== undefined) stage.args.set(def.key, value);
+          texts.push(def.value === undefined ? def.key : `${def.key}=${fallback ?? ''}`);
+        }
+        return this.metadata(stage, `ARG ${texts.join(' ')}`);
+      }
+      case 'WORKDIR': {
+        const dir = x(ins.path);
+        c.WorkingDir = cleanPath(dir.startsWith('/') ? dir : `${stage.workdir}/${dir}`);
+        return this.metadata(stage, `WORKDIR ${c.WorkingDir}`);
+      }
+      case 'USER':
+        c.User = x(ins.user);
+        return this.metadata(stage, `USER ${c.User}`);
+      case 'CMD':
+        c.Cmd = ins.shell ? [...stage.shell, ...ins.command] : [...ins.command];
+        stage.cmdSet = true;
+        return this.metadata(stage, `CMD ${goQuoteList(c.Cmd)}`);
+      case 'ENTRYPOINT':
+        c.Entrypoint = ins.shell ? [...stage.shell, ...ins.command] : [...ins.command];
+        if (!stage.cmdSet) delete c.Cmd; // an inherited CMD is meant for the old entrypoint
+        return this.metadata(stage, `ENTRYPOINT ${goQuoteList(c.Entrypoint)}`);
+      case 'SHELL':
+        c.Shell = [...ins.shell];
+        return this.metadata(stage, `SHELL [${c.Shell.join(' ')}]`);
+      case 'EXPOSE': {
+        const ports = ins.ports.map(x).flatMap((p) => exposedPorts(p, ins));
+        c.ExposedPorts = { ...c.ExposedPorts };
+        for (const p of ports) c.ExposedPorts[p] = {};
+        return this.metadata(stage, `EXPOSE ${ports.join(' ')}`);
+      }
+      case 'VOLUME': {
+        const volumes = ins.volumes.map(x);
+        if (volumes.some((v) => v.trim() === '')) throw new DockerfileError('VOLUME specified can not be an empty string', ins.location);
+        c.Volumes = { ...c.Volumes };
+        for (const v of volumes) c.Volumes[v] = {};
+        return this.metadata(stage, `VOLUME [${volumes.join(' ')}]`);
+      }
+      case 'STOPSIGNAL': {
+        const signal = x(ins.signal);
+        if (!isSignal(signal)) throw new DockerfileError(`Invalid signal: ${signal}`, ins.location);
+        c.StopSignal = signal;
+        return this.metadata(stage, `STOPSIGNAL ${signal}`);
+      }
+      case 'HEALTHCHECK': {
+        const h = ins.health;
+        const health: HealthConfig = { Test: h.test };
+        if (h.interval !== undefined) health.Interval = h.interval;
+        if (h.timeout !== undefined) health.Timeout = h.timeout;
+        if (h.startPeriod !== undefined) health.StartPeriod = h.startPeriod;
+        if (h.startInterval !== undefined) health.StartInterval = h.startInterval;
+        if (h.retries !== undefined) health.Retries = h.retries;
+        c.Healthcheck = health;
+        return this.metadata(stage, `HEALTHCHECK ${healthText(health)}`);
+      }
+      case 'ONBUILD':
+        c.OnBuild = [...(c.OnBuild ?? []), ins.expression];
+        return this.metadata(stage, `ONBUILD ${ins.expression}`);
+      case 'MAINTAINER':
+        stage.author = ins.maintainer;
+        return this.metadata(stage, `MAINTAINER ${ins.maintainer}`);
+    }
+  }
+
+  private runArgv(stage: StageState<S>, ins: RunInstruction): string[] {
+    if (!ins.shell) return [...ins.command];
+    const line = ins.command[0] ?? '';
+    const doc = ins.heredocs[0];
+    if (ins.heredocs.length === 1 && doc && /^<<-?\s*\S+$/.test(line.trim())) {
+      // `RUN <<EOF` alone: the body is the script
+      return [...stage.shell, doc.chomp ? chompHeredocContent(doc.content) : doc.content];
+    }
+    // otherwise the shell itself reads the here-documents that follow the command line
+    const script = [line, ...ins.heredocs.map((d) => d.content + d.name)].join('\n');
+    return [...stage.shell, script];
+  }
+
+  private async runStep(stage: StageState<S>, ins: RunInstruction): Promise<void> {
+    if (ins.mounts.length > 0) throw unsupported('RUN --mount is not supported by this builder yet', { hint: 'Remove --mount or build with BuildKit.' });
+    if (ins.security !== undefined && ins.security !== 'sandbox') {
+      throw new CtrError('Denied', `RUN --security=${ins.security} is not allowed`, { hint: 'Insecure builds need an entitlement this builder does not grant.' });
+    }
+    const network = ins.network ?? 'none';
+    if (network !== 'none' && network !== 'default' && network !== 'host') throw new DockerfileError(`unsupported network mode: ${network}`, ins.location);
+    if (network === 'host' && !this.options.allow?.networkHost) {
+      throw new CtrError('Denied', 'RUN --network=host is not allowed', { hint: 'Allow it with the networkHost entitlement (docker: --allow network.host).' });
+    }
+    const args = this.runArgv(stage, ins);
+    const runArgs = stage.runArgs();
+    const createdBy = runCreatedBy(args, runArgs);
+    const envMap = stage.envMap();
+    const proxies = [...this.buildArgs].filter(([k]) => (proxyArgs as readonly string[]).includes(k) && !stage.args.has(k) && !envMap.has(k));
+    const step: RunStep = {
+      args,
+      env: [...(stage.config.Env ?? []), ...runArgs, ...proxies.map(([k, v]) => `${k}=${v}`)],
+      user: stage.config.User ?? '',
+      workdir: stage.workdir,
+      network,
+    };
+    const stepNo = this.step;
+    const sink = (stream: 'stdout' | 'stderr'): Writable =>
+      new Writable({
+        write: (chunk: Buffer, _enc, done) => {
+          this.emit({ type: 'output', step: stepNo, stream, data: chunk });
+          done();
+        },
+      });
+    await this.commitStep(stage, ['RUN', createdBy, network], createdBy, false, async () => {
+      const result = await this.backend.run(stage.state, step, { stdout: sink('stdout'), stderr: sink('stderr') }, this.signal);
+      if (result.exitCode === 0 && result.state !== undefined) return result.state;
+      throw new CtrError('InvalidArgument', `The command '${args.join(' ')}' returned a non-zero code: ${result.exitCode}`, {
+        details: { step: stepNo, file: ins.location.file, line: ins.location.line, exitCode: result.exitCode, command: args },
+      });
+    });
+  }
+
+  /** COPY --from: an earlier stage by name or index, else an image. */
+  private async copySource(text: string, stageIndex: number): Promise<Source<S>> {
+    const ref = this.stageRef(text, stageIndex, true);
+    if (ref !== undefined) {
+      const built = await this.buildStage(ref);
+      return { state: built.state, key: built.key };
+    }
+    return this.resolveImage(text, this.options.platform);
+  }
+
+  private async copyStep(stage: StageState<S>, ins: CopyInstruction, stageIndex: number): Promise<void> {
+    const env = stage.expansionEnv();
+    const x = (word: string): string => this.expand(word, env, ins);
+    if (ins.parents) throw unsupported(`${ins.kind} --parents is not supported by this builder yet`);
+    const sources = ins.sources.map(x);
+    const destText = x(ins.dest);
+    const chown = ins.chown !== undefined ? x(ins.chown) : undefined;
+    let chmod: number | undefined;
+    try {
+      chmod = ins.chmod !== undefined ? parseChmod(x(ins.chmod)) : undefined;
+    } catch (e) {
+      throw new DockerfileError((e as Error).message, ins.location);
+    }
+    const dest = cleanPath(destText.startsWith('/') ? destText : `${stage.workdir}/${destText}`);
+    const destRel = dest.slice(1);
+    const destSaysDir = destText.endsWith('/') || /(^|\/)\.\.?$/.test(destText);
+    const exclude = ins.exclude.length > 0 ? new PatternMatcher(ins.exclude.map(x)) : undefined;
+    const from = ins.from !== undefined ? await this.copySource(x(ins.from), stageIndex) : undefined;
+    const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-build-add-'));
+    try {
+      const withSource = async (use: (src: SourceRoot) => Promise<void>): Promise<void> => {
+        if (!from) return use({ root: this.context.root, ignore: this.context.ignore, what: 'build context' });
+        return this.backend.view(from.state, (root) => use({ root, what: `--from=${ins.from}` }), this.signal);
+      };
+      await this.backend.view(
+        stage.state,
+        (stateRoot) =>
+          withSource(async (src) => {
+            const items: LayerItem[] = [];
+            const urls = sources.filter((s) => ins.kind === 'ADD' && /^https?:\/\//i.test(s));
+            const local = sources.filter((s) => !urls.includes(s));
+            const matches = (await Promise.all(local.map((s) => matchSource(src, s, ins.kind)))).flat();
+            const count = matches.length + urls.length + ins.sourceContents.length;
+            const existsAsDir = (await fs.stat(path.join(stateRoot, await resolveInRoot(stateRoot, destRel))).catch(() => undefined))?.isDirectory() ?? false;
+            const intoDir = destSaysDir || existsAsDir || count > 1 || (count === 1 && matches[0]?.stat.isDirectory() === true);
+            if (count > 1 && !destSaysDir && !existsAsDir) {
+              throw new DockerfileError(`When using ${ins.kind} with more than one source file, the destination must be a directory and end with a /`, ins.location);
+            }
+            const target = (name: string): string => (intoDir ? (destRel === '' ? name : `${destRel}/${name}`) : destRel);
+            for (const m of matches) {
+              const full = path.join(src.root, m.rel);
+              if (m.stat.isDirectory()) await walkDirectory(src, m.rel, destRel, exclude, items);
+              else if (exclude?.matches(path.posix.basename(m.rel))) continue;
+              else if (ins.kind === 'ADD' && ins.unpack !== false && !from && (await isArchive(full))) items.push({ kind: 'archive', name: destRel, source: full });
+              else items.push({ kind: 'file', name: target(path.posix.basename(m.rel)), mode: m.stat.mode & 0o7777, mtime: m.stat.mtime, size: m.stat.size, source: full });
+            }
+            for (const url of urls) items.push(await download(url, scratch, target(urlName(url)), ins.checksum, this.signal));
+            for (const content of ins.sourceContents) {
+              const data = content.expand ? new ShellLex({ escapeToken: this.dockerfile.escapeToken, rawQuotes: true }).processWord(content.data, env) : content.data;
+              items.push({ kind: 'data', name: target(content.path), mode: 0o644, data: Buffer.from(data) });
+            }
+            const parents = await missingParents(stateRoot, intoDir ? destRel : path.posix.dirname(destRel));
+            const all: LayerItem[] = [...parents.map((name) => ({ kind: 'directory' as const, name, mode: 0o755, mtime: new Date(0) })), ...items];
+            const hash = await hashItems(all);
+            const kind = count === 1 ? (matches[0]?.stat.isDirectory() ? 'dir' : 'file') : 'multi';
+            const createdBy = copyCreatedBy(stage.shell, ins.kind, kind, hash, dest);
+            await this.commitStep(stage, [ins.kind, from?.key ?? 'context', hash, dest, chown ?? '', String(chmod ?? '')], createdBy, false, async () => {
+              const owner = chown !== undefined ? await resolveChown(chown, stateRoot) : undefined;
+              return this.backend.apply(stage.state, writeLayer(all, owner, chmod), this.signal);
+            });
+          }),
+        this.signal,
+      );
+    } finally {
+      await fs.rm(scratch, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Directories on the way to `rel` that the state lacks (COPY creates them, 0755). */
+async function missingParents(root: string, rel: string): Promise<string[]> {
+  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
+  const missing: string[] = [];
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join('/');
+    const resolved = await resolveInRoot(root, prefix);
+    if (!(await fs.lstat(path.join(root, resolved)).catch(() => undefined))) missing.push(prefix);
+  }
+  return missing;
+}
+
+function urlName(url: string): string {
+  const name = path.posix.basename(new URL(url).pathname);
+  if (name === '' || name === '/') throw invalidArgument(`cannot determine filename from url: ${url}`, { hint: 'End the destination with / only when the URL names a file.' });
+  return name;
+}
+
+/** ADD <url>: download to a private file (streamed), verify `--checksum`, mode 0600 like Docker. */
+async function download(url: string, dir: string, name: string, checksum: string | undefined, signal: AbortSignal): Promise<LayerItem> {
+  const file = path.join(dir, `url-${Date.now()}-${Math.random().toString(16).slice(2)}`);
+  let response: Response;
+  try {
+    response = await fetch(url, { signal, redirect: 'follow' });
+  } catch (e) {
+    throw new CtrError('Unavailable', `failed to fetch ${url}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!response.ok || !response.body) throw new CtrError('Unavailable', `failed to GET ${url} with status ${response.status} ${response.statusText}`);
+  const hash = createHash('sha256');
+  const out = await fs.open(file, 'w', 0o600);
+  try {
+    await pipeline(
+      Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
+      new Writable({
+        write: (chunk: Buffer, _e, done) => {
+          hash.update(chunk);
+          out.write(chunk).then(() => done(), done);
+        },
+      }),
+    );
+  } finally {
+    await out.close();
+  }
+  const digest = `sha256:${hash.digest('hex')}`;
+  if (checksum !== undefined && checksum !== digest) {
+    throw new CtrError('DigestMismatch', `digest mismatch for ${url}: expected ${checksum}, got ${digest}`);
+  }
+  const st = await fs.stat(file);
+  const modified = response.headers.get('last-modified');
+  return { kind: 'file', name, mode: 0o600, mtime: modified ? new Date(modified) : new Date(0), size: st.size, source: file };
+}
+
+/** `80`, `80/udp`, `8000-8002/tcp` → Docker's `port/proto` keys. */
+function exposedPorts(spec: string, at: Instruction): string[] {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/i.exec(spec);
+  if (!m) throw new DockerfileError(`Invalid containerPort: ${spec}`, at.location);
+  const first = Number(m[1]);
+  const last = m[2] !== undefined ? Number(m[2]) : first;
+  const proto = (m[3] ?? 'tcp').toLowerCase();
+  if (first < 1 || last > 65535 || last < first) throw new DockerfileError(`Invalid containerPort: ${spec}`, at.location);
+  return Array.from({ length: last - first + 1 }, (_, i) => `${first + i}/${proto}`);
+}
+
+const signals = new Set([
+  'ABRT', 'ALRM', 'BUS', 'CHLD', 'CLD', 'CONT', 'FPE', 'HUP', 'ILL', 'INT', 'IO', 'IOT', 'KILL', 'PIPE', 'POLL', 'PROF', 'PWR',
+  'QUIT', 'SEGV', 'STKFLT', 'STOP', 'SYS', 'TERM', 'TRAP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'USR1', 'USR2', 'VTALRM', 'WINCH', 'XCPU', 'XFSZ',
+]);
+
+/** A signal name (`SIGTERM`, `TERM`), number, or `SIGRTMIN+3`, as Docker accepts for STOPSIGNAL. */
+function isSignal(text: string): boolean {
+  if (/^\d+$/.test(text)) return Number(text) > 0 && Number(text) < 65;
+  const name = text.toUpperCase().replace(/^SIG/, '');
+  return signals.has(name) || /^RT(MIN|MAX)([+-]\d+)?$/.test(name);
+}
+
+/**
+ * Build an image from a Dockerfile and a context through a backend. Resolves with the image
+ * ID once the final image is committed; nothing is tagged (the caller tags on success, so a
+ * failed build leaves no tag behind).
+ */
+export async function build<S>(options: BuildOptions<S>): Promise<BuildResult> {
+  const signal = options.signal ?? new AbortController().signal;
+  const context = await openContext(options.context, signal);
+  try {
+    const file = options.dockerfile ?? 'Dockerfile';
+    const source = options.dockerfileContent ?? (await readContextFile(context, file));
+    const dockerfile = parseDockerfile(source, { file });
+    return await new Build({ ...options, signal }, dockerfile, context).run();
+  } finally {
+    await context.dispose();
+  }
+}
+
