@@ -24,3 +24,5 @@ export * from './config-mutate';
 export * from './tar-writer';
 export * from './layer-apply';
 export * from './busybox-rootfs';
+export * from './layer-create';
+export * from './layer-write';
