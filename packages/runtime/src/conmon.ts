@@ -123,7 +123,7 @@ export class SyncReader {
 
 export interface ConmonProcess {
   sync: SyncReader;
-  /** Write end of conmon's start pipe (exec with attach waits on it). */
+  /** conmon's start pipe: an attached exec waits on it until the client is connected. */
   start?: NodeJS.WritableStream;
   /** conmon's attach pipe: it says when its attach socket is ready. */
   attach?: SyncReader;
@@ -159,7 +159,10 @@ export function spawnConmon(config: ConmonConfig): ConmonProcess {
   };
   const result: ConmonProcess = { sync: new SyncReader(pipe(3)), exited };
   if (withAttach) {
+    // conmon reads its start pipe twice for an attached exec: once before it sets up the
+    // attach socket, once more (after our client connected) before it runs `runc exec`.
     result.start = child.stdio[4] as unknown as NodeJS.WritableStream;
+    result.start.write('0');
     result.attach = new SyncReader(pipe(5));
   }
   return result;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, constants as fsc, watch } from 'node:fs';
+import { promises as fs, constants as fsc, readFileSync, watch } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
@@ -70,13 +70,18 @@ interface Tools {
 
 const DEFAULT_STOP_TIMEOUT = 10;
 
+/**
+ * Whether a process runs. A zombie counts as gone: conmon daemonizes and, where PID 1
+ * does not reap orphans, lingers as one after it exits.
+ */
 function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
   }
 }
 

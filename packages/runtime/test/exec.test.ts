@@ -1,0 +1,62 @@
+import { PassThrough } from 'node:stream';
+import { isInvalidArgument, isConflict } from '@ctr/errors';
+import { Collector, testBed, type TestBed } from './helpers';
+
+let bed: TestBed;
+beforeAll(async () => {
+  bed = await testBed();
+  await bed.runtime.create('host', { rootfs: await bed.rootfs(), image: { Cmd: ['sleep', '1000'], Env: ['FROM_IMAGE=1'] } });
+  await bed.runtime.start('host');
+});
+afterAll(async () => {
+  await bed.cleanup();
+});
+
+test('exec returns the exit code and output of the new process', async () => {
+  const stdout = new Collector();
+  const stderr = new Collector();
+  const result = await bed.runtime.exec('host', { cmd: ['sh', '-c', 'echo out; echo err >&2; exit 5'], stdout, stderr });
+  expect(result.exitCode).toBe(5);
+  expect(stdout.text()).toBe('out\n');
+  expect(stderr.text()).toBe('err\n');
+});
+
+test('exec runs with the given env, user and working directory', async () => {
+  const stdout = new Collector();
+  await bed.runtime.exec('host', {
+    cmd: ['sh', '-c', 'echo $FROM_IMAGE $EXTRA $(id -u):$(id -g) $(pwd)'],
+    env: ['EXTRA=yes'],
+    user: 'nobody',
+    workingDir: '/tmp',
+    stdout,
+  });
+  expect(stdout.text()).toBe('1 yes 65534:65534 /tmp\n');
+});
+
+test('exec pipes stdin to the new process', async () => {
+  const stdin = new PassThrough();
+  const stdout = new Collector();
+  const run = bed.runtime.exec('host', { cmd: ['cat'], stdin, stdout });
+  stdin.end('piped\n');
+  expect((await run).exitCode).toBe(0);
+  expect(stdout.text()).toBe('piped\n');
+});
+
+test('exec of a missing executable fails with Docker\'s words and exit code 127', async () => {
+  const error = await bed.runtime.exec('host', { cmd: ['nope'] }).catch((e: unknown) => e);
+  expect(isInvalidArgument(error)).toBe(true);
+  expect((error as Error).message).toBe('exec: "nope": executable file not found in $PATH');
+  expect((error as { details: { exitCode: number } }).details.exitCode).toBe(127);
+});
+
+test('exec of a file that is not executable fails with exit code 126', async () => {
+  const error = await bed.runtime.exec('host', { cmd: ['/etc/passwd'] }).catch((e: unknown) => e);
+  expect(isInvalidArgument(error)).toBe(true);
+  expect((error as { details: { exitCode: number } }).details.exitCode).toBe(126);
+});
+
+test('exec in a container that is not running is a conflict', async () => {
+  await bed.runtime.create('idle', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] } });
+  const error = await bed.runtime.exec('idle', { cmd: ['true'] }).catch((e: unknown) => e);
+  expect(isConflict(error)).toBe(true);
+});

@@ -1,0 +1,20 @@
+import { testBed, type TestBed } from './helpers';
+
+let bed: TestBed;
+beforeAll(async () => {
+  bed = await testBed();
+});
+afterAll(async () => {
+  await bed.cleanup();
+});
+
+test('the exit code of the process is the exit code of the container', async () => {
+  await bed.runtime.create('exit3', { rootfs: await bed.rootfs(), image: { Cmd: ['sh', '-c', 'exit 3'] } });
+  await bed.runtime.start('exit3');
+  const status = await bed.runtime.wait('exit3');
+  expect(status.exitCode).toBe(3);
+  const state = await bed.runtime.state('exit3');
+  expect(state.status).toBe('exited');
+  expect(state.exitCode).toBe(3);
+  expect(Date.parse(state.finishedAt)).toBeGreaterThanOrEqual(Date.parse(state.startedAt) - 1000);
+});
