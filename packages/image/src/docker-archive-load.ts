@@ -8,14 +8,14 @@ import { parseIndex } from './image-index';
 import { isJsonObject, MAX_DOCUMENT_BYTES, parseJson } from './json';
 import { createManifest, serializeManifest } from './manifest';
 import { parseManifestOrIndex, type ManifestOrIndex } from './manifest-or-index';
-import { checkLayoutVersion, namesFromAnnotations } from './oci-layout-index';
+import { checkLayoutVersion, namesFromAnnotations, normalizeNames } from './oci-layout-index';
 import { archivePath } from './docker-archive-paths';
 import { spoolArchive, type SpooledArchive, type SpooledFile } from './docker-archive-spool';
 import { MediaTypes } from './media-types';
 
 /** One image an archive held, ready to be tagged. */
 export interface LoadedImage {
-  /** Names as the archive gives them (`busybox:latest`, `docker.io/library/busybox:latest`); empty when untagged. */
+  /** Full names (`docker.io/library/busybox:latest`), each once; empty when untagged. */
   names: string[];
   /** The manifest (or index) the names point at; every blob under it is in the store. */
   descriptor: Descriptor;
@@ -170,15 +170,17 @@ async function loadClassic(
     }),
   );
   await ingester.write(Readable.from([manifest.bytes]), { ...manifest.descriptor, ...(signal ? { signal } : {}) });
-  return { names: entry.repoTags, descriptor: manifest.descriptor, imageId: config.info.digest };
+  return { names: normalizeNames(entry.repoTags, 'manifest.json'), descriptor: manifest.descriptor, imageId: config.info.digest };
 }
 
 function loadIndexed(archive: SpooledArchive, descriptor: Descriptor, repoTags: Map<Digest, string[]>): LoadedImage {
   const { kind, configs } = checkGraph(archive, descriptor, true);
-  const names = new Set<string>(namesFromAnnotations(descriptor));
-  for (const config of configs) for (const tag of repoTags.get(config) ?? []) names.add(tag);
+  const names = normalizeNames(
+    [...namesFromAnnotations(descriptor), ...configs.flatMap((config) => repoTags.get(config) ?? [])],
+    'the archive',
+  );
   const single = kind === 'manifest' ? configs[0] : undefined;
-  return { names: [...names], descriptor, ...(single === undefined ? {} : { imageId: single }) };
+  return { names, descriptor, ...(single === undefined ? {} : { imageId: single }) };
 }
 
 /**

@@ -1,6 +1,7 @@
-import { CtrError } from '@ctr/errors';
+import { CtrError, invalidArgument } from '@ctr/errors';
 import { Annotations, type Descriptor } from './descriptor';
 import { isJsonObject, parseJson } from './json';
+import { formatReference, parseNormalizedReference } from './reference';
 
 /** Refuse an `oci-layout` file of a layout version we do not know (absent is accepted). */
 export function checkLayoutVersion(bytes: Buffer | undefined): void {
@@ -23,4 +24,21 @@ export function namesFromAnnotations(descriptor: Descriptor): string[] {
   if (imageName !== undefined) return [imageName];
   const refName = annotations[Annotations.refName];
   return refName !== undefined && /[:/@]/.test(refName) ? [refName] : [];
+}
+
+/**
+ * Names from an archive or layout in their full form (`busybox:latest` →
+ * `docker.io/library/busybox:latest`), each once. A name that is not a reference is
+ * refused: it would be tagged into a store.
+ */
+export function normalizeNames(names: Iterable<string>, what: string): string[] {
+  const out = new Set<string>();
+  for (const name of names) {
+    try {
+      out.add(formatReference(parseNormalizedReference(name)));
+    } catch (cause) {
+      throw invalidArgument(`${what} names the image "${name}", which is not a valid image reference`, { cause });
+    }
+  }
+  return [...out];
 }

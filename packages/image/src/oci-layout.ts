@@ -10,7 +10,7 @@ import { parseDigest, type Digest } from './digest';
 import { readCapped } from './docker-archive-json';
 import { parseIndex } from './image-index';
 import { MAX_DOCUMENT_BYTES } from './json';
-import { checkLayoutVersion, namesFromAnnotations } from './oci-layout-index';
+import { checkLayoutVersion, namesFromAnnotations, normalizeNames } from './oci-layout-index';
 import { blobPath } from './docker-archive-paths';
 import { MediaTypes } from './media-types';
 import { formatReference, parseNormalizedReference } from './reference';
@@ -18,7 +18,7 @@ import { formatReference, parseNormalizedReference } from './reference';
 /** An image listed in a layout's index.json. */
 export interface LayoutImage {
   descriptor: Descriptor;
-  /** Full names from the annotations (see `namesFromAnnotations`). */
+  /** Full names from the annotations (`docker.io/library/busybox:latest`). */
   names: string[];
   /** `org.opencontainers.image.ref.name`, what `skopeo oci:DIR:REF` and `umoci --image DIR:REF` select by. */
   refName?: string;
@@ -129,7 +129,8 @@ export class OciLayout implements ContentStore {
   async images(): Promise<LayoutImage[]> {
     return (await this.indexEntries()).map((descriptor) => {
       const refName = descriptor.annotations?.[Annotations.refName];
-      return { descriptor, names: namesFromAnnotations(descriptor), ...(refName === undefined ? {} : { refName }) };
+      const names = normalizeNames(namesFromAnnotations(descriptor), `${this.dir}/index.json`);
+      return { descriptor, names, ...(refName === undefined ? {} : { refName }) };
     });
   }
 
@@ -141,7 +142,7 @@ export class OciLayout implements ContentStore {
     const images = await this.images();
     const full = fullName(name);
     const found =
-      images.find((image) => full !== undefined && image.names.some((n) => fullName(n) === full)) ??
+      images.find((image) => full !== undefined && image.names.includes(full)) ??
       images.find((image) => image.refName === name);
     if (found === undefined) {
       throw notFound(`image "${name}" not found in OCI layout ${this.dir}`, {

@@ -14,7 +14,7 @@ describe('docker load of a classic docker save archive', () => {
     expect(result.format).toBe('docker');
     expect(result.images).toHaveLength(1);
     const image = result.images[0]!;
-    expect(image.names).toEqual(['busybox:latest']);
+    expect(image.names).toEqual(['docker.io/library/busybox:latest']);
     expect(image.imageId).toBe(archive.configDigest);
     expect(image.descriptor.mediaType).toBe(MediaTypes.dockerManifest);
     const manifest = await manifestOf(store, image.descriptor.digest);
@@ -67,7 +67,7 @@ describe('docker load of a classic docker save archive', () => {
     const saved = await collect(saveArchive(store, [{ descriptor: first.descriptor, names: first.names }]));
     const again = await loadArchive(new MemoryContentStore(), Readable.from([saved]));
     expect(again.images).toEqual([
-      { names: ['docker.io/library/busybox:latest', 'busybox:latest'], descriptor: expect.objectContaining({ digest: first.descriptor.digest }), imageId: archive.configDigest },
+      { names: ['docker.io/library/busybox:latest'], descriptor: expect.objectContaining({ digest: first.descriptor.digest }), imageId: archive.configDigest },
     ]);
   });
 

@@ -84,6 +84,11 @@ describe('docker load refuses hostile archives (SECURITY-CASES T16/T17)', () => 
     await expectRefused(entries, 'ResourceExhausted', /limit/);
   });
 
+  it('refuses a RepoTags name that is not an image reference', async () => {
+    const archive = await classicArchive({ repoTags: ['../../Not A Name'] });
+    await expectRefused(archive.entries, 'InvalidArgument', /not a valid image reference/);
+  });
+
   it('refuses bytes that are not a tar archive', async () => {
     await expectRefused(Buffer.from('this is not a tar file at all'.repeat(40)), 'InvalidArgument');
   });

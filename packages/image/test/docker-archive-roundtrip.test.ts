@@ -12,7 +12,7 @@ describe('docker save → docker load round trip', () => {
     expect(result.format).toBe('docker-oci');
     expect(result.images).toEqual([
       {
-        names: ['docker.io/library/busybox:latest', 'busybox:latest'],
+        names: ['docker.io/library/busybox:latest'],
         descriptor: expect.objectContaining({ digest: image.manifest.digest, size: image.manifest.size }),
         imageId: image.config.digest,
       },
