@@ -26,28 +26,27 @@ export interface Rule {
   spec: string;
 }
 
-/** Chains and jumps, in creation order; the isolation jump must stay first in CTR-FORWARD. */
-const SCAFFOLD: Array<{ table: Table; chain: string; jumps: Array<{ from: string; spec: string; insert: boolean }> }> = [
-  { table: 'filter', chain: Chains.isolation2, jumps: [] },
-  { table: 'filter', chain: Chains.isolation1, jumps: [] },
-  {
-    table: 'filter',
-    chain: Chains.forward,
-    jumps: [{ from: 'FORWARD', spec: `-j ${Chains.forward}`, insert: true }],
-  },
-  {
-    table: 'nat',
-    chain: Chains.dnat,
-    jumps: [
-      { from: 'PREROUTING', spec: `-m addrtype --dst-type LOCAL -j ${Chains.dnat}`, insert: false },
-      { from: 'OUTPUT', spec: `-m addrtype --dst-type LOCAL -j ${Chains.dnat}`, insert: false },
-    ],
-  },
-  {
-    table: 'nat',
-    chain: Chains.postrouting,
-    jumps: [{ from: 'POSTROUTING', spec: `-j ${Chains.postrouting}`, insert: false }],
-  },
+const CHAINS: Array<{ table: Table; chain: string }> = [
+  { table: 'filter', chain: Chains.forward },
+  { table: 'filter', chain: Chains.isolation1 },
+  { table: 'filter', chain: Chains.isolation2 },
+  { table: 'nat', chain: Chains.dnat },
+  { table: 'nat', chain: Chains.postrouting },
+];
+
+/**
+ * The fixed rules that hook ctr's chains in. Those marked `first` must precede anything
+ * added later: the jump into ctr's FORWARD chain, isolation before any accept, and in
+ * isolation a pass for connections to published ports (DNAT), which containers on other
+ * networks may reach through a host address, as with Docker.
+ */
+const HOOKS: Array<{ table: Table; chain: string; spec: string; first: boolean }> = [
+  { table: 'filter', chain: 'FORWARD', spec: `-j ${Chains.forward}`, first: true },
+  { table: 'filter', chain: Chains.forward, spec: `-j ${Chains.isolation1}`, first: true },
+  { table: 'filter', chain: Chains.isolation1, spec: '-m conntrack --ctstate DNAT -j RETURN', first: true },
+  { table: 'nat', chain: 'PREROUTING', spec: `-m addrtype --dst-type LOCAL -j ${Chains.dnat}`, first: false },
+  { table: 'nat', chain: 'OUTPUT', spec: `-m addrtype --dst-type LOCAL -j ${Chains.dnat}`, first: false },
+  { table: 'nat', chain: 'POSTROUTING', spec: `-j ${Chains.postrouting}`, first: false },
 ];
 
 let scaffolded = false;
@@ -60,20 +59,18 @@ async function save(table: Table): Promise<string[]> {
   return (await run('iptables-save', ['-t', table])).split('\n');
 }
 
-/** Creates ctr's chains and jumps if missing. Shared by every root on the host, never removed. */
+/** Creates ctr's chains and hooks if missing. Shared by every root on the host, never removed. */
 export async function ensureChains(): Promise<void> {
   if (scaffolded) return;
   await withFileLock(chainsLockFile(), async () => {
     const saved = { filter: await save('filter'), nat: await save('nat') };
-    for (const { table, chain, jumps } of SCAFFOLD) {
-      if (!saved[table].some((l) => l.startsWith(`:${chain} `))) {
-        await run('iptables', ['-t', table, '-N', chain]);
-        if (chain === Chains.forward) await run('iptables', ['-t', table, '-A', chain, '-j', Chains.isolation1]);
-      }
-      for (const jump of jumps) {
-        if (saved[table].includes(`-A ${jump.from} ${jump.spec}`)) continue;
-        await run('iptables', ['-t', table, jump.insert ? '-I' : '-A', jump.from, ...(jump.insert ? ['1'] : []), ...jump.spec.split(' ')]);
-      }
+    for (const { table, chain } of CHAINS) {
+      if (!saved[table].some((l) => l.startsWith(`:${chain} `))) await run('iptables', ['-t', table, '-N', chain]);
+    }
+    for (const hook of HOOKS) {
+      if (saved[hook.table].includes(`-A ${hook.chain} ${hook.spec}`)) continue;
+      const where = hook.first ? ['-I', hook.chain, '1'] : ['-A', hook.chain];
+      await run('iptables', ['-t', hook.table, ...where, ...hook.spec.split(' ')]);
     }
   });
   scaffolded = true;

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { isConflict } from '@ctr/errors';
-import { httpGet, makeTestHost, startHttpd, stopProcess, type TestHost } from './helpers/host';
+import { httpGet, inNetns, makeTestHost, startHttpd, stopProcess, type TestHost } from './helpers/host';
 
 let host: TestHost;
 const servers: ChildProcess[] = [];
@@ -85,6 +85,19 @@ test('-P publishes every exposed port on a free host port', async () => {
   servers.push(await startHttpd(r.netnsPath ?? '', path.join(host.root, 'all'), 'all\n'));
   expect((await httpGet(`http://127.0.0.1:${tcp?.HostPort}/`)).body).toBe('all\n');
   await host.manager.detach('tprt-all');
+});
+
+test('a container on another network reaches a published port through a host address', async () => {
+  await host.manager.createNetwork({ name: 'tprt-other', subnet: host.subnet(2) });
+  const client = await host.manager.attach('tprt-client', { mode: 'tprt-other' });
+  const gateway = client.settings.Networks['tprt-other']?.Gateway ?? '';
+  const port = await freePort();
+  const r = await host.manager.attach('tprt-srv', { mode: 'tprt-app', ports: [`${gateway}:${port}:80`] });
+  servers.push(await startHttpd(r.netnsPath ?? '', path.join(host.root, 'srv'), 'via host\n'));
+  expect(inNetns(client.netnsPath ?? '', ['/bin/busybox', 'wget', '-qO-', `http://${gateway}:${port}/`])).toBe('via host\n');
+  await host.manager.detach('tprt-srv');
+  await host.manager.detach('tprt-client');
+  await host.manager.removeNetwork('tprt-other');
 });
 
 test('exposed ports without -P are listed but not published', async () => {
