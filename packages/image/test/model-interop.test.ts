@@ -9,7 +9,6 @@ import {
   createImageConfig,
   createIndex,
   createManifest,
-  createdBy,
   digestHex,
   digestOf,
   historyEntry,
@@ -113,7 +112,7 @@ describe('image documents interoperate with umoci and skopeo', () => {
       appendLayer(
         createImageConfig({ platform: { os: 'linux', architecture: 'x86_64' }, created: new Date('2024-01-01T00:00:00Z') }),
         diffId,
-        historyEntry(createdBy('COPY', 'hello.txt /', true), { created: '2024-01-01T00:00:00Z' }),
+        historyEntry('/bin/sh -c #(nop) COPY file:hello in / ', { created: '2024-01-01T00:00:00Z' }),
       ),
       { Cmd: ['/bin/sh'], Env: ['PATH=/bin', 'MADE_BY=ctr'], Labels: { made: 'ctr' } },
     );
