@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { aborted } from '@ctr/errors';
 import { Authorizer, type CredentialSource } from './authorizer';
@@ -109,7 +109,9 @@ export class RegistryHttp {
           const value = response.headers[name.toLowerCase()];
           return Array.isArray(value) ? value.join(', ') : value;
         },
-        body: response.body,
+        body: mapErrors(response.body, (error) =>
+          request.signal?.aborted ? aborted(request.signal, request.context.subject) : connectionError(error, request.context),
+        ),
       };
     } catch (error) {
       if (request.signal?.aborted) throw aborted(request.signal, request.context.subject);
@@ -153,4 +155,16 @@ async function textOf(body: Readable): Promise<string> {
     size += (chunk as Buffer).length;
   }
   return Buffer.concat(parts).toString('utf8');
+}
+
+/** The body with transport failures mid-stream (reset, cut off, cancelled) turned into CtrErrors. */
+function mapErrors(body: Readable, map: (error: unknown) => Error): Readable {
+  const out = new PassThrough();
+  body.on('error', (error) => out.destroy(map(error)));
+  // A consumer that stops reading releases the connection.
+  out.on('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
+  body.pipe(out);
+  return out;
 }
