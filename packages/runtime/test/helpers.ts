@@ -86,3 +86,16 @@ export class Collector extends Writable {
     return Buffer.concat(this.chunks).toString('utf8');
   }
 }
+
+/** Retry `check` until it stops throwing (state that another process updates), up to `ms`. */
+export async function eventually<T>(check: () => Promise<T>, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
