@@ -1,4 +1,7 @@
 import { invalidArgument } from '@ctr/errors';
+import { humanDuration } from '@ctr/engine';
+
+export { humanDuration };
 
 /**
  * Output the way docker prints it: tab-aligned tables (tabwriter minwidth 10, padding 3),
@@ -98,24 +101,6 @@ export function formatItems(format: string, items: readonly TemplateValue[], hea
   }
   if (format === 'json') return items.map((item) => JSON.stringify(item)).join('\n');
   return items.map((item) => renderTemplate(format, item)).join('\n');
-}
-
-/** go-units HumanDuration: "Less than a second", "About a minute", "3 hours", "2 weeks". */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.floor(ms / 60000);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(ms / 3600000);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(ms / 3600000 / 24 / 365)} years`;
 }
 
 /** go-units HumanSizeWithPrecision(size, 3): decimal units, "4.26MB", "915B". */

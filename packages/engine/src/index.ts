@@ -1,1 +1,13 @@
-export {};
+/**
+ * @ctr/engine — the daemon's job as a library: one object that pulls, builds, runs and
+ * ships containers by composing @ctr/store, @ctr/registry, @ctr/dockerfile, @ctr/runtime
+ * and @ctr/network. No daemon: every engine on the same root sees the same state.
+ */
+export { Engine, ENGINE_VERSION, API_VERSION, type EngineOptions, type RunOptions, type RunResult } from './engine';
+export type { ContainerInspect, ContainerSummary, CreateContainerOptions, ListOptions, AttachIo, InspectMount } from './containers';
+export { normalizeImageName, familiarImageName, splitRepoTag } from './images';
+export type { ImageInspect, ImageSummary, HistoryItem, PullOptions, RemovedImage, ResolvedImage } from './images';
+export type { CommitOptions } from './commit';
+export type { EngineEvent, EventFilters, EventsOptions, EventType } from './events';
+export { parseVolumeSpec, parseTmpfsSpec, type VolumeRequest } from './volumes-spec';
+export { humanDuration } from './human';

@@ -1,0 +1,43 @@
+import type { Command, CommandGroup } from './command';
+import type { FlagSpec } from './flags';
+
+function flagLine(flag: FlagSpec): [string, string] {
+  const value = flag.type === 'bool' ? '' : ` ${flag.valueName ?? (flag.type === 'list' ? 'list' : flag.type === 'number' ? 'int' : 'string')}`;
+  const names = flag.short ? `-${flag.short}, --${flag.name}` : `    --${flag.name}`;
+  const fallback = flag.default !== undefined && flag.default !== false && flag.default !== '' ? ` (default ${JSON.stringify(flag.default)})` : '';
+  return [`  ${names}${value}`, `${flag.description}${fallback}`];
+}
+
+function columns(rows: [string, string][]): string {
+  const width = Math.max(...rows.map(([left]) => left.length)) + 3;
+  return rows.map(([left, right]) => `${left.padEnd(width)}${right}`.trimEnd()).join('\n');
+}
+
+/** `ctr run --help`, laid out like docker's. */
+export function commandHelp(path: string, command: Command): string {
+  const parts = [`\nUsage:  ${path} ${command.usage}\n`, `${command.description}\n`];
+  if (command.aliases?.length) parts.push(`Aliases:\n  ${[path, ...command.aliases].join(', ')}\n`);
+  const flags = [...command.flags, { name: 'help', type: 'bool', description: 'Print usage' } as FlagSpec];
+  parts.push(`Options:\n${columns(flags.map(flagLine))}\n`);
+  return parts.join('\n');
+}
+
+export function groupHelp(group: CommandGroup): string {
+  return [
+    `\nUsage:  ctr ${group.name} COMMAND\n`,
+    `${group.description}\n`,
+    `Commands:\n${columns(group.commands.map((c) => [`  ${c.name}`, c.description]))}\n`,
+    `Run 'ctr ${group.name} COMMAND --help' for more information on a command.\n`,
+  ].join('\n');
+}
+
+export function mainHelp(common: Command[], groups: CommandGroup[], globalFlags: FlagSpec[]): string {
+  return [
+    '\nUsage:  ctr [OPTIONS] COMMAND\n',
+    'Docker, rebuilt as Node packages: build, run and ship containers, no daemon needed\n',
+    `Common Commands:\n${columns(common.map((c) => [`  ${c.name}`, c.description]))}\n`,
+    `Management Commands:\n${columns(groups.map((g) => [`  ${g.name}`, g.description]))}\n`,
+    `Global Options:\n${columns(globalFlags.map(flagLine))}\n`,
+    "Run 'ctr COMMAND --help' for more information on a command.\n",
+  ].join('\n');
+}

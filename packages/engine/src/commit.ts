@@ -1,0 +1,65 @@
+import {
+  appendLayer,
+  createLayerFromOverlay,
+  historyEntry,
+  withContainerConfig,
+  writeImage,
+  writeLayer,
+  type ContainerConfig,
+} from '@ctr/image';
+import type { EngineContext } from './context';
+import type { Containers } from './containers';
+import { familiarImageName, normalizeImageName, type Images } from './images';
+
+export interface CommitOptions {
+  /** `repository[:tag]` for the new image. */
+  reference?: string;
+  comment?: string;
+  author?: string;
+  /** Config changes (`--change` already parsed): replaces the fields given. */
+  changes?: ContainerConfig;
+  /** Pause the container while its filesystem is read (default true, like docker). */
+  pause?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * `docker commit`: the container's writable layer (its overlay upper directory, whose
+ * whiteouts become `.wh.` entries) on top of its image, as a new image.
+ */
+export async function commitContainer(
+  ctx: EngineContext,
+  containers: Containers,
+  images: Images,
+  ref: string,
+  options: CommitOptions = {},
+): Promise<{ id: string }> {
+  const record = await containers.find(ref);
+  const base = await images.resolve(record.imageId);
+  const state = await ctx.runtime.state(record.id);
+  const pause = (options.pause ?? true) && state.running && !state.paused;
+  if (pause) await ctx.runtime.pause(record.id);
+  const lease = await ctx.store.leases.create({ expiresInMs: 3600_000 });
+  try {
+    const upper = await ctx.store.snapshots.upperDir(record.snapshot);
+    const signal = options.signal ? { signal: options.signal } : {};
+    const { descriptor, diffId } = await writeLayer(ctx.store.content, createLayerFromOverlay(upper, signal), { compression: 'gzip', ...signal });
+    const containerConfig: ContainerConfig = { ...(base.config.config ?? {}), ...(options.changes ?? {}) };
+    const config = appendLayer(
+      withContainerConfig({ ...base.config, created: new Date().toISOString(), ...(options.author ? { author: options.author } : {}) }, containerConfig),
+      diffId,
+      historyEntry('', { ...(options.comment ? { comment: options.comment } : {}), ...(options.author ? { author: options.author } : {}) }),
+    );
+    const written = await writeImage(ctx.store.content, config, [...base.layers, descriptor], signal);
+    const name = options.reference ? normalizeImageName(options.reference) : undefined;
+    await ctx.store.images.put(name, { id: written.imageId, target: written.manifest });
+    await ctx.events.emit('container', 'commit', record.id, {
+      name: record.name,
+      ...(name ? { imageName: familiarImageName(name) } : {}),
+    });
+    return { id: written.imageId };
+  } finally {
+    if (pause) await ctx.runtime.unpause(record.id).catch(() => undefined);
+    await ctx.store.leases.delete(lease.id).catch(() => undefined);
+  }
+}

@@ -1,0 +1,124 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { conflict, invalidArgument, notFound } from '@ctr/errors';
+import { readJson, writeFileAtomic } from '@ctr/store';
+import type { MountSpec, RunOptions } from '@ctr/runtime';
+import { isValidContainerName } from './names';
+
+/** What a Docker user set when creating a container, kept for inspect, ps and restarts. */
+export interface ContainerRecord {
+  id: string;
+  /** Without the leading slash Docker shows in inspect. */
+  name: string;
+  created: string;
+  /** As the user wrote it (`busybox`), and what it resolved to. */
+  image: string;
+  imageId: string;
+  path: string;
+  args: string[];
+  /** The snapshot holding the container's writable layer. */
+  snapshot: string;
+  rootfs: string;
+  run: RunOptions;
+  mounts: Array<MountSpec & { name?: string }>;
+  /** Anonymous volumes made for this container (removed with `rm -v`). */
+  anonymousVolumes: string[];
+  labels: Record<string, string>;
+  network: { mode: string; aliases: string[]; ip?: string; ports: string[]; publishAll: boolean };
+  restartPolicy: { name: 'no' | 'always' | 'on-failure' | 'unless-stopped'; maximumRetryCount: number };
+  autoRemove: boolean;
+  restartCount: number;
+  /** Set by `stop`, so `unless-stopped` knows a user stopped it. */
+  stoppedByUser?: boolean;
+}
+
+/**
+ * Container records and the names that point at them, under `<root>/engine/`. A name is
+ * claimed by creating a symlink `names/<name> → <id>`: creation is atomic, so two engine
+ * processes can never give one name to two containers.
+ */
+export class ContainerRecords {
+  private readonly dir: string;
+  private readonly namesDir: string;
+
+  constructor(root: string) {
+    this.dir = path.join(root, 'engine', 'containers');
+    this.namesDir = path.join(root, 'engine', 'names');
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await fs.mkdir(this.namesDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Claim a name for a container; Docker's Conflict message when it is taken. */
+  async claimName(name: string, id: string): Promise<void> {
+    if (!isValidContainerName(name)) {
+      throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    try {
+      await fs.symlink(id, path.join(this.namesDir, name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = await fs.readlink(path.join(this.namesDir, name)).catch(() => '');
+      // A name left by a container whose record is gone (a crash between the two writes) is free.
+      if (owner && !(await this.exists(owner))) {
+        await fs.rm(path.join(this.namesDir, name), { force: true });
+        return this.claimName(name, id);
+      }
+      throw conflict(
+        `Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+  }
+
+  async releaseName(name: string, id: string): Promise<void> {
+    const link = path.join(this.namesDir, name);
+    if ((await fs.readlink(link).catch(() => '')) === id) await fs.rm(link, { force: true });
+  }
+
+  private file(id: string): string {
+    return path.join(this.dir, `${id}.json`);
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return fs.access(this.file(id)).then(() => true, () => false);
+  }
+
+  async write(record: ContainerRecord): Promise<void> {
+    await writeFileAtomic(this.file(record.id), JSON.stringify(record));
+  }
+
+  async read(id: string): Promise<ContainerRecord> {
+    const record = await readJson<ContainerRecord>(this.file(id));
+    if (!record) throw notFound(`No such container: ${id}`);
+    return record;
+  }
+
+  async remove(id: string): Promise<void> {
+    await fs.rm(this.file(id), { force: true });
+  }
+
+  async list(): Promise<ContainerRecord[]> {
+    const files = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const records = await Promise.all(
+      files.filter((f) => f.endsWith('.json')).map((f) => readJson<ContainerRecord>(path.join(this.dir, f)).catch(() => undefined)),
+    );
+    return records.filter((r): r is ContainerRecord => r !== undefined);
+  }
+
+  /** Find by full ID, name (with or without `/`), or unique ID prefix — like docker. */
+  async find(ref: string): Promise<ContainerRecord> {
+    if (!ref) throw invalidArgument('a container name or ID must not be empty');
+    const name = ref.startsWith('/') ? ref.slice(1) : ref;
+    if (/^[a-f0-9]{64}$/.test(ref) && (await this.exists(ref))) return this.read(ref);
+    const byName = await fs.readlink(path.join(this.namesDir, name)).catch(() => undefined);
+    if (byName && (await this.exists(byName))) return this.read(byName);
+    if (/^[a-f0-9]+$/.test(ref)) {
+      const matches = (await fs.readdir(this.dir).catch(() => [] as string[])).filter((f) => f.startsWith(ref) && f.endsWith('.json'));
+      if (matches.length === 1) return this.read((matches[0] as string).slice(0, -5));
+      if (matches.length > 1) throw invalidArgument(`multiple IDs found with provided prefix: ${ref}`);
+    }
+    throw notFound(`No such container: ${ref}`);
+  }
+}

@@ -1,0 +1,662 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
+import { mountAll, unmount } from '@ctr/store';
+import type { ContainerState, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
+import type { NetworkSettings } from '@ctr/network';
+import type { EngineContext } from './context';
+import { ContainerRecords, type ContainerRecord } from './container-records';
+import { humanDuration } from './human';
+import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
+import { newId, randomName } from './names';
+import { parseTmpfsSpec, parseVolumeSpec } from './volumes-spec';
+
+/** `docker create` / `docker run` options, as a library call. Resource fields are @ctr/runtime's. */
+export interface CreateContainerOptions
+  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint'> {
+  image: string;
+  name?: string;
+  /** Replaces the image's Entrypoint; a string is one word, like `--entrypoint`. */
+  entrypoint?: string[] | string;
+  labels?: Record<string, string>;
+  /** `-v` values: `/host:/ctr[:ro]`, `name:/ctr[:ro]`, `/ctr`. */
+  volumes?: string[];
+  /** `--tmpfs` values: `/run[:size=64m]`. */
+  tmpfs?: string[];
+  /** Mounts already in @ctr/runtime's shape. */
+  mounts?: MountSpec[];
+  /** `bridge` (default), `none`, `host`, `container:<name|id>`, or a user network. */
+  network?: string;
+  networkAliases?: string[];
+  ip?: string;
+  /** `-p` values. */
+  publish?: string[];
+  publishAll?: boolean;
+  /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
+  restart?: string;
+  autoRemove?: boolean;
+  /** When the image is missing: pull it (default), or fail. */
+  pull?: 'missing' | 'never' | 'always';
+  onPullProgress?: PullOptions['onProgress'];
+  signal?: AbortSignal;
+}
+
+/** `docker ps` / `GET /containers/json`, Docker's field names. */
+export interface ContainerSummary {
+  Id: string;
+  Names: string[];
+  Image: string;
+  ImageID: string;
+  Command: string;
+  Created: number;
+  Ports: Array<{ IP?: string; PrivatePort: number; PublicPort?: number; Type: string }>;
+  Labels: Record<string, string>;
+  State: string;
+  Status: string;
+  HostConfig: { NetworkMode: string };
+  NetworkSettings: { Networks: NetworkSettings['Networks'] };
+  Mounts: InspectMount[];
+}
+
+export interface InspectMount {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
+}
+
+/** `docker inspect` of a container, Docker's field names. */
+export interface ContainerInspect {
+  Id: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: {
+    Status: string;
+    Running: boolean;
+    Paused: boolean;
+    Restarting: boolean;
+    OOMKilled: boolean;
+    Dead: boolean;
+    Pid: number;
+    ExitCode: number;
+    Error: string;
+    StartedAt: string;
+    FinishedAt: string;
+  };
+  Image: string;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  LogPath: string;
+  Name: string;
+  RestartCount: number;
+  Driver: string;
+  Platform: string;
+  Config: {
+    Hostname: string;
+    User: string;
+    Tty: boolean;
+    OpenStdin: boolean;
+    Env: string[];
+    Cmd: string[] | null;
+    Entrypoint: string[] | null;
+    Image: string;
+    WorkingDir: string;
+    Labels: Record<string, string>;
+    StopSignal: string;
+  };
+  HostConfig: {
+    NetworkMode: string;
+    AutoRemove: boolean;
+    RestartPolicy: { Name: string; MaximumRetryCount: number };
+    ReadonlyRootfs: boolean;
+    Binds: string[];
+    PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }>>;
+    Memory: number;
+    NanoCpus: number;
+    PidsLimit: number | null;
+  };
+  GraphDriver: { Name: string; Data: Record<string, string> };
+  Mounts: InspectMount[];
+  NetworkSettings: NetworkSettings;
+}
+
+export interface ListOptions {
+  all?: boolean;
+  /** Docker's filters: `status`, `name`, `label`, `ancestor`, `id`, `exited`. */
+  filters?: Record<string, string[]>;
+  /** The last N created (`-n`), including stopped ones. */
+  last?: number;
+}
+
+export interface AttachIo {
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+  signal?: AbortSignal;
+}
+
+const STATE_ORDER: Record<string, string> = { running: 'running', paused: 'paused', created: 'created', exited: 'exited', removing: 'removing' };
+
+function parseRestartPolicy(text: string | undefined): ContainerRecord['restartPolicy'] {
+  if (!text || text === 'no') return { name: 'no', maximumRetryCount: 0 };
+  const [name, count] = text.split(':') as [string, string | undefined];
+  if (name === 'on-failure') {
+    const n = count === undefined ? 0 : Number(count);
+    if (!Number.isInteger(n) || n < 0) throw invalidArgument(`invalid restart policy format: maximum retry count must be an integer`);
+    return { name, maximumRetryCount: n };
+  }
+  if ((name === 'always' || name === 'unless-stopped') && count === undefined) return { name, maximumRetryCount: 0 };
+  throw invalidArgument(`invalid restart policy format: ${text}`, { hint: 'use no, always, unless-stopped or on-failure[:max-retries]' });
+}
+
+/** Options that mean something to the engine only; the rest go to @ctr/runtime as they are. */
+const ENGINE_ONLY = [
+  'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'network', 'networkAliases', 'ip',
+  'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal',
+] as const;
+
+function runtimeOptions(options: CreateContainerOptions): RunOptions {
+  const copy: Record<string, unknown> = { ...options };
+  for (const key of ENGINE_ONLY) delete copy[key];
+  return copy as RunOptions;
+}
+
+function entrypointList(entrypoint: string[] | string | undefined): string[] | undefined {
+  if (entrypoint === undefined) return undefined;
+  if (typeof entrypoint === 'string') return entrypoint === '' ? [] : [entrypoint];
+  return entrypoint;
+}
+
+export class Containers {
+  readonly records: ContainerRecords;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly images: Images,
+  ) {
+    this.records = new ContainerRecords(ctx.root);
+  }
+
+  async init(): Promise<void> {
+    await this.records.init();
+  }
+
+  private rootfsDir(id: string): string {
+    return path.join(this.ctx.root, 'engine', 'rootfs', id);
+  }
+
+  private async imageFor(options: CreateContainerOptions): Promise<ResolvedImage> {
+    const policy = options.pull ?? 'missing';
+    if (policy !== 'always') {
+      try {
+        return await this.images.resolve(options.image, options.signal);
+      } catch (error) {
+        if (!isNotFound(error) || policy === 'never') throw error;
+      }
+    }
+    return this.images.pull(options.image, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onPullProgress ? { onProgress: options.onPullProgress } : {}),
+    });
+  }
+
+  /** `docker create`: everything but starting the process. Nothing is left behind when it fails. */
+  async create(options: CreateContainerOptions): Promise<{ id: string; name: string; warnings: string[] }> {
+    const restartPolicy = parseRestartPolicy(options.restart);
+    if (options.autoRemove && restartPolicy.name !== 'no') {
+      throw conflict('Conflicting options: --restart and --rm');
+    }
+    const volumeRequests = (options.volumes ?? []).map(parseVolumeSpec);
+    const tmpfs = (options.tmpfs ?? []).map(parseTmpfsSpec);
+    const image = await this.imageFor(options);
+    const id = newId();
+    const name = options.name ?? randomName();
+    const undo: Array<() => Promise<unknown>> = [];
+    const rollback = async (): Promise<void> => {
+      for (const step of undo.reverse()) await step().catch(() => undefined);
+    };
+    try {
+      await this.records.claimName(name, id);
+      undo.push(() => this.records.releaseName(name, id));
+
+      const chainId = await this.images.unpack(image, options.signal);
+      const snapshot = `container-${id}`;
+      const mounts = await this.ctx.store.snapshots.prepare(snapshot, chainId);
+      undo.push(() => this.ctx.store.snapshots.remove(snapshot));
+      const rootfs = this.rootfsDir(id);
+      await fs.mkdir(rootfs, { recursive: true });
+      undo.push(() => fs.rm(rootfs, { recursive: true, force: true }));
+      await mountAll(mounts, rootfs);
+      undo.push(() => unmount(rootfs));
+
+      const { mounts: containerMounts, anonymous } = await this.volumeMounts(id, volumeRequests, image, undo);
+      const allMounts = [...containerMounts, ...tmpfs, ...(options.mounts ?? [])];
+
+      const networkMode = options.network ?? 'bridge';
+      const attached = await this.ctx.network.attach(id, {
+        mode: networkMode.startsWith('container:') ? `container:${(await this.records.find(networkMode.slice(10))).id}` : networkMode,
+        name,
+        hostname: options.hostname ?? id.slice(0, 12),
+        ...(networkMode !== 'none' && networkMode !== 'host' && !networkMode.startsWith('container:')
+          ? { networks: [{ name: networkMode, aliases: options.networkAliases ?? [], ...(options.ip ? { ip: options.ip } : {}) }] }
+          : {}),
+        ports: options.publish ?? [],
+        exposedPorts: Object.keys(image.config.config?.ExposedPorts ?? {}),
+        publishAll: options.publishAll ?? false,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      undo.push(() => this.ctx.network.detach(id));
+
+      const { labels, publish, publishAll, autoRemove, signal, networkAliases, ip } = options;
+      const entry = entrypointList(options.entrypoint);
+      const run: RunOptions = {
+        ...runtimeOptions(options),
+        ...(entry !== undefined ? { entrypoint: entry } : {}),
+        mounts: allMounts,
+        network: attached.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'host' ? { mode: 'host' } : { mode: 'none' },
+        ...(attached.settings.IPAddress ? { ipAddress: attached.settings.IPAddress } : {}),
+        ...(networkMode !== 'bridge' && networkMode !== 'host' && networkMode !== 'none' ? { dns: options.dns ?? ['127.0.0.11'] } : {}),
+      };
+      const info = await this.ctx.runtime.create(id, {
+        rootfs,
+        image: image.config.config ?? {},
+        run,
+        ...(signal ? { signal } : {}),
+      });
+      undo.push(() => this.ctx.runtime.delete(id, { force: true }));
+
+      const record: ContainerRecord = {
+        id,
+        name,
+        created: info.createdAt,
+        image: options.image,
+        imageId: image.record.id,
+        path: info.spec.process.args?.[0] ?? '',
+        args: info.spec.process.args?.slice(1) ?? [],
+        snapshot,
+        rootfs,
+        run,
+        mounts: allMounts,
+        anonymousVolumes: anonymous,
+        labels: { ...(image.config.config?.Labels ?? {}), ...(labels ?? {}) },
+        network: { mode: networkMode, aliases: networkAliases ?? [], ...(ip ? { ip } : {}), ports: publish ?? [], publishAll: publishAll ?? false },
+        restartPolicy,
+        autoRemove: autoRemove ?? false,
+        restartCount: 0,
+      };
+      await this.records.write(record);
+      await this.ctx.events.emit('container', 'create', id, { name, image: options.image, ...record.labels });
+      return { id, name, warnings: [] };
+    } catch (error) {
+      await rollback();
+      throw error;
+    }
+  }
+
+  /** Named volumes are made when missing; image VOLUMEs not covered by a mount get anonymous ones. */
+  private async volumeMounts(
+    id: string,
+    requests: ReturnType<typeof parseVolumeSpec>[],
+    image: ResolvedImage,
+    undo: Array<() => Promise<unknown>>,
+  ): Promise<{ mounts: Array<MountSpec & { name?: string }>; anonymous: string[] }> {
+    const volumes = this.ctx.store.volumes;
+    const mounts: Array<MountSpec & { name?: string }> = [];
+    const anonymous: string[] = [];
+    const use = async (name: string, target: string, readOnly: boolean): Promise<void> => {
+      const info = await volumes.inspect(name).catch(async (error) => {
+        if (!isNotFound(error)) throw error;
+        const made = await volumes.create({ name });
+        await this.ctx.events.emit('volume', 'create', name, { driver: 'local' });
+        return made;
+      });
+      await volumes.addUser(name, id);
+      undo.push(() => volumes.removeUser(name, id));
+      mounts.push({ type: 'volume', source: info.Mountpoint, target, readOnly, name });
+    };
+    const anonymousVolume = async (target: string, readOnly: boolean): Promise<void> => {
+      const made = await volumes.create({});
+      undo.push(() => volumes.remove(made.Name, { force: true }));
+      anonymous.push(made.Name);
+      await use(made.Name, target, readOnly);
+    };
+    for (const request of requests) {
+      if (request.kind === 'bind') {
+        const source = path.resolve(request.source);
+        await fs.mkdir(source, { recursive: true });
+        mounts.push({ type: 'bind', source, target: request.target, readOnly: request.readOnly });
+      } else if (request.kind === 'named') await use(request.name, request.target, request.readOnly);
+      else await anonymousVolume(request.target, request.readOnly);
+    }
+    for (const target of Object.keys(image.config.config?.Volumes ?? {})) {
+      if (!mounts.some((m) => m.target === target)) await anonymousVolume(target, false);
+    }
+    return { mounts, anonymous };
+  }
+
+  async find(ref: string): Promise<ContainerRecord> {
+    return this.records.find(ref);
+  }
+
+  /** The image ID a container was made from (for `rmi` conflicts). */
+  async imageOf(id: string): Promise<string | undefined> {
+    return this.records.read(id).then((r) => r.imageId, () => undefined);
+  }
+
+  private async ensureMounted(record: ContainerRecord): Promise<void> {
+    const mountinfo = await fs.readFile('/proc/self/mountinfo', 'utf8');
+    if (mountinfo.split('\n').some((line) => line.split(' ')[4] === record.rootfs)) return;
+    await fs.mkdir(record.rootfs, { recursive: true });
+    await mountAll(await this.ctx.store.snapshots.mounts(record.snapshot), record.rootfs);
+  }
+
+  async start(ref: string, io: AttachIo = {}): Promise<{ attached?: Promise<void> }> {
+    const record = await this.find(ref);
+    await this.ensureMounted(record);
+    const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
+    const result = await this.ctx.runtime.start(record.id, attach as never);
+    if (record.stoppedByUser) await this.records.write({ ...record, stoppedByUser: false });
+    await this.ctx.events.emit('container', 'start', record.id, { name: record.name, image: record.image });
+    return result.attached ? { attached: result.attached } : {};
+  }
+
+  async wait(ref: string, signal?: AbortSignal): Promise<{ StatusCode: number; OOMKilled: boolean }> {
+    const record = await this.find(ref);
+    const status = await this.ctx.runtime.wait(record.id, signal ? { signal } : {});
+    return { StatusCode: status.exitCode, OOMKilled: status.oomKilled };
+  }
+
+  async stop(ref: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const record = await this.find(ref);
+    const state = await this.ctx.runtime.state(record.id);
+    if (!state.running) return;
+    await this.records.write({ ...record, stoppedByUser: true });
+    await this.ctx.events.emit('container', 'kill', record.id, { name: record.name, signal: options.signal ?? 'SIGTERM' });
+    const exit = await this.ctx.runtime.stop(record.id, {
+      ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    } as never);
+    await this.ctx.events.emit('container', 'die', record.id, { name: record.name, exitCode: String(exit?.exitCode ?? 0) });
+    await this.ctx.events.emit('container', 'stop', record.id, { name: record.name });
+  }
+
+  async kill(ref: string, signal: string | number = 'SIGKILL'): Promise<void> {
+    const record = await this.find(ref);
+    const state = await this.ctx.runtime.state(record.id);
+    if (!state.running) throw conflict(`Cannot kill container: ${ref}: Container ${record.id} is not running`);
+    await this.ctx.runtime.kill(record.id, signal);
+    await this.ctx.events.emit('container', 'kill', record.id, { name: record.name, signal: String(signal) });
+  }
+
+  async restart(ref: string, options: { timeout?: number } = {}): Promise<void> {
+    await this.stop(ref, options);
+    await this.start(ref);
+    await this.ctx.events.emit('container', 'restart', (await this.find(ref)).id, {});
+  }
+
+  async pause(ref: string): Promise<void> {
+    const record = await this.find(ref);
+    await this.ctx.runtime.pause(record.id);
+    await this.ctx.events.emit('container', 'pause', record.id, { name: record.name });
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const record = await this.find(ref);
+    await this.ctx.runtime.unpause(record.id);
+    await this.ctx.events.emit('container', 'unpause', record.id, { name: record.name });
+  }
+
+  /** `docker rm`: refuses a running container unless forced; `volumes` also removes its anonymous volumes. */
+  async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const record = await this.find(ref);
+    const state = await this.ctx.runtime.state(record.id).catch(() => undefined);
+    if (state?.running && !options.force) {
+      throw conflict(
+        `You cannot remove a ${state.paused ? 'paused' : 'running'} container ${record.id}. Stop the container before attempting removal or force remove`,
+      );
+    }
+    await this.ctx.runtime.delete(record.id, { force: true }).catch((error) => {
+      if (!isNotFound(error)) throw error;
+    });
+    await this.ctx.network.detach(record.id);
+    await unmount(record.rootfs);
+    await fs.rm(record.rootfs, { recursive: true, force: true });
+    await this.ctx.store.snapshots.remove(record.snapshot).catch((error) => {
+      if (!isNotFound(error)) throw error;
+    });
+    for (const mount of record.mounts) {
+      if (mount.name) await this.ctx.store.volumes.removeUser(mount.name, record.id);
+    }
+    if (options.volumes) {
+      for (const name of record.anonymousVolumes) {
+        await this.ctx.store.volumes.remove(name).catch(() => undefined);
+      }
+    }
+    await this.records.remove(record.id);
+    await this.records.releaseName(record.name, record.id);
+    await this.ctx.events.emit('container', 'destroy', record.id, { name: record.name, image: record.image });
+  }
+
+  private async stateOf(record: ContainerRecord): Promise<ContainerState> {
+    return this.ctx.runtime.state(record.id);
+  }
+
+  private statusText(state: ContainerState): string {
+    const now = Date.now();
+    switch (state.status) {
+      case 'running':
+        return `Up ${humanDuration(now - new Date(state.startedAt).getTime())}`;
+      case 'paused':
+        return `Up ${humanDuration(now - new Date(state.startedAt).getTime())} (Paused)`;
+      case 'exited':
+        return state.finishedAt ? `Exited (${state.exitCode}) ${humanDuration(now - new Date(state.finishedAt).getTime())} ago` : `Exited (${state.exitCode})`;
+      case 'removing':
+        return 'Removal In Progress';
+      default:
+        return 'Created';
+    }
+  }
+
+  private commandOf(record: ContainerRecord): string {
+    const args = record.args.map((a) => (a.includes(' ') ? `'${a}'` : a));
+    return [record.path, ...args].join(' ');
+  }
+
+  private mountsOf(record: ContainerRecord): InspectMount[] {
+    return record.mounts
+      .filter((m): m is Extract<MountSpec, { type: 'bind' | 'volume' }> & { name?: string } => m.type === 'bind' || m.type === 'volume')
+      .map((m) => ({
+        Type: m.type,
+        ...(m.name ? { Name: m.name, Driver: 'local' } : {}),
+        Source: m.source,
+        Destination: m.target,
+        Mode: m.type === 'volume' ? 'z' : '',
+        RW: !m.readOnly,
+        Propagation: m.type === 'bind' ? 'rprivate' : '',
+      }));
+  }
+
+  async list(options: ListOptions = {}): Promise<ContainerSummary[]> {
+    const records = (await this.records.list()).sort((a, b) => (a.created < b.created ? 1 : -1));
+    const out: ContainerSummary[] = [];
+    const filters = options.filters ?? {};
+    for (const record of records) {
+      const state = await this.stateOf(record).catch(() => undefined);
+      if (!state) continue;
+      if (!options.all && options.last === undefined && !state.running && !(filters.status?.length)) continue;
+      if (!this.matches(record, state, filters)) continue;
+      const settings = await this.ctx.network.settings(record.id).catch(() => undefined);
+      out.push({
+        Id: record.id,
+        Names: [`/${record.name}`],
+        Image: record.image,
+        ImageID: record.imageId,
+        Command: this.commandOf(record),
+        Created: Math.floor(new Date(record.created).getTime() / 1000),
+        Ports: portsOf(settings),
+        Labels: record.labels,
+        State: STATE_ORDER[state.status] ?? state.status,
+        Status: this.statusText(state),
+        HostConfig: { NetworkMode: record.network.mode },
+        NetworkSettings: { Networks: settings?.Networks ?? {} },
+        Mounts: this.mountsOf(record),
+      });
+      if (options.last !== undefined && out.length >= options.last) break;
+    }
+    return out;
+  }
+
+  private matches(record: ContainerRecord, state: ContainerState, filters: Record<string, string[]>): boolean {
+    const all = (key: string, test: (value: string) => boolean): boolean => {
+      const values = filters[key];
+      return !values || values.length === 0 || values.some(test);
+    };
+    return (
+      all('status', (v) => state.status === v) &&
+      all('name', (v) => record.name.includes(v.replace(/^\//, ''))) &&
+      all('id', (v) => record.id.startsWith(v)) &&
+      all('ancestor', (v) => record.image === v || familiarImageName(record.image) === familiarImageName(v) || record.imageId.includes(v)) &&
+      all('exited', (v) => state.status === 'exited' && String(state.exitCode) === v) &&
+      all('label', (v) => {
+        const eq = v.indexOf('=');
+        return eq === -1 ? v in record.labels : record.labels[v.slice(0, eq)] === v.slice(eq + 1);
+      })
+    );
+  }
+
+  async inspect(ref: string): Promise<ContainerInspect> {
+    const record = await this.find(ref);
+    const info = await this.ctx.runtime.inspect(record.id);
+    const settings = await this.ctx.network.settings(record.id).catch(
+      (): NetworkSettings => ({ SandboxKey: '', Ports: {}, IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Networks: {} }),
+    );
+    const run = record.run;
+    const containerDir = path.dirname(info.logPath);
+    return {
+      Id: record.id,
+      Created: record.created,
+      Path: record.path,
+      Args: record.args,
+      State: {
+        Status: info.status,
+        Running: info.running,
+        Paused: info.paused,
+        Restarting: false,
+        OOMKilled: info.oomKilled,
+        Dead: false,
+        Pid: info.pid,
+        ExitCode: info.exitCode,
+        Error: info.error,
+        StartedAt: info.startedAt || '0001-01-01T00:00:00Z',
+        FinishedAt: info.finishedAt || '0001-01-01T00:00:00Z',
+      },
+      Image: record.imageId,
+      ResolvConfPath: path.join(containerDir, 'resolv.conf'),
+      HostnamePath: path.join(containerDir, 'hostname'),
+      HostsPath: path.join(containerDir, 'hosts'),
+      LogPath: info.logPath,
+      Name: `/${record.name}`,
+      RestartCount: record.restartCount,
+      Driver: 'overlay2',
+      Platform: 'linux',
+      Config: {
+        Hostname: info.spec.hostname ?? record.id.slice(0, 12),
+        User: run.user ?? '',
+        Tty: info.tty,
+        OpenStdin: info.openStdin,
+        Env: info.spec.process.env ?? [],
+        Cmd: run.cmd ?? null,
+        Entrypoint: run.entrypoint ?? null,
+        Image: record.image,
+        WorkingDir: info.spec.process.cwd ?? '/',
+        Labels: record.labels,
+        StopSignal: info.stopSignal,
+      },
+      HostConfig: {
+        NetworkMode: record.network.mode,
+        AutoRemove: record.autoRemove,
+        RestartPolicy: { Name: record.restartPolicy.name, MaximumRetryCount: record.restartPolicy.maximumRetryCount },
+        ReadonlyRootfs: run.readOnlyRootfs ?? false,
+        Binds: record.mounts
+          .filter((m) => m.type === 'bind' || m.type === 'volume')
+          .map((m) => `${m.name ?? (m as { source: string }).source}:${m.target}${m.readOnly ? ':ro' : ''}`),
+        PortBindings: Object.fromEntries(
+          Object.entries(settings.Ports).map(([port, bindings]) => [port, (bindings ?? []).map((b) => ({ HostIp: b.HostIp, HostPort: b.HostPort }))]),
+        ),
+        Memory: typeof run.memory === 'number' ? run.memory : 0,
+        NanoCpus: typeof run.cpus === 'number' ? Math.round(run.cpus * 1e9) : 0,
+        PidsLimit: run.pidsLimit ?? null,
+      },
+      GraphDriver: { Name: 'overlay2', Data: { MergedDir: record.rootfs } },
+      Mounts: this.mountsOf(record),
+      NetworkSettings: settings,
+    };
+  }
+
+  logs(ref: string, options: LogsOptions = {}): AsyncIterable<LogEntry> {
+    const self = this;
+    return (async function* () {
+      const record = await self.find(ref);
+      yield* self.ctx.runtime.logs(record.id, options);
+    })();
+  }
+
+  async exec(
+    ref: string,
+    options: { cmd: string[]; env?: string[]; user?: string; workingDir?: string; tty?: boolean; privileged?: boolean } & AttachIo,
+  ): Promise<ExecResult> {
+    const record = await this.find(ref);
+    const state = await this.ctx.runtime.state(record.id);
+    if (!state.running) throw conflict(`Container ${record.id} is not running`);
+    if (state.paused) throw conflict(`Container ${record.id} is paused, unpause the container before exec`);
+    return this.ctx.runtime.exec(record.id, options);
+  }
+
+  async attach(ref: string, io: AttachIo): Promise<void> {
+    const record = await this.find(ref);
+    await this.ctx.runtime.attach(record.id, io);
+  }
+
+  async resize(ref: string, size: { height: number; width: number }): Promise<void> {
+    await this.ctx.runtime.resize((await this.find(ref)).id, size);
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const record = await this.find(ref);
+    await this.records.claimName(newName, record.id);
+    await this.records.write({ ...record, name: newName });
+    await this.records.releaseName(record.name, record.id);
+    await this.ctx.events.emit('container', 'rename', record.id, { name: newName, oldName: `/${record.name}` });
+  }
+
+  /** `docker container prune`: remove every stopped container. */
+  async prune(): Promise<{ ContainersDeleted: string[] }> {
+    const deleted: string[] = [];
+    for (const record of await this.records.list()) {
+      const state = await this.stateOf(record).catch(() => undefined);
+      if (state && (state.status === 'exited' || state.status === 'created')) {
+        await this.remove(record.id);
+        deleted.push(record.id);
+      }
+    }
+    return { ContainersDeleted: deleted };
+  }
+}
+
+function portsOf(settings: NetworkSettings | undefined): ContainerSummary['Ports'] {
+  const out: ContainerSummary['Ports'] = [];
+  for (const [key, bindings] of Object.entries(settings?.Ports ?? {})) {
+    const [port, type] = key.split('/') as [string, string];
+    if (!bindings || bindings.length === 0) out.push({ PrivatePort: Number(port), Type: type });
+    for (const b of bindings ?? []) out.push({ IP: b.HostIp || '0.0.0.0', PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type });
+  }
+  return out;
+}
+

@@ -1,0 +1,16 @@
+import type { Store } from '@ctr/store';
+import type { Runtime } from '@ctr/runtime';
+import type { NetworkManager } from '@ctr/network';
+import type { RegistryClient } from '@ctr/registry';
+import type { EventLog } from './events';
+
+/** What the engine's parts share: the packages it composes, opened once. */
+export interface EngineContext {
+  readonly root: string;
+  readonly runRoot: string;
+  readonly store: Store;
+  readonly runtime: Runtime;
+  readonly network: NetworkManager;
+  readonly events: EventLog;
+  registry(): RegistryClient;
+}

@@ -1,0 +1,359 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { openStore, type VolumeInfo } from '@ctr/store';
+import { Runtime, type ExecResult, type LogEntry, type LogsOptions } from '@ctr/runtime';
+import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '@ctr/network';
+import { RegistryClient, type RegistryClientOptions } from '@ctr/registry';
+import type { ContainerConfig, RootfsSource } from '@ctr/image';
+import type { PushProgress } from '@ctr/registry';
+import { commitContainer, type CommitOptions } from './commit';
+import type { EngineContext } from './context';
+import {
+  Containers,
+  type AttachIo,
+  type ContainerInspect,
+  type ContainerSummary,
+  type CreateContainerOptions,
+  type ListOptions,
+} from './containers';
+import { EventLog, type EngineEvent, type EventsOptions } from './events';
+import { Images, type HistoryItem, type ImageInspect, type ImageSummary, type PullOptions, type RemovedImage, type ResolvedImage } from './images';
+
+export interface EngineOptions {
+  /** Persistent state (default `$CTR_ROOT` or `/var/lib/ctr`). */
+  root?: string;
+  /** State that dies with the machine (default `$CTR_RUNROOT` or `/run/ctr`). */
+  runRoot?: string;
+  /** How registries are reached: insecure registries, mirrors, credentials. */
+  registry?: RegistryClientOptions;
+  /** The OCI runtime binary (default `runc` on PATH). */
+  runtimePath?: string;
+  conmonPath?: string;
+}
+
+export interface RunOptions extends CreateContainerOptions, AttachIo {
+  /** Start and return at once (`-d`); otherwise wait for the exit code. */
+  detach?: boolean;
+}
+
+export interface RunResult {
+  id: string;
+  name: string;
+  /** The exit code, when not detached. */
+  exitCode?: number;
+}
+
+export const ENGINE_VERSION = '0.1.0';
+/** The Docker Engine API version whose shapes ctr follows. */
+export const API_VERSION = '1.47';
+
+/**
+ * The daemon's job as a library: pull, build, run and ship containers from one object.
+ * Several engines (in several processes) on one root cooperate: all state is on disk.
+ */
+export class Engine {
+  readonly root: string;
+  readonly runRoot: string;
+  private parts: Promise<{ ctx: EngineContext; images: Images; containers: Containers }> | undefined;
+
+  constructor(private readonly options: EngineOptions = {}) {
+    this.root = options.root ?? process.env.CTR_ROOT ?? '/var/lib/ctr';
+    this.runRoot = options.runRoot ?? process.env.CTR_RUNROOT ?? '/run/ctr';
+  }
+
+  private ready(): Promise<{ ctx: EngineContext; images: Images; containers: Containers }> {
+    this.parts ??= (async () => {
+      await fs.mkdir(this.root, { recursive: true, mode: 0o711 });
+      await fs.mkdir(this.runRoot, { recursive: true, mode: 0o711 });
+      const store = await openStore({ root: this.root });
+      let registry: RegistryClient | undefined;
+      const ctx: EngineContext = {
+        root: this.root,
+        runRoot: this.runRoot,
+        store,
+        runtime: new Runtime({
+          root: this.root,
+          runRoot: this.runRoot,
+          ...(this.options.runtimePath ? { runtimePath: this.options.runtimePath } : {}),
+          ...(this.options.conmonPath ? { conmonPath: this.options.conmonPath } : {}),
+        }),
+        network: new NetworkManager({ root: this.root, runRoot: this.runRoot }),
+        events: new EventLog(this.root),
+        registry: () => (registry ??= new RegistryClient(this.options.registry ?? {})),
+      };
+      const images = new Images(ctx);
+      const containers = new Containers(ctx, images);
+      images.containerImage = (id) => containers.imageOf(id);
+      await containers.init();
+      return { ctx, images, containers };
+    })();
+    return this.parts;
+  }
+
+  // Images
+
+  async pull(ref: string, options: PullOptions = {}): Promise<ResolvedImage> {
+    return (await this.ready()).images.pull(ref, options);
+  }
+
+  async push(ref: string, options: { signal?: AbortSignal; onProgress?: (event: PushProgress) => void } = {}): Promise<{ digest: string; size: number }> {
+    return (await this.ready()).images.push(ref, options);
+  }
+
+  async images(): Promise<ImageSummary[]> {
+    return (await this.ready()).images.list();
+  }
+
+  async inspectImage(ref: string): Promise<ImageInspect> {
+    return (await this.ready()).images.inspect(ref);
+  }
+
+  async history(ref: string): Promise<HistoryItem[]> {
+    return (await this.ready()).images.history(ref);
+  }
+
+  async tag(source: string, target: string): Promise<void> {
+    return (await this.ready()).images.tag(source, target);
+  }
+
+  async removeImage(ref: string, options: { force?: boolean } = {}): Promise<RemovedImage[]> {
+    return (await this.ready()).images.remove(ref, options);
+  }
+
+  async save(refs: readonly string[], options: { signal?: AbortSignal; format?: 'docker' | 'oci' } = {}): Promise<Readable> {
+    return (await this.ready()).images.save(refs, options);
+  }
+
+  async load(archive: Readable, options: { signal?: AbortSignal } = {}): Promise<{ loaded: string[] }> {
+    return (await this.ready()).images.load(archive, options);
+  }
+
+  async importImage(
+    source: RootfsSource,
+    options: { name?: string; config?: ContainerConfig; comment?: string; signal?: AbortSignal } = {},
+  ): Promise<ResolvedImage> {
+    return (await this.ready()).images.import(source, options);
+  }
+
+  async commit(container: string, options: CommitOptions = {}): Promise<{ id: string }> {
+    const { ctx, containers, images } = await this.ready();
+    return commitContainer(ctx, containers, images, container, options);
+  }
+
+  // Containers
+
+  async create(options: CreateContainerOptions): Promise<{ id: string; name: string; warnings: string[] }> {
+    return (await this.ready()).containers.create(options);
+  }
+
+  async start(container: string, io: AttachIo = {}): Promise<{ attached?: Promise<void> }> {
+    return (await this.ready()).containers.start(container, io);
+  }
+
+  /**
+   * `docker run`: create and start. Attached (the default), it streams the container's
+   * output to the given streams and resolves with its exit code once it has exited and all
+   * output is delivered; `autoRemove` then removes it.
+   */
+  async run(options: RunOptions): Promise<RunResult> {
+    const { containers } = await this.ready();
+    const { detach, stdin, stdout, stderr, ...create } = options;
+    const created = await containers.create(create);
+    const io: AttachIo = detach
+      ? {}
+      : { ...(stdin ? { stdin } : {}), ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+    try {
+      const started = await containers.start(created.id, io);
+      if (detach) return created;
+      const { StatusCode } = await containers.wait(created.id);
+      await started.attached;
+      return { ...created, exitCode: StatusCode };
+    } catch (error) {
+      if (options.autoRemove) await containers.remove(created.id, { force: true, volumes: true }).catch(() => undefined);
+      throw error;
+    } finally {
+      if (options.autoRemove && !detach) await containers.remove(created.id, { force: true, volumes: true }).catch(() => undefined);
+    }
+  }
+
+  async wait(container: string, signal?: AbortSignal): Promise<{ StatusCode: number; OOMKilled: boolean }> {
+    return (await this.ready()).containers.wait(container, signal);
+  }
+
+  async stop(container: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
+    return (await this.ready()).containers.stop(container, options);
+  }
+
+  async kill(container: string, signal?: string | number): Promise<void> {
+    return (await this.ready()).containers.kill(container, signal);
+  }
+
+  async restart(container: string, options: { timeout?: number } = {}): Promise<void> {
+    return (await this.ready()).containers.restart(container, options);
+  }
+
+  async pause(container: string): Promise<void> {
+    return (await this.ready()).containers.pause(container);
+  }
+
+  async unpause(container: string): Promise<void> {
+    return (await this.ready()).containers.unpause(container);
+  }
+
+  async remove(container: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    return (await this.ready()).containers.remove(container, options);
+  }
+
+  async ps(options: ListOptions = {}): Promise<ContainerSummary[]> {
+    return (await this.ready()).containers.list(options);
+  }
+
+  async inspect(container: string): Promise<ContainerInspect> {
+    return (await this.ready()).containers.inspect(container);
+  }
+
+  async *logs(container: string, options: LogsOptions = {}): AsyncGenerator<LogEntry> {
+    yield* (await this.ready()).containers.logs(container, options);
+  }
+
+  async exec(
+    container: string,
+    options: { cmd: string[]; env?: string[]; user?: string; workingDir?: string; tty?: boolean; privileged?: boolean; stdin?: Readable; stdout?: Writable; stderr?: Writable; signal?: AbortSignal },
+  ): Promise<ExecResult> {
+    return (await this.ready()).containers.exec(container, options);
+  }
+
+  async attach(container: string, io: AttachIo): Promise<void> {
+    return (await this.ready()).containers.attach(container, io);
+  }
+
+  async resize(container: string, size: { height: number; width: number }): Promise<void> {
+    return (await this.ready()).containers.resize(container, size);
+  }
+
+  async rename(container: string, name: string): Promise<void> {
+    return (await this.ready()).containers.rename(container, name);
+  }
+
+  async pruneContainers(): Promise<{ ContainersDeleted: string[] }> {
+    return (await this.ready()).containers.prune();
+  }
+
+  // Volumes
+
+  async createVolume(options: { name?: string; labels?: Record<string, string> } = {}): Promise<VolumeInfo> {
+    const { ctx } = await this.ready();
+    const volume = await ctx.store.volumes.create(options);
+    await ctx.events.emit('volume', 'create', volume.Name, { driver: 'local' });
+    return volume;
+  }
+
+  async volumes(): Promise<VolumeInfo[]> {
+    return (await this.ready()).ctx.store.volumes.list();
+  }
+
+  async inspectVolume(name: string): Promise<VolumeInfo> {
+    return (await this.ready()).ctx.store.volumes.inspect(name);
+  }
+
+  async removeVolume(name: string, options: { force?: boolean } = {}): Promise<void> {
+    const { ctx } = await this.ready();
+    await ctx.store.volumes.remove(name, options);
+    await ctx.events.emit('volume', 'destroy', name, { driver: 'local' });
+  }
+
+  async pruneVolumes(options: { all?: boolean } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+    const result = await (await this.ready()).ctx.store.volumes.prune(options);
+    return result as unknown as { VolumesDeleted: string[]; SpaceReclaimed: number };
+  }
+
+  // Networks
+
+  async createNetwork(options: NetworkCreateOptions): Promise<NetworkInspect> {
+    const { ctx } = await this.ready();
+    const network = await ctx.network.createNetwork(options);
+    await ctx.events.emit('network', 'create', network.Id, { name: network.Name, type: network.Driver });
+    return network;
+  }
+
+  async networks(): Promise<NetworkInspect[]> {
+    return (await this.ready()).ctx.network.listNetworks();
+  }
+
+  async inspectNetwork(name: string): Promise<NetworkInspect> {
+    return (await this.ready()).ctx.network.inspectNetwork(name);
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    const { ctx } = await this.ready();
+    const network = await ctx.network.inspectNetwork(name);
+    await ctx.network.removeNetwork(name);
+    await ctx.events.emit('network', 'destroy', network.Id, { name: network.Name });
+  }
+
+  async connect(network: string, container: string, options: { aliases?: string[]; ip?: string } = {}): Promise<void> {
+    const { ctx, containers } = await this.ready();
+    const record = await containers.find(container);
+    await ctx.network.connect(record.id, { name: network, ...options });
+    await ctx.events.emit('network', 'connect', network, { container: record.id, name: network });
+  }
+
+  async disconnect(network: string, container: string): Promise<void> {
+    const { ctx, containers } = await this.ready();
+    const record = await containers.find(container);
+    await ctx.network.disconnect(record.id, network);
+    await ctx.events.emit('network', 'disconnect', network, { container: record.id, name: network });
+  }
+
+  // System
+
+  events(options: EventsOptions = {}): AsyncIterable<EngineEvent> {
+    const self = this;
+    return (async function* () {
+      yield* (await self.ready()).ctx.events.events(options);
+    })();
+  }
+
+  version(): { Version: string; ApiVersion: string; Os: string; Arch: string; KernelVersion: string; GoVersion: string; GitCommit: string; BuildTime: string } {
+    return {
+      Version: ENGINE_VERSION,
+      ApiVersion: API_VERSION,
+      Os: 'linux',
+      Arch: process.arch === 'x64' ? 'amd64' : process.arch,
+      KernelVersion: os.release(),
+      GoVersion: `node${process.versions.node}`,
+      GitCommit: '',
+      BuildTime: '',
+    };
+  }
+
+  async info(): Promise<Record<string, unknown>> {
+    const { ctx } = await this.ready();
+    const states = await ctx.runtime.list();
+    const images = await ctx.store.images.list();
+    return {
+      ID: this.root,
+      Containers: states.length,
+      ContainersRunning: states.filter((s) => s.status === 'running').length,
+      ContainersPaused: states.filter((s) => s.status === 'paused').length,
+      ContainersStopped: states.filter((s) => s.status === 'exited' || s.status === 'created').length,
+      Images: images.length,
+      Driver: 'overlay2',
+      DockerRootDir: this.root,
+      CgroupDriver: 'cgroupfs',
+      CgroupVersion: '1',
+      KernelVersion: os.release(),
+      OperatingSystem: 'linux',
+      OSType: 'linux',
+      Architecture: os.arch(),
+      NCPU: os.cpus().length,
+      MemTotal: os.totalmem(),
+      Name: os.hostname(),
+      ServerVersion: ENGINE_VERSION,
+      DefaultRuntime: 'runc',
+      Runtimes: { runc: { path: this.options.runtimePath ?? 'runc' } },
+      SecurityOptions: ['name=seccomp,profile=builtin'],
+    };
+  }
+}

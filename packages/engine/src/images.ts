@@ -1,0 +1,390 @@
+import type { Readable } from 'node:stream';
+import { conflict, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
+import {
+  familiarString,
+  formatReference,
+  imageGraph,
+  importRootfs,
+  layerCompression,
+  loadArchive,
+  parseImageConfig,
+  parseNameOrId,
+  parseNormalizedReference,
+  readJsonBlob,
+  saveArchive,
+  shortId,
+  type ContainerConfig,
+  type Descriptor,
+  type Digest,
+  type DiffID,
+  type ImageConfig,
+  type Platform,
+  type RootfsSource,
+  withDefaultTag,
+} from '@ctr/image';
+import type { ImageRecord } from '@ctr/store';
+import type { PullProgress, PushProgress } from '@ctr/registry';
+import type { ChainID } from '@ctr/image';
+import type { EngineContext } from './context';
+
+/** An image read from the store: its record, the platform manifest, its config and layers. */
+export interface ResolvedImage {
+  record: ImageRecord;
+  manifest: Descriptor;
+  configDescriptor: Descriptor;
+  config: ImageConfig;
+  layers: Descriptor[];
+}
+
+/** `docker images` / `GET /images/json`, Docker's field names. */
+export interface ImageSummary {
+  Id: string;
+  ParentId: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Created: number;
+  Size: number;
+  SharedSize: number;
+  VirtualSize: number;
+  Labels: Record<string, string>;
+  Containers: number;
+}
+
+/** `docker image inspect`, Docker's field names. */
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Parent: string;
+  Comment: string;
+  Created: string;
+  DockerVersion: string;
+  Author: string;
+  Config: ContainerConfig;
+  Architecture: string;
+  Variant?: string;
+  Os: string;
+  Size: number;
+  VirtualSize: number;
+  GraphDriver: { Name: string; Data: Record<string, string> | null };
+  RootFS: { Type: string; Layers: string[] };
+  Metadata: { LastTagTime: string };
+  Descriptor: Descriptor;
+}
+
+export interface HistoryItem {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
+export interface PullOptions {
+  platform?: Platform;
+  signal?: AbortSignal;
+  onProgress?: (event: PullProgress) => void;
+}
+
+export interface RemovedImage {
+  Untagged?: string;
+  Deleted?: string;
+}
+
+/** Full normalised name for a user's image reference: `busybox` → `docker.io/library/busybox:latest`. */
+export function normalizeImageName(text: string): string {
+  return formatReference(parseNormalizedReference(text));
+}
+
+/** The name as `docker images` shows it. */
+export function familiarImageName(name: string): string {
+  try {
+    return familiarString(parseNormalizedReference(name));
+  } catch {
+    return name;
+  }
+}
+
+function splitRepoTag(name: string): { repo: string; tag: string } {
+  const familiar = familiarImageName(name);
+  const at = familiar.indexOf('@');
+  if (at >= 0) return { repo: familiar.slice(0, at), tag: '<none>' };
+  const colon = familiar.lastIndexOf(':');
+  return colon > familiar.lastIndexOf('/') ? { repo: familiar.slice(0, colon), tag: familiar.slice(colon + 1) } : { repo: familiar, tag: '<none>' };
+}
+
+export { splitRepoTag };
+
+export class Images {
+  constructor(private readonly ctx: EngineContext) {}
+
+  /** Find an image by name, ID, ID prefix or digest, like `docker image inspect`. */
+  async find(ref: string): Promise<ImageRecord> {
+    const parsed = parseNameOrId(ref);
+    const images = this.ctx.store.images;
+    try {
+      if (parsed.kind === 'reference') {
+        try {
+          return await images.get(formatReference(withDefaultTag(parsed.reference)));
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+          return await images.resolve(ref);
+        }
+      }
+      return await images.resolve(ref);
+    } catch (error) {
+      if (isNotFound(error)) throw notFound(`No such image: ${ref}`, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Read an image's manifest (for this platform), config and layers. */
+  async resolve(ref: string | ImageRecord, signal?: AbortSignal): Promise<ResolvedImage> {
+    const record = typeof ref === 'string' ? await this.find(ref) : ref;
+    const content = this.ctx.store.content;
+    const graph = await imageGraph(content, record.target, signal ? { signal } : {});
+    const image = graph.images.find((i) => i.config.digest === record.id) ?? graph.images[0];
+    if (!image) throw notFound(`image ${shortId(record.id)} has no manifest for this platform in the store`);
+    const config = parseImageConfig(await readJsonBlob(content, image.config, signal ? { signal } : {}));
+    return { record, manifest: image.manifest, configDescriptor: image.config, config, layers: image.layers };
+  }
+
+  /** Unpack an image's layers into snapshots (each layer once) and give the top chainID. */
+  async unpack(image: ResolvedImage, signal?: AbortSignal): Promise<ChainID> {
+    const content = this.ctx.store.content;
+    const diffIds = image.config.rootfs.diff_ids as DiffID[];
+    if (diffIds.length === 0) throw conflict(`image ${shortId(image.record.id)} has no layers to run`);
+    return this.ctx.store.unpackLayers(
+      image.layers.map((layer, i) => ({
+        diffId: diffIds[i] as DiffID,
+        compression: layerCompression(layer.mediaType) ?? 'gzip',
+        read: () => content.read(layer.digest),
+      })),
+      signal ? { signal } : {},
+    );
+  }
+
+  /** Name an image in the store and announce it. */
+  async tagDescriptor(name: string | undefined, id: Digest, target: Descriptor): Promise<ImageRecord> {
+    const record = await this.ctx.store.images.put(name, { id, target });
+    if (name) await this.ctx.events.emit('image', 'tag', id, { name: familiarImageName(name) });
+    return record;
+  }
+
+  async pull(ref: string, options: PullOptions = {}): Promise<ResolvedImage> {
+    const name = normalizeImageName(ref);
+    const lease = await this.ctx.store.leases.create({ expiresInMs: 3600_000 });
+    try {
+      const result = await this.ctx.registry().pull(name, {
+        store: this.ctx.store.content,
+        ...(options.platform ? { platform: options.platform } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      });
+      const top = result.index ?? result.manifest;
+      const record = await this.ctx.store.images.put(name, { id: result.config.digest, target: top });
+      const image = await this.resolve(record, options.signal);
+      await this.unpack(image, options.signal);
+      await this.ctx.events.emit('image', 'pull', familiarImageName(name), { name: familiarImageName(name) });
+      return image;
+    } finally {
+      await this.ctx.store.leases.delete(lease.id).catch(() => undefined);
+    }
+  }
+
+  async push(ref: string, options: { signal?: AbortSignal; onProgress?: (event: PushProgress) => void } = {}): Promise<{ digest: Digest; size: number }> {
+    const name = normalizeImageName(ref);
+    const record = await this.find(ref);
+    const result = await this.ctx.registry().push(name, {
+      store: this.ctx.store.content,
+      manifest: record.target,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    await this.ctx.events.emit('image', 'push', familiarImageName(name), { name: familiarImageName(name) });
+    return { digest: record.target.digest, size: (result as { size?: number }).size ?? record.target.size };
+  }
+
+  async list(): Promise<ImageSummary[]> {
+    const records = await this.ctx.store.images.list();
+    const containers = await this.usage();
+    const out: ImageSummary[] = [];
+    for (const record of records) {
+      const image = await this.resolve(record).catch(() => undefined);
+      const size = image ? image.layers.reduce((sum, l) => sum + l.size, 0) + image.configDescriptor.size : 0;
+      const tags = record.names.filter((n) => !n.includes('@')).map(familiarImageName);
+      out.push({
+        Id: record.id,
+        ParentId: '',
+        RepoTags: tags,
+        RepoDigests: record.names.filter((n) => n.includes('@')).map(familiarImageName),
+        Created: Math.floor(new Date(image?.config.created ?? record.created).getTime() / 1000),
+        Size: size,
+        SharedSize: -1,
+        VirtualSize: size,
+        Labels: image?.config.config?.Labels ?? {},
+        Containers: containers.get(record.id) ?? 0,
+      });
+    }
+    return out;
+  }
+
+  async inspect(ref: string): Promise<ImageInspect> {
+    const image = await this.resolve(ref);
+    const { record, config } = image;
+    const size = image.layers.reduce((sum, l) => sum + l.size, 0);
+    return {
+      Id: record.id,
+      RepoTags: record.names.filter((n) => !n.includes('@')).map(familiarImageName),
+      RepoDigests: record.names.filter((n) => n.includes('@')).map(familiarImageName),
+      Parent: '',
+      Comment: config.history?.[config.history.length - 1]?.comment ?? '',
+      Created: config.created ?? record.created,
+      DockerVersion: config.docker_version ?? '',
+      Author: config.author ?? '',
+      Config: config.config ?? {},
+      Architecture: config.architecture,
+      ...(config.variant ? { Variant: config.variant } : {}),
+      Os: config.os,
+      Size: size,
+      VirtualSize: size,
+      GraphDriver: { Name: 'overlay2', Data: null },
+      RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
+      Metadata: { LastTagTime: record.created },
+      Descriptor: record.target,
+    };
+  }
+
+  async history(ref: string): Promise<HistoryItem[]> {
+    const image = await this.resolve(ref);
+    const history = image.config.history ?? [];
+    let layer = 0;
+    const rows = history.map((entry, i) => {
+      const size = entry.empty_layer ? 0 : image.layers[layer++]?.size ?? 0;
+      return {
+        Id: i === history.length - 1 ? image.record.id : '<missing>',
+        Created: Math.floor(new Date(entry.created ?? 0).getTime() / 1000),
+        CreatedBy: entry.created_by ?? '',
+        Tags: i === history.length - 1 ? image.record.names.map(familiarImageName) : null,
+        Size: size,
+        Comment: entry.comment ?? '',
+      };
+    });
+    return rows.reverse();
+  }
+
+  async tag(source: string, target: string): Promise<void> {
+    const record = await this.find(source);
+    const name = normalizeImageName(target);
+    await this.ctx.store.images.tag(record.id, name);
+    await this.ctx.events.emit('image', 'tag', record.id, { name: familiarImageName(name) });
+  }
+
+  /**
+   * `docker rmi`: a name is untagged (and the image deleted with its last name); an ID
+   * deletes the image. An image a container uses is a Conflict unless forced.
+   */
+  async remove(ref: string, options: { force?: boolean } = {}): Promise<RemovedImage[]> {
+    const record = await this.find(ref);
+    const users = (await this.usage()).get(record.id) ?? 0;
+    const parsed = parseNameOrId(ref);
+    const byName = parsed.kind === 'reference' && record.names.includes(formatReference(withDefaultTag(parsed.reference)));
+    const out: RemovedImage[] = [];
+    if (byName && (record.names.length > 1 || users === 0 || options.force)) {
+      const name = formatReference(withDefaultTag((parsed as { reference: Parameters<typeof formatReference>[0] }).reference));
+      if (users > 0 && record.names.length === 1 && !options.force) throw this.inUse(ref, record);
+      const result = await this.ctx.store.images.untag(name, { keepImage: users > 0 });
+      out.push({ Untagged: familiarImageName(name) });
+      await this.ctx.events.emit('image', 'untag', record.id, { name: familiarImageName(name) });
+      if (result.deleted) {
+        out.push({ Deleted: result.deleted });
+        await this.ctx.events.emit('image', 'delete', record.id, { name: familiarImageName(name) });
+      }
+      return out;
+    }
+    if (users > 0 && !options.force) throw this.inUse(ref, record);
+    const gone = await this.ctx.store.images.delete(record.id, options.force ? { force: true } : {});
+    for (const name of gone.names) out.push({ Untagged: familiarImageName(name) });
+    out.push({ Deleted: gone.id });
+    await this.ctx.events.emit('image', 'delete', gone.id, {});
+    return out;
+  }
+
+  private inUse(ref: string, record: ImageRecord): Error {
+    return conflict(
+      `conflict: unable to remove repository reference "${ref}" (must force) - container is using its referenced image ${shortId(record.id)}`,
+      { hint: 'remove the containers that use it first, or use --force' },
+    );
+  }
+
+  /** How many containers use each image ID. */
+  private async usage(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const id of await this.ctx.runtime.list().then((l) => l.map((s) => s.id), () => [] as string[])) {
+      const image = await this.containerImage(id);
+      if (image) counts.set(image, (counts.get(image) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /** Set by the container service so image removal can see what containers use. */
+  containerImage: (containerId: string) => Promise<string | undefined> = async () => undefined;
+
+  /** `docker save`: a tar stream of the named images. */
+  async save(refs: readonly string[], options: { signal?: AbortSignal; format?: 'docker' | 'oci' } = {}): Promise<Readable> {
+    const images = [];
+    for (const ref of refs) {
+      const record = await this.find(ref);
+      const parsed = parseNameOrId(ref);
+      const names = parsed.kind === 'reference' ? [familiarImageName(formatReference(withDefaultTag(parsed.reference)))] : record.names.map(familiarImageName);
+      images.push({ descriptor: record.target, names });
+    }
+    return saveArchive(this.ctx.store.content, images, {
+      ...(options.format ? { format: options.format } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /** `docker load`: every image in the archive, tagged as the archive names it. */
+  async load(archive: Readable, options: { signal?: AbortSignal } = {}): Promise<{ loaded: string[] }> {
+    const result = await loadArchive(this.ctx.store.content, archive, options.signal ? { signal: options.signal } : {});
+    const loaded: string[] = [];
+    for (const image of result.images) {
+      const graph = await imageGraph(this.ctx.store.content, image.descriptor);
+      const id = image.imageId ?? graph.images[0]?.config.digest;
+      if (!id) continue;
+      if (image.names.length === 0) {
+        await this.ctx.store.images.put(undefined, { id, target: image.descriptor });
+        loaded.push(`Loaded image ID: ${id}`);
+      }
+      for (const name of image.names) {
+        const full = normalizeImageName(name);
+        await this.tagDescriptor(full, id, image.descriptor);
+        loaded.push(`Loaded image: ${familiarImageName(full)}`);
+      }
+      await this.unpack(await this.resolve(await this.ctx.store.images.resolve(id)), options.signal);
+      await this.ctx.events.emit('image', 'load', id, {});
+    }
+    return { loaded };
+  }
+
+  /** `docker import`: a root filesystem (directory or tar) as a one-layer image. */
+  async import(
+    source: RootfsSource,
+    options: { name?: string; config?: ContainerConfig; comment?: string; signal?: AbortSignal } = {},
+  ): Promise<ResolvedImage> {
+    throwIfAborted(options.signal, 'import');
+    const imported = await importRootfs(this.ctx.store.content, source, {
+      ...(options.config ? { config: options.config } : {}),
+      ...(options.comment ? { comment: options.comment } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const name = options.name ? normalizeImageName(options.name) : undefined;
+    const record = await this.tagDescriptor(name, imported.imageId, imported.manifest);
+    const image = await this.resolve(record);
+    await this.unpack(image, options.signal);
+    await this.ctx.events.emit('image', 'import', imported.imageId, name ? { name: familiarImageName(name) } : {});
+    return image;
+  }
+}
