@@ -26,3 +26,5 @@ export * from './layer-apply';
 export * from './busybox-rootfs';
 export * from './layer-create';
 export * from './layer-write';
+export * from './import-rootfs';
+export * from './image-write';

@@ -21,3 +21,4 @@ export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions }
 export { type GcResult } from './gc';
 export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from './fsck';
 export { acquireLock, withLock, type LockOptions, type Release } from './lock';
+export { writeFileAtomic, readJson } from './fs-util';
