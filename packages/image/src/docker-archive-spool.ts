@@ -133,7 +133,7 @@ async function spoolFile(
       details: { path: name, digest: info.digest, expected: options.expected },
     });
   }
-  const sniffed = await sniffer.result();
+  const sniffed = sniffer.result();
   const uncompressed = sniffed.compression === 'none' ? (info.digest as string as DiffID) : sniffed.uncompressed;
   return {
     info,
@@ -191,7 +191,7 @@ class Sniffer extends Transform {
     );
   }
 
-  async result(): Promise<Sniffed> {
+  result(): Sniffed {
     if (this.final === undefined) throw new CtrError('Internal', 'archive entry sniffed before it ended');
     return this.final;
   }
