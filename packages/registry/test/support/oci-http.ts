@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { request } from 'undici';
+import { getGlobalDispatcher } from 'undici';
 import { digestOf, MediaTypes } from '@ctr/image';
 
 export interface Exchange {
@@ -19,12 +19,19 @@ export class OciHttp {
   constructor(readonly base: string) {}
 
   async send(method: string, target: string | URL, options: SendOptions = {}): Promise<Exchange> {
-    const url = new URL(target, this.base);
+    // Paths are sent as written (never normalised): hostile-input tests need `..` to reach the server.
+    const origin = new URL(this.base).origin;
+    const path = typeof target === 'string' && target.startsWith('/') ? target : (() => {
+      const url = new URL(target, this.base);
+      return url.pathname + url.search;
+    })();
     const headers: Record<string, string> = { ...options.headers };
     if (Buffer.isBuffer(options.body) || typeof options.body === 'string') {
       headers['content-length'] ??= String(Buffer.byteLength(options.body));
     }
-    const response = await request(url, {
+    const response = await getGlobalDispatcher().request({
+      origin,
+      path,
       method: method as 'GET',
       headers,
       body: options.body ?? null,
