@@ -1,0 +1,21 @@
+import { endpointsFor } from '../src/endpoint';
+
+test('loopback registries are plain HTTP by default, like Docker', () => {
+  expect(endpointsFor('localhost:5000', 'pull', {})[0]!.origin).toBe('http://localhost:5000');
+  expect(endpointsFor('127.0.0.1:5000', 'pull', {})[0]!.origin).toBe('http://127.0.0.1:5000');
+});
+
+test('other registries are HTTPS unless listed as insecure', () => {
+  expect(endpointsFor('registry.example', 'pull', {})[0]!.origin).toBe('https://registry.example');
+  expect(endpointsFor('registry.example', 'pull', { insecureRegistries: ['registry.example'] })[0]!.origin).toBe('http://registry.example');
+});
+
+test('docker.io pulls try mirrors first, pushes never use them', () => {
+  const pull = endpointsFor('docker.io', 'pull', { mirrors: ['http://127.0.0.1:5001'] });
+  expect(pull.map((e) => [e.origin, e.mirror])).toEqual([['http://127.0.0.1:5001', true], ['https://registry-1.docker.io', false]]);
+  expect(endpointsFor('docker.io', 'push', { mirrors: ['http://127.0.0.1:5001'] }).map((e) => e.origin)).toEqual(['https://registry-1.docker.io']);
+});
+
+test('a mirror that is not an http(s) URL is InvalidArgument', () => {
+  expect(() => endpointsFor('docker.io', 'pull', { mirrors: ['ftp://x'] })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+});
