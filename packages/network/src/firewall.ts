@@ -15,9 +15,11 @@ export const Chains = {
   isolation2: 'CTR-ISOLATION-2',
   dnat: 'CTR-DNAT',
   postrouting: 'CTR-POSTROUTING',
+  prerouting: 'CTR-PREROUTING',
 } as const;
 
-export type Table = 'filter' | 'nat';
+export type Table = 'filter' | 'nat' | 'raw';
+const TABLES: readonly Table[] = ['filter', 'nat', 'raw'];
 
 export interface Rule {
   table: Table;
@@ -32,6 +34,7 @@ const CHAINS: Array<{ table: Table; chain: string }> = [
   { table: 'filter', chain: Chains.isolation2 },
   { table: 'nat', chain: Chains.dnat },
   { table: 'nat', chain: Chains.postrouting },
+  { table: 'raw', chain: Chains.prerouting },
 ];
 
 /**
@@ -47,6 +50,7 @@ const HOOKS: Array<{ table: Table; chain: string; spec: string; first: boolean }
   { table: 'nat', chain: 'PREROUTING', spec: `-m addrtype --dst-type LOCAL -j ${Chains.dnat}`, first: false },
   { table: 'nat', chain: 'OUTPUT', spec: `-m addrtype --dst-type LOCAL -j ${Chains.dnat}`, first: false },
   { table: 'nat', chain: 'POSTROUTING', spec: `-j ${Chains.postrouting}`, first: false },
+  { table: 'raw', chain: 'PREROUTING', spec: `-j ${Chains.prerouting}`, first: true },
 ];
 
 let scaffolded = false;
@@ -63,7 +67,7 @@ async function save(table: Table): Promise<string[]> {
 export async function ensureChains(): Promise<void> {
   if (scaffolded) return;
   await withFileLock(chainsLockFile(), async () => {
-    const saved = { filter: await save('filter'), nat: await save('nat') };
+    const saved = { filter: await save('filter'), nat: await save('nat'), raw: await save('raw') };
     for (const { table, chain } of CHAINS) {
       if (!saved[table].some((l) => l.startsWith(`:${chain} `))) await run('iptables', ['-t', table, '-N', chain]);
     }
@@ -77,8 +81,7 @@ export async function ensureChains(): Promise<void> {
 }
 
 function restoreInput(lines: Record<Table, string[]>): string {
-  return (['filter', 'nat'] as const)
-    .filter((t) => lines[t].length > 0)
+  return TABLES.filter((t) => lines[t].length > 0)
     .map((t) => `*${t}\n${lines[t].join('\n')}\nCOMMIT\n`)
     .join('');
 }
@@ -87,15 +90,15 @@ function restoreInput(lines: Record<Table, string[]>): string {
 export async function addRules(tag: string, rules: Rule[]): Promise<void> {
   if (rules.length === 0) return;
   await ensureChains();
-  const lines: Record<Table, string[]> = { filter: [], nat: [] };
+  const lines: Record<Table, string[]> = { filter: [], nat: [], raw: [] };
   for (const r of rules) lines[r.table].push(`-A ${r.chain} ${r.spec} -m comment --comment "${tag}"`);
   await run('iptables-restore', ['--noflush'], { input: restoreInput(lines) });
 }
 
 /** Every rule whose comment starts with `needle`, as iptables-save prints it, per table. */
 async function tagged(needle: string): Promise<Record<Table, string[]>> {
-  const out: Record<Table, string[]> = { filter: [], nat: [] };
-  for (const table of ['filter', 'nat'] as const) {
+  const out: Record<Table, string[]> = { filter: [], nat: [], raw: [] };
+  for (const table of TABLES) {
     out[table] = (await save(table)).filter((l) => l.startsWith('-A ') && l.includes(`--comment "${needle}`));
   }
   return out;
@@ -104,9 +107,10 @@ async function tagged(needle: string): Promise<Record<Table, string[]>> {
 /** Deletes every rule tagged exactly `tag`; returns how many. */
 export async function removeTagged(tag: string): Promise<number> {
   const found = await tagged(`${tag}"`);
-  const count = found.filter.length + found.nat.length;
+  const count = TABLES.reduce((n, t) => n + found[t].length, 0);
   if (count === 0) return 0;
-  const del = { filter: found.filter.map((l) => `-D${l.slice(2)}`), nat: found.nat.map((l) => `-D${l.slice(2)}`) };
+  const del = { filter: [] as string[], nat: [] as string[], raw: [] as string[] };
+  for (const t of TABLES) del[t] = found[t].map((l) => `-D${l.slice(2)}`);
   await run('iptables-restore', ['--noflush'], { input: restoreInput(del) });
   return count;
 }
@@ -115,7 +119,7 @@ export async function removeTagged(tag: string): Promise<number> {
 export async function listTags(prefix: string): Promise<Set<string>> {
   const found = await tagged(prefix);
   const tags = new Set<string>();
-  for (const line of [...found.filter, ...found.nat]) {
+  for (const line of TABLES.flatMap((t) => found[t])) {
     const m = /--comment "([^"]+)"/.exec(line);
     if (m?.[1]) tags.add(m[1]);
   }

@@ -5,7 +5,9 @@ import type { NetworkState, PublishedPort } from './state';
  * The rules a bridge network needs: isolation from other ctr networks (Docker's two-stage
  * scheme), forwarding accepts that do not depend on the FORWARD policy, masquerade for
  * egress (not for internal networks), and masquerade of loopback-sourced traffic so
- * ports published on 127.0.0.1 work through DNAT.
+ * ports published on 127.0.0.1 work through DNAT. That needs `route_localnet=1` on the
+ * bridge, which would let containers reach the host's 127.0.0.1 services (CVE-2020-8558),
+ * so packets arriving from the bridge for 127.0.0.0/8 are dropped before routing.
  */
 export function networkRules(net: NetworkState): Rule[] {
   const br = net.bridge;
@@ -14,6 +16,7 @@ export function networkRules(net: NetworkState): Rule[] {
     { table: 'filter', chain: Chains.isolation2, spec: `-o ${br} -j DROP` },
     { table: 'filter', chain: Chains.forward, spec: `-i ${br} -o ${br} -j ACCEPT` },
     { table: 'nat', chain: Chains.postrouting, spec: `-s 127.0.0.0/8 -o ${br} -j MASQUERADE` },
+    { table: 'raw', chain: Chains.prerouting, spec: `-i ${br} -d 127.0.0.0/8 -j DROP` },
   ];
   if (net.internal) {
     rules.push(

@@ -47,7 +47,12 @@ function dnsLines(plan: SandboxPlan): string[] {
     );
   }
   rules.push('COMMIT');
-  // route_localnet lets the DNATed packet keep its 127.0.0.1 source until SNAT rewrites it.
+  // route_localnet lets the DNATed packet keep its 127.0.0.1 source until SNAT rewrites it;
+  // it would also let neighbours reach the container's 127.0.0.1 services (CVE-2020-8558),
+  // so the raw table drops loopback destinations arriving on any other interface.
+  rules.push('*raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]');
+  if (plan.dns) rules.push('-A PREROUTING ! -i lo -d 127.0.0.0/8 -j DROP');
+  rules.push('COMMIT');
   return [
     `echo ${plan.dns ? 1 : 0} > /proc/sys/net/ipv4/conf/all/route_localnet`,
     `iptables-restore <<'CTR_EOF'\n${rules.join('\n')}\nCTR_EOF`,
