@@ -381,7 +381,7 @@ class Applier {
         while (chunk.length > 0) {
           while (left === 0) {
             await flush();
-            region++;
+            if (++region >= regions.length) throw invalidArgument(`sparse file "${header.name}" has more data than its map`);
             position = (regions[region] as { offset: number }).offset;
             left = (regions[region] as { length: number }).length;
             batchAt = position;
