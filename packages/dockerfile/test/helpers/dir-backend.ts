@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,6 +9,8 @@ import * as tar from 'tar-stream';
 import { notFound } from '@ctr/errors';
 import type { ImageConfig } from '@ctr/image';
 import type { BuildBackend, CachedStep, ImageSpec, RunIO, RunResult, RunStep } from '@ctr/dockerfile';
+
+const execFileAsync = promisify(execFile);
 
 /** A state of the fake backend: a directory holding the whole filesystem, and the layer IDs that made it. */
 export interface DirState {
@@ -51,7 +55,8 @@ export class DirBackend implements BuildBackend<DirState> {
 
   private async newDir(from?: DirState): Promise<string> {
     const dir = path.join(this.root, `state-${++this.counter}`);
-    if (from) await fs.cp(from.dir, dir, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    // cp -a: a state is a full copy, owners and modes included
+    if (from) await execFileAsync('cp', ['-a', from.dir, dir]);
     else await fs.mkdir(dir);
     return dir;
   }
