@@ -79,7 +79,7 @@ export function checkWorkingDir(dir: string): string {
   if (!dir.startsWith('/')) {
     throw invalidArgument(`the working directory '${dir}' is invalid, it needs to be an absolute path`);
   }
-  const clean = path.posix.normalize(dir);
+  const clean = cleanPath(dir);
   if (/^\/proc\/(self|thread-self|\d+)(\/task\/\d+)?\/(fd|fdinfo|cwd|root)(\/|$)/.test(clean)) {
     throw invalidArgument(`the working directory '${dir}' is invalid: it is under /proc/*/fd`, {
       hint: 'a working directory must be a directory of the container filesystem',
@@ -140,9 +140,15 @@ export function withCapabilities(options: RunOptions): SpecOpt {
   };
 }
 
+/** Normalized, without a trailing slash (`/a/b/../c/` → `/a/c`). */
+function cleanPath(p: string): string {
+  const clean = path.posix.normalize(p);
+  return clean.length > 1 ? clean.replace(/\/+$/, '') : clean;
+}
+
 function checkTarget(target: string): string {
   if (!target.startsWith('/')) throw invalidArgument(`invalid mount config: mount path must be absolute: ${target}`);
-  const clean = path.posix.normalize(target);
+  const clean = cleanPath(target);
   if (clean === '/') throw invalidArgument('invalid mount config: destination can\'t be \'/\'');
   // R5 (CVE-2019-16884): nothing may be mounted over /proc or /sys.
   if (/^\/(proc|sys)(\/|$)/.test(clean)) throw invalidArgument(`invalid mount config: cannot mount over ${clean}`);
