@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { isCtrError } from '@ctr/errors';
 import {
   digestOf,
@@ -15,6 +17,8 @@ import {
   type Digest,
 } from '@ctr/image';
 import { collect, makeImage, put, untar } from './docker-archive-fixtures';
+
+const run = promisify(execFile);
 
 describe('OCI image layout directories', () => {
   let dir: string;
@@ -97,6 +101,15 @@ describe('OCI image layout directories', () => {
     await expect(layout.images()).rejects.toMatchObject({ code: 'InvalidArgument' });
     await expect(loadOciLayout(new MemoryContentStore(), dir)).rejects.toMatchObject({ code: 'InvalidArgument' });
     await expect(layout.info('sha256:../../x' as Digest)).rejects.toMatchObject({ code: 'InvalidArgument' });
+  });
+
+  it('loads an OCI layout directory tarred by GNU tar (entries named ./…)', async () => {
+    const store = new MemoryContentStore();
+    const image = await makeImage(store);
+    await saveOciLayout(store, [{ descriptor: image.manifest, names: ['a:b'] }], join(dir, 'layout'));
+    const { stdout } = await run('tar', ['-cf', '-', '-C', join(dir, 'layout'), '.'], { encoding: 'buffer', maxBuffer: 64 << 20 });
+    const result = await loadArchive(new MemoryContentStore(), Readable.from([stdout]));
+    expect(result.images.map((i) => [i.names, i.descriptor.digest])).toEqual([[['docker.io/library/a:b'], image.manifest.digest]]);
   });
 
   it('writes an OCI layout tar that loads back with format oci', async () => {
