@@ -454,7 +454,10 @@ class Build<S> {
     const destSaysDir = destText.endsWith('/') || /(^|\/)\.\.?$/.test(destText);
     const exclude = ins.exclude.length > 0 ? new PatternMatcher(ins.exclude.map(x)) : undefined;
     const from = ins.from !== undefined ? await this.copySource(x(ins.from), stageIndex) : undefined;
-    const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-build-add-'));
+    const urls = sources.filter((s) => ins.kind === 'ADD' && /^https?:\/\//i.test(s));
+    const local = sources.filter((s) => !urls.includes(s));
+    // downloads go to a private directory, made only when there are any
+    const scratch = urls.length > 0 ? await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-build-add-')) : '';
     try {
       const withSource = async (use: (src: SourceRoot) => Promise<void>): Promise<void> => {
         if (!from) return use({ root: this.context.root, ignore: this.context.ignore, what: 'build context' });
@@ -465,8 +468,6 @@ class Build<S> {
         (stateRoot) =>
           withSource(async (src) => {
             const items: LayerItem[] = [];
-            const urls = sources.filter((s) => ins.kind === 'ADD' && /^https?:\/\//i.test(s));
-            const local = sources.filter((s) => !urls.includes(s));
             const matches = (await Promise.all(local.map((s) => matchSource(src, s, ins.kind)))).flat();
             const count = matches.length + urls.length + ins.sourceContents.length;
             const existsAsDir = (await fs.stat(path.join(stateRoot, await resolveInRoot(stateRoot, destRel))).catch(() => undefined))?.isDirectory() ?? false;
@@ -500,7 +501,7 @@ class Build<S> {
         this.signal,
       );
     } finally {
-      await fs.rm(scratch, { recursive: true, force: true });
+      if (scratch) await fs.rm(scratch, { recursive: true, force: true });
     }
   }
 }

@@ -49,13 +49,16 @@ describe('RUN', () => {
 
   it('runs a lone heredoc as the script and hands other heredocs to the shell', async () => {
     const recorder = await DirBackend.create({ busybox }, () => 0);
-    await build({
-      backend: recorder,
-      context,
-      dockerfileContent: 'FROM busybox\nRUN <<EOF\necho one > /one\nEOF\nRUN <<-EOF cat\n\techo two\nEOF\n',
-    });
-    expect(recorder.runs.map((r) => r.args[2])).toEqual(['echo one > /one\n', '<<-EOF cat\n\techo two\nEOF']);
-    await recorder.dispose();
+    try {
+      await build({
+        backend: recorder,
+        context,
+        dockerfileContent: 'FROM busybox\nRUN <<EOF\necho one > /one\nEOF\nRUN <<-EOF cat\n\techo two\nEOF\n',
+      });
+      expect(recorder.runs.map((r) => r.args[2])).toEqual(['echo one > /one\n', '<<-EOF cat\n\techo two\nEOF']);
+    } finally {
+      await recorder.dispose();
+    }
   });
 
   it('refuses --network=host and --security=insecure unless entitled, and --mount', async () => {
