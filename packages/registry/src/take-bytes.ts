@@ -13,21 +13,33 @@ export function takeBytes(limit: number): Transform {
   });
 }
 
-/** Count bytes flowing through, calling `report(total so far)` at most every `step` bytes and at the end. */
+/**
+ * Count bytes flowing through, calling `report(total so far)` each time about `step` bytes
+ * have passed and at the end. Network chunks are gathered into pieces of `step` bytes on
+ * the way, so the writer below makes a few large writes instead of many small ones.
+ */
 export function countBytes(start: number, step: number, report: (current: number) => void): Transform {
   let current = start;
-  let reported = start;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-      current += chunk.length;
-      if (current - reported >= step) {
-        reported = current;
-        report(current);
-      }
-      callback(null, chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes < step) return callback();
+      const piece = Buffer.concat(pending, pendingBytes);
+      current += piece.length;
+      pending = [];
+      pendingBytes = 0;
+      report(current);
+      callback(null, piece);
     },
     flush(callback: TransformCallback): void {
-      if (current !== reported) report(current);
+      if (pendingBytes > 0) {
+        current += pendingBytes;
+        report(current);
+        return callback(null, Buffer.concat(pending, pendingBytes));
+      }
       callback();
     },
   });
