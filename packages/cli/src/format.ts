@@ -1,7 +1,5 @@
 import { invalidArgument } from '@ctr/errors';
-import { humanDuration } from '@ctr/engine';
-
-export { humanDuration };
+import { engineModule } from './context';
 
 /**
  * Output the way docker prints it: tab-aligned tables (tabwriter minwidth 10, padding 3),
@@ -117,12 +115,11 @@ export function humanSize(bytes: number): string {
 
 /** `CREATED` column: "5 minutes ago". */
 export function ago(date: Date | string, now: number = Date.now()): string {
-  return `${humanDuration(now - new Date(date).getTime())} ago`;
+  return `${engineModule().humanDuration(now - new Date(date).getTime())} ago`;
 }
 
 /** Docker's quoted, truncated COMMAND column: `"sh -c 'exit 3'"`, cut to 20 characters with `…`. */
-export function commandColumn(args: readonly string[], truncate = true): string {
-  const text = args.map((arg) => (arg.includes(' ') ? `'${arg}'` : arg)).join(' ');
+export function commandColumn(text: string, truncate = true): string {
   const cut = truncate && [...text].length > 20 ? `${[...text].slice(0, 19).join('')}…` : text;
   return `"${cut}"`;
 }

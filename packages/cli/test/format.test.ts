@@ -1,4 +1,5 @@
-import { commandColumn, formatItems, humanDuration, humanSize, renderTable, renderTemplate } from '../src/format';
+import { humanDuration } from '@ctr/engine';
+import { commandColumn, formatItems, humanSize, renderTable, renderTemplate } from '../src/format';
 
 describe('docker-style output', () => {
   test('tables pad columns to the widest cell plus three spaces, at least ten', () => {
@@ -38,7 +39,7 @@ describe('docker-style output', () => {
   });
 
   test('the COMMAND column is quoted and cut at 20 characters', () => {
-    expect(commandColumn(['sh', '-c', 'exit 3'])).toBe('"sh -c \'exit 3\'"');
-    expect(commandColumn(['/bin/sh', '-c', 'while true; do sleep 1; done'])).toBe('"/bin/sh -c \'while t…"');
+    expect(commandColumn("sh -c 'exit 3'")).toBe('"sh -c \'exit 3\'"');
+    expect(commandColumn("/bin/sh -c 'while true; do sleep 1; done'")).toBe('"/bin/sh -c \'while t…"');
   });
 });

@@ -265,7 +265,7 @@ export class Engine {
 
   async pruneVolumes(options: { all?: boolean } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
     const result = await (await this.ready()).ctx.store.volumes.prune(options);
-    return result as unknown as { VolumesDeleted: string[]; SpaceReclaimed: number };
+    return { VolumesDeleted: result.deleted, SpaceReclaimed: result.spaceReclaimed };
   }
 
   // Networks

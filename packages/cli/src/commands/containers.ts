@@ -1,0 +1,483 @@
+import type { ContainerSummary } from '@ctr/engine';
+import { invalidArgument } from '@ctr/errors';
+import type { Command, Io } from '../command';
+import { getEngine, println } from '../context';
+import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
+import { ago, commandColumn, formatItems } from '../format';
+import { createFlags, createOptions } from './create-flags';
+
+const filterFlag: FlagSpec = { name: 'filter', short: 'f', type: 'list', description: 'Filter output based on conditions provided' };
+const formatFlag: FlagSpec = { name: 'format', type: 'string', description: 'Format output using a custom template' };
+
+export function parseFilters(values: string[]): Record<string, string[]> {
+  const filters: Record<string, string[]> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    if (eq <= 0) throw invalidArgument(`bad format of filter (expected name=value)`);
+    (filters[value.slice(0, eq)] ??= []).push(value.slice(eq + 1));
+  }
+  return filters;
+}
+
+/** Puts the terminal in raw mode for a TTY session and forwards its size; returns the undo. */
+async function terminalSession(io: Io, id: string): Promise<() => void> {
+  if (!io.stdin.isTTY || !io.stdin.setRawMode) return () => undefined;
+  const engine = await getEngine();
+  io.stdin.setRawMode(true);
+  const resize = (): void => {
+    if (io.stdout.rows && io.stdout.columns) void engine.resize(id, { height: io.stdout.rows, width: io.stdout.columns }).catch(() => undefined);
+  };
+  resize();
+  process.on('SIGWINCH', resize);
+  return () => {
+    process.off('SIGWINCH', resize);
+    io.stdin.setRawMode?.(false);
+  };
+}
+
+async function forEachContainer(args: ParsedArgs, io: Io, action: (ref: string) => Promise<void>): Promise<number> {
+  let status = 0;
+  for (const ref of args.positionals) {
+    try {
+      await action(ref);
+      println(io, ref);
+    } catch (error) {
+      io.stderr.write(`Error response from daemon: ${(error as Error).message}\n`);
+      status = 1;
+    }
+  }
+  return status;
+}
+
+const run: Command = {
+  name: 'run',
+  aliases: ['ctr container run'],
+  usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+  description: 'Create and run a new container from an image',
+  flags: [{ name: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' }, ...createFlags],
+  stopAtPositional: true,
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    const options = await createOptions(args, io.env);
+    if (bool(args, 'detach')) {
+      const { id } = await engine.run({ ...options, detach: true });
+      println(io, id);
+      return 0;
+    }
+    const { id } = await engine.create({ ...options, autoRemove: false });
+    const restore = options.tty ? await terminalSession(io, id) : () => undefined;
+    try {
+      const started = await engine.start(id, {
+        ...(options.openStdin ? { stdin: io.stdin } : {}),
+        stdout: io.stdout,
+        stderr: io.stderr,
+      });
+      const { StatusCode } = await engine.wait(id);
+      await started.attached;
+      return StatusCode;
+    } finally {
+      restore();
+      if (options.autoRemove) await engine.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    }
+  },
+};
+
+const create: Command = {
+  name: 'create',
+  aliases: ['ctr container create'],
+  usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
+  description: 'Create a new container',
+  flags: createFlags,
+  stopAtPositional: true,
+  args: [1, Infinity],
+  async run(args, io) {
+    const { id } = await (await getEngine()).create(await createOptions(args, io.env));
+    println(io, id);
+    return 0;
+  },
+};
+
+const start: Command = {
+  name: 'start',
+  aliases: ['ctr container start'],
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Start one or more stopped containers',
+  flags: [
+    { name: 'attach', short: 'a', type: 'bool', description: "Attach STDOUT/STDERR and forward signals" },
+    { name: 'interactive', short: 'i', type: 'bool', description: "Attach container's STDIN" },
+  ],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    if (bool(args, 'attach') || bool(args, 'interactive')) {
+      const ref = args.positionals[0] as string;
+      const started = await engine.start(ref, { ...(bool(args, 'interactive') ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr });
+      const { StatusCode } = await engine.wait(ref);
+      await started.attached;
+      return StatusCode;
+    }
+    return forEachContainer(args, io, (ref) => engine.start(ref).then(() => undefined));
+  },
+};
+
+const stop: Command = {
+  name: 'stop',
+  aliases: ['ctr container stop'],
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Stop one or more running containers',
+  flags: [
+    { name: 'time', short: 't', type: 'number', description: 'Seconds to wait before killing the container' },
+    { name: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' },
+  ],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    const time = num(args, 'time');
+    const signal = str(args, 'signal');
+    return forEachContainer(args, io, (ref) => engine.stop(ref, { ...(time !== undefined ? { timeout: time } : {}), ...(signal ? { signal } : {}) }));
+  },
+};
+
+const kill: Command = {
+  name: 'kill',
+  aliases: ['ctr container kill'],
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Kill one or more running containers',
+  flags: [{ name: 'signal', short: 's', type: 'string', description: 'Signal to send to the container', default: 'KILL' }],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    const signal = str(args, 'signal') ?? 'KILL';
+    return forEachContainer(args, io, (ref) => engine.kill(ref, /^\d+$/.test(signal) ? Number(signal) : signal.startsWith('SIG') ? signal : `SIG${signal}`));
+  },
+};
+
+const simple = (name: string, description: string, action: 'restart' | 'pause' | 'unpause'): Command => ({
+  name,
+  aliases: [`ctr container ${name}`],
+  usage: 'CONTAINER [CONTAINER...]',
+  description,
+  flags: [],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    return forEachContainer(args, io, (ref) => engine[action](ref));
+  },
+});
+
+const rm: Command = {
+  name: 'rm',
+  aliases: ['ctr container rm', 'ctr container remove'],
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Remove one or more containers',
+  flags: [
+    { name: 'force', short: 'f', type: 'bool', description: 'Force the removal of a running container (uses SIGKILL)' },
+    { name: 'volumes', short: 'v', type: 'bool', description: 'Remove anonymous volumes associated with the container' },
+  ],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    return forEachContainer(args, io, (ref) => engine.remove(ref, { force: bool(args, 'force'), volumes: bool(args, 'volumes') }));
+  },
+};
+
+const PS_HEADERS: Record<string, string> = {
+  ID: 'CONTAINER ID',
+  Image: 'IMAGE',
+  Command: 'COMMAND',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  Status: 'STATUS',
+  Ports: 'PORTS',
+  Names: 'NAMES',
+  State: 'STATE',
+  Labels: 'LABELS',
+};
+
+function portsText(c: ContainerSummary): string {
+  return c.Ports.map((p) => (p.PublicPort ? `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)).join(', ');
+}
+
+/** `docker ps --format` fields: what the template sees for each container. */
+function psItem(c: ContainerSummary, truncate: boolean): Record<string, unknown> {
+  return {
+    ID: truncate ? c.Id.slice(0, 12) : c.Id,
+    Image: c.Image,
+    Command: commandColumn(c.Command, truncate),
+    CreatedAt: new Date(c.Created * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
+    RunningFor: ago(new Date(c.Created * 1000)),
+    Status: c.Status,
+    Ports: portsText(c),
+    Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
+    State: c.State,
+    Labels: Object.entries(c.Labels).map(([k, v]) => `${k}=${v}`).join(','),
+    Mounts: c.Mounts.map((m) => m.Name ?? m.Source).join(','),
+    Networks: Object.keys(c.NetworkSettings.Networks).join(','),
+  };
+}
+
+const ps: Command = {
+  name: 'ps',
+  aliases: ['ctr container ls', 'ctr container list'],
+  usage: '[OPTIONS]',
+  description: 'List containers',
+  flags: [
+    { name: 'all', short: 'a', type: 'bool', description: 'Show all containers (default shows just running)' },
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Only display container IDs' },
+    { name: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+    { name: 'last', short: 'n', type: 'number', description: 'Show n last created containers (includes all states)' },
+    { name: 'latest', short: 'l', type: 'bool', description: 'Show the latest created container (includes all states)' },
+    filterFlag,
+    formatFlag,
+  ],
+  args: [0, 0],
+  async run(args, io) {
+    const last = bool(args, 'latest') ? 1 : num(args, 'last');
+    const containers = await (await getEngine()).ps({
+      all: bool(args, 'all'),
+      filters: parseFilters(list(args, 'filter')),
+      ...(last !== undefined ? { last } : {}),
+    });
+    const truncate = !bool(args, 'no-trunc');
+    const items = containers.map((c) => psItem(c, truncate));
+    if (bool(args, 'quiet')) {
+      for (const item of items) println(io, String(item.ID));
+      return 0;
+    }
+    const format = str(args, 'format') ?? 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
+    const text = formatItems(format, items, PS_HEADERS);
+    if (text) println(io, text);
+    return 0;
+  },
+};
+
+const logs: Command = {
+  name: 'logs',
+  aliases: ['ctr container logs'],
+  usage: '[OPTIONS] CONTAINER',
+  description: 'Fetch the logs of a container',
+  flags: [
+    { name: 'follow', short: 'f', type: 'bool', description: 'Follow log output' },
+    { name: 'timestamps', short: 't', type: 'bool', description: 'Show timestamps' },
+    { name: 'tail', short: 'n', type: 'string', description: 'Number of lines to show from the end of the logs', default: 'all' },
+    { name: 'since', type: 'string', description: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
+    { name: 'until', type: 'string', description: 'Show logs before a timestamp or relative' },
+  ],
+  args: [1, 1],
+  async run(args, io) {
+    const tail = str(args, 'tail') ?? 'all';
+    const when = (text: string | undefined): Date | undefined => {
+      if (!text) return undefined;
+      const rel = /^(\d+)(s|m|h)$/.exec(text);
+      if (rel) return new Date(Date.now() - Number(rel[1]) * { s: 1000, m: 60000, h: 3600000 }[rel[2] as 's' | 'm' | 'h']);
+      const date = /^\d+$/.test(text) ? new Date(Number(text) * 1000) : new Date(text);
+      if (Number.isNaN(date.getTime())) throw invalidArgument(`invalid value for "since": ${text}`);
+      return date;
+    };
+    const since = when(str(args, 'since'));
+    const until = when(str(args, 'until'));
+    const ac = new AbortController();
+    const stopOnSigint = (): void => ac.abort();
+    process.once('SIGINT', stopOnSigint);
+    try {
+      for await (const entry of (await getEngine()).logs(args.positionals[0] as string, {
+        follow: bool(args, 'follow'),
+        ...(tail !== 'all' ? { tail: Number(tail) } : {}),
+        ...(since ? { since } : {}),
+        ...(until ? { until } : {}),
+        signal: ac.signal,
+      })) {
+        const out = entry.stream === 'stderr' ? io.stderr : io.stdout;
+        out.write(`${bool(args, 'timestamps') ? `${entry.time} ` : ''}${entry.line}\n`);
+      }
+    } finally {
+      process.off('SIGINT', stopOnSigint);
+    }
+    return 0;
+  },
+};
+
+const exec: Command = {
+  name: 'exec',
+  aliases: ['ctr container exec'],
+  usage: '[OPTIONS] CONTAINER COMMAND [ARG...]',
+  description: 'Execute a command in a running container',
+  flags: [
+    { name: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
+    { name: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
+    { name: 'detach', short: 'd', type: 'bool', description: 'Detached mode: run command in the background' },
+    { name: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
+    { name: 'user', short: 'u', type: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
+    { name: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+    { name: 'privileged', type: 'bool', description: 'Give extended privileges to the command' },
+  ],
+  stopAtPositional: true,
+  args: [2, Infinity],
+  async run(args, io) {
+    const [container, ...cmd] = args.positionals as [string, ...string[]];
+    const engine = await getEngine();
+    const user = str(args, 'user');
+    const workingDir = str(args, 'workdir');
+    const tty = bool(args, 'tty');
+    const restore = tty ? await terminalSession(io, container) : () => undefined;
+    try {
+      const result = await engine.exec(container, {
+        cmd,
+        env: list(args, 'env'),
+        tty,
+        privileged: bool(args, 'privileged'),
+        ...(user ? { user } : {}),
+        ...(workingDir ? { workingDir } : {}),
+        ...(bool(args, 'interactive') ? { stdin: io.stdin } : {}),
+        ...(bool(args, 'detach') ? {} : { stdout: io.stdout, stderr: io.stderr }),
+      });
+      return result.exitCode;
+    } finally {
+      restore();
+    }
+  },
+};
+
+const attach: Command = {
+  name: 'attach',
+  aliases: ['ctr container attach'],
+  usage: '[OPTIONS] CONTAINER',
+  description: "Attach local standard input, output, and error streams to a running container",
+  flags: [{ name: 'no-stdin', type: 'bool', description: 'Do not attach STDIN' }],
+  args: [1, 1],
+  async run(args, io) {
+    const engine = await getEngine();
+    const ref = args.positionals[0] as string;
+    await engine.attach(ref, { ...(bool(args, 'no-stdin') ? {} : { stdin: io.stdin }), stdout: io.stdout, stderr: io.stderr });
+    return (await engine.inspect(ref)).State.ExitCode;
+  },
+};
+
+const wait: Command = {
+  name: 'wait',
+  aliases: ['ctr container wait'],
+  usage: 'CONTAINER [CONTAINER...]',
+  description: 'Block until one or more containers stop, then print their exit codes',
+  flags: [],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    for (const ref of args.positionals) println(io, String((await engine.wait(ref)).StatusCode));
+    return 0;
+  },
+};
+
+const inspect: Command = {
+  name: 'inspect',
+  aliases: ['ctr container inspect'],
+  usage: '[OPTIONS] NAME|ID [NAME|ID...]',
+  description: 'Return low-level information on containers, images, volumes or networks',
+  flags: [formatFlag, { name: 'type', type: 'string', description: 'Return JSON for specified type' }],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    const type = str(args, 'type');
+    const items: unknown[] = [];
+    let status = 0;
+    for (const ref of args.positionals) {
+      const tries: Array<() => Promise<unknown>> = [];
+      if (!type || type === 'container') tries.push(() => engine.inspect(ref));
+      if (!type || type === 'image') tries.push(() => engine.inspectImage(ref));
+      if (!type || type === 'volume') tries.push(() => engine.inspectVolume(ref));
+      if (!type || type === 'network') tries.push(() => engine.inspectNetwork(ref));
+      let found: unknown;
+      for (const attempt of tries) {
+        found = await attempt().catch(() => undefined);
+        if (found) break;
+      }
+      if (found) items.push(found);
+      else {
+        io.stderr.write(`Error: No such object: ${ref}\n`);
+        status = 1;
+      }
+    }
+    const format = str(args, 'format');
+    if (format) println(io, formatItems(format, items, {}));
+    else println(io, JSON.stringify(items, null, 4));
+    return status;
+  },
+};
+
+const rename: Command = {
+  name: 'rename',
+  aliases: ['ctr container rename'],
+  usage: 'CONTAINER NEW_NAME',
+  description: 'Rename a container',
+  flags: [],
+  args: [2, 2],
+  async run(args) {
+    await (await getEngine()).rename(args.positionals[0] as string, args.positionals[1] as string);
+    return 0;
+  },
+};
+
+const commit: Command = {
+  name: 'commit',
+  aliases: ['ctr container commit'],
+  usage: '[OPTIONS] CONTAINER [REPOSITORY[:TAG]]',
+  description: "Create a new image from a container's changes",
+  flags: [
+    { name: 'message', short: 'm', type: 'string', description: 'Commit message' },
+    { name: 'author', short: 'a', type: 'string', description: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
+    { name: 'pause', short: 'p', type: 'bool', description: 'Pause container during commit', default: true },
+  ],
+  args: [1, 2],
+  async run(args, io) {
+    const [container, reference] = args.positionals as [string, string | undefined];
+    const message = str(args, 'message');
+    const author = str(args, 'author');
+    const { id } = await (await getEngine()).commit(container, {
+      ...(reference ? { reference } : {}),
+      ...(message ? { comment: message } : {}),
+      ...(author ? { author } : {}),
+      pause: args.flags.pause !== false,
+    });
+    println(io, id);
+    return 0;
+  },
+};
+
+const prune: Command = {
+  name: 'prune',
+  usage: '[OPTIONS]',
+  description: 'Remove all stopped containers',
+  flags: [{ name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' }],
+  args: [0, 0],
+  async run(_args, io) {
+    const { ContainersDeleted } = await (await getEngine()).pruneContainers();
+    println(io, 'Deleted Containers:');
+    for (const id of ContainersDeleted) println(io, id);
+    println(io, '');
+    println(io, `Total reclaimed space: 0B`);
+    return 0;
+  },
+};
+
+export const containerCommands: Command[] = [
+  run,
+  create,
+  start,
+  stop,
+  kill,
+  simple('restart', 'Restart one or more containers', 'restart'),
+  simple('pause', 'Pause all processes within one or more containers', 'pause'),
+  simple('unpause', 'Unpause all processes within one or more containers', 'unpause'),
+  rm,
+  ps,
+  logs,
+  exec,
+  attach,
+  wait,
+  inspect,
+  rename,
+  commit,
+];
+
+export const containerOnlyCommands: Command[] = [prune];
+

@@ -1,0 +1,112 @@
+import { readFile } from 'node:fs/promises';
+import type { CreateContainerOptions } from '@ctr/engine';
+import { invalidArgument } from '@ctr/errors';
+import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
+
+/** The flags `ctr create` and `ctr run` share, with docker's names and help. */
+export const createFlags: FlagSpec[] = [
+  { name: 'name', type: 'string', description: 'Assign a name to the container' },
+  { name: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
+  { name: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
+  { name: 'volume', short: 'v', type: 'list', description: 'Bind mount a volume' },
+  { name: 'tmpfs', type: 'list', description: 'Mount a tmpfs directory' },
+  { name: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
+  { name: 'user', short: 'u', type: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { name: 'entrypoint', type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
+  { name: 'hostname', short: 'h', type: 'string', description: 'Container host name' },
+  { name: 'label', short: 'l', type: 'list', description: 'Set meta data on a container' },
+  { name: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
+  { name: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
+  { name: 'publish', short: 'p', type: 'list', description: "Publish a container's port(s) to the host" },
+  { name: 'publish-all', short: 'P', type: 'bool', description: 'Publish all exposed ports to random ports' },
+  { name: 'network', type: 'string', valueName: 'network', description: 'Connect a container to a network', default: 'bridge' },
+  { name: 'network-alias', type: 'list', description: 'Add network-scoped alias for the container' },
+  { name: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
+  { name: 'dns', type: 'list', description: 'Set custom DNS servers' },
+  { name: 'add-host', type: 'list', description: 'Add a custom host-to-IP mapping (host:ip)' },
+  { name: 'read-only', type: 'bool', description: "Mount the container's root filesystem as read only" },
+  { name: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
+  { name: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  { name: 'cpus', type: 'string', valueName: 'decimal', description: 'Number of CPUs' },
+  { name: 'cpu-shares', short: 'c', type: 'number', description: 'CPU shares (relative weight)' },
+  { name: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { name: 'pids-limit', type: 'number', description: 'Tune container pids limit (set -1 for unlimited)' },
+  { name: 'cap-add', type: 'list', description: 'Add Linux capabilities' },
+  { name: 'cap-drop', type: 'list', description: 'Drop Linux capabilities' },
+  { name: 'security-opt', type: 'list', description: 'Security Options' },
+  { name: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
+  { name: 'stop-timeout', type: 'number', description: 'Timeout (in seconds) to stop a container' },
+  { name: 'restart', type: 'string', description: 'Restart policy to apply when a container exits', default: 'no' },
+  { name: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+  { name: 'pull', type: 'string', description: 'Pull image before creating ("always", "missing", "never")', default: 'missing' },
+];
+
+function labelsFrom(values: string[]): Record<string, string> {
+  return Object.fromEntries(values.map((v) => (v.includes('=') ? [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)] : [v, ''])));
+}
+
+/** `-e NAME` without a value takes it from the caller's environment, like docker; unset names are dropped. */
+function envFrom(values: string[], env: NodeJS.ProcessEnv): string[] {
+  return values.flatMap((v) => (v.includes('=') ? [v] : env[v] !== undefined ? [`${v}=${env[v]}`] : []));
+}
+
+async function envFiles(files: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const file of files) {
+    const text = await readFile(file, 'utf8').catch(() => {
+      throw invalidArgument(`open ${file}: no such file or directory`);
+    });
+    for (const line of text.split('\n')) if (line.trim() && !line.trimStart().startsWith('#')) out.push(line.trim());
+  }
+  return out;
+}
+
+/** Turn parsed `run`/`create` flags and positionals into the engine's create options. */
+export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<CreateContainerOptions> {
+  const [image, ...cmd] = args.positionals as [string, ...string[]];
+  const pull = str(args, 'pull') ?? 'missing';
+  if (!['always', 'missing', 'never'].includes(pull)) throw invalidArgument(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
+  const security = list(args, 'security-opt');
+  const options: CreateContainerOptions = {
+    image,
+    env: [...(await envFiles(list(args, 'env-file'))), ...envFrom(list(args, 'env'), env)],
+    volumes: list(args, 'volume'),
+    tmpfs: list(args, 'tmpfs'),
+    labels: labelsFrom(list(args, 'label')),
+    publish: list(args, 'publish'),
+    publishAll: bool(args, 'publish-all'),
+    network: str(args, 'network') ?? 'bridge',
+    networkAliases: list(args, 'network-alias'),
+    tty: bool(args, 'tty'),
+    openStdin: bool(args, 'interactive'),
+    readOnlyRootfs: bool(args, 'read-only'),
+    autoRemove: bool(args, 'rm'),
+    restart: str(args, 'restart') ?? 'no',
+    pull: pull as 'always' | 'missing' | 'never',
+    capAdd: list(args, 'cap-add'),
+    capDrop: list(args, 'cap-drop'),
+    dns: list(args, 'dns'),
+    extraHosts: list(args, 'add-host'),
+    ...(security.includes('no-new-privileges') || security.includes('no-new-privileges:true') ? { noNewPrivileges: true } : {}),
+    ...(security.includes('seccomp=unconfined') || security.includes('seccomp:unconfined') ? { seccomp: 'unconfined' as const } : {}),
+  };
+  if (cmd.length > 0) options.cmd = cmd;
+  const set = <K extends keyof CreateContainerOptions>(key: K, value: CreateContainerOptions[K] | undefined): void => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('name', str(args, 'name'));
+  set('workingDir', str(args, 'workdir'));
+  set('user', str(args, 'user'));
+  set('entrypoint', str(args, 'entrypoint'));
+  set('hostname', str(args, 'hostname'));
+  set('ip', str(args, 'ip'));
+  set('memory', str(args, 'memory'));
+  set('memorySwap', str(args, 'memory-swap'));
+  set('cpus', str(args, 'cpus'));
+  set('cpuShares', num(args, 'cpu-shares'));
+  set('cpusetCpus', str(args, 'cpuset-cpus'));
+  set('pidsLimit', num(args, 'pids-limit'));
+  set('stopSignal', str(args, 'stop-signal'));
+  set('stopTimeout', num(args, 'stop-timeout'));
+  return options;
+}

@@ -1,0 +1,127 @@
+import type { Command } from '../command';
+import { getEngine, println } from '../context';
+import { bool, list, str } from '../flags';
+import { formatItems } from '../format';
+
+const create: Command = {
+  name: 'create',
+  usage: '[OPTIONS] NETWORK',
+  description: 'Create a network',
+  flags: [
+    { name: 'driver', short: 'd', type: 'string', description: 'Driver to manage the Network', default: 'bridge' },
+    { name: 'subnet', type: 'string', description: 'Subnet in CIDR format that represents a network segment' },
+    { name: 'gateway', type: 'string', description: 'IPv4 Gateway for the master subnet' },
+    { name: 'ip-range', type: 'string', description: 'Allocate container ip from a sub-range' },
+    { name: 'internal', type: 'bool', description: 'Restrict external access to the network' },
+    { name: 'label', type: 'list', description: 'Set metadata on a network' },
+  ],
+  args: [1, 1],
+  async run(args, io) {
+    const subnet = str(args, 'subnet');
+    const gateway = str(args, 'gateway');
+    const ipRange = str(args, 'ip-range');
+    const network = await (await getEngine()).createNetwork({
+      name: args.positionals[0] as string,
+      internal: bool(args, 'internal'),
+      labels: Object.fromEntries(list(args, 'label').map((l) => [l.split('=')[0] as string, l.split('=').slice(1).join('=')])),
+      ...(subnet ? { subnet } : {}),
+      ...(gateway ? { gateway } : {}),
+      ...(ipRange ? { ipRange } : {}),
+    });
+    println(io, network.Id);
+    return 0;
+  },
+};
+
+const ls: Command = {
+  name: 'ls',
+  aliases: ['ctr network list'],
+  usage: '[OPTIONS]',
+  description: 'List networks',
+  flags: [
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Only display network IDs' },
+    { name: 'no-trunc', type: 'bool', description: 'Do not truncate the output' },
+    { name: 'format', type: 'string', description: 'Format output using a custom template' },
+  ],
+  args: [0, 0],
+  async run(args, io) {
+    const truncate = !bool(args, 'no-trunc');
+    const rows = (await (await getEngine()).networks()).map((n) => ({ ...n, ID: truncate ? n.Id.slice(0, 12) : n.Id, Scope: n.Scope }));
+    if (bool(args, 'quiet')) {
+      for (const r of rows) println(io, r.ID);
+      return 0;
+    }
+    const format = str(args, 'format') ?? 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
+    println(io, formatItems(format, rows, { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE' }));
+    return 0;
+  },
+};
+
+const inspect: Command = {
+  name: 'inspect',
+  usage: '[OPTIONS] NETWORK [NETWORK...]',
+  description: 'Display detailed information on one or more networks',
+  flags: [{ name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' }],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    const networks = [];
+    for (const name of args.positionals) networks.push(await engine.inspectNetwork(name));
+    const format = str(args, 'format');
+    println(io, format ? formatItems(format, networks, {}) : JSON.stringify(networks, null, 4));
+    return 0;
+  },
+};
+
+const rm: Command = {
+  name: 'rm',
+  aliases: ['ctr network remove'],
+  usage: 'NETWORK [NETWORK...]',
+  description: 'Remove one or more networks',
+  flags: [],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    let status = 0;
+    for (const name of args.positionals) {
+      try {
+        await engine.removeNetwork(name);
+        println(io, name);
+      } catch (error) {
+        io.stderr.write(`Error response from daemon: ${(error as Error).message}\n`);
+        status = 1;
+      }
+    }
+    return status;
+  },
+};
+
+const connect: Command = {
+  name: 'connect',
+  usage: '[OPTIONS] NETWORK CONTAINER',
+  description: 'Connect a container to a network',
+  flags: [
+    { name: 'alias', type: 'list', description: 'Add network-scoped alias for the container' },
+    { name: 'ip', type: 'string', description: 'IPv4 address (e.g., "172.30.100.104")' },
+  ],
+  args: [2, 2],
+  async run(args) {
+    const ip = str(args, 'ip');
+    await (await getEngine()).connect(args.positionals[0] as string, args.positionals[1] as string, { aliases: list(args, 'alias'), ...(ip ? { ip } : {}) });
+    return 0;
+  },
+};
+
+const disconnect: Command = {
+  name: 'disconnect',
+  usage: '[OPTIONS] NETWORK CONTAINER',
+  description: 'Disconnect a container from a network',
+  flags: [{ name: 'force', short: 'f', type: 'bool', description: 'Force the container to disconnect from a network' }],
+  args: [2, 2],
+  async run(args) {
+    await (await getEngine()).disconnect(args.positionals[0] as string, args.positionals[1] as string);
+    return 0;
+  },
+};
+
+export const networkCommands: Command[] = [create, ls, inspect, rm, connect, disconnect];

@@ -1,0 +1,38 @@
+import * as path from 'node:path';
+import type { Command } from '../command';
+import { println } from '../context';
+import { num, str } from '../flags';
+
+const serve: Command = {
+  name: 'serve',
+  usage: '[OPTIONS]',
+  description: 'Serve a private registry (OCI distribution API) until interrupted',
+  flags: [
+    { name: 'port', short: 'p', type: 'number', description: 'Port to listen on', default: 5000 },
+    { name: 'host', type: 'string', description: 'Address to listen on', default: '127.0.0.1' },
+    { name: 'root', type: 'string', description: 'Where the registry keeps its blobs and metadata (default: <ctr root>/registry)' },
+  ],
+  args: [0, 0],
+  async run(args, io) {
+    const { RegistryServer } = require('@ctr/registry') as typeof import('@ctr/registry');
+    const { openStore } = require('@ctr/store') as typeof import('@ctr/store');
+    const root = str(args, 'root') ?? path.join(process.env.CTR_ROOT ?? '/var/lib/ctr', 'registry');
+    const store = await openStore({ root });
+    const server = new RegistryServer({
+      store: store.content,
+      root: path.join(root, 'registry'),
+      port: num(args, 'port') ?? 5000,
+      host: str(args, 'host') ?? '127.0.0.1',
+    });
+    await server.listen();
+    println(io, `registry listening on ${server.url}`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await server.close();
+    return 0;
+  },
+};
+
+export const registryCommands: Command[] = [serve];

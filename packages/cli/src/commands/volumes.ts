@@ -1,0 +1,105 @@
+import type { Command } from '../command';
+import { getEngine, println } from '../context';
+import { bool, list, str } from '../flags';
+import { formatItems, humanSize } from '../format';
+
+const create: Command = {
+  name: 'create',
+  usage: '[OPTIONS] [VOLUME]',
+  description: 'Create a volume',
+  flags: [
+    { name: 'label', type: 'list', description: 'Set metadata for a volume' },
+    { name: 'driver', short: 'd', type: 'string', description: 'Specify volume driver name', default: 'local' },
+    { name: 'name', type: 'string', description: 'Specify volume name' },
+  ],
+  args: [0, 1],
+  async run(args, io) {
+    const name = args.positionals[0] ?? str(args, 'name');
+    const labels = Object.fromEntries(list(args, 'label').map((l) => [l.split('=')[0] as string, l.split('=').slice(1).join('=')]));
+    const volume = await (await getEngine()).createVolume({ ...(name ? { name } : {}), labels });
+    println(io, volume.Name);
+    return 0;
+  },
+};
+
+const ls: Command = {
+  name: 'ls',
+  aliases: ['ctr volume list'],
+  usage: '[OPTIONS]',
+  description: 'List volumes',
+  flags: [
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Only display volume names' },
+    { name: 'format', type: 'string', description: 'Format output using a custom template' },
+  ],
+  args: [0, 0],
+  async run(args, io) {
+    const volumes = await (await getEngine()).volumes();
+    if (bool(args, 'quiet')) {
+      for (const v of volumes) println(io, v.Name);
+      return 0;
+    }
+    const format = str(args, 'format') ?? 'table {{.Driver}}\t{{.Name}}';
+    println(io, formatItems(format, volumes, { Driver: 'DRIVER', Name: 'VOLUME NAME', Mountpoint: 'MOUNTPOINT' }));
+    return 0;
+  },
+};
+
+const inspect: Command = {
+  name: 'inspect',
+  usage: '[OPTIONS] VOLUME [VOLUME...]',
+  description: 'Display detailed information on one or more volumes',
+  flags: [{ name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' }],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    const volumes = [];
+    for (const name of args.positionals) volumes.push(await engine.inspectVolume(name));
+    const format = str(args, 'format');
+    println(io, format ? formatItems(format, volumes, {}) : JSON.stringify(volumes, null, 4));
+    return 0;
+  },
+};
+
+const rm: Command = {
+  name: 'rm',
+  aliases: ['ctr volume remove'],
+  usage: '[OPTIONS] VOLUME [VOLUME...]',
+  description: 'Remove one or more volumes',
+  flags: [{ name: 'force', short: 'f', type: 'bool', description: 'Force the removal of one or more volumes' }],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    let status = 0;
+    for (const name of args.positionals) {
+      try {
+        await engine.removeVolume(name, { force: bool(args, 'force') });
+        println(io, name);
+      } catch (error) {
+        io.stderr.write(`Error response from daemon: ${(error as Error).message}\n`);
+        status = 1;
+      }
+    }
+    return status;
+  },
+};
+
+const prune: Command = {
+  name: 'prune',
+  usage: '[OPTIONS]',
+  description: 'Remove unused local volumes',
+  flags: [
+    { name: 'all', short: 'a', type: 'bool', description: 'Remove all unused volumes, not just anonymous ones' },
+    { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+  ],
+  args: [0, 0],
+  async run(args, io) {
+    const result = await (await getEngine()).pruneVolumes({ all: bool(args, 'all') });
+    println(io, 'Deleted Volumes:');
+    for (const name of result.VolumesDeleted ?? []) println(io, name);
+    println(io, '');
+    println(io, `Total reclaimed space: ${humanSize(result.SpaceReclaimed ?? 0)}`);
+    return 0;
+  },
+};
+
+export const volumeCommands: Command[] = [create, ls, inspect, rm, prune];

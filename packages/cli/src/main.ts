@@ -1,0 +1,150 @@
+import { isCtrError } from '@ctr/errors';
+import type { Command, CommandGroup, Io } from './command';
+import { buildCommand } from './commands/build';
+import { containerCommands, containerOnlyCommands } from './commands/containers';
+import { imageCommands } from './commands/images';
+import { networkCommands } from './commands/networks';
+import { registryCommands } from './commands/registry';
+import { systemCommands } from './commands/system';
+import { volumeCommands } from './commands/volumes';
+import { configureEngine } from './context';
+import { list, parseFlags, str, type FlagSpec } from './flags';
+import { commandHelp, groupHelp, mainHelp } from './help';
+
+const globalFlags: FlagSpec[] = [
+  { name: 'root', type: 'string', description: 'Root of persistent state (default $CTR_ROOT or /var/lib/ctr)' },
+  { name: 'runroot', type: 'string', description: 'Root of state that dies with the machine (default $CTR_RUNROOT or /run/ctr)' },
+  { name: 'insecure-registry', type: 'list', description: 'Registries (host:port) that may be reached over plain HTTP' },
+  { name: 'debug', short: 'D', type: 'bool', description: 'Enable debug mode (print stack traces)' },
+  { name: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },
+];
+
+const byName = (commands: Command[], name: string): Command => commands.find((c) => c.name === name) as Command;
+const renamed = (command: Command, name: string): Command => ({ ...command, name });
+
+const topLevel: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands];
+const common = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'version', 'info'].map((n) => byName(topLevel, n));
+
+const groups: CommandGroup[] = [
+  {
+    name: 'container',
+    description: 'Manage containers',
+    commands: [
+      ...containerCommands.filter((c) => c.name !== 'ps'),
+      renamed(byName(containerCommands, 'ps'), 'ls'),
+      ...containerOnlyCommands,
+    ],
+  },
+  {
+    name: 'image',
+    description: 'Manage images',
+    commands: [
+      buildCommand,
+      renamed(byName(imageCommands, 'images'), 'ls'),
+      renamed(byName(imageCommands, 'rmi'), 'rm'),
+      ...imageCommands.filter((c) => c.name !== 'images' && c.name !== 'rmi'),
+      renamed(byName(containerCommands, 'inspect'), 'inspect'),
+    ],
+  },
+  { name: 'volume', description: 'Manage volumes', commands: volumeCommands },
+  { name: 'network', description: 'Manage networks', commands: networkCommands },
+  { name: 'system', description: 'Manage ctr', commands: systemCommands.filter((c) => c.name !== 'version') },
+  { name: 'registry', description: 'Run a private registry', commands: registryCommands },
+];
+
+/** Other names a group's commands answer to (`container list`, `image remove`). */
+const groupAliases: Record<string, Record<string, string>> = {
+  container: { list: 'ls', remove: 'rm' },
+  image: { list: 'ls', remove: 'rm' },
+  volume: { list: 'ls', remove: 'rm' },
+  network: { list: 'ls', remove: 'rm' },
+};
+
+function reportError(error: unknown, io: Io, path: string, debug: boolean): number {
+  const exit = isCtrError(error) && typeof error.details.exitCode === 'number' ? error.details.exitCode : 125;
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = isCtrError(error) && error.hint ? `\n${error.hint}` : '';
+  if (path === 'ctr run' || path === 'ctr create' || path === 'ctr container run' || path === 'ctr container create') {
+    io.stderr.write(`ctr: Error: ${message}.${hint}\nSee '${path} --help'.\n`);
+  } else {
+    io.stderr.write(`Error: ${message}${hint}\n`);
+  }
+  if (debug && error instanceof Error && !isCtrError(error)) io.stderr.write(`${error.stack}\n`);
+  return exit;
+}
+
+async function runCommand(command: Command, path: string, argv: string[], io: Io, debug: boolean): Promise<number> {
+  if (argv.includes('--help') && (!command.stopAtPositional || argv.indexOf('--help') < firstPositional(argv, command.flags))) {
+    io.stdout.write(commandHelp(path, command));
+    return 0;
+  }
+  try {
+    const args = parseFlags(argv, command.flags, { command: path, ...(command.stopAtPositional ? { stopAtPositional: true } : {}) });
+    const [min, max] = command.args ?? [0, Infinity];
+    if (args.positionals.length < min || args.positionals.length > max) {
+      const want = min === max ? `exactly ${min} argument${min === 1 ? '' : 's'}` : args.positionals.length < min ? `at least ${min} argument${min === 1 ? '' : 's'}` : `at most ${max} argument${max === 1 ? '' : 's'}`;
+      io.stderr.write(`"${path}" requires ${want}.\nSee '${path} --help'.\n\nUsage:  ${path} ${command.usage}\n\n${command.description}\n`);
+      return 1;
+    }
+    return await command.run(args, io);
+  } catch (error) {
+    return reportError(error, io, path, debug);
+  }
+}
+
+/** Where the command's own arguments start, so `ctr run busybox ls --help` passes `--help` to ls. */
+function firstPositional(argv: string[], flags: FlagSpec[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('-')) return i;
+    const spec = flags.find((f) => arg === `--${f.name}` || arg === `-${f.short}`);
+    if (spec && spec.type !== 'bool') i++;
+  }
+  return argv.length;
+}
+
+/** The `ctr` command: resolves to the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let global;
+  try {
+    const cut = argv.findIndex((a) => !a.startsWith('-') && !argv[argv.indexOf(a) - 1]?.match(/^--(root|runroot|insecure-registry)$/));
+    global = parseFlags(cut === -1 ? argv : argv.slice(0, cut), globalFlags, { command: 'ctr' });
+    argv = cut === -1 ? [] : argv.slice(cut);
+  } catch (error) {
+    return reportError(error, io, 'ctr', false);
+  }
+  const debug = global.flags.debug === true;
+  const root = str(global, 'root');
+  const runRoot = str(global, 'runroot');
+  configureEngine({ ...(root ? { root } : {}), ...(runRoot ? { runRoot } : {}), insecureRegistries: list(global, 'insecure-registry') });
+  if (global.flags.version === true) {
+    io.stdout.write('ctr version 0.1.0\n');
+    return 0;
+  }
+  const [name, ...rest] = argv;
+  if (!name || name === 'help') {
+    io.stdout.write(mainHelp(common, groups, globalFlags));
+    return 0;
+  }
+  const group = groups.find((g) => g.name === name);
+  if (group) {
+    const [sub, ...args] = rest;
+    const subName = sub ? groupAliases[group.name]?.[sub] ?? sub : undefined;
+    const command = group.commands.find((c) => c.name === subName);
+    if (!command) {
+      if (sub && sub !== '--help') {
+        io.stderr.write(`ctr: '${group.name} ${sub}' is not a ctr command.\nSee 'ctr ${group.name} --help'\n`);
+        return 1;
+      }
+      io.stdout.write(groupHelp(group));
+      return 0;
+    }
+    return runCommand(command, `ctr ${group.name} ${command.name}`, args, io, debug);
+  }
+  const command = topLevel.find((c) => c.name === name);
+  if (!command) {
+    io.stderr.write(`ctr: '${name}' is not a ctr command.\nSee 'ctr --help'\n`);
+    return 1;
+  }
+  return runCommand(command, `ctr ${name}`, rest, io, debug);
+}
