@@ -8,7 +8,7 @@ import { parseIndex } from './image-index';
 import { isJsonObject, MAX_DOCUMENT_BYTES, parseJson } from './json';
 import { createManifest, serializeManifest } from './manifest';
 import { parseManifestOrIndex, type ManifestOrIndex } from './manifest-or-index';
-import { checkLayoutVersion, namesFromAnnotations, normalizeNames } from './oci-layout-index';
+import { checkLayoutVersion, mergeByDigest, namesFromAnnotations, normalizeNames, plainDescriptor } from './oci-layout-index';
 import { archivePath } from './docker-archive-paths';
 import { spoolArchive, type SpooledArchive, type SpooledFile } from './docker-archive-spool';
 import { MediaTypes } from './media-types';
@@ -65,7 +65,7 @@ export async function loadArchive(
     const repoTags = dockerManifest === undefined ? new Map<Digest, string[]>() : repoTagsByConfig(archive, dockerManifest);
     return {
       format: dockerManifest === undefined ? 'oci' : 'docker-oci',
-      images: parseIndex(index).manifests.map((d) => loadIndexed(archive, d, repoTags)),
+      images: mergeByDigest(parseIndex(index).manifests.map((d) => loadIndexed(archive, d, repoTags))),
     };
   }
   if (dockerManifest !== undefined) {
@@ -180,8 +180,9 @@ function loadIndexed(archive: SpooledArchive, descriptor: Descriptor, repoTags: 
     'the archive',
   );
   const single = kind === 'manifest' ? configs[0] : undefined;
-  return { names, descriptor, ...(single === undefined ? {} : { imageId: single }) };
+  return { names, descriptor: plainDescriptor(descriptor), ...(single === undefined ? {} : { imageId: single }) };
 }
+
 
 /**
  * Check that what a descriptor points at is in the archive, and return the config digests

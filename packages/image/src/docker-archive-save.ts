@@ -3,13 +3,14 @@ import { Readable } from 'node:stream';
 import { digestMismatch, invalidArgument, throwIfAborted } from '@ctr/errors';
 import * as tar from 'tar-stream';
 import type { BlobProvider } from './content';
-import { Annotations, type Descriptor, type Platform } from './descriptor';
+import type { Descriptor, Platform } from './descriptor';
+import { layoutEntry } from './oci-layout-index';
 import { digestHex, DigestStream, type Digest } from './digest';
 import { blobPath } from './docker-archive-paths';
 import { MediaTypes } from './media-types';
 import { imageGraph, type PlatformImage } from './oci-layout-graph';
 import { platformMatcher } from './platform';
-import { familiarName, familiarString, formatReference, parseNormalizedReference, type Reference } from './reference';
+import { familiarName, familiarString, parseNormalizedReference, type Reference } from './reference';
 
 /** An image to write into an archive or layout: its top descriptor and the names it goes by. */
 export interface ArchiveImage {
@@ -86,19 +87,10 @@ async function writeArchive(pack: tar.Pack, provider: BlobProvider, images: read
 }
 
 /** `index.json`: one entry per name (as Docker and containerd write it), or one unnamed entry. */
-export function layoutIndex(images: ReadonlyArray<{ descriptor: Descriptor; references: Reference[] }>): object {
-  const manifests = images.flatMap(({ descriptor, references }) => {
-    const base: Descriptor = { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size };
-    if (descriptor.platform) base.platform = descriptor.platform;
-    if (references.length === 0) return [base];
-    return references.map((reference) => ({
-      ...base,
-      annotations: {
-        [Annotations.imageName]: formatReference(reference),
-        ...(reference.tag === undefined ? {} : { [Annotations.refName]: reference.tag }),
-      },
-    }));
-  });
+function layoutIndex(images: ReadonlyArray<{ descriptor: Descriptor; references: Reference[] }>): object {
+  const manifests = images.flatMap(({ descriptor, references }) =>
+    references.length === 0 ? [layoutEntry(descriptor)] : references.map((reference) => layoutEntry(descriptor, reference)),
+  );
   return { schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests };
 }
 

@@ -1,7 +1,7 @@
 import { CtrError, invalidArgument } from '@ctr/errors';
 import { Annotations, type Descriptor } from './descriptor';
 import { isJsonObject, parseJson } from './json';
-import { formatReference, parseNormalizedReference } from './reference';
+import { formatReference, parseNormalizedReference, type Reference } from './reference';
 
 /** Refuse an `oci-layout` file of a layout version we do not know (absent is accepted). */
 export function checkLayoutVersion(bytes: Buffer | undefined): void {
@@ -41,4 +41,36 @@ export function normalizeNames(names: Iterable<string>, what: string): string[] 
     }
   }
   return [...out];
+}
+
+/** A descriptor with only what names the content (no layout annotations). */
+export function plainDescriptor(descriptor: Descriptor): Descriptor {
+  const plain: Descriptor = { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size };
+  if (descriptor.platform) plain.platform = descriptor.platform;
+  return plain;
+}
+
+/**
+ * An index.json entry as Docker and containerd write it: the full name in
+ * `io.containerd.image.name`, the tag in `org.opencontainers.image.ref.name`.
+ */
+export function layoutEntry(descriptor: Descriptor, reference?: Reference): Descriptor {
+  const entry = plainDescriptor(descriptor);
+  if (reference === undefined) return entry;
+  entry.annotations = {
+    [Annotations.imageName]: formatReference(reference),
+    ...(reference.tag === undefined ? {} : { [Annotations.refName]: reference.tag }),
+  };
+  return entry;
+}
+
+/** index.json lists an image once per name; callers want it once, with all its names. */
+export function mergeByDigest<T extends { names: string[]; descriptor: Descriptor }>(images: readonly T[]): T[] {
+  const byDigest = new Map<string, T>();
+  for (const image of images) {
+    const seen = byDigest.get(image.descriptor.digest);
+    if (seen === undefined) byDigest.set(image.descriptor.digest, { ...image });
+    else seen.names = [...new Set([...seen.names, ...image.names])];
+  }
+  return [...byDigest.values()];
 }

@@ -5,6 +5,7 @@ import type { LoadedImage } from './docker-archive-load';
 import type { ArchiveImage } from './docker-archive-save';
 import { imageGraph, type ImageGraph } from './oci-layout-graph';
 import { OciLayout } from './oci-layout';
+import { mergeByDigest, plainDescriptor } from './oci-layout-index';
 import { isManifestType } from './media-types';
 
 export interface CopyImageOptions {
@@ -68,7 +69,7 @@ export async function loadOciLayout(ingester: BlobIngester, dir: string, options
   for (const image of await layout.images()) {
     const graph = await copyImage(layout, ingester, image.descriptor, options);
     const single = isManifestType(image.descriptor.mediaType) ? graph.images[0] : undefined;
-    loaded.push({ names: image.names, descriptor: image.descriptor, ...(single ? { imageId: single.config.digest } : {}) });
+    loaded.push({ names: image.names, descriptor: plainDescriptor(image.descriptor), ...(single ? { imageId: single.config.digest } : {}) });
   }
-  return loaded;
+  return mergeByDigest(loaded);
 }

@@ -10,7 +10,7 @@ import { parseDigest, type Digest } from './digest';
 import { readCapped } from './docker-archive-json';
 import { parseIndex } from './image-index';
 import { MAX_DOCUMENT_BYTES } from './json';
-import { checkLayoutVersion, namesFromAnnotations, normalizeNames } from './oci-layout-index';
+import { checkLayoutVersion, layoutEntry, namesFromAnnotations, normalizeNames } from './oci-layout-index';
 import { blobPath } from './docker-archive-paths';
 import { MediaTypes } from './media-types';
 import { formatReference, parseNormalizedReference } from './reference';
@@ -158,13 +158,11 @@ export class OciLayout implements ContentStore {
    */
   async addImage(descriptor: Descriptor, name?: string): Promise<void> {
     const entries = await this.indexEntries();
-    const entry: Descriptor = { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size };
-    if (descriptor.platform) entry.platform = descriptor.platform;
+    const reference = name === undefined ? undefined : parseNormalizedReference(name);
+    const entry = layoutEntry(descriptor, reference);
     let kept = entries;
-    if (name !== undefined) {
-      const reference = parseNormalizedReference(name);
+    if (reference !== undefined) {
       const full = formatReference(reference);
-      entry.annotations = { [Annotations.imageName]: full, ...(reference.tag ? { [Annotations.refName]: reference.tag } : {}) };
       kept = entries.filter((e) => !namesFromAnnotations(e).some((n) => fullName(n) === full));
     } else if (entries.some((e) => e.digest === descriptor.digest && e.annotations === undefined)) {
       return;

@@ -22,6 +22,20 @@ describe('docker save → docker load round trip', () => {
     }
   });
 
+  it('returns an image saved under several names once, with all its names', async () => {
+    const source = new MemoryContentStore();
+    const image = await makeImage(source);
+    const archive = await collect(saveArchive(source, [{ descriptor: image.manifest, names: ['app:1', 'app:latest', 'localhost:5000/app:1'] }]));
+    const result = await loadArchive(new MemoryContentStore(), Readable.from([archive]));
+    expect(result.images).toEqual([
+      {
+        names: ['docker.io/library/app:1', 'docker.io/library/app:latest', 'localhost:5000/app:1'],
+        descriptor: { mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size },
+        imageId: image.config.digest,
+      },
+    ]);
+  });
+
   it('writes manifest.json, repositories, index.json and oci-layout as docker 25 does', async () => {
     const source = new MemoryContentStore();
     const image = await makeImage(source);
