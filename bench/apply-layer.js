@@ -39,6 +39,15 @@ async function timeIt(fn) {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
+/** Sum of the children's user and system times from bash's `times` (second line, "0m1.234s 0m0.567s"). */
+function childCpu(times) {
+  const line = times.trim().split('\n').pop();
+  return line.split(/\s+/).reduce((sum, t) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t);
+    return m ? sum + Number(m[1]) * 60 + Number(m[2]) : sum;
+  }, 0);
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
@@ -48,15 +57,28 @@ async function main() {
   console.log(`layer: ${(statSync(layer).size / 2 ** 20).toFixed(1)} MiB gzip, ${(uncompressed / 2 ** 20).toFixed(1)} MiB tar, ${entries} entries`);
   const tarTimes = [];
   const ctrTimes = [];
+  const tarCpu = [];
+  const ctrCpu = [];
   for (let round = 0; round < ROUNDS; round++) {
     const tarDir = freshDir('tar-out');
-    tarTimes.push(await timeIt(() => execFileSync('tar', ['-xzf', layer, '-C', tarDir])));
+    // bash's `times` reports the CPU the children (tar and its gzip) used.
+    let times = '';
+    tarTimes.push(await timeIt(() => {
+      times = execFileSync('bash', ['-c', 'tar -xzf "$0" -C "$1"; times', layer, tarDir]).toString();
+    }));
+    tarCpu.push(childCpu(times));
+    const cpuBefore = process.cpuUsage();
     const ctrDir = freshDir('ctr-out');
     let result;
     ctrTimes.push(await timeIt(async () => {
       result = await applyLayer(ctrDir, createReadStream(layer, { highWaterMark: 1 << 20 }));
     }));
-    console.log(`round ${round + 1}: tar -xzf ${tarTimes[round].toFixed(2)} s, applyLayer ${ctrTimes[round].toFixed(2)} s (${result.diffId.slice(0, 19)}…)`);
+    const cpu = process.cpuUsage(cpuBefore);
+    ctrCpu.push((cpu.user + cpu.system) / 1e6);
+    console.log(
+      `round ${round + 1}: tar -xzf ${tarTimes[round].toFixed(2)} s (cpu ${tarCpu[round].toFixed(2)} s), ` +
+        `applyLayer ${ctrTimes[round].toFixed(2)} s (cpu ${ctrCpu[round].toFixed(2)} s) (${result.diffId.slice(0, 19)}…)`,
+    );
   }
   const tarMedian = median(tarTimes);
   const ctrMedian = median(ctrTimes);
@@ -65,6 +87,8 @@ async function main() {
   rmSync(path.join(outRoot, 'tar-out'), { recursive: true, force: true });
   rmSync(path.join(outRoot, 'ctr-out'), { recursive: true, force: true });
   console.log(`median: tar -xzf ${tarMedian.toFixed(2)} s, applyLayer ${ctrMedian.toFixed(2)} s`);
+  // CPU time is steadier than wall time on a busy machine; shown for information.
+  console.log(`median cpu: tar+gzip ${median(tarCpu).toFixed(2)} s, applyLayer ${median(ctrCpu).toFixed(2)} s, cpu ratio ${(median(ctrCpu) / median(tarCpu)).toFixed(2)}`);
   console.log(`ratio=${(ctrMedian / tarMedian).toFixed(2)}`);
 }
 

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import * as fs from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
 
 /**
@@ -42,8 +42,6 @@ export class LayerRoot {
 
   constructor(
     readonly root: string,
-    /** Waits for pending work on a path before it is inspected (the applier's in-flight writes). */
-    private readonly settle: (abs: string) => Promise<void> = async () => undefined,
     /** Called for every directory created on the way (implicit parents). */
     private readonly onCreate: (rel: string) => void = () => undefined,
   ) {}
@@ -76,7 +74,7 @@ export class LayerRoot {
    * undefined when a component is missing and `create` is false. With `create`, missing
    * directories are made (mode 0755, as Docker does for implicit parents).
    */
-  async resolveDir(components: readonly string[], create: boolean): Promise<string | undefined> {
+  resolveDir(components: readonly string[], create: boolean): string | undefined {
     const resolved: string[] = [];
     const pending = [...components];
     let links = 0;
@@ -93,20 +91,17 @@ export class LayerRoot {
         continue;
       }
       const abs = this.abs(rel);
-      await this.settle(abs);
-      const stat = await fs.lstat(abs).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return undefined;
-        throw error;
-      });
+      // Synchronous: these are cache misses only, and one lstat is cheaper than a thread-pool round trip.
+      const stat = fs.lstatSync(abs, { throwIfNoEntry: false });
       if (stat === undefined) {
         if (!create) return undefined;
-        await fs.mkdir(abs, 0o755);
+        fs.mkdirSync(abs, 0o755);
         this.onCreate(rel);
         this.dirs.add(rel);
         resolved.push(part);
       } else if (stat.isSymbolicLink()) {
         if (++links > MAX_SYMLINKS) throw invalidArgument(`too many levels of symbolic links at "${rel}" in the layer`);
-        const target = await fs.readlink(abs);
+        const target = fs.readlinkSync(abs);
         if (target.startsWith('/')) resolved.length = 0;
         pending.unshift(...target.split('/'));
       } else if (stat.isDirectory()) {
