@@ -1,6 +1,6 @@
 import { MemoryContentStore } from '@ctr/image';
 import { RegistryClient, type PullProgress } from '@ctr/registry';
-import { makeImage, readAll } from './support/images';
+import { makeImage, makeIndex, readAll } from './support/images';
 import { startRegistry, type RunningRegistry } from './support/servers';
 
 let registry: RunningRegistry;
@@ -43,4 +43,72 @@ test('resolve and listTags see what was pushed', async () => {
   expect(await client.listTags(`${registry.host}/tags/repo`)).toEqual(['a', 'b', 'c']);
   const resolved = await client.resolve(`${registry.host}/tags/repo:b`);
   expect(resolved).toEqual({ mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size });
+});
+
+test('pulling a multi-platform index picks the requested platform and reports the index', async () => {
+  const local = new MemoryContentStore();
+  const amd = await makeImage(local, [100], { os: 'linux', architecture: 'amd64' });
+  const arm = await makeImage(local, [200], { os: 'linux', architecture: 'arm64' });
+  const index = await makeIndex(local, [
+    { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
+    { image: arm, platform: { os: 'linux', architecture: 'arm64' } },
+  ]);
+  await client.push(`${registry.host}/multi/app:v1`, { store: local, manifest: index });
+
+  const target = new MemoryContentStore();
+  const pulled = await client.pull(`${registry.host}/multi/app:v1`, { store: target, platform: { os: 'linux', architecture: 'arm64' } });
+  expect(pulled.index?.digest).toBe(index.digest);
+  expect(pulled.manifest.digest).toBe(arm.manifest.digest);
+  expect(pulled.layers.map((l) => l.digest)).toEqual(arm.layers.map((l) => l.digest));
+  await expect(target.info(index.digest)).resolves.toMatchObject({ size: index.size });
+  await expect(target.info(amd.layers[0]!.digest)).rejects.toMatchObject({ code: 'NotFound' });
+});
+
+test('a platform the index lacks is NotFound naming the platform', async () => {
+  const local = new MemoryContentStore();
+  const amd = await makeImage(local, [100]);
+  const index = await makeIndex(local, [{ image: amd, platform: { os: 'linux', architecture: 'amd64' } }]);
+  await client.push(`${registry.host}/multi/only:v1`, { store: local, manifest: index });
+  await expect(client.pull(`${registry.host}/multi/only:v1`, { store: new MemoryContentStore(), platform: { os: 'linux', architecture: 's390x' } })).rejects.toMatchObject({
+    code: 'NotFound',
+    message: expect.stringContaining('linux/s390x'),
+  });
+});
+
+test('pulling by digest verifies the manifest against it', async () => {
+  const local = new MemoryContentStore();
+  const image = await makeImage(local, [100]);
+  await client.push(`${registry.host}/bydigest/app:v1`, { store: local, manifest: image.manifest });
+  const pulled = await client.pull(`${registry.host}/bydigest/app@${image.manifest.digest}`, { store: new MemoryContentStore() });
+  expect(pulled.manifest.digest).toBe(image.manifest.digest);
+});
+
+test('blobs already in the store are not downloaded again ("Already exists")', async () => {
+  const local = new MemoryContentStore();
+  const image = await makeImage(local);
+  await client.push(`${registry.host}/again/app:v1`, { store: local, manifest: image.manifest });
+  const events: PullProgress[] = [];
+  await client.pull(`${registry.host}/again/app:v1`, { store: local, onProgress: (e) => events.push(e) });
+  const layerStatuses = events.filter((e) => e.kind === 'layer' && e.status !== 'Waiting').map((e) => e.status);
+  expect(layerStatuses).toEqual(['Already exists', 'Already exists']);
+});
+
+test('progress for a downloaded layer goes Waiting → Downloading → Download complete with byte counts', async () => {
+  const local = new MemoryContentStore();
+  const image = await makeImage(local, [2 * 1024 * 1024]);
+  await client.push(`${registry.host}/progress/app:v1`, { store: local, manifest: image.manifest });
+  const events: PullProgress[] = [];
+  await client.pull(`${registry.host}/progress/app:v1`, { store: new MemoryContentStore(), onProgress: (e) => events.push(e) });
+  const layer = events.filter((e) => e.kind === 'layer');
+  expect(layer[0]).toMatchObject({ status: 'Waiting', id: image.layers[0]!.digest.slice(7, 19) });
+  const downloading = layer.filter((e) => e.status === 'Downloading');
+  expect(downloading.length).toBeGreaterThan(1);
+  expect(downloading[downloading.length - 1]).toMatchObject({ current: image.layers[0]!.size, total: image.layers[0]!.size });
+  expect(layer[layer.length - 1]!.status).toBe('Download complete');
+});
+
+test('pushing a digest reference must name the manifest being pushed', async () => {
+  const local = new MemoryContentStore();
+  const image = await makeImage(local, [10]);
+  await expect(client.push(`${registry.host}/x/y@${image.config.digest}`, { store: local, manifest: image.manifest })).rejects.toMatchObject({ code: 'InvalidArgument' });
 });
