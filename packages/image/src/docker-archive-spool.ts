@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import { CtrError, digestMismatch, invalidArgument, throwIfAborted } from '@ctr/errors';
+import { asCtrError, CtrError, digestMismatch, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
 import * as tar from 'tar-stream';
 import type { BlobInfo, BlobIngester } from './content';
 import type { Digest, DiffID } from './digest';
@@ -59,7 +59,11 @@ export async function spoolArchive(
   const digests = new Map<Digest, SpooledFile>();
   let cachedJson = 0;
   const extract = tar.extract();
-  source.on('error', (error) => extract.destroy(error));
+  let sourceError: Error | undefined;
+  source.on('error', (error) => {
+    sourceError = error;
+    extract.destroy(error);
+  });
   source.pipe(extract);
   try {
     for await (const entry of extract) {
@@ -98,7 +102,9 @@ export async function spoolArchive(
   } catch (error) {
     source.unpipe(extract);
     source.destroy();
-    if (error instanceof CtrError) throw error;
+    if (isCtrError(error)) throw error;
+    // The stream we were given failed (a cut connection, a read error): not the archive's fault.
+    if (sourceError !== undefined) throw asCtrError(sourceError, 'Unavailable', 'reading the archive failed');
     throw invalidArgument(`the archive is not a readable tar stream: ${(error as Error).message}`, { cause: error });
   }
   const file = (path: string): SpooledFile | undefined => {

@@ -147,3 +147,34 @@ describe('loading an OCI layout tar refuses hostile index.json entries (T17)', (
     await expectRefused(entries, 'Unsupported', /layout version/);
   });
 });
+
+describe('links and broken streams', () => {
+  it('refuses a symlink loop instead of following it forever', async () => {
+    const archive = await classicArchive();
+    const [first] = archive.layerPaths;
+    const dirOf = first!.split('/')[0];
+    const entries = archive.entries
+      .filter((e) => e.name !== first)
+      .concat([
+        { name: first!, type: 'symlink', linkname: 'other.tar' },
+        { name: `${dirOf}/other.tar`, type: 'symlink', linkname: 'layer.tar' },
+      ]);
+    await expectRefused(entries, 'InvalidArgument', /links/);
+  });
+
+  it('follows a hard link to a layer stored under another name', async () => {
+    const archive = await classicArchive({ layers: [{ same: 'x' }, { same: 'x' }] });
+    const [first, second] = archive.layerPaths;
+    const entries = archive.entries.map((e) => (e.name === second ? { name: second!, type: 'link' as const, linkname: first! } : e));
+    const result = await loadArchive(new MemoryContentStore(), Readable.from([await tarEntries(entries)]));
+    expect(result.images[0]!.imageId).toBe(archive.configDigest);
+  });
+
+  it('reports a failing source stream as Unavailable, not as a bad archive', async () => {
+    const archive = await tarEntries((await classicArchive()).entries);
+    const broken = new Readable({ read() {} });
+    broken.push(archive.subarray(0, 1024));
+    setImmediate(() => broken.destroy(new Error('connection reset')));
+    await expect(loadArchive(new MemoryContentStore(), broken)).rejects.toMatchObject({ code: 'Unavailable' });
+  });
+});
