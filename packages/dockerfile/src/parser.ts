@@ -171,7 +171,9 @@ export function parse(source: string | Uint8Array, options: ParseOptions = {}): 
   const take = (): string => {
     const raw = lines[index++]!;
     if (Buffer.byteLength(raw) > maxLineLength) fail(`dockerfile line greater than max allowed size of ${maxLineLength}`, index);
-    return raw.replace(/[\r\n]+$/, '');
+    let end = raw.length;
+    while (end > 0 && raw[end - 1] === '\r') end--;
+    return end === raw.length ? raw : raw.slice(0, end);
   };
   const readDirective = (line: string, lineNo: number): void => {
     try {
@@ -187,12 +189,11 @@ export function parse(source: string | Uint8Array, options: ParseOptions = {}): 
   };
   /** Strip a trailing escape token (plus blanks) unless it is itself escaped; report whether the line continues. */
   const trimContinuation = (line: string): { text: string; continues: boolean } => {
-    const m = /[ \t]*$/.exec(line)!;
-    const body = line.slice(0, m.index);
-    if (!body.endsWith(escapeToken)) return { text: line, continues: false };
-    const before = body.slice(0, -1);
-    if (before.length > 0 && before.endsWith(escapeToken)) return { text: line, continues: false };
-    return { text: before, continues: true };
+    let end = line.length;
+    while (end > 0 && (line[end - 1] === ' ' || line[end - 1] === '\t')) end--;
+    if (end === 0 || line[end - 1] !== escapeToken) return { text: line, continues: false };
+    if (end > 1 && line[end - 2] === escapeToken) return { text: line, continues: false };
+    return { text: line.slice(0, end - 1), continues: true };
   };
 
   while (index < lines.length) {
