@@ -82,11 +82,19 @@ export async function applyLayer(target: string, layer: Readable, options: Apply
     layer.destroy();
     throw aborted(signal, 'applying the layer');
   }
-  const root = await fs.realpath(target).catch((error: NodeJS.ErrnoException) => {
+  let root: string;
+  let fresh: boolean;
+  try {
+    root = await fs.realpath(target);
+    fresh = (await fs.readdir(root)).length === 0;
+  } catch (error) {
     layer.destroy();
-    throw error.code === 'ENOENT' ? notFound(`layer target directory ${target} does not exist`) : asCtrError(error);
-  });
-  const applier = new Applier(root, options, (await fs.readdir(root)).length === 0);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw notFound(`layer target directory ${target} does not exist`);
+    if (code === 'ENOTDIR') throw invalidArgument(`layer target ${target} is not a directory`);
+    throw asCtrError(error, 'Internal', `opening layer target ${target}`);
+  }
+  const applier = new Applier(root, options, fresh);
   const onAbort = (): void => void layer.destroy(aborted(signal, 'applying the layer'));
   signal?.addEventListener('abort', onAbort, { once: true });
   try {

@@ -87,9 +87,13 @@ test('cancelling stops the apply with Aborted and leaves no write running', asyn
   expect(Object.keys(await treeOf(s.root))).toHaveLength(after);
 });
 
-test('a missing target directory is NotFound', async () => {
+test('a missing target directory is NotFound; a target that is a file is InvalidArgument', async () => {
   const error = await applyLayer(join(s.dir, 'missing'), streamOf(tarOf([{ name: 'a' }]))).catch((e: unknown) => e);
   expect(isCtrError(error) && error.code).toBe('NotFound');
+  await fs.writeFile(join(s.dir, 'file'), 'f');
+  const notDir = await applyLayer(join(s.dir, 'file'), streamOf(tarOf([{ name: 'a' }]))).catch((e: unknown) => e);
+  expect(isCtrError(notDir) && notDir.code).toBe('InvalidArgument');
+  expect(readFileSync(join(s.dir, 'file'), 'utf8')).toBe('f');
 });
 
 test('zstd layers work where Node has zstd, and are Unsupported with a reason where it does not', async () => {
