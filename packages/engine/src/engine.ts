@@ -7,6 +7,8 @@ import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '
 import { RegistryClient, type RegistryClientOptions } from '@ctr/registry';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import type { PushProgress } from '@ctr/registry';
+import { build, type BuildOptions, type BuildResult } from '@ctr/dockerfile';
+import { EngineBuildBackend, type BuildState } from './build-backend';
 import { commitContainer, type CommitOptions } from './commit';
 import type { EngineContext } from './context';
 import {
@@ -18,7 +20,7 @@ import {
   type ListOptions,
 } from './containers';
 import { EventLog, type EngineEvent, type EventsOptions } from './events';
-import { Images, type HistoryItem, type ImageInspect, type ImageSummary, type PullOptions, type RemovedImage, type ResolvedImage } from './images';
+import { Images, normalizeImageName, type HistoryItem, type ImageInspect, type ImageSummary, type PullOptions, type RemovedImage, type ResolvedImage } from './images';
 
 export interface EngineOptions {
   /** Persistent state (default `$CTR_ROOT` or `/var/lib/ctr`). */
@@ -42,6 +44,11 @@ export interface RunResult {
   name: string;
   /** The exit code, when not detached. */
   exitCode?: number;
+}
+
+export interface BuildImageOptions extends Omit<BuildOptions<BuildState>, 'backend'> {
+  /** Names for the built image (`-t`). */
+  tags?: string[];
 }
 
 export const ENGINE_VERSION = '0.1.0';
@@ -134,6 +141,22 @@ export class Engine {
     options: { name?: string; config?: ContainerConfig; comment?: string; signal?: AbortSignal } = {},
   ): Promise<ResolvedImage> {
     return (await this.ready()).images.import(source, options);
+  }
+
+  /** `docker build`: a Dockerfile and its context (a directory or a tar stream) into an image, tagged with `tags`. */
+  async build(options: BuildImageOptions): Promise<BuildResult> {
+    const { ctx, images } = await this.ready();
+    const { tags, ...buildOptions } = options;
+    const names = (tags ?? []).map(normalizeImageName);
+    const lease = await ctx.store.leases.create({ expiresInMs: 6 * 3600_000 });
+    try {
+      const result = await build({ ...buildOptions, backend: new EngineBuildBackend(ctx, images) });
+      for (const name of names) await images.tag(result.id, name);
+      await ctx.events.emit('image', 'build', result.id, {});
+      return result;
+    } finally {
+      await ctx.store.leases.delete(lease.id).catch(() => undefined);
+    }
   }
 
   async commit(container: string, options: CommitOptions = {}): Promise<{ id: string }> {

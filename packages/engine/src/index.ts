@@ -3,7 +3,8 @@
  * ships containers by composing @ctr/store, @ctr/registry, @ctr/dockerfile, @ctr/runtime
  * and @ctr/network. No daemon: every engine on the same root sees the same state.
  */
-export { Engine, ENGINE_VERSION, API_VERSION, type EngineOptions, type RunOptions, type RunResult } from './engine';
+export { Engine, ENGINE_VERSION, API_VERSION, type EngineOptions, type RunOptions, type RunResult, type BuildImageOptions } from './engine';
+export type { BuildState } from './build-backend';
 export type { ContainerInspect, ContainerSummary, CreateContainerOptions, ListOptions, AttachIo, InspectMount } from './containers';
 export { normalizeImageName, familiarImageName, splitRepoTag } from './images';
 export type { ImageInspect, ImageSummary, HistoryItem, PullOptions, RemovedImage, ResolvedImage } from './images';

@@ -1,0 +1,168 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, RunIO, RunResult, RunStep } from '@ctr/dockerfile';
+import { isNotFound } from '@ctr/errors';
+import { createLayerFromOverlay, writeImage, writeLayer, layerCompression, type ChainID, type Descriptor, type DiffID } from '@ctr/image';
+import { mountAll, readJson, unmount, writeFileAtomic } from '@ctr/store';
+import type { EngineContext } from './context';
+import type { Images } from './images';
+import { newId } from './names';
+
+/**
+ * A filesystem state during a build: layers (blobs in the content store) and their diffIDs.
+ * Immutable; its snapshot is the committed one named by the top chainID.
+ */
+export interface BuildState {
+  layers: Descriptor[];
+  diffIds: DiffID[];
+}
+
+const EMPTY: BuildState = { layers: [], diffIds: [] };
+
+/** Build-step results by cache key, one small JSON file each under `<root>/engine/build-cache/`. */
+class FileBuildCache implements BuildCache<BuildState> {
+  constructor(
+    private readonly dir: string,
+    private readonly ctx: EngineContext,
+  ) {}
+
+  async get(key: string): Promise<CachedStep<BuildState> | undefined> {
+    const step = await readJson<CachedStep<BuildState>>(path.join(this.dir, `${key}.json`)).catch(() => undefined);
+    if (!step) return undefined;
+    // A cached step whose layers were garbage-collected is a miss, not a broken build.
+    for (const layer of step.state.layers) {
+      if (!(await this.ctx.store.content.info(layer.digest).then(() => true, () => false))) return undefined;
+    }
+    return step;
+  }
+
+  async put(key: string, step: CachedStep<BuildState>): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+    await writeFileAtomic(path.join(this.dir, `${key}.json`), JSON.stringify(step));
+  }
+}
+
+/** @ctr/dockerfile's backend on real parts: snapshots from @ctr/store, RUN steps under runc. */
+export class EngineBuildBackend implements BuildBackend<BuildState> {
+  readonly cache: BuildCache<BuildState>;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly images: Images,
+  ) {
+    this.cache = new FileBuildCache(path.join(ctx.root, 'engine', 'build-cache'), ctx);
+  }
+
+  async resolveImage(ref: string, options: { platform?: string; signal: AbortSignal }): Promise<BaseImage<BuildState>> {
+    const image = await this.images.resolve(ref, options.signal).catch((error) => {
+      if (!isNotFound(error)) throw error;
+      return this.images.pull(ref, { signal: options.signal });
+    });
+    return {
+      id: image.record.id,
+      config: image.config,
+      state: { layers: image.layers, diffIds: image.config.rootfs.diff_ids as DiffID[] },
+    };
+  }
+
+  async scratch(): Promise<BuildState> {
+    return EMPTY;
+  }
+
+  /** Make sure every layer of the state is unpacked; the top chainID's snapshot is the state's filesystem. */
+  private async unpack(state: BuildState, signal: AbortSignal): Promise<ChainID | undefined> {
+    if (state.layers.length === 0) return undefined;
+    const content = this.ctx.store.content;
+    return this.ctx.store.unpackLayers(
+      state.layers.map((layer, i) => ({
+        diffId: state.diffIds[i] as DiffID,
+        compression: layerCompression(layer.mediaType) ?? 'gzip',
+        read: () => content.read(layer.digest),
+      })),
+      { signal },
+    );
+  }
+
+  /** Mount a fresh snapshot on `parent`, run `use` on its root, always unmount. */
+  private async withSnapshot<T>(
+    parent: ChainID | undefined,
+    kind: 'prepare' | 'view',
+    use: (root: string, key: string) => Promise<T>,
+  ): Promise<T> {
+    const key = `build-${newId().slice(0, 16)}`;
+    const snapshots = this.ctx.store.snapshots;
+    const mounts = kind === 'prepare' ? await snapshots.prepare(key, parent) : await snapshots.view(key, parent);
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-build-'));
+    try {
+      await mountAll(mounts, root);
+      try {
+        return await use(root, key);
+      } finally {
+        await unmount(root);
+      }
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+      await snapshots.remove(key).catch(() => undefined);
+    }
+  }
+
+  async run(state: BuildState, step: RunStep, io: RunIO, signal: AbortSignal): Promise<RunResult<BuildState>> {
+    const parent = await this.unpack(state, signal);
+    return this.withSnapshot(parent, 'prepare', async (rootfs, key) => {
+      const id = `build-${newId()}`;
+      await this.ctx.runtime.create(id, {
+        rootfs,
+        run: {
+          cmd: step.args,
+          entrypoint: [],
+          env: step.env,
+          ...(step.user ? { user: step.user } : {}),
+          workingDir: step.workdir,
+          network: step.network === 'host' ? { mode: 'host' } : { mode: 'none' },
+        },
+        signal,
+      });
+      let exitCode: number;
+      try {
+        const started = await this.ctx.runtime.start(id, { attach: { stdout: io.stdout, stderr: io.stderr }, signal });
+        exitCode = (await this.ctx.runtime.wait(id, { signal })).exitCode;
+        await started.attached;
+      } finally {
+        await this.ctx.runtime.delete(id, { force: true }).catch(() => undefined);
+      }
+      if (exitCode !== 0) return { exitCode };
+      const upper = await this.ctx.store.snapshots.upperDir(key);
+      const { descriptor, diffId } = await writeLayer(this.ctx.store.content, createLayerFromOverlay(upper, { signal }), { compression: 'gzip', signal });
+      return { exitCode: 0, state: { layers: [...state.layers, descriptor], diffIds: [...state.diffIds, diffId] } };
+    });
+  }
+
+  async apply(state: BuildState, layer: Readable, signal: AbortSignal): Promise<BuildState> {
+    const written = await writeLayer(this.ctx.store.content, layer, { compression: 'gzip', signal });
+    const next = { layers: [...state.layers, written.descriptor], diffIds: [...state.diffIds, written.diffId] };
+    await this.unpack(next, signal);
+    return next;
+  }
+
+  async view<T>(state: BuildState, use: (root: string) => Promise<T>, signal: AbortSignal): Promise<T> {
+    const parent = await this.unpack(state, signal);
+    if (parent === undefined) {
+      const empty = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-scratch-'));
+      try {
+        return await use(empty);
+      } finally {
+        await fs.rm(empty, { recursive: true, force: true });
+      }
+    }
+    return this.withSnapshot(parent, 'view', (root) => use(root));
+  }
+
+  async commit(state: BuildState, image: ImageSpec, signal: AbortSignal): Promise<{ id: string }> {
+    const config = { ...image, rootfs: { type: 'layers' as const, diff_ids: state.diffIds } };
+    const written = await writeImage(this.ctx.store.content, config, state.layers, { signal });
+    await this.ctx.store.images.put(undefined, { id: written.imageId, target: written.manifest });
+    return { id: written.imageId };
+  }
+}
