@@ -97,6 +97,8 @@ async function runCredentialHelper(name: string, serverUrl: string, env: NodeJS.
       ),
     );
     child.on('close', (exit) => resolve({ code: exit, stdout: out, stderr: err }));
+    // A helper may exit without reading its input; its exit status is what counts.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(serverUrl);
   });
   if (code !== 0) {
