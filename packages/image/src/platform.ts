@@ -160,6 +160,7 @@ function compatiblePlatforms(platform: Platform): Platform[] {
       }
       break;
     case 'arm64':
+      vector.push(...olderArm64(platform.variant ?? 'v8').map((variant) => ({ ...base, architecture: 'arm64', ...variant })));
       // 64-bit ARM runs 32-bit ARM images (v8 down to v5), like containerd.
       vector.push(...compatiblePlatforms({ ...base, architecture: 'arm', variant: 'v8' }));
       break;
@@ -167,6 +168,30 @@ function compatiblePlatforms(platform: Platform): Platform[] {
       break;
   }
   return vector;
+}
+
+/**
+ * The arm64 variants an arm64 CPU of `variant` also runs, best first: v9.x runs v9.(x-1)…v9
+ * and then v8.(x+5)…v8 (v9.0 branched from v8.5); v8.x runs v8.(x-1)…v8.
+ */
+function olderArm64(variant: string): { variant?: string }[] {
+  const parsed = /^v(\d+)(?:\.(\d+))?$/.exec(variant);
+  if (parsed === null) return [];
+  let major = Number(parsed[1]);
+  let minor = Number(parsed[2] ?? 0);
+  const out: { variant?: string }[] = [];
+  const push = (x: number): void => {
+    // Plain v8 is written without a variant once normalised.
+    out.push(x === 0 ? (major === 8 ? {} : { variant: `v${major}` }) : { variant: `v${major}.${x}` });
+  };
+  if (major === 9) {
+    for (let x = minor - 1; x >= 0; x -= 1) push(x);
+    major = 8;
+    minor += 5;
+    push(minor);
+  }
+  if (major === 8) for (let x = minor - 1; x >= 0; x -= 1) push(x);
+  return out;
 }
 
 function samePlatform(a: Platform, b: Platform): boolean {

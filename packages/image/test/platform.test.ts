@@ -116,6 +116,26 @@ describe('platformMatcher accepts what a platform can run, best first', () => {
     expect(order('linux/arm64', ['linux/arm/v7', 'linux/amd64', 'linux/arm64/v8'])).toEqual(['linux/arm64', 'linux/arm/v7']);
   });
 
+  test('arm64/v9.2 runs v9.1, v9, then v8.7 down to v8, then 32-bit arm', () => {
+    const matcher = platformMatcher(p('linux/arm64/v9.2'));
+    const candidates = ['linux/arm/v7', 'linux/arm64/v8', 'linux/arm64/v8.7', 'linux/arm64/v9', 'linux/arm64/v9.1', 'linux/arm64/v9.3', 'linux/arm64/v8.1'];
+    expect(candidates.map(p).filter((c) => matcher.match(c)).sort((a, b) => matcher.compare(a, b)).map(formatPlatform)).toEqual([
+      'linux/arm64/v9.1',
+      'linux/arm64/v9',
+      'linux/arm64/v8.7',
+      'linux/arm64/v8.1',
+      'linux/arm64',
+      'linux/arm/v7',
+    ]);
+  });
+
+  test('arm64/v8.2 runs v8.1 and v8, not v8.3', () => {
+    const matcher = platformMatcher(p('linux/arm64/v8.2'));
+    expect(matcher.match(p('linux/arm64/v8.1'))).toBe(true);
+    expect(matcher.match(p('linux/arm64'))).toBe(true);
+    expect(matcher.match(p('linux/arm64/v8.3'))).toBe(false);
+  });
+
   test('candidates are normalised before matching', () => {
     expect(platformMatcher(p('linux/amd64')).match(p('Linux/x86_64'))).toBe(true);
     expect(platformMatcher(p('linux/arm64')).match(p('linux/aarch64/v8'))).toBe(true);
