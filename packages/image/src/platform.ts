@@ -13,7 +13,7 @@ import type { Platform } from './descriptor';
 export function normalizePlatform(platform: Platform): Platform {
   const os = normalizeOs(platform.os);
   let architecture = platform.architecture.toLowerCase();
-  let variant = platform.variant ?? '';
+  let variant = (platform.variant ?? '').toLowerCase();
   switch (architecture) {
     case 'i386':
       architecture = '386';

@@ -30,6 +30,7 @@ describe('platform names are normalised like containerd', () => {
     ['linux/arm', 'linux/arm/v7'],
     ['linux/arm/6', 'linux/arm/v6'],
     ['Linux/AMD64', 'linux/amd64'],
+    ['linux/ARM/V6', 'linux/arm/v6'],
     ['linux/s390x', 'linux/s390x'],
   ])('%s → %s', (text, normalized) => {
     expect(formatPlatform(normalizePlatform(p(text)))).toBe(normalized);
