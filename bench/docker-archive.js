@@ -15,7 +15,7 @@ const {
   serializeImageConfig, serializeManifest,
 } = require('@ctr/image');
 
-const ROUNDS = 3;
+const ROUNDS = 5;
 const LAYERS = 3;
 const FILES_PER_LAYER = 64;
 const FILE_BYTES = 512 * 1024;
@@ -63,7 +63,7 @@ async function main() {
       rmSync(tarOut);
 
       const target = await OciLayout.open(join(work, `target-${round}`), { create: true });
-      times.ctrLoad.push(await seconds(() => loadArchive(target, createReadStream(archive))));
+      times.ctrLoad.push(await seconds(() => loadArchive(target, createReadStream(archive, { highWaterMark: 1 << 20 }))));
       rmSync(target.dir, { recursive: true });
       const extractDir = join(work, `extract-${round}`);
       mkdirSync(extractDir);

@@ -75,7 +75,7 @@ export class OciLayout implements ContentStore {
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) {
       throw invalidArgument(`offset ${offset} is outside blob ${digest} of ${size} bytes`);
     }
-    return createReadStream(this.blobFile(digest), { start: offset, ...(options.signal ? { signal: options.signal } : {}) });
+    return createReadStream(this.blobFile(digest), { start: offset, highWaterMark: READ_CHUNK, ...(options.signal ? { signal: options.signal } : {}) });
   }
 
   async write(source: Readable | AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<BlobInfo> {
@@ -209,6 +209,8 @@ function fullName(name: string): string | undefined {
 }
 
 const WRITE_BATCH = 1 << 20;
+/** Blobs are read in 1 MiB chunks: fewer, larger hops through hashing and tar streams. */
+const READ_CHUNK = 1 << 20;
 
 /** Copy into `file`, hashing on the way; chunks are gathered into ~1 MiB writes. */
 async function copyHashed(source: AsyncIterable<Uint8Array>, file: FileHandle, signal: AbortSignal | undefined): Promise<BlobInfo> {
