@@ -101,6 +101,16 @@ describe('MemoryContentStore', () => {
     expect(await all(store)).toEqual([]);
   });
 
+  test('a source that fails midway rejects with its error and stores nothing', async () => {
+    const store = new MemoryContentStore();
+    async function* broken(): AsyncIterable<Uint8Array> {
+      yield Buffer.from('partial');
+      throw new Error('connection reset');
+    }
+    expect(((await rejection(store.write(broken()))) as Error).message).toBe('connection reset');
+    expect(await all(store)).toEqual([]);
+  });
+
   test('a missing blob is NotFound for info, read and delete', async () => {
     const store = new MemoryContentStore();
     const missing = digestOf('missing');
