@@ -8,7 +8,7 @@ import { dnsDaemonMain } from './dns-daemon';
 import type { StatePaths } from './state';
 
 const MARKER = 'ctr-network-dns';
-const READY_TIMEOUT_MS = 5_000;
+const READY_TIMEOUT_MS = 20_000;
 
 function pidFile(paths: StatePaths): string {
   return path.join(paths.runDir, 'dns.pid');

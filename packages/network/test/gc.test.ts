@@ -8,7 +8,7 @@ let host: TestHost;
 let tag = '';
 
 beforeAll(async () => {
-  host = await makeTestHost('tgc', 7);
+  host = await makeTestHost('tgc');
   tag = createHash('sha256').update(host.root).digest('hex').slice(0, 8);
   await host.manager.createNetwork({ name: 'tgc-net', subnet: host.subnet(1) });
 });
@@ -35,11 +35,12 @@ test('namespaces, links and iptables rules nothing owns are removed', async () =
   const netnsDir = path.join(host.options.runRoot, 'netns');
   await fs.mkdir(netnsDir, { recursive: true });
   sh(`touch '${netnsDir}/tgc-orphan' && unshare --net='${netnsDir}/tgc-orphan' true`);
-  sh(`ip link add tgc-ghost type veth peer name tgc-ghost-p && ip link set tgc-ghost alias ctr:${tag}:ep:ghost`);
-  sh(`iptables -A CTR-FORWARD -i tgc-ghost -m comment --comment ctr:${tag}:net:ghost -j ACCEPT`);
+  const ghost = `${host.prefix}-ghost`;
+  sh(`ip link add ${ghost} type veth peer name ${ghost}-p && ip link set ${ghost} alias ctr:${tag}:ep:ghost`);
+  sh(`iptables -A CTR-FORWARD -i ${ghost} -m comment --comment ctr:${tag}:net:ghost -j ACCEPT`);
   const report = await host.manager.gc();
   expect(report.removed).toEqual(
-    expect.arrayContaining([`netns ${netnsDir}/tgc-orphan`, 'link tgc-ghost', `1 iptables rules ctr:${tag}:net:ghost`]),
+    expect.arrayContaining([`netns ${netnsDir}/tgc-orphan`, `link ${ghost}`, `1 iptables rules ctr:${tag}:net:ghost`]),
   );
   expect(await host.leftovers()).toEqual(
     // the network made in beforeAll is still there, and only it
@@ -54,7 +55,7 @@ test('a killed DNS server is restarted and a deleted bridge is recreated', async
   process.kill(pid, 'SIGKILL');
   sh(`ip link del ${bridge}`);
   await host.manager.gc();
-  expect(sh(`ip -o -4 addr show dev ${bridge}`)).toContain('10.213.113.1/24');
+  expect(sh(`ip -o -4 addr show dev ${bridge}`)).toContain(`${host.net(1)}.1/24`);
   const a = await host.manager.attach('tgc-a', { mode: 'tgc-net', name: 'alpha' });
   const b = await host.manager.attach('tgc-b', { mode: 'tgc-net', name: 'beta' });
   expect(lookup(b.netnsPath ?? '', 'alpha')).toEqual([a.settings.Networks['tgc-net']?.IPAddress]);
@@ -65,9 +66,9 @@ test('a killed DNS server is restarted and a deleted bridge is recreated', async
 test('the default bridge is removed by gc while nothing uses it', async () => {
   await host.manager.attach('tgc-d', {});
   await host.manager.detach('tgc-d');
-  expect(sh('ip -o link show')).toContain('tgc-dflt');
+  expect(sh('ip -o link show')).toContain(`${host.prefix}-dflt`);
   expect((await host.manager.gc()).removed).toContain('network bridge');
-  expect(sh('ip -o link show')).not.toContain('tgc-dflt');
+  expect(sh('ip -o link show')).not.toContain(`${host.prefix}-dflt`);
 });
 
 test('a lock left by a crashed process is broken', async () => {

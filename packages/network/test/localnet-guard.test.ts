@@ -22,7 +22,7 @@ const dropped = (counters: string, match: string): number =>
     .reduce((n, l) => n + Number(l.trim().split(/\s+/)[0]), 0);
 
 beforeAll(async () => {
-  host = await makeTestHost('tsec', 8);
+  host = await makeTestHost('tse');
   const n = await host.manager.createNetwork({ name: 'tsec-net', subnet: host.subnet(1) });
   bridge = n.Options['com.docker.network.bridge.name'] ?? '';
   gateway = n.IPAM.Config[0]?.Gateway ?? '';

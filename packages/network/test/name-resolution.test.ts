@@ -8,7 +8,7 @@ let webNs: string;
 let clientNs: string;
 
 beforeAll(async () => {
-  host = await makeTestHost('tdns', 0);
+  host = await makeTestHost('tdn');
   await host.manager.createNetwork({ name: 'tdns-app', subnet: host.subnet(1) });
   const web = await host.manager.attach('tdns-web-id', { mode: 'tdns-app', name: 'web', networks: [{ name: 'tdns-app', aliases: ['www', 'frontend'] }] });
   const client = await host.manager.attach('tdns-client-id', { mode: 'tdns-app', name: 'client' });
@@ -25,7 +25,7 @@ afterAll(async () => {
 
 test('a container finds another by name through 127.0.0.11 and fetches from it', () => {
   const [ip] = lookup(clientNs, 'web');
-  expect(ip).toMatch(/^10\.213\.1\.\d+$/);
+  expect(ip?.startsWith(`${host.net(1)}.`)).toBe(true);
   expect(inNetns(clientNs, ['/bin/busybox', 'wget', '-qO-', `http://${ip}/`])).toBe('hello from web\n');
 });
 

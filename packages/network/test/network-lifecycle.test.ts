@@ -4,7 +4,7 @@ import { makeTestHost, type TestHost } from './helpers/host';
 let host: TestHost;
 
 beforeAll(async () => {
-  host = await makeTestHost('tlcy', 4);
+  host = await makeTestHost('tlc');
 });
 
 afterAll(async () => {
@@ -25,8 +25,8 @@ test('create makes a bridge with the gateway address and inspect shows Docker\'s
   const n = await host.manager.createNetwork({
     name: 'tlcy-one',
     subnet: host.subnet(1),
-    gateway: '10.213.65.254',
-    ipRange: '10.213.65.128/25',
+    gateway: `${host.net(1)}.254`,
+    ipRange: `${host.net(1)}.128/25`,
     labels: { team: 'a' },
   });
   expect(n).toMatchObject({
@@ -34,26 +34,26 @@ test('create makes a bridge with the gateway address and inspect shows Docker\'s
     Driver: 'bridge',
     Scope: 'local',
     Internal: false,
-    IPAM: { Driver: 'default', Config: [{ Subnet: '10.213.65.0/24', Gateway: '10.213.65.254', IPRange: '10.213.65.128/25' }] },
+    IPAM: { Driver: 'default', Config: [{ Subnet: `${host.net(1)}.0/24`, Gateway: `${host.net(1)}.254`, IPRange: `${host.net(1)}.128/25` }] },
     Labels: { team: 'a' },
   });
   expect(n.Id).toMatch(/^[0-9a-f]{64}$/);
   const bridge = n.Options['com.docker.network.bridge.name'] ?? '';
-  expect(execFileSync('ip', ['-o', '-4', 'addr', 'show', 'dev', bridge]).toString()).toContain('10.213.65.254/24');
+  expect(execFileSync('ip', ['-o', '-4', 'addr', 'show', 'dev', bridge]).toString()).toContain(`${host.net(1)}.254/24`);
   expect(await host.manager.inspectNetwork(n.Id.slice(0, 12))).toEqual(n);
 });
 
 test('addresses come from the ip-range, and a static address is honoured', async () => {
   const r = await host.manager.attach('tlcy-c1', { mode: 'tlcy-one' });
-  expect(r.settings.Networks['tlcy-one']?.IPAddress).toBe('10.213.65.128');
-  const s = await host.manager.attach('tlcy-c2', { networks: [{ name: 'tlcy-one', ip: '10.213.65.7' }] });
-  expect(s.settings.Networks['tlcy-one']).toMatchObject({ IPAddress: '10.213.65.7', IPAMConfig: { IPv4Address: '10.213.65.7' } });
+  expect(r.settings.Networks['tlcy-one']?.IPAddress).toBe(`${host.net(1)}.128`);
+  const s = await host.manager.attach('tlcy-c2', { networks: [{ name: 'tlcy-one', ip: `${host.net(1)}.7` }] });
+  expect(s.settings.Networks['tlcy-one']).toMatchObject({ IPAddress: `${host.net(1)}.7`, IPAMConfig: { IPv4Address: `${host.net(1)}.7` } });
 });
 
 test('a static address already in use or outside the subnet is refused, leaving nothing', async () => {
-  await expect(host.manager.attach('tlcy-c3', { networks: [{ name: 'tlcy-one', ip: '10.213.65.7' }] })).rejects.toMatchObject({
+  await expect(host.manager.attach('tlcy-c3', { networks: [{ name: 'tlcy-one', ip: `${host.net(1)}.7` }] })).rejects.toMatchObject({
     code: 'Conflict',
-    message: 'Address already in use: 10.213.65.7 on network tlcy-one',
+    message: `Address already in use: ${host.net(1)}.7 on network tlcy-one`,
   });
   await expect(host.manager.attach('tlcy-c3', { networks: [{ name: 'tlcy-one', ip: '10.9.9.9' }] })).rejects.toMatchObject({
     code: 'InvalidArgument',
@@ -90,7 +90,7 @@ test('list shows the pre-defined networks and filters by label and name', async 
 test('subnets are chosen from the pool without overlapping', async () => {
   const red = await host.manager.inspectNetwork('tlcy-red');
   const blue = await host.manager.inspectNetwork('tlcy-blue');
-  expect(red.IPAM.Config[0]?.Subnet).toMatch(/^10\.213\.7\d\.0\/24$/);
+  expect([8, 9, 10, 11, 12, 13, 14, 15].map((i) => host.subnet(i))).toContain(red.IPAM.Config[0]?.Subnet);
   expect(blue.IPAM.Config[0]?.Subnet).not.toBe(red.IPAM.Config[0]?.Subnet);
 });
 
@@ -113,23 +113,23 @@ test('a duplicate name is AlreadyExists', async () => {
 
 test('an overlapping subnet is a Conflict and makes no bridge', async () => {
   await host.manager.createNetwork({ name: 'tlcy-base', subnet: host.subnet(4) });
-  await expect(host.manager.createNetwork({ name: 'tlcy-over', subnet: '10.213.68.0/25', bridgeName: 'tlcy-over' })).rejects.toMatchObject({
+  await expect(host.manager.createNetwork({ name: 'tlcy-over', subnet: `${host.net(4)}.0/25`, bridgeName: `${host.prefix}-over` })).rejects.toMatchObject({
     code: 'Conflict',
   });
-  expect(bridgeExists('tlcy-over')).toBe(false);
+  expect(bridgeExists(`${host.prefix}-over`)).toBe(false);
   await host.manager.removeNetwork('tlcy-base');
 });
 
 test.each([
   ['a bad name', { name: 'bad name!' }, 'InvalidArgument'],
-  ['a subnet with host bits', { name: 'tlcy-x', subnet: '10.213.69.5/24' }, 'InvalidArgument'],
+  ['a subnet with host bits', { name: 'tlcy-x', subnet: '10.212.255.5/24' }, 'InvalidArgument'],
   ['a gateway outside the subnet', { name: 'tlcy-x', gateway: '10.1.1.1' }, 'InvalidArgument'],
   ['a pre-defined name', { name: 'host' }, 'AlreadyExists'],
   ['an unknown driver', { name: 'tlcy-x', driver: 'overlay' as 'bridge' }, 'Unsupported'],
   ['a bridge name too long', { name: 'tlcy-x', bridgeName: 'this-name-is-too-long' }, 'InvalidArgument'],
 ])('create refuses %s', async (_what, options, code) => {
   const before = (await host.manager.listNetworks()).length;
-  await expect(host.manager.createNetwork({ subnet: '10.213.69.0/24', ...options })).rejects.toMatchObject({ code });
+  await expect(host.manager.createNetwork({ subnet: host.subnet(5), ...options })).rejects.toMatchObject({ code });
   expect((await host.manager.listNetworks()).length).toBe(before);
 });
 

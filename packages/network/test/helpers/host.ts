@@ -7,36 +7,56 @@ import path from 'node:path';
 import { NetworkManager, type NetworkManagerOptions } from '@ctr/network';
 
 /**
- * Per-test-file sandboxing for integration tests: each file gets its own state root, a
- * bridge prefix and a /20 of 10.213.0.0/16 (inside bridges the test makes; nothing leaves
- * the machine), and afterAll checks that nothing of its own is left on the host.
+ * Per-test-file sandboxing for integration tests: each run of a file gets its own state
+ * root, a bridge prefix (3 letters + 1 random) and a random free /20 of the test range
+ * 10.212.0.0/14 (it exists only inside bridges the test makes; nothing leaves the
+ * machine), so parallel runs of the suite do not collide; afterAll checks that nothing of
+ * its own is left on the host.
  */
 export interface TestHost {
   manager: NetworkManager;
   root: string;
+  prefix: string;
   options: NetworkManagerOptions;
-  /** `10.213.<block*16 + i>.0/24` */
+  /** The first three octets of the i-th /24 of this file's block (0-15). */
+  net(i: number): string;
+  /** `${net(i)}.0/24`; /24 number 15 is the default bridge, 8-15 the address pool. */
   subnet(i: number): string;
   /** Links, netns files and iptables rules of this file still present. */
   leftovers(): Promise<string[]>;
   cleanup(): Promise<void>;
 }
 
-export async function makeTestHost(prefix: string, block: number): Promise<TestHost> {
+/** A /20 block of 10.212.0.0/14 with no address of it configured on the host. */
+function freeBlock(): (i: number) => string {
+  const used = execFileSync('ip', ['-4', '-o', 'addr', 'show']).toString();
+  for (;;) {
+    const b = Math.floor(Math.random() * 64);
+    const prefix = (i: number): string => `10.${212 + Math.floor(b / 16)}.${(b % 16) * 16 + i}`;
+    const taken = Array.from({ length: 16 }, (_, i) => prefix(i)).some((p) => used.includes(` ${p}.`));
+    if (!taken) return prefix;
+  }
+}
+
+export async function makeTestHost(code: string, _legacy?: number): Promise<TestHost> {
+  const prefix = `${code}${Math.floor(Math.random() * 36).toString(36)}`;
   const root = await fs.mkdtemp(path.join(os.tmpdir(), `ctr-net-${prefix}-`));
+  const net = freeBlock();
   const options: NetworkManagerOptions = {
     root,
     runRoot: path.join(root, 'run'),
     bridgePrefix: prefix,
-    defaultBridge: { bridgeName: `${prefix}-dflt`, subnet: `10.213.${block * 16 + 15}.0/24` },
-    addressPool: { base: `10.213.${block * 16 + 8}.0/21`, size: 24 },
+    defaultBridge: { bridgeName: `${prefix}-dflt`, subnet: `${net(15)}.0/24` },
+    addressPool: { base: `${net(8)}.0/21`, size: 24 },
   };
   const manager = new NetworkManager(options);
   const host: TestHost = {
     manager,
     root,
+    prefix,
     options,
-    subnet: (i) => `10.213.${block * 16 + i}.0/24`,
+    net,
+    subnet: (i) => `${net(i)}.0/24`,
     async leftovers() {
       const out: string[] = [];
       const links = JSON.parse(execFileSync('ip', ['-j', 'link', 'show']).toString()) as Array<{ ifname: string; ifalias?: string }>;
