@@ -40,8 +40,8 @@ const REF_PREFIX = 'oci-schema:';
 type Validator = ((value: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] | null };
 let validators: Map<OciDocumentKind, Validator> | undefined;
 
-/** Problems with `document` (bytes or an already parsed value) under the OCI schema for `kind`; empty when valid. */
-export function schemaProblems(kind: OciDocumentKind, document: Uint8Array | string | unknown): SchemaProblem[] {
+/** Problems with `document` (bytes, JSON text, or an already parsed value) under the OCI schema for `kind`; empty when valid. */
+export function schemaProblems(kind: OciDocumentKind, document: unknown): SchemaProblem[] {
   let value: unknown = document;
   if (typeof document === 'string' || document instanceof Uint8Array) {
     try {
@@ -61,7 +61,7 @@ export function schemaProblems(kind: OciDocumentKind, document: Uint8Array | str
 }
 
 /** Throw InvalidArgument listing what is wrong when `document` does not satisfy the OCI schema for `kind`. */
-export function validateOciDocument(kind: OciDocumentKind, document: Uint8Array | string | unknown): void {
+export function validateOciDocument(kind: OciDocumentKind, document: unknown): void {
   const problems = schemaProblems(kind, document);
   if (problems.length === 0) return;
   const listed = problems.map((p) => `${p.path === '' ? '(document)' : p.path} ${p.message}`).join('; ');
