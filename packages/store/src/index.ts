@@ -10,7 +10,6 @@ export { OverlaySnapshotter, type SnapshotInfo, type SnapshotKind, type Snapshot
 export { mountAll, unmount, type Mount } from './mount';
 export {
   unpackLayers,
-  type LayerApplier,
   type UnpackLayer,
   type UnpackOptions,
   type UnpackProgress,

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import * as image from '@ctr/image';
-import { CtrError, digestMismatch, isAlreadyExists, isNotFound, throwIfAborted } from '@ctr/errors';
-import { chainIdOf, type ChainID, type DiffID, type LayerCompression } from '@ctr/image';
+import { digestMismatch, invalidArgument, isAlreadyExists, isNotFound, throwIfAborted } from '@ctr/errors';
+import { applyLayer, chainIdOf, type ChainID, type DiffID, type LayerCompression } from '@ctr/image';
 import type { LeaseManager } from './leases';
 import type { OverlaySnapshotter } from './snapshotter';
 
@@ -12,13 +11,6 @@ export interface UnpackLayer {
   read(): Promise<Readable>;
   compression: LayerCompression;
 }
-
-/** The agreed signature of @ctr/image's `applyLayer`. */
-export type LayerApplier = (
-  target: string,
-  stream: Readable,
-  options: { compression: LayerCompression; whiteouts: 'overlay' | 'delete'; signal?: AbortSignal },
-) => Promise<{ diffId: DiffID; size: number }>;
 
 export interface UnpackProgress {
   index: number;
@@ -34,8 +26,6 @@ export interface UnpackOptions {
   onProgress?: (progress: UnpackProgress) => void;
   /** Record each committed snapshot in this lease (pull holds one until the image is tagged). */
   lease?: string;
-  /** Layer applier; defaults to @ctr/image's `applyLayer`. */
-  apply?: LayerApplier;
 }
 
 /** Label on extraction snapshots naming the process doing it, so fsck can tell abandoned ones. */
@@ -53,9 +43,8 @@ export async function unpackLayers(
   layers: readonly UnpackLayer[],
   options: UnpackOptions & { leases?: LeaseManager } = {},
 ): Promise<ChainID> {
-  const apply = options.apply ?? defaultApplier();
   const chain = chainIdOf(layers.map((l) => l.diffId));
-  if (chain.length === 0) throw new CtrError('InvalidArgument', 'unpackLayers needs at least one layer');
+  if (chain.length === 0) throw invalidArgument('unpackLayers needs at least one layer');
   for (const [index, layer] of layers.entries()) {
     throwIfAborted(options.signal, 'unpacking layers');
     const chainId = chain[index] as ChainID;
@@ -76,7 +65,7 @@ export async function unpackLayers(
     try {
       const target = await snapshotter.upperDir(key);
       const stream = await layer.read();
-      const result = await apply(target, stream, {
+      const result = await applyLayer(target, stream, {
         compression: layer.compression,
         whiteouts: 'overlay',
         ...(options.signal ? { signal: options.signal } : {}),
@@ -116,15 +105,4 @@ async function protect(options: UnpackOptions & { leases?: LeaseManager }, chain
   if (options.lease !== undefined && options.leases) {
     await options.leases.addResource(options.lease, { type: 'snapshot', id: chainId });
   }
-}
-
-function defaultApplier(): LayerApplier {
-  // applyLayer is being added to @ctr/image; look it up so this package builds before it lands.
-  const apply = (image as { applyLayer?: LayerApplier }).applyLayer;
-  if (!apply) {
-    throw new CtrError('Unavailable', '@ctr/image does not provide applyLayer yet', {
-      hint: 'pass options.apply, or update @ctr/image',
-    });
-  }
-  return apply;
 }

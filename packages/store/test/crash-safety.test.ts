@@ -4,7 +4,7 @@ import { openStore } from '@ctr/store';
 import { removeDir, spawnTs, tempDir, waitExit } from './helpers';
 
 const WORKER = path.join(__dirname, 'fixtures', 'worker.ts');
-const ITERATIONS = 20;
+const ITERATIONS = 12;
 let dir: string;
 beforeAll(async () => (dir = await tempDir('crash')));
 afterAll(async () => removeDir(dir));

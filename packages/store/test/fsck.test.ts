@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Store } from '@ctr/store';
-import { bytes, newStore, removeDir, tarApplier, tempDir, unpackable, writeImage } from './helpers';
+import { bytes, newStore, removeDir, tempDir, unpackable, writeImage } from './helpers';
 
 let store: Store;
 let root: string;
@@ -26,7 +26,7 @@ test('a fresh store is clean', async () => {
 test('leftovers of killed processes are repaired and images survive', async () => {
   const image = await writeImage(store, work, [{ a: '1' }]);
   await store.images.put('localhost/keep:1', { id: image.config, target: image.target });
-  const top = await store.unpackLayers(unpackable(image), { apply: tarApplier });
+  const top = await store.unpackLayers(unpackable(image));
   const pid = deadPid();
   await fs.writeFile(path.join(store.paths.blobs, `.tmp-${pid}-0123`), 'half a blob');
   await fs.writeFile(path.join(store.paths.locks, 'images.lock'), `${pid} feedface`);

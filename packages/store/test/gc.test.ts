@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { digestOf } from '@ctr/image';
 import type { Store } from '@ctr/store';
-import { bytes, newStore, removeDir, tarApplier, tempDir, unpackable, writeImage } from './helpers';
+import { bytes, newStore, removeDir, tempDir, unpackable, writeImage } from './helpers';
 
 let store: Store;
 let root: string;
@@ -31,10 +31,10 @@ const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
 test('gc keeps every blob and snapshot an image reaches and removes the rest', async () => {
   const image = await writeImage(store, work, [{ a: '1' }, { b: '2' }]);
   await store.images.put('docker.io/library/kept:1', { id: image.config, target: image.target });
-  const top = await store.unpackLayers(unpackable(image), { apply: tarApplier });
+  const top = await store.unpackLayers(unpackable(image));
   const orphan = await store.content.write(bytes('nobody needs me'));
   const stray = await writeImage(store, work, [{ c: '3' }]);
-  await store.unpackLayers(unpackable(stray), { apply: tarApplier });
+  await store.unpackLayers(unpackable(stray));
   await tick();
 
   const result = await store.gc();
@@ -67,7 +67,7 @@ test('an expired lease protects nothing and is removed', async () => {
 test('a container snapshot keeps its image layers even after the image is deleted', async () => {
   const image = await writeImage(store, work, [{ a: '1' }]);
   await store.images.put('docker.io/library/x:1', { id: image.config, target: image.target });
-  const top = await store.unpackLayers(unpackable(image), { apply: tarApplier });
+  const top = await store.unpackLayers(unpackable(image));
   await store.snapshots.prepare('container-1', top);
   await store.images.untag('docker.io/library/x:1');
   await tick();

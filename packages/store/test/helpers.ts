@@ -4,11 +4,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { MediaTypes, type Descriptor, type DiffID, type Digest, type LayerCompression } from '@ctr/image';
-import { openStore, type LayerApplier, type Store, type UnpackLayer } from '@ctr/store';
+import { MediaTypes, type Descriptor, type DiffID, type Digest } from '@ctr/image';
+import { openStore, type Store, type UnpackLayer } from '@ctr/store';
 
 export const exec = promisify(execFile);
 
@@ -65,30 +65,6 @@ export async function makeLayer(work: string, files: Record<string, string>): Pr
   });
   return { blob: Buffer.concat(chunks), diffId };
 }
-
-/**
- * A stand-in for @ctr/image's applyLayer until it lands: GNU tar extracts, a hash of the
- * uncompressed stream gives the diffID. (No whiteout handling: these layers have none.)
- */
-export const tarApplier: LayerApplier = async (target, stream, options) => {
-  const compression: LayerCompression = options.compression;
-  const hash = createHash('sha256');
-  let size = 0;
-  const child = spawn('tar', ['-C', target, '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const source = compression === 'gzip' ? stream.pipe(createGunzip()) : stream;
-  // tar may exit at the end-of-archive marker before the record padding: keep hashing to the end.
-  child.stdin.on('error', () => undefined);
-  for await (const chunk of source) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-    if (child.stdin.writable && !child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r).once('close', r));
-  }
-  child.stdin.end();
-  const code = await exited;
-  if (code !== 0) throw new Error(`tar exited ${code}`);
-  return { diffId: `sha256:${hash.digest('hex')}` as DiffID, size };
-};
 
 /** Run a TypeScript file as a separate node process (sources loaded by the test register hook). */
 export function spawnTs(file: string, args: string[]): ChildProcess {
