@@ -8,7 +8,7 @@ const { createReadStream, existsSync, mkdirSync, rmSync, statSync } = require('n
 const path = require('node:path');
 const { applyLayer } = require('@ctr/image');
 
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const cache = path.join(__dirname, '..', '.bench', 'apply-layer');
 const layer = path.join(cache, 'usr-share.tar.gz');
 const SOURCES = ['usr/share/perl', 'usr/share/vim', 'usr/share/cmake-3.25', 'usr/share/i18n', 'usr/share/zoneinfo', 'usr/share/mime'];
@@ -67,8 +67,8 @@ async function main() {
       times = execFileSync('bash', ['-c', 'tar -xzf "$0" -C "$1"; times', layer, tarDir]).toString();
     }));
     tarCpu.push(childCpu(times));
-    const cpuBefore = process.cpuUsage();
     const ctrDir = freshDir('ctr-out');
+    const cpuBefore = process.cpuUsage();
     let result;
     ctrTimes.push(await timeIt(async () => {
       result = await applyLayer(ctrDir, createReadStream(layer, { highWaterMark: 1 << 20 }));
