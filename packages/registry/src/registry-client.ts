@@ -27,6 +27,8 @@ export interface RegistryClientOptions extends EndpointOptions {
 
 export interface RequestOptions {
   signal?: AbortSignal;
+  /** Credentials for this call only (e.g. from a Docker API request's X-Registry-Auth). */
+  credentials?: RegistryCredentials;
 }
 
 export interface PushResult {
@@ -58,38 +60,38 @@ export class RegistryClient {
   /** The descriptor (digest, size, media type) a reference points at now. */
   async resolve(reference: string | Reference, options: RequestOptions = {}): Promise<Descriptor> {
     const ref = normalize(reference);
-    return this.withMirrors(ref, (api) => api.resolve(target(ref), options.signal));
+    return this.withMirrors(ref, options, (api) => api.resolve(target(ref), options.signal));
   }
 
   /** A manifest or index, its bytes verified against its digest. */
   async fetchManifest(reference: string | Reference, options: RequestOptions = {}): Promise<FetchedManifest & { reference: Reference }> {
     const ref = normalize(reference);
-    const fetched = await this.withMirrors(ref, (api) => api.fetchManifest(target(ref), options.signal));
+    const fetched = await this.withMirrors(ref, options, (api) => api.fetchManifest(target(ref), options.signal));
     return { ...fetched, reference: ref };
   }
 
   /** Every tag of a repository (a reference's tag or digest, if any, is ignored). */
   async listTags(repository: string | Reference, options: RequestOptions = {}): Promise<string[]> {
     const ref = normalize(repository);
-    return this.withMirrors(ref, (api) => api.listTags(options.signal));
+    return this.withMirrors(ref, options, (api) => api.listTags(options.signal));
   }
 
   /**
    * Pull an image into `options.store`: resolves when every blob and manifest is stored
    * and verified. Tagging and unpacking are the caller's (the engine's) job.
    */
-  async pull(reference: string | Reference, options: PullOptions): Promise<PullResult> {
+  async pull(reference: string | Reference, options: PullOptions & RequestOptions): Promise<PullResult> {
     const ref = normalize(reference);
     const concurrency = this.options.maxConcurrentDownloads ?? 3;
-    return this.withMirrors(ref, async (api) => pullImage(api, await api.fetchManifest(target(ref), options.signal), options, concurrency));
+    return this.withMirrors(ref, options, async (api) => pullImage(api, await api.fetchManifest(target(ref), options.signal), options, concurrency));
   }
 
   /** Push the image `options.manifest` from `options.store` to `reference` (its tag, or its digest). */
-  async push(reference: string | Reference, options: PushOptions): Promise<PushResult> {
+  async push(reference: string | Reference, options: PushOptions & RequestOptions): Promise<PushResult> {
     const ref = normalize(reference);
     const [endpoint] = endpointsFor(ref.domain, 'push', this.options) as [Endpoint];
     const scopes = [`repository:${ref.path}:pull,push`, ...(options.mountFrom ?? []).map((from) => `repository:${from}:pull`)];
-    const api = new RepositoryApi(this.http, endpoint, ref, scopes);
+    const api = new RepositoryApi(this.httpFor(options), endpoint, ref, scopes);
     const tag = ref.digest ?? ref.tag ?? DEFAULT_TAG;
     if (ref.digest !== undefined && ref.digest !== options.manifest.digest) {
       throw new CtrError('InvalidArgument', `cannot push manifest ${options.manifest.digest} as ${ref.digest}: the digests differ`);
@@ -106,11 +108,35 @@ export class RegistryClient {
     await this.http.close();
   }
 
+  /**
+   * Check that the registry accepts the client's credentials (what `docker login` does):
+   * resolves when `GET /v2/` succeeds after any challenge, throws Unauthorized otherwise.
+   */
+  async ping(registry: string, options: RequestOptions = {}): Promise<void> {
+    const [endpoint] = endpointsFor(registry, 'push', this.options) as [Endpoint];
+    const response = await this.httpFor(options).send({
+      endpoint,
+      method: 'GET',
+      target: '/v2/',
+      ok: [200],
+      scopes: [],
+      context: { registry, subject: `login to ${registry}` },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    response.body.resume();
+  }
+
+  private httpFor(options: RequestOptions): RegistryHttp {
+    const { credentials } = options;
+    return credentials === undefined ? this.http : this.http.withCredentials(async () => credentials);
+  }
+
   /** Run `work` against each endpoint for the registry in turn (mirrors first); the registry's own answer is final. */
-  private async withMirrors<T>(ref: Reference, work: (api: RepositoryApi) => Promise<T>): Promise<T> {
+  private async withMirrors<T>(ref: Reference, options: RequestOptions, work: (api: RepositoryApi) => Promise<T>): Promise<T> {
     const endpoints = endpointsFor(ref.domain, 'pull', this.options);
+    const http = this.httpFor(options);
     for (const endpoint of endpoints) {
-      const api = new RepositoryApi(this.http, endpoint, ref, [`repository:${ref.path}:pull`]);
+      const api = new RepositoryApi(http, endpoint, ref, [`repository:${ref.path}:pull`]);
       try {
         return await work(api);
       } catch (error) {

@@ -39,15 +39,19 @@ const MAX_ERROR_BODY = 64 * 1024;
  */
 export class RegistryHttp {
   private readonly agent: Agent;
-  readonly authorizer: Authorizer;
+  private readonly authorizer: Authorizer;
+  private readonly userAgent: string;
 
-  constructor(credentials: CredentialSource, options: { connections?: number; userAgent?: string } = {}) {
-    this.agent = new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 10_000 });
+  constructor(credentials: CredentialSource, options: { connections?: number; userAgent?: string } = {}, agent?: Agent) {
+    this.agent = agent ?? new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 10_000 });
     this.userAgent = options.userAgent ?? 'ctr/0.1';
     this.authorizer = new Authorizer(credentials, (url, init) => this.tokenRequest(url, init));
   }
 
-  private readonly userAgent: string;
+  /** The same connections with other credentials (and their own token cache), e.g. per API request. */
+  withCredentials(credentials: CredentialSource): RegistryHttp {
+    return new RegistryHttp(credentials, { userAgent: this.userAgent }, this.agent);
+  }
 
   async send(request: HttpRequest): Promise<HttpResponse> {
     let url = typeof request.target === 'string' ? new URL(request.target, request.endpoint.origin) : request.target;

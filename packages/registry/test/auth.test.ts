@@ -146,6 +146,29 @@ describe('basic auth', () => {
   });
 });
 
+describe('per-call credentials and login checks', () => {
+  test('credentials given to one call are used for it, without changing the client', async () => {
+    const registry = await registryWith({ auth: { type: 'basic', users: USERS } });
+    const client = clientWith({ credentials: {} });
+    const local = new MemoryContentStore();
+    const image = await makeImage(local, [10]);
+    await client.push(`${registry.host}/percall/app:v1`, { store: local, manifest: image.manifest, credentials: { username: 'alice', password: 'wonderland' } });
+    await expect(client.resolve(`${registry.host}/percall/app:v1`)).rejects.toMatchObject({ code: 'Unauthorized' });
+    const resolved = await client.resolve(`${registry.host}/percall/app:v1`, { credentials: { username: 'alice', password: 'wonderland' } });
+    expect(resolved.digest).toBe(image.manifest.digest);
+  });
+
+  test('ping succeeds with good credentials and is Unauthorized with bad ones (docker login)', async () => {
+    const registry = await registryWith({ auth: { type: 'basic', users: USERS } });
+    const client = clientWith({ credentials: {} });
+    await expect(client.ping(registry.host, { credentials: { username: 'alice', password: 'wonderland' } })).resolves.toBeUndefined();
+    await expect(client.ping(registry.host, { credentials: { username: 'alice', password: 'nope' } })).rejects.toMatchObject({
+      code: 'Unauthorized',
+      message: expect.stringContaining(`login to ${registry.host}`),
+    });
+  });
+});
+
 describe('credentials from the Docker config', () => {
   let dir: string;
   beforeEach(async () => {
