@@ -108,6 +108,9 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
       // Not read: the blob is here already. Stop the source so a network body is released.
       if ('destroy' in source && typeof source.destroy === 'function') source.destroy();
       await this.protect(expected);
+      // A gc already running ignores blobs newer than its start: this one is wanted again.
+      const now = new Date();
+      await fs.utimes(this.blobPath(expected), now, now).catch(() => undefined);
       return info;
     }
     await this.mkdirs();
