@@ -1,7 +1,7 @@
 import { CtrError, type ErrorCode } from '@ctr/errors';
 
 /** Where a failed request was going, to name it in the message. */
-export interface RequestContext {
+export interface ErrorContext {
   /** Registry host: `localhost:5000`, `docker.io`. */
   registry: string;
   /** The thing asked for, as a person would name it: `manifest for localhost:5000/x:latest`. */
@@ -48,7 +48,7 @@ function byStatus(status: number): ErrorCode {
  * message, worded like Docker: `manifest for localhost:5000/x:latest not found: manifest
  * unknown: manifest unknown`.
  */
-export function registryError(status: number, body: string, retryAfter: string | undefined, context: RequestContext): CtrError {
+export function registryError(status: number, body: string, retryAfter: string | undefined, context: ErrorContext): CtrError {
   const entries = parseErrors(body);
   const first = entries[0];
   const registryCode = first?.code?.toUpperCase();
@@ -97,7 +97,7 @@ function parseErrors(body: string): RegistryErrorEntry[] {
 }
 
 /** A transport failure (refused, reset, DNS…) as Unavailable, naming the registry. */
-export function connectionError(error: unknown, context: RequestContext): CtrError {
+export function connectionError(error: unknown, context: ErrorContext): CtrError {
   const cause = error as { code?: string; message?: string; errors?: { code?: string }[] };
   const code = cause.code ?? cause.errors?.[0]?.code;
   const why =

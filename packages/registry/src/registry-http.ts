@@ -3,7 +3,7 @@ import { Agent } from 'undici';
 import { aborted } from '@ctr/errors';
 import { Authorizer, type CredentialSource } from './authorizer';
 import type { Endpoint } from './endpoint';
-import { connectionError, registryError, type RequestContext } from './registry-errors';
+import { connectionError, registryError, type ErrorContext } from './registry-errors';
 
 export interface HttpRequest {
   endpoint: Endpoint;
@@ -17,7 +17,7 @@ export interface HttpRequest {
   scopes: readonly string[];
   /** Statuses that are answers, not errors. */
   ok: readonly number[];
-  context: RequestContext;
+  context: ErrorContext;
   signal?: AbortSignal;
 }
 

@@ -316,3 +316,15 @@ test('an index referencing a manifest the repository lacks is 400 MANIFEST_BLOB_
   expect(res.status).toBe(400);
   expect(JSON.parse(res.body.toString()).errors[0].code).toBe('MANIFEST_BLOB_UNKNOWN');
 });
+
+test('tag parameters: PUT by digest with ?tag=a&tag=b tags it and answers OCI-Tag', async () => {
+  const set = image();
+  for (const blob of set.blobs) await http.pushBlob(REPO, blob);
+  const digest = digestOf(set.doc.bytes);
+  const res = await http.pushManifest(REPO, `${digest}?tag=param-a&tag=param-b`, set.doc.bytes);
+  expect(res.status).toBe(201);
+  expect(res.headers['oci-tag']).toBe('param-a,param-b');
+  for (const tag of ['param-a', 'param-b']) {
+    expect((await http.send('HEAD', `/v2/${REPO}/manifests/${tag}`)).headers['docker-content-digest']).toBe(digest);
+  }
+});
