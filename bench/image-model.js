@@ -12,8 +12,9 @@ const {
   schemaProblems,
 } = require('@ctr/image');
 
-function time(fn, minMs = 500) {
-  fn(); // warm up
+// The machine is shared, so each figure is the median of several rounds, and the two
+// sides of a ratio are measured in alternation so load hits both alike.
+function once(fn, minMs) {
   let runs = 0;
   const start = process.hrtime.bigint();
   let elapsed = 0;
@@ -23,6 +24,23 @@ function time(fn, minMs = 500) {
     elapsed = Number(process.hrtime.bigint() - start) / 1e6;
   }
   return elapsed / runs;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function compare(floor, ours, rounds = 9, minMs = 100) {
+  floor();
+  ours();
+  const a = [];
+  const b = [];
+  for (let i = 0; i < rounds; i += 1) {
+    a.push(once(floor, minMs));
+    b.push(once(ours, minMs));
+  }
+  return [median(a), median(b)];
 }
 
 const layers = Array.from({ length: 20000 }, (_, i) => ({
@@ -51,15 +69,14 @@ const config = Buffer.from(JSON.stringify({
   history: [{ created_by: 'ADD x /' }, { created_by: 'CMD ["sh"]', empty_layer: true }, { created_by: 'RUN y' }],
 }));
 
-const manifestFloor = time(() => JSON.parse(manifest.toString('utf8')));
-const manifestOurs = time(() => parseManifest(manifest));
-const manifestSchema = time(() => schemaProblems('manifest', manifest));
-const indexFloor = time(() => JSON.parse(index.toString('utf8')));
-const indexOurs = time(() => parseIndex(index));
-const configFloor = time(() => JSON.parse(config.toString('utf8')));
-const configOurs = time(() => parseImageConfig(config));
+const parseText = (bytes) => () => JSON.parse(bytes.toString('utf8'));
+const [manifestFloor, manifestOurs] = compare(parseText(manifest), () => parseManifest(manifest));
+const [, manifestSchema] = compare(parseText(manifest), () => schemaProblems('manifest', manifest), 5);
+const [indexFloor, indexOurs] = compare(parseText(index), () => parseIndex(index));
+const [configFloor, configOurs] = compare(parseText(config), () => parseImageConfig(config));
 const references = ['busybox', 'localhost:5000/a/b:tag', `quay.io/org/app@${digestOf('x')}`, 'docker.io/library/alpine:3.19'];
-const referenceOurs = time(() => references.forEach((r) => parseNormalizedReference(r))) / references.length;
+const [, referenceRound] = compare(() => undefined, () => references.forEach((r) => parseNormalizedReference(r)), 5);
+const referenceOurs = referenceRound / references.length;
 
 const ms = (n) => `${n.toFixed(3)} ms`;
 console.log(`manifest ${(manifest.length / 1048576).toFixed(1)} MiB, ${layers.length} layers:`);
