@@ -71,3 +71,15 @@ test('an abandoned ingest can be aborted by ref', async () => {
   expect(await store.content.ingests()).toEqual([]);
   await expect(store.content.abortIngest('pull-7')).rejects.toMatchObject({ code: 'NotFound' });
 });
+
+test('a hostile ref cannot place an ingest outside the ingest directory', async () => {
+  const ingest = await store.content.ingest('../../../../tmp/escape', digest);
+  await ingest.append(bytes('the'));
+  await ingest.close();
+  expect(await listTree(`${root}/content/ingest`)).toEqual([
+    expect.stringMatching(/^[a-f0-9]{64}$/),
+    expect.stringMatching(/^[a-f0-9]{64}\/data$/),
+    expect.stringMatching(/^[a-f0-9]{64}\/record\.json$/),
+  ]);
+  await expect(store.content.ingest('', digest)).rejects.toMatchObject({ code: 'InvalidArgument' });
+});
