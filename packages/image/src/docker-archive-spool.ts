@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { asCtrError, CtrError, digestMismatch, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
 import * as tar from 'tar-stream';
@@ -129,7 +130,17 @@ async function spoolFile(
 ): Promise<SpooledFile> {
   const sniffer = new Sniffer(options.keepJson);
   entry.on('error', (error) => sniffer.destroy(error));
-  const info = await ingester.write(entry.pipe(sniffer), {
+  // A store that already has the blob stops reading (and destroys what it was given); the
+  // entry must still be read to its end, both to sniff it and to reach the next entry.
+  const toStore = new PassThrough();
+  entry.pipe(sniffer).pipe(toStore);
+  toStore.on('close', () => {
+    if (!sniffer.readableEnded) {
+      sniffer.unpipe(toStore);
+      sniffer.resume();
+    }
+  });
+  const info = await ingester.write(toStore, {
     ...(options.expected === undefined ? {} : { digest: options.expected }),
     ...(options.size === undefined ? {} : { size: options.size }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -139,6 +150,7 @@ async function spoolFile(
       details: { path: name, digest: info.digest, expected: options.expected },
     });
   }
+  await finished(sniffer);
   const sniffed = sniffer.result();
   const uncompressed = sniffed.compression === 'none' ? (info.digest as string as DiffID) : sniffed.uncompressed;
   return {

@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import { collector, testEngine, type TestEngine } from './fixture';
+
+describe('engine containers (runc, conmon, overlayfs)', () => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await testEngine();
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+  });
+
+  test('run returns the exit code and streams stdout and stderr apart', async () => {
+    const stdout = collector();
+    const stderr = collector();
+    const result = await t.engine.run({ image: 'busybox', cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'], network: 'none', stdout, stderr, autoRemove: true });
+    expect(result.exitCode).toBe(3);
+    expect(stdout.text()).toBe('out\n');
+    expect(stderr.text()).toBe('err\n');
+  });
+
+  test('autoRemove removes the container after it exits', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', cmd: ['true'], network: 'none', autoRemove: true });
+    expect((await t.engine.ps({ all: true })).map((c) => c.Id)).not.toContain(id);
+  });
+
+  test('a detached container is listed running, logs, stops and is removed', async () => {
+    const { id, name } = await t.engine.run({ image: 'busybox', name: 'detached-web', cmd: ['sh', '-c', 'echo ready; exec sleep 60'], network: 'none', detach: true });
+    expect(name).toBe('detached-web');
+    const running = await t.engine.ps();
+    expect(running.find((c) => c.Id === id)).toMatchObject({ Names: ['/detached-web'], State: 'running', Image: 'busybox' });
+    await new Promise((r) => setTimeout(r, 300));
+    const lines: string[] = [];
+    for await (const entry of t.engine.logs('detached-web')) lines.push(entry.line);
+    expect(lines).toEqual(['ready']);
+    await t.engine.stop('detached-web', { timeout: 1 });
+    expect((await t.engine.inspect(id)).State).toMatchObject({ Status: 'exited', Running: false });
+    expect(await t.engine.ps()).not.toContainEqual(expect.objectContaining({ Id: id }));
+    await t.engine.remove(id);
+    await expect(t.engine.inspect(id)).rejects.toMatchObject({ code: 'NotFound', message: `No such container: ${id}` });
+  });
+
+  test('a second container cannot take a name in use', async () => {
+    await t.engine.create({ image: 'busybox', name: 'taken', network: 'none' });
+    await expect(t.engine.create({ image: 'busybox', name: 'taken', network: 'none' })).rejects.toMatchObject({
+      code: 'Conflict',
+      message: expect.stringContaining('The container name "/taken" is already in use'),
+    });
+    await t.engine.remove('taken');
+  });
+
+  test('removing a running container is refused unless forced', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', cmd: ['sleep', '60'], network: 'none', detach: true });
+    await expect(t.engine.remove(id)).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('Stop the container before attempting removal or force remove') });
+    await t.engine.remove(id, { force: true });
+    expect((await t.engine.ps({ all: true })).map((c) => c.Id)).not.toContain(id);
+  });
+
+  test('exec runs in a running container and returns its exit code', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', cmd: ['sleep', '60'], network: 'none', detach: true });
+    const stdout = collector();
+    const result = await t.engine.exec(id, { cmd: ['sh', '-c', 'echo $GREETING; exit 5'], env: ['GREETING=hi'], stdout });
+    expect(result.exitCode).toBe(5);
+    expect(stdout.text()).toBe('hi\n');
+    await t.engine.remove(id, { force: true });
+  });
+
+  test('a missing executable fails with Docker\'s words and exit code 127', async () => {
+    await expect(t.engine.run({ image: 'busybox', cmd: ['nope'], network: 'none', autoRemove: true })).rejects.toMatchObject({
+      message: expect.stringContaining('exec: "nope": executable file not found in $PATH'),
+      details: expect.objectContaining({ exitCode: 127 }),
+    });
+  });
+
+  test('an unknown container is NotFound', async () => {
+    await expect(t.engine.stop('no-such-container')).rejects.toMatchObject({ code: 'NotFound', message: 'No such container: no-such-container' });
+  });
+
+  test('an unknown image is NotFound and leaves no container behind', async () => {
+    const before = (await t.engine.ps({ all: true })).length;
+    await expect(t.engine.create({ image: 'localhost:1/nope:latest', network: 'none', pull: 'never' })).rejects.toMatchObject({ code: 'NotFound' });
+    expect((await t.engine.ps({ all: true })).length).toBe(before);
+  });
+
+  test('a named volume keeps its data after the container that wrote it is removed', async () => {
+    await t.engine.run({ image: 'busybox', cmd: ['sh', '-c', 'echo kept > /data/file'], volumes: ['keep-me:/data'], network: 'none', autoRemove: true });
+    const volume = await t.engine.inspectVolume('keep-me');
+    expect(await readFile(`${volume.Mountpoint}/file`, 'utf8')).toBe('kept\n');
+    const stdout = collector();
+    await t.engine.run({ image: 'busybox', cmd: ['cat', '/data/file'], volumes: ['keep-me:/data:ro'], network: 'none', autoRemove: true, stdout });
+    expect(stdout.text()).toBe('kept\n');
+    await t.engine.removeVolume('keep-me');
+  });
+
+  test('a volume in use cannot be removed', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', volumes: ['busy-vol:/data'], network: 'none' });
+    await expect(t.engine.removeVolume('busy-vol')).rejects.toMatchObject({ code: 'Conflict' });
+    await t.engine.remove(id);
+    await t.engine.removeVolume('busy-vol');
+  });
+
+  test('an image a container uses cannot be deleted without force, but one of its names can be untagged', async () => {
+    await t.engine.tag('busybox', 'pinned:1');
+    const { id } = await t.engine.create({ image: 'pinned:1', network: 'none' });
+    const image = await t.engine.inspectImage('pinned:1');
+    await expect(t.engine.removeImage(image.Id)).rejects.toMatchObject({ code: 'Conflict' });
+    expect(await t.engine.removeImage('pinned:1')).toEqual([{ Untagged: 'pinned:1' }]);
+    await t.engine.remove(id);
+  });
+
+  test('ps filters by status, name and label', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', name: 'filtered', labels: { tier: 'db' }, network: 'none' });
+    expect((await t.engine.ps({ all: true, filters: { status: ['created'] } })).map((c) => c.Id)).toContain(id);
+    expect((await t.engine.ps({ all: true, filters: { name: ['filtered'] } })).map((c) => c.Id)).toEqual([id]);
+    expect((await t.engine.ps({ all: true, filters: { label: ['tier=db'] } })).map((c) => c.Id)).toEqual([id]);
+    expect((await t.engine.ps({ all: true, filters: { label: ['tier=web'] } })).map((c) => c.Id)).toEqual([]);
+    await t.engine.remove(id);
+  });
+
+  test('events record create, start, die and destroy', async () => {
+    const since = Date.now() / 1000 - 1;
+    const { id } = await t.engine.run({ image: 'busybox', cmd: ['true'], network: 'none', autoRemove: true });
+    const actions: string[] = [];
+    for await (const e of t.engine.events({ since, until: Date.now() / 1000, filters: { container: [id] } })) actions.push(e.Action);
+    expect(actions).toEqual(expect.arrayContaining(['create', 'start', 'destroy']));
+  });
+});

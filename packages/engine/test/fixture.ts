@@ -1,0 +1,45 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Writable } from 'node:stream';
+import { createBusyboxRootfs } from '@ctr/image';
+import { Engine } from '@ctr/engine';
+
+/** An engine on a throwaway root with `busybox:latest` imported from the host's static busybox. */
+export interface TestEngine {
+  engine: Engine;
+  root: string;
+  runRoot: string;
+  cleanup(): Promise<void>;
+}
+
+export async function testEngine(): Promise<TestEngine> {
+  const root = await mkdtemp(join(tmpdir(), 'ctr-engine-'));
+  const runRoot = await mkdtemp(join(tmpdir(), 'ctr-engine-run-'));
+  const engine = new Engine({ root, runRoot });
+  const rootfs = await mkdtemp(join(tmpdir(), 'ctr-busybox-'));
+  try {
+    await createBusyboxRootfs(rootfs);
+    await engine.importImage({ dir: rootfs }, { name: 'busybox:latest', config: { Cmd: ['sh'] } });
+  } finally {
+    await rm(rootfs, { recursive: true, force: true });
+  }
+  return {
+    engine,
+    root,
+    runRoot,
+    async cleanup() {
+      for (const c of await engine.ps({ all: true })) await engine.remove(c.Id, { force: true, volumes: true }).catch(() => undefined);
+      await rm(root, { recursive: true, force: true });
+      await rm(runRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A writable that collects what is written to it. */
+export function collector(): Writable & { text(): string } {
+  const chunks: Buffer[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return Object.assign(stream, { text: () => Buffer.concat(chunks).toString('utf8') });
+}

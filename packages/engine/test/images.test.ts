@@ -1,0 +1,86 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { collector, testEngine, type TestEngine } from './fixture';
+
+describe('engine images', () => {
+  let t: TestEngine;
+  let context: string;
+  beforeAll(async () => {
+    t = await testEngine();
+    context = await mkdtemp(join(tmpdir(), 'ctr-build-ctx-'));
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+    await rm(context, { recursive: true, force: true });
+  });
+
+  test('an imported image is listed with its name', async () => {
+    const images = await t.engine.images();
+    expect(images.find((i) => i.RepoTags.includes('busybox:latest'))).toMatchObject({ Id: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) });
+  });
+
+  test('a multi-stage build runs, and its rebuild is a full cache hit with the same ID', async () => {
+    await writeFile(join(context, 'message.txt'), 'from the context\n');
+    await writeFile(
+      join(context, 'Dockerfile'),
+      [
+        'FROM busybox AS base',
+        'ARG WHO=builder',
+        'RUN echo "made by $WHO" > /made.txt',
+        'FROM busybox',
+        'ENV GREETING=hello',
+        'WORKDIR /app',
+        'COPY --from=base /made.txt ./',
+        'COPY message.txt ./',
+        'ENTRYPOINT ["sh", "-c"]',
+        'CMD ["cat made.txt message.txt; echo $GREETING"]',
+      ].join('\n'),
+    );
+    const first = await t.engine.build({ context, tags: ['multi:1'] });
+    const events: string[] = [];
+    const second = await t.engine.build({ context, tags: ['multi:1'], onEvent: (e) => events.push(e.type) });
+    expect(second.id).toBe(first.id);
+    expect(events.filter((e) => e === 'cache-hit').length).toBeGreaterThanOrEqual(6);
+    const stdout = collector();
+    const run = await t.engine.run({ image: 'multi:1', network: 'none', autoRemove: true, stdout });
+    expect(run.exitCode).toBe(0);
+    expect(stdout.text()).toBe('made by builder\nfrom the context\nhello\n');
+  });
+
+  test('a failing RUN fails the build with Docker\'s message and tags nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ctr-build-fail-'));
+    await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nRUN false\n');
+    await expect(t.engine.build({ context: dir, tags: ['broken:1'] })).rejects.toMatchObject({
+      message: expect.stringContaining("The command '/bin/sh -c false' returned a non-zero code: 1"),
+    });
+    await expect(t.engine.inspectImage('broken:1')).rejects.toMatchObject({ code: 'NotFound' });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('commit turns a container\'s changes into an image', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', cmd: ['sh', '-c', 'echo committed > /note; rm /bin/vi'], network: 'none' });
+    await t.engine.commit(id, { reference: 'committed:1', comment: 'a note' });
+    await t.engine.remove(id);
+    const stdout = collector();
+    await t.engine.run({ image: 'committed:1', cmd: ['sh', '-c', 'cat /note; ls /bin/vi 2>/dev/null || echo vi-gone'], network: 'none', autoRemove: true, stdout });
+    expect(stdout.text()).toBe('committed\nvi-gone\n');
+    expect((await t.engine.history('committed:1'))[0]).toMatchObject({ Comment: 'a note' });
+  });
+
+  test('save then load keeps the image ID', async () => {
+    const before = await t.engine.inspectImage('busybox');
+    const archive = await t.engine.save(['busybox']);
+    const chunks: Buffer[] = [];
+    for await (const c of archive) chunks.push(c as Buffer);
+    await t.engine.removeImage('busybox', { force: true });
+    const { loaded } = await t.engine.load(Readable.from([Buffer.concat(chunks)]));
+    expect(loaded).toEqual(['Loaded image: busybox:latest']);
+    expect((await t.engine.inspectImage('busybox')).Id).toBe(before.Id);
+  });
+
+  test('an invalid reference is InvalidArgument', async () => {
+    await expect(t.engine.tag('busybox', 'UPPER:case')).rejects.toMatchObject({ code: 'InvalidArgument' });
+  });
+});
