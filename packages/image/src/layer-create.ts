@@ -124,6 +124,10 @@ async function* entryBytes(change: Change, xattrs: Xattrs, links: Map<string, st
 }
 
 async function* fileBytes(abs: string, rel: string, size: number): AsyncGenerator<Buffer> {
+  if (size <= READ_CHUNK) {
+    yield smallFile(abs, rel, size);
+    return;
+  }
   const fd = await open(abs, fsc.constants.O_RDONLY | fsc.constants.O_NOFOLLOW);
   try {
     let left = size;
@@ -136,6 +140,26 @@ async function* fileBytes(abs: string, rel: string, size: number): AsyncGenerato
     }
   } finally {
     await close(fd);
+  }
+}
+
+/**
+ * Small files are read with synchronous syscalls: a thread-pool round trip per syscall costs
+ * several times the syscall itself, and a layer is mostly small files.
+ */
+function smallFile(abs: string, rel: string, size: number): Buffer {
+  const fd = fsc.openSync(abs, fsc.constants.O_RDONLY | fsc.constants.O_NOFOLLOW);
+  try {
+    const buffer = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const n = fsc.readSync(fd, buffer, filled, size - filled, null);
+      if (n === 0) throw conflict(`"${rel}" shrank while the layer was being written`);
+      filled += n;
+    }
+    return buffer;
+  } finally {
+    fsc.closeSync(fd);
   }
 }
 
@@ -159,8 +183,8 @@ function deviceNumbers(rdev: number): { major: number; minor: number } {
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-async function sortedChildren(abs: string): Promise<string[]> {
-  return (await fs.readdir(abs)).sort(byName);
+function sortedChildren(abs: string): string[] {
+  return fsc.readdirSync(abs).sort(byName);
 }
 
 /** The emitted name's sort key: whiteouts sort as `.wh.<name>`, like everything else by what the tar will say. */
@@ -173,10 +197,10 @@ function emittedOrder(changes: Change[]): Change[] {
 async function* walkAll(root: string, rel: string, xattrs: Xattrs, mode: 'plain' | 'overlay', signal?: AbortSignal): AsyncGenerator<Change> {
   const dirAbs = rel === '' ? root : `${root}/${rel}`;
   const children: Change[] = [];
-  for (const name of await sortedChildren(dirAbs)) {
+  for (const name of sortedChildren(dirAbs)) {
     const childRel = rel === '' ? name : `${rel}/${name}`;
     const abs = `${root}/${childRel}`;
-    const stat = await fs.lstat(abs);
+    const stat = fsc.lstatSync(abs);
     const change: Change = { rel: childRel, abs, stat };
     if (mode === 'overlay') {
       if (stat.isCharacterDevice() && stat.rdev === 0) change.whiteout = true;
@@ -206,15 +230,16 @@ function differs(a: Stats, b: Stats): boolean {
 async function diffDir(lowerRoot: string, upperRoot: string, rel: string, signal?: AbortSignal): Promise<Change[]> {
   if (signal?.aborted) throw aborted(signal, 'creating the layer');
   const at = (root: string, name: string): string => (rel === '' ? `${root}/${name}` : `${root}/${rel}/${name}`);
-  const lowerNames = new Set(await sortedChildren(rel === '' ? lowerRoot : `${lowerRoot}/${rel}`).catch(() => []));
-  const upperNames = await sortedChildren(rel === '' ? upperRoot : `${upperRoot}/${rel}`);
+  const lowerDir = rel === '' ? lowerRoot : `${lowerRoot}/${rel}`;
+  const lowerNames = new Set(fsc.existsSync(lowerDir) ? sortedChildren(lowerDir) : []);
+  const upperNames = sortedChildren(rel === '' ? upperRoot : `${upperRoot}/${rel}`);
   const here: Change[] = [];
   const below = new Map<string, Change[]>();
   for (const name of upperNames) {
     const childRel = rel === '' ? name : `${rel}/${name}`;
     const abs = at(upperRoot, name);
-    const stat = await fs.lstat(abs);
-    const lowerStat = lowerNames.has(name) ? await fs.lstat(at(lowerRoot, name)) : undefined;
+    const stat = fsc.lstatSync(abs);
+    const lowerStat = lowerNames.has(name) ? fsc.lstatSync(at(lowerRoot, name)) : undefined;
     lowerNames.delete(name);
     const change: Change = { rel: childRel, abs, stat };
     if (lowerStat === undefined || (lowerStat.mode & fsc.constants.S_IFMT) !== (stat.mode & fsc.constants.S_IFMT)) {
@@ -236,7 +261,7 @@ async function diffDir(lowerRoot: string, upperRoot: string, rel: string, signal
   }
   for (const name of lowerNames) {
     const abs = at(lowerRoot, name);
-    here.push({ rel: rel === '' ? name : `${rel}/${name}`, abs, stat: await fs.lstat(abs), whiteout: true });
+    here.push({ rel: rel === '' ? name : `${rel}/${name}`, abs, stat: fsc.lstatSync(abs), whiteout: true });
   }
   const out: Change[] = [];
   for (const change of emittedOrder(here)) {
