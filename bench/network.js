@@ -22,9 +22,9 @@ async function library(mode, name) {
     root,
     runRoot: path.join(root, 'run'),
     bridgePrefix: 'cbn',
-    defaultBridge: { bridgeName: 'cbn-dflt', subnet: '10.213.240.0/24' },
+    defaultBridge: { bridgeName: 'cbn-dflt', subnet: '10.216.240.0/24' },
   });
-  if (mode !== 'bridge') await manager.createNetwork({ name: mode, subnet: '10.213.241.0/24', bridgeName: 'cbn-user' });
+  if (mode !== 'bridge') await manager.createNetwork({ name: mode, subnet: '10.216.241.0/24', bridgeName: 'cbn-user' });
   // Warm-up: the first attach creates the default bridge, as dockerd creates docker0 at start.
   await manager.attach('warm', { mode });
   await manager.detach('warm');
@@ -40,7 +40,7 @@ async function library(mode, name) {
 function ipScript() {
   const dir = path.join(work, 'ip');
   fs.mkdirSync(dir);
-  sh('ip link add cbn-ip type bridge && ip addr add 10.213.242.1/24 dev cbn-ip && ip link set cbn-ip up');
+  sh('ip link add cbn-ip type bridge && ip addr add 10.216.242.1/24 dev cbn-ip && ip link set cbn-ip up');
   const lines = [];
   for (let i = 0; i < N; i++) {
     const ns = `${dir}/c${i}`;
@@ -48,9 +48,9 @@ function ipScript() {
       `touch ${ns} && unshare --net=${ns} ip link set lo up`,
       `ip link add cbnv${i} type veth peer name eth0 netns ${ns}`,
       `ip link set cbnv${i} master cbn-ip up`,
-      `nsenter --net=${ns} ip addr add 10.213.242.${i + 2}/24 dev eth0`,
+      `nsenter --net=${ns} ip addr add 10.216.242.${i + 2}/24 dev eth0`,
       `nsenter --net=${ns} ip link set eth0 up`,
-      `nsenter --net=${ns} ip route add default via 10.213.242.1`,
+      `nsenter --net=${ns} ip route add default via 10.216.242.1`,
     );
   }
   for (let i = 0; i < N; i++) lines.push(`ip link del cbnv${i}`, `umount ${dir}/c${i}`, `rm ${dir}/c${i}`);
@@ -71,7 +71,7 @@ function cni() {
     bridge: 'cbn-cni',
     isGateway: true,
     ipMasq: false,
-    ipam: { type: 'host-local', subnet: '10.213.243.0/24', dataDir: path.join(dir, 'ipam') },
+    ipam: { type: 'host-local', subnet: '10.216.243.0/24', dataDir: path.join(dir, 'ipam') },
   });
   const plugin = (cmd, i) =>
     execFileSync('/usr/lib/cni/bridge', [], {

@@ -59,6 +59,15 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return out.filter((n) => !n.isDefault);
   }
 
+  /** Its content changes on every change of the records (timestamps can repeat). */
+  function readGeneration(): string {
+    try {
+      return fs.readFileSync(genFile, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
   function shutdown(): void {
     for (const s of sockets.values()) s.close();
     try {
@@ -70,7 +79,7 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   }
 
   function load(): void {
-    generation = fs.existsSync(genFile) ? String(fs.statSync(genFile).mtimeMs) : '';
+    generation = readGeneration();
     const nets = readNets();
     if (nets.length === 0) return shutdown();
     const byGateway = new Map<string, Net>();
@@ -90,8 +99,7 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   }
 
   function refresh(): void {
-    const now = fs.existsSync(genFile) ? String(fs.statSync(genFile).mtimeMs) : '';
-    if (now !== generation) load();
+    if (readGeneration() !== generation) load();
   }
 
   function lookup(name: string, asker: Net, from: string): string[] | undefined {

@@ -12,7 +12,7 @@ import { parseExposedPort, parsePortSpec } from './port-spec';
 import { allocatePorts } from './port-allocator';
 import { hostsFile, resolvConf } from './resolv';
 import { networkRules, portRules, tags } from './rules';
-import { bridgeUpLines, sandboxScript, shQuote, teardownScript, type SandboxPlan } from './sandbox-script';
+import { bridgeUpLines, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
 import { inspectBridge, inspectPredefined, networkSettings } from './settings';
 import {
   readAllJson,
@@ -212,13 +212,12 @@ export class NetworkManager {
 
   /** `docker network inspect NAME|ID`. */
   async inspectNetwork(nameOrId: string): Promise<NetworkInspect> {
-    await this.paths.ensure();
-    const nets = await this.loadNets();
-    const found = (await this.listNetworks()).filter((n) => n.Name === nameOrId || n.Id === nameOrId);
-    const byPrefix = found.length > 0 ? found : (await this.listNetworks()).filter((n) => nameOrId.length > 0 && n.Id.startsWith(nameOrId));
-    if (byPrefix.length > 1) throw invalidArgument(`network ${nameOrId} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
-    const hit = byPrefix[0];
-    if (!hit) throw notFound(`network ${nameOrId} not found`, { details: { looked: this.paths.nets, known: nets.size } });
+    const all = await this.listNetworks();
+    const exact = all.filter((n) => n.Name === nameOrId || n.Id === nameOrId);
+    const found = exact.length > 0 ? exact : all.filter((n) => nameOrId.length > 0 && n.Id.startsWith(nameOrId));
+    if (found.length > 1) throw invalidArgument(`network ${nameOrId} is ambiguous (${found.length} matches found based on ID prefix)`);
+    const hit = found[0];
+    if (!hit) throw notFound(`network ${nameOrId} not found`, { details: { looked: this.paths.nets } });
     return hit;
   }
 
@@ -451,8 +450,11 @@ export class NetworkManager {
     return new Map((await readAllJson<NetworkState>(this.paths.nets)).map((n) => [n.id, n]));
   }
 
+  /** Tells the DNS server to reload; a signal, not data, so no fsync. */
   private async touchGeneration(): Promise<void> {
-    await writeJson(this.paths.generation, `${Date.now()}-${randomHex(4)}`);
+    const tmp = `${this.paths.generation}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, `${Date.now()}-${randomHex(4)}`);
+    await fs.rename(tmp, this.paths.generation);
   }
 
   private predefinedIds(): Record<'host' | 'none' | 'bridge', string> {
@@ -632,17 +634,16 @@ export class NetworkManager {
     return this.plan(sandbox, nets).endpoints.filter((j) => !j.net.isDefault).map((j) => j.net.gateway);
   }
 
-  /** The script that brings a sandbox to its plan, run inside its namespace. */
+  /** The script that brings a sandbox to its plan (see sandboxScript). */
   private script(sandbox: SandboxState, nets: Map<string, NetworkState>, added: Join[], fresh: boolean): string {
-    const path = shQuote(sandbox.netnsPath ?? '');
-    const body = sandboxScript(this.plan(sandbox, nets), {
+    return sandboxScript(this.plan(sandbox, nets), {
+      netnsPath: sandbox.netnsPath ?? '',
       added,
       hostPid: process.pid,
       fresh,
       dns: !fresh || added.some((j) => !j.net.isDefault),
-      aliasOf: (ep) => `ctr:${this.paths.tag}:ep:${ep.containerId.slice(0, 200)}`,
+      aliasOf: (ep) => `ctr:${this.paths.tag}:ep:${ep.containerId}`,
     });
-    return `${fresh ? `unshare --net=${path}` : `nsenter --net=${path}`} sh -ec ${shQuote(body)}`;
   }
 
   private async saveJoins(joins: Join[]): Promise<void> {
@@ -662,7 +663,7 @@ export class NetworkManager {
       await fs.writeFile(netnsPath, '', { flag: 'wx' });
       await runScript(this.script(sandbox, nets, joins, true), { signal });
       if (sandbox.ports.length > 0) await addRules(tags.ports(this.paths.tag, sandbox.containerId), portRules(sandbox.ports));
-      if (joins.length > 0) await this.touchGeneration();
+      if (joins.some((j) => !j.net.isDefault)) await this.touchGeneration();
       await ensureDnsDaemon(this.paths, this.dnsGateways(sandbox, nets));
     } catch (e) {
       await this.teardown(sandbox, nets).catch(() => undefined);
@@ -680,7 +681,7 @@ export class NetworkManager {
       await writeJson(this.paths.netFile(net.id), net);
     }
     await fs.rm(this.paths.sandboxFile(sandbox.containerId), { force: true });
-    if (joins.length > 0) await this.touchGeneration();
+    if (joins.some((j) => !j.net.isDefault)) await this.touchGeneration();
   }
 
   /** Disconnects a sandbox from networks, re-pointing its route, DNS and ports. */

@@ -59,21 +59,13 @@ function dnsLines(plan: SandboxPlan): string[] {
   ];
 }
 
-function routeLine(plan: SandboxPlan): string {
-  if (!plan.route) return 'ip route del default 2>/dev/null || true';
-  return `ip route replace default via ${plan.route.net.gateway} dev ${plan.route.ep.ifName}`;
-}
-
-/**
- * The script run inside the namespace (by `unshare --net=PATH` for a new one, by
- * `nsenter --net=PATH` for an existing one) adding `added` endpoints, then setting the
- * default route and the DNS redirect to what `plan` says.
- */
 export interface ScriptOptions {
+  netnsPath: string;
   /** Endpoints to create now. */
   added: Array<{ ep: EndpointState; net: NetworkState }>;
+  /** A process in the host namespace, where the host ends of the veths go. */
   hostPid: number;
-  /** The namespace was just made: bring lo up. */
+  /** Make the namespace (unshare) rather than enter it (nsenter); brings lo up. */
   fresh: boolean;
   /** Rewrite the namespace's DNS redirect. */
   dns: boolean;
@@ -81,20 +73,28 @@ export interface ScriptOptions {
   aliasOf: (ep: EndpointState) => string;
 }
 
+/**
+ * One shell script, run in the host namespace, that brings a sandbox to its plan: one
+ * `ip -batch` inside the namespace (creating it if fresh) for the container ends, address,
+ * and default route; one on the host for the veths' bridge ports; and, when asked, the
+ * DNS redirect. A route via a removed interface disappears with it, so only "replace".
+ */
 export function sandboxScript(plan: SandboxPlan, o: ScriptOptions): string {
-  const { added, hostPid, fresh } = o;
-  const inside: string[] = fresh ? ['link set lo up'] : [];
+  const ns = shQuote(o.netnsPath);
+  const inside: string[] = o.fresh ? ['link set lo up'] : [];
   const host: string[] = [];
-  for (const { ep, net } of added) {
-    const lines = endpointLines(ep, net, hostPid, o.aliasOf(ep));
+  for (const { ep, net } of o.added) {
+    const lines = endpointLines(ep, net, o.hostPid, o.aliasOf(ep));
     inside.push(...lines.inside);
     host.push(...lines.host);
   }
+  if (plan.route) inside.push(`route replace default via ${plan.route.net.gateway} dev ${plan.route.ep.ifName}`);
   const script: string[] = [];
-  if (inside.length > 0) script.push(`ip -batch - <<'CTR_EOF'\n${inside.join('\n')}\nCTR_EOF`);
-  if (host.length > 0) script.push(`nsenter --net=/proc/${hostPid}/ns/net ip -batch - <<'CTR_EOF'\n${host.join('\n')}\nCTR_EOF`);
-  if (!fresh || plan.route) script.push(routeLine(plan));
-  if (o.dns) script.push(...dnsLines(plan));
+  if (inside.length > 0) {
+    script.push(`${o.fresh ? 'unshare' : 'nsenter'} --net=${ns} ip -batch - <<'CTR_EOF'\n${inside.join('\n')}\nCTR_EOF`);
+  }
+  if (host.length > 0) script.push(`ip -batch - <<'CTR_EOF'\n${host.join('\n')}\nCTR_EOF`);
+  if (o.dns) script.push(`nsenter --net=${ns} sh -ec ${shQuote(dnsLines(plan).join('\n'))}`);
   return script.join('\n');
 }
 

@@ -38,7 +38,7 @@ function freeBlock(): (i: number) => string {
   }
 }
 
-export async function makeTestHost(code: string, _legacy?: number): Promise<TestHost> {
+export async function makeTestHost(code: string): Promise<TestHost> {
   const prefix = `${code}${Math.floor(Math.random() * 36).toString(36)}`;
   const root = await fs.mkdtemp(path.join(os.tmpdir(), `ctr-net-${prefix}-`));
   const net = freeBlock();
