@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { digestOf, MemoryContentStore, MediaTypes } from '@ctr/image';
 import { issueRegistryToken, RegistryServer } from '@ctr/registry';
 import { descriptorOf, OciHttp } from './support/oci-http';
@@ -122,6 +123,37 @@ describe('G6: bounded resources', () => {
     const annotations = Object.fromEntries(Array.from({ length: 390 }, (_, i) => [`k${i}`, 'v'.repeat(10_000)]));
     const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: descriptorOf(config, MediaTypes.ociConfig), layers: [], annotations }));
     expect((await http.pushManifest('g6', 'large', body)).status).toBe(201);
+  });
+
+  test.each([
+    ['a monolithic POST', 'post'],
+    ['a chunk', 'patch'],
+    ['a streamed closing PUT', 'put'],
+  ])('%s growing a blob past maxBlobBytes is SIZE_INVALID and nothing is kept', async (_what, how) => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-registry-cap-'));
+    const store = new MemoryContentStore();
+    const server = new RegistryServer({ store, root, maxBlobBytes: 1000 });
+    try {
+      const local = new OciHttp(await server.listen());
+      const bytes = randomBytes(1500);
+      const digest = digestOf(bytes);
+      const stream = (): Readable => Readable.from([bytes.subarray(0, 700), bytes.subarray(700)]);
+      let res: Awaited<ReturnType<OciHttp['send']>>;
+      if (how === 'post') {
+        res = await local.send('POST', `/v2/g6/blobs/uploads/?digest=${digest}`, { body: stream() });
+      } else {
+        const post = await local.send('POST', '/v2/g6/blobs/uploads/', { headers: { 'content-length': '0' } });
+        const url = local.location(post);
+        if (how === 'put') url.searchParams.set('digest', digest);
+        res = await local.send(how === 'put' ? 'PUT' : 'PATCH', url, { body: stream() });
+      }
+      expect(res.status).toBe(400);
+      expect(errorCode(res.body)).toBe('SIZE_INVALID');
+      await expect(store.info(digest)).rejects.toMatchObject({ code: 'NotFound' });
+    } finally {
+      await server.close();
+      await fs.rm(root, { recursive: true, force: true });
+    }
   });
 
   test('an abandoned upload session expires and its data is removed', async () => {

@@ -1,4 +1,4 @@
-import { Writable, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isNotFound } from '@ctr/errors';
 import { DigestStream, parseDigest, type Digest } from '@ctr/image';
@@ -53,7 +53,7 @@ export async function handleUploadStart(ctx: RequestContext): Promise<void> {
   const digest = query.get('digest');
   if (digest !== null && mount === null) {
     const verified = digestParam(digest, 'DIGEST_INVALID');
-    await storeVerified(ctx, req, verified, declaredLength(ctx));
+    await storeVerified(ctx, capped(ctx, req, 0), verified, declaredLength(ctx));
     return reply(req, res, 201, { Location: blobLocation(repository, verified), 'Docker-Content-Digest': verified });
   }
   const session = await ctx.uploads.create(repository);
@@ -90,7 +90,7 @@ async function finishUpload(ctx: RequestContext, session: UploadSession): Promis
   try {
     if (session.size === 0 && hasBody(req) && req.headers['content-range'] === undefined) {
       // The whole blob in the closing PUT: straight into the store, no session file.
-      await storeVerified(ctx, req, digest, declaredLength(ctx));
+      await storeVerified(ctx, capped(ctx, req, 0), digest, declaredLength(ctx));
     } else {
       if (hasBody(req)) session.size = await appendChunk(ctx, session);
       await storeVerified(ctx, uploads.read(session), digest, session.size);
@@ -110,7 +110,7 @@ async function appendChunk(ctx: RequestContext, session: UploadSession): Promise
   if (range !== undefined && length !== undefined && range.end - range.start + 1 !== length) {
     throw new DistributionError('SIZE_INVALID', { range, length });
   }
-  return ctx.uploads.append(session, ctx.req, (size) => {
+  return ctx.uploads.append(session, capped(ctx, ctx.req, session.size), (size) => {
     if (range !== undefined && range.start !== size) {
       throw new DistributionError('RANGE_INVALID', { expectedStart: size, range }, `chunk starts at ${range.start}, expected ${size}`);
     }
@@ -183,6 +183,25 @@ async function blobSize(ctx: RequestContext, digest: Digest): Promise<number> {
     if (isNotFound(error)) throw new DistributionError('BLOB_UNKNOWN', { digest });
     throw error;
   }
+}
+
+/** The request body, failing with SIZE_INVALID once the blob would grow past `maxBlobBytes` (G6). */
+function capped(ctx: RequestContext, source: Readable, already: number): Readable {
+  const limit = ctx.maxBlobBytes;
+  if (limit === undefined) return source;
+  const declared = declaredLength(ctx);
+  if (declared !== undefined && already + declared > limit) throw tooLarge(limit);
+  let total = already;
+  return through(source, new Transform({
+    transform(chunk: Buffer, _encoding, callback): void {
+      total += chunk.length;
+      callback(total > limit ? tooLarge(limit) : null, chunk);
+    },
+  }));
+}
+
+function tooLarge(limit: number): DistributionError {
+  return new DistributionError('SIZE_INVALID', { limit }, `blob is larger than the ${limit} bytes this registry accepts`);
 }
 
 function sessionHeaders(session: UploadSession): Record<string, string> {

@@ -26,6 +26,8 @@ export interface RegistryServerOptions {
   uploadExpiryMs?: number;
   /** Largest manifest accepted (default 8 MiB; the spec asks for at least 4 MiB). */
   maxManifestBytes?: number;
+  /** Largest blob an upload may grow to (default: no limit). */
+  maxBlobBytes?: number;
 }
 
 /** What every handler gets: the request, its parsed route and the server's state. */
@@ -38,6 +40,7 @@ export interface RequestContext {
   metadata: RepositoryMetadata;
   uploads: UploadSessions;
   maxManifestBytes: number;
+  maxBlobBytes: number | undefined;
   /** May the caller read `repository`? (cross-repository mount sources, G4). */
   canPull(repository: string): boolean;
 }
@@ -151,6 +154,7 @@ export class RegistryServer {
       metadata: this.metadata,
       uploads: this.uploads,
       maxManifestBytes: this.options.maxManifestBytes ?? 8 * 1024 * 1024,
+      maxBlobBytes: this.options.maxBlobBytes,
       canPull: (repository) => this.canPull(decision.grants, repository),
     };
     switch (route.area) {
@@ -180,6 +184,9 @@ export class RegistryServer {
     }
     // Whatever is left of a failed upload is not read; close the connection instead of draining it.
     if (!req.complete) res.setHeader('Connection', 'close');
+    // A handler's verdict may arrive wrapped by the store it passed through.
+    const verdict = distributionError(error);
+    if (verdict !== undefined) error = verdict;
     if (error instanceof DistributionError) {
       const headers: Record<string, string> = { 'Content-Type': 'application/json' };
       if (error.status === 401) headers['WWW-Authenticate'] = String(error.detail);
@@ -192,6 +199,13 @@ export class RegistryServer {
     const message = error instanceof Error ? error.message : String(error);
     replyJson(req, res, 500, { errors: [{ code: 'UNKNOWN', message }] });
   }
+}
+
+function distributionError(error: unknown): DistributionError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth += 1) {
+    if (e instanceof DistributionError) return e;
+  }
+  return undefined;
 }
 
 function parseRoute(path: string): Route | undefined {
