@@ -3,7 +3,7 @@ import * as fsc from 'node:fs';
 import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { CtrError, aborted, asCtrError, digestMismatch, invalidArgument, notFound, unsupported } from '@ctr/errors';
+import { CtrError, aborted, asCtrError, type ErrorCode, digestMismatch, invalidArgument, notFound, unsupported } from '@ctr/errors';
 import type { DiffID } from './digest';
 import { decompressedLayer } from './layer-decompress';
 import { makeDevice, makeFifo, setXattrs } from './layer-host-tools';
@@ -73,6 +73,20 @@ const close = promisify(fsc.close);
 const writev = promisify(fsc.writev);
 const ftruncate = promisify(fsc.ftruncate);
 
+/** What a system error while applying means to the caller. */
+const ERRNO_CODES: Record<string, ErrorCode> = {
+  ENOSPC: 'ResourceExhausted',
+  EDQUOT: 'ResourceExhausted',
+  EACCES: 'Denied',
+  EPERM: 'Denied',
+  EROFS: 'Denied',
+  // The layer contradicts itself or the layers below (e.g. a path through a file).
+  ENOTDIR: 'InvalidArgument',
+  EEXIST: 'InvalidArgument',
+  ELOOP: 'InvalidArgument',
+  ENAMETOOLONG: 'InvalidArgument',
+};
+
 const seconds = (t: TarTime): number => t.sec + t.nsec / 1e9;
 
 /** Apply a layer (tar, gzip or zstd stream) onto `target`; resolves with its diffID once everything is on disk. */
@@ -102,7 +116,7 @@ export async function applyLayer(target: string, layer: Readable, options: Apply
   } catch (error) {
     layer.destroy();
     if (signal?.aborted) throw aborted(signal, 'applying the layer');
-    throw asCtrError(error, 'Internal', 'applying the layer');
+    throw asCtrError(error, ERRNO_CODES[(error as NodeJS.ErrnoException).code ?? ''] ?? 'Internal', `applying the layer to ${target}`);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }

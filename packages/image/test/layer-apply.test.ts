@@ -106,3 +106,10 @@ test('zstd layers work where Node has zstd, and are Unsupported with a reason wh
     expect((error as Error).message).toMatch(/Node\.js 22\.15/);
   }
 });
+
+test('an entry below a regular file is InvalidArgument, and nothing else changes', async () => {
+  await applyLayer(s.root, streamOf(tarOf([{ name: 'a', content: 'file' }])));
+  const error = await applyLayer(s.root, streamOf(tarOf([{ name: 'a/b', content: 'x' }]))).catch((e: unknown) => e);
+  expect(isCtrError(error) && error.code).toBe('InvalidArgument');
+  expect(await treeOf(s.root)).toEqual({ a: 'f:file' });
+});
