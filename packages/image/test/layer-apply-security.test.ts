@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { isCtrError, type CtrError } from '@ctr/errors';
-import { applyLayer, type ApplyLayerOptions } from '../src';
+import { applyLayer, encodeTarHeader, tarPadding, type ApplyLayerOptions } from '../src';
 import { bunzip2, scratch, streamOf, tarOf, treeOf, type FixtureEntry, type Scratch } from './tar-fixtures';
 
 /**
@@ -239,6 +239,25 @@ describe('T14: huge or malformed headers fail cleanly', () => {
     const error = await rejection(applyLayer(s.root, streamOf(testdata('writer-big.tar'))));
     expect(error.code).toBe('InvalidArgument');
     expect(error.message).toMatch(/truncated/);
+  });
+
+  test('a GNU sparse 1.0 map claiming 1e9 regions is refused once the map passes 1 MiB', async () => {
+    const record = (text: string): string => {
+      let length = text.length + 3;
+      while (`${length} ${text}\n`.length !== length) length = `${length} ${text}\n`.length;
+      return `${length} ${text}\n`;
+    };
+    const pax = Buffer.from(['GNU.sparse.major=1', 'GNU.sparse.minor=0', 'GNU.sparse.name=big', 'GNU.sparse.realsize=4096'].map(record).join(''));
+    const paxHeader = encodeTarHeader({ name: 'PaxHeaders.0/big', type: 'file', mode: 0, size: pax.length });
+    paxHeader.write('x', 156, 'latin1');
+    paxHeader.fill(0x20, 148, 156);
+    const sum = paxHeader.reduce((a, b) => a + b, 0);
+    paxHeader.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    const map = Buffer.from(`1000000000\n${'1\n'.repeat(2 << 20)}`);
+    const tar = Buffer.concat([paxHeader, pax, tarPadding(pax.length), tarOf([{ name: 'big', content: map }])]);
+    const error = await rejection(applyLayer(s.root, streamOf(tar)));
+    expect(error.code).toBe('ResourceExhausted');
+    expect(error.message).toMatch(/sparse map/);
   });
 
   test('too many entries are refused with ResourceExhausted', async () => {
