@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { CtrError, asCtrError, invalidArgument, notFound, throwIfAborted, unsupported } from '@ctr/errors';
+import { CtrError, asCtrError, notFound, throwIfAborted, unsupported } from '@ctr/errors';
 import type { ContainerConfig, HealthConfig } from '@ctr/image';
 import type { BuildBackend, RunStep } from './backend';
 import { hostPlatform, parsePlatform, Platform, platformArgs, proxyArgs } from './build-args';
@@ -13,7 +11,9 @@ import type { BuildEvent } from './build-events';
 import { cacheKey } from './cache-key';
 import { parseChmod, resolveChown } from './chown';
 import { cleanPath } from './clean-path';
-import { hashItems, LayerItem, matchSource, SourceRoot, walkDirectory } from './copy-plan';
+import { hashItems, LayerItem, matchSource, missingParents, SourceRoot, walkDirectory } from './copy-plan';
+import { exposedPorts, isSignal } from './config-values';
+import { download, urlName } from './fetch-url';
 import { copyCreatedBy, healthText, nopCreatedBy, runCreatedBy } from './created-by';
 import { PatternMatcher } from './dockerignore';
 import { DockerfileError, SyntaxProblem } from './dockerfile-error';
@@ -504,81 +504,6 @@ class Build<S> {
       if (scratch) await fs.rm(scratch, { recursive: true, force: true });
     }
   }
-}
-
-/** Directories on the way to `rel` that the state lacks (COPY creates them, 0755). */
-async function missingParents(root: string, rel: string): Promise<string[]> {
-  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
-  const missing: string[] = [];
-  for (let i = 1; i <= parts.length; i++) {
-    const prefix = parts.slice(0, i).join('/');
-    const resolved = await resolveInRoot(root, prefix);
-    if (!(await fs.lstat(path.join(root, resolved)).catch(() => undefined))) missing.push(prefix);
-  }
-  return missing;
-}
-
-function urlName(url: string): string {
-  const name = path.posix.basename(new URL(url).pathname);
-  if (name === '' || name === '/') throw invalidArgument(`cannot determine filename from url: ${url}`, { hint: 'End the destination with / only when the URL names a file.' });
-  return name;
-}
-
-/** ADD <url>: download to a private file (streamed), verify `--checksum`, mode 0600 like Docker. */
-async function download(url: string, dir: string, name: string, checksum: string | undefined, signal: AbortSignal): Promise<LayerItem> {
-  const file = path.join(dir, `url-${Date.now()}-${Math.random().toString(16).slice(2)}`);
-  let response: Response;
-  try {
-    response = await fetch(url, { signal, redirect: 'follow' });
-  } catch (e) {
-    throw new CtrError('Unavailable', `failed to fetch ${url}: ${(e as Error).message}`, { cause: e });
-  }
-  if (!response.ok || !response.body) throw new CtrError('Unavailable', `failed to GET ${url} with status ${response.status} ${response.statusText}`);
-  const hash = createHash('sha256');
-  const out = await fs.open(file, 'w', 0o600);
-  try {
-    await pipeline(
-      Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>),
-      new Writable({
-        write: (chunk: Buffer, _e, done) => {
-          hash.update(chunk);
-          out.write(chunk).then(() => done(), done);
-        },
-      }),
-    );
-  } finally {
-    await out.close();
-  }
-  const digest = `sha256:${hash.digest('hex')}`;
-  if (checksum !== undefined && checksum !== digest) {
-    throw new CtrError('DigestMismatch', `digest mismatch for ${url}: expected ${checksum}, got ${digest}`);
-  }
-  const st = await fs.stat(file);
-  const modified = response.headers.get('last-modified');
-  return { kind: 'file', name, mode: 0o600, mtime: modified ? new Date(modified) : new Date(0), size: st.size, source: file };
-}
-
-/** `80`, `80/udp`, `8000-8002/tcp` → Docker's `port/proto` keys. */
-function exposedPorts(spec: string, at: Instruction): string[] {
-  const m = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/i.exec(spec);
-  if (!m) throw new DockerfileError(`Invalid containerPort: ${spec}`, at.location);
-  const first = Number(m[1]);
-  const last = m[2] !== undefined ? Number(m[2]) : first;
-  const proto = (m[3] ?? 'tcp').toLowerCase();
-  if (first < 1 || last > 65535 || last < first) throw new DockerfileError(`Invalid containerPort: ${spec}`, at.location);
-  return Array.from({ length: last - first + 1 }, (_, i) => `${first + i}/${proto}`);
-}
-
-const signals = new Set([
-  'ABRT', 'ALRM', 'BUS', 'CHLD', 'CLD', 'CONT', 'FPE', 'HUP', 'ILL', 'INT', 'IO', 'IOT', 'KILL', 'PIPE', 'POLL', 'PROF', 'PWR',
-  'QUIT', 'SEGV', 'STKFLT', 'STOP', 'SYS', 'TERM', 'TRAP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'USR1', 'USR2', 'VTALRM', 'WINCH', 'XCPU', 'XFSZ',
-]);
-
-/** A signal name (`SIGTERM`, `TERM`), number, or `SIGRTMIN+3`, as Docker accepts for STOPSIGNAL. */
-function isSignal(text: string): boolean {
-  if (/^\d+$/.test(text)) return Number(text) > 0 && Number(text) < 65;
-  const name = text.toUpperCase().replace(/^SIG/, '');
-  return signals.has(name) || /^RT(MIN|MAX)([+-]\d+)?$/.test(name);
 }
 
 /**

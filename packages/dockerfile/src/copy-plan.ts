@@ -132,3 +132,15 @@ export async function hashItems(items: readonly LayerItem[]): Promise<string> {
   }
   return hash.digest('hex');
 }
+
+/** Directories on the way to `rel` that the state lacks (COPY creates them, 0755). */
+export async function missingParents(root: string, rel: string): Promise<string[]> {
+  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
+  const missing: string[] = [];
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join('/');
+    const resolved = await resolveInRoot(root, prefix);
+    if (!(await fs.lstat(path.join(root, resolved)).catch(() => undefined))) missing.push(prefix);
+  }
+  return missing;
+}
