@@ -31,5 +31,11 @@ fi
 # Debian starts the registry as a service on :5000 when it can; tests start their own.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
 
-npm ci --no-audit --no-fund
+# npm ci only when the lock file changed since the last install (it empties node_modules).
+stamp=node_modules/.ctr-lock-sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f $stamp || "$(cat "$stamp")" != "$want" ]]; then
+  npm ci --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi
 npm run build
