@@ -20,6 +20,5 @@ export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions }
 export { type GcResult } from './gc';
 export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from './fsck';
 export { acquireLock, withLock, type LockOptions, type Release } from './lock';
-export { writeFileAtomic, readJson } from './fs-util';
 /** Crash-safe file helpers (temp + fsync + rename + fsync dir) for other records under the root. */
 export { readJson, writeFileAtomic, fsyncDir } from './fs-util';
