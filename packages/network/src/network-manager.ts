@@ -266,7 +266,7 @@ export class NetworkManager {
     validContainerId(containerId);
     const mode = parseMode(options.mode);
     return this.locked(async () => {
-      if (await readJson<SandboxState>(this.paths.sandboxFile(containerId))) {
+      if (await readJson<SandboxState>(this.paths.sandboxFile(containerId), true)) {
         throw conflict(`container ${containerId} already has a network`, { hint: 'detach it first' });
       }
       const nets = await this.loadNets();
@@ -282,14 +282,14 @@ export class NetworkManager {
       };
       if (mode.kind === 'host') {
         base.hostname = options.hostname ?? os.hostname();
-        await writeJson(this.paths.sandboxFile(containerId), base);
+        await writeJson(this.paths.sandboxFile(containerId), base, false);
         return this.result(base, nets);
       }
       if (mode.kind === 'container') {
         const owner = await this.findSandbox(mode.containerId);
         const sandbox: SandboxState = { ...base, mode: 'container', sharedWith: owner.containerId, hostname: owner.hostname };
         if (owner.netnsPath) sandbox.netnsPath = owner.netnsPath;
-        await writeJson(this.paths.sandboxFile(containerId), sandbox);
+        await writeJson(this.paths.sandboxFile(containerId), sandbox, false);
         return this.result(sandbox, nets);
       }
       const sandbox: SandboxState = { ...base, netnsPath: this.paths.netnsPath(containerId), ownsNetns: true };
@@ -325,7 +325,7 @@ export class NetworkManager {
       const nets = await this.loadNets();
       const join = await this.join(sandbox, nets, request);
       await this.saveJoins([join]);
-      await writeJson(this.paths.sandboxFile(containerId), sandbox);
+      await writeJson(this.paths.sandboxFile(containerId), sandbox, false);
       try {
         await runScript(this.script(sandbox, nets, [join], false), { signal: options.signal });
         await this.touchGeneration();
@@ -356,7 +356,7 @@ export class NetworkManager {
   async detach(containerId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     validContainerId(containerId);
     await this.locked(async () => {
-      const sandbox = await readJson<SandboxState>(this.paths.sandboxFile(containerId));
+      const sandbox = await readJson<SandboxState>(this.paths.sandboxFile(containerId), true);
       if (!sandbox) return;
       const nets = await this.loadNets();
       await this.teardown(sandbox, nets);
@@ -382,7 +382,7 @@ export class NetworkManager {
       const nets = await this.loadNets();
       const mounts = await mountPoints();
       const sandboxes = new Map<string, SandboxState>();
-      for (const sb of await readAllJson<SandboxState>(this.paths.sandboxes)) {
+      for (const sb of await readAllJson<SandboxState>(this.paths.sandboxes, true)) {
         if (sb.ownsNetns && sb.netnsPath && !mounts.has(sb.netnsPath)) {
           await this.teardown(sb, nets);
           removed.push(`sandbox ${sb.containerId}`);
@@ -395,6 +395,11 @@ export class NetworkManager {
           await writeJson(this.paths.netFile(net.id), net);
           removed.push(`lease ${ep.ip} on ${net.name}`);
         }
+      }
+      for (const file of await fs.readdir(this.paths.sandboxes)) {
+        if (sandboxes.has(file.replace(/\.json$/, ''))) continue;
+        await fs.rm(`${this.paths.sandboxes}/${file}`, { force: true });
+        removed.push(`unreadable record ${file}`);
       }
       const netnsFiles = await fs.readdir(this.paths.netnsDir).catch(() => [] as string[]);
       for (const file of netnsFiles) {
@@ -517,7 +522,7 @@ export class NetworkManager {
 
   private async findSandbox(containerId: string): Promise<SandboxState> {
     validContainerId(containerId);
-    const sandbox = await readJson<SandboxState>(this.paths.sandboxFile(containerId));
+    const sandbox = await readJson<SandboxState>(this.paths.sandboxFile(containerId), true);
     if (!sandbox) throw notFound(`container ${containerId} has no network`, { details: { looked: this.paths.sandboxes } });
     return sandbox;
   }
@@ -657,7 +662,7 @@ export class NetworkManager {
   private async buildSandbox(sandbox: SandboxState, nets: Map<string, NetworkState>, joins: Join[], signal?: AbortSignal): Promise<void> {
     const netnsPath = sandbox.netnsPath ?? '';
     await this.saveJoins(joins);
-    await writeJson(this.paths.sandboxFile(sandbox.containerId), sandbox);
+    await writeJson(this.paths.sandboxFile(sandbox.containerId), sandbox, false);
     try {
       throwIfAborted(signal, 'creating the container network');
       await fs.writeFile(netnsPath, '', { flag: 'wx' });
@@ -698,7 +703,7 @@ export class NetworkManager {
       await writeJson(this.paths.netFile(net.id), net);
     }
     sandbox.networkIds = sandbox.networkIds.filter((id) => !netIds.includes(id));
-    await writeJson(this.paths.sandboxFile(sandbox.containerId), sandbox);
+    await writeJson(this.paths.sandboxFile(sandbox.containerId), sandbox, false);
     await this.touchGeneration();
     if (sandbox.netnsPath && (await mountPoints()).has(sandbox.netnsPath)) {
       await runScript(this.script(sandbox, nets, [], false));
@@ -706,7 +711,7 @@ export class NetworkManager {
   }
 
   private async result(sandbox: SandboxState, nets: Map<string, NetworkState>): Promise<AttachResult> {
-    const owner = sandbox.sharedWith ? await readJson<SandboxState>(this.paths.sandboxFile(sandbox.sharedWith)) : undefined;
+    const owner = sandbox.sharedWith ? await readJson<SandboxState>(this.paths.sandboxFile(sandbox.sharedWith), true) : undefined;
     const source = owner ?? sandbox;
     const plan = this.plan(source, nets);
     const kind = source.mode === 'host' ? 'host' : plan.dns ? 'embedded' : 'copy';

@@ -101,33 +101,39 @@ export class StatePaths {
   }
 }
 
-/** Writes JSON atomically: temp file, fsync, rename — a crash leaves the old or the new file. */
-export async function writeJson(file: string, value: unknown): Promise<void> {
+/**
+ * Writes JSON atomically: temp file, fsync, rename — a crash leaves the old or the new file.
+ * `durable: false` skips the fsync, for records that describe what dies with the machine
+ * anyway (sandboxes: after a power loss their namespaces are gone and gc reconciles); such
+ * files are read with `tolerant` so a torn one counts as absent.
+ */
+export async function writeJson(file: string, value: unknown, durable = true): Promise<void> {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const handle = await fs.open(tmp, 'w');
   try {
     await handle.writeFile(JSON.stringify(value, null, 2));
-    await handle.sync();
+    if (durable) await handle.sync();
   } finally {
     await handle.close();
   }
   await fs.rename(tmp, file);
 }
 
-export async function readJson<T>(file: string): Promise<T | undefined> {
+export async function readJson<T>(file: string, tolerant = false): Promise<T | undefined> {
   try {
     return JSON.parse(await fs.readFile(file, 'utf8')) as T;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (tolerant && e instanceof SyntaxError) return undefined;
     throw e;
   }
 }
 
-export async function readAllJson<T>(dir: string): Promise<T[]> {
+export async function readAllJson<T>(dir: string, tolerant = false): Promise<T[]> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const out: T[] = [];
   for (const name of names.filter((n) => n.endsWith('.json'))) {
-    const value = await readJson<T>(path.join(dir, name));
+    const value = await readJson<T>(path.join(dir, name), tolerant);
     if (value !== undefined) out.push(value);
   }
   return out;

@@ -76,3 +76,13 @@ test('a lock left by a crashed process is broken', async () => {
   await expect(host.manager.attach('tgc-lock', { mode: 'none' })).resolves.toBeDefined();
   await host.manager.detach('tgc-lock');
 });
+
+test('a torn sandbox record (power loss before it reached the disk) counts as absent and gc removes it', async () => {
+  const file = path.join(host.root, 'networks', 'sandboxes', 'tgc-torn.json');
+  await fs.writeFile(file, '');
+  expect((await host.manager.gc()).removed).toContain('unreadable record tgc-torn.json');
+  await fs.writeFile(file, '{"containerId": "tgc-t');
+  const r = await host.manager.attach('tgc-torn', { mode: 'none' });
+  expect(r.netnsPath).toBeDefined();
+  await host.manager.detach('tgc-torn');
+});
