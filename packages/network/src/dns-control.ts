@@ -63,10 +63,10 @@ function probe(address: string): Promise<boolean> {
 }
 
 /**
- * Makes sure the DNS server runs and answers on every gateway given; starts it, or tells
- * a running one to reload. Fails with the server's log when it does not come up.
+ * Makes sure the DNS server runs and answers on every gateway given, starting it if
+ * needed. Fails with the server's log when it does not come up.
  */
-export async function ensureDnsDaemon(paths: StatePaths, gateways: string[]): Promise<void> {
+export async function ensureDnsDaemon(paths: StatePaths, gateways: string[], reload = false): Promise<void> {
   if (gateways.length === 0) return;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   const wake = async (): Promise<void> => {
@@ -74,7 +74,9 @@ export async function ensureDnsDaemon(paths: StatePaths, gateways: string[]): Pr
     if (pid === undefined) await startAndWait(paths, deadline);
     else process.kill(pid, 'SIGHUP');
   };
-  await wake();
+  // A running server reloads names by itself on its next query; a new gateway needs a
+  // reload (`reload`), or is found when a probe shows it does not answer there yet.
+  if (reload || (await dnsDaemonPid(paths)) === undefined) await wake();
   for (const gw of gateways) {
     while (!(await probe(gw))) {
       if (Date.now() > deadline) {

@@ -191,7 +191,7 @@ export class NetworkManager {
       try {
         await writeJson(this.paths.netFile(id), net);
         await this.touchGeneration();
-        await ensureDnsDaemon(this.paths, [net.gateway]);
+        await ensureDnsDaemon(this.paths, [net.gateway], true);
       } catch (e) {
         await fs.rm(this.paths.netFile(id), { force: true });
         await this.destroyBridge(net);
@@ -438,7 +438,7 @@ export class NetworkManager {
       throwIfAborted(options.signal, 'network gc');
       await this.touchGeneration();
       const gateways = [...nets.values()].filter((n) => !n.isDefault).map((n) => n.gateway);
-      if (gateways.length > 0) await ensureDnsDaemon(this.paths, gateways);
+      if (gateways.length > 0) await ensureDnsDaemon(this.paths, gateways, true);
       else if (await stopDnsDaemon(this.paths)) removed.push('dns server');
       return { removed };
     }, options.signal);
