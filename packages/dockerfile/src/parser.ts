@@ -124,25 +124,24 @@ function parseArgs(keyword: string, rest: string, escapeToken: string): ParsedAr
   }
 }
 
-type NodeSyntax = Omit<DockerfileNode, 'heredocs' | 'startLine' | 'endLine' | 'column'>;
-
-function nodeFromLine(line: string, escapeToken: string): NodeSyntax {
+/** One logical line as a node; `at` places it in the file (ONBUILD triggers share their parent's place). */
+function nodeFromLine(line: string, escapeToken: string, at: { startLine: number; column: number }): DockerfileNode {
   const [keyword, afterKeyword] = splitFirstBlank(trimSpace(line));
   let flags: string[] = [];
   let rest = '';
   if (afterKeyword !== undefined) ({ rest, flags } = extractBuilderFlags(afterKeyword));
   rest = trimSpace(rest);
-  const lower = keyword.toLowerCase();
-  if (lower === 'onbuild') {
-    const node: NodeSyntax = { keyword, flags, args: [], json: false, original: line };
-    if (rest !== '') node.trigger = { ...nodeFromLine(rest, escapeToken), heredocs: [], startLine: 0, endLine: 0, column: 0 };
+  const { startLine, column } = at;
+  if (keyword.toLowerCase() === 'onbuild') {
+    const node: DockerfileNode = { keyword, flags, args: [], json: false, heredocs: [], original: line, startLine, endLine: startLine, column };
+    if (rest !== '') node.trigger = nodeFromLine(rest, escapeToken, at);
     return node;
   }
-  const { args, json } = parseArgs(lower, rest, escapeToken);
-  return { keyword, flags, args, json, original: line };
+  const { args, json } = parseArgs(keyword.toLowerCase(), rest, escapeToken);
+  return { keyword, flags, args, json, heredocs: [], original: line, startLine, endLine: startLine, column };
 }
 
-function canContainHeredoc(node: NodeSyntax): boolean {
+function canContainHeredoc(node: DockerfileNode): boolean {
   const target = node.keyword.toLowerCase() === 'onbuild' && node.trigger ? node.trigger : node;
   return heredocInstructions.has(target.keyword.toLowerCase()) && !target.json;
 }
@@ -225,15 +224,15 @@ export function parse(source: string | Uint8Array, options: ParseOptions = {}): 
         line: index,
       });
     }
-    let syntax: NodeSyntax;
+    let node: DockerfileNode;
     try {
-      syntax = nodeFromLine(logical, escapeToken);
+      node = nodeFromLine(logical, escapeToken, { startLine: lineNo, column });
     } catch (e) {
       if (e instanceof SyntaxProblem) return fail(e.message, lineNo, index, column);
       throw e;
     }
-    const node: DockerfileNode = { ...syntax, heredocs: [], startLine: lineNo, endLine: index, column };
-    if (canContainHeredoc(syntax) && logical.includes('<<')) {
+    node.endLine = index;
+    if (canContainHeredoc(node) && logical.includes('<<')) {
       let opened: ReturnType<typeof heredocsFromLine>;
       try {
         opened = heredocsFromLine(logical);

@@ -58,8 +58,10 @@ class Words {
   }
 }
 
-const isLetter = (ch: string): boolean => /^\p{L}$/u.test(ch);
-const isDigit = (ch: string): boolean => /^\p{Nd}$/u.test(ch);
+// ASCII first: these run for every character of every expanded word
+const isLetter = (ch: string): boolean =>
+  (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch.charCodeAt(0) > 0x7f && /^\p{L}$/u.test(ch));
+const isDigit = (ch: string): boolean => (ch >= '0' && ch <= '9') || (ch.charCodeAt(0) > 0x7f && /^\p{Nd}$/u.test(ch));
 const isSpecialParam = (ch: string): boolean => '@*#?-$!0'.includes(ch) && ch !== '';
 
 /**
