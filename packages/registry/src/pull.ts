@@ -111,9 +111,8 @@ async function fetchBlob(
   }
   const progress = (start: number): Transform => countBytes(start, PROGRESS_STEP, (n) => event('Downloading', n));
   try {
-    if (typeof store.ingest === 'function') {
-      await resumableDownload(api, store as ContentStore & ResumableIngester, descriptor, progress, () => event('Verifying Checksum'), signal);
-    } else {
+    const resumed = typeof store.ingest === 'function' && (await resumableDownload(api, store as ContentStore & ResumableIngester, descriptor, progress, () => event('Verifying Checksum'), signal));
+    if (!resumed) {
       const { body } = await api.fetchBlob(descriptor.digest, 0, signal);
       await store.write(through(body, progress(0)), { digest: descriptor.digest, size: descriptor.size, ...(signal ? { signal } : {}) });
     }
@@ -132,7 +131,9 @@ async function fetchBlob(
 /**
  * Download into a resumable ingest named after the digest: bytes kept by an earlier,
  * interrupted pull are not fetched again (Range request). The ingest becomes a blob only
- * when its size and digest check out; a mismatch discards it.
+ * when its size and digest check out; a mismatch discards it. False when another pull is
+ * writing the same ingest right now: the caller then downloads on its own (writing
+ * identical verified bytes twice is harmless).
  */
 async function resumableDownload(
   api: RepositoryApi,
@@ -141,9 +142,15 @@ async function resumableDownload(
   progress: (start: number) => Transform,
   verifying: () => void,
   signal: AbortSignal | undefined,
-): Promise<void> {
+): Promise<boolean> {
   const ref = `pull-${digestHex(descriptor.digest)}`;
-  let ingest: Ingest = await store.ingest(ref, descriptor.digest, { size: descriptor.size });
+  let ingest: Ingest;
+  try {
+    ingest = await store.ingest(ref, descriptor.digest, { size: descriptor.size });
+  } catch (error) {
+    if (isCtrError(error) && error.code === 'Unavailable') return false;
+    throw error;
+  }
   try {
     if (ingest.offset > descriptor.size) {
       await ingest.abort();
@@ -160,6 +167,7 @@ async function resumableDownload(
     }
     verifying();
     await ingest.commit({ size: descriptor.size });
+    return true;
   } finally {
     // Keep what was written for the next pull, but give up this process's hold on it.
     await closeIngest(ingest);

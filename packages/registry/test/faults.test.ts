@@ -107,3 +107,13 @@ test('an unreachable registry is Unavailable, worded with the registry and "conn
   proxy = new FaultProxy(registry.url);
   await proxy.listen();
 });
+
+test('two pulls of the same image into one store at once both finish', async () => {
+  const [a, b] = await Promise.all([
+    client.pull(`${proxy.host}/faults/app:v1`, { store: store.content }),
+    client.pull(`${proxy.host}/faults/app:v1`, { store: store.content }),
+  ]);
+  expect(a.manifest.digest).toBe(image.manifest.digest);
+  expect(b.manifest.digest).toBe(image.manifest.digest);
+  expect((await readAll(await store.content.read(big().digest))).equals(image.blobs.get(big().digest)!)).toBe(true);
+});
