@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -112,4 +113,22 @@ test('an entry below a regular file is InvalidArgument, and nothing else changes
   const error = await applyLayer(s.root, streamOf(tarOf([{ name: 'a/b', content: 'x' }]))).catch((e: unknown) => e);
   expect(isCtrError(error) && error.code).toBe('InvalidArgument');
   expect(await treeOf(s.root)).toEqual({ a: 'f:file' });
+});
+
+test('overlay-mode whiteouts hide lower files in a real overlayfs mount, as delete mode does on a copy', async () => {
+  const [lower, upper, work, merged, flat] = ['lower', 'upper', 'work', 'merged', 'flat'].map((d) => join(s.dir, d)) as [string, string, string, string, string];
+  for (const d of [lower, upper, work, merged, flat]) await fs.mkdir(d);
+  const base = tarOf([{ name: 'etc/keep', content: 'k' }, { name: 'etc/gone', content: 'g' }, { name: 'opaque/old', content: 'o' }]);
+  const change = tarOf([{ name: 'etc/.wh.gone' }, { name: 'opaque/', type: 'dir' }, { name: 'opaque/.wh..wh..opq' }, { name: 'opaque/new', content: 'n' }]);
+  await applyLayer(lower, streamOf(base));
+  await applyLayer(upper, streamOf(change), { whiteouts: 'overlay' });
+  await applyLayer(flat, streamOf(base));
+  await applyLayer(flat, streamOf(change));
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, merged]);
+  try {
+    expect(await treeOf(merged)).toEqual(await treeOf(flat));
+    expect(await treeOf(flat)).toEqual({ etc: 'd', 'etc/keep': 'f:k', opaque: 'd', 'opaque/new': 'f:n' });
+  } finally {
+    execFileSync('umount', [merged]);
+  }
 });
