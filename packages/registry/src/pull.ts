@@ -17,7 +17,7 @@ import {
 import { forEachLimit } from './limit';
 import type { PullProgress } from './pull-progress';
 import type { FetchedManifest, RepositoryApi } from './repository-api';
-import { countBytes, through } from './take-bytes';
+import { countBytes, through } from './byte-streams';
 
 export interface PullOptions {
   /** Where verified blobs go. A ResumableIngester lets an interrupted download continue with HTTP Range. */

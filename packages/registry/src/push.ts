@@ -4,7 +4,7 @@ import { digestOf, MediaTypes, parseManifestOrIndex, shortId, type BlobProvider,
 import { forEachLimit } from './limit';
 import type { PushProgress } from './pull-progress';
 import type { RepositoryApi } from './repository-api';
-import { countBytes, takeBytes, through } from './take-bytes';
+import { countBytes, takeBytes, through } from './byte-streams';
 
 export interface PushOptions {
   /** Where the image's blobs are read from. */

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { isNotFound } from '@ctr/errors';
 import { DigestStream, parseDigest, type Digest } from '@ctr/image';
 import { DistributionError } from './distribution-error';
-import { takeBytes, through } from '../take-bytes';
+import { takeBytes, through } from '../byte-streams';
 import { hasBody, parseRangeHeader, reply, replyStream } from './http-io';
 import type { RequestContext } from './registry-server';
 import type { UploadSession } from './upload-sessions';
