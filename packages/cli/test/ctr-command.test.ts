@@ -1,0 +1,117 @@
+import { execFile, type ExecFileException } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBusyboxRootfs } from '@ctr/image';
+
+const bin = join(__dirname, '..', 'bin', 'ctr.js');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('the ctr command (real runc, conmon, overlayfs)', () => {
+  let root: string;
+  let runRoot: string;
+
+  function ctr(...args: string[]): Promise<Result> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, [bin, '--root', root, '--runroot', runRoot, ...args], (error: ExecFileException | null, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      });
+    });
+  }
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ctr-cli-'));
+    runRoot = await mkdtemp(join(tmpdir(), 'ctr-cli-run-'));
+    const rootfs = await mkdtemp(join(tmpdir(), 'ctr-cli-bb-'));
+    await createBusyboxRootfs(rootfs);
+    const imported = await ctr('import', '-c', 'CMD ["sh"]', rootfs, 'busybox');
+    await rm(rootfs, { recursive: true, force: true });
+    expect(imported).toMatchObject({ code: 0, stdout: expect.stringMatching(/^sha256:[a-f0-9]{64}\n$/) });
+  });
+
+  afterAll(async () => {
+    const { stdout } = await ctr('ps', '-aq', '--no-trunc');
+    for (const id of stdout.split('\n').filter(Boolean)) await ctr('rm', '-f', id);
+    await rm(root, { recursive: true, force: true });
+    await rm(runRoot, { recursive: true, force: true });
+  });
+
+  test('run propagates the container exit code', async () => {
+    expect(await ctr('run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'echo hi; exit 3')).toEqual({ code: 3, stdout: 'hi\n', stderr: '' });
+  });
+
+  test('run of a missing executable exits 127 with docker\'s wording', async () => {
+    const result = await ctr('run', '--rm', '--network', 'none', 'busybox', 'nope');
+    expect(result.code).toBe(127);
+    expect(result.stderr).toContain('exec: "nope": executable file not found in $PATH');
+    expect(result.stderr).toContain("See 'ctr run --help'.");
+  });
+
+  test('run -i pipes stdin to the container', async () => {
+    const child = execFile(process.execPath, [bin, '--root', root, '--runroot', runRoot, 'run', '--rm', '-i', '--network', 'none', 'busybox', 'sh', '-c', 'tr a-z A-Z']);
+    const out: string[] = [];
+    child.stdout?.on('data', (d: Buffer) => out.push(d.toString()));
+    child.stdin?.end('piped text\n');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(out.join('')).toBe('PIPED TEXT\n');
+  });
+
+  test('images lists with docker\'s columns', async () => {
+    const { stdout } = await ctr('images');
+    const [header, row] = stdout.split('\n');
+    expect(header).toMatch(/^REPOSITORY\s{3,}TAG\s{3,}IMAGE ID\s{3,}CREATED\s{3,}SIZE$/);
+    expect(row).toMatch(/^busybox\s+latest\s+[a-f0-9]{12}\s+.+ ago\s+\d/);
+  });
+
+  test('a detached container shows in ps, logs, stops and is removed', async () => {
+    const started = await ctr('run', '-d', '--name', 'cli-web', '--network', 'none', 'busybox', 'sh', '-c', 'echo up; exec sleep 60');
+    expect(started.stdout).toMatch(/^[a-f0-9]{64}\n$/);
+    const ps = await ctr('ps');
+    expect(ps.stdout.split('\n')[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
+    expect(ps.stdout).toMatch(/busybox\s+"sh -c 'echo up; exe…"\s+.+\s+Up .+\s+cli-web/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await ctr('logs', 'cli-web')).stdout).toBe('up\n');
+    expect(await ctr('stop', '-t', '1', 'cli-web')).toMatchObject({ code: 0, stdout: 'cli-web\n' });
+    expect((await ctr('ps', '-a', '--filter', 'name=cli-web', '--format', '{{.Names}} {{.State}}')).stdout).toBe('cli-web exited\n');
+    expect(await ctr('rm', 'cli-web')).toMatchObject({ code: 0, stdout: 'cli-web\n' });
+  });
+
+  test('an unknown container is an error naming it, exit 1 for rm like docker', async () => {
+    expect(await ctr('rm', 'ghost')).toEqual({ code: 1, stdout: '', stderr: 'Error response from daemon: No such container: ghost\n' });
+  });
+
+  test('a ctr failure exits 125', async () => {
+    const result = await ctr('run', '--network', 'none', 'UPPER');
+    expect(result.code).toBe(125);
+    expect(result.stderr).toContain('invalid reference format');
+  });
+
+  test('an unknown command or flag says so', async () => {
+    expect(await ctr('frobnicate')).toMatchObject({ code: 1, stderr: "ctr: 'frobnicate' is not a ctr command.\nSee 'ctr --help'\n" });
+    expect(await ctr('ps', '--nope')).toMatchObject({ code: 125, stderr: expect.stringContaining('unknown flag: --nope') });
+  });
+
+  test('--help prints usage and options', async () => {
+    const { code, stdout } = await ctr('run', '--help');
+    expect(code).toBe(0);
+    expect(stdout).toContain('Usage:  ctr run [OPTIONS] IMAGE [COMMAND] [ARG...]');
+    expect(stdout).toMatch(/-d, --detach\s+Run container in background and print container ID/);
+  });
+
+  test('container and image sub-command forms work', async () => {
+    expect((await ctr('container', 'ls', '-a', '-q')).code).toBe(0);
+    expect((await ctr('image', 'ls', '--format', '{{.Repository}}:{{.Tag}}')).stdout).toBe('busybox:latest\n');
+  });
+
+  test('volume create, ls and rm', async () => {
+    expect((await ctr('volume', 'create', 'cli-vol')).stdout).toBe('cli-vol\n');
+    expect((await ctr('volume', 'ls')).stdout).toMatch(/DRIVER\s+VOLUME NAME\nlocal\s+cli-vol/);
+    expect((await ctr('volume', 'rm', 'cli-vol')).stdout).toBe('cli-vol\n');
+  });
+});
