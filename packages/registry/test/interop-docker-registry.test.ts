@@ -5,11 +5,11 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { OciLayout, parseManifest, type ContentStore, type Digest } from '@ctr/image';
+import { MediaTypes, MemoryContentStore, OciLayout, parseManifest, type ContentStore, type Digest } from '@ctr/image';
 import { openStore, type Store } from '@ctr/store';
 import { RegistryClient, type PushProgress } from '@ctr/registry';
 import { layoutManifest, makeBusyboxLayout, run, skopeoCopy, startDockerRegistry, type DockerRegistry } from './support/processes';
-import { readAll } from './support/images';
+import { makeImage, makeIndex, readAll } from './support/images';
 
 let registry: DockerRegistry;
 let work: string;
@@ -109,4 +109,28 @@ test('pulling a tag the registry lacks is NotFound, worded like Docker and namin
     code: 'NotFound',
     message: `manifest for ${registry.host}/present/busybox:nope not found: manifest unknown: manifest unknown`,
   });
+});
+
+test('a Docker schema 2 image (skopeo --format v2s2) is pulled with the digests skopeo reports', async () => {
+  await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--format', 'v2s2', '--dest-tls-verify=false', `oci:${layoutDir}:latest`, `docker://${registry.host}/skopeo/docker-format:latest`]);
+  const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${registry.host}/skopeo/docker-format:latest`]);
+  const pulled = await client.pull(`${registry.host}/skopeo/docker-format:latest`, { store: store.content });
+  expect(pulled.manifest.digest).toBe(stdout.trim());
+  expect(pulled.manifest.mediaType).toBe(MediaTypes.dockerManifest);
+  expect(pulled.config.mediaType).toBe(MediaTypes.dockerConfig);
+});
+
+test('a multi-platform index ctr pushed is served byte-exact and pulled per platform', async () => {
+  const local = new MemoryContentStore();
+  const amd = await makeImage(local, [1000], { os: 'linux', architecture: 'amd64' });
+  const arm = await makeImage(local, [2000], { os: 'linux', architecture: 'arm64' });
+  const index = await makeIndex(local, [
+    { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
+    { image: arm, platform: { os: 'linux', architecture: 'arm64' } },
+  ]);
+  await client.push(`${registry.host}/ctr/multi:v1`, { store: local, manifest: index });
+  const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${registry.host}/ctr/multi:v1`]);
+  expect(Buffer.from(stdout).equals(await readAll(await local.read(index.digest)))).toBe(true);
+  const pulled = await client.pull(`${registry.host}/ctr/multi:v1`, { store: store.content, platform: { os: 'linux', architecture: 'arm64' } });
+  expect([pulled.index?.digest, pulled.manifest.digest]).toEqual([index.digest, arm.manifest.digest]);
 });
