@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { throwIfAborted } from '@ctr/errors';
 import type { ContainerConfig } from './config';
-import { appendLayer, createImageConfig, serializeImageConfig } from './config-mutate';
+import { appendLayer, createImageConfig } from './config-mutate';
 import type { BlobIngester } from './content';
 import type { Descriptor, Platform } from './descriptor';
 import type { Digest, DiffID } from './digest';
@@ -9,7 +9,7 @@ import { historyEntry } from './history';
 import { createLayerFromDirectory } from './layer-create';
 import { decompressedLayer } from './layer-decompress';
 import { writeLayer } from './layer-write';
-import { createManifest, serializeManifest } from './manifest';
+import { writeImage } from './image-write';
 import { hostPlatform } from './platform';
 
 /** A root filesystem to import: a directory, or a tar stream of one (plain, gzip or zstd). */
@@ -60,11 +60,7 @@ export async function importRootfs(store: BlobIngester, source: RootfsSource, op
     created,
     ...(options.config ? { config: options.config } : {}),
   });
-  const config = serializeImageConfig(
-    appendLayer(base, diffId, historyEntry('', { created, comment: options.comment ?? 'Imported from -' })),
-  );
-  await store.write(Readable.from([config.bytes]), { ...config.descriptor, ...signalOption });
-  const manifest = serializeManifest(createManifest({ config: config.descriptor, layers: [layer] }));
-  await store.write(Readable.from([manifest.bytes]), { ...manifest.descriptor, ...signalOption });
-  return { manifest: manifest.descriptor, config: config.descriptor, imageId: config.descriptor.digest, layer, diffId };
+  const config = appendLayer(base, diffId, historyEntry('', { created, comment: options.comment ?? 'Imported from -' }));
+  const written = await writeImage(store, config, [layer], signalOption);
+  return { ...written, layer, diffId };
 }
