@@ -106,12 +106,15 @@ export async function extractContextTar(stream: Readable, root: string, signal: 
   }
 }
 
-/** A read stream of one context file, for the Dockerfile when it is not given as text. */
+const maxDockerfileSize = 16 << 20;
+
+/** The Dockerfile from the context (bounded: it is parsed in memory). */
 export async function readContextFile(context: BuildContext, name: string): Promise<Buffer> {
   const rel = await resolveInRoot(context.root, cleanPath('/' + name).slice(1));
   const full = path.join(context.root, rel);
   const st = await fs.stat(full).catch(() => undefined);
   if (!st?.isFile()) throw notFound(`Cannot locate specified Dockerfile: ${name}`, { hint: 'Give the Dockerfile path relative to the context root.' });
+  if (st.size > maxDockerfileSize) throw invalidArgument(`Dockerfile ${name} is ${st.size} bytes; the limit is ${maxDockerfileSize}`);
   const chunks: Buffer[] = [];
   for await (const chunk of createReadStream(full)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);

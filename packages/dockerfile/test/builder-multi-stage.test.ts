@@ -76,3 +76,22 @@ describe('multi-stage builds', () => {
     });
   });
 });
+
+describe('what FROM and COPY --from refer to', () => {
+  it('treats a name that only a later stage defines as an image, as Docker does', async () => {
+    const images = await DirBackend.create({ busybox, later: { files: { 'from-image': 'image\n' } } });
+    try {
+      const viaFrom = await build({ backend: images, context, dockerfileContent: 'FROM later AS first\nFROM busybox AS later\n', target: 'first' });
+      expect(await read(images.image(viaFrom.id).state.dir, 'from-image')).toBe('image\n');
+      const viaCopy = await build({
+        backend: images,
+        context,
+        dockerfileContent: 'FROM busybox AS first\nCOPY --from=later /from-image /copied\nFROM busybox AS later\n',
+        target: 'first',
+      });
+      expect(await read(images.image(viaCopy.id).state.dir, 'copied')).toBe('image\n');
+    } finally {
+      await images.dispose();
+    }
+  });
+});
