@@ -20,6 +20,11 @@ import {
   type ListOptions,
 } from './containers';
 import { EventLog, type EngineEvent, type EventsOptions } from './events';
+import { exportContainer, getArchive, putArchive, statPath, type PathStat, type PutArchiveOptions } from './archive';
+import { containerChanges, type FilesystemChange } from './changes';
+import { RestartMonitor, recoverContainers } from './restart';
+import { diskUsage, systemPrune, type DiskUsage, type SystemPruneOptions, type SystemPruneResult } from './system';
+import { stats, top, type ContainerStats, type StatsOptions, type TopResult } from './top-stats';
 import { Images, normalizeImageName, type HistoryItem, type ImageInspect, type ImageSummary, type PullOptions, type RemovedImage, type ResolvedImage } from './images';
 
 export interface EngineOptions {
@@ -63,6 +68,7 @@ export class Engine {
   readonly root: string;
   readonly runRoot: string;
   private parts: Promise<{ ctx: EngineContext; images: Images; containers: Containers }> | undefined;
+  private monitor: RestartMonitor | undefined;
 
   constructor(private readonly options: EngineOptions = {}) {
     this.root = options.root ?? process.env.CTR_ROOT ?? '/var/lib/ctr';
@@ -263,6 +269,52 @@ export class Engine {
     return (await this.ready()).containers.prune();
   }
 
+  /** `docker container stat` of a path (the last component is not followed). */
+  async statPath(container: string, path: string): Promise<PathStat> {
+    const { ctx, containers } = await this.ready();
+    return statPath(ctx, await containers.find(container), path);
+  }
+
+  /** `docker cp CONTAINER:PATH -`: a tar of the path, resolved inside the container's root. */
+  async getArchive(container: string, path: string, options: { signal?: AbortSignal } = {}): Promise<{ stat: PathStat; tar: Readable }> {
+    const { ctx, containers } = await this.ready();
+    return getArchive(ctx, await containers.find(container), path, options);
+  }
+
+  /** `docker cp - CONTAINER:DIR`: extract a tar into a directory of the container, never outside its root. */
+  async putArchive(container: string, path: string, tar: Readable, options: PutArchiveOptions = {}): Promise<void> {
+    const { ctx, containers } = await this.ready();
+    const record = await containers.find(container).catch((error) => {
+      tar.destroy();
+      throw error;
+    });
+    await putArchive(ctx, record, path, tar, options);
+  }
+
+  /** `docker export`: the container's filesystem as a tar stream. */
+  async export(container: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const { ctx, containers } = await this.ready();
+    return exportContainer(ctx, await containers.find(container), options);
+  }
+
+  /** `docker diff`: paths the container added (1), changed (0) or deleted (2). */
+  async changes(container: string): Promise<FilesystemChange[]> {
+    const { ctx, containers } = await this.ready();
+    return containerChanges(ctx, await containers.find(container));
+  }
+
+  /** `docker top`: the container's processes through the host's `ps` (default `-ef`). */
+  async top(container: string, psArgs?: string): Promise<TopResult> {
+    const { ctx, containers } = await this.ready();
+    return top(ctx, await containers.find(container), psArgs);
+  }
+
+  /** `docker stats`: one sample (default) or a sample a second while `stream` until the signal aborts. */
+  async *stats(container: string, options: StatsOptions = {}): AsyncGenerator<ContainerStats> {
+    const { ctx, containers } = await this.ready();
+    yield* stats(ctx, await containers.find(container), options);
+  }
+
   // Volumes
 
   async createVolume(options: { name?: string; labels?: Record<string, string> } = {}): Promise<VolumeInfo> {
@@ -330,6 +382,42 @@ export class Engine {
   }
 
   // System
+
+  /**
+   * Honour restart policies while this engine lives: watch containers with a policy (or
+   * detached auto-remove ones) and restart or remove them when they exit. Stopped by `close()`.
+   */
+  async startMonitor(options: { scanIntervalMs?: number } = {}): Promise<void> {
+    if (this.monitor) return;
+    const { ctx, containers } = await this.ready();
+    this.monitor = new RestartMonitor(ctx, containers, options);
+    await this.monitor.start();
+  }
+
+  /** After a reboot-like loss of the run directory: start `always`/`unless-stopped` containers again, remove exited `--rm` ones. */
+  async recover(): Promise<{ restarted: string[]; removed: string[] }> {
+    const { ctx, containers } = await this.ready();
+    return recoverContainers(ctx, containers);
+  }
+
+  /** Stop the background work (the restart monitor). Containers keep running. */
+  async close(): Promise<void> {
+    const monitor = this.monitor;
+    this.monitor = undefined;
+    await monitor?.close();
+  }
+
+  /** `docker system prune [-a] [--volumes]`. */
+  async prune(options: SystemPruneOptions = {}): Promise<SystemPruneResult> {
+    const { ctx, containers, images } = await this.ready();
+    return systemPrune(ctx, containers, images, options);
+  }
+
+  /** `docker system df`. */
+  async df(): Promise<DiskUsage> {
+    const { ctx, containers, images } = await this.ready();
+    return diskUsage(ctx, containers, images);
+  }
 
   events(options: EventsOptions = {}): AsyncIterable<EngineEvent> {
     const self = this;

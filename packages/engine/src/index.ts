@@ -12,3 +12,8 @@ export type { CommitOptions } from './commit';
 export type { EngineEvent, EventFilters, EventsOptions, EventType } from './events';
 export { parseVolumeSpec, parseTmpfsSpec, type VolumeRequest } from './volumes-spec';
 export { humanDuration } from './human';
+export type { PathStat, PutArchiveOptions } from './archive';
+export type { FilesystemChange } from './changes';
+export type { TopResult, ContainerStats, StatsOptions } from './top-stats';
+export type { SystemPruneOptions, SystemPruneResult, DiskUsage } from './system';
+export { shouldRestart } from './restart';

@@ -1,0 +1,187 @@
+import * as path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { CtrError, conflict, invalidArgument, notFound } from '@ctr/errors';
+import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHeader, tarPadding, type TarEntryType } from '@ctr/image';
+import type { ContainerRecord } from './container-records';
+import { mountedRootfs, quiesce } from './container-root';
+import type { EngineContext } from './context';
+import { resolveInRoot } from './root-path';
+import { tarTree } from './tar-tree';
+
+/** What `HEAD /containers/{id}/archive` reports (the `X-Docker-Container-Path-Stat` header). */
+export interface PathStat {
+  name: string;
+  size: number;
+  /** Go's `os.FileMode` bits, as Docker sends them (directory 1<<31, symlink 1<<27). */
+  mode: number;
+  mtime: string;
+  /** For a symlink: where it points, resolved inside the container. */
+  linkTarget: string;
+}
+
+export interface PutArchiveOptions {
+  /** Fail instead of replacing a directory with a non-directory or the reverse (Docker's `noOverwriteDirNonDir`). */
+  noOverwriteDirNonDir?: boolean;
+  signal?: AbortSignal;
+}
+
+const GO_DIR = 2 ** 31;
+const GO_SYMLINK = 2 ** 27;
+
+function goMode(stat: import('node:fs').Stats): number {
+  return (stat.mode & 0o777) + (stat.isDirectory() ? GO_DIR : 0) + (stat.isSymbolicLink() ? GO_SYMLINK : 0);
+}
+
+/** A path's stat inside the container: the last component is not followed, like `docker cp`. */
+export async function statPath(ctx: EngineContext, record: ContainerRecord, inside: string): Promise<PathStat> {
+  const root = await mountedRootfs(ctx, record);
+  const resolved = resolveInRoot(root, inside, { followLast: false });
+  if (!resolved.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
+  if (inside.endsWith('/') && !resolved.stat.isDirectory() && !resolved.stat.isSymbolicLink()) throw invalidArgument(`${inside} is not a directory`);
+  const linkTarget = resolved.stat.isSymbolicLink() ? resolveInRoot(root, resolved.inside, { followLast: true }).inside : '';
+  return {
+    name: path.posix.basename(resolved.inside) || '/',
+    size: resolved.stat.size,
+    mode: goMode(resolved.stat),
+    mtime: resolved.stat.mtime.toISOString(),
+    linkTarget,
+  };
+}
+
+/**
+ * `docker cp CONTAINER:PATH -`: a tar of the path, entries named from its base name. A
+ * running container is paused until the stream ends, so nothing inside can move a path
+ * component while it is read. Nothing from the container is executed or loaded (§2 C2).
+ */
+export async function getArchive(
+  ctx: EngineContext,
+  record: ContainerRecord,
+  inside: string,
+  options: { signal?: AbortSignal } = {},
+): Promise<{ stat: PathStat; tar: Readable }> {
+  const root = await mountedRootfs(ctx, record);
+  const resume = await quiesce(ctx, record);
+  try {
+    const stat = await statPath(ctx, record, inside);
+    // `PATH/.` means the directory's contents, without the directory's own name.
+    const contentsOnly = /(^|\/)\.$/.test(inside);
+    const resolved = resolveInRoot(root, inside, { followLast: contentsOnly });
+    const prefix = contentsOnly || resolved.inside === '/' ? '' : path.posix.basename(resolved.inside);
+    const tar = tarTree(resolved.abs, prefix, options.signal);
+    tar.once('close', () => void resume());
+    return { stat, tar };
+  } catch (error) {
+    await resume();
+    throw error;
+  }
+}
+
+/**
+ * `docker cp - CONTAINER:DIR`: extract a tar (plain or gzip, decompressed in-process) into a
+ * directory of the container. The directory is resolved inside the container's root; the
+ * extraction is @ctr/image's `applyLayer`, which never follows links out of its target and
+ * rejects `..` escapes (§1, §2 C3/C4). A running container is paused meanwhile (§2 C1).
+ */
+export async function putArchive(
+  ctx: EngineContext,
+  record: ContainerRecord,
+  inside: string,
+  tar: Readable,
+  options: PutArchiveOptions = {},
+): Promise<void> {
+  if (record.run.readOnlyRootfs) {
+    tar.destroy();
+    throw new CtrError('Denied', `container rootfs is marked read-only`, { hint: `${record.name} was created with --read-only` });
+  }
+  const root = await mountedRootfs(ctx, record).catch((error) => {
+    tar.destroy();
+    throw error;
+  });
+  const resume = await quiesce(ctx, record);
+  try {
+    const target = resolveInRoot(root, inside, { followLast: true });
+    if (!target.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
+    if (!target.stat.isDirectory()) throw invalidArgument(`extraction point is not a directory`, { hint: `${inside} in ${record.name} is not a directory` });
+    const source = options.noOverwriteDirNonDir ? Readable.from(guardDirNonDir(tar, target.abs)) : tar;
+    await applyLayer(target.abs, source, { whiteouts: 'delete', ...(options.signal ? { signal: options.signal } : {}) });
+  } catch (error) {
+    tar.destroy();
+    throw error;
+  } finally {
+    await resume();
+  }
+}
+
+/** `docker export`: the container's merged filesystem as one tar stream. */
+export async function exportContainer(ctx: EngineContext, record: ContainerRecord, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  const root = await mountedRootfs(ctx, record);
+  return createLayerFromDirectory(root, { xattrs: false, ...(options.signal ? { signal: options.signal } : {}) });
+}
+
+const TYPES: Record<string, TarEntryType> = { '0': 'file', '\0': 'file', '7': 'file', S: 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
+
+/** Plain tar bytes from a tar that may be gzip-compressed. */
+async function* plainTar(tar: Readable): AsyncGenerator<Buffer> {
+  const head = new PassThrough();
+  const iterator = tar[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await iterator.next();
+  if (first.done) return;
+  const gzip = first.value[0] === 0x1f && first.value[1] === 0x8b;
+  const rest = (async function* () {
+    yield first.value;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  })();
+  if (!gzip) {
+    yield* rest;
+    return;
+  }
+  Readable.from(rest).pipe(createGunzip()).pipe(head);
+  yield* head;
+}
+
+/**
+ * The same archive, re-encoded entry by entry, failing before an entry would replace an
+ * existing directory with a non-directory or the reverse.
+ */
+async function* guardDirNonDir(tar: Readable, target: string): AsyncGenerator<Buffer> {
+  const reader = new TarReader(plainTar(tar));
+  for (let entry = await reader.next(); entry; entry = await reader.next()) {
+    const type = TYPES[entry.header.typeflag];
+    if (!type) continue;
+    const name = entry.header.name;
+    const existing = await existingKind(target, name);
+    const isDir = type === 'dir';
+    if (existing === 'dir' && !isDir) throw conflict(`cannot overwrite directory "/${name.replace(/\/$/, '')}" with non-directory "${name}"`);
+    if (existing === 'other' && isDir) throw conflict(`cannot overwrite non-directory "/${name.replace(/\/$/, '')}" with directory "${name}"`);
+    const h = entry.header;
+    yield encodeTarHeader({
+      name,
+      type,
+      mode: h.mode,
+      uid: h.uid,
+      gid: h.gid,
+      size: type === 'file' ? h.size : 0,
+      mtime: h.mtime.sec,
+      linkname: h.linkname,
+      devmajor: h.devmajor,
+      devminor: h.devminor,
+      xattrs: h.xattrs,
+    });
+    if (type === 'file') {
+      for await (const chunk of entry.content()) yield Buffer.from(chunk);
+      yield tarPadding(h.size);
+    }
+  }
+  yield TAR_END;
+}
+
+async function existingKind(target: string, name: string): Promise<'dir' | 'other' | undefined> {
+  try {
+    const found = resolveInRoot(target, name, { followLast: false });
+    if (!found.stat) return undefined;
+    return found.stat.isDirectory() ? 'dir' : 'other';
+  } catch {
+    return undefined;
+  }
+}

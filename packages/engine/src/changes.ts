@@ -1,0 +1,56 @@
+import { promises as fs } from 'node:fs';
+import type { ContainerRecord } from './container-records';
+import type { EngineContext } from './context';
+import { resolveInRoot } from './root-path';
+
+/** One line of `docker diff`: Kind 0 modified (`C`), 1 added (`A`), 2 deleted (`D`). */
+export interface FilesystemChange {
+  Path: string;
+  Kind: 0 | 1 | 2;
+}
+
+const MODIFIED = 0;
+const ADDED = 1;
+const DELETED = 2;
+
+/**
+ * `docker diff`: what the container changed, read from its overlay upper directory the way
+ * Docker's overlay2 driver does. A 0/0 character device is a deletion; anything else is a
+ * modification when a lower layer has the path and an addition when none does. Lower layers
+ * are looked up inside their own roots, so their symlinks never lead out of them.
+ */
+export async function containerChanges(ctx: EngineContext, record: ContainerRecord): Promise<FilesystemChange[]> {
+  const upper = await ctx.store.snapshots.upperDir(record.snapshot);
+  const lowers = lowerDirs(await ctx.store.snapshots.mounts(record.snapshot));
+  const inLower = (rel: string): boolean =>
+    lowers.some((lower) => {
+      try {
+        return resolveInRoot(lower, rel, { followLast: false }).stat !== undefined;
+      } catch {
+        return false;
+      }
+    });
+  const out: FilesystemChange[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const names = await fs.readdir(rel === '' ? upper : `${upper}${rel}`).catch(() => [] as string[]);
+    for (const name of names) {
+      const child = `${rel}/${name}`;
+      const stat = await fs.lstat(`${upper}${child}`);
+      if (stat.isCharacterDevice() && stat.rdev === 0) {
+        out.push({ Path: child, Kind: DELETED });
+        continue;
+      }
+      out.push({ Path: child, Kind: inLower(child) ? MODIFIED : ADDED });
+      if (stat.isDirectory()) await walk(child);
+    }
+  };
+  await walk('');
+  return out.sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
+}
+
+/** The overlay mount's `lowerdir=` list (top first); a snapshot with no parent is a bind mount and has none. */
+function lowerDirs(mounts: ReadonlyArray<{ type: string; options: string[] }>): string[] {
+  const overlay = mounts.find((m) => m.type === 'overlay');
+  const option = overlay?.options.find((o) => o.startsWith('lowerdir='));
+  return option ? option.slice('lowerdir='.length).split(':') : [];
+}

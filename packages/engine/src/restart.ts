@@ -1,0 +1,169 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { isAborted } from '@ctr/errors';
+import type { ContainerState } from '@ctr/runtime';
+import { withLock } from '@ctr/store';
+import type { ContainerRecord } from './container-records';
+import type { Containers } from './containers';
+import type { EngineContext } from './context';
+
+/**
+ * Restart policies, daemonless. While an engine runs its monitor (`engine.startMonitor()`),
+ * every container with a restart policy or `autoRemove` that is running is watched through
+ * `runtime.wait`; when one exits the policy decides. Containers started later, or by other
+ * engine processes, are picked up by a periodic scan. A per-container lock makes two
+ * monitors on one root restart a container once.
+ *
+ * After a reboot-like loss of the run directory, `recoverContainers` (at the next engine
+ * start) starts again the `always` / `unless-stopped` containers that were running.
+ */
+
+/** Docker's decision after an exit (daemon/restartmanager): a user's stop always wins. */
+export function shouldRestart(policy: ContainerRecord['restartPolicy'], exitCode: number, restartCount: number, stoppedByUser: boolean): boolean {
+  if (stoppedByUser) return false;
+  switch (policy.name) {
+    case 'always':
+    case 'unless-stopped':
+      return true;
+    case 'on-failure':
+      return exitCode !== 0 && (policy.maximumRetryCount === 0 || restartCount < policy.maximumRetryCount);
+    default:
+      return false;
+  }
+}
+
+/** Docker's backoff: 100 ms doubling per quick failure, at most a minute; a run of 10 s resets it. */
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 60_000;
+const RESET_AFTER_MS = 10_000;
+/** An exited auto-remove container is left this long to the client that runs it attached. */
+const AUTO_REMOVE_GRACE_MS = 1000;
+
+/** The state a container is left in when its monitor vanished without an exit code (a reboot, a kill -9). */
+function lostWhileRunning(state: ContainerState): boolean {
+  return state.status === 'exited' && state.exitCode === 255 && /monitor|conmon/.test(state.error);
+}
+
+function watched(record: ContainerRecord): boolean {
+  return record.restartPolicy.name !== 'no' || record.autoRemove;
+}
+
+export class RestartMonitor {
+  private readonly watching = new Map<string, AbortController>();
+  private readonly backoff = new Map<string, number>();
+  private readonly closing = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private scanning: Promise<void> | undefined;
+  private readonly lockDir: string;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly containers: Containers,
+    private readonly options: { scanIntervalMs?: number } = {},
+  ) {
+    this.lockDir = path.join(ctx.root, 'engine', 'restart-locks');
+  }
+
+  /** Begin watching; resolves after the first scan. */
+  async start(): Promise<void> {
+    await fs.mkdir(this.lockDir, { recursive: true });
+    this.timer = setInterval(() => void this.scan(), this.options.scanIntervalMs ?? 1000);
+    this.timer.unref();
+    await this.scan();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.closing.abort();
+    for (const watch of this.watching.values()) watch.abort();
+    await this.scanning?.catch(() => undefined);
+  }
+
+  /** One pass over all containers: watch running ones, remove exited auto-remove ones. */
+  scan(): Promise<void> {
+    this.scanning ??= (async () => {
+      try {
+        for (const record of await this.containers.records.list()) {
+          if (this.closing.signal.aborted) return;
+          if (!watched(record) || this.watching.has(record.id)) continue;
+          const state = await this.ctx.runtime.state(record.id).catch(() => undefined);
+          if (!state) continue;
+          if (state.running) this.watch(record.id);
+          else if (record.autoRemove && state.status === 'exited' && Date.now() - new Date(state.finishedAt).getTime() >= AUTO_REMOVE_GRACE_MS) {
+            await this.containers.remove(record.id, { force: true, volumes: true }).catch(() => undefined);
+          }
+        }
+      } finally {
+        this.scanning = undefined;
+      }
+    })();
+    return this.scanning;
+  }
+
+  private watch(id: string): void {
+    const watch = new AbortController();
+    this.watching.set(id, watch);
+    void this.ctx.runtime
+      .wait(id, { signal: watch.signal })
+      .then((status) => this.onExit(id, status.exitCode))
+      .catch((error) => {
+        if (!isAborted(error)) this.watching.delete(id);
+      })
+      .finally(() => {
+        if (this.watching.get(id) === watch) this.watching.delete(id);
+      });
+  }
+
+  private async onExit(id: string, exitCode: number): Promise<void> {
+    if (this.closing.signal.aborted) return;
+    const record = await this.containers.records.read(id).catch(() => undefined);
+    if (!record) return;
+    if (!record.stoppedByUser) await this.ctx.events.emit('container', 'die', id, { name: record.name, image: record.image, exitCode: String(exitCode) });
+    if (record.autoRemove) {
+      await new Promise((resolve) => setTimeout(resolve, AUTO_REMOVE_GRACE_MS).unref());
+      const after = await this.ctx.runtime.state(id).catch(() => undefined);
+      if (after && !after.running) await this.containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
+      return;
+    }
+    if (!shouldRestart(record.restartPolicy, exitCode, record.restartCount, record.stoppedByUser === true)) return;
+    const state = await this.ctx.runtime.state(id).catch(() => undefined);
+    const ranFor = state ? Date.now() - new Date(state.startedAt).getTime() : 0;
+    const wait = ranFor >= RESET_AFTER_MS ? FIRST_BACKOFF_MS : Math.min((this.backoff.get(id) ?? FIRST_BACKOFF_MS / 2) * 2, MAX_BACKOFF_MS);
+    this.backoff.set(id, wait);
+    await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    if (this.closing.signal.aborted) return;
+    await withLock(path.join(this.lockDir, `${id}.lock`), async () => {
+      const now = await this.ctx.runtime.state(id).catch(() => undefined);
+      const latest = await this.containers.records.read(id).catch(() => undefined);
+      if (!now || now.running || !latest || latest.stoppedByUser) return;
+      await this.containers.records.write({ ...latest, restartCount: latest.restartCount + 1 });
+      await this.containers.start(id);
+    }).catch(() => undefined);
+    if (!this.closing.signal.aborted && !this.watching.has(id)) this.watch(id);
+  }
+}
+
+/**
+ * At an engine's start after the run directory was lost (a reboot): containers whose state
+ * says they were running but whose monitor is gone are started again when their policy is
+ * `always` or `unless-stopped`; exited auto-remove containers are removed.
+ */
+export async function recoverContainers(ctx: EngineContext, containers: Containers): Promise<{ restarted: string[]; removed: string[] }> {
+  const restarted: string[] = [];
+  const removed: string[] = [];
+  for (const record of await containers.records.list()) {
+    const state = await ctx.runtime.state(record.id).catch(() => undefined);
+    if (!state || state.running) continue;
+    if (record.autoRemove && state.status === 'exited') {
+      await containers.remove(record.id, { force: true, volumes: true });
+      removed.push(record.id);
+      continue;
+    }
+    const policy = record.restartPolicy.name;
+    if (lostWhileRunning(state) && (policy === 'always' || policy === 'unless-stopped') && !record.stoppedByUser) {
+      await containers.start(record.id);
+      restarted.push(record.id);
+    }
+  }
+  return { restarted, removed };
+}

@@ -1,0 +1,92 @@
+import { constants, promises as fs, type Stats } from 'node:fs';
+import { Readable } from 'node:stream';
+import { aborted } from '@ctr/errors';
+import { TAR_END, encodeTarHeader, tarPadding, type TarEntryType, type TarWriteHeader } from '@ctr/image';
+
+/**
+ * A tar stream of one host path (a file, link or whole directory) whose entries are named
+ * under `prefix`, as `docker cp` produces them (`etc/`, `etc/passwd`, …). Nothing is
+ * followed: links are stored as links, files are opened with O_NOFOLLOW, and a path that
+ * changes type while it is read is skipped rather than trusted. Contents are streamed.
+ */
+export function tarTree(abs: string, prefix: string, signal?: AbortSignal): Readable {
+  return Readable.from(entries(abs, prefix, signal), { objectMode: false, highWaterMark: 1 << 20 });
+}
+
+const CHUNK = 1 << 20;
+
+function typeOf(stat: Stats): TarEntryType | undefined {
+  if (stat.isFile()) return 'file';
+  if (stat.isDirectory()) return 'dir';
+  if (stat.isSymbolicLink()) return 'symlink';
+  if (stat.isCharacterDevice()) return 'char';
+  if (stat.isBlockDevice()) return 'block';
+  if (stat.isFIFO()) return 'fifo';
+  return undefined; // sockets: docker skips them too
+}
+
+async function* entries(abs: string, prefix: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const links = new Map<string, string>();
+  const stack: Array<{ abs: string; name: string }> = [{ abs, name: prefix }];
+  while (stack.length > 0) {
+    if (signal?.aborted) throw aborted(signal, 'reading the archive');
+    const { abs: path, name } = stack.pop() as { abs: string; name: string };
+    const stat = await fs.lstat(path).catch(() => undefined);
+    const type = stat && typeOf(stat);
+    if (!stat || !type) continue;
+    const header: TarWriteHeader = {
+      name: type === 'dir' ? `${name || '.'}/` : name,
+      type,
+      mode: stat.mode & 0o7777,
+      uid: stat.uid,
+      gid: stat.gid,
+      mtime: Math.floor(stat.mtimeMs / 1000),
+    };
+    if (type === 'symlink') header.linkname = await fs.readlink(path);
+    if (type === 'char' || type === 'block') {
+      header.devmajor = (stat.rdev >> 8) & 0xfff;
+      header.devminor = (stat.rdev & 0xff) | ((stat.rdev >> 12) & 0xfff00);
+    }
+    if (type === 'file' && stat.nlink > 1) {
+      const key = `${stat.dev}:${stat.ino}`;
+      const first = links.get(key);
+      if (first !== undefined) {
+        yield encodeTarHeader({ ...header, type: 'hardlink', linkname: first });
+        continue;
+      }
+      links.set(key, name);
+    }
+    if (type === 'file') {
+      yield* fileEntry(path, header, stat.size);
+      continue;
+    }
+    yield encodeTarHeader(header);
+    if (type === 'dir') {
+      const children = (await fs.readdir(path).catch(() => [] as string[])).sort().reverse();
+      for (const child of children) stack.push({ abs: `${path}/${child}`, name: name === '' ? child : `${name}/${child}` });
+    }
+  }
+  yield TAR_END;
+}
+
+/** A regular file's header and data; the size is the one lstat saw, whatever happens to the file meanwhile. */
+async function* fileEntry(path: string, header: TarWriteHeader, size: number): AsyncGenerator<Buffer> {
+  const handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+  if (!handle) return;
+  try {
+    if (!(await handle.stat()).isFile()) return;
+    yield encodeTarHeader({ ...header, size });
+    let left = size;
+    while (left > 0) {
+      const buffer = Buffer.alloc(Math.min(CHUNK, left));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, size - left);
+      if (bytesRead === 0) break;
+      left -= bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+    if (left > 0) yield Buffer.alloc(left); // the file shrank: keep the archive well-formed
+    yield tarPadding(size);
+  } finally {
+    await handle.close();
+  }
+}
