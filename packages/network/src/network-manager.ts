@@ -8,7 +8,7 @@ import { addRules, listTags, removeTagged, setSysctl } from './firewall';
 import { allocateAddress, allocateSubnet } from './ipam';
 import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, type Cidr } from './ipv4';
 import { withFileLock } from './lock';
-import { parseExposedPort, parsePortSpec } from './port-spec';
+import { parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
 import { allocatePorts } from './port-allocator';
 import { hostsFile, resolvConf } from './resolv';
 import { networkRules, portRules, tags } from './rules';
@@ -54,6 +54,19 @@ function validLink(name: string, what: string): string {
     throw invalidArgument(`Invalid ${what} "${name}"`, { hint: 'use 1-15 letters, digits, "-" or "_"' });
   }
   return name;
+}
+
+/** Container names, hostnames and aliases go into hosts files and DNS answers. */
+function validDnsName(value: string, what: string): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(value)) {
+    throw invalidArgument(`Invalid ${what} "${value}"`, { hint: 'use letters, digits, "_", "." or "-", starting with a letter or digit' });
+  }
+  return value;
+}
+
+function validMtu(mtu: number): number {
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw invalidArgument(`Invalid MTU ${String(mtu)}`, { hint: 'between 68 and 65535' });
+  return mtu;
 }
 
 function validContainerId(id: string): void {
@@ -182,7 +195,7 @@ export class NetworkManager {
         ...(options.ipRange !== undefined ? { ipRange: options.ipRange } : {}),
         internal: options.internal ?? false,
         labels: { ...(options.labels ?? {}) },
-        mtu: options.mtu ?? DEFAULT_MTU,
+        mtu: validMtu(options.mtu ?? DEFAULT_MTU),
         isDefault: false,
         endpoints: {},
       };
@@ -265,6 +278,14 @@ export class NetworkManager {
   async attach(containerId: string, options: AttachOptions = {}): Promise<AttachResult> {
     validContainerId(containerId);
     const mode = parseMode(options.mode);
+    if (options.name !== undefined) validDnsName(options.name.replace(/^\//, ''), 'container name');
+    if (options.hostname !== undefined) validDnsName(options.hostname, 'hostname');
+    for (const n of options.networks ?? []) for (const a of n.aliases ?? []) validDnsName(a, 'network alias');
+    const exposedPorts = (options.exposedPorts ?? []).map((k) => {
+      const p = parseExposedPort(k);
+      return `${p.port}/${p.protocol}`;
+    });
+    const wanted = this.requestedPorts(options, exposedPorts);
     return this.locked(async () => {
       if (await readJson<SandboxState>(this.paths.sandboxFile(containerId), true)) {
         throw conflict(`container ${containerId} already has a network`, { hint: 'detach it first' });
@@ -272,7 +293,7 @@ export class NetworkManager {
       const nets = await this.loadNets();
       const base: SandboxState = {
         containerId,
-        name: options.name ?? '',
+        name: options.name?.replace(/^\//, '') ?? '',
         hostname: options.hostname ?? containerId.slice(0, 12),
         mode: mode.kind === 'user' ? 'bridge' : mode.kind,
         ownsNetns: false,
@@ -301,11 +322,7 @@ export class NetworkManager {
         options.networks && options.networks.length > 0 ? options.networks : [{ name: mode.kind === 'user' ? mode.name : 'bridge' }];
       const joins: Join[] = [];
       for (const req of requests) joins.push(await this.join(sandbox, nets, req));
-      sandbox.exposedPorts = (options.exposedPorts ?? []).map((k) => {
-        const p = parseExposedPort(k);
-        return `${p.port}/${p.protocol}`;
-      });
-      const wanted = this.requestedPorts(options, sandbox.exposedPorts);
+      sandbox.exposedPorts = exposedPorts;
       const target = joins.find((j) => !j.net.internal);
       if (target && wanted.length > 0) sandbox.ports = this.publish(await allocatePorts(wanted), target);
       await this.buildSandbox(sandbox, nets, joins, options.signal);
@@ -315,6 +332,7 @@ export class NetworkManager {
 
   /** `docker network connect`: adds a network to a container's sandbox, running or not. */
   async connect(containerId: string, request: EndpointRequest, options: { signal?: AbortSignal } = {}): Promise<NetworkSettings> {
+    for (const a of request.aliases ?? []) validDnsName(a, 'network alias');
     return this.locked(async () => {
       const sandbox = await this.findSandbox(containerId);
       if (sandbox.mode !== 'bridge') {
@@ -603,12 +621,7 @@ export class NetworkManager {
   }
 
   private requestedPorts(options: AttachOptions, exposed: string[]): PortMapping[] {
-    const mappings = (options.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpec(p) : [p]));
-    for (const m of mappings) {
-      if (m.containerPort < 1 || m.containerPort > 65535 || m.hostPort < 0 || m.hostPort > 65535) {
-        throw invalidArgument(`Invalid port mapping ${m.hostIp}:${m.hostPort}:${m.containerPort}/${m.protocol}`);
-      }
-    }
+    const mappings = (options.ports ?? []).flatMap((p) => (typeof p === 'string' ? parsePortSpec(p) : [validatePortMapping(p)]));
     if (options.publishAll) {
       for (const key of exposed) {
         const p = parseExposedPort(key);

@@ -80,6 +80,20 @@ export function parsePortSpec(spec: string): PortMapping[] {
   return out;
 }
 
+/**
+ * Checks a mapping given as an object (from the API, not parsed here): every field ends
+ * up in iptables rules, so nothing but an IPv4 address, ports and tcp/udp gets through.
+ */
+export function validatePortMapping(m: PortMapping): PortMapping {
+  const port = (n: unknown, min: number): boolean => Number.isInteger(n) && (n as number) >= min && (n as number) <= 65535;
+  if (!isIPv4(String(m.hostIp)) || !port(m.hostPort, 0) || !port(m.containerPort, 1) || (m.protocol !== 'tcp' && m.protocol !== 'udp')) {
+    throw invalidArgument(`Invalid port mapping ${JSON.stringify(m)}`, {
+      hint: 'hostIp is an IPv4 address, ports are integers (hostPort 0 = any), protocol tcp or udp',
+    });
+  }
+  return { hostIp: m.hostIp, hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol };
+}
+
 /** Parses an image's exposed-port key (`80`, `80/tcp`, `53/udp`). */
 export function parseExposedPort(key: string): { port: number; protocol: Protocol } {
   const [port = '', proto] = key.split('/');
