@@ -9,11 +9,11 @@ import type { EndpointState, NetworkState } from './state';
  * in a script is generated or validated (addresses, link names) or quoted (paths).
  */
 
-export function shQuote(value: string): string {
+function shQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-export function prefixLength(net: NetworkState): number {
+function prefixLength(net: NetworkState): number {
   return parseCidr(net.subnet).prefix;
 }
 

@@ -41,7 +41,7 @@ export interface PublishedPort extends PortMapping {
   bridge: string;
 }
 
-export type SandboxMode = 'none' | 'host' | 'container' | 'bridge';
+type SandboxMode = 'none' | 'host' | 'container' | 'bridge';
 
 /** A container's network sandbox: its namespace, networks (join order) and ports. */
 export interface SandboxState {

@@ -81,3 +81,11 @@ test('detaching a container that has no network is not an error', async () => {
 test('a container ID that could escape the run directory is refused', async () => {
   await expect(host.manager.attach('../escape', { mode: 'none' })).rejects.toMatchObject({ code: 'InvalidArgument' });
 });
+
+test('an attach whose signal has fired is Aborted and makes nothing', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  await expect(host.manager.attach('tmod-abort', { mode: 'none', signal: controller.signal })).rejects.toMatchObject({ code: 'Aborted' });
+  await expect(host.manager.settings('tmod-abort')).rejects.toMatchObject({ code: 'NotFound' });
+  await expect(fs.stat(`${host.options.runRoot}/netns/tmod-abort`)).rejects.toThrow();
+});
