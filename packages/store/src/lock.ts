@@ -23,8 +23,15 @@ export interface LockOptions {
   timeoutMs?: number;
 }
 
-const queues = new Map<string, Promise<void>>();
-const heldTokens = new Set<string>();
+/**
+ * Per-process lock state, shared through globalThis: were two copies of this module loaded,
+ * each must see the other's locks as held, not as stale locks of its own PID.
+ */
+const state = ((globalThis as { [key: symbol]: unknown })[Symbol.for('@ctr/store locks')] ??= {
+  queues: new Map<string, Promise<void>>(),
+  held: new Set<string>(),
+}) as { queues: Map<string, Promise<void>>; held: Set<string> };
+const queues = state.queues;
 
 export async function acquireLock(file: string, options: LockOptions = {}): Promise<Release> {
   const previous = queues.get(file) ?? Promise.resolve();
@@ -112,26 +119,28 @@ async function lockFile(file: string, options: LockOptions): Promise<string> {
   }
 }
 
-/** One try: create the lock, or break it when stale. The token when we got it. */
+/** Create the lock, breaking it once if its owner is dead. The token when we got it. */
 async function attempt(file: string): Promise<string | undefined> {
-  const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
-  const temp = tempName(path.dirname(file));
-  await fs.writeFile(temp, token, { flag: 'wx' });
-  try {
-    await fs.link(temp, file);
-    heldTokens.add(token);
-    return token;
-  } catch (error) {
-    if (errno(error) !== 'EEXIST') throw error;
-  } finally {
-    await fs.rm(temp, { force: true });
+  for (let tries = 0; tries < 2; tries++) {
+    const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
+    const temp = tempName(path.dirname(file));
+    await fs.writeFile(temp, token, { flag: 'wx' });
+    try {
+      await fs.link(temp, file);
+      state.held.add(token);
+      return token;
+    } catch (error) {
+      if (errno(error) !== 'EEXIST') throw error;
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
+    if (!(await breakIfStale(file))) return undefined;
   }
-  await breakIfStale(file);
   return undefined;
 }
 
 async function unlockFile(file: string, token: string): Promise<void> {
-  heldTokens.delete(token);
+  state.held.delete(token);
   if ((await readLock(file)) === token) await fs.rm(file, { force: true });
 }
 
@@ -151,7 +160,7 @@ function ownerPid(text: string): number | undefined {
 
 function isStale(text: string, pid: number): boolean {
   // Our own PID with a token we do not hold: left by an earlier run in this process.
-  if (pid === process.pid) return !heldTokens.has(text);
+  if (pid === process.pid) return !state.held.has(text);
   return !processAlive(pid);
 }
 

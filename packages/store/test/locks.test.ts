@@ -48,3 +48,20 @@ test('waiting for a lock stops when the signal aborts', async () => {
   await fs.writeFile(file, `1 cafebabe`);
   await expect(acquireLock(file, { signal: AbortSignal.timeout(30) })).rejects.toMatchObject({ code: 'Aborted' });
 });
+
+test('a second copy of this module in the same process respects the first copy\'s lock', async () => {
+  const file = path.join(dir, 'x.lock');
+  let copy!: typeof import('@ctr/store');
+  jest.isolateModules(() => {
+    copy = require('@ctr/store') as typeof import('@ctr/store');
+  });
+  expect(copy.acquireLock).not.toBe(acquireLock);
+  const release = await acquireLock(file);
+  let got = false;
+  const waiting = copy.acquireLock(file).then((r) => ((got = true), r));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(got).toBe(false);
+  await release();
+  await (await waiting)();
+  expect(got).toBe(true);
+});

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import { digestOf } from '@ctr/image';
 import type { Store } from '@ctr/store';
 import { bytes, listTree, newStore, removeDir } from './helpers';
@@ -82,4 +84,15 @@ test('a hostile ref cannot place an ingest outside the ingest directory', async 
     expect.stringMatching(/^[a-f0-9]{64}\/record\.json$/),
   ]);
   await expect(store.content.ingest('', digest)).rejects.toMatchObject({ code: 'InvalidArgument' });
+});
+
+test('an ingest whose writer died resumes: its stale lock is broken', async () => {
+  const first = await store.content.ingest('pull-dead', digest);
+  await first.append(bytes('the quick'));
+  await first.close();
+  const lock = `${store.content.ingestPath('pull-dead')}/lock`;
+  await fs.writeFile(lock, `${spawnSync('true').pid} deadbeef`);
+  const again = await store.content.ingest('pull-dead', digest);
+  expect(again.offset).toBe(9);
+  await again.abort();
 });
