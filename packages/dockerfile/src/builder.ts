@@ -485,7 +485,7 @@ class Build<S> {
             }
             for (const url of urls) items.push(await download(url, scratch, target(urlName(url)), ins.checksum, this.signal));
             for (const content of ins.sourceContents) {
-              const data = content.expand ? new ShellLex({ escapeToken: this.dockerfile.escapeToken, rawQuotes: true }).processWord(content.data, env) : content.data;
+              const data = content.expand ? new ShellLex({ escapeToken: this.dockerfile.escapeToken, skipProcessQuotes: true }).processWord(content.data, env) : content.data;
               items.push({ kind: 'data', name: target(content.path), mode: 0o644, data: Buffer.from(data) });
             }
             const parents = await missingParents(stateRoot, intoDir ? destRel : path.posix.dirname(destRel));

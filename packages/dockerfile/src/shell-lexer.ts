@@ -14,6 +14,8 @@ export interface LexOptions {
   rawEscapes?: boolean;
   /** Leave references to unset variables as written (`$X`, `${X:-y}`). */
   skipUnsetEnv?: boolean;
+  /** Quotes are ordinary characters (heredoc bodies: `'$X'` still expands, as in sh). */
+  skipProcessQuotes?: boolean;
 }
 
 export interface WordResult {
@@ -113,7 +115,7 @@ class ShellWord {
           const value = this.processDollar();
           result += value;
           words.addString(value);
-        } else if (ch === "'" || ch === '"') {
+        } else if ((ch === "'" || ch === '"') && !this.opts.skipProcessQuotes) {
           const value = ch === "'" ? this.processSingleQuote() : this.processDoubleQuote();
           result += value;
           words.addRaw(value);
@@ -286,6 +288,7 @@ export class ShellLex {
       rawQuotes: opts.rawQuotes ?? false,
       rawEscapes: opts.rawEscapes ?? false,
       skipUnsetEnv: opts.skipUnsetEnv ?? false,
+      skipProcessQuotes: opts.skipProcessQuotes ?? false,
     };
   }
 

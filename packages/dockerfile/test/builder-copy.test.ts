@@ -120,8 +120,8 @@ describe('COPY and ADD', () => {
   });
 
   it('writes heredoc sources, expanding variables unless the delimiter is quoted', async () => {
-    const root = await buildRoot("FROM busybox\nENV WHO=world\nCOPY <<EOF <<'RAW' /h/\nhello $WHO\nEOF\nkeep $WHO\nRAW\n");
-    expect(await read(root, 'h/EOF')).toBe('hello world\n');
+    const root = await buildRoot("FROM busybox\nENV WHO=world\nCOPY <<EOF <<'RAW' /h/\nhello $WHO '$WHO' \"q\" \\$WHO\nEOF\nkeep $WHO\nRAW\n");
+    expect(await read(root, 'h/EOF')).toBe('hello world \'world\' "q" $WHO\n');
     expect(await read(root, 'h/RAW')).toBe('keep $WHO\n');
   });
 
