@@ -2,9 +2,10 @@ import type { ContainerSummary } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { getEngine, println } from '../context';
-import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
+import { bool, list, num, str, type FlagSpec } from '../flags';
 import { ago, commandColumn, formatItems } from '../format';
 import { createFlags, createOptions } from './create-flags';
+import { forEachArg } from './each';
 
 const filterFlag: FlagSpec = { name: 'filter', short: 'f', type: 'list', description: 'Filter output based on conditions provided' };
 const formatFlag: FlagSpec = { name: 'format', type: 'string', description: 'Format output using a custom template' };
@@ -33,20 +34,6 @@ async function terminalSession(io: Io, id: string): Promise<() => void> {
     process.off('SIGWINCH', resize);
     io.stdin.setRawMode?.(false);
   };
-}
-
-async function forEachContainer(args: ParsedArgs, io: Io, action: (ref: string) => Promise<void>): Promise<number> {
-  let status = 0;
-  for (const ref of args.positionals) {
-    try {
-      await action(ref);
-      println(io, ref);
-    } catch (error) {
-      io.stderr.write(`Error response from daemon: ${(error as Error).message}\n`);
-      status = 1;
-    }
-  }
-  return status;
 }
 
 const run: Command = {
@@ -117,7 +104,7 @@ const start: Command = {
       await started.attached;
       return StatusCode;
     }
-    return forEachContainer(args, io, (ref) => engine.start(ref).then(() => undefined));
+    return forEachArg(args.positionals, io, (ref) => engine.start(ref).then(() => undefined));
   },
 };
 
@@ -135,7 +122,7 @@ const stop: Command = {
     const engine = await getEngine();
     const time = num(args, 'time');
     const signal = str(args, 'signal');
-    return forEachContainer(args, io, (ref) => engine.stop(ref, { ...(time !== undefined ? { timeout: time } : {}), ...(signal ? { signal } : {}) }));
+    return forEachArg(args.positionals, io, (ref) => engine.stop(ref, { ...(time !== undefined ? { timeout: time } : {}), ...(signal ? { signal } : {}) }));
   },
 };
 
@@ -149,7 +136,7 @@ const kill: Command = {
   async run(args, io) {
     const engine = await getEngine();
     const signal = str(args, 'signal') ?? 'KILL';
-    return forEachContainer(args, io, (ref) => engine.kill(ref, /^\d+$/.test(signal) ? Number(signal) : signal.startsWith('SIG') ? signal : `SIG${signal}`));
+    return forEachArg(args.positionals, io, (ref) => engine.kill(ref, /^\d+$/.test(signal) ? Number(signal) : signal.startsWith('SIG') ? signal : `SIG${signal}`));
   },
 };
 
@@ -162,7 +149,7 @@ const simple = (name: string, description: string, action: 'restart' | 'pause' |
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    return forEachContainer(args, io, (ref) => engine[action](ref));
+    return forEachArg(args.positionals, io, (ref) => engine[action](ref));
   },
 });
 
@@ -178,7 +165,7 @@ const rm: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    return forEachContainer(args, io, (ref) => engine.remove(ref, { force: bool(args, 'force'), volumes: bool(args, 'volumes') }));
+    return forEachArg(args.positionals, io, (ref) => engine.remove(ref, { force: bool(args, 'force'), volumes: bool(args, 'volumes') }));
   },
 };
 

@@ -8,6 +8,7 @@ import { bool, list, str } from '../flags';
 import { ago, formatItems, humanSize } from '../format';
 import { ProgressView } from '../progress';
 import { parseChanges } from './changes';
+import { forEachArg } from './each';
 import { parsePlatform } from '@ctr/image';
 
 const IMAGE_HEADERS: Record<string, string> = { Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', CreatedSince: 'CREATED', Size: 'SIZE', Digest: 'DIGEST' };
@@ -122,18 +123,9 @@ const rmi: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    let status = 0;
-    for (const ref of args.positionals) {
-      try {
-        for (const item of await engine.removeImage(ref, { force: bool(args, 'force') })) {
-          println(io, item.Untagged ? `Untagged: ${item.Untagged}` : `Deleted: ${item.Deleted}`);
-        }
-      } catch (error) {
-        io.stderr.write(`Error response from daemon: ${(error as Error).message}\n`);
-        status = 1;
-      }
-    }
-    return status;
+    return forEachArg(args.positionals, io, async (ref) =>
+      (await engine.removeImage(ref, { force: bool(args, 'force') })).map((item) => (item.Untagged ? `Untagged: ${item.Untagged}` : `Deleted: ${item.Deleted}`)),
+    );
   },
 };
 

@@ -1,6 +1,7 @@
 import type { Command } from '../command';
 import { getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
+import { forEachArg, inspectEach } from './each';
 import { formatItems } from '../format';
 
 const create: Command = {
@@ -65,11 +66,7 @@ const inspect: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const networks = [];
-    for (const name of args.positionals) networks.push(await engine.inspectNetwork(name));
-    const format = str(args, 'format');
-    println(io, format ? formatItems(format, networks, {}) : JSON.stringify(networks, null, 4));
-    return 0;
+    return inspectEach(args.positionals, io, str(args, 'format'), (name) => engine.inspectNetwork(name));
   },
 };
 
@@ -82,17 +79,9 @@ const rm: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    let status = 0;
-    for (const name of args.positionals) {
-      try {
-        await engine.removeNetwork(name);
-        println(io, name);
-      } catch (error) {
-        io.stderr.write(`Error response from daemon: ${(error as Error).message}\n`);
-        status = 1;
-      }
-    }
-    return status;
+    return forEachArg(args.positionals, io, async (name) => {
+      await engine.removeNetwork(name);
+    });
   },
 };
 

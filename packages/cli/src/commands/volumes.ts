@@ -1,6 +1,7 @@
 import type { Command } from '../command';
 import { getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
+import { forEachArg, inspectEach } from './each';
 import { formatItems, humanSize } from '../format';
 
 const create: Command = {
@@ -52,11 +53,7 @@ const inspect: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const volumes = [];
-    for (const name of args.positionals) volumes.push(await engine.inspectVolume(name));
-    const format = str(args, 'format');
-    println(io, format ? formatItems(format, volumes, {}) : JSON.stringify(volumes, null, 4));
-    return 0;
+    return inspectEach(args.positionals, io, str(args, 'format'), (name) => engine.inspectVolume(name));
   },
 };
 
@@ -69,17 +66,9 @@ const rm: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    let status = 0;
-    for (const name of args.positionals) {
-      try {
-        await engine.removeVolume(name, { force: bool(args, 'force') });
-        println(io, name);
-      } catch (error) {
-        io.stderr.write(`Error response from daemon: ${(error as Error).message}\n`);
-        status = 1;
-      }
-    }
-    return status;
+    return forEachArg(args.positionals, io, async (name) => {
+      await engine.removeVolume(name, { force: bool(args, 'force') });
+    });
   },
 };
 
