@@ -68,8 +68,7 @@ export async function getArchive(
     const contentsOnly = /(^|\/)\.$/.test(inside);
     const resolved = resolveInRoot(root, inside, { followLast: contentsOnly });
     const prefix = contentsOnly || resolved.inside === '/' ? '' : path.posix.basename(resolved.inside);
-    const tar = tarTree(resolved.abs, prefix, options.signal);
-    tar.once('close', () => void resume());
+    const tar = tarTree(resolved.abs, prefix, { ...(options.signal ? { signal: options.signal } : {}), onDone: () => void resume() });
     return { stat, tar };
   } catch (error) {
     await resume();

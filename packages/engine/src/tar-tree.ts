@@ -9,8 +9,20 @@ import { TAR_END, encodeTarHeader, tarPadding, type TarEntryType, type TarWriteH
  * followed: links are stored as links, files are opened with O_NOFOLLOW, and a path that
  * changes type while it is read is skipped rather than trusted. Contents are streamed.
  */
-export function tarTree(abs: string, prefix: string, signal?: AbortSignal): Readable {
-  return Readable.from(entries(abs, prefix, signal), { objectMode: false, highWaterMark: 1 << 20 });
+export function tarTree(abs: string, prefix: string, options: { signal?: AbortSignal; onDone?: () => void } = {}): Readable {
+  return Readable.from(finishing(entries(abs, prefix, options.signal), options.onDone), { objectMode: false, highWaterMark: 1 << 20 });
+}
+
+/** Calls `onDone` once the last file has been read (before the end-of-archive blocks), or on failure. */
+async function* finishing(chunks: AsyncGenerator<Buffer>, onDone: (() => void) | undefined): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of chunks) {
+      if (chunk === TAR_END) onDone?.();
+      yield chunk;
+    }
+  } finally {
+    onDone?.();
+  }
 }
 
 const CHUNK = 1 << 20;

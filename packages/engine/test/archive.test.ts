@@ -1,0 +1,208 @@
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { TAR_END, TarReader, encodeTarHeader, tarPadding, type TarWriteHeader } from '@ctr/image';
+import { collector, testEngine, type TestEngine } from './fixture';
+
+/** A tar archive in memory from entries (test input only; real archives are streamed). */
+function tarOf(entries: Array<TarWriteHeader & { data?: string }>): Buffer {
+  const parts: Buffer[] = [];
+  for (const { data, ...header } of entries) {
+    const body = Buffer.from(data ?? '');
+    parts.push(encodeTarHeader({ mtime: 1_700_000_000, ...header, ...(header.type === 'file' ? { size: body.length } : {}) }));
+    if (header.type === 'file') parts.push(body, tarPadding(body.length));
+  }
+  parts.push(TAR_END);
+  return Buffer.concat(parts);
+}
+
+async function entriesOf(tar: Readable): Promise<Array<{ name: string; type: string; text: string; linkname: string }>> {
+  const reader = new TarReader(tar);
+  const out = [];
+  for (let entry = await reader.next(); entry; entry = await reader.next()) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry.content()) chunks.push(Buffer.from(chunk));
+    out.push({ name: entry.header.name, type: entry.header.typeflag, text: Buffer.concat(chunks).toString(), linkname: entry.header.linkname });
+  }
+  return out;
+}
+
+async function catIn(t: TestEngine, id: string, file: string): Promise<string> {
+  const out = collector();
+  await t.engine.exec(id, { cmd: ['cat', file], stdout: out });
+  return out.text();
+}
+
+describe('docker cp, export and diff (overlayfs, runc)', () => {
+  let t: TestEngine;
+  let host: string;
+  beforeAll(async () => {
+    t = await testEngine();
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+  });
+  beforeEach(async () => {
+    host = await mkdtemp(join(tmpdir(), 'ctr-cp-host-'));
+  });
+  afterEach(async () => {
+    await rm(host, { recursive: true, force: true });
+  });
+
+  test('getArchive of a file names the entry by its base name and reports its stat', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
+    const { stat: st, tar } = await t.engine.getArchive(id, '/etc/passwd');
+    expect(st).toMatchObject({ name: 'passwd', linkTarget: '' });
+    const entries = await entriesOf(tar);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ name: 'passwd', type: '0', text: expect.stringContaining('root:x:0:0') });
+    await t.engine.remove(id);
+  });
+
+  test('getArchive of a directory holds the directory and what is under it; PATH/. holds only the contents', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sh', '-c', 'mkdir -p /data/sub && echo a > /data/a && echo b > /data/sub/b && ln -s /etc/passwd /data/link'] });
+    const names = (await entriesOf((await t.engine.getArchive(id, '/data')).tar)).map((e) => e.name);
+    expect(names).toEqual(['data/', 'data/a', 'data/link', 'data/sub/', 'data/sub/b']);
+    const contents = (await entriesOf((await t.engine.getArchive(id, '/data/.')).tar)).map((e) => e.name);
+    expect(contents).toEqual(['./', 'a', 'link', 'sub/', 'sub/b']);
+    await t.engine.remove(id);
+  });
+
+  test('a symlink is archived as a link, and its stat resolves the target inside the container', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['ln', '-s', '/etc/passwd', '/pw'] });
+    const { stat: st, tar } = await t.engine.getArchive(id, '/pw');
+    expect(st.linkTarget).toBe('/etc/passwd');
+    expect(await entriesOf(tar)).toEqual([{ name: 'pw', type: '2', text: '', linkname: '/etc/passwd' }]);
+    await t.engine.remove(id);
+  });
+
+  test('putArchive into a running container is visible inside it', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sleep', '60'], detach: true });
+    await t.engine.putArchive(id, '/tmp', Readable.from(tarOf([{ name: 'hello.txt', type: 'file', mode: 0o644, data: 'hi from the host\n' }])));
+    expect(await catIn(t, id, '/tmp/hello.txt')).toBe('hi from the host\n');
+    expect((await t.engine.inspect(id)).State.Paused).toBe(false);
+    await t.engine.remove(id, { force: true });
+  });
+
+  test('a running container is frozen while its files are archived, and thawed after (C1)', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sleep', '60'], detach: true });
+    const { tar } = await t.engine.getArchive(id, '/etc');
+    expect((await t.engine.inspect(id)).State.Paused).toBe(true);
+    await entriesOf(tar);
+    // Thawing (runc resume) runs as the stream finishes; give it a moment.
+    for (let i = 0; i < 100 && (await t.engine.inspect(id)).State.Paused; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await t.engine.inspect(id)).State.Paused).toBe(false);
+    await t.engine.remove(id, { force: true });
+  });
+
+  test('putArchive takes a gzip-compressed tar', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
+    await t.engine.putArchive(id, '/', Readable.from(gzipSync(tarOf([{ name: 'opt/x', type: 'file', mode: 0o600, data: 'zipped' }]))));
+    expect((await entriesOf((await t.engine.getArchive(id, '/opt/x')).tar))[0]?.text).toBe('zipped');
+    await t.engine.remove(id);
+  });
+
+  test('a destination symlink pointing at a host path resolves inside the container, not on the host', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sh', '-c', `mkdir -p ${host} && ln -s ${host} /escape`] });
+    await t.engine.putArchive(id, '/escape', Readable.from(tarOf([{ name: 'planted', type: 'file', mode: 0o644, data: 'x' }])));
+    expect(await readdir(host)).toEqual([]);
+    expect((await entriesOf((await t.engine.getArchive(id, `${host}/planted`)).tar))[0]?.text).toBe('x');
+    await t.engine.remove(id);
+  });
+
+  test('a relative symlink climbing above the root stays inside it', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sh', '-c', 'ln -s ../../../../../../../../.. /up'] });
+    await t.engine.putArchive(id, '/up/tmp', Readable.from(tarOf([{ name: 'ctr-cp-climb-marker', type: 'file', mode: 0o644, data: 'x' }])));
+    await expect(stat('/tmp/ctr-cp-climb-marker')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await entriesOf((await t.engine.getArchive(id, '/tmp/ctr-cp-climb-marker')).tar))).toHaveLength(1);
+    await t.engine.remove(id);
+  });
+
+  test('a tar entry with ../ is an InvalidArgument and writes nothing outside the container', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
+    const hostile = tarOf([{ name: `../../../../../../../../..${host}/evil`, type: 'file', mode: 0o644, data: 'pwned' }]);
+    await expect(t.engine.putArchive(id, '/tmp', Readable.from(hostile))).rejects.toMatchObject({ code: 'InvalidArgument' });
+    expect(await readdir(host)).toEqual([]);
+    await t.engine.remove(id);
+  });
+
+  test('a tar that plants a symlink and writes through it stays inside the container (C4)', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
+    await writeFile(join(host, 'victim'), 'original');
+    const hostile = tarOf([
+      { name: 'link', type: 'symlink', mode: 0o777, linkname: host },
+      { name: 'link/victim', type: 'file', mode: 0o777, data: 'overwritten' },
+    ]);
+    await t.engine.putArchive(id, '/tmp', Readable.from(hostile)).catch(() => undefined);
+    expect(await readFile(join(host, 'victim'), 'utf8')).toBe('original');
+    expect((await stat(join(host, 'victim'))).mode & 0o777).toBe(0o644);
+    await t.engine.remove(id);
+  });
+
+  test('copying into a missing directory is NotFound; into a file is InvalidArgument', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
+    const tar = (): Readable => Readable.from(tarOf([{ name: 'f', type: 'file', mode: 0o644, data: 'x' }]));
+    await expect(t.engine.putArchive(id, '/no/such/dir', tar())).rejects.toMatchObject({ code: 'NotFound', message: expect.stringContaining('Could not find the file /no') });
+    await expect(t.engine.putArchive(id, '/etc/passwd', tar())).rejects.toMatchObject({ code: 'InvalidArgument', message: 'extraction point is not a directory' });
+    await expect(t.engine.getArchive(id, '/no/such/file')).rejects.toMatchObject({ code: 'NotFound' });
+    await t.engine.remove(id);
+  });
+
+  test('an unknown container is NotFound', async () => {
+    await expect(t.engine.getArchive('no-such-container', '/etc')).rejects.toMatchObject({ code: 'NotFound', message: 'No such container: no-such-container' });
+    await expect(t.engine.putArchive('no-such-container', '/', Readable.from(tarOf([])))).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
+  test('noOverwriteDirNonDir refuses to replace a directory with a file', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
+    const tar = Readable.from(tarOf([{ name: 'etc', type: 'file', mode: 0o644, data: 'not a dir' }]));
+    await expect(t.engine.putArchive(id, '/', tar, { noOverwriteDirNonDir: true })).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('cannot overwrite directory') });
+    expect((await t.engine.statPath(id, '/etc')).mode & 2 ** 31).toBeTruthy();
+    await t.engine.remove(id);
+  });
+
+  test('a read-only container refuses copies in (Denied)', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none', readOnlyRootfs: true });
+    await expect(t.engine.putArchive(id, '/tmp', Readable.from(tarOf([])))).rejects.toMatchObject({ code: 'Denied' });
+    await t.engine.remove(id);
+  });
+
+  test('export streams the whole filesystem, with the container changes', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sh', '-c', 'echo exported > /marker'] });
+    const names = (await entriesOf(await t.engine.export(id))).map((e) => e.name);
+    expect(names).toEqual(expect.arrayContaining(['bin/busybox', 'etc/passwd', 'marker']));
+    await t.engine.remove(id);
+  });
+
+  test('diff lists added, changed and deleted paths like docker diff', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sh', '-c', 'mkdir /new && echo x > /new/file && echo y >> /etc/passwd && rm /etc/group'] });
+    const changes = await t.engine.changes(id);
+    expect(changes).toEqual(expect.arrayContaining([
+      { Path: '/etc', Kind: 0 },
+      { Path: '/etc/passwd', Kind: 0 },
+      { Path: '/etc/group', Kind: 2 },
+      { Path: '/new', Kind: 1 },
+      { Path: '/new/file', Kind: 1 },
+    ]));
+    expect(changes.map((c) => c.Path)).toEqual([...changes.map((c) => c.Path)].sort());
+    await t.engine.remove(id);
+  });
+
+  test('a file copied in shows in diff as added', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
+    await t.engine.putArchive(id, '/', Readable.from(tarOf([{ name: 'copied', type: 'file', mode: 0o644, data: 'c' }])));
+    expect(await t.engine.changes(id)).toContainEqual({ Path: '/copied', Kind: 1 });
+    await t.engine.remove(id);
+  });
+
+  test('symlinks in the container are never followed out when archiving', async () => {
+    await writeFile(join(host, 'secret'), 'host secret');
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sh', '-c', `mkdir /d && ln -s ${host}/secret /d/s && ln -s ${host} /hostdir`] });
+    const entries = await entriesOf((await t.engine.getArchive(id, '/d')).tar);
+    expect(entries.map((e) => e.text).join('')).not.toContain('host secret');
+    await expect(t.engine.getArchive(id, '/hostdir/secret')).rejects.toMatchObject({ code: 'NotFound' });
+    await t.engine.remove(id);
+  });
+});
