@@ -10,6 +10,7 @@ import type { ImageIndex } from './image-index';
 import { breakIfStale, lockOwner, processAlive } from './lock';
 import type { StorePaths } from './paths';
 import { blobReferences } from './references';
+import type { SnapshotDb } from './snapshot-metadata';
 import type { OverlaySnapshotter } from './snapshotter';
 import { EXTRACT_PID_LABEL, EXTRACT_PREFIX } from './unpack';
 
@@ -161,7 +162,9 @@ async function checkImages(parts: FsckParts, problem: Reporter): Promise<void> {
 
 async function checkSnapshots(parts: FsckParts, repair: boolean, problem: Reporter, fixed: Fixer): Promise<void> {
   const root = parts.paths.snapshots;
-  const edit = repair ? parts.snapshots.repair.bind(parts.snapshots) : async <T>(fn: (db: Awaited<ReturnType<OverlaySnapshotter['table']>>) => Promise<T>): Promise<T> => fn(await parts.snapshots.table());
+  // Without repair, work on a copy of the table that is never written back.
+  const edit = async <T>(fn: (db: SnapshotDb) => Promise<T>): Promise<T> =>
+    repair ? parts.snapshots.repair(fn) : fn(await parts.snapshots.table());
   let abandoned: { key: string; id: string }[] = [];
   try {
     abandoned = await edit(async (db) => {
