@@ -1,1 +1,12 @@
-export {};
+/**
+ * @ctr/api — the Docker Engine API for @ctr/engine: `ctrd` serves it on a unix socket so the
+ * docker CLI, dockerode and testcontainers drive ctr unchanged.
+ */
+export { ApiServer, type ApiServerOptions, type ListenAddress } from './server';
+export { startDaemon, type Daemon, type DaemonOptions } from './daemon';
+export { daemonMain } from './daemon-main';
+export { lockRoot, type DaemonLock } from './daemon-lock';
+export { MAX_API_VERSION, MIN_API_VERSION } from './api-version';
+export { createOptionsFromBody } from './container-config';
+export { statusOf } from './http-errors';
+export { FrameDecoder, frameHeader, STDIN, STDOUT, STDERR } from './stdcopy';

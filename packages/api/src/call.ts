@@ -1,0 +1,100 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { CtrError } from '@ctr/errors';
+import { errorBody } from './http-errors';
+import type { Query } from './query';
+
+/** One request to a route: what was asked, and how to answer. */
+export interface Call {
+  req: IncomingMessage;
+  /** The route's captured path parts, decoded. */
+  params: string[];
+  query: Query;
+  /** The API version the client asked for (or the newest). */
+  version: string;
+  /** Absent when the client asked to hijack the connection (`Upgrade: tcp`). */
+  res?: ServerResponse;
+  upgrade?: { socket: Socket; head: Buffer };
+}
+
+function response(call: Call): ServerResponse {
+  if (!call.res) throw new CtrError('InvalidArgument', `${call.req.method} ${call.req.url} cannot be hijacked`, { hint: 'send it without Upgrade headers' });
+  return call.res;
+}
+
+export function sendJson(call: Call, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response(call).writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  response(call).end(text);
+}
+
+export function sendEmpty(call: Call, status: number): void {
+  response(call).writeHead(status);
+  response(call).end();
+}
+
+/**
+ * Start a streaming answer (logs, events, pull progress): headers go out at once, so a
+ * client waiting for them (`docker events`, `wait` before `start`) is not held up.
+ */
+export function startStream(call: Call, contentType: string): ServerResponse {
+  const res = response(call);
+  res.writeHead(200, { 'Content-Type': contentType });
+  res.flushHeaders();
+  return res;
+}
+
+/** A stream of Docker's JSON messages; an error after the headers becomes an `errorDetail` line. */
+export class JsonMessages {
+  private readonly res: ServerResponse;
+
+  constructor(call: Call) {
+    this.res = startStream(call, 'application/json');
+  }
+
+  write(message: Record<string, unknown>): void {
+    if (!this.res.writableEnded) this.res.write(`${JSON.stringify(message)}\r\n`);
+  }
+
+  /** Docker's error line; `code` is the exit code of a failed build step, which `docker build` exits with. */
+  fail(error: CtrError): void {
+    const { message } = errorBody(error);
+    const code = error.details.exitCode;
+    this.write({ errorDetail: { ...(typeof code === 'number' ? { code } : {}), message }, error: message });
+  }
+
+  end(): void {
+    if (!this.res.writableEnded) this.res.end();
+  }
+
+  get closed(): boolean {
+    return this.res.destroyed || this.res.writableEnded;
+  }
+}
+
+/** The two directions of an attach or exec session, hijacked or as a plain streaming response. */
+export interface RawSession {
+  input: Readable;
+  output: Writable;
+  /** End the session from our side (all output delivered). */
+  close(): void;
+  /** Resolves when the client went away. */
+  gone: Promise<void>;
+}
+
+export function openRawSession(call: Call, contentType: string): RawSession {
+  if (call.upgrade) {
+    const { socket } = call.upgrade;
+    socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    socket.setNoDelay(true);
+    const gone = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    return { input: socket, output: socket, close: () => socket.end(), gone };
+  }
+  const res = response(call);
+  res.writeHead(200, { 'Content-Type': contentType });
+  res.flushHeaders();
+  const gone = new Promise<void>((resolve) => res.once('close', () => resolve()));
+  return { input: call.req, output: res, close: () => res.end(), gone };
+}

@@ -1,0 +1,63 @@
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { asCtrError } from '@ctr/errors';
+import { startDaemon } from './daemon';
+
+const USAGE = `Usage: ctrd [OPTIONS]
+
+A Docker Engine API daemon for ctr.
+
+Options:
+  -H, --host list       Daemon socket(s) to listen on (default unix:///run/ctr/ctr.sock)
+      --root string     Root of persistent state (default /var/lib/ctr, or $CTR_ROOT)
+      --runroot string  Root of state that dies with the machine (default /run/ctr, or $CTR_RUNROOT)
+  -h, --help            Print usage
+`;
+
+function parseArgs(argv: string[]): { hosts: string[]; root?: string; runRoot?: string; help: boolean } {
+  const out: { hosts: string[]; root?: string; runRoot?: string; help: boolean } = { hosts: [], help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw asCtrError(new Error(`flag needs an argument: ${flag}`), 'InvalidArgument');
+      return v;
+    };
+    if (flag === '-H' || flag === '--host') out.hosts.push(value());
+    else if (flag === '--root' || flag === '--data-root') out.root = path.resolve(value());
+    else if (flag === '--runroot' || flag === '--exec-root') out.runRoot = path.resolve(value());
+    else if (flag === '-h' || flag === '--help') out.help = true;
+    else throw asCtrError(new Error(`unknown flag: ${flag}\nSee 'ctrd --help'.`), 'InvalidArgument');
+  }
+  return out;
+}
+
+/** The `ctrd` command (and `ctr daemon`): serve until SIGINT/SIGTERM. Returns the exit code on failure to start. */
+export async function daemonMain(argv: string[]): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    if (args.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    for (const host of args.hosts) if (host.startsWith('unix://')) mkdirSync(path.dirname(host.slice(7)), { recursive: true });
+    const daemon = await startDaemon({
+      ...(args.root ? { root: args.root } : {}),
+      ...(args.runRoot ? { runRoot: args.runRoot } : {}),
+      hosts: args.hosts,
+      onInternalError: (error, request) => process.stderr.write(`ctrd: ${request}: ${(error as Error).stack ?? String(error)}\n`),
+    });
+    process.stderr.write(`ctrd: API listening on ${daemon.server.addresses.map((a) => a.host).join(', ')}\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await daemon.stop();
+    return 0;
+  } catch (error) {
+    const e = asCtrError(error);
+    process.stderr.write(`ctrd: ${e.describe()}\n`);
+    return 1;
+  }
+}

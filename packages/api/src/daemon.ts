@@ -1,0 +1,42 @@
+import { Engine, type EngineOptions } from '@ctr/engine';
+import { ApiServer } from './server';
+import { lockRoot } from './daemon-lock';
+
+export interface DaemonOptions extends EngineOptions {
+  /** Default `unix://<runRoot>/ctr.sock`, i.e. `unix:///run/ctr/ctr.sock`. */
+  hosts?: string[];
+  socketMode?: number;
+  onInternalError?: (error: unknown, request: string) => void;
+}
+
+export interface Daemon {
+  engine: Engine;
+  server: ApiServer;
+  /** Stop serving and release the root; containers keep running under conmon. */
+  stop(): Promise<void>;
+}
+
+/** `ctrd`: lock the root (one daemon per root), open the engine, serve the API. */
+export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
+  const engine = new Engine(options);
+  const lock = await lockRoot(engine.root);
+  try {
+    const server = await ApiServer.listen({
+      engine,
+      hosts: options.hosts && options.hosts.length > 0 ? options.hosts : [`unix://${engine.runRoot}/ctr.sock`],
+      ...(options.socketMode !== undefined ? { socketMode: options.socketMode } : {}),
+      ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
+    });
+    return {
+      engine,
+      server,
+      async stop() {
+        await server.close();
+        await lock.release();
+      },
+    };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}

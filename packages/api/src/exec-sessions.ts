@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { notFound } from '@ctr/errors';
+
+/** What `POST /containers/{id}/exec` asked for, kept until the exec is started and inspected. */
+export interface ExecConfig {
+  cmd: string[];
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  tty: boolean;
+  privileged: boolean;
+  attachStdin: boolean;
+  attachStdout: boolean;
+  attachStderr: boolean;
+}
+
+export interface ExecSession {
+  id: string;
+  containerId: string;
+  config: ExecConfig;
+  running: boolean;
+  started: boolean;
+  exitCode: number | null;
+}
+
+/** How long a finished exec stays inspectable (dockerd keeps them until the container goes). */
+const KEEP_MS = 10 * 60_000;
+
+/** Exec instances live in the daemon's memory, as in dockerd: they do not survive a restart. */
+export class ExecSessions {
+  private readonly sessions = new Map<string, ExecSession>();
+
+  create(containerId: string, config: ExecConfig): ExecSession {
+    const session: ExecSession = { id: randomBytes(32).toString('hex'), containerId, config, running: false, started: false, exitCode: null };
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  get(id: string): ExecSession {
+    const session = this.sessions.get(id);
+    if (!session) throw notFound(`No such exec instance: ${id}`);
+    return session;
+  }
+
+  finished(session: ExecSession, exitCode: number): void {
+    session.running = false;
+    session.exitCode = exitCode;
+    setTimeout(() => this.sessions.delete(session.id), KEEP_MS).unref();
+  }
+
+  /** `GET /exec/{id}/json`, Docker's field names. */
+  inspect(session: ExecSession): Record<string, unknown> {
+    const [entrypoint, ...args] = session.config.cmd;
+    return {
+      ID: session.id,
+      Running: session.running,
+      ExitCode: session.exitCode,
+      ProcessConfig: { tty: session.config.tty, entrypoint, arguments: args, privileged: session.config.privileged, user: session.config.user ?? '' },
+      OpenStdin: session.config.attachStdin,
+      OpenStderr: session.config.attachStderr,
+      OpenStdout: session.config.attachStdout,
+      CanRemove: false,
+      ContainerID: session.containerId,
+      DetachKeys: '',
+      Pid: 0,
+    };
+  }
+}

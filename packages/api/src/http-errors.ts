@@ -1,0 +1,49 @@
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { asCtrError, type CtrError } from '@ctr/errors';
+
+/** Docker's HTTP status for each error code; everything unlisted is the daemon's fault (500). */
+const STATUS: Record<string, number> = {
+  NotFound: 404,
+  AlreadyExists: 409,
+  Conflict: 409,
+  InvalidArgument: 400,
+  DigestMismatch: 400,
+  Unauthorized: 401,
+  Denied: 403,
+  Unsupported: 501,
+  TooManyRequests: 429,
+  Unavailable: 503,
+  ResourceExhausted: 413,
+};
+
+export function statusOf(error: CtrError): number {
+  return STATUS[error.code] ?? 500;
+}
+
+/** The `{"message": …}` body dockerd answers errors with; a hint is appended so a person can act on it. */
+export function errorBody(error: CtrError): { message: string } {
+  return { message: error.hint ? `${error.message} (${error.hint})` : error.message };
+}
+
+/** Answer a request with the error, unless headers already went out (then only the connection can say it). */
+export function sendError(res: ServerResponse, thrown: unknown): void {
+  const error = asCtrError(thrown);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(errorBody(error));
+  res.writeHead(statusOf(error), { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** The same answer on a raw socket, for a request that asked to be hijacked. */
+export function sendSocketError(socket: Socket, thrown: unknown): void {
+  const error = asCtrError(thrown);
+  const body = JSON.stringify(errorBody(error));
+  if (!socket.writable) return;
+  socket.end(
+    `HTTP/1.1 ${statusOf(error)} ${error.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

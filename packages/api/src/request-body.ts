@@ -1,0 +1,52 @@
+import type { Readable } from 'node:stream';
+import { CtrError, invalidArgument } from '@ctr/errors';
+
+/** More than any real create/exec/network body; a bigger one is an attack or a bug, not a request. */
+export const JSON_BODY_LIMIT = 4 * 1024 * 1024;
+
+/** Read a small body whole, refusing one larger than `limit` bytes. */
+export async function readSmallBody(input: Readable, limit = JSON_BODY_LIMIT): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of input) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > limit) {
+      input.destroy();
+      throw new CtrError('ResourceExhausted', `request body too large: more than ${limit} bytes`, {
+        hint: 'this endpoint takes a small JSON document',
+      });
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * A JSON object body. An empty body is `{}` (docker sends none for some calls); anything
+ * that is not a JSON object is InvalidArgument, worded like dockerd ("invalid JSON: …").
+ */
+export async function readJsonObject(input: Readable, limit = JSON_BODY_LIMIT): Promise<Record<string, unknown>> {
+  return parseJsonObject(await readSmallBody(input, limit));
+}
+
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  const text = body.toString('utf8').trim();
+  if (text === '' || text === 'null') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw invalidArgument(`invalid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidArgument(`invalid JSON: expected an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`.slice(0, 80);
+}

@@ -1,0 +1,187 @@
+import { PassThrough } from 'node:stream';
+import { conflict, invalidArgument } from '@ctr/errors';
+import { openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
+import { createOptionsFromBody } from '../container-config';
+import type { WaitCondition } from '../lifecycle';
+import { readJsonObject } from '../request-body';
+import { route, type Route } from '../router';
+import type { Services } from '../services';
+import { STDERR, STDOUT, framedWriter } from '../stdcopy';
+
+const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
+
+/** Docker's `tail`: `all` or a count. */
+function tailOf(call: Call): number | undefined {
+  const tail = call.query.string('tail');
+  if (tail === undefined || tail === '' || tail === 'all') return undefined;
+  const n = Number(tail);
+  if (!Number.isInteger(n) || n < 0) throw invalidArgument(`invalid value for tail: ${JSON.stringify(tail).slice(0, 40)}: use "all" or a number`);
+  return n;
+}
+
+function timeOf(call: Call, key: string): number | undefined {
+  const value = call.query.string(key);
+  if (value === undefined || value === '' || value === '0') return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw invalidArgument(`invalid value for ${key}: ${JSON.stringify(value).slice(0, 40)} is not a timestamp`);
+  return n;
+}
+
+export function containerRoutes({ engine, lifecycle }: Services): Route[] {
+  const id = (call: Call): string => call.params[0] as string;
+
+  return [
+    route('POST', '/containers/create', async (call) => {
+      const body = await readJsonObject(call.req);
+      const created = await engine.create(createOptionsFromBody(body, call.query.string('name')));
+      sendJson(call, 201, { Id: created.id, Warnings: created.warnings });
+    }),
+    route('GET', '/containers/json', async (call) => {
+      const limit = call.query.int('limit');
+      const list = await engine.ps({
+        all: call.query.bool('all'),
+        filters: call.query.filters(),
+        ...(limit !== undefined && limit > 0 ? { last: limit } : {}),
+      });
+      sendJson(call, 200, list);
+    }),
+    route('GET', '/containers/:id/json', async (call) => {
+      sendJson(call, 200, await engine.inspect(id(call)));
+    }),
+    route('POST', '/containers/:id/start', async (call) => {
+      const info = await engine.inspect(id(call));
+      if (info.State.Running) return sendEmpty(call, 304);
+      await lifecycle.start(info.Id, info.HostConfig.AutoRemove);
+      sendEmpty(call, 204);
+    }),
+    route('POST', '/containers/:id/stop', async (call) => {
+      const info = await engine.inspect(id(call));
+      if (!info.State.Running) return sendEmpty(call, 304);
+      const timeout = call.query.int('t') ?? call.query.int('timeout');
+      const signal = call.query.string('signal');
+      await engine.stop(info.Id, { ...(timeout !== undefined ? { timeout } : {}), ...(signal ? { signal } : {}) });
+      sendEmpty(call, 204);
+    }),
+    route('POST', '/containers/:id/restart', async (call) => {
+      const info = await engine.inspect(id(call));
+      const timeout = call.query.int('t') ?? call.query.int('timeout');
+      if (info.State.Running) await engine.stop(info.Id, timeout !== undefined ? { timeout } : {});
+      await lifecycle.start(info.Id, info.HostConfig.AutoRemove);
+      sendEmpty(call, 204);
+    }),
+    route('POST', '/containers/:id/kill', async (call) => {
+      await engine.kill(id(call), call.query.string('signal') || 'SIGKILL');
+      sendEmpty(call, 204);
+    }),
+    route('POST', '/containers/:id/pause', async (call) => {
+      await engine.pause(id(call));
+      sendEmpty(call, 204);
+    }),
+    route('POST', '/containers/:id/unpause', async (call) => {
+      await engine.unpause(id(call));
+      sendEmpty(call, 204);
+    }),
+    route('POST', '/containers/:id/rename', async (call) => {
+      const name = call.query.string('name');
+      if (!name) throw invalidArgument('a new name is required: rename?name=NEW');
+      await engine.rename(id(call), name.replace(/^\//, ''));
+      sendEmpty(call, 204);
+    }),
+    route('POST', '/containers/:id/resize', async (call) => {
+      await engine.resize(id(call), { height: call.query.int('h') ?? 0, width: call.query.int('w') ?? 0 });
+      sendEmpty(call, 200);
+    }),
+    route('POST', '/containers/:id/wait', async (call) => {
+      const condition = (call.query.string('condition') || 'not-running') as WaitCondition;
+      if (!WAIT_CONDITIONS.includes(condition)) throw invalidArgument(`invalid condition: ${JSON.stringify(condition).slice(0, 40)}: use not-running, next-exit or removed`);
+      // Look the container up first, so a missing one is a 404 and not a 200 with an error inside.
+      await engine.inspect(id(call));
+      const res = startStream(call, 'application/json');
+      const abort = new AbortController();
+      res.once('close', () => abort.abort());
+      try {
+        const status = await lifecycle.wait(id(call), condition, abort.signal);
+        res.end(JSON.stringify(status));
+      } catch (error) {
+        if (!abort.signal.aborted) res.end(JSON.stringify({ StatusCode: -1, Error: { Message: (error as Error).message } }));
+      }
+    }),
+    route('DELETE', '/containers/:id', async (call) => {
+      await engine.remove(id(call), { force: call.query.bool('force'), volumes: call.query.bool('v') });
+      sendEmpty(call, 204);
+    }),
+    route('POST', '/containers/prune', async (call) => {
+      const result = await engine.pruneContainers();
+      sendJson(call, 200, { ...result, SpaceReclaimed: 0 });
+    }),
+    route('GET', '/containers/:id/logs', async (call) => {
+      const info = await engine.inspect(id(call));
+      const stdout = call.query.bool('stdout');
+      const stderr = call.query.bool('stderr');
+      if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+      const tty = info.Config.Tty;
+      const res = startStream(call, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+      const abort = new AbortController();
+      res.once('close', () => abort.abort());
+      const out = framedWriter(res, STDOUT, tty);
+      const err = framedWriter(res, STDERR, tty);
+      const timestamps = call.query.bool('timestamps');
+      const tail = tailOf(call);
+      const since = timeOf(call, 'since');
+      const until = timeOf(call, 'until');
+      try {
+        for await (const entry of engine.logs(info.Id, {
+          follow: call.query.bool('follow'),
+          stdout,
+          stderr,
+          signal: abort.signal,
+          ...(tail !== undefined ? { tail } : {}),
+          ...(since !== undefined ? { since } : {}),
+          ...(until !== undefined ? { until } : {}),
+        })) {
+          const line = `${timestamps ? `${entry.time} ` : ''}${entry.line}\n`;
+          (entry.stream === 'stderr' ? err : out).write(line);
+        }
+      } catch (error) {
+        if (!abort.signal.aborted) throw error;
+      }
+      res.end();
+    }),
+    route('POST', '/containers/:id/attach', async (call) => attach(call)),
+  ];
+
+  /**
+   * `docker run` attaches before it starts: streams given to a container that is not
+   * running wait in the lifecycle until `start`; a running one is attached at once.
+   */
+  async function attach(call: Call): Promise<void> {
+    const info = await engine.inspect(id(call));
+    if (!call.query.bool('stream') && !call.query.bool('logs')) throw invalidArgument('Bad parameters: you must choose at least one of stream or logs');
+    if (info.State.Status === 'exited' && call.query.bool('stream') && !call.query.bool('logs')) {
+      throw conflict('You cannot attach to a stopped container, start it first');
+    }
+    const tty = info.Config.Tty;
+    const session = openRawSession(call, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+    const abort = new AbortController();
+    void session.gone.then(() => abort.abort());
+    const io = {
+      ...(call.query.bool('stdout') ? { stdout: framedWriter(session.output, STDOUT, tty) } : {}),
+      ...(call.query.bool('stderr') ? { stderr: framedWriter(session.output, tty ? STDOUT : STDERR, tty) } : {}),
+      ...(call.query.bool('stdin') && info.Config.OpenStdin ? { stdin: session.input.pipe(new PassThrough()) } : {}),
+      signal: abort.signal,
+    };
+    if (call.query.bool('logs')) {
+      for await (const entry of engine.logs(info.Id, { signal: abort.signal })) {
+        const target = entry.stream === 'stderr' ? io.stderr : io.stdout;
+        target?.write(`${entry.line}\n`);
+      }
+    }
+    if (!call.query.bool('stream')) return session.close();
+    if (info.State.Running) {
+      engine.attach(info.Id, io).then(session.close, session.close);
+      return;
+    }
+    const cancel = lifecycle.attachLater(info.Id, io, session.close);
+    void session.gone.then(cancel);
+  }
+}

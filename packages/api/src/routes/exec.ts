@@ -1,0 +1,89 @@
+import { PassThrough } from 'node:stream';
+import { conflict, invalidArgument } from '@ctr/errors';
+import { openRawSession, sendEmpty, sendJson } from '../call';
+import { Fields } from '../fields';
+import { readJsonObject } from '../request-body';
+import { callBody, route, type Route } from '../router';
+import type { Services } from '../services';
+import { STDERR, STDOUT, framedWriter } from '../stdcopy';
+
+export function execRoutes({ engine, execs }: Services): Route[] {
+  return [
+    route('POST', '/containers/:id/exec', async (call) => {
+      const body = new Fields(await readJsonObject(call.req), '');
+      const cmd = body.strings('Cmd', { single: true });
+      if (!cmd || cmd.length === 0) throw invalidArgument('No exec command specified');
+      const info = await engine.inspect(call.params[0] as string);
+      if (!info.State.Running) throw conflict(`container ${info.Id} is not running`);
+      if (info.State.Paused) throw conflict(`Container ${info.Id} is paused, unpause the container before exec`);
+      const env = body.strings('Env');
+      const user = body.string('User');
+      const workingDir = body.string('WorkingDir');
+      const session = execs.create(info.Id, {
+        cmd,
+        ...(env ? { env } : {}),
+        ...(user ? { user } : {}),
+        ...(workingDir ? { workingDir } : {}),
+        tty: body.bool('Tty') ?? false,
+        privileged: body.bool('Privileged') ?? false,
+        attachStdin: body.bool('AttachStdin') ?? false,
+        attachStdout: body.bool('AttachStdout') ?? false,
+        attachStderr: body.bool('AttachStderr') ?? false,
+      });
+      sendJson(call, 201, { Id: session.id });
+    }),
+    route('POST', '/exec/:id/start', async (call) => {
+      const session = execs.get(call.params[0] as string);
+      const body = new Fields(await callBody(call), '');
+      if (session.started) throw conflict(`Error: Exec command ${session.id} has already run`);
+      session.started = true;
+      session.running = true;
+      const { config } = session;
+      const tty = body.bool('Tty') ?? config.tty;
+      const base = {
+        cmd: config.cmd,
+        tty,
+        privileged: config.privileged,
+        ...(config.env ? { env: config.env } : {}),
+        ...(config.user ? { user: config.user } : {}),
+        ...(config.workingDir ? { workingDir: config.workingDir } : {}),
+      };
+      if (body.bool('Detach')) {
+        engine.exec(session.containerId, base).then(
+          (result) => execs.finished(session, result.exitCode),
+          () => execs.finished(session, 126),
+        );
+        if (call.res) sendEmpty(call, 200);
+        else call.upgrade?.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      const raw = openRawSession(call, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+      const abort = new AbortController();
+      void raw.gone.then(() => abort.abort());
+      try {
+        const result = await engine.exec(session.containerId, {
+          ...base,
+          signal: abort.signal,
+          ...(config.attachStdout ? { stdout: framedWriter(raw.output, STDOUT, tty) } : {}),
+          ...(config.attachStderr ? { stderr: framedWriter(raw.output, tty ? STDOUT : STDERR, tty) } : {}),
+          ...(config.attachStdin ? { stdin: raw.input.pipe(new PassThrough()) } : {}),
+        });
+        execs.finished(session, result.exitCode);
+      } catch (error) {
+        // The stream is already open: say what went wrong on it, as dockerd does, and record the failure.
+        execs.finished(session, 126);
+        const message = `${(error as Error).message}\r\n`;
+        if (tty) raw.output.write(message);
+        else framedWriter(raw.output, STDERR, false).write(message);
+      }
+      raw.close();
+    }),
+    route('GET', '/exec/:id/json', async (call) => {
+      sendJson(call, 200, execs.inspect(execs.get(call.params[0] as string)));
+    }),
+    route('POST', '/exec/:id/resize', async (call) => {
+      execs.get(call.params[0] as string);
+      sendEmpty(call, 200);
+    }),
+  ];
+}

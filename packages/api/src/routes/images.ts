@@ -1,0 +1,166 @@
+import { pipeline } from 'node:stream/promises';
+import { familiarImageName, normalizeImageName } from '@ctr/engine';
+import { asCtrError, invalidArgument, notFound } from '@ctr/errors';
+import { JsonMessages, sendJson, startStream, type Call } from '../call';
+import { route, type Route } from '../router';
+import type { Services } from '../services';
+
+/** `fromImage=busybox&tag=latest` (or a tag/digest inside fromImage) as one reference. */
+function reference(image: string, tag: string | undefined): string {
+  if (!tag) return image;
+  return tag.startsWith('sha256:') ? `${image}@${tag}` : `${image}:${tag}`;
+}
+
+/** The digest Docker shows as a layer's progress id: 12 hex characters. */
+function layerId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/** Run a streaming job whose errors become Docker's `errorDetail` line once headers are out. */
+async function streamed(call: Call, job: (out: JsonMessages) => Promise<void>): Promise<void> {
+  const out = new JsonMessages(call);
+  try {
+    await job(out);
+  } catch (error) {
+    out.fail(asCtrError(error));
+  }
+  out.end();
+}
+
+function abortOnClose(call: Call): AbortSignal {
+  const abort = new AbortController();
+  call.res?.once('close', () => {
+    if (!call.res?.writableFinished) abort.abort();
+  });
+  return abort.signal;
+}
+
+export function imageRoutes({ engine }: Services): Route[] {
+  const name = (call: Call): string => call.params[0] as string;
+
+  return [
+    route('GET', '/images/json', async (call) => {
+      const filters = call.query.filters();
+      let images = await engine.images();
+      const references = [...(filters.reference ?? []), ...(call.query.string('filter') ? [call.query.string('filter') as string] : [])];
+      if (references.length > 0) {
+        images = images.filter((image) => image.RepoTags.some((tag) => references.some((r) => matchesReference(tag, r))));
+      }
+      if (filters.dangling?.includes('true')) images = images.filter((i) => i.RepoTags.length === 0);
+      if (filters.dangling?.includes('false')) images = images.filter((i) => i.RepoTags.length > 0);
+      for (const label of filters.label ?? []) {
+        const [key, value] = label.split('=', 2) as [string, string | undefined];
+        images = images.filter((i) => (value === undefined ? key in i.Labels : i.Labels[key] === value));
+      }
+      sendJson(call, 200, images);
+    }),
+    route('GET', '/images/search', async () => {
+      throw notFound('search is not available: ctrd has no index to search', { hint: 'pull by name instead' });
+    }),
+    route('POST', '/images/create', async (call) => {
+      const fromImage = call.query.string('fromImage');
+      const fromSrc = call.query.string('fromSrc');
+      if (fromImage) return pull(call, reference(fromImage, call.query.string('tag')));
+      if (fromSrc === '-') return importTar(call);
+      if (fromSrc) throw invalidArgument('importing from a URL is not supported: ctrd reaches no network but loopback registries', { hint: 'send the tar as the request body with fromSrc=-' });
+      throw invalidArgument('fromImage or fromSrc is required');
+    }),
+    route('POST', '/images/load', async (call) => {
+      await streamed(call, async (out) => {
+        const { loaded } = await engine.load(call.req, { signal: abortOnClose(call) });
+        for (const line of loaded) out.write({ stream: `${line}\n` });
+      });
+    }),
+    route('GET', '/images/get', async (call) => save(call, call.query.all('names'))),
+    route('POST', '/images/prune', async (call) => {
+      const deleted = [];
+      for (const image of await engine.images()) {
+        if (image.RepoTags.length > 0 || image.Containers > 0) continue;
+        deleted.push(...(await engine.removeImage(image.Id).catch(() => [])));
+      }
+      sendJson(call, 200, { ImagesDeleted: deleted, SpaceReclaimed: 0 });
+    }),
+    route('GET', '/images/*name/json', async (call) => sendJson(call, 200, await engine.inspectImage(name(call)))),
+    route('GET', '/images/*name/history', async (call) => sendJson(call, 200, await engine.history(name(call)))),
+    route('GET', '/images/*name/get', async (call) => save(call, [name(call)])),
+    route('POST', '/images/*name/tag', async (call) => {
+      const repo = call.query.string('repo');
+      if (!repo) throw invalidArgument('repository name must have at least one component: tag?repo=NAME');
+      await engine.tag(name(call), reference(repo, call.query.string('tag')));
+      call.res?.writeHead(201).end();
+    }),
+    route('POST', '/images/*name/push', async (call) => {
+      const target = reference(name(call), call.query.string('tag'));
+      const full = normalizeImageName(target);
+      await engine.inspectImage(target);
+      await streamed(call, async (out) => {
+        out.write({ status: `The push refers to repository [${full.replace(/[:@][^/:@]*$/, '')}]` });
+        const result = await engine.push(target, {
+          signal: abortOnClose(call),
+          onProgress: (event) => {
+            out.write({
+              status: event.status,
+              id: layerId(event.id),
+              ...(event.total !== undefined ? { progressDetail: { current: event.current ?? 0, total: event.total } } : { progressDetail: {} }),
+            });
+          },
+        });
+        const tag = full.includes('@') ? '' : full.slice(full.lastIndexOf(':') + 1);
+        out.write({ status: `${tag}: digest: ${result.digest} size: ${result.size}` });
+        out.write({ progressDetail: {}, aux: { Tag: tag, Digest: result.digest, Size: result.size } });
+      });
+    }),
+    route('DELETE', '/images/*name', async (call) => {
+      sendJson(call, 200, await engine.removeImage(name(call), { force: call.query.bool('force') }));
+    }),
+  ];
+
+  async function pull(call: Call, ref: string): Promise<void> {
+    const full = normalizeImageName(ref);
+    const familiar = familiarImageName(full);
+    const tag = full.includes('@') ? full.slice(full.indexOf('@') + 1) : full.slice(full.lastIndexOf(':') + 1);
+    await streamed(call, async (out) => {
+      out.write({ status: `Pulling from ${full.replace(/^[^/]+\//, '').replace(/[:@].*$/, '')}`, id: tag });
+      const existed = await engine.inspectImage(full).then((i) => i.Id, () => undefined);
+      const image = await engine.pull(ref, {
+        signal: abortOnClose(call),
+        onProgress: (event) => {
+          out.write({
+            status: event.status,
+            id: layerId(event.id),
+            ...(event.total !== undefined ? { progressDetail: { current: event.current ?? 0, total: event.total } } : { progressDetail: {} }),
+          });
+        },
+      });
+      out.write({ status: `Digest: ${image.record.target.digest}` });
+      out.write({ status: existed === image.record.id ? `Status: Image is up to date for ${familiar}` : `Status: Downloaded newer image for ${familiar}` });
+    });
+  }
+
+  async function importTar(call: Call): Promise<void> {
+    const repo = call.query.string('repo');
+    const target = repo ? reference(repo, call.query.string('tag')) : undefined;
+    const message = call.query.string('message');
+    await streamed(call, async (out) => {
+      const image = await engine.importImage(
+        { tar: call.req },
+        { ...(target ? { name: target } : {}), ...(message ? { comment: message } : {}), signal: abortOnClose(call) },
+      );
+      out.write({ status: image.record.id });
+    });
+  }
+
+  async function save(call: Call, names: string[]): Promise<void> {
+    if (names.length === 0) throw invalidArgument('no image names given: images/get?names=NAME');
+    const archive = await engine.save(names, { signal: abortOnClose(call) });
+    const res = startStream(call, 'application/x-tar');
+    await pipeline(archive, res).catch(() => res.destroy());
+  }
+}
+
+/** `docker images busybox` / `reference=busybox:*`: a familiar name, with an optional tag glob. */
+function matchesReference(tag: string, pattern: string): boolean {
+  const withTag = /:[^/]*$/.test(pattern) ? pattern : `${pattern}:*`;
+  const regex = new RegExp(`^${withTag.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+  return regex.test(tag) || regex.test(familiarImageName(normalizeImageName(tag)));
+}

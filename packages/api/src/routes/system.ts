@@ -1,0 +1,116 @@
+import * as os from 'node:os';
+import type { EngineEvent } from '@ctr/engine';
+import { sendJson, startStream, type Call } from '../call';
+import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version';
+import { route, type Route } from '../router';
+import type { Services } from '../services';
+
+function ping(call: Call): Promise<void> {
+  const res = call.res;
+  if (!res) return Promise.resolve();
+  res.writeHead(200, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Api-Version': MAX_API_VERSION,
+    Ostype: 'linux',
+    'Builder-Version': '1',
+    'Docker-Experimental': 'false',
+    'Cache-Control': 'no-cache, no-store, must-revalidate',
+    Pragma: 'no-cache',
+    'Content-Length': 2,
+  });
+  res.end(call.req.method === 'HEAD' ? undefined : 'OK');
+  return Promise.resolve();
+}
+
+/** The legacy fields old clients read (`status`, `id`, `from`) next to Type/Action/Actor. */
+function dockerEvent(event: EngineEvent): Record<string, unknown> {
+  const legacy = event.Type === 'container' || event.Type === 'image' ? { status: event.Action, id: event.Actor.ID, ...(event.Actor.Attributes.image ? { from: event.Actor.Attributes.image } : {}) } : {};
+  return { ...legacy, ...event };
+}
+
+function epochSeconds(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (Number.isFinite(n)) return n;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : date / 1000;
+}
+
+export function systemRoutes({ engine }: Services): Route[] {
+  return [
+    route('GET', '/_ping', ping),
+    route('HEAD', '/_ping', ping),
+    route('GET', '/version', async (call) => {
+      const v = engine.version();
+      sendJson(call, 200, {
+        Platform: { Name: 'ctr' },
+        Components: [{ Name: 'Engine', Version: v.Version, Details: { ApiVersion: v.ApiVersion, MinAPIVersion: MIN_API_VERSION, Os: v.Os, Arch: v.Arch, KernelVersion: v.KernelVersion, GoVersion: v.GoVersion, GitCommit: v.GitCommit, BuildTime: v.BuildTime, Experimental: 'false' } }],
+        ...v,
+        MinAPIVersion: MIN_API_VERSION,
+      });
+    }),
+    route('GET', '/info', async (call) => {
+      const info = await engine.info();
+      sendJson(call, 200, {
+        Driver: 'overlay2',
+        DriverStatus: [['Backing Filesystem', 'extfs']],
+        Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
+        MemoryLimit: true,
+        SwapLimit: false,
+        CpuCfsPeriod: true,
+        CpuCfsQuota: true,
+        CPUShares: true,
+        CPUSet: true,
+        PidsLimit: true,
+        IPv4Forwarding: true,
+        Debug: false,
+        LoggingDriver: 'json-file',
+        SystemTime: new Date().toISOString(),
+        IndexServerAddress: 'https://index.docker.io/v1/',
+        RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+        Swarm: { LocalNodeState: 'inactive', NodeID: '', NodeAddr: '', ControlAvailable: false, Error: '', RemoteManagers: null },
+        Labels: [],
+        ExperimentalBuild: false,
+        HttpProxy: '',
+        HttpsProxy: '',
+        NoProxy: '',
+        Isolation: '',
+        InitBinary: '',
+        ContainerdCommit: { ID: '' },
+        RuncCommit: { ID: '' },
+        InitCommit: { ID: '' },
+        OSVersion: '',
+        ...info,
+        ID: String(info.ID ?? os.hostname()),
+      });
+    }),
+    route('GET', '/events', async (call) => {
+      const filters = call.query.filters();
+      const since = epochSeconds(call.query.string('since'));
+      const until = epochSeconds(call.query.string('until'));
+      const res = startStream(call, 'application/json');
+      const abort = new AbortController();
+      res.once('close', () => abort.abort());
+      try {
+        for await (const event of engine.events({ filters, signal: abort.signal, ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) })) {
+          res.write(`${JSON.stringify(dockerEvent(event))}\n`);
+        }
+      } catch (error) {
+        if (!abort.signal.aborted) throw error;
+      }
+      res.end();
+    }),
+    route('GET', '/system/df', async (call) => {
+      const [images, containers, volumes] = await Promise.all([engine.images(), engine.ps({ all: true }), engine.volumes()]);
+      const users = new Map<string, number>();
+      for (const c of containers) for (const m of c.Mounts) if (m.Name) users.set(m.Name, (users.get(m.Name) ?? 0) + 1);
+      sendJson(call, 200, {
+        LayersSize: images.reduce((sum, i) => sum + i.Size, 0),
+        Images: images,
+        Containers: containers.map((c) => ({ ...c, SizeRw: 0, SizeRootFs: 0 })),
+        Volumes: volumes.map((v) => ({ ...v, UsageData: { Size: -1, RefCount: users.get(v.Name) ?? 0 } })),
+        BuildCache: [],
+      });
+    }),
+  ];
+}

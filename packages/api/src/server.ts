@@ -1,0 +1,141 @@
+import { promises as fs } from 'node:fs';
+import * as http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Engine } from '@ctr/engine';
+import { asCtrError, invalidArgument } from '@ctr/errors';
+import { splitVersion } from './api-version';
+import type { Call } from './call';
+import { ExecSessions } from './exec-sessions';
+import { sendError, sendSocketError } from './http-errors';
+import { Lifecycle } from './lifecycle';
+import { Query } from './query';
+import { Router } from './router';
+import { buildRoutes } from './routes/build';
+import { containerRoutes } from './routes/containers';
+import { execRoutes } from './routes/exec';
+import { imageRoutes } from './routes/images';
+import { systemRoutes } from './routes/system';
+import { networkRoutes, volumeRoutes } from './routes/volumes-networks';
+import type { Services } from './services';
+
+export interface ApiServerOptions {
+  engine: Engine;
+  /** Where to listen: `unix:///run/ctr/ctr.sock` or `tcp://127.0.0.1:2375` (loopback only, no TLS). */
+  hosts: string[];
+  /** File mode of unix sockets (default 0o660, like dockerd's). */
+  socketMode?: number;
+  /** Called for each failed request that was the daemon's fault (500), for its log. */
+  onInternalError?: (error: unknown, request: string) => void;
+}
+
+/** Where a listener ended up: the socket path, or the TCP address with its real port. */
+export interface ListenAddress {
+  host: string;
+}
+
+function parseHost(host: string): { kind: 'unix'; path: string } | { kind: 'tcp'; address: string; port: number } {
+  if (host.startsWith('unix://')) {
+    const path = host.slice('unix://'.length);
+    if (!path.startsWith('/')) throw invalidArgument(`invalid unix socket address ${JSON.stringify(host)}: the path must be absolute`);
+    return { kind: 'unix', path };
+  }
+  if (host.startsWith('tcp://')) {
+    const url = new URL(host.replace(/^tcp:/, 'http:'));
+    const address = url.hostname;
+    if (!/^127\.\d+\.\d+\.\d+$/.test(address) && address !== 'localhost') {
+      throw invalidArgument(`refusing plain TCP on ${address}: without TLS ctrd listens on loopback only`, { hint: 'use tcp://127.0.0.1:PORT or a unix socket' });
+    }
+    return { kind: 'tcp', address, port: Number(url.port || 2375) };
+  }
+  throw invalidArgument(`invalid host ${JSON.stringify(host)}: use unix:///path or tcp://127.0.0.1:PORT`);
+}
+
+/**
+ * The Docker Engine API for an engine, over HTTP/1.1 on unix sockets (and loopback TCP):
+ * versioned and unversioned paths, dockerd's status codes and `{"message"}` errors, and
+ * hijacked connections for attach and exec.
+ */
+export class ApiServer {
+  readonly addresses: ListenAddress[] = [];
+  private readonly servers: http.Server[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly router: Router;
+  private readonly services: Services;
+
+  private constructor(private readonly options: ApiServerOptions) {
+    const { engine } = options;
+    this.services = { engine, lifecycle: new Lifecycle(engine), execs: new ExecSessions() };
+    const s = this.services;
+    this.router = new Router([...systemRoutes(s), ...containerRoutes(s), ...execRoutes(s), ...imageRoutes(s), ...buildRoutes(s), ...volumeRoutes(s), ...networkRoutes(s)]);
+  }
+
+  static async listen(options: ApiServerOptions): Promise<ApiServer> {
+    const server = new ApiServer(options);
+    try {
+      for (const host of options.hosts) await server.listenOn(host);
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    return server;
+  }
+
+  private async listenOn(host: string): Promise<void> {
+    const where = parseHost(host);
+    const server = http.createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 60_000 });
+    server.on('request', (req, res) => void this.handle(req, res, undefined));
+    server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => void this.handle(req, undefined, { socket, head }));
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    server.on('clientError', (_error, socket: Socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"malformed HTTP request"}');
+      else socket.destroy();
+    });
+    this.servers.push(server);
+    if (where.kind === 'unix') {
+      await fs.rm(where.path, { force: true });
+      await listen(server, (done) => server.listen(where.path, done));
+      await fs.chmod(where.path, this.options.socketMode ?? 0o660);
+      this.addresses.push({ host: `unix://${where.path}` });
+    } else {
+      await listen(server, (done) => server.listen(where.port, where.address, done));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : where.port;
+      this.addresses.push({ host: `tcp://${where.address}:${port}` });
+    }
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse | undefined, upgrade: Call['upgrade']): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://ctrd');
+    try {
+      const { version, path } = splitVersion(url.pathname);
+      const { handler, params } = this.router.find(req.method ?? 'GET', path);
+      await handler({ req, params, query: new Query(url.searchParams), version, ...(res ? { res } : {}), ...(upgrade ? { upgrade } : {}) });
+    } catch (error) {
+      if (res) sendError(res, error);
+      else if (upgrade) sendSocketError(upgrade.socket, error);
+      if (asCtrError(error).code === 'Internal') this.options.onInternalError?.(error, `${req.method} ${url.pathname}`);
+    }
+  }
+
+  /** Stop listening and drop open connections (attached clients, followers); containers keep running. */
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    for (const address of this.addresses) {
+      if (address.host.startsWith('unix://')) await fs.rm(address.host.slice(7), { force: true });
+    }
+  }
+}
+
+function listen(server: http.Server, start: (done: () => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    start(() => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,10 @@
+import type { Engine } from '@ctr/engine';
+import type { ExecSessions } from './exec-sessions';
+import type { Lifecycle } from './lifecycle';
+
+/** What the route handlers share: the engine and the daemon's own in-memory state. */
+export interface Services {
+  engine: Engine;
+  lifecycle: Lifecycle;
+  execs: ExecSessions;
+}
