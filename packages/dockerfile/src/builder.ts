@@ -70,6 +70,8 @@ class Build<S> {
   private readonly results = new Map<number, StageState<S>>();
   private readonly images = new Map<string, Promise<Source<S> & { config: ContainerConfig }>>();
   private readonly lex: ShellLex;
+  /** Heredoc bodies expand like sh here-documents: quotes are ordinary characters. */
+  private readonly heredocLex: ShellLex;
   private readonly warnings: string[] = [];
   private readonly targetPlatform: Platform;
   private step = 0;
@@ -85,6 +87,7 @@ class Build<S> {
     this.now = options.now ?? (() => new Date());
     this.buildArgs = new Map(Object.entries(options.buildArgs ?? {}));
     this.lex = new ShellLex({ escapeToken: dockerfile.escapeToken });
+    this.heredocLex = new ShellLex({ escapeToken: dockerfile.escapeToken, skipProcessQuotes: true });
     this.targetPlatform = options.platform ? parsePlatform(options.platform) : hostPlatform();
     this.metaEnv = platformArgs(this.targetPlatform, hostPlatform());
     for (const w of dockerfile.warnings) this.warn(`${dockerfile.file}:${w.line}: ${w.message}`);
@@ -106,9 +109,9 @@ class Build<S> {
     this.emit({ type: 'warning', message });
   }
 
-  private expand(word: string, env: Map<string, string>, at: Instruction): string {
+  private expand(word: string, env: Map<string, string>, at: Instruction, lex = this.lex): string {
     try {
-      return this.lex.processWord(word, env);
+      return lex.processWord(word, env);
     } catch (e) {
       if (e instanceof SyntaxProblem) throw new DockerfileError(e.message, at.location, { cause: e });
       throw e;
@@ -485,7 +488,7 @@ class Build<S> {
             }
             for (const url of urls) items.push(await download(url, scratch, target(urlName(url)), ins.checksum, this.signal));
             for (const content of ins.sourceContents) {
-              const data = content.expand ? new ShellLex({ escapeToken: this.dockerfile.escapeToken, skipProcessQuotes: true }).processWord(content.data, env) : content.data;
+              const data = content.expand ? this.expand(content.data, env, ins, this.heredocLex) : content.data;
               items.push({ kind: 'data', name: target(content.path), mode: 0o644, data: Buffer.from(data) });
             }
             const parents = await missingParents(stateRoot, intoDir ? destRel : path.posix.dirname(destRel));
