@@ -77,18 +77,30 @@ export function errno(error: unknown): string | undefined {
     : undefined;
 }
 
-/** Turn a filesystem error into a CtrError a person can act on (ENOSPC → ResourceExhausted). */
-export function storageError(error: unknown, what: string): CtrError {
-  if (isCtrError(error)) return error;
-  const code = errno(error);
-  const text = error instanceof Error ? error.message : String(error);
-  switch (code) {
-    case 'ENOSPC':
-    case 'EDQUOT':
+/**
+ * ResourceExhausted when the disk is full, found anywhere in the error's `cause` chain (other
+ * packages wrap the ENOSPC they hit); undefined for any other error.
+ */
+export function diskFull(error: unknown, what: string): CtrError | undefined {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = errno(e);
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
       return new CtrError('ResourceExhausted', `no space left on device while ${what}`, {
         cause: error,
         hint: 'free disk space (remove unused images, containers and volumes) and retry',
       });
+    }
+  }
+  return undefined;
+}
+
+/** Turn a filesystem error into a CtrError a person can act on (ENOSPC → ResourceExhausted). */
+export function storageError(error: unknown, what: string): CtrError {
+  if (isCtrError(error)) return error;
+  const full = diskFull(error, what);
+  if (full) return full;
+  const text = error instanceof Error ? error.message : String(error);
+  switch (errno(error)) {
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { digestMismatch, invalidArgument, isAlreadyExists, isNotFound, throwIfAborted } from '@ctr/errors';
 import { applyLayer, chainIdOf, type ChainID, type DiffID, type LayerCompression } from '@ctr/image';
+import { diskFull } from './fs-util';
 import type { LeaseManager } from './leases';
 import type { OverlaySnapshotter } from './snapshotter';
 
@@ -62,8 +64,8 @@ export async function unpackLayers(
       labels: { [EXTRACT_PID_LABEL]: String(process.pid) },
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    const target = await snapshotter.upperDir(key);
     try {
-      const target = await snapshotter.upperDir(key);
       const stream = await layer.read();
       const result = await applyLayer(target, stream, {
         compression: layer.compression,
@@ -85,8 +87,10 @@ export async function unpackLayers(
       }
       report('done', result.size);
     } catch (error) {
+      // Empty the layer first: on a full disk, removing the record needs the space back.
+      await fs.rm(target, { recursive: true, force: true }).catch(() => undefined);
       await snapshotter.remove(key).catch(() => undefined);
-      throw error;
+      throw diskFull(error, `unpacking layer ${index} (${layer.diffId})`) ?? error;
     }
   }
   return chain[chain.length - 1] as ChainID;

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { digestOf } from '@ctr/image';
 import { openStore } from '@ctr/store';
-import { exec, listTree } from './helpers';
+import { exec, listTree, makeLayer } from './helpers';
 
 let mountpoint: string;
 beforeAll(async () => {
@@ -32,4 +32,17 @@ test('a full disk during a resumable ingest is ResourceExhausted and the ingest 
   await expect(ingest.append(megabytes(2))).rejects.toMatchObject({ code: 'ResourceExhausted' });
   await ingest.abort();
   expect(await listTree(path.join(mountpoint, 'store2', 'content'))).toEqual(['blobs', 'blobs/sha256', 'ingest']);
+});
+
+test('a full disk while unpacking a layer is ResourceExhausted and leaves no snapshot', async () => {
+  const store = await openStore({ root: path.join(mountpoint, 'store3') });
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-store-test-enospc-work-'));
+  try {
+    const big = await makeLayer(work, { 'big.bin': 'x'.repeat(3 * 1024 * 1024) });
+    const layer = { diffId: big.diffId, compression: 'gzip' as const, read: async () => Readable.from([big.blob]) };
+    await expect(store.unpackLayers([layer])).rejects.toMatchObject({ code: 'ResourceExhausted' });
+    expect(await listTree(path.join(mountpoint, 'store3', 'snapshots'))).toEqual(['metadata.json']);
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
 });
