@@ -2,6 +2,9 @@ import { isCtrError } from '@ctr/errors';
 import type { Command, CommandGroup, Io } from './command';
 import { buildCommand } from './commands/build';
 import { containerCommands, containerOnlyCommands } from './commands/containers';
+import { containerFileCommands } from './commands/container-files';
+import { systemPruneCommands } from './commands/system-prune';
+import { topStatsCommands } from './commands/top-stats';
 import { imageCommands } from './commands/images';
 import { networkCommands } from './commands/networks';
 import { registryCommands } from './commands/registry';
@@ -22,7 +25,7 @@ const globalFlags: FlagSpec[] = [
 const byName = (commands: Command[], name: string): Command => commands.find((c) => c.name === name) as Command;
 const renamed = (command: Command, name: string): Command => ({ ...command, name });
 
-const topLevel: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands];
+const topLevel: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands, ...containerFileCommands, ...topStatsCommands];
 const common = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'version', 'info'].map((n) => byName(topLevel, n));
 
 const groups: CommandGroup[] = [
@@ -33,6 +36,8 @@ const groups: CommandGroup[] = [
       ...containerCommands.filter((c) => c.name !== 'ps'),
       renamed(byName(containerCommands, 'ps'), 'ls'),
       ...containerOnlyCommands,
+      ...containerFileCommands,
+      ...topStatsCommands,
     ],
   },
   {
@@ -48,7 +53,7 @@ const groups: CommandGroup[] = [
   },
   { name: 'volume', description: 'Manage volumes', commands: volumeCommands },
   { name: 'network', description: 'Manage networks', commands: networkCommands },
-  { name: 'system', description: 'Manage ctr', commands: systemCommands.filter((c) => c.name !== 'version') },
+  { name: 'system', description: 'Manage ctr', commands: [...systemCommands.filter((c) => c.name !== 'version'), ...systemPruneCommands] },
   { name: 'registry', description: 'Run a private registry', commands: registryCommands },
 ];
 

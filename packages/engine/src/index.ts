@@ -17,3 +17,4 @@ export type { FilesystemChange } from './changes';
 export type { TopResult, ContainerStats, StatsOptions } from './top-stats';
 export type { SystemPruneOptions, SystemPruneResult, DiskUsage } from './system';
 export { shouldRestart } from './restart';
+export { tarTree } from './tar-tree';

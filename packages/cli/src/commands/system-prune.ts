@@ -1,0 +1,81 @@
+import { invalidArgument } from '@ctr/errors';
+import type { Command } from '../command';
+import { getEngine, println } from '../context';
+import { bool, str } from '../flags';
+import { formatItems, humanSize } from '../format';
+
+const prune: Command = {
+  name: 'prune',
+  usage: '[OPTIONS]',
+  description: 'Remove unused data',
+  flags: [
+    { name: 'all', short: 'a', type: 'bool', description: 'Remove all unused images not just dangling ones' },
+    { name: 'volumes', type: 'bool', description: 'Prune anonymous volumes' },
+    { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
+  ],
+  args: [0, 0],
+  async run(args, io) {
+    const all = bool(args, 'all');
+    const volumes = bool(args, 'volumes');
+    if (!bool(args, 'force')) {
+      if (!io.stdin.isTTY) throw invalidArgument('this command removes data and needs confirmation', { hint: 'use -f (--force) to prune without a prompt' });
+      io.stdout.write(
+        `WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n${volumes ? '  - all anonymous volumes not used by at least one container\n' : ''}` +
+          `  - all ${all ? 'images without at least one container associated to them' : 'dangling images'}\n  - all build cache\n\nAre you sure you want to continue? [y/N] `,
+      );
+      const answer = await new Promise<string>((resolve) => io.stdin.once('data', (d: Buffer) => resolve(d.toString().trim())));
+      io.stdin.pause();
+      if (!/^y(es)?$/i.test(answer)) return 0;
+    }
+    const result = await (await getEngine()).prune({ all, volumes });
+    const section = (title: string, items: string[]): void => {
+      if (items.length === 0) return;
+      println(io, `${title}:`);
+      for (const item of items) println(io, item);
+      println(io);
+    };
+    section('Deleted Containers', result.ContainersDeleted);
+    section('Deleted Networks', result.NetworksDeleted);
+    section('Deleted Volumes', result.VolumesDeleted);
+    section('Deleted Images', result.ImagesDeleted.map((i) => ('Untagged' in i ? `untagged: ${i.Untagged}` : `deleted: ${i.Deleted}`)));
+    section('Deleted build cache objects', result.CachesDeleted);
+    println(io, `Total reclaimed space: ${humanSize(result.SpaceReclaimed)}`);
+    return 0;
+  },
+};
+
+const df: Command = {
+  name: 'df',
+  usage: '[OPTIONS]',
+  description: 'Show docker disk usage',
+  flags: [
+    { name: 'format', type: 'string', description: 'Format output using a custom template' },
+  ],
+  args: [0, 0],
+  async run(args, io) {
+    const usage = await (await getEngine()).df();
+    const percent = (part: number, whole: number): string => (whole > 0 ? ` (${Math.round((part / whole) * 100)}%)` : '');
+    const imagesActive = usage.Images.filter((i) => i.Containers > 0);
+    const imagesSize = usage.LayersSize;
+    const imagesReclaimable = Math.max(0, imagesSize - imagesActive.reduce((sum, i) => sum + i.Size, 0));
+    const running = usage.Containers.filter((c) => c.State === 'running');
+    const containersSize = usage.Containers.reduce((sum, c) => sum + c.SizeRw, 0);
+    const containersReclaimable = usage.Containers.filter((c) => c.State !== 'running').reduce((sum, c) => sum + c.SizeRw, 0);
+    const volumesActive = usage.Volumes.filter((v) => v.UsageData.RefCount > 0);
+    const volumesSize = usage.Volumes.reduce((sum, v) => sum + v.UsageData.Size, 0);
+    const volumesReclaimable = usage.Volumes.filter((v) => v.UsageData.RefCount === 0).reduce((sum, v) => sum + v.UsageData.Size, 0);
+    const cacheSize = usage.BuildCache.reduce((sum, b) => sum + b.Size, 0);
+    const rows = [
+      { Type: 'Images', TotalCount: usage.Images.length, Active: imagesActive.length, Size: humanSize(imagesSize), Reclaimable: `${humanSize(imagesReclaimable)}${percent(imagesReclaimable, imagesSize)}` },
+      { Type: 'Containers', TotalCount: usage.Containers.length, Active: running.length, Size: humanSize(containersSize), Reclaimable: `${humanSize(containersReclaimable)}${percent(containersReclaimable, containersSize)}` },
+      { Type: 'Local Volumes', TotalCount: usage.Volumes.length, Active: volumesActive.length, Size: humanSize(volumesSize), Reclaimable: `${humanSize(volumesReclaimable)}${percent(volumesReclaimable, volumesSize)}` },
+      { Type: 'Build Cache', TotalCount: usage.BuildCache.length, Active: 0, Size: humanSize(cacheSize), Reclaimable: humanSize(cacheSize) },
+    ];
+    const format = str(args, 'format') ?? 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';
+    println(io, formatItems(format, rows, { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' }));
+    return 0;
+  },
+};
+
+/** `ctr system prune` and `ctr system df` (no top-level forms, like docker). */
+export const systemPruneCommands: Command[] = [prune, df];
