@@ -1,4 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -114,6 +115,31 @@ test('a container on another network reaches a published port through a host add
   await host.manager.detach('tprt-srv');
   await host.manager.detach('tprt-client');
   await host.manager.removeNetwork('tprt-other');
+});
+
+test('a udp port is published too', async () => {
+  const port = await freePort();
+  const r = await host.manager.attach('tprt-udp', { mode: 'tprt-app', ports: [`127.0.0.1:${port}:5353/udp`] });
+  // busybox nc has no UDP; a tiny Node echo server runs inside the namespace instead.
+  const echoSource = "require('dgram').createSocket('udp4').on('message', function (m, r) { this.send('pong\\n', r.port, r.address); }).bind(5353, () => console.log('ready'))";
+  const echo = spawn('nsenter', [`--net=${r.netnsPath}`, process.execPath, '-e', echoSource], { stdio: ['ignore', 'pipe', 'ignore'] });
+  servers.push(echo);
+  await new Promise((res) => echo.stdout?.once('data', res));
+  const sock = dgram.createSocket('udp4');
+  try {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no udp reply')), 5000);
+      sock.on('message', (m) => {
+        clearTimeout(timer);
+        resolve(m.toString());
+      });
+      sock.send('ping\n', port, '127.0.0.1');
+    });
+    expect(reply).toBe('pong\n');
+  } finally {
+    sock.close();
+  }
+  await host.manager.detach('tprt-udp');
 });
 
 test('exposed ports without -P are listed but not published', async () => {
