@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, RunIO, RunResult, RunStep } from '@ctr/dockerfile';
 import { isNotFound } from '@ctr/errors';
 import { createLayerFromOverlay, writeImage, writeLayer, layerCompression, type ChainID, type Descriptor, type DiffID } from '@ctr/image';
-import { mountAll, readJson, unmount, writeFileAtomic } from '@ctr/store';
+import { mountAll, readJson, unmount, writeFileAtomic, type LocalContentStore } from '@ctr/store';
 import type { EngineContext } from './context';
 import type { Images } from './images';
 import { newId } from './names';
@@ -48,9 +48,14 @@ class FileBuildCache implements BuildCache<BuildState> {
 export class EngineBuildBackend implements BuildBackend<BuildState> {
   readonly cache: BuildCache<BuildState>;
 
+  /**
+   * @param content where the build writes its layers and image: the store's content store
+   *   under the build's lease, so a concurrent gc cannot collect them mid-build.
+   */
   constructor(
     private readonly ctx: EngineContext,
     private readonly images: Images,
+    private readonly content: LocalContentStore,
   ) {
     this.cache = new FileBuildCache(path.join(ctx.root, 'engine', 'build-cache'), ctx);
   }
@@ -134,13 +139,13 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
       }
       if (exitCode !== 0) return { exitCode };
       const upper = await this.ctx.store.snapshots.upperDir(key);
-      const { descriptor, diffId } = await writeLayer(this.ctx.store.content, createLayerFromOverlay(upper, { signal }), { compression: 'gzip', signal });
+      const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal }), { compression: 'gzip', signal });
       return { exitCode: 0, state: { layers: [...state.layers, descriptor], diffIds: [...state.diffIds, diffId] } };
     });
   }
 
   async apply(state: BuildState, layer: Readable, signal: AbortSignal): Promise<BuildState> {
-    const written = await writeLayer(this.ctx.store.content, layer, { compression: 'gzip', signal });
+    const written = await writeLayer(this.content, layer, { compression: 'gzip', signal });
     const next = { layers: [...state.layers, written.descriptor], diffIds: [...state.diffIds, written.diffId] };
     await this.unpack(next, signal);
     return next;
@@ -161,7 +166,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
 
   async commit(state: BuildState, image: ImageSpec, signal: AbortSignal): Promise<{ id: string }> {
     const config = { ...image, rootfs: { type: 'layers' as const, diff_ids: state.diffIds } };
-    const written = await writeImage(this.ctx.store.content, config, state.layers, { signal });
+    const written = await writeImage(this.content, config, state.layers, { signal });
     await this.ctx.store.images.put(undefined, { id: written.imageId, target: written.manifest });
     return { id: written.imageId };
   }

@@ -39,27 +39,28 @@ export async function commitContainer(
   const state = await ctx.runtime.state(record.id);
   const pause = (options.pause ?? true) && state.running && !state.paused;
   if (pause) await ctx.runtime.pause(record.id);
-  const lease = await ctx.store.leases.create({ expiresInMs: 3600_000 });
   try {
-    const upper = await ctx.store.snapshots.upperDir(record.snapshot);
-    const signal = options.signal ? { signal: options.signal } : {};
-    const { descriptor, diffId } = await writeLayer(ctx.store.content, createLayerFromOverlay(upper, signal), { compression: 'gzip', ...signal });
-    const containerConfig: ContainerConfig = { ...(base.config.config ?? {}), ...(options.changes ?? {}) };
-    const config = appendLayer(
-      withContainerConfig({ ...base.config, created: new Date().toISOString(), ...(options.author ? { author: options.author } : {}) }, containerConfig),
-      diffId,
-      historyEntry('', { ...(options.comment ? { comment: options.comment } : {}), ...(options.author ? { author: options.author } : {}) }),
-    );
-    const written = await writeImage(ctx.store.content, config, [...base.layers, descriptor], signal);
-    const name = options.reference ? normalizeImageName(options.reference) : undefined;
-    await ctx.store.images.put(name, { id: written.imageId, target: written.manifest });
-    await ctx.events.emit('container', 'commit', record.id, {
-      name: record.name,
-      ...(name ? { imageName: familiarImageName(name) } : {}),
+    return await ctx.store.leases.withLease(async (lease) => {
+      const content = ctx.store.content.withLease(lease.id);
+      const upper = await ctx.store.snapshots.upperDir(record.snapshot);
+      const signal = options.signal ? { signal: options.signal } : {};
+      const { descriptor, diffId } = await writeLayer(content, createLayerFromOverlay(upper, signal), { compression: 'gzip', ...signal });
+      const containerConfig: ContainerConfig = { ...(base.config.config ?? {}), ...(options.changes ?? {}) };
+      const config = appendLayer(
+        withContainerConfig({ ...base.config, created: new Date().toISOString(), ...(options.author ? { author: options.author } : {}) }, containerConfig),
+        diffId,
+        historyEntry('', { ...(options.comment ? { comment: options.comment } : {}), ...(options.author ? { author: options.author } : {}) }),
+      );
+      const written = await writeImage(content, config, [...base.layers, descriptor], signal);
+      const name = options.reference ? normalizeImageName(options.reference) : undefined;
+      await ctx.store.images.put(name, { id: written.imageId, target: written.manifest });
+      await ctx.events.emit('container', 'commit', record.id, {
+        name: record.name,
+        ...(name ? { imageName: familiarImageName(name) } : {}),
+      });
+      return { id: written.imageId };
     });
-    return { id: written.imageId };
   } finally {
     if (pause) await ctx.runtime.unpause(record.id).catch(() => undefined);
-    await ctx.store.leases.delete(lease.id).catch(() => undefined);
   }
 }

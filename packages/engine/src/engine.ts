@@ -154,15 +154,15 @@ export class Engine {
     const { ctx, images } = await this.ready();
     const { tags, ...buildOptions } = options;
     const names = (tags ?? []).map(normalizeImageName);
-    const lease = await ctx.store.leases.create({ expiresInMs: 6 * 3600_000 });
-    try {
-      const result = await build({ ...buildOptions, backend: new EngineBuildBackend(ctx, images) });
-      for (const name of names) await images.tag(result.id, name);
-      await ctx.events.emit('image', 'build', result.id, {});
-      return result;
-    } finally {
-      await ctx.store.leases.delete(lease.id).catch(() => undefined);
-    }
+    return ctx.store.leases.withLease(
+      async (lease) => {
+        const result = await build({ ...buildOptions, backend: new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id)) });
+        for (const name of names) await images.tag(result.id, name);
+        await ctx.events.emit('image', 'build', result.id, {});
+        return result;
+      },
+      { expiresInMs: 6 * 3600_000 },
+    );
   }
 
   async commit(container: string, options: CommitOptions = {}): Promise<{ id: string }> {

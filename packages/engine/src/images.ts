@@ -174,23 +174,20 @@ export class Images {
 
   async pull(ref: string, options: PullOptions = {}): Promise<ResolvedImage> {
     const name = normalizeImageName(ref);
-    const lease = await this.ctx.store.leases.create({ expiresInMs: 3600_000 });
-    try {
+    // The lease keeps what is downloaded safe from a concurrent gc until the image is named.
+    return this.ctx.store.leases.withLease(async (lease) => {
       const result = await this.ctx.registry().pull(name, {
-        store: this.ctx.store.content,
+        store: this.ctx.store.content.withLease(lease.id),
         ...(options.platform ? { platform: options.platform } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
-      const top = result.index ?? result.manifest;
-      const record = await this.ctx.store.images.put(name, { id: result.config.digest, target: top });
+      const record = await this.ctx.store.images.put(name, { id: result.config.digest, target: result.index ?? result.manifest });
       const image = await this.resolve(record, options.signal);
       await this.unpack(image, options.signal);
       await this.ctx.events.emit('image', 'pull', familiarImageName(name), { name: familiarImageName(name) });
       return image;
-    } finally {
-      await this.ctx.store.leases.delete(lease.id).catch(() => undefined);
-    }
+    });
   }
 
   async push(ref: string, options: { signal?: AbortSignal; onProgress?: (event: PushProgress) => void } = {}): Promise<{ digest: Digest; size: number }> {
@@ -203,7 +200,7 @@ export class Images {
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     await this.ctx.events.emit('image', 'push', familiarImageName(name), { name: familiarImageName(name) });
-    return { digest: record.target.digest, size: (result as { size?: number }).size ?? record.target.size };
+    return { digest: result.descriptor.digest, size: result.descriptor.size };
   }
 
   async list(): Promise<ImageSummary[]> {
