@@ -21,6 +21,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const engine = new Engine(options);
   const lock = await lockRoot(engine.root);
   try {
+    // As dockerd at boot: containers whose monitor died with the machine come back by policy,
+    // then restart policies and detached --rm are honoured while the daemon runs.
+    await engine.recover();
+    await engine.startMonitor();
     const server = await ApiServer.listen({
       engine,
       hosts: options.hosts && options.hosts.length > 0 ? options.hosts : [`unix://${engine.runRoot}/ctr.sock`],
@@ -32,10 +36,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       server,
       async stop() {
         await server.close();
+        await engine.close();
         await lock.release();
       },
     };
   } catch (error) {
+    await engine.close();
     await lock.release();
     throw error;
   }

@@ -11,6 +11,7 @@ import { Lifecycle } from './lifecycle';
 import { Query } from './query';
 import { Router } from './router';
 import { buildRoutes } from './routes/build';
+import { containerFileRoutes } from './routes/container-files';
 import { containerRoutes } from './routes/containers';
 import { execRoutes } from './routes/exec';
 import { imageRoutes } from './routes/images';
@@ -66,7 +67,7 @@ export class ApiServer {
     const { engine } = options;
     this.services = { engine, lifecycle: new Lifecycle(engine), execs: new ExecSessions() };
     const s = this.services;
-    this.router = new Router([...systemRoutes(s), ...containerRoutes(s), ...execRoutes(s), ...imageRoutes(s), ...buildRoutes(s), ...volumeRoutes(s), ...networkRoutes(s)]);
+    this.router = new Router([...systemRoutes(s), ...containerRoutes(s), ...containerFileRoutes(s), ...execRoutes(s), ...imageRoutes(s), ...buildRoutes(s), ...volumeRoutes(s), ...networkRoutes(s)]);
   }
 
   static async listen(options: ApiServerOptions): Promise<ApiServer> {

@@ -100,17 +100,6 @@ export function systemRoutes({ engine }: Services): Route[] {
       }
       res.end();
     }),
-    route('GET', '/system/df', async (call) => {
-      const [images, containers, volumes] = await Promise.all([engine.images(), engine.ps({ all: true }), engine.volumes()]);
-      const users = new Map<string, number>();
-      for (const c of containers) for (const m of c.Mounts) if (m.Name) users.set(m.Name, (users.get(m.Name) ?? 0) + 1);
-      sendJson(call, 200, {
-        LayersSize: images.reduce((sum, i) => sum + i.Size, 0),
-        Images: images,
-        Containers: containers.map((c) => ({ ...c, SizeRw: 0, SizeRootFs: 0 })),
-        Volumes: volumes.map((v) => ({ ...v, UsageData: { Size: -1, RefCount: users.get(v.Name) ?? 0 } })),
-        BuildCache: [],
-      });
-    }),
+    route('GET', '/system/df', async (call) => sendJson(call, 200, await engine.df())),
   ];
 }

@@ -1,0 +1,119 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBusyboxRootfs } from '@ctr/image';
+import { startDaemon, type Daemon } from '@ctr/api';
+
+/** A ctrd on a throwaway root with `busybox:latest` imported from the host's static busybox. */
+export interface TestDaemon {
+  daemon: Daemon;
+  root: string;
+  runRoot: string;
+  socket: string;
+  /** Environment for a docker CLI that talks to this daemon and reads no user config. */
+  env: NodeJS.ProcessEnv;
+  /** Errors the daemon counted as its own fault (500s): a test expects none. */
+  internalErrors: string[];
+  cleanup(): Promise<void>;
+}
+
+export async function startTestDaemon(): Promise<TestDaemon> {
+  const root = await mkdtemp(join(tmpdir(), 'ctr-api-'));
+  const runRoot = await mkdtemp(join(tmpdir(), 'ctr-api-run-'));
+  const socket = join(runRoot, 'ctr.sock');
+  const internalErrors: string[] = [];
+  const daemon = await startDaemon({
+    root,
+    runRoot,
+    hosts: [`unix://${socket}`],
+    onInternalError: (error, request) => internalErrors.push(`${request}: ${(error as Error).stack ?? String(error)}`),
+  });
+  const rootfs = await mkdtemp(join(tmpdir(), 'ctr-api-busybox-'));
+  try {
+    await createBusyboxRootfs(rootfs);
+    await daemon.engine.importImage({ dir: rootfs }, { name: 'busybox:latest', config: { Cmd: ['sh'] } });
+  } finally {
+    await rm(rootfs, { recursive: true, force: true });
+  }
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: root,
+    DOCKER_HOST: `unix://${socket}`,
+    DOCKER_CONFIG: join(root, 'docker-config'),
+    DOCKER_BUILDKIT: '0',
+    DOCKER_CLI_HINTS: 'false',
+  };
+  return {
+    daemon,
+    root,
+    runRoot,
+    socket,
+    env,
+    internalErrors,
+    async cleanup() {
+      for (const c of await daemon.engine.ps({ all: true }).catch(() => [])) {
+        await daemon.engine.remove(c.Id, { force: true, volumes: true }).catch(() => undefined);
+      }
+      for (const n of await daemon.engine.networks().catch(() => [])) {
+        if (!['bridge', 'host', 'none'].includes(n.Name)) await daemon.engine.removeNetwork(n.Id).catch(() => undefined);
+      }
+      await daemon.stop();
+      await rm(root, { recursive: true, force: true });
+      await rm(runRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the real docker CLI against the daemon. A missing CLI fails the test (it is a required component). */
+export function docker(env: NodeJS.ProcessEnv, args: string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 45_000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`the docker CLI could not be run (install it: scripts/setup-host.sh): ${error.message}`));
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input);
+  });
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** One HTTP request over the daemon's unix socket. */
+export function request(socket: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: socket, method, path, headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export function json(response: RawResponse): unknown {
+  return JSON.parse(response.body.toString('utf8'));
+}
