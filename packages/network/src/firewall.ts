@@ -92,7 +92,14 @@ export async function addRules(tag: string, rules: Rule[]): Promise<void> {
   await ensureChains();
   const lines: Record<Table, string[]> = { filter: [], nat: [], raw: [] };
   for (const r of rules) lines[r.table].push(`-A ${r.chain} ${r.spec} -m comment --comment "${tag}"`);
-  await run('iptables-restore', ['--noflush'], { input: restoreInput(lines) });
+  try {
+    await run('iptables-restore', ['--noflush'], { input: restoreInput(lines) });
+  } catch {
+    // Someone flushed the tables under a long-lived process: hook the chains in again.
+    scaffolded = false;
+    await ensureChains();
+    await run('iptables-restore', ['--noflush'], { input: restoreInput(lines) });
+  }
 }
 
 /** Every rule whose comment starts with `needle`, as iptables-save prints it, per table. */
