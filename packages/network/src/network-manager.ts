@@ -133,6 +133,8 @@ async function hostSubnets(): Promise<Cidr[]> {
 export class NetworkManager {
   private readonly paths: StatePaths;
   private readonly defaults: { bridgeName: string; subnet: string };
+  /** Which default-bridge settings the caller chose (those are never replaced on a clash). */
+  private readonly configured: { bridgeName: boolean; subnet: boolean };
   private readonly pool: { cidr: Cidr; size: number };
   private readonly bridgePrefix: string;
 
@@ -142,6 +144,7 @@ export class NetworkManager {
       bridgeName: validLink(options.defaultBridge?.bridgeName ?? DEFAULT_BRIDGE.bridgeName, 'bridge name'),
       subnet: options.defaultBridge?.subnet ?? DEFAULT_BRIDGE.subnet,
     };
+    this.configured = { bridgeName: !!options.defaultBridge?.bridgeName, subnet: !!options.defaultBridge?.subnet };
     parseCidr(this.defaults.subnet);
     const pool = options.addressPool ?? DEFAULT_POOL;
     this.pool = { cidr: parseCidr(pool.base), size: pool.size };
@@ -511,13 +514,35 @@ export class NetworkManager {
     return inspectBridge([...nets.values()].find((n) => n.isDefault) ?? this.defaultState());
   }
 
-  /** The default network is made the first time a container joins it, as dockerd makes docker0 at start. */
+  /**
+   * The default network is made the first time a container joins it, as dockerd makes
+   * docker0 at start. Several roots can live on one host (tests, several engines); when
+   * the default bridge name or subnet is already taken on the host and the caller did not
+   * choose them, this root gets `ctr0-<root tag>` and a subnet from the pool instead; when
+   * the caller did choose them, that is a Conflict.
+   */
   private async ensureDefault(nets: Map<string, NetworkState>): Promise<NetworkState> {
     const existing = [...nets.values()].find((n) => n.isDefault);
     if (existing) return existing;
     const net = this.defaultState();
-    const clash = [...nets.values()].find((n) => overlaps(parseCidr(n.subnet), parseCidr(net.subnet)));
-    if (clash) throw conflict(`Default bridge subnet ${net.subnet} overlaps network ${clash.name} (${clash.subnet})`);
+    if ((await hostLinks()).some((l) => l.ifname === net.bridge)) {
+      if (this.configured.bridgeName) {
+        throw conflict(`The default bridge ${net.bridge} already exists on the host`, {
+          hint: 'another ctr root uses it; give this root its own defaultBridge.bridgeName',
+        });
+      }
+      net.bridge = `${net.bridge.slice(0, 5)}-${this.paths.tag}`;
+    }
+    const inUse = [...[...nets.values()].map((n) => parseCidr(n.subnet)), ...(await hostSubnets())];
+    if (inUse.some((c) => overlaps(c, parseCidr(net.subnet)))) {
+      if (this.configured.subnet) {
+        throw conflict(`Default bridge subnet ${net.subnet} overlaps an address already in use on this host`, {
+          hint: 'give this root its own defaultBridge.subnet',
+        });
+      }
+      net.subnet = allocateSubnet(this.pool.cidr, this.pool.size, inUse);
+      net.gateway = this.firstHost(parseCidr(net.subnet));
+    }
     await this.makeBridge(net);
     await writeJson(this.paths.netFile(net.id), net);
     nets.set(net.id, net);
