@@ -44,7 +44,7 @@ async function main() {
     const flockMs = await timed(async () => {
       for (let i = 0; i < 200; i++) execFileSync('flock', [lockFile + '.f', 'true']);
     });
-    console.log(`lock+unlock: link(2) lock file ${((lockMs / n) * 1000).toFixed(0)} µs, flock(1) binary ${((flockMs / 200) * 1000).toFixed(0)} µs`);
+    console.log(`lock+unlock: symlink(2) lock ${((lockMs / n) * 1000).toFixed(0)} µs, flock(1) binary ${((flockMs / 200) * 1000).toFixed(0)} µs`);
 
     const manifest = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 1 };
     for (let i = 0; i < 200; i++) {

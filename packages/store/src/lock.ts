@@ -3,11 +3,12 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CtrError, throwIfAborted } from '@ctr/errors';
-import { errno, tempName } from './fs-util';
+import { errno, storageError, tempName } from './fs-util';
 
 /**
- * Cross-process mutual exclusion without native addons: a lock is a file made with
- * link(2) (atomic, fails if it exists) holding the owner's PID and a random token. A lock
+ * Cross-process mutual exclusion without native addons: a lock is a symlink whose target
+ * is the owner's PID and a random token. symlink(2) is atomic, fails if the name exists,
+ * and needs no data block (a full disk can still be cleaned up under a lock). A lock
  * whose owner PID is gone (a SIGKILLed process) is stale and is broken by the next waiter.
  * Inside one process a promise queue orders the waiters, so the file is only contended
  * between processes.
@@ -123,16 +124,12 @@ async function lockFile(file: string, options: LockOptions): Promise<string> {
 async function attempt(file: string): Promise<string | undefined> {
   for (let tries = 0; tries < 2; tries++) {
     const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
-    const temp = tempName(path.dirname(file));
-    await fs.writeFile(temp, token, { flag: 'wx' });
     try {
-      await fs.link(temp, file);
+      await fs.symlink(token, file);
       state.held.add(token);
       return token;
     } catch (error) {
-      if (errno(error) !== 'EEXIST') throw error;
-    } finally {
-      await fs.rm(temp, { force: true });
+      if (errno(error) !== 'EEXIST') throw storageError(error, `taking lock ${file}`);
     }
     if (!(await breakIfStale(file))) return undefined;
   }
@@ -146,7 +143,7 @@ async function unlockFile(file: string, token: string): Promise<void> {
 
 async function readLock(file: string): Promise<string | undefined> {
   try {
-    return await fs.readFile(file, 'utf8');
+    return await fs.readlink(file);
   } catch (error) {
     if (errno(error) === 'ENOENT') return undefined;
     throw error;

@@ -46,3 +46,23 @@ test('a full disk while unpacking a layer is ResourceExhausted and leaves no sna
     await fs.rm(work, { recursive: true, force: true });
   }
 });
+
+test('on a full disk, tagging and volume creation are ResourceExhausted and what was stored stays intact', async () => {
+  const root = path.join(mountpoint, 'store4');
+  const store = await openStore({ root });
+  const manifest = await store.content.write(Readable.from([Buffer.from('m')]));
+  const target = { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest };
+  await store.images.put('localhost/kept:1', { id: digestOf('c'), target });
+  const filler = path.join(mountpoint, 'filler');
+  await fs.writeFile(filler, Buffer.alloc(2 * 1024 * 1024)).catch(() => undefined);
+  try {
+    await expect(store.images.put('localhost/new:1', { id: digestOf('d'), target })).rejects.toMatchObject({ code: 'ResourceExhausted' });
+    await expect(store.volumes.create({ name: 'nospace' })).rejects.toMatchObject({ code: 'ResourceExhausted' });
+    expect((await store.images.resolve('localhost/kept:1')).id).toBe(digestOf('c'));
+    expect(await store.volumes.list()).toEqual([]);
+    expect(await listTree(path.join(root, 'images'))).toEqual(['index.json']);
+  } finally {
+    await fs.rm(filler, { force: true });
+  }
+  expect((await store.fsck()).clean).toBe(true);
+});

@@ -29,7 +29,7 @@ test('leftovers of killed processes are repaired and images survive', async () =
   const top = await store.unpackLayers(unpackable(image));
   const pid = deadPid();
   await fs.writeFile(path.join(store.paths.blobs, `.tmp-${pid}-0123`), 'half a blob');
-  await fs.writeFile(path.join(store.paths.locks, 'images.lock'), `${pid} feedface`);
+  await fs.symlink(`${pid} feedface`, path.join(store.paths.locks, 'images.lock'));
   await fs.mkdir(path.join(store.paths.snapshots, '77', 'fs'), { recursive: true });
   await fs.mkdir(path.join(store.paths.ingest, 'f'.repeat(64)));
   await store.snapshots.prepare('extract-dead sha256:x', top, { labels: { 'ctr.store/extract-pid': String(pid) } });

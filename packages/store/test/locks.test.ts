@@ -27,25 +27,25 @@ test('callers in one process take the lock one at a time', async () => {
 
 test('a lock left by a dead process is broken by the next caller', async () => {
   const file = path.join(dir, 'x.lock');
-  await fs.writeFile(file, `${spawnSync('true').pid} deadbeef`);
+  await fs.symlink(`${spawnSync('true').pid} deadbeef`, file);
   const release = await acquireLock(file, { timeoutMs: 1000 });
-  expect((await fs.readFile(file, 'utf8')).startsWith(`${process.pid} `)).toBe(true);
+  expect((await fs.readlink(file)).startsWith(`${process.pid} `)).toBe(true);
   await release();
 });
 
 test('a lock held by a live process times out as Unavailable naming the holder', async () => {
   const file = path.join(dir, 'x.lock');
-  await fs.writeFile(file, `1 cafebabe`);
+  await fs.symlink('1 cafebabe', file);
   await expect(acquireLock(file, { timeoutMs: 50 })).rejects.toMatchObject({
     code: 'Unavailable',
     message: expect.stringContaining('held by process 1'),
   });
-  await expect(fs.readFile(file, 'utf8')).resolves.toBe('1 cafebabe');
+  await expect(fs.readlink(file)).resolves.toBe('1 cafebabe');
 });
 
 test('waiting for a lock stops when the signal aborts', async () => {
   const file = path.join(dir, 'x.lock');
-  await fs.writeFile(file, `1 cafebabe`);
+  await fs.symlink('1 cafebabe', file);
   await expect(acquireLock(file, { signal: AbortSignal.timeout(30) })).rejects.toMatchObject({ code: 'Aborted' });
 });
 

@@ -91,7 +91,7 @@ test('an ingest whose writer died resumes: its stale lock is broken', async () =
   await first.append(bytes('the quick'));
   await first.close();
   const lock = `${store.content.ingestPath('pull-dead')}/lock`;
-  await fs.writeFile(lock, `${spawnSync('true').pid} deadbeef`);
+  await fs.symlink(`${spawnSync('true').pid} deadbeef`, lock);
   const again = await store.content.ingest('pull-dead', digest);
   expect(again.offset).toBe(9);
   await again.abort();
