@@ -44,7 +44,10 @@ export function imageRoutes({ engine }: Services): Route[] {
       let images = await engine.images();
       const references = [...(filters.reference ?? []), ...(call.query.string('filter') ? [call.query.string('filter') as string] : [])];
       if (references.length > 0) {
-        images = images.filter((image) => image.RepoTags.some((tag) => references.some((r) => matchesReference(tag, r))));
+        // Like dockerd: only the matching names of an image are listed.
+        images = images
+          .map((image) => ({ ...image, RepoTags: image.RepoTags.filter((tag) => references.some((r) => matchesReference(tag, r))) }))
+          .filter((image) => image.RepoTags.length > 0);
       }
       if (filters.dangling?.includes('true')) images = images.filter((i) => i.RepoTags.length === 0);
       if (filters.dangling?.includes('false')) images = images.filter((i) => i.RepoTags.length > 0);

@@ -1,0 +1,147 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryContentStore } from '@ctr/image';
+import { RegistryServer } from '@ctr/registry';
+import { docker, startTestDaemon, type TestDaemon } from './fixture';
+
+let t: TestDaemon;
+let work: string;
+beforeAll(async () => {
+  t = await startTestDaemon();
+  work = await mkdtemp(join(tmpdir(), 'ctr-api-images-'));
+});
+afterAll(async () => {
+  await t?.cleanup();
+  await rm(work, { recursive: true, force: true });
+});
+afterEach(() => {
+  expect(t.internalErrors).toEqual([]);
+});
+
+test('docker build of a multi-stage Dockerfile tags the image, and a second build hits the cache', async () => {
+  const context = join(work, 'multi');
+  await rm(context, { recursive: true, force: true });
+  await mkdir(context, { recursive: true });
+  await writeFile(
+    join(context, 'Dockerfile'),
+    'FROM busybox AS base\nARG WHO=nobody\nRUN echo "hello $WHO" > /greeting\nFROM busybox\nLABEL stage=final\nCOPY --from=base /greeting /greeting\nCOPY note.txt /note.txt\nCMD ["cat", "/greeting", "/note.txt"]\n',
+  );
+  await writeFile(join(context, 'note.txt'), 'a note\n');
+  const first = await docker(t.env, ['build', '-t', 'api-built:1', '--build-arg', 'WHO=api', '--label', 'by=test', context]);
+  expect(first.code).toBe(0);
+  expect(first.stdout).toMatch(/Step 1\/8 : FROM busybox AS base/);
+  expect(first.stdout).toMatch(/Successfully built [0-9a-f]{12}\nSuccessfully tagged api-built:1\n/);
+  const run = await docker(t.env, ['run', '--rm', '--network', 'none', 'api-built:1']);
+  expect(run.stdout).toBe('hello api\na note\n');
+  const labels = await docker(t.env, ['inspect', '--format', '{{index .Config.Labels "stage"}} {{index .Config.Labels "by"}}', 'api-built:1']);
+  expect(labels.stdout.trim()).toBe('final test');
+
+  const second = await docker(t.env, ['build', '-t', 'api-built:1', '--build-arg', 'WHO=api', '--label', 'by=test', context]);
+  expect(second.code).toBe(0);
+  expect(second.stdout).toMatch(/Using cache/);
+});
+
+test('docker build --target stops at the named stage', async () => {
+  const context = join(work, 'multi');
+  const built = await docker(t.env, ['build', '-q', '--target', 'base', '-t', 'api-base', context]);
+  expect(built.code).toBe(0);
+  expect(built.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+  const run = await docker(t.env, ['run', '--rm', '--network', 'none', 'api-base', 'cat', '/greeting']);
+  expect(run.stdout).toBe('hello nobody\n');
+});
+
+test('a failing RUN makes docker build exit with the step exit code', async () => {
+  const context = join(work, 'failing');
+  await mkdir(context, { recursive: true });
+  await writeFile(join(context, 'Dockerfile'), 'FROM busybox\nRUN echo before; exit 7\n');
+  const build = await docker(t.env, ['build', context]);
+  expect(build.code).toBe(7);
+  expect(build.stdout).toMatch(/before/);
+  expect(build.stderr).toMatch(/The command '\/bin\/sh -c echo before; exit 7' returned a non-zero code: 7/);
+});
+
+test('docker save | docker load brings an image back under its name', async () => {
+  await docker(t.env, ['tag', 'busybox', 'api-saved:v1']);
+  const archive = join(work, 'saved.tar');
+  const save = await docker(t.env, ['save', '-o', archive, 'api-saved:v1']);
+  expect(save.code).toBe(0);
+  expect((await readFile(archive)).length).toBeGreaterThan(100_000);
+  expect((await docker(t.env, ['rmi', 'api-saved:v1'])).stdout).toBe('Untagged: api-saved:v1\n');
+  const load = await docker(t.env, ['load', '-i', archive]);
+  expect(load).toMatchObject({ code: 0, stdout: 'Loaded image: api-saved:v1\n' });
+  const images = await docker(t.env, ['images', '--format', '{{.Repository}}:{{.Tag}}', 'api-saved']);
+  expect(images.stdout).toBe('api-saved:v1\n');
+});
+
+test('docker tag, push to a registry on 127.0.0.1, rmi and pull round-trip an image', async () => {
+  const registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
+  await registry.listen();
+  try {
+    const name = `${registry.host}/api/busybox:pushed`;
+    expect((await docker(t.env, ['tag', 'busybox', name])).code).toBe(0);
+    const push = await docker(t.env, ['push', name]);
+    expect(push.code).toBe(0);
+    expect(push.stdout).toMatch(/pushed: digest: sha256:[0-9a-f]{64} size: \d+/);
+    expect((await docker(t.env, ['rmi', name])).stdout).toBe(`Untagged: ${name}\n`);
+    const pull = await docker(t.env, ['pull', name]);
+    expect(pull.code).toBe(0);
+    expect(pull.stdout).toMatch(/Digest: sha256:[0-9a-f]{64}/);
+    const run = await docker(t.env, ['run', '--rm', '--network', 'none', name, 'echo', 'pulled']);
+    expect(run.stdout).toBe('pulled\n');
+  } finally {
+    await registry.close();
+  }
+});
+
+test('pulling an image the registry does not have fails with its message and exit 1', async () => {
+  const registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry-empty') });
+  await registry.listen();
+  try {
+    const pull = await docker(t.env, ['pull', `${registry.host}/api/missing:1`]);
+    expect(pull.code).toBe(1);
+    expect(pull.stderr).toMatch(/not found/);
+  } finally {
+    await registry.close();
+  }
+});
+
+test('docker commit makes an image of the container changes with --change applied', async () => {
+  const run = await docker(t.env, ['run', '--network', 'none', '--name', 'api-commit', 'busybox', 'sh', '-c', 'echo kept > /kept']);
+  expect(run.code).toBe(0);
+  const commit = await docker(t.env, ['commit', '--change', 'CMD ["cat", "/kept"]', '--change', 'ENV MODE=committed', 'api-commit', 'api-committed:1']);
+  expect(commit.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+  const out = await docker(t.env, ['run', '--rm', '--network', 'none', 'api-committed:1']);
+  expect(out.stdout).toBe('kept\n');
+  const env = await docker(t.env, ['run', '--rm', '--network', 'none', 'api-committed:1', 'sh', '-c', 'echo $MODE']);
+  expect(env.stdout).toBe('committed\n');
+  await docker(t.env, ['rm', 'api-commit']);
+});
+
+test('docker rmi of an image a container uses is refused, and inspect of an unknown image is 404', async () => {
+  await docker(t.env, ['create', '--network', 'none', '--name', 'api-user', 'busybox']);
+  const id = (await docker(t.env, ['inspect', '--format', '{{.Id}}', 'busybox'])).stdout.trim();
+  const rmi = await docker(t.env, ['rmi', id]);
+  expect(rmi.code).toBe(1);
+  expect(rmi.stderr).toMatch(/container is using its referenced image/);
+  await docker(t.env, ['rm', 'api-user']);
+  const missing = await docker(t.env, ['image', 'inspect', 'api-nothing:1']);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toMatch(/No such image: api-nothing:1/);
+});
+
+test('docker cp copies a file into a container and back out', async () => {
+  await docker(t.env, ['create', '--network', 'none', '--name', 'api-cp', 'busybox']);
+  const source = join(work, 'into.txt');
+  await writeFile(source, 'copied in\n');
+  const into = await docker(t.env, ['cp', source, 'api-cp:/tmp/']);
+  expect(into.code).toBe(0);
+  const out = join(work, 'out');
+  const back = await docker(t.env, ['cp', 'api-cp:/tmp/into.txt', out]);
+  expect(back.code).toBe(0);
+  expect(await readFile(out, 'utf8')).toBe('copied in\n');
+  const missing = await docker(t.env, ['cp', 'api-cp:/no/such/file', join(work, 'x')]);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toMatch(/Could not find the file/);
+  await docker(t.env, ['rm', 'api-cp']);
+});
