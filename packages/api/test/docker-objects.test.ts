@@ -1,0 +1,80 @@
+import { docker, startTestDaemon, type TestDaemon } from './fixture';
+
+let t: TestDaemon;
+beforeAll(async () => {
+  t = await startTestDaemon();
+});
+afterAll(async () => {
+  await t?.cleanup();
+});
+afterEach(() => {
+  expect(t.internalErrors).toEqual([]);
+});
+
+test('docker volume create, ls, inspect and rm', async () => {
+  expect((await docker(t.env, ['volume', 'create', '--label', 'k=v', 'api-vol'])).stdout).toBe('api-vol\n');
+  expect((await docker(t.env, ['volume', 'ls', '--format', '{{.Driver}} {{.Name}}'])).stdout).toBe('local api-vol\n');
+  expect((await docker(t.env, ['volume', 'inspect', '--format', '{{.Labels.k}}', 'api-vol'])).stdout).toBe('v\n');
+  const write = await docker(t.env, ['run', '--rm', '--network', 'none', '-v', 'api-vol:/data', 'busybox', 'sh', '-c', 'echo kept > /data/f']);
+  expect(write.code).toBe(0);
+  const read = await docker(t.env, ['run', '--rm', '--network', 'none', '-v', 'api-vol:/data:ro', 'busybox', 'cat', '/data/f']);
+  expect(read.stdout).toBe('kept\n');
+  expect((await docker(t.env, ['volume', 'rm', 'api-vol'])).stdout).toBe('api-vol\n');
+  const missing = await docker(t.env, ['volume', 'rm', 'api-vol']);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toMatch(/no such volume|No such volume/i);
+});
+
+test('docker network create, ls, connect and rm', async () => {
+  const third = 20 + Math.floor(Math.random() * 200);
+  const created = await docker(t.env, ['network', 'create', '--subnet', `10.215.${third}.0/24`, 'api-net']);
+  expect(created.code).toBe(0);
+  expect(created.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+  expect((await docker(t.env, ['network', 'create', '--subnet', `10.215.${third + 1}.0/24`, 'api-net2'])).code).toBe(0);
+  const ls = await docker(t.env, ['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
+  expect(ls.stdout.split('\n')).toEqual(expect.arrayContaining(['api-net bridge', 'api-net2 bridge', 'none null']));
+  await docker(t.env, ['run', '-d', '--network', 'api-net', '--name', 'api-net-user', 'busybox', 'sleep', '30']);
+  const connect = await docker(t.env, ['network', 'connect', 'api-net2', 'api-net-user']);
+  expect(connect).toMatchObject({ code: 0, stderr: '' });
+  const addresses = await docker(t.env, ['exec', 'api-net-user', 'ip', '-4', '-o', 'addr']);
+  expect(addresses.stdout).toContain(`10.215.${third}.2/24`);
+  expect(addresses.stdout).toContain(`10.215.${third + 1}.2/24`);
+  const inspect = await docker(t.env, ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', 'api-net']);
+  expect(inspect.stdout.trim()).toBe(`10.215.${third}.0/24`);
+  await docker(t.env, ['rm', '-f', 'api-net-user']);
+  expect((await docker(t.env, ['network', 'rm', 'api-net', 'api-net2'])).stdout).toBe('api-net\napi-net2\n');
+});
+
+test('docker events replays what happened to a container', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  await docker(t.env, ['run', '--rm', '--network', 'none', '--name', 'api-evented', 'busybox', 'true']);
+  const until = Math.floor(Date.now() / 1000) + 1;
+  const events = await docker(t.env, ['events', '--since', String(since), '--until', String(until), '--filter', 'container=api-evented', '--format', '{{.Type}} {{.Action}}']);
+  expect(events.code).toBe(0);
+  expect(events.stdout.split('\n').filter(Boolean)).toEqual(expect.arrayContaining(['container create', 'container start', 'container destroy']));
+});
+
+test('docker inspect finds containers and images; system df counts them', async () => {
+  await docker(t.env, ['create', '--network', 'none', '--name', 'api-inspected', '--label', 'role=test', 'busybox', 'echo', 'hi']);
+  const inspect = await docker(t.env, ['inspect', '--format', '{{.Name}} {{.Config.Labels.role}} {{.State.Status}} {{json .Config.Cmd}}', 'api-inspected']);
+  expect(inspect.stdout.trim()).toBe('/api-inspected test created ["echo","hi"]');
+  const image = await docker(t.env, ['inspect', '--format', '{{.Os}} {{index .RepoTags 0}}', 'busybox']);
+  expect(image.stdout.trim()).toBe('linux busybox:latest');
+  const df = await docker(t.env, ['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']);
+  expect(df.stdout).toMatch(/Images 1\nContainers 1\n/);
+  await docker(t.env, ['rm', 'api-inspected']);
+});
+
+test('docker start -a, restart and kill drive a created container', async () => {
+  await docker(t.env, ['create', '--network', 'none', '--name', 'api-lifecycle', 'busybox', 'sh', '-c', 'echo started; exit 2']);
+  const start = await docker(t.env, ['start', '-a', 'api-lifecycle']);
+  expect(start).toMatchObject({ code: 2, stdout: 'started\n' });
+  const logs = await docker(t.env, ['logs', 'api-lifecycle']);
+  expect(logs.stdout).toBe('started\n');
+  await docker(t.env, ['rm', 'api-lifecycle']);
+  const sleeper = (await docker(t.env, ['run', '-d', '--network', 'none', 'busybox', 'sleep', '60'])).stdout.trim();
+  expect((await docker(t.env, ['kill', sleeper])).code).toBe(0);
+  const wait = await docker(t.env, ['wait', sleeper]);
+  expect(wait.stdout).toBe('137\n');
+  await docker(t.env, ['rm', sleeper]);
+});
