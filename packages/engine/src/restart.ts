@@ -1,6 +1,5 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isAborted } from '@ctr/errors';
 import type { ContainerState } from '@ctr/runtime';
 import { withLock } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
@@ -50,8 +49,12 @@ function watched(record: ContainerRecord): boolean {
 
 export class RestartMonitor {
   private readonly watching = new Map<string, AbortController>();
+  /** The exit (its finishedAt) last acted on, per container, so an exit is handled once. */
+  private readonly handled = new Map<string, string>();
+  private readonly busy = new Set<string>();
   private readonly backoff = new Map<string, number>();
   private readonly closing = new AbortController();
+  private readonly startedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
   private readonly lockDir: string;
@@ -79,19 +82,21 @@ export class RestartMonitor {
     await this.scanning?.catch(() => undefined);
   }
 
-  /** One pass over all containers: watch running ones, remove exited auto-remove ones. */
+  /**
+   * One pass over all containers: watch the running ones; act on exits no watch saw (a
+   * container that exited between two scans). Exits from before the monitor started are
+   * left alone, as dockerd leaves them.
+   */
   scan(): Promise<void> {
     this.scanning ??= (async () => {
       try {
         for (const record of await this.containers.records.list()) {
           if (this.closing.signal.aborted) return;
-          if (!watched(record) || this.watching.has(record.id)) continue;
+          if (!watched(record) || this.watching.has(record.id) || this.busy.has(record.id)) continue;
           const state = await this.ctx.runtime.state(record.id).catch(() => undefined);
           if (!state) continue;
           if (state.running) this.watch(record.id);
-          else if (record.autoRemove && state.status === 'exited' && Date.now() - new Date(state.finishedAt).getTime() >= AUTO_REMOVE_GRACE_MS) {
-            await this.containers.remove(record.id, { force: true, volumes: true }).catch(() => undefined);
-          }
+          else if (state.status === 'exited' && new Date(state.finishedAt).getTime() >= this.startedAt) void this.handleExit(record.id);
         }
       } finally {
         this.scanning = undefined;
@@ -105,42 +110,59 @@ export class RestartMonitor {
     this.watching.set(id, watch);
     void this.ctx.runtime
       .wait(id, { signal: watch.signal })
-      .then((status) => this.onExit(id, status.exitCode))
-      .catch((error) => {
-        if (!isAborted(error)) this.watching.delete(id);
+      .then(() => {
+        this.watching.delete(id);
+        return this.handleExit(id);
       })
+      .catch(() => undefined)
       .finally(() => {
         if (this.watching.get(id) === watch) this.watching.delete(id);
       });
   }
 
-  private async onExit(id: string, exitCode: number): Promise<void> {
-    if (this.closing.signal.aborted) return;
+  private async handleExit(id: string): Promise<void> {
+    if (this.closing.signal.aborted || this.busy.has(id)) return;
+    this.busy.add(id);
+    try {
+      const state = await this.ctx.runtime.state(id).catch(() => undefined);
+      if (!state || state.running || this.handled.get(id) === state.finishedAt) return;
+      this.handled.set(id, state.finishedAt);
+      await this.onExit(id, state.exitCode, state.startedAt);
+    } finally {
+      this.busy.delete(id);
+    }
+    if (!this.closing.signal.aborted && !this.watching.has(id) && (await this.ctx.runtime.state(id).catch(() => undefined))?.running) this.watch(id);
+  }
+
+  private async onExit(id: string, exitCode: number, startedAt: string): Promise<void> {
     const record = await this.containers.records.read(id).catch(() => undefined);
     if (!record) return;
     if (!record.stoppedByUser) await this.ctx.events.emit('container', 'die', id, { name: record.name, image: record.image, exitCode: String(exitCode) });
     if (record.autoRemove) {
-      await new Promise((resolve) => setTimeout(resolve, AUTO_REMOVE_GRACE_MS).unref());
+      await sleep(AUTO_REMOVE_GRACE_MS);
       const after = await this.ctx.runtime.state(id).catch(() => undefined);
       if (after && !after.running) await this.containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
       return;
     }
     if (!shouldRestart(record.restartPolicy, exitCode, record.restartCount, record.stoppedByUser === true)) return;
-    const state = await this.ctx.runtime.state(id).catch(() => undefined);
-    const ranFor = state ? Date.now() - new Date(state.startedAt).getTime() : 0;
+    const ranFor = Date.now() - new Date(startedAt).getTime();
     const wait = ranFor >= RESET_AFTER_MS ? FIRST_BACKOFF_MS : Math.min((this.backoff.get(id) ?? FIRST_BACKOFF_MS / 2) * 2, MAX_BACKOFF_MS);
     this.backoff.set(id, wait);
-    await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    await sleep(wait);
     if (this.closing.signal.aborted) return;
     await withLock(path.join(this.lockDir, `${id}.lock`), async () => {
       const now = await this.ctx.runtime.state(id).catch(() => undefined);
       const latest = await this.containers.records.read(id).catch(() => undefined);
-      if (!now || now.running || !latest || latest.stoppedByUser) return;
+      // Another engine's monitor (or a user) got there first.
+      if (!now || now.running || now.finishedAt !== this.handled.get(id) || !latest || latest.stoppedByUser) return;
       await this.containers.records.write({ ...latest, restartCount: latest.restartCount + 1 });
       await this.containers.start(id);
     }).catch(() => undefined);
-    if (!this.closing.signal.aborted && !this.watching.has(id)) this.watch(id);
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /**
@@ -161,9 +183,29 @@ export async function recoverContainers(ctx: EngineContext, containers: Containe
     }
     const policy = record.restartPolicy.name;
     if (lostWhileRunning(state) && (policy === 'always' || policy === 'unless-stopped') && !record.stoppedByUser) {
+      await reattachNetwork(ctx, record);
       await containers.start(record.id);
       restarted.push(record.id);
     }
   }
   return { restarted, removed };
+}
+
+/**
+ * The container's network namespace died with the machine: make it again from the record
+ * (same mode, name, networks, ports). Its path under the run directory is the same as
+ * before, so the container's spec still names it.
+ */
+async function reattachNetwork(ctx: EngineContext, record: ContainerRecord): Promise<void> {
+  await ctx.network.detach(record.id).catch(() => undefined);
+  const mode = record.network.mode;
+  const predefined = mode === 'none' || mode === 'host' || mode.startsWith('container:');
+  await ctx.network.attach(record.id, {
+    mode,
+    name: record.name,
+    hostname: record.run.hostname ?? record.id.slice(0, 12),
+    ...(predefined ? {} : { networks: [{ name: mode, aliases: record.network.aliases, ...(record.network.ip ? { ip: record.network.ip } : {}) }] }),
+    ports: record.network.ports,
+    publishAll: record.network.publishAll,
+  });
 }
