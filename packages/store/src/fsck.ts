@@ -3,7 +3,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { isNotFound, throwIfAborted } from '@ctr/errors';
-import type { Digest } from '@ctr/image';
+import type { Descriptor, Digest } from '@ctr/image';
 import type { IngestStatus, LocalContentStore } from './content-store';
 import { errno, exists, readJson, TEMP_PREFIX } from './fs-util';
 import type { ImageIndex } from './image-index';
@@ -145,16 +145,18 @@ async function checkImages(parts: FsckParts, problem: Reporter): Promise<void> {
   }
   for (const image of images) {
     const seen = new Set<Digest>();
-    const queue = [image.target];
-    for (let d = queue.pop(); d; d = queue.pop()) {
+    const queue: { descriptor: Descriptor; optional: boolean }[] = [{ descriptor: image.target, optional: false }];
+    for (let next = queue.pop(); next; next = queue.pop()) {
+      const d = next.descriptor;
       if (seen.has(d.digest)) continue;
       seen.add(d.digest);
       if ((d.urls?.length ?? 0) > 0) continue; // foreign layers live elsewhere
       try {
-        queue.push(...(await blobReferences(parts.content, d)).children);
+        const refs = await blobReferences(parts.content, d);
+        queue.push(...refs.children.map((descriptor) => ({ descriptor, optional: refs.isIndex })));
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        problem('images', `image ${image.names[0] ?? image.id} is missing blob ${d.digest}`, parts.content.blobPath(d.digest));
+        if (!next.optional) problem('images', `image ${image.names[0] ?? image.id} is missing blob ${d.digest}`, parts.content.blobPath(d.digest));
       }
     }
   }

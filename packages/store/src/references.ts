@@ -3,6 +3,8 @@ import type { LocalContentStore } from './content-store';
 
 /** What a metadata blob points at: child blobs, and the layer chain a config describes. */
 export interface BlobReferences {
+  /** An index's children are per-platform choices: a store may hold only some of them. */
+  isIndex: boolean;
   children: Descriptor[];
   chainIds: ChainID[];
 }
@@ -12,12 +14,12 @@ const MAX_METADATA = 4 * 1024 * 1024;
 /**
  * The references inside one blob, found by looking at its JSON rather than trusting a
  * media type (leases and old records may not carry one). Layers and large blobs are leaves.
+ * A missing blob is NotFound.
  */
 export async function blobReferences(content: LocalContentStore, descriptor: Pick<Descriptor, 'digest' | 'mediaType'>): Promise<BlobReferences> {
-  const none: BlobReferences = { children: [], chainIds: [] };
-  if (descriptor.mediaType && isLayerType(descriptor.mediaType)) return none;
+  const none: BlobReferences = { isIndex: false, children: [], chainIds: [] };
   const { size } = await content.info(descriptor.digest);
-  if (size > MAX_METADATA || size === 0) return none;
+  if ((descriptor.mediaType && isLayerType(descriptor.mediaType)) || size > MAX_METADATA || size === 0) return none;
   const bytes = await content.readBytes(descriptor.digest);
   if (bytes[0] !== 0x7b /* { */) return none;
   let json: unknown;
@@ -41,7 +43,7 @@ export async function blobReferences(content: LocalContentStore, descriptor: Pic
       chainIds = [];
     }
   }
-  return { children, chainIds };
+  return { isIndex: Array.isArray(doc.manifests), children, chainIds };
 }
 
 function list(value: unknown): unknown[] {

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { digestOf, MediaTypes } from '@ctr/image';
 import type { Store } from '@ctr/store';
 import { bytes, newStore, removeDir, tempDir, unpackable, writeImage } from './helpers';
 
@@ -78,4 +80,15 @@ test('an unreadable image index or snapshot table is reported, not thrown', asyn
   await fs.writeFile(path.join(store.paths.snapshots, 'metadata.json'), '{not json');
   const report = await store.fsck();
   expect(report.problems.map((p) => p.area)).toEqual(['images', 'snapshots']);
+});
+
+test('an index whose other platforms were not pulled is not a problem', async () => {
+  const image = await writeImage(store, work, [{ a: '1' }]);
+  const other = { mediaType: MediaTypes.ociManifest, digest: digestOf('arm64 manifest, never pulled'), size: 10 };
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [image.target, other] }));
+  const stored = await store.content.write(Readable.from([index]));
+  await store.images.put('localhost/multi:1', { id: image.config, target: { mediaType: MediaTypes.ociIndex, ...stored } });
+  expect((await store.fsck()).problems).toEqual([]);
+  await store.content.delete(image.layers[0]!.digest);
+  expect((await store.fsck()).problems.map((p) => p.message)).toEqual([expect.stringContaining(image.layers[0]!.digest)]);
 });
