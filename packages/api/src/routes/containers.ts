@@ -15,7 +15,9 @@ function tailOf(call: Call): number | undefined {
   const tail = call.query.string('tail');
   if (tail === undefined || tail === '' || tail === 'all') return undefined;
   const n = Number(tail);
-  if (!Number.isInteger(n) || n < 0) throw invalidArgument(`invalid value for tail: ${JSON.stringify(tail).slice(0, 40)}: use "all" or a number`);
+  // Docker's clients send -1 for "all".
+  if (Number.isInteger(n) && n < 0) return undefined;
+  if (!Number.isInteger(n)) throw invalidArgument(`invalid value for tail: ${JSON.stringify(tail).slice(0, 40)}: use "all" or a number`);
   return n;
 }
 
@@ -120,15 +122,15 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       const stderr = call.query.bool('stderr');
       if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
       const tty = info.Config.Tty;
+      const timestamps = call.query.bool('timestamps');
+      const tail = tailOf(call);
+      const since = timeOf(call, 'since');
+      const until = timeOf(call, 'until');
       const res = startStream(call, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
       const abort = new AbortController();
       res.once('close', () => abort.abort());
       const out = framedWriter(res, STDOUT, tty);
       const err = framedWriter(res, STDERR, tty);
-      const timestamps = call.query.bool('timestamps');
-      const tail = tailOf(call);
-      const since = timeOf(call, 'since');
-      const until = timeOf(call, 'until');
       try {
         for await (const entry of engine.logs(info.Id, {
           follow: call.query.bool('follow'),
