@@ -22,7 +22,9 @@ import {
   type EndpointState,
   type NetworkState,
   type PublishedPort,
+  type RootEntry,
   type SandboxState,
+  rootRegistry,
 } from './state';
 import type {
   AttachOptions,
@@ -456,6 +458,7 @@ export class NetworkManager {
         const n = await removeTagged(tag);
         removed.push(`${n} iptables rules ${tag}`);
       }
+      removed.push(...(await this.gcDeletedRoots()));
       throwIfAborted(options.signal, 'network gc');
       await this.touchGeneration();
       const gateways = [...nets.values()].filter((n) => !n.isDefault).map((n) => n.gateway);
@@ -466,6 +469,27 @@ export class NetworkManager {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** Removes the namespaces, links and rules of roots whose directory no longer exists. */
+  private async gcDeletedRoots(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const entry of await readAllJson<RootEntry>(rootRegistry(), true)) {
+      if (entry.tag === this.paths.tag) continue;
+      if (await fs.stat(`${entry.root}/networks`).then(() => true, () => false)) continue;
+      const prefix = tags.root(entry.tag);
+      const netnsDir = `${entry.runRoot}/netns`;
+      for (const file of await fs.readdir(netnsDir).catch(() => [] as string[])) {
+        await runScript(teardownScript([], `${netnsDir}/${file}`));
+      }
+      for (const link of await hostLinks()) {
+        if (link.ifalias?.startsWith(prefix)) await run('ip', ['link', 'del', link.ifname]).catch(() => undefined);
+      }
+      for (const tag of await listTags(prefix)) await removeTagged(tag);
+      await fs.rm(`${rootRegistry()}/${entry.tag}.json`, { force: true });
+      removed.push(`leftovers of deleted root ${entry.root}`);
+    }
+    return removed;
+  }
 
   private async locked<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     await this.paths.ensure();

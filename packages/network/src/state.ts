@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { PortMapping } from './types';
 
@@ -70,6 +71,9 @@ export class StatePaths {
   readonly runDir: string;
   /** Short tag naming this root in iptables comments and link aliases, so gc is exact. */
   readonly tag: string;
+  readonly root: string;
+  readonly runRoot: string;
+  private registered = false;
 
   constructor(rootDir: string, runRootDir: string) {
     const root = path.resolve(rootDir);
@@ -82,6 +86,8 @@ export class StatePaths {
     this.netnsDir = path.join(runRoot, 'netns');
     this.runDir = path.join(runRoot, 'network');
     this.tag = createHash('sha256').update(root).digest('hex').slice(0, 8);
+    this.root = root;
+    this.runRoot = runRoot;
   }
 
   netFile(id: string): string {
@@ -98,7 +104,27 @@ export class StatePaths {
 
   async ensure(): Promise<void> {
     await Promise.all([this.nets, this.sandboxes, this.netnsDir, this.runDir].map((d) => fs.mkdir(d, { recursive: true })));
+    if (this.registered) return;
+    await fs.mkdir(rootRegistry(), { recursive: true });
+    const entry: RootEntry = { tag: this.tag, root: this.root, runRoot: this.runRoot };
+    await writeJson(path.join(rootRegistry(), `${this.tag}.json`), entry, false);
+    this.registered = true;
   }
+}
+
+/**
+ * Every root that made something on this host, so the gc of any root can clean up after
+ * one whose directory was deleted without its own gc (its links and rules are tagged
+ * with its tag, which nothing else would ever remove).
+ */
+export interface RootEntry {
+  tag: string;
+  root: string;
+  runRoot: string;
+}
+
+export function rootRegistry(): string {
+  return path.join(os.tmpdir(), 'ctr-network-roots');
 }
 
 /**

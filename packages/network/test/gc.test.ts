@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { NetworkManager } from '@ctr/network';
 import { lookup, makeTestHost, type TestHost } from './helpers/host';
 
 let host: TestHost;
@@ -85,4 +87,30 @@ test('a torn sandbox record (power loss before it reached the disk) counts as ab
   const r = await host.manager.attach('tgc-torn', { mode: 'none' });
   expect(r.netnsPath).toBeDefined();
   await host.manager.detach('tgc-torn');
+});
+
+test('what a deleted root left on the host is removed by the gc of any other root', async () => {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-net-tgc-gone-'));
+  const runRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-net-tgc-gone-run-'));
+  const goneTag = createHash('sha256').update(root).digest('hex').slice(0, 8);
+  const gone = new NetworkManager({
+    root,
+    runRoot,
+    bridgePrefix: host.prefix,
+    defaultBridge: { bridgeName: `${host.prefix}-gdef`, subnet: host.subnet(14) },
+  });
+  await gone.createNetwork({ name: 'tgc-gone', subnet: host.subnet(13), bridgeName: `${host.prefix}-gone` });
+  await gone.attach('tgc-g1', { mode: 'tgc-gone', ports: ['127.0.0.1::80'] });
+  await gone.attach('tgc-g2', {});
+  await fs.rm(root, { recursive: true, force: true });
+
+  expect((await host.manager.gc()).removed).toContain(`leftovers of deleted root ${root}`);
+  expect(sh('ip -o link show')).not.toContain(`${host.prefix}-g`);
+  expect(sh('iptables-save')).not.toContain(`ctr:${goneTag}:`);
+  expect(await fs.readdir(path.join(runRoot, 'netns'))).toEqual([]);
+  // Its DNS server notices that its root is gone and exits by itself.
+  const pidFile = path.join(runRoot, 'network', 'dns.pid');
+  for (let i = 0; i < 50 && (await fs.stat(pidFile).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  await expect(fs.stat(pidFile)).rejects.toThrow();
+  await fs.rm(runRoot, { recursive: true, force: true });
 });

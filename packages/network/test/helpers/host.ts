@@ -27,6 +27,11 @@ export interface TestHost {
   cleanup(): Promise<void>;
 }
 
+/** The manager names what it makes with a hash of its root (see StatePaths.tag). */
+function tagOf(root: string): string {
+  return createHash('sha256').update(root).digest('hex').slice(0, 8);
+}
+
 /** A /20 block of 10.212.0.0/14 with no address of it configured on the host. */
 function freeBlock(): (i: number) => string {
   const used = execFileSync('ip', ['-4', '-o', 'addr', 'show']).toString();
@@ -60,8 +65,7 @@ export async function makeTestHost(code: string): Promise<TestHost> {
     async leftovers() {
       const out: string[] = [];
       const links = JSON.parse(execFileSync('ip', ['-j', 'link', 'show']).toString()) as Array<{ ifname: string; ifalias?: string }>;
-      // The manager names what it makes with a hash of its root (see StatePaths.tag).
-      const aliasTag = `ctr:${createHash('sha256').update(root).digest('hex').slice(0, 8)}:`;
+      const aliasTag = `ctr:${tagOf(root)}:`;
       for (const l of links) if (l.ifname.startsWith(`${prefix}-`) || l.ifalias?.startsWith(aliasTag)) out.push(`link ${l.ifname}`);
       const rules = execFileSync('iptables-save').toString().split('\n');
       for (const r of rules) if (r.includes(aliasTag) || r.includes(` ${prefix}-`)) out.push(`rule ${r}`);
@@ -81,6 +85,7 @@ export async function makeTestHost(code: string): Promise<TestHost> {
       }
       await manager.gc();
       await fs.rm(root, { recursive: true, force: true });
+      await fs.rm(path.join(os.tmpdir(), 'ctr-network-roots', `${tagOf(root)}.json`), { force: true });
     },
   };
   return host;
