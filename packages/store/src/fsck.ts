@@ -180,6 +180,10 @@ async function checkSnapshots(parts: FsckParts, repair: boolean, problem: Report
           continue;
         }
         if (!(await exists(parts.snapshots.fsDir(record.id)))) problem('snapshots', `snapshot "${key}" has no directory`, path.join(root, record.id));
+        const work = path.join(root, record.id, 'work');
+        if (record.kind === 'committed' && (await exists(work))) {
+          await fixed('snapshots', `removed the overlay work directory left in committed snapshot "${key}"`, work, () => fs.rm(work, { recursive: true, force: true }));
+        }
         if (record.parent !== undefined && !db.snapshots[record.parent]) problem('snapshots', `snapshot "${key}" names a missing parent "${record.parent}"`);
       }
       const used = new Set(Object.values(db.snapshots).map((r) => r.id));

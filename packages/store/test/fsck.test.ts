@@ -36,10 +36,11 @@ test('leftovers of killed processes are repaired and images survive', async () =
   await fs.mkdir(path.join(store.paths.ingest, 'f'.repeat(64)));
   await store.snapshots.prepare('extract-dead sha256:x', top, { labels: { 'ctr.store/extract-pid': String(pid) } });
   await fs.mkdir(path.join(store.paths.volumes, `.tmp-${pid}-77`));
+  await fs.mkdir(path.join(store.paths.snapshots, '1', 'work'));
 
   const report = await store.fsck();
   expect(report.problems).toEqual([]);
-  expect(report.repaired).toHaveLength(6);
+  expect(report.repaired).toHaveLength(7);
   expect(await store.fsck()).toMatchObject({ clean: true, repaired: [] });
   expect((await store.images.resolve('localhost/keep:1')).id).toBe(image.config);
   await expect(store.snapshots.stat('extract-dead sha256:x')).rejects.toMatchObject({ code: 'NotFound' });
