@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, realpath, rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { invalidArgument } from '@ctr/errors';
 import { applyLayer } from '@ctr/image';
 import type { Command, Io } from '../command';
@@ -18,10 +18,14 @@ function splitContainerPath(arg: string): { container: string; path: string } | 
 }
 
 /** Counts the bytes passing through, for docker's "Successfully copied" line. */
-function counted(source: Readable): { stream: PassThrough; bytes: () => number } {
+function counted(source: Readable): { stream: Transform; bytes: () => number } {
   let bytes = 0;
-  const stream = new PassThrough();
-  stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
   source.on('error', (error) => stream.destroy(error));
   source.pipe(stream);
   return { stream, bytes: () => bytes };

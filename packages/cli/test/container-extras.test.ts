@@ -1,0 +1,138 @@
+import { execFile, type ExecFileException } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBusyboxRootfs } from '@ctr/image';
+
+const bin = join(__dirname, '..', 'bin', 'ctr.js');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('ctr cp, export, diff, top, stats, system df/prune (real runc, conmon, overlayfs)', () => {
+  let root: string;
+  let runRoot: string;
+  let host: string;
+
+  function ctr(...args: string[]): Promise<Result> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, [bin, '--root', root, '--runroot', runRoot, ...args], { encoding: 'buffer', maxBuffer: 64 << 20 }, (error: ExecFileException | null, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: stdout.toString('latin1'), stderr: stderr.toString() });
+      });
+    });
+  }
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ctr-cli-extras-'));
+    runRoot = await mkdtemp(join(tmpdir(), 'ctr-cli-extras-run-'));
+    const rootfs = await mkdtemp(join(tmpdir(), 'ctr-cli-extras-bb-'));
+    await createBusyboxRootfs(rootfs);
+    const imported = await ctr('import', '-c', 'CMD ["sh"]', rootfs, 'busybox');
+    await rm(rootfs, { recursive: true, force: true });
+    expect(imported.code).toBe(0);
+  });
+
+  afterAll(async () => {
+    const { stdout } = await ctr('ps', '-aq', '--no-trunc');
+    for (const id of stdout.split('\n').filter(Boolean)) await ctr('rm', '-f', id);
+    await rm(root, { recursive: true, force: true });
+    await rm(runRoot, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    host = await mkdtemp(join(tmpdir(), 'ctr-cli-cp-'));
+  });
+  afterEach(async () => {
+    await rm(host, { recursive: true, force: true });
+  });
+
+  test('cp copies a file out to a new name and a directory into an existing directory', async () => {
+    await ctr('run', '--name', 'cp-out', '--network', 'none', 'busybox', 'sh', '-c', 'mkdir -p /data/sub && echo hello > /data/sub/f && echo top > /data/t');
+    const file = await ctr('cp', 'cp-out:/data/t', join(host, 'renamed'));
+    expect(file.code).toBe(0);
+    expect(file.stderr).toMatch(/^Successfully copied \d+(\.\d+)?k?B to /);
+    expect(await readFile(join(host, 'renamed'), 'utf8')).toBe('top\n');
+    expect((await ctr('cp', 'cp-out:/data', host)).code).toBe(0);
+    expect(await readFile(join(host, 'data', 'sub', 'f'), 'utf8')).toBe('hello\n');
+    await ctr('rm', 'cp-out');
+  });
+
+  test('cp copies a host directory into a container, and a tar from stdin with -', async () => {
+    await mkdir(join(host, 'site'));
+    await writeFile(join(host, 'site', 'index.html'), '<h1>hi</h1>\n');
+    await ctr('create', '--name', 'cp-in', '--network', 'none', 'busybox');
+    expect((await ctr('cp', join(host, 'site'), 'cp-in:/srv')).code).toBe(0);
+    const listing = await ctr('cp', 'cp-in:/srv/index.html', '-');
+    expect(listing.code).toBe(0);
+    expect(listing.stdout).toContain('<h1>hi</h1>');
+    expect(listing.stdout.slice(0, 10)).toBe('index.html');
+    await ctr('rm', 'cp-in');
+  });
+
+  test('cp from a missing container path exits 125 and writes nothing; a missing host path too', async () => {
+    await ctr('create', '--name', 'cp-missing', '--network', 'none', 'busybox');
+    const result = await ctr('cp', 'cp-missing:/no/such', join(host, 'x'));
+    expect(result.code).toBe(125);
+    expect(result.stderr).toContain('Could not find the file /no in container');
+    expect(await readdir(host)).toEqual([]);
+    expect((await ctr('cp', join(host, 'absent'), 'cp-missing:/tmp')).code).toBe(125);
+    expect((await ctr('cp', 'a', 'b')).stderr).toContain('must specify at least one container source');
+    await ctr('rm', 'cp-missing');
+  });
+
+  test('diff prints docker diff lines', async () => {
+    await ctr('run', '--name', 'diffed', '--network', 'none', 'busybox', 'sh', '-c', 'touch /added && rm /etc/group');
+    const result = await ctr('diff', 'diffed');
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')).toEqual(expect.arrayContaining(['A /added', 'C /etc', 'D /etc/group']));
+    await ctr('rm', 'diffed');
+  });
+
+  test('export -o writes the filesystem as a tar', async () => {
+    await ctr('create', '--name', 'exported', '--network', 'none', 'busybox');
+    const out = join(host, 'fs.tar');
+    expect((await ctr('export', '-o', out, 'exported')).code).toBe(0);
+    const tar = await readFile(out);
+    expect(tar.includes(Buffer.from('bin/busybox'))).toBe(true);
+    await ctr('rm', 'exported');
+  });
+
+  test('top prints ps columns for the container processes', async () => {
+    await ctr('run', '-d', '--name', 'topped', '--network', 'none', 'busybox', 'sleep', '60');
+    const result = await ctr('top', 'topped');
+    expect(result.code).toBe(0);
+    const [header, row] = result.stdout.split('\n');
+    expect(header).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
+    expect(row).toMatch(/sleep 60$/);
+    await ctr('rm', '-f', 'topped');
+  });
+
+  test('stats --no-stream prints docker columns', async () => {
+    await ctr('run', '-d', '--name', 'statted', '--network', 'none', '-m', '32m', 'busybox', 'sleep', '60');
+    const result = await ctr('stats', '--no-stream', 'statted');
+    expect(result.code).toBe(0);
+    const [header, row] = result.stdout.split('\n');
+    expect(header).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
+    expect(row).toMatch(/^[0-9a-f]{12}\s+statted\s+\d+\.\d\d%\s+[\d.]+\w?i?B \/ 32MiB\s+\d+\.\d\d%\s+\S+ \/ \S+\s+\S+ \/ \S+\s+1$/);
+    const formatted = await ctr('stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'statted');
+    expect(formatted.stdout).toBe('statted 1\n');
+    await ctr('rm', '-f', 'statted');
+  });
+
+  test('system df prints the usage table and system prune -f removes stopped containers', async () => {
+    await ctr('run', '--name', 'prunable', '--network', 'none', 'busybox', 'true');
+    const df = await ctr('system', 'df');
+    expect(df.code).toBe(0);
+    expect(df.stdout.split('\n')[0]).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+    expect(df.stdout).toMatch(/\nImages\s+1\s+/);
+    const pruned = await ctr('system', 'prune', '-f');
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n/);
+    expect(pruned.stdout).toMatch(/Total reclaimed space: /);
+    expect((await ctr('ps', '-aq')).stdout).toBe('');
+    expect((await ctr('system', 'prune')).stderr).toContain('needs confirmation');
+  });
+});
