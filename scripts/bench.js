@@ -6,13 +6,14 @@ const { execFileSync } = require('node:child_process');
 const { existsSync, readdirSync } = require('node:fs');
 const path = require('node:path');
 
+const benchDir = path.join(__dirname, '..', 'bench');
 const name = process.argv[2];
-const available = readdirSync(__dirname)
-  .filter((f) => f.endsWith('.js') && f !== 'run.js')
+const available = readdirSync(benchDir)
+  .filter((f) => f.endsWith('.js'))
   .map((f) => f.slice(0, -3));
-if (!name || !existsSync(path.join(__dirname, `${name}.js`))) {
+if (!name || !existsSync(path.join(benchDir, `${name}.js`))) {
   console.error(`usage: npm run bench -- <name>\nbenchmarks: ${available.join(', ') || '(none yet)'}`);
   process.exit(2);
 }
 execFileSync('npx', ['tsc', '-b'], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
-execFileSync(process.execPath, [path.join(__dirname, `${name}.js`), ...process.argv.slice(3)], { stdio: 'inherit' });
+execFileSync(process.execPath, [path.join(benchDir, `${name}.js`), ...process.argv.slice(3)], { stdio: 'inherit' });
