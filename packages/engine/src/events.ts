@@ -73,15 +73,15 @@ export class EventLog {
   }
 
   async emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): Promise<EngineEvent> {
-    const nanos = process.hrtime.bigint() % 1_000_000n;
-    const ms = Date.now();
+    // Wall-clock time with sub-millisecond precision that never runs ahead of Date.now().
+    const ms = performance.timeOrigin + performance.now();
     const event: EngineEvent = {
       Type: type,
       Action: action,
       Actor: { ID: id, Attributes: attributes },
       scope: 'local',
       time: Math.floor(ms / 1000),
-      timeNano: ms * 1_000_000 + Number(nanos),
+      timeNano: Math.floor(ms * 1e6),
     };
     const size = await stat(this.path).then((s) => s.size, () => 0);
     if (size > ROTATE_AT) await rename(this.path, `${this.path}.1`).catch(() => undefined);
