@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CtrError } from '@ctr/errors';
 import { errorBody } from './http-errors';
 import type { Query } from './query';
@@ -19,7 +19,8 @@ export interface Call {
 }
 
 function response(call: Call): ServerResponse {
-  if (!call.res) throw new CtrError('InvalidArgument', `${call.req.method} ${call.req.url} cannot be hijacked`, { hint: 'send it without Upgrade headers' });
+  // Only hijackable routes are called without a response, and they answer on the socket.
+  if (!call.res) throw new CtrError('Internal', `${call.req.method} ${call.req.url}: no response to answer on`);
   return call.res;
 }
 
@@ -97,4 +98,16 @@ export function openRawSession(call: Call, contentType: string): RawSession {
   res.flushHeaders();
   const gone = new Promise<void>((resolve) => res.once('close', () => resolve()));
   return { input: call.req, output: res, close: () => res.end(), gone };
+}
+
+/**
+ * A request body (a tar) to hand to code that may destroy its input on a failure:
+ * destroying the request itself would drop the connection before the error is answered.
+ */
+export function bodyStream(call: Call): Readable {
+  const body = new PassThrough();
+  call.req.pipe(body);
+  body.once('close', () => call.req.unpipe(body));
+  call.req.once('error', (error) => body.destroy(error));
+  return body;
 }

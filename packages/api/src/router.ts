@@ -10,27 +10,29 @@ export interface Route {
   /** Matched against the path without its `/v1.xx` prefix; groups become `call.params`. */
   pattern: RegExp;
   handler: Handler;
+  /** Whether the client may take the connection over (`Upgrade: tcp`): attach and exec start. */
+  hijack: boolean;
 }
 
 /** `route('GET', '/containers/:id/json', h)`: `:x` is one segment, `*x` is the rest (image names have slashes). */
-export function route(method: string, path: string, handler: Handler): Route {
+export function route(method: string, path: string, handler: Handler, options: { hijack?: boolean } = {}): Route {
   const source = path
     .split('/')
     .map((part) => (part.startsWith(':') ? '([^/]+)' : part.startsWith('*') ? '(.+)' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
     .join('/');
-  return { method, pattern: new RegExp(`^${source}/?$`), handler };
+  return { method, pattern: new RegExp(`^${source}/?$`), handler, hijack: options.hijack ?? false };
 }
 
 export class Router {
   constructor(private readonly routes: Route[]) {}
 
-  find(method: string, path: string): { handler: Handler; params: string[] } {
+  find(method: string, path: string): { route: Route; params: string[] } {
     const verb = method === 'HEAD' ? ['HEAD', 'GET'] : [method];
     for (const want of verb) {
       for (const r of this.routes) {
         if (r.method !== want) continue;
         const match = r.pattern.exec(path);
-        if (match) return { handler: r.handler, params: match.slice(1).map(decodeSegment) };
+        if (match) return { route: r, params: match.slice(1).map(decodeSegment) };
       }
     }
     throw notFound(`page not found: ${method} ${path}`);

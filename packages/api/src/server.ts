@@ -112,8 +112,11 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://ctrd');
     try {
       const { version, path } = splitVersion(url.pathname);
-      const { handler, params } = this.router.find(req.method ?? 'GET', path);
-      await handler({ req, params, query: new Query(url.searchParams), version, ...(res ? { res } : {}), ...(upgrade ? { upgrade } : {}) });
+      const { route, params } = this.router.find(req.method ?? 'GET', path);
+      if (upgrade && !route.hijack) {
+        throw invalidArgument(`${req.method} ${path} cannot be hijacked`, { hint: 'send it without the Upgrade and Connection: Upgrade headers' });
+      }
+      await route.handler({ req, params, query: new Query(url.searchParams), version, ...(res ? { res } : {}), ...(upgrade ? { upgrade } : {}) });
     } catch (error) {
       if (res) sendError(res, error);
       else if (upgrade) sendSocketError(upgrade.socket, error);

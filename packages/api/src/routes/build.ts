@@ -1,7 +1,7 @@
 import { formatEvent } from '@ctr/dockerfile';
 import { familiarImageName, normalizeImageName } from '@ctr/engine';
 import { asCtrError, invalidArgument } from '@ctr/errors';
-import { JsonMessages, sendJson } from '../call';
+import { JsonMessages, bodyStream, sendJson } from '../call';
 import { Fields } from '../fields';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
@@ -78,6 +78,8 @@ export function buildRoutes({ engine }: Services): Route[] {
       const target = q.string('target');
       const platform = q.string('platform');
       const quiet = q.bool('q');
+      const buildArgs = q.stringMap('buildargs');
+      const labels = q.stringMap('labels');
       const out = new JsonMessages(call);
       const abort = new AbortController();
       call.res?.once('close', () => {
@@ -85,12 +87,12 @@ export function buildRoutes({ engine }: Services): Route[] {
       });
       try {
         const result = await engine.build({
-          context: call.req,
+          context: bodyStream(call),
           ...(dockerfile ? { dockerfile } : {}),
           ...(target ? { target } : {}),
           ...(platform ? { platform } : {}),
-          buildArgs: q.stringMap('buildargs'),
-          labels: q.stringMap('labels'),
+          buildArgs,
+          labels,
           noCache: q.bool('nocache'),
           allow: { networkHost: q.string('networkmode') === 'host' },
           tags,

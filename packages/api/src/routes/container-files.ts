@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { invalidArgument } from '@ctr/errors';
 import type { PathStat } from '@ctr/engine';
-import { sendJson, startStream, type Call } from '../call';
+import { bodyStream, sendJson, startStream, type Call } from '../call';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 
@@ -39,7 +39,7 @@ export function containerFileRoutes({ engine }: Services): Route[] {
       await pipeline(tar, res).catch(() => res.destroy());
     }),
     route('PUT', '/containers/:id/archive', async (call) => {
-      await engine.putArchive(id(call), pathOf(call), call.req, {
+      await engine.putArchive(id(call), pathOf(call), bodyStream(call), {
         noOverwriteDirNonDir: call.query.bool('noOverwriteDirNonDir'),
         signal: closed(call),
       });

@@ -149,7 +149,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       }
       res.end();
     }),
-    route('POST', '/containers/:id/attach', async (call) => attach(call)),
+    route('POST', '/containers/:id/attach', async (call) => attach(call), { hijack: true }),
   ];
 
   /**

@@ -77,7 +77,7 @@ export function execRoutes({ engine, execs }: Services): Route[] {
         else framedWriter(raw.output, STDERR, false).write(message);
       }
       raw.close();
-    }),
+    }, { hijack: true }),
     route('GET', '/exec/:id/json', async (call) => {
       sendJson(call, 200, execs.inspect(execs.get(call.params[0] as string)));
     }),

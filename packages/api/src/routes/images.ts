@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { familiarImageName, normalizeImageName } from '@ctr/engine';
 import { asCtrError, invalidArgument, notFound } from '@ctr/errors';
-import { JsonMessages, sendJson, startStream, type Call } from '../call';
+import { JsonMessages, bodyStream, sendJson, startStream, type Call } from '../call';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 
@@ -70,7 +70,7 @@ export function imageRoutes({ engine }: Services): Route[] {
     }),
     route('POST', '/images/load', async (call) => {
       await streamed(call, async (out) => {
-        const { loaded } = await engine.load(call.req, { signal: abortOnClose(call) });
+        const { loaded } = await engine.load(bodyStream(call), { signal: abortOnClose(call) });
         for (const line of loaded) out.write({ stream: `${line}\n` });
       });
     }),
@@ -146,7 +146,7 @@ export function imageRoutes({ engine }: Services): Route[] {
     const message = call.query.string('message');
     await streamed(call, async (out) => {
       const image = await engine.importImage(
-        { tar: call.req },
+        { tar: bodyStream(call) },
         { ...(target ? { name: target } : {}), ...(message ? { comment: message } : {}), signal: abortOnClose(call) },
       );
       out.write({ status: image.record.id });
