@@ -1,0 +1,79 @@
+import { createOptionsFromBody } from '@ctr/api';
+
+test('Config and HostConfig map to the engine create options', () => {
+  const options = createOptionsFromBody(
+    {
+      Image: 'busybox',
+      Cmd: ['sh', '-c', 'true'],
+      Entrypoint: null,
+      Env: ['A=1'],
+      WorkingDir: '/w',
+      User: '1000:1000',
+      Tty: true,
+      OpenStdin: true,
+      Labels: { a: 'b' },
+      Volumes: { '/anon': {} },
+      ExposedPorts: { '80/tcp': {} },
+      HostConfig: {
+        Binds: ['/host:/ctr:ro'],
+        NetworkMode: 'none',
+        PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] },
+        RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 },
+        AutoRemove: false,
+        Memory: 64 * 1024 * 1024,
+        NanoCpus: 1_500_000_000,
+        PidsLimit: 0,
+        Mounts: [{ Type: 'tmpfs', Target: '/run', TmpfsOptions: { SizeBytes: 1024 } }, { Type: 'volume', Source: 'data', Target: '/data', ReadOnly: true }],
+        Tmpfs: { '/scratch': 'size=64m' },
+        CapDrop: ['NET_RAW'],
+        SecurityOpt: ['no-new-privileges:true', 'seccomp=unconfined'],
+        Ulimits: [{ Name: 'nofile', Soft: 1024, Hard: 2048 }],
+      },
+    },
+    'named',
+  );
+  expect(options).toEqual({
+    image: 'busybox',
+    pull: 'never',
+    name: 'named',
+    cmd: ['sh', '-c', 'true'],
+    env: ['A=1'],
+    workingDir: '/w',
+    user: '1000:1000',
+    tty: true,
+    openStdin: true,
+    labels: { a: 'b' },
+    volumes: ['/host:/ctr:ro', '/anon', 'data:/data:ro'],
+    tmpfs: ['/scratch:size=64m', '/run:size=1024'],
+    network: 'none',
+    publish: ['127.0.0.1:8080:80/tcp'],
+    restart: 'on-failure:3',
+    autoRemove: false,
+    memory: 64 * 1024 * 1024,
+    cpus: 1.5,
+    capDrop: ['NET_RAW'],
+    noNewPrivileges: true,
+    seccomp: 'unconfined',
+    ulimits: [{ name: 'nofile', soft: 1024, hard: 2048 }],
+  });
+});
+
+test('the default network mode and a user network from NetworkingConfig', () => {
+  expect(createOptionsFromBody({ Image: 'busybox', HostConfig: { NetworkMode: 'default' } }, undefined).network).toBeUndefined();
+  const options = createOptionsFromBody(
+    { Image: 'busybox', HostConfig: { NetworkMode: 'app' }, NetworkingConfig: { EndpointsConfig: { app: { Aliases: ['web'], IPAMConfig: { IPv4Address: '10.0.0.5' } } } } },
+    undefined,
+  );
+  expect(options).toMatchObject({ network: 'app', networkAliases: ['web'], ip: '10.0.0.5' });
+});
+
+test('a string Cmd is one argument, as Docker strslice', () => {
+  expect(createOptionsFromBody({ Image: 'busybox', Cmd: 'date' }, undefined).cmd).toEqual(['date']);
+});
+
+test('a mount of an unknown type or without a target is InvalidArgument', () => {
+  expect(() => createOptionsFromBody({ Image: 'b', HostConfig: { Mounts: [{ Type: 'npipe', Target: '/x' }] } }, undefined)).toThrow(
+    expect.objectContaining({ code: 'InvalidArgument', message: 'invalid mount config: mount type unknown: "npipe"' }),
+  );
+  expect(() => createOptionsFromBody({ Image: 'b', HostConfig: { Mounts: [{ Type: 'bind' }] } }, undefined)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+});
