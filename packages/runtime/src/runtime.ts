@@ -151,8 +151,9 @@ export class Runtime {
       }
       throw error;
     }
+    let record: ContainerRecord;
+    let spec: Spec;
     try {
-      let spec: Spec;
       if (options.spec) {
         spec = { ...structuredClone(options.spec), root: { ...options.spec.root, path: rootfs } };
       } else {
@@ -169,11 +170,10 @@ export class Runtime {
           swapAccounting: tools.swap,
           etcFiles,
         });
-        await prepareRootfs(rootfs);
-        await writeEtcFiles(d.dir, hostname, run);
+        await Promise.all([prepareRootfs(rootfs), writeEtcFiles(d.dir, hostname, run)]);
       }
-      await fs.writeFile(d.config, JSON.stringify(spec));
-      await d.write({
+      const writing = fs.writeFile(d.config, JSON.stringify(spec));
+      record = {
         id,
         rootfs,
         status: 'created',
@@ -187,25 +187,29 @@ export class Runtime {
         openStdin: run.openStdin === true,
         stopSignal,
         stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
-      });
+      };
+      await Promise.all([writing, d.write(record)]);
     } catch (error) {
       await fs.rm(d.dir, { recursive: true, force: true });
       throw error;
     }
-    return this.inspect(id);
+    return this.info(d, record, spec);
   }
 
   /** Run the container's process (again, for an exited container). A running one is left alone. */
   async start(id: string, options: StartOptions = {}): Promise<StartResult> {
     const d = this.dir(id);
     const tools = await this.setup();
-    const current = await this.state(id);
+    const record = await d.read();
+    const current = await this.stateOf(d, record);
     if (current.running) return {};
     if (current.status === 'removing') throw conflict(`container ${id} is marked for removal and cannot be started`);
     throwIfAborted(options.signal, 'start');
-    const record = await d.read();
-    await this.removeRuntimeState(tools, id);
-    await Promise.all([d.exitFile, d.oomFile, d.pidFile].map((f) => fs.rm(f, { force: true })));
+    if (record.status !== 'created') {
+      // A run before this one left runc state and conmon's files behind.
+      await this.removeRuntimeState(tools, id);
+      await Promise.all([d.exitFile, d.oomFile, d.pidFile].map((f) => fs.rm(f, { force: true })));
+    }
     const config: ConmonConfig = {
       conmon: tools.conmon,
       runtime: tools.runtime,
@@ -228,15 +232,18 @@ export class Runtime {
     if (!message || message.data < 0) {
       const text = message?.message ?? (await this.runtimeError(d)) ?? 'conmon exited without starting the container';
       const failure = startFailure(text);
-      await d.update({ status: 'exited', exitCode: Number(failure.details.exitCode), error: failure.message, finishedAt: new Date().toISOString(), pid: 0 });
+      await d.write({ ...record, status: 'exited', exitCode: Number(failure.details.exitCode), error: failure.message, finishedAt: new Date().toISOString(), pid: 0 });
       await this.removeRuntimeState(tools, id);
       throw failure;
     }
     let attached: Promise<void> | undefined;
     try {
       if (options.attach) attached = (await attachSocket(d.dir, options.attach)).done;
-      await d.update({ status: 'running', pid: message.data, startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, error: '' });
-      await tools.runc.start(id);
+      // The record is written while the process starts: `start` returns after both.
+      await Promise.all([
+        d.write({ ...record, status: 'running', pid: message.data, startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, error: '' }),
+        tools.runc.start(id),
+      ]);
     } catch (error) {
       await tools.runc.kill(id, 'KILL').catch(() => undefined);
       await this.removeRuntimeState(tools, id);
@@ -360,20 +367,24 @@ export class Runtime {
       error: record.error,
     };
     if (record.status !== 'running' && record.status !== 'paused') return state;
-    const exit = await d.exitCode();
-    if (exit) {
+    const exited = async (): Promise<boolean> => {
+      const exit = await d.exitCode();
+      if (!exit) return false;
       state.status = 'exited';
       state.exitCode = exit.code;
       state.finishedAt = exit.at.toISOString();
       state.oomKilled = await fs.access(d.oomFile).then(() => true, () => false);
-      return state;
-    }
+      return true;
+    };
+    if (await exited()) return state;
     if (isAlive(await d.conmonPid())) {
       state.running = true;
       state.paused = record.status === 'paused';
       state.pid = record.pid;
       return state;
     }
+    // conmon writes the exit file and then exits: look again before calling it lost.
+    if (await exited()) return state;
     // A monitor gone without an exit file (killed, or the machine restarted).
     state.status = 'exited';
     state.exitCode = 255;
@@ -384,9 +395,12 @@ export class Runtime {
   async inspect(id: string): Promise<ContainerInfo> {
     const d = this.dir(id);
     const record = await d.read();
-    const [state, spec] = await Promise.all([this.stateOf(d, record), fs.readFile(d.config, 'utf8').then((t) => JSON.parse(t) as Spec)]);
+    return this.info(d, record, JSON.parse(await fs.readFile(d.config, 'utf8')) as Spec);
+  }
+
+  private async info(d: ContainerDir, record: ContainerRecord, spec: Spec): Promise<ContainerInfo> {
     return {
-      ...state,
+      ...(await this.stateOf(d, record)),
       rootfs: record.rootfs,
       bundle: d.dir,
       logPath: d.log,
