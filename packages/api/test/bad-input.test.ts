@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TAR_END, encodeTarHeader, tarPadding } from '@ctr/image';
-import { docker, json, request, startTestDaemon, type TestDaemon } from './fixture';
+import { docker, json, request, startTestDaemon, type RawResponse, type TestDaemon } from './fixture';
 
 let t: TestDaemon;
 beforeAll(async () => {
@@ -20,7 +20,7 @@ async function containersOnDisk(): Promise<string[]> {
   return readdir(join(t.root, 'engine', 'containers')).catch(() => []);
 }
 
-function message(res: { body: Buffer }): string {
+function message(res: RawResponse): string {
   return (json(res) as { message: string }).message;
 }
 
@@ -67,7 +67,7 @@ test('an invalid container name is a 400 and an unknown image a 404, with nothin
 
 test('an absurdly large body is refused with 413 before it is read whole', async () => {
   const huge = Buffer.alloc(6 * 1024 * 1024, 0x20);
-  const res = await request(t.socket, 'POST', '/containers/create', huge).catch((error: Error) => ({ status: -1, body: Buffer.from(error.message), headers: {} }));
+  const res = await request(t.socket, 'POST', '/containers/create', huge).catch((error: Error): RawResponse => ({ status: -1, body: Buffer.from(error.message), headers: {} }));
   // The daemon answers as soon as the limit is passed; the client may still be sending.
   expect([413, -1]).toContain(res.status);
   if (res.status === 413) expect(message(res)).toMatch(/request body too large/);
