@@ -111,15 +111,25 @@ async function tagged(needle: string): Promise<Record<Table, string[]>> {
   return out;
 }
 
-/** Deletes every rule tagged exactly `tag`; returns how many. */
+/**
+ * Deletes every rule tagged exactly `tag`; returns how many. Another process may delete
+ * some of them between our read and our delete (two gcs cleaning a deleted root), which
+ * fails the whole transaction, so it reads again and retries.
+ */
 export async function removeTagged(tag: string): Promise<number> {
-  const found = await tagged(`${tag}"`);
-  const count = TABLES.reduce((n, t) => n + found[t].length, 0);
-  if (count === 0) return 0;
-  const del = { filter: [] as string[], nat: [] as string[], raw: [] as string[] };
-  for (const t of TABLES) del[t] = found[t].map((l) => `-D${l.slice(2)}`);
-  await run('iptables-restore', ['--noflush'], { input: restoreInput(del) });
-  return count;
+  for (let attempt = 1; ; attempt++) {
+    const found = await tagged(`${tag}"`);
+    const count = TABLES.reduce((n, t) => n + found[t].length, 0);
+    if (count === 0) return 0;
+    const del = { filter: [] as string[], nat: [] as string[], raw: [] as string[] };
+    for (const t of TABLES) del[t] = found[t].map((l) => `-D${l.slice(2)}`);
+    try {
+      await run('iptables-restore', ['--noflush'], { input: restoreInput(del) });
+      return count;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
 }
 
 /** The distinct tags in use that start with `prefix` (for gc). */

@@ -464,6 +464,7 @@ export class NetworkManager {
       const gateways = [...nets.values()].filter((n) => !n.isDefault).map((n) => n.gateway);
       if (gateways.length > 0) await ensureDnsDaemon(this.paths, gateways, true);
       else if (await stopDnsDaemon(this.paths)) removed.push('dns server');
+      if (nets.size === 0 && sandboxes.size === 0) await this.paths.unregister();
       return { removed };
     }, options.signal);
   }

@@ -110,6 +110,12 @@ export class StatePaths {
     await writeJson(path.join(rootRegistry(), `${this.tag}.json`), entry, false);
     this.registered = true;
   }
+
+  /** Leaves the registry: called when this root has nothing left on the host. */
+  async unregister(): Promise<void> {
+    await fs.rm(path.join(rootRegistry(), `${this.tag}.json`), { force: true });
+    this.registered = false;
+  }
 }
 
 /**

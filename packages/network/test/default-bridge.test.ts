@@ -28,13 +28,13 @@ test('a chosen default bridge name already on the host is a Conflict, and nothin
     code: 'Conflict',
     message: `The default bridge ${taken} already exists on the host`,
   });
-  expect(await b.leftovers()).toEqual([]);
+  expect(await b.leftovers(false)).toEqual([]);
 });
 
 test('a chosen default subnet already on the host is a Conflict', async () => {
   const other = new NetworkManager({ ...b.options, defaultBridge: { bridgeName: `${b.prefix}-dflt`, subnet: a.subnet(15) } });
   await expect(other.attach('tdc-third', {})).rejects.toMatchObject({ code: 'Conflict' });
-  expect(await b.leftovers()).toEqual([]);
+  expect(await b.leftovers(false)).toEqual([]);
 });
 
 test('the first root keeps working meanwhile', async () => {

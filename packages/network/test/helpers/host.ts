@@ -22,8 +22,9 @@ export interface TestHost {
   net(i: number): string;
   /** `${net(i)}.0/24`; /24 number 15 is the default bridge, 8-15 the address pool. */
   subnet(i: number): string;
-  /** Links, netns files and iptables rules of this file still present. */
-  leftovers(): Promise<string[]>;
+  /** Links, netns files, iptables rules, DNS server of this file still present; `final`
+   * also counts the root's registry entry (gone only once nothing at all is left). */
+  leftovers(final?: boolean): Promise<string[]>;
   cleanup(): Promise<void>;
 }
 
@@ -62,7 +63,7 @@ export async function makeTestHost(code: string): Promise<TestHost> {
     options,
     net,
     subnet: (i) => `${net(i)}.0/24`,
-    async leftovers() {
+    async leftovers(final = true) {
       const out: string[] = [];
       const links = JSON.parse(execFileSync('ip', ['-j', 'link', 'show']).toString()) as Array<{ ifname: string; ifalias?: string }>;
       const aliasTag = `ctr:${tagOf(root)}:`;
@@ -75,6 +76,8 @@ export async function makeTestHost(code: string): Promise<TestHost> {
       for (const m of mounts.split('\n')) if (m.includes(root)) out.push(`mount ${m}`);
       const pid = await fs.readFile(path.join(root, 'run', 'network', 'dns.pid'), 'utf8').catch(() => '');
       if (pid) out.push(`dns server ${pid}`);
+      const registered = path.join(os.tmpdir(), 'ctr-network-roots', `${tagOf(root)}.json`);
+      if (final && (await fs.stat(registered).then(() => true, () => false))) out.push(`registry entry ${registered}`);
       return out;
     },
     async cleanup() {
@@ -85,7 +88,6 @@ export async function makeTestHost(code: string): Promise<TestHost> {
       }
       await manager.gc();
       await fs.rm(root, { recursive: true, force: true });
-      await fs.rm(path.join(os.tmpdir(), 'ctr-network-roots', `${tagOf(root)}.json`), { force: true });
     },
   };
   return host;
