@@ -76,8 +76,8 @@ export interface ScriptOptions {
 /**
  * One shell script, run in the host namespace, that brings a sandbox to its plan: one
  * `ip -batch` inside the namespace (creating it if fresh) for the container ends, address,
- * and default route; one on the host for the veths' bridge ports; and, when asked, the
- * DNS redirect. A route via a removed interface disappears with it, so only "replace".
+ * and default route, followed there by the DNS redirect when asked; then one on the host
+ * for the veths' bridge ports. A route via a removed interface disappears with it, so only "replace".
  */
 export function sandboxScript(plan: SandboxPlan, o: ScriptOptions): string {
   const ns = shQuote(o.netnsPath);
@@ -89,12 +89,13 @@ export function sandboxScript(plan: SandboxPlan, o: ScriptOptions): string {
     host.push(...lines.host);
   }
   if (plan.route) inside.push(`route replace default via ${plan.route.net.gateway} dev ${plan.route.ep.ifName}`);
+  const enter = `${o.fresh ? 'unshare' : 'nsenter'} --net=${ns}`;
+  const batch = inside.length > 0 ? [`ip -batch - <<'CTR_EOF'\n${inside.join('\n')}\nCTR_EOF`] : [];
   const script: string[] = [];
-  if (inside.length > 0) {
-    script.push(`${o.fresh ? 'unshare' : 'nsenter'} --net=${ns} ip -batch - <<'CTR_EOF'\n${inside.join('\n')}\nCTR_EOF`);
-  }
+  // With the DNS redirect the inside part needs a shell; without it, ip alone is one process less.
+  if (o.dns) script.push(`${enter} sh -ec ${shQuote([...batch, ...dnsLines(plan)].join('\n'))}`);
+  else if (batch.length > 0) script.push(`${enter} ${batch[0]}`);
   if (host.length > 0) script.push(`ip -batch - <<'CTR_EOF'\n${host.join('\n')}\nCTR_EOF`);
-  if (o.dns) script.push(`nsenter --net=${ns} sh -ec ${shQuote(dnsLines(plan).join('\n'))}`);
   return script.join('\n');
 }
 
