@@ -62,6 +62,25 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
     expect(out.join('')).toBe('PIPED TEXT\n');
   });
 
+  test('run -it gives an interactive shell in a real terminal', async () => {
+    // `script` gives ctr a pseudo-terminal, as a person's terminal would.
+    const command = [process.execPath, bin, '--root', root, '--runroot', runRoot, 'run', '-it', '--rm', '--network', 'none', 'busybox', 'sh'].join(' ');
+    const child = execFile('script', ['-qec', command, '/dev/null']);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const waitFor = async (text: string): Promise<void> => {
+      for (let i = 0; i < 100 && !out.includes(text); i++) await new Promise((r) => setTimeout(r, 100));
+    };
+    await waitFor('# ');
+    child.stdin?.write('echo tty-$((6*7)); [ -t 0 ] && echo is-a-tty\r');
+    await waitFor('is-a-tty');
+    child.stdin?.write('exit 7\r');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(out).toContain('tty-42');
+    expect(out).toContain('is-a-tty');
+    expect(code).toBe(7);
+  });
+
   test('images lists with docker\'s columns', async () => {
     const { stdout } = await ctr('images');
     const [header, row] = stdout.split('\n');
