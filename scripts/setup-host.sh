@@ -28,6 +28,14 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The docker CLI (client only) drives ctrd in @ctr/api's tests. Debian's docker.io brings
+# dockerd too: it is never started (no service is enabled, tests talk to ctrd only).
+if ! command -v docker >/dev/null 2>&1; then
+  echo "setup-host: installing docker.io for its docker CLI"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker.socket docker >/dev/null 2>&1 || true; fi
+fi
+
 # Debian starts the registry as a service on :5000 when it can; tests start their own.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
 
