@@ -14,6 +14,14 @@ const ADDED = 1;
 const DELETED = 2;
 
 /**
+ * What the runtime makes in every rootfs as mount points (Docker keeps these in its "init
+ * layer", so `docker diff` never shows them): files bind-mounted over, and kernel
+ * filesystems' directories when the image lacks them.
+ */
+const INIT_FILES = new Set(['/etc/hosts', '/etc/resolv.conf', '/etc/hostname']);
+const INIT_DIRS = new Set(['/proc', '/sys', '/dev']);
+
+/**
  * `docker diff`: what the container changed, read from its overlay upper directory the way
  * Docker's overlay2 driver does. A 0/0 character device is a deletion; anything else is a
  * modification when a lower layer has the path and an addition when none does. Lower layers
@@ -30,6 +38,7 @@ export async function containerChanges(ctx: EngineContext, record: ContainerReco
         return false;
       }
     });
+  const isInit = (child: string, kind: number): boolean => INIT_FILES.has(child) || (INIT_DIRS.has(child) && kind === ADDED);
   const out: FilesystemChange[] = [];
   const walk = async (rel: string): Promise<void> => {
     const names = await fs.readdir(rel === '' ? upper : `${upper}${rel}`).catch(() => [] as string[]);
@@ -40,8 +49,17 @@ export async function containerChanges(ctx: EngineContext, record: ContainerReco
         out.push({ Path: child, Kind: DELETED });
         continue;
       }
-      out.push({ Path: child, Kind: inLower(child) ? MODIFIED : ADDED });
-      if (stat.isDirectory()) await walk(child);
+      const kind = inLower(child) ? MODIFIED : ADDED;
+      if (isInit(child, kind)) continue;
+      if (stat.isDirectory()) {
+        const inside = await fs.readdir(`${upper}${child}`);
+        // A directory copied up only because init entries were made in it is not a change.
+        if (kind === MODIFIED && inside.length > 0 && inside.every((n) => isInit(`${child}/${n}`, inLower(`${child}/${n}`) ? MODIFIED : ADDED))) continue;
+        out.push({ Path: child, Kind: kind });
+        await walk(child);
+        continue;
+      }
+      out.push({ Path: child, Kind: kind });
     }
   };
   await walk('');

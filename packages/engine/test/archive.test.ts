@@ -190,6 +190,12 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
     await t.engine.remove(id);
   });
 
+  test('a container that changed nothing has an empty diff (the runtime mount points are not changes)', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['true'] });
+    expect(await t.engine.changes(id)).toEqual([]);
+    await t.engine.remove(id);
+  });
+
   test('a file copied in shows in diff as added', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
     await t.engine.putArchive(id, '/', Readable.from(tarOf([{ name: 'copied', type: 'file', mode: 0o644, data: 'c' }])));

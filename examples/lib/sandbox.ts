@@ -1,0 +1,54 @@
+/**
+ * A throwaway ctr engine for the examples: its own root and run directories under the
+ * system's temporary directory, with `busybox:latest` made from the host's static busybox
+ * (no internet). `cleanup()` removes every container and both directories.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Writable } from 'node:stream';
+import { Engine } from '@ctr/engine';
+import { createBusyboxRootfs } from '@ctr/image';
+
+export interface Sandbox {
+  engine: Engine;
+  root: string;
+  cleanup(): Promise<void>;
+}
+
+export async function sandbox(name: string): Promise<Sandbox> {
+  const root = await mkdtemp(join(tmpdir(), `ctr-example-${name}-`));
+  const runRoot = await mkdtemp(join(tmpdir(), `ctr-example-${name}-run-`));
+  const engine = new Engine({ root, runRoot });
+  const rootfs = await mkdtemp(join(tmpdir(), `ctr-example-${name}-busybox-`));
+  try {
+    await createBusyboxRootfs(rootfs);
+    await engine.importImage({ dir: rootfs }, { name: 'busybox:latest', config: { Cmd: ['sh'] } });
+  } finally {
+    await rm(rootfs, { recursive: true, force: true });
+  }
+  return {
+    engine,
+    root,
+    async cleanup() {
+      await engine.close();
+      for (const c of await engine.ps({ all: true })) await engine.remove(c.Id, { force: true, volumes: true }).catch(() => undefined);
+      await rm(root, { recursive: true, force: true });
+      await rm(runRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A stream that hands each complete line to `log` (container output into the example's log). */
+export function lines(log: (line: string) => void, prefix = ''): Writable {
+  let pending = '';
+  const stream = new PassThrough();
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const parts = pending.split('\n');
+    pending = parts.pop() ?? '';
+    for (const part of parts) log(`${prefix}${part}`);
+  });
+  stream.on('end', () => pending && log(`${prefix}${pending}`));
+  return stream;
+}
