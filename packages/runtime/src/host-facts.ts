@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { CtrError } from '@ctr/errors';
@@ -61,4 +62,28 @@ export async function hasSwapAccounting(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * R1 (CVE-2019-5736): runc before 1.0.0-rc6 lets a container overwrite the runc binary on
+ * the host. Refuse such a runtime. (Distributions backport later fixes without changing the
+ * version — Debian's 1.1.5+ds1-1+deb12u1 carries the CVE-2024-21626 fix — so newer
+ * thresholds cannot be checked by version.)
+ */
+export async function checkRuntimeVersion(binary: string): Promise<string> {
+  const text = await new Promise<string>((resolve, reject) =>
+    execFile(binary, ['--version'], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  ).catch((error: Error) => {
+    throw new CtrError('Unavailable', `cannot run ${binary} --version: ${error.message}`, { cause: error });
+  });
+  const match = /version\s+(\d+)\.(\d+)\.(\d+)(-rc(\d+))?/.exec(text);
+  if (!match) return text.split('\n')[0] ?? '';
+  const [major, minor, patch, rc] = [Number(match[1]), Number(match[2]), Number(match[3]), match[5] === undefined ? Infinity : Number(match[5])];
+  const tooOld = major < 1 || (major === 1 && minor === 0 && patch === 0 && rc < 6);
+  if (tooOld) {
+    throw new CtrError('Unavailable', `${binary} is version ${match[0].replace(/^version\s+/, '')}, which lets a container overwrite it on the host (CVE-2019-5736)`, {
+      hint: 'install runc 1.0.0-rc6 or later',
+    });
+  }
+  return match[0].replace(/^version\s+/, '');
 }

@@ -8,7 +8,7 @@ import { spawnConmon, type ConmonConfig } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
 import { startFailure } from './exit-codes';
-import { findExecutable, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
+import { checkRuntimeVersion, findExecutable, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
 import { readLogs } from './logs';
 import type { Spec } from './oci-spec';
 import { prepareRootfs } from './rootfs-prepare';
@@ -121,6 +121,7 @@ export class Runtime {
         fs.mkdir(this.runcRoot, { recursive: true, mode: 0o700 }),
         fs.mkdir(this.exitDir, { recursive: true, mode: 0o700 }),
       ]);
+      await checkRuntimeVersion(runtime);
       return { runc: new Runc(runtime, this.runcRoot), runtime, conmon, ceilings, swap };
     })();
     this.tools.catch(() => (this.tools = undefined));
@@ -342,7 +343,7 @@ export class Runtime {
     const conmonPid = await d.conmonPid();
     for (let i = 0; i < 100 && isAlive(conmonPid); i++) await delay(20);
     if (isAlive(conmonPid)) process.kill(conmonPid as number, 'SIGKILL');
-    await fs.rm(d.dir, { recursive: true, force: true });
+    await Promise.all([fs.rm(d.dir, { recursive: true, force: true }), fs.rm(path.join(this.exitDir, id), { force: true })]);
   }
 
   /** The container's state, worked out from its record and what conmon and runc left. */

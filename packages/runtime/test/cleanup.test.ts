@@ -1,5 +1,6 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Runtime } from '@ctr/runtime';
 import { leftoverCgroups, mountsUnder, testBed, type TestBed } from './helpers';
 
 let bed: TestBed;
@@ -52,4 +53,17 @@ test('delete of an exited container removes its runc state and cgroup', async ()
   await bed.runtime.delete('done');
   expect(await leftoverCgroups(bed.cgroupParent)).toEqual([]);
   expect(await fs.readdir(path.join(bed.base, 'run', 'runc'))).toEqual([]);
+});
+
+test('a runtime binary older than runc 1.0.0-rc6 is refused (CVE-2019-5736)', async () => {
+  const dir = await fs.mkdtemp(path.join(bed.base, 'oldrunc-'));
+  const fake = path.join(dir, 'runc');
+  await fs.writeFile(fake, '#!/bin/sh\necho "runc version 1.0.0-rc5"\n', { mode: 0o755 });
+  const old = new Runtime({ root: path.join(dir, 'root'), runRoot: path.join(dir, 'run'), runtimePath: fake });
+  await expect(old.create('x', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] } })).rejects.toThrow(/CVE-2019-5736/);
+});
+
+test('a missing runtime binary is reported with every place looked at', async () => {
+  const missing = new Runtime({ root: path.join(bed.base, 'r2'), runRoot: path.join(bed.base, 'r2run'), runtimePath: '/nonexistent/runc' });
+  await expect(missing.create('x', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] } })).rejects.toThrow('runc not found (tried /nonexistent/runc: ENOENT)');
 });
