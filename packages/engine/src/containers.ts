@@ -260,7 +260,8 @@ export class Containers {
         ...runtimeOptions(options),
         ...(entry !== undefined ? { entrypoint: entry } : {}),
         mounts: allMounts,
-        network: attached.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'host' ? { mode: 'host' } : { mode: 'none' },
+        // No namespace back means the host's: `host`, or `container:` of a container in host mode.
+        network: attached.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'none' ? { mode: 'none' } : { mode: 'host' },
         ...(attached.settings.IPAddress ? { ipAddress: attached.settings.IPAddress } : {}),
         ...(networkMode !== 'bridge' && networkMode !== 'host' && networkMode !== 'none' ? { dns: options.dns ?? ['127.0.0.11'] } : {}),
       };
