@@ -10,3 +10,8 @@ export { MAX_API_VERSION, MIN_API_VERSION } from './api-version';
 export { createOptionsFromBody } from './container-config';
 export { statusOf } from './http-errors';
 export { FrameDecoder, frameHeader, STDIN, STDOUT, STDERR } from './stdcopy';
+export { ApiClient, type ApiClientOptions } from './client';
+export type { ContainerCreateRequest, EndpointSettings, ExecCreateRequest, HostConfig, PingResponse, ProgressMessage, WaitResponse } from './api-types';
+export type { TlsOptions } from './transport';
+export type { SshOptions } from './ssh-transport';
+export { dialStdio } from './dial-stdio';

@@ -1,0 +1,99 @@
+/**
+ * Request shapes of the Docker Engine API that the client sends, named as in the API
+ * specification (`ContainerCreateRequest`, `HostConfig`, …), for the fields ctr serves.
+ * Response shapes are the engine's own types, which already use Docker's field names.
+ */
+
+export interface HostConfig {
+  Binds?: string[];
+  NetworkMode?: string;
+  PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }>>;
+  PublishAllPorts?: boolean;
+  RestartPolicy?: { Name: 'no' | 'always' | 'unless-stopped' | 'on-failure' | ''; MaximumRetryCount?: number };
+  AutoRemove?: boolean;
+  Mounts?: Array<{ Type: 'bind' | 'volume' | 'tmpfs'; Source?: string; Target: string; ReadOnly?: boolean; TmpfsOptions?: { SizeBytes?: number } }>;
+  Tmpfs?: Record<string, string>;
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuQuota?: number;
+  CpuPeriod?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  PidsLimit?: number;
+  OomKillDisable?: boolean;
+  ShmSize?: number;
+  Ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
+  CapAdd?: string[];
+  CapDrop?: string[];
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[];
+  ExtraHosts?: string[];
+  Dns?: string[];
+  DnsSearch?: string[];
+  DnsOptions?: string[];
+  Sysctls?: Record<string, string>;
+}
+
+export interface EndpointSettings {
+  Aliases?: string[];
+  IPAMConfig?: { IPv4Address?: string };
+}
+
+export interface ContainerCreateRequest {
+  Image: string;
+  Cmd?: string[];
+  Entrypoint?: string[];
+  Env?: string[];
+  WorkingDir?: string;
+  User?: string;
+  Hostname?: string;
+  Domainname?: string;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  StopTimeout?: number;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Volumes?: Record<string, Record<string, never>>;
+  HostConfig?: HostConfig;
+  NetworkingConfig?: { EndpointsConfig?: Record<string, EndpointSettings> };
+}
+
+export interface ExecCreateRequest {
+  Cmd: string[];
+  Env?: string[];
+  User?: string;
+  WorkingDir?: string;
+  Tty?: boolean;
+  Privileged?: boolean;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+}
+
+export interface WaitResponse {
+  StatusCode: number;
+  Error: { Message: string } | null;
+}
+
+export interface PingResponse {
+  apiVersion: string;
+  osType: string;
+  builderVersion: string;
+}
+
+/** One line of a pull/push/build/load progress stream. */
+export interface ProgressMessage {
+  status?: string;
+  id?: string;
+  stream?: string;
+  progressDetail?: { current?: number; total?: number };
+  aux?: Record<string, unknown>;
+}

@@ -1,0 +1,71 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { invalidArgument, unavailable } from '@ctr/errors';
+
+/** TLS material for `tcp://` with client verification, as `docker --tlsverify` takes it. */
+export interface TlsOptions {
+  ca: string | Buffer;
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+/** How requests reach a daemon: an http.Agent and the options that go with each request. */
+export interface Transport {
+  request(options: http.RequestOptions, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest;
+  close(): void;
+}
+
+/** A transport over streams someone else opens (an SSH channel): one stream per connection. */
+export function streamTransport(open: () => Promise<Duplex>, close: () => void): Transport {
+  class StreamAgent extends http.Agent {
+    override createConnection(_options: unknown, callback?: (error: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+      open().then(
+        (stream) => callback?.(null, stream),
+        (error: Error) => callback?.(error, undefined as unknown as Duplex),
+      );
+      return undefined;
+    }
+  }
+  const agent = new StreamAgent({ keepAlive: false });
+  return {
+    request: (options, onResponse) => http.request({ ...options, agent }, onResponse),
+    close: () => {
+      agent.destroy();
+      close();
+    },
+  };
+}
+
+/** `unix:///path`, `tcp://host:port` (TLS when `tls` is given). */
+export function directTransport(host: string, tls?: TlsOptions): Transport {
+  if (host.startsWith('unix://')) {
+    const socketPath = host.slice('unix://'.length);
+    const agent = new http.Agent({ keepAlive: true });
+    return {
+      request: (options, onResponse) => http.request({ ...options, socketPath, agent }, onResponse),
+      close: () => agent.destroy(),
+    };
+  }
+  if (host.startsWith('tcp://') || host.startsWith('https://') || host.startsWith('http://')) {
+    const url = new URL(host.replace(/^tcp:/, tls ? 'https:' : 'http:'));
+    const port = Number(url.port || (tls ? 2376 : 2375));
+    if (tls) {
+      const agent = new https.Agent({ keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key });
+      return {
+        request: (options, onResponse) => https.request({ ...options, host: url.hostname, port, agent }, onResponse),
+        close: () => agent.destroy(),
+      };
+    }
+    const agent = new http.Agent({ keepAlive: true });
+    return {
+      request: (options, onResponse) => http.request({ ...options, host: url.hostname, port, agent }, onResponse),
+      close: () => agent.destroy(),
+    };
+  }
+  throw invalidArgument(`unsupported daemon host ${JSON.stringify(host)}: use unix:///path, tcp://host:port or ssh://user@host`);
+}
+
+export function connectionError(host: string, error: Error): Error {
+  return unavailable(`Cannot connect to the ctr daemon at ${host}: ${error.message}`, { hint: 'is ctrd running?', cause: error });
+}

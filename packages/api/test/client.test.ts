@@ -1,0 +1,79 @@
+import { Readable } from 'node:stream';
+import { ApiClient, ApiServer } from '@ctr/api';
+import { TAR_END, encodeTarHeader, tarPadding } from '@ctr/image';
+import { startTestDaemon, type TestDaemon } from './fixture';
+
+let t: TestDaemon;
+let client: ApiClient;
+beforeAll(async () => {
+  t = await startTestDaemon();
+  client = new ApiClient({ host: `unix://${t.socket}` });
+});
+afterAll(async () => {
+  client?.close();
+  await t?.cleanup();
+});
+afterEach(() => {
+  expect(t.internalErrors).toEqual([]);
+});
+
+function tarOf(files: Record<string, string>): Readable {
+  const parts: Buffer[] = [];
+  for (const [name, text] of Object.entries(files)) {
+    const body = Buffer.from(text);
+    parts.push(encodeTarHeader({ name, type: 'file', mode: 0o644, size: body.length, mtime: 1_700_000_000 }), body, tarPadding(body.length));
+  }
+  parts.push(TAR_END);
+  return Readable.from([Buffer.concat(parts)]);
+}
+
+test('ping and version report the served API version', async () => {
+  expect(await client.ping()).toEqual({ apiVersion: '1.47', osType: 'linux', builderVersion: '1' });
+  expect((await client.version()).ApiVersion).toBe('1.47');
+});
+
+test('a container runs to its exit code and its output comes back demultiplexed', async () => {
+  const { Id } = await client.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'echo out; echo err >&2; exit 9'], HostConfig: { NetworkMode: 'none' } });
+  const wait = client.waitContainer(Id, 'next-exit');
+  await client.startContainer(Id);
+  expect((await wait).StatusCode).toBe(9);
+  const lines: string[] = [];
+  for await (const entry of client.logs(Id)) lines.push(`${entry.stream}:${entry.data.toString()}`);
+  expect(lines.sort()).toEqual(['stderr:err\n', 'stdout:out\n']);
+  await client.removeContainer(Id);
+});
+
+test('exec collects output and exit code from a running container', async () => {
+  const { Id } = await client.createContainer({ Image: 'busybox', Cmd: ['sleep', '30'], HostConfig: { NetworkMode: 'none' } });
+  await client.startContainer(Id);
+  expect(await client.exec(Id, { Cmd: ['sh', '-c', 'echo hi; echo no >&2; exit 2'] })).toEqual({ exitCode: 2, stdout: 'hi\n', stderr: 'no\n' });
+  await client.removeContainer(Id, { force: true });
+});
+
+test('daemon errors are CtrErrors with the code of their status', async () => {
+  await expect(client.inspectContainer('api-client-missing')).rejects.toMatchObject({ code: 'NotFound', message: 'No such container: api-client-missing' });
+  await expect(client.createContainer({ Image: 'busybox', Cmd: 7 as unknown as string[] })).rejects.toMatchObject({ code: 'InvalidArgument' });
+});
+
+test('a build resolves with the image ID, and a failing step throws with its exit code', async () => {
+  const id = await client.build(tarOf({ Dockerfile: 'FROM busybox\nRUN echo built > /b\n' }), { tags: ['api-client-built:1'] });
+  expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+  expect((await client.inspectImage('api-client-built:1')).Id).toBe(id);
+  await expect(client.build(tarOf({ Dockerfile: 'FROM busybox\nRUN exit 4\n' }))).rejects.toMatchObject({ details: { exitCode: 4 } });
+});
+
+test('a client reaches a daemon on loopback TCP', async () => {
+  const server = await ApiServer.listen({ engine: t.daemon.engine, hosts: ['tcp://127.0.0.1:0'] });
+  const tcp = new ApiClient({ host: server.addresses[0]?.host as string });
+  try {
+    expect((await tcp.listImages()).map((i) => i.RepoTags).flat()).toContain('busybox:latest');
+  } finally {
+    tcp.close();
+    await server.close();
+  }
+});
+
+test('a daemon that is not there is Unavailable with the address', async () => {
+  const nowhere = new ApiClient({ host: `unix://${t.root}/nothing.sock` });
+  await expect(nowhere.ping()).rejects.toMatchObject({ code: 'Unavailable', message: expect.stringContaining(`Cannot connect to the ctr daemon at unix://${t.root}/nothing.sock`) });
+});
