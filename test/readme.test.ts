@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import * as ts from 'typescript';
 import { createBusyboxRootfs } from '@ctr/image';
 import { Engine } from '@ctr/engine';
+import { NetworkManager } from '@ctr/network';
 
 const run = promisify(execFile);
 const repo = join(__dirname, '..');
@@ -47,6 +48,7 @@ describe('the README', () => {
     const engine = new Engine();
     for (const c of await engine.ps({ all: true })) await engine.remove(c.Id, { force: true });
     await engine.removeNetwork('readme-net').catch(() => undefined);
+    await new NetworkManager({ root, runRoot }).gc();
     process.env.CTR_ROOT = saved.root;
     process.env.CTR_RUNROOT = saved.runRoot;
     if (saved.root === undefined) delete process.env.CTR_ROOT;

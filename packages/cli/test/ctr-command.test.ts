@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBusyboxRootfs } from '@ctr/image';
+import { NetworkManager } from '@ctr/network';
 
 const bin = join(__dirname, '..', 'bin', 'ctr.js');
 
@@ -37,6 +38,7 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
   afterAll(async () => {
     const { stdout } = await ctr('ps', '-aq', '--no-trunc');
     for (const id of stdout.split('\n').filter(Boolean)) await ctr('rm', '-f', id);
+    await new NetworkManager({ root, runRoot }).gc();
     await rm(root, { recursive: true, force: true });
     await rm(runRoot, { recursive: true, force: true });
   });

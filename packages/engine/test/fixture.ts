@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { createBusyboxRootfs } from '@ctr/image';
 import { Engine } from '@ctr/engine';
+import { NetworkManager } from '@ctr/network';
 
 /** An engine on a throwaway root with `busybox:latest` imported from the host's static busybox. */
 export interface TestEngine {
@@ -30,6 +31,8 @@ export async function testEngine(): Promise<TestEngine> {
     runRoot,
     async cleanup() {
       for (const c of await engine.ps({ all: true })) await engine.remove(c.Id, { force: true, volumes: true }).catch(() => undefined);
+      // Bridges, rules and the DNS server of this root live outside it: remove them before the root goes.
+      await new NetworkManager({ root, runRoot }).gc();
       await rm(root, { recursive: true, force: true });
       await rm(runRoot, { recursive: true, force: true });
     },
