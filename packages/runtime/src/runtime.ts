@@ -476,16 +476,28 @@ export class Runtime {
       const session = await attachSocket(dir, options);
       conmon.start?.write('0');
       conmon.start?.end();
-      const started = await conmon.sync.next();
-      if (!started || started.data < 0) {
+      // An abort detaches from the exec session; the process itself runs on, as with Docker.
+      const detach = (): void => {
         session.detach();
         conmon.sync.close();
-        throw startFailure(started?.message ?? (await readText(path.join(dir, 'runc.log'))) ?? 'exec failed');
+        conmon.attach?.close();
+      };
+      options.signal?.addEventListener('abort', detach, { once: true });
+      let exited;
+      try {
+        const started = await conmon.sync.next();
+        throwIfAborted(options.signal, `exec in ${id}`);
+        if (!started || started.data < 0) {
+          detach();
+          throw startFailure(started?.message ?? (await readText(path.join(dir, 'runc.log'))) ?? 'exec failed');
+        }
+        exited = await conmon.sync.next();
+        throwIfAborted(options.signal, `exec in ${id}`);
+        detach();
+        await session.done;
+      } finally {
+        options.signal?.removeEventListener('abort', detach);
       }
-      const exited = await conmon.sync.next();
-      conmon.sync.close();
-      conmon.attach?.close();
-      await session.done;
       if (!exited) throw new CtrError('Internal', `exec in ${id}: conmon exited without reporting the exit code`);
       return { exitCode: exited.data };
     } finally {

@@ -60,3 +60,11 @@ test('exec in a container that is not running is a conflict', async () => {
   const error = await bed.runtime.exec('idle', { cmd: ['true'] }).catch((e: unknown) => e);
   expect(isConflict(error)).toBe(true);
 });
+
+test('an AbortSignal detaches from an exec session', async () => {
+  const controller = new AbortController();
+  const run = bed.runtime.exec('host', { cmd: ['sleep', '1000'], signal: controller.signal });
+  setTimeout(() => controller.abort(), 300);
+  const error = await run.catch((e: unknown) => e);
+  expect((error as { code?: string }).code).toBe('Aborted');
+});
