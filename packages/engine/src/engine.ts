@@ -4,10 +4,10 @@ import type { Readable, Writable } from 'node:stream';
 import { openStore, type VolumeInfo } from '@ctr/store';
 import { Runtime, type ExecResult, type LogEntry, type LogsOptions } from '@ctr/runtime';
 import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '@ctr/network';
-import { RegistryClient, type RegistryClientOptions } from '@ctr/registry';
+import type { RegistryClient, RegistryClientOptions } from '@ctr/registry';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import type { PushProgress } from '@ctr/registry';
-import { build, type BuildOptions, type BuildResult } from '@ctr/dockerfile';
+import type { BuildOptions, BuildResult } from '@ctr/dockerfile';
 import { EngineBuildBackend, type BuildState } from './build-backend';
 import { commitContainer, type CommitOptions } from './commit';
 import type { EngineContext } from './context';
@@ -20,6 +20,7 @@ import {
   type ListOptions,
 } from './containers';
 import { EventLog, type EngineEvent, type EventsOptions } from './events';
+import { dockerfileModule, registryModule } from './lazy-modules';
 import { exportContainer, getArchive, putArchive, statPath, type PathStat, type PutArchiveOptions } from './archive';
 import { containerChanges, type FilesystemChange } from './changes';
 import { RestartMonitor, recoverContainers } from './restart';
@@ -93,7 +94,7 @@ export class Engine {
         }),
         network: new NetworkManager({ root: this.root, runRoot: this.runRoot }),
         events: new EventLog(this.root),
-        registry: () => (registry ??= new RegistryClient(this.options.registry ?? {})),
+        registry: () => (registry ??= new (registryModule().RegistryClient)(this.options.registry ?? {})),
       };
       const images = new Images(ctx);
       const containers = new Containers(ctx, images);
@@ -156,7 +157,7 @@ export class Engine {
     const names = (tags ?? []).map(normalizeImageName);
     return ctx.store.leases.withLease(
       async (lease) => {
-        const result = await build({ ...buildOptions, backend: new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id)) });
+        const result = await dockerfileModule().build({ ...buildOptions, backend: new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id)) });
         for (const name of names) await images.tag(result.id, name);
         await ctx.events.emit('image', 'build', result.id, {});
         return result;

@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// `npm run bench -- <name>`: build what the benchmark needs, then run bench/<name>.js.
+// Each benchmark prints its headline ratio alone on its last line as `ratio=<number>`.
+//
+// This file is also the `run` benchmark (`npm run bench -- run [rounds]`): `docker run`'s
+// cost. `ctr run --rm --network none busybox true` as a whole CLI process, and
+// `engine.run()` (create + start + wait + remove) in a warm process, each against raw
+// `runc run` of the same container's bundle; interleaved rounds, medians;
+// `ratio=<engine.run / runc>` last.
+'use strict';
+const { execFileSync, spawn } = require('node:child_process');
+const { existsSync, readdirSync } = require('node:fs');
+const path = require('node:path');
+
+const BENCH_FLAG = '--run-benchmark';
+
+function runner() {
+  const name = process.argv[2];
+  const available = readdirSync(__dirname)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => f.slice(0, -3));
+  if (!name || !existsSync(path.join(__dirname, `${name}.js`))) {
+    console.error(`usage: npm run bench -- <name>\nbenchmarks: ${available.join(', ') || '(none yet)'}`);
+    process.exit(2);
+  }
+  execFileSync('npx', ['tsc', '-b'], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
+  const args = name === 'run' ? [__filename, BENCH_FLAG] : [path.join(__dirname, `${name}.js`)];
+  execFileSync(process.execPath, [...args, ...process.argv.slice(3)], { stdio: 'inherit' });
+}
+
+function spawnQuiet(command, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`))));
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
+
+async function benchmark(rounds) {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const { Engine } = require('@ctr/engine');
+  const { createBusyboxRootfs } = require('@ctr/image');
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'ctr-bench-run-'));
+  const root = path.join(base, 'root');
+  const runRoot = path.join(base, 'run');
+  const runcRoot = path.join(base, 'runc-raw');
+  const cgroupParent = `/ctr-bench-run-${process.pid}`;
+  const engine = new Engine({ root, runRoot });
+  const cli = path.join(__dirname, '..', 'packages', 'cli', 'bin', 'ctr.js');
+  let template;
+  try {
+    const rootfs = path.join(base, 'busybox');
+    fs.mkdirSync(rootfs);
+    await createBusyboxRootfs(rootfs);
+    await engine.importImage({ dir: rootfs }, { name: 'busybox:latest', config: { Cmd: ['sh'] } });
+
+    // The raw bundle is the spec the engine generated for an identical container (its
+    // overlay rootfs stays mounted), with a fresh network namespace instead of the one
+    // @ctr/network made, and its own cgroup each round.
+    template = await engine.create({ image: 'busybox', cmd: ['true'], network: 'none' });
+    const spec = JSON.parse(fs.readFileSync(path.join(root, 'containers', template.id, 'config.json'), 'utf8'));
+    spec.linux.namespaces = spec.linux.namespaces.map((ns) => (ns.type === 'network' ? { type: 'network' } : ns));
+    const bundle = path.join(base, 'bundle');
+    fs.mkdirSync(bundle);
+    const rawRun = async (id) => {
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify({ ...spec, linux: { ...spec.linux, cgroupsPath: `${cgroupParent}/${id}` } }));
+      const start = process.hrtime.bigint();
+      await spawnQuiet('runc', [`--root=${runcRoot}`, 'run', '--bundle', bundle, id]);
+      return ms(start);
+    };
+    const engineRun = async () => {
+      const start = process.hrtime.bigint();
+      const { exitCode } = await engine.run({ image: 'busybox', cmd: ['true'], network: 'none', autoRemove: true });
+      const took = ms(start);
+      if (exitCode !== 0) throw new Error(`engine.run exited ${exitCode}`);
+      return took;
+    };
+    const cliRun = async () => {
+      const start = process.hrtime.bigint();
+      await spawnQuiet(process.execPath, [cli, '--root', root, '--runroot', runRoot, 'run', '--rm', '--network', 'none', 'busybox', 'true']);
+      return ms(start);
+    };
+
+    const raw = [];
+    const lib = [];
+    const cmd = [];
+    for (let i = -2; i < rounds; i++) {
+      const r = await rawRun(`raw${i + 2}`);
+      const e = await engineRun();
+      const c = await cliRun();
+      if (i >= 0) {
+        raw.push(r);
+        lib.push(e);
+        cmd.push(c);
+      }
+    }
+    const [r, e, c] = [median(raw), median(lib), median(cmd)];
+    console.log(`rounds: ${rounds} (interleaved, after 2 warm-up rounds), medians`);
+    console.log(`runc run (raw bundle):                           ${r.toFixed(1)} ms`);
+    console.log(`engine.run() warm (create+start+wait+remove):    ${e.toFixed(1)} ms  (${(e / r).toFixed(2)}x runc)`);
+    console.log(`ctr run --rm --network none busybox true (CLI):  ${c.toFixed(1)} ms  (${(c / r).toFixed(2)}x runc)`);
+    console.log(`targets: engine.run <= 1.5x, CLI <= 3x; no Docker engine on this machine to compare with`);
+    console.log(`ratio=${(e / r).toFixed(2)}`);
+  } finally {
+    if (template) await engine.remove(template.id, { force: true }).catch(() => undefined);
+    for (const c of await engine.ps({ all: true }).catch(() => [])) await engine.remove(c.Id, { force: true }).catch(() => undefined);
+    for (const controller of fs.readdirSync('/sys/fs/cgroup')) {
+      const dir = path.join('/sys/fs/cgroup', controller, cgroupParent);
+      for (const sub of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+        if (sub.isDirectory()) fs.rmdirSync(path.join(dir, sub.name));
+      }
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // already gone
+      }
+    }
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === BENCH_FLAG) {
+  benchmark(Number(process.argv[3] || 15)).catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+} else {
+  runner();
+}
