@@ -476,11 +476,14 @@ export class Runtime {
       const session = await attachSocket(dir, options);
       conmon.start?.write('0');
       conmon.start?.end();
+      const closePipes = (): void => {
+        conmon.sync.close();
+        conmon.attach?.close();
+      };
       // An abort detaches from the exec session; the process itself runs on, as with Docker.
       const detach = (): void => {
         session.detach();
-        conmon.sync.close();
-        conmon.attach?.close();
+        closePipes();
       };
       options.signal?.addEventListener('abort', detach, { once: true });
       let exited;
@@ -493,7 +496,8 @@ export class Runtime {
         }
         exited = await conmon.sync.next();
         throwIfAborted(options.signal, `exec in ${id}`);
-        detach();
+        closePipes();
+        // conmon closes the attach socket after the last output: wait for it all.
         await session.done;
       } finally {
         options.signal?.removeEventListener('abort', detach);

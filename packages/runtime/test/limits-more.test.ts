@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { Collector, testBed, type TestBed } from './helpers';
+import { Collector, eventually, testBed, type TestBed } from './helpers';
 
 let bed: TestBed;
 beforeAll(async () => {
@@ -39,8 +39,9 @@ test('exec with a TTY gets a terminal and reads typed input', async () => {
   const stdin = new PassThrough();
   const stdout = new Collector();
   const run = bed.runtime.exec('ttyhost', { cmd: ['sh', '-c', 'tty; read x; echo got-$x'], tty: true, stdin, stdout });
+  // Type only once the shell has started, or the terminal echoes the input first.
+  await eventually(async () => expect(stdout.text()).toMatch(/\/dev\/pts\/\d+\r\n/));
   stdin.end('yes\n');
   expect((await run).exitCode).toBe(0);
-  expect(stdout.text()).toMatch(/^\/dev\/pts\/\d+\r\n/);
   expect(stdout.text()).toContain('got-yes\r\n');
 });
