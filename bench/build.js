@@ -8,7 +8,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { parseDockerfile } = require('@ctr/dockerfile');
 
-const CORPUS = require('node:path').join(process.env.CTR_CONFORMANCE ?? require('node:path').join(__dirname, '..', '..', 'shared', 'conformance'), 'dockerfile-corpus');
+// The shared conformance data sits beside the checkout (`<repo>/../shared`), or where CTR_CONFORMANCE says.
+const CORPUS = path.join(process.env.CTR_CONFORMANCE ?? path.join(__dirname, '..', '..', 'shared', 'conformance'), 'dockerfile-corpus');
 const ROUNDS = Number(process.env.ROUNDS || 200);
 const BUILD_ROUNDS = Number(process.argv[2] || 3);
 

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dump, parse, parseDockerfile } from '@ctr/dockerfile';
+import { CONFORMANCE } from '../../../test/conformance';
 
-const corpus = '/work/shared/conformance/dockerfile-corpus';
+const corpus = `${CONFORMANCE}/dockerfile-corpus`;
 
 function dockerfiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { DockerfileError, DockerfileNode, parse, parseInstruction } from '@ctr/dockerfile';
+import { CONFORMANCE } from '../../../test/conformance';
 
-const spec = JSON.parse(fs.readFileSync('/work/shared/conformance/dockerfile/derived/instructions.json', 'utf8'));
+const spec = JSON.parse(fs.readFileSync(`${CONFORMANCE}/dockerfile/derived/instructions.json`, 'utf8'));
 
 const first = (dockerfile: string) => parseInstruction(parse(dockerfile).nodes[0]!);
 

@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isCtrError } from '@ctr/errors';
 import { dump, parse } from '@ctr/dockerfile';
+import { CONFORMANCE } from '../../../test/conformance';
 
-const root = '/work/shared/conformance/dockerfile/parser';
+const root = `${CONFORMANCE}/dockerfile/parser`;
 const positive = fs.readdirSync(path.join(root, 'testfiles')).sort();
 const negative = fs.readdirSync(path.join(root, 'testfiles-negative')).sort();
 

@@ -8,8 +8,9 @@ import {
   parseNameVal,
   parseWords,
 } from '@ctr/dockerfile';
+import { CONFORMANCE } from '../../../test/conformance';
 
-const dir = '/work/shared/conformance/dockerfile';
+const dir = `${CONFORMANCE}/dockerfile`;
 const misc = JSON.parse(fs.readFileSync(`${dir}/derived/parser-misc.json`, 'utf8'));
 
 function thrown(fn: () => unknown): unknown {

@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isCtrError } from '@ctr/errors';
 import { parseDockerfile, ShellLex } from '@ctr/dockerfile';
+import { CONFORMANCE } from '../../../test/conformance';
 
-const corpus = '/work/shared/conformance/dockerfile-corpus';
+const corpus = `${CONFORMANCE}/dockerfile-corpus`;
 const sources = fs
   .readdirSync(corpus, { recursive: true, encoding: 'utf8' })
   .filter((f) => /Dockerfile/.test(path.basename(f)) && !f.startsWith('LICENSES'))

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import { isCtrError } from '@ctr/errors';
 import { ShellLex } from '@ctr/dockerfile';
+import { CONFORMANCE } from '../../../test/conformance';
 
-const dir = '/work/shared/conformance/dockerfile';
+const dir = `${CONFORMANCE}/dockerfile`;
 const lex = new ShellLex();
 
 interface EnvVarCase {

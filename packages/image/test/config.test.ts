@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isCtrError } from '@ctr/errors';
 import { digestOf, imageId, layerHistory, parseImageConfig, type DiffID } from '@ctr/image';
+import { CONFORMANCE } from '../../../test/conformance';
 
 const DIFF = digestOf('layer tar') as string as DiffID;
 const BASE = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [DIFF] } };
@@ -91,7 +92,7 @@ describe('parseImageConfig reads every field Docker and OCI define', () => {
 
   test('a real Docker config (from the image-spec vectors) parses', () => {
     const vectors = JSON.parse(
-      readFileSync('/work/shared/conformance/oci-image-spec/schema-test-vectors.json', 'utf8'),
+      readFileSync(`${CONFORMANCE}/oci-image-spec/schema-test-vectors.json`, 'utf8'),
     ) as { backwardsCompatibility: Record<string, { cases: { document: string }[] }> };
     const text = vectors.backwardsCompatibility['TestBackwardsCompatibilityConfig']?.cases[0]?.document ?? '';
     const parsed = parseImageConfig(Buffer.from(text));

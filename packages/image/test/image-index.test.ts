@@ -15,6 +15,7 @@ import {
   type Descriptor,
   type Platform,
 } from '@ctr/image';
+import { CONFORMANCE } from '../../../test/conformance';
 
 function entry(platform: string | undefined, mediaType: string = MediaTypes.ociManifest, annotations?: Record<string, string>): Descriptor {
   const d: Descriptor = { mediaType, digest: digestOf(`${platform}|${mediaType}`), size: 100 };
@@ -57,7 +58,7 @@ describe('parseIndex', () => {
 
   test('a Docker manifest list as Docker Hub serves it', () => {
     const vectors = JSON.parse(
-      readFileSync('/work/shared/conformance/oci-image-spec/schema-test-vectors.json', 'utf8'),
+      readFileSync(`${CONFORMANCE}/oci-image-spec/schema-test-vectors.json`, 'utf8'),
     ) as { backwardsCompatibility: Record<string, { cases: { document: string }[] }> };
     const text = vectors.backwardsCompatibility['TestBackwardsCompatibilityImageIndex']?.cases[0]?.document ?? '';
     const parsed = parseIndex(text, MediaTypes.dockerManifestList);

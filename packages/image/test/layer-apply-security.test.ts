@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { isCtrError, type CtrError } from '@ctr/errors';
 import { applyLayer, encodeTarHeader, tarPadding, type ApplyLayerOptions } from '../src';
 import { bunzip2, scratch, streamOf, tarOf, treeOf, type FixtureEntry, type Scratch } from './tar-fixtures';
+import { CONFORMANCE } from '../../../test/conformance';
 
 /**
  * SECURITY-CASES.md §0–1 (T1–T15) as they apply to layers: each hostile layer is rejected
@@ -168,7 +169,7 @@ describe('T10: whiteouts hide only lower layers', () => {
 });
 
 describe('T11: device nodes and fifos', () => {
-  const hdrOnly = (): Buffer => readFileSync('/work/shared/conformance/tar/testdata/hdr-only.tar');
+  const hdrOnly = (): Buffer => readFileSync(`${CONFORMANCE}/tar/testdata/hdr-only.tar`);
 
   test('are created inside the root when running as root', async () => {
     expect(process.getuid?.()).toBe(0);
@@ -219,7 +220,7 @@ test('T13: a name repeated as dir, file, then symlink to / — last wins and T3 
 });
 
 describe('T14: huge or malformed headers fail cleanly', () => {
-  const testdata = (file: string): Buffer => readFileSync(join('/work/shared/conformance/tar/testdata', file));
+  const testdata = (file: string): Buffer => readFileSync(join(`${CONFORMANCE}/tar/testdata`, file));
 
   test('a 1 MiB PAX header is refused with ResourceExhausted', async () => {
     const error = await rejection(applyLayer(s.root, streamOf(bunzip2(testdata('pax-bad-hdr-large.tar.bz2')))));

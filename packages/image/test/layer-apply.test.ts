@@ -7,6 +7,7 @@ import * as zlib from 'node:zlib';
 import { isCtrError } from '@ctr/errors';
 import { applyLayer } from '../src';
 import { scratch, streamOf, tarOf, treeOf, type Scratch } from './tar-fixtures';
+import { CONFORMANCE } from '../../../test/conformance';
 
 let s: Scratch;
 beforeEach(async () => {
@@ -57,7 +58,7 @@ test('a second layer replaces files, deletes whiteouts and links to files of the
 });
 
 test('sparse files (all four GNU encodings) are written with their holes', async () => {
-  await applyLayer(s.root, streamOf(readFileSync('/work/shared/conformance/tar/testdata/sparse-formats.tar')));
+  await applyLayer(s.root, streamOf(readFileSync(`${CONFORMANCE}/tar/testdata/sparse-formats.tar`)));
   // The md5 Go's reader test gives for the expanded content ("\0G\0o\0G\0o…").
   for (const name of ['sparse-gnu', 'sparse-posix-0.0', 'sparse-posix-0.1', 'sparse-posix-1.0']) {
     const content = readFileSync(join(s.root, name));
@@ -67,7 +68,7 @@ test('sparse files (all four GNU encodings) are written with their holes', async
 });
 
 test('a 60 GB sparse file is applied as holes, not written out', async () => {
-  await applyLayer(s.root, streamOf(readFileSync('/work/shared/conformance/tar/testdata/pax-sparse-big.tar')));
+  await applyLayer(s.root, streamOf(readFileSync(`${CONFORMANCE}/tar/testdata/pax-sparse-big.tar`)));
   const [name] = await fs.readdir(s.root);
   const stat = await fs.stat(join(s.root, name as string));
   expect(stat.size).toBe(60e9);

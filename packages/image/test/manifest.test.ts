@@ -10,6 +10,7 @@ import {
   serializeManifest,
   type Descriptor,
 } from '@ctr/image';
+import { CONFORMANCE } from '../../../test/conformance';
 
 const CONFIG: Descriptor = { mediaType: MediaTypes.ociConfig, digest: digestOf('config'), size: 6 };
 const LAYER: Descriptor = { mediaType: MediaTypes.ociLayerGzip, digest: digestOf('layer'), size: 5 };
@@ -42,7 +43,7 @@ describe('parseManifest returns typed, validated manifests', () => {
 
   test('a Docker schema 2 manifest as Docker Hub serves it', () => {
     const vectors = JSON.parse(
-      readFileSync('/work/shared/conformance/oci-image-spec/schema-test-vectors.json', 'utf8'),
+      readFileSync(`${CONFORMANCE}/oci-image-spec/schema-test-vectors.json`, 'utf8'),
     ) as { backwardsCompatibility: Record<string, { cases: { document: string }[] }> };
     const text = vectors.backwardsCompatibility['TestBackwardsCompatibilityManifest']?.cases[0]?.document ?? '';
     const manifest = parseManifest(Buffer.from(text), MediaTypes.dockerManifest);

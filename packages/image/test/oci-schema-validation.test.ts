@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { isInvalidArgument } from '@ctr/errors';
 import { digestOf, schemaProblems, validateOciDocument, type OciDocumentKind } from '@ctr/image';
 import { ociSchemaFiles } from '../src/oci-schemas';
+import { CONFORMANCE } from '../../../test/conformance';
 
-const SPEC = '/work/shared/conformance/oci-image-spec';
+const SPEC = `${CONFORMANCE}/oci-image-spec`;
 
 interface Case {
   comment?: string;

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { bunzip2 } from './tar-fixtures';
 import { TarReader, tarErrorReason, type TarEntry, type TarHeader } from '../src';
+import { CONFORMANCE } from '../../../test/conformance';
 
 /**
  * Go archive/tar's reader tests, transcribed in shared/conformance/tar/reader-expected.json,
  * run against our reader on the test data files as they are.
  */
 
-const DIR = '/work/shared/conformance/tar';
+const DIR = `${CONFORMANCE}/tar`;
 const expected = JSON.parse(readFileSync(join(DIR, 'reader-expected.json'), 'utf8')) as Expected;
 
 interface ExpectedTime {
