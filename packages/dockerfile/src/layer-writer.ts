@@ -7,6 +7,9 @@ import { TarReader } from '@ctr/image';
 import { cleanPath } from './clean-path';
 import type { LayerItem } from './copy-plan';
 
+/** What `pack.entry` takes: any header fields, the name required. */
+type PackHeader = Partial<tar.Header> & Pick<tar.Header, 'name'>;
+
 export interface Ownership {
   uid: number;
   gid: number;
@@ -60,7 +63,7 @@ async function packArchive(pack: tar.Pack, item: Extract<LayerItem, { kind: 'arc
     const h = entry.header;
     const type = typeOf[h.typeflag];
     if (type === undefined) continue; // devices, fifos, PAX globals: not from an ADD archive
-    const header: tar.Headers = {
+    const header: PackHeader = {
       name: under(item.name, h.name),
       mode: h.mode & 0o7777,
       uid: owner?.uid ?? h.uid,
@@ -77,7 +80,7 @@ async function packArchive(pack: tar.Pack, item: Extract<LayerItem, { kind: 'arc
   }
 }
 
-function writeEntry(pack: tar.Pack, header: tar.Headers, content?: Readable | Buffer): Promise<void> {
+function writeEntry(pack: tar.Pack, header: PackHeader, content?: Readable | Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     if (content === undefined || Buffer.isBuffer(content)) {
       pack.entry(header, content ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
@@ -126,5 +129,6 @@ export function writeLayer(items: readonly LayerItem[], owner: Ownership | undef
     }
     pack.finalize();
   })().catch((e: unknown) => pack.destroy(e as Error));
-  return pack;
+  // tar-stream's pack is a streamx stream; callers get a Node Readable.
+  return Readable.from(pack, { objectMode: false });
 }
