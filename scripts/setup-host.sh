@@ -14,6 +14,7 @@ packages=(
   skopeo umoci                   # image tools ctr did not write, for interop tests
   tar gzip util-linux procps     # reference tools for benchmarks and tests
   attr                           # setfattr/getfattr: layer xattrs and overlay opaque markers
+  openssh-server                 # sshd for the ssh:// daemon client test (@ctr/api)
 )
 
 missing=()
