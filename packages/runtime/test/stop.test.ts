@@ -15,8 +15,18 @@ async function running(id: string, script: string): Promise<void> {
   await bed.runtime.start(id);
 }
 
+/** Resolves once the container has logged `ready` (its traps are set). */
+async function ready(id: string): Promise<void> {
+  await eventually(async () => {
+    const lines = [];
+    for await (const e of bed.runtime.logs(id)) lines.push(e.line);
+    expect(lines).toContain('ready');
+  });
+}
+
 test('stop of a process that ignores SIGTERM kills it after the timeout', async () => {
-  await running('stubborn', "trap '' TERM; while true; do sleep 0.1; done");
+  await running('stubborn', "trap '' TERM; echo ready; while true; do sleep 0.1; done");
+  await ready('stubborn');
   const startedAt = Date.now();
   const status = await bed.runtime.stop('stubborn', { timeout: 1 });
   expect(Date.now() - startedAt).toBeGreaterThanOrEqual(900);
@@ -25,7 +35,8 @@ test('stop of a process that ignores SIGTERM kills it after the timeout', async 
 });
 
 test('stop sends the stop signal first, and a process that handles it exits by itself', async () => {
-  await running('polite', "trap 'exit 42' TERM; while true; do sleep 0.1; done");
+  await running('polite', "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done");
+  await ready('polite');
   const status = await bed.runtime.stop('polite', { timeout: 30 });
   expect(status?.exitCode).toBe(42);
 });
@@ -33,14 +44,16 @@ test('stop sends the stop signal first, and a process that handles it exits by i
 test('the image StopSignal is the signal stop sends', async () => {
   await bed.runtime.create('usr1', {
     rootfs: await bed.rootfs(),
-    image: { Cmd: ['sh', '-c', "trap 'exit 10' USR1; while true; do sleep 0.1; done"], StopSignal: 'SIGUSR1' },
+    image: { Cmd: ['sh', '-c', "trap 'exit 10' USR1; echo ready; while true; do sleep 0.1; done"], StopSignal: 'SIGUSR1' },
   });
   await bed.runtime.start('usr1');
+  await ready('usr1');
   expect((await bed.runtime.stop('usr1', { timeout: 30 }))?.exitCode).toBe(10);
 });
 
 test('kill delivers any signal by name or number', async () => {
-  await running('killme', "trap 'exit 12' USR2; while true; do sleep 0.1; done");
+  await running('killme', "trap 'exit 12' USR2; echo ready; while true; do sleep 0.1; done");
+  await ready('killme');
   await bed.runtime.kill('killme', 'usr2');
   expect((await bed.runtime.wait('killme')).exitCode).toBe(12);
   await running('killnum', 'sleep 1000');
