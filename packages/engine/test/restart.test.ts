@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Engine, shouldRestart } from '@ctr/engine';
@@ -13,6 +13,22 @@ async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolea
     value = await read();
   }
   return value;
+}
+
+/** A reboot empties the cgroup tree too: remove the container's cgroups once its processes are gone. */
+async function removeCgroups(id: string): Promise<void> {
+  for (const controller of await readdir('/sys/fs/cgroup')) {
+    const dir = join('/sys/fs/cgroup', controller, 'ctr', id);
+    for (let i = 0; i < 100; i++) {
+      try {
+        await rmdir(dir);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EBUSY') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
 }
 
 describe('restart policies (pure decision)', () => {
@@ -117,6 +133,7 @@ describe('recovery after the run directory is lost (a reboot)', () => {
     for (const { id } of [always, unless, plain, stopped]) {
       await promisify(execFile)('umount', [join(root, 'engine', 'rootfs', id)]).catch(() => undefined);
       await promisify(execFile)('umount', [join(t.runRoot, 'netns', id)]).catch(() => undefined);
+      await removeCgroups(id);
     }
     await rm(t.runRoot, { recursive: true, force: true });
     await mkdir(t.runRoot);
