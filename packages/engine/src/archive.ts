@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CtrError, conflict, invalidArgument, notFound } from '@ctr/errors';
 import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHeader, tarPadding, type TarEntryType } from '@ctr/image';
@@ -120,23 +120,27 @@ export async function exportContainer(ctx: EngineContext, record: ContainerRecor
 
 const TYPES: Record<string, TarEntryType> = { '0': 'file', '\0': 'file', '7': 'file', S: 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
 
-/** Plain tar bytes from a tar that may be gzip-compressed. */
+/** Plain tar bytes from a tar that may be gzip-compressed (in-process zlib, never a helper binary: §2 C3). */
 async function* plainTar(tar: Readable): AsyncGenerator<Buffer> {
-  const head = new PassThrough();
   const iterator = tar[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const first = await iterator.next();
   if (first.done) return;
-  const gzip = first.value[0] === 0x1f && first.value[1] === 0x8b;
   const rest = (async function* () {
     yield first.value;
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
   })();
-  if (!gzip) {
+  if (first.value[0] !== 0x1f || first.value[1] !== 0x8b) {
     yield* rest;
     return;
   }
-  Readable.from(rest).pipe(createGunzip()).pipe(head);
-  yield* head;
+  const gunzip = createGunzip();
+  // pipeline destroys gunzip with any error of either side, which ends the iteration below with it.
+  pipeline(Readable.from(rest), gunzip, () => undefined);
+  try {
+    yield* gunzip;
+  } catch (error) {
+    throw invalidArgument(`the archive is not valid gzip: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /**

@@ -163,6 +163,16 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
     await t.engine.remove(id);
   });
 
+  test('noOverwriteDirNonDir takes gzip; a corrupt gzip is an InvalidArgument, not a hang, and writes nothing', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
+    await t.engine.putArchive(id, '/', Readable.from(gzipSync(tarOf([{ name: 'srv/z', type: 'file', mode: 0o644, data: 'gz' }]))), { noOverwriteDirNonDir: true });
+    expect((await entriesOf((await t.engine.getArchive(id, '/srv/z')).tar))[0]?.text).toBe('gz');
+    const corrupt = gzipSync(tarOf([{ name: 'srv/y', type: 'file', mode: 0o644, data: 'x'.repeat(5000) }])).subarray(0, 60);
+    await expect(t.engine.putArchive(id, '/', Readable.from(corrupt), { noOverwriteDirNonDir: true })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining('not valid gzip') });
+    await expect(t.engine.statPath(id, '/srv/y')).rejects.toMatchObject({ code: 'NotFound' });
+    await t.engine.remove(id);
+  });
+
   test('a read-only container refuses copies in (Denied)', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none', readOnlyRootfs: true });
     await expect(t.engine.putArchive(id, '/tmp', Readable.from(tarOf([])))).rejects.toMatchObject({ code: 'Denied' });
