@@ -19,7 +19,9 @@ export function parseLogRecord(line: string): LogRecord | undefined {
   const stream = line.slice(a + 1, b);
   if (stream !== 'stdout' && stream !== 'stderr') return undefined;
   const tag = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c);
-  return { time: line.slice(0, a), stream, partial: tag === 'P', text: c < 0 ? '' : line.slice(c + 1) };
+  // conmon writes UTC as `+00:00`; Docker shows `Z`.
+  const time = line.slice(0, a).replace(/[+-]00:00$/, 'Z');
+  return { time, stream, partial: tag === 'P', text: c < 0 ? '' : line.slice(c + 1) };
 }
 
 /** Joins partial records back into lines, per stream. */

@@ -214,7 +214,7 @@ export type LogStream = 'stdout' | 'stderr';
 
 export interface LogEntry {
   stream: LogStream;
-  /** RFC 3339 with nanoseconds, as conmon wrote it. */
+  /** RFC 3339 with nanoseconds, as conmon wrote it (UTC as `Z`, like `docker logs -t`). */
   time: string;
   /** The line without its newline. A line cut by the log writer is joined back. */
   line: string;

@@ -21,7 +21,7 @@ test('signals parse by name, short name, lower case and number', () => {
 
 test('log records parse, and partial records join into one line', () => {
   expect(parseLogRecord('2026-01-01T00:00:00.123456789+00:00 stdout F hello world')).toEqual({
-    time: '2026-01-01T00:00:00.123456789+00:00',
+    time: '2026-01-01T00:00:00.123456789Z',
     stream: 'stdout',
     partial: false,
     text: 'hello world',
