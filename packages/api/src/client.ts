@@ -118,7 +118,7 @@ export class ApiClient {
   async raw(method: string, path: string, options: RequestOptions = {}): Promise<IncomingMessage> {
     const transport = await this.connect();
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
-    const headers: Record<string, string | number> = { Host: 'ctr', ...(options.headers ?? {}) };
+    const headers: Record<string, string | number> = { ...(options.headers ?? {}) };
     if (body) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = body.length;

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { asCtrError } from '@ctr/errors';
 import { startDaemon } from './daemon';
@@ -11,11 +11,23 @@ Options:
   -H, --host list       Daemon socket(s) to listen on (default unix:///run/ctr/ctr.sock)
       --root string     Root of persistent state (default /var/lib/ctr, or $CTR_ROOT)
       --runroot string  Root of state that dies with the machine (default /run/ctr, or $CTR_RUNROOT)
+      --tlsverify       Serve tcp:// hosts over TLS, only to clients with a certificate from --tlscacert
+      --tlscacert path  CA that signs client certificates
+      --tlscert path    Server certificate
+      --tlskey path     Server key
   -h, --help            Print usage
 `;
 
-function parseArgs(argv: string[]): { hosts: string[]; root?: string; runRoot?: string; help: boolean } {
-  const out: { hosts: string[]; root?: string; runRoot?: string; help: boolean } = { hosts: [], help: false };
+interface Args {
+  hosts: string[];
+  root?: string;
+  runRoot?: string;
+  tls: { verify: boolean; ca?: string; cert?: string; key?: string };
+  help: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const out: Args = { hosts: [], tls: { verify: false }, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -27,6 +39,10 @@ function parseArgs(argv: string[]): { hosts: string[]; root?: string; runRoot?: 
     if (flag === '-H' || flag === '--host') out.hosts.push(value());
     else if (flag === '--root' || flag === '--data-root') out.root = path.resolve(value());
     else if (flag === '--runroot' || flag === '--exec-root') out.runRoot = path.resolve(value());
+    else if (flag === '--tlsverify') out.tls.verify = true;
+    else if (flag === '--tlscacert') out.tls.ca = value();
+    else if (flag === '--tlscert') out.tls.cert = value();
+    else if (flag === '--tlskey') out.tls.key = value();
     else if (flag === '-h' || flag === '--help') out.help = true;
     else throw asCtrError(new Error(`unknown flag: ${flag}\nSee 'ctrd --help'.`), 'InvalidArgument');
   }
@@ -41,11 +57,14 @@ export async function daemonMain(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
+    const { verify, ca, cert, key } = args.tls;
+    if (verify && !(ca && cert && key)) throw asCtrError(new Error('--tlsverify needs --tlscacert, --tlscert and --tlskey'), 'InvalidArgument');
     for (const host of args.hosts) if (host.startsWith('unix://')) mkdirSync(path.dirname(host.slice(7)), { recursive: true });
     const daemon = await startDaemon({
       ...(args.root ? { root: args.root } : {}),
       ...(args.runRoot ? { runRoot: args.runRoot } : {}),
       hosts: args.hosts,
+      ...(verify && ca && cert && key ? { tls: { ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) } } : {}),
       onInternalError: (error, request) => process.stderr.write(`ctrd: ${request}: ${(error as Error).stack ?? String(error)}\n`),
     });
     process.stderr.write(`ctrd: API listening on ${daemon.server.addresses.map((a) => a.host).join(', ')}\n`);

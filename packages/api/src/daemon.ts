@@ -1,11 +1,12 @@
 import { Engine, type EngineOptions } from '@ctr/engine';
-import { ApiServer } from './server';
+import { ApiServer, type ApiServerOptions } from './server';
 import { lockRoot } from './daemon-lock';
 
 export interface DaemonOptions extends EngineOptions {
   /** Default `unix://<runRoot>/ctr.sock`, i.e. `unix:///run/ctr/ctr.sock`. */
   hosts?: string[];
   socketMode?: number;
+  tls?: ApiServerOptions['tls'];
   onInternalError?: (error: unknown, request: string) => void;
 }
 
@@ -29,6 +30,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       engine,
       hosts: options.hosts && options.hosts.length > 0 ? options.hosts : [`unix://${engine.runRoot}/ctr.sock`],
       ...(options.socketMode !== undefined ? { socketMode: options.socketMode } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
       ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
     });
     return {

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Engine } from '@ctr/engine';
 import { asCtrError, invalidArgument } from '@ctr/errors';
@@ -21,8 +22,13 @@ import type { Services } from './services';
 
 export interface ApiServerOptions {
   engine: Engine;
-  /** Where to listen: `unix:///run/ctr/ctr.sock` or `tcp://127.0.0.1:2375` (loopback only, no TLS). */
+  /** Where to listen: `unix:///run/ctr/ctr.sock`, `tcp://HOST:PORT` (any address with `tls`, loopback only without). */
   hosts: string[];
+  /**
+   * TLS with client verification for `tcp://` hosts (dockerd's `--tlsverify`): only clients
+   * with a certificate signed by `ca` are served. Without it TCP is loopback only.
+   */
+  tls?: { ca: string | Buffer; cert: string | Buffer; key: string | Buffer };
   /** File mode of unix sockets (default 0o660, like dockerd's). */
   socketMode?: number;
   /** Called for each failed request that was the daemon's fault (500), for its log. */
@@ -34,7 +40,7 @@ export interface ListenAddress {
   host: string;
 }
 
-function parseHost(host: string): { kind: 'unix'; path: string } | { kind: 'tcp'; address: string; port: number } {
+function parseHost(host: string, tls: boolean): { kind: 'unix'; path: string } | { kind: 'tcp'; address: string; port: number } {
   if (host.startsWith('unix://')) {
     const path = host.slice('unix://'.length);
     if (!path.startsWith('/')) throw invalidArgument(`invalid unix socket address ${JSON.stringify(host)}: the path must be absolute`);
@@ -43,7 +49,7 @@ function parseHost(host: string): { kind: 'unix'; path: string } | { kind: 'tcp'
   if (host.startsWith('tcp://')) {
     const url = new URL(host.replace(/^tcp:/, 'http:'));
     const address = url.hostname;
-    if (!/^127\.\d+\.\d+\.\d+$/.test(address) && address !== 'localhost') {
+    if (!tls && !/^127\.\d+\.\d+\.\d+$/.test(address) && address !== 'localhost') {
       throw invalidArgument(`refusing plain TCP on ${address}: without TLS ctrd listens on loopback only`, { hint: 'use tcp://127.0.0.1:PORT or a unix socket' });
     }
     return { kind: 'tcp', address, port: Number(url.port || 2375) };
@@ -82,11 +88,16 @@ export class ApiServer {
   }
 
   private async listenOn(host: string): Promise<void> {
-    const where = parseHost(host);
-    const server = http.createServer({ keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 60_000 });
+    const where = parseHost(host, this.options.tls !== undefined);
+    const timeouts = { keepAliveTimeout: 30_000, requestTimeout: 0, headersTimeout: 60_000 };
+    const tls = this.options.tls;
+    const server: http.Server =
+      where.kind === 'tcp' && tls
+        ? https.createServer({ ...timeouts, ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true })
+        : http.createServer(timeouts);
     server.on('request', (req, res) => void this.handle(req, res, undefined));
     server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => void this.handle(req, undefined, { socket, head }));
-    server.on('connection', (socket: Socket) => {
+    server.on(where.kind === 'tcp' && tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
@@ -105,6 +116,7 @@ export class ApiServer {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : where.port;
       this.addresses.push({ host: `tcp://${where.address}:${port}` });
+      if (tls) server.on('tlsClientError', (_error, socket: Socket) => socket.destroy());
     }
   }
 
