@@ -78,3 +78,21 @@ test('docker start -a, restart and kill drive a created container', async () => 
   expect(wait.stdout).toBe('137\n');
   await docker(t.env, ['rm', sleeper]);
 });
+
+test('docker run -p 127.0.0.1:PORT:80 publishes a container port on loopback', async () => {
+  const third = 20 + Math.floor(Math.random() * 200);
+  expect((await docker(t.env, ['network', 'create', '--subnet', `10.214.${third}.0/24`, 'api-web'])).code).toBe(0);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const started = await docker(t.env, ['run', '-d', '--network', 'api-web', '-p', `127.0.0.1:${port}:80`, '--name', 'api-web-srv', 'busybox', 'sh', '-c', 'mkdir /www && echo served > /www/index.html && httpd -f -p 80 -h /www']);
+  expect(started).toMatchObject({ code: 0, stderr: '' });
+  const ports = await docker(t.env, ['port', 'api-web-srv']);
+  expect(ports.stdout).toBe(`80/tcp -> 127.0.0.1:${port}\n`);
+  let body = '';
+  for (let i = 0; i < 50 && body === ''; i++) {
+    body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => '');
+    if (body === '') await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(body).toBe('served\n');
+  await docker(t.env, ['rm', '-f', 'api-web-srv']);
+  expect((await docker(t.env, ['network', 'rm', 'api-web'])).code).toBe(0);
+});
