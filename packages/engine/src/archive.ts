@@ -6,7 +6,7 @@ import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHead
 import type { ContainerRecord } from './container-records';
 import { mountedRootfs, quiesce } from './container-root';
 import type { EngineContext } from './context';
-import { resolveInRoot } from './root-path';
+import { containerPath, type MountedDir } from './root-path';
 import { tarTree } from './tar-tree';
 
 /** What `HEAD /containers/{id}/archive` reports (the `X-Docker-Container-Path-Stat` header). */
@@ -26,6 +26,11 @@ export interface PutArchiveOptions {
   signal?: AbortSignal;
 }
 
+/** The bind mounts and volumes of the container: `cp` reaches into them, as Docker's does. */
+function mountedDirs(record: ContainerRecord): MountedDir[] {
+  return record.mounts.flatMap((m) => (m.type === 'bind' || m.type === 'volume' ? [{ source: m.source, target: m.target, readOnly: m.readOnly === true }] : []));
+}
+
 const GO_DIR = 2 ** 31;
 const GO_SYMLINK = 2 ** 27;
 
@@ -36,10 +41,11 @@ function goMode(stat: import('node:fs').Stats): number {
 /** A path's stat inside the container: the last component is not followed, like `docker cp`. */
 export async function statPath(ctx: EngineContext, record: ContainerRecord, inside: string): Promise<PathStat> {
   const root = await mountedRootfs(ctx, record);
-  const resolved = resolveInRoot(root, inside, { followLast: false });
+  const mounts = mountedDirs(record);
+  const resolved = containerPath(root, mounts, inside, { followLast: false });
   if (!resolved.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
   if (inside.endsWith('/') && !resolved.stat.isDirectory() && !resolved.stat.isSymbolicLink()) throw invalidArgument(`${inside} is not a directory`);
-  const linkTarget = resolved.stat.isSymbolicLink() ? resolveInRoot(root, resolved.inside, { followLast: true }).inside : '';
+  const linkTarget = resolved.stat.isSymbolicLink() ? containerPath(root, mounts, resolved.inside, { followLast: true }).inside : '';
   return {
     name: path.posix.basename(resolved.inside) || '/',
     size: resolved.stat.size,
@@ -66,7 +72,7 @@ export async function getArchive(
     const stat = await statPath(ctx, record, inside);
     // `PATH/.` means the directory's contents, without the directory's own name.
     const contentsOnly = /(^|\/)\.$/.test(inside);
-    const resolved = resolveInRoot(root, inside, { followLast: contentsOnly });
+    const resolved = containerPath(root, mountedDirs(record), inside, { followLast: contentsOnly });
     const prefix = contentsOnly || resolved.inside === '/' ? '' : path.posix.basename(resolved.inside);
     const tar = tarTree(resolved.abs, prefix, { ...(options.signal ? { signal: options.signal } : {}), onDone: () => void resume() });
     return { stat, tar };
@@ -89,18 +95,16 @@ export async function putArchive(
   tar: Readable,
   options: PutArchiveOptions = {},
 ): Promise<void> {
-  if (record.run.readOnlyRootfs) {
-    tar.destroy();
-    throw new CtrError('Denied', `container rootfs is marked read-only`, { hint: `${record.name} was created with --read-only` });
-  }
   const root = await mountedRootfs(ctx, record).catch((error) => {
     tar.destroy();
     throw error;
   });
   const resume = await quiesce(ctx, record);
   try {
-    const target = resolveInRoot(root, inside, { followLast: true });
+    const target = containerPath(root, mountedDirs(record), inside, { followLast: true });
     if (!target.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
+    if (target.readOnly) throw new CtrError('Denied', `mounted volume is marked read-only`, { hint: `${target.inside} is on a read-only mount of ${record.name}` });
+    if (!target.mounted && record.run.readOnlyRootfs) throw new CtrError('Denied', `container rootfs is marked read-only`, { hint: `${record.name} was created with --read-only` });
     if (!target.stat.isDirectory()) throw invalidArgument(`extraction point is not a directory`, { hint: `${inside} in ${record.name} is not a directory` });
     const source = options.noOverwriteDirNonDir ? Readable.from(guardDirNonDir(tar, target.abs)) : tar;
     await applyLayer(target.abs, source, { whiteouts: 'delete', ...(options.signal ? { signal: options.signal } : {}) });
@@ -181,7 +185,7 @@ async function* guardDirNonDir(tar: Readable, target: string): AsyncGenerator<Bu
 
 async function existingKind(target: string, name: string): Promise<'dir' | 'other' | undefined> {
   try {
-    const found = resolveInRoot(target, name, { followLast: false });
+    const found = containerPath(target, [], name, { followLast: false });
     if (!found.stat) return undefined;
     return found.stat.isDirectory() ? 'dir' : 'other';
   } catch {

@@ -64,3 +64,32 @@ export function resolveInRoot(root: string, target: string, options: { followLas
   }
   return { abs: root, inside: '/', stat: lstatSync(root) };
 }
+
+/** A host directory mounted into the container (a bind mount or a volume). */
+export interface MountedDir {
+  source: string;
+  target: string;
+  readOnly?: boolean;
+}
+
+/**
+ * Which filesystem a container path lives on: the rootfs, or a bind mount / volume whose
+ * target is the longest prefix of the path (`..` resolved first, lexically, at the root).
+ * A path under a mount is resolved inside the mount's source, so its links never leave it.
+ */
+export function containerPath(rootfs: string, mounts: readonly MountedDir[], target: string, options: { followLast: boolean }): RootPath & { mounted: boolean; readOnly: boolean } {
+  const parts: string[] = [];
+  for (const part of components(target)) {
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  const normalized = `/${parts.join('/')}`;
+  const mount = [...mounts]
+    .filter((m) => normalized === m.target || normalized.startsWith(`${m.target.replace(/\/$/, '')}/`))
+    .sort((a, b) => b.target.length - a.target.length)[0];
+  if (!mount) return { ...resolveInRoot(rootfs, normalized, options), mounted: false, readOnly: false };
+  const rest = normalized.slice(mount.target.replace(/\/$/, '').length) || '/';
+  const resolved = resolveInRoot(mount.source, rest, options);
+  const inside = `${mount.target.replace(/\/$/, '')}${resolved.inside === '/' ? '' : resolved.inside}` || '/';
+  return { ...resolved, inside, mounted: true, readOnly: mount.readOnly === true };
+}

@@ -179,6 +179,26 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
     await t.engine.remove(id);
   });
 
+  test('cp reaches into volumes and bind mounts, and refuses read-only ones', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: ['cp-vol:/data', `${host}:/bound:ro`], cmd: ['sleep', '60'], detach: true });
+    await writeFile(join(host, 'from-host'), 'bound file');
+    await t.engine.putArchive(id, '/data', Readable.from(tarOf([{ name: 'in-volume', type: 'file', mode: 0o644, data: 'kept in the volume' }])));
+    expect(await catIn(t, id, '/data/in-volume')).toBe('kept in the volume');
+    expect((await entriesOf((await t.engine.getArchive(id, '/bound/from-host')).tar))[0]?.text).toBe('bound file');
+    await expect(t.engine.putArchive(id, '/bound', Readable.from(tarOf([{ name: 'nope', type: 'file', mode: 0o644, data: 'x' }])))).rejects.toMatchObject({ code: 'Denied' });
+    expect(await readdir(host)).toEqual(['from-host']);
+    await t.engine.remove(id, { force: true });
+    await t.engine.removeVolume('cp-vol');
+  });
+
+  test('a read-only container still takes copies into its volumes', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none', readOnlyRootfs: true, volumes: ['ro-vol:/scratch'] });
+    await t.engine.putArchive(id, '/scratch', Readable.from(tarOf([{ name: 'ok', type: 'file', mode: 0o644, data: 'x' }])));
+    expect((await t.engine.statPath(id, '/scratch/ok')).size).toBe(1);
+    await t.engine.remove(id);
+    await t.engine.removeVolume('ro-vol');
+  });
+
   test('export streams the whole filesystem, with the container changes', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sh', '-c', 'echo exported > /marker'] });
     const names = (await entriesOf(await t.engine.export(id))).map((e) => e.name);
