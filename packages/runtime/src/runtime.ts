@@ -206,9 +206,9 @@ export class Runtime {
     if (current.running) return {};
     if (current.status === 'removing') throw conflict(`container ${id} is marked for removal and cannot be started`);
     throwIfAborted(options.signal, 'start');
+    // A run before this one (or a start cut short by a crash) left runc state behind.
+    await this.removeRuntimeState(tools, id);
     if (record.status !== 'created') {
-      // A run before this one left runc state and conmon's files behind.
-      await this.removeRuntimeState(tools, id);
       await Promise.all([d.exitFile, d.oomFile, d.pidFile].map((f) => fs.rm(f, { force: true })));
     }
     const config: ConmonConfig = {
