@@ -96,3 +96,11 @@ test('docker run -p 127.0.0.1:PORT:80 publishes a container port on loopback', a
   await docker(t.env, ['rm', '-f', 'api-web-srv']);
   expect((await docker(t.env, ['network', 'rm', 'api-web'])).code).toBe(0);
 });
+
+test('docker ps with two label filters lists only containers that have both', async () => {
+  await docker(t.env, ['create', '--network', 'none', '--name', 'api-both', '--label', 'p=x', '--label', 'oneoff=False', 'busybox']);
+  await docker(t.env, ['create', '--network', 'none', '--name', 'api-one', '--label', 'p=x', '--label', 'oneoff=True', 'busybox']);
+  const ps = await docker(t.env, ['ps', '-a', '--filter', 'label=p=x', '--filter', 'label=oneoff=False', '--format', '{{.Names}}']);
+  expect(ps.stdout).toBe('api-both\n');
+  await docker(t.env, ['rm', 'api-both', 'api-one']);
+});

@@ -525,7 +525,8 @@ export class Containers {
       all('id', (v) => record.id.startsWith(v)) &&
       all('ancestor', (v) => record.image === v || familiarImageName(record.image) === familiarImageName(v) || record.imageId.includes(v)) &&
       all('exited', (v) => state.status === 'exited' && String(state.exitCode) === v) &&
-      all('label', (v) => {
+      // Label filters all have to match (dockerd ANDs them; other keys' values are alternatives).
+      (filters.label ?? []).every((v) => {
         const eq = v.indexOf('=');
         return eq === -1 ? v in record.labels : record.labels[v.slice(0, eq)] === v.slice(eq + 1);
       })
