@@ -193,18 +193,18 @@ export class Engine {
     const io: AttachIo = detach
       ? {}
       : { ...(stdin ? { stdin } : {}), ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+    let exitCode: number;
     try {
       const started = await containers.start(created.id, io);
       if (detach) return created;
-      const { StatusCode } = await containers.wait(created.id);
+      exitCode = (await containers.wait(created.id)).StatusCode;
       await started.attached;
-      return { ...created, exitCode: StatusCode };
     } catch (error) {
       if (options.autoRemove) await containers.remove(created.id, { force: true, volumes: true }).catch(() => undefined);
       throw error;
-    } finally {
-      if (options.autoRemove && !detach) await containers.remove(created.id, { force: true, volumes: true }).catch(() => undefined);
     }
+    if (options.autoRemove) await containers.remove(created.id, { force: true, volumes: true });
+    return { ...created, exitCode };
   }
 
   async wait(container: string, signal?: AbortSignal): Promise<{ StatusCode: number; OOMKilled: boolean }> {

@@ -73,15 +73,16 @@ export class EventLog {
   }
 
   async emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): Promise<EngineEvent> {
-    // Wall-clock time with sub-millisecond precision that never runs ahead of Date.now().
-    const ms = performance.timeOrigin + performance.now();
+    // Millisecond wall-clock time: a finer clock (performance.now) drifts from Date.now(),
+    // which callers compare event times with.
+    const ms = Date.now();
     const event: EngineEvent = {
       Type: type,
       Action: action,
       Actor: { ID: id, Attributes: attributes },
       scope: 'local',
       time: Math.floor(ms / 1000),
-      timeNano: Math.floor(ms * 1e6),
+      timeNano: ms * 1_000_000,
     };
     const size = await stat(this.path).then((s) => s.size, () => 0);
     if (size > ROTATE_AT) await rename(this.path, `${this.path}.1`).catch(() => undefined);
