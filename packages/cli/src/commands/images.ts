@@ -9,7 +9,7 @@ import { ago, formatItems, humanSize } from '../format';
 import { ProgressView } from '../progress';
 import { parseChanges } from './changes';
 import { forEachArg } from './each';
-import { parsePlatform } from '@ctr/image';
+import { parseNormalizedReference, parsePlatform } from '@ctr/image';
 
 const IMAGE_HEADERS: Record<string, string> = { Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', CreatedSince: 'CREATED', Size: 'SIZE', Digest: 'DIGEST' };
 
@@ -74,12 +74,16 @@ const pull: Command = {
   ],
   args: [1, 1],
   async run(args, io) {
-    const { normalizeImageName, familiarImageName } = engineModule();
+    const { familiarImageName, normalizeImageName } = engineModule();
     const ref = args.positionals[0] as string;
+    const reference = parseNormalizedReference(ref);
     const name = normalizeImageName(ref);
     const quiet = bool(args, 'quiet');
     const view = new ProgressView(io.stdout);
-    if (!quiet) println(io, `${name.split(':').pop()?.includes('/') ? 'latest' : name.slice(name.lastIndexOf(':') + 1)}: Pulling from ${familiarImageName(name).replace(/:[^/:]*$/, '')}`);
+    if (!quiet) {
+      if (!/[:@]/.test(ref.slice(ref.lastIndexOf('/') + 1))) println(io, 'Using default tag: latest');
+      println(io, `${reference.tag ?? reference.digest}: Pulling from ${reference.path}`);
+    }
     const platform = str(args, 'platform');
         const image = await (await getEngine()).pull(ref, {
       ...(platform ? { platform: parsePlatform(platform) } : {}),
@@ -108,7 +112,10 @@ const push: Command = {
     const view = new ProgressView(io.stdout);
     const name = normalizeImageName(ref);
     if (!quiet) println(io, `The push refers to repository [${name.replace(/[:@][^/]*$/, '')}]`);
-    const result = await (await getEngine()).push(ref, quiet ? {} : { onProgress: (event) => view.update(event) });
+    const engine = await getEngine();
+    // docker shows the layers only, not the image's config blob.
+    const configDigest = (await engine.inspectImage(ref)).Id;
+    const result = await engine.push(ref, quiet ? {} : { onProgress: (event) => event.digest !== configDigest && view.update(event) });
     println(io, `${name.slice(name.lastIndexOf(':') + 1)}: digest: ${result.digest} size: ${result.size}`);
     return 0;
   },
