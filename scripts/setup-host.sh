@@ -15,6 +15,7 @@ packages=(
   tar gzip util-linux procps     # reference tools for benchmarks and tests
   attr                           # setfattr/getfattr: layer xattrs and overlay opaque markers
   openssh-server                 # sshd for the ssh:// daemon client test (@ctr/api)
+  docker-compose                 # docker-compose 1.29 against ctrd (@ctr/api)
 )
 
 missing=()

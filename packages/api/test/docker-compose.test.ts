@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { docker, startTestDaemon, type Run, type TestDaemon } from './fixture';
+
+let t: TestDaemon;
+let project: string;
+beforeAll(async () => {
+  t = await startTestDaemon();
+  project = await mkdtemp(join(tmpdir(), 'ctr-api-compose-'));
+  await mkdir(join(project, 'web'));
+  await writeFile(
+    join(project, 'web', 'Dockerfile'),
+    'FROM busybox\nRUN mkdir /www && echo hello-from-web > /www/index.html\nEXPOSE 80\nCMD ["httpd", "-f", "-p", "80", "-h", "/www"]\n',
+  );
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  // The client finds `web` through the network's DNS (busybox's own resolver: its static glibc cannot use NSS).
+  await writeFile(
+    join(project, 'docker-compose.yml'),
+    [
+      'version: "3"',
+      'services:',
+      '  web:',
+      '    build: ./web',
+      '    ports:',
+      `      - "127.0.0.1:${port}:80"`,
+      '  client:',
+      '    image: busybox',
+      '    depends_on: [web]',
+      '    command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do ip=$$(nslookup web 127.0.0.11 | awk \'/^Address/ {a=$$NF} END {print a}\'); wget -qO- http://$$ip/ && break; sleep 0.5; done; sleep 60"]',
+      '',
+    ].join('\n'),
+  );
+});
+afterAll(async () => {
+  await t?.cleanup();
+  if (project) await rm(project, { recursive: true, force: true });
+});
+afterEach(() => {
+  expect(t.internalErrors).toEqual([]);
+});
+
+function compose(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker-compose', ['-p', 'ctrapi', ...args], { cwd: project, env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', (error) => reject(new Error(`docker-compose could not be run (install it: scripts/setup-host.sh): ${error.message}`)));
+    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+test('docker-compose 1.29 builds, starts, lists, shows logs of and takes down a two-service project', async () => {
+  const up = await compose(['up', '-d']);
+  expect(up.stderr).toMatch(/Creating ctrapi_web_1 \.\.\. done/);
+  expect(up.code).toBe(0);
+
+  const ps = await compose(['ps', '--services', '--filter', 'status=running']);
+  expect(ps.stdout.split('\n').filter(Boolean).sort()).toEqual(['client', 'web']);
+  const listed = await docker(t.env, ['ps', '--format', '{{.Names}}']);
+  expect(listed.stdout.split('\n').filter(Boolean).sort()).toEqual(['ctrapi_client_1', 'ctrapi_web_1']);
+
+  let logs = '';
+  for (let i = 0; i < 60 && !logs.includes('hello-from-web'); i++) {
+    logs = (await compose(['logs', '--no-color', 'client'])).stdout;
+    if (!logs.includes('hello-from-web')) await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(logs).toContain('hello-from-web');
+
+  const down = await compose(['down', '-t', '1']);
+  expect(down.code).toBe(0);
+  expect((await docker(t.env, ['ps', '-aq'])).stdout).toBe('');
+  expect((await docker(t.env, ['network', 'ls', '--format', '{{.Name}}'])).stdout).not.toContain('ctrapi_default');
+}, 120_000);
