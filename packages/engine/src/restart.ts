@@ -37,6 +37,7 @@ const MAX_BACKOFF_MS = 60_000;
 const RESET_AFTER_MS = 10_000;
 /** An exited auto-remove container is left this long to the client that runs it attached. */
 const AUTO_REMOVE_GRACE_MS = 1000;
+const SETTLE_MS = 300;
 
 /** The state a container is left in when its monitor vanished without an exit code (a reboot, a kill -9). */
 function lostWhileRunning(state: ContainerState): boolean {
@@ -124,7 +125,13 @@ export class RestartMonitor {
     if (this.closing.signal.aborted || this.busy.has(id)) return;
     this.busy.add(id);
     try {
-      const state = await this.ctx.runtime.state(id).catch(() => undefined);
+      let state = await this.ctx.runtime.state(id).catch(() => undefined);
+      if (state && lostWhileRunning(state)) {
+        // Also what the runtime reports for a moment while a container is being started
+        // (the new monitor's pid not yet written): look again before believing it.
+        await sleep(SETTLE_MS);
+        state = await this.ctx.runtime.state(id).catch(() => undefined);
+      }
       if (!state || state.running || this.handled.get(id) === state.finishedAt) return;
       this.handled.set(id, state.finishedAt);
       await this.onExit(id, state.exitCode, state.startedAt);
