@@ -11,8 +11,6 @@ export interface Call {
   /** The route's captured path parts, decoded. */
   params: string[];
   query: Query;
-  /** The API version the client asked for (or the newest). */
-  version: string;
   /** Absent when the client asked to hijack the connection (`Upgrade: tcp`). */
   res?: ServerResponse;
   upgrade?: { socket: Socket; head: Buffer };
@@ -22,6 +20,15 @@ function response(call: Call): ServerResponse {
   // Only hijackable routes are called without a response, and they answer on the socket.
   if (!call.res) throw new CtrError('Internal', `${call.req.method} ${call.req.url}: no response to answer on`);
   return call.res;
+}
+
+/** Aborts when the client goes away before the answer is complete: long work stops with it. */
+export function clientGone(call: Call): AbortSignal {
+  const abort = new AbortController();
+  const res = call.res;
+  if (res) res.once('close', () => !res.writableFinished && abort.abort());
+  else call.upgrade?.socket.once('close', () => abort.abort());
+  return abort.signal;
 }
 
 export function sendJson(call: Call, status: number, body: unknown): void {

@@ -86,14 +86,15 @@ export class Lifecycle {
     const id = info.Id;
     let status: ExitStatus = { StatusCode: info.State.ExitCode, Error: null };
     const finishedAt = info.State.FinishedAt;
-    if (info.State.Running || condition !== 'not-running') {
-      if (info.State.Running || condition === 'next-exit' || info.State.Status === 'created') {
-        status = await this.until(`exit:${id}`, signal, async () => {
-          const now = await this.engine.inspect(id).catch((error) => (isNotFound(error) ? undefined : Promise.reject(error)));
-          if (!now) return { StatusCode: status.StatusCode, Error: null };
-          return !now.State.Running && now.State.FinishedAt !== finishedAt ? { StatusCode: now.State.ExitCode, Error: null } : undefined;
-        });
-      }
+    // dockerd: `not-running` returns at once for a container that is not running; `next-exit`
+    // waits for the next exit; `removed` of a created container (docker run --rm) needs its exit code.
+    const created = info.State.Status === 'created';
+    if (info.State.Running || condition === 'next-exit' || (condition === 'removed' && created)) {
+      status = await this.until(`exit:${id}`, signal, async () => {
+        const now = await this.engine.inspect(id).catch((error) => (isNotFound(error) ? undefined : Promise.reject(error)));
+        if (!now) return { StatusCode: status.StatusCode, Error: null };
+        return !now.State.Running && now.State.FinishedAt !== finishedAt ? { StatusCode: now.State.ExitCode, Error: null } : undefined;
+      });
     }
     if (condition === 'removed') {
       await this.until(`removed:${id}`, signal, async () =>

@@ -1,7 +1,7 @@
 import { formatEvent } from '@ctr/dockerfile';
 import { familiarImageName, normalizeImageName } from '@ctr/engine';
 import { asCtrError, invalidArgument } from '@ctr/errors';
-import { JsonMessages, bodyStream, sendJson } from '../call';
+import { JsonMessages, bodyStream, clientGone, sendJson } from '../call';
 import { Fields } from '../fields';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
@@ -81,10 +81,6 @@ export function buildRoutes({ engine }: Services): Route[] {
       const buildArgs = q.stringMap('buildargs');
       const labels = q.stringMap('labels');
       const out = new JsonMessages(call);
-      const abort = new AbortController();
-      call.res?.once('close', () => {
-        if (!call.res?.writableFinished) abort.abort();
-      });
       try {
         const result = await engine.build({
           context: bodyStream(call),
@@ -96,7 +92,7 @@ export function buildRoutes({ engine }: Services): Route[] {
           noCache: q.bool('nocache'),
           allow: { networkHost: q.string('networkmode') === 'host' },
           tags,
-          signal: abort.signal,
+          signal: clientGone(call),
           ...(quiet ? {} : { onEvent: (event) => out.write({ stream: formatEvent(event) }) }),
         });
         out.write({ aux: { ID: result.id } });

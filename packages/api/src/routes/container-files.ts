@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { invalidArgument } from '@ctr/errors';
 import type { PathStat } from '@ctr/engine';
-import { bodyStream, sendJson, startStream, type Call } from '../call';
+import { bodyStream, clientGone, sendJson, startStream, type Call } from '../call';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 
@@ -19,13 +19,6 @@ function pathOf(call: Call): string {
 /** `docker cp`, `export`, `diff`, `top` and `stats`: the container's files and processes. */
 export function containerFileRoutes({ engine }: Services): Route[] {
   const id = (call: Call): string => call.params[0] as string;
-  const closed = (call: Call): AbortSignal => {
-    const abort = new AbortController();
-    call.res?.once('close', () => {
-      if (!call.res?.writableFinished) abort.abort();
-    });
-    return abort.signal;
-  };
 
   return [
     route('HEAD', '/containers/:id/archive', async (call) => {
@@ -33,7 +26,7 @@ export function containerFileRoutes({ engine }: Services): Route[] {
       call.res?.writeHead(200, { 'X-Docker-Container-Path-Stat': statHeader(stat), 'Content-Type': 'application/x-tar' }).end();
     }),
     route('GET', '/containers/:id/archive', async (call) => {
-      const { stat, tar } = await engine.getArchive(id(call), pathOf(call), { signal: closed(call) });
+      const { stat, tar } = await engine.getArchive(id(call), pathOf(call), { signal: clientGone(call) });
       call.res?.setHeader('X-Docker-Container-Path-Stat', statHeader(stat));
       const res = startStream(call, 'application/x-tar');
       await pipeline(tar, res).catch(() => res.destroy());
@@ -41,12 +34,12 @@ export function containerFileRoutes({ engine }: Services): Route[] {
     route('PUT', '/containers/:id/archive', async (call) => {
       await engine.putArchive(id(call), pathOf(call), bodyStream(call), {
         noOverwriteDirNonDir: call.query.bool('noOverwriteDirNonDir'),
-        signal: closed(call),
+        signal: clientGone(call),
       });
       call.res?.writeHead(200, { 'Content-Length': 0 }).end();
     }),
     route('GET', '/containers/:id/export', async (call) => {
-      const tar = await engine.export(id(call), { signal: closed(call) });
+      const tar = await engine.export(id(call), { signal: clientGone(call) });
       const res = startStream(call, 'application/x-tar');
       await pipeline(tar, res).catch(() => res.destroy());
     }),
@@ -54,7 +47,7 @@ export function containerFileRoutes({ engine }: Services): Route[] {
     route('GET', '/containers/:id/top', async (call) => sendJson(call, 200, await engine.top(id(call), call.query.string('ps_args') || undefined))),
     route('GET', '/containers/:id/stats', async (call) => {
       const stream = call.query.bool('stream', true);
-      const samples = engine.stats(id(call), { stream, oneShot: call.query.bool('one-shot'), signal: closed(call) });
+      const samples = engine.stats(id(call), { stream, oneShot: call.query.bool('one-shot'), signal: clientGone(call) });
       // The first sample is taken before the headers go out, so a missing container is a 404.
       const first = await samples.next();
       const res = startStream(call, 'application/json');

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { conflict, invalidArgument } from '@ctr/errors';
-import { openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
+import { clientGone, openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
 import { createOptionsFromBody } from '../container-config';
 import type { WaitCondition } from '../lifecycle';
 import { readJsonObject } from '../request-body';
@@ -102,13 +102,12 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       // Look the container up first, so a missing one is a 404 and not a 200 with an error inside.
       await engine.inspect(id(call));
       const res = startStream(call, 'application/json');
-      const abort = new AbortController();
-      res.once('close', () => abort.abort());
+      const gone = clientGone(call);
       try {
-        const status = await lifecycle.wait(id(call), condition, abort.signal);
+        const status = await lifecycle.wait(id(call), condition, gone);
         res.end(JSON.stringify(status));
       } catch (error) {
-        if (!abort.signal.aborted) res.end(JSON.stringify({ StatusCode: -1, Error: { Message: (error as Error).message } }));
+        if (!gone.aborted) res.end(JSON.stringify({ StatusCode: -1, Error: { Message: (error as Error).message } }));
       }
     }),
     route('DELETE', '/containers/:id', async (call) => {
@@ -130,8 +129,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       const since = timeOf(call, 'since');
       const until = timeOf(call, 'until');
       const res = startStream(call, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
-      const abort = new AbortController();
-      res.once('close', () => abort.abort());
+      const gone = clientGone(call);
       const out = framedWriter(res, STDOUT, tty);
       const err = framedWriter(res, STDERR, tty);
       try {
@@ -139,7 +137,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
           follow: call.query.bool('follow'),
           stdout,
           stderr,
-          signal: abort.signal,
+          signal: gone,
           ...(tail !== undefined ? { tail } : {}),
           ...(since !== undefined ? { since } : {}),
           ...(until !== undefined ? { until } : {}),
@@ -148,7 +146,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
           (entry.stream === 'stderr' ? err : out).write(line);
         }
       } catch (error) {
-        if (!abort.signal.aborted) throw error;
+        if (!gone.aborted) throw error;
       }
       res.end();
     }),
@@ -167,16 +165,15 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
     }
     const tty = info.Config.Tty;
     const session = openRawSession(call, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
-    const abort = new AbortController();
-    void session.gone.then(() => abort.abort());
+    const gone = clientGone(call);
     const io = {
       ...(call.query.bool('stdout') ? { stdout: framedWriter(session.output, STDOUT, tty) } : {}),
       ...(call.query.bool('stderr') ? { stderr: framedWriter(session.output, tty ? STDOUT : STDERR, tty) } : {}),
       ...(call.query.bool('stdin') && info.Config.OpenStdin ? { stdin: session.input.pipe(new PassThrough()) } : {}),
-      signal: abort.signal,
+      signal: gone,
     };
     if (call.query.bool('logs')) {
-      for await (const entry of engine.logs(info.Id, { signal: abort.signal })) {
+      for await (const entry of engine.logs(info.Id, { signal: gone })) {
         const target = entry.stream === 'stderr' ? io.stderr : io.stdout;
         target?.write(`${entry.line}\n`);
       }

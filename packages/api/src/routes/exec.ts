@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { conflict, invalidArgument } from '@ctr/errors';
-import { openRawSession, sendEmpty, sendJson } from '../call';
+import { clientGone, openRawSession, sendEmpty, sendJson } from '../call';
 import { Fields } from '../fields';
 import { readJsonObject } from '../request-body';
 import { callBody, route, type Route } from '../router';
@@ -58,12 +58,10 @@ export function execRoutes({ engine, execs }: Services): Route[] {
         return;
       }
       const raw = openRawSession(call, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
-      const abort = new AbortController();
-      void raw.gone.then(() => abort.abort());
       try {
         const result = await engine.exec(session.containerId, {
           ...base,
-          signal: abort.signal,
+          signal: clientGone(call),
           ...(config.attachStdout ? { stdout: framedWriter(raw.output, STDOUT, tty) } : {}),
           ...(config.attachStderr ? { stderr: framedWriter(raw.output, tty ? STDOUT : STDERR, tty) } : {}),
           ...(config.attachStdin ? { stdin: raw.input.pipe(new PassThrough()) } : {}),

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { familiarImageName, normalizeImageName } from '@ctr/engine';
 import { asCtrError, invalidArgument, notFound } from '@ctr/errors';
-import { JsonMessages, bodyStream, sendJson, startStream, type Call } from '../call';
+import { JsonMessages, bodyStream, clientGone, sendJson, startStream, type Call } from '../call';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 
@@ -25,14 +25,6 @@ async function streamed(call: Call, job: (out: JsonMessages) => Promise<void>): 
     out.fail(asCtrError(error));
   }
   out.end();
-}
-
-function abortOnClose(call: Call): AbortSignal {
-  const abort = new AbortController();
-  call.res?.once('close', () => {
-    if (!call.res?.writableFinished) abort.abort();
-  });
-  return abort.signal;
 }
 
 export function imageRoutes({ engine }: Services): Route[] {
@@ -70,7 +62,7 @@ export function imageRoutes({ engine }: Services): Route[] {
     }),
     route('POST', '/images/load', async (call) => {
       await streamed(call, async (out) => {
-        const { loaded } = await engine.load(bodyStream(call), { signal: abortOnClose(call) });
+        const { loaded } = await engine.load(bodyStream(call), { signal: clientGone(call) });
         for (const line of loaded) out.write({ stream: `${line}\n` });
       });
     }),
@@ -99,7 +91,7 @@ export function imageRoutes({ engine }: Services): Route[] {
       await streamed(call, async (out) => {
         out.write({ status: `The push refers to repository [${full.replace(/[:@][^/:@]*$/, '')}]` });
         const result = await engine.push(target, {
-          signal: abortOnClose(call),
+          signal: clientGone(call),
           onProgress: (event) => {
             out.write({
               status: event.status,
@@ -126,7 +118,7 @@ export function imageRoutes({ engine }: Services): Route[] {
       out.write({ status: `Pulling from ${full.replace(/^[^/]+\//, '').replace(/[:@].*$/, '')}`, id: tag });
       const existed = await engine.inspectImage(full).then((i) => i.Id, () => undefined);
       const image = await engine.pull(ref, {
-        signal: abortOnClose(call),
+        signal: clientGone(call),
         onProgress: (event) => {
           out.write({
             status: event.status,
@@ -147,7 +139,7 @@ export function imageRoutes({ engine }: Services): Route[] {
     await streamed(call, async (out) => {
       const image = await engine.importImage(
         { tar: bodyStream(call) },
-        { ...(target ? { name: target } : {}), ...(message ? { comment: message } : {}), signal: abortOnClose(call) },
+        { ...(target ? { name: target } : {}), ...(message ? { comment: message } : {}), signal: clientGone(call) },
       );
       out.write({ status: image.record.id });
     });
@@ -155,7 +147,7 @@ export function imageRoutes({ engine }: Services): Route[] {
 
   async function save(call: Call, names: string[]): Promise<void> {
     if (names.length === 0) throw invalidArgument('no image names given: images/get?names=NAME');
-    const archive = await engine.save(names, { signal: abortOnClose(call) });
+    const archive = await engine.save(names, { signal: clientGone(call) });
     const res = startStream(call, 'application/x-tar');
     await pipeline(archive, res).catch(() => res.destroy());
   }

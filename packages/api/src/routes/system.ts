@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import type { EngineEvent } from '@ctr/engine';
-import { sendJson, startStream, type Call } from '../call';
+import { clientGone, sendJson, startStream, type Call } from '../call';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
@@ -89,14 +89,13 @@ export function systemRoutes({ engine }: Services): Route[] {
       const since = epochSeconds(call.query.string('since'));
       const until = epochSeconds(call.query.string('until'));
       const res = startStream(call, 'application/json');
-      const abort = new AbortController();
-      res.once('close', () => abort.abort());
+      const gone = clientGone(call);
       try {
-        for await (const event of engine.events({ filters, signal: abort.signal, ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) })) {
+        for await (const event of engine.events({ filters, signal: gone, ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) })) {
           res.write(`${JSON.stringify(dockerEvent(event))}\n`);
         }
       } catch (error) {
-        if (!abort.signal.aborted) throw error;
+        if (!gone.aborted) throw error;
       }
       res.end();
     }),
