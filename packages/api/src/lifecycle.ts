@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { AttachIo, Engine } from '@ctr/engine';
+import type { AttachIo, ContainerInspect, Engine } from '@ctr/engine';
 import { isNotFound } from '@ctr/errors';
 
 export interface ExitStatus {
@@ -81,8 +81,7 @@ export class Lifecycle {
   }
 
   /** `POST /containers/{id}/wait`: resolves with the exit status per Docker's condition. */
-  async wait(ref: string, condition: WaitCondition, signal: AbortSignal): Promise<ExitStatus> {
-    const info = await this.engine.inspect(ref);
+  async wait(info: ContainerInspect, condition: WaitCondition, signal: AbortSignal): Promise<ExitStatus> {
     const id = info.Id;
     let status: ExitStatus = { StatusCode: info.State.ExitCode, Error: null };
     const finishedAt = info.State.FinishedAt;

@@ -100,11 +100,11 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       const condition = (call.query.string('condition') || 'not-running') as WaitCondition;
       if (!WAIT_CONDITIONS.includes(condition)) throw invalidArgument(`invalid condition: ${JSON.stringify(condition).slice(0, 40)}: use not-running, next-exit or removed`);
       // Look the container up first, so a missing one is a 404 and not a 200 with an error inside.
-      await engine.inspect(id(call));
+      const info = await engine.inspect(id(call));
       const res = startStream(call, 'application/json');
       const gone = clientGone(call);
       try {
-        const status = await lifecycle.wait(id(call), condition, gone);
+        const status = await lifecycle.wait(info, condition, gone);
         res.end(JSON.stringify(status));
       } catch (error) {
         if (!gone.aborted) res.end(JSON.stringify({ StatusCode: -1, Error: { Message: (error as Error).message } }));
