@@ -1,0 +1,54 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { docker, startTestDaemon, type TestDaemon } from './fixture';
+
+let t: TestDaemon;
+let work: string;
+beforeAll(async () => {
+  t = await startTestDaemon();
+  work = await mkdtemp(join(tmpdir(), 'ctr-api-extras-'));
+});
+afterAll(async () => {
+  await t?.cleanup();
+  await rm(work, { recursive: true, force: true });
+});
+afterEach(() => {
+  expect(t.internalErrors).toEqual([]);
+});
+
+test('docker export | docker import makes a runnable image of a container filesystem', async () => {
+  await docker(t.env, ['run', '--network', 'none', '--name', 'api-exported', 'busybox', 'sh', '-c', 'echo inside > /marker']);
+  const tar = join(work, 'fs.tar');
+  expect((await docker(t.env, ['export', '-o', tar, 'api-exported'])).code).toBe(0);
+  const imported = await docker(t.env, ['import', '--change', 'CMD ["cat", "/marker"]', tar, 'api-imported:1']);
+  expect(imported.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+  const run = await docker(t.env, ['run', '--rm', '--network', 'none', 'api-imported:1']);
+  expect(run.stdout).toBe('inside\n');
+  await docker(t.env, ['rm', 'api-exported']);
+});
+
+test('docker diff lists what a container added and changed', async () => {
+  await docker(t.env, ['run', '--network', 'none', '--name', 'api-diffed', 'busybox', 'sh', '-c', 'echo x > /added && echo y >> /etc/passwd']);
+  const diff = await docker(t.env, ['diff', 'api-diffed']);
+  expect(diff.stdout.split('\n')).toEqual(expect.arrayContaining(['A /added', 'C /etc/passwd']));
+  await docker(t.env, ['rm', 'api-diffed']);
+});
+
+test('docker top, stats, pause, unpause, rename and restart on a running container', async () => {
+  const id = (await docker(t.env, ['run', '-d', '--network', 'none', '--name', 'api-busy', 'busybox', 'sleep', '300'])).stdout.trim();
+  const top = await docker(t.env, ['top', 'api-busy']);
+  expect(top.stdout).toMatch(/sleep 300/);
+  const stats = await docker(t.env, ['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'api-busy']);
+  expect(stats.stdout.trim()).toBe('api-busy 1');
+  expect((await docker(t.env, ['pause', 'api-busy'])).code).toBe(0);
+  expect((await docker(t.env, ['inspect', '--format', '{{.State.Status}}', 'api-busy'])).stdout.trim()).toBe('paused');
+  expect((await docker(t.env, ['unpause', 'api-busy'])).code).toBe(0);
+  expect((await docker(t.env, ['rename', 'api-busy', 'api-renamed'])).code).toBe(0);
+  const before = (await docker(t.env, ['inspect', '--format', '{{.State.StartedAt}}', 'api-renamed'])).stdout.trim();
+  expect((await docker(t.env, ['restart', '-t', '0', 'api-renamed'])).code).toBe(0);
+  const after = await docker(t.env, ['inspect', '--format', '{{.State.Running}} {{.State.StartedAt}}', id]);
+  expect(after.stdout.startsWith('true ')).toBe(true);
+  expect(after.stdout.trim()).not.toBe(`true ${before}`);
+  await docker(t.env, ['rm', '-f', id]);
+});
