@@ -77,3 +77,19 @@ test('a daemon that is not there is Unavailable with the address', async () => {
   const nowhere = new ApiClient({ host: `unix://${t.root}/nothing.sock` });
   await expect(nowhere.ping()).rejects.toMatchObject({ code: 'Unavailable', message: expect.stringContaining(`Cannot connect to the ctr daemon at unix://${t.root}/nothing.sock`) });
 });
+
+test('events follow what happens until the signal aborts', async () => {
+  const abort = new AbortController();
+  const seen: string[] = [];
+  const following = (async () => {
+    for await (const event of client.events({ filters: { type: ['container'] }, signal: abort.signal })) {
+      seen.push(event.Action);
+      if (event.Action === 'destroy') abort.abort();
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 200));
+  const { Id } = await client.createContainer({ Image: 'busybox', Cmd: ['true'], HostConfig: { NetworkMode: 'none' } });
+  await client.removeContainer(Id);
+  await following;
+  expect(seen).toEqual(['create', 'destroy']);
+});
