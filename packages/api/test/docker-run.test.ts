@@ -1,3 +1,6 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { docker, startTestDaemon, type TestDaemon } from './fixture';
 
 let t: TestDaemon;
@@ -78,4 +81,28 @@ test('removing a running container without force is a conflict with docker words
   expect(rm.code).toBe(1);
   expect(rm.stderr).toMatch(/You cannot remove a running container/);
   expect((await docker(t.env, ['rm', '-f', started.stdout.trim()])).code).toBe(0);
+});
+
+test('docker run flags reach the container: env, workdir, user, bind mount, tmpfs, read-only, memory', async () => {
+  const host = await mkdtemp(join(tmpdir(), 'ctr-api-bind-'));
+  try {
+    await chmod(host, 0o755);
+    await writeFile(join(host, 'in.txt'), 'from host\n');
+    const run = await docker(t.env, [
+      'run', '--rm', '--network', 'none', '-e', 'GREETING=hi', '-w', '/tmp', '-u', '1000:1000',
+      '-v', `${host}:/host:ro`, '--tmpfs', '/scratch', '--read-only', '--memory', '64m', '--label', 'x=y',
+      'busybox', 'sh', '-c', 'echo $GREETING $(pwd) $(id -u):$(id -g); cat /host/in.txt; touch /root-write 2>/dev/null || echo ro; cat /sys/fs/cgroup/memory/memory.limit_in_bytes',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe(`hi /tmp 1000:1000\nfrom host\nro\n${64 * 1024 * 1024}\n`);
+  } finally {
+    await rm(host, { recursive: true, force: true });
+  }
+});
+
+test('docker attach follows the output of a running container', async () => {
+  const id = (await docker(t.env, ['run', '-d', '--network', 'none', 'busybox', 'sh', '-c', 'sleep 1; echo late; sleep 0.2'])).stdout.trim();
+  const attach = await docker(t.env, ['attach', '--no-stdin', id]);
+  expect(attach).toMatchObject({ code: 0, stdout: 'late\n' });
+  await docker(t.env, ['rm', '-f', id]);
 });
