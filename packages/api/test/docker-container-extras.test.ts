@@ -52,3 +52,21 @@ test('docker top, stats, pause, unpause, rename and restart on a running contain
   expect(after.stdout.trim()).not.toBe(`true ${before}`);
   await docker(t.env, ['rm', '-f', id]);
 });
+
+test('restart policies and detached --rm are honoured by the daemon', async () => {
+  const flaky = (await docker(t.env, ['run', '-d', '--network', 'none', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 3'])).stdout.trim();
+  const gone = (await docker(t.env, ['run', '-d', '--rm', '--network', 'none', 'busybox', 'true'])).stdout.trim();
+  let restarts = '';
+  for (let i = 0; i < 100 && restarts !== '2 exited'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    restarts = (await docker(t.env, ['inspect', '--format', '{{.RestartCount}} {{.State.Status}}', flaky])).stdout.trim();
+  }
+  expect(restarts).toBe('2 exited');
+  let removed = false;
+  for (let i = 0; i < 50 && !removed; i++) {
+    removed = (await docker(t.env, ['inspect', gone])).code === 1;
+    if (!removed) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(removed).toBe(true);
+  await docker(t.env, ['rm', '-f', flaky]);
+});
