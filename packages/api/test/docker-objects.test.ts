@@ -71,6 +71,8 @@ test('docker start -a, restart and kill drive a created container', async () => 
   expect(start).toMatchObject({ code: 2, stdout: 'started\n' });
   const logs = await docker(t.env, ['logs', 'api-lifecycle']);
   expect(logs.stdout).toBe('started\n');
+  const again = await docker(t.env, ['start', '-a', 'api-lifecycle']);
+  expect(again).toMatchObject({ code: 2, stdout: 'started\n' });
   await docker(t.env, ['rm', 'api-lifecycle']);
   const sleeper = (await docker(t.env, ['run', '-d', '--network', 'none', 'busybox', 'sleep', '60'])).stdout.trim();
   expect((await docker(t.env, ['kill', sleeper])).code).toBe(0);

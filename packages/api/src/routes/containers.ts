@@ -160,9 +160,8 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
   async function attach(call: Call): Promise<void> {
     const info = await engine.inspect(id(call));
     if (!call.query.bool('stream') && !call.query.bool('logs')) throw invalidArgument('Bad parameters: you must choose at least one of stream or logs');
-    if (info.State.Status === 'exited' && call.query.bool('stream') && !call.query.bool('logs')) {
-      throw conflict('You cannot attach to a stopped container, start it first');
-    }
+    // A stopped container is attached to for its next start (`docker start -a`), as dockerd does.
+    if (info.State.Paused) throw conflict('You cannot attach to a paused container, unpause it first');
     const tty = info.Config.Tty;
     const session = openRawSession(call, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
     const gone = clientGone(call);
