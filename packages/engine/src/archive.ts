@@ -74,7 +74,7 @@ export async function getArchive(
     const contentsOnly = /(^|\/)\.$/.test(inside);
     const resolved = containerPath(root, mountedDirs(record), inside, { followLast: contentsOnly });
     const prefix = contentsOnly || resolved.inside === '/' ? '' : path.posix.basename(resolved.inside);
-    const tar = tarTree(resolved.abs, prefix, { ...(options.signal ? { signal: options.signal } : {}), onDone: () => void resume() });
+    const tar = tarTree(resolved.abs, prefix, { ...(options.signal ? { signal: options.signal } : {}), onDone: resume });
     return { stat, tar };
   } catch (error) {
     await resume();

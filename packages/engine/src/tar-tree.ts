@@ -9,19 +9,22 @@ import { TAR_END, encodeTarHeader, tarPadding, type TarEntryType, type TarWriteH
  * followed: links are stored as links, files are opened with O_NOFOLLOW, and a path that
  * changes type while it is read is skipped rather than trusted. Contents are streamed.
  */
-export function tarTree(abs: string, prefix: string, options: { signal?: AbortSignal; onDone?: () => void } = {}): Readable {
+export function tarTree(abs: string, prefix: string, options: { signal?: AbortSignal; onDone?: () => Promise<void> } = {}): Readable {
   return Readable.from(finishing(entries(abs, prefix, options.signal), options.onDone), { objectMode: false, highWaterMark: 1 << 20 });
 }
 
-/** Calls `onDone` once the last file has been read (before the end-of-archive blocks), or on failure. */
-async function* finishing(chunks: AsyncGenerator<Buffer>, onDone: (() => void) | undefined): AsyncGenerator<Buffer> {
+/**
+ * Awaits `onDone` once the last file has been read and before the end-of-archive blocks go
+ * out (so a reader that saw the end sees what `onDone` did), or on failure.
+ */
+async function* finishing(chunks: AsyncGenerator<Buffer>, onDone: (() => Promise<void>) | undefined): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of chunks) {
-      if (chunk === TAR_END) onDone?.();
+      if (chunk === TAR_END) await onDone?.();
       yield chunk;
     }
   } finally {
-    onDone?.();
+    await onDone?.();
   }
 }
 
