@@ -1,32 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench -- <name>`: build what the benchmark needs, then run bench/<name>.js.
-// Each benchmark prints its headline ratio alone on its last line as `ratio=<number>`.
-//
-// This file is also the `run` benchmark (`npm run bench -- run [rounds]`): `docker run`'s
-// cost. `ctr run --rm --network none busybox true` as a whole CLI process, and
-// `engine.run()` (create + start + wait + remove) in a warm process, each against raw
-// `runc run` of the same container's bundle; interleaved rounds, medians;
-// `ratio=<engine.run / runc>` last.
+// `npm run bench -- run [rounds]`: `docker run`'s cost. `ctr run --rm --network none
+// busybox true` as a whole CLI process, and `engine.run()` (create + start + wait +
+// remove) in a warm process, each against raw `runc run` of the same container's bundle;
+// interleaved rounds, medians; `ratio=<engine.run / runc>` last.
 'use strict';
-const { execFileSync, spawn } = require('node:child_process');
-const { existsSync, readdirSync } = require('node:fs');
+const { spawn } = require('node:child_process');
 const path = require('node:path');
-
-const BENCH_FLAG = '--run-benchmark';
-
-function runner() {
-  const name = process.argv[2];
-  const available = readdirSync(__dirname)
-    .filter((f) => f.endsWith('.js'))
-    .map((f) => f.slice(0, -3));
-  if (!name || !existsSync(path.join(__dirname, `${name}.js`))) {
-    console.error(`usage: npm run bench -- <name>\nbenchmarks: ${available.join(', ') || '(none yet)'}`);
-    process.exit(2);
-  }
-  execFileSync('npx', ['tsc', '-b'], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
-  const args = name === 'run' ? [__filename, BENCH_FLAG] : [path.join(__dirname, `${name}.js`)];
-  execFileSync(process.execPath, [...args, ...process.argv.slice(3)], { stdio: 'inherit' });
-}
 
 function spawnQuiet(command, args) {
   return new Promise((resolve, reject) => {
@@ -125,11 +104,7 @@ async function benchmark(rounds) {
   }
 }
 
-if (process.argv[2] === BENCH_FLAG) {
-  benchmark(Number(process.argv[3] || 15)).catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-} else {
-  runner();
-}
+benchmark(Number(process.argv[2] || 15)).catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
