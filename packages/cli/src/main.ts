@@ -20,6 +20,7 @@ const globalFlags: FlagSpec[] = [
   { name: 'insecure-registry', type: 'list', description: 'Registries (host:port) that may be reached over plain HTTP' },
   { name: 'debug', short: 'D', type: 'bool', description: 'Enable debug mode (print stack traces)' },
   { name: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },
+  { name: 'help', type: 'bool', description: 'Print usage' },
 ];
 
 const byName = (commands: Command[], name: string): Command => commands.find((c) => c.name === name) as Command;
@@ -127,7 +128,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const [name, ...rest] = argv;
-  if (!name || name === 'help') {
+  if (!name || name === 'help' || global.flags.help === true) {
     io.stdout.write(mainHelp(common, groups, globalFlags));
     return 0;
   }

@@ -1,4 +1,3 @@
-import Ajv from 'ajv-draft-04';
 import { invalidArgument } from '@ctr/errors';
 import { isAbsoluteUrl, isBase64, isDateTime, isEnvEntry } from './formats';
 import { parseJson, type JsonValue } from './json';
@@ -121,6 +120,9 @@ function typeProblems(kind: OciDocumentKind, value: JsonValue): SchemaProblem[] 
 
 function compiled(): Map<OciDocumentKind, Validator> {
   if (validators !== undefined) return validators;
+  // Loaded on first use: the validator costs tens of milliseconds to load, and most
+  // processes (every `ctr run`) never validate against the schemas.
+  const { default: Ajv } = require('ajv-draft-04') as typeof import('ajv-draft-04');
   const ajv = new Ajv({ allErrors: true });
   ajv.addKeyword({ keyword: 'media' }); // informational only (base64 hint in defs.json)
   ajv.addFormat('uri', isAbsoluteUrl);

@@ -1,4 +1,3 @@
-import { formatEvent } from '@ctr/dockerfile';
 import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
 import { engineModule, getEngine, println } from '../context';
@@ -47,6 +46,8 @@ export const buildCommand: Command = {
     const quiet = bool(args, 'quiet');
     const target = str(args, 'target');
     const platform = str(args, 'platform');
+    // The Dockerfile package is loaded only when something is built.
+    const { formatEvent } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
     const result = await (await getEngine()).build({
       context: source === '-' ? io.stdin : source,
       ...(file && file !== '-' ? { dockerfile: file } : {}),

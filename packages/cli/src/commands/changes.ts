@@ -1,6 +1,5 @@
 import type { ContainerConfig } from '@ctr/image';
 import { invalidArgument } from '@ctr/errors';
-import { parse, parseInstruction } from '@ctr/dockerfile';
 
 const SHELL = ['/bin/sh', '-c'];
 
@@ -9,6 +8,7 @@ const SHELL = ['/bin/sh', '-c'];
  * @ctr/dockerfile, applied to an image config. Only the instructions docker allows here.
  */
 export function parseChanges(changes: readonly string[], base: ContainerConfig = {}): ContainerConfig {
+  const { parse, parseInstruction } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
   const config: ContainerConfig = { ...base };
   for (const change of changes) {
     const nodes = parse(change, { file: '--change' }).nodes;
