@@ -168,6 +168,17 @@ function runtimeOptions(options: CreateContainerOptions): RunOptions {
   return copy as RunOptions;
 }
 
+/**
+ * Promise.all that waits for every promise before failing with the first error, so that no
+ * step is still running (and registering its undo) while the caller rolls back.
+ */
+async function settleAll<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 function entrypointList(entrypoint: string[] | string | undefined): string[] | undefined {
   if (entrypoint === undefined) return undefined;
   if (typeof entrypoint === 'string') return entrypoint === '' ? [] : [entrypoint];
@@ -226,33 +237,40 @@ export class Containers {
       await this.records.claimName(name, id);
       undo.push(() => this.records.releaseName(name, id));
 
-      const chainId = await this.images.unpack(image, options.signal);
       const snapshot = `container-${id}`;
-      const mounts = await this.ctx.store.snapshots.prepare(snapshot, chainId);
-      undo.push(() => this.ctx.store.snapshots.remove(snapshot));
       const rootfs = this.rootfsDir(id);
-      await fs.mkdir(rootfs, { recursive: true });
-      undo.push(() => fs.rm(rootfs, { recursive: true, force: true }));
-      await mountAll(mounts, rootfs);
-      undo.push(() => unmount(rootfs));
-
-      const { mounts: containerMounts, anonymous } = await this.volumeMounts(id, volumeRequests, image, undo);
-      const allMounts = [...containerMounts, ...tmpfs, ...(options.mounts ?? [])];
-
       const networkMode = options.network ?? 'bridge';
-      const attached = await this.ctx.network.attach(id, {
-        mode: networkMode.startsWith('container:') ? `container:${(await this.records.find(networkMode.slice(10))).id}` : networkMode,
-        name,
-        hostname: options.hostname ?? id.slice(0, 12),
-        ...(networkMode !== 'none' && networkMode !== 'host' && !networkMode.startsWith('container:')
-          ? { networks: [{ name: networkMode, aliases: options.networkAliases ?? [], ...(options.ip ? { ip: options.ip } : {}) }] }
-          : {}),
-        ports: options.publish ?? [],
-        exposedPorts: Object.keys(image.config.config?.ExposedPorts ?? {}),
-        publishAll: options.publishAll ?? false,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      undo.push(() => this.ctx.network.detach(id));
+      // The root filesystem, the volumes and the network do not depend on each other.
+      const [, volumes, attached] = await settleAll([
+        (async () => {
+          const chainId = await this.images.unpack(image, options.signal);
+          const mounts = await this.ctx.store.snapshots.prepare(snapshot, chainId);
+          undo.push(() => this.ctx.store.snapshots.remove(snapshot));
+          await fs.mkdir(rootfs, { recursive: true });
+          undo.push(() => fs.rm(rootfs, { recursive: true, force: true }));
+          await mountAll(mounts, rootfs);
+          undo.push(() => unmount(rootfs));
+        })(),
+        this.volumeMounts(id, volumeRequests, image, undo),
+        (async () => {
+          const attachedNetwork = await this.ctx.network.attach(id, {
+            mode: networkMode.startsWith('container:') ? `container:${(await this.records.find(networkMode.slice(10))).id}` : networkMode,
+            name,
+            hostname: options.hostname ?? id.slice(0, 12),
+            ...(networkMode !== 'none' && networkMode !== 'host' && !networkMode.startsWith('container:')
+              ? { networks: [{ name: networkMode, aliases: options.networkAliases ?? [], ...(options.ip ? { ip: options.ip } : {}) }] }
+              : {}),
+            ports: options.publish ?? [],
+            exposedPorts: Object.keys(image.config.config?.ExposedPorts ?? {}),
+            publishAll: options.publishAll ?? false,
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
+          undo.push(() => this.ctx.network.detach(id));
+          return attachedNetwork;
+        })(),
+      ] as const);
+      const { mounts: containerMounts, anonymous } = volumes;
+      const allMounts = [...containerMounts, ...tmpfs, ...(options.mounts ?? [])];
 
       const { labels, publish, publishAll, autoRemove, signal, networkAliases, ip } = options;
       const entry = entrypointList(options.entrypoint);
@@ -426,20 +444,25 @@ export class Containers {
     await this.ctx.runtime.delete(record.id, { force: true }).catch((error) => {
       if (!isNotFound(error)) throw error;
     });
-    await this.ctx.network.detach(record.id);
-    await unmount(record.rootfs);
-    await fs.rm(record.rootfs, { recursive: true, force: true });
-    await this.ctx.store.snapshots.remove(record.snapshot).catch((error) => {
-      if (!isNotFound(error)) throw error;
-    });
-    for (const mount of record.mounts) {
-      if (mount.name) await this.ctx.store.volumes.removeUser(mount.name, record.id);
-    }
-    if (options.volumes) {
-      for (const name of record.anonymousVolumes) {
-        await this.ctx.store.volumes.remove(name).catch(() => undefined);
-      }
-    }
+    // With the process gone, its network, root filesystem and volumes come apart independently.
+    await settleAll([
+      this.ctx.network.detach(record.id),
+      (async () => {
+        await unmount(record.rootfs);
+        await fs.rm(record.rootfs, { recursive: true, force: true });
+        await this.ctx.store.snapshots.remove(record.snapshot).catch((error) => {
+          if (!isNotFound(error)) throw error;
+        });
+      })(),
+      (async () => {
+        for (const mount of record.mounts) {
+          if (mount.name) await this.ctx.store.volumes.removeUser(mount.name, record.id);
+        }
+        if (options.volumes) {
+          for (const name of record.anonymousVolumes) await this.ctx.store.volumes.remove(name).catch(() => undefined);
+        }
+      })(),
+    ] as const);
     await this.records.remove(record.id);
     await this.records.releaseName(record.name, record.id);
     await this.ctx.events.emit('container', 'destroy', record.id, { name: record.name, image: record.image });
