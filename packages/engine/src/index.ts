@@ -18,3 +18,4 @@ export type { TopResult, ContainerStats, StatsOptions } from './top-stats';
 export type { SystemPruneOptions, SystemPruneResult, DiskUsage } from './system';
 export { shouldRestart } from './restart';
 export { tarTree } from './tar-tree';
+export { applyConfigChanges } from './config-changes';

@@ -1,10 +1,10 @@
 import { formatEvent } from '@ctr/dockerfile';
-import { familiarImageName, normalizeImageName } from '@ctr/engine';
+import { applyConfigChanges, familiarImageName, normalizeImageName } from '@ctr/engine';
+import type { ContainerConfig } from '@ctr/image';
 import { asCtrError, invalidArgument } from '@ctr/errors';
 import { JsonMessages, bodyStream, clientGone, sendJson } from '../call';
 import { Fields } from '../fields';
 import { readJsonObject } from '../request-body';
-import { applyChange } from '../config-changes';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 
@@ -60,7 +60,6 @@ export function buildRoutes({ engine }: Services): Route[] {
       }
       const labels = fields.stringMap('Labels');
       if (labels) config.Labels = labels;
-      for (const change of q.all('changes').flatMap((c) => c.split('\n')).filter((c) => c.trim() !== '')) applyChange(config, change);
       const repo = q.string('repo');
       const tag = q.string('tag');
       const comment = q.string('comment');
@@ -69,7 +68,7 @@ export function buildRoutes({ engine }: Services): Route[] {
         ...(repo ? { reference: tag ? `${repo}:${tag}` : repo } : {}),
         ...(comment ? { comment } : {}),
         ...(author ? { author } : {}),
-        changes: config,
+        changes: applyConfigChanges(q.all('changes'), config as ContainerConfig),
         pause: q.bool('pause', true),
       });
       sendJson(call, 201, { Id: result.id });

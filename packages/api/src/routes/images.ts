@@ -1,8 +1,7 @@
 import { pipeline } from 'node:stream/promises';
-import { familiarImageName, normalizeImageName } from '@ctr/engine';
+import { applyConfigChanges, familiarImageName, normalizeImageName } from '@ctr/engine';
 import { asCtrError, invalidArgument, notFound } from '@ctr/errors';
 import { JsonMessages, bodyStream, clientGone, sendJson, startStream, type Call } from '../call';
-import { applyChange } from '../config-changes';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 
@@ -137,8 +136,7 @@ export function imageRoutes({ engine }: Services): Route[] {
     const repo = call.query.string('repo');
     const target = repo ? reference(repo, call.query.string('tag')) : undefined;
     const message = call.query.string('message');
-    const config: Record<string, unknown> = {};
-    for (const change of call.query.all('changes').flatMap((c) => c.split('\n')).filter((c) => c.trim() !== '')) applyChange(config, change);
+    const config = applyConfigChanges(call.query.all('changes'));
     await streamed(call, async (out) => {
       const image = await engine.importImage(
         { tar: bodyStream(call) },

@@ -7,7 +7,6 @@ import { engineModule, getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
 import { ago, formatItems, humanSize } from '../format';
 import { ProgressView } from '../progress';
-import { parseChanges } from './changes';
 import { forEachArg } from './each';
 import { parseNormalizedReference, parsePlatform } from '@ctr/image';
 
@@ -199,7 +198,7 @@ const importCommand: Command = {
   args: [1, 2],
   async run(args, io) {
     const [source, name] = args.positionals as [string, string | undefined];
-        const config = parseChanges(list(args, 'change'));
+        const config = engineModule().applyConfigChanges(list(args, 'change'));
     const isDir = source !== '-' && (await stat(source).catch(() => undefined))?.isDirectory();
     if (source !== '-' && isDir === undefined) throw invalidArgument(`open ${source}: no such file or directory`);
     const message = str(args, 'message');

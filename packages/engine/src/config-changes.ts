@@ -1,5 +1,6 @@
 import type { ContainerConfig } from '@ctr/image';
 import { invalidArgument } from '@ctr/errors';
+import { dockerfileModule } from './lazy-modules';
 
 const SHELL = ['/bin/sh', '-c'];
 
@@ -7,10 +8,10 @@ const SHELL = ['/bin/sh', '-c'];
  * `--change 'CMD ["sh"]'` for `import` and `commit`: Dockerfile instructions, parsed by
  * @ctr/dockerfile, applied to an image config. Only the instructions docker allows here.
  */
-export function parseChanges(changes: readonly string[], base: ContainerConfig = {}): ContainerConfig {
-  const { parse, parseInstruction } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
+export function applyConfigChanges(changes: readonly string[], base: ContainerConfig = {}): ContainerConfig {
+  const { parse, parseInstruction } = dockerfileModule();
   const config: ContainerConfig = { ...base };
-  for (const change of changes) {
+  for (const change of changes.flatMap((c) => c.split('\n')).filter((c) => c.trim() !== '')) {
     const nodes = parse(change, { file: '--change' }).nodes;
     for (const node of nodes) {
       const instruction = parseInstruction(node, '--change');
