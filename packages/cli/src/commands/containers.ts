@@ -1,7 +1,7 @@
 import type { ContainerSummary } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
-import { getEngine, println } from '../context';
+import { engineModule, getEngine, println } from '../context';
 import { bool, list, num, str, type FlagSpec } from '../flags';
 import { ago, commandColumn, formatItems } from '../format';
 import { createFlags, createOptions } from './create-flags';
@@ -413,13 +413,19 @@ const commit: Command = {
     { name: 'message', short: 'm', type: 'string', description: 'Commit message' },
     { name: 'author', short: 'a', type: 'string', description: 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")' },
     { name: 'pause', short: 'p', type: 'bool', description: 'Pause container during commit', default: true },
+    { name: 'change', short: 'c', type: 'list', description: 'Apply Dockerfile instruction to the created image' },
   ],
   args: [1, 2],
   async run(args, io) {
     const [container, reference] = args.positionals as [string, string | undefined];
     const message = str(args, 'message');
     const author = str(args, 'author');
-    const { id } = await (await getEngine()).commit(container, {
+    const engine = await getEngine();
+    const changes = list(args, 'change');
+    // Changes apply on top of the config the container's image has.
+    const base = changes.length > 0 ? (await engine.inspectImage((await engine.inspect(container)).Image)).Config : undefined;
+    const { id } = await engine.commit(container, {
+      ...(base ? { changes: engineModule().applyConfigChanges(changes, base) } : {}),
       ...(reference ? { reference } : {}),
       ...(message ? { comment: message } : {}),
       ...(author ? { author } : {}),
