@@ -20,6 +20,8 @@ export interface Command {
   flags: FlagSpec[];
   /** Stop flag parsing at the first positional (commands that take a program to run). */
   stopAtPositional?: boolean;
+  /** Parse nothing: every argument reaches `run` as a positional (commands with their own parser). */
+  passThrough?: boolean;
   /** Positional count the command accepts: [min, max]. */
   args?: [number, number];
   /** Resolves to the process exit code. */

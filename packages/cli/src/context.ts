@@ -8,6 +8,11 @@ export function configureEngine(options: typeof engineOptions): void {
   engineOptions = options;
 }
 
+/** The global `--root` / `--runroot` given to ctr, for commands that start their own engine. */
+export function rootFlags(): string[] {
+  return [...(engineOptions.root ? ['--root', engineOptions.root] : []), ...(engineOptions.runRoot ? ['--runroot', engineOptions.runRoot] : [])];
+}
+
 /**
  * The engine package, loaded on first use so that `ctr --help` stays quick. `require`, not
  * `import()`: the build is CommonJS, and a native dynamic import would go through the ESM loader.

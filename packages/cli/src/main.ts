@@ -2,6 +2,7 @@ import { isCtrError } from '@ctr/errors';
 import type { Command, CommandGroup, Io } from './command';
 import { buildCommand } from './commands/build';
 import { containerCommands, containerOnlyCommands } from './commands/containers';
+import { daemonCommand, dialStdioCommand } from './commands/daemon';
 import { containerFileCommands } from './commands/container-files';
 import { systemPruneCommands } from './commands/system-prune';
 import { topStatsCommands } from './commands/top-stats';
@@ -26,7 +27,7 @@ const globalFlags: FlagSpec[] = [
 const byName = (commands: Command[], name: string): Command => commands.find((c) => c.name === name) as Command;
 const renamed = (command: Command, name: string): Command => ({ ...command, name });
 
-const topLevel: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands, ...containerFileCommands, ...topStatsCommands];
+const topLevel: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands, ...containerFileCommands, ...topStatsCommands, daemonCommand];
 const common = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'version', 'info'].map((n) => byName(topLevel, n));
 
 const groups: CommandGroup[] = [
@@ -54,7 +55,7 @@ const groups: CommandGroup[] = [
   },
   { name: 'volume', description: 'Manage volumes', commands: volumeCommands },
   { name: 'network', description: 'Manage networks', commands: networkCommands },
-  { name: 'system', description: 'Manage ctr', commands: [...systemCommands.filter((c) => c.name !== 'version'), ...systemPruneCommands] },
+  { name: 'system', description: 'Manage ctr', commands: [...systemCommands.filter((c) => c.name !== 'version'), ...systemPruneCommands, dialStdioCommand] },
   { name: 'registry', description: 'Run a private registry', commands: registryCommands },
 ];
 
@@ -80,6 +81,13 @@ function reportError(error: unknown, io: Io, path: string, debug: boolean): numb
 }
 
 async function runCommand(command: Command, path: string, argv: string[], io: Io, debug: boolean): Promise<number> {
+  if (command.passThrough) {
+    try {
+      return await command.run({ flags: {}, positionals: argv }, io);
+    } catch (error) {
+      return reportError(error, io, path, debug);
+    }
+  }
   if (argv.includes('--help') && (!command.stopAtPositional || argv.indexOf('--help') < firstPositional(argv, command.flags))) {
     io.stdout.write(commandHelp(path, command));
     return 0;
