@@ -8,6 +8,7 @@ import { createLayerFromOverlay, writeImage, writeLayer, layerCompression, type 
 import { mountAll, readJson, unmount, writeFileAtomic, type LocalContentStore } from '@ctr/store';
 import type { EngineContext } from './context';
 import type { Images } from './images';
+import { INIT_FILES } from './init-files';
 import { newId } from './names';
 
 /**
@@ -139,7 +140,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
       }
       if (exitCode !== 0) return { exitCode };
       const upper = await this.ctx.store.snapshots.upperDir(key);
-      const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal }), { compression: 'gzip', signal });
+      const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal, exclude: INIT_FILES }), { compression: 'gzip', signal });
       return { exitCode: 0, state: { layers: [...state.layers, descriptor], diffIds: [...state.diffIds, diffId] } };
     });
   }

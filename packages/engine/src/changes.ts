@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
+import { INIT_FILES } from './init-files';
 import { resolveInRoot } from './root-path';
 
 /** One line of `docker diff`: Kind 0 modified (`C`), 1 added (`A`), 2 deleted (`D`). */
@@ -13,12 +14,7 @@ const MODIFIED = 0;
 const ADDED = 1;
 const DELETED = 2;
 
-/**
- * What the runtime makes in every rootfs as mount points (Docker keeps these in its "init
- * layer", so `docker diff` never shows them): files bind-mounted over, and kernel
- * filesystems' directories when the image lacks them.
- */
-const INIT_FILES = new Set(['/etc/hosts', '/etc/resolv.conf', '/etc/hostname']);
+/** Kernel filesystems' mount points the runtime makes when an image lacks them: not changes either. */
 const INIT_DIRS = new Set(['/proc', '/sys', '/dev']);
 
 /**
@@ -38,7 +34,7 @@ export async function containerChanges(ctx: EngineContext, record: ContainerReco
         return false;
       }
     });
-  const isInit = (child: string, kind: number): boolean => INIT_FILES.has(child) || (INIT_DIRS.has(child) && kind === ADDED);
+  const isInit = (child: string, kind: number): boolean => INIT_FILES.has(child.slice(1)) || (INIT_DIRS.has(child) && kind === ADDED);
   const out: FilesystemChange[] = [];
   const walk = async (rel: string): Promise<void> => {
     const names = await fs.readdir(rel === '' ? upper : `${upper}${rel}`).catch(() => [] as string[]);

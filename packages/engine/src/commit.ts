@@ -8,6 +8,7 @@ import {
   type ContainerConfig,
 } from '@ctr/image';
 import type { EngineContext } from './context';
+import { INIT_FILES } from './init-files';
 import type { Containers } from './containers';
 import { familiarImageName, normalizeImageName, type Images } from './images';
 
@@ -44,7 +45,7 @@ export async function commitContainer(
       const content = ctx.store.content.withLease(lease.id);
       const upper = await ctx.store.snapshots.upperDir(record.snapshot);
       const signal = options.signal ? { signal: options.signal } : {};
-      const { descriptor, diffId } = await writeLayer(content, createLayerFromOverlay(upper, signal), { compression: 'gzip', ...signal });
+      const { descriptor, diffId } = await writeLayer(content, createLayerFromOverlay(upper, { ...signal, exclude: INIT_FILES }), { compression: 'gzip', ...signal });
       const containerConfig: ContainerConfig = { ...(base.config.config ?? {}), ...(options.changes ?? {}) };
       const config = appendLayer(
         withContainerConfig({ ...base.config, created: new Date().toISOString(), ...(options.author ? { author: options.author } : {}) }, containerConfig),

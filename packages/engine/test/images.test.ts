@@ -2,6 +2,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { TarReader } from '@ctr/image';
+import { openStore } from '@ctr/store';
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
 import { collector, testEngine, type TestEngine } from './fixture';
 
 describe('engine images', () => {
@@ -67,6 +76,20 @@ describe('engine images', () => {
     await t.engine.run({ image: 'committed:1', cmd: ['sh', '-c', 'cat /note; ls /bin/vi 2>/dev/null || echo vi-gone'], network: 'none', autoRemove: true, stdout });
     expect(stdout.text()).toBe('committed\nvi-gone\n');
     expect((await t.engine.history('committed:1'))[0]).toMatchObject({ Comment: 'a note' });
+  });
+
+  test('a committed layer holds the container\'s changes but not the files the runtime mounts', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', cmd: ['sh', '-c', 'echo x > /added'], network: 'none' });
+    const { id: imageId } = await t.engine.commit(id, { reference: 'committed:2' });
+    await t.engine.remove(id);
+    const store = await openStore({ root: t.root });
+    const manifest = JSON.parse((await readAll(await store.content.read((await t.engine.inspectImage(imageId)).Descriptor.digest))).toString());
+    const top = manifest.layers[manifest.layers.length - 1];
+    const names: string[] = [];
+    const reader = new TarReader((await store.content.read(top.digest)).pipe(createGunzip()));
+    for (let entry = await reader.next(); entry; entry = await reader.next()) names.push(entry.header.name);
+    expect(names).toContain('added');
+    expect(names.filter((n) => ['etc/hosts', 'etc/resolv.conf', 'etc/hostname'].includes(n))).toEqual([]);
   });
 
   test('save then load keeps the image ID', async () => {

@@ -17,6 +17,11 @@ import { TAR_END, encodeTarHeader, tarPadding, type TarWriteHeader } from './tar
 export interface CreateLayerOptions {
   /** Carry extended attributes (default true; overlayfs' own `trusted.overlay.*` never). */
   xattrs?: boolean;
+  /**
+   * Paths (relative, like `etc/hosts`) left out of a directory or overlay layer: what a
+   * runtime mounts over and no image should carry.
+   */
+  exclude?: ReadonlySet<string>;
   signal?: AbortSignal;
 }
 
@@ -41,12 +46,12 @@ const close = promisify(fsc.close);
 
 /** A layer holding all of `dir` (a diff from nothing). */
 export function createLayerFromDirectory(dir: string, options: CreateLayerOptions = {}): Readable {
-  return layerStream(dir, options, (xattrs) => walkAll(dir, '', xattrs, 'plain', options.signal));
+  return layerStream(dir, options, (xattrs) => walkAll(dir, '', xattrs, 'plain', options.signal, options.exclude));
 }
 
 /** A layer of what an overlay upper directory changed: whiteout devices and opaque markers become `.wh.` entries. */
 export function createLayerFromOverlay(upper: string, options: CreateLayerOptions = {}): Readable {
-  return layerStream(upper, options, (xattrs) => walkAll(upper, '', xattrs, 'overlay', options.signal));
+  return layerStream(upper, options, (xattrs) => walkAll(upper, '', xattrs, 'overlay', options.signal, options.exclude));
 }
 
 /**
@@ -194,11 +199,19 @@ function emittedOrder(changes: Change[]): Change[] {
 }
 
 /** Everything under `dir`, parents first; in overlay mode whiteout devices and opaque markers are translated. */
-async function* walkAll(root: string, rel: string, xattrs: Xattrs, mode: 'plain' | 'overlay', signal?: AbortSignal): AsyncGenerator<Change> {
+async function* walkAll(
+  root: string,
+  rel: string,
+  xattrs: Xattrs,
+  mode: 'plain' | 'overlay',
+  signal?: AbortSignal,
+  exclude?: ReadonlySet<string>,
+): AsyncGenerator<Change> {
   const dirAbs = rel === '' ? root : `${root}/${rel}`;
   const children: Change[] = [];
   for (const name of sortedChildren(dirAbs)) {
     const childRel = rel === '' ? name : `${rel}/${name}`;
+    if (exclude?.has(childRel)) continue;
     const abs = `${root}/${childRel}`;
     const stat = fsc.lstatSync(abs);
     const change: Change = { rel: childRel, abs, stat };
@@ -211,7 +224,7 @@ async function* walkAll(root: string, rel: string, xattrs: Xattrs, mode: 'plain'
   for (const change of emittedOrder(children)) {
     if (signal?.aborted) throw aborted(signal, 'creating the layer');
     yield change;
-    if (change.stat.isDirectory() && change.whiteout !== true) yield* walkAll(root, change.rel, xattrs, mode, signal);
+    if (change.stat.isDirectory() && change.whiteout !== true) yield* walkAll(root, change.rel, xattrs, mode, signal, exclude);
   }
 }
 
