@@ -7,6 +7,7 @@ import type { ContainerState, ExecResult, LogEntry, LogsOptions, MountSpec, RunO
 import type { NetworkSettings } from '@ctr/network';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
+import { mountedRootfs } from './container-root';
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
 import { newId, randomName } from './names';
@@ -369,16 +370,9 @@ export class Containers {
     return this.records.read(id).then((r) => r.imageId, () => undefined);
   }
 
-  private async ensureMounted(record: ContainerRecord): Promise<void> {
-    const mountinfo = await fs.readFile('/proc/self/mountinfo', 'utf8');
-    if (mountinfo.split('\n').some((line) => line.split(' ')[4] === record.rootfs)) return;
-    await fs.mkdir(record.rootfs, { recursive: true });
-    await mountAll(await this.ctx.store.snapshots.mounts(record.snapshot), record.rootfs);
-  }
-
   async start(ref: string, io: AttachIo = {}): Promise<{ attached?: Promise<void> }> {
     const record = await this.find(ref);
-    await this.ensureMounted(record);
+    await mountedRootfs(this.ctx, record);
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
     const result = await this.ctx.runtime.start(record.id, attach as never);
     if (record.stoppedByUser) await this.records.write({ ...record, stoppedByUser: false });
