@@ -374,7 +374,7 @@ export class Containers {
     const record = await this.find(ref);
     await mountedRootfs(this.ctx, record);
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
-    const result = await this.ctx.runtime.start(record.id, attach as never);
+    const result = await this.ctx.runtime.start(record.id, attach);
     if (record.stoppedByUser) await this.records.write({ ...record, stoppedByUser: false });
     await this.ctx.events.emit('container', 'start', record.id, { name: record.name, image: record.image });
     return result.attached ? { attached: result.attached } : {};
@@ -395,7 +395,7 @@ export class Containers {
     const exit = await this.ctx.runtime.stop(record.id, {
       ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-    } as never);
+    });
     await this.ctx.events.emit('container', 'die', record.id, { name: record.name, exitCode: String(exit?.exitCode ?? 0) });
     await this.ctx.events.emit('container', 'stop', record.id, { name: record.name });
   }
