@@ -10,6 +10,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { startDaemon } = require('@ctr/api');
 const { createBusyboxRootfs } = require('@ctr/image');
+const { removeCgroupTree } = require('./lib/cgroups');
 
 const rounds = Number(process.argv[2] || 20);
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'ctr-bench-api-'));
@@ -87,12 +88,6 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    for (const controller of fs.readdirSync('/sys/fs/cgroup')) {
-      const dir = path.join('/sys/fs/cgroup', controller, cgroupParent);
-      for (const sub of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
-        if (sub.isDirectory()) fs.rmdirSync(path.join(dir, sub.name));
-      }
-      if (fs.existsSync(dir)) fs.rmdirSync(dir);
-    }
+    removeCgroupTree(cgroupParent);
     fs.rmSync(base, { recursive: true, force: true });
   });

@@ -6,6 +6,7 @@
 'use strict';
 const { spawn } = require('node:child_process');
 const path = require('node:path');
+const { removeCgroupTree } = require('./lib/cgroups');
 
 function spawnQuiet(command, args) {
   return new Promise((resolve, reject) => {
@@ -89,17 +90,7 @@ async function benchmark(rounds) {
   } finally {
     if (template) await engine.remove(template.id, { force: true }).catch(() => undefined);
     for (const c of await engine.ps({ all: true }).catch(() => [])) await engine.remove(c.Id, { force: true }).catch(() => undefined);
-    for (const controller of fs.readdirSync('/sys/fs/cgroup')) {
-      const dir = path.join('/sys/fs/cgroup', controller, cgroupParent);
-      for (const sub of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
-        if (sub.isDirectory()) fs.rmdirSync(path.join(dir, sub.name));
-      }
-      try {
-        fs.rmdirSync(dir);
-      } catch {
-        // already gone
-      }
-    }
+    removeCgroupTree(cgroupParent);
     fs.rmSync(base, { recursive: true, force: true });
   }
 }

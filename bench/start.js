@@ -11,6 +11,7 @@ const { Runtime } = require('@ctr/runtime');
 
 const rounds = Number(process.argv[2] || 30);
 const base = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : require('node:os').tmpdir(), 'ctr-bench-start-'));
+const { removeCgroupTree } = require('./lib/cgroups');
 const cgroupParent = `/ctr-bench-${process.pid}`;
 
 function busyboxRootfs(dir) {
@@ -114,16 +115,6 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    for (const controller of fs.readdirSync('/sys/fs/cgroup')) {
-      const dir = path.join('/sys/fs/cgroup', controller, cgroupParent);
-      for (const sub of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
-        if (sub.isDirectory()) fs.rmdirSync(path.join(dir, sub.name));
-      }
-      try {
-        fs.rmdirSync(dir);
-      } catch {
-        // already gone or still busy
-      }
-    }
+    removeCgroupTree(cgroupParent);
     fs.rmSync(base, { recursive: true, force: true });
   });

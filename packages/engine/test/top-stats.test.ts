@@ -11,7 +11,12 @@ describe('docker top and stats from the container cgroups (runc, cgroup v1)', ()
 
   test('top lists the container processes with ps -ef titles', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sh', '-c', 'sleep 61 & exec sleep 62'], detach: true });
-    const result = await t.engine.top(id);
+    // The shell forks and execs just after start: wait until it has (bounded).
+    let result = await t.engine.top(id);
+    for (let i = 0; i < 50 && !result.Processes.some((p) => p[7] === 'sleep 62'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      result = await t.engine.top(id);
+    }
     expect(result.Titles).toEqual(['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD']);
     const commands = result.Processes.map((p) => p[7]);
     expect(commands).toEqual(expect.arrayContaining(['sleep 61', 'sleep 62']));
