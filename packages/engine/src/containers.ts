@@ -254,6 +254,8 @@ export class Containers {
         })(),
         this.volumeMounts(id, volumeRequests, image, undo),
         (async () => {
+          // `none` needs no network of ours: runc gives a new namespace its loopback itself.
+          if (networkMode === 'none') return undefined;
           const attachedNetwork = await this.ctx.network.attach(id, {
             mode: networkMode.startsWith('container:') ? `container:${(await this.records.find(networkMode.slice(10))).id}` : networkMode,
             name,
@@ -280,8 +282,8 @@ export class Containers {
         ...(entry !== undefined ? { entrypoint: entry } : {}),
         mounts: allMounts,
         // No namespace back means the host's: `host`, or `container:` of a container in host mode.
-        network: attached.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'none' ? { mode: 'none' } : { mode: 'host' },
-        ...(attached.settings.IPAddress ? { ipAddress: attached.settings.IPAddress } : {}),
+        network: attached?.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'none' ? { mode: 'none' } : { mode: 'host' },
+        ...(attached?.settings.IPAddress ? { ipAddress: attached.settings.IPAddress } : {}),
         ...(networkMode !== 'bridge' && networkMode !== 'host' && networkMode !== 'none' ? { dns: options.dns ?? ['127.0.0.11'] } : {}),
       };
       const info = await this.ctx.runtime.create(id, {
@@ -440,7 +442,7 @@ export class Containers {
     });
     // With the process gone, its network, root filesystem and volumes come apart independently.
     await settleAll([
-      this.ctx.network.detach(record.id),
+      record.network.mode === 'none' ? Promise.resolve() : this.ctx.network.detach(record.id),
       (async () => {
         await unmount(record.rootfs);
         await fs.rm(record.rootfs, { recursive: true, force: true });
