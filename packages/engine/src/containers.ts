@@ -437,11 +437,16 @@ export class Containers {
         `You cannot remove a ${state.paused ? 'paused' : 'running'} container ${record.id}. Stop the container before attempting removal or force remove`,
       );
     }
-    await this.ctx.runtime.delete(record.id, { force: true }).catch((error) => {
-      if (!isNotFound(error)) throw error;
-    });
-    // With the process gone, its network, root filesystem and volumes come apart independently.
+    const deleteProcess = (): Promise<void> =>
+      this.ctx.runtime.delete(record.id, { force: true }).catch((error) => {
+        if (!isNotFound(error)) throw error;
+      });
+    // A live process goes first; once there is none, the runtime's state, the network, the
+    // root filesystem and the volumes come apart independently.
+    const live = state?.running === true || state?.paused === true;
+    if (live) await deleteProcess();
     await settleAll([
+      live ? Promise.resolve() : deleteProcess(),
       record.network.mode === 'none' ? Promise.resolve() : this.ctx.network.detach(record.id),
       (async () => {
         await unmount(record.rootfs);
