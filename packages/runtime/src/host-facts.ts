@@ -87,3 +87,19 @@ export async function checkRuntimeVersion(binary: string): Promise<string> {
   }
   return match[0].replace(/^version\s+/, '');
 }
+
+/**
+ * `checkRuntimeVersion`, remembered in `runDir` for as long as the binary stays the same
+ * file: running a Go binary costs ~10 ms, paid otherwise by every short-lived process (each
+ * `ctr run`). Only a version that passed is remembered.
+ */
+export async function checkRuntimeVersionOnce(binary: string, runDir: string): Promise<string> {
+  const stat = await fs.stat(binary);
+  const key = `${binary} ${stat.size} ${stat.mtimeMs} ${stat.ino}`;
+  const file = path.join(runDir, 'runtime-version.json');
+  const cached = await fs.readFile(file, 'utf8').then((text) => JSON.parse(text) as { key?: string; version?: string }, () => undefined);
+  if (cached?.key === key && typeof cached.version === 'string') return cached.version;
+  const version = await checkRuntimeVersion(binary);
+  await fs.writeFile(file, JSON.stringify({ key, version })).catch(() => undefined);
+  return version;
+}

@@ -8,7 +8,7 @@ import { spawnConmon, type ConmonConfig } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
 import { startFailure } from './exit-codes';
-import { checkRuntimeVersion, findExecutable, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
+import { checkRuntimeVersionOnce, findExecutable, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
 import { readLogs } from './logs';
 import type { Spec } from './oci-spec';
 import { prepareRootfs } from './rootfs-prepare';
@@ -121,7 +121,7 @@ export class Runtime {
         fs.mkdir(this.runcRoot, { recursive: true, mode: 0o700 }),
         fs.mkdir(this.exitDir, { recursive: true, mode: 0o700 }),
       ]);
-      await checkRuntimeVersion(runtime);
+      await checkRuntimeVersionOnce(runtime, this.options.runRoot);
       return { runc: new Runc(runtime, this.runcRoot), runtime, conmon, ceilings, swap };
     })();
     this.tools.catch(() => (this.tools = undefined));
