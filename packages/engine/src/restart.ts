@@ -204,8 +204,10 @@ export async function recoverContainers(ctx: EngineContext, containers: Containe
  * before, so the container's spec still names it.
  */
 async function reattachNetwork(ctx: EngineContext, record: ContainerRecord): Promise<void> {
-  await ctx.network.detach(record.id).catch(() => undefined);
   const mode = record.network.mode;
+  // `none` has no namespace of ours to remake: runc makes a fresh one at start.
+  if (mode === 'none') return;
+  await ctx.network.detach(record.id).catch(() => undefined);
   const predefined = mode === 'none' || mode === 'host' || mode.startsWith('container:');
   await ctx.network.attach(record.id, {
     mode,
