@@ -13,7 +13,8 @@ describe('docker top and stats from the container cgroups (runc, cgroup v1)', ()
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sh', '-c', 'sleep 61 & exec sleep 62'], detach: true });
     // The shell forks and execs just after start: wait until it has (bounded).
     let result = await t.engine.top(id);
-    for (let i = 0; i < 50 && !result.Processes.some((p) => p[7] === 'sleep 62'); i++) {
+    const settled = (): boolean => ['sleep 61', 'sleep 62'].every((c) => result.Processes.some((p) => p[7] === c));
+    for (let i = 0; i < 50 && !settled(); i++) {
       await new Promise((r) => setTimeout(r, 100));
       result = await t.engine.top(id);
     }
