@@ -209,6 +209,11 @@ export class Runtime {
     // A run before this one (or a start cut short by a crash) left runc state behind.
     await this.removeRuntimeState(tools, id);
     if (record.status !== 'created') {
+      // Record how the last run ended before its exit file goes: until the new monitor is
+      // up, readers must see "exited", not a running record whose monitor has vanished.
+      if (record.status === 'running' || record.status === 'paused') {
+        await d.write({ ...record, status: 'exited', exitCode: current.exitCode, finishedAt: current.finishedAt, pid: 0 });
+      }
       await Promise.all([d.exitFile, d.oomFile, d.pidFile].map((f) => fs.rm(f, { force: true })));
     }
     const config: ConmonConfig = {
