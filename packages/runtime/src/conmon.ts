@@ -145,7 +145,7 @@ export function spawnConmon(config: ConmonConfig): ConmonProcess {
   }
   const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'ignore', 'pipe'];
   if (withAttach) stdio.push('pipe', 'pipe');
-  const child = spawn(config.conmon, conmonArgs(config), { stdio, env, detached: true });
+  const child = spawn(config.conmon, conmonArgs(config), { stdio, env, detached: true, cwd: config.bundle });
   const exited = new Promise<number | null>((resolve, reject) => {
     child.once('error', (error) => reject(new CtrError('Unavailable', `cannot run conmon: ${error.message}`, { cause: error })));
     child.once('exit', (code) => resolve(code));
