@@ -16,7 +16,8 @@ export interface EndpointOptions {
 }
 
 const DOCKER_HUB = 'docker.io';
-const DOCKER_HUB_API = 'https://registry-1.docker.io';
+/** Where Docker sends `docker.io` references (as dockerd does); only a user's pull of such a name reaches it. */
+export const DOCKER_HUB_API = 'https://registry-1.docker.io';
 
 /**
  * The endpoints to try for `registry`: mirrors first when pulling from docker.io, then the

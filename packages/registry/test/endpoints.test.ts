@@ -1,4 +1,4 @@
-import { endpointsFor } from '../src/endpoint';
+import { DOCKER_HUB_API, endpointsFor } from '../src/endpoint';
 
 test('loopback registries are plain HTTP by default, like Docker', () => {
   expect(endpointsFor('localhost:5000', 'pull', {})[0]!.origin).toBe('http://localhost:5000');
@@ -12,8 +12,8 @@ test('other registries are HTTPS unless listed as insecure', () => {
 
 test('docker.io pulls try mirrors first, pushes never use them', () => {
   const pull = endpointsFor('docker.io', 'pull', { mirrors: ['http://127.0.0.1:5001'] });
-  expect(pull.map((e) => [e.origin, e.mirror])).toEqual([['http://127.0.0.1:5001', true], ['https://registry-1.docker.io', false]]);
-  expect(endpointsFor('docker.io', 'push', { mirrors: ['http://127.0.0.1:5001'] }).map((e) => e.origin)).toEqual(['https://registry-1.docker.io']);
+  expect(pull.map((e) => [e.origin, e.mirror])).toEqual([['http://127.0.0.1:5001', true], [DOCKER_HUB_API, false]]);
+  expect(endpointsFor('docker.io', 'push', { mirrors: ['http://127.0.0.1:5001'] }).map((e) => e.origin)).toEqual([DOCKER_HUB_API]);
 });
 
 test('a mirror that is not an http(s) URL is InvalidArgument', () => {
