@@ -1,4 +1,4 @@
-import type { ContainerSummary } from '@ctr/engine';
+import type { ContainerSummary, Engine } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { engineModule, getEngine, println } from '../context';
@@ -36,6 +36,14 @@ async function terminalSession(io: Io, id: string): Promise<() => void> {
   };
 }
 
+/** Start with the terminal's streams attached; resolves with the exit code once all output is shown. */
+async function startAttached(engine: Engine, ref: string, io: Io, withStdin: boolean): Promise<number> {
+  const started = await engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr });
+  const { StatusCode } = await engine.wait(ref);
+  await started.attached;
+  return StatusCode;
+}
+
 const run: Command = {
   name: 'run',
   aliases: ['ctr container run'],
@@ -55,14 +63,7 @@ const run: Command = {
     const { id } = await engine.create({ ...options, autoRemove: false });
     const restore = options.tty ? await terminalSession(io, id) : () => undefined;
     try {
-      const started = await engine.start(id, {
-        ...(options.openStdin ? { stdin: io.stdin } : {}),
-        stdout: io.stdout,
-        stderr: io.stderr,
-      });
-      const { StatusCode } = await engine.wait(id);
-      await started.attached;
-      return StatusCode;
+      return await startAttached(engine, id, io, options.openStdin === true);
     } finally {
       restore();
       if (options.autoRemove) await engine.remove(id, { force: true, volumes: true }).catch(() => undefined);
@@ -98,11 +99,7 @@ const start: Command = {
   async run(args, io) {
     const engine = await getEngine();
     if (bool(args, 'attach') || bool(args, 'interactive')) {
-      const ref = args.positionals[0] as string;
-      const started = await engine.start(ref, { ...(bool(args, 'interactive') ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr });
-      const { StatusCode } = await engine.wait(ref);
-      await started.attached;
-      return StatusCode;
+      return startAttached(engine, args.positionals[0] as string, io, bool(args, 'interactive'));
     }
     return forEachArg(args.positionals, io, (ref) => engine.start(ref).then(() => undefined));
   },
