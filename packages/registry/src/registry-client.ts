@@ -1,4 +1,4 @@
-import { CtrError, isCtrError } from '@ctr/errors';
+import { CtrError, isCtrError, isUnauthorized } from '@ctr/errors';
 import { DEFAULT_TAG, parseNormalizedReference, type Descriptor, type Reference } from '@ctr/image';
 import type { CredentialSource } from './authorizer';
 import { loadDockerConfigAuth, type DockerConfigOptions, type RegistryCredentials } from './docker-config';
@@ -27,8 +27,12 @@ export interface RegistryClientOptions extends EndpointOptions {
 
 export interface RequestOptions {
   signal?: AbortSignal;
-  /** Credentials for this call only (e.g. from a Docker API request's X-Registry-Auth). */
-  credentials?: RegistryCredentials;
+  /**
+   * Credentials for this call only (a Docker API request's `X-Registry-Auth`): fixed ones
+   * go only to the registry the call is for; a function answers per registry host. They
+   * win over the client's own; where they give nothing, the client's are used.
+   */
+  credentials?: RegistryCredentials | CredentialSource;
 }
 
 export interface PushResult {
@@ -45,16 +49,17 @@ export interface PushResult {
  */
 export class RegistryClient {
   private readonly http: RegistryHttp;
+  private readonly credentials: CredentialSource;
 
   constructor(private readonly options: RegistryClientOptions = {}) {
     const { credentials } = options;
-    const source: CredentialSource =
+    this.credentials =
       typeof credentials === 'function'
         ? credentials
         : credentials !== undefined
           ? async () => credentials
           : (registry) => loadDockerConfigAuth(registry, options.dockerConfig);
-    this.http = new RegistryHttp(source, options.userAgent === undefined ? {} : { userAgent: options.userAgent });
+    this.http = new RegistryHttp(this.credentials, options.userAgent === undefined ? {} : { userAgent: options.userAgent });
   }
 
   /** The descriptor (digest, size, media type) a reference points at now. */
@@ -91,7 +96,7 @@ export class RegistryClient {
     const ref = normalize(reference);
     const [endpoint] = endpointsFor(ref.domain, 'push', this.options) as [Endpoint];
     const scopes = [`repository:${ref.path}:pull,push`, ...(options.mountFrom ?? []).map((from) => `repository:${from}:pull`)];
-    const api = new RepositoryApi(this.httpFor(options), endpoint, ref, scopes);
+    const api = new RepositoryApi(this.httpFor(options, ref.domain), endpoint, ref, scopes);
     const tag = ref.digest ?? ref.tag ?? DEFAULT_TAG;
     if (ref.digest !== undefined && ref.digest !== options.manifest.digest) {
       throw new CtrError('InvalidArgument', `cannot push manifest ${options.manifest.digest} as ${ref.digest}: the digests differ`);
@@ -109,32 +114,42 @@ export class RegistryClient {
   }
 
   /**
-   * Check that the registry accepts the client's credentials (what `docker login` does):
-   * resolves when `GET /v2/` succeeds after any challenge, throws Unauthorized otherwise.
+   * Check that the registry accepts the credentials (what `docker login` does): resolves
+   * when `GET /v2/` succeeds after any challenge (through the token service when the
+   * registry names one). Refused credentials are Unauthorized in dockerd's words:
+   * `login attempt to http://127.0.0.1:5000/v2/ failed with status: 401 Unauthorized`.
    */
   async ping(registry: string, options: RequestOptions = {}): Promise<void> {
     const [endpoint] = endpointsFor(registry, 'push', this.options) as [Endpoint];
-    const response = await this.httpFor(options).send({
-      endpoint,
-      method: 'GET',
-      target: '/v2/',
-      ok: [200],
-      scopes: [],
-      context: { registry, subject: `login to ${registry}` },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    response.body.resume();
+    try {
+      const response = await this.httpFor(options, registry).send({
+        endpoint,
+        method: 'GET',
+        target: '/v2/',
+        ok: [200],
+        scopes: [],
+        context: { registry, subject: `login to ${registry}` },
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      response.body.resume();
+    } catch (error) {
+      if (!isUnauthorized(error)) throw error;
+      throw new CtrError('Unauthorized', `login attempt to ${endpoint.origin}/v2/ failed with status: 401 Unauthorized`, { cause: error, details: { registry } });
+    }
   }
 
-  private httpFor(options: RequestOptions): RegistryHttp {
+  /** The client's connections with the call's credentials first, the client's own after them. */
+  private httpFor(options: RequestOptions, registry: string): RegistryHttp {
     const { credentials } = options;
-    return credentials === undefined ? this.http : this.http.withCredentials(async () => credentials);
+    if (credentials === undefined) return this.http;
+    const perCall: CredentialSource = typeof credentials === 'function' ? credentials : async (host) => (host === registry ? credentials : undefined);
+    return this.http.withCredentials(async (host) => (await perCall(host)) ?? this.credentials(host));
   }
 
   /** Run `work` against each endpoint for the registry in turn (mirrors first); the registry's own answer is final. */
   private async withMirrors<T>(ref: Reference, options: RequestOptions, work: (api: RepositoryApi) => Promise<T>): Promise<T> {
     const endpoints = endpointsFor(ref.domain, 'pull', this.options);
-    const http = this.httpFor(options);
+    const http = this.httpFor(options, ref.domain);
     for (const endpoint of endpoints) {
       const api = new RepositoryApi(http, endpoint, ref, [`repository:${ref.path}:pull`]);
       try {

@@ -164,8 +164,48 @@ describe('per-call credentials and login checks', () => {
     await expect(client.ping(registry.host, { credentials: { username: 'alice', password: 'wonderland' } })).resolves.toBeUndefined();
     await expect(client.ping(registry.host, { credentials: { username: 'alice', password: 'nope' } })).rejects.toMatchObject({
       code: 'Unauthorized',
-      message: expect.stringContaining(`login to ${registry.host}`),
+      message: `login attempt to http://${registry.host}/v2/ failed with status: 401 Unauthorized`,
     });
+  });
+
+  test('ping goes through the token service when the registry asks for a token', async () => {
+    const tokens = await startTokenService();
+    cleanups.push(() => new Promise((resolve) => tokens.server.close(() => resolve())));
+    const registry = await registryWith({ auth: { type: 'token', realm: tokens.url, service: SERVICE, secret: SECRET } });
+    const client = clientWith({ credentials: {} });
+    await expect(client.ping(registry.host, { credentials: { username: 'alice', password: 'wonderland' } })).resolves.toBeUndefined();
+    expect(tokens.requests.at(-1)?.authorization).toBe(`Basic ${Buffer.from('alice:wonderland').toString('base64')}`);
+    await expect(client.ping(registry.host, { credentials: { username: 'alice', password: 'nope' } })).rejects.toMatchObject({
+      code: 'Unauthorized',
+      message: `login attempt to http://${registry.host}/v2/ failed with status: 401 Unauthorized`,
+    });
+  });
+
+  test('a per-call credential source is asked per registry: one it gives nothing for gets no credentials', async () => {
+    const registry = await registryWith({ auth: { type: 'basic', users: USERS } });
+    const seen: (string | undefined)[] = [];
+    const other = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="other"', 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"no"}]}');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => other.close(() => resolve())));
+    const otherHost = `127.0.0.1:${(other.address() as AddressInfo).port}`;
+    const client = clientWith({ credentials: {} });
+    const alice = { username: 'alice', password: 'wonderland' };
+    await expect(client.ping(registry.host, { credentials: alice })).resolves.toBeUndefined();
+    await expect(client.resolve(`${otherHost}/x:v1`, { credentials: (host) => Promise.resolve(host === registry.host ? alice : undefined) })).rejects.toMatchObject({ code: 'Unauthorized' });
+    expect(seen).toEqual([undefined]);
+  });
+
+  test('per-call credentials win over the Docker config; registries they do not cover use the config', async () => {
+    const registry = await registryWith({ auth: { type: 'basic', users: USERS } });
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-registry-percall-'));
+    cleanups.push(() => fs.rm(dir, { recursive: true, force: true }));
+    await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from('alice:wonderland').toString('base64') } } }));
+    const client = clientWith({ dockerConfig: { configDir: dir } });
+    await expect(client.ping(registry.host, { credentials: { username: 'alice', password: 'wrong' } })).rejects.toMatchObject({ code: 'Unauthorized' });
+    await expect(client.ping(registry.host, { credentials: async () => undefined })).resolves.toBeUndefined();
   });
 });
 
