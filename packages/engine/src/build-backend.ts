@@ -4,11 +4,13 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, RunIO, RunResult, RunStep } from '@ctr/dockerfile';
 import { isNotFound } from '@ctr/errors';
-import { createLayerFromOverlay, writeImage, writeLayer, layerCompression, type ChainID, type Descriptor, type DiffID } from '@ctr/image';
+import { createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, type ChainID, type Descriptor, type DiffID } from '@ctr/image';
+import type { AuthConfig } from '@ctr/registry';
 import { mountAll, readJson, unmount, writeFileAtomic, type LocalContentStore } from '@ctr/store';
 import type { EngineContext } from './context';
 import type { Images } from './images';
 import { INIT_FILES } from './init-files';
+import { registryModule } from './lazy-modules';
 import { newId } from './names';
 
 /**
@@ -57,6 +59,8 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     private readonly ctx: EngineContext,
     private readonly images: Images,
     private readonly content: LocalContentStore,
+    /** Credentials for `FROM` pulls by registry (`X-Registry-Config`), for this build only. */
+    private readonly registryAuth: Record<string, AuthConfig> = {},
   ) {
     this.cache = new FileBuildCache(path.join(ctx.root, 'engine', 'build-cache'), ctx);
   }
@@ -64,7 +68,8 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
   async resolveImage(ref: string, options: { platform?: string; signal: AbortSignal }): Promise<BaseImage<BuildState>> {
     const image = await this.images.resolve(ref, options.signal).catch((error) => {
       if (!isNotFound(error)) throw error;
-      return this.images.pull(ref, { signal: options.signal });
+      const auth = registryModule().authConfigFor(this.registryAuth, parseNormalizedReference(ref).domain);
+      return this.images.pull(ref, { signal: options.signal, ...(auth ? { auth } : {}) });
     });
     return {
       id: image.record.id,

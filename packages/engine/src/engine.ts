@@ -6,7 +6,7 @@ import { Runtime, type ExecResult, type LogEntry, type LogsOptions } from '@ctr/
 import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '@ctr/network';
 import type { RegistryClient, RegistryClientOptions } from '@ctr/registry';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
-import type { PushProgress } from '@ctr/registry';
+import type { AuthConfig } from '@ctr/registry';
 import type { BuildOptions, BuildResult } from '@ctr/dockerfile';
 import { EngineBuildBackend, type BuildState } from './build-backend';
 import { commitContainer, type CommitOptions } from './commit';
@@ -26,7 +26,7 @@ import { containerChanges, type FilesystemChange } from './changes';
 import { RestartMonitor, recoverContainers } from './restart';
 import { diskUsage, systemPrune, type DiskUsage, type SystemPruneOptions, type SystemPruneResult } from './system';
 import { stats, top, type ContainerStats, type StatsOptions, type TopResult } from './top-stats';
-import { Images, normalizeImageName, type HistoryItem, type ImageInspect, type ImageSummary, type PullOptions, type RemovedImage, type ResolvedImage } from './images';
+import { Images, normalizeImageName, type HistoryItem, type ImageInspect, type ImageSummary, type PullOptions, type PushOptions, type RemovedImage, type ResolvedImage } from './images';
 
 export interface EngineOptions {
   /** Persistent state (default `$CTR_ROOT` or `/var/lib/ctr`). */
@@ -55,6 +55,8 @@ export interface RunResult {
 export interface BuildImageOptions extends Omit<BuildOptions<BuildState>, 'backend'> {
   /** Names for the built image (`-t`). */
   tags?: string[];
+  /** Credentials for `FROM` pulls, by registry (`X-Registry-Config`), for this build only. */
+  registryAuth?: Record<string, AuthConfig>;
 }
 
 export const ENGINE_VERSION = '0.1.0';
@@ -111,8 +113,24 @@ export class Engine {
     return (await this.ready()).images.pull(ref, options);
   }
 
-  async push(ref: string, options: { signal?: AbortSignal; onProgress?: (event: PushProgress) => void } = {}): Promise<{ digest: string; size: number }> {
+  async push(ref: string, options: PushOptions = {}): Promise<{ digest: string; size: number }> {
     return (await this.ready()).images.push(ref, options);
+  }
+
+  /**
+   * `docker login` (`POST /auth`): check credentials against a registry (`serveraddress`,
+   * default Docker Hub) with `GET /v2/`, through its token service if it has one. Nothing
+   * is stored; a refusal is Unauthorized in dockerd's words.
+   */
+  async login(auth: AuthConfig, options: { signal?: AbortSignal } = {}): Promise<{ Status: string; IdentityToken: string }> {
+    const { ctx } = await this.ready();
+    const registry = registryModule();
+    const credentials = registry.credentialsFromAuthConfig(auth, 'the login request');
+    await ctx.registry().ping(registry.registryHostOf(auth.serveraddress || registry.DOCKER_HUB_SERVER), {
+      credentials: credentials ?? {},
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { Status: 'Login Succeeded', IdentityToken: '' };
   }
 
   async images(): Promise<ImageSummary[]> {
@@ -153,11 +171,11 @@ export class Engine {
   /** `docker build`: a Dockerfile and its context (a directory or a tar stream) into an image, tagged with `tags`. */
   async build(options: BuildImageOptions): Promise<BuildResult> {
     const { ctx, images } = await this.ready();
-    const { tags, ...buildOptions } = options;
+    const { tags, registryAuth, ...buildOptions } = options;
     const names = (tags ?? []).map(normalizeImageName);
     return ctx.store.leases.withLease(
       async (lease) => {
-        const result = await dockerfileModule().build({ ...buildOptions, backend: new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id)) });
+        const result = await dockerfileModule().build({ ...buildOptions, backend: new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), registryAuth) });
         for (const name of names) await images.tag(result.id, name);
         await ctx.events.emit('image', 'build', result.id, {});
         return result;

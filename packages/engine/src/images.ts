@@ -23,7 +23,8 @@ import {
   withDefaultTag,
 } from '@ctr/image';
 import type { ImageRecord } from '@ctr/store';
-import type { PullProgress, PushProgress } from '@ctr/registry';
+import type { AuthConfig, PullProgress, PushProgress, RegistryCredentials } from '@ctr/registry';
+import { registryModule } from './lazy-modules';
 import type { ChainID } from '@ctr/image';
 import type { EngineContext } from './context';
 
@@ -85,6 +86,21 @@ export interface PullOptions {
   platform?: Platform;
   signal?: AbortSignal;
   onProgress?: (event: PullProgress) => void;
+  /** Credentials for the image's registry, for this pull only (`X-Registry-Auth`); never stored. */
+  auth?: AuthConfig;
+}
+
+export interface PushOptions {
+  signal?: AbortSignal;
+  onProgress?: (event: PushProgress) => void;
+  /** Credentials for the image's registry, for this push only (`X-Registry-Auth`); never stored. */
+  auth?: AuthConfig;
+}
+
+/** The per-call credentials an AuthConfig holds, in the registry client's option shape. */
+function credentialsOption(auth: AuthConfig | undefined): { credentials?: RegistryCredentials } {
+  const credentials = auth === undefined ? undefined : registryModule().credentialsFromAuthConfig(auth, 'the registry auth');
+  return credentials === undefined ? {} : { credentials };
 }
 
 export interface RemovedImage {
@@ -181,6 +197,7 @@ export class Images {
         ...(options.platform ? { platform: options.platform } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...credentialsOption(options.auth),
       });
       const record = await this.ctx.store.images.put(name, { id: result.config.digest, target: result.index ?? result.manifest });
       const image = await this.resolve(record, options.signal);
@@ -190,7 +207,7 @@ export class Images {
     });
   }
 
-  async push(ref: string, options: { signal?: AbortSignal; onProgress?: (event: PushProgress) => void } = {}): Promise<{ digest: Digest; size: number }> {
+  async push(ref: string, options: PushOptions = {}): Promise<{ digest: Digest; size: number }> {
     const name = normalizeImageName(ref);
     const record = await this.find(ref);
     const result = await this.ctx.registry().push(name, {
@@ -198,6 +215,7 @@ export class Images {
       manifest: record.target,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...credentialsOption(options.auth),
     });
     await this.ctx.events.emit('image', 'push', familiarImageName(name), { name: familiarImageName(name) });
     return { digest: result.descriptor.digest, size: result.descriptor.size };

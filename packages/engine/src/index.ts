@@ -7,7 +7,8 @@ export { Engine, ENGINE_VERSION, API_VERSION, type EngineOptions, type RunOption
 export type { BuildState } from './build-backend';
 export type { ContainerInspect, ContainerSummary, CreateContainerOptions, ListOptions, AttachIo, InspectMount } from './containers';
 export { normalizeImageName, familiarImageName, splitRepoTag } from './images';
-export type { ImageInspect, ImageSummary, HistoryItem, PullOptions, RemovedImage, ResolvedImage } from './images';
+export type { ImageInspect, ImageSummary, HistoryItem, PullOptions, PushOptions, RemovedImage, ResolvedImage } from './images';
+export type { AuthConfig } from '@ctr/registry';
 export type { CommitOptions } from './commit';
 export type { EngineEvent, EventFilters, EventsOptions, EventType } from './events';
 export { parseVolumeSpec, parseTmpfsSpec, type VolumeRequest } from './volumes-spec';

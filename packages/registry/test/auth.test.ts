@@ -2,50 +2,22 @@
  * Authentication end to end: ctr's server demanding Basic or Docker token auth, a token
  * service started by the test, credentials from a Docker config and a credential helper.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MemoryContentStore } from '@ctr/image';
-import { issueRegistryToken, RegistryClient, type AccessGrant } from '@ctr/registry';
+import { issueRegistryToken, RegistryClient } from '@ctr/registry';
 import { makeImage } from './support/images';
 import { startRegistry, type RunningRegistry } from './support/servers';
+import { startTokenService as startTestTokenService, type TokenService } from './support/token-service';
 
 const SECRET = 'ctr-test-secret';
 const SERVICE = 'ctr-test-registry';
 const USERS: Record<string, string> = { alice: 'wonderland' };
 
-interface TokenService {
-  url: string;
-  requests: { authorization?: string; scopes: string[] }[];
-  /** Lifetime of the tokens it issues (what the JWT says, not what expires_in claims). */
-  lifetime: number;
-  server: Server;
-}
-
-async function startTokenService(): Promise<TokenService> {
-  const service: TokenService = { url: '', requests: [], lifetime: 300, server: createServer() };
-  service.server.on('request', (req: IncomingMessage, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const scopes = url.searchParams.getAll('scope');
-    service.requests.push({ ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), scopes });
-    const [user, password] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':');
-    if (user === undefined || USERS[user] !== password) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"incorrect username or password"}');
-      return;
-    }
-    const access: AccessGrant[] = scopes.map((scope) => {
-      const [, name, actions] = scope.split(':');
-      return { type: 'repository', name: name!, actions: actions!.split(',') as AccessGrant['actions'] };
-    });
-    const token = issueRegistryToken({ secret: SECRET, service: SERVICE, access, subject: user, expiresInSeconds: service.lifetime });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
-  });
-  await new Promise<void>((resolve) => service.server.listen(0, '127.0.0.1', resolve));
-  service.url = `http://127.0.0.1:${(service.server.address() as AddressInfo).port}/token`;
-  return service;
-}
+const startTokenService = (): Promise<TokenService> => startTestTokenService({ secret: SECRET, service: SERVICE, users: USERS });
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -68,7 +40,7 @@ describe('token auth', () => {
   let tokens: TokenService;
   beforeEach(async () => {
     tokens = await startTokenService();
-    cleanups.push(() => new Promise((resolve) => tokens.server.close(() => resolve())));
+    cleanups.push(() => tokens.stop());
   });
 
   test('push and pull follow the WWW-Authenticate challenge to the token service', async () => {
@@ -170,7 +142,7 @@ describe('per-call credentials and login checks', () => {
 
   test('ping goes through the token service when the registry asks for a token', async () => {
     const tokens = await startTokenService();
-    cleanups.push(() => new Promise((resolve) => tokens.server.close(() => resolve())));
+    cleanups.push(() => tokens.stop());
     const registry = await registryWith({ auth: { type: 'token', realm: tokens.url, service: SERVICE, secret: SECRET } });
     const client = clientWith({ credentials: {} });
     await expect(client.ping(registry.host, { credentials: { username: 'alice', password: 'wonderland' } })).resolves.toBeUndefined();
