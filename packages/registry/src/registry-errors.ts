@@ -32,6 +32,12 @@ const byRegistryCode: Record<string, ErrorCode> = {
   SIZE_INVALID: 'InvalidArgument',
 };
 
+/** What Docker says for a refusal without an error body (a HEAD has none). */
+const BODILESS_REASON: Record<number, string> = {
+  401: 'unauthorized: authentication required',
+  403: 'denied: requested access to the resource is denied',
+};
+
 function byStatus(status: number): ErrorCode {
   if (status === 401) return 'Unauthorized';
   if (status === 403) return 'Denied';
@@ -56,7 +62,9 @@ export function registryError(status: number, body: string, retryAfter: string |
   const reason =
     first !== undefined
       ? entries.map((e) => `${(e.code ?? 'error').toLowerCase().replace(/_/g, ' ')}: ${e.message ?? ''}`).join('; ')
-      : `${status} ${body.trim().slice(0, 200) || 'no error details'}`;
+      : body.trim() === '' && BODILESS_REASON[status] !== undefined
+        ? BODILESS_REASON[status]
+        : `${status} ${body.trim().slice(0, 200) || 'no error details'}`;
   const details: Record<string, unknown> = { registry: context.registry, status };
   if (registryCode !== undefined) details.registryCode = registryCode;
   if (first?.detail !== undefined) details.detail = first.detail;

@@ -4,6 +4,7 @@ import type { ContainerConfig } from '@ctr/image';
 import { asCtrError, invalidArgument } from '@ctr/errors';
 import { JsonMessages, bodyStream, clientGone, sendJson } from '../call';
 import { Fields } from '../fields';
+import { registryConfigHeader } from '../registry-auth';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
@@ -20,6 +21,7 @@ export function buildRoutes({ engine }: Services): Route[] {
       const quiet = q.bool('q');
       const buildArgs = q.stringMap('buildargs');
       const labels = q.stringMap('labels');
+      const registryAuth = registryConfigHeader(call.req);
       const out = new JsonMessages(call);
       try {
         const result = await engine.build({
@@ -32,6 +34,7 @@ export function buildRoutes({ engine }: Services): Route[] {
           noCache: q.bool('nocache'),
           allow: { networkHost: q.string('networkmode') === 'host' },
           tags,
+          registryAuth,
           signal: clientGone(call),
           ...(quiet ? {} : { onEvent: (event) => out.write({ stream: formatEvent(event) }) }),
         });

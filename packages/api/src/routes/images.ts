@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { applyConfigChanges, familiarImageName, normalizeImageName } from '@ctr/engine';
 import { asCtrError, invalidArgument, notFound } from '@ctr/errors';
 import { JsonMessages, bodyStream, clientGone, sendJson, startStream, type Call } from '../call';
+import { registryAuthHeader } from '../registry-auth';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 
@@ -87,11 +88,13 @@ export function imageRoutes({ engine }: Services): Route[] {
     route('POST', '/images/*name/push', async (call) => {
       const target = reference(name(call), call.query.string('tag'));
       const full = normalizeImageName(target);
+      const auth = registryAuthHeader(call.req);
       await engine.inspectImage(target);
       await streamed(call, async (out) => {
         out.write({ status: `The push refers to repository [${full.replace(/[:@][^/:@]*$/, '')}]` });
         const result = await engine.push(target, {
           signal: clientGone(call),
+          ...(auth ? { auth } : {}),
           onProgress: (event) => {
             out.write({
               status: event.status,
@@ -114,11 +117,13 @@ export function imageRoutes({ engine }: Services): Route[] {
     const full = normalizeImageName(ref);
     const familiar = familiarImageName(full);
     const tag = full.includes('@') ? full.slice(full.indexOf('@') + 1) : full.slice(full.lastIndexOf(':') + 1);
+    const auth = registryAuthHeader(call.req);
     await streamed(call, async (out) => {
       out.write({ status: `Pulling from ${full.replace(/^[^/]+\//, '').replace(/[:@].*$/, '')}`, id: tag });
       const existed = await engine.inspectImage(full).then((i) => i.Id, () => undefined);
       const image = await engine.pull(ref, {
         signal: clientGone(call),
+        ...(auth ? { auth } : {}),
         onProgress: (event) => {
           out.write({
             status: event.status,

@@ -2,6 +2,8 @@ import * as os from 'node:os';
 import type { EngineEvent } from '@ctr/engine';
 import { clientGone, sendJson, startStream, type Call } from '../call';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version';
+import { authConfigFrom } from '../registry-auth';
+import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 
@@ -100,5 +102,10 @@ export function systemRoutes({ engine }: Services): Route[] {
       res.end();
     }),
     route('GET', '/system/df', async (call) => sendJson(call, 200, await engine.df())),
+    // `docker login`: check the credentials against the registry; the client stores them, not the daemon.
+    route('POST', '/auth', async (call) => {
+      const auth = authConfigFrom(await readJsonObject(call.req), 'auth config: ');
+      sendJson(call, 200, await engine.login(auth, { signal: clientGone(call) }));
+    }),
   ];
 }
