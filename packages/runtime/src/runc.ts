@@ -77,8 +77,76 @@ export class Runc {
     return this.run(force ? ['delete', '--force', id] : ['delete', id]);
   }
 
+  /**
+   * Remove a container's runc state, whatever it is in. For one whose init has exited in its
+   * own PID namespace (so nothing of it can be left running), this does what `runc delete`
+   * would — remove its cgroups, then its state directory — without starting runc, which is
+   * most of what removing a container costs. Anything else (a process still in a cgroup, a
+   * shared PID namespace, hooks to run, state this code does not know) goes to
+   * `runc delete --force`.
+   */
+  async remove(id: string): Promise<void> {
+    const stateDir = path.join(this.root, id);
+    const state = await readRuncState(path.join(stateDir, 'state.json'));
+    if (state === 'absent') return;
+    if (state && !(await initRuns(state)) && (await removeCgroups(state))) {
+      await fs.rm(stateDir, { recursive: true, force: true });
+      return;
+    }
+    await this.delete(id, true).catch((error: unknown) => {
+      if (!(error instanceof CtrError && error.code === 'NotFound')) throw error;
+    });
+  }
+
   async state(id: string): Promise<{ status: string; pid: number }> {
     const out = JSON.parse(await this.run(['state', id])) as { status: string; pid: number };
     return { status: out.status, pid: out.pid };
   }
+}
+
+/** The part of runc's `state.json` that says what removing the container involves. */
+interface RuncState {
+  init_process_pid: number;
+  init_process_start: number;
+  cgroup_paths?: Record<string, string>;
+  config?: { namespaces?: Array<{ type: string; path?: string }>; hooks?: Record<string, unknown[]> | null };
+}
+
+/** `undefined` when the state is there but not in a shape this code may act on alone. */
+async function readRuncState(file: string): Promise<RuncState | 'absent' | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : undefined;
+  }
+  try {
+    const state = JSON.parse(text) as RuncState;
+    const ownPidNamespace = state.config?.namespaces?.some((ns) => ns.type === 'NEWPID' && !ns.path) ?? false;
+    const hooks = Object.values(state.config?.hooks ?? {}).some((list) => Array.isArray(list) && list.length > 0);
+    return Number.isInteger(state.init_process_pid) && ownPidNamespace && !hooks ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the container's init still runs: its pid alive with the start time runc recorded. */
+async function initRuns(state: RuncState): Promise<boolean> {
+  const stat = await fs.readFile(`/proc/${state.init_process_pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return false;
+  // Field 22 (start time) follows the command name, which may itself hold spaces or parens.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[19]) === state.init_process_start && fields[0] !== 'Z';
+}
+
+/** Remove the container's cgroups; false when one still holds a process (runc must see to it). */
+async function removeCgroups(state: RuncState): Promise<boolean> {
+  for (const dir of new Set(Object.values(state.cgroup_paths ?? {}))) {
+    try {
+      await fs.rmdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+    }
+  }
+  return true;
 }

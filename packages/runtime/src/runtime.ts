@@ -552,8 +552,7 @@ export class Runtime {
   }
 
   private async removeRuntimeState(tools: Tools, id: string): Promise<void> {
-    const exists = await fs.access(path.join(this.runcRoot, id)).then(() => true, () => false);
-    if (exists) await tools.runc.delete(id, true).catch(ignoreGone);
+    await tools.runc.remove(id);
   }
 
   private async runtimeError(d: ContainerDir): Promise<string | undefined> {
