@@ -329,7 +329,11 @@ export class NetworkManager {
       for (const req of requests) joins.push(await this.join(sandbox, nets, req));
       sandbox.exposedPorts = exposedPorts;
       const target = joins.find((j) => !j.net.internal);
-      if (target && wanted.length > 0) sandbox.ports = this.publish(await allocatePorts(wanted), target);
+      if (wanted.length > 0) sandbox.portBindings = wanted;
+      if (target && wanted.length > 0) {
+        sandbox.portBindings = await allocatePorts(wanted);
+        sandbox.ports = this.publish(sandbox.portBindings, target);
+      }
       await this.buildSandbox(sandbox, nets, joins, options.signal);
       return this.result(sandbox, nets);
     }, options.signal);
@@ -351,6 +355,8 @@ export class NetworkManager {
       await writeJson(this.paths.sandboxFile(containerId), sandbox, false);
       try {
         await runScript(this.script(sandbox, nets, [join], false), { signal: options.signal });
+        await this.repointPorts(sandbox, nets);
+        await writeJson(this.paths.sandboxFile(containerId), sandbox, false);
         await this.touchGeneration();
         await ensureDnsDaemon(this.paths, this.dnsGateways(sandbox, nets));
       } catch (e) {
@@ -687,6 +693,29 @@ export class NetworkManager {
     return ports.map((p) => ({ ...p, containerIp: target.ep.ip, bridge: target.net.bridge }));
   }
 
+  /**
+   * Publishes the sandbox's port bindings on its routing endpoint (the first network that
+   * is not internal), moving the DNAT rules when that endpoint changed: to the remaining
+   * network after a disconnect, to the new one after a connect to a sandbox that had none.
+   * Ports that were published a moment ago keep their host ports; ports published afresh
+   * are allocated again (a host port taken meanwhile is a Conflict).
+   */
+  private async repointPorts(sandbox: SandboxState, nets: Map<string, NetworkState>): Promise<void> {
+    const bindings = sandbox.portBindings ?? sandbox.ports.map(({ containerIp: _ip, bridge: _bridge, ...mapping }) => mapping);
+    if (bindings.length === 0) return;
+    sandbox.portBindings = bindings;
+    const route = this.plan(sandbox, nets).route;
+    const now = sandbox.ports[0];
+    if (route && now && now.containerIp === route.ep.ip && now.bridge === route.net.bridge) return;
+    const wasPublished = sandbox.ports.length > 0;
+    if (wasPublished) await removeTagged(tags.ports(this.paths.tag, sandbox.containerId));
+    sandbox.ports = [];
+    if (!route) return;
+    if (!wasPublished) sandbox.portBindings = await allocatePorts(bindings);
+    sandbox.ports = this.publish(sandbox.portBindings, route);
+    await addRules(tags.ports(this.paths.tag, sandbox.containerId), portRules(sandbox.ports));
+  }
+
   private plan(sandbox: SandboxState, nets: Map<string, NetworkState>): SandboxPlan {
     const endpoints = sandbox.networkIds.flatMap((id): Join[] => {
       const net = nets.get(id);
@@ -756,16 +785,12 @@ export class NetworkManager {
   private async dropEndpoints(sandbox: SandboxState, nets: Map<string, NetworkState>, netIds: string[]): Promise<void> {
     const dropping = this.plan(sandbox, nets).endpoints.filter((j) => netIds.includes(j.net.id));
     await runScript(teardownScript(dropping.map((j) => j.ep.hostVeth)));
-    const bridges = new Set(dropping.map((j) => j.net.bridge));
-    if (sandbox.ports.some((p) => bridges.has(p.bridge))) {
-      await removeTagged(tags.ports(this.paths.tag, sandbox.containerId));
-      sandbox.ports = [];
-    }
     for (const { net } of dropping) {
       delete net.endpoints[sandbox.containerId];
       await writeJson(this.paths.netFile(net.id), net);
     }
     sandbox.networkIds = sandbox.networkIds.filter((id) => !netIds.includes(id));
+    await this.repointPorts(sandbox, nets);
     await writeJson(this.paths.sandboxFile(sandbox.containerId), sandbox, false);
     await this.touchGeneration();
     if (sandbox.netnsPath && (await mountPoints()).has(sandbox.netnsPath)) {

@@ -55,7 +55,14 @@ export interface SandboxState {
   ownsNetns: boolean;
   sharedWith?: string;
   networkIds: string[];
+  /** Ports published now: DNAT to the routing endpoint. Empty while no network can carry them. */
   ports: PublishedPort[];
+  /**
+   * The container's port bindings (`-p`), kept for its whole life so that a disconnect and
+   * reconnect (docker-compose does both before a start) publishes them again. Absent in
+   * records written before it existed: `ports` holds them then.
+   */
+  portBindings?: PortMapping[];
   exposedPorts: string[];
 }
 
