@@ -1,6 +1,19 @@
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
-import type { ContainerInspect, ContainerSummary, EngineEvent, ImageInspect, ImageSummary } from '@ctr/engine';
+import type { Duplex, Readable } from 'node:stream';
+import type {
+  ContainerInspect,
+  ContainerStats,
+  ContainerSummary,
+  DiskUsage,
+  EngineEvent,
+  FilesystemChange,
+  HistoryItem,
+  ImageInspect,
+  ImageSummary,
+  PathStat,
+  RemovedImage,
+  TopResult,
+} from '@ctr/engine';
 import { CtrError, type ErrorCode } from '@ctr/errors';
 import type { ContainerCreateRequest, ExecCreateRequest, PingResponse, ProgressMessage, WaitResponse } from './api-types';
 import { MAX_API_VERSION } from './api-version';
@@ -25,7 +38,18 @@ interface RequestOptions {
   /** A stream body (a tar) instead of JSON. */
   stream?: Readable;
   headers?: Record<string, string>;
+  signal?: AbortSignal;
 }
+
+/** An attach or exec session after `101 UPGRADED`: both directions on one stream. */
+export interface HijackedSession {
+  stream: Duplex;
+  /** Docker's stdcopy framing (no TTY) rather than raw bytes. */
+  multiplexed: boolean;
+}
+
+/** Docker's `{Volumes, Warnings}` from `GET /volumes`. */
+type VolumeList<V> = { Volumes: V[] | null };
 
 const CODES: Record<number, ErrorCode> = {
   400: 'InvalidArgument',
@@ -114,23 +138,57 @@ export class ApiClient {
     return this.transport;
   }
 
-  /** One request; resolves with the response once its status is 2xx (or rejects with the daemon's error). */
-  async raw(method: string, path: string, options: RequestOptions = {}): Promise<IncomingMessage> {
-    const transport = await this.connect();
+  private jsonBody(options: RequestOptions): { body: Buffer | undefined; headers: Record<string, string | number> } {
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: Record<string, string | number> = { ...(options.headers ?? {}) };
     if (body) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = body.length;
     }
+    return { body, headers };
+  }
+
+  private url(path: string, query: Query | undefined): string {
+    return `/v${this.apiVersion}${path}${queryString(query)}`;
+  }
+
+  /** One request; resolves with the response once its status is 2xx (or rejects with the daemon's error). */
+  async raw(method: string, path: string, options: RequestOptions = {}): Promise<IncomingMessage> {
+    const transport = await this.connect();
+    const { body, headers } = this.jsonBody(options);
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = transport.request({ method, path: `/v${this.apiVersion}${path}${queryString(options.query)}`, headers }, resolve);
+      const req = transport.request({ method, path: this.url(path, options.query), headers }, resolve);
       req.once('error', (error) => reject(connectionError(this.host, error)));
-      if (options.stream) options.stream.pipe(req);
-      else req.end(body);
+      if (options.stream) {
+        options.stream.once('error', (error) => req.destroy(error));
+        options.stream.pipe(req);
+      } else req.end(body);
+      options.signal?.addEventListener('abort', () => req.destroy(), { once: true });
     });
+    options.signal?.addEventListener('abort', () => res.destroy(), { once: true });
     if ((res.statusCode ?? 500) >= 400) throw await responseError(res);
     return res;
+  }
+
+  /**
+   * A request that takes the connection over (`Upgrade: tcp`), as the docker CLI does for
+   * attach and exec: resolves with the raw stream once the daemon answered `101`.
+   */
+  async hijack(method: string, path: string, options: RequestOptions = {}): Promise<HijackedSession> {
+    const transport = await this.connect();
+    const { body, headers } = this.jsonBody(options);
+    return new Promise<HijackedSession>((resolve, reject) => {
+      const req = transport.request({ method, path: this.url(path, options.query), headers: { ...headers, Connection: 'Upgrade', Upgrade: 'tcp' } }, (res) => {
+        if ((res.statusCode ?? 500) >= 400) responseError(res).then(reject, reject);
+        else reject(new CtrError('Internal', `the daemon answered ${method} ${path} with ${res.statusCode} instead of taking the connection over`));
+      });
+      req.once('upgrade', (res: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (head.length > 0) socket.unshift(head);
+        resolve({ stream: socket, multiplexed: String(res.headers['content-type'] ?? '').includes('multiplexed') });
+      });
+      req.once('error', (error) => reject(connectionError(this.host, error)));
+      req.end(body);
+    });
   }
 
   async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -167,8 +225,8 @@ export class ApiClient {
   async *events(options: { since?: number; until?: number; filters?: Record<string, string[]>; signal?: AbortSignal } = {}): AsyncGenerator<EngineEvent> {
     const res = await this.raw('GET', '/events', {
       query: { since: options.since, until: options.until, filters: options.filters ? JSON.stringify(options.filters) : undefined },
+      ...signalOf(options),
     });
-    options.signal?.addEventListener('abort', () => res.destroy(), { once: true });
     try {
       yield* jsonLines<EngineEvent>(res);
     } catch (error) {
@@ -182,8 +240,8 @@ export class ApiClient {
     return this.json('POST', '/containers/create', { body, query: { name } });
   }
 
-  listContainers(options: { all?: boolean; filters?: Record<string, string[]> } = {}): Promise<ContainerSummary[]> {
-    return this.json('GET', '/containers/json', { query: { all: options.all, filters: options.filters ? JSON.stringify(options.filters) : undefined } });
+  listContainers(options: { all?: boolean; filters?: Record<string, string[]>; limit?: number } = {}): Promise<ContainerSummary[]> {
+    return this.json('GET', '/containers/json', { query: { all: options.all, limit: options.limit, filters: options.filters ? JSON.stringify(options.filters) : undefined } });
   }
 
   inspectContainer(id: string): Promise<ContainerInspect> {
@@ -194,20 +252,111 @@ export class ApiClient {
     return this.empty('POST', `/containers/${encodeURIComponent(id)}/start`);
   }
 
-  stopContainer(id: string, options: { timeout?: number } = {}): Promise<void> {
-    return this.empty('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: options.timeout } });
+  stopContainer(id: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
+    return this.empty('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: options.timeout, signal: options.signal } });
+  }
+
+  restartContainer(id: string, options: { timeout?: number } = {}): Promise<void> {
+    return this.empty('POST', `/containers/${encodeURIComponent(id)}/restart`, { query: { t: options.timeout } });
   }
 
   killContainer(id: string, signal?: string): Promise<void> {
     return this.empty('POST', `/containers/${encodeURIComponent(id)}/kill`, { query: { signal } });
   }
 
+  pauseContainer(id: string): Promise<void> {
+    return this.empty('POST', `/containers/${encodeURIComponent(id)}/pause`);
+  }
+
+  unpauseContainer(id: string): Promise<void> {
+    return this.empty('POST', `/containers/${encodeURIComponent(id)}/unpause`);
+  }
+
+  renameContainer(id: string, name: string): Promise<void> {
+    return this.empty('POST', `/containers/${encodeURIComponent(id)}/rename`, { query: { name } });
+  }
+
+  resizeContainer(id: string, size: { height: number; width: number }): Promise<void> {
+    return this.empty('POST', `/containers/${encodeURIComponent(id)}/resize`, { query: { h: size.height, w: size.width } });
+  }
+
+  async pruneContainers(): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    const result = await this.json<{ ContainersDeleted: string[] | null; SpaceReclaimed?: number }>('POST', '/containers/prune');
+    return { ContainersDeleted: result.ContainersDeleted ?? [], SpaceReclaimed: result.SpaceReclaimed ?? 0 };
+  }
+
+  /** `docker attach` / the attach `docker run` makes before it starts: a hijacked session. */
+  attachContainer(id: string, options: { stdin?: boolean; stdout?: boolean; stderr?: boolean; logs?: boolean }): Promise<HijackedSession> {
+    return this.hijack('POST', `/containers/${encodeURIComponent(id)}/attach`, {
+      query: { stream: true, stdin: options.stdin ?? false, stdout: options.stdout ?? false, stderr: options.stderr ?? false, logs: options.logs },
+    });
+  }
+
+  topContainer(id: string, psArgs?: string): Promise<TopResult> {
+    return this.json('GET', `/containers/${encodeURIComponent(id)}/top`, { query: { ps_args: psArgs } });
+  }
+
+  async containerChanges(id: string): Promise<FilesystemChange[]> {
+    return (await this.json<FilesystemChange[] | null>('GET', `/containers/${encodeURIComponent(id)}/changes`)) ?? [];
+  }
+
+  /** `docker stats`: one sample, or (stream) one a second until the signal aborts. */
+  async *containerStats(id: string, options: { stream?: boolean; oneShot?: boolean; signal?: AbortSignal } = {}): AsyncGenerator<ContainerStats> {
+    const res = await this.raw('GET', `/containers/${encodeURIComponent(id)}/stats`, { query: { stream: options.stream ?? false, 'one-shot': options.oneShot }, ...signalOf(options) });
+    try {
+      yield* jsonLines<ContainerStats>(res);
+    } catch (error) {
+      if (!options.signal?.aborted) throw error;
+    }
+  }
+
+  /** `HEAD …/archive`: what is at a path in the container (dockerd's path-stat header). */
+  async statPath(id: string, path: string): Promise<PathStat> {
+    const res = await this.raw('HEAD', `/containers/${encodeURIComponent(id)}/archive`, { query: { path } }).catch((error: unknown) => {
+      throw error instanceof CtrError && error.code === 'NotFound' && error.message.startsWith('HTTP ')
+        ? new CtrError('NotFound', `Could not find the file ${path} in container ${id}`)
+        : error;
+    });
+    res.resume();
+    return pathStat(res);
+  }
+
+  /** `GET …/archive`: a tar of a path in the container, streamed. */
+  async getArchive(id: string, path: string, options: { signal?: AbortSignal } = {}): Promise<{ stat: PathStat; tar: Readable }> {
+    const res = await this.raw('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path }, ...signalOf(options) });
+    return { stat: pathStat(res), tar: res };
+  }
+
+  /** `PUT …/archive`: extract a tar stream at a directory in the container. */
+  putArchive(id: string, path: string, tar: Readable, options: { noOverwriteDirNonDir?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    return this.empty('PUT', `/containers/${encodeURIComponent(id)}/archive`, {
+      query: { path, noOverwriteDirNonDir: options.noOverwriteDirNonDir },
+      stream: tar,
+      headers: { 'Content-Type': 'application/x-tar' },
+      ...signalOf(options),
+    });
+  }
+
+  /** `docker export`: the container's filesystem as a tar, streamed. */
+  exportContainer(id: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    return this.raw('GET', `/containers/${encodeURIComponent(id)}/export`, signalOf(options));
+  }
+
+  /** `docker commit`: `config` replaces the image config fields it names. */
+  async commit(container: string, options: { repo?: string; tag?: string; comment?: string; author?: string; pause?: boolean; config?: Record<string, unknown> }): Promise<string> {
+    const { Id } = await this.json<{ Id: string }>('POST', '/commit', {
+      query: { container, repo: options.repo, tag: options.tag, comment: options.comment, author: options.author, pause: options.pause },
+      body: options.config ?? {},
+    });
+    return Id;
+  }
+
   removeContainer(id: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     return this.empty('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: options.force, v: options.volumes } });
   }
 
-  async waitContainer(id: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running'): Promise<WaitResponse> {
-    const status = await this.json<WaitResponse>('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition } });
+  async waitContainer(id: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running', signal?: AbortSignal): Promise<WaitResponse> {
+    const status = await this.json<WaitResponse>('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition }, ...(signal ? { signal } : {}) });
     if (status.StatusCode < 0 && status.Error) throw new CtrError('Internal', status.Error.Message);
     return status;
   }
@@ -215,12 +364,12 @@ export class ApiClient {
   /** `docker logs`: demultiplexed output (a TTY container's output is all `stdout`). */
   async *logs(
     id: string,
-    options: { follow?: boolean; stdout?: boolean; stderr?: boolean; tail?: number; since?: number; timestamps?: boolean; signal?: AbortSignal } = {},
+    options: { follow?: boolean; stdout?: boolean; stderr?: boolean; tail?: number; since?: number; until?: number; timestamps?: boolean; signal?: AbortSignal } = {},
   ): AsyncGenerator<{ stream: 'stdout' | 'stderr'; data: Buffer }> {
     const res = await this.raw('GET', `/containers/${encodeURIComponent(id)}/logs`, {
-      query: { follow: options.follow, stdout: options.stdout ?? true, stderr: options.stderr ?? true, tail: options.tail, since: options.since, timestamps: options.timestamps },
+      query: { follow: options.follow, stdout: options.stdout ?? true, stderr: options.stderr ?? true, tail: options.tail, since: options.since, until: options.until, timestamps: options.timestamps },
+      ...signalOf(options),
     });
-    options.signal?.addEventListener('abort', () => res.destroy(), { once: true });
     const multiplexed = String(res.headers['content-type'] ?? '').includes('multiplexed');
     const decoder = new FrameDecoder();
     try {
@@ -234,6 +383,24 @@ export class ApiClient {
     } catch (error) {
       if (!options.signal?.aborted) throw error;
     }
+  }
+
+  /** `POST /containers/{id}/exec`: the exec's ID, to start with `startExec`. */
+  async createExec(id: string, request: ExecCreateRequest): Promise<string> {
+    return (await this.json<{ Id: string }>('POST', `/containers/${encodeURIComponent(id)}/exec`, { body: request })).Id;
+  }
+
+  /** Start an exec attached (a hijacked session), or detached (resolves once it started). */
+  startExec(execId: string, options: { tty: boolean; detach: true }): Promise<void>;
+  startExec(execId: string, options: { tty: boolean; detach?: false }): Promise<HijackedSession>;
+  async startExec(execId: string, options: { tty: boolean; detach?: boolean }): Promise<HijackedSession | void> {
+    const body = { Detach: options.detach === true, Tty: options.tty };
+    if (options.detach) return this.empty('POST', `/exec/${encodeURIComponent(execId)}/start`, { body });
+    return this.hijack('POST', `/exec/${encodeURIComponent(execId)}/start`, { body });
+  }
+
+  inspectExec(execId: string): Promise<{ ExitCode: number | null; Running: boolean }> {
+    return this.json('GET', `/exec/${encodeURIComponent(execId)}/json`);
   }
 
   /** Create and run an exec to its end, collecting its output (no stdin). */
@@ -253,6 +420,68 @@ export class ApiClient {
     return { exitCode: inspect.ExitCode ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
   }
 
+  // Volumes and networks
+
+  createVolume<V>(body: { Name?: string; Labels?: Record<string, string> }): Promise<V> {
+    return this.json('POST', '/volumes/create', { body });
+  }
+
+  async listVolumes<V>(): Promise<V[]> {
+    return (await this.json<VolumeList<V>>('GET', '/volumes')).Volumes ?? [];
+  }
+
+  inspectVolume<V>(name: string): Promise<V> {
+    return this.json('GET', `/volumes/${encodeURIComponent(name)}`);
+  }
+
+  removeVolume(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.empty('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: options.force } });
+  }
+
+  async pruneVolumes(options: { all?: boolean } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+    const result = await this.json<{ VolumesDeleted: string[] | null; SpaceReclaimed?: number }>('POST', '/volumes/prune', {
+      query: { filters: options.all ? JSON.stringify({ all: ['true'] }) : undefined },
+    });
+    return { VolumesDeleted: result.VolumesDeleted ?? [], SpaceReclaimed: result.SpaceReclaimed ?? 0 };
+  }
+
+  async createNetwork(body: Record<string, unknown>): Promise<string> {
+    return (await this.json<{ Id: string }>('POST', '/networks/create', { body })).Id;
+  }
+
+  listNetworks<N>(): Promise<N[]> {
+    return this.json('GET', '/networks');
+  }
+
+  inspectNetwork<N>(name: string): Promise<N> {
+    return this.json('GET', `/networks/${encodeURIComponent(name)}`);
+  }
+
+  removeNetwork(name: string): Promise<void> {
+    return this.empty('DELETE', `/networks/${encodeURIComponent(name)}`);
+  }
+
+  async pruneNetworks(): Promise<string[]> {
+    return (await this.json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune')).NetworksDeleted ?? [];
+  }
+
+  connectNetwork(network: string, container: string, endpoint: { Aliases?: string[]; IPAMConfig?: { IPv4Address?: string } } = {}): Promise<void> {
+    return this.empty('POST', `/networks/${encodeURIComponent(network)}/connect`, { body: { Container: container, EndpointConfig: endpoint } });
+  }
+
+  disconnectNetwork(network: string, container: string): Promise<void> {
+    return this.empty('POST', `/networks/${encodeURIComponent(network)}/disconnect`, { body: { Container: container } });
+  }
+
+  diskUsage(): Promise<DiskUsage> {
+    return this.json('GET', '/system/df');
+  }
+
+  async pruneBuildCache(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    const result = await this.json<{ CachesDeleted: string[] | null; SpaceReclaimed?: number }>('POST', '/build/prune');
+    return { CachesDeleted: result.CachesDeleted ?? [], SpaceReclaimed: result.SpaceReclaimed ?? 0 };
+  }
+
   // Images
 
   listImages(): Promise<ImageSummary[]> {
@@ -263,10 +492,61 @@ export class ApiClient {
     return this.json('GET', `/images/${name}/json`);
   }
 
+  imageHistory(name: string): Promise<HistoryItem[]> {
+    return this.json('GET', `/images/${name}/history`);
+  }
+
   /** `docker pull`: resolves when the pull is done (not when it starts); a failure inside the stream throws. */
-  async pull(reference: string, options: { onProgress?: (message: ProgressMessage) => void } = {}): Promise<void> {
-    const res = await this.raw('POST', '/images/create', { query: { fromImage: reference } });
+  async pull(reference: string, options: { platform?: string; registryAuth?: string; signal?: AbortSignal; onProgress?: (message: ProgressMessage) => void } = {}): Promise<void> {
+    const res = await this.raw('POST', '/images/create', {
+      query: { fromImage: reference, platform: options.platform },
+      ...authHeader(options.registryAuth),
+      ...signalOf(options),
+    });
     for await (const message of jsonLines<ProgressMessage>(res)) options.onProgress?.(message);
+  }
+
+  /** `docker push` of `name` (with its tag): resolves with the pushed manifest's digest and size. */
+  async push(name: string, options: { tag?: string; registryAuth?: string; signal?: AbortSignal; onProgress?: (message: ProgressMessage) => void } = {}): Promise<{ digest: string; size: number }> {
+    // dockerd needs the header even for anonymous pushes.
+    const res = await this.raw('POST', `/images/${name}/push`, { query: { tag: options.tag }, ...authHeader(options.registryAuth ?? 'e30='), ...signalOf(options) });
+    let result: { digest: string; size: number } | undefined;
+    for await (const message of jsonLines<ProgressMessage>(res)) {
+      if (typeof message.aux?.Digest === 'string') result = { digest: message.aux.Digest, size: Number(message.aux.Size ?? 0) };
+      else options.onProgress?.(message);
+    }
+    if (!result) throw new CtrError('Internal', 'the push ended without a digest');
+    return result;
+  }
+
+  /** `docker save`: a docker-archive tar of the images, streamed. */
+  saveImages(names: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    return this.raw('GET', '/images/get', { query: { names: [...names] }, ...signalOf(options) });
+  }
+
+  /** `docker load`: the lines the daemon reports (`Loaded image: …`). */
+  async loadImages(archive: Readable, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    const res = await this.raw('POST', '/images/load', { stream: archive, headers: { 'Content-Type': 'application/x-tar' }, ...signalOf(options) });
+    const lines: string[] = [];
+    for await (const message of jsonLines<ProgressMessage>(res)) if (message.stream) lines.push(...message.stream.split('\n').filter(Boolean));
+    return lines;
+  }
+
+  /** `docker import` of a rootfs tar: resolves with the new image's ID. */
+  async importImage(tar: Readable, options: { repo?: string; tag?: string; message?: string; changes?: string[]; signal?: AbortSignal } = {}): Promise<string> {
+    const res = await this.raw('POST', '/images/create', {
+      query: { fromSrc: '-', repo: options.repo, tag: options.tag, message: options.message, changes: options.changes },
+      stream: tar,
+      headers: { 'Content-Type': 'application/x-tar' },
+      ...signalOf(options),
+    });
+    let id = '';
+    for await (const message of jsonLines<ProgressMessage>(res)) if (message.status) id = message.status.trim();
+    return id;
+  }
+
+  pruneImages(options: { all?: boolean } = {}): Promise<{ ImagesDeleted: RemovedImage[] | null; SpaceReclaimed: number }> {
+    return this.json('POST', '/images/prune', { query: { filters: JSON.stringify({ dangling: [options.all ? 'false' : 'true'] }) } });
   }
 
   tagImage(source: string, repo: string, tag?: string): Promise<void> {
@@ -280,7 +560,18 @@ export class ApiClient {
   /** `docker build` (legacy builder protocol) of a tar context; resolves with the image ID, throws the failing step's error. */
   async build(
     context: Readable,
-    options: { tags?: string[]; dockerfile?: string; buildArgs?: Record<string, string>; target?: string; noCache?: boolean; labels?: Record<string, string>; onProgress?: (message: ProgressMessage) => void } = {},
+    options: {
+      tags?: string[];
+      dockerfile?: string;
+      buildArgs?: Record<string, string>;
+      target?: string;
+      noCache?: boolean;
+      labels?: Record<string, string>;
+      platform?: string;
+      networkMode?: string;
+      signal?: AbortSignal;
+      onProgress?: (message: ProgressMessage) => void;
+    } = {},
   ): Promise<string> {
     const res = await this.raw('POST', '/build', {
       stream: context,
@@ -292,7 +583,10 @@ export class ApiClient {
         labels: options.labels ? JSON.stringify(options.labels) : undefined,
         target: options.target,
         nocache: options.noCache,
+        platform: options.platform,
+        networkmode: options.networkMode,
       },
+      ...signalOf(options),
     });
     let id = '';
     for await (const message of jsonLines<ProgressMessage>(res)) {
@@ -302,4 +596,19 @@ export class ApiClient {
     if (!id) throw new CtrError('Internal', 'the build ended without an image ID');
     return id;
   }
+}
+
+function signalOf(options: { signal?: AbortSignal }): { signal?: AbortSignal } {
+  return options.signal ? { signal: options.signal } : {};
+}
+
+function authHeader(auth: string | undefined): { headers?: Record<string, string> } {
+  return auth ? { headers: { 'X-Registry-Auth': auth } } : {};
+}
+
+/** dockerd's `X-Docker-Container-Path-Stat` header: base64 JSON. */
+function pathStat(res: IncomingMessage): PathStat {
+  const header = res.headers['x-docker-container-path-stat'];
+  if (typeof header !== 'string') throw new CtrError('Internal', 'the daemon sent no path stat for the archive');
+  return JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as PathStat;
 }

@@ -15,3 +15,6 @@ export type { ContainerCreateRequest, EndpointSettings, ExecCreateRequest, HostC
 export type { TlsOptions } from './transport';
 export type { SshOptions } from './ssh-transport';
 export { dialStdio } from './dial-stdio';
+export { RemoteEngine, type RemoteEngineOptions } from './remote-engine';
+export type { EngineApi, EngineVersion, ImageRef, LayerProgress, PulledImage, PushLayerProgress } from './engine-api';
+export type { HijackedSession } from './client';

@@ -3,11 +3,13 @@ import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { invalidArgument, unavailable } from '@ctr/errors';
 
-/** TLS material for `tcp://` with client verification, as `docker --tlsverify` takes it. */
+/** TLS material for `tcp://`, as `docker --tlsverify` takes it (`docker --tls` alone: no CA, `insecureSkipVerify`). */
 export interface TlsOptions {
-  ca: string | Buffer;
-  cert: string | Buffer;
-  key: string | Buffer;
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Do not check the daemon's certificate (`--tls` without `--tlsverify`, a context's `skip-tls-verify`). */
+  insecureSkipVerify?: boolean;
 }
 
 /** How requests reach a daemon: an http.Agent and the options that go with each request. */
@@ -51,7 +53,13 @@ export function directTransport(host: string, tls?: TlsOptions): Transport {
     const url = new URL(host.replace(/^tcp:/, tls ? 'https:' : 'http:'));
     const port = Number(url.port || (tls ? 2376 : 2375));
     if (tls) {
-      const agent = new https.Agent({ keepAlive: true, ca: tls.ca, cert: tls.cert, key: tls.key });
+      const agent = new https.Agent({
+        keepAlive: true,
+        ...(tls.ca ? { ca: tls.ca } : {}),
+        ...(tls.cert ? { cert: tls.cert } : {}),
+        ...(tls.key ? { key: tls.key } : {}),
+        rejectUnauthorized: tls.insecureSkipVerify !== true,
+      });
       return {
         request: (options, onResponse) => https.request({ ...options, host: url.hostname, port, agent }, onResponse),
         close: () => agent.destroy(),
@@ -66,6 +74,9 @@ export function directTransport(host: string, tls?: TlsOptions): Transport {
   throw invalidArgument(`unsupported daemon host ${JSON.stringify(host)}: use unix:///path, tcp://host:port or ssh://user@host`);
 }
 
+/** Docker's words: nobody listening is "Is the daemon running?"; anything else (TLS, a reset) says what happened. */
 export function connectionError(host: string, error: Error): Error {
-  return unavailable(`Cannot connect to the ctr daemon at ${host}: ${error.message}`, { hint: 'is ctrd running?', cause: error });
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ECONNREFUSED' || code === 'ENOENT') return unavailable(`Cannot connect to the ctr daemon at ${host}. Is the daemon running?`, { cause: error });
+  return unavailable(`error during connect: ${host}: ${error.message}`, { cause: error });
 }

@@ -1,11 +1,28 @@
-import type { Engine } from '@ctr/engine';
+import type { EngineApi } from '@ctr/api';
 import type { Io } from './command';
+import type { Endpoint, HostFlags } from './host';
 
-let engine: Engine | undefined;
-let engineOptions: { root?: string; runRoot?: string; insecureRegistries?: string[] } = {};
+/** The engine every command drives: @ctr/engine in-process, or a daemon through @ctr/api. */
+export type CliEngine = EngineApi;
 
-export function configureEngine(options: typeof engineOptions): void {
+interface EngineOptions {
+  root?: string;
+  runRoot?: string;
+  insecureRegistries?: string[];
+  /** Where commands go (`-H`, `--context`, `$CTR_HOST`…); unresolved until a command needs the engine. */
+  hosts?: HostFlags;
+  env?: NodeJS.ProcessEnv;
+}
+
+let engine: Promise<CliEngine> | undefined;
+let remote: import('@ctr/api').RemoteEngine | undefined;
+let endpoint: Promise<Endpoint> | undefined;
+let engineOptions: EngineOptions = {};
+
+export function configureEngine(options: EngineOptions): void {
   engineOptions = options;
+  engine = undefined;
+  endpoint = undefined;
 }
 
 /** The global `--root` / `--runroot` given to ctr, for commands that start their own engine. */
@@ -21,16 +38,42 @@ export function engineModule(): typeof import('@ctr/engine') {
   return require('@ctr/engine') as typeof import('@ctr/engine');
 }
 
-export async function getEngine(): Promise<Engine> {
-  if (!engine) {
-    const { Engine } = engineModule();
-    engine = new Engine({
-      ...(engineOptions.root ? { root: engineOptions.root } : {}),
-      ...(engineOptions.runRoot ? { runRoot: engineOptions.runRoot } : {}),
-      ...(engineOptions.insecureRegistries?.length ? { registry: { insecureRegistries: engineOptions.insecureRegistries } } : {}),
-    });
+/** @ctr/api, loaded only when a daemon is involved (remote commands, `ctr daemon`, dial-stdio). */
+export function apiModule(): typeof import('@ctr/api') {
+  return require('@ctr/api') as typeof import('@ctr/api');
+}
+
+/** Where commands go, worked out once from the flags, the environment and the contexts. */
+export function currentEndpoint(): Promise<Endpoint> {
+  endpoint ??= (require('./host') as typeof import('./host')).resolveEndpoint(engineOptions.hosts ?? {}, engineOptions.env ?? process.env);
+  return endpoint;
+}
+
+async function openEngine(): Promise<CliEngine> {
+  const where = await currentEndpoint();
+  if (where.kind === 'remote') {
+    const { registryAuth } = require('./registry-auth') as typeof import('./registry-auth');
+    remote = new (apiModule().RemoteEngine)({ host: where.host, ...(where.tls ? { tls: where.tls } : {}), registryAuth });
+    return remote;
   }
+  const { Engine } = engineModule();
+  return new Engine({
+    ...(engineOptions.root ? { root: engineOptions.root } : {}),
+    ...(engineOptions.runRoot ? { runRoot: engineOptions.runRoot } : {}),
+    ...(engineOptions.insecureRegistries?.length ? { registry: { insecureRegistries: engineOptions.insecureRegistries } } : {}),
+  });
+}
+
+export function getEngine(): Promise<CliEngine> {
+  engine ??= openEngine();
   return engine;
+}
+
+/** Let go of a daemon connection (an SSH session would otherwise keep the process alive). */
+export function closeEngine(): void {
+  remote?.close();
+  remote = undefined;
+  engine = undefined;
 }
 
 export function println(io: Io, text = ''): void {

@@ -11,14 +11,23 @@ import { networkCommands } from './commands/networks';
 import { registryCommands } from './commands/registry';
 import { systemCommands } from './commands/system';
 import { volumeCommands } from './commands/volumes';
-import { configureEngine } from './context';
-import { list, parseFlags, str, type FlagSpec } from './flags';
+import { closeEngine, configureEngine } from './context';
+import { contextCommands } from './commands/context';
+import { bool, list, parseFlags, str, type FlagSpec, type ParsedArgs } from './flags';
+import type { HostFlags } from './host';
 import { commandHelp, groupHelp, mainHelp } from './help';
 
 const globalFlags: FlagSpec[] = [
   { name: 'root', type: 'string', description: 'Root of persistent state (default $CTR_ROOT or /var/lib/ctr)' },
   { name: 'runroot', type: 'string', description: 'Root of state that dies with the machine (default $CTR_RUNROOT or /run/ctr)' },
   { name: 'insecure-registry', type: 'list', description: 'Registries (host:port) that may be reached over plain HTTP' },
+  { name: 'host', short: 'H', type: 'string', description: 'Daemon socket to connect to (unix://, tcp://, ssh://); default: the engine in-process' },
+  { name: 'context', short: 'c', type: 'string', description: 'Name of the context to use to connect to the daemon (overrides CTR_HOST/DOCKER_HOST and "ctr context use")' },
+  { name: 'tls', type: 'bool', description: 'Use TLS; implied by --tlsverify' },
+  { name: 'tlsverify', type: 'bool', description: 'Use TLS and verify the remote' },
+  { name: 'tlscacert', type: 'string', description: 'Trust certs signed only by this CA (default ~/.ctr/ca.pem)' },
+  { name: 'tlscert', type: 'string', description: 'Path to TLS certificate file (default ~/.ctr/cert.pem)' },
+  { name: 'tlskey', type: 'string', description: 'Path to TLS key file (default ~/.ctr/key.pem)' },
   { name: 'debug', short: 'D', type: 'bool', description: 'Enable debug mode (print stack traces)' },
   { name: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },
   { name: 'help', type: 'bool', description: 'Print usage' },
@@ -57,6 +66,7 @@ const groups: CommandGroup[] = [
   { name: 'network', description: 'Manage networks', commands: networkCommands },
   { name: 'system', description: 'Manage ctr', commands: [...systemCommands.filter((c) => c.name !== 'version'), ...systemPruneCommands, dialStdioCommand] },
   { name: 'registry', description: 'Run a private registry', commands: registryCommands },
+  { name: 'context', description: 'Manage contexts', commands: contextCommands },
 ];
 
 /** Other names a group's commands answer to (`container list`, `image remove`). */
@@ -65,9 +75,15 @@ const groupAliases: Record<string, Record<string, string>> = {
   image: { list: 'ls', remove: 'rm' },
   volume: { list: 'ls', remove: 'rm' },
   network: { list: 'ls', remove: 'rm' },
+  context: { list: 'ls', remove: 'rm' },
 };
 
 function reportError(error: unknown, io: Io, path: string, debug: boolean): number {
+  // A daemon that cannot be reached: docker's one line and exit status 1, not a stack.
+  if (isCtrError(error) && error.code === 'Unavailable' && /^(Cannot connect to the ctr daemon|error during connect)/.test(error.message)) {
+    io.stderr.write(`${error.message}\n`);
+    return 1;
+  }
   const exit = isCtrError(error) && typeof error.details.exitCode === 'number' ? error.details.exitCode : 125;
   const message = error instanceof Error ? error.message : String(error);
   const hint = isCtrError(error) && error.hint ? `\n${error.hint}` : '';
@@ -103,6 +119,8 @@ async function runCommand(command: Command, path: string, argv: string[], io: Io
     return await command.run(args, io);
   } catch (error) {
     return reportError(error, io, path, debug);
+  } finally {
+    closeEngine();
   }
 }
 
@@ -117,20 +135,35 @@ function firstPositional(argv: string[], flags: FlagSpec[]): number {
   return argv.length;
 }
 
+/** `-H`, `--context` and `--tls*`, for the engine to resolve when a command first needs it. */
+function hostFlags(global: ParsedArgs): HostFlags {
+  const flags: HostFlags = { tls: bool(global, 'tls'), tlsVerify: bool(global, 'tlsverify') };
+  const set = (key: 'host' | 'context' | 'tlsCaCert' | 'tlsCert' | 'tlsKey', name: string): void => {
+    const value = str(global, name);
+    if (value !== undefined) flags[key] = value;
+  };
+  set('host', 'host');
+  set('context', 'context');
+  set('tlsCaCert', 'tlscacert');
+  set('tlsCert', 'tlscert');
+  set('tlsKey', 'tlskey');
+  return flags;
+}
+
 /** The `ctr` command: resolves to the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
   let global;
   try {
-    const cut = argv.findIndex((a) => !a.startsWith('-') && !argv[argv.indexOf(a) - 1]?.match(/^--(root|runroot|insecure-registry)$/));
-    global = parseFlags(cut === -1 ? argv : argv.slice(0, cut), globalFlags, { command: 'ctr' });
-    argv = cut === -1 ? [] : argv.slice(cut);
+    const cut = firstPositional(argv, globalFlags);
+    global = parseFlags(argv.slice(0, cut), globalFlags, { command: 'ctr' });
+    argv = argv.slice(cut);
   } catch (error) {
     return reportError(error, io, 'ctr', false);
   }
   const debug = global.flags.debug === true;
   const root = str(global, 'root');
   const runRoot = str(global, 'runroot');
-  configureEngine({ ...(root ? { root } : {}), ...(runRoot ? { runRoot } : {}), insecureRegistries: list(global, 'insecure-registry') });
+  configureEngine({ ...(root ? { root } : {}), ...(runRoot ? { runRoot } : {}), insecureRegistries: list(global, 'insecure-registry'), hosts: hostFlags(global), env: io.env });
   if (global.flags.version === true) {
     io.stdout.write('ctr version 0.1.0\n');
     return 0;

@@ -1,7 +1,7 @@
-import type { ContainerSummary, Engine } from '@ctr/engine';
+import type { ContainerSummary } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
-import { engineModule, getEngine, println } from '../context';
+import { engineModule, getEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec } from '../flags';
 import { ago, commandColumn, formatItems } from '../format';
 import { createFlags, createOptions } from './create-flags';
@@ -37,7 +37,7 @@ async function terminalSession(io: Io, id: string): Promise<() => void> {
 }
 
 /** Start with the terminal's streams attached; resolves with the exit code once all output is shown. */
-async function startAttached(engine: Engine, ref: string, io: Io, withStdin: boolean): Promise<number> {
+async function startAttached(engine: CliEngine, ref: string, io: Io, withStdin: boolean): Promise<number> {
   const started = await engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr });
   const { StatusCode } = await engine.wait(ref);
   await started.attached;

@@ -1,10 +1,8 @@
+import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
-import { rootFlags } from '../context';
+import { apiModule, currentEndpoint, rootFlags } from '../context';
 
-/** @ctr/api, loaded only for the daemon commands. */
-function apiModule(): typeof import('@ctr/api') {
-  return require('@ctr/api') as typeof import('@ctr/api');
-}
+const DEFAULT_SOCKET = 'unix:///run/ctr/ctr.sock';
 
 /** `ctr daemon`: ctrd, the Docker Engine API for this root, until interrupted. Its flags are ctrd's. */
 export const daemonCommand: Command = {
@@ -24,11 +22,14 @@ export const dialStdioCommand: Command = {
   name: 'dial-stdio',
   usage: '',
   description: "Proxy the stdio stream to the daemon connection (used by ssh:// hosts)",
-  flags: [{ name: 'host', short: 'H', type: 'string', description: 'Daemon socket to connect to', default: 'unix:///run/ctr/ctr.sock' }],
+  flags: [{ name: 'host', short: 'H', type: 'string', description: `Daemon socket to connect to (default: the global -H, $CTR_HOST or ${DEFAULT_SOCKET})` }],
   args: [0, 0],
   async run(args, io) {
-    const host = typeof args.flags.host === 'string' ? args.flags.host : 'unix:///run/ctr/ctr.sock';
-    await apiModule().dialStdio(host.replace(/^unix:\/\//, ''), io.stdin, io.stdout);
+    // `ctr -H unix:///x.sock system dial-stdio` (docker's form) and `ctr system dial-stdio -H …` both name the socket.
+    const where = typeof args.flags.host === 'string' ? undefined : await currentEndpoint();
+    const host = typeof args.flags.host === 'string' ? args.flags.host : where?.kind === 'remote' ? where.host : DEFAULT_SOCKET;
+    if (!host.startsWith('unix://')) throw invalidArgument(`dial-stdio reaches a local unix socket, not ${host}`);
+    await apiModule().dialStdio(host.slice('unix://'.length), io.stdin, io.stdout);
     return 0;
   },
 };

@@ -8,7 +8,7 @@ import { bool, list, str } from '../flags';
 import { ago, formatItems, humanSize } from '../format';
 import { ProgressView } from '../progress';
 import { forEachArg } from './each';
-import { parseNormalizedReference, parsePlatform } from '@ctr/image';
+import { parseNormalizedReference, parsePlatform, shortId } from '@ctr/image';
 
 const IMAGE_HEADERS: Record<string, string> = { Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', CreatedSince: 'CREATED', Size: 'SIZE', Digest: 'DIGEST' };
 
@@ -112,9 +112,9 @@ const push: Command = {
     const name = normalizeImageName(ref);
     if (!quiet) println(io, `The push refers to repository [${name.replace(/[:@][^/]*$/, '')}]`);
     const engine = await getEngine();
-    // docker shows the layers only, not the image's config blob.
-    const configDigest = (await engine.inspectImage(ref)).Id;
-    const result = await engine.push(ref, quiet ? {} : { onProgress: (event) => event.digest !== configDigest && view.update(event) });
+    // docker shows the layers only, not the image's config blob (progress names blobs by short ID).
+    const configId = shortId((await engine.inspectImage(ref)).Id);
+    const result = await engine.push(ref, quiet ? {} : { onProgress: (event) => event.id !== configId && view.update(event) });
     println(io, `${name.slice(name.lastIndexOf(':') + 1)}: digest: ${result.digest} size: ${result.size}`);
     return 0;
   },

@@ -1,5 +1,5 @@
 import type { Command } from '../command';
-import { getEngine, println } from '../context';
+import { apiModule, currentEndpoint, getEngine, println } from '../context';
 import { list, str } from '../flags';
 import { formatItems, renderTemplate } from '../format';
 import { parseFilters } from './containers';
@@ -14,8 +14,12 @@ const version: Command = {
   args: [0, 0],
   async run(args, io) {
     const engine = await getEngine();
-    const server = engine.version();
-    const client = { Version: CLIENT_VERSION, ApiVersion: server.ApiVersion, Os: 'linux', Arch: server.Arch, GoVersion: server.GoVersion, Context: 'default' };
+    const server = await engine.version();
+    const where = await currentEndpoint();
+    const remote = where.kind === 'remote';
+    // A daemon may speak an older API than this client; the client's own is what it would ask for.
+    const apiVersion = remote ? apiModule().MAX_API_VERSION : server.ApiVersion;
+    const client = { Version: CLIENT_VERSION, ApiVersion: apiVersion, Os: 'linux', Arch: server.Arch, GoVersion: server.GoVersion, Context: where.context };
     const format = str(args, 'format');
     if (format) {
       println(io, renderTemplate(format, { Client: client, Server: server }));
@@ -26,15 +30,15 @@ const version: Command = {
     println(io, ` API version:       ${client.ApiVersion}`);
     println(io, ` Node version:      ${process.versions.node}`);
     println(io, ` OS/Arch:           linux/${client.Arch}`);
-    println(io, ` Context:           default`);
+    println(io, ` Context:           ${client.Context}`);
     println(io, '');
-    println(io, 'Server: ctr (in-process, no daemon)');
+    println(io, remote ? `Server: ${where.host}` : 'Server: ctr (in-process, no daemon)');
     println(io, ' Engine:');
     println(io, `  Version:          ${server.Version}`);
     println(io, `  API version:      ${server.ApiVersion}`);
-    println(io, `  OS/Arch:          linux/${server.Arch}`);
+    println(io, `  OS/Arch:          ${server.Os || 'linux'}/${server.Arch}`);
     println(io, `  Kernel Version:   ${server.KernelVersion}`);
-    println(io, ` runc / conmon:     from PATH`);
+    if (!remote) println(io, ` runc / conmon:     from PATH`);
     return 0;
   },
 };

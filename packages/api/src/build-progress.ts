@@ -1,0 +1,27 @@
+import type { BuildEvent } from '@ctr/dockerfile';
+import type { ProgressMessage } from './api-types';
+
+const STEP = /^Step (\d+)\/(\d+) : (.*)\n$/s;
+const DONE = /^Successfully built ([0-9a-f]+)\n$/;
+
+/**
+ * The classic builder's JSON stream (`{"stream": "Step 1/3 : FROM busybox\n"}`) back into
+ * the engine's build events, so what prints them shows a remote build as a local one.
+ * "Successfully tagged" lines are left to the caller, who prints them after an in-process
+ * build too.
+ */
+export function buildEvents(onEvent: ((event: BuildEvent) => void) | undefined): (message: ProgressMessage) => void {
+  let step = 0;
+  return (message) => {
+    const text = message.stream;
+    if (!onEvent || !text || text.startsWith('Successfully tagged ')) return;
+    const stepMatch = STEP.exec(text);
+    const done = DONE.exec(text);
+    if (stepMatch) {
+      step = Number(stepMatch[1]);
+      onEvent({ type: 'step', step, total: Number(stepMatch[2]), stage: 0, instruction: stepMatch[3] as string, line: 0 });
+    } else if (text === ' ---> Using cache\n') onEvent({ type: 'cache-hit', step });
+    else if (done) onEvent({ type: 'done', id: `sha256:${done[1]}` });
+    else onEvent({ type: 'output', step, stream: 'stdout', data: Buffer.from(text) });
+  };
+}

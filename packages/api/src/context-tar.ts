@@ -1,0 +1,76 @@
+import { constants, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { PatternMatcher, readDockerignore } from '@ctr/dockerfile';
+import { aborted } from '@ctr/errors';
+import { TAR_END, encodeTarHeader, tarPadding, type TarWriteHeader } from '@ctr/image';
+
+const CHUNK = 1 << 20;
+
+export interface ContextTarOptions {
+  /** The Dockerfile's path in the context: sent even when `.dockerignore` names it, as docker does. */
+  dockerfile?: string;
+  /** Extra files added at the top of the context (a Dockerfile read from stdin). */
+  extra?: Record<string, Buffer>;
+  signal?: AbortSignal;
+}
+
+/**
+ * A build context directory as the tar `docker build` sends: what `.dockerignore` excludes
+ * is left out (an excluded directory is not even read unless a `!` pattern may re-include
+ * something inside it), owners are 0:0, links stay links, and contents are streamed.
+ */
+export function contextTar(dir: string, options: ContextTarOptions = {}): Readable {
+  return Readable.from(entries(path.resolve(dir), options), { objectMode: false, highWaterMark: CHUNK });
+}
+
+async function* entries(root: string, options: ContextTarOptions): AsyncGenerator<Buffer> {
+  const ignore = new PatternMatcher(readDockerignore(await fs.readFile(path.join(root, '.dockerignore'), 'utf8').catch(() => '')));
+  const always = new Set(['.dockerignore', path.posix.normalize(options.dockerfile ?? 'Dockerfile')]);
+  const stack: string[] = [''];
+  while (stack.length > 0) {
+    if (options.signal?.aborted) throw aborted(options.signal, 'sending the build context');
+    const rel = stack.pop() as string;
+    const abs = rel ? path.join(root, rel) : root;
+    const stat = await fs.lstat(abs).catch(() => undefined);
+    if (!stat) continue;
+    const ignored = rel !== '' && !always.has(rel) && ignore.matches(rel);
+    if (ignored && !(stat.isDirectory() && ignore.hasExclusions)) continue;
+    const header: TarWriteHeader = { name: rel, type: 'file', mode: stat.mode & 0o7777, uid: 0, gid: 0, mtime: Math.floor(stat.mtimeMs / 1000) };
+    if (stat.isDirectory()) {
+      if (rel && !ignored) yield encodeTarHeader({ ...header, name: `${rel}/`, type: 'dir' });
+      const children = (await fs.readdir(abs)).sort().reverse();
+      for (const child of children) stack.push(rel ? `${rel}/${child}` : child);
+    } else if (stat.isSymbolicLink()) {
+      yield encodeTarHeader({ ...header, type: 'symlink', linkname: await fs.readlink(abs) });
+    } else if (stat.isFile()) {
+      yield* fileEntry(abs, header, stat.size);
+    }
+  }
+  for (const [name, data] of Object.entries(options.extra ?? {})) {
+    yield encodeTarHeader({ name, type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000), size: data.length });
+    yield data;
+    yield tarPadding(data.length);
+  }
+  yield TAR_END;
+}
+
+/** A regular file's header and data; a file that shrinks while read is padded so the tar stays well-formed. */
+async function* fileEntry(abs: string, header: TarWriteHeader, size: number): AsyncGenerator<Buffer> {
+  const handle = await fs.open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    yield encodeTarHeader({ ...header, size });
+    let left = size;
+    while (left > 0) {
+      const buffer = Buffer.alloc(Math.min(CHUNK, left));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, size - left);
+      if (bytesRead === 0) break;
+      left -= bytesRead;
+      yield buffer.subarray(0, bytesRead);
+    }
+    if (left > 0) yield Buffer.alloc(left);
+    yield tarPadding(size);
+  } finally {
+    await handle.close();
+  }
+}

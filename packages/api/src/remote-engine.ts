@@ -1,0 +1,557 @@
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type {
+  AttachIo,
+  BuildImageOptions,
+  CommitOptions,
+  ContainerInspect,
+  ContainerStats,
+  ContainerSummary,
+  CreateContainerOptions,
+  DiskUsage,
+  EngineEvent,
+  EventsOptions,
+  FilesystemChange,
+  HistoryItem,
+  ImageInspect,
+  ImageSummary,
+  ListOptions,
+  PathStat,
+  PullOptions,
+  PushOptions,
+  PutArchiveOptions,
+  RemovedImage,
+  RunOptions,
+  RunResult,
+  StatsOptions,
+  SystemPruneOptions,
+  SystemPruneResult,
+  TopResult,
+} from '@ctr/engine';
+import { familiarImageName, normalizeImageName, splitRepoTag } from '@ctr/engine';
+import { CtrError, isNotFound, unsupported } from '@ctr/errors';
+import type { ContainerConfig, RootfsSource } from '@ctr/image';
+import { parseNormalizedReference } from '@ctr/image';
+import type { ProgressMessage } from './api-types';
+import { ApiClient, type ApiClientOptions } from './client';
+import { contextTar } from './context-tar';
+import { createRequest } from './create-request';
+import type { EngineApi, EngineVersion, ImageRef, LayerProgress, PulledImage, PushLayerProgress } from './engine-api';
+import { buildEvents } from './build-progress';
+import { pumpSession } from './session-io';
+
+type ExecOptions = Parameters<EngineApi['exec']>[1];
+type LogEntry = EngineApi['logs'] extends (...args: never[]) => AsyncGenerator<infer E> ? E : never;
+type VolumeInfo = Awaited<ReturnType<EngineApi['inspectVolume']>>;
+type NetworkInspect = Awaited<ReturnType<EngineApi['inspectNetwork']>>;
+type NetworkCreateOptions = Parameters<EngineApi['createNetwork']>[0];
+/** Docker's AuthConfig, as `X-Registry-Auth` carries it. */
+type AuthConfig = NonNullable<PullOptions['auth']>;
+
+export interface RemoteEngineOptions extends ApiClientOptions {
+  /**
+   * Credentials for a registry host when a pull or push names none, the way the docker CLI
+   * reads them from its own `config.json` (the daemon never sees the client's files).
+   */
+  registryAuth?: (registry: string) => Promise<AuthConfig | undefined>;
+}
+
+/** A layer's progress line (its 12-hex ID), not the image-level lines around them. */
+function layerMessage(message: ProgressMessage): { id: string; status: string; current?: number; total?: number } | undefined {
+  if (!message.id || !message.status || !/^[0-9a-f]{12}$/.test(message.id)) return undefined;
+  const { current, total } = message.progressDetail ?? {};
+  return { id: message.id, status: message.status, ...(total ? { current: current ?? 0, total } : {}) };
+}
+
+function seconds(at: Date | string | number | undefined): number | undefined {
+  if (at === undefined) return undefined;
+  if (typeof at === 'number') return at;
+  return (typeof at === 'string' ? new Date(at) : at).getTime() / 1000;
+}
+
+/** `--change` instructions that set what a config holds (the daemon applies them to an import). */
+function configChanges(config: ContainerConfig | undefined): string[] {
+  if (!config) return [];
+  const changes: string[] = [];
+  if (config.Cmd) changes.push(`CMD ${JSON.stringify(config.Cmd)}`);
+  if (config.Entrypoint) changes.push(`ENTRYPOINT ${JSON.stringify(config.Entrypoint)}`);
+  for (const env of config.Env ?? []) changes.push(`ENV ${env.replace('=', ' ')}`);
+  if (config.WorkingDir) changes.push(`WORKDIR ${config.WorkingDir}`);
+  if (config.User) changes.push(`USER ${config.User}`);
+  for (const port of Object.keys(config.ExposedPorts ?? {})) changes.push(`EXPOSE ${port}`);
+  for (const [key, value] of Object.entries(config.Labels ?? {})) changes.push(`LABEL ${JSON.stringify(key)}=${JSON.stringify(value)}`);
+  for (const volume of Object.keys(config.Volumes ?? {})) changes.push(`VOLUME ${JSON.stringify([volume])}`);
+  if (config.StopSignal) changes.push(`STOPSIGNAL ${config.StopSignal}`);
+  return changes;
+}
+
+/** docker run's exit codes for a container that could not start: 127 not found, 126 not executable. */
+function startFailure(error: unknown): unknown {
+  if (!(error instanceof CtrError)) return error;
+  const exitCode = /executable file not found|no such file or directory/.test(error.message) ? 127 : /permission denied/.test(error.message) ? 126 : undefined;
+  return exitCode === undefined ? error : new CtrError(error.code, error.message, { cause: error, details: { ...error.details, exitCode } });
+}
+
+/** `docker.io/library/busybox:latest` → the repository and the tag (or digest) a daemon's query takes. */
+function repoAndTag(ref: string): { repo: string; tag: string } {
+  const full = normalizeImageName(ref);
+  const at = full.indexOf('@');
+  if (at !== -1) return { repo: familiarImageName(full.slice(0, at)), tag: full.slice(at + 1) };
+  const { repo, tag } = splitRepoTag(familiarImageName(full));
+  return { repo, tag };
+}
+
+/**
+ * The engine's face over the Docker Engine API: every `Engine` method the `ctr` command
+ * uses, with the same signatures and result shapes, done the way the docker CLI does it
+ * against a daemon (ctrd or dockerd) on a unix socket, TCP+TLS or ssh://. `run` creates,
+ * attaches (hijacked), starts and waits; `build` streams a tar of the context; pulls,
+ * pushes and builds turn the daemon's JSON progress back into the engine's events.
+ */
+export class RemoteEngine implements EngineApi {
+  readonly client: ApiClient;
+  private readonly registryAuth: RemoteEngineOptions['registryAuth'];
+
+  constructor(options: RemoteEngineOptions = {}) {
+    const { registryAuth, ...client } = options;
+    this.client = new ApiClient(client);
+    this.registryAuth = registryAuth;
+  }
+
+  get host(): string {
+    return this.client.host;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  /** `X-Registry-Auth` for the image's registry: the caller's credentials, else the local config's, else none. */
+  private async authHeader(ref: string, auth: AuthConfig | undefined): Promise<string | undefined> {
+    const config = auth ?? (await this.registryAuth?.(parseNormalizedReference(ref).domain));
+    return config ? Buffer.from(JSON.stringify(config)).toString('base64url') : undefined;
+  }
+
+  // Images
+
+  async pull(ref: string, options: Omit<PullOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void } = {}): Promise<PulledImage> {
+    let digest = '';
+    const platform = options.platform ? [options.platform.os, options.platform.architecture, options.platform.variant].filter(Boolean).join('/') : undefined;
+    const registryAuth = await this.authHeader(ref, options.auth);
+    await this.client.pull(normalizeImageName(ref), {
+      ...(platform ? { platform } : {}),
+      ...(registryAuth ? { registryAuth } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (message) => {
+        if (message.status?.startsWith('Digest: ')) digest = message.status.slice('Digest: '.length);
+        const layer = layerMessage(message);
+        if (layer) options.onProgress?.({ ...layer, kind: 'layer', status: layer.status as LayerProgress['status'] });
+      },
+    });
+    const image = await this.client.inspectImage(normalizeImageName(ref));
+    return { record: { id: image.Id, target: { digest } } };
+  }
+
+  async push(ref: string, options: Omit<PushOptions, 'onProgress'> & { onProgress?: (event: PushLayerProgress) => void } = {}): Promise<{ digest: string; size: number }> {
+    const { repo, tag } = repoAndTag(ref);
+    const registryAuth = await this.authHeader(ref, options.auth);
+    return this.client.push(repo, {
+      tag,
+      ...(registryAuth ? { registryAuth } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (message) => {
+        const layer = layerMessage(message);
+        if (layer) options.onProgress?.({ ...layer, status: layer.status as PushLayerProgress['status'] });
+      },
+    });
+  }
+
+  images(): Promise<ImageSummary[]> {
+    return this.client.listImages();
+  }
+
+  inspectImage(ref: string): Promise<ImageInspect> {
+    return this.client.inspectImage(ref);
+  }
+
+  history(ref: string): Promise<HistoryItem[]> {
+    return this.client.imageHistory(ref);
+  }
+
+  async tag(source: string, target: string): Promise<void> {
+    const { repo, tag } = repoAndTag(target);
+    await this.client.tagImage(source, repo, tag);
+  }
+
+  removeImage(ref: string, options: { force?: boolean } = {}): Promise<RemovedImage[]> {
+    return this.client.removeImage(ref, options);
+  }
+
+  save(refs: readonly string[], options: { signal?: AbortSignal; format?: 'docker' | 'oci' } = {}): Promise<Readable> {
+    if (options.format === 'oci') throw unsupported('an OCI layout cannot be saved through the Docker API: it sends docker archives');
+    return this.client.saveImages(refs, options.signal ? { signal: options.signal } : {});
+  }
+
+  async load(archive: Readable, options: { signal?: AbortSignal } = {}): Promise<{ loaded: string[] }> {
+    return { loaded: await this.client.loadImages(archive, options.signal ? { signal: options.signal } : {}) };
+  }
+
+  async importImage(source: RootfsSource, options: { name?: string; config?: ContainerConfig; comment?: string; signal?: AbortSignal } = {}): Promise<ImageRef> {
+    const tar = 'dir' in source ? contextTar(source.dir, options.signal ? { signal: options.signal } : {}) : source.tar;
+    const target = options.name ? repoAndTag(options.name) : undefined;
+    const id = await this.client.importImage(tar, {
+      ...(target ? { repo: target.repo, tag: target.tag } : {}),
+      ...(options.comment ? { message: options.comment } : {}),
+      changes: configChanges(options.config),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { record: { id } };
+  }
+
+  /** `docker build`: the context goes up as a tar (`.dockerignore` applied here, as the docker CLI does). */
+  async build(options: BuildImageOptions): Promise<{ id: string; warnings: string[] }> {
+    const { context, dockerfileContent, signal } = options;
+    let dockerfile = options.dockerfile;
+    let tar: Readable;
+    if (typeof context === 'string') {
+      // A Dockerfile from stdin travels inside the context under a name of its own, as docker sends it.
+      const extra = dockerfileContent !== undefined ? { [(dockerfile = `.dockerfile.${Date.now().toString(36)}`)]: Buffer.from(dockerfileContent) } : undefined;
+      tar = contextTar(context, { ...(dockerfile ? { dockerfile } : {}), ...(extra ? { extra } : {}), ...(signal ? { signal } : {}) });
+    } else {
+      if (dockerfileContent !== undefined) throw unsupported('a Dockerfile from stdin needs a context directory, not a context tar');
+      tar = context;
+    }
+    const events = buildEvents(options.onEvent);
+    const id = await this.client.build(tar, {
+      tags: options.tags ?? [],
+      ...(dockerfile ? { dockerfile } : {}),
+      ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}),
+      ...(options.labels ? { labels: options.labels } : {}),
+      ...(options.target ? { target: options.target } : {}),
+      ...(options.platform ? { platform: options.platform } : {}),
+      ...(options.allow?.networkHost ? { networkMode: 'host' } : {}),
+      noCache: options.noCache === true,
+      ...(signal ? { signal } : {}),
+      onProgress: events,
+    });
+    return { id, warnings: [] };
+  }
+
+  async commit(container: string, options: CommitOptions = {}): Promise<{ id: string }> {
+    const target = options.reference ? repoAndTag(options.reference) : undefined;
+    const id = await this.client.commit(container, {
+      ...(target ? { repo: target.repo, tag: target.tag } : {}),
+      ...(options.comment ? { comment: options.comment } : {}),
+      ...(options.author ? { author: options.author } : {}),
+      pause: options.pause !== false,
+      ...(options.changes ? { config: { ...options.changes } } : {}),
+    });
+    return { id };
+  }
+
+  // Containers
+
+  /** `docker create`: a missing image is pulled first (per `pull`), as the docker CLI does. */
+  async create(options: CreateContainerOptions): Promise<{ id: string; name: string; warnings: string[] }> {
+    const pull = options.pull ?? 'missing';
+    const onProgress = options.onPullProgress;
+    const fetch = (): Promise<PulledImage> => this.pull(options.image, { ...(options.signal ? { signal: options.signal } : {}), ...(onProgress ? { onProgress: (e) => onProgress({ ...e, digest: '' as never }) } : {}) });
+    if (pull === 'always') await fetch();
+    const body = createRequest(options);
+    const created = await this.client.createContainer(body, options.name).catch(async (error: unknown) => {
+      if (pull !== 'missing' || !isNotFound(error) || !/image/i.test((error as Error).message)) throw error;
+      await fetch();
+      return this.client.createContainer(body, options.name);
+    });
+    const name = options.name ?? (await this.client.inspectContainer(created.Id)).Name.replace(/^\//, '');
+    return { id: created.Id, name, warnings: created.Warnings ?? [] };
+  }
+
+  /**
+   * Start the container; with streams, attach first (so no output is missed) and resolve
+   * `attached` once all of it is delivered.
+   */
+  async start(container: string, io: AttachIo = {}): Promise<{ attached?: Promise<void> }> {
+    if (!io.stdin && !io.stdout && !io.stderr) {
+      await this.client.startContainer(container).catch((error: unknown) => Promise.reject(startFailure(error)));
+      return {};
+    }
+    const session = await this.client.attachContainer(container, { stdin: !!io.stdin, stdout: !!io.stdout, stderr: !!io.stderr });
+    const attached = pumpSession(session, io);
+    try {
+      await this.client.startContainer(container);
+    } catch (error) {
+      session.stream.destroy();
+      throw startFailure(error);
+    }
+    return { attached };
+  }
+
+  /** `docker run`: as the engine's run, one request at a time. */
+  async run(options: RunOptions): Promise<RunResult> {
+    const { detach, stdin, stdout, stderr, ...create } = options;
+    const autoRemove = create.autoRemove === true;
+    // Detached, the daemon removes the container when it exits; attached, we do once its output is in.
+    const created = await this.create({ ...create, autoRemove: autoRemove && detach === true });
+    const remove = (): Promise<void> => (autoRemove ? this.remove(created.id, { force: true, volumes: true }) : Promise.resolve());
+    let exitCode: number;
+    try {
+      const io: AttachIo = detach ? {} : { ...(stdin ? { stdin } : {}), ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+      const started = await this.start(created.id, io);
+      if (detach) return created;
+      exitCode = (await this.wait(created.id)).StatusCode;
+      await started.attached;
+    } catch (error) {
+      if (!detach) await remove().catch(() => undefined);
+      throw error;
+    }
+    await remove();
+    return { ...created, exitCode };
+  }
+
+  async wait(container: string, signal?: AbortSignal): Promise<{ StatusCode: number; OOMKilled: boolean }> {
+    const { StatusCode } = await this.client.waitContainer(container, 'not-running', signal);
+    const oom = await this.client.inspectContainer(container).then((info) => info.State.OOMKilled, () => false);
+    return { StatusCode, OOMKilled: oom };
+  }
+
+  stop(container: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
+    return this.client.stopContainer(container, options);
+  }
+
+  kill(container: string, signal?: string | number): Promise<void> {
+    return this.client.killContainer(container, signal === undefined ? undefined : String(signal));
+  }
+
+  restart(container: string, options: { timeout?: number } = {}): Promise<void> {
+    return this.client.restartContainer(container, options);
+  }
+
+  pause(container: string): Promise<void> {
+    return this.client.pauseContainer(container);
+  }
+
+  unpause(container: string): Promise<void> {
+    return this.client.unpauseContainer(container);
+  }
+
+  remove(container: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    return this.client.removeContainer(container, options);
+  }
+
+  ps(options: ListOptions = {}): Promise<ContainerSummary[]> {
+    return this.client.listContainers({
+      all: options.all === true || options.last !== undefined,
+      ...(options.filters ? { filters: options.filters } : {}),
+      ...(options.last !== undefined ? { limit: options.last } : {}),
+    });
+  }
+
+  inspect(container: string): Promise<ContainerInspect> {
+    return this.client.inspectContainer(container);
+  }
+
+  /** `docker logs`: the daemon's frames back into lines, with the times it adds for `-t`. */
+  async *logs(container: string, options: NonNullable<Parameters<EngineApi['logs']>[1]> = {}): AsyncGenerator<LogEntry> {
+    const since = seconds(options.since);
+    const until = seconds(options.until);
+    const pending = { stdout: '', stderr: '' };
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    const entry = (stream: 'stdout' | 'stderr', text: string): LogEntry => {
+      const space = text.indexOf(' ');
+      return { stream, time: text.slice(0, space), line: text.slice(space + 1) };
+    };
+    for await (const chunk of this.client.logs(container, {
+      timestamps: true,
+      ...(options.follow ? { follow: true } : {}),
+      ...(options.stdout === false ? { stdout: false } : {}),
+      ...(options.stderr === false ? { stderr: false } : {}),
+      ...(options.tail !== undefined ? { tail: options.tail } : {}),
+      ...(since !== undefined ? { since } : {}),
+      ...(until !== undefined ? { until } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    })) {
+      const lines = (pending[chunk.stream] + decoders[chunk.stream].write(chunk.data)).split('\n');
+      pending[chunk.stream] = lines.pop() as string;
+      for (const line of lines) yield entry(chunk.stream, line);
+    }
+    for (const stream of ['stdout', 'stderr'] as const) if (pending[stream]) yield entry(stream, pending[stream]);
+  }
+
+  /** `docker exec`: attached through a hijacked session and its exit code read back; detached when no stream is given. */
+  async exec(container: string, options: ExecOptions): Promise<{ exitCode: number }> {
+    const tty = options.tty === true;
+    const id = await this.client.createExec(container, {
+      Cmd: options.cmd,
+      Tty: tty,
+      AttachStdin: !!options.stdin,
+      AttachStdout: !!options.stdout,
+      AttachStderr: !!options.stderr,
+      ...(options.env ? { Env: options.env } : {}),
+      ...(options.user ? { User: options.user } : {}),
+      ...(options.workingDir ? { WorkingDir: options.workingDir } : {}),
+      ...(options.privileged ? { Privileged: true } : {}),
+    });
+    if (!options.stdin && !options.stdout && !options.stderr) {
+      await this.client.startExec(id, { tty, detach: true });
+      return { exitCode: 0 };
+    }
+    const session = await this.client.startExec(id, { tty });
+    await pumpSession(session, options);
+    const { ExitCode } = await this.client.inspectExec(id);
+    return { exitCode: ExitCode ?? 126 };
+  }
+
+  /** `docker attach`: resolves when the container's output ends. */
+  async attach(container: string, io: AttachIo): Promise<void> {
+    const session = await this.client.attachContainer(container, { stdin: !!io.stdin, stdout: !!io.stdout, stderr: !!io.stderr });
+    await pumpSession(session, io);
+  }
+
+  resize(container: string, size: { height: number; width: number }): Promise<void> {
+    return this.client.resizeContainer(container, size);
+  }
+
+  rename(container: string, name: string): Promise<void> {
+    return this.client.renameContainer(container, name);
+  }
+
+  async pruneContainers(): Promise<{ ContainersDeleted: string[] }> {
+    return { ContainersDeleted: (await this.client.pruneContainers()).ContainersDeleted };
+  }
+
+  statPath(container: string, path: string): Promise<PathStat> {
+    return this.client.statPath(container, path);
+  }
+
+  getArchive(container: string, path: string, options: { signal?: AbortSignal } = {}): Promise<{ stat: PathStat; tar: Readable }> {
+    return this.client.getArchive(container, path, options);
+  }
+
+  putArchive(container: string, path: string, tar: Readable, options: PutArchiveOptions = {}): Promise<void> {
+    return this.client.putArchive(container, path, tar, options);
+  }
+
+  export(container: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    return this.client.exportContainer(container, options);
+  }
+
+  changes(container: string): Promise<FilesystemChange[]> {
+    return this.client.containerChanges(container);
+  }
+
+  top(container: string, psArgs?: string): Promise<TopResult> {
+    return this.client.topContainer(container, psArgs);
+  }
+
+  stats(container: string, options: StatsOptions = {}): AsyncGenerator<ContainerStats> {
+    return this.client.containerStats(container, options);
+  }
+
+  // Volumes and networks
+
+  createVolume(options: { name?: string; labels?: Record<string, string> } = {}): Promise<VolumeInfo> {
+    return this.client.createVolume({ ...(options.name ? { Name: options.name } : {}), ...(options.labels ? { Labels: options.labels } : {}) });
+  }
+
+  volumes(): Promise<VolumeInfo[]> {
+    return this.client.listVolumes();
+  }
+
+  inspectVolume(name: string): Promise<VolumeInfo> {
+    return this.client.inspectVolume(name);
+  }
+
+  removeVolume(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.client.removeVolume(name, options);
+  }
+
+  pruneVolumes(options: { all?: boolean } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+    return this.client.pruneVolumes(options);
+  }
+
+  async createNetwork(options: NetworkCreateOptions): Promise<NetworkInspect> {
+    const ipam = { Subnet: options.subnet, Gateway: options.gateway, IPRange: options.ipRange };
+    const id = await this.client.createNetwork({
+      Name: options.name,
+      Driver: options.driver ?? 'bridge',
+      Internal: options.internal === true,
+      ...(options.labels ? { Labels: options.labels } : {}),
+      ...(options.subnet ? { IPAM: { Config: [ipam] } } : {}),
+      ...(options.bridgeName ? { Options: { 'com.docker.network.bridge.name': options.bridgeName } } : {}),
+    });
+    return this.client.inspectNetwork(id);
+  }
+
+  networks(): Promise<NetworkInspect[]> {
+    return this.client.listNetworks();
+  }
+
+  inspectNetwork(name: string): Promise<NetworkInspect> {
+    return this.client.inspectNetwork(name);
+  }
+
+  removeNetwork(name: string): Promise<void> {
+    return this.client.removeNetwork(name);
+  }
+
+  connect(network: string, container: string, options: { aliases?: string[]; ip?: string } = {}): Promise<void> {
+    return this.client.connectNetwork(network, container, {
+      ...(options.aliases?.length ? { Aliases: options.aliases } : {}),
+      ...(options.ip ? { IPAMConfig: { IPv4Address: options.ip } } : {}),
+    });
+  }
+
+  disconnect(network: string, container: string): Promise<void> {
+    return this.client.disconnectNetwork(network, container);
+  }
+
+  // System
+
+  /** `docker system prune`: the docker CLI's sequence of prunes; parts a daemon does not offer are skipped. */
+  async prune(options: SystemPruneOptions = {}): Promise<SystemPruneResult> {
+    const optional = <T>(promise: Promise<T>, empty: T): Promise<T> => promise.catch((error: unknown) => (isNotFound(error) ? empty : Promise.reject(error)));
+    const containers = await this.client.pruneContainers();
+    const networks = await optional(this.client.pruneNetworks(), []);
+    const volumes = options.volumes ? await this.client.pruneVolumes() : { VolumesDeleted: [], SpaceReclaimed: 0 };
+    const images = await this.client.pruneImages({ all: options.all === true });
+    const cache = await optional(this.client.pruneBuildCache(), { CachesDeleted: [], SpaceReclaimed: 0 });
+    return {
+      ContainersDeleted: containers.ContainersDeleted,
+      NetworksDeleted: networks,
+      VolumesDeleted: volumes.VolumesDeleted,
+      ImagesDeleted: images.ImagesDeleted ?? [],
+      CachesDeleted: cache.CachesDeleted,
+      SpaceReclaimed: containers.SpaceReclaimed + volumes.SpaceReclaimed + images.SpaceReclaimed + cache.SpaceReclaimed,
+    };
+  }
+
+  df(): Promise<DiskUsage> {
+    return this.client.diskUsage();
+  }
+
+  /** `docker events`: the engine's event shape (the legacy `status`/`id`/`from` fields left out). */
+  async *events(options: EventsOptions = {}): AsyncGenerator<EngineEvent> {
+    const since = seconds(options.since);
+    const until = seconds(options.until);
+    for await (const event of this.client.events({
+      ...(since !== undefined ? { since } : {}),
+      ...(until !== undefined ? { until } : {}),
+      ...(options.filters ? { filters: options.filters as Record<string, string[]> } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    })) {
+      const { status: _status, id: _id, from: _from, ...rest } = event as EngineEvent & { status?: unknown; id?: unknown; from?: unknown };
+      yield rest;
+    }
+  }
+
+  info(): Promise<Record<string, unknown>> {
+    return this.client.info();
+  }
+
+  async version(): Promise<EngineVersion> {
+    const v = await this.client.version();
+    const text = (key: string): string => (typeof v[key] === 'string' ? (v[key] as string) : '');
+    return { Version: v.Version, ApiVersion: v.ApiVersion, Os: text('Os'), Arch: text('Arch'), KernelVersion: text('KernelVersion'), GoVersion: text('GoVersion'), GitCommit: text('GitCommit'), BuildTime: text('BuildTime') };
+  }
+}

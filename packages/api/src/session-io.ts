@@ -1,0 +1,58 @@
+import type { Readable, Writable } from 'node:stream';
+import type { HijackedSession } from './client';
+import { FrameDecoder, STDERR } from './stdcopy';
+
+export interface SessionIo {
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+  signal?: AbortSignal;
+}
+
+/**
+ * Carry a hijacked attach or exec session to local streams, as the docker CLI does: stdin
+ * goes up (its end half-closes the connection, which the container sees as EOF), output
+ * comes down split by stdcopy frames unless it is a TTY's raw bytes. Resolves once the
+ * daemon has sent everything and closed its side.
+ */
+export function pumpSession(session: HijackedSession, io: SessionIo): Promise<void> {
+  const { stream, multiplexed } = session;
+  const decoder = new FrameDecoder();
+  const write = (target: Writable | undefined, data: Buffer): void => {
+    if (!target || target.write(data)) return;
+    stream.pause();
+    target.once('drain', () => stream.resume());
+  };
+  stream.on('data', (chunk: Buffer) => {
+    if (!multiplexed) return write(io.stdout, chunk);
+    for (const frame of decoder.push(chunk)) write(frame.stream === STDERR ? io.stderr : io.stdout, frame.data);
+  });
+  const { stdin } = io;
+  const endInput = (): void => {
+    stream.end();
+  };
+  if (stdin) {
+    stdin.pipe(stream, { end: false });
+    stdin.once('end', endInput);
+  }
+  const abort = (): void => {
+    stream.destroy();
+  };
+  io.signal?.addEventListener('abort', abort, { once: true });
+  return new Promise<void>((resolve) => {
+    const finish = (): void => {
+      if (stdin) {
+        stdin.unpipe(stream);
+        stdin.off('end', endInput);
+        // A terminal's stdin would otherwise keep the process alive after the session.
+        stdin.pause();
+      }
+      io.signal?.removeEventListener('abort', abort);
+      resolve();
+    };
+    stream.once('end', finish);
+    stream.once('close', finish);
+    // A connection torn down mid-session ends the session: what arrived has been written.
+    stream.once('error', () => undefined);
+  });
+}

@@ -1,0 +1,243 @@
+import { readFile } from 'node:fs/promises';
+import { CtrError, invalidArgument, isCtrError, notFound } from '@ctr/errors';
+import type { Command, Io } from '../command';
+import { eprintln, println } from '../context';
+import { ContextStore, DEFAULT_CONTEXT, checkContextName, configDir, type ContextMeta, type EndpointTls, type StoredContext } from '../context-store';
+import { bool, str } from '../flags';
+import { formatItems } from '../format';
+
+function store(io: Io): ContextStore {
+  return new ContextStore(configDir(io.env));
+}
+
+/** The `default` context as docker shows it: whatever `$CTR_HOST`/`$DOCKER_HOST` name, else the engine in-process. */
+function defaultContext(io: Io): { meta: ContextMeta; tls: EndpointTls } {
+  const host = io.env.CTR_HOST || io.env.DOCKER_HOST;
+  return {
+    meta: {
+      Name: DEFAULT_CONTEXT,
+      Metadata: { Description: host ? 'Current CTR_HOST based configuration' : 'The engine in-process (no daemon)' },
+      Endpoints: { docker: { Host: host ?? '', SkipTLSVerify: false } },
+    },
+    tls: {},
+  };
+}
+
+const DOCKER_KEYS = ['host', 'ca', 'cert', 'key', 'skip-tls-verify'] as const;
+type DockerKey = (typeof DOCKER_KEYS)[number];
+
+/** `--docker "host=ssh://x,ca=ca.pem,skip-tls-verify=true"`: docker's comma-separated key=value list. */
+function parseDockerSpec(spec: string): Partial<Record<DockerKey, string>> {
+  const out: Partial<Record<DockerKey, string>> = {};
+  for (const field of spec.split(',').filter((f) => f.trim() !== '')) {
+    const eq = field.indexOf('=');
+    const key = (eq === -1 ? field : field.slice(0, eq)).trim();
+    if (!(DOCKER_KEYS as readonly string[]).includes(key)) throw invalidArgument(`unable to create docker endpoint config: unrecognized config key: ${key}`);
+    out[key as DockerKey] = eq === -1 ? '' : field.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+function parseBool(text: string, key: string): boolean {
+  if (['true', '1', ''].includes(text)) return true;
+  if (['false', '0'].includes(text)) return false;
+  throw invalidArgument(`unable to create docker endpoint config: ${key}: strconv.ParseBool: parsing "${text}": invalid syntax`);
+}
+
+/** The endpoint and TLS files a `--docker` spec describes, over what the context had before. */
+async function endpointFrom(spec: Partial<Record<DockerKey, string>>, before: { meta?: ContextMeta; tls: EndpointTls }): Promise<{ docker: ContextMeta['Endpoints']['docker']; tls: EndpointTls }> {
+  const tls: EndpointTls = { ...before.tls };
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const file = spec[key];
+    if (file === undefined) continue;
+    if (file === '') delete tls[key];
+    else tls[key] = await readFile(file).catch(() => Promise.reject(invalidArgument(`unable to create docker endpoint config: open ${file}: no such file or directory`)));
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw invalidArgument('unable to create docker endpoint config: cert and key must both be given');
+  const host = spec.host ?? before.meta?.Endpoints.docker.Host ?? '';
+  if (!host) throw invalidArgument('unable to create docker endpoint config: host is required (host=unix://…, tcp://…, ssh://…)');
+  if (!/^(unix|tcp|ssh|https?):\/\//.test(host)) throw invalidArgument(`unable to create docker endpoint config: unsupported host ${JSON.stringify(host)}: use unix://, tcp:// or ssh://`);
+  const skip = spec['skip-tls-verify'] !== undefined ? parseBool(spec['skip-tls-verify'], 'skip-tls-verify') : (before.meta?.Endpoints.docker.SkipTLSVerify ?? false);
+  return { docker: { Host: host, SkipTLSVerify: skip }, tls };
+}
+
+const create: Command = {
+  name: 'create',
+  usage: '[OPTIONS] CONTEXT',
+  description: 'Create a context',
+  flags: [
+    { name: 'description', type: 'string', description: 'Description of the context' },
+    { name: 'docker', type: 'string', valueName: 'stringToString', description: 'set the docker endpoint (host=…,ca=…,cert=…,key=…,skip-tls-verify=…)' },
+  ],
+  args: [1, 1],
+  async run(args, io) {
+    const name = args.positionals[0] as string;
+    checkContextName(name);
+    const contexts = store(io);
+    const { docker, tls } = await endpointFrom(parseDockerSpec(str(args, 'docker') ?? ''), { tls: {} });
+    const description = str(args, 'description');
+    await contexts.create({ Name: name, Metadata: description ? { Description: description } : {}, Endpoints: { docker } }, tls);
+    println(io, name);
+    eprintln(io, `Successfully created context "${name}"`);
+    return 0;
+  },
+};
+
+const update: Command = {
+  name: 'update',
+  usage: '[OPTIONS] CONTEXT',
+  description: 'Update a context',
+  flags: create.flags,
+  args: [1, 1],
+  async run(args, io) {
+    const name = args.positionals[0] as string;
+    checkContextName(name);
+    const contexts = store(io);
+    const before = await contexts.get(name);
+    const spec = str(args, 'docker');
+    const { docker, tls } = spec === undefined ? { docker: before.meta.Endpoints.docker, tls: before.tls } : await endpointFrom(parseDockerSpec(spec), before);
+    const description = str(args, 'description');
+    const metadata = description === undefined ? before.meta.Metadata : { ...before.meta.Metadata, Description: description };
+    await contexts.write({ Name: name, Metadata: metadata, Endpoints: { docker } }, tls);
+    println(io, name);
+    eprintln(io, `Successfully updated context "${name}"`);
+    return 0;
+  },
+};
+
+const ls: Command = {
+  name: 'ls',
+  aliases: ['ctr context list'],
+  usage: '[OPTIONS]',
+  description: 'List contexts',
+  flags: [
+    { name: 'format', type: 'string', description: 'Format output using a custom template' },
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Only show context names' },
+  ],
+  args: [0, 0],
+  async run(args, io) {
+    const contexts = store(io);
+    const current = io.env.CTR_CONTEXT || io.env.DOCKER_CONTEXT || (await contexts.current());
+    const all: Array<{ meta: ContextMeta }> = [defaultContext(io), ...(await contexts.list())];
+    if (bool(args, 'quiet')) {
+      for (const c of all) println(io, c.meta.Name);
+      return 0;
+    }
+    const rows = all.map(({ meta }) => ({
+      Name: meta.Name === current ? `${meta.Name} *` : meta.Name,
+      Current: meta.Name === current,
+      Description: meta.Metadata.Description ?? '',
+      DockerEndpoint: meta.Endpoints.docker.Host,
+      Error: '',
+    }));
+    const format = str(args, 'format') ?? 'table {{.Name}}\t{{.Description}}\t{{.DockerEndpoint}}\t{{.Error}}';
+    // `--format` sees the plain name; the table marks the current one with `*`, as docker does.
+    const items = format.startsWith('table') ? rows : rows.map((r) => ({ ...r, Name: r.Name.replace(/ \*$/, '') }));
+    println(io, formatItems(format, items, { Name: 'NAME', Description: 'DESCRIPTION', DockerEndpoint: 'DOCKER ENDPOINT', Error: 'ERROR', Current: 'CURRENT' }));
+    return 0;
+  },
+};
+
+const use: Command = {
+  name: 'use',
+  usage: 'CONTEXT',
+  description: 'Set the current ctr context',
+  flags: [],
+  args: [1, 1],
+  async run(args, io) {
+    const name = args.positionals[0] as string;
+    const contexts = store(io);
+    if (name !== DEFAULT_CONTEXT && !(await contexts.exists(name))) throw notFound(`context "${name}" does not exist`);
+    await contexts.setCurrent(name);
+    println(io, name);
+    eprintln(io, `Current context is now "${name}"`);
+    const overridden = io.env.CTR_HOST ? 'CTR_HOST' : io.env.DOCKER_HOST ? 'DOCKER_HOST' : undefined;
+    if (overridden && name !== DEFAULT_CONTEXT) {
+      eprintln(io, `Warning: ${overridden} environment variable overrides the active context. To use "${name}", either set the global --context flag, or unset ${overridden} environment variable.`);
+    }
+    return 0;
+  },
+};
+
+const show: Command = {
+  name: 'show',
+  usage: '',
+  description: 'Print the name of the current context',
+  flags: [],
+  args: [0, 0],
+  async run(_args, io) {
+    println(io, io.env.CTR_CONTEXT || io.env.DOCKER_CONTEXT || (await store(io).current()));
+    return 0;
+  },
+};
+
+function inspectItem(c: { meta: ContextMeta; tls: EndpointTls; metaPath?: string; tlsPath?: string }): Record<string, unknown> {
+  const files = (['ca', 'cert', 'key'] as const).filter((f) => c.tls[f]).map((f) => `${f}.pem`);
+  return {
+    Name: c.meta.Name,
+    Metadata: c.meta.Metadata,
+    Endpoints: c.meta.Endpoints,
+    TLSMaterial: files.length > 0 ? { docker: files } : {},
+    Storage: { MetadataPath: c.metaPath ?? '<IN MEMORY>', TLSPath: c.tlsPath ?? '<IN MEMORY>' },
+  };
+}
+
+const inspect: Command = {
+  name: 'inspect',
+  usage: '[OPTIONS] [CONTEXT] [CONTEXT...]',
+  description: 'Display detailed information on one or more contexts',
+  flags: [{ name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' }],
+  args: [0, Infinity],
+  async run(args, io) {
+    const contexts = store(io);
+    const names = args.positionals.length > 0 ? args.positionals : [io.env.CTR_CONTEXT || io.env.DOCKER_CONTEXT || (await contexts.current())];
+    const items: Record<string, unknown>[] = [];
+    for (const name of names) {
+      const found: StoredContext | { meta: ContextMeta; tls: EndpointTls } = name === DEFAULT_CONTEXT ? defaultContext(io) : await contexts.get(name);
+      items.push(inspectItem(found));
+    }
+    const format = str(args, 'format');
+    println(io, format ? formatItems(format, items, {}) : JSON.stringify(items, null, 4));
+    return 0;
+  },
+};
+
+const rm: Command = {
+  name: 'rm',
+  aliases: ['ctr context remove'],
+  usage: 'CONTEXT [CONTEXT...]',
+  description: 'Remove one or more contexts',
+  flags: [{ name: 'force', short: 'f', type: 'bool', description: 'Force the removal of a context in use' }],
+  args: [1, Infinity],
+  async run(args, io) {
+    const contexts = store(io);
+    let status = 0;
+    for (const name of args.positionals) {
+      try {
+        await contexts.remove(name, bool(args, 'force'));
+        println(io, name);
+      } catch (error) {
+        eprintln(io, `failed to remove context ${name}: ${(error as Error).message}`);
+        status = 1;
+      }
+    }
+    return status;
+  },
+};
+
+/** Like docker's context commands, a failure exits 1 (125 is for a container that could not run). */
+function exitingOne(command: Command): Command {
+  return {
+    ...command,
+    async run(args, io) {
+      try {
+        return await command.run(args, io);
+      } catch (error) {
+        if (!isCtrError(error) || error.details.exitCode !== undefined) throw error;
+        throw new CtrError(error.code, error.message, { cause: error, details: { ...error.details, exitCode: 1 }, ...(error.hint ? { hint: error.hint } : {}) });
+      }
+    },
+  };
+}
+
+export const contextCommands: Command[] = [create, ls, use, inspect, rm, show, update].map(exitingOne);

@@ -1,0 +1,18 @@
+import type { AuthConfig } from '@ctr/registry';
+
+/**
+ * What a daemon gets as `X-Registry-Auth` for a registry: the credentials this machine's
+ * `~/.docker/config.json` (or its credential helper) holds for it, as the docker CLI sends
+ * them. The daemon cannot read the client's files, so the client reads them.
+ */
+export async function registryAuth(registry: string): Promise<AuthConfig | undefined> {
+  const { loadDockerConfigAuth } = require('@ctr/registry') as typeof import('@ctr/registry');
+  const credentials = await loadDockerConfigAuth(registry);
+  if (!credentials) return undefined;
+  return {
+    serveraddress: registry,
+    ...(credentials.username !== undefined ? { username: credentials.username, password: credentials.password ?? '' } : {}),
+    ...(credentials.identityToken ? { identitytoken: credentials.identityToken } : {}),
+    ...(credentials.registryToken ? { registrytoken: credentials.registryToken } : {}),
+  };
+}
