@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { notFound } from '@ctr/errors';
+import type { ExecControl } from '@ctr/engine';
+import { conflict, notFound } from '@ctr/errors';
 
 /** What `POST /containers/{id}/exec` asked for, kept until the exec is started and inspected. */
 export interface ExecConfig {
@@ -21,6 +22,15 @@ export interface ExecSession {
   running: boolean;
   started: boolean;
   exitCode: number | null;
+  /** The running process's controls, once it runs. */
+  control?: ExecControl;
+  /** A resize asked for before the process ran (docker resizes right after start): applied when it does. */
+  pendingSize?: TerminalSize;
+}
+
+interface TerminalSize {
+  height: number;
+  width: number;
 }
 
 /** How long a finished exec stays inspectable (dockerd keeps them until the container goes). */
@@ -42,7 +52,24 @@ export class ExecSessions {
     return session;
   }
 
+  /** The process runs: resize requests go to it from now on. */
+  running(session: ExecSession, control: ExecControl): void {
+    session.control = control;
+    const size = session.pendingSize;
+    delete session.pendingSize;
+    if (size) control.resize(size).catch(() => undefined);
+  }
+
+  /** `POST /exec/{id}/resize`: resize the running exec's terminal, or remember the size until it runs. */
+  async resize(session: ExecSession, size: TerminalSize): Promise<void> {
+    if (!session.config.tty) throw conflict(`exec ${session.id} has no TTY to resize`);
+    if (session.exitCode !== null) throw conflict(`exec ${session.id} is not running`);
+    if (session.control) return session.control.resize(size);
+    session.pendingSize = size;
+  }
+
   finished(session: ExecSession, exitCode: number): void {
+    delete session.control;
     session.running = false;
     session.exitCode = exitCode;
     setTimeout(() => this.sessions.delete(session.id), KEEP_MS).unref();

@@ -2,12 +2,12 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
-import { mountAll, unmount } from '@ctr/store';
-import type { ContainerState, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
+import { unmount } from '@ctr/store';
+import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import type { NetworkSettings } from '@ctr/network';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
-import { mountedRootfs } from './container-root';
+import { mountedRootfs, mountNewRootfs } from './container-root';
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
 import { newId, randomName } from './names';
@@ -249,7 +249,7 @@ export class Containers {
           undo.push(() => this.ctx.store.snapshots.remove(snapshot));
           await fs.mkdir(rootfs, { recursive: true });
           undo.push(() => fs.rm(rootfs, { recursive: true, force: true }));
-          await mountAll(mounts, rootfs);
+          await mountNewRootfs(mounts, rootfs, { ephemeral: options.autoRemove === true });
           undo.push(() => unmount(rootfs));
         })(),
         this.volumeMounts(id, volumeRequests, image, undo),
@@ -634,10 +634,7 @@ export class Containers {
     })();
   }
 
-  async exec(
-    ref: string,
-    options: { cmd: string[]; env?: string[]; user?: string; workingDir?: string; tty?: boolean; privileged?: boolean } & AttachIo,
-  ): Promise<ExecResult> {
+  async exec(ref: string, options: ExecOptions): Promise<ExecResult> {
     const record = await this.find(ref);
     const state = await this.ctx.runtime.state(record.id);
     if (!state.running) throw conflict(`Container ${record.id} is not running`);

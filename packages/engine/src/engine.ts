@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { openStore, type VolumeInfo } from '@ctr/store';
-import { Runtime, type ExecResult, type LogEntry, type LogsOptions } from '@ctr/runtime';
+import { Runtime, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions } from '@ctr/runtime';
 import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '@ctr/network';
 import type { RegistryClient, RegistryClientOptions } from '@ctr/registry';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
@@ -265,10 +265,8 @@ export class Engine {
     yield* (await this.ready()).containers.logs(container, options);
   }
 
-  async exec(
-    container: string,
-    options: { cmd: string[]; env?: string[]; user?: string; workingDir?: string; tty?: boolean; privileged?: boolean; stdin?: Readable; stdout?: Writable; stderr?: Writable; signal?: AbortSignal },
-  ): Promise<ExecResult> {
+  /** `docker exec`: run a process in a running container; `onStart` gives its controls (terminal resize). */
+  async exec(container: string, options: ExecOptions): Promise<ExecResult> {
     return (await this.ready()).containers.exec(container, options);
   }
 

@@ -9,6 +9,7 @@ export type { ContainerInspect, ContainerSummary, CreateContainerOptions, ListOp
 export { normalizeImageName, familiarImageName, splitRepoTag } from './images';
 export type { ImageInspect, ImageSummary, HistoryItem, PullOptions, PushOptions, RemovedImage, ResolvedImage } from './images';
 export type { AuthConfig } from '@ctr/registry';
+export type { ExecOptions, ExecControl } from '@ctr/runtime';
 export type { CommitOptions } from './commit';
 export type { EngineEvent, EventFilters, EventsOptions, EventType } from './events';
 export { parseVolumeSpec, parseTmpfsSpec, type VolumeRequest } from './volumes-spec';

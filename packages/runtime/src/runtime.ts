@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, constants as fsc, readFileSync, watch } from 'node:fs';
+import { promises as fs, readFileSync, watch } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
@@ -8,6 +8,7 @@ import { spawnConmon, type ConmonConfig } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
 import { startFailure } from './exit-codes';
+import { checkTerminalSize, resizeTerminal } from './terminal-size';
 import { checkRuntimeVersionOnce, findExecutable, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
 import { readLogs } from './logs';
 import type { Spec } from './oci-spec';
@@ -452,6 +453,10 @@ export class Runtime {
     }
     if (options.tty) proc.env = [...proc.env.filter((e) => !e.startsWith('TERM=')), 'TERM=xterm'];
     delete proc.consoleSize;
+    if (options.tty && options.consoleSize) {
+      checkTerminalSize(options.consoleSize);
+      proc.consoleSize = { height: options.consoleSize.height, width: options.consoleSize.width };
+    }
     const execId = randomBytes(8).toString('hex');
     const dir = path.join(d.execDir, execId);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -499,6 +504,8 @@ export class Runtime {
           detach();
           throw startFailure(started?.message ?? (await readText(path.join(dir, 'runc.log'))) ?? 'exec failed');
         }
+        // The exec's conmon holds its pty; its control fifo is in the session directory.
+        options.onStart?.({ resize: (size) => resizeTerminal(path.join(dir, 'ctl'), size, `exec ${execId} in ${id}`) });
         exited = await conmon.sync.next();
         throwIfAborted(options.signal, `exec in ${id}`);
         closePipes();
@@ -536,19 +543,11 @@ export class Runtime {
   /** Resize the container's TTY (conmon's control fifo: `1 <height> <width>`). */
   async resize(id: string, size: { height: number; width: number }): Promise<void> {
     const d = this.dir(id);
-    const { height, width } = size;
-    if (![height, width].every((n) => Number.isInteger(n) && n > 0 && n <= 1000)) {
-      throw invalidArgument(`invalid terminal size ${height}x${width}: each must be between 1 and 1000`);
-    }
+    checkTerminalSize(size);
     const record = await d.read();
     if (!record.tty) throw conflict(`container ${id} has no TTY to resize`);
     if (!(await this.state(id)).running) throw notRunning(id);
-    const handle = await fs.open(d.ctlFifo, fsc.O_WRONLY | fsc.O_NONBLOCK);
-    try {
-      await handle.write(`1 ${height} ${width}\n`);
-    } finally {
-      await handle.close();
-    }
+    await resizeTerminal(d.ctlFifo, size, `container ${id}`);
   }
 
   private async removeRuntimeState(tools: Tools, id: string): Promise<void> {

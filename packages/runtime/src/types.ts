@@ -204,6 +204,16 @@ export interface ExecOptions extends AttachStreams {
   workingDir?: string;
   tty?: boolean;
   privileged?: boolean;
+  /** With `tty`: the size the exec's terminal starts with (docker's `ConsoleSize`). */
+  consoleSize?: { height: number; width: number };
+  /** Called once the process runs, with its controls (resize its terminal as the client's window changes). */
+  onStart?: (exec: ExecControl) => void;
+}
+
+/** A running exec session, as `ExecOptions.onStart` hands it over. */
+export interface ExecControl {
+  /** Resize the exec's pty (with `tty`); Conflict once the exec has ended. */
+  resize(size: { height: number; width: number }): Promise<void>;
 }
 
 export interface ExecResult {

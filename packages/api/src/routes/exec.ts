@@ -1,11 +1,22 @@
 import { PassThrough } from 'node:stream';
+import type { ExecControl } from '@ctr/engine';
 import { conflict, invalidArgument } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson } from '../call';
 import { Fields } from '../fields';
-import { readJsonObject } from '../request-body';
+import { describe, readJsonObject } from '../request-body';
 import { callBody, route, type Route } from '../router';
 import type { Services } from '../services';
 import { STDERR, STDOUT, framedWriter } from '../stdcopy';
+
+/** `ConsoleSize: [height, width]` of an exec start (API 1.42+); absent or `[0, 0]` means none. */
+function parseConsoleSize(value: unknown): { height: number; width: number } | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length !== 2 || !value.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) {
+    throw invalidArgument(`invalid ConsoleSize: expected [height, width], got ${describe(value)}`);
+  }
+  const [height, width] = value as [number, number];
+  return height === 0 && width === 0 ? undefined : { height, width };
+}
 
 export function execRoutes({ engine, execs }: Services): Route[] {
   return [
@@ -34,7 +45,9 @@ export function execRoutes({ engine, execs }: Services): Route[] {
     }),
     route('POST', '/exec/:id/start', async (call) => {
       const session = execs.get(call.params[0] as string);
-      const body = new Fields(await callBody(call), '');
+      const request = await callBody(call);
+      const body = new Fields(request, '');
+      const consoleSize = parseConsoleSize(request.ConsoleSize);
       if (session.started) throw conflict(`Error: Exec command ${session.id} has already run`);
       session.started = true;
       session.running = true;
@@ -47,6 +60,8 @@ export function execRoutes({ engine, execs }: Services): Route[] {
         ...(config.env ? { env: config.env } : {}),
         ...(config.user ? { user: config.user } : {}),
         ...(config.workingDir ? { workingDir: config.workingDir } : {}),
+        ...(consoleSize && tty ? { consoleSize } : {}),
+        onStart: (control: ExecControl) => execs.running(session, control),
       };
       if (body.bool('Detach')) {
         engine.exec(session.containerId, base).then(
@@ -80,7 +95,11 @@ export function execRoutes({ engine, execs }: Services): Route[] {
       sendJson(call, 200, execs.inspect(execs.get(call.params[0] as string)));
     }),
     route('POST', '/exec/:id/resize', async (call) => {
-      execs.get(call.params[0] as string);
+      const session = execs.get(call.params[0] as string);
+      const height = call.query.int('h');
+      const width = call.query.int('w');
+      if (height === undefined || width === undefined) throw invalidArgument('both h and w are required: exec/{id}/resize?h=ROWS&w=COLUMNS');
+      await execs.resize(session, { height, width });
       sendEmpty(call, 200);
     }),
   ];
