@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
-import { mountAll } from '@ctr/store';
+import { isCtrError } from '@ctr/errors';
+import { mountAll, type Mount } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 
@@ -13,6 +14,25 @@ export async function mountedRootfs(ctx: EngineContext, record: ContainerRecord)
   await fs.mkdir(record.rootfs, { recursive: true });
   await mountAll(await ctx.store.snapshots.mounts(record.snapshot), record.rootfs);
   return record.rootfs;
+}
+
+/**
+ * Mount a new container's root filesystem. The upper layer of a container that is removed
+ * when it exits (`--rm`) is read by nobody after a crash, so, as Podman does, it is mounted
+ * `volatile`: overlayfs then never syncs it, and syncing is most of what unmounting costs.
+ * (Such a layer cannot be mounted again after a crash — nor needs to be.) Kernels before
+ * 5.10 do not know the option and get the plain mount.
+ */
+export async function mountNewRootfs(mounts: readonly Mount[], target: string, options: { ephemeral: boolean }): Promise<void> {
+  if (options.ephemeral && mounts.some((m) => m.type === 'overlay')) {
+    const volatile = mounts.map((m) => (m.type === 'overlay' ? { ...m, options: [...m.options, 'volatile'] } : m));
+    try {
+      return await mountAll(volatile, target);
+    } catch (error) {
+      if (!(isCtrError(error) && error.code === 'Internal')) throw error;
+    }
+  }
+  await mountAll(mounts, target);
 }
 
 /**

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { unmount } from '@ctr/store';
-import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
+import type { ContainerState, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import type { NetworkSettings } from '@ctr/network';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
@@ -634,7 +634,10 @@ export class Containers {
     })();
   }
 
-  async exec(ref: string, options: ExecOptions): Promise<ExecResult> {
+  async exec(
+    ref: string,
+    options: { cmd: string[]; env?: string[]; user?: string; workingDir?: string; tty?: boolean; privileged?: boolean } & AttachIo,
+  ): Promise<ExecResult> {
     const record = await this.find(ref);
     const state = await this.ctx.runtime.state(record.id);
     if (!state.running) throw conflict(`Container ${record.id} is not running`);

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
-import { CtrError } from '@ctr/errors';
+import { CtrError, throwIfAborted } from '@ctr/errors';
 import { run } from './exec';
+import { mountBySyscall, unmountBySyscall } from './mount-syscalls';
 
 /**
  * A mount as plain data, as snapshotters return it and the runtime performs it
@@ -34,6 +35,7 @@ export async function mountAll(mounts: readonly Mount[], target: string, options
 
 /** Unmount `target` (and, with `recursive`, everything below it). Not mounted → no error. */
 export async function unmount(target: string, options: { recursive?: boolean; lazy?: boolean } = {}): Promise<void> {
+  if (!options.recursive && (await unmountBySyscall(path.resolve(target), options.lazy ?? false))) return;
   const args = [...(options.recursive ? ['-R'] : []), ...(options.lazy ? ['-l'] : []), target];
   try {
     await run('umount', args);
@@ -54,6 +56,8 @@ async function mountOne(mount: Mount, where: string, signal?: AbortSignal): Prom
   let opts = mount.options;
   let cwd: string | undefined;
   if (opts.join(',').length > MAX_OPTIONS) ({ options: opts, cwd } = relativise(opts));
+  throwIfAborted(signal, `mounting ${where}`);
+  if (await mountBySyscall(mount.type, mount.source, path.resolve(where), opts, cwd)) return;
   await run('mount', ['-t', mount.type, ...(opts.length ? ['-o', opts.join(',')] : []), mount.source, path.resolve(where)], {
     signal,
     ...(cwd ? { cwd } : {}),

@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isCtrError } from '@ctr/errors';
+import { mountAll, unmount } from '@ctr/store';
+
+let base: string;
+let overlay: { lower: string; upper: string; work: string; merged: string };
+
+const mounted = (dir: string): boolean => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === dir);
+const overlayMount = (extra: string[] = []): { type: string; source: string; options: string[] } => ({
+  type: 'overlay',
+  source: 'overlay',
+  options: [`lowerdir=${overlay.lower}`, `upperdir=${overlay.upper}`, `workdir=${overlay.work}`, ...extra],
+});
+
+/** Run `body` (async, with the built @ctr/store as `s` and `fs`) in a node process of its own. */
+function runNode(body: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const store = path.join(__dirname, '..', 'dist', 'index.js');
+  const script = `const s = require(${JSON.stringify(store)}); const fs = require('node:fs'); (async () => { ${body} })().catch((e) => { console.error(e.message); process.exit(1); });`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', script], { env, timeout: 20_000 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)));
+  });
+}
+
+beforeEach(async () => {
+  base = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-mount-syscalls-'));
+  overlay = { lower: path.join(base, 'lower'), upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
+  for (const dir of Object.values(overlay)) await fs.mkdir(dir);
+  await fs.writeFile(path.join(overlay.lower, 'from-lower'), 'lower\n');
+});
+
+afterEach(async () => {
+  await unmount(overlay.merged).catch(() => undefined);
+  await fs.rm(base, { recursive: true, force: true });
+});
+
+test('an overlay mount and its unmount need no mount or umount program', async () => {
+  // A PATH with perl and nothing else: mount(8) and umount(8) cannot be found.
+  const bin = path.join(base, 'bin');
+  await fs.mkdir(bin);
+  await fs.symlink('/usr/bin/perl', path.join(bin, 'perl'));
+  const output = await runNode(
+    `await s.mountAll([${JSON.stringify(overlayMount())}], ${JSON.stringify(overlay.merged)});
+     console.log(fs.readFileSync(${JSON.stringify(path.join(overlay.merged, 'from-lower'))}, 'utf8').trim());
+     fs.writeFileSync(${JSON.stringify(path.join(overlay.merged, 'written'))}, 'upper\\n');
+     await s.unmount(${JSON.stringify(overlay.merged)});`,
+    { PATH: bin },
+  );
+  expect(output.trim()).toBe('lower');
+  expect(mounted(overlay.merged)).toBe(false);
+  expect(await fs.readFile(path.join(overlay.upper, 'written'), 'utf8')).toBe('upper\n');
+});
+
+test('mount flags among the options apply: ro makes the mount read-only', async () => {
+  await mountAll([overlayMount(['ro'])], overlay.merged);
+  await expect(fs.writeFile(path.join(overlay.merged, 'nope'), 'x')).rejects.toMatchObject({ code: 'EROFS' });
+});
+
+test('a mount the kernel refuses is an Internal CtrError naming the target, and nothing is mounted', async () => {
+  const error = await mountAll([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${path.join(base, 'missing')}`] }], overlay.merged).catch((e: unknown) => e);
+  expect(isCtrError(error) && error.code).toBe('Internal');
+  expect((error as Error).message).toContain(overlay.merged);
+  expect(mounted(overlay.merged)).toBe(false);
+});
+
+test('unmounting a directory that is not a mount point is not an error', async () => {
+  await expect(unmount(overlay.merged)).resolves.toBeUndefined();
+  await expect(unmount(path.join(base, 'does-not-exist'))).resolves.toBeUndefined();
+});
+
+test('a program that mounted and unmounted exits by itself (the mount relay never keeps it alive)', async () => {
+  const output = await runNode(
+    `await s.mountAll([${JSON.stringify(overlayMount())}], ${JSON.stringify(overlay.merged)});
+     await s.unmount(${JSON.stringify(overlay.merged)});
+     console.log('done');`,
+  );
+  expect(output.trim()).toBe('done');
+  expect(mounted(overlay.merged)).toBe(false);
+});
