@@ -347,7 +347,8 @@ export class Runtime {
     await d.update({ status: 'removing' });
     await this.removeRuntimeState(tools, id);
     const conmonPid = await d.conmonPid();
-    for (let i = 0; i < 100 && isAlive(conmonPid); i++) await delay(20);
+    // conmon exits a moment after writing the exit code: look again soon, then less often.
+    for (let waited = 0, step = 1; waited < 2000 && isAlive(conmonPid); waited += step, step = Math.min(step * 2, 20)) await delay(step);
     if (isAlive(conmonPid)) process.kill(conmonPid as number, 'SIGKILL');
     await Promise.all([fs.rm(d.dir, { recursive: true, force: true }), fs.rm(path.join(this.exitDir, id), { force: true })]);
   }
