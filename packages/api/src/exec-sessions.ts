@@ -24,14 +24,18 @@ export interface ExecSession {
   exitCode: number | null;
   /** The running process's controls, once it runs. */
   control?: ExecControl;
-  /** A resize asked for before the process ran (docker resizes right after start): applied when it does. */
-  pendingSize?: TerminalSize;
+  /** Resolves when the process runs (a resize right after start waits for it, as in dockerd). */
+  ready: Promise<void>;
+  markReady(): void;
 }
 
 interface TerminalSize {
   height: number;
   width: number;
 }
+
+/** How long a resize waits for an exec to start running (dockerd's wait). */
+const READY_WAIT_MS = 10_000;
 
 /** How long a finished exec stays inspectable (dockerd keeps them until the container goes). */
 const KEEP_MS = 10 * 60_000;
@@ -41,7 +45,9 @@ export class ExecSessions {
   private readonly sessions = new Map<string, ExecSession>();
 
   create(containerId: string, config: ExecConfig): ExecSession {
-    const session: ExecSession = { id: randomBytes(32).toString('hex'), containerId, config, running: false, started: false, exitCode: null };
+    let markReady = (): void => undefined;
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
+    const session: ExecSession = { id: randomBytes(32).toString('hex'), containerId, config, running: false, started: false, exitCode: null, ready, markReady };
     this.sessions.set(session.id, session);
     return session;
   }
@@ -55,21 +61,24 @@ export class ExecSessions {
   /** The process runs: resize requests go to it from now on. */
   running(session: ExecSession, control: ExecControl): void {
     session.control = control;
-    const size = session.pendingSize;
-    delete session.pendingSize;
-    if (size) control.resize(size).catch(() => undefined);
+    session.markReady();
   }
 
-  /** `POST /exec/{id}/resize`: resize the running exec's terminal, or remember the size until it runs. */
+  /** `POST /exec/{id}/resize`: resize the exec's terminal, waiting a while for a process that is about to run. */
   async resize(session: ExecSession, size: TerminalSize): Promise<void> {
     if (!session.config.tty) throw conflict(`exec ${session.id} has no TTY to resize`);
-    if (session.exitCode !== null) throw conflict(`exec ${session.id} is not running`);
-    if (session.control) return session.control.resize(size);
-    session.pendingSize = size;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, READY_WAIT_MS)));
+    await Promise.race([session.ready, timeout]).finally(() => clearTimeout(timer));
+    if (!session.control) {
+      throw conflict(session.exitCode !== null ? `exec ${session.id} is not running` : 'timeout waiting for exec session ready');
+    }
+    return session.control.resize(size);
   }
 
   finished(session: ExecSession, exitCode: number): void {
     delete session.control;
+    session.markReady();
     session.running = false;
     session.exitCode = exitCode;
     setTimeout(() => this.sessions.delete(session.id), KEEP_MS).unref();
