@@ -30,6 +30,9 @@ export const dialStdioCommand: Command = {
     const host = typeof args.flags.host === 'string' ? args.flags.host : where?.kind === 'remote' ? where.host : DEFAULT_SOCKET;
     if (!host.startsWith('unix://')) throw invalidArgument(`dial-stdio reaches a local unix socket, not ${host}`);
     await apiModule().dialStdio(host.slice('unix://'.length), io.stdin, io.stdout);
+    // The daemon closed its side: stop reading, so the process exits and the SSH channel sees EOF.
+    io.stdin.unpipe();
+    io.stdin.destroy();
     return 0;
   },
 };
