@@ -78,5 +78,7 @@ export function directTransport(host: string, tls?: TlsOptions): Transport {
 export function connectionError(host: string, error: Error): Error {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ECONNREFUSED' || code === 'ENOENT') return unavailable(`Cannot connect to the ctr daemon at ${host}. Is the daemon running?`, { cause: error });
-  return unavailable(`error during connect: ${host}: ${error.message}`, { cause: error });
+  // OpenSSL's text carries its own source location; the reason is the part a person can act on.
+  const reason = /:SSL routines:[^:]*:([^:]+)/.exec(error.message)?.[1] ?? error.message.trim();
+  return unavailable(`error during connect: ${host}: ${reason}`, { cause: error });
 }
