@@ -6,11 +6,11 @@ import type { AuthConfig } from '@ctr/registry';
  * them. The daemon cannot read the client's files, so the client reads them.
  */
 export async function registryAuth(registry: string): Promise<AuthConfig | undefined> {
-  const { loadDockerConfigAuth } = require('@ctr/registry') as typeof import('@ctr/registry');
+  const { loadDockerConfigAuth, DOCKER_HUB_SERVER } = require('@ctr/registry') as typeof import('@ctr/registry');
   const credentials = await loadDockerConfigAuth(registry);
   if (!credentials) return undefined;
   return {
-    serveraddress: registry,
+    serveraddress: registry === 'docker.io' ? DOCKER_HUB_SERVER : registry,
     ...(credentials.username !== undefined ? { username: credentials.username, password: credentials.password ?? '' } : {}),
     ...(credentials.identityToken ? { identitytoken: credentials.identityToken } : {}),
     ...(credentials.registryToken ? { registrytoken: credentials.registryToken } : {}),
