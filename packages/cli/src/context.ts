@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type { EngineApi } from '@ctr/api';
 import type { Io } from './command';
 import type { Endpoint, HostFlags } from './host';
@@ -56,11 +57,20 @@ async function openEngine(): Promise<CliEngine> {
     remote = new (apiModule().RemoteEngine)({ host: where.host, ...(where.tls ? { tls: where.tls } : {}), registryAuth });
     return remote;
   }
+  return localEngine();
+}
+
+/**
+ * The engine in this process. Nothing of ctr stays behind to see a detached container exit,
+ * so conmon runs `ctr container cleanup ID` then, for `--rm` and restart policies (Podman's way).
+ */
+export function localEngine(): import('@ctr/engine').Engine {
   const { Engine } = engineModule();
   return new Engine({
     ...(engineOptions.root ? { root: engineOptions.root } : {}),
     ...(engineOptions.runRoot ? { runRoot: engineOptions.runRoot } : {}),
     ...(engineOptions.insecureRegistries?.length ? { registry: { insecureRegistries: engineOptions.insecureRegistries } } : {}),
+    exitCommand: [process.execPath, path.join(__dirname, '..', 'bin', 'ctr.js'), ...rootFlags(), 'container', 'cleanup'],
   });
 }
 

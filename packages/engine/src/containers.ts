@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { unmount } from '@ctr/store';
-import type { ContainerState, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
+import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import type { NetworkSettings } from '@ctr/network';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
@@ -11,6 +11,7 @@ import { mountedRootfs, mountNewRootfs } from './container-root';
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
 import { newId, randomName } from './names';
+import { watched } from './restart';
 import { parseTmpfsSpec, parseVolumeSpec } from './volumes-spec';
 
 /** `docker create` / `docker run` options, as a library call. Resource fields are @ctr/runtime's. */
@@ -376,7 +377,9 @@ export class Containers {
     const record = await this.find(ref);
     await mountedRootfs(this.ctx, record);
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
-    const result = await this.ctx.runtime.start(record.id, attach);
+    // Nobody attached and no monitor here: conmon must tell someone of the exit.
+    const exitCommand = !attach.attach && this.ctx.exitCommand && !this.ctx.monitoring() && watched(record) ? [...this.ctx.exitCommand, record.id] : undefined;
+    const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand } : {}) });
     if (record.stoppedByUser) await this.records.write({ ...record, stoppedByUser: false });
     await this.ctx.events.emit('container', 'start', record.id, { name: record.name, image: record.image });
     return result.attached ? { attached: result.attached } : {};
@@ -390,9 +393,10 @@ export class Containers {
 
   async stop(ref: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
     const record = await this.find(ref);
+    // Marked even when it is not running: a restart its policy has pending is cancelled, as Docker's is.
+    if (!record.stoppedByUser) await this.records.write({ ...record, stoppedByUser: true });
     const state = await this.ctx.runtime.state(record.id);
     if (!state.running) return;
-    await this.records.write({ ...record, stoppedByUser: true });
     await this.ctx.events.emit('container', 'kill', record.id, { name: record.name, signal: options.signal ?? 'SIGTERM' });
     const exit = await this.ctx.runtime.stop(record.id, {
       ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
@@ -634,10 +638,7 @@ export class Containers {
     })();
   }
 
-  async exec(
-    ref: string,
-    options: { cmd: string[]; env?: string[]; user?: string; workingDir?: string; tty?: boolean; privileged?: boolean } & AttachIo,
-  ): Promise<ExecResult> {
+  async exec(ref: string, options: ExecOptions): Promise<ExecResult> {
     const record = await this.find(ref);
     const state = await this.ctx.runtime.state(record.id);
     if (!state.running) throw conflict(`Container ${record.id} is not running`);

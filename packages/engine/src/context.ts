@@ -13,4 +13,8 @@ export interface EngineContext {
   readonly network: NetworkManager;
   readonly events: EventLog;
   registry(): RegistryClient;
+  /** The program conmon runs after a watched container exits while no monitor is here to see it. */
+  readonly exitCommand: readonly string[] | undefined;
+  /** Whether this engine's restart monitor runs (then it, not an exit command, acts on exits). */
+  monitoring(): boolean;
 }

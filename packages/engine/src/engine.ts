@@ -23,7 +23,7 @@ import { EventLog, type EngineEvent, type EventsOptions } from './events';
 import { dockerfileModule, registryModule } from './lazy-modules';
 import { exportContainer, getArchive, putArchive, statPath, type PathStat, type PutArchiveOptions } from './archive';
 import { containerChanges, type FilesystemChange } from './changes';
-import { RestartMonitor, recoverContainers } from './restart';
+import { RestartMonitor, handleExit, recoverContainers } from './restart';
 import { diskUsage, systemPrune, type DiskUsage, type SystemPruneOptions, type SystemPruneResult } from './system';
 import { stats, top, type ContainerStats, type StatsOptions, type TopResult } from './top-stats';
 import { Images, normalizeImageName, type HistoryItem, type ImageInspect, type ImageSummary, type PullOptions, type PushOptions, type RemovedImage, type ResolvedImage } from './images';
@@ -38,6 +38,13 @@ export interface EngineOptions {
   /** The OCI runtime binary (default `runc` on PATH). */
   runtimePath?: string;
   conmonPath?: string;
+  /**
+   * Daemonless restart policies and `--rm`: a program (and arguments) conmon runs when a
+   * container with a restart policy or auto-remove exits while no monitor of this engine
+   * runs; the container ID is appended. It should call `engine.handleExit(id)` on the same
+   * root — the ctr command passes its own `container cleanup`.
+   */
+  exitCommand?: string[];
 }
 
 export interface RunOptions extends CreateContainerOptions, AttachIo {
@@ -97,6 +104,8 @@ export class Engine {
         network: new NetworkManager({ root: this.root, runRoot: this.runRoot }),
         events: new EventLog(this.root),
         registry: () => (registry ??= new (registryModule().RegistryClient)(this.options.registry ?? {})),
+        exitCommand: this.options.exitCommand,
+        monitoring: () => this.monitor !== undefined,
       };
       const images = new Images(ctx);
       const containers = new Containers(ctx, images);
@@ -409,6 +418,15 @@ export class Engine {
     const { ctx, containers } = await this.ready();
     this.monitor = new RestartMonitor(ctx, containers, options);
     await this.monitor.start();
+  }
+
+  /**
+   * Act on container `id`'s exit once, as a monitor would: the die event, then removal
+   * (`--rm`) or a restart its policy asks for. What `exitCommand` programs call.
+   */
+  async handleExit(id: string): Promise<void> {
+    const { ctx, containers } = await this.ready();
+    await handleExit(ctx, containers, (await containers.find(id)).id);
   }
 
   /** After a reboot-like loss of the run directory: start `always`/`unless-stopped` containers again, remove exited `--rm` ones. */

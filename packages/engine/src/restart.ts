@@ -44,7 +44,8 @@ function lostWhileRunning(state: ContainerState): boolean {
   return state.status === 'exited' && state.exitCode === 255 && /monitor|conmon/.test(state.error);
 }
 
-function watched(record: ContainerRecord): boolean {
+/** Whether a container's exit needs acting on: it has a restart policy, or goes with `--rm`. */
+export function watched(record: ContainerRecord): boolean {
   return record.restartPolicy.name !== 'no' || record.autoRemove;
 }
 
@@ -58,19 +59,15 @@ export class RestartMonitor {
   private readonly startedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
-  private readonly lockDir: string;
 
   constructor(
     private readonly ctx: EngineContext,
     private readonly containers: Containers,
     private readonly options: { scanIntervalMs?: number } = {},
-  ) {
-    this.lockDir = path.join(ctx.root, 'engine', 'restart-locks');
-  }
+  ) {}
 
   /** Begin watching; resolves after the first scan. */
   async start(): Promise<void> {
-    await fs.mkdir(this.lockDir, { recursive: true });
     this.timer = setInterval(() => void this.scan(), this.options.scanIntervalMs ?? 1000);
     this.timer.unref();
     await this.scan();
@@ -142,34 +139,81 @@ export class RestartMonitor {
   }
 
   private async onExit(id: string, exitCode: number, startedAt: string): Promise<void> {
-    const record = await this.containers.records.read(id).catch(() => undefined);
-    if (!record) return;
-    if (!record.stoppedByUser) await this.ctx.events.emit('container', 'die', id, { name: record.name, image: record.image, exitCode: String(exitCode) });
-    if (record.autoRemove) {
-      await sleep(AUTO_REMOVE_GRACE_MS);
-      const after = await this.ctx.runtime.state(id).catch(() => undefined);
-      if (after && !after.running) await this.containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
-      return;
-    }
-    if (!shouldRestart(record.restartPolicy, exitCode, record.restartCount, record.stoppedByUser === true)) return;
-    const ranFor = Date.now() - new Date(startedAt).getTime();
-    const wait = ranFor >= RESET_AFTER_MS ? FIRST_BACKOFF_MS : Math.min((this.backoff.get(id) ?? FIRST_BACKOFF_MS / 2) * 2, MAX_BACKOFF_MS);
-    this.backoff.set(id, wait);
-    await sleep(wait);
-    if (this.closing.signal.aborted) return;
-    await withLock(path.join(this.lockDir, `${id}.lock`), async () => {
-      const now = await this.ctx.runtime.state(id).catch(() => undefined);
-      const latest = await this.containers.records.read(id).catch(() => undefined);
-      // Another engine's monitor (or a user) got there first.
-      if (!now || now.running || now.finishedAt !== this.handled.get(id) || !latest || latest.stoppedByUser) return;
-      await this.containers.records.write({ ...latest, restartCount: latest.restartCount + 1 });
-      await this.containers.start(id);
-    }).catch(() => undefined);
+    await actOnExit(this.ctx, this.containers, id, exitCode, {
+      backoffMs: () => {
+        const ranFor = Date.now() - new Date(startedAt).getTime();
+        const wait = ranFor >= RESET_AFTER_MS ? FIRST_BACKOFF_MS : Math.min((this.backoff.get(id) ?? FIRST_BACKOFF_MS / 2) * 2, MAX_BACKOFF_MS);
+        this.backoff.set(id, wait);
+        return wait;
+      },
+      finishedAt: this.handled.get(id) ?? '',
+      aborted: () => this.closing.signal.aborted,
+    });
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/**
+ * What a watched container's exit leads to, wherever it is noticed (an engine's monitor,
+ * or conmon's exit command in daemonless use): the die event, then removal for `--rm`, or
+ * a restart when the policy says so — under the container's restart lock, and only if the
+ * exit that `finishedAt` names is still the last one (so two observers act once).
+ */
+async function actOnExit(
+  ctx: EngineContext,
+  containers: Containers,
+  id: string,
+  exitCode: number,
+  options: { backoffMs: () => number; finishedAt: string; aborted?: () => boolean; keepAlive?: boolean },
+): Promise<void> {
+  const pause = (ms: number): Promise<void> => sleep(ms, options.keepAlive);
+  const record = await containers.records.read(id).catch(() => undefined);
+  if (!record) return;
+  if (!record.stoppedByUser) await ctx.events.emit('container', 'die', id, { name: record.name, image: record.image, exitCode: String(exitCode) });
+  if (record.autoRemove) {
+    await pause(AUTO_REMOVE_GRACE_MS);
+    const after = await ctx.runtime.state(id).catch(() => undefined);
+    if (after && !after.running) await containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    return;
+  }
+  if (!shouldRestart(record.restartPolicy, exitCode, record.restartCount, record.stoppedByUser === true)) return;
+  await pause(options.backoffMs());
+  if (options.aborted?.()) return;
+  const lockDir = path.join(ctx.root, 'engine', 'restart-locks');
+  await fs.mkdir(lockDir, { recursive: true });
+  await withLock(path.join(lockDir, `${id}.lock`), async () => {
+    const now = await ctx.runtime.state(id).catch(() => undefined);
+    const latest = await containers.records.read(id).catch(() => undefined);
+    // Another engine's monitor (or a user) got there first.
+    if (!now || now.running || now.finishedAt !== options.finishedAt || !latest || latest.stoppedByUser) return;
+    await containers.records.write({ ...latest, restartCount: latest.restartCount + 1 });
+    await containers.start(id);
+  }).catch(() => undefined);
+}
+
+/**
+ * Daemonless: conmon's exit command for container `id` (`ctr container cleanup`). The
+ * backoff between quick restarts doubles with the restart count, as Docker's does.
+ */
+export async function handleExit(ctx: EngineContext, containers: Containers, id: string): Promise<void> {
+  const state = await ctx.runtime.state(id).catch(() => undefined);
+  if (!state || state.running || state.status !== 'exited') return;
+  const record = await containers.records.read(id).catch(() => undefined);
+  if (!record) return;
+  const ranFor = new Date(state.finishedAt).getTime() - new Date(state.startedAt).getTime();
+  await actOnExit(ctx, containers, id, state.exitCode, {
+    backoffMs: () => (ranFor >= RESET_AFTER_MS ? FIRST_BACKOFF_MS : Math.min(FIRST_BACKOFF_MS * 2 ** record.restartCount, MAX_BACKOFF_MS)),
+    finishedAt: state.finishedAt,
+    // This process exists only for this exit: its waits are what keeps it alive.
+    keepAlive: true,
+  });
+}
+
+/** A monitor's waits must not keep a finished engine process alive. */
+function sleep(ms: number, keepAlive = false): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    if (!keepAlive) timer.unref();
+  });
 }
 
 /**

@@ -23,6 +23,8 @@ export interface ConmonConfig {
   terminal: boolean;
   stdin: boolean;
   exec?: { processSpec: string; attach: boolean };
+  /** A program (and its arguments) conmon runs after the container has exited. */
+  exitCommand?: readonly string[];
 }
 
 /** conmon's command line, the way Podman builds it (libpod `oci_conmon_common.go`). */
@@ -48,6 +50,11 @@ export function conmonArgs(c: ConmonConfig): string[] {
   if (c.persistDir) args.push('-0', c.persistDir);
   if (c.terminal) args.push('-t');
   if (c.stdin) args.push('-i');
+  const [exitProgram, ...exitArgs] = c.exitCommand ?? [];
+  if (exitProgram) {
+    args.push('--exit-command', exitProgram);
+    for (const arg of exitArgs) args.push('--exit-command-arg', arg);
+  }
   if (c.exec) {
     args.push('-e', '--exec-process-spec', c.exec.processSpec);
     if (c.exec.attach) args.push('--exec-attach');

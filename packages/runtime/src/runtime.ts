@@ -46,6 +46,11 @@ export interface RuntimeOptions {
 export interface StartOptions {
   /** Attach these streams before the process starts, so none of its output is missed. */
   attach?: AttachStreams;
+  /**
+   * A program (and its arguments) conmon runs once the process has exited, after the exit
+   * code is recorded — how a daemonless caller hears of exits it is not there to see.
+   */
+  exitCommand?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -232,6 +237,7 @@ export class Runtime {
       persistDir: d.dir,
       terminal: record.tty,
       stdin: record.openStdin,
+      ...(options.exitCommand ? { exitCommand: options.exitCommand } : {}),
     };
     const conmon = spawnConmon(config);
     const message = await conmon.sync.next();

@@ -1,7 +1,7 @@
-import type { ContainerSummary } from '@ctr/engine';
+import type { ContainerSummary, ExecControl } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
-import { engineModule, getEngine, println, type CliEngine } from '../context';
+import { engineModule, getEngine, localEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec } from '../flags';
 import { ago, commandColumn, formatItems } from '../format';
 import { createFlags, createOptions } from './create-flags';
@@ -20,13 +20,23 @@ export function parseFilters(values: string[]): Record<string, string[]> {
   return filters;
 }
 
-/** Puts the terminal in raw mode for a TTY session and forwards its size; returns the undo. */
-async function terminalSession(io: Io, id: string): Promise<() => void> {
+type TerminalSize = { height: number; width: number };
+
+/** The size of the terminal ctr writes to, when it writes to one. */
+function terminalSize(io: Io): TerminalSize | undefined {
+  return io.stdout.rows && io.stdout.columns ? { height: io.stdout.rows, width: io.stdout.columns } : undefined;
+}
+
+/**
+ * Puts the terminal in raw mode for a TTY session and forwards its size to `resizeTo` (the
+ * container's TTY, or an exec's), now and whenever the window changes; returns the undo.
+ */
+function terminalSession(io: Io, resizeTo: (size: TerminalSize) => Promise<void>): () => void {
   if (!io.stdin.isTTY || !io.stdin.setRawMode) return () => undefined;
-  const engine = await getEngine();
   io.stdin.setRawMode(true);
   const resize = (): void => {
-    if (io.stdout.rows && io.stdout.columns) void engine.resize(id, { height: io.stdout.rows, width: io.stdout.columns }).catch(() => undefined);
+    const size = terminalSize(io);
+    if (size) void resizeTo(size).catch(() => undefined);
   };
   resize();
   process.on('SIGWINCH', resize);
@@ -61,7 +71,7 @@ const run: Command = {
       return 0;
     }
     const { id } = await engine.create({ ...options, autoRemove: false });
-    const restore = options.tty ? await terminalSession(io, id) : () => undefined;
+    const restore = options.tty ? terminalSession(io, (size) => engine.resize(id, size)) : () => undefined;
     try {
       return await startAttached(engine, id, io, options.openStdin === true);
     } finally {
@@ -304,12 +314,17 @@ const exec: Command = {
     const user = str(args, 'user');
     const workingDir = str(args, 'workdir');
     const tty = bool(args, 'tty');
-    const restore = tty ? await terminalSession(io, container) : () => undefined;
+    // The exec's own pty follows the window once it runs; until then its start size is the window's.
+    let running: ExecControl | undefined;
+    const restore = tty ? terminalSession(io, async (size) => running?.resize(size)) : () => undefined;
+    const size = terminalSize(io);
     try {
       const result = await engine.exec(container, {
         cmd,
         env: list(args, 'env'),
         tty,
+        ...(tty && size ? { consoleSize: size } : {}),
+        onStart: (exec) => (running = exec),
         privileged: bool(args, 'privileged'),
         ...(user ? { user } : {}),
         ...(workingDir ? { workingDir } : {}),
@@ -449,6 +464,18 @@ const prune: Command = {
   },
 };
 
+const cleanup: Command = {
+  name: 'cleanup',
+  usage: 'CONTAINER',
+  description: 'Act on an exited container: remove it (--rm) or restart it (its restart policy); conmon runs this',
+  flags: [],
+  args: [1, 1],
+  async run(args) {
+    await localEngine().handleExit(args.positionals[0] as string);
+    return 0;
+  },
+};
+
 export const containerCommands: Command[] = [
   run,
   create,
@@ -469,5 +496,5 @@ export const containerCommands: Command[] = [
   commit,
 ];
 
-export const containerOnlyCommands: Command[] = [prune];
+export const containerOnlyCommands: Command[] = [prune, cleanup];
 

@@ -1,0 +1,70 @@
+import { execFile, type ExecFileException } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBusyboxRootfs } from '@ctr/image';
+
+/**
+ * No ctr process stays behind a detached container: conmon runs `ctr container cleanup`
+ * when one with `--rm` or a restart policy exits (Podman's way), so Docker's behaviour holds
+ * without a daemon.
+ */
+const bin = join(__dirname, '..', 'bin', 'ctr.js');
+let root: string;
+let runRoot: string;
+
+function ctr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, '--root', root, '--runroot', runRoot, ...args], (error: ExecFileException | null, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Ask until `check` holds (the cleanup runs in its own process, some time after the exit). */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 150; i++) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'ctr-cli-exits-'));
+  runRoot = await mkdtemp(join(tmpdir(), 'ctr-cli-exits-run-'));
+  const rootfs = await mkdtemp(join(tmpdir(), 'ctr-cli-exits-bb-'));
+  await createBusyboxRootfs(rootfs);
+  expect((await ctr('import', '-c', 'CMD ["sh"]', rootfs, 'busybox')).code).toBe(0);
+  await rm(rootfs, { recursive: true, force: true });
+});
+
+afterAll(async () => {
+  const { stdout } = await ctr('ps', '-aq', '--no-trunc');
+  for (const id of stdout.split('\n').filter(Boolean)) await ctr('rm', '-f', id);
+  await rm(root, { recursive: true, force: true });
+  await rm(runRoot, { recursive: true, force: true });
+});
+
+test('a detached --rm container is removed after it exits, with no ctr process running', async () => {
+  const run = await ctr('run', '-d', '--rm', '--name', 'short-lived', '--network', 'none', 'busybox', 'sh', '-c', 'sleep 0.2');
+  expect(run.code).toBe(0);
+  expect(await eventually(async () => (await ctr('ps', '-a', '--filter', 'name=short-lived', '-q')).stdout.trim() === '')).toBe(true);
+});
+
+test('--restart on-failure:2 restarts a failing container twice, then leaves it exited', async () => {
+  expect((await ctr('run', '-d', '--restart', 'on-failure:2', '--name', 'flaky', '--network', 'none', 'busybox', 'sh', '-c', 'exit 3')).code).toBe(0);
+  const settled = async (): Promise<boolean> => (await ctr('inspect', '--format', '{{.RestartCount}} {{.State.Status}}', 'flaky')).stdout.trim() === '2 exited';
+  expect(await eventually(settled)).toBe(true);
+  expect((await ctr('inspect', '--format', '{{.State.ExitCode}}', 'flaky')).stdout.trim()).toBe('3');
+});
+
+test('--restart always brings an exited container back, and ctr stop stops it for good', async () => {
+  expect((await ctr('run', '-d', '--restart', 'always', '--name', 'phoenix', '--network', 'none', 'busybox', 'sh', '-c', 'sleep 0.2')).code).toBe(0);
+  const restarted = async (): Promise<boolean> => Number((await ctr('inspect', '--format', '{{.RestartCount}}', 'phoenix')).stdout.trim()) >= 1;
+  expect(await eventually(restarted)).toBe(true);
+  expect((await ctr('stop', '-t', '1', 'phoenix')).code).toBe(0);
+  const count = (await ctr('inspect', '--format', '{{.RestartCount}}', 'phoenix')).stdout.trim();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  expect((await ctr('inspect', '--format', '{{.State.Status}} {{.RestartCount}}', 'phoenix')).stdout.trim()).toBe(`exited ${count}`);
+});
