@@ -11,6 +11,7 @@ import { networkCommands } from './commands/networks';
 import { registryCommands } from './commands/registry';
 import { systemCommands } from './commands/system';
 import { volumeCommands } from './commands/volumes';
+import { loginCommands } from './commands/login';
 import { closeEngine, configureEngine } from './context';
 import { contextCommands } from './commands/context';
 import { bool, list, parseFlags, str, type FlagSpec, type ParsedArgs } from './flags';
@@ -36,7 +37,7 @@ const globalFlags: FlagSpec[] = [
 const byName = (commands: Command[], name: string): Command => commands.find((c) => c.name === name) as Command;
 const renamed = (command: Command, name: string): Command => ({ ...command, name });
 
-const topLevel: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands, ...containerFileCommands, ...topStatsCommands, daemonCommand];
+const topLevel: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands, ...containerFileCommands, ...topStatsCommands, daemonCommand, ...loginCommands];
 const common = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'version', 'info'].map((n) => byName(topLevel, n));
 
 const groups: CommandGroup[] = [

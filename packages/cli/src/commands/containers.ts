@@ -324,7 +324,12 @@ const exec: Command = {
         env: list(args, 'env'),
         tty,
         ...(tty && size ? { consoleSize: size } : {}),
-        onStart: (exec) => (running = exec),
+        onStart: (exec) => {
+          running = exec;
+          // A window change while the exec was starting reached no one: send the size now.
+          const now = terminalSize(io);
+          if (now && (now.height !== size?.height || now.width !== size.width)) void exec.resize(now).catch(() => undefined);
+        },
         privileged: bool(args, 'privileged'),
         ...(user ? { user } : {}),
         ...(workingDir ? { workingDir } : {}),

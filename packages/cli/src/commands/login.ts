@@ -1,0 +1,148 @@
+import { CtrError, isCtrError } from '@ctr/errors';
+import type { RegistryCredentials } from '@ctr/registry';
+import type { Command, Io } from '../command';
+import { eprintln, println } from '../context';
+import { bool, str } from '../flags';
+
+/** Loaded on first use: the registry client brings undici. */
+function registryModule(): typeof import('@ctr/registry') {
+  return require('@ctr/registry') as typeof import('@ctr/registry');
+}
+
+/** Thrown to end `login` with docker's own line on stderr (no "Error: " added) and exit status 1. */
+class LoginFailure extends Error {}
+
+/** All of stdin, without the line end docker strips from `--password-stdin`. */
+async function readStdin(io: Io): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** One line typed at the terminal; with `secret` it is not echoed. */
+function prompt(io: Io, question: string, secret: boolean): Promise<string> {
+  io.stdout.write(question);
+  const { stdin } = io;
+  if (secret) stdin.setRawMode?.(true);
+  return new Promise((resolve, reject) => {
+    let line = '';
+    const finish = (error?: Error): void => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.pause();
+      if (secret) {
+        stdin.setRawMode?.(false);
+        io.stdout.write('\n');
+      }
+      if (error) reject(error);
+      else resolve(line);
+    };
+    const onData = (chunk: Buffer): void => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return finish();
+        if (ch === '\u0003') return finish(new CtrError('Aborted', 'login cancelled'));
+        if (ch === '\u007f') line = line.slice(0, -1);
+        else line += ch;
+      }
+    };
+    const onEnd = (): void => finish();
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.resume();
+  });
+}
+
+/** The credentials to log in with: from the flags, stdin, what is stored, or the terminal — in docker's order. */
+async function credentialsFor(args: Parameters<Command['run']>[0], io: Io, registry: string): Promise<{ credentials: RegistryCredentials; stored: boolean }> {
+  let username = str(args, 'username');
+  let password = str(args, 'password');
+  const fromStdin = bool(args, 'password-stdin');
+  if (password !== undefined && fromStdin) throw new LoginFailure('conflicting options: cannot specify both --password and --password-stdin');
+  if (fromStdin) {
+    if (!username) throw new LoginFailure('the --password-stdin option requires --username to be set');
+    password = await readStdin(io);
+  } else if (password !== undefined) {
+    eprintln(io, 'WARNING! Using --password via the CLI is insecure. Use --password-stdin.');
+  }
+  if (username === undefined && password === undefined) {
+    const stored = await registryModule().loadDockerConfigAuth(registry, { env: io.env });
+    if (stored) {
+      println(io, 'Authenticating with existing credentials...');
+      return { credentials: stored, stored: true };
+    }
+  }
+  if (!username || password === undefined) {
+    if (!io.stdin.isTTY) throw new LoginFailure('Error: Cannot perform an interactive login from a non TTY device');
+    username ||= (await prompt(io, 'Username: ', false)).trim();
+    if (!username) throw new LoginFailure('Error: Non-null Username Required');
+    password ??= await prompt(io, 'Password: ', true);
+  }
+  if (!password) throw new LoginFailure('Error: Non-null Password Required');
+  return { credentials: { username, password }, stored: false };
+}
+
+const login: Command = {
+  name: 'login',
+  usage: '[OPTIONS] [SERVER]',
+  description: 'Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.',
+  flags: [
+    { name: 'username', short: 'u', type: 'string', description: 'Username' },
+    { name: 'password', short: 'p', type: 'string', description: 'Password or Personal Access Token (PAT)' },
+    { name: 'password-stdin', type: 'bool', description: 'Take the Password or Personal Access Token (PAT) from stdin' },
+  ],
+  args: [0, 1],
+  async run(args, io) {
+    const registry = registryModule();
+    const server = registry.registryHostOf(args.positionals[0] ?? registry.DOCKER_HUB_SERVER);
+    const client = new registry.RegistryClient({ credentials: {} });
+    let login: { credentials: RegistryCredentials; stored: boolean };
+    try {
+      login = await credentialsFor(args, io, server);
+      await client.ping(server, { credentials: login.credentials });
+    } catch (error) {
+      if (error instanceof LoginFailure) eprintln(io, error.message);
+      // What the registry answered, worded as docker shows a daemon's answer.
+      else if (isCtrError(error) && error.code !== 'InvalidArgument') eprintln(io, `Error response from daemon: ${error.message}`);
+      else throw error;
+      return 1;
+    } finally {
+      await client.close();
+    }
+    const { credentials, stored } = login;
+    if (!stored) {
+      const where = await registry.storeDockerConfigAuth(server, credentials, { env: io.env });
+      if (where.helper === undefined) {
+        eprintln(io, `WARNING! Your credentials are stored unencrypted in '${where.file}'.`);
+        eprintln(io, 'Configure a credential helper to remove this warning. See');
+        eprintln(io, 'https://docs.docker.com/go/credential-store/\n');
+      }
+    }
+    println(io, 'Login Succeeded');
+    return 0;
+  },
+};
+
+const logout: Command = {
+  name: 'logout',
+  usage: '[SERVER]',
+  description: 'Log out from a registry.\nIf no server is specified, the default is defined by the daemon.',
+  flags: [],
+  args: [0, 1],
+  async run(args, io) {
+    const registry = registryModule();
+    const server = registry.registryHostOf(args.positionals[0] ?? registry.DOCKER_HUB_SERVER);
+    // Docker names the hub by its historic URL in these messages, every other registry by host.
+    const shown = server === 'docker.io' ? registry.DOCKER_HUB_SERVER : server;
+    const config = await registry.readDockerConfig({ env: io.env });
+    const known = Object.keys(config.auths ?? {}).some((key) => registry.registryHostOf(key) === server);
+    if (!known && registry.authConfigFor(config.credHelpers ?? {}, server) === undefined && config.credsStore === undefined) {
+      println(io, `Not logged in to ${shown}`);
+      return 0;
+    }
+    println(io, `Removing login credentials for ${shown}`);
+    await registry.eraseDockerConfigAuth(server, { env: io.env });
+    return 0;
+  },
+};
+
+export const loginCommands: Command[] = [login, logout];
