@@ -48,6 +48,12 @@ export interface HijackedSession {
   multiplexed: boolean;
 }
 
+interface ExecStartOptions {
+  tty: boolean;
+  /** The terminal size the exec starts with (with `tty`). */
+  consoleSize?: { height: number; width: number };
+}
+
 /** Docker's `{Volumes, Warnings}` from `GET /volumes`. */
 type VolumeList<V> = { Volumes: V[] | null };
 
@@ -391,12 +397,18 @@ export class ApiClient {
   }
 
   /** Start an exec attached (a hijacked session), or detached (resolves once it started). */
-  startExec(execId: string, options: { tty: boolean; detach: true }): Promise<void>;
-  startExec(execId: string, options: { tty: boolean; detach?: false }): Promise<HijackedSession>;
-  async startExec(execId: string, options: { tty: boolean; detach?: boolean }): Promise<HijackedSession | void> {
-    const body = { Detach: options.detach === true, Tty: options.tty };
+  startExec(execId: string, options: ExecStartOptions & { detach: true }): Promise<void>;
+  startExec(execId: string, options: ExecStartOptions & { detach?: false }): Promise<HijackedSession>;
+  async startExec(execId: string, options: ExecStartOptions & { detach?: boolean }): Promise<HijackedSession | void> {
+    const size = options.consoleSize;
+    const body = { Detach: options.detach === true, Tty: options.tty, ...(size ? { ConsoleSize: [size.height, size.width] } : {}) };
     if (options.detach) return this.empty('POST', `/exec/${encodeURIComponent(execId)}/start`, { body });
     return this.hijack('POST', `/exec/${encodeURIComponent(execId)}/start`, { body });
+  }
+
+  /** Resize a running exec's terminal. */
+  resizeExec(execId: string, size: { height: number; width: number }): Promise<void> {
+    return this.empty('POST', `/exec/${encodeURIComponent(execId)}/resize`, { query: { h: size.height, w: size.width } });
   }
 
   inspectExec(execId: string): Promise<{ ExitCode: number | null; Running: boolean }> {

@@ -392,11 +392,13 @@ export class RemoteEngine implements EngineApi {
       ...(options.workingDir ? { WorkingDir: options.workingDir } : {}),
       ...(options.privileged ? { Privileged: true } : {}),
     });
+    const start = { tty, ...(tty && options.consoleSize ? { consoleSize: options.consoleSize } : {}) };
     if (!options.stdin && !options.stdout && !options.stderr) {
-      await this.client.startExec(id, { tty, detach: true });
+      await this.client.startExec(id, { ...start, detach: true });
       return { exitCode: 0 };
     }
-    const session = await this.client.startExec(id, { tty });
+    const session = await this.client.startExec(id, start);
+    options.onStart?.({ resize: (size) => this.client.resizeExec(id, size) });
     await pumpSession(session, options);
     const { ExitCode } = await this.client.inspectExec(id);
     return { exitCode: ExitCode ?? 126 };
