@@ -1,23 +1,24 @@
 import type { IncomingMessage } from 'node:http';
 import type { AuthConfig } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
-import { Fields } from './fields';
-import { describe } from './request-body';
 
 const AUTH_FIELDS = ['username', 'password', 'auth', 'email', 'serveraddress', 'identitytoken', 'registrytoken'] as const;
 
 /**
  * An AuthConfig from a decoded JSON object. Keys match without regard to case, as Go's
  * decoder matches them (`Username` and `username` are one field); unknown keys are ignored.
+ * `where` prefixes error messages (`X-Registry-Auth header: `).
  */
 export function authConfigFrom(value: Record<string, unknown>, where: string): AuthConfig {
   const lower: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value)) lower[key.toLowerCase()] = field;
-  const fields = new Fields(lower, where);
   const config: AuthConfig = {};
   for (const key of AUTH_FIELDS) {
-    const text = fields.string(key);
-    if (text) config[key] = text;
+    const field = lower[key];
+    if (field === undefined || field === null || field === '') continue;
+    // The value is not echoed: it may be a secret.
+    if (typeof field !== 'string') throw invalidArgument(`invalid ${where}${key}: expected a string`);
+    config[key] = field;
   }
   return config;
 }
@@ -39,7 +40,7 @@ export function registryConfigHeader(req: IncomingMessage): Record<string, AuthC
   const out: Record<string, AuthConfig> = {};
   for (const [server, entry] of Object.entries(value ?? {})) {
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-      throw invalidArgument(`invalid X-Registry-Config header: the entry for "${server}" must be an object, got ${describe(entry)}`);
+      throw invalidArgument(`invalid X-Registry-Config header: the entry for "${server}" must be an object`);
     }
     out[server] = authConfigFrom(entry as Record<string, unknown>, `X-Registry-Config header, entry "${server}": `);
   }
@@ -62,7 +63,7 @@ function decodeHeader(req: IncomingMessage, name: string): Record<string, unknow
     throw invalidArgument(`invalid ${name} header: the decoded value is not JSON: ${(error as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidArgument(`invalid ${name} header: expected a JSON object, got ${describe(value)}`);
+    throw invalidArgument(`invalid ${name} header: expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
   }
   return value as Record<string, unknown>;
 }
