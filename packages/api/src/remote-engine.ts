@@ -28,7 +28,7 @@ import type {
   SystemPruneResult,
   TopResult,
 } from '@ctr/engine';
-import { familiarImageName, normalizeImageName, splitRepoTag } from '@ctr/engine';
+import { familiarImageName, normalizeImageName, splitRepoTag, tarTree } from '@ctr/engine';
 import { CtrError, isNotFound, unsupported } from '@ctr/errors';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import { parseNormalizedReference } from '@ctr/image';
@@ -197,7 +197,8 @@ export class RemoteEngine implements EngineApi {
   }
 
   async importImage(source: RootfsSource, options: { name?: string; config?: ContainerConfig; comment?: string; signal?: AbortSignal } = {}): Promise<ImageRef> {
-    const tar = 'dir' in source ? contextTar(source.dir, options.signal ? { signal: options.signal } : {}) : source.tar;
+    // A root filesystem goes up whole: owners, devices and links as they are (no .dockerignore here).
+    const tar = 'dir' in source ? tarTree(source.dir, '', options.signal ? { signal: options.signal } : {}) : source.tar;
     const target = options.name ? repoAndTag(options.name) : undefined;
     const id = await this.client.importImage(tar, {
       ...(target ? { repo: target.repo, tag: target.tag } : {}),
