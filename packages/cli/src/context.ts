@@ -54,7 +54,7 @@ async function openEngine(): Promise<CliEngine> {
   const where = await currentEndpoint();
   if (where.kind === 'remote') {
     const { registryAuth } = require('./registry-auth') as typeof import('./registry-auth');
-    remote = new (apiModule().RemoteEngine)({ host: where.host, ...(where.tls ? { tls: where.tls } : {}), registryAuth });
+    remote = new (apiModule().RemoteEngine)({ host: where.host, ...(where.tls ? { tls: where.tls } : {}), registryAuth: registryAuth(engineOptions.env ?? process.env) });
     return remote;
   }
   return localEngine();

@@ -5,14 +5,16 @@ import type { AuthConfig } from '@ctr/registry';
  * `~/.docker/config.json` (or its credential helper) holds for it, as the docker CLI sends
  * them. The daemon cannot read the client's files, so the client reads them.
  */
-export async function registryAuth(registry: string): Promise<AuthConfig | undefined> {
-  const { loadDockerConfigAuth, DOCKER_HUB_SERVER } = require('@ctr/registry') as typeof import('@ctr/registry');
-  const credentials = await loadDockerConfigAuth(registry);
-  if (!credentials) return undefined;
-  return {
-    serveraddress: registry === 'docker.io' ? DOCKER_HUB_SERVER : registry,
-    ...(credentials.username !== undefined ? { username: credentials.username, password: credentials.password ?? '' } : {}),
-    ...(credentials.identityToken ? { identitytoken: credentials.identityToken } : {}),
-    ...(credentials.registryToken ? { registrytoken: credentials.registryToken } : {}),
+export function registryAuth(env: NodeJS.ProcessEnv): (registry: string) => Promise<AuthConfig | undefined> {
+  return async (registry) => {
+    const { loadDockerConfigAuth, DOCKER_HUB_SERVER } = require('@ctr/registry') as typeof import('@ctr/registry');
+    const credentials = await loadDockerConfigAuth(registry, { env });
+    if (!credentials) return undefined;
+    return {
+      serveraddress: registry === 'docker.io' ? DOCKER_HUB_SERVER : registry,
+      ...(credentials.username !== undefined ? { username: credentials.username, password: credentials.password ?? '' } : {}),
+      ...(credentials.identityToken ? { identitytoken: credentials.identityToken } : {}),
+      ...(credentials.registryToken ? { registrytoken: credentials.registryToken } : {}),
+    };
   };
 }
