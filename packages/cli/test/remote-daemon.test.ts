@@ -178,6 +178,13 @@ describe('choosing the daemon', () => {
     expect(result).toEqual({ code: 1, stdout: '', stderr: `Cannot connect to the ctr daemon at unix://${work}/nothing.sock. Is the daemon running?\n` });
   });
 
+  test('system dial-stdio bridges to the socket the global -H names', async () => {
+    const result = await ctr(['system', 'dial-stdio'], 'GET /_ping HTTP/1.0\r\nHost: ctr\r\n\r\n');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+    expect(result.stdout.endsWith('\r\n\r\nOK')).toBe(true);
+  });
+
   test('ctr version shows the client and the daemon it reached', async () => {
     const result = await ctr(['version']);
     expect(result.code).toBe(0);
