@@ -581,13 +581,15 @@ export class ApiClient {
       labels?: Record<string, string>;
       platform?: string;
       networkMode?: string;
+      /** `X-Registry-Config`: base64url JSON of credentials by registry, for FROM pulls. */
+      registryConfig?: string;
       signal?: AbortSignal;
       onProgress?: (message: ProgressMessage) => void;
     } = {},
   ): Promise<string> {
     const res = await this.raw('POST', '/build', {
       stream: context,
-      headers: { 'Content-Type': 'application/x-tar' },
+      headers: { 'Content-Type': 'application/x-tar', ...(options.registryConfig ? { 'X-Registry-Config': options.registryConfig } : {}) },
       query: {
         t: options.tags,
         dockerfile: options.dockerfile,

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type {
   AttachIo,
+  AuthConfig,
   BuildImageOptions,
   CommitOptions,
   ContainerInspect,
@@ -45,8 +46,6 @@ type LogEntry = EngineApi['logs'] extends (...args: never[]) => AsyncGenerator<i
 type VolumeInfo = Awaited<ReturnType<EngineApi['inspectVolume']>>;
 type NetworkInspect = Awaited<ReturnType<EngineApi['inspectNetwork']>>;
 type NetworkCreateOptions = Parameters<EngineApi['createNetwork']>[0];
-/** Docker's AuthConfig, as `X-Registry-Auth` carries it. */
-type AuthConfig = NonNullable<PullOptions['auth']>;
 
 export interface RemoteEngineOptions extends ApiClientOptions {
   /**
@@ -54,7 +53,11 @@ export interface RemoteEngineOptions extends ApiClientOptions {
    * reads them from its own `config.json` (the daemon never sees the client's files).
    */
   registryAuth?: (registry: string) => Promise<AuthConfig | undefined>;
+  /** Every registry's credentials the client knows, sent with a build for its FROM pulls (`X-Registry-Config`). */
+  registryConfig?: () => Promise<Record<string, AuthConfig>>;
 }
+
+const encodeJson = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** A layer's progress line (its 12-hex ID), not the image-level lines around them. */
 function layerMessage(message: ProgressMessage): { id: string; status: string; current?: number; total?: number } | undefined {
@@ -111,11 +114,13 @@ function repoAndTag(ref: string): { repo: string; tag: string } {
 export class RemoteEngine implements EngineApi {
   readonly client: ApiClient;
   private readonly registryAuth: RemoteEngineOptions['registryAuth'];
+  private readonly registryConfig: RemoteEngineOptions['registryConfig'];
 
   constructor(options: RemoteEngineOptions = {}) {
-    const { registryAuth, ...client } = options;
+    const { registryAuth, registryConfig, ...client } = options;
     this.client = new ApiClient(client);
     this.registryAuth = registryAuth;
+    this.registryConfig = registryConfig;
   }
 
   get host(): string {
@@ -129,7 +134,7 @@ export class RemoteEngine implements EngineApi {
   /** `X-Registry-Auth` for the image's registry: the caller's credentials, else the local config's, else none. */
   private async authHeader(ref: string, auth: AuthConfig | undefined): Promise<string | undefined> {
     const config = auth ?? (await this.registryAuth?.(parseNormalizedReference(ref).domain));
-    return config ? Buffer.from(JSON.stringify(config)).toString('base64url') : undefined;
+    return config ? encodeJson(config) : undefined;
   }
 
   // Images
@@ -223,6 +228,8 @@ export class RemoteEngine implements EngineApi {
       tar = context;
     }
     const events = buildEvents(options.onEvent);
+    const auths = options.registryAuth ?? (await this.registryConfig?.());
+    const registryConfig = auths && Object.keys(auths).length > 0 ? encodeJson(auths) : undefined;
     const id = await this.client.build(tar, {
       tags: options.tags ?? [],
       ...(dockerfile ? { dockerfile } : {}),
@@ -232,6 +239,7 @@ export class RemoteEngine implements EngineApi {
       ...(options.platform ? { platform: options.platform } : {}),
       ...(options.allow?.networkHost ? { networkMode: 'host' } : {}),
       noCache: options.noCache === true,
+      ...(registryConfig ? { registryConfig } : {}),
       ...(signal ? { signal } : {}),
       onProgress: events,
     });

@@ -53,8 +53,14 @@ export function currentEndpoint(): Promise<Endpoint> {
 async function openEngine(): Promise<CliEngine> {
   const where = await currentEndpoint();
   if (where.kind === 'remote') {
-    const { registryAuth } = require('./registry-auth') as typeof import('./registry-auth');
-    remote = new (apiModule().RemoteEngine)({ host: where.host, ...(where.tls ? { tls: where.tls } : {}), registryAuth: registryAuth(engineOptions.env ?? process.env) });
+    const { allRegistryAuths, registryAuth } = require('./registry-auth') as typeof import('./registry-auth');
+    const env = engineOptions.env ?? process.env;
+    remote = new (apiModule().RemoteEngine)({
+      host: where.host,
+      ...(where.tls ? { tls: where.tls } : {}),
+      registryAuth: registryAuth(env),
+      registryConfig: allRegistryAuths(env),
+    });
     return remote;
   }
   return localEngine();

@@ -18,3 +18,21 @@ export function registryAuth(env: NodeJS.ProcessEnv): (registry: string) => Prom
     };
   };
 }
+
+/**
+ * Every registry's credentials config.json names (its `auths` and `credHelpers` entries), by
+ * registry: what the docker CLI sends with a build as `X-Registry-Config` for FROM pulls.
+ */
+export function allRegistryAuths(env: NodeJS.ProcessEnv): () => Promise<Record<string, AuthConfig>> {
+  return async () => {
+    const { readDockerConfig, registryHostOf } = require('@ctr/registry') as typeof import('@ctr/registry');
+    const config = await readDockerConfig({ env });
+    const lookup = registryAuth(env);
+    const out: Record<string, AuthConfig> = {};
+    for (const server of new Set([...Object.keys(config.auths ?? {}), ...Object.keys(config.credHelpers ?? {})])) {
+      const auth = await lookup(registryHostOf(server));
+      if (auth) out[server] = auth;
+    }
+    return out;
+  };
+}

@@ -55,6 +55,19 @@ test('pull brings the image back into the daemon with docker\'s progress lines',
   expect((await t.daemon.engine.inspectImage(`${registry.host}/remote-app`)).Id).toBe((await t.daemon.engine.inspectImage('busybox')).Id);
 });
 
+test("build sends every credential the client config holds (X-Registry-Config) for its FROM pull", async () => {
+  await withAuths(alice(), ['push', `${registry.host}/remote-app`]);
+  await t.daemon.engine.removeImage(`${registry.host}/remote-app:latest`);
+  const context = await mkdtemp(join(work, 'context-'));
+  await writeFile(join(context, 'Dockerfile'), `FROM ${registry.host}/remote-app\nLABEL built=remotely\n`);
+  const refused = await withAuths({}, ['build', '-t', 'remote-from-private', context]);
+  expect(refused.code).not.toBe(0);
+  const built = await withAuths(alice(), ['build', '-t', 'remote-from-private', context]);
+  expect(built.stderr).toBe('');
+  expect(built.code).toBe(0);
+  expect((await t.daemon.engine.inspectImage('remote-from-private')).Config.Labels).toMatchObject({ built: 'remotely' });
+});
+
 test('without credentials in the client config the registry turns the push away', async () => {
   const refused = await withAuths({}, ['push', `${registry.host}/remote-app`]);
   expect(refused.code).not.toBe(0);
