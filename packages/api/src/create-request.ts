@@ -1,4 +1,4 @@
-import type { CreateContainerOptions } from '@ctr/engine';
+import type { CreateOptions } from './engine-api';
 import { parseBytes } from '@ctr/runtime';
 import type { ContainerCreateRequest, HostConfig } from './api-types';
 
@@ -31,7 +31,7 @@ function defined<T extends object>(object: T): T {
  * CLI turns `docker create` flags into the API's `Config` + `HostConfig` + `NetworkingConfig`:
  * sizes and CPUs become numbers, `-p` becomes `PortBindings`, `-v /path` an anonymous volume.
  */
-export function createRequest(options: CreateContainerOptions): ContainerCreateRequest {
+export function createRequest(options: CreateOptions): ContainerCreateRequest {
   const volumes = options.volumes ?? [];
   const publish = options.publish ?? [];
   const portBindings: NonNullable<HostConfig['PortBindings']> = {};

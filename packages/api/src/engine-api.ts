@@ -1,10 +1,15 @@
-import type { Engine, PullOptions } from '@ctr/engine';
+import type { CreateContainerOptions, Engine, PullOptions, RunOptions } from '@ctr/engine';
 
 type Progress<O> = O extends { onProgress?: (event: infer E) => void } ? Omit<E, 'digest'> : never;
 
 /** A pull or push progress event as a daemon reports it: the layer's short ID, not its full digest. */
 export type LayerProgress = Progress<PullOptions>;
 export type PushLayerProgress = Progress<NonNullable<Parameters<Engine['push']>[1]>>;
+
+/** Create or run options whose pull progress (a missing image) comes as a daemon reports it. */
+type WithLayerProgress<O> = Omit<O, 'onPullProgress'> & { onPullProgress?: (event: LayerProgress) => void };
+export type CreateOptions = WithLayerProgress<CreateContainerOptions>;
+export type RunContainerOptions = WithLayerProgress<RunOptions>;
 
 /** What `docker version` reports about the engine. */
 export type EngineVersion = ReturnType<Engine['version']>;
@@ -27,9 +32,7 @@ export interface PulledImage {
  */
 export type EngineApi = Pick<
   Engine,
-  | 'create'
   | 'start'
-  | 'run'
   | 'wait'
   | 'stop'
   | 'kill'
@@ -77,6 +80,8 @@ export type EngineApi = Pick<
   | 'events'
   | 'info'
 > & {
+  create(options: CreateOptions): ReturnType<Engine['create']>;
+  run(options: RunContainerOptions): ReturnType<Engine['run']>;
   pull(ref: string, options?: Omit<PullOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void }): Promise<PulledImage>;
   push(ref: string, options?: { signal?: AbortSignal; onProgress?: (event: PushLayerProgress) => void }): Promise<{ digest: string; size: number }>;
   importImage(source: Parameters<Engine['importImage']>[0], options?: Parameters<Engine['importImage']>[1]): Promise<ImageRef>;

@@ -16,5 +16,5 @@ export type { TlsOptions } from './transport';
 export type { SshOptions } from './ssh-transport';
 export { dialStdio } from './dial-stdio';
 export { RemoteEngine, type RemoteEngineOptions } from './remote-engine';
-export type { EngineApi, EngineVersion, ImageRef, LayerProgress, PulledImage, PushLayerProgress } from './engine-api';
+export type { CreateOptions, EngineApi, EngineVersion, RunContainerOptions, ImageRef, LayerProgress, PulledImage, PushLayerProgress } from './engine-api';
 export type { HijackedSession } from './client';

@@ -8,7 +8,6 @@ import type {
   ContainerInspect,
   ContainerStats,
   ContainerSummary,
-  CreateContainerOptions,
   DiskUsage,
   EngineEvent,
   EventsOptions,
@@ -22,7 +21,6 @@ import type {
   PushOptions,
   PutArchiveOptions,
   RemovedImage,
-  RunOptions,
   RunResult,
   StatsOptions,
   SystemPruneOptions,
@@ -37,7 +35,7 @@ import type { ProgressMessage } from './api-types';
 import { ApiClient, type ApiClientOptions } from './client';
 import { contextTar } from './context-tar';
 import { createRequest } from './create-request';
-import type { EngineApi, EngineVersion, ImageRef, LayerProgress, PulledImage, PushLayerProgress } from './engine-api';
+import type { CreateOptions, EngineApi, EngineVersion, ImageRef, LayerProgress, PulledImage, PushLayerProgress, RunContainerOptions } from './engine-api';
 import { buildEvents } from './build-progress';
 import { pumpSession } from './session-io';
 
@@ -261,12 +259,12 @@ export class RemoteEngine implements EngineApi {
   // Containers
 
   /** `docker create`: a missing image is pulled first (per `pull`), as the docker CLI does. */
-  async create(options: CreateContainerOptions): Promise<{ id: string; name: string; warnings: string[] }> {
+  async create(options: CreateOptions): Promise<{ id: string; name: string; warnings: string[] }> {
+    const { onPullProgress, ...create } = options;
     const pull = options.pull ?? 'missing';
-    const onProgress = options.onPullProgress;
-    const fetch = (): Promise<PulledImage> => this.pull(options.image, { ...(options.signal ? { signal: options.signal } : {}), ...(onProgress ? { onProgress: (e) => onProgress({ ...e, digest: '' as never }) } : {}) });
+    const fetch = (): Promise<PulledImage> => this.pull(options.image, { ...(options.signal ? { signal: options.signal } : {}), ...(onPullProgress ? { onProgress: onPullProgress } : {}) });
     if (pull === 'always') await fetch();
-    const body = createRequest(options);
+    const body = createRequest(create);
     const created = await this.client.createContainer(body, options.name).catch(async (error: unknown) => {
       if (pull !== 'missing' || !isNotFound(error) || !/image/i.test((error as Error).message)) throw error;
       await fetch();
@@ -297,7 +295,7 @@ export class RemoteEngine implements EngineApi {
   }
 
   /** `docker run`: as the engine's run, one request at a time. */
-  async run(options: RunOptions): Promise<RunResult> {
+  async run(options: RunContainerOptions): Promise<RunResult> {
     const { detach, stdin, stdout, stderr, ...create } = options;
     const autoRemove = create.autoRemove === true;
     // Detached, the daemon removes the container when it exits; attached, we do once its output is in.

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { CreateContainerOptions } from '@ctr/engine';
+import type { CreateOptions } from '@ctr/api';
 import { invalidArgument } from '@ctr/errors';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 
@@ -62,12 +62,12 @@ async function envFiles(files: string[]): Promise<string[]> {
 }
 
 /** Turn parsed `run`/`create` flags and positionals into the engine's create options. */
-export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<CreateContainerOptions> {
+export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<CreateOptions> {
   const [image, ...cmd] = args.positionals as [string, ...string[]];
   const pull = str(args, 'pull') ?? 'missing';
   if (!['always', 'missing', 'never'].includes(pull)) throw invalidArgument(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
   const security = list(args, 'security-opt');
-  const options: CreateContainerOptions = {
+  const options: CreateOptions = {
     image,
     env: [...(await envFiles(list(args, 'env-file'))), ...envFrom(list(args, 'env'), env)],
     volumes: list(args, 'volume'),
@@ -91,7 +91,7 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
     ...(security.includes('seccomp=unconfined') || security.includes('seccomp:unconfined') ? { seccomp: 'unconfined' as const } : {}),
   };
   if (cmd.length > 0) options.cmd = cmd;
-  const set = <K extends keyof CreateContainerOptions>(key: K, value: CreateContainerOptions[K] | undefined): void => {
+  const set = <K extends keyof CreateOptions>(key: K, value: CreateOptions[K] | undefined): void => {
     if (value !== undefined) options[key] = value;
   };
   set('name', str(args, 'name'));
