@@ -76,7 +76,11 @@ function configChanges(config: ContainerConfig | undefined): string[] {
   const changes: string[] = [];
   if (config.Cmd) changes.push(`CMD ${JSON.stringify(config.Cmd)}`);
   if (config.Entrypoint) changes.push(`ENTRYPOINT ${JSON.stringify(config.Entrypoint)}`);
-  for (const env of config.Env ?? []) changes.push(`ENV ${env.replace('=', ' ')}`);
+  // `ENV key value` carries the value as it is (spaces included); only an empty one needs `key=`.
+  for (const env of config.Env ?? []) {
+    const [key, value] = env.includes('=') ? [env.slice(0, env.indexOf('=')), env.slice(env.indexOf('=') + 1)] : [env, ''];
+    changes.push(value ? `ENV ${key} ${value}` : `ENV ${key}=`);
+  }
   if (config.WorkingDir) changes.push(`WORKDIR ${config.WorkingDir}`);
   if (config.User) changes.push(`USER ${config.User}`);
   for (const port of Object.keys(config.ExposedPorts ?? {})) changes.push(`EXPOSE ${port}`);
