@@ -15,31 +15,23 @@ export function takeBytes(limit: number): Transform {
 
 /**
  * Count bytes flowing through, calling `report(total so far)` each time about `step` bytes
- * have passed and at the end. Network chunks are gathered into pieces of `step` bytes on
- * the way, so the writer below makes a few large writes instead of many small ones.
+ * have passed and at the end. Chunks pass unchanged: batching writes is the writer's job,
+ * and gathering them here would copy every byte once more.
  */
 export function countBytes(start: number, step: number, report: (current: number) => void): Transform {
   let current = start;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  let reported = start;
   return new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes < step) return callback();
-      const piece = Buffer.concat(pending, pendingBytes);
-      current += piece.length;
-      pending = [];
-      pendingBytes = 0;
-      report(current);
-      callback(null, piece);
+      current += chunk.length;
+      if (current - reported >= step) {
+        reported = current;
+        report(current);
+      }
+      callback(null, chunk);
     },
     flush(callback: TransformCallback): void {
-      if (pendingBytes > 0) {
-        current += pendingBytes;
-        report(current);
-        return callback(null, Buffer.concat(pending, pendingBytes));
-      }
+      if (current !== reported) report(current);
       callback();
     },
   });

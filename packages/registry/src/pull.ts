@@ -77,7 +77,9 @@ export async function pullImage(api: RepositoryApi, top: FetchedManifest, option
     if (kind === 'layer') emit({ id: shortId(descriptor.digest), digest: descriptor.digest, kind, status: 'Waiting' });
   }
   try {
-    await forEachLimit(items, concurrency, ({ descriptor, kind }) => fetchBlob(api, store, descriptor, kind, emit, signal));
+    // Largest first: the pull ends when its last blob does, so the big ones must not start last.
+    const bySize = [...items].sort((a, b) => b.descriptor.size - a.descriptor.size);
+    await forEachLimit(bySize, concurrency, ({ descriptor, kind }, received) => fetchBlob(api, store, descriptor, kind, { emit, received, signal }));
     // Children before parents: an index in the store always has its manifest there too.
     for (const document of documents.reverse()) {
       throwIfAborted(signal, `pull of ${formatReference(api.reference)}`);
@@ -92,13 +94,19 @@ export async function pullImage(api: RepositoryApi, top: FetchedManifest, option
   return result;
 }
 
+interface FetchContext {
+  emit: (event: PullProgress) => void;
+  /** Called when the last byte has come off the network (what is left is fsync and commit). */
+  received: () => void;
+  signal: AbortSignal | undefined;
+}
+
 async function fetchBlob(
   api: RepositoryApi,
   store: ContentStore & Partial<ResumableIngester>,
   descriptor: Descriptor,
   kind: 'config' | 'layer',
-  emit: (event: PullProgress) => void,
-  signal: AbortSignal | undefined,
+  { emit, received, signal }: FetchContext,
 ): Promise<void> {
   const id = shortId(descriptor.digest);
   const event = (status: PullProgress['status'], current?: number): void => {
@@ -109,7 +117,7 @@ async function fetchBlob(
     event('Already exists');
     return;
   }
-  const progress = (start: number): Transform => countBytes(start, PROGRESS_STEP, (n) => event('Downloading', n));
+  const progress = (start: number): Transform => countBytes(start, PROGRESS_STEP, (n) => event('Downloading', n)).once('end', received);
   try {
     const resumed = typeof store.ingest === 'function' && (await resumableDownload(api, store as ContentStore & ResumableIngester, descriptor, progress, () => event('Verifying Checksum'), signal));
     if (!resumed) {

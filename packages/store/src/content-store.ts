@@ -13,7 +13,8 @@ import {
   type ResumableIngester,
   type WriteOptions,
 } from '@ctr/image';
-import { errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX } from './fs-util';
+import { DirectorySync } from './content-dir-sync';
+import { errno, readJson, storageError, tempName, TEMP_PREFIX } from './fs-util';
 import { appendChunks, LocalIngest, verify, type BlobPublisher, type IngestRecord } from './ingest';
 import type { LeaseManager } from './leases';
 import { lockOwner } from './lock';
@@ -42,12 +43,14 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
     private readonly ingestDir: string,
     private readonly leases?: LeaseManager,
     private readonly lease?: string,
+    /** Shared by every view of this store, so their publishes share fsyncs too. */
+    private readonly blobsDirSync = new DirectorySync(blobsDir),
   ) {}
 
   /** A view of this store that records every blob it writes in `leaseId` (protects it from gc). */
   withLease(leaseId: string): LocalContentStore {
     if (!this.leases) throw new CtrError('Internal', 'this content store has no lease manager');
-    return new LocalContentStore(this.blobsDir, this.ingestDir, this.leases, leaseId);
+    return new LocalContentStore(this.blobsDir, this.ingestDir, this.leases, leaseId, this.blobsDirSync);
   }
 
   /** The file holding a blob (for tools that need a path, e.g. sendfile). */
@@ -113,12 +116,11 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
       await fs.utimes(this.blobPath(expected), now, now).catch(() => undefined);
       return info;
     }
-    await this.mkdirs();
     const temp = tempName(this.ingestDir);
     const hash = createHash('sha256');
     const what = `writing blob ${expected ?? '(new content)'}`;
     try {
-      const handle = await fs.open(temp, 'wx', 0o644);
+      const handle = await this.withDirs(() => fs.open(temp, 'wx', 0o644));
       let size: number;
       try {
         size = await appendChunks(handle, source, hash, {
@@ -126,7 +128,7 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
           ...(options.signal ? { signal: options.signal } : {}),
           what,
         });
-        await handle.sync();
+        await handle.datasync();
       } finally {
         await handle.close();
       }
@@ -140,7 +142,10 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
     }
   }
 
-  /** Make a verified file the blob `info.digest`: record the lease first, then rename, then fsync. */
+  /**
+   * Make a verified, fsynced file the blob `info.digest`: record the lease first, then
+   * rename, then fsync the directory (shared with publishes running at the same time).
+   */
   async publish(file: string, info: BlobInfo): Promise<void> {
     await this.protect(info.digest);
     const target = this.blobPath(info.digest);
@@ -148,8 +153,8 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
       // Fresh mtime: gc never collects a blob that appeared after it started.
       const now = new Date();
       await fs.utimes(file, now, now);
-      await fs.rename(file, target);
-      await fsyncDir(this.blobsDir);
+      await this.withDirs(() => fs.rename(file, target));
+      await this.blobsDirSync.sync();
     } catch (error) {
       throw storageError(error, `storing blob ${info.digest}`);
     }
@@ -161,7 +166,7 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
     } catch (error) {
       throw this.missing(error, digest);
     }
-    await fsyncDir(this.blobsDir);
+    await this.blobsDirSync.sync();
   }
 
   async *walk(signal?: AbortSignal): AsyncIterable<BlobInfo> {
@@ -188,8 +193,7 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
       ...(options.size === undefined ? {} : { size: options.size }),
       updatedAt: new Date().toISOString(),
     };
-    await this.mkdirs();
-    return LocalIngest.open(this.ingestPath(ref), record, this);
+    return LocalIngest.open(this.ingestPath(ref), record, this, () => this.mkdirs());
   }
 
   /** Ingests on disk (interrupted or in progress). */
@@ -233,6 +237,17 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
   private async protect(digest: Digest): Promise<void> {
     if (this.lease !== undefined && this.leases) {
       await this.leases.addResource(this.lease, { type: 'content', id: digest });
+    }
+  }
+
+  /** Run `op`, making the store's directories first if it finds one missing (they normally exist from openStore). */
+  private async withDirs<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (error) {
+      if (errno(error) !== 'ENOENT') throw error;
+      await this.mkdirs();
+      return op();
     }
   }
 

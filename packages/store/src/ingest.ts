@@ -3,9 +3,10 @@ import { promises as fs, createReadStream, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { aborted, CtrError, digestMismatch, throwIfAborted } from '@ctr/errors';
+import { aborted, CtrError, digestMismatch, isNotFound, throwIfAborted } from '@ctr/errors';
 import type { BlobInfo, Digest, Ingest } from '@ctr/image';
-import { errno, fsyncDir, readJson, storageError, writeFileAtomic } from './fs-util';
+import { errno, readJson, storageError, tempName } from './fs-util';
+import { IngestWriter } from './ingest-writer';
 import { tryAcquireLock, type Release } from './lock';
 
 /** How a blob's bytes are checked and published; the content store supplies it. */
@@ -23,7 +24,9 @@ export interface IngestRecord {
 
 /**
  * Append chunks to an open file while hashing them, failing fast past `limit` bytes
- * (a hostile or broken source must not fill the disk). Returns bytes written.
+ * (a hostile or broken source must not fill the disk). Hashing a chunk overlaps the write
+ * of the ones before it. Returns bytes written; on failure the file holds a prefix of what
+ * was hashed (callers rehash or remove it).
  */
 export async function appendChunks(
   handle: FileHandle,
@@ -32,6 +35,7 @@ export async function appendChunks(
   options: { limit?: number; already?: number; signal?: AbortSignal; what: string },
 ): Promise<number> {
   let written = options.already ?? 0;
+  const writer = new IngestWriter(handle);
   const onAbort = (): void => {
     if ('destroy' in source && typeof source.destroy === 'function') source.destroy(aborted(options.signal, options.what));
   };
@@ -46,13 +50,15 @@ export async function appendChunks(
           details: { expectedSize: options.limit },
         });
       }
-      await handle.write(bytes);
       hash.update(bytes);
       written += bytes.length;
+      await writer.add(bytes);
     }
+    await writer.flush();
     throwIfAborted(options.signal, options.what);
     return written;
   } catch (error) {
+    await writer.settle();
     if (options.signal?.aborted) throw aborted(options.signal, options.what);
     throw storageError(error, options.what);
   } finally {
@@ -77,6 +83,10 @@ export function verify(what: string, expected: { digest?: Digest; size?: number 
 /**
  * A resumable write: `<ingest>/<sha256(ref)>/{record.json,data,lock}`. The lock is held from
  * open until commit, abort or close, so one ref has one writer at a time across processes.
+ *
+ * Nothing here is fsynced but the data before it is published: the record only serves a
+ * resume, and resumed bytes are verified with the rest before the blob becomes visible, so
+ * losing the record (or an unlink) to a crash costs a download, never correctness.
  */
 export class LocalIngest implements Ingest, AsyncDisposable {
   private hash: Hash = createHash('sha256');
@@ -88,27 +98,26 @@ export class LocalIngest implements Ingest, AsyncDisposable {
     private readonly record: IngestRecord,
     private readonly release: Release,
     private readonly publisher: BlobPublisher,
+    /** The record write, made alongside the first bytes; settles to its error, if any. */
+    private readonly recordWritten: Promise<unknown>,
   ) {}
 
-  static async open(dir: string, record: IngestRecord, publisher: BlobPublisher): Promise<LocalIngest> {
-    await fs.mkdir(dir, { recursive: true }).catch((e: unknown) => {
-      throw storageError(e, `creating ingest ${dir}`);
-    });
-    const release = await tryAcquireLock(path.join(dir, 'lock'));
-    if (!release) {
-      throw new CtrError('Unavailable', `ingest "${record.ref}" is being written by another writer`, {
-        hint: 'wait for the other pull or push of this blob to finish',
-      });
-    }
+  /** Open `dir` for `record`; `makeParents` creates the ingest directory if it is missing. */
+  static async open(dir: string, record: IngestRecord, publisher: BlobPublisher, makeParents: () => Promise<void>): Promise<LocalIngest> {
+    const { created, release } = await lockDir(dir, record.ref, makeParents);
     try {
-      const previous = await readJson<IngestRecord>(path.join(dir, 'record.json'));
-      const data = path.join(dir, 'data');
-      if (!previous || previous.digest !== record.digest || previous.ref !== record.ref) {
-        await fs.rm(data, { force: true });
-      }
-      await writeFileAtomic(path.join(dir, 'record.json'), JSON.stringify(record));
-      const ingest = new LocalIngest(dir, record, release, publisher);
-      await ingest.rehash();
+      const file = path.join(dir, 'record.json');
+      // Unreadable after a crash (it is not fsynced): then the data cannot be matched to a digest.
+      const previous = created ? undefined : await readJson<IngestRecord>(file).catch(() => undefined);
+      const resumable = previous !== undefined && previous.digest === record.digest && previous.ref === record.ref;
+      // Even in a directory just made: another writer may have come and gone before our lock.
+      if (!resumable) await unlinkIfThere(path.join(dir, 'data'));
+      const written = writeRecord(file, record).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      const ingest = new LocalIngest(dir, record, release, publisher, written);
+      if (resumable) await ingest.rehash();
       return ingest;
     } catch (error) {
       await release();
@@ -139,7 +148,9 @@ export class LocalIngest implements Ingest, AsyncDisposable {
         ...(options.signal ? { signal: options.signal } : {}),
         what: `writing ${this.record.digest} (ingest "${this.record.ref}")`,
       });
-      await handle.sync();
+      // The data only, not the times: the blob must be on disk before publish renames it into view.
+      await handle.datasync();
+      await this.recordSettled(true);
       return this.current;
     } catch (error) {
       await handle.close();
@@ -157,7 +168,7 @@ export class LocalIngest implements Ingest, AsyncDisposable {
     const expectedSize = options.size ?? this.record.size;
     try {
       verify(`ingest "${this.record.ref}"`, { digest: this.record.digest, ...(expectedSize === undefined ? {} : { size: expectedSize }) }, info);
-      await fs.writeFile(this.dataFile, '', { flag: 'a' });
+      if (this.current === 0) await fs.writeFile(this.dataFile, '', { flag: 'a' });
       await this.publisher.publish(this.dataFile, info);
     } catch (error) {
       await this.abort();
@@ -176,6 +187,7 @@ export class LocalIngest implements Ingest, AsyncDisposable {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.recordSettled(false);
     await this.release();
   }
 
@@ -186,13 +198,14 @@ export class LocalIngest implements Ingest, AsyncDisposable {
   private async discard(): Promise<void> {
     this.closed = true;
     try {
-      await fs.rm(path.join(this.dir, 'record.json'), { force: true });
-      await fs.rm(this.dataFile, { force: true });
+      await this.recordSettled(false);
+      await unlinkIfThere(path.join(this.dir, 'record.json'));
+      await unlinkIfThere(this.dataFile);
     } finally {
       await this.release();
       // Only if empty: another writer may have reopened the ref since the lock was released.
+      // Not fsynced: an ingest that reappears after a crash is only unverified bytes to resume from.
       await fs.rmdir(this.dir).catch(() => undefined);
-      await fsyncDir(path.dirname(this.dir)).catch(() => undefined);
     }
   }
 
@@ -213,11 +226,72 @@ export class LocalIngest implements Ingest, AsyncDisposable {
     }
   }
 
+  /** Wait for the record write; `report` turns its failure into this call's. */
+  private async recordSettled(report: boolean): Promise<void> {
+    const error = await this.recordWritten;
+    if (report && error !== undefined) throw storageError(error, `writing the record of ingest "${this.record.ref}"`);
+  }
+
   private get dataFile(): string {
     return path.join(this.dir, 'data');
   }
 
   private checkOpen(): void {
     if (this.closed) throw new CtrError('InvalidArgument', `ingest "${this.record.ref}" is already closed`);
+  }
+}
+
+/**
+ * Create (or find) an ingest directory and take its lock. `created` says the directory is
+ * new, so there is nothing to resume. A finishing writer removes its empty directory after
+ * unlocking; losing that race just means making it again.
+ */
+async function lockDir(dir: string, ref: string, makeParents: () => Promise<void>): Promise<{ created: boolean; release: Release }> {
+  for (let attempt = 0; ; attempt++) {
+    let created = false;
+    try {
+      await fs.mkdir(dir);
+      created = true;
+    } catch (error) {
+      const code = errno(error);
+      if (code === 'ENOENT' && attempt < 3) {
+        await makeParents();
+        continue;
+      }
+      if (code !== 'EEXIST') throw storageError(error, `creating ingest ${dir}`);
+    }
+    let release: Release | undefined;
+    try {
+      release = await tryAcquireLock(path.join(dir, 'lock'));
+    } catch (error) {
+      if (isNotFound(error) && attempt < 3) continue;
+      throw error;
+    }
+    if (!release) {
+      throw new CtrError('Unavailable', `ingest "${ref}" is being written by another writer`, {
+        hint: 'wait for the other pull or push of this blob to finish',
+      });
+    }
+    return { created, release };
+  }
+}
+
+/** Replace the record by rename (a killed process leaves the old one or the new one), without fsync. */
+async function writeRecord(file: string, record: IngestRecord): Promise<void> {
+  const temp = tempName(path.dirname(file));
+  try {
+    await fs.writeFile(temp, JSON.stringify(record), { flag: 'wx' });
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+}
+
+async function unlinkIfThere(file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (error) {
+    if (errno(error) !== 'ENOENT') throw error;
   }
 }

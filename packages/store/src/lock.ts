@@ -124,11 +124,15 @@ async function lockFile(file: string, options: LockOptions): Promise<string> {
 async function attempt(file: string): Promise<string | undefined> {
   for (let tries = 0; tries < 2; tries++) {
     const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
+    // Held from before the symlink exists: a rival in this process that reads the new link
+    // before our completion runs (the thread pool may deliver its EEXIST and readlink
+    // first) must not judge it a stale link of our own PID and break it.
+    state.held.add(token);
     try {
       await fs.symlink(token, file);
-      state.held.add(token);
       return token;
     } catch (error) {
+      state.held.delete(token);
       if (errno(error) !== 'EEXIST') throw storageError(error, `taking lock ${file}`);
     }
     if (!(await breakIfStale(file))) return undefined;
