@@ -11,6 +11,7 @@ export interface HostConfig {
   PublishAllPorts?: boolean;
   RestartPolicy?: { Name: 'no' | 'always' | 'unless-stopped' | 'on-failure' | ''; MaximumRetryCount?: number };
   AutoRemove?: boolean;
+  LogConfig?: { Type?: string; Config?: Record<string, string> };
   Mounts?: Array<{ Type: 'bind' | 'volume' | 'tmpfs'; Source?: string; Target: string; ReadOnly?: boolean; TmpfsOptions?: { SizeBytes?: number } }>;
   Tmpfs?: Record<string, string>;
   Memory?: number;

@@ -1,6 +1,8 @@
-import type { CreateOptions } from './engine-api';
 import { parseBytes } from '@ctr/runtime';
 import type { ContainerCreateRequest, HostConfig } from './api-types';
+import type { CreateOptions } from './engine-api';
+
+type Mount = NonNullable<CreateOptions['mounts']>[number];
 
 /** `-p [ip:][hostPort:]containerPort[/proto]` as Docker's `PortBindings` key and binding. */
 function portBinding(spec: string): [string, { HostIp: string; HostPort: string }] {
@@ -11,8 +13,19 @@ function portBinding(spec: string): [string, { HostIp: string; HostPort: string 
   return [key, { HostIp: parts.join(':').replace(/^\[|\]$/g, ''), HostPort: hostPort }];
 }
 
+function portBindings(publish: readonly string[]): HostConfig['PortBindings'] {
+  if (publish.length === 0) return undefined;
+  const bindings: NonNullable<HostConfig['PortBindings']> = {};
+  for (const spec of publish) {
+    const [key, binding] = portBinding(spec);
+    (bindings[key] ??= []).push(binding);
+  }
+  return bindings;
+}
+
 /** `on-failure:3` as Docker's `RestartPolicy`. */
-function restartPolicy(text: string): HostConfig['RestartPolicy'] {
+function restartPolicy(text: string | undefined): HostConfig['RestartPolicy'] {
+  if (!text) return undefined;
   const [name, count] = text.split(':') as [NonNullable<HostConfig['RestartPolicy']>['Name'], string | undefined];
   return { Name: name, MaximumRetryCount: count ? Number(count) : 0 };
 }
@@ -22,6 +35,13 @@ function bytes(value: number | string | undefined, what: string): number | undef
   return value === -1 || value === '-1' ? -1 : parseBytes(value, what);
 }
 
+/** Mounts already in the runtime's shape: a volume's source is the daemon's own directory for it, so it goes as a bind. */
+function apiMount(mount: Mount): NonNullable<HostConfig['Mounts']>[number] {
+  if (mount.type === 'tmpfs') return { Type: 'tmpfs', Target: mount.target, ...(mount.size !== undefined ? { TmpfsOptions: { SizeBytes: parseBytes(mount.size, 'tmpfs size') } } : {}) };
+  return { Type: 'bind', Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly === true };
+}
+
+/** Drop what was not given, so the body says only what the caller asked for. */
 function defined<T extends object>(object: T): T {
   return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as T;
 }
@@ -30,69 +50,75 @@ function defined<T extends object>(object: T): T {
  * The engine's create options as the body of `POST /containers/create`, the way the docker
  * CLI turns `docker create` flags into the API's `Config` + `HostConfig` + `NetworkingConfig`:
  * sizes and CPUs become numbers, `-p` becomes `PortBindings`, `-v /path` an anonymous volume.
+ * Every option is named here, so an option added to the engine fails to compile until it is
+ * sent (or said to stay with the client).
  */
 export function createRequest(options: CreateOptions): ContainerCreateRequest {
-  const volumes = options.volumes ?? [];
-  const publish = options.publish ?? [];
-  const portBindings: NonNullable<HostConfig['PortBindings']> = {};
-  for (const spec of publish) {
-    const [key, binding] = portBinding(spec);
-    (portBindings[key] ??= []).push(binding);
-  }
-  const security = [...(options.noNewPrivileges ? ['no-new-privileges'] : []), ...(options.seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])];
-  const network = options.network ?? 'bridge';
-  const endpoint = defined({ Aliases: options.networkAliases, IPAMConfig: options.ip ? { IPv4Address: options.ip } : undefined });
-  const cpus = options.cpus === undefined ? undefined : Math.round(Number(options.cpus) * 1e9);
+  const {
+    image, name: _name, cmd, entrypoint, env, workingDir, user, hostname, domainname, tty, openStdin, labels, stopSignal, stopTimeout,
+    volumes = [], tmpfs = [], mounts = [], network = 'bridge', networkAliases, ip, publish = [], publishAll, restart, autoRemove, log,
+    memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpusetCpus, cpusetMems, pidsLimit, oomKillDisable, shmSize, ulimits,
+    capAdd, capDrop, noNewPrivileges, seccomp, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
+    // The client's part: the name goes in the query, pulls and progress are done before the create, the signal stays local.
+    pull: _pull, onPullProgress: _progress, signal: _signal,
+    ...rest
+  } = options;
+  rest satisfies Record<string, never>;
+  const security = [...(noNewPrivileges ? ['no-new-privileges'] : []), ...(seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])];
+  const endpoint = defined({ Aliases: networkAliases, IPAMConfig: ip ? { IPv4Address: ip } : undefined });
+  const anonymous = volumes.filter((v) => !v.includes(':'));
   const host: HostConfig = defined({
     Binds: volumes.filter((v) => v.includes(':')),
+    Mounts: mounts.map(apiMount),
+    Tmpfs: tmpfs.length > 0 ? Object.fromEntries(tmpfs.map((t) => [t.split(':')[0] as string, t.split(':').slice(1).join(':')])) : undefined,
     NetworkMode: network,
-    PortBindings: publish.length > 0 ? portBindings : undefined,
-    PublishAllPorts: options.publishAll,
-    RestartPolicy: options.restart ? restartPolicy(options.restart) : undefined,
-    AutoRemove: options.autoRemove,
-    Tmpfs: options.tmpfs?.length ? Object.fromEntries(options.tmpfs.map((t) => [t.split(':')[0] as string, t.split(':').slice(1).join(':')])) : undefined,
-    Memory: bytes(options.memory, 'memory'),
-    MemorySwap: bytes(options.memorySwap, 'memory-swap'),
-    MemoryReservation: bytes(options.memoryReservation, 'memory-reservation'),
-    NanoCpus: cpus,
-    CpuShares: options.cpuShares,
-    CpuQuota: options.cpuQuota,
-    CpuPeriod: options.cpuPeriod,
-    CpusetCpus: options.cpusetCpus,
-    CpusetMems: options.cpusetMems,
-    PidsLimit: options.pidsLimit,
-    OomKillDisable: options.oomKillDisable,
-    ShmSize: bytes(options.shmSize, 'shm-size'),
-    Ulimits: options.ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
-    CapAdd: options.capAdd,
-    CapDrop: options.capDrop,
-    ReadonlyRootfs: options.readOnlyRootfs,
+    PortBindings: portBindings(publish),
+    PublishAllPorts: publishAll,
+    RestartPolicy: restartPolicy(restart),
+    AutoRemove: autoRemove,
+    LogConfig: log ? defined({ Type: log.driver, Config: log.options }) : undefined,
+    Memory: bytes(memory, 'memory'),
+    MemorySwap: bytes(memorySwap, 'memory-swap'),
+    MemoryReservation: bytes(memoryReservation, 'memory-reservation'),
+    NanoCpus: cpus === undefined ? undefined : Math.round(Number(cpus) * 1e9),
+    CpuShares: cpuShares,
+    CpuQuota: cpuQuota,
+    CpuPeriod: cpuPeriod,
+    CpusetCpus: cpusetCpus,
+    CpusetMems: cpusetMems,
+    PidsLimit: pidsLimit,
+    OomKillDisable: oomKillDisable,
+    ShmSize: bytes(shmSize, 'shm-size'),
+    Ulimits: ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+    CapAdd: capAdd,
+    CapDrop: capDrop,
+    ReadonlyRootfs: readOnlyRootfs,
     SecurityOpt: security,
-    ExtraHosts: options.extraHosts,
-    Dns: options.dns,
-    DnsSearch: options.dnsSearch,
-    DnsOptions: options.dnsOptions,
-    Sysctls: options.sysctls,
+    ExtraHosts: extraHosts,
+    Dns: dns,
+    DnsSearch: dnsSearch,
+    DnsOptions: dnsOptions,
+    Sysctls: sysctls,
+    Annotations: annotations,
   });
-  const anonymous = volumes.filter((v) => !v.includes(':'));
   return defined({
-    Image: options.image,
-    Cmd: options.cmd,
-    Entrypoint: typeof options.entrypoint === 'string' ? [options.entrypoint] : options.entrypoint,
-    Env: options.env,
-    WorkingDir: options.workingDir,
-    User: options.user,
-    Hostname: options.hostname,
-    Domainname: options.domainname,
-    Tty: options.tty,
-    OpenStdin: options.openStdin,
-    StdinOnce: options.openStdin,
-    AttachStdin: options.openStdin,
+    Image: image,
+    Cmd: cmd,
+    Entrypoint: typeof entrypoint === 'string' ? [entrypoint] : entrypoint,
+    Env: env,
+    WorkingDir: workingDir,
+    User: user,
+    Hostname: hostname,
+    Domainname: domainname,
+    Tty: tty,
+    OpenStdin: openStdin,
+    StdinOnce: openStdin,
+    AttachStdin: openStdin,
     AttachStdout: true,
     AttachStderr: true,
-    Labels: options.labels,
-    StopSignal: options.stopSignal,
-    StopTimeout: options.stopTimeout,
+    Labels: labels,
+    StopSignal: stopSignal,
+    StopTimeout: stopTimeout,
     Volumes: anonymous.length > 0 ? Object.fromEntries(anonymous.map((v) => [v, {}])) : undefined,
     HostConfig: host,
     NetworkingConfig: Object.keys(endpoint).length > 0 ? { EndpointsConfig: { [network]: endpoint } } : undefined,
