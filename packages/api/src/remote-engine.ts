@@ -125,10 +125,6 @@ export class RemoteEngine implements EngineApi {
     this.registryConfig = registryConfig;
   }
 
-  get host(): string {
-    return this.client.host;
-  }
-
   close(): void {
     this.client.close();
   }

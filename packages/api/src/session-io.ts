@@ -1,13 +1,7 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
+import type { AttachIo } from '@ctr/engine';
 import type { HijackedSession } from './client';
 import { FrameDecoder, STDERR } from './stdcopy';
-
-export interface SessionIo {
-  stdin?: Readable;
-  stdout?: Writable;
-  stderr?: Writable;
-  signal?: AbortSignal;
-}
 
 /**
  * Carry a hijacked attach or exec session to local streams, as the docker CLI does: stdin
@@ -15,7 +9,7 @@ export interface SessionIo {
  * comes down split by stdcopy frames unless it is a TTY's raw bytes. Resolves once the
  * daemon has sent everything and closed its side.
  */
-export function pumpSession(session: HijackedSession, io: SessionIo): Promise<void> {
+export function pumpSession(session: HijackedSession, io: AttachIo): Promise<void> {
   const { stream, multiplexed } = session;
   const decoder = new FrameDecoder();
   const write = (target: Writable | undefined, data: Buffer): void => {
