@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type {
   ContainerInspect,
   ContainerStats,
@@ -111,8 +112,10 @@ async function* jsonLines<T>(res: IncomingMessage): AsyncGenerator<T> {
     }
     return message;
   };
+  // A character split between two chunks is held back until its other half arrives.
+  const decoder = new StringDecoder('utf8');
   for await (const chunk of res) {
-    pending += (chunk as Buffer).toString('utf8');
+    pending += decoder.write(chunk as Buffer);
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
