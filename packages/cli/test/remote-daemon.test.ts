@@ -70,6 +70,32 @@ describe('ctr -H unix://… against ctrd', () => {
     await expect(t.daemon.engine.inspect(id)).rejects.toMatchObject({ code: 'NotFound' });
   });
 
+  test("create's flags reach the daemon as docker sends them (sizes, CPUs, binds, ports, restart policy)", async () => {
+    const created = await ctr([
+      // Created, never started: the bridge network's ports are only recorded.
+      'create', '--name', 'remote-flags', '-m', '64m', '--cpus', '0.5', '--pids-limit', '50',
+      '-v', `${work}:/host:ro`, '-v', '/anonymous', '--tmpfs', '/scratch:size=1m', '-p', '127.0.0.1:8080:80',
+      '--restart', 'on-failure:2', '-e', 'FOO=bar', '-w', '/tmp', '-u', '1:1', '--hostname', 'remote-host', '-l', 'a=b',
+      'busybox', 'sh', '-c', 'echo $FOO',
+    ]);
+    expect(created).toMatchObject({ code: 0, stdout: expect.stringMatching(/^[0-9a-f]{64}\n$/) });
+    try {
+      const info = await t.daemon.engine.inspect('remote-flags');
+      expect(info.HostConfig).toMatchObject({
+        Memory: 64 * 1024 * 1024,
+        NanoCpus: 500_000_000,
+        PidsLimit: 50,
+        Binds: expect.arrayContaining([`${work}:/host:ro`]),
+        PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '8080' }] },
+        RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 },
+      });
+      expect(info.Config).toMatchObject({ Env: expect.arrayContaining(['FOO=bar']), WorkingDir: '/tmp', User: '1:1', Hostname: 'remote-host', Labels: { a: 'b' }, Cmd: ['sh', '-c', 'echo $FOO'] });
+      expect(info.Mounts.map((m) => m.Destination).sort()).toEqual(['/anonymous', '/host']);
+    } finally {
+      await t.daemon.engine.remove('remote-flags', { force: true, volumes: true });
+    }
+  });
+
   test('cp copies into a container and back out', async () => {
     const id = (await ctr(['run', '-d', '--network', 'none', 'busybox', 'sleep', '300'])).stdout.trim();
     try {
