@@ -73,6 +73,10 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
     options.restart = policy === 'on-failure' && retries > 0 ? `on-failure:${retries}` : policy;
   }
   set('autoRemove', host.bool('AutoRemove'));
+  const log = host.object('LogConfig');
+  const logDriver = log?.string('Type') || undefined;
+  const logOptions = log?.stringMap('Config');
+  if (logDriver || (logOptions && Object.keys(logOptions).length > 0)) set('log', { ...(logDriver ? { driver: logDriver } : {}), ...(logOptions ? { options: logOptions } : {}) });
 
   const positive = (n: number | undefined): number | undefined => (n && n > 0 ? n : undefined);
   set('memory', positive(host.number('Memory')));

@@ -1,25 +1,12 @@
-import { execFile, type ExecFileException } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createBusyboxRootfs } from '@ctr/image';
+import { localCtr, type LocalCtr } from './local-ctr';
 
 /**
  * No ctr process stays behind a detached container: conmon runs `ctr container cleanup`
  * when one with `--rm` or a restart policy exits (Podman's way), so Docker's behaviour holds
  * without a daemon.
  */
-const bin = join(__dirname, '..', 'bin', 'ctr.js');
-let root: string;
-let runRoot: string;
-
-function ctr(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, '--root', root, '--runroot', runRoot, ...args], (error: ExecFileException | null, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+let local: LocalCtr;
+const ctr = (...args: string[]): ReturnType<LocalCtr['run']> => local.run(...args);
 
 /** Ask until `check` holds (the cleanup runs in its own process, some time after the exit). */
 async function eventually(check: () => Promise<boolean>): Promise<boolean> {
@@ -31,19 +18,11 @@ async function eventually(check: () => Promise<boolean>): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'ctr-cli-exits-'));
-  runRoot = await mkdtemp(join(tmpdir(), 'ctr-cli-exits-run-'));
-  const rootfs = await mkdtemp(join(tmpdir(), 'ctr-cli-exits-bb-'));
-  await createBusyboxRootfs(rootfs);
-  expect((await ctr('import', '-c', 'CMD ["sh"]', rootfs, 'busybox')).code).toBe(0);
-  await rm(rootfs, { recursive: true, force: true });
+  local = await localCtr('exits');
 });
 
 afterAll(async () => {
-  const { stdout } = await ctr('ps', '-aq', '--no-trunc');
-  for (const id of stdout.split('\n').filter(Boolean)) await ctr('rm', '-f', id);
-  await rm(root, { recursive: true, force: true });
-  await rm(runRoot, { recursive: true, force: true });
+  await local.cleanup();
 });
 
 test('a detached --rm container is removed after it exits, with no ctr process running', async () => {

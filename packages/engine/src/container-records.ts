@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { conflict, invalidArgument, notFound } from '@ctr/errors';
 import { readJson, writeFileAtomic } from '@ctr/store';
 import type { MountSpec, RunOptions } from '@ctr/runtime';
+import type { LogConfig } from './log-config';
 import { isValidContainerName } from './names';
 
 /** What a Docker user set when creating a container, kept for inspect, ps and restarts. */
@@ -30,6 +31,7 @@ export interface ContainerRecord {
   restartCount: number;
   /** Set by `stop`, so `unless-stopped` knows a user stopped it. */
   stoppedByUser?: boolean;
+  log?: LogConfig;
 }
 
 /**

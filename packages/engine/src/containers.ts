@@ -11,13 +11,16 @@ import { mountedRootfs, mountNewRootfs } from './container-root';
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
 import { newId, randomName } from './names';
-import { watched } from './restart';
+import { type LogConfig, logSettings } from './log-config';
+import { underRestartLock, watched } from './restart';
 import { parseTmpfsSpec, parseVolumeSpec } from './volumes-spec';
 
 /** `docker create` / `docker run` options, as a library call. Resource fields are @ctr/runtime's. */
 export interface CreateContainerOptions
-  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint'> {
+  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint' | 'logSizeMax'> {
   image: string;
+  /** `--log-driver` and `--log-opt`. */
+  log?: LogConfig;
   name?: string;
   /** Replaces the image's Entrypoint; a string is one word, like `--entrypoint`. */
   entrypoint?: string[] | string;
@@ -117,6 +120,7 @@ export interface ContainerInspect {
     NetworkMode: string;
     AutoRemove: boolean;
     RestartPolicy: { Name: string; MaximumRetryCount: number };
+    LogConfig: { Type: string; Config: Record<string, string> };
     ReadonlyRootfs: boolean;
     Binds: string[];
     PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }>>;
@@ -161,7 +165,7 @@ function parseRestartPolicy(text: string | undefined): ContainerRecord['restartP
 /** Options that mean something to the engine only; the rest go to @ctr/runtime as they are. */
 const ENGINE_ONLY = [
   'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'network', 'networkAliases', 'ip',
-  'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal',
+  'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log',
 ] as const;
 
 function runtimeOptions(options: CreateContainerOptions): RunOptions {
@@ -228,6 +232,7 @@ export class Containers {
     }
     const volumeRequests = (options.volumes ?? []).map(parseVolumeSpec);
     const tmpfs = (options.tmpfs ?? []).map(parseTmpfsSpec);
+    const { logSizeMax, warnings } = logSettings(options.log);
     const image = await this.imageFor(options);
     const id = newId();
     const name = options.name ?? randomName();
@@ -280,6 +285,7 @@ export class Containers {
       const entry = entrypointList(options.entrypoint);
       const run: RunOptions = {
         ...runtimeOptions(options),
+        ...(logSizeMax ? { logSizeMax } : {}),
         ...(entry !== undefined ? { entrypoint: entry } : {}),
         mounts: allMounts,
         // No namespace back means the host's: `host`, or `container:` of a container in host mode.
@@ -313,10 +319,11 @@ export class Containers {
         restartPolicy,
         autoRemove: autoRemove ?? false,
         restartCount: 0,
+        ...(options.log ? { log: options.log } : {}),
       };
       await this.records.write(record);
       await this.ctx.events.emit('container', 'create', id, { name, image: options.image, ...record.labels });
-      return { id, name, warnings: [] };
+      return { id, name, warnings };
     } catch (error) {
       await rollback();
       throw error;
@@ -392,9 +399,14 @@ export class Containers {
   }
 
   async stop(ref: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
-    const record = await this.find(ref);
-    // Marked even when it is not running: a restart its policy has pending is cancelled, as Docker's is.
-    if (!record.stoppedByUser) await this.records.write({ ...record, stoppedByUser: true });
+    const found = await this.find(ref);
+    // Marked even when it is not running: a restart its policy has pending is cancelled, as
+    // Docker's is. Under the restart lock, so a restart in progress cannot write over it.
+    const record = await underRestartLock(this.ctx, found.id, async () => {
+      const latest = await this.records.read(found.id);
+      if (!latest.stoppedByUser) await this.records.write({ ...latest, stoppedByUser: true });
+      return latest;
+    });
     const state = await this.ctx.runtime.state(record.id);
     if (!state.running) return;
     await this.ctx.events.emit('container', 'kill', record.id, { name: record.name, signal: options.signal ?? 'SIGTERM' });
@@ -448,6 +460,10 @@ export class Containers {
     // A live process goes first; once there is none, the runtime's state, the network, the
     // root filesystem and the volumes come apart independently.
     const live = state?.running === true || state?.paused === true;
+    if (live && record.restartPolicy.name !== 'no') {
+      // The kill below must not look like an exit its restart policy answers.
+      await underRestartLock(this.ctx, record.id, async () => this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: true }));
+    }
     if (live) await deleteProcess();
     await settleAll([
       live ? Promise.resolve() : deleteProcess(),
@@ -613,6 +629,7 @@ export class Containers {
         NetworkMode: record.network.mode,
         AutoRemove: record.autoRemove,
         RestartPolicy: { Name: record.restartPolicy.name, MaximumRetryCount: record.restartPolicy.maximumRetryCount },
+        LogConfig: { Type: record.log?.driver || 'json-file', Config: record.log?.options ?? {} },
         ReadonlyRootfs: run.readOnlyRootfs ?? false,
         Binds: record.mounts
           .filter((m) => m.type === 'bind' || m.type === 'volume')

@@ -57,6 +57,8 @@ export interface RunResult {
   name: string;
   /** The exit code, when not detached. */
   exitCode?: number;
+  /** What create accepted but could not honour fully (Docker's `Warnings`). */
+  warnings?: string[];
 }
 
 export interface BuildImageOptions extends Omit<BuildOptions<BuildState>, 'backend'> {

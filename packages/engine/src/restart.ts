@@ -178,9 +178,7 @@ async function actOnExit(
   if (!shouldRestart(record.restartPolicy, exitCode, record.restartCount, record.stoppedByUser === true)) return;
   await pause(options.backoffMs());
   if (options.aborted?.()) return;
-  const lockDir = path.join(ctx.root, 'engine', 'restart-locks');
-  await fs.mkdir(lockDir, { recursive: true });
-  await withLock(path.join(lockDir, `${id}.lock`), async () => {
+  await underRestartLock(ctx, id, async () => {
     const now = await ctx.runtime.state(id).catch(() => undefined);
     const latest = await containers.records.read(id).catch(() => undefined);
     // Another engine's monitor (or a user) got there first.
@@ -188,6 +186,17 @@ async function actOnExit(
     await containers.records.write({ ...latest, restartCount: latest.restartCount + 1 });
     await containers.start(id);
   }).catch(() => undefined);
+}
+
+/**
+ * Run `fn` holding container `id`'s restart lock: whoever restarts a container holds it
+ * from its checks to the start, and `stop` holds it to mark the container stopped, so
+ * neither undoes the other.
+ */
+export async function underRestartLock<T>(ctx: EngineContext, id: string, fn: () => Promise<T>): Promise<T> {
+  const lockDir = path.join(ctx.root, 'engine', 'restart-locks');
+  await fs.mkdir(lockDir, { recursive: true });
+  return withLock(path.join(lockDir, `${id}.lock`), fn);
 }
 
 /**

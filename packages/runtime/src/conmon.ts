@@ -25,6 +25,8 @@ export interface ConmonConfig {
   exec?: { processSpec: string; attach: boolean };
   /** A program (and its arguments) conmon runs after the container has exited. */
   exitCommand?: readonly string[];
+  /** Bytes of log to keep before conmon starts the log afresh. */
+  logSizeMax?: number;
 }
 
 /** conmon's command line, the way Podman builds it (libpod `oci_conmon_common.go`). */
@@ -50,6 +52,7 @@ export function conmonArgs(c: ConmonConfig): string[] {
   if (c.persistDir) args.push('-0', c.persistDir);
   if (c.terminal) args.push('-t');
   if (c.stdin) args.push('-i');
+  if (c.logSizeMax) args.push('--log-size-max', String(c.logSizeMax));
   const [exitProgram, ...exitArgs] = c.exitCommand ?? [];
   if (exitProgram) {
     args.push('--exit-command', exitProgram);

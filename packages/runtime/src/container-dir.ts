@@ -20,6 +20,8 @@ export interface ContainerRecord {
   openStdin: boolean;
   stopSignal: string;
   stopTimeout: number;
+  /** Bytes of log conmon keeps; absent or 0: no limit. */
+  logSizeMax?: number;
 }
 
 const ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;

@@ -17,6 +17,7 @@ import { Runc } from './runc';
 import { parseSignal } from './signals';
 import { generateSpec } from './spec/generate-spec';
 import { checkWorkingDir } from './spec/spec-opts';
+import { parseBytes } from './spec/units';
 import { resolveUser } from './spec/user';
 import type {
   AttachStreams,
@@ -148,6 +149,7 @@ export class Runtime {
     const image = options.image ?? {};
     const run = options.run ?? {};
     const stopSignal = parseSignal(run.stopSignal ?? image.StopSignal ?? 'SIGTERM').name;
+    const logSizeMax = run.logSizeMax === undefined ? undefined : parseBytes(run.logSizeMax, 'log max-size');
     try {
       await fs.mkdir(d.dir, { mode: 0o700 });
     } catch (error) {
@@ -194,6 +196,7 @@ export class Runtime {
         openStdin: run.openStdin === true,
         stopSignal,
         stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
+        ...(logSizeMax ? { logSizeMax } : {}),
       };
       await Promise.all([writing, d.write(record)]);
     } catch (error) {
@@ -238,6 +241,7 @@ export class Runtime {
       terminal: record.tty,
       stdin: record.openStdin,
       ...(options.exitCommand ? { exitCommand: options.exitCommand } : {}),
+      ...(record.logSizeMax ? { logSizeMax: record.logSizeMax } : {}),
     };
     const conmon = spawnConmon(config);
     const message = await conmon.sync.next();

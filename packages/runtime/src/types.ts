@@ -110,6 +110,11 @@ export interface RunOptions {
   stopSignal?: string;
   /** Seconds `stop` waits before SIGKILL (default 10). */
   stopTimeout?: number;
+  /**
+   * How much log to keep (`512k`, `10m`, bytes): past it, conmon starts the log afresh — what
+   * Docker's json-file driver does with `max-size` and `max-file=1`. Default: no limit.
+   */
+  logSizeMax?: number | string;
   sysctls?: Record<string, string>;
   annotations?: Record<string, string>;
 }

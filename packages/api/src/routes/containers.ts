@@ -48,10 +48,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       sendJson(call, 200, list);
     }),
     route('GET', '/containers/:id/json', async (call) => {
-      const info = await engine.inspect(id(call));
-      // Clients read logs through the API only for a driver that keeps them (docker-compose checks
-      // LogConfig.Type); conmon's log file serves `logs` the way dockerd's json-file does.
-      sendJson(call, 200, { ...info, HostConfig: { LogConfig: { Type: 'json-file', Config: {} }, ...info.HostConfig } });
+      sendJson(call, 200, await engine.inspect(id(call)));
     }),
     route('POST', '/containers/:id/start', async (call) => {
       const info = await engine.inspect(id(call));

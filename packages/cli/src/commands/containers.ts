@@ -1,7 +1,7 @@
 import type { ContainerSummary, ExecControl } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
-import { engineModule, getEngine, localEngine, println, type CliEngine } from '../context';
+import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec } from '../flags';
 import { ago, commandColumn, formatItems } from '../format';
 import { createFlags, createOptions } from './create-flags';
@@ -66,11 +66,14 @@ const run: Command = {
     const engine = await getEngine();
     const options = await createOptions(args, io.env);
     if (bool(args, 'detach')) {
-      const { id } = await engine.run({ ...options, detach: true });
+      const { id, warnings } = await engine.run({ ...options, detach: true });
+      printWarnings(io, warnings ?? []);
       println(io, id);
       return 0;
     }
-    const { id } = await engine.create({ ...options, autoRemove: false });
+    // An attached --rm container is removed here when it ends; `autoRemove` tells everyone else.
+    const { id, warnings } = await engine.create(options);
+    printWarnings(io, warnings);
     const restore = options.tty ? terminalSession(io, (size) => engine.resize(id, size)) : () => undefined;
     try {
       return await startAttached(engine, id, io, options.openStdin === true);
@@ -90,11 +93,17 @@ const create: Command = {
   stopAtPositional: true,
   args: [1, Infinity],
   async run(args, io) {
-    const { id } = await (await getEngine()).create(await createOptions(args, io.env));
+    const { id, warnings } = await (await getEngine()).create(await createOptions(args, io.env));
+    printWarnings(io, warnings);
     println(io, id);
     return 0;
   },
 };
+
+/** Warnings the engine gave for a create, on stderr as docker prints them. */
+function printWarnings(io: Io, warnings: readonly string[]): void {
+  for (const warning of warnings) eprintln(io, `WARNING: ${warning}`);
+}
 
 const start: Command = {
   name: 'start',

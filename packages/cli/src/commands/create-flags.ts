@@ -37,6 +37,8 @@ export const createFlags: FlagSpec[] = [
   { name: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
   { name: 'stop-timeout', type: 'number', description: 'Timeout (in seconds) to stop a container' },
   { name: 'restart', type: 'string', description: 'Restart policy to apply when a container exits', default: 'no' },
+  { name: 'log-driver', type: 'string', description: 'Logging driver for the container (json-file, local)' },
+  { name: 'log-opt', type: 'list', description: 'Log driver options (max-size, max-file)' },
   { name: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   { name: 'pull', type: 'string', description: 'Pull image before creating ("always", "missing", "never")', default: 'missing' },
 ];
@@ -108,5 +110,9 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   set('pidsLimit', num(args, 'pids-limit'));
   set('stopSignal', str(args, 'stop-signal'));
   set('stopTimeout', num(args, 'stop-timeout'));
+  const logDriver = str(args, 'log-driver');
+  const logOptions = list(args, 'log-opt');
+  for (const option of logOptions) if (!option.includes('=')) throw invalidArgument(`invalid key value pair format in log-opt: ${option}`);
+  if (logDriver || logOptions.length > 0) options.log = { ...(logDriver ? { driver: logDriver } : {}), options: labelsFrom(logOptions) };
   return options;
 }
