@@ -13,6 +13,11 @@ export interface EndpointOptions {
   insecureRegistries?: readonly string[];
   /** Mirrors for docker.io (`http://127.0.0.1:5001`, `https://mirror.example`), tried in order for pulls. */
   mirrors?: readonly string[];
+  /**
+   * Where `docker.io` itself is reached (default DOCKER_HUB_API): a registry standing in for
+   * Docker Hub, e.g. on an air-gapped network, or on 127.0.0.1 in tests that must never reach it.
+   */
+  dockerHubEndpoint?: string;
 }
 
 const DOCKER_HUB = 'docker.io';
@@ -28,11 +33,12 @@ export function endpointsFor(registry: string, purpose: 'pull' | 'push', options
   const out: Endpoint[] = [];
   if (registry === DOCKER_HUB && purpose === 'pull') {
     for (const mirror of options.mirrors ?? []) {
-      out.push({ registry, origin: mirrorOrigin(mirror), mirror: true });
+      out.push({ registry, origin: originOf(mirror, 'registry mirror'), mirror: true });
     }
   }
   if (registry === DOCKER_HUB) {
-    out.push({ registry, origin: DOCKER_HUB_API, mirror: false });
+    const origin = options.dockerHubEndpoint === undefined ? DOCKER_HUB_API : originOf(options.dockerHubEndpoint, 'Docker Hub endpoint');
+    out.push({ registry, origin, mirror: false });
     return out;
   }
   const insecure = isLoopback(registry) || (options.insecureRegistries ?? []).includes(registry);
@@ -40,15 +46,16 @@ export function endpointsFor(registry: string, purpose: 'pull' | 'push', options
   return out;
 }
 
-function mirrorOrigin(mirror: string): string {
+/** The origin of a configured registry URL (`mirror.example` means https). */
+function originOf(value: string, what: string): string {
   let url: URL;
   try {
-    url = new URL(mirror.includes('://') ? mirror : `https://${mirror}`);
+    url = new URL(value.includes('://') ? value : `https://${value}`);
   } catch {
-    throw invalidArgument(`invalid registry mirror "${mirror}": expected a URL such as https://mirror.example`);
+    throw invalidArgument(`invalid ${what} "${value}": expected a URL such as https://mirror.example`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalidArgument(`invalid registry mirror "${mirror}": only http and https are supported`);
+    throw invalidArgument(`invalid ${what} "${value}": only http and https are supported`);
   }
   return url.origin;
 }

@@ -19,3 +19,9 @@ test('docker.io pulls try mirrors first, pushes never use them', () => {
 test('a mirror that is not an http(s) URL is InvalidArgument', () => {
   expect(() => endpointsFor('docker.io', 'pull', { mirrors: ['ftp://x'] })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
 });
+
+test('docker.io itself can be pointed at another registry, mirrors still first', () => {
+  const pull = endpointsFor('docker.io', 'pull', { mirrors: ['http://127.0.0.1:5001'], dockerHubEndpoint: 'http://127.0.0.1:5002/' });
+  expect(pull.map((e) => [e.origin, e.mirror])).toEqual([['http://127.0.0.1:5001', true], ['http://127.0.0.1:5002', false]]);
+  expect(endpointsFor('docker.io', 'push', { dockerHubEndpoint: 'registry.example' }).map((e) => e.origin)).toEqual(['https://registry.example']);
+});
