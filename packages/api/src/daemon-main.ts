@@ -8,14 +8,16 @@ const USAGE = `Usage: ctrd [OPTIONS]
 A Docker Engine API daemon for ctr.
 
 Options:
-  -H, --host list       Daemon socket(s) to listen on (default unix:///run/ctr/ctr.sock)
-      --root string     Root of persistent state (default /var/lib/ctr, or $CTR_ROOT)
-      --runroot string  Root of state that dies with the machine (default /run/ctr, or $CTR_RUNROOT)
-      --tlsverify       Serve tcp:// hosts over TLS, only to clients with a certificate from --tlscacert
-      --tlscacert path  CA that signs client certificates
-      --tlscert path    Server certificate
-      --tlskey path     Server key
-  -h, --help            Print usage
+  -H, --host list               Daemon socket(s) to listen on (default unix:///run/ctr/ctr.sock)
+      --root string             Root of persistent state (default /var/lib/ctr, or $CTR_ROOT)
+      --runroot string          Root of state that dies with the machine (default /run/ctr, or $CTR_RUNROOT)
+      --tlsverify               Serve tcp:// hosts over TLS, only to clients with a certificate from --tlscacert
+      --tlscacert path          CA that signs client certificates
+      --tlscert path            Server certificate
+      --tlskey path             Server key
+      --registry-mirror list    Preferred Docker registry mirror (tried first for docker.io pulls)
+      --insecure-registry list  Registries (host:port) that may be reached over plain HTTP
+  -h, --help                    Print usage
 `;
 
 interface Args {
@@ -23,11 +25,12 @@ interface Args {
   root?: string;
   runRoot?: string;
   tls: { verify: boolean; ca?: string; cert?: string; key?: string };
+  registry: { mirrors: string[]; insecureRegistries: string[] };
   help: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const out: Args = { hosts: [], tls: { verify: false }, help: false };
+  const out: Args = { hosts: [], tls: { verify: false }, registry: { mirrors: [], insecureRegistries: [] }, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -43,6 +46,8 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--tlscacert') out.tls.ca = value();
     else if (flag === '--tlscert') out.tls.cert = value();
     else if (flag === '--tlskey') out.tls.key = value();
+    else if (flag === '--registry-mirror') out.registry.mirrors.push(value());
+    else if (flag === '--insecure-registry') out.registry.insecureRegistries.push(value());
     else if (flag === '-h' || flag === '--help') out.help = true;
     else throw asCtrError(new Error(`unknown flag: ${flag}\nSee 'ctrd --help'.`), 'InvalidArgument');
   }
@@ -64,6 +69,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
       ...(args.root ? { root: args.root } : {}),
       ...(args.runRoot ? { runRoot: args.runRoot } : {}),
       hosts: args.hosts,
+      registry: args.registry,
       ...(verify && ca && cert && key ? { tls: { ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) } } : {}),
       onInternalError: (error, request) => process.stderr.write(`ctrd: ${request}: ${(error as Error).stack ?? String(error)}\n`),
     });

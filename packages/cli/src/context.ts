@@ -10,6 +10,7 @@ interface EngineOptions {
   root?: string;
   runRoot?: string;
   insecureRegistries?: string[];
+  registryMirrors?: string[];
   /** Where commands go (`-H`, `--context`, `$CTR_HOST`…); unresolved until a command needs the engine. */
   hosts?: HostFlags;
   env?: NodeJS.ProcessEnv;
@@ -75,7 +76,10 @@ export function localEngine(): import('@ctr/engine').Engine {
   return new Engine({
     ...(engineOptions.root ? { root: engineOptions.root } : {}),
     ...(engineOptions.runRoot ? { runRoot: engineOptions.runRoot } : {}),
-    ...(engineOptions.insecureRegistries?.length ? { registry: { insecureRegistries: engineOptions.insecureRegistries } } : {}),
+    registry: {
+      ...(engineOptions.insecureRegistries?.length ? { insecureRegistries: engineOptions.insecureRegistries } : {}),
+      ...(engineOptions.registryMirrors?.length ? { mirrors: engineOptions.registryMirrors } : {}),
+    },
     exitCommand: [process.execPath, path.join(__dirname, '..', 'bin', 'ctr.js'), ...rootFlags(), 'container', 'cleanup'],
   });
 }

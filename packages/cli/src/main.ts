@@ -22,6 +22,7 @@ const globalFlags: FlagSpec[] = [
   { name: 'root', type: 'string', description: 'Root of persistent state (default $CTR_ROOT or /var/lib/ctr)' },
   { name: 'runroot', type: 'string', description: 'Root of state that dies with the machine (default $CTR_RUNROOT or /run/ctr)' },
   { name: 'insecure-registry', type: 'list', description: 'Registries (host:port) that may be reached over plain HTTP' },
+  { name: 'registry-mirror', type: 'list', description: 'Preferred Docker registry mirror (tried first for docker.io pulls)' },
   { name: 'host', short: 'H', type: 'string', description: 'Daemon socket to connect to (unix://, tcp://, ssh://); default: the engine in-process' },
   { name: 'context', short: 'c', type: 'string', description: 'Name of the context to use to connect to the daemon (overrides CTR_HOST/DOCKER_HOST and "ctr context use")' },
   { name: 'tls', type: 'bool', description: 'Use TLS; implied by --tlsverify' },
@@ -164,7 +165,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const debug = global.flags.debug === true;
   const root = str(global, 'root');
   const runRoot = str(global, 'runroot');
-  configureEngine({ ...(root ? { root } : {}), ...(runRoot ? { runRoot } : {}), insecureRegistries: list(global, 'insecure-registry'), hosts: hostFlags(global), env: io.env });
+  configureEngine({ ...(root ? { root } : {}), ...(runRoot ? { runRoot } : {}), insecureRegistries: list(global, 'insecure-registry'), registryMirrors: list(global, 'registry-mirror'), hosts: hostFlags(global), env: io.env });
   if (global.flags.version === true) {
     io.stdout.write('ctr version 0.1.0\n');
     return 0;
