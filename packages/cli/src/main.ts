@@ -39,7 +39,7 @@ const byName = (commands: Command[], name: string): Command => commands.find((c)
 const renamed = (command: Command, name: string): Command => ({ ...command, name });
 
 const topLevel: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands, ...containerFileCommands, ...topStatsCommands, daemonCommand, ...loginCommands];
-const common = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'version', 'info'].map((n) => byName(topLevel, n));
+const common = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info'].map((n) => byName(topLevel, n));
 
 const groups: CommandGroup[] = [
   {

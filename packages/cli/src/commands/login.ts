@@ -84,7 +84,7 @@ async function credentialsFor(args: Parameters<Command['run']>[0], io: Io, regis
 const login: Command = {
   name: 'login',
   usage: '[OPTIONS] [SERVER]',
-  description: 'Authenticate to a registry.\nDefaults to Docker Hub if no server is specified.',
+  description: 'Authenticate to a registry (default: Docker Hub)',
   flags: [
     { name: 'username', short: 'u', type: 'string', description: 'Username' },
     { name: 'password', short: 'p', type: 'string', description: 'Password or Personal Access Token (PAT)' },
@@ -125,7 +125,7 @@ const login: Command = {
 const logout: Command = {
   name: 'logout',
   usage: '[SERVER]',
-  description: 'Log out from a registry.\nIf no server is specified, the default is defined by the daemon.',
+  description: 'Log out from a registry (default: Docker Hub)',
   flags: [],
   args: [0, 1],
   async run(args, io) {
