@@ -13,8 +13,8 @@ import {
   type ResumableIngester,
   type WriteOptions,
 } from '@ctr/image';
-import { DirectorySync } from './content-dir-sync';
-import { errno, readJson, storageError, tempName, TEMP_PREFIX } from './fs-util';
+import { GroupCommit } from './content-group-commit';
+import { errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX } from './fs-util';
 import { appendChunks, LocalIngest, verify, type BlobPublisher, type IngestRecord } from './ingest';
 import type { LeaseManager } from './leases';
 import { lockOwner } from './lock';
@@ -43,8 +43,8 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
     private readonly ingestDir: string,
     private readonly leases?: LeaseManager,
     private readonly lease?: string,
-    /** Shared by every view of this store, so their publishes share fsyncs too. */
-    private readonly blobsDirSync = new DirectorySync(blobsDir),
+    /** The blobs directory's fsync, shared by every view of this store so their publishes share it too. */
+    private readonly blobsDirSync = new GroupCommit(() => fsyncDir(blobsDir)),
   ) {}
 
   /** A view of this store that records every blob it writes in `leaseId` (protects it from gc). */
@@ -154,7 +154,7 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
       const now = new Date();
       await fs.utimes(file, now, now);
       await this.withDirs(() => fs.rename(file, target));
-      await this.blobsDirSync.sync();
+      await this.blobsDirSync.run();
     } catch (error) {
       throw storageError(error, `storing blob ${info.digest}`);
     }
@@ -166,7 +166,7 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
     } catch (error) {
       throw this.missing(error, digest);
     }
-    await this.blobsDirSync.sync();
+    await this.blobsDirSync.run();
   }
 
   async *walk(signal?: AbortSignal): AsyncIterable<BlobInfo> {
