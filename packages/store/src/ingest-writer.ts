@@ -1,15 +1,17 @@
 import type { FileHandle } from 'node:fs/promises';
 
+/** Bytes gathered before a write starts: fewer, larger writes (each is a thread-pool hand-off). */
+const MIN_WRITE_BYTES = 1024 * 1024;
 /** Bytes queued behind a write in flight before the reader is made to wait (backpressure). */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 /** Buffers per writev; under the kernel's IOV_MAX (1024) so one call takes them all. */
 const MAX_QUEUED_BUFFERS = 512;
 
 /**
- * Writes chunks to an open file behind the reader: while one writev is in the thread pool,
- * the next chunks are hashed and queued, and go out together in the next writev. Network
- * chunks are written as they came (no concatenation copy), a few large syscalls instead of
- * one per chunk. A failed write is reported by the next `add` or by `flush`.
+ * Writes chunks to an open file behind the reader: chunks are queued until about a MiB has
+ * gathered, then go out in one writev in the thread pool while the next ones are hashed and
+ * queued. Network chunks are written as they came (no concatenation copy), a few large
+ * syscalls instead of one per chunk. A failed write is reported by the next `add` or by `flush`.
  */
 export class IngestWriter {
   private queue: Uint8Array[] = [];
@@ -24,8 +26,11 @@ export class IngestWriter {
     this.check();
     this.queue.push(bytes);
     this.queuedBytes += bytes.length;
-    if (this.inFlight === undefined) this.start();
-    else if (this.queuedBytes >= MAX_QUEUED_BYTES || this.queue.length >= MAX_QUEUED_BUFFERS) await this.inFlight;
+    if (this.inFlight === undefined) {
+      if (this.queuedBytes >= MIN_WRITE_BYTES || this.queue.length >= MAX_QUEUED_BUFFERS) this.start();
+    } else if (this.queuedBytes >= MAX_QUEUED_BYTES || this.queue.length >= MAX_QUEUED_BUFFERS) {
+      await this.inFlight;
+    }
     this.check();
   }
 
@@ -39,11 +44,13 @@ export class IngestWriter {
     }
   }
 
-  /** After a failure elsewhere: wait for the write in flight (the handle must not close under it) and drop the rest. */
+  /**
+   * After a failure elsewhere (the source broke, was cut off, sent too much): write what is
+   * queued — a valid prefix of the stream, kept for a resume — unless writing is what failed.
+   * Never throws; the handle may be closed once it resolves.
+   */
   async settle(): Promise<void> {
-    this.queue = [];
-    this.queuedBytes = 0;
-    while (this.inFlight !== undefined) await this.inFlight;
+    await this.flush().catch(() => undefined);
   }
 
   private start(): void {
@@ -54,7 +61,7 @@ export class IngestWriter {
     this.inFlight = writeAll(this.handle, batch).then(
       () => {
         this.inFlight = undefined;
-        if (this.queue.length > 0 && this.failure === undefined) this.start();
+        if ((this.queuedBytes >= MIN_WRITE_BYTES || this.queue.length >= MAX_QUEUED_BUFFERS) && this.failure === undefined) this.start();
       },
       (error: unknown) => {
         this.failure ??= { error };
