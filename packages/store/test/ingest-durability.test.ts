@@ -147,3 +147,22 @@ test('a failed blobs-directory fsync fails the callers it covers, and the next c
   await expect(group.run()).resolves.toBeUndefined();
   expect(count).toBe(2);
 });
+
+test('bytes that arrived before the source broke are kept: the ingest resumes after them', async () => {
+  const whole = randomBytes(200_000);
+  const digest = digestOf(whole);
+  async function* cutOff(): AsyncGenerator<Buffer> {
+    yield whole.subarray(0, 70_000);
+    yield whole.subarray(70_000, 120_000);
+    throw Object.assign(new Error('connection reset'), { code: 'ECONNRESET' });
+  }
+  const first = await store.content.ingest('durable-4', digest, { size: whole.length });
+  await expect(first.append(cutOff())).rejects.toBeDefined();
+  expect(first.offset).toBe(120_000);
+  await first.close();
+
+  const again = await store.content.ingest('durable-4', digest, { size: whole.length });
+  expect(again.offset).toBe(120_000);
+  await again.append(Readable.from([whole.subarray(120_000)]));
+  await expect(again.commit()).resolves.toEqual({ digest, size: whole.length });
+});
