@@ -55,6 +55,8 @@ interface ExecStartOptions {
   consoleSize?: { height: number; width: number };
 }
 
+type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
 /** Docker's `{Volumes, Warnings}` from `GET /volumes`. */
 type VolumeList<V> = { Volumes: V[] | null };
 
@@ -364,10 +366,25 @@ export class ApiClient {
     return this.empty('DELETE', `/containers/${encodeURIComponent(id)}`, { query: { force: options.force, v: options.volumes } });
   }
 
-  async waitContainer(id: string, condition: 'not-running' | 'next-exit' | 'removed' = 'not-running', signal?: AbortSignal): Promise<WaitResponse> {
-    const status = await this.json<WaitResponse>('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition }, ...(signal ? { signal } : {}) });
-    if (status.StatusCode < 0 && status.Error) throw new CtrError('Internal', status.Error.Message);
-    return status;
+  async waitContainer(id: string, condition: WaitCondition = 'not-running', signal?: AbortSignal): Promise<WaitResponse> {
+    return (await this.waitRegistered(id, condition, signal)).status;
+  }
+
+  /**
+   * Register a wait, resolving once the daemon holds it (its answer's headers are out) with
+   * the exit status to come: what the docker CLI does before it starts a container, so an
+   * exit (or an auto-removal) between start and wait is not missed.
+   */
+  async waitRegistered(id: string, condition: WaitCondition, signal?: AbortSignal): Promise<{ status: Promise<WaitResponse> }> {
+    const res = await this.raw('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition }, ...(signal ? { signal } : {}) });
+    const status = readAll(res).then((body) => {
+      const parsed = JSON.parse(body.toString('utf8')) as WaitResponse;
+      if (parsed.StatusCode < 0 && parsed.Error) throw new CtrError('Internal', parsed.Error.Message);
+      return parsed;
+    });
+    // Whoever awaits it sees a failure; nobody awaiting it is no crash.
+    status.catch(() => undefined);
+    return { status };
   }
 
   /** `docker logs`: demultiplexed output (a TTY container's output is all `stdout`). */

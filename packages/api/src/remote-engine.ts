@@ -31,7 +31,7 @@ import { familiarImageName, normalizeImageName, splitRepoTag, tarTree } from '@c
 import { CtrError, isNotFound, unsupported } from '@ctr/errors';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import { parseNormalizedReference } from '@ctr/image';
-import type { ProgressMessage } from './api-types';
+import type { ProgressMessage, WaitResponse } from './api-types';
 import { ApiClient, type ApiClientOptions } from './client';
 import { contextTar } from './context-tar';
 import { createRequest } from './create-request';
@@ -117,6 +117,8 @@ export class RemoteEngine implements EngineApi {
   readonly client: ApiClient;
   private readonly registryAuth: RemoteEngineOptions['registryAuth'];
   private readonly registryConfig: RemoteEngineOptions['registryConfig'];
+  /** Waits registered before an attached start, for `wait` to answer from (by container). */
+  private readonly exits = new Map<string, Promise<WaitResponse>>();
 
   constructor(options: RemoteEngineOptions = {}) {
     const { registryAuth, registryConfig, ...client } = options;
@@ -286,7 +288,11 @@ export class RemoteEngine implements EngineApi {
     const session = await this.client.attachContainer(container, { stdin: !!io.stdin, stdout: !!io.stdout, stderr: !!io.stderr });
     const attached = pumpSession(session, io);
     try {
+      // The exit is waited for before the start, as docker does: a quick container (or one the
+      // daemon removes, --rm) may be gone before a wait sent afterwards arrives.
+      const exit = await this.client.waitRegistered(container, 'next-exit');
       await this.client.startContainer(container);
+      this.exits.set(container, exit.status);
     } catch (error) {
       session.stream.destroy();
       throw startFailure(error);
@@ -317,7 +323,9 @@ export class RemoteEngine implements EngineApi {
   }
 
   async wait(container: string, signal?: AbortSignal): Promise<{ StatusCode: number; OOMKilled: boolean }> {
-    const { StatusCode } = await this.client.waitContainer(container, 'not-running', signal);
+    const registered = this.exits.get(container);
+    this.exits.delete(container);
+    const { StatusCode } = await (registered ?? this.client.waitContainer(container, 'not-running', signal));
     const oom = await this.client.inspectContainer(container).then((info) => info.State.OOMKilled, () => false);
     return { StatusCode, OOMKilled: oom };
   }
