@@ -27,22 +27,36 @@ function terminalSize(io: Io): TerminalSize | undefined {
   return io.stdout.rows && io.stdout.columns ? { height: io.stdout.rows, width: io.stdout.columns } : undefined;
 }
 
+interface TerminalSession {
+  /** Forward the terminal's current size again. */
+  resize(): void;
+  /** Leave raw mode and stop following the window. */
+  restore(): void;
+}
+
 /**
  * Puts the terminal in raw mode for a TTY session and forwards its size to `resizeTo` (the
- * container's TTY, or an exec's), now and whenever the window changes; returns the undo.
+ * container's TTY, or an exec's), now and whenever the window changes. Forwards run one at a
+ * time, each reading the size when it runs: a burst of window changes ends at the last size.
  */
-function terminalSession(io: Io, resizeTo: (size: TerminalSize) => Promise<void>): () => void {
-  if (!io.stdin.isTTY || !io.stdin.setRawMode) return () => undefined;
+function terminalSession(io: Io, resizeTo: (size: TerminalSize) => Promise<void>): TerminalSession {
+  if (!io.stdin.isTTY || !io.stdin.setRawMode) return { resize: () => undefined, restore: () => undefined };
   io.stdin.setRawMode(true);
+  let forwarding = Promise.resolve();
   const resize = (): void => {
-    const size = terminalSize(io);
-    if (size) void resizeTo(size).catch(() => undefined);
+    forwarding = forwarding.then(() => {
+      const size = terminalSize(io);
+      return size ? resizeTo(size).catch(() => undefined) : undefined;
+    });
   };
   resize();
   process.on('SIGWINCH', resize);
-  return () => {
-    process.off('SIGWINCH', resize);
-    io.stdin.setRawMode?.(false);
+  return {
+    resize,
+    restore: () => {
+      process.off('SIGWINCH', resize);
+      io.stdin.setRawMode?.(false);
+    },
   };
 }
 
@@ -74,11 +88,11 @@ const run: Command = {
     // An attached --rm container is removed here when it ends; `autoRemove` tells everyone else.
     const { id, warnings } = await engine.create(options);
     printWarnings(io, warnings);
-    const restore = options.tty ? terminalSession(io, (size) => engine.resize(id, size)) : () => undefined;
+    const terminal = options.tty ? terminalSession(io, (size) => engine.resize(id, size)) : undefined;
     try {
       return await startAttached(engine, id, io, options.openStdin === true);
     } finally {
-      restore();
+      terminal?.restore();
       if (options.autoRemove) await engine.remove(id, { force: true, volumes: true }).catch(() => undefined);
     }
   },
@@ -325,7 +339,7 @@ const exec: Command = {
     const tty = bool(args, 'tty');
     // The exec's own pty follows the window once it runs; until then its start size is the window's.
     let running: ExecControl | undefined;
-    const restore = tty ? terminalSession(io, async (size) => running?.resize(size)) : () => undefined;
+    const terminal = tty ? terminalSession(io, async (size) => running?.resize(size)) : undefined;
     const size = terminalSize(io);
     try {
       const result = await engine.exec(container, {
@@ -336,8 +350,7 @@ const exec: Command = {
         onStart: (exec) => {
           running = exec;
           // A window change while the exec was starting reached no one: send the size now.
-          const now = terminalSize(io);
-          if (now && (now.height !== size?.height || now.width !== size.width)) void exec.resize(now).catch(() => undefined);
+          terminal?.resize();
         },
         privileged: bool(args, 'privileged'),
         ...(user ? { user } : {}),
@@ -347,7 +360,7 @@ const exec: Command = {
       });
       return result.exitCode;
     } finally {
-      restore();
+      terminal?.restore();
     }
   },
 };
