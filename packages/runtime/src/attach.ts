@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { CtrError, unavailable } from '@ctr/errors';
 import type { AttachStreams } from './types';
 
@@ -11,12 +11,17 @@ import type { AttachStreams } from './types';
  * stderr; its stdin goes to the container, and its end shuts the socket's write side,
  * which makes conmon close the container's stdin (Docker's StdinOnce). The relay reports
  * "ok" or an error on fd 3 once connected, so nothing the container says is missed.
+ *
+ * Starting Perl takes a few milliseconds, so the relay is started first and told "go" on
+ * fd 3 when the socket is there: a container start spawns it beside conmon, not after it.
  */
 const RELAY = String.raw`
 use strict; use warnings; use Socket; use IO::Handle;
 my ($path, $mode) = @ARGV;
-open(my $ctl, '>&=', 3) or exit 3;
+open(my $ctl, '+<&=', 3) or exit 3;
 $ctl->autoflush(1);
+my $go = <$ctl>;
+exit 0 unless defined $go && $go eq "go\n";
 socket(my $s, AF_UNIX, SOCK_SEQPACKET, 0) or do { print $ctl "socket: $!\n"; exit 2 };
 connect($s, pack_sockaddr_un($path)) or do { print $ctl "connect: $!\n"; exit 2 };
 print $ctl "ok\n";
@@ -50,11 +55,16 @@ export interface AttachSession {
   detach(): void;
 }
 
-/**
- * Connect to the `attach` socket in `dir`. Resolves once connected, so a caller can
- * start the process afterwards and miss none of its output.
- */
-export async function attachSocket(dir: string, streams: AttachStreams): Promise<AttachSession> {
+/** A relay started ahead of the socket it will connect to. */
+export interface PendingAttach {
+  /** Connect now; resolves once connected, so the process can start and miss no output. */
+  connect(): Promise<AttachSession>;
+  /** The socket never came: let the relay go. */
+  cancel(): void;
+}
+
+/** Start the relay for the `attach` socket in `dir`, to connect later. */
+export function prepareAttach(dir: string, streams: AttachStreams): PendingAttach {
   const withStdin = streams.stdin !== undefined;
   const relay = spawn('perl', ['-e', RELAY, 'attach', withStdin ? 'stdin' : 'none'], {
     cwd: dir,
@@ -66,31 +76,51 @@ export async function attachSocket(dir: string, streams: AttachStreams): Promise
     relay.once('close', () => resolve());
   });
   exited.catch(() => undefined);
-  const ctl = relay.stdio[3] as Readable;
+  const ctl = relay.stdio[3] as Duplex;
+  ctl.on('error', () => undefined);
   let answer = '';
   ctl.setEncoding('utf8');
   ctl.on('data', (chunk: string) => (answer += chunk));
+  const answered = new Promise<void>((resolve) => ctl.on('data', () => answer.includes('\n') && resolve()));
   const ctlClosed = new Promise<void>((resolve) => ctl.once('close', resolve));
-  await Promise.race([ctlClosed, exited]);
-  if (!answer.startsWith('ok')) {
-    relay.kill('SIGKILL');
-    throw new CtrError('Conflict', `cannot attach to the container: ${answer.trim() || 'the attach socket is gone'}`, {
-      hint: 'the container may not be running',
-    });
-  }
-  if (streams.stdout && relay.stdout) relay.stdout.pipe(streams.stdout, { end: false });
-  if (streams.stderr && relay.stderr) relay.stderr.pipe(streams.stderr, { end: false });
-  if (streams.stdin && relay.stdin) {
-    relay.stdin.on('error', () => undefined);
-    streams.stdin.pipe(relay.stdin);
-  }
-  const detach = (): void => {
-    if (relay.exitCode === null) relay.kill('SIGTERM');
+  return {
+    async connect(): Promise<AttachSession> {
+      ctl.write('go\n');
+      await Promise.race([answered, ctlClosed, exited]);
+      ctl.destroy();
+      if (!answer.startsWith('ok')) {
+        relay.kill('SIGKILL');
+        throw new CtrError('Conflict', `cannot attach to the container: ${answer.trim() || 'the attach socket is gone'}`, {
+          hint: 'the container may not be running',
+        });
+      }
+      if (streams.stdout && relay.stdout) relay.stdout.pipe(streams.stdout, { end: false });
+      if (streams.stderr && relay.stderr) relay.stderr.pipe(streams.stderr, { end: false });
+      if (streams.stdin && relay.stdin) {
+        relay.stdin.on('error', () => undefined);
+        streams.stdin.pipe(relay.stdin);
+      }
+      const detach = (): void => {
+        if (relay.exitCode === null) relay.kill('SIGTERM');
+      };
+      streams.signal?.addEventListener('abort', detach, { once: true });
+      const done = exited.finally(() => {
+        streams.signal?.removeEventListener('abort', detach);
+        if (streams.stdin && relay.stdin) streams.stdin.unpipe(relay.stdin);
+      });
+      return { done, detach };
+    },
+    cancel(): void {
+      ctl.destroy();
+      if (relay.exitCode === null) relay.kill('SIGKILL');
+    },
   };
-  streams.signal?.addEventListener('abort', detach, { once: true });
-  const done = exited.finally(() => {
-    streams.signal?.removeEventListener('abort', detach);
-    if (streams.stdin && relay.stdin) streams.stdin.unpipe(relay.stdin);
-  });
-  return { done, detach };
+}
+
+/**
+ * Connect to the `attach` socket in `dir`. Resolves once connected, so a caller can
+ * start the process afterwards and miss none of its output.
+ */
+export function attachSocket(dir: string, streams: AttachStreams): Promise<AttachSession> {
+  return prepareAttach(dir, streams).connect();
 }

@@ -3,7 +3,7 @@ import { promises as fs, readFileSync, watch } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
-import { attachSocket } from './attach';
+import { attachSocket, prepareAttach } from './attach';
 import { spawnConmon, type ConmonConfig } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
@@ -244,9 +244,12 @@ export class Runtime {
       ...(record.logSizeMax ? { logSizeMax: record.logSizeMax } : {}),
     };
     const conmon = spawnConmon(config);
+    // The attach relay starts beside conmon; it connects once conmon has made its socket.
+    const pendingAttach = options.attach ? prepareAttach(d.dir, options.attach) : undefined;
     const message = await conmon.sync.next();
     conmon.sync.close();
     if (!message || message.data < 0) {
+      pendingAttach?.cancel();
       const text = message?.message ?? (await this.runtimeError(d)) ?? 'conmon exited without starting the container';
       const failure = startFailure(text);
       await d.write({ ...record, status: 'exited', exitCode: Number(failure.details.exitCode), error: failure.message, finishedAt: new Date().toISOString(), pid: 0 });
@@ -255,7 +258,7 @@ export class Runtime {
     }
     let attached: Promise<void> | undefined;
     try {
-      if (options.attach) attached = (await attachSocket(d.dir, options.attach)).done;
+      if (pendingAttach) attached = (await pendingAttach.connect()).done;
       // The record is written while the process starts: `start` returns after both.
       await Promise.all([
         d.write({ ...record, status: 'running', pid: message.data, startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, error: '' }),
