@@ -141,12 +141,13 @@ async function initRuns(state: RuncState): Promise<boolean> {
 
 /** Remove the container's cgroups; false when one still holds a process (runc must see to it). */
 async function removeCgroups(state: RuncState): Promise<boolean> {
-  for (const dir of new Set(Object.values(state.cgroup_paths ?? {}))) {
-    try {
-      await fs.rmdir(dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return false;
-    }
-  }
-  return true;
+  const removed = await Promise.all(
+    [...new Set(Object.values(state.cgroup_paths ?? {}))].map((dir) =>
+      fs.rmdir(dir).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+      ),
+    ),
+  );
+  return removed.every(Boolean);
 }
