@@ -132,7 +132,12 @@ function splitRepoTag(name: string): { repo: string; tag: string } {
 
 export { splitRepoTag };
 
+/** How many images' parsed manifests and configs one engine keeps (they never change for a digest). */
+const PARSED_IMAGES = 64;
+
 export class Images {
+  private readonly parsed = new Map<string, Omit<ResolvedImage, 'record'>>();
+
   constructor(private readonly ctx: EngineContext) {}
 
   /** Find an image by name, ID, ID prefix or digest, like `docker image inspect`. */
@@ -158,12 +163,21 @@ export class Images {
   /** Read an image's manifest (for this platform), config and layers. */
   async resolve(ref: string | ImageRecord, signal?: AbortSignal): Promise<ResolvedImage> {
     const record = typeof ref === 'string' ? await this.find(ref) : ref;
-    const content = this.ctx.store.content;
-    const graph = await imageGraph(content, record.target, signal ? { signal } : {});
-    const image = graph.images.find((i) => i.config.digest === record.id) ?? graph.images[0];
-    if (!image) throw notFound(`image ${shortId(record.id)} has no manifest for this platform in the store`);
-    const config = parseImageConfig(await readJsonBlob(content, image.config, signal ? { signal } : {}));
-    return { record, manifest: image.manifest, configDescriptor: image.config, config, layers: image.layers };
+    // Content is addressed by digest: what a name points at was read once, it is the same now.
+    const key = `${record.target.digest} ${record.id}`;
+    let parsed = this.parsed.get(key);
+    if (!parsed) {
+      const content = this.ctx.store.content;
+      const graph = await imageGraph(content, record.target, signal ? { signal } : {});
+      const image = graph.images.find((i) => i.config.digest === record.id) ?? graph.images[0];
+      if (!image) throw notFound(`image ${shortId(record.id)} has no manifest for this platform in the store`);
+      const config = parseImageConfig(await readJsonBlob(content, image.config, signal ? { signal } : {}));
+      parsed = { manifest: image.manifest, configDescriptor: image.config, config, layers: image.layers };
+      this.parsed.set(key, parsed);
+      if (this.parsed.size > PARSED_IMAGES) this.parsed.delete(this.parsed.keys().next().value as string);
+    }
+    // A caller may change what it is given; the kept copy stays as read.
+    return { record, ...structuredClone(parsed) };
   }
 
   /** Unpack an image's layers into snapshots (each layer once) and give the top chainID. */
