@@ -3,18 +3,9 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TAR_END, encodeTarHeader, tarPadding } from '@ctr/image';
-import { docker, json, request, startTestDaemon, type RawResponse, type TestDaemon } from './fixture';
+import { type RawResponse, docker, json, request, useTestDaemon } from './fixture';
 
-let t: TestDaemon;
-beforeAll(async () => {
-  t = await startTestDaemon();
-});
-afterAll(async () => {
-  await t?.cleanup();
-});
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
+const t = useTestDaemon();
 
 async function containersOnDisk(): Promise<string[]> {
   return readdir(join(t.root, 'engine', 'containers')).catch(() => []);

@@ -1,15 +1,6 @@
-import { docker, startTestDaemon, type TestDaemon } from './fixture';
+import { docker, useTestDaemon } from './fixture';
 
-let t: TestDaemon;
-beforeAll(async () => {
-  t = await startTestDaemon();
-});
-afterAll(async () => {
-  await t?.cleanup();
-});
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
+const t = useTestDaemon();
 
 test('docker run --log-opt max-size caps the log, and docker inspect shows the LogConfig', async () => {
   const script = 'i=0; while [ $i -lt 2000 ]; do printf "%04d %095d\\n" $i 0; i=$((i+1)); done';

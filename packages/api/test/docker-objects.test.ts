@@ -1,15 +1,6 @@
-import { docker, startTestDaemon, type TestDaemon } from './fixture';
+import { docker, useTestDaemon } from './fixture';
 
-let t: TestDaemon;
-beforeAll(async () => {
-  t = await startTestDaemon();
-});
-afterAll(async () => {
-  await t?.cleanup();
-});
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
+const t = useTestDaemon();
 
 test('docker volume create, ls, inspect and rm', async () => {
   expect((await docker(t.env, ['volume', 'create', '--label', 'k=v', 'api-vol'])).stdout).toBe('api-vol\n');

@@ -1,18 +1,9 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, startTestDaemon, type TestDaemon } from './fixture';
+import { docker, useTestDaemon } from './fixture';
 
-let t: TestDaemon;
-beforeAll(async () => {
-  t = await startTestDaemon();
-});
-afterAll(async () => {
-  await t?.cleanup();
-});
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
+const t = useTestDaemon();
 
 test('docker run --rm streams stdout and stderr apart and exits with the container exit code', async () => {
   const run = await docker(t.env, ['run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);

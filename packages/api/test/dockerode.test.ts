@@ -1,17 +1,8 @@
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
-import { startTestDaemon, type TestDaemon } from './fixture';
+import { useTestDaemon } from './fixture';
 
-let t: TestDaemon;
-beforeAll(async () => {
-  t = await startTestDaemon();
-});
-afterAll(async () => {
-  await t?.cleanup();
-});
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
+const t = useTestDaemon();
 
 test('dockerode creates, starts, waits for and reads the logs of a container', async () => {
   const client = new Docker({ socketPath: t.socket });

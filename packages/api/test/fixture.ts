@@ -117,3 +117,26 @@ export function request(socket: string, method: string, path: string, body?: str
 export function json(response: RawResponse): unknown {
   return JSON.parse(response.body.toString('utf8'));
 }
+
+/**
+ * A daemon for the test file that calls this: started before its tests, cleaned up after
+ * them, and no test may leave a 500 behind. The result stands for the daemon once started.
+ */
+export function useTestDaemon(): TestDaemon {
+  let started: TestDaemon | undefined;
+  beforeAll(async () => {
+    started = await startTestDaemon();
+  });
+  afterAll(async () => {
+    await started?.cleanup();
+  });
+  afterEach(() => {
+    expect(started?.internalErrors).toEqual([]);
+  });
+  return new Proxy({} as TestDaemon, {
+    get(_target, key) {
+      if (!started) throw new Error('the test daemon is not started yet (use it inside tests and hooks)');
+      return Reflect.get(started, key) as unknown;
+    },
+  });
+}
