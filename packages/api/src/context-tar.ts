@@ -1,9 +1,9 @@
-import { constants, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { PatternMatcher, readDockerignore } from '@ctr/dockerfile';
 import { aborted } from '@ctr/errors';
-import { TAR_END, encodeTarHeader, tarPadding, type TarWriteHeader } from '@ctr/image';
+import { TAR_END, encodeTarHeader, tarFileEntry, tarPadding, type TarWriteHeader } from '@ctr/image';
 
 const CHUNK = 1 << 20;
 
@@ -44,7 +44,7 @@ async function* entries(root: string, options: ContextTarOptions): AsyncGenerato
     } else if (stat.isSymbolicLink()) {
       yield encodeTarHeader({ ...header, type: 'symlink', linkname: await fs.readlink(abs) });
     } else if (stat.isFile()) {
-      yield* fileEntry(abs, header, stat.size);
+      yield* tarFileEntry(abs, header, stat.size);
     }
   }
   for (const [name, data] of Object.entries(options.extra ?? {})) {
@@ -53,24 +53,4 @@ async function* entries(root: string, options: ContextTarOptions): AsyncGenerato
     yield tarPadding(data.length);
   }
   yield TAR_END;
-}
-
-/** A regular file's header and data; a file that shrinks while read is padded so the tar stays well-formed. */
-async function* fileEntry(abs: string, header: TarWriteHeader, size: number): AsyncGenerator<Buffer> {
-  const handle = await fs.open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    yield encodeTarHeader({ ...header, size });
-    let left = size;
-    while (left > 0) {
-      const buffer = Buffer.alloc(Math.min(CHUNK, left));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, size - left);
-      if (bytesRead === 0) break;
-      left -= bytesRead;
-      yield buffer.subarray(0, bytesRead);
-    }
-    if (left > 0) yield Buffer.alloc(left);
-    yield tarPadding(size);
-  } finally {
-    await handle.close();
-  }
 }

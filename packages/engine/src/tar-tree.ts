@@ -1,7 +1,7 @@
-import { constants, promises as fs, type Stats } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { aborted } from '@ctr/errors';
-import { TAR_END, encodeTarHeader, tarPadding, type TarEntryType, type TarWriteHeader } from '@ctr/image';
+import { TAR_END, encodeTarHeader, tarFileEntry, type TarEntryType, type TarWriteHeader } from '@ctr/image';
 
 /**
  * A tar stream of one host path (a file, link or whole directory) whose entries are named
@@ -27,8 +27,6 @@ async function* finishing(chunks: AsyncGenerator<Buffer>, onDone: (() => Promise
     await onDone?.();
   }
 }
-
-const CHUNK = 1 << 20;
 
 function typeOf(stat: Stats): TarEntryType | undefined {
   if (stat.isFile()) return 'file';
@@ -72,7 +70,7 @@ async function* entries(abs: string, prefix: string, signal?: AbortSignal): Asyn
       links.set(key, name);
     }
     if (type === 'file') {
-      yield* fileEntry(path, header, stat.size);
+      yield* tarFileEntry(path, header, stat.size);
       continue;
     }
     yield encodeTarHeader(header);
@@ -82,26 +80,4 @@ async function* entries(abs: string, prefix: string, signal?: AbortSignal): Asyn
     }
   }
   yield TAR_END;
-}
-
-/** A regular file's header and data; the size is the one lstat saw, whatever happens to the file meanwhile. */
-async function* fileEntry(path: string, header: TarWriteHeader, size: number): AsyncGenerator<Buffer> {
-  const handle = await fs.open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
-  if (!handle) return;
-  try {
-    if (!(await handle.stat()).isFile()) return;
-    yield encodeTarHeader({ ...header, size });
-    let left = size;
-    while (left > 0) {
-      const buffer = Buffer.alloc(Math.min(CHUNK, left));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, size - left);
-      if (bytesRead === 0) break;
-      left -= bytesRead;
-      yield buffer.subarray(0, bytesRead);
-    }
-    if (left > 0) yield Buffer.alloc(left); // the file shrank: keep the archive well-formed
-    yield tarPadding(size);
-  } finally {
-    await handle.close();
-  }
 }

@@ -22,6 +22,7 @@ export * from './validate';
 export * from './history';
 export * from './config-mutate';
 export * from './tar-writer';
+export { tarFileEntry } from './tar-file-entry';
 export * from './layer-apply';
 export * from './busybox-rootfs';
 export * from './layer-create';
