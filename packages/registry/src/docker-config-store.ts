@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { asCtrError } from '@ctr/errors';
+import { writeFileAtomic } from '@ctr/store';
 import { DOCKER_HUB_SERVER, registryHostOf } from './auth-config';
 import { credentialHelper } from './credential-helper';
 import { dockerConfigPath, helperFor, helperServerUrl, readDockerConfig, type DockerConfigFile, type DockerConfigOptions, type RegistryCredentials } from './docker-config';
@@ -67,22 +66,8 @@ function withoutEntriesFor(config: DockerConfigFile, registry: string): NonNulla
   return Object.fromEntries(Object.entries(config.auths ?? {}).filter(([key]) => registryHostOf(key) !== host));
 }
 
-/** Temp file (0600) + fsync + rename: readers see the old file or the new one, never half of one. */
+/** Atomically, and 0600 in a 0700 directory: the file holds passwords. */
 async function writeConfig(file: string, config: DockerConfigFile): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}`);
-  try {
-    const handle = await fs.open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(config, null, '\t'));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw asCtrError(error, 'Internal', `writing ${file}`);
-  }
+  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(file, JSON.stringify(config, null, '\t'), { mode: 0o600 });
 }

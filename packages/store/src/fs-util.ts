@@ -22,13 +22,14 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /**
  * Replace `file` with `data` so that a crash at any instant leaves either the old or the new
- * contents: write a temp file beside it, fsync, rename over, fsync the directory.
+ * contents: write a temp file beside it, fsync, rename over, fsync the directory. `mode` is
+ * the new file's (default 0644: a secret wants 0600).
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
   const dir = path.dirname(file);
   const temp = tempName(dir);
   try {
-    const handle = await fs.open(temp, 'wx', 0o644);
+    const handle = await fs.open(temp, 'wx', options.mode ?? 0o644);
     try {
       await handle.writeFile(data);
       await handle.sync();
