@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from '@ctr/api';
+import { makeTlsCertificates, readTlsFiles } from '../../../test/support/tls-certs';
 import { cleanEnv, ctr, startTestDaemon, type TestDaemon } from './remote-fixture';
 
 let t: TestDaemon;
@@ -10,38 +10,16 @@ let certs: string;
 let server: ApiServer;
 let host: string;
 
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { cwd: certs, stdio: 'ignore' });
-}
-
-/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, named as docker's cert path names them. */
-async function makeCertificates(): Promise<void> {
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=ctr-test-ca', '-keyout', 'ca-key.pem', '-out', 'ca.pem']);
-  await writeFile(join(certs, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  await writeFile(join(certs, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, subject] of [['server', '/CN=127.0.0.1'], ['client', '/CN=client']] as const) {
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', `${name}-key.pem`, '-out', `${name}.csr`]);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}-cert.pem`]);
-  }
-  await writeFile(join(certs, 'cert.pem'), await readFile(join(certs, 'client-cert.pem')));
-  await writeFile(join(certs, 'key.pem'), await readFile(join(certs, 'client-key.pem')));
-  // A cert path with the CA only: a client that has no certificate to show.
-  await mkdir(join(certs, 'ca-only'));
-  await writeFile(join(certs, 'ca-only', 'ca.pem'), await readFile(join(certs, 'ca.pem')));
-}
-
 const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => cleanEnv({ CTR_CONFIG: join(certs, 'config'), ...extra });
 
 beforeAll(async () => {
   t = await startTestDaemon();
   certs = await mkdtemp(join(tmpdir(), 'ctr-remote-tls-'));
-  await makeCertificates();
-  const read = (name: string): Promise<Buffer> => readFile(join(certs, name));
-  server = await ApiServer.listen({
-    engine: t.daemon.engine,
-    hosts: ['tcp://127.0.0.1:0'],
-    tls: { ca: await read('ca.pem'), cert: await read('server-cert.pem'), key: await read('server-key.pem') },
-  });
+  await makeTlsCertificates(certs);
+  // A cert path with the CA only: a client that has no certificate to show.
+  await mkdir(join(certs, 'ca-only'));
+  await writeFile(join(certs, 'ca-only', 'ca.pem'), await readFile(join(certs, 'ca.pem')));
+  server = await ApiServer.listen({ engine: t.daemon.engine, hosts: ['tcp://127.0.0.1:0'], tls: await readTlsFiles(certs, 'server') });
   host = server.addresses[0]?.host as string;
   await t.daemon.engine.createVolume({ name: 'behind-tls' });
 });
