@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBusyboxRootfs } from '@ctr/image';
 import { startDaemon, type Daemon } from '@ctr/api';
+import { runProcess, type ProcessResult } from '../../../test/support/run-process';
 
 /** A ctrd on a throwaway root with `busybox:latest` imported from the host's static busybox. */
 export interface TestDaemon {
@@ -66,31 +66,12 @@ export async function startTestDaemon(): Promise<TestDaemon> {
   };
 }
 
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type Run = ProcessResult;
 
 /** Run the real docker CLI against the daemon. A missing CLI fails the test (it is a required component). */
 export function docker(env: NodeJS.ProcessEnv, args: string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 45_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`the docker CLI could not be run (install it: scripts/setup-host.sh): ${error.message}`));
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input);
+  return runProcess('docker', args, { ...options, env }).catch((error: Error) => {
+    throw new Error(`the docker CLI could not be run (install it: scripts/setup-host.sh): ${error.message}`);
   });
 }
 
