@@ -1,45 +1,19 @@
-import { execFile, type ExecFileException } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBusyboxRootfs } from '@ctr/image';
-
-const bin = join(__dirname, '..', 'bin', 'ctr.js');
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { localCtr, type CtrResult, type LocalCtr } from './local-ctr';
 
 describe('ctr cp, export, diff, top, stats, system df/prune (real runc, conmon, overlayfs)', () => {
-  let root: string;
-  let runRoot: string;
+  let local: LocalCtr;
   let host: string;
-
-  function ctr(...args: string[]): Promise<Result> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [bin, '--root', root, '--runroot', runRoot, ...args], { encoding: 'buffer', maxBuffer: 64 << 20 }, (error: ExecFileException | null, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: stdout.toString('latin1'), stderr: stderr.toString() });
-      });
-    });
-  }
+  const ctr = (...args: string[]): Promise<CtrResult> => local.run(...args);
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'ctr-cli-extras-'));
-    runRoot = await mkdtemp(join(tmpdir(), 'ctr-cli-extras-run-'));
-    const rootfs = await mkdtemp(join(tmpdir(), 'ctr-cli-extras-bb-'));
-    await createBusyboxRootfs(rootfs);
-    const imported = await ctr('import', '-c', 'CMD ["sh"]', rootfs, 'busybox');
-    await rm(rootfs, { recursive: true, force: true });
-    expect(imported.code).toBe(0);
+    local = await localCtr('extras');
   });
 
   afterAll(async () => {
-    const { stdout } = await ctr('ps', '-aq', '--no-trunc');
-    for (const id of stdout.split('\n').filter(Boolean)) await ctr('rm', '-f', id);
-    await rm(root, { recursive: true, force: true });
-    await rm(runRoot, { recursive: true, force: true });
+    await local?.cleanup();
   });
 
   beforeEach(async () => {

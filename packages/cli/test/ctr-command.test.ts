@@ -1,38 +1,21 @@
-import { execFile, type ExecFileException } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBusyboxRootfs } from '@ctr/image';
 import { NetworkManager } from '@ctr/network';
-
-const bin = join(__dirname, '..', 'bin', 'ctr.js');
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { ctrOn, importBusybox, type CtrOn, type CtrResult } from './local-ctr';
 
 describe('the ctr command (real runc, conmon, overlayfs)', () => {
   let root: string;
   let runRoot: string;
-
-  function ctr(...args: string[]): Promise<Result> {
-    return new Promise((resolve) => {
-      execFile(process.execPath, [bin, '--root', root, '--runroot', runRoot, ...args], (error: ExecFileException | null, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      });
-    });
-  }
+  let on: CtrOn;
+  const ctr = (...args: string[]): Promise<CtrResult> => on.run(...args);
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'ctr-cli-'));
     runRoot = await mkdtemp(join(tmpdir(), 'ctr-cli-run-'));
-    const rootfs = await mkdtemp(join(tmpdir(), 'ctr-cli-bb-'));
-    await createBusyboxRootfs(rootfs);
-    const imported = await ctr('import', '-c', 'CMD ["sh"]', rootfs, 'busybox');
-    await rm(rootfs, { recursive: true, force: true });
-    expect(imported).toMatchObject({ code: 0, stdout: expect.stringMatching(/^sha256:[a-f0-9]{64}\n$/) });
+    on = ctrOn(root, runRoot);
+    expect(await importBusybox(on)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^sha256:[a-f0-9]{64}\n$/) });
   });
 
   afterAll(async () => {
@@ -55,7 +38,7 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
   });
 
   test('run -i pipes stdin to the container', async () => {
-    const child = execFile(process.execPath, [bin, '--root', root, '--runroot', runRoot, 'run', '--rm', '-i', '--network', 'none', 'busybox', 'sh', '-c', 'tr a-z A-Z']);
+    const child = execFile(process.execPath, on.argv('run', '--rm', '-i', '--network', 'none', 'busybox', 'sh', '-c', 'tr a-z A-Z'));
     const out: string[] = [];
     child.stdout?.on('data', (d: Buffer) => out.push(d.toString()));
     child.stdin?.end('piped text\n');
@@ -66,7 +49,7 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
 
   test('run -it gives an interactive shell in a real terminal', async () => {
     // `script` gives ctr a pseudo-terminal, as a person's terminal would.
-    const command = [process.execPath, bin, '--root', root, '--runroot', runRoot, 'run', '-it', '--rm', '--network', 'none', 'busybox', 'sh'].join(' ');
+    const command = [process.execPath, ...on.argv('run', '-it', '--rm', '--network', 'none', 'busybox', 'sh')].join(' ');
     const child = execFile('script', ['-qec', command, '/dev/null']);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -3,37 +3,20 @@
  * the window when it changes (SIGWINCH), as `stty size` inside the exec reports.
  */
 import { execFile, type ExecFileException } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createBusyboxRootfs } from '@ctr/image';
+import { localCtr, type LocalCtr } from './local-ctr';
 
-const bin = join(__dirname, '..', 'bin', 'ctr.js');
-let work: string;
+let local: LocalCtr;
 let ctrCommand: string;
 
-function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, (error: ExecFileException | null, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-    child.stdin?.end();
-  });
-}
-
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ctr-cli-exec-resize-'));
-  ctrCommand = `${process.execPath} ${bin} --root ${join(work, 'root')} --runroot ${join(work, 'run')}`;
-  const rootfs = join(work, 'busybox');
-  await createBusyboxRootfs(rootfs);
-  expect((await run(process.execPath, [bin, '--root', join(work, 'root'), '--runroot', join(work, 'run'), 'import', '-c', 'CMD ["sh"]', rootfs, 'busybox'])).code).toBe(0);
-  const started = await run(process.execPath, [bin, '--root', join(work, 'root'), '--runroot', join(work, 'run'), 'run', '-d', '--name', 'sizes', '--network', 'none', 'busybox', 'sleep', '600']);
+  local = await localCtr('exec-resize');
+  ctrCommand = [process.execPath, ...local.argv()].join(' ');
+  const started = await local.run('run', '-d', '--name', 'sizes', '--network', 'none', 'busybox', 'sleep', '600');
   expect(started.code).toBe(0);
 });
 
 afterAll(async () => {
-  await run(process.execPath, [bin, '--root', join(work, 'root'), '--runroot', join(work, 'run'), 'rm', '-f', 'sizes']);
-  await rm(work, { recursive: true, force: true });
+  await local?.cleanup();
 });
 
 /**

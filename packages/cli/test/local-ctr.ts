@@ -1,48 +1,66 @@
-import { execFile, type ExecFileException } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBusyboxRootfs } from '@ctr/image';
+import { runProcess, type ProcessResult, type RunProcessOptions } from '../../../test/support/run-process';
 
-export interface CtrResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+export type CtrResult = ProcessResult;
+
+/** The ctr command (built), run without a daemon on one root. */
+export interface CtrOn {
+  /** Node's arguments for ctr on this root: for a test that starts the process itself. */
+  argv(...args: string[]): string[];
+  /** Runs `ctr args…` in the test's environment, with empty input. */
+  run(...args: string[]): Promise<CtrResult>;
+  /** `run` with an environment and input of the test's choosing. */
+  runWith(options: RunProcessOptions, ...args: string[]): Promise<CtrResult>;
 }
 
 /** The ctr command (built) on a throwaway root holding `busybox` from the host's static busybox. */
-export interface LocalCtr {
-  run(...args: string[]): Promise<CtrResult>;
+export interface LocalCtr extends CtrOn {
   /** Removes every container, then the root. */
   cleanup(): Promise<void>;
 }
 
 const bin = join(__dirname, '..', 'bin', 'ctr.js');
 
-export async function localCtr(prefix: string): Promise<LocalCtr> {
-  const root = await mkdtemp(join(tmpdir(), `ctr-cli-${prefix}-`));
-  const runRoot = await mkdtemp(join(tmpdir(), `ctr-cli-${prefix}-run-`));
-  const run = (...args: string[]): Promise<CtrResult> =>
-    new Promise((resolve) => {
-      execFile(process.execPath, [bin, '--root', root, '--runroot', runRoot, ...args], (error: ExecFileException | null, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      });
-    });
-  const rootfs = await mkdtemp(join(tmpdir(), `ctr-cli-${prefix}-bb-`));
+export function ctrOn(root: string, runRoot: string): CtrOn {
+  const argv = (...args: string[]): string[] => [bin, '--root', root, '--runroot', runRoot, ...args];
+  const runWith = (options: RunProcessOptions, ...args: string[]): Promise<CtrResult> => runProcess(process.execPath, argv(...args), options);
+  return { argv, runWith, run: (...args) => runWith({ env: process.env }, ...args) };
+}
+
+/** Imports `busybox:latest` (CMD sh) from the host's static busybox; a failed import throws. */
+export async function importBusybox(ctr: CtrOn): Promise<CtrResult> {
+  const rootfs = await mkdtemp(join(tmpdir(), 'ctr-cli-busybox-'));
   try {
     await createBusyboxRootfs(rootfs);
-    const imported = await run('import', '-c', 'CMD ["sh"]', rootfs, 'busybox');
+    const imported = await ctr.run('import', '-c', 'CMD ["sh"]', rootfs, 'busybox');
     if (imported.code !== 0) throw new Error(`ctr import failed: ${imported.stderr}`);
+    return imported;
   } finally {
     await rm(rootfs, { recursive: true, force: true });
   }
+}
+
+export async function localCtr(prefix: string): Promise<LocalCtr> {
+  const root = await mkdtemp(join(tmpdir(), `ctr-cli-${prefix}-`));
+  const runRoot = await mkdtemp(join(tmpdir(), `ctr-cli-${prefix}-run-`));
+  const ctr = ctrOn(root, runRoot);
+  const removeRoots = async (): Promise<void> => {
+    await rm(root, { recursive: true, force: true });
+    await rm(runRoot, { recursive: true, force: true });
+  };
+  await importBusybox(ctr).catch(async (error: unknown) => {
+    await removeRoots();
+    throw error;
+  });
   return {
-    run,
+    ...ctr,
     async cleanup() {
-      const { stdout } = await run('ps', '-aq', '--no-trunc');
-      for (const id of stdout.split('\n').filter(Boolean)) await run('rm', '-f', id);
-      await rm(root, { recursive: true, force: true });
-      await rm(runRoot, { recursive: true, force: true });
+      const { stdout } = await ctr.run('ps', '-aq', '--no-trunc');
+      for (const id of stdout.split('\n').filter(Boolean)) await ctr.run('rm', '-f', id);
+      await removeRoots();
     },
   };
 }

@@ -3,35 +3,22 @@
  * `ctr push` / `ctr pull` of a private image with what login stored — in the file, or
  * through a credential helper. The registry is ctr's own on 127.0.0.1, demanding Basic auth.
  */
-import { execFile, type ExecFileException } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBusyboxRootfs, MemoryContentStore } from '@ctr/image';
+import { MemoryContentStore } from '@ctr/image';
 import { RegistryServer } from '@ctr/registry';
+import { ctrOn, importBusybox, type CtrOn, type CtrResult } from './local-ctr';
 
-const bin = join(__dirname, '..', 'bin', 'ctr.js');
 const PASSWORD = 'cli-wonderland';
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let work: string;
-let root: string;
-let runRoot: string;
 let registry: RegistryServer;
 let host: string;
+let on: CtrOn;
 
-function ctr(env: NodeJS.ProcessEnv, args: string[], input?: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [bin, '--root', root, '--runroot', runRoot, ...args], { env }, (error: ExecFileException | null, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-    child.stdin?.end(input);
-  });
+function ctr(env: NodeJS.ProcessEnv, args: string[], input?: string): Promise<CtrResult> {
+  return on.runWith({ env, ...(input !== undefined ? { input } : {}) }, ...args);
 }
 
 /** An environment whose docker config directory is new and empty (and no TTY: stdin is a pipe). */
@@ -45,15 +32,11 @@ const readConfig = async (env: NodeJS.ProcessEnv): Promise<Record<string, unknow
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'ctr-cli-login-'));
-  root = join(work, 'root');
-  runRoot = join(work, 'run');
+  on = ctrOn(join(work, 'root'), join(work, 'run'));
   registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry'), auth: { type: 'basic', users: { alice: PASSWORD } } });
   await registry.listen();
   host = registry.host;
-  const rootfs = join(work, 'busybox');
-  await createBusyboxRootfs(rootfs);
-  const imported = await ctr(process.env, ['import', '-c', 'CMD ["sh"]', rootfs, 'busybox']);
-  expect(imported.code).toBe(0);
+  await importBusybox(on);
 });
 
 afterAll(async () => {

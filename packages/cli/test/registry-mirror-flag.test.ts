@@ -3,22 +3,22 @@
  * Shown without any network traffic: a mirror that is not an http(s) URL is refused before
  * the first request is made.
  */
-import { execFile, type ExecFileException } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ctrOn, type CtrOn } from './local-ctr';
 
-const bin = join(__dirname, '..', 'bin', 'ctr.js');
 let dir: string;
-beforeAll(async () => (dir = await mkdtemp(join(tmpdir(), 'ctr-cli-mirror-'))));
+let on: CtrOn;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ctr-cli-mirror-'));
+  on = ctrOn(join(dir, 'root'), join(dir, 'run'));
+});
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-function ctr(...args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, '--root', join(dir, 'root'), '--runroot', join(dir, 'run'), ...args], (error: ExecFileException | null, _stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr });
-    });
-  });
+async function ctr(...args: string[]): Promise<{ code: number; stderr: string }> {
+  const { code, stderr } = await on.run(...args);
+  return { code, stderr };
 }
 
 test('ctr --registry-mirror is used for docker.io pulls: an invalid one fails the pull with exit 125', async () => {
@@ -28,6 +28,6 @@ test('ctr --registry-mirror is used for docker.io pulls: an invalid one fails th
 
 test('ctr daemon --registry-mirror needs a value, and ctrd --help lists it', async () => {
   expect(await ctr('daemon', '--registry-mirror')).toEqual({ code: 1, stderr: expect.stringContaining('flag needs an argument: --registry-mirror') });
-  const help = await new Promise<string>((resolve) => execFile(process.execPath, [bin, 'daemon', '--help'], (_e, stdout) => resolve(stdout)));
+  const help = (await on.run('daemon', '--help')).stdout;
   expect(help).toMatch(/--registry-mirror list\s+Preferred Docker registry mirror/);
 });
