@@ -1,22 +1,16 @@
 import { Readable } from 'node:stream';
 import { ApiClient, ApiServer } from '@ctr/api';
 import { TAR_END, encodeTarHeader, tarPadding } from '@ctr/image';
-import { startTestDaemon, type TestDaemon } from './fixture';
+import { useTestDaemon } from './fixture';
 
-let t: TestDaemon;
+const t = useTestDaemon();
 let client: ApiClient;
-beforeAll(async () => {
-  t = await startTestDaemon();
+beforeAll(() => {
   client = new ApiClient({ host: `unix://${t.socket}` });
 });
-afterAll(async () => {
+afterAll(() => {
   client?.close();
-  await t?.cleanup();
 });
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
-
 function tarOf(files: Record<string, string>): Readable {
   const parts: Buffer[] = [];
   for (const [name, text] of Object.entries(files)) {

@@ -2,12 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, startTestDaemon, type Run, type TestDaemon } from './fixture';
+import { docker, useTestDaemon, type Run } from './fixture';
 
-let t: TestDaemon;
+const t = useTestDaemon();
 let project: string;
 beforeAll(async () => {
-  t = await startTestDaemon();
   project = await mkdtemp(join(tmpdir(), 'ctr-api-compose-'));
   await mkdir(join(project, 'web'));
   await writeFile(
@@ -34,13 +33,8 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  await t?.cleanup();
   if (project) await rm(project, { recursive: true, force: true });
 });
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
-
 function compose(args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn('docker-compose', ['-p', 'ctrapi', ...args], { cwd: project, env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });

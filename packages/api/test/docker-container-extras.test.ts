@@ -1,22 +1,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, startTestDaemon, type TestDaemon } from './fixture';
+import { docker, useTestDaemon } from './fixture';
 
-let t: TestDaemon;
+const t = useTestDaemon();
 let work: string;
 beforeAll(async () => {
-  t = await startTestDaemon();
   work = await mkdtemp(join(tmpdir(), 'ctr-api-extras-'));
 });
 afterAll(async () => {
-  await t?.cleanup();
   await rm(work, { recursive: true, force: true });
 });
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
-
 test('docker export | docker import makes a runnable image of a container filesystem', async () => {
   await docker(t.env, ['run', '--network', 'none', '--name', 'api-exported', 'busybox', 'sh', '-c', 'echo inside > /marker']);
   const tar = join(work, 'fs.tar');

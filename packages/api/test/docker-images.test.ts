@@ -3,22 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryContentStore } from '@ctr/image';
 import { RegistryServer } from '@ctr/registry';
-import { docker, startTestDaemon, type TestDaemon } from './fixture';
+import { docker, useTestDaemon } from './fixture';
 
-let t: TestDaemon;
+const t = useTestDaemon();
 let work: string;
 beforeAll(async () => {
-  t = await startTestDaemon();
   work = await mkdtemp(join(tmpdir(), 'ctr-api-images-'));
 });
 afterAll(async () => {
-  await t?.cleanup();
   await rm(work, { recursive: true, force: true });
 });
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
-
 test('docker build of a multi-stage Dockerfile tags the image, and a second build hits the cache', async () => {
   const context = join(work, 'multi');
   await rm(context, { recursive: true, force: true });

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { MemoryContentStore } from '@ctr/image';
 import { RegistryServer, type ServerAuth } from '@ctr/registry';
 import { startTokenService, type TokenService } from '../../registry/test/support/token-service';
-import { docker, json, request, startTestDaemon, type TestDaemon } from './fixture';
+import { docker, json, request, useTestDaemon } from './fixture';
 
 const USERS = { alice: 'api-wonderland' };
 const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-let t: TestDaemon;
+const t = useTestDaemon();
 let work: string;
 let basic: RegistryServer;
 let tokens: TokenService;
@@ -28,7 +28,6 @@ async function registry(auth: ServerAuth, name: string): Promise<RegistryServer>
 }
 
 beforeAll(async () => {
-  t = await startTestDaemon();
   work = await mkdtemp(join(tmpdir(), 'ctr-api-auth-'));
   basic = await registry({ type: 'basic', users: USERS }, 'basic');
   tokens = await startTokenService({ secret: 'api-secret', service: 'api-registry', users: USERS });
@@ -39,12 +38,7 @@ afterAll(async () => {
   await basic?.close();
   await tokenRegistry?.close();
   await tokens?.stop();
-  await t?.cleanup();
   await rm(work, { recursive: true, force: true });
-});
-
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
 });
 
 /** A docker CLI environment with its own, initially empty, config directory. */

@@ -8,23 +8,17 @@ import * as net from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, startTestDaemon, type Run, type TestDaemon } from './fixture';
+import { docker, useTestDaemon, type Run } from './fixture';
 
-let t: TestDaemon;
+const t = useTestDaemon();
 let project: string;
 
 beforeAll(async () => {
-  t = await startTestDaemon();
   project = await mkdtemp(join(tmpdir(), 'ctr-api-reconnect-'));
 });
 afterAll(async () => {
-  await t?.cleanup();
   if (project) await rm(project, { recursive: true, force: true });
 });
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
-
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {

@@ -6,26 +6,18 @@
 import Docker from 'dockerode';
 import { spawn } from 'node:child_process';
 import type { Duplex } from 'node:stream';
-import { request, startTestDaemon, type TestDaemon } from './fixture';
+import { request, useTestDaemon } from './fixture';
 
-let t: TestDaemon;
+const t = useTestDaemon();
 let client: Docker;
 let containerId: string;
 
 beforeAll(async () => {
-  t = await startTestDaemon();
   client = new Docker({ socketPath: t.socket });
   const container = await client.createContainer({ Image: 'busybox', Cmd: ['sleep', '1000'], HostConfig: { NetworkMode: 'none' } });
   await container.start();
   containerId = container.id;
 });
-afterAll(async () => {
-  await t?.cleanup();
-});
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
-
 async function until(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
   if (!check()) throw new Error(`timed out waiting for ${what}`);

@@ -1,24 +1,18 @@
 import { GenericContainer, Wait } from 'testcontainers';
-import { startTestDaemon, type TestDaemon } from './fixture';
+import { useTestDaemon } from './fixture';
 
 const saved = { ...process.env };
-let t: TestDaemon;
-beforeAll(async () => {
-  t = await startTestDaemon();
+const t = useTestDaemon();
+beforeAll(() => {
   // testcontainers reads these when it first looks for a container runtime.
   process.env.DOCKER_HOST = `unix://${t.socket}`;
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   process.env.TESTCONTAINERS_HOST_OVERRIDE = '127.0.0.1';
   process.env.HOME = t.root;
 });
-afterAll(async () => {
+afterAll(() => {
   process.env = saved;
-  await t?.cleanup();
 });
-afterEach(() => {
-  expect(t.internalErrors).toEqual([]);
-});
-
 test('testcontainers starts busybox, waits for a log line, and stops it', async () => {
   const started = await new GenericContainer('busybox:latest')
     .withCommand(['sh', '-c', 'echo booting; sleep 0.3; echo service ready; sleep 60'])
