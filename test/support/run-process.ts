@@ -9,6 +9,7 @@ export interface ProcessResult {
 
 export interface RunProcessOptions {
   env: NodeJS.ProcessEnv;
+  cwd?: string;
   input?: string | Buffer;
   /** The command is killed after this long (45 s unless told): a hung command fails its test instead of the suite. */
   timeoutMs?: number;
@@ -17,7 +18,7 @@ export interface RunProcessOptions {
 /** Runs `file args…` to its end, feeding it `input`; rejects only when it cannot be started. */
 export function runProcess(file: string, args: string[], options: RunProcessOptions): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './free-port';
 
 /** A throwaway OpenSSH server on 127.0.0.1 that accepts `user_key` for root. */
 export interface TestSshd {
@@ -10,17 +11,6 @@ export interface TestSshd {
   knownHostsLine(keyName: string): Promise<string>;
   /** Stops the server and waits for it to exit. */
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
-  });
 }
 
 async function waitForListen(port: number): Promise<void> {

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, useTestDaemon, type Run } from './fixture';
+import { docker, dockerCompose, useTestDaemon, type Run } from './fixture';
 
 const t = useTestDaemon();
 let project: string;
@@ -36,15 +35,7 @@ afterAll(async () => {
   if (project) await rm(project, { recursive: true, force: true });
 });
 function compose(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker-compose', ['-p', 'ctrapi', ...args], { cwd: project, env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', (error) => reject(new Error(`docker-compose could not be run (install it: scripts/setup-host.sh): ${error.message}`)));
-    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  return dockerCompose(t.env, project, 'ctrapi', args);
 }
 
 test('docker-compose 1.29 builds, starts, lists, shows logs of and takes down a two-service project', async () => {

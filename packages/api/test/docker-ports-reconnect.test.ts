@@ -2,13 +2,12 @@
  * Published ports survive `docker network disconnect` / `connect` and docker-compose 1.29's
  * disconnect-and-reconnect of each container before it starts (how it sets aliases).
  */
-import { spawn } from 'node:child_process';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, useTestDaemon, type Run } from './fixture';
+import { freePort } from '../../../test/support/free-port';
+import { docker, dockerCompose, useTestDaemon, type Run } from './fixture';
 
 const t = useTestDaemon();
 let project: string;
@@ -19,15 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (project) await rm(project, { recursive: true, force: true });
 });
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** The body served on the host port, retrying while the server in the container starts. */
 async function fetchPort(port: number): Promise<string> {
   let last = '';
@@ -74,16 +64,7 @@ test('a docker-compose service publishes its port (compose reconnects it before 
     join(project, 'docker-compose.yml'),
     ['version: "3"', 'services:', '  web:', '    image: busybox', `    command: ["sh", "-c", "${WEB}"]`, '    ports:', `      - "127.0.0.1:${port}:80"`, ''].join('\n'),
   );
-  const compose = (args: string[]): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const child = spawn('docker-compose', ['-p', 'ctrreconnect', ...args], { cwd: project, env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.once('error', (error) => reject(new Error(`docker-compose could not be run (install it: scripts/setup-host.sh): ${error.message}`)));
-      child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    });
+  const compose = (args: string[]): Promise<Run> => dockerCompose(t.env, project, 'ctrreconnect', args);
   try {
     const up = await compose(['up', '-d']);
     expect(up.code).toBe(0);

@@ -68,11 +68,22 @@ export async function startTestDaemon(): Promise<TestDaemon> {
 
 export type Run = ProcessResult;
 
-/** Run the real docker CLI against the daemon. A missing CLI fails the test (it is a required component). */
+/** A tool that cannot be started fails the test (it is a required component), saying where it comes from. */
+function required(what: string): (error: Error) => never {
+  return (error) => {
+    throw new Error(`${what} could not be run (install it: scripts/setup-host.sh): ${error.message}`);
+  };
+}
+
+/** Run the real docker CLI against the daemon. */
 export function docker(env: NodeJS.ProcessEnv, args: string[], options: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<Run> {
-  return runProcess('docker', args, { ...options, env }).catch((error: Error) => {
-    throw new Error(`the docker CLI could not be run (install it: scripts/setup-host.sh): ${error.message}`);
-  });
+  return runProcess('docker', args, { ...options, env }).catch(required('the docker CLI'));
+}
+
+/** Run docker-compose (1.29) on the project `name` whose docker-compose.yml is in `dir`. */
+export function dockerCompose(env: NodeJS.ProcessEnv, dir: string, name: string, args: string[]): Promise<Run> {
+  // Building and starting a project can outlast docker()'s limit; the test's own timeout is the bound.
+  return runProcess('docker-compose', ['-p', name, ...args], { env, cwd: dir, timeoutMs: 120_000 }).catch(required('docker-compose'));
 }
 
 export interface RawResponse {

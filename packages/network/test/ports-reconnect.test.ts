@@ -5,21 +5,12 @@
  * its routing endpoint to the new address, or waits until a network can carry it.
  */
 import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../../../test/support/free-port';
 import { httpGet, makeTestHost, startHttpd, stopProcess, type TestHost } from './helpers/host';
 
 let host: TestHost;
 const servers: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The body, or the error code when nothing answers on the port. */
 async function get(port: number): Promise<string> {

@@ -4,19 +4,11 @@ import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { isConflict } from '@ctr/errors';
+import { freePort } from '../../../test/support/free-port';
 import { httpGet, inNetns, makeTestHost, startHttpd, stopProcess, type TestHost } from './helpers/host';
 
 let host: TestHost;
 const servers: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function canBind(port: number): Promise<boolean> {
   return new Promise((resolve) => {
