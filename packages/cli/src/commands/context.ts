@@ -10,6 +10,11 @@ function store(io: Io): ContextStore {
   return new ContextStore(configDir(io.env));
 }
 
+/** The context in use: `$CTR_CONTEXT`/`$DOCKER_CONTEXT`, else the one config.json names. */
+async function currentName(io: Io, contexts: ContextStore): Promise<string> {
+  return io.env.CTR_CONTEXT || io.env.DOCKER_CONTEXT || (await contexts.current());
+}
+
 /** The `default` context as docker shows it: whatever `$CTR_HOST`/`$DOCKER_HOST` name, else the engine in-process. */
 function defaultContext(io: Io): { meta: ContextMeta; tls: EndpointTls } {
   const host = io.env.CTR_HOST || io.env.DOCKER_HOST;
@@ -117,7 +122,7 @@ const ls: Command = {
   args: [0, 0],
   async run(args, io) {
     const contexts = store(io);
-    const current = io.env.CTR_CONTEXT || io.env.DOCKER_CONTEXT || (await contexts.current());
+    const current = await currentName(io, contexts);
     const all: Array<{ meta: ContextMeta }> = [defaultContext(io), ...(await contexts.list())];
     if (bool(args, 'quiet')) {
       for (const c of all) println(io, c.meta.Name);
@@ -166,7 +171,7 @@ const show: Command = {
   flags: [],
   args: [0, 0],
   async run(_args, io) {
-    println(io, io.env.CTR_CONTEXT || io.env.DOCKER_CONTEXT || (await store(io).current()));
+    println(io, await currentName(io, store(io)));
     return 0;
   },
 };
@@ -190,7 +195,7 @@ const inspect: Command = {
   args: [0, Infinity],
   async run(args, io) {
     const contexts = store(io);
-    const names = args.positionals.length > 0 ? args.positionals : [io.env.CTR_CONTEXT || io.env.DOCKER_CONTEXT || (await contexts.current())];
+    const names = args.positionals.length > 0 ? args.positionals : [await currentName(io, contexts)];
     const items: Record<string, unknown>[] = [];
     for (const name of names) {
       const found: StoredContext | { meta: ContextMeta; tls: EndpointTls } = name === DEFAULT_CONTEXT ? defaultContext(io) : await contexts.get(name);
