@@ -67,6 +67,14 @@ async function filesContaining(secret: string): Promise<string[]> {
   return found;
 }
 
+/** busybox pushed to `ref` with `auth`, then removed here: only the registry holds it. */
+async function pushedAway(ref: string, auth: AuthConfig): Promise<{ digest: string; size: number }> {
+  await engine.tag('busybox', ref);
+  const pushed = await engine.push(ref, { auth });
+  await engine.removeImage(ref);
+  return pushed;
+}
+
 async function imageNames(): Promise<string[]> {
   return (await engine.images()).flatMap((i) => i.RepoTags);
 }
@@ -74,9 +82,7 @@ async function imageNames(): Promise<string[]> {
 describe('a registry demanding Basic auth (ctr RegistryServer)', () => {
   test('push then pull with per-call credentials', async () => {
     const { host } = await ctrRegistry({ type: 'basic', users: USERS });
-    await engine.tag('busybox', `${host}/team/bb:v1`);
-    const pushed = await engine.push(`${host}/team/bb:v1`, { auth: ALICE });
-    await engine.removeImage(`${host}/team/bb:v1`);
+    const pushed = await pushedAway(`${host}/team/bb:v1`, ALICE);
     const pulled = await engine.pull(`${host}/team/bb:v1`, { auth: ALICE });
     expect(pulled.record.target.digest).toBe(pushed.digest);
     expect(await imageNames()).toContain(`${host}/team/bb:v1`);
@@ -85,16 +91,12 @@ describe('a registry demanding Basic auth (ctr RegistryServer)', () => {
 
   test('the base64 "auth" field of an AuthConfig is used when there is no username', async () => {
     const { host } = await ctrRegistry({ type: 'basic', users: USERS });
-    await engine.tag('busybox', `${host}/team/b64:v1`);
-    await engine.push(`${host}/team/b64:v1`, { auth: { auth: Buffer.from(`alice:${USERS.alice}`).toString('base64'), serveraddress: host } });
-    await engine.removeImage(`${host}/team/b64:v1`);
+    await pushedAway(`${host}/team/b64:v1`, { auth: Buffer.from(`alice:${USERS.alice}`).toString('base64'), serveraddress: host });
   });
 
   test('wrong credentials: the pull is Unauthorized and nothing is stored', async () => {
     const { host } = await ctrRegistry({ type: 'basic', users: USERS });
-    await engine.tag('busybox', `${host}/team/private:v1`);
-    await engine.push(`${host}/team/private:v1`, { auth: ALICE });
-    await engine.removeImage(`${host}/team/private:v1`);
+    await pushedAway(`${host}/team/private:v1`, ALICE);
     const before = await imageNames();
     await expect(engine.pull(`${host}/team/private:v1`, { auth: WRONG })).rejects.toMatchObject({ code: 'Unauthorized' });
     await expect(engine.pull(`${host}/team/private:v1`)).rejects.toMatchObject({ code: 'Unauthorized' });
@@ -122,9 +124,7 @@ describe('a registry demanding Basic auth (ctr RegistryServer)', () => {
 
   test('build pulls a private FROM image with the credentials given for its registry', async () => {
     const { host } = await ctrRegistry({ type: 'basic', users: USERS });
-    await engine.tag('busybox', `${host}/base/bb:v1`);
-    await engine.push(`${host}/base/bb:v1`, { auth: ALICE });
-    await engine.removeImage(`${host}/base/bb:v1`);
+    await pushedAway(`${host}/base/bb:v1`, ALICE);
     const context = await fs.mkdtemp(join(tmpdir(), 'ctr-engine-auth-build-'));
     cleanups.push(() => fs.rm(context, { recursive: true, force: true }));
     await fs.writeFile(join(context, 'Dockerfile'), `FROM ${host}/base/bb:v1\nLABEL built=yes\n`);
