@@ -103,11 +103,21 @@ export interface ContainerInspect {
   RestartCount: number;
   Driver: string;
   Platform: string;
+  MountLabel: string;
+  ProcessLabel: string;
+  AppArmorProfile: string;
   Config: {
     Hostname: string;
+    Domainname: string;
     User: string;
+    AttachStdin: boolean;
+    AttachStdout: boolean;
+    AttachStderr: boolean;
+    ExposedPorts: Record<string, Record<string, never>>;
     Tty: boolean;
     OpenStdin: boolean;
+    StdinOnce: boolean;
+    Volumes: Record<string, Record<string, never>> | null;
     Env: string[];
     Cmd: string[] | null;
     Entrypoint: string[] | null;
@@ -130,7 +140,20 @@ export interface ContainerInspect {
   };
   GraphDriver: { Name: string; Data: Record<string, string> };
   Mounts: InspectMount[];
-  NetworkSettings: NetworkSettings;
+  NetworkSettings: InspectNetworkSettings;
+}
+
+/** What `docker inspect` shows of a container's network: @ctr/network's settings and the fields dockerd adds (IPv6 ones empty). */
+export interface InspectNetworkSettings extends NetworkSettings {
+  Bridge: string;
+  SandboxID: string;
+  HairpinMode: boolean;
+  LinkLocalIPv6Address: string;
+  LinkLocalIPv6PrefixLen: number;
+  EndpointID: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  IPv6Gateway: string;
 }
 
 export interface ListOptions {
@@ -585,6 +608,8 @@ export class Containers {
     );
     const run = record.run;
     const containerDir = path.dirname(info.logPath);
+    const anonymousTargets = record.mounts.filter((m) => m.name !== undefined && record.anonymousVolumes.includes(m.name)).map((m) => m.target);
+    const endpoint = settings.Networks[record.network.mode] ?? Object.values(settings.Networks)[0];
     return {
       Id: record.id,
       Created: record.created,
@@ -612,11 +637,21 @@ export class Containers {
       RestartCount: record.restartCount,
       Driver: 'overlay2',
       Platform: 'linux',
+      MountLabel: '',
+      ProcessLabel: '',
+      AppArmorProfile: '',
       Config: {
         Hostname: info.spec.hostname ?? record.id.slice(0, 12),
+        Domainname: run.domainname ?? '',
         User: run.user ?? '',
+        AttachStdin: info.openStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        ExposedPorts: Object.fromEntries(Object.keys(settings.Ports).map((port) => [port, {}])),
         Tty: info.tty,
         OpenStdin: info.openStdin,
+        StdinOnce: info.openStdin,
+        Volumes: anonymousTargets.length > 0 ? Object.fromEntries(anonymousTargets.map((target) => [target, {}])) : null,
         Env: info.spec.process.env ?? [],
         Cmd: run.cmd ?? null,
         Entrypoint: run.entrypoint ?? null,
@@ -643,7 +678,18 @@ export class Containers {
       },
       GraphDriver: { Name: 'overlay2', Data: { MergedDir: record.rootfs } },
       Mounts: this.mountsOf(record),
-      NetworkSettings: settings,
+      NetworkSettings: {
+        ...settings,
+        Bridge: '',
+        SandboxID: settings.SandboxKey ? record.id : '',
+        HairpinMode: false,
+        LinkLocalIPv6Address: '',
+        LinkLocalIPv6PrefixLen: 0,
+        EndpointID: endpoint?.EndpointID ?? '',
+        GlobalIPv6Address: '',
+        GlobalIPv6PrefixLen: 0,
+        IPv6Gateway: '',
+      },
     };
   }
 
