@@ -23,16 +23,18 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * Replace `file` with `data` so that a crash at any instant leaves either the old or the new
  * contents: write a temp file beside it, fsync, rename over, fsync the directory. `mode` is
- * the new file's (default 0644: a secret wants 0600).
+ * the new file's (default 0644: a secret wants 0600). `durable: false` skips the syncs, for
+ * records a machine crash may lose without harm: other processes still see a whole file.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number; durable?: boolean } = {}): Promise<void> {
+  const durable = options.durable ?? true;
   const dir = path.dirname(file);
   const temp = tempName(dir);
   try {
     const handle = await fs.open(temp, 'wx', options.mode ?? 0o644);
     try {
       await handle.writeFile(data);
-      await handle.sync();
+      if (durable) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -41,7 +43,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
     await fs.rm(temp, { force: true });
     throw storageError(error, `writing ${file}`);
   }
-  await fsyncDir(dir);
+  if (durable) await fsyncDir(dir);
 }
 
 export async function readJson<T>(file: string): Promise<T | undefined> {

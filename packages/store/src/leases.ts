@@ -34,6 +34,13 @@ export interface CreateLeaseOptions {
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Leases are not synced to disk: one that a machine crash loses only stops protecting the
+ * work of a process that died with the machine, which garbage collection may then take —
+ * never anything an image name reaches.
+ */
+const NOT_DURABLE = { durable: false };
 const DAY = 24 * 60 * 60 * 1000;
 
 export class LeaseManager {
@@ -55,7 +62,7 @@ export class LeaseManager {
     };
     await withLock(this.lockFile, async () => {
       if (await this.read(id)) throw invalidArgument(`lease "${id}" already exists`);
-      await writeFileAtomic(this.file(id), JSON.stringify(lease));
+      await writeFileAtomic(this.file(id), JSON.stringify(lease), NOT_DURABLE);
     });
     return lease;
   }
@@ -83,7 +90,7 @@ export class LeaseManager {
       const lease = await this.get(id);
       if (lease.resources.some((r) => r.type === resource.type && r.id === resource.id)) return;
       lease.resources.push(resource);
-      await writeFileAtomic(this.file(id), JSON.stringify(lease));
+      await writeFileAtomic(this.file(id), JSON.stringify(lease), NOT_DURABLE);
     });
   }
 
