@@ -31,6 +31,8 @@ export interface ContainerRecord {
   restartCount: number;
   /** Set by `stop`, so `unless-stopped` knows a user stopped it. */
   stoppedByUser?: boolean;
+  /** Its restart policy has decided to start it again, and the start has not happened yet. */
+  restarting?: boolean;
   log?: LogConfig;
 }
 

@@ -197,6 +197,11 @@ function runtimeOptions(options: CreateContainerOptions): RunOptions {
   return copy as RunOptions;
 }
 
+/** Docker's "restarting": its policy will start it again, and it is not running yet. */
+function restartingNow(record: ContainerRecord, state: ContainerState): boolean {
+  return record.restarting === true && !state.running;
+}
+
 /**
  * Promise.all that waits for every promise before failing with the first error, so that no
  * step is still running (and registering its undo) while the caller rolls back.
@@ -410,7 +415,7 @@ export class Containers {
     // Nobody attached and no monitor here: conmon must tell someone of the exit.
     const exitCommand = !attach.attach && this.ctx.exitCommand && !this.ctx.monitoring() && watched(record) ? [...this.ctx.exitCommand, record.id] : undefined;
     const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand } : {}) });
-    if (record.stoppedByUser) await this.records.write({ ...record, stoppedByUser: false });
+    if (record.stoppedByUser || record.restarting) await this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: false, restarting: false });
     await this.ctx.events.emit('container', 'start', record.id, { name: record.name, image: record.image });
     return result.attached ? { attached: result.attached } : {};
   }
@@ -470,12 +475,23 @@ export class Containers {
   /** `docker rm`: refuses a running container unless forced; `volumes` also removes its anonymous volumes. */
   async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const record = await this.find(ref);
-    const state = await this.ctx.runtime.state(record.id).catch(() => undefined);
-    if (state?.running && !options.force) {
-      throw conflict(
-        `You cannot remove a ${state.paused ? 'paused' : 'running'} container ${record.id}. Stop the container before attempting removal or force remove`,
+    const refuseLive = (state: ContainerState | undefined): void => {
+      if (state?.running && !options.force) {
+        throw conflict(
+          `You cannot remove a ${state.paused ? 'paused' : 'running'} container ${record.id}. Stop the container before attempting removal or force remove`,
+        );
+      }
+    };
+    refuseLive(await this.ctx.runtime.state(record.id).catch(() => undefined));
+    if (record.restartPolicy.name !== 'no') {
+      // No restart may begin once this is marked (one under way finishes first: it holds the
+      // lock), and the kill below must not look like an exit the policy answers.
+      await underRestartLock(this.ctx, record.id, async () =>
+        this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: true, restarting: false }),
       );
     }
+    const state = await this.ctx.runtime.state(record.id).catch(() => undefined);
+    refuseLive(state);
     const deleteProcess = (): Promise<void> =>
       this.ctx.runtime.delete(record.id, { force: true }).catch((error) => {
         if (!isNotFound(error)) throw error;
@@ -483,10 +499,6 @@ export class Containers {
     // A live process goes first; once there is none, the runtime's state, the network, the
     // root filesystem and the volumes come apart independently.
     const live = state?.running === true || state?.paused === true;
-    if (live && record.restartPolicy.name !== 'no') {
-      // The kill below must not look like an exit its restart policy answers.
-      await underRestartLock(this.ctx, record.id, async () => this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: true }));
-    }
     if (live) await deleteProcess();
     await settleAll([
       live ? Promise.resolve() : deleteProcess(),
@@ -516,8 +528,9 @@ export class Containers {
     return this.ctx.runtime.state(record.id);
   }
 
-  private statusText(state: ContainerState): string {
+  private statusText(state: ContainerState, restarting = false): string {
     const now = Date.now();
+    if (restarting) return `Restarting (${state.exitCode}) ${humanDuration(now - new Date(state.finishedAt).getTime())} ago`;
     switch (state.status) {
       case 'running':
         return `Up ${humanDuration(now - new Date(state.startedAt).getTime())}`;
@@ -570,8 +583,8 @@ export class Containers {
         Created: Math.floor(new Date(record.created).getTime() / 1000),
         Ports: portsOf(settings),
         Labels: record.labels,
-        State: STATE_ORDER[state.status] ?? state.status,
-        Status: this.statusText(state),
+        State: restartingNow(record, state) ? 'restarting' : (STATE_ORDER[state.status] ?? state.status),
+        Status: this.statusText(state, restartingNow(record, state)),
         HostConfig: { NetworkMode: record.network.mode },
         NetworkSettings: { Networks: settings?.Networks ?? {} },
         Mounts: this.mountsOf(record),
@@ -608,6 +621,7 @@ export class Containers {
     );
     const run = record.run;
     const containerDir = path.dirname(info.logPath);
+    const restarting = restartingNow(record, info);
     const anonymousTargets = record.mounts.filter((m) => m.name !== undefined && record.anonymousVolumes.includes(m.name)).map((m) => m.target);
     const endpoint = settings.Networks[record.network.mode] ?? Object.values(settings.Networks)[0];
     return {
@@ -616,10 +630,10 @@ export class Containers {
       Path: record.path,
       Args: record.args,
       State: {
-        Status: info.status,
+        Status: restarting ? 'restarting' : info.status,
         Running: info.running,
         Paused: info.paused,
-        Restarting: false,
+        Restarting: restarting,
         OOMKilled: info.oomKilled,
         Dead: false,
         Pid: info.pid,

@@ -176,13 +176,28 @@ async function actOnExit(
     return;
   }
   if (!shouldRestart(record.restartPolicy, exitCode, record.restartCount, record.stoppedByUser === true)) return;
+  // Until the start, the container shows as restarting (Docker's State.Restarting).
+  await underRestartLock(ctx, id, async () => {
+    const latest = await containers.records.read(id);
+    if (!latest.stoppedByUser) await containers.records.write({ ...latest, restarting: true });
+  }).catch(() => undefined);
   await pause(options.backoffMs());
-  if (options.aborted?.()) return;
   await underRestartLock(ctx, id, async () => {
     const now = await ctx.runtime.state(id).catch(() => undefined);
     const latest = await containers.records.read(id).catch(() => undefined);
-    // Another engine's monitor (or a user) got there first.
-    if (!now || now.running || now.finishedAt !== options.finishedAt || !latest || latest.stoppedByUser) return;
+    if (!latest) return;
+    // The decision is made again on what is true now: a user may have stopped it, another
+    // engine's monitor may have restarted it already, this engine may be closing.
+    const go =
+      now !== undefined &&
+      !now.running &&
+      now.finishedAt === options.finishedAt &&
+      !options.aborted?.() &&
+      shouldRestart(latest.restartPolicy, exitCode, latest.restartCount, latest.stoppedByUser === true);
+    if (!go) {
+      if (latest.restarting) await containers.records.write({ ...latest, restarting: false });
+      return;
+    }
     await containers.records.write({ ...latest, restartCount: latest.restartCount + 1 });
     await containers.start(id);
   }).catch(() => undefined);

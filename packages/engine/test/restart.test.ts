@@ -61,7 +61,7 @@ describe('restart monitor and recovery (runc, conmon)', () => {
 
   test('on-failure:2 restarts a failing container twice, then leaves it exited', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', restart: 'on-failure:2', cmd: ['sh', '-c', 'exit 3'], detach: true });
-    const done = await eventually(() => t.engine.inspect(id), (c) => c.RestartCount === 2 && !c.State.Running && c.State.ExitCode === 3);
+    const done = await eventually(() => t.engine.inspect(id), (c) => c.RestartCount === 2 && !c.State.Running && !c.State.Restarting && c.State.ExitCode === 3);
     expect(done).toMatchObject({ RestartCount: 2, State: { Status: 'exited', ExitCode: 3 } });
     await t.engine.remove(id);
   });
