@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -91,10 +92,24 @@ describe('restart monitor and recovery (runc, conmon)', () => {
     expect(ids).not.toContain(id);
   });
 
+  test('a container waiting out its restart backoff shows as restarting, and rm -f ends it for good', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', restart: 'always', cmd: ['sh', '-c', 'exit 1'], detach: true });
+    // Each quick failure doubles the wait (100 ms, 200 ms, …): soon it is caught waiting.
+    const waiting = await eventually(() => t.engine.inspect(id), (c) => c.State.Restarting);
+    expect(waiting.State).toMatchObject({ Status: 'restarting', Restarting: true, Running: false, ExitCode: 1 });
+    const listed = (await t.engine.ps({ all: true })).find((c) => c.Id === id);
+    expect(listed?.State).toBe('restarting');
+    expect(listed?.Status).toMatch(/^Restarting \(1\) /);
+    await t.engine.remove(id, { force: true });
+    await new Promise((r) => setTimeout(r, 1000));
+    await expect(t.engine.inspect(id)).rejects.toMatchObject({ code: 'NotFound' });
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(id);
+  });
+
   test('the monitor emits die with the exit code', async () => {
     const since = Date.now() / 1000;
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', restart: 'on-failure:1', cmd: ['sh', '-c', 'exit 7'], detach: true });
-    await eventually(() => t.engine.inspect(id), (c) => c.RestartCount === 1 && !c.State.Running);
+    await eventually(() => t.engine.inspect(id), (c) => c.RestartCount === 1 && !c.State.Running && !c.State.Restarting);
     const events = [];
     for await (const e of t.engine.events({ since, until: Date.now() / 1000 + 0.5, filters: { container: [id], event: ['die'] } })) events.push(e);
     expect(events.length).toBeGreaterThanOrEqual(1);
