@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
+import { conflict, invalidArgument, isNotFound, notFound } from '@ctr/errors';
 import { unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import type { NetworkSettings } from '@ctr/network';
@@ -196,6 +196,8 @@ function runtimeOptions(options: CreateContainerOptions): RunOptions {
   for (const key of ENGINE_ONLY) delete copy[key];
   return copy as RunOptions;
 }
+
+const FULL_ID = /^[0-9a-f]{64}$/;
 
 /** Docker's "restarting": its policy will start it again, and it is not running yet. */
 function restartingNow(record: ContainerRecord, state: ContainerState): boolean {
@@ -421,8 +423,12 @@ export class Containers {
   }
 
   async wait(ref: string, signal?: AbortSignal): Promise<{ StatusCode: number; OOMKilled: boolean }> {
-    const record = await this.find(ref);
-    const status = await this.ctx.runtime.wait(record.id, signal ? { signal } : {});
+    const options = signal ? { signal } : {};
+    // A full ID goes straight to the runtime (the common case: a caller that just started it).
+    const status = await (FULL_ID.test(ref) ? this.ctx.runtime.wait(ref, options) : Promise.reject(notFound(ref))).catch(async (error: unknown) => {
+      if (!isNotFound(error)) throw error;
+      return this.ctx.runtime.wait((await this.find(ref)).id, options);
+    });
     return { StatusCode: status.exitCode, OOMKilled: status.oomKilled };
   }
 
@@ -506,7 +512,8 @@ export class Containers {
       (async () => {
         await unmount(record.rootfs);
         await fs.rm(record.rootfs, { recursive: true, force: true });
-        await this.ctx.store.snapshots.remove(record.snapshot).catch((error) => {
+        // Its files are deleted behind the call: nothing reads a removed container's layer.
+        await this.ctx.store.snapshots.remove(record.snapshot, { background: true }).catch((error) => {
           if (!isNotFound(error)) throw error;
         });
       })(),

@@ -437,11 +437,12 @@ export class Engine {
     return recoverContainers(ctx, containers);
   }
 
-  /** Stop the background work (the restart monitor). Containers keep running. */
+  /** Stop the background work (the restart monitor, file deletions under way). Containers keep running. */
   async close(): Promise<void> {
     const monitor = this.monitor;
     this.monitor = undefined;
     await monitor?.close();
+    if (this.parts) await (await this.parts).ctx.store.snapshots.settle();
   }
 
   /** `docker system prune [-a] [--volumes]`. */

@@ -357,9 +357,8 @@ export class Runtime {
       await tools.runc.kill(id, 'KILL').catch(ignoreGone);
       await this.wait(id);
     }
-    await d.update({ status: 'removing' });
-    await this.removeRuntimeState(tools, id);
-    const conmonPid = await d.conmonPid();
+    // Readers see "removing" while runc's state goes; neither waits for the other.
+    const [, conmonPid] = await Promise.all([d.update({ status: 'removing' }), d.conmonPid(), this.removeRuntimeState(tools, id)]);
     // conmon exits a moment after writing the exit code: look again soon, then less often.
     for (let waited = 0, step = 1; waited < 2000 && isAlive(conmonPid); waited += step, step = Math.min(step * 2, 20)) await delay(step);
     if (isAlive(conmonPid)) process.kill(conmonPid as number, 'SIGKILL');

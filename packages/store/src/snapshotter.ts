@@ -44,6 +44,7 @@ export interface SnapshotOptions {
  */
 export class OverlaySnapshotter {
   private readonly metadata: SnapshotMetadata;
+  private readonly removing = new Set<Promise<void>>();
 
   constructor(
     readonly root: string,
@@ -81,8 +82,13 @@ export class OverlaySnapshotter {
     await fs.rm(path.join(this.root, record.id, 'work'), { recursive: true, force: true });
   }
 
-  /** Remove a snapshot; one that others are based on is a Conflict. */
-  async remove(key: string): Promise<void> {
+  /**
+   * Remove a snapshot; one that others are based on is a Conflict. With `background`, the
+   * call returns once the snapshot is gone from the table, and its files are deleted
+   * behind it (`settle()` waits for that; an interrupted delete leaves an unrecorded
+   * directory, which `fsck` removes).
+   */
+  async remove(key: string, options: { background?: boolean } = {}): Promise<void> {
     const id = await this.metadata.update(async (db) => {
       const record = db.snapshots[key];
       if (!record) throw notFound(this.missingText(key));
@@ -95,7 +101,16 @@ export class OverlaySnapshotter {
       delete db.snapshots[key];
       return record.id;
     });
-    await this.removeDir(id);
+    if (!options.background) return this.removeDir(id);
+    const removing = this.removeDir(id)
+      .catch(() => undefined)
+      .finally(() => this.removing.delete(removing));
+    this.removing.add(removing);
+  }
+
+  /** Wait for the files of snapshots removed in the background to be gone. */
+  async settle(): Promise<void> {
+    await Promise.all([...this.removing]);
   }
 
   async stat(key: string): Promise<SnapshotInfo> {

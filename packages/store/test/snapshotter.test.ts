@@ -124,3 +124,13 @@ test('keys that look like object properties are ordinary keys', async () => {
   expect((await store.snapshots.stat('__proto__')).kind).toBe('active');
   await expect(store.snapshots.stat('toString')).rejects.toMatchObject({ code: 'NotFound' });
 });
+
+test('a background remove takes the snapshot out of the table at once, and its files are gone after settle()', async () => {
+  await store.snapshots.prepare('c-bg');
+  const upper = await store.snapshots.upperDir('c-bg');
+  await fs.writeFile(path.join(upper, 'data'), 'x');
+  await store.snapshots.remove('c-bg', { background: true });
+  await expect(store.snapshots.stat('c-bg')).rejects.toMatchObject({ code: 'NotFound' });
+  await store.snapshots.settle();
+  await expect(fs.access(path.dirname(upper))).rejects.toMatchObject({ code: 'ENOENT' });
+});
