@@ -543,6 +543,19 @@ export class RemoteEngine implements EngineApi {
     };
   }
 
+  async pruneImages(options: { all?: boolean } = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
+    const result = await this.client.pruneImages(options);
+    return { ImagesDeleted: result.ImagesDeleted ?? [], SpaceReclaimed: result.SpaceReclaimed };
+  }
+
+  async pruneNetworks(): Promise<{ NetworksDeleted: string[] }> {
+    return { NetworksDeleted: await this.client.pruneNetworks() };
+  }
+
+  pruneBuildCache(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    return this.client.pruneBuildCache();
+  }
+
   df(): Promise<DiskUsage> {
     return this.client.diskUsage();
   }

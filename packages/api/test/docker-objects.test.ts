@@ -97,3 +97,15 @@ test('docker ps with two label filters lists only containers that have both', as
   expect(ps.stdout).toBe('api-both\n');
   await docker(t.env, ['rm', 'api-both', 'api-one']);
 });
+
+test('docker network prune, image prune and builder prune answer as dockerd does', async () => {
+  expect((await docker(t.env, ['network', 'create', 'api-unused'])).code).toBe(0);
+  expect(await docker(t.env, ['network', 'prune', '-f'])).toMatchObject({ code: 0, stdout: 'Deleted Networks:\napi-unused\n\n' });
+  expect((await docker(t.env, ['tag', 'busybox', 'api-spare:1'])).code).toBe(0);
+  expect((await docker(t.env, ['image', 'prune', '-f'])).stdout).toBe('Total reclaimed space: 0B\n');
+  expect((await docker(t.env, ['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout).toContain('api-spare:1');
+  const builder = await docker(t.env, ['builder', 'prune', '-f']);
+  expect(builder.code).toBe(0);
+  expect(builder.stdout).toContain('Total reclaimed space:');
+  await docker(t.env, ['rmi', 'api-spare:1']);
+});

@@ -4,6 +4,7 @@ import { buildCommand } from './commands/build';
 import { containerCommands, containerOnlyCommands } from './commands/containers';
 import { daemonCommand, dialStdioCommand } from './commands/daemon';
 import { containerFileCommands } from './commands/container-files';
+import { builderPrune, imagePrune } from './commands/prune';
 import { systemPruneCommands } from './commands/system-prune';
 import { topStatsCommands } from './commands/top-stats';
 import { imageCommands } from './commands/images';
@@ -62,8 +63,10 @@ const groups: CommandGroup[] = [
       renamed(byName(imageCommands, 'rmi'), 'rm'),
       ...imageCommands.filter((c) => c.name !== 'images' && c.name !== 'rmi'),
       renamed(byName(containerCommands, 'inspect'), 'inspect'),
+      imagePrune,
     ],
   },
+  { name: 'builder', description: 'Manage builds', commands: [buildCommand, builderPrune] },
   { name: 'volume', description: 'Manage volumes', commands: volumeCommands },
   { name: 'network', description: 'Manage networks', commands: networkCommands },
   { name: 'system', description: 'Manage ctr', commands: [...systemCommands.filter((c) => c.name !== 'version'), ...systemPruneCommands, dialStdioCommand] },

@@ -24,7 +24,7 @@ import { dockerfileModule, registryModule } from './lazy-modules';
 import { exportContainer, getArchive, putArchive, statPath, type PathStat, type PutArchiveOptions } from './archive';
 import { containerChanges, type FilesystemChange } from './changes';
 import { RestartMonitor, handleExit, recoverContainers } from './restart';
-import { diskUsage, systemPrune, type DiskUsage, type SystemPruneOptions, type SystemPruneResult } from './system';
+import { diskUsage, pruneBuildCache, pruneImages, systemPrune, type DiskUsage, type SystemPruneOptions, type SystemPruneResult } from './system';
 import { stats, top, type ContainerStats, type StatsOptions, type TopResult } from './top-stats';
 import { Images, normalizeImageName, type HistoryItem, type ImageInspect, type ImageSummary, type PullOptions, type PushOptions, type RemovedImage, type ResolvedImage } from './images';
 
@@ -449,6 +449,22 @@ export class Engine {
   async prune(options: SystemPruneOptions = {}): Promise<SystemPruneResult> {
     const { ctx, containers, images } = await this.ready();
     return systemPrune(ctx, containers, images, options);
+  }
+
+  /** `docker image prune [-a]`: dangling images (with `all`, every image no container uses). */
+  async pruneImages(options: { all?: boolean } = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
+    const { ctx, containers, images } = await this.ready();
+    return pruneImages(ctx, containers, images, options);
+  }
+
+  /** `docker network prune`: user networks no container is connected to. */
+  async pruneNetworks(): Promise<{ NetworksDeleted: string[] }> {
+    return (await this.ready()).ctx.network.prune();
+  }
+
+  /** `docker builder prune`: the build cache. */
+  async pruneBuildCache(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    return pruneBuildCache((await this.ready()).ctx);
   }
 
   /** `docker system df`. */

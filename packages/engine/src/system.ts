@@ -48,31 +48,41 @@ async function dirSize(dir: string): Promise<number> {
 }
 
 /**
- * `docker system prune`: stopped containers, networks nothing uses, dangling images (every
- * unused image with `all`), the build cache, and with `volumes` unused anonymous volumes;
- * then the store's garbage collection frees the blobs and snapshots nothing references.
+ * `docker image prune`: images no container uses and no name points at (dangling), or with
+ * `all` every image no container uses; then the store's garbage collection frees their blobs
+ * and snapshots.
  */
-export async function systemPrune(ctx: EngineContext, containers: Containers, images: Images, options: SystemPruneOptions = {}): Promise<SystemPruneResult> {
-  const { ContainersDeleted } = await containers.prune();
-  const { NetworksDeleted } = await ctx.network.prune();
+export async function pruneImages(ctx: EngineContext, containers: Containers, images: Images, options: { all?: boolean } = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
   const used = new Set((await containers.records.list()).map((r) => r.imageId));
   const ImagesDeleted: RemovedImage[] = [];
   for (const record of await ctx.store.images.list()) {
     if (used.has(record.id) || (!options.all && record.names.length > 0)) continue;
     ImagesDeleted.push(...(await images.remove(record.id, { force: true }).catch(() => [])));
   }
+  return { ImagesDeleted, SpaceReclaimed: (await ctx.store.gc()).reclaimed };
+}
+
+/** `docker builder prune`: every build-cache entry (what each cached step made stays while images use it). */
+export async function pruneBuildCache(ctx: EngineContext): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
   const cacheDir = buildCacheDir(ctx);
   const CachesDeleted = (await fs.readdir(cacheDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
   await fs.rm(cacheDir, { recursive: true, force: true });
-  let SpaceReclaimed = 0;
-  let VolumesDeleted: string[] = [];
-  if (options.volumes) {
-    const pruned = await ctx.store.volumes.prune({});
-    VolumesDeleted = pruned.deleted;
-    SpaceReclaimed += pruned.spaceReclaimed;
-  }
-  SpaceReclaimed += (await ctx.store.gc()).reclaimed;
-  return { ContainersDeleted, NetworksDeleted, ImagesDeleted, VolumesDeleted, CachesDeleted, SpaceReclaimed };
+  return { CachesDeleted, SpaceReclaimed: (await ctx.store.gc()).reclaimed };
+}
+
+/**
+ * `docker system prune`: stopped containers, networks nothing uses, dangling images (every
+ * unused image with `all`), the build cache, and with `volumes` unused anonymous volumes;
+ * the store's garbage collection frees the blobs and snapshots nothing references.
+ */
+export async function systemPrune(ctx: EngineContext, containers: Containers, images: Images, options: SystemPruneOptions = {}): Promise<SystemPruneResult> {
+  const { ContainersDeleted } = await containers.prune();
+  const { NetworksDeleted } = await ctx.network.prune();
+  const pruned = await pruneImages(ctx, containers, images, options);
+  const cache = await pruneBuildCache(ctx);
+  const volumes = options.volumes ? await ctx.store.volumes.prune({}) : { deleted: [], spaceReclaimed: 0 };
+  const SpaceReclaimed = pruned.SpaceReclaimed + cache.SpaceReclaimed + volumes.spaceReclaimed;
+  return { ContainersDeleted, NetworksDeleted, ImagesDeleted: pruned.ImagesDeleted, VolumesDeleted: volumes.deleted, CachesDeleted: cache.CachesDeleted, SpaceReclaimed };
 }
 
 /** `docker system df`: what images, containers, volumes and the build cache take on disk. */

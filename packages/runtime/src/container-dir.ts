@@ -87,8 +87,14 @@ export class ContainerDir {
   /** Replace the record atomically (readers in other processes see old or new, never half). */
   async write(record: ContainerRecord): Promise<void> {
     const tmp = `${this.record}.${process.pid}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify(record));
-    await fs.rename(tmp, this.record);
+    try {
+      await fs.writeFile(tmp, JSON.stringify(record));
+      await fs.rename(tmp, this.record);
+    } catch (error) {
+      // The directory went: the container was removed meanwhile (by another caller).
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`No such container: ${this.id}`);
+      throw error;
+    }
   }
 
   async update(change: Partial<ContainerRecord>): Promise<ContainerRecord> {

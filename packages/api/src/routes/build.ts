@@ -11,6 +11,7 @@ import type { Services } from '../services';
 
 export function buildRoutes({ engine }: Services): Route[] {
   return [
+    route('POST', '/build/prune', async (call) => sendJson(call, 200, await engine.pruneBuildCache())),
     route('POST', '/build', async (call) => {
       const q = call.query;
       const tags = q.all('t');

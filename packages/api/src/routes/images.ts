@@ -69,12 +69,9 @@ export function imageRoutes({ engine }: Services): Route[] {
     }),
     route('GET', '/images/get', async (call) => save(call, call.query.all('names'))),
     route('POST', '/images/prune', async (call) => {
-      const deleted = [];
-      for (const image of await engine.images()) {
-        if (image.RepoTags.length > 0 || image.Containers > 0) continue;
-        deleted.push(...(await engine.removeImage(image.Id).catch(() => [])));
-      }
-      sendJson(call, 200, { ImagesDeleted: deleted, SpaceReclaimed: 0 });
+      // docker image prune -a sends dangling=false: every unused image, not only untagged ones.
+      const all = call.query.filters().dangling?.some((v) => v === 'false' || v === '0') ?? false;
+      sendJson(call, 200, await engine.pruneImages({ all }));
     }),
     route('GET', '/images/*name/json', async (call) => sendJson(call, 200, await engine.inspectImage(name(call)))),
     route('GET', '/images/*name/history', async (call) => sendJson(call, 200, await engine.history(name(call)))),

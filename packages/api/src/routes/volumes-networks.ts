@@ -43,6 +43,7 @@ export function volumeRoutes({ engine }: Services): Route[] {
 
 export function networkRoutes({ engine }: Services): Route[] {
   return [
+    route('POST', '/networks/prune', async (call) => sendJson(call, 200, await engine.pruneNetworks())),
     route('GET', '/networks', async (call) => {
       const filters = call.query.filters();
       const networks = (await engine.networks()).filter(

@@ -6,6 +6,7 @@ import { bool, list, num, str, type FlagSpec } from '../flags';
 import { ago, commandColumn, formatItems } from '../format';
 import { createFlags, createOptions } from './create-flags';
 import { forEachArg } from './each';
+import { containerPrune } from './prune';
 
 const filterFlag: FlagSpec = { name: 'filter', short: 'f', type: 'list', description: 'Filter output based on conditions provided' };
 const formatFlag: FlagSpec = { name: 'format', type: 'string', description: 'Format output using a custom template' };
@@ -475,22 +476,6 @@ const commit: Command = {
   },
 };
 
-const prune: Command = {
-  name: 'prune',
-  usage: '[OPTIONS]',
-  description: 'Remove all stopped containers',
-  flags: [{ name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' }],
-  args: [0, 0],
-  async run(_args, io) {
-    const { ContainersDeleted } = await (await getEngine()).pruneContainers();
-    println(io, 'Deleted Containers:');
-    for (const id of ContainersDeleted) println(io, id);
-    println(io, '');
-    println(io, `Total reclaimed space: 0B`);
-    return 0;
-  },
-};
-
 const cleanup: Command = {
   name: 'cleanup',
   usage: 'CONTAINER',
@@ -523,5 +508,5 @@ export const containerCommands: Command[] = [
   commit,
 ];
 
-export const containerOnlyCommands: Command[] = [prune, cleanup];
+export const containerOnlyCommands: Command[] = [containerPrune, cleanup];
 

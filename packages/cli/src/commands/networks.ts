@@ -3,6 +3,7 @@ import { getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
 import { forEachArg, inspectEach } from './each';
 import { formatItems } from '../format';
+import { networkPrune } from './prune';
 
 const create: Command = {
   name: 'create',
@@ -113,4 +114,4 @@ const disconnect: Command = {
   },
 };
 
-export const networkCommands: Command[] = [create, ls, inspect, rm, connect, disconnect];
+export const networkCommands: Command[] = [create, ls, inspect, rm, connect, disconnect, networkPrune];

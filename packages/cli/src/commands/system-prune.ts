@@ -1,48 +1,32 @@
-import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
 import { getEngine, println } from '../context';
 import { bool, str } from '../flags';
 import { formatItems, humanSize } from '../format';
+import { imagesDeleted, pruneCommand } from './prune';
 
-const prune: Command = {
-  name: 'prune',
-  usage: '[OPTIONS]',
+const prune = pruneCommand({
   description: 'Remove unused data',
   flags: [
     { name: 'all', short: 'a', type: 'bool', description: 'Remove all unused images not just dangling ones' },
     { name: 'volumes', type: 'bool', description: 'Prune anonymous volumes' },
-    { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
   ],
-  args: [0, 0],
-  async run(args, io) {
-    const all = bool(args, 'all');
-    const volumes = bool(args, 'volumes');
-    if (!bool(args, 'force')) {
-      if (!io.stdin.isTTY) throw invalidArgument('this command removes data and needs confirmation', { hint: 'use -f (--force) to prune without a prompt' });
-      io.stdout.write(
-        `WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n${volumes ? '  - all anonymous volumes not used by at least one container\n' : ''}` +
-          `  - all ${all ? 'images without at least one container associated to them' : 'dangling images'}\n  - all build cache\n\nAre you sure you want to continue? [y/N] `,
-      );
-      const answer = await new Promise<string>((resolve) => io.stdin.once('data', (d: Buffer) => resolve(d.toString().trim())));
-      io.stdin.pause();
-      if (!/^y(es)?$/i.test(answer)) return 0;
-    }
-    const result = await (await getEngine()).prune({ all, volumes });
-    const section = (title: string, items: string[]): void => {
-      if (items.length === 0) return;
-      println(io, `${title}:`);
-      for (const item of items) println(io, item);
-      println(io);
+  warning: (args) =>
+    `:\n  - all stopped containers\n  - all networks not used by at least one container\n${bool(args, 'volumes') ? '  - all anonymous volumes not used by at least one container\n' : ''}` +
+    `  - all ${bool(args, 'all') ? 'images without at least one container associated to them' : 'dangling images'}\n  - all build cache\n`,
+  async prune(engine, args) {
+    const result = await engine.prune({ all: bool(args, 'all'), volumes: bool(args, 'volumes') });
+    return {
+      sections: [
+        ['Deleted Containers', result.ContainersDeleted],
+        ['Deleted Networks', result.NetworksDeleted],
+        ['Deleted Volumes', result.VolumesDeleted],
+        ['Deleted Images', imagesDeleted(result.ImagesDeleted)],
+        ['Deleted build cache objects', result.CachesDeleted],
+      ],
+      reclaimed: result.SpaceReclaimed,
     };
-    section('Deleted Containers', result.ContainersDeleted);
-    section('Deleted Networks', result.NetworksDeleted);
-    section('Deleted Volumes', result.VolumesDeleted);
-    section('Deleted Images', result.ImagesDeleted.map((i) => ('Untagged' in i ? `untagged: ${i.Untagged}` : `deleted: ${i.Deleted}`)));
-    section('Deleted build cache objects', result.CachesDeleted);
-    println(io, `Total reclaimed space: ${humanSize(result.SpaceReclaimed)}`);
-    return 0;
   },
-};
+});
 
 const df: Command = {
   name: 'df',

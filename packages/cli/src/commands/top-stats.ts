@@ -1,4 +1,5 @@
 import type { ContainerStats } from '@ctr/engine';
+import { notFound } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { getEngine, println } from '../context';
 import { bool, str } from '../flags';
@@ -16,6 +17,29 @@ const top: Command = {
     const [container, ...psArgs] = args.positionals as [string, ...string[]];
     const result = await (await getEngine()).top(container, psArgs.length > 0 ? psArgs.join(' ') : undefined);
     println(io, renderTable([result.Titles, ...result.Processes]));
+    return 0;
+  },
+};
+
+const port: Command = {
+  name: 'port',
+  aliases: ['ctr container port'],
+  usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
+  description: 'List port mappings or a specific mapping for the container',
+  flags: [],
+  args: [1, 2],
+  async run(args, io) {
+    const [container, wanted] = args.positionals as [string, string | undefined];
+    const info = await (await getEngine()).inspect(container);
+    const published = Object.entries(info.NetworkSettings.Ports).flatMap(([port, bindings]) => (bindings ?? []).map((b) => ({ port, host: `${b.HostIp || '0.0.0.0'}:${b.HostPort}` })));
+    if (wanted === undefined) {
+      for (const { port: p, host } of published) println(io, `${p} -> ${host}`);
+      return 0;
+    }
+    const key = wanted.includes('/') ? wanted : `${wanted}/tcp`;
+    const hosts = published.filter((p) => p.port === key).map((p) => p.host);
+    if (hosts.length === 0) throw notFound(`No public port '${key}' published for ${container}`);
+    for (const host of hosts) println(io, host);
     return 0;
   },
 };
@@ -128,4 +152,4 @@ const stats: Command = {
   },
 };
 
-export const topStatsCommands: Command[] = [top, stats];
+export const topStatsCommands: Command[] = [top, stats, port];

@@ -2,7 +2,8 @@ import type { Command } from '../command';
 import { getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
 import { forEachArg, inspectEach } from './each';
-import { formatItems, humanSize } from '../format';
+import { formatItems } from '../format';
+import { volumePrune } from './prune';
 
 const create: Command = {
   name: 'create',
@@ -72,23 +73,4 @@ const rm: Command = {
   },
 };
 
-const prune: Command = {
-  name: 'prune',
-  usage: '[OPTIONS]',
-  description: 'Remove unused local volumes',
-  flags: [
-    { name: 'all', short: 'a', type: 'bool', description: 'Remove all unused volumes, not just anonymous ones' },
-    { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' },
-  ],
-  args: [0, 0],
-  async run(args, io) {
-    const result = await (await getEngine()).pruneVolumes({ all: bool(args, 'all') });
-    println(io, 'Deleted Volumes:');
-    for (const name of result.VolumesDeleted ?? []) println(io, name);
-    println(io, '');
-    println(io, `Total reclaimed space: ${humanSize(result.SpaceReclaimed ?? 0)}`);
-    return 0;
-  },
-};
-
-export const volumeCommands: Command[] = [create, ls, inspect, rm, prune];
+export const volumeCommands: Command[] = [create, ls, inspect, rm, volumePrune];

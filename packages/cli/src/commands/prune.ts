@@ -1,0 +1,105 @@
+import { invalidArgument } from '@ctr/errors';
+import type { Command, Io } from '../command';
+import { getEngine, println, type CliEngine } from '../context';
+import { bool, type FlagSpec, type ParsedArgs } from '../flags';
+import { humanSize } from '../format';
+
+/** What a prune removed, as docker lists it: titled sections, then the space it freed. */
+export interface Pruned {
+  sections: Array<[title: string, items: string[]]>;
+  /** Absent for prunes that free no space (docker prints no total for networks). */
+  reclaimed?: number;
+}
+
+interface PruneKind {
+  description: string;
+  flags?: FlagSpec[];
+  /** What the confirmation prompt warns of (after "WARNING! This will remove"). */
+  warning(args: ParsedArgs): string;
+  prune(engine: CliEngine, args: ParsedArgs): Promise<Pruned>;
+}
+
+const force: FlagSpec = { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' };
+
+/** docker's confirmation; without a terminal to ask on, `-f` is needed. */
+async function confirmed(io: Io, warning: string): Promise<boolean> {
+  if (!io.stdin.isTTY) throw invalidArgument('this command removes data and needs confirmation', { hint: 'use -f (--force) to prune without a prompt' });
+  io.stdout.write(`WARNING! This will remove${warning}\nAre you sure you want to continue? [y/N] `);
+  const answer = await new Promise<string>((resolve) => io.stdin.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  io.stdin.pause();
+  return /^y(es)?$/i.test(answer);
+}
+
+export function printPruned(io: Io, pruned: Pruned): void {
+  for (const [title, items] of pruned.sections) {
+    if (items.length === 0) continue;
+    println(io, `${title}:`);
+    for (const item of items) println(io, item);
+    println(io);
+  }
+  if (pruned.reclaimed !== undefined) println(io, `Total reclaimed space: ${humanSize(pruned.reclaimed)}`);
+}
+
+/** `docker … prune`: confirm (unless -f), prune, print what went. */
+export function pruneCommand(kind: PruneKind): Command {
+  return {
+    name: 'prune',
+    usage: '[OPTIONS]',
+    description: kind.description,
+    flags: [...(kind.flags ?? []), force],
+    args: [0, 0],
+    async run(args, io) {
+      if (!bool(args, 'force') && !(await confirmed(io, kind.warning(args)))) return 0;
+      printPruned(io, await kind.prune(await getEngine(), args));
+      return 0;
+    },
+  };
+}
+
+export const imagesDeleted = (items: ReadonlyArray<{ Untagged?: string; Deleted?: string }>): string[] =>
+  items.map((i) => (i.Untagged ? `untagged: ${i.Untagged}` : `deleted: ${i.Deleted}`));
+
+export const containerPrune = pruneCommand({
+  description: 'Remove all stopped containers',
+  warning: () => ' all stopped containers.',
+  async prune(engine) {
+    return { sections: [['Deleted Containers', (await engine.pruneContainers()).ContainersDeleted]], reclaimed: 0 };
+  },
+});
+
+export const imagePrune = pruneCommand({
+  description: 'Remove unused images',
+  flags: [{ name: 'all', short: 'a', type: 'bool', description: 'Remove all unused images, not just dangling ones' }],
+  warning: (args) => (bool(args, 'all') ? ' all images without at least one container associated to them.' : ' all dangling images.'),
+  async prune(engine, args) {
+    const result = await engine.pruneImages({ all: bool(args, 'all') });
+    return { sections: [['Deleted Images', imagesDeleted(result.ImagesDeleted)]], reclaimed: result.SpaceReclaimed };
+  },
+});
+
+export const volumePrune = pruneCommand({
+  description: 'Remove unused local volumes',
+  flags: [{ name: 'all', short: 'a', type: 'bool', description: 'Remove all unused volumes, not just anonymous ones' }],
+  warning: (args) => (bool(args, 'all') ? ' all local volumes not used by at least one container.' : ' anonymous local volumes not used by at least one container.'),
+  async prune(engine, args) {
+    const result = await engine.pruneVolumes({ all: bool(args, 'all') });
+    return { sections: [['Deleted Volumes', result.VolumesDeleted ?? []]], reclaimed: result.SpaceReclaimed ?? 0 };
+  },
+});
+
+export const networkPrune = pruneCommand({
+  description: 'Remove all unused networks',
+  warning: () => ' all custom networks not used by at least one container.',
+  async prune(engine) {
+    return { sections: [['Deleted Networks', (await engine.pruneNetworks()).NetworksDeleted]] };
+  },
+});
+
+export const builderPrune = pruneCommand({
+  description: 'Remove build cache',
+  warning: () => ' all dangling build cache.',
+  async prune(engine) {
+    const result = await engine.pruneBuildCache();
+    return { sections: [['Deleted build cache objects', result.CachesDeleted]], reclaimed: result.SpaceReclaimed };
+  },
+});
