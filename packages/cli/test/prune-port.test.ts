@@ -50,3 +50,8 @@ test('port lists a container’s published ports, or the host side of one', asyn
   expect(missing.stderr).toBe("Error: No public port '81/tcp' published for ported\n");
   await ctr.run('rm', '-f', 'ported');
 });
+
+test('inspect takes -f for --format, as docker does', async () => {
+  expect(await ctr.run('inspect', '-f', '{{.Config.Cmd}}', 'busybox')).toMatchObject({ code: 0, stdout: '[sh]\n' });
+  expect(await ctr.run('image', 'inspect', '-f', '{{.Os}}', 'busybox')).toMatchObject({ code: 0, stdout: 'linux\n' });
+});

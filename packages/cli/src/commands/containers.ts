@@ -400,7 +400,7 @@ const inspect: Command = {
   aliases: ['ctr container inspect'],
   usage: '[OPTIONS] NAME|ID [NAME|ID...]',
   description: 'Return low-level information on containers, images, volumes or networks',
-  flags: [formatFlag, { name: 'type', type: 'string', description: 'Return JSON for specified type' }],
+  flags: [{ ...formatFlag, short: 'f' }, { name: 'type', type: 'string', description: 'Return JSON for specified type' }],
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
