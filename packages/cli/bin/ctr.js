@@ -59,6 +59,14 @@ function loadBundle(built) {
   return { main: module.exports.main, saveCache };
 }
 
+// A reader that stops early (`ctr ps | head -1`) closes the pipe: end quietly, as docker does.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 const built = currentBundle();
 const { main, saveCache } = built ? loadBundle(built) : { main: require('../dist/main.js').main, saveCache: () => undefined };
 main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -7,6 +8,7 @@ import type { ContainerRecord } from './container-records';
 import { mountedRootfs, quiesce } from './container-root';
 import type { EngineContext } from './context';
 import { containerPath, type MountedDir } from './root-path';
+import { INIT_FILES } from './init-files';
 import { tarTree } from './tar-tree';
 
 /** What `HEAD /containers/{id}/archive` reports (the `X-Docker-Container-Path-Stat` header). */
@@ -26,9 +28,22 @@ export interface PutArchiveOptions {
   signal?: AbortSignal;
 }
 
-/** The bind mounts and volumes of the container: `cp` reaches into them, as Docker's does. */
-function mountedDirs(record: ContainerRecord): MountedDir[] {
-  return record.mounts.flatMap((m) => (m.type === 'bind' || m.type === 'volume' ? [{ source: m.source, target: m.target, readOnly: m.readOnly === true }] : []));
+/**
+ * The bind mounts and volumes of the container — its own /etc/hosts, /etc/resolv.conf and
+ * /etc/hostname among them: `cp` reaches into them, as Docker's does.
+ */
+async function mountedDirs(ctx: EngineContext, record: ContainerRecord): Promise<MountedDir[]> {
+  const { bundle } = await ctx.runtime.inspect(record.id);
+  const initFiles = await Promise.all(
+    [...INIT_FILES].map(async (rel) => {
+      const source = path.join(bundle, path.basename(rel));
+      return (await fs.access(source).then(() => true, () => false)) ? [{ source, target: `/${rel}` }] : [];
+    }),
+  );
+  return [
+    ...record.mounts.flatMap((m) => (m.type === 'bind' || m.type === 'volume' ? [{ source: m.source, target: m.target, readOnly: m.readOnly === true }] : [])),
+    ...initFiles.flat(),
+  ];
 }
 
 const GO_DIR = 2 ** 31;
@@ -41,7 +56,7 @@ function goMode(stat: import('node:fs').Stats): number {
 /** A path's stat inside the container: the last component is not followed, like `docker cp`. */
 export async function statPath(ctx: EngineContext, record: ContainerRecord, inside: string): Promise<PathStat> {
   const root = await mountedRootfs(ctx, record);
-  const mounts = mountedDirs(record);
+  const mounts = await mountedDirs(ctx, record);
   const resolved = containerPath(root, mounts, inside, { followLast: false });
   if (!resolved.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
   if (inside.endsWith('/') && !resolved.stat.isDirectory() && !resolved.stat.isSymbolicLink()) throw invalidArgument(`${inside} is not a directory`);
@@ -72,7 +87,7 @@ export async function getArchive(
     const stat = await statPath(ctx, record, inside);
     // `PATH/.` means the directory's contents, without the directory's own name.
     const contentsOnly = /(^|\/)\.$/.test(inside);
-    const resolved = containerPath(root, mountedDirs(record), inside, { followLast: contentsOnly });
+    const resolved = containerPath(root, await mountedDirs(ctx, record), inside, { followLast: contentsOnly });
     const prefix = contentsOnly || resolved.inside === '/' ? '' : path.posix.basename(resolved.inside);
     const tar = tarTree(resolved.abs, prefix, { ...(options.signal ? { signal: options.signal } : {}), onDone: resume });
     return { stat, tar };
@@ -101,7 +116,7 @@ export async function putArchive(
   });
   const resume = await quiesce(ctx, record);
   try {
-    const target = containerPath(root, mountedDirs(record), inside, { followLast: true });
+    const target = containerPath(root, await mountedDirs(ctx, record), inside, { followLast: true });
     if (!target.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
     if (target.readOnly) throw new CtrError('Denied', `mounted volume is marked read-only`, { hint: `${target.inside} is on a read-only mount of ${record.name}` });
     if (!target.mounted && record.run.readOnlyRootfs) throw new CtrError('Denied', `container rootfs is marked read-only`, { hint: `${record.name} was created with --read-only` });

@@ -239,4 +239,11 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
     await expect(t.engine.getArchive(id, '/hostdir/secret')).rejects.toMatchObject({ code: 'NotFound' });
     await t.engine.remove(id);
   });
+
+  test('cp of /etc/hostname gives the container’s own file, as docker cp does', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', hostname: 'etc-host', network: 'none' });
+    const entries = await entriesOf((await t.engine.getArchive(id, '/etc/hostname')).tar);
+    expect(entries).toEqual([expect.objectContaining({ name: 'hostname', text: 'etc-host\n' })]);
+    await t.engine.remove(id);
+  });
 });
