@@ -119,3 +119,12 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
     expect((await ctr('volume', 'rm', 'cli-vol')).stdout).toBe('cli-vol\n');
   });
 });
+
+test('a reader that closes the pipe early (ctr --help | head -1) ends ctr quietly, with no stack', async () => {
+  const bin = join(__dirname, '..', 'bin', 'ctr.js');
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+    execFile('/bin/sh', ['-c', `"${process.execPath}" "${bin}" --help | head -1`], (_error, out, err) => resolve({ stdout: out, stderr: err }));
+  });
+  expect(stdout.split('\n').filter(Boolean)).toHaveLength(1);
+  expect(stderr).toBe('');
+});
