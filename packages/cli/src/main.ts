@@ -83,16 +83,19 @@ const groupAliases: Record<string, Record<string, string>> = {
   context: { list: 'ls', remove: 'rm' },
 };
 
-function reportError(error: unknown, io: Io, path: string, debug: boolean): number {
+function reportError(error: unknown, io: Io, path: string, debug: boolean, usage = false): number {
   // A daemon that cannot be reached: docker's one line and exit status 1, not a stack.
   if (isCtrError(error) && error.code === 'Unavailable' && /^(Cannot connect to the ctr daemon|error during connect)/.test(error.message)) {
     io.stderr.write(`${error.message}\n`);
     return 1;
   }
-  const exit = isCtrError(error) && typeof error.details.exitCode === 'number' ? error.details.exitCode : 125;
+  // docker's statuses: 125 for a usage error or when `run`/`create` fail before the container
+  // does, 1 for any other error; an error that carries the container's or step's code keeps it.
+  const runLike = path === 'ctr run' || path === 'ctr create' || path === 'ctr container run' || path === 'ctr container create';
+  const exit = isCtrError(error) && typeof error.details.exitCode === 'number' ? error.details.exitCode : usage || runLike ? 125 : 1;
   const message = error instanceof Error ? error.message : String(error);
   const hint = isCtrError(error) && error.hint ? `\n${error.hint}` : '';
-  if (path === 'ctr run' || path === 'ctr create' || path === 'ctr container run' || path === 'ctr container create') {
+  if (runLike) {
     io.stderr.write(`ctr: Error: ${message}.${hint}\nSee '${path} --help'.\n`);
   } else {
     io.stderr.write(`Error: ${message}${hint}\n`);
@@ -113,8 +116,13 @@ async function runCommand(command: Command, path: string, argv: string[], io: Io
     io.stdout.write(commandHelp(path, command));
     return 0;
   }
+  let args: ParsedArgs;
   try {
-    const args = parseFlags(argv, command.flags, { command: path, ...(command.stopAtPositional ? { stopAtPositional: true } : {}) });
+    args = parseFlags(argv, command.flags, { command: path, ...(command.stopAtPositional ? { stopAtPositional: true } : {}) });
+  } catch (error) {
+    return reportError(error, io, path, debug, true);
+  }
+  try {
     const [min, max] = command.args ?? [0, Infinity];
     if (args.positionals.length < min || args.positionals.length > max) {
       const want = min === max ? `exactly ${min} argument${min === 1 ? '' : 's'}` : args.positionals.length < min ? `at least ${min} argument${min === 1 ? '' : 's'}` : `at most ${max} argument${max === 1 ? '' : 's'}`;
@@ -163,7 +171,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     global = parseFlags(argv.slice(0, cut), globalFlags, { command: 'ctr' });
     argv = argv.slice(cut);
   } catch (error) {
-    return reportError(error, io, 'ctr', false);
+    return reportError(error, io, 'ctr', false, true);
   }
   const debug = global.flags.debug === true;
   const root = str(global, 'root');

@@ -90,6 +90,11 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
     expect(await ctr('rm', 'ghost')).toEqual({ code: 1, stdout: '', stderr: 'Error response from daemon: No such container: ghost\n' });
   });
 
+  test('any other command\'s error exits 1, as docker\'s do', async () => {
+    expect((await ctr('image', 'inspect', 'no-such-image')).code).toBe(1);
+    expect((await ctr('volume', 'rm', 'no-such-volume')).code).toBe(1);
+  });
+
   test('a ctr failure exits 125', async () => {
     const result = await ctr('run', '--network', 'none', 'UPPER');
     expect(result.code).toBe(125);

@@ -35,7 +35,7 @@ test('network prune removes user networks no container uses and keeps the others
 test('prune without -f and without a terminal to ask on refuses, removing nothing', async () => {
   expect((await ctr.run('network', 'create', 'kept-net')).code).toBe(0);
   const refused = await ctr.run('network', 'prune');
-  expect(refused.code).toBe(125);
+  expect(refused.code).toBe(1);
   expect(refused.stderr).toContain('use -f (--force)');
   expect((await ctr.run('network', 'ls', '--format', '{{.Name}}')).stdout).toContain('kept-net');
   await ctr.run('network', 'rm', 'kept-net');
