@@ -32,6 +32,10 @@ export async function resizeTerminal(ctlFifo: string, size: TerminalSize, what: 
   }
   try {
     await handle.write(`1 ${size.height} ${size.width}\n`);
+  } catch (error) {
+    // conmon closed the fifo between the open and the write: the session just ended.
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') throw conflict(`${what} is not running`, { cause: error });
+    throw error;
   } finally {
     await handle.close();
   }
