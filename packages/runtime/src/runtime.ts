@@ -246,7 +246,10 @@ export class Runtime {
     const conmon = spawnConmon(config);
     // The attach relay starts beside conmon; it connects once conmon has made its socket.
     const pendingAttach = options.attach ? prepareAttach(d.dir, options.attach) : undefined;
-    const message = await conmon.sync.next();
+    const message = await conmon.sync.next().catch((error: unknown) => {
+      pendingAttach?.cancel();
+      throw error;
+    });
     conmon.sync.close();
     if (!message || message.data < 0) {
       pendingAttach?.cancel();
