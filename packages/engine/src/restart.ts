@@ -251,7 +251,9 @@ export async function recoverContainers(ctx: EngineContext, containers: Containe
   for (const record of await containers.records.list()) {
     const state = await ctx.runtime.state(record.id).catch(() => undefined);
     if (!state || state.running) continue;
-    if (record.autoRemove && state.status === 'exited') {
+    // As dockerd does at its start: an auto-remove container that is not running goes (a created
+    // one too: its volatile root filesystem cannot be mounted again after a crash).
+    if (record.autoRemove) {
       await containers.remove(record.id, { force: true, volumes: true });
       removed.push(record.id);
       continue;

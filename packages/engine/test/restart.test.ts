@@ -162,3 +162,24 @@ describe('recovery after the run directory is lost (a reboot)', () => {
     expect((await engine.inspect(stopped.id)).State.Running).toBe(false);
   });
 });
+
+describe('recovery of auto-remove containers', () => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await testEngine();
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+  });
+
+  test('--rm containers that are not running are removed, created or exited, as dockerd does at its start', async () => {
+    const created = await t.engine.create({ image: 'busybox', network: 'none', cmd: ['true'], autoRemove: true });
+    const exited = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['true'], autoRemove: true, detach: true });
+    await t.engine.wait(exited.id);
+    const running = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sleep', '300'], autoRemove: true, detach: true });
+    const { removed } = await t.engine.recover();
+    expect(removed.sort()).toEqual([created.id, exited.id].sort());
+    expect((await t.engine.inspect(running.id)).State.Running).toBe(true);
+    await t.engine.remove(running.id, { force: true });
+  });
+});
