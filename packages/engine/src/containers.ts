@@ -351,8 +351,8 @@ export class Containers {
         restartCount: 0,
         ...(options.log ? { log: options.log } : {}),
       };
-      await this.records.write(record);
-      await this.ctx.events.emit('container', 'create', id, { name, image: options.image, ...record.labels });
+      // The record and its event do not wait for each other.
+      await Promise.all([this.records.write(record), this.ctx.events.emit('container', 'create', id, { name, image: options.image, ...record.labels })]);
       return { id, name, warnings };
     } catch (error) {
       await rollback();
@@ -526,9 +526,11 @@ export class Containers {
         }
       })(),
     ] as const);
-    await this.records.remove(record.id);
-    await this.records.releaseName(record.name, record.id);
-    await this.ctx.events.emit('container', 'destroy', record.id, { name: record.name, image: record.image });
+    await Promise.all([
+      this.records.remove(record.id),
+      this.records.releaseName(record.name, record.id),
+      this.ctx.events.emit('container', 'destroy', record.id, { name: record.name, image: record.image }),
+    ]);
   }
 
   private async stateOf(record: ContainerRecord): Promise<ContainerState> {
