@@ -17,12 +17,13 @@ function currentBundle() {
   } catch {
     return undefined;
   }
+  // Beside this package: the other workspace packages (or, once installed, packages without a build record).
   const packages = path.join(__dirname, '..', '..');
-  for (const name of ['errors', 'image', 'store', 'registry', 'dockerfile', 'runtime', 'network', 'engine', 'api', 'cli']) {
+  for (const name of fs.readdirSync(packages)) {
     try {
       if (fs.statSync(path.join(packages, name, 'dist', '.tsbuildinfo')).mtimeMs > built.mtimeMs) return undefined;
     } catch {
-      // not a workspace checkout: the bundle is all there is
+      // no build record: nothing compiled after the bundle
     }
   }
   return built;

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { conflict, invalidArgument, isNotFound, notFound } from '@ctr/errors';
+import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import type { NetworkSettings } from '@ctr/network';
@@ -424,11 +424,12 @@ export class Containers {
 
   async wait(ref: string, signal?: AbortSignal): Promise<{ StatusCode: number; OOMKilled: boolean }> {
     const options = signal ? { signal } : {};
-    // A full ID goes straight to the runtime (the common case: a caller that just started it).
-    const status = await (FULL_ID.test(ref) ? this.ctx.runtime.wait(ref, options) : Promise.reject(notFound(ref))).catch(async (error: unknown) => {
-      if (!isNotFound(error)) throw error;
-      return this.ctx.runtime.wait((await this.find(ref)).id, options);
-    });
+    // A full ID goes straight to the runtime (the common case: a caller that just started it);
+    // anything else, or an ID the runtime does not know, is looked up as Docker would.
+    const direct = FULL_ID.test(ref)
+      ? await this.ctx.runtime.wait(ref, options).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)))
+      : undefined;
+    const status = direct ?? (await this.ctx.runtime.wait((await this.find(ref)).id, options));
     return { StatusCode: status.exitCode, OOMKilled: status.oomKilled };
   }
 

@@ -5,7 +5,7 @@ import { bool, type FlagSpec, type ParsedArgs } from '../flags';
 import { humanSize } from '../format';
 
 /** What a prune removed, as docker lists it: titled sections, then the space it freed. */
-export interface Pruned {
+interface Pruned {
   sections: Array<[title: string, items: string[]]>;
   /** Absent for prunes that free no space (docker prints no total for networks). */
   reclaimed?: number;
@@ -30,7 +30,7 @@ async function confirmed(io: Io, warning: string): Promise<boolean> {
   return /^y(es)?$/i.test(answer);
 }
 
-export function printPruned(io: Io, pruned: Pruned): void {
+function printPruned(io: Io, pruned: Pruned): void {
   for (const [title, items] of pruned.sections) {
     if (items.length === 0) continue;
     println(io, `${title}:`);
