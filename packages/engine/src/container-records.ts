@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { conflict, invalidArgument, notFound } from '@ctr/errors';
 import { readJson, writeFileAtomic } from '@ctr/store';
@@ -39,7 +39,8 @@ export interface ContainerRecord {
 /**
  * Container records and the names that point at them, under `<root>/engine/`. A name is
  * claimed by creating a symlink `names/<name> → <id>`: creation is atomic, so two engine
- * processes can never give one name to two containers.
+ * processes can never give one name to two containers. Links and records are small and
+ * local: they are made and read directly, not through the thread pool (store's fs-util says why).
  */
 export class ContainerRecords {
   private readonly dir: string;
@@ -61,13 +62,13 @@ export class ContainerRecords {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
     try {
-      await fs.symlink(id, path.join(this.namesDir, name));
+      symlinkSync(id, path.join(this.namesDir, name));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = await fs.readlink(path.join(this.namesDir, name)).catch(() => '');
+      const owner = readLink(path.join(this.namesDir, name)) ?? '';
       // A name left by a container whose record is gone (a crash between the two writes) is free.
-      if (owner && !(await this.exists(owner))) {
-        await fs.rm(path.join(this.namesDir, name), { force: true });
+      if (owner && !this.has(owner)) {
+        rmSync(path.join(this.namesDir, name), { force: true });
         return this.claimName(name, id);
       }
       throw conflict(
@@ -78,7 +79,7 @@ export class ContainerRecords {
 
   async releaseName(name: string, id: string): Promise<void> {
     const link = path.join(this.namesDir, name);
-    if ((await fs.readlink(link).catch(() => '')) === id) await fs.rm(link, { force: true });
+    if (readLink(link) === id) rmSync(link, { force: true });
   }
 
   private file(id: string): string {
@@ -86,7 +87,11 @@ export class ContainerRecords {
   }
 
   async exists(id: string): Promise<boolean> {
-    return fs.access(this.file(id)).then(() => true, () => false);
+    return this.has(id);
+  }
+
+  private has(id: string): boolean {
+    return existsSync(this.file(id));
   }
 
   async write(record: ContainerRecord): Promise<void> {
@@ -100,7 +105,7 @@ export class ContainerRecords {
   }
 
   async remove(id: string): Promise<void> {
-    await fs.rm(this.file(id), { force: true });
+    rmSync(this.file(id), { force: true });
   }
 
   async list(): Promise<ContainerRecord[]> {
@@ -115,14 +120,22 @@ export class ContainerRecords {
   async find(ref: string): Promise<ContainerRecord> {
     if (!ref) throw invalidArgument('a container name or ID must not be empty');
     const name = ref.startsWith('/') ? ref.slice(1) : ref;
-    if (/^[a-f0-9]{64}$/.test(ref) && (await this.exists(ref))) return this.read(ref);
-    const byName = await fs.readlink(path.join(this.namesDir, name)).catch(() => undefined);
-    if (byName && (await this.exists(byName))) return this.read(byName);
+    if (/^[a-f0-9]{64}$/.test(ref) && this.has(ref)) return this.read(ref);
+    const byName = readLink(path.join(this.namesDir, name));
+    if (byName && this.has(byName)) return this.read(byName);
     if (/^[a-f0-9]+$/.test(ref)) {
       const matches = (await fs.readdir(this.dir).catch(() => [] as string[])).filter((f) => f.startsWith(ref) && f.endsWith('.json'));
       if (matches.length === 1) return this.read((matches[0] as string).slice(0, -5));
       if (matches.length > 1) throw invalidArgument(`multiple IDs found with provided prefix: ${ref}`);
     }
     throw notFound(`No such container: ${ref}`);
+  }
+}
+
+function readLink(link: string): string | undefined {
+  try {
+    return readlinkSync(link);
+  } catch {
+    return undefined;
   }
 }

@@ -16,6 +16,13 @@ export async function mountedRootfs(ctx: EngineContext, record: ContainerRecord)
   return record.rootfs;
 }
 
+/** Remove an unmounted root filesystem's mount point: one rmdir, unless something was left in it. */
+export async function removeMountpoint(dir: string): Promise<void> {
+  await fs.rmdir(dir).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') await fs.rm(dir, { recursive: true, force: true });
+  });
+}
+
 /**
  * Mount a new container's root filesystem. The upper layer of a container that is removed
  * when it exits (`--rm`) is read by nobody after a crash, so, as Podman does, it is mounted

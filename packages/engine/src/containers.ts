@@ -7,7 +7,7 @@ import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, Mo
 import type { NetworkSettings } from '@ctr/network';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
-import { mountedRootfs, mountNewRootfs } from './container-root';
+import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
 import { newId, randomName } from './names';
@@ -284,7 +284,7 @@ export class Containers {
           const mounts = await this.ctx.store.snapshots.prepare(snapshot, chainId);
           undo.push(() => this.ctx.store.snapshots.remove(snapshot));
           await fs.mkdir(rootfs, { recursive: true });
-          undo.push(() => fs.rm(rootfs, { recursive: true, force: true }));
+          undo.push(() => removeMountpoint(rootfs));
           await mountNewRootfs(mounts, rootfs, { ephemeral: options.autoRemove === true });
           undo.push(() => unmount(rootfs));
         })(),
@@ -489,16 +489,18 @@ export class Containers {
         );
       }
     };
-    refuseLive(await this.ctx.runtime.state(record.id).catch(() => undefined));
+    const currentState = (): Promise<ContainerState | undefined> => this.ctx.runtime.state(record.id).catch(() => undefined);
+    let state = await currentState();
+    refuseLive(state);
     if (record.restartPolicy.name !== 'no') {
       // No restart may begin once this is marked (one under way finishes first: it holds the
       // lock), and the kill below must not look like an exit the policy answers.
       await underRestartLock(this.ctx, record.id, async () =>
         this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: true, restarting: false }),
       );
+      state = await currentState();
+      refuseLive(state);
     }
-    const state = await this.ctx.runtime.state(record.id).catch(() => undefined);
-    refuseLive(state);
     const deleteProcess = (): Promise<void> =>
       this.ctx.runtime.delete(record.id, { force: true }).catch((error) => {
         if (!isNotFound(error)) throw error;
@@ -512,7 +514,7 @@ export class Containers {
       record.network.mode === 'none' ? Promise.resolve() : this.ctx.network.detach(record.id),
       (async () => {
         await unmount(record.rootfs);
-        await fs.rm(record.rootfs, { recursive: true, force: true });
+        await removeMountpoint(record.rootfs);
         // Its files are deleted behind the call: nothing reads a removed container's layer.
         await this.ctx.store.snapshots.remove(record.snapshot, { background: true }).catch((error) => {
           if (!isNotFound(error)) throw error;

@@ -1,7 +1,7 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument, notFound } from '@ctr/errors';
-import type { ContainerStatus } from './types';
+import type { ContainerStatus, ExitStatus } from './types';
 
 /** What ctr remembers about a container between calls and between processes. */
 export interface ContainerRecord {
@@ -32,7 +32,11 @@ export function checkId(id: string): void {
   }
 }
 
-/** The files of one container, under `<root>/containers/<id>/` (also its OCI bundle). */
+/**
+ * The files of one container, under `<root>/containers/<id>/` (also its OCI bundle). They
+ * are a few hundred bytes each and read or replaced on every state change, so they are read
+ * and written directly: microseconds a call, where a thread-pool round trip costs hundreds.
+ */
 export class ContainerDir {
   readonly dir: string;
 
@@ -77,7 +81,7 @@ export class ContainerDir {
 
   async read(): Promise<ContainerRecord> {
     try {
-      return JSON.parse(await fs.readFile(this.record, 'utf8')) as ContainerRecord;
+      return JSON.parse(readFileSync(this.record, 'utf8')) as ContainerRecord;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`No such container: ${this.id}`);
       throw error;
@@ -88,8 +92,8 @@ export class ContainerDir {
   async write(record: ContainerRecord): Promise<void> {
     const tmp = `${this.record}.${process.pid}.tmp`;
     try {
-      await fs.writeFile(tmp, JSON.stringify(record));
-      await fs.rename(tmp, this.record);
+      writeFileSync(tmp, JSON.stringify(record));
+      renameSync(tmp, this.record);
     } catch (error) {
       // The directory went: the container was removed meanwhile (by another caller).
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`No such container: ${this.id}`);
@@ -103,12 +107,14 @@ export class ContainerDir {
     return next;
   }
 
-  /** The exit code conmon recorded for the last run, if that run has ended. */
-  async exitCode(): Promise<{ code: number; at: Date } | undefined> {
+  /** How the last run ended, as conmon recorded it, if that run has ended. */
+  async exitStatus(): Promise<ExitStatus | undefined> {
     try {
-      const [text, stat] = await Promise.all([fs.readFile(this.exitFile, 'utf8'), fs.stat(this.exitFile)]);
-      const code = Number.parseInt(text.trim(), 10);
-      return Number.isNaN(code) ? undefined : { code, at: stat.mtime };
+      const text = readFileSync(this.exitFile, 'utf8');
+      const stat = statSync(this.exitFile);
+      const oomKilled = existsSync(this.oomFile);
+      const exitCode = Number.parseInt(text.trim(), 10);
+      return Number.isNaN(exitCode) ? undefined : { exitCode, oomKilled, finishedAt: stat.mtime.toISOString() };
     } catch {
       return undefined;
     }
@@ -116,7 +122,7 @@ export class ContainerDir {
 
   async conmonPid(): Promise<number | undefined> {
     try {
-      const pid = Number.parseInt(await fs.readFile(this.conmonPidFile, 'utf8'), 10);
+      const pid = Number.parseInt(readFileSync(this.conmonPidFile, 'utf8'), 10);
       return Number.isNaN(pid) ? undefined : pid;
     } catch {
       return undefined;

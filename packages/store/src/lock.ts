@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { linkSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CtrError, throwIfAborted } from '@ctr/errors';
@@ -13,7 +13,8 @@ import { errno, storageError, tempName } from './fs-util';
  * Inside one process a promise queue orders the waiters, so the file is only contended
  * between processes.
  *
- * Readers never take locks: every file they read is replaced by atomic rename.
+ * Readers never take locks: every file they read is replaced by atomic rename. The link
+ * calls are made directly, not through the thread pool: they never wait for the disk.
  */
 
 export type Release = () => Promise<void>;
@@ -86,7 +87,7 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, options?: 
 
 /** The PID holding a lock file, when the file exists and its owner is alive. */
 export async function lockOwner(file: string): Promise<number | undefined> {
-  const text = await readLock(file);
+  const text = readLock(file);
   if (text === undefined) return undefined;
   const pid = ownerPid(text);
   return pid !== undefined && !isStale(text, pid) ? pid : undefined;
@@ -94,11 +95,11 @@ export async function lockOwner(file: string): Promise<number | undefined> {
 
 /** Remove a lock file if its owner is dead; true when it was stale and is gone. */
 export async function breakIfStale(file: string): Promise<boolean> {
-  const text = await readLock(file);
+  const text = readLock(file);
   if (text === undefined) return false;
   const pid = ownerPid(text);
   if (pid !== undefined && !isStale(text, pid)) return false;
-  await breakLock(file, text);
+  breakLock(file, text);
   return true;
 }
 
@@ -125,11 +126,10 @@ async function attempt(file: string): Promise<string | undefined> {
   for (let tries = 0; tries < 2; tries++) {
     const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
     // Held from before the symlink exists: a rival in this process that reads the new link
-    // before our completion runs (the thread pool may deliver its EEXIST and readlink
-    // first) must not judge it a stale link of our own PID and break it.
+    // must never judge it a stale link of our own PID and break it.
     state.held.add(token);
     try {
-      await fs.symlink(token, file);
+      symlinkSync(token, file);
       return token;
     } catch (error) {
       state.held.delete(token);
@@ -142,12 +142,12 @@ async function attempt(file: string): Promise<string | undefined> {
 
 async function unlockFile(file: string, token: string): Promise<void> {
   state.held.delete(token);
-  if ((await readLock(file)) === token) await fs.rm(file, { force: true });
+  if (readLock(file) === token) rmSync(file, { force: true });
 }
 
-async function readLock(file: string): Promise<string | undefined> {
+function readLock(file: string): string | undefined {
   try {
-    return await fs.readlink(file);
+    return readlinkSync(file);
   } catch (error) {
     if (errno(error) === 'ENOENT') return undefined;
     throw error;
@@ -178,21 +178,23 @@ export function processAlive(pid: number): boolean {
  * Move the stale lock aside atomically, then check we moved the one we judged stale; if a
  * live owner slipped in between, put its lock back.
  */
-async function breakLock(file: string, staleText: string): Promise<void> {
+function breakLock(file: string, staleText: string): void {
   const aside = tempName(path.dirname(file));
   try {
-    await fs.rename(file, aside);
+    renameSync(file, aside);
   } catch (error) {
     if (errno(error) === 'ENOENT') return;
     throw error;
   }
   try {
-    if ((await readLock(aside)) !== staleText) {
-      await fs.link(aside, file).catch((error: unknown) => {
+    if (readLock(aside) !== staleText) {
+      try {
+        linkSync(aside, file);
+      } catch (error) {
         if (errno(error) !== 'EEXIST') throw error;
-      });
+      }
     }
   } finally {
-    await fs.rm(aside, { force: true });
+    rmSync(aside, { force: true });
   }
 }
