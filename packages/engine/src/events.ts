@@ -1,5 +1,5 @@
-import { createReadStream, watch } from 'node:fs';
-import { appendFile, rename, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, openSync, renameSync, watch, writeSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -84,10 +84,27 @@ export class EventLog {
       time: Math.floor(ms / 1000),
       timeNano: ms * 1_000_000,
     };
-    const size = await stat(this.path).then((s) => s.size, () => 0);
-    if (size > ROTATE_AT) await rename(this.path, `${this.path}.1`).catch(() => undefined);
-    await appendFile(this.path, `${JSON.stringify(event)}\n`);
+    this.append(`${JSON.stringify(event)}\n`);
     return event;
+  }
+
+  /** One small O_APPEND write, made directly: every container start and stop writes a few. */
+  private append(line: string): void {
+    let fd = openSync(this.path, 'a');
+    if (fstatSync(fd).size > ROTATE_AT) {
+      closeSync(fd);
+      try {
+        renameSync(this.path, `${this.path}.1`);
+      } catch {
+        // another engine process rotated it first
+      }
+      fd = openSync(this.path, 'a');
+    }
+    try {
+      writeSync(fd, line);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Past events from `since`, then (without `until`) new ones as they are written. */

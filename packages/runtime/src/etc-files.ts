@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
 import type { RunOptions } from './types';
@@ -50,12 +50,18 @@ export async function writeEtcFiles(
 ): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
   const files = { hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf'), hostname: path.join(dir, 'hostname') };
   const host = options.network?.mode === 'host';
-  const hostResolv = await fs.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
-  const hosts = host ? await fs.readFile('/etc/hosts', 'utf8').catch(() => hostsContent(hostname, options)) : hostsContent(hostname, options);
-  await Promise.all([
-    fs.writeFile(files.hosts, hosts),
-    fs.writeFile(files.resolvConf, resolvConfContent(hostResolv, options)),
-    fs.writeFile(files.hostname, `${hostname}\n`),
-  ]);
+  const hosts = host ? (readSmallFile('/etc/hosts') ?? hostsContent(hostname, options)) : hostsContent(hostname, options);
+  // Three small files beside the container's record: written directly, as the record is.
+  writeFileSync(files.hosts, hosts);
+  writeFileSync(files.resolvConf, resolvConfContent(readSmallFile('/etc/resolv.conf') ?? '', options));
+  writeFileSync(files.hostname, `${hostname}\n`);
   return files;
+}
+
+function readSmallFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }

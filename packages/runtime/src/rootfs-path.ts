@@ -1,4 +1,4 @@
-import { promises as fs, constants as fsc } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
 
@@ -8,7 +8,8 @@ const MAX_LINKS = 40;
  * Resolve `target` (a path as the container sees it) to a host path inside `root`,
  * following symlinks as the container would: an absolute link restarts at `root`, `..`
  * stops at `root`. Nothing outside the root filesystem is ever reached.
- * Returns undefined when a component does not exist.
+ * Returns undefined when a component does not exist. A few lstats on a mounted image, made
+ * directly (every container create resolves its user this way).
  */
 export async function resolveInRoot(root: string, target: string): Promise<string | undefined> {
   const pending = target.split('/').filter((c) => c !== '' && c !== '.');
@@ -23,7 +24,7 @@ export async function resolveInRoot(root: string, target: string): Promise<strin
     const host = path.join(root, ...resolved, part);
     let stat;
     try {
-      stat = await fs.lstat(host);
+      stat = lstatSync(host);
     } catch {
       return undefined;
     }
@@ -32,7 +33,7 @@ export async function resolveInRoot(root: string, target: string): Promise<strin
       continue;
     }
     if (++links > MAX_LINKS) throw invalidArgument(`too many levels of symbolic links resolving ${target} in the container`);
-    const link = await fs.readlink(host);
+    const link = readlinkSync(host);
     if (link.startsWith('/')) resolved.length = 0;
     pending.unshift(...link.split('/').filter((c) => c !== '' && c !== '.'));
   }
@@ -46,18 +47,18 @@ export async function resolveInRoot(root: string, target: string): Promise<strin
 export async function readFileInRoot(root: string, target: string, limit = 4 * 1024 * 1024): Promise<string | undefined> {
   const host = await resolveInRoot(root, target);
   if (host === undefined) return undefined;
-  let handle;
+  let fd;
   try {
-    handle = await fs.open(host, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    fd = openSync(host, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
   } catch {
     return undefined;
   }
   try {
-    const stat = await handle.stat();
+    const stat = fstatSync(fd);
     if (!stat.isFile()) return undefined;
     if (stat.size > limit) throw invalidArgument(`${target} in the container is larger than ${limit} bytes`);
-    return await handle.readFile('utf8');
+    return readFileSync(fd, 'utf8');
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }

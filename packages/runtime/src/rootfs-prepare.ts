@@ -1,13 +1,13 @@
-import { promises as fs, constants as fsc } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, type Stats, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
 
 const DIRS = ['proc', 'sys', 'dev', 'etc'];
 const FILES = ['etc/hosts', 'etc/resolv.conf', 'etc/hostname'];
 
-async function lstatOrNull(p: string): Promise<import('node:fs').Stats | null> {
+function lstatOrNull(p: string): Stats | null {
   try {
-    return await fs.lstat(p);
+    return lstatSync(p);
   } catch {
     return null;
   }
@@ -17,26 +17,26 @@ async function lstatOrNull(p: string): Promise<import('node:fs').Stats | null> {
  * R3: the places runc mounts over must be real directories and files of the rootfs, never
  * symlinks an image planted (a `/dev` symlink lets runc write on the host). Like Docker's
  * init layer, make them real; nothing is followed. An image whose /etc is not a
- * directory is refused rather than repaired.
+ * directory is refused rather than repaired. A handful of metadata calls on a freshly
+ * mounted overlay: made directly, as the runtime's other small files are.
  */
 export async function prepareRootfs(rootfs: string): Promise<void> {
-  const root = await lstatOrNull(rootfs);
+  const root = lstatOrNull(rootfs);
   if (!root?.isDirectory()) throw invalidArgument(`rootfs ${rootfs} is not a directory`);
   for (const name of DIRS) {
     const p = path.join(rootfs, name);
-    const stat = await lstatOrNull(p);
+    const stat = lstatOrNull(p);
     if (stat?.isDirectory()) continue;
     if (stat && name === 'etc') throw invalidArgument('the image\'s /etc is not a directory', { hint: 'rebuild the image with a real /etc' });
-    if (stat) await fs.unlink(p);
-    await fs.mkdir(p, { mode: 0o755 });
+    if (stat) unlinkSync(p);
+    mkdirSync(p, { mode: 0o755 });
   }
   for (const name of FILES) {
     const p = path.join(rootfs, name);
-    const stat = await lstatOrNull(p);
+    const stat = lstatOrNull(p);
     if (stat?.isFile()) continue;
     if (stat?.isDirectory()) throw invalidArgument(`the image's /${name} is a directory`, { hint: `/${name} must be a file` });
-    if (stat) await fs.unlink(p);
-    const handle = await fs.open(p, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY | fsc.O_NOFOLLOW, 0o644);
-    await handle.close();
+    if (stat) unlinkSync(p);
+    closeSync(openSync(p, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY | fsc.O_NOFOLLOW, 0o644));
   }
 }

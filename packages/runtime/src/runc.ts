@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { promises as fs, constants as fsc, rmdirSync, rmSync } from 'node:fs';
+import { constants as fsc, openSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
 import path from 'node:path';
 import { CtrError, internal } from '@ctr/errors';
 
@@ -35,30 +36,32 @@ export class Runc {
    */
   async start(id: string): Promise<void> {
     const fifo = path.join(this.root, id, 'exec.fifo');
-    let handle;
+    let fd: number;
     try {
-      // Non-blocking: opening a FIFO for reading must never hang if runc init died.
-      handle = await fs.open(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+      // Read-write and non-blocking: the open never waits for runc init, and with a writer
+      // always present (us) the pipe waits for init's byte instead of reading end-of-file.
+      fd = openSync(fifo, fsc.O_RDWR | fsc.O_NONBLOCK);
     } catch {
       await this.run(['start', id]);
       return;
     }
+    const pipe = new Socket({ fd, readable: true, writable: false });
     try {
-      const byte = Buffer.alloc(1);
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const got = await handle.read(byte, 0, 1, null).then(
-          (r) => r.bytesRead,
-          (error: NodeJS.ErrnoException) => (error.code === 'EAGAIN' ? 0 : Promise.reject(error)),
-        );
-        if (got === 1) break;
-        if (Date.now() > deadline) throw internal(`container ${id} did not start: runc init never opened its exec fifo`);
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(internal(`container ${id} did not start: runc init never wrote to its exec fifo`)), 10_000);
+        pipe.once('data', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        pipe.once('error', (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+      });
     } finally {
-      await handle.close();
+      pipe.destroy();
     }
-    await fs.unlink(fifo);
+    rmSync(fifo, { force: true });
   }
 
   kill(id: string, signal: string): Promise<string> {
@@ -87,9 +90,10 @@ export class Runc {
    */
   async remove(id: string): Promise<void> {
     const stateDir = path.join(this.root, id);
-    const state = await readRuncState(path.join(stateDir, 'state.json'));
+    // state.json and /proc are read directly, like the runtime's own small files.
+    const state = readRuncState(path.join(stateDir, 'state.json'));
     if (state === 'absent') return;
-    if (state && !(await initRuns(state)) && removeCgroups(state)) {
+    if (state && !initRuns(state) && removeCgroups(state)) {
       rmSync(stateDir, { recursive: true, force: true });
       return;
     }
@@ -113,10 +117,10 @@ interface RuncState {
 }
 
 /** `undefined` when the state is there but not in a shape this code may act on alone. */
-async function readRuncState(file: string): Promise<RuncState | 'absent' | undefined> {
+function readRuncState(file: string): RuncState | 'absent' | undefined {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : undefined;
   }
@@ -131,9 +135,13 @@ async function readRuncState(file: string): Promise<RuncState | 'absent' | undef
 }
 
 /** Whether the container's init still runs: its pid alive with the start time runc recorded. */
-async function initRuns(state: RuncState): Promise<boolean> {
-  const stat = await fs.readFile(`/proc/${state.init_process_pid}/stat`, 'utf8').catch(() => undefined);
-  if (stat === undefined) return false;
+function initRuns(state: RuncState): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${state.init_process_pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
   // Field 22 (start time) follows the command name, which may itself hold spaces or parens.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[19]) === state.init_process_start && fields[0] !== 'Z';

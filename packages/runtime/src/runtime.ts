@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync, rmSync, watch } from 'node:fs';
+import { promises as fs, mkdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
@@ -151,7 +151,7 @@ export class Runtime {
     const stopSignal = parseSignal(run.stopSignal ?? image.StopSignal ?? 'SIGTERM').name;
     const logSizeMax = run.logSizeMax === undefined ? undefined : parseBytes(run.logSizeMax, 'log max-size');
     try {
-      await fs.mkdir(d.dir, { mode: 0o700 });
+      mkdirSync(d.dir, { mode: 0o700 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
         throw conflict(`Conflict. The container name "${id}" is already in use`, {
@@ -181,7 +181,7 @@ export class Runtime {
         });
         await Promise.all([prepareRootfs(rootfs), writeEtcFiles(d.dir, hostname, run)]);
       }
-      const writing = fs.writeFile(d.config, JSON.stringify(spec));
+      writeFileSync(d.config, JSON.stringify(spec));
       record = {
         id,
         rootfs,
@@ -198,7 +198,7 @@ export class Runtime {
         stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
         ...(logSizeMax ? { logSizeMax } : {}),
       };
-      await Promise.all([writing, d.write(record)]);
+      await d.write(record);
     } catch (error) {
       await fs.rm(d.dir, { recursive: true, force: true });
       throw error;
