@@ -11,3 +11,4 @@ export type { EndpointOptions } from './endpoint';
 export { RegistryServer, type RegistryServerOptions } from './server/registry-server';
 export { issueRegistryToken, type ServerAuth, type AccessGrant, type RegistryAction, type TokenOptions } from './server/server-auth';
 export { isRepositoryName, isTag } from './names';
+export { extraCaCertificates, EXTRA_CA_CERTS_VARIABLE } from './extra-ca-certificates';

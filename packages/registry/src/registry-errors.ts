@@ -119,6 +119,11 @@ export function connectionError(error: unknown, context: ErrorContext): CtrError
   return new CtrError('Unavailable', `${context.subject}: cannot reach registry ${context.registry}: ${why}`, {
     cause: error,
     details: { registry: context.registry, ...(code ? { errno: code } : {}) },
-    hint: 'check that the registry is running and reachable, and that the address and port are right',
+    hint: code !== undefined && UNTRUSTED_CERTIFICATE.has(code)
+      ? `the certificate of ${context.registry} is not signed by a CA this machine trusts: add that CA to the PEM file NODE_EXTRA_CA_CERTS names (CTR_EXTRA_CA_CERTS when ctr is started directly with node)`
+      : 'check that the registry is running and reachable, and that the address and port are right',
   });
 }
+
+/** OpenSSL's verification failures a trusted CA would fix (Node's error codes). */
+const UNTRUSTED_CERTIFICATE = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);

@@ -1,8 +1,10 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { Agent } from 'undici';
-import { aborted } from '@ctr/errors';
+import { createSecureContext } from 'node:tls';
+import { Agent, buildConnector } from 'undici';
+import { aborted, isCtrError } from '@ctr/errors';
 import { Authorizer, type CredentialSource } from './authorizer';
 import type { Endpoint } from './endpoint';
+import { extraCaCertificates } from './extra-ca-certificates';
 import { connectionError, registryError, type ErrorContext } from './registry-errors';
 
 export interface HttpRequest {
@@ -43,7 +45,7 @@ export class RegistryHttp {
   private readonly userAgent: string;
 
   constructor(credentials: CredentialSource, options: { connections?: number; userAgent?: string } = {}, agent?: Agent) {
-    this.agent = agent ?? new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 10_000 });
+    this.agent = agent ?? new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 10_000, connect: trustingConnector() });
     this.userAgent = options.userAgent ?? 'ctr/0.1';
     this.authorizer = new Authorizer(credentials, (url, init) => this.tokenRequest(url, init));
   }
@@ -119,6 +121,7 @@ export class RegistryHttp {
       };
     } catch (error) {
       if (request.signal?.aborted) throw aborted(request.signal, request.context.subject);
+      if (isCtrError(error)) throw error;
       throw connectionError(error, request.context);
     }
   }
@@ -138,9 +141,34 @@ export class RegistryHttp {
       });
       return { status: response.statusCode, text: await textOf(response.body) };
     } catch (error) {
+      if (isCtrError(error)) throw error;
       throw connectionError(error, { registry: url.host, subject: `token service ${url.origin}` });
     }
   }
+}
+
+/** The connector for the extra CAs in force, shared by every Agent: their TLS context is built once. */
+let trusted: { ca: readonly string[]; connector: buildConnector.connector } | undefined;
+
+/**
+ * undici's connector, except that TLS trusts the extra CAs (CTR_EXTRA_CA_CERTS): looked up at
+ * each https connection and parsed once, so commands that never speak TLS never read the file.
+ */
+function trustingConnector(): buildConnector.connector {
+  const plain = buildConnector({});
+  return (options, callback) => {
+    if (options.protocol !== 'https:') return plain(options, callback);
+    let ca: readonly string[] | undefined;
+    try {
+      ca = extraCaCertificates();
+    } catch (error) {
+      callback(error as Error, null);
+      return;
+    }
+    if (ca === undefined) return plain(options, callback);
+    if (trusted?.ca !== ca) trusted = { ca, connector: buildConnector({ secureContext: createSecureContext({ ca: [...ca] }) }) };
+    return trusted.connector(options, callback);
+  };
 }
 
 function sameOrigin(url: URL, endpoint: Endpoint): boolean {
