@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
-import { unmount } from '@ctr/store';
+import { startMountRelay, unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import type { NetworkSettings } from '@ctr/network';
 import type { EngineContext } from './context';
@@ -263,6 +263,7 @@ export class Containers {
     const volumeRequests = (options.volumes ?? []).map(parseVolumeSpec);
     const tmpfs = (options.tmpfs ?? []).map(parseTmpfsSpec);
     const { logSizeMax, warnings } = logSettings(options.log);
+    startMountRelay();
     const image = await this.imageFor(options);
     const id = newId();
     const name = options.name ?? randomName();

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { promises as fs, constants as fsc } from 'node:fs';
+import { accessSync, constants as fsc, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CtrError } from '@ctr/errors';
 
 /**
  * Find an executable: an explicit path is checked, a bare name is searched on PATH.
- * The error says every place it looked, so "runtime not found" is never opaque.
+ * The error says every place it looked, so "runtime not found" is never opaque. A stat per
+ * PATH entry, made directly: a fresh `ctr` process does this before its first container.
  */
 export async function findExecutable(name: string, explicit?: string): Promise<string> {
   const candidates = explicit
@@ -17,8 +18,8 @@ export async function findExecutable(name: string, explicit?: string): Promise<s
   const tried: string[] = [];
   for (const candidate of candidates) {
     try {
-      await fs.access(candidate, fsc.X_OK);
-      const stat = await fs.stat(candidate);
+      accessSync(candidate, fsc.X_OK);
+      const stat = statSync(candidate);
       if (stat.isFile()) return candidate;
       tried.push(`${candidate}: not a file`);
     } catch (error) {
@@ -51,13 +52,13 @@ export function parseLimits(text: string): Record<string, number> {
 }
 
 export async function hostRlimitCeilings(): Promise<Record<string, number>> {
-  return parseLimits(await fs.readFile('/proc/self/limits', 'utf8'));
+  return parseLimits(readFileSync('/proc/self/limits', 'utf8'));
 }
 
 /** Whether cgroup v1 accounts swap; without it a memory+swap limit cannot be written. */
 export async function hasSwapAccounting(): Promise<boolean> {
   try {
-    await fs.access('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
+    accessSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes');
     return true;
   } catch {
     return false;
@@ -94,12 +95,24 @@ export async function checkRuntimeVersion(binary: string): Promise<string> {
  * `ctr run`). Only a version that passed is remembered.
  */
 export async function checkRuntimeVersionOnce(binary: string, runDir: string): Promise<string> {
-  const stat = await fs.stat(binary);
+  const stat = statSync(binary);
   const key = `${binary} ${stat.size} ${stat.mtimeMs} ${stat.ino}`;
   const file = path.join(runDir, 'runtime-version.json');
-  const cached = await fs.readFile(file, 'utf8').then((text) => JSON.parse(text) as { key?: string; version?: string }, () => undefined);
+  const cached = readCachedVersion(file);
   if (cached?.key === key && typeof cached.version === 'string') return cached.version;
   const version = await checkRuntimeVersion(binary);
-  await fs.writeFile(file, JSON.stringify({ key, version })).catch(() => undefined);
+  try {
+    writeFileSync(file, JSON.stringify({ key, version }));
+  } catch {
+    // a read-only run directory: check again next time
+  }
   return version;
+}
+
+function readCachedVersion(file: string): { key?: string; version?: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { key?: string; version?: string };
+  } catch {
+    return undefined;
+  }
 }

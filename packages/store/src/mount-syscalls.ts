@@ -98,6 +98,14 @@ function currentRelay(): MountRelay | undefined {
   return relay;
 }
 
+/**
+ * Start the relay ahead of the first mount, so Perl's own start overlaps other work (a
+ * container's image being resolved) instead of delaying the mount.
+ */
+export function startMountRelay(): void {
+  currentRelay();
+}
+
 /** A mount(2) of `options` split into flags and filesystem data, or undefined to use mount(8). */
 function flagsAndData(options: readonly string[]): { flags: number; data: string } | undefined {
   let flags = 0;
