@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { invalidArgument, unavailable } from '@ctr/errors';
+import { extraCaCertificates } from '@ctr/registry';
 
 /** TLS material for `tcp://`, as `docker --tlsverify` takes it (`docker --tls` alone: no CA, `insecureSkipVerify`). */
 export interface TlsOptions {
@@ -55,13 +56,13 @@ export function directTransport(host: string, tls?: TlsOptions): Transport {
     if (tls) {
       const agent = new https.Agent({
         keepAlive: true,
-        ...(tls.ca ? { ca: tls.ca } : {}),
         ...(tls.cert ? { cert: tls.cert } : {}),
         ...(tls.key ? { key: tls.key } : {}),
         rejectUnauthorized: tls.insecureSkipVerify !== true,
       });
       return {
-        request: (options, onResponse) => https.request({ ...options, host: url.hostname, port, agent }, onResponse),
+        // Without --tlscacert the default CAs, plus the extra ones, read at the first request rather than here.
+        request: (options, onResponse) => https.request({ ...options, host: url.hostname, port, agent, ...trustFor(tls) }, onResponse),
         close: () => agent.destroy(),
       };
     }
@@ -72,6 +73,12 @@ export function directTransport(host: string, tls?: TlsOptions): Transport {
     };
   }
   throw invalidArgument(`unsupported daemon host ${JSON.stringify(host)}: use unix:///path, tcp://host:port or ssh://user@host`);
+}
+
+function trustFor(tls: TlsOptions): { ca?: string | Buffer | string[] } {
+  if (tls.ca) return { ca: tls.ca };
+  const ca = extraCaCertificates();
+  return ca ? { ca: [...ca] } : {};
 }
 
 /** Docker's words: nobody listening is "Is the daemon running?"; anything else (TLS, a reset) says what happened. */
