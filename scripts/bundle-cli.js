@@ -20,6 +20,10 @@ esbuild
     external: ['ssh2', 'cpu-features'],
     minifyWhitespace: true,
     minifySyntax: true,
+    // Licence comments go to ctr.bundle.js.LEGAL.txt: with them, and with every other
+    // character ASCII, V8 keeps the source as a one-byte string, which it reads faster.
+    legalComments: 'external',
+    charset: 'ascii',
     logLevel: 'warning',
   })
   .catch(() => {
