@@ -113,7 +113,12 @@ export class EventLog {
     const until = options.until === undefined ? undefined : seconds(options.until);
     const filters = options.filters ?? {};
     let offset = 0;
-    const wanted = (e: EngineEvent): boolean => e.timeNano / 1e9 >= since && (until === undefined || e.timeNano / 1e9 <= until) && matches(e, filters);
+    // Events are stamped to the millisecond: compared in whole milliseconds, an event in the
+    // same millisecond as `until` is not lost to the rounding of seconds as a float.
+    const atMs = (e: EngineEvent): number => Math.round(e.timeNano / 1e6);
+    const sinceMs = Math.floor(since * 1000 + 1e-3);
+    const untilMs = until === undefined ? Infinity : Math.floor(until * 1000 + 1e-3);
+    const wanted = (e: EngineEvent): boolean => atMs(e) >= sinceMs && atMs(e) <= untilMs && matches(e, filters);
 
     const readFrom = async function* (path: string, start: number): AsyncGenerator<{ event: EngineEvent; end: number }> {
       const size = await stat(path).then((s) => s.size, () => -1);
