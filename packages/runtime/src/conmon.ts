@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { CtrError, internal } from '@ctr/errors';
+import { internal } from '@ctr/errors';
+import { residentLauncher } from './launcher';
 
 /** Everything conmon is told about one container or one exec session. */
 export interface ConmonConfig {
@@ -137,18 +138,19 @@ export interface ConmonProcess {
   start?: NodeJS.WritableStream;
   /** conmon's attach pipe: it says when its attach socket is ready. */
   attach?: SyncReader;
-  /** Resolves when the first conmon process exits (it forks the monitor and leaves). */
-  exited: Promise<number | null>;
 }
 
 /**
  * Start conmon detached from us: it daemonizes, so the container and its monitor keep
  * running when this Node process exits or is killed. Only the pipes named here are
- * passed (fds 3–5); Node marks every other descriptor close-on-exec (R2).
+ * passed (fds 3–5); Node marks every other descriptor close-on-exec (R2), as the resident
+ * launcher's Perl does for its own.
  */
 export function spawnConmon(config: ConmonConfig): ConmonProcess {
   const withAttach = config.exec?.attach === true;
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' };
+  const launcher = withAttach ? undefined : residentLauncher();
+  if (launcher) return { sync: new SyncReader(launcher.launch([config.conmon, ...conmonArgs(config)], env, config.bundle).sync) };
   if (withAttach) {
     env._OCI_STARTPIPE = '4';
     env._OCI_ATTACHPIPE = '5';
@@ -156,18 +158,15 @@ export function spawnConmon(config: ConmonConfig): ConmonProcess {
   const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'ignore', 'pipe'];
   if (withAttach) stdio.push('pipe', 'pipe');
   const child = spawn(config.conmon, conmonArgs(config), { stdio, env, detached: true, cwd: config.bundle });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', (error) => reject(new CtrError('Unavailable', `cannot run conmon: ${error.message}`, { cause: error })));
-    child.once('exit', (code) => resolve(code));
-  });
-  exited.catch(() => undefined);
+  // A conmon that cannot run closes its pipes: the caller reads no message and says so.
+  child.once('error', () => undefined);
   child.unref();
   const pipe = (fd: number): Readable => {
     const stream = child.stdio[fd] as Readable | null;
     if (!stream) throw internal(`conmon pipe ${fd} missing`);
     return stream;
   };
-  const result: ConmonProcess = { sync: new SyncReader(pipe(3)), exited };
+  const result: ConmonProcess = { sync: new SyncReader(pipe(3)) };
   if (withAttach) {
     // conmon reads its start pipe twice for an attached exec: once before it sets up the
     // attach socket, once more (after our client connected) before it runs `runc exec`.
