@@ -32,7 +32,7 @@ async function benchmark(rounds) {
   const runcRoot = path.join(base, 'runc-raw');
   const cgroupParent = `/ctr-bench-run-${process.pid}`;
   const engine = new Engine({ root, runRoot });
-  const cli = path.join(__dirname, '..', 'packages', 'cli', 'bin', 'ctr.js');
+  const cli = path.join(__dirname, '..', 'packages', 'cli', 'bin', 'ctr');
   let template;
   try {
     const rootfs = path.join(base, 'busybox');
@@ -63,7 +63,7 @@ async function benchmark(rounds) {
     };
     const cliRun = async () => {
       const start = process.hrtime.bigint();
-      await spawnQuiet(process.execPath, [cli, '--root', root, '--runroot', runRoot, 'run', '--rm', '--network', 'none', 'busybox', 'true']);
+      await spawnQuiet(cli, ['--root', root, '--runroot', runRoot, 'run', '--rm', '--network', 'none', 'busybox', 'true']);
       return ms(start);
     };
 

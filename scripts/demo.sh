@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-host.sh >/dev/null
-ctr() { node packages/cli/bin/ctr.js "$@"; }
+ctr() { packages/cli/bin/ctr "$@"; }
 
 if ! ctr image inspect busybox:latest >/dev/null 2>&1; then
   rootfs=$(mktemp -d)

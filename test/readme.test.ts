@@ -74,7 +74,7 @@ describe('the README', () => {
   });
 
   test('its demo command builds examples/hello and prints the greeting', async () => {
-    const ctr = (...args: string[]) => run(process.execPath, [join(repo, 'packages/cli/bin/ctr.js'), ...args], { env: { ...process.env } });
+    const ctr = (...args: string[]) => run(join(repo, 'packages/cli/bin/ctr'), args, { env: { ...process.env } });
     await ctr('build', '-t', 'hello', 'examples/hello');
     const { stdout } = await ctr('run', '--rm', '--network', 'none', 'hello');
     expect(stdout).toBe('Hello from a ctr container!\nHello, world — built by ctr from a Dockerfile\n');
