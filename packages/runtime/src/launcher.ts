@@ -103,7 +103,7 @@ class Launcher {
     });
     this.child.on('exit', gone);
     this.child.stdin.on('error', gone);
-    this.idle();
+    this.hold(false);
   }
 
   launch(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Launched {
@@ -116,11 +116,11 @@ class Launcher {
     // Closed by its reader (it wants one message): the launcher stops relaying it.
     sync.once('close', () => {
       if (this.launches.delete(id) && !this.gone) this.child.stdin.write(`C\t${id}\n`);
-      if (this.launches.size === 0) this.idle();
+      if (this.launches.size === 0) this.hold(false);
     });
     const hex = (values: readonly string[]): string => Buffer.from(values.join('\0')).toString('hex');
     const envList = Object.entries(env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`]));
-    this.busy();
+    this.hold(true);
     this.child.stdin.write(`L\t${id}\t${cwd}\t${hex(envList)}\t${hex(argv)}\n`);
     return { sync };
   }
@@ -133,17 +133,11 @@ class Launcher {
     else if (kind === 'F') launch.failed(`cannot start conmon: ${data}`);
   }
 
-  /** The launcher must never keep a finished program alive. */
-  private idle(): void {
-    this.child.unref();
-    (this.child.stdout as Readable & { unref?: () => void }).unref?.();
-    (this.child.stdin as Writable & { unref?: () => void }).unref?.();
-  }
-
-  private busy(): void {
-    this.child.ref();
-    (this.child.stdout as Readable & { ref?: () => void }).ref?.();
-    (this.child.stdin as Writable & { ref?: () => void }).ref?.();
+  /** Held (referenced) only while a request is pending: it never keeps a finished program alive. */
+  private hold(held: boolean): void {
+    for (const handle of [this.child, this.child.stdout, this.child.stdin] as Array<{ ref?: () => void; unref?: () => void }>) {
+      (held ? handle.ref : handle.unref)?.call(handle);
+    }
   }
 }
 

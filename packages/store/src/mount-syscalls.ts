@@ -53,7 +53,7 @@ class MountRelay {
         const [errno = '', message = ''] = this.pending.slice(0, nl).split('\t');
         this.pending = this.pending.slice(nl + 1);
         this.waiting.shift()?.({ errno: Number(errno), message });
-        if (this.waiting.length === 0) this.idle();
+        if (this.waiting.length === 0) this.hold(false);
       }
     });
     const gone = (): void => {
@@ -63,29 +63,23 @@ class MountRelay {
     this.child.on('error', gone);
     this.child.on('exit', gone);
     this.child.stdin.on('error', gone);
-    this.idle();
+    this.hold(false);
   }
 
   request(fields: Array<string | number>): Promise<Reply> {
     if (fields.some((f) => /[\t\n]/.test(String(f)))) return Promise.resolve({ errno: 22, message: 'Invalid argument' });
     return new Promise((resolve) => {
-      if (this.waiting.length === 0) this.busy();
+      if (this.waiting.length === 0) this.hold(true);
       this.waiting.push(resolve);
       this.child.stdin.write(`${fields.join('\t')}\n`);
     });
   }
 
-  /** The relay must never keep a finished program alive, nor let it exit mid-request. */
-  private idle(): void {
-    this.child.unref();
-    (this.child.stdout as Readable & { unref?: () => void }).unref?.();
-    (this.child.stdin as Writable & { unref?: () => void }).unref?.();
-  }
-
-  private busy(): void {
-    this.child.ref();
-    (this.child.stdout as Readable & { ref?: () => void }).ref?.();
-    (this.child.stdin as Writable & { ref?: () => void }).ref?.();
+  /** Held (referenced) only while a request is pending: it never keeps a finished program alive. */
+  private hold(held: boolean): void {
+    for (const handle of [this.child, this.child.stdout, this.child.stdin] as Array<{ ref?: () => void; unref?: () => void }>) {
+      (held ? handle.ref : handle.unref)?.call(handle);
+    }
   }
 }
 
