@@ -97,7 +97,11 @@ export class SyncReader {
     };
     stream.on('end', end);
     stream.on('close', end);
-    stream.on('error', end);
+    // A pipe that failed (the launcher could not start conmon, or went away) says why.
+    stream.on('error', (error) => {
+      if (!this.ended) this.queue.push({ data: -1, message: error.message });
+      end();
+    });
   }
 
   private push(line: string): void {

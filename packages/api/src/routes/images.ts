@@ -17,6 +17,15 @@ function layerId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
 }
 
+/** A pull or push progress event as the line dockerd streams for it. */
+function progressLine(event: { status: string; id: string; current?: number; total?: number }): Record<string, unknown> {
+  return {
+    status: event.status,
+    id: layerId(event.id),
+    progressDetail: event.total !== undefined ? { current: event.current ?? 0, total: event.total } : {},
+  };
+}
+
 /** Run a streaming job whose errors become Docker's `errorDetail` line once headers are out. */
 async function streamed(call: Call, job: (out: JsonMessages) => Promise<void>): Promise<void> {
   const out = new JsonMessages(call);
@@ -92,13 +101,7 @@ export function imageRoutes({ engine }: Services): Route[] {
         const result = await engine.push(target, {
           signal: clientGone(call),
           ...(auth ? { auth } : {}),
-          onProgress: (event) => {
-            out.write({
-              status: event.status,
-              id: layerId(event.id),
-              ...(event.total !== undefined ? { progressDetail: { current: event.current ?? 0, total: event.total } } : { progressDetail: {} }),
-            });
-          },
+          onProgress: (event) => out.write(progressLine(event)),
         });
         const tag = full.includes('@') ? '' : full.slice(full.lastIndexOf(':') + 1);
         out.write({ status: `${tag}: digest: ${result.digest} size: ${result.size}` });
@@ -121,13 +124,7 @@ export function imageRoutes({ engine }: Services): Route[] {
       const image = await engine.pull(ref, {
         signal: clientGone(call),
         ...(auth ? { auth } : {}),
-        onProgress: (event) => {
-          out.write({
-            status: event.status,
-            id: layerId(event.id),
-            ...(event.total !== undefined ? { progressDetail: { current: event.current ?? 0, total: event.total } } : { progressDetail: {} }),
-          });
-        },
+        onProgress: (event) => out.write(progressLine(event)),
       });
       out.write({ status: `Digest: ${image.record.target.digest}` });
       out.write({ status: existed === image.record.id ? `Status: Image is up to date for ${familiar}` : `Status: Downloaded newer image for ${familiar}` });
