@@ -1,4 +1,5 @@
 import { promises as fs, constants as fsc } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { conflict, invalidArgument } from '@ctr/errors';
 
 /** A terminal's size in character cells. */
@@ -16,11 +17,49 @@ export function checkTerminalSize(size: TerminalSize): void {
 }
 
 /**
+ * Older conmon releases (Debian's 2.1.6 among them) apply the first message of each read to every line in it, so two
+ * sizes written back to back can leave the pty at the older one. Writes to one fifo are
+ * therefore spaced apart, and a size asked for while another waits replaces it: a burst
+ * of window changes ends at its newest size.
+ */
+const RESIZE_SPACING_MS = 20;
+
+interface ResizeQueue {
+  /** The write not yet begun; its size is the newest asked for. */
+  waiting?: { size: TerminalSize; written: Promise<void> };
+  /** Settles once the last write began has ended and the spacing after it has passed. */
+  idle: Promise<void>;
+}
+
+const resizeQueues = new Map<string, ResizeQueue>();
+
+/**
  * Resize the pty conmon holds for a container or an exec session through its control
  * fifo (`1 <height> <width>`). `what` names the session when conmon is no longer there.
  */
 export async function resizeTerminal(ctlFifo: string, size: TerminalSize, what: string): Promise<void> {
   checkTerminalSize(size);
+  const queue = resizeQueues.get(ctlFifo) ?? { idle: Promise.resolve() };
+  if (queue.waiting) {
+    queue.waiting.size = size;
+    return queue.waiting.written;
+  }
+  const waiting = { size } as { size: TerminalSize; written: Promise<void> };
+  waiting.written = queue.idle.then(() => {
+    queue.waiting = undefined;
+    return writeTerminalSize(ctlFifo, waiting.size, what);
+  });
+  queue.waiting = waiting;
+  const idle = waiting.written.catch(() => undefined).then(() => delay(RESIZE_SPACING_MS, undefined, { ref: false }));
+  queue.idle = idle;
+  resizeQueues.set(ctlFifo, queue);
+  void idle.then(() => {
+    if (queue.idle === idle) resizeQueues.delete(ctlFifo);
+  });
+  return waiting.written;
+}
+
+async function writeTerminalSize(ctlFifo: string, size: TerminalSize, what: string): Promise<void> {
   let handle;
   try {
     // Non-blocking: with no conmon reading the fifo, open fails (ENXIO) instead of hanging.

@@ -46,6 +46,26 @@ test('resizing a running exec changes the size its terminal reports', async () =
   expect(stdout.text().split('\r\n').filter((line) => /^\d+ \d+$/.test(line))).toEqual(['24 80', '33 77', '50 132']);
 });
 
+test('a burst of resizes leaves the terminal at the newest size', async () => {
+  const stdin = new PassThrough();
+  const stdout = new Collector();
+  let control: ExecControl | undefined;
+  const run = bed.runtime.exec('resizehost', {
+    cmd: ['sh', '-c', 'read x; stty size'],
+    tty: true,
+    consoleSize: { height: 24, width: 80 },
+    stdin,
+    stdout,
+    onStart: (exec) => (control = exec),
+  });
+  await eventually(async () => expect(control).toBeDefined());
+  // As `stty rows 42 cols 123` in the client's terminal does: one window change per setting.
+  await Promise.all([control?.resize({ height: 42, width: 80 }), control?.resize({ height: 42, width: 97 }), control?.resize({ height: 42, width: 123 })]);
+  stdin.end('go\n');
+  expect((await run).exitCode).toBe(0);
+  expect(stdout.text()).toContain('42 123\r\n');
+});
+
 test('resizing an exec that has ended is a Conflict', async () => {
   let control: ExecControl | undefined;
   await bed.runtime.exec('resizehost', { cmd: ['true'], tty: true, onStart: (exec) => (control = exec) });
