@@ -9,6 +9,7 @@ import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
 import type { BuildOptions, BuildResult } from '@ctr/dockerfile';
 import { EngineBuildBackend, type BuildState } from './build-backend';
+import { importBusybox, type ImportBusyboxOptions } from './busybox-image';
 import { commitContainer, type CommitOptions } from './commit';
 import type { EngineContext } from './context';
 import {
@@ -177,6 +178,16 @@ export class Engine {
     options: { name?: string; config?: ContainerConfig; comment?: string; signal?: AbortSignal } = {},
   ): Promise<ResolvedImage> {
     return (await this.ready()).images.import(source, options);
+  }
+
+  /**
+   * `busybox:latest` (or `name`) with `Cmd: ["sh"]` from the host's static busybox, with no
+   * registry: a base image for tests, examples and offline hosts. Same result and events as
+   * `importImage`; its scratch directory is under the root and removed even on failure.
+   */
+  async importBusybox(options: ImportBusyboxOptions = {}): Promise<ResolvedImage> {
+    const { ctx, images } = await this.ready();
+    return importBusybox(ctx, images, options);
   }
 
   /** `docker build`: a Dockerfile and its context (a directory or a tar stream) into an image, tagged with `tags`. */
