@@ -1,4 +1,4 @@
-import type { ContainerConfig, HistoryEntry } from '@ctr/image';
+import { envMap, withEnv, type ContainerConfig, type HistoryEntry } from '@ctr/image';
 import type { Platform } from './build-args';
 
 export const defaultShell = ['/bin/sh', '-c'];
@@ -28,12 +28,7 @@ export class StageState<S> {
   }
 
   envMap(): Map<string, string> {
-    const map = new Map<string, string>();
-    for (const entry of this.config.Env ?? []) {
-      const eq = entry.indexOf('=');
-      map.set(eq < 0 ? entry : entry.slice(0, eq), eq < 0 ? '' : entry.slice(eq + 1));
-    }
-    return map;
+    return envMap(this.config.Env);
   }
 
   /** What `$VAR` sees: the stage's ARGs, overridden by ENV (Docker: ENV wins over ARG). */
@@ -42,11 +37,7 @@ export class StageState<S> {
   }
 
   setEnv(key: string, value: string): void {
-    const env = [...(this.config.Env ?? [])];
-    const at = env.findIndex((e) => e === key || e.startsWith(key + '='));
-    if (at >= 0) env[at] = `${key}=${value}`;
-    else env.push(`${key}=${value}`);
-    this.config.Env = env;
+    this.config.Env = withEnv(this.config.Env, key, value);
   }
 
   /** Build args that reach RUN (declared ARGs not shadowed by ENV), sorted `K=V`. */

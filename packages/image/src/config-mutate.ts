@@ -79,3 +79,22 @@ export function serializeImageConfig(
 function toDateTime(value: Date | string): string {
   return typeof value === 'string' ? value : value.toISOString();
 }
+
+/** A config's `Env` (`KEY=value` entries) as a map; an entry without `=` has the empty value. */
+export function envMap(env: readonly string[] = []): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const entry of env) {
+    const eq = entry.indexOf('=');
+    map.set(eq < 0 ? entry : entry.slice(0, eq), eq < 0 ? '' : entry.slice(eq + 1));
+  }
+  return map;
+}
+
+/** `Env` with `key` set to `value`: in place of an earlier entry for it, else appended (as ENV does). */
+export function withEnv(env: readonly string[] = [], key: string, value: string): string[] {
+  const next = [...env];
+  const at = next.findIndex((e) => e === key || e.startsWith(`${key}=`));
+  if (at >= 0) next[at] = `${key}=${value}`;
+  else next.push(`${key}=${value}`);
+  return next;
+}

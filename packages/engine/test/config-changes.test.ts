@@ -1,0 +1,42 @@
+/**
+ * `--change` for `import` and `commit`: Dockerfile instructions applied to an image config,
+ * with words processed as a Dockerfile's are (quotes removed, `$VAR` from the config's env).
+ */
+import { applyConfigChanges } from '../src/config-changes';
+
+test('ENV removes the quotes around a value, as a Dockerfile does', () => {
+  expect(applyConfigChanges(['ENV A="x y"']).Env).toEqual(['A=x y']);
+});
+
+test('ENV replaces an inherited value in place and keeps the other variables', () => {
+  expect(applyConfigChanges(['ENV B=2'], { Env: ['PATH=/bin', 'B=1', 'C=3'] }).Env).toEqual(['PATH=/bin', 'B=2', 'C=3']);
+});
+
+test('a variable set by an earlier change expands in a later one', () => {
+  expect(applyConfigChanges(['ENV DIR=/srv', 'WORKDIR $DIR/app']).WorkingDir).toBe('/srv/app');
+});
+
+test('the values of one ENV expand with the environment from before it', () => {
+  expect(applyConfigChanges(['ENV A=new B=$A'], { Env: ['A=old'] }).Env).toEqual(['A=new', 'B=old']);
+});
+
+test('LABEL removes quotes from keys and values', () => {
+  expect(applyConfigChanges(['LABEL "com.example.name"="my app" version=1']).Labels).toEqual({ 'com.example.name': 'my app', version: '1' });
+});
+
+test('USER, EXPOSE, VOLUME and STOPSIGNAL expand variables', () => {
+  const config = applyConfigChanges(['USER ${WHO}', 'EXPOSE $PORT', 'VOLUME $DATA', 'STOPSIGNAL $SIG'], { Env: ['WHO=app', 'PORT=8080', 'DATA=/data', 'SIG=SIGINT'] });
+  expect(config).toMatchObject({ User: 'app', ExposedPorts: { '8080/tcp': {} }, Volumes: { '/data': {} }, StopSignal: 'SIGINT' });
+});
+
+test('CMD in JSON form keeps its words as written', () => {
+  expect(applyConfigChanges(['CMD ["echo", "$HOME"]']).Cmd).toEqual(['echo', '$HOME']);
+});
+
+test('an unterminated quote is InvalidArgument', () => {
+  expect(() => applyConfigChanges(['ENV A="x'])).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+});
+
+test('an instruction docker does not allow here is InvalidArgument naming it', () => {
+  expect(() => applyConfigChanges(['RUN true'])).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: 'RUN is not a valid change command' }));
+});
