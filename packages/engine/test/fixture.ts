@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
-import { createBusyboxRootfs } from '@ctr/image';
 import { Engine } from '@ctr/engine';
 import { NetworkManager } from '@ctr/network';
 
@@ -18,13 +17,7 @@ export async function testEngine(): Promise<TestEngine> {
   const root = await mkdtemp(join(tmpdir(), 'ctr-engine-'));
   const runRoot = await mkdtemp(join(tmpdir(), 'ctr-engine-run-'));
   const engine = new Engine({ root, runRoot });
-  const rootfs = await mkdtemp(join(tmpdir(), 'ctr-busybox-'));
-  try {
-    await createBusyboxRootfs(rootfs);
-    await engine.importImage({ dir: rootfs }, { name: 'busybox:latest', config: { Cmd: ['sh'] } });
-  } finally {
-    await rm(rootfs, { recursive: true, force: true });
-  }
+  await engine.importBusybox();
   return {
     engine,
     root,

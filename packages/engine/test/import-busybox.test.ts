@@ -1,0 +1,99 @@
+import { watch } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CtrError } from '@ctr/errors';
+import type { EngineEvent } from '@ctr/engine';
+import { scratchParent } from '../src/busybox-image';
+import { collector, testEngine, type TestEngine } from './fixture';
+
+describe('engine.importBusybox', () => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await testEngine(); // imports busybox:latest with importBusybox
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+  });
+
+  const scratchLeft = (): Promise<string[]> => readdir(scratchParent(t.root));
+  const idOf = async (name: string): Promise<string | undefined> => (await t.engine.images()).find((i) => i.RepoTags.includes(name))?.Id;
+
+  test('busybox:latest runs with sh as its command', async () => {
+    const stdout = collector();
+    const run = await t.engine.run({ image: 'busybox', cmd: ['echo', 'hi'], network: 'none', autoRemove: true, stdout });
+    expect(run.exitCode).toBe(0);
+    expect(stdout.text()).toBe('hi\n');
+    expect((await t.engine.inspectImage('busybox')).Config.Cmd).toEqual(['sh']);
+  });
+
+  test('its scratch directory is gone after it succeeded', async () => {
+    expect(await scratchLeft()).toEqual([]);
+  });
+
+  test('a custom name names the new image and leaves busybox:latest where it was', async () => {
+    const latest = await idOf('busybox:latest');
+    const image = await t.engine.importBusybox({ name: 'tools/busybox:1' });
+    expect(await idOf('tools/busybox:1')).toBe(image.record.id);
+    expect(await idOf('busybox:latest')).toBe(latest);
+  });
+
+  test('a second call with the same name moves the name to the image it made', async () => {
+    await t.engine.importBusybox({ name: 'again:1' });
+    const second = await t.engine.importBusybox({ name: 'again:1' });
+    const named = (await t.engine.images()).filter((i) => i.RepoTags.includes('again:1'));
+    expect(named.map((i) => i.Id)).toEqual([second.record.id]);
+  });
+
+  test('a name another image holds moves to busybox, as importImage moves it', async () => {
+    const other = join(t.root, 'other-rootfs');
+    await mkdir(other);
+    await writeFile(join(other, 'only-file'), 'not busybox\n');
+    const before = await t.engine.importImage({ dir: other }, { name: 'replace:1' });
+    const after = await t.engine.importBusybox({ name: 'replace:1' });
+    expect(after.record.id).not.toBe(before.record.id);
+    expect(await idOf('replace:1')).toBe(after.record.id);
+  });
+
+  test('it emits the tag and import events importImage emits', async () => {
+    const since = new Date();
+    const image = await t.engine.importBusybox({ name: 'events:1' });
+    const events: EngineEvent[] = [];
+    for await (const e of t.engine.events({ since, until: new Date(), filters: { type: ['image'] } })) events.push(e);
+    const mine = events.filter((e) => e.Actor.Attributes.name === 'events:1');
+    expect(mine.map((e) => [e.Action, e.Actor.ID])).toEqual([
+      ['tag', image.record.id],
+      ['import', image.record.id],
+    ]);
+  });
+
+  test('an already aborted signal makes nothing: no scratch directory, no image', async () => {
+    const error = await t.engine.importBusybox({ name: 'aborted:1', signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CtrError);
+    expect((error as CtrError).code).toBe('Aborted');
+    expect(await scratchLeft()).toEqual([]);
+    expect(await idOf('aborted:1')).toBeUndefined();
+  });
+
+  test('an abort once the scratch directory exists removes it and names no image', async () => {
+    const controller = new AbortController();
+    const watcher = watch(scratchParent(t.root), () => controller.abort());
+    try {
+      const error = await t.engine.importBusybox({ name: 'aborted:2', signal: controller.signal }).catch((e: unknown) => e);
+      expect(controller.signal.aborted).toBe(true);
+      expect((error as CtrError).code).toBe('Aborted');
+    } finally {
+      watcher.close();
+    }
+    expect(await scratchLeft()).toEqual([]);
+    expect(await idOf('aborted:2')).toBeUndefined();
+  });
+
+  test('a busybox that cannot be run is Unavailable and leaves nothing behind', async () => {
+    const error = await t.engine.importBusybox({ name: 'missing:1', busybox: join(t.root, 'no-busybox') }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CtrError);
+    expect((error as CtrError).code).toBe('Unavailable');
+    expect((error as CtrError).message).toContain('no-busybox');
+    expect(await scratchLeft()).toEqual([]);
+    expect(await idOf('missing:1')).toBeUndefined();
+  });
+});
