@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type {
+  AuthConfig,
   ContainerInspect,
   ContainerStats,
   ContainerSummary,
@@ -230,6 +231,14 @@ export class ApiClient {
 
   info(): Promise<Record<string, unknown>> {
     return this.json('GET', '/info');
+  }
+
+  /**
+   * `docker login`: the daemon checks the credentials against the registry (`POST /auth`); it
+   * stores nothing. A refusal is the daemon's error (401 from dockerd and ctrd).
+   */
+  auth(config: AuthConfig, options: { signal?: AbortSignal } = {}): Promise<{ Status: string; IdentityToken?: string }> {
+    return this.json('POST', '/auth', { body: config, ...signalOf(options) });
   }
 
   /** `docker events`: until `until`, or until the signal aborts. */

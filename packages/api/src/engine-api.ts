@@ -82,6 +82,7 @@ export type EngineApi = Pick<
   | 'df'
   | 'events'
   | 'info'
+  | 'login'
 > & {
   create(options: CreateOptions): ReturnType<Engine['create']>;
   run(options: RunContainerOptions): ReturnType<Engine['run']>;

@@ -137,6 +137,12 @@ export class RemoteEngine implements EngineApi {
     return config ? encodeJson(config) : undefined;
   }
 
+  /** `docker login`: the daemon checks the credentials (`POST /auth`); the caller stores them. */
+  async login(auth: AuthConfig, options: { signal?: AbortSignal } = {}): Promise<{ Status: string; IdentityToken: string }> {
+    const answer = await this.client.auth(auth, options);
+    return { Status: answer.Status, IdentityToken: answer.IdentityToken ?? '' };
+  }
+
   // Images
 
   async pull(ref: string, options: Omit<PullOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void } = {}): Promise<PulledImage> {

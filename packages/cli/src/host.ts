@@ -58,6 +58,11 @@ async function contextEndpoint(store: ContextStore, name: string): Promise<Endpo
   };
 }
 
+/** The context in use when no `-H`/`--context` says otherwise: `$CTR_CONTEXT`/`$DOCKER_CONTEXT`, else the one config.json names. */
+export async function currentContext(store: ContextStore, env: NodeJS.ProcessEnv): Promise<string> {
+  return env.CTR_CONTEXT || env.DOCKER_CONTEXT || (await store.current());
+}
+
 /**
  * Where commands go, by docker's precedence: `-H` > `--context` > `$CTR_HOST` >
  * `$DOCKER_HOST` > `$CTR_CONTEXT`/`$DOCKER_CONTEXT` > the current context in the config >
@@ -72,5 +77,5 @@ export async function resolveEndpoint(flags: HostFlags, env: NodeJS.ProcessEnv):
     const tls = await flagTls(flags, env);
     return { kind: 'remote', context: DEFAULT_CONTEXT, host: explicitHost, ...(tls ? { tls } : {}) };
   }
-  return contextEndpoint(store, env.CTR_CONTEXT || env.DOCKER_CONTEXT || (await store.current()));
+  return contextEndpoint(store, await currentContext(store, env));
 }

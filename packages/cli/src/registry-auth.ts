@@ -1,4 +1,4 @@
-import type { AuthConfig } from '@ctr/registry';
+import type { AuthConfig, RegistryCredentials } from '@ctr/registry';
 
 /**
  * What a daemon gets as `X-Registry-Auth` for a registry: the credentials this machine's
@@ -7,15 +7,20 @@ import type { AuthConfig } from '@ctr/registry';
  */
 export function registryAuth(env: NodeJS.ProcessEnv): (registry: string) => Promise<AuthConfig | undefined> {
   return async (registry) => {
-    const { loadDockerConfigAuth, DOCKER_HUB_SERVER } = require('@ctr/registry') as typeof import('@ctr/registry');
+    const { loadDockerConfigAuth } = require('@ctr/registry') as typeof import('@ctr/registry');
     const credentials = await loadDockerConfigAuth(registry, { env });
-    if (!credentials) return undefined;
-    return {
-      serveraddress: registry === 'docker.io' ? DOCKER_HUB_SERVER : registry,
-      ...(credentials.username !== undefined ? { username: credentials.username, password: credentials.password ?? '' } : {}),
-      ...(credentials.identityToken ? { identitytoken: credentials.identityToken } : {}),
-      ...(credentials.registryToken ? { registrytoken: credentials.registryToken } : {}),
-    };
+    return credentials ? authConfigOf(registry, credentials) : undefined;
+  };
+}
+
+/** Credentials for a registry host as the API carries them (docker's AuthConfig; the hub by its historic URL). */
+export function authConfigOf(registry: string, credentials: RegistryCredentials): AuthConfig {
+  const { DOCKER_HUB_SERVER } = require('@ctr/registry') as typeof import('@ctr/registry');
+  return {
+    serveraddress: registry === 'docker.io' ? DOCKER_HUB_SERVER : registry,
+    ...(credentials.username !== undefined ? { username: credentials.username, password: credentials.password ?? '' } : {}),
+    ...(credentials.identityToken ? { identitytoken: credentials.identityToken } : {}),
+    ...(credentials.registryToken ? { registrytoken: credentials.registryToken } : {}),
   };
 }
 

@@ -5,14 +5,10 @@ import { eprintln, println } from '../context';
 import { ContextStore, DEFAULT_CONTEXT, checkContextName, configDir, type ContextMeta, type EndpointTls, type StoredContext } from '../context-store';
 import { bool, str } from '../flags';
 import { formatItems } from '../format';
+import { currentContext } from '../host';
 
 function store(io: Io): ContextStore {
   return new ContextStore(configDir(io.env));
-}
-
-/** The context in use: `$CTR_CONTEXT`/`$DOCKER_CONTEXT`, else the one config.json names. */
-async function currentName(io: Io, contexts: ContextStore): Promise<string> {
-  return io.env.CTR_CONTEXT || io.env.DOCKER_CONTEXT || (await contexts.current());
 }
 
 /** The `default` context as docker shows it: whatever `$CTR_HOST`/`$DOCKER_HOST` name, else the engine in-process. */
@@ -122,7 +118,7 @@ const ls: Command = {
   args: [0, 0],
   async run(args, io) {
     const contexts = store(io);
-    const current = await currentName(io, contexts);
+    const current = await currentContext(contexts, io.env);
     const all: Array<{ meta: ContextMeta }> = [defaultContext(io), ...(await contexts.list())];
     if (bool(args, 'quiet')) {
       for (const c of all) println(io, c.meta.Name);
@@ -171,7 +167,7 @@ const show: Command = {
   flags: [],
   args: [0, 0],
   async run(_args, io) {
-    println(io, await currentName(io, store(io)));
+    println(io, await currentContext(store(io), io.env));
     return 0;
   },
 };
@@ -195,7 +191,7 @@ const inspect: Command = {
   args: [0, Infinity],
   async run(args, io) {
     const contexts = store(io);
-    const names = args.positionals.length > 0 ? args.positionals : [await currentName(io, contexts)];
+    const names = args.positionals.length > 0 ? args.positionals : [await currentContext(contexts, io.env)];
     const items: Record<string, unknown>[] = [];
     for (const name of names) {
       const found: StoredContext | { meta: ContextMeta; tls: EndpointTls } = name === DEFAULT_CONTEXT ? defaultContext(io) : await contexts.get(name);

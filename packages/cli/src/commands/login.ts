@@ -1,7 +1,8 @@
 import { CtrError, isCtrError } from '@ctr/errors';
 import type { RegistryCredentials } from '@ctr/registry';
 import type { Command, Io } from '../command';
-import { eprintln, println } from '../context';
+import { currentEndpoint, eprintln, getEngine, println } from '../context';
+import { authConfigOf } from '../registry-auth';
 import { bool, str } from '../flags';
 
 /** Loaded on first use: the registry client brings undici. */
@@ -81,6 +82,39 @@ async function credentialsFor(args: Parameters<Command['run']>[0], io: Io, regis
   return { credentials: { username, password }, stored: false };
 }
 
+/** Credentials checked against the registry from this process, as the in-process engine's daemon would. */
+async function checkHere(server: string, credentials: RegistryCredentials): Promise<void> {
+  const client = new (registryModule().RegistryClient)({ credentials: {} });
+  try {
+    await client.ping(server, { credentials });
+  } finally {
+    await client.close();
+  }
+}
+
+/** A daemon that could not be reached at all, as opposed to one that answered with an error. */
+function unreachable(error: unknown): boolean {
+  return isCtrError(error) && error.code === 'Unavailable' && error.details.status === undefined;
+}
+
+/**
+ * Check the credentials where docker does: a daemon checks them (`POST /auth`) and may hand
+ * back an identity token to keep instead of the password; when it cannot be reached at all,
+ * docker checks from the client instead, and so does ctr. Resolves with that token, if any.
+ */
+async function check(server: string, credentials: RegistryCredentials): Promise<string | undefined> {
+  if ((await currentEndpoint()).kind === 'remote') {
+    try {
+      const answer = await (await getEngine()).login(authConfigOf(server, credentials));
+      return answer.IdentityToken || undefined;
+    } catch (error) {
+      if (!unreachable(error)) throw error;
+    }
+  }
+  await checkHere(server, credentials);
+  return undefined;
+}
+
 const login: Command = {
   name: 'login',
   usage: '[OPTIONS] [SERVER]',
@@ -94,23 +128,24 @@ const login: Command = {
   async run(args, io) {
     const registry = registryModule();
     const server = registry.registryHostOf(args.positionals[0] ?? registry.DOCKER_HUB_SERVER);
-    const client = new registry.RegistryClient({ credentials: {} });
     let login: { credentials: RegistryCredentials; stored: boolean };
+    let identityToken: string | undefined;
     try {
       login = await credentialsFor(args, io, server);
-      await client.ping(server, { credentials: login.credentials });
+      identityToken = await check(server, login.credentials);
     } catch (error) {
       if (error instanceof LoginFailure) eprintln(io, error.message);
-      // What the registry answered, worded as docker shows a daemon's answer.
-      else if (isCtrError(error) && error.code !== 'InvalidArgument') eprintln(io, `Error response from daemon: ${error.message}`);
-      else throw error;
+      // What the daemon (or, in-process, the registry) answered, worded as docker shows a daemon's answer.
+      else if (isCtrError(error) && !unreachable(error) && (error.code !== 'InvalidArgument' || error.details.status !== undefined)) {
+        eprintln(io, `Error response from daemon: ${error.message}`);
+      } else throw error;
       return 1;
-    } finally {
-      await client.close();
     }
     const { credentials, stored } = login;
     if (!stored) {
-      const where = await registry.storeDockerConfigAuth(server, credentials, { env: io.env });
+      // As docker: a token the daemon returned is kept in place of the password.
+      const kept = identityToken ? { username: credentials.username ?? '', identityToken } : credentials;
+      const where = await registry.storeDockerConfigAuth(server, kept, { env: io.env });
       if (where.helper === undefined) {
         eprintln(io, `WARNING! Your credentials are stored unencrypted in '${where.file}'.`);
         eprintln(io, 'Configure a credential helper to remove this warning. See');
