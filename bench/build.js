@@ -51,23 +51,19 @@ CMD ["/app/app.sh"]
 async function buildTimes() {
   const os = require('node:os');
   const { Engine } = require('@ctr/engine');
-  const { createBusyboxRootfs } = require('@ctr/image');
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'ctr-bench-build-'));
   const context = path.join(base, 'context');
   fs.mkdirSync(path.join(context, 'data'), { recursive: true });
   fs.writeFileSync(path.join(context, 'Dockerfile'), SAMPLE);
   fs.writeFileSync(path.join(context, 'app.sh'), '#!/bin/sh\ncat /app/built.txt\n');
   for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(context, 'data', `file-${i}.txt`), `data ${i}\n`.repeat(200));
-  const busybox = path.join(base, 'busybox');
-  fs.mkdirSync(busybox);
-  await createBusyboxRootfs(busybox);
   const cold = [];
   const cached = [];
   try {
     for (let i = 0; i < BUILD_ROUNDS; i++) {
       const root = path.join(base, `root-${i}`);
       const engine = new Engine({ root, runRoot: path.join(base, `run-${i}`) });
-      await engine.importImage({ dir: busybox }, { name: 'busybox:latest', config: { Cmd: ['sh'] } });
+      await engine.importBusybox();
       let start = process.hrtime.bigint();
       const first = await engine.build({ context, tags: ['bench/app'] });
       cold.push(Number(process.hrtime.bigint() - start) / 1e6);

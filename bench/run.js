@@ -25,7 +25,6 @@ async function benchmark(rounds) {
   const fs = require('node:fs');
   const os = require('node:os');
   const { Engine } = require('@ctr/engine');
-  const { createBusyboxRootfs } = require('@ctr/image');
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'ctr-bench-run-'));
   const root = path.join(base, 'root');
   const runRoot = path.join(base, 'run');
@@ -35,10 +34,7 @@ async function benchmark(rounds) {
   const cli = path.join(__dirname, '..', 'packages', 'cli', 'bin', 'ctr');
   let template;
   try {
-    const rootfs = path.join(base, 'busybox');
-    fs.mkdirSync(rootfs);
-    await createBusyboxRootfs(rootfs);
-    await engine.importImage({ dir: rootfs }, { name: 'busybox:latest', config: { Cmd: ['sh'] } });
+    await engine.importBusybox();
 
     // The raw bundle is the spec the engine generated for an identical container (its
     // overlay rootfs stays mounted), with a fresh network namespace instead of the one

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { Engine } from '@ctr/engine';
-import { createBusyboxRootfs } from '@ctr/image';
 
 export interface Sandbox {
   engine: Engine;
@@ -20,13 +19,7 @@ export async function sandbox(name: string): Promise<Sandbox> {
   const root = await mkdtemp(join(tmpdir(), `ctr-example-${name}-`));
   const runRoot = await mkdtemp(join(tmpdir(), `ctr-example-${name}-run-`));
   const engine = new Engine({ root, runRoot });
-  const rootfs = await mkdtemp(join(tmpdir(), `ctr-example-${name}-busybox-`));
-  try {
-    await createBusyboxRootfs(rootfs);
-    await engine.importImage({ dir: rootfs }, { name: 'busybox:latest', config: { Cmd: ['sh'] } });
-  } finally {
-    await rm(rootfs, { recursive: true, force: true });
-  }
+  await engine.importBusybox();
   return {
     engine,
     root,

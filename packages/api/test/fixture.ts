@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBusyboxRootfs } from '@ctr/image';
 import { startDaemon, type Daemon } from '@ctr/api';
 import { runProcess, type ProcessResult } from '../../../test/support/run-process';
 
@@ -30,13 +29,7 @@ export async function startTestDaemon(): Promise<TestDaemon> {
     hosts: [`unix://${socket}`],
     onInternalError: (error, request) => internalErrors.push(`${request}: ${(error as Error).stack ?? String(error)}`),
   });
-  const rootfs = await mkdtemp(join(tmpdir(), 'ctr-api-busybox-'));
-  try {
-    await createBusyboxRootfs(rootfs);
-    await daemon.engine.importImage({ dir: rootfs }, { name: 'busybox:latest', config: { Cmd: ['sh'] } });
-  } finally {
-    await rm(rootfs, { recursive: true, force: true });
-  }
+  await daemon.engine.importBusybox();
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: root,
