@@ -30,7 +30,11 @@ export function ctrOn(root: string, runRoot: string): CtrOn {
   return { argv, runWith, run: (...args) => runWith({ env: process.env }, ...args) };
 }
 
-/** Imports `busybox:latest` (CMD sh) from the host's static busybox; a failed import throws. */
+/**
+ * Imports `busybox:latest` (CMD sh) from the host's static busybox; a failed import throws.
+ * Through `ctr import`, not `engine.importBusybox()`, on purpose: every CLI test then also
+ * exercises the command's import path.
+ */
 export async function importBusybox(ctr: CtrOn): Promise<CtrResult> {
   const rootfs = await mkdtemp(join(tmpdir(), 'ctr-cli-busybox-'));
   try {
