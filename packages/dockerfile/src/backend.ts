@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ContainerConfig, HistoryEntry, ImageConfig } from '@ctr/image';
+import type { UrlFetch } from './fetch-url';
 
 /**
  * What the builder needs from the machine. The builder owns the Dockerfile's meaning (stages,
@@ -33,6 +34,11 @@ export interface BuildBackend<S> {
   cache: BuildCache<S>;
   /** Write the final image (config + rootfs from the state's layers) and return its ID. */
   commit(state: S, image: ImageSpec, signal: AbortSignal): Promise<{ id: string }>;
+  /**
+   * How `ADD <url>` GETs its URLs (called as a plain function); Node's global `fetch` when
+   * absent. The engine's trusts the extra CAs ctr was given, as its registry client does.
+   */
+  readonly fetch?: UrlFetch;
 }
 
 export interface BaseImage<S> {

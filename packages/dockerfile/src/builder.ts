@@ -486,7 +486,7 @@ class Build<S> {
               else if (ins.kind === 'ADD' && ins.unpack !== false && !from && (await isArchive(full))) items.push({ kind: 'archive', name: destRel, source: full });
               else items.push({ kind: 'file', name: target(path.posix.basename(m.rel)), mode: m.stat.mode & 0o7777, mtime: m.stat.mtime, size: m.stat.size, source: full });
             }
-            for (const url of urls) items.push(await download(url, scratch, target(urlName(url)), ins.checksum, this.signal));
+            for (const url of urls) items.push(await download(url, scratch, target(urlName(url)), { checksum: ins.checksum, signal: this.signal, fetch: this.backend.fetch }));
             for (const content of ins.sourceContents) {
               const data = content.expand ? this.expand(content.data, env, ins, this.heredocLex) : content.data;
               items.push({ kind: 'data', name: target(content.path), mode: 0o644, data: Buffer.from(data) });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { CtrError, invalidArgument } from '@ctr/errors';
+import { aborted, CtrError, invalidArgument, isCtrError } from '@ctr/errors';
 import type { LayerItem } from './copy-plan';
 
 /** The file name ADD gives a URL's content when the destination is a directory. */
@@ -14,14 +14,31 @@ export function urlName(url: string): string {
   return name;
 }
 
+/**
+ * How ADD GETs a URL: the WHATWG fetch shape, so Node's global `fetch` is one. A caller whose
+ * connections need more (extra CAs, a proxy) passes its own; a CtrError it throws keeps its
+ * code and hint.
+ */
+export type UrlFetch = (url: string, init: { signal: AbortSignal; redirect: 'follow' }) => Promise<Response>;
+
+export interface DownloadOptions {
+  /** `--checksum`: the digest the content must have. */
+  checksum?: string;
+  signal: AbortSignal;
+  /** Default: Node's global `fetch`. */
+  fetch?: UrlFetch;
+}
+
 /** ADD <url>: download to a private file (streamed), verify `--checksum`, mode 0600 like Docker. */
-export async function download(url: string, dir: string, name: string, checksum: string | undefined, signal: AbortSignal): Promise<LayerItem> {
+export async function download(url: string, dir: string, name: string, options: DownloadOptions): Promise<LayerItem> {
+  const { checksum, signal } = options;
   const file = path.join(dir, `url-${Date.now()}-${Math.random().toString(16).slice(2)}`);
   let response: Response;
   try {
-    response = await fetch(url, { signal, redirect: 'follow' });
+    response = await (options.fetch ?? fetch)(url, { signal, redirect: 'follow' });
   } catch (e) {
-    throw new CtrError('Unavailable', `failed to fetch ${url}: ${(e as Error).message}`, { cause: e });
+    if (signal.aborted) throw aborted(signal, `the download of ${url}`);
+    throw fetchFailed(url, e);
   }
   if (!response.ok || !response.body) throw new CtrError('Unavailable', `failed to GET ${url} with status ${response.status} ${response.statusText}`);
   const hash = createHash('sha256');
@@ -48,3 +65,12 @@ export async function download(url: string, dir: string, name: string, checksum:
   return { kind: 'file', name, mode: 0o600, mtime: modified ? new Date(modified) : new Date(0), size: st.size, source: file };
 }
 
+/** Why fetching `url` failed: fetch's own TypeError says only "fetch failed", its cause says why. */
+function fetchFailed(url: string, error: unknown): CtrError {
+  const cause = (error as { cause?: unknown }).cause;
+  const reason = isCtrError(error) || !(cause instanceof Error) ? (error as Error).message : cause.message;
+  return new CtrError(isCtrError(error) ? error.code : 'Unavailable', `failed to fetch ${url}: ${reason}`, {
+    cause: error,
+    ...(isCtrError(error) && error.hint !== undefined ? { hint: error.hint } : {}),
+  });
+}

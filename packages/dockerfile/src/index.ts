@@ -17,6 +17,7 @@ export { cleanPath } from './clean-path';
 export { build } from './builder';
 export type { BuildOptions, BuildResult } from './builder';
 export type { BuildBackend, BaseImage, RunStep, RunIO, RunResult, CachedStep, BuildCache, ImageSpec } from './backend';
+export type { UrlFetch } from './fetch-url';
 export { formatEvent } from './build-events';
 export type { BuildEvent } from './build-events';
 export { openContext } from './build-context';

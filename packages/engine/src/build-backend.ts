@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, RunIO, RunResult, RunStep } from '@ctr/dockerfile';
+import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, RunIO, RunResult, RunStep, UrlFetch } from '@ctr/dockerfile';
 import { isNotFound } from '@ctr/errors';
 import { createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, type ChainID, type Descriptor, type DiffID } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
@@ -50,6 +50,8 @@ class FileBuildCache implements BuildCache<BuildState> {
 /** @ctr/dockerfile's backend on real parts: snapshots from @ctr/store, RUN steps under runc. */
 export class EngineBuildBackend implements BuildBackend<BuildState> {
   readonly cache: BuildCache<BuildState>;
+  /** `ADD https://…` trusts the CAs pulls trust (CTR_EXTRA_CA_CERTS); the registry module loads only when a build fetches a URL. */
+  readonly fetch: UrlFetch = (url, init) => registryModule().fetchTrustingExtraCas(url, init);
 
   /**
    * @param content where the build writes its layers and image: the store's content store

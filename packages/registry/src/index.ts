@@ -12,3 +12,4 @@ export { RegistryServer, type RegistryServerOptions } from './server/registry-se
 export { issueRegistryToken, type ServerAuth, type AccessGrant, type RegistryAction, type TokenOptions } from './server/server-auth';
 export { isRepositoryName, isTag } from './names';
 export { extraCaCertificates, EXTRA_CA_CERTS_VARIABLE } from './extra-ca-certificates';
+export { fetchTrustingExtraCas } from './extra-ca-fetch';

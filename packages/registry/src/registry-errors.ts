@@ -119,10 +119,17 @@ export function connectionError(error: unknown, context: ErrorContext): CtrError
   return new CtrError('Unavailable', `${context.subject}: cannot reach registry ${context.registry}: ${why}`, {
     cause: error,
     details: { registry: context.registry, ...(code ? { errno: code } : {}) },
-    hint: code !== undefined && UNTRUSTED_CERTIFICATE.has(code)
-      ? `the certificate of ${context.registry} is not signed by a CA this machine trusts: add that CA to the PEM file NODE_EXTRA_CA_CERTS names (CTR_EXTRA_CA_CERTS when ctr is started directly with node)`
-      : 'check that the registry is running and reachable, and that the address and port are right',
+    hint: untrustedCertificateHint(code, context.registry) ?? 'check that the registry is running and reachable, and that the address and port are right',
   });
+}
+
+/**
+ * What to do when `host`'s certificate failed verification in a way a trusted CA would fix
+ * (`code` is Node's name for OpenSSL's reason); undefined for any other failure.
+ */
+export function untrustedCertificateHint(code: string | undefined, host: string): string | undefined {
+  if (code === undefined || !UNTRUSTED_CERTIFICATE.has(code)) return undefined;
+  return `the certificate of ${host} is not signed by a CA this machine trusts: add that CA to the PEM file NODE_EXTRA_CA_CERTS names (CTR_EXTRA_CA_CERTS when ctr is started directly with node)`;
 }
 
 /** OpenSSL's verification failures a trusted CA would fix (Node's error codes). */

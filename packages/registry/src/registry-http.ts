@@ -1,11 +1,10 @@
 import { PassThrough, type Readable } from 'node:stream';
-import { createSecureContext } from 'node:tls';
-import { Agent, buildConnector } from 'undici';
+import { Agent } from 'undici';
 import { aborted, isCtrError } from '@ctr/errors';
 import { Authorizer, type CredentialSource } from './authorizer';
 import type { Endpoint } from './endpoint';
-import { extraCaCertificates } from './extra-ca-certificates';
 import { connectionError, registryError, type ErrorContext } from './registry-errors';
+import { trustingConnector } from './trusting-connector';
 
 export interface HttpRequest {
   endpoint: Endpoint;
@@ -145,30 +144,6 @@ export class RegistryHttp {
       throw connectionError(error, { registry: url.host, subject: `token service ${url.origin}` });
     }
   }
-}
-
-/** The connector for the extra CAs in force, shared by every Agent: their TLS context is built once. */
-let trusted: { ca: readonly string[]; connector: buildConnector.connector } | undefined;
-
-/**
- * undici's connector, except that TLS trusts the extra CAs (CTR_EXTRA_CA_CERTS): looked up at
- * each https connection and parsed once, so commands that never speak TLS never read the file.
- */
-function trustingConnector(): buildConnector.connector {
-  const plain = buildConnector({});
-  return (options, callback) => {
-    if (options.protocol !== 'https:') return plain(options, callback);
-    let ca: readonly string[] | undefined;
-    try {
-      ca = extraCaCertificates();
-    } catch (error) {
-      callback(error as Error, null);
-      return;
-    }
-    if (ca === undefined) return plain(options, callback);
-    if (trusted?.ca !== ca) trusted = { ca, connector: buildConnector({ secureContext: createSecureContext({ ca: [...ca] }) }) };
-    return trusted.connector(options, callback);
-  };
 }
 
 function sameOrigin(url: URL, endpoint: Endpoint): boolean {
