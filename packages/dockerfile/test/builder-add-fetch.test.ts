@@ -1,0 +1,74 @@
+/**
+ * `ADD <url>` GETs through the backend's `fetch` when it has one (the engine's trusts extra
+ * CAs); these fakes answer without any connection. Without one, Node's global fetch is used
+ * (builder-copy.test.ts downloads from a server on 127.0.0.1 that way).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { build, type UrlFetch } from '@ctr/dockerfile';
+import { CtrError } from '@ctr/errors';
+import { DirBackend, makeContext } from './helpers/dir-backend';
+
+const URL_TO_ADD = 'https://127.0.0.1:9/files/f.txt';
+
+let backend: DirBackend;
+let context: string;
+
+beforeEach(async () => {
+  backend = await DirBackend.create();
+  context = await makeContext({ Dockerfile: `FROM scratch\nADD ${URL_TO_ADD} /f\n` });
+});
+
+afterEach(async () => {
+  await backend.dispose();
+  await fs.rm(context, { recursive: true, force: true });
+});
+
+function withFetch(fetch: UrlFetch): DirBackend & { fetch: UrlFetch } {
+  return Object.assign(backend, { fetch });
+}
+
+test("ADD <url> GETs through the backend's fetch, following redirects, and adds what it answered", async () => {
+  const asked: { url: string; redirect: string }[] = [];
+  const fetch: UrlFetch = async (url, init) => {
+    asked.push({ url, redirect: init.redirect });
+    return new Response('from the backend\n');
+  };
+  const { id } = await build({ backend: withFetch(fetch), context });
+  expect(asked).toEqual([{ url: URL_TO_ADD, redirect: 'follow' }]);
+  expect(await fs.readFile(path.join(backend.image(id).state.dir, 'f'), 'utf8')).toBe('from the backend\n');
+});
+
+test("a CtrError from the backend's fetch keeps its code and hint, and its message names the URL", async () => {
+  const fetch: UrlFetch = async () => {
+    throw new CtrError('Unavailable', 'unable to verify the first certificate', { hint: 'set THE_VARIABLE' });
+  };
+  await expect(build({ backend: withFetch(fetch), context })).rejects.toMatchObject({
+    code: 'Unavailable',
+    message: `failed to fetch ${URL_TO_ADD}: unable to verify the first certificate`,
+    hint: 'set THE_VARIABLE',
+  });
+  expect(backend.committed.size).toBe(0);
+});
+
+test("any other failure of the backend's fetch is Unavailable with fetch's reason (its cause), not \"fetch failed\"", async () => {
+  const fetch: UrlFetch = async () => {
+    throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') });
+  };
+  await expect(build({ backend: withFetch(fetch), context })).rejects.toMatchObject({
+    code: 'Unavailable',
+    message: `failed to fetch ${URL_TO_ADD}: connect ECONNREFUSED 127.0.0.1:9`,
+  });
+  expect(backend.committed.size).toBe(0);
+});
+
+test('a build cancelled while a URL is being fetched fails Aborted, through the signal the fetch was given', async () => {
+  const controller = new AbortController();
+  const fetch: UrlFetch = (_url, init) =>
+    new Promise((_resolve, reject) => {
+      init.signal.addEventListener('abort', () => reject(init.signal.reason));
+      controller.abort();
+    });
+  await expect(build({ backend: withFetch(fetch), context, signal: controller.signal })).rejects.toMatchObject({ code: 'Aborted' });
+  expect(backend.committed.size).toBe(0);
+});
