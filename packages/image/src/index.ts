@@ -29,3 +29,4 @@ export * from './layer-create';
 export * from './layer-write';
 export * from './import-rootfs';
 export * from './image-write';
+export { resolveInRoot, readFileInRoot, type RootPath, type ResolveInRootOptions } from './root-path';

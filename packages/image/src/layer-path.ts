@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
+import { walkInRoot } from './root-path';
 
 /**
  * Paths inside a layer root. Entry names are normalised (leading `/` and `./` dropped, `..`
  * that would climb above the root rejected), and every directory on the way to an entry is
- * resolved inside the root by an lstat walk in which symlinks are re-rooted — the rule that
- * keeps a layer from writing through `etc -> /` onto the host (SECURITY-CASES §0.1–0.2).
+ * resolved inside the root by `walkInRoot` (symlinks re-rooted) — the rule that keeps a layer
+ * from writing through `etc -> /` onto the host (SECURITY-CASES §0.1–0.2).
  */
 
 /** The components of a normalised entry name; [] is the root itself. */
@@ -28,8 +29,6 @@ export function entryComponents(name: string, what = 'entry'): string[] {
   }
   return out;
 }
-
-const MAX_SYMLINKS = 40;
 
 /**
  * Resolves directories inside a root and remembers the ones it has seen, so a layer with
@@ -75,44 +74,24 @@ export class LayerRoot {
    * directories are made (mode 0755, as Docker does for implicit parents).
    */
   resolveDir(components: readonly string[], create: boolean): string | undefined {
-    const resolved: string[] = [];
-    const pending = [...components];
-    let links = 0;
-    while (pending.length > 0) {
-      const part = pending.shift() as string;
-      if (part === '' || part === '.') continue;
-      if (part === '..') {
-        resolved.pop();
-        continue;
-      }
-      const rel = resolved.length === 0 ? part : `${resolved.join('/')}/${part}`;
-      if (this.dirs.has(rel)) {
-        resolved.push(part);
-        continue;
-      }
+    return walkInRoot(components.join('/'), (rel) => {
+      if (this.dirs.has(rel)) return true;
       const abs = this.abs(rel);
       // Synchronous: these are cache misses only, and one lstat is cheaper than a thread-pool round trip.
       const stat = fs.lstatSync(abs, { throwIfNoEntry: false });
       if (stat === undefined) {
-        if (!create) return undefined;
+        if (!create) return false;
         fs.mkdirSync(abs, 0o755);
         this.onCreate(rel);
-        this.dirs.add(rel);
-        resolved.push(part);
       } else if (stat.isSymbolicLink()) {
-        if (++links > MAX_SYMLINKS) throw invalidArgument(`too many levels of symbolic links at "${rel}" in the layer`);
-        const target = fs.readlinkSync(abs);
-        if (target.startsWith('/')) resolved.length = 0;
-        pending.unshift(...target.split('/'));
-      } else if (stat.isDirectory()) {
-        this.dirs.add(rel);
-        resolved.push(part);
-      } else {
+        return fs.readlinkSync(abs);
+      } else if (!stat.isDirectory()) {
         throw invalidArgument(`layer path "${rel}" is not a directory, but an entry needs it to be one`, {
           details: { path: rel },
         });
       }
-    }
-    return resolved.join('/');
+      this.dirs.add(rel);
+      return true;
+    });
   }
 }
