@@ -51,6 +51,43 @@ test('run over ssh streams the output and passes on the exit code', async () => 
   expect(result).toEqual({ code: 5, stdout: 'over ssh\n', stderr: '' });
 });
 
+test('ctr -H ssh://ALIAS follows ~/.ssh/config: HostName, Port, User, IdentityFile and UserKnownHostsFile', async () => {
+  // Nothing in the default places: the key and known_hosts are found only through the config,
+  // and the first IdentityFile, which does not exist, is passed over as ssh passes it over.
+  const dir = join(work, 'alias');
+  await mkdir(join(dir, '.ssh'), { recursive: true, mode: 0o700 });
+  await mkdir(join(dir, 'keys'), { mode: 0o700 });
+  await writeFile(join(dir, 'keys', 'daemon_key'), await readFile(join(work, 'user_key')), { mode: 0o600 });
+  await writeFile(join(dir, 'keys', 'daemon_known_hosts'), await sshd.knownHostsLine('host_key'));
+  await writeFile(
+    join(dir, '.ssh', 'config'),
+    [
+      'Host other-box',
+      '  Port 1',
+      'Host ctr-daemon',
+      '  HostName 127.0.0.1',
+      `  Port ${sshd.port}`,
+      '  User root',
+      '  IdentityFile ~/keys/absent_key',
+      '  IdentityFile ~/keys/daemon_key',
+      '  UserKnownHostsFile ~/keys/daemon_known_hosts',
+      '',
+    ].join('\n'),
+  );
+  const env = cleanEnv({ HOME: dir, CTR_CONFIG: join(dir, '.ctr') });
+  delete env.SSH_AUTH_SOCK;
+  const result = await ctr(['-H', 'ssh://ctr-daemon', 'ps', '-a', '--format', '{{.ID}} {{.Names}}'], { env });
+  expect(result).toEqual({ code: 0, stdout: `${containerId.slice(0, 12)} seen-over-ssh\n`, stderr: '' });
+});
+
+test('a malformed ~/.ssh/config is an error naming the file and line', async () => {
+  const dir = await home('malformed', 'host_key');
+  await writeFile(join(dir, '.ssh', 'config'), 'Host ctr-daemon\n  Port twenty-two\n');
+  const env = cleanEnv({ HOME: dir, CTR_CONFIG: join(dir, '.ctr') });
+  const result = await ctr(['-H', 'ssh://ctr-daemon', 'ps'], { env });
+  expect(result).toEqual({ code: 1, stdout: '', stderr: `Error: ${join(dir, '.ssh', 'config')} line 2: Badly formatted port number.\n` });
+});
+
 test('a host key that does not match known_hosts is refused with a clear message', async () => {
   const result = await overSsh(await home('impostor', 'other_key'), ['ps']);
   expect(result.code).not.toBe(0);
