@@ -4,10 +4,9 @@ import * as path from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { aborted, asCtrError, invalidArgument, notFound } from '@ctr/errors';
-import { TarReader } from '@ctr/image';
+import { TarReader, resolveInRoot } from '@ctr/image';
 import { cleanPath } from './clean-path';
 import { PatternMatcher, readDockerignore } from './dockerignore';
-import { resolveInRoot } from './resolve-in-root';
 
 /** The files a build may read: a directory, and the `.dockerignore` rules that hide some of them from COPY/ADD. */
 export interface BuildContext {
@@ -72,8 +71,7 @@ export async function extractContextTar(stream: Readable, root: string, signal: 
       const h = entry.header;
       const name = cleanPath('/' + h.name).slice(1);
       if (name === '' || h.name.includes('\0')) continue;
-      const parentRel = await resolveInRoot(root, path.posix.dirname(name));
-      const leaf = path.join(root, parentRel, path.posix.basename(name));
+      const leaf = path.join(resolveInRoot(root, path.posix.dirname(name)).abs, path.posix.basename(name));
       await fs.mkdir(path.dirname(leaf), { recursive: true });
       const existing = await fs.lstat(leaf).catch(() => undefined);
       const mode = h.mode & 0o7777;
@@ -94,10 +92,9 @@ export async function extractContextTar(stream: Readable, root: string, signal: 
       } else if (h.typeflag === '2') {
         await fs.symlink(h.linkname, leaf);
       } else if (h.typeflag === '1') {
-        const target = path.join(root, await resolveInRoot(root, cleanPath('/' + h.linkname).slice(1), false));
-        const st = await fs.lstat(target).catch(() => undefined);
-        if (!st?.isFile()) throw invalidArgument(`build context: hard link ${name} points at ${h.linkname}, which is not a file in the context`);
-        await fs.link(target, leaf);
+        const target = resolveInRoot(root, cleanPath('/' + h.linkname), { followLast: false });
+        if (!target.stat?.isFile()) throw invalidArgument(`build context: hard link ${name} points at ${h.linkname}, which is not a file in the context`);
+        await fs.link(target.abs, leaf);
       }
       // devices, fifos and sockets have no place in a build context: skipped
     }
@@ -110,9 +107,7 @@ const maxDockerfileSize = 16 << 20;
 
 /** The Dockerfile from the context (bounded: it is parsed in memory). */
 export async function readContextFile(context: BuildContext, name: string): Promise<Buffer> {
-  const rel = await resolveInRoot(context.root, cleanPath('/' + name).slice(1));
-  const full = path.join(context.root, rel);
-  const st = await fs.stat(full).catch(() => undefined);
+  const { abs: full, stat: st } = resolveInRoot(context.root, cleanPath('/' + name));
   if (!st?.isFile()) throw notFound(`Cannot locate specified Dockerfile: ${name}`, { hint: 'Give the Dockerfile path relative to the context root.' });
   if (st.size > maxDockerfileSize) throw invalidArgument(`Dockerfile ${name} is ${st.size} bytes; the limit is ${maxDockerfileSize}`);
   const chunks: Buffer[] = [];

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, notFound, throwIfAborted, unsupported } from '@ctr/errors';
-import type { ContainerConfig, HealthConfig } from '@ctr/image';
+import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/image';
 import type { BuildBackend, RunStep } from './backend';
 import { hostPlatform, parsePlatform, Platform, platformArgs, proxyArgs } from './build-args';
 import { BuildContext, openContext, readContextFile } from './build-context';
@@ -23,7 +23,6 @@ import { parseInstruction, parseDockerfile } from './instruction-parser';
 import type { CopyInstruction, Dockerfile, Instruction, RunInstruction } from './instructions';
 import { isArchive, writeLayer } from './layer-writer';
 import { parse } from './parser';
-import { resolveInRoot } from './resolve-in-root';
 import { ShellLex } from './shell-lexer';
 import { StageState } from './stage-state';
 
@@ -473,7 +472,7 @@ class Build<S> {
             const items: LayerItem[] = [];
             const matches = (await Promise.all(local.map((s) => matchSource(src, s, ins.kind)))).flat();
             const count = matches.length + urls.length + ins.sourceContents.length;
-            const existsAsDir = (await fs.stat(path.join(stateRoot, await resolveInRoot(stateRoot, destRel))).catch(() => undefined))?.isDirectory() ?? false;
+            const existsAsDir = resolveInRoot(stateRoot, destRel).stat?.isDirectory() ?? false;
             const intoDir = destSaysDir || existsAsDir || count > 1 || (count === 1 && matches[0]?.stat.isDirectory() === true);
             if (count > 1 && !destSaysDir && !existsAsDir) {
               throw new DockerfileError(`When using ${ins.kind} with more than one source file, the destination must be a directory and end with a /`, ins.location);

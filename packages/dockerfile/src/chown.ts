@@ -1,13 +1,9 @@
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
+import { readFileInRoot } from '@ctr/image';
 import type { Ownership } from './layer-writer';
-import { resolveInRoot } from './resolve-in-root';
 
-async function lookup(root: string, file: string, name: string): Promise<string[] | undefined> {
-  const rel = await resolveInRoot(root, file);
-  const text = await fs.readFile(path.join(root, rel), 'utf8').catch(() => '');
-  return text
+function lookup(root: string, file: string, name: string): string[] | undefined {
+  return (readFileInRoot(root, file) ?? '')
     .split('\n')
     .map((line) => line.split(':'))
     .find((fields) => fields[0] === name);
@@ -27,7 +23,7 @@ export async function resolveChown(spec: string, root: string): Promise<Ownershi
   let uid = numeric(user);
   let primaryGid: number | undefined;
   if (uid === undefined) {
-    const entry = await lookup(root, 'etc/passwd', user);
+    const entry = lookup(root, 'etc/passwd', user);
     if (!entry || numeric(entry[2] ?? '') === undefined) throw failure(`can't find uid for user ${user}: no such user: ${user}`);
     uid = Number(entry[2]);
     primaryGid = numeric(entry[3] ?? '');
@@ -35,7 +31,7 @@ export async function resolveChown(spec: string, root: string): Promise<Ownershi
   if (group === undefined || group === '') return { uid, gid: primaryGid ?? uid };
   let gid = numeric(group);
   if (gid === undefined) {
-    const entry = await lookup(root, 'etc/group', group);
+    const entry = lookup(root, 'etc/group', group);
     if (!entry || numeric(entry[2] ?? '') === undefined) throw failure(`can't find gid for group ${group}: no such group: ${group}`);
     gid = Number(entry[2]);
   }

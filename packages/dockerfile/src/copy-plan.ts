@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs, Stats } from 'node:fs';
 import * as path from 'node:path';
 import { invalidArgument, notFound } from '@ctr/errors';
+import { resolveInRoot } from '@ctr/image';
 import { PatternMatcher } from './dockerignore';
 import { componentMatcher, hasWildcard } from './glob';
-import { resolveInRoot } from './resolve-in-root';
 
 /** One thing a COPY/ADD layer will contain. Names are destination paths relative to `/`. */
 export type LayerItem =
@@ -50,11 +50,11 @@ export async function matchSource(src: SourceRoot, pattern: string, instruction:
         next.push(base === '' ? part : `${base}/${part}`);
         continue;
       }
-      const dir = await resolveInRoot(src.root, base);
-      const names = await fs.readdir(path.join(src.root, dir)).catch(() => [] as string[]);
+      const dir = resolveInRoot(src.root, base);
+      const names = await fs.readdir(dir.abs).catch(() => [] as string[]);
       const re = componentMatcher(part);
       for (const name of names.sort()) {
-        const rel = dir === '' ? name : `${dir}/${name}`;
+        const rel = dir.rel === '' ? name : `${dir.rel}/${name}`;
         if (re.test(name) && !isIgnored(src, rel)) next.push(rel);
       }
     }
@@ -62,8 +62,7 @@ export async function matchSource(src: SourceRoot, pattern: string, instruction:
   }
   const matches: SourceMatch[] = [];
   for (const candidate of candidates) {
-    const rel = await resolveInRoot(src.root, candidate);
-    const stat = await fs.lstat(path.join(src.root, rel)).catch(() => undefined);
+    const { rel, stat } = resolveInRoot(src.root, candidate);
     if (stat && !isIgnored(src, rel)) matches.push({ rel, stat });
   }
   if (matches.length === 0) {
@@ -139,8 +138,7 @@ export async function missingParents(root: string, rel: string): Promise<string[
   const missing: string[] = [];
   for (let i = 1; i <= parts.length; i++) {
     const prefix = parts.slice(0, i).join('/');
-    const resolved = await resolveInRoot(root, prefix);
-    if (!(await fs.lstat(path.join(root, resolved)).catch(() => undefined))) missing.push(prefix);
+    if (!resolveInRoot(root, prefix).stat) missing.push(prefix);
   }
   return missing;
 }

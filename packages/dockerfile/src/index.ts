@@ -22,6 +22,5 @@ export { formatEvent } from './build-events';
 export type { BuildEvent } from './build-events';
 export { openContext } from './build-context';
 export type { BuildContext } from './build-context';
-export { resolveInRoot } from './resolve-in-root';
 export { proxyArgs } from './build-args';
 export { cacheKey } from './cache-key';

@@ -7,7 +7,7 @@ import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHead
 import type { ContainerRecord } from './container-records';
 import { mountedRootfs, quiesce } from './container-root';
 import type { EngineContext } from './context';
-import { containerPath, type MountedDir } from './root-path';
+import { containerPath, type MountedDir } from './container-path';
 import { INIT_FILES } from './init-files';
 import { tarTree } from './tar-tree';
 

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
+import { resolveInRoot } from '@ctr/image';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 import { INIT_FILES } from './init-files';
-import { resolveInRoot } from './root-path';
 
 /** One line of `docker diff`: Kind 0 modified (`C`), 1 added (`A`), 2 deleted (`D`). */
 export interface FilesystemChange {
@@ -31,6 +31,7 @@ export async function containerChanges(ctx: EngineContext, record: ContainerReco
       try {
         return resolveInRoot(lower, rel, { followLast: false }).stat !== undefined;
       } catch {
+        // a symlink loop on the way: nothing can be there
         return false;
       }
     });

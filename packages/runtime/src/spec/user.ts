@@ -1,5 +1,5 @@
 import { invalidArgument } from '@ctr/errors';
-import { readFileInRoot } from '../rootfs-path';
+import { readFileInRoot } from '@ctr/image';
 import type { ResolvedUser } from '../types';
 
 interface PasswdEntry {
@@ -93,6 +93,5 @@ export function resolveUserFrom(spec: string, passwdText: string, groupText: str
 
 /** Resolve `spec` against the rootfs's /etc/passwd and /etc/group, read safely inside it. */
 export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
-  const [passwd, group] = await Promise.all([readFileInRoot(rootfs, '/etc/passwd'), readFileInRoot(rootfs, '/etc/group')]);
-  return resolveUserFrom(spec ?? '', passwd ?? '', group ?? '');
+  return resolveUserFrom(spec ?? '', readFileInRoot(rootfs, '/etc/passwd') ?? '', readFileInRoot(rootfs, '/etc/group') ?? '');
 }
