@@ -7,6 +7,7 @@ import Docker from 'dockerode';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApiClient } from '@ctr/api';
 import { MemoryContentStore } from '@ctr/image';
 import { RegistryServer, type ServerAuth } from '@ctr/registry';
 import { startTokenService, type TokenService } from '../../registry/test/support/token-service';
@@ -92,6 +93,29 @@ describe('docker login (POST /auth)', () => {
     const response = await request(t.socket, 'POST', '/v1.47/auth', JSON.stringify({ username: 'alice', password: 918273645 }));
     expect(response.status).toBe(400);
     expect((json(response) as { message: string }).message).toBe('invalid auth config: password: expected a string');
+  });
+});
+
+describe('ApiClient.auth (POST /auth)', () => {
+  test('answers Login Succeeded for the right password', async () => {
+    const client = new ApiClient({ host: `unix://${t.socket}` });
+    try {
+      await expect(client.auth({ username: 'alice', password: USERS.alice, serveraddress: basic.host })).resolves.toMatchObject({ Status: 'Login Succeeded' });
+    } finally {
+      client.close();
+    }
+  });
+
+  test("rejects a wrong password as Unauthorized with the daemon's message", async () => {
+    const client = new ApiClient({ host: `unix://${t.socket}` });
+    try {
+      await expect(client.auth({ username: 'alice', password: 'x', serveraddress: basic.host })).rejects.toMatchObject({
+        code: 'Unauthorized',
+        message: `login attempt to http://${basic.host}/v2/ failed with status: 401 Unauthorized`,
+      });
+    } finally {
+      client.close();
+    }
   });
 });
 
