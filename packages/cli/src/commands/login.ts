@@ -82,19 +82,22 @@ async function credentialsFor(args: Parameters<Command['run']>[0], io: Io, regis
   return { credentials: { username, password }, stored: false };
 }
 
+/** A refusal worded as docker shows a daemon's answer, to end `login` with. */
+function refusal(error: unknown): LoginFailure {
+  return new LoginFailure(`Error response from daemon: ${(error as Error).message}`);
+}
+
 /** Credentials checked against the registry from this process, as the in-process engine's daemon would. */
 async function checkHere(server: string, credentials: RegistryCredentials): Promise<void> {
   const client = new (registryModule().RegistryClient)({ credentials: {} });
   try {
     await client.ping(server, { credentials });
+  } catch (error) {
+    // What the registry answered; a bad argument of ours is not its answer.
+    throw isCtrError(error) && error.code !== 'InvalidArgument' ? refusal(error) : error;
   } finally {
     await client.close();
   }
-}
-
-/** A daemon that could not be reached at all, as opposed to one that answered with an error. */
-function unreachable(error: unknown): boolean {
-  return isCtrError(error) && error.code === 'Unavailable' && error.details.status === undefined;
 }
 
 /**
@@ -108,7 +111,9 @@ async function check(server: string, credentials: RegistryCredentials): Promise<
       const answer = await (await getEngine()).login(authConfigOf(server, credentials));
       return answer.IdentityToken || undefined;
     } catch (error) {
-      if (!unreachable(error)) throw error;
+      // An HTTP status means the daemon answered; anything else but "nobody there" is the connection's own error.
+      if (isCtrError(error) && error.details.status !== undefined) throw refusal(error);
+      if (!(isCtrError(error) && error.code === 'Unavailable')) throw error;
     }
   }
   await checkHere(server, credentials);
@@ -134,11 +139,8 @@ const login: Command = {
       login = await credentialsFor(args, io, server);
       identityToken = await check(server, login.credentials);
     } catch (error) {
-      if (error instanceof LoginFailure) eprintln(io, error.message);
-      // What the daemon (or, in-process, the registry) answered, worded as docker shows a daemon's answer.
-      else if (isCtrError(error) && !unreachable(error) && (error.code !== 'InvalidArgument' || error.details.status !== undefined)) {
-        eprintln(io, `Error response from daemon: ${error.message}`);
-      } else throw error;
+      if (!(error instanceof LoginFailure)) throw error;
+      eprintln(io, error.message);
       return 1;
     }
     const { credentials, stored } = login;
