@@ -107,6 +107,24 @@ describe('ctr cp, export, diff, top, stats, system df/prune (real runc, conmon, 
     expect(pruned.stdout).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n/);
     expect(pruned.stdout).toMatch(/Total reclaimed space: /);
     expect((await ctr('ps', '-aq')).stdout).toBe('');
-    expect((await ctr('system', 'prune')).stderr).toContain('needs confirmation');
+  });
+
+  test('system prune without -f asks, and no answer (end of input) or "n" removes nothing', async () => {
+    await ctr('create', '--name', 'kept', '--network', 'none', 'busybox', 'true');
+    for (const input of ['', 'n\n']) {
+      const asked = await local.runWith({ env: process.env, input }, 'system', 'prune');
+      expect(asked.code).toBe(0);
+      expect(asked.stdout).toMatch(/^WARNING! This will remove:\n[\s\S]*Are you sure you want to continue\? \[y\/N\] $/);
+      expect((await ctr('ps', '-aq')).stdout).not.toBe('');
+    }
+    await ctr('rm', 'kept');
+  });
+
+  test('system prune reads "y" piped to it as confirmation', async () => {
+    await ctr('create', '--name', 'pruned-by-pipe', '--network', 'none', 'busybox', 'true');
+    const confirmed = await local.runWith({ env: process.env, input: 'y\n' }, 'system', 'prune');
+    expect(confirmed.code).toBe(0);
+    expect(confirmed.stdout).toMatch(/\[y\/N\] Deleted Containers:\n[0-9a-f]{64}\n/);
+    expect((await ctr('ps', '-aq')).stdout).toBe('');
   });
 });

@@ -1,7 +1,8 @@
-import { CtrError, isCtrError } from '@ctr/errors';
+import { isCtrError } from '@ctr/errors';
 import type { RegistryCredentials } from '@ctr/registry';
 import type { Command, Io } from '../command';
 import { currentEndpoint, eprintln, getEngine, println } from '../context';
+import { prompt } from '../prompt';
 import { authConfigOf } from '../registry-auth';
 import { bool, str } from '../flags';
 
@@ -18,39 +19,6 @@ async function readStdin(io: Io): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
-
-/** One line typed at the terminal; with `secret` it is not echoed. */
-function prompt(io: Io, question: string, secret: boolean): Promise<string> {
-  io.stdout.write(question);
-  const { stdin } = io;
-  if (secret) stdin.setRawMode?.(true);
-  return new Promise((resolve, reject) => {
-    let line = '';
-    const finish = (error?: Error): void => {
-      stdin.off('data', onData);
-      stdin.off('end', onEnd);
-      stdin.pause();
-      if (secret) {
-        stdin.setRawMode?.(false);
-        io.stdout.write('\n');
-      }
-      if (error) reject(error);
-      else resolve(line);
-    };
-    const onData = (chunk: Buffer): void => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return finish();
-        if (ch === '\u0003') return finish(new CtrError('Aborted', 'login cancelled'));
-        if (ch === '\u007f') line = line.slice(0, -1);
-        else line += ch;
-      }
-    };
-    const onEnd = (): void => finish();
-    stdin.on('data', onData);
-    stdin.once('end', onEnd);
-    stdin.resume();
-  });
 }
 
 /** The credentials to log in with: from the flags, stdin, what is stored, or the terminal — in docker's order. */

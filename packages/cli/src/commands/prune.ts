@@ -1,8 +1,8 @@
-import { invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { getEngine, println, type CliEngine } from '../context';
 import { bool, type FlagSpec, type ParsedArgs } from '../flags';
 import { humanSize } from '../format';
+import { prompt } from '../prompt';
 
 /** What a prune removed, as docker lists it: titled sections, then the space it freed. */
 interface Pruned {
@@ -21,13 +21,10 @@ interface PruneKind {
 
 const force: FlagSpec = { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' };
 
-/** docker's confirmation; without a terminal to ask on, `-f` is needed. */
+/** docker's confirmation: the answer is a line of stdin, a terminal or not; no answer is no. */
 async function confirmed(io: Io, warning: string): Promise<boolean> {
-  if (!io.stdin.isTTY) throw invalidArgument('this command removes data and needs confirmation', { hint: 'use -f (--force) to prune without a prompt' });
-  io.stdout.write(`WARNING! This will remove${warning}\nAre you sure you want to continue? [y/N] `);
-  const answer = await new Promise<string>((resolve) => io.stdin.once('data', (d: Buffer) => resolve(d.toString().trim())));
-  io.stdin.pause();
-  return /^y(es)?$/i.test(answer);
+  const answer = await prompt(io, `WARNING! This will remove${warning}\nAre you sure you want to continue? [y/N] `);
+  return /^y(es)?$/i.test(answer.trim());
 }
 
 function printPruned(io: Io, pruned: Pruned): void {

@@ -1,0 +1,39 @@
+import { CtrError } from '@ctr/errors';
+import type { Io } from './command';
+
+/**
+ * Ask `question` and read one line of the answer from stdin — typed at a terminal, or piped
+ * (`echo y | ctr system prune`); the end of input answers with what was read so far. With
+ * `secret` the terminal does not echo it. Ctrl-C at a raw terminal is Aborted.
+ */
+export function prompt(io: Io, question: string, secret = false): Promise<string> {
+  io.stdout.write(question);
+  const { stdin } = io;
+  if (secret) stdin.setRawMode?.(true);
+  return new Promise((resolve, reject) => {
+    let line = '';
+    const finish = (error?: Error): void => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.pause();
+      if (secret) {
+        stdin.setRawMode?.(false);
+        io.stdout.write('\n');
+      }
+      if (error) reject(error);
+      else resolve(line);
+    };
+    const onData = (chunk: Buffer): void => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return finish();
+        if (ch === '\u0003') return finish(new CtrError('Aborted', 'cancelled at the prompt'));
+        if (ch === '\u007f') line = line.slice(0, -1);
+        else line += ch;
+      }
+    };
+    const onEnd = (): void => finish();
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.resume();
+  });
+}
