@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as ts from 'typescript';
-import { createBusyboxRootfs } from '@ctr/image';
 import { Engine } from '@ctr/engine';
 import { NetworkManager } from '@ctr/network';
 
@@ -38,10 +37,7 @@ describe('the README', () => {
     process.env.CTR_ROOT = root;
     process.env.CTR_RUNROOT = runRoot;
     process.chdir(repo);
-    const rootfs = await mkdtemp(join(tmpdir(), 'ctr-readme-bb-'));
-    await createBusyboxRootfs(rootfs);
-    await new Engine().importImage({ dir: rootfs }, { name: 'busybox:latest', config: { Cmd: ['sh'] } });
-    await rm(rootfs, { recursive: true, force: true });
+    await new Engine().importBusybox();
   });
 
   afterAll(async () => {
