@@ -32,11 +32,10 @@ test('network prune removes user networks no container uses and keeps the others
   expect((await ctr.run('network', 'ls', '--format', '{{.Name}}')).stdout.split('\n').filter(Boolean).sort()).toEqual(['bridge', 'host', 'none']);
 });
 
-test('prune without -f and without a terminal to ask on refuses, removing nothing', async () => {
+test('network prune without -f asks, and with no answer removes nothing', async () => {
   expect((await ctr.run('network', 'create', 'kept-net')).code).toBe(0);
-  const refused = await ctr.run('network', 'prune');
-  expect(refused.code).toBe(1);
-  expect(refused.stderr).toContain('use -f (--force)');
+  const unanswered = await ctr.run('network', 'prune');
+  expect(unanswered).toMatchObject({ code: 0, stdout: 'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ' });
   expect((await ctr.run('network', 'ls', '--format', '{{.Name}}')).stdout).toContain('kept-net');
   await ctr.run('network', 'rm', 'kept-net');
 });
