@@ -32,27 +32,44 @@ function currentBundle() {
 /**
  * Run the bundle through V8's code cache, kept beside it and named for the bundle it
  * belongs to: compiling 2.5 MB of JavaScript is most of what loading it costs.
+ *
+ * The cache holds the functions that had run when it was written, so the first command
+ * after a build decides what later ones find compiled. One that runs a container
+ * compiles most of ctr (engine, store, runtime) and makes the cache every command
+ * benefits from (`ctr run` ≈ 10 ms faster than with a cache from `ctr --version`): a
+ * cache written by any other command is replaced once by the first such one.
  */
 function loadBundle(built) {
   const vm = require('node:vm');
   const Module = require('node:module');
-  const cacheFile = path.join(dist, `ctr.bundle.${built.size}-${Math.floor(built.mtimeMs)}.cache`);
+  const stem = `ctr.bundle.${built.size}-${Math.floor(built.mtimeMs)}`;
+  const args = process.argv.slice(2);
+  const runsContainer = args.includes('run') && !args.includes('--help');
+  const fullCache = path.join(dist, `${stem}.cache`);
+  const partialCache = path.join(dist, `${stem}.partial.cache`);
   let cachedData;
-  try {
-    cachedData = fs.readFileSync(cacheFile);
-  } catch {
-    // first run of this bundle
+  let cacheFile;
+  for (const candidate of [fullCache, partialCache]) {
+    try {
+      cachedData = fs.readFileSync(candidate);
+      cacheFile = candidate;
+      break;
+    } catch {
+      // not written yet for this bundle
+    }
   }
   const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, require, module, bundle, dist);
   const saveCache = () => {
-    if (cachedData && !script.cachedDataRejected) return;
+    const current = cachedData !== undefined && !script.cachedDataRejected;
+    if (current && (cacheFile === fullCache || !runsContainer)) return;
+    const target = runsContainer ? fullCache : partialCache;
     try {
       for (const old of fs.readdirSync(dist)) if (/^ctr\.bundle\..*\.cache$/.test(old)) fs.rmSync(path.join(dist, old), { force: true });
-      const temp = `${cacheFile}.${process.pid}`;
+      const temp = `${target}.${process.pid}`;
       fs.writeFileSync(temp, script.createCachedData());
-      fs.renameSync(temp, cacheFile);
+      fs.renameSync(temp, target);
     } catch {
       // a read-only install runs without the cache
     }
