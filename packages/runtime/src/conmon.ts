@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { internal } from '@ctr/errors';
 import { residentLauncher } from './launcher';
 
@@ -174,8 +174,12 @@ export function spawnConmon(config: ConmonConfig): ConmonProcess {
   if (withAttach) {
     // conmon reads its start pipe twice for an attached exec: once before it sets up the
     // attach socket, once more (after our client connected) before it runs `runc exec`.
-    result.start = child.stdio[4] as unknown as NodeJS.WritableStream;
-    result.start.write('0');
+    const start = child.stdio[4] as Writable;
+    // A conmon that died early makes these writes fail (EPIPE); its sync pipe then says why,
+    // and an unheard stream error would end the whole process (ctrd with it).
+    start.on('error', () => undefined);
+    start.write('0');
+    result.start = start;
     result.attach = new SyncReader(pipe(5));
   }
   return result;

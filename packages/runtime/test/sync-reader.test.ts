@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { SyncReader } from '../src/conmon';
+import { spawnConmon, SyncReader } from '../src/conmon';
 
 test('conmon sync messages are read one JSON line at a time', async () => {
   const pipe = new PassThrough();
@@ -16,4 +19,21 @@ test('a sync pipe that fails gives a failure message saying why, not silence', a
   pipe.destroy(new Error('cannot start conmon: fork: Resource temporarily unavailable'));
   expect(await reader.next()).toEqual({ data: -1, message: 'cannot start conmon: fork: Resource temporarily unavailable' });
   expect(await reader.next()).toBeUndefined();
+});
+
+test('an attached exec whose conmon never ran reports on its pipes instead of crashing the process on EPIPE', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctr-conmon-gone-'));
+  try {
+    // `true` exits at once, having read none of the start pipe it was handed.
+    const conmon = spawnConmon({
+      conmon: '/bin/true', runtime: '/usr/sbin/runc', runtimeRoot: dir, id: 'gone', uuid: 'gone', bundle: dir,
+      logPath: join(dir, 'log'), runtimeLog: join(dir, 'runc.log'), pidFile: join(dir, 'pid'), exitDir: dir,
+      terminal: false, stdin: false, exec: { processSpec: join(dir, 'process.json'), attach: true },
+    });
+    expect(await conmon.attach?.next()).toBeUndefined();
+    expect(await conmon.sync.next()).toBeUndefined();
+    await new Promise<void>((resolve) => conmon.start?.write('0', () => resolve()));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
