@@ -264,6 +264,7 @@ export class Containers {
     const tmpfs = (options.tmpfs ?? []).map(parseTmpfsSpec);
     const { logSizeMax, warnings } = logSettings(options.log);
     startMountRelay();
+    this.ctx.runtime.expectStart();
     const image = await this.imageFor(options);
     const id = newId();
     const name = options.name ?? randomName();

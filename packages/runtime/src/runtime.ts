@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
 import { attachSocket, prepareAttach } from './attach';
+import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
 import { spawnConmon, type ConmonConfig } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
@@ -76,6 +77,8 @@ interface Tools {
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
+/** How long after a create cgroup moves are kept fast for the start that usually follows. */
+const START_LIKELY_WITHIN_MS = 50;
 
 /**
  * Whether a process runs. A zombie counts as gone: conmon daemonizes and, where PID 1
@@ -140,9 +143,19 @@ export class Runtime {
     return new ContainerDir(this.containersDir, id);
   }
 
+  /**
+   * Say that a start is likely soon, as after `docker run`'s create: what can be prepared
+   * ahead is, beside the caller's work (today the cgroup lock's grace period, see
+   * cgroup-moves.ts). Costs nothing when no start follows.
+   */
+  expectStart(): void {
+    keepCgroupMovesFastFor(START_LIKELY_WITHIN_MS);
+  }
+
   /** Make a container from a rootfs directory and an image config or a ready spec. */
   async create(id: string, options: CreateOptions): Promise<ContainerInfo> {
     const d = this.dir(id);
+    this.expectStart();
     const tools = await this.setup();
     throwIfAborted(options.signal, 'create');
     const rootfs = path.resolve(options.rootfs);
@@ -246,10 +259,15 @@ export class Runtime {
     const conmon = spawnConmon(config);
     // The attach relay starts beside conmon; it connects once conmon has made its socket.
     const pendingAttach = options.attach ? prepareAttach(d.dir, options.attach) : undefined;
-    const message = await conmon.sync.next().catch((error: unknown) => {
-      pendingAttach?.cancel();
-      throw error;
-    });
+    // Until runc has put the container's process into its cgroups.
+    const releaseMoves = holdCgroupMovesFast();
+    const message = await conmon.sync
+      .next()
+      .catch((error: unknown) => {
+        pendingAttach?.cancel();
+        throw error;
+      })
+      .finally(releaseMoves);
     conmon.sync.close();
     if (!message || message.data < 0) {
       pendingAttach?.cancel();
@@ -484,6 +502,8 @@ export class Runtime {
     const execId = randomBytes(8).toString('hex');
     const dir = path.join(d.execDir, execId);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    // Until `runc exec` has put the process into the container's cgroups.
+    const releaseMoves = holdCgroupMovesFast();
     try {
       const processSpec = path.join(dir, 'process.json');
       await fs.writeFile(processSpec, JSON.stringify(proc));
@@ -522,7 +542,7 @@ export class Runtime {
       options.signal?.addEventListener('abort', detach, { once: true });
       let exited;
       try {
-        const started = await conmon.sync.next();
+        const started = await conmon.sync.next().finally(releaseMoves);
         throwIfAborted(options.signal, `exec in ${id}`);
         if (!started || started.data < 0) {
           detach();
@@ -541,6 +561,7 @@ export class Runtime {
       if (!exited) throw new CtrError('Internal', `exec in ${id}: conmon exited without reporting the exit code`);
       return { exitCode: exited.data };
     } finally {
+      releaseMoves();
       await fs.rm(dir, { recursive: true, force: true });
     }
   }
