@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs, mkdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { promises as fs, mkdirSync, readFileSync, renameSync, rmSync, watch, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
@@ -110,12 +110,15 @@ function notRunning(id: string): CtrError {
  */
 export class Runtime {
   private readonly containersDir: string;
+  /** Directories of removed containers on their way out; beside the containers, so a rename moves them. */
+  private readonly retiredDir: string;
   private readonly runcRoot: string;
   private readonly exitDir: string;
   private tools: Promise<Tools> | undefined;
 
   constructor(private readonly options: RuntimeOptions) {
     this.containersDir = path.join(options.root, 'containers');
+    this.retiredDir = path.join(options.root, 'removed-containers');
     this.runcRoot = path.join(options.runRoot, 'runc');
     this.exitDir = path.join(options.runRoot, 'exits');
   }
@@ -128,10 +131,12 @@ export class Runtime {
         hostRlimitCeilings(),
         hasSwapAccounting(),
         fs.mkdir(this.containersDir, { recursive: true, mode: 0o711 }),
+        fs.mkdir(this.retiredDir, { recursive: true, mode: 0o700 }),
         fs.mkdir(this.runcRoot, { recursive: true, mode: 0o700 }),
         fs.mkdir(this.exitDir, { recursive: true, mode: 0o700 }),
       ]);
       await checkRuntimeVersionOnce(runtime, this.options.runRoot);
+      void this.sweepRetired();
       return { runc: new Runc(runtime, this.runcRoot), runtime, conmon, ceilings, swap };
     })();
     this.tools.catch(() => (this.tools = undefined));
@@ -388,10 +393,30 @@ export class Runtime {
     // conmon exits a moment after writing the exit code: look again soon, then less often.
     for (let waited = 0, step = 1; waited < 2000 && isAlive(conmonPid); waited += step, step = Math.min(step * 2, 20)) await delay(step);
     if (isAlive(conmonPid)) process.kill(conmonPid as number, 'SIGKILL');
-    // A dozen small files: removed at once, they take a fraction of the thread-pool round
-    // trips that removing them one request at a time would cost.
-    rmSync(d.dir, { recursive: true, force: true });
+    this.retire(d.dir, id);
     rmSync(path.join(this.exitDir, id), { force: true });
+  }
+
+  /**
+   * A removed container's directory leaves the containers in one rename; its dozen files
+   * are deleted behind the call, on the thread pool — a dozen metadata writes a caller
+   * (`docker run --rm`) need not wait for. A process killed before they are gone leaves
+   * them to the next Runtime's setup.
+   */
+  private retire(dir: string, id: string): void {
+    const retired = path.join(this.retiredDir, `${id}.${randomBytes(4).toString('hex')}`);
+    try {
+      renameSync(dir, retired);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    void fs.rm(retired, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  private async sweepRetired(): Promise<void> {
+    const names = await fs.readdir(this.retiredDir).catch(() => []);
+    await Promise.all(names.map((name) => fs.rm(path.join(this.retiredDir, name), { recursive: true, force: true }).catch(() => undefined)));
   }
 
   /** The container's state, worked out from its record and what conmon and runc left. */

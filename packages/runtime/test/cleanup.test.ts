@@ -1,7 +1,7 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Runtime } from '@ctr/runtime';
-import { leftoverCgroups, mountsUnder, testBed, type TestBed } from './helpers';
+import { eventually, leftoverCgroups, mountsUnder, testBed, type TestBed } from './helpers';
 
 let bed: TestBed;
 beforeAll(async () => {
@@ -53,6 +53,27 @@ test('delete of an exited container removes its runc state and cgroup', async ()
   await bed.runtime.delete('done');
   expect(await leftoverCgroups(bed.cgroupParent)).toEqual([]);
   expect(await fs.readdir(path.join(bed.base, 'run', 'runc'))).toEqual([]);
+});
+
+test('a deleted container\'s files are deleted behind the call, and nothing of it remains', async () => {
+  await bed.runtime.create('retired', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] } });
+  await bed.runtime.start('retired');
+  await bed.runtime.wait('retired');
+  await bed.runtime.delete('retired');
+  expect(await fs.readdir(path.join(bed.base, 'root', 'containers'))).toEqual([]);
+  await eventually(async () => expect(await fs.readdir(path.join(bed.base, 'root', 'removed-containers'))).toEqual([]));
+});
+
+test('files a killed process left on their way out are deleted by the next Runtime', async () => {
+  const root = await fs.mkdtemp(path.join(bed.base, 'swept-'));
+  const left = path.join(root, 'removed-containers', 'abc.0123');
+  await fs.mkdir(left, { recursive: true });
+  await fs.writeFile(path.join(left, 'config.json'), '{}');
+  const runtime = new Runtime({ root, runRoot: path.join(root, 'run'), cgroupParent: bed.cgroupParent });
+  await runtime.create('next', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] } });
+  expect((await runtime.list()).map((c) => c.id)).toEqual(['next']);
+  await eventually(async () => expect(await fs.readdir(path.join(root, 'removed-containers'))).toEqual([]));
+  await runtime.delete('next');
 });
 
 test('a runtime binary older than runc 1.0.0-rc6 is refused (CVE-2019-5736)', async () => {
