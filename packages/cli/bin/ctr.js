@@ -58,7 +58,8 @@ function loadBundle(built) {
       // not written yet for this bundle
     }
   }
-  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+  // The bundle is ASCII (scripts/bundle-cli.js): read as latin1 it needs no UTF-8 decoding (≈ 1 ms).
+  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, require, module, bundle, dist);
   const saveCache = () => {

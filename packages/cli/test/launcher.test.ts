@@ -53,6 +53,13 @@ test('through a symlink in another directory (how npm installs bins) it finds ct
   expect((await launch(['--version'], envWith(), link)).code).toBe(0);
 });
 
+test('run by sh from its own directory, by bare name, it finds ctr.js beside itself', async () => {
+  const result = await new Promise<number | null>((resolve) => {
+    spawn('sh', ['ctr', '--version'], { cwd: join(__dirname, '..', 'bin'), env: envWith(), stdio: 'ignore' }).once('exit', resolve);
+  });
+  expect(result).toBe(0);
+});
+
 describe('the node process the launcher becomes', () => {
   /** `ctr events` through the launcher (it runs until stopped): its /proc cmdline and environment once node runs. */
   async function inspectEvents(env: NodeJS.ProcessEnv): Promise<{ argv: string[]; env: string[]; ended: { code: number | null; signal: NodeJS.Signals | null } }> {
