@@ -1,4 +1,4 @@
-import { constants, existsSync, openSync, readFileSync, write } from 'node:fs';
+import { close, constants, existsSync, openSync, readFileSync, write } from 'node:fs';
 
 /**
  * Moving a process into a cgroup — what runc does with every container's init and every
@@ -64,6 +64,7 @@ function keepMoving(): void {
       }
       procs = null;
       moving = false;
+      close(fd, () => undefined);
     });
   };
   move();

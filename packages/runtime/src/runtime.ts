@@ -401,15 +401,16 @@ export class Runtime {
    * A removed container's directory leaves the containers in one rename; its dozen files
    * are deleted behind the call, on the thread pool — a dozen metadata writes a caller
    * (`docker run --rm`) need not wait for. A process killed before they are gone leaves
-   * them to the next Runtime's setup.
+   * them to the next Runtime's setup. Where the rename cannot be made (the directory of
+   * removed containers was deleted under a running process), the files go in place.
    */
   private retire(dir: string, id: string): void {
     const retired = path.join(this.retiredDir, `${id}.${randomBytes(4).toString('hex')}`);
     try {
       renameSync(dir, retired);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+      return;
     }
     void fs.rm(retired, { recursive: true, force: true }).catch(() => undefined);
   }

@@ -64,6 +64,15 @@ test('a deleted container\'s files are deleted behind the call, and nothing of i
   await eventually(async () => expect(await fs.readdir(path.join(bed.base, 'root', 'removed-containers'))).toEqual([]));
 });
 
+test('a container is deleted in place when the directory of removed containers has gone', async () => {
+  await bed.runtime.create('in-place', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] } });
+  await fs.rm(path.join(bed.base, 'root', 'removed-containers'), { recursive: true, force: true });
+  await bed.runtime.delete('in-place');
+  expect(await fs.readdir(path.join(bed.base, 'root', 'containers'))).toEqual([]);
+  expect((await bed.runtime.list()).map((c) => c.id)).toEqual([]);
+  await fs.mkdir(path.join(bed.base, 'root', 'removed-containers'));
+});
+
 test('files a killed process left on their way out are deleted by the next Runtime', async () => {
   const root = await fs.mkdtemp(path.join(bed.base, 'swept-'));
   const left = path.join(root, 'removed-containers', 'abc.0123');
