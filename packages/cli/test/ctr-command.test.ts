@@ -38,7 +38,8 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
   });
 
   test('run -i pipes stdin to the container', async () => {
-    const child = execFile(process.execPath, on.argv('run', '--rm', '-i', '--network', 'none', 'busybox', 'sh', '-c', 'tr a-z A-Z'));
+    const [launcher, ...args] = on.argv('run', '--rm', '-i', '--network', 'none', 'busybox', 'sh', '-c', 'tr a-z A-Z');
+    const child = execFile(launcher as string, args);
     const out: string[] = [];
     child.stdout?.on('data', (d: Buffer) => out.push(d.toString()));
     child.stdin?.end('piped text\n');
@@ -49,7 +50,7 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
 
   test('run -it gives an interactive shell in a real terminal', async () => {
     // `script` gives ctr a pseudo-terminal, as a person's terminal would.
-    const command = [process.execPath, ...on.argv('run', '-it', '--rm', '--network', 'none', 'busybox', 'sh')].join(' ');
+    const command = on.argv('run', '-it', '--rm', '--network', 'none', 'busybox', 'sh').join(' ');
     const child = execFile('script', ['-qec', command, '/dev/null']);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -126,11 +127,11 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
 });
 
 test('a reader that closes the pipe early (ctr version | head -1) ends ctr quietly, with no stack', async () => {
-  const bin = join(__dirname, '..', 'bin', 'ctr.js');
+  const bin = join(__dirname, '..', 'bin', 'ctr');
   const state = await mkdtemp(join(tmpdir(), 'ctr-cli-epipe-'));
   try {
     // The client part is written, head exits, then the server part meets a closed pipe.
-    const command = `"${process.execPath}" "${bin}" --root "${state}/root" --runroot "${state}/run" version | head -1`;
+    const command = `"${bin}" --root "${state}/root" --runroot "${state}/run" version | head -1`;
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
       execFile('/bin/sh', ['-c', command], (_error, out, err) => resolve({ stdout: out, stderr: err }));
     });

@@ -10,7 +10,7 @@ let ctrCommand: string;
 
 beforeAll(async () => {
   local = await localCtr('exec-resize');
-  ctrCommand = [process.execPath, ...local.argv()].join(' ');
+  ctrCommand = local.argv().join(' ');
   const started = await local.run('run', '-d', '--name', 'sizes', '--network', 'none', 'busybox', 'sleep', '600');
   expect(started.code).toBe(0);
 });

@@ -8,7 +8,7 @@ export type CtrResult = ProcessResult;
 
 /** The ctr command (built), run without a daemon on one root. */
 export interface CtrOn {
-  /** Node's arguments for ctr on this root: for a test that starts the process itself. */
+  /** The command line of ctr on this root (the launcher first): for a test that starts the process itself. */
   argv(...args: string[]): string[];
   /** Runs `ctr args…` in the test's environment, with empty input. */
   run(...args: string[]): Promise<CtrResult>;
@@ -22,11 +22,12 @@ export interface LocalCtr extends CtrOn {
   cleanup(): Promise<void>;
 }
 
-const bin = join(__dirname, '..', 'bin', 'ctr.js');
+/** The launcher, as users run ctr: from its startup snapshot once a `run` has made one. */
+const bin = join(__dirname, '..', 'bin', 'ctr');
 
 export function ctrOn(root: string, runRoot: string): CtrOn {
   const argv = (...args: string[]): string[] => [bin, '--root', root, '--runroot', runRoot, ...args];
-  const runWith = (options: RunProcessOptions, ...args: string[]): Promise<CtrResult> => runProcess(process.execPath, argv(...args), options);
+  const runWith = (options: RunProcessOptions, ...args: string[]): Promise<CtrResult> => runProcess(bin, argv(...args).slice(1), options);
   return { argv, runWith, run: (...args) => runWith({ env: process.env }, ...args) };
 }
 

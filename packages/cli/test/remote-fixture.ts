@@ -4,8 +4,8 @@ import { runProcess, type ProcessResult, type RunProcessOptions } from '../../..
 
 export { startTestDaemon, type TestDaemon } from '../../api/test/fixture';
 
-/** The built command; the tests run it as a user would, in its own process. */
-export const CTR_BIN = join(__dirname, '..', 'bin', 'ctr.js');
+/** The built command's launcher; the tests run it as a user would, in its own process. */
+export const CTR_BIN = join(__dirname, '..', 'bin', 'ctr');
 
 export type Result = ProcessResult;
 
@@ -22,5 +22,5 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 /** Run `ctr args…`; a missing build fails the test with what to do. */
 export function ctr(args: string[], options: RunProcessOptions): Promise<Result> {
   if (!existsSync(join(__dirname, '..', 'dist', 'main.js'))) throw new Error('packages/cli/dist is missing: build first (npx tsc -b packages/cli)');
-  return runProcess(process.execPath, [CTR_BIN, ...args], options);
+  return runProcess(CTR_BIN, args, options);
 }

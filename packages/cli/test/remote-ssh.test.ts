@@ -29,7 +29,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'ctr-remote-ssh-'));
   // The far side runs `ctr system dial-stdio`: this ctr, found on the session's PATH, reaching the test daemon.
   await mkdir(join(work, 'bin'));
-  await writeFile(join(work, 'bin', 'ctr'), `#!/bin/sh\nexec '${process.execPath}' '${CTR_BIN}' "$@"\n`);
+  await writeFile(join(work, 'bin', 'ctr'), `#!/bin/sh\nexec '${CTR_BIN}' "$@"\n`);
   await chmod(join(work, 'bin', 'ctr'), 0o755);
   sshd = await startSshd(work, [`SetEnv PATH=${join(work, 'bin')}:/usr/local/bin:/usr/bin:/bin CTR_HOST=unix://${t.socket}`]);
   containerId = (await t.daemon.engine.create({ image: 'busybox', name: 'seen-over-ssh', network: 'none', cmd: ['true'] })).id;
