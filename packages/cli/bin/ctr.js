@@ -46,11 +46,11 @@ function compileBundle(cachedData) {
   return new vm.Script(require('node:module').wrap(fs.readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
 }
 
-/** Runs the bundle's module function; its `main`. */
-function evaluate(moduleFunction, bundleRequire) {
+/** Runs the bundle's module function; its exports. */
+function evaluateBundle(moduleFunction, bundleRequire) {
   const module = { exports: {} };
   moduleFunction(module.exports, bundleRequire, module, bundle, dist);
-  return module.exports.main;
+  return module.exports;
 }
 
 /**
@@ -80,7 +80,7 @@ function loadBundle(built) {
     }
   }
   const script = compileBundle(cachedData);
-  const main = evaluate(script.runInThisContext(), require);
+  const { main } = evaluateBundle(script.runInThisContext(), require);
   const afterwards = () => {
     const current = cachedData !== undefined && !script.cachedDataRejected;
     if (current && (cacheFile === fullCache || !runsContainer)) {
@@ -175,15 +175,19 @@ function start(main, args, afterwards) {
 /**
  * The startup snapshot (`node --snapshot-blob dist/ctr.snapshot.blob`, as bin/ctr starts
  * it): node's own start with the bundle already compiled — every function the full code
- * cache holds included — so reading, compiling and collecting it costs nothing at run
- * time. The bundle's modules are evaluated at run time, as from ctr.js: the snapshot
- * keeps code, never state (environment, clock, descriptors).
+ * cache holds included — and evaluated, with the engine `ctr run` loads (main.js
+ * `preload`), so reading, compiling, evaluating and collecting it costs nothing at run
+ * time.
  */
 function prepareSnapshot() {
   const built = fs.statSync(bundle);
   const script = compileBundle(fs.readFileSync(cacheFiles(built).full));
   if (script.cachedDataRejected) throw new Error('the code cache does not belong to this node');
-  const moduleFunction = script.runInThisContext();
+  // While the snapshot is made only built-in modules can be loaded; once it runs, anything
+  // the bundle leaves out (ssh2) through a real require.
+  let load = require;
+  const exports = evaluateBundle(script.runInThisContext(), (id) => load(id));
+  exports.preload();
   const home = fs.realpathSync(__dirname);
   v8.startupSnapshot.setDeserializeMainFunction(() => {
     const [launcherDir, ...args] = process.argv.slice(1);
@@ -195,7 +199,8 @@ function prepareSnapshot() {
       createRequire(process.argv[1])(process.argv[1]);
       return;
     }
-    start(evaluate(moduleFunction, createRequire(bundle)), args, () => undefined);
+    load = createRequire(bundle);
+    start(exports.main, args, () => undefined);
   });
 }
 

@@ -116,3 +116,13 @@ test('an install moved elsewhere with its snapshot still runs, through ctr.js, a
   expect(version).toEqual({ code: 0, stdout: expect.stringMatching(/^ctr version /), stderr: '' });
   expect(await readdir(install.dist)).not.toContain('ctr.snapshot.blob');
 });
+
+test('a command started from the snapshot reads the environment it is started in, not the one the snapshot was made in', async () => {
+  await runOnce();
+  const [, , root, , runRoot] = local.argv();
+  const images = (env: NodeJS.ProcessEnv): Promise<ProcessResult> => runProcess(launcher(), ['images', '-q'], { env: { ...process.env, ...env } });
+  const listed = await images({ CTR_ROOT: root, CTR_RUNROOT: runRoot });
+  expect(listed).toEqual({ code: 0, stdout: expect.stringMatching(/^[0-9a-f]{12}\n$/), stderr: '' });
+  const empty = join(install.dir, 'empty-root');
+  expect(await images({ CTR_ROOT: empty, CTR_RUNROOT: join(empty, 'run') })).toEqual({ code: 0, stdout: '', stderr: '' });
+});
