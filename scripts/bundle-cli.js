@@ -29,7 +29,7 @@ esbuild
   })
   // The startup snapshot holds the old bundle: bin/ctr.js makes a new one after the next `ctr run`.
   .then(() => {
-    for (const file of ['ctr.snapshot.blob', 'ctr.snapshot.node']) fs.rmSync(path.join(cli, 'dist', file), { force: true });
+    for (const file of ['ctr.snapshot.blob', 'ctr.snapshot.node', 'ctr.snapshot.failed']) fs.rmSync(path.join(cli, 'dist', file), { force: true });
   })
   .catch(() => {
     process.exitCode = 1;

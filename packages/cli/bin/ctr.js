@@ -9,6 +9,7 @@ const bundle = path.join(dist, 'ctr.bundle.js');
 const snapshot = path.join(dist, 'ctr.snapshot.blob');
 /** A symlink to the node binary that wrote the snapshot: V8 refuses a snapshot another build of it wrote. */
 const snapshotNode = path.join(dist, 'ctr.snapshot.node');
+const snapshotFailed = path.join(dist, 'ctr.snapshot.failed');
 
 /**
  * The bundle `npm run build` makes, unless a package was compiled after it (a `tsc -b`
@@ -118,10 +119,17 @@ function snapshotCurrent(built) {
  * Make the startup snapshot `bin/ctr` starts from, in a process of its own that outlives
  * this one (≈ half a second): node --build-snapshot runs this file, which compiles the
  * bundle with the full code cache. A lock file keeps concurrent commands from each
- * making one; a lock older than a minute belonged to a maker that was killed.
+ * making one; a lock older than a minute belonged to a maker that was killed. A maker
+ * that failed leaves `ctr.snapshot.failed`: this bundle is not tried again (the next
+ * build of ctr deletes it).
  */
 function refreshSnapshot(built) {
   if (snapshotCurrent(built)) return;
+  try {
+    if (fs.statSync(snapshotFailed).mtimeMs > built.mtimeMs) return;
+  } catch {
+    // never failed for this bundle
+  }
   const lock = `${snapshot}.lock`;
   try {
     fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
@@ -137,14 +145,14 @@ function refreshSnapshot(built) {
     'tmp="$1.$$"',
     'trap \'rm -f "$tmp" "$1.lock"\' EXIT',
     // The old snapshot goes before the link changes: bin/ctr never pairs one node with another's snapshot.
-    '"$2" --snapshot-blob "$tmp" --build-snapshot "$3" && rm -f "$1" && ln -sfn "$2" "$4" && mv -f "$tmp" "$1"',
+    'if "$2" --snapshot-blob "$tmp" --build-snapshot "$3"; then rm -f "$1" && ln -sfn "$2" "$4" && mv -f "$tmp" "$1"; else : > "$5"; fi',
   ].join('\n');
   const env = { ...process.env };
   // Flags change what V8 accepts: the snapshot is made as bin/ctr runs it, with none.
   delete env.NODE_OPTIONS;
   try {
     require('node:child_process')
-      .spawn('sh', ['-c', script, 'sh', snapshot, process.execPath, __filename, snapshotNode], { detached: true, stdio: 'ignore', env })
+      .spawn('sh', ['-c', script, 'sh', snapshot, process.execPath, __filename, snapshotNode, snapshotFailed], { detached: true, stdio: 'ignore', env })
       .unref();
   } catch {
     fs.rmSync(lock, { force: true });

@@ -5,7 +5,7 @@
  * while it is newer than the bundle, was made by the node on PATH and no NODE_OPTIONS are
  * set; otherwise it runs ctr.js, which makes a new one.
  */
-import { readdir, rename, rm, stat, symlink, unlink, utimes } from 'node:fs/promises';
+import { appendFile, readdir, rename, rm, stat, symlink, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runProcess, type ProcessResult } from '../../../test/support/run-process';
 import { installCopy, type InstallCopy } from './install-copy';
@@ -125,4 +125,21 @@ test('a command started from the snapshot reads the environment it is started in
   expect(listed).toEqual({ code: 0, stdout: expect.stringMatching(/^[0-9a-f]{12}\n$/), stderr: '' });
   const empty = join(install.dir, 'empty-root');
   expect(await images({ CTR_ROOT: empty, CTR_RUNROOT: join(empty, 'run') })).toEqual({ code: 0, stdout: '', stderr: '' });
+});
+
+test('a snapshot that cannot be made is tried once per build of ctr, and ctr runs without it', async () => {
+  const failing = join(install.dist, 'ctr.bundle.js');
+  await appendFile(failing, "\nif (require('node:v8').startupSnapshot.isBuildingSnapshot()) throw new Error('cannot be snapshotted');\n");
+  expect((await ctr('run', '--rm', '--network', 'none', 'busybox', 'true')).code).toBe(0);
+  const makerDone = async (): Promise<boolean> => {
+    const files = await readdir(install.dist);
+    return files.includes('ctr.snapshot.failed') && !files.includes('ctr.snapshot.blob.lock');
+  };
+  for (let tries = 0; !(await makerDone()); tries += 1) {
+    if (tries > 300) throw new Error('the failed maker left no mark');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(await ctr('run', '--rm', '--network', 'none', 'busybox', 'true')).toEqual({ code: 0, stdout: '', stderr: '' });
+  const files = await readdir(install.dist);
+  expect(files.filter((name) => name.startsWith('ctr.snapshot'))).toEqual(['ctr.snapshot.failed']);
 });
