@@ -18,16 +18,6 @@ function spawnQuiet(command, args) {
   });
 }
 
-/** Waits (up to 20 s) for bin/ctr.js's background maker of the CLI's startup snapshot to finish. */
-async function snapshotMade(dist) {
-  const fs = require('node:fs');
-  for (let tries = 0; tries < 200; tries++) {
-    if (fs.existsSync(path.join(dist, 'ctr.snapshot.blob')) && !fs.existsSync(path.join(dist, 'ctr.snapshot.blob.lock'))) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  console.log('(no startup snapshot was made: the CLI runs without it)');
-}
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
@@ -77,8 +67,6 @@ async function benchmark(rounds) {
     const lib = [];
     const cmd = [];
     for (let i = -2; i < rounds; i++) {
-      // A user's second `ctr run` on: the first one's full code cache made into the startup snapshot.
-      if (i === 0) await snapshotMade(path.join(__dirname, '..', 'packages', 'cli', 'dist'));
       const r = await rawRun(`raw${i + 2}`);
       const e = await engineRun();
       const c = await cliRun();

@@ -3,7 +3,6 @@
 // compiling ~150 modules costs more than starting the container `ctr run` is for; one
 // bundle (plus the V8 code cache bin/ctr.js keeps beside it) loads in a fraction of that.
 'use strict';
-const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
 
@@ -26,10 +25,6 @@ esbuild
     legalComments: 'external',
     charset: 'ascii',
     logLevel: 'warning',
-  })
-  // The startup snapshot holds the old bundle: bin/ctr.js makes a new one after the next `ctr run`.
-  .then(() => {
-    for (const file of ['ctr.snapshot.blob', 'ctr.snapshot.node', 'ctr.snapshot.failed']) fs.rmSync(path.join(cli, 'dist', file), { force: true });
   })
   .catch(() => {
     process.exitCode = 1;

@@ -13,7 +13,7 @@ import { registryCommands } from './commands/registry';
 import { systemCommands } from './commands/system';
 import { volumeCommands } from './commands/volumes';
 import { loginCommands } from './commands/login';
-import { closeEngine, configureEngine, engineModule } from './context';
+import { closeEngine, configureEngine } from './context';
 import { contextCommands } from './commands/context';
 import { bool, list, parseFlags, str, type FlagSpec, type ParsedArgs } from './flags';
 import type { HostFlags } from './host';
@@ -164,16 +164,6 @@ function hostFlags(global: ParsedArgs): HostFlags {
 }
 
 /** The `ctr` command: resolves to the exit code. */
-/**
- * Loads what `ctr run` would otherwise load on first use (the engine and the packages
- * under it), for bin/ctr.js to call while it makes the startup snapshot: they are then
- * part of it, evaluated. Module-level code in ctr reads no environment, clock or files,
- * so nothing of the moment the snapshot was made is kept.
- */
-export function preload(): void {
-  engineModule();
-}
-
 export async function main(argv: string[], io: Io): Promise<number> {
   let global;
   try {

@@ -3,14 +3,15 @@
  * compiled when it was written, so a command that runs a container writes the one that
  * stays; any other command's cache is partial, replaced by the first `run`.
  */
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runProcess, type ProcessResult } from '../../../test/support/run-process';
-import { installCopy, type InstallCopy } from './install-copy';
 import { localCtr, type LocalCtr } from './local-ctr';
 
+const cli = join(__dirname, '..');
 let local: LocalCtr;
-let install: InstallCopy;
+let install: string;
 
 beforeAll(async () => {
   local = await localCtr('code-cache');
@@ -20,30 +21,35 @@ afterAll(async () => {
   await local?.cleanup();
 });
 
+// A copy of the launcher and the bundle, as an install has them: its cache is this test's alone.
 beforeEach(async () => {
-  install = await installCopy('code-cache');
+  install = await mkdtemp(join(tmpdir(), 'ctr-code-cache-'));
+  await mkdir(join(install, 'cli', 'bin'), { recursive: true });
+  await mkdir(join(install, 'cli', 'dist'));
+  await copyFile(join(cli, 'bin', 'ctr.js'), join(install, 'cli', 'bin', 'ctr.js'));
+  await copyFile(join(cli, 'dist', 'ctr.bundle.js'), join(install, 'cli', 'dist', 'ctr.bundle.js'));
 });
 
 afterEach(async () => {
-  await install.remove();
+  await rm(install, { recursive: true, force: true });
 });
 
 function ctr(...args: string[]): Promise<ProcessResult> {
   const [, ...onRoot] = local.argv(...args);
-  return runProcess(process.execPath, [join(install.bin, 'ctr.js'), ...onRoot], { env: process.env });
+  return runProcess(process.execPath, [join(install, 'cli', 'bin', 'ctr.js'), ...onRoot], { env: process.env });
 }
 
 async function caches(): Promise<string[]> {
-  return (await readdir(install.dist)).filter((name) => name.endsWith('.cache')).map((name) => name.replace(/^ctr\.bundle\.\d+-\d+\./, ''));
+  return (await readdir(join(install, 'cli', 'dist'))).filter((name) => name.endsWith('.cache')).map((name) => name.replace(/^ctr\.bundle\.\d+-\d+\./, ''));
 }
 
 test('a command that runs no container writes a partial cache, which the next one uses as it is', async () => {
   expect((await ctr('--version')).code).toBe(0);
   expect(await caches()).toEqual(['partial.cache']);
-  const [file] = (await readdir(install.dist)).filter((name) => name.endsWith('.cache'));
-  const written = (await stat(join(install.dist, file))).mtimeMs;
+  const [file] = (await readdir(join(install, 'cli', 'dist'))).filter((name) => name.endsWith('.cache'));
+  const written = (await stat(join(install, 'cli', 'dist', file))).mtimeMs;
   expect((await ctr('images')).code).toBe(0);
-  expect((await stat(join(install.dist, file))).mtimeMs).toBe(written);
+  expect((await stat(join(install, 'cli', 'dist', file))).mtimeMs).toBe(written);
 });
 
 test('the first run of a container replaces a partial cache with the full one, which stays', async () => {
@@ -57,8 +63,8 @@ test('the first run of a container replaces a partial cache with the full one, w
 
 test('a cache V8 refuses is replaced, and the command still runs', async () => {
   await ctr('run', '--rm', '--network', 'none', 'busybox', 'true');
-  const [file] = (await readdir(install.dist)).filter((name) => name.endsWith('.cache'));
-  await writeFile(join(install.dist, file), 'not a code cache');
+  const [file] = (await readdir(join(install, 'cli', 'dist'))).filter((name) => name.endsWith('.cache'));
+  await writeFile(join(install, 'cli', 'dist', file), 'not a code cache');
   const version = await ctr('--version');
   expect(version.code).toBe(0);
   expect(version.stdout).toMatch(/^ctr version /);

@@ -1,18 +1,16 @@
 /**
- * `bin/ctr`, the launcher npm links as `ctr`: it replaces itself with node running ctr
- * (same process, status, signals and stdio; snapshot.test.ts shows when node starts from
- * ctr's startup snapshot), and moves NODE_EXTRA_CA_CERTS to CTR_EXTRA_CA_CERTS so Node
- * does not parse a CA bundle at every start — while a daemon whose certificate that CA
- * signed is still trusted when ctr connects to it over TLS.
+ * `bin/ctr`, the launcher npm links as `ctr`: it replaces itself with `node bin/ctr.js`
+ * (same process, status, signals and stdio), and moves NODE_EXTRA_CA_CERTS to
+ * CTR_EXTRA_CA_CERTS so Node does not parse a CA bundle at every start — while a daemon
+ * whose certificate that CA signed is still trusted when ctr connects to it over TLS.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiServer } from '@ctr/api';
 import { runProcess, type ProcessResult } from '../../../test/support/run-process';
 import { makeTlsCertificates, readTlsFiles } from '../../../test/support/tls-certs';
-import { launchedNode, type LaunchedNode } from './launched-node';
 import { cleanEnv, ctr, startTestDaemon, type TestDaemon } from './remote-fixture';
 
 const LAUNCHER = join(__dirname, '..', 'bin', 'ctr');
@@ -63,8 +61,28 @@ test('run by sh from its own directory, by bare name, it finds ctr.js beside its
 });
 
 describe('the node process the launcher becomes', () => {
-  /** `ctr events` through the launcher (it runs until stopped). */
-  const inspectEvents = (env: NodeJS.ProcessEnv): Promise<LaunchedNode> => launchedNode(LAUNCHER, ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), 'events'], env);
+  /** `ctr events` through the launcher (it runs until stopped): its /proc cmdline and environment once node runs. */
+  async function inspectEvents(env: NodeJS.ProcessEnv): Promise<{ argv: string[]; env: string[]; ended: { code: number | null; signal: NodeJS.Signals | null } }> {
+    const child = spawn(LAUNCHER, ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), 'events'], { env, stdio: 'ignore' });
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      const pid = child.pid as number;
+      let argv: string[] = [];
+      for (let tries = 0; !argv.some((arg) => arg.endsWith('/ctr.js')); tries += 1) {
+        if (tries > 200) throw new Error(`the launcher did not become node: ${argv.join(' ')}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      }
+      const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+      process.kill(pid, 'SIGTERM');
+      return { argv, env: environ, ended: await ended };
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await ended;
+      }
+    }
+  }
 
   test('is the launcher process itself (exec): a signal sent to it reaches ctr', async () => {
     const seen = await inspectEvents(envWith());

@@ -22,7 +22,7 @@ export interface LocalCtr extends CtrOn {
   cleanup(): Promise<void>;
 }
 
-/** The launcher, as users run ctr: from its startup snapshot once a `run` has made one. */
+/** The launcher, as users run ctr (it execs node bin/ctr.js). */
 const bin = join(__dirname, '..', 'bin', 'ctr');
 
 export function ctrOn(root: string, runRoot: string): CtrOn {
