@@ -90,8 +90,14 @@ const built = currentBundle();
 const { main, saveCache } = built ? loadBundle(built) : { main: require('../dist/main.js').main, saveCache: () => undefined };
 main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
   (code) => {
-    process.exitCode = code;
     saveCache();
+    // Ending once the output is out, not when the event loop runs dry, saves Node's
+    // teardown and the waits for what the command left behind: deletions the engine hands
+    // to processes of their own (@ctr/store's mount relay) or leaves to the next command's
+    // sweep. A pipe or socket may still hold output when the command is done (a slow
+    // reader): the empty write's callback comes after everything written before it.
+    const flushed = (stream) => new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', resolve)));
+    Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => process.exit(code));
   },
   (error) => {
     process.stderr.write(`Error: ${error && error.message ? error.message : error}\n`);

@@ -12,18 +12,28 @@ import type { AttachStreams } from './types';
  * which makes conmon close the container's stdin (Docker's StdinOnce). The relay reports
  * "ok" or an error on fd 3 once connected, so nothing the container says is missed.
  *
- * Starting Perl takes a few milliseconds, so the relay is started first and told "go" on
- * fd 3 when the socket is there: a container start spawns it beside conmon, not after it.
+ * A container start spawns the relay beside conmon, not after it. conmon makes the socket
+ * before it runs `runc create`, and the relay connects as soon as the socket is there
+ * (looking again every millisecond until then), so it is connected by the time
+ * `runc create` is done. The start waits for its "ok" before it lets the process run. The
+ * parent closing fd 3 ends the wait: the start failed, or the parent went away.
  */
 const RELAY = String.raw`
-use strict; use warnings; use Socket; use IO::Handle;
-my ($path, $mode) = @ARGV;
+use strict; use warnings; use Socket; use IO::Handle; use Errno;
+my ($path, $mode, $wait) = @ARGV;
 open(my $ctl, '+<&=', 3) or exit 3;
 $ctl->autoflush(1);
-my $go = <$ctl>;
-exit 0 unless defined $go && $go eq "go\n";
-socket(my $s, AF_UNIX, SOCK_SEQPACKET, 0) or do { print $ctl "socket: $!\n"; exit 2 };
-connect($s, pack_sockaddr_un($path)) or do { print $ctl "connect: $!\n"; exit 2 };
+my $s;
+while (1) {
+  socket($s, AF_UNIX, SOCK_SEQPACKET, 0) or do { print $ctl "socket: $!\n"; exit 2 };
+  last if connect($s, pack_sockaddr_un($path));
+  my ($why, $later) = ("$!", $wait eq 'wait' && ($!{ENOENT} || $!{ECONNREFUSED}));
+  close($s);
+  $later or do { print $ctl "connect: $why\n"; exit 2 };
+  my $rin = '';
+  vec($rin, 3, 1) = 1;
+  if (select(my $r = $rin, undef, undef, 0.001) > 0) { exit 0 unless sysread($ctl, my $byte, 1) }
+}
 print $ctl "ok\n";
 close($ctl);
 $SIG{PIPE} = 'IGNORE';
@@ -57,16 +67,19 @@ export interface AttachSession {
 
 /** A relay started ahead of the socket it will connect to. */
 export interface PendingAttach {
-  /** Connect now; resolves once connected, so the process can start and miss no output. */
+  /** Resolves once connected (the relay connects as soon as it can), so the process can start and miss no output. */
   connect(): Promise<AttachSession>;
   /** The socket never came: let the relay go. */
   cancel(): void;
 }
 
-/** Start the relay for the `attach` socket in `dir`, to connect later. */
-export function prepareAttach(dir: string, streams: AttachStreams): PendingAttach {
+/**
+ * Start the relay for the `attach` socket in `dir`. With `whenMade`, for a monitor that is
+ * starting, it waits for the socket to appear; otherwise a missing socket fails the connect.
+ */
+export function prepareAttach(dir: string, streams: AttachStreams, whenMade = false): PendingAttach {
   const withStdin = streams.stdin !== undefined;
-  const relay = spawn('perl', ['-e', RELAY, 'attach', withStdin ? 'stdin' : 'none'], {
+  const relay = spawn('perl', ['-e', RELAY, 'attach', withStdin ? 'stdin' : 'none', whenMade ? 'wait' : 'now'], {
     cwd: dir,
     stdio: [withStdin ? 'pipe' : 'ignore', streams.stdout ? 'pipe' : 'ignore', streams.stderr ? 'pipe' : 'ignore', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
@@ -85,7 +98,6 @@ export function prepareAttach(dir: string, streams: AttachStreams): PendingAttac
   const ctlClosed = new Promise<void>((resolve) => ctl.once('close', resolve));
   return {
     async connect(): Promise<AttachSession> {
-      ctl.write('go\n');
       await Promise.race([answered, ctlClosed, exited]);
       ctl.destroy();
       if (!answer.startsWith('ok')) {

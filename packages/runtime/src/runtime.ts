@@ -263,7 +263,7 @@ export class Runtime {
     };
     const conmon = spawnConmon(config);
     // The attach relay starts beside conmon; it connects once conmon has made its socket.
-    const pendingAttach = options.attach ? prepareAttach(d.dir, options.attach) : undefined;
+    const pendingAttach = options.attach ? prepareAttach(d.dir, options.attach, true) : undefined;
     // Until runc has put the container's process into its cgroups.
     const releaseMoves = holdCgroupMovesFast();
     const message = await conmon.sync

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, promises as fs, readSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { CtrError, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
 import {
   digestHex,
@@ -20,6 +20,12 @@ import type { LeaseManager } from './leases';
 import { lockOwner } from './lock';
 
 const HEX = /^[a-f0-9]{64}$/;
+/**
+ * Blobs up to this size (manifests, indexes, configs) are read in one direct call and handed
+ * out as a one-chunk stream: a thread-pool round trip for each of open, stat, read and close
+ * costs more than the read itself, and every container create reads two of them.
+ */
+const SMALL_BLOB = 64 * 1024;
 
 /** An ingest found on disk: a write that was interrupted or is in progress. */
 export interface IngestStatus {
@@ -80,19 +86,35 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
   async read(digest: Digest, options: ReadOptions = {}): Promise<Readable> {
     const file = this.blobPath(digest);
     throwIfAborted(options.signal, `reading ${digest}`);
-    let handle: fs.FileHandle;
+    let fd: number;
     try {
-      handle = await fs.open(file, 'r');
+      fd = openSync(file, 'r');
     } catch (error) {
       throw this.missing(error, digest);
     }
     const offset = options.offset ?? 0;
-    const { size } = await handle.stat();
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) {
-      await handle.close();
-      throw invalidArgument(`cannot read ${digest} from offset ${offset}: the blob has ${size} bytes`);
+    let size: number;
+    try {
+      size = fstatSync(fd).size;
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) {
+        throw invalidArgument(`cannot read ${digest} from offset ${offset}: the blob has ${size} bytes`);
+      }
+      if (size - offset <= SMALL_BLOB) {
+        const bytes = Buffer.allocUnsafe(size - offset);
+        let filled = 0;
+        while (filled < bytes.length) {
+          const got = readSync(fd, bytes, filled, bytes.length - filled, offset + filled);
+          if (got === 0) break;
+          filled += got;
+        }
+        closeSync(fd);
+        return Readable.from([bytes.subarray(0, filled)], { objectMode: false });
+      }
+    } catch (error) {
+      closeSync(fd);
+      throw error;
     }
-    return handle.createReadStream({ start: offset, ...(options.signal ? { signal: options.signal } : {}) });
+    return createReadStream(file, { fd, start: offset, ...(options.signal ? { signal: options.signal } : {}) });
   }
 
   /** Read a whole small blob (a manifest, index or config) into memory. */

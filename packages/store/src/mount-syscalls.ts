@@ -8,6 +8,10 @@ import { CtrError } from '@ctr/errors';
  * a good part of starting and removing a container. One small Perl process (perl-base is
  * part of every Debian system; @ctr/runtime's attach relay uses it too) stays beside the
  * Node process and makes the calls on request, one line each way.
+ *
+ * It also deletes directory trees behind its caller: a forked child removes the tree and says
+ * so on the same pipe, tagged, so a remove neither holds up the mounts queued behind it nor
+ * depends on the Node process living until it is done (`ctr run --rm` ends first).
  */
 
 /** System call numbers where this is known; elsewhere ctr runs mount(8) and umount(8). */
@@ -23,10 +27,23 @@ const MNT_DETACH = 2;
 
 const RELAY = `
 $| = 1;
+$SIG{CHLD} = 'IGNORE';
 my ($mount, $umount2) = @ARGV;
 while (my $line = <STDIN>) {
   chomp $line;
   my ($op, @a) = split /\\t/, $line, -1;
+  if ($op eq 'R') {
+    my $pid = fork();
+    if (defined $pid && $pid == 0) {
+      $SIG{PIPE} = 'IGNORE';
+      require File::Path;
+      File::Path::remove_tree($a[1], { error => \\my $errors });
+      print "R\\t$a[0]\\t" . join('; ', map { my ($f, $m) = %$_; length($f) ? "$f: $m" : $m } @$errors) . "\\n";
+      exit 0;
+    }
+    print "R\\t$a[0]\\tfork: $!\\n" unless defined $pid;
+    next;
+  }
   my $r = -1;
   if ($op eq 'M') {
     if (!length($a[5]) || chdir($a[5])) { $r = syscall($mount, $a[0], $a[1], $a[2], 0 + $a[3], $a[4]); }
@@ -42,6 +59,8 @@ type Reply = { errno: number; message: string };
 class MountRelay {
   private readonly child: ChildProcessByStdio<Writable, Readable, null>;
   private readonly waiting: Array<(reply: Reply) => void> = [];
+  private readonly removing = new Map<string, (problem: string) => void>();
+  private nextRemoval = 0;
   private pending = '';
 
   constructor(numbers: { mount: number; umount2: number }) {
@@ -50,15 +69,24 @@ class MountRelay {
     this.child.stdout.on('data', (text: string) => {
       this.pending += text;
       for (let nl = this.pending.indexOf('\n'); nl >= 0; nl = this.pending.indexOf('\n')) {
-        const [errno = '', message = ''] = this.pending.slice(0, nl).split('\t');
+        const fields = this.pending.slice(0, nl).split('\t');
         this.pending = this.pending.slice(nl + 1);
-        this.waiting.shift()?.({ errno: Number(errno), message });
-        if (this.waiting.length === 0) this.hold(false);
+        if (fields[0] === 'R') {
+          const done = this.removing.get(fields[1] ?? '');
+          this.removing.delete(fields[1] ?? '');
+          done?.(fields[2] ?? '');
+        } else {
+          const [errno = '', message = ''] = fields;
+          this.waiting.shift()?.({ errno: Number(errno), message });
+        }
+        if (this.waiting.length === 0 && this.removing.size === 0) this.hold(false);
       }
     });
     const gone = (): void => {
       if (relay === this) relay = undefined;
       for (const reply of this.waiting.splice(0)) reply({ errno: -1, message: 'the mount relay exited' });
+      for (const done of this.removing.values()) done('the mount relay exited');
+      this.removing.clear();
     };
     this.child.on('error', gone);
     this.child.on('exit', gone);
@@ -69,9 +97,20 @@ class MountRelay {
   request(fields: Array<string | number>): Promise<Reply> {
     if (fields.some((f) => /[\t\n]/.test(String(f)))) return Promise.resolve({ errno: 22, message: 'Invalid argument' });
     return new Promise((resolve) => {
-      if (this.waiting.length === 0) this.hold(true);
+      this.hold(true);
       this.waiting.push(resolve);
       this.child.stdin.write(`${fields.join('\t')}\n`);
+    });
+  }
+
+  /** Resolves with '' once the tree is gone, or with what went wrong. */
+  removeTree(dir: string): Promise<string> {
+    if (/[\t\n]/.test(dir)) return Promise.resolve('a path with a tab or newline');
+    const tag = String(this.nextRemoval++);
+    return new Promise((resolve) => {
+      this.hold(true);
+      this.removing.set(tag, resolve);
+      this.child.stdin.write(`R\t${tag}\t${dir}\n`);
     });
   }
 
@@ -98,6 +137,19 @@ function currentRelay(): MountRelay | undefined {
  */
 export function startMountRelay(): void {
   currentRelay();
+}
+
+/**
+ * Delete a directory tree in a process of its own, which finishes the job even if this
+ * process ends first. Resolves once it is gone; undefined when there is no relay (no perl,
+ * or an architecture without known numbers): the caller deletes it itself.
+ */
+export function removeTreeBehind(dir: string): Promise<void> | undefined {
+  const current = currentRelay();
+  if (!current) return undefined;
+  return current.removeTree(dir).then((problem) => {
+    if (problem) throw new CtrError('Internal', `could not delete ${dir}: ${problem}`);
+  });
 }
 
 /** A mount(2) of `options` split into flags and filesystem data, or undefined to use mount(8). */

@@ -4,6 +4,7 @@ import { alreadyExists, conflict, invalidArgument, notFound, throwIfAborted } fr
 import { run } from './exec';
 import { diskUsage, errno, storageError } from './fs-util';
 import type { Mount } from './mount';
+import { removeTreeBehind } from './mount-syscalls';
 import { SnapshotMetadata, type SnapshotDb, type SnapshotKind, type SnapshotRecord } from './snapshot-metadata';
 
 export type { SnapshotKind } from './snapshot-metadata';
@@ -85,8 +86,9 @@ export class OverlaySnapshotter {
   /**
    * Remove a snapshot; one that others are based on is a Conflict. With `background`, the
    * call returns once the snapshot is gone from the table, and its files are deleted
-   * behind it (`settle()` waits for that; an interrupted delete leaves an unrecorded
-   * directory, which `fsck` removes).
+   * behind it by the mount relay's process, which finishes even if this one exits first
+   * (`settle()` waits for it; a delete cut short, by a crash, leaves an unrecorded
+   * directory, which `fsck` removes). Without a relay the files go before the call returns.
    */
   async remove(key: string, options: { background?: boolean } = {}): Promise<void> {
     const id = await this.metadata.update(async (db) => {
@@ -101,8 +103,10 @@ export class OverlaySnapshotter {
       delete db.snapshots[key];
       return record.id;
     });
-    if (!options.background) return this.removeDir(id);
-    const removing = this.removeDir(id)
+    const behind = options.background ? removeTreeBehind(path.join(this.root, id)) : undefined;
+    if (!behind) return this.removeDir(id);
+    const removing = behind
+      .catch(() => this.removeDir(id))
       .catch(() => undefined)
       .finally(() => this.removing.delete(removing));
     this.removing.add(removing);
