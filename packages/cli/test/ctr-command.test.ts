@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetworkManager } from '@ctr/network';
@@ -117,6 +117,26 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
   test('container and image sub-command forms work', async () => {
     expect((await ctr('container', 'ls', '-a', '-q')).code).toBe(0);
     expect((await ctr('image', 'ls', '--format', '{{.Repository}}:{{.Tag}}')).stdout).toBe('busybox:latest\n');
+  });
+
+  test('output more than a pipe holds reaches a reader that is slow to read, whole, before ctr exits', async () => {
+    const command = `${on.argv('run', '--rm', '--network', 'none', 'busybox', 'head', '-c', '3000000', '/dev/zero').map((a) => `'${a}'`).join(' ')} | (sleep 1; wc -c)`;
+    const counted = await new Promise<string>((resolve, reject) => {
+      execFile('/bin/sh', ['-c', command], (error, out) => (error ? reject(error) : resolve(out)));
+    });
+    expect(counted.trim()).toBe('3000000');
+  });
+
+  test('a --rm container leaves no files behind: its layer and its directory are deleted after ctr run ends', async () => {
+    expect((await ctr('run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', 'echo data > /file')).code).toBe(0);
+    const leftovers = async (): Promise<string[]> => {
+      const snapshots = JSON.parse(await readFile(join(root, 'snapshots', 'metadata.json'), 'utf8')) as { snapshots: Record<string, { id: string }> };
+      const recorded = new Set(Object.values(snapshots.snapshots).map((s) => String(s.id)));
+      const unrecorded = (await readdir(join(root, 'snapshots'))).filter((name) => name !== 'metadata.json' && !name.startsWith('.') && !recorded.has(name));
+      return [...unrecorded, ...(await readdir(join(root, 'removed-containers')))];
+    };
+    for (let waited = 0; waited < 5000 && (await leftovers()).length > 0; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await leftovers()).toEqual([]);
   });
 
   test('volume create, ls and rm', async () => {

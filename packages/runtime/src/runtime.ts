@@ -43,6 +43,12 @@ export interface RuntimeOptions {
   conmonPath?: string;
   /** Parent cgroup of every container, absolute (default `/ctr`). */
   cgroupParent?: string;
+  /**
+   * Deletes a directory tree in a process that outlives this one, resolving once it is gone
+   * (the engine passes @ctr/store's `removeTreeBehind`), or returns undefined to decline.
+   * Without it, a removed container's files are deleted by this process, behind the call.
+   */
+  removeTree?: (dir: string) => Promise<void> | undefined;
 }
 
 export interface StartOptions {
@@ -399,10 +405,11 @@ export class Runtime {
 
   /**
    * A removed container's directory leaves the containers in one rename; its dozen files
-   * are deleted behind the call, on the thread pool — a dozen metadata writes a caller
-   * (`docker run --rm`) need not wait for. A process killed before they are gone leaves
-   * them to the next Runtime's setup. Where the rename cannot be made (the directory of
-   * removed containers was deleted under a running process), the files go in place.
+   * are deleted behind the call — a dozen metadata writes a caller (`docker run --rm`) need
+   * not wait for — by `removeTree`'s process when there is one, else on the thread pool.
+   * Files a process killed (or ended) before they were gone leaves go in the next
+   * Runtime's setup. Where the rename cannot be made (the directory of removed containers
+   * was deleted under a running process), the files go in place.
    */
   private retire(dir: string, id: string): void {
     const retired = path.join(this.retiredDir, `${id}.${randomBytes(4).toString('hex')}`);
@@ -412,7 +419,8 @@ export class Runtime {
       rmSync(dir, { recursive: true, force: true });
       return;
     }
-    void fs.rm(retired, { recursive: true, force: true }).catch(() => undefined);
+    const inProcess = (): Promise<void> => fs.rm(retired, { recursive: true, force: true });
+    void (this.options.removeTree?.(retired)?.catch(inProcess) ?? inProcess()).catch(() => undefined);
   }
 
   private async sweepRetired(): Promise<void> {

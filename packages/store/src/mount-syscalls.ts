@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CtrError } from '@ctr/errors';
 
@@ -9,9 +10,10 @@ import { CtrError } from '@ctr/errors';
  * part of every Debian system; @ctr/runtime's attach relay uses it too) stays beside the
  * Node process and makes the calls on request, one line each way.
  *
- * It also deletes directory trees behind its caller: a forked child removes the tree and says
- * so on the same pipe, tagged, so a remove neither holds up the mounts queued behind it nor
- * depends on the Node process living until it is done (`ctr run --rm` ends first).
+ * It also deletes directory trees behind its caller: a forked child runs `rm -rf
+ * --one-file-system` (never into a mount left inside) and says when it is done on the same
+ * pipe, tagged, so a removal neither holds up the mounts queued behind it nor depends on the
+ * Node process living until it is done (`ctr run --rm` ends first).
  */
 
 /** System call numbers where this is known; elsewhere ctr runs mount(8) and umount(8). */
@@ -36,9 +38,9 @@ while (my $line = <STDIN>) {
     my $pid = fork();
     if (defined $pid && $pid == 0) {
       $SIG{PIPE} = 'IGNORE';
-      require File::Path;
-      File::Path::remove_tree($a[1], { error => \\my $errors });
-      print "R\\t$a[0]\\t" . join('; ', map { my ($f, $m) = %$_; length($f) ? "$f: $m" : $m } @$errors) . "\\n";
+      $SIG{CHLD} = 'DEFAULT';
+      my $status = system { '/bin/rm' } 'rm', '-rf', '--one-file-system', '--', $a[1];
+      print "R\\t$a[0]\\t" . ($status == 0 ? '' : "rm -rf exited with status $?") . "\\n";
       exit 0;
     }
     print "R\\t$a[0]\\tfork: $!\\n" unless defined $pid;
@@ -147,7 +149,7 @@ export function startMountRelay(): void {
 export function removeTreeBehind(dir: string): Promise<void> | undefined {
   const current = currentRelay();
   if (!current) return undefined;
-  return current.removeTree(dir).then((problem) => {
+  return current.removeTree(path.resolve(dir)).then((problem) => {
     if (problem) throw new CtrError('Internal', `could not delete ${dir}: ${problem}`);
   });
 }

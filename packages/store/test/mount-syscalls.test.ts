@@ -3,7 +3,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isCtrError } from '@ctr/errors';
-import { mountAll, unmount } from '@ctr/store';
+import { mountAll, removeTreeBehind, unmount } from '@ctr/store';
 
 let base: string;
 let overlay: { lower: string; upper: string; work: string; merged: string };
@@ -78,4 +78,46 @@ test('a program that mounted and unmounted exits by itself (the mount relay neve
   );
   expect(output.trim()).toBe('done');
   expect(mounted(overlay.merged)).toBe(false);
+});
+
+/** Wait (a bounded while) for `check` to hold: the relay's removals finish in a process of their own. */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  for (let waited = 0; waited < 5000; waited += 20) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return check();
+}
+
+const gone = (dir: string) => (): Promise<boolean> => fs.access(dir).then(() => false, () => true);
+
+test('removeTreeBehind deletes a tree and resolves once it is gone', async () => {
+  const tree = path.join(base, 'tree');
+  await fs.mkdir(path.join(tree, 'a', 'b'), { recursive: true });
+  await fs.writeFile(path.join(tree, 'a', 'b', 'file'), 'x');
+  await fs.symlink('/etc/hostname', path.join(tree, 'link'));
+  await removeTreeBehind(tree);
+  expect(await gone(tree)()).toBe(true);
+  expect(readFileSync('/etc/hostname', 'utf8').length).toBeGreaterThan(0);
+});
+
+test('a tree handed to removeTreeBehind is deleted even when the process that asked exits at once', async () => {
+  const tree = path.join(base, 'tree');
+  for (let i = 0; i < 200; i++) await fs.mkdir(path.join(tree, `d${i}`, 'x'), { recursive: true });
+  await runNode(`s.removeTreeBehind(${JSON.stringify(tree)}); await new Promise((r) => setImmediate(r)); process.exit(0);`);
+  expect(await eventually(gone(tree))).toBe(true);
+});
+
+test('removeTreeBehind never deletes into a filesystem mounted inside the tree, and says it left something', async () => {
+  const tree = path.join(base, 'tree');
+  const inner = path.join(tree, 'mnt');
+  await fs.mkdir(inner, { recursive: true });
+  await mountAll([{ type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }], inner);
+  try {
+    await fs.writeFile(path.join(inner, 'keep'), 'kept');
+    await expect(removeTreeBehind(tree)).rejects.toMatchObject({ code: 'Internal' });
+    expect(readFileSync(path.join(inner, 'keep'), 'utf8')).toBe('kept');
+  } finally {
+    await unmount(inner);
+  }
 });
