@@ -294,7 +294,7 @@ export class Runtime {
       // The record is written while the process starts: `start` returns after both.
       await Promise.all([
         d.write({ ...record, status: 'running', pid: message.data, startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, error: '' }),
-        tools.runc.start(id),
+        tools.runc.start(id).then(() => programRuns(message.data)),
       ]);
     } catch (error) {
       await tools.runc.kill(id, 'KILL').catch(() => undefined);
@@ -651,6 +651,24 @@ async function readText(file: string): Promise<string | undefined> {
 function ignoreGone(error: unknown): void {
   if (isCtrError(error) && (error.code === 'NotFound' || error.code === 'Conflict')) return;
   throw error;
+}
+
+/**
+ * Once its exec fifo has been read, runc init still has to exec the container's program:
+ * wait (briefly, bounded) until it has, so that whoever looks right after `start` returns
+ * (`docker run -d … && docker top`) sees the program, not `runc:[2:INIT]`.
+ */
+async function programRuns(pid: number): Promise<void> {
+  for (let waited = 0; waited < 100; waited++) {
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8');
+    } catch {
+      return;
+    }
+    if (!comm.startsWith('runc:[2:INIT]')) return;
+    await delay(1);
+  }
 }
 
 function delay(ms: number): Promise<void> {

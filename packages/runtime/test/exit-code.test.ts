@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { testBed, type TestBed } from './helpers';
 
 let bed: TestBed;
@@ -17,4 +18,12 @@ test('the exit code of the process is the exit code of the container', async () 
   expect(state.status).toBe('exited');
   expect(state.exitCode).toBe(3);
   expect(Date.parse(state.finishedAt)).toBeGreaterThanOrEqual(Date.parse(state.startedAt) - 1000);
+});
+
+test('start returns once the container runs its program, not while runc init is still about to exec it', async () => {
+  await bed.runtime.create('execd', { rootfs: await bed.rootfs(), image: { Cmd: ['sleep', '30'] } });
+  await bed.runtime.start('execd');
+  const { pid } = await bed.runtime.state('execd');
+  expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('sleep');
+  await bed.runtime.delete('execd', { force: true });
 });
