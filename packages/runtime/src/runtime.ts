@@ -419,13 +419,18 @@ export class Runtime {
       rmSync(dir, { recursive: true, force: true });
       return;
     }
-    const inProcess = (): Promise<void> => fs.rm(retired, { recursive: true, force: true });
-    void (this.options.removeTree?.(retired)?.catch(inProcess) ?? inProcess()).catch(() => undefined);
+    void this.deleteBehind(retired);
   }
 
   private async sweepRetired(): Promise<void> {
     const names = await fs.readdir(this.retiredDir).catch(() => []);
-    await Promise.all(names.map((name) => fs.rm(path.join(this.retiredDir, name), { recursive: true, force: true }).catch(() => undefined)));
+    await Promise.all(names.map((name) => this.deleteBehind(path.join(this.retiredDir, name))));
+  }
+
+  /** Delete a retired directory by `removeTree`'s process when there is one, else here; never throws. */
+  private async deleteBehind(dir: string): Promise<void> {
+    const inProcess = (): Promise<void> => fs.rm(dir, { recursive: true, force: true });
+    await (this.options.removeTree?.(dir)?.catch(inProcess) ?? inProcess()).catch(() => undefined);
   }
 
   /** The container's state, worked out from its record and what conmon and runc left. */
