@@ -308,10 +308,11 @@ export class RemoteEngine implements EngineApi {
 
   /** `docker run`: as the engine's run, one request at a time. */
   async run(options: RunContainerOptions): Promise<RunResult> {
-    const { detach, stdin, stdout, stderr, ...create } = options;
+    const { detach, stdin, stdout, stderr, onCreated, ...create } = options;
     const autoRemove = create.autoRemove === true;
     // Detached, the daemon removes the container when it exits; attached, we do once its output is in.
     const created = await this.create({ ...create, autoRemove: autoRemove && detach === true });
+    onCreated?.(created);
     const remove = (): Promise<void> => (autoRemove ? this.remove(created.id, { force: true, volumes: true }) : Promise.resolve());
     let exitCode: number;
     try {

@@ -47,6 +47,22 @@ export interface CreateContainerOptions
   signal?: AbortSignal;
 }
 
+export interface CreatedContainer {
+  id: string;
+  name: string;
+  /** What create accepted but could not honour fully (Docker's `Warnings`). */
+  warnings: string[];
+}
+
+interface MadeContainer {
+  created: CreatedContainer;
+  record: ContainerRecord;
+  /** Write the record and announce the container. */
+  commit(): Promise<void>;
+  /** Take everything apart again, the record too if it was written. */
+  rollback(): Promise<void>;
+}
+
 /** `docker ps` / `GET /containers/json`, Docker's field names. */
 export interface ContainerSummary {
   Id: string;
@@ -255,7 +271,38 @@ export class Containers {
   }
 
   /** `docker create`: everything but starting the process. Nothing is left behind when it fails. */
-  async create(options: CreateContainerOptions): Promise<{ id: string; name: string; warnings: string[] }> {
+  async create(options: CreateContainerOptions): Promise<CreatedContainer> {
+    const made = await this.make(options);
+    try {
+      await made.commit();
+    } catch (error) {
+      await made.rollback();
+      throw error;
+    }
+    return made.created;
+  }
+
+  /**
+   * `docker run`'s create and start. The container's record and its create event are
+   * written while the process starts (most of a start is runc's), not before: neither
+   * needs the other. A container whose record cannot be written is taken apart again,
+   * started or not; one whose start fails stays, as after `docker create` and a failed start.
+   */
+  async run(options: CreateContainerOptions, io: AttachIo = {}, onCreated?: (created: CreatedContainer) => void): Promise<{ created: CreatedContainer; attached?: Promise<void> }> {
+    const made = await this.make(options);
+    onCreated?.(made.created);
+    const [committed, started] = await Promise.allSettled([made.commit(), this.launch(made.record, io)]);
+    if (committed.status === 'rejected') {
+      await made.rollback();
+      throw committed.reason;
+    }
+    if (started.status === 'rejected') throw started.reason;
+    await this.started(made.record);
+    return { created: made.created, ...started.value };
+  }
+
+  /** Everything `create` does but writing the container's record: undone by `rollback`. */
+  private async make(options: CreateContainerOptions): Promise<MadeContainer> {
     const restartPolicy = parseRestartPolicy(options.restart);
     if (options.autoRemove && restartPolicy.name !== 'no') {
       throw conflict('Conflicting options: --restart and --rm');
@@ -353,9 +400,18 @@ export class Containers {
         restartCount: 0,
         ...(options.log ? { log: options.log } : {}),
       };
-      // The record and its event do not wait for each other.
-      await Promise.all([this.records.write(record), this.ctx.events.emit('container', 'create', id, { name, image: options.image, ...record.labels })]);
-      return { id, name, warnings };
+      return {
+        created: { id, name, warnings },
+        record,
+        // The record and its event do not wait for each other.
+        commit: async () => {
+          await Promise.all([this.records.write(record), this.ctx.events.emit('container', 'create', id, { name, image: options.image, ...record.labels })]);
+        },
+        rollback: async () => {
+          await this.records.remove(id).catch(() => undefined);
+          await rollback();
+        },
+      };
     } catch (error) {
       await rollback();
       throw error;
@@ -415,13 +471,23 @@ export class Containers {
   async start(ref: string, io: AttachIo = {}): Promise<{ attached?: Promise<void> }> {
     const record = await this.find(ref);
     await mountedRootfs(this.ctx, record);
+    const result = await this.launch(record, io);
+    if (record.stoppedByUser || record.restarting) await this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: false, restarting: false });
+    await this.started(record);
+    return result;
+  }
+
+  /** The process of a container whose root filesystem is mounted. */
+  private async launch(record: ContainerRecord, io: AttachIo): Promise<{ attached?: Promise<void> }> {
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
     // Nobody attached and no monitor here: conmon must tell someone of the exit.
     const exitCommand = !attach.attach && this.ctx.exitCommand && !this.ctx.monitoring() && watched(record) ? [...this.ctx.exitCommand, record.id] : undefined;
     const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand } : {}) });
-    if (record.stoppedByUser || record.restarting) await this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: false, restarting: false });
-    await this.ctx.events.emit('container', 'start', record.id, { name: record.name, image: record.image });
     return result.attached ? { attached: result.attached } : {};
+  }
+
+  private async started(record: ContainerRecord): Promise<void> {
+    await this.ctx.events.emit('container', 'start', record.id, { name: record.name, image: record.image });
   }
 
   async wait(ref: string, signal?: AbortSignal): Promise<{ StatusCode: number; OOMKilled: boolean }> {

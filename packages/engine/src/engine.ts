@@ -18,6 +18,7 @@ import {
   type ContainerInspect,
   type ContainerSummary,
   type CreateContainerOptions,
+  type CreatedContainer,
   type ListOptions,
 } from './containers';
 import { EventLog, type EngineEvent, type EventsOptions } from './events';
@@ -51,6 +52,8 @@ export interface EngineOptions {
 export interface RunOptions extends CreateContainerOptions, AttachIo {
   /** Start and return at once (`-d`); otherwise wait for the exit code. */
   detach?: boolean;
+  /** Told once the container exists, before its process starts (to show create's warnings, or ready a terminal). */
+  onCreated?: (created: CreatedContainer) => void;
 }
 
 export interface RunResult {
@@ -214,7 +217,7 @@ export class Engine {
 
   // Containers
 
-  async create(options: CreateContainerOptions): Promise<{ id: string; name: string; warnings: string[] }> {
+  async create(options: CreateContainerOptions): Promise<CreatedContainer> {
     return (await this.ready()).containers.create(options);
   }
 
@@ -229,23 +232,26 @@ export class Engine {
    */
   async run(options: RunOptions): Promise<RunResult> {
     const { containers } = await this.ready();
-    const { detach, stdin, stdout, stderr, ...create } = options;
-    const created = await containers.create(create);
+    const { detach, stdin, stdout, stderr, onCreated, ...create } = options;
     const io: AttachIo = detach
       ? {}
       : { ...(stdin ? { stdin } : {}), ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}), ...(options.signal ? { signal: options.signal } : {}) };
-    let exitCode: number;
+    let id: string | undefined;
+    let result: RunResult;
     try {
-      const started = await containers.start(created.id, io);
-      if (detach) return created;
-      exitCode = (await containers.wait(created.id)).StatusCode;
+      const started = await containers.run(create, io, (made) => {
+        id = made.id;
+        onCreated?.(made);
+      });
+      if (detach) return started.created;
+      result = { ...started.created, exitCode: (await containers.wait(started.created.id)).StatusCode };
       await started.attached;
     } catch (error) {
-      if (options.autoRemove) await containers.remove(created.id, { force: true, volumes: true }).catch(() => undefined);
+      if (options.autoRemove && id !== undefined) await containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
       throw error;
     }
-    if (options.autoRemove) await containers.remove(created.id, { force: true, volumes: true });
-    return { ...created, exitCode };
+    if (options.autoRemove) await containers.remove(result.id, { force: true, volumes: true });
+    return result;
   }
 
   async wait(container: string, signal?: AbortSignal): Promise<{ StatusCode: number; OOMKilled: boolean }> {

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { collector, testEngine, type TestEngine } from './fixture';
 
 describe('engine containers (runc, conmon, overlayfs)', () => {
@@ -80,6 +81,26 @@ describe('engine containers (runc, conmon, overlayfs)', () => {
     const before = (await t.engine.ps({ all: true })).length;
     await expect(t.engine.create({ image: 'localhost:1/nope:latest', network: 'none', pull: 'never' })).rejects.toMatchObject({ code: 'NotFound' });
     expect((await t.engine.ps({ all: true })).length).toBe(before);
+  });
+
+  test('a run whose record cannot be written leaves no container, mount or name behind', async () => {
+    const records = join(t.root, 'engine', 'containers');
+    const mounts = async (): Promise<number> => (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((line) => line.includes(t.root)).length;
+    const containers = (): Promise<string[]> => readdir(join(t.root, 'containers')).catch(() => []);
+    const [containersBefore, mountsBefore] = [await containers(), await mounts()];
+    await mkdir(records, { recursive: true });
+    await rename(records, `${records}.aside`);
+    await writeFile(records, '');
+    try {
+      await expect(t.engine.run({ image: 'busybox', name: 'unrecorded', cmd: ['sleep', '60'], network: 'none', detach: true })).rejects.toThrow();
+    } finally {
+      await rm(records);
+      await rename(`${records}.aside`, records);
+    }
+    expect(await containers()).toEqual(containersBefore);
+    expect(await mounts()).toBe(mountsBefore);
+    const { id } = await t.engine.create({ image: 'busybox', name: 'unrecorded', network: 'none' });
+    await t.engine.remove(id);
   });
 
   test('a named volume keeps its data after the container that wrote it is removed', async () => {

@@ -86,15 +86,21 @@ const run: Command = {
       println(io, id);
       return 0;
     }
-    // An attached --rm container is removed here when it ends; `autoRemove` tells everyone else.
-    const { id, warnings } = await engine.create(options);
-    printWarnings(io, warnings);
-    const terminal = options.tty ? terminalSession(io, (size) => engine.resize(id, size)) : undefined;
+    let terminal: TerminalSession | undefined;
     try {
-      return await startAttached(engine, id, io, options.openStdin === true);
+      const { exitCode } = await engine.run({
+        ...options,
+        ...(options.openStdin === true ? { stdin: io.stdin } : {}),
+        stdout: io.stdout,
+        stderr: io.stderr,
+        onCreated: ({ id, warnings }) => {
+          printWarnings(io, warnings);
+          if (options.tty) terminal = terminalSession(io, (size) => engine.resize(id, size));
+        },
+      });
+      return exitCode ?? 0;
     } finally {
       terminal?.restore();
-      if (options.autoRemove) await engine.remove(id, { force: true, volumes: true }).catch(() => undefined);
     }
   },
 };
