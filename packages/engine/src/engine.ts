@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import type { Readable } from 'node:stream';
-import { openStore, removeTreeBehind, type VolumeInfo } from '@ctr/store';
+import { launchDetached, openStore, removeTreeBehind, type VolumeInfo } from '@ctr/store';
 import { Runtime, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions } from '@ctr/runtime';
 import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '@ctr/network';
 import type { RegistryClient, RegistryClientOptions } from '@ctr/registry';
@@ -107,6 +107,7 @@ export class Engine {
           ...(this.options.runtimePath ? { runtimePath: this.options.runtimePath } : {}),
           ...(this.options.conmonPath ? { conmonPath: this.options.conmonPath } : {}),
           removeTree: removeTreeBehind,
+          launch: launchDetached,
         }),
         network: new NetworkManager({ root: this.root, runRoot: this.runRoot }),
         events: new EventLog(this.root),

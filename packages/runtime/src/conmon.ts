@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { internal } from '@ctr/errors';
-import { residentLauncher } from './launcher';
 
 /** Everything conmon is told about one container or one exec session. */
 export interface ConmonConfig {
@@ -145,16 +144,23 @@ export interface ConmonProcess {
 }
 
 /**
- * Start conmon detached from us: it daemonizes, so the container and its monitor keep
- * running when this Node process exits or is killed. Only the pipes named here are
- * passed (fds 3–5); Node marks every other descriptor close-on-exec (R2), as the resident
- * launcher's Perl does for its own.
+ * Starts a program detached from this process (a session of its own, stdio on /dev/null)
+ * with a pipe as its fd 3, and returns what it writes there; or undefined, to decline.
  */
-export function spawnConmon(config: ConmonConfig): ConmonProcess {
+export type Launch = (argv: readonly string[], env: Readonly<Record<string, string>>, cwd: string) => Readable | undefined;
+
+/**
+ * Start conmon detached from us: it daemonizes, so the container and its monitor keep
+ * running when this Node process exits or is killed. Through `launch` when given (forking
+ * a large Node process is a few milliseconds of every start), else spawned from here.
+ * Only the pipes named here are passed (fds 3–5); Node marks every other descriptor
+ * close-on-exec (R2), as a launcher must for its own.
+ */
+export function spawnConmon(config: ConmonConfig, launch?: Launch): ConmonProcess {
   const withAttach = config.exec?.attach === true;
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' };
-  const launcher = withAttach ? undefined : residentLauncher();
-  if (launcher) return { sync: new SyncReader(launcher.launch([config.conmon, ...conmonArgs(config)], env, config.bundle).sync) };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' };
+  const launched = withAttach ? undefined : launch?.([config.conmon, ...conmonArgs(config)], env, config.bundle);
+  if (launched) return { sync: new SyncReader(launched) };
   if (withAttach) {
     env._OCI_STARTPIPE = '4';
     env._OCI_ATTACHPIPE = '5';

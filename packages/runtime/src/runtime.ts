@@ -5,7 +5,7 @@ import path from 'node:path';
 import { CtrError, aborted, conflict, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
 import { attachSocket, prepareAttach } from './attach';
 import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
-import { spawnConmon, type ConmonConfig } from './conmon';
+import { spawnConmon, type ConmonConfig, type Launch } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
 import { startFailure } from './exit-codes';
@@ -49,6 +49,12 @@ export interface RuntimeOptions {
    * Without it, a removed container's files are deleted by this process, behind the call.
    */
   removeTree?: (dir: string) => Promise<void> | undefined;
+  /**
+   * Starts conmon from a small process that outlives this one's forks (the engine passes
+   * @ctr/store's `launchDetached`). Without it, or when it declines, conmon is spawned
+   * from this process.
+   */
+  launch?: Launch;
 }
 
 export interface StartOptions {
@@ -267,7 +273,7 @@ export class Runtime {
       ...(options.exitCommand ? { exitCommand: options.exitCommand } : {}),
       ...(record.logSizeMax ? { logSizeMax: record.logSizeMax } : {}),
     };
-    const conmon = spawnConmon(config);
+    const conmon = spawnConmon(config, this.options.launch);
     // The attach relay starts beside conmon; it connects once conmon has made its socket.
     const pendingAttach = options.attach ? prepareAttach(d.dir, options.attach, true) : undefined;
     // Until runc has put the container's process into its cgroups.

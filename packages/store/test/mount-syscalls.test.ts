@@ -3,7 +3,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isCtrError } from '@ctr/errors';
-import { mountAll, removeTreeBehind, unmount } from '@ctr/store';
+import { launchDetached, mountAll, removeTreeBehind, unmount } from '@ctr/store';
 
 let base: string;
 let overlay: { lower: string; upper: string; work: string; merged: string };
@@ -120,4 +120,25 @@ test('removeTreeBehind never deletes into a filesystem mounted inside the tree, 
   } finally {
     await unmount(inner);
   }
+});
+
+/** What a launched program writes on its fd 3, once the relay is up (it has answered a request). */
+async function launchedOutput(argv: string[], env: Record<string, string>): Promise<string> {
+  await unmount(path.join(base, 'nothing-mounted-here'));
+  const sync = launchDetached(argv, env, base);
+  if (!sync) throw new Error('no relay');
+  let text = '';
+  for await (const chunk of sync) text += String(chunk);
+  return text;
+}
+
+test('a launched program runs in a session of its own, on /dev/null, with its environment, directory and fd 3', async () => {
+  // Descriptors beyond 3 would be the relay's own pipes leaking into the program.
+  const script = 'read -r _ _ _ _ _ session _ < /proc/$$/stat; extra=; for fd in $(seq 4 64); do [ -e /proc/$$/fd/$fd ] && extra="$extra $fd"; done; echo "$GREETING $PWD $(( session == $$ )) $(readlink /proc/$$/fd/1) [$extra]" >&3';
+  const output = await launchedOutput(['/bin/sh', '-c', script], { GREETING: 'hello', PATH: '/usr/bin:/bin' });
+  expect(output).toBe(`hello ${base} 1 /dev/null []\n`);
+});
+
+test('a program that cannot be executed ends its fd 3 without a word', async () => {
+  expect(await launchedOutput([path.join(base, 'no-such-program')], {})).toBe('');
 });

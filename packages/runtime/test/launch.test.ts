@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { Runtime, type Launch, type RuntimeOptions } from '@ctr/runtime';
+import { testBed, type TestBed } from './helpers';
+
+let bed: TestBed;
+beforeAll(async () => {
+  bed = await testBed();
+});
+afterAll(async () => {
+  await bed.cleanup();
+});
+
+/** The test bed's runtime, with other options. */
+function runtimeWith(options: Partial<RuntimeOptions>): Runtime {
+  return new Runtime({ root: path.join(bed.base, 'root'), runRoot: path.join(bed.base, 'run'), cgroupParent: bed.cgroupParent, ...options });
+}
+
+/** A launch as a caller might give one (spawned detached from here), noting each program it starts. */
+function notingLaunch(programs: string[]): Launch {
+  return (argv, env, cwd) => {
+    programs.push(argv[0] ?? '');
+    const child = spawn(argv[0] as string, argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    child.unref();
+    return child.stdio[3] as Readable;
+  };
+}
+
+async function exitCodeOf(runtime: Runtime, id: string, code: number): Promise<number> {
+  await runtime.create(id, { rootfs: await bed.rootfs(), image: { Cmd: ['sh', '-c', `exit ${code}`] } });
+  await runtime.start(id);
+  const { exitCode } = await runtime.wait(id);
+  await runtime.delete(id);
+  return exitCode;
+}
+
+test('conmon is started through the launch given, and its container runs as any other', async () => {
+  const programs: string[] = [];
+  expect(await exitCodeOf(runtimeWith({ launch: notingLaunch(programs) }), 'launched', 3)).toBe(3);
+  expect(programs).toEqual([expect.stringMatching(/\/conmon$/)]);
+});
+
+test('when the launch declines, conmon is spawned from this process', async () => {
+  expect(await exitCodeOf(runtimeWith({ launch: () => undefined }), 'declined', 4)).toBe(4);
+});
