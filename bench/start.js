@@ -8,6 +8,7 @@ const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { Runtime } = require('@ctr/runtime');
+const { launchDetached } = require('@ctr/store');
 
 const rounds = Number(process.argv[2] || 30);
 const base = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : require('node:os').tmpdir(), 'ctr-bench-start-'));
@@ -47,7 +48,8 @@ const stats = (xs) => {
 
 async function main() {
   const rootfs = busyboxRootfs(path.join(base, 'rootfs'));
-  const runtime = new Runtime({ root: path.join(base, 'root'), runRoot: path.join(base, 'run'), cgroupParent });
+  // conmon is forked by @ctr/store's resident relay, as the engine has it.
+  const runtime = new Runtime({ root: path.join(base, 'root'), runRoot: path.join(base, 'run'), cgroupParent, launch: launchDetached });
   const runcRoot = path.join(base, 'runc-raw');
 
   // The raw bundle is the spec ctr generates, so both sides run the very same container.
