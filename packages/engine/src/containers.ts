@@ -290,7 +290,12 @@ export class Containers {
    */
   async run(options: CreateContainerOptions, io: AttachIo = {}, onCreated?: (created: CreatedContainer) => void): Promise<{ created: CreatedContainer; attached?: Promise<void> }> {
     const made = await this.make(options);
-    onCreated?.(made.created);
+    try {
+      onCreated?.(made.created);
+    } catch (error) {
+      await made.rollback();
+      throw error;
+    }
     const [committed, started] = await Promise.allSettled([made.commit(), this.launch(made.record, io)]);
     if (committed.status === 'rejected') {
       await made.rollback();

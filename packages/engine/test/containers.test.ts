@@ -103,6 +103,17 @@ describe('engine containers (runc, conmon, overlayfs)', () => {
     await t.engine.remove(id);
   });
 
+  test('a run whose onCreated throws leaves no container behind and fails with its error', async () => {
+    const before = (await t.engine.ps({ all: true })).length;
+    const failing = (): void => {
+      throw new Error('the caller could not take it');
+    };
+    await expect(t.engine.run({ image: 'busybox', name: 'refused', cmd: ['true'], network: 'none', onCreated: failing })).rejects.toThrow('the caller could not take it');
+    expect((await t.engine.ps({ all: true })).length).toBe(before);
+    const { id } = await t.engine.create({ image: 'busybox', name: 'refused', network: 'none' });
+    await t.engine.remove(id);
+  });
+
   test('a named volume keeps its data after the container that wrote it is removed', async () => {
     await t.engine.run({ image: 'busybox', cmd: ['sh', '-c', 'echo kept > /data/file'], volumes: ['keep-me:/data'], network: 'none', autoRemove: true });
     const volume = await t.engine.inspectVolume('keep-me');
