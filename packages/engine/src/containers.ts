@@ -296,7 +296,7 @@ export class Containers {
       await made.rollback();
       throw error;
     }
-    const [committed, started] = await Promise.allSettled([made.commit(), this.launch(made.record, io)]);
+    const [committed, started] = await Promise.allSettled([made.commit(), this.startProcess(made.record, io)]);
     if (committed.status === 'rejected') {
       await made.rollback();
       throw committed.reason;
@@ -476,14 +476,14 @@ export class Containers {
   async start(ref: string, io: AttachIo = {}): Promise<{ attached?: Promise<void> }> {
     const record = await this.find(ref);
     await mountedRootfs(this.ctx, record);
-    const result = await this.launch(record, io);
+    const result = await this.startProcess(record, io);
     if (record.stoppedByUser || record.restarting) await this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: false, restarting: false });
     await this.started(record);
     return result;
   }
 
   /** The process of a container whose root filesystem is mounted. */
-  private async launch(record: ContainerRecord, io: AttachIo): Promise<{ attached?: Promise<void> }> {
+  private async startProcess(record: ContainerRecord, io: AttachIo): Promise<{ attached?: Promise<void> }> {
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
     // Nobody attached and no monitor here: conmon must tell someone of the exit.
     const exitCommand = !attach.attach && this.ctx.exitCommand && !this.ctx.monitoring() && watched(record) ? [...this.ctx.exitCommand, record.id] : undefined;

@@ -45,6 +45,7 @@ sub reply { print join("\t", @_), "\n"; }
 sub child { my $pid = fork(); $SIG{CHLD} = 'DEFAULT' if defined $pid && $pid == 0; return $pid; }
 sub launch {
   my ($tag, $cwd, $env, $argv) = @_;
+  $cwd = pack('H*', $cwd);
   my @env = split /\0/, pack('H*', $env);
   my @argv = split /\0/, pack('H*', $argv);
   my ($r, $w);
@@ -163,23 +164,15 @@ class MountRelay {
   }
 
   request(fields: Array<string | number>): Promise<Reply> {
-    if (fields.some((f) => /[\t\n]/.test(String(f)))) return Promise.resolve({ errno: 22, message: 'Invalid argument' });
-    return new Promise((resolve) => {
-      this.hold(true);
-      this.waiting.push(resolve);
-      this.child.stdin.write(`${fields.join('\t')}\n`);
-    });
+    if (!this.send(fields)) return Promise.resolve({ errno: 22, message: 'Invalid argument' });
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   /** Resolves with '' once the tree is gone, or with what went wrong. */
   removeTree(dir: string): Promise<string> {
-    if (/[\t\n]/.test(dir)) return Promise.resolve('a path with a tab or newline');
     const tag = String(this.nextTag++);
-    return new Promise((resolve) => {
-      this.hold(true);
-      this.removing.set(tag, resolve);
-      this.child.stdin.write(`R\t${tag}\t${dir}\n`);
-    });
+    if (!this.send(['R', tag, dir])) return Promise.resolve('a path with a tab or newline');
+    return new Promise((resolve) => this.removing.set(tag, resolve));
   }
 
   launch(argv: readonly string[], env: Readonly<Record<string, string>>, cwd: string): Readable {
@@ -189,13 +182,21 @@ class MountRelay {
     // Its reader closes it once it has what it wants: the relay stops relaying then.
     sync.once('close', () => {
       this.launched.delete(tag);
-      if (this.running) this.child.stdin.write(`C\t${tag}\n`);
+      if (this.running) this.send(['C', tag]);
       this.holdWhileBusy();
     });
+    // Hex: a directory, an argument or a variable may hold any byte but NUL.
     const hex = (values: readonly string[]): string => Buffer.from(values.join('\0')).toString('hex');
-    this.hold(true);
-    this.child.stdin.write(`L\t${tag}\t${cwd}\t${hex(Object.entries(env).map(([key, value]) => `${key}=${value}`))}\t${hex(argv)}\n`);
+    this.send(['L', tag, hex([cwd]), hex(Object.entries(env).map(([key, value]) => `${key}=${value}`)), hex(argv)]);
     return sync;
+  }
+
+  /** Write one request line; false, and nothing sent, when a field would break the line. */
+  private send(fields: Array<string | number>): boolean {
+    if (fields.some((f) => /[\t\n]/.test(String(f)))) return false;
+    this.hold(true);
+    this.child.stdin.write(`${fields.join('\t')}\n`);
+    return true;
   }
 
   private holdWhileBusy(): void {

@@ -123,9 +123,9 @@ test('removeTreeBehind never deletes into a filesystem mounted inside the tree, 
 });
 
 /** What a launched program writes on its fd 3, once the relay is up (it has answered a request). */
-async function launchedOutput(argv: string[], env: Record<string, string>): Promise<string> {
+async function launchedOutput(argv: string[], env: Record<string, string>, cwd = base): Promise<string> {
   await unmount(path.join(base, 'nothing-mounted-here'));
-  const sync = launchDetached(argv, env, base);
+  const sync = launchDetached(argv, env, cwd);
   if (!sync) throw new Error('no relay');
   let text = '';
   for await (const chunk of sync) text += String(chunk);
@@ -141,4 +141,11 @@ test('a launched program runs in a session of its own, on /dev/null, with its en
 
 test('a program that cannot be executed ends its fd 3 without a word', async () => {
   expect(await launchedOutput([path.join(base, 'no-such-program')], {})).toBe('');
+});
+
+test('a launch from a directory whose name holds a tab and a newline runs there, one request like any other', async () => {
+  const dir = path.join(base, 'odd\tname\nhere');
+  await fs.mkdir(dir);
+  expect(await launchedOutput(['/bin/sh', '-c', 'pwd >&3'], { PATH: '/usr/bin:/bin' }, dir)).toBe(`${dir}\n`);
+  expect(await launchedOutput(['/bin/sh', '-c', 'echo still answering >&3'], { PATH: '/usr/bin:/bin' })).toBe('still answering\n');
 });
