@@ -187,6 +187,14 @@ export interface AttachIo {
   signal?: AbortSignal;
 }
 
+/** What `Containers.run`'s caller does around the start. */
+export interface RunHooks {
+  /** Called once the container exists, before its process starts; throwing takes it apart. */
+  onCreated?: (created: CreatedContainer) => void;
+  /** The caller waits for the exit next: the start need not wait for the program's exec. */
+  exitAwaited?: boolean;
+}
+
 const STATE_ORDER: Record<string, string> = { running: 'running', paused: 'paused', created: 'created', exited: 'exited', removing: 'removing' };
 
 function parseRestartPolicy(text: string | undefined): ContainerRecord['restartPolicy'] {
@@ -288,15 +296,15 @@ export class Containers {
    * needs the other. A container whose record cannot be written is taken apart again,
    * started or not; one whose start fails stays, as after `docker create` and a failed start.
    */
-  async run(options: CreateContainerOptions, io: AttachIo = {}, onCreated?: (created: CreatedContainer) => void): Promise<{ created: CreatedContainer; attached?: Promise<void> }> {
+  async run(options: CreateContainerOptions, io: AttachIo = {}, hooks: RunHooks = {}): Promise<{ created: CreatedContainer; attached?: Promise<void> }> {
     const made = await this.make(options);
     try {
-      onCreated?.(made.created);
+      hooks.onCreated?.(made.created);
     } catch (error) {
       await made.rollback();
       throw error;
     }
-    const [committed, started] = await Promise.allSettled([made.commit(), this.startProcess(made.record, io)]);
+    const [committed, started] = await Promise.allSettled([made.commit(), this.startProcess(made.record, io, hooks.exitAwaited === true)]);
     if (committed.status === 'rejected') {
       await made.rollback();
       throw committed.reason;
@@ -335,7 +343,9 @@ export class Containers {
       const [, volumes, attached] = await settleAll([
         (async () => {
           const chainId = await this.images.unpack(image, options.signal);
-          const mounts = await this.ctx.store.snapshots.prepare(snapshot, chainId);
+          // A container removed on exit is not wanted after a power cut: its snapshot's
+          // record skips the fsyncs, as its overlay (volatile) does.
+          const mounts = await this.ctx.store.snapshots.prepare(snapshot, chainId, { durable: options.autoRemove !== true });
           undo.push(() => this.ctx.store.snapshots.remove(snapshot));
           await fs.mkdir(rootfs, { recursive: true });
           undo.push(() => removeMountpoint(rootfs));
@@ -483,11 +493,11 @@ export class Containers {
   }
 
   /** The process of a container whose root filesystem is mounted. */
-  private async startProcess(record: ContainerRecord, io: AttachIo): Promise<{ attached?: Promise<void> }> {
+  private async startProcess(record: ContainerRecord, io: AttachIo, exitAwaited = false): Promise<{ attached?: Promise<void> }> {
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
     // Nobody attached and no monitor here: conmon must tell someone of the exit.
     const exitCommand = !attach.attach && this.ctx.exitCommand && !this.ctx.monitoring() && watched(record) ? [...this.ctx.exitCommand, record.id] : undefined;
-    const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand } : {}) });
+    const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand } : {}), ...(exitAwaited ? { awaitExec: false } : {}) });
     return result.attached ? { attached: result.attached } : {};
   }
 

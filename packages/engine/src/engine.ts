@@ -240,9 +240,12 @@ export class Engine {
     let id: string | undefined;
     let result: RunResult;
     try {
-      const started = await containers.run(create, io, (made) => {
-        id = made.id;
-        onCreated?.(made);
+      const started = await containers.run(create, io, {
+        onCreated: (made) => {
+          id = made.id;
+          onCreated?.(made);
+        },
+        exitAwaited: !detach,
       });
       if (detach) return started.created;
       result = { ...started.created, exitCode: (await containers.wait(started.created.id)).StatusCode };

@@ -65,6 +65,12 @@ export interface StartOptions {
    * code is recorded — how a daemonless caller hears of exits it is not there to see.
    */
   exitCommand?: readonly string[];
+  /**
+   * `false`: return once the process is let go, without waiting for runc init to exec the
+   * container's program — for a caller that waits for the exit next (`docker run` attached),
+   * which nobody can observe in between. Default true (see `programRuns`).
+   */
+  awaitExec?: boolean;
   signal?: AbortSignal;
 }
 
@@ -300,7 +306,7 @@ export class Runtime {
       // The record is written while the process starts: `start` returns after both.
       await Promise.all([
         d.write({ ...record, status: 'running', pid: message.data, startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, error: '' }),
-        tools.runc.start(id).then(() => programRuns(message.data)),
+        tools.runc.start(id).then(() => (options.awaitExec === false ? undefined : programRuns(message.data))),
       ]);
     } catch (error) {
       await tools.runc.kill(id, 'KILL').catch(() => undefined);

@@ -27,3 +27,10 @@ test('start returns once the container runs its program, not while runc init is 
   expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('sleep');
   await bed.runtime.delete('execd', { force: true });
 });
+
+test('a start told the exit is awaited (awaitExec false) runs the program to its exit code all the same', async () => {
+  await bed.runtime.create('noexecwait', { rootfs: await bed.rootfs(), image: { Cmd: ['sh', '-c', 'exit 5'] } });
+  await bed.runtime.start('noexecwait', { awaitExec: false });
+  expect((await bed.runtime.wait('noexecwait')).exitCode).toBe(5);
+  await bed.runtime.delete('noexecwait');
+});

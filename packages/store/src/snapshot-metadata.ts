@@ -41,8 +41,11 @@ export class SnapshotMetadata {
     return { version: 1, nextId: db?.nextId ?? 1, snapshots };
   }
 
-  /** Read-modify-write under the lock; `fn` returns the value and whether the table changed. */
-  async update<T>(fn: (db: SnapshotDb) => Promise<T>, options?: LockOptions): Promise<T> {
+  /**
+   * Read-modify-write under the lock; the table is written when `fn` changed it, durably
+   * (fsynced) unless `durable` is false.
+   */
+  async update<T>(fn: (db: SnapshotDb) => Promise<T>, options: LockOptions & { durable?: boolean } = {}): Promise<T> {
     return withLock(
       this.lockFile,
       async () => {
@@ -50,7 +53,7 @@ export class SnapshotMetadata {
         const before = JSON.stringify(db);
         const result = await fn(db);
         const after = JSON.stringify(db);
-        if (after !== before) await writeFileAtomic(this.file, after);
+        if (after !== before) await writeFileAtomic(this.file, after, { durable: options.durable ?? true });
         return result;
       },
       options,

@@ -29,6 +29,13 @@ export interface SnapshotUsage {
 export interface SnapshotOptions {
   labels?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * `false` for a snapshot nobody needs after a power cut (the root filesystem of a
+   * container removed when it exits): its record is written without the file and directory
+   * fsyncs. After a crash the table holds it or not; a directory it does not hold is removed
+   * by `fsck`. Default true.
+   */
+  durable?: boolean;
 }
 
 /**
@@ -186,7 +193,7 @@ export class OverlaySnapshotter {
       const record: SnapshotRecord = { id, kind, ...(parent === undefined ? {} : { parent }), created: now, updated: now, labels: { ...options.labels } };
       db.snapshots[key] = record;
       return this.mountsOf(db, record);
-    }, options.signal ? { signal: options.signal } : {});
+    }, { ...(options.signal ? { signal: options.signal } : {}), durable: options.durable ?? true });
   }
 
   /** Make the directories before the record points at them: a crash leaves only an orphan dir fsck removes. */
