@@ -1,4 +1,4 @@
-import { existsSync, promises as fs, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { conflict, invalidArgument, notFound } from '@ctr/errors';
 import { readJson, writeFileAtomic } from '@ctr/store';
@@ -52,8 +52,8 @@ export class ContainerRecords {
   }
 
   async init(): Promise<void> {
-    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await fs.mkdir(this.namesDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
   }
 
   /** Claim a name for a container; Docker's Conflict message when it is taken. */

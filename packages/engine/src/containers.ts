@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { mkdirSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
@@ -347,7 +347,7 @@ export class Containers {
           // record skips the fsyncs, as its overlay (volatile) does.
           const mounts = await this.ctx.store.snapshots.prepare(snapshot, chainId, { durable: options.autoRemove !== true });
           undo.push(() => this.ctx.store.snapshots.remove(snapshot));
-          await fs.mkdir(rootfs, { recursive: true });
+          mkdirSync(rootfs, { recursive: true });
           undo.push(() => removeMountpoint(rootfs));
           await mountNewRootfs(mounts, rootfs, { ephemeral: options.autoRemove === true });
           undo.push(() => unmount(rootfs));

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import type { Readable } from 'node:stream';
 import { launchDetached, openStore, removeTreeBehind, type VolumeInfo } from '@ctr/store';
@@ -93,8 +93,8 @@ export class Engine {
 
   private ready(): Promise<{ ctx: EngineContext; images: Images; containers: Containers }> {
     this.parts ??= (async () => {
-      await fs.mkdir(this.root, { recursive: true, mode: 0o711 });
-      await fs.mkdir(this.runRoot, { recursive: true, mode: 0o711 });
+      mkdirSync(this.root, { recursive: true, mode: 0o711 });
+      mkdirSync(this.runRoot, { recursive: true, mode: 0o711 });
       const store = await openStore({ root: this.root });
       let registry: RegistryClient | undefined;
       const ctx: EngineContext = {

@@ -168,11 +168,14 @@ export class Runtime {
 
   /**
    * Say that a start is likely soon, as after `docker run`'s create: what can be prepared
-   * ahead is, beside the caller's work (today the cgroup lock's grace period, see
-   * cgroup-moves.ts). Costs nothing when no start follows.
+   * ahead is, beside the caller's work: the cgroup lock's grace period (see
+   * cgroup-moves.ts) and the runtime's setup. Costs little when no start follows.
    */
   expectStart(): void {
     keepCgroupMovesFastFor(START_LIKELY_WITHIN_MS);
+    // Finding runc and conmon and making the runtime's directories, while the caller works;
+    // `create` awaits the same promise, and a failure here is tried again there.
+    this.setup().catch(() => undefined);
   }
 
   /** Make a container from a rootfs directory and an image config or a ready spec. */

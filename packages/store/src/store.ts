@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ChainID } from '@ctr/image';
 import { LocalContentStore } from './content-store';
@@ -35,8 +35,10 @@ export interface Store {
 export async function openStore(options: StoreOptions): Promise<Store> {
   const paths = storePaths(options.root);
   try {
+    // Directly: seven calls that find the directories there cost less than seven trips
+    // through the thread pool.
     for (const dir of [paths.blobs, paths.ingest, paths.snapshots, paths.images, paths.volumes, paths.leases, paths.locks]) {
-      await fs.mkdir(dir, { recursive: true, mode: 0o711 });
+      mkdirSync(dir, { recursive: true, mode: 0o711 });
     }
   } catch (error) {
     throw storageError(error, `opening the store at ${paths.root}`);
