@@ -312,7 +312,13 @@ export class RemoteEngine implements EngineApi {
     const autoRemove = create.autoRemove === true;
     // Detached, the daemon removes the container when it exits; attached, we do once its output is in.
     const created = await this.create({ ...create, autoRemove: autoRemove && detach === true });
-    onCreated?.(created);
+    try {
+      onCreated?.(created);
+    } catch (error) {
+      // As the engine's run: a container its caller could not take is taken apart again.
+      await this.remove(created.id, { force: true, volumes: true }).catch(() => undefined);
+      throw error;
+    }
     const remove = (): Promise<void> => (autoRemove ? this.remove(created.id, { force: true, volumes: true }) : Promise.resolve());
     let exitCode: number;
     try {

@@ -90,6 +90,8 @@ const built = currentBundle();
 const { main, saveCache } = built ? loadBundle(built) : { main: require('../dist/main.js').main, saveCache: () => undefined };
 main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
   (code) => {
+    // A reader that goes away while the output is flushed ends ctr (above) with this code.
+    process.exitCode = code;
     saveCache();
     // Ending once the output is out, not when the event loop runs dry, saves Node's
     // teardown and the waits for what the command left behind: deletions the engine hands

@@ -35,6 +35,7 @@ export async function importBusybox(ctx: EngineContext, images: Images, options:
     await createBusyboxRootfs(scratch, { ...(options.busybox ? { busybox: options.busybox } : {}), ...(signal ? { signal } : {}) });
     return await images.import({ dir: scratch }, { name: options.name ?? 'busybox:latest', config: { Cmd: ['sh'] }, ...(signal ? { signal } : {}) });
   } finally {
-    await fs.rm(scratch, { recursive: true, force: true });
+    // What the import made or why it failed is the answer, not a leftover scratch file.
+    await fs.rm(scratch, { recursive: true, force: true }).catch(() => undefined);
   }
 }

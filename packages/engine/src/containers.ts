@@ -304,7 +304,10 @@ export class Containers {
       await made.rollback();
       throw error;
     }
-    const [committed, started] = await Promise.allSettled([made.commit(), this.startProcess(made.record, io, hooks.exitAwaited === true)]);
+    const commit = made.commit();
+    // conmon's exit command finds the container by its record: with one, the record comes first.
+    const startable = this.exitCommandFor(made.record, io) ? await commit.then(() => true, () => false) : true;
+    const [committed, started] = await Promise.allSettled([commit, startable ? this.startProcess(made.record, io, hooks.exitAwaited === true) : {}]);
     if (committed.status === 'rejected') {
       await made.rollback();
       throw committed.reason;
@@ -493,10 +496,15 @@ export class Containers {
   }
 
   /** The process of a container whose root filesystem is mounted. */
+  /** Nobody attached and no monitor here: conmon must tell someone of the exit, with this. */
+  private exitCommandFor(record: ContainerRecord, io: AttachIo): string[] | undefined {
+    const attached = io.stdin || io.stdout || io.stderr;
+    return !attached && this.ctx.exitCommand && !this.ctx.monitoring() && watched(record) ? [...this.ctx.exitCommand, record.id] : undefined;
+  }
+
   private async startProcess(record: ContainerRecord, io: AttachIo, exitAwaited = false): Promise<{ attached?: Promise<void> }> {
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
-    // Nobody attached and no monitor here: conmon must tell someone of the exit.
-    const exitCommand = !attach.attach && this.ctx.exitCommand && !this.ctx.monitoring() && watched(record) ? [...this.ctx.exitCommand, record.id] : undefined;
+    const exitCommand = this.exitCommandFor(record, io);
     const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand } : {}), ...(exitAwaited ? { awaitExec: false } : {}) });
     return result.attached ? { attached: result.attached } : {};
   }

@@ -43,7 +43,9 @@ export class SnapshotMetadata {
 
   /**
    * Read-modify-write under the lock; the table is written when `fn` changed it, durably
-   * (fsynced) unless `durable` is false.
+   * (file and directory fsynced). With `durable` false only the directory's fsync is left
+   * out: the table holds every snapshot, so after a power cut it must be whole (old or new)
+   * even when this change is lost.
    */
   async update<T>(fn: (db: SnapshotDb) => Promise<T>, options: LockOptions & { durable?: boolean } = {}): Promise<T> {
     return withLock(
@@ -53,7 +55,7 @@ export class SnapshotMetadata {
         const before = JSON.stringify(db);
         const result = await fn(db);
         const after = JSON.stringify(db);
-        if (after !== before) await writeFileAtomic(this.file, after, { durable: options.durable ?? true });
+        if (after !== before) await writeFileAtomic(this.file, after, { durable: options.durable === false ? 'contents' : true });
         return result;
       },
       options,

@@ -31,9 +31,9 @@ export interface SnapshotOptions {
   signal?: AbortSignal;
   /**
    * `false` for a snapshot nobody needs after a power cut (the root filesystem of a
-   * container removed when it exits): its record is written without the file and directory
-   * fsyncs. After a crash the table holds it or not; a directory it does not hold is removed
-   * by `fsck`. Default true.
+   * container removed when it exits): the table is written without the directory's fsync
+   * (the file's stays: the table must come back whole). After a crash the table holds the
+   * snapshot or not; a directory it does not hold is removed by `fsck`. Default true.
    */
   durable?: boolean;
 }
