@@ -52,7 +52,8 @@ while (1) {
     last unless $n;
     my $fh = ord($buf) == 3 ? \*STDERR : \*STDOUT;
     my $off = 1;
-    while ($off < $n) { my $w = syswrite($fh, $buf, $n - $off, $off); last unless defined $w; $off += $w }
+    # A write that fails has no reader left (its caller is gone): nothing more to relay.
+    while ($off < $n) { my $w = syswrite($fh, $buf, $n - $off, $off); exit 0 unless defined $w; $off += $w }
   }
   if ($in && vec($r, fileno(STDIN), 1)) {
     my $n = sysread(STDIN, $buf, 8192);
@@ -82,7 +83,10 @@ export interface PendingAttach {
  */
 export function prepareAttach(dir: string, streams: AttachStreams, whenMade = false): PendingAttach {
   const withStdin = streams.stdin !== undefined;
+  // A session of its own: a Ctrl-C or hangup of the caller's terminal is the caller's to
+  // pass on (docker's sig-proxy); killing the relay with it would lose what the program says last.
   const relay = spawn('perl', ['-e', RELAY, 'attach', withStdin ? 'stdin' : 'none', whenMade ? 'wait' : 'now'], {
+    detached: true,
     cwd: dir,
     stdio: [withStdin ? 'pipe' : 'ignore', streams.stdout ? 'pipe' : 'ignore', streams.stderr ? 'pipe' : 'ignore', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },

@@ -122,7 +122,12 @@ class MountRelay {
   running = false;
 
   constructor(numbers: { mount: number; umount2: number; setsid: number }) {
-    this.child = spawn('perl', ['-e', RELAY, String(numbers.mount), String(numbers.umount2), String(numbers.setsid)], { stdio: ['pipe', 'pipe', 'ignore'] });
+    // A session of its own: a terminal's hangup or Ctrl-C, sent to its caller's process
+    // group, must not cut short a deletion that is to outlive the caller (`ctr run -it --rm`).
+    this.child = spawn('perl', ['-e', RELAY, String(numbers.mount), String(numbers.umount2), String(numbers.setsid)], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+      detached: true,
+    });
     this.child.once('spawn', () => (this.running = true));
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (text: string) => {

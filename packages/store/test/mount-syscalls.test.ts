@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,12 +15,25 @@ const overlayMount = (extra: string[] = []): { type: string; source: string; opt
   options: [`lowerdir=${overlay.lower}`, `upperdir=${overlay.upper}`, `workdir=${overlay.work}`, ...extra],
 });
 
-/** Run `body` (async, with the built @ctr/store as `s` and `fs`) in a node process of its own. */
-function runNode(body: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+/** A script that runs `body` (async, with the built @ctr/store as `s` and `fs`). */
+function nodeScript(body: string): string {
   const store = path.join(__dirname, '..', 'dist', 'index.js');
-  const script = `const s = require(${JSON.stringify(store)}); const fs = require('node:fs'); (async () => { ${body} })().catch((e) => { console.error(e.message); process.exit(1); });`;
+  return `const s = require(${JSON.stringify(store)}); const fs = require('node:fs'); (async () => { ${body} })().catch((e) => { console.error(e.message); process.exit(1); });`;
+}
+
+/** Run `body` in a node process of its own. */
+function runNode(body: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', script], { env, timeout: 20_000 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)));
+    execFile(process.execPath, ['-e', nodeScript(body)], { env, timeout: 20_000 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)));
+  });
+}
+
+/** Run `body` in a node process leading a session and process group of its own, as a terminal's does: the signal that ends it. */
+function runNodeInSession(body: string): Promise<NodeJS.Signals | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', nodeScript(body)], { detached: true, stdio: 'ignore', timeout: 20_000 });
+    child.once('error', reject);
+    child.once('exit', (_code, signal) => resolve(signal));
   });
 }
 
@@ -105,6 +118,14 @@ test('a tree handed to removeTreeBehind is deleted even when the process that as
   const tree = path.join(base, 'tree');
   for (let i = 0; i < 200; i++) await fs.mkdir(path.join(tree, `d${i}`, 'x'), { recursive: true });
   await runNode(`s.removeTreeBehind(${JSON.stringify(tree)}); await new Promise((r) => setImmediate(r)); process.exit(0);`);
+  expect(await eventually(gone(tree))).toBe(true);
+});
+
+test('a tree handed to removeTreeBehind is deleted even when a hangup ends the process group that asked (a terminal closing under ctr run -it --rm)', async () => {
+  const tree = path.join(base, 'tree');
+  for (let i = 0; i < 2000; i++) await fs.mkdir(path.join(tree, `d${i}`, 'x'), { recursive: true });
+  const signal = await runNodeInSession(`s.removeTreeBehind(${JSON.stringify(tree)}); await new Promise((r) => setImmediate(r)); process.kill(-process.pid, 'SIGHUP');`);
+  expect(signal).toBe('SIGHUP');
   expect(await eventually(gone(tree))).toBe(true);
 });
 

@@ -61,12 +61,45 @@ function terminalSession(io: Io, resizeTo: (size: TerminalSize) => Promise<void>
   };
 }
 
+/**
+ * The signals an attached ctr passes on to the container's process (docker's `--sig-proxy`):
+ * all a program may catch but SIGCHLD, SIGPIPE and SIGURG, which concern ctr itself, and
+ * SIGWINCH, which a terminal session forwards as a resize. SIGTSTP, SIGTTIN and SIGTTOU
+ * stay with ctr too, so Ctrl-Z still suspends it as it would any command.
+ */
+const PROXIED_SIGNALS: readonly NodeJS.Signals[] = [
+  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGUSR1', 'SIGSEGV', 'SIGUSR2', 'SIGALRM',
+  'SIGTERM', 'SIGSTKFLT', 'SIGCONT', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGIO', 'SIGPWR', 'SIGSYS',
+];
+
+const sigProxyFlag: FlagSpec = { name: 'sig-proxy', type: 'bool', description: 'Proxy received signals to the process', default: true };
+
+/**
+ * Pass the signals ctr receives on to container `id` until the returned function is called:
+ * Ctrl-C in a terminal, or a `kill` of ctr, reaches the program as it would under docker,
+ * and ctr ends when the program does. One that arrives as the container exits has nowhere to go.
+ */
+function proxySignals(engine: CliEngine, id: string): () => void {
+  const forward = (signal: NodeJS.Signals): void => {
+    engine.kill(id, signal).catch(() => undefined);
+  };
+  for (const signal of PROXIED_SIGNALS) process.on(signal, forward);
+  return () => {
+    for (const signal of PROXIED_SIGNALS) process.off(signal, forward);
+  };
+}
+
 /** Start with the terminal's streams attached; resolves with the exit code once all output is shown. */
 async function startAttached(engine: CliEngine, ref: string, io: Io, withStdin: boolean): Promise<number> {
   const started = await engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr });
-  const { StatusCode } = await engine.wait(ref);
-  await started.attached;
-  return StatusCode;
+  const stopProxy = proxySignals(engine, ref);
+  try {
+    const { StatusCode } = await engine.wait(ref);
+    await started.attached;
+    return StatusCode;
+  } finally {
+    stopProxy();
+  }
 }
 
 const run: Command = {
@@ -74,7 +107,7 @@ const run: Command = {
   aliases: ['ctr container run'],
   usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
   description: 'Create and run a new container from an image',
-  flags: [{ name: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' }, ...createFlags],
+  flags: [{ name: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' }, sigProxyFlag, ...createFlags],
   stopAtPositional: true,
   args: [1, Infinity],
   async run(args, io) {
@@ -87,6 +120,7 @@ const run: Command = {
       return 0;
     }
     let terminal: TerminalSession | undefined;
+    let stopProxy: (() => void) | undefined;
     try {
       const { exitCode } = await engine.run({
         ...options,
@@ -96,10 +130,12 @@ const run: Command = {
         onCreated: ({ id, warnings }) => {
           printWarnings(io, warnings);
           if (options.tty) terminal = terminalSession(io, (size) => engine.resize(id, size));
+          if (bool(args, 'sig-proxy')) stopProxy = proxySignals(engine, id);
         },
       });
       return exitCode ?? 0;
     } finally {
+      stopProxy?.();
       terminal?.restore();
     }
   },
@@ -377,12 +413,17 @@ const attach: Command = {
   aliases: ['ctr container attach'],
   usage: '[OPTIONS] CONTAINER',
   description: "Attach local standard input, output, and error streams to a running container",
-  flags: [{ name: 'no-stdin', type: 'bool', description: 'Do not attach STDIN' }],
+  flags: [{ name: 'no-stdin', type: 'bool', description: 'Do not attach STDIN' }, sigProxyFlag],
   args: [1, 1],
   async run(args, io) {
     const engine = await getEngine();
     const ref = args.positionals[0] as string;
-    await engine.attach(ref, { ...(bool(args, 'no-stdin') ? {} : { stdin: io.stdin }), stdout: io.stdout, stderr: io.stderr });
+    const stopProxy = bool(args, 'sig-proxy') ? proxySignals(engine, ref) : undefined;
+    try {
+      await engine.attach(ref, { ...(bool(args, 'no-stdin') ? {} : { stdin: io.stdin }), stdout: io.stdout, stderr: io.stderr });
+    } finally {
+      stopProxy?.();
+    }
     return (await engine.inspect(ref)).State.ExitCode;
   },
 };

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { localCtr, type LocalCtr } from './local-ctr';
+
+/**
+ * An attached ctr passes the signals it receives on to the container's process (docker's
+ * `--sig-proxy`, on by default): Ctrl-C in a terminal reaches the program, whose last words
+ * and exit code come back as they would under docker.
+ */
+let local: LocalCtr;
+
+beforeAll(async () => {
+  local = await localCtr('signals');
+});
+
+afterAll(async () => {
+  await local.cleanup();
+});
+
+/** A program that says "ready", then answers SIGINT and SIGTERM by name and exits 3. */
+const TRAPPING = 'trap "echo got INT; exit 3" INT; trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.05; done';
+
+interface Started {
+  /** Resolves once the program has said "ready". */
+  ready: Promise<void>;
+  /** ctr's exit code (128 + n for a signal), with all it wrote to stdout. */
+  exited: Promise<{ code: number; stdout: string }>;
+  pid: number;
+}
+
+/** Start `ctr args…` leading a process group of its own, as a terminal's foreground job. */
+function startCtr(...args: string[]): Started {
+  const [launcher, ...rest] = local.argv(...args);
+  const child = spawn(launcher as string, rest, { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (stdout.includes('ready\n')) markReady();
+  });
+  const exited = new Promise<{ code: number; stdout: string }>((resolve) => {
+    child.once('close', (code, signal) => resolve({ code: code ?? 128 + constants.signals[signal as NodeJS.Signals], stdout }));
+  });
+  return { ready, exited, pid: child.pid as number };
+}
+
+test('Ctrl-C (SIGINT to ctr run\'s process group) reaches the program, and ctr ends with what it said last and its exit code', async () => {
+  const run = startCtr('run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', TRAPPING);
+  await run.ready;
+  process.kill(-run.pid, 'SIGINT');
+  expect(await run.exited).toEqual({ code: 3, stdout: 'ready\ngot INT\n' });
+});
+
+test('a SIGTERM sent to ctr run alone is passed to the program', async () => {
+  const run = startCtr('run', '--rm', '--network', 'none', 'busybox', 'sh', '-c', TRAPPING);
+  await run.ready;
+  process.kill(run.pid, 'SIGTERM');
+  expect(await run.exited).toEqual({ code: 3, stdout: 'ready\ngot TERM\n' });
+});
+
+test('ctr start -a passes signals on too', async () => {
+  expect((await local.run('create', '--name', 'started', '--network', 'none', 'busybox', 'sh', '-c', TRAPPING)).code).toBe(0);
+  const start = startCtr('start', '-a', 'started');
+  await start.ready;
+  process.kill(-start.pid, 'SIGINT');
+  expect(await start.exited).toEqual({ code: 3, stdout: 'ready\ngot INT\n' });
+});
+
+test('with --sig-proxy=false, Ctrl-C ends ctr run and leaves the container running', async () => {
+  const run = startCtr('run', '--sig-proxy=false', '--name', 'unproxied', '--network', 'none', 'busybox', 'sh', '-c', TRAPPING);
+  await run.ready;
+  process.kill(-run.pid, 'SIGINT');
+  expect((await run.exited).code).toBe(130);
+  expect((await local.run('inspect', '--format', '{{.State.Status}}', 'unproxied')).stdout).toBe('running\n');
+});
