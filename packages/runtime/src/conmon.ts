@@ -69,6 +69,8 @@ export function conmonArgs(c: ConmonConfig): string[] {
 export interface SyncMessage {
   data: number;
   message?: string;
+  /** The pipe failed rather than conmon answering: conmon never ran, or what started it went away. */
+  pipeFailed?: true;
 }
 
 /** Reads newline-separated JSON messages from conmon's sync (or attach) pipe. */
@@ -96,9 +98,9 @@ export class SyncReader {
     };
     stream.on('end', end);
     stream.on('close', end);
-    // A pipe that failed (the launcher could not start conmon, or went away) says why.
+    // A pipe that failed (what launches conmon could not, or went away) says why.
     stream.on('error', (error) => {
-      if (!this.ended) this.queue.push({ data: -1, message: error.message });
+      if (!this.ended) this.queue.push({ data: -1, message: `cannot start conmon: ${error.message}`, pipeFailed: true });
       end();
     });
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, mkdirSync, readFileSync, renameSync, rmSync, watch, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CtrError, aborted, conflict, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
+import { CtrError, aborted, conflict, internal, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
 import { attachSocket, prepareAttach } from './attach';
 import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
 import { spawnConmon, type ConmonConfig, type Launch } from './conmon';
@@ -47,6 +47,7 @@ export interface RuntimeOptions {
    * Deletes a directory tree in a process that outlives this one, resolving once it is gone
    * (the engine passes @ctr/store's `removeTreeBehind`), or returns undefined to decline.
    * Without it, a removed container's files are deleted by this process, behind the call.
+   * What it rejects for stays until the next setup's sweep.
    */
   removeTree?: (dir: string) => Promise<void> | undefined;
   /**
@@ -298,7 +299,8 @@ export class Runtime {
     if (!message || message.data < 0) {
       pendingAttach?.cancel();
       const text = message?.message ?? (await this.runtimeError(d)) ?? 'conmon exited without starting the container';
-      const failure = startFailure(text);
+      // A monitor that never ran is this machine's trouble, not the container's configuration.
+      const failure = message?.pipeFailed ? internal(text, { details: { exitCode: 128 } }) : startFailure(text);
       await d.write({ ...record, status: 'exited', exitCode: Number(failure.details.exitCode), error: failure.message, finishedAt: new Date().toISOString(), pid: 0 });
       await this.removeRuntimeState(tools, id);
       throw failure;
@@ -442,10 +444,13 @@ export class Runtime {
     await Promise.all(names.map((name) => this.deleteBehind(path.join(this.retiredDir, name))));
   }
 
-  /** Delete a retired directory by `removeTree`'s process when there is one, else here; never throws. */
+  /**
+   * Delete a retired directory by `removeTree`'s process when there is one, else here; never
+   * throws. What `removeTree` could not delete (something mounted inside) is not deleted here
+   * either: it stays for the next setup's sweep.
+   */
   private async deleteBehind(dir: string): Promise<void> {
-    const inProcess = (): Promise<void> => fs.rm(dir, { recursive: true, force: true });
-    await (this.options.removeTree?.(dir)?.catch(inProcess) ?? inProcess()).catch(() => undefined);
+    await (this.options.removeTree?.(dir) ?? fs.rm(dir, { recursive: true, force: true })).catch(() => undefined);
   }
 
   /** The container's state, worked out from its record and what conmon and runc left. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { Runtime, type Launch, type RuntimeOptions } from '@ctr/runtime';
 import { testBed, type TestBed } from './helpers';
 
@@ -43,4 +43,20 @@ test('conmon is started through the launch given, and its container runs as any 
 
 test('when the launch declines, conmon is spawned from this process', async () => {
   expect(await exitCodeOf(runtimeWith({ launch: () => undefined }), 'declined', 4)).toBe(4);
+});
+
+test('a launch that fails is an Internal error naming conmon, and the container is left exited, not half-started', async () => {
+  const failing: Launch = () => {
+    const pipe = new PassThrough();
+    setImmediate(() => pipe.destroy(new Error('cannot start the program: fork: Resource temporarily unavailable')));
+    return pipe;
+  };
+  const runtime = runtimeWith({ launch: failing });
+  await runtime.create('unlaunched', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] } });
+  await expect(runtime.start('unlaunched')).rejects.toMatchObject({
+    code: 'Internal',
+    message: 'cannot start conmon: cannot start the program: fork: Resource temporarily unavailable',
+  });
+  expect(await runtime.state('unlaunched')).toMatchObject({ status: 'exited', exitCode: 128 });
+  await runtime.delete('unlaunched');
 });

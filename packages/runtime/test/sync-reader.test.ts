@@ -16,8 +16,8 @@ test('conmon sync messages are read one JSON line at a time', async () => {
 test('a sync pipe that fails gives a failure message saying why, not silence', async () => {
   const pipe = new PassThrough();
   const reader = new SyncReader(pipe);
-  pipe.destroy(new Error('cannot start conmon: fork: Resource temporarily unavailable'));
-  expect(await reader.next()).toEqual({ data: -1, message: 'cannot start conmon: fork: Resource temporarily unavailable' });
+  pipe.destroy(new Error('cannot start the program: fork: Resource temporarily unavailable'));
+  expect(await reader.next()).toEqual({ data: -1, message: 'cannot start conmon: cannot start the program: fork: Resource temporarily unavailable', pipeFailed: true });
   expect(await reader.next()).toBeUndefined();
 });
 

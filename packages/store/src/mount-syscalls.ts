@@ -2,6 +2,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import * as path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CtrError } from '@ctr/errors';
+import { run } from './exec';
 
 /**
  * mount(2) and umount2(2) without starting a program each time. Node cannot make these
@@ -31,8 +32,8 @@ const FLAGS: Record<string, number> = { ro: 1, nosuid: 2, nodev: 4, noexec: 8, s
 const NEUTRAL = new Set(['rw', 'suid', 'dev', 'exec', 'async', 'defaults']);
 const MNT_DETACH = 2;
 
-// Requests: M (mount), U (umount2), R (remove a tree), L (launch), C (stop relaying a
-// launched program's fd 3). Mount replies come in order, untagged; the others are tagged
+// Requests: M (mount), U (umount2), R (remove a tree, its path in hex), L (launch), C (stop
+// relaying a launched program's fd 3). Mount replies come in order, untagged; the others are tagged
 // with their request's tag: R when removed, D (hex data) and E (end) from a launched
 // program's fd 3, F when it could not be launched.
 const RELAY = String.raw`
@@ -76,7 +77,7 @@ sub request {
     return reply('R', $a[0], "fork: $!") unless defined $pid;
     return if $pid;
     $SIG{PIPE} = 'IGNORE';
-    my $status = system { '/bin/rm' } 'rm', '-rf', '--one-file-system', '--', $a[1];
+    my $status = system { '/bin/rm' } 'rm', '-rf', '--one-file-system', '--', pack('H*', $a[1]);
     reply('R', $a[0], $status == 0 ? '' : "rm -rf exited with status $?");
     exit 0;
   }
@@ -111,6 +112,9 @@ while (1) {
 
 type Reply = { errno: number; message: string };
 
+/** Hex, NUL-separated: a path, an argument or a variable may hold any byte but NUL, a tab or newline included. */
+const hex = (values: readonly string[]): string => Buffer.from(values.join('\0')).toString('hex');
+
 class MountRelay {
   private readonly child: ChildProcessByStdio<Writable, Readable, null>;
   private readonly waiting: Array<(reply: Reply) => void> = [];
@@ -141,11 +145,15 @@ class MountRelay {
       this.running = false;
       if (relay === this) relay = undefined;
       for (const reply of this.waiting.splice(0)) reply({ errno: -1, message: 'the mount relay exited' });
-      for (const done of this.removing.values()) done('the mount relay exited');
+      for (const done of this.removing.values()) done(RELAY_GONE);
       this.removing.clear();
       for (const sync of this.launched.values()) sync.destroy(new Error('the mount relay exited'));
     };
-    this.child.on('error', gone);
+    this.child.on('error', (error: NodeJS.ErrnoException) => {
+      // No perl: every later request would only try again, a failed spawn each time.
+      if (error.code === 'ENOENT') perlMissing = true;
+      gone();
+    });
     this.child.on('exit', gone);
     this.child.stdin.on('error', gone);
     this.hold(false);
@@ -176,7 +184,7 @@ class MountRelay {
   /** Resolves with '' once the tree is gone, or with what went wrong. */
   removeTree(dir: string): Promise<string> {
     const tag = String(this.nextTag++);
-    if (!this.send(['R', tag, dir])) return Promise.resolve('a path with a tab or newline');
+    this.send(['R', tag, hex([dir])]);
     return new Promise((resolve) => this.removing.set(tag, resolve));
   }
 
@@ -190,8 +198,6 @@ class MountRelay {
       if (this.running) this.send(['C', tag]);
       this.holdWhileBusy();
     });
-    // Hex: a directory, an argument or a variable may hold any byte but NUL.
-    const hex = (values: readonly string[]): string => Buffer.from(values.join('\0')).toString('hex');
     this.send(['L', tag, hex([cwd]), hex(Object.entries(env).map(([key, value]) => `${key}=${value}`)), hex(argv)]);
     return sync;
   }
@@ -217,10 +223,14 @@ class MountRelay {
 }
 
 let relay: MountRelay | undefined;
+let perlMissing = false;
+
+/** What a removal hears when the relay went away before answering: nothing is known to be deleted. */
+const RELAY_GONE = 'the mount relay exited';
 
 function currentRelay(): MountRelay | undefined {
   const numbers = SYSCALLS[process.arch];
-  if (!numbers) return undefined;
+  if (!numbers || perlMissing) return undefined;
   relay ??= new MountRelay(numbers);
   return relay;
 }
@@ -236,12 +246,17 @@ export function startMountRelay(): void {
 /**
  * Delete a directory tree in a process of its own, which finishes the job even if this
  * process ends first. Resolves once it is gone; undefined when there is no relay (no perl,
- * or an architecture without known numbers): the caller deletes it itself.
+ * or an architecture without known numbers): the caller deletes it itself. Rejects with an
+ * Internal error when the tree could not be deleted, most often because a filesystem is
+ * still mounted inside it: that filesystem is left alone, and so should the caller leave
+ * it. A relay that goes away before it answers is replaced by `rm` run from here.
  */
 export function removeTreeBehind(dir: string): Promise<void> | undefined {
   const current = currentRelay();
   if (!current) return undefined;
-  return current.removeTree(path.resolve(dir)).then((problem) => {
+  const absolute = path.resolve(dir);
+  return current.removeTree(absolute).then((problem) => {
+    if (problem === RELAY_GONE) return run('rm', ['-rf', '--one-file-system', '--', absolute]);
     if (problem) throw new CtrError('Internal', `could not delete ${dir}: ${problem}`);
   });
 }

@@ -112,10 +112,9 @@ export class OverlaySnapshotter {
     });
     const behind = options.background ? removeTreeBehind(path.join(this.root, id)) : undefined;
     if (!behind) return this.removeDir(id);
-    const removing = behind
-      .catch(() => this.removeDir(id))
-      .catch(() => undefined)
-      .finally(() => this.removing.delete(removing));
+    // A tree that could not be deleted (something still mounted inside) stays, unrecorded,
+    // for fsck: deleting it from here would reach into what is mounted.
+    const removing = behind.catch(() => undefined).finally(() => this.removing.delete(removing));
     this.removing.add(removing);
   }
 

@@ -143,6 +143,27 @@ test('removeTreeBehind never deletes into a filesystem mounted inside the tree, 
   }
 });
 
+test('without perl, the first tree is deleted by rm from the caller, and later requests are declined at once', async () => {
+  const bin = path.join(base, 'bin');
+  await fs.mkdir(bin);
+  await fs.symlink('/bin/rm', path.join(bin, 'rm'));
+  const trees = [path.join(base, 'first'), path.join(base, 'second')];
+  for (const tree of trees) await fs.mkdir(path.join(tree, 'a'), { recursive: true });
+  const output = await runNode(
+    `await s.removeTreeBehind(${JSON.stringify(trees[0])});
+     console.log(fs.existsSync(${JSON.stringify(trees[0])}), s.removeTreeBehind(${JSON.stringify(trees[1])}) === undefined);`,
+    { PATH: bin },
+  );
+  expect(output.trim()).toBe('false true');
+});
+
+test('a tree whose path holds a tab and a newline is deleted like any other', async () => {
+  const tree = path.join(base, 'odd\tname\nhere');
+  await fs.mkdir(path.join(tree, 'a'), { recursive: true });
+  await removeTreeBehind(tree);
+  expect(await gone(tree)()).toBe(true);
+});
+
 /** What a launched program writes on its fd 3, once the relay is up (it has answered a request). */
 async function launchedOutput(argv: string[], env: Record<string, string>, cwd = base): Promise<string> {
   await unmount(path.join(base, 'nothing-mounted-here'));

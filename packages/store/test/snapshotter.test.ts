@@ -134,3 +134,20 @@ test('a background remove takes the snapshot out of the table at once, and its f
   await store.snapshots.settle();
   await expect(fs.access(path.dirname(upper))).rejects.toMatchObject({ code: 'ENOENT' });
 });
+
+test('a background remove never deletes into a filesystem still mounted inside the snapshot: it stays, for fsck once unmounted', async () => {
+  await store.snapshots.prepare('c-mounted');
+  const inner = path.join(await store.snapshots.upperDir('c-mounted'), 'mnt');
+  await fs.mkdir(inner);
+  await mountAll([{ type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }], inner);
+  try {
+    await fs.writeFile(path.join(inner, 'keep'), 'kept');
+    await store.snapshots.remove('c-mounted', { background: true });
+    await store.snapshots.settle();
+    console.log('DEBUG', await fs.readdir(inner).catch((e) => String(e)));
+    expect(await fs.readFile(path.join(inner, 'keep'), 'utf8')).toBe('kept');
+    await expect(store.snapshots.stat('c-mounted')).rejects.toMatchObject({ code: 'NotFound' });
+  } finally {
+    await unmount(inner);
+  }
+});
