@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, notFound, throwIfAborted, unsupported } from '@ctr/errors';
-import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/image';
+import { resolveInRoot, type ContainerConfig } from '@ctr/image';
 import type { BuildBackend, RunStep } from './backend';
 import { hostPlatform, parsePlatform, Platform, platformArgs, proxyArgs } from './build-args';
 import { BuildContext, openContext, readContextFile } from './build-context';
@@ -12,12 +12,11 @@ import { cacheKey } from './cache-key';
 import { parseChmod, resolveChown } from './chown';
 import { cleanPath } from './clean-path';
 import { hashItems, LayerItem, matchSource, missingParents, SourceRoot, walkDirectory } from './copy-plan';
-import { exposedPorts, isSignal } from './config-values';
+import { applyConfigInstruction, isConfigInstruction } from './config-instruction';
 import { download, urlName } from './fetch-url';
-import { copyCreatedBy, healthText, nopCreatedBy, runCreatedBy } from './created-by';
+import { copyCreatedBy, nopCreatedBy, runCreatedBy } from './created-by';
 import { PatternMatcher } from './dockerignore';
 import { DockerfileError, SyntaxProblem } from './dockerfile-error';
-import { goQuoteList } from './go-quote';
 import { chompHeredocContent } from './heredoc';
 import { parseInstruction, parseDockerfile } from './instruction-parser';
 import type { CopyInstruction, Dockerfile, Instruction, RunInstruction } from './instructions';
@@ -287,7 +286,7 @@ class Build<S> {
   private async dispatch(stage: StageState<S>, ins: Instruction, stageIndex: number): Promise<void> {
     const env = stage.expansionEnv();
     const x = (word: string): string => this.expand(word, env, ins);
-    const c = stage.config;
+    if (isConfigInstruction(ins)) return this.metadata(stage, applyConfigInstruction(stage.config, ins, x, stage));
     switch (ins.kind) {
       case 'FROM':
         throw new DockerfileError('FROM cannot be used here', ins.location);
@@ -296,17 +295,6 @@ class Build<S> {
       case 'COPY':
       case 'ADD':
         return this.copyStep(stage, ins, stageIndex);
-      case 'ENV': {
-        const pairs = ins.env.map(({ key, value }) => [x(key), x(value)] as const);
-        for (const [k, v] of pairs) stage.setEnv(k, v);
-        return this.metadata(stage, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
-      }
-      case 'LABEL': {
-        const pairs = ins.labels.map(({ key, value }) => [x(key), x(value)] as const);
-        c.Labels = { ...c.Labels };
-        for (const [k, v] of pairs) c.Labels[k] = v;
-        return this.metadata(stage, `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
-      }
       case 'ARG': {
         const texts: string[] = [];
         for (const def of ins.args) {
@@ -318,58 +306,6 @@ class Build<S> {
         }
         return this.metadata(stage, `ARG ${texts.join(' ')}`);
       }
-      case 'WORKDIR': {
-        const dir = x(ins.path);
-        c.WorkingDir = cleanPath(dir.startsWith('/') ? dir : `${stage.workdir}/${dir}`);
-        return this.metadata(stage, `WORKDIR ${c.WorkingDir}`);
-      }
-      case 'USER':
-        c.User = x(ins.user);
-        return this.metadata(stage, `USER ${c.User}`);
-      case 'CMD':
-        c.Cmd = ins.shell ? [...stage.shell, ...ins.command] : [...ins.command];
-        stage.cmdSet = true;
-        return this.metadata(stage, `CMD ${goQuoteList(c.Cmd)}`);
-      case 'ENTRYPOINT':
-        c.Entrypoint = ins.shell ? [...stage.shell, ...ins.command] : [...ins.command];
-        if (!stage.cmdSet) delete c.Cmd; // an inherited CMD is meant for the old entrypoint
-        return this.metadata(stage, `ENTRYPOINT ${goQuoteList(c.Entrypoint)}`);
-      case 'SHELL':
-        c.Shell = [...ins.shell];
-        return this.metadata(stage, `SHELL [${c.Shell.join(' ')}]`);
-      case 'EXPOSE': {
-        const ports = ins.ports.map(x).flatMap((p) => exposedPorts(p, ins));
-        c.ExposedPorts = { ...c.ExposedPorts };
-        for (const p of ports) c.ExposedPorts[p] = {};
-        return this.metadata(stage, `EXPOSE ${ports.join(' ')}`);
-      }
-      case 'VOLUME': {
-        const volumes = ins.volumes.map(x);
-        if (volumes.some((v) => v.trim() === '')) throw new DockerfileError('VOLUME specified can not be an empty string', ins.location);
-        c.Volumes = { ...c.Volumes };
-        for (const v of volumes) c.Volumes[v] = {};
-        return this.metadata(stage, `VOLUME [${volumes.join(' ')}]`);
-      }
-      case 'STOPSIGNAL': {
-        const signal = x(ins.signal);
-        if (!isSignal(signal)) throw new DockerfileError(`Invalid signal: ${signal}`, ins.location);
-        c.StopSignal = signal;
-        return this.metadata(stage, `STOPSIGNAL ${signal}`);
-      }
-      case 'HEALTHCHECK': {
-        const h = ins.health;
-        const health: HealthConfig = { Test: h.test };
-        if (h.interval !== undefined) health.Interval = h.interval;
-        if (h.timeout !== undefined) health.Timeout = h.timeout;
-        if (h.startPeriod !== undefined) health.StartPeriod = h.startPeriod;
-        if (h.startInterval !== undefined) health.StartInterval = h.startInterval;
-        if (h.retries !== undefined) health.Retries = h.retries;
-        c.Healthcheck = health;
-        return this.metadata(stage, `HEALTHCHECK ${healthText(health)}`);
-      }
-      case 'ONBUILD':
-        c.OnBuild = [...(c.OnBuild ?? []), ins.expression];
-        return this.metadata(stage, `ONBUILD ${ins.expression}`);
       case 'MAINTAINER':
         stage.author = ins.maintainer;
         return this.metadata(stage, `MAINTAINER ${ins.maintainer}`);

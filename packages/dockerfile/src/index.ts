@@ -14,6 +14,8 @@ export { parseWords, parseJSONArray, parseNameVal } from './line-parsers';
 export { parseDuration, formatDuration } from './duration';
 export { readDockerignore, PatternMatcher } from './dockerignore';
 export { cleanPath } from './clean-path';
+export { applyConfigInstruction, isConfigInstruction } from './config-instruction';
+export type { ConfigInstruction, ConfigSteps } from './config-instruction';
 export { build } from './builder';
 export type { BuildOptions, BuildResult } from './builder';
 export type { BuildBackend, BaseImage, RunStep, RunIO, RunResult, CachedStep, BuildCache, ImageSpec } from './backend';

@@ -1,4 +1,4 @@
-import { envMap, withEnv, type ContainerConfig, type HistoryEntry } from '@ctr/image';
+import { envMap, type ContainerConfig, type HistoryEntry } from '@ctr/image';
 import type { Platform } from './build-args';
 
 export const defaultShell = ['/bin/sh', '-c'];
@@ -34,10 +34,6 @@ export class StageState<S> {
   /** What `$VAR` sees: the stage's ARGs, overridden by ENV (Docker: ENV wins over ARG). */
   expansionEnv(): Map<string, string> {
     return new Map([...this.args, ...this.envMap()]);
-  }
-
-  setEnv(key: string, value: string): void {
-    this.config.Env = withEnv(this.config.Env, key, value);
   }
 
   /** Build args that reach RUN (declared ARGs not shadowed by ENV), sorted `K=V`. */

@@ -32,9 +32,21 @@ async function tarOf(entries: Entry[]): Promise<Buffer> {
 
 const contextDirs = async (): Promise<string[]> => (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('ctr-build-context-'));
 
+/** Run `body` with a temporary directory of its own: other suites extract build contexts beside it. */
+async function inOwnTmpdir(body: () => Promise<void>): Promise<void> {
+  const tmp = process.env.TMPDIR;
+  process.env.TMPDIR = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-dockerfile-tmp-'));
+  try {
+    await body();
+  } finally {
+    await fs.rm(process.env.TMPDIR, { recursive: true, force: true });
+    if (tmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmp;
+  }
+}
+
 describe('a build context sent as a tar stream', () => {
-  it('builds from a plain tar and from a gzip tar, reading the Dockerfile from it, and removes the extracted copy', async () => {
-    const before = await contextDirs();
+  it('builds from a plain tar and from a gzip tar, reading the Dockerfile from it, and removes the extracted copy', () => inOwnTmpdir(async () => {
     const bytes = await tarOf([
       { name: 'Dockerfile', content: 'FROM busybox\nCOPY app /app\n' },
       { name: 'app/', type: 'directory' },
@@ -44,8 +56,8 @@ describe('a build context sent as a tar stream', () => {
       const { id } = await build({ backend, context: Readable.from([stream]) });
       expect(await fs.readFile(path.join(backend.image(id).state.dir, 'app/main.sh'), 'utf8')).toBe('echo hi\n');
     }
-    expect(await contextDirs()).toEqual(before);
-  });
+    expect(await contextDirs()).toEqual([]);
+  }));
 
   it('keeps hostile entries inside the context: ../ names and writes through symlinks are re-rooted (T1, T3)', async () => {
     const bytes = await tarOf([
@@ -60,12 +72,11 @@ describe('a build context sent as a tar stream', () => {
     expect(await fs.readlink(path.join(root, 'ctx/link'))).toBe(outside);
   });
 
-  it('fails with a typed error on a truncated tar and cleans up', async () => {
-    const before = await contextDirs();
+  it('fails with a typed error on a truncated tar and cleans up', () => inOwnTmpdir(async () => {
     const bytes = await tarOf([{ name: 'Dockerfile', content: 'FROM busybox\n'.repeat(100) }]);
     await expect(build({ backend, context: Readable.from([bytes.subarray(0, 700)]) })).rejects.toMatchObject({ code: 'InvalidArgument' });
-    expect(await contextDirs()).toEqual(before);
-  });
+    expect(await contextDirs()).toEqual([]);
+  }));
 
   it('reports a missing Dockerfile as NotFound', async () => {
     const bytes = await tarOf([{ name: 'other', content: 'x' }]);

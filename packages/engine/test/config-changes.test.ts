@@ -40,3 +40,31 @@ test('an unterminated quote is InvalidArgument', () => {
 test('an instruction docker does not allow here is InvalidArgument naming it', () => {
   expect(() => applyConfigChanges(['RUN true'])).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: 'RUN is not a valid change command' }));
 });
+
+test('EXPOSE takes ranges and protocols as a Dockerfile does', () => {
+  expect(applyConfigChanges(['EXPOSE 8000-8002/udp 9000']).ExposedPorts).toEqual({ '8000/udp': {}, '8001/udp': {}, '8002/udp': {}, '9000/tcp': {} });
+});
+
+test('an invalid port or signal is InvalidArgument naming it', () => {
+  expect(() => applyConfigChanges(['EXPOSE http'])).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: expect.stringContaining('Invalid containerPort: http') }));
+  expect(() => applyConfigChanges(['STOPSIGNAL SIGNOPE'])).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: expect.stringContaining('Invalid signal: SIGNOPE') }));
+});
+
+test('a relative WORKDIR is taken from the image\'s working directory', () => {
+  expect(applyConfigChanges(['WORKDIR app'], { WorkingDir: '/srv' }).WorkingDir).toBe('/srv/app');
+});
+
+test('an empty VOLUME is InvalidArgument', () => {
+  expect(() => applyConfigChanges(['VOLUME [""]'])).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+});
+
+test('ENTRYPOINT clears the CMD the image had, unless a change set one too (docker\'s rule)', () => {
+  expect(applyConfigChanges(['ENTRYPOINT ["/app"]'], { Cmd: ['sh'] })).not.toHaveProperty('Cmd');
+  expect(applyConfigChanges(['CMD ["--help"]', 'ENTRYPOINT ["/app"]'], { Cmd: ['sh'] })).toMatchObject({ Entrypoint: ['/app'], Cmd: ['--help'] });
+});
+
+test('HEALTHCHECK and ONBUILD are allowed, SHELL is not', () => {
+  const config = applyConfigChanges(['HEALTHCHECK --interval=5s CMD true', 'ONBUILD RUN echo hi']);
+  expect(config).toMatchObject({ Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 5_000_000_000 }, OnBuild: ['RUN echo hi'] });
+  expect(() => applyConfigChanges(['SHELL ["/bin/bash", "-c"]'])).toThrow(expect.objectContaining({ message: 'SHELL is not a valid change command' }));
+});
