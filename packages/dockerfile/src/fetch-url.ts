@@ -33,12 +33,13 @@ export interface DownloadOptions {
 export async function download(url: string, dir: string, name: string, options: DownloadOptions): Promise<LayerItem> {
   const { checksum, signal } = options;
   const file = path.join(dir, `url-${Date.now()}-${Math.random().toString(16).slice(2)}`);
+  // The same words whether the request or its body failed: a cancel is Aborted, the rest say why.
+  const failed = (e: unknown): CtrError => (signal.aborted ? aborted(signal, `the download of ${url}`) : fetchFailed(url, e));
   let response: Response;
   try {
     response = await (options.fetch ?? fetch)(url, { signal, redirect: 'follow' });
   } catch (e) {
-    if (signal.aborted) throw aborted(signal, `the download of ${url}`);
-    throw fetchFailed(url, e);
+    throw failed(e);
   }
   if (!response.ok || !response.body) throw new CtrError('Unavailable', `failed to GET ${url} with status ${response.status} ${response.statusText}`);
   const hash = createHash('sha256');
@@ -53,6 +54,8 @@ export async function download(url: string, dir: string, name: string, options: 
         },
       }),
     );
+  } catch (e) {
+    throw failed(e);
   } finally {
     await out.close();
   }

@@ -72,3 +72,34 @@ test('a build cancelled while a URL is being fetched fails Aborted, through the 
   await expect(build({ backend: withFetch(fetch), context, signal: controller.signal })).rejects.toMatchObject({ code: 'Aborted' });
   expect(backend.committed.size).toBe(0);
 });
+
+/** A response whose body sends `first`, then fails with `error`, or on `signal`'s abort. */
+function bodyThatBreaks(first: string, error: Error | undefined, signal: AbortSignal): Response {
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(first));
+      if (error) controller.error(error);
+      else signal.addEventListener('abort', () => controller.error(signal.reason));
+    },
+  });
+  return new Response(body, { status: 200 });
+}
+
+test('a body that breaks off is Unavailable with the reason, and nothing is committed', async () => {
+  const fetch: UrlFetch = async (_url, init) => bodyThatBreaks('part of it', new Error('other side closed'), init.signal);
+  await expect(build({ backend: withFetch(fetch), context })).rejects.toMatchObject({
+    code: 'Unavailable',
+    message: `failed to fetch ${URL_TO_ADD}: other side closed`,
+  });
+  expect(backend.committed.size).toBe(0);
+});
+
+test('a build cancelled while the body is arriving fails Aborted', async () => {
+  const controller = new AbortController();
+  const fetch: UrlFetch = async (_url, init) => {
+    setImmediate(() => controller.abort());
+    return bodyThatBreaks('part of it', undefined, init.signal);
+  };
+  await expect(build({ backend: withFetch(fetch), context, signal: controller.signal })).rejects.toMatchObject({ code: 'Aborted' });
+  expect(backend.committed.size).toBe(0);
+});
