@@ -154,12 +154,19 @@ function expandHome(value: string, home: string): string {
   return value === '~' ? home : value.startsWith('~/') ? path.join(home, value.slice(2)) : value;
 }
 
+/** What the command line gave (an `ssh://` URL's user and port): it wins over the config, as ssh's does. */
+export interface SshCommandLine {
+  user?: string;
+  port?: number;
+}
+
 /**
  * What `ssh host` would use from `config` for the keywords ctr knows: the blocks whose `Host`
  * patterns match `host` (the name as given, before `HostName`), in file order; per keyword
- * the first value wins, except `IdentityFile`, which collects every value.
+ * the first value wins, except `IdentityFile`, which collects every value. The command
+ * line's user and port win over the config's, in the result and in `%r` and `%p`.
  */
-export function resolveSshHost(config: SshConfig, host: string, local: SshLocalUser = {}): SshHostConfig {
+export function resolveSshHost(config: SshConfig, host: string, local: SshLocalUser = {}, given: SshCommandLine = {}): SshHostConfig {
   const first = new Map<string, Directive>();
   const identities: Directive[] = [];
   for (const block of config.blocks) {
@@ -173,8 +180,8 @@ export function resolveSshHost(config: SshConfig, host: string, local: SshLocalU
   const localUser = local.user ?? os.userInfo().username;
   const hostName = first.get('hostname');
   const hostname = hostName ? expandTokens(hostName.args[0]!, { h: host }, config.file, hostName.line) : host;
-  const user = first.get('user')?.args[0];
-  const port = first.get('port')?.args[0];
+  const user = given.user ?? first.get('user')?.args[0];
+  const port = given.port !== undefined ? String(given.port) : first.get('port')?.args[0];
   const tokens = { d: home, h: hostname, n: host, u: localUser, r: user ?? localUser, p: port ?? '22', i: String(os.userInfo().uid) };
   const expandPath = (value: string, directive: Directive): string => expandTokens(expandHome(value, home), tokens, config.file, directive.line);
   const knownHosts = first.get('userknownhostsfile');

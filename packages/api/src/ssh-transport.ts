@@ -9,7 +9,7 @@ import { readSshConfig, resolveSshHost } from './ssh-config';
 import { streamTransport, type Transport } from './transport';
 
 export interface SshOptions {
-  /** A private key; default: the config's `IdentityFile`s, else `~/.ssh/id_ed25519` / `id_ecdsa` / `id_rsa`, then the agent at `SSH_AUTH_SOCK`. */
+  /** A private key; default: the agent at `SSH_AUTH_SOCK`, then the config's `IdentityFile`s, else `~/.ssh/id_ed25519` / `id_ecdsa` / `id_rsa`. */
   privateKey?: string | Buffer;
   /** `known_hosts` to check the host key against (default: the config's `UserKnownHostsFile`, else `~/.ssh/known_hosts`). */
   knownHosts?: string;
@@ -41,17 +41,21 @@ async function knownKeys(files: string[], host: string, port: number): Promise<s
   return keys;
 }
 
-/** The keys to offer, in ssh's order: the given one; else the config's identity files (or the default ones), then the agent. */
+/**
+ * The keys to offer: the given one; else, in ssh's order, the agent's keys, then the config's
+ * identity files (or the default ones). A server counts every key tried against its
+ * MaxAuthTries, so the order decides which keys a user with many gets to use.
+ */
 async function authMethods(username: string, options: SshOptions, identityFiles: string[]): Promise<Array<PublicKeyAuthMethod | AgentAuthMethod>> {
   if (options.privateKey) return [{ type: 'publickey', username, key: options.privateKey }];
   const files = identityFiles.length > 0 ? identityFiles : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => path.join(os.homedir(), '.ssh', name));
   const methods: Array<PublicKeyAuthMethod | AgentAuthMethod> = [];
+  if (process.env.SSH_AUTH_SOCK) methods.push({ type: 'agent', username, agent: process.env.SSH_AUTH_SOCK });
   // A file that is missing is passed over, as ssh passes it over.
   for (const file of files) {
     const key = await fs.readFile(file).catch(() => undefined);
     if (key) methods.push({ type: 'publickey', username, key });
   }
-  if (process.env.SSH_AUTH_SOCK) methods.push({ type: 'agent', username, agent: process.env.SSH_AUTH_SOCK });
   return methods;
 }
 
@@ -66,11 +70,14 @@ export async function sshTransport(host: string, options: SshOptions = {}): Prom
   const url = new URL(host);
   if (url.protocol !== 'ssh:') throw invalidArgument(`not an ssh:// host: ${host}`);
   const config = await readSshConfig(options.config ?? path.join(os.homedir(), '.ssh', 'config'));
-  const entry = resolveSshHost(config, url.hostname);
-  const hostname = entry.hostname;
   // The URL's user and port win over the config, as ssh's command line does.
-  const port = Number(url.port || entry.port || 22);
-  const username = decodeURIComponent(url.username) || entry.user || os.userInfo().username;
+  const entry = resolveSshHost(config, url.hostname, {}, {
+    ...(url.username ? { user: decodeURIComponent(url.username) } : {}),
+    ...(url.port ? { port: Number(url.port) } : {}),
+  });
+  const hostname = entry.hostname;
+  const port = entry.port ?? 22;
+  const username = entry.user ?? os.userInfo().username;
   const knownHostsFiles = options.knownHosts !== undefined ? [options.knownHosts] : (entry.userKnownHostsFiles ?? [path.join(os.homedir(), '.ssh', 'known_hosts')]);
   const allowed = await knownKeys(knownHostsFiles, hostname, port);
   if (allowed.length === 0) {

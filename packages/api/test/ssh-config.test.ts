@@ -79,6 +79,16 @@ describe('how lines and values are read', () => {
     expect(resolve(text, 'box').identityFiles).toEqual(['/home/me/keys/me-deploy@10.0.0.5-100%']);
   });
 
+  test('the command line\'s user and port win over the config\'s, in %r and %p too', () => {
+    const config = parseSshConfig('Host box\n  User deploy\n  Port 2222\n  IdentityFile ~/keys/%r-%p\n', FILE);
+    expect(resolveSshHost(config, 'box', LOCAL, { user: 'admin', port: 2022 })).toEqual({
+      hostname: 'box',
+      user: 'admin',
+      port: 2022,
+      identityFiles: ['/home/me/keys/admin-2022'],
+    });
+  });
+
   test('keywords are case-insensitive and may be joined to their value by =', () => {
     expect(resolve('host box\n  HOSTNAME=10.0.0.5\n  port = 2222\n', 'box')).toMatchObject({ hostname: '10.0.0.5', port: 2222 });
   });
