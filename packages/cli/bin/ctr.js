@@ -43,8 +43,6 @@ function loadBundle(built) {
   const vm = require('node:vm');
   const Module = require('node:module');
   const stem = `ctr.bundle.${built.size}-${Math.floor(built.mtimeMs)}`;
-  const args = process.argv.slice(2);
-  const runsContainer = args.includes('run') && !args.includes('--help');
   const fullCache = path.join(dist, `${stem}.cache`);
   const partialCache = path.join(dist, `${stem}.partial.cache`);
   let cachedData;
@@ -63,6 +61,7 @@ function loadBundle(built) {
   const module = { exports: {} };
   script.runInThisContext()(module.exports, require, module, bundle, dist);
   const saveCache = () => {
+    const runsContainer = /^ctr (container )?run$/.test(module.exports.commandRan() ?? '');
     const current = cachedData !== undefined && !script.cachedDataRejected;
     if (current && (cacheFile === fullCache || !runsContainer)) return;
     const target = runsContainer ? fullCache : partialCache;

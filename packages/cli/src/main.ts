@@ -129,12 +129,23 @@ async function runCommand(command: Command, path: string, argv: string[], io: Io
       io.stderr.write(`"${path}" requires ${want}.\nSee '${path} --help'.\n\nUsage:  ${path} ${command.usage}\n\n${command.description}\n`);
       return 1;
     }
+    ran = path;
     return await command.run(args, io);
   } catch (error) {
     return reportError(error, io, path, debug);
   } finally {
     closeEngine();
   }
+}
+
+let ran: string | undefined;
+
+/**
+ * The command `main` ran past its usage checks (`ctr run`, `ctr container run`…), if any:
+ * bin/ctr.js keeps the code cache a container's run leaves, which has most of ctr compiled.
+ */
+export function commandRan(): string | undefined {
+  return ran;
 }
 
 /** Where the command's own arguments start, so `ctr run busybox ls --help` passes `--help` to ls. */

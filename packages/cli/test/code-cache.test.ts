@@ -61,6 +61,12 @@ test('the first run of a container replaces a partial cache with the full one, w
   expect(await caches()).toEqual(['cache']);
 });
 
+test('a command that only names run (an argument, a --help) writes a partial cache', async () => {
+  expect((await ctr('inspect', 'run')).code).toBe(1);
+  expect((await ctr('run', '--help')).code).toBe(0);
+  expect(await caches()).toEqual(['partial.cache']);
+});
+
 test('a cache V8 refuses is replaced, and the command still runs', async () => {
   await ctr('run', '--rm', '--network', 'none', 'busybox', 'true');
   const [file] = (await readdir(join(install, 'cli', 'dist'))).filter((name) => name.endsWith('.cache'));
