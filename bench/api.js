@@ -36,9 +36,9 @@ async function main() {
   const rootfs = path.join(base, 'rootfs');
   const bundle = path.join(base, 'bundle');
   try {
-    await daemon.engine.importBusybox();
-    // raw runc needs a root filesystem of its own: the same busybox, as a plain directory
+    // One busybox tree: imported as the image, and raw runc's root filesystem as it is.
     await createBusyboxRootfs(rootfs);
+    await daemon.engine.importImage({ dir: rootfs }, { name: 'busybox', config: { Cmd: ['sh'] } });
     const env = { PATH: process.env.PATH, HOME: base, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: path.join(base, 'docker-config') };
 
     fs.mkdirSync(bundle);

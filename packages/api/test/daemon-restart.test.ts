@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '@ctr/api';
-import { createBusyboxRootfs } from '@ctr/image';
 import { docker } from './fixture';
 
 let root: string;
@@ -26,9 +25,7 @@ test('containers keep running across a daemon restart and the new daemon manages
   const socket = join(runRoot, 'ctr.sock');
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(root, 'docker-config') };
   daemon = await startDaemon({ root, runRoot, hosts: [`unix://${socket}`] });
-  const rootfs = join(root, 'busybox-rootfs');
-  await createBusyboxRootfs(rootfs);
-  await daemon.engine.importImage({ dir: rootfs }, { name: 'busybox:latest', config: { Cmd: ['sh'] } });
+  await daemon.engine.importBusybox();
   const id = (await docker(env, ['run', '-d', '--network', 'none', 'busybox', 'sh', '-c', 'echo before; sleep 300'])).stdout.trim();
 
   await daemon.stop();

@@ -1,4 +1,5 @@
 import type { Stats } from 'node:fs';
+import * as path from 'node:path';
 import { invalidArgument, notFound } from '@ctr/errors';
 import { resolveInRoot } from '@ctr/image';
 
@@ -27,10 +28,6 @@ export interface MountedDir {
   readOnly?: boolean;
 }
 
-function components(text: string): string[] {
-  return text.split('/').filter((part) => part !== '' && part !== '.');
-}
-
 /**
  * Resolve `target` below `root` as `docker cp` does: a missing directory on the way is a
  * NotFound, a file used as a directory an InvalidArgument (so is a symlink loop); a missing
@@ -50,12 +47,7 @@ function resolveForCp(root: string, target: string, followLast: boolean): { abs:
  * A path under a mount is resolved inside the mount's source, so its links never leave it.
  */
 export function containerPath(rootfs: string, mounts: readonly MountedDir[], target: string, options: { followLast: boolean }): ContainerPath {
-  const parts: string[] = [];
-  for (const part of components(target)) {
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  const normalized = `/${parts.join('/')}`;
+  const normalized = path.posix.resolve('/', target);
   const mount = [...mounts]
     .filter((m) => normalized === m.target || normalized.startsWith(`${m.target.replace(/\/$/, '')}/`))
     .sort((a, b) => b.target.length - a.target.length)[0];

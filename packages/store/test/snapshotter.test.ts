@@ -144,7 +144,6 @@ test('a background remove never deletes into a filesystem still mounted inside t
     await fs.writeFile(path.join(inner, 'keep'), 'kept');
     await store.snapshots.remove('c-mounted', { background: true });
     await store.snapshots.settle();
-    console.log('DEBUG', await fs.readdir(inner).catch((e) => String(e)));
     expect(await fs.readFile(path.join(inner, 'keep'), 'utf8')).toBe('kept');
     await expect(store.snapshots.stat('c-mounted')).rejects.toMatchObject({ code: 'NotFound' });
   } finally {

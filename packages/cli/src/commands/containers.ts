@@ -91,9 +91,10 @@ function proxySignals(engine: CliEngine, id: string): () => void {
 
 /** Start with the terminal's streams attached; resolves with the exit code once all output is shown. */
 async function startAttached(engine: CliEngine, ref: string, io: Io, withStdin: boolean): Promise<number> {
-  const started = await engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr });
+  // Passing on from before the start: a signal that comes as the program begins is its own.
   const stopProxy = proxySignals(engine, ref);
   try {
+    const started = await engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr });
     const { StatusCode } = await engine.wait(ref);
     await started.attached;
     return StatusCode;
