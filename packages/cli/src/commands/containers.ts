@@ -63,13 +63,15 @@ function terminalSession(io: Io, resizeTo: (size: TerminalSize) => Promise<void>
 
 /**
  * The signals an attached ctr passes on to the container's process (docker's `--sig-proxy`):
- * all a program may catch but SIGCHLD, SIGPIPE and SIGURG, which concern ctr itself, and
- * SIGWINCH, which a terminal session forwards as a resize. SIGTSTP, SIGTTIN and SIGTTOU
- * stay with ctr too, so Ctrl-Z still suspends it as it would any command.
+ * those a program may catch, but SIGCHLD, SIGPIPE and SIGURG, which concern ctr itself;
+ * SIGWINCH, which a terminal session forwards as a resize; SIGTSTP, SIGTTIN and SIGTTOU, so
+ * Ctrl-Z still suspends ctr as it would any command; and the signals of a fault (SIGSEGV,
+ * SIGBUS, SIGFPE, SIGILL, SIGSYS, SIGABRT, SIGTRAP), which Node must not catch: a crash of ctr's own
+ * would then never end.
  */
 const PROXIED_SIGNALS: readonly NodeJS.Signals[] = [
-  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGUSR1', 'SIGSEGV', 'SIGUSR2', 'SIGALRM',
-  'SIGTERM', 'SIGSTKFLT', 'SIGCONT', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGIO', 'SIGPWR', 'SIGSYS',
+  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCONT',
+  'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGIO', 'SIGPWR',
 ];
 
 const sigProxyFlag: FlagSpec = { name: 'sig-proxy', type: 'bool', description: 'Proxy received signals to the process', default: true };
