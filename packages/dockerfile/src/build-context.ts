@@ -18,16 +18,16 @@ export interface BuildContext {
 
 /**
  * A context from a directory (used in place) or a tar stream, plain or gzip (what
- * `docker build -` and the API send), extracted into a private temporary directory.
+ * `docker build -` and the API send), extracted into a private directory under `scratchDir`.
  */
-export async function openContext(context: string | Readable, signal: AbortSignal): Promise<BuildContext> {
+export async function openContext(context: string | Readable, signal: AbortSignal, scratchDir = os.tmpdir()): Promise<BuildContext> {
   if (typeof context === 'string') {
     const st = await fs.stat(context).catch(() => undefined);
     if (!st?.isDirectory()) throw notFound(`build context ${context} is not a directory`, { hint: 'Pass a directory or a tar stream as the context.' });
     const root = await fs.realpath(context);
     return { root, ignore: await readIgnore(root), dispose: async () => undefined };
   }
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-build-context-'));
+  const root = await fs.mkdtemp(path.join(scratchDir, 'ctr-build-context-'));
   try {
     await extractContextTar(context, root, signal);
     return { root, ignore: await readIgnore(root), dispose: () => fs.rm(root, { recursive: true, force: true }) };

@@ -45,6 +45,11 @@ export interface BuildOptions<S> {
   allow?: { networkHost?: boolean };
   onEvent?: (event: BuildEvent) => void;
   signal?: AbortSignal;
+  /**
+   * Where a context sent as a tar is extracted and ADD's downloads land, each in a directory
+   * of its own removed after the build (default the system's temporary directory).
+   */
+  scratchDir?: string;
   /** The clock for history `created` times (tests pin it). */
   now?: () => Date;
 }
@@ -395,7 +400,7 @@ class Build<S> {
     const urls = sources.filter((s) => ins.kind === 'ADD' && /^https?:\/\//i.test(s));
     const local = sources.filter((s) => !urls.includes(s));
     // downloads go to a private directory, made only when there are any
-    const scratch = urls.length > 0 ? await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-build-add-')) : '';
+    const scratch = urls.length > 0 ? await fs.mkdtemp(path.join(this.options.scratchDir ?? os.tmpdir(), 'ctr-build-add-')) : '';
     try {
       const withSource = async (use: (src: SourceRoot) => Promise<void>): Promise<void> => {
         if (!from) return use({ root: this.context.root, ignore: this.context.ignore, what: 'build context' });
@@ -451,7 +456,7 @@ class Build<S> {
  */
 export async function build<S>(options: BuildOptions<S>): Promise<BuildResult> {
   const signal = options.signal ?? new AbortController().signal;
-  const context = await openContext(options.context, signal);
+  const context = await openContext(options.context, signal, options.scratchDir);
   try {
     const file = options.dockerfile ?? 'Dockerfile';
     const source = options.dockerfileContent ?? (await readContextFile(context, file));

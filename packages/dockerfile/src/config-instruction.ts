@@ -5,7 +5,7 @@ import { healthText } from './created-by';
 import { DockerfileError } from './dockerfile-error';
 import { goQuoteList } from './go-quote';
 import type { Instruction } from './instructions';
-import { defaultShell } from './stage-state';
+import { configShell, configWorkdir } from './stage-state';
 
 /** The instructions that change only an image's config: a build records each as an empty layer. */
 export type ConfigInstruction = Extract<
@@ -31,7 +31,7 @@ export interface ConfigSteps {
  * Returns the instruction as a build's history records it.
  */
 export function applyConfigInstruction(config: ContainerConfig, ins: ConfigInstruction, expand: (word: string) => string, steps: ConfigSteps): string {
-  const shell = config.Shell && config.Shell.length > 0 ? config.Shell : defaultShell;
+  const shell = configShell(config);
   switch (ins.kind) {
     case 'ENV': {
       // Every value is expanded before any of the instruction's own are set.
@@ -46,7 +46,7 @@ export function applyConfigInstruction(config: ContainerConfig, ins: ConfigInstr
     }
     case 'WORKDIR': {
       const dir = expand(ins.path);
-      config.WorkingDir = cleanPath(dir.startsWith('/') ? dir : `${config.WorkingDir || '/'}/${dir}`);
+      config.WorkingDir = cleanPath(dir.startsWith('/') ? dir : `${configWorkdir(config)}/${dir}`);
       return `WORKDIR ${config.WorkingDir}`;
     }
     case 'USER':

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { aborted, CtrError, invalidArgument, isCtrError } from '@ctr/errors';
+import { aborted, asCtrError, CtrError, invalidArgument, isCtrError } from '@ctr/errors';
 import type { LayerItem } from './copy-plan';
 
 /** The file name ADD gives a URL's content when the destination is a directory. */
@@ -44,18 +44,28 @@ export async function download(url: string, dir: string, name: string, options: 
   if (!response.ok || !response.body) throw new CtrError('Unavailable', `failed to GET ${url} with status ${response.status} ${response.statusText}`);
   const hash = createHash('sha256');
   const out = await fs.open(file, 'w', 0o600);
+  // A write that fails is this machine's trouble (a full disk), not the server's.
+  let writeFailed: CtrError | undefined;
+  // A file write may take part of a chunk (a disk filling up): the rest goes again, and
+  // the write after the last that fit says why.
+  const writeAll = async (chunk: Buffer): Promise<void> => {
+    for (let offset = 0; offset < chunk.length; ) offset += (await out.write(chunk, offset)).bytesWritten;
+  };
   try {
     await pipeline(
       Readable.fromWeb(response.body as ReadableStream<Uint8Array>),
       new Writable({
         write: (chunk: Buffer, _e, done) => {
           hash.update(chunk);
-          out.write(chunk).then(() => done(), done);
+          writeAll(chunk).then(
+            () => done(),
+            (error: unknown) => done((writeFailed = asCtrError(error, 'Internal', `writing the download of ${url}`))),
+          );
         },
       }),
     );
   } catch (e) {
-    throw failed(e);
+    throw writeFailed ?? failed(e);
   } finally {
     await out.close();
   }

@@ -3,6 +3,16 @@ import type { Platform } from './build-args';
 
 export const defaultShell = ['/bin/sh', '-c'];
 
+/** The shell a config's shell-form commands run in. */
+export function configShell(config: ContainerConfig): string[] {
+  return config.Shell && config.Shell.length > 0 ? config.Shell : defaultShell;
+}
+
+/** The directory a config's relative paths start from. */
+export function configWorkdir(config: ContainerConfig): string {
+  return config.WorkingDir || '/';
+}
+
 /** A stage's build so far: filesystem state, image config being built, history, cache-key chain. */
 export class StageState<S> {
   /** Stage ARGs in scope with their values. */
@@ -20,11 +30,11 @@ export class StageState<S> {
   ) {}
 
   get shell(): string[] {
-    return this.config.Shell && this.config.Shell.length > 0 ? this.config.Shell : defaultShell;
+    return configShell(this.config);
   }
 
   get workdir(): string {
-    return this.config.WorkingDir || '/';
+    return configWorkdir(this.config);
   }
 
   envMap(): Map<string, string> {

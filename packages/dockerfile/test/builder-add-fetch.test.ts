@@ -4,9 +4,11 @@
  * (builder-copy.test.ts downloads from a server on 127.0.0.1 that way).
  */
 import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { build, type UrlFetch } from '@ctr/dockerfile';
 import { CtrError } from '@ctr/errors';
+import { mountAll, unmount } from '@ctr/store';
 import { DirBackend, makeContext } from './helpers/dir-backend';
 
 const URL_TO_ADD = 'https://127.0.0.1:9/files/f.txt';
@@ -102,4 +104,21 @@ test('a build cancelled while the body is arriving fails Aborted', async () => {
   };
   await expect(build({ backend: withFetch(fetch), context, signal: controller.signal })).rejects.toMatchObject({ code: 'Aborted' });
   expect(backend.committed.size).toBe(0);
+});
+
+test('a download that does not fit on the disk is an Internal error saying so, not the server\'s fault', async () => {
+  const small = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-add-full-'));
+  await mountAll([{ type: 'tmpfs', source: 'tmpfs', options: ['size=64k'] }], small);
+  try {
+    const fetch: UrlFetch = async () => new Response(new Uint8Array(1024 * 1024), { status: 200 });
+    await expect(build({ backend: withFetch(fetch), context, scratchDir: small })).rejects.toMatchObject({
+      code: 'Internal',
+      message: expect.stringMatching(new RegExp(`^writing the download of ${URL_TO_ADD}: .*ENOSPC`)),
+    });
+    expect(backend.committed.size).toBe(0);
+    expect(await fs.readdir(small)).toEqual([]);
+  } finally {
+    await unmount(small);
+    await fs.rm(small, { recursive: true, force: true });
+  }
 });

@@ -30,34 +30,30 @@ async function tarOf(entries: Entry[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const contextDirs = async (): Promise<string[]> => (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('ctr-build-context-'));
+/** A scratch directory of the test's own: other suites extract build contexts at the same time. */
+let scratchDir: string;
+beforeEach(async () => {
+  scratchDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-dockerfile-scratch-'));
+});
+afterEach(async () => {
+  await fs.rm(scratchDir, { recursive: true, force: true });
+});
 
-/** Run `body` with a temporary directory of its own: other suites extract build contexts beside it. */
-async function inOwnTmpdir(body: () => Promise<void>): Promise<void> {
-  const tmp = process.env.TMPDIR;
-  process.env.TMPDIR = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-dockerfile-tmp-'));
-  try {
-    await body();
-  } finally {
-    await fs.rm(process.env.TMPDIR, { recursive: true, force: true });
-    if (tmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = tmp;
-  }
-}
+const contextDirs = async (): Promise<string[]> => (await fs.readdir(scratchDir)).filter((n) => n.startsWith('ctr-build-context-'));
 
 describe('a build context sent as a tar stream', () => {
-  it('builds from a plain tar and from a gzip tar, reading the Dockerfile from it, and removes the extracted copy', () => inOwnTmpdir(async () => {
+  it('builds from a plain tar and from a gzip tar, reading the Dockerfile from it, and removes the extracted copy', async () => {
     const bytes = await tarOf([
       { name: 'Dockerfile', content: 'FROM busybox\nCOPY app /app\n' },
       { name: 'app/', type: 'directory' },
       { name: 'app/main.sh', content: 'echo hi\n' },
     ]);
     for (const stream of [bytes, gzipSync(bytes)]) {
-      const { id } = await build({ backend, context: Readable.from([stream]) });
+      const { id } = await build({ backend, context: Readable.from([stream]), scratchDir });
       expect(await fs.readFile(path.join(backend.image(id).state.dir, 'app/main.sh'), 'utf8')).toBe('echo hi\n');
     }
     expect(await contextDirs()).toEqual([]);
-  }));
+  });
 
   it('keeps hostile entries inside the context: ../ names and writes through symlinks are re-rooted (T1, T3)', async () => {
     const bytes = await tarOf([
@@ -72,11 +68,11 @@ describe('a build context sent as a tar stream', () => {
     expect(await fs.readlink(path.join(root, 'ctx/link'))).toBe(outside);
   });
 
-  it('fails with a typed error on a truncated tar and cleans up', () => inOwnTmpdir(async () => {
+  it('fails with a typed error on a truncated tar and cleans up', async () => {
     const bytes = await tarOf([{ name: 'Dockerfile', content: 'FROM busybox\n'.repeat(100) }]);
-    await expect(build({ backend, context: Readable.from([bytes.subarray(0, 700)]) })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(build({ backend, context: Readable.from([bytes.subarray(0, 700)]), scratchDir })).rejects.toMatchObject({ code: 'InvalidArgument' });
     expect(await contextDirs()).toEqual([]);
-  }));
+  });
 
   it('reports a missing Dockerfile as NotFound', async () => {
     const bytes = await tarOf([{ name: 'other', content: 'x' }]);

@@ -2,9 +2,6 @@ import { envMap, type ContainerConfig } from '@ctr/image';
 import { invalidArgument } from '@ctr/errors';
 import { dockerfileModule } from './lazy-modules';
 
-/** What docker's `--change` accepts: the config instructions but SHELL. */
-const CHANGE_KINDS = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
-
 /**
  * `--change 'CMD ["sh"]'` for `import` and `commit`: Dockerfile instructions, parsed and
  * applied by @ctr/dockerfile exactly as a build applies them (docker's commit does the same),
@@ -19,8 +16,11 @@ export function applyConfigChanges(changes: readonly string[], base: ContainerCo
   for (const change of changes.flatMap((c) => c.split('\n')).filter((c) => c.trim() !== '')) {
     for (const node of parse(change, { file: '--change' }).nodes) {
       const instruction = parseInstruction(node, '--change');
-      if (!isConfigInstruction(instruction) || !CHANGE_KINDS.has(instruction.kind)) {
-        throw invalidArgument(`${instruction.kind} is not a valid change command`, { hint: `allowed: ${[...CHANGE_KINDS].join(', ')}` });
+      // docker's `--change` takes every config instruction but SHELL.
+      if (!isConfigInstruction(instruction) || instruction.kind === 'SHELL') {
+        throw invalidArgument(`${instruction.kind} is not a valid change command`, {
+          hint: 'allowed: CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR',
+        });
       }
       applyConfigInstruction(config, instruction, expand, steps);
     }

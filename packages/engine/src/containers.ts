@@ -306,8 +306,9 @@ export class Containers {
     }
     const commit = made.commit();
     // conmon's exit command finds the container by its record: with one, the record comes first.
-    const startable = this.exitCommandFor(made.record, io) ? await commit.then(() => true, () => false) : true;
-    const [committed, started] = await Promise.allSettled([commit, startable ? this.startProcess(made.record, io, hooks.exitAwaited === true) : {}]);
+    const exitCommand = this.exitCommandFor(made.record, io);
+    const startable = exitCommand ? await commit.then(() => true, () => false) : true;
+    const [committed, started] = await Promise.allSettled([commit, startable ? this.startProcess(made.record, io, hooks.exitAwaited === true, exitCommand) : {}]);
     if (committed.status === 'rejected') {
       await made.rollback();
       throw committed.reason;
@@ -347,7 +348,7 @@ export class Containers {
         (async () => {
           const chainId = await this.images.unpack(image, options.signal);
           // A container removed on exit is not wanted after a power cut: its snapshot's
-          // record skips the fsyncs, as its overlay (volatile) does.
+          // record skips the directory's fsync, as its overlay (volatile) skips syncs.
           const mounts = await this.ctx.store.snapshots.prepare(snapshot, chainId, { durable: options.autoRemove !== true });
           undo.push(() => this.ctx.store.snapshots.remove(snapshot));
           mkdirSync(rootfs, { recursive: true });
@@ -495,16 +496,15 @@ export class Containers {
     return result;
   }
 
-  /** The process of a container whose root filesystem is mounted. */
   /** Nobody attached and no monitor here: conmon must tell someone of the exit, with this. */
   private exitCommandFor(record: ContainerRecord, io: AttachIo): string[] | undefined {
     const attached = io.stdin || io.stdout || io.stderr;
     return !attached && this.ctx.exitCommand && !this.ctx.monitoring() && watched(record) ? [...this.ctx.exitCommand, record.id] : undefined;
   }
 
-  private async startProcess(record: ContainerRecord, io: AttachIo, exitAwaited = false): Promise<{ attached?: Promise<void> }> {
+  /** The process of a container whose root filesystem is mounted. */
+  private async startProcess(record: ContainerRecord, io: AttachIo, exitAwaited = false, exitCommand = this.exitCommandFor(record, io)): Promise<{ attached?: Promise<void> }> {
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
-    const exitCommand = this.exitCommandFor(record, io);
     const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand } : {}), ...(exitAwaited ? { awaitExec: false } : {}) });
     return result.attached ? { attached: result.attached } : {};
   }

@@ -9,7 +9,7 @@ import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
 import type { BuildOptions, BuildResult } from '@ctr/dockerfile';
 import { EngineBuildBackend, type BuildState } from './build-backend';
-import { importBusybox, type ImportBusyboxOptions } from './busybox-image';
+import { importBusybox, scratchParent, type ImportBusyboxOptions } from './busybox-image';
 import { commitContainer, type CommitOptions } from './commit';
 import type { EngineContext } from './context';
 import {
@@ -202,7 +202,11 @@ export class Engine {
     const names = (tags ?? []).map(normalizeImageName);
     return ctx.store.leases.withLease(
       async (lease) => {
-        const result = await dockerfileModule().build({ ...buildOptions, backend: new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), registryAuth) });
+        // A context sent as a tar, and ADD's downloads, go on the store's filesystem, not /tmp.
+        const scratchDir = buildOptions.scratchDir ?? scratchParent(ctx.root);
+        mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
+        const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), registryAuth);
+        const result = await dockerfileModule().build({ ...buildOptions, scratchDir, backend });
         for (const name of names) await images.tag(result.id, name);
         await ctx.events.emit('image', 'build', result.id, {});
         return result;

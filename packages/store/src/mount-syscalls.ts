@@ -47,8 +47,9 @@ sub child { my $pid = fork(); $SIG{CHLD} = 'DEFAULT' if defined $pid && $pid == 
 sub launch {
   my ($tag, $cwd, $env, $argv) = @_;
   $cwd = pack('H*', $cwd);
-  my @env = split /\0/, pack('H*', $env);
-  my @argv = split /\0/, pack('H*', $argv);
+  # -1: an argument may be empty, the last one too.
+  my @env = length($env) ? split(/\0/, pack('H*', $env), -1) : ();
+  my @argv = split /\0/, pack('H*', $argv), -1;
   my ($r, $w);
   pipe($r, $w) or return reply('F', $tag, "pipe: $!");
   my $pid = child();
@@ -78,7 +79,7 @@ sub request {
     return if $pid;
     $SIG{PIPE} = 'IGNORE';
     my $status = system { '/bin/rm' } 'rm', '-rf', '--one-file-system', '--', pack('H*', $a[1]);
-    reply('R', $a[0], $status == 0 ? '' : "rm -rf exited with status $?");
+    reply('R', $a[0], $status == 0 ? '' : "rm -rf exited with status " . ($? >> 8));
     exit 0;
   }
   my $r = -1;

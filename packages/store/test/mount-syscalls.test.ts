@@ -181,6 +181,10 @@ test('a launched program runs in a session of its own, on /dev/null, with its en
   expect(output).toBe(`hello ${base} 1 /dev/null []\n`);
 });
 
+test('a launched program gets its arguments as given, an empty last one too', async () => {
+  expect(await launchedOutput(['/bin/sh', '-c', 'echo "$# [$1]" >&3', 'sh', ''], { PATH: '/usr/bin:/bin' })).toBe('1 []\n');
+});
+
 test('a program that cannot be executed ends its fd 3 without a word', async () => {
   expect(await launchedOutput([path.join(base, 'no-such-program')], {})).toBe('');
 });

@@ -65,7 +65,7 @@ function terminalSession(io: Io, resizeTo: (size: TerminalSize) => Promise<void>
  * The signals an attached ctr passes on to the container's process (docker's `--sig-proxy`):
  * those a program may catch, but SIGCHLD, SIGPIPE and SIGURG, which concern ctr itself;
  * SIGWINCH, which a terminal session forwards as a resize; SIGTSTP, SIGTTIN and SIGTTOU, so
- * Ctrl-Z still suspends ctr as it would any command; and the signals of a fault (SIGSEGV,
+ * Ctrl-Z still suspends ctr as it would any command (SIGCONT, which resumes it, is passed on); and the signals of a fault (SIGSEGV,
  * SIGBUS, SIGFPE, SIGILL, SIGSYS, SIGABRT, SIGTRAP), which Node must not catch: a crash of ctr's own
  * would then never end.
  */
