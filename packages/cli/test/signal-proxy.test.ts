@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { constants, tmpdir } from 'node:os';
+import path from 'node:path';
+import { runProcess } from '../../../test/support/run-process';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 /**
@@ -73,4 +76,17 @@ test('with --sig-proxy=false, Ctrl-C ends ctr run and leaves the container runni
   process.kill(-run.pid, 'SIGINT');
   expect((await run.exited).code).toBe(130);
   expect((await local.run('inspect', '--format', '{{.State.Status}}', 'unproxied')).stdout).toBe('running\n');
+});
+
+test('SIGPROF stays with ctr: a run under node --cpu-prof ends as its program does, and leaves its profile', async () => {
+  const profiles = await mkdtemp(path.join(tmpdir(), 'ctr-cpu-prof-'));
+  try {
+    // bin/ctr runs bin/ctr.js; Node takes --cpu-prof on its command line only.
+    const [launcher, ...args] = local.argv('run', '--rm', '--network', 'none', 'busybox', 'sleep', '0.3');
+    const result = await runProcess(process.execPath, [`--cpu-prof`, `--cpu-prof-dir=${profiles}`, `${launcher}.js`, ...args], { env: process.env });
+    expect(result.code).toBe(0);
+    expect((await readdir(profiles)).filter((name) => name.endsWith('.cpuprofile'))).toHaveLength(1);
+  } finally {
+    await rm(profiles, { recursive: true, force: true });
+  }
 });

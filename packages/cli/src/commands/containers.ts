@@ -67,11 +67,12 @@ function terminalSession(io: Io, resizeTo: (size: TerminalSize) => Promise<void>
  * SIGWINCH, which a terminal session forwards as a resize; SIGTSTP, SIGTTIN and SIGTTOU, so
  * Ctrl-Z still suspends ctr as it would any command (SIGCONT, which resumes it, is passed on); and the signals of a fault (SIGSEGV,
  * SIGBUS, SIGFPE, SIGILL, SIGSYS, SIGABRT, SIGTRAP), which Node must not catch: a crash of ctr's own
- * would then never end.
+ * would then never end. SIGPROF is V8's sampling profiler's (`node --cpu-prof`): caught, every
+ * sample would go to the program, and once the proxy is gone the next one would end ctr.
  */
 const PROXIED_SIGNALS: readonly NodeJS.Signals[] = [
   'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCONT',
-  'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGIO', 'SIGPWR',
+  'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGIO', 'SIGPWR',
 ];
 
 const sigProxyFlag: FlagSpec = { name: 'sig-proxy', type: 'bool', description: 'Proxy received signals to the process', default: true };
