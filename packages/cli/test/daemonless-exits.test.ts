@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 /**
  * No ctr process stays behind a detached container: conmon runs `ctr container cleanup`
  * when one with `--rm` or a restart policy exits (Podman's way), so Docker's behaviour holds
- * without a daemon.
+ * without a daemon — for an attached one too, once its ctr is gone.
  */
 let local: LocalCtr;
 const ctr = (...args: string[]): ReturnType<LocalCtr['run']> => local.run(...args);
@@ -46,4 +47,22 @@ test('--restart always brings an exited container back, and ctr stop stops it fo
   const count = (await ctr('inspect', '--format', '{{.RestartCount}}', 'phoenix')).stdout.trim();
   await new Promise((resolve) => setTimeout(resolve, 1500));
   expect((await ctr('inspect', '--format', '{{.State.Status}} {{.RestartCount}}', 'phoenix')).stdout.trim()).toBe(`exited ${count}`);
+});
+
+test('an attached --rm container whose ctr was killed is removed when it exits', async () => {
+  const [launcher, ...args] = local.argv('run', '--rm', '--name', 'orphan', '--network', 'none', 'busybox', 'sh', '-c', 'echo ready; sleep 0.5');
+  const run = spawn(launcher as string, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((resolve) => run.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve()));
+  const killed = new Promise((resolve) => run.once('close', resolve));
+  run.kill('SIGKILL');
+  await killed;
+  expect((await ctr('ps', '-a', '--filter', 'name=orphan', '-q')).stdout.trim()).not.toBe('');
+  expect(await eventually(async () => (await ctr('ps', '-a', '--filter', 'name=orphan', '-q')).stdout.trim() === '')).toBe(true);
+});
+
+test('an attached run with a restart policy is restarted after it exits, as a detached one is', async () => {
+  const run = await ctr('run', '--restart', 'on-failure:1', '--name', 'attached-flaky', '--network', 'none', 'busybox', 'sh', '-c', 'echo once; exit 3');
+  expect(run).toMatchObject({ code: 3, stdout: 'once\n' });
+  const settled = async (): Promise<boolean> => (await ctr('inspect', '--format', '{{.RestartCount}} {{.State.Status}}', 'attached-flaky')).stdout.trim() === '1 exited';
+  expect(await eventually(settled)).toBe(true);
 });

@@ -13,6 +13,7 @@ import { familiarImageName, type Images, type PullOptions, type ResolvedImage } 
 import { newId, randomName } from './names';
 import { type LogConfig, logSettings } from './log-config';
 import { underRestartLock, watched } from './restart';
+import { unlessThisProcessRuns } from './exit-command';
 import { parseTmpfsSpec, parseVolumeSpec } from './volumes-spec';
 
 /** `docker create` / `docker run` options, as a library call. Resource fields are @ctr/runtime's. */
@@ -52,6 +53,13 @@ export interface CreatedContainer {
   name: string;
   /** What create accepted but could not honour fully (Docker's `Warnings`). */
   warnings: string[];
+}
+
+/** What conmon runs at the container's exit. */
+interface ExitCommand {
+  argv: string[];
+  /** It acts only once the calling process is gone (that process acts itself while it runs). */
+  whenCallerGone: boolean;
 }
 
 interface MadeContainer {
@@ -305,9 +313,10 @@ export class Containers {
       throw error;
     }
     const commit = made.commit();
-    // conmon's exit command finds the container by its record: with one, the record comes first.
+    // conmon's exit command finds the container by its record: with one, the record comes
+    // first — but for one that acts once this process is gone, which outlives the write.
     const exitCommand = this.exitCommandFor(made.record, io);
-    const startable = exitCommand ? await commit.then(() => true, () => false) : true;
+    const startable = exitCommand && !exitCommand.whenCallerGone ? await commit.then(() => true, () => false) : true;
     const [committed, started] = await Promise.allSettled([commit, startable ? this.startProcess(made.record, io, hooks.exitAwaited === true, exitCommand) : {}]);
     if (committed.status === 'rejected') {
       await made.rollback();
@@ -496,16 +505,21 @@ export class Containers {
     return result;
   }
 
-  /** Nobody attached and no monitor here: conmon must tell someone of the exit, with this. */
-  private exitCommandFor(record: ContainerRecord, io: AttachIo): string[] | undefined {
+  /**
+   * No monitor here: conmon must tell someone of the exit, with this. An attached caller
+   * removes an auto-remove container itself, so then only once the caller is gone.
+   */
+  private exitCommandFor(record: ContainerRecord, io: AttachIo): ExitCommand | undefined {
+    if (!this.ctx.exitCommand || this.ctx.monitoring() || !watched(record)) return undefined;
+    const command = [...this.ctx.exitCommand, record.id];
     const attached = io.stdin || io.stdout || io.stderr;
-    return !attached && this.ctx.exitCommand && !this.ctx.monitoring() && watched(record) ? [...this.ctx.exitCommand, record.id] : undefined;
+    return attached && record.autoRemove ? { argv: unlessThisProcessRuns(command), whenCallerGone: true } : { argv: command, whenCallerGone: false };
   }
 
   /** The process of a container whose root filesystem is mounted. */
   private async startProcess(record: ContainerRecord, io: AttachIo, exitAwaited = false, exitCommand = this.exitCommandFor(record, io)): Promise<{ attached?: Promise<void> }> {
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
-    const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand } : {}), ...(exitAwaited ? { awaitExec: false } : {}) });
+    const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand: exitCommand.argv } : {}), ...(exitAwaited ? { awaitExec: false } : {}) });
     return result.attached ? { attached: result.attached } : {};
   }
 

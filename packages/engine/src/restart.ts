@@ -35,7 +35,7 @@ export function shouldRestart(policy: ContainerRecord['restartPolicy'], exitCode
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 60_000;
 const RESET_AFTER_MS = 10_000;
-/** An exited auto-remove container is left this long to the client that runs it attached. */
+/** A monitor leaves an exited auto-remove container this long to a client that runs it attached. */
 const AUTO_REMOVE_GRACE_MS = 1000;
 const SETTLE_MS = 300;
 
@@ -148,6 +148,7 @@ export class RestartMonitor {
       },
       finishedAt: this.handled.get(id) ?? '',
       aborted: () => this.closing.signal.aborted,
+      removeGraceMs: AUTO_REMOVE_GRACE_MS,
     });
   }
 }
@@ -163,14 +164,14 @@ async function actOnExit(
   containers: Containers,
   id: string,
   exitCode: number,
-  options: { backoffMs: () => number; finishedAt: string; aborted?: () => boolean; keepAlive?: boolean },
+  options: { backoffMs: () => number; finishedAt: string; aborted?: () => boolean; keepAlive?: boolean; removeGraceMs: number },
 ): Promise<void> {
   const pause = (ms: number): Promise<void> => sleep(ms, options.keepAlive);
   const record = await containers.records.read(id).catch(() => undefined);
   if (!record) return;
   if (!record.stoppedByUser) await ctx.events.emit('container', 'die', id, { name: record.name, image: record.image, exitCode: String(exitCode) });
   if (record.autoRemove) {
-    await pause(AUTO_REMOVE_GRACE_MS);
+    await pause(options.removeGraceMs);
     const after = await ctx.runtime.state(id).catch(() => undefined);
     if (after && !after.running) await containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
     return;
@@ -229,6 +230,8 @@ export async function handleExit(ctx: EngineContext, containers: Containers, id:
     finishedAt: state.finishedAt,
     // This process exists only for this exit: its waits are what keeps it alive.
     keepAlive: true,
+    // conmon runs its exit command when no client is attached, or the attached one is gone.
+    removeGraceMs: 0,
   });
 }
 

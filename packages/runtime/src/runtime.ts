@@ -412,8 +412,10 @@ export class Runtime {
       record = await d.read();
     }
     // Readers see "removing" while runc's state goes; neither waits for the other.
-    const [, conmonPid] = await Promise.all([d.write({ ...record, status: 'removing' }), d.conmonPid(), this.removeRuntimeState(tools, id)]);
+    const [, monitorPid] = await Promise.all([d.write({ ...record, status: 'removing' }), d.conmonPid(), this.removeRuntimeState(tools, id)]);
     // conmon exits a moment after writing the exit code: look again soon, then less often.
+    // It waits for its exit command, though: when that is this process, conmon ends after it.
+    const conmonPid = monitorPid === process.ppid ? undefined : monitorPid;
     for (let waited = 0, step = 1; waited < 2000 && isAlive(conmonPid); waited += step, step = Math.min(step * 2, 20)) await delay(step);
     if (isAlive(conmonPid)) process.kill(conmonPid as number, 'SIGKILL');
     this.retire(d.dir, id);
