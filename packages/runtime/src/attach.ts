@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Duplex } from 'node:stream';
-import { CtrError, unavailable } from '@ctr/errors';
+import { CtrError, internal, unavailable } from '@ctr/errors';
 import type { AttachStreams } from './types';
 
 /**
@@ -71,8 +71,12 @@ export interface AttachSession {
 
 /** A relay started ahead of the socket it will connect to. */
 export interface PendingAttach {
-  /** Resolves once connected (the relay connects as soon as it can), so the process can start and miss no output. */
-  connect(): Promise<AttachSession>;
+  /**
+   * Resolves once connected (the relay connects as soon as it can), so the process can
+   * start and miss no output. A relay still waiting for the socket after `withinMs` is let
+   * go, and the connect fails.
+   */
+  connect(withinMs?: number): Promise<AttachSession>;
   /** The socket never came: let the relay go. */
   cancel(): void;
 }
@@ -104,9 +108,17 @@ export function prepareAttach(dir: string, streams: AttachStreams, whenMade = fa
   const answered = new Promise<void>((resolve) => ctl.on('data', () => answer.includes('\n') && resolve()));
   const ctlClosed = new Promise<void>((resolve) => ctl.once('close', resolve));
   return {
-    async connect(): Promise<AttachSession> {
-      await Promise.race([answered, ctlClosed, exited]);
+    async connect(withinMs?: number): Promise<AttachSession> {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        if (withinMs !== undefined) timer = setTimeout(() => resolve('late'), withinMs);
+      });
+      const outcome = await Promise.race([answered, ctlClosed, exited, late]).finally(() => clearTimeout(timer));
       ctl.destroy();
+      if (outcome === 'late' && !answer.includes('\n')) {
+        relay.kill('SIGKILL');
+        throw internal(`cannot attach to the container: conmon's attach socket did not appear within ${withinMs} ms`);
+      }
       if (!answer.startsWith('ok')) {
         relay.kill('SIGKILL');
         throw new CtrError('Conflict', `cannot attach to the container: ${answer.trim() || 'the attach socket is gone'}`, {

@@ -73,14 +73,21 @@ export interface SyncMessage {
   pipeFailed?: true;
 }
 
-/** Reads newline-separated JSON messages from conmon's sync (or attach) pipe. */
+/**
+ * Reads newline-separated JSON messages from conmon's sync (or attach) pipe. A pipe that
+ * fails is reported as a message whose text starts with `failure` (what it means for
+ * that pipe to fail).
+ */
 export class SyncReader {
   private buffer = '';
   private readonly queue: SyncMessage[] = [];
   private waiting: ((m: SyncMessage | undefined) => void) | undefined;
   private ended = false;
 
-  constructor(private readonly stream: Readable) {
+  constructor(
+    private readonly stream: Readable,
+    failure = "conmon's pipe failed",
+  ) {
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
       this.buffer += chunk;
@@ -98,9 +105,9 @@ export class SyncReader {
     };
     stream.on('end', end);
     stream.on('close', end);
-    // A pipe that failed (what launches conmon could not, or went away) says why.
+    // A pipe that failed says why.
     stream.on('error', (error) => {
-      if (!this.ended) this.queue.push({ data: -1, message: `cannot start conmon: ${error.message}`, pipeFailed: true });
+      if (!this.ended) this.queue.push({ data: -1, message: `${failure}: ${error.message}`, pipeFailed: true });
       end();
     });
   }
@@ -162,7 +169,8 @@ export function spawnConmon(config: ConmonConfig, launch?: Launch): ConmonProces
   const withAttach = config.exec?.attach === true;
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' };
   const launched = withAttach ? undefined : launch?.([config.conmon, ...conmonArgs(config)], env, config.bundle);
-  if (launched) return { sync: new SyncReader(launched) };
+  // What launched it reports there when it could not, or went away.
+  if (launched) return { sync: new SyncReader(launched, 'cannot start conmon') };
   if (withAttach) {
     env._OCI_STARTPIPE = '4';
     env._OCI_ATTACHPIPE = '5';

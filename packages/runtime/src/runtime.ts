@@ -96,6 +96,12 @@ interface Tools {
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
+/**
+ * conmon makes its attach socket before it runs `runc create`, so the relay is connected
+ * (or about to be) when conmon reports the container's pid; this bounds a wait that would
+ * otherwise last for ever, should the socket never come.
+ */
+const ATTACH_SOCKET_WAIT_MS = 10_000;
 /** How long after a create cgroup moves are kept fast for the start that usually follows. */
 const START_LIKELY_WITHIN_MS = 50;
 
@@ -307,7 +313,7 @@ export class Runtime {
     }
     let attached: Promise<void> | undefined;
     try {
-      if (pendingAttach) attached = (await pendingAttach.connect()).done;
+      if (pendingAttach) attached = (await pendingAttach.connect(ATTACH_SOCKET_WAIT_MS)).done;
       // The record is written while the process starts: `start` returns after both.
       await Promise.all([
         d.write({ ...record, status: 'running', pid: message.data, startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, error: '' }),

@@ -15,10 +15,17 @@ test('conmon sync messages are read one JSON line at a time', async () => {
 
 test('a sync pipe that fails gives a failure message saying why, not silence', async () => {
   const pipe = new PassThrough();
-  const reader = new SyncReader(pipe);
+  const reader = new SyncReader(pipe, 'cannot start conmon');
   pipe.destroy(new Error('cannot start the program: fork: Resource temporarily unavailable'));
   expect(await reader.next()).toEqual({ data: -1, message: 'cannot start conmon: cannot start the program: fork: Resource temporarily unavailable', pipeFailed: true });
   expect(await reader.next()).toBeUndefined();
+});
+
+test('a pipe of a conmon that was started says only that its pipe failed', async () => {
+  const pipe = new PassThrough();
+  const reader = new SyncReader(pipe);
+  pipe.destroy(new Error('read ECONNRESET'));
+  expect(await reader.next()).toEqual({ data: -1, message: "conmon's pipe failed: read ECONNRESET", pipeFailed: true });
 });
 
 test('an attached exec whose conmon never ran reports on its pipes instead of crashing the process on EPIPE', async () => {
