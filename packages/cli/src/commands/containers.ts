@@ -7,6 +7,7 @@ import { ago, commandColumn, formatItems } from '../format';
 import { createFlags, createOptions } from './create-flags';
 import { forEachArg } from './each';
 import { containerPrune } from './prune';
+import { proxySignals } from '../signal-proxy';
 
 const filterFlag: FlagSpec = { name: 'filter', short: 'f', type: 'list', description: 'Filter output based on conditions provided' };
 const formatFlag: FlagSpec = { name: 'format', type: 'string', description: 'Format output using a custom template' };
@@ -61,41 +62,12 @@ function terminalSession(io: Io, resizeTo: (size: TerminalSize) => Promise<void>
   };
 }
 
-/**
- * The signals an attached ctr passes on to the container's process (docker's `--sig-proxy`):
- * those a program may catch, but SIGCHLD, SIGPIPE and SIGURG, which concern ctr itself;
- * SIGWINCH, which a terminal session forwards as a resize; SIGTSTP, SIGTTIN and SIGTTOU, so
- * Ctrl-Z still suspends ctr as it would any command (SIGCONT, which resumes it, is passed on); and the signals of a fault (SIGSEGV,
- * SIGBUS, SIGFPE, SIGILL, SIGSYS, SIGABRT, SIGTRAP), which Node must not catch: a crash of ctr's own
- * would then never end. SIGPROF is V8's sampling profiler's (`node --cpu-prof`): caught, every
- * sample would go to the program, and once the proxy is gone the next one would end ctr.
- */
-const PROXIED_SIGNALS: readonly NodeJS.Signals[] = [
-  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCONT',
-  'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGIO', 'SIGPWR',
-];
-
 const sigProxyFlag: FlagSpec = { name: 'sig-proxy', type: 'bool', description: 'Proxy received signals to the process', default: true };
-
-/**
- * Pass the signals ctr receives on to container `id` until the returned function is called:
- * Ctrl-C in a terminal, or a `kill` of ctr, reaches the program as it would under docker,
- * and ctr ends when the program does. One that arrives as the container exits has nowhere to go.
- */
-function proxySignals(engine: CliEngine, id: string): () => void {
-  const forward = (signal: NodeJS.Signals): void => {
-    engine.kill(id, signal).catch(() => undefined);
-  };
-  for (const signal of PROXIED_SIGNALS) process.on(signal, forward);
-  return () => {
-    for (const signal of PROXIED_SIGNALS) process.off(signal, forward);
-  };
-}
 
 /** Start with the terminal's streams attached; resolves with the exit code once all output is shown. */
 async function startAttached(engine: CliEngine, ref: string, io: Io, withStdin: boolean): Promise<number> {
   // Passing on from before the start: a signal that comes as the program begins is its own.
-  const stopProxy = proxySignals(engine, ref);
+  const stopProxy = proxySignals((signal) => engine.kill(ref, signal));
   try {
     const started = await engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr });
     const { StatusCode } = await engine.wait(ref);
@@ -134,7 +106,7 @@ const run: Command = {
         onCreated: ({ id, warnings }) => {
           printWarnings(io, warnings);
           if (options.tty) terminal = terminalSession(io, (size) => engine.resize(id, size));
-          if (bool(args, 'sig-proxy')) stopProxy = proxySignals(engine, id);
+          if (bool(args, 'sig-proxy')) stopProxy = proxySignals((signal) => engine.kill(id, signal));
         },
       });
       return exitCode ?? 0;
@@ -422,7 +394,7 @@ const attach: Command = {
   async run(args, io) {
     const engine = await getEngine();
     const ref = args.positionals[0] as string;
-    const stopProxy = bool(args, 'sig-proxy') ? proxySignals(engine, ref) : undefined;
+    const stopProxy = bool(args, 'sig-proxy') ? proxySignals((signal) => engine.kill(ref, signal)) : undefined;
     try {
       await engine.attach(ref, { ...(bool(args, 'no-stdin') ? {} : { stdin: io.stdin }), stdout: io.stdout, stderr: io.stderr });
     } finally {

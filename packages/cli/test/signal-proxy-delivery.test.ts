@@ -1,0 +1,55 @@
+import { conflict, notFound } from '@ctr/errors';
+import { proxySignals } from '../src/signal-proxy';
+
+/** A kill that fails with each of `failures` in turn, then delivers; what it delivered. */
+function killAfter(...failures: Error[]): { kill: (signal: NodeJS.Signals) => Promise<void>; delivered: NodeJS.Signals[]; tries: () => number } {
+  const delivered: NodeJS.Signals[] = [];
+  let tries = 0;
+  return {
+    kill: async (signal) => {
+      const failure = failures[tries++];
+      if (failure) throw failure;
+      delivered.push(signal);
+    },
+    delivered,
+    tries: () => tries,
+  };
+}
+
+const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('a signal that comes before the container is there or running reaches it once it runs', async () => {
+  const target = killAfter(notFound('No such container: c'), conflict('Container c is not running'));
+  const stop = proxySignals(target.kill);
+  try {
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await settle(100);
+    expect(target.delivered).toEqual(['SIGUSR2']);
+  } finally {
+    stop();
+  }
+});
+
+test('a signal still waiting for the process is dropped when the proxy stops', async () => {
+  const target = killAfter(...Array.from({ length: 1000 }, () => conflict('Container c is not running')));
+  const stop = proxySignals(target.kill);
+  process.emit('SIGUSR2', 'SIGUSR2');
+  await settle(30);
+  stop();
+  const tries = target.tries();
+  await settle(50);
+  expect(target.tries()).toBe(tries);
+  expect(target.delivered).toEqual([]);
+});
+
+test('a kill that fails for any other reason is not tried again', async () => {
+  const target = killAfter(new Error('permission denied'));
+  const stop = proxySignals(target.kill);
+  try {
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await settle(50);
+    expect(target.tries()).toBe(1);
+  } finally {
+    stop();
+  }
+});
