@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { procStat, START_TIME } from '@ctr/runtime';
 
 /**
  * `sh -c` script: `$1` and `$2` are a PID and that process's start time (field 22 of
@@ -27,9 +27,6 @@ let ownStartTime: string | undefined;
  * exit, not a Node process started for every run.
  */
 export function unlessThisProcessRuns(command: readonly string[]): string[] {
-  if (ownStartTime === undefined) {
-    const stat = readFileSync('/proc/self/stat', 'latin1');
-    ownStartTime = stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[19] ?? '';
-  }
+  ownStartTime ??= procStat('self')?.[START_TIME] ?? '';
   return ['/bin/sh', '-c', UNLESS_RUNNING, 'sh', String(process.pid), ownStartTime, ...command];
 }

@@ -3,6 +3,7 @@ import { constants as fsc, openSync, readFileSync, rmdirSync, rmSync } from 'nod
 import { Socket } from 'node:net';
 import path from 'node:path';
 import { CtrError, internal } from '@ctr/errors';
+import { procStat, START_TIME } from './proc-stat';
 
 /** The OCI runtime binary, with its state kept under our run directory (`--root`). */
 export class Runc {
@@ -136,15 +137,8 @@ function readRuncState(file: string): RuncState | 'absent' | undefined {
 
 /** Whether the container's init still runs: its pid alive with the start time runc recorded. */
 function initRuns(state: RuncState): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${state.init_process_pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  // Field 22 (start time) follows the command name, which may itself hold spaces or parens.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[19]) === state.init_process_start && fields[0] !== 'Z';
+  const fields = procStat(state.init_process_pid);
+  return fields !== undefined && Number(fields[START_TIME]) === state.init_process_start && fields[0] !== 'Z';
 }
 
 /**

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, internal, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
 import { attachSocket, prepareAttach } from './attach';
+import { procStat } from './proc-stat';
 import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
 import { spawnConmon, type ConmonConfig, type Launch } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
@@ -110,14 +111,8 @@ const START_LIKELY_WITHIN_MS = 50;
  * does not reap orphans, lingers as one after it exits.
  */
 function isAlive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  const state = pid ? procStat(pid)?.[0] : undefined;
+  return state !== undefined && state !== 'Z' && state !== 'X';
 }
 
 function notRunning(id: string): CtrError {

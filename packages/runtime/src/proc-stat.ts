@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * The fields of /proc/PID/stat from the third on (state, ppid, … — field n of proc(5) is at
+ * index n - 3), or undefined when there is no such process. They are read after the
+ * command name's closing parenthesis: the name itself may hold spaces and parentheses.
+ */
+export function procStat(pid: number | 'self'): string[] | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot (with its pid, names it for good). */
+export const START_TIME = 19;
