@@ -77,10 +77,10 @@ export class StatePaths {
   readonly netnsDir: string;
   readonly runDir: string;
   /** Short tag naming this root in iptables comments and link aliases, so gc is exact. */
-  readonly tag: string;
   readonly root: string;
   readonly runRoot: string;
   private registered = false;
+  private rootTag: string | undefined;
 
   constructor(rootDir: string, runRootDir: string) {
     const root = path.resolve(rootDir);
@@ -92,9 +92,14 @@ export class StatePaths {
     this.generation = path.join(this.dir, 'generation');
     this.netnsDir = path.join(runRoot, 'netns');
     this.runDir = path.join(runRoot, 'network');
-    this.tag = createHash('sha256').update(root).digest('hex').slice(0, 8);
     this.root = root;
     this.runRoot = runRoot;
+  }
+
+  /** Names this root's rules and links; worked out when first wanted (a `none` container never asks, and hashing loads node:crypto). */
+  get tag(): string {
+    this.rootTag ??= createHash('sha256').update(this.root).digest('hex').slice(0, 8);
+    return this.rootTag;
   }
 
   netFile(id: string): string {

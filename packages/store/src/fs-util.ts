@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsync, promises as fs, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
@@ -8,7 +7,18 @@ import { CtrError, isCtrError } from '@ctr/errors';
 export const TEMP_PREFIX = '.tmp-';
 
 export function tempName(dir: string): string {
-  return path.join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  return path.join(dir, `${TEMP_PREFIX}${process.pid}-${uniqueHex()}`);
+}
+
+/**
+ * 12 hex characters for a name beside this process's ID (a temporary file, a lock's
+ * token), which must differ from every other such name, not be secret. Math.random, which
+ * V8 seeds from the kernel's random source: loading node:crypto costs every `ctr run` ≈ 3 ms.
+ */
+export function uniqueHex(): string {
+  return Math.floor(Math.random() * 2 ** 48)
+    .toString(16)
+    .padStart(12, '0');
 }
 
 /*

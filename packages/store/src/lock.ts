@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { linkSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CtrError, throwIfAborted } from '@ctr/errors';
-import { errno, storageError, tempName } from './fs-util';
+import { errno, storageError, tempName, uniqueHex } from './fs-util';
 
 /**
  * Cross-process mutual exclusion without native addons: a lock is a symlink whose target
@@ -124,7 +123,7 @@ async function lockFile(file: string, options: LockOptions): Promise<string> {
 /** Create the lock, breaking it once if its owner is dead. The token when we got it. */
 async function attempt(file: string): Promise<string | undefined> {
   for (let tries = 0; tries < 2; tries++) {
-    const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
+    const token = `${process.pid} ${uniqueHex()}`;
     // Held from before the symlink exists: a rival in this process that reads the new link
     // must never judge it a stale link of our own PID and break it.
     state.held.add(token);
