@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { conflict, invalidArgument, notFound } from '@ctr/errors';
 import { digestHex, parseDigest, type Descriptor, type Digest } from '@ctr/image';
@@ -163,7 +163,8 @@ export class ImageIndex {
   private async read(): Promise<ImageDb> {
     let key: string;
     try {
-      const st = await fs.stat(this.file);
+      // Directly, as the store's other small metadata files: every container start asks.
+      const st = statSync(this.file);
       key = `${st.ino}:${st.size}:${st.mtimeMs}`;
     } catch (error) {
       if (errno(error) === 'ENOENT') return emptyDb();
