@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { alreadyExists, conflict, invalidArgument, notFound } from '@ctr/errors';
@@ -74,7 +74,14 @@ export class ContextStore {
   }
 
   private async readConfig(): Promise<Record<string, unknown>> {
-    const text = await fs.readFile(this.configFile(), 'utf8').catch(() => '');
+    // Directly: every command reads this small file (most often to find it absent) before
+    // anything else, and a thread-pool round trip then is time nothing else fills.
+    let text = '';
+    try {
+      text = readFileSync(this.configFile(), 'utf8');
+    } catch {
+      // no config yet: the default context
+    }
     if (!text.trim()) return {};
     try {
       return JSON.parse(text) as Record<string, unknown>;

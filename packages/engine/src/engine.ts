@@ -97,6 +97,8 @@ export class Engine {
       mkdirSync(this.runRoot, { recursive: true, mode: 0o711 });
       const store = await openStore({ root: this.root });
       let registry: RegistryClient | undefined;
+      let network: NetworkManager | undefined;
+      const { root, runRoot } = this;
       const ctx: EngineContext = {
         root: this.root,
         runRoot: this.runRoot,
@@ -109,7 +111,12 @@ export class Engine {
           removeTree: removeTreeBehind,
           launch: launchDetached,
         }),
-        network: new NetworkManager({ root: this.root, runRoot: this.runRoot }),
+        // Made when first wanted: a container on network `none` never asks, and making it
+        // checks the address pools (≈ 1 ms of a `ctr run`).
+        get network(): NetworkManager {
+          network ??= new NetworkManager({ root, runRoot });
+          return network;
+        },
         events: new EventLog(this.root),
         registry: () => (registry ??= new (registryModule().RegistryClient)(this.options.registry ?? {})),
         exitCommand: this.options.exitCommand,
