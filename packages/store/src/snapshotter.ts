@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { alreadyExists, conflict, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
 import { run } from './exec';
@@ -197,18 +197,19 @@ export class OverlaySnapshotter {
 
   /** Make the directories before the record points at them: a crash leaves only an orphan dir fsck removes. */
   private async allocate(db: SnapshotDb, kind: SnapshotKind): Promise<string> {
-    await fs.mkdir(this.root, { recursive: true });
+    // Directly, as the store's other metadata calls: each container start makes these four.
+    mkdirSync(this.root, { recursive: true });
     for (;;) {
       const id = String(db.nextId++);
       try {
-        await fs.mkdir(path.join(this.root, id));
+        mkdirSync(path.join(this.root, id));
       } catch (error) {
         if (errno(error) === 'EEXIST') continue;
         throw storageError(error, `creating snapshot directory ${id}`);
       }
       try {
-        await fs.mkdir(path.join(this.root, id, 'fs'));
-        if (kind === 'active') await fs.mkdir(path.join(this.root, id, 'work'));
+        mkdirSync(path.join(this.root, id, 'fs'));
+        if (kind === 'active') mkdirSync(path.join(this.root, id, 'work'));
       } catch (error) {
         await this.removeDir(id);
         throw storageError(error, `creating snapshot directory ${id}`);
