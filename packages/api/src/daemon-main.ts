@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { asCtrError } from '@ctr/errors';
 import { startDaemon } from './daemon';
 

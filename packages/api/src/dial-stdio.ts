@@ -1,4 +1,4 @@
-import * as net from 'node:net';
+import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { unavailable } from '@ctr/errors';
 

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
+import http from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Engine } from '@ctr/engine';
 import { asCtrError, invalidArgument } from '@ctr/errors';

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import os from 'node:os';
+import path from 'node:path';
 import { invalidArgument, type CtrError } from '@ctr/errors';
 
 /** One `Keyword arguments…` line of an ssh client config; the keyword lower-cased, as ssh compares it. */

@@ -1,5 +1,5 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
+import http from 'node:http';
+import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { invalidArgument, unavailable } from '@ctr/errors';
 import { extraCaCertificates } from '@ctr/registry';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import os from 'node:os';
+import path from 'node:path';
 import { alreadyExists, conflict, invalidArgument, notFound } from '@ctr/errors';
 
 /** The name of the built-in context: the in-process engine (or `$CTR_HOST`/`$DOCKER_HOST`). */

@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import path from 'node:path';
 import type { EngineApi } from '@ctr/api';
 import type { Io } from './command';
 import type { Endpoint, HostFlags } from './host';

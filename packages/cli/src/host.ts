@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
 import type { TlsOptions } from '@ctr/api';
 import { ContextStore, DEFAULT_CONTEXT, configDir } from './context-store';

@@ -1,6 +1,6 @@
 import { createReadStream, promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import os from 'node:os';
+import path from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { aborted, asCtrError, invalidArgument, notFound } from '@ctr/errors';

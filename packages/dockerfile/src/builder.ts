@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, notFound, throwIfAborted, unsupported } from '@ctr/errors';
 import { resolveInRoot, type ContainerConfig } from '@ctr/image';

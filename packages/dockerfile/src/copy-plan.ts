@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs, Stats } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { invalidArgument, notFound } from '@ctr/errors';
 import { resolveInRoot } from '@ctr/image';
 import { PatternMatcher } from './dockerignore';

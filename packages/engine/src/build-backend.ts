@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import os from 'node:os';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, RunIO, RunResult, RunStep, UrlFetch } from '@ctr/dockerfile';
 import { isNotFound } from '@ctr/errors';

@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { invalidArgument, notFound } from '@ctr/errors';
 import { resolveInRoot } from '@ctr/image';
 

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, promises as fs, readlinkSync, rmSync, symlinkSync } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { conflict, invalidArgument, notFound } from '@ctr/errors';
 import { readJson, writeFileAtomic } from '@ctr/store';
 import type { MountSpec, RunOptions } from '@ctr/runtime';

@@ -1,5 +1,5 @@
 import { mkdirSync, promises as fs } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { startMountRelay, unmount } from '@ctr/store';

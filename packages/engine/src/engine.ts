@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import * as os from 'node:os';
+import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { launchDetached, openStore, removeTreeBehind, type VolumeInfo } from '@ctr/store';
 import { Runtime, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions } from '@ctr/runtime';

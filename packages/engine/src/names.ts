@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import { internal } from '@ctr/errors';
 
 /**
  * Container names and IDs as Docker makes them: a 64-hex ID, and when no name is given a
@@ -56,7 +57,11 @@ function randomBytes(count: number): Buffer {
   const bytes = Buffer.alloc(count);
   const fd = openSync('/dev/urandom', 'r');
   try {
-    for (let done = 0; done < count; ) done += readSync(fd, bytes, done, count - done, null);
+    for (let done = 0; done < count; ) {
+      const got = readSync(fd, bytes, done, count - done, null);
+      if (got === 0) throw internal('/dev/urandom ended: no random bytes for an ID');
+      done += got;
+    }
   } finally {
     closeSync(fd);
   }

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import type { ContainerState } from '@ctr/runtime';
 import { withLock } from '@ctr/store';
 import type { ContainerRecord } from './container-records';

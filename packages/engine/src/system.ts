@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import type { VolumeInfo } from '@ctr/store';
 import type { ContainerSummary, Containers } from './containers';
 import type { EngineContext } from './context';

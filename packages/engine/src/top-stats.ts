@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
+import os from 'node:os';
 import { conflict, invalidArgument } from '@ctr/errors';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';

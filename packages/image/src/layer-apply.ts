@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as fsc from 'node:fs';
+import fsc from 'node:fs';
 import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';

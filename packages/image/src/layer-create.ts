@@ -1,4 +1,4 @@
-import * as fsc from 'node:fs';
+import fsc from 'node:fs';
 import { promises as fs, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';

@@ -1,5 +1,5 @@
 import { Readable, pipeline } from 'node:stream';
-import * as zlib from 'node:zlib';
+import zlib from 'node:zlib';
 import { CtrError, invalidArgument, unsupported } from '@ctr/errors';
 import type { LayerCompression } from './media-types';
 

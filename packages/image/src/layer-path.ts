@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import fs from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
 import { walkInRoot } from './root-path';
 

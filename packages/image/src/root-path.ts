@@ -1,5 +1,5 @@
 import { closeSync, constants as fsc, fstatSync, lstatSync, openSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, promises as fs, readSync } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { CtrError, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
 import {

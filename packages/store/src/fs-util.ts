@@ -1,6 +1,6 @@
 import { closeSync, fsync, promises as fs, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import * as path from 'node:path';
+import path from 'node:path';
 import { CtrError, isCtrError } from '@ctr/errors';
 
 /** Prefix of every temporary file or directory the store makes; fsck removes leftovers with it. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { isNotFound, throwIfAborted } from '@ctr/errors';
 import type { Descriptor, Digest } from '@ctr/image';

@@ -1,5 +1,5 @@
 import { promises as fs, statSync } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { conflict, invalidArgument, notFound } from '@ctr/errors';
 import { digestHex, parseDigest, type Descriptor, type Digest } from '@ctr/image';
 import { errno, readJson, storageError, writeFileAtomic } from './fs-util';

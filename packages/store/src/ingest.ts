@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { promises as fs, createReadStream, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import * as path from 'node:path';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { aborted, CtrError, digestMismatch, isNotFound, throwIfAborted } from '@ctr/errors';
 import type { BlobInfo, Digest, Ingest } from '@ctr/image';

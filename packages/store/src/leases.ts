@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { invalidArgument, notFound } from '@ctr/errors';
 import { errno, readJson, storageError, writeFileAtomic } from './fs-util';
 import { withLock } from './lock';

@@ -1,5 +1,5 @@
 import { linkSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CtrError, throwIfAborted } from '@ctr/errors';
 import { errno, storageError, tempName, uniqueHex } from './fs-util';

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import * as path from 'node:path';
+import path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CtrError } from '@ctr/errors';
 import { run } from './exec';

@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import path from 'node:path';
 import { CtrError, throwIfAborted } from '@ctr/errors';
 import { run } from './exec';
 import { mountBySyscall, unmountBySyscall } from './mount-syscalls';

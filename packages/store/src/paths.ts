@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import path from 'node:path';
 
 /** Where each part of a store lives under its root (the layout in DESIGN.md). */
 export interface StorePaths {

@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import path from 'node:path';
 import { readJson, writeFileAtomic } from './fs-util';
 import { withLock, type LockOptions } from './lock';
 

@@ -1,5 +1,5 @@
 import { promises as fs, mkdirSync } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { alreadyExists, conflict, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
 import { run } from './exec';
 import { diskUsage, errno, storageError } from './fs-util';

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import type { ChainID } from '@ctr/image';
 import { LocalContentStore } from './content-store';
 import { fsck, type FsckOptions, type FsckReport } from './fsck';

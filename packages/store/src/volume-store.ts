@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
+import path from 'node:path';
 import { conflict, invalidArgument, notFound } from '@ctr/errors';
 import { diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
 import { withLock } from './lock';

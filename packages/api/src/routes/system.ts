@@ -1,4 +1,4 @@
-import * as os from 'node:os';
+import os from 'node:os';
 import type { EngineEvent } from '@ctr/engine';
 import { clientGone, sendJson, startStream, type Call } from '../call';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version';

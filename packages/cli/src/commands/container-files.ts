@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, realpath, rename, rm, stat } from 'node:fs/promises';
-import * as path from 'node:path';
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { invalidArgument } from '@ctr/errors';

@@ -1,4 +1,4 @@
-import * as path from 'node:path';
+import path from 'node:path';
 import type { Command } from '../command';
 import { println } from '../context';
 import { num, str } from '../flags';
