@@ -308,7 +308,7 @@ export class RemoteEngine implements EngineApi {
 
   /** `docker run`: as the engine's run, one request at a time. */
   async run(options: RunContainerOptions): Promise<RunResult> {
-    const { detach, stdin, stdout, stderr, onCreated, ...create } = options;
+    const { detach, stdin, stdout, stderr, onCreated, onStarted, ...create } = options;
     const autoRemove = create.autoRemove === true;
     // Detached, the daemon removes the container when it exits; attached, we do once its output is in.
     const created = await this.create({ ...create, autoRemove: autoRemove && detach === true });
@@ -324,6 +324,7 @@ export class RemoteEngine implements EngineApi {
     try {
       const io: AttachIo = detach ? {} : { ...(stdin ? { stdin } : {}), ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}), ...(options.signal ? { signal: options.signal } : {}) };
       const started = await this.start(created.id, io);
+      onStarted?.();
       if (detach) return created;
       exitCode = (await this.wait(created.id)).StatusCode;
       await started.attached;

@@ -20,22 +20,22 @@ const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeou
 
 test('a signal that comes before the container is there or running reaches it once it runs', async () => {
   const target = killAfter(notFound('No such container: c'), conflict('Container c is not running'));
-  const stop = proxySignals(target.kill);
+  const proxy = proxySignals(target.kill);
   try {
     process.emit('SIGUSR2', 'SIGUSR2');
     await settle(100);
     expect(target.delivered).toEqual(['SIGUSR2']);
   } finally {
-    stop();
+    proxy.stop();
   }
 });
 
 test('a signal still waiting for the process is dropped when the proxy stops', async () => {
   const target = killAfter(...Array.from({ length: 1000 }, () => conflict('Container c is not running')));
-  const stop = proxySignals(target.kill);
+  const proxy = proxySignals(target.kill);
   process.emit('SIGUSR2', 'SIGUSR2');
   await settle(30);
-  stop();
+  proxy.stop();
   const tries = target.tries();
   await settle(50);
   expect(target.tries()).toBe(tries);
@@ -44,12 +44,41 @@ test('a signal still waiting for the process is dropped when the proxy stops', a
 
 test('a kill that fails for any other reason is not tried again', async () => {
   const target = killAfter(new Error('permission denied'));
-  const stop = proxySignals(target.kill);
+  const proxy = proxySignals(target.kill);
   try {
     process.emit('SIGUSR2', 'SIGUSR2');
     await settle(50);
     expect(target.tries()).toBe(1);
   } finally {
-    stop();
+    proxy.stop();
+  }
+});
+
+test('once the process has started, a signal it cannot take (its container has exited) is not tried again', async () => {
+  const target = killAfter(...Array.from({ length: 1000 }, () => conflict('Container c is not running')));
+  const proxy = proxySignals(target.kill);
+  try {
+    proxy.started();
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await settle(50);
+    expect(target.tries()).toBe(1);
+    expect(target.delivered).toEqual([]);
+  } finally {
+    proxy.stop();
+  }
+});
+
+test('a signal still waiting when the process starts gets one more try, then is dropped if that fails', async () => {
+  const target = killAfter(...Array.from({ length: 1000 }, () => notFound('No such container: c')));
+  const proxy = proxySignals(target.kill);
+  try {
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await settle(20);
+    proxy.started();
+    const tries = target.tries();
+    await settle(50);
+    expect(target.tries()).toBeLessThanOrEqual(tries + 1);
+  } finally {
+    proxy.stop();
   }
 });

@@ -54,6 +54,8 @@ export interface RunOptions extends CreateContainerOptions, AttachIo {
   detach?: boolean;
   /** Told once the container exists, before its process starts (to show create's warnings, or ready a terminal). */
   onCreated?: (created: CreatedContainer) => void;
+  /** Told once its process has started, before the wait for its exit. */
+  onStarted?: () => void;
 }
 
 export interface RunResult {
@@ -244,7 +246,7 @@ export class Engine {
    */
   async run(options: RunOptions): Promise<RunResult> {
     const { containers } = await this.ready();
-    const { detach, stdin, stdout, stderr, onCreated, ...create } = options;
+    const { detach, stdin, stdout, stderr, onCreated, onStarted, ...create } = options;
     const io: AttachIo = detach
       ? {}
       : { ...(stdin ? { stdin } : {}), ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}), ...(options.signal ? { signal: options.signal } : {}) };
@@ -258,6 +260,7 @@ export class Engine {
         },
         exitAwaited: !detach,
       });
+      onStarted?.();
       if (detach) return started.created;
       result = { ...started.created, exitCode: (await containers.wait(started.created.id)).StatusCode };
       await started.attached;

@@ -114,6 +114,29 @@ describe('engine containers (runc, conmon, overlayfs)', () => {
     await t.engine.remove(id);
   });
 
+  test('an attached run tells its caller the container was created, then started, while its process still runs', async () => {
+    const told: string[] = [];
+    const stateWhenStarted: string[] = [];
+    let id = '';
+    const result = await t.engine.run({
+      image: 'busybox',
+      cmd: ['sleep', '0.3'],
+      network: 'none',
+      autoRemove: true,
+      onCreated: (created) => {
+        id = created.id;
+        told.push('created');
+      },
+      onStarted: () => {
+        told.push('started');
+        void t.engine.inspect(id).then((info) => stateWhenStarted.push(info.State.Status));
+      },
+    });
+    expect(told).toEqual(['created', 'started']);
+    expect(stateWhenStarted).toEqual(['running']);
+    expect(result.exitCode).toBe(0);
+  });
+
   test('a named volume keeps its data after the container that wrote it is removed', async () => {
     await t.engine.run({ image: 'busybox', cmd: ['sh', '-c', 'echo kept > /data/file'], volumes: ['keep-me:/data'], network: 'none', autoRemove: true });
     const volume = await t.engine.inspectVolume('keep-me');

@@ -7,7 +7,7 @@ import { ago, commandColumn, formatItems } from '../format';
 import { createFlags, createOptions } from './create-flags';
 import { forEachArg } from './each';
 import { containerPrune } from './prune';
-import { proxySignals } from '../signal-proxy';
+import { proxySignals, type SignalProxy } from '../signal-proxy';
 
 const filterFlag: FlagSpec = { name: 'filter', short: 'f', type: 'list', description: 'Filter output based on conditions provided' };
 const formatFlag: FlagSpec = { name: 'format', type: 'string', description: 'Format output using a custom template' };
@@ -67,14 +67,15 @@ const sigProxyFlag: FlagSpec = { name: 'sig-proxy', type: 'bool', description: '
 /** Start with the terminal's streams attached; resolves with the exit code once all output is shown. */
 async function startAttached(engine: CliEngine, ref: string, io: Io, withStdin: boolean): Promise<number> {
   // Passing on from before the start: a signal that comes as the program begins is its own.
-  const stopProxy = proxySignals((signal) => engine.kill(ref, signal));
+  const proxy = proxySignals((signal) => engine.kill(ref, signal));
   try {
     const started = await engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr });
+    proxy.started();
     const { StatusCode } = await engine.wait(ref);
     await started.attached;
     return StatusCode;
   } finally {
-    stopProxy();
+    proxy.stop();
   }
 }
 
@@ -96,7 +97,7 @@ const run: Command = {
       return 0;
     }
     let terminal: TerminalSession | undefined;
-    let stopProxy: (() => void) | undefined;
+    let proxy: SignalProxy | undefined;
     try {
       const { exitCode } = await engine.run({
         ...options,
@@ -106,12 +107,13 @@ const run: Command = {
         onCreated: ({ id, warnings }) => {
           printWarnings(io, warnings);
           if (options.tty) terminal = terminalSession(io, (size) => engine.resize(id, size));
-          if (bool(args, 'sig-proxy')) stopProxy = proxySignals((signal) => engine.kill(id, signal));
+          if (bool(args, 'sig-proxy')) proxy = proxySignals((signal) => engine.kill(id, signal));
         },
+        onStarted: () => proxy?.started(),
       });
       return exitCode ?? 0;
     } finally {
-      stopProxy?.();
+      proxy?.stop();
       terminal?.restore();
     }
   },
@@ -394,11 +396,13 @@ const attach: Command = {
   async run(args, io) {
     const engine = await getEngine();
     const ref = args.positionals[0] as string;
-    const stopProxy = bool(args, 'sig-proxy') ? proxySignals((signal) => engine.kill(ref, signal)) : undefined;
+    // The container runs already: a signal it cannot take is not tried again.
+    const proxy = bool(args, 'sig-proxy') ? proxySignals((signal) => engine.kill(ref, signal)) : undefined;
+    proxy?.started();
     try {
       await engine.attach(ref, { ...(bool(args, 'no-stdin') ? {} : { stdin: io.stdin }), stdout: io.stdout, stderr: io.stderr });
     } finally {
-      stopProxy?.();
+      proxy?.stop();
     }
     return (await engine.inspect(ref)).State.ExitCode;
   },
