@@ -70,6 +70,18 @@ test('ctr start -a passes signals on too', async () => {
   expect(await start.exited).toEqual({ code: 3, stdout: 'ready\ngot INT\n' });
 });
 
+test('ctr attach passes signals on to a container that was already running', async () => {
+  // Attach shows only what is said after it connects: the program keeps saying it is ready.
+  const program = 'trap "echo got TERM; exit 3" TERM; while :; do echo ready; sleep 0.05; done';
+  expect((await local.run('run', '-d', '--name', 'attached', '--network', 'none', 'busybox', 'sh', '-c', program)).code).toBe(0);
+  const attach = startCtr('attach', 'attached');
+  await attach.ready;
+  process.kill(attach.pid, 'SIGTERM');
+  const { code, stdout } = await attach.exited;
+  expect(code).toBe(3);
+  expect(stdout.endsWith('got TERM\n')).toBe(true);
+});
+
 test('with --sig-proxy=false, Ctrl-C ends ctr run and leaves the container running', async () => {
   const run = startCtr('run', '--sig-proxy=false', '--name', 'unproxied', '--network', 'none', 'busybox', 'sh', '-c', TRAPPING);
   await run.ready;
