@@ -114,7 +114,7 @@ export class Engine {
           launch: launchDetached,
         }),
         // Made when first wanted: a container on network `none` never asks, and making it
-        // checks the address pools (≈ 1 ms of a `ctr run`).
+        // parses the address pools and hashes the root (node:crypto, which `run` otherwise skips).
         get network(): NetworkManager {
           network ??= new NetworkManager({ root, runRoot });
           return network;

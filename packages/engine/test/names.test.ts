@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { isValidContainerName, newId, randomName } from '../src/names';
 
 describe('container IDs and names', () => {
@@ -19,5 +20,16 @@ describe('container IDs and names', () => {
   test('generated names spread over the lists rather than repeating a few', () => {
     const names = new Set(Array.from({ length: 2000 }, () => randomName()));
     expect(names.size).toBeGreaterThan(1500);
+  });
+});
+
+describe('the random source', () => {
+  test('one that returns nothing fails the ID with an Internal error rather than looping', () => {
+    const readSync = jest.spyOn(fs, 'readSync').mockReturnValue(0);
+    try {
+      expect(() => newId()).toThrow(expect.objectContaining({ code: 'Internal', message: expect.stringContaining('/dev/urandom ended') }));
+    } finally {
+      readSync.mockRestore();
+    }
   });
 });
