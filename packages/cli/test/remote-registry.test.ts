@@ -73,3 +73,13 @@ test('without credentials in the client config the registry turns the push away'
   expect(refused.code).not.toBe(0);
   expect(refused.stderr).toMatch(/unauthorized|authentication required|401/i);
 });
+
+test('run against the daemon pulls a missing image as docker run does: "Unable to find image", then the pull on stderr', async () => {
+  await withAuths(alice(), ['push', `${registry.host}/remote-app`]);
+  await t.daemon.engine.removeImage(`${registry.host}/remote-app:latest`);
+  const ran = await withAuths(alice(), ['run', '--rm', `${registry.host}/remote-app`, 'echo', 'remote run']);
+  expect(ran.code).toBe(0);
+  expect(ran.stdout).toBe('remote run\n');
+  expect(ran.stderr.startsWith(`Unable to find image '${registry.host}/remote-app:latest' locally\nlatest: Pulling from remote-app\n`)).toBe(true);
+  expect(ran.stderr.endsWith(`\nStatus: Downloaded newer image for ${registry.host}/remote-app:latest\n`)).toBe(true);
+});

@@ -1,11 +1,13 @@
 import type { ContainerSummary, ExecControl } from '@ctr/engine';
-import { invalidArgument } from '@ctr/errors';
+import { invalidArgument, isNotFound } from '@ctr/errors';
+import type { CreateOptions } from '@ctr/api';
 import type { Command, Io } from '../command';
 import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec } from '../flags';
 import { ago, commandColumn, formatItems } from '../format';
 import { createFlags, createOptions } from './create-flags';
 import { forEachArg } from './each';
+import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
 import { proxySignals, type SignalProxy } from '../signal-proxy';
 
@@ -89,17 +91,18 @@ const run: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const options = await createOptions(args, io.env);
+    const created = await createOptions(args, io.env);
+    const quiet = bool(args, 'quiet');
     if (bool(args, 'detach')) {
-      const { id, warnings } = await engine.run({ ...options, detach: true });
+      const { id, warnings } = await withImage(engine, created, quiet, io, (options) => engine.run({ ...options, detach: true }));
       printWarnings(io, warnings ?? []);
       println(io, id);
       return 0;
     }
     let terminal: TerminalSession | undefined;
     let proxy: SignalProxy | undefined;
-    try {
-      const { exitCode } = await engine.run({
+    const attached = (options: CreateOptions): ReturnType<CliEngine['run']> =>
+      engine.run({
         ...options,
         ...(options.openStdin === true ? { stdin: io.stdin } : {}),
         stdout: io.stdout,
@@ -111,6 +114,8 @@ const run: Command = {
         },
         onStarted: () => proxy?.started(),
       });
+    try {
+      const { exitCode } = await withImage(engine, created, quiet, io, attached);
       return exitCode ?? 0;
     } finally {
       proxy?.stop();
@@ -128,12 +133,39 @@ const create: Command = {
   stopAtPositional: true,
   args: [1, Infinity],
   async run(args, io) {
-    const { id, warnings } = await (await getEngine()).create(await createOptions(args, io.env));
+    const engine = await getEngine();
+    const { id, warnings } = await withImage(engine, await createOptions(args, io.env), bool(args, 'quiet'), io, (options) => engine.create(options));
     printWarnings(io, warnings);
     println(io, id);
     return 0;
   },
 };
+
+/**
+ * A create (or run) with its image, as docker's CLI goes about it: `--pull always` pulls
+ * first; with `missing`, a create that finds no image says "Unable to find image '…'
+ * locally", pulls it and is made again. The pull shows on stderr, unless `--quiet`.
+ */
+async function withImage<T>(engine: CliEngine, options: CreateOptions, quiet: boolean, io: Io, create: (options: CreateOptions) => Promise<T>): Promise<T> {
+  const local = { ...options, pull: 'never' as const };
+  const pull = (): Promise<string> => pullShowingProgress(engine, options.image, io.stderr, { quiet });
+  if (options.pull === 'never') return create(local);
+  if (options.pull === 'always') {
+    await pull();
+    return create(local);
+  }
+  try {
+    return await create(local);
+  } catch (error) {
+    if (!isNotFound(error) || !/No such image/.test((error as Error).message)) throw error;
+  }
+  if (!quiet) {
+    const { familiarImageName, normalizeImageName } = engineModule();
+    eprintln(io, `Unable to find image '${familiarImageName(normalizeImageName(options.image))}' locally`);
+  }
+  await pull();
+  return create(local);
+}
 
 /** Warnings the engine gave for a create, on stderr as docker prints them. */
 function printWarnings(io: Io, warnings: readonly string[]): void {

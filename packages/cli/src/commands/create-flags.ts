@@ -41,6 +41,7 @@ export const createFlags: FlagSpec[] = [
   { name: 'log-opt', type: 'list', description: 'Log driver options (max-size, max-file)' },
   { name: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   { name: 'pull', type: 'string', description: 'Pull image before creating ("always", "missing", "never")', default: 'missing' },
+  { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress the pull output' },
 ];
 
 function labelsFrom(values: string[]): Record<string, string> {

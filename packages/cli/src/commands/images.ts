@@ -8,7 +8,8 @@ import { bool, list, str } from '../flags';
 import { ago, formatItems, humanSize } from '../format';
 import { ProgressView } from '../progress';
 import { forEachArg } from './each';
-import { parseNormalizedReference, parsePlatform, shortId } from '@ctr/image';
+import { pullShowingProgress } from './pull-output';
+import { parsePlatform, shortId } from '@ctr/image';
 
 const IMAGE_HEADERS: Record<string, string> = { Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', CreatedSince: 'CREATED', Size: 'SIZE', Digest: 'DIGEST' };
 
@@ -73,26 +74,13 @@ const pull: Command = {
   ],
   args: [1, 1],
   async run(args, io) {
-    const { familiarImageName, normalizeImageName } = engineModule();
-    const ref = args.positionals[0] as string;
-    const reference = parseNormalizedReference(ref);
-    const name = normalizeImageName(ref);
-    const quiet = bool(args, 'quiet');
-    const view = new ProgressView(io.stdout);
-    if (!quiet) {
-      if (!/[:@]/.test(ref.slice(ref.lastIndexOf('/') + 1))) println(io, 'Using default tag: latest');
-      println(io, `${reference.tag ?? reference.digest}: Pulling from ${reference.path}`);
-    }
     const platform = str(args, 'platform');
-        const image = await (await getEngine()).pull(ref, {
+    const name = await pullShowingProgress(await getEngine(), args.positionals[0] as string, io.stdout, {
+      quiet: bool(args, 'quiet'),
+      tellDefaultTag: true,
       ...(platform ? { platform: parsePlatform(platform) } : {}),
-      ...(quiet ? {} : { onProgress: (event) => event.kind === 'layer' && view.update(event) }),
     });
-    if (!quiet) {
-      println(io, `Digest: ${image.record.target.digest}`);
-      println(io, `Status: Downloaded newer image for ${familiarImageName(name)}`);
-    }
-    println(io, familiarImageName(name));
+    println(io, name);
     return 0;
   },
 };
