@@ -78,3 +78,11 @@ test('an image the registry does not have fails the run with exit 125 after "Una
   expect(result.stderr.split('\n')[0]).toBe(`Unable to find image '${missing}' locally`);
   expect(result.stderr).toMatch(/manifest unknown|not found/i);
 });
+
+test('pulling an image the name already means ends "Image is up to date", as docker pull does', async () => {
+  expect((await ctr.run('pull', '-q', image)).stdout).toBe(`${image}\n`);
+  const again = await ctr.run('pull', image);
+  expect(again.code).toBe(0);
+  expect(pullLines(again.stdout).slice(-3)).toEqual(['Digest: sha256:DIGEST', `Status: Image is up to date for ${image}`, image]);
+  await ctr.run('rmi', image);
+});
