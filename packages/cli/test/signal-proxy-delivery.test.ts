@@ -16,22 +16,32 @@ function killAfter(...failures: Error[]): { kill: (signal: NodeJS.Signals) => Pr
   };
 }
 
+/** A kill that never gets through: every try fails with `error`. */
+const refusedAlways = (error: Error): ReturnType<typeof killAfter> => killAfter(...Array.from({ length: 1000 }, () => error));
+
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-test('a signal that comes before the container is there or running reaches it once it runs', async () => {
-  const target = killAfter(notFound('No such container: c'), conflict('Container c is not running'));
-  const proxy = proxySignals(target.kill);
+/** `body` with a proxy in front of `kill`, stopped afterwards however `body` ends. */
+async function withProxy(kill: (signal: NodeJS.Signals) => Promise<void>, body: (proxy: ReturnType<typeof proxySignals>) => Promise<void>): Promise<void> {
+  const proxy = proxySignals(kill);
   try {
-    process.emit('SIGUSR2', 'SIGUSR2');
-    await settle(100);
-    expect(target.delivered).toEqual(['SIGUSR2']);
+    await body(proxy);
   } finally {
     proxy.stop();
   }
+}
+
+test('a signal that comes before the container is there or running reaches it once it runs', async () => {
+  const target = killAfter(notFound('No such container: c'), conflict('Container c is not running'));
+  await withProxy(target.kill, async () => {
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await settle(100);
+    expect(target.delivered).toEqual(['SIGUSR2']);
+  });
 });
 
 test('a signal still waiting for the process is dropped when the proxy stops', async () => {
-  const target = killAfter(...Array.from({ length: 1000 }, () => conflict('Container c is not running')));
+  const target = refusedAlways(conflict('Container c is not running'));
   const proxy = proxySignals(target.kill);
   process.emit('SIGUSR2', 'SIGUSR2');
   await settle(30);
@@ -44,41 +54,32 @@ test('a signal still waiting for the process is dropped when the proxy stops', a
 
 test('a kill that fails for any other reason is not tried again', async () => {
   const target = killAfter(new Error('permission denied'));
-  const proxy = proxySignals(target.kill);
-  try {
+  await withProxy(target.kill, async () => {
     process.emit('SIGUSR2', 'SIGUSR2');
     await settle(50);
     expect(target.tries()).toBe(1);
-  } finally {
-    proxy.stop();
-  }
+  });
 });
 
 test('once the process has started, a signal it cannot take (its container has exited) is not tried again', async () => {
-  const target = killAfter(...Array.from({ length: 1000 }, () => conflict('Container c is not running')));
-  const proxy = proxySignals(target.kill);
-  try {
+  const target = refusedAlways(conflict('Container c is not running'));
+  await withProxy(target.kill, async (proxy) => {
     proxy.started();
     process.emit('SIGUSR2', 'SIGUSR2');
     await settle(50);
     expect(target.tries()).toBe(1);
     expect(target.delivered).toEqual([]);
-  } finally {
-    proxy.stop();
-  }
+  });
 });
 
 test('a signal still waiting when the process starts gets one more try, then is dropped if that fails', async () => {
-  const target = killAfter(...Array.from({ length: 1000 }, () => notFound('No such container: c')));
-  const proxy = proxySignals(target.kill);
-  try {
+  const target = refusedAlways(notFound('No such container: c'));
+  await withProxy(target.kill, async (proxy) => {
     process.emit('SIGUSR2', 'SIGUSR2');
     await settle(20);
     proxy.started();
     const tries = target.tries();
     await settle(50);
     expect(target.tries()).toBeLessThanOrEqual(tries + 1);
-  } finally {
-    proxy.stop();
-  }
+  });
 });
