@@ -10,12 +10,13 @@ const cli = path.join(__dirname, '..', 'packages', 'cli');
 
 /**
  * Modules that some commands need and `ctr run` does not, loaded on first use: requiring
- * node:crypto alone costs ≈ 3 ms of every start, zlib, readline and tar-stream ≈ 2 ms more.
+ * node:crypto alone costs ≈ 3 ms of every start, zlib, readline and tar-stream ≈ 2 ms more,
+ * node:fs/promises (which loads readline's interface itself) ≈ 1.5 ms.
  * Each becomes an object that requires the module when a property is first read (tsc's
  * CommonJS reads `crypto_1.createHash` at the call). It says it is an ES module, so tsc's
  * import helpers pass it through unread, and gives the module itself as its `default`.
  */
-const LAZY_MODULES = /^((node:)?(crypto|zlib|readline)|tar-stream)$/;
+const LAZY_MODULES = /^((node:)?(crypto|zlib|readline|fs\/promises)|tar-stream)$/;
 
 const lazyModules = {
   name: 'lazy-modules',

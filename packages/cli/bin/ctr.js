@@ -87,7 +87,8 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const built = currentBundle();
 const { main, saveCache } = built ? loadBundle(built) : { main: require('../dist/main.js').main, saveCache: () => undefined };
-main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+// process.stdin is made on first use (a stream, and Node's stream code for it ≈ 1 ms): only commands that read it pay.
+main(process.argv.slice(2), { get stdin() { return process.stdin; }, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
   (code) => {
     // A reader that goes away while the output is flushed ends ctr (above) with this code.
     process.exitCode = code;

@@ -1,4 +1,4 @@
-import { promises as fs, mkdirSync, readFileSync, renameSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { promises as fs, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, watch, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, internal, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
@@ -443,7 +443,12 @@ export class Runtime {
   }
 
   private async sweepRetired(): Promise<void> {
-    const names = await fs.readdir(this.retiredDir).catch(() => []);
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.retiredDir);
+    } catch {
+      // gone: nothing to sweep
+    }
     await Promise.all(names.map((name) => this.deleteBehind(path.join(this.retiredDir, name))));
   }
 
@@ -731,6 +736,6 @@ function waitForFile(dir: string, name: string, ms: number, signal?: AbortSignal
       else resolve();
     }
     // The file may have appeared before the watch began.
-    fs.access(path.join(dir, name)).then(() => finish(), () => undefined);
+    if (existsSync(path.join(dir, name))) finish();
   });
 }
