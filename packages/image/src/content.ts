@@ -24,6 +24,11 @@ export interface BlobProvider {
   info(digest: Digest): Promise<BlobInfo>;
   /** The bytes of a blob, streamed; throws NotFound when absent. */
   read(digest: Digest, options?: ReadOptions): Promise<Readable>;
+  /**
+   * The whole of a small blob (a manifest, index or config), from a provider that has it at
+   * hand (a local store): no stream to set up. ResourceExhausted above `maxSize`.
+   */
+  readBytes?(digest: Digest, options: { maxSize: number }): Promise<Buffer>;
 }
 
 export interface WriteOptions {

@@ -37,11 +37,11 @@ export interface GraphOptions {
 
 /** Read a manifest or index from `provider`, verified, capped in size. */
 export async function readJsonBlob(provider: BlobProvider, descriptor: Descriptor, options: GraphOptions = {}): Promise<Buffer> {
-  const bytes = await readCapped(
-    await provider.read(descriptor.digest, options.signal ? { signal: options.signal } : {}),
-    options.maxJsonBytes ?? MAX_DOCUMENT_BYTES,
-    `${descriptor.mediaType} ${descriptor.digest}`,
-  );
+  const max = options.maxJsonBytes ?? MAX_DOCUMENT_BYTES;
+  throwIfAborted(options.signal, `reading ${descriptor.digest}`);
+  const bytes = provider.readBytes
+    ? await provider.readBytes(descriptor.digest, { maxSize: max })
+    : await readCapped(await provider.read(descriptor.digest, options.signal ? { signal: options.signal } : {}), max, `${descriptor.mediaType} ${descriptor.digest}`);
   if (options.checkDigests === false) {
     if (bytes.length !== descriptor.size) {
       throw digestMismatch(`blob ${descriptor.digest} read back with ${bytes.length} bytes, not ${descriptor.size}`, { details: { digest: descriptor.digest } });

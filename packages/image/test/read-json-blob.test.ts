@@ -41,4 +41,25 @@ describe('readJsonBlob', () => {
     expect(isDigestMismatch(error)).toBe(true);
     expect((error as Error).message).toContain(`${descriptor.size + 1} bytes, not ${descriptor.size}`);
   });
+
+  test('takes the whole blob from a provider that has it at hand, without a stream, within maxJsonBytes', async () => {
+    const asked: number[] = [];
+    const provider: BlobProvider = {
+      ...providerOf(document),
+      read: async () => {
+        throw new Error('streamed a blob the provider had at hand');
+      },
+      readBytes: async (_digest, { maxSize }) => {
+        asked.push(maxSize);
+        return Buffer.from(document);
+      },
+    };
+    expect((await readJsonBlob(provider, descriptor, { maxJsonBytes: 1000 })).toString()).toBe(document);
+    expect(asked).toEqual([1000]);
+  });
+
+  test('checks the digest of bytes taken whole as of streamed ones', async () => {
+    const provider: BlobProvider = { ...providerOf(document), readBytes: async () => Buffer.from(document.replace('2', '3')) };
+    expect(isDigestMismatch(await rejection(readJsonBlob(provider, descriptor)))).toBe(true);
+  });
 });

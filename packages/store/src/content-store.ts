@@ -84,45 +84,52 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
   }
 
   async read(digest: Digest, options: ReadOptions = {}): Promise<Readable> {
-    const file = this.blobPath(digest);
     throwIfAborted(options.signal, `reading ${digest}`);
-    let fd: number;
-    try {
-      fd = openSync(file, 'r');
-    } catch (error) {
-      throw this.missing(error, digest);
-    }
+    const fd = this.open(digest);
     const offset = options.offset ?? 0;
-    let size: number;
     try {
-      size = fstatSync(fd).size;
+      const size = fstatSync(fd).size;
       if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) {
         throw invalidArgument(`cannot read ${digest} from offset ${offset}: the blob has ${size} bytes`);
       }
       if (size - offset <= SMALL_BLOB) {
-        const bytes = Buffer.allocUnsafe(size - offset);
-        let filled = 0;
-        while (filled < bytes.length) {
-          const got = readSync(fd, bytes, filled, bytes.length - filled, offset + filled);
-          if (got === 0) break;
-          filled += got;
-        }
+        const bytes = readAt(fd, size - offset, offset);
         closeSync(fd);
-        return Readable.from([bytes.subarray(0, filled)], { objectMode: false });
+        return Readable.from([bytes], { objectMode: false });
       }
     } catch (error) {
       closeSync(fd);
       throw error;
     }
-    return createReadStream(file, { fd, start: offset, ...(options.signal ? { signal: options.signal } : {}) });
+    return createReadStream(this.blobPath(digest), { fd, start: offset, ...(options.signal ? { signal: options.signal } : {}) });
   }
 
-  /** Read a whole small blob (a manifest, index or config) into memory. */
+  /**
+   * Read a whole small blob (a manifest, index or config) into memory, in direct calls: no
+   * stream to set up, which costs more than the read. ResourceExhausted above `maxSize`.
+   */
   async readBytes(digest: Digest, options: { maxSize?: number } = {}): Promise<Buffer> {
-    const { size } = await this.info(digest);
-    const max = options.maxSize ?? 16 * 1024 * 1024;
-    if (size > max) throw invalidArgument(`blob ${digest} is ${size} bytes, more than the ${max} expected for metadata`);
-    return fs.readFile(this.blobPath(digest));
+    const fd = this.open(digest);
+    try {
+      const size = fstatSync(fd).size;
+      const max = options.maxSize ?? 16 * 1024 * 1024;
+      if (size > max) {
+        throw new CtrError('ResourceExhausted', `blob ${digest} is ${size} bytes, more than the ${max}-byte limit for metadata`, {
+          hint: 'a manifest, index or config this large is not one a registry or builder made',
+        });
+      }
+      return readAt(fd, size, 0);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private open(digest: Digest): number {
+    try {
+      return openSync(this.blobPath(digest), 'r');
+    } catch (error) {
+      throw this.missing(error, digest);
+    }
   }
 
   async write(source: Readable | AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<BlobInfo> {
@@ -297,4 +304,16 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
     }
     return storageError(error, `reading blob ${digest}`);
   }
+}
+
+/** `length` bytes of an open file from `offset`, fewer if it ends first. */
+function readAt(fd: number, length: number, offset: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const got = readSync(fd, bytes, filled, length - filled, offset + filled);
+    if (got === 0) break;
+    filled += got;
+  }
+  return bytes.subarray(0, filled);
 }

@@ -61,7 +61,20 @@ test('an unknown blob is NotFound, naming the digest and the store', async () =>
   expect((error as Error).message).toContain(digest);
   expect((error as Error).message).toContain(root);
   await expect(store.content.read(digest)).rejects.toMatchObject({ code: 'NotFound' });
+  await expect(store.content.readBytes(digest)).rejects.toMatchObject({ code: 'NotFound' });
   await expect(store.content.delete(digest)).rejects.toMatchObject({ code: 'NotFound' });
+});
+
+test('readBytes returns a whole small blob', async () => {
+  const { digest } = await store.content.write(bytes('{"schemaVersion":2}'));
+  expect((await store.content.readBytes(digest)).toString()).toBe('{"schemaVersion":2}');
+});
+
+test('readBytes of a blob larger than maxSize is ResourceExhausted and reads nothing', async () => {
+  const { digest } = await store.content.write(bytes('x'.repeat(100)));
+  const error = await store.content.readBytes(digest, { maxSize: 99 }).catch((e: unknown) => e);
+  expect(error).toMatchObject({ code: 'ResourceExhausted' });
+  expect((error as Error).message).toContain('100 bytes, more than the 99-byte limit');
 });
 
 test('writing a blob that is already present succeeds without reading the source', async () => {
