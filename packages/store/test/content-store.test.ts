@@ -70,7 +70,7 @@ test('readBytes returns a whole small blob', async () => {
   expect((await store.content.readBytes(digest)).toString()).toBe('{"schemaVersion":2}');
 });
 
-test('readBytes of a blob larger than maxSize is ResourceExhausted and reads nothing', async () => {
+test('readBytes of a blob larger than maxSize is ResourceExhausted, naming both sizes', async () => {
   const { digest } = await store.content.write(bytes('x'.repeat(100)));
   const error = await store.content.readBytes(digest, { maxSize: 99 }).catch((e: unknown) => e);
   expect(error).toMatchObject({ code: 'ResourceExhausted' });
