@@ -19,9 +19,14 @@ import type {
 import { CtrError, type ErrorCode } from '@ctr/errors';
 import type { ContainerCreateRequest, ExecCreateRequest, PingResponse, ProgressMessage, WaitResponse } from './api-types';
 import { MAX_API_VERSION } from './api-version';
-import { sshTransport, type SshOptions } from './ssh-transport';
+import type { SshOptions } from './ssh-transport';
 import { FrameDecoder } from './stdcopy';
 import { connectionError, directTransport, type TlsOptions, type Transport } from './transport';
+
+/** The ssh transport, and the ssh2 library under it (≈ 90 ms to load here), only for ssh:// hosts. */
+function sshModule(): typeof import('./ssh-transport') {
+  return require('./ssh-transport') as typeof import('./ssh-transport');
+}
 
 export interface ApiClientOptions {
   /** `unix:///run/ctr/ctr.sock` (default: `$CTR_HOST`, `$DOCKER_HOST`, then that), `tcp://…`, `ssh://user@host[:port]`. */
@@ -146,7 +151,7 @@ export class ApiClient {
   }
 
   private connect(): Promise<Transport> {
-    this.transport ??= this.host.startsWith('ssh://') ? sshTransport(this.host, this.options.ssh) : Promise.resolve(directTransport(this.host, this.options.tls));
+    this.transport ??= this.host.startsWith('ssh://') ? sshModule().sshTransport(this.host, this.options.ssh) : Promise.resolve(directTransport(this.host, this.options.tls));
     return this.transport;
   }
 

@@ -29,9 +29,14 @@ function currentBundle() {
   return built;
 }
 
+/** The bundles loaded, each with its compiled script: their caches are written at the end. */
+const loaded = [];
+
 /**
- * Run the bundle through V8's code cache, kept beside it and named for the bundle it
- * belongs to: compiling 2.5 MB of JavaScript is most of what loading it costs.
+ * Run a bundle through V8's code cache, kept beside it and named for the bundle it belongs
+ * to: compiling a megabyte of JavaScript is most of what loading it costs. A bundle is a
+ * module's function, wrapper included (scripts/bundle-cli.js); the main one's `require`
+ * loads the other (the packages `ctr run` never needs) the same way.
  *
  * The cache holds the functions that had run when it was written, so the first command
  * after a build decides what later ones find compiled. One that runs a container
@@ -39,9 +44,10 @@ function currentBundle() {
  * benefits from (`ctr run` ≈ 10 ms faster than with a cache from `ctr --version`): a
  * cache written by any other command is replaced once by the first such one.
  */
-function loadBundle(built) {
+function loadBundle(file, built) {
   const vm = require('node:vm');
-  const stem = `ctr.bundle.${built.size}-${Math.floor(built.mtimeMs)}`;
+  const name = path.basename(file, '.js');
+  const stem = `${name}.${built.size}-${Math.floor(built.mtimeMs)}`;
   const fullCache = path.join(dist, `${stem}.cache`);
   const partialCache = path.join(dist, `${stem}.partial.cache`);
   let cachedData;
@@ -55,26 +61,34 @@ function loadBundle(built) {
       // not written yet for this bundle
     }
   }
-  // The bundle is ASCII (scripts/bundle-cli.js): read as latin1 it needs no UTF-8 decoding (≈ 1 ms).
-  // It is a module's function, wrapper included: compiled as read, no copy joined to a wrapper.
-  const script = new vm.Script(fs.readFileSync(bundle, 'latin1'), { filename: bundle, cachedData });
+  // ASCII (scripts/bundle-cli.js): read as latin1 it needs no UTF-8 decoding (≈ 1 ms), and
+  // compiled as read, with no copy joined to a wrapper.
+  const script = new vm.Script(fs.readFileSync(file, 'latin1'), { filename: file, cachedData });
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, require, module, bundle, dist);
-  const saveCache = () => {
-    const runsContainer = /^ctr (container )?run$/.test(module.exports.commandRan() ?? '');
-    const current = cachedData !== undefined && !script.cachedDataRejected;
-    if (current && (cacheFile === fullCache || !runsContainer)) return;
-    const target = runsContainer ? fullCache : partialCache;
+  const current = cachedData !== undefined && !script.cachedDataRejected;
+  loaded.push({ name, script, fullCache, partialCache, upToDate: (runsContainer) => current && (cacheFile === fullCache || !runsContainer) });
+  script.runInThisContext()(module.exports, bundleRequire, module, file, dist);
+  return module.exports;
+}
+
+const moreBundle = path.join(dist, 'ctr.more.bundle.js');
+const bundleRequire = Object.assign((id) => (id === moreBundle ? loadBundle(moreBundle, fs.statSync(moreBundle)) : require(id)), require);
+
+function saveCaches(commandRan) {
+  const runsContainer = /^ctr (container )?run$/.test(commandRan ?? '');
+  for (const bundle of loaded) {
+    if (bundle.upToDate(runsContainer)) continue;
+    const target = runsContainer ? bundle.fullCache : bundle.partialCache;
+    const old = new RegExp(`^${bundle.name.replace(/\./g, '\\.')}\\.\\d+-\\d+\\.(partial\\.)?cache$`);
     try {
-      for (const old of fs.readdirSync(dist)) if (/^ctr\.bundle\..*\.cache$/.test(old)) fs.rmSync(path.join(dist, old), { force: true });
+      for (const file of fs.readdirSync(dist)) if (old.test(file)) fs.rmSync(path.join(dist, file), { force: true });
       const temp = `${target}.${process.pid}`;
-      fs.writeFileSync(temp, script.createCachedData());
+      fs.writeFileSync(temp, bundle.script.createCachedData());
       fs.renameSync(temp, target);
     } catch {
       // a read-only install runs without the cache
     }
-  };
-  return { main: module.exports.main, saveCache };
+  }
 }
 
 // A reader that stops early (`ctr ps | head -1`) closes the pipe: end quietly, as docker does.
@@ -86,13 +100,13 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const built = currentBundle();
-const { main, saveCache } = built ? loadBundle(built) : { main: require('../dist/main.js').main, saveCache: () => undefined };
+const { main, commandRan } = built ? loadBundle(bundle, built) : require('../dist/main.js');
 // process.stdin is made on first use (a stream, and Node's stream code for it ≈ 1 ms): only commands that read it pay.
 main(process.argv.slice(2), { get stdin() { return process.stdin; }, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
   (code) => {
     // A reader that goes away while the output is flushed ends ctr (above) with this code.
     process.exitCode = code;
-    saveCache();
+    if (built) saveCaches(commandRan());
     // Ending once the output is out, not when the event loop runs dry, saves Node's
     // teardown and the waits for what the command left behind: deletions the engine hands
     // to processes of their own (@ctr/store's mount relay) or leaves to the next command's

@@ -27,7 +27,9 @@ beforeEach(async () => {
   await mkdir(join(install, 'cli', 'bin'), { recursive: true });
   await mkdir(join(install, 'cli', 'dist'));
   await copyFile(join(cli, 'bin', 'ctr.js'), join(install, 'cli', 'bin', 'ctr.js'));
-  await copyFile(join(cli, 'dist', 'ctr.bundle.js'), join(install, 'cli', 'dist', 'ctr.bundle.js'));
+  for (const bundle of ['ctr.bundle.js', 'ctr.more.bundle.js', 'undici.bundle.js']) {
+    await copyFile(join(cli, 'dist', bundle), join(install, 'cli', 'dist', bundle));
+  }
 });
 
 afterEach(async () => {
@@ -39,8 +41,12 @@ function ctr(...args: string[]): Promise<ProcessResult> {
   return runProcess(process.execPath, [join(install, 'cli', 'bin', 'ctr.js'), ...onRoot], { env: process.env });
 }
 
+/** The caches beside the bundles: `cache` or `partial.cache` for the main one, `more.` before the other's. */
 async function caches(): Promise<string[]> {
-  return (await readdir(join(install, 'cli', 'dist'))).filter((name) => name.endsWith('.cache')).map((name) => name.replace(/^ctr\.bundle\.\d+-\d+\./, ''));
+  return (await readdir(join(install, 'cli', 'dist')))
+    .filter((name) => name.endsWith('.cache'))
+    .map((name) => name.replace(/^ctr\.bundle\.\d+-\d+\./, '').replace(/^ctr\.more\.bundle\.\d+-\d+\./, 'more.'))
+    .sort();
 }
 
 test('a command that runs no container writes a partial cache, which the next one uses as it is', async () => {
@@ -75,4 +81,17 @@ test('a cache V8 refuses is replaced, and the command still runs', async () => {
   expect(version.code).toBe(0);
   expect(version.stdout).toMatch(/^ctr version /);
   expect(await caches()).toEqual(['partial.cache']);
+});
+
+test('a command that needs a package ctr run never loads reads the second bundle through a cache of its own', async () => {
+  await ctr('run', '--rm', '--network', 'none', 'busybox', 'true');
+  // Nothing listens on port 1: the pull fails at once, once the registry client is loaded.
+  const pull = await ctr('pull', '127.0.0.1:1/nothing:latest');
+  expect(pull.code).toBe(1);
+  expect(pull.stderr).toMatch(/cannot reach registry 127\.0\.0\.1:1/);
+  expect(await caches()).toEqual(['cache', 'more.partial.cache']);
+  const [more] = (await readdir(join(install, 'cli', 'dist'))).filter((name) => name.startsWith('ctr.more.bundle.') && name.endsWith('.cache'));
+  const written = (await stat(join(install, 'cli', 'dist', more))).mtimeMs;
+  await ctr('pull', '127.0.0.1:1/nothing:latest');
+  expect((await stat(join(install, 'cli', 'dist', more))).mtimeMs).toBe(written);
 });
