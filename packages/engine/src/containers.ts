@@ -356,8 +356,9 @@ export class Containers {
       const [, volumes, attached] = await settleAll([
         (async () => {
           const chainId = await this.images.unpack(image, options.signal);
-          // A container removed on exit is not wanted after a power cut: its snapshot's
-          // record skips the directory's fsync, as its overlay (volatile) skips syncs.
+          // A container removed on exit is not wanted after a power cut: its snapshot is
+          // volatile (recorded apart from the snapshot table, without fsync), as its overlay
+          // skips syncs.
           const mounts = await this.ctx.store.snapshots.prepare(snapshot, chainId, { durable: options.autoRemove !== true });
           undo.push(() => this.ctx.store.snapshots.remove(snapshot));
           mkdirSync(rootfs, { recursive: true });

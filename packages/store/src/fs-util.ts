@@ -45,14 +45,11 @@ export async function fsyncDir(dir: string): Promise<void> {
  * contents: write a temp file beside it, fsync, rename over, fsync the directory. `mode` is
  * the new file's (default 0644: a secret wants 0600). `durable: false` skips the syncs, for
  * records a machine crash may lose without harm: other processes still see a whole file.
- * `durable: 'contents'` syncs the file but not the directory: after a power cut the file is
- * whole, old or new, though this write may be lost — for a shared table one change of which
- * need not survive.
  */
 export async function writeFileAtomic(
   file: string,
   data: string | Uint8Array,
-  options: { mode?: number; durable?: boolean | 'contents' } = {},
+  options: { mode?: number; durable?: boolean } = {},
 ): Promise<void> {
   const durable = options.durable ?? true;
   const dir = path.dirname(file);
@@ -70,7 +67,7 @@ export async function writeFileAtomic(
     rmSync(temp, { force: true });
     throw storageError(error, `writing ${file}`);
   }
-  if (durable === true) await fsyncDir(dir);
+  if (durable) await fsyncDir(dir);
 }
 
 export async function readJson<T>(file: string): Promise<T | undefined> {

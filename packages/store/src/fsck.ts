@@ -10,7 +10,7 @@ import type { ImageIndex } from './image-index';
 import { breakIfStale, lockOwner, processAlive } from './lock';
 import type { StorePaths } from './paths';
 import { blobReferences } from './references';
-import type { SnapshotDb } from './snapshot-metadata';
+import { VOLATILE_DIR, VOLATILE_ID, type SnapshotDb } from './snapshot-metadata';
 import type { OverlaySnapshotter } from './snapshotter';
 import { EXTRACT_PID_LABEL, EXTRACT_PREFIX } from './unpack';
 
@@ -171,6 +171,7 @@ async function checkSnapshots(parts: FsckParts, repair: boolean, problem: Report
   try {
     abandoned = await edit(async (db) => {
       const found: { key: string; id: string }[] = [];
+      const readable = new Set(Object.values(db.snapshots).filter((r) => r.volatile).map((r) => `${r.id}.json`));
       const parents = new Set(Object.values(db.snapshots).map((r) => r.parent));
       for (const [key, record] of Object.entries(db.snapshots)) {
         const pid = Number.parseInt(record.labels[EXTRACT_PID_LABEL] ?? '', 10);
@@ -178,6 +179,17 @@ async function checkSnapshots(parts: FsckParts, repair: boolean, problem: Report
           found.push({ key, id: record.id });
           delete db.snapshots[key];
           continue;
+        }
+        if (record.volatile) {
+          // A crash between a volatile snapshot's directory and its record, or between a
+          // commit of one (written to the table) and its record's removal: the record goes.
+          const durableTwin = Object.values(db.snapshots).some((other) => other.id === record.id && !other.volatile);
+          if (durableTwin || !(await exists(parts.snapshots.fsDir(record.id)))) {
+            await fixed('snapshots', `removed the record of volatile snapshot "${key}", ${durableTwin ? 'committed' : 'whose directory is gone'}`, path.join(root, VOLATILE_DIR, `${record.id}.json`), async () => {
+              delete db.snapshots[key];
+            });
+            continue;
+          }
         }
         if (!(await exists(parts.snapshots.fsDir(record.id)))) problem('snapshots', `snapshot "${key}" has no directory`, path.join(root, record.id));
         const work = path.join(root, record.id, 'work');
@@ -189,10 +201,16 @@ async function checkSnapshots(parts: FsckParts, repair: boolean, problem: Report
       const used = new Set(Object.values(db.snapshots).map((r) => r.id));
       for (const { id } of found) used.delete(id);
       for (const name of await list(root)) {
-        if (!/^\d+$/.test(name) || used.has(name) || found.some((f) => f.id === name)) continue;
+        if (!(/^\d+$/.test(name) || VOLATILE_ID.test(name)) || used.has(name) || found.some((f) => f.id === name)) continue;
         await fixed('snapshots', 'removed a snapshot directory that was never recorded (interrupted prepare or remove)', path.join(root, name), () =>
           parts.snapshots.removeDir(name),
         );
+      }
+      // A volatile record a crash cut short cannot be read: nothing reads it, it goes.
+      for (const name of await list(path.join(root, VOLATILE_DIR))) {
+        if (readable.has(name)) continue;
+        const file = path.join(root, VOLATILE_DIR, name);
+        await fixed('snapshots', 'removed an unreadable or unfinished volatile snapshot record', file, () => fs.rm(file, { force: true }));
       }
       return found;
     });

@@ -2,7 +2,7 @@ import { promises as fs, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { alreadyExists, conflict, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
 import { run } from './exec';
-import { diskUsage, errno, storageError } from './fs-util';
+import { diskUsage, errno, storageError, uniqueHex } from './fs-util';
 import type { Mount } from './mount';
 import { removeTreeBehind } from './mount-syscalls';
 import { SnapshotMetadata, type SnapshotDb, type SnapshotKind, type SnapshotRecord } from './snapshot-metadata';
@@ -30,10 +30,11 @@ export interface SnapshotOptions {
   labels?: Record<string, string>;
   signal?: AbortSignal;
   /**
-   * `false` for a snapshot nobody needs after a power cut (the root filesystem of a
-   * container removed when it exits): the table is written without the directory's fsync
-   * (the file's stays: the table must come back whole). After a crash the table holds the
-   * snapshot or not; a directory it does not hold is removed by `fsck`. Default true.
+   * `false` for an active snapshot nobody needs after a power cut (the root filesystem of a
+   * container removed when it exits): it is volatile, recorded apart from the table in a
+   * file of its own, without fsync (see SnapshotMetadata), and otherwise an ordinary
+   * snapshot. After a crash its record or its directory may be left alone: `fsck` removes
+   * them. Committing it makes a durable snapshot. Default true.
    */
   durable?: boolean;
 }
@@ -48,7 +49,8 @@ export interface SnapshotOptions {
  * Running a container: `prepare(containerKey, imageTopChainID)` and mount `mounts(key)`
  * as its root filesystem; `view` is the read-only variant.
  *
- * On disk: `<root>/snapshots/<id>/{fs,work}` with small numeric ids, plus `metadata.json`.
+ * On disk: `<root>/snapshots/<id>/{fs,work}` with small numeric ids, plus `metadata.json`;
+ * volatile snapshots' records are in `volatile/` (SnapshotMetadata).
  */
 export class OverlaySnapshotter {
   private readonly metadata: SnapshotMetadata;
@@ -85,7 +87,9 @@ export class OverlaySnapshotter {
       if (db.snapshots[name]) throw alreadyExists(`snapshot "${name}" already exists in ${this.root}`);
       delete db.snapshots[key];
       const now = new Date().toISOString();
-      db.snapshots[name] = { ...current, kind: 'committed', updated: now, labels: { ...current.labels, ...options.labels } };
+      // A volatile snapshot committed is a layer like any other: in the table, durably.
+      const { volatile, ...record } = current;
+      db.snapshots[name] = { ...record, kind: 'committed', updated: now, labels: { ...current.labels, ...options.labels } };
     });
     await fs.rm(path.join(this.root, record.id, 'work'), { recursive: true, force: true });
   }
@@ -187,20 +191,30 @@ export class OverlaySnapshotter {
         if (!p) throw notFound(`parent snapshot "${parent}" not found in ${this.root}`);
         if (p.kind !== 'committed') throw invalidArgument(`parent snapshot "${parent}" is ${p.kind}; a parent must be committed`);
       }
-      const id = await this.allocate(db, kind);
+      const volatile = options.durable === false && kind === 'active';
+      const id = await this.allocate(db, kind, volatile);
       const now = new Date().toISOString();
-      const record: SnapshotRecord = { id, kind, ...(parent === undefined ? {} : { parent }), created: now, updated: now, labels: { ...options.labels } };
+      const record: SnapshotRecord = {
+        id,
+        kind,
+        ...(parent === undefined ? {} : { parent }),
+        created: now,
+        updated: now,
+        labels: { ...options.labels },
+        ...(volatile ? { volatile } : {}),
+      };
       db.snapshots[key] = record;
       return this.mountsOf(db, record);
-    }, { ...(options.signal ? { signal: options.signal } : {}), durable: options.durable ?? true });
+    }, options.signal ? { signal: options.signal } : {});
   }
 
   /** Make the directories before the record points at them: a crash leaves only an orphan dir fsck removes. */
-  private async allocate(db: SnapshotDb, kind: SnapshotKind): Promise<string> {
+  private async allocate(db: SnapshotDb, kind: SnapshotKind, volatile: boolean): Promise<string> {
     // Directly, as the store's other metadata calls: each container start makes these four.
     mkdirSync(this.root, { recursive: true });
     for (;;) {
-      const id = String(db.nextId++);
+      // A volatile snapshot's id is not the table's to give: taking one would rewrite it.
+      const id = volatile ? `v${uniqueHex()}` : String(db.nextId++);
       try {
         mkdirSync(path.join(this.root, id));
       } catch (error) {

@@ -47,6 +47,45 @@ test('leftovers of killed processes are repaired and images survive', async () =
   expect((await fs.readdir(store.paths.snapshots)).sort()).toEqual(['1', 'metadata.json']);
 });
 
+test('a volatile snapshot in use is left alone', async () => {
+  await store.snapshots.prepare('container-1', undefined, { durable: false });
+  expect(await store.fsck()).toMatchObject({ clean: true, repaired: [] });
+  expect(await store.snapshots.stat('container-1')).toMatchObject({ kind: 'active' });
+});
+
+test("a crash's volatile leftovers are removed: a directory without a record, a record without a directory, an unfinished record", async () => {
+  const volatile = path.join(store.paths.snapshots, 'volatile');
+  await fs.mkdir(path.join(store.paths.snapshots, 'v0123abcd', 'fs'), { recursive: true });
+  await store.snapshots.prepare('container-2', undefined, { durable: false });
+  const [record] = await fs.readdir(volatile);
+  await fs.rm(path.join(store.paths.snapshots, path.basename(record as string, '.json')), { recursive: true });
+  await fs.writeFile(path.join(volatile, 'v99.json'), '{"key":"container-3","id":');
+
+  const report = await store.fsck();
+  expect(report.repaired.map((r) => r.message)).toEqual([
+    'removed the record of volatile snapshot "container-2", whose directory is gone',
+    'removed a snapshot directory that was never recorded (interrupted prepare or remove)',
+    'removed an unreadable or unfinished volatile snapshot record',
+  ]);
+  expect(await store.fsck()).toMatchObject({ clean: true, repaired: [] });
+  expect(await fs.readdir(volatile)).toEqual([]);
+  // Only volatile snapshots were made: the table was never written.
+  expect(await fs.readdir(store.paths.snapshots)).toEqual(['volatile']);
+});
+
+test('a volatile record left beside its commit (a crash between the two writes) is removed; the committed snapshot stays', async () => {
+  await store.snapshots.prepare('container-4', undefined, { durable: false });
+  const volatile = path.join(store.paths.snapshots, 'volatile');
+  const [record] = await fs.readdir(volatile);
+  const left = await fs.readFile(path.join(volatile, record as string), 'utf8');
+  await store.snapshots.commit('layer', 'container-4');
+  await fs.writeFile(path.join(volatile, record as string), left);
+
+  expect((await store.fsck()).repaired.map((r) => r.message)).toEqual(['removed the record of volatile snapshot "container-4", committed']);
+  expect(await store.snapshots.stat('layer')).toMatchObject({ kind: 'committed' });
+  await expect(store.snapshots.stat('container-4')).rejects.toMatchObject({ code: 'NotFound' });
+});
+
 test('without repair, fsck reports leftovers and touches nothing', async () => {
   const leftover = path.join(store.paths.blobs, `.tmp-${deadPid()}-0123`);
   await fs.writeFile(leftover, 'half');
