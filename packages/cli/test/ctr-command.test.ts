@@ -132,8 +132,12 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
     const leftovers = async (): Promise<string[]> => {
       const snapshots = JSON.parse(await readFile(join(root, 'snapshots', 'metadata.json'), 'utf8')) as { snapshots: Record<string, { id: string }> };
       const recorded = new Set(Object.values(snapshots.snapshots).map((s) => String(s.id)));
-      const unrecorded = (await readdir(join(root, 'snapshots'))).filter((name) => name !== 'metadata.json' && !name.startsWith('.') && !recorded.has(name));
-      return [...unrecorded, ...(await readdir(join(root, 'removed-containers')))];
+      const unrecorded = (await readdir(join(root, 'snapshots'))).filter(
+        (name) => !['metadata.json', 'volatile'].includes(name) && !name.startsWith('.') && !recorded.has(name),
+      );
+      // A --rm container's snapshot is volatile: its record is a file of its own, which goes too.
+      const volatileRecords = await readdir(join(root, 'snapshots', 'volatile')).catch(() => []);
+      return [...unrecorded, ...volatileRecords, ...(await readdir(join(root, 'removed-containers')))];
     };
     for (let waited = 0; waited < 5000 && (await leftovers()).length > 0; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await leftovers()).toEqual([]);
