@@ -23,7 +23,7 @@ import type { SshOptions } from './ssh-transport';
 import { FrameDecoder } from './stdcopy';
 import { connectionError, directTransport, type TlsOptions, type Transport } from './transport';
 
-/** The ssh transport, and the ssh2 library under it (≈ 90 ms to load here), only for ssh:// hosts. */
+/** The ssh transport, and the ssh2 library under it (≈ 60 ms to load here), only for ssh:// hosts. */
 function sshModule(): typeof import('./ssh-transport') {
   return require('./ssh-transport') as typeof import('./ssh-transport');
 }

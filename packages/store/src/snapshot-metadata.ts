@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { readJson, writeFileAtomic } from './fs-util';
+import { readJson, storageError, writeFileAtomic } from './fs-util';
 import { withLock, type LockOptions } from './lock';
 
 export type SnapshotKind = 'active' | 'view' | 'committed';
@@ -85,11 +85,15 @@ export class SnapshotMetadata {
         if (after !== before) await writeFileAtomic(this.file, after);
         const volatileAfter = volatileTexts(db);
         const kept = new Set([...volatileAfter.values()].map(({ id }) => id));
-        for (const { id } of volatileBefore.values()) if (!kept.has(id)) rmSync(this.volatileFile(id), { force: true });
-        for (const [key, { id, text }] of volatileAfter) {
-          if (volatileBefore.get(key)?.text === text) continue;
-          mkdirSync(this.volatileDir, { recursive: true });
-          await writeFileAtomic(this.volatileFile(id), text, { durable: false });
+        try {
+          for (const { id } of volatileBefore.values()) if (!kept.has(id)) rmSync(this.volatileFile(id), { force: true });
+          for (const [key, { id, text }] of volatileAfter) {
+            if (volatileBefore.get(key)?.text === text) continue;
+            mkdirSync(this.volatileDir, { recursive: true });
+            await writeFileAtomic(this.volatileFile(id), text, { durable: false });
+          }
+        } catch (error) {
+          throw storageError(error, 'recording a volatile snapshot');
         }
         return result;
       },

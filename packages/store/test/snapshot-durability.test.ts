@@ -105,3 +105,16 @@ test('committing a volatile snapshot makes a durable committed one in the table'
   expect(JSON.parse(await table()).snapshots.layer.volatile).toBeUndefined();
   expect(await volatileRecords()).toEqual([]);
 });
+
+test('a volatile record that cannot be written is a CtrError, and the table is left as it was', async () => {
+  await layer('base');
+  const before = await table();
+  // A file where the records' directory belongs: the directory cannot be made.
+  await fs.writeFile(path.join(root, 'snapshots', 'volatile'), 'not a directory');
+  await expect(store.snapshots.prepare('c1', 'base', { durable: false })).rejects.toMatchObject({
+    code: 'Internal',
+    message: expect.stringMatching(/^recording a volatile snapshot: .*EEXIST/),
+  });
+  expect(await table()).toBe(before);
+  await expect(store.snapshots.stat('c1')).rejects.toMatchObject({ code: 'NotFound' });
+});
