@@ -76,7 +76,7 @@ const APART = ['@ctr/api', '@ctr/dockerfile', '@ctr/registry', 'ajv-draft-04'];
 /**
  * What the packages apart use of ctr's own packages comes from the main bundle, so there is
  * one of each (a CtrError thrown on one side is a CtrError on the other, a store's state is
- * one state).
+ * one state). A ctr package they come to import must be named here, or it is bundled twice.
  */
 const SHARED = ['@ctr/errors', '@ctr/image', '@ctr/store', '@ctr/runtime', '@ctr/network', '@ctr/engine'];
 
