@@ -2,7 +2,7 @@ import { mkdirSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
-import { startMountRelay, unmount } from '@ctr/store';
+import { spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import type { NetworkSettings } from '@ctr/network';
 import type { EngineContext } from './context';
@@ -265,10 +265,16 @@ export class Containers {
 
   async init(): Promise<void> {
     await this.records.init();
+    // One mount point per container, each unrelated to the others.
+    if (mkdirSync(this.mountpointsDir(), { recursive: true }) !== undefined) await spreadSubdirectories(this.mountpointsDir());
+  }
+
+  private mountpointsDir(): string {
+    return path.join(this.ctx.root, 'engine', 'rootfs');
   }
 
   private rootfsDir(id: string): string {
-    return path.join(this.ctx.root, 'engine', 'rootfs', id);
+    return path.join(this.mountpointsDir(), id);
   }
 
   private async imageFor(options: CreateContainerOptions): Promise<ResolvedImage> {

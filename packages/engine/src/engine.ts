@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
-import { launchDetached, openStore, removeTreeBehind, type VolumeInfo } from '@ctr/store';
+import { launchDetached, openStore, removeTreeBehind, spreadSubdirectories, type VolumeInfo } from '@ctr/store';
 import { Runtime, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions } from '@ctr/runtime';
 import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '@ctr/network';
 import type { RegistryClient, RegistryClientOptions } from '@ctr/registry';
@@ -112,6 +112,7 @@ export class Engine {
           ...(this.options.conmonPath ? { conmonPath: this.options.conmonPath } : {}),
           removeTree: removeTreeBehind,
           launch: launchDetached,
+          spreadSubdirectories,
         }),
         // Made when first wanted: a container on network `none` never asks, and making it
         // parses the address pools and hashes the root (node:crypto, which `run` otherwise skips).

@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
@@ -38,4 +40,10 @@ test('a --rm container runs, writes to its root filesystem and leaves nothing mo
   expect(result.exitCode).toBe(0);
   await expect(t.engine.inspect(result.id)).rejects.toMatchObject({ code: 'NotFound' });
   expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(result.id);
+});
+
+test("a new root's directories of one subdirectory per container or snapshot spread them (ext4's chattr +T)", async () => {
+  await t.engine.run({ image: 'busybox', cmd: ['true'], network: 'none', autoRemove: true });
+  const dirs = [path.join(t.root, 'containers'), path.join(t.root, 'snapshots'), path.join(t.root, 'engine', 'rootfs'), path.join(t.runRoot, 'runc')];
+  for (const dir of dirs) expect(execFileSync('lsattr', ['-d', dir], { encoding: 'utf8' }).split(' ')[0]).toContain('T');
 });

@@ -56,6 +56,12 @@ export interface RuntimeOptions {
    * from this process.
    */
   launch?: Launch;
+  /**
+   * Marks a directory whose subdirectories are unrelated, for the filesystem to spread them
+   * (the engine passes @ctr/store's `spreadSubdirectories`): called for the containers'
+   * directory and runc's state directory when this runtime makes them.
+   */
+  spreadSubdirectories?: (dir: string) => Promise<void>;
 }
 
 export interface StartOptions {
@@ -145,10 +151,12 @@ export class Runtime {
   private setup(): Promise<Tools> {
     this.tools ??= (async () => {
       // The directories directly, as the runtime's other small files: four thread-pool round trips cost more.
-      mkdirSync(this.containersDir, { recursive: true, mode: 0o711 });
+      const made = [mkdirSync(this.containersDir, { recursive: true, mode: 0o711 }) && this.containersDir];
       mkdirSync(this.retiredDir, { recursive: true, mode: 0o700 });
-      mkdirSync(this.runcRoot, { recursive: true, mode: 0o700 });
+      made.push(mkdirSync(this.runcRoot, { recursive: true, mode: 0o700 }) && this.runcRoot);
       mkdirSync(this.exitDir, { recursive: true, mode: 0o700 });
+      // One directory per container in each.
+      for (const dir of made) if (dir) await this.options.spreadSubdirectories?.(dir);
       const [runtime, conmon, ceilings, swap] = await Promise.all([
         findExecutable('runc', this.options.runtimePath),
         findExecutable('conmon', this.options.conmonPath),

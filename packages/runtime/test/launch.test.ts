@@ -60,3 +60,18 @@ test('a launch that fails is an Internal error naming conmon, and the container 
   expect(await runtime.state('unlaunched')).toMatchObject({ status: 'exited', exitCode: 128 });
   await runtime.delete('unlaunched');
 });
+
+test("the containers' and runc's directories, when the runtime makes them, are given to spreadSubdirectories, once", async () => {
+  const marked: string[] = [];
+  const options = {
+    root: path.join(bed.base, 'spread-root'),
+    runRoot: path.join(bed.base, 'spread-run'),
+    cgroupParent: bed.cgroupParent,
+    spreadSubdirectories: async (dir: string): Promise<void> => {
+      marked.push(dir);
+    },
+  };
+  expect(await exitCodeOf(new Runtime(options), 'spread', 0)).toBe(0);
+  expect(await exitCodeOf(new Runtime(options), 'spread-again', 0)).toBe(0);
+  expect(marked).toEqual([path.join(options.root, 'containers'), path.join(options.runRoot, 'runc')]);
+});

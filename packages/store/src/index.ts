@@ -8,7 +8,7 @@ export { LocalContentStore, type IngestStatus } from './content-store';
 export { LocalIngest } from './ingest';
 export { OverlaySnapshotter, type SnapshotInfo, type SnapshotKind, type SnapshotOptions, type SnapshotUsage } from './snapshotter';
 export { mountAll, unmount, type Mount } from './mount';
-export { launchDetached, removeTreeBehind, startMountRelay } from './mount-syscalls';
+export { launchDetached, removeTreeBehind, spreadSubdirectories, startMountRelay } from './mount-syscalls';
 export {
   unpackLayers,
   type UnpackLayer,

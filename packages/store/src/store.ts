@@ -7,6 +7,7 @@ import { storageError } from './fs-util';
 import { collectGarbage, type GcResult } from './gc';
 import { ImageIndex } from './image-index';
 import { LeaseManager } from './leases';
+import { spreadSubdirectories } from './mount-syscalls';
 import { storePaths, type StorePaths } from './paths';
 import { OverlaySnapshotter } from './snapshotter';
 import { unpackLayers, type UnpackLayer, type UnpackOptions } from './unpack';
@@ -36,10 +37,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const paths = storePaths(options.root);
   try {
     // Directly: seven calls that find the directories there cost less than seven trips
-    // through the thread pool.
-    for (const dir of [paths.blobs, paths.ingest, paths.snapshots, paths.images, paths.volumes, paths.leases, paths.locks]) {
+    // through the thread pool. The relay is asked only when the store is new.
+    for (const dir of [paths.blobs, paths.ingest, paths.images, paths.volumes, paths.leases, paths.locks]) {
       mkdirSync(dir, { recursive: true, mode: 0o711 });
     }
+    // One directory per snapshot, each unrelated to the others.
+    if (mkdirSync(paths.snapshots, { recursive: true, mode: 0o711 }) !== undefined) await spreadSubdirectories(paths.snapshots);
   } catch (error) {
     throw storageError(error, `opening the store at ${paths.root}`);
   }

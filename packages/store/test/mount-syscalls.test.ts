@@ -3,7 +3,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isCtrError } from '@ctr/errors';
-import { launchDetached, mountAll, removeTreeBehind, unmount } from '@ctr/store';
+import { launchDetached, mountAll, openStore, removeTreeBehind, spreadSubdirectories, unmount } from '@ctr/store';
 
 let base: string;
 let overlay: { lower: string; upper: string; work: string; merged: string };
@@ -14,6 +14,13 @@ const overlayMount = (extra: string[] = []): { type: string; source: string; opt
   source: 'overlay',
   options: [`lowerdir=${overlay.lower}`, `upperdir=${overlay.upper}`, `workdir=${overlay.work}`, ...extra],
 });
+
+/** The flags `lsattr -d` shows for a directory (`-------------Te-------`). */
+function attributesOf(dir: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('lsattr', ['-d', dir], (error, stdout) => (error ? reject(error) : resolve(stdout.split(' ')[0] ?? '')));
+  });
+}
 
 /** A script that runs `body` (async, with the built @ctr/store as `s` and `fs`). */
 function nodeScript(body: string): string {
@@ -194,4 +201,27 @@ test('a launch from a directory whose name holds a tab and a newline runs there,
   await fs.mkdir(dir);
   expect(await launchedOutput(['/bin/sh', '-c', 'pwd >&3'], { PATH: '/usr/bin:/bin' }, dir)).toBe(`${dir}\n`);
   expect(await launchedOutput(['/bin/sh', '-c', 'echo still answering >&3'], { PATH: '/usr/bin:/bin' })).toBe('still answering\n');
+});
+
+test("a directory marked to spread its subdirectories carries ext4's top-directory flag, as after chattr +T", async () => {
+  const dir = path.join(base, 'spread');
+  await fs.mkdir(dir);
+  await spreadSubdirectories(dir);
+  expect(await attributesOf(dir)).toContain('T');
+});
+
+test('marking a directory on a filesystem without that flag (tmpfs) leaves it as it is, without an error', async () => {
+  const dir = await fs.mkdtemp('/dev/shm/ctr-spread-');
+  try {
+    await expect(spreadSubdirectories(dir)).resolves.toBeUndefined();
+    await expect(fs.readdir(dir)).resolves.toEqual([]);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a new store's snapshots directory spreads the snapshots' directories; its others are left alone", async () => {
+  await openStore({ root: path.join(base, 'store') });
+  expect(await attributesOf(path.join(base, 'store', 'snapshots'))).toContain('T');
+  expect(await attributesOf(path.join(base, 'store', 'images'))).not.toContain('T');
 });
