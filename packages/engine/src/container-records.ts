@@ -1,10 +1,13 @@
 import { existsSync, mkdirSync, promises as fs, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { conflict, invalidArgument, notFound } from '@ctr/errors';
+import { conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import { readJson, writeFileAtomic } from '@ctr/store';
 import type { MountSpec, RunOptions } from '@ctr/runtime';
 import type { LogConfig } from './log-config';
-import { isValidContainerName } from './names';
+import { isValidContainerName, randomName } from './names';
+
+/** Generated names tried before the ID's short form (Docker tries six). */
+const GENERATED_NAME_TRIES = 6;
 
 /** What a Docker user set when creating a container, kept for inspect, ps and restarts. */
 export interface ContainerRecord {
@@ -56,13 +59,14 @@ export class ContainerRecords {
     mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
   }
 
-  /** Claim a name for a container; Docker's Conflict message when it is taken. */
-  async claimName(name: string, id: string): Promise<void> {
+  /** Claim a name for a container (returned); Docker's Conflict message when it is taken. */
+  async claimName(name: string, id: string): Promise<string> {
     if (!isValidContainerName(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
     try {
       symlinkSync(id, path.join(this.namesDir, name));
+      return name;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = readLink(path.join(this.namesDir, name)) ?? '';
@@ -75,6 +79,22 @@ export class ContainerRecords {
         `Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
       );
     }
+  }
+
+  /**
+   * Claim a generated name: on a clash another is tried (six in all), then the ID's short
+   * form — Docker's way, so a container asked for without a name never fails for its name.
+   */
+  async claimGeneratedName(id: string): Promise<string> {
+    for (let retry = 0; retry < GENERATED_NAME_TRIES; retry++) {
+      const name = randomName(retry);
+      try {
+        return await this.claimName(name, id);
+      } catch (error) {
+        if (!isCtrError(error) || error.code !== 'Conflict') throw error;
+      }
+    }
+    return this.claimName(id.slice(0, 12), id);
   }
 
   async releaseName(name: string, id: string): Promise<void> {

@@ -10,7 +10,7 @@ import { ContainerRecords, type ContainerRecord } from './container-records';
 import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
-import { newId, randomName } from './names';
+import { newId } from './names';
 import { type LogConfig, logSettings } from './log-config';
 import { underRestartLock, watched } from './restart';
 import { unlessThisProcessRuns } from './exit-command';
@@ -346,13 +346,12 @@ export class Containers {
     this.ctx.runtime.expectStart();
     const image = await this.imageFor(options);
     const id = newId();
-    const name = options.name ?? randomName();
     const undo: Array<() => Promise<unknown>> = [];
     const rollback = async (): Promise<void> => {
       for (const step of undo.reverse()) await step().catch(() => undefined);
     };
     try {
-      await this.records.claimName(name, id);
+      const name = await (options.name === undefined ? this.records.claimGeneratedName(id) : this.records.claimName(options.name, id));
       undo.push(() => this.records.releaseName(name, id));
 
       const snapshot = `container-${id}`;

@@ -38,10 +38,12 @@ const surnames = [
   'wiles', 'williams', 'wilson', 'wing', 'wozniak', 'wright', 'yalow', 'yonath',
 ];
 
-export function randomName(): string {
+export function randomName(retry = 0): string {
   const name = `${adjectives[randomInt(adjectives.length)]}_${surnames[randomInt(surnames.length)]}`;
   // Docker's one exception, kept: Steve Wozniak is not boring.
-  return name === 'boring_wozniak' ? randomName() : name;
+  if (name === 'boring_wozniak') return randomName(retry);
+  // A retry after a clash adds a digit, as Docker's name generator does.
+  return retry > 0 ? `${name}${randomInt(10)}` : name;
 }
 
 /** A container or exec ID: 64 random hex characters. */

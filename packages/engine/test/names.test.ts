@@ -1,4 +1,8 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ContainerRecords } from '../src/container-records';
+import * as names from '../src/names';
 import { isValidContainerName, newId, randomName } from '../src/names';
 
 describe('container IDs and names', () => {
@@ -31,5 +35,49 @@ describe('the random source', () => {
     } finally {
       readSync.mockRestore();
     }
+  });
+});
+
+describe('generated names that clash', () => {
+  let root: string;
+  let records: ContainerRecords;
+  beforeEach(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'ctr-names-'));
+    records = new ContainerRecords(root);
+    await records.init();
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  /** A record for `id`, so its name is held by a live container rather than left by a crash. */
+  const holder = (id: string): void => {
+    fs.writeFileSync(path.join(root, 'engine', 'containers', `${id}.json`), '{}');
+  };
+
+  test('a retried name carries a digit, as Docker retries do', () => {
+    expect(randomName(1)).toMatch(/^[a-z]+_[a-z]+\d$/);
+  });
+
+  test('a clash with a container that holds the name is answered with another name', async () => {
+    const first = newId();
+    holder(first);
+    await records.claimName('happy_hopper', first);
+    jest.spyOn(names, 'randomName').mockImplementation((retry = 0) => (retry === 0 ? 'happy_hopper' : 'happy_hopper7'));
+    const second = newId();
+    await expect(records.claimGeneratedName(second)).resolves.toBe('happy_hopper7');
+    expect(fs.readlinkSync(path.join(root, 'engine', 'names', 'happy_hopper7'))).toBe(second);
+    expect(fs.readlinkSync(path.join(root, 'engine', 'names', 'happy_hopper'))).toBe(first);
+  });
+
+  test('after six clashes the name is the short ID', async () => {
+    const first = newId();
+    holder(first);
+    await records.claimName('happy_hopper', first);
+    const generate = jest.spyOn(names, 'randomName').mockReturnValue('happy_hopper');
+    const second = newId();
+    await expect(records.claimGeneratedName(second)).resolves.toBe(second.slice(0, 12));
+    expect(generate).toHaveBeenCalledTimes(6);
   });
 });
