@@ -6,7 +6,8 @@ import { CtrError } from '@ctr/errors';
 /**
  * Find an executable: an explicit path is checked, a bare name is searched on PATH.
  * The error says every place it looked, so "runtime not found" is never opaque. A stat per
- * PATH entry, made directly: a fresh `ctr` process does this before its first container.
+ * PATH entry, made directly and without an exception for each directory that lacks it: a
+ * fresh `ctr` process does this before its first container.
  */
 export async function findExecutable(name: string, explicit?: string): Promise<string> {
   const candidates = explicit
@@ -18,8 +19,12 @@ export async function findExecutable(name: string, explicit?: string): Promise<s
   const tried: string[] = [];
   for (const candidate of candidates) {
     try {
+      const stat = statSync(candidate, { throwIfNoEntry: false });
+      if (!stat) {
+        tried.push(`${candidate}: ENOENT`);
+        continue;
+      }
       accessSync(candidate, fsc.X_OK);
-      const stat = statSync(candidate);
       if (stat.isFile()) return candidate;
       tried.push(`${candidate}: not a file`);
     } catch (error) {

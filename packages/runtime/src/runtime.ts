@@ -317,10 +317,11 @@ export class Runtime {
     let attached: Promise<void> | undefined;
     try {
       if (pendingAttach) attached = (await pendingAttach.connect(ATTACH_SOCKET_WAIT_MS)).done;
-      // The record is written while the process starts: `start` returns after both.
+      // The record is written while the process starts: `start` returns after both. The exec
+      // fifo is opened first (its open lets runc init go on): the write is made while it runs.
       await Promise.all([
-        d.write({ ...record, status: 'running', pid: message.data, startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, error: '' }),
         tools.runc.start(id).then(() => (options.awaitExec === false ? undefined : programRuns(message.data))),
+        d.write({ ...record, status: 'running', pid: message.data, startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, error: '' }),
       ]);
     } catch (error) {
       await tools.runc.kill(id, 'KILL').catch(() => undefined);
