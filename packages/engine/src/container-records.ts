@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, promises as fs, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
-import { readJson, writeFileAtomic } from '@ctr/store';
-import type { MountSpec, RunOptions } from '@ctr/runtime';
+import { readJson, removeLinkIfUnchanged, writeFileAtomic } from '@ctr/store';
+import { ownStartTime, procStat, START_TIME, type MountSpec, type RunOptions } from '@ctr/runtime';
 import type { LogConfig } from './log-config';
 import { isValidContainerName, randomName } from './names';
 
@@ -41,9 +41,13 @@ export interface ContainerRecord {
 
 /**
  * Container records and the names that point at them, under `<root>/engine/`. A name is
- * claimed by creating a symlink `names/<name> → <id>`: creation is atomic, so two engine
- * processes can never give one name to two containers. Links and records are small and
- * local: they are made and read directly, not through the thread pool (store's fs-util says why).
+ * claimed by creating a symlink `names/<name> → <id> <pid> <start time>`: creation is
+ * atomic, so two engine processes can never give one name to two containers. The claimer's
+ * PID and start time say, while the container is being made (its mount, volumes and network
+ * come before its record), that the claim is in progress rather than left by a crash; once
+ * the record is written the link becomes `names/<name> → <id>`, owned for as long as the
+ * record exists. Links and records are small and local: they are made and read directly,
+ * not through the thread pool (store's fs-util says why).
  */
 export class ContainerRecords {
   private readonly dir: string;
@@ -59,26 +63,60 @@ export class ContainerRecords {
     mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
   }
 
-  /** Claim a name for a container (returned); Docker's Conflict message when it is taken. */
+  /**
+   * Claim a name for a container (returned); Docker's Conflict message when it is taken.
+   * The claim is in progress until `confirmName`, once the container's record is written.
+   */
   async claimName(name: string, id: string): Promise<string> {
     if (!isValidContainerName(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
+    const link = path.join(this.namesDir, name);
+    const claim = `${id} ${process.pid} ${ownStartTime()}`;
+    // Held from before the link exists: a rival in this process must never judge it left by a crash.
+    claimsInProgress.add(claim);
     try {
-      symlinkSync(id, path.join(this.namesDir, name));
+      symlinkSync(claim, link);
       return name;
     } catch (error) {
+      claimsInProgress.delete(claim);
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = readLink(path.join(this.namesDir, name)) ?? '';
-      // A name left by a container whose record is gone (a crash between the two writes) is free.
-      if (owner && !this.has(owner)) {
-        rmSync(path.join(this.namesDir, name), { force: true });
+      const target = readLink(link) ?? '';
+      const owner = ownerOf(target);
+      if (owner && this.abandoned(target)) {
+        removeLinkIfUnchanged(link, target);
         return this.claimName(name, id);
       }
       throw conflict(
         `Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
       );
     }
+  }
+
+  /** The container's record is written: its claim of `name` stands for as long as the record does. */
+  async confirmName(name: string, id: string): Promise<void> {
+    const link = path.join(this.namesDir, name);
+    const target = readLink(link);
+    if (target === undefined || ownerOf(target) !== id || target === id) return;
+    // Not a valid container name (a leading dot): it can never be one a user claims.
+    const temporary = path.join(this.namesDir, `.${id}.${process.pid}`);
+    rmSync(temporary, { force: true });
+    symlinkSync(id, temporary);
+    renameSync(temporary, link);
+    claimsInProgress.delete(target);
+  }
+
+  /**
+   * A name whose container has no record is free when nobody is making that container: its
+   * claimer (PID and start time, so a reused PID is not mistaken for it) has ended, or the
+   * claim was already confirmed and the record has since gone (a crash between the two removals).
+   */
+  private abandoned(target: string): boolean {
+    const [owner = '', pid, started] = target.split(' ');
+    if (this.has(owner)) return false;
+    if (pid === undefined) return true;
+    if (Number(pid) === process.pid) return !claimsInProgress.has(target);
+    return procStat(Number(pid))?.[START_TIME] !== started;
   }
 
   /**
@@ -99,7 +137,10 @@ export class ContainerRecords {
 
   async releaseName(name: string, id: string): Promise<void> {
     const link = path.join(this.namesDir, name);
-    if (readLink(link) === id) rmSync(link, { force: true });
+    const target = readLink(link);
+    if (target === undefined || ownerOf(target) !== id) return;
+    rmSync(link, { force: true });
+    claimsInProgress.delete(target);
   }
 
   private file(id: string): string {
@@ -141,7 +182,7 @@ export class ContainerRecords {
     if (!ref) throw invalidArgument('a container name or ID must not be empty');
     const name = ref.startsWith('/') ? ref.slice(1) : ref;
     if (/^[a-f0-9]{64}$/.test(ref) && this.has(ref)) return this.read(ref);
-    const byName = readLink(path.join(this.namesDir, name));
+    const byName = ownerOf(readLink(path.join(this.namesDir, name)) ?? '');
     if (byName && this.has(byName)) return this.read(byName);
     if (/^[a-f0-9]+$/.test(ref)) {
       const matches = (await fs.readdir(this.dir).catch(() => [] as string[])).filter((f) => f.startsWith(ref) && f.endsWith('.json'));
@@ -150,6 +191,14 @@ export class ContainerRecords {
     }
     throw notFound(`No such container: ${ref}`);
   }
+}
+
+/** Claims of names this process is making containers for (link targets). */
+const claimsInProgress = new Set<string>();
+
+/** The container a name's link points at, in progress or confirmed. */
+function ownerOf(target: string): string {
+  return target.split(' ', 1)[0] ?? '';
 }
 
 function readLink(link: string): string | undefined {

@@ -437,9 +437,12 @@ export class Containers {
       return {
         created: { id, name, warnings },
         record,
-        // The record and its event do not wait for each other.
+        // The record and its event do not wait for each other; the name is the container's once the record is there.
         commit: async () => {
-          await Promise.all([this.records.write(record), this.ctx.events.emit('container', 'create', id, { name, image: options.image, ...record.labels })]);
+          await Promise.all([
+            this.records.write(record).then(() => this.records.confirmName(name, id)),
+            this.ctx.events.emit('container', 'create', id, { name, image: options.image, ...record.labels }),
+          ]);
         },
         rollback: async () => {
           await this.records.remove(id).catch(() => undefined);
@@ -859,6 +862,7 @@ export class Containers {
     const record = await this.find(ref);
     await this.records.claimName(newName, record.id);
     await this.records.write({ ...record, name: newName });
+    await this.records.confirmName(newName, record.id);
     await this.records.releaseName(record.name, record.id);
     await this.ctx.events.emit('container', 'rename', record.id, { name: newName, oldName: `/${record.name}` });
   }

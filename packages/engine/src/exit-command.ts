@@ -1,4 +1,4 @@
-import { procStat, START_TIME } from '@ctr/runtime';
+import { ownStartTime } from '@ctr/runtime';
 
 /**
  * `sh -c` script: `$1` and `$2` are a PID and that process's start time (field 22 of
@@ -17,8 +17,6 @@ if { read -r stat < "/proc/$pid/stat"; } 2>/dev/null; then
 fi
 exec "$@"`;
 
-let ownStartTime: string | undefined;
-
 /**
  * `command`, to be run at a container's exit only when this process no longer runs: for a
  * container this process acts on itself when it exits (`docker run --rm`, attached), conmon's
@@ -27,6 +25,5 @@ let ownStartTime: string | undefined;
  * exit, not a Node process started for every run.
  */
 export function unlessThisProcessRuns(command: readonly string[]): string[] {
-  ownStartTime ??= procStat('self')?.[START_TIME] ?? '';
-  return ['/bin/sh', '-c', UNLESS_RUNNING, 'sh', String(process.pid), ownStartTime, ...command];
+  return ['/bin/sh', '-c', UNLESS_RUNNING, 'sh', String(process.pid), ownStartTime(), ...command];
 }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,6 +56,8 @@ describe('generated names that clash', () => {
   const holder = (id: string): void => {
     fs.writeFileSync(path.join(root, 'engine', 'containers', `${id}.json`), '{}');
   };
+  /** The container a name's link points at. */
+  const ownerOf = (name: string): string => fs.readlinkSync(path.join(root, 'engine', 'names', name)).split(' ')[0] as string;
 
   test('a retried name carries a digit, as Docker retries do', () => {
     expect(randomName(1)).toMatch(/^[a-z]+_[a-z]+\d$/);
@@ -67,8 +70,8 @@ describe('generated names that clash', () => {
     jest.spyOn(names, 'randomName').mockImplementation((retry = 0) => (retry === 0 ? 'happy_hopper' : 'happy_hopper7'));
     const second = newId();
     await expect(records.claimGeneratedName(second)).resolves.toBe('happy_hopper7');
-    expect(fs.readlinkSync(path.join(root, 'engine', 'names', 'happy_hopper7'))).toBe(second);
-    expect(fs.readlinkSync(path.join(root, 'engine', 'names', 'happy_hopper'))).toBe(first);
+    expect(ownerOf('happy_hopper7')).toBe(second);
+    expect(ownerOf('happy_hopper')).toBe(first);
   });
 
   test('after six clashes the name is the short ID', async () => {
@@ -79,5 +82,78 @@ describe('generated names that clash', () => {
     const second = newId();
     await expect(records.claimGeneratedName(second)).resolves.toBe(second.slice(0, 12));
     expect(generate).toHaveBeenCalledTimes(6);
+  });
+});
+
+describe('names claimed while their containers are made', () => {
+  let root: string;
+  let records: ContainerRecords;
+  beforeEach(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'ctr-claims-'));
+    records = new ContainerRecords(root);
+    await records.init();
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  const link = (name: string): string => path.join(root, 'engine', 'names', name);
+  const holder = (id: string): void => fs.writeFileSync(path.join(root, 'engine', 'containers', `${id}.json`), '{}');
+  /** A claim as another process makes it: the container's ID, the claimer's PID and start time. */
+  const claimBy = (name: string, id: string, pid: number): void => {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    fs.symlinkSync(`${id} ${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`, link(name));
+  };
+
+  test('a name another live process is making a container for is not taken over', async () => {
+    const claimer = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => claimer.once('spawn', resolve));
+      const theirs = newId();
+      claimBy('web', theirs, claimer.pid as number);
+      await expect(records.claimName('web', newId())).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining(`already in use by container "${theirs}"`) });
+    } finally {
+      claimer.kill('SIGKILL');
+    }
+  });
+
+  test('a name whose claimer ended before writing the record is free', async () => {
+    const claimer = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await new Promise((resolve) => claimer.once('spawn', resolve));
+    claimBy('web', newId(), claimer.pid as number);
+    claimer.kill('SIGKILL');
+    await new Promise((resolve) => claimer.once('close', resolve));
+    const ours = newId();
+    await expect(records.claimName('web', ours)).resolves.toBe('web');
+    expect(fs.readlinkSync(link('web')).split(' ')[0]).toBe(ours);
+  });
+
+  test('a second claim of a name this process is still making a container for is refused', async () => {
+    const first = newId();
+    await records.claimName('web', first);
+    await expect(records.claimName('web', newId())).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining(first) });
+  });
+
+  test('once the record is written the link names the container alone, and holds while the record exists', async () => {
+    const id = newId();
+    await records.claimName('web', id);
+    holder(id);
+    await records.confirmName('web', id);
+    expect(fs.readlinkSync(link('web'))).toBe(id);
+    await expect(records.claimName('web', newId())).rejects.toMatchObject({ code: 'Conflict' });
+  });
+
+  test('a confirmed name whose record has gone (a crash between the removals) is free', async () => {
+    const id = newId();
+    await records.claimName('web', id);
+    await records.confirmName('web', id);
+    const next = newId();
+    await expect(records.claimName('web', next)).resolves.toBe('web');
+  });
+
+  test('a released claim is free for the next container', async () => {
+    const id = newId();
+    await records.claimName('web', id);
+    await records.releaseName('web', id);
+    expect(fs.existsSync(link('web'))).toBe(false);
+    await expect(records.claimName('web', newId())).resolves.toBe('web');
   });
 });

@@ -10,6 +10,15 @@ engine.run({ image: 'busybox', cmd: ['sh', '-c', 'trap "exit 42" TERM; while tru
   .catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
 `;
 
+/** A child Node process that says it is ready, creates a container named `contested` at once and prints how that went. */
+const rival = `
+const { Engine } = require(${JSON.stringify(require.resolve('@ctr/engine').replace(/src(\/index\.ts)?$/, 'dist'))});
+const engine = new Engine({ root: process.argv[1], runRoot: process.argv[2] });
+process.stdout.write('ready\\n');
+engine.create({ image: 'busybox', cmd: ['true'], network: 'none', name: 'contested', pull: 'never' })
+  .then(({ id }) => process.stdout.write('created ' + id + '\\n'), (e) => process.stdout.write('refused ' + (e && e.code) + '\\n'));
+`;
+
 describe('two engine processes on one root', () => {
   let t: TestEngine;
   beforeAll(async () => {
@@ -40,5 +49,24 @@ describe('two engine processes on one root', () => {
     expect((await t.engine.inspect(id)).State).toMatchObject({ Status: 'exited', ExitCode: 42 });
     await t.engine.remove(id);
     expect(await t.engine.ps({ all: true })).toEqual([]);
+  });
+
+  test('two processes creating a container of one name at once: one gets the name, the other a Conflict', async () => {
+    const proc = spawn(process.execPath, ['-e', rival, t.root, t.runRoot], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const ready = new Promise<void>((resolve) => proc.stdout.on('data', (d: Buffer) => (out += d.toString()).startsWith('ready\n') && resolve()));
+    const theirs = new Promise<string>((resolve) => proc.once('close', () => resolve(out.slice('ready\n'.length).trim())));
+    // Both creates run at once: each claims the name while the other is making its container.
+    await ready;
+    const ours = await t.engine.create({ image: 'busybox', cmd: ['true'], network: 'none', name: 'contested', pull: 'never' }).then(
+      ({ id }) => `created ${id}`,
+      (error: { code?: string }) => `refused ${error.code}`,
+    );
+    const outcomes = [ours, await theirs];
+    expect(outcomes.filter((o) => o.startsWith('created '))).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'refused Conflict')).toHaveLength(1);
+    const winner = (outcomes.find((o) => o.startsWith('created ')) as string).slice('created '.length);
+    expect(await t.engine.ps({ all: true })).toEqual([expect.objectContaining({ Id: winner, Names: ['/contested'] })]);
+    await t.engine.remove(winner);
   });
 });

@@ -24,7 +24,7 @@ export { BLOCKED_SYSCALLS, defaultSeccompProfile } from './spec/seccomp';
 export { parseBytes, parseCpus } from './spec/units';
 export { resolveUser, resolveUserFrom } from './spec/user';
 export { parseSignal } from './signals';
-export { procStat, START_TIME } from './proc-stat';
+export { ownStartTime, procStat, START_TIME } from './proc-stat';
 export { conmonArgs, type ConmonConfig, type Launch } from './conmon';
 export { parseLogRecord, LineAssembler, type LogRecord } from './logs';
 export { hostsContent, resolvConfContent } from './etc-files';

@@ -20,6 +20,6 @@ export { VolumeStore, ANONYMOUS_LABEL, type VolumeInfo, type CreateVolumeOptions
 export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions } from './leases';
 export { type GcResult } from './gc';
 export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from './fsck';
-export { acquireLock, withLock, type LockOptions, type Release } from './lock';
+export { acquireLock, removeLinkIfUnchanged, withLock, type LockOptions, type Release } from './lock';
 /** Crash-safe file helpers (temp + fsync + rename + fsync dir) for other records under the root. */
 export { readJson, writeFileAtomic, fsyncDir } from './fs-util';

@@ -98,7 +98,7 @@ export async function breakIfStale(file: string): Promise<boolean> {
   if (text === undefined) return false;
   const pid = ownerPid(text);
   if (pid !== undefined && !isStale(text, pid)) return false;
-  breakLock(file, text);
+  removeLinkIfUnchanged(file, text);
   return true;
 }
 
@@ -174,10 +174,11 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
- * Move the stale lock aside atomically, then check we moved the one we judged stale; if a
- * live owner slipped in between, put its lock back.
+ * Remove the symlink `file` if it still points at `target`: it is moved aside atomically,
+ * and if what was moved is not what was judged (a live owner slipped in between), it is put
+ * back. How a stale lock is broken, or any claim made by symlink (the engine's container names).
  */
-function breakLock(file: string, staleText: string): void {
+export function removeLinkIfUnchanged(file: string, target: string): void {
   const aside = tempName(path.dirname(file));
   try {
     renameSync(file, aside);
@@ -186,7 +187,7 @@ function breakLock(file: string, staleText: string): void {
     throw error;
   }
   try {
-    if (readLock(aside) !== staleText) {
+    if (readLock(aside) !== target) {
       try {
         linkSync(aside, file);
       } catch (error) {
