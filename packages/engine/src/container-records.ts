@@ -135,6 +135,18 @@ export class ContainerRecords {
     return this.claimName(id.slice(0, 12), id);
   }
 
+  /**
+   * Names whose containers were never finished: no record, and the process that claimed the
+   * name is gone (what `claimName` would take over).
+   */
+  async abandonedClaims(): Promise<Array<{ name: string; id: string }>> {
+    const names = await fs.readdir(this.namesDir).catch(() => [] as string[]);
+    return names.flatMap((name) => {
+      const target = isValidContainerName(name) ? readLink(path.join(this.namesDir, name)) : undefined;
+      return target !== undefined && this.abandoned(target) ? [{ name, id: ownerOf(target) }] : [];
+    });
+  }
+
   async releaseName(name: string, id: string): Promise<void> {
     const link = path.join(this.namesDir, name);
     const target = readLink(link);

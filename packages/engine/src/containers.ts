@@ -354,7 +354,7 @@ export class Containers {
       const name = await (options.name === undefined ? this.records.claimGeneratedName(id) : this.records.claimName(options.name, id));
       undo.push(() => this.records.releaseName(name, id));
 
-      const snapshot = `container-${id}`;
+      const snapshot = containerSnapshot(id);
       const rootfs = this.rootfsDir(id);
       const networkMode = options.network ?? 'bridge';
       // The root filesystem, the volumes and the network do not depend on each other.
@@ -615,34 +615,14 @@ export class Containers {
       state = await currentState();
       refuseLive(state);
     }
-    const deleteProcess = (): Promise<void> =>
-      this.ctx.runtime.delete(record.id, { force: true }).catch((error) => {
-        if (!isNotFound(error)) throw error;
-      });
-    // A live process goes first; once there is none, the runtime's state, the network, the
-    // root filesystem and the volumes come apart independently.
-    const live = state?.running === true || state?.paused === true;
-    if (live) await deleteProcess();
-    await settleAll([
-      live ? Promise.resolve() : deleteProcess(),
-      record.network.mode === 'none' ? Promise.resolve() : this.ctx.network.detach(record.id),
-      (async () => {
-        await unmount(record.rootfs);
-        await removeMountpoint(record.rootfs);
-        // Its files are deleted behind the call: nothing reads a removed container's layer.
-        await this.ctx.store.snapshots.remove(record.snapshot, { background: true }).catch((error) => {
-          if (!isNotFound(error)) throw error;
-        });
-      })(),
-      (async () => {
-        for (const mount of record.mounts) {
-          if (mount.name) await this.ctx.store.volumes.removeUser(mount.name, record.id);
-        }
-        if (options.volumes) {
-          for (const name of record.anonymousVolumes) await this.ctx.store.volumes.remove(name).catch(() => undefined);
-        }
-      })(),
-    ] as const);
+    await this.tearDown(record.id, {
+      live: state?.running === true || state?.paused === true,
+      networked: record.network.mode !== 'none',
+      rootfs: record.rootfs,
+      snapshot: record.snapshot,
+      namedVolumes: record.mounts.flatMap((mount) => (mount.name ? [mount.name] : [])),
+      anonymousVolumes: options.volumes ? record.anonymousVolumes : [],
+    });
     await Promise.all([
       this.records.remove(record.id),
       this.records.releaseName(record.name, record.id),
@@ -867,7 +847,45 @@ export class Containers {
     await this.ctx.events.emit('container', 'rename', record.id, { name: newName, oldName: `/${record.name}` });
   }
 
-  /** `docker container prune`: remove every stopped container. */
+  /**
+   * What a container holds besides its record and name. A live process goes first; once
+   * there is none, the runtime's state, the network, the root filesystem and the volumes
+   * come apart independently. Each part may already be gone.
+   */
+  private async tearDown(
+    id: string,
+    parts: { live: boolean; networked: boolean; rootfs: string; snapshot: string; namedVolumes: readonly string[]; anonymousVolumes: readonly string[] },
+  ): Promise<void> {
+    const deleteProcess = (): Promise<void> =>
+      this.ctx.runtime.delete(id, { force: true }).catch((error) => {
+        if (!isNotFound(error)) throw error;
+      });
+    if (parts.live) await deleteProcess();
+    await settleAll([
+      parts.live ? Promise.resolve() : deleteProcess(),
+      parts.networked ? this.ctx.network.detach(id) : Promise.resolve(),
+      (async () => {
+        await unmount(parts.rootfs);
+        await removeMountpoint(parts.rootfs);
+        // Its files are deleted behind the call: nothing reads a removed container's layer.
+        await this.ctx.store.snapshots.remove(parts.snapshot, { background: true }).catch((error) => {
+          if (!isNotFound(error)) throw error;
+        });
+      })(),
+      (async () => {
+        for (const name of parts.namedVolumes) await this.ctx.store.volumes.removeUser(name, id);
+        for (const name of parts.anonymousVolumes) await this.ctx.store.volumes.remove(name).catch(() => undefined);
+      })(),
+    ] as const);
+  }
+
+  /**
+   * `docker container prune`: remove every stopped container, and what containers left that
+   * were never finished — a process killed while it made one (after the name was claimed,
+   * before the record was written) leaves a mounted root filesystem, a snapshot, runtime
+   * state and maybe a network and volume uses, which no list shows. Their IDs are reported
+   * with the rest.
+   */
   async prune(): Promise<{ ContainersDeleted: string[] }> {
     const deleted: string[] = [];
     for (const record of await this.records.list()) {
@@ -877,8 +895,28 @@ export class Containers {
         deleted.push(record.id);
       }
     }
+    for (const { name, id } of await this.records.abandonedClaims()) {
+      const state = await this.ctx.runtime.state(id).catch(() => undefined);
+      const volumes = await this.ctx.store.volumes.list();
+      const users = await Promise.all(volumes.map((v) => this.ctx.store.volumes.users(v.Name).catch((): string[] => [])));
+      await this.tearDown(id, {
+        live: state?.running === true || state?.paused === true,
+        networked: true,
+        rootfs: this.rootfsDir(id),
+        snapshot: containerSnapshot(id),
+        namedVolumes: volumes.filter((_, i) => users[i]?.includes(id)).map((v) => v.Name),
+        anonymousVolumes: [],
+      });
+      await this.records.releaseName(name, id);
+      deleted.push(id);
+    }
     return { ContainersDeleted: deleted };
   }
+}
+
+/** The snapshot holding a container's writable layer. */
+function containerSnapshot(id: string): string {
+  return `container-${id}`;
 }
 
 function portsOf(settings: NetworkSettings | undefined): ContainerSummary['Ports'] {

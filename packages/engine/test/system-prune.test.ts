@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openStore } from '@ctr/store';
 import { testEngine, type TestEngine } from './fixture';
 
 describe('system prune and df (store, snapshots, runc)', () => {
@@ -56,5 +59,80 @@ describe('system prune and df (store, snapshots, runc)', () => {
     expect((await t.engine.volumes()).map((v) => v.Name)).toContain('kept-named');
     expect(await t.engine.images()).toEqual([]);
     await t.engine.removeVolume('kept-named');
+  });
+});
+
+describe('container prune and containers never finished', () => {
+  let t: TestEngine;
+  beforeAll(async () => {
+    t = await testEngine();
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+  });
+
+  /** A process that has ended: its PID and start time, as a name claim of its would carry them. */
+  async function endedProcess(): Promise<string> {
+    const proc = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await new Promise((resolve) => proc.once('spawn', resolve));
+    const stat = readFileSync(`/proc/${proc.pid}/stat`, 'latin1');
+    const claimer = `${proc.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+    proc.kill('SIGKILL');
+    await new Promise((resolve) => proc.once('close', resolve));
+    return claimer;
+  }
+
+  /**
+   * A container as a process killed while it made one leaves it: the name claimed (by that
+   * process), the root filesystem mounted, the snapshot and the runtime's state made, no record.
+   */
+  async function unfinishedContainer(name: string, claimer: string): Promise<string> {
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', name, volumes: [`${name}-data:/data`], cmd: ['true'] });
+    rmSync(join(t.root, 'engine', 'containers', `${id}.json`));
+    rmSync(join(t.root, 'engine', 'names', name));
+    symlinkSync(`${id} ${claimer}`, join(t.root, 'engine', 'names', name));
+    return id;
+  }
+
+  const mounted = (dir: string): boolean => readFileSync('/proc/mounts', 'utf8').split('\n').some((line) => line.split(' ')[1] === dir);
+  const snapshotKeys = async (): Promise<string[]> => {
+    const keys: string[] = [];
+    for await (const info of (await openStore({ root: t.root })).snapshots.walk()) keys.push(info.name);
+    return keys;
+  };
+
+  test('prune removes what a container whose maker was killed left: mount, snapshot, runtime state, volume use and name', async () => {
+    const id = await unfinishedContainer('unfinished', await endedProcess());
+    const rootfs = join(t.root, 'engine', 'rootfs', id);
+    expect(mounted(rootfs)).toBe(true);
+    expect(await t.engine.ps({ all: true })).toEqual([]);
+
+    expect((await t.engine.pruneContainers()).ContainersDeleted).toEqual([id]);
+    expect(mounted(rootfs)).toBe(false);
+    expect(await snapshotKeys()).not.toContain(`container-${id}`);
+    expect(existsSync(join(t.root, 'containers', id))).toBe(false);
+    expect(existsSync(join(t.root, 'engine', 'names', 'unfinished'))).toBe(false);
+    await t.engine.removeVolume('unfinished-data');
+  });
+
+  test('prune leaves a container another live process is still making', async () => {
+    const maker = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => maker.once('spawn', resolve));
+      const stat = readFileSync(`/proc/${maker.pid}/stat`, 'latin1');
+      const id = await unfinishedContainer('in-progress', `${maker.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`);
+      expect((await t.engine.pruneContainers()).ContainersDeleted).toEqual([]);
+      expect(mounted(join(t.root, 'engine', 'rootfs', id))).toBe(true);
+      expect(await snapshotKeys()).toContain(`container-${id}`);
+      expect(readlinkSync(join(t.root, 'engine', 'names', 'in-progress')).split(' ')[0]).toBe(id);
+      // Its maker is gone now: the next prune clears it.
+      maker.kill('SIGKILL');
+      await new Promise((resolve) => maker.once('close', resolve));
+      expect((await t.engine.pruneContainers()).ContainersDeleted).toEqual([id]);
+      expect(mounted(join(t.root, 'engine', 'rootfs', id))).toBe(false);
+      await t.engine.removeVolume('in-progress-data');
+    } finally {
+      maker.kill('SIGKILL');
+    }
   });
 });
