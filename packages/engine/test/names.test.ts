@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { procStat, START_TIME } from '@ctr/runtime';
 import { ContainerRecords } from '../src/container-records';
 import * as names from '../src/names';
 import { isValidContainerName, newId, randomName } from '../src/names';
@@ -98,10 +99,7 @@ describe('names claimed while their containers are made', () => {
   const link = (name: string): string => path.join(root, 'engine', 'names', name);
   const holder = (id: string): void => fs.writeFileSync(path.join(root, 'engine', 'containers', `${id}.json`), '{}');
   /** A claim as another process makes it: the container's ID, the claimer's PID and start time. */
-  const claimBy = (name: string, id: string, pid: number): void => {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    fs.symlinkSync(`${id} ${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`, link(name));
-  };
+  const claimBy = (name: string, id: string, pid: number): void => fs.symlinkSync(`${id} ${pid} ${procStat(pid)?.[START_TIME]}`, link(name));
 
   test('a name another live process is making a container for is not taken over', async () => {
     const claimer = spawn('sleep', ['30'], { stdio: 'ignore' });

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'nod
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { procStat, START_TIME } from '@ctr/runtime';
 import { openStore } from '@ctr/store';
 import { testEngine, type TestEngine } from './fixture';
 
@@ -71,26 +72,28 @@ describe('container prune and containers never finished', () => {
     await t?.cleanup();
   });
 
-  /** A process that has ended: its PID and start time, as a name claim of its would carry them. */
+  /** A process's PID and start time, as a name claim of its carries them. */
+  const claimer = (pid: number): string => `${pid} ${procStat(pid)?.[START_TIME]}`;
+
+  /** A process that has ended, as a name claim of its would name it. */
   async function endedProcess(): Promise<string> {
     const proc = spawn('sleep', ['30'], { stdio: 'ignore' });
     await new Promise((resolve) => proc.once('spawn', resolve));
-    const stat = readFileSync(`/proc/${proc.pid}/stat`, 'latin1');
-    const claimer = `${proc.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+    const ended = claimer(proc.pid as number);
     proc.kill('SIGKILL');
     await new Promise((resolve) => proc.once('close', resolve));
-    return claimer;
+    return ended;
   }
 
   /**
    * A container as a process killed while it made one leaves it: the name claimed (by that
    * process), the root filesystem mounted, the snapshot and the runtime's state made, no record.
    */
-  async function unfinishedContainer(name: string, claimer: string): Promise<string> {
+  async function unfinishedContainer(name: string, claimedBy: string): Promise<string> {
     const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', name, volumes: [`${name}-data:/data`], cmd: ['true'] });
     rmSync(join(t.root, 'engine', 'containers', `${id}.json`));
     rmSync(join(t.root, 'engine', 'names', name));
-    symlinkSync(`${id} ${claimer}`, join(t.root, 'engine', 'names', name));
+    symlinkSync(`${id} ${claimedBy}`, join(t.root, 'engine', 'names', name));
     return id;
   }
 
@@ -119,8 +122,7 @@ describe('container prune and containers never finished', () => {
     const maker = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
       await new Promise((resolve) => maker.once('spawn', resolve));
-      const stat = readFileSync(`/proc/${maker.pid}/stat`, 'latin1');
-      const id = await unfinishedContainer('in-progress', `${maker.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`);
+      const id = await unfinishedContainer('in-progress', claimer(maker.pid as number));
       expect((await t.engine.pruneContainers()).ContainersDeleted).toEqual([]);
       expect(mounted(join(t.root, 'engine', 'rootfs', id))).toBe(true);
       expect(await snapshotKeys()).toContain(`container-${id}`);
