@@ -895,10 +895,12 @@ export class Containers {
         deleted.push(record.id);
       }
     }
-    for (const { name, id } of await this.records.abandonedClaims()) {
+    const abandoned = await this.records.abandonedClaims();
+    // The volumes' users, read once: an unfinished container's record does not say which it uses.
+    const volumes = abandoned.length > 0 ? await this.ctx.store.volumes.list() : [];
+    const users = await Promise.all(volumes.map((v) => this.ctx.store.volumes.users(v.Name).catch((): string[] => [])));
+    for (const { name, id } of abandoned) {
       const state = await this.ctx.runtime.state(id).catch(() => undefined);
-      const volumes = await this.ctx.store.volumes.list();
-      const users = await Promise.all(volumes.map((v) => this.ctx.store.volumes.users(v.Name).catch((): string[] => [])));
       await this.tearDown(id, {
         live: state?.running === true || state?.paused === true,
         networked: true,
