@@ -93,17 +93,26 @@ export class ContainerRecords {
     }
   }
 
-  /** The container's record is written: its claim of `name` stands for as long as the record does. */
+  /**
+   * The container's record is written: its claim of `name` stands for as long as the record
+   * does. Best effort: a claim left in progress (a full disk, say) is the container's all the
+   * same while its record exists; confirmed, it also outlives the claimer should the record
+   * go first. A failure here must not undo a container already made.
+   */
   async confirmName(name: string, id: string): Promise<void> {
     const link = path.join(this.namesDir, name);
     const target = readLink(link);
     if (target === undefined || ownerOf(target) !== id || target === id) return;
     // Not a valid container name (a leading dot): it can never be one a user claims.
     const temporary = path.join(this.namesDir, `.${id}.${process.pid}`);
-    rmSync(temporary, { force: true });
-    symlinkSync(id, temporary);
-    renameSync(temporary, link);
-    claimsInProgress.delete(target);
+    try {
+      rmSync(temporary, { force: true });
+      symlinkSync(id, temporary);
+      renameSync(temporary, link);
+      claimsInProgress.delete(target);
+    } catch {
+      rmSync(temporary, { force: true });
+    }
   }
 
   /**

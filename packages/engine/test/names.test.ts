@@ -40,7 +40,7 @@ describe('the random source', () => {
   });
 });
 
-describe('generated names that clash', () => {
+describe('names on a root', () => {
   let root: string;
   let records: ContainerRecords;
   beforeEach(async () => {
@@ -53,105 +53,115 @@ describe('generated names that clash', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
+  const link = (name: string): string => path.join(root, 'engine', 'names', name);
   /** A record for `id`, so its name is held by a live container rather than left by a crash. */
   const holder = (id: string): void => {
     fs.writeFileSync(path.join(root, 'engine', 'containers', `${id}.json`), '{}');
   };
   /** The container a name's link points at. */
-  const ownerOf = (name: string): string => fs.readlinkSync(path.join(root, 'engine', 'names', name)).split(' ')[0] as string;
+  const ownerOf = (name: string): string => fs.readlinkSync(link(name)).split(' ')[0] as string;
 
-  test('a retried name carries a digit, as Docker retries do', () => {
-    expect(randomName(1)).toMatch(/^[a-z]+_[a-z]+\d$/);
+  describe('generated names that clash', () => {
+    test('a retried name carries a digit, as Docker retries do', () => {
+      expect(randomName(1)).toMatch(/^[a-z]+_[a-z]+\d$/);
+    });
+
+    test('a clash with a container that holds the name is answered with another name', async () => {
+      const first = newId();
+      holder(first);
+      await records.claimName('happy_hopper', first);
+      jest.spyOn(names, 'randomName').mockImplementation((retry = 0) => (retry === 0 ? 'happy_hopper' : 'happy_hopper7'));
+      const second = newId();
+      await expect(records.claimGeneratedName(second)).resolves.toBe('happy_hopper7');
+      expect(ownerOf('happy_hopper7')).toBe(second);
+      expect(ownerOf('happy_hopper')).toBe(first);
+    });
+
+    test('after six clashes the name is the short ID', async () => {
+      const first = newId();
+      holder(first);
+      await records.claimName('happy_hopper', first);
+      const generate = jest.spyOn(names, 'randomName').mockReturnValue('happy_hopper');
+      const second = newId();
+      await expect(records.claimGeneratedName(second)).resolves.toBe(second.slice(0, 12));
+      expect(generate).toHaveBeenCalledTimes(6);
+    });
   });
 
-  test('a clash with a container that holds the name is answered with another name', async () => {
-    const first = newId();
-    holder(first);
-    await records.claimName('happy_hopper', first);
-    jest.spyOn(names, 'randomName').mockImplementation((retry = 0) => (retry === 0 ? 'happy_hopper' : 'happy_hopper7'));
-    const second = newId();
-    await expect(records.claimGeneratedName(second)).resolves.toBe('happy_hopper7');
-    expect(ownerOf('happy_hopper7')).toBe(second);
-    expect(ownerOf('happy_hopper')).toBe(first);
-  });
+  describe('names claimed while their containers are made', () => {
+    /** A claim as another process makes it: the container's ID, the claimer's PID and start time. */
+    const claimBy = (name: string, id: string, pid: number): void => fs.symlinkSync(`${id} ${pid} ${procStat(pid)?.[START_TIME]}`, link(name));
 
-  test('after six clashes the name is the short ID', async () => {
-    const first = newId();
-    holder(first);
-    await records.claimName('happy_hopper', first);
-    const generate = jest.spyOn(names, 'randomName').mockReturnValue('happy_hopper');
-    const second = newId();
-    await expect(records.claimGeneratedName(second)).resolves.toBe(second.slice(0, 12));
-    expect(generate).toHaveBeenCalledTimes(6);
-  });
-});
+    test('a name another live process is making a container for is not taken over', async () => {
+      const claimer = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        await new Promise((resolve) => claimer.once('spawn', resolve));
+        const theirs = newId();
+        claimBy('web', theirs, claimer.pid as number);
+        await expect(records.claimName('web', newId())).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining(`already in use by container "${theirs}"`) });
+      } finally {
+        claimer.kill('SIGKILL');
+      }
+    });
 
-describe('names claimed while their containers are made', () => {
-  let root: string;
-  let records: ContainerRecords;
-  beforeEach(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'ctr-claims-'));
-    records = new ContainerRecords(root);
-    await records.init();
-  });
-  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
-
-  const link = (name: string): string => path.join(root, 'engine', 'names', name);
-  const holder = (id: string): void => fs.writeFileSync(path.join(root, 'engine', 'containers', `${id}.json`), '{}');
-  /** A claim as another process makes it: the container's ID, the claimer's PID and start time. */
-  const claimBy = (name: string, id: string, pid: number): void => fs.symlinkSync(`${id} ${pid} ${procStat(pid)?.[START_TIME]}`, link(name));
-
-  test('a name another live process is making a container for is not taken over', async () => {
-    const claimer = spawn('sleep', ['30'], { stdio: 'ignore' });
-    try {
+    test('a name whose claimer ended before writing the record is free', async () => {
+      const claimer = spawn('sleep', ['30'], { stdio: 'ignore' });
       await new Promise((resolve) => claimer.once('spawn', resolve));
-      const theirs = newId();
-      claimBy('web', theirs, claimer.pid as number);
-      await expect(records.claimName('web', newId())).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining(`already in use by container "${theirs}"`) });
-    } finally {
+      claimBy('web', newId(), claimer.pid as number);
       claimer.kill('SIGKILL');
-    }
-  });
+      await new Promise((resolve) => claimer.once('close', resolve));
+      const ours = newId();
+      await expect(records.claimName('web', ours)).resolves.toBe('web');
+      expect(ownerOf('web')).toBe(ours);
+    });
 
-  test('a name whose claimer ended before writing the record is free', async () => {
-    const claimer = spawn('sleep', ['30'], { stdio: 'ignore' });
-    await new Promise((resolve) => claimer.once('spawn', resolve));
-    claimBy('web', newId(), claimer.pid as number);
-    claimer.kill('SIGKILL');
-    await new Promise((resolve) => claimer.once('close', resolve));
-    const ours = newId();
-    await expect(records.claimName('web', ours)).resolves.toBe('web');
-    expect(fs.readlinkSync(link('web')).split(' ')[0]).toBe(ours);
-  });
+    test('a second claim of a name this process is still making a container for is refused', async () => {
+      const first = newId();
+      await records.claimName('web', first);
+      await expect(records.claimName('web', newId())).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining(first) });
+    });
 
-  test('a second claim of a name this process is still making a container for is refused', async () => {
-    const first = newId();
-    await records.claimName('web', first);
-    await expect(records.claimName('web', newId())).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining(first) });
-  });
+    test('once the record is written the link names the container alone, and holds while the record exists', async () => {
+      const id = newId();
+      await records.claimName('web', id);
+      holder(id);
+      await records.confirmName('web', id);
+      expect(fs.readlinkSync(link('web'))).toBe(id);
+      await expect(records.claimName('web', newId())).rejects.toMatchObject({ code: 'Conflict' });
+    });
 
-  test('once the record is written the link names the container alone, and holds while the record exists', async () => {
-    const id = newId();
-    await records.claimName('web', id);
-    holder(id);
-    await records.confirmName('web', id);
-    expect(fs.readlinkSync(link('web'))).toBe(id);
-    await expect(records.claimName('web', newId())).rejects.toMatchObject({ code: 'Conflict' });
-  });
+    test('a confirmation that cannot be made (a full disk) leaves the claim in progress, still the container\'s', async () => {
+      const id = newId();
+      await records.claimName('web', id);
+      holder(id);
+      const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      jest.spyOn(fs, 'renameSync').mockImplementation(() => {
+        throw full;
+      });
+      try {
+        await expect(records.confirmName('web', id)).resolves.toBeUndefined();
+      } finally {
+        jest.restoreAllMocks();
+      }
+      expect(fs.readlinkSync(link('web'))).toMatch(new RegExp(`^${id} ${process.pid} `));
+      expect(fs.readdirSync(path.join(root, 'engine', 'names'))).toEqual(['web']);
+      await expect(records.claimName('web', newId())).rejects.toMatchObject({ code: 'Conflict' });
+    });
 
-  test('a confirmed name whose record has gone (a crash between the removals) is free', async () => {
-    const id = newId();
-    await records.claimName('web', id);
-    await records.confirmName('web', id);
-    const next = newId();
-    await expect(records.claimName('web', next)).resolves.toBe('web');
-  });
+    test('a confirmed name whose record has gone (a crash between the removals) is free', async () => {
+      const id = newId();
+      await records.claimName('web', id);
+      await records.confirmName('web', id);
+      const next = newId();
+      await expect(records.claimName('web', next)).resolves.toBe('web');
+    });
 
-  test('a released claim is free for the next container', async () => {
-    const id = newId();
-    await records.claimName('web', id);
-    await records.releaseName('web', id);
-    expect(fs.existsSync(link('web'))).toBe(false);
-    await expect(records.claimName('web', newId())).resolves.toBe('web');
+    test('a released claim is free for the next container', async () => {
+      const id = newId();
+      await records.claimName('web', id);
+      await records.releaseName('web', id);
+      expect(fs.existsSync(link('web'))).toBe(false);
+      await expect(records.claimName('web', newId())).resolves.toBe('web');
+    });
   });
 });
