@@ -1,8 +1,7 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { run } from './exec';
-import { withFileLock } from './lock';
+import { withHostLock } from './lock';
 
 /**
  * ctr's iptables rules live in its own chains, reached by one jump from each built-in
@@ -55,10 +54,6 @@ const HOOKS: Array<{ table: Table; chain: string; spec: string; first: boolean }
 
 let scaffolded = false;
 
-function chainsLockFile(): string {
-  return path.join(os.tmpdir(), 'ctr-network-iptables.lock');
-}
-
 async function save(table: Table): Promise<string[]> {
   return (await run('iptables-save', ['-t', table])).split('\n');
 }
@@ -66,7 +61,7 @@ async function save(table: Table): Promise<string[]> {
 /** Creates ctr's chains and hooks if missing. Shared by every root on the host, never removed. */
 export async function ensureChains(): Promise<void> {
   if (scaffolded) return;
-  await withFileLock(chainsLockFile(), async () => {
+  await withHostLock('iptables', async () => {
     const saved = { filter: await save('filter'), nat: await save('nat'), raw: await save('raw') };
     for (const { table, chain } of CHAINS) {
       if (!saved[table].some((l) => l.startsWith(`:${chain} `))) await run('iptables', ['-t', table, '-N', chain]);

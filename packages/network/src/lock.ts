@@ -1,5 +1,7 @@
 import { CtrError, throwIfAborted } from '@ctr/errors';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const WAIT_LIMIT_MS = 60_000;
@@ -57,4 +59,19 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, signal
   } finally {
     await fs.rm(file, { force: true });
   }
+}
+
+/**
+ * What every ctr root on the host shares, each under a lock of its own:
+ * - `iptables`: ctr's chains and their hooks, made once per host;
+ * - `addresses`: automatic subnets and bridge names, and published host ports. Each is
+ *   chosen by reading what the host (every other root included) already has, then taken by
+ *   making the bridge or adding the DNAT rules; two roots doing this at once would both
+ *   see the same subnet or port free and both take it.
+ */
+export type HostResource = 'iptables' | 'addresses';
+
+/** Runs `fn` holding the host-wide lock on `resource` (see HostResource). */
+export function withHostLock<T>(resource: HostResource, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  return withFileLock(path.join(os.tmpdir(), `ctr-network-${resource}.lock`), fn, signal);
 }

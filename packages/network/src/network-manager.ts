@@ -7,7 +7,7 @@ import { run, runScript } from './exec';
 import { addRules, listTags, removeTagged, setSysctl } from './firewall';
 import { allocateAddress, allocateSubnet } from './ipam';
 import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, type Cidr } from './ipv4';
-import { withFileLock } from './lock';
+import { withFileLock, withHostLock } from './lock';
 import { parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
 import { allocatePorts } from './port-allocator';
 import { hostsFile, resolvConf } from './resolv';
@@ -173,39 +173,8 @@ export class NetworkManager {
       const nets = await this.loadNets();
       if ([...nets.values()].some((n) => n.name === name)) throw alreadyExists(`network with name ${name} already exists`);
       const id = randomHex(32);
-      const subnet = await this.chooseSubnet(nets, options.subnet);
-      const cidr = parseCidr(subnet);
-      const gateway = options.gateway ?? this.firstHost(cidr);
-      const gw = ipToInt(gateway);
-      if (!contains(cidr, gw) || gw === cidr.base || gw === cidr.base + 2 ** (32 - cidr.prefix) - 1) {
-        throw invalidArgument(`Gateway ${gateway} is not a host address of subnet ${subnet}`);
-      }
-      if (options.ipRange !== undefined) {
-        const range = parseCidr(options.ipRange);
-        if (range.prefix < cidr.prefix || !contains(cidr, range.base)) {
-          throw invalidArgument(`IP range ${options.ipRange} is not inside subnet ${subnet}`);
-        }
-      }
-      const bridge = validLink(options.bridgeName ?? `${this.bridgePrefix}-${id.slice(0, 14 - this.bridgePrefix.length)}`, 'bridge name');
-      if ((await hostLinks()).some((l) => l.ifname === bridge)) {
-        throw conflict(`A network interface named ${bridge} already exists on the host`, { hint: 'choose another bridge name' });
-      }
-      const net: NetworkState = {
-        id,
-        name,
-        created: new Date().toISOString(),
-        bridge,
-        subnet,
-        gateway,
-        ...(options.ipRange !== undefined ? { ipRange: options.ipRange } : {}),
-        internal: options.internal ?? false,
-        labels: { ...(options.labels ?? {}) },
-        mtu: validMtu(options.mtu ?? DEFAULT_MTU),
-        isDefault: false,
-        endpoints: {},
-      };
-      throwIfAborted(options.signal, 'creating the network');
-      await this.makeBridge(net);
+      // The subnet and bridge name are free host-wide only until the bridge exists.
+      const net = await withHostLock('addresses', () => this.newBridgeNetwork(id, options, nets), options.signal);
       try {
         await writeJson(this.paths.netFile(id), net);
         await this.touchGeneration();
@@ -218,6 +187,45 @@ export class NetworkManager {
       }
       return inspectBridge(net);
     }, options.signal);
+  }
+
+  /** Chooses a user network's subnet and bridge, and makes the bridge. */
+  private async newBridgeNetwork(id: string, options: NetworkCreateOptions, nets: Map<string, NetworkState>): Promise<NetworkState> {
+    const { name } = options;
+    const subnet = await this.chooseSubnet(nets, options.subnet);
+    const cidr = parseCidr(subnet);
+    const gateway = options.gateway ?? this.firstHost(cidr);
+    const gw = ipToInt(gateway);
+    if (!contains(cidr, gw) || gw === cidr.base || gw === cidr.base + 2 ** (32 - cidr.prefix) - 1) {
+      throw invalidArgument(`Gateway ${gateway} is not a host address of subnet ${subnet}`);
+    }
+    if (options.ipRange !== undefined) {
+      const range = parseCidr(options.ipRange);
+      if (range.prefix < cidr.prefix || !contains(cidr, range.base)) {
+        throw invalidArgument(`IP range ${options.ipRange} is not inside subnet ${subnet}`);
+      }
+    }
+    const bridge = validLink(options.bridgeName ?? `${this.bridgePrefix}-${id.slice(0, 14 - this.bridgePrefix.length)}`, 'bridge name');
+    if ((await hostLinks()).some((l) => l.ifname === bridge)) {
+      throw conflict(`A network interface named ${bridge} already exists on the host`, { hint: 'choose another bridge name' });
+    }
+    const net: NetworkState = {
+      id,
+      name,
+      created: new Date().toISOString(),
+      bridge,
+      subnet,
+      gateway,
+      ...(options.ipRange !== undefined ? { ipRange: options.ipRange } : {}),
+      internal: options.internal ?? false,
+      labels: { ...(options.labels ?? {}) },
+      mtu: validMtu(options.mtu ?? DEFAULT_MTU),
+      isDefault: false,
+      endpoints: {},
+    };
+    throwIfAborted(options.signal, 'creating the network');
+    await this.makeBridge(net);
+    return net;
   }
 
   /** `docker network ls`: bridge, host, none, then user networks. */
@@ -331,10 +339,17 @@ export class NetworkManager {
       const target = joins.find((j) => !j.net.internal);
       if (wanted.length > 0) sandbox.portBindings = wanted;
       if (target && wanted.length > 0) {
-        sandbox.portBindings = await allocatePorts(wanted);
-        sandbox.ports = this.publish(sandbox.portBindings, target);
-      }
-      await this.buildSandbox(sandbox, nets, joins, options.signal);
+        // A host port is free host-wide only until its DNAT rules are in.
+        await withHostLock(
+          'addresses',
+          async () => {
+            sandbox.portBindings = await allocatePorts(wanted);
+            sandbox.ports = this.publish(sandbox.portBindings, target);
+            await this.buildSandbox(sandbox, nets, joins, options.signal);
+          },
+          options.signal,
+        );
+      } else await this.buildSandbox(sandbox, nets, joins, options.signal);
       return this.result(sandbox, nets);
     }, options.signal);
   }
@@ -555,6 +570,11 @@ export class NetworkManager {
   private async ensureDefault(nets: Map<string, NetworkState>): Promise<NetworkState> {
     const existing = [...nets.values()].find((n) => n.isDefault);
     if (existing) return existing;
+    // Its bridge name and subnet are free host-wide only until the bridge exists.
+    return withHostLock('addresses', () => this.newDefaultNetwork(nets));
+  }
+
+  private async newDefaultNetwork(nets: Map<string, NetworkState>): Promise<NetworkState> {
     const net = this.defaultState();
     if ((await hostLinks()).some((l) => l.ifname === net.bridge)) {
       if (this.configured.bridgeName) {
@@ -711,9 +731,13 @@ export class NetworkManager {
     if (wasPublished) await removeTagged(tags.ports(this.paths.tag, sandbox.containerId));
     sandbox.ports = [];
     if (!route) return;
-    if (!wasPublished) sandbox.portBindings = await allocatePorts(bindings);
-    sandbox.ports = this.publish(sandbox.portBindings, route);
-    await addRules(tags.ports(this.paths.tag, sandbox.containerId), portRules(sandbox.ports));
+    const publish = async (): Promise<void> => {
+      sandbox.portBindings = wasPublished ? bindings : await allocatePorts(bindings);
+      sandbox.ports = this.publish(sandbox.portBindings, route);
+      await addRules(tags.ports(this.paths.tag, sandbox.containerId), portRules(sandbox.ports));
+    };
+    // Ports published afresh are free host-wide only until their DNAT rules are in.
+    await (wasPublished ? publish() : withHostLock('addresses', publish));
   }
 
   private plan(sandbox: SandboxState, nets: Map<string, NetworkState>): SandboxPlan {
