@@ -39,3 +39,23 @@ test('releasing a hold twice does not release another start’s hold', async () 
   await sleep(150);
   expect(keepingCgroupMovesFast()).toBe(false);
 });
+
+test('a move the kernel refuses stops the moves, and they are not tried again', () => {
+  // A module of its own, with its own `write`: the refusal is remembered per process.
+  jest.isolateModules(() => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const refused = jest.spyOn(fs, 'write').mockImplementation(((_fd: number, _data: string, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      callback(Object.assign(new Error('EBUSY: resource busy or locked, write'), { code: 'EBUSY' }));
+    }) as unknown as typeof fs.write);
+    try {
+      const moves = require('../src/cgroup-moves') as typeof import('../src/cgroup-moves');
+      const release = moves.holdCgroupMovesFast();
+      expect(moves.keepingCgroupMovesFast()).toBe(false);
+      release();
+      moves.holdCgroupMovesFast()();
+      expect(refused).toHaveBeenCalledTimes(1);
+    } finally {
+      refused.mockRestore();
+    }
+  });
+});
