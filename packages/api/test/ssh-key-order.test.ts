@@ -63,32 +63,26 @@ async function clientWithIdentityFile(keyName: string): Promise<ApiClient> {
   return new ApiClient({ host: 'ssh://box', ssh: { config, knownHosts, dialStdio: `${process.execPath} -e '${script}'` } });
 }
 
-test("the agent's key is offered before the config's identity file", async () => {
-  process.env.SSH_AUTH_SOCK = await startAgent('user_key');
-  const client = await clientWithIdentityFile('other_key');
+/** The API version the daemon answers a ping with, through `client` (closed after). */
+async function pingVersion(client: ApiClient): Promise<string> {
   try {
-    expect((await client.ping()).apiVersion).toBe('1.47');
+    return (await client.ping()).apiVersion;
   } finally {
     client.close();
   }
+}
+
+test("the agent's key is offered before the config's identity file", async () => {
+  process.env.SSH_AUTH_SOCK = await startAgent('user_key');
+  expect(await pingVersion(await clientWithIdentityFile('other_key'))).toBe('1.47');
 });
 
 test("without an agent, the config's identity file is the key offered", async () => {
   delete process.env.SSH_AUTH_SOCK;
-  const client = await clientWithIdentityFile('user_key');
-  try {
-    expect((await client.ping()).apiVersion).toBe('1.47');
-  } finally {
-    client.close();
-  }
+  expect(await pingVersion(await clientWithIdentityFile('user_key'))).toBe('1.47');
 });
 
 test('a server that refuses the first key offered is an error naming the host', async () => {
   process.env.SSH_AUTH_SOCK = await startAgent('other_key');
-  const client = await clientWithIdentityFile('user_key');
-  try {
-    await expect(client.ping()).rejects.toMatchObject({ message: expect.stringContaining('127.0.0.1') });
-  } finally {
-    client.close();
-  }
+  await expect(pingVersion(await clientWithIdentityFile('user_key'))).rejects.toMatchObject({ message: expect.stringContaining('127.0.0.1') });
 });
