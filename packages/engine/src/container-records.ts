@@ -46,7 +46,7 @@ export interface ContainerRecord {
  * PID and start time say, while the container is being made (its mount, volumes and network
  * come before its record), that the claim is in progress rather than left by a crash; once
  * the record is written the link becomes `names/<name> → <id>`, owned for as long as the
- * record exists. Links and records are small and local: they are made and read directly,
+ * record exists and gives that name (a rename cut short leaves a link the record disowns). Links and records are small and local: they are made and read directly,
  * not through the thread pool (store's fs-util says why).
  */
 export class ContainerRecords {
@@ -83,7 +83,7 @@ export class ContainerRecords {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const target = readLink(link) ?? '';
       const owner = ownerOf(target);
-      if (owner && this.abandoned(target)) {
+      if (owner && (this.abandoned(target) || (await this.renamedAway(target, name)))) {
         removeLinkIfUnchanged(link, target);
         return this.claimName(name, id);
       }
@@ -121,11 +121,18 @@ export class ContainerRecords {
    * claim was already confirmed and the record has since gone (a crash between the two removals).
    */
   private abandoned(target: string): boolean {
-    const [owner = '', pid, started] = target.split(' ');
-    if (this.has(owner)) return false;
-    if (pid === undefined) return true;
-    if (Number(pid) === process.pid) return !claimsInProgress.has(target);
-    return procStat(Number(pid))?.[START_TIME] !== started;
+    return !this.has(ownerOf(target)) && !inProgress(target);
+  }
+
+  /**
+   * A name whose container's record gives it another name, with no claimer at work on it: a
+   * rename ended between its steps (the new name claimed, the record not yet rewritten; or
+   * the record rewritten, the old name not yet released). The record's name is the one that holds.
+   */
+  private async renamedAway(target: string, name: string): Promise<boolean> {
+    if (inProgress(target)) return false;
+    const record = await readJson<ContainerRecord>(this.file(ownerOf(target))).catch(() => undefined);
+    return record !== undefined && record.name !== name;
   }
 
   /**
@@ -204,7 +211,10 @@ export class ContainerRecords {
     const name = ref.startsWith('/') ? ref.slice(1) : ref;
     if (/^[a-f0-9]{64}$/.test(ref) && this.has(ref)) return this.read(ref);
     const byName = ownerOf(readLink(path.join(this.namesDir, name)) ?? '');
-    if (byName && this.has(byName)) return this.read(byName);
+    if (byName && this.has(byName)) {
+      const record = await this.read(byName);
+      if (record.name === name) return record;
+    }
     if (/^[a-f0-9]+$/.test(ref)) {
       const matches = (await fs.readdir(this.dir).catch(() => [] as string[])).filter((f) => f.startsWith(ref) && f.endsWith('.json'));
       if (matches.length === 1) return this.read((matches[0] as string).slice(0, -5));
@@ -216,6 +226,18 @@ export class ContainerRecords {
 
 /** Claims of names this process is making containers for (link targets). */
 const claimsInProgress = new Set<string>();
+
+/**
+ * A claim whose claimer is still making its container: its PID runs with the start time it
+ * recorded (so a reused PID is not mistaken for it), or it is this process's own. A confirmed
+ * claim (the ID alone) is in progress no more.
+ */
+function inProgress(target: string): boolean {
+  const [, pid, started] = target.split(' ');
+  if (pid === undefined) return false;
+  if (Number(pid) === process.pid) return claimsInProgress.has(target);
+  return procStat(Number(pid))?.[START_TIME] === started;
+}
 
 /** The container a name's link points at, in progress or confirmed. */
 function ownerOf(target: string): string {

@@ -54,9 +54,9 @@ describe('names on a root', () => {
   });
 
   const link = (name: string): string => path.join(root, 'engine', 'names', name);
-  /** A record for `id`, so its name is held by a live container rather than left by a crash. */
-  const holder = (id: string): void => {
-    fs.writeFileSync(path.join(root, 'engine', 'containers', `${id}.json`), '{}');
+  /** A record for `id` under `name`, so the name is held by a live container rather than left by a crash. */
+  const holder = (id: string, name: string): void => {
+    fs.writeFileSync(path.join(root, 'engine', 'containers', `${id}.json`), JSON.stringify({ id, name }));
   };
   /** The container a name's link points at. */
   const ownerOf = (name: string): string => fs.readlinkSync(link(name)).split(' ')[0] as string;
@@ -68,7 +68,7 @@ describe('names on a root', () => {
 
     test('a clash with a container that holds the name is answered with another name', async () => {
       const first = newId();
-      holder(first);
+      holder(first, 'happy_hopper');
       await records.claimName('happy_hopper', first);
       jest.spyOn(names, 'randomName').mockImplementation((retry = 0) => (retry === 0 ? 'happy_hopper' : 'happy_hopper7'));
       const second = newId();
@@ -79,7 +79,7 @@ describe('names on a root', () => {
 
     test('after six clashes the name is the short ID', async () => {
       const first = newId();
-      holder(first);
+      holder(first, 'happy_hopper');
       await records.claimName('happy_hopper', first);
       const generate = jest.spyOn(names, 'randomName').mockReturnValue('happy_hopper');
       const second = newId();
@@ -124,7 +124,7 @@ describe('names on a root', () => {
     test('once the record is written the link names the container alone, and holds while the record exists', async () => {
       const id = newId();
       await records.claimName('web', id);
-      holder(id);
+      holder(id, 'web');
       await records.confirmName('web', id);
       expect(fs.readlinkSync(link('web'))).toBe(id);
       await expect(records.claimName('web', newId())).rejects.toMatchObject({ code: 'Conflict' });
@@ -133,7 +133,7 @@ describe('names on a root', () => {
     test('a confirmation that cannot be made (a full disk) leaves the claim in progress, still the container\'s', async () => {
       const id = newId();
       await records.claimName('web', id);
-      holder(id);
+      holder(id, 'web');
       const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
       jest.spyOn(fs, 'renameSync').mockImplementation(() => {
         throw full;
@@ -154,6 +154,48 @@ describe('names on a root', () => {
       await records.confirmName('web', id);
       const next = newId();
       await expect(records.claimName('web', next)).resolves.toBe('web');
+    });
+
+    describe('a rename cut short', () => {
+      /** A container `id` whose record names it `recorded`, with `links` (name → link target) as a rename left them. */
+      const renamed = (id: string, recorded: string, links: Record<string, string>): void => {
+        holder(id, recorded);
+        for (const [name, target] of Object.entries(links)) fs.symlinkSync(target, link(name));
+      };
+
+      test('before the record was rewritten: the new name is free again and finds nothing', async () => {
+        const claimer = spawn('sleep', ['30'], { stdio: 'ignore' });
+        await new Promise((resolve) => claimer.once('spawn', resolve));
+        const id = newId();
+        renamed(id, 'old', { old: id, new: `${id} ${claimer.pid as number} ${procStat(claimer.pid as number)?.[START_TIME]}` });
+        claimer.kill('SIGKILL');
+        await new Promise((resolve) => claimer.once('close', resolve));
+        await expect(records.find('new')).rejects.toMatchObject({ code: 'NotFound' });
+        const next = newId();
+        await expect(records.claimName('new', next)).resolves.toBe('new');
+        expect(ownerOf('new')).toBe(next);
+        await expect(records.find('old')).resolves.toMatchObject({ id, name: 'old' });
+      });
+
+      test('after the record was rewritten: the old name is free again and finds nothing', async () => {
+        const id = newId();
+        renamed(id, 'new', { old: id, new: id });
+        await expect(records.find('old')).rejects.toMatchObject({ code: 'NotFound' });
+        await expect(records.claimName('old', newId())).resolves.toBe('old');
+        await expect(records.claimName('new', newId())).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining(id) });
+      });
+
+      test('while a live process renames the container, the name it claimed is not taken over', async () => {
+        const claimer = spawn('sleep', ['30'], { stdio: 'ignore' });
+        try {
+          await new Promise((resolve) => claimer.once('spawn', resolve));
+          const id = newId();
+          renamed(id, 'old', { old: id, new: `${id} ${claimer.pid as number} ${procStat(claimer.pid as number)?.[START_TIME]}` });
+          await expect(records.claimName('new', newId())).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining(id) });
+        } finally {
+          claimer.kill('SIGKILL');
+        }
+      });
     });
 
     test('a released claim is free for the next container', async () => {
