@@ -36,7 +36,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, signal
   const started = Date.now();
   let delay = 2;
   for (;;) {
-    throwIfAborted(signal, 'waiting for the network state lock');
+    throwIfAborted(signal, `waiting for the lock ${file}`);
     try {
       const handle = await fs.open(file, 'wx');
       await handle.writeFile(String(process.pid));
