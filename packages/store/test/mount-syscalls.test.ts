@@ -196,6 +196,31 @@ test('a program that cannot be executed ends its fd 3 without a word', async () 
   expect(await launchedOutput([path.join(base, 'no-such-program')], {})).toBe('');
 });
 
+/** The soft and hard limits on open files of process `pid`, as /proc shows them. */
+function openFileLimits(pid: number): [string, string] {
+  const [, soft = '', hard = ''] = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8')) ?? [];
+  return [soft, hard];
+}
+
+/** Set the soft limit on open files of process `pid`; the hard one stays (nothing here may raise it). */
+function limitOpenFiles(pid: number, soft: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('prlimit', ['--pid', String(pid), `--nofile=${soft}:${openFileLimits(pid)[1]}`], (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+test('a launch the relay cannot make (no descriptor left for its pipe) fails the stream with the reason, and the relay answers on', async () => {
+  const relay = Number(await launchedOutput(['/bin/sh', '-c', 'echo $PPID >&3'], { PATH: '/usr/bin:/bin' }));
+  const [soft] = openFileLimits(relay);
+  await limitOpenFiles(relay, '3');
+  try {
+    await expect(launchedOutput(['/bin/sh', '-c', 'echo never >&3'], { PATH: '/usr/bin:/bin' })).rejects.toThrow(/^cannot start the program: pipe: Too many open files$/);
+  } finally {
+    await limitOpenFiles(relay, soft);
+  }
+  expect(await launchedOutput(['/bin/sh', '-c', 'echo answering >&3'], { PATH: '/usr/bin:/bin' })).toBe('answering\n');
+});
+
 test('a launch from a directory whose name holds a tab and a newline runs there, one request like any other', async () => {
   const dir = path.join(base, 'odd\tname\nhere');
   await fs.mkdir(dir);
