@@ -46,8 +46,9 @@ export interface ContainerRecord {
  * PID and start time say, while the container is being made (its mount, volumes and network
  * come before its record), that the claim is in progress rather than left by a crash; once
  * the record is written the link becomes `names/<name> → <id>`, owned for as long as the
- * record exists and gives that name (a rename cut short leaves a link the record disowns). Links and records are small and local: they are made and read directly,
- * not through the thread pool (store's fs-util says why).
+ * record exists and gives that name (a rename cut short leaves a link the record disowns).
+ * Links and records are small and local: they are made and read directly, not through the
+ * thread pool (store's fs-util says why).
  */
 export class ContainerRecords {
   private readonly dir: string;
