@@ -96,7 +96,7 @@ export function prepareAttach(dir: string, streams: AttachStreams, whenMade = fa
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
   const exited = new Promise<void>((resolve, reject) => {
-    relay.once('error', (error) => reject(unavailable(`cannot attach: perl is needed to reach conmon's attach socket: ${error.message}`, { cause: error })));
+    relay.once('error', (error) => reject(unavailable(`cannot attach: perl is needed to reach conmon's attach socket: ${error.message}`, { cause: error, hint: 'install perl (Debian and Ubuntu: the perl-base package)' })));
     relay.once('close', () => resolve());
   });
   exited.catch(() => undefined);
@@ -121,6 +121,8 @@ export function prepareAttach(dir: string, streams: AttachStreams, whenMade = fa
       }
       if (!answer.startsWith('ok')) {
         relay.kill('SIGKILL');
+        // A relay that never ran (no perl) closes its fd 3 too: its own error says why, not the socket.
+        await exited;
         throw new CtrError('Conflict', `cannot attach to the container: ${answer.trim() || 'the attach socket is gone'}`, {
           hint: 'the container may not be running',
         });

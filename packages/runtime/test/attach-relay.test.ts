@@ -26,3 +26,19 @@ test('without waiting, a missing attach socket is a Conflict at once', async () 
   const pending = prepareAttach(dir, { stdout: new PassThrough() });
   await expect(pending.connect()).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('cannot attach to the container: connect:') });
 });
+
+test('without perl the connect fails as Unavailable, saying perl is needed, not that the socket is gone', async () => {
+  const path = process.env.PATH;
+  process.env.PATH = join(dir, 'no-programs-here');
+  try {
+    const pending = prepareAttach(dir, { stdout: new PassThrough() }, true);
+    // As in a start, the connect comes later (conmon is started in between): by then the failed spawn has ended.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(pending.connect(2000)).rejects.toMatchObject({
+      code: 'Unavailable',
+      message: expect.stringContaining("cannot attach: perl is needed to reach conmon's attach socket"),
+    });
+  } finally {
+    process.env.PATH = path;
+  }
+});
