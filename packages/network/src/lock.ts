@@ -1,10 +1,19 @@
 import { CtrError, throwIfAborted } from '@ctr/errors';
+import { readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HOST_DIR } from './state';
 
 const WAIT_LIMIT_MS = 60_000;
+
+let thisBoot: string | undefined;
+
+/** The kernel's ID for this boot: a lock written before a reboot has no holder, whatever its PID now names. */
+function bootId(): string {
+  thisBoot ??= readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
+  return thisBoot;
+}
 
 function alive(pid: number): boolean {
   try {
@@ -15,49 +24,85 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Removes the lock file if the process that wrote it is gone (a crash while holding it). */
-async function breakIfStale(file: string): Promise<void> {
-  const owner = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim());
-  if (!Number.isInteger(owner) || owner <= 0) {
-    // Written but not yet filled by its creator, or empty after a crash: give it a moment.
-    const st = await fs.stat(file).catch(() => undefined);
-    if (st && Date.now() - st.mtimeMs > 5_000) await fs.rm(file, { force: true });
-    return;
-  }
-  if (!alive(owner)) await fs.rm(file, { force: true });
+/** A lock's text: `<pid> <boot id> <token>`. The token tells two holders with one PID apart. */
+function held(text: string): boolean {
+  const [pid, boot] = text.split(' ');
+  const owner = Number(pid);
+  return Number.isSafeInteger(owner) && owner > 0 && boot === bootId() && alive(owner);
 }
 
 /**
- * Runs `fn` holding an exclusive lock between processes: a file created with O_EXCL that
- * holds the owner's pid. Node has no flock(2); O_EXCL creation is atomic on local
- * filesystems, and the pid lets a later process break the lock of one that crashed.
+ * Removes the lock file if its holder has gone (a crash while holding it, or a reboot:
+ * a lock under a root outlives the machine's processes).
+ */
+async function breakIfStale(file: string): Promise<void> {
+  const text = await fs.readFile(file, 'latin1').catch(() => undefined);
+  if (text === undefined || held(text)) return;
+  // Another waiter may break the same lock and take it between our read and our removal:
+  // the file is moved aside, and put back if what was moved is no longer what we judged.
+  const aside = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.stale`;
+  try {
+    await fs.rename(file, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  try {
+    if ((await fs.readFile(aside, 'latin1')) !== text) await fs.link(aside, file).catch(ignoreCode('EEXIST'));
+  } finally {
+    await fs.rm(aside, { force: true });
+  }
+}
+
+function ignoreCode(code: string): (e: NodeJS.ErrnoException) => void {
+  return (e) => {
+    if (e.code !== code) throw e;
+  };
+}
+
+/**
+ * Creates the lock file with its text already in it: written to a temporary file and linked
+ * into place, as link(2) fails when the name exists. A lock never exists without its holder.
+ */
+async function take(file: string, text: string): Promise<boolean> {
+  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.new`;
+  await fs.writeFile(temp, text);
+  try {
+    await fs.link(temp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+}
+
+/**
+ * Runs `fn` holding an exclusive lock between processes: a file naming its holder (PID and
+ * boot). Node has no flock(2); link(2) is atomic on local filesystems, and the holder's
+ * name lets a later process break the lock of one that crashed.
  */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const text = `${process.pid} ${bootId()} ${Math.random().toString(36).slice(2)}`;
   const started = Date.now();
   let delay = 2;
   for (;;) {
     throwIfAborted(signal, `waiting for the lock ${file}`);
-    try {
-      const handle = await fs.open(file, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      await breakIfStale(file);
-      if (Date.now() - started > WAIT_LIMIT_MS) {
-        throw new CtrError('Unavailable', `Timed out waiting for the lock ${file}`, {
-          hint: 'another ctr process is changing networks; if none is running, remove the file',
-        });
-      }
-      await sleep(delay + Math.random() * delay);
-      delay = Math.min(delay * 2, 50);
+    if (await take(file, text)) break;
+    await breakIfStale(file);
+    if (Date.now() - started > WAIT_LIMIT_MS) {
+      throw new CtrError('Unavailable', `Timed out waiting for the lock ${file}`, {
+        hint: 'another ctr process is changing networks; if none is running, remove the file',
+      });
     }
+    await sleep(delay + Math.random() * delay);
+    delay = Math.min(delay * 2, 50);
   }
   try {
     return await fn();
   } finally {
-    await fs.rm(file, { force: true });
+    if ((await fs.readFile(file, 'latin1').catch(() => undefined)) === text) await fs.rm(file, { force: true });
   }
 }
 
@@ -72,6 +117,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, signal
 export type HostResource = 'iptables' | 'addresses';
 
 /** Runs `fn` holding the host-wide lock on `resource` (see HostResource). */
-export function withHostLock<T>(resource: HostResource, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  return withFileLock(path.join(os.tmpdir(), `ctr-network-${resource}.lock`), fn, signal);
+export async function withHostLock<T>(resource: HostResource, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  await fs.mkdir(HOST_DIR, { recursive: true });
+  return withFileLock(path.join(HOST_DIR, `${resource}.lock`), fn, signal);
 }

@@ -24,7 +24,7 @@ import {
   type PublishedPort,
   type RootEntry,
   type SandboxState,
-  rootRegistry,
+  ROOT_REGISTRY,
 } from './state';
 import type {
   AttachOptions,
@@ -495,7 +495,7 @@ export class NetworkManager {
   /** Removes the namespaces, links and rules of roots whose directory no longer exists. */
   private async gcDeletedRoots(): Promise<string[]> {
     const removed: string[] = [];
-    for (const entry of await readAllJson<RootEntry>(rootRegistry(), true)) {
+    for (const entry of await readAllJson<RootEntry>(ROOT_REGISTRY, true)) {
       if (entry.tag === this.paths.tag) continue;
       if (await fs.stat(`${entry.root}/networks`).then(() => true, () => false)) continue;
       const prefix = tags.root(entry.tag);
@@ -507,7 +507,7 @@ export class NetworkManager {
         if (link.ifalias?.startsWith(prefix)) await run('ip', ['link', 'del', link.ifname]).catch(() => undefined);
       }
       for (const tag of await listTags(prefix)) await removeTagged(tag);
-      await fs.rm(`${rootRegistry()}/${entry.tag}.json`, { force: true });
+      await fs.rm(`${ROOT_REGISTRY}/${entry.tag}.json`, { force: true });
       removed.push(`leftovers of deleted root ${entry.root}`);
     }
     return removed;

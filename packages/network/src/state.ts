@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { PortMapping } from './types';
 
@@ -117,15 +116,15 @@ export class StatePaths {
   async ensure(): Promise<void> {
     await Promise.all([this.nets, this.sandboxes, this.netnsDir, this.runDir].map((d) => fs.mkdir(d, { recursive: true })));
     if (this.registered) return;
-    await fs.mkdir(rootRegistry(), { recursive: true });
+    await fs.mkdir(ROOT_REGISTRY, { recursive: true });
     const entry: RootEntry = { tag: this.tag, root: this.root, runRoot: this.runRoot };
-    await writeJson(path.join(rootRegistry(), `${this.tag}.json`), entry, false);
+    await writeJson(path.join(ROOT_REGISTRY, `${this.tag}.json`), entry, false);
     this.registered = true;
   }
 
   /** Leaves the registry: called when this root has nothing left on the host. */
   async unregister(): Promise<void> {
-    await fs.rm(path.join(rootRegistry(), `${this.tag}.json`), { force: true });
+    await fs.rm(path.join(ROOT_REGISTRY, `${this.tag}.json`), { force: true });
     this.registered = false;
   }
 }
@@ -141,9 +140,14 @@ export interface RootEntry {
   runRoot: string;
 }
 
-export function rootRegistry(): string {
-  return path.join(os.tmpdir(), 'ctr-network-roots');
-}
+/**
+ * What every ctr root on the host shares (the root registry, the host-wide locks). Not in
+ * the temporary directory: every process must find it, whatever its TMPDIR. Under /run, as
+ * what it describes (links, rules, namespaces) dies with the machine.
+ */
+export const HOST_DIR = '/run/ctr-network';
+
+export const ROOT_REGISTRY = path.join(HOST_DIR, 'roots');
 
 /**
  * Writes JSON atomically: temp file, fsync, rename — a crash leaves the old or the new file.

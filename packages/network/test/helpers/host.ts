@@ -5,6 +5,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { NetworkManager, type NetworkManagerOptions } from '@ctr/network';
+import { ROOT_REGISTRY } from '../../src/state';
 
 /**
  * Per-test-file sandboxing for integration tests: each run of a file gets its own state
@@ -76,7 +77,7 @@ export async function makeTestHost(code: string): Promise<TestHost> {
       for (const m of mounts.split('\n')) if (m.includes(root)) out.push(`mount ${m}`);
       const pid = await fs.readFile(path.join(root, 'run', 'network', 'dns.pid'), 'utf8').catch(() => '');
       if (pid) out.push(`dns server ${pid}`);
-      const registered = path.join(os.tmpdir(), 'ctr-network-roots', `${tagOf(root)}.json`);
+      const registered = path.join(ROOT_REGISTRY, `${tagOf(root)}.json`);
       if (final && (await fs.stat(registered).then(() => true, () => false))) out.push(`registry entry ${registered}`);
       return out;
     },
