@@ -1,4 +1,4 @@
-import { linkSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { linkSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CtrError, throwIfAborted } from '@ctr/errors';
@@ -6,9 +6,11 @@ import { errno, storageError, tempName, uniqueHex } from './fs-util';
 
 /**
  * Cross-process mutual exclusion without native addons: a lock is a symlink whose target
- * is the owner's PID and a random token. symlink(2) is atomic, fails if the name exists,
- * and needs no data block (a full disk can still be cleaned up under a lock). A lock
- * whose owner PID is gone (a SIGKILLed process) is stale and is broken by the next waiter.
+ * is the owner's PID, a random token and the boot it was taken in. symlink(2) is atomic,
+ * fails if the name exists, and needs no data block (a full disk can still be cleaned up
+ * under a lock). A lock whose owner PID is gone (a SIGKILLed process) or that was taken
+ * before the machine last started (a power loss: the store outlives its processes, and the
+ * PID may name another process now) is stale and is broken by the next waiter.
  * Inside one process a promise queue orders the waiters, so the file is only contended
  * between processes.
  *
@@ -123,7 +125,7 @@ async function lockFile(file: string, options: LockOptions): Promise<string> {
 /** Create the lock, breaking it once if its owner is dead. The token when we got it. */
 async function attempt(file: string): Promise<string | undefined> {
   for (let tries = 0; tries < 2; tries++) {
-    const token = `${process.pid} ${uniqueHex()}`;
+    const token = `${process.pid} ${uniqueHex()} ${bootId()}`;
     // Held from before the symlink exists: a rival in this process that reads the new link
     // must never judge it a stale link of our own PID and break it.
     state.held.add(token);
@@ -161,7 +163,18 @@ function ownerPid(text: string): number | undefined {
 function isStale(text: string, pid: number): boolean {
   // Our own PID with a token we do not hold: left by an earlier run in this process.
   if (pid === process.pid) return !state.held.has(text);
+  // Locks written before boots were recorded carry no boot: their PID decides alone.
+  const boot = text.split(' ')[2];
+  if (boot !== undefined && boot !== bootId()) return true;
   return !processAlive(pid);
+}
+
+let thisBoot: string | undefined;
+
+/** The kernel's ID for this boot, read once. */
+function bootId(): string {
+  thisBoot ??= readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
+  return thisBoot;
 }
 
 export function processAlive(pid: number): boolean {

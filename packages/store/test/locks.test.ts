@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { acquireLock, withLock } from '@ctr/store';
 import { removeDir, tempDir } from './helpers';
+
+const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
 
 let dir: string;
 beforeEach(async () => (dir = await tempDir('locks')));
@@ -30,6 +32,14 @@ test('a lock left by a dead process is broken by the next caller', async () => {
   await fs.symlink(`${spawnSync('true').pid} deadbeef`, file);
   const release = await acquireLock(file, { timeoutMs: 1000 });
   expect((await fs.readlink(file)).startsWith(`${process.pid} `)).toBe(true);
+  await release();
+});
+
+test('a lock taken before the machine last started is broken, though its PID names a live process again', async () => {
+  const file = path.join(dir, 'x.lock');
+  await fs.symlink(`${process.ppid} deadbeef 00000000-0000-0000-0000-000000000000`, file);
+  const release = await acquireLock(file, { timeoutMs: 1000 });
+  expect(await fs.readlink(file)).toMatch(new RegExp(`^${process.pid} [0-9a-f]+ ${bootId}$`));
   await release();
 });
 
