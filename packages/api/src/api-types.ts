@@ -3,6 +3,7 @@
  * specification (`ContainerCreateRequest`, `HostConfig`, …), for the fields ctr serves.
  * Response shapes are the engine's own types, which already use Docker's field names.
  */
+import type { HealthConfig } from '@ctr/engine';
 
 export interface HostConfig {
   Binds?: string[];
@@ -61,6 +62,7 @@ export interface ContainerCreateRequest {
   Labels?: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig;
   ExposedPorts?: Record<string, Record<string, never>>;
   Volumes?: Record<string, Record<string, never>>;
   HostConfig?: HostConfig;

@@ -1,4 +1,4 @@
-import type { CreateContainerOptions } from '@ctr/engine';
+import type { CreateContainerOptions, HealthConfig } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { Fields } from './fields';
 
@@ -31,6 +31,17 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   set('labels', config.stringMap('Labels'));
   set('stopSignal', config.string('StopSignal') || undefined);
   set('stopTimeout', config.number('StopTimeout'));
+  const health = config.object('Healthcheck');
+  if (health) {
+    const check: HealthConfig = {};
+    const test = health.strings('Test');
+    if (test) check.Test = test;
+    for (const key of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) {
+      const value = health.number(key);
+      if (value) check[key] = value;
+    }
+    options.healthcheck = check;
+  }
 
   const volumes = [...(host.strings('Binds') ?? []), ...(config.keys('Volumes') ?? [])];
   const tmpfs = Object.entries(host.stringMap('Tmpfs') ?? {}).map(([target, opts]) => (opts ? `${target}:${opts}` : target));

@@ -59,6 +59,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     volumes = [], tmpfs = [], mounts = [], network = 'bridge', networkAliases, ip, publish = [], publishAll, restart, autoRemove, log,
     memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpusetCpus, cpusetMems, pidsLimit, oomKillDisable, shmSize, ulimits,
     capAdd, capDrop, noNewPrivileges, seccomp, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
+    healthcheck,
     // The client's part: the name goes in the query, pulls and progress are done before the create, the signal stays local.
     pull: _pull, onPullProgress: _progress, signal: _signal,
     ...rest
@@ -119,6 +120,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     Labels: labels,
     StopSignal: stopSignal,
     StopTimeout: stopTimeout,
+    Healthcheck: healthcheck,
     Volumes: anonymous.length > 0 ? Object.fromEntries(anonymous.map((v) => [v, {}])) : undefined,
     HostConfig: host,
     NetworkingConfig: Object.keys(endpoint).length > 0 ? { EndpointsConfig: { [network]: endpoint } } : undefined,

@@ -73,6 +73,7 @@ async function openEngine(): Promise<CliEngine> {
  */
 export function localEngine(): import('@ctr/engine').Engine {
   const { Engine } = engineModule();
+  const ctr = [process.execPath, path.join(__dirname, '..', 'bin', 'ctr.js'), ...rootFlags()];
   return new Engine({
     ...(engineOptions.root ? { root: engineOptions.root } : {}),
     ...(engineOptions.runRoot ? { runRoot: engineOptions.runRoot } : {}),
@@ -80,7 +81,8 @@ export function localEngine(): import('@ctr/engine').Engine {
       ...(engineOptions.insecureRegistries?.length ? { insecureRegistries: engineOptions.insecureRegistries } : {}),
       ...(engineOptions.registryMirrors?.length ? { mirrors: engineOptions.registryMirrors } : {}),
     },
-    exitCommand: [process.execPath, path.join(__dirname, '..', 'bin', 'ctr.js'), ...rootFlags(), 'container', 'cleanup'],
+    exitCommand: [...ctr, 'container', 'cleanup'],
+    healthcheckCommand: [...ctr, 'healthcheck', 'run'],
   });
 }
 

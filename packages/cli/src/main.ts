@@ -1,7 +1,7 @@
 import { isCtrError } from '@ctr/errors';
 import type { Command, CommandGroup, Io } from './command';
 import { buildCommand } from './commands/build';
-import { containerCommands, containerOnlyCommands } from './commands/containers';
+import { containerCommands, containerOnlyCommands, healthcheckCommands } from './commands/containers';
 import { daemonCommand, dialStdioCommand } from './commands/daemon';
 import { containerFileCommands } from './commands/container-files';
 import { builderPrune, imagePrune } from './commands/prune';
@@ -72,6 +72,7 @@ const groups: CommandGroup[] = [
   { name: 'system', description: 'Manage ctr', commands: [...systemCommands.filter((c) => c.name !== 'version'), ...systemPruneCommands, dialStdioCommand] },
   { name: 'registry', description: 'Run a private registry', commands: registryCommands },
   { name: 'context', description: 'Manage contexts', commands: contextCommands },
+  { name: 'healthcheck', description: 'Run container health checks', commands: healthcheckCommands },
 ];
 
 /** Other names a group's commands answer to (`container list`, `image remove`). */

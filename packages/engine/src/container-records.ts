@@ -4,6 +4,7 @@ import { conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import { readJson, removeLinkIfUnchanged, writeFileAtomic } from '@ctr/store';
 import { ownStartTime, procStat, START_TIME, type MountSpec, type RunOptions } from '@ctr/runtime';
 import type { LogConfig } from './log-config';
+import type { HealthConfig } from '@ctr/image';
 import { isValidContainerName, randomName } from './names';
 
 /** Generated names tried before the ID's short form (Docker tries six). */
@@ -37,6 +38,8 @@ export interface ContainerRecord {
   /** Its restart policy has decided to start it again, and the start has not happened yet. */
   restarting?: boolean;
   log?: LogConfig;
+  /** The health check it runs: its own merged over its image's (none when `NONE`). */
+  healthcheck?: HealthConfig;
 }
 
 /**

@@ -5,9 +5,11 @@ import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import type { NetworkSettings } from '@ctr/network';
+import type { HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
+import { healthcheckFor, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
 import { newId } from './names';
@@ -42,6 +44,8 @@ export interface CreateContainerOptions
   /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
   restart?: string;
   autoRemove?: boolean;
+  /** `--health-cmd` and kin (durations in nanoseconds, as Docker's API has them); merged over the image's HEALTHCHECK; `Test: ['NONE']` turns it off. */
+  healthcheck?: HealthConfig;
   /** When the image is missing: pull it (default), or fail. */
   pull?: 'missing' | 'never' | 'always';
   onPullProgress?: PullOptions['onProgress'];
@@ -117,6 +121,7 @@ export interface ContainerInspect {
     Error: string;
     StartedAt: string;
     FinishedAt: string;
+    Health?: HealthState;
   };
   Image: string;
   ResolvConfPath: string;
@@ -149,6 +154,7 @@ export interface ContainerInspect {
     WorkingDir: string;
     Labels: Record<string, string>;
     StopSignal: string;
+    Healthcheck?: HealthConfig;
   };
   HostConfig: {
     NetworkMode: string;
@@ -395,6 +401,7 @@ export class Containers {
       const allMounts = [...containerMounts, ...tmpfs, ...(options.mounts ?? [])];
 
       const { labels, publish, publishAll, autoRemove, signal, networkAliases, ip } = options;
+      const healthcheck = healthcheckFor(image.config.config?.Healthcheck, options.healthcheck);
       const entry = entrypointList(options.entrypoint);
       const run: RunOptions = {
         ...runtimeOptions(options),
@@ -433,6 +440,7 @@ export class Containers {
         autoRemove: autoRemove ?? false,
         restartCount: 0,
         ...(options.log ? { log: options.log } : {}),
+        ...(healthcheck ? { healthcheck } : {}),
       };
       return {
         created: { id, name, warnings },
@@ -534,6 +542,10 @@ export class Containers {
 
   private async started(record: ContainerRecord): Promise<void> {
     await this.ctx.events.emit('container', 'start', record.id, { name: record.name, image: record.image });
+    // A monitor's scan finds the container; with none, its checks need a timer of their own.
+    if (record.healthcheck && this.ctx.healthcheckCommand && !this.ctx.monitoring()) {
+      leaveTimer(this.ctx.healthcheckCommand, record, (await this.ctx.runtime.state(record.id)).startedAt);
+    }
   }
 
   async wait(ref: string, signal?: AbortSignal): Promise<{ StatusCode: number; OOMKilled: boolean }> {
@@ -634,12 +646,12 @@ export class Containers {
     return this.ctx.runtime.state(record.id);
   }
 
-  private statusText(state: ContainerState, restarting = false): string {
+  private statusText(record: ContainerRecord, state: ContainerState, restarting = false): string {
     const now = Date.now();
     if (restarting) return `Restarting (${state.exitCode}) ${humanDuration(now - new Date(state.finishedAt).getTime())} ago`;
     switch (state.status) {
       case 'running':
-        return `Up ${humanDuration(now - new Date(state.startedAt).getTime())}`;
+        return `Up ${humanDuration(now - new Date(state.startedAt).getTime())}${healthSuffix(healthOf(this.ctx, record, state.startedAt))}`;
       case 'paused':
         return `Up ${humanDuration(now - new Date(state.startedAt).getTime())} (Paused)`;
       case 'exited':
@@ -690,7 +702,7 @@ export class Containers {
         Ports: portsOf(settings),
         Labels: record.labels,
         State: restartingNow(record, state) ? 'restarting' : (STATE_ORDER[state.status] ?? state.status),
-        Status: this.statusText(state, restartingNow(record, state)),
+        Status: this.statusText(record, state, restartingNow(record, state)),
         HostConfig: { NetworkMode: record.network.mode },
         NetworkSettings: { Networks: settings?.Networks ?? {} },
         Mounts: this.mountsOf(record),
@@ -711,6 +723,7 @@ export class Containers {
       all('id', (v) => record.id.startsWith(v)) &&
       all('ancestor', (v) => record.image === v || familiarImageName(record.image) === familiarImageName(v) || record.imageId.includes(v)) &&
       all('exited', (v) => state.status === 'exited' && String(state.exitCode) === v) &&
+      all('health', (v) => (healthOf(this.ctx, record, state.startedAt)?.Status ?? 'none') === v) &&
       // Label filters all have to match (dockerd ANDs them; other keys' values are alternatives).
       (filters.label ?? []).every((v) => {
         const eq = v.indexOf('=');
@@ -747,6 +760,7 @@ export class Containers {
         Error: info.error,
         StartedAt: info.startedAt || '0001-01-01T00:00:00Z',
         FinishedAt: info.finishedAt || '0001-01-01T00:00:00Z',
+        ...(record.healthcheck ? { Health: healthOf(this.ctx, record, info.startedAt) } : {}),
       },
       Image: record.imageId,
       ResolvConfPath: path.join(containerDir, 'resolv.conf'),
@@ -779,6 +793,7 @@ export class Containers {
         WorkingDir: info.spec.process.cwd ?? '/',
         Labels: record.labels,
         StopSignal: info.stopSignal,
+        ...(record.healthcheck ? { Healthcheck: record.healthcheck } : {}),
       },
       HostConfig: {
         NetworkMode: record.network.mode,

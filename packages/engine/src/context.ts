@@ -15,6 +15,7 @@ export interface EngineContext {
   registry(): RegistryClient;
   /** The program conmon runs after a watched container exits while no monitor is here to see it. */
   readonly exitCommand: readonly string[] | undefined;
+  readonly healthcheckCommand: readonly string[] | undefined;
   /** Whether this engine's restart monitor runs (then it, not an exit command, acts on exits). */
   monitoring(): boolean;
 }

@@ -26,6 +26,7 @@ import { dockerfileModule, registryModule } from './lazy-modules';
 import { exportContainer, getArchive, putArchive, statPath, type PathStat, type PutArchiveOptions } from './archive';
 import { containerChanges, type FilesystemChange } from './changes';
 import { RestartMonitor, handleExit, recoverContainers } from './restart';
+import { probe, type HealthState, type ProbeOptions } from './health';
 import { diskUsage, pruneBuildCache, pruneImages, systemPrune, type DiskUsage, type SystemPruneOptions, type SystemPruneResult } from './system';
 import { stats, top, type ContainerStats, type StatsOptions, type TopResult } from './top-stats';
 import { Images, normalizeImageName, type HistoryItem, type ImageInspect, type ImageSummary, type PullOptions, type PushOptions, type RemovedImage, type ResolvedImage } from './images';
@@ -47,6 +48,14 @@ export interface EngineOptions {
    * root — the ctr command passes its own `container cleanup`.
    */
   exitCommand?: string[];
+  /**
+   * Daemonless health checks: a program (and arguments) a detached timer runs every interval
+   * for a started container with a health check while no monitor of this engine runs; then
+   * `--started-at <start> <id>` are appended. It should call `engine.healthcheck(id,
+   * { startedAt })` on the same root and exit with RUN_OVER_EXIT_CODE when that says the run
+   * is over — the ctr command passes its own `healthcheck run`.
+   */
+  healthcheckCommand?: string[];
 }
 
 export interface RunOptions extends CreateContainerOptions, AttachIo {
@@ -123,6 +132,7 @@ export class Engine {
         events: new EventLog(this.root),
         registry: () => (registry ??= new (registryModule().RegistryClient)(this.options.registry ?? {})),
         exitCommand: this.options.exitCommand,
+        healthcheckCommand: this.options.healthcheckCommand,
         monitoring: () => this.monitor !== undefined,
       };
       const images = new Images(ctx);
@@ -457,6 +467,16 @@ export class Engine {
     const { ctx, containers } = await this.ready();
     this.monitor = new RestartMonitor(ctx, containers, options);
     await this.monitor.start();
+  }
+
+  /**
+   * Run container `ref`'s health check once and record its result (`podman healthcheck
+   * run`): Conflict when it has none or is not running (or, with `startedAt`, when the run
+   * that started then is over).
+   */
+  async healthcheck(ref: string, options: ProbeOptions = {}): Promise<HealthState> {
+    const { ctx, containers } = await this.ready();
+    return probe(ctx, await containers.find(ref), options);
   }
 
   /**

@@ -21,5 +21,7 @@ export type { FilesystemChange } from './changes';
 export type { TopResult, ContainerStats, StatsOptions } from './top-stats';
 export type { SystemPruneOptions, SystemPruneResult, DiskUsage } from './system';
 export { shouldRestart } from './restart';
+export { RUN_OVER_EXIT_CODE, runIsOver, type HealthResult, type HealthState, type HealthStatus, type ProbeOptions } from './health';
+export type { HealthConfig } from '@ctr/image';
 export { tarTree } from './tar-tree';
 export { applyConfigChanges } from './config-changes';

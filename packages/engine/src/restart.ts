@@ -5,13 +5,15 @@ import { withLock } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import type { Containers } from './containers';
 import type { EngineContext } from './context';
+import { HealthTimers } from './health';
 
 /**
  * Restart policies, daemonless. While an engine runs its monitor (`engine.startMonitor()`),
  * every container with a restart policy or `autoRemove` that is running is watched through
  * `runtime.wait`; when one exits the policy decides. Containers started later, or by other
  * engine processes, are picked up by a periodic scan. A per-container lock makes two
- * monitors on one root restart a container once.
+ * monitors on one root restart a container once. The same scan keeps the health checks of
+ * running containers on their timers (see health.ts).
  *
  * After a reboot-like loss of the run directory, `recoverContainers` (at the next engine
  * start) starts again the `always` / `unless-stopped` containers that were running.
@@ -59,12 +61,15 @@ export class RestartMonitor {
   private readonly startedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
+  private readonly health: HealthTimers;
 
   constructor(
     private readonly ctx: EngineContext,
     private readonly containers: Containers,
     private readonly options: { scanIntervalMs?: number } = {},
-  ) {}
+  ) {
+    this.health = new HealthTimers(ctx);
+  }
 
   /** Begin watching; resolves after the first scan. */
   async start(): Promise<void> {
@@ -75,6 +80,7 @@ export class RestartMonitor {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    this.health.close();
     this.closing.abort();
     for (const watch of this.watching.values()) watch.abort();
     await this.scanning?.catch(() => undefined);
@@ -90,9 +96,12 @@ export class RestartMonitor {
       try {
         for (const record of await this.containers.records.list()) {
           if (this.closing.signal.aborted) return;
-          if (!watched(record) || this.watching.has(record.id) || this.busy.has(record.id)) continue;
+          const exits = watched(record) && !this.watching.has(record.id) && !this.busy.has(record.id);
+          if (!exits && !record.healthcheck) continue;
           const state = await this.ctx.runtime.state(record.id).catch(() => undefined);
           if (!state) continue;
+          if (state.running) this.health.watch(record, state.startedAt);
+          if (!exits) continue;
           if (state.running) this.watch(record.id);
           else if (state.status === 'exited' && new Date(state.finishedAt).getTime() >= this.startedAt) void this.handleExit(record.id);
         }

@@ -39,3 +39,13 @@ export function collector(): Writable & { text(): string } {
   stream.on('data', (c: Buffer) => chunks.push(c));
   return Object.assign(stream, { text: () => Buffer.concat(chunks).toString('utf8') });
 }
+
+/** Poll until `check` holds (work done in the background); gives the last value after ~15 s. */
+export async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
+  let value = await read();
+  for (let i = 0; i < 150 && !check(value); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    value = await read();
+  }
+  return value;
+}

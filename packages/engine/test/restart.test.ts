@@ -4,17 +4,7 @@ import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Engine, shouldRestart } from '@ctr/engine';
-import { testEngine, type TestEngine } from './fixture';
-
-/** Poll until `check` holds (restarts happen in the background); fails with the last value after ~15 s. */
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
-  let value = await read();
-  for (let i = 0; i < 150 && !check(value); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    value = await read();
-  }
-  return value;
-}
+import { eventually, testEngine, type TestEngine } from './fixture';
 
 /** A reboot empties the cgroup tree too: remove the container's cgroups once its processes are gone. */
 async function removeCgroups(id: string): Promise<void> {

@@ -223,7 +223,21 @@ const kill: Command = {
   },
 };
 
-const simple = (name: string, description: string, action: 'restart' | 'pause' | 'unpause'): Command => ({
+const restart: Command = {
+  name: 'restart',
+  aliases: ['ctr container restart'],
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Restart one or more containers',
+  flags: [{ name: 'time', short: 't', type: 'number', description: 'Seconds to wait before killing the container' }],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    const time = num(args, 'time');
+    return forEachArg(args.positionals, io, (ref) => engine.restart(ref, time !== undefined ? { timeout: time } : {}));
+  },
+};
+
+const simple = (name: string, description: string, action: 'pause' | 'unpause'): Command => ({
   name,
   aliases: [`ctr container ${name}`],
   usage: 'CONTAINER [CONTAINER...]',
@@ -547,13 +561,35 @@ const cleanup: Command = {
   },
 };
 
+const healthcheckRun: Command = {
+  name: 'run',
+  usage: 'CONTAINER',
+  description: "Run a container's health check once and record the result (exit status 0 healthy, 1 not)",
+  flags: [{ name: 'started-at', type: 'string', description: 'Only for the run that started at this time (what the health check timer passes)' }],
+  args: [1, 1],
+  async run(args, io) {
+    const startedAt = str(args, 'started-at');
+    try {
+      const health = await localEngine().healthcheck(args.positionals[0] as string, startedAt ? { startedAt } : {});
+      println(io, health.Status);
+      return health.Status === 'healthy' ? 0 : 1;
+    } catch (error) {
+      const { runIsOver, RUN_OVER_EXIT_CODE } = engineModule();
+      if (startedAt && runIsOver(error)) return RUN_OVER_EXIT_CODE;
+      throw error;
+    }
+  },
+};
+
+export const healthcheckCommands: Command[] = [healthcheckRun];
+
 export const containerCommands: Command[] = [
   run,
   create,
   start,
   stop,
   kill,
-  simple('restart', 'Restart one or more containers', 'restart'),
+  restart,
   simple('pause', 'Pause all processes within one or more containers', 'pause'),
   simple('unpause', 'Unpause all processes within one or more containers', 'unpause'),
   rm,

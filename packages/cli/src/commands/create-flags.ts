@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { CreateOptions } from '@ctr/api';
+import type { HealthConfig } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 
@@ -37,6 +38,12 @@ export const createFlags: FlagSpec[] = [
   { name: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
   { name: 'stop-timeout', type: 'number', description: 'Timeout (in seconds) to stop a container' },
   { name: 'restart', type: 'string', description: 'Restart policy to apply when a container exits', default: 'no' },
+  { name: 'health-cmd', type: 'string', description: 'Command to run to check health' },
+  { name: 'health-interval', type: 'string', valueName: 'duration', description: 'Time between running the check (ms|s|m|h) (default 0s)' },
+  { name: 'health-retries', type: 'number', valueName: 'int', description: 'Consecutive failures needed to report unhealthy' },
+  { name: 'health-start-period', type: 'string', valueName: 'duration', description: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)' },
+  { name: 'health-timeout', type: 'string', valueName: 'duration', description: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
+  { name: 'no-healthcheck', type: 'bool', description: 'Disable any container-specified HEALTHCHECK' },
   { name: 'log-driver', type: 'string', description: 'Logging driver for the container (json-file, local)' },
   { name: 'log-opt', type: 'list', description: 'Log driver options (max-size, max-file)' },
   { name: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
@@ -62,6 +69,39 @@ async function envFiles(files: string[]): Promise<string[]> {
     for (const line of text.split('\n')) if (line.trim() && !line.trimStart().startsWith('#')) out.push(line.trim());
   }
   return out;
+}
+
+/** `--health-*` as the API's Healthcheck (durations in nanoseconds), as docker's CLI builds it. */
+function healthcheckFrom(args: ParsedArgs): HealthConfig | undefined {
+  const cmd = str(args, 'health-cmd');
+  const retries = num(args, 'health-retries');
+  const durations = { Interval: 'health-interval', Timeout: 'health-timeout', StartPeriod: 'health-start-period' } as const;
+  const given = Object.entries(durations).filter(([, flag]) => str(args, flag) !== undefined);
+  if (bool(args, 'no-healthcheck')) {
+    if (cmd !== undefined || retries !== undefined || given.length > 0) throw invalidArgument('--no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  if (cmd === undefined && retries === undefined && given.length === 0) return undefined;
+  const check: HealthConfig = cmd !== undefined ? { Test: ['CMD-SHELL', cmd] } : {};
+  if (retries !== undefined) {
+    if (retries < 0) throw invalidArgument('--health-retries cannot be negative');
+    check.Retries = retries;
+  }
+  if (given.length > 0) {
+    // The Dockerfile package parses Go durations; loaded only when one is given (run's path stays without it).
+    const { parseDuration } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
+    for (const [key, flag] of given) {
+      const text = str(args, flag) as string;
+      let ns: number;
+      try {
+        ns = parseDuration(text);
+      } catch (error) {
+        throw invalidArgument(`invalid argument "${text}" for "--${flag}" flag: ${(error as Error).message}`);
+      }
+      check[key as keyof typeof durations] = ns;
+    }
+  }
+  return check;
 }
 
 /** Turn parsed `run`/`create` flags and positionals into the engine's create options. */
@@ -111,6 +151,7 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   set('pidsLimit', num(args, 'pids-limit'));
   set('stopSignal', str(args, 'stop-signal'));
   set('stopTimeout', num(args, 'stop-timeout'));
+  set('healthcheck', healthcheckFrom(args));
   const logDriver = str(args, 'log-driver');
   const logOptions = list(args, 'log-opt');
   for (const option of logOptions) if (!option.includes('=')) throw invalidArgument(`invalid key value pair format in log-opt: ${option}`);

@@ -1,0 +1,240 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { conflict, isAborted, isCtrError, isNotFound } from '@ctr/errors';
+import type { HealthConfig } from '@ctr/image';
+import { withLock } from '@ctr/store';
+import type { ContainerRecord } from './container-records';
+import type { EngineContext } from './context';
+
+/**
+ * Health checks (`HEALTHCHECK`, `--health-cmd`): a probe is a command run in the container
+ * as an exec; its exit code says healthy (0) or not. Docker's daemon runs the probes; with
+ * no daemon, what runs them is the engine's monitor while one runs (`engine.startMonitor()`,
+ * as ctrd does), else a detached timer the start leaves behind (Podman's way, with a
+ * systemd timer there) that calls the engine's `healthcheckCommand` every interval. The
+ * state lives under the run directory: like Docker's, it starts again with every start.
+ */
+
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface HealthResult {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** Docker's `State.Health`. */
+export interface HealthState {
+  Status: HealthStatus;
+  FailingStreak: number;
+  /** The last five probes, oldest first. */
+  Log: HealthResult[];
+}
+
+/** A health state and the start it belongs to. */
+interface StoredHealth extends HealthState {
+  startedAt: string;
+}
+
+/** Docker's defaults (moby daemon/health.go), in milliseconds. */
+const DEFAULT_INTERVAL_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_RETRIES = 3;
+const KEPT_RESULTS = 5;
+const MAX_OUTPUT_BYTES = 4096;
+/** What the timer's probe command exits with when its container's run is over (its cue to end). */
+export const RUN_OVER_EXIT_CODE = 4;
+
+const ms = (ns: number | undefined): number | undefined => (ns ? Math.round(ns / 1e6) : undefined);
+
+/**
+ * The check a container gets (moby runconfig.Merge): its own test, else the image's; the
+ * durations and retries it leaves at 0 come from the image. `NONE` turns checks off.
+ */
+export function healthcheckFor(image: HealthConfig | undefined, own: HealthConfig | undefined): HealthConfig | undefined {
+  const test = own?.Test && own.Test.length > 0 ? own.Test : image?.Test;
+  if (!test || test.length === 0 || test[0] === 'NONE') return undefined;
+  const check: HealthConfig = { Test: [...test] };
+  for (const key of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) {
+    const value = own?.[key] || image?.[key];
+    if (value) check[key] = value;
+  }
+  return check;
+}
+
+/** The probe's argv: `CMD` runs its words, `CMD-SHELL` its text through `/bin/sh -c`. */
+function probeArgv(test: string[]): string[] {
+  const [kind, ...rest] = test;
+  if (kind === 'CMD-SHELL') return ['/bin/sh', '-c', rest.join(' ')];
+  return kind === 'CMD' ? rest : test;
+}
+
+function healthFile(ctx: EngineContext, id: string): string {
+  return path.join(ctx.runRoot, 'health', `${id}.json`);
+}
+
+function readHealth(ctx: EngineContext, id: string): StoredHealth | undefined {
+  try {
+    return JSON.parse(readFileSync(healthFile(ctx, id), 'utf8')) as StoredHealth;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Health dies with the machine: written atomically, not synced. */
+function writeHealth(ctx: EngineContext, id: string, health: StoredHealth): void {
+  const file = healthFile(ctx, id);
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify(health));
+  renameSync(temp, file);
+}
+
+/** A container's health for inspect and ps: that of its current run, `starting` before its first probe. */
+export function healthOf(ctx: EngineContext, record: ContainerRecord, startedAt: string): HealthState | undefined {
+  if (!record.healthcheck) return undefined;
+  const stored = readHealth(ctx, record.id);
+  if (!stored || stored.startedAt !== startedAt) return { Status: 'starting', FailingStreak: 0, Log: [] };
+  const { startedAt: _run, ...health } = stored;
+  return health;
+}
+
+/** `(healthy)`, `(unhealthy)` or `(health: starting)`, as docker ps writes it after `Up …`. */
+export function healthSuffix(health: HealthState | undefined): string {
+  if (!health) return '';
+  return health.Status === 'starting' ? ' (health: starting)' : ` (${health.Status})`;
+}
+
+/** Output kept from a probe: its first 4 KiB, as Docker keeps. */
+class ProbeOutput extends Writable {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    if (this.size < MAX_OUTPUT_BYTES) {
+      const part = chunk.subarray(0, MAX_OUTPUT_BYTES - this.size);
+      this.chunks.push(part);
+      this.size += part.length;
+    }
+    done();
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+export interface ProbeOptions {
+  /** Probe only the run that started then: a timer left by an earlier run ends. */
+  startedAt?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one probe of a running container and records its result: healthy on exit 0;
+ * otherwise one more failure, unhealthy after `Retries` in a row, except that failures
+ * within the start period do not count. A change of status is a `health_status` event.
+ */
+export async function probe(ctx: EngineContext, record: ContainerRecord, options: ProbeOptions = {}): Promise<HealthState> {
+  const check = record.healthcheck;
+  if (!check) throw conflict(`container ${record.name} has no healthcheck configured`, { hint: 'give it one with --health-cmd or HEALTHCHECK in its Dockerfile' });
+  const state = await ctx.runtime.state(record.id);
+  const over = !state.running || (options.startedAt !== undefined && state.startedAt !== options.startedAt);
+  if (over) throw conflict(`container ${record.name} is not running`, { details: { runOver: true } });
+  const output = new ProbeOutput();
+  const timeoutMs = ms(check.Timeout) ?? DEFAULT_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const start = new Date();
+  let exitCode: number;
+  try {
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    exitCode = (await ctx.runtime.exec(record.id, { cmd: probeArgv(check.Test ?? []), stdout: output, stderr: output, signal })).exitCode;
+  } catch (error) {
+    if (!isAborted(error) || !timeout.aborted) throw error;
+    // As Docker: the probe is left to finish; its result no longer counts.
+    exitCode = -1;
+    output.write(Buffer.from(`Health check exceeded timeout (${timeoutMs / 1000}s)`));
+  }
+  const result: HealthResult = { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: exitCode, Output: output.text() };
+  const lock = path.join(ctx.runRoot, 'health', `${record.id}.lock`);
+  mkdirSync(path.dirname(lock), { recursive: true });
+  return withLock(lock, async () => {
+    const before = healthOf(ctx, record, state.startedAt) ?? { Status: 'starting', FailingStreak: 0, Log: [] };
+    const next: HealthState = { ...before, Log: [...before.Log, result].slice(-KEPT_RESULTS) };
+    const inStartPeriod = Date.now() - Date.parse(state.startedAt) < (ms(check.StartPeriod) ?? 0);
+    if (exitCode === 0) {
+      next.Status = 'healthy';
+      next.FailingStreak = 0;
+    } else if (!(inStartPeriod && before.Status === 'starting')) {
+      next.FailingStreak = before.FailingStreak + 1;
+      if (next.FailingStreak >= (check.Retries || DEFAULT_RETRIES)) next.Status = 'unhealthy';
+    }
+    writeHealth(ctx, record.id, { ...next, startedAt: state.startedAt });
+    if (next.Status !== before.Status) {
+      await ctx.events.emit('container', `health_status: ${next.Status}`, record.id, { name: record.name, image: record.image });
+    }
+    return next;
+  });
+}
+
+/** Whether a probe failed because its container's run is over, or the container is gone (a timer's cue to end). */
+export function runIsOver(error: unknown): boolean {
+  return isNotFound(error) || (isCtrError(error) && error.details.runOver === true);
+}
+
+export function intervalOf(check: HealthConfig): number {
+  return ms(check.Interval) ?? DEFAULT_INTERVAL_MS;
+}
+
+/**
+ * The timer a start leaves behind when no monitor runs: a detached shell that sleeps an
+ * interval and runs the probe command (the container's ID and start appended) until that
+ * command says the run is over. A shell, not a Node process: it waits, and costs a
+ * process's few hundred kilobytes, for as long as the container runs.
+ */
+export function leaveTimer(command: readonly string[], record: ContainerRecord, startedAt: string): void {
+  const check = record.healthcheck;
+  if (!check) return;
+  const script = `i=$1; shift; while sleep "$i"; do "$@" >/dev/null 2>&1; [ $? -eq ${RUN_OVER_EXIT_CODE} ] && exit 0; done`;
+  const args = ['-c', script, 'ctr-healthcheck', String(intervalOf(check) / 1000), ...command, '--started-at', startedAt, record.id];
+  spawn('/bin/sh', args, { detached: true, stdio: 'ignore' }).unref();
+}
+
+/** The monitor's probes: one timer per running container with a check, for its current run. */
+export class HealthTimers {
+  private readonly timers = new Map<string, { startedAt: string; timer: NodeJS.Timeout }>();
+
+  constructor(private readonly ctx: EngineContext) {}
+
+  watch(record: ContainerRecord, startedAt: string): void {
+    const check = record.healthcheck;
+    const current = this.timers.get(record.id);
+    if (!check || current?.startedAt === startedAt) return;
+    if (current) clearTimeout(current.timer);
+    const next = (): void => {
+      const timer = setTimeout(() => {
+        // A newer run's timer, or close(), may have taken this one's place meanwhile.
+        const mine = (): boolean => this.timers.get(record.id)?.timer === timer;
+        probe(this.ctx, record, { startedAt }).then(
+          () => mine() && next(),
+          (error: unknown) => {
+            if (!mine()) return;
+            if (runIsOver(error)) this.timers.delete(record.id);
+            else next();
+          },
+        );
+      }, intervalOf(check));
+      timer.unref();
+      this.timers.set(record.id, { startedAt, timer });
+    };
+    next();
+  }
+
+  close(): void {
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+}
