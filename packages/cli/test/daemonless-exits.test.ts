@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 /**
@@ -65,4 +66,41 @@ test('an attached run with a restart policy is restarted after it exits, as a de
   expect(run).toMatchObject({ code: 3, stdout: 'once\n' });
   const settled = async (): Promise<boolean> => (await ctr('inspect', '--format', '{{.RestartCount}} {{.State.Status}}', 'attached-flaky')).stdout.trim() === '1 exited';
   expect(await eventually(settled)).toBe(true);
+});
+
+/** The PIDs of processes whose command line names `word` (the health check timers of a container). */
+function processesNaming(word: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(word);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+test('--health-cmd checks a detached container with no ctr process running, until it is removed', async () => {
+  const run = await ctr('run', '-d', '--name', 'checked', '--health-cmd', 'test -e /proc/1', '--health-interval', '200ms', '--network', 'none', 'busybox', 'sleep', '60');
+  expect(run.code).toBe(0);
+  const id = run.stdout.trim();
+  expect(await eventually(async () => (await ctr('ps', '--filter', 'health=healthy', '--format', '{{.Names}} {{.Status}}')).stdout.includes('checked Up'))).toBe(true);
+  expect(processesNaming(id)).not.toEqual([]);
+  expect(await ctr('healthcheck', 'run', 'checked')).toEqual({ code: 0, stdout: 'healthy\n', stderr: '' });
+  expect((await ctr('rm', '-f', 'checked')).code).toBe(0);
+  expect(await eventually(async () => processesNaming(id).length === 0)).toBe(true);
+});
+
+test('--no-healthcheck with a --health-* option is refused', async () => {
+  const result = await ctr('create', '--no-healthcheck', '--health-retries', '2', 'busybox');
+  expect(result.code).toBe(125);
+  expect(result.stderr).toContain('--no-healthcheck conflicts with --health-* options');
+});
+
+test('a --health-interval that is no duration names the flag', async () => {
+  const result = await ctr('create', '--health-interval', '5 minutes', 'busybox');
+  expect(result.code).toBe(125);
+  expect(result.stderr).toContain('invalid argument "5 minutes" for "--health-interval" flag: time: invalid duration "5 minutes"');
 });
