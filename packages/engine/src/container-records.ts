@@ -38,6 +38,11 @@ export interface ContainerRecord {
   /** Its restart policy has decided to start it again, and the start has not happened yet. */
   restarting?: boolean;
   log?: LogConfig;
+  /**
+   * What it runs as, its own options merged over its image's as dockerd merges them at
+   * create (inspect's `Config`); absent in records written before it was kept.
+   */
+  config?: { User: string; Entrypoint: string[] | null; Cmd: string[] | null };
   /** The health check it runs: its own merged over its image's (none when `NONE`). */
   healthcheck?: HealthConfig;
 }

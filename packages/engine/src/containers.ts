@@ -5,7 +5,7 @@ import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import type { NetworkSettings } from '@ctr/network';
-import type { HealthConfig } from '@ctr/image';
+import type { ContainerConfig, HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
@@ -259,6 +259,18 @@ function entrypointList(entrypoint: string[] | string | undefined): string[] | u
   return entrypoint;
 }
 
+/**
+ * moby's runconfig.Merge for what it runs: the image's user, entrypoint and command where
+ * the container gives none, except that an entrypoint of its own drops the image's command.
+ */
+function mergedConfig(image: ContainerConfig, user: string | undefined, entrypoint: string[] | undefined, cmd: string[] | undefined): NonNullable<ContainerRecord['config']> {
+  return {
+    User: user ?? image.User ?? '',
+    Entrypoint: entrypoint ?? image.Entrypoint ?? null,
+    Cmd: cmd ?? (entrypoint === undefined ? (image.Cmd ?? null) : null),
+  };
+}
+
 export class Containers {
   readonly records: ContainerRecords;
 
@@ -441,6 +453,7 @@ export class Containers {
         restartCount: 0,
         ...(options.log ? { log: options.log } : {}),
         ...(healthcheck ? { healthcheck } : {}),
+        config: mergedConfig(image.config.config ?? {}, options.user, entry, options.cmd),
       };
       return {
         created: { id, name, warnings },
@@ -777,7 +790,7 @@ export class Containers {
       Config: {
         Hostname: info.spec.hostname ?? record.id.slice(0, 12),
         Domainname: run.domainname ?? '',
-        User: run.user ?? '',
+        User: record.config?.User ?? run.user ?? '',
         AttachStdin: info.openStdin,
         AttachStdout: true,
         AttachStderr: true,
@@ -787,8 +800,8 @@ export class Containers {
         StdinOnce: info.openStdin,
         Volumes: anonymousTargets.length > 0 ? Object.fromEntries(anonymousTargets.map((target) => [target, {}])) : null,
         Env: info.spec.process.env ?? [],
-        Cmd: run.cmd ?? null,
-        Entrypoint: run.entrypoint ?? null,
+        Cmd: record.config ? record.config.Cmd : (run.cmd ?? null),
+        Entrypoint: record.config ? record.config.Entrypoint : (run.entrypoint ?? null),
         Image: record.image,
         WorkingDir: info.spec.process.cwd ?? '/',
         Labels: record.labels,

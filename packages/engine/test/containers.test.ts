@@ -20,6 +20,21 @@ describe('engine containers (runc, conmon, overlayfs)', () => {
     expect(stderr.text()).toBe('err\n');
   });
 
+  test("inspect's Config has the image's user, entrypoint and command where the container gives none, as dockerd merges them", async () => {
+    const context = join(t.root, 'merge-context');
+    await mkdir(context);
+    await writeFile(join(context, 'Dockerfile'), 'FROM busybox\nUSER 1000\nENTRYPOINT ["sh", "-c"]\nCMD ["echo hi"]\n');
+    await t.engine.build({ context, tags: ['merged:1'] });
+    const config = async (options: { cmd?: string[]; entrypoint?: string; user?: string }): Promise<unknown> => {
+      const { id } = await t.engine.create({ image: 'merged:1', network: 'none', pull: 'never', ...options });
+      const { User, Entrypoint, Cmd } = (await t.engine.inspect(id)).Config;
+      return { User, Entrypoint, Cmd };
+    };
+    expect(await config({})).toEqual({ User: '1000', Entrypoint: ['sh', '-c'], Cmd: ['echo hi'] });
+    expect(await config({ cmd: ['echo own'], user: '0' })).toEqual({ User: '0', Entrypoint: ['sh', '-c'], Cmd: ['echo own'] });
+    expect(await config({ entrypoint: 'env' })).toEqual({ User: '1000', Entrypoint: ['env'], Cmd: null });
+  });
+
   test('autoRemove removes the container after it exits', async () => {
     const { id } = await t.engine.run({ image: 'busybox', cmd: ['true'], network: 'none', autoRemove: true });
     expect((await t.engine.ps({ all: true })).map((c) => c.Id)).not.toContain(id);
