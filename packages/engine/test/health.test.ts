@@ -68,7 +68,7 @@ test('a change of status is a health_status event', async () => {
   await t.engine.healthcheck(id);
   await t.engine.healthcheck(id);
   const events: EngineEvent[] = [];
-  for await (const e of t.engine.events({ since: String(since), until: String(Date.now() / 1000 + 1), filters: { container: [id] } })) events.push(e);
+  for await (const e of t.engine.events({ since, until: Date.now() / 1000 + 1, filters: { container: [id] } })) events.push(e);
   expect(events.filter((e) => e.Action.startsWith('health_status')).map((e) => e.Action)).toEqual(['health_status: healthy']);
 });
 
