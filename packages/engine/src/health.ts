@@ -7,6 +7,7 @@ import type { HealthConfig } from '@ctr/image';
 import { withLock } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
+import { dockerfileModule } from './lazy-modules';
 
 /**
  * Health checks (`HEALTHCHECK`, `--health-cmd`): a probe is a command run in the container
@@ -156,7 +157,7 @@ export async function probe(ctx: EngineContext, record: ContainerRecord, options
     if (!isAborted(error) || !timeout.aborted) throw error;
     // As Docker: the probe is left to finish; its result no longer counts.
     exitCode = -1;
-    output.write(Buffer.from(`Health check exceeded timeout (${timeoutMs / 1000}s)`));
+    output.write(Buffer.from(`Health check exceeded timeout (${dockerfileModule().formatDuration(timeoutMs * 1e6)})`));
   }
   const result: HealthResult = { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: exitCode, Output: output.text() };
   const lock = path.join(ctx.runRoot, 'health', `${record.id}.lock`);
