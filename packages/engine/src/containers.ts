@@ -9,7 +9,7 @@ import type { ContainerConfig, HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
-import { healthcheckFor, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
+import { forgetHealth, healthcheckFor, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
 import { newId } from './names';
@@ -652,6 +652,7 @@ export class Containers {
       this.records.remove(record.id),
       this.records.releaseName(record.name, record.id),
       this.ctx.events.emit('container', 'destroy', record.id, { name: record.name, image: record.image }),
+      ...(record.healthcheck ? [forgetHealth(this.ctx, record.id)] : []),
     ]);
   }
 

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { conflict, isAborted, isCtrError, isNotFound } from '@ctr/errors';
 import type { HealthConfig } from '@ctr/image';
-import { withLock } from '@ctr/store';
+import { withLock, writeFileAtomic } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 import { dockerfileModule } from './lazy-modules';
@@ -85,22 +85,22 @@ function readHealth(ctx: EngineContext, id: string): StoredHealth | undefined {
   }
 }
 
-/** Health dies with the machine: written atomically, not synced. */
-function writeHealth(ctx: EngineContext, id: string, health: StoredHealth): void {
-  const file = healthFile(ctx, id);
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(health));
-  renameSync(temp, file);
-}
-
-/** A container's health for inspect and ps: that of its current run, `starting` before its first probe. */
-export function healthOf(ctx: EngineContext, record: ContainerRecord, startedAt: string): HealthState | undefined {
-  if (!record.healthcheck) return undefined;
-  const stored = readHealth(ctx, record.id);
+/** The health of the run that started at `startedAt`: `starting` before its first probe. */
+function healthOfRun(ctx: EngineContext, id: string, startedAt: string): HealthState {
+  const stored = readHealth(ctx, id);
   if (!stored || stored.startedAt !== startedAt) return { Status: 'starting', FailingStreak: 0, Log: [] };
   const { startedAt: _run, ...health } = stored;
   return health;
+}
+
+/** A container's health for inspect and ps: that of its current run; none without a check. */
+export function healthOf(ctx: EngineContext, record: ContainerRecord, startedAt: string): HealthState | undefined {
+  return record.healthcheck ? healthOfRun(ctx, record.id, startedAt) : undefined;
+}
+
+/** A removed container's health goes with it. */
+export async function forgetHealth(ctx: EngineContext, id: string): Promise<void> {
+  await fs.rm(healthFile(ctx, id), { force: true });
 }
 
 /** `(healthy)`, `(unhealthy)` or `(health: starting)`, as docker ps writes it after `Up …`. */
@@ -160,10 +160,10 @@ export async function probe(ctx: EngineContext, record: ContainerRecord, options
     output.write(Buffer.from(`Health check exceeded timeout (${dockerfileModule().formatDuration(timeoutMs * 1e6)})`));
   }
   const result: HealthResult = { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: exitCode, Output: output.text() };
-  const lock = path.join(ctx.runRoot, 'health', `${record.id}.lock`);
-  mkdirSync(path.dirname(lock), { recursive: true });
-  return withLock(lock, async () => {
-    const before = healthOf(ctx, record, state.startedAt) ?? { Status: 'starting', FailingStreak: 0, Log: [] };
+  const file = healthFile(ctx, record.id);
+  mkdirSync(path.dirname(file), { recursive: true });
+  return withLock(`${file}.lock`, async () => {
+    const before = healthOfRun(ctx, record.id, state.startedAt);
     const next: HealthState = { ...before, Log: [...before.Log, result].slice(-KEPT_RESULTS) };
     const inStartPeriod = Date.now() - Date.parse(state.startedAt) < (ms(check.StartPeriod) ?? 0);
     if (exitCode === 0) {
@@ -173,7 +173,8 @@ export async function probe(ctx: EngineContext, record: ContainerRecord, options
       next.FailingStreak = before.FailingStreak + 1;
       if (next.FailingStreak >= (check.Retries || DEFAULT_RETRIES)) next.Status = 'unhealthy';
     }
-    writeHealth(ctx, record.id, { ...next, startedAt: state.startedAt });
+    // Health dies with the machine: replaced whole for readers, not synced.
+    await writeFileAtomic(file, JSON.stringify({ ...next, startedAt: state.startedAt }), { durable: false });
     if (next.Status !== before.Status) {
       await ctx.events.emit('container', `health_status: ${next.Status}`, record.id, { name: record.name, image: record.image });
     }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,4 +118,11 @@ test('a monitor probes running containers on their interval', async () => {
   } finally {
     await monitor.close();
   }
+});
+
+test('a removed container leaves no health state behind', async () => {
+  const id = await started('hc-removed', ['CMD', 'true']);
+  await t.engine.healthcheck(id);
+  await t.engine.remove(id, { force: true });
+  expect(existsSync(join(t.runRoot, 'health', `${id}.json`))).toBe(false);
 });

@@ -48,16 +48,15 @@ async function breakIfStale(file: string): Promise<void> {
     throw e;
   }
   try {
-    if ((await fs.readFile(aside, 'latin1')) !== text) await fs.link(aside, file).catch(ignoreCode('EEXIST'));
+    if ((await fs.readFile(aside, 'latin1')) !== text) {
+      // Put back, unless a live holder has taken the name meanwhile.
+      await fs.link(aside, file).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+    }
   } finally {
     await fs.rm(aside, { force: true });
   }
-}
-
-function ignoreCode(code: string): (e: NodeJS.ErrnoException) => void {
-  return (e) => {
-    if (e.code !== code) throw e;
-  };
 }
 
 /**
