@@ -8,6 +8,11 @@ function flagLine(flag: FlagSpec): [string, string] {
   return [`  ${names}${value}`, `${flag.description}${fallback}`];
 }
 
+/** A command's long description starts with its one-line summary, which is all a listing shows (cobra's Short). */
+function summary(description: string): string {
+  return description.split('\n', 1)[0];
+}
+
 function columns(rows: [string, string][]): string {
   const width = Math.max(...rows.map(([left]) => left.length)) + 3;
   return rows.map(([left, right]) => `${left.padEnd(width)}${right}`.trimEnd()).join('\n');
@@ -26,7 +31,7 @@ export function groupHelp(group: CommandGroup): string {
   return [
     `\nUsage:  ctr ${group.name} COMMAND\n`,
     `${group.description}\n`,
-    `Commands:\n${columns(group.commands.map((c) => [`  ${c.name}`, c.description]))}\n`,
+    `Commands:\n${columns(group.commands.map((c) => [`  ${c.name}`, summary(c.description)]))}\n`,
     `Run 'ctr ${group.name} COMMAND --help' for more information on a command.\n`,
   ].join('\n');
 }
@@ -35,7 +40,7 @@ export function mainHelp(common: Command[], groups: CommandGroup[], globalFlags:
   return [
     '\nUsage:  ctr [OPTIONS] COMMAND\n',
     'Docker, rebuilt as Node packages: build, run and ship containers, no daemon needed\n',
-    `Common Commands:\n${columns(common.map((c) => [`  ${c.name}`, c.description]))}\n`,
+    `Common Commands:\n${columns(common.map((c) => [`  ${c.name}`, summary(c.description)]))}\n`,
     `Management Commands:\n${columns(groups.map((g) => [`  ${g.name}`, g.description]))}\n`,
     `Global Options:\n${columns(globalFlags.map(flagLine))}\n`,
     "Run 'ctr COMMAND --help' for more information on a command.\n",

@@ -31,7 +31,7 @@ const prune = pruneCommand({
 const df: Command = {
   name: 'df',
   usage: '[OPTIONS]',
-  description: 'Show docker disk usage',
+  description: 'Show ctr disk usage',
   flags: [
     { name: 'format', type: 'string', description: 'Format output using a custom template' },
   ],

@@ -1,0 +1,23 @@
+import type { Command, CommandGroup } from '../src/command';
+import { commandHelp, groupHelp } from '../src/help';
+
+const cp: Command = {
+  name: 'cp',
+  usage: 'CONTAINER:SRC_PATH DEST_PATH',
+  description: "Copy files/folders between a container and the local filesystem\n\nUse '-' as the source to read a tar archive from stdin.",
+  flags: [],
+  run: async () => 0,
+};
+
+describe('help text like docker', () => {
+  test("a group's listing shows only the first line of each command's description", () => {
+    const group: CommandGroup = { name: 'container', description: 'Manage containers', commands: [cp] };
+    const listing = groupHelp(group);
+    expect(listing).toContain('  cp   Copy files/folders between a container and the local filesystem\n');
+    expect(listing).not.toContain("Use '-'");
+  });
+
+  test("a command's own help shows its whole description", () => {
+    expect(commandHelp('ctr container cp', cp)).toContain("Use '-' as the source to read a tar archive from stdin.");
+  });
+});
