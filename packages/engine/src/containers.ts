@@ -13,6 +13,7 @@ import { forgetHealth, healthcheckFor, healthOf, healthSuffix, leaveTimer, type 
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
 import { newId } from './names';
+import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } from './resources';
 import { type LogConfig, logSettings } from './log-config';
 import { underRestartLock, watched } from './restart';
 import { unlessThisProcessRuns } from './exit-command';
@@ -164,10 +165,7 @@ export interface ContainerInspect {
     ReadonlyRootfs: boolean;
     Binds: string[];
     PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }>>;
-    Memory: number;
-    NanoCpus: number;
-    PidsLimit: number | null;
-  };
+  } & HostResources;
   GraphDriver: { Name: string; Data: Record<string, string> };
   Mounts: InspectMount[];
   NetworkSettings: InspectNetworkSettings;
@@ -821,9 +819,7 @@ export class Containers {
         PortBindings: Object.fromEntries(
           Object.entries(settings.Ports).map(([port, bindings]) => [port, (bindings ?? []).map((b) => ({ HostIp: b.HostIp, HostPort: b.HostPort }))]),
         ),
-        Memory: typeof run.memory === 'number' ? run.memory : 0,
-        NanoCpus: typeof run.cpus === 'number' ? Math.round(run.cpus * 1e9) : 0,
-        PidsLimit: run.pidsLimit ?? null,
+        ...hostResources(run, info.spec),
       },
       GraphDriver: { Name: 'overlay2', Data: { MergedDir: record.rootfs } },
       Mounts: this.mountsOf(record),
@@ -874,6 +870,27 @@ export class Containers {
     await this.records.confirmName(newName, record.id);
     await this.records.releaseName(record.name, record.id);
     await this.ctx.events.emit('container', 'rename', record.id, { name: newName, oldName: `/${record.name}` });
+  }
+
+  /**
+   * `docker update`: new resource limits, in force at once for a running container and
+   * kept for its later starts, and a new restart policy.
+   */
+  async update(ref: string, options: UpdateOptions): Promise<void> {
+    const found = await this.find(ref);
+    const restartPolicy = options.restart ? parseRestartPolicy(options.restart) : undefined;
+    if (restartPolicy && restartPolicy.name !== 'no' && found.autoRemove) {
+      throw conflict('Restart policy cannot be updated because AutoRemove is enabled for the container');
+    }
+    // Under the restart lock: a restart decided meanwhile reads the policy written here.
+    await underRestartLock(this.ctx, found.id, async () => {
+      const record = await this.records.read(found.id);
+      const info = await this.ctx.runtime.inspect(record.id);
+      const run = mergeUpdate(record.run, hostResources(record.run, info.spec), options);
+      await this.ctx.runtime.update(record.id, run);
+      await this.records.write({ ...record, run, ...(restartPolicy ? { restartPolicy } : {}) });
+    });
+    await this.ctx.events.emit('container', 'update', found.id, { name: found.name });
   }
 
   /**

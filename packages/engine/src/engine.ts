@@ -27,6 +27,7 @@ import { exportContainer, getArchive, putArchive, statPath, type PathStat, type 
 import { containerChanges, type FilesystemChange } from './changes';
 import { RestartMonitor, handleExit, recoverContainers } from './restart';
 import { probe, type HealthState, type ProbeOptions } from './health';
+import type { UpdateOptions } from './resources';
 import { diskUsage, pruneBuildCache, pruneImages, systemPrune, type DiskUsage, type SystemPruneOptions, type SystemPruneResult } from './system';
 import { stats, top, type ContainerStats, type StatsOptions, type TopResult } from './top-stats';
 import { Images, normalizeImageName, type HistoryItem, type ImageInspect, type ImageSummary, type PullOptions, type PushOptions, type RemovedImage, type ResolvedImage } from './images';
@@ -338,6 +339,11 @@ export class Engine {
 
   async rename(container: string, name: string): Promise<void> {
     return (await this.ready()).containers.rename(container, name);
+  }
+
+  /** `docker update`: change a container's resource limits (live, if it runs) and its restart policy. */
+  async update(container: string, options: UpdateOptions): Promise<void> {
+    return (await this.ready()).containers.update(container, options);
   }
 
   async pruneContainers(): Promise<{ ContainersDeleted: string[] }> {

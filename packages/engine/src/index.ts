@@ -8,6 +8,7 @@ export type { BuildState } from './build-backend';
 export type { ImportBusyboxOptions } from './busybox-image';
 export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, InspectMount } from './containers';
 export type { LogConfig } from './log-config';
+export type { HostResources, UpdateOptions } from './resources';
 export { normalizeImageName, familiarImageName, splitRepoTag } from './images';
 export type { ImageInspect, ImageSummary, HistoryItem, PullOptions, PushOptions, RemovedImage, ResolvedImage } from './images';
 export type { AuthConfig } from '@ctr/registry';

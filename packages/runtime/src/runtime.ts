@@ -12,12 +12,12 @@ import { startFailure } from './exit-codes';
 import { checkTerminalSize, resizeTerminal } from './terminal-size';
 import { checkRuntimeVersionOnce, findExecutable, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
 import { readLogs } from './logs';
-import type { Spec } from './oci-spec';
+import type { LinuxResources, Spec } from './oci-spec';
 import { prepareRootfs } from './rootfs-prepare';
 import { Runc } from './runc';
 import { parseSignal } from './signals';
 import { generateSpec } from './spec/generate-spec';
-import { checkWorkingDir } from './spec/spec-opts';
+import { checkWorkingDir, withResources } from './spec/spec-opts';
 import { parseBytes } from './spec/units';
 import { resolveUser } from './spec/user';
 import type {
@@ -30,6 +30,7 @@ import type {
   ExitStatus,
   LogEntry,
   LogsOptions,
+  RunOptions,
 } from './types';
 
 export interface RuntimeOptions {
@@ -382,6 +383,25 @@ export class Runtime {
     if (!state.paused) throw conflict(`Container ${id} is not paused`);
     await runc.resume(id);
     await d.update({ status: 'running' });
+  }
+
+  /**
+   * `docker update`: the container's resource limits become those `run` asks for (its
+   * memory, CPU and pids options; the rest is ignored). A live container gets them at once
+   * through `runc update`, and every later start from its spec. A limit the kernel refuses
+   * (memory below what the container uses) changes nothing.
+   */
+  async update(id: string, run: RunOptions): Promise<void> {
+    const d = this.dir(id);
+    const tools = await this.setup();
+    const [state, spec] = await Promise.all([this.state(id), fs.readFile(d.config, 'utf8').then((text) => JSON.parse(text) as Spec)]);
+    const { devices } = spec.linux.resources ?? {};
+    const updated: Spec = { ...spec, linux: { ...spec.linux, resources: devices ? { devices } : {} } };
+    withResources(run, { id, rootfs: spec.root.path, swapAccounting: tools.swap })(updated);
+    if (state.running) await tools.runc.run(['update', ...runcUpdateFlags(updated.linux.resources ?? {}), id]);
+    const temp = `${d.config}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(updated));
+    renameSync(temp, d.config);
   }
 
   async restart(id: string, options: StopOptions = {}): Promise<void> {
@@ -747,4 +767,25 @@ function waitForFile(dir: string, name: string, ms: number, signal?: AbortSignal
     // The file may have appeared before the watch began.
     if (existsSync(path.join(dir, name))) finish();
   });
+}
+
+/**
+ * `runc update`'s flags for a whole set of limits. Flags name every limit, so one the new
+ * set lacks is lifted: pids to `max`; memory and CPU limits are never lifted by `docker
+ * update` (0 there means "unchanged"), so the engine never asks for that.
+ */
+function runcUpdateFlags(resources: LinuxResources): string[] {
+  const { memory = {}, cpu = {}, pids } = resources;
+  const flags: Array<[string, number | string | undefined]> = [
+    ['--memory', memory.limit],
+    ['--memory-swap', memory.swap],
+    ['--memory-reservation', memory.reservation],
+    ['--cpu-share', cpu.shares],
+    ['--cpu-quota', cpu.quota],
+    ['--cpu-period', cpu.period],
+    ['--cpuset-cpus', cpu.cpus],
+    ['--cpuset-mems', cpu.mems],
+    ['--pids-limit', pids?.limit ?? -1],
+  ];
+  return flags.flatMap(([flag, value]) => (value === undefined ? [] : [`${flag}=${value}`]));
 }

@@ -1,0 +1,107 @@
+import { conflict } from '@ctr/errors';
+import { parseBytes, type RunOptions, type Spec } from '@ctr/runtime';
+
+/**
+ * `docker update`: new limits for a container, as a library call. A field left out, or 0
+ * (Docker's "unchanged"), keeps the current value; `pidsLimit` 0 or -1 lifts the limit.
+ */
+export interface UpdateOptions {
+  /** Bytes or a Docker size string (`512m`). */
+  memory?: number | string;
+  /** Memory + swap; -1 for unlimited swap. */
+  memorySwap?: number | string;
+  memoryReservation?: number | string;
+  cpus?: number | string;
+  cpuShares?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;
+  /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
+  restart?: string;
+}
+
+/** The limits inspect's `HostConfig` shows, Docker's field names. */
+export interface HostResources {
+  Memory: number;
+  MemorySwap: number;
+  MemoryReservation: number;
+  NanoCpus: number;
+  CpuShares: number;
+  CpuQuota: number;
+  CpuPeriod: number;
+  CpusetCpus: string;
+  CpusetMems: string;
+  PidsLimit: number | null;
+  OomKillDisable: boolean;
+  ShmSize: number;
+  Ulimits: Array<{ Name: string; Soft: number; Hard: number }> | null;
+}
+
+const given = <T>(value: T | undefined | 0 | ''): value is T => value !== undefined && value !== 0 && value !== '';
+
+/**
+ * The limits in force: what the spec holds, in bytes, where runc reads them. A memory
+ * limit with no swap limit in the spec means the kernel does not account swap (dockerd
+ * then shows -1 too).
+ */
+export function hostResources(run: RunOptions, spec: Spec): HostResources {
+  const { memory = {}, pids } = spec.linux.resources ?? {};
+  const shm = spec.mounts.find((m) => m.destination === '/dev/shm')?.options?.find((o) => o.startsWith('size='));
+  return {
+    Memory: memory.limit ?? 0,
+    MemorySwap: memory.swap ?? (memory.limit ? -1 : 0),
+    MemoryReservation: memory.reservation ?? 0,
+    NanoCpus: given(run.cpus) ? Math.round(Number(run.cpus) * 1e9) : 0,
+    CpuShares: run.cpuShares ?? 0,
+    CpuQuota: run.cpuQuota ?? 0,
+    CpuPeriod: run.cpuPeriod ?? 0,
+    CpusetCpus: run.cpusetCpus ?? '',
+    CpusetMems: run.cpusetMems ?? '',
+    PidsLimit: pids?.limit ?? null,
+    OomKillDisable: run.oomKillDisable ?? false,
+    ShmSize: shm ? Number(shm.slice('size='.length)) : 0,
+    Ulimits: run.ulimits?.length ? run.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) : null,
+  };
+}
+
+/**
+ * A container's run options with an update's limits merged in, refused as moby refuses
+ * them: `--cpus` and a CFS quota or period exclude each other across the two, and a memory
+ * limit may not pass the swap limit already in force unless the update sets swap too. One
+ * difference, chosen on purpose: a container that had no memory limit takes one alone
+ * (dockerd asks for `--memory-swap` as well), with swap at twice memory as at create.
+ */
+export function mergeUpdate(run: RunOptions, current: HostResources, update: UpdateOptions): RunOptions {
+  const refuse = (message: string): never => {
+    throw conflict(`Conflicting options: ${message}`);
+  };
+  if (given(update.cpus) && current.CpuPeriod > 0) refuse('Nano CPUs cannot be updated as CPU Period has already been set');
+  if (given(update.cpus) && current.CpuQuota > 0) refuse('Nano CPUs cannot be updated as CPU Quota has already been set');
+  if (given(update.cpuPeriod) && current.NanoCpus > 0) refuse('CPU Period cannot be updated as NanoCPUs has already been set');
+  if (given(update.cpuQuota) && current.NanoCpus > 0) refuse('CPU Quota cannot be updated as NanoCPUs has already been set');
+  const merged: RunOptions = { ...run };
+  if (given(update.memory)) {
+    const memory = parseBytes(update.memory, 'memory');
+    if (!given(update.memorySwap) && current.MemorySwap > 0 && memory > current.MemorySwap) {
+      throw conflict('Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time');
+    }
+    merged.memory = memory;
+    // The swap limit in force stays as it is, also when it was only create's default.
+    if (!given(update.memorySwap) && current.MemorySwap > 0) merged.memorySwap = current.MemorySwap;
+  }
+  if (given(update.memorySwap)) merged.memorySwap = update.memorySwap;
+  if (given(update.memoryReservation)) merged.memoryReservation = update.memoryReservation;
+  if (given(update.cpus)) merged.cpus = update.cpus;
+  if (given(update.cpuShares)) merged.cpuShares = update.cpuShares;
+  if (given(update.cpuQuota)) merged.cpuQuota = update.cpuQuota;
+  if (given(update.cpuPeriod)) merged.cpuPeriod = update.cpuPeriod;
+  if (given(update.cpusetCpus)) merged.cpusetCpus = update.cpusetCpus;
+  if (given(update.cpusetMems)) merged.cpusetMems = update.cpusetMems;
+  if (update.pidsLimit !== undefined) {
+    if (update.pidsLimit > 0) merged.pidsLimit = update.pidsLimit;
+    else delete merged.pidsLimit;
+  }
+  return merged;
+}
