@@ -5,16 +5,8 @@
  */
 import type { HealthConfig } from '@ctr/engine';
 
-export interface HostConfig {
-  Binds?: string[];
-  NetworkMode?: string;
-  PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }>>;
-  PublishAllPorts?: boolean;
-  RestartPolicy?: { Name: 'no' | 'always' | 'unless-stopped' | 'on-failure' | ''; MaximumRetryCount?: number };
-  AutoRemove?: boolean;
-  LogConfig?: { Type?: string; Config?: Record<string, string> };
-  Mounts?: Array<{ Type: 'bind' | 'volume' | 'tmpfs'; Source?: string; Target: string; ReadOnly?: boolean; TmpfsOptions?: { SizeBytes?: number } }>;
-  Tmpfs?: Record<string, string>;
+/** The limits `POST /containers/{id}/update` can change (part of Docker's `Resources`), and a restart policy. */
+export interface ContainerUpdateRequest {
   Memory?: number;
   MemorySwap?: number;
   MemoryReservation?: number;
@@ -25,6 +17,18 @@ export interface HostConfig {
   CpusetCpus?: string;
   CpusetMems?: string;
   PidsLimit?: number;
+  RestartPolicy?: { Name: 'no' | 'always' | 'unless-stopped' | 'on-failure' | ''; MaximumRetryCount?: number };
+}
+
+export interface HostConfig extends ContainerUpdateRequest {
+  Binds?: string[];
+  NetworkMode?: string;
+  PortBindings?: Record<string, Array<{ HostIp?: string; HostPort?: string }>>;
+  PublishAllPorts?: boolean;
+  AutoRemove?: boolean;
+  LogConfig?: { Type?: string; Config?: Record<string, string> };
+  Mounts?: Array<{ Type: 'bind' | 'volume' | 'tmpfs'; Source?: string; Target: string; ReadOnly?: boolean; TmpfsOptions?: { SizeBytes?: number } }>;
+  Tmpfs?: Record<string, string>;
   OomKillDisable?: boolean;
   ShmSize?: number;
   Ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;

@@ -17,7 +17,7 @@ import type {
   TopResult,
 } from '@ctr/engine';
 import { CtrError, type ErrorCode } from '@ctr/errors';
-import type { ContainerCreateRequest, ExecCreateRequest, PingResponse, ProgressMessage, WaitResponse } from './api-types';
+import type { ContainerCreateRequest, ContainerUpdateRequest, ExecCreateRequest, PingResponse, ProgressMessage, WaitResponse } from './api-types';
 import { MAX_API_VERSION } from './api-version';
 import type { SshOptions } from './ssh-transport';
 import { FrameDecoder } from './stdcopy';
@@ -299,6 +299,10 @@ export class ApiClient {
 
   renameContainer(id: string, name: string): Promise<void> {
     return this.empty('POST', `/containers/${encodeURIComponent(id)}/rename`, { query: { name } });
+  }
+
+  updateContainer(id: string, body: ContainerUpdateRequest): Promise<{ Warnings: string[] | null }> {
+    return this.json('POST', `/containers/${encodeURIComponent(id)}/update`, { body });
   }
 
   resizeContainer(id: string, size: { height: number; width: number }): Promise<void> {

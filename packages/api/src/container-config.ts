@@ -1,4 +1,4 @@
-import type { CreateContainerOptions, HealthConfig } from '@ctr/engine';
+import type { CreateContainerOptions, HealthConfig, UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { Fields } from './fields';
 
@@ -77,31 +77,17 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   if (publish.length > 0) options.publish = publish;
   set('publishAll', host.bool('PublishAllPorts'));
 
-  const restart = host.object('RestartPolicy');
-  const policy = restart?.string('Name');
-  if (policy && policy !== 'no') {
-    const retries = restart?.number('MaximumRetryCount') ?? 0;
-    options.restart = policy === 'on-failure' && retries > 0 ? `on-failure:${retries}` : policy;
-  }
+  const restart = restartFrom(host);
+  if (restart && restart !== 'no') options.restart = restart;
   set('autoRemove', host.bool('AutoRemove'));
   const log = host.object('LogConfig');
   const logDriver = log?.string('Type') || undefined;
   const logOptions = log?.stringMap('Config');
   if (logDriver || (logOptions && Object.keys(logOptions).length > 0)) set('log', { ...(logDriver ? { driver: logDriver } : {}), ...(logOptions ? { options: logOptions } : {}) });
 
-  const positive = (n: number | undefined): number | undefined => (n && n > 0 ? n : undefined);
-  set('memory', positive(host.number('Memory')));
-  const swap = host.number('MemorySwap');
-  set('memorySwap', swap === -1 ? -1 : positive(swap));
-  set('memoryReservation', positive(host.number('MemoryReservation')));
-  const nanoCpus = positive(host.number('NanoCpus'));
-  set('cpus', nanoCpus ? nanoCpus / 1e9 : undefined);
-  set('cpuShares', positive(host.number('CpuShares')));
-  set('cpuQuota', positive(host.number('CpuQuota')));
-  set('cpuPeriod', positive(host.number('CpuPeriod')));
-  set('cpusetCpus', host.string('CpusetCpus') || undefined);
-  set('cpusetMems', host.string('CpusetMems') || undefined);
-  set('pidsLimit', positive(host.number('PidsLimit')));
+  Object.assign(options, resourcesFrom(host));
+  // At create, a lifted pids limit is no limit at all.
+  if (options.pidsLimit === -1) delete options.pidsLimit;
   set('oomKillDisable', host.bool('OomKillDisable') || undefined);
   set('shmSize', positive(host.number('ShmSize')));
   const ulimits = (host.objects('Ulimits') ?? []).map(
@@ -124,6 +110,48 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
 }
 
 type Ulimit = NonNullable<CreateContainerOptions['ulimits']>[number];
+
+const positive = (n: number | undefined): number | undefined => (n && n > 0 ? n : undefined);
+
+/**
+ * Docker's `Resources` limits, in `HostConfig` at create and the whole body of an update:
+ * 0 means "not set" (and "unchanged" to an update), except a `PidsLimit` of 0 or -1,
+ * which lifts the limit.
+ */
+function resourcesFrom(fields: Fields): Omit<UpdateOptions, 'restart'> {
+  const swap = fields.number('MemorySwap');
+  const nanoCpus = positive(fields.number('NanoCpus'));
+  const pidsLimit = fields.number('PidsLimit');
+  const resources: Omit<UpdateOptions, 'restart'> = {
+    memory: positive(fields.number('Memory')),
+    memorySwap: swap === -1 ? -1 : positive(swap),
+    memoryReservation: positive(fields.number('MemoryReservation')),
+    cpus: nanoCpus ? nanoCpus / 1e9 : undefined,
+    cpuShares: positive(fields.number('CpuShares')),
+    cpuQuota: positive(fields.number('CpuQuota')),
+    cpuPeriod: positive(fields.number('CpuPeriod')),
+    cpusetCpus: fields.string('CpusetCpus') || undefined,
+    cpusetMems: fields.string('CpusetMems') || undefined,
+    pidsLimit: pidsLimit === undefined ? undefined : pidsLimit > 0 ? pidsLimit : -1,
+  };
+  return Object.fromEntries(Object.entries(resources).filter(([, v]) => v !== undefined));
+}
+
+/** Docker's `RestartPolicy` as the engine's `on-failure:3`; undefined when none is named. */
+function restartFrom(fields: Fields): string | undefined {
+  const restart = fields.object('RestartPolicy');
+  const policy = restart?.string('Name');
+  if (!policy) return undefined;
+  const retries = restart?.number('MaximumRetryCount') ?? 0;
+  return policy === 'on-failure' && retries > 0 ? `on-failure:${retries}` : policy;
+}
+
+/** `POST /containers/{id}/update`'s body as the engine's update options. */
+export function updateOptionsFromBody(body: Record<string, unknown>): UpdateOptions {
+  const fields = new Fields(body, '');
+  const restart = restartFrom(fields);
+  return { ...resourcesFrom(fields), ...(restart ? { restart } : {}) };
+}
 
 function nonEmpty(list: string[] | undefined): string[] | undefined {
   return list && list.length > 0 ? list : undefined;

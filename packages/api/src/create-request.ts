@@ -1,5 +1,6 @@
 import { parseBytes } from '@ctr/runtime';
-import type { ContainerCreateRequest, HostConfig } from './api-types';
+import type { UpdateOptions } from '@ctr/engine';
+import type { ContainerCreateRequest, ContainerUpdateRequest, HostConfig } from './api-types';
 import type { CreateOptions } from './engine-api';
 
 type Mount = NonNullable<CreateOptions['mounts']>[number];
@@ -46,6 +47,28 @@ function defined<T extends object>(object: T): T {
   return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as T;
 }
 
+/** Docker's `Resources` fields (in `HostConfig` at create, the body of an update), sizes and CPUs as numbers. */
+function resourcesBody(options: Omit<UpdateOptions, 'restart'>): ContainerUpdateRequest {
+  return {
+    Memory: bytes(options.memory, 'memory'),
+    MemorySwap: bytes(options.memorySwap, 'memory-swap'),
+    MemoryReservation: bytes(options.memoryReservation, 'memory-reservation'),
+    NanoCpus: options.cpus === undefined ? undefined : Math.round(Number(options.cpus) * 1e9),
+    CpuShares: options.cpuShares,
+    CpuQuota: options.cpuQuota,
+    CpuPeriod: options.cpuPeriod,
+    CpusetCpus: options.cpusetCpus,
+    CpusetMems: options.cpusetMems,
+    PidsLimit: options.pidsLimit,
+  };
+}
+
+/** `docker update`'s options as the body of `POST /containers/{id}/update`. */
+export function updateRequest(options: UpdateOptions): ContainerUpdateRequest {
+  const { restart, ...resources } = options;
+  return defined({ ...resourcesBody(resources), RestartPolicy: restartPolicy(restart) });
+}
+
 /**
  * The engine's create options as the body of `POST /containers/create`, the way the docker
  * CLI turns `docker create` flags into the API's `Config` + `HostConfig` + `NetworkingConfig`:
@@ -78,16 +101,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     RestartPolicy: restartPolicy(restart),
     AutoRemove: autoRemove,
     LogConfig: log ? defined({ Type: log.driver, Config: log.options }) : undefined,
-    Memory: bytes(memory, 'memory'),
-    MemorySwap: bytes(memorySwap, 'memory-swap'),
-    MemoryReservation: bytes(memoryReservation, 'memory-reservation'),
-    NanoCpus: cpus === undefined ? undefined : Math.round(Number(cpus) * 1e9),
-    CpuShares: cpuShares,
-    CpuQuota: cpuQuota,
-    CpuPeriod: cpuPeriod,
-    CpusetCpus: cpusetCpus,
-    CpusetMems: cpusetMems,
-    PidsLimit: pidsLimit,
+    ...resourcesBody({ memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpusetCpus, cpusetMems, pidsLimit }),
     OomKillDisable: oomKillDisable,
     ShmSize: bytes(shmSize, 'shm-size'),
     Ulimits: ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),

@@ -47,6 +47,7 @@ export type EngineApi = Pick<
   | 'attach'
   | 'resize'
   | 'rename'
+  | 'update'
   | 'pruneContainers'
   | 'statPath'
   | 'getArchive'

@@ -7,7 +7,7 @@ export { startDaemon, type Daemon, type DaemonOptions } from './daemon';
 export { daemonMain } from './daemon-main';
 export { lockRoot, type DaemonLock } from './daemon-lock';
 export { MAX_API_VERSION, MIN_API_VERSION } from './api-version';
-export { createOptionsFromBody } from './container-config';
+export { createOptionsFromBody, updateOptionsFromBody } from './container-config';
 export { statusOf } from './http-errors';
 export { FrameDecoder, frameHeader, STDIN, STDOUT, STDERR } from './stdcopy';
 export { ApiClient, type ApiClientOptions } from './client';

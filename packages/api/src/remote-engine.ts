@@ -26,6 +26,7 @@ import type {
   SystemPruneOptions,
   SystemPruneResult,
   TopResult,
+  UpdateOptions,
 } from '@ctr/engine';
 import { familiarImageName, normalizeImageName, splitRepoTag, tarTree } from '@ctr/engine';
 import { CtrError, isNotFound, unsupported } from '@ctr/errors';
@@ -34,7 +35,7 @@ import { parseNormalizedReference } from '@ctr/image';
 import type { ProgressMessage, WaitResponse } from './api-types';
 import { ApiClient, type ApiClientOptions } from './client';
 import { contextTar } from './context-tar';
-import { createRequest } from './create-request';
+import { createRequest, updateRequest } from './create-request';
 import type { CreateOptions, EngineApi, EngineVersion, ImageRef, LayerProgress, PulledImage, PushLayerProgress, RunContainerOptions } from './engine-api';
 import { buildEvents } from './build-progress';
 import { pumpSession } from './session-io';
@@ -445,6 +446,10 @@ export class RemoteEngine implements EngineApi {
 
   rename(container: string, name: string): Promise<void> {
     return this.client.renameContainer(container, name);
+  }
+
+  async update(container: string, options: UpdateOptions): Promise<void> {
+    await this.client.updateContainer(container, updateRequest(options));
   }
 
   async pruneContainers(): Promise<{ ContainersDeleted: string[] }> {

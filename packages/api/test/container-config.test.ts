@@ -1,4 +1,4 @@
-import { createOptionsFromBody } from '@ctr/api';
+import { createOptionsFromBody, updateOptionsFromBody } from '@ctr/api';
 
 test('Config and HostConfig map to the engine create options', () => {
   const options = createOptionsFromBody(
@@ -76,4 +76,22 @@ test('a mount of an unknown type or without a target is InvalidArgument', () => 
     expect.objectContaining({ code: 'InvalidArgument', message: 'invalid mount config: mount type unknown: "npipe"' }),
   );
   expect(() => createOptionsFromBody({ Image: 'b', HostConfig: { Mounts: [{ Type: 'bind' }] } }, undefined)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+});
+
+describe('an update body as the engine update options', () => {
+  test('limits and the restart policy map to the options; zeros mean unchanged', () => {
+    expect(
+      updateOptionsFromBody({ Memory: 100 * 1024 * 1024, MemorySwap: 0, NanoCpus: 1_500_000_000, CpuShares: 0, PidsLimit: 50, RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 } }),
+    ).toEqual({ memory: 100 * 1024 * 1024, cpus: 1.5, pidsLimit: 50, restart: 'on-failure:2' });
+  });
+
+  test('a pids limit of 0 or -1 lifts the limit; null leaves it', () => {
+    expect(updateOptionsFromBody({ PidsLimit: 0 })).toEqual({ pidsLimit: -1 });
+    expect(updateOptionsFromBody({ PidsLimit: -1 })).toEqual({ pidsLimit: -1 });
+    expect(updateOptionsFromBody({ PidsLimit: null })).toEqual({});
+  });
+
+  test('a field of the wrong type is an invalid-argument error', () => {
+    expect(() => updateOptionsFromBody({ Memory: '64m' })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+  });
 });

@@ -64,3 +64,24 @@ test('restart policies and detached --rm are honoured by the daemon', async () =
   expect(removed).toBe(true);
   await docker(t.env, ['rm', '-f', flaky]);
 });
+
+test('docker update changes a running container\'s limits and restart policy, and inspect shows them', async () => {
+  expect((await docker(t.env, ['run', '-d', '--name', 'limited', '-m', '64m', '--network', 'none', 'busybox', 'sleep', '60'])).code).toBe(0);
+  const update = await docker(t.env, ['update', '-m', '96m', '--cpus', '0.5', '--pids-limit', '40', '--restart', 'on-failure:2', 'limited']);
+  expect(update).toMatchObject({ code: 0, stdout: 'limited\n' });
+  const shown = await docker(t.env, ['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{json .HostConfig.RestartPolicy}}', 'limited']);
+  expect(shown.stdout).toBe(`${96 * 1024 * 1024} ${128 * 1024 * 1024} 500000000 40 {"MaximumRetryCount":2,"Name":"on-failure"}\n`);
+  const inside = await docker(t.env, ['exec', 'limited', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']);
+  expect(inside.stdout).toBe(`${96 * 1024 * 1024}\n`);
+  await docker(t.env, ['rm', '-f', 'limited']);
+});
+
+test('docker update refuses a memory limit above the swap limit with dockerd\'s message', async () => {
+  expect((await docker(t.env, ['create', '--name', 'swapped', '-m', '64m', '--network', 'none', 'busybox', 'true'])).code).toBe(0);
+  const update = await docker(t.env, ['update', '-m', '1g', 'swapped']);
+  expect(update.code).toBe(1);
+  expect(update.stderr).toMatch(
+    /^Error response from daemon: Cannot update container [0-9a-f]{64}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time\n/,
+  );
+  await docker(t.env, ['rm', '-f', 'swapped']);
+});

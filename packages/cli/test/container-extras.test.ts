@@ -127,4 +127,35 @@ describe('ctr cp, export, diff, top, stats, system df/prune (real runc, conmon, 
     expect(confirmed.stdout).toMatch(/\[y\/N\] Deleted Containers:\n[0-9a-f]{64}\n/);
     expect((await ctr('ps', '-aq')).stdout).toBe('');
   });
+
+  test('update prints each container it changed and the new limits are in force inside it', async () => {
+    await ctr('run', '-d', '--name', 'upd', '-m', '64m', '--network', 'none', 'busybox', 'sleep', '60');
+    expect(await ctr('update', '-m', '80m', '--pids-limit', '25', 'upd')).toMatchObject({ code: 0, stdout: 'upd\n' });
+    const inside = await ctr('exec', 'upd', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/pids/pids.max');
+    expect(inside.stdout).toBe(`${80 * 1024 * 1024}\n25\n`);
+    await ctr('rm', '-f', 'upd');
+  });
+
+  test('update with no flag is an error that changes nothing, and an unknown container exits 1', async () => {
+    expect(await ctr('update', 'upd-none')).toMatchObject({ code: 1, stderr: 'you must provide one or more flags when using this command\n' });
+    expect(await ctr('update', '--cpus', '1', 'upd-none')).toMatchObject({ code: 1, stderr: 'Error response from daemon: No such container: upd-none\n' });
+  });
+
+  test('run --ulimit, --shm-size and --memory-reservation reach the container', async () => {
+    const run = await ctr(
+      'run', '--rm', '--network', 'none', '--ulimit', 'nofile=512:1024', '--shm-size', '8m', '--memory-reservation', '32m', 'busybox',
+      'sh', '-c', 'ulimit -Sn; ulimit -Hn; df -k /dev/shm | tail -1; cat /sys/fs/cgroup/memory/memory.soft_limit_in_bytes',
+    );
+    expect(run.code).toBe(0);
+    const [soft, hard, shm, reservation] = run.stdout.trim().split('\n');
+    expect([soft, hard, reservation]).toEqual(['512', '1024', String(32 * 1024 * 1024)]);
+    expect(shm).toMatch(/^shm\s+8192\s/);
+  });
+
+  test('a malformed --ulimit is docker\'s flag error, exit 125', async () => {
+    expect(await ctr('run', '--rm', '--network', 'none', '--ulimit', 'nofile', 'busybox', 'true')).toMatchObject({
+      code: 125,
+      stderr: expect.stringContaining('invalid argument "nofile" for "--ulimit" flag: invalid ulimit argument: nofile'),
+    });
+  });
 });

@@ -96,6 +96,21 @@ describe('ctr -H unix://… against ctrd', () => {
     }
   });
 
+  test("update's limits and restart policy reach the daemon", async () => {
+    await t.daemon.engine.create({ image: 'busybox', name: 'remote-update', network: 'none', pull: 'never', memory: '64m' });
+    try {
+      expect(await ctr(['update', '-m', '100m', '--cpus', '1.5', '--pids-limit', '60', '--restart', 'always', 'remote-update'])).toMatchObject({ code: 0, stdout: 'remote-update\n' });
+      expect((await t.daemon.engine.inspect('remote-update')).HostConfig).toMatchObject({
+        Memory: 100 * 1024 * 1024,
+        NanoCpus: 1_500_000_000,
+        PidsLimit: 60,
+        RestartPolicy: { Name: 'always', MaximumRetryCount: 0 },
+      });
+    } finally {
+      await t.daemon.engine.remove('remote-update', { force: true });
+    }
+  });
+
   test('cp copies into a container and back out', async () => {
     const id = (await ctr(['run', '-d', '--network', 'none', 'busybox', 'sleep', '300'])).stdout.trim();
     try {

@@ -1,7 +1,7 @@
 import { mkdirSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { conflict, invalidArgument, isNotFound } from '@ctr/errors';
+import { CtrError, conflict, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
 import { spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import type { NetworkSettings } from '@ctr/network';
@@ -878,18 +878,24 @@ export class Containers {
    */
   async update(ref: string, options: UpdateOptions): Promise<void> {
     const found = await this.find(ref);
-    const restartPolicy = options.restart ? parseRestartPolicy(options.restart) : undefined;
-    if (restartPolicy && restartPolicy.name !== 'no' && found.autoRemove) {
-      throw conflict('Restart policy cannot be updated because AutoRemove is enabled for the container');
+    try {
+      const restartPolicy = options.restart ? parseRestartPolicy(options.restart) : undefined;
+      if (restartPolicy && restartPolicy.name !== 'no' && found.autoRemove) {
+        throw conflict('Restart policy cannot be updated because AutoRemove is enabled for the container');
+      }
+      // Under the restart lock: a restart decided meanwhile reads the policy written here.
+      await underRestartLock(this.ctx, found.id, async () => {
+        const record = await this.records.read(found.id);
+        const info = await this.ctx.runtime.inspect(record.id);
+        const run = mergeUpdate(record.run, hostResources(record.run, info.spec), options);
+        await this.ctx.runtime.update(record.id, run);
+        await this.records.write({ ...record, run, ...(restartPolicy ? { restartPolicy } : {}) });
+      });
+    } catch (error) {
+      // dockerd's wording, which names the container each refusal is about.
+      if (!isCtrError(error)) throw error;
+      throw new CtrError(error.code, `Cannot update container ${found.id}: ${error.message}`, { hint: error.hint, cause: error });
     }
-    // Under the restart lock: a restart decided meanwhile reads the policy written here.
-    await underRestartLock(this.ctx, found.id, async () => {
-      const record = await this.records.read(found.id);
-      const info = await this.ctx.runtime.inspect(record.id);
-      const run = mergeUpdate(record.run, hostResources(record.run, info.spec), options);
-      await this.ctx.runtime.update(record.id, run);
-      await this.records.write({ ...record, run, ...(restartPolicy ? { restartPolicy } : {}) });
-    });
     await this.ctx.events.emit('container', 'update', found.id, { name: found.name });
   }
 

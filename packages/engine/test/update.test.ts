@@ -61,7 +61,7 @@ test('a memory limit above the swap limit in force is refused with dockerd\'s wo
   const id = await sleeper({ memory: '64m' });
   await expect(t.engine.update(id, { memory: '200m' })).rejects.toMatchObject({
     code: 'Conflict',
-    message: 'Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time',
+    message: `Cannot update container ${id}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time`,
   });
   expect((await t.engine.inspect(id)).HostConfig).toMatchObject({ Memory: 64 * MiB, MemorySwap: 128 * MiB });
   await t.engine.update(id, { memory: '200m', memorySwap: '400m' });
@@ -71,9 +71,9 @@ test('a memory limit above the swap limit in force is refused with dockerd\'s wo
 
 test('--cpus cannot be given to a container whose CPU quota was set, and the other way round', async () => {
   const quota = await sleeper({ cpuQuota: 50_000 });
-  await expect(t.engine.update(quota, { cpus: 1 })).rejects.toMatchObject({ code: 'Conflict', message: 'Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set' });
+  await expect(t.engine.update(quota, { cpus: 1 })).rejects.toMatchObject({ code: 'Conflict', message: `Cannot update container ${quota}: Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set` });
   const nano = await sleeper({ cpus: 1 });
-  await expect(t.engine.update(nano, { cpuQuota: 20_000 })).rejects.toMatchObject({ code: 'Conflict', message: 'Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set' });
+  await expect(t.engine.update(nano, { cpuQuota: 20_000 })).rejects.toMatchObject({ code: 'Conflict', message: `Cannot update container ${nano}: Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set` });
   await t.engine.remove(quota, { force: true });
   await t.engine.remove(nano, { force: true });
 });
@@ -96,7 +96,7 @@ test('a restart policy for an auto-removed container is refused', async () => {
   const id = await sleeper({ autoRemove: true });
   await expect(t.engine.update(id, { restart: 'always' })).rejects.toMatchObject({
     code: 'Conflict',
-    message: 'Restart policy cannot be updated because AutoRemove is enabled for the container',
+    message: `Cannot update container ${id}: Restart policy cannot be updated because AutoRemove is enabled for the container`,
   });
   expect((await t.engine.inspect(id)).HostConfig.RestartPolicy.Name).toBe('no');
   await t.engine.remove(id, { force: true });

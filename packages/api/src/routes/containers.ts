@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { conflict, invalidArgument } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
-import { createOptionsFromBody } from '../container-config';
+import { createOptionsFromBody, updateOptionsFromBody } from '../container-config';
 import type { WaitCondition } from '../lifecycle';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
@@ -88,6 +88,10 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       if (!name) throw invalidArgument('a new name is required: rename?name=NEW');
       await engine.rename(id(call), name.replace(/^\//, ''));
       sendEmpty(call, 204);
+    }),
+    route('POST', '/containers/:id/update', async (call) => {
+      await engine.update(id(call), updateOptionsFromBody(await readJsonObject(call.req)));
+      sendJson(call, 200, { Warnings: [] });
     }),
     route('POST', '/containers/:id/resize', async (call) => {
       await engine.resize(id(call), { height: call.query.int('h') ?? 0, width: call.query.int('w') ?? 0 });

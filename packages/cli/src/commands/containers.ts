@@ -5,7 +5,7 @@ import type { Command, Io } from '../command';
 import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec } from '../flags';
 import { ago, commandColumn, formatItems } from '../format';
-import { createFlags, createOptions } from './create-flags';
+import { createFlags, createOptions, resourceFlags, resourceOptions } from './create-flags';
 import { forEachArg } from './each';
 import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
@@ -234,6 +234,25 @@ const restart: Command = {
     const engine = await getEngine();
     const time = num(args, 'time');
     return forEachArg(args.positionals, io, (ref) => engine.restart(ref, time !== undefined ? { timeout: time } : {}));
+  },
+};
+
+const update: Command = {
+  name: 'update',
+  aliases: ['ctr container update'],
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Update configuration of one or more containers',
+  flags: [...resourceFlags, { name: 'restart', type: 'string', description: 'Restart policy to apply when a container exits' }],
+  args: [1, Infinity],
+  async run(args, io) {
+    const restart = str(args, 'restart');
+    const options = { ...resourceOptions(args), ...(restart !== undefined ? { restart } : {}) };
+    if (Object.keys(options).length === 0) {
+      eprintln(io, 'you must provide one or more flags when using this command');
+      return 1;
+    }
+    const engine = await getEngine();
+    return forEachArg(args.positionals, io, (ref) => engine.update(ref, options));
   },
 };
 
@@ -600,6 +619,7 @@ export const containerCommands: Command[] = [
   wait,
   inspect,
   rename,
+  update,
   commit,
 ];
 

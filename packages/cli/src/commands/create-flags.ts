@@ -1,8 +1,51 @@
 import { readFile } from 'node:fs/promises';
 import type { CreateOptions } from '@ctr/api';
-import type { HealthConfig } from '@ctr/engine';
+import type { HealthConfig, UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
+
+/** The limits `run`/`create` set and `update` changes, with docker's names and help. */
+export const resourceFlags: FlagSpec[] = [
+  { name: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
+  { name: 'memory-reservation', type: 'string', valueName: 'bytes', description: 'Memory soft limit' },
+  { name: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  { name: 'cpus', type: 'string', valueName: 'decimal', description: 'Number of CPUs' },
+  { name: 'cpu-shares', short: 'c', type: 'number', description: 'CPU shares (relative weight)' },
+  { name: 'cpu-period', type: 'number', description: 'Limit CPU CFS (Completely Fair Scheduler) period' },
+  { name: 'cpu-quota', type: 'number', description: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  { name: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
+  { name: 'cpuset-mems', type: 'string', description: 'MEMs in which to allow execution (0-3, 0,1)' },
+  { name: 'pids-limit', type: 'number', description: 'Tune container pids limit (set -1 for unlimited)' },
+];
+
+/** `--memory` and the other limits as the engine's options; what was not given is left out. */
+export function resourceOptions(args: ParsedArgs): Omit<UpdateOptions, 'restart'> {
+  const options: Omit<UpdateOptions, 'restart'> = {
+    memory: str(args, 'memory'),
+    memoryReservation: str(args, 'memory-reservation'),
+    memorySwap: str(args, 'memory-swap'),
+    cpus: str(args, 'cpus'),
+    cpuShares: num(args, 'cpu-shares'),
+    cpuPeriod: num(args, 'cpu-period'),
+    cpuQuota: num(args, 'cpu-quota'),
+    cpusetCpus: str(args, 'cpuset-cpus'),
+    cpusetMems: str(args, 'cpuset-mems'),
+    pidsLimit: num(args, 'pids-limit'),
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+}
+
+/** `--ulimit nofile=1024:2048` (a soft limit alone is also the hard one), as docker parses it. */
+function ulimitsFrom(values: string[]): NonNullable<CreateOptions['ulimits']> {
+  return values.map((value) => {
+    const match = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
+    if (!match) throw invalidArgument(`invalid argument "${value}" for "--ulimit" flag: invalid ulimit argument: ${value}`);
+    const soft = Number(match[2]);
+    const hard = match[3] === undefined ? soft : Number(match[3]);
+    if (soft > hard) throw invalidArgument(`invalid argument "${value}" for "--ulimit" flag: ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+    return { name: match[1] as string, soft, hard };
+  });
+}
 
 /** The flags `ctr create` and `ctr run` share, with docker's names and help. */
 export const createFlags: FlagSpec[] = [
@@ -26,12 +69,10 @@ export const createFlags: FlagSpec[] = [
   { name: 'dns', type: 'list', description: 'Set custom DNS servers' },
   { name: 'add-host', type: 'list', description: 'Add a custom host-to-IP mapping (host:ip)' },
   { name: 'read-only', type: 'bool', description: "Mount the container's root filesystem as read only" },
-  { name: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
-  { name: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
-  { name: 'cpus', type: 'string', valueName: 'decimal', description: 'Number of CPUs' },
-  { name: 'cpu-shares', short: 'c', type: 'number', description: 'CPU shares (relative weight)' },
-  { name: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
-  { name: 'pids-limit', type: 'number', description: 'Tune container pids limit (set -1 for unlimited)' },
+  ...resourceFlags,
+  { name: 'oom-kill-disable', type: 'bool', description: 'Disable OOM Killer' },
+  { name: 'shm-size', type: 'string', valueName: 'bytes', description: 'Size of /dev/shm' },
+  { name: 'ulimit', type: 'list', valueName: 'ulimit', description: 'Ulimit options' },
   { name: 'cap-add', type: 'list', description: 'Add Linux capabilities' },
   { name: 'cap-drop', type: 'list', description: 'Drop Linux capabilities' },
   { name: 'security-opt', type: 'list', description: 'Security Options' },
@@ -143,12 +184,11 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   set('entrypoint', str(args, 'entrypoint'));
   set('hostname', str(args, 'hostname'));
   set('ip', str(args, 'ip'));
-  set('memory', str(args, 'memory'));
-  set('memorySwap', str(args, 'memory-swap'));
-  set('cpus', str(args, 'cpus'));
-  set('cpuShares', num(args, 'cpu-shares'));
-  set('cpusetCpus', str(args, 'cpuset-cpus'));
-  set('pidsLimit', num(args, 'pids-limit'));
+  Object.assign(options, resourceOptions(args));
+  set('oomKillDisable', bool(args, 'oom-kill-disable') || undefined);
+  set('shmSize', str(args, 'shm-size'));
+  const ulimits = ulimitsFrom(list(args, 'ulimit'));
+  if (ulimits.length > 0) options.ulimits = ulimits;
   set('stopSignal', str(args, 'stop-signal'));
   set('stopTimeout', num(args, 'stop-timeout'));
   set('healthcheck', healthcheckFrom(args));
