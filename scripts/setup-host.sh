@@ -16,6 +16,7 @@ packages=(
   attr                           # setfattr/getfattr: layer xattrs and overlay opaque markers
   openssh-server                 # sshd for the ssh:// daemon client test (@ctr/api)
   docker-compose                 # docker-compose 1.29 against ctrd (@ctr/api)
+  tini                           # --init: the static tini Docker ships as docker-init
 )
 
 missing=()

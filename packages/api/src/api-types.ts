@@ -41,6 +41,13 @@ export interface HostConfig extends ContainerUpdateRequest {
   DnsSearch?: string[];
   DnsOptions?: string[];
   Sysctls?: Record<string, string>;
+  Init?: boolean;
+  Privileged?: boolean;
+  Devices?: Array<{ PathOnHost: string; PathInContainer?: string; CgroupPermissions?: string }>;
+  GroupAdd?: string[];
+  PidMode?: string;
+  IpcMode?: string;
+  UTSMode?: string;
 }
 
 export interface EndpointSettings {

@@ -101,6 +101,19 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
     if (opt === 'no-new-privileges' || opt === 'no-new-privileges:true' || opt === 'no-new-privileges=true') options.noNewPrivileges = true;
     else if (opt === 'seccomp=unconfined' || opt === 'seccomp:unconfined') options.seccomp = 'unconfined';
   }
+  set('init', host.bool('Init') || undefined);
+  set('privileged', host.bool('Privileged') || undefined);
+  const devices = (host.objects('Devices') ?? []).map((d) => {
+    const pathOnHost = d.string('PathOnHost');
+    if (!pathOnHost) throw invalidArgument('invalid device: PathOnHost is required');
+    return { pathOnHost, pathInContainer: d.string('PathInContainer') || pathOnHost, permissions: d.string('CgroupPermissions') || 'rwm' };
+  });
+  if (devices.length > 0) options.devices = devices;
+  set('groupAdd', nonEmpty(host.strings('GroupAdd')));
+  // The runtime checks the modes and names a wrong one; '' is Docker's "the default".
+  set('pid', (host.string('PidMode') || undefined) as CreateContainerOptions['pid']);
+  set('ipc', (host.string('IpcMode') || undefined) as CreateContainerOptions['ipc']);
+  set('uts', (host.string('UTSMode') || undefined) as CreateContainerOptions['uts']);
   set('extraHosts', nonEmpty(host.strings('ExtraHosts')));
   set('dns', nonEmpty(host.strings('Dns')));
   set('dnsSearch', nonEmpty(host.strings('DnsSearch')));

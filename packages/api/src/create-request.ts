@@ -82,6 +82,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     volumes = [], tmpfs = [], mounts = [], network = 'bridge', networkAliases, ip, publish = [], publishAll, restart, autoRemove, log,
     memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpusetCpus, cpusetMems, pidsLimit, oomKillDisable, shmSize, ulimits,
     capAdd, capDrop, noNewPrivileges, seccomp, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
+    init, privileged, devices, groupAdd, pid, ipc, uts,
     healthcheck,
     // The client's part: the name goes in the query, pulls and progress are done before the create, the signal stays local.
     pull: _pull, onPullProgress: _progress, signal: _signal,
@@ -115,6 +116,13 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     DnsOptions: dnsOptions,
     Sysctls: sysctls,
     Annotations: annotations,
+    Init: init,
+    Privileged: privileged,
+    Devices: devices?.map((d) => defined({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer ?? d.pathOnHost, CgroupPermissions: d.permissions ?? 'rwm' })),
+    GroupAdd: groupAdd,
+    PidMode: pid,
+    IpcMode: ipc,
+    UTSMode: uts,
   });
   return defined({
     Image: image,

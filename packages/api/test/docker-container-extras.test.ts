@@ -1,3 +1,4 @@
+import { readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,4 +85,23 @@ test('docker update refuses a memory limit above the swap limit with dockerd\'s 
     /^Error response from daemon: Cannot update container [0-9a-f]{64}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time\n/,
   );
   await docker(t.env, ['rm', '-f', 'swapped']);
+});
+
+test('docker run --init, --privileged, --device, --group-add and --pid host reach the container', async () => {
+  // Apart: in the host's PID namespace tini is not PID 1, and warns so.
+  const hostPid = await docker(t.env, ['run', '--rm', '--network', 'none', '--pid', 'host', 'busybox', 'readlink', '/proc/self/ns/pid']);
+  expect(hostPid.stdout).toBe(`${readlinkSync('/proc/self/ns/pid')}\n`);
+  const run = await docker(t.env, [
+    'run', '--rm', '--network', 'none', '--init', '--privileged', '--device', '/dev/null:/dev/other-null:rw', '--group-add', '4242',
+    'busybox', 'sh', '-c', 'ls /dev/other-null /dev/loop-control; id -G; grep -c docker-init /proc/$PPID/cmdline',
+  ]);
+  expect(run.stderr).toBe('');
+  expect(run.stdout).toBe('/dev/loop-control\n/dev/other-null\n0 4242\n1\n');
+});
+
+test('docker inspect shows --init, --privileged, --device, --group-add and the namespace modes', async () => {
+  expect((await docker(t.env, ['create', '--name', 'loosened', '--network', 'none', '--init', '--privileged', '--device', '/dev/null', '--group-add', 'root', '--ipc', 'host', 'busybox'])).code).toBe(0);
+  const shown = await docker(t.env, ['inspect', '--format', '{{.HostConfig.Init}} {{.HostConfig.Privileged}} {{json .HostConfig.Devices}} {{.HostConfig.GroupAdd}} {{.HostConfig.IpcMode}} {{.HostConfig.PidMode}}', 'loosened']);
+  expect(shown.stdout).toBe('true true [{"PathOnHost":"/dev/null","PathInContainer":"/dev/null","CgroupPermissions":"rwm"}] [root] host \n');
+  await docker(t.env, ['rm', 'loosened']);
 });

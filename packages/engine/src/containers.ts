@@ -165,6 +165,13 @@ export interface ContainerInspect {
     ReadonlyRootfs: boolean;
     Binds: string[];
     PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }>>;
+    Init: boolean | null;
+    Privileged: boolean;
+    Devices: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }>;
+    GroupAdd: string[] | null;
+    PidMode: string;
+    IpcMode: string;
+    UTSMode: string;
   } & HostResources;
   GraphDriver: { Name: string; Data: Record<string, string> };
   Mounts: InspectMount[];
@@ -819,6 +826,14 @@ export class Containers {
         PortBindings: Object.fromEntries(
           Object.entries(settings.Ports).map(([port, bindings]) => [port, (bindings ?? []).map((b) => ({ HostIp: b.HostIp, HostPort: b.HostPort }))]),
         ),
+        Init: run.init ?? null,
+        Privileged: run.privileged ?? false,
+        Devices: (run.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer ?? d.pathOnHost, CgroupPermissions: d.permissions ?? 'rwm' })),
+        GroupAdd: run.groupAdd ?? null,
+        // dockerd's defaults: a PID and UTS mode of '' and a private IPC namespace.
+        PidMode: run.pid === 'host' ? 'host' : '',
+        IpcMode: run.ipc ?? 'private',
+        UTSMode: run.uts === 'host' ? 'host' : '',
         ...hostResources(run, info.spec),
       },
       GraphDriver: { Name: 'overlay2', Data: { MergedDir: record.rootfs } },

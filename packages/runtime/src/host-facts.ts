@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants as fsc, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CtrError } from '@ctr/errors';
+import { ALL_CAPABILITIES } from './spec/defaults';
 
 /**
  * Find an executable: an explicit path is checked, a bare name is searched on PATH.
@@ -58,6 +59,19 @@ export function parseLimits(text: string): Record<string, number> {
 
 export async function hostRlimitCeilings(): Promise<Record<string, number>> {
   return parseLimits(readFileSync('/proc/self/limits', 'utf8'));
+}
+
+/**
+ * The capabilities this process can give a container: the known ones in its bounding set
+ * (a sandboxed host may lack some, and runc fails a container asking for one of them).
+ * What `--privileged` and `--cap-add ALL` mean here, as in moby.
+ */
+export function grantableCapabilities(): string[] {
+  const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  if (!bounding) return [...ALL_CAPABILITIES];
+  const mask = BigInt(`0x${bounding}`);
+  // ALL_CAPABILITIES is in the kernel's numbering order.
+  return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
 }
 
 /** Whether cgroup v1 accounts swap; without it a memory+swap limit cannot be written. */

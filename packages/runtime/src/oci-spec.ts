@@ -48,8 +48,19 @@ export interface MountEntry {
   options?: string[];
 }
 
+export interface LinuxDevice {
+  path: string;
+  type: 'c' | 'b' | 'u' | 'p';
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
 export interface LinuxSpec {
   namespaces: Namespace[];
+  devices?: LinuxDevice[];
   resources?: LinuxResources;
   cgroupsPath?: string;
   maskedPaths?: string[];

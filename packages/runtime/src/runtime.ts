@@ -10,12 +10,13 @@ import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
 import { startFailure } from './exit-codes';
 import { checkTerminalSize, resizeTerminal } from './terminal-size';
-import { checkRuntimeVersionOnce, findExecutable, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
+import { checkRuntimeVersionOnce, findExecutable, grantableCapabilities, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
 import { readLogs } from './logs';
 import type { LinuxResources, Spec } from './oci-spec';
 import { prepareRootfs } from './rootfs-prepare';
 import { Runc } from './runc';
 import { parseSignal } from './signals';
+import { containerDevices } from './spec/devices';
 import { generateSpec } from './spec/generate-spec';
 import { checkWorkingDir, withResources } from './spec/spec-opts';
 import { parseBytes } from './spec/units';
@@ -217,8 +218,8 @@ export class Runtime {
         spec = { ...structuredClone(options.spec), root: { ...options.spec.root, path: rootfs } };
       } else {
         // Everything that can reject the request runs before the rootfs is touched.
-        const user = await resolveUser(rootfs, run.user ?? image.User);
-        const hostname = run.network?.mode === 'host' ? os.hostname() : run.hostname ?? id.slice(0, 12);
+        const user = await resolveUser(rootfs, run.user ?? image.User, run.groupAdd);
+        const hostname = run.network?.mode === 'host' || run.uts === 'host' ? os.hostname() : run.hostname ?? id.slice(0, 12);
         const etcFiles = { hosts: path.join(d.dir, 'hosts'), resolvConf: path.join(d.dir, 'resolv.conf'), hostname: path.join(d.dir, 'hostname') };
         spec = generateSpec(image, run, {
           id,
@@ -228,6 +229,9 @@ export class Runtime {
           rlimitCeilings: tools.ceilings,
           swapAccounting: tools.swap,
           etcFiles,
+          ...(run.init ? { initPath: await findInit() } : {}),
+          ...(run.privileged || run.capAdd?.some((c) => c.toUpperCase() === 'ALL') ? { allCapabilities: grantableCapabilities() } : {}),
+          ...(run.devices?.length || run.privileged ? { devices: containerDevices(run) } : {}),
         });
         await Promise.all([prepareRootfs(rootfs), writeEtcFiles(d.dir, hostname, run)]);
       }
@@ -788,4 +792,18 @@ function runcUpdateFlags(resources: LinuxResources): string[] {
     ['--pids-limit', pids?.limit ?? -1],
   ];
   return flags.flatMap(([flag, value]) => (value === undefined ? [] : [`${flag}=${value}`]));
+}
+
+/** The init `--init` runs as PID 1: Docker's docker-init when installed, else Debian's static tini (the same program). */
+async function findInit(): Promise<string> {
+  try {
+    return await findExecutable('docker-init');
+  } catch {
+    return findExecutable('tini-static').catch((error: unknown) => {
+      throw new CtrError('Unavailable', '--init needs docker-init or tini-static on the host, and neither was found', {
+        hint: 'install the Debian package "tini"',
+        cause: error,
+      });
+    });
+  }
 }

@@ -46,6 +46,15 @@ export interface TmpfsMount {
   readOnly?: boolean;
 }
 
+/** `--device /dev/fuse[:/dev/fuse[:rwm]]`, Docker's `HostConfig.Devices` entry. */
+export interface DeviceMapping {
+  pathOnHost: string;
+  /** Where it appears (default: the host path). */
+  pathInContainer?: string;
+  /** Some of `rwm` (default `rwm`). */
+  permissions?: string;
+}
+
 export interface Ulimit {
   /** Docker's names: `nofile`, `nproc`, `core`, … */
   name: string;
@@ -117,6 +126,17 @@ export interface RunOptions {
   logSizeMax?: number | string;
   sysctls?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** `--init`: Docker's docker-init (tini) runs as PID 1, reaps orphans and forwards signals. */
+  init?: boolean;
+  /** `--privileged`: every capability and host device, no seccomp or masked paths, /sys writable. */
+  privileged?: boolean;
+  devices?: DeviceMapping[];
+  /** `--group-add`: more groups for the process, names from the container's /etc/group or numbers. */
+  groupAdd?: string[];
+  /** `--pid host`, `--ipc host`, `--uts host`: the host's namespace instead of a new one. */
+  pid?: 'private' | 'host';
+  ipc?: 'private' | 'shareable' | 'host';
+  uts?: 'private' | 'host';
 }
 
 /** Facts about the host and the container that spec generation needs but does not fetch. */
@@ -137,6 +157,25 @@ export interface SpecContext {
   etcFiles?: { hosts?: string; resolvConf?: string; hostname?: string };
   /** CPU architecture for the seccomp profile (default `process.arch`). */
   arch?: string;
+  /** What `--privileged` and `--cap-add ALL` grant (default: every capability Linux knows). */
+  allCapabilities?: readonly string[];
+  /** The host's init binary, bind-mounted at /sbin/docker-init when `init` is asked for. */
+  initPath?: string;
+  /** Device nodes given to the container (`--device`, or all the host's with `--privileged`), read from the host. */
+  devices?: ContainerDevice[];
+}
+
+/** A device node made in the container and allowed by its device cgroup. */
+export interface ContainerDevice {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  fileMode: number;
+  uid: number;
+  gid: number;
+  /** Some of `rwm`. */
+  access: string;
 }
 
 export interface ResolvedUser {

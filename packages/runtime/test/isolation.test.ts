@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { Collector, eventually, testBed, type TestBed } from './helpers';
 import type { RunOptions } from '@ctr/runtime';
 
@@ -100,4 +100,61 @@ test('a tmpfs mount is writable and sized', async () => {
   });
   expect(exitCode).toBe(0);
   expect(out).toMatch(/^hi\n\S+\s+8192\s/);
+});
+
+describe('loosening isolation on request', () => {
+  test('--init runs docker-init as PID 1 with the command as its child', async () => {
+    const { exitCode, out } = await run('tr "\\0" " " < /proc/1/cmdline; echo; cat /proc/$$/status | grep ^PPid', { init: true });
+    expect(exitCode).toBe(0);
+    expect(out).toBe('/sbin/docker-init -- sh -c tr "\\0" " " < /proc/1/cmdline; echo; cat /proc/$$/status | grep ^PPid \nPPid:\t1\n');
+  });
+
+  test('--privileged gives every capability, the host devices and a writable /sys', async () => {
+    const { out } = await run('grep ^CapEff /proc/self/status; ls /dev/loop-control; grep " /sys sysfs" /proc/mounts');
+    const { out: privileged } = await run('grep ^CapEff /proc/self/status; ls /dev/loop-control; grep " /sys sysfs" /proc/mounts', { privileged: true });
+    expect(out).not.toContain('/dev/loop-control');
+    // Every capability this process may grant: its own bounding set.
+    const bounding = /^CapBnd:\t(\w+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    expect(privileged).toMatch(new RegExp(`^CapEff:\t${bounding}\n/dev/loop-control\nsysfs /sys sysfs rw,`));
+  });
+
+  test('--device makes the host node in the container under its new name, with the permissions asked', async () => {
+    const { exitCode, out } = await run('ls -l /dev/mynull | cut -c1,34-41; echo x > /dev/mynull && echo written', {
+      devices: [{ pathOnHost: '/dev/null', pathInContainer: '/dev/mynull', permissions: 'rw' }],
+    });
+    expect(exitCode).toBe(0);
+    expect(out.split('\n')[0]).toMatch(/^c/);
+    expect(out).toContain('written');
+  });
+
+  test('a --device that is not a device node is refused before anything runs', async () => {
+    await expect(bed.runtime.create('notdev', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] }, run: { devices: [{ pathOnHost: '/etc/passwd' }] } })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: 'error gathering device information while adding custom device "/etc/passwd": not a device node',
+    });
+    await expect(bed.runtime.create('badmode', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] }, run: { devices: [{ pathOnHost: '/dev/null', permissions: 'rx' }] } })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: 'invalid device mode: rx',
+    });
+  });
+
+  test('--group-add adds groups by number and by name from the container\'s /etc/group', async () => {
+    const { out } = await run('id -G', { user: '1000:1000', groupAdd: ['4242', 'root'] });
+    expect(out.trim().split(' ').sort()).toEqual(['0', '1000', '4242']);
+  });
+
+  test('--pid host, --ipc host and --uts host share the host\'s namespaces', async () => {
+    const ns = (type: string): string => readlinkSync(`/proc/self/ns/${type}`);
+    const { out } = await run('for t in pid ipc uts; do readlink /proc/self/ns/$t; done', { pid: 'host', ipc: 'host', uts: 'host' });
+    expect(out.trim().split('\n')).toEqual([ns('pid'), ns('ipc'), ns('uts')]);
+    const { out: own } = await run('for t in pid ipc uts; do readlink /proc/self/ns/$t; done');
+    expect(own.trim().split('\n')).not.toContain(ns('pid'));
+  });
+
+  test('a hostname with the host UTS namespace is a conflict', async () => {
+    await expect(bed.runtime.create('utsname', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] }, run: { uts: 'host', hostname: 'x' } })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: 'Conflicting options: hostname and the UTS mode',
+    });
+  });
 });

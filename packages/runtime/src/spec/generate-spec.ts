@@ -2,6 +2,7 @@ import { invalidArgument } from '@ctr/errors';
 import type { Spec } from '../oci-spec';
 import type { ImageConfig, RunOptions, SpecContext } from '../types';
 import { parseSignal } from '../signals';
+import { withDevices } from './devices';
 import {
   applySpecOpts,
   baseSpec,
@@ -50,12 +51,14 @@ export function generateSpec(
   return applySpecOpts(baseSpec(context), [
     withHostname(options),
     withProcess(image, options, context),
-    withCapabilities(options),
+    withCapabilities(options, context),
     withNamespaces(options),
     withMounts(options, context),
     withResources(options, context),
     withRlimits(options, context),
     withSecurity(options, context),
+    // Last of ours: privileged undoes the confinement the steps before it set up.
+    withDevices(options, context),
     ...extra,
   ]);
 }

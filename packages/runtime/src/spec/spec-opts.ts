@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { invalidArgument } from '@ctr/errors';
+import { internal, invalidArgument } from '@ctr/errors';
 import type { MountEntry, Spec } from '../oci-spec';
 import type { ImageConfig, MountSpec, RunOptions, SpecContext } from '../types';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES, DEFAULT_PATH, DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, defaultMounts } from './defaults';
@@ -44,7 +44,7 @@ export function baseSpec(ctx: SpecContext): Spec {
   };
 }
 
-function capabilitySet(caps: string[]): NonNullable<Spec['process']['capabilities']> {
+export function capabilitySet(caps: string[]): NonNullable<Spec['process']['capabilities']> {
   return { bounding: [...caps], effective: [...caps], permitted: [...caps], inheritable: [], ambient: [] };
 }
 
@@ -88,10 +88,14 @@ export function checkWorkingDir(dir: string): string {
   return clean;
 }
 
+/** Where the init binary appears in the container, as in Docker. */
+const INIT_PATH = '/sbin/docker-init';
+
 export function withProcess(image: ImageConfig, options: RunOptions, ctx: SpecContext): SpecOpt {
   return (spec) => {
     const p = spec.process;
-    p.args = containerArgs(image, options);
+    // Docker's `--init`: its init runs the command as its child, reaps orphans and forwards signals.
+    p.args = options.init ? [INIT_PATH, '--', ...containerArgs(image, options)] : containerArgs(image, options);
     p.cwd = checkWorkingDir(options.workingDir || image.WorkingDir || '/');
     p.terminal = options.tty === true;
     const user = ctx.user ?? { uid: 0, gid: 0, additionalGids: [] };
@@ -108,7 +112,8 @@ const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,
 
 export function withHostname(options: RunOptions): SpecOpt {
   return (spec) => {
-    if (options.network?.mode === 'host') {
+    if (options.uts === 'host' && options.hostname !== undefined) throw invalidArgument('Conflicting options: hostname and the UTS mode');
+    if (options.network?.mode === 'host' || options.uts === 'host') {
       delete spec.hostname;
       return;
     }
@@ -129,11 +134,11 @@ function normalizeCap(name: string): string {
 }
 
 /** `--cap-add` / `--cap-drop`, with `ALL` on either side, as Docker applies them. */
-export function withCapabilities(options: RunOptions): SpecOpt {
+export function withCapabilities(options: RunOptions, ctx: SpecContext): SpecOpt {
   return (spec) => {
     const add = (options.capAdd ?? []).map(normalizeCap);
     const drop = (options.capDrop ?? []).map(normalizeCap);
-    let caps = add.includes('ALL') ? [...ALL_CAPABILITIES] : drop.includes('ALL') ? [] : [...DEFAULT_CAPABILITIES];
+    let caps = add.includes('ALL') ? [...(ctx.allCapabilities ?? ALL_CAPABILITIES)] : drop.includes('ALL') ? [] : [...DEFAULT_CAPABILITIES];
     for (const c of add) if (c !== 'ALL' && !caps.includes(c)) caps.push(c);
     if (!drop.includes('ALL')) caps = caps.filter((c) => !drop.includes(c));
     spec.process.capabilities = capabilitySet(caps);
@@ -196,6 +201,10 @@ export function withMounts(options: RunOptions, ctx: SpecContext): SpecOpt {
     if (files.resolvConf && !seen.has('/etc/resolv.conf')) etc.push(bind(files.resolvConf, '/etc/resolv.conf'));
     if (files.hostname && !seen.has('/etc/hostname')) etc.push(bind(files.hostname, '/etc/hostname'));
     if (files.hosts && !seen.has('/etc/hosts')) etc.push(bind(files.hosts, '/etc/hosts'));
+    if (options.init) {
+      if (!ctx.initPath) throw internal('--init: the host init binary was not looked up');
+      etc.push({ destination: INIT_PATH, type: 'bind', source: ctx.initPath, options: ['rbind', 'rprivate', 'ro'] });
+    }
     // A user mount replaces a default one at the same place (e.g. --tmpfs /dev/shm).
     spec.mounts = [...spec.mounts.filter((m) => !seen.has(m.destination)), ...etc, ...user];
   };
@@ -216,6 +225,24 @@ export function withNamespaces(options: RunOptions): SpecOpt {
       spec.linux.namespaces = [...rest, { type: 'network', path: network.path }];
     } else {
       spec.linux.namespaces = [...rest, { type: 'network' }];
+    }
+    const shared = new Set<string>();
+    for (const [type, mode, allowed] of [
+      ['pid', options.pid, ['private', 'host']],
+      ['ipc', options.ipc, ['private', 'shareable', 'host']],
+      ['uts', options.uts, ['private', 'host']],
+    ] as const) {
+      if (mode === undefined) continue;
+      if (!(allowed as readonly string[]).includes(mode)) {
+        throw invalidArgument(`invalid ${type.toUpperCase()} mode: ${JSON.stringify(mode)}`, { hint: `--${type} takes ${allowed.join(', ')}` });
+      }
+      if (mode === 'host') shared.add(type);
+    }
+    spec.linux.namespaces = spec.linux.namespaces.filter((n) => !shared.has(n.type));
+    if (shared.has('ipc')) {
+      // The host's shared memory, as dockerd mounts it (a fresh mqueue mount already shows the host's queues).
+      const hostShm: MountEntry = { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] };
+      spec.mounts = spec.mounts.map((m) => (m.destination === '/dev/shm' ? hostShm : m));
     }
   };
 }

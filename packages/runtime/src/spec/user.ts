@@ -51,9 +51,10 @@ function numericId(value: string): number | undefined {
 
 /**
  * Resolve a Docker `--user` value against the container's /etc/passwd and /etc/group
- * text, like runc's `user.GetExecUser`. Pure; `resolveUser` reads the files.
+ * text, like runc's `user.GetExecUser`, and `--group-add` groups (names or numbers) as
+ * further supplementary groups. Pure; `resolveUser` reads the files.
  */
-export function resolveUserFrom(spec: string, passwdText: string, groupText: string): ResolvedUser {
+export function resolveUserFrom(spec: string, passwdText: string, groupText: string, groupAdd: readonly string[] = []): ResolvedUser {
   const [userPart = '', groupPart] = spec.split(':', 2);
   const passwd = parsePasswd(passwdText);
   const groups = parseGroup(groupText);
@@ -86,12 +87,18 @@ export function resolveUserFrom(spec: string, passwdText: string, groupText: str
     name !== undefined && (groupPart === undefined || groupPart === '')
       ? groups.filter((g) => g.members.includes(name as string) && g.gid !== gid).map((g) => g.gid)
       : [];
+  for (const extra of groupAdd) {
+    const gidNumber = numericId(extra);
+    const added = gidNumber ?? groups.find((g) => g.name === extra)?.gid;
+    if (added === undefined) throw invalidArgument(`unable to find group ${extra}: no matching entries in group file`);
+    if (!additionalGids.includes(added)) additionalGids.push(added);
+  }
   const out: ResolvedUser = { uid, gid, additionalGids };
   if (home !== undefined) out.home = home;
   return out;
 }
 
 /** Resolve `spec` against the rootfs's /etc/passwd and /etc/group, read safely inside it. */
-export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
-  return resolveUserFrom(spec ?? '', readFileInRoot(rootfs, '/etc/passwd') ?? '', readFileInRoot(rootfs, '/etc/group') ?? '');
+export async function resolveUser(rootfs: string, spec: string | undefined, groupAdd?: readonly string[]): Promise<ResolvedUser> {
+  return resolveUserFrom(spec ?? '', readFileInRoot(rootfs, '/etc/passwd') ?? '', readFileInRoot(rootfs, '/etc/group') ?? '', groupAdd);
 }
