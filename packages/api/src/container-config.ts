@@ -1,4 +1,4 @@
-import type { CreateContainerOptions, HealthConfig, UpdateOptions } from '@ctr/engine';
+import { mountEntry, type CreateContainerOptions, type HealthConfig, type UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { Fields } from './fields';
 
@@ -46,19 +46,16 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   const volumes = [...(host.strings('Binds') ?? []), ...(config.keys('Volumes') ?? [])];
   const tmpfs = Object.entries(host.stringMap('Tmpfs') ?? {}).map(([target, opts]) => (opts ? `${target}:${opts}` : target));
   for (const mount of host.objects('Mounts') ?? []) {
-    const type = mount.string('Type') ?? 'volume';
-    const target = mount.string('Target');
-    if (!target) throw invalidArgument('invalid mount config: Target is required');
-    const source = mount.string('Source') ?? '';
-    const ro = mount.bool('ReadOnly') ? ':ro' : '';
-    if (type === 'bind') {
-      if (!source) throw invalidArgument('invalid mount config for type "bind": field Source must not be empty');
-      volumes.push(`${source}:${target}${ro}`);
-    } else if (type === 'volume') volumes.push(source ? `${source}:${target}${ro}` : target);
-    else if (type === 'tmpfs') {
-      const size = mount.object('TmpfsOptions')?.number('SizeBytes');
-      tmpfs.push(size ? `${target}:size=${size}` : target);
-    } else throw invalidArgument(`invalid mount config: mount type unknown: ${JSON.stringify(type)}`);
+    const tmpfsOptions = mount.object('TmpfsOptions');
+    const entry = mountEntry({
+      Type: mount.string('Type'),
+      Source: mount.string('Source'),
+      Target: mount.string('Target'),
+      ReadOnly: mount.bool('ReadOnly'),
+      TmpfsOptions: { SizeBytes: tmpfsOptions?.number('SizeBytes'), Mode: tmpfsOptions?.number('Mode') },
+    });
+    if ('volume' in entry) volumes.push(entry.volume);
+    else tmpfs.push(entry.tmpfs);
   }
   if (volumes.length > 0) options.volumes = volumes;
   if (tmpfs.length > 0) options.tmpfs = tmpfs;
@@ -119,6 +116,7 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   set('dnsSearch', nonEmpty(host.strings('DnsSearch')));
   set('dnsOptions', nonEmpty(host.strings('DnsOptions')));
   set('sysctls', host.stringMap('Sysctls'));
+  set('annotations', host.stringMap('Annotations'));
   return options;
 }
 

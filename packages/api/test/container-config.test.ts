@@ -95,3 +95,18 @@ describe('an update body as the engine update options', () => {
     expect(() => updateOptionsFromBody({ Memory: '64m' })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
   });
 });
+
+test("a tmpfs mount keeps its size, mode and read-only flag, and a relative bind source is dockerd's error", () => {
+  const body = (mount: Record<string, unknown>): Record<string, unknown> => ({ Image: 'busybox', HostConfig: { Mounts: [mount] } });
+  expect(createOptionsFromBody(body({ Type: 'tmpfs', Target: '/t', ReadOnly: true, TmpfsOptions: { SizeBytes: 1048576, Mode: 0o1770 } }), undefined).tmpfs).toEqual([
+    '/t:size=1048576,mode=1770,ro',
+  ]);
+  expect(() => createOptionsFromBody(body({ Type: 'bind', Source: 'site', Target: '/s' }), undefined)).toThrow(
+    `invalid mount config for type "bind": invalid mount path: 'site' mount path must be absolute`,
+  );
+});
+
+test('annotations and sysctls in HostConfig reach the create options', () => {
+  const options = createOptionsFromBody({ Image: 'busybox', HostConfig: { Annotations: { 'org.example.a': '1' }, Sysctls: { 'net.ipv4.ip_forward': '1' } } }, undefined);
+  expect(options).toMatchObject({ annotations: { 'org.example.a': '1' }, sysctls: { 'net.ipv4.ip_forward': '1' } });
+});

@@ -15,7 +15,7 @@ export type { AuthConfig } from '@ctr/registry';
 export type { ExecOptions, ExecControl } from '@ctr/runtime';
 export type { CommitOptions } from './commit';
 export type { EngineEvent, EventFilters, EventsOptions, EventType } from './events';
-export { parseVolumeSpec, parseTmpfsSpec, type VolumeRequest } from './volumes-spec';
+export { mountEntry, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type VolumeRequest } from './volumes-spec';
 export { humanDuration } from './human';
 export type { PathStat, PutArchiveOptions } from './archive';
 export type { FilesystemChange } from './changes';

@@ -56,3 +56,41 @@ export function parseTmpfsSpec(spec: string): MountSpec {
   }
   return mount;
 }
+
+/** Docker's API `Mount`, what `--mount` says and `HostConfig.Mounts` holds (the fields ctr serves). */
+export interface ApiMount {
+  Type?: string;
+  Source?: string;
+  Target?: string;
+  ReadOnly?: boolean;
+  /** `Mode` is the permission bits as a number, as the API has it. */
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+}
+
+/**
+ * A `Mount` as the `-v` or `--tmpfs` entry that means the same, so the CLI's `--mount` and the
+ * API's `Mounts` make one container; refused as dockerd refuses it.
+ */
+export function mountEntry(mount: ApiMount): { volume: string } | { tmpfs: string } {
+  const type = mount.Type || 'volume';
+  const target = mount.Target;
+  if (!target) throw invalidArgument('invalid mount config: Target is required');
+  const source = mount.Source ?? '';
+  const ro = mount.ReadOnly ? ':ro' : '';
+  switch (type) {
+    case 'bind':
+      if (!source) throw invalidArgument('invalid mount config for type "bind": field Source must not be empty');
+      // A relative source would read as a volume name in a `-v` entry.
+      if (!source.startsWith('/')) throw invalidArgument(`invalid mount config for type "bind": invalid mount path: '${source}' mount path must be absolute`);
+      return { volume: `${source}:${target}${ro}` };
+    case 'volume':
+      return { volume: source ? `${source}:${target}${ro}` : `${target}${ro}` };
+    case 'tmpfs': {
+      const { SizeBytes, Mode } = mount.TmpfsOptions ?? {};
+      const options = [...(SizeBytes ? [`size=${SizeBytes}`] : []), ...(Mode ? [`mode=${Mode.toString(8)}`] : []), ...(mount.ReadOnly ? ['ro'] : [])];
+      return { tmpfs: options.length > 0 ? `${target}:${options.join(',')}` : target };
+    }
+    default:
+      throw invalidArgument(`invalid mount config: mount type unknown: ${JSON.stringify(type)}`);
+  }
+}

@@ -5,7 +5,7 @@ import type { Command, Io } from '../command';
 import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec } from '../flags';
 import { ago, commandColumn, formatItems } from '../format';
-import { createFlags, createOptions, resourceFlags, resourceOptions } from './create-flags';
+import { containerIdFile, createFlags, createOptions, resourceFlags, resourceOptions } from './create-flags';
 import { forEachArg } from './each';
 import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
@@ -92,9 +92,11 @@ const run: Command = {
   async run(args, io) {
     const engine = await getEngine();
     const created = await createOptions(args, io.env);
+    const cidFile = containerIdFile(args);
     const quiet = bool(args, 'quiet');
     if (bool(args, 'detach')) {
-      const { id, warnings } = await withImage(engine, created, quiet, io, (options) => engine.run({ ...options, detach: true }));
+      const detached = (options: CreateOptions): ReturnType<CliEngine['run']> => engine.run({ ...options, detach: true, onCreated: ({ id }) => cidFile.write(id) });
+      const { id, warnings } = await withImage(engine, created, quiet, io, detached).finally(() => cidFile.close());
       printWarnings(io, warnings ?? []);
       println(io, id);
       return 0;
@@ -108,6 +110,7 @@ const run: Command = {
         stdout: io.stdout,
         stderr: io.stderr,
         onCreated: ({ id, warnings }) => {
+          cidFile.write(id);
           printWarnings(io, warnings);
           if (options.tty) terminal = terminalSession(io, (size) => engine.resize(id, size));
           if (bool(args, 'sig-proxy')) proxy = proxySignals((signal) => engine.kill(id, signal));
@@ -118,6 +121,7 @@ const run: Command = {
       const { exitCode } = await withImage(engine, created, quiet, io, attached);
       return exitCode ?? 0;
     } finally {
+      cidFile.close();
       proxy?.stop();
       terminal?.restore();
     }
@@ -134,10 +138,17 @@ const create: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const { id, warnings } = await withImage(engine, await createOptions(args, io.env), bool(args, 'quiet'), io, (options) => engine.create(options));
-    printWarnings(io, warnings);
-    println(io, id);
-    return 0;
+    const created = await createOptions(args, io.env);
+    const cidFile = containerIdFile(args);
+    try {
+      const { id, warnings } = await withImage(engine, created, bool(args, 'quiet'), io, (options) => engine.create(options));
+      cidFile.write(id);
+      printWarnings(io, warnings);
+      println(io, id);
+      return 0;
+    } finally {
+      cidFile.close();
+    }
   },
 };
 

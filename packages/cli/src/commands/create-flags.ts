@@ -1,7 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { closeSync, openSync, promises as fs, unlinkSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import type { CreateOptions } from '@ctr/api';
-import type { HealthConfig, UpdateOptions } from '@ctr/engine';
+import type { ApiMount, HealthConfig, UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
+import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
+import { engineModule } from '../context';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 
 /** The limits `run`/`create` set and `update` changes, with docker's names and help. */
@@ -50,15 +53,20 @@ function ulimitsFrom(values: string[]): NonNullable<CreateOptions['ulimits']> {
 /** The flags `ctr create` and `ctr run` share, with docker's names and help. */
 export const createFlags: FlagSpec[] = [
   { name: 'name', type: 'string', description: 'Assign a name to the container' },
+  { name: 'cidfile', type: 'string', description: 'Write the container ID to the file' },
   { name: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
   { name: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
   { name: 'volume', short: 'v', type: 'list', description: 'Bind mount a volume' },
   { name: 'tmpfs', type: 'list', description: 'Mount a tmpfs directory' },
+  { name: 'mount', type: 'list', valueName: 'mount', description: 'Attach a filesystem mount to the container' },
   { name: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
   { name: 'user', short: 'u', type: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
   { name: 'entrypoint', type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
   { name: 'hostname', short: 'h', type: 'string', description: 'Container host name' },
+  { name: 'domainname', type: 'string', description: 'Container NIS domain name' },
   { name: 'label', short: 'l', type: 'list', description: 'Set meta data on a container' },
+  { name: 'label-file', type: 'list', description: 'Read in a line delimited file of labels' },
+  { name: 'annotation', type: 'list', valueName: 'map', description: 'Add an annotation to the container (passed through to the OCI runtime) (default map[])' },
   { name: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
   { name: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
   { name: 'publish', short: 'p', type: 'list', description: "Publish a container's port(s) to the host" },
@@ -67,12 +75,22 @@ export const createFlags: FlagSpec[] = [
   { name: 'network-alias', type: 'list', description: 'Add network-scoped alias for the container' },
   { name: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
   { name: 'dns', type: 'list', description: 'Set custom DNS servers' },
+  { name: 'dns-option', type: 'list', description: 'Set DNS options' },
+  { name: 'dns-search', type: 'list', description: 'Set custom DNS search domains' },
   { name: 'add-host', type: 'list', description: 'Add a custom host-to-IP mapping (host:ip)' },
   { name: 'read-only', type: 'bool', description: "Mount the container's root filesystem as read only" },
   ...resourceFlags,
   { name: 'oom-kill-disable', type: 'bool', description: 'Disable OOM Killer' },
   { name: 'shm-size', type: 'string', valueName: 'bytes', description: 'Size of /dev/shm' },
   { name: 'ulimit', type: 'list', valueName: 'ulimit', description: 'Ulimit options' },
+  { name: 'sysctl', type: 'list', valueName: 'map', description: 'Sysctl options (default map[])' },
+  { name: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
+  { name: 'privileged', type: 'bool', description: 'Give extended privileges to this container' },
+  { name: 'device', type: 'list', description: 'Add a host device to the container' },
+  { name: 'group-add', type: 'list', description: 'Add additional groups to join' },
+  { name: 'pid', type: 'string', description: 'PID namespace to use' },
+  { name: 'ipc', type: 'string', description: 'IPC mode to use' },
+  { name: 'uts', type: 'string', description: 'UTS namespace to use' },
   { name: 'cap-add', type: 'list', description: 'Add Linux capabilities' },
   { name: 'cap-drop', type: 'list', description: 'Drop Linux capabilities' },
   { name: 'security-opt', type: 'list', description: 'Security Options' },
@@ -89,10 +107,12 @@ export const createFlags: FlagSpec[] = [
   { name: 'log-opt', type: 'list', description: 'Log driver options (max-size, max-file)' },
   { name: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   { name: 'pull', type: 'string', description: 'Pull image before creating ("always", "missing", "never")', default: 'missing' },
+  { name: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
   { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress the pull output' },
 ];
 
-function labelsFrom(values: string[]): Record<string, string> {
+/** `KEY=VALUE` (a bare `KEY` means an empty value) as a record; a later key wins, as in docker's maps. */
+function keyValues(values: string[]): Record<string, string> {
   return Object.fromEntries(values.map((v) => (v.includes('=') ? [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)] : [v, ''])));
 }
 
@@ -101,15 +121,231 @@ function envFrom(values: string[], env: NodeJS.ProcessEnv): string[] {
   return values.flatMap((v) => (v.includes('=') ? [v] : env[v] !== undefined ? [`${v}=${env[v]}`] : []));
 }
 
-async function envFiles(files: string[]): Promise<string[]> {
+/**
+ * The lines of `--env-file` and `--label-file` files, as docker reads both (its kvfile):
+ * blank lines and `#` comments are skipped, leading whitespace goes, a value is kept as
+ * written (trailing spaces too), and a bare `KEY` is left for the caller to resolve.
+ */
+async function keyValueLines(files: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const file of files) {
-    const text = await readFile(file, 'utf8').catch(() => {
-      throw invalidArgument(`open ${file}: no such file or directory`);
+    const text = await fs.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw invalidArgument(`open ${file}: ${error.code === 'ENOENT' ? 'no such file or directory' : error.message}`);
     });
-    for (const line of text.split('\n')) if (line.trim() && !line.trimStart().startsWith('#')) out.push(line.trim());
+    for (const raw of text.replace(/^\uFEFF/, '').split('\n')) {
+      const line = raw.replace(/\r$/, '').trimStart();
+      if (!line || line.startsWith('#')) continue;
+      const key = line.split('=', 1)[0] as string;
+      if (!key) throw invalidArgument(`no variable name on line '${line}'`);
+      if (/[ \t]/.test(key)) throw invalidArgument(`variable '${key}' contains whitespaces`);
+      out.push(line);
+    }
   }
   return out;
+}
+
+/** `--sysctl`: docker's CLI wants `KEY=VALUE`; which keys a container may set, the runtime decides. */
+function sysctlsFrom(values: string[]): Record<string, string> {
+  for (const value of values) {
+    if (value.indexOf('=') <= 0) throw invalidArgument(`invalid argument "${value}" for "--sysctl" flag: sysctl '${value}' is not allowed`);
+  }
+  return keyValues(values);
+}
+
+/** `--platform`: nothing here emulates another machine, so only the host's own platform can run. */
+function checkPlatform(text: string | undefined): void {
+  if (text === undefined) return;
+  const host = formatPlatform(hostPlatform());
+  const wanted = formatPlatform(parsePlatform(text));
+  if (wanted !== host) {
+    throw invalidArgument(`platform "${text}" cannot run here: ctr runs containers of this host's platform (${host}) only`);
+  }
+}
+
+/** `--mount`'s options that docker knows and ctr has no equivalent for (a clear refusal, not "unexpected key"). */
+const UNSUPPORTED_MOUNT_KEYS = new Set(['volume-opt', 'volume-label', 'volume-nocopy', 'volume-subpath', 'bind-nonrecursive', 'bind-recursive', 'image-subpath']);
+
+/**
+ * One `--mount` value split into fields as docker's CLI reads it (Go's encoding/csv):
+ * `"src=a,b"` is one field, `""` within quotes is a quote.
+ */
+function csvFields(line: string, fail: (message: string) => never): string[] {
+  const fields: string[] = [];
+  for (let i = 0; ; i++) {
+    let field = '';
+    if (line[i] === '"') {
+      for (i++; line[i] !== '"' || line[i + 1] === '"'; i++) {
+        if (i >= line.length) fail(`parse error on line 1, column ${i + 1}: extraneous or missing " in quoted-field`);
+        if (line[i] === '"') i++;
+        field += line[i];
+      }
+      i++;
+      if (i < line.length && line[i] !== ',') fail(`parse error on line 1, column ${i + 1}: extraneous or missing " in quoted-field`);
+    } else {
+      const comma = line.indexOf(',', i);
+      const end = comma === -1 ? line.length : comma;
+      field = line.slice(i, end);
+      if (field.includes('"')) fail(`parse error on line 1, column ${i + field.indexOf('"') + 1}: bare " in non-quoted-field`);
+      i = end;
+    }
+    fields.push(field);
+    if (i >= line.length) return fields;
+  }
+}
+
+/** A size as docker's CLI reads `tmpfs-size` (go-units' RAMInBytes: `64m`, `1.5g`, `512MiB`, powers of 1024). */
+function ramInBytes(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(text);
+  if (!match) return undefined;
+  const unit = match[2]?.toLowerCase();
+  return Math.floor(Number(match[1]) * (unit ? 1024 ** ('kmgtp'.indexOf(unit) + 1) : 1));
+}
+
+/** Go's strconv.ParseBool. */
+function goBool(text: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  return undefined;
+}
+
+/** Parse `--mount type=…,source=…,target=…[,readonly][,tmpfs-size=…]…` with the checks and words of docker's CLI (opts/mount.go). */
+function parseMount(value: string): ApiMount {
+  const fail = (message: string): never => {
+    throw invalidArgument(`invalid argument ${JSON.stringify(value)} for "--mount" flag: ${message}`);
+  };
+  const spec = value.trim();
+  if (!spec) fail('value is empty');
+  const mount: ApiMount & { Type: string } = { Type: 'volume' };
+  // The option families given (`bind-*`, `volume-*`, `tmpfs-*`), which must match the type.
+  const families = new Set<string>();
+  for (const field of csvFields(spec, fail)) {
+    const eq = field.indexOf('=');
+    const key = (eq === -1 ? field : field.slice(0, eq)).toLowerCase();
+    if (UNSUPPORTED_MOUNT_KEYS.has(key)) fail(`'${key}' is not supported: ctr has no equivalent`);
+    if (eq === -1) {
+      if (key !== 'readonly' && key !== 'ro') fail(`invalid field '${field}' must be a key=value pair`);
+      mount.ReadOnly = true;
+      continue;
+    }
+    const val = field.slice(eq + 1);
+    switch (key) {
+      case 'type':
+        mount.Type = val.toLowerCase();
+        break;
+      case 'source':
+      case 'src':
+        mount.Source = val.startsWith('.') ? path.resolve(val) : val;
+        break;
+      case 'target':
+      case 'dst':
+      case 'destination':
+        mount.Target = val;
+        break;
+      case 'readonly':
+      case 'ro':
+        mount.ReadOnly = goBool(val) ?? fail(`invalid value for ${key}: ${val}`);
+        break;
+      case 'consistency':
+        // Docker Desktop's; docker on Linux accepts and ignores it.
+        break;
+      case 'bind-propagation':
+        families.add('bind');
+        // Binds are always rprivate here: a `-v` entry has no propagation the engine applies.
+        if (val.toLowerCase() !== 'rprivate') fail(`bind-propagation '${val}' is not supported: bind mounts are rprivate`);
+        break;
+      case 'volume-driver':
+        families.add('volume');
+        if (val !== 'local') fail(`volume-driver '${val}' is not supported: ctr's volumes use the local driver`);
+        break;
+      case 'tmpfs-size':
+        families.add('tmpfs');
+        mount.TmpfsOptions = { ...mount.TmpfsOptions, SizeBytes: ramInBytes(val) ?? fail(`invalid value for ${key}: ${val}`) };
+        break;
+      case 'tmpfs-mode':
+        families.add('tmpfs');
+        if (!/^[0-7]+$/.test(val)) fail(`invalid value for ${key}: ${val}`);
+        mount.TmpfsOptions = { ...mount.TmpfsOptions, Mode: parseInt(val, 8) };
+        break;
+      default:
+        fail(`unexpected key '${key}' in '${field}'`);
+    }
+  }
+  if (!mount.Type) fail('type is required');
+  if (!mount.Target) fail('target is required');
+  for (const family of families) if (family !== mount.Type) fail(`cannot mix '${family}-*' options with mount type '${mount.Type}'`);
+  return mount;
+}
+
+/**
+ * `--mount` values as `-v` and `--tmpfs` entries, by the engine's mapping that the API's
+ * `HostConfig.Mounts` also goes through: `ctr run --mount` and `docker run --mount` against
+ * ctrd make the same container.
+ */
+function mountEntries(values: string[]): { volumes: string[]; tmpfs: string[] } {
+  const out = { volumes: [] as string[], tmpfs: [] as string[] };
+  if (values.length === 0) return out;
+  const { mountEntry } = engineModule();
+  for (const entry of values.map(parseMount).map(mountEntry)) {
+    if ('volume' in entry) out.volumes.push(entry.volume);
+    else out.tmpfs.push(entry.tmpfs);
+  }
+  return out;
+}
+
+/** `--cidfile`, as docker's CLI keeps it: made before the create, the ID written once the container exists. */
+export interface ContainerIdFile {
+  /** Synchronous, as the engine's `onCreated` is: the ID is in the file before the container starts. */
+  write(id: string): void;
+  /** Removes the file when no ID went into it (the create failed), as docker does; after a write, nothing. */
+  close(): void;
+}
+
+/** Opens `--cidfile`'s file, refusing one that exists (another container may own it); a no-op without the flag. */
+export function containerIdFile(args: ParsedArgs): ContainerIdFile {
+  const file = str(args, 'cidfile');
+  if (!file) return { write: () => undefined, close: () => undefined };
+  let fd: number;
+  try {
+    // Exclusive create: two runs given one file cannot both take it.
+    fd = openSync(file, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw invalidArgument(`container ID file found, make sure the other container isn't running or delete ${file}`);
+    }
+    throw invalidArgument(`failed to create the container ID file: ${(error as Error).message}`);
+  }
+  let open = true;
+  return {
+    write(id) {
+      try {
+        writeSync(fd, id);
+      } catch (error) {
+        throw invalidArgument(`failed to write the container ID to the file: ${(error as Error).message}`);
+      }
+      open = false;
+      closeSync(fd);
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      closeSync(fd);
+      unlinkSync(file);
+    },
+  };
+}
+
+/** `--device /dev/sda[:/dev/xvda][:rwm]`, as docker's CLI splits it: a second part that is a mode is the mode. */
+function deviceFrom(value: string): NonNullable<CreateOptions['devices']>[number] {
+  const [pathOnHost = '', second, third] = value.split(':');
+  const isMode = (text: string | undefined): text is string => text !== undefined && /^[rwm]{1,3}$/.test(text);
+  if (third !== undefined) return { pathOnHost, pathInContainer: second || pathOnHost, permissions: third };
+  if (isMode(second)) return { pathOnHost, pathInContainer: pathOnHost, permissions: second };
+  return { pathOnHost, pathInContainer: second || pathOnHost, permissions: 'rwm' };
+}
+
+/** `--pid`/`--ipc`/`--uts`: the runtime checks the mode and names a wrong one. */
+function namespaceMode<K extends 'pid' | 'ipc' | 'uts'>(args: ParsedArgs, key: K): CreateOptions[K] | undefined {
+  return (str(args, key) || undefined) as CreateOptions[K] | undefined;
 }
 
 /** `--health-*` as the API's Healthcheck (durations in nanoseconds), as docker's CLI builds it. */
@@ -150,13 +386,16 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   const [image, ...cmd] = args.positionals as [string, ...string[]];
   const pull = str(args, 'pull') ?? 'missing';
   if (!['always', 'missing', 'never'].includes(pull)) throw invalidArgument(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
+  checkPlatform(str(args, 'platform'));
   const security = list(args, 'security-opt');
+  const mounts = mountEntries(list(args, 'mount'));
   const options: CreateOptions = {
     image,
-    env: [...(await envFiles(list(args, 'env-file'))), ...envFrom(list(args, 'env'), env)],
-    volumes: list(args, 'volume'),
-    tmpfs: list(args, 'tmpfs'),
-    labels: labelsFrom(list(args, 'label')),
+    // The files first: `-e` and `--label` override what they say.
+    env: envFrom([...(await keyValueLines(list(args, 'env-file'))), ...list(args, 'env')], env),
+    volumes: [...list(args, 'volume'), ...mounts.volumes],
+    tmpfs: [...list(args, 'tmpfs'), ...mounts.tmpfs],
+    labels: keyValues([...(await keyValueLines(list(args, 'label-file'))), ...list(args, 'label')]),
     publish: list(args, 'publish'),
     publishAll: bool(args, 'publish-all'),
     network: str(args, 'network') ?? 'bridge',
@@ -183,18 +422,35 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   set('user', str(args, 'user'));
   set('entrypoint', str(args, 'entrypoint'));
   set('hostname', str(args, 'hostname'));
+  set('domainname', str(args, 'domainname'));
   set('ip', str(args, 'ip'));
   Object.assign(options, resourceOptions(args));
   set('oomKillDisable', bool(args, 'oom-kill-disable') || undefined);
   set('shmSize', str(args, 'shm-size'));
   const ulimits = ulimitsFrom(list(args, 'ulimit'));
   if (ulimits.length > 0) options.ulimits = ulimits;
+  // Only what was given: an empty list would replace the host's resolv.conf search and options with none.
+  const nonEmpty = <T>(values: T[]): T[] | undefined => (values.length > 0 ? values : undefined);
+  set('dnsSearch', nonEmpty(list(args, 'dns-search')));
+  set('dnsOptions', nonEmpty(list(args, 'dns-option')));
+  const sysctls = list(args, 'sysctl');
+  if (sysctls.length > 0) options.sysctls = sysctlsFrom(sysctls);
+  const annotations = list(args, 'annotation');
+  if (annotations.length > 0) options.annotations = keyValues(annotations);
+  set('init', bool(args, 'init') || undefined);
+  set('privileged', bool(args, 'privileged') || undefined);
+  const devices = list(args, 'device').map(deviceFrom);
+  if (devices.length > 0) options.devices = devices;
+  set('groupAdd', nonEmpty(list(args, 'group-add')));
+  set('pid', namespaceMode(args, 'pid'));
+  set('ipc', namespaceMode(args, 'ipc'));
+  set('uts', namespaceMode(args, 'uts'));
   set('stopSignal', str(args, 'stop-signal'));
   set('stopTimeout', num(args, 'stop-timeout'));
   set('healthcheck', healthcheckFrom(args));
   const logDriver = str(args, 'log-driver');
   const logOptions = list(args, 'log-opt');
   for (const option of logOptions) if (!option.includes('=')) throw invalidArgument(`invalid key value pair format in log-opt: ${option}`);
-  if (logDriver || logOptions.length > 0) options.log = { ...(logDriver ? { driver: logDriver } : {}), options: labelsFrom(logOptions) };
+  if (logDriver || logOptions.length > 0) options.log = { ...(logDriver ? { driver: logDriver } : {}), options: keyValues(logOptions) };
   return options;
 }

@@ -123,6 +123,8 @@ export function withHostname(options: RunOptions): SpecOpt {
       }
       spec.hostname = options.hostname;
     }
+    // As a UTS sysctl runc sets in the new namespace: the spec's own `domainname` needs runc 1.2.
+    if (options.domainname) spec.linux.sysctl = { ...spec.linux.sysctl, 'kernel.domainname': options.domainname };
   };
 }
 
@@ -346,7 +348,7 @@ export function withSecurity(options: RunOptions, ctx: SpecContext): SpecOpt {
           throw invalidArgument(`sysctl '${key}' is not allowed in host network mode`);
         }
       }
-      spec.linux.sysctl = { ...options.sysctls };
+      spec.linux.sysctl = { ...spec.linux.sysctl, ...options.sysctls };
     }
     if (options.annotations) spec.annotations = { ...options.annotations };
   };
