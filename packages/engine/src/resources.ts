@@ -2,25 +2,17 @@ import { conflict } from '@ctr/errors';
 import { parseBytes, type RunOptions, type Spec } from '@ctr/runtime';
 
 /**
- * `docker update`: new limits for a container, as a library call. A field left out, or 0
- * (Docker's "unchanged"), keeps the current value; `pidsLimit` 0 or -1 lifts the limit.
+ * `docker update`: new limits for a container (the runtime's run options of those names), as
+ * a library call. A field left out, or 0 (Docker's "unchanged"), keeps the current value;
+ * `pidsLimit` 0 or -1 lifts the limit.
  */
-export interface UpdateOptions {
-  /** Bytes or a Docker size string (`512m`). */
-  memory?: number | string;
-  /** Memory + swap; -1 for unlimited swap. */
-  memorySwap?: number | string;
-  memoryReservation?: number | string;
-  cpus?: number | string;
-  cpuShares?: number;
-  cpuQuota?: number;
-  cpuPeriod?: number;
-  cpusetCpus?: string;
-  cpusetMems?: string;
-  pidsLimit?: number;
+export type UpdateOptions = Pick<
+  RunOptions,
+  'memory' | 'memorySwap' | 'memoryReservation' | 'cpus' | 'cpuShares' | 'cpuQuota' | 'cpuPeriod' | 'cpusetCpus' | 'cpusetMems' | 'pidsLimit'
+> & {
   /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
   restart?: string;
-}
+};
 
 /** The limits inspect's `HostConfig` shows, Docker's field names. */
 export interface HostResources {
