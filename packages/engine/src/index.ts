@@ -13,6 +13,8 @@ export { normalizeImageName, familiarImageName, splitRepoTag } from './images';
 export type { ImageInspect, ImageSummary, HistoryItem, PullOptions, PushOptions, RemovedImage, ResolvedImage } from './images';
 export type { AuthConfig } from '@ctr/registry';
 export type { ExecOptions, ExecControl } from '@ctr/runtime';
+// Sizes as Docker writes them (`64m`, `1.5g`), for callers that check them before the engine does.
+export { parseBytes } from '@ctr/runtime';
 export type { CommitOptions } from './commit';
 export type { EngineEvent, EventFilters, EventsOptions, EventType } from './events';
 export { mountEntry, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type VolumeRequest } from './volumes-spec';

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, promises as fs, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument, notFound } from '@ctr/errors';
+import type { Spec } from './oci-spec';
 import type { ContainerStatus, ExitStatus } from './types';
 
 /** What ctr remembers about a container between calls and between processes. */
@@ -90,10 +91,23 @@ export class ContainerDir {
 
   /** Replace the record atomically (readers in other processes see old or new, never half). */
   async write(record: ContainerRecord): Promise<void> {
-    const tmp = `${this.record}.${process.pid}.tmp`;
+    this.replace(this.record, record);
+  }
+
+  async readSpec(): Promise<Spec> {
+    return JSON.parse(await fs.readFile(this.config, 'utf8')) as Spec;
+  }
+
+  /** Replace the bundle's spec atomically, as the record: a start in another process reads old or new. */
+  writeSpec(spec: Spec): void {
+    this.replace(this.config, spec);
+  }
+
+  private replace(file: string, value: unknown): void {
+    const tmp = `${file}.${process.pid}.tmp`;
     try {
-      writeFileSync(tmp, JSON.stringify(record));
-      renameSync(tmp, this.record);
+      writeFileSync(tmp, JSON.stringify(value));
+      renameSync(tmp, file);
     } catch (error) {
       // The directory went: the container was removed meanwhile (by another caller).
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`No such container: ${this.id}`);

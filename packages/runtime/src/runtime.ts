@@ -398,14 +398,12 @@ export class Runtime {
   async update(id: string, run: RunOptions): Promise<void> {
     const d = this.dir(id);
     const tools = await this.setup();
-    const [state, spec] = await Promise.all([this.state(id), fs.readFile(d.config, 'utf8').then((text) => JSON.parse(text) as Spec)]);
+    const [state, spec] = await Promise.all([this.state(id), d.readSpec()]);
     const { devices } = spec.linux.resources ?? {};
     const updated: Spec = { ...spec, linux: { ...spec.linux, resources: devices ? { devices } : {} } };
     withResources(run, { id, rootfs: spec.root.path, swapAccounting: tools.swap })(updated);
     if (state.running) await tools.runc.run(['update', ...runcUpdateFlags(updated.linux.resources ?? {}), id]);
-    const temp = `${d.config}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(updated));
-    renameSync(temp, d.config);
+    d.writeSpec(updated);
   }
 
   async restart(id: string, options: StopOptions = {}): Promise<void> {
@@ -544,7 +542,7 @@ export class Runtime {
   async inspect(id: string): Promise<ContainerInfo> {
     const d = this.dir(id);
     const record = await d.read();
-    return this.info(d, record, JSON.parse(await fs.readFile(d.config, 'utf8')) as Spec);
+    return this.info(d, record, await d.readSpec());
   }
 
   private async info(d: ContainerDir, record: ContainerRecord, spec: Spec): Promise<ContainerInfo> {
@@ -582,7 +580,7 @@ export class Runtime {
     if (state.paused) throw conflict(`Container ${id} is paused, unpause the container before exec`);
     if (options.cmd.length === 0) throw invalidArgument('No exec command specified');
     const record = await d.read();
-    const spec = JSON.parse(await fs.readFile(d.config, 'utf8')) as Spec;
+    const spec = await d.readSpec();
     const proc = { ...spec.process, args: [...options.cmd], terminal: options.tty === true };
     if (options.workingDir) proc.cwd = checkWorkingDir(options.workingDir);
     if (options.user) {

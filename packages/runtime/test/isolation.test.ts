@@ -109,6 +109,22 @@ describe('loosening isolation on request', () => {
     expect(out).toBe('/sbin/docker-init -- sh -c tr "\\0" " " < /proc/1/cmdline; echo; cat /proc/$$/status | grep ^PPid \nPPid:\t1\n');
   });
 
+  test('--init with no docker-init or tini-static on the host is an Unavailable error naming the package, and leaves nothing', async () => {
+    await run('true'); // the runtime's own tools are found first, with the real PATH
+    const saved = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await expect(bed.runtime.create('noinit', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] }, run: { init: true } })).rejects.toMatchObject({
+        code: 'Unavailable',
+        message: '--init needs docker-init or tini-static on the host, and neither was found',
+        hint: 'install the Debian package "tini"',
+      });
+    } finally {
+      process.env.PATH = saved;
+    }
+    await expect(bed.runtime.state('noinit')).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
   test('--privileged gives every capability, the host devices and a writable /sys', async () => {
     const { out } = await run('grep ^CapEff /proc/self/status; ls /dev/loop-control; grep " /sys sysfs" /proc/mounts');
     const { out: privileged } = await run('grep ^CapEff /proc/self/status; ls /dev/loop-control; grep " /sys sysfs" /proc/mounts', { privileged: true });

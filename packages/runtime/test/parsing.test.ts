@@ -6,6 +6,7 @@ test('sizes parse like Docker\'s RAMInBytes', () => {
   expect(parseBytes('512m', 'memory')).toBe(512 * 1024 ** 2);
   expect(parseBytes('1.5g', 'memory')).toBe(1.5 * 1024 ** 3);
   expect(parseBytes('64MB', 'memory')).toBe(64 * 1024 ** 2);
+  expect(parseBytes('64 MiB', 'memory')).toBe(64 * 1024 ** 2);
   expect(parseBytes(4096, 'memory')).toBe(4096);
   expect(() => parseBytes('12x', 'memory')).toThrow("invalid size: '12x'");
 });

@@ -193,12 +193,13 @@ function csvFields(line: string, fail: (message: string) => never): string[] {
   }
 }
 
-/** A size as docker's CLI reads `tmpfs-size` (go-units' RAMInBytes: `64m`, `1.5g`, `512MiB`, powers of 1024). */
-function ramInBytes(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(text);
-  if (!match) return undefined;
-  const unit = match[2]?.toLowerCase();
-  return Math.floor(Number(match[1]) * (unit ? 1024 ** ('kmgtp'.indexOf(unit) + 1) : 1));
+/** A size as docker's CLI reads `tmpfs-size` (go-units' RAMInBytes), or undefined when it is not one. */
+function sizeInBytes(text: string): number | undefined {
+  try {
+    return engineModule().parseBytes(text, 'tmpfs-size');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Go's strconv.ParseBool. */
@@ -259,7 +260,7 @@ function parseMount(value: string): ApiMount {
         break;
       case 'tmpfs-size':
         families.add('tmpfs');
-        mount.TmpfsOptions = { ...mount.TmpfsOptions, SizeBytes: ramInBytes(val) ?? fail(`invalid value for ${key}: ${val}`) };
+        mount.TmpfsOptions = { ...mount.TmpfsOptions, SizeBytes: sizeInBytes(val) ?? fail(`invalid value for ${key}: ${val}`) };
         break;
       case 'tmpfs-mode':
         families.add('tmpfs');

@@ -3,7 +3,7 @@ import { invalidArgument } from '@ctr/errors';
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 
 /**
- * Docker's RAMInBytes: `1024`, `512m`, `1.5g`, `64MB` (binary units, case-insensitive).
+ * Docker's RAMInBytes: `1024`, `512m`, `1.5g`, `64MB`, `64 MiB` (binary units, case-insensitive).
  * `what` names the flag in the error ("memory", "memory-swap").
  */
 export function parseBytes(value: number | string, what: string): number {
@@ -11,7 +11,7 @@ export function parseBytes(value: number | string, what: string): number {
     if (!Number.isSafeInteger(value)) throw invalidArgument(`invalid ${what}: ${value} is not a whole number of bytes`);
     return value;
   }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)b?\s*$/i.exec(value);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*$/i.exec(value);
   if (!match) {
     throw invalidArgument(`invalid size: '${value}'`, {
       hint: `${what} takes a number of bytes with an optional unit: b, k, m, g (e.g. 512m)`,
