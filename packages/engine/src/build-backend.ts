@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, RunIO, RunResult, RunStep, UrlFetch } from '@ctr/dockerfile';
@@ -11,7 +10,7 @@ import type { EngineContext } from './context';
 import type { Images } from './images';
 import { INIT_FILES } from './init-files';
 import { registryModule } from './lazy-modules';
-import { newId } from './names';
+import { buildStepName } from './scratch';
 
 /**
  * A filesystem state during a build: layers (blobs in the content store) and their diffIDs.
@@ -61,6 +60,8 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     private readonly ctx: EngineContext,
     private readonly images: Images,
     private readonly content: LocalContentStore,
+    /** The build's scratch directory (`withScratch`): each step's snapshot is mounted in it. */
+    private readonly scratchDir: string,
     /** Credentials for `FROM` pulls by registry (`X-Registry-Config`), for this build only. */
     private readonly registryAuth: Record<string, AuthConfig> = {},
   ) {
@@ -104,11 +105,13 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     kind: 'prepare' | 'view',
     use: (root: string, key: string) => Promise<T>,
   ): Promise<T> {
-    const key = `build-${newId().slice(0, 16)}`;
+    const key = buildStepName();
+    const root = path.join(this.scratchDir, key);
+    // The mount point first: a sweep finds the snapshot by it.
+    await fs.mkdir(root);
     const snapshots = this.ctx.store.snapshots;
-    const mounts = kind === 'prepare' ? await snapshots.prepare(key, parent) : await snapshots.view(key, parent);
-    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-build-'));
     try {
+      const mounts = kind === 'prepare' ? await snapshots.prepare(key, parent) : await snapshots.view(key, parent);
       await mountAll(mounts, root);
       try {
         return await use(root, key);
@@ -116,15 +119,15 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
         await unmount(root);
       }
     } finally {
-      await fs.rm(root, { recursive: true, force: true });
+      // rmdir, not rm -r: were the unmount to have failed, removing through it would reach into the layers.
+      await fs.rmdir(root).catch(() => undefined);
       await snapshots.remove(key).catch(() => undefined);
     }
   }
 
   async run(state: BuildState, step: RunStep, io: RunIO, signal: AbortSignal): Promise<RunResult<BuildState>> {
     const parent = await this.unpack(state, signal);
-    return this.withSnapshot(parent, 'prepare', async (rootfs, key) => {
-      const id = `build-${newId()}`;
+    return this.withSnapshot(parent, 'prepare', async (rootfs, id) => {
       await this.ctx.runtime.create(id, {
         rootfs,
         run: {
@@ -146,7 +149,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
         await this.ctx.runtime.delete(id, { force: true }).catch(() => undefined);
       }
       if (exitCode !== 0) return { exitCode };
-      const upper = await this.ctx.store.snapshots.upperDir(key);
+      const upper = await this.ctx.store.snapshots.upperDir(id);
       const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal, exclude: INIT_FILES }), { compression: 'gzip', signal });
       return { exitCode: 0, state: { layers: [...state.layers, descriptor], diffIds: [...state.diffIds, diffId] } };
     });
@@ -162,7 +165,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
   async view<T>(state: BuildState, use: (root: string) => Promise<T>, signal: AbortSignal): Promise<T> {
     const parent = await this.unpack(state, signal);
     if (parent === undefined) {
-      const empty = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-scratch-'));
+      const empty = await fs.mkdtemp(path.join(this.scratchDir, 'empty-'));
       try {
         return await use(empty);
       } finally {

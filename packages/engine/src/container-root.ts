@@ -1,6 +1,6 @@
 import { promises as fs, rmdirSync } from 'node:fs';
 import { isCtrError } from '@ctr/errors';
-import { mountAll, type Mount } from '@ctr/store';
+import { mountAll, mountPoints, type Mount } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 
@@ -9,8 +9,7 @@ import type { EngineContext } from './context';
  * or in another engine process nothing may have mounted it yet).
  */
 export async function mountedRootfs(ctx: EngineContext, record: ContainerRecord): Promise<string> {
-  const mountinfo = await fs.readFile('/proc/self/mountinfo', 'utf8');
-  if (mountinfo.split('\n').some((line) => line.split(' ')[4] === record.rootfs)) return record.rootfs;
+  if ((await mountPoints()).includes(record.rootfs)) return record.rootfs;
   await fs.mkdir(record.rootfs, { recursive: true });
   await mountAll(await ctx.store.snapshots.mounts(record.snapshot), record.rootfs);
   return record.rootfs;

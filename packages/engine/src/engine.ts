@@ -9,7 +9,8 @@ import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
 import type { BuildOptions, BuildResult } from '@ctr/dockerfile';
 import { EngineBuildBackend, type BuildState } from './build-backend';
-import { importBusybox, scratchParent, type ImportBusyboxOptions } from './busybox-image';
+import { importBusybox, type ImportBusyboxOptions } from './busybox-image';
+import { sweepScratch, withScratch } from './scratch';
 import { commitContainer, type CommitOptions } from './commit';
 import type { EngineContext } from './context';
 import {
@@ -221,18 +222,20 @@ export class Engine {
     const { ctx, images } = await this.ready();
     const { tags, registryAuth, ...buildOptions } = options;
     const names = (tags ?? []).map(normalizeImageName);
-    return ctx.store.leases.withLease(
-      async (lease) => {
-        // A context sent as a tar, and ADD's downloads, go on the store's filesystem, not /tmp.
-        const scratchDir = buildOptions.scratchDir ?? scratchParent(ctx.root);
-        mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
-        const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), registryAuth);
-        const result = await dockerfileModule().build({ ...buildOptions, scratchDir, backend });
-        for (const name of names) await images.tag(result.id, name);
-        await ctx.events.emit('image', 'build', result.id, {});
-        return result;
-      },
-      { expiresInMs: 6 * 3600_000 },
+    await sweepScratch(ctx);
+    // A context sent as a tar, ADD's downloads and each step's mount go on the store's
+    // filesystem, not /tmp, in one directory that whoever finds it abandoned can clear.
+    return withScratch(ctx, 'build', (scratch) =>
+      ctx.store.leases.withLease(
+        async (lease) => {
+          const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), scratch, registryAuth);
+          const result = await dockerfileModule().build({ scratchDir: scratch, ...buildOptions, backend });
+          for (const name of names) await images.tag(result.id, name);
+          await ctx.events.emit('image', 'build', result.id, {});
+          return result;
+        },
+        { expiresInMs: 6 * 3600_000 },
+      ),
     );
   }
 

@@ -4,6 +4,7 @@ import type { VolumeInfo } from '@ctr/store';
 import type { ContainerSummary, Containers } from './containers';
 import type { EngineContext } from './context';
 import type { ImageSummary, Images, RemovedImage } from './images';
+import { sweepScratch } from './scratch';
 
 /** `docker system prune` / `POST /…/prune` results together, Docker's field names. */
 export interface SystemPruneResult {
@@ -47,6 +48,12 @@ async function dirSize(dir: string): Promise<number> {
   return total;
 }
 
+/** The store's garbage collection, after what killed builds left is cleared so that it can go too; bytes reclaimed. */
+async function collectGarbage(ctx: EngineContext): Promise<number> {
+  await sweepScratch(ctx);
+  return (await ctx.store.gc()).reclaimed;
+}
+
 /**
  * `docker image prune`: images no container uses and no name points at (dangling), or with
  * `all` every image no container uses; then the store's garbage collection frees their blobs
@@ -59,7 +66,7 @@ export async function pruneImages(ctx: EngineContext, containers: Containers, im
     if (used.has(record.id) || (!options.all && record.names.length > 0)) continue;
     ImagesDeleted.push(...(await images.remove(record.id, { force: true }).catch(() => [])));
   }
-  return { ImagesDeleted, SpaceReclaimed: (await ctx.store.gc()).reclaimed };
+  return { ImagesDeleted, SpaceReclaimed: await collectGarbage(ctx) };
 }
 
 /** `docker builder prune`: every build-cache entry (what each cached step made stays while images use it). */
@@ -67,7 +74,7 @@ export async function pruneBuildCache(ctx: EngineContext): Promise<{ CachesDelet
   const cacheDir = buildCacheDir(ctx);
   const CachesDeleted = (await fs.readdir(cacheDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
   await fs.rm(cacheDir, { recursive: true, force: true });
-  return { CachesDeleted, SpaceReclaimed: (await ctx.store.gc()).reclaimed };
+  return { CachesDeleted, SpaceReclaimed: await collectGarbage(ctx) };
 }
 
 /**

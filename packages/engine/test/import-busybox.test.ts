@@ -1,9 +1,9 @@
 import { watch } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CtrError } from '@ctr/errors';
 import type { EngineEvent } from '@ctr/engine';
-import { scratchParent } from '../src/busybox-image';
+import { scratchParent } from '../src/scratch';
 import { collector, testEngine, type TestEngine } from './fixture';
 
 describe('engine.importBusybox', () => {
@@ -86,6 +86,20 @@ describe('engine.importBusybox', () => {
     }
     expect(await scratchLeft()).toEqual([]);
     expect(await idOf('aborted:2')).toBeUndefined();
+  });
+
+  test("what a killed import left in the scratch directory goes at the next import; a live process's directory stays", async () => {
+    const dead = join(scratchParent(t.root), 'busybox-killed');
+    await mkdir(join(dead, 'bin'), { recursive: true });
+    await writeFile(join(dead, 'bin', 'busybox'), 'half-copied');
+    const live = join(scratchParent(t.root), 'busybox-live');
+    await mkdir(live);
+    // A lock as a live process holds one: its PID, a token, this boot.
+    await symlink(`${process.ppid} token ${(await readFile('/proc/sys/kernel/random/boot_id', 'latin1')).trim()}`, `${live}.lock`);
+    await t.engine.importBusybox({ name: 'after-kill:1' });
+    expect(await scratchLeft()).toEqual(['busybox-live', 'busybox-live.lock']);
+    await rm(live, { recursive: true });
+    await rm(`${live}.lock`);
   });
 
   test('a busybox that cannot be run is Unavailable and leaves nothing behind', async () => {

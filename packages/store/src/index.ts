@@ -7,7 +7,7 @@ export { storePaths, type StorePaths } from './paths';
 export { LocalContentStore, type IngestStatus } from './content-store';
 export { LocalIngest } from './ingest';
 export { OverlaySnapshotter, type SnapshotInfo, type SnapshotKind, type SnapshotOptions, type SnapshotUsage } from './snapshotter';
-export { mountAll, unmount, type Mount } from './mount';
+export { mountAll, mountPoints, unmount, type Mount } from './mount';
 export { launchDetached, removeTreeBehind, spreadSubdirectories, startMountRelay } from './mount-syscalls';
 export {
   unpackLayers,
@@ -20,6 +20,6 @@ export { VolumeStore, ANONYMOUS_LABEL, type VolumeInfo, type CreateVolumeOptions
 export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions } from './leases';
 export { type GcResult } from './gc';
 export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from './fsck';
-export { acquireLock, removeLinkIfUnchanged, withLock, type LockOptions, type Release } from './lock';
+export { acquireLock, breakIfStale, lockOwner, removeLinkIfUnchanged, withLock, type LockOptions, type Release } from './lock';
 /** Crash-safe file helpers (temp + fsync + rename + fsync dir) for other records under the root. */
 export { readJson, writeFileAtomic, fsyncDir } from './fs-util';

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CtrError, throwIfAborted } from '@ctr/errors';
 import { run } from './exec';
@@ -31,6 +32,16 @@ export async function mountAll(mounts: readonly Mount[], target: string, options
     for (const where of done.reverse()) await unmount(where).catch(() => undefined);
     throw error;
   }
+}
+
+/** Every mount point in this process's mount namespace, as paths (mountinfo's octal escapes decoded). */
+export async function mountPoints(): Promise<string[]> {
+  const text = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  return text
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((point): point is string => !!point)
+    .map((point) => point.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
 }
 
 /** Unmount `target` (and, with `recursive`, everything below it). Not mounted → no error. */
