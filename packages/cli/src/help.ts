@@ -31,17 +31,24 @@ export function groupHelp(group: CommandGroup): string {
   return [
     `\nUsage:  ctr ${group.name} COMMAND\n`,
     `${group.description}\n`,
-    `Commands:\n${columns(group.commands.map((c) => [`  ${c.name}`, summary(c.description)]))}\n`,
+    `Commands:\n${commandList(group.commands)}\n`,
     `Run 'ctr ${group.name} COMMAND --help' for more information on a command.\n`,
   ].join('\n');
 }
 
-export function mainHelp(common: Command[], groups: CommandGroup[], globalFlags: FlagSpec[]): string {
+function commandList(commands: Command[]): string {
+  return columns(commands.map((c) => [`  ${c.name}`, summary(c.description)]));
+}
+
+/** `ctr --help`: docker's sections, the top-level commands outside the common ones listed last, by name. */
+export function mainHelp(common: Command[], others: Command[], groups: CommandGroup[], globalFlags: FlagSpec[]): string {
+  const sorted = [...others].sort((a, b) => a.name.localeCompare(b.name));
   return [
     '\nUsage:  ctr [OPTIONS] COMMAND\n',
     'Docker, rebuilt as Node packages: build, run and ship containers, no daemon needed\n',
-    `Common Commands:\n${columns(common.map((c) => [`  ${c.name}`, summary(c.description)]))}\n`,
+    `Common Commands:\n${commandList(common)}\n`,
     `Management Commands:\n${columns(groups.map((g) => [`  ${g.name}`, g.description]))}\n`,
+    `Commands:\n${commandList(sorted)}\n`,
     `Global Options:\n${columns(globalFlags.map(flagLine))}\n`,
     "Run 'ctr COMMAND --help' for more information on a command.\n",
   ].join('\n');

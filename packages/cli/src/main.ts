@@ -195,7 +195,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const [name, ...rest] = argv;
   if (!name || name === 'help' || global.flags.help === true) {
-    io.stdout.write(mainHelp(common, groups, globalFlags));
+    io.stdout.write(mainHelp(common, topLevel.filter((c) => !common.includes(c)), groups, globalFlags));
     return 0;
   }
   const group = groups.find((g) => g.name === name);

@@ -1,5 +1,5 @@
 import type { Command, CommandGroup } from '../src/command';
-import { commandHelp, groupHelp } from '../src/help';
+import { commandHelp, groupHelp, mainHelp } from '../src/help';
 
 const cp: Command = {
   name: 'cp',
@@ -15,6 +15,14 @@ describe('help text like docker', () => {
     const listing = groupHelp(group);
     expect(listing).toContain('  cp   Copy files/folders between a container and the local filesystem\n');
     expect(listing).not.toContain("Use '-'");
+  });
+
+  test("the main help lists the top-level commands outside the common ones under Commands, by name, after the groups", () => {
+    const command = (name: string): Command => ({ ...cp, name, description: `${name} things` });
+    const group: CommandGroup = { name: 'container', description: 'Manage containers', commands: [cp] };
+    const help = mainHelp([command('run')], [command('wait'), command('attach')], [group], []);
+    expect(help.indexOf('Management Commands:')).toBeLessThan(help.indexOf('\nCommands:'));
+    expect(help).toContain('Commands:\n  attach   attach things\n  wait     wait things\n');
   });
 
   test("a command's own help shows its whole description", () => {
