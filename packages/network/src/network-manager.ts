@@ -492,10 +492,28 @@ export class NetworkManager {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  /** Removes the namespaces, links and rules of roots whose directory no longer exists. */
+  /**
+   * Removes the namespaces, links and rules of roots whose directory no longer exists, and
+   * the links and rules of roots not in the registry at all (its entry lost, or made before
+   * the registry moved to /run), which nothing else would ever remove.
+   */
   private async gcDeletedRoots(): Promise<string[]> {
     const removed: string[] = [];
-    for (const entry of await readAllJson<RootEntry>(ROOT_REGISTRY, true)) {
+    // Links and rules first, the registry after: a root registers before it makes either, so
+    // one listed here whose root is missing from the registry read next has no live root.
+    const links = await hostLinks();
+    const ruleTags = await listTags(tags.any);
+    const entries = await readAllJson<RootEntry>(ROOT_REGISTRY, true);
+    const unknown = (tagged: string | undefined): boolean => {
+      const rootTag = /^ctr:([0-9a-f]{8}):/.exec(tagged ?? '')?.[1];
+      return rootTag !== undefined && !entries.some((entry) => entry.tag === rootTag);
+    };
+    for (const link of links.filter((l) => unknown(l.ifalias))) {
+      await run('ip', ['link', 'del', link.ifname]).catch(() => undefined);
+      removed.push(`link ${link.ifname} of an unknown root`);
+    }
+    for (const tag of [...ruleTags].filter(unknown)) removed.push(`${await removeTagged(tag)} iptables rules ${tag} of an unknown root`);
+    for (const entry of entries) {
       if (entry.tag === this.paths.tag) continue;
       if (await fs.stat(`${entry.root}/networks`).then(() => true, () => false)) continue;
       const prefix = tags.root(entry.tag);
@@ -503,7 +521,7 @@ export class NetworkManager {
       for (const file of await fs.readdir(netnsDir).catch(() => [] as string[])) {
         await runScript(teardownScript([], `${netnsDir}/${file}`));
       }
-      for (const link of await hostLinks()) {
+      for (const link of links) {
         if (link.ifalias?.startsWith(prefix)) await run('ip', ['link', 'del', link.ifname]).catch(() => undefined);
       }
       for (const tag of await listTags(prefix)) await removeTagged(tag);

@@ -54,6 +54,8 @@ export function portRules(ports: PublishedPort[]): Rule[] {
 
 /** Tags: `ctr:<root>:net:<id>` for a network, `ctr:<root>:ports:<containerId>` for a container. */
 export const tags = {
+  /** What every root's tags start with. */
+  any: 'ctr:',
   root: (rootTag: string): string => `ctr:${rootTag}:`,
   network: (rootTag: string, id: string): string => `ctr:${rootTag}:net:${id}`,
   ports: (rootTag: string, containerId: string): string => `ctr:${rootTag}:ports:${containerId}`,
