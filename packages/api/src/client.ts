@@ -15,6 +15,7 @@ import type {
   PathStat,
   RemovedImage,
   TopResult,
+  StopOptions,
 } from '@ctr/engine';
 import { CtrError, type ErrorCode } from '@ctr/errors';
 import type { ContainerCreateRequest, ContainerUpdateRequest, ExecCreateRequest, PingResponse, ProgressMessage, WaitResponse } from './api-types';
@@ -277,12 +278,12 @@ export class ApiClient {
     return this.empty('POST', `/containers/${encodeURIComponent(id)}/start`);
   }
 
-  stopContainer(id: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
+  stopContainer(id: string, options: StopOptions = {}): Promise<void> {
     return this.empty('POST', `/containers/${encodeURIComponent(id)}/stop`, { query: { t: options.timeout, signal: options.signal } });
   }
 
-  restartContainer(id: string, options: { timeout?: number } = {}): Promise<void> {
-    return this.empty('POST', `/containers/${encodeURIComponent(id)}/restart`, { query: { t: options.timeout } });
+  restartContainer(id: string, options: StopOptions = {}): Promise<void> {
+    return this.empty('POST', `/containers/${encodeURIComponent(id)}/restart`, { query: { t: options.timeout, signal: options.signal } });
   }
 
   killContainer(id: string, signal?: string): Promise<void> {

@@ -27,6 +27,7 @@ import type {
   SystemPruneResult,
   TopResult,
   UpdateOptions,
+  StopOptions,
 } from '@ctr/engine';
 import { familiarImageName, normalizeImageName, splitRepoTag, tarTree } from '@ctr/engine';
 import { CtrError, isNotFound, unsupported } from '@ctr/errors';
@@ -345,7 +346,7 @@ export class RemoteEngine implements EngineApi {
     return { StatusCode, OOMKilled: oom };
   }
 
-  stop(container: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
+  stop(container: string, options: StopOptions = {}): Promise<void> {
     return this.client.stopContainer(container, options);
   }
 
@@ -353,7 +354,7 @@ export class RemoteEngine implements EngineApi {
     return this.client.killContainer(container, signal === undefined ? undefined : String(signal));
   }
 
-  restart(container: string, options: { timeout?: number } = {}): Promise<void> {
+  restart(container: string, options: StopOptions = {}): Promise<void> {
     return this.client.restartContainer(container, options);
   }
 

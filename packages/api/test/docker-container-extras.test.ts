@@ -48,6 +48,16 @@ test('docker top, stats, pause, unpause, rename and restart on a running contain
   await docker(t.env, ['rm', '-f', id]);
 });
 
+test('docker restart --signal reaches the daemon: the container ends on that signal, not TERM', async () => {
+  await docker(t.env, ['run', '-d', '--network', 'none', '--name', 'api-resig', 'busybox', 'sh', '-c', 'trap "" TERM; trap "exit 3" USR1; while true; do sleep 0.1; done']);
+  const since = String(Math.floor(Date.now() / 1000) - 1);
+  expect((await docker(t.env, ['restart', '--signal', 'USR1', '--timeout', '20', 'api-resig'])).code).toBe(0);
+  const until = String(Math.ceil(Date.now() / 1000) + 1);
+  const died = await docker(t.env, ['events', '--since', since, '--until', until, '--filter', 'event=die', '--filter', 'container=api-resig', '--format', '{{.Actor.Attributes.exitCode}}']);
+  expect(died.stdout).toBe('3\n');
+  await docker(t.env, ['rm', '-f', 'api-resig']);
+});
+
 test('restart policies and detached --rm are honoured by the daemon', async () => {
   const flaky = (await docker(t.env, ['run', '-d', '--network', 'none', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 3'])).stdout.trim();
   const gone = (await docker(t.env, ['run', '-d', '--rm', '--network', 'none', 'busybox', 'true'])).stdout.trim();

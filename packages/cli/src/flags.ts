@@ -17,6 +17,8 @@ export interface FlagSpec {
   /** Shown in help as the value's name, e.g. `list`, `string`, `int`. */
   valueName?: string;
   default?: string | number | boolean;
+  /** Accepted but not listed in help: a deprecated name kept working, as docker keeps `--time`. */
+  hidden?: boolean;
 }
 
 export type FlagValue = string | number | boolean | string[];

@@ -22,7 +22,7 @@ function columns(rows: [string, string][]): string {
 export function commandHelp(path: string, command: Command): string {
   const parts = [`\nUsage:  ${path} ${command.usage}\n`, `${command.description}\n`];
   if (command.aliases?.length) parts.push(`Aliases:\n  ${[path, ...command.aliases].join(', ')}\n`);
-  const flags = [...command.flags, { name: 'help', type: 'bool', description: 'Print usage' } as FlagSpec];
+  const flags = [...command.flags.filter((flag) => !flag.hidden), { name: 'help', type: 'bool', description: 'Print usage' } as FlagSpec];
   parts.push(`Options:\n${columns(flags.map(flagLine))}\n`);
   return parts.join('\n');
 }

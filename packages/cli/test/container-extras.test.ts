@@ -158,4 +158,18 @@ describe('ctr cp, export, diff, top, stats, system df/prune (real runc, conmon, 
       stderr: expect.stringContaining('invalid argument "nofile" for "--ulimit" flag: invalid ulimit argument: nofile'),
     });
   });
+
+  test('restart --signal sends that signal first and --timeout bounds the wait; --time still works, unlisted', async () => {
+    // The shell ignores TERM: only the USR1 asked for ends it before the timeout.
+    await ctr('run', '-d', '--name', 'rs', '--network', 'none', 'busybox', 'sh', '-c', 'trap "" TERM; trap "exit 3" USR1; echo up; while true; do sleep 0.1; done');
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    expect(await ctr('restart', '--signal', 'USR1', '--timeout', '20', 'rs')).toMatchObject({ code: 0, stdout: 'rs\n' });
+    const died = await ctr('events', '--since', since, '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=die', '--format', '{{.Actor.Attributes.exitCode}}');
+    expect(died.stdout).toBe('3\n');
+    expect((await ctr('inspect', '--format', '{{.State.Running}} {{.RestartCount}}', 'rs')).stdout).toBe('true 0\n');
+    expect((await ctr('logs', 'rs')).stdout).toBe('up\nup\n');
+    expect(await ctr('stop', '--time', '0', 'rs')).toMatchObject({ code: 0, stdout: 'rs\n' });
+    expect((await ctr('stop', '--help')).stdout).not.toContain('--time ');
+    await ctr('rm', 'rs');
+  });
 });

@@ -191,6 +191,12 @@ export interface InspectNetworkSettings extends NetworkSettings {
   IPv6Gateway: string;
 }
 
+/** `docker stop` / `docker restart`: the signal asked first (the container's StopSignal by default), and how long it gets before SIGKILL. */
+export interface StopOptions {
+  timeout?: number;
+  signal?: string;
+}
+
 export interface ListOptions {
   all?: boolean;
   /** Docker's filters: `status`, `name`, `label`, `ancestor`, `id`, `exited`. */
@@ -577,7 +583,7 @@ export class Containers {
     return { StatusCode: status.exitCode, OOMKilled: status.oomKilled };
   }
 
-  async stop(ref: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
+  async stop(ref: string, options: StopOptions = {}): Promise<void> {
     const found = await this.find(ref);
     // Marked even when it is not running: a restart its policy has pending is cancelled, as
     // Docker's is. Under the restart lock, so a restart in progress cannot write over it.
@@ -605,7 +611,7 @@ export class Containers {
     await this.ctx.events.emit('container', 'kill', record.id, { name: record.name, signal: String(signal) });
   }
 
-  async restart(ref: string, options: { timeout?: number } = {}): Promise<void> {
+  async restart(ref: string, options: StopOptions = {}): Promise<void> {
     await this.stop(ref, options);
     await this.start(ref);
     await this.ctx.events.emit('container', 'restart', (await this.find(ref)).id, {});

@@ -21,6 +21,7 @@ import {
   type CreateContainerOptions,
   type CreatedContainer,
   type ListOptions,
+  type StopOptions,
 } from './containers';
 import { EventLog, type EngineEvent, type EventsOptions } from './events';
 import { dockerfileModule, registryModule } from './lazy-modules';
@@ -291,7 +292,7 @@ export class Engine {
     return (await this.ready()).containers.wait(container, signal);
   }
 
-  async stop(container: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
+  async stop(container: string, options: StopOptions = {}): Promise<void> {
     return (await this.ready()).containers.stop(container, options);
   }
 
@@ -299,7 +300,7 @@ export class Engine {
     return (await this.ready()).containers.kill(container, signal);
   }
 
-  async restart(container: string, options: { timeout?: number } = {}): Promise<void> {
+  async restart(container: string, options: StopOptions = {}): Promise<void> {
     return (await this.ready()).containers.restart(container, options);
   }
 

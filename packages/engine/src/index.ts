@@ -6,7 +6,7 @@
 export { Engine, ENGINE_VERSION, API_VERSION, type EngineOptions, type RunOptions, type RunResult, type BuildImageOptions } from './engine';
 export type { BuildState } from './build-backend';
 export type { ImportBusyboxOptions } from './busybox-image';
-export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, InspectMount } from './containers';
+export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, InspectMount, StopOptions } from './containers';
 export type { LogConfig } from './log-config';
 export type { HostResources, UpdateOptions } from './resources';
 export { normalizeImageName, familiarImageName, splitRepoTag } from './images';

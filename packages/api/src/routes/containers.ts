@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import type { StopOptions } from '@ctr/engine';
 import { conflict, invalidArgument } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
 import { createOptionsFromBody, updateOptionsFromBody } from '../container-config';
@@ -11,6 +12,13 @@ import { STDERR, STDOUT, framedWriter } from '../stdcopy';
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
 /** Docker's `tail`: `all` or a count. */
+/** `?t=` (or `timeout`) and `?signal=` of stop and restart. */
+function stopOptions(call: Call): StopOptions {
+  const timeout = call.query.int('t') ?? call.query.int('timeout');
+  const signal = call.query.string('signal');
+  return { ...(timeout !== undefined ? { timeout } : {}), ...(signal ? { signal } : {}) };
+}
+
 function tailOf(call: Call): number | undefined {
   const tail = call.query.string('tail');
   if (tail === undefined || tail === '' || tail === 'all') return undefined;
@@ -59,15 +67,12 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
     route('POST', '/containers/:id/stop', async (call) => {
       const info = await engine.inspect(id(call));
       if (!info.State.Running) return sendEmpty(call, 304);
-      const timeout = call.query.int('t') ?? call.query.int('timeout');
-      const signal = call.query.string('signal');
-      await engine.stop(info.Id, { ...(timeout !== undefined ? { timeout } : {}), ...(signal ? { signal } : {}) });
+      await engine.stop(info.Id, stopOptions(call));
       sendEmpty(call, 204);
     }),
     route('POST', '/containers/:id/restart', async (call) => {
       const info = await engine.inspect(id(call));
-      const timeout = call.query.int('t') ?? call.query.int('timeout');
-      if (info.State.Running) await engine.stop(info.Id, timeout !== undefined ? { timeout } : {});
+      if (info.State.Running) await engine.stop(info.Id, stopOptions(call));
       await lifecycle.start(info.Id, info.HostConfig.AutoRemove);
       sendEmpty(call, 204);
     }),

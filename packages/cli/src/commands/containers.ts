@@ -1,9 +1,9 @@
-import type { ContainerSummary, ExecControl } from '@ctr/engine';
+import type { ContainerSummary, ExecControl, StopOptions } from '@ctr/engine';
 import { invalidArgument, isNotFound } from '@ctr/errors';
 import type { CreateOptions } from '@ctr/api';
 import type { Command, Io } from '../command';
 import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
-import { bool, list, num, str, type FlagSpec } from '../flags';
+import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { ago, commandColumn, formatItems } from '../format';
 import { containerIdFile, createFlags, createOptions, resourceFlags, resourceOptions } from './create-flags';
 import { forEachArg } from './each';
@@ -202,21 +202,29 @@ const start: Command = {
   },
 };
 
+/** `--timeout` (and the deprecated `--time`) and `--signal` of stop and restart, as docker's. */
+const stopFlags: FlagSpec[] = [
+  { name: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' },
+  { name: 'timeout', short: 't', type: 'number', description: 'Seconds to wait before killing the container' },
+  { name: 'time', type: 'number', description: 'Seconds to wait before killing the container (deprecated: use --timeout)', hidden: true },
+];
+
+function stopOptions(args: ParsedArgs): StopOptions {
+  const timeout = num(args, 'timeout') ?? num(args, 'time');
+  const signal = str(args, 'signal');
+  return { ...(timeout !== undefined ? { timeout } : {}), ...(signal ? { signal } : {}) };
+}
+
 const stop: Command = {
   name: 'stop',
   aliases: ['ctr container stop'],
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Stop one or more running containers',
-  flags: [
-    { name: 'time', short: 't', type: 'number', description: 'Seconds to wait before killing the container' },
-    { name: 'signal', short: 's', type: 'string', description: 'Signal to send to the container' },
-  ],
+  flags: stopFlags,
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const time = num(args, 'time');
-    const signal = str(args, 'signal');
-    return forEachArg(args.positionals, io, (ref) => engine.stop(ref, { ...(time !== undefined ? { timeout: time } : {}), ...(signal ? { signal } : {}) }));
+    return forEachArg(args.positionals, io, (ref) => engine.stop(ref, stopOptions(args)));
   },
 };
 
@@ -239,12 +247,11 @@ const restart: Command = {
   aliases: ['ctr container restart'],
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   description: 'Restart one or more containers',
-  flags: [{ name: 'time', short: 't', type: 'number', description: 'Seconds to wait before killing the container' }],
+  flags: stopFlags,
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const time = num(args, 'time');
-    return forEachArg(args.positionals, io, (ref) => engine.restart(ref, time !== undefined ? { timeout: time } : {}));
+    return forEachArg(args.positionals, io, (ref) => engine.restart(ref, stopOptions(args)));
   },
 };
 
