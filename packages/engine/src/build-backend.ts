@@ -5,6 +5,7 @@ import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, RunIO,
 import { isNotFound } from '@ctr/errors';
 import { createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, type ChainID, type Descriptor, type DiffID } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
+import type { RunOptions } from '@ctr/runtime';
 import { mountAll, readJson, unmount, writeFileAtomic, type LocalContentStore } from '@ctr/store';
 import type { EngineContext } from './context';
 import type { Images } from './images';
@@ -22,6 +23,12 @@ export interface BuildState {
 }
 
 const EMPTY: BuildState = { layers: [], diffIds: [] };
+
+/** What `docker build` gives each RUN step's container: `--add-host`, the limits, `--ulimit`, `--shm-size`, `--cgroup-parent`. */
+export type BuildStepOptions = Pick<
+  RunOptions,
+  'extraHosts' | 'memory' | 'memorySwap' | 'cpuShares' | 'cpuPeriod' | 'cpuQuota' | 'cpusetCpus' | 'cpusetMems' | 'shmSize' | 'ulimits' | 'cgroupParent'
+>;
 
 /** Build-step results by cache key, one small JSON file each under `<root>/engine/build-cache/`. */
 class FileBuildCache implements BuildCache<BuildState> {
@@ -64,6 +71,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     private readonly scratchDir: string,
     /** Credentials for `FROM` pulls by registry (`X-Registry-Config`), for this build only. */
     private readonly registryAuth: Record<string, AuthConfig> = {},
+    private readonly stepOptions: BuildStepOptions = {},
   ) {
     this.cache = new FileBuildCache(path.join(ctx.root, 'engine', 'build-cache'), ctx);
   }
@@ -131,6 +139,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
       await this.ctx.runtime.create(id, {
         rootfs,
         run: {
+          ...this.stepOptions,
           cmd: step.args,
           entrypoint: [],
           env: step.env,

@@ -8,7 +8,7 @@ import type { RegistryClient, RegistryClientOptions } from '@ctr/registry';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
 import type { BuildOptions, BuildResult } from '@ctr/dockerfile';
-import { EngineBuildBackend, type BuildState } from './build-backend';
+import { EngineBuildBackend, type BuildState, type BuildStepOptions } from './build-backend';
 import { importBusybox, type ImportBusyboxOptions } from './busybox-image';
 import { sweepScratch, withScratch } from './scratch';
 import { commitContainer, type CommitOptions } from './commit';
@@ -84,6 +84,8 @@ export interface BuildImageOptions extends Omit<BuildOptions<BuildState>, 'backe
   tags?: string[];
   /** Credentials for `FROM` pulls, by registry (`X-Registry-Config`), for this build only. */
   registryAuth?: Record<string, AuthConfig>;
+  /** Hosts and limits for every RUN step's container. */
+  steps?: BuildStepOptions;
 }
 
 export const ENGINE_VERSION = '0.1.0';
@@ -221,7 +223,7 @@ export class Engine {
   /** `docker build`: a Dockerfile and its context (a directory or a tar stream) into an image, tagged with `tags`. */
   async build(options: BuildImageOptions): Promise<BuildResult> {
     const { ctx, images } = await this.ready();
-    const { tags, registryAuth, ...buildOptions } = options;
+    const { tags, registryAuth, steps, ...buildOptions } = options;
     const names = (tags ?? []).map(normalizeImageName);
     await sweepScratch(ctx);
     // A context sent as a tar, ADD's downloads and each step's mount go on the store's
@@ -229,7 +231,7 @@ export class Engine {
     return withScratch(ctx, 'build', (scratch) =>
       ctx.store.leases.withLease(
         async (lease) => {
-          const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), scratch, registryAuth);
+          const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), scratch, registryAuth, steps);
           const result = await dockerfileModule().build({ scratchDir: scratch, ...buildOptions, backend });
           for (const name of names) await images.tag(result.id, name);
           await ctx.events.emit('image', 'build', result.id, {});

@@ -4,7 +4,7 @@
  * and @ctr/network. No daemon: every engine on the same root sees the same state.
  */
 export { Engine, ENGINE_VERSION, API_VERSION, type EngineOptions, type RunOptions, type RunResult, type BuildImageOptions } from './engine';
-export type { BuildState } from './build-backend';
+export type { BuildState, BuildStepOptions } from './build-backend';
 export type { ImportBusyboxOptions } from './busybox-image';
 export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, InspectMount, StopOptions } from './containers';
 export type { LogConfig } from './log-config';
