@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
 import { engineModule, getEngine, println } from '../context';
@@ -33,6 +34,7 @@ export const buildCommand: Command = {
     { name: 'pull', type: 'bool', description: 'Always attempt to pull a newer version of the image' },
     { name: 'rm', type: 'bool', description: 'Remove intermediate containers after a successful build', default: true },
     { name: 'force-rm', type: 'bool', description: 'Always remove intermediate containers' },
+    { name: 'iidfile', type: 'string', description: 'Write the image ID to the file' },
   ],
   args: [1, 1],
   async run(args, io) {
@@ -46,6 +48,9 @@ export const buildCommand: Command = {
     const quiet = bool(args, 'quiet');
     const target = str(args, 'target');
     const platform = str(args, 'platform');
+    const iidfile = str(args, 'iidfile');
+    // Gone before the build, as docker removes it: a failed build must not leave the last ID for a script to find.
+    if (iidfile) await fs.rm(iidfile, { force: true });
     // The Dockerfile package is loaded only when something is built.
     const { formatEvent } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
     const result = await (await getEngine()).build({
@@ -61,6 +66,7 @@ export const buildCommand: Command = {
       tags,
       ...(quiet ? {} : { onEvent: (event) => io.stdout.write(formatEvent(event)) }),
     });
+    if (iidfile) await fs.writeFile(iidfile, result.id);
     if (quiet) println(io, result.id);
     else for (const tag of tags) println(io, `Successfully tagged ${engineModule().familiarImageName(engineModule().normalizeImageName(tag))}`);
     return 0;

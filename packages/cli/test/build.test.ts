@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localCtr, type CtrResult, type LocalCtr } from './local-ctr';
+
+describe('ctr build (real runc, conmon, overlayfs)', () => {
+  let local: LocalCtr;
+  let context: string;
+  const ctr = (...args: string[]): Promise<CtrResult> => local.run(...args);
+
+  beforeAll(async () => {
+    local = await localCtr('build');
+    context = await mkdtemp(join(tmpdir(), 'ctr-cli-build-context-'));
+  });
+  afterAll(async () => {
+    await rm(context, { recursive: true, force: true });
+    await local?.cleanup();
+  });
+
+  const dockerfile = (text: string): Promise<void> => writeFile(join(context, 'Dockerfile'), text);
+
+  test('--iidfile gets the image ID, as docker writes it (no newline)', async () => {
+    await dockerfile('FROM busybox\nLABEL built=yes\n');
+    const iid = join(context, 'iid');
+    expect((await ctr('build', '-q', '--iidfile', iid, context)).code).toBe(0);
+    const id = await readFile(iid, 'utf8');
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((await ctr('image', 'inspect', '--format', '{{.Id}}', id)).stdout).toBe(`${id}\n`);
+  });
+
+  test("a failed RUN exits with its code (as docker's legacy builder does) and leaves no --iidfile behind, not even an earlier one", async () => {
+    const iid = join(context, 'iid-stale');
+    await writeFile(iid, 'sha256:stale');
+    await dockerfile('FROM busybox\nRUN exit 3\n');
+    const failed = await ctr('build', '--iidfile', iid, context);
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toContain("returned a non-zero code: 3");
+    expect(existsSync(iid)).toBe(false);
+  });
+});
