@@ -17,6 +17,7 @@ export interface ContainerUpdateRequest {
   CpusetCpus?: string;
   CpusetMems?: string;
   PidsLimit?: number;
+  BlkioWeight?: number;
   RestartPolicy?: { Name: 'no' | 'always' | 'unless-stopped' | 'on-failure' | ''; MaximumRetryCount?: number };
 }
 
@@ -32,6 +33,15 @@ export interface HostConfig extends ContainerUpdateRequest {
   OomKillDisable?: boolean;
   ShmSize?: number;
   Ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
+  BlkioWeightDevice?: Array<{ Path: string; Weight: number }>;
+  BlkioDeviceReadBps?: ThrottleDevice[];
+  BlkioDeviceWriteBps?: ThrottleDevice[];
+  BlkioDeviceReadIOps?: ThrottleDevice[];
+  BlkioDeviceWriteIOps?: ThrottleDevice[];
+  MemorySwappiness?: number;
+  OomScoreAdj?: number;
+  CgroupParent?: string;
+  CgroupnsMode?: string;
   CapAdd?: string[];
   CapDrop?: string[];
   ReadonlyRootfs?: boolean;
@@ -48,6 +58,12 @@ export interface HostConfig extends ContainerUpdateRequest {
   PidMode?: string;
   IpcMode?: string;
   UTSMode?: string;
+}
+
+/** Docker's `ThrottleDevice`: bytes or IO operations per second. */
+export interface ThrottleDevice {
+  Path: string;
+  Rate: number;
 }
 
 export interface EndpointSettings {

@@ -86,6 +86,15 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   // At create, a lifted pids limit is no limit at all.
   if (options.pidsLimit === -1) delete options.pidsLimit;
   set('oomKillDisable', host.bool('OomKillDisable') || undefined);
+  // docker's CLI always sends its flag's default, -1, for "unset" (dockerd's fixMemorySwappiness).
+  const swappiness = host.number('MemorySwappiness');
+  set('memorySwappiness', swappiness === -1 ? undefined : swappiness);
+  set('oomScoreAdj', host.number('OomScoreAdj') || undefined);
+  set('blkioWeightDevice', blockDevices(host, 'BlkioWeightDevice', (path, d) => ({ path, weight: d.number('Weight') ?? 0 })));
+  for (const [option, key] of THROTTLES) set(option, blockDevices(host, key, (path, d) => ({ path, rate: d.number('Rate') ?? 0 })));
+  set('cgroupParent', host.string('CgroupParent') || undefined);
+  // The runtime checks the mode and names a wrong one; '' is Docker's "the daemon's default".
+  set('cgroupns', (host.string('CgroupnsMode') || undefined) as CreateContainerOptions['cgroupns']);
   set('shmSize', positive(host.number('ShmSize')));
   const ulimits = (host.objects('Ulimits') ?? []).map(
     (u): Ulimit => ({ name: u.string('Name') ?? '', soft: u.number('Soft') ?? 0, hard: u.number('Hard') ?? 0 }),
@@ -122,6 +131,24 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
 
 type Ulimit = NonNullable<CreateContainerOptions['ulimits']>[number];
 
+/** The throttle lists: the engine's option and Docker's `HostConfig` field. */
+const THROTTLES = [
+  ['blkioDeviceReadBps', 'BlkioDeviceReadBps'],
+  ['blkioDeviceWriteBps', 'BlkioDeviceWriteBps'],
+  ['blkioDeviceReadIOps', 'BlkioDeviceReadIOps'],
+  ['blkioDeviceWriteIOps', 'BlkioDeviceWriteIOps'],
+] as const;
+
+/** A list of Docker's `{Path, Rate}` or `{Path, Weight}` as the engine's entries; undefined when empty. */
+function blockDevices<T>(host: Fields, key: string, entry: (path: string, device: Fields) => T): T[] | undefined {
+  const devices = (host.objects(key) ?? []).map((device) => {
+    const path = device.string('Path');
+    if (!path) throw invalidArgument(`invalid HostConfig.${key}: Path is required`);
+    return entry(path, device);
+  });
+  return devices.length > 0 ? devices : undefined;
+}
+
 const positive = (n: number | undefined): number | undefined => (n && n > 0 ? n : undefined);
 
 /**
@@ -144,6 +171,7 @@ function resourcesFrom(fields: Fields): Omit<UpdateOptions, 'restart'> {
     cpusetCpus: fields.string('CpusetCpus') || undefined,
     cpusetMems: fields.string('CpusetMems') || undefined,
     pidsLimit: pidsLimit === undefined ? undefined : pidsLimit > 0 ? pidsLimit : -1,
+    blkioWeight: positive(fields.number('BlkioWeight')),
   };
   return Object.fromEntries(Object.entries(resources).filter(([, v]) => v !== undefined));
 }

@@ -1,6 +1,6 @@
 import { parseBytes } from '@ctr/runtime';
 import type { UpdateOptions } from '@ctr/engine';
-import type { ContainerCreateRequest, ContainerUpdateRequest, HostConfig } from './api-types';
+import type { ContainerCreateRequest, ContainerUpdateRequest, HostConfig, ThrottleDevice } from './api-types';
 import type { CreateOptions } from './engine-api';
 
 type Mount = NonNullable<CreateOptions['mounts']>[number];
@@ -42,6 +42,11 @@ function apiMount(mount: Mount): NonNullable<HostConfig['Mounts']>[number] {
   return { Type: 'bind', Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly === true };
 }
 
+/** `--device-read-bps` and the other throttles as Docker's `[{Path, Rate}]`. */
+function throttles(devices: CreateOptions['blkioDeviceReadBps']): ThrottleDevice[] | undefined {
+  return devices?.map((d) => ({ Path: d.path, Rate: d.rate }));
+}
+
 /** Drop what was not given, so the body says only what the caller asked for. */
 function defined<T extends object>(object: T): T {
   return Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as T;
@@ -60,6 +65,7 @@ function resourcesBody(options: Omit<UpdateOptions, 'restart'>): ContainerUpdate
     CpusetCpus: options.cpusetCpus,
     CpusetMems: options.cpusetMems,
     PidsLimit: options.pidsLimit,
+    BlkioWeight: options.blkioWeight,
   };
 }
 
@@ -81,6 +87,8 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     image, name: _name, cmd, entrypoint, env, workingDir, user, hostname, domainname, tty, openStdin, labels, stopSignal, stopTimeout,
     volumes = [], tmpfs = [], mounts = [], network = 'bridge', networkAliases, ip, publish = [], publishAll, restart, autoRemove, log,
     memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpusetCpus, cpusetMems, pidsLimit, oomKillDisable, shmSize, ulimits,
+    blkioWeight, blkioWeightDevice, blkioDeviceReadBps, blkioDeviceWriteBps, blkioDeviceReadIOps, blkioDeviceWriteIOps,
+    memorySwappiness, oomScoreAdj, cgroupParent, cgroupns,
     capAdd, capDrop, noNewPrivileges, seccomp, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
     init, privileged, devices, groupAdd, pid, ipc, uts,
     healthcheck,
@@ -102,8 +110,17 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     RestartPolicy: restartPolicy(restart),
     AutoRemove: autoRemove,
     LogConfig: log ? defined({ Type: log.driver, Config: log.options }) : undefined,
-    ...resourcesBody({ memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpusetCpus, cpusetMems, pidsLimit }),
+    ...resourcesBody({ memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpusetCpus, cpusetMems, pidsLimit, blkioWeight }),
     OomKillDisable: oomKillDisable,
+    BlkioWeightDevice: blkioWeightDevice?.map((d) => ({ Path: d.path, Weight: d.weight })),
+    BlkioDeviceReadBps: throttles(blkioDeviceReadBps),
+    BlkioDeviceWriteBps: throttles(blkioDeviceWriteBps),
+    BlkioDeviceReadIOps: throttles(blkioDeviceReadIOps),
+    BlkioDeviceWriteIOps: throttles(blkioDeviceWriteIOps),
+    MemorySwappiness: memorySwappiness,
+    OomScoreAdj: oomScoreAdj,
+    CgroupParent: cgroupParent,
+    CgroupnsMode: cgroupns,
     ShmSize: bytes(shmSize, 'shm-size'),
     Ulimits: ulimits?.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
     CapAdd: capAdd,

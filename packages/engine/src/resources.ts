@@ -8,7 +8,7 @@ import { parseBytes, type RunOptions, type Spec } from '@ctr/runtime';
  */
 export type UpdateOptions = Pick<
   RunOptions,
-  'memory' | 'memorySwap' | 'memoryReservation' | 'cpus' | 'cpuShares' | 'cpuQuota' | 'cpuPeriod' | 'cpusetCpus' | 'cpusetMems' | 'pidsLimit'
+  'memory' | 'memorySwap' | 'memoryReservation' | 'cpus' | 'cpuShares' | 'cpuQuota' | 'cpuPeriod' | 'cpusetCpus' | 'cpusetMems' | 'pidsLimit' | 'blkioWeight'
 > & {
   /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
   restart?: string;
@@ -29,7 +29,20 @@ export interface HostResources {
   OomKillDisable: boolean;
   ShmSize: number;
   Ulimits: Array<{ Name: string; Soft: number; Hard: number }> | null;
+  BlkioWeight: number;
+  BlkioWeightDevice: Array<{ Path: string; Weight: number }>;
+  BlkioDeviceReadBps: ThrottleDevice[];
+  BlkioDeviceWriteBps: ThrottleDevice[];
+  BlkioDeviceReadIOps: ThrottleDevice[];
+  BlkioDeviceWriteIOps: ThrottleDevice[];
+  /** null when unset: the kernel's default. */
+  MemorySwappiness: number | null;
+  OomScoreAdj: number;
+  CgroupParent: string;
+  CgroupnsMode: 'host' | 'private';
 }
+
+type ThrottleDevice = { Path: string; Rate: number };
 
 const given = <T>(value: T | undefined | 0 | ''): value is T => value !== undefined && value !== 0 && value !== '';
 
@@ -39,7 +52,10 @@ const given = <T>(value: T | undefined | 0 | ''): value is T => value !== undefi
  * then shows -1 too).
  */
 export function hostResources(run: RunOptions, spec: Spec): HostResources {
-  const { memory = {}, pids } = spec.linux.resources ?? {};
+  const { memory = {}, pids, blockIO = {} } = spec.linux.resources ?? {};
+  // A device list the kernel could not take is not in the spec, and shows empty, as dockerd shows it once dropped.
+  const throttles = (list: RunOptions['blkioDeviceReadBps'], inSpec: unknown[] | undefined): ThrottleDevice[] =>
+    inSpec?.length ? (list ?? []).map((d) => ({ Path: d.path, Rate: d.rate })) : [];
   const shm = spec.mounts.find((m) => m.destination === '/dev/shm')?.options?.find((o) => o.startsWith('size='));
   return {
     Memory: memory.limit ?? 0,
@@ -55,6 +71,16 @@ export function hostResources(run: RunOptions, spec: Spec): HostResources {
     OomKillDisable: run.oomKillDisable ?? false,
     ShmSize: shm ? Number(shm.slice('size='.length)) : 0,
     Ulimits: run.ulimits?.length ? run.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) : null,
+    BlkioWeight: blockIO.weight ?? 0,
+    BlkioWeightDevice: blockIO.weightDevice?.length ? (run.blkioWeightDevice ?? []).map((d) => ({ Path: d.path, Weight: d.weight })) : [],
+    BlkioDeviceReadBps: throttles(run.blkioDeviceReadBps, blockIO.throttleReadBpsDevice),
+    BlkioDeviceWriteBps: throttles(run.blkioDeviceWriteBps, blockIO.throttleWriteBpsDevice),
+    BlkioDeviceReadIOps: throttles(run.blkioDeviceReadIOps, blockIO.throttleReadIOPSDevice),
+    BlkioDeviceWriteIOps: throttles(run.blkioDeviceWriteIOps, blockIO.throttleWriteIOPSDevice),
+    MemorySwappiness: memory.swappiness ?? null,
+    OomScoreAdj: spec.process.oomScoreAdj ?? 0,
+    CgroupParent: run.cgroupParent ?? '',
+    CgroupnsMode: spec.linux.namespaces.some((n) => n.type === 'cgroup') ? 'private' : 'host',
   };
 }
 
@@ -91,6 +117,7 @@ export function mergeUpdate(run: RunOptions, current: HostResources, update: Upd
   if (given(update.cpuPeriod)) merged.cpuPeriod = update.cpuPeriod;
   if (given(update.cpusetCpus)) merged.cpusetCpus = update.cpusetCpus;
   if (given(update.cpusetMems)) merged.cpusetMems = update.cpusetMems;
+  if (given(update.blkioWeight)) merged.blkioWeight = update.blkioWeight;
   if (update.pidsLimit !== undefined) {
     if (update.pidsLimit > 0) merged.pidsLimit = update.pidsLimit;
     else delete merged.pidsLimit;

@@ -87,9 +87,25 @@ export interface DeviceRule {
 
 export interface LinuxResources {
   devices?: DeviceRule[];
-  memory?: { limit?: number; reservation?: number; swap?: number; disableOOMKiller?: boolean };
+  memory?: { limit?: number; reservation?: number; swap?: number; swappiness?: number; disableOOMKiller?: boolean };
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit: number };
+  blockIO?: LinuxBlockIO;
+}
+
+export interface LinuxBlockIO {
+  weight?: number;
+  weightDevice?: Array<{ major: number; minor: number; weight: number }>;
+  throttleReadBpsDevice?: LinuxThrottleDevice[];
+  throttleWriteBpsDevice?: LinuxThrottleDevice[];
+  throttleReadIOPSDevice?: LinuxThrottleDevice[];
+  throttleWriteIOPSDevice?: LinuxThrottleDevice[];
+}
+
+export interface LinuxThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
 }
 
 export interface Seccomp {

@@ -16,6 +16,7 @@ import type { LinuxResources, Spec } from './oci-spec';
 import { prepareRootfs } from './rootfs-prepare';
 import { Runc } from './runc';
 import { parseSignal } from './signals';
+import { blkioSupport, blkioWarnings, blockDevices } from './spec/block-devices';
 import { containerDevices } from './spec/devices';
 import { generateSpec } from './spec/generate-spec';
 import { checkWorkingDir, withResources } from './spec/spec-opts';
@@ -23,9 +24,11 @@ import { parseBytes } from './spec/units';
 import { resolveUser } from './spec/user';
 import type {
   AttachStreams,
+  BlkioOption,
   ContainerInfo,
   ContainerState,
   CreateOptions,
+  CreatedContainerInfo,
   ExecOptions,
   ExecResult,
   ExitStatus,
@@ -101,6 +104,7 @@ interface Tools {
   conmon: string;
   ceilings: Record<string, number>;
   swap: boolean;
+  blkio: Record<BlkioOption, boolean>;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -167,7 +171,7 @@ export class Runtime {
       ]);
       await checkRuntimeVersionOnce(runtime, this.options.runRoot);
       void this.sweepRetired();
-      return { runc: new Runc(runtime, this.runcRoot), runtime, conmon, ceilings, swap };
+      return { runc: new Runc(runtime, this.runcRoot), runtime, conmon, ceilings, swap, blkio: blkioSupport() };
     })();
     this.tools.catch(() => (this.tools = undefined));
     return this.tools;
@@ -191,7 +195,7 @@ export class Runtime {
   }
 
   /** Make a container from a rootfs directory and an image config or a ready spec. */
-  async create(id: string, options: CreateOptions): Promise<ContainerInfo> {
+  async create(id: string, options: CreateOptions): Promise<CreatedContainerInfo> {
     const d = this.dir(id);
     this.expectStart();
     const tools = await this.setup();
@@ -213,6 +217,7 @@ export class Runtime {
     }
     let record: ContainerRecord;
     let spec: Spec;
+    let warnings: string[] = [];
     try {
       if (options.spec) {
         spec = { ...structuredClone(options.spec), root: { ...options.spec.root, path: rootfs } };
@@ -228,11 +233,15 @@ export class Runtime {
           cgroupParent: this.options.cgroupParent,
           rlimitCeilings: tools.ceilings,
           swapAccounting: tools.swap,
+          blkio: tools.blkio,
+          blockDevices: blockDevices(run),
           etcFiles,
           ...(run.init ? { initPath: await findInit() } : {}),
           ...(run.privileged || run.capAdd?.some((c) => c.toUpperCase() === 'ALL') ? { allCapabilities: grantableCapabilities() } : {}),
           ...(run.devices?.length || run.privileged ? { devices: containerDevices(run) } : {}),
         });
+        checkOomScoreAdj(spec.process.oomScoreAdj);
+        warnings = blkioWarnings(run, tools.blkio);
         await Promise.all([prepareRootfs(rootfs), writeEtcFiles(d.dir, hostname, run)]);
       }
       writeFileSync(d.config, JSON.stringify(spec));
@@ -257,7 +266,7 @@ export class Runtime {
       await fs.rm(d.dir, { recursive: true, force: true });
       throw error;
     }
-    return this.info(d, record, spec);
+    return { ...(await this.info(d, record, spec)), warnings };
   }
 
   /** Run the container's process (again, for an exited container). A running one is left alone. */
@@ -391,7 +400,7 @@ export class Runtime {
 
   /**
    * `docker update`: the container's resource limits become those `run` asks for (its
-   * memory, CPU and pids options; the rest is ignored). A live container gets them at once
+   * memory, CPU, pids and block IO options; the rest is ignored). A live container gets them at once
    * through `runc update`, and every later start from its spec. A limit the kernel refuses
    * (memory below what the container uses) changes nothing.
    */
@@ -401,7 +410,7 @@ export class Runtime {
     const [state, spec] = await Promise.all([this.state(id), d.readSpec()]);
     const { devices } = spec.linux.resources ?? {};
     const updated: Spec = { ...spec, linux: { ...spec.linux, resources: devices ? { devices } : {} } };
-    withResources(run, { id, rootfs: spec.root.path, swapAccounting: tools.swap })(updated);
+    withResources(run, { id, rootfs: spec.root.path, swapAccounting: tools.swap, blkio: tools.blkio, blockDevices: blockDevices(run) })(updated);
     if (state.running) await tools.runc.run(['update', ...runcUpdateFlags(updated.linux.resources ?? {}), id]);
     d.writeSpec(updated);
   }
@@ -773,8 +782,8 @@ function waitForFile(dir: string, name: string, ms: number, signal?: AbortSignal
 
 /**
  * `runc update`'s flags for a whole set of limits. Flags name every limit, so one the new
- * set lacks is lifted: pids to `max`; memory and CPU limits are never lifted by `docker
- * update` (0 there means "unchanged"), so the engine never asks for that.
+ * set lacks is lifted: pids to `max`; memory, CPU and blkio weight limits are never lifted by
+ * `docker update` (0 there means "unchanged"), so the engine never asks for that.
  */
 function runcUpdateFlags(resources: LinuxResources): string[] {
   const { memory = {}, cpu = {}, pids } = resources;
@@ -788,8 +797,21 @@ function runcUpdateFlags(resources: LinuxResources): string[] {
     ['--cpuset-cpus', cpu.cpus],
     ['--cpuset-mems', cpu.mems],
     ['--pids-limit', pids?.limit ?? -1],
+    ['--blkio-weight', resources.blockIO?.weight],
   ];
   return flags.flatMap(([flag, value]) => (value === undefined ? [] : [`${flag}=${value}`]));
+}
+
+/**
+ * Lowering an OOM score adjustment below 0 takes CAP_SYS_RESOURCE, which runc init inherits
+ * from this process: without it runc fails the start with nothing but "can't get final
+ * child's PID", so the create is refused instead, saying why.
+ */
+function checkOomScoreAdj(adj: number | undefined): void {
+  if (adj === undefined || adj >= 0 || grantableCapabilities().includes('CAP_SYS_RESOURCE')) return;
+  throw invalidArgument(`oom score adj ${adj} is below what this host lets the runtime set: lowering it needs CAP_SYS_RESOURCE, which this process does not have`, {
+    hint: 'ask for 0 or more, or run ctr with CAP_SYS_RESOURCE',
+  });
 }
 
 /** The init `--init` runs as PID 1: Docker's docker-init when installed, else Debian's static tini (the same program). */

@@ -62,6 +62,25 @@ export interface Ulimit {
   hard: number;
 }
 
+/** `--blkio-weight-device /dev/sda:200`: Docker's `WeightDevice`. */
+export interface WeightDevice {
+  /** A block device on the host. */
+  path: string;
+  /** 10 to 1000, or 0 for none. */
+  weight: number;
+}
+
+/** `--device-read-bps /dev/sda:1mb` and the other throttles: Docker's `ThrottleDevice`. */
+export interface ThrottleDevice {
+  /** A block device on the host. */
+  path: string;
+  /** Bytes or IO operations per second, as the option says. */
+  rate: number;
+}
+
+/** The run options that limit block IO, each of which needs a kernel file of its own. */
+export type BlkioOption = 'blkioWeight' | 'blkioWeightDevice' | 'blkioDeviceReadBps' | 'blkioDeviceWriteBps' | 'blkioDeviceReadIOps' | 'blkioDeviceWriteIOps';
+
 /** How the container joins the network. */
 export type NetworkMode =
   | { mode: 'none' }
@@ -105,6 +124,26 @@ export interface RunOptions {
   cpusetMems?: string;
   pidsLimit?: number;
   oomKillDisable?: boolean;
+  /** 0 to 100; -1 or absent leaves the kernel's default. */
+  memorySwappiness?: number;
+  /** -1000 to 1000: the container process's `oom_score_adj`. */
+  oomScoreAdj?: number;
+  /** Block IO weight, 10 to 1000; 0 or absent for none. */
+  blkioWeight?: number;
+  blkioWeightDevice?: WeightDevice[];
+  /** Bytes per second. */
+  blkioDeviceReadBps?: ThrottleDevice[];
+  blkioDeviceWriteBps?: ThrottleDevice[];
+  /** IO operations per second. */
+  blkioDeviceReadIOps?: ThrottleDevice[];
+  blkioDeviceWriteIOps?: ThrottleDevice[];
+  /**
+   * The cgroup the container's own goes under (`<parent>/<id>`) instead of the runtime's. A
+   * relative path is taken from the root cgroup, where dockerd's relative parents land.
+   */
+  cgroupParent?: string;
+  /** `private`: a cgroup namespace of its own; `host` (the default, as Docker's on cgroup v1): the host's. */
+  cgroupns?: 'host' | 'private';
   shmSize?: number | string;
   ulimits?: Ulimit[];
   mounts?: MountSpec[];
@@ -163,6 +202,10 @@ export interface SpecContext {
   initPath?: string;
   /** Device nodes given to the container (`--device`, or all the host's with `--privileged`), read from the host. */
   devices?: ContainerDevice[];
+  /** Numbers of the block devices the blkio options name, by path, read from the host. */
+  blockDevices?: Record<string, { major: number; minor: number }>;
+  /** The blkio options the kernel cannot take (`false`), which are dropped as dockerd drops them; absent: all can. */
+  blkio?: Partial<Record<BlkioOption, boolean>>;
 }
 
 /** A device node made in the container and allowed by its device cgroup. */
@@ -216,6 +259,12 @@ export interface ContainerInfo extends ContainerState {
   stopSignal: string;
   stopTimeout: number;
   spec: Spec;
+}
+
+/** What `create` made: the container, and what it left out of what was asked. */
+export interface CreatedContainerInfo extends ContainerInfo {
+  /** Options the kernel cannot take, dropped with dockerd's words for them (Docker's create `Warnings`). */
+  warnings: string[];
 }
 
 export interface CreateOptions {

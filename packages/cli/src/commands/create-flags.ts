@@ -19,7 +19,24 @@ export const resourceFlags: FlagSpec[] = [
   { name: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
   { name: 'cpuset-mems', type: 'string', description: 'MEMs in which to allow execution (0-3, 0,1)' },
   { name: 'pids-limit', type: 'number', description: 'Tune container pids limit (set -1 for unlimited)' },
+  { name: 'blkio-weight', type: 'string', valueName: 'uint16', description: 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)' },
 ];
+
+/** Go's strconv.ParseUint(text, 10, bits): the number, or why it is not one in Go's words. */
+function parseUint(text: string, bits: number): number | 'invalid syntax' | 'value out of range' {
+  if (!/^\d+$/.test(text)) return 'invalid syntax';
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n < 2 ** bits ? n : 'value out of range';
+}
+
+/** An unsigned flag (`--blkio-weight uint16`), refused as pflag refuses a value that is not one. */
+function uintFlag(args: ParsedArgs, flag: string, bits: number): number | undefined {
+  const text = str(args, flag);
+  if (text === undefined) return undefined;
+  const n = parseUint(text, bits);
+  if (typeof n !== 'number') throw invalidArgument(`invalid argument "${text}" for "--${flag}" flag: strconv.ParseUint: parsing "${text}": ${n}`);
+  return n;
+}
 
 /** `--memory` and the other limits as the engine's options; what was not given is left out. */
 export function resourceOptions(args: ParsedArgs): Omit<UpdateOptions, 'restart'> {
@@ -34,6 +51,7 @@ export function resourceOptions(args: ParsedArgs): Omit<UpdateOptions, 'restart'
     cpusetCpus: str(args, 'cpuset-cpus'),
     cpusetMems: str(args, 'cpuset-mems'),
     pidsLimit: num(args, 'pids-limit'),
+    blkioWeight: uintFlag(args, 'blkio-weight', 16),
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
@@ -49,6 +67,60 @@ function ulimitsFrom(values: string[]): NonNullable<CreateOptions['ulimits']> {
     return { name: match[1] as string, soft, hard };
   });
 }
+
+/**
+ * The values of a device flag (`--device-read-bps /dev/sda:1mb` and its kin), checked with
+ * docker's CLI's words (opts/throttledevice.go, weightdevice.go): `<path>:<value>`, the path
+ * under /dev/, the value as `parse` reads it (undefined: refused in `invalid`'s words).
+ * Whether the path is a block device the runtime says: the daemon may be another machine.
+ */
+function deviceValues(
+  args: ParsedArgs,
+  flag: string,
+  parse: (text: string) => number | undefined,
+  invalid: (entry: string) => string,
+): Array<{ path: string; value: number }> {
+  return list(args, flag).map((entry) => {
+    const fail = (message: string): never => {
+      throw invalidArgument(`invalid argument "${entry}" for "--${flag}" flag: ${message}`);
+    };
+    const colon = entry.indexOf(':');
+    const path = colon === -1 ? '' : entry.slice(0, colon);
+    if (!path) fail(`bad format: ${entry}`);
+    if (!path.startsWith('/dev/')) fail(`bad format for device path: ${entry}`);
+    return { path, value: parse(entry.slice(colon + 1)) ?? fail(invalid(entry)) };
+  });
+}
+
+/** `parseUint` for values refused in other words than Go's. */
+function uintValue(text: string, bits: number): number | undefined {
+  const n = parseUint(text, bits);
+  return typeof n === 'number' ? n : undefined;
+}
+
+/** `--device-read-bps` and `--device-write-bps`: sizes as docker's RAMInBytes reads them (`1mb`). */
+function bpsDevices(args: ParsedArgs, flag: string): ThrottleDevice[] {
+  const invalid = (entry: string): string =>
+    `invalid rate for device: ${entry}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb`;
+  return deviceValues(args, flag, sizeInBytes, invalid).map(({ path, value }) => ({ path, rate: value }));
+}
+
+/** `--device-read-iops` and `--device-write-iops`: whole numbers. */
+function iopsDevices(args: ParsedArgs, flag: string): ThrottleDevice[] {
+  const invalid = (entry: string): string => `invalid rate for device: ${entry}. The correct format is <device-path>:<number>. Number must be a positive integer`;
+  return deviceValues(args, flag, (text) => uintValue(text, 64), invalid).map(({ path, value }) => ({ path, rate: value }));
+}
+
+/** `--blkio-weight-device /dev/sda:200`: 10 to 1000, or 0. */
+function weightDevices(args: ParsedArgs): NonNullable<CreateOptions['blkioWeightDevice']> {
+  const weight = (text: string): number | undefined => {
+    const n = uintValue(text, 16);
+    return n === undefined || (n > 0 && (n < 10 || n > 1000)) ? undefined : n;
+  };
+  return deviceValues(args, 'blkio-weight-device', weight, (entry) => `invalid weight for device: ${entry}`).map(({ path, value }) => ({ path, weight: value }));
+}
+
+type ThrottleDevice = NonNullable<CreateOptions['blkioDeviceReadBps']>[number];
 
 /** The flags `ctr create` and `ctr run` share, with docker's names and help. */
 export const createFlags: FlagSpec[] = [
@@ -81,6 +153,20 @@ export const createFlags: FlagSpec[] = [
   { name: 'read-only', type: 'bool', description: "Mount the container's root filesystem as read only" },
   ...resourceFlags,
   { name: 'oom-kill-disable', type: 'bool', description: 'Disable OOM Killer' },
+  { name: 'oom-score-adj', type: 'number', description: "Tune host's OOM preferences (-1000 to 1000)" },
+  { name: 'memory-swappiness', type: 'number', description: 'Tune container memory swappiness (0 to 100) (default -1)' },
+  { name: 'blkio-weight-device', type: 'list', description: 'Block IO weight (relative device weight) (default [])' },
+  { name: 'device-read-bps', type: 'list', description: 'Limit read rate (bytes per second) from a device (default [])' },
+  { name: 'device-read-iops', type: 'list', description: 'Limit read rate (IO per second) from a device (default [])' },
+  { name: 'device-write-bps', type: 'list', description: 'Limit write rate (bytes per second) to a device (default [])' },
+  { name: 'device-write-iops', type: 'list', description: 'Limit write rate (IO per second) to a device (default [])' },
+  { name: 'cgroup-parent', type: 'string', description: 'Optional parent cgroup for the container' },
+  {
+    name: 'cgroupns',
+    type: 'string',
+    description:
+      "Cgroup namespace to use (host|private) 'host': Run the container in the Docker host's cgroup namespace 'private': Run the container in its own private cgroup namespace '': Use the cgroup namespace as configured by the default-cgroupns-mode option on the daemon (default)",
+  },
   { name: 'shm-size', type: 'string', valueName: 'bytes', description: 'Size of /dev/shm' },
   { name: 'ulimit', type: 'list', valueName: 'ulimit', description: 'Ulimit options' },
   { name: 'sysctl', type: 'list', valueName: 'map', description: 'Sysctl options (default map[])' },
@@ -426,12 +512,27 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   set('domainname', str(args, 'domainname'));
   set('ip', str(args, 'ip'));
   Object.assign(options, resourceOptions(args));
+  const nonEmpty = <T>(values: T[]): T[] | undefined => (values.length > 0 ? values : undefined);
   set('oomKillDisable', bool(args, 'oom-kill-disable') || undefined);
+  set('oomScoreAdj', num(args, 'oom-score-adj'));
+  const swappiness = num(args, 'memory-swappiness');
+  if (swappiness !== undefined && swappiness !== -1 && (swappiness < 0 || swappiness > 100)) {
+    throw invalidArgument(`invalid value: ${swappiness}. Valid memory swappiness range is 0-100`);
+  }
+  set('memorySwappiness', swappiness === -1 ? undefined : swappiness);
+  set('blkioWeightDevice', nonEmpty(weightDevices(args)));
+  set('blkioDeviceReadBps', nonEmpty(bpsDevices(args, 'device-read-bps')));
+  set('blkioDeviceWriteBps', nonEmpty(bpsDevices(args, 'device-write-bps')));
+  set('blkioDeviceReadIOps', nonEmpty(iopsDevices(args, 'device-read-iops')));
+  set('blkioDeviceWriteIOps', nonEmpty(iopsDevices(args, 'device-write-iops')));
+  set('cgroupParent', str(args, 'cgroup-parent') || undefined);
+  const cgroupns = str(args, 'cgroupns') || undefined;
+  if (cgroupns !== undefined && cgroupns !== 'host' && cgroupns !== 'private') throw invalidArgument('--cgroupns: invalid CGROUP mode');
+  set('cgroupns', cgroupns);
   set('shmSize', str(args, 'shm-size'));
   const ulimits = ulimitsFrom(list(args, 'ulimit'));
   if (ulimits.length > 0) options.ulimits = ulimits;
   // Only what was given: an empty list would replace the host's resolv.conf search and options with none.
-  const nonEmpty = <T>(values: T[]): T[] | undefined => (values.length > 0 ? values : undefined);
   set('dnsSearch', nonEmpty(list(args, 'dns-search')));
   set('dnsOptions', nonEmpty(list(args, 'dns-option')));
   const sysctls = list(args, 'sysctl');

@@ -9,8 +9,8 @@ import { capabilitySet, type SpecOpt } from './spec-opts';
 const SKIPPED_DIRS = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev']);
 
 // Linux's `major()` and `minor()` of a dev_t.
-const major = (dev: bigint): number => Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
-const minor = (dev: bigint): number => Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+export const major = (dev: bigint): number => Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+export const minor = (dev: bigint): number => Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
 
 function deviceAt(hostPath: string, containerPath: string, access: string): ContainerDevice | undefined {
   const stat = statSync(hostPath, { bigint: true });

@@ -3,6 +3,7 @@ import { internal, invalidArgument } from '@ctr/errors';
 import type { MountEntry, Spec } from '../oci-spec';
 import type { ImageConfig, MountSpec, RunOptions, SpecContext } from '../types';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES, DEFAULT_PATH, DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, defaultMounts } from './defaults';
+import { blockIO } from './block-io';
 import { defaultSeccompProfile } from './seccomp';
 import { checkCpuList, parseBytes, parseCpus } from './units';
 
@@ -105,6 +106,11 @@ export function withProcess(image: ImageConfig, options: RunOptions, ctx: SpecCo
     if (options.tty) base.push('TERM=xterm');
     if (user.home) base.push(`HOME=${user.home}`);
     p.env = mergeEnv(base, image.Env, options.env);
+    if (options.oomScoreAdj !== undefined) {
+      const adj = options.oomScoreAdj;
+      if (!Number.isInteger(adj) || adj < -1000 || adj > 1000) throw invalidArgument(`Invalid value ${adj}, range for oom score adj is [-1000, 1000]`);
+      p.oomScoreAdj = adj;
+    }
   };
 }
 
@@ -240,6 +246,11 @@ export function withNamespaces(options: RunOptions): SpecOpt {
       }
       if (mode === 'host') shared.add(type);
     }
+    // The host's cgroup namespace unless asked otherwise: Docker's default on cgroup v1.
+    if (options.cgroupns !== undefined && options.cgroupns !== 'host' && options.cgroupns !== 'private') {
+      throw invalidArgument(`invalid cgroup namespace mode: ${String(options.cgroupns)}`);
+    }
+    if (options.cgroupns === 'private') spec.linux.namespaces.push({ type: 'cgroup' });
     spec.linux.namespaces = spec.linux.namespaces.filter((n) => !shared.has(n.type));
     if (shared.has('ipc')) {
       // The host's shared memory, as dockerd mounts it (a fresh mqueue mount already shows the host's queues).
@@ -275,6 +286,18 @@ export function withResources(options: RunOptions, ctx: SpecContext): SpecOpt {
       (r.memory ??= {}).reservation = parseBytes(options.memoryReservation, 'memory-reservation');
     }
     if (options.oomKillDisable) (r.memory ??= {}).disableOOMKiller = true;
+    // -1 is Docker's "unset" (its CLI always sends the flag's default).
+    if (options.memorySwappiness !== undefined && options.memorySwappiness !== -1) {
+      const swappiness = options.memorySwappiness;
+      if (!Number.isInteger(swappiness) || swappiness < 0 || swappiness > 100) {
+        throw invalidArgument(`Invalid value: ${swappiness}, valid memory swappiness range is 0-100`);
+      }
+      (r.memory ??= {}).swappiness = swappiness;
+    }
+    const io = blockIO(options, ctx);
+    if (io) r.blockIO = io;
+    // As dockerd's cgroupfs driver: `<parent>/<id>`; a relative parent is taken from the root cgroup.
+    if (options.cgroupParent) spec.linux.cgroupsPath = path.posix.join('/', options.cgroupParent, ctx.id);
     const cpu: NonNullable<typeof r.cpu> = {};
     if (options.cpus !== undefined) {
       if (options.cpuQuota !== undefined || options.cpuPeriod !== undefined) {
