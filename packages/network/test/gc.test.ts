@@ -118,18 +118,24 @@ test('what a deleted root left on the host is removed by the gc of any other roo
 test("links and rules of a root missing from the registry are removed by any root's gc", async () => {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-net-tgc-unknown-'));
   const runRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-net-tgc-unknown-run-'));
-  const unknownTag = createHash('sha256').update(root).digest('hex').slice(0, 8);
-  const lost = new NetworkManager({ root, runRoot, bridgePrefix: host.prefix, defaultBridge: { bridgeName: `${host.prefix}-udef`, subnet: host.subnet(16) } });
-  await lost.createNetwork({ name: 'tgc-unknown', subnet: host.subnet(15), bridgeName: `${host.prefix}-unk` });
-  // As a root registered where the registry used to be: its entry is nowhere to be found.
-  await fs.rm(path.join('/run/ctr-network/roots', `${unknownTag}.json`));
-  expect(sh('iptables-save')).toContain(`ctr:${unknownTag}:`);
+  try {
+    const unknownTag = createHash('sha256').update(root).digest('hex').slice(0, 8);
+    const lost = new NetworkManager({ root, runRoot, bridgePrefix: host.prefix, defaultBridge: { bridgeName: `${host.prefix}-udef`, subnet: host.subnet(16) } });
+    await lost.createNetwork({ name: 'tgc-unknown', subnet: host.subnet(15), bridgeName: `${host.prefix}-unk` });
+    // As a root registered where the registry used to be: its entry is nowhere to be found.
+    await fs.rm(path.join('/run/ctr-network/roots', `${unknownTag}.json`));
+    expect(sh('iptables-save')).toContain(`ctr:${unknownTag}:`);
 
-  const removed = (await host.manager.gc()).removed;
-  expect(removed).toContain(`link ${host.prefix}-unk of an unknown root`);
-  expect(sh('ip -o link show')).not.toContain(`${host.prefix}-unk`);
-  expect(sh('iptables-save')).not.toContain(`ctr:${unknownTag}:`);
-  expect(sh('ip -o link show')).toContain(`${host.prefix}-`); // this root's own bridge stays
-  await fs.rm(root, { recursive: true, force: true });
-  await fs.rm(runRoot, { recursive: true, force: true });
+    const removed = (await host.manager.gc()).removed;
+    expect(removed).toContain(`link ${host.prefix}-unk of an unknown root`);
+    expect(sh('ip -o link show')).not.toContain(`${host.prefix}-unk`);
+    expect(sh('iptables-save')).not.toContain(`ctr:${unknownTag}:`);
+    expect(sh('ip -o link show')).toContain(`${host.prefix}-`); // this root's own bridge stays
+  } finally {
+    // Its DNS server sees its root go and exits by itself.
+    await fs.rm(root, { recursive: true, force: true });
+    const pidFile = path.join(runRoot, 'network', 'dns.pid');
+    for (let i = 0; i < 50 && (await fs.stat(pidFile).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+    await fs.rm(runRoot, { recursive: true, force: true });
+  }
 });
