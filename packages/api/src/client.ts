@@ -16,10 +16,12 @@ import type {
   RemovedImage,
   TopResult,
   StopOptions,
+  BuildStepOptions,
 } from '@ctr/engine';
 import { CtrError, type ErrorCode } from '@ctr/errors';
 import type { ContainerCreateRequest, ContainerUpdateRequest, ExecCreateRequest, PingResponse, ProgressMessage, WaitResponse } from './api-types';
 import { MAX_API_VERSION } from './api-version';
+import { buildStepsQuery } from './create-request';
 import type { SshOptions } from './ssh-transport';
 import { FrameDecoder } from './stdcopy';
 import { connectionError, directTransport, type TlsOptions, type Transport } from './transport';
@@ -39,6 +41,14 @@ export interface ApiClientOptions {
 }
 
 type Query = Record<string, string | number | boolean | string[] | undefined>;
+
+/** Docker's `--filter key=value`s, by key (the `filters` query parameter). */
+export type FilterMap = Record<string, string[]>;
+
+/** The `filters` query parameter, JSON as dockerd reads it; none when there are none. */
+function filtersParam(filters: FilterMap | undefined): string | undefined {
+  return filters && Object.keys(filters).length > 0 ? JSON.stringify(filters) : undefined;
+}
 
 interface RequestOptions {
   query?: Query;
@@ -250,7 +260,7 @@ export class ApiClient {
   /** `docker events`: until `until`, or until the signal aborts. */
   async *events(options: { since?: number; until?: number; filters?: Record<string, string[]>; signal?: AbortSignal } = {}): AsyncGenerator<EngineEvent> {
     const res = await this.raw('GET', '/events', {
-      query: { since: options.since, until: options.until, filters: options.filters ? JSON.stringify(options.filters) : undefined },
+      query: { since: options.since, until: options.until, filters: filtersParam(options.filters) },
       ...signalOf(options),
     });
     try {
@@ -267,7 +277,7 @@ export class ApiClient {
   }
 
   listContainers(options: { all?: boolean; filters?: Record<string, string[]>; limit?: number } = {}): Promise<ContainerSummary[]> {
-    return this.json('GET', '/containers/json', { query: { all: options.all, limit: options.limit, filters: options.filters ? JSON.stringify(options.filters) : undefined } });
+    return this.json('GET', '/containers/json', { query: { all: options.all, limit: options.limit, filters: filtersParam(options.filters) } });
   }
 
   inspectContainer(id: string): Promise<ContainerInspect> {
@@ -310,8 +320,8 @@ export class ApiClient {
     return this.empty('POST', `/containers/${encodeURIComponent(id)}/resize`, { query: { h: size.height, w: size.width } });
   }
 
-  async pruneContainers(): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
-    const result = await this.json<{ ContainersDeleted: string[] | null; SpaceReclaimed?: number }>('POST', '/containers/prune');
+  async pruneContainers(options: { filters?: FilterMap } = {}): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    const result = await this.json<{ ContainersDeleted: string[] | null; SpaceReclaimed?: number }>('POST', '/containers/prune', { query: { filters: filtersParam(options.filters) } });
     return { ContainersDeleted: result.ContainersDeleted ?? [], SpaceReclaimed: result.SpaceReclaimed ?? 0 };
   }
 
@@ -477,8 +487,8 @@ export class ApiClient {
     return this.json('POST', '/volumes/create', { body });
   }
 
-  async listVolumes<V>(): Promise<V[]> {
-    return (await this.json<VolumeList<V>>('GET', '/volumes')).Volumes ?? [];
+  async listVolumes<V>(options: { filters?: FilterMap } = {}): Promise<V[]> {
+    return (await this.json<VolumeList<V>>('GET', '/volumes', { query: { filters: filtersParam(options.filters) } })).Volumes ?? [];
   }
 
   inspectVolume<V>(name: string): Promise<V> {
@@ -489,10 +499,10 @@ export class ApiClient {
     return this.empty('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: options.force } });
   }
 
-  async pruneVolumes(options: { all?: boolean } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
-    const result = await this.json<{ VolumesDeleted: string[] | null; SpaceReclaimed?: number }>('POST', '/volumes/prune', {
-      query: { filters: options.all ? JSON.stringify({ all: ['true'] }) : undefined },
-    });
+  /** `docker volume prune`: `all` goes as the `all=true` filter, as docker's CLI sends it. */
+  async pruneVolumes(options: { all?: boolean; filters?: FilterMap } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+    const filters = options.all ? { ...options.filters, all: ['true'] } : options.filters;
+    const result = await this.json<{ VolumesDeleted: string[] | null; SpaceReclaimed?: number }>('POST', '/volumes/prune', { query: { filters: filtersParam(filters) } });
     return { VolumesDeleted: result.VolumesDeleted ?? [], SpaceReclaimed: result.SpaceReclaimed ?? 0 };
   }
 
@@ -500,8 +510,8 @@ export class ApiClient {
     return (await this.json<{ Id: string }>('POST', '/networks/create', { body })).Id;
   }
 
-  listNetworks<N>(): Promise<N[]> {
-    return this.json('GET', '/networks');
+  listNetworks<N>(options: { filters?: FilterMap } = {}): Promise<N[]> {
+    return this.json('GET', '/networks', { query: { filters: filtersParam(options.filters) } });
   }
 
   inspectNetwork<N>(name: string): Promise<N> {
@@ -512,8 +522,8 @@ export class ApiClient {
     return this.empty('DELETE', `/networks/${encodeURIComponent(name)}`);
   }
 
-  async pruneNetworks(): Promise<string[]> {
-    return (await this.json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune')).NetworksDeleted ?? [];
+  async pruneNetworks(options: { filters?: FilterMap } = {}): Promise<string[]> {
+    return (await this.json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters: filtersParam(options.filters) } })).NetworksDeleted ?? [];
   }
 
   connectNetwork(network: string, container: string, endpoint: { Aliases?: string[]; IPAMConfig?: { IPv4Address?: string } } = {}): Promise<void> {
@@ -528,15 +538,17 @@ export class ApiClient {
     return this.json('GET', '/system/df');
   }
 
-  async pruneBuildCache(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
-    const result = await this.json<{ CachesDeleted: string[] | null; SpaceReclaimed?: number }>('POST', '/build/prune');
+  async pruneBuildCache(options: { all?: boolean; keepStorage?: number; filters?: FilterMap } = {}): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    const result = await this.json<{ CachesDeleted: string[] | null; SpaceReclaimed?: number }>('POST', '/build/prune', {
+      query: { all: options.all || undefined, 'keep-storage': options.keepStorage, filters: filtersParam(options.filters) },
+    });
     return { CachesDeleted: result.CachesDeleted ?? [], SpaceReclaimed: result.SpaceReclaimed ?? 0 };
   }
 
   // Images
 
-  listImages(): Promise<ImageSummary[]> {
-    return this.json('GET', '/images/json');
+  listImages(options: { all?: boolean; filters?: FilterMap } = {}): Promise<ImageSummary[]> {
+    return this.json('GET', '/images/json', { query: { all: options.all || undefined, filters: filtersParam(options.filters) } });
   }
 
   inspectImage(name: string): Promise<ImageInspect> {
@@ -596,8 +608,10 @@ export class ApiClient {
     return id;
   }
 
-  pruneImages(options: { all?: boolean } = {}): Promise<{ ImagesDeleted: RemovedImage[] | null; SpaceReclaimed: number }> {
-    return this.json('POST', '/images/prune', { query: { filters: JSON.stringify({ dangling: [options.all ? 'false' : 'true'] }) } });
+  /** `docker image prune`: without a `dangling` filter, `all` goes as `dangling=false` (otherwise `true`), as docker's CLI sends it. */
+  pruneImages(options: { all?: boolean; filters?: FilterMap } = {}): Promise<{ ImagesDeleted: RemovedImage[] | null; SpaceReclaimed: number }> {
+    const filters = options.filters?.dangling ? options.filters : { ...options.filters, dangling: [options.all ? 'false' : 'true'] };
+    return this.json('POST', '/images/prune', { query: { filters: filtersParam(filters) } });
   }
 
   tagImage(source: string, repo: string, tag?: string): Promise<void> {
@@ -620,6 +634,8 @@ export class ApiClient {
       labels?: Record<string, string>;
       platform?: string;
       networkMode?: string;
+      /** Hosts and limits for every RUN step's container. */
+      steps?: BuildStepOptions;
       /** `X-Registry-Config`: base64url JSON of credentials by registry, for FROM pulls. */
       registryConfig?: string;
       signal?: AbortSignal;
@@ -638,6 +654,7 @@ export class ApiClient {
         nocache: options.noCache,
         platform: options.platform,
         networkmode: options.networkMode,
+        ...(options.steps ? buildStepsQuery(options.steps) : {}),
       },
       ...signalOf(options),
     });

@@ -1,6 +1,7 @@
-import { mountEntry, type CreateContainerOptions, type HealthConfig, type UpdateOptions } from '@ctr/engine';
+import { mountEntry, type BuildStepOptions, type CreateContainerOptions, type HealthConfig, type UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { Fields } from './fields';
+import type { Query } from './query';
 
 /**
  * `POST /containers/create`'s body (Docker's `Config` with `HostConfig` and
@@ -96,10 +97,7 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   // The runtime checks the mode and names a wrong one; '' is Docker's "the daemon's default".
   set('cgroupns', (host.string('CgroupnsMode') || undefined) as CreateContainerOptions['cgroupns']);
   set('shmSize', positive(host.number('ShmSize')));
-  const ulimits = (host.objects('Ulimits') ?? []).map(
-    (u): Ulimit => ({ name: u.string('Name') ?? '', soft: u.number('Soft') ?? 0, hard: u.number('Hard') ?? 0 }),
-  );
-  if (ulimits.length > 0) options.ulimits = ulimits;
+  set('ulimits', ulimitsFrom(host));
   set('capAdd', nonEmpty(host.strings('CapAdd')));
   set('capDrop', nonEmpty(host.strings('CapDrop')));
   set('readOnlyRootfs', host.bool('ReadonlyRootfs') || undefined);
@@ -130,6 +128,12 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
 }
 
 type Ulimit = NonNullable<CreateContainerOptions['ulimits']>[number];
+
+/** Docker's `Ulimits: [{Name, Soft, Hard}]` as the engine's; undefined when there are none. */
+function ulimitsFrom(fields: Fields): Ulimit[] | undefined {
+  const ulimits = (fields.objects('Ulimits') ?? []).map((u): Ulimit => ({ name: u.string('Name') ?? '', soft: u.number('Soft') ?? 0, hard: u.number('Hard') ?? 0 }));
+  return ulimits.length > 0 ? ulimits : undefined;
+}
 
 /** The throttle lists: the engine's option and Docker's `HostConfig` field. */
 const THROTTLES = [
@@ -183,6 +187,35 @@ function restartFrom(fields: Fields): string | undefined {
   if (!policy) return undefined;
   const retries = restart?.number('MaximumRetryCount') ?? 0;
   return policy === 'on-failure' && retries > 0 ? `on-failure:${retries}` : policy;
+}
+
+/**
+ * `POST /build`'s parameters for its RUN steps' containers (`extrahosts`, `memory`,
+ * `memswap`, `cpushares`, …, `ulimits` as JSON) as the engine's step options; 0 is "not set".
+ */
+export function buildStepsFromQuery(query: Query): BuildStepOptions {
+  const swap = query.int('memswap');
+  const ulimitsJson = query.string('ulimits');
+  let ulimits: unknown;
+  try {
+    ulimits = ulimitsJson ? JSON.parse(ulimitsJson) : undefined;
+  } catch (error) {
+    throw invalidArgument(`invalid ulimits: ${(error as Error).message}`);
+  }
+  const steps: BuildStepOptions = {
+    extraHosts: nonEmpty(query.all('extrahosts')),
+    memory: positive(query.int('memory')),
+    memorySwap: swap === -1 ? -1 : positive(swap),
+    cpuShares: positive(query.int('cpushares')),
+    cpuPeriod: positive(query.int('cpuperiod')),
+    cpuQuota: positive(query.int('cpuquota')),
+    cpusetCpus: query.string('cpusetcpus') || undefined,
+    cpusetMems: query.string('cpusetmems') || undefined,
+    shmSize: positive(query.int('shmsize')),
+    ulimits: ulimitsFrom(new Fields({ Ulimits: ulimits }, 'build parameter ')),
+    cgroupParent: query.string('cgroupparent') || undefined,
+  };
+  return Object.fromEntries(Object.entries(steps).filter(([, v]) => v !== undefined));
 }
 
 /** `POST /containers/{id}/update`'s body as the engine's update options. */

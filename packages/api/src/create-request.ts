@@ -1,5 +1,5 @@
 import { parseBytes } from '@ctr/runtime';
-import type { UpdateOptions } from '@ctr/engine';
+import type { BuildStepOptions, UpdateOptions } from '@ctr/engine';
 import type { ContainerCreateRequest, ContainerUpdateRequest, HostConfig, ThrottleDevice } from './api-types';
 import type { CreateOptions } from './engine-api';
 
@@ -45,6 +45,23 @@ function apiMount(mount: Mount): NonNullable<HostConfig['Mounts']>[number] {
 /** `--device-read-bps` and the other throttles as Docker's `[{Path, Rate}]`. */
 function throttles(devices: CreateOptions['blkioDeviceReadBps']): ThrottleDevice[] | undefined {
   return devices?.map((d) => ({ Path: d.path, Rate: d.rate }));
+}
+
+/** The engine's build step options as `POST /build`'s parameters (sizes in bytes, ulimits as JSON), as docker's CLI sends them. */
+export function buildStepsQuery(steps: BuildStepOptions): Record<string, string | number | string[] | undefined> {
+  return defined({
+    extrahosts: steps.extraHosts,
+    memory: bytes(steps.memory, 'memory'),
+    memswap: bytes(steps.memorySwap, 'memory-swap'),
+    cpushares: steps.cpuShares,
+    cpuperiod: steps.cpuPeriod,
+    cpuquota: steps.cpuQuota,
+    cpusetcpus: steps.cpusetCpus,
+    cpusetmems: steps.cpusetMems,
+    shmsize: bytes(steps.shmSize, 'shm-size'),
+    ulimits: steps.ulimits?.length ? JSON.stringify(steps.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard }))) : undefined,
+    cgroupparent: steps.cgroupParent,
+  });
 }
 
 /** Drop what was not given, so the body says only what the caller asked for. */

@@ -3,6 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type {
   AttachIo,
   AuthConfig,
+  BuildCachePruneOptions,
   BuildImageOptions,
   CommitOptions,
   ContainerInspect,
@@ -14,9 +15,13 @@ import type {
   FilesystemChange,
   HistoryItem,
   ImageInspect,
+  ImageListOptions,
+  ImagePruneOptions,
   ImageSummary,
   ListOptions,
+  NetworkListOptions,
   PathStat,
+  PruneOptions,
   PullOptions,
   PushOptions,
   PutArchiveOptions,
@@ -28,8 +33,10 @@ import type {
   TopResult,
   UpdateOptions,
   StopOptions,
+  VolumeListOptions,
+  VolumePruneOptions,
 } from '@ctr/engine';
-import { familiarImageName, normalizeImageName, splitRepoTag, tarTree } from '@ctr/engine';
+import { checkSystemPruneOptions, familiarImageName, normalizeImageName, splitRepoTag, tarTree } from '@ctr/engine';
 import { CtrError, isNotFound, unsupported } from '@ctr/errors';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import { parseNormalizedReference } from '@ctr/image';
@@ -179,8 +186,8 @@ export class RemoteEngine implements EngineApi {
     });
   }
 
-  images(): Promise<ImageSummary[]> {
-    return this.client.listImages();
+  images(options: ImageListOptions = {}): Promise<ImageSummary[]> {
+    return this.client.listImages(options);
   }
 
   inspectImage(ref: string): Promise<ImageInspect> {
@@ -246,6 +253,7 @@ export class RemoteEngine implements EngineApi {
       ...(options.target ? { target: options.target } : {}),
       ...(options.platform ? { platform: options.platform } : {}),
       ...(options.allow?.networkHost ? { networkMode: 'host' } : {}),
+      ...(options.steps ? { steps: options.steps } : {}),
       noCache: options.noCache === true,
       ...(registryConfig ? { registryConfig } : {}),
       ...(signal ? { signal } : {}),
@@ -453,8 +461,8 @@ export class RemoteEngine implements EngineApi {
     await this.client.updateContainer(container, updateRequest(options));
   }
 
-  async pruneContainers(): Promise<{ ContainersDeleted: string[] }> {
-    return { ContainersDeleted: (await this.client.pruneContainers()).ContainersDeleted };
+  async pruneContainers(options: PruneOptions = {}): Promise<{ ContainersDeleted: string[] }> {
+    return { ContainersDeleted: (await this.client.pruneContainers(options)).ContainersDeleted };
   }
 
   statPath(container: string, path: string): Promise<PathStat> {
@@ -491,8 +499,8 @@ export class RemoteEngine implements EngineApi {
     return this.client.createVolume({ ...(options.name ? { Name: options.name } : {}), ...(options.labels ? { Labels: options.labels } : {}) });
   }
 
-  volumes(): Promise<VolumeInfo[]> {
-    return this.client.listVolumes();
+  volumes(options: VolumeListOptions = {}): Promise<VolumeInfo[]> {
+    return this.client.listVolumes(options);
   }
 
   inspectVolume(name: string): Promise<VolumeInfo> {
@@ -503,7 +511,7 @@ export class RemoteEngine implements EngineApi {
     return this.client.removeVolume(name, options);
   }
 
-  pruneVolumes(options: { all?: boolean } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+  pruneVolumes(options: VolumePruneOptions = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
     return this.client.pruneVolumes(options);
   }
 
@@ -520,8 +528,8 @@ export class RemoteEngine implements EngineApi {
     return this.client.inspectNetwork(id);
   }
 
-  networks(): Promise<NetworkInspect[]> {
-    return this.client.listNetworks();
+  networks(options: NetworkListOptions = {}): Promise<NetworkInspect[]> {
+    return this.client.listNetworks(options);
   }
 
   inspectNetwork(name: string): Promise<NetworkInspect> {
@@ -547,12 +555,14 @@ export class RemoteEngine implements EngineApi {
 
   /** `docker system prune`: the docker CLI's sequence of prunes; parts a daemon does not offer are skipped. */
   async prune(options: SystemPruneOptions = {}): Promise<SystemPruneResult> {
+    checkSystemPruneOptions(options);
     const optional = <T>(promise: Promise<T>, empty: T): Promise<T> => promise.catch((error: unknown) => (isNotFound(error) ? empty : Promise.reject(error)));
-    const containers = await this.client.pruneContainers();
-    const networks = await optional(this.client.pruneNetworks(), []);
-    const volumes = options.volumes ? await this.client.pruneVolumes() : { VolumesDeleted: [], SpaceReclaimed: 0 };
-    const images = await this.client.pruneImages({ all: options.all === true });
-    const cache = await optional(this.client.pruneBuildCache(), { CachesDeleted: [], SpaceReclaimed: 0 });
+    const filters = options.filters ?? {};
+    const containers = await this.client.pruneContainers({ filters });
+    const networks = await optional(this.client.pruneNetworks({ filters }), []);
+    const volumes = options.volumes ? await this.client.pruneVolumes({ filters }) : { VolumesDeleted: [], SpaceReclaimed: 0 };
+    const images = await this.client.pruneImages({ all: options.all === true, filters });
+    const cache = await optional(this.client.pruneBuildCache({ filters }), { CachesDeleted: [], SpaceReclaimed: 0 });
     return {
       ContainersDeleted: containers.ContainersDeleted,
       NetworksDeleted: networks,
@@ -563,17 +573,17 @@ export class RemoteEngine implements EngineApi {
     };
   }
 
-  async pruneImages(options: { all?: boolean } = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
+  async pruneImages(options: ImagePruneOptions = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
     const result = await this.client.pruneImages(options);
     return { ImagesDeleted: result.ImagesDeleted ?? [], SpaceReclaimed: result.SpaceReclaimed };
   }
 
-  async pruneNetworks(): Promise<{ NetworksDeleted: string[] }> {
-    return { NetworksDeleted: await this.client.pruneNetworks() };
+  async pruneNetworks(options: PruneOptions = {}): Promise<{ NetworksDeleted: string[] }> {
+    return { NetworksDeleted: await this.client.pruneNetworks(options) };
   }
 
-  pruneBuildCache(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
-    return this.client.pruneBuildCache();
+  pruneBuildCache(options: BuildCachePruneOptions = {}): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    return this.client.pruneBuildCache(options);
   }
 
   df(): Promise<DiskUsage> {

@@ -45,6 +45,20 @@ test('docker build --target stops at the named stage', async () => {
   expect(run.stdout).toBe('hello nobody\n');
 });
 
+test("docker build's --add-host, --memory, --shm-size and --ulimit reach its RUN steps through the daemon", async () => {
+  const context = join(work, 'step-limits');
+  await mkdir(context, { recursive: true });
+  await writeFile(
+    join(context, 'Dockerfile'),
+    "FROM busybox\nRUN { grep build.test /etc/hosts; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; df -k /dev/shm | tail -1 | awk '{print $2}'; ulimit -Sn; } > /seen\n",
+  );
+  const args = ['--add-host', 'build.test:127.0.0.9', '--memory', '96m', '--shm-size', '4m', '--ulimit', 'nofile=321:654'];
+  const built = await docker(t.env, ['build', '-q', ...args, context]);
+  expect(built.code).toBe(0);
+  const seen = await docker(t.env, ['run', '--rm', '--network', 'none', built.stdout.trim(), 'cat', '/seen']);
+  expect(seen.stdout).toBe(`127.0.0.9\tbuild.test\n${96 * 1024 * 1024}\n4096\n321\n`);
+});
+
 test('a failing RUN makes docker build exit with the step exit code', async () => {
   const context = join(work, 'failing');
   await mkdir(context, { recursive: true });

@@ -1,4 +1,4 @@
-import { invalidArgument } from '@ctr/errors';
+import { invalidArgument, type CtrError } from '@ctr/errors';
 
 /**
  * Command-line flags the way docker's (pflag) parses them: `-it`, `-e X`, `-eX`, `-e=X`,
@@ -19,6 +19,8 @@ export interface FlagSpec {
   default?: string | number | boolean;
   /** Accepted but not listed in help: a deprecated name kept working, as docker keeps `--time`. */
   hidden?: boolean;
+  /** Refuses a bad value as it is parsed (pflag's `Value.Set`): docker's `invalid argument … flag: <why>`, a usage error. */
+  check?: (value: string) => void;
 }
 
 export type FlagValue = string | number | boolean | string[];
@@ -35,6 +37,14 @@ export interface ParseOptions {
   command: string;
 }
 
+/**
+ * A flag's value refused as pflag refuses one its type cannot take (`invalid argument "x" for
+ * "--ulimit" flag: …`): a usage error, so it exits 125 as docker's does, whichever command.
+ */
+export function flagValueError(flag: string, value: string, reason: string): CtrError {
+  return invalidArgument(`invalid argument ${JSON.stringify(value)} for "--${flag}" flag: ${reason}`, { details: { usage: true } });
+}
+
 export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], options: ParseOptions): ParsedArgs {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short as string, s]));
@@ -49,6 +59,14 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
     throw invalidArgument(`unknown flag: ${flag}`, { hint: `See '${options.command} --help'.` });
   };
   const assign = (spec: FlagSpec, raw: string, shown: string): void => {
+    if (spec.check) {
+      try {
+        spec.check(raw);
+      } catch (error) {
+        const name = spec.short ? `-${spec.short}, --${spec.name}` : `--${spec.name}`;
+        throw invalidArgument(`invalid argument "${raw}" for "${name}" flag: ${(error as Error).message}`, { hint: `See '${options.command} --help'.` });
+      }
+    }
     switch (spec.type) {
       case 'bool':
         if (!['true', 'false', '1', '0'].includes(raw)) {

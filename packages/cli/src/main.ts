@@ -93,7 +93,8 @@ function reportError(error: unknown, io: Io, path: string, debug: boolean, usage
   // docker's statuses: 125 for a usage error or when `run`/`create` fail before the container
   // does, 1 for any other error; an error that carries the container's or step's code keeps it.
   const runLike = path === 'ctr run' || path === 'ctr create' || path === 'ctr container run' || path === 'ctr container create';
-  const exit = isCtrError(error) && typeof error.details.exitCode === 'number' ? error.details.exitCode : usage || runLike ? 125 : 1;
+  const usageError = usage || (isCtrError(error) && error.details.usage === true);
+  const exit = isCtrError(error) && typeof error.details.exitCode === 'number' ? error.details.exitCode : usageError || runLike ? 125 : 1;
   const message = error instanceof Error ? error.message : String(error);
   const hint = isCtrError(error) && error.hint ? `\n${error.hint}` : '';
   if (runLike) {

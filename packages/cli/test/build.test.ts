@@ -38,4 +38,18 @@ describe('ctr build (real runc, conmon, overlayfs)', () => {
     expect(failed.stderr).toContain("returned a non-zero code: 3");
     expect(existsSync(iid)).toBe(false);
   });
+
+  test('--add-host, --memory, --shm-size and --ulimit reach every RUN step', async () => {
+    await dockerfile("FROM busybox\nRUN { grep build.test /etc/hosts; cat /sys/fs/cgroup/memory/memory.limit_in_bytes; df -k /dev/shm | tail -1 | awk '{print $2}'; ulimit -Sn; } > /seen\n");
+    const built = await ctr('build', '-q', '--add-host', 'build.test:127.0.0.9', '-m', '96m', '--shm-size', '4m', '--ulimit', 'nofile=321:654', context);
+    expect(built.code).toBe(0);
+    const seen = await ctr('run', '--rm', '--network', 'none', built.stdout.trim(), 'cat', '/seen');
+    expect(seen.stdout).toBe(`127.0.0.9\tbuild.test\n${96 * 1024 * 1024}\n4096\n321\n`);
+  });
+
+  test('a malformed --ulimit is refused before anything is built, with docker\'s words', async () => {
+    const refused = await ctr('build', '--ulimit', 'nofile', context);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toContain('invalid argument "nofile" for "--ulimit" flag: invalid ulimit argument: nofile');
+  });
 });

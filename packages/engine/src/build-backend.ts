@@ -38,12 +38,16 @@ class FileBuildCache implements BuildCache<BuildState> {
   ) {}
 
   async get(key: string): Promise<CachedStep<BuildState> | undefined> {
-    const step = await readJson<CachedStep<BuildState>>(path.join(this.dir, `${key}.json`)).catch(() => undefined);
+    const file = path.join(this.dir, `${key}.json`);
+    const step = await readJson<CachedStep<BuildState>>(file).catch(() => undefined);
     if (!step) return undefined;
     // A cached step whose layers were garbage-collected is a miss, not a broken build.
     for (const layer of step.state.layers) {
       if (!(await this.ctx.store.content.info(layer.digest).then(() => true, () => false))) return undefined;
     }
+    // The file's mtime is the entry's last use: `builder prune --filter until=` goes by it.
+    const now = new Date();
+    await fs.utimes(file, now, now).catch(() => undefined);
     return step;
   }
 

@@ -10,6 +10,7 @@ import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
 import { forgetHealth, healthcheckFor, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
+import { checkFilterKeys, labelsMatch, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
 import { newId } from './names';
@@ -197,10 +198,16 @@ export interface StopOptions {
   signal?: string;
 }
 
+/** The keys dockerd's container list accepts (`api/server/router/container`'s `acceptedPsFilterTags`). */
+const PS_FILTERS = ['ancestor', 'before', 'exited', 'expose', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'] as const;
+
 export interface ListOptions {
   all?: boolean;
-  /** Docker's filters: `status`, `name`, `label`, `ancestor`, `id`, `exited`. */
-  filters?: Record<string, string[]>;
+  /**
+   * Docker's filters: `status`, `name`, `label`, `ancestor`, `id`, `exited`, `health`. The
+   * other keys dockerd knows are accepted and do not filter; an unknown one is refused.
+   */
+  filters?: Filters;
   /** The last N created (`-n`), including stopped ones. */
   last?: number;
 }
@@ -467,7 +474,7 @@ export class Containers {
         config: mergedConfig(image.config.config ?? {}, options.user, entry, options.cmd),
       };
       return {
-        created: { id, name, warnings },
+        created: { id, name, warnings: [...warnings, ...info.warnings] },
         record,
         // The record and its event do not wait for each other; the name is the container's once the record is there.
         commit: async () => {
@@ -711,6 +718,7 @@ export class Containers {
     const records = (await this.records.list()).sort((a, b) => (a.created < b.created ? 1 : -1));
     const out: ContainerSummary[] = [];
     const filters = options.filters ?? {};
+    checkFilterKeys(filters, PS_FILTERS);
     for (const record of records) {
       const state = await this.stateOf(record).catch(() => undefined);
       if (!state) continue;
@@ -737,23 +745,20 @@ export class Containers {
     return out;
   }
 
-  private matches(record: ContainerRecord, state: ContainerState, filters: Record<string, string[]>): boolean {
-    const all = (key: string, test: (value: string) => boolean): boolean => {
+  private matches(record: ContainerRecord, state: ContainerState, filters: Filters): boolean {
+    const any = (key: string, test: (value: string) => boolean): boolean => {
       const values = filters[key];
       return !values || values.length === 0 || values.some(test);
     };
     return (
-      all('status', (v) => state.status === v) &&
-      all('name', (v) => record.name.includes(v.replace(/^\//, ''))) &&
-      all('id', (v) => record.id.startsWith(v)) &&
-      all('ancestor', (v) => record.image === v || familiarImageName(record.image) === familiarImageName(v) || record.imageId.includes(v)) &&
-      all('exited', (v) => state.status === 'exited' && String(state.exitCode) === v) &&
-      all('health', (v) => (healthOf(this.ctx, record, state.startedAt)?.Status ?? 'none') === v) &&
-      // Label filters all have to match (dockerd ANDs them; other keys' values are alternatives).
-      (filters.label ?? []).every((v) => {
-        const eq = v.indexOf('=');
-        return eq === -1 ? v in record.labels : record.labels[v.slice(0, eq)] === v.slice(eq + 1);
-      })
+      any('status', (v) => state.status === v) &&
+      // dockerd matches the name with and without its leading slash.
+      (patternMatch(filters.name, `/${record.name}`) || patternMatch(filters.name, record.name)) &&
+      any('id', (v) => record.id.startsWith(v)) &&
+      any('ancestor', (v) => record.image === v || familiarImageName(record.image) === familiarImageName(v) || record.imageId.includes(v)) &&
+      any('exited', (v) => state.status === 'exited' && String(state.exitCode) === v) &&
+      any('health', (v) => (healthOf(this.ctx, record, state.startedAt)?.Status ?? 'none') === v) &&
+      labelsMatch(filters, record.labels)
     );
   }
 
@@ -959,15 +964,24 @@ export class Containers {
    * state and maybe a network and volume uses, which no list shows. Their IDs are reported
    * with the rest.
    */
-  async prune(): Promise<{ ContainersDeleted: string[] }> {
+  /**
+   * `docker container prune`: stopped containers (with `filters`, those whose labels match
+   * and that were created by `until`), and what containers never finished left behind.
+   */
+  async prune(options: { filters?: Filters } = {}): Promise<{ ContainersDeleted: string[] }> {
+    const filters = options.filters ?? {};
+    const wanted = pruneMatcher(filters, PRUNE_FILTERS);
     const deleted: string[] = [];
     for (const record of await this.records.list()) {
+      if (!wanted(record.labels, new Date(record.created).getTime())) continue;
       const state = await this.stateOf(record).catch(() => undefined);
       if (state && (state.status === 'exited' || state.status === 'created')) {
         await this.remove(record.id);
         deleted.push(record.id);
       }
     }
+    // A container never finished has no labels or creation time to match: a filtered prune leaves it.
+    if (Object.keys(filters).length > 0) return { ContainersDeleted: deleted };
     const abandoned = await this.records.abandonedClaims();
     // The volumes' users, read once: an unfinished container's record does not say which it uses.
     const volumes = abandoned.length > 0 ? await this.ctx.store.volumes.list() : [];

@@ -30,9 +30,29 @@ import { containerChanges, type FilesystemChange } from './changes';
 import { RestartMonitor, handleExit, recoverContainers } from './restart';
 import { probe, type HealthState, type ProbeOptions } from './health';
 import type { UpdateOptions } from './resources';
-import { diskUsage, pruneBuildCache, pruneImages, systemPrune, type DiskUsage, type SystemPruneOptions, type SystemPruneResult } from './system';
+import {
+  diskUsage,
+  pruneBuildCache,
+  pruneImages,
+  systemPrune,
+  type BuildCachePruneOptions,
+  type DiskUsage,
+  type ImagePruneOptions,
+  type SystemPruneOptions,
+  type SystemPruneResult,
+} from './system';
+import {
+  listNetworks,
+  listVolumes,
+  pruneNetworks,
+  pruneVolumes,
+  type NetworkListOptions,
+  type PruneOptions,
+  type VolumeListOptions,
+  type VolumePruneOptions,
+} from './volumes-networks';
 import { stats, top, type ContainerStats, type StatsOptions, type TopResult } from './top-stats';
-import { Images, normalizeImageName, type HistoryItem, type ImageInspect, type ImageSummary, type PullOptions, type PushOptions, type RemovedImage, type ResolvedImage } from './images';
+import { Images, normalizeImageName, type HistoryItem, type ImageInspect, type ImageListOptions, type ImageSummary, type PullOptions, type PushOptions, type RemovedImage, type ResolvedImage } from './images';
 
 export interface EngineOptions {
   /** Persistent state (default `$CTR_ROOT` or `/var/lib/ctr`). */
@@ -175,8 +195,9 @@ export class Engine {
     return { Status: 'Login Succeeded', IdentityToken: '' };
   }
 
-  async images(): Promise<ImageSummary[]> {
-    return (await this.ready()).images.list();
+  /** `docker images`: every image, or those `filters` select (dockerd's keys and rules; an unknown key is InvalidArgument). */
+  async images(options: ImageListOptions = {}): Promise<ImageSummary[]> {
+    return (await this.ready()).images.list(options);
   }
 
   async inspectImage(ref: string): Promise<ImageInspect> {
@@ -352,8 +373,9 @@ export class Engine {
     return (await this.ready()).containers.update(container, options);
   }
 
-  async pruneContainers(): Promise<{ ContainersDeleted: string[] }> {
-    return (await this.ready()).containers.prune();
+  /** `docker container prune`: stopped containers, or those of them `filters` select (`label`, `label!`, `until`). */
+  async pruneContainers(options: PruneOptions = {}): Promise<{ ContainersDeleted: string[] }> {
+    return (await this.ready()).containers.prune(options);
   }
 
   /** `docker container stat` of a path (the last component is not followed). */
@@ -411,8 +433,9 @@ export class Engine {
     return volume;
   }
 
-  async volumes(): Promise<VolumeInfo[]> {
-    return (await this.ready()).ctx.store.volumes.list();
+  /** `docker volume ls`, with docker's filters (`dangling`, `driver`, `label`, `name`). */
+  async volumes(options: VolumeListOptions = {}): Promise<VolumeInfo[]> {
+    return listVolumes((await this.ready()).ctx, options);
   }
 
   async inspectVolume(name: string): Promise<VolumeInfo> {
@@ -425,9 +448,9 @@ export class Engine {
     await ctx.events.emit('volume', 'destroy', name, { driver: 'local' });
   }
 
-  async pruneVolumes(options: { all?: boolean } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
-    const result = await (await this.ready()).ctx.store.volumes.prune(options);
-    return { VolumesDeleted: result.deleted, SpaceReclaimed: result.spaceReclaimed };
+  /** `docker volume prune [-a]`: unused anonymous volumes (every unused one with `all`), with docker's filters (`label`, `label!`, `all`). */
+  async pruneVolumes(options: VolumePruneOptions = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+    return pruneVolumes((await this.ready()).ctx, options);
   }
 
   // Networks
@@ -439,8 +462,9 @@ export class Engine {
     return network;
   }
 
-  async networks(): Promise<NetworkInspect[]> {
-    return (await this.ready()).ctx.network.listNetworks();
+  /** `docker network ls`, with docker's filters (`dangling`, `driver`, `id`, `label`, `name`, `scope`, `type`). */
+  async networks(options: NetworkListOptions = {}): Promise<NetworkInspect[]> {
+    return listNetworks((await this.ready()).ctx, options);
   }
 
   async inspectNetwork(name: string): Promise<NetworkInspect> {
@@ -520,20 +544,20 @@ export class Engine {
     return systemPrune(ctx, containers, images, options);
   }
 
-  /** `docker image prune [-a]`: dangling images (with `all`, every image no container uses). */
-  async pruneImages(options: { all?: boolean } = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
+  /** `docker image prune [-a]`: dangling images (with `all`, every image no container uses), with docker's filters (`dangling`, `label`, `label!`, `until`). */
+  async pruneImages(options: ImagePruneOptions = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
     const { ctx, containers, images } = await this.ready();
     return pruneImages(ctx, containers, images, options);
   }
 
-  /** `docker network prune`: user networks no container is connected to. */
-  async pruneNetworks(): Promise<{ NetworksDeleted: string[] }> {
-    return (await this.ready()).ctx.network.prune();
+  /** `docker network prune`: user networks no container is connected to, with docker's filters (`label`, `label!`, `until`). */
+  async pruneNetworks(options: PruneOptions = {}): Promise<{ NetworksDeleted: string[] }> {
+    return pruneNetworks((await this.ready()).ctx, options);
   }
 
-  /** `docker builder prune`: the build cache. */
-  async pruneBuildCache(): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
-    return pruneBuildCache((await this.ready()).ctx);
+  /** `docker builder prune`: the build cache, or the entries `filters` (`until`, `id`) and `keepStorage` leave to go. */
+  async pruneBuildCache(options: BuildCachePruneOptions = {}): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+    return pruneBuildCache((await this.ready()).ctx, options);
   }
 
   /** `docker system df`. */

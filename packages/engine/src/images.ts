@@ -25,6 +25,7 @@ import {
 import type { ImageRecord } from '@ctr/store';
 import type { AuthConfig, PullProgress, PushProgress, RegistryCredentials } from '@ctr/registry';
 import { registryModule } from './lazy-modules';
+import { boolFilter, checkFilterKeys, labelsMatch, parseTimestamp, pathMatch, type Filters } from './filters';
 import type { ChainID } from '@ctr/image';
 import type { EngineContext } from './context';
 
@@ -71,6 +72,21 @@ export interface ImageInspect {
   RootFS: { Type: string; Layers: string[] };
   Metadata: { LastTagTime: string };
   Descriptor: Descriptor;
+}
+
+/** `docker images` / `GET /images/json` options. */
+export interface ImageListOptions {
+  /** Intermediate images too (`-a`); ctr keeps none apart from the images it lists, so this changes nothing. */
+  all?: boolean;
+  /** Docker's: `dangling`, `label`, `label!`, `before`, `since`, `reference`, `until`. */
+  filters?: Filters;
+}
+
+const IMAGE_LIST_FILTERS = ['dangling', 'label', 'label!', 'before', 'since', 'reference', 'until'] as const;
+
+/** Docker's `reference.FamiliarMatch`: the glob against `name:tag` (or `name@digest`), or against the name alone. */
+function referenceMatches(pattern: string, familiar: string): boolean {
+  return pathMatch(pattern, familiar) || pathMatch(pattern, familiar.replace(/@.*$/, '').replace(/:[^/:]*$/, ''));
 }
 
 export interface HistoryItem {
@@ -237,28 +253,49 @@ export class Images {
     return { digest: result.descriptor.digest, size: result.descriptor.size };
   }
 
-  async list(): Promise<ImageSummary[]> {
+  /** `docker images`: every image, or those the filters select (dockerd's rules: see ImageListOptions). */
+  async list(options: ImageListOptions = {}): Promise<ImageSummary[]> {
+    const filters = options.filters ?? {};
+    checkFilterKeys(filters, IMAGE_LIST_FILTERS);
+    const dangling = boolFilter(filters, 'dangling');
+    const references = filters.reference ?? [];
+    // Several `before`s (and `until`s) are ANDed: the earliest wins; several `since`s, the latest.
+    const before = Math.min(...(await Promise.all((filters.before ?? []).map((ref) => this.createdMs(ref)))), ...(filters.until ?? []).map((v) => parseTimestamp(v)));
+    const since = Math.max(-Infinity, ...(await Promise.all((filters.since ?? []).map((ref) => this.createdMs(ref)))));
     const records = await this.ctx.store.images.list();
     const containers = await this.usage();
     const out: ImageSummary[] = [];
     for (const record of records) {
       const image = await this.resolve(record).catch(() => undefined);
+      const created = new Date(image?.config.created ?? record.created).getTime();
+      const labels = image?.config.config?.Labels ?? {};
+      if (!(created < before && created > since && labelsMatch(filters, labels))) continue;
+      // Like dockerd, a reference filter lists only the names of an image that match it.
+      const names = record.names.map(familiarImageName).filter((n) => references.length === 0 || references.some((r) => referenceMatches(r, n)));
+      if (references.length > 0 && names.length === 0) continue;
+      const tags = names.filter((n) => !n.includes('@'));
+      if (dangling !== undefined && dangling !== (tags.length === 0)) continue;
       const size = image ? image.layers.reduce((sum, l) => sum + l.size, 0) + image.configDescriptor.size : 0;
-      const tags = record.names.filter((n) => !n.includes('@')).map(familiarImageName);
       out.push({
         Id: record.id,
         ParentId: '',
         RepoTags: tags,
-        RepoDigests: record.names.filter((n) => n.includes('@')).map(familiarImageName),
-        Created: Math.floor(new Date(image?.config.created ?? record.created).getTime() / 1000),
+        RepoDigests: names.filter((n) => n.includes('@')),
+        Created: Math.floor(created / 1000),
         Size: size,
         SharedSize: -1,
         VirtualSize: size,
-        Labels: image?.config.config?.Labels ?? {},
+        Labels: labels,
         Containers: containers.get(record.id) ?? 0,
       });
     }
     return out;
+  }
+
+  /** When an image was made (its config's `created`), for `before=`/`since=`. */
+  private async createdMs(ref: string): Promise<number> {
+    const image = await this.resolve(ref);
+    return new Date(image.config.created ?? image.record.created).getTime();
   }
 
   async inspect(ref: string): Promise<ImageInspect> {

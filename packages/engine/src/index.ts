@@ -10,7 +10,7 @@ export type { ContainerInspect, ContainerSummary, CreateContainerOptions, Create
 export type { LogConfig } from './log-config';
 export type { HostResources, UpdateOptions } from './resources';
 export { normalizeImageName, familiarImageName, splitRepoTag } from './images';
-export type { ImageInspect, ImageSummary, HistoryItem, PullOptions, PushOptions, RemovedImage, ResolvedImage } from './images';
+export type { ImageInspect, ImageListOptions, ImageSummary, HistoryItem, PullOptions, PushOptions, RemovedImage, ResolvedImage } from './images';
 export type { AuthConfig } from '@ctr/registry';
 export type { ExecOptions, ExecControl } from '@ctr/runtime';
 // Sizes as Docker writes them (`64m`, `1.5g`), for callers that check them before the engine does.
@@ -22,7 +22,10 @@ export { humanDuration } from './human';
 export type { PathStat, PutArchiveOptions } from './archive';
 export type { FilesystemChange } from './changes';
 export type { TopResult, ContainerStats, StatsOptions } from './top-stats';
-export type { SystemPruneOptions, SystemPruneResult, DiskUsage } from './system';
+export type { SystemPruneOptions, SystemPruneResult, DiskUsage, ImagePruneOptions, BuildCachePruneOptions } from './system';
+export { checkSystemPruneOptions } from './system';
+export type { VolumeListOptions, VolumePruneOptions, NetworkListOptions, PruneOptions } from './volumes-networks';
+export type { Filters } from './filters';
 export { shouldRestart } from './restart';
 export { RUN_OVER_EXIT_CODE, runIsOver, type HealthResult, type HealthState, type HealthStatus, type ProbeOptions } from './health';
 export type { HealthConfig } from '@ctr/image';

@@ -1,10 +1,13 @@
 import { promises as fs } from 'node:fs';
+import { invalidArgument } from '@ctr/errors';
 import path from 'node:path';
 import type { VolumeInfo } from '@ctr/store';
 import type { ContainerSummary, Containers } from './containers';
 import type { EngineContext } from './context';
 import type { ImageSummary, Images, RemovedImage } from './images';
+import { boolFilter, checkFilterKeys, parseTimestamp, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { sweepScratch } from './scratch';
+import { pruneNetworks, pruneVolumes, volumePruneAll } from './volumes-networks';
 
 /** `docker system prune` / `POST /…/prune` results together, Docker's field names. */
 export interface SystemPruneResult {
@@ -21,6 +24,26 @@ export interface SystemPruneOptions {
   all?: boolean;
   /** Also remove anonymous volumes no container uses (`--volumes`). */
   volumes?: boolean;
+  /** Given to each prune, as docker's CLI does: `label`, `label!`, `until` (not with `volumes`). */
+  filters?: Filters;
+}
+
+/** `docker image prune` / `POST /images/prune` options. */
+export interface ImagePruneOptions {
+  /** Every image no container uses, not only dangling ones (`-a`), unless a `dangling` filter says otherwise. */
+  all?: boolean;
+  /** Docker's: `dangling`, `label`, `label!`, `until`. */
+  filters?: Filters;
+}
+
+/** `docker builder prune` / `POST /build/prune` options. */
+export interface BuildCachePruneOptions {
+  /** Docker's `-a`: the build cache has no entries in use, so every entry is a candidate anyway. */
+  all?: boolean;
+  /** Keep the most recently used entries that fit in this many bytes (`--keep-storage`). */
+  keepStorage?: number;
+  /** Docker's: `until` (or its old name `unused-for`), `id`; `label`/`label!` are taken and ignored, as by dockerd. */
+  filters?: Filters;
 }
 
 /** `GET /system/df`, Docker's shape. */
@@ -54,27 +77,107 @@ async function collectGarbage(ctx: EngineContext): Promise<number> {
   return (await ctx.store.gc()).reclaimed;
 }
 
+/** A build-cache entry: one cached step's result, its file's times, and the size its top layer adds. */
+interface BuildCacheEntry {
+  id: string;
+  file: string;
+  size: number;
+  topLayer: string | undefined;
+  createdAt: Date;
+  lastUsedAt: Date;
+}
+
+async function buildCacheEntries(ctx: EngineContext): Promise<BuildCacheEntry[]> {
+  const cacheDir = buildCacheDir(ctx);
+  const files = (await fs.readdir(cacheDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+  const entries = await Promise.all(
+    files.map(async (f): Promise<BuildCacheEntry | undefined> => {
+      const file = path.join(cacheDir, f);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (!stat) return undefined;
+      const step = JSON.parse(await fs.readFile(file, 'utf8').catch(() => '{}')) as { state?: { layers?: Array<{ size: number; digest: string }> } };
+      const top = step.state?.layers?.[step.state.layers.length - 1];
+      return { id: f.slice(0, -5), file, size: top?.size ?? 0, topLayer: top?.digest, createdAt: stat.birthtime, lastUsedAt: stat.mtime };
+    }),
+  );
+  return entries.filter((e): e is BuildCacheEntry => e !== undefined);
+}
+
+const IMAGE_PRUNE_FILTERS = ['dangling', ...PRUNE_FILTERS];
+
+/** An image prune's filters, checked: whether only dangling images go, and the label/`until` test. */
+function imagePrunePlan(options: ImagePruneOptions): { danglingOnly: boolean; wanted: ReturnType<typeof pruneMatcher> } {
+  const filters = options.filters ?? {};
+  const wanted = pruneMatcher(filters, IMAGE_PRUNE_FILTERS);
+  return { danglingOnly: boolFilter(filters, 'dangling') ?? !options.all, wanted };
+}
+
 /**
  * `docker image prune`: images no container uses and no name points at (dangling), or with
- * `all` every image no container uses; then the store's garbage collection frees their blobs
- * and snapshots.
+ * `all` (or `dangling=false`) every image no container uses, whose labels and creation time
+ * match the filters; then the store's garbage collection frees their blobs and snapshots.
  */
-export async function pruneImages(ctx: EngineContext, containers: Containers, images: Images, options: { all?: boolean } = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
+export async function pruneImages(ctx: EngineContext, containers: Containers, images: Images, options: ImagePruneOptions = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
+  const { danglingOnly, wanted } = imagePrunePlan(options);
   const used = new Set((await containers.records.list()).map((r) => r.imageId));
   const ImagesDeleted: RemovedImage[] = [];
   for (const record of await ctx.store.images.list()) {
-    if (used.has(record.id) || (!options.all && record.names.length > 0)) continue;
+    if (used.has(record.id) || (danglingOnly && record.names.some((n) => !n.includes('@')))) continue;
+    const image = await images.resolve(record).catch(() => undefined);
+    if (!wanted(image?.config.config?.Labels ?? {}, new Date(image?.config.created ?? record.created).getTime())) continue;
     ImagesDeleted.push(...(await images.remove(record.id, { force: true }).catch(() => [])));
   }
   return { ImagesDeleted, SpaceReclaimed: await collectGarbage(ctx) };
 }
 
-/** `docker builder prune`: every build-cache entry (what each cached step made stays while images use it). */
-export async function pruneBuildCache(ctx: EngineContext): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
-  const cacheDir = buildCacheDir(ctx);
-  const CachesDeleted = (await fs.readdir(cacheDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
-  await fs.rm(cacheDir, { recursive: true, force: true });
+const BUILD_CACHE_FILTERS = ['until', 'unused-for', 'id', 'label', 'label!'] as const;
+
+/** A builder prune's filters, checked (buildkit's words through dockerd): the last-use cutoff and the ID patterns. */
+function buildCachePrunePlan(options: BuildCachePruneOptions): { until: number | undefined; ids: string[] | undefined } {
+  const filters = options.filters ?? {};
+  checkFilterKeys(filters, BUILD_CACHE_FILTERS);
+  const until = filters.until ?? [];
+  const unusedFor = filters['unused-for'] ?? [];
+  if (until.length > 0 && unusedFor.length > 0) throw invalidArgument('conflicting filters: "until" and "unused-for"');
+  const key = unusedFor.length > 0 ? 'unused-for' : 'until';
+  const values = [...until, ...unusedFor];
+  if (values.length > 1 || (filters.id?.length ?? 0) > 1) throw invalidArgument('filters expect only one value');
+  let cutoff: number | undefined;
+  if (values[0] !== undefined) {
+    try {
+      cutoff = parseTimestamp(values[0]);
+    } catch (error) {
+      throw invalidArgument(`"${key}" filter expects a duration (e.g., '24h') or a timestamp: ${(error as Error).message}`);
+    }
+  }
+  return { until: cutoff, ids: filters.id };
+}
+
+/**
+ * `docker builder prune`: build-cache entries last used before `until` whose ID matches,
+ * oldest first, until what is left fits in `keepStorage` (what each cached step made stays
+ * while images use it).
+ */
+export async function pruneBuildCache(ctx: EngineContext, options: BuildCachePruneOptions = {}): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+  const { until, ids } = buildCachePrunePlan(options);
+  const entries = (await buildCacheEntries(ctx)).sort((a, b) => a.lastUsedAt.getTime() - b.lastUsedAt.getTime());
+  let kept = entries.reduce((sum, e) => sum + e.size, 0);
+  const CachesDeleted: string[] = [];
+  for (const entry of entries) {
+    if (options.keepStorage !== undefined && kept <= options.keepStorage) break;
+    if ((until !== undefined && entry.lastUsedAt.getTime() >= until) || !patternMatch(ids, entry.id)) continue;
+    await fs.rm(entry.file, { force: true });
+    kept -= entry.size;
+    CachesDeleted.push(entry.id);
+  }
+  // Unfiltered, the whole directory goes, with what writes cut short left in it.
+  if (until === undefined && ids === undefined && options.keepStorage === undefined) await fs.rm(buildCacheDir(ctx), { recursive: true, force: true });
   return { CachesDeleted, SpaceReclaimed: await collectGarbage(ctx) };
+}
+
+/** docker's CLI refuses this before it prunes anything: dockerd's volume prune knows no `until`. */
+export function checkSystemPruneOptions(options: SystemPruneOptions): void {
+  if (options.volumes && options.filters?.until) throw invalidArgument('The "until" filter is not supported with "--volumes"');
 }
 
 /**
@@ -83,13 +186,20 @@ export async function pruneBuildCache(ctx: EngineContext): Promise<{ CachesDelet
  * the store's garbage collection frees the blobs and snapshots nothing references.
  */
 export async function systemPrune(ctx: EngineContext, containers: Containers, images: Images, options: SystemPruneOptions = {}): Promise<SystemPruneResult> {
-  const { ContainersDeleted } = await containers.prune();
-  const { NetworksDeleted } = await ctx.network.prune();
-  const pruned = await pruneImages(ctx, containers, images, options);
-  const cache = await pruneBuildCache(ctx);
-  const volumes = options.volumes ? await ctx.store.volumes.prune({}) : { deleted: [], spaceReclaimed: 0 };
-  const SpaceReclaimed = pruned.SpaceReclaimed + cache.SpaceReclaimed + volumes.spaceReclaimed;
-  return { ContainersDeleted, NetworksDeleted, ImagesDeleted: pruned.ImagesDeleted, VolumesDeleted: volumes.deleted, CachesDeleted: cache.CachesDeleted, SpaceReclaimed };
+  const filters = options.filters ?? {};
+  checkSystemPruneOptions(options);
+  // Every part's filters are checked before any part removes anything.
+  pruneMatcher(filters, PRUNE_FILTERS);
+  imagePrunePlan({ ...options, filters });
+  buildCachePrunePlan({ filters });
+  if (options.volumes) volumePruneAll({ filters });
+  const { ContainersDeleted } = await containers.prune({ filters });
+  const { NetworksDeleted } = await pruneNetworks(ctx, { filters });
+  const pruned = await pruneImages(ctx, containers, images, { ...(options.all ? { all: true } : {}), filters });
+  const cache = await pruneBuildCache(ctx, { filters });
+  const volumes = options.volumes ? await pruneVolumes(ctx, { filters }) : { VolumesDeleted: [], SpaceReclaimed: 0 };
+  const SpaceReclaimed = pruned.SpaceReclaimed + cache.SpaceReclaimed + volumes.SpaceReclaimed;
+  return { ContainersDeleted, NetworksDeleted, ImagesDeleted: pruned.ImagesDeleted, VolumesDeleted: volumes.VolumesDeleted, CachesDeleted: cache.CachesDeleted, SpaceReclaimed };
 }
 
 /** `docker system df`: what images, containers, volumes and the build cache take on disk. */
@@ -116,27 +226,16 @@ export async function diskUsage(ctx: EngineContext, containers: Containers, imag
       UsageData: { Size: await dirSize(v.Mountpoint), RefCount: (await ctx.store.volumes.users(v.Name).catch(() => [])).length },
     })),
   );
-  const cacheDir = buildCacheDir(ctx);
-  const BuildCache = await Promise.all(
-    (await fs.readdir(cacheDir).catch(() => [] as string[]))
-      .filter((f) => f.endsWith('.json'))
-      .map(async (f) => {
-        const stat = await fs.stat(path.join(cacheDir, f));
-        const step = JSON.parse(await fs.readFile(path.join(cacheDir, f), 'utf8').catch(() => '{}')) as { state?: { layers?: Array<{ size: number; digest: string }> } };
-        const top = step.state?.layers?.[step.state.layers.length - 1];
-        const shared = top !== undefined && layers.has(top.digest);
-        return {
-          ID: f.slice(0, -5),
-          Type: 'regular',
-          Size: top?.size ?? 0,
-          InUse: false,
-          Shared: shared,
-          CreatedAt: stat.birthtime.toISOString(),
-          LastUsedAt: stat.mtime.toISOString(),
-          UsageCount: 1,
-        };
-      }),
-  );
+  const BuildCache = (await buildCacheEntries(ctx)).map((e) => ({
+    ID: e.id,
+    Type: 'regular',
+    Size: e.size,
+    InUse: false,
+    Shared: e.topLayer !== undefined && layers.has(e.topLayer),
+    CreatedAt: e.createdAt.toISOString(),
+    LastUsedAt: e.lastUsedAt.toISOString(),
+    UsageCount: 1,
+  }));
   return {
     LayersSize: [...layers.values()].reduce((a, b) => a + b, 0),
     Images: imageList,

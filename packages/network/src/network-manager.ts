@@ -274,6 +274,7 @@ export class NetworkManager {
       const deleted: string[] = [];
       for (const net of [...nets.values()]) {
         if (net.isDefault || Object.keys(net.endpoints).length > 0 || !labelsMatch(net.labels, options.labels)) continue;
+        if (options.accept && !options.accept(inspectBridge(net))) continue;
         await this.deleteNetwork(net, nets);
         deleted.push(net.name);
       }

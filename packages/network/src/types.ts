@@ -139,6 +139,8 @@ export interface ListNetworksOptions {
 
 export interface PruneOptions {
   labels?: Record<string, string | undefined>;
+  /** Only the networks this accepts, given as `inspectNetwork` shows them (the engine's filters). */
+  accept?: (network: NetworkInspect) => boolean;
 }
 
 export interface GcReport {

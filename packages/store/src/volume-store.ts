@@ -106,7 +106,7 @@ export class VolumeStore {
   }
 
   /** Remove unused volumes: anonymous ones only, unless `all` (Docker API ≥ 1.42). */
-  async prune(options: { all?: boolean; label?: Record<string, string | undefined> } = {}): Promise<PruneVolumesResult> {
+  async prune(options: { all?: boolean; label?: Record<string, string | undefined>; accept?: (volume: VolumeInfo) => boolean } = {}): Promise<PruneVolumesResult> {
     return withLock(this.lockFile, async () => {
       const result: PruneVolumesResult = { deleted: [], spaceReclaimed: 0 };
       for (const name of await this.names()) {
@@ -114,6 +114,7 @@ export class VolumeStore {
         if (!info) continue;
         if (!options.all && !(ANONYMOUS_LABEL in info.Labels)) continue;
         if (options.label && !matchLabels(info.Labels, options.label)) continue;
+        if (options.accept && !options.accept(info)) continue;
         if ((await this.users(name)).length > 0) continue;
         const { size } = await diskUsage(info.Mountpoint).catch(() => ({ size: 0 }));
         await this.removeLocked(name, false);

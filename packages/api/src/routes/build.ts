@@ -3,6 +3,7 @@ import { applyConfigChanges, familiarImageName, normalizeImageName } from '@ctr/
 import type { ContainerConfig } from '@ctr/image';
 import { asCtrError, invalidArgument } from '@ctr/errors';
 import { JsonMessages, bodyStream, clientGone, sendJson } from '../call';
+import { buildStepsFromQuery } from '../container-config';
 import { Fields } from '../fields';
 import { registryConfigHeader } from '../registry-auth';
 import { readJsonObject } from '../request-body';
@@ -11,7 +12,12 @@ import type { Services } from '../services';
 
 export function buildRoutes({ engine }: Services): Route[] {
   return [
-    route('POST', '/build/prune', async (call) => sendJson(call, 200, await engine.pruneBuildCache())),
+    route('POST', '/build/prune', async (call) => {
+      // `keep-storage` until API 1.48, `reserved-space` after.
+      const keepStorage = call.query.int('reserved-space') ?? call.query.int('keep-storage');
+      const filters = call.query.filters();
+      sendJson(call, 200, await engine.pruneBuildCache({ all: call.query.bool('all'), filters, ...(keepStorage ? { keepStorage } : {}) }));
+    }),
     route('POST', '/build', async (call) => {
       const q = call.query;
       const tags = q.all('t');
@@ -34,6 +40,7 @@ export function buildRoutes({ engine }: Services): Route[] {
           labels,
           noCache: q.bool('nocache'),
           allow: { networkHost: q.string('networkmode') === 'host' },
+          steps: buildStepsFromQuery(q),
           tags,
           registryAuth,
           signal: clientGone(call),

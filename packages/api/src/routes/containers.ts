@@ -121,7 +121,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       sendEmpty(call, 204);
     }),
     route('POST', '/containers/prune', async (call) => {
-      const result = await engine.pruneContainers();
+      const result = await engine.pruneContainers({ filters: call.query.filters() });
       sendJson(call, 200, { ...result, SpaceReclaimed: 0 });
     }),
     route('GET', '/containers/:id/logs', async (call) => {

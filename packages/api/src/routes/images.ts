@@ -43,21 +43,10 @@ export function imageRoutes({ engine }: Services): Route[] {
   return [
     route('GET', '/images/json', async (call) => {
       const filters = call.query.filters();
-      let images = await engine.images();
-      const references = [...(filters.reference ?? []), ...(call.query.string('filter') ? [call.query.string('filter') as string] : [])];
-      if (references.length > 0) {
-        // Like dockerd: only the matching names of an image are listed.
-        images = images
-          .map((image) => ({ ...image, RepoTags: image.RepoTags.filter((tag) => references.some((r) => matchesReference(tag, r))) }))
-          .filter((image) => image.RepoTags.length > 0);
-      }
-      if (filters.dangling?.includes('true')) images = images.filter((i) => i.RepoTags.length === 0);
-      if (filters.dangling?.includes('false')) images = images.filter((i) => i.RepoTags.length > 0);
-      for (const label of filters.label ?? []) {
-        const [key, value] = label.split('=', 2) as [string, string | undefined];
-        images = images.filter((i) => (value === undefined ? key in i.Labels : i.Labels[key] === value));
-      }
-      sendJson(call, 200, images);
+      // The `filter` parameter of API < 1.41 is a `reference` filter.
+      const legacy = call.query.string('filter');
+      if (legacy) filters.reference = [...(filters.reference ?? []), legacy];
+      sendJson(call, 200, await engine.images({ all: call.query.bool('all'), filters }));
     }),
     route('GET', '/images/search', async () => {
       throw notFound('search is not available: ctrd has no index to search', { hint: 'pull by name instead' });
@@ -77,11 +66,8 @@ export function imageRoutes({ engine }: Services): Route[] {
       });
     }),
     route('GET', '/images/get', async (call) => save(call, call.query.all('names'))),
-    route('POST', '/images/prune', async (call) => {
-      // docker image prune -a sends dangling=false: every unused image, not only untagged ones.
-      const all = call.query.filters().dangling?.some((v) => v === 'false' || v === '0') ?? false;
-      sendJson(call, 200, await engine.pruneImages({ all }));
-    }),
+    // docker image prune -a sends dangling=false: every unused image, not only untagged ones.
+    route('POST', '/images/prune', async (call) => sendJson(call, 200, await engine.pruneImages({ filters: call.query.filters() }))),
     route('GET', '/images/*name/json', async (call) => sendJson(call, 200, await engine.inspectImage(name(call)))),
     route('GET', '/images/*name/history', async (call) => sendJson(call, 200, await engine.history(name(call)))),
     route('GET', '/images/*name/get', async (call) => save(call, [name(call)])),
@@ -151,11 +137,4 @@ export function imageRoutes({ engine }: Services): Route[] {
     const res = startStream(call, 'application/x-tar');
     await pipeline(archive, res).catch(() => res.destroy());
   }
-}
-
-/** `docker images busybox` / `reference=busybox:*`: a familiar name, with an optional tag glob. */
-function matchesReference(tag: string, pattern: string): boolean {
-  const withTag = /:[^/]*$/.test(pattern) ? pattern : `${pattern}:*`;
-  const regex = new RegExp(`^${withTag.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
-  return regex.test(tag) || regex.test(familiarImageName(normalizeImageName(tag)));
 }

@@ -5,21 +5,10 @@ import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 
-function labelsMatch(labels: Record<string, string>, wanted: string[] | undefined): boolean {
-  return (wanted ?? []).every((w) => {
-    const eq = w.indexOf('=');
-    return eq === -1 ? w in labels : labels[w.slice(0, eq)] === w.slice(eq + 1);
-  });
-}
-
 export function volumeRoutes({ engine }: Services): Route[] {
   return [
     route('GET', '/volumes', async (call) => {
-      const filters = call.query.filters();
-      const volumes = (await engine.volumes()).filter(
-        (v) => labelsMatch(v.Labels, filters.label) && (filters.name ?? []).every((n) => v.Name.includes(n)),
-      );
-      sendJson(call, 200, { Volumes: volumes, Warnings: [] });
+      sendJson(call, 200, { Volumes: await engine.volumes({ filters: call.query.filters() }), Warnings: [] });
     }),
     route('POST', '/volumes/create', async (call) => {
       const body = new Fields(await readJsonObject(call.req), '');
@@ -31,7 +20,7 @@ export function volumeRoutes({ engine }: Services): Route[] {
       sendJson(call, 201, volume);
     }),
     route('POST', '/volumes/prune', async (call) => {
-      sendJson(call, 200, await engine.pruneVolumes({ all: call.query.filters().all?.includes('true') ?? false }));
+      sendJson(call, 200, await engine.pruneVolumes({ filters: call.query.filters() }));
     }),
     route('GET', '/volumes/:name', async (call) => sendJson(call, 200, await engine.inspectVolume(call.params[0] as string))),
     route('DELETE', '/volumes/:name', async (call) => {
@@ -43,18 +32,8 @@ export function volumeRoutes({ engine }: Services): Route[] {
 
 export function networkRoutes({ engine }: Services): Route[] {
   return [
-    route('POST', '/networks/prune', async (call) => sendJson(call, 200, await engine.pruneNetworks())),
-    route('GET', '/networks', async (call) => {
-      const filters = call.query.filters();
-      const networks = (await engine.networks()).filter(
-        (n) =>
-          labelsMatch(n.Labels, filters.label) &&
-          (filters.name ?? []).every((v) => n.Name.includes(v)) &&
-          (filters.id ?? []).every((v) => n.Id.startsWith(v)) &&
-          (filters.driver ?? []).every((v) => n.Driver === v),
-      );
-      sendJson(call, 200, networks);
-    }),
+    route('POST', '/networks/prune', async (call) => sendJson(call, 200, await engine.pruneNetworks({ filters: call.query.filters() }))),
+    route('GET', '/networks', async (call) => sendJson(call, 200, await engine.networks({ filters: call.query.filters() }))),
     route('POST', '/networks/create', async (call) => {
       const body = new Fields(await readJsonObject(call.req), '');
       const name = body.string('Name');

@@ -3,6 +3,7 @@ import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
 import { engineModule, getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
+import { buildStepFlags, buildStepOptions } from './create-flags';
 
 function keyValues(values: string[], env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
@@ -35,6 +36,7 @@ export const buildCommand: Command = {
     { name: 'rm', type: 'bool', description: 'Remove intermediate containers after a successful build', default: true },
     { name: 'force-rm', type: 'bool', description: 'Always remove intermediate containers' },
     { name: 'iidfile', type: 'string', description: 'Write the image ID to the file' },
+    ...buildStepFlags,
   ],
   args: [1, 1],
   async run(args, io) {
@@ -64,6 +66,7 @@ export const buildCommand: Command = {
       noCache: bool(args, 'no-cache'),
       allow: { networkHost: str(args, 'network') === 'host' },
       tags,
+      steps: buildStepOptions(args),
       ...(quiet ? {} : { onEvent: (event) => io.stdout.write(formatEvent(event)) }),
     });
     if (iidfile) await fs.writeFile(iidfile, result.id);

@@ -4,6 +4,7 @@ import type { CreateOptions } from '@ctr/api';
 import type { Command, Io } from '../command';
 import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
+import { filterFlag, parseFilters } from '../filter-flag';
 import { ago, commandColumn, formatItems } from '../format';
 import { containerIdFile, createFlags, createOptions, resourceFlags, resourceOptions } from './create-flags';
 import { forEachArg } from './each';
@@ -11,18 +12,7 @@ import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
 import { proxySignals, type SignalProxy } from '../signal-proxy';
 
-const filterFlag: FlagSpec = { name: 'filter', short: 'f', type: 'list', description: 'Filter output based on conditions provided' };
 const formatFlag: FlagSpec = { name: 'format', type: 'string', description: 'Format output using a custom template' };
-
-export function parseFilters(values: string[]): Record<string, string[]> {
-  const filters: Record<string, string[]> = {};
-  for (const value of values) {
-    const eq = value.indexOf('=');
-    if (eq <= 0) throw invalidArgument(`bad format of filter (expected name=value)`);
-    (filters[value.slice(0, eq)] ??= []).push(value.slice(eq + 1));
-  }
-  return filters;
-}
 
 type TerminalSize = { height: number; width: number };
 
@@ -349,7 +339,7 @@ const ps: Command = {
     { name: 'no-trunc', type: 'bool', description: "Don't truncate output" },
     { name: 'last', short: 'n', type: 'number', description: 'Show n last created containers (includes all states)' },
     { name: 'latest', short: 'l', type: 'bool', description: 'Show the latest created container (includes all states)' },
-    filterFlag,
+    filterFlag('Filter output based on conditions provided', { short: true }),
     formatFlag,
   ],
   args: [0, 0],

@@ -1,11 +1,11 @@
 import { closeSync, openSync, promises as fs, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { CreateOptions } from '@ctr/api';
-import type { ApiMount, HealthConfig, UpdateOptions } from '@ctr/engine';
+import type { ApiMount, BuildStepOptions, HealthConfig, UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
 import { engineModule } from '../context';
-import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
+import { bool, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 
 /** The limits `run`/`create` set and `update` changes, with docker's names and help. */
 export const resourceFlags: FlagSpec[] = [
@@ -34,7 +34,7 @@ function uintFlag(args: ParsedArgs, flag: string, bits: number): number | undefi
   const text = str(args, flag);
   if (text === undefined) return undefined;
   const n = parseUint(text, bits);
-  if (typeof n !== 'number') throw invalidArgument(`invalid argument "${text}" for "--${flag}" flag: strconv.ParseUint: parsing "${text}": ${n}`);
+  if (typeof n !== 'number') throw flagValueError(flag, text, `strconv.ParseUint: parsing "${text}": ${n}`);
   return n;
 }
 
@@ -60,12 +60,46 @@ export function resourceOptions(args: ParsedArgs): Omit<UpdateOptions, 'restart'
 function ulimitsFrom(values: string[]): NonNullable<CreateOptions['ulimits']> {
   return values.map((value) => {
     const match = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
-    if (!match) throw invalidArgument(`invalid argument "${value}" for "--ulimit" flag: invalid ulimit argument: ${value}`);
+    if (!match) throw flagValueError('ulimit', value, `invalid ulimit argument: ${value}`);
     const soft = Number(match[2]);
     const hard = match[3] === undefined ? soft : Number(match[3]);
-    if (soft > hard) throw invalidArgument(`invalid argument "${value}" for "--ulimit" flag: ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
+    if (soft > hard) throw flagValueError('ulimit', value, `ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
     return { name: match[1] as string, soft, hard };
   });
+}
+
+/** The flags of `resourceFlags` named, in that order: the same flag where two commands share one. */
+function resourceFlagsNamed(names: string[]): FlagSpec[] {
+  return names.map((name) => resourceFlags.find((flag) => flag.name === name) as FlagSpec);
+}
+
+/** `docker build`'s flags for its RUN steps' containers, with docker build's names and help. */
+export const buildStepFlags: FlagSpec[] = [
+  { name: 'add-host', type: 'list', description: 'Add a custom host-to-IP mapping ("host:ip")' },
+  ...resourceFlagsNamed(['memory', 'memory-swap', 'cpu-shares', 'cpu-period', 'cpu-quota', 'cpuset-cpus', 'cpuset-mems']),
+  { name: 'shm-size', type: 'string', valueName: 'bytes', description: 'Size of "/dev/shm"' },
+  { name: 'ulimit', type: 'list', valueName: 'ulimit', description: 'Ulimit options' },
+  { name: 'cgroup-parent', type: 'string', description: 'Set the parent cgroup for the "RUN" instructions during build' },
+];
+
+/** What `buildStepFlags` give every RUN step; what was not given is left out. */
+export function buildStepOptions(args: ParsedArgs): BuildStepOptions {
+  const { memory, memorySwap, cpuShares, cpuPeriod, cpuQuota, cpusetCpus, cpusetMems } = resourceOptions(args);
+  const ulimits = ulimitsFrom(list(args, 'ulimit'));
+  const options: BuildStepOptions = {
+    extraHosts: list(args, 'add-host'),
+    memory,
+    memorySwap,
+    cpuShares,
+    cpuPeriod,
+    cpuQuota,
+    cpusetCpus,
+    cpusetMems,
+    shmSize: str(args, 'shm-size'),
+    ulimits,
+    cgroupParent: str(args, 'cgroup-parent') || undefined,
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)));
 }
 
 /**
@@ -82,7 +116,7 @@ function deviceValues(
 ): Array<{ path: string; value: number }> {
   return list(args, flag).map((entry) => {
     const fail = (message: string): never => {
-      throw invalidArgument(`invalid argument "${entry}" for "--${flag}" flag: ${message}`);
+      throw flagValueError(flag, entry, message);
     };
     const colon = entry.indexOf(':');
     const path = colon === -1 ? '' : entry.slice(0, colon);
@@ -233,7 +267,7 @@ async function keyValueLines(files: string[]): Promise<string[]> {
 /** `--sysctl`: docker's CLI wants `KEY=VALUE`; which keys a container may set, the runtime decides. */
 function sysctlsFrom(values: string[]): Record<string, string> {
   for (const value of values) {
-    if (value.indexOf('=') <= 0) throw invalidArgument(`invalid argument "${value}" for "--sysctl" flag: sysctl '${value}' is not allowed`);
+    if (value.indexOf('=') <= 0) throw flagValueError('sysctl', value, `sysctl '${value}' is not allowed`);
   }
   return keyValues(values);
 }
@@ -298,7 +332,7 @@ function goBool(text: string): boolean | undefined {
 /** Parse `--mount type=…,source=…,target=…[,readonly][,tmpfs-size=…]…` with the checks and words of docker's CLI (opts/mount.go). */
 function parseMount(value: string): ApiMount {
   const fail = (message: string): never => {
-    throw invalidArgument(`invalid argument ${JSON.stringify(value)} for "--mount" flag: ${message}`);
+    throw flagValueError('mount', value, message);
   };
   const spec = value.trim();
   if (!spec) fail('value is empty');
@@ -460,7 +494,7 @@ function healthcheckFrom(args: ParsedArgs): HealthConfig | undefined {
       try {
         ns = parseDuration(text);
       } catch (error) {
-        throw invalidArgument(`invalid argument "${text}" for "--${flag}" flag: ${(error as Error).message}`);
+        throw flagValueError(flag, text, (error as Error).message);
       }
       check[key as keyof typeof durations] = ns;
     }

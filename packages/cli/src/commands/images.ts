@@ -5,6 +5,7 @@ import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
 import { engineModule, getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
+import { filterFlag, parseFilters } from '../filter-flag';
 import { ago, formatItems, humanSize } from '../format';
 import { ProgressView } from '../progress';
 import { forEachArg } from './each';
@@ -23,20 +24,23 @@ const images: Command = {
     { name: 'quiet', short: 'q', type: 'bool', description: 'Only show image IDs' },
     { name: 'no-trunc', type: 'bool', description: "Don't truncate output" },
     { name: 'digests', type: 'bool', description: 'Show digests' },
+    filterFlag('Filter output based on conditions provided', { short: true }),
     { name: 'format', type: 'string', description: 'Format output using a custom template' },
   ],
   args: [0, 1],
   async run(args, io) {
     const { splitRepoTag } = engineModule();
-    const engine = await getEngine();
+    const filters = parseFilters(list(args, 'filter'));
+    // As docker's CLI does: `images REPOSITORY[:TAG]` is a `reference` filter.
     const wanted = args.positionals[0];
+    if (wanted) (filters.reference ??= []).push(wanted);
+    const engine = await getEngine();
     const truncate = !bool(args, 'no-trunc');
     const rows: Record<string, unknown>[] = [];
-    for (const image of await engine.images()) {
+    for (const image of await engine.images({ all: bool(args, 'all'), filters })) {
       const names = image.RepoTags.length ? image.RepoTags : ['<none>:<none>'];
       for (const name of names) {
         const { repo, tag } = name === '<none>:<none>' ? { repo: '<none>', tag: '<none>' } : splitRepoTag(name);
-        if (wanted && repo !== wanted && `${repo}:${tag}` !== wanted) continue;
         rows.push({
           Repository: repo,
           Tag: tag,

@@ -1,6 +1,7 @@
 import type { Command } from '../command';
 import { getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
+import { filterFlag, parseFilters } from '../filter-flag';
 import { forEachArg, inspectEach } from './each';
 import { formatItems } from '../format';
 import { networkPrune } from './prune';
@@ -41,14 +42,15 @@ const ls: Command = {
   usage: '[OPTIONS]',
   description: 'List networks',
   flags: [
-    { name: 'quiet', short: 'q', type: 'bool', description: 'Only display network IDs' },
-    { name: 'no-trunc', type: 'bool', description: 'Do not truncate the output' },
+    filterFlag('Provide filter values (e.g. "driver=bridge")', { short: true }),
     { name: 'format', type: 'string', description: 'Format output using a custom template' },
+    { name: 'no-trunc', type: 'bool', description: 'Do not truncate the output' },
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Only display network IDs' },
   ],
   args: [0, 0],
   async run(args, io) {
     const truncate = !bool(args, 'no-trunc');
-    const rows = (await (await getEngine()).networks()).map((n) => ({ ...n, ID: truncate ? n.Id.slice(0, 12) : n.Id, Scope: n.Scope }));
+    const rows = (await (await getEngine()).networks({ filters: parseFilters(list(args, 'filter')) })).map((n) => ({ ...n, ID: truncate ? n.Id.slice(0, 12) : n.Id, Scope: n.Scope }));
     if (bool(args, 'quiet')) {
       for (const r of rows) println(io, r.ID);
       return 0;

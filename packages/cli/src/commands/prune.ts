@@ -1,6 +1,7 @@
 import type { Command, Io } from '../command';
-import { getEngine, println, type CliEngine } from '../context';
-import { bool, type FlagSpec, type ParsedArgs } from '../flags';
+import { engineModule, getEngine, println, type CliEngine } from '../context';
+import { filterFlag, parseFilters } from '../filter-flag';
+import { bool, list, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { humanSize } from '../format';
 import { prompt } from '../prompt';
 
@@ -20,6 +21,10 @@ interface PruneKind {
 }
 
 const force: FlagSpec = { name: 'force', short: 'f', type: 'bool', description: 'Do not prompt for confirmation' };
+const untilFilter = filterFlag('Provide filter values (e.g. "until=<timestamp>")');
+
+/** The prune's `--filter`s, as the engine takes them. */
+export const pruneFilters = (args: ParsedArgs): Record<string, string[]> => parseFilters(list(args, 'filter'));
 
 /** docker's confirmation: the answer is a line of stdin, a terminal or not; no answer is no. */
 async function confirmed(io: Io, warning: string): Promise<boolean> {
@@ -43,7 +48,8 @@ export function pruneCommand(kind: PruneKind): Command {
     name: 'prune',
     usage: '[OPTIONS]',
     description: kind.description,
-    flags: [...(kind.flags ?? []), force],
+    // docker's order: by name.
+    flags: [...(kind.flags ?? []), force].sort((a, b) => a.name.localeCompare(b.name)),
     args: [0, 0],
     async run(args, io) {
       if (!bool(args, 'force') && !(await confirmed(io, kind.warning(args)))) return 0;
@@ -58,45 +64,70 @@ export const imagesDeleted = (items: ReadonlyArray<{ Untagged?: string; Deleted?
 
 export const containerPrune = pruneCommand({
   description: 'Remove all stopped containers',
+  flags: [untilFilter],
   warning: () => ' all stopped containers.',
-  async prune(engine) {
-    return { sections: [['Deleted Containers', (await engine.pruneContainers()).ContainersDeleted]], reclaimed: 0 };
+  async prune(engine, args) {
+    return { sections: [['Deleted Containers', (await engine.pruneContainers({ filters: pruneFilters(args) })).ContainersDeleted]], reclaimed: 0 };
   },
 });
 
 export const imagePrune = pruneCommand({
   description: 'Remove unused images',
-  flags: [{ name: 'all', short: 'a', type: 'bool', description: 'Remove all unused images, not just dangling ones' }],
+  flags: [{ name: 'all', short: 'a', type: 'bool', description: 'Remove all unused images, not just dangling ones' }, untilFilter],
   warning: (args) => (bool(args, 'all') ? ' all images without at least one container associated to them.' : ' all dangling images.'),
   async prune(engine, args) {
-    const result = await engine.pruneImages({ all: bool(args, 'all') });
+    // docker's CLI adds `dangling` to the user's filters: a `--filter dangling=` of one's own conflicts with it, as there.
+    const filters = pruneFilters(args);
+    filters.dangling = [...(filters.dangling ?? []), String(!bool(args, 'all'))];
+    const result = await engine.pruneImages({ filters });
     return { sections: [['Deleted Images', imagesDeleted(result.ImagesDeleted)]], reclaimed: result.SpaceReclaimed };
   },
 });
 
 export const volumePrune = pruneCommand({
   description: 'Remove unused local volumes',
-  flags: [{ name: 'all', short: 'a', type: 'bool', description: 'Remove all unused volumes, not just anonymous ones' }],
+  flags: [
+    { name: 'all', short: 'a', type: 'bool', description: 'Remove all unused volumes, not just anonymous ones' },
+    filterFlag('Provide filter values (e.g. "label=<label>")'),
+  ],
   warning: (args) => (bool(args, 'all') ? ' all local volumes not used by at least one container.' : ' anonymous local volumes not used by at least one container.'),
   async prune(engine, args) {
-    const result = await engine.pruneVolumes({ all: bool(args, 'all') });
+    const result = await engine.pruneVolumes({ all: bool(args, 'all'), filters: pruneFilters(args) });
     return { sections: [['Deleted Volumes', result.VolumesDeleted ?? []]], reclaimed: result.SpaceReclaimed ?? 0 };
   },
 });
 
 export const networkPrune = pruneCommand({
   description: 'Remove all unused networks',
+  flags: [untilFilter],
   warning: () => ' all custom networks not used by at least one container.',
-  async prune(engine) {
-    return { sections: [['Deleted Networks', (await engine.pruneNetworks()).NetworksDeleted]] };
+  async prune(engine, args) {
+    return { sections: [['Deleted Networks', (await engine.pruneNetworks({ filters: pruneFilters(args) })).NetworksDeleted]] };
   },
 });
 
 export const builderPrune = pruneCommand({
   description: 'Remove build cache',
-  warning: () => ' all dangling build cache.',
-  async prune(engine) {
-    const result = await engine.pruneBuildCache();
+  flags: [
+    // The build cache has nothing in use, so `-a` prunes what the default would.
+    { name: 'all', short: 'a', type: 'bool', description: 'Remove all unused build cache, not just dangling ones' },
+    filterFlag('Provide filter values (e.g. "until=24h")'),
+    {
+      name: 'keep-storage',
+      type: 'string',
+      valueName: 'bytes',
+      description: 'Amount of disk space to keep for cache',
+      check: (value) => void engineModule().parseBytes(value, '--keep-storage'),
+    },
+  ],
+  warning: (args) => (bool(args, 'all') ? ' all build cache.' : ' all dangling build cache.'),
+  async prune(engine, args) {
+    const keep = str(args, 'keep-storage');
+    const result = await engine.pruneBuildCache({
+      all: bool(args, 'all'),
+      filters: pruneFilters(args),
+      ...(keep !== undefined ? { keepStorage: engineModule().parseBytes(keep, '--keep-storage') } : {}),
+    });
     return { sections: [['Deleted build cache objects', result.CachesDeleted]], reclaimed: result.SpaceReclaimed };
   },
 });

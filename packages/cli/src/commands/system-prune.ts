@@ -2,19 +2,29 @@ import type { Command } from '../command';
 import { getEngine, println } from '../context';
 import { bool, str } from '../flags';
 import { formatItems, humanSize } from '../format';
-import { imagesDeleted, pruneCommand } from './prune';
+import { filterFlag } from '../filter-flag';
+import { imagesDeleted, pruneCommand, pruneFilters } from './prune';
+
+/** docker's lines under the warning naming the filters the prune goes by (the label and `until` ones). */
+function filterWarning(filters: Record<string, string[]>): string {
+  const lines = ['label', 'label!', 'until'].flatMap((key) => (filters[key] ?? []).map((v) => `${key}=${v}`));
+  lines.sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  return lines.length > 0 ? `\n  Items to be pruned will be filtered with:\n${lines.map((l) => `  - ${l}\n`).join('')}` : '';
+}
 
 const prune = pruneCommand({
   description: 'Remove unused data',
   flags: [
     { name: 'all', short: 'a', type: 'bool', description: 'Remove all unused images not just dangling ones' },
+    filterFlag('Provide filter values (e.g. "label=<key>=<value>")'),
     { name: 'volumes', type: 'bool', description: 'Prune anonymous volumes' },
   ],
   warning: (args) =>
     `:\n  - all stopped containers\n  - all networks not used by at least one container\n${bool(args, 'volumes') ? '  - all anonymous volumes not used by at least one container\n' : ''}` +
-    `  - all ${bool(args, 'all') ? 'images without at least one container associated to them' : 'dangling images'}\n  - all build cache\n`,
+    `  - all ${bool(args, 'all') ? 'images without at least one container associated to them' : 'dangling images'}\n  - all build cache\n` +
+    filterWarning(pruneFilters(args)),
   async prune(engine, args) {
-    const result = await engine.prune({ all: bool(args, 'all'), volumes: bool(args, 'volumes') });
+    const result = await engine.prune({ all: bool(args, 'all'), volumes: bool(args, 'volumes'), filters: pruneFilters(args) });
     return {
       sections: [
         ['Deleted Containers', result.ContainersDeleted],

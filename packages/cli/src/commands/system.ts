@@ -2,7 +2,7 @@ import type { Command } from '../command';
 import { apiModule, currentEndpoint, getEngine, println } from '../context';
 import { list, str } from '../flags';
 import { formatItems, renderTemplate } from '../format';
-import { parseFilters } from './containers';
+import { filterFlag, parseFilters } from '../filter-flag';
 
 const CLIENT_VERSION = '0.1.0';
 
@@ -85,7 +85,7 @@ const events: Command = {
   usage: '[OPTIONS]',
   description: 'Get real time events from the server',
   flags: [
-    { name: 'filter', short: 'f', type: 'list', description: 'Filter output based on conditions provided' },
+    filterFlag('Filter output based on conditions provided', { short: true }),
     { name: 'format', type: 'string', description: 'Format output using a custom template' },
     { name: 'since', type: 'string', description: 'Show all events created since timestamp' },
     { name: 'until', type: 'string', description: 'Stream events until this timestamp' },

@@ -1,6 +1,7 @@
 import type { Command } from '../command';
 import { getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
+import { filterFlag, parseFilters } from '../filter-flag';
 import { forEachArg, inspectEach } from './each';
 import { formatItems } from '../format';
 import { volumePrune } from './prune';
@@ -30,12 +31,13 @@ const ls: Command = {
   usage: '[OPTIONS]',
   description: 'List volumes',
   flags: [
-    { name: 'quiet', short: 'q', type: 'bool', description: 'Only display volume names' },
+    filterFlag('Provide filter values (e.g. "dangling=true")', { short: true }),
     { name: 'format', type: 'string', description: 'Format output using a custom template' },
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Only display volume names' },
   ],
   args: [0, 0],
   async run(args, io) {
-    const volumes = await (await getEngine()).volumes();
+    const volumes = await (await getEngine()).volumes({ filters: parseFilters(list(args, 'filter')) });
     if (bool(args, 'quiet')) {
       for (const v of volumes) println(io, v.Name);
       return 0;

@@ -1,0 +1,105 @@
+import { invalidArgument } from '@ctr/errors';
+import type { NetworkInspect } from '@ctr/network';
+import type { VolumeInfo } from '@ctr/store';
+import type { EngineContext } from './context';
+import { boolFilter, checkFilterKeys, exactMatch, labelsMatch, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
+
+/** `docker volume ls` / `GET /volumes` options. */
+export interface VolumeListOptions {
+  /** Docker's: `dangling` (used by no container), `driver`, `label`, `name` (a pattern found in it). */
+  filters?: Filters;
+}
+
+/** `docker volume prune` / `POST /volumes/prune` options. */
+export interface VolumePruneOptions {
+  /** Named volumes too, not only anonymous ones (`-a`; the `all=true` filter says the same). */
+  all?: boolean;
+  /** Docker's: `label`, `label!`, `all`. */
+  filters?: Filters;
+}
+
+/** `docker network ls` / `GET /networks` options. */
+export interface NetworkListOptions {
+  /** Docker's: `dangling`, `driver`, `id`, `label`, `name`, `scope`, `type` (`custom` or `builtin`). */
+  filters?: Filters;
+}
+
+/** What a prune takes that has no options of its own (containers, networks). */
+export interface PruneOptions {
+  /** Docker's: `label`, `label!`, `until` (a timestamp or a duration back from now). */
+  filters?: Filters;
+}
+
+const VOLUME_LIST_FILTERS = ['dangling', 'driver', 'label', 'name'] as const;
+const VOLUME_PRUNE_FILTERS = ['label', 'label!', 'all'] as const;
+const NETWORK_LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'] as const;
+/** The networks every engine has (dockerd's `IsPredefined`): `type=builtin`, never dangling. */
+const BUILTIN_NETWORKS = ['bridge', 'host', 'none'];
+
+export async function listVolumes(ctx: EngineContext, options: VolumeListOptions = {}): Promise<VolumeInfo[]> {
+  const filters = options.filters ?? {};
+  checkFilterKeys(filters, VOLUME_LIST_FILTERS);
+  const dangling = boolFilter(filters, 'dangling');
+  const volumes = await ctx.store.volumes.list(dangling === undefined ? {} : { dangling });
+  return volumes.filter((v) => exactMatch(filters.driver, v.Driver) && patternMatch(filters.name, v.Name) && labelsMatch(filters, v.Labels));
+}
+
+/** dockerd's volume prune `all` filter: one Go boolean. */
+function pruneAllFilter(filters: Filters): boolean {
+  const values = filters.all ?? [];
+  if (values.length > 1) throw invalidArgument(`invalid filter 'all=[${values.join(' ')}]': only one value is expected`);
+  const value = values[0];
+  if (value === undefined) return false;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  throw invalidArgument(`invalid filter 'all': strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`);
+}
+
+/** Whether a volume prune removes named volumes too, once its filters are found good. */
+export function volumePruneAll(options: VolumePruneOptions): boolean {
+  const filters = options.filters ?? {};
+  checkFilterKeys(filters, VOLUME_PRUNE_FILTERS);
+  return pruneAllFilter(filters) || options.all === true;
+}
+
+/** `docker volume prune`: unused anonymous volumes (every unused one with `all`) whose labels match. */
+export async function pruneVolumes(ctx: EngineContext, options: VolumePruneOptions = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+  const filters = options.filters ?? {};
+  const all = volumePruneAll(options);
+  const result = await ctx.store.volumes.prune({ all, accept: (v) => labelsMatch(filters, v.Labels) });
+  return { VolumesDeleted: result.deleted, SpaceReclaimed: result.spaceReclaimed };
+}
+
+/** Networks' `dangling`, in the words dockerd's network filter uses (not the generic boolean's). */
+function networkDangling(filters: Filters): boolean | undefined {
+  const values = filters.dangling;
+  if (values === undefined || values.length === 0) return undefined;
+  if (values.length > 1) throw invalidArgument('got more than one value for filter key "dangling"');
+  if (values[0] === 'true' || values[0] === '1') return true;
+  if (values[0] === 'false' || values[0] === '0') return false;
+  throw invalidArgument('invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")');
+}
+
+export async function listNetworks(ctx: EngineContext, options: NetworkListOptions = {}): Promise<NetworkInspect[]> {
+  const filters = options.filters ?? {};
+  checkFilterKeys(filters, NETWORK_LIST_FILTERS);
+  const dangling = networkDangling(filters);
+  for (const type of filters.type ?? []) if (type !== 'builtin' && type !== 'custom') throw invalidArgument(`invalid filter: 'type'='${type}'`);
+  const builtin = (n: NetworkInspect): boolean => BUILTIN_NETWORKS.includes(n.Name);
+  return (await ctx.network.listNetworks()).filter(
+    (n) =>
+      exactMatch(filters.driver, n.Driver) &&
+      patternMatch(filters.name, n.Name) &&
+      patternMatch(filters.id, n.Id) &&
+      labelsMatch(filters, n.Labels) &&
+      exactMatch(filters.scope, n.Scope) &&
+      exactMatch(filters.type, builtin(n) ? 'builtin' : 'custom') &&
+      (dangling === undefined || dangling === (!builtin(n) && Object.keys(n.Containers).length === 0)),
+  );
+}
+
+/** `docker network prune`: user networks no container is connected to, whose labels and creation match. */
+export async function pruneNetworks(ctx: EngineContext, options: PruneOptions = {}): Promise<{ NetworksDeleted: string[] }> {
+  const wanted = pruneMatcher(options.filters ?? {}, PRUNE_FILTERS);
+  return ctx.network.prune({ accept: (n) => wanted(n.Labels, new Date(n.Created).getTime()) });
+}
