@@ -1,5 +1,5 @@
 import type { Command, CommandGroup } from './command';
-import type { FlagSpec } from './flags';
+import { byName, type FlagSpec } from './flags';
 
 function flagLine(flag: FlagSpec): [string, string] {
   const value = flag.type === 'bool' ? '' : ` ${flag.valueName ?? (flag.type === 'list' ? 'list' : flag.type === 'number' ? 'int' : 'string')}`;
@@ -42,7 +42,7 @@ function commandList(commands: Command[]): string {
 
 /** `ctr --help`: docker's sections, the top-level commands outside the common ones listed last, by name. */
 export function mainHelp(common: Command[], others: Command[], groups: CommandGroup[], globalFlags: FlagSpec[]): string {
-  const sorted = [...others].sort((a, b) => a.name.localeCompare(b.name));
+  const sorted = [...others].sort(byName);
   return [
     '\nUsage:  ctr [OPTIONS] COMMAND\n',
     'Docker, rebuilt as Node packages: build, run and ship containers, no daemon needed\n',

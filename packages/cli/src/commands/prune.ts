@@ -1,7 +1,7 @@
 import type { Command, Io } from '../command';
 import { engineModule, getEngine, println, type CliEngine } from '../context';
 import { filterFlag, parseFilters } from '../filter-flag';
-import { bool, list, str, type FlagSpec, type ParsedArgs } from '../flags';
+import { bool, byName, list, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { humanSize } from '../format';
 import { prompt } from '../prompt';
 
@@ -49,7 +49,7 @@ export function pruneCommand(kind: PruneKind): Command {
     usage: '[OPTIONS]',
     description: kind.description,
     // docker's order: by name.
-    flags: [...(kind.flags ?? []), force].sort((a, b) => a.name.localeCompare(b.name)),
+    flags: [...(kind.flags ?? []), force].sort(byName),
     args: [0, 0],
     async run(args, io) {
       if (!bool(args, 'force') && !(await confirmed(io, kind.warning(args)))) return 0;
