@@ -253,7 +253,7 @@ export class Engine {
       ctx.store.leases.withLease(
         async (lease) => {
           const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), scratch, registryAuth, steps);
-          const result = await dockerfileModule().build({ scratchDir: scratch, ...buildOptions, backend });
+          const result = await dockerfileModule().build({ ...buildOptions, scratchDir: buildOptions.scratchDir ?? scratch, backend });
           for (const name of names) await images.tag(result.id, name);
           await ctx.events.emit('image', 'build', result.id, {});
           return result;

@@ -118,16 +118,24 @@ function imagePrunePlan(options: ImagePruneOptions): { danglingOnly: boolean; wa
  * match the filters; then the store's garbage collection frees their blobs and snapshots.
  */
 export async function pruneImages(ctx: EngineContext, containers: Containers, images: Images, options: ImagePruneOptions = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
+  const ImagesDeleted = await removeUnusedImages(ctx, containers, images, options);
+  return { ImagesDeleted, SpaceReclaimed: await collectGarbage(ctx) };
+}
+
+/** `pruneImages` without the garbage collection, which a system prune runs once for every part. */
+async function removeUnusedImages(ctx: EngineContext, containers: Containers, images: Images, options: ImagePruneOptions): Promise<RemovedImage[]> {
   const { danglingOnly, wanted } = imagePrunePlan(options);
+  // An image's config is read only when a filter looks at its labels or creation time.
+  const filtered = PRUNE_FILTERS.some((key) => (options.filters?.[key]?.length ?? 0) > 0);
   const used = new Set((await containers.records.list()).map((r) => r.imageId));
   const ImagesDeleted: RemovedImage[] = [];
   for (const record of await ctx.store.images.list()) {
     if (used.has(record.id) || (danglingOnly && record.names.some((n) => !n.includes('@')))) continue;
-    const image = await images.resolve(record).catch(() => undefined);
-    if (!wanted(image?.config.config?.Labels ?? {}, new Date(image?.config.created ?? record.created).getTime())) continue;
+    const image = filtered ? await images.resolve(record).catch(() => undefined) : undefined;
+    if (filtered && !wanted(image?.config.config?.Labels ?? {}, new Date(image?.config.created ?? record.created).getTime())) continue;
     ImagesDeleted.push(...(await images.remove(record.id, { force: true }).catch(() => [])));
   }
-  return { ImagesDeleted, SpaceReclaimed: await collectGarbage(ctx) };
+  return ImagesDeleted;
 }
 
 const BUILD_CACHE_FILTERS = ['until', 'unused-for', 'id', 'label', 'label!'] as const;
@@ -159,6 +167,12 @@ function buildCachePrunePlan(options: BuildCachePruneOptions): { until: number |
  * while images use it).
  */
 export async function pruneBuildCache(ctx: EngineContext, options: BuildCachePruneOptions = {}): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
+  const CachesDeleted = await removeBuildCacheEntries(ctx, options);
+  return { CachesDeleted, SpaceReclaimed: await collectGarbage(ctx) };
+}
+
+/** `pruneBuildCache` without the garbage collection. */
+async function removeBuildCacheEntries(ctx: EngineContext, options: BuildCachePruneOptions): Promise<string[]> {
   const { until, ids } = buildCachePrunePlan(options);
   const entries = (await buildCacheEntries(ctx)).sort((a, b) => a.lastUsedAt.getTime() - b.lastUsedAt.getTime());
   let kept = entries.reduce((sum, e) => sum + e.size, 0);
@@ -172,7 +186,7 @@ export async function pruneBuildCache(ctx: EngineContext, options: BuildCachePru
   }
   // Unfiltered, the whole directory goes, with what writes cut short left in it.
   if (until === undefined && ids === undefined && options.keepStorage === undefined) await fs.rm(buildCacheDir(ctx), { recursive: true, force: true });
-  return { CachesDeleted, SpaceReclaimed: await collectGarbage(ctx) };
+  return CachesDeleted;
 }
 
 /** docker's CLI refuses this before it prunes anything: dockerd's volume prune knows no `until`. */
@@ -195,11 +209,12 @@ export async function systemPrune(ctx: EngineContext, containers: Containers, im
   if (options.volumes) volumePruneAll({ filters });
   const { ContainersDeleted } = await containers.prune({ filters });
   const { NetworksDeleted } = await pruneNetworks(ctx, { filters });
-  const pruned = await pruneImages(ctx, containers, images, { ...(options.all ? { all: true } : {}), filters });
-  const cache = await pruneBuildCache(ctx, { filters });
+  const ImagesDeleted = await removeUnusedImages(ctx, containers, images, { ...(options.all ? { all: true } : {}), filters });
+  const CachesDeleted = await removeBuildCacheEntries(ctx, { filters });
+  // One collection for the images and the cache: each walks every blob and snapshot.
+  const reclaimed = await collectGarbage(ctx);
   const volumes = options.volumes ? await pruneVolumes(ctx, { filters }) : { VolumesDeleted: [], SpaceReclaimed: 0 };
-  const SpaceReclaimed = pruned.SpaceReclaimed + cache.SpaceReclaimed + volumes.SpaceReclaimed;
-  return { ContainersDeleted, NetworksDeleted, ImagesDeleted: pruned.ImagesDeleted, VolumesDeleted: volumes.VolumesDeleted, CachesDeleted: cache.CachesDeleted, SpaceReclaimed };
+  return { ContainersDeleted, NetworksDeleted, ImagesDeleted, VolumesDeleted: volumes.VolumesDeleted, CachesDeleted, SpaceReclaimed: reclaimed + volumes.SpaceReclaimed };
 }
 
 /** `docker system df`: what images, containers, volumes and the build cache take on disk. */

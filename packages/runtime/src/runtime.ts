@@ -16,7 +16,7 @@ import type { LinuxResources, Spec } from './oci-spec';
 import { prepareRootfs } from './rootfs-prepare';
 import { Runc } from './runc';
 import { parseSignal } from './signals';
-import { blkioSupport, blkioWarnings, blockDevices } from './spec/block-devices';
+import { blkioSupport, blkioWarnings, blockDevices, usesBlkio } from './spec/block-devices';
 import { containerDevices } from './spec/devices';
 import { generateSpec } from './spec/generate-spec';
 import { checkWorkingDir, withResources } from './spec/spec-opts';
@@ -24,7 +24,6 @@ import { parseBytes } from './spec/units';
 import { resolveUser } from './spec/user';
 import type {
   AttachStreams,
-  BlkioOption,
   ContainerInfo,
   ContainerState,
   CreateOptions,
@@ -104,7 +103,6 @@ interface Tools {
   conmon: string;
   ceilings: Record<string, number>;
   swap: boolean;
-  blkio: Record<BlkioOption, boolean>;
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
@@ -171,7 +169,7 @@ export class Runtime {
       ]);
       await checkRuntimeVersionOnce(runtime, this.options.runRoot);
       void this.sweepRetired();
-      return { runc: new Runc(runtime, this.runcRoot), runtime, conmon, ceilings, swap, blkio: blkioSupport() };
+      return { runc: new Runc(runtime, this.runcRoot), runtime, conmon, ceilings, swap };
     })();
     this.tools.catch(() => (this.tools = undefined));
     return this.tools;
@@ -233,7 +231,7 @@ export class Runtime {
           cgroupParent: this.options.cgroupParent,
           rlimitCeilings: tools.ceilings,
           swapAccounting: tools.swap,
-          blkio: tools.blkio,
+          ...(usesBlkio(run) ? { blkio: blkioSupport() } : {}),
           blockDevices: blockDevices(run),
           etcFiles,
           ...(run.init ? { initPath: await findInit() } : {}),
@@ -241,7 +239,7 @@ export class Runtime {
           ...(run.devices?.length || run.privileged ? { devices: containerDevices(run) } : {}),
         });
         checkOomScoreAdj(spec.process.oomScoreAdj);
-        warnings = blkioWarnings(run, tools.blkio);
+        warnings = usesBlkio(run) ? blkioWarnings(run, blkioSupport()) : [];
         await Promise.all([prepareRootfs(rootfs), writeEtcFiles(d.dir, hostname, run)]);
       }
       writeFileSync(d.config, JSON.stringify(spec));
@@ -410,7 +408,7 @@ export class Runtime {
     const [state, spec] = await Promise.all([this.state(id), d.readSpec()]);
     const { devices } = spec.linux.resources ?? {};
     const updated: Spec = { ...spec, linux: { ...spec.linux, resources: devices ? { devices } : {} } };
-    withResources(run, { id, rootfs: spec.root.path, swapAccounting: tools.swap, blkio: tools.blkio, blockDevices: blockDevices(run) })(updated);
+    withResources(run, { id, rootfs: spec.root.path, swapAccounting: tools.swap, ...(usesBlkio(run) ? { blkio: blkioSupport() } : {}), blockDevices: blockDevices(run) })(updated);
     if (state.running) await tools.runc.run(['update', ...runcUpdateFlags(updated.linux.resources ?? {}), id]);
     d.writeSpec(updated);
   }

@@ -41,11 +41,24 @@ export function blockDevices(options: RunOptions): Record<string, { major: numbe
   return out;
 }
 
+/** Whether `options` set any blkio option: only then is the kernel asked what it takes. */
+export function usesBlkio(options: RunOptions): boolean {
+  return (options.blkioWeight ?? 0) !== 0 || (Object.keys(DEVICE_FLAGS) as DeviceOption[]).some((option) => (options[option]?.length ?? 0) > 0);
+}
+
+let support: Record<BlkioOption, boolean> | undefined;
+
 /**
  * Which blkio options this kernel takes, as dockerd's sysinfo finds out: by the cgroup v1
- * files each one is written to (CFQ's weight files, or BFQ's where CFQ is gone).
+ * files each one is written to (CFQ's weight files, or BFQ's where CFQ is gone). Read once:
+ * the kernel does not change under a process.
  */
-export function blkioSupport(mountPoint = '/sys/fs/cgroup/blkio'): Record<BlkioOption, boolean> {
+export function blkioSupport(): Record<BlkioOption, boolean> {
+  support ??= readBlkioSupport('/sys/fs/cgroup/blkio');
+  return support;
+}
+
+function readBlkioSupport(mountPoint: string): Record<BlkioOption, boolean> {
   const has = (file: string): boolean => existsSync(path.join(mountPoint, file));
   // runc writes BFQ's pair where CFQ's weight file is missing.
   const cfq = has('blkio.weight');
