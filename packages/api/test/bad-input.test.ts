@@ -69,6 +69,11 @@ test('bad query parameters are 400s', async () => {
   expect((await request(t.socket, 'GET', '/containers/json?filters=%7B%22status%22%3A5%7D')).status).toBe(400);
   expect((await request(t.socket, 'GET', '/containers/json?limit=many')).status).toBe(400);
   expect((await request(t.socket, 'POST', '/build?buildargs=%5B1%5D')).status).toBe(400);
+  const ulimits = await request(t.socket, 'POST', '/build?ulimits=%5Bnot-json');
+  expect(ulimits.status).toBe(400);
+  expect(message(ulimits)).toMatch(/^invalid ulimits: /);
+  const ulimitFields = await request(t.socket, 'POST', `/build?ulimits=${encodeURIComponent('[{"Name":"nofile","Soft":"many"}]')}`);
+  expect(message(ulimitFields)).toMatch(/^invalid build parameter Ulimits\[0\]\.Soft: expected a number/);
   const wait = await request(t.socket, 'POST', '/containers/nope/wait?condition=sometime');
   expect(wait.status).toBe(400);
 });

@@ -39,10 +39,13 @@ export interface ParseOptions {
 
 /**
  * A flag's value refused as pflag refuses one its type cannot take (`invalid argument "x" for
- * "--ulimit" flag: …`): a usage error, so it exits 125 as docker's does, whichever command.
+ * "--ulimit" flag: …`, `… for "-f, --filter" flag: …`): a usage error, so it exits 125 as
+ * docker's does, whichever command. `flag` is the long name, or the spec, which shows its short one too.
  */
-export function flagValueError(flag: string, value: string, reason: string): CtrError {
-  return invalidArgument(`invalid argument ${JSON.stringify(value)} for "--${flag}" flag: ${reason}`, { details: { usage: true } });
+export function flagValueError(flag: string | Pick<FlagSpec, 'name' | 'short'>, value: string, reason: string, hint?: string): CtrError {
+  const spec = typeof flag === 'string' ? { name: flag } : flag;
+  const shown = spec.short ? `-${spec.short}, --${spec.name}` : `--${spec.name}`;
+  return invalidArgument(`invalid argument ${JSON.stringify(value)} for "${shown}" flag: ${reason}`, { details: { usage: true }, ...(hint ? { hint } : {}) });
 }
 
 /**
@@ -71,8 +74,7 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
       try {
         spec.check(raw);
       } catch (error) {
-        const name = spec.short ? `-${spec.short}, --${spec.name}` : `--${spec.name}`;
-        throw invalidArgument(`invalid argument "${raw}" for "${name}" flag: ${(error as Error).message}`, { hint: `See '${options.command} --help'.` });
+        throw flagValueError(spec, raw, (error as Error).message, `See '${options.command} --help'.`);
       }
     }
     switch (spec.type) {

@@ -28,6 +28,8 @@ export function buildRoutes({ engine }: Services): Route[] {
       const quiet = q.bool('q');
       const buildArgs = q.stringMap('buildargs');
       const labels = q.stringMap('labels');
+      // Read before the response starts: a bad one is a 400, not an error inside a 200 stream.
+      const steps = buildStepsFromQuery(q);
       const registryAuth = registryConfigHeader(call.req);
       const out = new JsonMessages(call);
       try {
@@ -40,7 +42,7 @@ export function buildRoutes({ engine }: Services): Route[] {
           labels,
           noCache: q.bool('nocache'),
           allow: { networkHost: q.string('networkmode') === 'host' },
-          steps: buildStepsFromQuery(q),
+          steps,
           tags,
           registryAuth,
           signal: clientGone(call),
