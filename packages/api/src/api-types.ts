@@ -3,7 +3,7 @@
  * specification (`ContainerCreateRequest`, `HostConfig`, …), for the fields ctr serves.
  * Response shapes are the engine's own types, which already use Docker's field names.
  */
-import type { HealthConfig } from '@ctr/engine';
+import type { DeviceRequest, HealthConfig } from '@ctr/engine';
 
 /** The limits `POST /containers/{id}/update` can change (part of Docker's `Resources`), and a restart policy. */
 export interface ContainerUpdateRequest {
@@ -58,6 +58,10 @@ export interface HostConfig extends ContainerUpdateRequest {
   PidMode?: string;
   IpcMode?: string;
   UTSMode?: string;
+  UsernsMode?: string;
+  VolumesFrom?: string[];
+  Links?: string[];
+  DeviceRequests?: DeviceRequest[];
 }
 
 /** Docker's `ThrottleDevice`: bytes or IO operations per second. */
@@ -69,6 +73,7 @@ export interface ThrottleDevice {
 export interface EndpointSettings {
   Aliases?: string[];
   IPAMConfig?: { IPv4Address?: string };
+  MacAddress?: string;
 }
 
 export interface ContainerCreateRequest {
@@ -106,6 +111,8 @@ export interface ExecCreateRequest {
   AttachStdin?: boolean;
   AttachStdout?: boolean;
   AttachStderr?: boolean;
+  /** Docker's key grammar (`ctrl-p,ctrl-q`): typed on a TTY's stdin, they detach from the exec. */
+  DetachKeys?: string;
 }
 
 export interface WaitResponse {

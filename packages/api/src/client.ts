@@ -17,8 +17,10 @@ import type {
   TopResult,
   StopOptions,
   BuildStepOptions,
+  PushedTag,
 } from '@ctr/engine';
 import { CtrError, type ErrorCode } from '@ctr/errors';
+import { DEFAULT_TAG, parseReference, referenceName, type Platform } from '@ctr/image';
 import type { ContainerCreateRequest, ContainerUpdateRequest, ExecCreateRequest, PingResponse, ProgressMessage, WaitResponse } from './api-types';
 import { MAX_API_VERSION } from './api-version';
 import { buildStepsQuery } from './create-request';
@@ -276,12 +278,13 @@ export class ApiClient {
     return this.json('POST', '/containers/create', { body, query: { name } });
   }
 
-  listContainers(options: { all?: boolean; filters?: Record<string, string[]>; limit?: number } = {}): Promise<ContainerSummary[]> {
-    return this.json('GET', '/containers/json', { query: { all: options.all, limit: options.limit, filters: filtersParam(options.filters) } });
+  /** `docker ps`; with `size`, each container's `SizeRw` and `SizeRootFs` (the daemon walks their writable layers). */
+  listContainers(options: { all?: boolean; filters?: Record<string, string[]>; limit?: number; size?: boolean; signal?: AbortSignal } = {}): Promise<ContainerSummary[]> {
+    return this.json('GET', '/containers/json', { query: { all: options.all, limit: options.limit, size: options.size, filters: filtersParam(options.filters) }, ...signalOf(options) });
   }
 
-  inspectContainer(id: string): Promise<ContainerInspect> {
-    return this.json('GET', `/containers/${encodeURIComponent(id)}/json`);
+  inspectContainer(id: string, options: { size?: boolean; signal?: AbortSignal } = {}): Promise<ContainerInspect> {
+    return this.json('GET', `/containers/${encodeURIComponent(id)}/json`, { query: { size: options.size }, ...signalOf(options) });
   }
 
   startContainer(id: string): Promise<void> {
@@ -326,9 +329,16 @@ export class ApiClient {
   }
 
   /** `docker attach` / the attach `docker run` makes before it starts: a hijacked session. */
-  attachContainer(id: string, options: { stdin?: boolean; stdout?: boolean; stderr?: boolean; logs?: boolean }): Promise<HijackedSession> {
+  attachContainer(id: string, options: { stdin?: boolean; stdout?: boolean; stderr?: boolean; logs?: boolean; detachKeys?: string }): Promise<HijackedSession> {
     return this.hijack('POST', `/containers/${encodeURIComponent(id)}/attach`, {
-      query: { stream: true, stdin: options.stdin ?? false, stdout: options.stdout ?? false, stderr: options.stderr ?? false, logs: options.logs },
+      query: {
+        stream: true,
+        stdin: options.stdin ?? false,
+        stdout: options.stdout ?? false,
+        stderr: options.stderr ?? false,
+        logs: options.logs,
+        detachKeys: options.detachKeys || undefined,
+      },
     });
   }
 
@@ -419,10 +429,19 @@ export class ApiClient {
   /** `docker logs`: demultiplexed output (a TTY container's output is all `stdout`). */
   async *logs(
     id: string,
-    options: { follow?: boolean; stdout?: boolean; stderr?: boolean; tail?: number; since?: number; until?: number; timestamps?: boolean; signal?: AbortSignal } = {},
+    options: { follow?: boolean; stdout?: boolean; stderr?: boolean; tail?: number; since?: number; until?: number; timestamps?: boolean; details?: boolean; signal?: AbortSignal } = {},
   ): AsyncGenerator<{ stream: 'stdout' | 'stderr'; data: Buffer }> {
     const res = await this.raw('GET', `/containers/${encodeURIComponent(id)}/logs`, {
-      query: { follow: options.follow, stdout: options.stdout ?? true, stderr: options.stderr ?? true, tail: options.tail, since: options.since, until: options.until, timestamps: options.timestamps },
+      query: {
+        follow: options.follow,
+        stdout: options.stdout ?? true,
+        stderr: options.stderr ?? true,
+        tail: options.tail,
+        since: options.since,
+        until: options.until,
+        timestamps: options.timestamps,
+        details: options.details,
+      },
       ...signalOf(options),
     });
     const multiplexed = String(res.headers['content-type'] ?? '').includes('multiplexed');
@@ -483,7 +502,7 @@ export class ApiClient {
 
   // Volumes and networks
 
-  createVolume<V>(body: { Name?: string; Labels?: Record<string, string> }): Promise<V> {
+  createVolume<V>(body: { Name?: string; Driver?: string; Labels?: Record<string, string>; DriverOpts?: Record<string, string> }): Promise<V> {
     return this.json('POST', '/volumes/create', { body });
   }
 
@@ -555,50 +574,74 @@ export class ApiClient {
     return this.json('GET', `/images/${name}/json`);
   }
 
-  imageHistory(name: string): Promise<HistoryItem[]> {
-    return this.json('GET', `/images/${name}/history`);
+  imageHistory(name: string, options: { platform?: Platform } = {}): Promise<HistoryItem[]> {
+    return this.json('GET', `/images/${name}/history`, { query: { platform: jsonPlatform(options.platform) } });
   }
 
-  /** `docker pull`: resolves when the pull is done (not when it starts); a failure inside the stream throws. */
-  async pull(reference: string, options: { platform?: string; registryAuth?: string; signal?: AbortSignal; onProgress?: (message: ProgressMessage) => void } = {}): Promise<void> {
+  /**
+   * `docker pull`: resolves when the pull is done (not when it starts); a failure inside the
+   * stream throws. The reference goes as docker's client sends it: the repository as
+   * `fromImage`, its tag or digest as `tag`. With `allTags`, the repository alone (a tag in
+   * `reference` is not sent), which a daemon takes as every tag the registry has.
+   */
+  async pull(
+    reference: string,
+    options: { allTags?: boolean; platform?: string; registryAuth?: string; signal?: AbortSignal; onProgress?: (message: ProgressMessage) => void } = {},
+  ): Promise<void> {
+    const named = parseReference(reference);
     const res = await this.raw('POST', '/images/create', {
-      query: { fromImage: reference, platform: options.platform },
+      query: { fromImage: referenceName(named), tag: options.allTags ? undefined : (named.digest ?? named.tag ?? DEFAULT_TAG), platform: options.platform },
       ...authHeader(options.registryAuth),
       ...signalOf(options),
     });
     for await (const message of jsonLines<ProgressMessage>(res)) options.onProgress?.(message);
   }
 
-  /** `docker push` of `name` (with its tag): resolves with the pushed manifest's digest and size. */
-  async push(name: string, options: { tag?: string; registryAuth?: string; signal?: AbortSignal; onProgress?: (message: ProgressMessage) => void } = {}): Promise<{ digest: string; size: number }> {
+  /**
+   * `docker push` of `name` with `tag`, or without one every tag of the repository the
+   * daemon has (`push -a`): resolves with what each pushed tag now names, in push order.
+   */
+  async push(
+    name: string,
+    options: { tag?: string; registryAuth?: string; signal?: AbortSignal; onProgress?: (message: ProgressMessage) => void; onPushed?: (pushed: PushedTag) => void } = {},
+  ): Promise<PushedTag[]> {
     // dockerd needs the header even for anonymous pushes.
     const res = await this.raw('POST', `/images/${name}/push`, { query: { tag: options.tag }, ...authHeader(options.registryAuth ?? 'e30='), ...signalOf(options) });
-    let result: { digest: string; size: number } | undefined;
+    const pushed: PushedTag[] = [];
     for await (const message of jsonLines<ProgressMessage>(res)) {
-      if (typeof message.aux?.Digest === 'string') result = { digest: message.aux.Digest, size: Number(message.aux.Size ?? 0) };
-      else options.onProgress?.(message);
+      const { Tag, Digest, Size } = message.aux ?? {};
+      if (typeof Digest === 'string') {
+        const result = { tag: typeof Tag === 'string' ? Tag : '', digest: Digest, size: Number(Size ?? 0) };
+        pushed.push(result);
+        options.onPushed?.(result);
+      } else options.onProgress?.(message);
     }
-    if (!result) throw new CtrError('Internal', 'the push ended without a digest');
-    return result;
+    if (pushed.length === 0) throw new CtrError('Internal', 'the push ended without a digest');
+    return pushed;
   }
 
   /** `docker save`: a docker-archive tar of the images, streamed. */
-  saveImages(names: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Readable> {
-    return this.raw('GET', '/images/get', { query: { names: [...names] }, ...signalOf(options) });
+  saveImages(names: readonly string[], options: { platform?: Platform; signal?: AbortSignal } = {}): Promise<Readable> {
+    return this.raw('GET', '/images/get', { query: { names: [...names], platform: jsonPlatform(options.platform) }, ...signalOf(options) });
   }
 
   /** `docker load`: the lines the daemon reports (`Loaded image: …`). */
-  async loadImages(archive: Readable, options: { signal?: AbortSignal } = {}): Promise<string[]> {
-    const res = await this.raw('POST', '/images/load', { stream: archive, headers: { 'Content-Type': 'application/x-tar' }, ...signalOf(options) });
+  async loadImages(archive: Readable, options: { platform?: Platform; signal?: AbortSignal } = {}): Promise<string[]> {
+    const res = await this.raw('POST', '/images/load', {
+      query: { platform: jsonPlatform(options.platform) },
+      stream: archive,
+      headers: { 'Content-Type': 'application/x-tar' },
+      ...signalOf(options),
+    });
     const lines: string[] = [];
     for await (const message of jsonLines<ProgressMessage>(res)) if (message.stream) lines.push(...message.stream.split('\n').filter(Boolean));
     return lines;
   }
 
   /** `docker import` of a rootfs tar: resolves with the new image's ID. */
-  async importImage(tar: Readable, options: { repo?: string; tag?: string; message?: string; changes?: string[]; signal?: AbortSignal } = {}): Promise<string> {
+  async importImage(tar: Readable, options: { repo?: string; tag?: string; message?: string; changes?: string[]; platform?: string; signal?: AbortSignal } = {}): Promise<string> {
     const res = await this.raw('POST', '/images/create', {
-      query: { fromSrc: '-', repo: options.repo, tag: options.tag, message: options.message, changes: options.changes },
+      query: { fromSrc: '-', repo: options.repo, tag: options.tag, message: options.message, changes: options.changes, platform: options.platform },
       stream: tar,
       headers: { 'Content-Type': 'application/x-tar' },
       ...signalOf(options),
@@ -618,8 +661,8 @@ export class ApiClient {
     return this.empty('POST', `/images/${source}/tag`, { query: { repo, tag } });
   }
 
-  removeImage(name: string, options: { force?: boolean } = {}): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
-    return this.json('DELETE', `/images/${name}`, { query: { force: options.force } });
+  removeImage(name: string, options: { force?: boolean; noPrune?: boolean } = {}): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
+    return this.json('DELETE', `/images/${name}`, { query: { force: options.force, noprune: options.noPrune || undefined } });
   }
 
   /** `docker build` (legacy builder protocol) of a tar context; resolves with the image ID, throws the failing step's error. */
@@ -666,6 +709,12 @@ export class ApiClient {
     if (!id) throw new CtrError('Internal', 'the build ended without an image ID');
     return id;
   }
+}
+
+/** The `platform` parameter of save, load and history (API 1.48): the OCI platform as JSON, as docker's client sends it. */
+function jsonPlatform(platform: Platform | undefined): string | undefined {
+  if (!platform) return undefined;
+  return JSON.stringify({ architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}) });
 }
 
 function signalOf(options: { signal?: AbortSignal }): { signal?: AbortSignal } {

@@ -1,4 +1,5 @@
-import { mountEntry, type BuildStepOptions, type CreateContainerOptions, type HealthConfig, type UpdateOptions } from '@ctr/engine';
+import path from 'node:path';
+import { mountEntry, parseVolumeSpec, type BuildStepOptions, type CreateContainerOptions, type DeviceRequest, type HealthConfig, type UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { Fields } from './fields';
 import type { Query } from './query';
@@ -29,6 +30,11 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   set('domainname', config.string('Domainname') || undefined);
   set('tty', config.bool('Tty'));
   set('openStdin', config.bool('OpenStdin'));
+  const attach = { stdin: config.bool('AttachStdin'), stdout: config.bool('AttachStdout'), stderr: config.bool('AttachStderr') };
+  // Recorded as sent (docker's CLI sends all three); a client that sends none gets Docker's defaults.
+  if (attach.stdin !== undefined || attach.stdout !== undefined || attach.stderr !== undefined) {
+    options.attach = { stdin: attach.stdin ?? false, stdout: attach.stdout ?? false, stderr: attach.stderr ?? false };
+  }
   set('labels', config.stringMap('Labels'));
   set('stopSignal', config.string('StopSignal') || undefined);
   set('stopTimeout', config.number('StopTimeout'));
@@ -44,7 +50,8 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
     options.healthcheck = check;
   }
 
-  const volumes = [...(host.strings('Binds') ?? []), ...(config.keys('Volumes') ?? [])];
+  const binds = host.strings('Binds') ?? [];
+  const mountVolumes: string[] = [];
   const tmpfs = Object.entries(host.stringMap('Tmpfs') ?? {}).map(([target, opts]) => (opts ? `${target}:${opts}` : target));
   for (const mount of host.objects('Mounts') ?? []) {
     const tmpfsOptions = mount.object('TmpfsOptions');
@@ -55,9 +62,14 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
       ReadOnly: mount.bool('ReadOnly'),
       TmpfsOptions: { SizeBytes: tmpfsOptions?.number('SizeBytes'), Mode: tmpfsOptions?.number('Mode') },
     });
-    if ('volume' in entry) volumes.push(entry.volume);
+    if ('volume' in entry) mountVolumes.push(entry.volume);
     else tmpfs.push(entry.tmpfs);
   }
+  // Config.Volumes names anonymous volumes (the CLI's `-v /path`); dockerd lets a bind or
+  // mount at the same place win (docker-compose sends a named volume both ways).
+  const mounted = new Set([...binds, ...mountVolumes].map(volumeTarget).concat(tmpfs.map((spec) => path.posix.resolve(spec.split(':')[0] as string))));
+  const anonymous = (config.keys('Volumes') ?? []).filter((target) => !mounted.has(volumeTarget(target)));
+  const volumes = [...binds, ...anonymous, ...mountVolumes];
   if (volumes.length > 0) options.volumes = volumes;
   if (tmpfs.length > 0) options.tmpfs = tmpfs;
 
@@ -71,9 +83,25 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
     if (aliases && aliases.length > 0) options.networkAliases = aliases;
     set('ip', endpoint[1].object('IPAMConfig')?.string('IPv4Address') || undefined);
   }
+  // The endpoint's since API 1.44; the container's own `Config.MacAddress` before.
+  set('macAddress', endpoint?.[1].string('MacAddress') || config.string('MacAddress') || undefined);
   const publish = publishSpecs(host);
   if (publish.length > 0) options.publish = publish;
   set('publishAll', host.bool('PublishAllPorts'));
+  set('expose', nonEmpty(config.keys('ExposedPorts')));
+  set('volumesFrom', nonEmpty(host.strings('VolumesFrom')));
+  set('links', nonEmpty(host.strings('Links')));
+  set('usernsMode', host.string('UsernsMode') || undefined);
+  const deviceRequests = (host.objects('DeviceRequests') ?? []).map(
+    (d): DeviceRequest => ({
+      Driver: d.string('Driver') ?? '',
+      Count: d.number('Count') ?? 0,
+      DeviceIDs: d.strings('DeviceIDs') ?? [],
+      Capabilities: d.stringLists('Capabilities') ?? [],
+      Options: d.stringMap('Options') ?? {},
+    }),
+  );
+  set('deviceRequests', nonEmpty(deviceRequests));
 
   const restart = restartFrom(host);
   if (restart && restart !== 'no') options.restart = restart;
@@ -225,7 +253,7 @@ export function updateOptionsFromBody(body: Record<string, unknown>): UpdateOpti
   return { ...resourcesFrom(fields), ...(restart ? { restart } : {}) };
 }
 
-function nonEmpty(list: string[] | undefined): string[] | undefined {
+function nonEmpty<T>(list: T[] | undefined): T[] | undefined {
   return list && list.length > 0 ? list : undefined;
 }
 
@@ -241,4 +269,13 @@ function publishSpecs(host: Fields): string[] {
     }
   }
   return out;
+}
+
+/** Where a `-v` spec mounts, or the spec itself when it is malformed (the engine refuses it then). */
+function volumeTarget(spec: string): string {
+  try {
+    return path.posix.resolve(parseVolumeSpec(spec).target);
+  } catch {
+    return spec;
+  }
 }

@@ -1,5 +1,5 @@
 import { parseBytes } from '@ctr/runtime';
-import type { BuildStepOptions, UpdateOptions } from '@ctr/engine';
+import { exposedPortKeys, type BuildStepOptions, type UpdateOptions } from '@ctr/engine';
 import type { ContainerCreateRequest, ContainerUpdateRequest, HostConfig, ThrottleDevice } from './api-types';
 import type { CreateOptions } from './engine-api';
 
@@ -108,14 +108,15 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     memorySwappiness, oomScoreAdj, cgroupParent, cgroupns,
     capAdd, capDrop, noNewPrivileges, seccomp, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
     init, privileged, devices, groupAdd, pid, ipc, uts,
-    healthcheck,
+    expose = [], volumesFrom, macAddress, links, usernsMode, deviceRequests,
+    healthcheck, attach,
     // The client's part: the name goes in the query, pulls and progress are done before the create, the signal stays local.
     pull: _pull, onPullProgress: _progress, signal: _signal,
     ...rest
   } = options;
   rest satisfies Record<string, never>;
   const security = [...(noNewPrivileges ? ['no-new-privileges'] : []), ...(seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])];
-  const endpoint = defined({ Aliases: networkAliases, IPAMConfig: ip ? { IPv4Address: ip } : undefined });
+  const endpoint = defined({ Aliases: networkAliases, IPAMConfig: ip ? { IPv4Address: ip } : undefined, MacAddress: macAddress });
   const anonymous = volumes.filter((v) => !v.includes(':'));
   const host: HostConfig = defined({
     Binds: volumes.filter((v) => v.includes(':')),
@@ -157,6 +158,10 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     PidMode: pid,
     IpcMode: ipc,
     UTSMode: uts,
+    UsernsMode: usernsMode,
+    VolumesFrom: volumesFrom,
+    Links: links,
+    DeviceRequests: deviceRequests,
   });
   return defined({
     Image: image,
@@ -169,14 +174,15 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     Domainname: domainname,
     Tty: tty,
     OpenStdin: openStdin,
-    StdinOnce: openStdin,
-    AttachStdin: openStdin,
-    AttachStdout: true,
-    AttachStderr: true,
+    StdinOnce: openStdin && (attach?.stdin ?? true),
+    AttachStdin: attach?.stdin ?? openStdin,
+    AttachStdout: attach?.stdout ?? true,
+    AttachStderr: attach?.stderr ?? true,
     Labels: labels,
     StopSignal: stopSignal,
     StopTimeout: stopTimeout,
     Healthcheck: healthcheck,
+    ExposedPorts: expose.length > 0 ? Object.fromEntries(exposedPortKeys(expose).map((port) => [port, {}])) : undefined,
     Volumes: anonymous.length > 0 ? Object.fromEntries(anonymous.map((v) => [v, {}])) : undefined,
     HostConfig: host,
     NetworkingConfig: Object.keys(endpoint).length > 0 ? { EndpointsConfig: { [network]: endpoint } } : undefined,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ExecControl } from '@ctr/engine';
+import { parseDetachKeys, type ExecControl } from '@ctr/engine';
 import { conflict, notFound } from '@ctr/errors';
 
 /** What `POST /containers/{id}/exec` asked for, kept until the exec is started and inspected. */
@@ -13,6 +13,8 @@ export interface ExecConfig {
   attachStdin: boolean;
   attachStdout: boolean;
   attachStderr: boolean;
+  /** `DetachKeys` as the client gave them (checked at create). */
+  detachKeys?: string;
 }
 
 export interface ExecSession {
@@ -77,10 +79,22 @@ export class ExecSessions {
   }
 
   finished(session: ExecSession, exitCode: number): void {
-    delete session.control;
-    session.markReady();
     session.running = false;
     session.exitCode = exitCode;
+    this.leave(session);
+  }
+
+  /**
+   * The client detached (its detach keys, or it went away): the process runs on, as in
+   * dockerd, but this daemon no longer follows it, so it stays `Running` with no exit code.
+   */
+  detached(session: ExecSession): void {
+    this.leave(session);
+  }
+
+  private leave(session: ExecSession): void {
+    delete session.control;
+    session.markReady();
     setTimeout(() => this.sessions.delete(session.id), KEEP_MS).unref();
   }
 
@@ -97,7 +111,8 @@ export class ExecSessions {
       OpenStdout: session.config.attachStdout,
       CanRemove: false,
       ContainerID: session.containerId,
-      DetachKeys: '',
+      // dockerd keeps the keys as bytes, which JSON shows in base64.
+      DetachKeys: session.config.detachKeys ? parseDetachKeys(session.config.detachKeys, 'escape').toString('base64') : '',
       Pid: 0,
     };
   }

@@ -49,6 +49,14 @@ export class Fields {
     return this.wrong(key, 'an array of strings');
   }
 
+  /** An array of arrays of strings (`DeviceRequests[].Capabilities`). */
+  stringLists(key: string): string[][] | undefined {
+    const value = this.raw(key);
+    if (value === undefined) return undefined;
+    if (Array.isArray(value) && value.every((v) => Array.isArray(v) && v.every((s) => typeof s === 'string'))) return value as string[][];
+    return this.wrong(key, 'an array of arrays of strings');
+  }
+
   stringMap(key: string): Record<string, string> | undefined {
     const value = this.raw(key);
     if (value === undefined) return undefined;

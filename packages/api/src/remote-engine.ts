@@ -14,19 +14,29 @@ import type {
   EventsOptions,
   FilesystemChange,
   HistoryItem,
+  HistoryOptions,
   ImageInspect,
   ImageListOptions,
   ImagePruneOptions,
   ImageSummary,
+  InspectOptions,
+  ImportOptions,
   ListOptions,
+  LoadOptions,
   NetworkListOptions,
   PathStat,
   PruneOptions,
+  PullAllTagsOptions,
+  PulledTags,
   PullOptions,
+  PushAllTagsOptions,
+  PushedTag,
   PushOptions,
   PutArchiveOptions,
   RemovedImage,
+  RemoveImageOptions,
   RunResult,
+  SaveOptions,
   StatsOptions,
   SystemPruneOptions,
   SystemPruneResult,
@@ -36,10 +46,10 @@ import type {
   VolumeListOptions,
   VolumePruneOptions,
 } from '@ctr/engine';
-import { checkSystemPruneOptions, familiarImageName, normalizeImageName, splitRepoTag, tarTree } from '@ctr/engine';
+import { allTagsRepository, checkSystemPruneOptions, driverOptions, familiarImageName, isDetached, normalizeImageName, parseDetachKeys, parseLogDetails, splitRepoTag, tarTree } from '@ctr/engine';
 import { CtrError, isNotFound, unsupported } from '@ctr/errors';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
-import { parseNormalizedReference } from '@ctr/image';
+import { familiarName, formatPlatform, parseNormalizedReference, parseReference } from '@ctr/image';
 import type { ProgressMessage, WaitResponse } from './api-types';
 import { ApiClient, type ApiClientOptions } from './client';
 import { contextTar } from './context-tar';
@@ -53,6 +63,7 @@ type LogEntry = EngineApi['logs'] extends (...args: never[]) => AsyncGenerator<i
 type VolumeInfo = Awaited<ReturnType<EngineApi['inspectVolume']>>;
 type NetworkInspect = Awaited<ReturnType<EngineApi['inspectNetwork']>>;
 type NetworkCreateOptions = Parameters<EngineApi['createNetwork']>[0];
+type CreateVolumeOptions = NonNullable<Parameters<EngineApi['createVolume']>[0]>;
 
 export interface RemoteEngineOptions extends ApiClientOptions {
   /**
@@ -73,10 +84,27 @@ function layerMessage(message: ProgressMessage): { id: string; status: string; c
   return { id: message.id, status: message.status, ...(total ? { current: current ?? 0, total } : {}) };
 }
 
+/** A daemon's pull line as the engine's layer event (a daemon shows layers only); other lines give none. */
+function pullLayer(message: ProgressMessage): LayerProgress | undefined {
+  const layer = layerMessage(message);
+  return layer && { ...layer, kind: 'layer', status: layer.status as LayerProgress['status'] };
+}
+
+/** A daemon's push line as the engine's layer event; other lines give none. */
+function pushLayer(message: ProgressMessage): PushLayerProgress | undefined {
+  const layer = layerMessage(message);
+  return layer && { ...layer, kind: 'layer', status: layer.status as PushLayerProgress['status'] };
+}
+
 function seconds(at: Date | string | number | undefined): number | undefined {
   if (at === undefined) return undefined;
   if (typeof at === 'number') return at;
   return (typeof at === 'string' ? new Date(at) : at).getTime() / 1000;
+}
+
+/** The attach request for these streams, as the docker CLI makes it. */
+function attachQuery(io: AttachIo): { stdin: boolean; stdout: boolean; stderr: boolean; detachKeys?: string } {
+  return { stdin: !!io.stdin, stdout: !!io.stdout, stderr: !!io.stderr, ...(io.detachKeys ? { detachKeys: io.detachKeys } : {}) };
 }
 
 /** `--change` instructions that set what a config holds (the daemon applies them to an import). */
@@ -156,32 +184,72 @@ export class RemoteEngine implements EngineApi {
 
   async pull(ref: string, options: Omit<PullOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void } = {}): Promise<PulledImage> {
     let digest = '';
-    const platform = options.platform ? [options.platform.os, options.platform.architecture, options.platform.variant].filter(Boolean).join('/') : undefined;
     const registryAuth = await this.authHeader(ref, options.auth);
     await this.client.pull(normalizeImageName(ref), {
-      ...(platform ? { platform } : {}),
+      ...(options.platform ? { platform: formatPlatform(options.platform) } : {}),
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (message) => {
         if (message.status?.startsWith('Digest: ')) digest = message.status.slice('Digest: '.length);
-        const layer = layerMessage(message);
-        if (layer) options.onProgress?.({ ...layer, kind: 'layer', status: layer.status as LayerProgress['status'] });
+        const layer = pullLayer(message);
+        if (layer) options.onProgress?.(layer);
       },
     });
     const image = await this.client.inspectImage(normalizeImageName(ref));
     return { record: { id: image.Id, target: { digest } } };
   }
 
+  /** `docker pull --all-tags`: the repository alone goes to the daemon, whose lines come back as the engine's events. */
+  async pullAllTags(repository: string, options: Omit<PullAllTagsOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void } = {}): Promise<PulledTags> {
+    const name = allTagsRepository(repository);
+    const registryAuth = await this.authHeader(name, options.auth);
+    const tags: string[] = [];
+    let updated = false;
+    await this.client.pull(name, {
+      allTags: true,
+      ...(options.platform ? { platform: formatPlatform(options.platform) } : {}),
+      ...(registryAuth ? { registryAuth } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (message) => {
+        const status = message.status ?? '';
+        const layer = pullLayer(message);
+        if (layer) options.onProgress?.(layer);
+        else if (status.startsWith('Pulling from ') && message.id) {
+          tags.push(message.id);
+          options.onTag?.({ tag: message.id, status: 'Pulling' });
+        } else if (status.startsWith('Digest: ')) options.onTag?.({ tag: tags[tags.length - 1] ?? '', status: 'Pulled', digest: status.slice('Digest: '.length) });
+        else if (status.startsWith('Status: Downloaded newer image')) updated = true;
+      },
+    });
+    return { tags, updated };
+  }
+
   async push(ref: string, options: Omit<PushOptions, 'onProgress'> & { onProgress?: (event: PushLayerProgress) => void } = {}): Promise<{ digest: string; size: number }> {
     const { repo, tag } = repoAndTag(ref);
     const registryAuth = await this.authHeader(ref, options.auth);
-    return this.client.push(repo, {
+    const [pushed] = await this.client.push(repo, {
       tag,
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (message) => {
-        const layer = layerMessage(message);
-        if (layer) options.onProgress?.({ ...layer, status: layer.status as PushLayerProgress['status'] });
+        const layer = pushLayer(message);
+        if (layer) options.onProgress?.(layer);
+      },
+    });
+    return pushed as PushedTag;
+  }
+
+  /** `docker push --all-tags`: the repository without a tag goes to the daemon, which pushes every tag it has. */
+  async pushAllTags(repository: string, options: Omit<PushAllTagsOptions, 'onProgress'> & { onProgress?: (event: PushLayerProgress) => void } = {}): Promise<PushedTag[]> {
+    const name = allTagsRepository(repository);
+    const registryAuth = await this.authHeader(name, options.auth);
+    return this.client.push(familiarName(parseReference(name)), {
+      ...(registryAuth ? { registryAuth } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onPushed ? { onPushed: options.onPushed } : {}),
+      onProgress: (message) => {
+        const layer = pushLayer(message);
+        if (layer) options.onProgress?.(layer);
       },
     });
   }
@@ -194,8 +262,8 @@ export class RemoteEngine implements EngineApi {
     return this.client.inspectImage(ref);
   }
 
-  history(ref: string): Promise<HistoryItem[]> {
-    return this.client.imageHistory(ref);
+  history(ref: string, options: HistoryOptions = {}): Promise<HistoryItem[]> {
+    return this.client.imageHistory(ref, options);
   }
 
   async tag(source: string, target: string): Promise<void> {
@@ -203,26 +271,28 @@ export class RemoteEngine implements EngineApi {
     await this.client.tagImage(source, repo, tag);
   }
 
-  removeImage(ref: string, options: { force?: boolean } = {}): Promise<RemovedImage[]> {
+  removeImage(ref: string, options: RemoveImageOptions = {}): Promise<RemovedImage[]> {
     return this.client.removeImage(ref, options);
   }
 
-  save(refs: readonly string[], options: { signal?: AbortSignal; format?: 'docker' | 'oci' } = {}): Promise<Readable> {
-    if (options.format === 'oci') throw unsupported('an OCI layout cannot be saved through the Docker API: it sends docker archives');
-    return this.client.saveImages(refs, options.signal ? { signal: options.signal } : {});
+  save(refs: readonly string[], options: SaveOptions = {}): Promise<Readable> {
+    const { format, ...rest } = options;
+    if (format === 'oci') throw unsupported('an OCI layout cannot be saved through the Docker API: it sends docker archives');
+    return this.client.saveImages(refs, rest);
   }
 
-  async load(archive: Readable, options: { signal?: AbortSignal } = {}): Promise<{ loaded: string[] }> {
-    return { loaded: await this.client.loadImages(archive, options.signal ? { signal: options.signal } : {}) };
+  async load(archive: Readable, options: LoadOptions = {}): Promise<{ loaded: string[] }> {
+    return { loaded: await this.client.loadImages(archive, options) };
   }
 
-  async importImage(source: RootfsSource, options: { name?: string; config?: ContainerConfig; comment?: string; signal?: AbortSignal } = {}): Promise<ImageRef> {
+  async importImage(source: RootfsSource, options: ImportOptions = {}): Promise<ImageRef> {
     // A root filesystem goes up whole: owners, devices and links as they are (no .dockerignore here).
     const tar = 'dir' in source ? tarTree(source.dir, '', options.signal ? { signal: options.signal } : {}) : source.tar;
     const target = options.name ? repoAndTag(options.name) : undefined;
     const id = await this.client.importImage(tar, {
       ...(target ? { repo: target.repo, tag: target.tag } : {}),
       ...(options.comment ? { message: options.comment } : {}),
+      ...(options.platform ? { platform: formatPlatform(options.platform) } : {}),
       changes: configChanges(options.config),
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -301,7 +371,7 @@ export class RemoteEngine implements EngineApi {
       await this.client.startContainer(container).catch((error: unknown) => Promise.reject(startFailure(error)));
       return {};
     }
-    const session = await this.client.attachContainer(container, { stdin: !!io.stdin, stdout: !!io.stdout, stderr: !!io.stderr });
+    const session = await this.client.attachContainer(container, attachQuery(io));
     const attached = pumpSession(session, io);
     try {
       // The exit is waited for before the start, as docker does: a quick container (or one the
@@ -318,10 +388,14 @@ export class RemoteEngine implements EngineApi {
 
   /** `docker run`: as the engine's run, one request at a time. */
   async run(options: RunContainerOptions): Promise<RunResult> {
-    const { detach, stdin, stdout, stderr, onCreated, onStarted, ...create } = options;
+    const { detach, stdin, stdout, stderr, detachKeys, onCreated, onStarted, ...create } = options;
+    // Bad keys are refused before anything is made (the daemon would refuse only the attach).
+    if (!detach && detachKeys !== undefined) parseDetachKeys(detachKeys);
     const autoRemove = create.autoRemove === true;
-    // Detached, the daemon removes the container when it exits; attached, we do once its output is in.
-    const created = await this.create({ ...create, autoRemove: autoRemove && detach === true });
+    // A client that may go before the exit (detached, or able to detach with the keys: stdin
+    // and a TTY) leaves the removal to the daemon; otherwise we remove it once its output is in.
+    const daemonRemoves = detach === true || (stdin !== undefined && create.tty === true);
+    const created = await this.create({ ...create, autoRemove: autoRemove && daemonRemoves });
     try {
       onCreated?.(created);
     } catch (error) {
@@ -329,17 +403,35 @@ export class RemoteEngine implements EngineApi {
       await this.remove(created.id, { force: true, volumes: true }).catch(() => undefined);
       throw error;
     }
-    const remove = (): Promise<void> => (autoRemove ? this.remove(created.id, { force: true, volumes: true }) : Promise.resolve());
+    const remove = async (): Promise<void> => {
+      if (!autoRemove) return;
+      await this.remove(created.id, { force: true, volumes: true }).catch((error: unknown) => {
+        if (!daemonRemoves || !isNotFound(error)) throw error;
+      });
+    };
     let exitCode: number;
     try {
-      const io: AttachIo = detach ? {} : { ...(stdin ? { stdin } : {}), ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+      const io: AttachIo = detach
+        ? {}
+        : {
+            ...(stdin ? { stdin } : {}),
+            ...(stdout ? { stdout } : {}),
+            ...(stderr ? { stderr } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(detachKeys !== undefined ? { detachKeys } : {}),
+          };
       const started = await this.start(created.id, io);
       onStarted?.();
       if (detach) return created;
-      exitCode = (await this.wait(created.id)).StatusCode;
-      await started.attached;
+      const attached = started.attached ?? Promise.resolve();
+      const exit = this.wait(created.id);
+      // A detach (the keys) ends the attachment before the exit, which nothing waits for then.
+      exit.catch(() => undefined);
+      exitCode = (await Promise.race([exit, attached.then(() => exit)])).StatusCode;
+      await attached;
     } catch (error) {
-      if (!detach) await remove().catch(() => undefined);
+      // A container its user detached from runs on (the daemon removes it at its exit).
+      if (!detach && !isDetached(error)) await remove().catch(() => undefined);
       throw error;
     }
     await remove();
@@ -383,14 +475,16 @@ export class RemoteEngine implements EngineApi {
       all: options.all === true || options.last !== undefined,
       ...(options.filters ? { filters: options.filters } : {}),
       ...(options.last !== undefined ? { limit: options.last } : {}),
+      ...(options.size ? { size: true } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     });
   }
 
-  inspect(container: string): Promise<ContainerInspect> {
-    return this.client.inspectContainer(container);
+  inspect(container: string, options: InspectOptions = {}): Promise<ContainerInspect> {
+    return this.client.inspectContainer(container, options);
   }
 
-  /** `docker logs`: the daemon's frames back into lines, with the times it adds for `-t`. */
+  /** `docker logs`: the daemon's frames back into lines, with the times it adds for `-t` and, with `details`, the attributes before the text. */
   async *logs(container: string, options: NonNullable<Parameters<EngineApi['logs']>[1]> = {}): AsyncGenerator<LogEntry> {
     const since = seconds(options.since);
     const until = seconds(options.until);
@@ -398,10 +492,15 @@ export class RemoteEngine implements EngineApi {
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     const entry = (stream: 'stdout' | 'stderr', text: string): LogEntry => {
       const space = text.indexOf(' ');
-      return { stream, time: text.slice(0, space), line: text.slice(space + 1) };
+      const time = text.slice(0, space);
+      if (!options.details) return { stream, time, line: text.slice(space + 1) };
+      // The attributes are query-escaped: the first space after them ends them.
+      const end = text.indexOf(' ', space + 1);
+      return { stream, time, attrs: parseLogDetails(text.slice(space + 1, end)), line: text.slice(end + 1) };
     };
     for await (const chunk of this.client.logs(container, {
       timestamps: true,
+      ...(options.details ? { details: true } : {}),
       ...(options.follow ? { follow: true } : {}),
       ...(options.stdout === false ? { stdout: false } : {}),
       ...(options.stderr === false ? { stderr: false } : {}),
@@ -430,6 +529,7 @@ export class RemoteEngine implements EngineApi {
       ...(options.user ? { User: options.user } : {}),
       ...(options.workingDir ? { WorkingDir: options.workingDir } : {}),
       ...(options.privileged ? { Privileged: true } : {}),
+      ...(options.detachKeys ? { DetachKeys: options.detachKeys } : {}),
     });
     const start = { tty, ...(tty && options.consoleSize ? { consoleSize: options.consoleSize } : {}) };
     if (!options.stdin && !options.stdout && !options.stderr) {
@@ -445,7 +545,7 @@ export class RemoteEngine implements EngineApi {
 
   /** `docker attach`: resolves when the container's output ends. */
   async attach(container: string, io: AttachIo): Promise<void> {
-    const session = await this.client.attachContainer(container, { stdin: !!io.stdin, stdout: !!io.stdout, stderr: !!io.stderr });
+    const session = await this.client.attachContainer(container, attachQuery(io));
     await pumpSession(session, io);
   }
 
@@ -457,8 +557,9 @@ export class RemoteEngine implements EngineApi {
     return this.client.renameContainer(container, name);
   }
 
-  async update(container: string, options: UpdateOptions): Promise<void> {
-    await this.client.updateContainer(container, updateRequest(options));
+  async update(container: string, options: UpdateOptions): Promise<{ warnings: string[] }> {
+    const { Warnings } = await this.client.updateContainer(container, updateRequest(options));
+    return { warnings: Warnings ?? [] };
   }
 
   async pruneContainers(options: PruneOptions = {}): Promise<{ ContainersDeleted: string[] }> {
@@ -495,8 +596,13 @@ export class RemoteEngine implements EngineApi {
 
   // Volumes and networks
 
-  createVolume(options: { name?: string; labels?: Record<string, string> } = {}): Promise<VolumeInfo> {
-    return this.client.createVolume({ ...(options.name ? { Name: options.name } : {}), ...(options.labels ? { Labels: options.labels } : {}) });
+  createVolume(options: CreateVolumeOptions = {}): Promise<VolumeInfo> {
+    return this.client.createVolume({
+      ...(options.driver ? { Driver: options.driver } : {}),
+      ...(options.name ? { Name: options.name } : {}),
+      ...(options.labels ? { Labels: options.labels } : {}),
+      ...(options.options ? { DriverOpts: options.options } : {}),
+    });
   }
 
   volumes(options: VolumeListOptions = {}): Promise<VolumeInfo[]> {
@@ -523,7 +629,7 @@ export class RemoteEngine implements EngineApi {
       Internal: options.internal === true,
       ...(options.labels ? { Labels: options.labels } : {}),
       ...(options.subnet ? { IPAM: { Config: [ipam] } } : {}),
-      ...(options.bridgeName ? { Options: { 'com.docker.network.bridge.name': options.bridgeName } } : {}),
+      ...(options.options || options.bridgeName || options.mtu ? { Options: driverOptions(options) } : {}),
     });
     return this.client.inspectNetwork(id);
   }

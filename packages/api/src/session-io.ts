@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { AttachIo } from '@ctr/engine';
+import { detachOnKeys, detachedError, parseDetachKeys, type AttachIo } from '@ctr/engine';
 import type { HijackedSession } from './client';
 import { FrameDecoder, STDERR } from './stdcopy';
 
@@ -8,6 +8,10 @@ import { FrameDecoder, STDERR } from './stdcopy';
  * goes up (its end half-closes the connection, which the container sees as EOF), output
  * comes down split by stdcopy frames unless it is a TTY's raw bytes. Resolves once the
  * daemon has sent everything and closed its side.
+ *
+ * A TTY session's input is watched for `io.detachKeys` here too, as the docker CLI watches
+ * it: the keys never reach the daemon, and typing them drops the connection (the program
+ * keeps its stdin open) and rejects with `detachedError`.
  */
 export function pumpSession(session: HijackedSession, io: AttachIo): Promise<void> {
   const { stream, multiplexed } = session;
@@ -22,27 +26,36 @@ export function pumpSession(session: HijackedSession, io: AttachIo): Promise<voi
     for (const frame of decoder.push(chunk)) write(frame.stream === STDERR ? io.stderr : io.stdout, frame.data);
   });
   const { stdin } = io;
+  const watched = stdin && !multiplexed ? detachOnKeys(stdin, parseDetachKeys(io.detachKeys)) : undefined;
+  const input = watched?.stream ?? stdin;
+  let detached = false;
+  void watched?.detached.then(() => {
+    detached = true;
+    stream.destroy();
+  });
   const endInput = (): void => {
     stream.end();
   };
-  if (stdin) {
-    stdin.pipe(stream, { end: false });
-    stdin.once('end', endInput);
+  if (input) {
+    input.pipe(stream, { end: false });
+    input.once('end', endInput);
   }
   const abort = (): void => {
     stream.destroy();
   };
   io.signal?.addEventListener('abort', abort, { once: true });
-  return new Promise<void>((resolve) => {
+  return new Promise<void>((resolve, reject) => {
     const finish = (): void => {
-      if (stdin) {
-        stdin.unpipe(stream);
-        stdin.off('end', endInput);
-        // A terminal's stdin would otherwise keep the process alive after the session.
-        stdin.pause();
+      if (input) {
+        input.unpipe(stream);
+        input.off('end', endInput);
       }
+      watched?.close();
+      // A terminal's stdin would otherwise keep the process alive after the session.
+      stdin?.pause();
       io.signal?.removeEventListener('abort', abort);
-      resolve();
+      if (detached) reject(detachedError());
+      else resolve();
     };
     stream.once('end', finish);
     stream.once('close', finish);

@@ -47,6 +47,7 @@ test('Config and HostConfig map to the engine create options', () => {
     tmpfs: ['/scratch:size=64m', '/run:size=1024'],
     network: 'none',
     publish: ['127.0.0.1:8080:80/tcp'],
+    expose: ['80/tcp'],
     restart: 'on-failure:3',
     autoRemove: false,
     memory: 64 * 1024 * 1024,
@@ -69,6 +70,23 @@ test('the default network mode and a user network from NetworkingConfig', () => 
 
 test('a string Cmd is one argument, as Docker strslice', () => {
   expect(createOptionsFromBody({ Image: 'busybox', Cmd: 'date' }, undefined).cmd).toEqual(['date']);
+});
+
+test('a Config.Volumes path that a bind, mount or tmpfs also takes is no anonymous volume: the bind wins, as in dockerd', () => {
+  const options = createOptionsFromBody(
+    {
+      Image: 'busybox',
+      Volumes: { '/data': {}, '/cache/': {}, '/scratch': {}, '/anon': {} },
+      HostConfig: {
+        Binds: ['project_data:/data:rw'],
+        Mounts: [{ Type: 'volume', Source: 'cache', Target: '/cache' }],
+        Tmpfs: { '/scratch': 'size=1m' },
+      },
+    },
+    undefined,
+  );
+  expect(options.volumes).toEqual(['project_data:/data:rw', '/anon', 'cache:/cache']);
+  expect(options.tmpfs).toEqual(['/scratch:size=1m']);
 });
 
 test('a mount of an unknown type or without a target is InvalidArgument', () => {

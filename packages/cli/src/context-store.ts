@@ -96,6 +96,12 @@ export class ContextStore {
     return typeof value === 'string' && value ? value : DEFAULT_CONTEXT;
   }
 
+  /** config.json's `detachKeys`: the detach keys of a command given none (docker's setting of the same name). */
+  async detachKeys(): Promise<string | undefined> {
+    const value = (await this.readConfig()).detachKeys;
+    return typeof value === 'string' && value ? value : undefined;
+  }
+
   async setCurrent(name: string): Promise<void> {
     const config = await this.readConfig();
     if (name === DEFAULT_CONTEXT) delete config.currentContext;

@@ -148,6 +148,21 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
     expect((await ctr('volume', 'ls')).stdout).toMatch(/DRIVER\s+VOLUME NAME\nlocal\s+cli-vol/);
     expect((await ctr('volume', 'rm', 'cli-vol')).stdout).toBe('cli-vol\n');
   });
+
+  test('volume create -o gives the local driver its options, which inspect shows and a run mounts', async () => {
+    expect((await ctr('volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '--opt', 'o=size=2m', 'cli-tmpfs')).stdout).toBe('cli-tmpfs\n');
+    expect(JSON.parse((await ctr('volume', 'inspect', '--format', '{{json .Options}}', 'cli-tmpfs')).stdout)).toEqual({ device: 'tmpfs', o: 'size=2m', type: 'tmpfs' });
+    const df = await ctr('run', '--rm', '--network', 'none', '-v', 'cli-tmpfs:/data', 'busybox', 'sh', '-c', "df -k /data | awk 'NR==2 {print $1, $2}'");
+    expect(df.stdout).toBe('tmpfs 2048\n');
+    expect((await ctr('volume', 'rm', 'cli-tmpfs')).code).toBe(0);
+  });
+
+  test('volume create with a driver option the local driver lacks is refused, and no volume is made', async () => {
+    const refused = await ctr('volume', 'create', '-o', 'foo=bar', 'cli-refused');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('invalid option: "foo"');
+    expect((await ctr('volume', 'ls', '-q')).stdout).not.toContain('cli-refused');
+  });
 });
 
 test('a reader that closes the pipe early (ctr version | head -1) ends ctr quietly, with no stack', async () => {

@@ -32,6 +32,20 @@ test('network prune removes user networks no container uses and keeps the others
   expect((await ctr.run('network', 'ls', '--format', '{{.Name}}')).stdout.split('\n').filter(Boolean).sort()).toEqual(['bridge', 'host', 'none']);
 });
 
+test('network create -o sets driver options, which inspect shows as given', async () => {
+  expect((await ctr.run('network', 'create', '-o', 'com.docker.network.driver.mtu=1400', 'mtu-net')).code).toBe(0);
+  const inspected = await ctr.run('network', 'inspect', '--format', '{{json .Options}}', 'mtu-net');
+  expect(inspected.stdout.trim()).toBe('{"com.docker.network.driver.mtu":"1400"}');
+  expect((await ctr.run('network', 'rm', 'mtu-net')).code).toBe(0);
+});
+
+test('network create -o with an option ctr does not honour is refused, and no network is made', async () => {
+  const refused = await ctr.run('network', 'create', '--opt', 'com.docker.network.bridge.enable_icc=false', 'icc-net');
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toContain('network option "com.docker.network.bridge.enable_icc" is not supported');
+  expect((await ctr.run('network', 'ls', '--format', '{{.Name}}')).stdout).not.toContain('icc-net');
+});
+
 test('network prune without -f asks, and with no answer removes nothing', async () => {
   expect((await ctr.run('network', 'create', 'kept-net')).code).toBe(0);
   const unanswered = await ctr.run('network', 'prune');

@@ -180,6 +180,12 @@ describe('ctr -H unix://… against ctrd', () => {
     await expect(t.daemon.engine.inspectVolume('remote-vol')).rejects.toMatchObject({ code: 'NotFound' });
   });
 
+  test("volume create -o reaches the daemon's local driver", async () => {
+    expect((await ctr(['volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', 'remote-tmpfs'])).code).toBe(0);
+    expect((await t.daemon.engine.inspectVolume('remote-tmpfs')).Options).toEqual({ type: 'tmpfs', device: 'tmpfs' });
+    await t.daemon.engine.removeVolume('remote-tmpfs');
+  });
+
   test('events --since/--until replays what the daemon did and ends', async () => {
     const since = Math.floor(Date.now() / 1000) - 1;
     await t.daemon.engine.createVolume({ name: 'remote-evented' });

@@ -231,7 +231,7 @@ describe('ctr run/create: docker flags the engine already supports (real runc, c
     });
 
     test('a namespace mode ctr does not have is refused before anything is made', async () => {
-      await expectRefused(await ctr('run', '--network', 'none', '--pid', 'container:other', 'busybox', 'true'), 'invalid PID mode: "container:other"');
+      await expectRefused(await ctr('run', '--network', 'none', '--ipc', 'none', 'busybox', 'true'), 'invalid IPC mode: "none"');
     });
   });
 });

@@ -12,6 +12,7 @@ import type { Images } from './images';
 import { INIT_FILES } from './init-files';
 import { registryModule } from './lazy-modules';
 import { buildStepName } from './scratch';
+import { withHostGateway } from './create-extras';
 
 /**
  * A filesystem state during a build: layers (blobs in the content store) and their diffIDs.
@@ -60,6 +61,8 @@ class FileBuildCache implements BuildCache<BuildState> {
 /** @ctr/dockerfile's backend on real parts: snapshots from @ctr/store, RUN steps under runc. */
 export class EngineBuildBackend implements BuildBackend<BuildState> {
   readonly cache: BuildCache<BuildState>;
+  /** The steps' `--add-host` entries, `host-gateway` resolved once for the build. */
+  private extraHosts: Promise<string[] | undefined> | undefined;
   /** `ADD https://…` trusts the CAs pulls trust (CTR_EXTRA_CA_CERTS); the registry module loads only when a build fetches a URL. */
   readonly fetch: UrlFetch = (url, init) => registryModule().fetchTrustingExtraCas(url, init);
 
@@ -139,11 +142,13 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
 
   async run(state: BuildState, step: RunStep, io: RunIO, signal: AbortSignal): Promise<RunResult<BuildState>> {
     const parent = await this.unpack(state, signal);
+    const extraHosts = await (this.extraHosts ??= withHostGateway(this.stepOptions.extraHosts, () => this.ctx.network.defaultGateway({ signal })));
     return this.withSnapshot(parent, 'prepare', async (rootfs, id) => {
       await this.ctx.runtime.create(id, {
         rootfs,
         run: {
           ...this.stepOptions,
+          ...(extraHosts ? { extraHosts } : {}),
           cmd: step.args,
           entrypoint: [],
           env: step.env,

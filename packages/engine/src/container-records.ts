@@ -3,6 +3,7 @@ import path from 'node:path';
 import { conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import { readJson, removeLinkIfUnchanged, writeFileAtomic } from '@ctr/store';
 import { ownStartTime, procStat, START_TIME, type MountSpec, type RunOptions } from '@ctr/runtime';
+import type { AttachedStreams } from './containers';
 import type { LogConfig } from './log-config';
 import type { HealthConfig } from '@ctr/image';
 import { isValidContainerName, randomName } from './names';
@@ -29,9 +30,19 @@ export interface ContainerRecord {
   /** Anonymous volumes made for this container (removed with `rm -v`). */
   anonymousVolumes: string[];
   labels: Record<string, string>;
-  network: { mode: string; aliases: string[]; ip?: string; ports: string[]; publishAll: boolean };
+  network: { mode: string; aliases: string[]; ip?: string; ports: string[]; publishAll: boolean; macAddress?: string };
+  /** Its `Config.ExposedPorts` keys: the image's and `--expose`'s (absent in records from before they were kept). */
+  exposedPorts?: string[];
+  /** `--volumes-from`, as given. */
+  volumesFrom?: string[];
+  /** Legacy links on the default bridge: the linked container and its alias here. */
+  links?: Array<{ id: string; alias: string }>;
+  /** `--userns` (`host`); absent for the default. */
+  usernsMode?: string;
   restartPolicy: { name: 'no' | 'always' | 'on-failure' | 'unless-stopped'; maximumRetryCount: number };
   autoRemove: boolean;
+  /** The streams `-a` named (absent: Docker's default, see `CreateContainerOptions.attach`). */
+  attach?: AttachedStreams;
   restartCount: number;
   /** Set by `stop`, so `unless-stopped` knows a user stopped it. */
   stoppedByUser?: boolean;

@@ -1,10 +1,10 @@
 import { mkdirSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { CtrError, conflict, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
+import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
 import { spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
-import type { NetworkSettings } from '@ctr/network';
+import { parseMac, parsePortSpec, type NetworkSettings } from '@ctr/network';
 import type { ContainerConfig, HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
@@ -12,13 +12,25 @@ import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-roo
 import { forgetHealth, healthcheckFor, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
 import { checkFilterKeys, labelsMatch, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
-import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
+import { familiarImageName, imageSize, type Images, type PullOptions, type ResolvedImage } from './images';
+import { layerSize } from './container-size';
+import { logAttributes } from './log-details';
 import { newId } from './names';
 import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } from './resources';
 import { type LogConfig, logSettings } from './log-config';
 import { underRestartLock, watched } from './restart';
 import { unlessThisProcessRuns } from './exit-command';
 import { parseTmpfsSpec, parseVolumeSpec } from './volumes-spec';
+import {
+  checkUsernsMode,
+  exposedPortKeys,
+  linkEnv,
+  parseLink,
+  parseVolumesFrom,
+  refuseDeviceRequests,
+  withHostGateway,
+  type DeviceRequest,
+} from './create-extras';
 
 /** `docker create` / `docker run` options, as a library call. Resource fields are @ctr/runtime's. */
 export interface CreateContainerOptions
@@ -42,16 +54,44 @@ export interface CreateContainerOptions
   ip?: string;
   /** `-p` values. */
   publish?: string[];
+  /** `-P`: publish the exposed ports (the image's and `expose`'s) to free host ports. */
   publishAll?: boolean;
+  /** `--expose`: ports (`80`, `53/udp`, ranges `8000-8010/tcp`) exposed besides the image's. */
+  expose?: string[];
+  /** `--volumes-from container[:ro|:rw]`: those containers' volumes and binds, at the same places. */
+  volumesFrom?: string[];
+  /** `--mac-address`: the MAC of the container's interface on its network. */
+  macAddress?: string;
+  /**
+   * `--link name[:alias]`: on the default bridge, Docker's legacy links (hosts entries and
+   * `ALIAS_*` variables); on a user network, the alias names the linked container here.
+   */
+  links?: string[];
+  /** `--userns`: `host`, the only user namespace ctr runs containers in. */
+  usernsMode?: string;
+  /** `--gpus` (the API's `DeviceRequests`): refused, ctr has no device drivers. */
+  deviceRequests?: DeviceRequest[];
   /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
   restart?: string;
   autoRemove?: boolean;
+  /**
+   * The streams `docker run` attaches (`-a`), recorded as Docker's `Config.AttachStdin`,
+   * `AttachStdout` and `AttachStderr`; by default stdin when `openStdin`, stdout and stderr.
+   */
+  attach?: AttachedStreams;
   /** `--health-cmd` and kin (durations in nanoseconds, as Docker's API has them); merged over the image's HEALTHCHECK; `Test: ['NONE']` turns it off. */
   healthcheck?: HealthConfig;
   /** When the image is missing: pull it (default), or fail. */
   pull?: 'missing' | 'never' | 'always';
   onPullProgress?: PullOptions['onProgress'];
   signal?: AbortSignal;
+}
+
+/** Which of a container's streams a client attaches. */
+export interface AttachedStreams {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
 }
 
 export interface CreatedContainer {
@@ -92,7 +132,14 @@ export interface ContainerSummary {
   HostConfig: { NetworkMode: string };
   NetworkSettings: { Networks: NetworkSettings['Networks'] };
   Mounts: InspectMount[];
+  /** With `size`: the bytes the container wrote (its writable layer). */
+  SizeRw?: number;
+  /** With `size`: its writable layer and its image's size together. */
+  SizeRootFs?: number;
 }
+
+/** dockerd's sizes of a container, asked for with `size`: walking its writable layer takes a while. */
+export type ContainerSize = Required<Pick<ContainerSummary, 'SizeRw' | 'SizeRootFs'>>;
 
 export interface InspectMount {
   Type: 'bind' | 'volume' | 'tmpfs';
@@ -173,10 +220,35 @@ export interface ContainerInspect {
     PidMode: string;
     IpcMode: string;
     UTSMode: string;
+    UsernsMode: string;
+    VolumesFrom: string[] | null;
+    /** `/<linked>:/<this>/<alias>`, with the linked container's name now. */
+    Links: string[] | null;
   } & HostResources;
   GraphDriver: { Name: string; Data: Record<string, string> };
+  /** With `size`, as in the list. */
+  SizeRw?: number;
+  SizeRootFs?: number;
   Mounts: InspectMount[];
   NetworkSettings: InspectNetworkSettings;
+}
+
+/** `docker inspect --size`. */
+export interface InspectOptions {
+  /** Add `SizeRw` and `SizeRootFs`. */
+  size?: boolean;
+  signal?: AbortSignal;
+}
+
+/** `docker logs` options: @ctr/runtime's, and `--details`. */
+export interface ContainerLogsOptions extends LogsOptions {
+  /** Give each line the attributes its container's log options add (`--log-opt labels=…,env=…,tag=…`). */
+  details?: boolean;
+}
+
+/** A line of a container's log; with `details`, the attributes it carries (none: `{}`). */
+export interface ContainerLogEntry extends LogEntry {
+  attrs?: Record<string, string>;
 }
 
 /** What `docker inspect` shows of a container's network: @ctr/network's settings and the fields dockerd adds (IPv6 ones empty). */
@@ -210,6 +282,9 @@ export interface ListOptions {
   filters?: Filters;
   /** The last N created (`-n`), including stopped ones. */
   last?: number;
+  /** Add `SizeRw` and `SizeRootFs` (`docker ps -s`). */
+  size?: boolean;
+  signal?: AbortSignal;
 }
 
 export interface AttachIo {
@@ -217,6 +292,12 @@ export interface AttachIo {
   stdout?: Writable;
   stderr?: Writable;
   signal?: AbortSignal;
+  /**
+   * With stdin and a TTY: the keys that detach, in Docker's grammar (`ctrl-p,ctrl-q` when
+   * absent). Typed, they end the attachment with @ctr/runtime's `detachedError` and leave
+   * the container running.
+   */
+  detachKeys?: string;
 }
 
 /** What `Containers.run`'s caller does around the start. */
@@ -244,8 +325,24 @@ function parseRestartPolicy(text: string | undefined): ContainerRecord['restartP
 /** Options that mean something to the engine only; the rest go to @ctr/runtime as they are. */
 const ENGINE_ONLY = [
   'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'network', 'networkAliases', 'ip',
-  'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log',
+  'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log', 'attach',
+  'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests',
 ] as const;
+
+/** dockerd's refusal of links with the host's network (runconfig's ErrConflictHostNetworkAndLinks). */
+const HOST_LINKS = "conflicting options: host type networking can't be used with links. This would result in undefined behavior";
+
+/** A mount destination as compared with another (`/data/` and `/data` are one place). */
+function mountTarget(target: string): string {
+  return path.posix.normalize(target).replace(/(.)\/+$/, '$1');
+}
+
+/** What `--link`s add to a container: hosts entries, variables, and the links inspect shows. */
+interface Linked {
+  hosts: string[];
+  env: string[];
+  links: Array<{ id: string; alias: string }>;
+}
 
 function runtimeOptions(options: CreateContainerOptions): RunOptions {
   const copy: Record<string, unknown> = { ...options };
@@ -378,9 +475,28 @@ export class Containers {
     const volumeRequests = (options.volumes ?? []).map(parseVolumeSpec);
     const tmpfs = (options.tmpfs ?? []).map(parseTmpfsSpec);
     const { logSizeMax, warnings } = logSettings(options.log);
+    const networkMode = options.network ?? 'bridge';
+    // A network of its own: the default bridge or a user network.
+    const ownNetwork = networkMode !== 'none' && networkMode !== 'host' && !networkMode.startsWith('container:');
+    const expose = exposedPortKeys(options.expose ?? []);
+    const links = (options.links ?? []).map(parseLink);
+    checkUsernsMode(options.usernsMode);
+    refuseDeviceRequests(options.deviceRequests);
+    const macAddress = options.macAddress === undefined ? undefined : parseMac(options.macAddress);
+    if (macAddress !== undefined && !ownNetwork) throw invalidArgument('conflicting options: mac-address and the network mode');
+    if (networkMode === 'host' && links.length > 0) throw invalidArgument(HOST_LINKS);
+    const [pid, ipc, inherited] = await Promise.all([this.containerMode(options.pid), this.containerMode(options.ipc), this.inheritedMounts(options.volumesFrom ?? [])]);
     startMountRelay();
     this.ctx.runtime.expectStart();
     const image = await this.imageFor(options);
+    // Docker's `Config.ExposedPorts`: the image's, `--expose`'s and the published ones.
+    const exposedPorts = [
+      ...new Set([
+        ...Object.keys(image.config.config?.ExposedPorts ?? {}).map((k) => (k.includes('/') ? k : `${k}/tcp`)),
+        ...expose,
+        ...(options.publish ?? []).flatMap(parsePortSpec).map((p) => `${p.containerPort}/${p.protocol}`),
+      ]),
+    ];
     const id = newId();
     const undo: Array<() => Promise<unknown>> = [];
     const rollback = async (): Promise<void> => {
@@ -392,7 +508,12 @@ export class Containers {
 
       const snapshot = containerSnapshot(id);
       const rootfs = this.rootfsDir(id);
-      const networkMode = options.network ?? 'bridge';
+      const [linked, extraHosts] = await Promise.all([
+        links.length > 0 ? this.linked(links, networkMode, name) : undefined,
+        withHostGateway(options.extraHosts, () => this.ctx.network.defaultGateway(options.signal ? { signal: options.signal } : {})),
+      ]);
+      // Destinations the container mounts itself win over those `--volumes-from` brings.
+      const ownTargets = [...tmpfs, ...(options.mounts ?? [])].map((m) => m.target);
       // The root filesystem, the volumes and the network do not depend on each other.
       const [, volumes, attached] = await settleAll([
         (async () => {
@@ -407,7 +528,7 @@ export class Containers {
           await mountNewRootfs(mounts, rootfs, { ephemeral: options.autoRemove === true });
           undo.push(() => unmount(rootfs));
         })(),
-        this.volumeMounts(id, volumeRequests, image, undo),
+        this.volumeMounts(id, volumeRequests, image, undo, inherited, ownTargets),
         (async () => {
           // `none` needs no network of ours: runc gives a new namespace its loopback itself.
           if (networkMode === 'none') return undefined;
@@ -415,11 +536,11 @@ export class Containers {
             mode: networkMode.startsWith('container:') ? `container:${(await this.records.find(networkMode.slice(10))).id}` : networkMode,
             name,
             hostname: options.hostname ?? id.slice(0, 12),
-            ...(networkMode !== 'none' && networkMode !== 'host' && !networkMode.startsWith('container:')
-              ? { networks: [{ name: networkMode, aliases: options.networkAliases ?? [], ...(options.ip ? { ip: options.ip } : {}) }] }
+            ...(ownNetwork
+              ? { networks: [{ name: networkMode, aliases: options.networkAliases ?? [], ...(options.ip ? { ip: options.ip } : {}), ...(macAddress ? { mac: macAddress } : {}) }] }
               : {}),
             ports: options.publish ?? [],
-            exposedPorts: Object.keys(image.config.config?.ExposedPorts ?? {}),
+            exposedPorts,
             publishAll: options.publishAll ?? false,
             ...(options.signal ? { signal: options.signal } : {}),
           });
@@ -433,8 +554,14 @@ export class Containers {
       const { labels, publish, publishAll, autoRemove, signal, networkAliases, ip } = options;
       const healthcheck = healthcheckFor(image.config.config?.Healthcheck, options.healthcheck);
       const entry = entrypointList(options.entrypoint);
+      const hosts = [...(extraHosts ?? []), ...(linked?.hosts ?? [])];
       const run: RunOptions = {
         ...runtimeOptions(options),
+        ...(pid ? { pid } : {}),
+        ...(ipc ? { ipc } : {}),
+        ...(hosts.length > 0 ? { extraHosts: hosts } : {}),
+        // Link variables first, as dockerd puts them: the container's own override them.
+        ...(linked?.env.length ? { env: [...linked.env, ...(options.env ?? [])] } : {}),
         ...(logSizeMax ? { logSizeMax } : {}),
         ...(entry !== undefined ? { entrypoint: entry } : {}),
         mounts: allMounts,
@@ -465,9 +592,14 @@ export class Containers {
         mounts: allMounts,
         anonymousVolumes: anonymous,
         labels: { ...(image.config.config?.Labels ?? {}), ...(labels ?? {}) },
-        network: { mode: networkMode, aliases: networkAliases ?? [], ...(ip ? { ip } : {}), ports: publish ?? [], publishAll: publishAll ?? false },
+        network: { mode: networkMode, aliases: networkAliases ?? [], ...(ip ? { ip } : {}), ports: publish ?? [], publishAll: publishAll ?? false, ...(macAddress ? { macAddress } : {}) },
+        exposedPorts,
+        ...(options.volumesFrom?.length ? { volumesFrom: options.volumesFrom } : {}),
+        ...(linked?.links.length ? { links: linked.links } : {}),
+        ...(options.usernsMode ? { usernsMode: options.usernsMode } : {}),
         restartPolicy,
         autoRemove: autoRemove ?? false,
+        ...(options.attach ? { attach: options.attach } : {}),
         restartCount: 0,
         ...(options.log ? { log: options.log } : {}),
         ...(healthcheck ? { healthcheck } : {}),
@@ -494,12 +626,19 @@ export class Containers {
     }
   }
 
-  /** Named volumes are made when missing; image VOLUMEs not covered by a mount get anonymous ones. */
+  /**
+   * Named volumes are made when missing; `--volumes-from`'s mounts go where the container
+   * mounts nothing itself (`ownTargets`: its tmpfs and ready-made mounts, besides `requests`);
+   * image VOLUMEs not covered by a mount get anonymous ones. Every volume used counts the
+   * container among its users (so none is removed or pruned under it).
+   */
   private async volumeMounts(
     id: string,
     requests: ReturnType<typeof parseVolumeSpec>[],
     image: ResolvedImage,
     undo: Array<() => Promise<unknown>>,
+    inherited: ReadonlyArray<MountSpec & { name?: string }>,
+    ownTargets: readonly string[],
   ): Promise<{ mounts: Array<MountSpec & { name?: string }>; anonymous: string[] }> {
     const volumes = this.ctx.store.volumes;
     const mounts: Array<MountSpec & { name?: string }> = [];
@@ -529,10 +668,90 @@ export class Containers {
       } else if (request.kind === 'named') await use(request.name, request.target, request.readOnly);
       else await anonymousVolume(request.target, request.readOnly);
     }
+    const taken = new Set([...mounts.map((m) => m.target), ...ownTargets].map(mountTarget));
+    for (const mount of inherited) {
+      if (taken.has(mountTarget(mount.target))) continue;
+      if (mount.name) {
+        const name = mount.name;
+        await volumes.addUser(name, id);
+        undo.push(() => volumes.removeUser(name, id));
+      }
+      mounts.push(mount);
+    }
     for (const target of Object.keys(image.config.config?.Volumes ?? {})) {
       if (!mounts.some((m) => m.target === target)) await anonymousVolume(target, false);
     }
     return { mounts, anonymous };
+  }
+
+  /**
+   * A container another one's options name (`--volumes-from`, `--pid container:`…). One that
+   * does not exist is an invalid parameter, as dockerd has it: a 404 to a create is what
+   * docker's CLI takes for a missing image, which it then tries to pull.
+   */
+  private async referenced(ref: string): Promise<ContainerRecord> {
+    return this.records.find(ref).catch((error: unknown) => {
+      throw isNotFound(error) ? invalidArgument((error as Error).message) : error;
+    });
+  }
+
+  /** `--pid`/`--ipc container:<name|id>` as `container:<id>`. */
+  private async containerMode<T extends string>(mode: T | undefined): Promise<T | undefined> {
+    if (!mode?.startsWith('container:')) return mode;
+    return `container:${(await this.referenced(mode.slice('container:'.length))).id}` as T;
+  }
+
+  /**
+   * `--volumes-from`'s mounts: every volume and bind of each container (not its tmpfs), read-only
+   * where it is or where `:ro` asks (docker's `:rw` cannot make a read-only one writable); a
+   * later container's mount at the same place replaces an earlier one's.
+   */
+  private async inheritedMounts(specs: readonly string[]): Promise<Array<MountSpec & { name?: string }>> {
+    const byTarget = new Map<string, MountSpec & { name?: string }>();
+    for (const { container, readOnly } of specs.map(parseVolumesFrom)) {
+      const source = await this.referenced(container);
+      for (const mount of source.mounts) {
+        if (mount.type !== 'tmpfs') byTarget.set(mountTarget(mount.target), { ...mount, readOnly: mount.readOnly === true || readOnly });
+      }
+    }
+    return [...byTarget.values()];
+  }
+
+  /**
+   * `--link`s as dockerd makes them. On the default bridge: the linked container (found by name,
+   * through `container:` network modes to the one with the network) must be on the default
+   * bridge too; the link adds a hosts entry for its alias, hostname and name, and its
+   * variables. With no network of its own, a link is only checked. On a user network docker
+   * makes the alias a name for the linked container in this container alone: here a hosts
+   * entry, when the linked container is on that network (docker checks nothing there).
+   */
+  private async linked(links: ReadonlyArray<{ name: string; alias: string }>, networkMode: string, parent: string): Promise<Linked> {
+    const out: Linked = { hosts: [], env: [], links: [] };
+    const userNetwork = networkMode !== 'bridge' && networkMode !== 'none' && !networkMode.startsWith('container:');
+    for (const { name, alias } of links) {
+      const found = await this.records.find(name).catch((error: unknown) => {
+        if (userNetwork && isNotFound(error)) return undefined;
+        throw isNotFound(error) ? invalidArgument(`could not get container for ${name}: ${(error as Error).message}`) : error;
+      });
+      if (!found) continue;
+      if (userNetwork) {
+        const ip = (await this.ctx.network.settings(found.id).catch(() => undefined))?.Networks[networkMode]?.IPAddress;
+        if (ip) out.hosts.push(`${alias}:${ip}`);
+        continue;
+      }
+      let owner = found;
+      while (owner.network.mode.startsWith('container:')) owner = await this.records.find(owner.network.mode.slice('container:'.length));
+      if (owner.network.mode === 'host') throw invalidArgument(HOST_LINKS);
+      out.links.push({ id: found.id, alias });
+      if (networkMode !== 'bridge') continue;
+      const settings = await this.ctx.network.settings(owner.id).catch(() => undefined);
+      const ip = settings?.Networks.bridge?.IPAddress;
+      if (!settings || !ip) throw invalidArgument(`cannot link to /${found.name}, as it does not belong to the default network`);
+      for (const host of new Set([alias, found.run.hostname ?? found.id.slice(0, 12), found.name])) out.hosts.push(`${host}:${ip}`);
+      const env = (await this.ctx.runtime.inspect(found.id)).spec.process.env ?? [];
+      out.env.push(...linkEnv({ linkName: `/${parent}/${alias}`, ip, exposedPorts: found.exposedPorts ?? Object.keys(settings.Ports), env }));
+    }
+    return out;
   }
 
   async find(ref: string): Promise<ContainerRecord> {
@@ -566,6 +785,7 @@ export class Containers {
 
   /** The process of a container whose root filesystem is mounted. */
   private async startProcess(record: ContainerRecord, io: AttachIo, exitAwaited = false, exitCommand = this.exitCommandFor(record, io)): Promise<{ attached?: Promise<void> }> {
+    for (const mount of record.mounts) if (mount.name !== undefined) await this.ctx.store.volumes.mountDevice(mount.name);
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
     const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand: exitCommand.argv } : {}), ...(exitAwaited ? { awaitExec: false } : {}) });
     return result.attached ? { attached: result.attached } : {};
@@ -719,6 +939,8 @@ export class Containers {
     const out: ContainerSummary[] = [];
     const filters = options.filters ?? {};
     checkFilterKeys(filters, PS_FILTERS);
+    // Containers of one image share its size: read once.
+    const imageSizes = new Map<string, Promise<number>>();
     for (const record of records) {
       const state = await this.stateOf(record).catch(() => undefined);
       if (!state) continue;
@@ -739,6 +961,7 @@ export class Containers {
         HostConfig: { NetworkMode: record.network.mode },
         NetworkSettings: { Networks: settings?.Networks ?? {} },
         Mounts: this.mountsOf(record),
+        ...(options.size ? await this.sizeOf(record, imageSizes, options.signal) : {}),
       });
       if (options.last !== undefined && out.length >= options.last) break;
     }
@@ -762,7 +985,28 @@ export class Containers {
     );
   }
 
-  async inspect(ref: string): Promise<ContainerInspect> {
+  /**
+   * dockerd's sizes of a container: `SizeRw`, the bytes in its writable layer (kept while it
+   * is stopped), and `SizeRootFs`, that and its image's size as `docker images` shows it. A
+   * layer already gone (the container is being removed) holds nothing.
+   */
+  private async sizeOf(record: ContainerRecord, imageSizes: Map<string, Promise<number>>, signal?: AbortSignal): Promise<ContainerSize> {
+    let image = imageSizes.get(record.imageId);
+    if (!image) {
+      image = this.images.resolve(record.imageId, signal).then(imageSize, () => 0);
+      imageSizes.set(record.imageId, image);
+    }
+    const written = await this.ctx.store.snapshots
+      .upperDir(record.snapshot)
+      .then((dir) => layerSize(dir, signal))
+      .catch((error: unknown) => {
+        if (isNotFound(error) || (error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+        throw asCtrError(error, 'Internal', `measuring the writable layer of container ${record.id}`);
+      });
+    return { SizeRw: written, SizeRootFs: written + (await image) };
+  }
+
+  async inspect(ref: string, options: InspectOptions = {}): Promise<ContainerInspect> {
     const record = await this.find(ref);
     const info = await this.ctx.runtime.inspect(record.id);
     const settings = await this.ctx.network.settings(record.id).catch(
@@ -808,13 +1052,14 @@ export class Containers {
         Hostname: info.spec.hostname ?? record.id.slice(0, 12),
         Domainname: run.domainname ?? '',
         User: record.config?.User ?? run.user ?? '',
-        AttachStdin: info.openStdin,
-        AttachStdout: true,
-        AttachStderr: true,
-        ExposedPorts: Object.fromEntries(Object.keys(settings.Ports).map((port) => [port, {}])),
+        AttachStdin: record.attach?.stdin ?? info.openStdin,
+        AttachStdout: record.attach?.stdout ?? true,
+        AttachStderr: record.attach?.stderr ?? true,
+        ExposedPorts: Object.fromEntries((record.exposedPorts ?? Object.keys(settings.Ports)).map((port) => [port, {}])),
         Tty: info.tty,
         OpenStdin: info.openStdin,
-        StdinOnce: info.openStdin,
+        // Docker's client sets it for an open stdin it attaches (`run -i`, not `run -di`).
+        StdinOnce: info.openStdin && (record.attach?.stdin ?? true),
         Volumes: anonymousTargets.length > 0 ? Object.fromEntries(anonymousTargets.map((target) => [target, {}])) : null,
         Env: info.spec.process.env ?? [],
         Cmd: record.config ? record.config.Cmd : (run.cmd ?? null),
@@ -842,12 +1087,16 @@ export class Containers {
         Devices: (run.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer ?? d.pathOnHost, CgroupPermissions: d.permissions ?? 'rwm' })),
         GroupAdd: run.groupAdd ?? null,
         // dockerd's defaults: a PID and UTS mode of '' and a private IPC namespace.
-        PidMode: run.pid === 'host' ? 'host' : '',
+        PidMode: run.pid && run.pid !== 'private' ? run.pid : '',
         IpcMode: run.ipc ?? 'private',
         UTSMode: run.uts === 'host' ? 'host' : '',
+        UsernsMode: record.usernsMode ?? '',
+        VolumesFrom: record.volumesFrom ?? null,
+        Links: await this.linksOf(record),
         ...hostResources(run, info.spec),
       },
       GraphDriver: { Name: 'overlay2', Data: { MergedDir: record.rootfs } },
+      ...(options.size ? await this.sizeOf(record, new Map(), options.signal) : {}),
       Mounts: this.mountsOf(record),
       NetworkSettings: {
         ...settings,
@@ -864,11 +1113,34 @@ export class Containers {
     };
   }
 
-  logs(ref: string, options: LogsOptions = {}): AsyncIterable<LogEntry> {
+  /** Inspect's `HostConfig.Links`: those of its links whose container is still there, by its name now. */
+  private async linksOf(record: ContainerRecord): Promise<string[] | null> {
+    if (!record.links) return null;
+    const linked = await Promise.all(record.links.map(async ({ id, alias }) => this.records.read(id).then((child) => `/${child.name}:/${record.name}/${alias}`, () => undefined)));
+    return linked.filter((link): link is string => link !== undefined);
+  }
+
+  logs(ref: string, options: ContainerLogsOptions = {}): AsyncIterable<ContainerLogEntry> {
     const self = this;
     return (async function* () {
       const record = await self.find(ref);
-      yield* self.ctx.runtime.logs(record.id, options);
+      const { details, ...read } = options;
+      if (!details) {
+        yield* self.ctx.runtime.logs(record.id, read);
+        return;
+      }
+      // A container's labels and environment are fixed at create: so are its lines' attributes.
+      const attrs = logAttributes(record.log?.options ?? {}, {
+        id: record.id,
+        name: record.name,
+        imageId: record.imageId,
+        image: record.image,
+        path: record.path,
+        args: record.args,
+        labels: record.labels,
+        env: (await self.ctx.runtime.inspect(record.id)).spec.process.env ?? [],
+      });
+      for await (const entry of self.ctx.runtime.logs(record.id, read)) yield { ...entry, attrs };
     })();
   }
 
@@ -900,22 +1172,24 @@ export class Containers {
 
   /**
    * `docker update`: new resource limits, in force at once for a running container and
-   * kept for its later starts, and a new restart policy.
+   * kept for its later starts, and a new restart policy. The warnings say what of the
+   * request the kernel cannot take (dropped, as dockerd drops it).
    */
-  async update(ref: string, options: UpdateOptions): Promise<void> {
+  async update(ref: string, options: UpdateOptions): Promise<{ warnings: string[] }> {
     const found = await this.find(ref);
+    let warnings: string[];
     try {
       const restartPolicy = options.restart ? parseRestartPolicy(options.restart) : undefined;
       if (restartPolicy && restartPolicy.name !== 'no' && found.autoRemove) {
         throw conflict('Restart policy cannot be updated because AutoRemove is enabled for the container');
       }
       // Under the restart lock: a restart decided meanwhile reads the policy written here.
-      await underRestartLock(this.ctx, found.id, async () => {
+      warnings = await underRestartLock(this.ctx, found.id, async () => {
         const record = await this.records.read(found.id);
-        const info = await this.ctx.runtime.inspect(record.id);
-        const run = mergeUpdate(record.run, hostResources(record.run, info.spec), options);
-        await this.ctx.runtime.update(record.id, run);
+        let run = record.run;
+        const updated = await this.ctx.runtime.update(record.id, (spec) => (run = mergeUpdate(record.run, hostResources(record.run, spec), options)), { requested: options });
         await this.records.write({ ...record, run, ...(restartPolicy ? { restartPolicy } : {}) });
+        return updated.warnings;
       });
     } catch (error) {
       // dockerd's wording, which names the container each refusal is about.
@@ -923,6 +1197,7 @@ export class Containers {
       throw new CtrError(error.code, `Cannot update container ${found.id}: ${error.message}`, { hint: error.hint, cause: error });
     }
     await this.ctx.events.emit('container', 'update', found.id, { name: found.name });
+    return { warnings };
   }
 
   /**

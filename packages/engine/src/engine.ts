@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
-import { launchDetached, openStore, removeTreeBehind, spreadSubdirectories, type VolumeInfo } from '@ctr/store';
-import { Runtime, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions } from '@ctr/runtime';
+import { invalidArgument } from '@ctr/errors';
+import { launchDetached, openStore, removeTreeBehind, spreadSubdirectories, type CreateVolumeOptions, type VolumeInfo } from '@ctr/store';
+import { Runtime, detachOnKeys, detachedError, parseDetachKeys, type ExecOptions, type ExecResult } from '@ctr/runtime';
 import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '@ctr/network';
 import type { RegistryClient, RegistryClientOptions } from '@ctr/registry';
-import type { ContainerConfig, RootfsSource } from '@ctr/image';
+import type { RootfsSource } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
 import type { BuildOptions, BuildResult } from '@ctr/dockerfile';
 import { EngineBuildBackend, type BuildState, type BuildStepOptions } from './build-backend';
@@ -17,9 +18,12 @@ import {
   Containers,
   type AttachIo,
   type ContainerInspect,
+  type ContainerLogEntry,
+  type ContainerLogsOptions,
   type ContainerSummary,
   type CreateContainerOptions,
   type CreatedContainer,
+  type InspectOptions,
   type ListOptions,
   type StopOptions,
 } from './containers';
@@ -52,7 +56,27 @@ import {
   type VolumePruneOptions,
 } from './volumes-networks';
 import { stats, top, type ContainerStats, type StatsOptions, type TopResult } from './top-stats';
-import { Images, normalizeImageName, type HistoryItem, type ImageInspect, type ImageListOptions, type ImageSummary, type PullOptions, type PushOptions, type RemovedImage, type ResolvedImage } from './images';
+import {
+  Images,
+  normalizeImageName,
+  type HistoryItem,
+  type HistoryOptions,
+  type ImageInspect,
+  type ImageListOptions,
+  type ImageSummary,
+  type ImportOptions,
+  type LoadOptions,
+  type PullAllTagsOptions,
+  type PulledTags,
+  type PullOptions,
+  type PushAllTagsOptions,
+  type PushedTag,
+  type PushOptions,
+  type RemovedImage,
+  type RemoveImageOptions,
+  type ResolvedImage,
+  type SaveOptions,
+} from './images';
 
 export interface EngineOptions {
   /** Persistent state (default `$CTR_ROOT` or `/var/lib/ctr`). */
@@ -84,6 +108,11 @@ export interface EngineOptions {
 export interface RunOptions extends CreateContainerOptions, AttachIo {
   /** Start and return at once (`-d`); otherwise wait for the exit code. */
   detach?: boolean;
+  /**
+   * Attached with stdin and a TTY: the keys that detach (Docker's grammar, `ctrl-p,ctrl-q`
+   * when absent). Typed, the run rejects with `detachedError` and the container runs on.
+   */
+  detachKeys?: string;
   /** Told once the container exists, before its process starts (to show create's warnings, or ready a terminal). */
   onCreated?: (created: CreatedContainer) => void;
   /** Told once its process has started, before the wait for its exit. */
@@ -106,6 +135,55 @@ export interface BuildImageOptions extends Omit<BuildOptions<BuildState>, 'backe
   registryAuth?: Record<string, AuthConfig>;
   /** Hosts and limits for every RUN step's container. */
   steps?: BuildStepOptions;
+}
+
+interface Detaching {
+  /** What the attachment gets instead: its input without the keys, and a signal that also fires when they are typed. */
+  io: { stdin: Readable; signal: AbortSignal };
+  /** Aborted, with `detachedError` as its reason, once the keys are typed. */
+  typed: AbortSignal;
+  /** The attachment is over: stop watching its input. */
+  close(): void;
+}
+
+/**
+ * Watch an attachment's stdin for its detach keys, as dockerd does: a TTY's only (a pipe's
+ * bytes are all the program's). Keys given are checked even when there is nothing to watch,
+ * as dockerd checks them, so bad ones fail before anything is made or started.
+ */
+function watchDetachKeys(io: AttachIo, tty: boolean | undefined, what?: 'detach' | 'escape'): Detaching | undefined {
+  const watching = io.stdin !== undefined && tty === true;
+  if (!watching && io.detachKeys === undefined) return undefined;
+  const keys = parseDetachKeys(io.detachKeys, what);
+  if (!watching || !io.stdin) return undefined;
+  const watched = detachOnKeys(io.stdin, keys);
+  const typed = new AbortController();
+  void watched.detached.then(() => typed.abort(detachedError()));
+  return {
+    io: { stdin: watched.stream, signal: io.signal ? AbortSignal.any([io.signal, typed.signal]) : typed.signal },
+    typed: typed.signal,
+    close: watched.close,
+  };
+}
+
+/** An attachment's end, or `detachedError` if it ended because its detach keys were typed. */
+async function untilDetached<T>(attachment: Promise<T>, detaching: Detaching | undefined): Promise<T> {
+  if (!detaching) return attachment;
+  const value = await attachment
+    .catch((error: unknown) => {
+      if (!detaching.typed.aborted) throw error;
+    })
+    .finally(detaching.close);
+  if (detaching.typed.aborted) throw detaching.typed.reason;
+  return value as T;
+}
+
+/** Remove an auto-remove container its user detached from once it exits (while this process runs). */
+async function removeAtExit(containers: Containers, id: string): Promise<void> {
+  await containers
+    .wait(id)
+    .then(() => containers.remove(id, { force: true, volumes: true }))
+    .catch(() => undefined);
 }
 
 export const ENGINE_VERSION = '0.1.0';
@@ -179,6 +257,16 @@ export class Engine {
     return (await this.ready()).images.push(ref, options);
   }
 
+  /** `docker pull --all-tags`: every tag the registry lists for a repository (named without tag or digest). */
+  async pullAllTags(repository: string, options: PullAllTagsOptions = {}): Promise<PulledTags> {
+    return (await this.ready()).images.pullAllTags(repository, options);
+  }
+
+  /** `docker push --all-tags`: every local tag of a repository (named without tag or digest). */
+  async pushAllTags(repository: string, options: PushAllTagsOptions = {}): Promise<PushedTag[]> {
+    return (await this.ready()).images.pushAllTags(repository, options);
+  }
+
   /**
    * `docker login` (`POST /auth`): check credentials against a registry (`serveraddress`,
    * default Docker Hub) with `GET /v2/`, through its token service if it has one. Nothing
@@ -204,30 +292,27 @@ export class Engine {
     return (await this.ready()).images.inspect(ref);
   }
 
-  async history(ref: string): Promise<HistoryItem[]> {
-    return (await this.ready()).images.history(ref);
+  async history(ref: string, options: HistoryOptions = {}): Promise<HistoryItem[]> {
+    return (await this.ready()).images.history(ref, options);
   }
 
   async tag(source: string, target: string): Promise<void> {
     return (await this.ready()).images.tag(source, target);
   }
 
-  async removeImage(ref: string, options: { force?: boolean } = {}): Promise<RemovedImage[]> {
+  async removeImage(ref: string, options: RemoveImageOptions = {}): Promise<RemovedImage[]> {
     return (await this.ready()).images.remove(ref, options);
   }
 
-  async save(refs: readonly string[], options: { signal?: AbortSignal; format?: 'docker' | 'oci' } = {}): Promise<Readable> {
+  async save(refs: readonly string[], options: SaveOptions = {}): Promise<Readable> {
     return (await this.ready()).images.save(refs, options);
   }
 
-  async load(archive: Readable, options: { signal?: AbortSignal } = {}): Promise<{ loaded: string[] }> {
+  async load(archive: Readable, options: LoadOptions = {}): Promise<{ loaded: string[] }> {
     return (await this.ready()).images.load(archive, options);
   }
 
-  async importImage(
-    source: RootfsSource,
-    options: { name?: string; config?: ContainerConfig; comment?: string; signal?: AbortSignal } = {},
-  ): Promise<ResolvedImage> {
+  async importImage(source: RootfsSource, options: ImportOptions = {}): Promise<ResolvedImage> {
     return (await this.ready()).images.import(source, options);
   }
 
@@ -274,8 +359,19 @@ export class Engine {
     return (await this.ready()).containers.create(options);
   }
 
+  /**
+   * Start the container; with streams, attached before its process runs, and `attached`
+   * resolves once all its output is delivered — or rejects with `detachedError` when the
+   * detach keys are typed (stdin and a TTY).
+   */
   async start(container: string, io: AttachIo = {}): Promise<{ attached?: Promise<void> }> {
-    return (await this.ready()).containers.start(container, io);
+    const { containers } = await this.ready();
+    const detaching = watchDetachKeys(io, io.stdin ? (await containers.find(container)).run.tty : undefined);
+    const started = await containers.start(container, { ...io, ...detaching?.io }).catch((error: unknown) => {
+      detaching?.close();
+      throw error;
+    });
+    return started.attached ? { attached: untilDetached(started.attached, detaching) } : {};
   }
 
   /**
@@ -285,10 +381,12 @@ export class Engine {
    */
   async run(options: RunOptions): Promise<RunResult> {
     const { containers } = await this.ready();
-    const { detach, stdin, stdout, stderr, onCreated, onStarted, ...create } = options;
-    const io: AttachIo = detach
+    const { detach, stdin, stdout, stderr, detachKeys, onCreated, onStarted, ...create } = options;
+    const streams: AttachIo = detach
       ? {}
       : { ...(stdin ? { stdin } : {}), ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}), ...(options.signal ? { signal: options.signal } : {}) };
+    const detaching = detach ? undefined : watchDetachKeys({ ...streams, ...(detachKeys !== undefined ? { detachKeys } : {}) }, create.tty);
+    const io = { ...streams, ...detaching?.io };
     let id: string | undefined;
     let result: RunResult;
     try {
@@ -301,11 +399,18 @@ export class Engine {
       });
       onStarted?.();
       if (detach) return started.created;
-      result = { ...started.created, exitCode: (await containers.wait(started.created.id)).StatusCode };
-      await started.attached;
+      result = { ...started.created, exitCode: (await containers.wait(started.created.id, detaching?.typed)).StatusCode };
+      await untilDetached(started.attached ?? Promise.resolve(), detaching);
     } catch (error) {
+      if (detaching?.typed.aborted) {
+        // The container runs on: removed once it exits, by this process while it runs (conmon's exit command once it is gone).
+        if (options.autoRemove && id !== undefined) void removeAtExit(containers, id);
+        throw detaching.typed.reason;
+      }
       if (options.autoRemove && id !== undefined) await containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
       throw error;
+    } finally {
+      detaching?.close();
     }
     if (options.autoRemove) await containers.remove(result.id, { force: true, volumes: true });
     return result;
@@ -343,21 +448,31 @@ export class Engine {
     return (await this.ready()).containers.list(options);
   }
 
-  async inspect(container: string): Promise<ContainerInspect> {
-    return (await this.ready()).containers.inspect(container);
+  async inspect(container: string, options: InspectOptions = {}): Promise<ContainerInspect> {
+    return (await this.ready()).containers.inspect(container, options);
   }
 
-  async *logs(container: string, options: LogsOptions = {}): AsyncGenerator<LogEntry> {
+  async *logs(container: string, options: ContainerLogsOptions = {}): AsyncGenerator<ContainerLogEntry> {
     yield* (await this.ready()).containers.logs(container, options);
   }
 
-  /** `docker exec`: run a process in a running container; `onStart` gives its controls (terminal resize). */
-  async exec(container: string, options: ExecOptions): Promise<ExecResult> {
-    return (await this.ready()).containers.exec(container, options);
+  /**
+   * `docker exec`: run a process in a running container; `onStart` gives its controls
+   * (terminal resize). With stdin and a TTY, the detach keys end the session with
+   * `detachedError` (Docker's exec wording for bad keys: "Invalid escape keys"); the process runs on.
+   */
+  async exec(container: string, options: ExecOptions & Pick<AttachIo, 'detachKeys'>): Promise<ExecResult> {
+    const { containers } = await this.ready();
+    const { detachKeys, ...exec } = options;
+    const detaching = watchDetachKeys({ ...exec, ...(detachKeys !== undefined ? { detachKeys } : {}) }, exec.tty, 'escape');
+    return untilDetached(containers.exec(container, { ...exec, ...detaching?.io }), detaching);
   }
 
+  /** `docker attach`: resolves when the container closes its streams; rejects with `detachedError` when the detach keys are typed. */
   async attach(container: string, io: AttachIo): Promise<void> {
-    return (await this.ready()).containers.attach(container, io);
+    const { containers } = await this.ready();
+    const detaching = watchDetachKeys(io, io.stdin ? (await containers.find(container)).run.tty : undefined);
+    return untilDetached(containers.attach(container, { ...io, ...detaching?.io }), detaching);
   }
 
   async resize(container: string, size: { height: number; width: number }): Promise<void> {
@@ -368,8 +483,8 @@ export class Engine {
     return (await this.ready()).containers.rename(container, name);
   }
 
-  /** `docker update`: change a container's resource limits (live, if it runs) and its restart policy. */
-  async update(container: string, options: UpdateOptions): Promise<void> {
+  /** `docker update`: change a container's resource limits (live, if it runs) and its restart policy; warns of what the kernel cannot take. */
+  async update(container: string, options: UpdateOptions): Promise<{ warnings: string[] }> {
     return (await this.ready()).containers.update(container, options);
   }
 
@@ -426,7 +541,9 @@ export class Engine {
 
   // Volumes
 
-  async createVolume(options: { name?: string; labels?: Record<string, string> } = {}): Promise<VolumeInfo> {
+  /** `docker volume create`; `options` are the local driver's (`type`, `device`, `o`: see @ctr/store's CreateVolumeOptions). */
+  async createVolume({ driver, ...options }: CreateVolumeOptions & { driver?: string } = {}): Promise<VolumeInfo> {
+    if (driver !== undefined && driver !== 'local') throw invalidArgument(`volume driver ${JSON.stringify(driver)} is not available: only "local" is`);
     const { ctx } = await this.ready();
     const volume = await ctx.store.volumes.create(options);
     await ctx.events.emit('volume', 'create', volume.Name, { driver: 'local' });

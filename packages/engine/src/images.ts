@@ -1,18 +1,24 @@
 import type { Readable } from 'node:stream';
-import { conflict, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
+import { conflict, invalidArgument, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
 import {
+  familiarName,
   familiarString,
+  formatPlatform,
   formatReference,
   imageGraph,
   importRootfs,
   layerCompression,
   loadArchive,
+  normalizePlatform,
   parseImageConfig,
   parseNameOrId,
   parseNormalizedReference,
+  parseReference,
   readJsonBlob,
+  referenceName,
   saveArchive,
   shortId,
+  withTag,
   type ContainerConfig,
   type Descriptor,
   type Digest,
@@ -113,6 +119,74 @@ export interface PushOptions {
   auth?: AuthConfig;
 }
 
+/** A tag's turn in `pullAllTags`: its pull starting, then done with the manifest digest it names. */
+export type TagPullEvent = { tag: string; status: 'Pulling' } | { tag: string; status: 'Pulled'; digest: string };
+
+export interface PullAllTagsOptions extends PullOptions {
+  /** Each tag as its pull starts (before its layers' progress) and ends. */
+  onTag?: (event: TagPullEvent) => void;
+}
+
+/** What `pullAllTags` did. */
+export interface PulledTags {
+  /** The tags pulled, in the registry's order. */
+  tags: string[];
+  /** Whether some tag names another image than before (docker's "Downloaded newer image"). */
+  updated: boolean;
+}
+
+/** One tag `pushAllTags` pushed: the manifest the registry now holds under it. */
+export interface PushedTag {
+  tag: string;
+  digest: string;
+  size: number;
+}
+
+export interface PushAllTagsOptions extends PushOptions {
+  /** Each tag as its push ends (after its layers' progress). */
+  onPushed?: (pushed: PushedTag) => void;
+}
+
+/** `docker rmi` options. */
+export interface RemoveImageOptions {
+  /** Remove an image even when containers use it or it has other names. */
+  force?: boolean;
+  /**
+   * Docker's `--no-prune`: keep the untagged parents of a removed image. ctr images have no
+   * parent images (layers are shared by content), so there is never a parent to prune.
+   */
+  noPrune?: boolean;
+}
+
+/**
+ * The `platform` option of history, save and load: ctr keeps one platform of each image,
+ * so a platform selects nothing; it checks that the image is for it.
+ */
+export interface PlatformOption {
+  platform?: Platform;
+}
+
+export type HistoryOptions = PlatformOption;
+
+export interface SaveOptions extends PlatformOption {
+  signal?: AbortSignal;
+  format?: 'docker' | 'oci';
+}
+
+export interface LoadOptions extends PlatformOption {
+  signal?: AbortSignal;
+}
+
+/** `docker import` options. */
+export interface ImportOptions {
+  name?: string;
+  config?: ContainerConfig;
+  comment?: string;
+  /** The platform the image is recorded for (its config's os, architecture and variant); the host's by default. */
+  platform?: Platform;
+  signal?: AbortSignal;
+}
+
 /** The per-call credentials an AuthConfig holds, in the registry client's option shape. */
 function credentialsOption(auth: AuthConfig | undefined): { credentials?: RegistryCredentials } {
   const credentials = auth === undefined ? undefined : registryModule().credentialsFromAuthConfig(auth, 'the registry auth');
@@ -147,6 +221,37 @@ function splitRepoTag(name: string): { repo: string; tag: string } {
 }
 
 export { splitRepoTag };
+
+/**
+ * The repository an all-tags pull or push is of, normalised (`busybox` →
+ * `docker.io/library/busybox`). A tag or digest in it is docker's error.
+ */
+export function allTagsRepository(text: string): string {
+  const reference = parseReference(text);
+  if (reference.tag !== undefined || reference.digest !== undefined) throw invalidArgument("tag can't be used with --all-tags/-a");
+  return referenceName(reference);
+}
+
+/** The platform an image's config says it is for, as `--platform` writes it: `linux/arm/v7`. */
+function configPlatform(config: ImageConfig): string {
+  return formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) });
+}
+
+/** Whether an image is for `wanted`, exactly (containerd's OnlyStrict, which dockerd's save and load use). */
+function isFor(config: ImageConfig, wanted: Platform): boolean {
+  return configPlatform(config) === formatPlatform(wanted);
+}
+
+/** NotFound unless the image `ref` names is for `wanted` (dockerd's words for a single-platform image). */
+function checkPlatform(ref: string, config: ImageConfig, wanted: Platform | undefined): void {
+  if (wanted === undefined || isFor(config, wanted)) return;
+  throw notFound(`image with reference ${ref} was found but does not match the specified platform: wanted ${formatPlatform(wanted)}, actual: ${configPlatform(config)}`);
+}
+
+/** An image's size as `docker images` shows it: its layers (as stored) and its config. */
+export function imageSize(image: ResolvedImage): number {
+  return image.layers.reduce((sum, l) => sum + l.size, 0) + image.configDescriptor.size;
+}
 
 /** How many images' parsed manifests and configs one engine keeps (they never change for a digest). */
 const PARSED_IMAGES = 64;
@@ -253,6 +358,52 @@ export class Images {
     return { digest: result.descriptor.digest, size: result.descriptor.size };
   }
 
+  /**
+   * `docker pull --all-tags`: every tag the registry lists for `repository` (a name with
+   * no tag or digest), pulled one after the other as `pull` pulls one. A listed tag that
+   * is not a valid tag fails the pull before any is pulled.
+   */
+  async pullAllTags(repository: string, options: PullAllTagsOptions = {}): Promise<PulledTags> {
+    const name = allTagsRepository(repository);
+    const tags = await this.ctx.registry().listTags(name, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...credentialsOption(options.auth),
+    });
+    const repo = parseReference(name);
+    const refs = tags.map((tag) => ({ tag, ref: formatReference(withTag(repo, tag)) }));
+    let updated = false;
+    for (const { tag, ref } of refs) {
+      options.onTag?.({ tag, status: 'Pulling' });
+      const before = await this.find(ref).then((record) => record.id, () => undefined);
+      const image = await this.pull(ref, options);
+      updated ||= image.record.id !== before;
+      options.onTag?.({ tag, status: 'Pulled', digest: image.record.target.digest });
+    }
+    return { tags, updated };
+  }
+
+  /**
+   * `docker push --all-tags`: every tag of `repository` (a name with no tag or digest) in
+   * the store, pushed one after the other in name order as `push` pushes one.
+   */
+  async pushAllTags(repository: string, options: PushAllTagsOptions = {}): Promise<PushedTag[]> {
+    const name = allTagsRepository(repository);
+    const repo = parseReference(name);
+    const tags = (await this.ctx.store.images.list())
+      .flatMap((record) => record.names.map(parseReference))
+      .filter((ref) => referenceName(ref) === name && ref.digest === undefined)
+      .flatMap((ref) => ref.tag ?? [])
+      .sort();
+    if (tags.length === 0) throw notFound(`An image does not exist locally with the tag: ${familiarName(repo)}`);
+    const pushed: PushedTag[] = [];
+    for (const tag of tags) {
+      const result = { tag, ...(await this.push(formatReference(withTag(repo, tag)), options)) };
+      pushed.push(result);
+      options.onPushed?.(result);
+    }
+    return pushed;
+  }
+
   /** `docker images`: every image, or those the filters select (dockerd's rules: see ImageListOptions). */
   async list(options: ImageListOptions = {}): Promise<ImageSummary[]> {
     const filters = options.filters ?? {};
@@ -275,7 +426,7 @@ export class Images {
       if (references.length > 0 && names.length === 0) continue;
       const tags = names.filter((n) => !n.includes('@'));
       if (dangling !== undefined && dangling !== (tags.length === 0)) continue;
-      const size = image ? image.layers.reduce((sum, l) => sum + l.size, 0) + image.configDescriptor.size : 0;
+      const size = image ? imageSize(image) : 0;
       out.push({
         Id: record.id,
         ParentId: '',
@@ -324,8 +475,9 @@ export class Images {
     };
   }
 
-  async history(ref: string): Promise<HistoryItem[]> {
+  async history(ref: string, options: HistoryOptions = {}): Promise<HistoryItem[]> {
     const image = await this.resolve(ref);
+    checkPlatform(ref, image.config, options.platform);
     const history = image.config.history ?? [];
     let layer = 0;
     const rows = history.map((entry, i) => {
@@ -353,7 +505,7 @@ export class Images {
    * `docker rmi`: a name is untagged (and the image deleted with its last name); an ID
    * deletes the image. An image a container uses is a Conflict unless forced.
    */
-  async remove(ref: string, options: { force?: boolean } = {}): Promise<RemovedImage[]> {
+  async remove(ref: string, options: RemoveImageOptions = {}): Promise<RemovedImage[]> {
     const record = await this.find(ref);
     const users = (await this.usage()).get(record.id) ?? 0;
     const parsed = parseNameOrId(ref);
@@ -400,10 +552,11 @@ export class Images {
   containerImage: (containerId: string) => Promise<string | undefined> = async () => undefined;
 
   /** `docker save`: a tar stream of the named images. */
-  async save(refs: readonly string[], options: { signal?: AbortSignal; format?: 'docker' | 'oci' } = {}): Promise<Readable> {
+  async save(refs: readonly string[], options: SaveOptions = {}): Promise<Readable> {
     const images = [];
     for (const ref of refs) {
       const record = await this.find(ref);
+      if (options.platform) checkPlatform(ref, (await this.resolve(record, options.signal)).config, options.platform);
       const parsed = parseNameOrId(ref);
       const names = parsed.kind === 'reference' ? [familiarImageName(formatReference(withDefaultTag(parsed.reference)))] : record.names.map(familiarImageName);
       images.push({ descriptor: record.target, names });
@@ -414,14 +567,20 @@ export class Images {
     });
   }
 
-  /** `docker load`: every image in the archive, tagged as the archive names it. */
-  async load(archive: Readable, options: { signal?: AbortSignal } = {}): Promise<{ loaded: string[] }> {
-    const result = await loadArchive(this.ctx.store.content, archive, options.signal ? { signal: options.signal } : {});
+  /**
+   * `docker load`: every image in the archive, tagged as the archive names it. With a
+   * platform, only the images for it (as dockerd skips the others); none is NotFound.
+   */
+  async load(archive: Readable, options: LoadOptions = {}): Promise<{ loaded: string[] }> {
+    const content = this.ctx.store.content;
+    const result = await loadArchive(content, archive, options.signal ? { signal: options.signal } : {});
     const loaded: string[] = [];
     for (const image of result.images) {
-      const graph = await imageGraph(this.ctx.store.content, image.descriptor);
+      const graph = await imageGraph(content, image.descriptor);
       const id = image.imageId ?? graph.images[0]?.config.digest;
       if (!id) continue;
+      const config = graph.images.find((i) => i.config.digest === id)?.config;
+      if (options.platform && !(config && isFor(parseImageConfig(await readJsonBlob(content, config)), options.platform))) continue;
       if (image.names.length === 0) {
         await this.ctx.store.images.put(undefined, { id, target: image.descriptor });
         loaded.push(`Loaded image ID: ${id}`);
@@ -434,18 +593,21 @@ export class Images {
       await this.unpack(await this.resolve(await this.ctx.store.images.resolve(id)), options.signal);
       await this.ctx.events.emit('image', 'load', id, {});
     }
+    if (options.platform && loaded.length === 0) throw notFound(`no images providing the requested platform ${formatPlatform(options.platform)} found`);
     return { loaded };
   }
 
   /** `docker import`: a root filesystem (directory or tar) as a one-layer image. */
-  async import(
-    source: RootfsSource,
-    options: { name?: string; config?: ContainerConfig; comment?: string; signal?: AbortSignal } = {},
-  ): Promise<ResolvedImage> {
+  async import(source: RootfsSource, options: ImportOptions = {}): Promise<ResolvedImage> {
     throwIfAborted(options.signal, 'import');
+    // dockerd's check: an image for another OS could never run here.
+    if (options.platform && normalizePlatform(options.platform).os !== 'linux') {
+      throw invalidArgument('operating system is not supported', { hint: `ctr imports images for linux only, not ${formatPlatform(options.platform)}` });
+    }
     const imported = await importRootfs(this.ctx.store.content, source, {
       ...(options.config ? { config: options.config } : {}),
       ...(options.comment ? { comment: options.comment } : {}),
+      ...(options.platform ? { platform: options.platform } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const name = options.name ? normalizeImageName(options.name) : undefined;

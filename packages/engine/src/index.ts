@@ -6,18 +6,43 @@
 export { Engine, ENGINE_VERSION, API_VERSION, type EngineOptions, type RunOptions, type RunResult, type BuildImageOptions } from './engine';
 export type { BuildState, BuildStepOptions } from './build-backend';
 export type { ImportBusyboxOptions } from './busybox-image';
-export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, InspectMount, StopOptions } from './containers';
+export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, AttachedStreams, InspectMount, StopOptions } from './containers';
+export type { ContainerLogEntry, ContainerLogsOptions, ContainerSize, InspectOptions } from './containers';
+export { logDetails, logLine, parseLogDetails } from './log-details';
 export type { LogConfig } from './log-config';
 export type { HostResources, UpdateOptions } from './resources';
-export { normalizeImageName, familiarImageName, splitRepoTag } from './images';
-export type { ImageInspect, ImageListOptions, ImageSummary, HistoryItem, PullOptions, PushOptions, RemovedImage, ResolvedImage } from './images';
+export { normalizeImageName, familiarImageName, splitRepoTag, allTagsRepository } from './images';
+export type {
+  ImageInspect,
+  ImageListOptions,
+  ImageSummary,
+  HistoryItem,
+  HistoryOptions,
+  ImportOptions,
+  LoadOptions,
+  PlatformOption,
+  PullOptions,
+  PullAllTagsOptions,
+  PulledTags,
+  PushOptions,
+  PushAllTagsOptions,
+  PushedTag,
+  RemovedImage,
+  RemoveImageOptions,
+  ResolvedImage,
+  SaveOptions,
+  TagPullEvent,
+} from './images';
 export type { AuthConfig } from '@ctr/registry';
 export type { ExecOptions, ExecControl } from '@ctr/runtime';
 // Sizes as Docker writes them (`64m`, `1.5g`), for callers that check them before the engine does.
 export { parseBytes } from '@ctr/runtime';
+// The detach keys, for the API server and client that watch a session's input as the engine does.
+export { DEFAULT_DETACH_KEYS, detachOnKeys, detachedError, isDetached, parseDetachKeys } from '@ctr/runtime';
 export type { CommitOptions } from './commit';
 export type { EngineEvent, EventFilters, EventsOptions, EventType } from './events';
 export { mountEntry, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type VolumeRequest } from './volumes-spec';
+export { exposedPortKeys, parseLink, type DeviceRequest } from './create-extras';
 export { humanDuration } from './human';
 export type { PathStat, PutArchiveOptions } from './archive';
 export type { FilesystemChange } from './changes';
@@ -26,6 +51,8 @@ export type { SystemPruneOptions, SystemPruneResult, DiskUsage, ImagePruneOption
 export { checkSystemPruneOptions } from './system';
 export type { VolumeListOptions, VolumePruneOptions, NetworkListOptions, PruneOptions } from './volumes-networks';
 export type { Filters } from './filters';
+/** A network's driver options as a remote daemon is sent them. */
+export { driverOptions } from '@ctr/network';
 export { shouldRestart } from './restart';
 export { RUN_OVER_EXIT_CODE, runIsOver, type HealthResult, type HealthState, type HealthStatus, type ProbeOptions } from './health';
 export type { HealthConfig } from '@ctr/image';

@@ -1,15 +1,23 @@
 import { CtrError, invalidArgument } from '@ctr/errors';
+import { checkLogAttributeOptions, LOG_ATTRIBUTE_OPTIONS } from './log-details';
 
 /** `--log-driver` / `--log-opt`, Docker's `HostConfig.LogConfig`. */
 export interface LogConfig {
   /** `json-file` (default), `local` or `k8s-file`: all mean conmon's log file here. */
   driver?: string;
-  /** `max-size` (`10m`) and `max-file`. */
+  /** `max-size` (`10m`) and `max-file`; json-file's attribute options too (`labels`, `labels-regex`, `env`, `env-regex`, `tag`). */
   options?: Record<string, string>;
 }
 
-const FILE_DRIVERS = new Set(['', 'json-file', 'local', 'k8s-file']);
-const OPTIONS = new Set(['max-size', 'max-file']);
+/** The options each driver takes, as moby's json-file and local drivers validate theirs (k8s-file is json-file's here). */
+const ROTATION = ['max-size', 'max-file'];
+const JSON_FILE_OPTIONS: ReadonlySet<string> = new Set([...ROTATION, ...LOG_ATTRIBUTE_OPTIONS]);
+const DRIVER_OPTIONS = new Map<string, ReadonlySet<string>>([
+  ['', JSON_FILE_OPTIONS],
+  ['json-file', JSON_FILE_OPTIONS],
+  ['k8s-file', JSON_FILE_OPTIONS],
+  ['local', new Set(ROTATION)],
+]);
 
 /**
  * What a container's log settings ask of the runtime. ctr keeps one log file per container
@@ -18,13 +26,15 @@ const OPTIONS = new Set(['max-size', 'max-file']);
  */
 export function logSettings(log: LogConfig | undefined): { logSizeMax?: string; warnings: string[] } {
   const driver = log?.driver ?? '';
-  if (!FILE_DRIVERS.has(driver)) {
+  const known = DRIVER_OPTIONS.get(driver);
+  if (!known) {
     throw new CtrError('Unsupported', `logging driver "${driver}" is not supported by ctr`, { hint: 'use json-file (the default), local or k8s-file' });
   }
   const options = log?.options ?? {};
   for (const key of Object.keys(options)) {
-    if (!OPTIONS.has(key)) throw invalidArgument(`unknown log opt '${key}' for ${driver || 'json-file'} log driver`);
+    if (!known.has(key)) throw invalidArgument(`unknown log opt '${key}' for ${driver || 'json-file'} log driver`);
   }
+  checkLogAttributeOptions(options);
   const warnings: string[] = [];
   const maxFile = options['max-file'];
   if (maxFile !== undefined) {

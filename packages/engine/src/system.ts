@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
 import path from 'node:path';
 import type { VolumeInfo } from '@ctr/store';
-import type { ContainerSummary, Containers } from './containers';
+import type { ContainerSize, ContainerSummary, Containers } from './containers';
 import type { EngineContext } from './context';
 import type { ImageSummary, Images, RemovedImage } from './images';
 import { boolFilter, checkFilterKeys, parseTimestamp, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
@@ -50,7 +50,7 @@ export interface BuildCachePruneOptions {
 export interface DiskUsage {
   LayersSize: number;
   Images: ImageSummary[];
-  Containers: Array<ContainerSummary & { SizeRw: number; SizeRootFs: number }>;
+  Containers: Array<ContainerSummary & ContainerSize>;
   Volumes: Array<VolumeInfo & { UsageData: { Size: number; RefCount: number } }>;
   BuildCache: Array<{ ID: string; Type: string; Size: number; InUse: boolean; Shared: boolean; CreatedAt: string; LastUsedAt: string; UsageCount: number }>;
 }
@@ -225,16 +225,8 @@ export async function diskUsage(ctx: EngineContext, containers: Containers, imag
     const resolved = await images.resolve(image.Id).catch(() => undefined);
     for (const layer of resolved?.layers ?? []) layers.set(layer.digest, layer.size);
   }
-  const summaries = await containers.list({ all: true });
-  const records = new Map((await containers.records.list()).map((r) => [r.id, r]));
-  const containerUsage = await Promise.all(
-    summaries.map(async (c) => {
-      const record = records.get(c.Id);
-      const SizeRw = record ? (await ctx.store.snapshots.usage(record.snapshot).catch(() => ({ size: 0 }))).size : 0;
-      const image = imageList.find((i) => i.Id === c.ImageID);
-      return { ...c, SizeRw, SizeRootFs: SizeRw + (image?.Size ?? 0) };
-    }),
-  );
+  // The sizes `docker ps -s` shows: what dockerd's `system df` counts too.
+  const containerUsage = (await containers.list({ all: true, size: true })).map((c) => ({ ...c, SizeRw: c.SizeRw ?? 0, SizeRootFs: c.SizeRootFs ?? 0 }));
   const volumes = await Promise.all(
     (await ctx.store.volumes.list()).map(async (v) => ({
       ...v,

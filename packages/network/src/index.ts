@@ -4,8 +4,9 @@
  * with IPAM, published ports, name resolution at 127.0.0.11, connect/disconnect, and a
  * `gc()` that removes what a crash left behind.
  */
-export { NetworkManager } from './network-manager';
+export { NetworkManager, bridgeNameFor, driverOptions } from './network-manager';
 export { parsePortSpec, parseExposedPort, portKey } from './port-spec';
+export { parseMac } from './ipv4';
 export { EMBEDDED_DNS } from './resolv';
 export type {
   AttachOptions,

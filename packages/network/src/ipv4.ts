@@ -63,3 +63,14 @@ export function* usableHosts(subnet: Cidr, range: Cidr): Generator<number> {
 export function macFor(ip: string): string {
   return ['02', '42', ...ip.split('.').map((p) => Number(p).toString(16).padStart(2, '0'))].join(':');
 }
+
+/**
+ * A container's own MAC address (`--mac-address`), as `ip link` writes it: six octets split
+ * by `:` or `-`, unicast (a multicast address cannot be an interface's own).
+ */
+export function parseMac(text: string): string {
+  const octets = /^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i.test(text) ? text.toLowerCase().split(/[:-]/) : undefined;
+  if (!octets) throw invalidArgument(`invalid MAC address ${text}`, { hint: 'give six hexadecimal octets, e.g. 02:42:ac:11:00:02' });
+  if (parseInt(octets[0] as string, 16) & 1) throw invalidArgument(`invalid MAC address ${text}: a multicast address cannot be a container's own`, { hint: 'the first octet must be even, e.g. 02' });
+  return octets.join(':');
+}

@@ -6,7 +6,7 @@ import { ensureDnsDaemon, stopDnsDaemon } from './dns-control';
 import { run, runScript } from './exec';
 import { addRules, listTags, removeTagged, setSysctl } from './firewall';
 import { allocateAddress, allocateSubnet } from './ipam';
-import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, type Cidr } from './ipv4';
+import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, parseMac, type Cidr } from './ipv4';
 import { withFileLock, withHostLock } from './lock';
 import { parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
 import { allocatePorts } from './port-allocator';
@@ -66,8 +66,36 @@ function validDnsName(value: string, what: string): string {
   return value;
 }
 
-function validMtu(mtu: number): number {
-  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw invalidArgument(`Invalid MTU ${String(mtu)}`, { hint: 'between 68 and 65535' });
+/** The Linux bridge of a user network not given a name: the prefix and as much of the ID as fits in 15 characters. */
+export function bridgeNameFor(bridgePrefix: string, networkId: string): string {
+  return `${bridgePrefix}-${networkId.slice(0, 14 - bridgePrefix.length)}`;
+}
+
+const BRIDGE_NAME = 'com.docker.network.bridge.name';
+const MTU = 'com.docker.network.driver.mtu';
+
+/** A new network's driver options (`-o`), with `bridgeName` and `mtu` folded in as theirs. */
+export function driverOptions(options: Pick<NetworkCreateOptions, 'options' | 'bridgeName' | 'mtu'>): Record<string, string> {
+  const given: Record<string, string> = { ...(options.options ?? {}) };
+  if (options.bridgeName !== undefined) given[BRIDGE_NAME] = options.bridgeName;
+  if (options.mtu !== undefined) given[MTU] = String(options.mtu);
+  return given;
+}
+
+/** Refused when ctr's bridge driver would not honour one (docker's ignores what it does not know). */
+function supportedDriverOptions(options: NetworkCreateOptions): Record<string, string> {
+  const given = driverOptions(options);
+  for (const key of Object.keys(given)) {
+    if (key !== BRIDGE_NAME && key !== MTU) {
+      throw invalidArgument(`network option ${JSON.stringify(key)} is not supported`, { hint: `ctr's bridge driver takes ${BRIDGE_NAME} and ${MTU}` });
+    }
+  }
+  return given;
+}
+
+function validMtu(text: string): number {
+  const mtu = Number(text);
+  if (!/^\d+$/.test(text) || mtu < 68 || mtu > 65535) throw invalidArgument(`Invalid MTU ${JSON.stringify(text)}`, { hint: 'between 68 and 65535' });
   return mtu;
 }
 
@@ -205,7 +233,8 @@ export class NetworkManager {
         throw invalidArgument(`IP range ${options.ipRange} is not inside subnet ${subnet}`);
       }
     }
-    const bridge = validLink(options.bridgeName ?? `${this.bridgePrefix}-${id.slice(0, 14 - this.bridgePrefix.length)}`, 'bridge name');
+    const given = supportedDriverOptions(options);
+    const bridge = validLink(given[BRIDGE_NAME] ?? bridgeNameFor(this.bridgePrefix, id), 'bridge name');
     if ((await hostLinks()).some((l) => l.ifname === bridge)) {
       throw conflict(`A network interface named ${bridge} already exists on the host`, { hint: 'choose another bridge name' });
     }
@@ -219,7 +248,8 @@ export class NetworkManager {
       ...(options.ipRange !== undefined ? { ipRange: options.ipRange } : {}),
       internal: options.internal ?? false,
       labels: { ...(options.labels ?? {}) },
-      mtu: validMtu(options.mtu ?? DEFAULT_MTU),
+      mtu: given[MTU] === undefined ? DEFAULT_MTU : validMtu(given[MTU]),
+      options: given,
       isDefault: false,
       endpoints: {},
     };
@@ -295,6 +325,7 @@ export class NetworkManager {
     if (options.name !== undefined) validDnsName(options.name.replace(/^\//, ''), 'container name');
     if (options.hostname !== undefined) validDnsName(options.hostname, 'hostname');
     for (const n of options.networks ?? []) for (const a of n.aliases ?? []) validDnsName(a, 'network alias');
+    const networks = (options.networks ?? []).map((n) => (n.mac === undefined ? n : { ...n, mac: parseMac(n.mac) }));
     const exposedPorts = (options.exposedPorts ?? []).map((k) => {
       const p = parseExposedPort(k);
       return `${p.port}/${p.protocol}`;
@@ -333,7 +364,7 @@ export class NetworkManager {
         return this.result(sandbox, nets);
       }
       const requests: EndpointRequest[] =
-        options.networks && options.networks.length > 0 ? options.networks : [{ name: mode.kind === 'user' ? mode.name : 'bridge' }];
+        networks.length > 0 ? networks : [{ name: mode.kind === 'user' ? mode.name : 'bridge' }];
       const joins: Join[] = [];
       for (const req of requests) joins.push(await this.join(sandbox, nets, req));
       sandbox.exposedPorts = exposedPorts;
@@ -356,8 +387,9 @@ export class NetworkManager {
   }
 
   /** `docker network connect`: adds a network to a container's sandbox, running or not. */
-  async connect(containerId: string, request: EndpointRequest, options: { signal?: AbortSignal } = {}): Promise<NetworkSettings> {
-    for (const a of request.aliases ?? []) validDnsName(a, 'network alias');
+  async connect(containerId: string, given: EndpointRequest, options: { signal?: AbortSignal } = {}): Promise<NetworkSettings> {
+    for (const a of given.aliases ?? []) validDnsName(a, 'network alias');
+    const request = given.mac === undefined ? given : { ...given, mac: parseMac(given.mac) };
     return this.locked(async () => {
       const sandbox = await this.findSandbox(containerId);
       if (sandbox.mode !== 'bridge') {
@@ -406,6 +438,15 @@ export class NetworkManager {
       const nets = await this.loadNets();
       await this.teardown(sandbox, nets);
     }, options.signal);
+  }
+
+  /**
+   * The default `bridge` network's gateway: the host's address there, which `--add-host
+   * NAME:host-gateway` names (dockerd's default host-gateway-ip is docker0's). The network
+   * is made if no container has needed it yet, as dockerd has docker0 from its start.
+   */
+  async defaultGateway(options: { signal?: AbortSignal } = {}): Promise<string> {
+    return this.locked(async () => (await this.ensureDefault(await this.loadNets())).gateway, options.signal);
   }
 
   /** The container's NetworkSettings as `docker inspect` shows them. */
@@ -704,7 +745,7 @@ export class NetworkManager {
       containerName: sandbox.name,
       endpointId: randomHex(32),
       ip,
-      mac: macFor(ip),
+      mac: req.mac ?? macFor(ip),
       aliases: [...(req.aliases ?? [])],
       staticIp: req.ip !== undefined,
       hostVeth: `veth${randomHex(6).slice(0, 11)}`,

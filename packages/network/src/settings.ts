@@ -89,9 +89,12 @@ export function inspectBridge(net: NetworkState): NetworkInspect {
       IPv6Address: '',
     };
   }
-  const options: Record<string, string> = { 'com.docker.network.bridge.name': net.bridge };
-  if (net.isDefault) options['com.docker.network.bridge.default_bridge'] = 'true';
-  options['com.docker.network.driver.mtu'] = String(net.mtu);
+  // A user network shows the options it was given, as docker's does (docker-compose compares
+  // them with its file's and recreates a network whose options differ); the default bridge, the
+  // ones docker shows for docker0.
+  const options = net.isDefault
+    ? { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': net.bridge, 'com.docker.network.driver.mtu': String(net.mtu) }
+    : { ...(net.options ?? {}) };
   return {
     Name: net.name,
     Id: net.id,

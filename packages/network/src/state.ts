@@ -31,6 +31,8 @@ export interface NetworkState {
   internal: boolean;
   labels: Record<string, string>;
   mtu: number;
+  /** The driver options it was created with (absent in records from before they were kept). */
+  options?: Record<string, string>;
   /** The default `bridge` network: no name resolution, cannot be removed by name. */
   isDefault: boolean;
   endpoints: Record<string, EndpointState>;

@@ -37,6 +37,12 @@ export interface NetworkCreateOptions {
   /** Linux bridge name; `ctr-<id>` when absent. */
   bridgeName?: string;
   mtu?: number;
+  /**
+   * Docker's driver options (`docker network create -o`), as inspect shows them again:
+   * `com.docker.network.bridge.name` and `com.docker.network.driver.mtu` (the two above,
+   * which win when both are given); any other is refused rather than silently ignored.
+   */
+  options?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -47,6 +53,8 @@ export interface EndpointRequest {
   aliases?: string[];
   /** A static IPv4 address (`--ip`); refused unless free and inside the network's range. */
   ip?: string;
+  /** The interface's MAC address (`--mac-address`); derived from the address when absent. */
+  mac?: string;
 }
 
 export interface AttachOptions {

@@ -51,7 +51,7 @@ test('namespaces, links and iptables rules nothing owns are removed', async () =
 });
 
 test('a killed DNS server is restarted and a deleted bridge is recreated', async () => {
-  const bridge = (await host.manager.inspectNetwork('tgc-net')).Options['com.docker.network.bridge.name'] ?? '';
+  const bridge = host.bridgeOf(await host.manager.inspectNetwork('tgc-net'));
   const pidFile = path.join(host.options.runRoot, 'network', 'dns.pid');
   const pid = Number(await fs.readFile(pidFile, 'utf8'));
   process.kill(pid, 'SIGKILL');

@@ -24,7 +24,7 @@ const dropped = (counters: string, match: string): number =>
 beforeAll(async () => {
   host = await makeTestHost('tse');
   const n = await host.manager.createNetwork({ name: 'tsec-net', subnet: host.subnet(1) });
-  bridge = n.Options['com.docker.network.bridge.name'] ?? '';
+  bridge = host.bridgeOf(n);
   gateway = n.IPAM.Config[0]?.Gateway ?? '';
   attackerNs = (await host.manager.attach('tsec-attacker', { mode: 'tsec-net' })).netnsPath ?? '';
   const victim = await host.manager.attach('tsec-victim', { mode: 'tsec-net' });

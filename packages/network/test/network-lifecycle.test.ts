@@ -38,7 +38,7 @@ test('create makes a bridge with the gateway address and inspect shows Docker\'s
     Labels: { team: 'a' },
   });
   expect(n.Id).toMatch(/^[0-9a-f]{64}$/);
-  const bridge = n.Options['com.docker.network.bridge.name'] ?? '';
+  const bridge = host.bridgeOf(n);
   expect(execFileSync('ip', ['-o', '-4', 'addr', 'show', 'dev', bridge]).toString()).toContain(`${host.net(1)}.254/24`);
   expect(await host.manager.inspectNetwork(n.Id.slice(0, 12))).toEqual(n);
 });
@@ -70,7 +70,7 @@ test('remove is refused while containers are attached', async () => {
 });
 
 test('remove after the containers leave deletes the bridge and the network', async () => {
-  const bridge = (await host.manager.inspectNetwork('tlcy-one')).Options['com.docker.network.bridge.name'] ?? '';
+  const bridge = host.bridgeOf(await host.manager.inspectNetwork('tlcy-one'));
   await host.manager.detach('tlcy-c1');
   await host.manager.detach('tlcy-c2');
   await host.manager.removeNetwork('tlcy-one');

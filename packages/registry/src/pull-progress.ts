@@ -31,6 +31,8 @@ export type PushStatus = 'Preparing' | 'Waiting' | 'Pushing' | 'Pushed' | 'Layer
 export interface PushProgress {
   id: string;
   digest: Digest;
+  /** Docker shows a push's layers only: the image config goes up unseen. */
+  kind: 'config' | 'layer';
   status: PushStatus;
   current?: number;
   total?: number;

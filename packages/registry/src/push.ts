@@ -49,17 +49,18 @@ async function pushDocument(api: RepositoryApi, descriptor: Descriptor, ref: str
     for (const child of parsed.index.manifests) await pushDocument(api, child, child.digest, options, settings);
   } else {
     const { config, layers } = parsed.manifest;
-    const blobs = [config, ...layers.filter((layer) => !foreignLayers.has(layer.mediaType))];
-    await forEachLimit(blobs, settings.concurrency, (blob) => pushBlob(api, blob, options, settings));
+    const pushed = layers.filter((layer) => !foreignLayers.has(layer.mediaType));
+    const blobs = [{ blob: config, kind: 'config' as const }, ...pushed.map((blob) => ({ blob, kind: 'layer' as const }))];
+    await forEachLimit(blobs, settings.concurrency, ({ blob, kind }) => pushBlob(api, blob, kind, options, settings));
   }
   await api.putManifest(ref, descriptor, bytes, options.signal);
 }
 
-async function pushBlob(api: RepositoryApi, blob: Descriptor, options: PushOptions, settings: PushSettings): Promise<void> {
+async function pushBlob(api: RepositoryApi, blob: Descriptor, kind: PushProgress['kind'], options: PushOptions, settings: PushSettings): Promise<void> {
   const { signal, store } = options;
   const id = shortId(blob.digest);
   const emit = (status: PushProgress['status'], current?: number): void =>
-    options.onProgress?.({ id, digest: blob.digest, status, ...(current === undefined ? {} : { current, total: blob.size }) });
+    options.onProgress?.({ id, digest: blob.digest, kind, status, ...(current === undefined ? {} : { current, total: blob.size }) });
   emit('Preparing');
   if (await api.hasBlob(blob.digest, signal)) return emit('Layer already exists');
   let location: URL | undefined;

@@ -1,4 +1,4 @@
-import { CtrError, isCtrError, isUnauthorized } from '@ctr/errors';
+import { CtrError, invalidArgument, isCtrError, isUnauthorized } from '@ctr/errors';
 import { DEFAULT_TAG, parseNormalizedReference, type Descriptor, type Reference } from '@ctr/image';
 import type { CredentialSource } from './authorizer';
 import { loadDockerConfigAuth, type DockerConfigOptions, type RegistryCredentials } from './docker-config';
@@ -75,10 +75,17 @@ export class RegistryClient {
     return { ...fetched, reference: ref };
   }
 
-  /** Every tag of a repository (a reference's tag or digest, if any, is ignored). */
-  async listTags(repository: string | Reference, options: RequestOptions = {}): Promise<string[]> {
+  /**
+   * Every tag of a repository (a reference's tag or digest, if any, is ignored), in the
+   * registry's order, asked for `pageSize` at a time (default 1000; registries may send fewer).
+   */
+  async listTags(repository: string | Reference, options: RequestOptions & { pageSize?: number } = {}): Promise<string[]> {
     const ref = normalize(repository);
-    return this.withMirrors(ref, options, (api) => api.listTags(options.signal));
+    const { pageSize } = options;
+    if (pageSize !== undefined && !(Number.isSafeInteger(pageSize) && pageSize > 0)) {
+      throw invalidArgument(`invalid tag list page size ${pageSize}: expected a positive integer`);
+    }
+    return this.withMirrors(ref, options, (api) => api.listTags(options.signal, pageSize));
   }
 
   /**

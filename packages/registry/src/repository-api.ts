@@ -130,10 +130,10 @@ export class RepositoryApi {
     if (stored !== undefined && stored !== descriptor.digest) throw this.mismatch(descriptor.digest, stored);
   }
 
-  /** All tags, following the registry's `Link: <…>; rel="next"` pages. */
-  async listTags(signal?: AbortSignal): Promise<string[]> {
+  /** All tags, asked for `pageSize` at a time (`n=`), following the registry's `Link: <…>; rel="next"` pages. */
+  async listTags(signal?: AbortSignal, pageSize = 1000): Promise<string[]> {
     const tags: string[] = [];
-    let target: string | URL = `${this.base}/tags/list?n=1000`;
+    let target: string | URL = `${this.base}/tags/list?n=${pageSize}`;
     for (;;) {
       const response = await this.request({ method: 'GET', target, ok: [200], subject: `repository ${this.name}`, signal });
       const text = (await readBounded(response.body, MAX_MANIFEST_BYTES, `tags of ${this.name}`)).toString('utf8');

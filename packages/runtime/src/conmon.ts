@@ -52,6 +52,9 @@ export function conmonArgs(c: ConmonConfig): string[] {
   if (c.persistDir) args.push('-0', c.persistDir);
   if (c.terminal) args.push('-t');
   if (c.stdin) args.push('-i');
+  // A terminal's input outlives the client attached to it, as in Docker (it closes stdin when
+  // a client goes only without a TTY): a session detached with the detach keys can attach again.
+  if (c.terminal && c.stdin) args.push('--leave-stdin-open');
   if (c.logSizeMax) args.push('--log-size-max', String(c.logSizeMax));
   const [exitProgram, ...exitArgs] = c.exitCommand ?? [];
   if (exitProgram) {

@@ -2,6 +2,7 @@ import { existsSync, promises as fs, readFileSync, renameSync, statSync, writeFi
 import path from 'node:path';
 import { invalidArgument, notFound } from '@ctr/errors';
 import type { Spec } from './oci-spec';
+import type { NamespaceJoins } from './shared-namespaces';
 import type { ContainerStatus, ExitStatus } from './types';
 
 /** What ctr remembers about a container between calls and between processes. */
@@ -23,6 +24,10 @@ export interface ContainerRecord {
   stopTimeout: number;
   /** Bytes of log conmon keeps; absent or 0: no limit. */
   logSizeMax?: number;
+  /** Containers whose PID or IPC namespace each start joins (`container:<id>` modes). */
+  joins?: NamespaceJoins;
+  /** A shareable IPC container's /dev/shm size: its tmpfs is mounted on the host before a start. */
+  shmSize?: number;
 }
 
 const ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;

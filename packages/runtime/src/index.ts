@@ -2,7 +2,7 @@
  * @ctr/runtime — containers: OCI runtime specs from image configs and `docker run`
  * options, run by runc under conmon, with state that outlives the Node process.
  */
-export { Runtime, type RuntimeOptions, type StartOptions, type StartResult, type StopOptions } from './runtime';
+export { Runtime, type RuntimeOptions, type StartOptions, type StartResult, type StopOptions, type UpdateOptions, type UpdateResult } from './runtime';
 export { generateSpec } from './spec/generate-spec';
 export {
   type SpecOpt,
@@ -26,6 +26,7 @@ export { resolveUser, resolveUserFrom } from './spec/user';
 export { parseSignal } from './signals';
 export { ownStartTime, procStat, START_TIME } from './proc-stat';
 export { conmonArgs, type ConmonConfig, type Launch } from './conmon';
+export { DEFAULT_DETACH_KEYS, DetachKeyScanner, detachOnKeys, detachedError, isDetached, parseDetachKeys, type DetachableInput } from './detach-keys';
 export { parseLogRecord, LineAssembler, type LogRecord } from './logs';
 export { hostsContent, resolvConfContent } from './etc-files';
 export { prepareRootfs } from './rootfs-prepare';

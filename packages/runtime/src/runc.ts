@@ -157,3 +157,51 @@ function removeCgroups(state: RuncState): boolean {
   }
   return removed;
 }
+
+interface RuncLogLine {
+  level: string;
+  msg: string;
+}
+
+/** Go's quoted string (`%q`) as text: JSON's escapes, plus `\xNN`. */
+function unquoteGo(quoted: string): string {
+  try {
+    return JSON.parse(`"${quoted.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1')}"`) as string;
+  } catch {
+    return quoted;
+  }
+}
+
+/** One line of runc's log: logrus text (`time="…" level=error msg="…"`) or, with `--log-format json`, JSON. */
+function parseRuncLogLine(line: string): RuncLogLine {
+  if (line.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(line) as Partial<RuncLogLine>;
+      return { level: String(parsed.level ?? ''), msg: String(parsed.msg ?? line) };
+    } catch {
+      return { level: '', msg: line };
+    }
+  }
+  const level = /(?:^|\s)level=(\w+)/.exec(line)?.[1] ?? '';
+  const msg = /(?:^|\s)msg=(?:"((?:[^"\\]|\\.)*)"|(\S*))/.exec(line);
+  return { level, msg: msg ? (msg[1] !== undefined ? unquoteGo(msg[1]) : (msg[2] ?? '')) : line };
+}
+
+/**
+ * What runc's log says made a create (or exec) fail: its last error, as containerd's shim
+ * reports it, followed by the first fatal line before it when runc logged one. That is runc
+ * init's own report (`failed to setns into net namespace: Invalid argument`): the error runc
+ * ends with then only says that init went away (`can't get final child's PID from pipe: EOF`).
+ */
+export function runcFailure(log: string): string | undefined {
+  const lines = log.split('\n').filter((line) => line.trim() !== '').map(parseRuncLogLine);
+  let last = -1;
+  for (let i = lines.length - 1; i >= 0 && last < 0; i--) if (lines[i]?.level === 'error') last = i;
+  if (last < 0) last = lines.findIndex((line) => line.level === 'fatal');
+  if (last < 0) last = lines.length - 1;
+  const error = lines[last];
+  if (!error) return undefined;
+  // runc init's lines name the stage and pid that failed (`nsexec-1[9604]: `), which say nothing to a user.
+  const cause = lines.slice(0, last).find((line) => line.level === 'fatal')?.msg.replace(/^nsexec-\d+\[\d+\]: /, '');
+  return cause && !error.msg.includes(cause) ? `${error.msg}: ${cause}` : error.msg;
+}

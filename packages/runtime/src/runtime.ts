@@ -14,12 +14,13 @@ import { checkRuntimeVersionOnce, findExecutable, grantableCapabilities, hasSwap
 import { readLogs } from './logs';
 import type { LinuxResources, Spec } from './oci-spec';
 import { prepareRootfs } from './rootfs-prepare';
-import { Runc } from './runc';
+import { Runc, runcFailure } from './runc';
 import { parseSignal } from './signals';
 import { blkioSupport, blkioWarnings, blockDevices, usesBlkio } from './spec/block-devices';
 import { containerDevices } from './spec/devices';
 import { generateSpec } from './spec/generate-spec';
-import { checkWorkingDir, withResources } from './spec/spec-opts';
+import { applySpecOpts, checkWorkingDir, withJoinedNamespaces, withResources } from './spec/spec-opts';
+import { joinedNamespaces, joinsAndShm, mountShm, shmDir, unmountShm } from './shared-namespaces';
 import { parseBytes } from './spec/units';
 import { resolveUser } from './spec/user';
 import type {
@@ -83,6 +84,19 @@ export interface StartOptions {
    */
   awaitExec?: boolean;
   signal?: AbortSignal;
+}
+
+export interface UpdateOptions {
+  /**
+   * What this update asks for (default: all of the new limits). Its warnings are about
+   * these only, as dockerd's are about an update's request, not what was asked before.
+   */
+  requested?: RunOptions;
+}
+
+export interface UpdateResult {
+  /** What the kernel cannot take of the request, dropped with dockerd's words for it (Docker's `Warnings`). */
+  warnings: string[];
 }
 
 export interface StartResult {
@@ -225,6 +239,7 @@ export class Runtime {
         const hostname = run.network?.mode === 'host' || run.uts === 'host' ? os.hostname() : run.hostname ?? id.slice(0, 12);
         const etcFiles = { hosts: path.join(d.dir, 'hosts'), resolvConf: path.join(d.dir, 'resolv.conf'), hostname: path.join(d.dir, 'hostname') };
         spec = generateSpec(image, run, {
+          ...(run.ipc === 'shareable' ? { shmPath: shmDir(d.dir) } : {}),
           id,
           rootfs,
           user,
@@ -258,6 +273,7 @@ export class Runtime {
         stopSignal,
         stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
         ...(logSizeMax ? { logSizeMax } : {}),
+        ...joinsAndShm(run),
       };
       await d.write(record);
     } catch (error) {
@@ -284,7 +300,14 @@ export class Runtime {
       if (record.status === 'running' || record.status === 'paused') {
         await d.write({ ...record, status: 'exited', exitCode: current.exitCode, finishedAt: current.finishedAt, pid: 0 });
       }
-      await Promise.all([d.exitFile, d.oomFile, d.pidFile].map((f) => fs.rm(f, { force: true })));
+      // runc appends to its log: a failure of this start must not read the last one's.
+      await Promise.all([d.exitFile, d.oomFile, d.pidFile, d.runtimeLog].map((f) => fs.rm(f, { force: true })));
+    }
+    // Only for the IPC and PID modes that need them: most starts do neither.
+    if (record.shmSize !== undefined) await mountShm(shmDir(d.dir), record.shmSize);
+    if (record.joins) {
+      const joined = await joinedNamespaces(record.joins, (other) => ({ state: () => this.state(other), spec: () => this.dir(other).readSpec() }));
+      d.writeSpec(applySpecOpts(await d.readSpec(), [withJoinedNamespaces(joined)]));
     }
     const config: ConmonConfig = {
       conmon: tools.conmon,
@@ -319,9 +342,11 @@ export class Runtime {
     conmon.sync.close();
     if (!message || message.data < 0) {
       pendingAttach?.cancel();
-      const text = message?.message ?? (await this.runtimeError(d)) ?? 'conmon exited without starting the container';
       // A monitor that never ran is this machine's trouble, not the container's configuration.
-      const failure = message?.pipeFailed ? internal(text, { details: { exitCode: 128 } }) : startFailure(text);
+      // Otherwise runc's log says more than conmon passes on (runc's last line only).
+      const failure = message?.pipeFailed
+        ? internal(message.message ?? 'conmon never ran', { details: { exitCode: 128 } })
+        : startFailure((await runtimeFailure(d.runtimeLog)) ?? message?.message ?? 'conmon exited without starting the container');
       await d.write({ ...record, status: 'exited', exitCode: Number(failure.details.exitCode), error: failure.message, finishedAt: new Date().toISOString(), pid: 0 });
       await this.removeRuntimeState(tools, id);
       throw failure;
@@ -400,17 +425,23 @@ export class Runtime {
    * `docker update`: the container's resource limits become those `run` asks for (its
    * memory, CPU, pids and block IO options; the rest is ignored). A live container gets them at once
    * through `runc update`, and every later start from its spec. A limit the kernel refuses
-   * (memory below what the container uses) changes nothing.
+   * (memory below what the container uses) changes nothing; one it cannot take at all (a
+   * blkio weight without the cgroup's weight files) is dropped with a warning, as at create.
+   * `run` may be worked out from the spec in force, for a caller merging into the limits it
+   * holds: the spec is then read once.
    */
-  async update(id: string, run: RunOptions): Promise<void> {
+  async update(id: string, run: RunOptions | ((current: Spec) => RunOptions), options: UpdateOptions = {}): Promise<UpdateResult> {
     const d = this.dir(id);
     const tools = await this.setup();
     const [state, spec] = await Promise.all([this.state(id), d.readSpec()]);
+    const limits = typeof run === 'function' ? run(spec) : run;
     const { devices } = spec.linux.resources ?? {};
     const updated: Spec = { ...spec, linux: { ...spec.linux, resources: devices ? { devices } : {} } };
-    withResources(run, { id, rootfs: spec.root.path, swapAccounting: tools.swap, ...(usesBlkio(run) ? { blkio: blkioSupport() } : {}), blockDevices: blockDevices(run) })(updated);
+    withResources(limits, { id, rootfs: spec.root.path, swapAccounting: tools.swap, ...(usesBlkio(limits) ? { blkio: blkioSupport() } : {}), blockDevices: blockDevices(limits) })(updated);
     if (state.running) await tools.runc.run(['update', ...runcUpdateFlags(updated.linux.resources ?? {}), id]);
     d.writeSpec(updated);
+    const requested = options.requested ?? limits;
+    return { warnings: usesBlkio(requested) ? blkioWarnings(requested, blkioSupport()) : [] };
   }
 
   async restart(id: string, options: StopOptions = {}): Promise<void> {
@@ -457,6 +488,7 @@ export class Runtime {
     const conmonPid = monitorPid === process.ppid ? undefined : monitorPid;
     for (let waited = 0, step = 1; waited < 2000 && isAlive(conmonPid); waited += step, step = Math.min(step * 2, 20)) await delay(step);
     if (isAlive(conmonPid)) process.kill(conmonPid as number, 'SIGKILL');
+    if (record.shmSize !== undefined) await unmountShm(shmDir(d.dir));
     this.retire(d.dir, id);
     rmSync(path.join(this.exitDir, id), { force: true });
   }
@@ -630,7 +662,7 @@ export class Runtime {
       const ready = await conmon.attach?.next();
       if (!ready || ready.data < 0) {
         conmon.sync.close();
-        throw startFailure(ready?.message ?? 'conmon could not set up the exec session');
+        throw startFailure(ready?.message ?? 'conmon could not set up the exec session', 'exec');
       }
       const session = await attachSocket(dir, options);
       conmon.start?.write('0');
@@ -651,7 +683,7 @@ export class Runtime {
         throwIfAborted(options.signal, `exec in ${id}`);
         if (!started || started.data < 0) {
           detach();
-          throw startFailure(started?.message ?? (await readText(path.join(dir, 'runc.log'))) ?? 'exec failed');
+          throw startFailure((await runtimeFailure(path.join(dir, 'runc.log'))) ?? started?.message ?? 'exec failed', 'exec');
         }
         // The exec's conmon holds its pty; its control fifo is in the session directory.
         options.onStart?.({ resize: (size) => resizeTerminal(path.join(dir, 'ctl'), size, `exec ${execId} in ${id}`) });
@@ -704,19 +736,11 @@ export class Runtime {
     await tools.runc.remove(id);
   }
 
-  private async runtimeError(d: ContainerDir): Promise<string | undefined> {
-    return readText(d.runtimeLog);
-  }
 }
 
-/** The last error runc logged (its log is JSON lines or logfmt), if any. */
-async function readText(file: string): Promise<string | undefined> {
-  const text = await fs.readFile(file, 'utf8').catch(() => '');
-  const lines = text.trim().split('\n').filter(Boolean);
-  const last = lines[lines.length - 1];
-  if (!last) return undefined;
-  const msg = /msg="((?:[^"\\]|\\.)*)"/.exec(last);
-  return msg ? JSON.parse(`"${msg[1]}"`) : last;
+/** Why runc failed, from its log file (see `runcFailure`), if it logged anything. */
+async function runtimeFailure(file: string): Promise<string | undefined> {
+  return runcFailure(await fs.readFile(file, 'utf8').catch(() => ''));
 }
 
 function ignoreGone(error: unknown): void {

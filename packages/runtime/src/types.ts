@@ -88,6 +88,9 @@ export type NetworkMode =
   /** A network namespace already made (by @ctr/network), joined by path. */
   | { mode: 'namespace'; path: string };
 
+/** Another container's namespace, by its full ID: `container:<id>`. */
+export type ContainerNamespace = `container:${string}`;
+
 /** What `docker run` / `docker create` flags say about one container. */
 export interface RunOptions {
   /** Replaces the image's Cmd. */
@@ -172,9 +175,13 @@ export interface RunOptions {
   devices?: DeviceMapping[];
   /** `--group-add`: more groups for the process, names from the container's /etc/group or numbers. */
   groupAdd?: string[];
-  /** `--pid host`, `--ipc host`, `--uts host`: the host's namespace instead of a new one. */
-  pid?: 'private' | 'host';
-  ipc?: 'private' | 'shareable' | 'host';
+  /**
+   * `--pid host`, `--ipc host`, `--uts host`: the host's namespace instead of a new one;
+   * `container:<id>`: that container's, joined at each start (it must be running then).
+   */
+  pid?: 'private' | 'host' | ContainerNamespace;
+  /** `shareable`: a /dev/shm other containers can join with `container:<id>`. */
+  ipc?: 'private' | 'shareable' | 'host' | ContainerNamespace;
   uts?: 'private' | 'host';
 }
 
@@ -198,6 +205,8 @@ export interface SpecContext {
   arch?: string;
   /** What `--privileged` and `--cap-add ALL` grant (default: every capability Linux knows). */
   allCapabilities?: readonly string[];
+  /** The host directory holding a `shareable` IPC container's /dev/shm (a tmpfs the runtime mounts). */
+  shmPath?: string;
   /** The host's init binary, bind-mounted at /sbin/docker-init when `init` is asked for. */
   initPath?: string;
   /** Device nodes given to the container (`--device`, or all the host's with `--privileged`), read from the host. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { conflict, invalidArgument, notFound } from '@ctr/errors';
 import { diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
 import { withLock } from './lock';
+import { mountAll, mountPoints, unmount, type Mount } from './mount';
 
 /** `docker volume inspect` fields. */
 export interface VolumeInfo {
@@ -20,6 +21,11 @@ export interface CreateVolumeOptions {
   /** Omit for an anonymous volume (a random 64-hex name). */
   name?: string;
   labels?: Record<string, string>;
+  /**
+   * The local driver's options (`docker volume create -o`): `type`, `device` and `o` make the
+   * volume a mount of `device` (`type=tmpfs device=tmpfs o=size=64m`, or `type=none o=bind
+   * device=/srv/data` for a host directory), made when a container using it starts.
+   */
   options?: Record<string, string>;
 }
 
@@ -51,6 +57,7 @@ export class VolumeStore {
     const anonymous = options.name === undefined;
     const name = options.name ?? randomBytes(32).toString('hex');
     checkName(name);
+    checkDriverOptions(options.options ?? {});
     return withLock(this.lockFile, async () => {
       const existing = await this.meta(name);
       if (existing) return existing;
@@ -125,6 +132,27 @@ export class VolumeStore {
     });
   }
 
+  /**
+   * Mount a volume made with a device (`type`/`device`/`o` options) on its data directory,
+   * unless it is mounted already: a container using it is about to start. It stays mounted
+   * until the volume is removed (or the host restarts), where dockerd unmounts it once no
+   * running container uses it: here no process knows them all.
+   */
+  async mountDevice(name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const info = await this.inspect(name);
+    const device = deviceMount(info.Options);
+    if (!device) return;
+    await withLock(this.lockFile, async () => {
+      if ((await mountPoints()).includes(info.Mountpoint)) return;
+      await mountAll([device], info.Mountpoint, options).catch((error: unknown) => {
+        throw invalidArgument(`error while mounting volume '${info.Mountpoint}': ${error instanceof Error ? error.message : String(error)}`, {
+          hint: `check the device and options of volume ${name} (docker volume inspect ${name})`,
+          cause: error,
+        });
+      });
+    });
+  }
+
   /** Record that container `user` mounts the volume. */
   async addUser(name: string, user: string): Promise<void> {
     checkUser(user);
@@ -156,6 +184,17 @@ export class VolumeStore {
     if (users.length > 0 && !force) {
       throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`, {
         hint: 'remove the containers using it first',
+      });
+    }
+    // A device's mount comes off first: the deletion below must never reach into what it
+    // shows (a host directory bound there, say). If it will not come off, nothing is removed.
+    const info = await this.meta(name);
+    if (info && deviceMount(info.Options)) {
+      await unmount(info.Mountpoint).catch((error: unknown) => {
+        throw conflict(`remove ${name}: cannot unmount ${info.Mountpoint}: ${error instanceof Error ? error.message : String(error)}`, {
+          hint: 'a process may still be using the volume',
+          cause: error,
+        });
       });
     }
     // Rename first: the name disappears atomically, the slow delete happens after.
@@ -195,6 +234,34 @@ function checkName(name: string): void {
       { hint: 'a volume name needs at least two characters and may not contain "/"' },
     );
   }
+}
+
+const DRIVER_OPTIONS = new Set(['type', 'device', 'o']);
+/** dockerd's local driver: an option that needs others beside it. */
+const REQUIRED_WITH: Record<string, string[]> = { device: ['type'], type: ['device'], o: ['device', 'type'] };
+
+/** The local driver's checks, in dockerd's words. */
+function checkDriverOptions(options: Record<string, string>): void {
+  for (const key of Object.keys(options)) {
+    if (key === 'size') throw invalidArgument('quota size requested but no quota support', { hint: "ctr's volumes have no size limit; a tmpfs volume takes o=size=…" });
+    if (!DRIVER_OPTIONS.has(key)) throw invalidArgument(`invalid option: ${JSON.stringify(key)}`, { hint: 'the local driver takes type, device and o' });
+  }
+  for (const [key, needed] of Object.entries(REQUIRED_WITH)) {
+    if (!(key in options)) continue;
+    const missing = needed.find((other) => !(other in options));
+    if (missing) throw invalidArgument(`missing required option: ${JSON.stringify(missing)}`);
+  }
+}
+
+/** The mount a volume's options ask for, or undefined for a plain directory. */
+function deviceMount(options: Record<string, string>): Mount | undefined {
+  const type = options.type;
+  const device = options.device;
+  if (type === undefined || device === undefined) return undefined;
+  const flags = (options.o ?? '').split(',').filter(Boolean);
+  // `type=none o=bind`: no filesystem, a bind mount of the device path (as mount(8) reads it).
+  const bind = flags.includes('bind') || flags.includes('rbind');
+  return { type: bind ? 'bind' : type, source: device, options: flags };
 }
 
 function checkUser(user: string): void {

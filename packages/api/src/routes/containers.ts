@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import type { StopOptions } from '@ctr/engine';
+import { logLine, parseDetachKeys, type StopOptions } from '@ctr/engine';
 import { conflict, invalidArgument } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
 import { createOptionsFromBody, updateOptionsFromBody } from '../container-config';
@@ -52,11 +52,13 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
         all: call.query.bool('all'),
         filters: call.query.filters(),
         ...(limit !== undefined && limit > 0 ? { last: limit } : {}),
+        // Walking every writable layer takes a while: only when asked, as dockerd does.
+        ...(call.query.bool('size') ? { size: true, signal: clientGone(call) } : {}),
       });
       sendJson(call, 200, list);
     }),
     route('GET', '/containers/:id/json', async (call) => {
-      sendJson(call, 200, await engine.inspect(id(call)));
+      sendJson(call, 200, await engine.inspect(id(call), call.query.bool('size') ? { size: true, signal: clientGone(call) } : {}));
     }),
     route('POST', '/containers/:id/start', async (call) => {
       const info = await engine.inspect(id(call));
@@ -95,8 +97,8 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       sendEmpty(call, 204);
     }),
     route('POST', '/containers/:id/update', async (call) => {
-      await engine.update(id(call), updateOptionsFromBody(await readJsonObject(call.req)));
-      sendJson(call, 200, { Warnings: [] });
+      const { warnings } = await engine.update(id(call), updateOptionsFromBody(await readJsonObject(call.req)));
+      sendJson(call, 200, { Warnings: warnings });
     }),
     route('POST', '/containers/:id/resize', async (call) => {
       await engine.resize(id(call), { height: call.query.int('h') ?? 0, width: call.query.int('w') ?? 0 });
@@ -131,6 +133,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
       const tty = info.Config.Tty;
       const timestamps = call.query.bool('timestamps');
+      const details = call.query.bool('details');
       const tail = tailOf(call);
       const since = timeOf(call, 'since');
       const until = timeOf(call, 'until');
@@ -143,13 +146,13 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
           follow: call.query.bool('follow'),
           stdout,
           stderr,
+          details,
           signal: gone,
           ...(tail !== undefined ? { tail } : {}),
           ...(since !== undefined ? { since } : {}),
           ...(until !== undefined ? { until } : {}),
         })) {
-          const line = `${timestamps ? `${entry.time} ` : ''}${entry.line}\n`;
-          (entry.stream === 'stderr' ? err : out).write(line);
+          (entry.stream === 'stderr' ? err : out).write(`${logLine(entry, { timestamps, details })}\n`);
         }
       } catch (error) {
         if (!gone.aborted) throw error;
@@ -168,6 +171,9 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
     if (!call.query.bool('stream') && !call.query.bool('logs')) throw invalidArgument('Bad parameters: you must choose at least one of stream or logs');
     // A stopped container is attached to for its next start (`docker start -a`), as dockerd does.
     if (info.State.Paused) throw conflict('You cannot attach to a paused container, unpause it first');
+    // Refused before the connection is taken over, while the client can still get a 400.
+    const detachKeys = call.query.string('detachKeys') || undefined;
+    if (detachKeys) parseDetachKeys(detachKeys);
     const tty = info.Config.Tty;
     const session = openRawSession(call, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
     const gone = clientGone(call);
@@ -175,6 +181,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       ...(call.query.bool('stdout') ? { stdout: framedWriter(session.output, STDOUT, tty) } : {}),
       ...(call.query.bool('stderr') ? { stderr: framedWriter(session.output, tty ? STDOUT : STDERR, tty) } : {}),
       ...(call.query.bool('stdin') && info.Config.OpenStdin ? { stdin: session.input.pipe(new PassThrough()) } : {}),
+      ...(detachKeys ? { detachKeys } : {}),
       signal: gone,
     };
     if (call.query.bool('logs')) {

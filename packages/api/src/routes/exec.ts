@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import type { ExecControl } from '@ctr/engine';
+import { isDetached, parseDetachKeys, type ExecControl } from '@ctr/engine';
 import { conflict, invalidArgument } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson } from '../call';
 import { Fields } from '../fields';
@@ -30,6 +30,8 @@ export function execRoutes({ engine, execs }: Services): Route[] {
       const env = body.strings('Env');
       const user = body.string('User');
       const workingDir = body.string('WorkingDir');
+      const detachKeys = body.string('DetachKeys') || undefined;
+      if (detachKeys) parseDetachKeys(detachKeys, 'escape');
       const session = execs.create(info.Id, {
         cmd,
         ...(env ? { env } : {}),
@@ -40,6 +42,7 @@ export function execRoutes({ engine, execs }: Services): Route[] {
         attachStdin: body.bool('AttachStdin') ?? false,
         attachStdout: body.bool('AttachStdout') ?? false,
         attachStderr: body.bool('AttachStderr') ?? false,
+        ...(detachKeys ? { detachKeys } : {}),
       });
       sendJson(call, 201, { Id: session.id });
     }),
@@ -73,16 +76,22 @@ export function execRoutes({ engine, execs }: Services): Route[] {
         return;
       }
       const raw = openRawSession(call, tty ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream');
+      const gone = clientGone(call);
       try {
         const result = await engine.exec(session.containerId, {
           ...base,
-          signal: clientGone(call),
+          signal: gone,
+          ...(config.detachKeys ? { detachKeys: config.detachKeys } : {}),
           ...(config.attachStdout ? { stdout: framedWriter(raw.output, STDOUT, tty) } : {}),
           ...(config.attachStderr ? { stderr: framedWriter(raw.output, tty ? STDOUT : STDERR, tty) } : {}),
           ...(config.attachStdin ? { stdin: raw.input.pipe(new PassThrough()) } : {}),
         });
         execs.finished(session, result.exitCode);
       } catch (error) {
+        if (isDetached(error) || gone.aborted) {
+          execs.detached(session);
+          return raw.close();
+        }
         // The stream is already open: say what went wrong on it, as dockerd does, and record the failure.
         execs.finished(session, 126);
         const message = `${(error as Error).message}\r\n`;

@@ -1,5 +1,6 @@
 import { pipeline } from 'node:stream/promises';
-import { applyConfigChanges, familiarImageName, normalizeImageName } from '@ctr/engine';
+import { applyConfigChanges, familiarImageName, normalizeImageName, type ImageInspect, type PushedTag } from '@ctr/engine';
+import { familiarName, normalizePlatform, parsePlatform, parseReference, referenceName, type Platform } from '@ctr/image';
 import { asCtrError, invalidArgument, notFound } from '@ctr/errors';
 import { JsonMessages, bodyStream, clientGone, sendJson, startStream, type Call } from '../call';
 import { registryAuthHeader } from '../registry-auth';
@@ -11,6 +12,37 @@ function reference(image: string, tag: string | undefined): string {
   if (!tag) return image;
   return tag.startsWith('sha256:') ? `${image}@${tag}` : `${image}:${tag}`;
 }
+
+/**
+ * `Container` and `ContainerConfig` (for an image no classic build made, an empty config),
+ * which dockerd stopped sending in API 1.45: docker-compose 1.29 negotiates the newest
+ * version and reads `ContainerConfig.Volumes` whenever it recreates a container, so against
+ * dockerd 25 and later it fails there (KeyError: 'ContainerConfig'). ctr keeps them.
+ */
+function withContainerConfig(inspect: ImageInspect): ImageInspect & { Container: string; ContainerConfig: typeof EMPTY_CONTAINER_CONFIG } {
+  return { ...inspect, Container: '', ContainerConfig: EMPTY_CONTAINER_CONFIG };
+}
+
+/** Go's zero `container.Config`, as dockerd marshals it. */
+const EMPTY_CONTAINER_CONFIG = {
+  Hostname: '',
+  Domainname: '',
+  User: '',
+  AttachStdin: false,
+  AttachStdout: false,
+  AttachStderr: false,
+  Tty: false,
+  OpenStdin: false,
+  StdinOnce: false,
+  Env: null,
+  Cmd: null,
+  Image: '',
+  Volumes: null,
+  WorkingDir: '',
+  Entrypoint: null,
+  OnBuild: null,
+  Labels: null,
+};
 
 /** The digest Docker shows as a layer's progress id: 12 hex characters. */
 function layerId(id: string): string {
@@ -24,6 +56,46 @@ function progressLine(event: { status: string; id: string; current?: number; tot
     id: layerId(event.id),
     progressDetail: event.total !== undefined ? { current: event.current ?? 0, total: event.total } : {},
   };
+}
+
+/** Streams each layer's progress event as dockerd's line; an image config's goes unshown, as dockerd shows none. */
+function layerProgress(out: JsonMessages): (event: { kind: 'config' | 'layer'; status: string; id: string; current?: number; total?: number }) => void {
+  return (event) => {
+    if (event.kind === 'layer') out.write(progressLine(event));
+  };
+}
+
+/** dockerd's last line of a pull: whether `name` now means another image than before. */
+function pullOutcome(updated: boolean, name: string): { status: string } {
+  return { status: updated ? `Status: Downloaded newer image for ${name}` : `Status: Image is up to date for ${name}` };
+}
+
+/** `platform=linux/arm64` of a pull or an import. */
+function platformParam(call: Call): { platform?: Platform } {
+  const text = call.query.string('platform');
+  return text ? { platform: parsePlatform(text) } : {};
+}
+
+/**
+ * `platform={"os":"linux","architecture":"arm64"}` of save, load and history (API 1.48): a
+ * JSON OCI platform, refused in dockerd's words.
+ */
+function jsonPlatformParam(call: Call): { platform?: Platform } {
+  const values = call.query.all('platform').filter(Boolean);
+  if (values.length > 1) throw invalidArgument('multiple platform parameters not supported');
+  if (values[0] === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(values[0]);
+  } catch (error) {
+    throw invalidArgument(`failed to parse platform: ${(error as Error).message}`);
+  }
+  const { os, architecture, variant } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  if (variant !== undefined && typeof variant !== 'string') throw invalidArgument('failed to parse platform: variant must be a string');
+  if (typeof os !== 'string' || typeof architecture !== 'string' || os === '' || architecture === '') {
+    throw invalidArgument('both OS and Architecture must be provided');
+  }
+  return { platform: normalizePlatform({ os, architecture, ...(variant ? { variant } : {}) }) };
 }
 
 /** Run a streaming job whose errors become Docker's `errorDetail` line once headers are out. */
@@ -54,22 +126,30 @@ export function imageRoutes({ engine }: Services): Route[] {
     route('POST', '/images/create', async (call) => {
       const fromImage = call.query.string('fromImage');
       const fromSrc = call.query.string('fromSrc');
-      if (fromImage) return pull(call, reference(fromImage, call.query.string('tag')));
+      if (fromImage) {
+        // As dockerd: without a tag, a name alone is every tag (`pull -a`; old clients add a trailing `:`).
+        const image = fromImage.replace(/:$/, '');
+        const tag = call.query.string('tag');
+        const named = parseReference(image);
+        if (!tag && named.tag === undefined && named.digest === undefined) return pullAllTags(call, image);
+        return pull(call, reference(image, tag));
+      }
       if (fromSrc === '-') return importTar(call);
       if (fromSrc) throw invalidArgument('importing from a URL is not supported: ctrd reaches no network but loopback registries', { hint: 'send the tar as the request body with fromSrc=-' });
       throw invalidArgument('fromImage or fromSrc is required');
     }),
     route('POST', '/images/load', async (call) => {
+      const platform = jsonPlatformParam(call);
       await streamed(call, async (out) => {
-        const { loaded } = await engine.load(bodyStream(call), { signal: clientGone(call) });
+        const { loaded } = await engine.load(bodyStream(call), { signal: clientGone(call), ...platform });
         for (const line of loaded) out.write({ stream: `${line}\n` });
       });
     }),
     route('GET', '/images/get', async (call) => save(call, call.query.all('names'))),
     // docker image prune -a sends dangling=false: every unused image, not only untagged ones.
     route('POST', '/images/prune', async (call) => sendJson(call, 200, await engine.pruneImages({ filters: call.query.filters() }))),
-    route('GET', '/images/*name/json', async (call) => sendJson(call, 200, await engine.inspectImage(name(call)))),
-    route('GET', '/images/*name/history', async (call) => sendJson(call, 200, await engine.history(name(call)))),
+    route('GET', '/images/*name/json', async (call) => sendJson(call, 200, withContainerConfig(await engine.inspectImage(name(call))))),
+    route('GET', '/images/*name/history', async (call) => sendJson(call, 200, await engine.history(name(call), jsonPlatformParam(call)))),
     route('GET', '/images/*name/get', async (call) => save(call, [name(call)])),
     route('POST', '/images/*name/tag', async (call) => {
       const repo = call.query.string('repo');
@@ -79,41 +159,57 @@ export function imageRoutes({ engine }: Services): Route[] {
     }),
     route('POST', '/images/*name/push', async (call) => {
       const target = reference(name(call), call.query.string('tag'));
-      const full = normalizeImageName(target);
+      const named = parseReference(target);
+      // As dockerd: without a tag, a name alone is every tag it has here (`push -a`).
+      const allTags = named.tag === undefined && named.digest === undefined;
       const auth = registryAuthHeader(call.req);
-      await engine.inspectImage(target);
+      if (!allTags) await engine.inspectImage(target);
       await streamed(call, async (out) => {
-        out.write({ status: `The push refers to repository [${full.replace(/[:@][^/:@]*$/, '')}]` });
-        const result = await engine.push(target, {
-          signal: clientGone(call),
-          ...(auth ? { auth } : {}),
-          onProgress: (event) => out.write(progressLine(event)),
-        });
-        const tag = full.includes('@') ? '' : full.slice(full.lastIndexOf(':') + 1);
-        out.write({ status: `${tag}: digest: ${result.digest} size: ${result.size}` });
-        out.write({ progressDetail: {}, aux: { Tag: tag, Digest: result.digest, Size: result.size } });
+        out.write({ status: `The push refers to repository [${referenceName(named)}]` });
+        const options = { signal: clientGone(call), ...(auth ? { auth } : {}), onProgress: layerProgress(out) };
+        const pushed = (result: PushedTag): void => {
+          out.write({ status: `${result.tag}: digest: ${result.digest} size: ${result.size}` });
+          out.write({ progressDetail: {}, aux: { Tag: result.tag, Digest: result.digest, Size: result.size } });
+        };
+        if (allTags) await engine.pushAllTags(target, { ...options, onPushed: pushed });
+        else pushed({ tag: named.tag ?? '', ...(await engine.push(target, options)) });
       });
     }),
     route('DELETE', '/images/*name', async (call) => {
-      sendJson(call, 200, await engine.removeImage(name(call), { force: call.query.bool('force') }));
+      // `noprune` (keep untagged parents) holds whatever it says: ctr images have no parents.
+      const options = { force: call.query.bool('force'), noPrune: call.query.bool('noprune') };
+      sendJson(call, 200, await engine.removeImage(name(call), options));
     }),
   ];
 
   async function pull(call: Call, ref: string): Promise<void> {
     const full = normalizeImageName(ref);
-    const familiar = familiarImageName(full);
-    const tag = full.includes('@') ? full.slice(full.indexOf('@') + 1) : full.slice(full.lastIndexOf(':') + 1);
+    const named = parseReference(full);
     const auth = registryAuthHeader(call.req);
+    const platform = platformParam(call);
     await streamed(call, async (out) => {
-      out.write({ status: `Pulling from ${full.replace(/^[^/]+\//, '').replace(/[:@].*$/, '')}`, id: tag });
+      out.write({ status: `Pulling from ${named.path}`, id: named.digest ?? named.tag });
       const existed = await engine.inspectImage(full).then((i) => i.Id, () => undefined);
-      const image = await engine.pull(ref, {
+      const image = await engine.pull(ref, { signal: clientGone(call), ...(auth ? { auth } : {}), ...platform, onProgress: layerProgress(out) });
+      out.write({ status: `Digest: ${image.record.target.digest}` });
+      out.write(pullOutcome(existed !== image.record.id, familiarImageName(full)));
+    });
+  }
+
+  /** Every tag of `repository` the registry lists, each pulled as `pull` does, one outcome for them all (dockerd's). */
+  async function pullAllTags(call: Call, repository: string): Promise<void> {
+    const named = parseReference(repository);
+    const auth = registryAuthHeader(call.req);
+    const platform = platformParam(call);
+    await streamed(call, async (out) => {
+      const { updated } = await engine.pullAllTags(repository, {
         signal: clientGone(call),
         ...(auth ? { auth } : {}),
-        onProgress: (event) => out.write(progressLine(event)),
+        ...platform,
+        onTag: (event) => out.write(event.status === 'Pulling' ? { status: `Pulling from ${named.path}`, id: event.tag } : { status: `Digest: ${event.digest}` }),
+        onProgress: layerProgress(out),
       });
-      out.write({ status: `Digest: ${image.record.target.digest}` });
-      out.write({ status: existed === image.record.id ? `Status: Image is up to date for ${familiar}` : `Status: Downloaded newer image for ${familiar}` });
+      out.write(pullOutcome(updated, familiarName(named)));
     });
   }
 
@@ -122,10 +218,11 @@ export function imageRoutes({ engine }: Services): Route[] {
     const target = repo ? reference(repo, call.query.string('tag')) : undefined;
     const message = call.query.string('message');
     const config = applyConfigChanges(call.query.all('changes'));
+    const platform = platformParam(call);
     await streamed(call, async (out) => {
       const image = await engine.importImage(
         { tar: bodyStream(call) },
-        { ...(target ? { name: target } : {}), ...(message ? { comment: message } : {}), config, signal: clientGone(call) },
+        { ...(target ? { name: target } : {}), ...(message ? { comment: message } : {}), ...platform, config, signal: clientGone(call) },
       );
       out.write({ status: image.record.id });
     });
@@ -133,7 +230,7 @@ export function imageRoutes({ engine }: Services): Route[] {
 
   async function save(call: Call, names: string[]): Promise<void> {
     if (names.length === 0) throw invalidArgument('no image names given: images/get?names=NAME');
-    const archive = await engine.save(names, { signal: clientGone(call) });
+    const archive = await engine.save(names, { signal: clientGone(call), ...jsonPlatformParam(call) });
     const res = startStream(call, 'application/x-tar');
     await pipeline(archive, res).catch(() => res.destroy());
   }

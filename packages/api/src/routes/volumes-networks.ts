@@ -13,10 +13,10 @@ export function volumeRoutes({ engine }: Services): Route[] {
     route('POST', '/volumes/create', async (call) => {
       const body = new Fields(await readJsonObject(call.req), '');
       const driver = body.string('Driver');
-      if (driver && driver !== 'local') throw invalidArgument(`volume driver ${JSON.stringify(driver)} is not available: only "local" is`);
       const name = body.string('Name');
       const labels = body.stringMap('Labels');
-      const volume = await engine.createVolume({ ...(name ? { name } : {}), ...(labels ? { labels } : {}) });
+      const options = body.stringMap('DriverOpts');
+      const volume = await engine.createVolume({ ...(driver ? { driver } : {}), ...(name ? { name } : {}), ...(labels ? { labels } : {}), ...(options ? { options } : {}) });
       sendJson(call, 201, volume);
     }),
     route('POST', '/volumes/prune', async (call) => {
@@ -45,14 +45,14 @@ export function networkRoutes({ engine }: Services): Route[] {
       const gateway = ipam?.string('Gateway');
       const ipRange = ipam?.string('IPRange');
       const labels = body.stringMap('Labels');
-      const bridgeName = body.object('Options')?.string('com.docker.network.bridge.name');
+      const options = body.stringMap('Options');
       const network = await engine.createNetwork({
         name,
         ...(subnet ? { subnet } : {}),
         ...(gateway ? { gateway } : {}),
         ...(ipRange ? { ipRange } : {}),
         ...(labels ? { labels } : {}),
-        ...(bridgeName ? { bridgeName } : {}),
+        ...(options ? { options } : {}),
         internal: body.bool('Internal') ?? false,
       });
       sendJson(call, 201, { Id: network.Id, Warning: '' });

@@ -5,12 +5,13 @@ import type { Command, Io } from '../command';
 import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
-import { ago, commandColumn, formatItems } from '../format';
-import { containerIdFile, createFlags, createOptions, resourceFlags, resourceOptions } from './create-flags';
+import { ago, commandColumn, formatItems, humanSize } from '../format';
+import { containerIdFile, createFlags, createOptions, envOptions, resourceFlags, resourceOptions } from './create-flags';
 import { forEachArg } from './each';
 import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
 import { proxySignals, type SignalProxy } from '../signal-proxy';
+import { ContextStore, configDir } from '../context-store';
 
 const formatFlag: FlagSpec = { name: 'format', type: 'string', description: 'Format output using a custom template' };
 
@@ -56,18 +57,53 @@ function terminalSession(io: Io, resizeTo: (size: TerminalSize) => Promise<void>
 
 const sigProxyFlag: FlagSpec = { name: 'sig-proxy', type: 'bool', description: 'Proxy received signals to the process', default: true };
 
-/** Start with the terminal's streams attached; resolves with the exit code once all output is shown. */
-async function startAttached(engine: CliEngine, ref: string, io: Io, withStdin: boolean): Promise<number> {
+const detachKeysFlag: FlagSpec = { name: 'detach-keys', type: 'string', description: 'Override the key sequence for detaching a container' };
+
+/**
+ * `--detach-keys`, else config.json's `detachKeys`, as docker's CLI chooses them. The file
+ * is read only for an attachment with stdin: without it there is nothing to watch.
+ */
+async function detachKeysFor(args: ParsedArgs, io: Io, withStdin: boolean): Promise<string | undefined> {
+  const given = str(args, 'detach-keys') || undefined;
+  if (given || !withStdin) return given;
+  return new ContextStore(configDir(io.env)).detachKeys();
+}
+
+/** Waits for an attachment: true when it ended because the user typed the detach keys. */
+async function detachedFrom(attachment: Promise<unknown>): Promise<boolean> {
+  try {
+    await attachment;
+    return false;
+  } catch (error) {
+    if (engineModule().isDetached(error)) return true;
+    throw error;
+  }
+}
+
+/**
+ * docker attach and exec end a session the user detached from as an error would: they
+ * say so (moby's "read escape sequence") and exit with 1. Said once the terminal is back.
+ */
+function reportDetached(io: Io): number {
+  eprintln(io, engineModule().detachedError().message);
+  return 1;
+}
+
+/** Start with the terminal's streams attached; resolves with the exit code once all output is shown (0 once detached). */
+async function startAttached(engine: CliEngine, ref: string, io: Io, withStdin: boolean, detachKeys: string | undefined): Promise<number> {
+  const { Config } = await engine.inspect(ref);
+  const terminal = Config.Tty && withStdin ? terminalSession(io, (size) => engine.resize(ref, size)) : undefined;
   // Passing on from before the start: a signal that comes as the program begins is its own.
   const proxy = proxySignals((signal) => engine.kill(ref, signal));
   try {
-    const started = await engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr });
+    const started = await engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr, ...(detachKeys ? { detachKeys } : {}) });
     proxy.started();
-    const { StatusCode } = await engine.wait(ref);
-    await started.attached;
-    return StatusCode;
+    // As docker start: the user who detached leaves with 0 and the container running.
+    if (await detachedFrom(started.attached ?? Promise.resolve())) return 0;
+    return (await engine.wait(ref)).StatusCode;
   } finally {
     proxy.stop();
+    terminal?.restore();
   }
 }
 
@@ -76,7 +112,7 @@ const run: Command = {
   aliases: ['ctr container run'],
   usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]',
   description: 'Create and run a new container from an image',
-  flags: [{ name: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' }, sigProxyFlag, ...createFlags],
+  flags: [{ name: 'detach', short: 'd', type: 'bool', description: 'Run container in background and print container ID' }, detachKeysFlag, sigProxyFlag, ...createFlags],
   stopAtPositional: true,
   args: [1, Infinity],
   async run(args, io) {
@@ -85,7 +121,10 @@ const run: Command = {
     const cidFile = containerIdFile(args);
     const quiet = bool(args, 'quiet');
     if (bool(args, 'detach')) {
-      const detached = (options: CreateOptions): ReturnType<CliEngine['run']> => engine.run({ ...options, detach: true, onCreated: ({ id }) => cidFile.write(id) });
+      if (list(args, 'attach').length > 0) throw invalidArgument('Conflicting options: -a and -d');
+      // Nothing is attached, and docker's CLI records it so.
+      const detached = (options: CreateOptions): ReturnType<CliEngine['run']> =>
+        engine.run({ ...options, attach: { stdin: false, stdout: false, stderr: false }, detach: true, onCreated: ({ id }) => cidFile.write(id) });
       const { id, warnings } = await withImage(engine, created, quiet, io, detached).finally(() => cidFile.close());
       printWarnings(io, warnings ?? []);
       println(io, id);
@@ -93,15 +132,23 @@ const run: Command = {
     }
     let terminal: TerminalSession | undefined;
     let proxy: SignalProxy | undefined;
+    // The streams `-a` names (all by default); stdin only when kept open (`-i`).
+    const { attach: streams } = created;
+    const withStdin = created.openStdin === true && streams?.stdin !== false;
+    const withOutput = streams?.stdout !== false || streams?.stderr !== false;
+    const detachKeys = await detachKeysFor(args, io, withStdin && created.tty === true);
     const attached = (options: CreateOptions): ReturnType<CliEngine['run']> =>
       engine.run({
         ...options,
-        ...(options.openStdin === true ? { stdin: io.stdin } : {}),
-        stdout: io.stdout,
-        stderr: io.stderr,
+        ...(withStdin ? { stdin: io.stdin } : {}),
+        ...(streams?.stdout !== false ? { stdout: io.stdout } : {}),
+        ...(streams?.stderr !== false ? { stderr: io.stderr } : {}),
+        ...(detachKeys ? { detachKeys } : {}),
         onCreated: ({ id, warnings }) => {
           cidFile.write(id);
           printWarnings(io, warnings);
+          // As docker run: with no output to show, the container's ID is.
+          if (!withOutput) println(io, id);
           if (options.tty) terminal = terminalSession(io, (size) => engine.resize(id, size));
           if (bool(args, 'sig-proxy')) proxy = proxySignals((signal) => engine.kill(id, signal));
         },
@@ -109,7 +156,12 @@ const run: Command = {
       });
     try {
       const { exitCode } = await withImage(engine, created, quiet, io, attached);
-      return exitCode ?? 0;
+      // docker run without stdout and stderr ends as a detached one does, whatever the exit code.
+      return withOutput ? (exitCode ?? 0) : 0;
+    } catch (error) {
+      // The user detached with the keys: the container runs on, and docker run exits with 0.
+      if (engineModule().isDetached(error)) return 0;
+      throw error;
     } finally {
       cidFile.close();
       proxy?.stop();
@@ -180,13 +232,15 @@ const start: Command = {
   description: 'Start one or more stopped containers',
   flags: [
     { name: 'attach', short: 'a', type: 'bool', description: "Attach STDOUT/STDERR and forward signals" },
+    detachKeysFlag,
     { name: 'interactive', short: 'i', type: 'bool', description: "Attach container's STDIN" },
   ],
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
     if (bool(args, 'attach') || bool(args, 'interactive')) {
-      return startAttached(engine, args.positionals[0] as string, io, bool(args, 'interactive'));
+      const withStdin = bool(args, 'interactive');
+      return startAttached(engine, args.positionals[0] as string, io, withStdin, await detachKeysFor(args, io, withStdin));
     }
     return forEachArg(args.positionals, io, (ref) => engine.start(ref).then(() => undefined));
   },
@@ -260,7 +314,13 @@ const update: Command = {
       return 1;
     }
     const engine = await getEngine();
-    return forEachArg(args.positionals, io, (ref) => engine.update(ref, options));
+    const warnings: string[] = [];
+    const status = await forEachArg(args.positionals, io, async (ref) => {
+      warnings.push(...(await engine.update(ref, options)).warnings);
+    });
+    // As docker's client prints them: after the containers' names, on stdout, in the daemon's words.
+    if (warnings.length > 0) println(io, warnings.join('\n'));
+    return status;
   },
 };
 
@@ -304,7 +364,21 @@ const PS_HEADERS: Record<string, string> = {
   Names: 'NAMES',
   State: 'STATE',
   Labels: 'LABELS',
+  Size: 'SIZE',
 };
+
+const PS_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
+
+/** docker's SIZE: the writable layer's size, and the virtual size (with the image) when known: `12B (virtual 4.3MB)`. */
+function sizeText(c: ContainerSummary): string {
+  const written = humanSize(c.SizeRw ?? 0);
+  return c.SizeRootFs ? `${written} (virtual ${humanSize(c.SizeRootFs)})` : written;
+}
+
+/** Whether a `--format` template shows `.Size`, itself or in `{{json .}}`: docker's client then asks for sizes. */
+function showsSize(format: string): boolean {
+  return /\{\{[^}]*\.Size\b/.test(format) || /\{\{-?\s*json\s+\.\s*-?\}\}/.test(format);
+}
 
 function portsText(c: ContainerSummary): string {
   return c.Ports.map((p) => (p.PublicPort ? `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)).join(', ');
@@ -325,6 +399,7 @@ function psItem(c: ContainerSummary, truncate: boolean): Record<string, unknown>
     Labels: Object.entries(c.Labels).map(([k, v]) => `${k}=${v}`).join(','),
     Mounts: c.Mounts.map((m) => m.Name ?? m.Source).join(','),
     Networks: Object.keys(c.NetworkSettings.Networks).join(','),
+    Size: sizeText(c),
   };
 }
 
@@ -335,20 +410,26 @@ const ps: Command = {
   description: 'List containers',
   flags: [
     { name: 'all', short: 'a', type: 'bool', description: 'Show all containers (default shows just running)' },
-    { name: 'quiet', short: 'q', type: 'bool', description: 'Only display container IDs' },
-    { name: 'no-trunc', type: 'bool', description: "Don't truncate output" },
-    { name: 'last', short: 'n', type: 'number', description: 'Show n last created containers (includes all states)' },
-    { name: 'latest', short: 'l', type: 'bool', description: 'Show the latest created container (includes all states)' },
     filterFlag('Filter output based on conditions provided', { short: true }),
     formatFlag,
+    { name: 'last', short: 'n', type: 'number', description: 'Show n last created containers (includes all states)' },
+    { name: 'latest', short: 'l', type: 'bool', description: 'Show the latest created container (includes all states)' },
+    { name: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Only display container IDs' },
+    { name: 'size', short: 's', type: 'bool', description: 'Display total file sizes' },
   ],
   args: [0, 0],
   async run(args, io) {
     const last = bool(args, 'latest') ? 1 : num(args, 'last');
+    const given = str(args, 'format');
+    const format = given === undefined || given === 'table' ? `${PS_TABLE}${bool(args, 'size') ? '\t{{.Size}}' : ''}` : given;
+    // Sizes cost a walk of every writable layer: asked for by -s, or by a format that shows them unless --size=false.
+    const size = !bool(args, 'quiet') && (args.flags.size === undefined ? given !== undefined && showsSize(given) : bool(args, 'size'));
     const containers = await (await getEngine()).ps({
       all: bool(args, 'all'),
       filters: parseFilters(list(args, 'filter')),
       ...(last !== undefined ? { last } : {}),
+      ...(size ? { size } : {}),
     });
     const truncate = !bool(args, 'no-trunc');
     const items = containers.map((c) => psItem(c, truncate));
@@ -356,7 +437,6 @@ const ps: Command = {
       for (const item of items) println(io, String(item.ID));
       return 0;
     }
-    const format = str(args, 'format') ?? 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
     const text = formatItems(format, items, PS_HEADERS);
     if (text) println(io, text);
     return 0;
@@ -369,11 +449,12 @@ const logs: Command = {
   usage: '[OPTIONS] CONTAINER',
   description: 'Fetch the logs of a container',
   flags: [
+    { name: 'details', type: 'bool', description: 'Show extra details provided to logs' },
     { name: 'follow', short: 'f', type: 'bool', description: 'Follow log output' },
-    { name: 'timestamps', short: 't', type: 'bool', description: 'Show timestamps' },
-    { name: 'tail', short: 'n', type: 'string', description: 'Number of lines to show from the end of the logs', default: 'all' },
     { name: 'since', type: 'string', description: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
-    { name: 'until', type: 'string', description: 'Show logs before a timestamp or relative' },
+    { name: 'tail', short: 'n', type: 'string', description: 'Number of lines to show from the end of the logs', default: 'all' },
+    { name: 'timestamps', short: 't', type: 'bool', description: 'Show timestamps' },
+    { name: 'until', type: 'string', description: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)' },
   ],
   args: [1, 1],
   async run(args, io) {
@@ -388,19 +469,23 @@ const logs: Command = {
     };
     const since = when(str(args, 'since'));
     const until = when(str(args, 'until'));
+    const shown = { timestamps: bool(args, 'timestamps'), details: bool(args, 'details') };
     const ac = new AbortController();
     const stopOnSigint = (): void => ac.abort();
     process.once('SIGINT', stopOnSigint);
     try {
-      for await (const entry of (await getEngine()).logs(args.positionals[0] as string, {
+      const engine = await getEngine();
+      const { logLine } = engineModule();
+      for await (const entry of engine.logs(args.positionals[0] as string, {
         follow: bool(args, 'follow'),
+        ...(shown.details ? { details: true } : {}),
         ...(tail !== 'all' ? { tail: Number(tail) } : {}),
         ...(since ? { since } : {}),
         ...(until ? { until } : {}),
         signal: ac.signal,
       })) {
         const out = entry.stream === 'stderr' ? io.stderr : io.stdout;
-        out.write(`${bool(args, 'timestamps') ? `${entry.time} ` : ''}${entry.line}\n`);
+        out.write(`${logLine(entry, shown)}\n`);
       }
     } finally {
       process.off('SIGINT', stopOnSigint);
@@ -418,7 +503,9 @@ const exec: Command = {
     { name: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
     { name: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
     { name: 'detach', short: 'd', type: 'bool', description: 'Detached mode: run command in the background' },
+    detachKeysFlag,
     { name: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
+    { name: 'env-file', type: 'list', description: 'Read in a file of environment variables' },
     { name: 'user', short: 'u', type: 'string', description: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
     { name: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
     { name: 'privileged', type: 'bool', description: 'Give extended privileges to the command' },
@@ -431,14 +518,17 @@ const exec: Command = {
     const user = str(args, 'user');
     const workingDir = str(args, 'workdir');
     const tty = bool(args, 'tty');
+    const withStdin = bool(args, 'interactive');
+    const detachKeys = bool(args, 'detach') ? undefined : await detachKeysFor(args, io, withStdin && tty);
     // The exec's own pty follows the window once it runs; until then its start size is the window's.
     let running: ExecControl | undefined;
     const terminal = tty ? terminalSession(io, async (size) => running?.resize(size)) : undefined;
     const size = terminalSize(io);
+    let exitCode: number | undefined;
     try {
-      const result = await engine.exec(container, {
+      const exec = engine.exec(container, {
         cmd,
-        env: list(args, 'env'),
+        env: await envOptions(args, io.env),
         tty,
         ...(tty && size ? { consoleSize: size } : {}),
         onStart: (exec) => {
@@ -449,13 +539,15 @@ const exec: Command = {
         privileged: bool(args, 'privileged'),
         ...(user ? { user } : {}),
         ...(workingDir ? { workingDir } : {}),
-        ...(bool(args, 'interactive') ? { stdin: io.stdin } : {}),
+        ...(withStdin ? { stdin: io.stdin } : {}),
         ...(bool(args, 'detach') ? {} : { stdout: io.stdout, stderr: io.stderr }),
+        ...(detachKeys ? { detachKeys } : {}),
       });
-      return result.exitCode;
+      await detachedFrom(exec.then((result) => (exitCode = result.exitCode)));
     } finally {
       terminal?.restore();
     }
+    return exitCode ?? reportDetached(io);
   },
 };
 
@@ -464,19 +556,27 @@ const attach: Command = {
   aliases: ['ctr container attach'],
   usage: '[OPTIONS] CONTAINER',
   description: "Attach local standard input, output, and error streams to a running container",
-  flags: [{ name: 'no-stdin', type: 'bool', description: 'Do not attach STDIN' }, sigProxyFlag],
+  flags: [detachKeysFlag, { name: 'no-stdin', type: 'bool', description: 'Do not attach STDIN' }, { ...sigProxyFlag, description: 'Proxy all received signals to the process' }],
   args: [1, 1],
   async run(args, io) {
     const engine = await getEngine();
     const ref = args.positionals[0] as string;
+    const { Config } = await engine.inspect(ref);
+    // As docker attach: stdin only of a container that keeps it open, a TTY's in raw mode and at the window's size.
+    const withStdin = !bool(args, 'no-stdin') && Config.OpenStdin;
+    const detachKeys = await detachKeysFor(args, io, withStdin && Config.Tty);
+    const terminal = Config.Tty && withStdin ? terminalSession(io, (size) => engine.resize(ref, size)) : undefined;
     // The container runs already: a signal it cannot take is not tried again.
     const proxy = bool(args, 'sig-proxy') ? proxySignals((signal) => engine.kill(ref, signal)) : undefined;
     proxy?.started();
+    let detached: boolean;
     try {
-      await engine.attach(ref, { ...(bool(args, 'no-stdin') ? {} : { stdin: io.stdin }), stdout: io.stdout, stderr: io.stderr });
+      detached = await detachedFrom(engine.attach(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr, ...(detachKeys ? { detachKeys } : {}) }));
     } finally {
       proxy?.stop();
+      terminal?.restore();
     }
+    if (detached) return reportDetached(io);
     return (await engine.inspect(ref)).State.ExitCode;
   },
 };
@@ -500,16 +600,21 @@ const inspect: Command = {
   aliases: ['ctr container inspect'],
   usage: '[OPTIONS] NAME|ID [NAME|ID...]',
   description: 'Return low-level information on containers, images, volumes or networks',
-  flags: [{ ...formatFlag, short: 'f' }, { name: 'type', type: 'string', description: 'Return JSON for specified type' }],
+  flags: [
+    { ...formatFlag, short: 'f' },
+    { name: 'size', short: 's', type: 'bool', description: 'Display total file sizes if the type is container' },
+    { name: 'type', type: 'string', description: 'Return JSON for specified type' },
+  ],
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
     const type = str(args, 'type');
+    const containerOptions = bool(args, 'size') ? { size: true } : {};
     const items: unknown[] = [];
     let status = 0;
     for (const ref of args.positionals) {
       const tries: Array<() => Promise<unknown>> = [];
-      if (!type || type === 'container') tries.push(() => engine.inspect(ref));
+      if (!type || type === 'container') tries.push(() => engine.inspect(ref, containerOptions));
       if (!type || type === 'image') tries.push(() => engine.inspectImage(ref));
       if (!type || type === 'volume') tries.push(() => engine.inspectVolume(ref));
       if (!type || type === 'network') tries.push(() => engine.inspectNetwork(ref));

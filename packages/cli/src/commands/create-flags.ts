@@ -1,7 +1,7 @@
 import { closeSync, openSync, promises as fs, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { CreateOptions } from '@ctr/api';
-import type { ApiMount, BuildStepOptions, HealthConfig, UpdateOptions } from '@ctr/engine';
+import type { ApiMount, BuildStepOptions, DeviceRequest, HealthConfig, UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
 import { engineModule } from '../context';
@@ -165,6 +165,7 @@ export const createFlags: FlagSpec[] = [
   { name: 'volume', short: 'v', type: 'list', description: 'Bind mount a volume' },
   { name: 'tmpfs', type: 'list', description: 'Mount a tmpfs directory' },
   { name: 'mount', type: 'list', valueName: 'mount', description: 'Attach a filesystem mount to the container' },
+  { name: 'volumes-from', type: 'list', description: 'Mount volumes from the specified container(s)' },
   { name: 'workdir', short: 'w', type: 'string', description: 'Working directory inside the container' },
   { name: 'user', short: 'u', type: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])' },
   { name: 'entrypoint', type: 'string', description: 'Overwrite the default ENTRYPOINT of the image' },
@@ -173,13 +174,25 @@ export const createFlags: FlagSpec[] = [
   { name: 'label', short: 'l', type: 'list', description: 'Set meta data on a container' },
   { name: 'label-file', type: 'list', description: 'Read in a line delimited file of labels' },
   { name: 'annotation', type: 'list', valueName: 'map', description: 'Add an annotation to the container (passed through to the OCI runtime) (default map[])' },
+  {
+    name: 'attach',
+    short: 'a',
+    type: 'list',
+    description: 'Attach to STDIN, STDOUT or STDERR',
+    check: (value) => {
+      if (!['stdin', 'stdout', 'stderr'].includes(value.toLowerCase())) throw new Error('valid streams are STDIN, STDOUT and STDERR');
+    },
+  },
   { name: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' },
   { name: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' },
   { name: 'publish', short: 'p', type: 'list', description: "Publish a container's port(s) to the host" },
   { name: 'publish-all', short: 'P', type: 'bool', description: 'Publish all exposed ports to random ports' },
+  { name: 'expose', type: 'list', description: 'Expose a port or a range of ports' },
   { name: 'network', type: 'string', valueName: 'network', description: 'Connect a container to a network', default: 'bridge' },
   { name: 'network-alias', type: 'list', description: 'Add network-scoped alias for the container' },
   { name: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
+  { name: 'mac-address', type: 'string', description: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)' },
+  { name: 'link', type: 'list', description: 'Add link to another container' },
   { name: 'dns', type: 'list', description: 'Set custom DNS servers' },
   { name: 'dns-option', type: 'list', description: 'Set DNS options' },
   { name: 'dns-search', type: 'list', description: 'Set custom DNS search domains' },
@@ -207,10 +220,12 @@ export const createFlags: FlagSpec[] = [
   { name: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
   { name: 'privileged', type: 'bool', description: 'Give extended privileges to this container' },
   { name: 'device', type: 'list', description: 'Add a host device to the container' },
+  { name: 'gpus', type: 'list', valueName: 'gpu-request', description: "GPU devices to add to the container ('all' to pass all GPUs)" },
   { name: 'group-add', type: 'list', description: 'Add additional groups to join' },
   { name: 'pid', type: 'string', description: 'PID namespace to use' },
   { name: 'ipc', type: 'string', description: 'IPC mode to use' },
   { name: 'uts', type: 'string', description: 'UTS namespace to use' },
+  { name: 'userns', type: 'string', description: 'User namespace to use' },
   { name: 'cap-add', type: 'list', description: 'Add Linux capabilities' },
   { name: 'cap-drop', type: 'list', description: 'Drop Linux capabilities' },
   { name: 'security-opt', type: 'list', description: 'Security Options' },
@@ -232,13 +247,18 @@ export const createFlags: FlagSpec[] = [
 ];
 
 /** `KEY=VALUE` (a bare `KEY` means an empty value) as a record; a later key wins, as in docker's maps. */
-function keyValues(values: string[]): Record<string, string> {
+export function keyValues(values: string[]): Record<string, string> {
   return Object.fromEntries(values.map((v) => (v.includes('=') ? [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)] : [v, ''])));
 }
 
 /** `-e NAME` without a value takes it from the caller's environment, like docker; unset names are dropped. */
 function envFrom(values: string[], env: NodeJS.ProcessEnv): string[] {
   return values.flatMap((v) => (v.includes('=') ? [v] : env[v] !== undefined ? [`${v}=${env[v]}`] : []));
+}
+
+/** `--env-file` and `-e` (which overrides the files) of `run`, `create` and `exec`, as docker's CLI reads them. */
+export async function envOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<string[]> {
+  return envFrom([...(await keyValueLines(list(args, 'env-file'))), ...list(args, 'env')], env);
 }
 
 /**
@@ -464,9 +484,62 @@ function deviceFrom(value: string): NonNullable<CreateOptions['devices']>[number
   return { pathOnHost, pathInContainer: second || pathOnHost, permissions: 'rwm' };
 }
 
-/** `--pid`/`--ipc`/`--uts`: the runtime checks the mode and names a wrong one. */
+/**
+ * `--pid`/`--ipc`/`--uts`: docker's CLI refuses a PID mode other than `host` or
+ * `container:<name|id>` in its words; the runtime checks the rest and names a wrong one.
+ */
 function namespaceMode<K extends 'pid' | 'ipc' | 'uts'>(args: ParsedArgs, key: K): CreateOptions[K] | undefined {
-  return (str(args, key) || undefined) as CreateOptions[K] | undefined;
+  const mode = str(args, key) || undefined;
+  if (key === 'pid' && mode !== undefined && mode !== 'host' && !/^container:./.test(mode)) throw invalidArgument('--pid: invalid PID mode');
+  return mode as CreateOptions[K] | undefined;
+}
+
+/** `--gpus all`, `--gpus '"capabilities=compute,utility",count=2'`: docker's CLI's device request (opts/gpus.go). */
+function gpuRequest(value: string): DeviceRequest {
+  const fail = (message: string): never => {
+    throw flagValueError('gpus', value, message);
+  };
+  // Go's CSV reader finds no record in an empty value.
+  if (value === '') fail('EOF');
+  const count = (text: string): number =>
+    text === 'all' ? -1 : /^[+-]?\d+$/.test(text) ? Number(text) : fail(`invalid count (${text}): value must be either "all" or an integer: invalid syntax`);
+  const request: DeviceRequest = { Driver: '' };
+  const seen = new Set<string>();
+  for (const field of csvFields(value, fail)) {
+    const eq = field.indexOf('=');
+    const key = eq === -1 ? field : field.slice(0, eq);
+    if (seen.has(key)) fail(`gpu request key '${key}' can be specified only once`);
+    seen.add(key);
+    // A bare value is the count.
+    if (eq === -1) {
+      seen.add('count');
+      request.Count = count(key);
+      continue;
+    }
+    const val = field.slice(eq + 1);
+    if (key === 'driver') request.Driver = val;
+    else if (key === 'count') request.Count = count(val);
+    else if (key === 'device') request.DeviceIDs = val.split(',');
+    else if (key === 'capabilities') request.Capabilities = [[...val.split(','), 'gpu']];
+    else if (key === 'options') request.Options = keyValues(csvFields(val, fail));
+    else fail(`unexpected key '${key}' in '${field}'`);
+  }
+  if (!seen.has('count') && !request.DeviceIDs) request.Count = 1;
+  return { ...request, Capabilities: request.Capabilities ?? [['gpu']], Options: request.Options ?? {} };
+}
+
+/** `--link name[:alias]`, refused as docker's CLI refuses a malformed one (the engine finds the container). */
+function linksFrom(values: string[]): string[] | undefined {
+  if (values.length === 0) return undefined;
+  const { parseLink } = engineModule();
+  for (const value of values) {
+    try {
+      parseLink(value);
+    } catch (error) {
+      throw flagValueError('link', value, (error as Error).message);
+    }
+  }
+  return values;
 }
 
 /** `--health-*` as the API's Healthcheck (durations in nanoseconds), as docker's CLI builds it. */
@@ -506,6 +579,7 @@ function healthcheckFrom(args: ParsedArgs): HealthConfig | undefined {
 export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<CreateOptions> {
   const [image, ...cmd] = args.positionals as [string, ...string[]];
   const pull = str(args, 'pull') ?? 'missing';
+  const attachNames = list(args, 'attach').map((name) => name.toLowerCase());
   if (!['always', 'missing', 'never'].includes(pull)) throw invalidArgument(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
   checkPlatform(str(args, 'platform'));
   const security = list(args, 'security-opt');
@@ -513,7 +587,7 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   const options: CreateOptions = {
     image,
     // The files first: `-e` and `--label` override what they say.
-    env: envFrom([...(await keyValueLines(list(args, 'env-file'))), ...list(args, 'env')], env),
+    env: await envOptions(args, env),
     volumes: [...list(args, 'volume'), ...mounts.volumes],
     tmpfs: [...list(args, 'tmpfs'), ...mounts.tmpfs],
     labels: keyValues([...(await keyValueLines(list(args, 'label-file'))), ...list(args, 'label')]),
@@ -523,6 +597,12 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
     networkAliases: list(args, 'network-alias'),
     tty: bool(args, 'tty'),
     openStdin: bool(args, 'interactive'),
+    // `-a`, as docker's CLI records it: stdout and stderr unless it names streams, stdin with `-i` too.
+    attach: {
+      stdin: bool(args, 'interactive') || attachNames.includes('stdin'),
+      stdout: attachNames.length === 0 || attachNames.includes('stdout'),
+      stderr: attachNames.length === 0 || attachNames.includes('stderr'),
+    },
     readOnlyRootfs: bool(args, 'read-only'),
     autoRemove: bool(args, 'rm'),
     restart: str(args, 'restart') ?? 'no',
@@ -581,6 +661,14 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   set('pid', namespaceMode(args, 'pid'));
   set('ipc', namespaceMode(args, 'ipc'));
   set('uts', namespaceMode(args, 'uts'));
+  const userns = str(args, 'userns') || undefined;
+  if (userns !== undefined && userns !== 'host') throw invalidArgument('--userns: invalid USER mode');
+  set('usernsMode', userns);
+  set('expose', nonEmpty(list(args, 'expose')));
+  set('volumesFrom', nonEmpty(list(args, 'volumes-from')));
+  set('macAddress', str(args, 'mac-address') || undefined);
+  set('links', linksFrom(list(args, 'link')));
+  set('deviceRequests', nonEmpty(list(args, 'gpus').map(gpuRequest)));
   set('stopSignal', str(args, 'stop-signal'));
   set('stopTimeout', num(args, 'stop-timeout'));
   set('healthcheck', healthcheckFrom(args));

@@ -1,16 +1,32 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import type { PushLayerProgress } from '@ctr/api';
+import type { PushedTag } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
 import { engineModule, getEngine, println } from '../context';
-import { bool, list, str } from '../flags';
+import { bool, list, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { ago, formatItems, humanSize } from '../format';
 import { ProgressView } from '../progress';
 import { forEachArg } from './each';
-import { pullShowingProgress } from './pull-output';
-import { parsePlatform, shortId } from '@ctr/image';
+import { pullAllTagsShowingProgress, pullShowingProgress } from './pull-output';
+import { parsePlatform, parseReference, referenceName, type Platform } from '@ctr/image';
+
+/** How docker's `--platform` help says to write a platform. */
+const PLATFORM_FORMAT = 'Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")';
+
+/** `--platform`, its value checked as it is parsed: a malformed one is a usage error. */
+function platformFlag(description: string): FlagSpec {
+  return { name: 'platform', type: 'string', description, check: (value) => void parsePlatform(value) };
+}
+
+/** The `--platform` given, as the engine takes it. */
+function platformOption(args: ParsedArgs): { platform?: Platform } {
+  const text = str(args, 'platform');
+  return text ? { platform: parsePlatform(text) } : {};
+}
 
 const IMAGE_HEADERS: Record<string, string> = { Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', CreatedSince: 'CREATED', Size: 'SIZE', Digest: 'DIGEST' };
 
@@ -73,18 +89,23 @@ const pull: Command = {
   usage: '[OPTIONS] NAME[:TAG|@DIGEST]',
   description: 'Download an image from a registry',
   flags: [
-    { name: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
+    { name: 'all-tags', short: 'a', type: 'bool', description: 'Download all tagged images in the repository' },
+    platformFlag('Set platform if server is multi-platform capable'),
     { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
   ],
   args: [1, 1],
   async run(args, io) {
-    const platform = str(args, 'platform');
-    const name = await pullShowingProgress(await getEngine(), args.positionals[0] as string, io.stdout, {
-      quiet: bool(args, 'quiet'),
-      tellDefaultTag: true,
-      ...(platform ? { platform: parsePlatform(platform) } : {}),
-    });
-    println(io, name);
+    const ref = args.positionals[0] as string;
+    const options = { quiet: bool(args, 'quiet'), ...platformOption(args) };
+    const engine = await getEngine();
+    // docker's last line is the reference pulled, in full: `docker.io/library/busybox:latest`.
+    if (bool(args, 'all-tags')) {
+      await pullAllTagsShowingProgress(engine, ref, io.stdout, options);
+      println(io, referenceName(parseReference(ref)));
+    } else {
+      await pullShowingProgress(engine, ref, io.stdout, { ...options, tellDefaultTag: true });
+      println(io, engineModule().normalizeImageName(ref));
+    }
     return 0;
   },
 };
@@ -94,20 +115,32 @@ const push: Command = {
   aliases: ['ctr image push'],
   usage: '[OPTIONS] NAME[:TAG]',
   description: 'Upload an image to a registry',
-  flags: [{ name: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' }],
+  flags: [
+    { name: 'all-tags', short: 'a', type: 'bool', description: 'Push all tags of an image to the repository' },
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
+  ],
   args: [1, 1],
   async run(args, io) {
-    const { normalizeImageName } = engineModule();
+    const { allTagsRepository, normalizeImageName } = engineModule();
     const ref = args.positionals[0] as string;
     const quiet = bool(args, 'quiet');
-    const view = new ProgressView(io.stdout);
-    const name = normalizeImageName(ref);
-    if (!quiet) println(io, `The push refers to repository [${name.replace(/[:@][^/]*$/, '')}]`);
+    const allTags = bool(args, 'all-tags');
+    const named = parseReference(ref);
+    const repository = allTags ? allTagsRepository(ref) : referenceName(named);
+    if (!allTags && !quiet && named.tag === undefined && named.digest === undefined) println(io, 'Using default tag: latest');
     const engine = await getEngine();
-    // docker shows the layers only, not the image's config blob (progress names blobs by short ID).
-    const configId = shortId((await engine.inspectImage(ref)).Id);
-    const result = await engine.push(ref, quiet ? {} : { onProgress: (event) => event.id !== configId && view.update(event) });
-    println(io, `${name.slice(name.lastIndexOf(':') + 1)}: digest: ${result.digest} size: ${result.size}`);
+    if (!quiet) println(io, `The push refers to repository [${repository}]`);
+    // Each tag's layers are drawn above its digest line; docker shows a push's layers, not the image config.
+    let view = new ProgressView(io.stdout);
+    const progress = quiet ? {} : { onProgress: (event: PushLayerProgress) => event.kind === 'layer' && view.update(event) };
+    const pushed = (result: PushedTag): void => {
+      if (!quiet) println(io, `${result.tag}: digest: ${result.digest} size: ${result.size}`);
+      view = new ProgressView(io.stdout);
+    };
+    if (allTags) await engine.pushAllTags(ref, { ...progress, onPushed: pushed });
+    else pushed({ tag: named.digest === undefined ? (named.tag ?? 'latest') : '', ...(await engine.push(ref, progress)) });
+    // docker -q says only what it pushed, in full.
+    if (quiet) println(io, allTags ? repository : normalizeImageName(ref));
     return 0;
   },
 };
@@ -117,12 +150,16 @@ const rmi: Command = {
   aliases: ['ctr image rm', 'ctr image remove'],
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Remove one or more images',
-  flags: [{ name: 'force', short: 'f', type: 'bool', description: 'Force removal of the image' }],
+  flags: [
+    { name: 'force', short: 'f', type: 'bool', description: 'Force removal of the image' },
+    { name: 'no-prune', type: 'bool', description: 'Do not delete untagged parents' },
+  ],
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
+    const options = { force: bool(args, 'force'), noPrune: bool(args, 'no-prune') };
     return forEachArg(args.positionals, io, async (ref) =>
-      (await engine.removeImage(ref, { force: bool(args, 'force') })).map((item) => (item.Untagged ? `Untagged: ${item.Untagged}` : `Deleted: ${item.Deleted}`)),
+      (await engine.removeImage(ref, options)).map((item) => (item.Untagged ? `Untagged: ${item.Untagged}` : `Deleted: ${item.Deleted}`)),
     );
   },
 };
@@ -145,14 +182,17 @@ const save: Command = {
   aliases: ['ctr image save'],
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   description: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
-  flags: [{ name: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' }],
+  flags: [
+    { name: 'output', short: 'o', type: 'string', description: 'Write to a file, instead of STDOUT' },
+    platformFlag(`Save only the given platform variant. ${PLATFORM_FORMAT}`),
+  ],
   args: [1, Infinity],
   async run(args, io) {
     const output = str(args, 'output');
     if (!output && io.stdout.isTTY) {
       throw invalidArgument('cowardly refusing to save to a terminal. Use the -o flag or redirect');
     }
-    const archive = await (await getEngine()).save(args.positionals);
+    const archive = await (await getEngine()).save(args.positionals, platformOption(args));
     await pipeline(archive, output ? createWriteStream(output) : io.stdout);
     return 0;
   },
@@ -165,6 +205,7 @@ const load: Command = {
   description: 'Load an image from a tar archive or STDIN',
   flags: [
     { name: 'input', short: 'i', type: 'string', description: 'Read from tar archive file, instead of STDIN' },
+    platformFlag(`Load only the given platform variant. ${PLATFORM_FORMAT}`),
     { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress the load output' },
   ],
   args: [0, 0],
@@ -172,7 +213,7 @@ const load: Command = {
     const input = str(args, 'input');
     if (!input && io.stdin.isTTY) throw invalidArgument('requested load from stdin, but stdin is empty');
     if (input) await stat(input).catch(() => Promise.reject(invalidArgument(`open ${input}: no such file or directory`)));
-    const { loaded } = await (await getEngine()).load(input ? createReadStream(input) : io.stdin);
+    const { loaded } = await (await getEngine()).load(input ? createReadStream(input) : io.stdin, platformOption(args));
     if (!bool(args, 'quiet')) for (const line of loaded) println(io, line);
     return 0;
   },
@@ -186,6 +227,7 @@ const importCommand: Command = {
   flags: [
     { name: 'change', short: 'c', type: 'list', description: 'Apply Dockerfile instruction to the created image (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL)' },
     { name: 'message', short: 'm', type: 'string', description: 'Set commit message for imported image' },
+    platformFlag('Set platform if server is multi-platform capable'),
   ],
   args: [1, 2],
   async run(args, io) {
@@ -198,11 +240,22 @@ const importCommand: Command = {
       config,
       ...(name ? { name } : {}),
       ...(message ? { comment: message } : {}),
+      ...platformOption(args),
     });
     println(io, image.record.id);
     return 0;
   },
 };
+
+/** Go's `time.Unix(seconds, 0).Format(time.RFC3339)`: local time with its offset, `Z` for UTC. */
+function rfc3339(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  const offset = -date.getTimezoneOffset();
+  const local = new Date(date.getTime() + offset * 60_000).toISOString().slice(0, 19);
+  if (offset === 0) return `${local}Z`;
+  const minutes = Math.abs(offset);
+  return `${local}${offset > 0 ? '+' : '-'}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+}
 
 const history: Command = {
   name: 'history',
@@ -210,26 +263,35 @@ const history: Command = {
   usage: '[OPTIONS] IMAGE',
   description: 'Show the history of an image',
   flags: [
-    { name: 'no-trunc', type: 'bool', description: "Don't truncate output" },
-    { name: 'quiet', short: 'q', type: 'bool', description: 'Only show image IDs' },
     { name: 'format', type: 'string', description: 'Format output using a custom template' },
+    { name: 'human', short: 'H', type: 'bool', description: 'Print sizes and dates in human readable format', default: true },
+    { name: 'no-trunc', type: 'bool', description: "Don't truncate output" },
+    platformFlag(`Show history for the given platform. ${PLATFORM_FORMAT}`),
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Only show image IDs' },
   ],
   args: [1, 1],
   async run(args, io) {
     const truncate = !bool(args, 'no-trunc');
-    const rows = (await (await getEngine()).history(args.positionals[0] as string)).map((h) => ({
-      ID: h.Id === '<missing>' || !truncate ? h.Id : h.Id.replace('sha256:', '').slice(0, 12),
-      CreatedSince: ago(new Date(h.Created * 1000)),
-      CreatedBy: truncate && h.CreatedBy.length > 45 ? `${h.CreatedBy.slice(0, 44)}…` : h.CreatedBy,
-      Size: humanSize(h.Size),
-      Comment: h.Comment,
-    }));
+    const human = bool(args, 'human');
+    const items = await (await getEngine()).history(args.positionals[0] as string, platformOption(args));
+    const rows = items.map((h) => {
+      // docker cuts the column at 45 characters (not bytes), tabs made spaces.
+      const createdBy = [...h.CreatedBy.replace(/\t/g, ' ')];
+      return {
+        ID: h.Id === '<missing>' || !truncate ? h.Id : h.Id.replace('sha256:', '').slice(0, 12),
+        CreatedAt: rfc3339(h.Created),
+        CreatedSince: human ? ago(new Date(h.Created * 1000)) : rfc3339(h.Created),
+        CreatedBy: truncate && createdBy.length > 45 ? `${createdBy.slice(0, 44).join('')}…` : createdBy.join(''),
+        Size: human ? humanSize(h.Size) : String(h.Size),
+        Comment: h.Comment,
+      };
+    });
     if (bool(args, 'quiet')) {
       for (const r of rows) println(io, r.ID);
       return 0;
     }
     const format = str(args, 'format') ?? 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
-    println(io, formatItems(format, rows, { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }));
+    println(io, formatItems(format, rows, { ID: 'IMAGE', CreatedAt: 'CREATED AT', CreatedSince: 'CREATED', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }));
     return 0;
   },
 };

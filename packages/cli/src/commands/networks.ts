@@ -4,6 +4,7 @@ import { bool, list, str } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { forEachArg, inspectEach } from './each';
 import { formatItems } from '../format';
+import { keyValues } from './create-flags';
 import { networkPrune } from './prune';
 
 const create: Command = {
@@ -17,6 +18,7 @@ const create: Command = {
     { name: 'ip-range', type: 'string', description: 'Allocate container ip from a sub-range' },
     { name: 'internal', type: 'bool', description: 'Restrict external access to the network' },
     { name: 'label', type: 'list', description: 'Set metadata on a network' },
+    { name: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' },
   ],
   args: [1, 1],
   async run(args, io) {
@@ -26,7 +28,8 @@ const create: Command = {
     const network = await (await getEngine()).createNetwork({
       name: args.positionals[0] as string,
       internal: bool(args, 'internal'),
-      labels: Object.fromEntries(list(args, 'label').map((l) => [l.split('=')[0] as string, l.split('=').slice(1).join('=')])),
+      labels: keyValues(list(args, 'label')),
+      options: keyValues(list(args, 'opt')),
       ...(subnet ? { subnet } : {}),
       ...(gateway ? { gateway } : {}),
       ...(ipRange ? { ipRange } : {}),

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { parseNormalizedReference, type Platform } from '@ctr/image';
+import { familiarName, parseNormalizedReference, parseReference, type Platform } from '@ctr/image';
 import { engineModule, type CliEngine } from '../context';
 import { ProgressView } from '../progress';
 
@@ -9,6 +9,11 @@ export interface PullOutputOptions {
   quiet?: boolean;
   /** "Using default tag: latest" first, for a reference without one (`docker pull` says so; `docker run` does not). */
   tellDefaultTag?: boolean;
+}
+
+/** docker's last line of a pull: whether `name` now means another image than before. */
+function outcomeLine(updated: boolean, name: string): string {
+  return `Status: ${updated ? 'Downloaded newer image for' : 'Image is up to date for'} ${name}\n`;
 }
 
 /**
@@ -32,7 +37,32 @@ export async function pullShowingProgress(engine: CliEngine, ref: string, out: W
   out.write(`${reference.tag ?? reference.digest}: Pulling from ${reference.path}\n`);
   const view = new ProgressView(out);
   const image = await engine.pull(ref, { ...platform, onProgress: (event) => event.kind === 'layer' && view.update(event) });
-  const outcome = image.record.id === before ? 'Image is up to date for' : 'Downloaded newer image for';
-  out.write(`Digest: ${image.record.target.digest}\nStatus: ${outcome} ${name}\n`);
+  out.write(`Digest: ${image.record.target.digest}\n${outcomeLine(image.record.id !== before, name)}`);
   return name;
+}
+
+/**
+ * `pull --all-tags` of `repository` (a name without tag or digest) showing what docker
+ * shows: for each tag the registry lists, where from, its layers and its digest; then one
+ * outcome for the repository.
+ */
+export async function pullAllTagsShowingProgress(engine: CliEngine, repository: string, out: Writable, options: PullOutputOptions = {}): Promise<void> {
+  const platform = options.platform ? { platform: options.platform } : {};
+  if (options.quiet) {
+    await engine.pullAllTags(repository, platform);
+    return;
+  }
+  const reference = parseReference(repository);
+  // Each tag's layers are drawn under its own "Pulling from" line.
+  let view = new ProgressView(out);
+  const { updated } = await engine.pullAllTags(repository, {
+    ...platform,
+    onTag: (event) => {
+      if (event.status === 'Pulled') return void out.write(`Digest: ${event.digest}\n`);
+      out.write(`${event.tag}: Pulling from ${reference.path}\n`);
+      view = new ProgressView(out);
+    },
+    onProgress: (event) => event.kind === 'layer' && view.update(event),
+  });
+  out.write(outcomeLine(updated, familiarName(reference)));
 }

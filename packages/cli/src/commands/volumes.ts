@@ -4,6 +4,7 @@ import { bool, list, str } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { forEachArg, inspectEach } from './each';
 import { formatItems } from '../format';
+import { keyValues } from './create-flags';
 import { volumePrune } from './prune';
 
 const create: Command = {
@@ -14,12 +15,14 @@ const create: Command = {
     { name: 'label', type: 'list', description: 'Set metadata for a volume' },
     { name: 'driver', short: 'd', type: 'string', description: 'Specify volume driver name', default: 'local' },
     { name: 'name', type: 'string', description: 'Specify volume name' },
+    { name: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' },
   ],
   args: [0, 1],
   async run(args, io) {
     const name = args.positionals[0] ?? str(args, 'name');
-    const labels = Object.fromEntries(list(args, 'label').map((l) => [l.split('=')[0] as string, l.split('=').slice(1).join('=')]));
-    const volume = await (await getEngine()).createVolume({ ...(name ? { name } : {}), labels });
+    const labels = keyValues(list(args, 'label'));
+    const options = keyValues(list(args, 'opt'));
+    const volume = await (await getEngine()).createVolume({ ...(name ? { name } : {}), driver: str(args, 'driver') ?? 'local', labels, ...(Object.keys(options).length > 0 ? { options } : {}) });
     println(io, volume.Name);
     return 0;
   },

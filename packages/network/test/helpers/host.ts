@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { NetworkManager, type NetworkManagerOptions } from '@ctr/network';
+import { bridgeNameFor, NetworkManager, type NetworkManagerOptions } from '@ctr/network';
 import { ROOT_REGISTRY } from '../../src/state';
 
 /**
@@ -23,6 +23,8 @@ export interface TestHost {
   net(i: number): string;
   /** `${net(i)}.0/24`; /24 number 15 is the default bridge, 8-15 the address pool. */
   subnet(i: number): string;
+  /** The Linux bridge of a network this host's manager named itself. */
+  bridgeOf(network: { Id: string }): string;
   /** Links, netns files, iptables rules, DNS server of this file still present; `final`
    * also counts the root's registry entry (gone only once nothing at all is left). */
   leftovers(final?: boolean): Promise<string[]>;
@@ -64,6 +66,7 @@ export async function makeTestHost(code: string): Promise<TestHost> {
     options,
     net,
     subnet: (i) => `${net(i)}.0/24`,
+    bridgeOf: (network) => bridgeNameFor(prefix, network.Id),
     async leftovers(final = true) {
       const out: string[] = [];
       const links = JSON.parse(execFileSync('ip', ['-j', 'link', 'show']).toString()) as Array<{ ifname: string; ifalias?: string }>;

@@ -52,7 +52,7 @@ export function generateSpec(
     withHostname(options),
     withProcess(image, options, context),
     withCapabilities(options, context),
-    withNamespaces(options),
+    withNamespaces(options, context),
     withMounts(options, context),
     withResources(options, context),
     withRlimits(options, context),

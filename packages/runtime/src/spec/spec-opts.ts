@@ -218,7 +218,22 @@ export function withMounts(options: RunOptions, ctx: SpecContext): SpecOpt {
   };
 }
 
-export function withNamespaces(options: RunOptions): SpecOpt {
+/** /dev/shm as a bind of a host directory: the host's own, or a shareable container's tmpfs. */
+export function shmBind(source: string): MountEntry {
+  return { destination: '/dev/shm', type: 'bind', source, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] };
+}
+
+/** Replaces the spec's /dev/shm mount. */
+function replaceShm(spec: Spec, mount: MountEntry): void {
+  spec.mounts = spec.mounts.map((m) => (m.destination === '/dev/shm' ? mount : m));
+}
+
+/**
+ * Namespaces: the network as `options.network` says, the host's where a mode says `host`. A
+ * `container:<id>` mode keeps a namespace entry of its type, without a path until each start
+ * joins it (`withJoinedNamespaces`): the other container's process changes from run to run.
+ */
+export function withNamespaces(options: RunOptions, ctx: Pick<SpecContext, 'shmPath'> = {}): SpecOpt {
   return (spec) => {
     const network = options.network ?? { mode: 'none' };
     const rest = spec.linux.namespaces.filter((n) => n.type !== 'network');
@@ -241,8 +256,11 @@ export function withNamespaces(options: RunOptions): SpecOpt {
       ['uts', options.uts, ['private', 'host']],
     ] as const) {
       if (mode === undefined) continue;
-      if (!(allowed as readonly string[]).includes(mode)) {
-        throw invalidArgument(`invalid ${type.toUpperCase()} mode: ${JSON.stringify(mode)}`, { hint: `--${type} takes ${allowed.join(', ')}` });
+      const joinable = type !== 'uts';
+      if (!(allowed as readonly string[]).includes(mode) && !(joinable && /^container:./.test(mode))) {
+        throw invalidArgument(`invalid ${type.toUpperCase()} mode: ${JSON.stringify(mode)}`, {
+          hint: `--${type} takes ${[...allowed, ...(joinable ? ['container:<name|id>'] : [])].join(', ')}`,
+        });
       }
       if (mode === 'host') shared.add(type);
     }
@@ -252,11 +270,28 @@ export function withNamespaces(options: RunOptions): SpecOpt {
     }
     if (options.cgroupns === 'private') spec.linux.namespaces.push({ type: 'cgroup' });
     spec.linux.namespaces = spec.linux.namespaces.filter((n) => !shared.has(n.type));
-    if (shared.has('ipc')) {
-      // The host's shared memory, as dockerd mounts it (a fresh mqueue mount already shows the host's queues).
-      const hostShm: MountEntry = { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] };
-      spec.mounts = spec.mounts.map((m) => (m.destination === '/dev/shm' ? hostShm : m));
+    // The host's shared memory, as dockerd mounts it (a fresh mqueue mount already shows the host's queues).
+    if (shared.has('ipc')) replaceShm(spec, shmBind('/dev/shm'));
+    // A shareable container's /dev/shm is a tmpfs on the host, where joiners find it too.
+    else if (options.ipc === 'shareable' && ctx.shmPath) replaceShm(spec, shmBind(ctx.shmPath));
+  };
+}
+
+/** What a start joins for a `container:<id>` mode: that container's process, and for IPC its /dev/shm on the host. */
+export interface JoinedNamespaces {
+  pid?: { pid: number };
+  ipc?: { pid: number; shm: string };
+}
+
+/** The paths of the namespaces a start joins, and the /dev/shm that goes with another container's IPC. */
+export function withJoinedNamespaces(joined: JoinedNamespaces): SpecOpt {
+  return (spec) => {
+    for (const type of ['pid', 'ipc'] as const) {
+      const target = joined[type];
+      if (!target) continue;
+      spec.linux.namespaces = [...spec.linux.namespaces.filter((n) => n.type !== type), { type, path: `/proc/${target.pid}/ns/${type}` }];
     }
+    if (joined.ipc) replaceShm(spec, shmBind(joined.ipc.shm));
   };
 }
 

@@ -1,0 +1,76 @@
+/**
+ * `--expose`, `--volumes-from`, `--mac-address`, `--link`, `--userns`, `--pid`/`--ipc
+ * container:` and `--gpus` in `POST /containers/create`: the server reads Docker's fields,
+ * and the client (`ctr -H`) sends the engine's options as those fields.
+ */
+import { createOptionsFromBody, type CreateOptions } from '@ctr/api';
+import { createRequest } from '../src/create-request';
+
+const gpus = { Driver: '', Count: -1, DeviceIDs: [], Capabilities: [['gpu']], Options: {} };
+
+test('the fields docker sends map to the engine\'s options', () => {
+  const options = createOptionsFromBody(
+    {
+      Image: 'busybox',
+      ExposedPorts: { '80/tcp': {}, '53/udp': {} },
+      HostConfig: {
+        VolumesFrom: ['data:ro'],
+        Links: ['/web:/app/db'],
+        UsernsMode: 'host',
+        PidMode: 'container:web',
+        IpcMode: 'container:web',
+        DeviceRequests: [gpus],
+      },
+      NetworkingConfig: { EndpointsConfig: { bridge: { MacAddress: '92:d0:c6:0a:29:33' } } },
+    },
+    undefined,
+  );
+  expect(options).toMatchObject({
+    expose: ['80/tcp', '53/udp'],
+    volumesFrom: ['data:ro'],
+    links: ['/web:/app/db'],
+    usernsMode: 'host',
+    pid: 'container:web',
+    ipc: 'container:web',
+    deviceRequests: [gpus],
+    macAddress: '92:d0:c6:0a:29:33',
+  });
+});
+
+test('an API before 1.44 gives the MAC as Config.MacAddress, the endpoint\'s when both are there', () => {
+  expect(createOptionsFromBody({ Image: 'busybox', MacAddress: '92:d0:c6:0a:29:33' }, undefined).macAddress).toBe('92:d0:c6:0a:29:33');
+  const both = { Image: 'busybox', MacAddress: '92:d0:c6:0a:29:33', NetworkingConfig: { EndpointsConfig: { bridge: { MacAddress: '92:d0:c6:0a:29:34' } } } };
+  expect(createOptionsFromBody(both, undefined).macAddress).toBe('92:d0:c6:0a:29:34');
+});
+
+test('a DeviceRequests entry of the wrong shape is InvalidArgument naming the field', () => {
+  expect(() => createOptionsFromBody({ Image: 'busybox', HostConfig: { DeviceRequests: [{ Capabilities: ['gpu'] }] } }, undefined)).toThrow(
+    expect.objectContaining({ code: 'InvalidArgument', message: 'invalid HostConfig.DeviceRequests[0].Capabilities: expected an array of arrays of strings, got an array' }),
+  );
+});
+
+test('the client sends them as docker\'s CLI does, and the server reads back what was sent', () => {
+  const options: CreateOptions = {
+    image: 'busybox',
+    network: 'bridge',
+    expose: ['8000-8001/udp'],
+    volumesFrom: ['data:ro'],
+    links: ['web:db'],
+    usernsMode: 'host',
+    pid: 'container:web',
+    ipc: 'container:web',
+    deviceRequests: [gpus],
+    macAddress: '92:d0:c6:0a:29:33',
+  };
+  const body = createRequest(options);
+  expect(body).toMatchObject({
+    ExposedPorts: { '8000/udp': {}, '8001/udp': {} },
+    HostConfig: { VolumesFrom: ['data:ro'], Links: ['web:db'], UsernsMode: 'host', PidMode: 'container:web', IpcMode: 'container:web', DeviceRequests: [gpus] },
+    NetworkingConfig: { EndpointsConfig: { bridge: { MacAddress: '92:d0:c6:0a:29:33' } } },
+  });
+  expect(createOptionsFromBody(body as unknown as Record<string, unknown>, undefined)).toMatchObject({ ...options, expose: ['8000/udp', '8001/udp'] });
+});
+
+test('the client refuses an --expose value as the engine does, before anything is sent', () => {
+  expect(() => createRequest({ image: 'busybox', expose: ['80:80'] })).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: 'invalid port format for --expose: 80:80' }));
+});
