@@ -90,7 +90,7 @@ test('docker run --rm -it detaches with 0; the container runs on, and the daemon
   await typeKeys(session, CTRL_P, CTRL_Q);
   expect(await session.exited).toBe(0);
   expect(await running('api-detach-run')).toBe(true);
-  expect((await docker(t.env, ['stop', '-t', '1', 'api-detach-run'])).code).toBe(0);
+  expect((await docker(t.env, ['kill', 'api-detach-run'])).code).toBe(0);
   for (let tries = 0; tries < 50 && (await docker(t.env, ['inspect', 'api-detach-run'])).code === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
   expect((await docker(t.env, ['inspect', 'api-detach-run'])).code).toBe(1);
 });

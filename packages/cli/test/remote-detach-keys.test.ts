@@ -78,9 +78,18 @@ test('run --rm -it detaches with 0; the container runs on and the daemon removes
   await typeKeys(session, CTRL_P, CTRL_Q);
   expect(await session.exited).toBe(0);
   expect(await running('rdk-run')).toBe(true);
-  expect((await ctr('stop', '-t', '1', 'rdk-run')).code).toBe(0);
+  expect((await ctr('kill', 'rdk-run')).code).toBe(0);
   for (let tries = 0; tries < 50 && (await ctr('inspect', 'rdk-run')).code === 0; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
   expect((await ctr('inspect', 'rdk-run')).code).toBe(1);
+});
+
+test('start -ai detaches with 0 and the container runs on', async () => {
+  expect((await ctr('create', '-it', '--name', 'rdk-start', ...RUN, 'busybox', 'sh', '-c', 'echo ready; exec cat')).code).toBe(0);
+  const session = terminal('start', '-ai', 'rdk-start');
+  await session.waitFor('ready');
+  await typeKeys(session, CTRL_P, CTRL_Q);
+  expect(await session.exited).toBe(0);
+  expect(await running('rdk-start')).toBe(true);
 });
 
 test('attach --detach-keys detaches with "read escape sequence" and 1; the shell keeps its stdin', async () => {

@@ -30,8 +30,8 @@ export interface ContainerRecord {
   /** Anonymous volumes made for this container (removed with `rm -v`). */
   anonymousVolumes: string[];
   labels: Record<string, string>;
-  network: { mode: string; aliases: string[]; ip?: string; ports: string[]; publishAll: boolean; macAddress?: string };
-  /** Its `Config.ExposedPorts` keys: the image's and `--expose`'s (absent in records from before they were kept). */
+  network: { mode: string; aliases: string[]; ip?: string; ports: string[]; publishAll: boolean };
+  /** Its `Config.ExposedPorts` keys: the image's, `--expose`'s and the published ones (absent in records from before they were kept). */
   exposedPorts?: string[];
   /** `--volumes-from`, as given. */
   volumesFrom?: string[];
@@ -39,6 +39,8 @@ export interface ContainerRecord {
   links?: Array<{ id: string; alias: string }>;
   /** `--userns` (`host`); absent for the default. */
   usernsMode?: string;
+  /** `--add-host`, as given (absent in records from before it was kept). */
+  extraHosts?: string[];
   restartPolicy: { name: 'no' | 'always' | 'on-failure' | 'unless-stopped'; maximumRetryCount: number };
   autoRemove: boolean;
   /** The streams `-a` named (absent: Docker's default, see `CreateContainerOptions.attach`). */

@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
 import { spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
-import { parseMac, parsePortSpec, type NetworkSettings } from '@ctr/network';
+import { EMBEDDED_DNS, parseMac, parsePortSpec, type NetworkSettings } from '@ctr/network';
 import type { ContainerConfig, HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
@@ -31,6 +31,23 @@ import {
   withHostGateway,
   type DeviceRequest,
 } from './create-extras';
+
+/** Inspect's `HostConfig.SecurityOpt`: what `--security-opt` set, in docker's words. */
+function securityOptions(run: RunOptions): string[] | null {
+  const options = [...(run.noNewPrivileges ? ['no-new-privileges'] : []), ...(run.seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])];
+  return options.length > 0 ? options : null;
+}
+
+/** Inspect's `HostConfig.Tmpfs`: `--tmpfs` targets and their options, absent when there are none (as dockerd omits it). */
+function tmpfsOf(mounts: ContainerRecord['mounts']): { Tmpfs?: Record<string, string> } {
+  const tmpfs = mounts.flatMap((m) => (m.type === 'tmpfs' ? [[m.target, [...(m.size !== undefined ? [`size=${m.size}`] : []), ...(m.mode !== undefined ? [`mode=${m.mode.toString(8)}`] : [])].join(',')]] : []));
+  return tmpfs.length > 0 ? { Tmpfs: Object.fromEntries(tmpfs) } : {};
+}
+
+/** A new container's address on its first network, if it has one of its own. */
+function ownAddress(settings: NetworkSettings | undefined): string | undefined {
+  return settings?.IPAddress || Object.values(settings?.Networks ?? {})[0]?.IPAddress || undefined;
+}
 
 /** `docker create` / `docker run` options, as a library call. Resource fields are @ctr/runtime's. */
 export interface CreateContainerOptions
@@ -224,6 +241,25 @@ export interface ContainerInspect {
     VolumesFrom: string[] | null;
     /** `/<linked>:/<this>/<alias>`, with the linked container's name now. */
     Links: string[] | null;
+    CapAdd: string[] | null;
+    CapDrop: string[] | null;
+    Dns: string[] | null;
+    DnsOptions: string[] | null;
+    DnsSearch: string[] | null;
+    /** `--add-host` as given (`host-gateway` unresolved). */
+    ExtraHosts: string[] | null;
+    SecurityOpt: string[] | null;
+    PublishAllPorts: boolean;
+    Sysctls?: Record<string, string>;
+    Tmpfs?: Record<string, string>;
+    MaskedPaths: string[];
+    ReadonlyPaths: string[];
+    ContainerIDFile: string;
+    ConsoleSize: [number, number];
+    Cgroup: string;
+    Isolation: string;
+    Runtime: string;
+    VolumeDriver: string;
   } & HostResources;
   GraphDriver: { Name: string; Data: Record<string, string> };
   /** With `size`, as in the list. */
@@ -485,9 +521,9 @@ export class Containers {
     const macAddress = options.macAddress === undefined ? undefined : parseMac(options.macAddress);
     if (macAddress !== undefined && !ownNetwork) throw invalidArgument('conflicting options: mac-address and the network mode');
     if (networkMode === 'host' && links.length > 0) throw invalidArgument(HOST_LINKS);
-    const [pid, ipc, inherited] = await Promise.all([this.containerMode(options.pid), this.containerMode(options.ipc), this.inheritedMounts(options.volumesFrom ?? [])]);
     startMountRelay();
     this.ctx.runtime.expectStart();
+    const [pid, ipc, inherited] = await Promise.all([this.containerMode(options.pid), this.containerMode(options.ipc), this.inheritedMounts(options.volumesFrom ?? [])]);
     const image = await this.imageFor(options);
     // Docker's `Config.ExposedPorts`: the image's, `--expose`'s and the published ones.
     const exposedPorts = [
@@ -533,7 +569,7 @@ export class Containers {
           // `none` needs no network of ours: runc gives a new namespace its loopback itself.
           if (networkMode === 'none') return undefined;
           const attachedNetwork = await this.ctx.network.attach(id, {
-            mode: networkMode.startsWith('container:') ? `container:${(await this.records.find(networkMode.slice(10))).id}` : networkMode,
+            mode: networkMode.startsWith('container:') ? `container:${(await this.referenced(networkMode.slice(10))).id}` : networkMode,
             name,
             hostname: options.hostname ?? id.slice(0, 12),
             ...(ownNetwork
@@ -555,6 +591,9 @@ export class Containers {
       const healthcheck = healthcheckFor(image.config.config?.Healthcheck, options.healthcheck);
       const entry = entrypointList(options.entrypoint);
       const hosts = [...(extraHosts ?? []), ...(linked?.hosts ?? [])];
+      // /etc/hosts names the container's own address: on a user network (a compose project's)
+      // that is its endpoint's, NetworkSettings.IPAddress being the default bridge's only.
+      const address = ownAddress(attached?.settings);
       const run: RunOptions = {
         ...runtimeOptions(options),
         ...(pid ? { pid } : {}),
@@ -567,7 +606,7 @@ export class Containers {
         mounts: allMounts,
         // No namespace back means the host's: `host`, or `container:` of a container in host mode.
         network: attached?.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'none' ? { mode: 'none' } : { mode: 'host' },
-        ...(attached?.settings.IPAddress ? { ipAddress: attached.settings.IPAddress } : {}),
+        ...(address ? { ipAddress: address } : {}),
         ...(networkMode !== 'bridge' && networkMode !== 'host' && networkMode !== 'none' ? { dns: options.dns ?? ['127.0.0.11'] } : {}),
       };
       const info = await this.ctx.runtime.create(id, {
@@ -592,11 +631,12 @@ export class Containers {
         mounts: allMounts,
         anonymousVolumes: anonymous,
         labels: { ...(image.config.config?.Labels ?? {}), ...(labels ?? {}) },
-        network: { mode: networkMode, aliases: networkAliases ?? [], ...(ip ? { ip } : {}), ports: publish ?? [], publishAll: publishAll ?? false, ...(macAddress ? { macAddress } : {}) },
+        network: { mode: networkMode, aliases: networkAliases ?? [], ...(ip ? { ip } : {}), ports: publish ?? [], publishAll: publishAll ?? false },
         exposedPorts,
         ...(options.volumesFrom?.length ? { volumesFrom: options.volumesFrom } : {}),
         ...(linked?.links.length ? { links: linked.links } : {}),
         ...(options.usernsMode ? { usernsMode: options.usernsMode } : {}),
+        ...(options.extraHosts?.length ? { extraHosts: options.extraHosts } : {}),
         restartPolicy,
         autoRemove: autoRemove ?? false,
         ...(options.attach ? { attach: options.attach } : {}),
@@ -1093,6 +1133,25 @@ export class Containers {
         UsernsMode: record.usernsMode ?? '',
         VolumesFrom: record.volumesFrom ?? null,
         Links: await this.linksOf(record),
+        CapAdd: run.capAdd ?? null,
+        CapDrop: run.capDrop ?? null,
+        // The embedded DNS a user network's container is given is no --dns of the user's.
+        Dns: run.dns && !(run.dns.length === 1 && run.dns[0] === EMBEDDED_DNS) ? run.dns : null,
+        DnsOptions: run.dnsOptions ?? null,
+        DnsSearch: run.dnsSearch ?? null,
+        ExtraHosts: record.extraHosts ?? null,
+        SecurityOpt: securityOptions(run),
+        PublishAllPorts: record.network.publishAll,
+        ...(run.sysctls && Object.keys(run.sysctls).length > 0 ? { Sysctls: run.sysctls } : {}),
+        ...tmpfsOf(record.mounts),
+        MaskedPaths: info.spec.linux?.maskedPaths ?? [],
+        ReadonlyPaths: info.spec.linux?.readonlyPaths ?? [],
+        ContainerIDFile: '',
+        ConsoleSize: [0, 0],
+        Cgroup: '',
+        Isolation: '',
+        Runtime: 'runc',
+        VolumeDriver: '',
         ...hostResources(run, info.spec),
       },
       GraphDriver: { Name: 'overlay2', Data: { MergedDir: record.rootfs } },

@@ -152,11 +152,12 @@ interface Detaching {
  * as dockerd checks them, so bad ones fail before anything is made or started.
  */
 function watchDetachKeys(io: AttachIo, tty: boolean | undefined, what?: 'detach' | 'escape'): Detaching | undefined {
-  const watching = io.stdin !== undefined && tty === true;
-  if (!watching && io.detachKeys === undefined) return undefined;
-  const keys = parseDetachKeys(io.detachKeys, what);
-  if (!watching || !io.stdin) return undefined;
-  const watched = detachOnKeys(io.stdin, keys);
+  const stdin = tty === true ? io.stdin : undefined;
+  if (!stdin) {
+    if (io.detachKeys !== undefined) parseDetachKeys(io.detachKeys, what);
+    return undefined;
+  }
+  const watched = detachOnKeys(stdin, parseDetachKeys(io.detachKeys, what));
   const typed = new AbortController();
   void watched.detached.then(() => typed.abort(detachedError()));
   return {

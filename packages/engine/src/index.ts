@@ -38,7 +38,7 @@ export type { ExecOptions, ExecControl } from '@ctr/runtime';
 // Sizes as Docker writes them (`64m`, `1.5g`), for callers that check them before the engine does.
 export { parseBytes } from '@ctr/runtime';
 // The detach keys, for the API server and client that watch a session's input as the engine does.
-export { DEFAULT_DETACH_KEYS, detachOnKeys, detachedError, isDetached, parseDetachKeys } from '@ctr/runtime';
+export { detachOnKeys, detachedError, isDetached, parseDetachKeys } from '@ctr/runtime';
 export type { CommitOptions } from './commit';
 export type { EngineEvent, EventFilters, EventsOptions, EventType } from './events';
 export { mountEntry, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type VolumeRequest } from './volumes-spec';

@@ -202,9 +202,10 @@ describe('engine.create: the remaining docker create options', () => {
       await t.engine.remove(stopped.id);
     });
 
-    test('an unknown container is refused as dockerd refuses it, and nothing is made', async () => {
+    test('an unknown container is refused as dockerd refuses it (not a 404, which docker\'s CLI takes for a missing image), and nothing is made', async () => {
       const before = await containerIds();
       await expect(t.engine.create({ image: 'busybox', pid: 'container:ns-nobody', network: 'none' })).rejects.toMatchObject({ code: 'InvalidArgument', message: 'No such container: ns-nobody' });
+      await expect(t.engine.create({ image: 'busybox', network: 'container:ns-nobody' })).rejects.toMatchObject({ code: 'InvalidArgument', message: 'No such container: ns-nobody' });
       expect(await containerIds()).toEqual(before);
     });
   });

@@ -1,0 +1,67 @@
+import { collector, testEngine, type TestEngine } from './fixture';
+
+let t: TestEngine;
+beforeAll(async () => {
+  t = await testEngine();
+});
+afterAll(async () => {
+  await t.cleanup();
+});
+
+test("inspect's HostConfig shows the capabilities, DNS, hosts, sysctls, tmpfs and security options as given", async () => {
+  const { id } = await t.engine.create({
+    image: 'busybox',
+    pull: 'never',
+    network: 'none',
+    capAdd: ['NET_ADMIN'],
+    capDrop: ['MKNOD'],
+    dns: ['127.0.0.53'],
+    dnsSearch: ['example.test'],
+    dnsOptions: ['ndots:2'],
+    extraHosts: ['db:127.0.0.9', 'gw:host-gateway'],
+    sysctls: { 'kernel.msgmax': '65536' },
+    tmpfs: ['/run/t:size=1m'],
+    noNewPrivileges: true,
+  });
+  const host = (await t.engine.inspect(id)).HostConfig;
+  expect(host).toMatchObject({
+    CapAdd: ['NET_ADMIN'],
+    CapDrop: ['MKNOD'],
+    Dns: ['127.0.0.53'],
+    DnsSearch: ['example.test'],
+    DnsOptions: ['ndots:2'],
+    ExtraHosts: ['db:127.0.0.9', 'gw:host-gateway'],
+    Sysctls: { 'kernel.msgmax': '65536' },
+    Tmpfs: { '/run/t': 'size=1m' },
+    SecurityOpt: ['no-new-privileges'],
+    PublishAllPorts: false,
+    Runtime: 'runc',
+  });
+  expect(host.MaskedPaths).toContain('/proc/kcore');
+});
+
+test("inspect's HostConfig has docker's keys, empty, for a container that sets none of them", async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none' });
+  const host = (await t.engine.inspect(id)).HostConfig;
+  expect(host).toMatchObject({ CapAdd: null, CapDrop: null, Dns: null, DnsOptions: null, DnsSearch: null, ExtraHosts: null, SecurityOpt: null, ConsoleSize: [0, 0] });
+  expect(host).not.toHaveProperty('Sysctls');
+  expect(host).not.toHaveProperty('Tmpfs');
+});
+
+describe('on a user network', () => {
+  beforeAll(async () => {
+    await t.engine.createNetwork({ name: 'hostcfg-net' });
+  });
+
+  test('the embedded DNS server is no Dns of the user', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'hostcfg-net' });
+    expect((await t.engine.inspect(id)).HostConfig.Dns).toBeNull();
+    await t.engine.remove(id, { force: true });
+  });
+
+  test("/etc/hosts names the container's own address on the network, as on the default bridge", async () => {
+    const stdout = collector();
+    await t.engine.run({ image: 'busybox', pull: 'never', network: 'hostcfg-net', hostname: 'self', cmd: ['sh', '-c', 'tail -1 /etc/hosts'], stdout, autoRemove: true });
+    expect(stdout.text()).toMatch(/^\d+\.\d+\.\d+\.\d+\tself\n$/);
+  });
+});
