@@ -97,3 +97,11 @@ test('docker attach follows the output of a running container', async () => {
   expect(attach).toMatchObject({ code: 0, stdout: 'late\n' });
   await docker(t.env, ['rm', '-f', id]);
 });
+
+test('docker stop of a detached --rm container stops it, and the daemon removes it', async () => {
+  for (let round = 0; round < 4; round++) {
+    const id = (await docker(t.env, ['run', '-d', '--rm', '--network', 'none', 'busybox', 'sleep', '60'])).stdout.trim();
+    expect(await docker(t.env, ['stop', '-t', '0', id])).toMatchObject({ code: 0, stdout: `${id}\n` });
+    expect((await docker(t.env, ['ps', '-aq', '--no-trunc', '--filter', `id=${id}`])).stdout.trim()).toBe('');
+  }
+});

@@ -27,9 +27,16 @@ export function configureEngine(options: EngineOptions): void {
   endpoint = undefined;
 }
 
-/** The global `--root` / `--runroot` given to ctr, for commands that start their own engine. */
+/**
+ * The roots ctr was given, by `--root` / `--runroot` or `$CTR_ROOT` / `$CTR_RUNROOT`, as
+ * flags for the commands that start an engine of their own: conmon runs its exit command
+ * with no environment of ours, so a root chosen by variable must be passed as a flag.
+ */
 export function rootFlags(): string[] {
-  return [...(engineOptions.root ? ['--root', engineOptions.root] : []), ...(engineOptions.runRoot ? ['--runroot', engineOptions.runRoot] : [])];
+  const env = engineOptions.env ?? process.env;
+  const root = engineOptions.root ?? env.CTR_ROOT;
+  const runRoot = engineOptions.runRoot ?? env.CTR_RUNROOT;
+  return [...(root ? ['--root', root] : []), ...(runRoot ? ['--runroot', runRoot] : [])];
 }
 
 /**

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { runProcess } from '../../../test/support/run-process';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 /**
@@ -31,6 +32,13 @@ test('a detached --rm container is removed after it exits, with no ctr process r
   const run = await ctr('run', '-d', '--rm', '--name', 'short-lived', '--network', 'none', 'busybox', 'sh', '-c', 'sleep 0.2');
   expect(run.code).toBe(0);
   expect(await eventually(async () => (await ctr('ps', '-a', '--filter', 'name=short-lived', '-q')).stdout.trim() === '')).toBe(true);
+});
+
+test('a detached --rm container on a root named by $CTR_ROOT and $CTR_RUNROOT is removed after it exits', async () => {
+  const [launcher = '', , root = '', , runRoot = ''] = local.argv();
+  const byEnv = (...args: string[]): ReturnType<LocalCtr['run']> => runProcess(launcher, args, { env: { ...process.env, CTR_ROOT: root, CTR_RUNROOT: runRoot } });
+  expect((await byEnv('run', '-d', '--rm', '--name', 'env-rooted', '--network', 'none', 'busybox', 'sh', '-c', 'sleep 0.2')).code).toBe(0);
+  expect(await eventually(async () => (await ctr('ps', '-a', '--filter', 'name=env-rooted', '-q')).stdout.trim() === '')).toBe(true);
 });
 
 test('--restart on-failure:2 restarts a failing container twice, then leaves it exited', async () => {

@@ -703,7 +703,8 @@ export class Containers {
     for (const request of requests) {
       if (request.kind === 'bind') {
         const source = path.resolve(request.source);
-        await fs.mkdir(source, { recursive: true });
+        // A missing source is made a directory, as dockerd makes it; a file is a source too.
+        await fs.mkdir(source, { recursive: true }).catch((error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? undefined : Promise.reject(error)));
         mounts.push({ type: 'bind', source, target: request.target, readOnly: request.readOnly });
       } else if (request.kind === 'named') await use(request.name, request.target, request.readOnly);
       else await anonymousVolume(request.target, request.readOnly);
@@ -862,10 +863,14 @@ export class Containers {
     const state = await this.ctx.runtime.state(record.id);
     if (!state.running) return;
     await this.ctx.events.emit('container', 'kill', record.id, { name: record.name, signal: options.signal ?? 'SIGTERM' });
-    const exit = await this.ctx.runtime.stop(record.id, {
-      ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const exit = await this.ctx.runtime
+      .stop(record.id, {
+        ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      })
+      // An auto-remove container may be gone as soon as it has stopped (a daemon's monitor
+      // removes it): stopped all the same, as dockerd answers.
+      .catch((error: unknown) => (record.autoRemove && isNotFound(error) ? undefined : Promise.reject(error)));
     await this.ctx.events.emit('container', 'die', record.id, { name: record.name, exitCode: String(exit?.exitCode ?? 0) });
     await this.ctx.events.emit('container', 'stop', record.id, { name: record.name });
   }

@@ -162,6 +162,14 @@ describe('engine containers (runc, conmon, overlayfs)', () => {
     await t.engine.removeVolume('keep-me');
   });
 
+  test('-v binds a host file onto a file path in the container', async () => {
+    const file = join(t.root, 'greeting.txt');
+    await writeFile(file, 'hello from the host\n');
+    const stdout = collector();
+    await t.engine.run({ image: 'busybox', cmd: ['cat', '/greeting.txt'], volumes: [`${file}:/greeting.txt:ro`], network: 'none', autoRemove: true, stdout });
+    expect(stdout.text()).toBe('hello from the host\n');
+  });
+
   test('a volume in use cannot be removed', async () => {
     const { id } = await t.engine.create({ image: 'busybox', volumes: ['busy-vol:/data'], network: 'none' });
     await expect(t.engine.removeVolume('busy-vol')).rejects.toMatchObject({ code: 'Conflict' });
