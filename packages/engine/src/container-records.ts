@@ -26,7 +26,8 @@ export interface ContainerRecord {
   snapshot: string;
   rootfs: string;
   run: RunOptions;
-  mounts: Array<MountSpec & { name?: string }>;
+  /** `name`: a volume's; `device`: a volume that is a device's mount, made at each start. */
+  mounts: Array<MountSpec & { name?: string; device?: true }>;
   /** Anonymous volumes made for this container (removed with `rm -v`). */
   anonymousVolumes: string[];
   labels: Record<string, string>;

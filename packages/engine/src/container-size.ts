@@ -29,7 +29,8 @@ export async function layerSize(dir: string, signal?: AbortSignal): Promise<numb
     const stats = await Promise.all(files.map((file) => fs.lstat(file).catch((error: unknown) => (gone(error) ? undefined : Promise.reject(error)))));
     for (const stat of stats) {
       if (!stat || stat.size === 0 || seen.has(stat.ino)) continue;
-      seen.add(stat.ino);
+      // Only a file with other links can be met again: the others need not be remembered.
+      if (stat.nlink > 1) seen.add(stat.ino);
       size += stat.size;
     }
   }

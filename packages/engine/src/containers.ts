@@ -2,7 +2,7 @@ import { mkdirSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
-import { spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
+import { hasDevice, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import { EMBEDDED_DNS, parseMac, parsePortSpec, type NetworkSettings } from '@ctr/network';
 import type { ContainerConfig, HealthConfig } from '@ctr/image';
@@ -607,7 +607,7 @@ export class Containers {
         // No namespace back means the host's: `host`, or `container:` of a container in host mode.
         network: attached?.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'none' ? { mode: 'none' } : { mode: 'host' },
         ...(address ? { ipAddress: address } : {}),
-        ...(networkMode !== 'bridge' && networkMode !== 'host' && networkMode !== 'none' ? { dns: options.dns ?? ['127.0.0.11'] } : {}),
+        ...(networkMode !== 'bridge' && networkMode !== 'host' && networkMode !== 'none' ? { dns: options.dns ?? [EMBEDDED_DNS] } : {}),
       };
       const info = await this.ctx.runtime.create(id, {
         rootfs,
@@ -681,7 +681,7 @@ export class Containers {
     ownTargets: readonly string[],
   ): Promise<{ mounts: Array<MountSpec & { name?: string }>; anonymous: string[] }> {
     const volumes = this.ctx.store.volumes;
-    const mounts: Array<MountSpec & { name?: string }> = [];
+    const mounts: ContainerRecord['mounts'] = [];
     const anonymous: string[] = [];
     const use = async (name: string, target: string, readOnly: boolean): Promise<void> => {
       const info = await volumes.inspect(name).catch(async (error) => {
@@ -692,7 +692,7 @@ export class Containers {
       });
       await volumes.addUser(name, id);
       undo.push(() => volumes.removeUser(name, id));
-      mounts.push({ type: 'volume', source: info.Mountpoint, target, readOnly, name });
+      mounts.push({ type: 'volume', source: info.Mountpoint, target, readOnly, name, ...(hasDevice(info) ? { device: true as const } : {}) });
     };
     const anonymousVolume = async (target: string, readOnly: boolean): Promise<void> => {
       const made = await volumes.create({});
@@ -826,7 +826,7 @@ export class Containers {
 
   /** The process of a container whose root filesystem is mounted. */
   private async startProcess(record: ContainerRecord, io: AttachIo, exitAwaited = false, exitCommand = this.exitCommandFor(record, io)): Promise<{ attached?: Promise<void> }> {
-    for (const mount of record.mounts) if (mount.name !== undefined) await this.ctx.store.volumes.mountDevice(mount.name);
+    await Promise.all(record.mounts.flatMap((mount) => (mount.device && mount.name !== undefined ? [this.ctx.store.volumes.mountDevice(mount.name)] : [])));
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
     const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand: exitCommand.argv } : {}), ...(exitAwaited ? { awaitExec: false } : {}) });
     return result.attached ? { attached: result.attached } : {};

@@ -372,6 +372,7 @@ export class Engine {
       detaching?.close();
       throw error;
     });
+    if (!started.attached) detaching?.close();
     return started.attached ? { attached: untilDetached(started.attached, detaching) } : {};
   }
 

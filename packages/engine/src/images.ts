@@ -232,14 +232,22 @@ export function allTagsRepository(text: string): string {
   return referenceName(reference);
 }
 
-/** The platform an image's config says it is for, as `--platform` writes it: `linux/arm/v7`. */
-function configPlatform(config: ImageConfig): string {
-  return formatPlatform({ os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) });
+/** The platform an image's config says it is for. */
+function platformOf(config: ImageConfig): Platform {
+  return { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
 }
 
-/** Whether an image is for `wanted`, exactly (containerd's OnlyStrict, which dockerd's save and load use). */
+/** The same, as `--platform` writes it: `linux/arm/v7`. */
+function configPlatform(config: ImageConfig): string {
+  return formatPlatform(platformOf(config));
+}
+
+/**
+ * Whether an image is for `wanted`, exactly (containerd's OnlyStrict, which dockerd's save
+ * and load use) once both are normalised: `linux/arm64` is `linux/arm64/v8`.
+ */
 function isFor(config: ImageConfig, wanted: Platform): boolean {
-  return configPlatform(config) === formatPlatform(wanted);
+  return formatPlatform(normalizePlatform(platformOf(config))) === formatPlatform(normalizePlatform(wanted));
 }
 
 /** NotFound unless the image `ref` names is for `wanted` (dockerd's words for a single-platform image). */

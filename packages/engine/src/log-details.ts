@@ -28,7 +28,8 @@ const TAG_FIELDS = new Map<string, (source: LogSource) => string>([
   ['ImageFullID', (s) => s.imageId],
   ['ImageName', (s) => s.image],
   ['Command', (s) => [s.path, ...s.args].join(' ')],
-  ['DaemonName', () => 'ctr'],
+  // dockerd's is always "docker": a tag template written for it reads the same here.
+  ['DaemonName', () => 'docker'],
   ['Hostname', () => os.hostname()],
 ]);
 

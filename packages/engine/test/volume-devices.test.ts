@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mountPoints } from '@ctr/store';
@@ -6,7 +7,7 @@ import { collector, testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
 let hostDir: string;
-const volumes = ['dev-tmpfs', 'dev-bind', 'dev-missing'];
+const volumes = ['dev-tmpfs', 'dev-bind', 'dev-missing', 'dev-busy'];
 
 beforeAll(async () => {
   t = await testEngine();
@@ -73,4 +74,18 @@ test('a volume driver other than local is refused', async () => {
     code: 'InvalidArgument',
     message: 'volume driver "nfs" is not available: only "local" is',
   });
+});
+
+test('a volume with something still mounted inside is not removed, and the mount is left alone', async () => {
+  const volume = await t.engine.createVolume({ name: 'dev-busy' });
+  const inner = join(volume.Mountpoint, 'inner');
+  await mkdir(inner);
+  execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', inner]);
+  try {
+    await expect(t.engine.removeVolume('dev-busy')).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('is still mounted') });
+    expect((await t.engine.inspectVolume('dev-busy')).Name).toBe('dev-busy');
+  } finally {
+    execFileSync('umount', [inner]);
+  }
+  await t.engine.removeVolume('dev-busy');
 });

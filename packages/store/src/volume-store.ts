@@ -123,7 +123,8 @@ export class VolumeStore {
         if (options.label && !matchLabels(info.Labels, options.label)) continue;
         if (options.accept && !options.accept(info)) continue;
         if ((await this.users(name)).length > 0) continue;
-        const { size } = await diskUsage(info.Mountpoint).catch(() => ({ size: 0 }));
+        // A device's data is not the store's to reclaim (a bound host directory stays).
+        const { size } = deviceMount(info.Options) ? { size: 0 } : await diskUsage(info.Mountpoint).catch(() => ({ size: 0 }));
         await this.removeLocked(name, false);
         result.deleted.push(name);
         result.spaceReclaimed += size;
@@ -143,7 +144,8 @@ export class VolumeStore {
     const device = deviceMount(info.Options);
     if (!device) return;
     await withLock(this.lockFile, async () => {
-      if ((await mountPoints()).includes(info.Mountpoint)) return;
+      // mountinfo shows resolved paths: a root reached through a symlink is found only so.
+      if ((await mountPoints()).includes(await fs.realpath(info.Mountpoint))) return;
       await mountAll([device], info.Mountpoint, options).catch((error: unknown) => {
         throw invalidArgument(`error while mounting volume '${info.Mountpoint}': ${error instanceof Error ? error.message : String(error)}`, {
           hint: `check the device and options of volume ${name} (docker volume inspect ${name})`,
@@ -187,15 +189,14 @@ export class VolumeStore {
       });
     }
     // A device's mount comes off first: the deletion below must never reach into what it
-    // shows (a host directory bound there, say). If it will not come off, nothing is removed.
+    // shows (a host directory bound there, say). Whatever is still mounted in the volume
+    // (a mount that would not come off, one made by hand) leaves it where it is.
     const info = await this.meta(name);
-    if (info && deviceMount(info.Options)) {
-      await unmount(info.Mountpoint).catch((error: unknown) => {
-        throw conflict(`remove ${name}: cannot unmount ${info.Mountpoint}: ${error instanceof Error ? error.message : String(error)}`, {
-          hint: 'a process may still be using the volume',
-          cause: error,
-        });
-      });
+    if (info && deviceMount(info.Options)) await unmount(info.Mountpoint).catch(() => undefined);
+    const volumeDir = await fs.realpath(path.join(this.dir, name)).catch(() => path.join(this.dir, name));
+    const mounted = (await mountPoints()).find((point) => point === volumeDir || point.startsWith(`${volumeDir}/`));
+    if (mounted) {
+      throw conflict(`remove ${name}: ${mounted} is still mounted`, { hint: 'a process may still be using the volume; unmount it, then remove the volume' });
     }
     // Rename first: the name disappears atomically, the slow delete happens after.
     const aside = tempName(this.dir);
@@ -251,6 +252,11 @@ function checkDriverOptions(options: Record<string, string>): void {
     const missing = needed.find((other) => !(other in options));
     if (missing) throw invalidArgument(`missing required option: ${JSON.stringify(missing)}`);
   }
+}
+
+/** Whether a volume is a device's mount (its options name a `type` and a `device`), which `mountDevice` makes. */
+export function hasDevice(info: VolumeInfo): boolean {
+  return deviceMount(info.Options) !== undefined;
 }
 
 /** The mount a volume's options ask for, or undefined for a plain directory. */
