@@ -77,23 +77,14 @@ export interface RemoteEngineOptions extends ApiClientOptions {
 
 const encodeJson = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** A layer's progress line (its 12-hex ID), not the image-level lines around them. */
-function layerMessage(message: ProgressMessage): { id: string; status: string; current?: number; total?: number } | undefined {
+/**
+ * A daemon's pull or push line as the engine's layer event (its 12-hex ID; a daemon shows
+ * layers only): the image-level lines around them give none. The status is the daemon's word.
+ */
+function layerEvent<E extends LayerProgress | PushLayerProgress>(message: ProgressMessage): E | undefined {
   if (!message.id || !message.status || !/^[0-9a-f]{12}$/.test(message.id)) return undefined;
   const { current, total } = message.progressDetail ?? {};
-  return { id: message.id, status: message.status, ...(total ? { current: current ?? 0, total } : {}) };
-}
-
-/** A daemon's pull line as the engine's layer event (a daemon shows layers only); other lines give none. */
-function pullLayer(message: ProgressMessage): LayerProgress | undefined {
-  const layer = layerMessage(message);
-  return layer && { ...layer, kind: 'layer', status: layer.status as LayerProgress['status'] };
-}
-
-/** A daemon's push line as the engine's layer event; other lines give none. */
-function pushLayer(message: ProgressMessage): PushLayerProgress | undefined {
-  const layer = layerMessage(message);
-  return layer && { ...layer, kind: 'layer', status: layer.status as PushLayerProgress['status'] };
+  return { kind: 'layer', id: message.id, status: message.status, ...(total ? { current: current ?? 0, total } : {}) } as E;
 }
 
 function seconds(at: Date | string | number | undefined): number | undefined {
@@ -191,7 +182,7 @@ export class RemoteEngine implements EngineApi {
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (message) => {
         if (message.status?.startsWith('Digest: ')) digest = message.status.slice('Digest: '.length);
-        const layer = pullLayer(message);
+        const layer = layerEvent<LayerProgress>(message);
         if (layer) options.onProgress?.(layer);
       },
     });
@@ -212,7 +203,7 @@ export class RemoteEngine implements EngineApi {
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (message) => {
         const status = message.status ?? '';
-        const layer = pullLayer(message);
+        const layer = layerEvent<LayerProgress>(message);
         if (layer) options.onProgress?.(layer);
         else if (status.startsWith('Pulling from ') && message.id) {
           tags.push(message.id);
@@ -232,7 +223,7 @@ export class RemoteEngine implements EngineApi {
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (message) => {
-        const layer = pushLayer(message);
+        const layer = layerEvent<PushLayerProgress>(message);
         if (layer) options.onProgress?.(layer);
       },
     });
@@ -248,7 +239,7 @@ export class RemoteEngine implements EngineApi {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onPushed ? { onPushed: options.onPushed } : {}),
       onProgress: (message) => {
-        const layer = pushLayer(message);
+        const layer = layerEvent<PushLayerProgress>(message);
         if (layer) options.onProgress?.(layer);
       },
     });

@@ -44,6 +44,12 @@ function tmpfsOf(mounts: ContainerRecord['mounts']): { Tmpfs?: Record<string, st
   return tmpfs.length > 0 ? { Tmpfs: Object.fromEntries(tmpfs) } : {};
 }
 
+/** What a `--network` value names: the host's, none, another container's, the default bridge or a user network. */
+function networkKind(mode: string): 'host' | 'none' | 'container' | 'bridge' | 'user' {
+  if (mode === 'host' || mode === 'none' || mode === 'bridge') return mode;
+  return mode.startsWith('container:') ? 'container' : 'user';
+}
+
 /** A new container's address on its first network, if it has one of its own. */
 function ownAddress(settings: NetworkSettings | undefined): string | undefined {
   return settings?.IPAddress || Object.values(settings?.Networks ?? {})[0]?.IPAddress || undefined;
@@ -512,8 +518,9 @@ export class Containers {
     const tmpfs = (options.tmpfs ?? []).map(parseTmpfsSpec);
     const { logSizeMax, warnings } = logSettings(options.log);
     const networkMode = options.network ?? 'bridge';
+    const kind = networkKind(networkMode);
     // A network of its own: the default bridge or a user network.
-    const ownNetwork = networkMode !== 'none' && networkMode !== 'host' && !networkMode.startsWith('container:');
+    const ownNetwork = kind === 'bridge' || kind === 'user';
     const expose = exposedPortKeys(options.expose ?? []);
     const links = (options.links ?? []).map(parseLink);
     checkUsernsMode(options.usernsMode);
@@ -607,7 +614,7 @@ export class Containers {
         // No namespace back means the host's: `host`, or `container:` of a container in host mode.
         network: attached?.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'none' ? { mode: 'none' } : { mode: 'host' },
         ...(address ? { ipAddress: address } : {}),
-        ...(networkMode !== 'bridge' && networkMode !== 'host' && networkMode !== 'none' ? { dns: options.dns ?? [EMBEDDED_DNS] } : {}),
+        ...(kind === 'user' ? { dns: options.dns ?? [EMBEDDED_DNS] } : {}),
       };
       const info = await this.ctx.runtime.create(id, {
         rootfs,
@@ -768,7 +775,7 @@ export class Containers {
    */
   private async linked(links: ReadonlyArray<{ name: string; alias: string }>, networkMode: string, parent: string): Promise<Linked> {
     const out: Linked = { hosts: [], env: [], links: [] };
-    const userNetwork = networkMode !== 'bridge' && networkMode !== 'none' && !networkMode.startsWith('container:');
+    const userNetwork = networkKind(networkMode) === 'user';
     for (const { name, alias } of links) {
       const found = await this.records.find(name).catch((error: unknown) => {
         if (userNetwork && isNotFound(error)) return undefined;

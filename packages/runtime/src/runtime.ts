@@ -86,7 +86,7 @@ export interface StartOptions {
   signal?: AbortSignal;
 }
 
-export interface UpdateOptions {
+export interface RuntimeUpdateOptions {
   /**
    * What this update asks for (default: all of the new limits). Its warnings are about
    * these only, as dockerd's are about an update's request, not what was asked before.
@@ -430,7 +430,7 @@ export class Runtime {
    * `run` may be worked out from the spec in force, for a caller merging into the limits it
    * holds: the spec is then read once.
    */
-  async update(id: string, run: RunOptions | ((current: Spec) => RunOptions), options: UpdateOptions = {}): Promise<UpdateResult> {
+  async update(id: string, run: RunOptions | ((current: Spec) => RunOptions), options: RuntimeUpdateOptions = {}): Promise<UpdateResult> {
     const d = this.dir(id);
     const tools = await this.setup();
     const [state, spec] = await Promise.all([this.state(id), d.readSpec()]);

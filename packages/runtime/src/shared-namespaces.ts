@@ -3,9 +3,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { conflict, CtrError, internal, invalidArgument, isCtrError } from '@ctr/errors';
 import type { Spec } from './oci-spec';
-import { DEFAULT_SHM_SIZE } from './spec/defaults';
-import { type JoinedNamespaces } from './spec/spec-opts';
-import { parseBytes } from './spec/units';
+import { shmSizeOf, type JoinedNamespaces } from './spec/spec-opts';
 import type { ContainerState, RunOptions } from './types';
 
 /** The containers whose namespaces a container joins at each start (`--pid`/`--ipc container:<id>`), by type. */
@@ -26,7 +24,7 @@ export function joinsAndShm(run: RunOptions): { joins?: NamespaceJoins; shmSize?
   const joins = namespaceJoins(run);
   return {
     ...(joins ? { joins } : {}),
-    ...(run.ipc === 'shareable' ? { shmSize: run.shmSize === undefined ? DEFAULT_SHM_SIZE : parseBytes(run.shmSize, 'shm-size') } : {}),
+    ...(run.ipc === 'shareable' ? { shmSize: shmSizeOf(run) } : {}),
   };
 }
 

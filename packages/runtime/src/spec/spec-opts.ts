@@ -184,11 +184,18 @@ function userMount(m: MountSpec): MountEntry {
   return { destination: target, type: 'bind', source: m.source, options: ['rbind', m.readOnly ? 'ro' : 'rw', propagation] };
 }
 
+/** The size of a container's /dev/shm in bytes: `--shm-size`, or docker's 64 MiB. */
+export function shmSizeOf(options: RunOptions): number {
+  if (options.shmSize === undefined) return DEFAULT_SHM_SIZE;
+  const size = parseBytes(options.shmSize, 'shm-size');
+  if (size <= 0) throw invalidArgument('invalid shm-size: must be greater than 0');
+  return size;
+}
+
 export function withMounts(options: RunOptions, ctx: SpecContext): SpecOpt {
   return (spec) => {
     if (options.shmSize !== undefined) {
-      const size = parseBytes(options.shmSize, 'shm-size');
-      if (size <= 0) throw invalidArgument('invalid shm-size: must be greater than 0');
+      const size = shmSizeOf(options);
       const shm = spec.mounts.find((m) => m.destination === '/dev/shm');
       if (shm) shm.options = (shm.options ?? []).map((o) => (o.startsWith('size=') ? `size=${size}` : o));
     }
