@@ -1,28 +1,9 @@
 import { parseBytes } from '@ctr/runtime';
-import { exposedPortKeys, type BuildStepOptions, type UpdateOptions } from '@ctr/engine';
+import { exposedPortKeys, portBindingsOf, type BuildStepOptions, type UpdateOptions } from '@ctr/engine';
 import type { ContainerCreateRequest, ContainerUpdateRequest, HostConfig, ThrottleDevice } from './api-types';
 import type { CreateOptions } from './engine-api';
 
 type Mount = NonNullable<CreateOptions['mounts']>[number];
-
-/** `-p [ip:][hostPort:]containerPort[/proto]` as Docker's `PortBindings` key and binding. */
-function portBinding(spec: string): [string, { HostIp: string; HostPort: string }] {
-  const parts = spec.split(':');
-  const container = parts.pop() as string;
-  const key = container.includes('/') ? container : `${container}/tcp`;
-  const hostPort = parts.pop() ?? '';
-  return [key, { HostIp: parts.join(':').replace(/^\[|\]$/g, ''), HostPort: hostPort }];
-}
-
-function portBindings(publish: readonly string[]): HostConfig['PortBindings'] {
-  if (publish.length === 0) return undefined;
-  const bindings: NonNullable<HostConfig['PortBindings']> = {};
-  for (const spec of publish) {
-    const [key, binding] = portBinding(spec);
-    (bindings[key] ??= []).push(binding);
-  }
-  return bindings;
-}
 
 /** `on-failure:3` as Docker's `RestartPolicy`. */
 function restartPolicy(text: string | undefined): HostConfig['RestartPolicy'] {
@@ -123,7 +104,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     Mounts: mounts.map(apiMount),
     Tmpfs: tmpfs.length > 0 ? Object.fromEntries(tmpfs.map((t) => [t.split(':')[0] as string, t.split(':').slice(1).join(':')])) : undefined,
     NetworkMode: network,
-    PortBindings: portBindings(publish),
+    PortBindings: publish.length > 0 ? portBindingsOf(publish) : undefined,
     PublishAllPorts: publishAll,
     RestartPolicy: restartPolicy(restart),
     AutoRemove: autoRemove,

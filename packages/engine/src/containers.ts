@@ -20,6 +20,7 @@ import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } fr
 import { type LogConfig, logSettings } from './log-config';
 import { underRestartLock, watched } from './restart';
 import { unlessThisProcessRuns } from './exit-command';
+import { portBindingsOf } from './port-bindings';
 import { parseTmpfsSpec, parseVolumeSpec } from './volumes-spec';
 import {
   checkUsernsMode,
@@ -1131,9 +1132,7 @@ export class Containers {
         Binds: record.mounts
           .filter((m) => m.type === 'bind' || m.type === 'volume')
           .map((m) => `${m.name ?? (m as { source: string }).source}:${m.target}${m.readOnly ? ':ro' : ''}`),
-        PortBindings: Object.fromEntries(
-          Object.entries(settings.Ports).map(([port, bindings]) => [port, (bindings ?? []).map((b) => ({ HostIp: b.HostIp, HostPort: b.HostPort }))]),
-        ),
+        PortBindings: portBindingsOf(record.network.ports),
         Init: run.init ?? null,
         Privileged: run.privileged ?? false,
         Devices: (run.devices ?? []).map((d) => ({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer ?? d.pathOnHost, CgroupPermissions: d.permissions ?? 'rwm' })),

@@ -43,6 +43,7 @@ export type { CommitOptions } from './commit';
 export type { EngineEvent, EventFilters, EventsOptions, EventType } from './events';
 export { mountEntry, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type VolumeRequest } from './volumes-spec';
 export { exposedPortKeys, parseLink, type DeviceRequest } from './create-extras';
+export { portBindingsOf, type PortBinding } from './port-bindings';
 export { humanDuration } from './human';
 export type { PathStat, PutArchiveOptions } from './archive';
 export type { FilesystemChange } from './changes';

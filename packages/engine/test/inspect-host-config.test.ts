@@ -48,6 +48,23 @@ test("inspect's HostConfig has docker's keys, empty, for a container that sets n
   expect(host).not.toHaveProperty('Tmpfs');
 });
 
+test("inspect's PortBindings are the -p values as given, one key per port of a range, the host side left empty where unset", async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', publish: ['8080', '127.0.0.1:9000-9001:80-81/udp'] });
+  expect((await t.engine.inspect(id)).HostConfig.PortBindings).toEqual({
+    '8080/tcp': [{ HostIp: '', HostPort: '' }],
+    '80/udp': [{ HostIp: '127.0.0.1', HostPort: '9000' }],
+    '81/udp': [{ HostIp: '127.0.0.1', HostPort: '9001' }],
+  });
+  await t.engine.remove(id, { force: true });
+});
+
+test("an exposed port that is not published is no PortBinding (testcontainers waits for every binding's host port)", async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', expose: ['8080'] });
+  const inspected = await t.engine.inspect(id);
+  expect(inspected.HostConfig.PortBindings).toEqual({});
+  await t.engine.remove(id, { force: true });
+});
+
 describe('on a user network', () => {
   beforeAll(async () => {
     await t.engine.createNetwork({ name: 'hostcfg-net' });
