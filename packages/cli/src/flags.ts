@@ -33,8 +33,6 @@ export interface ParsedArgs {
 export interface ParseOptions {
   /** Stop parsing flags at the first positional (docker's `SetInterspersed(false)`). */
   stopAtPositional?: boolean;
-  /** For error messages: `ctr run`. */
-  command: string;
 }
 
 /**
@@ -42,10 +40,10 @@ export interface ParseOptions {
  * "--ulimit" flag: …`, `… for "-f, --filter" flag: …`): a usage error, so it exits 125 as
  * docker's does, whichever command. `flag` is the long name, or the spec, which shows its short one too.
  */
-export function flagValueError(flag: string | Pick<FlagSpec, 'name' | 'short'>, value: string, reason: string, hint?: string): CtrError {
+export function flagValueError(flag: string | Pick<FlagSpec, 'name' | 'short'>, value: string, reason: string): CtrError {
   const spec = typeof flag === 'string' ? { name: flag } : flag;
   const shown = spec.short ? `-${spec.short}, --${spec.name}` : `--${spec.name}`;
-  return invalidArgument(`invalid argument ${JSON.stringify(value)} for "${shown}" flag: ${reason}`, { details: { usage: true }, ...(hint ? { hint } : {}) });
+  return invalidArgument(`invalid argument ${JSON.stringify(value)} for "${shown}" flag: ${reason}`, { details: { usage: true } });
 }
 
 /**
@@ -56,7 +54,7 @@ export function byName(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], options: ParseOptions): ParsedArgs {
+export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], options: ParseOptions = {}): ParsedArgs {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short as string, s]));
   const flags: Record<string, FlagValue | undefined> = {};
@@ -67,27 +65,27 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
   const positionals: string[] = [];
 
   const unknown = (flag: string): never => {
-    throw invalidArgument(`unknown flag: ${flag}`, { hint: `See '${options.command} --help'.` });
+    throw invalidArgument(`unknown flag: ${flag}`, { details: { usage: true } });
   };
-  const assign = (spec: FlagSpec, raw: string, shown: string): void => {
+  const assign = (spec: FlagSpec, raw: string): void => {
     if (spec.check) {
       try {
         spec.check(raw);
       } catch (error) {
-        throw flagValueError(spec, raw, (error as Error).message, `See '${options.command} --help'.`);
+        throw flagValueError(spec, raw, (error as Error).message);
       }
     }
     switch (spec.type) {
       case 'bool':
         if (!['true', 'false', '1', '0'].includes(raw)) {
-          throw invalidArgument(`invalid argument "${raw}" for "${shown}" flag: strconv.ParseBool: parsing "${raw}": invalid syntax`);
+          throw flagValueError(spec, raw, `strconv.ParseBool: parsing "${raw}": invalid syntax`);
         }
         flags[spec.name] = raw === 'true' || raw === '1';
         return;
       case 'number': {
         const n = Number(raw);
         if (raw.trim() === '' || !Number.isFinite(n)) {
-          throw invalidArgument(`invalid argument "${raw}" for "${shown}" flag: strconv.ParseInt: parsing "${raw}": invalid syntax`);
+          throw flagValueError(spec, raw, `strconv.ParseInt: parsing "${raw}": invalid syntax`);
         }
         flags[spec.name] = n;
         return;
@@ -103,7 +101,7 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
   let i = 0;
   const takeValue = (shown: string): string => {
     const value = argv[++i];
-    if (value === undefined) throw invalidArgument(`flag needs an argument: ${shown}`, { hint: `See '${options.command} --help'.` });
+    if (value === undefined) throw invalidArgument(`flag needs an argument: ${shown}`, { details: { usage: true } });
     return value;
   };
 
@@ -117,9 +115,9 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
       const eq = arg.indexOf('=');
       const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
       const spec = byName.get(name) ?? unknown(`--${name}`);
-      if (eq !== -1) assign(spec, arg.slice(eq + 1), `--${name}`);
+      if (eq !== -1) assign(spec, arg.slice(eq + 1));
       else if (spec.type === 'bool') flags[spec.name] = true;
-      else assign(spec, takeValue(`--${name}`), `--${name}`);
+      else assign(spec, takeValue(`--${name}`));
       continue;
     }
     if (arg.startsWith('-') && arg.length > 1) {
@@ -128,17 +126,17 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
       for (let j = 1; j < arg.length; j++) {
         const letter = arg[j] as string;
         const spec = byShort.get(letter) ?? unknown(`-${letter}`);
-        const shown = `-${letter}, --${spec.name}`;
+        const shown = `'${letter}' in -${letter}`;
         if (spec.type === 'bool') {
           if (arg[j + 1] === '=') {
-            assign(spec, arg.slice(j + 2), shown);
+            assign(spec, arg.slice(j + 2));
             break;
           }
           flags[spec.name] = true;
           continue;
         }
         const rest = arg.slice(j + 1);
-        assign(spec, rest === '' ? takeValue(shown) : rest.startsWith('=') ? rest.slice(1) : rest, shown);
+        assign(spec, rest === '' ? takeValue(shown) : rest.startsWith('=') ? rest.slice(1) : rest);
         break;
       }
       continue;

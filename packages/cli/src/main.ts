@@ -84,7 +84,10 @@ const groupAliases: Record<string, Record<string, string>> = {
   context: { list: 'ls', remove: 'rm' },
 };
 
-function reportError(error: unknown, io: Io, path: string, debug: boolean, usage = false): number {
+/** docker 28's closing line of an error that a command's help may explain. */
+const moreInformation = (path: string, verb = 'Run'): string => `${verb} '${path} --help' for more information\n`;
+
+function reportError(error: unknown, io: Io, path: string, debug: boolean, usageLine?: string): number {
   // A daemon that cannot be reached: docker's one line and exit status 1, not a stack.
   if (isCtrError(error) && error.code === 'Unavailable' && /^(Cannot connect to the ctr daemon|error during connect)/.test(error.message)) {
     io.stderr.write(`${error.message}\n`);
@@ -93,12 +96,15 @@ function reportError(error: unknown, io: Io, path: string, debug: boolean, usage
   // docker's statuses: 125 for a usage error or when `run`/`create` fail before the container
   // does, 1 for any other error; an error that carries the container's or step's code keeps it.
   const runLike = path === 'ctr run' || path === 'ctr create' || path === 'ctr container run' || path === 'ctr container create';
-  const usageError = usage || (isCtrError(error) && error.details.usage === true);
+  const usageError = isCtrError(error) && error.details.usage === true;
   const exit = isCtrError(error) && typeof error.details.exitCode === 'number' ? error.details.exitCode : usageError || runLike ? 125 : 1;
   const message = error instanceof Error ? error.message : String(error);
   const hint = isCtrError(error) && error.hint ? `\n${error.hint}` : '';
-  if (runLike) {
-    io.stderr.write(`ctr: Error: ${message}.${hint}\nSee '${path} --help'.\n`);
+  if (usageError) {
+    // pflag's and cobra's errors, as docker 28 frames them: the usage, then where to read more.
+    io.stderr.write(`${message}${hint}\n\n${usageLine ? `Usage:  ${usageLine}\n\n` : ''}${moreInformation(path)}`);
+  } else if (runLike) {
+    io.stderr.write(`ctr: Error: ${message}${hint}\n\n${moreInformation(path)}`);
   } else {
     io.stderr.write(`Error: ${message}${hint}\n`);
   }
@@ -120,15 +126,15 @@ async function runCommand(command: Command, path: string, argv: string[], io: Io
   }
   let args: ParsedArgs;
   try {
-    args = parseFlags(argv, command.flags, { command: path, ...(command.stopAtPositional ? { stopAtPositional: true } : {}) });
+    args = parseFlags(argv, command.flags, command.stopAtPositional ? { stopAtPositional: true } : {});
   } catch (error) {
-    return reportError(error, io, path, debug, true);
+    return reportError(error, io, path, debug, `${path} ${command.usage}`);
   }
   try {
     const [min, max] = command.args ?? [0, Infinity];
     if (args.positionals.length < min || args.positionals.length > max) {
       const want = min === max ? `exactly ${min} argument${min === 1 ? '' : 's'}` : args.positionals.length < min ? `at least ${min} argument${min === 1 ? '' : 's'}` : `at most ${max} argument${max === 1 ? '' : 's'}`;
-      io.stderr.write(`"${path}" requires ${want}.\nSee '${path} --help'.\n\nUsage:  ${path} ${command.usage}\n\n${command.description}\n`);
+      io.stderr.write(`ctr: '${path}' requires ${want}\n\nUsage:  ${path} ${command.usage}\n\n${moreInformation(path, 'See')}`);
       return 1;
     }
     ran = path;
@@ -181,10 +187,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   let global;
   try {
     const cut = firstPositional(argv, globalFlags);
-    global = parseFlags(argv.slice(0, cut), globalFlags, { command: 'ctr' });
+    global = parseFlags(argv.slice(0, cut), globalFlags);
     argv = argv.slice(cut);
   } catch (error) {
-    return reportError(error, io, 'ctr', false, true);
+    return reportError(error, io, 'ctr', false, 'ctr [OPTIONS] COMMAND');
   }
   const debug = global.flags.debug === true;
   const root = str(global, 'root');
@@ -206,7 +212,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const command = group.commands.find((c) => c.name === subName);
     if (!command) {
       if (sub && sub !== '--help') {
-        io.stderr.write(`ctr: '${group.name} ${sub}' is not a ctr command.\nSee 'ctr ${group.name} --help'\n`);
+        io.stderr.write(`ctr: unknown command: ctr ${group.name} ${sub}\n\nUsage:  ctr ${group.name} COMMAND\n\n${moreInformation(`ctr ${group.name}`)}`);
         return 1;
       }
       io.stdout.write(groupHelp(group));
@@ -216,7 +222,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const command = topLevel.find((c) => c.name === name);
   if (!command) {
-    io.stderr.write(`ctr: '${name}' is not a ctr command.\nSee 'ctr --help'\n`);
+    io.stderr.write(`ctr: unknown command: ctr ${name}\n\n${moreInformation('ctr')}`);
     return 1;
   }
   return runCommand(command, `ctr ${name}`, rest, io, debug);

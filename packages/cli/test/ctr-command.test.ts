@@ -34,7 +34,7 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
     const result = await ctr('run', '--rm', '--network', 'none', 'busybox', 'nope');
     expect(result.code).toBe(127);
     expect(result.stderr).toContain('exec: "nope": executable file not found in $PATH');
-    expect(result.stderr).toContain("See 'ctr run --help'.");
+    expect(result.stderr).toMatch(/\n\nRun 'ctr run --help' for more information\n$/);
   });
 
   test('run -i pipes stdin to the container', async () => {
@@ -103,8 +103,38 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
   });
 
   test('an unknown command or flag says so', async () => {
-    expect(await ctr('frobnicate')).toMatchObject({ code: 1, stderr: "ctr: 'frobnicate' is not a ctr command.\nSee 'ctr --help'\n" });
+    expect(await ctr('frobnicate')).toMatchObject({ code: 1, stderr: "ctr: unknown command: ctr frobnicate\n\nRun 'ctr --help' for more information\n" });
     expect(await ctr('ps', '--nope')).toMatchObject({ code: 125, stderr: expect.stringContaining('unknown flag: --nope') });
+  });
+
+  test("a flag error shows the command's usage and where to read more, as docker 28 frames it", async () => {
+    expect(await ctr('rm', '--bad')).toEqual({
+      code: 125,
+      stdout: '',
+      stderr: "unknown flag: --bad\n\nUsage:  ctr rm [OPTIONS] CONTAINER [CONTAINER...]\n\nRun 'ctr rm --help' for more information\n",
+    });
+  });
+
+  test('a command given too few arguments says how many it needs, with its usage', async () => {
+    expect(await ctr('rm')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "ctr: 'ctr rm' requires at least 1 argument\n\nUsage:  ctr rm [OPTIONS] CONTAINER [CONTAINER...]\n\nSee 'ctr rm --help' for more information\n",
+    });
+  });
+
+  test('an unknown subcommand of a group names it and shows the group usage', async () => {
+    expect(await ctr('volume', 'frobnicate')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "ctr: unknown command: ctr volume frobnicate\n\nUsage:  ctr volume COMMAND\n\nRun 'ctr volume --help' for more information\n",
+    });
+  });
+
+  test('a size flag that is no size is refused while the arguments are parsed, before any image is looked at', async () => {
+    const result = await ctr('run', '--memory', 'lots', 'no-such-image');
+    expect(result.code).toBe(125);
+    expect(result.stderr).toMatch(/^invalid argument "lots" for "-m, --memory" flag: invalid size: 'lots'\n\nUsage:  ctr run /);
   });
 
   test('--help prints usage and options', async () => {

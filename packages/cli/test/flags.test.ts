@@ -11,38 +11,33 @@ const runSpecs = specs.filter((s) => s.name !== 'time');
 
 describe('flag parsing like docker', () => {
   test('short bool flags combine', () => {
-    const { flags } = parseFlags(['-it', 'busybox'], runSpecs, { command: 'ctr run' });
+    const { flags } = parseFlags(['-it', 'busybox'], runSpecs);
     expect(flags).toMatchObject({ interactive: true, tty: true });
   });
 
   test('values attach with a space, an equals sign or directly', () => {
-    const { flags } = parseFlags(['-e', 'A=1', '-e=B=2', '-eC=3', '--env', 'D=4', '--env=E=5', '--name=web'], runSpecs, {
-      command: 'ctr run',
-    });
+    const { flags } = parseFlags(['-e', 'A=1', '-e=B=2', '-eC=3', '--env', 'D=4', '--env=E=5', '--name=web'], runSpecs);
     expect(flags.env).toEqual(['A=1', 'B=2', 'C=3', 'D=4', 'E=5']);
     expect(flags.name).toBe('web');
   });
 
   test('parsing stops at the image so the command keeps its own flags', () => {
-    const { positionals, flags } = parseFlags(['-i', 'busybox', 'ls', '-la', '--name', 'x'], runSpecs, {
-      command: 'ctr run',
-      stopAtPositional: true,
-    });
+    const { positionals, flags } = parseFlags(['-i', 'busybox', 'ls', '-la', '--name', 'x'], runSpecs, { stopAtPositional: true });
     expect(positionals).toEqual(['busybox', 'ls', '-la', '--name', 'x']);
     expect(flags.name).toBeUndefined();
   });
 
   test('an unknown flag is an error naming it', () => {
-    expect(() => parseFlags(['--nope'], runSpecs, { command: 'ctr run' })).toThrow('unknown flag: --nope');
+    expect(() => parseFlags(['--nope'], runSpecs)).toThrow('unknown flag: --nope');
   });
 
   test('a missing value is an error', () => {
-    expect(() => parseFlags(['--name'], runSpecs, { command: 'ctr run' })).toThrow('flag needs an argument: --name');
+    expect(() => parseFlags(['--name'], runSpecs)).toThrow('flag needs an argument: --name');
   });
 
   test('a number flag rejects words', () => {
     const stop = [{ name: 'time', short: 't', type: 'number', description: '' }] as FlagSpec[];
-    expect(parseFlags(['-t', '3'], stop, { command: 'ctr stop' }).flags.time).toBe(3);
-    expect(() => parseFlags(['-t', 'soon'], stop, { command: 'ctr stop' })).toThrow('invalid argument "soon"');
+    expect(parseFlags(['-t', '3'], stop).flags.time).toBe(3);
+    expect(() => parseFlags(['-t', 'soon'], stop)).toThrow('invalid argument "soon"');
   });
 });

@@ -148,6 +148,12 @@ test('swap is left out where the kernel does not account it, and defaults to twi
   expect(spec({ memory: '64m' }, busybox, { ...context, swapAccounting: true }).linux.resources?.memory?.swap).toBe(128 * 1024 ** 2);
 });
 
+test('a swap limit of -1 is unlimited swap and needs no memory limit; 0 is the default of twice the memory', () => {
+  expect(spec({ memorySwap: -1 }).linux.resources?.memory).toBeUndefined();
+  expect(spec({ memory: '64m', memorySwap: '-1' }, busybox, { ...context, swapAccounting: true }).linux.resources?.memory).toEqual({ limit: 64 * 1024 ** 2, swap: -1 });
+  expect(spec({ memory: '64m', memorySwap: 0 }, busybox, { ...context, swapAccounting: true }).linux.resources?.memory?.swap).toBe(128 * 1024 ** 2);
+});
+
 test('bad limits are refused with Docker\'s messages', () => {
   expect(() => spec({ memorySwap: '1g' })).toThrow('You should always set the Memory limit when using Memoryswap limit, see usage');
   expect(() => spec({ memory: '1g', memorySwap: '512m' })).toThrow('Minimum memoryswap limit should be larger than memory limit, see usage');

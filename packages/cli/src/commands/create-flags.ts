@@ -7,11 +7,24 @@ import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
 import { engineModule } from '../context';
 import { bool, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 
+/** A size refused as docker's bytes flags refuse it, while the arguments are parsed (exit 125 with the usage). */
+function checkBytes(value: string): void {
+  engineModule().parseBytes(value, 'size');
+}
+
 /** The limits `run`/`create` set and `update` changes, with docker's names and help. */
 export const resourceFlags: FlagSpec[] = [
-  { name: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit' },
-  { name: 'memory-reservation', type: 'string', valueName: 'bytes', description: 'Memory soft limit' },
-  { name: 'memory-swap', type: 'string', valueName: 'bytes', description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
+  { name: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit', check: checkBytes },
+  { name: 'memory-reservation', type: 'string', valueName: 'bytes', description: 'Memory soft limit', check: checkBytes },
+  {
+    name: 'memory-swap',
+    type: 'string',
+    valueName: 'bytes',
+    description: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap",
+    check: (value) => {
+      if (value !== '-1') checkBytes(value);
+    },
+  },
   { name: 'cpus', type: 'string', valueName: 'decimal', description: 'Number of CPUs' },
   { name: 'cpu-shares', short: 'c', type: 'number', description: 'CPU shares (relative weight)' },
   { name: 'cpu-period', type: 'number', description: 'Limit CPU CFS (Completely Fair Scheduler) period' },
@@ -77,7 +90,7 @@ function resourceFlagsNamed(names: string[]): FlagSpec[] {
 export const buildStepFlags: FlagSpec[] = [
   { name: 'add-host', type: 'list', description: 'Add a custom host-to-IP mapping ("host:ip")' },
   ...resourceFlagsNamed(['memory', 'memory-swap', 'cpu-shares', 'cpu-period', 'cpu-quota', 'cpuset-cpus', 'cpuset-mems']),
-  { name: 'shm-size', type: 'string', valueName: 'bytes', description: 'Size of "/dev/shm"' },
+  { name: 'shm-size', type: 'string', valueName: 'bytes', description: 'Size of "/dev/shm"', check: checkBytes },
   { name: 'ulimit', type: 'list', valueName: 'ulimit', description: 'Ulimit options' },
   { name: 'cgroup-parent', type: 'string', description: 'Set the parent cgroup for the "RUN" instructions during build' },
 ];
@@ -214,7 +227,7 @@ export const createFlags: FlagSpec[] = [
     description:
       "Cgroup namespace to use (host|private) 'host': Run the container in the Docker host's cgroup namespace 'private': Run the container in its own private cgroup namespace '': Use the cgroup namespace as configured by the default-cgroupns-mode option on the daemon (default)",
   },
-  { name: 'shm-size', type: 'string', valueName: 'bytes', description: 'Size of /dev/shm' },
+  { name: 'shm-size', type: 'string', valueName: 'bytes', description: 'Size of /dev/shm', check: checkBytes },
   { name: 'ulimit', type: 'list', valueName: 'ulimit', description: 'Ulimit options' },
   { name: 'sysctl', type: 'list', valueName: 'map', description: 'Sysctl options (default map[])' },
   { name: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },

@@ -312,17 +312,13 @@ export function withResources(options: RunOptions, ctx: SpecContext): SpecOpt {
       if (memory < MIN_MEMORY) throw invalidArgument('Minimum memory limit allowed is 6MB');
       r.memory = { limit: memory };
     }
-    if (options.memorySwap !== undefined) {
-      const swap = options.memorySwap === -1 || options.memorySwap === '-1' ? -1 : parseBytes(options.memorySwap, 'memory-swap');
-      if (memory === undefined || memory === 0) {
-        throw invalidArgument('You should always set the Memory limit when using Memoryswap limit, see usage');
-      }
-      if (swap !== -1 && swap < memory) {
-        throw invalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
-      }
-      if (ctx.swapAccounting) (r.memory ??= {}).swap = swap;
-    } else if (memory && ctx.swapAccounting) {
-      (r.memory ??= {}).swap = memory * 2;
+    // moby's rules: 0 (or none) is twice the memory limit, -1 unlimited; a swap limit needs a memory limit.
+    const swap = options.memorySwap === -1 || options.memorySwap === '-1' ? -1 : options.memorySwap === undefined ? 0 : parseBytes(options.memorySwap, 'memory-swap');
+    if (!memory) {
+      if (swap > 0) throw invalidArgument('You should always set the Memory limit when using Memoryswap limit, see usage');
+    } else {
+      if (swap > 0 && swap < memory) throw invalidArgument('Minimum memoryswap limit should be larger than memory limit, see usage');
+      if (ctx.swapAccounting) (r.memory ??= {}).swap = swap === 0 ? memory * 2 : swap;
     }
     if (options.memoryReservation !== undefined) {
       (r.memory ??= {}).reservation = parseBytes(options.memoryReservation, 'memory-reservation');
