@@ -284,7 +284,9 @@ export class Images {
       }
       return await images.resolve(ref);
     } catch (error) {
-      if (isNotFound(error)) throw notFound(`No such image: ${ref}`, { cause: error });
+      // moby's words: a name is shown with the tag it was taken to mean (`nope:latest`).
+      const shown = parsed.kind === 'reference' ? familiarString(withDefaultTag(parsed.reference)) : ref;
+      if (isNotFound(error)) throw notFound(`No such image: ${shown}`, { cause: error });
       throw error;
     }
   }

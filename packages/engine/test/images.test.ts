@@ -103,6 +103,12 @@ describe('engine images', () => {
     expect((await t.engine.inspectImage('busybox')).Id).toBe(before.Id);
   });
 
+  test("a missing image named without a tag is reported with the tag it was taken to mean, as moby's", async () => {
+    await expect(t.engine.inspectImage('no-such-image')).rejects.toMatchObject({ code: 'NotFound', message: 'No such image: no-such-image:latest' });
+    await expect(t.engine.inspectImage('no-such-image:2')).rejects.toMatchObject({ message: 'No such image: no-such-image:2' });
+    await expect(t.engine.inspectImage('sha256:abcd')).rejects.toMatchObject({ message: 'No such image: sha256:abcd' });
+  });
+
   test('an invalid reference is InvalidArgument', async () => {
     await expect(t.engine.tag('busybox', 'UPPER:case')).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
