@@ -59,10 +59,13 @@ async function buildTimes() {
   for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(context, 'data', `file-${i}.txt`), `data ${i}\n`.repeat(200));
   const cold = [];
   const cached = [];
+  const roots = [];
   try {
     for (let i = 0; i < BUILD_ROUNDS; i++) {
       const root = path.join(base, `root-${i}`);
-      const engine = new Engine({ root, runRoot: path.join(base, `run-${i}`) });
+      const runRoot = path.join(base, `run-${i}`);
+      roots.push({ root, runRoot });
+      const engine = new Engine({ root, runRoot });
       await engine.importBusybox();
       let start = process.hrtime.bigint();
       const first = await engine.build({ context, tags: ['bench/app'] });
@@ -73,6 +76,9 @@ async function buildTimes() {
       if (again.id !== first.id) throw new Error(`the cached rebuild made another image (${again.id} != ${first.id})`);
     }
   } finally {
+    // RUN steps use the default bridge: its bridge and rules live outside the root.
+    const { NetworkManager } = require('@ctr/network');
+    for (const r of roots) await new NetworkManager(r).gc().catch(() => undefined);
     fs.rmSync(base, { recursive: true, force: true });
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

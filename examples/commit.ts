@@ -12,7 +12,7 @@ export async function main(_args: string[] = [], log: (line: string) => void = c
     await engine.run({ image: 'busybox', name: 'tinker', network: 'none', cmd: ['sh', '-c', 'mkdir -p /srv && echo "state saved by commit" > /srv/note'] });
     const changes = (await engine.changes('tinker')).map((c) => `${'CAD'[c.Kind]} ${c.Path}`);
     log(`docker diff: ${changes.join(', ')}`);
-    const { id } = await engine.commit('tinker', { reference: 'tinkered:v1', comment: 'added /srv/note', changes: { Cmd: ['cat', '/srv/note'] } });
+    const { id } = await engine.commit('tinker', { reference: 'tinkered:v1', comment: 'added /srv/note', config: { Cmd: ['cat', '/srv/note'] } });
     log(`committed tinker as tinkered:v1 (${id})`);
     const output: string[] = [];
     await engine.run({ image: 'tinkered:v1', network: 'none', autoRemove: true, stdout: lines((line) => (output.push(line), log(line))) });

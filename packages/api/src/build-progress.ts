@@ -3,6 +3,9 @@ import type { ProgressMessage } from './api-types';
 
 const STEP = /^Step (\d+)\/(\d+) : (.*)\n$/s;
 const DONE = /^Successfully built ([0-9a-f]+)\n$/;
+const RUNNING = /^ ---> Running in ([0-9a-f]+)\n$/;
+const REMOVED = /^ ---> Removed intermediate container ([0-9a-f]+)\n$/;
+const IMAGE = /^ ---> ([0-9a-f]{12})\n$/;
 
 /**
  * The classic builder's JSON stream (`{"stream": "Step 1/3 : FROM busybox\n"}`) back into
@@ -17,11 +20,17 @@ export function buildEvents(onEvent: ((event: BuildEvent) => void) | undefined):
     if (!onEvent || !text || text.startsWith('Successfully tagged ')) return;
     const stepMatch = STEP.exec(text);
     const done = DONE.exec(text);
+    const running = RUNNING.exec(text);
+    const removed = REMOVED.exec(text);
+    const image = IMAGE.exec(text);
     if (stepMatch) {
       step = Number(stepMatch[1]);
       onEvent({ type: 'step', step, total: Number(stepMatch[2]), stage: 0, instruction: stepMatch[3] as string, line: 0 });
     } else if (text === ' ---> Using cache\n') onEvent({ type: 'cache-hit', step });
     else if (done) onEvent({ type: 'done', id: `sha256:${done[1]}` });
+    else if (running) onEvent({ type: 'container', step, id: running[1] as string });
+    else if (removed) onEvent({ type: 'container-removed', step, id: removed[1] as string });
+    else if (image) onEvent({ type: 'image', step, id: image[1] as string });
     else onEvent({ type: 'output', step, stream: 'stdout', data: Buffer.from(text) });
   };
 }

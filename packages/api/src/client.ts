@@ -393,9 +393,12 @@ export class ApiClient {
   }
 
   /** `docker commit`: `config` replaces the image config fields it names. */
-  async commit(container: string, options: { repo?: string; tag?: string; comment?: string; author?: string; pause?: boolean; config?: Record<string, unknown> }): Promise<string> {
+  async commit(
+    container: string,
+    options: { repo?: string; tag?: string; comment?: string; author?: string; pause?: boolean; config?: Record<string, unknown>; changes?: string[] },
+  ): Promise<string> {
     const { Id } = await this.json<{ Id: string }>('POST', '/commit', {
-      query: { container, repo: options.repo, tag: options.tag, comment: options.comment, author: options.author, pause: options.pause },
+      query: { container, repo: options.repo, tag: options.tag, comment: options.comment, author: options.author, pause: options.pause, changes: options.changes },
       body: options.config ?? {},
     });
     return Id;
@@ -603,10 +606,18 @@ export class ApiClient {
    */
   async push(
     name: string,
-    options: { tag?: string; registryAuth?: string; signal?: AbortSignal; onProgress?: (message: ProgressMessage) => void; onPushed?: (pushed: PushedTag) => void } = {},
+    options: {
+      tag?: string;
+      platform?: Platform;
+      registryAuth?: string;
+      signal?: AbortSignal;
+      onProgress?: (message: ProgressMessage) => void;
+      onPushed?: (pushed: PushedTag) => void;
+    } = {},
   ): Promise<PushedTag[]> {
+    const query = { tag: options.tag, platform: jsonPlatform(options.platform) };
     // dockerd needs the header even for anonymous pushes.
-    const res = await this.raw('POST', `/images/${name}/push`, { query: { tag: options.tag }, ...authHeader(options.registryAuth ?? 'e30='), ...signalOf(options) });
+    const res = await this.raw('POST', `/images/${name}/push`, { query, ...authHeader(options.registryAuth ?? 'e30='), ...signalOf(options) });
     const pushed: PushedTag[] = [];
     for await (const message of jsonLines<ProgressMessage>(res)) {
       const { Tag, Digest, Size } = message.aux ?? {};
@@ -661,8 +672,9 @@ export class ApiClient {
     return this.empty('POST', `/images/${source}/tag`, { query: { repo, tag } });
   }
 
-  removeImage(name: string, options: { force?: boolean; noPrune?: boolean } = {}): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
-    return this.json('DELETE', `/images/${name}`, { query: { force: options.force, noprune: options.noPrune || undefined } });
+  removeImage(name: string, options: { force?: boolean; noPrune?: boolean; platforms?: Platform[] } = {}): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
+    const platforms = options.platforms?.map((platform) => jsonPlatform(platform) as string);
+    return this.json('DELETE', `/images/${name}`, { query: { force: options.force, noprune: options.noPrune || undefined, platforms } });
   }
 
   /** `docker build` (legacy builder protocol) of a tar context; resolves with the image ID, throws the failing step's error. */
@@ -677,6 +689,9 @@ export class ApiClient {
       labels?: Record<string, string>;
       platform?: string;
       networkMode?: string;
+      isolation?: string;
+      cacheFrom?: string[];
+      squash?: boolean;
       /** Hosts and limits for every RUN step's container. */
       steps?: BuildStepOptions;
       /** `X-Registry-Config`: base64url JSON of credentials by registry, for FROM pulls. */
@@ -697,6 +712,9 @@ export class ApiClient {
         nocache: options.noCache,
         platform: options.platform,
         networkmode: options.networkMode,
+        isolation: options.isolation,
+        cachefrom: options.cacheFrom?.length ? JSON.stringify(options.cacheFrom) : undefined,
+        squash: options.squash || undefined,
         ...(options.steps ? buildStepsQuery(options.steps) : {}),
       },
       ...signalOf(options),

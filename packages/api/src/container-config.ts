@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { mountEntry, parseVolumeSpec, type BuildStepOptions, type CreateContainerOptions, type DeviceRequest, type HealthConfig, type UpdateOptions } from '@ctr/engine';
+import { buildSecurityOptions, mountEntry, parseVolumeSpec, type BuildStepOptions, type CreateContainerOptions, type DeviceRequest, type HealthConfig, type UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { Fields } from './fields';
 import type { Query } from './query';
@@ -30,6 +30,7 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   set('domainname', config.string('Domainname') || undefined);
   set('tty', config.bool('Tty'));
   set('openStdin', config.bool('OpenStdin'));
+  set('stdinOnce', config.bool('StdinOnce'));
   const attach = { stdin: config.bool('AttachStdin'), stdout: config.bool('AttachStdout'), stderr: config.bool('AttachStderr') };
   // Recorded as sent (docker's CLI sends all three); a client that sends none gets Docker's defaults.
   if (attach.stdin !== undefined || attach.stdout !== undefined || attach.stderr !== undefined) {
@@ -242,6 +243,7 @@ export function buildStepsFromQuery(query: Query): BuildStepOptions {
     shmSize: positive(query.int('shmsize')),
     ulimits: ulimitsFrom(new Fields({ Ulimits: ulimits }, 'build parameter ')),
     cgroupParent: query.string('cgroupparent') || undefined,
+    ...buildSecurityOptions(query.all('securityopt')),
   };
   return Object.fromEntries(Object.entries(steps).filter(([, v]) => v !== undefined));
 }

@@ -42,6 +42,7 @@ export function buildStepsQuery(steps: BuildStepOptions): Record<string, string 
     shmsize: bytes(steps.shmSize, 'shm-size'),
     ulimits: steps.ulimits?.length ? JSON.stringify(steps.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard }))) : undefined,
     cgroupparent: steps.cgroupParent,
+    securityopt: [...(steps.noNewPrivileges ? ['no-new-privileges'] : []), ...(steps.seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])],
   });
 }
 
@@ -90,7 +91,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     capAdd, capDrop, noNewPrivileges, seccomp, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
     init, privileged, devices, groupAdd, pid, ipc, uts,
     expose = [], volumesFrom, macAddress, links, usernsMode, deviceRequests,
-    healthcheck, attach,
+    healthcheck, attach, stdinOnce,
     // The client's part: the name goes in the query, pulls and progress are done before the create, the signal stays local.
     pull: _pull, onPullProgress: _progress, signal: _signal,
     ...rest
@@ -155,7 +156,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     Domainname: domainname,
     Tty: tty,
     OpenStdin: openStdin,
-    StdinOnce: openStdin && (attach?.stdin ?? true),
+    StdinOnce: stdinOnce ?? (openStdin && (attach?.stdin ?? true)),
     AttachStdin: attach?.stdin ?? openStdin,
     AttachStdout: attach?.stdout ?? true,
     AttachStderr: attach?.stderr ?? true,

@@ -47,6 +47,21 @@ export class Query {
     return out;
   }
 
+  /** A JSON array of strings (`cachefrom`); empty when absent. */
+  stringList(key: string): string[] {
+    const value = this.params.get(key);
+    if (!value) return [];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch (error) {
+      throw invalidArgument(`invalid ${key}: ${(error as Error).message}`);
+    }
+    if (parsed === null) return [];
+    if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'string')) throw invalidArgument(`invalid ${key}: expected a JSON array of strings`);
+    return parsed as string[];
+  }
+
   /**
    * `filters={"status":["running"]}`; also the old map form `{"status":{"running":true}}`
    * that docker-compose 1.x and old SDKs send.

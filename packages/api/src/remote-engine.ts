@@ -1,5 +1,6 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { createGzip } from 'node:zlib';
 import type {
   AttachIo,
   AuthConfig,
@@ -53,6 +54,7 @@ import { familiarName, formatPlatform, parseNormalizedReference, parseReference 
 import type { ProgressMessage, WaitResponse } from './api-types';
 import { ApiClient, type ApiClientOptions } from './client';
 import { contextTar } from './context-tar';
+import { isRemoteContextSource, openRemoteContext } from '@ctr/dockerfile';
 import { createRequest, updateRequest } from './create-request';
 import type { CreateOptions, EngineApi, EngineVersion, ImageRef, LayerProgress, PulledImage, PushLayerProgress, RunContainerOptions } from './engine-api';
 import { buildEvents } from './build-progress';
@@ -220,6 +222,7 @@ export class RemoteEngine implements EngineApi {
     const registryAuth = await this.authHeader(ref, options.auth);
     const [pushed] = await this.client.push(repo, {
       tag,
+      ...(options.platform ? { platform: options.platform } : {}),
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (message) => {
@@ -235,6 +238,7 @@ export class RemoteEngine implements EngineApi {
     const name = allTagsRepository(repository);
     const registryAuth = await this.authHeader(name, options.auth);
     return this.client.push(familiarName(parseReference(name)), {
+      ...(options.platform ? { platform: options.platform } : {}),
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onPushed ? { onPushed: options.onPushed } : {}),
@@ -293,6 +297,21 @@ export class RemoteEngine implements EngineApi {
   /** `docker build`: the context goes up as a tar (`.dockerignore` applied here, as the docker CLI does). */
   async build(options: BuildImageOptions): Promise<{ id: string; warnings: string[] }> {
     const { context, dockerfileContent, signal } = options;
+    // BuildKit hands secrets and agents over its session; the classic POST /build has no such channel.
+    if (Object.keys(options.secrets ?? {}).length > 0 || Object.keys(options.ssh ?? {}).length > 0) {
+      throw unsupported('--secret and --ssh need the builder in this process: the Docker API\'s POST /build has no channel for them', {
+        hint: 'Build without -H/DOCKER_HOST (ctr builds in-process), or pass the value another way.',
+      });
+    }
+    if (isRemoteContextSource(context)) {
+      // docker's CLI fetches a git or URL context itself (its credentials, its network) and sends it up as a tar.
+      const fetched = await openRemoteContext(context.remote, { ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}), signal: signal ?? new AbortController().signal });
+      try {
+        return await this.build({ ...options, context: fetched.root });
+      } finally {
+        await fetched.dispose();
+      }
+    }
     let dockerfile = options.dockerfile;
     let tar: Readable;
     if (typeof context === 'string') {
@@ -306,14 +325,20 @@ export class RemoteEngine implements EngineApi {
     const events = buildEvents(options.onEvent);
     const auths = options.registryAuth ?? (await this.registryConfig?.());
     const registryConfig = auths && Object.keys(auths).length > 0 ? encodeJson(auths) : undefined;
-    const id = await this.client.build(tar, {
+    // `--compress`: the daemon reads a gzip context as it reads a plain one.
+    const body = options.compress ? pipeline(tar, createGzip(), () => undefined) : tar;
+    const id = await this.client.build(body, {
       tags: options.tags ?? [],
       ...(dockerfile ? { dockerfile } : {}),
       ...(options.buildArgs ? { buildArgs: options.buildArgs } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
       ...(options.target ? { target: options.target } : {}),
       ...(options.platform ? { platform: options.platform } : {}),
-      ...(options.allow?.networkHost ? { networkMode: 'host' } : {}),
+      // As docker's client: `default` is the daemon's own default, so it is not sent.
+      ...(options.network && options.network !== 'default' ? { networkMode: options.network } : {}),
+      ...(options.isolation ? { isolation: options.isolation } : {}),
+      ...(options.cacheFrom?.length ? { cacheFrom: options.cacheFrom } : {}),
+      ...(options.squash ? { squash: true } : {}),
       ...(options.steps ? { steps: options.steps } : {}),
       noCache: options.noCache === true,
       ...(registryConfig ? { registryConfig } : {}),
@@ -330,7 +355,8 @@ export class RemoteEngine implements EngineApi {
       ...(options.comment ? { comment: options.comment } : {}),
       ...(options.author ? { author: options.author } : {}),
       pause: options.pause !== false,
-      ...(options.changes ? { config: { ...options.changes } } : {}),
+      ...(options.config ? { config: { ...options.config } } : {}),
+      ...(options.changes?.length ? { changes: options.changes } : {}),
     });
     return { id };
   }
@@ -363,17 +389,36 @@ export class RemoteEngine implements EngineApi {
       return {};
     }
     const session = await this.client.attachContainer(container, attachQuery(io));
-    const attached = pumpSession(session, io);
+    // The exit is waited for before the start, as docker does: a quick container (or one the
+    // daemon removes, --rm) may be gone before a wait sent afterwards arrives. A detach (the
+    // keys) ends that wait: docker's CLI waits for nothing after one.
+    const waiting = new AbortController();
+    let exit: Promise<WaitResponse> | undefined;
+    let detached = false;
+    const endWait = (): void => {
+      if (!exit) return;
+      waiting.abort();
+      if (this.exits.get(container) === exit) this.exits.delete(container);
+    };
+    const attached = pumpSession(session, io).catch((error: unknown) => {
+      if (isDetached(error)) {
+        detached = true;
+        endWait();
+      }
+      throw error;
+    });
+    // Keys typed while the container starts end the session before anyone awaits it.
+    attached.catch(() => undefined);
     try {
-      // The exit is waited for before the start, as docker does: a quick container (or one the
-      // daemon removes, --rm) may be gone before a wait sent afterwards arrives.
-      const exit = await this.client.waitRegistered(container, 'next-exit');
+      exit = (await this.client.waitRegistered(container, 'next-exit', waiting.signal)).status;
       await this.client.startContainer(container);
-      this.exits.set(container, exit.status);
     } catch (error) {
+      endWait();
       session.stream.destroy();
       throw startFailure(error);
     }
+    this.exits.set(container, exit);
+    if (detached) endWait();
     return { attached };
   }
 

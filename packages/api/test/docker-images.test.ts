@@ -126,6 +126,14 @@ test('docker commit makes an image of the container changes with --change applie
   await docker(t.env, ['rm', 'api-commit']);
 });
 
+test("docker commit keeps the container's own environment and command, a --change ENV adding to it", async () => {
+  await docker(t.env, ['run', '--network', 'none', '--name', 'api-commit-env', '-e', 'FOO=bar', 'busybox', 'sh', '-c', 'echo $FOO $B']);
+  await docker(t.env, ['commit', '--change', 'ENV B=2', 'api-commit-env', 'api-committed:env']);
+  const out = await docker(t.env, ['run', '--rm', '--network', 'none', 'api-committed:env']);
+  expect(out.stdout).toBe('bar 2\n');
+  await docker(t.env, ['rm', 'api-commit-env']);
+});
+
 test('docker rmi of an image a container uses is refused, and inspect of an unknown image is 404', async () => {
   await docker(t.env, ['create', '--network', 'none', '--name', 'api-user', 'busybox']);
   const id = (await docker(t.env, ['inspect', '--format', '{{.Id}}', 'busybox'])).stdout.trim();

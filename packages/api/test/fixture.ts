@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '@ctr/api';
+import { NetworkManager } from '@ctr/network';
 import { runProcess, type ProcessResult } from '../../../test/support/run-process';
 
 /** A ctrd on a throwaway root with `busybox:latest` imported from the host's static busybox. */
@@ -53,6 +54,8 @@ export async function startTestDaemon(): Promise<TestDaemon> {
         if (!['bridge', 'host', 'none'].includes(n.Name)) await daemon.engine.removeNetwork(n.Id).catch(() => undefined);
       }
       await daemon.stop();
+      // The default bridge (runs and builds make it) and its rules live outside the root.
+      await new NetworkManager({ root, runRoot }).gc().catch(() => undefined);
       await rm(root, { recursive: true, force: true });
       await rm(runRoot, { recursive: true, force: true });
     },

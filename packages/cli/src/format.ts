@@ -22,6 +22,43 @@ export function renderTable(rows: readonly (readonly string[])[]): string {
 
 type TemplateValue = unknown;
 
+/**
+ * The fields docker's types declare as maps (`map[string]…`): Go prints and encodes a map
+ * with its keys sorted, a struct in field order. Our values are plain objects either way, so
+ * the field's name tells them apart, in the one place all output goes through (what the
+ * engine builds stays in the order it was given). `Config` is a map only under `LogConfig`:
+ * elsewhere it is a container's or an image's config, a struct.
+ */
+const MAP_FIELDS: ReadonlySet<string> = new Set([
+  'Labels', 'Options', 'DriverOpts', 'Volumes', 'ExposedPorts', 'Ports', 'Networks', 'PortBindings', 'Sysctls', 'Tmpfs',
+  'StorageOpt', 'Containers', 'Attributes', 'Annotations', 'Data', 'Status', 'LogConfig.Config',
+]);
+
+/** Go's order of map keys: by bytes, not by locale. */
+const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * `value` with the keys of its maps in Go's order. `name` is the field holding it, and
+ * `parent` the field holding that; neither for an array's item or a map's value.
+ */
+function goOrdered(value: TemplateValue, name?: string, parent?: string): TemplateValue {
+  if (Array.isArray(value)) return value.map((item) => goOrdered(item, undefined, name));
+  if (value === null || typeof value !== 'object') return value;
+  const isMap = name !== undefined && (MAP_FIELDS.has(name) || MAP_FIELDS.has(`${parent}.${name}`));
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (isMap) return Object.fromEntries(entries.sort(byKey).map(([key, item]) => [key, goOrdered(item)]));
+  return Object.fromEntries(entries.map(([key, item]) => [key, goOrdered(item, key, name)]));
+}
+
+/**
+ * JSON as Go's encoding/json writes docker's types: map keys sorted (see MAP_FIELDS). `path`
+ * is where the value was found (`.Config.Labels`), `indent` docker inspect's four spaces.
+ */
+export function goJson(value: TemplateValue, options: { path?: string; indent?: number } = {}): string {
+  const fields = (options.path ?? '').split('.').filter(Boolean);
+  return JSON.stringify(goOrdered(value ?? null, fields[fields.length - 1], fields[fields.length - 2]), null, options.indent);
+}
+
 function lookup(value: TemplateValue, path: string): TemplateValue {
   let current = value;
   for (const part of path.split('.').filter(Boolean)) {
@@ -36,7 +73,7 @@ function show(value: TemplateValue): string {
   if (Array.isArray(value)) return `[${value.map(show).join(' ')}]`;
   if (typeof value === 'object') {
     return `map[${Object.entries(value as Record<string, unknown>)
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(byKey)
       .map(([k, v]) => `${k}:${show(v)}`)
       .join(' ')}]`;
   }
@@ -57,7 +94,7 @@ function evaluate(expression: string, data: TemplateValue): string {
   const [head, ...rest] = words;
   switch (head) {
     case 'json':
-      return JSON.stringify(arg(rest[0]) ?? null);
+      return goJson(arg(rest[0]), { path: rest[0] === '.' ? '' : (rest[0] ?? '') });
     case 'upper':
       return show(arg(rest[0])).toUpperCase();
     case 'lower':
@@ -97,7 +134,7 @@ export function formatItems(format: string, items: readonly TemplateValue[], hea
     const rows = items.map((item) => columns.map((column) => renderTemplate(column, item)));
     return renderTable([header, ...rows]);
   }
-  if (format === 'json') return items.map((item) => JSON.stringify(item)).join('\n');
+  if (format === 'json') return items.map((item) => goJson(item)).join('\n');
   return items.map((item) => renderTemplate(format, item)).join('\n');
 }
 

@@ -1,7 +1,7 @@
 import { isCtrError } from '@ctr/errors';
 import type { Command, CommandGroup, Io } from './command';
 import { buildCommand } from './commands/build';
-import { containerCommands, containerOnlyCommands, healthcheckCommands } from './commands/containers';
+import { containerCommands, containerOnlyCommands, healthcheckCommands, imageInspect } from './commands/containers';
 import { daemonCommand, dialStdioCommand } from './commands/daemon';
 import { containerFileCommands } from './commands/container-files';
 import { builderPrune, imagePrune } from './commands/prune';
@@ -47,7 +47,7 @@ const groups: CommandGroup[] = [
     name: 'container',
     description: 'Manage containers',
     commands: [
-      ...containerCommands.filter((c) => c.name !== 'ps'),
+      ...containerCommands.filter((c) => c.name !== 'ps' && c.name !== 'inspect'),
       renamed(byName(containerCommands, 'ps'), 'ls'),
       ...containerOnlyCommands,
       ...containerFileCommands,
@@ -62,7 +62,7 @@ const groups: CommandGroup[] = [
       renamed(byName(imageCommands, 'images'), 'ls'),
       renamed(byName(imageCommands, 'rmi'), 'rm'),
       ...imageCommands.filter((c) => c.name !== 'images' && c.name !== 'rmi'),
-      renamed(byName(containerCommands, 'inspect'), 'inspect'),
+      imageInspect,
       imagePrune,
     ],
   },

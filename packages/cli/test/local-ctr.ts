@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBusyboxRootfs } from '@ctr/image';
+import { NetworkManager } from '@ctr/network';
 import { runProcess, type ProcessResult, type RunProcessOptions } from '../../../test/support/run-process';
 
 export type CtrResult = ProcessResult;
@@ -65,6 +66,8 @@ export async function localCtr(prefix: string): Promise<LocalCtr> {
     async cleanup() {
       const { stdout } = await ctr.run('ps', '-aq', '--no-trunc');
       for (const id of stdout.split('\n').filter(Boolean)) await ctr.run('rm', '-f', id);
+      // The default bridge (runs and builds make it) and its rules live outside the root.
+      await new NetworkManager({ root, runRoot }).gc().catch(() => undefined);
       await removeRoots();
     },
   };

@@ -13,8 +13,11 @@ import type { UrlFetch } from './fetch-url';
  * tests use a directory-per-state fake.
  */
 export interface BuildBackend<S> {
-  /** An image to build on (`FROM ref`, `COPY --from=ref`), pulled if missing. */
-  resolveImage(ref: string, options: { platform?: string; signal: AbortSignal }): Promise<BaseImage<S>>;
+  /**
+   * An image to build on (`FROM ref`, `COPY --from=ref`), pulled if missing; with `pull:
+   * false` only one already here (`--cache-from`), NotFound otherwise.
+   */
+  resolveImage(ref: string, options: { platform?: string; signal: AbortSignal; pull?: boolean }): Promise<BaseImage<S>>;
   /** The empty filesystem (`FROM scratch`). */
   scratch(signal: AbortSignal): Promise<S>;
   /**
@@ -34,6 +37,13 @@ export interface BuildBackend<S> {
   cache: BuildCache<S>;
   /** Write the final image (config + rootfs from the state's layers) and return its ID. */
   commit(state: S, image: ImageSpec, signal: AbortSignal): Promise<{ id: string }>;
+  /** The state of `state`'s first `layers` layers: a `--cache-from` image's steps reused. Without it `cacheFrom` is refused. */
+  layerPrefix?(state: S, layers: number): S;
+  /**
+   * `base` plus one layer that changes what all of `state`'s layers above `base`'s change
+   * (`--squash`; `base`'s layers are a prefix of `state`'s). Without it `squash` is refused.
+   */
+  squash?(base: S, state: S, signal: AbortSignal): Promise<S>;
   /**
    * How `ADD <url>` GETs its URLs (called as a plain function); Node's global `fetch` when
    * absent. The engine's trusts the extra CAs ctr was given, as its registry client does.
@@ -57,13 +67,82 @@ export interface RunStep {
   user: string;
   /** Absolute; '/' when no WORKDIR was set. The backend creates it if missing. */
   workdir: string;
-  /** `none` unless the Dockerfile asked otherwise (`RUN --network=…`) and it was allowed. */
+  /**
+   * `RUN --network=…` as allowed; `default` (no flag) is the backend's default network for the
+   * build — the engine's is docker's `--network` (the default bridge unless told otherwise).
+   */
   network: 'none' | 'default' | 'host';
+  /** `RUN --mount`s, resolved by the builder; shown to this step only, never part of its layer. */
+  mounts?: RunMount[];
+}
+
+/** A `RUN --mount` as the backend makes it. `target` is absolute and cleaned. */
+export type RunMount = RunBindMount | RunCacheMount | RunTmpfsMount | RunSecretMount | RunSshMount;
+
+export interface RunBindMount {
+  type: 'bind';
+  target: string;
+  /** A host file or directory lent for the step: part of the context, or of a state's `view`. */
+  source: string;
+  /** Writable mounts let the step write, and throw its writes away afterwards: `source` never changes. */
+  readOnly: boolean;
+}
+
+/** A directory the backend keeps across builds, found again by `key`. */
+export interface RunCacheMount {
+  type: 'cache';
+  target: string;
+  /** The Dockerfile's `id` (default: the target), for listings. */
+  id: string;
+  /** Which directory: the id with what the directory starts as (seed, owner, mode); hex. */
+  key: string;
+  /** `shared`: used by any number of steps at once; `locked`: one at a time; `private`: another directory while one is busy. */
+  sharing: 'shared' | 'private' | 'locked';
+  readOnly: boolean;
+  /** The part of the cache the step sees ('' for all of it): a directory it holds, never reached through a symlink. */
+  subpath: string;
+  /** A host directory whose contents a new cache directory starts with (`from=`). */
+  seed?: string;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+export interface RunTmpfsMount {
+  type: 'tmpfs';
+  target: string;
+  /** Bytes, with an optional unit (`64m`), as written in the Dockerfile. */
+  size?: string;
+}
+
+/** A file holding a secret's bytes, on memory only, read-only. */
+export interface RunSecretMount {
+  type: 'secret';
+  target: string;
+  data: Uint8Array;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+/** A socket at `target` that leads to an ssh agent's `socket` on the host. */
+export interface RunSshMount {
+  type: 'ssh';
+  target: string;
+  socket: string;
+  uid: number;
+  gid: number;
+  mode: number;
 }
 
 export interface RunIO {
   stdout: Writable;
   stderr: Writable;
+  /**
+   * Told the ID of the container the step runs in (docker's 12-character short form) once it
+   * exists, before its process starts: the builder prints ` ---> Running in <id>`.
+   */
+  created?(id: string): void;
 }
 
 export type RunResult<S> = { exitCode: 0; state: S } | { exitCode: number; state?: undefined };

@@ -1,9 +1,10 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline, Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { PassThrough, pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { aborted, asCtrError, invalidArgument, notFound } from '@ctr/errors';
+import { aborted, asCtrError, invalidArgument, notFound, unavailable } from '@ctr/errors';
 import { TarReader, resolveInRoot } from '@ctr/image';
 import { cleanPath } from './clean-path';
 import { PatternMatcher, readDockerignore } from './dockerignore';
@@ -17,8 +18,9 @@ export interface BuildContext {
 }
 
 /**
- * A context from a directory (used in place) or a tar stream, plain or gzip (what
- * `docker build -` and the API send), extracted into a private directory under `scratchDir`.
+ * A context from a directory (used in place) or a tar stream, plain or compressed (gzip,
+ * bzip2, xz or zstd, as `docker build -` and the API may send it), extracted into a private
+ * directory under `scratchDir`.
  */
 export async function openContext(context: string | Readable, signal: AbortSignal, scratchDir = os.tmpdir()): Promise<BuildContext> {
   if (typeof context === 'string') {
@@ -37,26 +39,84 @@ export async function openContext(context: string | Readable, signal: AbortSigna
   }
 }
 
-async function readIgnore(root: string): Promise<PatternMatcher> {
+export async function readIgnore(root: string): Promise<PatternMatcher> {
   const text = await fs.readFile(path.join(root, '.dockerignore'), 'utf8').catch(() => '');
   return new PatternMatcher(readDockerignore(text));
 }
 
-/** Peek at the first bytes to decide whether the stream is gzip. */
-async function decompressed(stream: Readable): Promise<Readable> {
+/** The first `bytes` bytes of a stream (fewer if it is shorter), and the whole stream again to read from the start. */
+export async function peek(stream: Readable, bytes: number): Promise<{ head: Buffer; all: Readable }> {
   const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
-  const first = await iterator.next();
-  const head = first.done ? undefined : Buffer.from(first.value);
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  while (length < bytes && !ended) {
+    const r = await iterator.next();
+    if (r.done) ended = true;
+    else {
+      chunks.push(Buffer.from(r.value));
+      length += r.value.length;
+    }
+  }
+  const read = Buffer.concat(chunks);
   const all = Readable.from(
     (async function* () {
-      if (head) yield head;
-      for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
+      if (read.length > 0) yield read;
+      if (!ended) for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
     })(),
   );
-  if (head?.[0] !== 0x1f || head[1] !== 0x8b) return all;
-  const gunzip = createGunzip();
-  pipeline(all, gunzip, () => undefined); // an error on either side destroys the other
-  return gunzip;
+  return { head: read.subarray(0, bytes), all };
+}
+
+/** Compressions a context tar may come in (docker's: gzip, bzip2, xz, zstd), by magic number; gzip through zlib, the rest through their commands. */
+const COMPRESSIONS: ReadonlyArray<{ name: string; magic: number[] }> = [
+  { name: 'gzip', magic: [0x1f, 0x8b] },
+  { name: 'bzip2', magic: [0x42, 0x5a, 0x68] },
+  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] },
+  { name: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd] },
+];
+
+/** The compression whose magic number `head` starts with. */
+export function compressionOf(head: Buffer): string | undefined {
+  return COMPRESSIONS.find((c) => c.magic.every((byte, i) => head[i] === byte))?.name;
+}
+
+/** The stream decompressed, whatever of docker's compressions it is in (or as it is). */
+async function decompressed(stream: Readable, signal: AbortSignal): Promise<Readable> {
+  const { head, all } = await peek(stream, 6);
+  const compression = compressionOf(head);
+  if (compression === undefined) return all;
+  if (compression === 'gzip') {
+    const gunzip = createGunzip();
+    pipeline(all, gunzip, () => undefined); // an error on either side destroys the other
+    return gunzip;
+  }
+  return throughCommand(all, compression, signal);
+}
+
+/**
+ * `input` through `<command> -dc` (bzip2, xz, zstd: Node has no streaming decoder for them).
+ * The output fails with the command's own words if it does; a reader that stops early ends it.
+ */
+function throughCommand(input: Readable, command: string, signal: AbortSignal): Readable {
+  const out = new PassThrough();
+  const child = spawn(command, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'], signal });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-2000)));
+  child.on('error', (error: NodeJS.ErrnoException) => {
+    out.destroy(error.code === 'ENOENT' ? unavailable(`${command} is needed to read a ${command}-compressed build context`, { hint: `Install ${command}, or send the context as a plain or gzip tar.` }) : error);
+  });
+  // A decompressor that stopped reading (it failed, or was ended) is not the input's fault.
+  pipeline(input, child.stdin, (error) => {
+    if (error && (error as NodeJS.ErrnoException).code !== 'EPIPE') out.destroy(error);
+  });
+  child.stdout.pipe(out, { end: false });
+  child.on('close', (code) => {
+    if (code === 0) out.end();
+    else if (!out.destroyed) out.destroy(invalidArgument(`decompressing the ${command} build context failed: ${stderr.trim() || `${command} exited with code ${code}`}`));
+  });
+  out.on('close', () => child.exitCode === null && child.kill());
+  return out;
 }
 
 /**
@@ -64,7 +124,7 @@ async function decompressed(stream: Readable): Promise<Readable> {
  * resolved inside the root (symlinks re-rooted), leaves are replaced, never written through.
  */
 export async function extractContextTar(stream: Readable, root: string, signal: AbortSignal): Promise<void> {
-  const reader = new TarReader(await decompressed(stream));
+  const reader = new TarReader(await decompressed(stream, signal));
   try {
     for (let entry = await reader.next(); entry; entry = await reader.next()) {
       if (signal.aborted) throw aborted(signal, 'reading the build context');
@@ -103,7 +163,7 @@ export async function extractContextTar(stream: Readable, root: string, signal: 
   }
 }
 
-const maxDockerfileSize = 16 << 20;
+export const maxDockerfileSize = 16 << 20;
 
 /** The Dockerfile from the context (bounded: it is parsed in memory). */
 export async function readContextFile(context: BuildContext, name: string): Promise<Buffer> {

@@ -3,6 +3,10 @@ export type BuildEvent =
   | { type: 'step'; step: number; total: number; stage: number; instruction: string; line: number }
   | { type: 'trigger'; count: number; stage: number }
   | { type: 'cache-hit'; step: number }
+  | { type: 'container'; step: number; id: string }
+  | { type: 'container-removed'; step: number; id: string }
+  /** A step's result is this image: FROM's base, and the last step's (no intermediate images are made for the others). */
+  | { type: 'image'; step: number; id: string }
   | { type: 'output'; step: number; stream: 'stdout' | 'stderr'; data: Buffer }
   | { type: 'warning'; message: string }
   | { type: 'stage-skipped'; stage: number; name?: string }
@@ -17,6 +21,13 @@ export function formatEvent(event: BuildEvent): string {
       return `# Executing ${event.count} build trigger${event.count === 1 ? '' : 's'}\n`;
     case 'cache-hit':
       return ' ---> Using cache\n';
+    case 'container':
+      return ` ---> Running in ${event.id}\n`;
+    case 'image':
+      return ` ---> ${shortId(event.id)}\n`;
+    case 'container-removed':
+      // Today's dockerd's words; older ones printed `Removing intermediate container <id>`.
+      return ` ---> Removed intermediate container ${event.id}\n`;
     case 'output':
       return event.data.toString('utf8');
     case 'warning':
@@ -24,6 +35,11 @@ export function formatEvent(event: BuildEvent): string {
     case 'stage-skipped':
       return '';
     case 'done':
-      return `Successfully built ${event.id.replace(/^sha256:/, '').slice(0, 12)}\n`;
+      return `Successfully built ${shortId(event.id)}\n`;
   }
+}
+
+/** An image ID as docker prints it: 12 hex characters. */
+function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
 }

@@ -2,9 +2,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { CtrError, asCtrError, notFound, throwIfAborted, unsupported } from '@ctr/errors';
-import { resolveInRoot, type ContainerConfig } from '@ctr/image';
-import type { BuildBackend, RunStep } from './backend';
+import { CtrError, asCtrError, isNotFound, notFound, throwIfAborted, unsupported } from '@ctr/errors';
+import { resolveInRoot, type ContainerConfig, type HistoryEntry } from '@ctr/image';
+import type { BuildBackend, CachedStep, ImageSpec, RunStep } from './backend';
 import { hostPlatform, parsePlatform, Platform, platformArgs, proxyArgs } from './build-args';
 import { BuildContext, openContext, readContextFile } from './build-context';
 import type { BuildEvent } from './build-events';
@@ -22,13 +22,19 @@ import { parseInstruction, parseDockerfile } from './instruction-parser';
 import type { CopyInstruction, Dockerfile, Instruction, RunInstruction } from './instructions';
 import { isArchive, writeLayer } from './layer-writer';
 import { parse } from './parser';
+import { isRemoteContextSource, openRemoteContext, type RemoteContextSource } from './remote-context';
 import { ShellLex } from './shell-lexer';
-import { StageState } from './stage-state';
+import { StageState, type CacheSource } from './stage-state';
+import { planMounts, type MountPlan } from './mount-plan';
+import { mountFromStage, parseMountFlag } from './run-mount';
 
 export interface BuildOptions<S> {
   backend: BuildBackend<S>;
-  /** A directory, or a tar stream (plain or gzip) of one. */
-  context: string | Readable;
+  /**
+   * A directory, a tar stream of one (plain, gzip, bzip2, xz or zstd), or `{ remote }`: a git
+   * repository or an http(s) URL to fetch it from (see `openRemoteContext`).
+   */
+  context: string | Readable | RemoteContextSource;
   /** The Dockerfile's path inside the context (default `Dockerfile`). */
   dockerfile?: string;
   /** The Dockerfile's text, instead of reading it from the context (`docker build -f -`). */
@@ -43,6 +49,18 @@ export interface BuildOptions<S> {
   platform?: string;
   /** Privileges an untrusted Dockerfile cannot take by itself (SECURITY-CASES B5). */
   allow?: { networkHost?: boolean };
+  /**
+   * `--cache-from`: images already here whose history (and layers) the build's steps may
+   * reuse, as docker's classic builder does: a step is taken from one when the image's
+   * history so far is the stage's and its next entry is the step. Missing ones are skipped.
+   */
+  cacheFrom?: string[];
+  /** `--squash`: the final stage's own layers become one (docker's history shape; the unsquashed image is kept, untagged). */
+  squash?: boolean;
+  /** `RUN --mount=type=secret` contents by id (`--secret`): never in a layer, the history or a cache key. */
+  secrets?: Record<string, Uint8Array>;
+  /** `RUN --mount=type=ssh` agent sockets on this machine by id (`--ssh default=$SSH_AUTH_SOCK`). */
+  ssh?: Record<string, string>;
   onEvent?: (event: BuildEvent) => void;
   signal?: AbortSignal;
   /**
@@ -76,6 +94,7 @@ class Build<S> {
   /** Heredoc bodies expand like sh here-documents: quotes are ordinary characters. */
   private readonly heredocLex: ShellLex;
   private readonly warnings: string[] = [];
+  private readonly cacheSources: CacheSource<S>[] = [];
   private readonly targetPlatform: Platform;
   private step = 0;
   private total = 0;
@@ -122,6 +141,7 @@ class Build<S> {
   }
 
   async run(): Promise<BuildResult> {
+    await this.resolveCacheSources();
     const stages = this.dockerfile.stages;
     const target = this.targetIndex();
     const needed = this.neededStages(target);
@@ -134,21 +154,49 @@ class Build<S> {
     const config: ContainerConfig = { ...final.config };
     if (this.options.labels && Object.keys(this.options.labels).length > 0) config.Labels = { ...config.Labels, ...this.options.labels };
     const last = final.history[final.history.length - 1];
-    const { id } = await this.backend.commit(
-      final.state,
-      {
-        architecture: final.platform.architecture,
-        os: final.platform.os,
-        ...(final.platform.variant ? { variant: final.platform.variant } : {}),
-        created: last?.created ?? this.now().toISOString(),
-        ...(final.author !== undefined ? { author: final.author } : {}),
-        config,
-        history: final.history,
-      },
-      this.signal,
-    );
+    const spec: ImageSpec = {
+      architecture: final.platform.architecture,
+      os: final.platform.os,
+      ...(final.platform.variant ? { variant: final.platform.variant } : {}),
+      created: last?.created ?? this.now().toISOString(),
+      ...(final.author !== undefined ? { author: final.author } : {}),
+      config,
+      history: final.history,
+    };
+    const built = (await this.backend.commit(final.state, spec, this.signal)).id;
+    this.emit({ type: 'image', step: this.step, id: built });
+    const id = this.options.squash ? await this.squash(final, spec, built) : built;
     this.emit({ type: 'done', id });
     return { id, warnings: this.warnings };
+  }
+
+  /**
+   * docker's squash (daemon/images SquashImage): the final stage's layers above its FROM as
+   * one, the history kept with those entries marked empty, and one entry more saying so.
+   */
+  private async squash(final: StageState<S>, spec: ImageSpec, built: string): Promise<string> {
+    if (!this.backend.squash) throw unsupported('--squash is not supported by this build backend');
+    const base = final.base!;
+    const state = await this.backend.squash(base.state, final.state, this.signal);
+    const created = this.now().toISOString();
+    const history = final.history.map((h, i) => (i >= base.history ? { ...h, empty_layer: true } : h));
+    history.push({ created, comment: base.parent ? `merge ${built} to ${base.parent}` : `create new from ${built}` });
+    return (await this.backend.commit(state, { ...spec, created, history }, this.signal)).id;
+  }
+
+  /** The `--cache-from` images that are here (docker skips the others); resolved once, before any step. */
+  private async resolveCacheSources(): Promise<void> {
+    const refs = this.options.noCache ? [] : (this.options.cacheFrom ?? []);
+    if (refs.length === 0) return;
+    if (!this.backend.layerPrefix) throw unsupported('--cache-from is not supported by this build backend');
+    for (const ref of refs) {
+      const image = await this.backend.resolveImage(ref, { ...(this.options.platform ? { platform: this.options.platform } : {}), signal: this.signal, pull: false }).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+        this.warn(`cache-from image ${ref} is not here: not used as a cache source`);
+        return undefined;
+      });
+      if (image) this.cacheSources.push({ id: image.id, history: image.config.history ?? [], diffIds: image.config.rootfs.diff_ids, state: image.state });
+    }
   }
 
   private targetIndex(): number {
@@ -178,6 +226,10 @@ class Build<S> {
       const stage = this.dockerfile.stages[index]!;
       const refs: [string, boolean][] = [[stage.from.image, false]];
       for (const i of stage.instructions) if (i.kind === 'COPY' && i.from !== undefined) refs.push([i.from, true]);
+      for (const i of stage.instructions) {
+        if (i.kind !== 'RUN') continue;
+        for (const from of i.mounts.map(mountFromStage)) if (from) refs.push([from, true]);
+      }
       for (const [text, byIndex] of refs) {
         let expanded: string;
         try {
@@ -221,11 +273,16 @@ class Build<S> {
     if (ref !== undefined) {
       const parent = await this.buildStage(ref);
       state = new StageState(parent.state, parent.key, structuredClone(parent.config), [...parent.history], parent.platform, parent.author);
+      state.base = { state: parent.state, history: parent.history.length, parent: `stage ${base}` };
+      state.cacheSources = parent.cacheSources;
     } else if (base.toLowerCase() === 'scratch') {
       const p = platform ? parsePlatform(platform) : this.targetPlatform;
       state = new StageState(await this.backend.scratch(this.signal), cacheKey('scratch', p.os, p.architecture), {}, [], p, undefined);
+      state.base = { state: state.state, history: 0 };
+      state.cacheSources = this.cacheSources;
     } else {
       const image = await this.backend.resolveImage(base, { ...(platform ? { platform } : {}), signal: this.signal });
+      this.emit({ type: 'image', step: this.step, id: image.id });
       const c = image.config;
       state = new StageState(
         image.state,
@@ -235,6 +292,9 @@ class Build<S> {
         { os: c.os, architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}) },
         c.author,
       );
+      state.base = { state: image.state, history: state.history.length, parent: image.id };
+      // docker's isParentOf: the base's history and layers begin the cache image's.
+      state.cacheSources = this.cacheSources.filter((source) => isPrefix(state.history, source.history) && c.rootfs.diff_ids.every((d, i) => source.diffIds[i] === d));
     }
     const triggers = state.config.OnBuild ?? [];
     delete state.config.OnBuild; // triggers run once, in the image built directly FROM this one
@@ -254,23 +314,34 @@ class Build<S> {
     return state;
   }
 
-  /** Look up the cache, or produce the step's state and remember it. */
+  /** Look up the cache (this machine's, then the `--cache-from` images'), or produce the step's state and remember it. */
   private async commitStep(stage: StageState<S>, keyParts: string[], createdBy: string, emptyLayer: boolean, produce?: () => Promise<S>): Promise<void> {
     const key = cacheKey(stage.key, ...keyParts);
-    const hit = this.options.noCache ? undefined : await this.backend.cache.get(key);
-    if (hit) {
-      this.emit({ type: 'cache-hit', step: this.step });
-      stage.state = hit.state;
-      stage.history.push(hit.history);
-      stage.key = key;
-      return;
+    let hit = this.options.noCache ? undefined : await this.backend.cache.get(key);
+    if (!hit && !this.options.noCache) {
+      hit = this.fromCacheSource(stage, createdBy, emptyLayer);
+      // Remembered here: the next build finds it without the image.
+      if (hit) await this.backend.cache.put(key, hit);
     }
-    const state = produce ? await produce() : stage.state;
-    const history = { created: this.now().toISOString(), created_by: createdBy, ...(emptyLayer ? { empty_layer: true } : {}) };
-    await this.backend.cache.put(key, { state, history });
+    if (hit) this.emit({ type: 'cache-hit', step: this.step });
+    const state = hit?.state ?? (produce ? await produce() : stage.state);
+    const history = hit?.history ?? { created: this.now().toISOString(), created_by: createdBy, ...(emptyLayer ? { empty_layer: true } : {}) };
+    if (!hit) await this.backend.cache.put(key, { state, history });
+    // A cache image stays a source while its history is the stage's; a step made here ends that.
+    const at = stage.history.length;
+    stage.cacheSources = stage.cacheSources.filter((source) => source.history[at] !== undefined && sameHistory(source.history[at]!, history));
     stage.state = state;
     stage.history.push(history);
     stage.key = key;
+  }
+
+  /** The step as a `--cache-from` image has it next: that history entry, and the image's layers up to it. */
+  private fromCacheSource(stage: StageState<S>, createdBy: string, emptyLayer: boolean): CachedStep<S> | undefined {
+    const at = stage.history.length;
+    const source = stage.cacheSources.find((s) => s.history[at]?.created_by === createdBy && (s.history[at]?.empty_layer === true) === emptyLayer);
+    if (!source) return undefined;
+    const layers = source.history.slice(0, at + 1).filter((h) => h.empty_layer !== true).length;
+    return { state: this.backend.layerPrefix!(source.state, layers), history: source.history[at]! };
   }
 
   private async execute(stage: StageState<S>, ins: Instruction, stageIndex: number): Promise<void> {
@@ -296,7 +367,7 @@ class Build<S> {
       case 'FROM':
         throw new DockerfileError('FROM cannot be used here', ins.location);
       case 'RUN':
-        return this.runStep(stage, ins);
+        return this.runStep(stage, ins, stageIndex);
       case 'COPY':
       case 'ADD':
         return this.copyStep(stage, ins, stageIndex);
@@ -330,12 +401,32 @@ class Build<S> {
     return [...stage.shell, script];
   }
 
-  private async runStep(stage: StageState<S>, ins: RunInstruction): Promise<void> {
-    if (ins.mounts.length > 0) throw unsupported('RUN --mount is not supported by this builder yet', { hint: 'Remove --mount or build with BuildKit.' });
+  /** A RUN's `--mount`s: parsed with the step's variables, their sources found. */
+  private async runMounts(stage: StageState<S>, ins: RunInstruction, stageIndex: number): Promise<MountPlan> {
+    const env = stage.expansionEnv();
+    try {
+      const flags = ins.mounts.map((text) => parseMountFlag(text, (word) => this.expand(word, env, ins)));
+      return await planMounts(flags, stage.workdir, {
+        backend: this.backend,
+        context: this.context,
+        source: (from) => this.copySource(from, stageIndex),
+        secrets: new Map(Object.entries(this.options.secrets ?? {})),
+        ssh: new Map(Object.entries(this.options.ssh ?? {})),
+        scratchDir: this.options.scratchDir ?? os.tmpdir(),
+        signal: this.signal,
+      });
+    } catch (e) {
+      if (e instanceof SyntaxProblem) throw new DockerfileError(e.message, ins.location, { cause: e });
+      throw e;
+    }
+  }
+
+  private async runStep(stage: StageState<S>, ins: RunInstruction, stageIndex: number): Promise<void> {
     if (ins.security !== undefined && ins.security !== 'sandbox') {
       throw new CtrError('Denied', `RUN --security=${ins.security} is not allowed`, { hint: 'Insecure builds need an entitlement this builder does not grant.' });
     }
-    const network = ins.network ?? 'none';
+    // No flag is BuildKit's `default`: the network the build was given (docker's default bridge unless told otherwise).
+    const network = ins.network ?? 'default';
     if (network !== 'none' && network !== 'default' && network !== 'host') throw new DockerfileError(`unsupported network mode: ${network}`, ins.location);
     if (network === 'host' && !this.options.allow?.networkHost) {
       throw new CtrError('Denied', 'RUN --network=host is not allowed', { hint: 'Allow it with the networkHost entitlement (docker: --allow network.host).' });
@@ -345,9 +436,10 @@ class Build<S> {
     const createdBy = runCreatedBy(args, runArgs);
     const envMap = stage.envMap();
     const proxies = [...this.buildArgs].filter(([k]) => (proxyArgs as readonly string[]).includes(k) && !stage.args.has(k) && !envMap.has(k));
+    const mounts = ins.mounts.length > 0 ? await this.runMounts(stage, ins, stageIndex) : undefined;
     const step: RunStep = {
       args,
-      env: [...(stage.config.Env ?? []), ...runArgs, ...proxies.map(([k, v]) => `${k}=${v}`)],
+      env: [...(stage.config.Env ?? []), ...runArgs, ...proxies.map(([k, v]) => `${k}=${v}`), ...(mounts?.env ?? [])],
       user: stage.config.User ?? '',
       workdir: stage.workdir,
       network,
@@ -360,9 +452,20 @@ class Build<S> {
           done();
         },
       });
-    await this.commitStep(stage, ['RUN', createdBy, network], createdBy, false, async () => {
-      const result = await this.backend.run(stage.state, step, { stdout: sink('stdout'), stderr: sink('stderr') }, this.signal);
-      if (result.exitCode === 0 && result.state !== undefined) return result.state;
+    await this.commitStep(stage, ['RUN', createdBy, network, ...(mounts?.keyParts ?? [])], createdBy, false, async () => {
+      let container: string | undefined;
+      const created = (id: string): void => {
+        container = id;
+        this.emit({ type: 'container', step: stepNo, id });
+      };
+      const io = { stdout: sink('stdout'), stderr: sink('stderr'), created };
+      const result = mounts
+        ? await mounts.lend((lent) => this.backend.run(stage.state, { ...step, mounts: lent }, io, this.signal))
+        : await this.backend.run(stage.state, step, io, this.signal);
+      if (result.exitCode === 0 && result.state !== undefined) {
+        if (container !== undefined) this.emit({ type: 'container-removed', step: stepNo, id: container });
+        return result.state;
+      }
       throw new CtrError('InvalidArgument', `The command '${args.join(' ')}' returned a non-zero code: ${result.exitCode}`, {
         details: { step: stepNo, file: ins.location.file, line: ins.location.line, exitCode: result.exitCode, command: args },
       });
@@ -449,6 +552,17 @@ class Build<S> {
   }
 }
 
+/** History entries as docker compares them for its cache (every field; an absent `empty_layer` is false). */
+function sameHistory(a: HistoryEntry, b: HistoryEntry): boolean {
+  const fields = (h: HistoryEntry): unknown[] => [h.created, h.created_by, h.author, h.comment, h.empty_layer === true];
+  return JSON.stringify(fields(a)) === JSON.stringify(fields(b));
+}
+
+/** Whether `history` begins `longer` (and is shorter). */
+function isPrefix(history: HistoryEntry[], longer: HistoryEntry[]): boolean {
+  return history.length < longer.length && history.every((h, i) => sameHistory(h, longer[i]!));
+}
+
 /**
  * Build an image from a Dockerfile and a context through a backend. Resolves with the image
  * ID once the final image is committed; nothing is tagged (the caller tags on success, so a
@@ -456,7 +570,14 @@ class Build<S> {
  */
 export async function build<S>(options: BuildOptions<S>): Promise<BuildResult> {
   const signal = options.signal ?? new AbortController().signal;
-  const context = await openContext(options.context, signal, options.scratchDir);
+  const context = isRemoteContextSource(options.context)
+    ? await openRemoteContext(options.context.remote, {
+        ...(options.dockerfile !== undefined ? { dockerfile: options.dockerfile } : {}),
+        ...(options.scratchDir !== undefined ? { scratchDir: options.scratchDir } : {}),
+        ...(options.backend.fetch ? { fetch: options.backend.fetch } : {}),
+        signal,
+      })
+    : await openContext(options.context, signal, options.scratchDir);
   try {
     const file = options.dockerfile ?? 'Dockerfile';
     const source = options.dockerfileContent ?? (await readContextFile(context, file));

@@ -123,10 +123,13 @@ export class PatternMatcher {
   private readonly patterns: Pattern[];
   /** True when some `!` pattern exists, so an excluded directory may still hold included files. */
   readonly hasExclusions: boolean;
+  /** True when there are no rules: nothing is ignored. */
+  readonly isEmpty: boolean;
 
   constructor(patterns: readonly string[]) {
     this.patterns = patterns.map((p) => p.trim()).filter((p) => p !== '').map((p) => new Pattern(p));
     this.hasExclusions = this.patterns.some((p) => p.exclusion);
+    this.isEmpty = this.patterns.length === 0;
   }
 
   /** Is this context-relative slash path (no leading `/`) ignored? */

@@ -78,11 +78,15 @@ export async function download(url: string, dir: string, name: string, options: 
   return { kind: 'file', name, mode: 0o600, mtime: modified ? new Date(modified) : new Date(0), size: st.size, source: file };
 }
 
-/** Why fetching `url` failed: fetch's own TypeError says only "fetch failed", its cause says why. */
+/** Why a fetch failed: fetch's own TypeError says only "fetch failed", its cause says why. */
+export function fetchFailureReason(error: unknown): string {
+  // Duck-typed: the cause may come from another realm (a test's VM context), where instanceof fails.
+  const cause = (error as { cause?: { message?: unknown } }).cause?.message;
+  return isCtrError(error) || typeof cause !== 'string' || cause === '' ? (error as Error).message : cause;
+}
+
 function fetchFailed(url: string, error: unknown): CtrError {
-  const cause = (error as { cause?: unknown }).cause;
-  const reason = isCtrError(error) || !(cause instanceof Error) ? (error as Error).message : cause.message;
-  return new CtrError(isCtrError(error) ? error.code : 'Unavailable', `failed to fetch ${url}: ${reason}`, {
+  return new CtrError(isCtrError(error) ? error.code : 'Unavailable', `failed to fetch ${url}: ${fetchFailureReason(error)}`, {
     cause: error,
     ...(isCtrError(error) && error.hint !== undefined ? { hint: error.hint } : {}),
   });

@@ -13,12 +13,24 @@ export function configWorkdir(config: ContainerConfig): string {
   return config.WorkingDir || '/';
 }
 
+/** A `--cache-from` image: its history and layers, which a build's steps may reuse a prefix of. */
+export interface CacheSource<S> {
+  id: string;
+  history: HistoryEntry[];
+  diffIds: string[];
+  state: S;
+}
+
 /** A stage's build so far: filesystem state, image config being built, history, cache-key chain. */
 export class StageState<S> {
   /** Stage ARGs in scope with their values. */
   readonly args = new Map<string, string>();
   /** CMD was set in this stage (ENTRYPOINT then keeps it; otherwise ENTRYPOINT clears an inherited CMD). */
   cmdSet = false;
+  /** What `--squash` squashes onto: the state and history length right after FROM, and what it was (an image ID, a stage). */
+  base: { state: S; history: number; parent?: string } | undefined;
+  /** The `--cache-from` images whose history and layers this stage's are still a prefix of. */
+  cacheSources: CacheSource<S>[] = [];
 
   constructor(
     public state: S,

@@ -2,17 +2,20 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, RunIO, RunResult, RunStep, UrlFetch } from '@ctr/dockerfile';
-import { isNotFound } from '@ctr/errors';
-import { createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, type ChainID, type Descriptor, type DiffID } from '@ctr/image';
+import { invalidArgument, isNotFound } from '@ctr/errors';
+import { applyLayer, createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, type ChainID, type Descriptor, type DiffID } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
 import type { RunOptions } from '@ctr/runtime';
+import { EMBEDDED_DNS } from '@ctr/network';
 import { mountAll, readJson, unmount, writeFileAtomic, type LocalContentStore } from '@ctr/store';
 import type { EngineContext } from './context';
 import type { Images } from './images';
 import { INIT_FILES } from './init-files';
 import { registryModule } from './lazy-modules';
-import { buildStepName } from './scratch';
+import { buildStepName, buildStepShortId } from './scratch';
 import { withHostGateway } from './create-extras';
+import { prepareStepMounts, type StepMounts } from './build-mounts';
+import { ownAddress } from './containers';
 
 /**
  * A filesystem state during a build: layers (blobs in the content store) and their diffIDs.
@@ -25,11 +28,53 @@ export interface BuildState {
 
 const EMPTY: BuildState = { layers: [], diffIds: [] };
 
-/** What `docker build` gives each RUN step's container: `--add-host`, the limits, `--ulimit`, `--shm-size`, `--cgroup-parent`. */
+/** What `docker build` gives each RUN step's container: `--add-host`, the limits, `--ulimit`, `--shm-size`, `--cgroup-parent`, `--security-opt`. */
 export type BuildStepOptions = Pick<
   RunOptions,
-  'extraHosts' | 'memory' | 'memorySwap' | 'cpuShares' | 'cpuPeriod' | 'cpuQuota' | 'cpusetCpus' | 'cpusetMems' | 'shmSize' | 'ulimits' | 'cgroupParent'
+  'extraHosts' | 'memory' | 'memorySwap' | 'cpuShares' | 'cpuPeriod' | 'cpuQuota' | 'cpusetCpus' | 'cpusetMems' | 'shmSize' | 'ulimits' | 'cgroupParent' | 'noNewPrivileges' | 'seccomp'
 >;
+
+/**
+ * docker build's `--security-opt` values as the step options they mean. Honoured:
+ * `no-new-privileges[=true|false]` and `seccomp=unconfined`; `apparmor=unconfined` and
+ * `label=disable` are what ctr does anyway (it applies no AppArmor profile or SELinux label).
+ * Anything else (a profile, a label) is refused rather than ignored.
+ */
+export function buildSecurityOptions(values: readonly string[]): Pick<BuildStepOptions, 'noNewPrivileges' | 'seccomp'> {
+  const options: Pick<BuildStepOptions, 'noNewPrivileges' | 'seccomp'> = {};
+  for (const value of values) {
+    // docker takes `key=value` and the older `key:value`.
+    const [key, setting] = value.split(/[=:](.*)/s) as [string, string?];
+    if (key === 'no-new-privileges' && (setting === undefined || setting === 'true' || setting === 'false')) options.noNewPrivileges = setting !== 'false';
+    else if (key === 'seccomp' && setting === 'unconfined') options.seccomp = 'unconfined';
+    else if (!((key === 'apparmor' && setting === 'unconfined') || (key === 'label' && setting === 'disable'))) {
+      throw invalidArgument(`--security-opt ${value} is not supported for build steps`, {
+        hint: 'Build steps honour no-new-privileges, seccomp=unconfined, apparmor=unconfined and label=disable.',
+      });
+    }
+  }
+  return options;
+}
+
+/**
+ * docker's build `--network` as the network a step joins: `default` and no value are the
+ * default bridge, as dockerd's builder makes them. Another container's network is refused:
+ * a step has no container record to share it through.
+ */
+export function buildNetworkMode(network: string | undefined): string {
+  if (network === undefined || network === '' || network === 'default') return 'bridge';
+  if (network.startsWith('container:')) {
+    throw invalidArgument(`network mode ${network} is not supported for builds`, { hint: 'Use default, bridge, none, host or the name of a network.' });
+  }
+  return network;
+}
+
+/** docker's `--isolation` for a build: Linux has only `default` (dockerd's words for any other). */
+export function checkBuildIsolation(isolation: string | undefined): void {
+  if (isolation && isolation.toLowerCase() !== 'default') {
+    throw invalidArgument(`unsupported isolation: "${isolation}"`, { hint: "Linux has only the 'default' isolation." });
+  }
+}
 
 /** Build-step results by cache key, one small JSON file each under `<root>/engine/build-cache/`. */
 class FileBuildCache implements BuildCache<BuildState> {
@@ -79,13 +124,15 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     /** Credentials for `FROM` pulls by registry (`X-Registry-Config`), for this build only. */
     private readonly registryAuth: Record<string, AuthConfig> = {},
     private readonly stepOptions: BuildStepOptions = {},
+    /** Where a step without `RUN --network` runs: `bridge` (docker's default), `none`, `host` or a user network's name. */
+    private readonly network = 'bridge',
   ) {
     this.cache = new FileBuildCache(path.join(ctx.root, 'engine', 'build-cache'), ctx);
   }
 
-  async resolveImage(ref: string, options: { platform?: string; signal: AbortSignal }): Promise<BaseImage<BuildState>> {
+  async resolveImage(ref: string, options: { platform?: string; signal: AbortSignal; pull?: boolean }): Promise<BaseImage<BuildState>> {
     const image = await this.images.resolve(ref, options.signal).catch((error) => {
-      if (!isNotFound(error)) throw error;
+      if (!isNotFound(error) || options.pull === false) throw error;
       const auth = registryModule().authConfigFor(this.registryAuth, parseNormalizedReference(ref).domain);
       return this.images.pull(ref, { signal: options.signal, ...(auth ? { auth } : {}) });
     });
@@ -144,33 +191,64 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     const parent = await this.unpack(state, signal);
     const extraHosts = await (this.extraHosts ??= withHostGateway(this.stepOptions.extraHosts, () => this.ctx.network.defaultGateway({ signal })));
     return this.withSnapshot(parent, 'prepare', async (rootfs, id) => {
-      await this.ctx.runtime.create(id, {
-        rootfs,
-        run: {
-          ...this.stepOptions,
-          ...(extraHosts ? { extraHosts } : {}),
-          cmd: step.args,
-          entrypoint: [],
-          env: step.env,
-          ...(step.user ? { user: step.user } : {}),
-          workingDir: step.workdir,
-          network: step.network === 'host' ? { mode: 'host' } : { mode: 'none' },
-        },
-        signal,
-      });
+      // Docker's step containers are named by their ID, and their hostname is its short form.
+      const hostname = buildStepShortId(id);
+      const network = await this.stepNetwork(id, step.network === 'default' ? this.network : step.network, hostname, signal);
       let exitCode: number;
+      let mounts: StepMounts | undefined;
       try {
-        const started = await this.ctx.runtime.start(id, { attach: { stdout: io.stdout, stderr: io.stderr }, signal });
-        exitCode = (await this.ctx.runtime.wait(id, { signal })).exitCode;
-        await started.attached;
+        if (step.mounts?.length) mounts = await prepareStepMounts(this.ctx, rootfs, path.join(this.scratchDir, `${id}.mounts`), step.mounts, signal);
+        await this.ctx.runtime.create(id, {
+          rootfs,
+          run: {
+            ...this.stepOptions,
+            ...(extraHosts ? { extraHosts } : {}),
+            cmd: step.args,
+            entrypoint: [],
+            env: step.env,
+            ...(step.user ? { user: step.user } : {}),
+            workingDir: step.workdir,
+            hostname,
+            ...network.run,
+            ...(mounts ? { mounts: mounts.mounts } : {}),
+          },
+          signal,
+        });
+        io.created?.(hostname);
+        try {
+          const started = await this.ctx.runtime.start(id, { attach: { stdout: io.stdout, stderr: io.stderr }, signal });
+          exitCode = (await this.ctx.runtime.wait(id, { signal })).exitCode;
+          await started.attached;
+        } finally {
+          await this.ctx.runtime.delete(id, { force: true }).catch(() => undefined);
+        }
       } finally {
-        await this.ctx.runtime.delete(id, { force: true }).catch(() => undefined);
+        await Promise.all([network.release(), mounts?.release()]);
       }
       if (exitCode !== 0) return { exitCode };
       const upper = await this.ctx.store.snapshots.upperDir(id);
       const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal, exclude: INIT_FILES }), { compression: 'gzip', signal });
       return { exitCode: 0, state: { layers: [...state.layers, descriptor], diffIds: [...state.diffIds, diffId] } };
     });
+  }
+
+  /**
+   * A step container's network: `none` and `host` need nothing of ours; the default bridge or
+   * a user network is attached for the step and detached by `release`, as a container's is.
+   */
+  private async stepNetwork(id: string, mode: string, hostname: string, signal: AbortSignal): Promise<{ run: Pick<RunOptions, 'network' | 'ipAddress' | 'dns'>; release(): Promise<void> }> {
+    if (mode === 'none' || mode === 'host') return { run: { network: { mode } }, release: async () => undefined };
+    const attached = await this.ctx.network.attach(id, { mode, hostname, signal });
+    const address = ownAddress(attached.settings);
+    return {
+      run: {
+        network: { mode: 'namespace', path: attached.netnsPath as string },
+        ...(address ? { ipAddress: address } : {}),
+        // On a user network names resolve through the embedded DNS, as a container's there do.
+        ...(mode !== 'bridge' ? { dns: [EMBEDDED_DNS] } : {}),
+      },
+      release: () => this.ctx.network.detach(id),
+    };
   }
 
   async apply(state: BuildState, layer: Readable, signal: AbortSignal): Promise<BuildState> {
@@ -191,6 +269,28 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
       }
     }
     return this.withSnapshot(parent, 'view', (root) => use(root));
+  }
+
+  layerPrefix(state: BuildState, layers: number): BuildState {
+    return { layers: state.layers.slice(0, layers), diffIds: state.diffIds.slice(0, layers) };
+  }
+
+  /**
+   * The layers above `base` applied, in order, onto a fresh snapshot of `base` mounted as an
+   * overlay: overlayfs records what they changed together (deletions as whiteouts) in the
+   * snapshot's upper directory, which becomes the one layer.
+   */
+  async squash(base: BuildState, state: BuildState, signal: AbortSignal): Promise<BuildState> {
+    const parent = await this.unpack(base, signal);
+    const content = this.ctx.store.content;
+    return this.withSnapshot(parent, 'prepare', async (root, key) => {
+      for (const layer of state.layers.slice(base.layers.length)) {
+        await applyLayer(root, await content.read(layer.digest), { compression: layerCompression(layer.mediaType) ?? 'gzip', signal });
+      }
+      const upper = await this.ctx.store.snapshots.upperDir(key);
+      const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal }), { compression: 'gzip', signal });
+      return { layers: [...base.layers, descriptor], diffIds: [...base.diffIds, diffId] };
+    });
   }
 
   async commit(state: BuildState, image: ImageSpec, signal: AbortSignal): Promise<{ id: string }> {

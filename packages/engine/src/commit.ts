@@ -7,9 +7,10 @@ import {
   writeLayer,
   type ContainerConfig,
 } from '@ctr/image';
+import { applyConfigChanges } from './config-changes';
 import type { EngineContext } from './context';
 import { INIT_FILES } from './init-files';
-import type { Containers } from './containers';
+import type { ContainerInspect, Containers } from './containers';
 import { familiarImageName, normalizeImageName, type Images } from './images';
 
 export interface CommitOptions {
@@ -17,11 +18,40 @@ export interface CommitOptions {
   reference?: string;
   comment?: string;
   author?: string;
-  /** Config changes (`--change` already parsed): replaces the fields given. */
-  changes?: ContainerConfig;
+  /** Fields that replace the container's own in the image's config (docker's commit `Config`). */
+  config?: ContainerConfig;
+  /** docker's `--change`: Dockerfile instructions (`CMD ["sh"]`, `ENV A=1`) applied last. */
+  changes?: string[];
   /** Pause the container while its filesystem is read (default true, like docker). */
   pause?: boolean;
   signal?: AbortSignal;
+}
+
+/**
+ * The image config a commit keeps of a container's own (moby merges the container's config
+ * under the `--change`s): its environment, command, entrypoint, user, working directory,
+ * labels, ports, volumes, stop signal and health check as the container was made, not as its
+ * image had them. What a container has no say in (the shell, ONBUILD triggers) stays the image's.
+ */
+function committedConfig(base: ContainerConfig, own: ContainerInspect['Config'], stopSignal: string | undefined): ContainerConfig {
+  const config: ContainerConfig = {
+    ...(base.Shell ? { Shell: base.Shell } : {}),
+    ...(base.OnBuild ? { OnBuild: base.OnBuild } : {}),
+    ...(base.ArgsEscaped !== undefined ? { ArgsEscaped: base.ArgsEscaped } : {}),
+    Env: own.Env,
+  };
+  if (own.User) config.User = own.User;
+  if (Object.keys(own.ExposedPorts).length > 0) config.ExposedPorts = own.ExposedPorts;
+  if (own.Entrypoint) config.Entrypoint = own.Entrypoint;
+  if (own.Cmd) config.Cmd = own.Cmd;
+  if (own.Volumes && Object.keys(own.Volumes).length > 0) config.Volumes = own.Volumes;
+  if (own.WorkingDir) config.WorkingDir = own.WorkingDir;
+  if (Object.keys(own.Labels).length > 0) config.Labels = own.Labels;
+  // Inspect shows the signal a stop sends (SIGTERM by default); the image keeps one only where given.
+  const signal = stopSignal ?? base.StopSignal;
+  if (signal) config.StopSignal = signal;
+  if (own.Healthcheck) config.Healthcheck = own.Healthcheck;
+  return config;
 }
 
 /**
@@ -37,6 +67,7 @@ export async function commitContainer(
 ): Promise<{ id: string }> {
   const record = await containers.find(ref);
   const base = await images.resolve(record.imageId);
+  const own = (await containers.inspect(record.id)).Config;
   const state = await ctx.runtime.state(record.id);
   const pause = (options.pause ?? true) && state.running && !state.paused;
   if (pause) await ctx.runtime.pause(record.id);
@@ -46,7 +77,8 @@ export async function commitContainer(
       const upper = await ctx.store.snapshots.upperDir(record.snapshot);
       const signal = options.signal ? { signal: options.signal } : {};
       const { descriptor, diffId } = await writeLayer(content, createLayerFromOverlay(upper, { ...signal, exclude: INIT_FILES }), { compression: 'gzip', ...signal });
-      const containerConfig: ContainerConfig = { ...(base.config.config ?? {}), ...(options.changes ?? {}) };
+      const given: ContainerConfig = { ...committedConfig(base.config.config ?? {}, own, record.run.stopSignal), ...(options.config ?? {}) };
+      const containerConfig = options.changes?.length ? applyConfigChanges(options.changes, given) : given;
       const config = appendLayer(
         withContainerConfig({ ...base.config, created: new Date().toISOString(), ...(options.author ? { author: options.author } : {}) }, containerConfig),
         diffId,

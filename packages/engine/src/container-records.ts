@@ -46,6 +46,8 @@ export interface ContainerRecord {
   autoRemove: boolean;
   /** The streams `-a` named (absent: Docker's default, see `CreateContainerOptions.attach`). */
   attach?: AttachedStreams;
+  /** Docker's `StdinOnce`, as created (absent in records from before it was kept). */
+  stdinOnce?: boolean;
   restartCount: number;
   /** Set by `stop`, so `unless-stopped` knows a user stopped it. */
   stoppedByUser?: boolean;
@@ -56,7 +58,13 @@ export interface ContainerRecord {
    * What it runs as, its own options merged over its image's as dockerd merges them at
    * create (inspect's `Config`); absent in records written before it was kept.
    */
-  config?: { User: string; Entrypoint: string[] | null; Cmd: string[] | null };
+  config?: {
+    User: string;
+    Entrypoint: string[] | null;
+    Cmd: string[] | null;
+    /** Its `Config.Env` (absent in records written before it was kept). */
+    Env?: string[];
+  };
   /** The health check it runs: its own merged over its image's (none when `NONE`). */
   healthcheck?: HealthConfig;
 }

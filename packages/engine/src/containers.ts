@@ -2,7 +2,7 @@ import { mkdirSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
-import { hasDevice, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
+import { hasDevice, layerSize, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
 import { EMBEDDED_DNS, parseMac, parsePortSpec, type NetworkSettings } from '@ctr/network';
 import type { ContainerConfig, HealthConfig } from '@ctr/image';
@@ -12,13 +12,13 @@ import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-roo
 import { forgetHealth, healthcheckFor, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
 import { checkFilterKeys, labelsMatch, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
-import { familiarImageName, imageSize, type Images, type PullOptions, type ResolvedImage } from './images';
-import { layerSize } from './container-size';
+import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
 import { logAttributes } from './log-details';
 import { newId } from './names';
 import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } from './resources';
 import { type LogConfig, logSettings } from './log-config';
 import { underRestartLock, watched } from './restart';
+import { holdsHostMounts, releaseDevices, releaseHeld, startHolding } from './held-mounts';
 import { unlessThisProcessRuns } from './exit-command';
 import { portBindingsOf } from './port-bindings';
 import { parseTmpfsSpec, parseVolumeSpec } from './volumes-spec';
@@ -52,13 +52,18 @@ function networkKind(mode: string): 'host' | 'none' | 'container' | 'bridge' | '
 }
 
 /** A new container's address on its first network, if it has one of its own. */
-function ownAddress(settings: NetworkSettings | undefined): string | undefined {
+export function ownAddress(settings: NetworkSettings | undefined): string | undefined {
   return settings?.IPAddress || Object.values(settings?.Networks ?? {})[0]?.IPAddress || undefined;
+}
+
+/** `StdinOnce` when a create does not say: docker's CLI sets it for an open stdin it attaches. */
+function defaultStdinOnce(openStdin: boolean | undefined, attach: AttachedStreams | undefined): boolean {
+  return openStdin === true && (attach?.stdin ?? true);
 }
 
 /** `docker create` / `docker run` options, as a library call. Resource fields are @ctr/runtime's. */
 export interface CreateContainerOptions
-  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint' | 'logSizeMax'> {
+  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint' | 'logSizeMax' | 'leaveStdinOpen'> {
   image: string;
   /** `--log-driver` and `--log-opt`. */
   log?: LogConfig;
@@ -103,6 +108,12 @@ export interface CreateContainerOptions
    * `AttachStdout` and `AttachStderr`; by default stdin when `openStdin`, stdout and stderr.
    */
   attach?: AttachedStreams;
+  /**
+   * Docker's `StdinOnce`: with `openStdin`, the first attached client whose input ends (or
+   * who goes) closes the container's stdin; otherwise it stays open for the next attach.
+   * By default, as docker's CLI sets it: when stdin is open and attached (`run -i`, not `run -di`).
+   */
+  stdinOnce?: boolean;
   /** `--health-cmd` and kin (durations in nanoseconds, as Docker's API has them); merged over the image's HEALTHCHECK; `Test: ['NONE']` turns it off. */
   healthcheck?: HealthConfig;
   /** When the image is missing: pull it (default), or fail. */
@@ -368,7 +379,7 @@ function parseRestartPolicy(text: string | undefined): ContainerRecord['restartP
 /** Options that mean something to the engine only; the rest go to @ctr/runtime as they are. */
 const ENGINE_ONLY = [
   'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'network', 'networkAliases', 'ip',
-  'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log', 'attach',
+  'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log', 'attach', 'stdinOnce',
   'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests',
 ] as const;
 
@@ -421,11 +432,22 @@ function entrypointList(entrypoint: string[] | string | undefined): string[] | u
  * moby's runconfig.Merge for what it runs: the image's user, entrypoint and command where
  * the container gives none, except that an entrypoint of its own drops the image's command.
  */
-function mergedConfig(image: ContainerConfig, user: string | undefined, entrypoint: string[] | undefined, cmd: string[] | undefined): NonNullable<ContainerRecord['config']> {
+function mergedConfig(
+  image: ContainerConfig,
+  user: string | undefined,
+  entrypoint: string[] | undefined,
+  cmd: string[] | undefined,
+  env: readonly string[] | undefined,
+): NonNullable<ContainerRecord['config']> {
+  // Env as moby merges it: the container's variables, then each of the image's it leaves unset.
+  // What the process gets besides (PATH, HOSTNAME, TERM, HOME, links' variables) stays out.
+  const keyOf = (entry: string): string => entry.split('=', 1)[0] as string;
+  const own = new Set((env ?? []).map(keyOf));
   return {
     User: user ?? image.User ?? '',
     Entrypoint: entrypoint ?? image.Entrypoint ?? null,
     Cmd: cmd ?? (entrypoint === undefined ? (image.Cmd ?? null) : null),
+    Env: [...(env ?? []), ...(image.Env ?? []).filter((entry) => !own.has(keyOf(entry)))],
   };
 }
 
@@ -485,11 +507,19 @@ export class Containers {
    * written while the process starts (most of a start is runc's), not before: neither
    * needs the other. A container whose record cannot be written is taken apart again,
    * started or not; one whose start fails stays, as after `docker create` and a failed start.
+   * `attach` gives the streams once the container exists, as docker attaches after its create:
+   * no input is read for a run that fails before (a caller trying again would lose it).
    */
-  async run(options: CreateContainerOptions, io: AttachIo = {}, hooks: RunHooks = {}): Promise<{ created: CreatedContainer; attached?: Promise<void> }> {
+  async run(
+    options: CreateContainerOptions,
+    attach: () => AttachIo = () => ({}),
+    hooks: RunHooks = {},
+  ): Promise<{ created: CreatedContainer; attached?: Promise<void>; release?: () => Promise<void> }> {
     const made = await this.make(options);
+    let io: AttachIo;
     try {
       hooks.onCreated?.(made.created);
+      io = attach();
     } catch (error) {
       await made.rollback();
       throw error;
@@ -506,7 +536,9 @@ export class Containers {
     }
     if (started.status === 'rejected') throw started.reason;
     await this.started(made.record);
-    return { created: made.created, ...started.value };
+    // For a caller that sees the exit (an attached run): what the container holds on the host comes off then.
+    const release = holdsHostMounts(made.record) ? { release: () => releaseHeld(this.ctx, made.record) } : {};
+    return { created: made.created, ...started.value, ...release };
   }
 
   /** Everything `create` does but writing the container's record: undone by `rollback`. */
@@ -602,8 +634,10 @@ export class Containers {
       // /etc/hosts names the container's own address: on a user network (a compose project's)
       // that is its endpoint's, NetworkSettings.IPAddress being the default bridge's only.
       const address = ownAddress(attached?.settings);
+      const stdinOnce = options.stdinOnce ?? defaultStdinOnce(options.openStdin, options.attach);
       const run: RunOptions = {
         ...runtimeOptions(options),
+        ...(options.openStdin && !stdinOnce ? { leaveStdinOpen: true } : {}),
         ...(pid ? { pid } : {}),
         ...(ipc ? { ipc } : {}),
         ...(hosts.length > 0 ? { extraHosts: hosts } : {}),
@@ -648,10 +682,11 @@ export class Containers {
         restartPolicy,
         autoRemove: autoRemove ?? false,
         ...(options.attach ? { attach: options.attach } : {}),
+        stdinOnce,
         restartCount: 0,
         ...(options.log ? { log: options.log } : {}),
         ...(healthcheck ? { healthcheck } : {}),
-        config: mergedConfig(image.config.config ?? {}, options.user, entry, options.cmd),
+        config: mergedConfig(image.config.config ?? {}, options.user, entry, options.cmd, options.env),
       };
       return {
         created: { id, name, warnings: [...warnings, ...info.warnings] },
@@ -797,7 +832,7 @@ export class Containers {
       const ip = settings?.Networks.bridge?.IPAddress;
       if (!settings || !ip) throw invalidArgument(`cannot link to /${found.name}, as it does not belong to the default network`);
       for (const host of new Set([alias, found.run.hostname ?? found.id.slice(0, 12), found.name])) out.hosts.push(`${host}:${ip}`);
-      const env = (await this.ctx.runtime.inspect(found.id)).spec.process.env ?? [];
+      const env = await this.configEnv(found);
       out.env.push(...linkEnv({ linkName: `/${parent}/${alias}`, ip, exposedPorts: found.exposedPorts ?? Object.keys(settings.Ports), env }));
     }
     return out;
@@ -805,6 +840,11 @@ export class Containers {
 
   async find(ref: string): Promise<ContainerRecord> {
     return this.records.find(ref);
+  }
+
+  /** Its `Config.Env`, kept at create; a record from before that has only its process's environment. */
+  private async configEnv(record: ContainerRecord): Promise<string[]> {
+    return record.config?.Env ?? (await this.ctx.runtime.inspect(record.id)).spec.process.env ?? [];
   }
 
   /** The image ID a container was made from (for `rmi` conflicts). */
@@ -834,9 +874,10 @@ export class Containers {
 
   /** The process of a container whose root filesystem is mounted. */
   private async startProcess(record: ContainerRecord, io: AttachIo, exitAwaited = false, exitCommand = this.exitCommandFor(record, io)): Promise<{ attached?: Promise<void> }> {
-    await Promise.all(record.mounts.flatMap((mount) => (mount.device && mount.name !== undefined ? [this.ctx.store.volumes.mountDevice(mount.name)] : [])));
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
-    const result = await this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand: exitCommand.argv } : {}), ...(exitAwaited ? { awaitExec: false } : {}) });
+    const result = await startHolding(this.ctx, record, () =>
+      this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand: exitCommand.argv } : {}), ...(exitAwaited ? { awaitExec: false } : {}) }),
+    );
     return result.attached ? { attached: result.attached } : {};
   }
 
@@ -879,6 +920,7 @@ export class Containers {
       // An auto-remove container may be gone as soon as it has stopped (a daemon's monitor
       // removes it): stopped all the same, as dockerd answers.
       .catch((error: unknown) => (record.autoRemove && isNotFound(error) ? undefined : Promise.reject(error)));
+    if (holdsHostMounts(record)) await releaseHeld(this.ctx, record);
     await this.ctx.events.emit('container', 'die', record.id, { name: record.name, exitCode: String(exit?.exitCode ?? 0) });
     await this.ctx.events.emit('container', 'stop', record.id, { name: record.name });
   }
@@ -932,7 +974,7 @@ export class Containers {
       refuseLive(state);
     }
     await this.tearDown(record.id, {
-      live: state?.running === true || state?.paused === true,
+      processFirst: state?.running === true || state?.paused === true || record.run.ipc === 'shareable',
       networked: record.network.mode !== 'none',
       rootfs: record.rootfs,
       snapshot: record.snapshot,
@@ -944,6 +986,7 @@ export class Containers {
       this.records.releaseName(record.name, record.id),
       this.ctx.events.emit('container', 'destroy', record.id, { name: record.name, image: record.image }),
       ...(record.healthcheck ? [forgetHealth(this.ctx, record.id)] : []),
+      releaseDevices(this.ctx, record),
     ]);
   }
 
@@ -1046,7 +1089,7 @@ export class Containers {
   private async sizeOf(record: ContainerRecord, imageSizes: Map<string, Promise<number>>, signal?: AbortSignal): Promise<ContainerSize> {
     let image = imageSizes.get(record.imageId);
     if (!image) {
-      image = this.images.resolve(record.imageId, signal).then(imageSize, () => 0);
+      image = this.images.resolve(record.imageId, signal).then((resolved) => this.images.size(resolved), () => 0);
       imageSizes.set(record.imageId, image);
     }
     const written = await this.ctx.store.snapshots
@@ -1111,10 +1154,9 @@ export class Containers {
         ExposedPorts: Object.fromEntries((record.exposedPorts ?? Object.keys(settings.Ports)).map((port) => [port, {}])),
         Tty: info.tty,
         OpenStdin: info.openStdin,
-        // Docker's client sets it for an open stdin it attaches (`run -i`, not `run -di`).
-        StdinOnce: info.openStdin && (record.attach?.stdin ?? true),
+        StdinOnce: record.stdinOnce ?? defaultStdinOnce(info.openStdin, record.attach),
         Volumes: anonymousTargets.length > 0 ? Object.fromEntries(anonymousTargets.map((target) => [target, {}])) : null,
-        Env: info.spec.process.env ?? [],
+        Env: record.config?.Env ?? info.spec.process.env ?? [],
         Cmd: record.config ? record.config.Cmd : (run.cmd ?? null),
         Entrypoint: record.config ? record.config.Entrypoint : (run.entrypoint ?? null),
         Image: record.image,
@@ -1208,7 +1250,7 @@ export class Containers {
         path: record.path,
         args: record.args,
         labels: record.labels,
-        env: (await self.ctx.runtime.inspect(record.id)).spec.process.env ?? [],
+        env: await self.configEnv(record),
       });
       for await (const entry of self.ctx.runtime.logs(record.id, read)) yield { ...entry, attrs };
     })();
@@ -1271,21 +1313,22 @@ export class Containers {
   }
 
   /**
-   * What a container holds besides its record and name. A live process goes first; once
-   * there is none, the runtime's state, the network, the root filesystem and the volumes
-   * come apart independently. Each part may already be gone.
+   * What a container holds besides its record and name. A live process goes first, and so
+   * does the runtime's part of one whose removal may be refused (a /dev/shm that will not come
+   * off): then nothing else is taken apart. Otherwise the runtime's state, the network, the
+   * root filesystem and the volumes come apart independently. Each part may already be gone.
    */
   private async tearDown(
     id: string,
-    parts: { live: boolean; networked: boolean; rootfs: string; snapshot: string; namedVolumes: readonly string[]; anonymousVolumes: readonly string[] },
+    parts: { processFirst: boolean; networked: boolean; rootfs: string; snapshot: string; namedVolumes: readonly string[]; anonymousVolumes: readonly string[] },
   ): Promise<void> {
     const deleteProcess = (): Promise<void> =>
       this.ctx.runtime.delete(id, { force: true }).catch((error) => {
         if (!isNotFound(error)) throw error;
       });
-    if (parts.live) await deleteProcess();
+    if (parts.processFirst) await deleteProcess();
     await settleAll([
-      parts.live ? Promise.resolve() : deleteProcess(),
+      parts.processFirst ? Promise.resolve() : deleteProcess(),
       parts.networked ? this.ctx.network.detach(id) : Promise.resolve(),
       (async () => {
         await unmount(parts.rootfs);
@@ -1334,7 +1377,7 @@ export class Containers {
     for (const { name, id } of abandoned) {
       const state = await this.ctx.runtime.state(id).catch(() => undefined);
       await this.tearDown(id, {
-        live: state?.running === true || state?.paused === true,
+        processFirst: state?.running === true || state?.paused === true,
         networked: true,
         rootfs: this.rootfsDir(id),
         snapshot: containerSnapshot(id),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
+import { sctpRefused } from '@ctr/network';
 
 /**
  * `--expose 80`, `--expose 8000-8010/udp`: the `port/proto` keys of `Config.ExposedPorts`,
@@ -13,6 +14,8 @@ export function exposedPortKeys(values: readonly string[]): string[] {
     const ports = slash === -1 ? value : value.slice(0, slash);
     const proto = (slash === -1 ? 'tcp' : value.slice(slash + 1)).toLowerCase() || 'tcp';
     const [start, end] = portRange(ports, (error) => invalidArgument(`invalid range format for --expose: ${value}, error: ${error}`));
+    // docker's CLI sends a `-p 80/sctp` as an exposed port too: the refusal names no flag.
+    if (proto === 'sctp') throw sctpRefused(value);
     if (proto !== 'tcp' && proto !== 'udp') {
       throw invalidArgument(`invalid protocol for --expose: ${value}`, { hint: "ctr's networks carry tcp and udp" });
     }

@@ -9,7 +9,7 @@ import type { RegistryClient, RegistryClientOptions } from '@ctr/registry';
 import type { RootfsSource } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
 import type { BuildOptions, BuildResult } from '@ctr/dockerfile';
-import { EngineBuildBackend, type BuildState, type BuildStepOptions } from './build-backend';
+import { EngineBuildBackend, buildNetworkMode, checkBuildIsolation, type BuildState, type BuildStepOptions } from './build-backend';
 import { importBusybox, type ImportBusyboxOptions } from './busybox-image';
 import { sweepScratch, withScratch } from './scratch';
 import { commitContainer, type CommitOptions } from './commit';
@@ -90,8 +90,8 @@ export interface EngineOptions {
   conmonPath?: string;
   /**
    * Daemonless restart policies and `--rm`: a program (and arguments) conmon runs when a
-   * container with a restart policy or auto-remove exits while no monitor of this engine
-   * runs; the container ID is appended. It should call `engine.handleExit(id)` on the same
+   * container with a restart policy, auto-remove or host mounts to release (a device volume,
+   * a shareable /dev/shm) exits while no monitor of this engine runs; the container ID is appended. It should call `engine.handleExit(id)` on the same
    * root — the ctr command passes its own `container cleanup`.
    */
   exitCommand?: string[];
@@ -135,6 +135,16 @@ export interface BuildImageOptions extends Omit<BuildOptions<BuildState>, 'backe
   registryAuth?: Record<string, AuthConfig>;
   /** Hosts and limits for every RUN step's container. */
   steps?: BuildStepOptions;
+  /**
+   * docker's `--network`: where RUN steps run unless `RUN --network` says otherwise —
+   * `default` (the default bridge, as docker), `bridge`, `none`, `host` (which also grants
+   * `RUN --network=host`, as docker's does) or a user network's name.
+   */
+  network?: string;
+  /** docker's `--isolation`: Linux has only `default` (the same as none given). */
+  isolation?: string;
+  /** docker's `--compress`: gzip the context a remote daemon is sent; an engine in this process reads it where it is. */
+  compress?: boolean;
 }
 
 interface Detaching {
@@ -330,15 +340,18 @@ export class Engine {
   /** `docker build`: a Dockerfile and its context (a directory or a tar stream) into an image, tagged with `tags`. */
   async build(options: BuildImageOptions): Promise<BuildResult> {
     const { ctx, images } = await this.ready();
-    const { tags, registryAuth, steps, ...buildOptions } = options;
+    const { tags, registryAuth, steps, network, isolation, ...rest } = options;
+    checkBuildIsolation(isolation);
     const names = (tags ?? []).map(normalizeImageName);
+    const stepNetwork = buildNetworkMode(network);
+    const buildOptions = stepNetwork === 'host' ? { ...rest, allow: { ...rest.allow, networkHost: true } } : rest;
     await sweepScratch(ctx);
     // A context sent as a tar, ADD's downloads and each step's mount go on the store's
     // filesystem, not /tmp, in one directory that whoever finds it abandoned can clear.
     return withScratch(ctx, 'build', (scratch) =>
       ctx.store.leases.withLease(
         async (lease) => {
-          const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), scratch, registryAuth, steps);
+          const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), scratch, registryAuth, steps, stepNetwork);
           const result = await dockerfileModule().build({ ...buildOptions, scratchDir: buildOptions.scratchDir ?? scratch, backend });
           for (const name of names) await images.tag(result.id, name);
           await ctx.events.emit('image', 'build', result.id, {});
@@ -387,12 +400,19 @@ export class Engine {
     const streams: AttachIo = detach
       ? {}
       : { ...(stdin ? { stdin } : {}), ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}), ...(options.signal ? { signal: options.signal } : {}) };
-    const detaching = detach ? undefined : watchDetachKeys({ ...streams, ...(detachKeys !== undefined ? { detachKeys } : {}) }, create.tty);
-    const io = { ...streams, ...detaching?.io };
+    // Bad keys fail before anything is made; the input is watched (and read) once the container
+    // exists, as docker attaches after its create: a run that fails before (an image to pull
+    // first) leaves the input for the next try, and keys typed meanwhile stop no start.
+    if (!detach && detachKeys !== undefined) parseDetachKeys(detachKeys);
+    let detaching = undefined as Detaching | undefined;
+    const attach = (): AttachIo => {
+      if (!detach) detaching = watchDetachKeys({ ...streams, ...(detachKeys !== undefined ? { detachKeys } : {}) }, create.tty);
+      return { ...streams, ...detaching?.io };
+    };
     let id: string | undefined;
     let result: RunResult;
     try {
-      const started = await containers.run(create, io, {
+      const started = await containers.run(create, attach, {
         onCreated: (made) => {
           id = made.id;
           onCreated?.(made);
@@ -403,6 +423,7 @@ export class Engine {
       if (detach) return started.created;
       result = { ...started.created, exitCode: (await containers.wait(started.created.id, detaching?.typed)).StatusCode };
       await untilDetached(started.attached ?? Promise.resolve(), detaching);
+      await started.release?.();
     } catch (error) {
       if (detaching?.typed.aborted) {
         // The container runs on: removed once it exits, by this process while it runs (conmon's exit command once it is gone).
@@ -615,7 +636,8 @@ export class Engine {
 
   /**
    * Honour restart policies while this engine lives: watch containers with a policy (or
-   * detached auto-remove ones) and restart or remove them when they exit. Stopped by `close()`.
+   * detached auto-remove ones, or ones holding host mounts) and restart or remove them (or
+   * release their mounts) when they exit. Stopped by `close()`.
    */
   async startMonitor(options: { scanIntervalMs?: number } = {}): Promise<void> {
     if (this.monitor) return;
@@ -635,8 +657,8 @@ export class Engine {
   }
 
   /**
-   * Act on container `id`'s exit once, as a monitor would: the die event, then removal
-   * (`--rm`) or a restart its policy asks for. What `exitCommand` programs call.
+   * Act on container `id`'s exit once, as a monitor would: what it held on the host released,
+   * the die event, then removal (`--rm`) or a restart its policy asks for. What `exitCommand` programs call.
    */
   async handleExit(id: string): Promise<void> {
     const { ctx, containers } = await this.ready();

@@ -42,6 +42,7 @@ interface StoredHealth extends HealthState {
 
 /** Docker's defaults (moby daemon/health.go), in milliseconds. */
 const DEFAULT_INTERVAL_MS = 30_000;
+const DEFAULT_START_INTERVAL_MS = 5_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_RETRIES = 3;
 const KEPT_RESULTS = 5;
@@ -187,21 +188,51 @@ export function runIsOver(error: unknown): boolean {
   return isNotFound(error) || (isCtrError(error) && error.details.runOver === true);
 }
 
-export function intervalOf(check: HealthConfig): number {
+function intervalOf(check: HealthConfig): number {
   return ms(check.Interval) ?? DEFAULT_INTERVAL_MS;
 }
 
+function startIntervalOf(check: HealthConfig): number {
+  return ms(check.StartInterval) ?? DEFAULT_START_INTERVAL_MS;
+}
+
+/** When a start period ends, in epoch milliseconds: at the start itself without one. */
+function startPeriodEnd(check: HealthConfig, startedAt: string): number {
+  return Date.parse(startedAt) + (ms(check.StartPeriod) ?? 0);
+}
+
 /**
- * The timer a start leaves behind when no monitor runs: a detached shell that sleeps an
- * interval and runs the probe command (the container's ID and start appended) until that
- * command says the run is over. A shell, not a Node process: it waits, and costs a
- * process's few hundred kilobytes, for as long as the container runs.
+ * The wait before the next probe (moby's getInterval): within the start period, while the
+ * container is still starting, `StartInterval` (5 s by default); else `Interval`.
+ */
+export function probeDelay(check: HealthConfig, startedAt: string, status: HealthStatus): number {
+  return status === 'starting' && Date.now() < startPeriodEnd(check, startedAt) ? startIntervalOf(check) : intervalOf(check);
+}
+
+/**
+ * The timer a start leaves behind when no monitor runs: a detached shell that sleeps and
+ * runs the probe command (the container's ID and start appended) until that command says
+ * the run is over. It waits as `probeDelay` says: the start interval while the command
+ * prints `starting` and the clock (GNU date, asked only then) is before the start period's
+ * end, else the interval. A shell, not a Node process: it waits, and costs a process's few
+ * hundred kilobytes, for as long as the container runs.
  */
 export function leaveTimer(command: readonly string[], record: ContainerRecord, startedAt: string): void {
   const check = record.healthcheck;
   if (!check) return;
-  const script = `i=$1; shift; while sleep "$i"; do "$@" >/dev/null 2>&1; [ $? -eq ${RUN_OVER_EXIT_CODE} ] && exit 0; done`;
-  const args = ['-c', script, 'ctr-healthcheck', String(intervalOf(check) / 1000), ...command, '--started-at', startedAt, record.id];
+  const script = [
+    'i=$1; p=$2; e=$3; d=$4; shift 4',
+    'while sleep "$d"; do',
+    `  s=$("$@" 2>/dev/null); [ $? -eq ${RUN_OVER_EXIT_CODE} ] && exit 0`,
+    '  d=$i; [ "$s" = starting ] && [ "$(date +%s%3N)" -lt "$e" ] && d=$p',
+    'done',
+  ].join('\n');
+  const seconds = (milliseconds: number): string => String(milliseconds / 1000);
+  const args = [
+    '-c', script, 'ctr-healthcheck',
+    seconds(intervalOf(check)), seconds(startIntervalOf(check)), String(startPeriodEnd(check, startedAt)), seconds(probeDelay(check, startedAt, 'starting')),
+    ...command, '--started-at', startedAt, record.id,
+  ];
   spawn('/bin/sh', args, { detached: true, stdio: 'ignore' }).unref();
 }
 
@@ -216,23 +247,23 @@ export class HealthTimers {
     const current = this.timers.get(record.id);
     if (!check || current?.startedAt === startedAt) return;
     if (current) clearTimeout(current.timer);
-    const next = (): void => {
+    const next = (status: HealthStatus): void => {
       const timer = setTimeout(() => {
         // A newer run's timer, or close(), may have taken this one's place meanwhile.
         const mine = (): boolean => this.timers.get(record.id)?.timer === timer;
         probe(this.ctx, record, { startedAt }).then(
-          () => mine() && next(),
+          (health) => mine() && next(health.Status),
           (error: unknown) => {
             if (!mine()) return;
             if (runIsOver(error)) this.timers.delete(record.id);
-            else next();
+            else next(healthOfRun(this.ctx, record.id, startedAt).Status);
           },
         );
-      }, intervalOf(check));
+      }, probeDelay(check, startedAt, status));
       timer.unref();
       this.timers.set(record.id, { startedAt, timer });
     };
-    next();
+    next('starting');
   }
 
   close(): void {

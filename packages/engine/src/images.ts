@@ -25,14 +25,15 @@ import {
   type DiffID,
   type ImageConfig,
   type Platform,
+  type Reference,
   type RootfsSource,
   withDefaultTag,
 } from '@ctr/image';
-import type { ImageRecord } from '@ctr/store';
+import { LAYER_SIZE_LABEL, layerSize, type ImageRecord } from '@ctr/store';
 import type { AuthConfig, PullProgress, PushProgress, RegistryCredentials } from '@ctr/registry';
 import { registryModule } from './lazy-modules';
 import { boolFilter, checkFilterKeys, labelsMatch, parseTimestamp, pathMatch, type Filters } from './filters';
-import type { ChainID } from '@ctr/image';
+import { chainIdOf, type ChainID } from '@ctr/image';
 import type { EngineContext } from './context';
 
 /** An image read from the store: its record, the platform manifest, its config and layers. */
@@ -113,6 +114,11 @@ export interface PullOptions {
 }
 
 export interface PushOptions {
+  /**
+   * Docker's `push --platform`: only the image's manifest for this platform, as a
+   * single-platform image (the index is not pushed). Its content must be here.
+   */
+  platform?: Platform;
   signal?: AbortSignal;
   onProgress?: (event: PushProgress) => void;
   /** Credentials for the image's registry, for this push only (`X-Registry-Auth`); never stored. */
@@ -156,6 +162,11 @@ export interface RemoveImageOptions {
    * parent images (layers are shared by content), so there is never a parent to prune.
    */
   noPrune?: boolean;
+  /**
+   * Docker's `rmi --platform`: only the content of the image's manifests for these
+   * platforms (see `Images.remove`).
+   */
+  platforms?: Platform[];
 }
 
 /**
@@ -247,25 +258,54 @@ function configPlatform(config: ImageConfig): string {
  * and load use) once both are normalised: `linux/arm64` is `linux/arm64/v8`.
  */
 function isFor(config: ImageConfig, wanted: Platform): boolean {
-  return formatPlatform(normalizePlatform(platformOf(config))) === formatPlatform(normalizePlatform(wanted));
+  return samePlatform(platformOf(config), wanted);
 }
 
-/** NotFound unless the image `ref` names is for `wanted` (dockerd's words for a single-platform image). */
+function samePlatform(a: Platform, b: Platform): boolean {
+  return formatPlatform(normalizePlatform(a)) === formatPlatform(normalizePlatform(b));
+}
+
+/** NotFound in dockerd's words for a single-platform image: the image `ref` names is not for `wanted`. */
+function platformMismatch(ref: string, config: ImageConfig, wanted: Platform): Error {
+  return notFound(`image with reference ${ref} was found but does not match the specified platform: wanted ${formatPlatform(wanted)}, actual: ${configPlatform(config)}`);
+}
+
 function checkPlatform(ref: string, config: ImageConfig, wanted: Platform | undefined): void {
-  if (wanted === undefined || isFor(config, wanted)) return;
-  throw notFound(`image with reference ${ref} was found but does not match the specified platform: wanted ${formatPlatform(wanted)}, actual: ${configPlatform(config)}`);
+  if (wanted !== undefined && !isFor(config, wanted)) throw platformMismatch(ref, config, wanted);
 }
 
-/** An image's size as `docker images` shows it: its layers (as stored) and its config. */
-export function imageSize(image: ResolvedImage): number {
-  return image.layers.reduce((sum, l) => sum + l.size, 0) + image.configDescriptor.size;
+/** One platform's manifest of an image, all of whose content is here. */
+interface HeldManifest {
+  manifest: Descriptor;
+  config: Digest;
+  platform: Platform;
 }
+
+/** dockerd's words for a push of a repository with no name here at all. */
+function noLocalTag(repository: Reference): Error {
+  return notFound(`An image does not exist locally with the tag: ${familiarName(repository)}`);
+}
+
+/**
+ * The normalised name a push sends (`app` → `docker.io/library/app:latest`). A digest is
+ * refused as docker's client refuses it: a push names the tag it is to be found under.
+ */
+export function pushName(text: string): string {
+  const name = normalizeImageName(text);
+  if (parseReference(name).digest !== undefined) throw invalidArgument('cannot push a digest reference');
+  return name;
+}
+
+/** Each of an image's layers (by blob digest) and its size, as `Images.layerSizer` counts it. */
+export type LayerSizer = (image: ResolvedImage) => Promise<Array<{ digest: Digest; size: number }>>;
 
 /** How many images' parsed manifests and configs one engine keeps (they never change for a digest). */
 const PARSED_IMAGES = 64;
 
 export class Images {
   private readonly parsed = new Map<string, Omit<ResolvedImage, 'record'>>();
+  /** Sizes of layers unpacked before their size was kept, by chainID: measured once. */
+  private readonly measured = new Map<string, Promise<number>>();
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -313,6 +353,38 @@ export class Images {
     return { record, ...structuredClone(parsed) };
   }
 
+  /**
+   * Image sizes as docker's classic store counts them (`images`, `inspect`, `system df`,
+   * `SizeRootFs`): each layer unpacked, the bytes of its own files (its snapshot's
+   * `LAYER_SIZE_LABEL`; a layer unpacked before that was kept is measured here). A layer not
+   * unpacked here counts at its blob's size. One sizer reads the snapshot table once.
+   */
+  async layerSizer(signal?: AbortSignal): Promise<LayerSizer> {
+    const labels = new Map<string, string | undefined>();
+    for await (const info of this.ctx.store.snapshots.walk(signal)) if (info.kind === 'committed') labels.set(info.name, info.labels[LAYER_SIZE_LABEL]);
+    const unpacked = async (chainId: string | undefined, blobSize: number): Promise<number> => {
+      if (chainId === undefined || !labels.has(chainId)) return blobSize;
+      const label = labels.get(chainId);
+      if (label !== undefined) return Number(label);
+      let size = this.measured.get(chainId);
+      if (!size) {
+        size = this.ctx.store.snapshots.layerDir(chainId).then((dir) => layerSize(dir, signal));
+        this.measured.set(chainId, size);
+      }
+      return size;
+    };
+    return async (image) => {
+      const chain = chainIdOf(image.config.rootfs.diff_ids as DiffID[]);
+      return Promise.all(image.layers.map(async (layer, i) => ({ digest: layer.digest, size: await unpacked(chain[i], layer.size) })));
+    };
+  }
+
+  /** An image's size: its layers' (see `layerSizer`). */
+  async size(image: ResolvedImage, sizer?: LayerSizer): Promise<number> {
+    const layers = await (sizer ?? (await this.layerSizer()))(image);
+    return layers.reduce((sum, layer) => sum + layer.size, 0);
+  }
+
   /** Unpack an image's layers into snapshots (each layer once) and give the top chainID. */
   async unpack(image: ResolvedImage, signal?: AbortSignal): Promise<ChainID> {
     const content = this.ctx.store.content;
@@ -355,17 +427,57 @@ export class Images {
   }
 
   async push(ref: string, options: PushOptions = {}): Promise<{ digest: Digest; size: number }> {
-    const name = normalizeImageName(ref);
-    const record = await this.find(ref);
+    const name = pushName(ref);
+    const record = await this.tagged(name);
+    const manifest = options.platform ? (await this.heldManifest(ref, await this.resolve(record, options.signal), options.platform)).manifest : record.target;
     const result = await this.ctx.registry().push(name, {
       store: this.ctx.store.content,
-      manifest: record.target,
+      manifest,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...credentialsOption(options.auth),
     });
     await this.ctx.events.emit('image', 'push', familiarImageName(name), { name: familiarImageName(name) });
     return { digest: result.descriptor.digest, size: result.descriptor.size };
+  }
+
+  /**
+   * The image a push of `name` (normalised, with a tag) sends, or NotFound in dockerd's words:
+   * one for a repository with no name here at all, another for one without this tag.
+   */
+  private async tagged(name: string): Promise<ImageRecord> {
+    try {
+      return await this.ctx.store.images.get(name);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      const repository = parseReference(name);
+      const names = (await this.ctx.store.images.list()).flatMap((record) => record.names);
+      if (!names.some((other) => referenceName(parseReference(other)) === referenceName(repository))) throw noLocalTag(repository);
+      throw notFound(`tag does not exist: ${familiarImageName(name)}`, { cause: error });
+    }
+  }
+
+  /**
+   * The platforms an image holds: each manifest (of its index, or the one it is) whose config
+   * and layers are all here. Pulls keep one platform; a loaded archive's index may hold more.
+   */
+  private async heldManifests(image: ResolvedImage): Promise<HeldManifest[]> {
+    const content = this.ctx.store.content;
+    const graph = await imageGraph(content, image.record.target, { checkDigests: false });
+    const held: HeldManifest[] = [];
+    for (const entry of graph.images) {
+      if (!(await Promise.all([entry.config, ...entry.layers].map((blob) => content.has(blob.digest)))).every(Boolean)) continue;
+      const platform = entry.platform ?? platformOf(parseImageConfig(await readJsonBlob(content, entry.config, { checkDigests: false })));
+      held.push({ manifest: entry.manifest, config: entry.config.digest, platform });
+    }
+    return held;
+  }
+
+  /** The manifest an image holds for `wanted`; none is dockerd's NotFound for a single-platform image. */
+  private async heldManifest(ref: string, image: ResolvedImage, wanted: Platform): Promise<HeldManifest> {
+    const found = (await this.heldManifests(image)).find((held) => samePlatform(held.platform, wanted));
+    if (!found) throw platformMismatch(ref, image.config, wanted);
+    return found;
   }
 
   /**
@@ -404,7 +516,7 @@ export class Images {
       .filter((ref) => referenceName(ref) === name && ref.digest === undefined)
       .flatMap((ref) => ref.tag ?? [])
       .sort();
-    if (tags.length === 0) throw notFound(`An image does not exist locally with the tag: ${familiarName(repo)}`);
+    if (tags.length === 0) throw noLocalTag(repo);
     const pushed: PushedTag[] = [];
     for (const tag of tags) {
       const result = { tag, ...(await this.push(formatReference(withTag(repo, tag)), options)) };
@@ -425,6 +537,7 @@ export class Images {
     const since = Math.max(-Infinity, ...(await Promise.all((filters.since ?? []).map((ref) => this.createdMs(ref)))));
     const records = await this.ctx.store.images.list();
     const containers = await this.usage();
+    const sizer = await this.layerSizer();
     const out: ImageSummary[] = [];
     for (const record of records) {
       const image = await this.resolve(record).catch(() => undefined);
@@ -436,7 +549,7 @@ export class Images {
       if (references.length > 0 && names.length === 0) continue;
       const tags = names.filter((n) => !n.includes('@'));
       if (dangling !== undefined && dangling !== (tags.length === 0)) continue;
-      const size = image ? imageSize(image) : 0;
+      const size = image ? await this.size(image, sizer) : 0;
       out.push({
         Id: record.id,
         ParentId: '',
@@ -462,7 +575,7 @@ export class Images {
   async inspect(ref: string): Promise<ImageInspect> {
     const image = await this.resolve(ref);
     const { record, config } = image;
-    const size = image.layers.reduce((sum, l) => sum + l.size, 0);
+    const size = await this.size(image);
     return {
       Id: record.id,
       RepoTags: record.names.filter((n) => !n.includes('@')).map(familiarImageName),
@@ -516,6 +629,7 @@ export class Images {
    * deletes the image. An image a container uses is a Conflict unless forced.
    */
   async remove(ref: string, options: RemoveImageOptions = {}): Promise<RemovedImage[]> {
+    if (options.platforms?.length) return this.removePlatforms(ref, options.platforms, options);
     const record = await this.find(ref);
     const users = (await this.usage()).get(record.id) ?? 0;
     const parsed = parseNameOrId(ref);
@@ -539,6 +653,34 @@ export class Images {
     out.push({ Deleted: gone.id });
     await this.ctx.events.emit('image', 'delete', gone.id, {});
     return out;
+  }
+
+  /**
+   * `docker rmi --platform`: the image's manifests for those platforms go, each `Deleted` (its
+   * config and layers, then unused, go at the next prune). Asked for every platform it holds,
+   * that is the image, removed as without `--platform`. ctr runs an image as one platform (its
+   * ID's config): that one cannot go alone, nor a manifest another image holds too.
+   */
+  private async removePlatforms(ref: string, platforms: readonly Platform[], options: RemoveImageOptions): Promise<RemovedImage[]> {
+    const image = await this.resolve(ref);
+    const held = await this.heldManifests(image);
+    const chosen = held.filter((entry) => platforms.some((platform) => samePlatform(entry.platform, platform)));
+    if (chosen.length === 0) throw platformMismatch(ref, image.config, platforms[0] as Platform);
+    if (chosen.length === held.length) return this.remove(ref, { ...options, platforms: [] });
+    if (chosen.some((entry) => entry.config === image.record.id)) {
+      throw conflict(`unable to remove the ${configPlatform(image.config)} content of ${ref} alone: it is the platform ctr runs the image as`, {
+        hint: 'remove the image itself (without --platform), or its other platforms',
+      });
+    }
+    const content = this.ctx.store.content;
+    for (const other of await this.ctx.store.images.list()) {
+      if (other.id === image.record.id) continue;
+      const { blobs } = await imageGraph(content, other.target, { checkDigests: false });
+      const shared = chosen.find((entry) => blobs.some((blob) => blob.digest === entry.manifest.digest));
+      if (shared) throw conflict(`unable to remove the ${formatPlatform(shared.platform)} content of ${ref}: image ${shortId(other.id)} uses it too`);
+    }
+    for (const { manifest } of chosen) await content.delete(manifest.digest);
+    return chosen.map(({ manifest }) => ({ Deleted: manifest.digest }));
   }
 
   private inUse(ref: string, record: ImageRecord): Error {

@@ -5,13 +5,14 @@
  */
 export { Engine, ENGINE_VERSION, API_VERSION, type EngineOptions, type RunOptions, type RunResult, type BuildImageOptions } from './engine';
 export type { BuildState, BuildStepOptions } from './build-backend';
+export { buildSecurityOptions, checkBuildIsolation } from './build-backend';
 export type { ImportBusyboxOptions } from './busybox-image';
 export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, AttachedStreams, InspectMount, StopOptions } from './containers';
 export type { ContainerLogEntry, ContainerLogsOptions, ContainerSize, InspectOptions } from './containers';
 export { logDetails, logLine, parseLogDetails } from './log-details';
 export type { LogConfig } from './log-config';
 export type { HostResources, UpdateOptions } from './resources';
-export { normalizeImageName, familiarImageName, splitRepoTag, allTagsRepository } from './images';
+export { normalizeImageName, familiarImageName, splitRepoTag, allTagsRepository, pushName } from './images';
 export type {
   ImageInspect,
   ImageListOptions,

@@ -1,16 +1,16 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { ContainerState } from '@ctr/runtime';
-import { withLock } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
+import { underContainerLock } from './container-lock';
 import type { Containers } from './containers';
 import type { EngineContext } from './context';
 import { HealthTimers } from './health';
+import { holdsHostMounts, releaseHeld } from './held-mounts';
 
 /**
  * Restart policies, daemonless. While an engine runs its monitor (`engine.startMonitor()`),
- * every container with a restart policy or `autoRemove` that is running is watched through
- * `runtime.wait`; when one exits the policy decides. Containers started later, or by other
+ * every container with a restart policy, `autoRemove` or host mounts (held-mounts.ts) that is
+ * running is watched through `runtime.wait`; when one exits its mounts are released and the
+ * policy decides. Containers started later, or by other
  * engine processes, are picked up by a periodic scan. A per-container lock makes two
  * monitors on one root restart a container once. The same scan keeps the health checks of
  * running containers on their timers (see health.ts).
@@ -46,9 +46,9 @@ function lostWhileRunning(state: ContainerState): boolean {
   return state.status === 'exited' && state.exitCode === 255 && /monitor|conmon/.test(state.error);
 }
 
-/** Whether a container's exit needs acting on: it has a restart policy, or goes with `--rm`. */
+/** Whether a container's exit needs acting on: it has a restart policy, goes with `--rm`, or holds host mounts to release. */
 export function watched(record: ContainerRecord): boolean {
-  return record.restartPolicy.name !== 'no' || record.autoRemove;
+  return record.restartPolicy.name !== 'no' || record.autoRemove || holdsHostMounts(record);
 }
 
 export class RestartMonitor {
@@ -178,6 +178,8 @@ async function actOnExit(
   const pause = (ms: number): Promise<void> => sleep(ms, options.keepAlive);
   const record = await containers.records.read(id).catch(() => undefined);
   if (!record) return;
+  // Whatever follows (a removal, a restart), what the run held comes off first, as dockerd's cleanup at every exit.
+  if (holdsHostMounts(record)) await releaseHeld(ctx, record);
   if (!record.stoppedByUser) await ctx.events.emit('container', 'die', id, { name: record.name, image: record.image, exitCode: String(exitCode) });
   if (record.autoRemove) {
     await pause(options.removeGraceMs);
@@ -219,9 +221,7 @@ async function actOnExit(
  * neither undoes the other.
  */
 export async function underRestartLock<T>(ctx: EngineContext, id: string, fn: () => Promise<T>): Promise<T> {
-  const lockDir = path.join(ctx.root, 'engine', 'restart-locks');
-  await fs.mkdir(lockDir, { recursive: true });
-  return withLock(path.join(lockDir, `${id}.lock`), fn);
+  return underContainerLock(ctx, 'restart-locks', id, fn);
 }
 
 /**
@@ -255,7 +255,8 @@ function sleep(ms: number, keepAlive = false): Promise<void> {
 /**
  * At an engine's start after the run directory was lost (a reboot): containers whose state
  * says they were running but whose monitor is gone are started again when their policy is
- * `always` or `unless-stopped`; exited auto-remove containers are removed.
+ * `always` or `unless-stopped`; exited auto-remove containers are removed; what the others
+ * that do not run held on the host (device volumes, a /dev/shm) is released.
  */
 export async function recoverContainers(ctx: EngineContext, containers: Containers): Promise<{ restarted: string[]; removed: string[] }> {
   const restarted: string[] = [];
@@ -270,6 +271,8 @@ export async function recoverContainers(ctx: EngineContext, containers: Containe
       removed.push(record.id);
       continue;
     }
+    // Its exit went unseen (no monitor ran, no exit command): what it held may still be mounted.
+    if (holdsHostMounts(record)) await releaseHeld(ctx, record);
     const policy = record.restartPolicy.name;
     if (lostWhileRunning(state) && (policy === 'always' || policy === 'unless-stopped') && !record.stoppedByUser) {
       await reattachNetwork(ctx, record);

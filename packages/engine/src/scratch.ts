@@ -23,6 +23,11 @@ export function buildStepName(): string {
   return `build-${newId().slice(0, 16)}`;
 }
 
+/** What a build prints for its step's container (` ---> Running in <id>`), and the step's hostname: docker's 12 hex. */
+export function buildStepShortId(name: string): string {
+  return name.slice('build-'.length, 'build-'.length + 12);
+}
+
 /**
  * Run `use` in a fresh directory `<root>/engine/tmp/<prefix>-<hex>`, removed afterwards.
  * The directory is held by a lock beside it (`<name>.lock`, taken before the directory is
@@ -71,8 +76,9 @@ export async function sweepScratch(ctx: EngineContext): Promise<void> {
 
 async function clearAbandoned(ctx: EngineContext, dir: string): Promise<void> {
   const steps = (await fs.readdir(dir).catch(() => [] as string[])).filter((name) => BUILD_STEP.test(name));
-  // The container first: it runs on the step's mount.
+  // The container first: it runs on the step's mount; its network after it.
   for (const step of steps) await ctx.runtime.delete(step, { force: true }).catch(() => undefined);
+  for (const step of steps) await ctx.network.detach(step).catch(() => undefined);
   const inside = (await mountPoints()).filter((point) => point.startsWith(`${dir}/`));
   for (const point of inside.sort((a, b) => b.length - a.length)) await unmount(point);
   for (const step of steps) await ctx.store.snapshots.remove(step).catch(() => undefined);

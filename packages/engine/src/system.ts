@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
 import path from 'node:path';
-import type { VolumeInfo } from '@ctr/store';
+import { lockOwner, type VolumeInfo } from '@ctr/store';
+import { cacheMountsDir, type CacheMountInfo } from './build-mounts';
 import type { ContainerSize, ContainerSummary, Containers } from './containers';
 import type { EngineContext } from './context';
 import type { ImageSummary, Images, RemovedImage } from './images';
@@ -77,14 +78,20 @@ async function collectGarbage(ctx: EngineContext): Promise<number> {
   return (await ctx.store.gc()).reclaimed;
 }
 
-/** A build-cache entry: one cached step's result, its file's times, and the size its top layer adds. */
+/**
+ * A build-cache entry: one cached step's result (its file's times, the size its top layer
+ * adds), or a `RUN --mount=type=cache` directory (its bytes, in use while a step holds it).
+ */
 interface BuildCacheEntry {
   id: string;
+  type: 'regular' | 'exec.cachemount';
+  /** What removing the entry removes: the step's file, or the cache mount's directory. */
   file: string;
   size: number;
   topLayer: string | undefined;
   createdAt: Date;
   lastUsedAt: Date;
+  inUse: boolean;
 }
 
 async function buildCacheEntries(ctx: EngineContext): Promise<BuildCacheEntry[]> {
@@ -97,10 +104,36 @@ async function buildCacheEntries(ctx: EngineContext): Promise<BuildCacheEntry[]>
       if (!stat) return undefined;
       const step = JSON.parse(await fs.readFile(file, 'utf8').catch(() => '{}')) as { state?: { layers?: Array<{ size: number; digest: string }> } };
       const top = step.state?.layers?.[step.state.layers.length - 1];
-      return { id: f.slice(0, -5), file, size: top?.size ?? 0, topLayer: top?.digest, createdAt: stat.birthtime, lastUsedAt: stat.mtime };
+      return { id: f.slice(0, -5), type: 'regular', file, size: top?.size ?? 0, topLayer: top?.digest, createdAt: stat.birthtime, lastUsedAt: stat.mtime, inUse: false };
     }),
   );
-  return entries.filter((e): e is BuildCacheEntry => e !== undefined);
+  return [...entries, ...(await cacheMountEntries(ctx))].filter((e): e is BuildCacheEntry => e !== undefined);
+}
+
+/** The cache mount directories: last used when their `info.json` was last touched, in use while a step holds one of their locks. */
+async function cacheMountEntries(ctx: EngineContext): Promise<BuildCacheEntry[]> {
+  const dir = cacheMountsDir(ctx.root);
+  const keys = await fs.readdir(dir).catch(() => [] as string[]);
+  return Promise.all(
+    keys.map(async (key): Promise<BuildCacheEntry> => {
+      const file = path.join(dir, key);
+      const names = await fs.readdir(file).catch(() => [] as string[]);
+      const info = path.join(file, 'info.json');
+      const stat = (await fs.stat(info).catch(() => undefined)) ?? (await fs.stat(file));
+      const created = JSON.parse(await fs.readFile(info, 'utf8').catch(() => '{}')) as Partial<CacheMountInfo>;
+      const owners = await Promise.all(names.filter((n) => n.endsWith('.lock')).map((n) => lockOwner(path.join(file, n))));
+      return {
+        id: key,
+        type: 'exec.cachemount',
+        file,
+        size: await dirSize(file),
+        topLayer: undefined,
+        createdAt: created.created ? new Date(created.created) : stat.birthtime,
+        lastUsedAt: stat.mtime,
+        inUse: owners.some((o) => o !== undefined),
+      };
+    }),
+  );
 }
 
 const IMAGE_PRUNE_FILTERS = ['dangling', ...PRUNE_FILTERS];
@@ -167,26 +200,28 @@ function buildCachePrunePlan(options: BuildCachePruneOptions): { until: number |
  * while images use it).
  */
 export async function pruneBuildCache(ctx: EngineContext, options: BuildCachePruneOptions = {}): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
-  const CachesDeleted = await removeBuildCacheEntries(ctx, options);
-  return { CachesDeleted, SpaceReclaimed: await collectGarbage(ctx) };
+  const { CachesDeleted, reclaimed } = await removeBuildCacheEntries(ctx, options);
+  return { CachesDeleted, SpaceReclaimed: reclaimed + (await collectGarbage(ctx)) };
 }
 
-/** `pruneBuildCache` without the garbage collection. */
-async function removeBuildCacheEntries(ctx: EngineContext, options: BuildCachePruneOptions): Promise<string[]> {
+/** `pruneBuildCache` without the garbage collection: the bytes it frees itself are the cache mounts'. */
+async function removeBuildCacheEntries(ctx: EngineContext, options: BuildCachePruneOptions): Promise<{ CachesDeleted: string[]; reclaimed: number }> {
   const { until, ids } = buildCachePrunePlan(options);
   const entries = (await buildCacheEntries(ctx)).sort((a, b) => a.lastUsedAt.getTime() - b.lastUsedAt.getTime());
   let kept = entries.reduce((sum, e) => sum + e.size, 0);
   const CachesDeleted: string[] = [];
+  let reclaimed = 0;
   for (const entry of entries) {
     if (options.keepStorage !== undefined && kept <= options.keepStorage) break;
-    if ((until !== undefined && entry.lastUsedAt.getTime() >= until) || !patternMatch(ids, entry.id)) continue;
-    await fs.rm(entry.file, { force: true });
+    if (entry.inUse || (until !== undefined && entry.lastUsedAt.getTime() >= until) || !patternMatch(ids, entry.id)) continue;
+    await fs.rm(entry.file, { recursive: true, force: true });
     kept -= entry.size;
+    if (entry.type === 'exec.cachemount') reclaimed += entry.size;
     CachesDeleted.push(entry.id);
   }
   // Unfiltered, the whole directory goes, with what writes cut short left in it.
   if (until === undefined && ids === undefined && options.keepStorage === undefined) await fs.rm(buildCacheDir(ctx), { recursive: true, force: true });
-  return CachesDeleted;
+  return { CachesDeleted, reclaimed };
 }
 
 /** docker's CLI refuses this before it prunes anything: dockerd's volume prune knows no `until`. */
@@ -210,9 +245,9 @@ export async function systemPrune(ctx: EngineContext, containers: Containers, im
   const { ContainersDeleted } = await containers.prune({ filters });
   const { NetworksDeleted } = await pruneNetworks(ctx, { filters });
   const ImagesDeleted = await removeUnusedImages(ctx, containers, images, { ...(options.all ? { all: true } : {}), filters });
-  const CachesDeleted = await removeBuildCacheEntries(ctx, { filters });
+  const { CachesDeleted, reclaimed: mounts } = await removeBuildCacheEntries(ctx, { filters });
   // One collection for the images and the cache: each walks every blob and snapshot.
-  const reclaimed = await collectGarbage(ctx);
+  const reclaimed = mounts + (await collectGarbage(ctx));
   const volumes = options.volumes ? await pruneVolumes(ctx, { filters }) : { VolumesDeleted: [], SpaceReclaimed: 0 };
   return { ContainersDeleted, NetworksDeleted, ImagesDeleted, VolumesDeleted: volumes.VolumesDeleted, CachesDeleted, SpaceReclaimed: reclaimed + volumes.SpaceReclaimed };
 }
@@ -220,10 +255,11 @@ export async function systemPrune(ctx: EngineContext, containers: Containers, im
 /** `docker system df`: what images, containers, volumes and the build cache take on disk. */
 export async function diskUsage(ctx: EngineContext, containers: Containers, images: Images): Promise<DiskUsage> {
   const imageList = await images.list();
+  const sizer = await images.layerSizer();
   const layers = new Map<string, number>();
   for (const image of imageList) {
     const resolved = await images.resolve(image.Id).catch(() => undefined);
-    for (const layer of resolved?.layers ?? []) layers.set(layer.digest, layer.size);
+    for (const layer of resolved ? await sizer(resolved) : []) layers.set(layer.digest, layer.size);
   }
   // The sizes `docker ps -s` shows: what dockerd's `system df` counts too.
   const containerUsage = (await containers.list({ all: true, size: true })).map((c) => ({ ...c, SizeRw: c.SizeRw ?? 0, SizeRootFs: c.SizeRootFs ?? 0 }));
@@ -235,9 +271,9 @@ export async function diskUsage(ctx: EngineContext, containers: Containers, imag
   );
   const BuildCache = (await buildCacheEntries(ctx)).map((e) => ({
     ID: e.id,
-    Type: 'regular',
+    Type: e.type,
     Size: e.size,
-    InUse: false,
+    InUse: e.inUse,
     Shared: e.topLayer !== undefined && layers.has(e.topLayer),
     CreatedAt: e.createdAt.toISOString(),
     LastUsedAt: e.lastUsedAt.toISOString(),

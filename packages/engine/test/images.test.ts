@@ -78,6 +78,36 @@ describe('engine images', () => {
     expect((await t.engine.history('committed:1'))[0]).toMatchObject({ Comment: 'a note' });
   });
 
+  test("a committed image keeps the container's environment, command, entrypoint, user, working directory and labels", async () => {
+    const { id } = await t.engine.create({
+      image: 'busybox',
+      network: 'none',
+      env: ['FOO=bar'],
+      entrypoint: ['sh'],
+      cmd: ['-c', 'true'],
+      user: '1000',
+      workingDir: '/tmp',
+      labels: { made: 'by-test' },
+    });
+    await t.engine.commit(id, { reference: 'committed:config' });
+    expect((await t.engine.inspectImage('committed:config')).Config).toMatchObject({
+      Env: ['FOO=bar'],
+      Entrypoint: ['sh'],
+      Cmd: ['-c', 'true'],
+      User: '1000',
+      WorkingDir: '/tmp',
+      Labels: { made: 'by-test' },
+    });
+    await t.engine.remove(id);
+  });
+
+  test("a commit's changes replace what the container had", async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none', env: ['FOO=bar'], cmd: ['sh', '-c', 'true'] });
+    await t.engine.commit(id, { reference: 'committed:changed', config: { Cmd: ['echo', 'changed'] } });
+    expect((await t.engine.inspectImage('committed:changed')).Config).toMatchObject({ Env: ['FOO=bar'], Cmd: ['echo', 'changed'] });
+    await t.engine.remove(id);
+  });
+
   test('a committed layer holds the container\'s changes but not the files the runtime mounts', async () => {
     const { id } = await t.engine.run({ image: 'busybox', cmd: ['sh', '-c', 'echo x > /added'], network: 'none' });
     const { id: imageId } = await t.engine.commit(id, { reference: 'committed:2' });

@@ -5,7 +5,7 @@
  * `gc()` that removes what a crash left behind.
  */
 export { NetworkManager, bridgeNameFor, driverOptions } from './network-manager';
-export { parsePortSpec, parseExposedPort, portKey } from './port-spec';
+export { parsePortSpec, parseExposedPort, portKey, sctpRefused } from './port-spec';
 export { parseMac } from './ipv4';
 export { EMBEDDED_DNS } from './resolv';
 export type {

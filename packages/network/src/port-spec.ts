@@ -1,4 +1,5 @@
-import { invalidArgument } from '@ctr/errors';
+import { invalidArgument, type CtrError } from '@ctr/errors';
+import { existsSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import type { PortMapping, Protocol } from './types';
 
@@ -19,8 +20,19 @@ function parseRange(text: string, what: string, spec: string, allowZero: boolean
   return { start, end };
 }
 
+/**
+ * An SCTP port (which docker maps too) refused in words that say why: without the kernel's
+ * SCTP, as on this machine kind, no container could use it; and ctr's networks carry tcp
+ * and udp only.
+ */
+export function sctpRefused(port: string): CtrError {
+  const why = existsSync('/proc/net/sctp') ? "ctr's networks carry tcp and udp only" : 'SCTP is not supported on this host: its kernel has no SCTP (/proc/net/sctp is missing)';
+  return invalidArgument(`cannot use port ${port}: ${why}`, { hint: 'use tcp or udp ports' });
+}
+
 function parseProtocol(text: string | undefined, spec: string): Protocol {
   const proto = (text ?? 'tcp').toLowerCase();
+  if (proto === 'sctp') throw sctpRefused(spec);
   if (proto !== 'tcp' && proto !== 'udp') {
     throw invalidArgument(`Invalid proto "${text}" in port spec "${spec}"`, { hint: 'use tcp or udp' });
   }

@@ -31,7 +31,7 @@ test.each([
   ['8080:', 'No port specified in port spec "8080:"'],
   ['70000:80', 'Invalid hostPort "70000" in port spec "70000:80": ports are 1-65535, ranges low-high'],
   ['80:0', 'Invalid containerPort "0" in port spec "80:0": ports are 1-65535, ranges low-high'],
-  ['80/sctp', 'Invalid proto "sctp" in port spec "80/sctp"'],
+  ['80/dccp', 'Invalid proto "dccp" in port spec "80/dccp"'],
   ['1:2:3:4', 'Invalid port spec "1:2:3:4": too many colons'],
   ['300.1.1.1:80:80', 'Invalid IP address "300.1.1.1" in port spec "300.1.1.1:80:80"'],
   ['7000-7002:8000-8001', 'Invalid ranges specified for container and host Ports: 8000-8001 and 7000-7002'],

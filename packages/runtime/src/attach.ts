@@ -9,7 +9,8 @@ import type { AttachStreams } from './types';
  * to it and turns it into plain pipes: each packet from conmon starts with a byte naming
  * the stream (2 stdout, 3 stderr), which the relay strips and routes to its own stdout or
  * stderr; its stdin goes to the container, and its end shuts the socket's write side,
- * which makes conmon close the container's stdin (Docker's StdinOnce). The relay reports
+ * which makes conmon close the container's stdin (Docker's StdinOnce) unless it was told to
+ * leave it open. The relay reports
  * "ok" or an error on fd 3 once connected, so nothing the container says is missed.
  *
  * It is plain Perl, with Linux's numbers for AF_UNIX (1), SOCK_SEQPACKET (5), ENOENT (2)

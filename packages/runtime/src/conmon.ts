@@ -22,6 +22,8 @@ export interface ConmonConfig {
   persistDir?: string;
   terminal: boolean;
   stdin: boolean;
+  /** The process's stdin stays open when an attached client's input ends or the client goes (a terminal's always does). */
+  leaveStdinOpen?: boolean;
   exec?: { processSpec: string; attach: boolean };
   /** A program (and its arguments) conmon runs after the container has exited. */
   exitCommand?: readonly string[];
@@ -52,9 +54,10 @@ export function conmonArgs(c: ConmonConfig): string[] {
   if (c.persistDir) args.push('-0', c.persistDir);
   if (c.terminal) args.push('-t');
   if (c.stdin) args.push('-i');
-  // A terminal's input outlives the client attached to it, as in Docker (it closes stdin when
-  // a client goes only without a TTY): a session detached with the detach keys can attach again.
-  if (c.terminal && c.stdin) args.push('--leave-stdin-open');
+  // Without it, conmon closes the process's stdin when any attach client's socket ends. A
+  // terminal's input outlives its clients, as in Docker (a session detached with the keys can
+  // attach again); so does a pipe's unless the container is StdinOnce (`run -i`, not `run -di`).
+  if (c.stdin && (c.terminal || c.leaveStdinOpen)) args.push('--leave-stdin-open');
   if (c.logSizeMax) args.push('--log-size-max', String(c.logSizeMax));
   const [exitProgram, ...exitArgs] = c.exitCommand ?? [];
   if (exitProgram) {

@@ -20,6 +20,8 @@ export interface ContainerRecord {
   error: string;
   tty: boolean;
   openStdin: boolean;
+  /** `run.leaveStdinOpen`, for every start. */
+  leaveStdinOpen?: true;
   stopSignal: string;
   stopTimeout: number;
   /** Bytes of log conmon keeps; absent or 0: no limit. */

@@ -270,6 +270,7 @@ export class Runtime {
         error: '',
         tty: spec.process.terminal === true,
         openStdin: run.openStdin === true,
+        ...(run.openStdin && run.leaveStdinOpen ? { leaveStdinOpen: true as const } : {}),
         stopSignal,
         stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
         ...(logSizeMax ? { logSizeMax } : {}),
@@ -324,6 +325,7 @@ export class Runtime {
       persistDir: d.dir,
       terminal: record.tty,
       stdin: record.openStdin,
+      ...(record.leaveStdinOpen ? { leaveStdinOpen: true } : {}),
       ...(options.exitCommand ? { exitCommand: options.exitCommand } : {}),
       ...(record.logSizeMax ? { logSizeMax: record.logSizeMax } : {}),
     };
@@ -481,6 +483,8 @@ export class Runtime {
       await this.wait(id);
       record = await d.read();
     }
+    // Before anything goes: a /dev/shm that will not come off leaves the container as it is, to remove again.
+    if (record.shmSize !== undefined) await unmountShm(shmDir(d.dir), id);
     // Readers see "removing" while runc's state goes; neither waits for the other.
     const [, monitorPid] = await Promise.all([d.write({ ...record, status: 'removing' }), d.conmonPid(), this.removeRuntimeState(tools, id)]);
     // conmon exits a moment after writing the exit code: look again soon, then less often.
@@ -488,9 +492,21 @@ export class Runtime {
     const conmonPid = monitorPid === process.ppid ? undefined : monitorPid;
     for (let waited = 0, step = 1; waited < 2000 && isAlive(conmonPid); waited += step, step = Math.min(step * 2, 20)) await delay(step);
     if (isAlive(conmonPid)) process.kill(conmonPid as number, 'SIGKILL');
-    if (record.shmSize !== undefined) await unmountShm(shmDir(d.dir));
     this.retire(d.dir, id);
     rmSync(path.join(this.exitDir, id), { force: true });
+  }
+
+  /**
+   * Unmount a stopped `shareable` IPC container's /dev/shm, as dockerd does at its exit; its
+   * next start mounts a fresh one. A running container keeps it (whoever may start it while
+   * this runs must wait for it). Containers that joined its IPC namespace keep what they see:
+   * their /dev/shm is a mount of their own. Busy is a Conflict, and it stays mounted.
+   */
+  async releaseShm(id: string): Promise<void> {
+    const d = this.dir(id);
+    const record = await d.read();
+    if (record.shmSize === undefined || (await this.stateOf(d, record)).running) return;
+    await unmountShm(shmDir(d.dir), id);
   }
 
   /**

@@ -49,7 +49,7 @@ function run(program: string, args: string[]): Promise<void> {
 
 /**
  * Mounts a shareable container's /dev/shm on the host (before a start, as dockerd does; after
- * a reboot it is gone). It stays until the container is removed: nothing here sees the exit.
+ * a reboot it is gone). It stays while the container runs: `unmountShm` at its exit.
  */
 export async function mountShm(dir: string, size: number): Promise<void> {
   if (isMountPoint(dir)) return;
@@ -57,9 +57,22 @@ export async function mountShm(dir: string, size: number): Promise<void> {
   await run('mount', ['-t', 'tmpfs', '-o', `nosuid,nodev,noexec,mode=1777,size=${size}`, 'shm', dir]);
 }
 
-/** Unmounts a shareable container's /dev/shm, if mounted. */
-export async function unmountShm(dir: string): Promise<void> {
-  if (isMountPoint(dir)) await run('umount', [dir]);
+/**
+ * Unmounts container `id`'s shareable /dev/shm, if mounted. Not lazily (dockerd detaches it):
+ * a tmpfs a host process still holds would keep its memory out of sight; busy is a Conflict.
+ */
+export async function unmountShm(dir: string, id: string): Promise<void> {
+  if (!isMountPoint(dir)) return;
+  await run('umount', [dir]).catch((error: unknown) => {
+    // Another observer of the same exit may have unmounted it first.
+    if (!isMountPoint(dir)) return;
+    const reason = error instanceof Error ? error.message : String(error);
+    if (!/busy/i.test(reason)) throw error;
+    throw conflict(`container ${id}: its /dev/shm at ${dir} is busy (a process on the host uses it, or something is mounted inside): end that process or unmount that, then try again`, {
+      hint: `fuser -vm ${dir} lists the processes; grep ${dir} /proc/self/mountinfo shows the mounts`,
+      cause: error,
+    });
+  });
 }
 
 /** What the runtime knows of the container whose namespace is joined. */

@@ -107,6 +107,13 @@ export interface RunOptions {
   tty?: boolean;
   /** Keep stdin open (`-i`): conmon holds a pipe to the process's stdin. */
   openStdin?: boolean;
+  /**
+   * With `openStdin`: the process's stdin outlives the attached clients (conmon's
+   * `--leave-stdin-open`), for the next attach — Docker's container without StdinOnce (`run
+   * -di`). Otherwise the first client whose input ends, or who goes, closes it. A terminal's
+   * stdin always stays open.
+   */
+  leaveStdinOpen?: boolean;
   readOnlyRootfs?: boolean;
   capAdd?: string[];
   capDrop?: string[];

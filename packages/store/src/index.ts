@@ -11,6 +11,7 @@ export { mountAll, mountPoints, unmount, type Mount } from './mount';
 export { launchDetached, removeTreeBehind, spreadSubdirectories, startMountRelay } from './mount-syscalls';
 export {
   unpackLayers,
+  LAYER_SIZE_LABEL,
   type UnpackLayer,
   type UnpackOptions,
   type UnpackProgress,
@@ -20,6 +21,7 @@ export { VolumeStore, ANONYMOUS_LABEL, hasDevice, type VolumeInfo, type CreateVo
 export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions } from './leases';
 export { type GcResult } from './gc';
 export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from './fsck';
-export { acquireLock, breakIfStale, lockOwner, removeLinkIfUnchanged, withLock, type LockOptions, type Release } from './lock';
+export { acquireLock, breakIfStale, lockOwner, removeLinkIfUnchanged, tryAcquireLock, withLock, type LockOptions, type Release } from './lock';
 /** Crash-safe file helpers (temp + fsync + rename + fsync dir) for other records under the root. */
 export { readJson, writeFileAtomic, fsyncDir } from './fs-util';
+export { layerSize } from './layer-size';

@@ -156,6 +156,11 @@ export class OverlaySnapshotter {
     }
   }
 
+  /** The directory of a snapshot's own layer, for reading a committed one without mounting it. */
+  async layerDir(key: string): Promise<string> {
+    return this.fsDir((await this.record(key)).id);
+  }
+
   /** The writable directory of an active snapshot, for applying a layer without mounting. */
   async upperDir(key: string): Promise<string> {
     const record = await this.record(key);

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { digestMismatch, invalidArgument, isAlreadyExists, isNotFound, throwIfAborted } from '@ctr/errors';
 import { applyLayer, chainIdOf, type ChainID, type DiffID, type LayerCompression } from '@ctr/image';
 import { diskFull } from './fs-util';
+import { layerSize } from './layer-size';
 import type { LeaseManager } from './leases';
 import type { OverlaySnapshotter } from './snapshotter';
 
@@ -33,6 +34,11 @@ export interface UnpackOptions {
 /** Label on extraction snapshots naming the process doing it, so fsck can tell abandoned ones. */
 export const EXTRACT_PID_LABEL = 'ctr.store/extract-pid';
 export const EXTRACT_PREFIX = 'extract-';
+/**
+ * Label on a layer's committed snapshot: the bytes of its own files, as dockerd counts them
+ * for an image's size (`layerSize`), measured once, while the layer is fresh in the cache.
+ */
+export const LAYER_SIZE_LABEL = 'ctr.store/size';
 
 /**
  * Unpack layers into committed snapshots named by chainID, each layer once: a chainID
@@ -77,9 +83,10 @@ export async function unpackLayers(
           hint: 'the layer blob does not belong to this image; nothing was committed',
         });
       }
+      const labels = { [LAYER_SIZE_LABEL]: String(await layerSize(target, options.signal)) };
       await protect(options, chainId);
       try {
-        await snapshotter.commit(chainId, key, options.signal ? { signal: options.signal } : {});
+        await snapshotter.commit(chainId, key, { labels, ...(options.signal ? { signal: options.signal } : {}) });
       } catch (error) {
         // Another unpacker committed the same layer first: theirs is as good as ours.
         if (!isAlreadyExists(error)) throw error;

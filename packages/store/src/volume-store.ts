@@ -24,7 +24,8 @@ export interface CreateVolumeOptions {
   /**
    * The local driver's options (`docker volume create -o`): `type`, `device` and `o` make the
    * volume a mount of `device` (`type=tmpfs device=tmpfs o=size=64m`, or `type=none o=bind
-   * device=/srv/data` for a host directory), made when a container using it starts.
+   * device=/srv/data` for a host directory), made when a container using it starts and
+   * undone when the last one running stops (see `withDevicesMounted` and `releaseDevice`).
    */
   options?: Record<string, string>;
 }
@@ -134,23 +135,46 @@ export class VolumeStore {
   }
 
   /**
-   * Mount a volume made with a device (`type`/`device`/`o` options) on its data directory,
-   * unless it is mounted already: a container using it is about to start. It stays mounted
-   * until the volume is removed (or the host restarts), where dockerd unmounts it once no
-   * running container uses it: here no process knows them all.
+   * Run `fn` (the start of a container using the device volumes `names`: those whose options
+   * name a `type` and a `device`) with each mounted on its data directory, holding the volumes'
+   * lock until `fn` is done: a `releaseDevice` racing with the start either comes first, and
+   * the mount is made again here, or after, and finds the container running.
    */
-  async mountDevice(name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    const info = await this.inspect(name);
-    const device = deviceMount(info.Options);
-    if (!device) return;
+  async withDevicesMounted<T>(names: readonly string[], fn: () => Promise<T>, options: { signal?: AbortSignal } = {}): Promise<T> {
+    const infos = await Promise.all(names.map((name) => this.inspect(name)));
+    return withLock(this.lockFile, async () => {
+      for (const info of infos) await this.mountDeviceLocked(info, options);
+      return fn();
+    });
+  }
+
+  /**
+   * Unmount a device volume unless `inUse` says one of the containers recorded as using it
+   * (the IDs it is given) still needs it: dockerd's local driver counts a volume's mounts per
+   * running container, and unmounts it at the last one's stop. A tmpfs volume's data goes
+   * with it; a bound host directory stays as it is. Not mounted, or not a device volume: nothing to do.
+   */
+  async releaseDevice(name: string, inUse: (users: string[]) => Promise<boolean>): Promise<void> {
     await withLock(this.lockFile, async () => {
-      // mountinfo shows resolved paths: a root reached through a symlink is found only so.
-      if ((await mountPoints()).includes(await fs.realpath(info.Mountpoint))) return;
-      await mountAll([device], info.Mountpoint, options).catch((error: unknown) => {
-        throw invalidArgument(`error while mounting volume '${info.Mountpoint}': ${error instanceof Error ? error.message : String(error)}`, {
-          hint: `check the device and options of volume ${name} (docker volume inspect ${name})`,
+      const info = await this.meta(name);
+      if (!info || !deviceMount(info.Options) || !(await isMounted(info.Mountpoint))) return;
+      if (await inUse(await this.users(name))) return;
+      await unmount(info.Mountpoint).catch((error: unknown) => {
+        throw conflict(`unmounting volume ${name} at ${info.Mountpoint}: ${error instanceof Error ? error.message : String(error)}`, {
+          hint: `a process on the host may be using it (fuser -vm ${info.Mountpoint} lists them); the unmount is tried again when the next container using it stops, and when the volume is removed`,
           cause: error,
         });
+      });
+    });
+  }
+
+  private async mountDeviceLocked(info: VolumeInfo, options: { signal?: AbortSignal }): Promise<void> {
+    const device = deviceMount(info.Options);
+    if (!device || (await isMounted(info.Mountpoint))) return;
+    await mountAll([device], info.Mountpoint, options).catch((error: unknown) => {
+      throw invalidArgument(`error while mounting volume '${info.Mountpoint}': ${error instanceof Error ? error.message : String(error)}`, {
+        hint: `check the device and options of volume ${info.Name} (docker volume inspect ${info.Name})`,
+        cause: error,
       });
     });
   }
@@ -254,9 +278,14 @@ function checkDriverOptions(options: Record<string, string>): void {
   }
 }
 
-/** Whether a volume is a device's mount (its options name a `type` and a `device`), which `mountDevice` makes. */
+/** Whether a volume is a device's mount (its options name a `type` and a `device`), which `withDevicesMounted` makes. */
 export function hasDevice(info: VolumeInfo): boolean {
   return deviceMount(info.Options) !== undefined;
+}
+
+/** Whether something is mounted on `dir`; mountinfo shows resolved paths, so a root reached through a symlink is found only so. */
+async function isMounted(dir: string): Promise<boolean> {
+  return (await mountPoints()).includes(await fs.realpath(dir));
 }
 
 /** The mount a volume's options ask for, or undefined for a plain directory. */

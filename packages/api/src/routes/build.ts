@@ -1,5 +1,5 @@
 import { formatEvent } from '@ctr/dockerfile';
-import { applyConfigChanges, familiarImageName, normalizeImageName } from '@ctr/engine';
+import { checkBuildIsolation, familiarImageName, normalizeImageName } from '@ctr/engine';
 import type { ContainerConfig } from '@ctr/image';
 import { asCtrError, invalidArgument } from '@ctr/errors';
 import { JsonMessages, bodyStream, clientGone, sendJson } from '../call';
@@ -28,20 +28,28 @@ export function buildRoutes({ engine }: Services): Route[] {
       const quiet = q.bool('q');
       const buildArgs = q.stringMap('buildargs');
       const labels = q.stringMap('labels');
+      const cacheFrom = q.stringList('cachefrom');
+      const isolation = q.string('isolation');
+      checkBuildIsolation(isolation);
       // Read before the response starts: a bad one is a 400, not an error inside a 200 stream.
       const steps = buildStepsFromQuery(q);
       const registryAuth = registryConfigHeader(call.req);
       const out = new JsonMessages(call);
       try {
+        const remote = q.string('remote');
         const result = await engine.build({
-          context: bodyStream(call),
+          // With `remote` the daemon fetches the context itself, and the body carries none.
+          context: remote ? { remote } : bodyStream(call),
           ...(dockerfile ? { dockerfile } : {}),
           ...(target ? { target } : {}),
           ...(platform ? { platform } : {}),
           buildArgs,
           labels,
           noCache: q.bool('nocache'),
-          allow: { networkHost: q.string('networkmode') === 'host' },
+          network: q.string('networkmode') ?? 'default',
+          ...(isolation ? { isolation } : {}),
+          ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
+          squash: q.bool('squash'),
           steps,
           tags,
           registryAuth,
@@ -81,7 +89,8 @@ export function buildRoutes({ engine }: Services): Route[] {
         ...(repo ? { reference: tag ? `${repo}:${tag}` : repo } : {}),
         ...(comment ? { comment } : {}),
         ...(author ? { author } : {}),
-        changes: applyConfigChanges(q.all('changes'), config as ContainerConfig),
+        config: config as ContainerConfig,
+        changes: q.all('changes'),
         pause: q.bool('pause', true),
       });
       sendJson(call, 201, { Id: result.id });

@@ -77,16 +77,19 @@ function platformParam(call: Call): { platform?: Platform } {
 }
 
 /**
- * `platform={"os":"linux","architecture":"arm64"}` of save, load and history (API 1.48): a
- * JSON OCI platform, refused in dockerd's words.
+ * `platform={"os":"linux","architecture":"arm64"}` of push (API 1.46), save, load and history
+ * (1.48): a JSON OCI platform, refused in dockerd's words.
  */
 function jsonPlatformParam(call: Call): { platform?: Platform } {
   const values = call.query.all('platform').filter(Boolean);
   if (values.length > 1) throw invalidArgument('multiple platform parameters not supported');
-  if (values[0] === undefined) return {};
+  return values[0] === undefined ? {} : { platform: jsonPlatform(values[0]) };
+}
+
+function jsonPlatform(text: string): Platform {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(values[0]);
+    parsed = JSON.parse(text);
   } catch (error) {
     throw invalidArgument(`failed to parse platform: ${(error as Error).message}`);
   }
@@ -95,7 +98,7 @@ function jsonPlatformParam(call: Call): { platform?: Platform } {
   if (typeof os !== 'string' || typeof architecture !== 'string' || os === '' || architecture === '') {
     throw invalidArgument('both OS and Architecture must be provided');
   }
-  return { platform: normalizePlatform({ os, architecture, ...(variant ? { variant } : {}) }) };
+  return normalizePlatform({ os, architecture, ...(variant ? { variant } : {}) });
 }
 
 /** Run a streaming job whose errors become Docker's `errorDetail` line once headers are out. */
@@ -163,10 +166,11 @@ export function imageRoutes({ engine }: Services): Route[] {
       // As dockerd: without a tag, a name alone is every tag it has here (`push -a`).
       const allTags = named.tag === undefined && named.digest === undefined;
       const auth = registryAuthHeader(call.req);
-      if (!allTags) await engine.inspectImage(target);
+      const platform = jsonPlatformParam(call);
+      // As dockerd: what the push finds wrong (no such tag here, a digest) ends the stream.
       await streamed(call, async (out) => {
         out.write({ status: `The push refers to repository [${referenceName(named)}]` });
-        const options = { signal: clientGone(call), ...(auth ? { auth } : {}), onProgress: layerProgress(out) };
+        const options = { signal: clientGone(call), ...(auth ? { auth } : {}), ...platform, onProgress: layerProgress(out) };
         const pushed = (result: PushedTag): void => {
           out.write({ status: `${result.tag}: digest: ${result.digest} size: ${result.size}` });
           out.write({ progressDetail: {}, aux: { Tag: result.tag, Digest: result.digest, Size: result.size } });
@@ -177,7 +181,9 @@ export function imageRoutes({ engine }: Services): Route[] {
     }),
     route('DELETE', '/images/*name', async (call) => {
       // `noprune` (keep untagged parents) holds whatever it says: ctr images have no parents.
-      const options = { force: call.query.bool('force'), noPrune: call.query.bool('noprune') };
+      // `platforms` (API 1.50), JSON OCI platforms, is taken whatever version the client asked for.
+      const platforms = call.query.all('platforms').filter(Boolean).map(jsonPlatform);
+      const options = { force: call.query.bool('force'), noPrune: call.query.bool('noprune'), ...(platforms.length > 0 ? { platforms } : {}) };
       sendJson(call, 200, await engine.removeImage(name(call), options));
     }),
   ];

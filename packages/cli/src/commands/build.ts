@@ -1,9 +1,11 @@
 import { promises as fs } from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
-import { engineModule, getEngine, println } from '../context';
+import { engineModule, getEngine } from '../context';
 import { bool, list, str } from '../flags';
 import { buildStepFlags, buildStepOptions } from './create-flags';
+import { buildSecretFlags, buildSecretOptions } from './build-secrets';
+import { buildOutput, progressMode } from '../build-view';
 
 function keyValues(values: string[], env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
@@ -20,7 +22,7 @@ function keyValues(values: string[], env: NodeJS.ProcessEnv): Record<string, str
 export const buildCommand: Command = {
   name: 'build',
   aliases: ['ctr image build'],
-  usage: '[OPTIONS] PATH | -',
+  usage: '[OPTIONS] PATH | URL | -',
   description: 'Build an image from a Dockerfile',
   flags: [
     { name: 'tag', short: 't', type: 'list', description: 'Name and optionally a tag in the "name:tag" format' },
@@ -31,12 +33,19 @@ export const buildCommand: Command = {
     { name: 'label', type: 'list', description: 'Set metadata for an image' },
     { name: 'platform', type: 'string', description: 'Set platform if server is multi-platform capable' },
     { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress the build output and print image ID on success' },
-    { name: 'network', type: 'string', description: 'Set the networking mode for the RUN instructions during build (none, host)', default: 'none' },
+    { name: 'network', type: 'string', description: 'Set the networking mode for the RUN instructions during build', default: 'default' },
     { name: 'pull', type: 'bool', description: 'Always attempt to pull a newer version of the image' },
     { name: 'rm', type: 'bool', description: 'Remove intermediate containers after a successful build', default: true },
     { name: 'force-rm', type: 'bool', description: 'Always remove intermediate containers' },
     { name: 'iidfile', type: 'string', description: 'Write the image ID to the file' },
+    { name: 'cache-from', type: 'list', description: 'Images to consider as cache sources' },
+    { name: 'squash', type: 'bool', description: 'Squash newly built layers into a single new layer' },
+    { name: 'compress', type: 'bool', description: 'Compress the build context using gzip' },
+    { name: 'isolation', type: 'string', description: 'Container isolation technology' },
+    { name: 'disable-content-trust', type: 'bool', description: 'Skip image verification', default: true },
+    { name: 'progress', type: 'string', description: 'Set type of progress output (auto, plain, tty, quiet, rawjson)' },
     ...buildStepFlags,
+    ...buildSecretFlags,
   ],
   args: [1, 1],
   async run(args, io) {
@@ -47,16 +56,25 @@ export const buildCommand: Command = {
     const dockerfileContent = file === '-' ? await readStdin(io.stdin) : undefined;
     const tags = list(args, 'tag');
     for (const tag of tags) engineModule().normalizeImageName(tag);
-    const quiet = bool(args, 'quiet');
+    // The Dockerfile package is loaded only when something is built.
+    const { formatEvent, remoteContextKind } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
+    const output = buildOutput(progressMode(str(args, 'progress'), bool(args, 'quiet'), io.stdout), io.stdout, formatEvent);
     const target = str(args, 'target');
+    const isolation = str(args, 'isolation');
+    // docker's `--cache-from` is a string slice: repeated, or comma-separated.
+    const cacheFrom = list(args, 'cache-from').flatMap((value) => value.split(',')).filter(Boolean);
     const platform = str(args, 'platform');
     const iidfile = str(args, 'iidfile');
     // Gone before the build, as docker removes it: a failed build must not leave the last ID for a script to find.
     if (iidfile) await fs.rm(iidfile, { force: true });
-    // The Dockerfile package is loaded only when something is built.
-    const { formatEvent } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
+    // docker's order: `-`, a local directory, then a git repository or an http(s) URL.
+    const remote = source !== '-' && remoteContextKind(source) !== undefined && !(await fs.stat(source).then((st) => st.isDirectory(), () => false));
     const result = await (await getEngine()).build({
-      context: source === '-' ? io.stdin : source,
+      ...(isolation ? { isolation } : {}),
+      ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
+      squash: bool(args, 'squash'),
+      compress: bool(args, 'compress'),
+      context: source === '-' ? io.stdin : remote ? { remote: source } : source,
       ...(file && file !== '-' ? { dockerfile: file } : {}),
       ...(dockerfileContent ? { dockerfileContent } : {}),
       ...(target ? { target } : {}),
@@ -64,14 +82,14 @@ export const buildCommand: Command = {
       buildArgs: keyValues(list(args, 'build-arg'), io.env),
       labels: keyValues(list(args, 'label'), {}),
       noCache: bool(args, 'no-cache'),
-      allow: { networkHost: str(args, 'network') === 'host' },
+      network: str(args, 'network') ?? 'default',
       tags,
       steps: buildStepOptions(args),
-      ...(quiet ? {} : { onEvent: (event) => io.stdout.write(formatEvent(event)) }),
-    });
+      ...(await buildSecretOptions(args, io.env)),
+      ...(output.onEvent ? { onEvent: output.onEvent } : {}),
+    }).finally(() => output.close());
     if (iidfile) await fs.writeFile(iidfile, result.id);
-    if (quiet) println(io, result.id);
-    else for (const tag of tags) println(io, `Successfully tagged ${engineModule().familiarImageName(engineModule().normalizeImageName(tag))}`);
+    output.done(result.id, tags.map((tag) => engineModule().familiarImageName(engineModule().normalizeImageName(tag))));
     return 0;
   },
 };

@@ -1,5 +1,5 @@
 import type { ContainerSummary, ExecControl, StopOptions } from '@ctr/engine';
-import { invalidArgument, isNotFound } from '@ctr/errors';
+import { invalidArgument, isNotFound, notFound } from '@ctr/errors';
 import type { CreateOptions } from '@ctr/api';
 import type { Command, Io } from '../command';
 import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
@@ -7,7 +7,7 @@ import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { ago, commandColumn, formatItems, humanSize } from '../format';
 import { containerIdFile, createFlags, createOptions, envOptions, resourceFlags, resourceOptions } from './create-flags';
-import { forEachArg } from './each';
+import { forEachArg, inspectEach } from './each';
 import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
 import { proxySignals, type SignalProxy } from '../signal-proxy';
@@ -135,7 +135,6 @@ const run: Command = {
     // The streams `-a` names (all by default); stdin only when kept open (`-i`).
     const { attach: streams } = created;
     const withStdin = created.openStdin === true && streams?.stdin !== false;
-    const withOutput = streams?.stdout !== false || streams?.stderr !== false;
     const detachKeys = await detachKeysFor(args, io, withStdin && created.tty === true);
     const attached = (options: CreateOptions): ReturnType<CliEngine['run']> =>
       engine.run({
@@ -147,17 +146,15 @@ const run: Command = {
         onCreated: ({ id, warnings }) => {
           cidFile.write(id);
           printWarnings(io, warnings);
-          // As docker run: with no output to show, the container's ID is.
-          if (!withOutput) println(io, id);
           if (options.tty) terminal = terminalSession(io, (size) => engine.resize(id, size));
           if (bool(args, 'sig-proxy')) proxy = proxySignals((signal) => engine.kill(id, signal));
         },
         onStarted: () => proxy?.started(),
       });
     try {
+      // Whatever it attaches (stdin alone too, as docker 28's `run -a stdin`), it ends with the container's exit code.
       const { exitCode } = await withImage(engine, created, quiet, io, attached);
-      // docker run without stdout and stderr ends as a detached one does, whatever the exit code.
-      return withOutput ? (exitCode ?? 0) : 0;
+      return exitCode ?? 0;
     } catch (error) {
       // The user detached with the keys: the container runs on, and docker run exits with 0.
       if (engineModule().isDetached(error)) return 0;
@@ -595,44 +592,65 @@ const wait: Command = {
   },
 };
 
+const sizeFlag: FlagSpec = { name: 'size', short: 's', type: 'bool', description: 'Display total file sizes if the type is container' };
+
+/** `ctr inspect`: whatever object the name is — a container, an image, a volume or a network, tried in docker's order. */
 const inspect: Command = {
   name: 'inspect',
-  aliases: ['ctr container inspect'],
   usage: '[OPTIONS] NAME|ID [NAME|ID...]',
   description: 'Return low-level information on containers, images, volumes or networks',
-  flags: [
-    { ...formatFlag, short: 'f' },
-    { name: 'size', short: 's', type: 'bool', description: 'Display total file sizes if the type is container' },
-    { name: 'type', type: 'string', description: 'Return JSON for specified type' },
-  ],
+  flags: [{ ...formatFlag, short: 'f' }, sizeFlag, { name: 'type', type: 'string', description: 'Return JSON for specified type' }],
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
     const type = str(args, 'type');
     const containerOptions = bool(args, 'size') ? { size: true } : {};
-    const items: unknown[] = [];
-    let status = 0;
-    for (const ref of args.positionals) {
-      const tries: Array<() => Promise<unknown>> = [];
-      if (!type || type === 'container') tries.push(() => engine.inspect(ref, containerOptions));
-      if (!type || type === 'image') tries.push(() => engine.inspectImage(ref));
-      if (!type || type === 'volume') tries.push(() => engine.inspectVolume(ref));
-      if (!type || type === 'network') tries.push(() => engine.inspectNetwork(ref));
-      let found: unknown;
+    const kinds: Array<[string, (ref: string) => Promise<unknown>]> = [
+      ['container', (ref) => engine.inspect(ref, containerOptions)],
+      ['image', (ref) => engine.inspectImage(ref)],
+      ['volume', (ref) => engine.inspectVolume(ref)],
+      ['network', (ref) => engine.inspectNetwork(ref)],
+    ];
+    if (type && !kinds.some(([kind]) => kind === type)) throw invalidArgument(`"${type}" is not a valid value for --type`);
+    const tries = kinds.filter(([kind]) => !type || kind === type).map(([, fetch]) => fetch);
+    return inspectEach(args.positionals, io, str(args, 'format'), async (ref) => {
       for (const attempt of tries) {
-        found = await attempt().catch(() => undefined);
-        if (found) break;
+        try {
+          return await attempt(ref);
+        } catch (error) {
+          // Only a name that is none of these is "no such object"; any other failure is said as it is.
+          if (!isNotFound(error)) throw error;
+        }
       }
-      if (found) items.push(found);
-      else {
-        io.stderr.write(`Error: No such object: ${ref}\n`);
-        status = 1;
-      }
-    }
-    const format = str(args, 'format');
-    if (format) println(io, formatItems(format, items, {}));
-    else println(io, JSON.stringify(items, null, 4));
-    return status;
+      throw notFound(`No such object: ${ref}`);
+    }, (error) => `Error: ${error.message}`);
+  },
+};
+
+/** `ctr container inspect`: containers only, docker's words for one that is not there. */
+const containerInspect: Command = {
+  name: 'inspect',
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  description: 'Display detailed information on one or more containers',
+  flags: [{ ...formatFlag, short: 'f' }, sizeFlag],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    const options = bool(args, 'size') ? { size: true } : {};
+    return inspectEach(args.positionals, io, str(args, 'format'), (ref) => engine.inspect(ref, options));
+  },
+};
+
+/** `ctr image inspect`: images only. */
+export const imageInspect: Command = {
+  name: 'inspect',
+  usage: '[OPTIONS] IMAGE [IMAGE...]',
+  description: 'Display detailed information on one or more images',
+  flags: [{ ...formatFlag, short: 'f' }],
+  args: [1, Infinity],
+  async run(args, io) {
+    const engine = await getEngine();
+    return inspectEach(args.positionals, io, str(args, 'format'), (ref) => engine.inspectImage(ref));
   },
 };
 
@@ -666,11 +684,8 @@ const commit: Command = {
     const message = str(args, 'message');
     const author = str(args, 'author');
     const engine = await getEngine();
-    const changes = list(args, 'change');
-    // Changes apply on top of the config the container's image has.
-    const base = changes.length > 0 ? (await engine.inspectImage((await engine.inspect(container)).Image)).Config : undefined;
     const { id } = await engine.commit(container, {
-      ...(base ? { changes: engineModule().applyConfigChanges(changes, base) } : {}),
+      changes: list(args, 'change'),
       ...(reference ? { reference } : {}),
       ...(message ? { comment: message } : {}),
       ...(author ? { author } : {}),
@@ -684,7 +699,7 @@ const commit: Command = {
 const cleanup: Command = {
   name: 'cleanup',
   usage: 'CONTAINER',
-  description: 'Act on an exited container: remove it (--rm) or restart it (its restart policy); conmon runs this',
+  description: 'Act on an exited container: release its host mounts, remove it (--rm) or restart it (its restart policy); conmon runs this',
   flags: [],
   args: [1, 1],
   async run(args) {
@@ -736,5 +751,5 @@ export const containerCommands: Command[] = [
   commit,
 ];
 
-export const containerOnlyCommands: Command[] = [containerPrune, cleanup];
+export const containerOnlyCommands: Command[] = [containerPrune, cleanup, containerInspect];
 

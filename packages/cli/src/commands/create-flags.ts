@@ -93,6 +93,7 @@ export const buildStepFlags: FlagSpec[] = [
   { name: 'shm-size', type: 'string', valueName: 'bytes', description: 'Size of "/dev/shm"', check: checkBytes },
   { name: 'ulimit', type: 'list', valueName: 'ulimit', description: 'Ulimit options' },
   { name: 'cgroup-parent', type: 'string', description: 'Set the parent cgroup for the "RUN" instructions during build' },
+  { name: 'security-opt', type: 'list', description: 'Security options' },
 ];
 
 /** What `buildStepFlags` give every RUN step; what was not given is left out. */
@@ -111,6 +112,7 @@ export function buildStepOptions(args: ParsedArgs): BuildStepOptions {
     shmSize: str(args, 'shm-size'),
     ulimits,
     cgroupParent: str(args, 'cgroup-parent') || undefined,
+    ...engineModule().buildSecurityOptions(list(args, 'security-opt')),
   };
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)));
 }
@@ -249,6 +251,7 @@ export const createFlags: FlagSpec[] = [
   { name: 'health-interval', type: 'string', valueName: 'duration', description: 'Time between running the check (ms|s|m|h) (default 0s)' },
   { name: 'health-retries', type: 'number', valueName: 'int', description: 'Consecutive failures needed to report unhealthy' },
   { name: 'health-start-period', type: 'string', valueName: 'duration', description: 'Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)' },
+  { name: 'health-start-interval', type: 'string', valueName: 'duration', description: 'Time between running the check during the start period (ms|s|m|h) (default 0s)' },
   { name: 'health-timeout', type: 'string', valueName: 'duration', description: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
   { name: 'no-healthcheck', type: 'bool', description: 'Disable any container-specified HEALTHCHECK' },
   { name: 'log-driver', type: 'string', description: 'Logging driver for the container (json-file, local)' },
@@ -559,7 +562,7 @@ function linksFrom(values: string[]): string[] | undefined {
 function healthcheckFrom(args: ParsedArgs): HealthConfig | undefined {
   const cmd = str(args, 'health-cmd');
   const retries = num(args, 'health-retries');
-  const durations = { Interval: 'health-interval', Timeout: 'health-timeout', StartPeriod: 'health-start-period' } as const;
+  const durations = { Interval: 'health-interval', Timeout: 'health-timeout', StartPeriod: 'health-start-period', StartInterval: 'health-start-interval' } as const;
   const given = Object.entries(durations).filter(([, flag]) => str(args, flag) !== undefined);
   if (bool(args, 'no-healthcheck')) {
     if (cmd !== undefined || retries !== undefined || given.length > 0) throw invalidArgument('--no-healthcheck conflicts with --health-* options');

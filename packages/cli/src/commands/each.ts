@@ -1,6 +1,6 @@
 import type { Io } from '../command';
 import { println } from '../context';
-import { formatItems } from '../format';
+import { formatItems, goJson } from '../format';
 
 /**
  * `ctr rm a b c` the way docker does it: act on each name in turn, print what the action
@@ -19,10 +19,27 @@ export async function forEachArg(names: readonly string[], io: Io, action: (name
   return status;
 }
 
-/** `ctr volume inspect a b`: a JSON array of what `fetch` gives, or each through `--format`. */
-export async function inspectEach(names: readonly string[], io: Io, format: string | undefined, fetch: (name: string) => Promise<unknown>): Promise<number> {
+/**
+ * `ctr volume inspect a b`: a JSON array of what `fetch` gives, or each through `--format`;
+ * as docker's, one that cannot be had is left out and its error follows the output (exit 1).
+ */
+export async function inspectEach(
+  names: readonly string[],
+  io: Io,
+  format: string | undefined,
+  fetch: (name: string) => Promise<unknown>,
+  errorLine = (error: Error): string => `Error response from daemon: ${error.message}`,
+): Promise<number> {
   const items: unknown[] = [];
-  for (const name of names) items.push(await fetch(name));
-  println(io, format ? formatItems(format, items, {}) : JSON.stringify(items, null, 4));
-  return 0;
+  const errors: string[] = [];
+  for (const name of names) {
+    try {
+      items.push(await fetch(name));
+    } catch (error) {
+      errors.push(errorLine(error as Error));
+    }
+  }
+  println(io, format ? formatItems(format, items, {}) : goJson(items, { indent: 4 }));
+  for (const line of errors) io.stderr.write(`${line}\n`);
+  return errors.length > 0 ? 1 : 0;
 }

@@ -117,28 +117,32 @@ const push: Command = {
   description: 'Upload an image to a registry',
   flags: [
     { name: 'all-tags', short: 'a', type: 'bool', description: 'Push all tags of an image to the repository' },
+    platformFlag(
+      "Push a platform-specific manifest as a single-platform image to the registry.\nImage index won't be pushed, meaning that other manifests, including attestations won't be preserved.\n'os[/arch[/variant]]': Explicit platform (eg. linux/amd64)",
+    ),
     { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
   ],
   args: [1, 1],
   async run(args, io) {
-    const { allTagsRepository, normalizeImageName } = engineModule();
+    const { allTagsRepository, normalizeImageName, pushName } = engineModule();
     const ref = args.positionals[0] as string;
     const quiet = bool(args, 'quiet');
     const allTags = bool(args, 'all-tags');
     const named = parseReference(ref);
-    const repository = allTags ? allTagsRepository(ref) : referenceName(named);
-    if (!allTags && !quiet && named.tag === undefined && named.digest === undefined) println(io, 'Using default tag: latest');
+    // docker's client refuses a digest before it says anything.
+    const repository = allTags ? allTagsRepository(ref) : referenceName(parseReference(pushName(ref)));
+    if (!allTags && !quiet && named.tag === undefined) println(io, 'Using default tag: latest');
     const engine = await getEngine();
     if (!quiet) println(io, `The push refers to repository [${repository}]`);
     // Each tag's layers are drawn above its digest line; docker shows a push's layers, not the image config.
     let view = new ProgressView(io.stdout);
-    const progress = quiet ? {} : { onProgress: (event: PushLayerProgress) => event.kind === 'layer' && view.update(event) };
+    const progress = { ...platformOption(args), ...(quiet ? {} : { onProgress: (event: PushLayerProgress) => event.kind === 'layer' && view.update(event) }) };
     const pushed = (result: PushedTag): void => {
       if (!quiet) println(io, `${result.tag}: digest: ${result.digest} size: ${result.size}`);
       view = new ProgressView(io.stdout);
     };
     if (allTags) await engine.pushAllTags(ref, { ...progress, onPushed: pushed });
-    else pushed({ tag: named.digest === undefined ? (named.tag ?? 'latest') : '', ...(await engine.push(ref, progress)) });
+    else pushed({ tag: named.tag ?? 'latest', ...(await engine.push(ref, progress)) });
     // docker -q says only what it pushed, in full.
     if (quiet) println(io, allTags ? repository : normalizeImageName(ref));
     return 0;
@@ -153,11 +157,13 @@ const rmi: Command = {
   flags: [
     { name: 'force', short: 'f', type: 'bool', description: 'Force removal of the image' },
     { name: 'no-prune', type: 'bool', description: 'Do not delete untagged parents' },
+    { ...platformFlag(`Remove only the given platform variant. ${PLATFORM_FORMAT}`), type: 'list' },
   ],
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const options = { force: bool(args, 'force'), noPrune: bool(args, 'no-prune') };
+    const platforms = list(args, 'platform').map(parsePlatform);
+    const options = { force: bool(args, 'force'), noPrune: bool(args, 'no-prune'), ...(platforms.length > 0 ? { platforms } : {}) };
     return forEachArg(args.positionals, io, async (ref) =>
       (await engine.removeImage(ref, options)).map((item) => (item.Untagged ? `Untagged: ${item.Untagged}` : `Deleted: ${item.Deleted}`)),
     );

@@ -5,10 +5,11 @@ import { throwIfAborted } from '@ctr/errors';
 const gone = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ENOENT';
 
 /**
- * The bytes of a container's writable layer (its overlay upper directory) as dockerd counts
- * them for `SizeRw` (moby's `directory.Size`): every entry but directories at its apparent
- * size — a symlink's is its target's length, a whiteout's 0 — a file with several links
- * once, and what a running container removes during the walk not at all.
+ * The bytes of a layer's directory as dockerd counts them (moby's `directory.Size`): every
+ * entry but directories at its apparent size — a symlink's is its target's length, a
+ * whiteout's 0 — a file with several links once, and what a running container removes
+ * during the walk not at all. A container's writable layer so measured is its `SizeRw`; an
+ * image's layers, at unpack, make its size (`LAYER_SIZE_LABEL`).
  */
 export async function layerSize(dir: string, signal?: AbortSignal): Promise<number> {
   const seen = new Set<number>();

@@ -1,0 +1,212 @@
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
+import { aborted, CtrError, invalidArgument, notFound, unavailable, type ErrorCode } from '@ctr/errors';
+import { resolveInRoot, tarErrorReason } from '@ctr/image';
+import { compressionOf, extractContextTar, maxDockerfileSize, peek, readIgnore, type BuildContext } from './build-context';
+import { cleanPath } from './clean-path';
+import { fetchFailureReason, type UrlFetch } from './fetch-url';
+
+/** A context the builder fetches itself: docker's `remote` (the API's parameter, the CLI's URL argument). */
+export interface RemoteContextSource {
+  remote: string;
+}
+
+export function isRemoteContextSource(context: unknown): context is RemoteContextSource {
+  return typeof context === 'object' && context !== null && !(context instanceof Readable) && typeof (context as RemoteContextSource).remote === 'string';
+}
+
+/**
+ * What docker makes of a build context argument (its urlutil): a git repository — an http(s)
+ * URL ending in `.git` (with an optional `#fragment`), `git://…`, `git@…`, or the legacy
+ * `github.com/…` — or another http(s) URL; anything else is neither.
+ */
+export function remoteContextKind(text: string): 'git' | 'url' | undefined {
+  const isUrl = /^https?:\/\//.test(text);
+  if ((isUrl && /\.git(?:#.+)?$/.test(text)) || /^(?:git:\/\/|github\.com\/|git@)/.test(text)) return 'git';
+  return isUrl ? 'url' : undefined;
+}
+
+export interface RemoteContextOptions {
+  /** The Dockerfile's path in the context: a downloaded plain-text Dockerfile is put there (default `Dockerfile`). */
+  dockerfile?: string;
+  /** Where the clone or download goes, in a directory of its own removed by `dispose` (default the system's temporary directory). */
+  scratchDir?: string;
+  signal: AbortSignal;
+  /** How http(s) contexts are fetched; Node's global `fetch` when absent. */
+  fetch?: UrlFetch;
+}
+
+/**
+ * A remote build context, as dockerd fetches one: a git repository cloned with the `git`
+ * command (shallow, submodules too, `#ref:subdir` chosen), or an http(s) download that is a
+ * tar — plain, gzip, bzip2, xz or zstd — or a plain-text Dockerfile, which becomes the only
+ * file of the context. What it fetched is removed by `dispose`.
+ */
+export async function openRemoteContext(remote: string, options: RemoteContextOptions): Promise<BuildContext> {
+  const kind = remoteContextKind(remote);
+  if (kind === undefined) throw invalidArgument(`remoteURL (${remote}) could not be recognized as URL`, { hint: 'Give an http(s) URL or a git repository (https://…/repo.git, git://…, git@…).' });
+  const dir = await fs.mkdtemp(path.join(options.scratchDir ?? os.tmpdir(), kind === 'git' ? 'ctr-build-git-' : 'ctr-build-url-'));
+  const dispose = (): Promise<void> => fs.rm(dir, { recursive: true, force: true });
+  try {
+    const root = kind === 'git' ? await cloneGitContext(remote, dir, options.signal) : await downloadContext(remote, dir, options);
+    return { root, ignore: await readIgnore(root), dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+// ---- git ------------------------------------------------------------------------------------
+
+/** A git context URL split as docker splits it: the repository, and the fragment's `ref:subdir`. */
+export function parseGitContextUrl(remote: string): { repository: string; ref?: string; subdir?: string } {
+  // `github.com/…` has no scheme: docker fetches it over https.
+  const full = /^(?:git@|[a-z][a-z0-9+.-]*:\/\/)/i.test(remote) ? remote : `https://${remote}`;
+  const hash = full.indexOf('#');
+  const repository = hash === -1 ? full : full.slice(0, hash);
+  const [ref, subdir] = hash === -1 ? ['', ''] : (full.slice(hash + 1).split(/:(.*)/s) as [string, string?]);
+  if (ref.startsWith('-')) throw invalidArgument(`invalid refspec: ${ref}`);
+  return { repository, ...(ref ? { ref } : {}), ...(subdir ? { subdir } : {}) };
+}
+
+/**
+ * Clone as docker does (init, fetch one commit, checkout, submodules), with its guards: no
+ * `file://` submodules (`protocol.file.allow=never`, `GIT_PROTOCOL_FROM_USER=0`). Without a
+ * ref the remote's default branch is fetched, as BuildKit does (the classic builder asked for
+ * `master`, which fails on repositories without one).
+ */
+async function cloneGitContext(remote: string, dir: string, signal: AbortSignal): Promise<string> {
+  const { repository, ref, subdir } = parseGitContextUrl(remote);
+  const failed = (what: string, output: string): CtrError => {
+    const missing = /couldn't find remote ref|not found|does not appear to be a git repository|no such repository|access denied or repository not exported/i.test(output);
+    return new CtrError(missing ? 'NotFound' : 'Unavailable', `unable to 'git clone' to temporary context directory: ${what}: ${output}`, {
+      hint: missing ? `Check the repository URL and the ref (${ref ?? 'default branch'}).` : 'Is the repository reachable from this machine?',
+    });
+  };
+  const git = (...args: string[]): Promise<GitResult> => runGit(args, dir, signal);
+  await git('init', '--quiet').then(checked('failed to init repo', failed));
+  await git('remote', 'add', 'origin', repository).then(checked('failed to add origin', failed));
+  const wanted = ref ?? 'HEAD';
+  let fetched = await git('fetch', '--depth', '1', 'origin', '--', wanted);
+  // A "dumb" http server cannot serve a shallow fetch: docker probes for that; asking again in full says the same.
+  if (fetched.code !== 0 && /dumb http transport does not support shallow/i.test(fetched.output)) fetched = await git('fetch', 'origin', '--', wanted);
+  checked('error fetching', failed)(fetched);
+  // By name first, so a branch is checked out as the branch; the fetched commit otherwise.
+  if (ref === undefined || (await git('checkout', '--quiet', ref)).code !== 0) await git('checkout', '--quiet', 'FETCH_HEAD').then(checked(`error checking out ${wanted}`, failed));
+  await git('submodule', 'update', '--init', '--recursive', '--depth=1').then(checked('error initializing submodules', failed));
+  if (subdir === undefined) return dir;
+  const { abs, stat } = resolveInRoot(dir, cleanPath(`/${subdir}`));
+  if (!stat) throw notFound(`error setting git context, ${subdir} not found in ${repository}${ref ? ` at ${ref}` : ''}`);
+  if (!stat.isDirectory()) throw invalidArgument(`error setting git context, not a directory: ${subdir}`);
+  return abs;
+}
+
+interface GitResult {
+  code: number;
+  output: string;
+}
+
+function checked(what: string, failed: (what: string, output: string) => CtrError): (result: GitResult) => void {
+  return (result) => {
+    if (result.code !== 0) throw failed(what, result.output);
+  };
+}
+
+/** `git <args>` in `cwd`, its output (both streams, the last few KiB) and exit code; it never prompts. */
+function runGit(args: string[], cwd: string, signal: AbortSignal): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['-c', 'protocol.file.allow=never', ...args], {
+      cwd,
+      signal,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GIT_PROTOCOL_FROM_USER: '0', GIT_TERMINAL_PROMPT: '0' },
+    });
+    let output = '';
+    const collect = (text: string): void => void (output = (output + text).slice(-4000));
+    child.stdout.setEncoding('utf8').on('data', collect);
+    child.stderr.setEncoding('utf8').on('data', collect);
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (signal.aborted) reject(aborted(signal, 'fetching the git context'));
+      else reject(error.code === 'ENOENT' ? unavailable("unable to find 'git'", { hint: 'Install git to build from a git repository.' }) : error);
+    });
+    child.on('close', (code) => resolve({ code: code ?? -1, output: output.trim() }));
+  });
+}
+
+// ---- http(s) --------------------------------------------------------------------------------
+
+/** dockerd's acceptable remote context types (builder/remotecontext's acceptableRemoteMIME). */
+const ACCEPTABLE_TYPE = /application\/(?:(?:x-)?tar|octet-stream|(?:x-)?(?:gzip|bzip2?|xz))|text\/plain/;
+
+/** What an http status means to the one who asked (dockerd's mapping). */
+function statusCode(status: number): ErrorCode {
+  if (status === 404) return 'NotFound';
+  if (status === 400) return 'InvalidArgument';
+  if (status === 401) return 'Unauthorized';
+  if (status === 403) return 'Denied';
+  return 'Unavailable';
+}
+
+async function downloadContext(url: string, dir: string, options: RemoteContextOptions): Promise<string> {
+  const { signal } = options;
+  const what = `error downloading remote context ${url}`;
+  let response: Response;
+  try {
+    response = await (options.fetch ?? fetch)(url, { signal, redirect: 'follow' });
+  } catch (error) {
+    throw signal.aborted ? aborted(signal, `the download of ${url}`) : unavailable(`${what}: ${fetchFailureReason(error)}`, { cause: error });
+  }
+  if (response.status >= 400) {
+    const body = (await response.text().catch(() => '')).trim().slice(0, 1000);
+    throw new CtrError(statusCode(response.status), `${what}: failed to GET ${url} with status ${response.status} ${response.statusText}${body ? `: ${body}` : ''}`);
+  }
+  const body = response.body ? Readable.fromWeb(response.body as ReadableStream<Uint8Array>) : Readable.from([]);
+  const { head, all } = await peek(body, 512);
+  const detecting = `error detecting content type for remote ${url}`;
+  if (head.length === 0) throw invalidArgument(`${detecting}: empty response`);
+  const declared = response.headers.get('content-type') ?? '';
+  if (compressionOf(head) === undefined) {
+    // Servers often call a file without an extension octet-stream: then the bytes say what it is.
+    const type = declared === '' || /^application\/octet-stream/i.test(declared) ? sniffedType(head) : declared.toLowerCase();
+    const accepted = ACCEPTABLE_TYPE.exec(type)?.[0];
+    if (accepted === undefined) throw invalidArgument(`${detecting}: unsupported Content-Type "${declared || type}"`, { hint: REMOTE_KINDS });
+    if (accepted === 'text/plain') return dockerfileContext(all, dir, options.dockerfile ?? 'Dockerfile', url);
+  }
+  try {
+    await extractContextTar(all, dir, signal);
+  } catch (error) {
+    if (tarErrorReason(error) !== 'header') throw error;
+    throw invalidArgument(`unsupported remote context ${url}: ${(error as Error).message}`, { hint: REMOTE_KINDS, cause: error });
+  }
+  return dir;
+}
+
+const REMOTE_KINDS = 'A remote context is a tar (plain, gzip, bzip2, xz or zstd), a plain-text Dockerfile, or a git repository.';
+
+/** A downloaded Dockerfile as the only file of the context, under the name the build reads it by. */
+async function dockerfileContext(body: Readable, dir: string, name: string, url: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > maxDockerfileSize) throw invalidArgument(`the Dockerfile at ${url} is larger than ${maxDockerfileSize} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const file = resolveInRoot(dir, cleanPath(`/${name}`)).abs;
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, Buffer.concat(chunks), { mode: 0o600 });
+  return dir;
+}
+
+/** Go's `http.DetectContentType` as far as it matters here: HTML and XML, binary, or plain text. */
+function sniffedType(head: Buffer): string {
+  const text = head.toString('latin1');
+  if (/^\s*<(?:!doctype html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--)[\s>]/i.test(text)) return 'text/html';
+  if (/^\s*<\?xml/.test(text)) return 'text/xml';
+  // Go's binary bytes: control characters other than tab, newlines, form feed, carriage return and escape.
+  return head.some((b) => b <= 0x08 || b === 0x0b || (b >= 0x0e && b <= 0x1a) || (b >= 0x1c && b <= 0x1f)) ? 'application/octet-stream' : 'text/plain';
+}

@@ -1,0 +1,256 @@
+import { execFile } from 'node:child_process';
+import { constants as fsc, promises as fs, lstatSync, readdirSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { RunCacheMount, RunMount } from '@ctr/dockerfile';
+import { asCtrError, invalidArgument } from '@ctr/errors';
+import { resolveInRoot } from '@ctr/image';
+import { parseBytes, type MountSpec } from '@ctr/runtime';
+import { acquireLock, mountAll, tryAcquireLock, unmount, writeFileAtomic, type Release } from '@ctr/store';
+import type { EngineContext } from './context';
+import { newId } from './names';
+
+const execFileAsync = promisify(execFile);
+
+/** Where `RUN --mount=type=cache` directories live: `<dir>/<key>/info.json` and one directory per instance (`0`, `1`… for `sharing=private`). */
+export function cacheMountsDir(root: string): string {
+  return path.join(root, 'engine', 'cache-mounts');
+}
+
+/** What `info.json` of a cache mount directory says; its mtime is the cache's last use. */
+export interface CacheMountInfo {
+  id: string;
+  created: string;
+}
+
+/** A step's mounts, made: runtime mounts for its container, and how to take them down. */
+export interface StepMounts {
+  mounts: MountSpec[];
+  /**
+   * After the step's container is gone: remove the mount points runc had to create in the
+   * rootfs (so they are not part of the layer), then unmount, unlock and remove what was made.
+   */
+  release(): Promise<void>;
+}
+
+/**
+ * Make a build step's `RUN --mount`s on the host, under `dir` (a directory of the build's
+ * scratch, so that a sweep unmounts what a killed build left): writable binds over a throwaway
+ * overlay, tmpfs and secrets on memory, cache directories under the engine's root, ssh agents
+ * behind a socket of the mount's owner and mode.
+ */
+export async function prepareStepMounts(ctx: Pick<EngineContext, 'root' | 'runRoot'>, rootfs: string, dir: string, wanted: readonly RunMount[], signal: AbortSignal): Promise<StepMounts> {
+  // Parents before what is mounted inside them.
+  const sorted = [...wanted].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+  const stubs = missingStubs(rootfs, sorted.map((m) => m.target));
+  const undo: Array<() => Promise<void>> = [];
+  const mounts: MountSpec[] = [];
+  let secrets: string | undefined;
+  const release = async (): Promise<void> => {
+    let failure: unknown;
+    try {
+      removeStubs(rootfs, stubs);
+    } catch (error) {
+      failure = error;
+    }
+    for (const step of undo.reverse()) await step().catch((error: unknown) => (failure ??= error));
+    // Only with everything unmounted may the directory go: removing through a mount reaches into what it shows.
+    if (failure !== undefined) throw asCtrError(failure, 'Internal', 'taking down the build step\'s mounts');
+    await fs.rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await fs.mkdir(dir, { mode: 0o700 });
+    for (const [i, m] of sorted.entries()) {
+      const here = path.join(dir, String(i));
+      switch (m.type) {
+        case 'bind':
+          mounts.push({ type: 'bind', source: m.readOnly ? m.source : await throwaway(m.source, here, undo), target: m.target, readOnly: m.readOnly });
+          break;
+        case 'cache':
+          mounts.push({ type: 'bind', source: await cacheMount(ctx, m, here, undo, signal), target: m.target, readOnly: m.readOnly });
+          break;
+        case 'tmpfs':
+          await fs.mkdir(here);
+          await mountOn(here, { type: 'tmpfs', source: 'tmpfs', options: ['nosuid', ...(m.size !== undefined ? [`size=${parseBytes(m.size, 'tmpfs size')}`] : [])] }, undo);
+          mounts.push({ type: 'bind', source: here, target: m.target });
+          break;
+        case 'secret': {
+          // Secrets stay off the disk: one tmpfs holds the step's secret files.
+          if (secrets === undefined) {
+            secrets = path.join(dir, 'secrets');
+            await fs.mkdir(secrets, { mode: 0o700 });
+            await mountOn(secrets, { type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=0700'] }, undo);
+          }
+          const file = path.join(secrets, String(i));
+          await fs.writeFile(file, m.data, { mode: 0o600 });
+          await own(file, m);
+          mounts.push({ type: 'bind', source: file, target: m.target, readOnly: true });
+          break;
+        }
+        case 'ssh':
+          mounts.push({ type: 'bind', source: await agentProxy(ctx, m.socket, m, undo), target: m.target });
+          break;
+      }
+    }
+  } catch (error) {
+    await release().catch(() => undefined);
+    throw error;
+  }
+  return { mounts, release };
+}
+
+async function mountOn(where: string, mount: { type: string; source: string; options: string[] }, undo: Array<() => Promise<void>>): Promise<void> {
+  await mountAll([mount], where);
+  undo.push(() => unmount(where));
+}
+
+async function own(file: string, owner: { uid: number; gid: number; mode: number }): Promise<void> {
+  await fs.chown(file, owner.uid, owner.gid);
+  await fs.chmod(file, owner.mode);
+}
+
+/** A writable view of `source` whose writes go to a directory thrown away with the step. */
+async function throwaway(source: string, here: string, undo: Array<() => Promise<void>>): Promise<string> {
+  await fs.mkdir(here);
+  if (!(await fs.stat(source)).isDirectory()) {
+    const copy = path.join(here, 'file');
+    await fs.copyFile(source, copy, fsc.COPYFILE_FICLONE);
+    return copy;
+  }
+  const [upper, work, merged] = ['upper', 'work', 'merged'].map((name) => path.join(here, name)) as [string, string, string];
+  for (const d of [upper, work, merged]) await fs.mkdir(d);
+  // overlayfs separates its options with commas and lower directories with colons.
+  const lower = source.replace(/[\\,:]/g, (c) => `\\${c}`);
+  await mountOn(merged, { type: 'overlay', source: 'overlay', options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${work}`] }, undo);
+  return merged;
+}
+
+/**
+ * The cache directory a step mounts: found by its key under the engine's root, made on first
+ * use (seeded, owned and moded as asked), locked as its sharing says. Its subpath is entered
+ * without following a symlink, and what is mounted is checked to be what was checked:
+ * a step sharing the cache may swap a directory for a symlink at any time (SECURITY-CASES B1).
+ */
+async function cacheMount(ctx: Pick<EngineContext, 'root'>, m: RunCacheMount, here: string, undo: Array<() => Promise<void>>, signal: AbortSignal): Promise<string> {
+  const dir = path.join(cacheMountsDir(ctx.root), m.key);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const info = path.join(dir, 'info.json');
+  if (!(await fs.stat(info).catch(() => undefined))) await writeFileAtomic(info, JSON.stringify({ id: m.id, created: new Date().toISOString() } satisfies CacheMountInfo));
+  const used = new Date();
+  await fs.utimes(info, used, used);
+  let instance = 0;
+  let unlock: Release | undefined;
+  if (m.sharing === 'locked') unlock = await acquireLock(path.join(dir, '0.lock'), { signal, timeoutMs: 24 * 3600_000 });
+  else if (m.sharing === 'private') while (!(unlock = await tryAcquireLock(path.join(dir, `${instance}.lock`)))) instance++;
+  if (unlock) undo.push(unlock);
+  const root = path.join(dir, String(instance));
+  if (!(await fs.lstat(root).catch(() => undefined))) await createCacheInstance(dir, root, m);
+  if (m.subpath === '') return root;
+  const sub = enterSubpath(root, m.subpath);
+  await fs.mkdir(here);
+  await mountOn(here, { type: 'bind', source: sub.path, options: ['bind'] }, undo);
+  const mounted = await fs.stat(here);
+  if (mounted.dev !== sub.dev || mounted.ino !== sub.ino) throw invalidArgument(`cache mount source ${m.subpath} changed while it was being mounted`, { hint: 'Another step using the same cache replaced it; build again.' });
+  return here;
+}
+
+/** A new cache instance: made aside, then renamed into place, so that a reader never sees it half-seeded. */
+async function createCacheInstance(dir: string, root: string, m: RunCacheMount): Promise<void> {
+  const fresh = path.join(dir, `.new-${newId().slice(0, 12)}`);
+  await fs.mkdir(fresh);
+  try {
+    if (m.seed !== undefined) await execFileAsync('cp', ['-a', '--', `${m.seed}/.`, fresh]);
+    await own(fresh, m);
+    await fs.rename(fresh, root);
+  } catch (error) {
+    await fs.rm(fresh, { recursive: true, force: true });
+    // Another step made it first: theirs is as good.
+    if (!(await fs.lstat(root).catch(() => undefined))) throw error;
+  }
+}
+
+/**
+ * `subpath` below `root`, through real directories only. Nothing is made: a directory made by
+ * path could land wherever a symlink swapped in meanwhile points.
+ */
+function enterSubpath(root: string, subpath: string): { path: string; dev: number; ino: number } {
+  let at = root;
+  let stat: Stats | undefined;
+  for (const part of subpath.split('/')) {
+    at = path.join(at, part);
+    stat = lstatSync(at, { throwIfNoEntry: false });
+    if (!stat?.isDirectory()) {
+      throw invalidArgument(`cache mount source ${subpath} is not a directory in the cache`, {
+        hint: 'A cache mount\'s source must name a directory the cache already holds (a step made it), not a symlink or a file.',
+      });
+    }
+  }
+  return { path: at, dev: stat!.dev, ino: stat!.ino };
+}
+
+/**
+ * A socket that forwards each connection to the ssh agent at `agent`, owned and moded as the
+ * mount asks (the agent's own socket is neither exposed nor changed). In the run root: a unix
+ * socket's path must be short.
+ */
+async function agentProxy(ctx: Pick<EngineContext, 'runRoot'>, agent: string, owner: { uid: number; gid: number; mode: number }, undo: Array<() => Promise<void>>): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(ctx.runRoot, 'ssh-'));
+  const socket = path.join(dir, 'agent.sock');
+  const open = new Set<net.Socket>();
+  // Half-open both ways: a client may end its request and still read the agent's answer.
+  const server = net.createServer({ allowHalfOpen: true }, (conn) => {
+    const upstream = net.connect({ path: agent, allowHalfOpen: true });
+    const drop = (): void => {
+      conn.destroy();
+      upstream.destroy();
+    };
+    for (const s of [conn, upstream]) {
+      open.add(s);
+      s.on('error', drop).on('close', () => open.delete(s));
+    }
+    conn.pipe(upstream).pipe(conn);
+  });
+  undo.push(async () => {
+    for (const s of open) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socket, () => resolve()));
+  await own(socket, owner);
+  return socket;
+}
+
+/**
+ * The mount targets' path components the rootfs lacks: runc creates them to mount on, and
+ * they go again after the step unless the step put something in them (BuildKit's stubs).
+ * Deepest first.
+ */
+function missingStubs(rootfs: string, targets: readonly string[]): string[] {
+  const stubs = new Set<string>();
+  for (const target of targets) {
+    const found = resolveInRoot(rootfs, target);
+    if (found.stat || found.unresolved?.reason === 'not-a-directory') continue;
+    const parts = found.rel.split('/');
+    const first = (found.unresolved?.at ?? found.rel).split('/').length;
+    for (let i = first; i <= parts.length; i++) stubs.add(parts.slice(0, i).join('/'));
+  }
+  return [...stubs].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Remove the stubs still empty. Nothing is followed: the step may have replaced a directory on
+ * the way with a symlink to somewhere else (SECURITY-CASES B2), and then that stub stays.
+ */
+function removeStubs(rootfs: string, stubs: readonly string[]): void {
+  for (const rel of stubs) {
+    let at = rootfs;
+    const parts = rel.split('/');
+    const onTheWay = parts.slice(0, -1).every((part) => lstatSync((at = path.join(at, part)), { throwIfNoEntry: false })?.isDirectory() === true);
+    if (!onTheWay) continue;
+    const leaf = path.join(rootfs, rel);
+    const stat = lstatSync(leaf, { throwIfNoEntry: false });
+    if (stat?.isDirectory() && readdirSync(leaf).length === 0) rmdirSync(leaf);
+    else if (stat?.isFile() && stat.size === 0) unlinkSync(leaf);
+  }
+}
