@@ -74,6 +74,12 @@ const MORE_BUNDLE = 'ctr.more.bundle.js';
 const APART = ['@ctr/api', '@ctr/dockerfile', '@ctr/registry', 'ajv-draft-04'];
 
 /**
+ * The CLI's own modules that go with them, by the path the CLI requires them with: the Go
+ * template engine (≈ 50 KB) is wanted only by a `--format` that a plain field lookup cannot fill.
+ */
+const CLI_APART = { './go-template': path.join(cli, 'dist', 'go-template.js') };
+
+/**
  * What the packages apart use of ctr's own packages comes from the main bundle, so there is
  * one of each (a CtrError thrown on one side is a CtrError on the other, a store's state is
  * one state). A ctr package they come to import must be named here, or it is bundled twice.
@@ -86,7 +92,7 @@ const exactly = (names) => new RegExp(`^(${names.map((name) => name.replace(/[/.
 const packagesApart = {
   name: 'packages-apart',
   setup(build) {
-    build.onResolve({ filter: exactly(APART) }, (args) => ({ path: args.path, namespace: 'package-apart' }));
+    build.onResolve({ filter: exactly([...APART, ...Object.keys(CLI_APART)]) }, (args) => ({ path: args.path, namespace: 'package-apart' }));
     build.onLoad({ filter: /.*/, namespace: 'package-apart' }, (args) => ({
       contents: `module.exports = require('ctr:more-bundle')(${JSON.stringify(args.path)});`,
       resolveDir: cli,
@@ -131,6 +137,7 @@ const MORE_ENTRY = `exports.share = require('ctr:shared').set;
 exports.load = (name) => {
   switch (name) {
 ${APART.map((name) => `    case ${JSON.stringify(name)}: return require(${JSON.stringify(name)});`).join('\n')}
+${Object.entries(CLI_APART).map(([name, file]) => `    case ${JSON.stringify(name)}: return require(${JSON.stringify(file)});`).join('\n')}
   }
   throw new Error('not in this bundle: ' + name);
 };

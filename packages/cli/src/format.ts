@@ -1,5 +1,5 @@
-import { invalidArgument } from '@ctr/errors';
 import { engineModule } from './context';
+import type { Template, TemplateFunction } from './go-template';
 
 /**
  * Output the way docker prints it: tab-aligned tables (tabwriter minwidth 10, padding 3),
@@ -59,65 +59,83 @@ export function goJson(value: TemplateValue, options: { path?: string; indent?: 
   return JSON.stringify(goOrdered(value ?? null, fields[fields.length - 1], fields[fields.length - 2]), null, options.indent);
 }
 
-function lookup(value: TemplateValue, path: string): TemplateValue {
-  let current = value;
-  for (const part of path.split('.').filter(Boolean)) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[part];
-  }
-  return current;
+/** The Go template engine, loaded the first time a template needs it (never by a command without one). */
+function goTemplate(): typeof import('./go-template') {
+  return require('./go-template') as typeof import('./go-template');
 }
 
-function show(value: TemplateValue): string {
-  if (value === undefined || value === null) return '<no value>';
-  if (Array.isArray(value)) return `[${value.map(show).join(' ')}]`;
-  if (typeof value === 'object') {
-    return `map[${Object.entries(value as Record<string, unknown>)
-      .sort(byKey)
-      .map(([k, v]) => `${k}:${show(v)}`)
-      .join(' ')}]`;
-  }
-  return String(value);
+/** A template argument as the string docker's functions take (Go funcs of strings): others print as `%v`. */
+function text(value: TemplateValue): string {
+  return typeof value === 'string' ? value : goTemplate().formatValue(value);
 }
 
-const ACTION = /\{\{-?\s*(.*?)\s*-?\}\}/g;
-
-function evaluate(expression: string, data: TemplateValue): string {
-  const words = expression.match(/"[^"]*"|\S+/g) ?? [];
-  const arg = (word: string | undefined): TemplateValue => {
-    if (word === undefined) return undefined;
-    if (word.startsWith('"')) return word.slice(1, -1);
-    if (word === '.') return data;
-    if (word.startsWith('.')) return lookup(data, word);
-    throw invalidArgument(`template: unsupported expression "${expression}"`);
-  };
-  const [head, ...rest] = words;
-  switch (head) {
-    case 'json':
-      return goJson(arg(rest[0]), { path: rest[0] === '.' ? '' : (rest[0] ?? '') });
-    case 'upper':
-      return show(arg(rest[0])).toUpperCase();
-    case 'lower':
-      return show(arg(rest[0])).toLowerCase();
-    case 'join': {
-      const items = arg(rest[0]);
-      return Array.isArray(items) ? items.map(show).join(String(arg(rest[1]) ?? '')) : show(items);
-    }
-    case 'index': {
-      const container = arg(rest[0]);
-      const key = arg(rest[1]);
-      return container && typeof container === 'object' ? show((container as Record<string, unknown>)[String(key)]) : '<no value>';
-    }
-    default:
-      if (rest.length > 0) throw invalidArgument(`template: unsupported expression "${expression}"`);
-      return show(arg(head));
-  }
+/** A count docker's `pad` and `truncate` take (a Go int; Go panics on a negative one). */
+function count(value: TemplateValue): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new Error(`expected a count; got ${text(value)}`);
+  return value;
 }
 
-/** Render a Go-template-like format string (`{{.ID}}`, `{{json .}}`, `{{index .Labels "k"}}`) for one item. */
+/** Go's strings.Title: what follows a separator (not a letter, digit or `_`; beyond ASCII, a space) is upper-cased. */
+function title(value: string): string {
+  let out = '';
+  let previous = ' ';
+  for (const c of value) {
+    const afterSeparator = previous <= '\x7f' ? !/[0-9A-Za-z_]/.test(previous) : /\s/u.test(previous);
+    out += afterSeparator ? c.toUpperCase() : c;
+    previous = c;
+  }
+  return out;
+}
+
+/** docker's template functions (docker/cli's templates package), beside Go's builtins. */
+const DOCKER_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
+  json: { arity: [1, 1], call: ([value], { pathOf }) => goJson(value, { path: pathOf(value) }) },
+  split: { arity: [2, 2], call: ([value, separator]) => (text(separator) === '' ? [...text(value)] : text(value).split(text(separator))) },
+  join: { arity: [2, 2], call: ([items, separator]) => (Array.isArray(items) ? items.map(text).join(text(separator)) : text(items)) },
+  title: { arity: [1, 1], call: ([value]) => title(text(value)) },
+  lower: { arity: [1, 1], call: ([value]) => text(value).toLowerCase() },
+  upper: { arity: [1, 1], call: ([value]) => text(value).toUpperCase() },
+  pad: { arity: [3, 3], call: ([value, before, after]) => (text(value) === '' ? '' : `${' '.repeat(count(before))}${text(value)}${' '.repeat(count(after))}`) },
+  truncate: { arity: [2, 2], call: ([value, length]) => [...text(value)].slice(0, count(length)).join('') },
+};
+
+/** A `--format` as docker reads it: `\t` and `\n` written out stand for a tab and a newline. */
+function unescape(format: string): string {
+  return format.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
+}
+
+function parse(template: string): Template {
+  return goTemplate().parseTemplate(template, DOCKER_FUNCTIONS);
+}
+
+/** Whether every action in `template` is a plain `{{.Field}}`, as in ps's, images' and stats' default tables. */
+function isPlain(template: string): boolean {
+  return !/\{\{(?!\.[A-Za-z_]\w*\}\})/.test(template);
+}
+
+/**
+ * A plain template filled in without the template engine when each field it reads is a
+ * string, printed as the engine would print it: so a command given no --format loads and
+ * compiles none of the engine. undefined when the engine has to run.
+ */
+function plainFields(template: string, item: TemplateValue): string | undefined {
+  if (item === null || typeof item !== 'object') return undefined;
+  let plain = true;
+  const filled = template.replace(/\{\{\.([A-Za-z_]\w*)\}\}/g, (_action, field: string) => {
+    const value: unknown = Object.hasOwn(item, field) ? (item as Record<string, unknown>)[field] : undefined;
+    if (typeof value === 'string') return value;
+    plain = false;
+    return '';
+  });
+  return plain ? filled : undefined;
+}
+
+/**
+ * Render a Go template (`{{.ID}}`, `{{range .Mounts}}…{{end}}`, `{{json .}}`) for one item; a
+ * template that does not parse or run is a CtrError starting `template:`.
+ */
 export function renderTemplate(format: string, data: TemplateValue): string {
-  const unescaped = format.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
-  return unescaped.replace(ACTION, (_match, expression: string) => evaluate(expression, data));
+  return parse(unescape(format)).execute(data);
 }
 
 /**
@@ -125,17 +143,25 @@ export function renderTemplate(format: string, data: TemplateValue): string {
  * aligned columns; anything else is one line per item.
  */
 export function formatItems(format: string, items: readonly TemplateValue[], headers: Record<string, string>): string {
-  if (format.startsWith('table')) {
-    const body = format.slice('table'.length).trim();
-    const columns = body.replace(/\\t/g, '\t').split('\t');
-    const header = columns.map((column) =>
-      column.replace(ACTION, (_m, expression: string) => headers[expression.replace(/^\./, '')] ?? expression.replace(/^\./, '').toUpperCase()),
-    );
-    const rows = items.map((item) => columns.map((column) => renderTemplate(column, item)));
-    return renderTable([header, ...rows]);
-  }
-  if (format === 'json') return items.map((item) => goJson(item)).join('\n');
-  return items.map((item) => renderTemplate(format, item)).join('\n');
+  const table = format.startsWith('table');
+  if (!table && format === 'json') return items.map((item) => goJson(item)).join('\n');
+  const body = unescape(table ? format.slice('table'.length).trim() : format);
+  // Parsed up front unless plain (then it cannot fail): a bad template fails with no items too.
+  let template = isPlain(body) ? undefined : parse(body);
+  const render = (item: TemplateValue): string => {
+    if (!template) {
+      const filled = plainFields(body, item);
+      if (filled !== undefined) return filled;
+      template = parse(body);
+    }
+    return template.execute(item);
+  };
+  if (!table) return items.map(render).join('\n');
+  const name = (field: string): string => headers[field] ?? field.toUpperCase();
+  const header = template ? template.header(name) : body.replace(/\{\{\.([A-Za-z_]\w*)\}\}/g, (_action, field: string) => name(field));
+  // Cells end at tabs and rows at newlines, in what the template prints, as with docker's tabwriter.
+  const lines = [header, ...items.map(render)].flatMap((row) => row.split('\n'));
+  return renderTable(lines.map((line) => line.split('\t')));
 }
 
 /** go-units HumanSizeWithPrecision(size, 3): decimal units, "4.26MB", "915B". */

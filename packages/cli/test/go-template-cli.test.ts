@@ -1,0 +1,35 @@
+/** Go templates through the built `ctr`, as docker users write them for inspect and ps. */
+import { localCtr, type LocalCtr } from './local-ctr';
+
+let ctr: LocalCtr;
+beforeAll(async () => {
+  ctr = await localCtr('go-template');
+  const created = await ctr.run('create', '--name', 'templated', '--label', 'zeta=1', '--label', 'alpha=2', '--network', 'none', 'busybox');
+  if (created.code !== 0) throw new Error(`ctr create failed: ${created.stderr}`);
+}, 60_000);
+afterAll(async () => {
+  await ctr?.cleanup();
+});
+
+test("inspect -f ranges over a container's labels in key order", async () => {
+  const result = await ctr.run('inspect', '-f', '{{range $k, $v := .Config.Labels}}{{$k}}={{$v}} {{end}}', 'templated');
+  expect(result).toEqual({ code: 0, stdout: 'alpha=2 zeta=1 \n', stderr: '' });
+});
+
+test('inspect -f chooses with if/else and counts with len', async () => {
+  const result = await ctr.run('inspect', '-f', '{{if .State.Running}}up{{else}}{{.State.Status}}{{end}} {{len .Mounts}}', 'templated');
+  expect(result).toEqual({ code: 0, stdout: 'created 0\n', stderr: '' });
+});
+
+test('image inspect -f indexes the repo tags', async () => {
+  expect(await ctr.run('image', 'inspect', '-f', '{{index .RepoTags 0}}', 'busybox')).toEqual({ code: 0, stdout: 'busybox:latest\n', stderr: '' });
+});
+
+test('ps --format pipes a field into printf', async () => {
+  const result = await ctr.run('ps', '-a', '--filter', 'name=templated', '--format', '{{.Names}}\\t{{.Status | printf "%.7s"}}');
+  expect(result).toEqual({ code: 0, stdout: 'templated\tCreated\n', stderr: '' });
+});
+
+test('a template calling a function that does not exist fails with exit status 1', async () => {
+  expect(await ctr.run('inspect', '-f', '{{nope .Name}}', 'templated')).toEqual({ code: 1, stdout: '', stderr: 'Error: template: :1: function "nope" not defined\n' });
+});
