@@ -202,7 +202,8 @@ export class ContainerRecords {
     claimsInProgress.delete(target);
   }
 
-  private file(id: string): string {
+  /** Where container `id`'s record is: there for as long as the container is. */
+  file(id: string): string {
     return path.join(this.dir, `${id}.json`);
   }
 

@@ -885,7 +885,7 @@ export class Containers {
     await this.ctx.events.emit('container', 'start', record.id, { name: record.name, image: record.image });
     // A monitor's scan finds the container; with none, its checks need a timer of their own.
     if (record.healthcheck && this.ctx.healthcheckCommand && !this.ctx.monitoring()) {
-      leaveTimer(this.ctx.healthcheckCommand, record, (await this.ctx.runtime.state(record.id)).startedAt);
+      leaveTimer(this.ctx.healthcheckCommand, record, (await this.ctx.runtime.state(record.id)).startedAt, this.records.file(record.id));
     }
   }
 

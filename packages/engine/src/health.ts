@@ -217,12 +217,14 @@ export function probeDelay(check: HealthConfig, startedAt: string, status: Healt
  * end, else the interval. A shell, not a Node process: it waits, and costs a process's few
  * hundred kilobytes, for as long as the container runs.
  */
-export function leaveTimer(command: readonly string[], record: ContainerRecord, startedAt: string): void {
+export function leaveTimer(command: readonly string[], record: ContainerRecord, startedAt: string, recordFile: string): void {
   const check = record.healthcheck;
   if (!check) return;
+  // A removed container's timer ends without starting ctr, which would make its root again.
   const script = [
-    'i=$1; p=$2; e=$3; d=$4; shift 4',
+    'i=$1; p=$2; e=$3; d=$4; f=$5; shift 5',
     'while sleep "$d"; do',
+    '  [ -e "$f" ] || exit 0',
     `  s=$("$@" 2>/dev/null); [ $? -eq ${RUN_OVER_EXIT_CODE} ] && exit 0`,
     '  d=$i; [ "$s" = starting ] && [ "$(date +%s%3N)" -lt "$e" ] && d=$p',
     'done',
@@ -230,7 +232,7 @@ export function leaveTimer(command: readonly string[], record: ContainerRecord, 
   const seconds = (milliseconds: number): string => String(milliseconds / 1000);
   const args = [
     '-c', script, 'ctr-healthcheck',
-    seconds(intervalOf(check)), seconds(startIntervalOf(check)), String(startPeriodEnd(check, startedAt)), seconds(probeDelay(check, startedAt, 'starting')),
+    seconds(intervalOf(check)), seconds(startIntervalOf(check)), String(startPeriodEnd(check, startedAt)), seconds(probeDelay(check, startedAt, 'starting')), recordFile,
     ...command, '--started-at', startedAt, record.id,
   ];
   spawn('/bin/sh', args, { detached: true, stdio: 'ignore' }).unref();

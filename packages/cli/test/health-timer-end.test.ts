@@ -1,0 +1,28 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ctrOn, importBusybox } from './local-ctr';
+
+/** The health check timer a daemonless start leaves behind ends with its container, and leaves nothing behind. */
+test("a removed container's health timer ends at its next wake without making the container's root again", async () => {
+  const root = await mkdtemp(join(tmpdir(), 'ctr-cli-health-end-'));
+  const runRoot = await mkdtemp(join(tmpdir(), 'ctr-cli-health-end-run-'));
+  const ctr = ctrOn(root, runRoot);
+  try {
+    await importBusybox(ctr);
+    const run = await ctr.run('run', '-d', '--pull', 'never', '--network', 'none', '--health-cmd', 'true', '--health-interval', '200ms', 'busybox', 'sleep', '60');
+    const id = run.stdout.trim();
+    expect(run.code).toBe(0);
+    await ctr.run('rm', '-f', id);
+    await rm(root, { recursive: true, force: true });
+    // Several of the timer's intervals.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const timers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes('ctr-healthcheck') && line.includes(id));
+    expect({ rootMadeAgain: existsSync(root), timers }).toEqual({ rootMadeAgain: false, timers: [] });
+  } finally {
+    await rm(root, { recursive: true, force: true });
+    await rm(runRoot, { recursive: true, force: true });
+  }
+}, 60_000);
