@@ -315,10 +315,15 @@ class Build<S> {
   }
 
   /** Look up the cache (this machine's, then the `--cache-from` images'), or produce the step's state and remember it. */
-  private async commitStep(stage: StageState<S>, keyParts: string[], createdBy: string, emptyLayer: boolean, produce?: () => Promise<S>): Promise<void> {
+  /**
+   * `inHistory`: the step's inputs are all in its history entry, so a `--cache-from` image whose
+   * history matches made it from the same inputs. Not so for a RUN with mounts: what they
+   * bring (a bind's files, a secret) is in no history.
+   */
+  private async commitStep(stage: StageState<S>, keyParts: string[], createdBy: string, emptyLayer: boolean, produce?: () => Promise<S>, inHistory = true): Promise<void> {
     const key = cacheKey(stage.key, ...keyParts);
     let hit = this.options.noCache ? undefined : await this.backend.cache.get(key);
-    if (!hit && !this.options.noCache) {
+    if (!hit && !this.options.noCache && inHistory) {
       hit = this.fromCacheSource(stage, createdBy, emptyLayer);
       // Remembered here: the next build finds it without the image.
       if (hit) await this.backend.cache.put(key, hit);
@@ -469,7 +474,7 @@ class Build<S> {
       throw new CtrError('InvalidArgument', `The command '${args.join(' ')}' returned a non-zero code: ${result.exitCode}`, {
         details: { step: stepNo, file: ins.location.file, line: ins.location.line, exitCode: result.exitCode, command: args },
       });
-    });
+    }, mounts === undefined);
   }
 
   /** COPY --from: an earlier stage by name or index, else an image. */

@@ -87,22 +87,32 @@ async function cloneGitContext(remote: string, dir: string, signal: AbortSignal)
       hint: missing ? `Check the repository URL and the ref (${ref ?? 'default branch'}).` : 'Is the repository reachable from this machine?',
     });
   };
-  const git = (...args: string[]): Promise<GitResult> => runGit(args, dir, signal);
+  // Credentials in the URL never reach a message, nor the context: the URL is fetched from, not
+  // saved as a remote, and .git goes once the tree is checked out (BuildKit's default).
+  const shown = withoutCredentials(repository);
+  const git = async (...args: string[]): Promise<GitResult> => {
+    const result = await runGit(args, dir, signal);
+    return { ...result, output: result.output.split(repository).join(shown) };
+  };
   await git('init', '--quiet').then(checked('failed to init repo', failed));
-  await git('remote', 'add', 'origin', repository).then(checked('failed to add origin', failed));
   const wanted = ref ?? 'HEAD';
-  let fetched = await git('fetch', '--depth', '1', 'origin', '--', wanted);
+  let fetched = await git('fetch', '--depth', '1', '--', repository, wanted);
   // A "dumb" http server cannot serve a shallow fetch: docker probes for that; asking again in full says the same.
-  if (fetched.code !== 0 && /dumb http transport does not support shallow/i.test(fetched.output)) fetched = await git('fetch', 'origin', '--', wanted);
+  if (fetched.code !== 0 && /dumb http transport does not support shallow/i.test(fetched.output)) fetched = await git('fetch', '--', repository, wanted);
   checked('error fetching', failed)(fetched);
-  // By name first, so a branch is checked out as the branch; the fetched commit otherwise.
-  if (ref === undefined || (await git('checkout', '--quiet', ref)).code !== 0) await git('checkout', '--quiet', 'FETCH_HEAD').then(checked(`error checking out ${wanted}`, failed));
+  await git('checkout', '--quiet', 'FETCH_HEAD').then(checked(`error checking out ${wanted}`, failed));
   await git('submodule', 'update', '--init', '--recursive', '--depth=1').then(checked('error initializing submodules', failed));
+  await fs.rm(path.join(dir, '.git'), { recursive: true, force: true });
   if (subdir === undefined) return dir;
   const { abs, stat } = resolveInRoot(dir, cleanPath(`/${subdir}`));
-  if (!stat) throw notFound(`error setting git context, ${subdir} not found in ${repository}${ref ? ` at ${ref}` : ''}`);
+  if (!stat) throw notFound(`error setting git context, ${subdir} not found in ${shown}${ref ? ` at ${ref}` : ''}`);
   if (!stat.isDirectory()) throw invalidArgument(`error setting git context, not a directory: ${subdir}`);
   return abs;
+}
+
+/** A URL as it may be shown: `https://user:token@host/r.git` → `https://host/r.git`. */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
 
 interface GitResult {
@@ -116,6 +126,15 @@ function checked(what: string, failed: (what: string, output: string) => CtrErro
   };
 }
 
+/**
+ * The caller's environment without what would point git at another repository (a `ctr build`
+ * run from a git hook has GIT_DIR set), never prompting — ssh's host key question included.
+ */
+function gitEnvironment(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^GIT_(DIR|WORK_TREE|INDEX_FILE|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|COMMON_DIR|NAMESPACE|PREFIX)$/.test(name)));
+  return { ...env, GIT_PROTOCOL_FROM_USER: '0', GIT_TERMINAL_PROMPT: '0', GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes' };
+}
+
 /** `git <args>` in `cwd`, its output (both streams, the last few KiB) and exit code; it never prompts. */
 function runGit(args: string[], cwd: string, signal: AbortSignal): Promise<GitResult> {
   return new Promise((resolve, reject) => {
@@ -123,7 +142,7 @@ function runGit(args: string[], cwd: string, signal: AbortSignal): Promise<GitRe
       cwd,
       signal,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GIT_PROTOCOL_FROM_USER: '0', GIT_TERMINAL_PROMPT: '0' },
+      env: gitEnvironment(),
     });
     let output = '';
     const collect = (text: string): void => void (output = (output + text).slice(-4000));

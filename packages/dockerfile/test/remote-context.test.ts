@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { build, parseGitContextUrl, remoteContextKind } from '@ctr/dockerfile';
+import { build, openRemoteContext, parseGitContextUrl, remoteContextKind } from '@ctr/dockerfile';
 import { busybox, DirBackend } from './helpers/dir-backend';
 import { freePort } from '../../../test/support/free-port';
 import { startGitDaemon, type GitDaemon } from '../../../test/support/git-daemon';
@@ -185,6 +185,15 @@ describe('a git context (git daemon on 127.0.0.1)', () => {
     expect(files['version.txt']).toBe('2\n');
     expect(files['vendor/lib/lib.txt']).toBe('library\n');
     expect(left).toEqual([]);
+  });
+
+  it("the context has no .git: the repository's history and the URL it came from stay out of the image, as BuildKit's", async () => {
+    const context = await openRemoteContext(daemon.url('app'), { signal: new AbortController().signal });
+    try {
+      expect((await fs.readdir(context.root)).sort()).toEqual(['.gitmodules', 'Dockerfile', 'docker', 'vendor', 'version.txt']);
+    } finally {
+      await context.dispose();
+    }
   });
 
   it('#tag: that commit', async () => {

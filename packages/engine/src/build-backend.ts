@@ -196,6 +196,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
       const network = await this.stepNetwork(id, step.network === 'default' ? this.network : step.network, hostname, signal);
       let exitCode: number;
       let mounts: StepMounts | undefined;
+      let failed = false;
       try {
         if (step.mounts?.length) mounts = await prepareStepMounts(this.ctx, rootfs, path.join(this.scratchDir, `${id}.mounts`), step.mounts, signal);
         await this.ctx.runtime.create(id, {
@@ -222,8 +223,14 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
         } finally {
           await this.ctx.runtime.delete(id, { force: true }).catch(() => undefined);
         }
+      } catch (error) {
+        failed = true;
+        throw error;
       } finally {
-        await Promise.all([network.release(), mounts?.release()]);
+        // A release that fails is the step's error only when the step itself did not fail.
+        const released = await Promise.allSettled([network.release(), mounts?.release()]);
+        const refused = released.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+        if (refused && !failed) throw refused.reason;
       }
       if (exitCode !== 0) return { exitCode };
       const upper = await this.ctx.store.snapshots.upperDir(id);

@@ -1089,7 +1089,10 @@ export class Containers {
   private async sizeOf(record: ContainerRecord, imageSizes: Map<string, Promise<number>>, signal?: AbortSignal): Promise<ContainerSize> {
     let image = imageSizes.get(record.imageId);
     if (!image) {
-      image = this.images.resolve(record.imageId, signal).then((resolved) => this.images.size(resolved), () => 0);
+      image = this.images
+        .resolve(record.imageId, signal)
+        .then((resolved) => this.images.size(resolved))
+        .catch(() => 0);
       imageSizes.set(record.imageId, image);
     }
     const written = await this.ctx.store.snapshots

@@ -370,6 +370,8 @@ export class Images {
       if (!size) {
         size = this.ctx.store.snapshots.layerDir(chainId).then((dir) => layerSize(dir, signal));
         this.measured.set(chainId, size);
+        // A failed measure (the layer pruned meanwhile, an abort) is not kept: the next asks again.
+        size.catch(() => this.measured.delete(chainId));
       }
       return size;
     };

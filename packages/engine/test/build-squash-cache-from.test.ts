@@ -79,6 +79,16 @@ describe('engine.build --squash and --cache-from (real snapshots and runc)', () 
       expect(await shell(built.id, 'cat /x /y')).toBe('cached-from\nother\n');
     });
 
+    test('a RUN with a bind mount is built again, not taken from the image: what the mount brought is in no history', async () => {
+      await writeFile(join(context, 'input.txt'), 'first\n');
+      await writeFile(join(context, 'Dockerfile'), 'FROM busybox\nRUN --mount=type=bind,source=input.txt,target=/in cp /in /copied\n');
+      await t.engine.build({ context, tags: ['cache/mounted'] });
+      await t.engine.pruneBuildCache({ all: true });
+      await writeFile(join(context, 'input.txt'), 'second\n');
+      const built = await t.engine.build({ context, cacheFrom: ['cache/mounted'] });
+      expect(await shell(built.id, 'cat /copied')).toBe('second\n');
+    });
+
     test('an image that is not here is skipped with a warning, not pulled', async () => {
       await writeFile(join(context, 'Dockerfile'), 'FROM busybox\nLABEL a=b\n');
       const result = await t.engine.build({ context, cacheFrom: ['registry.invalid/nothing:here'] });
