@@ -1,5 +1,5 @@
 import { parseBytes } from '@ctr/runtime';
-import { exposedPortKeys, portBindingsOf, type BuildStepOptions, type UpdateOptions } from '@ctr/engine';
+import { defaultStdinOnce, exposedPortKeys, portBindingsOf, type BuildStepOptions, type UpdateOptions } from '@ctr/engine';
 import type { ContainerCreateRequest, ContainerUpdateRequest, HostConfig, ThrottleDevice } from './api-types';
 import type { CreateOptions } from './engine-api';
 
@@ -156,7 +156,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     Domainname: domainname,
     Tty: tty,
     OpenStdin: openStdin,
-    StdinOnce: stdinOnce ?? (openStdin && (attach?.stdin ?? true)),
+    StdinOnce: stdinOnce ?? defaultStdinOnce(openStdin, attach),
     AttachStdin: attach?.stdin ?? openStdin,
     AttachStdout: attach?.stdout ?? true,
     AttachStderr: attach?.stderr ?? true,

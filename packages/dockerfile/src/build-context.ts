@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { PassThrough, pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { aborted, asCtrError, invalidArgument, notFound, unavailable } from '@ctr/errors';
-import { TarReader, resolveInRoot } from '@ctr/image';
+import { TarReader, resolveInRoot, sniffCompression } from '@ctr/image';
 import { cleanPath } from './clean-path';
 import { PatternMatcher, readDockerignore } from './dockerignore';
 
@@ -68,17 +68,10 @@ export async function peek(stream: Readable, bytes: number): Promise<{ head: Buf
   return { head: read.subarray(0, bytes), all };
 }
 
-/** Compressions a context tar may come in (docker's: gzip, bzip2, xz, zstd), by magic number; gzip through zlib, the rest through their commands. */
-const COMPRESSIONS: ReadonlyArray<{ name: string; magic: number[] }> = [
-  { name: 'gzip', magic: [0x1f, 0x8b] },
-  { name: 'bzip2', magic: [0x42, 0x5a, 0x68] },
-  { name: 'xz', magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] },
-  { name: 'zstd', magic: [0x28, 0xb5, 0x2f, 0xfd] },
-];
-
-/** The compression whose magic number `head` starts with. */
+/** The compression a context tar is in (docker's: gzip, bzip2, xz, zstd); gzip goes through zlib, the rest through their commands. */
 export function compressionOf(head: Buffer): string | undefined {
-  return COMPRESSIONS.find((c) => c.magic.every((byte, i) => head[i] === byte))?.name;
+  const kind = sniffCompression(head);
+  return kind === 'none' ? undefined : kind;
 }
 
 /** The stream decompressed, whatever of docker's compressions it is in (or as it is). */

@@ -76,7 +76,8 @@ export async function prepareStepMounts(ctx: Pick<EngineContext, 'root' | 'runRo
           mounts.push({ type: 'bind', source: here, target: m.target });
           break;
         case 'secret': {
-          // Secrets stay off the disk: one tmpfs holds the step's secret files.
+          // Secret files stay off the disk: one tmpfs holds the step's. (An `env=` secret is in the
+          // step's process environment, so in its runtime config while the step runs.)
           if (secrets === undefined) {
             secrets = path.join(dir, 'secrets');
             await fs.mkdir(secrets, { mode: 0o700 });

@@ -57,7 +57,7 @@ export function ownAddress(settings: NetworkSettings | undefined): string | unde
 }
 
 /** `StdinOnce` when a create does not say: docker's CLI sets it for an open stdin it attaches. */
-function defaultStdinOnce(openStdin: boolean | undefined, attach: AttachedStreams | undefined): boolean {
+export function defaultStdinOnce(openStdin: boolean | undefined, attach: AttachedStreams | undefined): boolean {
   return openStdin === true && (attach?.stdin ?? true);
 }
 

@@ -45,6 +45,7 @@ export type { EngineEvent, EventFilters, EventsOptions, EventType } from './even
 export { mountEntry, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type VolumeRequest } from './volumes-spec';
 export { exposedPortKeys, parseLink, type DeviceRequest } from './create-extras';
 export { portBindingsOf, type PortBinding } from './port-bindings';
+export { defaultStdinOnce } from './containers';
 export { humanDuration } from './human';
 export type { PathStat, PutArchiveOptions } from './archive';
 export type { FilesystemChange } from './changes';

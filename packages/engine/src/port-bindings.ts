@@ -21,7 +21,8 @@ export function portBindingsOf(publish: readonly string[]): Record<string, PortB
   const bindings: Record<string, PortBinding[]> = {};
   for (const spec of publish) {
     const parts = spec.split(':');
-    const [containerPorts = '', protocol = 'tcp'] = (parts.pop() as string).split('/');
+    const [containerPorts = '', given = 'tcp'] = (parts.pop() as string).split('/');
+    const protocol = given.toLowerCase();
     const hostPorts = parts.pop() ?? '';
     const hostIp = parts.join(':').replace(/^\[|\]$/g, '');
     const containerRange = range(containerPorts);

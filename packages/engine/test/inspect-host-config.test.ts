@@ -58,6 +58,12 @@ test("inspect's PortBindings are the -p values as given, one key per port of a r
   await t.engine.remove(id, { force: true });
 });
 
+test("a -p protocol in capitals is keyed as NetworkSettings.Ports keys it, in lower case", async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', publish: ['8080/TCP'] });
+  expect(Object.keys((await t.engine.inspect(id)).HostConfig.PortBindings)).toEqual(['8080/tcp']);
+  await t.engine.remove(id, { force: true });
+});
+
 test("an exposed port that is not published is no PortBinding (testcontainers waits for every binding's host port)", async () => {
   const { id } = await t.engine.create({ image: 'busybox', pull: 'never', expose: ['8080'] });
   const inspected = await t.engine.inspect(id);

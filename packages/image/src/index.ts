@@ -8,6 +8,7 @@ export * from './docker-archive-save';
 export * from './oci-layout-graph';
 export * from './reference';
 export * from './platform';
+export { sniffCompression, type SniffedCompression } from './layer-decompress';
 export * from './json';
 export * from './manifest';
 export * from './image-index';

@@ -7,11 +7,13 @@ import type { LayerCompression } from './media-types';
 
 const CHUNK = 256 * 1024;
 
-type Sniffed = LayerCompression | 'xz' | 'bzip2';
+/** A compression told by its magic number: what layers and build contexts may come in. */
+export type SniffedCompression = LayerCompression | 'xz' | 'bzip2';
 
-function sniff(head: Buffer): Sniffed {
+/** The compression whose magic number `head` (a stream's first bytes) starts with, or `none`. */
+export function sniffCompression(head: Buffer): SniffedCompression {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
   if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
   return 'none';
@@ -19,7 +21,7 @@ function sniff(head: Buffer): Sniffed {
 
 type ZstdFactory = (options?: { chunkSize?: number }) => NodeJS.ReadWriteStream;
 
-function decompressor(kind: Sniffed): NodeJS.ReadWriteStream | undefined {
+function decompressor(kind: SniffedCompression): NodeJS.ReadWriteStream | undefined {
   switch (kind) {
     case 'none':
       return undefined;
@@ -62,7 +64,7 @@ export async function decompressedLayer(
     length += next.value.length;
   }
   const head = Buffer.concat(parts);
-  const kind: Sniffed = compression === 'auto' ? (head.length >= 6 ? sniff(head) : 'none') : compression;
+  const kind: SniffedCompression = compression === 'auto' ? (head.length >= 6 ? sniffCompression(head) : 'none') : compression;
   const transform = decompressor(kind);
   const input = prepend(head, iterator);
   if (transform === undefined) return input;
