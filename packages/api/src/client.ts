@@ -692,6 +692,9 @@ export class ApiClient {
       isolation?: string;
       cacheFrom?: string[];
       squash?: boolean;
+      /** docker's `rm` (default true) and `forcerm`: which steps' containers the daemon removes. */
+      remove?: boolean;
+      forceRemove?: boolean;
       /** Hosts and limits for every RUN step's container. */
       steps?: BuildStepOptions;
       /** `X-Registry-Config`: base64url JSON of credentials by registry, for FROM pulls. */
@@ -715,6 +718,8 @@ export class ApiClient {
         isolation: options.isolation,
         cachefrom: options.cacheFrom?.length ? JSON.stringify(options.cacheFrom) : undefined,
         squash: options.squash || undefined,
+        rm: options.remove === false ? false : undefined,
+        forcerm: options.forceRemove || undefined,
         ...(options.steps ? buildStepsQuery(options.steps) : {}),
       },
       ...signalOf(options),

@@ -339,6 +339,8 @@ export class RemoteEngine implements EngineApi {
       ...(options.isolation ? { isolation: options.isolation } : {}),
       ...(options.cacheFrom?.length ? { cacheFrom: options.cacheFrom } : {}),
       ...(options.squash ? { squash: true } : {}),
+      ...(options.remove === false ? { remove: false } : {}),
+      ...(options.forceRemove ? { forceRemove: true } : {}),
       ...(options.steps ? { steps: options.steps } : {}),
       noCache: options.noCache === true,
       ...(registryConfig ? { registryConfig } : {}),

@@ -1,26 +1,81 @@
+import { invalidArgument, isCtrError } from '@ctr/errors';
 import { engineModule } from './context';
-import type { Template, TemplateFunction } from './go-template';
+import type { Template, TemplateFunction, TemplateMethod } from './go-template';
 
 /**
- * Output the way docker prints it: tab-aligned tables (tabwriter minwidth 10, padding 3),
- * Go-template `--format` strings, and go-units' human sizes and durations.
+ * Output the way docker's CLI prints it: its formatter contexts (what a list command's
+ * `--format` sees of each item), Go templates, tables through docker's tabwriter, and
+ * go-units' human sizes and durations.
  */
 
-/** Align rows into columns like Go's `tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)`. */
-export function renderTable(rows: readonly (readonly string[])[]): string {
-  const widths: number[] = [];
-  for (const row of rows) {
-    row.forEach((cell, i) => {
-      if (i < row.length - 1) widths[i] = Math.max(widths[i] ?? 0, Math.max(10, cell.length + 3));
-    });
-  }
-  return rows
-    .map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(widths[i] as number) : cell)).join(''))
-    .map((line) => line.trimEnd())
-    .join('\n');
+type TemplateValue = unknown;
+
+/** What docker's tabwriter does with a table: padding 3, padded with spaces, no flags. */
+const PADDING = 3;
+
+/** East Asian wide and fullwidth characters, which take two columns (go-runewidth). */
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
+
+/** Characters that take no column: combining marks, zero-width and control characters. */
+const ZERO_WIDTH = /[\p{Mn}\p{Me}\p{Cc}\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]/u;
+
+/** How many columns `text` takes on a terminal, as go-runewidth counts them for docker's tabwriter and Ellipsis. */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const c of text) width += ZERO_WIDTH.test(c) ? 0 : WIDE.test(c) ? 2 : 1;
+  return width;
 }
 
-type TemplateValue = unknown;
+/**
+ * Go's text/tabwriter (docker's copy, which counts columns as a terminal shows them), with
+ * docker's settings and `minWidth` (10 for formatter tables, 20 for `top`): a cell ends at a
+ * tab, and the cells of a column in consecutive lines are padded to the widest plus three. A
+ * line's last cell belongs to no column; a cell that ends at a tab is padded, trailing or not.
+ */
+export function tabwrite(text: string, minWidth = 10): string {
+  const lines = text.split('\n').map((line) => line.split('\t'));
+  const widths: number[] = [];
+  let out = '';
+  const write = (line0: number, line1: number): void => {
+    for (let i = line0; i < line1; i++) {
+      const cells = lines[i] as string[];
+      cells.forEach((cell, j) => {
+        out += cell;
+        const width = widths[j];
+        if (width !== undefined && j < cells.length - 1) out += ' '.repeat(width - displayWidth(cell));
+      });
+      if (i + 1 < lines.length) out += '\n';
+    }
+  };
+  // Go's format(): each block of lines that have a cell in the next column fixes that column's width.
+  const format = (first: number, end: number): void => {
+    const column = widths.length;
+    let line0 = first;
+    for (let at = first; at < end; at++) {
+      if (column >= (lines[at] as string[]).length - 1) continue;
+      write(line0, at);
+      line0 = at;
+      let width = minWidth;
+      for (; at < end; at++) {
+        const cells = lines[at] as string[];
+        if (column >= cells.length - 1) break;
+        width = Math.max(width, displayWidth(cells[column] as string) + PADDING);
+      }
+      widths.push(width);
+      format(line0, at);
+      widths.pop();
+      line0 = at;
+    }
+    write(line0, end);
+  };
+  format(0, lines.length);
+  return out;
+}
+
+/** Rows aligned into columns by docker's tabwriter, without a newline after the last. */
+export function renderTable(rows: readonly (readonly string[])[], minWidth = 10): string {
+  return tabwrite(`${rows.map((row) => row.join('\t')).join('\n')}\n`, minWidth).replace(/\n$/, '');
+}
 
 /**
  * The fields docker's types declare as maps (`map[string]…`): Go prints and encodes a map
@@ -37,6 +92,35 @@ const MAP_FIELDS: ReadonlySet<string> = new Set([
 /** Go's order of map keys: by bytes, not by locale. */
 const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** How a formatter context shows itself: the Go type templates see, and what `json` writes of it when not its fields. */
+interface ContextShape {
+  readonly type: string;
+  readonly json: (() => unknown) | undefined;
+}
+
+const contexts = new WeakMap<object, ContextShape>();
+
+/**
+ * `fields` made one of docker's formatter contexts, what a list command's `--format` sees of
+ * one item: its fields are what docker's context methods return (strings, mostly) and its
+ * methods with arguments (`.Label "key"`). `type` is the Go type docker's template errors
+ * name (`*formatter.ContainerContext`): a field it lacks is an error, not `<no value>`.
+ * `{{json .}}` writes what docker's MarshalJSON does, the fields without arguments as a map
+ * (keys sorted), or `json()` when the context is a plain Go struct (an event) instead.
+ */
+export function formatContext<T extends object>(type: string, fields: T, json?: () => unknown): T {
+  contexts.set(fields, { type, json });
+  return fields;
+}
+
+/** A Go struct type a template's data stands for, for the template engine. */
+const typeOf = (value: object): string | undefined => contexts.get(value)?.type;
+
+/** docker's `.Label "key"` of a context: the value of one label, '' when there is no such label. */
+export function labelMethod(labels: Readonly<Record<string, string>> | null | undefined): TemplateMethod {
+  return Object.assign((name: string): string => (labels && Object.hasOwn(labels, name) ? (labels[name] as string) : ''), { parameters: ['string'] as const });
+}
+
 /**
  * `value` with the keys of its maps in Go's order. `name` is the field holding it, and
  * `parent` the field holding that; neither for an array's item or a map's value.
@@ -44,15 +128,23 @@ const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b
 function goOrdered(value: TemplateValue, name?: string, parent?: string): TemplateValue {
   if (Array.isArray(value)) return value.map((item) => goOrdered(item, undefined, name));
   if (value === null || typeof value !== 'object') return value;
-  const isMap = name !== undefined && (MAP_FIELDS.has(name) || MAP_FIELDS.has(`${parent}.${name}`));
-  const entries = Object.entries(value as Record<string, unknown>);
+  const context = contexts.get(value);
+  if (context?.json) return goOrdered(context.json());
+  const isMap = context !== undefined || (name !== undefined && (MAP_FIELDS.has(name) || MAP_FIELDS.has(`${parent}.${name}`)));
+  // As docker's marshalMap: a method without parameters is marshalled as its value, one with them not at all.
+  const entries = Object.entries(value as Record<string, unknown>).flatMap(([key, item]): [string, unknown][] => {
+    if (typeof item !== 'function') return [[key, item]];
+    const method = item as TemplateMethod;
+    return (method.parameters ?? []).length === 0 ? [[key, (method as () => unknown)()]] : [];
+  });
   if (isMap) return Object.fromEntries(entries.sort(byKey).map(([key, item]) => [key, goOrdered(item)]));
   return Object.fromEntries(entries.map(([key, item]) => [key, goOrdered(item, key, name)]));
 }
 
 /**
- * JSON as Go's encoding/json writes docker's types: map keys sorted (see MAP_FIELDS). `path`
- * is where the value was found (`.Config.Labels`), `indent` docker inspect's four spaces.
+ * JSON as Go's encoding/json writes docker's types: map keys sorted (see MAP_FIELDS), a
+ * formatter context as docker marshals it. `path` is where the value was found
+ * (`.Config.Labels`), `indent` docker inspect's four spaces.
  */
 export function goJson(value: TemplateValue, options: { path?: string; indent?: number } = {}): string {
   const fields = (options.path ?? '').split('.').filter(Boolean);
@@ -99,16 +191,45 @@ const DOCKER_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
   truncate: { arity: [2, 2], call: ([value, length]) => [...text(value)].slice(0, count(length)).join('') },
 };
 
+/** A header function: the column name it is given, untouched; anything but a string is Go's type error. */
+function columnName(arity: number): TemplateFunction {
+  return {
+    arity: [arity, arity],
+    call: ([value]) => {
+      if (typeof value !== 'string') throw new Error('wrong type for value; expected string');
+      return value;
+    },
+  };
+}
+
+/**
+ * docker's HeaderFunctions: a table's header row is its template run on the column names,
+ * with these in place of the functions of the same names so that each name stays as it is
+ * (`pad` is not among them: it pads a header as its column).
+ */
+const HEADER_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
+  json: columnName(1),
+  split: columnName(2),
+  join: columnName(2),
+  title: columnName(1),
+  lower: columnName(1),
+  upper: columnName(1),
+  truncate: columnName(2),
+};
+
+/** docker's SubHeaderContext.Label: `{{.Label "com.example.my-label"}}`'s column is `my label`. */
+const headerLabel: TemplateMethod = Object.assign((name: string): string => (name.split('.').pop() as string).replace(/[-_]/g, ' '), { parameters: ['string'] as const });
+
 /** A `--format` as docker reads it: `\t` and `\n` written out stand for a tab and a newline. */
 function unescape(format: string): string {
   return format.replace(/\\t/g, '\t').replace(/\\n/g, '\n');
 }
 
-function parse(template: string): Template {
-  return goTemplate().parseTemplate(template, DOCKER_FUNCTIONS);
+function parse(template: string, name?: string): Template {
+  return goTemplate().parseTemplate(template, DOCKER_FUNCTIONS, name);
 }
 
-/** Whether every action in `template` is a plain `{{.Field}}`, as in ps's, images' and stats' default tables. */
+/** Whether every action in `template` is a plain `{{.Field}}`, as in the default tables. */
 function isPlain(template: string): boolean {
   return !/\{\{(?!\.[A-Za-z_]\w*\}\})/.test(template);
 }
@@ -130,42 +251,158 @@ function plainFields(template: string, item: TemplateValue): string | undefined 
   return plain ? filled : undefined;
 }
 
+/** A template's error in docker's words for where it happened: `template parsing error: template: …`. */
+function templateError(error: unknown, prefix: string, exitCode?: number): unknown {
+  if (!isCtrError(error) || !error.message.startsWith('template: ')) return error;
+  return invalidArgument(`${prefix}${error.message}`, { details: { verbatim: true, ...(exitCode !== undefined ? { exitCode } : {}) } });
+}
+
 /**
  * Render a Go template (`{{.ID}}`, `{{range .Mounts}}…{{end}}`, `{{json .}}`) for one item; a
- * template that does not parse or run is a CtrError starting `template:`.
+ * template that does not parse or run is a CtrError starting `template:`. `name` is the
+ * template's, as Go's messages give it (`docker version`'s is `version`).
  */
-export function renderTemplate(format: string, data: TemplateValue): string {
-  return parse(unescape(format)).execute(data);
+export function renderTemplate(format: string, data: TemplateValue, name = ''): string {
+  return parse(unescape(format), name).execute(data, { typeOf });
 }
 
 /**
- * Print items with `--format`: `table …` gives a header row (from the field names) and
- * aligned columns; anything else is one line per item.
+ * `--format` of `docker version`, `info` and `inspect`: one template run on `data`. One that
+ * does not parse is docker's `template parsing error: …` with exit status 64 (`system df -v`'s
+ * exits with 1); one that fails as it runs keeps Go's words (`inspect` says `template parsing
+ * error` then too: `runPrefix`).
  */
-export function formatItems(format: string, items: readonly TemplateValue[], headers: Record<string, string>): string {
-  const table = format.startsWith('table');
-  if (!table && format === 'json') return items.map((item) => goJson(item)).join('\n');
-  const body = unescape(table ? format.slice('table'.length).trim() : format);
-  // Parsed up front unless plain (then it cannot fail): a bad template fails with no items too.
-  let template = isPlain(body) ? undefined : parse(body);
-  const render = (item: TemplateValue): string => {
-    if (!template) {
-      const filled = plainFields(body, item);
-      if (filled !== undefined) return filled;
-      template = parse(body);
-    }
-    return template.execute(item);
-  };
-  if (!table) return items.map(render).join('\n');
-  const name = (field: string): string => headers[field] ?? field.toUpperCase();
-  const header = template ? template.header(name) : body.replace(/\{\{\.([A-Za-z_]\w*)\}\}/g, (_action, field: string) => name(field));
-  // Cells end at tabs and rows at newlines, in what the template prints, as with docker's tabwriter.
-  const lines = [header, ...items.map(render)].flatMap((row) => row.split('\n'));
-  return renderTable(lines.map((line) => line.split('\t')));
+export function renderDocument(format: string, data: TemplateValue, options: { name?: string; runPrefix?: string; parseExitCode?: number } = {}): string {
+  let template: Template;
+  try {
+    template = parse(unescape(format), options.name);
+  } catch (error) {
+    throw templateError(error, 'template parsing error: ', options.parseExitCode ?? 64);
+  }
+  try {
+    return template.execute(data, { typeOf });
+  } catch (error) {
+    throw templateError(error, options.runPrefix ?? '');
+  }
 }
 
-/** go-units HumanSizeWithPrecision(size, 3): decimal units, "4.26MB", "915B". */
-export function humanSize(bytes: number): string {
+/**
+ * `docker inspect --format`: `json` gives the items as one JSON array; anything else is a
+ * template taken as written (no `table`, a written-out `\t` left so) run on each item, a line
+ * each. One that does not parse is `template parsing error: …` with exit status 64.
+ */
+export function formatInspect(format: string, items: readonly TemplateValue[]): string {
+  if (format === 'json') return goJson(items);
+  let template: Template;
+  try {
+    template = parse(format);
+  } catch (error) {
+    throw templateError(error, 'template parsing error: ', 64);
+  }
+  return items
+    .map((item) => {
+      try {
+        return template.execute(item, { typeOf });
+      } catch (error) {
+        throw templateError(error, 'template parsing error: ');
+      }
+    })
+    .join('\n');
+}
+
+/** How a command that checks its template first words the template's errors. */
+export interface TemplateCheck {
+  /** Before the message of a template that does not parse, and of one that fails on the empty item. */
+  readonly parse: string;
+  readonly run: string;
+  readonly exitCode?: number;
+}
+
+/**
+ * A `--format` checked as `docker ps` and `docker events` check theirs before anything is
+ * listed: parsed as written (no `table` read off it, no written-out tab made one) and run
+ * once on `empty`, an item with nothing set. A plain template of fields `empty` has cannot
+ * fail and is not run. Gives the template to run on each item: its errors keep Go's words.
+ */
+export function checkTemplate(format: string, empty: object, check: TemplateCheck): (data: object) => string {
+  let template: Template | undefined;
+  const compiled = (): Template => (template ??= parse(format));
+  if (!isPlain(format) || plainFields(format, empty) === undefined) {
+    try {
+      compiled();
+    } catch (error) {
+      throw templateError(error, check.parse, check.exitCode);
+    }
+    try {
+      compiled().execute(empty, { typeOf });
+    } catch (error) {
+      throw templateError(error, check.run, check.exitCode);
+    }
+  }
+  return (data) => {
+    const filled = template ? undefined : plainFields(format, data);
+    if (filled !== undefined) return filled;
+    try {
+      return compiled().execute(data, { typeOf });
+    } catch (error) {
+      throw templateError(error, '');
+    }
+  };
+}
+
+/** Whether `format` is docker's `table` format: the default table, or its own columns after `table`. */
+export function isTable(format: string): boolean {
+  return format.startsWith('table');
+}
+
+/**
+ * A list as docker's formatter prints it with `format`: `table …` a header row and a row for
+ * each item, aligned by docker's tabwriter (the header is the template run on `headers`,
+ * docker's SubHeaderContext: the column name of each field); `json` each item as `{{json .}}`;
+ * anything else the template once per item. Each item's output ends with a newline, so no items
+ * print nothing but a table's header. A template that fails is docker's `template parsing error`.
+ */
+export function formatList(format: string, items: readonly TemplateValue[], headers: Readonly<Record<string, string>>): string {
+  const table = isTable(format);
+  const body = unescape((table ? format.slice('table'.length) : format === 'json' ? '{{json .}}' : format).replace(/^ +| +$/g, ''));
+  // Parsed up front unless plain (then it cannot fail): a bad template fails with no items too.
+  let template: Template | undefined;
+  const compiled = (): Template => {
+    try {
+      return (template ??= parse(body));
+    } catch (error) {
+      throw templateError(error, 'template parsing error: ');
+    }
+  };
+  if (!isPlain(body)) compiled();
+  const render = (item: TemplateValue): string => {
+    const filled = template ? undefined : plainFields(body, item);
+    if (filled !== undefined) return filled;
+    try {
+      return compiled().execute(item, { typeOf });
+    } catch (error) {
+      throw templateError(error, 'template parsing error: ');
+    }
+  };
+  const rows = items.map((item) => `${render(item)}\n`).join('');
+  if (!table) return rows;
+  const columns = { ...headers, Label: headerLabel };
+  const header = template
+    ? template.executeUntilError(columns, { functions: HEADER_FUNCTIONS })
+    : body.replace(/\{\{\.([A-Za-z_]\w*)\}\}/g, (_action, field: string) => (Object.hasOwn(headers, field) ? (headers[field] as string) : '<no value>'));
+  return tabwrite(`${header}\n${rows}`);
+}
+
+/**
+ * `formatList`'s output without its last newline, for callers that print it with one: items
+ * of no particular Go type, `headers` the column names a `table` format shows.
+ */
+export function formatItems(format: string, items: readonly TemplateValue[], headers: Record<string, string>): string {
+  return formatList(format, items, headers).replace(/\n$/, '');
+}
+
+/** go-units HumanSizeWithPrecision(size, precision): decimal units, "4.26MB", "915B"; its HumanSize is precision 4. */
+export function humanSize(bytes: number, precision = 3): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
   let value = bytes;
   let unit = 0;
@@ -173,7 +410,7 @@ export function humanSize(bytes: number): string {
     value /= 1000;
     unit++;
   }
-  return `${Number(value.toPrecision(3))}${units[unit]}`;
+  return `${Number(value.toPrecision(precision))}${units[unit]}`;
 }
 
 /** `CREATED` column: "5 minutes ago". */
@@ -181,8 +418,127 @@ export function ago(date: Date | string, now: number = Date.now()): string {
   return `${engineModule().humanDuration(now - new Date(date).getTime())} ago`;
 }
 
-/** Docker's quoted, truncated COMMAND column: `"sh -c 'exit 3'"`, cut to 20 characters with `…`. */
-export function commandColumn(text: string, truncate = true): string {
-  const cut = truncate && [...text].length > 20 ? `${[...text].slice(0, 19).join('')}…` : text;
-  return `"${cut}"`;
+/** docker's TruncateID: the hex after any `algorithm:`, cut to 12. */
+export function truncateId(id: string): string {
+  return id.slice(id.indexOf(':') + 1).slice(0, 12);
+}
+
+/** docker's Ellipsis: `text` cut to `width` columns as a terminal shows them, the last one `…`. */
+export function ellipsis(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  let out = '';
+  let used = 0;
+  for (const c of text) {
+    const w = displayWidth(c);
+    if (used + w > width - 1) break;
+    out += c;
+    used += w;
+  }
+  return `${out}…`;
+}
+
+/** Go's strconv.Quote: in double quotes, escaped where Go escapes; the template engine only when there is something to escape. */
+function goQuote(value: string): string {
+  return /[\x00-\x1f\x7f-\x9f"\\]/.test(value) ? goTemplate().goQuote(value) : `"${value}"`;
+}
+
+/** Docker's quoted, truncated COMMAND column: `"sh -c 'exit 3'"`, cut to 20 columns with `…`. */
+export function commandColumn(command: string, truncate = true): string {
+  return goQuote(truncate ? ellipsis(command, 20) : command);
+}
+
+/** A date's part in two digits. */
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/** Go's `-0700` of an offset in minutes east of UTC. */
+function numericOffset(minutes: number): string {
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? '-' : '+'}${two(Math.floor(abs / 60))}${two(abs % 60)}`;
+}
+
+/**
+ * The abbreviation Go prints for the local zone at `date`: `UTC`, `CET`, `EST`; as Go does for
+ * a zone the tz database names by number, the offset (`+03`, `+0530`) when none is known.
+ */
+function zoneName(date: Date, offset: number): string {
+  for (const locale of ['en-US', 'en-GB']) {
+    const name = new Intl.DateTimeFormat(locale, { timeZoneName: 'short' }).formatToParts(date).find((part) => part.type === 'timeZoneName')?.value;
+    if (name && !/^(GMT|UTC)[+-]/.test(name)) return name;
+  }
+  return offset % 60 === 0 ? numericOffset(offset).slice(0, 3) : numericOffset(offset);
+}
+
+/** `date` as Go's Time.String() writes a time of the local zone: `2026-11-23 01:42:23 +0000 UTC`. */
+function goLocalTime(date: Date, fraction = ''): string {
+  const offset = -date.getTimezoneOffset();
+  const day = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}`;
+  const time = `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+  return `${day} ${time}${fraction} ${numericOffset(offset)} ${zoneName(date, offset)}`;
+}
+
+/** Go's `time.Unix(seconds, 0).String()`, which docker prints as a container's or an image's `CreatedAt`. */
+export function goUnixTime(seconds: number): string {
+  return goLocalTime(new Date(seconds * 1000));
+}
+
+/**
+ * Go's Time.String() of an RFC 3339 time as Go decodes it from JSON (a network's `Created`):
+ * its nanoseconds kept, trailing zeros dropped; UTC for `Z`, the local zone for the local
+ * offset, any other offset named by its number (`+0100 +0100`).
+ */
+export function goTimeString(rfc3339: string): string {
+  const match = /^(\d{4,}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/i.exec(rfc3339);
+  if (!match) return rfc3339;
+  const [, day, time, digits = '', zone] = match as unknown as [string, string, string, string | undefined, string];
+  const fraction = digits.slice(0, 9).replace(/0+$/, '');
+  const dot = fraction ? `.${fraction}` : '';
+  if (zone.toUpperCase() === 'Z') return `${day} ${time}${dot} +0000 UTC`;
+  const offset = (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+  const date = new Date(rfc3339);
+  if (-date.getTimezoneOffset() === offset) return goLocalTime(date, dot);
+  return `${day} ${time}${dot} ${numericOffset(offset)} ${numericOffset(offset)}`;
+}
+
+/** `time.Unix(seconds, 0).Format(time.RFC3339)`: local time with its offset, `Z` for UTC. */
+export function rfc3339(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  const offset = -date.getTimezoneOffset();
+  const local = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+  return offset === 0 ? `${local}Z` : `${local}${numericOffset(offset).replace(/(\d\d)$/, ':$1')}`;
+}
+
+/**
+ * fvbommel/sortorder's NaturalLess, by which docker's CLI sorts networks, volumes and `port`'s
+ * lines: runs of digits compare as numbers (`net2` before `net10`), all else by bytes.
+ */
+export function naturalCompare(a: string, b: string): number {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  const digit = (c: number | undefined): boolean => c !== undefined && c >= 0x30 && c <= 0x39;
+  let i = 0;
+  let j = 0;
+  while (i < x.length && j < y.length) {
+    const dx = digit(x[i]);
+    const dy = digit(y[j]);
+    if (dx !== dy) return dx ? -1 : 1;
+    if (!dx) {
+      if (x[i] !== y[j]) return (x[i] as number) - (y[j] as number);
+      i++;
+      j++;
+      continue;
+    }
+    while (x[i] === 0x30) i++;
+    while (y[j] === 0x30) j++;
+    const startX = i;
+    const startY = j;
+    while (digit(x[i])) i++;
+    while (digit(y[j])) j++;
+    if (i - startX !== j - startY) return i - startX - (j - startY);
+    const cmp = Buffer.compare(x.subarray(startX, i), y.subarray(startY, j));
+    if (cmp !== 0) return cmp;
+    // Equal numbers: the one with fewer leading zeros first.
+    if (startX !== startY) return startX - startY;
+  }
+  // Equal as far as the shorter goes: the shorter first.
+  return x.length === y.length ? 0 : x.length < y.length ? -1 : 1;
 }

@@ -2,11 +2,11 @@ import { invalidArgument, isCtrError, type CtrError } from '@ctr/errors';
 
 /**
  * Go's text/template, as far as docker's `--format` templates use it: actions with `{{- -}}`
- * trimming and comments; pipelines of fields, variables, literals, function calls and
+ * trimming and comments; pipelines of fields, methods, variables, literals, function calls and
  * parenthesised pipelines; `if`/`else if`/`with`/`range` with `else`, `break` and `continue`;
- * variables declared and assigned; Go's builtin functions (`and`, `or`, `not`, `len`, `index`,
- * `slice`, `eq`…`ge`, `print`, `printf`, `println`) and values printed as fmt's `%v` does.
- * Not here: `define`/`template`/`block`, methods, `call`, `html`, `js`, `urlquery`.
+ * `define`, `template` and `block`; variables declared and assigned; Go's builtin functions
+ * (`and`, `or`, `not`, `len`, `index`, `slice`, `eq`…`ge`, `print`, `printf`, `println`) and
+ * values printed as fmt's `%v` does. Not here: `call`, `html`, `js`, `urlquery`.
  *
  * format.ts requires this module the first time a template has to be run through it, so a
  * command without one neither loads nor compiles any of it.
@@ -28,29 +28,63 @@ export interface TemplateFunction {
   readonly call: (args: readonly unknown[], context: CallContext) => unknown;
 }
 
+/**
+ * A method of a template's data: a function-valued field, called as Go calls a value's method
+ * (`{{.Label "key"}}`, the arguments after it; none when it is read as a field). `parameters`
+ * are the Go types it takes, checked as Go checks them; none when absent.
+ */
+export interface TemplateMethod {
+  (...args: never[]): unknown;
+  readonly parameters?: readonly ('string' | 'int')[];
+}
+
+/** How one run of a template sees its data. */
+export interface ExecuteOptions {
+  /**
+   * The Go struct type an object of the data stands for (`*formatter.ContainerContext`), if it
+   * is one: a field it lacks is then an error naming that type, not `<no value>` as for a map.
+   */
+  readonly typeOf?: (value: object) => string | undefined;
+  /** Functions that stand in for the template's own of the same names during this run. */
+  readonly functions?: Readonly<Record<string, TemplateFunction>>;
+}
+
 /** A parsed template. */
 export interface Template {
   /** The template run on `data`; an error in it is a CtrError starting `template:`. */
-  execute(data: unknown): string;
+  execute(data: unknown, options?: ExecuteOptions): string;
   /**
-   * The template's text with each action replaced by `name` of the first field it reads
-   * (`{{.Status | printf "%.10s"}}` → name('Status')): a `table` format's header row.
+   * What a run prints up to its first error, the error dropped: docker prints a `table`
+   * format's header row so, running the template on the column names.
    */
-  header(name: (field: string) => string): string;
+  executeUntilError(data: unknown, options?: ExecuteOptions): string;
 }
 
-/** Parses `text` (errors as Go's parser words them), knowing `functions` beside Go's builtins. */
-export function parseTemplate(text: string, functions: Readonly<Record<string, TemplateFunction>>): Template {
-  const nodes = new Parser(text, lex(text), (name) => functionNamed(functions, name) !== undefined || name === 'and' || name === 'or').parse();
+/**
+ * Parses `text` (errors as Go's parser words them), knowing `functions` beside Go's builtins.
+ * `name` is the template's, which Go's messages give (`template: version:1: …`).
+ */
+export function parseTemplate(text: string, functions: Readonly<Record<string, TemplateFunction>>, name = ''): Template {
+  const parser = new Parser(name, text, lex(text, name), (fn) => functionNamed(functions, fn) !== undefined || fn === 'and' || fn === 'or');
+  const templates = parser.parseAll();
+  const run = (data: unknown, options: ExecuteOptions, untilError: boolean): string => {
+    const execution = new Execution(name, text, templates, functions, data, options);
+    try {
+      return execution.run();
+    } catch (error) {
+      if (untilError && isCtrError(error)) return execution.printed();
+      throw error;
+    }
+  };
   return {
-    execute: (data) => new Execution(text, functions, data).run(nodes),
-    header: (name) => outline(nodes, name),
+    execute: (data, options = {}) => run(data, options, false),
+    executeUntilError: (data, options = {}) => run(data, options, true),
   };
 }
 
 /** `value` as Go's fmt prints it with `%v`, and a template prints an action's value. */
 export function formatValue(value: unknown): string {
-  return printed(value, '<no value>');
+  return value === undefined ? '<no value>' : printed(value, '<nil>');
 }
 
 type TokenKind =
@@ -86,12 +120,24 @@ interface Pipeline {
 
 type Control = { readonly kind: 'if' | 'with' | 'range'; readonly pos: number; readonly pipe: Pipeline; readonly list: readonly Node[]; readonly elseList: readonly Node[] | undefined };
 
+/** `{{template "name" pipeline}}`, and what a `{{block}}` leaves where it stands. */
+type Call = { readonly kind: 'template'; readonly pos: number; readonly name: string; readonly pipe: Pipeline | undefined };
+
 type Node =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'action'; readonly pos: number; readonly pipe: Pipeline }
   | Control
+  | Call
   | { readonly kind: 'break'; readonly pos: number }
   | { readonly kind: 'continue'; readonly pos: number };
+
+/** The templates a text defines, by name: the text's own under its name, and each `define`d or `block`. */
+type Templates = ReadonlyMap<string, readonly Node[]>;
+
+/** Go's IsEmptyTree: only blank text. A template defined again must have been empty, or be so. */
+function isEmptyTree(nodes: readonly Node[]): boolean {
+  return nodes.every((node) => node.kind === 'text' && node.text.trim() === '');
+}
 
 function lineAt(text: string, pos: number): number {
   let line = 1;
@@ -99,8 +145,8 @@ function lineAt(text: string, pos: number): number {
   return line;
 }
 
-function parseError(text: string, pos: number, message: string): CtrError {
-  return invalidArgument(`template: :${lineAt(text, pos)}: ${message}`);
+function parseError(name: string, text: string, pos: number, message: string): CtrError {
+  return invalidArgument(`template: ${name}:${lineAt(text, pos)}: ${message}`);
 }
 
 function isSpace(c: string | undefined): boolean {
@@ -161,7 +207,8 @@ function scanNumber(input: string, pos: number): number {
 }
 
 /** The template as tokens; text between actions is already trimmed where `{{-`/`-}}` ask. */
-function lex(input: string): Token[] {
+function lex(input: string, name: string): Token[] {
+  const fail = (pos: number, message: string): CtrError => parseError(name, input, pos, message);
   const tokens: Token[] = [];
   // The length of the right delimiter at `at`: 4 for ` -}}` (it trims what follows), 2 for `}}`, else 0.
   const rightDelim = (at: number): number => (isSpace(input[at]) && input.startsWith('-}}', at + 1) ? 4 : input.startsWith('}}', at) ? 2 : 0);
@@ -183,9 +230,9 @@ function lex(input: string): Token[] {
     trimText = false;
     if (input.startsWith('/*', pos)) {
       const close = input.indexOf('*/', pos + 2);
-      if (close < 0) throw parseError(input, open, 'unclosed comment');
+      if (close < 0) throw fail(open, 'unclosed comment');
       const delim = rightDelim(close + 2);
-      if (!delim) throw parseError(input, close, 'comment ends before closing delimiter');
+      if (!delim) throw fail(close, 'comment ends before closing delimiter');
       trimText = delim === 4;
       pos = close + 2 + delim;
       continue;
@@ -195,7 +242,7 @@ function lex(input: string): Token[] {
     for (;;) {
       const delim = rightDelim(pos);
       if (delim) {
-        if (depth > 0) throw parseError(input, pos, 'unclosed left paren');
+        if (depth > 0) throw fail(pos, 'unclosed left paren');
         tokens.push({ kind: 'right', pos, text: '}}' });
         trimText = delim === 4;
         pos += delim;
@@ -206,7 +253,7 @@ function lex(input: string): Token[] {
         tokens.push({ kind, pos: start, text: input.slice(start, pos) });
       };
       const c = input[pos];
-      if (c === undefined) throw parseError(input, pos, 'unclosed action');
+      if (c === undefined) throw fail(pos, 'unclosed action');
       if (isSpace(c)) {
         do pos++;
         while (isSpace(input[pos]) && !rightDelim(pos));
@@ -221,7 +268,7 @@ function lex(input: string): Token[] {
           push(c === '=' ? 'assign' : c === '|' ? 'pipe' : 'comma');
           continue;
         case ':':
-          if (input[pos + 1] !== '=') throw parseError(input, pos, 'expected :=');
+          if (input[pos + 1] !== '=') throw fail(pos, 'expected :=');
           pos += 2;
           push('declare');
           continue;
@@ -231,7 +278,7 @@ function lex(input: string): Token[] {
           push('lparen');
           continue;
         case ')':
-          if (--depth < 0) throw parseError(input, pos, 'unexpected right paren');
+          if (--depth < 0) throw fail(pos, 'unexpected right paren');
           pos++;
           push('rparen');
           continue;
@@ -239,7 +286,7 @@ function lex(input: string): Token[] {
         case "'":
           for (pos++; input[pos] !== c; pos++) {
             if (input[pos] === undefined || input[pos] === '\n') {
-              throw parseError(input, start, c === '"' ? 'unterminated quoted string' : 'unterminated character constant');
+              throw fail(start, c === '"' ? 'unterminated quoted string' : 'unterminated character constant');
             }
             if (input[pos] === '\\') pos++;
           }
@@ -248,7 +295,7 @@ function lex(input: string): Token[] {
           continue;
         case '`': {
           const close = input.indexOf('`', pos + 1);
-          if (close < 0) throw parseError(input, pos, 'unterminated raw quoted string');
+          if (close < 0) throw fail(pos, 'unterminated raw quoted string');
           pos = close + 1;
           push('raw');
           continue;
@@ -256,20 +303,20 @@ function lex(input: string): Token[] {
       }
       if ((c === '$' || c === '.') && !(c === '.' && isDigit(input[pos + 1]))) {
         for (pos++; isAlphaNumeric(input[pos]); pos++);
-        if (!atTerminator(pos)) throw parseError(input, pos, `bad character ${describeRune(input[pos] as string)}`);
+        if (!atTerminator(pos)) throw fail(pos, `bad character ${describeRune(input[pos] as string)}`);
         push(c === '$' ? 'variable' : pos - start === 1 ? 'dot' : 'field');
         continue;
       }
       if (c === '+' || c === '-' || c === '.' || isDigit(c)) {
         const end = scanNumber(input, pos);
-        if (end < 0) throw parseError(input, pos, `bad number syntax: ${JSON.stringify(input.slice(pos, pos + 10))}`);
+        if (end < 0) throw fail(pos, `bad number syntax: ${JSON.stringify(input.slice(pos, pos + 10))}`);
         pos = end;
         push('number');
         continue;
       }
       if (isAlphaNumeric(c)) {
         for (pos++; isAlphaNumeric(input[pos]); pos++);
-        if (!atTerminator(pos)) throw parseError(input, pos, `bad character ${describeRune(input[pos] as string)}`);
+        if (!atTerminator(pos)) throw fail(pos, `bad character ${describeRune(input[pos] as string)}`);
         const word = input.slice(start, pos);
         push(isKeyword(word) ? 'keyword' : word === 'true' || word === 'false' ? 'bool' : word === 'nil' ? 'nil' : 'identifier');
         continue;
@@ -280,7 +327,7 @@ function lex(input: string): Token[] {
         push('other');
         continue;
       }
-      throw parseError(input, pos, `unrecognized character in action: ${describeRune(c)}`);
+      throw fail(pos, `unrecognized character in action: ${describeRune(c)}`);
     }
   }
   tokens.push({ kind: 'eof', pos: input.length, text: '' });
@@ -353,27 +400,89 @@ function describe(token: Token): string {
   return token.text.length > 10 ? `${JSON.stringify(token.text.slice(0, 10))}...` : JSON.stringify(token.text);
 }
 
-/** Go's text/template/parse, over the tokens of one template. */
+/** Go's text/template/parse, over the tokens of one text. */
 class Parser {
   private index = 0;
   /** The variables in scope, `$` first: Go rejects a use of any other at parse time. */
   private readonly vars: string[] = ['$'];
   private rangeDepth = 0;
+  private readonly templates = new Map<string, readonly Node[]>();
 
   constructor(
+    private readonly name: string,
     private readonly text: string,
     private readonly tokens: readonly Token[],
     private readonly isFunction: (name: string) => boolean,
   ) {}
 
-  parse(): Node[] {
-    const { nodes, end } = this.list();
+  /** The text's templates: its own, under its name, and those it defines. */
+  parseAll(): Templates {
+    const { nodes, end } = this.list(true);
     if (end) throw this.error(end, `unexpected {{${end.text}}}`);
-    return nodes;
+    this.add(this.name, nodes, this.peek());
+    return this.templates;
+  }
+
+  /** Go's Tree.add: a name is defined once, unless all but one of its definitions are empty. */
+  private add(name: string, nodes: readonly Node[], at: Token): void {
+    const existing = this.templates.get(name);
+    if (existing === undefined || isEmptyTree(existing)) this.templates.set(name, nodes);
+    else if (!isEmptyTree(nodes)) throw this.error(at, `template: multiple definition of template ${JSON.stringify(name)}`);
+  }
+
+  /** A template's body, parsed as Go parses a tree of its own: with only `$` in scope. */
+  private body(context: string): readonly Node[] {
+    const vars = this.vars.splice(1);
+    const rangeDepth = this.rangeDepth;
+    this.rangeDepth = 0;
+    try {
+      const { nodes, end } = this.list(false);
+      if (!end) throw this.error(this.peek(), 'unexpected EOF');
+      if (end.text !== 'end') throw this.error(end, `unexpected {{${end.text}}} in ${context}`);
+      return nodes;
+    } finally {
+      this.vars.splice(1, Infinity, ...vars);
+      this.rangeDepth = rangeDepth;
+    }
+  }
+
+  /** The quoted name after `define`, `template` or `block`. */
+  private templateName(context: string): { name: string; token: Token } {
+    const token = this.nextNonSpace();
+    if (token.kind !== 'string' && token.kind !== 'raw') throw this.error(token, `unexpected ${describe(token)} in ${context}`);
+    const name = unquote(token.text);
+    if (name === undefined) throw this.error(token, 'invalid syntax');
+    return { name, token };
+  }
+
+  /** `{{define "name"}} list {{end}}`, the keyword read. */
+  private definition(): void {
+    const { name } = this.templateName('define clause');
+    this.expect('right', 'define clause');
+    const nodes = this.body('define clause');
+    this.add(name, nodes, this.tokens[this.index - 1] as Token);
+  }
+
+  /** `{{template "name" [pipeline]}}`, the keyword read. */
+  private templateCall(): Call {
+    const { name, token } = this.templateName('template clause');
+    let pipe: Pipeline | undefined;
+    if (this.peekNonSpace().kind === 'right') this.nextNonSpace();
+    else pipe = this.pipeline('template clause');
+    return { kind: 'template', pos: token.pos, name, pipe };
+  }
+
+  /** `{{block "name" pipeline}} list {{end}}`: defines the template and calls it there. */
+  private block(): Call {
+    const { name, token } = this.templateName('block clause');
+    const pipe = this.pipeline('block clause');
+    const nodes = this.body('block clause');
+    this.add(name, nodes, this.tokens[this.index - 1] as Token);
+    return { kind: 'template', pos: token.pos, name, pipe };
   }
 
   private error(token: { readonly pos: number }, message: string): CtrError {
-    return parseError(this.text, token.pos, message);
+    return parseError(this.name, this.text, token.pos, message);
   }
 
   private next(): Token {
@@ -408,8 +517,11 @@ class Parser {
     return token;
   }
 
-  /** Nodes up to `{{end}}` or `{{else}}` (returned as `end`, with `{{end}}`'s `}}` read) or the end of the text. */
-  private list(): { nodes: Node[]; end: Token | undefined } {
+  /**
+   * Nodes up to `{{end}}` or `{{else}}` (returned as `end`, with `{{end}}`'s `}}` read) or the
+   * end of the text. `top`: the text's own list, the one place Go takes a `{{define}}`.
+   */
+  private list(top: boolean): { nodes: Node[]; end: Token | undefined } {
     const nodes: Node[] = [];
     for (;;) {
       const token = this.next();
@@ -442,8 +554,18 @@ class Parser {
           nodes.push({ kind: word.text, pos: word.pos });
           continue;
         }
+        case 'define':
+          if (!top) throw this.error(word, 'unexpected <define> in command');
+          this.definition();
+          continue;
+        case 'template':
+          nodes.push(this.templateCall());
+          continue;
+        case 'block':
+          nodes.push(this.block());
+          continue;
         default:
-          throw this.error(word, `{{${word.text}}} is not supported`);
+          throw this.error(word, `unexpected ${describe(word)} in command`);
       }
     }
   }
@@ -453,7 +575,7 @@ class Parser {
     const scope = this.vars.length;
     const pipe = this.pipeline(kind);
     if (kind === 'range') this.rangeDepth++;
-    const body = this.list();
+    const body = this.list(false);
     if (kind === 'range') this.rangeDepth--;
     if (!body.end) throw this.error(this.peek(), 'unexpected EOF');
     let elseList: Node[] | undefined;
@@ -465,7 +587,7 @@ class Parser {
         elseList = [this.control(kind, next)];
       } else {
         this.expect('right', 'else');
-        const rest = this.list();
+        const rest = this.list(false);
         if (!rest.end) throw this.error(this.peek(), 'unexpected EOF');
         if (rest.end.text !== 'end') throw this.error(rest.end, 'expected end; found {{else}}');
         elseList = rest.nodes;
@@ -572,7 +694,8 @@ class Parser {
     switch (node.kind) {
       case 'field':
       case 'variable':
-        return { ...node, names: [...node.names, ...names] };
+        // Go's position of such a chain is its first field after the term.
+        return { ...node, pos, names: [...node.names, ...names] };
       case 'literal':
       case 'dot':
         throw this.error(node, `unexpected . after term ${JSON.stringify(argText(node))}`);
@@ -652,42 +775,9 @@ function pipelineText(pipe: Pipeline): string {
   return decl + pipe.commands.map(commandText).join(' | ');
 }
 
-/** The first field of the dot a pipeline reads (`State.Status`), for a table's header. */
-function firstField(pipe: Pipeline): string | undefined {
-  const fieldOf = (arg: Arg): string | undefined => {
-    switch (arg.kind) {
-      case 'field':
-        return arg.names.join('.');
-      case 'variable':
-        return arg.name === '$' && arg.names.length > 0 ? arg.names.join('.') : undefined;
-      case 'chain':
-        return fieldOf(arg.node);
-      case 'pipeline':
-        return firstField(arg.pipe);
-      default:
-        return undefined;
-    }
-  };
-  for (const command of pipe.commands) {
-    for (const arg of command.args) {
-      const field = fieldOf(arg);
-      if (field !== undefined) return field;
-    }
-  }
-  return undefined;
-}
-
-function outline(nodes: readonly Node[], name: (field: string) => string): string {
-  return nodes
-    .map((node) => {
-      if (node.kind === 'text') return node.text;
-      if (node.kind === 'break' || node.kind === 'continue') return '';
-      // A declaration prints nothing.
-      if (node.kind === 'action' && node.pipe.decl.length > 0) return '';
-      const field = firstField(node.pipe);
-      return field === undefined ? '' : name(field);
-    })
-    .join('');
+/** A `{{template}}` as Go's TemplateNode.String writes it, for the place in an error. */
+function callText(node: Call): string {
+  return `{{template ${JSON.stringify(node.name)}${node.pipe ? ` ${pipelineText(node.pipe)}` : ''}}}`;
 }
 
 function functionNamed(functions: Readonly<Record<string, TemplateFunction>>, name: string): TemplateFunction | undefined {
@@ -706,10 +796,23 @@ function truth(value: unknown): boolean {
 
 type Signal = 'break' | 'continue' | undefined;
 
+/** Go's limit on `{{template}}` calls inside one another (its exec's maxExecDepth). */
+const MAX_DEPTH = 100000;
+
+/** The arguments a field or method is given in a command: those after it, and the value piped into it. */
+interface Invocation {
+  readonly dot: unknown;
+  readonly args: readonly Arg[];
+  readonly final: { value: unknown } | undefined;
+}
+
 /** One run of a template (Go's exec `state`): its output, variables and where each value came from. */
 class Execution {
   private readonly output: string[] = [];
-  private readonly vars: { name: string; value: unknown }[];
+  private vars: { name: string; value: unknown }[];
+  /** The template being run, which errors name (`executing "x"`). */
+  private executing: string;
+  private depth = 0;
   /** The field (with its parent's) each object was last found in, for `json`. */
   private readonly places = new WeakMap<object, string>();
   private readonly context: CallContext = {
@@ -717,15 +820,24 @@ class Execution {
   };
 
   constructor(
+    private readonly name: string,
     private readonly text: string,
+    private readonly templates: Templates,
     private readonly functions: Readonly<Record<string, TemplateFunction>>,
     private readonly data: unknown,
+    private readonly options: ExecuteOptions,
   ) {
     this.vars = [{ name: '$', value: data }];
+    this.executing = name;
   }
 
-  run(nodes: readonly Node[]): string {
-    this.list(this.data, nodes);
+  run(): string {
+    this.list(this.data, this.templates.get(this.name) ?? []);
+    return this.printed();
+  }
+
+  /** What the run has printed so far. */
+  printed(): string {
     return this.output.join('');
   }
 
@@ -733,7 +845,7 @@ class Execution {
   private fail(pos: number, context: string, message: string): CtrError {
     const column = pos - (this.text.lastIndexOf('\n', pos - 1) + 1);
     const near = context.length > 20 ? `${context.slice(0, 20)}...` : context;
-    return invalidArgument(`template: :${lineAt(this.text, pos)}:${column}: executing "" at <${near}>: ${message}`);
+    return invalidArgument(`template: ${this.name}:${lineAt(this.text, pos)}:${column}: executing ${JSON.stringify(this.executing)} at <${near}>: ${message}`);
   }
 
   private list(dot: unknown, nodes: readonly Node[]): Signal {
@@ -759,9 +871,36 @@ class Execution {
         return this.conditional(dot, node);
       case 'range':
         return this.range(dot, node);
+      case 'template':
+        this.template(dot, node);
+        return undefined;
       case 'break':
       case 'continue':
         return node.kind;
+    }
+  }
+
+  /** `{{template "name" pipeline}}`: the template run on the pipeline's value, with only `$` (that value) in scope. */
+  private template(dot: unknown, node: Call): void {
+    const nodes = this.templates.get(node.name);
+    const where = (message: string): CtrError => this.fail(node.pos, callText(node), message);
+    if (nodes === undefined) throw where(`template ${JSON.stringify(node.name)} not defined`);
+    if (this.depth >= MAX_DEPTH) throw where(`exceeded maximum template depth (${MAX_DEPTH})`);
+    const value = node.pipe ? this.pipeline(dot, node.pipe) : undefined;
+    const { vars, executing } = this;
+    this.vars = [{ name: '$', value }];
+    this.executing = node.name;
+    this.depth++;
+    try {
+      this.list(value, nodes);
+    } catch (error) {
+      // JavaScript's stack ends before Go's count does.
+      if (error instanceof RangeError) throw where(`exceeded maximum template depth (${MAX_DEPTH})`);
+      throw error;
+    } finally {
+      this.vars = vars;
+      this.executing = executing;
+      this.depth--;
     }
   }
 
@@ -839,20 +978,20 @@ class Execution {
   /** A command's value; `final` is the value piped into it, its last argument. */
   private command(dot: unknown, command: Command, final: { value: unknown } | undefined): unknown {
     const [first, ...rest] = command.args as [Arg, ...Arg[]];
-    const hasArgs = rest.length > 0 || final !== undefined;
+    const call = { dot, args: rest, final };
     const notAFunction = (): void => {
-      if (hasArgs) throw this.fail(command.pos, commandText(command), `can't give argument to non-function ${argText(first)}`);
+      if (rest.length > 0 || final !== undefined) throw this.fail(command.pos, commandText(command), `can't give argument to non-function ${argText(first)}`);
     };
     switch (first.kind) {
       case 'function':
         return this.call(dot, first, command, rest, final);
       case 'field':
-        return this.fields(dot, first, first.names, hasArgs);
+        return this.fields(dot, first, call);
       case 'chain':
-        return this.fields(this.arg(dot, first.node), first, first.names, hasArgs);
+        return this.fields(this.arg(dot, first.node), first, call);
       case 'variable':
         if (first.names.length === 0) notAFunction();
-        return this.fields(this.variable(first), first, first.names, hasArgs);
+        return this.fields(this.variable(first), first, call);
       case 'pipeline':
         notAFunction();
         return this.pipeline(dot, first.pipe);
@@ -871,11 +1010,11 @@ class Execution {
       case 'function':
         return this.call(dot, arg, { pos: arg.pos, args: [arg] }, [], undefined);
       case 'field':
-        return this.fields(dot, arg, arg.names, false);
+        return this.fields(dot, arg, undefined);
       case 'chain':
-        return this.fields(this.arg(dot, arg.node), arg, arg.names, false);
+        return this.fields(this.arg(dot, arg.node), arg, undefined);
       case 'variable':
-        return this.fields(this.variable(arg), arg, arg.names, false);
+        return this.fields(this.variable(arg), arg, undefined);
       case 'pipeline':
         return this.pipeline(dot, arg.pipe);
       case 'dot':
@@ -885,22 +1024,63 @@ class Execution {
     }
   }
 
-  /** `receiver.A.B…`: a missing field, or one of a missing value, is missing (`<no value>`). */
-  private fields(receiver: unknown, node: Arg, names: readonly string[], hasArgs: boolean): unknown {
+  /**
+   * `receiver.A.B…`, the last given `call`'s arguments: a missing field, or one of a missing
+   * value, is missing (`<no value>`), unless what lacks it is a Go struct; a method is called.
+   */
+  private fields(receiver: unknown, node: Arg & { names: readonly string[] }, call: Invocation | undefined): unknown {
+    const count = call ? call.args.length + (call.final ? 1 : 0) : 0;
     let value = receiver;
-    for (const [i, name] of names.entries()) {
+    for (const [i, name] of node.names.entries()) {
       if (value === undefined || value === null) return undefined;
       if (typeof value !== 'object' || Array.isArray(value)) {
         throw this.fail(node.pos, argText(node), `can't evaluate field ${name} in type ${goType(value)}`);
       }
-      if (hasArgs && i === names.length - 1) throw this.fail(node.pos, argText(node), `${name} is not a method but has arguments`);
-      const parent = this.places.get(value)?.split('.').pop();
+      const last = i === node.names.length - 1;
       // Own fields, and those of a class's prototype; never Object's (`.constructor`).
       const found = Object.hasOwn(value, name) || !(name in Object.prototype) ? (value as Record<string, unknown>)[name] : undefined;
+      if (typeof found === 'function') {
+        value = this.method(found as TemplateMethod, name, node, last ? call : undefined);
+        continue;
+      }
+      const struct = this.options.typeOf?.(value);
+      if (struct !== undefined && found === undefined) throw this.fail(node.pos, argText(node), `can't evaluate field ${name} in type ${struct}`);
+      if (last && count > 0) {
+        // A Go struct's values are methods without parameters; a map's are not methods.
+        throw this.fail(node.pos, argText(node), struct !== undefined ? `wrong number of args for ${name}: want 0 got ${count}` : `${name} is not a method but has arguments`);
+      }
+      const parent = this.places.get(value)?.split('.').pop();
       if (found !== null && typeof found === 'object') this.places.set(found, parent ? `${parent}.${name}` : name);
       value = found;
     }
     return value;
+  }
+
+  /** A method of the data called as Go calls it: the arguments counted and each checked against its parameter's type. */
+  private method(method: TemplateMethod, name: string, node: Arg, call: Invocation | undefined): unknown {
+    const parameters = method.parameters ?? [];
+    const args = call?.args ?? [];
+    const count = args.length + (call?.final ? 1 : 0);
+    if (count !== parameters.length) throw this.fail(node.pos, argText(node), `wrong number of args for ${name}: want ${parameters.length} got ${count}`);
+    const values = args.map((arg, i) => this.typed(call?.dot, arg, parameters[i] as 'string' | 'int'));
+    if (call?.final) values.push(this.checked(call.final.value, parameters[count - 1] as 'string' | 'int', node.pos, argText(node)));
+    return (method as (...values: unknown[]) => unknown)(...values);
+  }
+
+  /** An argument for a parameter of Go type `type`: a literal of another kind is refused as Go's evalArg refuses it. */
+  private typed(dot: unknown, arg: Arg, type: 'string' | 'int'): unknown {
+    if (arg.kind !== 'literal') return this.checked(this.arg(dot, arg), type, arg.pos, argText(arg));
+    if (arg.value === null) throw this.fail(arg.pos, arg.text, `cannot assign nil to ${type}`);
+    const fits = type === 'string' ? typeof arg.value === 'string' : typeof arg.value === 'number' && Number.isInteger(arg.value) && !/^'/.test(arg.text);
+    if (!fits) throw this.fail(arg.pos, arg.text, `expected ${type === 'string' ? 'string' : 'integer'}; found ${arg.text}`);
+    return arg.value;
+  }
+
+  /** A value given for a parameter of Go type `type`, as Go's validateType takes or refuses it. */
+  private checked(value: unknown, type: 'string' | 'int', pos: number, context: string): unknown {
+    if (value === undefined) throw this.fail(pos, context, `invalid value; expected ${type}`);
+    if (type === 'string' ? typeof value === 'string' : typeof value === 'number' && Number.isInteger(value)) return value;
+    throw this.fail(pos, context, `wrong type for value; expected ${type}; got ${value === null ? '<nil>' : goType(value)}`);
   }
 
   private call(dot: unknown, node: Arg & { kind: 'function' }, command: Command, args: readonly Arg[], final: { value: unknown } | undefined): unknown {
@@ -917,7 +1097,8 @@ class Execution {
       }
       return final ? final.value : value;
     }
-    const fn = functionNamed(this.functions, name) as TemplateFunction;
+    const overrides = this.options.functions;
+    const fn = (overrides && Object.hasOwn(overrides, name) ? overrides[name] : functionNamed(this.functions, name)) as TemplateFunction;
     const [fewest, most] = fn.arity;
     if (count < fewest || count > most) throw where(`wrong number of args for ${name}: want ${fewest === most ? '' : 'at least '}${fewest} got ${count}`);
     const values = args.map((arg) => this.arg(dot, arg));
@@ -933,7 +1114,10 @@ class Execution {
 
 /** Go's order of map keys: by bytes, not by locale. */
 function sortedEntries(value: object): [string, unknown][] {
-  return Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // A value's methods are no entries of it.
+  return Object.entries(value)
+    .filter(([, item]) => typeof item !== 'function')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** The Go type a value stands for, as fmt names it in `%!d(string=x)`. */
@@ -985,7 +1169,7 @@ function goFloat(value: number, verb: 'e' | 'f' | 'g', precision: number | undef
 }
 
 /** Go's strconv.Quote (`%q`), or QuoteRune with `quote` `'`. */
-function goQuote(text: string, quote = '"'): string {
+export function goQuote(text: string, quote = '"'): string {
   let out = quote;
   for (const c of text) {
     const code = c.codePointAt(0) as number;

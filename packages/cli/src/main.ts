@@ -105,6 +105,9 @@ function reportError(error: unknown, io: Io, path: string, debug: boolean, usage
     io.stderr.write(`${message}${hint}\n\n${usageLine ? `Usage:  ${usageLine}\n\n` : ''}${moreInformation(path)}`);
   } else if (runLike) {
     io.stderr.write(`ctr: Error: ${message}${hint}\n\n${moreInformation(path)}`);
+  } else if (isCtrError(error) && error.details.verbatim === true) {
+    // A message docker's CLI prints as it is (a template's error): no `Error: ` before it.
+    io.stderr.write(`${message}${hint}\n`);
   } else {
     io.stderr.write(`Error: ${message}${hint}\n`);
   }

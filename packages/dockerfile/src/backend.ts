@@ -23,7 +23,8 @@ export interface BuildBackend<S> {
   /**
    * Run a RUN step in a container whose root is `state`, streaming its output; the changes it
    * made become one new layer. A non-zero exit returns the code (and no state): the builder
-   * turns it into Docker's error. The container is removed either way.
+   * turns it into Docker's error. The container is removed either way, unless the step asks to
+   * keep it (`RunStep.keep`) and the backend can.
    */
   run(state: S, step: RunStep, io: RunIO, signal: AbortSignal): Promise<RunResult<S>>;
   /** Add one layer (an uncompressed tar stream, names relative to `/`) on top of `state`. */
@@ -74,9 +75,16 @@ export interface RunStep {
   network: 'none' | 'default' | 'host';
   /** `RUN --mount`s, resolved by the builder; shown to this step only, never part of its layer. */
   mounts?: RunMount[];
+  /**
+   * docker's `--rm` / `--force-rm`: the step's container stays once the step is over (exited, a
+   * container like any other, to inspect, diff or commit) `always` (`--rm=false`) or
+   * `on-failure` (the default: a failed step's stays); without it, it is removed (`--force-rm`).
+   * `image` is what a kept container is a container of: the stage so far (docker's intermediate image).
+   */
+  keep?: { when: 'always' | 'on-failure'; image: ImageSpec };
 }
 
-/** A `RUN --mount` as the backend makes it. `target` is absolute and cleaned. */
+/** A `RUN --mount` as the backend makes it. `target` is absolute and cleaned (a secret given only as a variable has none). */
 export type RunMount = RunBindMount | RunCacheMount | RunTmpfsMount | RunSecretMount | RunSshMount;
 
 export interface RunBindMount {
@@ -115,10 +123,15 @@ export interface RunTmpfsMount {
   size?: string;
 }
 
-/** A file holding a secret's bytes, on memory only, read-only. */
+/**
+ * A secret's bytes, kept off the disk by the backend: a read-only file at `target`, and with
+ * `env` also that variable of the step's process (the builder never puts a secret in `env`).
+ */
 export interface RunSecretMount {
   type: 'secret';
-  target: string;
+  /** Absent for a secret that is only a variable. */
+  target?: string;
+  env?: string;
   data: Uint8Array;
   uid: number;
   gid: number;
@@ -145,7 +158,8 @@ export interface RunIO {
   created?(id: string): void;
 }
 
-export type RunResult<S> = { exitCode: 0; state: S } | { exitCode: number; state?: undefined };
+/** `kept`: the step's container stayed (`RunStep.keep`); the builder says it was removed only when told `false`, or on success when not told. */
+export type RunResult<S> = { exitCode: 0; state: S; kept?: boolean } | { exitCode: number; state?: undefined; kept?: boolean };
 
 /** What a cached step gives back: its resulting state and its history entry (its `created` time keeps rebuilt image IDs identical). */
 export interface CachedStep<S> {

@@ -1,11 +1,12 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { PassThrough, pipeline, Readable } from 'node:stream';
+import { pipeline as streamPipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { aborted, asCtrError, invalidArgument, notFound, unavailable } from '@ctr/errors';
-import { TarReader, resolveInRoot, sniffCompression } from '@ctr/image';
+import { TarReader, resolveInRoot, sniffCompression, tarErrorReason } from '@ctr/image';
 import { cleanPath } from './clean-path';
 import { PatternMatcher, readDockerignore } from './dockerignore';
 
@@ -13,14 +14,26 @@ import { PatternMatcher, readDockerignore } from './dockerignore';
 export interface BuildContext {
   root: string;
   ignore: PatternMatcher;
+  /**
+   * Set when the stream was a Dockerfile, not an archive (`docker build - < Dockerfile`): the
+   * name it was saved under, the context's only file.
+   */
+  dockerfile?: string;
   /** Remove what opening the context created (the extracted tar). */
   dispose(): Promise<void>;
 }
 
+/** What docker's CLI reads of its input to tell an archive from a Dockerfile (DetectArchiveReader: two tar blocks). */
+const ARCHIVE_HEAD = 1024;
+
+/** The name a Dockerfile sent alone is saved under: docker's CLI sends it so (WriteTempDockerfile). */
+export const STREAM_DOCKERFILE = 'Dockerfile';
+
 /**
- * A context from a directory (used in place) or a tar stream, plain or compressed (gzip,
- * bzip2, xz or zstd, as `docker build -` and the API may send it), extracted into a private
- * directory under `scratchDir`.
+ * A context from a directory (used in place) or a stream, extracted into a private directory
+ * under `scratchDir`. A stream is an archive — a tar, plain or compressed (gzip, bzip2, xz or
+ * zstd), as `docker build -` and the API may send it — or else a Dockerfile, which is then the
+ * context's only file (`docker build - < Dockerfile`: docker's CLI tells them apart by the head).
  */
 export async function openContext(context: string | Readable, signal: AbortSignal, scratchDir = os.tmpdir()): Promise<BuildContext> {
   if (typeof context === 'string') {
@@ -31,11 +44,56 @@ export async function openContext(context: string | Readable, signal: AbortSigna
   }
   const root = await fs.mkdtemp(path.join(scratchDir, 'ctr-build-context-'));
   try {
-    await extractContextTar(context, root, signal);
-    return { root, ignore: await readIgnore(root), dispose: () => fs.rm(root, { recursive: true, force: true }) };
+    const { head, all } = await peek(context, ARCHIVE_HEAD);
+    const archive = await isArchiveHead(head);
+    if (archive) await extractContextTar(all, root, signal);
+    else await writeContextDockerfile(all, root, STREAM_DOCKERFILE, 'the Dockerfile read from the build\'s input', signal);
+    return { root, ignore: await readIgnore(root), ...(archive ? {} : { dockerfile: STREAM_DOCKERFILE }), dispose: () => fs.rm(root, { recursive: true, force: true }) };
   } catch (e) {
     await fs.rm(root, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/**
+ * Whether a stream beginning with `head` is an archive, as docker's CLI decides (`IsArchive`):
+ * compressed, or a tar — its first block a header with a good checksum. Only that block is
+ * judged: an entry that goes on past it (a PAX header's records) is a tar all the same.
+ */
+export async function isArchiveHead(head: Buffer): Promise<boolean> {
+  if (compressionOf(head) !== undefined) return true;
+  if (head.length < 512) return false;
+  try {
+    await new TarReader(Readable.from([head.subarray(0, 512)])).next();
+    return true;
+  } catch (error) {
+    return tarErrorReason(error) === 'truncated';
+  }
+}
+
+/**
+ * A Dockerfile sent alone, saved as `name` in the context directory `root` (mode 0644, as docker's
+ * CLI sends it): streamed to disk, refused once past `maxDockerfileSize` (`what` names it then).
+ */
+export async function writeContextDockerfile(body: Readable, root: string, name: string, what: string, signal: AbortSignal): Promise<void> {
+  const file = resolveInRoot(root, cleanPath(`/${name}`)).abs;
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  let size = 0;
+  try {
+    await streamPipeline(
+      body,
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          size += chunk.length;
+          if (size > maxDockerfileSize) throw invalidArgument(`${what} is larger than ${maxDockerfileSize} bytes`);
+          yield chunk;
+        }
+      },
+      createWriteStream(file, { flags: 'wx', mode: 0o644 }),
+      { signal },
+    );
+  } catch (error) {
+    throw signal.aborted ? aborted(signal, `reading ${what}`) : error;
   }
 }
 

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { CtrError, asCtrError, isNotFound, notFound, throwIfAborted, unsupported } from '@ctr/errors';
+import { CtrError, asCtrError, invalidArgument, isNotFound, notFound, throwIfAborted, unsupported } from '@ctr/errors';
 import { resolveInRoot, type ContainerConfig, type HistoryEntry } from '@ctr/image';
 import type { BuildBackend, CachedStep, ImageSpec, RunStep } from './backend';
 import { hostPlatform, parsePlatform, Platform, platformArgs, proxyArgs } from './build-args';
@@ -31,8 +31,9 @@ import { mountFromStage, parseMountFlag } from './run-mount';
 export interface BuildOptions<S> {
   backend: BuildBackend<S>;
   /**
-   * A directory, a tar stream of one (plain, gzip, bzip2, xz or zstd), or `{ remote }`: a git
-   * repository or an http(s) URL to fetch it from (see `openRemoteContext`).
+   * A directory, a tar stream of one (plain, gzip, bzip2, xz or zstd) — or a stream of a
+   * Dockerfile alone, with nothing else in the context (`docker build - < Dockerfile`) — or
+   * `{ remote }`: a git repository or an http(s) URL to fetch it from (see `openRemoteContext`).
    */
   context: string | Readable | RemoteContextSource;
   /** The Dockerfile's path inside the context (default `Dockerfile`). */
@@ -61,6 +62,14 @@ export interface BuildOptions<S> {
   secrets?: Record<string, Uint8Array>;
   /** `RUN --mount=type=ssh` agent sockets on this machine by id (`--ssh default=$SSH_AUTH_SOCK`). */
   ssh?: Record<string, string>;
+  /**
+   * docker's `--rm` (default true): a RUN step's container is removed once the step succeeds;
+   * false keeps every one, exited. A failed step's is kept either way, as docker's classic
+   * builder keeps it, unless `forceRemove`.
+   */
+  remove?: boolean;
+  /** docker's `--force-rm`: every step's container is removed, a failed one's too. */
+  forceRemove?: boolean;
   onEvent?: (event: BuildEvent) => void;
   signal?: AbortSignal;
   /**
@@ -151,23 +160,33 @@ class Build<S> {
     const final = this.results.get(target)!;
     const unused = [...this.buildArgs.keys()].filter((k) => !this.declared.has(k) && !(proxyArgs as readonly string[]).includes(k));
     if (unused.length > 0) this.warn(`One or more build-args [${unused.sort().join(' ')}] were not consumed`);
-    const config: ContainerConfig = { ...final.config };
-    if (this.options.labels && Object.keys(this.options.labels).length > 0) config.Labels = { ...config.Labels, ...this.options.labels };
-    const last = final.history[final.history.length - 1];
-    const spec: ImageSpec = {
-      architecture: final.platform.architecture,
-      os: final.platform.os,
-      ...(final.platform.variant ? { variant: final.platform.variant } : {}),
-      created: last?.created ?? this.now().toISOString(),
-      ...(final.author !== undefined ? { author: final.author } : {}),
-      config,
-      history: final.history,
-    };
+    const spec = this.imageSpec(final);
+    if (this.options.labels && Object.keys(this.options.labels).length > 0) spec.config = { ...spec.config, Labels: { ...spec.config.Labels, ...this.options.labels } };
     const built = (await this.backend.commit(final.state, spec, this.signal)).id;
     this.emit({ type: 'image', step: this.step, id: built });
     const id = this.options.squash ? await this.squash(final, spec, built) : built;
     this.emit({ type: 'done', id });
     return { id, warnings: this.warnings };
+  }
+
+  /** A stage as it stands, as an image: the final one, or what a kept step container is a container of. */
+  private imageSpec(stage: StageState<S>): ImageSpec {
+    const last = stage.history[stage.history.length - 1];
+    return {
+      architecture: stage.platform.architecture,
+      os: stage.platform.os,
+      ...(stage.platform.variant ? { variant: stage.platform.variant } : {}),
+      created: last?.created ?? this.now().toISOString(),
+      ...(stage.author !== undefined ? { author: stage.author } : {}),
+      config: { ...stage.config },
+      history: [...stage.history],
+    };
+  }
+
+  /** docker's `--rm` / `--force-rm` for a RUN step of `stage` (see `RunStep.keep`). */
+  private keepContainer(stage: StageState<S>): RunStep['keep'] {
+    if (this.options.forceRemove) return undefined;
+    return { when: this.options.remove === false ? 'always' : 'on-failure', image: this.imageSpec(stage) };
   }
 
   /**
@@ -449,6 +468,8 @@ class Build<S> {
       workdir: stage.workdir,
       network,
     };
+    const keep = this.keepContainer(stage);
+    if (keep) step.keep = keep;
     const stepNo = this.step;
     const sink = (stream: 'stdout' | 'stderr'): Writable =>
       new Writable({
@@ -467,10 +488,10 @@ class Build<S> {
       const result = mounts
         ? await mounts.lend((lent) => this.backend.run(stage.state, { ...step, mounts: lent }, io, this.signal))
         : await this.backend.run(stage.state, step, io, this.signal);
-      if (result.exitCode === 0 && result.state !== undefined) {
-        if (container !== undefined) this.emit({ type: 'container-removed', step: stepNo, id: container });
-        return result.state;
-      }
+      // dockerd's order: a removal is said before the step's error.
+      const removed = result.state !== undefined ? result.kept !== true : result.kept === false;
+      if (container !== undefined && removed) this.emit({ type: 'container-removed', step: stepNo, id: container });
+      if (result.state !== undefined) return result.state;
       throw new CtrError('InvalidArgument', `The command '${args.join(' ')}' returned a non-zero code: ${result.exitCode}`, {
         details: { step: stepNo, file: ins.location.file, line: ins.location.line, exitCode: result.exitCode, command: args },
       });
@@ -584,8 +605,14 @@ export async function build<S>(options: BuildOptions<S>): Promise<BuildResult> {
       })
     : await openContext(options.context, signal, options.scratchDir);
   try {
-    const file = options.dockerfile ?? 'Dockerfile';
+    // A Dockerfile sent as the context names itself: another one besides is docker's CLI's error.
+    if (context.dockerfile !== undefined && (options.dockerfile !== undefined || options.dockerfileContent !== undefined)) {
+      throw invalidArgument('ambiguous Dockerfile source: both stdin and flag correspond to Dockerfiles');
+    }
+    const file = context.dockerfile ?? options.dockerfile ?? 'Dockerfile';
     const source = options.dockerfileContent ?? (await readContextFile(context, file));
+    // dockerd's check, before any parsing (an empty `docker build - < /dev/null` meets it).
+    if (source.length === 0) throw invalidArgument(`the Dockerfile (${file}) cannot be empty`);
     const dockerfile = parseDockerfile(source, { file });
     return await new Build({ ...options, signal }, dockerfile, context).run();
   } finally {

@@ -29,7 +29,7 @@ export interface MountSources<S> {
 export interface MountPlan {
   /** Every mount's definition; bind sources by content, secrets by name only (BuildKit's cache rule). */
   keyParts: string[];
-  /** `env=` secrets and `SSH_AUTH_SOCK`: for the step's process, never in its cache key or history. */
+  /** `SSH_AUTH_SOCK`: for the step's process, never in its cache key or history. (`env=` secrets are mounts: see below.) */
   env: string[];
   /** Hold the mounts' sources (views of stages, filtered copies) while `use` runs the step. */
   lend<T>(use: (mounts: RunMount[]) => Promise<T>): Promise<T>;
@@ -113,8 +113,9 @@ export async function planMounts<S>(flags: readonly MountFlag[], workdir: string
           if (m.required) throw notFound(`secret ${id}: not found`, { hint: `Pass it to the build: --secret id=${id},src=<file> (or env=<variable>).` });
           break;
         }
-        if (asEnv) env.push(`${asEnv}=${Buffer.from(data).toString('utf8')}`);
-        if (target) lenders.push(now({ type: 'secret', target, data, ...owner }));
+        // An `env=` secret too reaches the backend as a mount, never in the step's `env`: the
+        // backend writes that to its container's spec, and only it knows how to keep a secret off the disk.
+        lenders.push(now({ type: 'secret', ...(target ? { target } : {}), ...(asEnv ? { env: asEnv } : {}), data, ...owner }));
         break;
       }
       case 'ssh': {

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { aborted, CtrError, invalidArgument, notFound, unavailable, type ErrorCode } from '@ctr/errors';
 import { resolveInRoot, tarErrorReason } from '@ctr/image';
-import { compressionOf, extractContextTar, maxDockerfileSize, peek, readIgnore, type BuildContext } from './build-context';
+import { compressionOf, extractContextTar, peek, readIgnore, writeContextDockerfile, type BuildContext } from './build-context';
 import { cleanPath } from './clean-path';
 import { fetchFailureReason, type UrlFetch } from './fetch-url';
 
@@ -193,7 +193,7 @@ async function downloadContext(url: string, dir: string, options: RemoteContextO
     const type = declared === '' || /^application\/octet-stream/i.test(declared) ? sniffedType(head) : declared.toLowerCase();
     const accepted = ACCEPTABLE_TYPE.exec(type)?.[0];
     if (accepted === undefined) throw invalidArgument(`${detecting}: unsupported Content-Type "${declared || type}"`, { hint: REMOTE_KINDS });
-    if (accepted === 'text/plain') return dockerfileContext(all, dir, options.dockerfile ?? 'Dockerfile', url);
+    if (accepted === 'text/plain') return dockerfileContext(all, dir, options.dockerfile ?? 'Dockerfile', url, signal);
   }
   try {
     await extractContextTar(all, dir, signal);
@@ -207,17 +207,8 @@ async function downloadContext(url: string, dir: string, options: RemoteContextO
 const REMOTE_KINDS = 'A remote context is a tar (plain, gzip, bzip2, xz or zstd), a plain-text Dockerfile, or a git repository.';
 
 /** A downloaded Dockerfile as the only file of the context, under the name the build reads it by. */
-async function dockerfileContext(body: Readable, dir: string, name: string, url: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > maxDockerfileSize) throw invalidArgument(`the Dockerfile at ${url} is larger than ${maxDockerfileSize} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const file = resolveInRoot(dir, cleanPath(`/${name}`)).abs;
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(file, Buffer.concat(chunks), { mode: 0o600 });
+async function dockerfileContext(body: Readable, dir: string, name: string, url: string, signal: AbortSignal): Promise<string> {
+  await writeContextDockerfile(body, dir, name, `the Dockerfile at ${url}`, signal);
   return dir;
 }
 

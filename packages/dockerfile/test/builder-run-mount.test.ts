@@ -141,11 +141,16 @@ describe('RUN --mount=type=secret and type=ssh', () => {
     ]);
   });
 
-  it('gives an env= secret to the step as a variable only, and never to the history', async () => {
+  it('gives an env= secret to the backend as a variable only, a mount without a target, never in the step\'s env or the history', async () => {
     const { id } = await run('FROM busybox\nRUN --mount=type=secret,id=token,env=TOKEN true\n', { secrets: { token: Buffer.from('s3') } });
-    expect(seen[0]!.step.env).toContain('TOKEN=s3');
-    expect(mounts(0)).toEqual([]);
+    expect(mounts(0)).toEqual([{ type: 'secret', env: 'TOKEN', data: Buffer.from('s3'), uid: 0, gid: 0, mode: 0o400 }]);
+    expect(seen[0]!.step.env.join('\n')).not.toContain('s3');
     expect(JSON.stringify(backend.image(id).spec)).not.toContain('s3');
+  });
+
+  it('gives a secret with env= and a target as both, in one mount', async () => {
+    await run('FROM busybox\nRUN --mount=type=secret,id=token,env=TOKEN,target=/t true\n', { secrets: { token: Buffer.from('s3') } });
+    expect(mounts(0)).toEqual([{ type: 'secret', target: '/t', env: 'TOKEN', data: Buffer.from('s3'), uid: 0, gid: 0, mode: 0o400 }]);
   });
 
   it('fails on a required secret nobody passed, in BuildKit\'s words, and goes without an optional one', async () => {

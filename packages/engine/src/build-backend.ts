@@ -12,9 +12,11 @@ import type { EngineContext } from './context';
 import type { Images } from './images';
 import { INIT_FILES } from './init-files';
 import { registryModule } from './lazy-modules';
-import { buildStepName, buildStepShortId } from './scratch';
+import { buildStepName, buildStepShortId, stepMountsDir } from './scratch';
 import { withHostGateway } from './create-extras';
 import { prepareStepMounts, type StepMounts } from './build-mounts';
+import { keeps, keepStepContainer, type KeptStep } from './build-step-container';
+import { noteInitEntries, untouchedInitEntries, type InitEntries } from './init-entries';
 import { ownAddress } from './containers';
 
 /**
@@ -161,82 +163,132 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     );
   }
 
-  /** Mount a fresh snapshot on `parent`, run `use` on its root, always unmount. */
+  /**
+   * Mount a fresh snapshot on `parent`, run `use` on its root, always unmount. The snapshot is
+   * removed after, unless `keep` says the value `use` gave is a container that stays.
+   */
   private async withSnapshot<T>(
     parent: ChainID | undefined,
     kind: 'prepare' | 'view',
     use: (root: string, key: string) => Promise<T>,
+    keep: (value: T) => boolean = () => false,
   ): Promise<T> {
     const key = buildStepName();
     const root = path.join(this.scratchDir, key);
     // The mount point first: a sweep finds the snapshot by it.
     await fs.mkdir(root);
     const snapshots = this.ctx.store.snapshots;
+    let kept = false;
     try {
       const mounts = kind === 'prepare' ? await snapshots.prepare(key, parent) : await snapshots.view(key, parent);
       await mountAll(mounts, root);
       try {
-        return await use(root, key);
+        const value = await use(root, key);
+        kept = keep(value);
+        return value;
       } finally {
         await unmount(root);
       }
     } finally {
       // rmdir, not rm -r: were the unmount to have failed, removing through it would reach into the layers.
       await fs.rmdir(root).catch(() => undefined);
-      await snapshots.remove(key).catch(() => undefined);
+      if (!kept) await snapshots.remove(key).catch(() => undefined);
     }
   }
 
   async run(state: BuildState, step: RunStep, io: RunIO, signal: AbortSignal): Promise<RunResult<BuildState>> {
     const parent = await this.unpack(state, signal);
     const extraHosts = await (this.extraHosts ??= withHostGateway(this.stepOptions.extraHosts, () => this.ctx.network.defaultGateway({ signal })));
-    return this.withSnapshot(parent, 'prepare', async (rootfs, id) => {
-      // Docker's step containers are named by their ID, and their hostname is its short form.
-      const hostname = buildStepShortId(id);
-      const network = await this.stepNetwork(id, step.network === 'default' ? this.network : step.network, hostname, signal);
-      let exitCode: number;
-      let mounts: StepMounts | undefined;
-      let failed = false;
-      try {
-        if (step.mounts?.length) mounts = await prepareStepMounts(this.ctx, rootfs, path.join(this.scratchDir, `${id}.mounts`), step.mounts, signal);
-        await this.ctx.runtime.create(id, {
-          rootfs,
-          run: {
+    // What stays of a step whose container is kept: made one of the engine's once its mount is gone.
+    let kept: KeptStep | undefined;
+    const result = await this.withSnapshot<RunResult<BuildState>>(
+      parent,
+      'prepare',
+      async (rootfs, id) => {
+        // Docker's step containers are named by their ID, and their hostname is its short form.
+        const hostname = buildStepShortId(id);
+        const networkMode = step.network === 'default' ? this.network : step.network;
+        const network = await this.stepNetwork(id, networkMode, hostname, signal);
+        const upper = await this.ctx.store.snapshots.upperDir(id);
+        let init: InitEntries = new Map();
+        let exitCode: number;
+        let mounts: StepMounts | undefined;
+        let failed = false;
+        try {
+          if (step.mounts?.length) mounts = await prepareStepMounts(this.ctx, rootfs, stepMountsDir(this.scratchDir, id), step.mounts, signal);
+          // With a secret in its environment, the container's spec stays on the secrets' tmpfs.
+          const runtime = mounts?.containerRoot !== undefined ? this.ctx.runtime.rooted(mounts.containerRoot) : this.ctx.runtime;
+          const run: RunOptions = {
             ...this.stepOptions,
             ...(extraHosts ? { extraHosts } : {}),
             cmd: step.args,
             entrypoint: [],
-            env: step.env,
+            env: [...step.env, ...(mounts?.env ?? [])],
             ...(step.user ? { user: step.user } : {}),
             workingDir: step.workdir,
             hostname,
             ...network.run,
             ...(mounts ? { mounts: mounts.mounts } : {}),
-          },
-          signal,
-        });
-        io.created?.(hostname);
-        try {
-          const started = await this.ctx.runtime.start(id, { attach: { stdout: io.stdout, stderr: io.stderr }, signal });
-          exitCode = (await this.ctx.runtime.wait(id, { signal })).exitCode;
-          await started.attached;
+          };
+          const created = await runtime.create(id, { rootfs, run, signal });
+          // Before the step runs: what the runtime made to mount over is no change of the step's.
+          init = noteInitEntries(upper);
+          io.created?.(hostname);
+          try {
+            const started = await runtime.start(id, { attach: { stdout: io.stdout, stderr: io.stderr }, signal });
+            exitCode = (await runtime.wait(id, { signal })).exitCode;
+            await started.attached;
+            // Only a container of the runtime's own root can stay: one on the step's secrets' tmpfs goes with it.
+            if (keeps(step.keep, exitCode) && runtime === this.ctx.runtime) kept = { id, created: created.createdAt, step, run, network: networkMode };
+          } finally {
+            if (!kept) await runtime.delete(id, { force: true }).catch(() => undefined);
+          }
+        } catch (error) {
+          failed = true;
+          throw error;
         } finally {
-          await this.ctx.runtime.delete(id, { force: true }).catch(() => undefined);
+          // A release that fails is the step's error only when the step itself did not fail.
+          const released = await Promise.allSettled([network.release(), mounts?.release()]);
+          const refused = released.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+          if (refused && !failed) {
+            await this.dropKept(kept);
+            kept = undefined;
+            throw refused.reason;
+          }
         }
-      } catch (error) {
-        failed = true;
+        if (exitCode !== 0) return { exitCode, kept: kept !== undefined };
+        try {
+          const exclude = new Set([...INIT_FILES, ...untouchedInitEntries(upper, init)]);
+          const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal, exclude }), { compression: 'gzip', signal });
+          return { exitCode: 0, state: { layers: [...state.layers, descriptor], diffIds: [...state.diffIds, diffId] }, kept: kept !== undefined };
+        } catch (error) {
+          await this.dropKept(kept);
+          kept = undefined;
+          throw error;
+        }
+      },
+      (done) => done.kept === true,
+    );
+    if (kept && step.keep) {
+      const container = kept;
+      // The image it ran on, as docker's intermediate image: what `commit` builds on.
+      const image = await this.commit(state, step.keep.image, signal).catch(async (error: unknown) => {
+        await this.dropKept(container, true);
         throw error;
-      } finally {
-        // A release that fails is the step's error only when the step itself did not fail.
-        const released = await Promise.allSettled([network.release(), mounts?.release()]);
-        const refused = released.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-        if (refused && !failed) throw refused.reason;
-      }
-      if (exitCode !== 0) return { exitCode };
-      const upper = await this.ctx.store.snapshots.upperDir(id);
-      const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal, exclude: INIT_FILES }), { compression: 'gzip', signal });
-      return { exitCode: 0, state: { layers: [...state.layers, descriptor], diffIds: [...state.diffIds, diffId] } };
-    });
+      });
+      await keepStepContainer(this.ctx, container, image.id).catch(async (error: unknown) => {
+        await this.dropKept(container, true);
+        throw error;
+      });
+    }
+    return result;
+  }
+
+  /** A step container that was to stay, taken apart after all: its runtime state, and its snapshot once withSnapshot has let it be. */
+  private async dropKept(kept: KeptStep | undefined, snapshot = false): Promise<void> {
+    if (!kept) return;
+    await this.ctx.runtime.delete(kept.id, { force: true }).catch(() => undefined);
+    if (snapshot) await this.ctx.store.snapshots.remove(kept.id).catch(() => undefined);
   }
 
   /**

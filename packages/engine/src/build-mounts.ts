@@ -7,9 +7,10 @@ import type { RunCacheMount, RunMount } from '@ctr/dockerfile';
 import { asCtrError, invalidArgument } from '@ctr/errors';
 import { resolveInRoot } from '@ctr/image';
 import { parseBytes, type MountSpec } from '@ctr/runtime';
-import { acquireLock, mountAll, tryAcquireLock, unmount, writeFileAtomic, type Release } from '@ctr/store';
+import { acquireLock, breakIfStale, lockOwner, mountAll, tryAcquireLock, unmount, withLock, writeFileAtomic, type Release } from '@ctr/store';
 import type { EngineContext } from './context';
 import { newId } from './names';
+import { claimDirectory, sshProxyDir, stepSecretContainerRoot, stepSecretsDir, withScratch } from './scratch';
 
 const execFileAsync = promisify(execFile);
 
@@ -27,6 +28,14 @@ export interface CacheMountInfo {
 /** A step's mounts, made: runtime mounts for its container, and how to take them down. */
 export interface StepMounts {
   mounts: MountSpec[];
+  /** `env=` secrets, `NAME=value`: for the step's process only. */
+  env: string[];
+  /**
+   * Set when `env` holds a secret: the root under which the step's container must keep its
+   * files (`Runtime.rooted`). Its spec holds the process's environment, and the runtime's own
+   * root is on disk; this is on the tmpfs of the step's secrets, which goes with the step.
+   */
+  containerRoot?: string;
   /**
    * After the step's container is gone: remove the mount points runc had to create in the
    * rootfs (so they are not part of the layer), then unmount, unlock and remove what was made.
@@ -35,17 +44,26 @@ export interface StepMounts {
 }
 
 /**
- * Make a build step's `RUN --mount`s on the host, under `dir` (a directory of the build's
+ * Make a build step's `RUN --mount`s on the host, under `dir` (`stepMountsDir`: in the build's
  * scratch, so that a sweep unmounts what a killed build left): writable binds over a throwaway
  * overlay, tmpfs and secrets on memory, cache directories under the engine's root, ssh agents
  * behind a socket of the mount's owner and mode.
+ *
+ * A secret never touches the disk. Its file is on a tmpfs; as a variable it is in the spec of
+ * the step's container, so that container's files go on the same tmpfs (`containerRoot`).
+ * (A wrapper in the container that read the variable from a file would need a program there
+ * for every image — a scratch image's exec-form RUN has none; moving the spec instead changes
+ * nothing the step sees.)
  */
 export async function prepareStepMounts(ctx: Pick<EngineContext, 'root' | 'runRoot'>, rootfs: string, dir: string, wanted: readonly RunMount[], signal: AbortSignal): Promise<StepMounts> {
   // Parents before what is mounted inside them.
-  const sorted = [...wanted].sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
-  const stubs = missingStubs(rootfs, sorted.map((m) => m.target));
+  const targetOf = (m: RunMount): string => m.target ?? '';
+  const sorted = [...wanted].sort((a, b) => (targetOf(a) < targetOf(b) ? -1 : targetOf(a) > targetOf(b) ? 1 : 0));
+  const stubs = missingStubs(rootfs, sorted.flatMap((m) => m.target ?? []));
   const undo: Array<() => Promise<void>> = [];
   const mounts: MountSpec[] = [];
+  const env: string[] = [];
+  let containerRoot: string | undefined;
   let secrets: string | undefined;
   const release = async (): Promise<void> => {
     let failure: unknown;
@@ -76,17 +94,23 @@ export async function prepareStepMounts(ctx: Pick<EngineContext, 'root' | 'runRo
           mounts.push({ type: 'bind', source: here, target: m.target });
           break;
         case 'secret': {
-          // Secret files stay off the disk: one tmpfs holds the step's. (An `env=` secret is in the
-          // step's process environment, so in its runtime config while the step runs.)
           if (secrets === undefined) {
-            secrets = path.join(dir, 'secrets');
+            secrets = stepSecretsDir(dir);
             await fs.mkdir(secrets, { mode: 0o700 });
-            await mountOn(secrets, { type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=0700'] }, undo);
+            // Lazily unmounted: the container's monitor and the deletion of its files may
+            // still hold it a moment after the step, and nothing on it is wanted.
+            await mountOn(secrets, { type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=0700'] }, undo, { lazy: true });
           }
-          const file = path.join(secrets, String(i));
-          await fs.writeFile(file, m.data, { mode: 0o600 });
-          await own(file, m);
-          mounts.push({ type: 'bind', source: file, target: m.target, readOnly: true });
+          if (m.target !== undefined) {
+            const file = path.join(secrets, String(i));
+            await fs.writeFile(file, m.data, { mode: 0o600 });
+            await own(file, m);
+            mounts.push({ type: 'bind', source: file, target: m.target, readOnly: true });
+          }
+          if (m.env !== undefined) {
+            env.push(`${m.env}=${Buffer.from(m.data).toString('utf8')}`);
+            if (containerRoot === undefined) await fs.mkdir((containerRoot = stepSecretContainerRoot(dir)), { mode: 0o700 });
+          }
           break;
         }
         case 'ssh':
@@ -98,12 +122,12 @@ export async function prepareStepMounts(ctx: Pick<EngineContext, 'root' | 'runRo
     await release().catch(() => undefined);
     throw error;
   }
-  return { mounts, release };
+  return { mounts, env, ...(containerRoot !== undefined ? { containerRoot } : {}), release };
 }
 
-async function mountOn(where: string, mount: { type: string; source: string; options: string[] }, undo: Array<() => Promise<void>>): Promise<void> {
+async function mountOn(where: string, mount: { type: string; source: string; options: string[] }, undo: Array<() => Promise<void>>, options: { lazy?: boolean } = {}): Promise<void> {
   await mountAll([mount], where);
-  undo.push(() => unmount(where));
+  undo.push(() => unmount(where, options));
 }
 
 async function own(file: string, owner: { uid: number; gid: number; mode: number }): Promise<void> {
@@ -128,18 +152,84 @@ async function throwaway(source: string, here: string, undo: Array<() => Promise
 }
 
 /**
- * The cache directory a step mounts: found by its key under the engine's root, made on first
- * use (seeded, owned and moded as asked), locked as its sharing says. Its subpath is entered
- * without following a symlink, and what is mounted is checked to be what was checked:
- * a step sharing the cache may swap a directory for a symlink at any time (SECURITY-CASES B1).
+ * The lock that orders the arrival of a cache's users with its removal: beside the cache's
+ * directory, which goes. Held only for moments, never while a step waits or runs.
  */
-async function cacheMount(ctx: Pick<EngineContext, 'root'>, m: RunCacheMount, here: string, undo: Array<() => Promise<void>>, signal: AbortSignal): Promise<string> {
-  const dir = path.join(cacheMountsDir(ctx.root), m.key);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+function cacheGate(dir: string): string {
+  return `${dir}.lock`;
+}
+
+/**
+ * A step's use of a cache directory, whatever its sharing: a lock file of its own in the
+ * directory, held while the step runs; its owner's PID and boot tell a use a killed build left.
+ */
+const USE = /^use-[0-9a-f]+\.lock$/;
+
+/** The keys of the cache mount directories under `root`. */
+export async function cacheMountKeys(root: string): Promise<string[]> {
+  return (await fs.readdir(cacheMountsDir(root)).catch(() => [] as string[])).filter((name) => !name.endsWith('.lock'));
+}
+
+/** Whether a step in any process uses the cache directory: one of its locks (uses, `locked`/`private` instances) has a live owner. */
+export async function cacheMountInUse(dir: string): Promise<boolean> {
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (name.endsWith('.lock') && (await lockOwner(path.join(dir, name))) !== undefined) return true;
+  }
+  return false;
+}
+
+/**
+ * Remove cache directory `key` unless a step uses it (a prune skips what is in use, as
+ * BuildKit's does); false when it stays or was gone. Under the cache's gate it is only moved
+ * into a scratch directory, so that steps arriving meanwhile wait for no deletion: they make a
+ * new one; a prune killed while deleting leaves it to the next sweep.
+ */
+export async function removeCacheMount(ctx: EngineContext, key: string): Promise<boolean> {
+  const dir = path.join(cacheMountsDir(ctx.root), key);
+  return withScratch(ctx, 'cache-mount', (scratch) =>
+    withLock(cacheGate(dir), async () => {
+      if (await cacheMountInUse(dir)) return false;
+      return fs.rename(dir, path.join(scratch, key)).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return false;
+          throw error;
+        },
+      );
+    }),
+  );
+}
+
+/**
+ * Register a step's use of cache directory `dir`, made on first use, under its gate: a prune
+ * has either moved the directory away before, or sees the use and leaves it. What is
+ * released when the step is done.
+ */
+async function useCacheDir(dir: string, m: RunCacheMount): Promise<Release> {
+  await fs.mkdir(dir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
   const info = path.join(dir, 'info.json');
   if (!(await fs.stat(info).catch(() => undefined))) await writeFileAtomic(info, JSON.stringify({ id: m.id, created: new Date().toISOString() } satisfies CacheMountInfo));
   const used = new Date();
   await fs.utimes(info, used, used);
+  // What killed builds left goes here, so that uses do not pile up.
+  for (const name of await fs.readdir(dir)) if (USE.test(name)) await breakIfStale(path.join(dir, name));
+  return acquireLock(path.join(dir, `use-${newId().slice(0, 12)}.lock`));
+}
+
+/**
+ * The cache directory a step mounts: found by its key under the engine's root, made on first
+ * use (seeded, owned and moded as asked), its use registered (`useCacheDir`), locked as its
+ * sharing says. Its subpath is entered without following a symlink, and what is mounted is
+ * checked to be what was checked: a step sharing the cache may swap a directory for a symlink
+ * at any time (SECURITY-CASES B1).
+ */
+async function cacheMount(ctx: Pick<EngineContext, 'root'>, m: RunCacheMount, here: string, undo: Array<() => Promise<void>>, signal: AbortSignal): Promise<string> {
+  const dir = path.join(cacheMountsDir(ctx.root), m.key);
+  await fs.mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
+  // First in, so last out: the use outlasts the instance lock and the mount below.
+  undo.push(await withLock(cacheGate(dir), () => useCacheDir(dir, m), { signal }));
   let instance = 0;
   let unlock: Release | undefined;
   if (m.sharing === 'locked') unlock = await acquireLock(path.join(dir, '0.lock'), { signal, timeoutMs: 24 * 3600_000 });
@@ -193,10 +283,11 @@ function enterSubpath(root: string, subpath: string): { path: string; dev: numbe
 /**
  * A socket that forwards each connection to the ssh agent at `agent`, owned and moded as the
  * mount asks (the agent's own socket is neither exposed nor changed). In the run root: a unix
- * socket's path must be short.
+ * socket's path must be short; claimed there, so that what a killed build left is swept.
  */
 async function agentProxy(ctx: Pick<EngineContext, 'runRoot'>, agent: string, owner: { uid: number; gid: number; mode: number }, undo: Array<() => Promise<void>>): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(ctx.runRoot, 'ssh-'));
+  const dir = sshProxyDir(ctx.runRoot);
+  const remove = await claimDirectory(dir);
   const socket = path.join(dir, 'agent.sock');
   const open = new Set<net.Socket>();
   // Half-open both ways: a client may end its request and still read the agent's answer.
@@ -215,7 +306,7 @@ async function agentProxy(ctx: Pick<EngineContext, 'runRoot'>, agent: string, ow
   undo.push(async () => {
     for (const s of open) s.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await fs.rm(dir, { recursive: true, force: true });
+    await remove();
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socket, () => resolve()));
   await own(socket, owner);

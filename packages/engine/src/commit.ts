@@ -38,7 +38,7 @@ function committedConfig(base: ContainerConfig, own: ContainerInspect['Config'],
     ...(base.Shell ? { Shell: base.Shell } : {}),
     ...(base.OnBuild ? { OnBuild: base.OnBuild } : {}),
     ...(base.ArgsEscaped !== undefined ? { ArgsEscaped: base.ArgsEscaped } : {}),
-    Env: own.Env,
+    ...(own.Env ? { Env: own.Env } : {}),
   };
   if (own.User) config.User = own.User;
   if (Object.keys(own.ExposedPorts).length > 0) config.ExposedPorts = own.ExposedPorts;

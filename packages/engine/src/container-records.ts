@@ -62,8 +62,8 @@ export interface ContainerRecord {
     User: string;
     Entrypoint: string[] | null;
     Cmd: string[] | null;
-    /** Its `Config.Env` (absent in records written before it was kept). */
-    Env?: string[];
+    /** Its `Config.Env`: null when neither it nor its image sets any (absent in records written before it was kept). */
+    Env?: string[] | null;
   };
   /** The health check it runs: its own merged over its image's (none when `NONE`). */
   healthcheck?: HealthConfig;

@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
 import { hasDevice, layerSize, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
-import { EMBEDDED_DNS, parseMac, parsePortSpec, type NetworkSettings } from '@ctr/network';
+import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type NetworkSettings } from '@ctr/network';
 import type { ContainerConfig, HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
@@ -63,7 +63,7 @@ export function defaultStdinOnce(openStdin: boolean | undefined, attach: Attache
 
 /** `docker create` / `docker run` options, as a library call. Resource fields are @ctr/runtime's. */
 export interface CreateContainerOptions
-  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint' | 'logSizeMax' | 'leaveStdinOpen'> {
+  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint' | 'logSizeMax' | 'leaveStdinOpen' | 'resolvConf'> {
   image: string;
   /** `--log-driver` and `--log-opt`. */
   log?: LogConfig;
@@ -231,7 +231,7 @@ export interface ContainerInspect {
     OpenStdin: boolean;
     StdinOnce: boolean;
     Volumes: Record<string, Record<string, never>> | null;
-    Env: string[];
+    Env: string[] | null;
     Cmd: string[] | null;
     Entrypoint: string[] | null;
     Image: string;
@@ -439,7 +439,8 @@ function mergedConfig(
   cmd: string[] | undefined,
   env: readonly string[] | undefined,
 ): NonNullable<ContainerRecord['config']> {
-  // Env as moby merges it: the container's variables, then each of the image's it leaves unset.
+  // Env as moby merges it: the container's variables, then each of the image's it leaves unset;
+  // with none of its own, the image's as they are (null when the image has none, as docker shows).
   // What the process gets besides (PATH, HOSTNAME, TERM, HOME, links' variables) stays out.
   const keyOf = (entry: string): string => entry.split('=', 1)[0] as string;
   const own = new Set((env ?? []).map(keyOf));
@@ -447,7 +448,7 @@ function mergedConfig(
     User: user ?? image.User ?? '',
     Entrypoint: entrypoint ?? image.Entrypoint ?? null,
     Cmd: cmd ?? (entrypoint === undefined ? (image.Cmd ?? null) : null),
-    Env: [...(env ?? []), ...(image.Env ?? []).filter((entry) => !own.has(keyOf(entry)))],
+    Env: env?.length ? [...env, ...(image.Env ?? []).filter((entry) => !own.has(keyOf(entry)))] : (image.Env ?? null),
   };
 }
 
@@ -560,6 +561,9 @@ export class Containers {
     refuseDeviceRequests(options.deviceRequests);
     const macAddress = options.macAddress === undefined ? undefined : parseMac(options.macAddress);
     if (macAddress !== undefined && !ownNetwork) throw invalidArgument('conflicting options: mac-address and the network mode');
+    // The other container's namespace comes with its resolv.conf.
+    if (kind === 'container' && options.dns?.length) throw invalidArgument('conflicting options: dns and the network mode');
+    const dns = validDnsSettings({ servers: options.dns, search: options.dnsSearch, options: options.dnsOptions });
     if (networkMode === 'host' && links.length > 0) throw invalidArgument(HOST_LINKS);
     startMountRelay();
     this.ctx.runtime.expectStart();
@@ -618,6 +622,7 @@ export class Containers {
             ports: options.publish ?? [],
             exposedPorts,
             publishAll: options.publishAll ?? false,
+            dns,
             ...(options.signal ? { signal: options.signal } : {}),
           });
           undo.push(() => this.ctx.network.detach(id));
@@ -649,7 +654,9 @@ export class Containers {
         // No namespace back means the host's: `host`, or `container:` of a container in host mode.
         network: attached?.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'none' ? { mode: 'none' } : { mode: 'host' },
         ...(address ? { ipAddress: address } : {}),
-        ...(kind === 'user' ? { dns: options.dns ?? [EMBEDDED_DNS] } : {}),
+        // The network's resolv.conf where the embedded DNS serves the container (its --dns are
+        // that server's upstreams, not nameservers of the file); elsewhere the runtime's from --dns*.
+        ...(attached && (kind === 'user' || kind === 'container') ? { resolvConf: attached.resolvConf } : {}),
       };
       const info = await this.ctx.runtime.create(id, {
         rootfs,
@@ -844,7 +851,8 @@ export class Containers {
 
   /** Its `Config.Env`, kept at create; a record from before that has only its process's environment. */
   private async configEnv(record: ContainerRecord): Promise<string[]> {
-    return record.config?.Env ?? (await this.ctx.runtime.inspect(record.id)).spec.process.env ?? [];
+    const env = record.config?.Env;
+    return env !== undefined ? (env ?? []) : ((await this.ctx.runtime.inspect(record.id)).spec.process.env ?? []);
   }
 
   /** The image ID a container was made from (for `rmi` conflicts). */
@@ -1159,7 +1167,7 @@ export class Containers {
         OpenStdin: info.openStdin,
         StdinOnce: record.stdinOnce ?? defaultStdinOnce(info.openStdin, record.attach),
         Volumes: anonymousTargets.length > 0 ? Object.fromEntries(anonymousTargets.map((target) => [target, {}])) : null,
-        Env: record.config?.Env ?? info.spec.process.env ?? [],
+        Env: record.config?.Env !== undefined ? record.config.Env : (info.spec.process.env ?? []),
         Cmd: record.config ? record.config.Cmd : (run.cmd ?? null),
         Entrypoint: record.config ? record.config.Entrypoint : (run.entrypoint ?? null),
         Image: record.image,
@@ -1191,7 +1199,7 @@ export class Containers {
         Links: await this.linksOf(record),
         CapAdd: run.capAdd ?? null,
         CapDrop: run.capDrop ?? null,
-        // The embedded DNS a user network's container is given is no --dns of the user's.
+        // Records from before the network wrote resolv.conf hold the embedded DNS as a --dns the user never gave.
         Dns: run.dns && !(run.dns.length === 1 && run.dns[0] === EMBEDDED_DNS) ? run.dns : null,
         DnsOptions: run.dnsOptions ?? null,
         DnsSearch: run.dnsSearch ?? null,

@@ -70,6 +70,7 @@ import {
   type PulledTags,
   type PullOptions,
   type PushAllTagsOptions,
+  type PushedImage,
   type PushedTag,
   type PushOptions,
   type RemovedImage,
@@ -264,7 +265,7 @@ export class Engine {
     return (await this.ready()).images.pull(ref, options);
   }
 
-  async push(ref: string, options: PushOptions = {}): Promise<{ digest: string; size: number }> {
+  async push(ref: string, options: PushOptions = {}): Promise<PushedImage> {
     return (await this.ready()).images.push(ref, options);
   }
 

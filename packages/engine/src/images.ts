@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { conflict, invalidArgument, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
+import { conflict, invalidArgument, isAborted, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
 import {
   familiarName,
   familiarString,
@@ -7,13 +7,16 @@ import {
   formatReference,
   imageGraph,
   importRootfs,
+  isIndexType,
   layerCompression,
   loadArchive,
   normalizePlatform,
   parseImageConfig,
   parseNameOrId,
+  parseIndex,
   parseNormalizedReference,
   parseReference,
+  platformMatcher,
   readJsonBlob,
   referenceName,
   saveArchive,
@@ -141,11 +144,20 @@ export interface PulledTags {
   updated: boolean;
 }
 
-/** One tag `pushAllTags` pushed: the manifest the registry now holds under it. */
-export interface PushedTag {
-  tag: string;
+/** What a push sent: the manifest (or index) the registry now holds under the tag. */
+export interface PushedImage {
   digest: string;
   size: number;
+  /**
+   * Set when not every platform the image's index names is here and the manifest of the one
+   * that is (or of this host's, of several) went instead: dockerd's `ManifestPushedInsteadOfIndex`.
+   */
+  pushedInsteadOfIndex?: { originalIndex: Descriptor; selectedManifest: Descriptor };
+}
+
+/** One tag `pushAllTags` pushed. */
+export interface PushedTag extends PushedImage {
+  tag: string;
 }
 
 export interface PushAllTagsOptions extends PushOptions {
@@ -272,6 +284,21 @@ function platformMismatch(ref: string, config: ImageConfig, wanted: Platform): E
 
 function checkPlatform(ref: string, config: ImageConfig, wanted: Platform | undefined): void {
   if (wanted !== undefined && !isFor(config, wanted)) throw platformMismatch(ref, config, wanted);
+}
+
+/**
+ * An image's config as dockerd's inspect shows it: an empty `Env` is left out (its
+ * DockerOCIImageConfig omits empty fields), which a client reads as null.
+ */
+function imageInspectConfig(config: ContainerConfig): ContainerConfig {
+  if (config.Env === undefined || config.Env.length > 0) return config;
+  const { Env: _empty, ...rest } = config;
+  return rest;
+}
+
+/** buildx's attestations ride in an index as manifests of their own, for no platform: never one to push alone. */
+function isAttestation(manifest: Descriptor): boolean {
+  return manifest.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest';
 }
 
 /** One platform's manifest of an image, all of whose content is here. */
@@ -428,19 +455,96 @@ export class Images {
     });
   }
 
-  async push(ref: string, options: PushOptions = {}): Promise<{ digest: Digest; size: number }> {
+  async push(ref: string, options: PushOptions = {}): Promise<PushedImage> {
     const name = pushName(ref);
     const record = await this.tagged(name);
-    const manifest = options.platform ? (await this.heldManifest(ref, await this.resolve(record, options.signal), options.platform)).manifest : record.target;
+    const image = await this.resolve(record, options.signal);
+    const manifest = options.platform ? (await this.heldManifest(ref, image, options.platform)).manifest : await this.pushTarget(image);
     const result = await this.ctx.registry().push(name, {
       store: this.ctx.store.content,
       manifest,
+      mountFrom: await this.mountSources(name, record, manifest, options.signal),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...credentialsOption(options.auth),
     });
     await this.ctx.events.emit('image', 'push', familiarImageName(name), { name: familiarImageName(name) });
-    return { digest: result.descriptor.digest, size: result.descriptor.size };
+    const index = record.target;
+    const pushedInsteadOfIndex = !options.platform && manifest.digest !== index.digest ? { originalIndex: index, selectedManifest: manifest } : undefined;
+    return { digest: result.descriptor.digest, size: result.descriptor.size, ...(pushedInsteadOfIndex ? { pushedInsteadOfIndex } : {}) };
+  }
+
+  /**
+   * What a push with no platform sends (dockerd's `getPushDescriptor`): the image as it is
+   * named when that is a manifest, or an index every manifest of which is here; else the
+   * one platform's manifest it holds, or of several, the one for this host — a pull keeps
+   * one platform of an index, which is what pushing a pulled image sends. Several held and
+   * none for this host is dockerd's Conflict. None held pushes the index, to fail on what is
+   * missing.
+   */
+  private async pushTarget(image: ResolvedImage): Promise<Descriptor> {
+    const index = image.record.target;
+    if (!isIndexType(index.mediaType)) return index;
+    const held = await this.heldManifests(image);
+    if (await this.holdsEveryManifest(index, held)) return index;
+    const platforms = held.filter((entry) => !isAttestation(entry.manifest));
+    const host = platformMatcher();
+    const [chosen] = platforms.length === 1 ? platforms : platforms.filter((entry) => host.match(entry.platform)).sort((a, b) => host.compare(a.platform, b.platform));
+    if (chosen) return chosen.manifest;
+    if (platforms.length === 0) return index;
+    throw conflict('multiple matching manifests found but no specific platform requested', { hint: 'choose the platform to push with --platform' });
+  }
+
+  /** Whether the image holds, in full, every manifest `index` names (through nested indexes). */
+  private async holdsEveryManifest(index: Descriptor, held: readonly HeldManifest[]): Promise<boolean> {
+    const content = this.ctx.store.content;
+    const have = new Set(held.map((entry) => entry.manifest.digest));
+    const complete = async (descriptor: Descriptor): Promise<boolean> => {
+      if (!isIndexType(descriptor.mediaType)) return have.has(descriptor.digest);
+      let bytes: Buffer;
+      try {
+        bytes = await readJsonBlob(content, descriptor, { checkDigests: false });
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw error;
+      }
+      for (const child of parseIndex(bytes, descriptor.mediaType).manifests) if (!(await complete(child))) return false;
+      return true;
+    };
+    return complete(index);
+  }
+
+  /**
+   * Where a push to `name` may mount each blob of `manifest` from, as dockerd mounts from
+   * the repositories its blobs came from: the other repositories of the same registry that
+   * images here are named in, for those images' blobs — the pushed image's own names first
+   * (where it was pulled from, or pushed to before). ctr keeps no record of where a blob
+   * came from apart from these names: an image pulled, or pushed, under a name it no
+   * longer has is not a source. A mount the registry refuses costs a request, then the
+   * blob is uploaded.
+   */
+  private async mountSources(name: string, pushed: ImageRecord, manifest: Descriptor, signal: AbortSignal | undefined): Promise<Map<Digest, string[]>> {
+    const target = parseReference(name);
+    const content = this.ctx.store.content;
+    const options = { checkDigests: false, ...(signal ? { signal } : {}) };
+    const wanted = new Set((await imageGraph(content, manifest, options)).blobs.map((blob) => blob.digest));
+    const sources = new Map<Digest, string[]>();
+    const others = (await this.ctx.store.images.list()).filter((record) => record.id !== pushed.id);
+    for (const record of [pushed, ...others]) {
+      const repositories = record.names.map(parseReference).filter((ref) => ref.domain === target.domain && ref.path !== target.path).map((ref) => ref.path);
+      if (repositories.length === 0) continue;
+      // Another image that cannot be read is no source, and no reason to fail this push.
+      const graph = await imageGraph(content, record.target, options).catch((error: unknown) => {
+        if (isAborted(error)) throw error;
+        return undefined;
+      });
+      for (const blob of graph?.blobs ?? []) {
+        if (!wanted.has(blob.digest)) continue;
+        const known = sources.get(blob.digest) ?? [];
+        sources.set(blob.digest, [...new Set([...known, ...repositories])]);
+      }
+    }
+    return sources;
   }
 
   /**
@@ -587,7 +691,7 @@ export class Images {
       Created: config.created ?? record.created,
       DockerVersion: config.docker_version ?? '',
       Author: config.author ?? '',
-      Config: config.config ?? {},
+      Config: imageInspectConfig(config.config ?? {}),
       Architecture: config.architecture,
       ...(config.variant ? { Variant: config.variant } : {}),
       Os: config.os,

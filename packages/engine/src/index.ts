@@ -27,6 +27,7 @@ export type {
   PulledTags,
   PushOptions,
   PushAllTagsOptions,
+  PushedImage,
   PushedTag,
   RemovedImage,
   RemoveImageOptions,

@@ -301,5 +301,6 @@ async function reattachNetwork(ctx: EngineContext, record: ContainerRecord): Pro
     ...(predefined ? {} : { networks: [{ name: mode, aliases: record.network.aliases, ...(record.network.ip ? { ip: record.network.ip } : {}) }] }),
     ports: record.network.ports,
     publishAll: record.network.publishAll,
+    dns: { servers: record.run.dns, search: record.run.dnsSearch, options: record.run.dnsOptions },
   });
 }

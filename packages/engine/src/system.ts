@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
 import path from 'node:path';
-import { lockOwner, type VolumeInfo } from '@ctr/store';
-import { cacheMountsDir, type CacheMountInfo } from './build-mounts';
+import type { VolumeInfo } from '@ctr/store';
+import { cacheMountInUse, cacheMountKeys, cacheMountsDir, removeCacheMount, type CacheMountInfo } from './build-mounts';
 import type { ContainerSize, ContainerSummary, Containers } from './containers';
 import type { EngineContext } from './context';
 import type { ImageSummary, Images, RemovedImage } from './images';
@@ -110,18 +110,17 @@ async function buildCacheEntries(ctx: EngineContext): Promise<BuildCacheEntry[]>
   return [...entries, ...(await cacheMountEntries(ctx))].filter((e): e is BuildCacheEntry => e !== undefined);
 }
 
-/** The cache mount directories: last used when their `info.json` was last touched, in use while a step holds one of their locks. */
+/** The cache mount directories: last used when their `info.json` was last touched, in use while a step in any process uses them. */
 async function cacheMountEntries(ctx: EngineContext): Promise<BuildCacheEntry[]> {
   const dir = cacheMountsDir(ctx.root);
-  const keys = await fs.readdir(dir).catch(() => [] as string[]);
-  return Promise.all(
-    keys.map(async (key): Promise<BuildCacheEntry> => {
+  const entries = await Promise.all(
+    (await cacheMountKeys(ctx.root)).map(async (key): Promise<BuildCacheEntry | undefined> => {
       const file = path.join(dir, key);
-      const names = await fs.readdir(file).catch(() => [] as string[]);
       const info = path.join(file, 'info.json');
-      const stat = (await fs.stat(info).catch(() => undefined)) ?? (await fs.stat(file));
+      // Gone since the listing: a prune in another process took it.
+      const stat = (await fs.stat(info).catch(() => undefined)) ?? (await fs.stat(file).catch(() => undefined));
+      if (!stat) return undefined;
       const created = JSON.parse(await fs.readFile(info, 'utf8').catch(() => '{}')) as Partial<CacheMountInfo>;
-      const owners = await Promise.all(names.filter((n) => n.endsWith('.lock')).map((n) => lockOwner(path.join(file, n))));
       return {
         id: key,
         type: 'exec.cachemount',
@@ -130,10 +129,11 @@ async function cacheMountEntries(ctx: EngineContext): Promise<BuildCacheEntry[]>
         topLayer: undefined,
         createdAt: created.created ? new Date(created.created) : stat.birthtime,
         lastUsedAt: stat.mtime,
-        inUse: owners.some((o) => o !== undefined),
+        inUse: await cacheMountInUse(file),
       };
     }),
   );
+  return entries.filter((e): e is BuildCacheEntry => e !== undefined);
 }
 
 const IMAGE_PRUNE_FILTERS = ['dangling', ...PRUNE_FILTERS];
@@ -207,6 +207,8 @@ export async function pruneBuildCache(ctx: EngineContext, options: BuildCachePru
 /** `pruneBuildCache` without the garbage collection: the bytes it frees itself are the cache mounts'. */
 async function removeBuildCacheEntries(ctx: EngineContext, options: BuildCachePruneOptions): Promise<{ CachesDeleted: string[]; reclaimed: number }> {
   const { until, ids } = buildCachePrunePlan(options);
+  // A killed build's step container still runs on its cache mounts, though its use is stale: it goes first.
+  await sweepScratch(ctx);
   const entries = (await buildCacheEntries(ctx)).sort((a, b) => a.lastUsedAt.getTime() - b.lastUsedAt.getTime());
   let kept = entries.reduce((sum, e) => sum + e.size, 0);
   const CachesDeleted: string[] = [];
@@ -214,9 +216,12 @@ async function removeBuildCacheEntries(ctx: EngineContext, options: BuildCachePr
   for (const entry of entries) {
     if (options.keepStorage !== undefined && kept <= options.keepStorage) break;
     if (entry.inUse || (until !== undefined && entry.lastUsedAt.getTime() >= until) || !patternMatch(ids, entry.id)) continue;
-    await fs.rm(entry.file, { recursive: true, force: true });
+    // A cache mount is looked at again as it goes: a step may have taken it since the listing.
+    if (entry.type === 'exec.cachemount') {
+      if (!(await removeCacheMount(ctx, entry.id))) continue;
+      reclaimed += entry.size;
+    } else await fs.rm(entry.file, { recursive: true, force: true });
     kept -= entry.size;
-    if (entry.type === 'exec.cachemount') reclaimed += entry.size;
     CachesDeleted.push(entry.id);
   }
   // Unfiltered, the whole directory goes, with what writes cut short left in it.

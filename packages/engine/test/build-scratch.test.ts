@@ -15,6 +15,9 @@ engine.build({ context: process.argv[3], noCache: true, onEvent: (e) => { if (e.
   .catch((e) => { process.stdout.write('failed ' + (e && e.message) + '\\n'); process.exit(1); });
 `;
 
+/** A build step's snapshot and runc container are named by the step container's ID (no other container runs here). */
+const BUILD_STEP = /^[0-9a-f]{64}$/;
+
 describe('a build whose process is killed', () => {
   let t: TestEngine;
   let context: string;
@@ -39,10 +42,10 @@ describe('a build whose process is killed', () => {
       .filter((point) => point.startsWith(`${dir}/`));
   const buildSnapshots = async (): Promise<string[]> => {
     const keys: string[] = [];
-    for await (const info of (await openStore({ root: t.root })).snapshots.walk()) if (info.name.startsWith('build-')) keys.push(info.name);
+    for await (const info of (await openStore({ root: t.root })).snapshots.walk()) if (BUILD_STEP.test(info.name)) keys.push(info.name);
     return keys;
   };
-  const runcContainers = (): string[] => readdirSync(join(t.runRoot, 'runc')).filter((name) => name.startsWith('build-'));
+  const runcContainers = (): string[] => readdirSync(join(t.runRoot, 'runc')).filter((name) => BUILD_STEP.test(name));
 
   /** Start a child build of `run` and resolve once its RUN step runs; `done` settles with its last line. */
   async function childBuild(run: string): Promise<{ child: ChildProcess; done: Promise<string> }> {

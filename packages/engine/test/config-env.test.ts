@@ -46,5 +46,5 @@ test("a legacy link's variables are in the process's environment, not in Config.
   await running('env-linked', { network: 'bridge' });
   const id = await running('env-linking', { network: 'bridge', links: ['env-linked:db'] });
   expect(await processEnv(id)).toContain('DB_NAME=/env-linking/db');
-  expect((await t.engine.inspect(id)).Config.Env.filter((entry) => entry.startsWith('DB_'))).toEqual([]);
+  expect(((await t.engine.inspect(id)).Config.Env ?? []).filter((entry) => entry.startsWith('DB_'))).toEqual([]);
 });

@@ -9,9 +9,13 @@
  * which is why the function uses only Node built-ins and nothing from its module scope.
  *
  * It reads the network records from disk and reloads when the generation file changes,
- * answers A for container names, aliases and short IDs on the asker's networks, an empty
- * answer for other types of known names, and NXDOMAIN for everything else: it never
- * forwards a query anywhere. It exits when no network needs it.
+ * answers A for container names, aliases and short IDs on the asker's networks, and an empty
+ * answer for other types of known names. Other names it forwards, as docker's resolver does,
+ * to the asker's upstream servers (its `--dns`, else the host's: the sandbox record says
+ * which) and relays the first useful reply; the asker is known by its source address, and
+ * nothing is forwarded for an address that is no container's. A container on internal
+ * networks only gets SERVFAIL (docker forwards nothing for it); one with no upstream it can
+ * use, NXDOMAIN. It exits when no network needs it.
  */
 export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   const dgram = require('node:dgram') as typeof import('node:dgram');
@@ -28,17 +32,33 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     id: string;
     gateway: string;
     isDefault: boolean;
+    internal: boolean;
     endpoints: Record<string, Endpoint>;
   }
   interface View {
     byGateway: Map<string, Net>;
+    /** Every network of a container, the default bridge included (it gives a way out). */
     netsOf: Map<string, Net[]>;
+  }
+  /** The part of a sandbox record (state.ts SandboxState.dns) the server reads. */
+  interface Forwarding {
+    upstreams: Array<{ address: string; host: boolean }>;
+    ndotsSet: boolean;
   }
 
   const TTL = 600;
+  /** docker's resolver: 4 s per upstream, at most 3 of them, 1024 queries out at once. */
+  const UPSTREAM_TIMEOUT_MS = 4000;
+  const MAX_UPSTREAMS = 3;
+  const MAX_IN_FLIGHT = 1024;
+  const RCODE = { ok: 0, formErr: 1, servFail: 2, nxDomain: 3, notImp: 4, refused: 5 };
+  const QTYPE = { a: 1, aaaa: 28, any: 255 };
   const genFile = path.join(stateDir, 'generation');
   const sockets = new Map<string, import('node:dgram').Socket>();
   let view: View = { byGateway: new Map(), netsOf: new Map() };
+  /** Sandbox records read since the last reload (null: none, or one without DNS settings). */
+  const forwardingOf = new Map<string, Forwarding | null>();
+  let inFlight = 0;
   let generation = '';
 
   const log = (msg: string): void => {
@@ -56,7 +76,21 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
         // A file being replaced; the next reload sees the new one.
       }
     }
-    return out.filter((n) => !n.isDefault);
+    return out;
+  }
+
+  function readForwarding(containerId: string): Forwarding | null {
+    if (!forwardingOf.has(containerId)) {
+      let found: Forwarding | null = null;
+      try {
+        const record = JSON.parse(fs.readFileSync(path.join(stateDir, 'sandboxes', `${containerId}.json`), 'utf8')) as { dns?: Forwarding };
+        found = record.dns ?? null;
+      } catch {
+        // No record (yet), or one being replaced: nothing to forward to for now.
+      }
+      forwardingOf.set(containerId, found);
+    }
+    return forwardingOf.get(containerId) ?? null;
   }
 
   /** Its content changes on every change of the records (timestamps can repeat). */
@@ -81,14 +115,15 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   function load(): void {
     generation = readGeneration();
     const nets = readNets();
-    if (nets.length === 0) return shutdown();
+    if (!nets.some((n) => !n.isDefault)) return shutdown();
     const byGateway = new Map<string, Net>();
     const netsOf = new Map<string, Net[]>();
     for (const net of nets) {
-      byGateway.set(net.gateway, net);
+      if (!net.isDefault) byGateway.set(net.gateway, net);
       for (const ep of Object.values(net.endpoints)) netsOf.set(ep.containerId, [...(netsOf.get(ep.containerId) ?? []), net]);
     }
     view = { byGateway, netsOf };
+    forwardingOf.clear();
     for (const [gw, sock] of sockets) {
       if (!byGateway.has(gw)) {
         sock.close();
@@ -102,10 +137,15 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     if (readGeneration() !== generation) load();
   }
 
-  function lookup(name: string, asker: Net, from: string): string[] | undefined {
-    const self = Object.values(asker.endpoints).find((e) => e.ip === from);
+  /** The container asking, by its address on the network it asked on. */
+  function askerOf(net: Net, from: string): Endpoint | undefined {
+    return Object.values(net.endpoints).find((e) => e.ip === from);
+  }
+
+  function lookup(name: string, asker: Net, self: Endpoint | undefined): string[] | undefined {
     const nets = self ? (view.netsOf.get(self.containerId) ?? [asker]) : [asker];
-    const ordered = [asker, ...nets.filter((n) => n !== asker)];
+    // The default bridge has no name resolution, as in Docker.
+    const ordered = [asker, ...nets.filter((n) => n !== asker && !n.isDefault)];
     const ips: string[] = [];
     for (const net of ordered) {
       for (const ep of Object.values(net.endpoints)) {
@@ -116,7 +156,60 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return ips.length > 0 ? ips : undefined;
   }
 
-  function answer(msg: Buffer, net: Net, from: string): Buffer | undefined {
+  /** One query to one upstream server; undefined when it does not answer in time. */
+  function exchange(query: Buffer, server: string): Promise<Buffer | undefined> {
+    return new Promise((resolve) => {
+      // A connected socket of its own: the kernel passes on only that server's datagrams,
+      // and a closed port fails at once instead of after the timeout.
+      const sock = dgram.createSocket(server.includes(':') ? 'udp6' : 'udp4');
+      const id = query.readUInt16BE(0);
+      let settled = false;
+      const done = (reply?: Buffer): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        sock.close();
+        resolve(reply);
+      };
+      const timer = setTimeout(() => done(), UPSTREAM_TIMEOUT_MS);
+      sock.on('error', () => done());
+      sock.on('message', (reply) => {
+        if (reply.length >= 12 && reply.readUInt16BE(0) === id && reply.readUInt16BE(2) & 0x8000) done(reply);
+      });
+      sock.connect(53, server, () => sock.send(query, (e) => e && done()));
+    });
+  }
+
+  /** docker's order: the next server after no answer, SERVFAIL or REFUSED; any other reply is the answer. */
+  async function forward(query: Buffer, servers: string[]): Promise<Buffer | undefined> {
+    for (const server of servers) {
+      const reply = await exchange(query, server);
+      const rcode = reply ? reply.readUInt16BE(2) & 0xf : RCODE.servFail;
+      if (reply && rcode !== RCODE.servFail && rcode !== RCODE.refused) return reply;
+    }
+    return undefined;
+  }
+
+  /**
+   * Where a name the server does not know goes: an rcode to answer at once, or the servers
+   * to ask. A loopback `--dns` is the container's own loopback, which this process (in the
+   * host's namespace) cannot reach: it is skipped rather than asked on the host's.
+   */
+  function route(self: Endpoint | undefined, qtype: number, labels: string[]): number | string[] {
+    if (!self) return RCODE.nxDomain;
+    if (!(view.netsOf.get(self.containerId) ?? []).some((n) => !n.internal)) return RCODE.servFail;
+    const dns = readForwarding(self.containerId);
+    if (!dns) return RCODE.nxDomain;
+    // With an ndots set (by the host or the user), a bare name is for the search domains: an empty answer sends the client there.
+    if (dns.ndotsSet && (qtype === QTYPE.a || qtype === QTYPE.aaaa) && labels.length === 1) return RCODE.ok;
+    const servers = dns.upstreams
+      .filter((u) => u.host || !(/^127\./.test(u.address) || u.address === '::1'))
+      .slice(0, MAX_UPSTREAMS)
+      .map((u) => u.address);
+    return servers.length > 0 ? servers : RCODE.nxDomain;
+  }
+
+  function answer(msg: Buffer, net: Net, from: string): Buffer | Promise<Buffer> | undefined {
     if (msg.length < 12) return undefined;
     const id = msg.readUInt16BE(0);
     const flags = msg.readUInt16BE(2);
@@ -130,24 +223,33 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
       h.writeUInt16BE(an, 6);
       return h;
     };
-    if (opcode !== 0) return header(4, 0, 0);
-    if (msg.readUInt16BE(4) !== 1) return header(1, 0, 0);
+    if (opcode !== 0) return header(RCODE.notImp, 0, 0);
+    if (msg.readUInt16BE(4) !== 1) return header(RCODE.formErr, 0, 0);
     const labels: string[] = [];
     let off = 12;
     for (;;) {
       const len = msg[off];
-      if (len === undefined || len > 63 || off + 1 + len > msg.length) return header(1, 0, 0);
+      if (len === undefined || len > 63 || off + 1 + len > msg.length) return header(RCODE.formErr, 0, 0);
       off += 1;
       if (len === 0) break;
       labels.push(msg.toString('latin1', off, off + len));
       off += len;
     }
-    if (off + 4 > msg.length) return header(1, 0, 0);
+    if (off + 4 > msg.length) return header(RCODE.formErr, 0, 0);
     const qtype = msg.readUInt16BE(off);
     const question = msg.subarray(12, off + 4);
-    const ips = lookup(labels.join('.').toLowerCase(), net, from);
-    if (!ips) return Buffer.concat([header(3, 1, 0), question]);
-    const records = qtype === 1 || qtype === 255 ? ips : [];
+    const self = askerOf(net, from);
+    const ips = lookup(labels.join('.').toLowerCase(), net, self);
+    if (!ips) {
+      const servers = route(self, qtype, labels);
+      if (typeof servers === 'number') return Buffer.concat([header(servers, 1, 0), question]);
+      if (inFlight >= MAX_IN_FLIGHT) return Buffer.concat([header(RCODE.servFail, 1, 0), question]);
+      inFlight++;
+      return forward(msg, servers)
+        .then((reply) => reply ?? Buffer.concat([header(RCODE.servFail, 1, 0), question]))
+        .finally(() => inFlight--);
+    }
+    const records = qtype === QTYPE.a || qtype === QTYPE.any ? ips : [];
     const rrs = records.map((ip) => {
       const rr = Buffer.alloc(16);
       rr.writeUInt16BE(0xc00c, 0);
@@ -158,7 +260,7 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
       ip.split('.').forEach((p, i) => rr.writeUInt8(Number(p), 12 + i));
       return rr;
     });
-    return Buffer.concat([header(0, 1, rrs.length), question, ...rrs]);
+    return Buffer.concat([header(RCODE.ok, 1, rrs.length), question, ...rrs]);
   }
 
   function listen(gw: string): void {
@@ -173,7 +275,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
       refresh();
       const net = view.byGateway.get(gw);
       const reply = net ? answer(msg, net, rinfo.address) : undefined;
-      if (reply) sock.send(reply, rinfo.port, rinfo.address);
+      // A forwarded reply comes later; the listener may have closed meanwhile (its network removed).
+      void Promise.resolve(reply).then((r) => r && sockets.get(gw) === sock && sock.send(r, rinfo.port, rinfo.address));
     });
     sock.bind(53, gw);
   }

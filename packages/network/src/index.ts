@@ -7,10 +7,11 @@
 export { NetworkManager, bridgeNameFor, driverOptions } from './network-manager';
 export { parsePortSpec, parseExposedPort, portKey, sctpRefused } from './port-spec';
 export { parseMac } from './ipv4';
-export { EMBEDDED_DNS } from './resolv';
+export { EMBEDDED_DNS, validDnsSettings } from './resolv';
 export type {
   AttachOptions,
   AttachResult,
+  DnsSettings,
   EndpointRequest,
   EndpointSettings,
   GcReport,

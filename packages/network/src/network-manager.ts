@@ -10,7 +10,7 @@ import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, parseMac, type
 import { withFileLock, withHostLock } from './lock';
 import { parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
 import { allocatePorts } from './port-allocator';
-import { hostsFile, resolvConf } from './resolv';
+import { forwarding, hostsFile, parseResolvConf, resolvConf, validDnsSettings, type HostResolv } from './resolv';
 import { networkRules, portRules, tags } from './rules';
 import { bridgeUpLines, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
 import { inspectBridge, inspectPredefined, networkSettings } from './settings';
@@ -167,6 +167,7 @@ export class NetworkManager {
   private readonly configured: { bridgeName: boolean; subnet: boolean };
   private readonly pool: { cidr: Cidr; size: number };
   private readonly bridgePrefix: string;
+  private readonly hostResolvConf: string;
 
   constructor(options: NetworkManagerOptions) {
     this.paths = new StatePaths(options.root, options.runRoot);
@@ -182,6 +183,7 @@ export class NetworkManager {
       throw invalidArgument(`Invalid address pool size /${pool.size} for ${pool.base}`);
     }
     this.bridgePrefix = options.bridgePrefix ?? 'ctr';
+    this.hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
     if (!/^[a-z0-9]{1,4}$/.test(this.bridgePrefix)) throw invalidArgument(`Invalid bridge prefix "${this.bridgePrefix}"`);
   }
 
@@ -331,6 +333,9 @@ export class NetworkManager {
       return `${p.port}/${p.protocol}`;
     });
     const wanted = this.requestedPorts(options, exposedPorts);
+    const dnsSettings = validDnsSettings(options.dns ?? {});
+    // Read once: the resolv.conf made now and the servers the embedded DNS forwards to agree.
+    const hostResolv = parseResolvConf(await fs.readFile(this.hostResolvConf, 'utf8').catch(() => ''), this.hostResolvConf);
     return this.locked(async () => {
       if (await readJson<SandboxState>(this.paths.sandboxFile(containerId), true)) {
         throw conflict(`container ${containerId} already has a network`, { hint: 'detach it first' });
@@ -345,23 +350,24 @@ export class NetworkManager {
         networkIds: [],
         ports: [],
         exposedPorts: [],
+        dns: { settings: dnsSettings, ...forwarding(hostResolv, dnsSettings) },
       };
       if (mode.kind === 'host') {
         base.hostname = options.hostname ?? os.hostname();
         await writeJson(this.paths.sandboxFile(containerId), base, false);
-        return this.result(base, nets);
+        return this.result(base, nets, hostResolv);
       }
       if (mode.kind === 'container') {
         const owner = await this.findSandbox(mode.containerId);
         const sandbox: SandboxState = { ...base, mode: 'container', sharedWith: owner.containerId, hostname: owner.hostname };
         if (owner.netnsPath) sandbox.netnsPath = owner.netnsPath;
         await writeJson(this.paths.sandboxFile(containerId), sandbox, false);
-        return this.result(sandbox, nets);
+        return this.result(sandbox, nets, hostResolv);
       }
       const sandbox: SandboxState = { ...base, netnsPath: this.paths.netnsPath(containerId), ownsNetns: true };
       if (mode.kind === 'none') {
         await this.buildSandbox(sandbox, nets, [], options.signal);
-        return this.result(sandbox, nets);
+        return this.result(sandbox, nets, hostResolv);
       }
       const requests: EndpointRequest[] =
         networks.length > 0 ? networks : [{ name: mode.kind === 'user' ? mode.name : 'bridge' }];
@@ -382,7 +388,7 @@ export class NetworkManager {
           options.signal,
         );
       } else await this.buildSandbox(sandbox, nets, joins, options.signal);
-      return this.result(sandbox, nets);
+      return this.result(sandbox, nets, hostResolv);
     }, options.signal);
   }
 
@@ -882,7 +888,8 @@ export class NetworkManager {
     }
   }
 
-  private async result(sandbox: SandboxState, nets: Map<string, NetworkState>): Promise<AttachResult> {
+  /** What attach returns; a container sharing another's namespace gets that one's resolv.conf, as with Docker. */
+  private async result(sandbox: SandboxState, nets: Map<string, NetworkState>, hostResolv: HostResolv): Promise<AttachResult> {
     const owner = sandbox.sharedWith ? await readJson<SandboxState>(this.paths.sandboxFile(sandbox.sharedWith), true) : undefined;
     const source = owner ?? sandbox;
     const plan = this.plan(source, nets);
@@ -891,7 +898,7 @@ export class NetworkManager {
     const names = [source.hostname, ...(source.name && source.name !== source.hostname ? [source.name] : [])];
     return {
       ...(sandbox.netnsPath ? { netnsPath: sandbox.netnsPath } : {}),
-      resolvConf: await resolvConf(kind),
+      resolvConf: resolvConf(kind, hostResolv, source.dns?.settings ?? {}),
       hosts: hostsFile(first ? [{ ip: first.ep.ip, names }] : []),
       hostname: source.hostname,
       settings: networkSettings(sandbox, nets, this.predefinedIds()),

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { PortMapping } from './types';
+import type { Forwarding } from './resolv';
+import type { DnsSettings, PortMapping } from './types';
 
 /** One container's place on one network: its IPAM lease and its veth. */
 export interface EndpointState {
@@ -65,6 +66,12 @@ export interface SandboxState {
    */
   portBindings?: PortMapping[];
   exposedPorts: string[];
+  /**
+   * The container's DNS settings as given, and what the embedded DNS server (which reads
+   * this record) does with the names it does not know. Absent in records from before it
+   * existed: nothing is forwarded for those.
+   */
+  dns?: { settings: DnsSettings } & Forwarding;
 }
 
 /** Where everything lives for one root. */

@@ -57,6 +57,18 @@ export interface EndpointRequest {
   mac?: string;
 }
 
+/**
+ * A container's `--dns`, `--dns-search` and `--dns-option`; each replaces the host's when
+ * given. On a user network the servers are where the embedded DNS forwards the names it does
+ * not know (the container's resolv.conf names only 127.0.0.11); without them it forwards to
+ * the host's.
+ */
+export interface DnsSettings {
+  servers?: string[];
+  search?: string[];
+  options?: string[];
+}
+
 export interface AttachOptions {
   /** `none`, `host`, `container:<id>`, `bridge`, or a user network name (defaults to `bridge`). */
   mode?: string | NetworkMode;
@@ -71,6 +83,7 @@ export interface AttachOptions {
   exposedPorts?: string[];
   /** `-P` */
   publishAll?: boolean;
+  dns?: DnsSettings;
   signal?: AbortSignal;
 }
 
@@ -167,4 +180,9 @@ export interface NetworkManagerOptions {
   addressPool?: { base: string; size: number };
   /** Prefix of generated bridge names (`ctr` → `ctr-<11 hex>`); at most 4 characters. */
   bridgePrefix?: string;
+  /**
+   * The host's resolver configuration (default `/etc/resolv.conf`): containers' resolv.conf
+   * is made from it, and the embedded DNS forwards to its servers for containers without `--dns`.
+   */
+  hostResolvConf?: string;
 }

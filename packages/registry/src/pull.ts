@@ -126,7 +126,10 @@ async function fetchBlob(
     }
   } catch (error) {
     if (isCtrError(error) && error.code === 'DigestMismatch') {
-      throw new CtrError('DigestMismatch', `${kind} ${id} of ${formatReference(api.reference)} from registry ${api.endpoint.registry} failed verification: ${error.message}`, {
+      // dockerd's words first: what failed, and for which digest.
+      const what = kind === 'layer' ? 'filesystem layer' : 'image config';
+      const origin = `${kind} ${id} of ${formatReference(api.reference)} from registry ${api.endpoint.registry}`;
+      throw new CtrError('DigestMismatch', `${what} verification failed for digest ${descriptor.digest}: ${origin}: ${error.message}`, {
         cause: error,
         details: { ...error.details, registry: api.endpoint.registry, digest: descriptor.digest },
       });

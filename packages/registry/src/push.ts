@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { CtrError, digestMismatch, isNotFound } from '@ctr/errors';
-import { digestOf, MediaTypes, parseManifestOrIndex, shortId, type BlobProvider, type Descriptor } from '@ctr/image';
+import { digestOf, MediaTypes, parseManifestOrIndex, shortId, type BlobProvider, type Descriptor, type Digest } from '@ctr/image';
 import { forEachLimit } from './limit';
 import type { PushProgress } from './pull-progress';
 import type { RepositoryApi } from './repository-api';
@@ -11,8 +11,12 @@ export interface PushOptions {
   store: BlobProvider;
   /** The image manifest or index to push (it and everything it references must be in `store`). */
   manifest: Descriptor;
-  /** Repositories of the same registry that may already hold the blobs (tried as cross-repository mounts). */
-  mountFrom?: readonly string[];
+  /**
+   * Repositories of the same registry that may already hold the blobs, tried in turn as
+   * cross-repository mounts (at most three a blob, as dockerd tries): the same for every
+   * blob, or each blob's own by digest (a blob the map does not name is uploaded).
+   */
+  mountFrom?: readonly string[] | ReadonlyMap<Digest, readonly string[]>;
   signal?: AbortSignal;
   onProgress?: (event: PushProgress) => void;
 }
@@ -25,6 +29,8 @@ export interface PushSettings {
 
 const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 const PROGRESS_STEP = 512 * 1024;
+/** dockerd's most mount attempts for a layer: each refused one costs a round trip. */
+const MAX_MOUNT_ATTEMPTS = 3;
 
 const foreignLayers: ReadonlySet<string> = new Set([
   MediaTypes.ociLayerNondistributable,
@@ -40,6 +46,21 @@ const foreignLayers: ReadonlySet<string> = new Set([
  */
 export async function pushImage(api: RepositoryApi, tag: string, options: PushOptions, settings: PushSettings): Promise<void> {
   await pushDocument(api, options.manifest, tag, options, settings);
+}
+
+/** Every repository `mountFrom` names, each once: the pull scopes a push asks for besides its own. */
+export function mountRepositories(mountFrom: PushOptions['mountFrom']): string[] {
+  if (mountFrom === undefined) return [];
+  return [...new Set(isMountMap(mountFrom) ? [...mountFrom.values()].flat() : mountFrom)];
+}
+
+function mountCandidates(mountFrom: PushOptions['mountFrom'], digest: Digest): readonly string[] {
+  const candidates = mountFrom === undefined ? [] : isMountMap(mountFrom) ? (mountFrom.get(digest) ?? []) : mountFrom;
+  return candidates.slice(0, MAX_MOUNT_ATTEMPTS);
+}
+
+function isMountMap(mountFrom: NonNullable<PushOptions['mountFrom']>): mountFrom is ReadonlyMap<Digest, readonly string[]> {
+  return !Array.isArray(mountFrom);
 }
 
 async function pushDocument(api: RepositoryApi, descriptor: Descriptor, ref: string, options: PushOptions, settings: PushSettings): Promise<void> {
@@ -64,10 +85,11 @@ async function pushBlob(api: RepositoryApi, blob: Descriptor, kind: PushProgress
   emit('Preparing');
   if (await api.hasBlob(blob.digest, signal)) return emit('Layer already exists');
   let location: URL | undefined;
-  for (const from of options.mountFrom ?? []) {
+  for (const from of mountCandidates(options.mountFrom, blob.digest)) {
+    // A refused mount opens an ordinary session: the last one is kept for the upload, as dockerd does.
+    if (location !== undefined) await api.cancelUpload(location, signal);
     location = await api.startUpload(blob.digest, from, signal);
     if (location === undefined) return emit(`Mounted from ${from}`);
-    break; // The registry opened an ordinary session instead: use it.
   }
   location ??= await api.startUpload(blob.digest, undefined, signal);
   if (location === undefined) return emit('Layer already exists');

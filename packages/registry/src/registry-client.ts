@@ -4,7 +4,7 @@ import type { CredentialSource } from './authorizer';
 import { loadDockerConfigAuth, type DockerConfigOptions, type RegistryCredentials } from './docker-config';
 import { endpointsFor, type Endpoint, type EndpointOptions } from './endpoint';
 import { pullImage, type PullOptions, type PullResult } from './pull';
-import { pushImage, type PushOptions } from './push';
+import { mountRepositories, pushImage, type PushOptions } from './push';
 import { RegistryHttp } from './registry-http';
 import { RepositoryApi, type FetchedManifest } from './repository-api';
 
@@ -102,7 +102,7 @@ export class RegistryClient {
   async push(reference: string | Reference, options: PushOptions & RequestOptions): Promise<PushResult> {
     const ref = normalize(reference);
     const [endpoint] = endpointsFor(ref.domain, 'push', this.options) as [Endpoint];
-    const scopes = [`repository:${ref.path}:pull,push`, ...(options.mountFrom ?? []).map((from) => `repository:${from}:pull`)];
+    const scopes = [`repository:${ref.path}:pull,push`, ...mountRepositories(options.mountFrom).map((from) => `repository:${from}:pull`)];
     const api = new RepositoryApi(this.httpFor(options, ref.domain), endpoint, ref, scopes);
     const tag = ref.digest ?? ref.tag ?? DEFAULT_TAG;
     if (ref.digest !== undefined && ref.digest !== options.manifest.digest) {

@@ -48,7 +48,7 @@ export class RepositoryApi {
     const length = Number(response.header('content-length'));
     const mediaType = contentType(response);
     if (digest !== undefined && isDigest(digest) && Number.isSafeInteger(length) && mediaType !== undefined) {
-      if (isDigest(ref) && digest !== ref) throw this.mismatch(ref, digest);
+      if (isDigest(ref) && digest !== ref) throw this.unverifiedManifest(ref, digest);
       return { mediaType, digest, size: length };
     }
     return (await this.fetchManifest(ref, signal)).descriptor;
@@ -61,7 +61,7 @@ export class RepositoryApi {
     const bytes = await readBounded(response.body, MAX_MANIFEST_BYTES, subject);
     const digest = digestOf(bytes);
     const expected = isDigest(ref) ? ref : response.header('docker-content-digest');
-    if (expected !== undefined && expected.startsWith('sha256:') && expected !== digest) throw this.mismatch(expected, digest);
+    if (expected !== undefined && expected.startsWith('sha256:') && expected !== digest) throw this.unverifiedManifest(expected, digest);
     // Some registries leave `mediaType` out of OCI manifests; the Content-Type then says.
     const parsed = parseManifestOrIndex(bytes, contentType(response));
     return { descriptor: { mediaType: parsed.mediaType, digest, size: bytes.length }, bytes };
@@ -97,6 +97,19 @@ export class RepositoryApi {
     response.body.resume();
     if (response.status === 201) return undefined;
     return this.location(response);
+  }
+
+  /**
+   * Abandon an upload session (DELETE). Best effort: a session the registry no longer
+   * knows, or cannot delete, expires there on its own; only a cancelled signal is thrown.
+   */
+  async cancelUpload(location: URL, signal?: AbortSignal): Promise<void> {
+    try {
+      const response = await this.request({ method: 'DELETE', target: location, ok: [202, 204, 404], subject: `upload to ${this.name}`, signal });
+      response.body.resume();
+    } catch (error) {
+      if (isCtrError(error) && error.code === 'Aborted') throw error;
+    }
   }
 
   /** PATCH one chunk (`Content-Range` when `offset` is given); resolves with the next Location. */
@@ -158,6 +171,12 @@ export class RepositoryApi {
     const header = response.header('location');
     if (!header) throw new CtrError('Unavailable', `registry ${this.endpoint.registry} started an upload to ${this.name} without a Location header`);
     return new URL(header, response.url);
+  }
+
+  /** A manifest that is not the one asked for: dockerd's words, then the registry's part in it. */
+  private unverifiedManifest(expected: string, actual: string): CtrError {
+    const { message, details } = this.mismatch(expected, actual);
+    return digestMismatch(`manifest verification failed for digest ${expected}: ${message}`, { details });
   }
 
   private mismatch(expected: string, actual: string): CtrError {

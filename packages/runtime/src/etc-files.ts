@@ -53,7 +53,7 @@ export async function writeEtcFiles(
   const hosts = host ? (readSmallFile('/etc/hosts') ?? hostsContent(hostname, options)) : hostsContent(hostname, options);
   // Three small files beside the container's record: written directly, as the record is.
   writeFileSync(files.hosts, hosts);
-  writeFileSync(files.resolvConf, resolvConfContent(readSmallFile('/etc/resolv.conf') ?? '', options));
+  writeFileSync(files.resolvConf, options.resolvConf ?? resolvConfContent(readSmallFile('/etc/resolv.conf') ?? '', options));
   writeFileSync(files.hostname, `${hostname}\n`);
   return files;
 }

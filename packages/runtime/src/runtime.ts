@@ -195,6 +195,15 @@ export class Runtime {
   }
 
   /**
+   * This runtime with its containers' files (bundle, spec, log) under another root; runc's
+   * state and exit files stay in the run root. A build step whose spec holds a secret keeps
+   * it on a tmpfs so.
+   */
+  rooted(root: string): Runtime {
+    return new Runtime({ ...this.options, root });
+  }
+
+  /**
    * Say that a start is likely soon, as after `docker run`'s create: what can be prepared
    * ahead is, beside the caller's work: the cgroup lock's grace period (see
    * cgroup-moves.ts) and the runtime's setup. Costs little when no start follows.

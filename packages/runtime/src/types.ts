@@ -165,6 +165,8 @@ export interface RunOptions {
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
+  /** The whole /etc/resolv.conf, when the network made it (an embedded DNS's); else it is made from the three above. */
+  resolvConf?: string;
   stopSignal?: string;
   /** Seconds `stop` waits before SIGKILL (default 10). */
   stopTimeout?: number;

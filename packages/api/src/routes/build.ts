@@ -38,7 +38,8 @@ export function buildRoutes({ engine }: Services): Route[] {
       try {
         const remote = q.string('remote');
         const result = await engine.build({
-          // With `remote` the daemon fetches the context itself, and the body carries none.
+          // With `remote` the daemon fetches the context itself, and the body carries none; a
+          // body that is no archive is a Dockerfile alone, as docker's CLI reads its stdin.
           context: remote ? { remote } : bodyStream(call),
           ...(dockerfile ? { dockerfile } : {}),
           ...(target ? { target } : {}),
@@ -46,6 +47,9 @@ export function buildRoutes({ engine }: Services): Route[] {
           buildArgs,
           labels,
           noCache: q.bool('nocache'),
+          // docker's defaults: intermediate containers removed after a successful step (`rm`), kept after a failed one unless `forcerm`.
+          remove: q.bool('rm', true),
+          forceRemove: q.bool('forcerm'),
           network: q.string('networkmode') ?? 'default',
           ...(isolation ? { isolation } : {}),
           ...(cacheFrom.length > 0 ? { cacheFrom } : {}),

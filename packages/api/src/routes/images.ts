@@ -172,6 +172,8 @@ export function imageRoutes({ engine }: Services): Route[] {
         out.write({ status: `The push refers to repository [${referenceName(named)}]` });
         const options = { signal: clientGone(call), ...(auth ? { auth } : {}), ...platform, onProgress: layerProgress(out) };
         const pushed = (result: PushedTag): void => {
+          // docker's CLI ends the push with a note when a platform's manifest went instead of the index.
+          if (result.pushedInsteadOfIndex) out.write({ progressDetail: {}, aux: { manifestPushedInsteadOfIndex: true, ...result.pushedInsteadOfIndex } });
           out.write({ status: `${result.tag}: digest: ${result.digest} size: ${result.size}` });
           out.write({ progressDetail: {}, aux: { Tag: result.tag, Digest: result.digest, Size: result.size } });
         };

@@ -51,7 +51,8 @@ export const buildCommand: Command = {
   async run(args, io) {
     const source = args.positionals[0] as string;
     const file = str(args, 'file');
-    // `-f -` reads the Dockerfile from stdin with the context from PATH; `-` as PATH is a context tar on stdin.
+    // `-f -` reads the Dockerfile from stdin with the context from PATH; `-` as PATH is a context
+    // on stdin: an archive, or a Dockerfile alone (the engine tells them apart, as docker's CLI does).
     if (source === '-' && file === '-') throw invalidArgument('invalid argument: can\'t use stdin for both build context and dockerfile');
     const dockerfileContent = file === '-' ? await readStdin(io.stdin) : undefined;
     const tags = list(args, 'tag');
@@ -82,6 +83,8 @@ export const buildCommand: Command = {
       buildArgs: keyValues(list(args, 'build-arg'), io.env),
       labels: keyValues(list(args, 'label'), {}),
       noCache: bool(args, 'no-cache'),
+      remove: bool(args, 'rm'),
+      forceRemove: bool(args, 'force-rm'),
       network: str(args, 'network') ?? 'default',
       tags,
       steps: buildStepOptions(args),

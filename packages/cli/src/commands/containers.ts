@@ -5,13 +5,14 @@ import type { Command, Io } from '../command';
 import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
-import { ago, commandColumn, formatItems, humanSize } from '../format';
+import { ago, checkTemplate, commandColumn, ellipsis, formatContext, formatList, goUnixTime, humanSize, labelMethod, truncateId } from '../format';
 import { containerIdFile, createFlags, createOptions, envOptions, resourceFlags, resourceOptions } from './create-flags';
 import { forEachArg, inspectEach } from './each';
 import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
 import { proxySignals, type SignalProxy } from '../signal-proxy';
 import { ContextStore, configDir } from '../context-store';
+import { familiarString, parseReference } from '@ctr/image';
 
 const formatFlag: FlagSpec = { name: 'format', type: 'string', description: 'Format output using a custom template' };
 
@@ -350,54 +351,144 @@ const rm: Command = {
   },
 };
 
-const PS_HEADERS: Record<string, string> = {
+/** `docker ps`'s column names, by field (docker's ContainerContext header). */
+export const CONTAINER_HEADERS: Readonly<Record<string, string>> = {
   ID: 'CONTAINER ID',
+  Names: 'NAMES',
   Image: 'IMAGE',
   Command: 'COMMAND',
   CreatedAt: 'CREATED AT',
   RunningFor: 'CREATED',
-  Status: 'STATUS',
   Ports: 'PORTS',
-  Names: 'NAMES',
   State: 'STATE',
-  Labels: 'LABELS',
+  Status: 'STATUS',
   Size: 'SIZE',
+  Labels: 'LABELS',
+  Mounts: 'MOUNTS',
+  LocalVolumes: 'LOCAL VOLUMES',
+  Networks: 'NETWORKS',
+  Platform: 'PLATFORM',
 };
 
 const PS_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 
 /** docker's SIZE: the writable layer's size, and the virtual size (with the image) when known: `12B (virtual 4.3MB)`. */
-function sizeText(c: ContainerSummary): string {
+function sizeText(c: Pick<ContainerSummary, 'SizeRw' | 'SizeRootFs'>): string {
   const written = humanSize(c.SizeRw ?? 0);
   return c.SizeRootFs ? `${written} (virtual ${humanSize(c.SizeRootFs)})` : written;
 }
 
-/** Whether a `--format` template shows `.Size`, itself or in `{{json .}}`: docker's client then asks for sizes. */
-function showsSize(format: string): boolean {
-  return /\{\{[^}]*\.Size\b/.test(format) || /\{\{-?\s*json\s+\.\s*-?\}\}/.test(format);
+type Port = ContainerSummary['Ports'][number];
+
+/** Ports in docker's order: by private port, then address, public port and protocol. */
+function comparePorts(a: Port, b: Port): number {
+  const [ipA, ipB] = [a.IP ?? '', b.IP ?? ''];
+  if (a.PrivatePort !== b.PrivatePort) return a.PrivatePort - b.PrivatePort;
+  if (ipA !== ipB) return ipA < ipB ? -1 : 1;
+  if ((a.PublicPort ?? 0) !== (b.PublicPort ?? 0)) return (a.PublicPort ?? 0) - (b.PublicPort ?? 0);
+  return a.Type < b.Type ? -1 : a.Type > b.Type ? 1 : 0;
 }
 
-function portsText(c: ContainerSummary): string {
-  return c.Ports.map((p) => (p.PublicPort ? `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)).join(', ');
-}
-
-/** `docker ps --format` fields: what the template sees for each container. */
-function psItem(c: ContainerSummary, truncate: boolean): Record<string, unknown> {
-  return {
-    ID: truncate ? c.Id.slice(0, 12) : c.Id,
-    Image: c.Image,
-    Command: commandColumn(c.Command, truncate),
-    CreatedAt: new Date(c.Created * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
-    RunningFor: ago(new Date(c.Created * 1000)),
-    Status: c.Status,
-    Ports: portsText(c),
-    Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
-    State: c.State,
-    Labels: Object.entries(c.Labels).map(([k, v]) => `${k}=${v}`).join(','),
-    Mounts: c.Mounts.map((m) => m.Name ?? m.Source).join(','),
-    Networks: Object.keys(c.NetworkSettings.Networks).join(','),
-    Size: sizeText(c),
+/**
+ * docker's PORTS column (DisplayablePorts): consecutive ports of one protocol, on one address
+ * as on the host, become a range (`0.0.0.0:9000-9002->9000-9002/udp`); a port published
+ * elsewhere on the host is listed last as its own mapping.
+ */
+function displayablePorts(ports: readonly Port[]): string {
+  const groups = new Map<string, { first: number; last: number }>();
+  const result: string[] = [];
+  const hostMappings: string[] = [];
+  const formGroup = (key: string, { first, last }: { first: number; last: number }): string => {
+    const slash = key.lastIndexOf('/');
+    const [ip, type] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : ['', key];
+    const range = first === last ? `${first}` : `${first}-${last}`;
+    return `${ip ? `${ip}:${range}->${range}` : range}/${type}`;
   };
+  for (const port of [...ports].sort(comparePorts)) {
+    let key = port.Type;
+    if (port.IP) {
+      if (port.PublicPort !== port.PrivatePort) {
+        hostMappings.push(`${port.IP}:${port.PublicPort ?? 0}->${port.PrivatePort}/${port.Type}`);
+        continue;
+      }
+      key = `${port.IP}/${port.Type}`;
+    }
+    const group = groups.get(key);
+    if (group && port.PrivatePort === group.last + 1) {
+      group.last = port.PrivatePort;
+      continue;
+    }
+    // A gap ends the group: it is printed now, and a new one starts where it stood.
+    if (group) result.push(formGroup(key, group));
+    groups.set(key, { first: port.PrivatePort, last: port.PrivatePort });
+  }
+  for (const [key, group] of groups) result.push(formGroup(key, group));
+  return [...result, ...hostMappings].join(', ');
+}
+
+/** docker's IMAGE column: an ID cut short, or the name as users write it, its digest dropped. */
+function imageColumn(c: Pick<ContainerSummary, 'Image' | 'ImageID'>, truncate: boolean): string {
+  if (c.Image === '') return '<no image>';
+  if (!truncate) return c.Image;
+  if (truncateId(c.ImageID) === truncateId(c.Image)) return truncateId(c.ImageID);
+  try {
+    const { domain, path, tag } = parseReference(c.Image);
+    return familiarString({ domain, path, ...(tag !== undefined ? { tag } : {}) });
+  } catch {
+    return c.Image;
+  }
+}
+
+/** docker's NAMES: cut short, the first name that is not a legacy link's (`/other/alias`); else all of them. */
+function namesColumn(names: readonly string[], truncate: boolean): string {
+  const bare = names.map((n) => n.replace(/^\//, ''));
+  return truncate ? bare.find((n) => !n.includes('/')) ?? '' : bare.join(',');
+}
+
+/** `k=v` of each label, sorted, joined by commas: docker's LABELS of a container. */
+function labelsColumn(labels: Readonly<Record<string, string>> | null | undefined): string {
+  return Object.entries(labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .sort()
+    .join(',');
+}
+
+/**
+ * What `docker ps --format` sees of a container: docker's ContainerContext. `truncate` cuts
+ * IDs, the command, names and mounts short, as ps does unless `--no-trunc`.
+ */
+export function containerContext(c: ContainerSummary, truncate: boolean): object {
+  return formatContext('*formatter.ContainerContext', {
+    ID: truncate ? truncateId(c.Id) : c.Id,
+    Names: namesColumn(c.Names, truncate),
+    Image: imageColumn(c, truncate),
+    Command: commandColumn(c.Command, truncate),
+    CreatedAt: goUnixTime(c.Created),
+    RunningFor: ago(new Date(c.Created * 1000)),
+    Ports: displayablePorts(c.Ports),
+    State: c.State,
+    Status: c.Status,
+    Size: sizeText(c),
+    Labels: labelsColumn(c.Labels),
+    Label: labelMethod(c.Labels),
+    Mounts: c.Mounts.map((m) => (truncate ? ellipsis(m.Name || m.Source, 15) : m.Name || m.Source)).join(','),
+    LocalVolumes: String(c.Mounts.filter((m) => m.Driver === 'local').length),
+    Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).join(','),
+    // The engine does not say which platform's manifest a container's image came from.
+    Platform: null,
+  });
+}
+
+/** A container with nothing set, as docker's ps runs a `--format` on before it lists: `onSize` is told when the template reads `.Size`. */
+function emptyContainerContext(onSize: () => void): object {
+  const empty = containerContext({ Id: '', Names: [], Image: '', ImageID: '', Command: '', Created: 0, Ports: [], Labels: {}, State: '', Status: '', HostConfig: { NetworkMode: '' }, NetworkSettings: { Networks: {} }, Mounts: [] }, true);
+  return formatContext('*formatter.ContainerContext', {
+    ...empty,
+    Size: () => {
+      onSize();
+      return '0B';
+    },
+  });
 }
 
 const ps: Command = {
@@ -418,10 +509,14 @@ const ps: Command = {
   args: [0, 0],
   async run(args, io) {
     const last = bool(args, 'latest') ? 1 : num(args, 'last');
-    const given = str(args, 'format');
-    const format = given === undefined || given === 'table' ? `${PS_TABLE}${bool(args, 'size') ? '\t{{.Size}}' : ''}` : given;
-    // Sizes cost a walk of every writable layer: asked for by -s, or by a format that shows them unless --size=false.
-    const size = !bool(args, 'quiet') && (args.flags.size === undefined ? given !== undefined && showsSize(given) : bool(args, 'size'));
+    const quiet = bool(args, 'quiet');
+    const given = str(args, 'format') || undefined;
+    if (given !== undefined && quiet) eprintln(io, 'WARNING: Ignoring custom format, because both --format and --quiet are set.');
+    // As docker's: the template is checked before anything is listed, and sizes (a walk of
+    // every writable layer) are asked for by -s, or by a template that reads .Size unless --size=false.
+    let readsSize = false;
+    if (given !== undefined) checkTemplate(given, emptyContainerContext(() => (readsSize = true)), { parse: 'failed to parse template: ', run: 'failed to execute template: ' });
+    const size = bool(args, 'size') || (args.flags.size === undefined && !quiet && readsSize);
     const containers = await (await getEngine()).ps({
       all: bool(args, 'all'),
       filters: parseFilters(list(args, 'filter')),
@@ -429,13 +524,8 @@ const ps: Command = {
       ...(size ? { size } : {}),
     });
     const truncate = !bool(args, 'no-trunc');
-    const items = containers.map((c) => psItem(c, truncate));
-    if (bool(args, 'quiet')) {
-      for (const item of items) println(io, String(item.ID));
-      return 0;
-    }
-    const text = formatItems(format, items, PS_HEADERS);
-    if (text) println(io, text);
+    const format = quiet ? '{{.ID}}' : given === undefined || given === 'table' ? `${PS_TABLE}${size ? '\t{{.Size}}' : ''}` : given;
+    io.stdout.write(formatList(format, containers.map((c) => containerContext(c, truncate)), CONTAINER_HEADERS));
     return 0;
   },
 };

@@ -1,6 +1,6 @@
 import type { Io } from '../command';
 import { println } from '../context';
-import { formatItems, goJson } from '../format';
+import { formatInspect, goJson } from '../format';
 
 /**
  * `ctr rm a b c` the way docker does it: act on each name in turn, print what the action
@@ -39,7 +39,7 @@ export async function inspectEach(
       errors.push(errorLine(error as Error));
     }
   }
-  println(io, format ? formatItems(format, items, {}) : goJson(items, { indent: 4 }));
+  println(io, format ? formatInspect(format, items) : goJson(items, { indent: 4 }));
   for (const line of errors) io.stderr.write(`${line}\n`);
   return errors.length > 0 ? 1 : 0;
 }

@@ -2,17 +2,17 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { PushLayerProgress } from '@ctr/api';
-import type { PushedTag } from '@ctr/engine';
+import type { HistoryItem, ImageSummary, PushedTag } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
 import { engineModule, getEngine, println } from '../context';
 import { bool, list, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
-import { ago, formatItems, humanSize } from '../format';
+import { ago, ellipsis, formatContext, formatList, goUnixTime, humanSize, isTable, rfc3339, truncateId } from '../format';
 import { ProgressView } from '../progress';
 import { forEachArg } from './each';
 import { pullAllTagsShowingProgress, pullShowingProgress } from './pull-output';
-import { parsePlatform, parseReference, referenceName, type Platform } from '@ctr/image';
+import { familiarName, parsePlatform, parseReference, referenceName, type Platform, type Reference } from '@ctr/image';
 
 /** How docker's `--platform` help says to write a platform. */
 const PLATFORM_FORMAT = 'Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")';
@@ -28,7 +28,111 @@ function platformOption(args: ParsedArgs): { platform?: Platform } {
   return text ? { platform: parsePlatform(text) } : {};
 }
 
-const IMAGE_HEADERS: Record<string, string> = { Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', CreatedSince: 'CREATED', Size: 'SIZE', Digest: 'DIGEST' };
+/** `docker images`' column names, by field (docker's imageContext header). */
+export const IMAGE_HEADERS: Readonly<Record<string, string>> = {
+  ID: 'IMAGE ID',
+  Repository: 'REPOSITORY',
+  Tag: 'TAG',
+  Digest: 'DIGEST',
+  CreatedSince: 'CREATED',
+  CreatedAt: 'CREATED AT',
+  Size: 'SIZE',
+  Containers: 'CONTAINERS',
+  VirtualSize: 'SIZE',
+  SharedSize: 'SHARED SIZE',
+  UniqueSize: 'UNIQUE SIZE',
+};
+
+/** The repository, tag and digest of one row of `docker images`. */
+export interface ImageRow {
+  readonly repo: string;
+  readonly tag: string;
+  readonly digest: string;
+}
+
+/** A size go-units' HumanSize writes, or docker's `N/A` for the daemon's -1 (not computed). */
+const sizeOrNa = (bytes: number): string => (bytes === -1 ? 'N/A' : humanSize(bytes, 4));
+
+/** What `docker images --format` sees of one row: docker's imageContext. `truncate` cuts the ID short. */
+export function imageContext(image: ImageSummary, row: ImageRow, truncate: boolean): object {
+  return formatContext('*formatter.imageContext', {
+    ID: truncate ? truncateId(image.Id) : image.Id,
+    Repository: row.repo,
+    Tag: row.tag,
+    Digest: row.digest,
+    CreatedSince: ago(new Date(image.Created * 1000)),
+    CreatedAt: goUnixTime(image.Created),
+    Size: humanSize(image.Size),
+    Containers: image.Containers === -1 ? 'N/A' : String(image.Containers),
+    VirtualSize: humanSize(image.Size, 4),
+    SharedSize: sizeOrNa(image.SharedSize),
+    UniqueSize: image.Size === -1 || image.SharedSize === -1 ? 'N/A' : humanSize(image.Size - image.SharedSize, 4),
+  });
+}
+
+/** docker's isDangling: no name at all, or only the `<none>` placeholders. */
+function isDangling(image: Pick<ImageSummary, 'RepoTags' | 'RepoDigests'>): boolean {
+  if (image.RepoTags.length === 0 && image.RepoDigests.length === 0) return true;
+  return image.RepoTags.length === 1 && image.RepoTags[0] === '<none>:<none>' && image.RepoDigests.length === 1 && image.RepoDigests[0] === '<none>@<none>';
+}
+
+/** Each name in `references` with what `part` takes from it, by repository as users write it, in order. */
+function byRepository(references: readonly string[], part: (reference: Reference) => string | undefined): Map<string, string[]> {
+  const repos = new Map<string, string[]>();
+  for (const text of references) {
+    let reference: Reference;
+    try {
+      reference = parseReference(text);
+    } catch {
+      continue;
+    }
+    const value = part(reference);
+    if (value === undefined) continue;
+    const repo = familiarName(reference);
+    repos.set(repo, [...(repos.get(repo) ?? []), value]);
+  }
+  return repos;
+}
+
+/**
+ * The rows docker's images list gives an image (imageFormatTaggedAndDigest): one per tag of
+ * each repository, and per digest too when `withDigests` (they are shown); a repository
+ * with digests and no tag has rows of its own, with its digests only when `digestsFlag`.
+ */
+export function imageRows(image: Pick<ImageSummary, 'RepoTags' | 'RepoDigests'>, withDigests: boolean, digestsFlag: boolean): ImageRow[] {
+  if (isDangling(image)) return [{ repo: '<none>', tag: '<none>', digest: '<none>' }];
+  const tags = byRepository(image.RepoTags, (reference) => reference.tag);
+  const digests = byRepository(image.RepoDigests, (reference) => reference.digest);
+  const rows: ImageRow[] = [];
+  for (const [repo, repoTags] of tags) {
+    const repoDigests = withDigests ? digests.get(repo) ?? [] : [];
+    digests.delete(repo);
+    for (const tag of repoTags) {
+      if (repoDigests.length === 0) rows.push({ repo, tag, digest: '<none>' });
+      for (const digest of repoDigests) rows.push({ repo, tag, digest });
+    }
+  }
+  for (const [repo, repoDigests] of digests) {
+    if (!digestsFlag) rows.push({ repo, tag: '<none>', digest: '' });
+    else for (const digest of repoDigests) rows.push({ repo, tag: '<none>', digest });
+  }
+  return rows;
+}
+
+const IMAGE_TABLE = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
+const IMAGE_TABLE_WITH_DIGEST = 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
+
+/** docker's `raw` format of an image, with or without its digest. */
+function rawImageFormat(digest: boolean): string {
+  return `repository: {{ .Repository }}\ntag: {{.Tag}}\n${digest ? 'digest: {{.Digest}}\n' : ''}image_id: {{.ID}}\ncreated_at: {{.CreatedAt}}\nvirtual_size: {{.Size}}\n`;
+}
+
+/** docker's NewImageFormat: what `--format` (or none), `-q` and `--digests` make the template. */
+function imageFormat(given: string, quiet: boolean, digests: boolean): string {
+  if (given === 'table') return quiet ? '{{.ID}}' : digests ? IMAGE_TABLE_WITH_DIGEST : IMAGE_TABLE;
+  if (given === 'raw') return quiet ? 'image_id: {{.ID}}' : rawImageFormat(digests);
+  return isTable(given) && digests && !given.includes('{{.Digest}}') ? `${given}\t{{.Digest}}` : given;
+}
 
 const images: Command = {
   name: 'images',
@@ -45,40 +149,19 @@ const images: Command = {
   ],
   args: [0, 1],
   async run(args, io) {
-    const { splitRepoTag } = engineModule();
     const filters = parseFilters(list(args, 'filter'));
     // As docker's CLI does: `images REPOSITORY[:TAG]` is a `reference` filter.
     const wanted = args.positionals[0];
     if (wanted) (filters.reference ??= []).push(wanted);
     const engine = await getEngine();
     const truncate = !bool(args, 'no-trunc');
-    const rows: Record<string, unknown>[] = [];
-    for (const image of await engine.images({ all: bool(args, 'all'), filters })) {
-      const names = image.RepoTags.length ? image.RepoTags : ['<none>:<none>'];
-      for (const name of names) {
-        const { repo, tag } = name === '<none>:<none>' ? { repo: '<none>', tag: '<none>' } : splitRepoTag(name);
-        rows.push({
-          Repository: repo,
-          Tag: tag,
-          ID: truncate ? image.Id.replace('sha256:', '').slice(0, 12) : image.Id,
-          CreatedSince: ago(new Date(image.Created * 1000)),
-          CreatedAt: new Date(image.Created * 1000).toISOString(),
-          Size: humanSize(image.Size),
-          Digest: image.RepoDigests[0]?.split('@')[1] ?? '<none>',
-        });
-      }
-    }
-    if (bool(args, 'quiet')) {
-      for (const id of new Set(rows.map((r) => String(r.ID)))) println(io, id);
-      return 0;
-    }
-    const format =
-      str(args, 'format') ??
-      (bool(args, 'digests')
-        ? 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}'
-        : 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}');
-    const text = formatItems(format, rows, IMAGE_HEADERS);
-    if (text) println(io, text);
+    const digests = bool(args, 'digests');
+    const format = imageFormat(str(args, 'format') || 'table', bool(args, 'quiet'), digests);
+    const withDigests = digests || format.includes('{{.Digest}}');
+    const items = (await engine.images({ all: bool(args, 'all'), filters })).flatMap((image) =>
+      imageRows(image, withDigests, digests).map((row) => imageContext(image, row, truncate)),
+    );
+    io.stdout.write(formatList(format, items, IMAGE_HEADERS));
     return 0;
   },
 };
@@ -137,14 +220,19 @@ const push: Command = {
     // Each tag's layers are drawn above its digest line; docker shows a push's layers, not the image config.
     let view = new ProgressView(io.stdout);
     const progress = { ...platformOption(args), ...(quiet ? {} : { onProgress: (event: PushLayerProgress) => event.kind === 'layer' && view.update(event) }) };
+    const notes: string[] = [];
     const pushed = (result: PushedTag): void => {
       if (!quiet) println(io, `${result.tag}: digest: ${result.digest} size: ${result.size}`);
+      const instead = result.pushedInsteadOfIndex;
+      if (instead) notes.push(`Not all multiplatform-content is present and only the available single-platform image was pushed\n${instead.originalIndex.digest} -> ${instead.selectedManifest.digest}`);
       view = new ProgressView(io.stdout);
     };
     if (allTags) await engine.pushAllTags(ref, { ...progress, onPushed: pushed });
     else pushed({ tag: named.tag ?? 'latest', ...(await engine.push(ref, progress)) });
     // docker -q says only what it pushed, in full.
     if (quiet) println(io, allTags ? repository : normalizeImageName(ref));
+    // docker's notes come last, quiet or not, each under its " Info -> " header.
+    for (const note of notes) println(io, `\n Info -> ${note.split('\n').join(`\n${' '.repeat(9)}`)}`);
     return 0;
   },
 };
@@ -253,14 +341,28 @@ const importCommand: Command = {
   },
 };
 
-/** Go's `time.Unix(seconds, 0).Format(time.RFC3339)`: local time with its offset, `Z` for UTC. */
-function rfc3339(seconds: number): string {
-  const date = new Date(seconds * 1000);
-  const offset = -date.getTimezoneOffset();
-  const local = new Date(date.getTime() + offset * 60_000).toISOString().slice(0, 19);
-  if (offset === 0) return `${local}Z`;
-  const minutes = Math.abs(offset);
-  return `${local}${offset > 0 ? '+' : '-'}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+/** `docker history`'s column names, by field. */
+const HISTORY_HEADERS: Readonly<Record<string, string>> = {
+  ID: 'IMAGE',
+  CreatedSince: 'CREATED',
+  CreatedAt: 'CREATED AT',
+  CreatedBy: 'CREATED BY',
+  Size: 'SIZE',
+  Comment: 'COMMENT',
+};
+
+/** What `docker history --format` sees of one layer: docker's historyContext. `human`: sizes and times for people. */
+function historyContext(h: HistoryItem, truncate: boolean, human: boolean): object {
+  // docker cuts the column at 45 columns, tabs made spaces.
+  const createdBy = h.CreatedBy.replace(/\t/g, ' ');
+  return formatContext('*image.historyContext', {
+    ID: truncate ? truncateId(h.Id) : h.Id,
+    CreatedAt: rfc3339(h.Created),
+    CreatedSince: human ? ago(new Date(h.Created * 1000)) : rfc3339(h.Created),
+    CreatedBy: truncate ? ellipsis(createdBy, 45) : createdBy,
+    Size: human ? humanSize(h.Size) : String(h.Size),
+    Comment: h.Comment,
+  });
 }
 
 const history: Command = {
@@ -280,24 +382,10 @@ const history: Command = {
     const truncate = !bool(args, 'no-trunc');
     const human = bool(args, 'human');
     const items = await (await getEngine()).history(args.positionals[0] as string, platformOption(args));
-    const rows = items.map((h) => {
-      // docker cuts the column at 45 characters (not bytes), tabs made spaces.
-      const createdBy = [...h.CreatedBy.replace(/\t/g, ' ')];
-      return {
-        ID: h.Id === '<missing>' || !truncate ? h.Id : h.Id.replace('sha256:', '').slice(0, 12),
-        CreatedAt: rfc3339(h.Created),
-        CreatedSince: human ? ago(new Date(h.Created * 1000)) : rfc3339(h.Created),
-        CreatedBy: truncate && createdBy.length > 45 ? `${createdBy.slice(0, 44).join('')}…` : createdBy.join(''),
-        Size: human ? humanSize(h.Size) : String(h.Size),
-        Comment: h.Comment,
-      };
-    });
-    if (bool(args, 'quiet')) {
-      for (const r of rows) println(io, r.ID);
-      return 0;
-    }
-    const format = str(args, 'format') ?? 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
-    println(io, formatItems(format, rows, { ID: 'IMAGE', CreatedAt: 'CREATED AT', CreatedSince: 'CREATED', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }));
+    const given = str(args, 'format') || 'table';
+    const table = human ? 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}' : 'table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+    const format = given === 'table' ? (bool(args, 'quiet') ? '{{.ID}}' : table) : given;
+    io.stdout.write(formatList(format, items.map((h) => historyContext(h, truncate, human)), HISTORY_HEADERS));
     return 0;
   },
 };

@@ -1,9 +1,9 @@
 import type { Command } from '../command';
-import { getEngine, println } from '../context';
+import { getEngine, println, type CliEngine } from '../context';
 import { bool, list, str } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { forEachArg, inspectEach } from './each';
-import { formatItems } from '../format';
+import { formatContext, formatList, goTimeString, labelMethod, naturalCompare, truncateId } from '../format';
 import { keyValues } from './create-flags';
 import { networkPrune } from './prune';
 
@@ -39,6 +39,40 @@ const create: Command = {
   },
 };
 
+/** A network as the engine lists it. */
+type NetworkSummary = Awaited<ReturnType<CliEngine['networks']>>[number];
+
+/** `docker network ls`' column names, by field. */
+const NETWORK_HEADERS: Readonly<Record<string, string>> = {
+  ID: 'NETWORK ID',
+  Name: 'NAME',
+  Driver: 'DRIVER',
+  Scope: 'SCOPE',
+  IPv4: 'IPV4',
+  IPv6: 'IPV6',
+  Internal: 'INTERNAL',
+  Labels: 'LABELS',
+  CreatedAt: 'CREATED AT',
+};
+
+/** What `docker network ls --format` sees of a network: docker's networkContext. `truncate` cuts the ID short. */
+function networkContext(n: NetworkSummary & { EnableIPv4?: boolean }, truncate: boolean): object {
+  return formatContext('*network.networkContext', {
+    ID: truncate ? truncateId(n.Id) : n.Id,
+    Name: n.Name,
+    Driver: n.Driver,
+    Scope: n.Scope,
+    IPv4: String(n.EnableIPv4 ?? false),
+    IPv6: String(n.EnableIPv6),
+    Internal: String(n.Internal),
+    Labels: Object.entries(n.Labels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    Label: labelMethod(n.Labels),
+    CreatedAt: goTimeString(n.Created),
+  });
+}
+
 const ls: Command = {
   name: 'ls',
   aliases: ['ctr network list'],
@@ -53,13 +87,14 @@ const ls: Command = {
   args: [0, 0],
   async run(args, io) {
     const truncate = !bool(args, 'no-trunc');
-    const rows = (await (await getEngine()).networks({ filters: parseFilters(list(args, 'filter')) })).map((n) => ({ ...n, ID: truncate ? n.Id.slice(0, 12) : n.Id, Scope: n.Scope }));
-    if (bool(args, 'quiet')) {
-      for (const r of rows) println(io, r.ID);
-      return 0;
-    }
-    const format = str(args, 'format') ?? 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}';
-    println(io, formatItems(format, rows, { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE' }));
+    const networks = await (await getEngine()).networks({ filters: parseFilters(list(args, 'filter')) });
+    const quiet = bool(args, 'quiet');
+    const given = str(args, 'format') || 'table';
+    // docker's NewFormat: -q changes only the default and raw formats.
+    const raw = quiet ? 'network_id: {{.ID}}' : 'network_id: {{.ID}}\nname: {{.Name}}\ndriver: {{.Driver}}\nscope: {{.Scope}}\n';
+    const format = given === 'table' ? (quiet ? '{{.ID}}' : 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}') : given === 'raw' ? raw : given;
+    const sorted = [...networks].sort((a, b) => naturalCompare(a.Name, b.Name));
+    io.stdout.write(formatList(format, sorted.map((n) => networkContext(n, truncate)), NETWORK_HEADERS));
     return 0;
   },
 };

@@ -1,10 +1,17 @@
-import type { Command } from '../command';
+import type { ContainerSize, ContainerSummary, DiskUsage, EngineEvent, ImageSummary } from '@ctr/engine';
+import type { Command, Io } from '../command';
 import { apiModule, currentEndpoint, getEngine, println } from '../context';
-import { list, str } from '../flags';
-import { formatItems, renderTemplate } from '../format';
+import { bool, list, str } from '../flags';
+import { ago, checkTemplate, formatContext, formatList, goTimeString, humanSize, renderDocument, truncateId } from '../format';
 import { filterFlag, parseFilters } from '../filter-flag';
+import { containerContext, CONTAINER_HEADERS } from './containers';
+import { IMAGE_HEADERS, imageContext, imageRows } from './images';
+import { VOLUME_HEADERS, volumeContext } from './volumes';
 
 const CLIENT_VERSION = '0.1.0';
+
+/** `--format json` of version and info is docker's `{{json .}}`. */
+const documentFormat = (format: string): string => (format === 'json' ? '{{json .}}' : format);
 
 const version: Command = {
   name: 'version',
@@ -22,7 +29,7 @@ const version: Command = {
     const client = { Version: CLIENT_VERSION, ApiVersion: apiVersion, Os: 'linux', Arch: server.Arch, GoVersion: server.GoVersion, Context: where.context };
     const format = str(args, 'format');
     if (format) {
-      println(io, renderTemplate(format, { Client: client, Server: server }));
+      println(io, renderDocument(documentFormat(format), { Client: client, Server: server }, { name: 'version' }));
       return 0;
     }
     println(io, 'Client:');
@@ -53,7 +60,7 @@ const info: Command = {
     const data = await (await getEngine()).info();
     const format = str(args, 'format');
     if (format) {
-      println(io, renderTemplate(format, data));
+      println(io, renderDocument(documentFormat(format), data));
       return 0;
     }
     println(io, 'Server:');
@@ -79,6 +86,42 @@ const info: Command = {
   },
 };
 
+/**
+ * What `docker events --format` sees of an event: docker's events.Message, with the legacy
+ * `status`, `id` and `from` dockerd still sends for containers and images. `type` is the Go
+ * type its template errors name (docker checks the template on a `*events.Message`).
+ */
+function eventMessage(e: EngineEvent, type = 'events.Message'): object {
+  const legacy = e.Type === 'container' || e.Type === 'image';
+  const actor = { ID: e.Actor.ID, Attributes: e.Actor.Attributes };
+  const fields = {
+    Status: legacy ? e.Action : '',
+    ID: legacy ? e.Actor.ID : '',
+    From: legacy ? e.Actor.Attributes.image ?? '' : '',
+    Type: e.Type,
+    Action: e.Action,
+    Actor: formatContext('events.Actor', actor, () => ({ ...actor })),
+    Scope: e.scope,
+    Time: e.time,
+    TimeNano: e.timeNano,
+  };
+  // Go's JSON of the struct: its tags' names, the empty `omitempty` fields left out.
+  return formatContext(type, fields, () => ({
+    ...(fields.Status ? { status: fields.Status } : {}),
+    ...(fields.ID ? { id: fields.ID } : {}),
+    ...(fields.From ? { from: fields.From } : {}),
+    Type: fields.Type,
+    Action: fields.Action,
+    Actor: fields.Actor,
+    ...(fields.Scope ? { scope: fields.Scope } : {}),
+    ...(fields.Time ? { time: fields.Time } : {}),
+    ...(fields.TimeNano ? { timeNano: fields.TimeNano } : {}),
+  }));
+}
+
+/** An event with nothing set, which docker runs a `--format` on before it follows any. */
+const EMPTY_EVENT = { Type: '', Action: '', Actor: { ID: '', Attributes: {} }, scope: '', time: 0, timeNano: 0 } as unknown as EngineEvent;
+
 const events: Command = {
   name: 'events',
   aliases: ['ctr system events'],
@@ -100,10 +143,14 @@ const events: Command = {
     };
     const since = seconds(str(args, 'since'));
     const until = seconds(str(args, 'until'));
+    const given = str(args, 'format');
+    // docker's events takes the template as written (a written-out \t stays so), checked on an empty event.
+    const render = given
+      ? checkTemplate(given === 'json' ? '{{json .}}' : given, eventMessage(EMPTY_EVENT, '*events.Message'), { parse: 'Error parsing format: ', run: 'Error parsing format: ', exitCode: 64 })
+      : undefined;
     const ac = new AbortController();
     const stop = (): void => ac.abort();
     process.once('SIGINT', stop);
-    const format = str(args, 'format');
     try {
       for await (const e of (await getEngine()).events({
         filters: parseFilters(list(args, 'filter')),
@@ -111,8 +158,8 @@ const events: Command = {
         ...(since !== undefined ? { since } : {}),
         ...(until !== undefined ? { until } : {}),
       })) {
-        if (format) {
-          println(io, formatItems(format, [{ ...e, Status: e.Action, ID: e.Actor.ID, From: e.Actor.Attributes.image ?? '' }], {}));
+        if (render) {
+          println(io, render(eventMessage(e)));
           continue;
         }
         const attrs = Object.entries(e.Actor.Attributes).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(', ');
@@ -122,6 +169,158 @@ const events: Command = {
     } finally {
       process.off('SIGINT', stop);
     }
+    return 0;
+  },
+};
+
+/** `docker system df`'s column names, by field. */
+const DF_HEADERS: Readonly<Record<string, string>> = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' };
+
+/** `docker system df -v`'s build cache column names, by field. */
+const BUILD_CACHE_HEADERS: Readonly<Record<string, string>> = {
+  ID: 'CACHE ID',
+  Parent: 'PARENT',
+  CacheType: 'CACHE TYPE',
+  Size: 'SIZE',
+  CreatedSince: 'CREATED',
+  LastUsedSince: 'LAST USED',
+  UsageCount: 'USAGE',
+  InUse: 'IN USE',
+  Shared: 'SHARED',
+  Description: 'DESCRIPTION',
+};
+
+/** One row of `docker system df`: a kind of object, how many (in use), their bytes and what removing the unused would free. */
+interface UsageRow {
+  readonly type: string;
+  readonly total: number;
+  readonly active: number;
+  readonly size: number;
+  readonly reclaimable: number;
+}
+
+/** A row as docker's diskUsage contexts show it; the images', containers' and volumes' reclaimable part with its share. */
+function usageContext(row: UsageRow, share: boolean, goType: string): object {
+  const reclaimable = humanSize(row.reclaimable, 4);
+  return formatContext(goType, {
+    Type: row.type,
+    TotalCount: String(row.total),
+    Active: String(row.active),
+    Size: humanSize(row.size, 4),
+    // Go's integer division: the share rounded down.
+    Reclaimable: share && row.size > 0 ? `${reclaimable} (${Math.trunc((row.reclaimable * 100) / row.size)}%)` : reclaimable,
+  });
+}
+
+type BuildCacheRecord = DiskUsage['BuildCache'][number];
+
+/** The four rows of `docker system df`, computed as docker's CLI computes them from the daemon's report. */
+function usageRows(usage: DiskUsage): object[] {
+  const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+  // What images in use take that no other image shares is not reclaimable; unknown sizes (-1) count for nothing.
+  const used = sum(usage.Images.filter((i) => i.Containers !== 0 && i.Size !== -1 && i.SharedSize !== -1).map((i) => i.Size - i.SharedSize));
+  const active = (c: ContainerSummary): boolean => ['running', 'paused', 'restarting'].includes(c.State.toLowerCase());
+  const volumeSize = (v: DiskUsage['Volumes'][number]): number => (v.UsageData.Size === -1 ? 0 : v.UsageData.Size);
+  const unshared = usage.BuildCache.filter((b) => !b.Shared);
+  return [
+    usageContext({ type: 'Images', total: usage.Images.length, active: usage.Images.filter((i) => i.Containers > 0).length, size: usage.LayersSize, reclaimable: usage.LayersSize - used }, true, '*formatter.diskUsageImagesContext'),
+    usageContext(
+      { type: 'Containers', total: usage.Containers.length, active: usage.Containers.filter(active).length, size: sum(usage.Containers.map((c) => c.SizeRw)), reclaimable: sum(usage.Containers.filter((c) => !active(c)).map((c) => c.SizeRw)) },
+      true,
+      '*formatter.diskUsageContainersContext',
+    ),
+    usageContext(
+      { type: 'Local Volumes', total: usage.Volumes.length, active: usage.Volumes.filter((v) => v.UsageData.RefCount > 0).length, size: sum(usage.Volumes.map(volumeSize)), reclaimable: sum(usage.Volumes.filter((v) => v.UsageData.RefCount === 0).map(volumeSize)) },
+      true,
+      '*formatter.diskUsageVolumesContext',
+    ),
+    usageContext({ type: 'Build Cache', total: usage.BuildCache.length, active: usage.BuildCache.filter((b) => b.InUse).length, size: sum(unshared.map((b) => b.Size)), reclaimable: sum(unshared.filter((b) => !b.InUse).map((b) => b.Size)) }, false, '*formatter.diskUsageBuilderContext'),
+  ];
+}
+
+/** What `docker system df -v --format` sees of a build cache record: docker's buildCacheContext. */
+function buildCacheContext(b: BuildCacheRecord, truncate: boolean): object {
+  return formatContext('*formatter.buildCacheContext', {
+    ID: `${truncate ? truncateId(b.ID) : b.ID}${b.InUse ? '*' : ''}`,
+    Parent: '',
+    CacheType: b.Type,
+    Description: '',
+    Size: humanSize(b.Size),
+    CreatedAt: goTimeString(b.CreatedAt),
+    CreatedSince: ago(b.CreatedAt),
+    LastUsedAt: b.LastUsedAt ? goTimeString(b.LastUsedAt) : '',
+    LastUsedSince: b.LastUsedAt ? ago(b.LastUsedAt) : '',
+    UsageCount: String(b.UsageCount),
+    InUse: String(b.InUse),
+    Shared: String(b.Shared),
+  });
+}
+
+/** The image of `df -v`: its first tag's repository and tag, no digest. */
+function dfImageContext(image: ImageSummary, truncate: boolean): object {
+  const [row] = imageRows({ RepoTags: image.RepoTags.slice(0, 1), RepoDigests: [] }, false, false);
+  return imageContext(image, { repo: row?.repo ?? '<none>', tag: row?.tag ?? '<none>', digest: '' }, truncate);
+}
+
+/** `docker system df -v`: each kind's items; `truncate` for a table. The images first, as docker lists them. */
+function verboseUsage(usage: DiskUsage, truncate: boolean): { Images: object[]; Containers: object[]; Volumes: object[]; BuildCache: object[] } {
+  const byLastUse = (a: BuildCacheRecord, b: BuildCacheRecord): number =>
+    a.LastUsedAt === b.LastUsedAt ? (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0) : !a.LastUsedAt ? -1 : !b.LastUsedAt ? 1 : Date.parse(a.LastUsedAt) - Date.parse(b.LastUsedAt);
+  return {
+    Images: usage.Images.map((i) => dfImageContext(i, truncate)),
+    // docker leaves the virtual size out here.
+    Containers: usage.Containers.map((c: ContainerSummary & ContainerSize) => containerContext({ ...c, SizeRootFs: 0 }, truncate)),
+    Volumes: usage.Volumes.map(volumeContext),
+    BuildCache: [...usage.BuildCache].sort(byLastUse).map((b) => buildCacheContext(b, truncate)),
+  };
+}
+
+/** `docker system df -v`'s tables, each under its title. */
+function printVerboseTables(io: Io, usage: DiskUsage): void {
+  const items = verboseUsage(usage, true);
+  const cacheSize = usage.BuildCache.filter((b) => !b.Shared).reduce((total, b) => total + b.Size, 0);
+  io.stdout.write(
+    [
+      'Images space usage:\n\n',
+      formatList('table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}', items.Images, IMAGE_HEADERS),
+      '\nContainers space usage:\n\n',
+      formatList('table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}', items.Containers, CONTAINER_HEADERS),
+      '\nLocal Volumes space usage:\n\n',
+      formatList('table {{.Name}}\t{{.Links}}\t{{.Size}}', items.Volumes, VOLUME_HEADERS),
+      `\nBuild cache usage: ${humanSize(cacheSize, 4)}\n\n`,
+      formatList('table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}', items.BuildCache, BUILD_CACHE_HEADERS),
+    ].join(''),
+  );
+}
+
+/** `ctr system df` (no top-level form, like docker's). */
+export const dfCommand: Command = {
+  name: 'df',
+  usage: '[OPTIONS]',
+  description: 'Show ctr disk usage',
+  flags: [
+    { name: 'format', type: 'string', description: 'Format output using a custom template' },
+    { name: 'verbose', short: 'v', type: 'bool', description: 'Show detailed information on space usage' },
+  ],
+  args: [0, 0],
+  async run(args, io) {
+    const usage = await (await getEngine()).df();
+    const given = str(args, 'format') || 'table';
+    if (!bool(args, 'verbose')) {
+      const raw = 'type: {{.Type}}\ntotal: {{.TotalCount}}\nactive: {{.Active}}\nsize: {{.Size}}\nreclaimable: {{.Reclaimable}}\n';
+      const format = given === 'table' ? 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}' : given === 'raw' ? raw : given;
+      io.stdout.write(formatList(format, usageRows(usage), DF_HEADERS));
+      return 0;
+    }
+    if (given === 'table') {
+      printVerboseTables(io, usage);
+      return 0;
+    }
+    // Any other format is one template over all of it, printed as it comes out: no newline after it.
+    const items = verboseUsage(usage, given.startsWith('table'));
+    const all = formatContext('*formatter.diskUsageContext', items, () => ({ ...items }));
+    const body = given === 'json' ? '{{json .}}' : given.replace(/^table/, '').replace(/^ +| +$/g, '');
+    io.stdout.write(renderDocument(body, all, { parseExitCode: 1 }));
     return 0;
   },
 };

@@ -1,9 +1,9 @@
 import type { ContainerStats } from '@ctr/engine';
-import { notFound } from '@ctr/errors';
+import { invalidArgument, notFound } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { getEngine, println } from '../context';
 import { bool, str } from '../flags';
-import { formatItems, humanSize, renderTable } from '../format';
+import { formatContext, formatList, humanSize, naturalCompare, renderTable } from '../format';
 
 const top: Command = {
   name: 'top',
@@ -16,7 +16,8 @@ const top: Command = {
   async run(args, io) {
     const [container, ...psArgs] = args.positionals as [string, ...string[]];
     const result = await (await getEngine()).top(container, psArgs.length > 0 ? psArgs.join(' ') : undefined);
-    println(io, renderTable([result.Titles, ...result.Processes]));
+    // docker top's tabwriter is wider than its formatter's: columns of at least 20.
+    println(io, renderTable([result.Titles, ...result.Processes], 20));
     return 0;
   },
 };
@@ -31,29 +32,34 @@ const port: Command = {
   async run(args, io) {
     const [container, wanted] = args.positionals as [string, string | undefined];
     const info = await (await getEngine()).inspect(container);
-    const published = Object.entries(info.NetworkSettings.Ports).flatMap(([port, bindings]) => (bindings ?? []).map((b) => ({ port, host: `${b.HostIp || '0.0.0.0'}:${b.HostPort}` })));
+    const ports = info.NetworkSettings.Ports;
+    // Go's net.JoinHostPort: an IPv6 address in brackets.
+    const hostPort = (b: { HostIp: string; HostPort: string }): string => (b.HostIp.includes(':') ? `[${b.HostIp}]:${b.HostPort}` : `${b.HostIp}:${b.HostPort}`);
+    let lines: string[];
     if (wanted === undefined) {
-      for (const { port: p, host } of published) println(io, `${p} -> ${host}`);
-      return 0;
+      lines = Object.entries(ports).flatMap(([port, bindings]) => (bindings ?? []).map((b) => `${port} -> ${hostPort(b)}`));
+    } else {
+      const [number, proto = 'tcp'] = wanted.split('/') as [string, string | undefined];
+      if (!/^\d+$/.test(number) || Number(number) > 65535) throw invalidArgument(`invalid port (${number}): strconv.ParseUint: parsing ${JSON.stringify(number)}: ${/^\d+$/.test(number) ? 'value out of range' : 'invalid syntax'}`);
+      lines = (ports[`${number}/${proto}`] ?? []).map(hostPort);
+      if (lines.length === 0) throw notFound(`No public port '${wanted}' published for ${container}`);
     }
-    const key = wanted.includes('/') ? wanted : `${wanted}/tcp`;
-    const hosts = published.filter((p) => p.port === key).map((p) => p.host);
-    if (hosts.length === 0) throw notFound(`No public port '${key}' published for ${container}`);
-    for (const host of hosts) println(io, host);
+    // docker sorts them in natural order (`80/tcp` before `443/tcp`).
+    for (const line of lines.sort(naturalCompare)) println(io, line);
     return 0;
   },
 };
 
-/** go-units BytesSize: binary units, "1.5MiB". */
+/** go-units BytesSize: binary units with four significant digits, "1.5MiB", "23.54GiB". */
 function bytesSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit++;
   }
-  return `${Number(value.toFixed(2))}${units[unit]}`;
+  return `${Number(value.toPrecision(4))}${units[unit]}`;
 }
 
 /** One row of `docker stats`, computed as docker's CLI does for cgroup v1. */
@@ -95,12 +101,23 @@ export function statsRow(s: ContainerStats, container: string): StatsRow {
   };
 }
 
-const HEADERS = { ID: 'CONTAINER ID', Container: 'CONTAINER', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS' };
+/** `docker stats`' column names, by field. */
+const HEADERS: Readonly<Record<string, string>> = {
+  ID: 'CONTAINER ID',
+  Container: 'CONTAINER',
+  Name: 'NAME',
+  CPUPerc: 'CPU %',
+  MemUsage: 'MEM USAGE / LIMIT',
+  MemPerc: 'MEM %',
+  NetIO: 'NET I/O',
+  BlockIO: 'BLOCK I/O',
+  PIDs: 'PIDS',
+};
 const DEFAULT_FORMAT = 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}';
 
-function printRows(io: Io, rows: StatsRow[], format: string | undefined, clear: boolean): void {
-  const text = formatItems(format ?? DEFAULT_FORMAT, rows, HEADERS);
-  io.stdout.write(`${clear ? '\x1b[2J\x1b[H' : ''}${text}\n`);
+function printRows(io: Io, rows: StatsRow[], format: string, clear: boolean): void {
+  const text = formatList(format, rows.map((row) => formatContext('*container.statsContext', row)), HEADERS);
+  io.stdout.write(`${clear ? '\x1b[2J\x1b[H' : ''}${text}`);
 }
 
 const stats: Command = {
@@ -117,8 +134,10 @@ const stats: Command = {
   args: [0, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const refs = args.positionals.length > 0 ? args.positionals : (await engine.ps({ all: bool(args, 'all') })).map((c) => c.Id);
-    const format = str(args, 'format');
+    // Named as given, or (all of them) by short ID: docker's CONTAINER column.
+    const refs = args.positionals.length > 0 ? args.positionals : (await engine.ps({ all: bool(args, 'all') })).map((c) => c.Id.slice(0, 12));
+    const given = str(args, 'format') || 'table';
+    const format = given === 'table' ? DEFAULT_FORMAT : given;
     const sample = async (previous: Map<string, ContainerStats>): Promise<StatsRow[]> =>
       Promise.all(
         refs.map(async (ref) => {

@@ -3,7 +3,8 @@ import { getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { forEachArg, inspectEach } from './each';
-import { formatItems } from '../format';
+import type { VolumeInfo } from '@ctr/store';
+import { formatContext, formatList, humanSize, labelMethod, naturalCompare } from '../format';
 import { keyValues } from './create-flags';
 import { volumePrune } from './prune';
 
@@ -28,6 +29,47 @@ const create: Command = {
   },
 };
 
+/** `docker volume ls`' column names, by field (docker's volumeContext header). */
+export const VOLUME_HEADERS: Readonly<Record<string, string>> = {
+  ID: 'ID',
+  Name: 'VOLUME NAME',
+  Group: 'GROUP',
+  Driver: 'DRIVER',
+  Scope: 'SCOPE',
+  Availability: 'AVAILABILITY',
+  Mountpoint: 'MOUNTPOINT',
+  Labels: 'LABELS',
+  Links: 'LINKS',
+  Size: 'SIZE',
+  Status: 'STATUS',
+};
+
+/** A volume as the engine lists it; `UsageData` only from `system df`. */
+export type ListedVolume = VolumeInfo & { UsageData?: { Size: number; RefCount: number } | null };
+
+/**
+ * What `docker volume ls --format` sees of a volume: docker's volumeContext. The cluster
+ * fields (`Group`, `Availability`, `Status`) are `N/A`: ctr has no cluster volumes.
+ */
+export function volumeContext(v: ListedVolume): object {
+  const usage = v.UsageData ?? undefined;
+  return formatContext('*formatter.volumeContext', {
+    Name: v.Name,
+    Driver: v.Driver,
+    Scope: v.Scope,
+    Mountpoint: v.Mountpoint,
+    Labels: Object.entries(v.Labels ?? {})
+      .map(([k, val]) => `${k}=${val}`)
+      .join(','),
+    Label: labelMethod(v.Labels),
+    Links: usage ? String(usage.RefCount) : 'N/A',
+    Size: usage ? humanSize(usage.Size, 4) : 'N/A',
+    Group: 'N/A',
+    Availability: 'N/A',
+    Status: 'N/A',
+  });
+}
+
 const ls: Command = {
   name: 'ls',
   aliases: ['ctr volume list'],
@@ -41,12 +83,12 @@ const ls: Command = {
   args: [0, 0],
   async run(args, io) {
     const volumes = await (await getEngine()).volumes({ filters: parseFilters(list(args, 'filter')) });
-    if (bool(args, 'quiet')) {
-      for (const v of volumes) println(io, v.Name);
-      return 0;
-    }
-    const format = str(args, 'format') ?? 'table {{.Driver}}\t{{.Name}}';
-    println(io, formatItems(format, volumes, { Driver: 'DRIVER', Name: 'VOLUME NAME', Mountpoint: 'MOUNTPOINT' }));
+    const quiet = bool(args, 'quiet');
+    const given = str(args, 'format') || 'table';
+    // docker's NewVolumeFormat: -q changes only the default and raw formats.
+    const format = given === 'table' ? (quiet ? '{{.Name}}' : 'table {{.Driver}}\t{{.Name}}') : given === 'raw' ? (quiet ? 'name: {{.Name}}' : 'name: {{.Name}}\ndriver: {{.Driver}}\n') : given;
+    const sorted = [...volumes].sort((a, b) => naturalCompare(a.Name, b.Name));
+    io.stdout.write(formatList(format, sorted.map(volumeContext), VOLUME_HEADERS));
     return 0;
   },
 };

@@ -51,12 +51,17 @@ export async function makeTestHost(code: string): Promise<TestHost> {
   const prefix = `${code}${Math.floor(Math.random() * 36).toString(36)}`;
   const root = await fs.mkdtemp(path.join(os.tmpdir(), `ctr-net-${prefix}-`));
   const net = freeBlock();
+  // No name servers: the embedded DNS forwards the names it does not know to the host's, and
+  // no test may send a query off this machine.
+  const hostResolvConf = path.join(root, 'resolv.conf');
+  await fs.writeFile(hostResolvConf, '# the host resolv.conf of network tests: no nameserver\n');
   const options: NetworkManagerOptions = {
     root,
     runRoot: path.join(root, 'run'),
     bridgePrefix: prefix,
     defaultBridge: { bridgeName: `${prefix}-dflt`, subnet: `${net(15)}.0/24` },
     addressPool: { base: `${net(8)}.0/21`, size: 24 },
+    hostResolvConf,
   };
   const manager = new NetworkManager(options);
   const host: TestHost = {
