@@ -86,6 +86,12 @@ export interface EngineOptions {
   runRoot?: string;
   /** How registries are reached: insecure registries, mirrors, credentials. */
   registry?: RegistryClientOptions;
+  /**
+   * The host's resolver configuration containers' resolv.conf is made from and the embedded
+   * DNS forwards by (default `$CTR_RESOLV_CONF` or `/etc/resolv.conf`): on a host whose file
+   * names only a local stub (systemd-resolved's 127.0.0.53), the file with the real servers.
+   */
+  hostResolvConf?: string;
   /** The OCI runtime binary (default `runc` on PATH). */
   runtimePath?: string;
   conmonPath?: string;
@@ -209,12 +215,14 @@ export const API_VERSION = '1.47';
 export class Engine {
   readonly root: string;
   readonly runRoot: string;
+  private readonly hostResolvConf: string;
   private parts: Promise<{ ctx: EngineContext; images: Images; containers: Containers }> | undefined;
   private monitor: RestartMonitor | undefined;
 
   constructor(private readonly options: EngineOptions = {}) {
     this.root = options.root ?? process.env.CTR_ROOT ?? '/var/lib/ctr';
     this.runRoot = options.runRoot ?? process.env.CTR_RUNROOT ?? '/run/ctr';
+    this.hostResolvConf = options.hostResolvConf ?? (process.env.CTR_RESOLV_CONF || '/etc/resolv.conf');
   }
 
   private ready(): Promise<{ ctx: EngineContext; images: Images; containers: Containers }> {
@@ -224,7 +232,7 @@ export class Engine {
       const store = await openStore({ root: this.root });
       let registry: RegistryClient | undefined;
       let network: NetworkManager | undefined;
-      const { root, runRoot } = this;
+      const { root, runRoot, hostResolvConf } = this;
       const ctx: EngineContext = {
         root: this.root,
         runRoot: this.runRoot,
@@ -237,11 +245,12 @@ export class Engine {
           removeTree: removeTreeBehind,
           launch: launchDetached,
           spreadSubdirectories,
+          hostResolvConf,
         }),
         // Made when first wanted: a container on network `none` never asks, and making it
         // parses the address pools and hashes the root (node:crypto, which `run` otherwise skips).
         get network(): NetworkManager {
-          network ??= new NetworkManager({ root, runRoot });
+          network ??= new NetworkManager({ root, runRoot, hostResolvConf });
           return network;
         },
         events: new EventLog(this.root),

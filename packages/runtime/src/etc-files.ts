@@ -47,13 +47,14 @@ export async function writeEtcFiles(
   dir: string,
   hostname: string,
   options: RunOptions,
+  hostResolvConf: string,
 ): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
   const files = { hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf'), hostname: path.join(dir, 'hostname') };
   const host = options.network?.mode === 'host';
   const hosts = host ? (readSmallFile('/etc/hosts') ?? hostsContent(hostname, options)) : hostsContent(hostname, options);
   // Three small files beside the container's record: written directly, as the record is.
   writeFileSync(files.hosts, hosts);
-  writeFileSync(files.resolvConf, options.resolvConf ?? resolvConfContent(readSmallFile('/etc/resolv.conf') ?? '', options));
+  writeFileSync(files.resolvConf, options.resolvConf ?? resolvConfContent(readSmallFile(hostResolvConf) ?? '', options));
   writeFileSync(files.hostname, `${hostname}\n`);
   return files;
 }

@@ -67,6 +67,8 @@ export interface RuntimeOptions {
    * directory and runc's state directory when this runtime makes them.
    */
   spreadSubdirectories?: (dir: string) => Promise<void>;
+  /** The host's resolver configuration a container's resolv.conf is made from (default `/etc/resolv.conf`). */
+  hostResolvConf?: string;
 }
 
 export interface StartOptions {
@@ -264,7 +266,7 @@ export class Runtime {
         });
         checkOomScoreAdj(spec.process.oomScoreAdj);
         warnings = usesBlkio(run) ? blkioWarnings(run, blkioSupport()) : [];
-        await Promise.all([prepareRootfs(rootfs), writeEtcFiles(d.dir, hostname, run)]);
+        await Promise.all([prepareRootfs(rootfs), writeEtcFiles(d.dir, hostname, run, this.options.hostResolvConf ?? '/etc/resolv.conf')]);
       }
       writeFileSync(d.config, JSON.stringify(spec));
       record = {
