@@ -137,8 +137,28 @@ function goOrdered(value: TemplateValue, name?: string, parent?: string): Templa
     const method = item as TemplateMethod;
     return (method.parameters ?? []).length === 0 ? [[key, (method as () => unknown)()]] : [];
   });
-  if (isMap) return Object.fromEntries(entries.sort(byKey).map(([key, item]) => [key, goOrdered(item)]));
-  return Object.fromEntries(entries.map(([key, item]) => [key, goOrdered(item, key, name)]));
+  if (!isMap) return Object.fromEntries(entries.map(([key, item]) => [key, goOrdered(item, key, name)]));
+  const map = Object.fromEntries(entries.sort(byKey).map(([key, item]) => [key, goOrdered(item)]));
+  if (context !== undefined) marshalled.add(map);
+  return map;
+}
+
+/** What a context's MarshalJSON gave: Go's json.Marshal, which escapes `<`, `>` and `&` whatever the encoder around it says. */
+const marshalled = new WeakSet<object>();
+
+/** encoding/json's HTML escapes, in JSON text. */
+function htmlEscaped(json: string): string {
+  return json.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+}
+
+/** Compact JSON of an ordered value, what contexts marshalled HTML-escaped (docker's `json` function escapes nothing else). */
+function compact(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (marshalled.has(value)) return htmlEscaped(JSON.stringify(value));
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(compact).join(',')}]`;
+  const entries = Object.entries(value).filter(([, item]) => item !== undefined);
+  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${compact(item)}`).join(',')}}`;
 }
 
 /**
@@ -148,7 +168,10 @@ function goOrdered(value: TemplateValue, name?: string, parent?: string): Templa
  */
 export function goJson(value: TemplateValue, options: { path?: string; indent?: number } = {}): string {
   const fields = (options.path ?? '').split('.').filter(Boolean);
-  return JSON.stringify(goOrdered(value ?? null, fields[fields.length - 1], fields[fields.length - 2]), null, options.indent);
+  const ordered = goOrdered(value ?? null, fields[fields.length - 1], fields[fields.length - 2]);
+  const json = options.indent === undefined ? compact(ordered) : JSON.stringify(ordered, null, options.indent);
+  // Go escapes these two line terminators in any JSON it writes.
+  return json.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 /** The Go template engine, loaded the first time a template needs it (never by a command without one). */
@@ -499,11 +522,11 @@ export function goTimeString(rfc3339: string): string {
   return `${day} ${time}${dot} ${numericOffset(offset)} ${numericOffset(offset)}`;
 }
 
-/** `time.Unix(seconds, 0).Format(time.RFC3339)`: local time with its offset, `Z` for UTC. */
-export function rfc3339(seconds: number): string {
+/** `time.Unix(seconds, 0).Format(time.RFC3339)`: local time with its offset, `Z` for UTC; `fraction` (`.000000123`) after the seconds. */
+export function rfc3339(seconds: number, fraction = ''): string {
   const date = new Date(seconds * 1000);
   const offset = -date.getTimezoneOffset();
-  const local = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+  const local = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}${fraction}`;
   return offset === 0 ? `${local}Z` : `${local}${numericOffset(offset).replace(/(\d\d)$/, ':$1')}`;
 }
 

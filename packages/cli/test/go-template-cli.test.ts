@@ -30,6 +30,6 @@ test('ps --format pipes a field into printf', async () => {
   expect(result).toEqual({ code: 0, stdout: 'templated\tCreated\n', stderr: '' });
 });
 
-test('a template calling a function that does not exist fails with exit status 1', async () => {
-  expect(await ctr.run('inspect', '-f', '{{nope .Name}}', 'templated')).toEqual({ code: 1, stdout: '', stderr: 'Error: template: :1: function "nope" not defined\n' });
+test("inspect's template calling a function that does not exist fails as docker's does: its words, exit status 64", async () => {
+  expect(await ctr.run('inspect', '-f', '{{nope .Name}}', 'templated')).toEqual({ code: 64, stdout: '', stderr: 'template parsing error: template: :1: function "nope" not defined\n' });
 });

@@ -69,8 +69,8 @@ describe('fields and variables', () => {
     expect(render('{{.constructor}}')).toBe('<no value>');
   });
 
-  test('a field of a string is an error naming the field and the type', () => {
-    expect(failure(() => render('{{.Name.First}}'))).toBe('template: :1:2: executing "" at <.Name.First>: can\'t evaluate field First in type string');
+  test('a field of a string is an error naming the field and the type, placed at that field', () => {
+    expect(failure(() => render('{{.Name.First}}'))).toBe('template: :1:7: executing "" at <.Name.First>: can\'t evaluate field First in type string');
   });
 
   test('a declared variable prints nothing and keeps its value', () => {
@@ -292,24 +292,26 @@ describe('errors', () => {
 });
 
 describe('formatItems', () => {
-  test("a table's header names the first field each action reads, through functions and pipes", () => {
+  test("a table's header is the template run on the column names, docker's header functions leaving each name as it is", () => {
     const out = formatItems('table {{.ID}}\\t{{.Status | printf "%.5s"}}\\t{{upper .Names}}', [{ ID: 'abc', Status: 'Up 2 minutes', Names: 'web' }], {
       ID: 'CONTAINER ID',
+      Status: 'STATUS',
       Names: 'NAMES',
     });
-    expect(out).toBe('CONTAINER ID   STATUS    NAMES\nabc            Up 2      WEB');
+    expect(out).toBe('CONTAINER ID   STATU     NAMES\nabc            Up 2      WEB');
   });
 
-  test('tabs a template prints inside a range make cells of a table', () => {
-    const out = formatItems('table {{range .Cells}}{{.}}\\t{{end}}', [{ Cells: ['a', 'b'] }], {});
-    expect(out).toBe('CELLS\na         b');
+  test('tabs a template prints inside a range make cells of a table, padded up to the last', () => {
+    const out = formatItems('table {{range .Cells}}{{.}}\\t{{end}}', [{ Cells: ['a', 'b'] }], { Cells: 'CELLS' });
+    // Ranging over the column name fails, and the header is what was printed before: nothing.
+    expect(out).toBe('\na         b         ');
   });
 
   test('a field that is not a string goes through the template engine, in a plain template too', () => {
     expect(formatItems('{{.Count}} {{.Name}}', [{ Count: 3, Name: 'x' }, { Count: 1.5, Name: 'y' }], {})).toBe('3 x\n1.5 y');
   });
 
-  test('a template that does not parse fails even with nothing to print', () => {
-    expect(failure(() => formatItems('{{nope}}', [], {}))).toBe('template: :1: function "nope" not defined');
+  test('a template that does not parse fails even with nothing to print, in docker\'s words', () => {
+    expect(failure(() => formatItems('{{nope}}', [], {}))).toBe('template parsing error: template: :1: function "nope" not defined');
   });
 });

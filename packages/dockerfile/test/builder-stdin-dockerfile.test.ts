@@ -25,7 +25,7 @@ function buildFrom(text: string | Buffer, options: Partial<Parameters<typeof bui
   return build({ backend, context: Readable.from([Buffer.from(text)]), scratchDir, ...options });
 }
 
-async function tarOf(entries: Array<{ name: string; content: string }>, header: Partial<tar.Headers> = {}): Promise<Buffer> {
+async function tarOf(entries: Array<{ name: string; content: string }>, header: Partial<tar.Header> = {}): Promise<Buffer> {
   const pack = tar.pack();
   for (const e of entries) pack.entry({ name: e.name, ...header }, e.content);
   pack.finalize();

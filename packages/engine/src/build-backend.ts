@@ -271,15 +271,14 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     );
     if (kept && step.keep) {
       const container = kept;
-      // The image it ran on, as docker's intermediate image: what `commit` builds on.
-      const image = await this.commit(state, step.keep.image, signal).catch(async (error: unknown) => {
+      try {
+        // The stage it ran on, as docker's intermediate image: what `commit` builds on.
+        const image = await this.commit(state, step.keep.image, signal);
+        await keepStepContainer(this.ctx, container, image.id);
+      } catch (error) {
         await this.dropKept(container, true);
         throw error;
-      });
-      await keepStepContainer(this.ctx, container, image.id).catch(async (error: unknown) => {
-        await this.dropKept(container, true);
-        throw error;
-      });
+      }
     }
     return result;
   }

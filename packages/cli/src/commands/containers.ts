@@ -479,6 +479,15 @@ export function containerContext(c: ContainerSummary, truncate: boolean): object
   });
 }
 
+/** docker's NewContainerFormat: what `--format` (or none), `-q` and the sizes asked for make the template. */
+export function containerFormat(given: string, quiet: boolean, size: boolean): string {
+  if (given === 'table') return quiet ? '{{.ID}}' : `${PS_TABLE}${size ? '\t{{.Size}}' : ''}`;
+  if (given !== 'raw') return quiet ? '{{.ID}}' : given;
+  if (quiet) return 'container_id: {{.ID}}';
+  const raw = 'container_id: {{.ID}}\nimage: {{.Image}}\ncommand: {{.Command}}\ncreated_at: {{.CreatedAt}}\nstate: {{- pad .State 1 0}}\nstatus: {{- pad .Status 1 0}}\nnames: {{.Names}}\nlabels: {{- pad .Labels 1 0}}\nports: {{- pad .Ports 1 0}}\n';
+  return size ? `${raw}size: {{.Size}}\n` : raw;
+}
+
 /** A container with nothing set, as docker's ps runs a `--format` on before it lists: `onSize` is told when the template reads `.Size`. */
 function emptyContainerContext(onSize: () => void): object {
   const empty = containerContext({ Id: '', Names: [], Image: '', ImageID: '', Command: '', Created: 0, Ports: [], Labels: {}, State: '', Status: '', HostConfig: { NetworkMode: '' }, NetworkSettings: { Networks: {} }, Mounts: [] }, true);
@@ -524,7 +533,7 @@ const ps: Command = {
       ...(size ? { size } : {}),
     });
     const truncate = !bool(args, 'no-trunc');
-    const format = quiet ? '{{.ID}}' : given === undefined || given === 'table' ? `${PS_TABLE}${size ? '\t{{.Size}}' : ''}` : given;
+    const format = containerFormat(given ?? 'table', quiet, size);
     io.stdout.write(formatList(format, containers.map((c) => containerContext(c, truncate)), CONTAINER_HEADERS));
     return 0;
   },

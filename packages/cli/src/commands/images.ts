@@ -128,7 +128,7 @@ function rawImageFormat(digest: boolean): string {
 }
 
 /** docker's NewImageFormat: what `--format` (or none), `-q` and `--digests` make the template. */
-function imageFormat(given: string, quiet: boolean, digests: boolean): string {
+export function imageFormat(given: string, quiet: boolean, digests: boolean): string {
   if (given === 'table') return quiet ? '{{.ID}}' : digests ? IMAGE_TABLE_WITH_DIGEST : IMAGE_TABLE;
   if (given === 'raw') return quiet ? 'image_id: {{.ID}}' : rawImageFormat(digests);
   return isTable(given) && digests && !given.includes('{{.Digest}}') ? `${given}\t{{.Digest}}` : given;

@@ -2,11 +2,11 @@ import type { ContainerSize, ContainerSummary, DiskUsage, EngineEvent, ImageSumm
 import type { Command, Io } from '../command';
 import { apiModule, currentEndpoint, getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
-import { ago, checkTemplate, formatContext, formatList, goTimeString, humanSize, renderDocument, truncateId } from '../format';
+import { ago, checkTemplate, formatContext, formatList, goTimeString, humanSize, renderDocument, rfc3339, truncateId } from '../format';
 import { filterFlag, parseFilters } from '../filter-flag';
-import { containerContext, CONTAINER_HEADERS } from './containers';
-import { IMAGE_HEADERS, imageContext, imageRows } from './images';
-import { VOLUME_HEADERS, volumeContext } from './volumes';
+import { containerContext, containerFormat, CONTAINER_HEADERS } from './containers';
+import { IMAGE_HEADERS, imageContext, imageFormat, imageRows } from './images';
+import { VOLUME_HEADERS, volumeContext, volumeFormat } from './volumes';
 
 const CLIENT_VERSION = '0.1.0';
 
@@ -119,6 +119,19 @@ function eventMessage(e: EngineEvent, type = 'events.Message'): object {
   }));
 }
 
+/**
+ * When an event happened, as docker's events prints it (local time, nanoseconds in full), and a
+ * space; nothing for an event without a time. The nanoseconds are read from the number as JSON
+ * writes it: the whole of it is beyond a double's exact integers.
+ */
+function eventTime(e: EngineEvent): string {
+  if (e.timeNano) {
+    const digits = String(e.timeNano).padStart(10, '0');
+    return `${rfc3339(Number(digits.slice(0, -9)), `.${digits.slice(-9)}`)} `;
+  }
+  return e.time ? `${rfc3339(e.time, '.000000000')} ` : '';
+}
+
 /** An event with nothing set, which docker runs a `--format` on before it follows any. */
 const EMPTY_EVENT = { Type: '', Action: '', Actor: { ID: '', Attributes: {} }, scope: '', time: 0, timeNano: 0 } as unknown as EngineEvent;
 
@@ -163,8 +176,7 @@ const events: Command = {
           continue;
         }
         const attrs = Object.entries(e.Actor.Attributes).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(', ');
-        const when = new Date(Math.floor(e.timeNano / 1e6)).toISOString().replace('Z', `${String(e.timeNano % 1e6).padStart(6, '0')}Z`);
-        println(io, `${when} ${e.Type} ${e.Action} ${e.Actor.ID}${attrs ? ` (${attrs})` : ''}`);
+        println(io, `${eventTime(e)}${e.Type} ${e.Action} ${e.Actor.ID}${attrs ? ` (${attrs})` : ''}`);
       }
     } finally {
       process.off('SIGINT', stop);
@@ -293,6 +305,23 @@ function printVerboseTables(io: Io, usage: DiskUsage): void {
   );
 }
 
+/** docker's `raw` format of a build cache record. */
+const BUILD_CACHE_RAW =
+  'build_cache_id: {{.ID}}\nparent_id: {{.Parent}}\nbuild_cache_type: {{.CacheType}}\ndescription: {{.Description}}\ncreated_at: {{.CreatedAt}}\ncreated_since: {{.CreatedSince}}\n' +
+  'last_used_at: {{.LastUsedAt}}\nlast_used_since: {{.LastUsedSince}}\nusage_count: {{.UsageCount}}\nin_use: {{.InUse}}\nshared: {{.Shared}}\n';
+
+/** `system df -v --format raw`: each kind's raw format in a range over its items, as docker's NewDiskUsageFormat makes it. */
+function verboseRaw(): string {
+  return [
+    ['Images', 'Image', imageFormat('raw', false, true)],
+    ['Containers', 'Container', containerFormat('raw', false, true)],
+    ['Volumes', 'Volume', volumeFormat('raw', false)],
+    ['BuildCache', 'Build Cache', BUILD_CACHE_RAW],
+  ]
+    .map(([field, type, raw]) => `{{range .${field}}}type: ${type}\n${raw}\n{{end -}}`)
+    .join('\n');
+}
+
 /** `ctr system df` (no top-level form, like docker's). */
 export const dfCommand: Command = {
   name: 'df',
@@ -319,7 +348,7 @@ export const dfCommand: Command = {
     // Any other format is one template over all of it, printed as it comes out: no newline after it.
     const items = verboseUsage(usage, given.startsWith('table'));
     const all = formatContext('*formatter.diskUsageContext', items, () => ({ ...items }));
-    const body = given === 'json' ? '{{json .}}' : given.replace(/^table/, '').replace(/^ +| +$/g, '');
+    const body = given === 'json' ? '{{json .}}' : given === 'raw' ? verboseRaw() : given.replace(/^table/, '').replace(/^ +| +$/g, '');
     io.stdout.write(renderDocument(body, all, { parseExitCode: 1 }));
     return 0;
   },

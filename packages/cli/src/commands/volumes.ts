@@ -70,6 +70,13 @@ export function volumeContext(v: ListedVolume): object {
   });
 }
 
+/** docker's NewVolumeFormat: what `--format` (or none) and `-q` make the template; -q changes only the default and raw ones. */
+export function volumeFormat(given: string, quiet: boolean): string {
+  if (given === 'table') return quiet ? '{{.Name}}' : 'table {{.Driver}}\t{{.Name}}';
+  if (given === 'raw') return quiet ? 'name: {{.Name}}' : 'name: {{.Name}}\ndriver: {{.Driver}}\n';
+  return given;
+}
+
 const ls: Command = {
   name: 'ls',
   aliases: ['ctr volume list'],
@@ -84,9 +91,7 @@ const ls: Command = {
   async run(args, io) {
     const volumes = await (await getEngine()).volumes({ filters: parseFilters(list(args, 'filter')) });
     const quiet = bool(args, 'quiet');
-    const given = str(args, 'format') || 'table';
-    // docker's NewVolumeFormat: -q changes only the default and raw formats.
-    const format = given === 'table' ? (quiet ? '{{.Name}}' : 'table {{.Driver}}\t{{.Name}}') : given === 'raw' ? (quiet ? 'name: {{.Name}}' : 'name: {{.Name}}\ndriver: {{.Driver}}\n') : given;
+    const format = volumeFormat(str(args, 'format') || 'table', quiet);
     const sorted = [...volumes].sort((a, b) => naturalCompare(a.Name, b.Name));
     io.stdout.write(formatList(format, sorted.map(volumeContext), VOLUME_HEADERS));
     return 0;
