@@ -3,7 +3,7 @@
  * specification (`ContainerCreateRequest`, `HostConfig`, …), for the fields ctr serves.
  * Response shapes are the engine's own types, which already use Docker's field names.
  */
-import type { DeviceRequest, HealthConfig } from '@ctr/engine';
+import type { ApiMount, DeviceRequest, HealthConfig } from '@ctr/engine';
 
 /** The limits `POST /containers/{id}/update` can change (part of Docker's `Resources`), and a restart policy. */
 export interface ContainerUpdateRequest {
@@ -28,7 +28,7 @@ export interface HostConfig extends ContainerUpdateRequest {
   PublishAllPorts?: boolean;
   AutoRemove?: boolean;
   LogConfig?: { Type?: string; Config?: Record<string, string> };
-  Mounts?: Array<{ Type: 'bind' | 'volume' | 'tmpfs'; Source?: string; Target: string; ReadOnly?: boolean; TmpfsOptions?: { SizeBytes?: number } }>;
+  Mounts?: ApiMount[];
   Tmpfs?: Record<string, string>;
   OomKillDisable?: boolean;
   ShmSize?: number;
@@ -62,6 +62,7 @@ export interface HostConfig extends ContainerUpdateRequest {
   VolumesFrom?: string[];
   Links?: string[];
   DeviceRequests?: DeviceRequest[];
+  ContainerIDFile?: string;
 }
 
 /** Docker's `ThrottleDevice`: bytes or IO operations per second. */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { buildSecurityOptions, mountEntry, parseVolumeSpec, type BuildStepOptions, type CreateContainerOptions, type DeviceRequest, type HealthConfig, type UpdateOptions } from '@ctr/engine';
+import { buildSecurityOptions, parseVolumeSpec, type ApiMount, type BuildStepOptions, type CreateContainerOptions, type DeviceRequest, type HealthConfig, type UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { Fields } from './fields';
 import type { Query } from './query';
@@ -39,6 +39,7 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   set('labels', config.stringMap('Labels'));
   set('stopSignal', config.string('StopSignal') || undefined);
   set('stopTimeout', config.number('StopTimeout'));
+  set('containerIdFile', host.string('ContainerIDFile') || undefined);
   const health = config.object('Healthcheck');
   if (health) {
     const check: HealthConfig = {};
@@ -52,27 +53,16 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   }
 
   const binds = host.strings('Binds') ?? [];
-  const mountVolumes: string[] = [];
   const tmpfs = Object.entries(host.stringMap('Tmpfs') ?? {}).map(([target, opts]) => (opts ? `${target}:${opts}` : target));
-  for (const mount of host.objects('Mounts') ?? []) {
-    const tmpfsOptions = mount.object('TmpfsOptions');
-    const entry = mountEntry({
-      Type: mount.string('Type'),
-      Source: mount.string('Source'),
-      Target: mount.string('Target'),
-      ReadOnly: mount.bool('ReadOnly'),
-      TmpfsOptions: { SizeBytes: tmpfsOptions?.number('SizeBytes'), Mode: tmpfsOptions?.number('Mode') },
-    });
-    if ('volume' in entry) mountVolumes.push(entry.volume);
-    else tmpfs.push(entry.tmpfs);
-  }
+  const mountSpecs = (host.objects('Mounts') ?? []).map(apiMount);
   // Config.Volumes names anonymous volumes (the CLI's `-v /path`); dockerd lets a bind or
   // mount at the same place win (docker-compose sends a named volume both ways).
-  const mounted = new Set([...binds, ...mountVolumes].map(volumeTarget).concat(tmpfs.map((spec) => path.posix.resolve(spec.split(':')[0] as string))));
+  const mounted = new Set(binds.map(volumeTarget).concat([...tmpfs.map((spec) => spec.split(':')[0] as string), ...mountSpecs.map((m) => m.Target ?? '')].map((target) => path.posix.resolve(target))));
   const anonymous = (config.keys('Volumes') ?? []).filter((target) => !mounted.has(volumeTarget(target)));
-  const volumes = [...binds, ...anonymous, ...mountVolumes];
+  const volumes = [...binds, ...anonymous];
   if (volumes.length > 0) options.volumes = volumes;
   if (tmpfs.length > 0) options.tmpfs = tmpfs;
+  if (mountSpecs.length > 0) options.mountSpecs = mountSpecs;
 
   const networkMode = host.string('NetworkMode');
   set('network', !networkMode || networkMode === 'default' ? undefined : networkMode);
@@ -191,7 +181,8 @@ const positive = (n: number | undefined): number | undefined => (n && n > 0 ? n 
  */
 function resourcesFrom(fields: Fields): Omit<UpdateOptions, 'restart'> {
   const swap = fields.number('MemorySwap');
-  const nanoCpus = positive(fields.number('NanoCpus'));
+  // A negative count goes on, for the engine to refuse as dockerd does (its range of CPUs).
+  const nanoCpus = fields.number('NanoCpus') || undefined;
   const pidsLimit = fields.number('PidsLimit');
   const resources: Omit<UpdateOptions, 'restart'> = {
     memory: positive(fields.number('Memory')),
@@ -271,6 +262,44 @@ function publishSpecs(host: Fields): string[] {
     }
   }
   return out;
+}
+
+/** A `HostConfig.Mounts` entry with the fields dockerd reads, as sent (the engine checks it; inspect shows it). */
+function apiMount(mount: Fields): ApiMount {
+  const bind = mount.object('BindOptions');
+  const volume = mount.object('VolumeOptions');
+  const driver = volume?.object('DriverConfig');
+  const tmpfs = mount.object('TmpfsOptions');
+  return definedFields({
+    Type: mount.string('Type'),
+    Source: mount.string('Source'),
+    Target: mount.string('Target'),
+    ReadOnly: mount.bool('ReadOnly'),
+    Consistency: mount.string('Consistency'),
+    BindOptions: bind
+      ? definedFields({
+          Propagation: bind.string('Propagation'),
+          NonRecursive: bind.bool('NonRecursive'),
+          CreateMountpoint: bind.bool('CreateMountpoint'),
+          ReadOnlyNonRecursive: bind.bool('ReadOnlyNonRecursive'),
+          ReadOnlyForceRecursive: bind.bool('ReadOnlyForceRecursive'),
+        })
+      : undefined,
+    VolumeOptions: volume
+      ? definedFields({
+          NoCopy: volume.bool('NoCopy'),
+          Labels: volume.stringMap('Labels'),
+          Subpath: volume.string('Subpath'),
+          DriverConfig: driver ? definedFields({ Name: driver.string('Name'), Options: driver.stringMap('Options') }) : undefined,
+        })
+      : undefined,
+    TmpfsOptions: tmpfs ? definedFields({ SizeBytes: tmpfs.number('SizeBytes'), Mode: tmpfs.number('Mode'), Options: tmpfs.stringLists('Options') }) : undefined,
+  });
+}
+
+/** The object without its undefined fields (JSON's absent ones). */
+function definedFields<T extends object>(object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
 }
 
 /** Where a `-v` spec mounts, or the spec itself when it is malformed (the engine refuses it then). */

@@ -84,13 +84,13 @@ export function updateRequest(options: UpdateOptions): ContainerUpdateRequest {
 export function createRequest(options: CreateOptions): ContainerCreateRequest {
   const {
     image, name: _name, cmd, entrypoint, env, workingDir, user, hostname, domainname, tty, openStdin, labels, stopSignal, stopTimeout,
-    volumes = [], tmpfs = [], mounts = [], network = 'bridge', networkAliases, ip, publish = [], publishAll, restart, autoRemove, log,
+    volumes = [], tmpfs = [], mounts = [], mountSpecs = [], network = 'bridge', networkAliases, ip, publish = [], publishAll, restart, autoRemove, log,
     memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpusetCpus, cpusetMems, pidsLimit, oomKillDisable, shmSize, ulimits,
     blkioWeight, blkioWeightDevice, blkioDeviceReadBps, blkioDeviceWriteBps, blkioDeviceReadIOps, blkioDeviceWriteIOps,
     memorySwappiness, oomScoreAdj, cgroupParent, cgroupns,
     capAdd, capDrop, noNewPrivileges, seccomp, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
     init, privileged, devices, groupAdd, pid, ipc, uts,
-    expose = [], volumesFrom, macAddress, links, usernsMode, deviceRequests,
+    expose = [], volumesFrom, macAddress, links, usernsMode, deviceRequests, containerIdFile,
     healthcheck, attach, stdinOnce,
     // The client's part: the name goes in the query, pulls and progress are done before the create, the signal stays local.
     pull: _pull, onPullProgress: _progress, signal: _signal,
@@ -102,7 +102,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
   const anonymous = volumes.filter((v) => !v.includes(':'));
   const host: HostConfig = defined({
     Binds: volumes.filter((v) => v.includes(':')),
-    Mounts: mounts.map(apiMount),
+    Mounts: [...mounts.map(apiMount), ...mountSpecs],
     Tmpfs: tmpfs.length > 0 ? Object.fromEntries(tmpfs.map((t) => [t.split(':')[0] as string, t.split(':').slice(1).join(':')])) : undefined,
     NetworkMode: network,
     PortBindings: publish.length > 0 ? portBindingsOf(publish) : undefined,
@@ -144,6 +144,8 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     VolumesFrom: volumesFrom,
     Links: links,
     DeviceRequests: deviceRequests,
+    // docker's CLI sends `--cidfile` (and writes the file itself): the daemon keeps it for inspect.
+    ContainerIDFile: containerIdFile,
   });
   return defined({
     Image: image,

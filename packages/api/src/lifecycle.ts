@@ -92,7 +92,9 @@ export class Lifecycle {
       status = await this.until(`exit:${id}`, signal, async () => {
         const now = await this.engine.inspect(id).catch((error) => (isNotFound(error) ? undefined : Promise.reject(error)));
         if (!now) return { StatusCode: status.StatusCode, Error: null };
-        return !now.State.Running && now.State.FinishedAt !== finishedAt ? { StatusCode: now.State.ExitCode, Error: null } : undefined;
+        // A restarting container is running (dockerd's state), but its exit was one.
+        const exited = !now.State.Running || now.State.Restarting;
+        return exited && now.State.FinishedAt !== finishedAt ? { StatusCode: now.State.ExitCode, Error: null } : undefined;
       });
     }
     if (condition === 'removed') {

@@ -47,7 +47,7 @@ import type {
   VolumeListOptions,
   VolumePruneOptions,
 } from '@ctr/engine';
-import { allTagsRepository, checkSystemPruneOptions, driverOptions, familiarImageName, isDetached, normalizeImageName, parseDetachKeys, parseLogDetails, splitRepoTag, tarTree } from '@ctr/engine';
+import { allTagsRepository, checkSystemPruneOptions, driverOptions, familiarImageName, isDetached, normalizeImageName, parseDetachKeys, parseLogDetails, runExitStatus, splitRepoTag, tarTree } from '@ctr/engine';
 import { CtrError, isNotFound, unsupported } from '@ctr/errors';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import { familiarName, formatPlatform, parseNormalizedReference, parseReference } from '@ctr/image';
@@ -120,11 +120,10 @@ function configChanges(config: ContainerConfig | undefined): string[] {
   return changes;
 }
 
-/** docker run's exit codes for a container that could not start: 127 not found, 126 not executable. */
+/** docker run's exit codes for a container that could not start: 127 not found, 126 not executable, else 125. */
 function startFailure(error: unknown): unknown {
   if (!(error instanceof CtrError)) return error;
-  const exitCode = /executable file not found|no such file or directory/.test(error.message) ? 127 : /permission denied/.test(error.message) ? 126 : undefined;
-  return exitCode === undefined ? error : new CtrError(error.code, error.message, { cause: error, details: { ...error.details, exitCode } });
+  return new CtrError(error.code, error.message, { cause: error, details: { ...error.details, exitCode: runExitStatus(error.message) } });
 }
 
 /** `docker.io/library/busybox:latest` → the repository and the tag (or digest) a daemon's query takes. */

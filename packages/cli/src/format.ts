@@ -281,32 +281,66 @@ function templateError(error: unknown, prefix: string, exitCode?: number): unkno
 }
 
 /**
- * Render a Go template (`{{.ID}}`, `{{range .Mounts}}…{{end}}`, `{{json .}}`) for one item; a
- * template that does not parse or run is a CtrError starting `template:`. `name` is the
- * template's, as Go's messages give it (`docker version`'s is `version`).
+ * A `--format` template, parsed when first needed (a bad one is an error in docker's words:
+ * `parsePrefix` before Go's). While it is plain and the items' fields are strings it is filled
+ * in without the template engine.
  */
-export function renderTemplate(format: string, data: TemplateValue, name = ''): string {
-  return parse(unescape(format), name).execute(data, { typeOf });
+class FormatTemplate {
+  private template: Template | undefined;
+
+  constructor(
+    private readonly text: string,
+    private readonly parsePrefix: string,
+    private readonly parseExitCode?: number,
+    private readonly name?: string,
+  ) {}
+
+  /** The template parsed, once. */
+  parsed(): Template {
+    try {
+      return (this.template ??= parse(this.text, this.name));
+    } catch (error) {
+      throw templateError(error, this.parsePrefix, this.parseExitCode);
+    }
+  }
+
+  /** The parsed template, if it came to be parsed. */
+  get engine(): Template | undefined {
+    return this.template;
+  }
+
+  /** `item` through the template; an error in running it is Go's message after `runPrefix`. */
+  render(item: TemplateValue, runPrefix: string, exitCode?: number): string {
+    const filled = this.template ? undefined : plainFields(this.text, item);
+    if (filled !== undefined) return filled;
+    const template = this.parsed();
+    try {
+      return template.execute(item, { typeOf });
+    } catch (error) {
+      throw templateError(error, runPrefix, exitCode);
+    }
+  }
+}
+
+/**
+ * Render a Go template (`{{.ID}}`, `{{range .Mounts}}…{{end}}`, `{{json .}}`) for one item; a
+ * template that does not parse or run is a CtrError starting `template:`.
+ */
+export function renderTemplate(format: string, data: TemplateValue): string {
+  return parse(unescape(format)).execute(data, { typeOf });
 }
 
 /**
  * `--format` of `docker version`, `info` and `inspect`: one template run on `data`. One that
  * does not parse is docker's `template parsing error: …` with exit status 64 (`system df -v`'s
  * exits with 1); one that fails as it runs keeps Go's words (`inspect` says `template parsing
- * error` then too: `runPrefix`).
+ * error` then too: `runPrefix`). `name` is the template's, as Go's messages give it
+ * (`docker version`'s is `version`).
  */
 export function renderDocument(format: string, data: TemplateValue, options: { name?: string; runPrefix?: string; parseExitCode?: number } = {}): string {
-  let template: Template;
-  try {
-    template = parse(unescape(format), options.name);
-  } catch (error) {
-    throw templateError(error, 'template parsing error: ', options.parseExitCode ?? 64);
-  }
-  try {
-    return template.execute(data, { typeOf });
-  } catch (error) {
-    throw templateError(error, options.runPrefix ?? '');
-  }
+  const template = new FormatTemplate(unescape(format), 'template parsing error: ', options.parseExitCode ?? 64, options.name);
+  template.parsed();
+  return template.render(data, options.runPrefix ?? '');
 }
 
 /**
@@ -316,21 +350,9 @@ export function renderDocument(format: string, data: TemplateValue, options: { n
  */
 export function formatInspect(format: string, items: readonly TemplateValue[]): string {
   if (format === 'json') return goJson(items);
-  let template: Template;
-  try {
-    template = parse(format);
-  } catch (error) {
-    throw templateError(error, 'template parsing error: ', 64);
-  }
-  return items
-    .map((item) => {
-      try {
-        return template.execute(item, { typeOf });
-      } catch (error) {
-        throw templateError(error, 'template parsing error: ');
-      }
-    })
-    .join('\n');
+  const template = new FormatTemplate(format, 'template parsing error: ', 64);
+  template.parsed();
+  return items.map((item) => template.render(item, 'template parsing error: ')).join('\n');
 }
 
 /** How a command that checks its template first words the template's errors. */
@@ -344,33 +366,14 @@ export interface TemplateCheck {
 /**
  * A `--format` checked as `docker ps` and `docker events` check theirs before anything is
  * listed: parsed as written (no `table` read off it, no written-out tab made one) and run
- * once on `empty`, an item with nothing set. A plain template of fields `empty` has cannot
- * fail and is not run. Gives the template to run on each item: its errors keep Go's words.
+ * once on `empty`, an item with nothing set (a plain template of string fields, filled in,
+ * cannot fail). Gives the template to run on each item: its errors keep Go's words.
  */
 export function checkTemplate(format: string, empty: object, check: TemplateCheck): (data: object) => string {
-  let template: Template | undefined;
-  const compiled = (): Template => (template ??= parse(format));
-  if (!isPlain(format) || plainFields(format, empty) === undefined) {
-    try {
-      compiled();
-    } catch (error) {
-      throw templateError(error, check.parse, check.exitCode);
-    }
-    try {
-      compiled().execute(empty, { typeOf });
-    } catch (error) {
-      throw templateError(error, check.run, check.exitCode);
-    }
-  }
-  return (data) => {
-    const filled = template ? undefined : plainFields(format, data);
-    if (filled !== undefined) return filled;
-    try {
-      return compiled().execute(data, { typeOf });
-    } catch (error) {
-      throw templateError(error, '');
-    }
-  };
+  const template = new FormatTemplate(format, check.parse, check.exitCode);
+  if (!isPlain(format)) template.parsed();
+  template.render(empty, check.run, check.exitCode);
+  return (data) => template.render(data, '');
 }
 
 /** Whether `format` is docker's `table` format: the default table, or its own columns after `table`. */
@@ -388,30 +391,13 @@ export function isTable(format: string): boolean {
 export function formatList(format: string, items: readonly TemplateValue[], headers: Readonly<Record<string, string>>): string {
   const table = isTable(format);
   const body = unescape((table ? format.slice('table'.length) : format === 'json' ? '{{json .}}' : format).replace(/^ +| +$/g, ''));
+  const template = new FormatTemplate(body, 'template parsing error: ');
   // Parsed up front unless plain (then it cannot fail): a bad template fails with no items too.
-  let template: Template | undefined;
-  const compiled = (): Template => {
-    try {
-      return (template ??= parse(body));
-    } catch (error) {
-      throw templateError(error, 'template parsing error: ');
-    }
-  };
-  if (!isPlain(body)) compiled();
-  const render = (item: TemplateValue): string => {
-    const filled = template ? undefined : plainFields(body, item);
-    if (filled !== undefined) return filled;
-    try {
-      return compiled().execute(item, { typeOf });
-    } catch (error) {
-      throw templateError(error, 'template parsing error: ');
-    }
-  };
-  const rows = items.map((item) => `${render(item)}\n`).join('');
+  if (!isPlain(body)) template.parsed();
+  const rows = items.map((item) => `${template.render(item, 'template parsing error: ')}\n`).join('');
   if (!table) return rows;
-  const columns = { ...headers, Label: headerLabel };
-  const header = template
-    ? template.executeUntilError(columns, { functions: HEADER_FUNCTIONS })
+  const header = template.engine
+    ? template.engine.executeUntilError({ ...headers, Label: headerLabel }, { functions: HEADER_FUNCTIONS })
     : body.replace(/\{\{\.([A-Za-z_]\w*)\}\}/g, (_action, field: string) => (Object.hasOwn(headers, field) ? (headers[field] as string) : '<no value>'));
   return tabwrite(`${header}\n${rows}`);
 }

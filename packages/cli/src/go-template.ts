@@ -455,12 +455,17 @@ class Parser {
     return { name, token };
   }
 
+  /** The body of template `name`, up to its `{{end}}`, added to the text's templates. */
+  private define(name: string, context: string): void {
+    const nodes = this.body(context);
+    this.add(name, nodes, this.tokens[this.index - 1] as Token);
+  }
+
   /** `{{define "name"}} list {{end}}`, the keyword read. */
   private definition(): void {
     const { name } = this.templateName('define clause');
     this.expect('right', 'define clause');
-    const nodes = this.body('define clause');
-    this.add(name, nodes, this.tokens[this.index - 1] as Token);
+    this.define(name, 'define clause');
   }
 
   /** `{{template "name" [pipeline]}}`, the keyword read. */
@@ -476,8 +481,7 @@ class Parser {
   private block(): Call {
     const { name, token } = this.templateName('block clause');
     const pipe = this.pipeline('block clause');
-    const nodes = this.body('block clause');
-    this.add(name, nodes, this.tokens[this.index - 1] as Token);
+    this.define(name, 'block clause');
     return { kind: 'template', pos: token.pos, name, pipe };
   }
 
@@ -922,7 +926,8 @@ class Execution {
       let entries: [unknown, unknown][];
       if (value === undefined || value === null) entries = [];
       else if (Array.isArray(value)) entries = value.map((item, i) => [i, item]);
-      else if (typeof value === 'object') entries = sortedEntries(value);
+      // A Go struct has no entries to range over.
+      else if (typeof value === 'object' && this.options.typeOf?.(value) === undefined) entries = sortedEntries(value);
       else throw this.fail(node.pipe.pos, pipelineText(node.pipe), `range can't iterate over ${formatValue(value)}`);
       if (entries.length === 0) return node.elseList ? this.list(dot, node.elseList) : undefined;
       const [first, second] = node.pipe.decl;

@@ -181,12 +181,12 @@ describe.each([
     expect(await ctr.run('pull', '--all-tags', `${distribution.host}/any/app:v1`)).toEqual({ code: 1, stdout: '', stderr: "Error: tag can't be used with --all-tags/-a\n" });
   });
 
-  test('history --human=false prints CREATED as RFC 3339 and SIZE in bytes', async () => {
+  test('history --human=false prints CREATED AT as RFC 3339 and SIZE in bytes', async () => {
     const created = (await ok('image', 'inspect', '--format', '{{.Created}}', 'busybox')).stdout.trim();
     const size = (await ok('history', '--format', '{{.Size}}', '--human=false', 'busybox')).stdout.trim();
     const table = await ok('history', '--human=false', 'busybox');
     const [header, row = ''] = table.stdout.split('\n');
-    expect(header).toMatch(/^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+    expect(header).toMatch(/^IMAGE\s+CREATED AT\s+CREATED BY\s+SIZE\s+COMMENT$/);
     // Local time with its offset, as Go formats it: the same instant as the image's creation.
     const shown = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|[+-]\d\d:\d\d)/.exec(row)?.[0] ?? '';
     expect(new Date(shown).getTime()).toBe(Math.floor(new Date(created).getTime() / 1000) * 1000);

@@ -27,7 +27,7 @@ export interface BuildContext {
 const ARCHIVE_HEAD = 1024;
 
 /** The name a Dockerfile sent alone is saved under: docker's CLI sends it so (WriteTempDockerfile). */
-export const STREAM_DOCKERFILE = 'Dockerfile';
+const STREAM_DOCKERFILE = 'Dockerfile';
 
 /**
  * A context from a directory (used in place) or a stream, extracted into a private directory

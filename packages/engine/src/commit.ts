@@ -87,9 +87,11 @@ export async function commitContainer(
       const written = await writeImage(content, config, [...base.layers, descriptor], signal);
       const name = options.reference ? normalizeImageName(options.reference) : undefined;
       await ctx.store.images.put(name, { id: written.imageId, target: written.manifest });
-      await ctx.events.emit('container', 'commit', record.id, {
-        name: record.name,
-        ...(name ? { imageName: familiarImageName(name) } : {}),
+      // dockerd's attributes: the comment, the new image and the name it was given ('' for none).
+      await ctx.events.container('commit', record, {
+        comment: options.comment ?? '',
+        imageID: written.imageId,
+        imageRef: name ? familiarImageName(name) : '',
       });
       return { id: written.imageId };
     });

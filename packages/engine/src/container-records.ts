@@ -7,6 +7,7 @@ import type { AttachedStreams } from './containers';
 import type { LogConfig } from './log-config';
 import type { HealthConfig } from '@ctr/image';
 import { isValidContainerName, randomName } from './names';
+import type { ApiMount } from './volumes-spec';
 
 /** Generated names tried before the ID's short form (Docker tries six). */
 const GENERATED_NAME_TRIES = 6;
@@ -26,8 +27,13 @@ export interface ContainerRecord {
   snapshot: string;
   rootfs: string;
   run: RunOptions;
-  /** `name`: a volume's; `device`: a volume that is a device's mount, made at each start. */
-  mounts: Array<MountSpec & { name?: string; device?: true }>;
+  /**
+   * `name`: a volume's; `device`: a volume that is a device's mount, made at each start;
+   * `subpath`: the directory of the volume mounted (`source` ends with it); `volumeMode`: `-v`'s mode, as given.
+   */
+  mounts: Array<MountSpec & { name?: string; device?: true; subpath?: string; volumeMode?: string }>;
+  /** `--mount`s (the API's `HostConfig.Mounts`), as given; absent without any. */
+  mountSpecs?: ApiMount[];
   /** Anonymous volumes made for this container (removed with `rm -v`). */
   anonymousVolumes: string[];
   labels: Record<string, string>;
@@ -40,6 +46,8 @@ export interface ContainerRecord {
   links?: Array<{ id: string; alias: string }>;
   /** `--userns` (`host`); absent for the default. */
   usernsMode?: string;
+  /** `--cidfile`, as given (the client writes the file). */
+  containerIdFile?: string;
   /** `--add-host`, as given (absent in records from before it was kept). */
   extraHosts?: string[];
   restartPolicy: { name: 'no' | 'always' | 'on-failure' | 'unless-stopped'; maximumRetryCount: number };
@@ -64,6 +72,8 @@ export interface ContainerRecord {
     Cmd: string[] | null;
     /** Its `Config.Env`: null when neither it nor its image sets any (absent in records written before it was kept). */
     Env?: string[] | null;
+    /** Its `Config.StopSignal` as given, else its image's; absent when neither sets one. */
+    StopSignal?: string;
   };
   /** The health check it runs: its own merged over its image's (none when `NONE`). */
   healthcheck?: HealthConfig;

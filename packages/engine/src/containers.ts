@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
 import { hasDevice, layerSize, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
-import type { ContainerState, ExecOptions, ExecResult, LogEntry, LogsOptions, MountSpec, RunOptions } from '@ctr/runtime';
+import { parseSignal, type ContainerState, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions, type MountSpec, type RunOptions, type TmpfsMount } from '@ctr/runtime';
 import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type NetworkSettings } from '@ctr/network';
-import type { ContainerConfig, HealthConfig } from '@ctr/image';
+import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
@@ -17,11 +17,12 @@ import { logAttributes } from './log-details';
 import { newId } from './names';
 import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } from './resources';
 import { type LogConfig, logSettings } from './log-config';
-import { underRestartLock, watched } from './restart';
+import { forgetExits, reportExit, underRestartLock, watched } from './restart';
 import { holdsHostMounts, releaseDevices, releaseHeld, startHolding } from './held-mounts';
+import { ownAddress, releaseNetwork, startNetworked } from './container-network';
 import { unlessThisProcessRuns } from './exit-command';
 import { portBindingsOf } from './port-bindings';
-import { parseTmpfsSpec, parseVolumeSpec } from './volumes-spec';
+import { checkDuplicateMounts, mountRequest, parseTmpfsSpec, parseVolumeSpec, type ApiMount, type VolumeRequest } from './volumes-spec';
 import {
   checkUsernsMode,
   exposedPortKeys,
@@ -39,10 +40,28 @@ function securityOptions(run: RunOptions): string[] | null {
   return options.length > 0 ? options : null;
 }
 
+/** A volume a new container fills from its image, and where it is mounted. */
+interface VolumeFill {
+  name: string;
+  target: string;
+  subpath?: string;
+}
+
+/** Whether a mount of the record came from a `--mount` (`HostConfig.Mounts`): inspect shows those apart, as dockerd does. */
+function fromMountSpec(record: Pick<ContainerRecord, 'mountSpecs'>, target: string): boolean {
+  return (record.mountSpecs ?? []).some((spec) => spec.Target !== undefined && mountTarget(spec.Target) === mountTarget(target));
+}
+
 /** Inspect's `HostConfig.Tmpfs`: `--tmpfs` targets and their options, absent when there are none (as dockerd omits it). */
-function tmpfsOf(mounts: ContainerRecord['mounts']): { Tmpfs?: Record<string, string> } {
-  const tmpfs = mounts.flatMap((m) => (m.type === 'tmpfs' ? [[m.target, [...(m.size !== undefined ? [`size=${m.size}`] : []), ...(m.mode !== undefined ? [`mode=${m.mode.toString(8)}`] : [])].join(',')]] : []));
+function tmpfsOf(record: Pick<ContainerRecord, 'mounts' | 'mountSpecs'>): { Tmpfs?: Record<string, string> } {
+  const tmpfs = record.mounts.flatMap((m) => (m.type === 'tmpfs' && !fromMountSpec(record, m.target) ? [[m.target, [...(m.size !== undefined ? [`size=${m.size}`] : []), ...(m.mode !== undefined ? [`mode=${m.mode.toString(8)}`] : [])].join(',')]] : []));
   return tmpfs.length > 0 ? { Tmpfs: Object.fromEntries(tmpfs) } : {};
+}
+
+/** Inspect's `Config.StopSignal`: the container's merged config's; a record from before it was kept has only its own. */
+function stopSignalOf(record: ContainerRecord): { StopSignal?: string } {
+  const signal = record.config?.StopSignal ?? record.run.stopSignal;
+  return signal ? { StopSignal: signal } : {};
 }
 
 /** What a `--network` value names: the host's, none, another container's, the default bridge or a user network. */
@@ -51,10 +70,7 @@ function networkKind(mode: string): 'host' | 'none' | 'container' | 'bridge' | '
   return mode.startsWith('container:') ? 'container' : 'user';
 }
 
-/** A new container's address on its first network, if it has one of its own. */
-export function ownAddress(settings: NetworkSettings | undefined): string | undefined {
-  return settings?.IPAddress || Object.values(settings?.Networks ?? {})[0]?.IPAddress || undefined;
-}
+export { ownAddress } from './container-network';
 
 /** `StdinOnce` when a create does not say: docker's CLI sets it for an open stdin it attaches. */
 export function defaultStdinOnce(openStdin: boolean | undefined, attach: AttachedStreams | undefined): boolean {
@@ -77,6 +93,8 @@ export interface CreateContainerOptions
   tmpfs?: string[];
   /** Mounts already in @ctr/runtime's shape. */
   mounts?: MountSpec[];
+  /** `--mount` values, as the API's `HostConfig.Mounts` has them (inspect shows them as given). */
+  mountSpecs?: ApiMount[];
   /** `bridge` (default), `none`, `host`, `container:<name|id>`, or a user network. */
   network?: string;
   networkAliases?: string[];
@@ -98,6 +116,8 @@ export interface CreateContainerOptions
   links?: string[];
   /** `--userns`: `host`, the only user namespace ctr runs containers in. */
   usernsMode?: string;
+  /** `--cidfile`: the file the client writes the container's ID to, kept for inspect (`HostConfig.ContainerIDFile`). */
+  containerIdFile?: string;
   /** `--gpus` (the API's `DeviceRequests`): refused, ctr has no device drivers. */
   deviceRequests?: DeviceRequest[];
   /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
@@ -237,7 +257,8 @@ export interface ContainerInspect {
     Image: string;
     WorkingDir: string;
     Labels: Record<string, string>;
-    StopSignal: string;
+    StopSignal?: string;
+    StopTimeout?: number;
     Healthcheck?: HealthConfig;
   };
   HostConfig: {
@@ -270,6 +291,8 @@ export interface ContainerInspect {
     PublishAllPorts: boolean;
     Sysctls?: Record<string, string>;
     Tmpfs?: Record<string, string>;
+    /** `--mount`s as given (absent without any, as dockerd omits it). */
+    Mounts?: ApiMount[];
     MaskedPaths: string[];
     ReadonlyPaths: string[];
     ContainerIDFile: string;
@@ -354,6 +377,11 @@ export interface AttachIo {
   detachKeys?: string;
 }
 
+/** `exec` options: the runtime's, and the ID its events name (the API's exec instance's; one is made without it). */
+export interface ContainerExecOptions extends ExecOptions {
+  execId?: string;
+}
+
 /** What `Containers.run`'s caller does around the start. */
 export interface RunHooks {
   /** Called once the container exists, before its process starts; throwing takes it apart. */
@@ -378,9 +406,9 @@ function parseRestartPolicy(text: string | undefined): ContainerRecord['restartP
 
 /** Options that mean something to the engine only; the rest go to @ctr/runtime as they are. */
 const ENGINE_ONLY = [
-  'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'network', 'networkAliases', 'ip',
+  'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'mountSpecs', 'network', 'networkAliases', 'ip',
   'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log', 'attach', 'stdinOnce',
-  'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests',
+  'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile',
 ] as const;
 
 /** dockerd's refusal of links with the host's network (runconfig's ErrConflictHostNetworkAndLinks). */
@@ -406,6 +434,13 @@ function runtimeOptions(options: CreateContainerOptions): RunOptions {
 
 const FULL_ID = /^[0-9a-f]{64}$/;
 
+const SIGKILL = 9;
+
+/** Whether a caller's streams are attached (it sees the exit: `run`, `start -a`). */
+function attachedIo(io: AttachIo): boolean {
+  return io.stdin !== undefined || io.stdout !== undefined || io.stderr !== undefined;
+}
+
 /** Docker's "restarting": its policy will start it again, and it is not running yet. */
 function restartingNow(record: ContainerRecord, state: ContainerState): boolean {
   return record.restarting === true && !state.running;
@@ -422,15 +457,17 @@ async function settleAll<T extends readonly unknown[]>(promises: { [K in keyof T
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
+/** `--entrypoint`'s value as docker's CLI sends it: one word (`[""]` for `--entrypoint ""`). */
 function entrypointList(entrypoint: string[] | string | undefined): string[] | undefined {
-  if (entrypoint === undefined) return undefined;
-  if (typeof entrypoint === 'string') return entrypoint === '' ? [] : [entrypoint];
-  return entrypoint;
+  return typeof entrypoint === 'string' ? [entrypoint] : entrypoint;
 }
 
 /**
- * moby's runconfig.Merge for what it runs: the image's user, entrypoint and command where
- * the container gives none, except that an entrypoint of its own drops the image's command.
+ * moby's merge of a container's config over its image's (and mergeAndVerifyConfig's reset):
+ * the image's user, stop signal and command where the container gives none, and its
+ * entrypoint where the container gives none at all. An entrypoint of its own drops the
+ * image's command; `[""]` (`--entrypoint ""`) does so too, then means no entrypoint, while
+ * an empty one (`[]`) keeps the image's command.
  */
 function mergedConfig(
   image: ContainerConfig,
@@ -438,7 +475,9 @@ function mergedConfig(
   entrypoint: string[] | undefined,
   cmd: string[] | undefined,
   env: readonly string[] | undefined,
+  stopSignal: string | undefined,
 ): NonNullable<ContainerRecord['config']> {
+  const noEntrypoint = entrypoint?.length === 1 && entrypoint[0] === '';
   // Env as moby merges it: the container's variables, then each of the image's it leaves unset;
   // with none of its own, the image's as they are (null when the image has none, as docker shows).
   // What the process gets besides (PATH, HOSTNAME, TERM, HOME, links' variables) stays out.
@@ -446,9 +485,10 @@ function mergedConfig(
   const own = new Set((env ?? []).map(keyOf));
   return {
     User: user ?? image.User ?? '',
-    Entrypoint: entrypoint ?? image.Entrypoint ?? null,
-    Cmd: cmd ?? (entrypoint === undefined ? (image.Cmd ?? null) : null),
+    Entrypoint: noEntrypoint ? null : (entrypoint ?? image.Entrypoint ?? null),
+    Cmd: cmd?.length || entrypoint?.length ? (cmd ?? null) : (image.Cmd ?? null),
     Env: env?.length ? [...env, ...(image.Env ?? []).filter((entry) => !own.has(keyOf(entry)))] : (image.Env ?? null),
+    ...((stopSignal ?? image.StopSignal) ? { StopSignal: stopSignal ?? image.StopSignal } : {}),
   };
 }
 
@@ -516,7 +556,7 @@ export class Containers {
     attach: () => AttachIo = () => ({}),
     hooks: RunHooks = {},
   ): Promise<{ created: CreatedContainer; attached?: Promise<void>; release?: () => Promise<void> }> {
-    const made = await this.make(options);
+    const made = await this.make(options, true);
     let io: AttachIo;
     try {
       hooks.onCreated?.(made.created);
@@ -529,27 +569,34 @@ export class Containers {
     // conmon's exit command finds the container by its record: with one, the record comes
     // first — but for one that acts once this process is gone, which outlives the write.
     const exitCommand = this.exitCommandFor(made.record, io);
-    const startable = exitCommand && !exitCommand.whenCallerGone ? await commit.then(() => true, () => false) : true;
-    const [committed, started] = await Promise.allSettled([commit, startable ? this.startProcess(made.record, io, hooks.exitAwaited === true, exitCommand) : {}]);
+    // A plain container's command only reports the die, and waits a moment for the record.
+    const startable = exitCommand && !exitCommand.whenCallerGone && watched(made.record) ? await commit.then(() => true, () => false) : true;
+    const [committed, started] = await Promise.allSettled([commit, startable ? startNetworked(this.ctx, made.record, () => this.startProcess(made.record, io, hooks.exitAwaited === true, exitCommand), { allocated: true }) : {}]);
     if (committed.status === 'rejected') {
       await made.rollback();
       throw committed.reason;
     }
     if (started.status === 'rejected') throw started.reason;
+    if (attachedIo(io)) await this.ctx.events.container('attach', made.record);
     await this.started(made.record);
     // For a caller that sees the exit (an attached run): what the container holds on the host comes off then.
     const release = holdsHostMounts(made.record) ? { release: () => releaseHeld(this.ctx, made.record) } : {};
     return { created: made.created, ...started.value, ...release };
   }
 
-  /** Everything `create` does but writing the container's record: undone by `rollback`. */
-  private async make(options: CreateContainerOptions): Promise<MadeContainer> {
+  /**
+   * Everything `create` does but writing the container's record: undone by `rollback`.
+   * `starting`: it starts at once (`run`), so its network is allocated now, beside its root filesystem.
+   */
+  private async make(options: CreateContainerOptions, starting = false): Promise<MadeContainer> {
     const restartPolicy = parseRestartPolicy(options.restart);
     if (options.autoRemove && restartPolicy.name !== 'no') {
       throw conflict('Conflicting options: --restart and --rm');
     }
-    const volumeRequests = (options.volumes ?? []).map(parseVolumeSpec);
-    const tmpfs = (options.tmpfs ?? []).map(parseTmpfsSpec);
+    const specMounts = (options.mountSpecs ?? []).map(mountRequest);
+    const volumeRequests = [...(options.volumes ?? []).map(parseVolumeSpec), ...specMounts.filter((m): m is VolumeRequest => 'kind' in m)];
+    const tmpfs = [...(options.tmpfs ?? []).map(parseTmpfsSpec), ...specMounts.filter((m): m is TmpfsMount => !('kind' in m))];
+    checkDuplicateMounts(volumeRequests, tmpfs);
     const { logSizeMax, warnings } = logSettings(options.log);
     const networkMode = options.network ?? 'bridge';
     const kind = networkKind(networkMode);
@@ -561,8 +608,12 @@ export class Containers {
     refuseDeviceRequests(options.deviceRequests);
     const macAddress = options.macAddress === undefined ? undefined : parseMac(options.macAddress);
     if (macAddress !== undefined && !ownNetwork) throw invalidArgument('conflicting options: mac-address and the network mode');
+    // runconfig's ErrUnsupportedNetworkAndIP; a user network without a subnet of its own refuses it when joined.
+    if (options.ip !== undefined && kind !== 'user') throw invalidArgument('user specified IP address is supported on user defined networks only');
     // The other container's namespace comes with its resolv.conf.
     if (kind === 'container' && options.dns?.length) throw invalidArgument('conflicting options: dns and the network mode');
+    // ...and its hostname (runconfig's ErrConflictNetworkHostname).
+    if (kind === 'container' && options.hostname) throw invalidArgument('conflicting options: hostname and the network mode');
     const dns = validDnsSettings({ servers: options.dns, search: options.dnsSearch, options: options.dnsOptions });
     if (networkMode === 'host' && links.length > 0) throw invalidArgument(HOST_LINKS);
     startMountRelay();
@@ -612,7 +663,8 @@ export class Containers {
         (async () => {
           // `none` needs no network of ours: runc gives a new namespace its loopback itself.
           if (networkMode === 'none') return undefined;
-          const attachedNetwork = await this.ctx.network.attach(id, {
+          // Recorded now, made at each start (dockerd's allocateNetwork): a `run`'s first start is now.
+          const attachedNetwork = await this.ctx.network[starting && ownNetwork ? 'attach' : 'configure'](id, {
             mode: networkMode.startsWith('container:') ? `container:${(await this.referenced(networkMode.slice(10))).id}` : networkMode,
             name,
             hostname: options.hostname ?? id.slice(0, 12),
@@ -629,12 +681,12 @@ export class Containers {
           return attachedNetwork;
         })(),
       ] as const);
-      const { mounts: containerMounts, anonymous } = volumes;
+      const { mounts: containerMounts, anonymous, fills } = volumes;
       const allMounts = [...containerMounts, ...tmpfs, ...(options.mounts ?? [])];
 
       const { labels, publish, publishAll, autoRemove, signal, networkAliases, ip } = options;
       const healthcheck = healthcheckFor(image.config.config?.Healthcheck, options.healthcheck);
-      const entry = entrypointList(options.entrypoint);
+      const config = mergedConfig(image.config.config ?? {}, options.user, entrypointList(options.entrypoint), options.cmd, options.env, options.stopSignal);
       const hosts = [...(extraHosts ?? []), ...(linked?.hosts ?? [])];
       // /etc/hosts names the container's own address: on a user network (a compose project's)
       // that is its endpoint's, NetworkSettings.IPAddress being the default bridge's only.
@@ -642,6 +694,7 @@ export class Containers {
       const stdinOnce = options.stdinOnce ?? defaultStdinOnce(options.openStdin, options.attach);
       const run: RunOptions = {
         ...runtimeOptions(options),
+        ...(kind === 'container' && attached ? { hostname: attached.hostname } : {}),
         ...(options.openStdin && !stdinOnce ? { leaveStdinOpen: true } : {}),
         ...(pid ? { pid } : {}),
         ...(ipc ? { ipc } : {}),
@@ -649,7 +702,9 @@ export class Containers {
         // Link variables first, as dockerd puts them: the container's own override them.
         ...(linked?.env.length ? { env: [...linked.env, ...(options.env ?? [])] } : {}),
         ...(logSizeMax ? { logSizeMax } : {}),
-        ...(entry !== undefined ? { entrypoint: entry } : {}),
+        // What runs is the merged config's: the runtime is given both, so it merges nothing again.
+        entrypoint: config.Entrypoint ?? [],
+        cmd: config.Cmd ?? [],
         mounts: allMounts,
         // No namespace back means the host's: `host`, or `container:` of a container in host mode.
         network: attached?.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'none' ? { mode: 'none' } : { mode: 'host' },
@@ -665,6 +720,8 @@ export class Containers {
         ...(signal ? { signal } : {}),
       });
       undo.push(() => this.ctx.runtime.delete(id, { force: true }));
+      // After the runtime's preparation of the root filesystem: what it adds there (/etc/hosts…) is the image's part, as dockerd's init layer is.
+      await this.fillVolumes(rootfs, fills, signal);
 
       const record: ContainerRecord = {
         id,
@@ -678,6 +735,7 @@ export class Containers {
         rootfs,
         run,
         mounts: allMounts,
+        ...(options.mountSpecs?.length ? { mountSpecs: options.mountSpecs } : {}),
         anonymousVolumes: anonymous,
         labels: { ...(image.config.config?.Labels ?? {}), ...(labels ?? {}) },
         network: { mode: networkMode, aliases: networkAliases ?? [], ...(ip ? { ip } : {}), ports: publish ?? [], publishAll: publishAll ?? false },
@@ -685,6 +743,7 @@ export class Containers {
         ...(options.volumesFrom?.length ? { volumesFrom: options.volumesFrom } : {}),
         ...(linked?.links.length ? { links: linked.links } : {}),
         ...(options.usernsMode ? { usernsMode: options.usernsMode } : {}),
+        ...(options.containerIdFile ? { containerIdFile: options.containerIdFile } : {}),
         ...(options.extraHosts?.length ? { extraHosts: options.extraHosts } : {}),
         restartPolicy,
         autoRemove: autoRemove ?? false,
@@ -693,7 +752,7 @@ export class Containers {
         restartCount: 0,
         ...(options.log ? { log: options.log } : {}),
         ...(healthcheck ? { healthcheck } : {}),
-        config: mergedConfig(image.config.config ?? {}, options.user, entry, options.cmd, options.env),
+        config,
       };
       return {
         created: { id, name, warnings: [...warnings, ...info.warnings] },
@@ -702,7 +761,10 @@ export class Containers {
         commit: async () => {
           await Promise.all([
             this.records.write(record).then(() => this.records.confirmName(name, id)),
-            this.ctx.events.emit('container', 'create', id, { name, image: options.image, ...record.labels }),
+            this.ctx.events
+              .container('create', record)
+              // ctr joins a container's networks as it makes it (dockerd, at each start).
+              .then(() => this.ctx.events.networks('connect', id, attached?.settings.Networks ?? {})),
           ]);
         },
         rollback: async () => {
@@ -717,47 +779,63 @@ export class Containers {
   }
 
   /**
-   * Named volumes are made when missing; `--volumes-from`'s mounts go where the container
-   * mounts nothing itself (`ownTargets`: its tmpfs and ready-made mounts, besides `requests`);
-   * image VOLUMEs not covered by a mount get anonymous ones. Every volume used counts the
-   * container among its users (so none is removed or pruned under it).
+   * Named volumes are made when missing (with a `--mount`'s labels and driver options);
+   * `--volumes-from`'s mounts go where the container mounts nothing itself (`ownTargets`: its
+   * tmpfs and ready-made mounts, besides `requests`); anonymous `-v /path` volumes and image
+   * VOLUMEs not covered by a mount get anonymous ones. Every volume used counts the container
+   * among its users (so none is removed or pruned under it). `fills` are the volumes the
+   * container's own mounts ask to fill from the image (not `nocopy`, not another container's).
    */
   private async volumeMounts(
     id: string,
-    requests: ReturnType<typeof parseVolumeSpec>[],
+    requests: readonly VolumeRequest[],
     image: ResolvedImage,
     undo: Array<() => Promise<unknown>>,
-    inherited: ReadonlyArray<MountSpec & { name?: string }>,
+    inherited: ReadonlyArray<ContainerRecord['mounts'][number]>,
     ownTargets: readonly string[],
-  ): Promise<{ mounts: Array<MountSpec & { name?: string }>; anonymous: string[] }> {
+  ): Promise<{ mounts: ContainerRecord['mounts']; anonymous: string[]; fills: VolumeFill[] }> {
     const volumes = this.ctx.store.volumes;
     const mounts: ContainerRecord['mounts'] = [];
     const anonymous: string[] = [];
-    const use = async (name: string, target: string, readOnly: boolean): Promise<void> => {
+    const fills: VolumeFill[] = [];
+    const use = async (name: string, request: VolumeRequest & { kind: 'named' | 'anonymous' }): Promise<void> => {
       const info = await volumes.inspect(name).catch(async (error) => {
         if (!isNotFound(error)) throw error;
-        const made = await volumes.create({ name });
+        const made = await volumes.create({ name, ...request.create });
         await this.ctx.events.emit('volume', 'create', name, { driver: 'local' });
         return made;
       });
       await volumes.addUser(name, id);
       undo.push(() => volumes.removeUser(name, id));
-      mounts.push({ type: 'volume', source: info.Mountpoint, target, readOnly, name, ...(hasDevice(info) ? { device: true as const } : {}) });
+      const subpath = request.kind === 'named' ? request.subpath : undefined;
+      // A subpath is looked for at each start, as dockerd does: it may be made after the create.
+      const source = subpath ? path.join(info.Mountpoint, subpath) : info.Mountpoint;
+      const { target, readOnly, mode } = request;
+      mounts.push({ type: 'volume', source, target, readOnly, name, ...(subpath ? { subpath } : {}), ...(mode ? { volumeMode: mode } : {}), ...(hasDevice(info) ? { device: true as const } : {}) });
+      if (request.copy) fills.push({ name, target, ...(subpath ? { subpath } : {}) });
     };
-    const anonymousVolume = async (target: string, readOnly: boolean): Promise<void> => {
-      const made = await volumes.create({});
+    const anonymousVolume = async (request: VolumeRequest & { kind: 'anonymous' }): Promise<void> => {
+      const made = await volumes.create({ ...request.create });
       undo.push(() => volumes.remove(made.Name, { force: true }));
       anonymous.push(made.Name);
-      await use(made.Name, target, readOnly);
+      await use(made.Name, request);
     };
+    // dockerd's anonymous `-v /path` (the API's Config.Volumes) gives way to any other mount there.
+    const mounted = new Set([...requests.filter((r) => r.kind !== 'anonymous').map((r) => r.target), ...ownTargets].map(mountTarget));
     for (const request of requests) {
       if (request.kind === 'bind') {
         const source = path.resolve(request.source);
-        // A missing source is made a directory, as dockerd makes it; a file is a source too.
-        await fs.mkdir(source, { recursive: true }).catch((error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? undefined : Promise.reject(error)));
-        mounts.push({ type: 'bind', source, target: request.target, readOnly: request.readOnly });
-      } else if (request.kind === 'named') await use(request.name, request.target, request.readOnly);
-      else await anonymousVolume(request.target, request.readOnly);
+        if (request.mustExist) {
+          if (!(await fs.lstat(source).then(() => true, () => false))) throw invalidArgument(`invalid mount config for type "bind": bind source path does not exist: ${source}`);
+        } else {
+          // A missing `-v` source is made a directory, as dockerd makes it; a file is a source too.
+          await fs.mkdir(source, { recursive: true }).catch((error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? undefined : Promise.reject(error)));
+        }
+        const { target, readOnly, mode, propagation } = request;
+        mounts.push({ type: 'bind', source, target, readOnly, ...(propagation ? { propagation } : {}), ...(mode ? { volumeMode: mode } : {}) });
+      } else if (request.kind === 'named') await use(request.name, request);
+      else if (!mounted.has(mountTarget(request.target))) await anonymousVolume(request);
+      mounted.add(mountTarget(request.target));
     }
     const taken = new Set([...mounts.map((m) => m.target), ...ownTargets].map(mountTarget));
     for (const mount of inherited) {
@@ -770,9 +848,23 @@ export class Containers {
       mounts.push(mount);
     }
     for (const target of Object.keys(image.config.config?.Volumes ?? {})) {
-      if (!mounts.some((m) => m.target === target)) await anonymousVolume(target, false);
+      if (!mounts.some((m) => mountTarget(m.target) === mountTarget(target))) await anonymousVolume({ kind: 'anonymous', target: mountTarget(target), readOnly: false, copy: true });
     }
-    return { mounts, anonymous };
+    return { mounts, anonymous, fills };
+  }
+
+  /**
+   * dockerd's populateVolumes, at a container's create: each volume its own mounts ask to fill
+   * gets what the new root filesystem has at the mount point, if the volume is empty there
+   * (the store's `populate` says how, and why a copy cut short leaves no half-filled volume).
+   * Nothing there, or no directory: nothing to copy.
+   */
+  private async fillVolumes(rootfs: string, fills: readonly VolumeFill[], signal: AbortSignal | undefined): Promise<void> {
+    for (const fill of fills) {
+      const found = resolveInRoot(rootfs, fill.target);
+      if (found.unresolved || !found.stat?.isDirectory()) continue;
+      await this.ctx.store.volumes.populate(fill.name, found.abs, { ...(fill.subpath ? { subpath: fill.subpath } : {}), ...(signal ? { signal } : {}) });
+    }
   }
 
   /**
@@ -862,35 +954,52 @@ export class Containers {
 
   async start(ref: string, io: AttachIo = {}): Promise<{ attached?: Promise<void> }> {
     const record = await this.find(ref);
+    // The last exit is about to be forgotten: its die event goes out now if nobody reported it.
+    await reportExit(this.ctx, record);
     await mountedRootfs(this.ctx, record);
-    const result = await this.startProcess(record, io);
+    const result = await startNetworked(this.ctx, record, () => this.startProcess(record, io));
     if (record.stoppedByUser || record.restarting) await this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: false, restarting: false });
+    if (attachedIo(io)) await this.ctx.events.container('attach', record);
     await this.started(record);
     return result;
   }
 
   /**
-   * No monitor here: conmon must tell someone of the exit, with this. An attached caller
-   * removes an auto-remove container itself, so then only once the caller is gone.
+   * No monitor here: conmon must tell someone of every exit (its die event; for a watched
+   * container, its removal, restart or mounts), with this. An attached caller sees the exit
+   * itself — it reports the die and removes an auto-remove container — so then the command
+   * acts only once the caller is gone; a restart policy's answer is the command's at once.
    */
   private exitCommandFor(record: ContainerRecord, io: AttachIo): ExitCommand | undefined {
-    if (!this.ctx.exitCommand || this.ctx.monitoring() || !watched(record)) return undefined;
+    if (!this.ctx.exitCommand || this.ctx.monitoring()) return undefined;
     const command = [...this.ctx.exitCommand, record.id];
-    const attached = io.stdin || io.stdout || io.stderr;
-    return attached && record.autoRemove ? { argv: unlessThisProcessRuns(command), whenCallerGone: true } : { argv: command, whenCallerGone: false };
+    const callerActs = attachedIo(io) && (record.autoRemove || !watched(record));
+    return callerActs ? { argv: unlessThisProcessRuns(command), whenCallerGone: true } : { argv: command, whenCallerGone: false };
   }
 
   /** The process of a container whose root filesystem is mounted. */
   private async startProcess(record: ContainerRecord, io: AttachIo, exitAwaited = false, exitCommand = this.exitCommandFor(record, io)): Promise<{ attached?: Promise<void> }> {
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
-    const result = await startHolding(this.ctx, record, () =>
-      this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand: exitCommand.argv } : {}), ...(exitAwaited ? { awaitExec: false } : {}) }),
-    );
+    const result = await startHolding(this.ctx, record, async () => {
+      // With the device volumes mounted: a subpath may be on one.
+      await this.checkSubpaths(record);
+      return this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand: exitCommand.argv } : {}), ...(exitAwaited ? { awaitExec: false } : {}) });
+    });
     return result.attached ? { attached: result.attached } : {};
   }
 
+  /**
+   * A volume's subpath must be there at each start, and reached without a symbolic link (which
+   * could lead the mount out of the volume): dockerd's safepath check, in its words.
+   */
+  private async checkSubpaths(record: ContainerRecord): Promise<void> {
+    for (const mount of record.mounts) {
+      if (mount.type === 'volume' && mount.name !== undefined && mount.subpath !== undefined) await this.ctx.store.volumes.subpath(mount.name, mount.subpath);
+    }
+  }
+
   private async started(record: ContainerRecord): Promise<void> {
-    await this.ctx.events.emit('container', 'start', record.id, { name: record.name, image: record.image });
+    await this.ctx.events.container('start', record);
     // A monitor's scan finds the container; with none, its checks need a timer of their own.
     if (record.healthcheck && this.ctx.healthcheckCommand && !this.ctx.monitoring()) {
       leaveTimer(this.ctx.healthcheckCommand, record, (await this.ctx.runtime.state(record.id)).startedAt, this.records.file(record.id));
@@ -904,23 +1013,40 @@ export class Containers {
     const direct = FULL_ID.test(ref)
       ? await this.ctx.runtime.wait(ref, options).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)))
       : undefined;
-    const status = direct ?? (await this.ctx.runtime.wait((await this.find(ref)).id, options));
+    const id = direct ? ref : (await this.find(ref)).id;
+    const status = direct ?? (await this.ctx.runtime.wait(id, options));
+    // Seen here first (an attached run, `docker wait`), the exit's die event goes out now.
+    const record = await this.records.read(id).catch(() => undefined);
+    if (record) await reportExit(this.ctx, record);
+    if (record) await releaseNetwork(this.ctx, record);
     return { StatusCode: status.exitCode, OOMKilled: status.oomKilled };
+  }
+
+  /**
+   * Mark the container stopped by its user, under the restart lock (so a restart in progress
+   * cannot write over it): a restart its policy has pending is cancelled, and none begins until
+   * its next start — Docker's ExitOnNext. Resolves with its record as it was before.
+   */
+  private async markStopped(id: string): Promise<ContainerRecord> {
+    return underRestartLock(this.ctx, id, async () => {
+      const latest = await this.records.read(id);
+      if (!latest.stoppedByUser || latest.restarting) await this.records.write({ ...latest, stoppedByUser: true, restarting: false });
+      return latest;
+    });
   }
 
   async stop(ref: string, options: StopOptions = {}): Promise<void> {
     const found = await this.find(ref);
-    // Marked even when it is not running: a restart its policy has pending is cancelled, as
-    // Docker's is. Under the restart lock, so a restart in progress cannot write over it.
-    const record = await underRestartLock(this.ctx, found.id, async () => {
-      const latest = await this.records.read(found.id);
-      if (!latest.stoppedByUser) await this.records.write({ ...latest, stoppedByUser: true });
-      return latest;
-    });
-    const state = await this.ctx.runtime.state(record.id);
-    if (!state.running) return;
-    await this.ctx.events.emit('container', 'kill', record.id, { name: record.name, signal: options.signal ?? 'SIGTERM' });
-    const exit = await this.ctx.runtime
+    // Marked even when it is not running: a restart its policy has pending is cancelled, as Docker's is.
+    const record = await this.markStopped(found.id);
+    const info = await this.ctx.runtime.inspect(record.id);
+    if (!info.running) {
+      // Stopped in its restart wait: the cancelled restart is the stop (its exit had its die event).
+      if (record.restarting) await this.ctx.events.container('stop', record);
+      return;
+    }
+    await this.ctx.events.container('kill', record, { signal: String(parseSignal(options.signal ?? info.stopSignal).number) });
+    await this.ctx.runtime
       .stop(record.id, {
         ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
@@ -929,45 +1055,60 @@ export class Containers {
       // removes it): stopped all the same, as dockerd answers.
       .catch((error: unknown) => (record.autoRemove && isNotFound(error) ? undefined : Promise.reject(error)));
     if (holdsHostMounts(record)) await releaseHeld(this.ctx, record);
-    await this.ctx.events.emit('container', 'die', record.id, { name: record.name, exitCode: String(exit?.exitCode ?? 0) });
-    await this.ctx.events.emit('container', 'stop', record.id, { name: record.name });
+    await releaseNetwork(this.ctx, record);
+    await reportExit(this.ctx, record);
+    await this.ctx.events.container('stop', record);
   }
 
   async kill(ref: string, signal: string | number = 'SIGKILL'): Promise<void> {
     const record = await this.find(ref);
-    const state = await this.ctx.runtime.state(record.id);
-    if (!state.running) throw conflict(`Cannot kill container: ${ref}: Container ${record.id} is not running`);
+    const info = await this.ctx.runtime.inspect(record.id);
+    if (!info.running) {
+      // In its restart wait there is no process to signal: the pending restart is cancelled, as dockerd's kill does.
+      if (restartingNow(record, info)) {
+        await this.markStopped(record.id);
+        return;
+      }
+      throw conflict(`Cannot kill container: ${ref}: Container ${record.id} is not running`);
+    }
+    const { number } = parseSignal(signal);
+    // A fatal signal (SIGKILL, or its stop signal) ends the run for good: the exit it brings is
+    // not one its restart policy answers (dockerd's kill: "the restart policy is disabled until
+    // the next start"); another (SIGHUP, SIGUSR1) leaves the policy in place.
+    if (number === SIGKILL || number === parseSignal(info.stopSignal).number) await this.markStopped(record.id);
     await this.ctx.runtime.kill(record.id, signal);
-    await this.ctx.events.emit('container', 'kill', record.id, { name: record.name, signal: String(signal) });
+    await this.ctx.events.container('kill', record, { signal: String(number) });
   }
 
   async restart(ref: string, options: StopOptions = {}): Promise<void> {
     await this.stop(ref, options);
     await this.start(ref);
-    await this.ctx.events.emit('container', 'restart', (await this.find(ref)).id, {});
+    await this.ctx.events.container('restart', await this.find(ref));
   }
 
   async pause(ref: string): Promise<void> {
     const record = await this.find(ref);
     await this.ctx.runtime.pause(record.id);
-    await this.ctx.events.emit('container', 'pause', record.id, { name: record.name });
+    await this.ctx.events.container('pause', record);
   }
 
   async unpause(ref: string): Promise<void> {
     const record = await this.find(ref);
     await this.ctx.runtime.unpause(record.id);
-    await this.ctx.events.emit('container', 'unpause', record.id, { name: record.name });
+    await this.ctx.events.container('unpause', record);
   }
 
-  /** `docker rm`: refuses a running container unless forced; `volumes` also removes its anonymous volumes. */
+  /**
+   * `docker rm`: refuses a running (or restarting) container unless forced; `volumes` also
+   * removes its anonymous volumes. Forced, a running one is killed first and its exit
+   * reported, as dockerd's `rm -f` does (kill, die, destroy); a pending restart is cancelled.
+   */
   async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const record = await this.find(ref);
     const refuseLive = (state: ContainerState | undefined): void => {
-      if (state?.running && !options.force) {
-        throw conflict(
-          `You cannot remove a ${state.paused ? 'paused' : 'running'} container ${record.id}. Stop the container before attempting removal or force remove`,
-        );
-      }
+      if (options.force || !state) return;
+      const live = state.running ? (state.paused ? 'paused' : 'running') : restartingNow(record, state) ? 'restarting' : undefined;
+      if (live) throw conflict(`You cannot remove a ${live} container ${record.id}. Stop the container before attempting removal or force remove`);
     };
     const currentState = (): Promise<ContainerState | undefined> => this.ctx.runtime.state(record.id).catch(() => undefined);
     let state = await currentState();
@@ -975,12 +1116,16 @@ export class Containers {
     if (record.restartPolicy.name !== 'no') {
       // No restart may begin once this is marked (one under way finishes first: it holds the
       // lock), and the kill below must not look like an exit the policy answers.
-      await underRestartLock(this.ctx, record.id, async () =>
-        this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: true, restarting: false }),
-      );
+      await this.markStopped(record.id);
       state = await currentState();
       refuseLive(state);
     }
+    if (state?.running) {
+      await this.ctx.events.container('kill', record, { signal: String(SIGKILL) });
+      await this.ctx.runtime.stop(record.id, { signal: 'SIGKILL', timeout: 0 }).catch(() => undefined);
+      await reportExit(this.ctx, record);
+    }
+    const networks = record.network.mode !== 'none' ? ((await this.ctx.network.settings(record.id).catch(() => undefined))?.Networks ?? {}) : {};
     await this.tearDown(record.id, {
       processFirst: state?.running === true || state?.paused === true || record.run.ipc === 'shareable',
       networked: record.network.mode !== 'none',
@@ -989,13 +1134,15 @@ export class Containers {
       namedVolumes: record.mounts.flatMap((mount) => (mount.name ? [mount.name] : [])),
       anonymousVolumes: options.volumes ? record.anonymousVolumes : [],
     });
+    await this.ctx.events.networks('disconnect', record.id, networks);
     await Promise.all([
       this.records.remove(record.id),
       this.records.releaseName(record.name, record.id),
-      this.ctx.events.emit('container', 'destroy', record.id, { name: record.name, image: record.image }),
+      this.ctx.events.container('destroy', record),
       ...(record.healthcheck ? [forgetHealth(this.ctx, record.id)] : []),
       releaseDevices(this.ctx, record),
     ]);
+    forgetExits(this.ctx, record.id);
   }
 
   private async stateOf(record: ContainerRecord): Promise<ContainerState> {
@@ -1024,18 +1171,28 @@ export class Containers {
     return [record.path, ...args].join(' ');
   }
 
+  /**
+   * Inspect's `Mounts`: binds and volumes, and tmpfs mounts a `--mount` made (not `--tmpfs`'s),
+   * as dockerd lists its mount points. A volume's `Source` is its directory, a subpath or not;
+   * `Mode` is `-v`'s as given, else `z` for a volume (dockerd's relabel default).
+   */
   private mountsOf(record: ContainerRecord): InspectMount[] {
-    return record.mounts
-      .filter((m): m is Extract<MountSpec, { type: 'bind' | 'volume' }> & { name?: string } => m.type === 'bind' || m.type === 'volume')
-      .map((m) => ({
-        Type: m.type,
-        ...(m.name ? { Name: m.name, Driver: 'local' } : {}),
-        Source: m.source,
-        Destination: m.target,
-        Mode: m.type === 'volume' ? 'z' : '',
-        RW: !m.readOnly,
-        Propagation: m.type === 'bind' ? 'rprivate' : '',
-      }));
+    return record.mounts.flatMap((m): InspectMount[] => {
+      if (m.type === 'tmpfs') {
+        return fromMountSpec(record, m.target) ? [{ Type: 'tmpfs', Source: '', Destination: m.target, Mode: '', RW: !m.readOnly, Propagation: '' }] : [];
+      }
+      return [
+        {
+          Type: m.type,
+          ...(m.name ? { Name: m.name, Driver: 'local' } : {}),
+          Source: m.subpath ? m.source.slice(0, -(m.subpath.length + 1)) : m.source,
+          Destination: m.target,
+          Mode: m.volumeMode ?? (m.type === 'volume' ? 'z' : ''),
+          RW: !m.readOnly,
+          Propagation: m.type === 'bind' ? (m.propagation ?? 'rprivate') : '',
+        },
+      ];
+    });
   }
 
   async list(options: ListOptions = {}): Promise<ContainerSummary[]> {
@@ -1048,7 +1205,8 @@ export class Containers {
     for (const record of records) {
       const state = await this.stateOf(record).catch(() => undefined);
       if (!state) continue;
-      if (!options.all && options.last === undefined && !state.running && !(filters.status?.length)) continue;
+      // A restarting container counts as running, as dockerd's does (docker-compose stops what `ps` lists).
+      if (!options.all && options.last === undefined && !state.running && !restartingNow(record, state) && !(filters.status?.length)) continue;
       if (!this.matches(record, state, filters)) continue;
       const settings = await this.ctx.network.settings(record.id).catch(() => undefined);
       out.push({
@@ -1078,7 +1236,7 @@ export class Containers {
       return !values || values.length === 0 || values.some(test);
     };
     return (
-      any('status', (v) => state.status === v) &&
+      any('status', (v) => (restartingNow(record, state) ? 'restarting' : state.status) === v) &&
       // dockerd matches the name with and without its leading slash.
       (patternMatch(filters.name, `/${record.name}`) || patternMatch(filters.name, record.name)) &&
       any('id', (v) => record.id.startsWith(v)) &&
@@ -1131,7 +1289,8 @@ export class Containers {
       Args: record.args,
       State: {
         Status: restarting ? 'restarting' : info.status,
-        Running: info.running,
+        // dockerd's: a restarting container is running, for stop, kill, rm and wait to act on it.
+        Running: info.running || restarting,
         Paused: info.paused,
         Restarting: restarting,
         OOMKilled: info.oomKilled,
@@ -1173,7 +1332,9 @@ export class Containers {
         Image: record.image,
         WorkingDir: info.spec.process.cwd ?? '/',
         Labels: record.labels,
-        StopSignal: info.stopSignal,
+        // As given, or the image's (`INT` stays `INT`); absent when neither says, as dockerd omits it.
+        ...stopSignalOf(record),
+        ...(run.stopTimeout !== undefined ? { StopTimeout: run.stopTimeout } : {}),
         ...(record.healthcheck ? { Healthcheck: record.healthcheck } : {}),
       },
       HostConfig: {
@@ -1183,8 +1344,8 @@ export class Containers {
         LogConfig: { Type: record.log?.driver || 'json-file', Config: record.log?.options ?? {} },
         ReadonlyRootfs: run.readOnlyRootfs ?? false,
         Binds: record.mounts
-          .filter((m) => m.type === 'bind' || m.type === 'volume')
-          .map((m) => `${m.name ?? (m as { source: string }).source}:${m.target}${m.readOnly ? ':ro' : ''}`),
+          .filter((m) => (m.type === 'bind' || m.type === 'volume') && !fromMountSpec(record, m.target))
+          .map((m) => `${m.name ?? (m as { source: string }).source}:${m.target}${m.volumeMode ? `:${m.volumeMode}` : m.readOnly ? ':ro' : ''}`),
         PortBindings: portBindingsOf(record.network.ports),
         Init: run.init ?? null,
         Privileged: run.privileged ?? false,
@@ -1207,10 +1368,11 @@ export class Containers {
         SecurityOpt: securityOptions(run),
         PublishAllPorts: record.network.publishAll,
         ...(run.sysctls && Object.keys(run.sysctls).length > 0 ? { Sysctls: run.sysctls } : {}),
-        ...tmpfsOf(record.mounts),
+        ...tmpfsOf(record),
+        ...(record.mountSpecs?.length ? { Mounts: record.mountSpecs } : {}),
         MaskedPaths: info.spec.linux?.maskedPaths ?? [],
         ReadonlyPaths: info.spec.linux?.readonlyPaths ?? [],
-        ContainerIDFile: '',
+        ContainerIDFile: record.containerIdFile ?? '',
         ConsoleSize: [0, 0],
         Cgroup: '',
         Isolation: '',
@@ -1267,21 +1429,35 @@ export class Containers {
     })();
   }
 
-  async exec(ref: string, options: ExecOptions): Promise<ExecResult> {
+  /** `docker exec`, with dockerd's events: `exec_create` and `exec_start` naming the command, `exec_die` with its exit code. */
+  async exec(ref: string, options: ContainerExecOptions): Promise<ExecResult> {
     const record = await this.find(ref);
     const state = await this.ctx.runtime.state(record.id);
-    if (!state.running) throw conflict(`Container ${record.id} is not running`);
+    if (!state.running) {
+      throw conflict(restartingNow(record, state) ? `Container ${record.id} is restarting, wait until the container is running` : `container ${record.id} is not running`);
+    }
     if (state.paused) throw conflict(`Container ${record.id} is paused, unpause the container before exec`);
-    return this.ctx.runtime.exec(record.id, options);
+    const { execId = newId(), ...exec } = options;
+    const execID = { execID: execId };
+    // dockerd's action: the entrypoint, a space, the arguments (`exec_start: sh -c date`).
+    const command = `${exec.cmd[0] ?? ''} ${exec.cmd.slice(1).join(' ')}`;
+    await this.ctx.events.container(`exec_create: ${command}`, record, execID);
+    await this.ctx.events.container(`exec_start: ${command}`, record, execID);
+    const result = await this.ctx.runtime.exec(record.id, exec);
+    await this.ctx.events.container('exec_die', record, { ...execID, exitCode: String(result.exitCode) });
+    return result;
   }
 
   async attach(ref: string, io: AttachIo): Promise<void> {
     const record = await this.find(ref);
+    await this.ctx.events.container('attach', record);
     await this.ctx.runtime.attach(record.id, io);
   }
 
   async resize(ref: string, size: { height: number; width: number }): Promise<void> {
-    await this.ctx.runtime.resize((await this.find(ref)).id, size);
+    const record = await this.find(ref);
+    await this.ctx.runtime.resize(record.id, size);
+    await this.ctx.events.container('resize', record, { height: String(size.height), width: String(size.width) });
   }
 
   async rename(ref: string, newName: string): Promise<void> {
@@ -1289,8 +1465,10 @@ export class Containers {
     await this.records.claimName(newName, record.id);
     await this.records.write({ ...record, name: newName });
     await this.records.confirmName(newName, record.id);
+    // Its endpoints answer to the new name in the embedded DNS, running or not (dockerd renames them).
+    if (record.network.mode !== 'none') await this.ctx.network.rename(record.id, newName);
     await this.records.releaseName(record.name, record.id);
-    await this.ctx.events.emit('container', 'rename', record.id, { name: newName, oldName: `/${record.name}` });
+    await this.ctx.events.container('rename', { ...record, name: newName }, { oldName: `/${record.name}` });
   }
 
   /**
@@ -1319,7 +1497,7 @@ export class Containers {
       if (!isCtrError(error)) throw error;
       throw new CtrError(error.code, `Cannot update container ${found.id}: ${error.message}`, { hint: error.hint, cause: error });
     }
-    await this.ctx.events.emit('container', 'update', found.id, { name: found.name });
+    await this.ctx.events.container('update', found);
     return { warnings };
   }
 

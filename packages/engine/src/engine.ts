@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { invalidArgument } from '@ctr/errors';
 import { launchDetached, openStore, removeTreeBehind, spreadSubdirectories, type CreateVolumeOptions, type VolumeInfo } from '@ctr/store';
-import { Runtime, detachOnKeys, detachedError, parseDetachKeys, type ExecOptions, type ExecResult } from '@ctr/runtime';
+import { Runtime, detachOnKeys, detachedError, parseDetachKeys, type ExecResult } from '@ctr/runtime';
 import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '@ctr/network';
 import type { RegistryClient, RegistryClientOptions } from '@ctr/registry';
 import type { RootfsSource } from '@ctr/image';
@@ -17,6 +17,7 @@ import type { EngineContext } from './context';
 import {
   Containers,
   type AttachIo,
+  type ContainerExecOptions,
   type ContainerInspect,
   type ContainerLogEntry,
   type ContainerLogsOptions,
@@ -194,6 +195,14 @@ async function untilDetached<T>(attachment: Promise<T>, detaching: Detaching | u
     .finally(detaching.close);
   if (detaching.typed.aborted) throw detaching.typed.reason;
   return value as T;
+}
+
+/**
+ * A `network connect`/`disconnect` event as dockerd emits it: the network (by its ID) is the
+ * actor; the attributes name the container, the network and its driver.
+ */
+async function networkEvent(ctx: EngineContext, action: 'connect' | 'disconnect', network: NetworkInspect, container: string): Promise<void> {
+  await ctx.events.emit('network', action, network.Id, { container, name: network.Name, type: network.Driver });
 }
 
 /** Remove an auto-remove container its user detached from once it exits (while this process runs). */
@@ -494,7 +503,7 @@ export class Engine {
    * (terminal resize). With stdin and a TTY, the detach keys end the session with
    * `detachedError` (Docker's exec wording for bad keys: "Invalid escape keys"); the process runs on.
    */
-  async exec(container: string, options: ExecOptions & Pick<AttachIo, 'detachKeys'>): Promise<ExecResult> {
+  async exec(container: string, options: ContainerExecOptions & Pick<AttachIo, 'detachKeys'>): Promise<ExecResult> {
     const { containers } = await this.ready();
     const { detachKeys, ...exec } = options;
     const detaching = watchDetachKeys({ ...exec, ...(detachKeys !== undefined ? { detachKeys } : {}) }, exec.tty, 'escape');
@@ -535,7 +544,10 @@ export class Engine {
   /** `docker cp CONTAINER:PATH -`: a tar of the path, resolved inside the container's root. */
   async getArchive(container: string, path: string, options: { signal?: AbortSignal } = {}): Promise<{ stat: PathStat; tar: Readable }> {
     const { ctx, containers } = await this.ready();
-    return getArchive(ctx, await containers.find(container), path, options);
+    const record = await containers.find(container);
+    const archive = await getArchive(ctx, record, path, options);
+    await ctx.events.container('archive-path', record);
+    return archive;
   }
 
   /** `docker cp - CONTAINER:DIR`: extract a tar into a directory of the container, never outside its root. */
@@ -546,12 +558,16 @@ export class Engine {
       throw error;
     });
     await putArchive(ctx, record, path, tar, options);
+    await ctx.events.container('extract-to-dir', record);
   }
 
   /** `docker export`: the container's filesystem as a tar stream. */
   async export(container: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
     const { ctx, containers } = await this.ready();
-    return exportContainer(ctx, await containers.find(container), options);
+    const record = await containers.find(container);
+    const tar = await exportContainer(ctx, record, options);
+    await ctx.events.container('export', record);
+    return tar;
   }
 
   /** `docker diff`: paths the container added (1), changed (0) or deleted (2). */
@@ -563,7 +579,10 @@ export class Engine {
   /** `docker top`: the container's processes through the host's `ps` (default `-ef`). */
   async top(container: string, psArgs?: string): Promise<TopResult> {
     const { ctx, containers } = await this.ready();
-    return top(ctx, await containers.find(container), psArgs);
+    const record = await containers.find(container);
+    const processes = await top(ctx, record, psArgs);
+    await ctx.events.container('top', record);
+    return processes;
   }
 
   /** `docker stats`: one sample (default) or a sample a second while `stream` until the signal aborts. */
@@ -632,14 +651,16 @@ export class Engine {
     const { ctx, containers } = await this.ready();
     const record = await containers.find(container);
     await ctx.network.connect(record.id, { name: network, ...options });
-    await ctx.events.emit('network', 'connect', network, { container: record.id, name: network });
+    await networkEvent(ctx, 'connect', await ctx.network.inspectNetwork(network), record.id);
   }
 
   async disconnect(network: string, container: string): Promise<void> {
     const { ctx, containers } = await this.ready();
     const record = await containers.find(container);
+    // Looked up first: the endpoint that names it goes with the disconnect.
+    const named = await ctx.network.inspectNetwork(network);
     await ctx.network.disconnect(record.id, network);
-    await ctx.events.emit('network', 'disconnect', network, { container: record.id, name: network });
+    await networkEvent(ctx, 'disconnect', named, record.id);
   }
 
   // System
@@ -672,7 +693,8 @@ export class Engine {
    */
   async handleExit(id: string): Promise<void> {
     const { ctx, containers } = await this.ready();
-    await handleExit(ctx, containers, (await containers.find(id)).id);
+    // conmon gives the full ID, perhaps of a container whose record `run` is still writing.
+    await handleExit(ctx, containers, /^[0-9a-f]{64}$/.test(id) ? id : (await containers.find(id)).id);
   }
 
   /** After a reboot-like loss of the run directory: start `always`/`unless-stopped` containers again, remove exited `--rm` ones. */

@@ -30,6 +30,23 @@ export interface EventFilters {
   label?: string[];
 }
 
+/** What a container's events say of it: dockerd gives every one its labels, image and name. */
+export interface EventContainer {
+  id: string;
+  name: string;
+  image: string;
+  labels?: Record<string, string>;
+}
+
+/**
+ * A container event's attributes as dockerd makes them (moby's LogContainerEventWithAttributes):
+ * the event's own, the container's labels over them, then `image` and `name`. Clients filter
+ * container events by label (docker-compose by its project's) and name them by `name`.
+ */
+export function containerAttributes(container: EventContainer, attributes: Record<string, string> = {}): Record<string, string> {
+  return { ...attributes, ...container.labels, image: container.image, name: container.name };
+}
+
 export interface EventsOptions {
   /** Seconds since the epoch (or a Date): replay events from then on. */
   since?: number | Date;
@@ -58,7 +75,9 @@ function matches(event: EngineEvent, filters: EventFilters): boolean {
     any(filters.volume, actorIs('volume')) &&
     any(filters.network, actorIs('network')) &&
     any(filters.image, (v) => attrs.image === v || (event.Type === 'image' && (event.Actor.ID === v || attrs.name === v))) &&
-    any(filters.label, (v) => {
+    // Every label asked for must match, unlike the other keys' values (dockerd's MatchKVList):
+    // docker-compose asks for its project's label and its one-off label at once.
+    (filters.label ?? []).every((v) => {
       const eq = v.indexOf('=');
       return eq === -1 ? v in attrs : attrs[v.slice(0, eq)] === v.slice(eq + 1);
     })
@@ -82,10 +101,30 @@ export class EventLog {
       Actor: { ID: id, Attributes: attributes },
       scope: 'local',
       time: Math.floor(ms / 1000),
+      // Beyond a double's exact integers, but the nearest double to a whole number of
+      // milliseconds times 10^6 prints (JSON, String) as exactly those digits: no noise
+      // below the millisecond, where a sum of fractions (seconds + fraction * 1e9) has it.
       timeNano: ms * 1_000_000,
     };
     this.append(`${JSON.stringify(event)}\n`);
     return event;
+  }
+
+  /**
+   * `network connect` (or `disconnect`) of a container to each of `networks` (inspect's
+   * `NetworkSettings.Networks`), as dockerd emits them: the network is the actor, and the
+   * attributes name the container, the network and its driver. The networks a container joins
+   * are ctr's bridge networks, or the host's.
+   */
+  async networks(action: 'connect' | 'disconnect', containerId: string, networks: Record<string, { NetworkID: string }>): Promise<void> {
+    for (const [name, endpoint] of Object.entries(networks)) {
+      await this.emit('network', action, endpoint.NetworkID, { container: containerId, name, type: name === 'host' ? 'host' : 'bridge' });
+    }
+  }
+
+  /** A container event, with the attributes dockerd gives every one (`containerAttributes`). */
+  container(action: string, container: EventContainer, attributes: Record<string, string> = {}): Promise<EngineEvent> {
+    return this.emit('container', action, container.id, containerAttributes(container, attributes));
   }
 
   /** One small O_APPEND write, made directly: every container start and stop writes a few. */

@@ -177,7 +177,7 @@ export async function probe(ctx: EngineContext, record: ContainerRecord, options
     // Health dies with the machine: replaced whole for readers, not synced.
     await writeFileAtomic(file, JSON.stringify({ ...next, startedAt: state.startedAt }), { durable: false });
     if (next.Status !== before.Status) {
-      await ctx.events.emit('container', `health_status: ${next.Status}`, record.id, { name: record.name, image: record.image });
+      await ctx.events.container(`health_status: ${next.Status}`, record);
     }
     return next;
   });

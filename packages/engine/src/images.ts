@@ -31,8 +31,9 @@ import {
   type Reference,
   type RootfsSource,
   withDefaultTag,
+  withDigest,
 } from '@ctr/image';
-import { LAYER_SIZE_LABEL, layerSize, type ImageRecord } from '@ctr/store';
+import { isSingleReference, LAYER_SIZE_LABEL, layerSize, type ImageRecord } from '@ctr/store';
 import type { AuthConfig, PullProgress, PushProgress, RegistryCredentials } from '@ctr/registry';
 import { registryModule } from './lazy-modules';
 import { boolFilter, checkFilterKeys, labelsMatch, parseTimestamp, pathMatch, type Filters } from './filters';
@@ -90,13 +91,61 @@ export interface ImageListOptions {
   all?: boolean;
   /** Docker's: `dangling`, `label`, `label!`, `before`, `since`, `reference`, `until`. */
   filters?: Filters;
+  /** Each image's `SharedSize`: the bytes of its layers other images hold too (`shared-size=1`); -1 without. */
+  sharedSize?: boolean;
+}
+
+/** `system df`'s images: each with its shared size, and the layers they are made of, each once. */
+export interface ImageDiskUsage {
+  images: ImageSummary[];
+  /** The bytes of every layer an image here holds, each counted once (dockerd's `LayersSize`). */
+  layersSize: number;
+  /** Those layers' blob digests. */
+  layerDigests: ReadonlySet<string>;
 }
 
 const IMAGE_LIST_FILTERS = ['dangling', 'label', 'label!', 'before', 'since', 'reference', 'until'] as const;
 
-/** Docker's `reference.FamiliarMatch`: the glob against `name:tag` (or `name@digest`), or against the name alone. */
+/**
+ * Docker's `reference.FamiliarMatch`: the glob against `name:tag` (or `name@digest`), or
+ * against the name alone. As dockerd lists images, a tagged pattern is held against a digest
+ * reference's repository only: `busybox:latest` selects `busybox@sha256:…` too.
+ */
 function referenceMatches(pattern: string, familiar: string): boolean {
-  return pathMatch(pattern, familiar) || pathMatch(pattern, familiar.replace(/@.*$/, '').replace(/:[^/:]*$/, ''));
+  const query = familiar.includes('@') ? taggedPatternName(pattern) ?? pattern : pattern;
+  return pathMatch(query, familiar) || pathMatch(query, familiar.replace(/@.*$/, '').replace(/:[^/:]*$/, ''));
+}
+
+/** The familiar repository of a pattern that is a reference with a tag (`busybox:1` → `busybox`); a glob is none. */
+function taggedPatternName(pattern: string): string | undefined {
+  try {
+    const reference = parseReference(pattern);
+    return reference.tag === undefined ? undefined : familiarName(reference);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A layer the images here are made of (dockerd counts them by chainID). */
+interface LayerUse {
+  digest: Digest;
+  size: number;
+  /** How many images are made with the layer. */
+  images: number;
+}
+
+/** The layers of a set of images, each once by chainID, and each image's layers' keys. */
+interface LayerUses {
+  layers: Map<string, LayerUse>;
+  byImage: Map<Digest, string[]>;
+}
+
+/** dockerd's `SharedSize`: the bytes of an image's layers that other images hold too. */
+function sharedSize(uses: LayerUses, id: Digest): number {
+  return (uses.byImage.get(id) ?? []).reduce((sum, key) => {
+    const use = uses.layers.get(key);
+    return use !== undefined && use.images > 1 ? sum + use.size : sum;
+  }, 0);
 }
 
 export interface HistoryItem {
@@ -323,8 +372,20 @@ export function pushName(text: string): string {
   return name;
 }
 
-/** Each of an image's layers (by blob digest) and its size, as `Images.layerSizer` counts it. */
-export type LayerSizer = (image: ResolvedImage) => Promise<Array<{ digest: Digest; size: number }>>;
+/**
+ * The names a pull of `name` (normalised) records, as dockerd's: by tag, the tag (moved to
+ * the image) and `repo@<the digest it resolved>` (an index's, for a multi-platform image;
+ * kept by an image that holds it already); by digest, that digest reference alone, moved to
+ * the image (a tag beside the digest names nothing).
+ */
+function pulledNames(name: string, target: Descriptor): { name: string; digestReferences: string[] } {
+  const reference = parseReference(name);
+  if (reference.digest !== undefined) return { name: formatReference(withDigest(reference, reference.digest)), digestReferences: [] };
+  return { name, digestReferences: [formatReference(withDigest(reference, target.digest))] };
+}
+
+/** Each of an image's layers (its blob digest, its chainID) and its size, as `Images.layerSizer` counts it. */
+export type LayerSizer = (image: ResolvedImage) => Promise<Array<{ digest: Digest; chainId: ChainID | undefined; size: number }>>;
 
 /** How many images' parsed manifests and configs one engine keeps (they never change for a digest). */
 const PARSED_IMAGES = 64;
@@ -404,7 +465,7 @@ export class Images {
     };
     return async (image) => {
       const chain = chainIdOf(image.config.rootfs.diff_ids as DiffID[]);
-      return Promise.all(image.layers.map(async (layer, i) => ({ digest: layer.digest, size: await unpacked(chain[i], layer.size) })));
+      return Promise.all(image.layers.map(async (layer, i) => ({ digest: layer.digest, chainId: chain[i], size: await unpacked(chain[i], layer.size) })));
     };
   }
 
@@ -447,7 +508,9 @@ export class Images {
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         ...credentialsOption(options.auth),
       });
-      const record = await this.ctx.store.images.put(name, { id: result.config.digest, target: result.index ?? result.manifest });
+      const target = result.index ?? result.manifest;
+      const names = pulledNames(name, target);
+      const record = await this.ctx.store.images.put(names.name, { id: result.config.digest, target, digestReferences: names.digestReferences });
       const image = await this.resolve(record, options.signal);
       await this.unpack(image, options.signal);
       await this.ctx.events.emit('image', 'pull', familiarImageName(name), { name: familiarImageName(name) });
@@ -468,6 +531,14 @@ export class Images {
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...credentialsOption(options.auth),
     });
+    // As dockerd, the repository now knows the image by the digest it was pushed as; another
+    // platform's manifest (`--platform`) is not this image, and an image gone meanwhile has no names to add.
+    if (manifest.digest === record.target.digest || manifest.digest === image.manifest.digest) {
+      const reference = formatReference(withDigest(parseReference(name), result.descriptor.digest));
+      await this.ctx.store.images.addDigestReferences(record.id, [reference]).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
+    }
     await this.ctx.events.emit('image', 'push', familiarImageName(name), { name: familiarImageName(name) });
     const index = record.target;
     const pushedInsteadOfIndex = !options.platform && manifest.digest !== index.digest ? { originalIndex: index, selectedManifest: manifest } : undefined;
@@ -634,16 +705,24 @@ export class Images {
 
   /** `docker images`: every image, or those the filters select (dockerd's rules: see ImageListOptions). */
   async list(options: ImageListOptions = {}): Promise<ImageSummary[]> {
+    return (await this.listing(options)).images;
+  }
+
+  /** `list`, with the layers of every image here when `sharedSize` asked for them. */
+  private async listing(options: ImageListOptions): Promise<{ images: ImageSummary[]; shared: LayerUses | undefined }> {
     const filters = options.filters ?? {};
     checkFilterKeys(filters, IMAGE_LIST_FILTERS);
     const dangling = boolFilter(filters, 'dangling');
     const references = filters.reference ?? [];
+    // dockerd's: with only tagged patterns, an image none of whose tags match shows no digests either.
+    const allTagged = references.length > 0 && references.every((pattern) => taggedPatternName(pattern) !== undefined);
     // Several `before`s (and `until`s) are ANDed: the earliest wins; several `since`s, the latest.
     const before = Math.min(...(await Promise.all((filters.before ?? []).map((ref) => this.createdMs(ref)))), ...(filters.until ?? []).map((v) => parseTimestamp(v)));
     const since = Math.max(-Infinity, ...(await Promise.all((filters.since ?? []).map((ref) => this.createdMs(ref)))));
     const records = await this.ctx.store.images.list();
     const containers = await this.usage();
     const sizer = await this.layerSizer();
+    const shared = options.sharedSize ? await this.layerUse(records, sizer) : undefined;
     const out: ImageSummary[] = [];
     for (const record of records) {
       const image = await this.resolve(record).catch(() => undefined);
@@ -652,24 +731,58 @@ export class Images {
       if (!(created < before && created > since && labelsMatch(filters, labels))) continue;
       // Like dockerd, a reference filter lists only the names of an image that match it.
       const names = record.names.map(familiarImageName).filter((n) => references.length === 0 || references.some((r) => referenceMatches(r, n)));
-      if (references.length > 0 && names.length === 0) continue;
       const tags = names.filter((n) => !n.includes('@'));
-      if (dangling !== undefined && dangling !== (tags.length === 0)) continue;
+      const digests = allTagged && tags.length === 0 ? [] : names.filter((n) => n.includes('@'));
+      // dockerd's: dangling means no tag (digests alone leave an image dangling); `dangling=false` drops only the nameless.
+      if (tags.length === 0 && digests.length === 0 ? references.length > 0 || dangling === false : dangling === true && tags.length > 0) continue;
       const size = image ? await this.size(image, sizer) : 0;
       out.push({
         Id: record.id,
         ParentId: '',
         RepoTags: tags,
-        RepoDigests: names.filter((n) => n.includes('@')),
+        RepoDigests: digests,
         Created: Math.floor(created / 1000),
         Size: size,
-        SharedSize: -1,
+        SharedSize: shared ? sharedSize(shared, record.id) : -1,
         VirtualSize: size,
         Labels: labels,
         Containers: containers.get(record.id) ?? 0,
       });
     }
-    return out;
+    return { images: out, shared };
+  }
+
+  /**
+   * `docker system df`'s images (every one, with its shared size and the containers that use
+   * it) and the layers they hold, each once, as dockerd's image and layer disk usage count them.
+   */
+  async diskUsage(): Promise<ImageDiskUsage> {
+    const { images, shared } = await this.listing({ sharedSize: true });
+    const all = [...(shared?.layers.values() ?? [])];
+    return { images, layersSize: all.reduce((sum, layer) => sum + layer.size, 0), layerDigests: new Set(all.map((layer) => layer.digest)) };
+  }
+
+  /**
+   * Each layer (by chainID) the images of `records` are made of: its blob, its size and how
+   * many of them hold it; and each image's layers. An image that cannot be read holds none.
+   */
+  private async layerUse(records: readonly ImageRecord[], sizer: LayerSizer): Promise<LayerUses> {
+    const layers = new Map<string, LayerUse>();
+    const byImage = new Map<Digest, string[]>();
+    for (const record of records) {
+      const image = await this.resolve(record).catch(() => undefined);
+      const keys: string[] = [];
+      for (const layer of image ? await sizer(image) : []) {
+        const key = layer.chainId ?? layer.digest;
+        if (keys.includes(key)) continue;
+        keys.push(key);
+        const use = layers.get(key) ?? { digest: layer.digest, size: layer.size, images: 0 };
+        use.images += 1;
+        layers.set(key, use);
+      }
+      byImage.set(record.id, keys);
+    }
+    return { layers, byImage };
   }
 
   /** When an image was made (its config's `created`), for `before=`/`since=`. */
@@ -739,13 +852,13 @@ export class Images {
     const record = await this.find(ref);
     const users = (await this.usage()).get(record.id) ?? 0;
     const parsed = parseNameOrId(ref);
-    const byName = parsed.kind === 'reference' && record.names.includes(formatReference(withDefaultTag(parsed.reference)));
+    const name = parsed.kind === 'reference' ? formatReference(withDefaultTag(parsed.reference)) : undefined;
     const out: RemovedImage[] = [];
-    if (byName && (record.names.length > 1 || users === 0 || options.force)) {
-      const name = formatReference(withDefaultTag((parsed as { reference: Parameters<typeof formatReference>[0] }).reference));
-      if (users > 0 && record.names.length === 1 && !options.force) throw this.inUse(ref, record);
+    if (name !== undefined && record.names.includes(name)) {
+      // dockerd's: untagging what would leave a used image without a repository needs force.
+      if (users > 0 && isSingleReference(record.names) && !options.force) throw this.inUse(ref, record);
       const result = await this.ctx.store.images.untag(name, { keepImage: users > 0 });
-      out.push({ Untagged: familiarImageName(name) });
+      for (const untagged of [name, ...(result.digestReferences ?? [])]) out.push({ Untagged: familiarImageName(untagged) });
       await this.ctx.events.emit('image', 'untag', record.id, { name: familiarImageName(name) });
       if (result.deleted) {
         out.push({ Deleted: result.deleted });
@@ -796,7 +909,7 @@ export class Images {
     );
   }
 
-  /** How many containers use each image ID. */
+  /** How many containers (any state) use each image ID. */
   private async usage(): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     for (const id of await this.ctx.runtime.list().then((l) => l.map((s) => s.id), () => [] as string[])) {
@@ -816,7 +929,9 @@ export class Images {
       const record = await this.find(ref);
       if (options.platform) checkPlatform(ref, (await this.resolve(record, options.signal)).config, options.platform);
       const parsed = parseNameOrId(ref);
-      const names = parsed.kind === 'reference' ? [familiarImageName(formatReference(withDefaultTag(parsed.reference)))] : record.names.map(familiarImageName);
+      const named = parsed.kind === 'reference' ? [formatReference(withDefaultTag(parsed.reference))] : record.names;
+      // As dockerd's, an archive names an image by its tags only: a digest is the registry's.
+      const names = named.filter((name) => !name.includes('@')).map(familiarImageName);
       images.push({ descriptor: record.target, names });
     }
     return saveArchive(this.ctx.store.content, images, {
@@ -830,8 +945,14 @@ export class Images {
    * platform, only the images for it (as dockerd skips the others); none is NotFound.
    */
   async load(archive: Readable, options: LoadOptions = {}): Promise<{ loaded: string[] }> {
+    // The lease keeps what is loaded safe from a concurrent gc until it is named; what a failed
+    // load wrote is left to the next gc, with nothing named after it.
+    return this.ctx.store.leases.withLease((lease) => this.loadLeased(archive, lease.id, options));
+  }
+
+  private async loadLeased(archive: Readable, lease: string, options: LoadOptions): Promise<{ loaded: string[] }> {
     const content = this.ctx.store.content;
-    const result = await loadArchive(content, archive, options.signal ? { signal: options.signal } : {});
+    const result = await loadArchive(content.withLease(lease), archive, options.signal ? { signal: options.signal } : {});
     const loaded: string[] = [];
     for (const image of result.images) {
       const graph = await imageGraph(content, image.descriptor);

@@ -8,7 +8,7 @@ export type { BuildState, BuildStepOptions } from './build-backend';
 export { buildSecurityOptions, checkBuildIsolation } from './build-backend';
 export type { ImportBusyboxOptions } from './busybox-image';
 export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, AttachedStreams, InspectMount, StopOptions } from './containers';
-export type { ContainerLogEntry, ContainerLogsOptions, ContainerSize, InspectOptions } from './containers';
+export type { ContainerExecOptions, ContainerLogEntry, ContainerLogsOptions, ContainerSize, InspectOptions } from './containers';
 export { logDetails, logLine, parseLogDetails } from './log-details';
 export type { LogConfig } from './log-config';
 export type { HostResources, UpdateOptions } from './resources';
@@ -41,9 +41,11 @@ export type { ExecOptions, ExecControl } from '@ctr/runtime';
 export { parseBytes } from '@ctr/runtime';
 // The detach keys, for the API server and client that watch a session's input as the engine does.
 export { detachOnKeys, detachedError, isDetached, parseDetachKeys } from '@ctr/runtime';
+// docker's CLI's exit status of a run whose container could not start, for the `ctr` command and the API client.
+export { runExitStatus } from '@ctr/runtime';
 export type { CommitOptions } from './commit';
-export type { EngineEvent, EventFilters, EventsOptions, EventType } from './events';
-export { mountEntry, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type VolumeRequest } from './volumes-spec';
+export type { EngineEvent, EventContainer, EventFilters, EventsOptions, EventType } from './events';
+export { mountRequest, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type VolumeRequest } from './volumes-spec';
 export { exposedPortKeys, parseLink, type DeviceRequest } from './create-extras';
 export { portBindingsOf, type PortBinding } from './port-bindings';
 export { defaultStdinOnce } from './containers';

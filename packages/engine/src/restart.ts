@@ -1,3 +1,5 @@
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import type { ContainerState } from '@ctr/runtime';
 import type { ContainerRecord } from './container-records';
 import { underContainerLock } from './container-lock';
@@ -5,13 +7,13 @@ import type { Containers } from './containers';
 import type { EngineContext } from './context';
 import { HealthTimers } from './health';
 import { holdsHostMounts, releaseHeld } from './held-mounts';
+import { releaseNetwork } from './container-network';
 
 /**
  * Restart policies, daemonless. While an engine runs its monitor (`engine.startMonitor()`),
- * every container with a restart policy, `autoRemove` or host mounts (held-mounts.ts) that is
- * running is watched through `runtime.wait`; when one exits its mounts are released and the
- * policy decides. Containers started later, or by other
- * engine processes, are picked up by a periodic scan. A per-container lock makes two
+ * every running container is watched through `runtime.wait`; when one exits its die event is
+ * reported, its host mounts (held-mounts.ts) are released and its policy decides. Containers
+ * started later, or by other engine processes, are picked up by a periodic scan. A per-container lock makes two
  * monitors on one root restart a container once. The same scan keeps the health checks of
  * running containers on their timers (see health.ts).
  *
@@ -46,9 +48,64 @@ function lostWhileRunning(state: ContainerState): boolean {
   return state.status === 'exited' && state.exitCode === 255 && /monitor|conmon/.test(state.error);
 }
 
-/** Whether a container's exit needs acting on: it has a restart policy, goes with `--rm`, or holds host mounts to release. */
+/**
+ * Whether a container's exit needs more than its die event: it has a restart policy, goes with
+ * `--rm`, or holds host mounts to release. Its exit command must find its record at once.
+ */
 export function watched(record: ContainerRecord): boolean {
   return record.restartPolicy.name !== 'no' || record.autoRemove || holdsHostMounts(record);
+}
+
+/** Where the exits already reported are marked: `<runRoot>/engine/exits/<id>/<finishedAt>`. */
+function exitsDir(ctx: EngineContext, id: string): string {
+  return path.join(ctx.runRoot, 'engine', 'exits', id);
+}
+
+/**
+ * Claim the report of the exit that ended at `finishedAt`: true for one caller alone, in any
+ * process — the one whose exclusive create of the exit's marker succeeds. The markers of
+ * earlier exits go then; a caller that comes for one of those after a later exit was reported
+ * (its marker gone, so its create succeeds) sees the later marker and claims nothing.
+ */
+function claimExit(ctx: EngineContext, id: string, finishedAt: string): boolean {
+  const dir = exitsDir(ctx, id);
+  mkdirSync(dir, { recursive: true });
+  try {
+    closeSync(openSync(path.join(dir, finishedAt), 'wx'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  // finishedAt is an ISO time in UTC, all of one width: names order as the exits do.
+  const names = readdirSync(dir);
+  if (names.some((name) => name > finishedAt)) return false;
+  for (const name of names) if (name < finishedAt) rmSync(path.join(dir, name), { force: true });
+  return true;
+}
+
+/** A removed container's exit markers go with it. */
+export function forgetExits(ctx: EngineContext, id: string): void {
+  rmSync(exitsDir(ctx, id), { recursive: true, force: true });
+}
+
+/**
+ * The die event of a container's last exit (and `oom` before it when the kernel killed it), as
+ * dockerd emits it at every exit: exactly once, by whoever sees the exit first — an engine's
+ * monitor, conmon's exit command, a caller waiting for it (an attached `run`), `stop`, `rm -f`,
+ * or a later `start` that finds the exit unreported. Nothing for a container that is running,
+ * never ran, or whose monitor vanished without an exit code (a reboot: nobody saw that exit).
+ */
+export async function reportExit(ctx: EngineContext, record: ContainerRecord, known?: ContainerState): Promise<void> {
+  const state = known ?? (await ctx.runtime.state(record.id).catch(() => undefined));
+  if (!state || state.running || state.status !== 'exited' || !state.finishedAt || lostWhileRunning(state)) return;
+  if (!claimExit(ctx, record.id, state.finishedAt)) return;
+  if (state.oomKilled) await ctx.events.container('oom', record);
+  const ranFor = new Date(state.finishedAt).getTime() - new Date(state.startedAt).getTime();
+  await ctx.events.container('die', record, {
+    exitCode: String(state.exitCode),
+    // dockerd's execDuration: whole seconds the run lasted.
+    execDuration: String(Number.isFinite(ranFor) ? Math.max(0, Math.floor(ranFor / 1000)) : 0),
+  });
 }
 
 export class RestartMonitor {
@@ -96,14 +153,16 @@ export class RestartMonitor {
       try {
         for (const record of await this.containers.records.list()) {
           if (this.closing.signal.aborted) return;
-          const exits = watched(record) && !this.watching.has(record.id) && !this.busy.has(record.id);
+          const exits = !this.watching.has(record.id) && !this.busy.has(record.id);
           if (!exits && !record.healthcheck) continue;
           const state = await this.ctx.runtime.state(record.id).catch(() => undefined);
           if (!state) continue;
           if (state.running) this.health.watch(record, state.startedAt);
           if (!exits) continue;
           if (state.running) this.watch(record.id);
-          else if (state.status === 'exited' && new Date(state.finishedAt).getTime() >= this.startedAt) void this.handleExit(record.id);
+          else if (state.status === 'exited' && this.handled.get(record.id) !== state.finishedAt && new Date(state.finishedAt).getTime() >= this.startedAt) {
+            void this.handleExit(record.id);
+          }
         }
       } finally {
         this.scanning = undefined;
@@ -163,10 +222,10 @@ export class RestartMonitor {
 }
 
 /**
- * What a watched container's exit leads to, wherever it is noticed (an engine's monitor,
- * or conmon's exit command in daemonless use): the die event, then removal for `--rm`, or
- * a restart when the policy says so — under the container's restart lock, and only if the
- * exit that `finishedAt` names is still the last one (so two observers act once).
+ * What a container's exit leads to, wherever it is noticed (an engine's monitor, or conmon's
+ * exit command in daemonless use): the die event (once, whoever reports it), then removal for
+ * `--rm`, or a restart when the policy says so — under the container's restart lock, and only
+ * if the exit that `finishedAt` names is still the last one (so two observers act once).
  */
 async function actOnExit(
   ctx: EngineContext,
@@ -176,11 +235,12 @@ async function actOnExit(
   options: { backoffMs: () => number; finishedAt: string; aborted?: () => boolean; keepAlive?: boolean; removeGraceMs: number },
 ): Promise<void> {
   const pause = (ms: number): Promise<void> => sleep(ms, options.keepAlive);
-  const record = await containers.records.read(id).catch(() => undefined);
+  const record = await recordOf(ctx, containers, id, options.keepAlive);
   if (!record) return;
   // Whatever follows (a removal, a restart), what the run held comes off first, as dockerd's cleanup at every exit.
   if (holdsHostMounts(record)) await releaseHeld(ctx, record);
-  if (!record.stoppedByUser) await ctx.events.emit('container', 'die', id, { name: record.name, image: record.image, exitCode: String(exitCode) });
+  await releaseNetwork(ctx, record);
+  await reportExit(ctx, record);
   if (record.autoRemove) {
     await pause(options.removeGraceMs);
     const after = await ctx.runtime.state(id).catch(() => undefined);
@@ -215,6 +275,23 @@ async function actOnExit(
   }).catch(() => undefined);
 }
 
+/** How long an exit's observer waits for the record of a container whose making is under way. */
+const RECORD_WAIT_MS = 3000;
+const RECORD_POLL_MS = 50;
+
+/**
+ * Container `id`'s record — waiting a moment for one being written: `run` writes a plain
+ * container's record while its process starts, and a quick exit's command may come first.
+ * Without runtime state there is no container (removed, or its making undone): no wait then.
+ */
+async function recordOf(ctx: EngineContext, containers: Containers, id: string, keepAlive = false): Promise<ContainerRecord | undefined> {
+  for (let waited = 0; ; waited += RECORD_POLL_MS) {
+    const record = await containers.records.read(id).catch(() => undefined);
+    if (record || waited >= RECORD_WAIT_MS || !(await ctx.runtime.state(id).catch(() => undefined))) return record;
+    await sleep(RECORD_POLL_MS, keepAlive);
+  }
+}
+
 /**
  * Run `fn` holding container `id`'s restart lock: whoever restarts a container holds it
  * from its checks to the start, and `stop` holds it to mark the container stopped, so
@@ -225,13 +302,14 @@ export async function underRestartLock<T>(ctx: EngineContext, id: string, fn: ()
 }
 
 /**
- * Daemonless: conmon's exit command for container `id` (`ctr container cleanup`). The
- * backoff between quick restarts doubles with the restart count, as Docker's does.
+ * Daemonless: conmon's exit command for container `id` (`ctr container cleanup`), run at every
+ * container's exit that no attached caller sees. The backoff between quick restarts doubles
+ * with the restart count, as Docker's does.
  */
 export async function handleExit(ctx: EngineContext, containers: Containers, id: string): Promise<void> {
   const state = await ctx.runtime.state(id).catch(() => undefined);
   if (!state || state.running || state.status !== 'exited') return;
-  const record = await containers.records.read(id).catch(() => undefined);
+  const record = await recordOf(ctx, containers, id, true);
   if (!record) return;
   const ranFor = new Date(state.finishedAt).getTime() - new Date(state.startedAt).getTime();
   await actOnExit(ctx, containers, id, state.exitCode, {
@@ -273,34 +351,13 @@ export async function recoverContainers(ctx: EngineContext, containers: Containe
     }
     // Its exit went unseen (no monitor ran, no exit command): what it held may still be mounted.
     if (holdsHostMounts(record)) await releaseHeld(ctx, record);
+    // Its addresses and ports are free for others; a start allocates them again.
+    await releaseNetwork(ctx, record);
     const policy = record.restartPolicy.name;
     if (lostWhileRunning(state) && (policy === 'always' || policy === 'unless-stopped') && !record.stoppedByUser) {
-      await reattachNetwork(ctx, record);
       await containers.start(record.id);
       restarted.push(record.id);
     }
   }
   return { restarted, removed };
-}
-
-/**
- * The container's network namespace died with the machine: make it again from the record
- * (same mode, name, networks, ports). Its path under the run directory is the same as
- * before, so the container's spec still names it.
- */
-async function reattachNetwork(ctx: EngineContext, record: ContainerRecord): Promise<void> {
-  const mode = record.network.mode;
-  // `none` has no namespace of ours to remake: runc makes a fresh one at start.
-  if (mode === 'none') return;
-  await ctx.network.detach(record.id).catch(() => undefined);
-  const predefined = mode === 'none' || mode === 'host' || mode.startsWith('container:');
-  await ctx.network.attach(record.id, {
-    mode,
-    name: record.name,
-    hostname: record.run.hostname ?? record.id.slice(0, 12),
-    ...(predefined ? {} : { networks: [{ name: mode, aliases: record.network.aliases, ...(record.network.ip ? { ip: record.network.ip } : {}) }] }),
-    ports: record.network.ports,
-    publishAll: record.network.publishAll,
-    dns: { servers: record.run.dns, search: record.run.dnsSearch, options: record.run.dnsOptions },
-  });
 }

@@ -259,13 +259,7 @@ export async function systemPrune(ctx: EngineContext, containers: Containers, im
 
 /** `docker system df`: what images, containers, volumes and the build cache take on disk. */
 export async function diskUsage(ctx: EngineContext, containers: Containers, images: Images): Promise<DiskUsage> {
-  const imageList = await images.list();
-  const sizer = await images.layerSizer();
-  const layers = new Map<string, number>();
-  for (const image of imageList) {
-    const resolved = await images.resolve(image.Id).catch(() => undefined);
-    for (const layer of resolved ? await sizer(resolved) : []) layers.set(layer.digest, layer.size);
-  }
+  const imageUsage = await images.diskUsage();
   // The sizes `docker ps -s` shows: what dockerd's `system df` counts too.
   const containerUsage = (await containers.list({ all: true, size: true })).map((c) => ({ ...c, SizeRw: c.SizeRw ?? 0, SizeRootFs: c.SizeRootFs ?? 0 }));
   const volumes = await Promise.all(
@@ -279,14 +273,14 @@ export async function diskUsage(ctx: EngineContext, containers: Containers, imag
     Type: e.type,
     Size: e.size,
     InUse: e.inUse,
-    Shared: e.topLayer !== undefined && layers.has(e.topLayer),
+    Shared: e.topLayer !== undefined && imageUsage.layerDigests.has(e.topLayer),
     CreatedAt: e.createdAt.toISOString(),
     LastUsedAt: e.lastUsedAt.toISOString(),
     UsageCount: 1,
   }));
   return {
-    LayersSize: [...layers.values()].reduce((a, b) => a + b, 0),
-    Images: imageList,
+    LayersSize: imageUsage.layersSize,
+    Images: imageUsage.images,
     Containers: containerUsage,
     Volumes: volumes,
     BuildCache,

@@ -1,45 +1,260 @@
+import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
-import type { MountSpec } from '@ctr/runtime';
+import type { BindMount, MountSpec, TmpfsMount } from '@ctr/runtime';
 
-/** One `-v` / `--volume` value, before volumes are looked up or made. */
+type Propagation = NonNullable<BindMount['propagation']>;
+
+/** What a local volume is made with when a mount names one that does not exist yet (`--mount`'s `volume-label`, `volume-opt`). */
+export interface VolumeCreateOptions {
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
+}
+
+interface MountPlace {
+  /** Cleaned, as dockerd keeps a destination (`/data/` is `/data`). */
+  target: string;
+  readOnly: boolean;
+  /** `-v`'s mode as given (`ro,z`), inspect's `Mode`; absent when none was. */
+  mode?: string;
+}
+
+/** One `-v` / `--volume` value or `--mount` of a bind or volume, before volumes are looked up or made. */
 export type VolumeRequest =
-  | { kind: 'bind'; source: string; target: string; readOnly: boolean }
-  | { kind: 'named'; name: string; target: string; readOnly: boolean }
-  | { kind: 'anonymous'; target: string; readOnly: boolean };
+  | (MountPlace & {
+      kind: 'bind';
+      source: string;
+      propagation?: Propagation;
+      /** `--mount`'s binds need their source; `-v` makes a missing one, as dockerd does. */
+      mustExist?: boolean;
+    })
+  | (MountPlace & {
+      kind: 'named';
+      name: string;
+      /** Fill the volume from the image when it is empty (all but `nocopy`). */
+      copy: boolean;
+      /** `volume-subpath`: the directory of the volume mounted, relative, already found local. */
+      subpath?: string;
+      create?: VolumeCreateOptions;
+    })
+  | (MountPlace & { kind: 'anonymous'; copy: boolean; create?: VolumeCreateOptions });
+
+/** Docker's API `Mount`: what `--mount` says and `HostConfig.Mounts` holds, kept as given for inspect. */
+export interface ApiMount {
+  Type?: string;
+  Source?: string;
+  Target?: string;
+  ReadOnly?: boolean;
+  /** Docker Desktop's; accepted and ignored on Linux, as dockerd does. */
+  Consistency?: string;
+  BindOptions?: {
+    Propagation?: string;
+    NonRecursive?: boolean;
+    CreateMountpoint?: boolean;
+    ReadOnlyNonRecursive?: boolean;
+    ReadOnlyForceRecursive?: boolean;
+  };
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Labels?: Record<string, string>;
+    Subpath?: string;
+    DriverConfig?: { Name?: string; Options?: Record<string, string> };
+  };
+  /** `Mode` is the permission bits as a number, as the API has it. */
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number; Options?: string[][] };
+}
+
+const PROPAGATIONS: readonly string[] = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared'];
 
 /**
- * Parse `-v` like docker: `/host:/ctr[:ro]` binds a host path, `name:/ctr[:ro]` mounts a named
- * volume (made when missing), `/ctr` gets a fresh anonymous volume.
+ * The families of `-v` modes dockerd's Linux parser knows (volume/mounts/linux_parser.go); a
+ * mode may name at most one of each. The label modes are SELinux relabelling and the
+ * consistency modes Docker Desktop's: both accepted and, as on a Linux host without SELinux,
+ * without effect.
+ */
+const MODE_FAMILIES: ReadonlyArray<readonly string[]> = [['rw', 'ro'], ['z', 'Z'], PROPAGATIONS, ['nocopy'], ['consistent', 'cached', 'delegated']];
+
+/** dockerd's `linuxValidMountMode`: every option known, no family twice. The empty mode is valid. */
+function validMode(mode: string): boolean {
+  if (mode === '') return true;
+  const counts = new Map<readonly string[], number>();
+  for (const option of mode.split(',')) {
+    const family = MODE_FAMILIES.find((f) => f.includes(option));
+    if (!family) return false;
+    counts.set(family, (counts.get(family) ?? 0) + 1);
+  }
+  return [...counts.values()].every((n) => n === 1);
+}
+
+/** A local volume's name as dockerd's local driver checks it, when the volume is made. */
+function checkVolumeName(request: VolumeRequest | TmpfsMount): void {
+  if (!('kind' in request) || request.kind !== 'named') return;
+  const name = request.name;
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
+    throw invalidArgument(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
+  }
+}
+
+/** Go's `filepath.IsLocal`, which dockerd asks of a subpath: relative, not empty, never above its base. */
+function isLocal(p: string): boolean {
+  if (p === '' || p.startsWith('/') || p.includes('\0')) return false;
+  const clean = path.posix.normalize(p);
+  return clean !== '..' && !clean.startsWith('../');
+}
+
+/**
+ * dockerd's `validateMountConfig` for Linux, in its words (`invalid mount config for type
+ * "bind": field Source must not be empty`). Whether a bind's source exists is the caller's
+ * to check, on the host, when it asks for that.
+ */
+function checkMountConfig(mount: ApiMount): void {
+  const type = mount.Type ?? '';
+  const fail = (message: string): never => {
+    throw invalidArgument(`invalid mount config for type "${type}": ${message}`);
+  };
+  const target = mount.Target ?? '';
+  if (target === '') fail('field Target must not be empty');
+  if (path.posix.normalize(target.replace(/\\/g, '/')) === '/') fail("invalid specification: destination can't be '/'");
+  if (!target.startsWith('/')) fail(`invalid mount path: '${target}' mount path must be absolute`);
+  const source = mount.Source ?? '';
+  switch (type) {
+    case 'bind': {
+      if (source === '') fail('field Source must not be empty');
+      const propagation = mount.BindOptions?.Propagation;
+      if (propagation && !PROPAGATIONS.includes(propagation)) fail(`invalid propagation mode: ${propagation}`);
+      if (mount.VolumeOptions) fail('field VolumeOptions must not be specified');
+      if (!source.startsWith('/')) fail(`invalid mount path: '${source}' mount path must be absolute`);
+      return;
+    }
+    case 'volume': {
+      if (mount.BindOptions) fail('field BindOptions must not be specified');
+      const subpath = mount.VolumeOptions?.Subpath;
+      if (subpath) {
+        if (source === '') fail('must not set Subpath when using anonymous volumes');
+        if (!isLocal(subpath)) fail('subpath must be a relative path within the volume');
+      }
+      if (mount.ReadOnly && source === '') fail('must not set ReadOnly mode when using anonymous volumes');
+      return;
+    }
+    case 'tmpfs':
+      if (mount.BindOptions) fail('field BindOptions must not be specified');
+      if (source !== '') fail('field Source must not be specified');
+      for (const option of mount.TmpfsOptions?.Options ?? []) {
+        if (option.length < 1 || option.length > 2) fail('invalid option array length');
+        if (option[0] !== 'exec' && option[0] !== 'noexec') fail(`invalid option: ${option[0] ?? ''}`);
+      }
+      return;
+    default:
+      fail('mount type unknown');
+  }
+}
+
+/** Only the local driver exists here; another is what dockerd says of a plugin it cannot find. */
+function checkDriver(mount: ApiMount): void {
+  const driver = mount.VolumeOptions?.DriverConfig?.Name;
+  if (driver && driver !== 'local') {
+    throw invalidArgument(`error looking up volume plugin ${driver}: plugin "${driver}" not found`, { hint: "ctr's volumes use the local driver" });
+  }
+}
+
+function createOptions(mount: ApiMount): { create?: VolumeCreateOptions } {
+  const labels = mount.VolumeOptions?.Labels;
+  const options = mount.VolumeOptions?.DriverConfig?.Options;
+  const create = { ...(labels && Object.keys(labels).length > 0 ? { labels } : {}), ...(options && Object.keys(options).length > 0 ? { options } : {}) };
+  return Object.keys(create).length > 0 ? { create } : {};
+}
+
+/**
+ * A validated `Mount` as what the engine makes of it: a bind or volume request, or a tmpfs
+ * mount. `mode` is `-v`'s, for the requests `parseVolumeSpec` makes through here.
+ */
+function requestOf(mount: ApiMount, mode: string | undefined): VolumeRequest | TmpfsMount {
+  checkMountConfig(mount);
+  const target = path.posix.normalize(mount.Target as string).replace(/(.)\/+$/, '$1');
+  const readOnly = mount.ReadOnly === true;
+  const place: MountPlace = { target, readOnly, ...(mode ? { mode } : {}) };
+  const source = mount.Source ?? '';
+  switch (mount.Type) {
+    case 'bind': {
+      const propagation = mount.BindOptions?.Propagation as Propagation | undefined;
+      return { kind: 'bind' as const, source: path.posix.normalize(source), ...place, ...(propagation ? { propagation } : {}) };
+    }
+    case 'volume': {
+      checkDriver(mount);
+      const copy = mount.VolumeOptions?.NoCopy !== true;
+      if (source === '') return { kind: 'anonymous' as const, ...place, copy, ...createOptions(mount) };
+      // `a/b/` is `a/b`, and `.` the whole volume.
+      const subpath = path.posix.normalize(mount.VolumeOptions?.Subpath || '.').replace(/\/+$/, '');
+      return { kind: 'named' as const, name: source, ...place, copy, ...(subpath !== '.' ? { subpath } : {}), ...createOptions(mount) };
+    }
+    default: {
+      const { SizeBytes, Mode } = mount.TmpfsOptions ?? {};
+      return { type: 'tmpfs', target, ...(SizeBytes ? { size: SizeBytes } : {}), ...(Mode ? { mode: Mode } : {}), ...(readOnly ? { readOnly } : {}) };
+    }
+  }
+}
+
+/**
+ * Parse `-v` as dockerd's Linux parser does (`ParseMountRaw`): `/host:/ctr[:mode]` binds a host
+ * path, `name:/ctr[:mode]` mounts a named volume (made when missing), `/ctr` gets a fresh
+ * anonymous volume. The mode is a comma list of at most one of each: `ro`/`rw`, `z`/`Z`, a
+ * propagation, `nocopy`, `consistent`/`cached`/`delegated`. Like docker's CLI, `.` and `./dir`
+ * are host paths from the current directory.
  */
 export function parseVolumeSpec(spec: string): VolumeRequest {
-  const parts = spec.split(':');
   const invalid = (): never => {
     throw invalidArgument(`invalid volume specification: '${spec}'`);
   };
-  if (parts.some((p) => p === '') || parts.length > 3) invalid();
-  let readOnly = false;
-  if (parts.length === 3 || (parts.length === 2 && !(parts[1] as string).startsWith('/'))) {
-    const mode = parts.pop() as string;
-    for (const option of mode.split(',')) {
-      if (option === 'ro') readOnly = true;
-      else if (!['rw', 'z', 'Z', 'nocopy', 'private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'].includes(option)) {
-        throw invalidArgument(`invalid mode: ${mode}`, { hint: `in volume specification '${spec}'` });
-      }
-    }
+  const parts = splitN(spec, ':', 4);
+  if (parts[0] === '') invalid();
+  let [source, target, mode] = ['', parts[0] as string, ''];
+  if (parts.length === 2) {
+    // A destination and a mode is no volume: `/foo:rw`.
+    if (validMode(parts[1] as string)) invalid();
+    [source, target] = parts as [string, string];
+  } else if (parts.length === 3) {
+    [source, target, mode] = parts as [string, string, string];
+  } else if (parts.length > 3) {
+    invalid();
   }
-  const [first, second] = parts as [string, string | undefined];
-  if (second === undefined) {
-    if (!first.startsWith('/')) invalid();
-    return { kind: 'anonymous', target: first, readOnly };
+  if (!validMode(mode)) throw invalidArgument(`invalid mode: ${mode}`);
+  if (source === '.' || source.startsWith('./')) source = path.resolve(source);
+  const options = mode.split(',');
+  const propagation = options.find((o) => PROPAGATIONS.includes(o));
+  const mount: ApiMount = {
+    Type: source.startsWith('/') ? 'bind' : 'volume',
+    Source: source,
+    Target: target,
+    ReadOnly: options.includes('ro'),
+    // As dockerd's parser: a copy mode or propagation given is an option of that kind, refused on the other kind of mount.
+    ...(options.includes('nocopy') ? { VolumeOptions: { NoCopy: true } } : {}),
+    ...(propagation ? { BindOptions: { Propagation: propagation } } : {}),
+  };
+  let request: VolumeRequest;
+  try {
+    request = requestOf(mount, mode) as VolumeRequest;
+  } catch (error) {
+    throw invalidArgument(`invalid volume specification: '${spec}': ${(error as Error).message}`);
   }
-  if (!second.startsWith('/')) {
-    throw invalidArgument(`invalid volume specification: '${spec}': invalid mount config for type "volume": invalid mount path: '${second}' mount path must be absolute`);
-  }
-  if (first.startsWith('/') || first.startsWith('.')) return { kind: 'bind', source: first, target: second, readOnly };
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(first)) {
-    throw invalidArgument(`create ${first}: "${first}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
-  }
-  return { kind: 'named', name: first, target: second, readOnly };
+  checkVolumeName(request);
+  return request;
+}
+
+/** Go's `strings.SplitN`. */
+function splitN(text: string, separator: string, n: number): string[] {
+  const parts = text.split(separator);
+  return parts.length <= n ? parts : [...parts.slice(0, n - 1), parts.slice(n - 1).join(separator)];
+}
+
+/**
+ * A `--mount` / `HostConfig.Mounts` entry as the engine's request, checked as dockerd checks
+ * it (`invalid mount config for type "volume": …`). A bind's source must exist (the caller
+ * looks), unless `BindOptions.CreateMountpoint` asks for it to be made.
+ */
+export function mountRequest(mount: ApiMount): VolumeRequest | TmpfsMount {
+  const request = requestOf(mount, undefined);
+  checkVolumeName(request);
+  if ('kind' in request && request.kind === 'bind' && mount.BindOptions?.CreateMountpoint !== true) return { ...request, mustExist: true };
+  return request;
 }
 
 /** `--tmpfs /run:size=64m,mode=1777` */
@@ -57,40 +272,15 @@ export function parseTmpfsSpec(spec: string): MountSpec {
   return mount;
 }
 
-/** Docker's API `Mount`, what `--mount` says and `HostConfig.Mounts` holds (the fields ctr serves). */
-export interface ApiMount {
-  Type?: string;
-  Source?: string;
-  Target?: string;
-  ReadOnly?: boolean;
-  /** `Mode` is the permission bits as a number, as the API has it. */
-  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
-}
-
 /**
- * A `Mount` as the `-v` or `--tmpfs` entry that means the same, so the CLI's `--mount` and the
- * API's `Mounts` make one container; refused as dockerd refuses it.
+ * dockerd's refusal of two mounts at one place: among binds, named volumes and `--mount`s,
+ * and of one of those where a `--tmpfs` is (anonymous `-v /path` volumes give way instead).
  */
-export function mountEntry(mount: ApiMount): { volume: string } | { tmpfs: string } {
-  const type = mount.Type || 'volume';
-  const target = mount.Target;
-  if (!target) throw invalidArgument('invalid mount config: Target is required');
-  const source = mount.Source ?? '';
-  const ro = mount.ReadOnly ? ':ro' : '';
-  switch (type) {
-    case 'bind':
-      if (!source) throw invalidArgument('invalid mount config for type "bind": field Source must not be empty');
-      // A relative source would read as a volume name in a `-v` entry.
-      if (!source.startsWith('/')) throw invalidArgument(`invalid mount config for type "bind": invalid mount path: '${source}' mount path must be absolute`);
-      return { volume: `${source}:${target}${ro}` };
-    case 'volume':
-      return { volume: source ? `${source}:${target}${ro}` : `${target}${ro}` };
-    case 'tmpfs': {
-      const { SizeBytes, Mode } = mount.TmpfsOptions ?? {};
-      const options = [...(SizeBytes ? [`size=${SizeBytes}`] : []), ...(Mode ? [`mode=${Mode.toString(8)}`] : []), ...(mount.ReadOnly ? ['ro'] : [])];
-      return { tmpfs: options.length > 0 ? `${target}:${options.join(',')}` : target };
-    }
-    default:
-      throw invalidArgument(`invalid mount config: mount type unknown: ${JSON.stringify(type)}`);
+export function checkDuplicateMounts(requests: readonly VolumeRequest[], tmpfs: readonly MountSpec[]): void {
+  const seen = new Set(tmpfs.map((m) => path.posix.normalize(m.target).replace(/(.)\/+$/, '$1')));
+  for (const request of requests) {
+    if (request.kind === 'anonymous') continue;
+    if (seen.has(request.target)) throw invalidArgument(`Duplicate mount point: ${request.target}`);
+    seen.add(request.target);
   }
 }

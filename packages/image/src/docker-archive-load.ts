@@ -11,6 +11,9 @@ import { parseManifestOrIndex, type ManifestOrIndex } from './manifest-or-index'
 import { checkLayoutVersion, mergeByDigest, namesFromAnnotations, normalizeNames, plainDescriptor } from './oci-layout-index';
 import { archivePath } from './docker-archive-paths';
 import { spoolArchive, type SpooledArchive, type SpooledFile } from './docker-archive-spool';
+import { decompressArchive } from './docker-archive-decompress';
+
+export { decompressArchive, type DecompressOptions } from './docker-archive-decompress';
 import { MediaTypes } from './media-types';
 
 /** One image an archive held, ready to be tagged. */
@@ -39,7 +42,8 @@ export interface LoadArchiveOptions {
 
 /**
  * `docker load`: read a `docker save` archive (classic, or the OCI form Docker ≥ 25 writes)
- * or an OCI layout tar, front to back, and put every blob into `ingester` as it arrives.
+ * or an OCI layout tar — plain, or gzip-, bzip2-, xz- or zstd-compressed as a whole (see
+ * `decompressArchive`) — front to back, and put every blob into `ingester` as it arrives.
  * Every blob is verified. Classic archives hold uncompressed layers by path and no
  * manifest, so one is written for them (Docker schema 2, layers kept as they are): the
  * image ID (config digest) stays what it was.
@@ -53,7 +57,8 @@ export async function loadArchive(
   options: LoadArchiveOptions = {},
 ): Promise<LoadResult> {
   const maxJsonBytes = options.maxJsonBytes ?? MAX_DOCUMENT_BYTES;
-  const archive = await spoolArchive(ingester, source, {
+  const tar = await decompressArchive(source, options.signal === undefined ? {} : { signal: options.signal });
+  const archive = await spoolArchive(ingester, tar, {
     maxJsonBytes,
     maxCachedJsonBytes: 16 * maxJsonBytes,
     ...(options.signal === undefined ? {} : { signal: options.signal }),

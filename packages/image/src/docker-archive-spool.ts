@@ -106,7 +106,12 @@ export async function spoolArchive(
     if (isCtrError(error)) throw error;
     // The stream we were given failed (a cut connection, a read error): not the archive's fault.
     if (sourceError !== undefined) throw asCtrError(sourceError, 'Unavailable', 'reading the archive failed');
-    throw invalidArgument(`the archive is not a readable tar stream: ${(error as Error).message}`, { cause: error });
+    // tar-stream guesses at gzip; compressed archives were decompressed before they came here.
+    const reason = (error as Error).message.replace(/\.? Maybe the tar is corrupted or it needs to be gunzipped\?$/, '');
+    throw invalidArgument(`the archive is not a readable tar stream: ${reason}`, {
+      cause: error,
+      hint: 'an image archive is a tar (docker save), plain or compressed with gzip, bzip2, xz or zstd',
+    });
   }
   const file = (path: string): SpooledFile | undefined => {
     let current = path;

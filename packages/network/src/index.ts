@@ -9,6 +9,7 @@ export { parsePortSpec, parseExposedPort, portKey, sctpRefused } from './port-sp
 export { parseMac } from './ipv4';
 export { EMBEDDED_DNS, validDnsSettings } from './resolv';
 export type {
+  AllocateResult,
   AttachOptions,
   AttachResult,
   DnsSettings,

@@ -2,25 +2,41 @@ import { conflict, CtrError, invalidArgument } from '@ctr/errors';
 import { contains, formatCidr, intToIp, ipToInt, overlaps, parseCidr, usableHosts, type Cidr } from './ipv4';
 import type { NetworkState } from './state';
 
+/** Neither the subnet's network address nor its broadcast address. */
+function hostAddress(subnet: Cidr, ip: number): boolean {
+  return contains(subnet, ip) && ip !== subnet.base && ip !== subnet.base + 2 ** (32 - subnet.prefix) - 1;
+}
+
+/** Refuses an address (`--ip`) the network cannot give: on a subnet it was not given, outside its subnet, or its network or broadcast address. */
+export function checkRequestedAddress(net: NetworkState, requested: string): void {
+  if (net.assignedSubnet) throw invalidArgument('user specified IP address is supported only when connecting to networks with user configured subnets');
+  const subnet = parseCidr(net.subnet);
+  if (!hostAddress(subnet, ipToInt(requested))) {
+    throw invalidArgument(`no configured subnet contains the IP address ${requested}`, {
+      hint: `network ${net.name} has subnet ${net.subnet}`,
+    });
+  }
+}
+
 /**
- * Chooses an address for a new endpoint. Called with the state lock held and the result
- * written before the lock is released, so no address is handed out twice.
+ * Chooses an address for a new endpoint: `requested` (`--ip`) or nothing, else `preferred`
+ * (the endpoint's last address) when it is still free and in range, else the first free one.
+ * Called with the state lock held and the result written before the lock is released, so no
+ * address is handed out twice.
  */
-export function allocateAddress(net: NetworkState, requested?: string): string {
+export function allocateAddress(net: NetworkState, requested?: string, preferred?: string): string {
   const subnet = parseCidr(net.subnet);
   const range = net.ipRange ? parseCidr(net.ipRange) : subnet;
   const taken = new Set<string>([net.gateway, ...Object.values(net.endpoints).map((e) => e.ip)]);
   if (requested !== undefined) {
-    const ip = ipToInt(requested);
-    if (!contains(subnet, ip) || ip === subnet.base || ip === subnet.base + 2 ** (32 - subnet.prefix) - 1) {
-      throw invalidArgument(`no configured subnet contains the IP address ${requested}`, {
-        hint: `network ${net.name} has subnet ${net.subnet}`,
-      });
-    }
+    checkRequestedAddress(net, requested);
     if (taken.has(requested)) {
       throw conflict(`Address already in use: ${requested} on network ${net.name}`);
     }
     return requested;
+  }
+  if (preferred !== undefined && !taken.has(preferred) && contains(range, ipToInt(preferred)) && hostAddress(subnet, ipToInt(preferred))) {
+    return preferred;
   }
   for (const ip of usableHosts(subnet, range)) {
     const text = intToIp(ip);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import { ensureDnsDaemon, stopDnsDaemon } from './dns-control';
 import { run, runScript } from './exec';
 import { addRules, listTags, removeTagged, setSysctl } from './firewall';
-import { allocateAddress, allocateSubnet } from './ipam';
+import { allocateAddress, allocateSubnet, checkRequestedAddress } from './ipam';
 import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, parseMac, type Cidr } from './ipv4';
 import { withFileLock, withHostLock } from './lock';
 import { parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
@@ -15,10 +15,12 @@ import { networkRules, portRules, tags } from './rules';
 import { bridgeUpLines, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
 import { inspectBridge, inspectPredefined, networkSettings } from './settings';
 import {
+  isAllocated,
   readAllJson,
   readJson,
   StatePaths,
   writeJson,
+  type EndpointConfig,
   type EndpointState,
   type NetworkState,
   type PublishedPort,
@@ -27,8 +29,10 @@ import {
   ROOT_REGISTRY,
 } from './state';
 import type {
+  AllocateResult,
   AttachOptions,
   AttachResult,
+  DnsSettings,
   EndpointRequest,
   GcReport,
   ListNetworksOptions,
@@ -248,6 +252,7 @@ export class NetworkManager {
       subnet,
       gateway,
       ...(options.ipRange !== undefined ? { ipRange: options.ipRange } : {}),
+      ...(options.subnet === undefined ? { assignedSubnet: true as const } : {}),
       internal: options.internal ?? false,
       labels: { ...(options.labels ?? {}) },
       mtu: given[MTU] === undefined ? DEFAULT_MTU : validMtu(given[MTU]),
@@ -317,82 +322,76 @@ export class NetworkManager {
   // ---- containers -------------------------------------------------------------------------
 
   /**
-   * Makes a container's network before it starts: its namespace (none, bridge, user
-   * networks), or the host's / another container's. Returns what the runtime needs: the
-   * namespace path and the contents of resolv.conf, hosts and hostname.
+   * `docker create`: records a container's network — its mode, the networks it joins (with
+   * aliases, `--ip`, `--mac-address`), its ports and DNS settings — and makes nothing: its
+   * namespace, addresses and published ports are made by `allocate` at each start and removed
+   * by `release` at each stop, as dockerd's allocateNetwork and releaseNetwork do. Returns what
+   * the runtime needs at create: the path its namespace will have, and resolv.conf, hosts
+   * (no address yet) and hostname.
    */
-  async attach(containerId: string, options: AttachOptions = {}): Promise<AttachResult> {
-    validContainerId(containerId);
-    const mode = parseMode(options.mode);
-    if (options.name !== undefined) validDnsName(options.name.replace(/^\//, ''), 'container name');
-    if (options.hostname !== undefined) validDnsName(options.hostname, 'hostname');
-    for (const n of options.networks ?? []) for (const a of n.aliases ?? []) validDnsName(a, 'network alias');
-    const networks = (options.networks ?? []).map((n) => (n.mac === undefined ? n : { ...n, mac: parseMac(n.mac) }));
-    const exposedPorts = (options.exposedPorts ?? []).map((k) => {
-      const p = parseExposedPort(k);
-      return `${p.port}/${p.protocol}`;
-    });
-    const wanted = this.requestedPorts(options, exposedPorts);
-    const dnsSettings = validDnsSettings(options.dns ?? {});
-    // Read once: the resolv.conf made now and the servers the embedded DNS forwards to agree.
-    const hostResolv = parseResolvConf(await fs.readFile(this.hostResolvConf, 'utf8').catch(() => ''), this.hostResolvConf);
+  async configure(containerId: string, options: AttachOptions = {}): Promise<AttachResult> {
+    const request = await this.attachRequest(containerId, options);
     return this.locked(async () => {
-      if (await readJson<SandboxState>(this.paths.sandboxFile(containerId), true)) {
-        throw conflict(`container ${containerId} already has a network`, { hint: 'detach it first' });
-      }
       const nets = await this.loadNets();
-      const base: SandboxState = {
-        containerId,
-        name: options.name?.replace(/^\//, '') ?? '',
-        hostname: options.hostname ?? containerId.slice(0, 12),
-        mode: mode.kind === 'user' ? 'bridge' : mode.kind,
-        ownsNetns: false,
-        networkIds: [],
-        ports: [],
-        exposedPorts: [],
-        dns: { settings: dnsSettings, ...forwarding(hostResolv, dnsSettings) },
-      };
-      if (mode.kind === 'host') {
-        base.hostname = options.hostname ?? os.hostname();
-        await writeJson(this.paths.sandboxFile(containerId), base, false);
-        return this.result(base, nets, hostResolv);
-      }
-      if (mode.kind === 'container') {
-        const owner = await this.findSandbox(mode.containerId);
-        const sandbox: SandboxState = { ...base, mode: 'container', sharedWith: owner.containerId, hostname: owner.hostname };
-        if (owner.netnsPath) sandbox.netnsPath = owner.netnsPath;
-        await writeJson(this.paths.sandboxFile(containerId), sandbox, false);
-        return this.result(sandbox, nets, hostResolv);
-      }
-      const sandbox: SandboxState = { ...base, netnsPath: this.paths.netnsPath(containerId), ownsNetns: true };
-      if (mode.kind === 'none') {
-        await this.buildSandbox(sandbox, nets, [], options.signal);
-        return this.result(sandbox, nets, hostResolv);
-      }
-      const requests: EndpointRequest[] =
-        networks.length > 0 ? networks : [{ name: mode.kind === 'user' ? mode.name : 'bridge' }];
-      const joins: Join[] = [];
-      for (const req of requests) joins.push(await this.join(sandbox, nets, req));
-      sandbox.exposedPorts = exposedPorts;
-      const target = joins.find((j) => !j.net.internal);
-      if (wanted.length > 0) sandbox.portBindings = wanted;
-      if (target && wanted.length > 0) {
-        // A host port is free host-wide only until its DNAT rules are in.
-        await withHostLock(
-          'addresses',
-          async () => {
-            sandbox.portBindings = await allocatePorts(wanted);
-            sandbox.ports = this.publish(sandbox.portBindings, target);
-            await this.buildSandbox(sandbox, nets, joins, options.signal);
-          },
-          options.signal,
-        );
-      } else await this.buildSandbox(sandbox, nets, joins, options.signal);
-      return this.result(sandbox, nets, hostResolv);
+      const sandbox = await this.record(request, nets);
+      return this.result(sandbox, nets, request.hostResolv);
     }, options.signal);
   }
 
-  /** `docker network connect`: adds a network to a container's sandbox, running or not. */
+  /**
+   * `configure` and `allocate` at once: the network of a container about to start (`docker
+   * run`), or of a build step. A failure leaves nothing, not even the record.
+   */
+  async attach(containerId: string, options: AttachOptions = {}): Promise<AttachResult> {
+    const request = await this.attachRequest(containerId, options);
+    return this.locked(async () => {
+      const nets = await this.loadNets();
+      const sandbox = await this.record(request, nets);
+      try {
+        await this.allocateSandbox(sandbox, nets, options.signal);
+      } catch (e) {
+        await this.teardown(sandbox, nets).catch(() => undefined);
+        throw e;
+      }
+      return this.result(sandbox, nets, request.hostResolv);
+    }, options.signal);
+  }
+
+  /**
+   * At a container's start: makes what `configure` and `connect` recorded — its namespace, an
+   * endpoint (address, veth, name in the embedded DNS) on each network and its published
+   * ports. A container sharing another's namespace (`container:<id>`) needs that one's
+   * allocated (`cannot join network of a non running container`). Already allocated, nothing is
+   * made (`made` false); allocated before the machine lost its namespaces, it is made again.
+   * A failure releases what was made and keeps the record.
+   */
+  async allocate(containerId: string, options: { signal?: AbortSignal } = {}): Promise<AllocateResult> {
+    const hostResolv = await this.hostResolv();
+    return this.locked(async () => {
+      const sandbox = await this.findSandbox(containerId);
+      const nets = await this.loadNets();
+      const made = await this.allocateSandbox(sandbox, nets, options.signal);
+      return { ...(await this.result(sandbox, nets, hostResolv)), made };
+    }, options.signal);
+  }
+
+  /**
+   * At a container's stop or exit: removes its namespace, endpoints (their addresses become
+   * free, their names leave the DNS) and published ports; what it is connected to stays for
+   * its next start. Releasing what is not allocated does nothing.
+   */
+  async release(containerId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    validContainerId(containerId);
+    // Most calls find nothing to do (a stop seen by several observers): no lock for those.
+    const seen = await readJson<SandboxState>(this.paths.sandboxFile(containerId), true);
+    if (!seen || !isAllocated(seen)) return;
+    await this.locked(async () => {
+      const sandbox = await readJson<SandboxState>(this.paths.sandboxFile(containerId), true);
+      if (sandbox && isAllocated(sandbox)) await this.releaseSandbox(sandbox, await this.loadNets());
+    }, options.signal);
+  }
+
+  /** `docker network connect`: a running container gets the endpoint at once, a stopped one at its next start. */
   async connect(containerId: string, given: EndpointRequest, options: { signal?: AbortSignal } = {}): Promise<NetworkSettings> {
     for (const a of given.aliases ?? []) validDnsName(a, 'network alias');
     const request = given.mac === undefined ? given : { ...given, mac: parseMac(given.mac) };
@@ -404,16 +403,29 @@ export class NetworkManager {
         });
       }
       const nets = await this.loadNets();
-      const join = await this.join(sandbox, nets, request);
+      const wanted = this.wantedOf(sandbox, nets);
+      const config = this.endpointConfig(nets, request);
+      if (wanted.some((w) => w.networkId === config.networkId)) {
+        // dockerd: a stopped container's second connect to a network changes nothing.
+        if (!isAllocated(sandbox)) return networkSettings(sandbox, nets, this.predefinedIds());
+        throw conflict(`endpoint with name ${sandbox.name || sandbox.containerId} already exists in network ${config.networkName}`);
+      }
+      wanted.push(config);
+      if (!isAllocated(sandbox)) {
+        await this.saveSandbox(sandbox);
+        return networkSettings(sandbox, nets, this.predefinedIds());
+      }
+      const join = await this.join(sandbox, nets, config);
       await this.saveJoins([join]);
-      await writeJson(this.paths.sandboxFile(containerId), sandbox, false);
+      await this.saveSandbox(sandbox);
       try {
         await runScript(this.script(sandbox, nets, [join], false), { signal: options.signal });
         await this.repointPorts(sandbox, nets);
-        await writeJson(this.paths.sandboxFile(containerId), sandbox, false);
+        await this.saveSandbox(sandbox);
         await this.touchGeneration();
         await ensureDnsDaemon(this.paths, this.dnsGateways(sandbox, nets));
       } catch (e) {
+        sandbox.wanted = wanted.filter((w) => w !== config);
         await this.dropEndpoints(sandbox, nets, [join.net.id]);
         throw e;
       }
@@ -421,21 +433,42 @@ export class NetworkManager {
     }, options.signal);
   }
 
-  /** `docker network disconnect`: removes the endpoint and releases its address. */
+  /** `docker network disconnect`: removes the endpoint (its address is free again) and the connection. */
   async disconnect(containerId: string, network: string, options: { signal?: AbortSignal } = {}): Promise<NetworkSettings> {
     return this.locked(async () => {
       const sandbox = await this.findSandbox(containerId);
       const nets = await this.loadNets();
       const net = this.findNet(nets, network);
-      if (!net || !sandbox.networkIds.includes(net.id)) {
-        throw notFound(`container ${containerId} is not connected to the network ${network}`);
-      }
-      await this.dropEndpoints(sandbox, nets, [net.id]);
+      const wanted = this.wantedOf(sandbox, nets);
+      // A network removed while the container was stopped is still named by its connection.
+      const config = wanted.find((w) => (net ? w.networkId === net.id : w.networkName === network));
+      if (!config) throw notFound(`container ${containerId} is not connected to the network ${network}`);
+      sandbox.wanted = wanted.filter((w) => w !== config);
+      if (sandbox.networkIds.includes(config.networkId)) await this.dropEndpoints(sandbox, nets, [config.networkId]);
+      else await this.saveSandbox(sandbox);
       return networkSettings(sandbox, nets, this.predefinedIds());
     }, options.signal);
   }
 
-  /** Removes everything a container's network was made of. Detaching twice is not an error. */
+  /** `docker rename`: the embedded DNS answers the new name (and no longer the old one) on every network. */
+  async rename(containerId: string, name: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    validContainerId(containerId);
+    const newName = validDnsName(name.replace(/^\//, ''), 'container name');
+    await this.locked(async () => {
+      const sandbox = await readJson<SandboxState>(this.paths.sandboxFile(containerId), true);
+      if (!sandbox) return;
+      sandbox.name = newName;
+      const nets = await this.loadNets();
+      for (const { ep, net } of this.plan(sandbox, nets).endpoints) {
+        ep.containerName = newName;
+        await writeJson(this.paths.netFile(net.id), net);
+      }
+      await this.saveSandbox(sandbox);
+      await this.touchGeneration();
+    }, options.signal);
+  }
+
+  /** Removes everything a container's network was made of, and its record. Detaching twice is not an error. */
   async detach(containerId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     validContainerId(containerId);
     await this.locked(async () => {
@@ -455,15 +488,21 @@ export class NetworkManager {
     return this.locked(async () => (await this.ensureDefault(await this.loadNets())).gateway, options.signal);
   }
 
-  /** The container's NetworkSettings as `docker inspect` shows them. */
+  /**
+   * The container's NetworkSettings as `docker inspect` shows them: while it is not allocated,
+   * each network it is connected to with no address or endpoint (dockerd's after a stop).
+   */
   async settings(containerId: string): Promise<NetworkSettings> {
     await this.paths.ensure();
     const sandbox = await this.findSandbox(containerId);
-    return networkSettings(sandbox, await this.loadNets(), this.predefinedIds());
+    const nets = await this.loadNets();
+    this.wantedOf(sandbox, nets);
+    return networkSettings(sandbox, nets, this.predefinedIds());
   }
 
   /**
-   * Finds and removes what a crash left behind: sandboxes whose namespace is gone, leases
+   * Finds and removes what a crash left behind: the endpoints and ports of sandboxes whose
+   * namespace is gone (released; what they are connected to stays for their next start), leases
    * of containers without a sandbox, namespaces, links and iptables rules nothing owns;
    * recreates bridges of recorded networks (after a reboot); removes the default bridge
    * while nothing uses it; starts or stops the DNS server as the networks need.
@@ -475,10 +514,11 @@ export class NetworkManager {
       const mounts = await mountPoints();
       const sandboxes = new Map<string, SandboxState>();
       for (const sb of await readAllJson<SandboxState>(this.paths.sandboxes, true)) {
-        if (sb.ownsNetns && sb.netnsPath && !mounts.has(sb.netnsPath)) {
-          await this.teardown(sb, nets);
+        if (isAllocated(sb) && sb.ownsNetns && sb.netnsPath && !mounts.has(sb.netnsPath)) {
+          await this.releaseSandbox(sb, nets);
           removed.push(`sandbox ${sb.containerId}`);
-        } else sandboxes.set(sb.containerId, sb);
+        }
+        sandboxes.set(sb.containerId, sb);
       }
       for (const net of nets.values()) {
         for (const ep of Object.values(net.endpoints)) {
@@ -495,7 +535,8 @@ export class NetworkManager {
       }
       const netnsFiles = await fs.readdir(this.paths.netnsDir).catch(() => [] as string[]);
       for (const file of netnsFiles) {
-        if (sandboxes.get(file)?.ownsNetns) continue;
+        const owner = sandboxes.get(file);
+        if (owner?.ownsNetns && isAllocated(owner)) continue;
         await runScript(teardownScript([], this.paths.netnsPath(file)));
         removed.push(`netns ${this.paths.netnsPath(file)}`);
       }
@@ -729,37 +770,81 @@ export class NetworkManager {
     if (![...nets.values()].some((n) => !n.isDefault)) await stopDnsDaemon(this.paths);
   }
 
-  /** Allocates an endpoint on a network (in memory; callers persist it). */
-  private async join(sandbox: SandboxState, nets: Map<string, NetworkState>, req: EndpointRequest): Promise<Join> {
-    const net = req.name === 'bridge' ? await this.ensureDefault(nets) : this.findNet(nets, req.name);
-    if (!net) throw notFound(`network ${req.name} not found`);
+  /** Allocates an endpoint on a network the sandbox is connected to (in memory; callers persist it). */
+  private async join(sandbox: SandboxState, nets: Map<string, NetworkState>, config: EndpointConfig): Promise<Join> {
+    // By ID, else by name as dockerd finds a container's networks (one made again under its name serves).
+    const net =
+      config.networkId === this.predefinedIds().bridge
+        ? await this.ensureDefault(nets)
+        : (nets.get(config.networkId) ?? [...nets.values()].find((n) => !n.isDefault && n.name === config.networkName));
+    if (!net) throw notFound(`network ${config.networkName} not found`);
     if (net.endpoints[sandbox.containerId]) {
       throw conflict(`endpoint with name ${sandbox.name || sandbox.containerId} already exists in network ${net.name}`);
-    }
-    if (net.isDefault && req.ip !== undefined) {
-      throw invalidArgument('user specified IP address is supported on user defined networks only');
-    }
-    if (net.isDefault && (req.aliases?.length ?? 0) > 0) {
-      throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
     }
     const used = new Set(sandbox.networkIds.map((id) => nets.get(id)?.endpoints[sandbox.containerId]?.ifName));
     let index = 0;
     while (used.has(`eth${index}`)) index++;
-    const ip = allocateAddress(net, req.ip);
+    const ip = allocateAddress(net, config.ip, config.lastIp);
     const ep: EndpointState = {
       containerId: sandbox.containerId,
       containerName: sandbox.name,
       endpointId: randomHex(32),
       ip,
-      mac: req.mac ?? macFor(ip),
-      aliases: [...(req.aliases ?? [])],
-      staticIp: req.ip !== undefined,
+      mac: config.mac ?? macFor(ip),
+      aliases: [...config.aliases],
+      staticIp: config.ip !== undefined,
       hostVeth: `veth${randomHex(6).slice(0, 11)}`,
       ifName: `eth${index}`,
     };
+    config.networkId = net.id;
     net.endpoints[sandbox.containerId] = ep;
     sandbox.networkIds.push(net.id);
     return { ep, net };
+  }
+
+  /**
+   * What a connection to a network records, checked as dockerd checks it at create and
+   * connect: the network exists, the default bridge takes no `--ip` or alias, an `--ip` is
+   * one of the network's. Whether the address is free is known only at allocation.
+   */
+  private endpointConfig(nets: Map<string, NetworkState>, req: EndpointRequest): EndpointConfig {
+    const net = this.findNet(nets, req.name);
+    const isDefault = req.name === 'bridge' || net?.isDefault === true;
+    if (!net && !isDefault) throw notFound(`network ${req.name} not found`);
+    if (isDefault && req.ip !== undefined) {
+      throw invalidArgument('user specified IP address is supported on user defined networks only');
+    }
+    if (isDefault && (req.aliases?.length ?? 0) > 0) {
+      throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
+    }
+    if (net && !isDefault && req.ip !== undefined) checkRequestedAddress(net, req.ip);
+    return {
+      networkId: isDefault || !net ? this.predefinedIds().bridge : net.id,
+      networkName: isDefault || !net ? 'bridge' : net.name,
+      aliases: [...(req.aliases ?? [])],
+      ...(req.ip !== undefined ? { ip: req.ip } : {}),
+      ...(req.mac !== undefined ? { mac: req.mac } : {}),
+    };
+  }
+
+  /**
+   * The sandbox's connections, and its port bindings as asked. A record from before they were
+   * kept apart from the endpoints (allocated at create, never released) gets them from its
+   * endpoints: its addresses become its `--ip`s only where they were asked for.
+   */
+  private wantedOf(sandbox: SandboxState, nets: Map<string, NetworkState>): EndpointConfig[] {
+    if (!sandbox.wanted) {
+      sandbox.wanted = this.plan(sandbox, nets).endpoints.map(({ ep, net }) => ({
+        networkId: net.id,
+        networkName: net.name,
+        aliases: [...ep.aliases],
+        ...(ep.staticIp ? { ip: ep.ip } : {}),
+        ...(ep.mac !== macFor(ep.ip) ? { mac: ep.mac } : {}),
+      }));
+      const bindings = sandbox.portBindings ?? sandbox.ports.map(({ containerIp: _ip, bridge: _bridge, ...mapping }) => mapping);
+      if (bindings.length > 0) sandbox.portRequests ??= bindings;
+    }
+    return sandbox.wanted;
   }
 
   private requestedPorts(options: AttachOptions, exposed: string[]): PortMapping[] {
@@ -838,13 +923,13 @@ export class NetworkManager {
   }
 
   /**
-   * Records the sandbox first (so a crash leaves something gc can find), then makes the
-   * namespace, links and rules; on failure undoes all of it.
+   * Records the sandbox as allocated first (so a crash leaves something gc can find), then
+   * makes the namespace, links and rules; on failure releases all of it.
    */
   private async buildSandbox(sandbox: SandboxState, nets: Map<string, NetworkState>, joins: Join[], signal?: AbortSignal): Promise<void> {
     const netnsPath = sandbox.netnsPath ?? '';
     await this.saveJoins(joins);
-    await writeJson(this.paths.sandboxFile(sandbox.containerId), sandbox, false);
+    await this.saveSandbox(sandbox);
     try {
       throwIfAborted(signal, 'creating the container network');
       await fs.writeFile(netnsPath, '', { flag: 'wx' });
@@ -853,22 +938,106 @@ export class NetworkManager {
       if (joins.some((j) => !j.net.isDefault)) await this.touchGeneration();
       await ensureDnsDaemon(this.paths, this.dnsGateways(sandbox, nets));
     } catch (e) {
-      await this.teardown(sandbox, nets).catch(() => undefined);
+      await this.releaseSandbox(sandbox, nets).catch(() => undefined);
       throw e;
     }
   }
 
-  /** Removes a sandbox: port rules, veths, namespace, leases, record. */
-  private async teardown(sandbox: SandboxState, nets: Map<string, NetworkState>): Promise<void> {
+  /**
+   * Brings a sandbox to allocated (see `allocate`); returns whether anything was made. The
+   * endpoints are chosen in memory and written with the sandbox by buildSandbox, so a refusal
+   * (an address in use) leaves the records as they were.
+   */
+  private async allocateSandbox(sandbox: SandboxState, nets: Map<string, NetworkState>, signal?: AbortSignal): Promise<boolean> {
+    if (!sandbox.ownsNetns) {
+      // The other container's namespace is joined by path: it must be there.
+      if (sandbox.netnsPath && !(await mountPoints()).has(sandbox.netnsPath)) {
+        throw conflict(`cannot join network of a non running container: ${sandbox.sharedWith ?? ''}`);
+      }
+      if (isAllocated(sandbox)) return false;
+      sandbox.allocated = true;
+      await this.saveSandbox(sandbox);
+      return true;
+    }
+    if (isAllocated(sandbox)) {
+      if (!sandbox.netnsPath || (await mountPoints()).has(sandbox.netnsPath)) return false;
+      // Allocated when the machine lost its namespaces (a reboot): made again.
+      await this.releaseSandbox(sandbox, nets);
+    }
+    const joins: Join[] = [];
+    try {
+      for (const config of this.wantedOf(sandbox, nets)) joins.push(await this.join(sandbox, nets, config));
+    } catch (e) {
+      for (const { net } of joins) delete net.endpoints[sandbox.containerId];
+      sandbox.networkIds = [];
+      throw e;
+    }
+    sandbox.allocated = true;
+    const wanted = sandbox.portRequests ?? [];
+    const target = joins.find((j) => !j.net.internal);
+    if (target && wanted.length > 0) {
+      // A host port is free host-wide only until its DNAT rules are in.
+      await withHostLock(
+        'addresses',
+        async () => {
+          sandbox.portBindings = await allocatePorts(wanted);
+          sandbox.ports = this.publish(sandbox.portBindings, target);
+          await this.buildSandbox(sandbox, nets, joins, signal);
+        },
+        signal,
+      );
+    } else {
+      // Published once a network that can carry them is connected.
+      if (wanted.length > 0) sandbox.portBindings = wanted;
+      await this.buildSandbox(sandbox, nets, joins, signal);
+    }
+    return true;
+  }
+
+  /**
+   * Takes apart what allocation made: port rules, veths, namespace, leases (each endpoint's
+   * address kept as the one its connection asks for first next time). Returns whether the
+   * embedded DNS's names changed. The caller writes or removes the sandbox record.
+   */
+  private async unmake(sandbox: SandboxState, nets: Map<string, NetworkState>): Promise<boolean> {
     if (sandbox.ports.length > 0) await removeTagged(tags.ports(this.paths.tag, sandbox.containerId));
+    const wanted = this.wantedOf(sandbox, nets);
     const joins = this.plan(sandbox, nets).endpoints;
-    await runScript(teardownScript(joins.map((j) => j.ep.hostVeth), sandbox.ownsNetns ? sandbox.netnsPath : undefined));
-    for (const { net } of joins) {
+    const netnsPath = sandbox.ownsNetns ? sandbox.netnsPath : undefined;
+    if (joins.length > 0 || netnsPath) await runScript(teardownScript(joins.map((j) => j.ep.hostVeth), netnsPath));
+    for (const { ep, net } of joins) {
+      const config = wanted.find((w) => w.networkId === net.id);
+      if (config) config.lastIp = ep.ip;
       delete net.endpoints[sandbox.containerId];
       await writeJson(this.paths.netFile(net.id), net);
     }
+    sandbox.networkIds = [];
+    sandbox.ports = [];
+    delete sandbox.portBindings;
+    sandbox.allocated = false;
+    return joins.some((j) => !j.net.isDefault);
+  }
+
+  /** Releases a sandbox (see `release`), keeping its record. */
+  private async releaseSandbox(sandbox: SandboxState, nets: Map<string, NetworkState>): Promise<void> {
+    const named = await this.unmake(sandbox, nets);
+    await this.saveSandbox(sandbox);
+    if (named) await this.touchGeneration();
+  }
+
+  /** Removes a sandbox: what allocation made, and the record. */
+  private async teardown(sandbox: SandboxState, nets: Map<string, NetworkState>): Promise<void> {
+    const named = await this.unmake(sandbox, nets);
     await fs.rm(this.paths.sandboxFile(sandbox.containerId), { force: true });
-    if (joins.some((j) => !j.net.isDefault)) await this.touchGeneration();
+    if (named) await this.touchGeneration();
+  }
+
+  /**
+   * Sandbox records carry what outlives the container's runs (its connections), so they are
+   * written durably: a record lost to a power cut would leave the container without them.
+   */
+  private async saveSandbox(sandbox: SandboxState): Promise<void> {
+    await writeJson(this.paths.sandboxFile(sandbox.containerId), sandbox);
   }
 
   /** Disconnects a sandbox from networks, re-pointing its route, DNS and ports. */
@@ -881,27 +1050,118 @@ export class NetworkManager {
     }
     sandbox.networkIds = sandbox.networkIds.filter((id) => !netIds.includes(id));
     await this.repointPorts(sandbox, nets);
-    await writeJson(this.paths.sandboxFile(sandbox.containerId), sandbox, false);
+    await this.saveSandbox(sandbox);
     await this.touchGeneration();
     if (sandbox.netnsPath && (await mountPoints()).has(sandbox.netnsPath)) {
       await runScript(this.script(sandbox, nets, [], false));
     }
   }
 
-  /** What attach returns; a container sharing another's namespace gets that one's resolv.conf, as with Docker. */
+  /**
+   * What configure, attach and allocate return. A container sharing another's namespace gets
+   * that one's hostname, hosts entry and resolv.conf, as with Docker. resolv.conf names the
+   * embedded DNS when a user network is connected, allocated or not (it is written at create).
+   */
   private async result(sandbox: SandboxState, nets: Map<string, NetworkState>, hostResolv: HostResolv): Promise<AttachResult> {
     const owner = sandbox.sharedWith ? await readJson<SandboxState>(this.paths.sandboxFile(sandbox.sharedWith), true) : undefined;
     const source = owner ?? sandbox;
-    const plan = this.plan(source, nets);
-    const kind = source.mode === 'host' ? 'host' : plan.dns ? 'embedded' : 'copy';
-    const first = plan.endpoints[0];
+    const embedded = this.wantedOf(source, nets).some((w) => w.networkId !== this.predefinedIds().bridge);
+    const kind = source.mode === 'host' ? 'host' : embedded ? 'embedded' : 'copy';
+    const first = this.plan(source, nets).endpoints[0];
     const names = [source.hostname, ...(source.name && source.name !== source.hostname ? [source.name] : [])];
     return {
       ...(sandbox.netnsPath ? { netnsPath: sandbox.netnsPath } : {}),
+      ...(sandbox.sharedWith ? { sharedWith: sandbox.sharedWith } : {}),
       resolvConf: resolvConf(kind, hostResolv, source.dns?.settings ?? {}),
       hosts: hostsFile(first ? [{ ip: first.ep.ip, names }] : []),
       hostname: source.hostname,
       settings: networkSettings(sandbox, nets, this.predefinedIds()),
     };
   }
+
+  /** The host's resolver configuration, read once per attach: its resolv.conf and the servers the embedded DNS forwards to agree. */
+  private async hostResolv(): Promise<HostResolv> {
+    return parseResolvConf(await fs.readFile(this.hostResolvConf, 'utf8').catch(() => ''), this.hostResolvConf);
+  }
+
+  /** An attach's or configure's options, checked and parsed before the lock is taken. */
+  private async attachRequest(containerId: string, options: AttachOptions): Promise<AttachRequest> {
+    validContainerId(containerId);
+    const mode = parseMode(options.mode);
+    if (options.name !== undefined) validDnsName(options.name.replace(/^\//, ''), 'container name');
+    if (options.hostname !== undefined) validDnsName(options.hostname, 'hostname');
+    for (const n of options.networks ?? []) for (const a of n.aliases ?? []) validDnsName(a, 'network alias');
+    const exposedPorts = (options.exposedPorts ?? []).map((k) => {
+      const p = parseExposedPort(k);
+      return `${p.port}/${p.protocol}`;
+    });
+    const dns = validDnsSettings(options.dns ?? {});
+    return {
+      containerId,
+      mode,
+      name: options.name?.replace(/^\//, '') ?? '',
+      ...(options.hostname !== undefined ? { hostname: options.hostname } : {}),
+      networks: (options.networks ?? []).map((n) => (n.mac === undefined ? n : { ...n, mac: parseMac(n.mac) })),
+      exposedPorts,
+      ports: this.requestedPorts(options, exposedPorts),
+      dns,
+      hostResolv: await this.hostResolv(),
+    };
+  }
+
+  /** Writes a new container's sandbox record: its mode, connections, ports and DNS settings; nothing allocated. */
+  private async record(request: AttachRequest, nets: Map<string, NetworkState>): Promise<SandboxState> {
+    const { containerId, mode } = request;
+    if (await readJson<SandboxState>(this.paths.sandboxFile(containerId), true)) {
+      throw conflict(`container ${containerId} already has a network`, { hint: 'detach it first' });
+    }
+    const base: SandboxState = {
+      containerId,
+      name: request.name,
+      hostname: request.hostname ?? containerId.slice(0, 12),
+      mode: mode.kind === 'user' ? 'bridge' : mode.kind,
+      ownsNetns: false,
+      allocated: false,
+      networkIds: [],
+      ports: [],
+      exposedPorts: [],
+      dns: { settings: request.dns, ...forwarding(request.hostResolv, request.dns) },
+    };
+    let sandbox: SandboxState;
+    if (mode.kind === 'host') sandbox = { ...base, hostname: request.hostname ?? os.hostname() };
+    else if (mode.kind === 'container') {
+      const owner = await this.findSandbox(mode.containerId);
+      sandbox = { ...base, sharedWith: owner.containerId, hostname: owner.hostname, ...(owner.netnsPath ? { netnsPath: owner.netnsPath } : {}) };
+    } else {
+      const wanted: EndpointConfig[] = [];
+      sandbox = { ...base, netnsPath: this.paths.netnsPath(containerId), ownsNetns: true, wanted };
+      if (mode.kind !== 'none') {
+        const requests = request.networks.length > 0 ? request.networks : [{ name: mode.kind === 'user' ? mode.name : 'bridge' }];
+        for (const req of requests) {
+          const config = this.endpointConfig(nets, req);
+          if (wanted.some((w) => w.networkId === config.networkId)) {
+            throw conflict(`endpoint with name ${request.name || containerId} already exists in network ${config.networkName}`);
+          }
+          wanted.push(config);
+        }
+        sandbox.exposedPorts = request.exposedPorts;
+        if (request.ports.length > 0) sandbox.portRequests = request.ports;
+      }
+    }
+    await this.saveSandbox(sandbox);
+    return sandbox;
+  }
+}
+
+/** What attachRequest makes of AttachOptions. */
+interface AttachRequest {
+  containerId: string;
+  mode: ReturnType<typeof parseMode>;
+  name: string;
+  hostname?: string;
+  networks: EndpointRequest[];
+  exposedPorts: string[];
+  ports: PortMapping[];
+  dns: DnsSettings;
+  hostResolv: HostResolv;
 }

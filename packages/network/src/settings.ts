@@ -1,6 +1,6 @@
 import { parseCidr } from './ipv4';
 import { portKey } from './port-spec';
-import type { EndpointState, NetworkState, SandboxState } from './state';
+import { isAllocated, type EndpointConfig, type EndpointState, type NetworkState, type SandboxState } from './state';
 import type { EndpointSettings, NetworkInspect, NetworkSettings, PortMap } from './types';
 
 function endpointSettings(net: NetworkState, ep: EndpointState): EndpointSettings {
@@ -45,11 +45,17 @@ function portMap(sandbox: SandboxState): PortMap {
   return ports;
 }
 
+/** A connection's settings while its sandbox is not allocated: dockerd's after releaseNetwork (no address, no endpoint). */
+function releasedEndpoint(config: EndpointConfig, networkId: string): EndpointSettings {
+  return { ...emptyEndpoint(networkId), IPAMConfig: config.ip ? { IPv4Address: config.ip } : null, Aliases: [...config.aliases] };
+}
+
 /** `docker inspect`'s NetworkSettings for a sandbox. `predefinedIds` names host/none. */
 export function networkSettings(sandbox: SandboxState, nets: Map<string, NetworkState>, predefinedIds: Record<'host' | 'none', string>): NetworkSettings {
+  const allocated = isAllocated(sandbox);
   const settings: NetworkSettings = {
-    SandboxKey: sandbox.netnsPath ?? '',
-    Ports: portMap(sandbox),
+    SandboxKey: allocated ? (sandbox.netnsPath ?? '') : '',
+    Ports: allocated ? portMap(sandbox) : {},
     IPAddress: '',
     IPPrefixLen: 0,
     Gateway: '',
@@ -60,10 +66,14 @@ export function networkSettings(sandbox: SandboxState, nets: Map<string, Network
     settings.Networks[sandbox.mode] = emptyEndpoint(predefinedIds[sandbox.mode]);
     return settings;
   }
-  for (const id of sandbox.networkIds) {
-    const net = nets.get(id);
-    const ep = net?.endpoints[sandbox.containerId];
-    if (!net || !ep) continue;
+  const connections = sandbox.wanted ?? sandbox.networkIds.map((networkId): EndpointConfig => ({ networkId, networkName: networkId, aliases: [] }));
+  for (const config of connections) {
+    const net = nets.get(config.networkId);
+    const ep = net && sandbox.networkIds.includes(net.id) ? net.endpoints[sandbox.containerId] : undefined;
+    if (!net || !ep) {
+      if (sandbox.wanted) settings.Networks[net?.name ?? config.networkName] = releasedEndpoint(config, net?.id ?? config.networkId);
+      continue;
+    }
     const es = endpointSettings(net, ep);
     settings.Networks[net.name] = es;
     if (net.isDefault) {

@@ -29,6 +29,8 @@ export interface NetworkState {
   subnet: string;
   gateway: string;
   ipRange?: string;
+  /** Its subnet was taken from the pool, not given: dockerd lets no container ask for an address on it (absent when given, and in older records). */
+  assignedSubnet?: true;
   internal: boolean;
   labels: Record<string, string>;
   mtu: number;
@@ -46,7 +48,30 @@ export interface PublishedPort extends PortMapping {
 
 type SandboxMode = 'none' | 'host' | 'container' | 'bridge';
 
-/** A container's network sandbox: its namespace, networks (join order) and ports. */
+/**
+ * One network a container is connected to, as asked (`--network`, `network connect`): what
+ * outlives its runs. The endpoint (address, veth) exists only while the sandbox is allocated.
+ */
+export interface EndpointConfig {
+  networkId: string;
+  /** Its name when connected: what settings and messages name while the network is gone. */
+  networkName: string;
+  aliases: string[];
+  /** `--ip`: the address every allocation asks for. */
+  ip?: string;
+  /** `--mac-address`. */
+  mac?: string;
+  /**
+   * The address of the last allocation, asked for first at the next one: a restarted
+   * container keeps its address while no one took it meanwhile (its links and hosts entries stay right).
+   */
+  lastIp?: string;
+}
+
+/**
+ * A container's network sandbox: what it is connected to (from its create to its removal)
+ * and, while allocated (from its start to its stop), its namespace, endpoints and ports.
+ */
 export interface SandboxState {
   containerId: string;
   name: string;
@@ -56,15 +81,29 @@ export interface SandboxState {
   /** False when sharing another container's namespace (container:<id>) or the host's. */
   ownsNetns: boolean;
   sharedWith?: string;
+  /**
+   * The networks it is connected to, in order. Absent in records from before allocation
+   * followed the container's runs: those were allocated at create, and `networkIds` with
+   * their endpoints say the same.
+   */
+  wanted?: EndpointConfig[];
+  /** Whether its namespace, endpoints and published ports exist. Absent in records from before: they did. */
+  allocated?: boolean;
+  /** The networks it has endpoints on now (join order); empty while not allocated. */
   networkIds: string[];
   /** Ports published now: DNAT to the routing endpoint. Empty while no network can carry them. */
   ports: PublishedPort[];
   /**
-   * The container's port bindings (`-p`), kept for its whole life so that a disconnect and
-   * reconnect (docker-compose does both before a start) publishes them again. Absent in
-   * records written before it existed: `ports` holds them then.
+   * This allocation's port bindings (`-p`, host ports chosen), kept while it lasts so that a
+   * disconnect and reconnect of a running container publishes them again on the same host
+   * ports. Absent in records written before it existed: `ports` holds them then.
    */
   portBindings?: PortMapping[];
+  /**
+   * The port bindings as asked (`-p`, `-P`; host port 0: any free one), published afresh at
+   * each allocation. Absent in records from before: `portBindings` are the ones asked for.
+   */
+  portRequests?: PortMapping[];
   exposedPorts: string[];
   /**
    * The container's DNS settings as given, and what the embedded DNS server (which reads
@@ -72,6 +111,11 @@ export interface SandboxState {
    * existed: nothing is forwarded for those.
    */
   dns?: { settings: DnsSettings } & Forwarding;
+}
+
+/** Whether a sandbox's namespace, endpoints and ports exist (records from before the flag: they do). */
+export function isAllocated(sandbox: SandboxState): boolean {
+  return sandbox.allocated ?? true;
 }
 
 /** Where everything lives for one root. */

@@ -126,7 +126,14 @@ export interface AttachResult {
   hosts: string;
   /** Content for the container's /etc/hostname. */
   hostname: string;
+  /** The container whose namespace this one joins (`container:<id>`): its hostname, hosts and resolv.conf are these. */
+  sharedWith?: string;
   settings: NetworkSettings;
+}
+
+/** What `allocate` returns: what attach does, and whether anything was made now (false: it was allocated already). */
+export interface AllocateResult extends AttachResult {
+  made: boolean;
 }
 
 /** `docker network inspect` output. */

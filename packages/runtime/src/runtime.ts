@@ -19,6 +19,7 @@ import { parseSignal } from './signals';
 import { blkioSupport, blkioWarnings, blockDevices, usesBlkio } from './spec/block-devices';
 import { containerDevices } from './spec/devices';
 import { generateSpec } from './spec/generate-spec';
+import { readHostCpus, usesHostCpus } from './spec/host-cpus';
 import { applySpecOpts, checkWorkingDir, withJoinedNamespaces, withResources } from './spec/spec-opts';
 import { joinedNamespaces, joinsAndShm, mountShm, shmDir, unmountShm } from './shared-namespaces';
 import { parseBytes } from './spec/units';
@@ -258,6 +259,7 @@ export class Runtime {
           rlimitCeilings: tools.ceilings,
           swapAccounting: tools.swap,
           ...(usesBlkio(run) ? { blkio: blkioSupport() } : {}),
+          ...(usesHostCpus(run) ? { hostCpus: readHostCpus() } : {}),
           blockDevices: blockDevices(run),
           etcFiles,
           ...(run.init ? { initPath: await findInit() } : {}),
@@ -450,7 +452,14 @@ export class Runtime {
     const limits = typeof run === 'function' ? run(spec) : run;
     const { devices } = spec.linux.resources ?? {};
     const updated: Spec = { ...spec, linux: { ...spec.linux, resources: devices ? { devices } : {} } };
-    withResources(limits, { id, rootfs: spec.root.path, swapAccounting: tools.swap, ...(usesBlkio(limits) ? { blkio: blkioSupport() } : {}), blockDevices: blockDevices(limits) })(updated);
+    withResources(limits, {
+      id,
+      rootfs: spec.root.path,
+      swapAccounting: tools.swap,
+      ...(usesBlkio(limits) ? { blkio: blkioSupport() } : {}),
+      ...(usesHostCpus(limits) ? { hostCpus: readHostCpus() } : {}),
+      blockDevices: blockDevices(limits),
+    })(updated);
     if (state.running) await tools.runc.run(['update', ...runcUpdateFlags(updated.linux.resources ?? {}), id]);
     d.writeSpec(updated);
     const requested = options.requested ?? limits;

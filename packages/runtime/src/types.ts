@@ -224,6 +224,18 @@ export interface SpecContext {
   blockDevices?: Record<string, { major: number; minor: number }>;
   /** The blkio options the kernel cannot take (`false`), which are dropped as dockerd drops them; absent: all can. */
   blkio?: Partial<Record<BlkioOption, boolean>>;
+  /** The CPUs and memory nodes containers may have, read from the host when a CPU limit is asked for; absent: not checked. */
+  hostCpus?: HostCpus;
+}
+
+/** What dockerd's sysinfo knows of the host's CPUs, which `--cpus` and the cpusets are checked against. */
+export interface HostCpus {
+  /** The CPUs this process may run on (Go's `runtime.NumCPU`). */
+  count: number;
+  /** The cpuset's CPUs (`0-1`); absent where the cpuset cannot be read. */
+  cpus?: string;
+  /** The cpuset's memory nodes (`0`); absent where the cpuset cannot be read. */
+  mems?: string;
 }
 
 /** A device node made in the container and allowed by its device cgroup. */

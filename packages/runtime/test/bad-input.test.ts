@@ -41,7 +41,9 @@ test('a missing executable fails start with Docker\'s words and exit code 127, a
   await bed.runtime.create('noexe', { rootfs: await bed.rootfs(), image: { Cmd: ['nope'] } });
   const error = await rejected(bed.runtime.start('noexe'));
   expect(isInvalidArgument(error)).toBe(true);
-  expect(error.message).toBe('exec: "nope": executable file not found in $PATH');
+  expect(error.message).toBe(
+    'failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "nope": executable file not found in $PATH: unknown',
+  );
   expect(error.details?.exitCode).toBe(127);
   const state = await bed.runtime.state('noexe');
   expect(state).toMatchObject({ status: 'exited', exitCode: 127, running: false });

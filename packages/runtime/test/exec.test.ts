@@ -45,7 +45,7 @@ test('exec pipes stdin to the new process', async () => {
 test('exec of a missing executable fails with Docker\'s words and exit code 127', async () => {
   const error = await bed.runtime.exec('host', { cmd: ['nope'] }).catch((e: unknown) => e);
   expect(isInvalidArgument(error)).toBe(true);
-  expect((error as Error).message).toBe('exec: "nope": executable file not found in $PATH');
+  expect((error as Error).message).toBe('OCI runtime exec failed: exec failed: unable to start container process: exec: "nope": executable file not found in $PATH: unknown');
   expect((error as { details: { exitCode: number } }).details.exitCode).toBe(127);
 });
 

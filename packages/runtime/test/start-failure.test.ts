@@ -33,18 +33,20 @@ test("a start that runc init fails names init's own error, not only runc's last 
   await fs.writeFile(notNamespace, '');
   await bed.runtime.create('badns', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] }, run: { network: { mode: 'namespace', path: notNamespace } } });
   const error = await startFailure('badns');
-  expect(error.message).toMatch(/^OCI runtime create failed: runc create failed: unable to start container process: .*: failed to setns into net namespace: Invalid argument$/);
+  expect(error.message).toMatch(/^failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: .*: failed to setns into net namespace: Invalid argument: unknown$/);
   expect(error.details.exitCode).toBe(128);
   expect((await bed.runtime.state('badns')).error).toBe(error.message);
 });
 
-test("a working directory that is a file fails the start with runc's message and dockerd's hint", async () => {
+test("a working directory that is a file fails the start with runc's message, dockerd's hint and exit code 127", async () => {
   await bed.runtime.create('filewd', { rootfs: await bed.rootfs(), image: { Cmd: ['true'] }, run: { workingDir: '/bin/busybox' } });
   const error = await startFailure('filewd');
   expect(error.message).toBe(
-    'OCI runtime create failed: runc create failed: unable to start container process: error during container init: mkdir /bin/busybox: not a directory: ' +
+    'failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ' +
+      'error during container init: mkdir /bin/busybox: not a directory: unknown: ' +
       'Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type',
   );
+  expect(error.details.exitCode).toBe(127);
 });
 
 test('a bind mount of a file onto a directory fails the start naming both paths', async () => {
@@ -66,6 +68,8 @@ test("a start that fails again reports its own failure, not the runc log of the 
   await fs.rm(link);
   await fs.symlink(`/run/netns/${netns}`, link);
   const second = await startFailure('twice');
-  expect(second.message).toBe('exec: "/missing": stat /missing: no such file or directory');
+  expect(second.message).toBe(
+    'failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/missing": stat /missing: no such file or directory: unknown',
+  );
   expect(second.details.runtimeError).not.toContain('setns');
 });

@@ -21,10 +21,20 @@ export interface PutImage {
   id: Digest;
   target: Descriptor;
   created?: string;
+  /**
+   * Digest references (`docker.io/library/busybox@sha256:…`) the image is also known by, as a
+   * pull records the manifest digest it resolved; one another image holds already stays its.
+   */
+  digestReferences?: string[];
 }
 
 export interface UntagResult {
   untagged: string;
+  /**
+   * The digest references of the same repository that went with the name: its last tag
+   * there takes them (moby's rule), so a repository is not left with digests only.
+   */
+  digestReferences?: string[];
   /** The image ID, when the name was its last and the image was deleted with it. */
   deleted?: Digest;
 }
@@ -57,12 +67,29 @@ export class ImageIndex {
   /** Store an image and, when `name` is given, point the name at it (moving it from any other image). */
   async put(name: string | undefined, image: PutImage): Promise<ImageRecord> {
     if (name !== undefined) checkName(name);
+    const references = image.digestReferences ?? [];
+    references.forEach(checkDigestReference);
     const id = parseDigest(image.id);
     parseDigest(image.target.digest);
     return this.update((db) => {
       const existing = db.images[id];
       db.images[id] = { id, target: image.target, created: existing?.created ?? image.created ?? new Date().toISOString() };
       if (name !== undefined) db.names[name] = id;
+      addReferences(db, id, references);
+      return record(db, id);
+    });
+  }
+
+  /**
+   * Record digest references (`repo@sha256:…`) for an image here, as a push records the
+   * digest the registry now knows it by. One another image holds already stays its: moby's
+   * reference store does not move a digest.
+   */
+  async addDigestReferences(id: Digest, references: readonly string[]): Promise<ImageRecord> {
+    references.forEach(checkDigestReference);
+    return this.update((db) => {
+      if (!own(db.images, id)) throw notFound(`No such image: ${id}`, { hint: `no image has that ID in ${this.dir}` });
+      addReferences(db, id, references);
       return record(db, id);
     });
   }
@@ -77,27 +104,39 @@ export class ImageIndex {
     });
   }
 
-  /** Remove a name. The image goes too when it was its last name, unless `keepImage`. */
+  /**
+   * Remove a name. A tag that was its repository's last for the image takes the image's
+   * digest references of that repository with it. The image goes too when that leaves it
+   * no name, unless `keepImage`.
+   */
   async untag(name: string, options: { keepImage?: boolean } = {}): Promise<UntagResult> {
     return this.update((db) => {
       const id = own(db.names, name);
       if (id === undefined) throw notFound(`No such image: ${name}`, { hint: `no image has that name in ${this.dir}` });
       delete db.names[name];
+      const repo = repoOf(name);
+      const remaining = record(db, id).names.filter((n) => repoOf(n) === repo);
+      const digests = isDigestReference(name) || remaining.some((n) => !isDigestReference(n)) ? [] : remaining;
+      for (const digest of digests) delete db.names[digest];
+      const result: UntagResult = { untagged: name, ...(digests.length > 0 ? { digestReferences: digests } : {}) };
       const orphan = !Object.values(db.names).includes(id);
       if (orphan && !options.keepImage) {
         delete db.images[id];
-        return { untagged: name, deleted: id };
+        return { ...result, deleted: id };
       }
-      return { untagged: name };
+      return result;
     });
   }
 
-  /** Delete an image and all its names; more than one name needs `force` (as `docker rmi`). */
+  /**
+   * Delete an image and all its names. Names of more than one repository, or more than one
+   * tag, need `force` (as `docker rmi`: digest references beside one tag do not).
+   */
   async delete(ref: string, options: { force?: boolean } = {}): Promise<ImageRecord> {
     return this.update((db) => {
       const id = this.find(db, ref);
       const gone = record(db, id);
-      if (gone.names.length > 1 && !options.force) {
+      if (gone.names.length > 1 && !isSingleReference(gone.names) && !options.force) {
         throw conflict(`unable to delete ${digestHex(id).slice(0, 12)} (must be forced) - image is referenced in multiple repositories`, {
           hint: `untag one name at a time, or force: ${gone.names.join(', ')}`,
         });
@@ -209,6 +248,33 @@ function normalise(raw: ImageDb | undefined): ImageDb {
   Object.assign(db.images, raw?.images);
   Object.assign(db.names, raw?.names);
   return db;
+}
+
+/**
+ * Whether names are of one repository, with at most one tag among them (moby's
+ * `isSingleReference`): what `docker rmi` removes without force. None is false.
+ */
+export function isSingleReference(names: readonly string[]): boolean {
+  if (names.length === 0) return false;
+  const repos = new Set(names.map(repoOf));
+  return repos.size === 1 && names.filter((n) => !isDigestReference(n)).length <= 1;
+}
+
+/** `…@sha256:…`: a name by manifest digest rather than by tag. */
+function isDigestReference(name: string): boolean {
+  return name.includes('@');
+}
+
+/** Point each digest reference at `id`, unless it points at another image already. */
+function addReferences(db: ImageDb, id: Digest, references: readonly string[]): void {
+  for (const reference of references) if (own(db.names, reference) === undefined) db.names[reference] = id;
+}
+
+function checkDigestReference(reference: string): void {
+  checkName(reference);
+  const at = reference.lastIndexOf('@');
+  if (at <= 0) throw invalidArgument(`invalid digest reference ${JSON.stringify(reference)}: expected repository@sha256:…`);
+  parseDigest(reference.slice(at + 1));
 }
 
 /** `docker.io/library/busybox:latest` → `docker.io/library/busybox` (a port's colon is not a tag). */

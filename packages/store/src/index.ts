@@ -16,7 +16,7 @@ export {
   type UnpackOptions,
   type UnpackProgress,
 } from './unpack';
-export { ImageIndex, ImageIndex as ImageStore, type ImageRecord, type PutImage, type UntagResult } from './image-index';
+export { ImageIndex, ImageIndex as ImageStore, isSingleReference, type ImageRecord, type PutImage, type UntagResult } from './image-index';
 export { VolumeStore, ANONYMOUS_LABEL, hasDevice, type VolumeInfo, type CreateVolumeOptions, type PruneVolumesResult } from './volume-store';
 export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions } from './leases';
 export { type GcResult } from './gc';

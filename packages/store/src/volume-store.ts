@@ -5,6 +5,7 @@ import { conflict, invalidArgument, notFound } from '@ctr/errors';
 import { diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
 import { withLock } from './lock';
 import { mountAll, mountPoints, unmount, type Mount } from './mount';
+import { copyTree, finishFill, publishFill, subpathIn } from './volume-fill';
 
 /** `docker volume inspect` fields. */
 export interface VolumeInfo {
@@ -28,6 +29,12 @@ export interface CreateVolumeOptions {
    * undone when the last one running stops (see `withDevicesMounted` and `releaseDevice`).
    */
   options?: Record<string, string>;
+}
+
+export interface PopulateVolumeOptions {
+  /** Fill this directory of the volume (`volume-subpath`) rather than the whole volume. */
+  subpath?: string;
+  signal?: AbortSignal;
 }
 
 export interface PruneVolumesResult {
@@ -179,11 +186,52 @@ export class VolumeStore {
     });
   }
 
+  /**
+   * Fill the volume from `source` (a directory of a new container's root filesystem) if the
+   * volume — or its `subpath` — is an empty directory, as dockerd does at a container's
+   * create: everything in it, and its owner, mode and times on the volume's directory. A
+   * copy cut short, however, never leaves a partly filled volume (see volume-fill.ts); a
+   * volume with anything in it is never touched. A device volume is not filled: its data
+   * is the device's, mounted only while a container runs. Whether the volume was filled.
+   */
+  async populate(name: string, source: string, options: PopulateVolumeOptions = {}): Promise<boolean> {
+    const info = await this.inspect(name);
+    if (deviceMount(info.Options)) return false;
+    const sourceStat = await fs.stat(source);
+    // The usual case, a volume in use, answered without a copy.
+    const target = options.subpath ? await subpathIn(info.Mountpoint, options.subpath).catch(() => undefined) : info.Mountpoint;
+    if (!sourceStat.isDirectory() || target === undefined || (await fs.readdir(target).catch(() => ['?'])).length > 0) return false;
+    const staging = tempName(this.dir);
+    try {
+      await fs.mkdir(staging);
+      await copyTree(source, staging, options.signal);
+      return await withLock(this.lockFile, async () => {
+        if (!(await this.meta(name))) return false;
+        return publishFill(path.join(this.dir, name), staging, options.subpath ?? '', sourceStat);
+      });
+    } catch (error) {
+      throw storageError(error, `copying ${source} into volume ${name}`);
+    } finally {
+      await fs.rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The host path of a directory (or file) of the volume that a container mounts alone
+   * (`volume-subpath`); NotFound in dockerd's words when it is missing or reached through a
+   * symbolic link, which could lead out of the volume.
+   */
+  async subpath(name: string, subpath: string): Promise<string> {
+    return subpathIn((await this.inspect(name)).Mountpoint, subpath);
+  }
+
   /** Record that container `user` mounts the volume. */
   async addUser(name: string, user: string): Promise<void> {
     checkUser(user);
     await withLock(this.lockFile, async () => {
       await this.inspect(name);
+      // A fill cut short while it was being published is finished before anyone uses the volume.
+      await finishFill(path.join(this.dir, name));
       await fs.writeFile(path.join(this.dir, name, 'users', user), '');
     });
   }

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { isDetached, parseDetachKeys, type ExecControl } from '@ctr/engine';
-import { conflict, invalidArgument } from '@ctr/errors';
+import { conflict, invalidArgument, isCtrError } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson } from '../call';
 import { Fields } from '../fields';
 import { describe, readJsonObject } from '../request-body';
@@ -16,6 +16,11 @@ function parseConsoleSize(value: unknown): { height: number; width: number } | u
   }
   const [height, width] = value as [number, number];
   return height === 0 && width === 0 ? undefined : { height, width };
+}
+
+/** The exit code dockerd records for an exec that could not start: the runtime's (127 not found, 126 not runnable), else 126. */
+function failedExecCode(error: unknown): number {
+  return isCtrError(error) && typeof error.details.exitCode === 'number' ? error.details.exitCode : 126;
 }
 
 export function execRoutes({ engine, execs }: Services): Route[] {
@@ -57,6 +62,8 @@ export function execRoutes({ engine, execs }: Services): Route[] {
       const { config } = session;
       const tty = body.bool('Tty') ?? config.tty;
       const base = {
+        // The exec instance's ID, which its exec_create, exec_start and exec_die events name.
+        execId: session.id,
         cmd: config.cmd,
         tty,
         privileged: config.privileged,
@@ -69,7 +76,7 @@ export function execRoutes({ engine, execs }: Services): Route[] {
       if (body.bool('Detach')) {
         engine.exec(session.containerId, base).then(
           (result) => execs.finished(session, result.exitCode),
-          () => execs.finished(session, 126),
+          (error: unknown) => execs.finished(session, failedExecCode(error)),
         );
         if (call.res) sendEmpty(call, 200);
         else call.upgrade?.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
@@ -92,11 +99,11 @@ export function execRoutes({ engine, execs }: Services): Route[] {
           execs.detached(session);
           return raw.close();
         }
-        // The stream is already open: say what went wrong on it, as dockerd does, and record the failure.
-        execs.finished(session, 126);
+        // The stream is already open: say what went wrong on it, on stdout as dockerd does, and record the failure.
+        execs.finished(session, failedExecCode(error));
         const message = `${(error as Error).message}\r\n`;
         if (tty) raw.output.write(message);
-        else framedWriter(raw.output, STDERR, false).write(message);
+        else framedWriter(raw.output, STDOUT, false).write(message);
       }
       raw.close();
     }, { hijack: true }),

@@ -121,7 +121,8 @@ export function imageRoutes({ engine }: Services): Route[] {
       // The `filter` parameter of API < 1.41 is a `reference` filter.
       const legacy = call.query.string('filter');
       if (legacy) filters.reference = [...(filters.reference ?? []), legacy];
-      sendJson(call, 200, await engine.images({ all: call.query.bool('all'), filters }));
+      // `shared-size` (API 1.42): each image's SharedSize, as `system df` gives it; -1 without.
+      sendJson(call, 200, await engine.images({ all: call.query.bool('all'), filters, sharedSize: call.query.bool('shared-size') }));
     }),
     route('GET', '/images/search', async () => {
       throw notFound('search is not available: ctrd has no index to search', { hint: 'pull by name instead' });

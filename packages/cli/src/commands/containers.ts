@@ -1,5 +1,5 @@
 import type { ContainerSummary, ExecControl, StopOptions } from '@ctr/engine';
-import { invalidArgument, isNotFound, notFound } from '@ctr/errors';
+import { CtrError, invalidArgument, isCtrError, isNotFound, notFound } from '@ctr/errors';
 import type { CreateOptions } from '@ctr/api';
 import type { Command, Io } from '../command';
 import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
@@ -11,50 +11,11 @@ import { forEachArg, inspectEach } from './each';
 import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
 import { proxySignals, type SignalProxy } from '../signal-proxy';
+import { terminalSession, terminalSize, type TerminalSession } from '../terminal';
 import { ContextStore, configDir } from '../context-store';
 import { familiarString, parseReference } from '@ctr/image';
 
 const formatFlag: FlagSpec = { name: 'format', type: 'string', description: 'Format output using a custom template' };
-
-type TerminalSize = { height: number; width: number };
-
-/** The size of the terminal ctr writes to, when it writes to one. */
-function terminalSize(io: Io): TerminalSize | undefined {
-  return io.stdout.rows && io.stdout.columns ? { height: io.stdout.rows, width: io.stdout.columns } : undefined;
-}
-
-interface TerminalSession {
-  /** Forward the terminal's current size again. */
-  resize(): void;
-  /** Leave raw mode and stop following the window. */
-  restore(): void;
-}
-
-/**
- * Puts the terminal in raw mode for a TTY session and forwards its size to `resizeTo` (the
- * container's TTY, or an exec's), now and whenever the window changes. Forwards run one at a
- * time, each reading the size when it runs: a burst of window changes ends at the last size.
- */
-function terminalSession(io: Io, resizeTo: (size: TerminalSize) => Promise<void>): TerminalSession {
-  if (!io.stdin.isTTY || !io.stdin.setRawMode) return { resize: () => undefined, restore: () => undefined };
-  io.stdin.setRawMode(true);
-  let forwarding = Promise.resolve();
-  const resize = (): void => {
-    forwarding = forwarding.then(() => {
-      const size = terminalSize(io);
-      return size ? resizeTo(size).catch(() => undefined) : undefined;
-    });
-  };
-  resize();
-  process.on('SIGWINCH', resize);
-  return {
-    resize,
-    restore: () => {
-      process.off('SIGWINCH', resize);
-      io.stdin.setRawMode?.(false);
-    },
-  };
-}
 
 const sigProxyFlag: FlagSpec = { name: 'sig-proxy', type: 'bool', description: 'Proxy received signals to the process', default: true };
 
@@ -90,21 +51,51 @@ function reportDetached(io: Io): number {
   return 1;
 }
 
+/**
+ * An engine's error as docker's CLI prints a daemon's, `Error response from daemon: …`, and
+ * with its status, 1: ctr runs the engine in-process and says what dockerd would answer. A
+ * detach and an interruption are the user's doing, not the daemon's: they stay as they are.
+ */
+export function fromDaemon(error: unknown): unknown {
+  if (!isCtrError(error) || error.code === 'Aborted' || error.details.verbatim === true) return error;
+  const { exitCode: _exitCode, ...details } = error.details;
+  return new CtrError(error.code, `Error response from daemon: ${error.message}`, { cause: error, hint: error.hint, details: { ...details, verbatim: true } });
+}
+
+/** A run whose container could not start exits as docker's CLI does (127, 126, else 125), not with the code dockerd records. */
+function runFailure(error: unknown): unknown {
+  if (!isCtrError(error) || typeof error.details.exitCode !== 'number') return error;
+  const exitCode = engineModule().runExitStatus(error.message);
+  return new CtrError(error.code, error.message, { cause: error, hint: error.hint, details: { ...error.details, exitCode } });
+}
+
+/**
+ * An attached exec whose process could not start: as dockerd, its reason goes to the exec's
+ * output and the exec's code (127 not found, 126 not runnable) is the exit status.
+ */
+function execFailure(error: unknown, io: Io): number {
+  if (!isCtrError(error) || typeof error.details.exitCode !== 'number') throw fromDaemon(error);
+  io.stdout.write(`${error.message}\r\n`);
+  return error.details.exitCode;
+}
+
 /** Start with the terminal's streams attached; resolves with the exit code once all output is shown (0 once detached). */
 async function startAttached(engine: CliEngine, ref: string, io: Io, withStdin: boolean, detachKeys: string | undefined): Promise<number> {
   const { Config } = await engine.inspect(ref);
-  const terminal = Config.Tty && withStdin ? terminalSession(io, (size) => engine.resize(ref, size)) : undefined;
+  // As docker start: the terminal is raw while stdin is attached to a TTY, and its size is the TTY's once the container runs.
+  const terminal = Config.Tty ? terminalSession(io, { raw: withStdin }) : undefined;
   // Passing on from before the start: a signal that comes as the program begins is its own.
   const proxy = proxySignals((signal) => engine.kill(ref, signal));
   try {
     const started = await engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr, ...(detachKeys ? { detachKeys } : {}) });
     proxy.started();
+    terminal?.follow((size) => engine.resize(ref, size));
     // As docker start: the user who detached leaves with 0 and the container running.
     if (await detachedFrom(started.attached ?? Promise.resolve())) return 0;
     return (await engine.wait(ref)).StatusCode;
   } finally {
     proxy.stop();
-    terminal?.restore();
+    await terminal?.restore();
   }
 }
 
@@ -126,13 +117,16 @@ const run: Command = {
       // Nothing is attached, and docker's CLI records it so.
       const detached = (options: CreateOptions): ReturnType<CliEngine['run']> =>
         engine.run({ ...options, attach: { stdin: false, stdout: false, stderr: false }, detach: true, onCreated: ({ id }) => cidFile.write(id) });
-      const { id, warnings } = await withImage(engine, created, quiet, io, detached).finally(() => cidFile.close());
+      const { id, warnings } = await withImage(engine, created, quiet, io, detached)
+        .catch((error: unknown) => Promise.reject(runFailure(error)))
+        .finally(() => cidFile.close());
       printWarnings(io, warnings ?? []);
       println(io, id);
       return 0;
     }
     let terminal: TerminalSession | undefined;
     let proxy: SignalProxy | undefined;
+    let startedId = '';
     // The streams `-a` names (all by default); stdin only when kept open (`-i`).
     const { attach: streams } = created;
     const withStdin = created.openStdin === true && streams?.stdin !== false;
@@ -147,10 +141,15 @@ const run: Command = {
         onCreated: ({ id, warnings }) => {
           cidFile.write(id);
           printWarnings(io, warnings);
-          if (options.tty) terminal = terminalSession(io, (size) => engine.resize(id, size));
+          // The TTY gets the window's size once the container runs (docker's MonitorTtySize).
+          if (options.tty) terminal = terminalSession(io, { raw: withStdin });
           if (bool(args, 'sig-proxy')) proxy = proxySignals((signal) => engine.kill(id, signal));
+          startedId = id;
         },
-        onStarted: () => proxy?.started(),
+        onStarted: () => {
+          proxy?.started();
+          terminal?.follow((size) => engine.resize(startedId, size));
+        },
       });
     try {
       // Whatever it attaches (stdin alone too, as docker 28's `run -a stdin`), it ends with the container's exit code.
@@ -159,11 +158,11 @@ const run: Command = {
     } catch (error) {
       // The user detached with the keys: the container runs on, and docker run exits with 0.
       if (engineModule().isDetached(error)) return 0;
-      throw error;
+      throw runFailure(error);
     } finally {
       cidFile.close();
       proxy?.stop();
-      terminal?.restore();
+      await terminal?.restore();
     }
   },
 };
@@ -238,9 +237,23 @@ const start: Command = {
     const engine = await getEngine();
     if (bool(args, 'attach') || bool(args, 'interactive')) {
       const withStdin = bool(args, 'interactive');
-      return startAttached(engine, args.positionals[0] as string, io, withStdin, await detachKeysFor(args, io, withStdin));
+      const detachKeys = await detachKeysFor(args, io, withStdin);
+      return startAttached(engine, args.positionals[0] as string, io, withStdin, detachKeys).catch((error: unknown) => Promise.reject(fromDaemon(error)));
     }
-    return forEachArg(args.positionals, io, (ref) => engine.start(ref).then(() => undefined));
+    // As docker start: each failure is said as it comes, and the command fails naming them all.
+    const failed: Array<{ ref: string; error: unknown }> = [];
+    await forEachArg(args.positionals, io, (ref) =>
+      engine.start(ref).then(
+        () => undefined,
+        (error: unknown) => {
+          failed.push({ ref, error });
+          throw error;
+        },
+      ),
+    );
+    if (failed.length === 0) return 0;
+    const first = failed[0]?.error;
+    throw new CtrError(isCtrError(first) ? first.code : 'Internal', `failed to start containers: ${failed.map((f) => f.ref).join(', ')}`, { cause: first });
   },
 };
 
@@ -583,6 +596,8 @@ const logs: Command = {
         const out = entry.stream === 'stderr' ? io.stderr : io.stdout;
         out.write(`${logLine(entry, shown)}\n`);
       }
+    } catch (error) {
+      throw fromDaemon(error);
     } finally {
       process.off('SIGINT', stopOnSigint);
     }
@@ -616,9 +631,8 @@ const exec: Command = {
     const tty = bool(args, 'tty');
     const withStdin = bool(args, 'interactive');
     const detachKeys = bool(args, 'detach') ? undefined : await detachKeysFor(args, io, withStdin && tty);
-    // The exec's own pty follows the window once it runs; until then its start size is the window's.
-    let running: ExecControl | undefined;
-    const terminal = tty ? terminalSession(io, async (size) => running?.resize(size)) : undefined;
+    // The exec's own pty starts at the window's size and follows it once the exec runs.
+    const terminal = tty ? terminalSession(io, { raw: withStdin }) : undefined;
     const size = terminalSize(io);
     let exitCode: number | undefined;
     try {
@@ -627,11 +641,7 @@ const exec: Command = {
         env: await envOptions(args, io.env),
         tty,
         ...(tty && size ? { consoleSize: size } : {}),
-        onStart: (exec) => {
-          running = exec;
-          // A window change while the exec was starting reached no one: send the size now.
-          terminal?.resize();
-        },
+        onStart: (exec: ExecControl) => terminal?.follow((size) => exec.resize(size)),
         privileged: bool(args, 'privileged'),
         ...(user ? { user } : {}),
         ...(workingDir ? { workingDir } : {}),
@@ -639,9 +649,18 @@ const exec: Command = {
         ...(bool(args, 'detach') ? {} : { stdout: io.stdout, stderr: io.stderr }),
         ...(detachKeys ? { detachKeys } : {}),
       });
-      await detachedFrom(exec.then((result) => (exitCode = result.exitCode)));
+      await detachedFrom(
+        exec.then(
+          (result) => (exitCode = result.exitCode),
+          (error: unknown) => {
+            // Nothing is attached to a detached exec's output: its failure is the command's, as docker's.
+            if (bool(args, 'detach')) throw fromDaemon(error);
+            exitCode = execFailure(error, io);
+          },
+        ),
+      );
     } finally {
-      terminal?.restore();
+      await terminal?.restore();
     }
     return exitCode ?? reportDetached(io);
   },
@@ -661,16 +680,19 @@ const attach: Command = {
     // As docker attach: stdin only of a container that keeps it open, a TTY's in raw mode and at the window's size.
     const withStdin = !bool(args, 'no-stdin') && Config.OpenStdin;
     const detachKeys = await detachKeysFor(args, io, withStdin && Config.Tty);
-    const terminal = Config.Tty && withStdin ? terminalSession(io, (size) => engine.resize(ref, size)) : undefined;
+    const terminal = Config.Tty ? terminalSession(io, { raw: withStdin }) : undefined;
     // The container runs already: a signal it cannot take is not tried again.
     const proxy = bool(args, 'sig-proxy') ? proxySignals((signal) => engine.kill(ref, signal)) : undefined;
     proxy?.started();
     let detached: boolean;
     try {
-      detached = await detachedFrom(engine.attach(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr, ...(detachKeys ? { detachKeys } : {}) }));
+      const attachment = engine.attach(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr, ...(detachKeys ? { detachKeys } : {}) });
+      // A size one cell larger first, as docker attach: a program at an unchanged size would not redraw for the newcomer.
+      terminal?.follow((size) => engine.resize(ref, size), { nudge: true });
+      detached = await detachedFrom(attachment);
     } finally {
       proxy?.stop();
-      terminal?.restore();
+      await terminal?.restore();
     }
     if (detached) return reportDetached(io);
     return (await engine.inspect(ref)).State.ExitCode;

@@ -12,6 +12,38 @@ function checkBytes(value: string): void {
   engineModule().parseBytes(value, 'size');
 }
 
+/**
+ * `--cpus` as docker's CLI reads it (opts.ParseCPUs): a rational number (`1.5`, `3/2`,
+ * `1e-2`) in whole nano CPUs, which the daemon then checks against the host's CPUs.
+ */
+function nanoCpus(text: string): bigint {
+  const fraction = /^([+-]?\d+)\/(\d+)$/.exec(text);
+  const decimal = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  let numerator: bigint;
+  let denominator: bigint;
+  if (fraction && BigInt(fraction[2] as string) !== 0n) {
+    numerator = BigInt(fraction[1] as string) * 1_000_000_000n;
+    denominator = BigInt(fraction[2] as string);
+  } else if (decimal && /\d/.test(`${decimal[2]}${decimal[3] ?? ''}`)) {
+    const [, sign, whole = '', fractional = '', exponent = '0'] = decimal;
+    const scale = fractional.length - Number(exponent) - 9;
+    const digits = BigInt(`${sign}${whole}${fractional}` || '0');
+    numerator = scale < 0 ? digits * 10n ** BigInt(-scale) : digits;
+    denominator = scale < 0 ? 1n : 10n ** BigInt(scale);
+  } else {
+    throw new Error(`failed to parse ${text} as a rational number`);
+  }
+  if (numerator % denominator !== 0n) throw new Error('value is too precise');
+  return numerator / denominator;
+}
+
+/** `--cpus` as the engine's number of CPUs; 0 is none (docker's CLI sends no NanoCpus then). */
+function cpusOption(args: ParsedArgs): number | undefined {
+  const text = str(args, 'cpus');
+  const nano = text === undefined ? 0n : nanoCpus(text);
+  return nano === 0n ? undefined : Number(nano) / 1e9;
+}
+
 /** The limits `run`/`create` set and `update` changes, with docker's names and help. */
 export const resourceFlags: FlagSpec[] = [
   { name: 'memory', short: 'm', type: 'string', valueName: 'bytes', description: 'Memory limit', check: checkBytes },
@@ -25,7 +57,7 @@ export const resourceFlags: FlagSpec[] = [
       if (value !== '-1') checkBytes(value);
     },
   },
-  { name: 'cpus', type: 'string', valueName: 'decimal', description: 'Number of CPUs' },
+  { name: 'cpus', type: 'string', valueName: 'decimal', description: 'Number of CPUs', check: (value) => void nanoCpus(value) },
   { name: 'cpu-shares', short: 'c', type: 'number', description: 'CPU shares (relative weight)' },
   { name: 'cpu-period', type: 'number', description: 'Limit CPU CFS (Completely Fair Scheduler) period' },
   { name: 'cpu-quota', type: 'number', description: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
@@ -57,7 +89,7 @@ export function resourceOptions(args: ParsedArgs): Omit<UpdateOptions, 'restart'
     memory: str(args, 'memory'),
     memoryReservation: str(args, 'memory-reservation'),
     memorySwap: str(args, 'memory-swap'),
-    cpus: str(args, 'cpus'),
+    cpus: cpusOption(args),
     cpuShares: num(args, 'cpu-shares'),
     cpuPeriod: num(args, 'cpu-period'),
     cpuQuota: num(args, 'cpu-quota'),
@@ -274,15 +306,16 @@ function envFrom(values: string[], env: NodeJS.ProcessEnv): string[] {
 
 /** `--env-file` and `-e` (which overrides the files) of `run`, `create` and `exec`, as docker's CLI reads them. */
 export async function envOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<string[]> {
-  return envFrom([...(await keyValueLines(list(args, 'env-file'))), ...list(args, 'env')], env);
+  return envFrom([...(await keyValueLines(list(args, 'env-file'), (key) => env[key])), ...list(args, 'env')], env);
 }
 
 /**
  * The lines of `--env-file` and `--label-file` files, as docker reads both (its kvfile):
  * blank lines and `#` comments are skipped, leading whitespace goes, a value is kept as
- * written (trailing spaces too), and a bare `KEY` is left for the caller to resolve.
+ * written (trailing spaces too). A bare `KEY` takes its value from `lookup` (an env file's
+ * from the caller's environment) and is dropped when that has none, as a label file's always is.
  */
-async function keyValueLines(files: string[]): Promise<string[]> {
+async function keyValueLines(files: string[], lookup: (key: string) => string | undefined = () => undefined): Promise<string[]> {
   const out: string[] = [];
   for (const file of files) {
     const text = await fs.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -294,7 +327,12 @@ async function keyValueLines(files: string[]): Promise<string[]> {
       const key = line.split('=', 1)[0] as string;
       if (!key) throw invalidArgument(`no variable name on line '${line}'`);
       if (/[ \t]/.test(key)) throw invalidArgument(`variable '${key}' contains whitespaces`);
-      out.push(line);
+      if (line.includes('=')) {
+        out.push(line);
+        continue;
+      }
+      const value = lookup(key);
+      if (value !== undefined) out.push(`${key}=${value}`);
     }
   }
   return out;
@@ -319,7 +357,10 @@ function checkPlatform(text: string | undefined): void {
 }
 
 /** `--mount`'s options that docker knows and ctr has no equivalent for (a clear refusal, not "unexpected key"). */
-const UNSUPPORTED_MOUNT_KEYS = new Set(['volume-opt', 'volume-label', 'volume-nocopy', 'volume-subpath', 'bind-nonrecursive', 'bind-recursive', 'image-subpath']);
+const UNSUPPORTED_MOUNT_KEYS = new Set(['bind-nonrecursive', 'image-subpath']);
+
+/** `bind-recursive`'s values; only `enabled` (docker's default, recursive) is how ctr mounts binds. */
+const BIND_RECURSIVE = ['enabled', 'disabled', 'writable', 'readonly'];
 
 /**
  * One `--mount` value split into fields as docker's CLI reads it (Go's encoding/csv):
@@ -375,13 +416,24 @@ function parseMount(value: string): ApiMount {
   const mount: ApiMount & { Type: string } = { Type: 'volume' };
   // The option families given (`bind-*`, `volume-*`, `tmpfs-*`), which must match the type.
   const families = new Set<string>();
+  const volumeOptions = (): NonNullable<ApiMount['VolumeOptions']> => {
+    families.add('volume');
+    return (mount.VolumeOptions ??= {});
+  };
+  // docker's CLI sets `key=value` in a map, and drops an entry without a key.
+  const setEntry = (map: Record<string, string> | undefined, entry: string): Record<string, string> => {
+    const eq = entry.indexOf('=');
+    const key = eq === -1 ? entry : entry.slice(0, eq);
+    return key === '' ? { ...map } : { ...map, [key]: eq === -1 ? '' : entry.slice(eq + 1) };
+  };
   for (const field of csvFields(spec, fail)) {
     const eq = field.indexOf('=');
     const key = (eq === -1 ? field : field.slice(0, eq)).toLowerCase();
     if (UNSUPPORTED_MOUNT_KEYS.has(key)) fail(`'${key}' is not supported: ctr has no equivalent`);
     if (eq === -1) {
-      if (key !== 'readonly' && key !== 'ro') fail(`invalid field '${field}' must be a key=value pair`);
-      mount.ReadOnly = true;
+      if (key === 'volume-nocopy') volumeOptions().NoCopy = true;
+      else if (key === 'readonly' || key === 'ro') mount.ReadOnly = true;
+      else fail(`invalid field '${field}' must be a key=value pair`);
       continue;
     }
     const val = field.slice(eq + 1);
@@ -407,13 +459,34 @@ function parseMount(value: string): ApiMount {
         break;
       case 'bind-propagation':
         families.add('bind');
-        // Binds are always rprivate here: a `-v` entry has no propagation the engine applies.
-        if (val.toLowerCase() !== 'rprivate') fail(`bind-propagation '${val}' is not supported: bind mounts are rprivate`);
+        // The engine checks it, as dockerd does.
+        mount.BindOptions = { ...mount.BindOptions, Propagation: val.toLowerCase() };
         break;
-      case 'volume-driver':
-        families.add('volume');
-        if (val !== 'local') fail(`volume-driver '${val}' is not supported: ctr's volumes use the local driver`);
+      case 'bind-recursive':
+        if (!BIND_RECURSIVE.includes(val)) fail(`invalid value for ${key}: ${val} (must be "enabled", "disabled", "writable", or "readonly")`);
+        if (val !== 'enabled') fail(`bind-recursive=${val} is not supported: ctr's bind mounts are recursive`);
         break;
+      case 'volume-nocopy':
+        volumeOptions().NoCopy = goBool(val) ?? fail(`invalid value for volume-nocopy: ${val}`);
+        break;
+      case 'volume-label': {
+        const options = volumeOptions();
+        options.Labels = setEntry(options.Labels, val);
+        break;
+      }
+      case 'volume-subpath':
+        volumeOptions().Subpath = val;
+        break;
+      case 'volume-driver': {
+        const options = volumeOptions();
+        options.DriverConfig = { ...options.DriverConfig, Name: val };
+        break;
+      }
+      case 'volume-opt': {
+        const options = volumeOptions();
+        options.DriverConfig = { ...options.DriverConfig, Options: setEntry(options.DriverConfig?.Options, val) };
+        break;
+      }
       case 'tmpfs-size':
         families.add('tmpfs');
         mount.TmpfsOptions = { ...mount.TmpfsOptions, SizeBytes: sizeInBytes(val) ?? fail(`invalid value for ${key}: ${val}`) };
@@ -431,22 +504,6 @@ function parseMount(value: string): ApiMount {
   if (!mount.Target) fail('target is required');
   for (const family of families) if (family !== mount.Type) fail(`cannot mix '${family}-*' options with mount type '${mount.Type}'`);
   return mount;
-}
-
-/**
- * `--mount` values as `-v` and `--tmpfs` entries, by the engine's mapping that the API's
- * `HostConfig.Mounts` also goes through: `ctr run --mount` and `docker run --mount` against
- * ctrd make the same container.
- */
-function mountEntries(values: string[]): { volumes: string[]; tmpfs: string[] } {
-  const out = { volumes: [] as string[], tmpfs: [] as string[] };
-  if (values.length === 0) return out;
-  const { mountEntry } = engineModule();
-  for (const entry of values.map(parseMount).map(mountEntry)) {
-    if ('volume' in entry) out.volumes.push(entry.volume);
-    else out.tmpfs.push(entry.tmpfs);
-  }
-  return out;
 }
 
 /** `--cidfile`, as docker's CLI keeps it: made before the create, the ID written once the container exists. */
@@ -599,13 +656,15 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   if (!['always', 'missing', 'never'].includes(pull)) throw invalidArgument(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
   checkPlatform(str(args, 'platform'));
   const security = list(args, 'security-opt');
-  const mounts = mountEntries(list(args, 'mount'));
+  // As the API's `HostConfig.Mounts`: the engine checks them as dockerd does, and inspect shows them as given.
+  const mountSpecs = list(args, 'mount').map(parseMount);
   const options: CreateOptions = {
     image,
     // The files first: `-e` and `--label` override what they say.
     env: await envOptions(args, env),
-    volumes: [...list(args, 'volume'), ...mounts.volumes],
-    tmpfs: [...list(args, 'tmpfs'), ...mounts.tmpfs],
+    volumes: list(args, 'volume'),
+    tmpfs: list(args, 'tmpfs'),
+    ...(mountSpecs.length > 0 ? { mountSpecs } : {}),
     labels: keyValues([...(await keyValueLines(list(args, 'label-file'))), ...list(args, 'label')]),
     publish: list(args, 'publish'),
     publishAll: bool(args, 'publish-all'),
@@ -680,6 +739,7 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   const userns = str(args, 'userns') || undefined;
   if (userns !== undefined && userns !== 'host') throw invalidArgument('--userns: invalid USER mode');
   set('usernsMode', userns);
+  set('containerIdFile', str(args, 'cidfile') || undefined);
   set('expose', nonEmpty(list(args, 'expose')));
   set('volumesFrom', nonEmpty(list(args, 'volumes-from')));
   set('macAddress', str(args, 'mac-address') || undefined);

@@ -5,7 +5,7 @@ import type { ImageConfig, MountSpec, RunOptions, SpecContext } from '../types';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES, DEFAULT_PATH, DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, defaultMounts } from './defaults';
 import { blockIO } from './block-io';
 import { defaultSeccompProfile } from './seccomp';
-import { checkCpuList, parseBytes, parseCpus } from './units';
+import { checkCpuList, checkCpusetAvailable, checkedCpus, parseBytes, parseCpus } from './units';
 
 /**
  * One step of spec generation: a function that changes a spec in place, as containerd's
@@ -337,11 +337,13 @@ export function withResources(options: RunOptions, ctx: SpecContext): SpecOpt {
     // As dockerd's cgroupfs driver: `<parent>/<id>`; a relative parent is taken from the root cgroup.
     if (options.cgroupParent) spec.linux.cgroupsPath = path.posix.join('/', options.cgroupParent, ctx.id);
     const cpu: NonNullable<typeof r.cpu> = {};
-    if (options.cpus !== undefined) {
+    // 0 CPUs is no limit, as dockerd's NanoCPUs of 0.
+    const cpus = options.cpus === undefined ? 0 : checkedCpus(options.cpus, ctx.hostCpus?.count);
+    if (cpus > 0) {
       if (options.cpuQuota !== undefined || options.cpuPeriod !== undefined) {
         throw invalidArgument('Conflicting options: Nano CPUs and CPU Period cannot both be set');
       }
-      Object.assign(cpu, parseCpus(options.cpus));
+      Object.assign(cpu, parseCpus(cpus));
     }
     if (options.cpuQuota !== undefined) cpu.quota = options.cpuQuota;
     if (options.cpuPeriod !== undefined) cpu.period = options.cpuPeriod;
@@ -349,8 +351,15 @@ export function withResources(options: RunOptions, ctx: SpecContext): SpecOpt {
       if (!Number.isInteger(options.cpuShares) || options.cpuShares < 0) throw invalidArgument(`invalid cpu-shares: ${options.cpuShares}`);
       if (options.cpuShares > 0) cpu.shares = Math.max(2, options.cpuShares);
     }
-    if (options.cpusetCpus !== undefined) cpu.cpus = checkCpuList(options.cpusetCpus, 'cpuset-cpus');
-    if (options.cpusetMems !== undefined) cpu.mems = checkCpuList(options.cpusetMems, 'cpuset-mems');
+    // An empty cpuset is none, as dockerd has it.
+    if (options.cpusetCpus) {
+      cpu.cpus = checkCpuList(options.cpusetCpus, 'cpuset-cpus');
+      checkCpusetAvailable(cpu.cpus, ctx.hostCpus?.cpus, 'CPUs');
+    }
+    if (options.cpusetMems) {
+      cpu.mems = checkCpuList(options.cpusetMems, 'cpuset-mems');
+      checkCpusetAvailable(cpu.mems, ctx.hostCpus?.mems, 'memory nodes');
+    }
     if (Object.keys(cpu).length > 0) r.cpu = cpu;
     if (options.pidsLimit !== undefined) {
       if (!Number.isInteger(options.pidsLimit)) throw invalidArgument(`invalid pids-limit: ${options.pidsLimit}`);

@@ -1,0 +1,95 @@
+import { copyFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { conflict } from '@ctr/errors';
+import type { NetworkSettings } from '@ctr/network';
+import { hostsContent } from '@ctr/runtime';
+import type { ContainerRecord } from './container-records';
+import type { EngineContext } from './context';
+import { underContainerLock } from './container-lock';
+
+/**
+ * A container's network follows its runs, as dockerd's allocateNetwork and releaseNetwork do:
+ * its create records what it is connected to; each start allocates its namespace, addresses,
+ * names in the embedded DNS and published ports; each exit releases them, whoever sees it —
+ * `stop`, a caller waiting for the exit (an attached `run`, `start -a`, `wait`), an engine's
+ * monitor, conmon's exit command, a later engine's `recover` — and a start finds the namespace
+ * of an allocation the machine lost (a reboot) and makes it again. A start and a release never
+ * interleave: both hold the container's network lock, and a release under it leaves a running
+ * container alone, so an observer of the last exit that comes late cannot take the next run's.
+ */
+
+const NETWORK_LOCKS = 'network-locks';
+
+type Networked = Pick<ContainerRecord, 'id' | 'network'>;
+
+/** Whether a start allocates anything for the container: a namespace of its own, or a join of another's. */
+function allocates(record: Networked): boolean {
+  return record.network.mode !== 'none' && record.network.mode !== 'host';
+}
+
+/** A container's own address on its first network, if it has a namespace of its own. */
+export function ownAddress(settings: NetworkSettings | undefined): string | undefined {
+  return settings?.IPAddress || Object.values(settings?.Networks ?? {})[0]?.IPAddress || undefined;
+}
+
+/**
+ * Run `start` (the container's process start) with its network allocated, under the network
+ * lock; a start that fails releases it again. `allocated`: a new container's, made with its
+ * create (`run` makes it beside the root filesystem) — no earlier run can race with this one.
+ */
+export async function startNetworked<T>(ctx: EngineContext, record: ContainerRecord, start: () => Promise<T>, options: { allocated?: boolean } = {}): Promise<T> {
+  if (!allocates(record)) return start();
+  const run = async (): Promise<T> => {
+    try {
+      return await start();
+    } catch (error) {
+      await ctx.network.release(record.id).catch(() => undefined);
+      throw error;
+    }
+  };
+  if (options.allocated && !record.network.mode.startsWith('container:')) return run();
+  return underContainerLock(ctx, NETWORK_LOCKS, record.id, async () => {
+    const allocation = await ctx.network.allocate(record.id);
+    try {
+      if (allocation.sharedWith !== undefined) await joinFiles(ctx, record, allocation.sharedWith);
+      else if (allocation.made) await writeHosts(ctx, record, ownAddress(allocation.settings));
+    } catch (error) {
+      await ctx.network.release(record.id).catch(() => undefined);
+      throw error;
+    }
+    return run();
+  });
+}
+
+/**
+ * After an exit: the network comes off unless the container runs again (a restart already
+ * made the next run's). Never fails: whoever sees an exit has nobody to tell, and what stays
+ * is released by the next start or `rm`.
+ */
+export async function releaseNetwork(ctx: EngineContext, record: Networked): Promise<void> {
+  if (!allocates(record)) return;
+  await underContainerLock(ctx, NETWORK_LOCKS, record.id, async () => {
+    if ((await ctx.runtime.state(record.id).catch(() => undefined))?.running) return;
+    await ctx.network.release(record.id);
+  }).catch(() => undefined);
+}
+
+/**
+ * `container:<id>`, as moby's initializeNetworking: the other container must be running, and
+ * this one gets its hostname, hosts and resolv.conf (dockerd shares the files; here they are
+ * copied at each start, when they are the other's current ones).
+ */
+async function joinFiles(ctx: EngineContext, record: ContainerRecord, ownerId: string): Promise<void> {
+  if (!(await ctx.runtime.state(ownerId).catch(() => undefined))?.running) {
+    throw conflict(`cannot join network of a non running container: ${ownerId}`);
+  }
+  const [owner, own] = await Promise.all([ctx.runtime.inspect(ownerId), ctx.runtime.inspect(record.id)]);
+  await Promise.all(['hosts', 'resolv.conf', 'hostname'].map((file) => copyFile(path.join(owner.bundle, file), path.join(own.bundle, file))));
+}
+
+/** /etc/hosts names the container's address of this run, which a start may have changed. */
+async function writeHosts(ctx: EngineContext, record: ContainerRecord, address: string | undefined): Promise<void> {
+  const { bundle } = await ctx.runtime.inspect(record.id);
+  const { ipAddress: _earlier, ...run } = record.run;
+  await writeFile(path.join(bundle, 'hosts'), hostsContent(record.run.hostname ?? record.id.slice(0, 12), address ? { ...run, ipAddress: address } : run));
+}

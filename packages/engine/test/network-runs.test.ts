@@ -1,0 +1,160 @@
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { collector, eventually, testEngine, type TestEngine } from './fixture';
+
+// A container's network follows its runs, as dockerd's: create records the networks, each
+// start allocates the namespace, address and DNS names, each stop or exit releases them.
+
+let t: TestEngine;
+const network = `runs-${process.pid}`;
+/** An address of the network's subnet (chosen by the engine) ending in `last`. */
+let address: (last: number) => string;
+
+beforeAll(async () => {
+  t = await testEngine();
+  // A free subnet, chosen by the engine, then given back: dockerd takes an --ip only on a subnet given at create.
+  const subnet = (await t.engine.createNetwork({ name: network })).IPAM.Config[0]?.Subnet ?? '';
+  await t.engine.removeNetwork(network);
+  await t.engine.createNetwork({ name: network, subnet });
+  address = (last) => subnet.replace(/\.\d+\/\d+$/, `.${last}`);
+});
+
+afterEach(async () => {
+  for (const c of await t.engine.ps({ all: true })) await t.engine.remove(c.Id, { force: true }).catch(() => undefined);
+});
+
+afterAll(async () => {
+  await t?.engine.close();
+  await t?.engine.removeNetwork(network).catch(() => undefined);
+  await t?.cleanup();
+});
+
+async function sleeper(name: string, options: { ip?: string; network?: string } = {}): Promise<string> {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network, name, cmd: ['sleep', '600'], ...options });
+  await t.engine.start(id);
+  return id;
+}
+
+async function inside(id: string, cmd: string[]): Promise<string> {
+  const stdout = collector();
+  await t.engine.exec(id, { cmd, stdout, stderr: stdout });
+  return stdout.text();
+}
+
+const ipOf = async (id: string): Promise<string | undefined> => (await t.engine.inspect(id)).NetworkSettings.Networks[network]?.IPAddress;
+
+test('a stopped container\'s --ip is free: another container with it runs', async () => {
+  const first = await sleeper('runs-first', { ip: address(77) });
+  await t.engine.stop(first, { timeout: 0 });
+  const second = await sleeper('runs-second', { ip: address(77) });
+  expect(await ipOf(second)).toBe(address(77));
+});
+
+test('two containers may be created with one --ip; the second to start is refused in docker\'s words', async () => {
+  const { id: a } = await t.engine.create({ image: 'busybox', pull: 'never', network, ip: address(78), cmd: ['sleep', '600'] });
+  const { id: b } = await t.engine.create({ image: 'busybox', pull: 'never', network, ip: address(78), cmd: ['sleep', '600'] });
+  await t.engine.start(a);
+  await expect(t.engine.start(b)).rejects.toMatchObject({ code: 'Conflict', message: `Address already in use: ${address(78)} on network ${network}` });
+  expect((await t.engine.inspect(b)).State.Running).toBe(false);
+});
+
+test('a created container has no address; started, its /etc/hosts names the address it got', async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network, name: 'runs-hosts', cmd: ['sleep', '600'] });
+  expect((await t.engine.inspect(id)).NetworkSettings.Networks[network]).toMatchObject({ IPAddress: '', EndpointID: '' });
+  await t.engine.start(id);
+  const ip = await ipOf(id);
+  expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  expect(await inside(id, ['cat', '/etc/hosts'])).toContain(`${ip}\t${id.slice(0, 12)}\n`);
+});
+
+test('a stopped container has no namespace, no address and no endpoint', async () => {
+  const id = await sleeper('runs-stopped');
+  await t.engine.stop(id, { timeout: 0 });
+  const settings = (await t.engine.inspect(id)).NetworkSettings;
+  expect(settings.SandboxKey).toBe('');
+  expect(settings.Networks[network]).toMatchObject({ IPAddress: '', EndpointID: '', Gateway: '' });
+  await expect(access(join(t.runRoot, 'netns', id))).rejects.toThrow();
+});
+
+test('network inspect lists the running containers only', async () => {
+  const running = await sleeper('runs-listed');
+  const stopped = await sleeper('runs-unlisted');
+  await t.engine.stop(stopped, { timeout: 0 });
+  expect(Object.keys((await t.engine.inspectNetwork(network)).Containers)).toEqual([running]);
+});
+
+test('a network whose containers are all stopped can be removed', async () => {
+  const other = `runs-rm-${process.pid}`;
+  await t.engine.createNetwork({ name: other });
+  const id = await sleeper('runs-on-other', { network: other });
+  await t.engine.stop(id, { timeout: 0 });
+  await t.engine.removeNetwork(other);
+  await expect(t.engine.inspectNetwork(other)).rejects.toMatchObject({ code: 'NotFound' });
+});
+
+test('a container that exits on its own releases its address once its exit is seen', async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network, ip: address(79), cmd: ['true'] });
+  await t.engine.start(id);
+  await t.engine.wait(id);
+  expect(await sleeper('runs-after-exit', { ip: address(79) })).toBeTruthy();
+});
+
+test('restart brings the container back with its --ip', async () => {
+  const id = await sleeper('runs-restarted', { ip: address(80) });
+  await t.engine.restart(id, { timeout: 0 });
+  expect((await t.engine.inspect(id)).State.Running).toBe(true);
+  expect(await ipOf(id)).toBe(address(80));
+  expect(await inside(id, ['ip', '-o', '-4', 'addr', 'show', 'eth0'])).toContain(`${address(80)}/`);
+});
+
+test('a restart policy restarts the container with its --ip', async () => {
+  await t.engine.startMonitor({ scanIntervalMs: 200 });
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network, ip: address(81), restart: 'on-failure:1', cmd: ['sh', '-c', 'sleep 0.3; exit 3'] });
+  await t.engine.start(id);
+  const restarted = await eventually(() => t.engine.inspect(id), (c) => c.RestartCount === 1 && c.State.Running);
+  expect(restarted.NetworkSettings.Networks[network]?.IPAddress).toBe(address(81));
+});
+
+test('docker-compose\'s recreate: the new container is made with the old one\'s address and starts once the old one stopped', async () => {
+  const old = await sleeper('runs-web', { ip: address(82) });
+  const { id: fresh } = await t.engine.create({ image: 'busybox', pull: 'never', network, ip: address(82), cmd: ['sleep', '600'] });
+  await t.engine.stop(old, { timeout: 0 });
+  await t.engine.rename(old, `${old.slice(0, 12)}_runs-web`);
+  await t.engine.start(fresh);
+  await t.engine.remove(old);
+  expect(await ipOf(fresh)).toBe(address(82));
+});
+
+test('after a rename a peer resolves the new name through 127.0.0.11', async () => {
+  const peer = await sleeper('runs-peer');
+  const renamed = await sleeper('runs-before');
+  await t.engine.rename(renamed, 'runs-after');
+  const answer = await inside(peer, ['nslookup', 'runs-after', '127.0.0.11']);
+  expect(answer).toContain(`Address: ${await ipOf(renamed)}`);
+  expect((await t.engine.inspectNetwork(network)).Containers[renamed]?.Name).toBe('runs-after');
+});
+
+describe('--network container:<name>', () => {
+  test('the container has the other\'s hostname and /etc/hosts', async () => {
+    const owner = await sleeper('runs-owner');
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'container:runs-owner', cmd: ['sleep', '600'] });
+    await t.engine.start(id);
+    expect(await inside(id, ['hostname'])).toBe(`${owner.slice(0, 12)}\n`);
+    expect(await inside(id, ['cat', '/etc/hosts'])).toBe(await readFile((await t.engine.inspect(owner)).HostsPath, 'utf8'));
+  });
+
+  test('joining a container that is not running is refused in docker\'s words', async () => {
+    const owner = await sleeper('runs-idle-owner');
+    await t.engine.stop(owner, { timeout: 0 });
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: `container:runs-idle-owner`, cmd: ['sleep', '600'] });
+    await expect(t.engine.start(id)).rejects.toMatchObject({ code: 'Conflict', message: `cannot join network of a non running container: ${owner}` });
+  });
+
+  test('with a --hostname of its own the create is refused in docker\'s words', async () => {
+    await sleeper('runs-named-owner');
+    await expect(t.engine.create({ image: 'busybox', pull: 'never', network: 'container:runs-named-owner', hostname: 'mine' })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: 'conflicting options: hostname and the network mode',
+    });
+  });
+});
