@@ -1,12 +1,10 @@
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { PassThrough, pipeline, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { aborted, asCtrError, invalidArgument, notFound, unavailable } from '@ctr/errors';
-import { TarReader, resolveInRoot, sniffCompression, tarErrorReason } from '@ctr/image';
+import { aborted, asCtrError, invalidArgument, notFound } from '@ctr/errors';
+import { TarReader, decompressArchive, peekStream, resolveInRoot, sniffCompression, tarErrorReason } from '@ctr/image';
 import { cleanPath } from './clean-path';
 import { PatternMatcher, readDockerignore } from './dockerignore';
 
@@ -44,7 +42,7 @@ export async function openContext(context: string | Readable, signal: AbortSigna
   }
   const root = await fs.mkdtemp(path.join(scratchDir, 'ctr-build-context-'));
   try {
-    const { head, all } = await peek(context, ARCHIVE_HEAD);
+    const { head, whole: all } = await peekStream(context, ARCHIVE_HEAD);
     const archive = await isArchiveHead(head);
     if (archive) await extractContextTar(all, root, signal);
     else await writeContextDockerfile(all, root, STREAM_DOCKERFILE, 'the Dockerfile read from the build\'s input', signal);
@@ -102,72 +100,10 @@ export async function readIgnore(root: string): Promise<PatternMatcher> {
   return new PatternMatcher(readDockerignore(text));
 }
 
-/** The first `bytes` bytes of a stream (fewer if it is shorter), and the whole stream again to read from the start. */
-export async function peek(stream: Readable, bytes: number): Promise<{ head: Buffer; all: Readable }> {
-  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
-  const chunks: Buffer[] = [];
-  let length = 0;
-  let ended = false;
-  while (length < bytes && !ended) {
-    const r = await iterator.next();
-    if (r.done) ended = true;
-    else {
-      chunks.push(Buffer.from(r.value));
-      length += r.value.length;
-    }
-  }
-  const read = Buffer.concat(chunks);
-  const all = Readable.from(
-    (async function* () {
-      if (read.length > 0) yield read;
-      if (!ended) for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
-    })(),
-  );
-  return { head: read.subarray(0, bytes), all };
-}
-
 /** The compression a context tar is in (docker's: gzip, bzip2, xz, zstd); gzip goes through zlib, the rest through their commands. */
 export function compressionOf(head: Buffer): string | undefined {
   const kind = sniffCompression(head);
   return kind === 'none' ? undefined : kind;
-}
-
-/** The stream decompressed, whatever of docker's compressions it is in (or as it is). */
-async function decompressed(stream: Readable, signal: AbortSignal): Promise<Readable> {
-  const { head, all } = await peek(stream, 6);
-  const compression = compressionOf(head);
-  if (compression === undefined) return all;
-  if (compression === 'gzip') {
-    const gunzip = createGunzip();
-    pipeline(all, gunzip, () => undefined); // an error on either side destroys the other
-    return gunzip;
-  }
-  return throughCommand(all, compression, signal);
-}
-
-/**
- * `input` through `<command> -dc` (bzip2, xz, zstd: Node has no streaming decoder for them).
- * The output fails with the command's own words if it does; a reader that stops early ends it.
- */
-function throughCommand(input: Readable, command: string, signal: AbortSignal): Readable {
-  const out = new PassThrough();
-  const child = spawn(command, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'], signal });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-2000)));
-  child.on('error', (error: NodeJS.ErrnoException) => {
-    out.destroy(error.code === 'ENOENT' ? unavailable(`${command} is needed to read a ${command}-compressed build context`, { hint: `Install ${command}, or send the context as a plain or gzip tar.` }) : error);
-  });
-  // A decompressor that stopped reading (it failed, or was ended) is not the input's fault.
-  pipeline(input, child.stdin, (error) => {
-    if (error && (error as NodeJS.ErrnoException).code !== 'EPIPE') out.destroy(error);
-  });
-  child.stdout.pipe(out, { end: false });
-  child.on('close', (code) => {
-    if (code === 0) out.end();
-    else if (!out.destroyed) out.destroy(invalidArgument(`decompressing the ${command} build context failed: ${stderr.trim() || `${command} exited with code ${code}`}`));
-  });
-  out.on('close', () => child.exitCode === null && child.kill());
-  return out;
 }
 
 /**
@@ -175,7 +111,7 @@ function throughCommand(input: Readable, command: string, signal: AbortSignal): 
  * resolved inside the root (symlinks re-rooted), leaves are replaced, never written through.
  */
 export async function extractContextTar(stream: Readable, root: string, signal: AbortSignal): Promise<void> {
-  const reader = new TarReader(await decompressed(stream, signal));
+  const reader = new TarReader(await decompressArchive(stream, { signal, what: 'the build context' }));
   try {
     for (let entry = await reader.next(); entry; entry = await reader.next()) {
       if (signal.aborted) throw aborted(signal, 'reading the build context');

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { aborted, CtrError, invalidArgument, notFound, unavailable, type ErrorCode } from '@ctr/errors';
-import { resolveInRoot, tarErrorReason } from '@ctr/image';
-import { compressionOf, extractContextTar, peek, readIgnore, writeContextDockerfile, type BuildContext } from './build-context';
+import { peekStream, resolveInRoot, tarErrorReason } from '@ctr/image';
+import { compressionOf, extractContextTar, readIgnore, writeContextDockerfile, type BuildContext } from './build-context';
 import { cleanPath } from './clean-path';
 import { fetchFailureReason, type UrlFetch } from './fetch-url';
 
@@ -184,7 +184,7 @@ async function downloadContext(url: string, dir: string, options: RemoteContextO
     throw new CtrError(statusCode(response.status), `${what}: failed to GET ${url} with status ${response.status} ${response.statusText}${body ? `: ${body}` : ''}`);
   }
   const body = response.body ? Readable.fromWeb(response.body as ReadableStream<Uint8Array>) : Readable.from([]);
-  const { head, all } = await peek(body, 512);
+  const { head, whole: all } = await peekStream(body, 512);
   const detecting = `error detecting content type for remote ${url}`;
   if (head.length === 0) throw invalidArgument(`${detecting}: empty response`);
   const declared = response.headers.get('content-type') ?? '';

@@ -33,7 +33,7 @@ export interface DecompressOptions {
  */
 export async function decompressArchive(source: Readable, options: DecompressOptions = {}): Promise<Readable> {
   const what = options.what ?? 'the archive';
-  const { head, whole } = await peek(source, MAGIC_BYTES);
+  const { head, whole } = await peekStream(source, MAGIC_BYTES);
   const kind = sniffCompression(head);
   if (kind === 'none') return whole;
   const out = new PassThrough();
@@ -101,7 +101,7 @@ function throughCommand(input: Readable, out: PassThrough, kind: 'bzip2' | 'xz' 
 }
 
 /** The first `bytes` of a stream (fewer if it is shorter), and the whole stream, those bytes included. */
-async function peek(source: Readable, bytes: number): Promise<{ head: Buffer; whole: Readable }> {
+export async function peekStream(source: Readable, bytes: number): Promise<{ head: Buffer; whole: Readable }> {
   const iterator = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
   const parts: Buffer[] = [];
   let length = 0;

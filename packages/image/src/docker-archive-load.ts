@@ -13,7 +13,7 @@ import { archivePath } from './docker-archive-paths';
 import { spoolArchive, type SpooledArchive, type SpooledFile } from './docker-archive-spool';
 import { decompressArchive } from './docker-archive-decompress';
 
-export { decompressArchive, type DecompressOptions } from './docker-archive-decompress';
+export { decompressArchive, peekStream, type DecompressOptions } from './docker-archive-decompress';
 import { MediaTypes } from './media-types';
 
 /** One image an archive held, ready to be tagged. */
