@@ -11,9 +11,8 @@ import { parseManifestOrIndex, type ManifestOrIndex } from './manifest-or-index'
 import { checkLayoutVersion, mergeByDigest, namesFromAnnotations, normalizeNames, plainDescriptor } from './oci-layout-index';
 import { archivePath } from './docker-archive-paths';
 import { spoolArchive, type SpooledArchive, type SpooledFile } from './docker-archive-spool';
-import { decompressArchive } from './docker-archive-decompress';
+import { decompressArchive } from './decompress';
 
-export { decompressArchive, peekStream, type DecompressOptions } from './docker-archive-decompress';
 import { MediaTypes } from './media-types';
 
 /** One image an archive held, ready to be tagged. */

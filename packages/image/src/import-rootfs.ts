@@ -7,7 +7,7 @@ import type { Descriptor, Platform } from './descriptor';
 import type { Digest, DiffID } from './digest';
 import { historyEntry } from './history';
 import { createLayerFromDirectory } from './layer-create';
-import { decompressedLayer } from './layer-decompress';
+import { decompressArchive } from './decompress';
 import { writeLayer } from './layer-write';
 import { writeImage } from './image-write';
 import { hostPlatform } from './platform';
@@ -51,7 +51,7 @@ export async function importRootfs(store: BlobIngester, source: RootfsSource, op
   const tar =
     'dir' in source
       ? createLayerFromDirectory(source.dir, signalOption)
-      : Readable.from(await decompressedLayer(source.tar, 'auto'), { objectMode: false });
+      : await decompressArchive(source.tar, { what: 'the root filesystem tar', ...signalOption });
   const { descriptor: layer, diffId } = await writeLayer(store, tar, { compression: options.compression ?? 'gzip', ...signalOption });
   throwIfAborted(signal, 'importing the root filesystem');
   const created = options.created ?? new Date();

@@ -8,7 +8,7 @@ export * from './docker-archive-save';
 export * from './oci-layout-graph';
 export * from './reference';
 export * from './platform';
-export { sniffCompression, type SniffedCompression } from './layer-decompress';
+export { decompressArchive, peekStream, sniffCompression, type DecompressOptions, type SniffedCompression } from './decompress';
 export * from './json';
 export * from './manifest';
 export * from './image-index';

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { CtrError, aborted, asCtrError, type ErrorCode, digestMismatch, invalidArgument, notFound, unsupported } from '@ctr/errors';
 import type { DiffID } from './digest';
-import { decompressedLayer } from './layer-decompress';
+import { decompressArchive } from './decompress';
 import { makeDevice, makeFifo, setXattrs } from './layer-host-tools';
 import { LayerRoot, entryComponents } from './layer-path';
 import type { LayerCompression } from './media-types';
@@ -154,7 +154,8 @@ class Applier {
 
   async run(layer: Readable): Promise<AppliedLayer> {
     const maxSize = this.options.maxSize ?? DEFAULT_MAX_SIZE;
-    const source = await decompressedLayer(layer, this.options.compression ?? 'auto');
+    const compression = this.options.compression ?? 'auto';
+    const source = await decompressArchive(layer, { what: 'layer', ...(compression === 'auto' ? {} : { compression }) });
     const reader = new TarReader(source, {
       maxEntries: this.options.maxEntries,
       observe: (chunk) => {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { PassThrough, Readable, pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import { CtrError, invalidArgument, unavailable } from '@ctr/errors';
-import { sniffCompression, type SniffedCompression } from './layer-decompress';
+import type { LayerCompression } from './media-types';
 
 /** Enough of a stream to tell every compression `sniffCompression` knows (xz's magic is the longest). */
 const MAGIC_BYTES = 6;
@@ -22,32 +22,51 @@ export interface DecompressOptions {
   signal?: AbortSignal;
   /** What the stream is, for messages: `the archive`. */
   what?: string;
+  /** The compression the stream is known to be in (a layer's media type says); else its magic number tells. */
+  compression?: SniffedCompression;
 }
 
+/** A compression told by its magic number: what layers and build contexts may come in. */
+export type SniffedCompression = LayerCompression | 'xz' | 'bzip2';
+
+/** The compression whose magic number `head` (a stream's first bytes) starts with, or `none`. */
+export function sniffCompression(head: Buffer): SniffedCompression {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
+  if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+  return 'none';
+}
+
+type ZstdFactory = (options?: { chunkSize?: number }) => NodeJS.ReadWriteStream;
+/** Node 22.15+ decodes zstd itself; before that, the `zstd` command does. */
+const nodeZstd = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
+
 /**
- * A tar stream as it came, or decompressed when it came gzip-, bzip2-, xz- or zstd-compressed
- * (told by its magic number, as moby's `DecompressStream`, which `docker load` reads through).
- * Gzip goes through zlib; the others through their commands (`bzip2 -dc`…), which Node 20
- * has no decoder for. Streamed: nothing is held but the first bytes. Corrupt data fails the
- * stream with InvalidArgument; a decoder that is not installed, with Unavailable.
+ * A tar stream (an archive, a layer, a build context) as it came, or decompressed when it came
+ * gzip-, bzip2-, xz- or zstd-compressed (told by its magic number, as moby's `DecompressStream`,
+ * which `docker load` and layer pulls read through). Gzip (and zstd on Node 22.15+) goes through
+ * zlib; the others through their commands (`bzip2 -dc`…), which Node 20 has no decoder for.
+ * Streamed: nothing is held but the first bytes. Corrupt data fails the stream with
+ * InvalidArgument; a decoder that is not installed, with Unavailable.
  */
 export async function decompressArchive(source: Readable, options: DecompressOptions = {}): Promise<Readable> {
   const what = options.what ?? 'the archive';
   const { head, whole } = await peekStream(source, MAGIC_BYTES);
-  const kind = sniffCompression(head);
+  const kind = options.compression ?? sniffCompression(head);
   if (kind === 'none') return whole;
   const out = new PassThrough();
   const fail = (error: Error): void => {
     if (!out.destroyed) out.destroy(error);
   };
-  if (kind === 'gzip') {
-    const gunzip = zlib.createGunzip({ chunkSize: CHUNK });
+  if (kind === 'gzip' || (kind === 'zstd' && nodeZstd)) {
+    const decoder = kind === 'gzip' ? zlib.createGunzip({ chunkSize: CHUNK }) : (nodeZstd as ZstdFactory)({ chunkSize: CHUNK });
     // Piped by hand: a pipeline would fail `out` with zlib's raw error, or miss one raised at the end.
     whole.on('error', fail);
-    gunzip.on('error', (error) => fail(zlibError(error, kind, what)));
-    whole.pipe(gunzip).pipe(out);
+    decoder.on('error', (error: Error) => fail(zlibError(error, kind, what)));
+    whole.pipe(decoder).pipe(out);
     out.on('close', () => {
-      gunzip.destroy();
+      (decoder as unknown as { destroy(): void }).destroy();
       whole.destroy();
     });
     return out;
