@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { buildSecurityOptions, parseVolumeSpec, type ApiMount, type BuildStepOptions, type CreateContainerOptions, type DeviceRequest, type HealthConfig, type UpdateOptions } from '@ctr/engine';
+import { apiMount as checkedMount, buildSecurityOptions, parseVolumeSpec, type ApiMount, type BuildStepOptions, type CreateContainerOptions, type DeviceRequest, type HealthConfig, type UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { Fields } from './fields';
 import type { Query } from './query';
@@ -264,13 +264,13 @@ function publishSpecs(host: Fields): string[] {
   return out;
 }
 
-/** A `HostConfig.Mounts` entry with the fields dockerd reads, as sent (the engine checks it; inspect shows it). */
+/** A `HostConfig.Mounts` entry with the fields dockerd reads, as sent (the engine checks the rest; inspect shows it). */
 function apiMount(mount: Fields): ApiMount {
   const bind = mount.object('BindOptions');
   const volume = mount.object('VolumeOptions');
   const driver = volume?.object('DriverConfig');
   const tmpfs = mount.object('TmpfsOptions');
-  return definedFields({
+  return checkedMount(definedFields({
     Type: mount.string('Type'),
     Source: mount.string('Source'),
     Target: mount.string('Target'),
@@ -294,7 +294,7 @@ function apiMount(mount: Fields): ApiMount {
         })
       : undefined,
     TmpfsOptions: tmpfs ? definedFields({ SizeBytes: tmpfs.number('SizeBytes'), Mode: tmpfs.number('Mode'), Options: tmpfs.stringLists('Options') }) : undefined,
-  });
+  }));
 }
 
 /** The object without its undefined fields (JSON's absent ones). */

@@ -75,13 +75,14 @@ export async function releaseNetwork(ctx: EngineContext, record: Networked): Pro
 }
 
 /**
- * `container:<id>`, as moby's initializeNetworking: the other container must be running, and
+ * `container:<name|id>`, as moby's initializeNetworking: the other container must be running, and
  * this one gets its hostname, hosts and resolv.conf (dockerd shares the files; here they are
  * copied at each start, when they are the other's current ones).
  */
 async function joinFiles(ctx: EngineContext, record: ContainerRecord, ownerId: string): Promise<void> {
   if (!(await ctx.runtime.state(ownerId).catch(() => undefined))?.running) {
-    throw conflict(`cannot join network of a non running container: ${ownerId}`);
+    // Named as the network mode names it, as dockerd does (docker-compose gives the ID).
+    throw conflict(`cannot join network of a non running container: ${record.network.mode.slice('container:'.length)}`);
   }
   const [owner, own] = await Promise.all([ctx.runtime.inspect(ownerId), ctx.runtime.inspect(record.id)]);
   await Promise.all(['hosts', 'resolv.conf', 'hostname'].map((file) => copyFile(path.join(owner.bundle, file), path.join(own.bundle, file))));

@@ -79,7 +79,7 @@ export function defaultStdinOnce(openStdin: boolean | undefined, attach: Attache
 
 /** `docker create` / `docker run` options, as a library call. Resource fields are @ctr/runtime's. */
 export interface CreateContainerOptions
-  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint' | 'logSizeMax' | 'leaveStdinOpen' | 'resolvConf'> {
+  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint' | 'logSizeMax' | 'logMaxFiles' | 'logCompress' | 'leaveStdinOpen' | 'resolvConf'> {
   image: string;
   /** `--log-driver` and `--log-opt`. */
   log?: LogConfig;
@@ -597,7 +597,7 @@ export class Containers {
     const volumeRequests = [...(options.volumes ?? []).map(parseVolumeSpec), ...specMounts.filter((m): m is VolumeRequest => 'kind' in m)];
     const tmpfs = [...(options.tmpfs ?? []).map(parseTmpfsSpec), ...specMounts.filter((m): m is TmpfsMount => !('kind' in m))];
     checkDuplicateMounts(volumeRequests, tmpfs);
-    const { logSizeMax, warnings } = logSettings(options.log);
+    const { logSizeMax, logMaxFiles, logCompress, warnings } = logSettings(options.log);
     const networkMode = options.network ?? 'bridge';
     const kind = networkKind(networkMode);
     // A network of its own: the default bridge or a user network.
@@ -702,6 +702,8 @@ export class Containers {
         // Link variables first, as dockerd puts them: the container's own override them.
         ...(linked?.env.length ? { env: [...linked.env, ...(options.env ?? [])] } : {}),
         ...(logSizeMax ? { logSizeMax } : {}),
+        ...(logMaxFiles ? { logMaxFiles } : {}),
+        ...(logCompress ? { logCompress } : {}),
         // What runs is the merged config's: the runtime is given both, so it merges nothing again.
         entrypoint: config.Entrypoint ?? [],
         cmd: config.Cmd ?? [],
@@ -929,7 +931,9 @@ export class Containers {
       if (networkMode !== 'bridge') continue;
       const settings = await this.ctx.network.settings(owner.id).catch(() => undefined);
       const ip = settings?.Networks.bridge?.IPAddress;
-      if (!settings || !ip) throw invalidArgument(`cannot link to /${found.name}, as it does not belong to the default network`);
+      if (!settings?.Networks.bridge) throw invalidArgument(`cannot link to /${found.name}, as it does not belong to the default network`);
+      // Its address is its run's: dockerd checks at the start, ctr takes the address at the create.
+      if (!ip) throw conflict(`Cannot link to a non running container: /${found.name} AS /${parent}/${alias}`);
       for (const host of new Set([alias, found.run.hostname ?? found.id.slice(0, 12), found.name])) out.hosts.push(`${host}:${ip}`);
       const env = await this.configEnv(found);
       out.env.push(...linkEnv({ linkName: `/${parent}/${alias}`, ip, exposedPorts: found.exposedPorts ?? Object.keys(settings.Ports), env }));

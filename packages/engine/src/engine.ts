@@ -644,7 +644,7 @@ export class Engine {
     const { ctx } = await this.ready();
     const network = await ctx.network.inspectNetwork(name);
     await ctx.network.removeNetwork(name);
-    await ctx.events.emit('network', 'destroy', network.Id, { name: network.Name });
+    await ctx.events.emit('network', 'destroy', network.Id, { name: network.Name, type: network.Driver });
   }
 
   async connect(network: string, container: string, options: { aliases?: string[]; ip?: string } = {}): Promise<void> {

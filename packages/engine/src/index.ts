@@ -45,7 +45,7 @@ export { detachOnKeys, detachedError, isDetached, parseDetachKeys } from '@ctr/r
 export { runExitStatus } from '@ctr/runtime';
 export type { CommitOptions } from './commit';
 export type { EngineEvent, EventContainer, EventFilters, EventsOptions, EventType } from './events';
-export { mountRequest, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type VolumeRequest } from './volumes-spec';
+export { apiMount, mountRequest, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type ClientMount, type VolumeRequest } from './volumes-spec';
 export { exposedPortKeys, parseLink, type DeviceRequest } from './create-extras';
 export { portBindingsOf, type PortBinding } from './port-bindings';
 export { defaultStdinOnce } from './containers';

@@ -38,16 +38,20 @@ export type VolumeRequest =
     })
   | (MountPlace & { kind: 'anonymous'; copy: boolean; create?: VolumeCreateOptions });
 
+const MOUNT_TYPES = ['bind', 'volume', 'tmpfs', 'image'] as const;
+const PROPAGATIONS = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared'] as const;
+const CONSISTENCIES = ['default', 'consistent', 'cached', 'delegated'] as const;
+
 /** Docker's API `Mount`: what `--mount` says and `HostConfig.Mounts` holds, kept as given for inspect. */
 export interface ApiMount {
-  Type?: string;
+  Type?: (typeof MOUNT_TYPES)[number];
   Source?: string;
   Target?: string;
   ReadOnly?: boolean;
   /** Docker Desktop's; accepted and ignored on Linux, as dockerd does. */
-  Consistency?: string;
+  Consistency?: (typeof CONSISTENCIES)[number];
   BindOptions?: {
-    Propagation?: string;
+    Propagation?: Propagation;
     NonRecursive?: boolean;
     CreateMountpoint?: boolean;
     ReadOnlyNonRecursive?: boolean;
@@ -63,7 +67,36 @@ export interface ApiMount {
   TmpfsOptions?: { SizeBytes?: number; Mode?: number; Options?: string[][] };
 }
 
-const PROPAGATIONS: readonly string[] = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared'];
+/** A `Mount` as a client sends it: strings where the API has enumerations (`apiMount` checks them). */
+export type ClientMount = Omit<ApiMount, 'Type' | 'Consistency' | 'BindOptions'> & {
+  Type?: string;
+  Consistency?: string;
+  BindOptions?: Omit<NonNullable<ApiMount['BindOptions']>, 'Propagation'> & { Propagation?: string };
+};
+
+function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
+  return (values as readonly string[]).includes(value);
+}
+
+/**
+ * A client's `Mount` as the API's, its type and propagation refused in dockerd's words when
+ * unknown. A consistency (Docker Desktop's, which dockerd on Linux ignores) that is none of the
+ * API's is dropped. Everything else is checked when a container is made with it.
+ */
+export function apiMount(mount: ClientMount): ApiMount {
+  const { Type, Consistency, BindOptions, ...rest } = mount;
+  const type = Type ?? '';
+  if (!isOneOf(MOUNT_TYPES, type)) throw invalidArgument(`invalid mount config for type "${type}": mount type unknown`);
+  const propagation = BindOptions?.Propagation;
+  if (propagation && !isOneOf(PROPAGATIONS, propagation)) throw invalidArgument(`invalid mount config for type "${type}": invalid propagation mode: ${propagation}`);
+  const { Propagation: _given, ...bindRest } = BindOptions ?? {};
+  return {
+    Type: type,
+    ...rest,
+    ...(Consistency && isOneOf(CONSISTENCIES, Consistency) ? { Consistency } : {}),
+    ...(BindOptions ? { BindOptions: { ...(propagation ? { Propagation: propagation as Propagation } : {}), ...bindRest } } : {}),
+  };
+}
 
 /**
  * The families of `-v` modes dockerd's Linux parser knows (volume/mounts/linux_parser.go); a
@@ -120,7 +153,7 @@ function checkMountConfig(mount: ApiMount): void {
     case 'bind': {
       if (source === '') fail('field Source must not be empty');
       const propagation = mount.BindOptions?.Propagation;
-      if (propagation && !PROPAGATIONS.includes(propagation)) fail(`invalid propagation mode: ${propagation}`);
+      if (propagation && !isOneOf(PROPAGATIONS, propagation)) fail(`invalid propagation mode: ${propagation}`);
       if (mount.VolumeOptions) fail('field VolumeOptions must not be specified');
       if (!source.startsWith('/')) fail(`invalid mount path: '${source}' mount path must be absolute`);
       return;
@@ -142,6 +175,9 @@ function checkMountConfig(mount: ApiMount): void {
         if (option.length < 1 || option.length > 2) fail('invalid option array length');
         if (option[0] !== 'exec' && option[0] !== 'noexec') fail(`invalid option: ${option[0] ?? ''}`);
       }
+      return;
+    case 'image':
+      fail('ctr has no image mounts');
       return;
     default:
       fail('mount type unknown');
@@ -219,7 +255,7 @@ export function parseVolumeSpec(spec: string): VolumeRequest {
   if (!validMode(mode)) throw invalidArgument(`invalid mode: ${mode}`);
   if (source === '.' || source.startsWith('./')) source = path.resolve(source);
   const options = mode.split(',');
-  const propagation = options.find((o) => PROPAGATIONS.includes(o));
+  const propagation = options.find((o): o is Propagation => isOneOf(PROPAGATIONS, o));
   const mount: ApiMount = {
     Type: source.startsWith('/') ? 'bind' : 'volume',
     Source: source,

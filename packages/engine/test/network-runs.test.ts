@@ -146,7 +146,7 @@ describe('--network container:<name>', () => {
   test('joining a container that is not running is refused in docker\'s words', async () => {
     const owner = await sleeper('runs-idle-owner');
     await t.engine.stop(owner, { timeout: 0 });
-    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: `container:runs-idle-owner`, cmd: ['sleep', '600'] });
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: `container:${owner}`, cmd: ['sleep', '600'] });
     await expect(t.engine.start(id)).rejects.toMatchObject({ code: 'Conflict', message: `cannot join network of a non running container: ${owner}` });
   });
 

@@ -86,7 +86,7 @@ describe('restart monitor and recovery (runc, conmon)', () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', restart: 'always', cmd: ['sh', '-c', 'exit 1'], detach: true });
     // Each quick failure doubles the wait (100 ms, 200 ms, …): soon it is caught waiting.
     const waiting = await eventually(() => t.engine.inspect(id), (c) => c.State.Restarting);
-    expect(waiting.State).toMatchObject({ Status: 'restarting', Restarting: true, Running: false, ExitCode: 1 });
+    expect(waiting.State).toMatchObject({ Status: 'restarting', Restarting: true, Running: true, ExitCode: 1 });
     const listed = (await t.engine.ps({ all: true })).find((c) => c.Id === id);
     expect(listed?.State).toBe('restarting');
     expect(listed?.Status).toMatch(/^Restarting \(1\) /);

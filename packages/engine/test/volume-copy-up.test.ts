@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CreateContainerOptions } from '@ctr/engine';
+import type { ApiMount, CreateContainerOptions } from '@ctr/engine';
 import { collector, testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
@@ -138,7 +138,7 @@ describe('--mount checks', () => {
 
 describe('inspect', () => {
   test('HostConfig.Mounts shows the --mounts as given; Mounts lists a --mount tmpfs, and HostConfig.Tmpfs only --tmpfs', async () => {
-    const mountSpecs = [
+    const mountSpecs: ApiMount[] = [
       { Type: 'tmpfs', Target: '/t', TmpfsOptions: { SizeBytes: 1048576 } },
       { Type: 'volume', Source: 'copy-inspect', Target: '/v', VolumeOptions: { NoCopy: true } },
     ];

@@ -1,4 +1,4 @@
-import { mountRequest, parseVolumeSpec } from '@ctr/engine';
+import { apiMount, mountRequest, parseVolumeSpec } from '@ctr/engine';
 
 describe('-v modes, as dockerd accepts them', () => {
   test.each(['cached', 'delegated', 'consistent', 'z', 'Z', 'rw', 'nocopy', 'ro,z', 'rw,Z,delegated'])('name:/p:%s is accepted', (mode) => {
@@ -106,12 +106,30 @@ describe('--mount as the engine takes it', () => {
   });
 
   test('an unknown type, a missing target and a relative bind source are refused in dockerd\'s words', () => {
-    expect(() => mountRequest({ Type: 'npipe', Target: '/x' })).toThrow('invalid mount config for type "npipe": mount type unknown');
     expect(() => mountRequest({ Type: 'bind', Source: '/a' })).toThrow('invalid mount config for type "bind": field Target must not be empty');
     expect(() => mountRequest({ Type: 'bind', Source: 'site', Target: '/s' })).toThrow(`invalid mount config for type "bind": invalid mount path: 'site' mount path must be absolute`);
   });
 
+  test('an image mount is refused: ctr has none', () => {
+    expect(() => mountRequest({ Type: 'image', Source: 'busybox', Target: '/x' })).toThrow('invalid mount config for type "image": ctr has no image mounts');
+  });
+});
+
+describe("a client's Mount as the API's", () => {
+  test('an unknown type is refused in dockerd\'s words', () => {
+    expect(() => apiMount({ Type: 'npipe', Target: '/x' })).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: 'invalid mount config for type "npipe": mount type unknown' }));
+  });
+
   test('an unknown bind propagation is refused', () => {
-    expect(() => mountRequest({ Type: 'bind', Source: '/a', Target: '/x', BindOptions: { Propagation: 'bogus' } })).toThrow('invalid mount config for type "bind": invalid propagation mode: bogus');
+    expect(() => apiMount({ Type: 'bind', Source: '/a', Target: '/x', BindOptions: { Propagation: 'bogus' } })).toThrow('invalid mount config for type "bind": invalid propagation mode: bogus');
+  });
+
+  test('a consistency the API does not know is dropped; the rest is kept as sent', () => {
+    expect(apiMount({ Type: 'bind', Source: '/a', Target: '/x', Consistency: 'bogus', BindOptions: { Propagation: 'rslave' } })).toEqual({
+      Type: 'bind',
+      Source: '/a',
+      Target: '/x',
+      BindOptions: { Propagation: 'rslave' },
+    });
   });
 });

@@ -346,7 +346,8 @@ export class NetworkManager {
     const request = await this.attachRequest(containerId, options);
     return this.locked(async () => {
       const nets = await this.loadNets();
-      const sandbox = await this.record(request, nets);
+      // Written by the allocation, before it makes anything.
+      const sandbox = await this.record(request, nets, false);
       try {
         await this.allocateSandbox(sandbox, nets, options.signal);
       } catch (e) {
@@ -1109,8 +1110,8 @@ export class NetworkManager {
     };
   }
 
-  /** Writes a new container's sandbox record: its mode, connections, ports and DNS settings; nothing allocated. */
-  private async record(request: AttachRequest, nets: Map<string, NetworkState>): Promise<SandboxState> {
+  /** A new container's sandbox record: its mode, connections, ports and DNS settings; nothing allocated. Written unless `save` is false. */
+  private async record(request: AttachRequest, nets: Map<string, NetworkState>, save = true): Promise<SandboxState> {
     const { containerId, mode } = request;
     if (await readJson<SandboxState>(this.paths.sandboxFile(containerId), true)) {
       throw conflict(`container ${containerId} already has a network`, { hint: 'detach it first' });
@@ -1148,7 +1149,7 @@ export class NetworkManager {
         if (request.ports.length > 0) sandbox.portRequests = request.ports;
       }
     }
-    await this.saveSandbox(sandbox);
+    if (save) await this.saveSandbox(sandbox);
     return sandbox;
   }
 }

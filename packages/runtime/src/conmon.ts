@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { internal } from '@ctr/errors';
+import { logWriterArgv, type LogRotation } from './log-writer';
 
 /** Everything conmon is told about one container or one exec session. */
 export interface ConmonConfig {
@@ -27,8 +29,20 @@ export interface ConmonConfig {
   exec?: { processSpec: string; attach: boolean };
   /** A program (and its arguments) conmon runs after the container has exited. */
   exitCommand?: readonly string[];
-  /** Bytes of log to keep before conmon starts the log afresh. */
+  /** Bytes of log to keep before conmon starts the log afresh (one file: Docker's `max-file=1`). */
   logSizeMax?: number;
+  /** Docker's rotation across files: conmon writes through a FIFO to a writer that rotates (`log-writer.ts`). */
+  logRotation?: LogRotation;
+}
+
+/** A container's log that rotates across files (an exec's output is not the container's log). */
+function rotation(c: ConmonConfig): LogRotation | undefined {
+  return c.exec ? undefined : c.logRotation;
+}
+
+/** Where conmon writes the records a rotating writer puts in the log. */
+function logFifo(logPath: string): string {
+  return path.join(path.dirname(logPath), 'log.fifo');
 }
 
 /** conmon's command line, the way Podman builds it (libpod `oci_conmon_common.go`). */
@@ -41,7 +55,7 @@ export function conmonArgs(c: ConmonConfig): string[] {
     '-r', c.runtime,
     '-b', c.bundle,
     '-p', c.pidFile,
-    '-l', `k8s-file:${c.logPath}`,
+    '-l', `k8s-file:${rotation(c) ? logFifo(c.logPath) : c.logPath}`,
     '--exit-dir', c.exitDir,
     '--full-attach',
     '--socket-dir-path', c.bundle,
@@ -58,7 +72,8 @@ export function conmonArgs(c: ConmonConfig): string[] {
   // terminal's input outlives its clients, as in Docker (a session detached with the keys can
   // attach again); so does a pipe's unless the container is StdinOnce (`run -i`, not `run -di`).
   if (c.stdin && (c.terminal || c.leaveStdinOpen)) args.push('--leave-stdin-open');
-  if (c.logSizeMax) args.push('--log-size-max', String(c.logSizeMax));
+  // conmon's own limit would rename a new file over the FIFO: a rotating writer keeps the size.
+  if (c.logSizeMax && !rotation(c)) args.push('--log-size-max', String(c.logSizeMax));
   const [exitProgram, ...exitArgs] = c.exitCommand ?? [];
   if (exitProgram) {
     args.push('--exit-command', exitProgram);
@@ -174,7 +189,11 @@ export type Launch = (argv: readonly string[], env: Readonly<Record<string, stri
 export function spawnConmon(config: ConmonConfig, launch?: Launch): ConmonProcess {
   const withAttach = config.exec?.attach === true;
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' };
-  const launched = withAttach ? undefined : launch?.([config.conmon, ...conmonArgs(config)], env, config.bundle);
+  // A rotating log's writer starts first and runs conmon itself, passing the sync pipe on.
+  const monitor = [config.conmon, ...conmonArgs(config)];
+  const rotating = rotation(config);
+  const [program, ...args] = rotating ? logWriterArgv(config.logPath, logFifo(config.logPath), rotating, monitor) : monitor;
+  const launched = withAttach ? undefined : launch?.([program as string, ...args], env, config.bundle);
   // What launched it reports there when it could not, or went away.
   if (launched) return { sync: new SyncReader(launched, 'cannot start conmon') };
   if (withAttach) {
@@ -183,7 +202,7 @@ export function spawnConmon(config: ConmonConfig, launch?: Launch): ConmonProces
   }
   const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'ignore', 'pipe'];
   if (withAttach) stdio.push('pipe', 'pipe');
-  const child = spawn(config.conmon, conmonArgs(config), { stdio, env, detached: true, cwd: config.bundle });
+  const child = spawn(program as string, args, { stdio, env, detached: true, cwd: config.bundle });
   // A conmon that cannot run closes its pipes: the caller reads no message and says so.
   child.once('error', () => undefined);
   child.unref();

@@ -24,8 +24,12 @@ export interface ContainerRecord {
   leaveStdinOpen?: true;
   stopSignal: string;
   stopTimeout: number;
-  /** Bytes of log conmon keeps; absent or 0: no limit. */
+  /** Bytes a log file may reach; absent or 0: no limit. */
   logSizeMax?: number;
+  /** Log files kept (with `logSizeMax`), when more than one: a writer rotates them. */
+  logMaxFiles?: number;
+  /** The rotated log files are gzipped. */
+  logCompress?: true;
   /** Containers whose PID or IPC namespace each start joins (`container:<id>` modes). */
   joins?: NamespaceJoins;
   /** A shareable IPC container's /dev/shm size: its tmpfs is mounted on the host before a start. */

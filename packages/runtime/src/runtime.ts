@@ -12,6 +12,7 @@ import { startFailure } from './exit-codes';
 import { checkTerminalSize, resizeTerminal } from './terminal-size';
 import { checkRuntimeVersionOnce, findExecutable, grantableCapabilities, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
 import { readLogs } from './logs';
+import { logRotationOf } from './log-writer';
 import type { LinuxResources, Spec } from './oci-spec';
 import { prepareRootfs } from './rootfs-prepare';
 import { Runc, runcFailure } from './runc';
@@ -229,6 +230,7 @@ export class Runtime {
     const run = options.run ?? {};
     const stopSignal = parseSignal(run.stopSignal ?? image.StopSignal ?? 'SIGTERM').name;
     const logSizeMax = run.logSizeMax === undefined ? undefined : parseBytes(run.logSizeMax, 'log max-size');
+    const logFiles = logRotationOf(logSizeMax, run);
     try {
       mkdirSync(d.dir, { mode: 0o700 });
     } catch (error) {
@@ -287,6 +289,7 @@ export class Runtime {
         stopSignal,
         stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
         ...(logSizeMax ? { logSizeMax } : {}),
+        ...logFiles,
         ...joinsAndShm(run),
       };
       await d.write(record);
@@ -341,6 +344,7 @@ export class Runtime {
       ...(record.leaveStdinOpen ? { leaveStdinOpen: true } : {}),
       ...(options.exitCommand ? { exitCommand: options.exitCommand } : {}),
       ...(record.logSizeMax ? { logSizeMax: record.logSizeMax } : {}),
+      ...(record.logSizeMax && record.logMaxFiles ? { logRotation: { maxSize: record.logSizeMax, maxFiles: record.logMaxFiles, compress: record.logCompress === true } } : {}),
     };
     const conmon = spawnConmon(config, this.options.launch);
     // The attach relay starts beside conmon; it connects once conmon has made its socket.

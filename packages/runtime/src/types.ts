@@ -171,10 +171,17 @@ export interface RunOptions {
   /** Seconds `stop` waits before SIGKILL (default 10). */
   stopTimeout?: number;
   /**
-   * How much log to keep (`512k`, `10m`, bytes): past it, conmon starts the log afresh — what
-   * Docker's json-file driver does with `max-size` and `max-file=1`. Default: no limit.
+   * How big a log file may grow (`512k`, `10m`, bytes): past it, the log starts afresh — what
+   * Docker's json-file driver does with `max-size`. Default: no limit.
    */
   logSizeMax?: number | string;
+  /**
+   * With `logSizeMax`, the log files kept, the current one included (Docker's `max-file`,
+   * default 1): older ones are `<log>.1`, `<log>.2`… and `logs` reads them all, oldest first.
+   */
+  logMaxFiles?: number;
+  /** With `logMaxFiles` above 1: gzip the rotated files (`<log>.1.gz`…), Docker's `compress`. */
+  logCompress?: boolean;
   sysctls?: Record<string, string>;
   annotations?: Record<string, string>;
   /** `--init`: Docker's docker-init (tini) runs as PID 1, reaps orphans and forwards signals. */

@@ -1,7 +1,7 @@
 import { closeSync, openSync, promises as fs, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { CreateOptions } from '@ctr/api';
-import type { ApiMount, BuildStepOptions, DeviceRequest, HealthConfig, UpdateOptions } from '@ctr/engine';
+import type { ApiMount, BuildStepOptions, ClientMount, DeviceRequest, HealthConfig, UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
 import { engineModule } from '../context';
@@ -407,16 +407,16 @@ function goBool(text: string): boolean | undefined {
 }
 
 /** Parse `--mount type=…,source=…,target=…[,readonly][,tmpfs-size=…]…` with the checks and words of docker's CLI (opts/mount.go). */
-function parseMount(value: string): ApiMount {
+function parseMount(value: string): ClientMount {
   const fail = (message: string): never => {
     throw flagValueError('mount', value, message);
   };
   const spec = value.trim();
   if (!spec) fail('value is empty');
-  const mount: ApiMount & { Type: string } = { Type: 'volume' };
+  const mount: ClientMount & { Type: string } = { Type: 'volume' };
   // The option families given (`bind-*`, `volume-*`, `tmpfs-*`), which must match the type.
   const families = new Set<string>();
-  const volumeOptions = (): NonNullable<ApiMount['VolumeOptions']> => {
+  const volumeOptions = (): NonNullable<ClientMount['VolumeOptions']> => {
     families.add('volume');
     return (mount.VolumeOptions ??= {});
   };
@@ -656,8 +656,10 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   if (!['always', 'missing', 'never'].includes(pull)) throw invalidArgument(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
   checkPlatform(str(args, 'platform'));
   const security = list(args, 'security-opt');
-  // As the API's `HostConfig.Mounts`: the engine checks them as dockerd does, and inspect shows them as given.
-  const mountSpecs = list(args, 'mount').map(parseMount);
+  // As the API's `HostConfig.Mounts`: checked as dockerd checks them (its errors are no flag
+  // errors), and shown as given by inspect.
+  const { apiMount } = engineModule();
+  const mountSpecs: ApiMount[] = list(args, 'mount').map(parseMount).map(apiMount);
   const options: CreateOptions = {
     image,
     // The files first: `-e` and `--label` override what they say.

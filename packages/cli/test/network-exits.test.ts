@@ -1,0 +1,46 @@
+import { localCtr, type LocalCtr } from './local-ctr';
+
+/**
+ * Without a daemon, a container's network is released at its exit by conmon's exit command
+ * (`ctr container cleanup`): its address is free for another container, and the network
+ * lists it no more.
+ */
+let local: LocalCtr;
+const ctr = (...args: string[]): ReturnType<LocalCtr['run']> => local.run(...args);
+const network = `exits-${process.pid}`;
+let ip = '';
+
+/** Ask until `check` holds (the cleanup runs in its own process, some time after the exit). */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 150; i++) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+beforeAll(async () => {
+  local = await localCtr('netexits');
+  // A free subnet chosen by ctr, then given back: an --ip needs a subnet given at create.
+  await ctr('network', 'create', network);
+  const subnet = (await ctr('network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', network)).stdout.trim();
+  await ctr('network', 'rm', network);
+  expect((await ctr('network', 'create', '--subnet', subnet, network)).code).toBe(0);
+  ip = subnet.replace(/\.\d+\/\d+$/, '.70');
+});
+
+afterAll(async () => {
+  const { stdout } = await ctr('ps', '-aq', '--no-trunc');
+  for (const id of stdout.split('\n').filter(Boolean)) await ctr('rm', '-f', id);
+  await ctr('network', 'rm', network);
+  await local.cleanup();
+});
+
+test('a detached container that exits frees its --ip and leaves the network', async () => {
+  expect((await ctr('run', '-d', '--name', 'brief', '--network', network, '--ip', ip, 'busybox', 'sh', '-c', 'sleep 0.3')).code).toBe(0);
+  const left = async (): Promise<boolean> => (await ctr('network', 'inspect', '--format', '{{len .Containers}}', network)).stdout.trim() === '0';
+  expect(await eventually(left)).toBe(true);
+  const next = await ctr('run', '-d', '--name', 'next', '--network', network, '--ip', ip, 'busybox', 'sleep', '60');
+  expect(next.code).toBe(0);
+  expect((await ctr('inspect', '--format', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, 'next')).stdout.trim()).toBe(ip);
+});
