@@ -164,7 +164,7 @@ describe('ctr cp, export, diff, top, stats, system df/prune (real runc, conmon, 
     await ctr('run', '-d', '--name', 'rs', '--network', 'none', 'busybox', 'sh', '-c', 'trap "" TERM; trap "exit 3" USR1; echo up; while true; do sleep 0.1; done');
     const since = String(Math.floor(Date.now() / 1000) - 1);
     expect(await ctr('restart', '--signal', 'USR1', '--timeout', '20', 'rs')).toMatchObject({ code: 0, stdout: 'rs\n' });
-    const died = await ctr('events', '--since', since, '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=die', '--format', '{{.Actor.Attributes.exitCode}}');
+    const died = await ctr('events', '--since', since, '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', 'event=die', '--filter', 'container=rs', '--format', '{{.Actor.Attributes.exitCode}}');
     expect(died.stdout).toBe('3\n');
     expect((await ctr('inspect', '--format', '{{.State.Running}} {{.RestartCount}}', 'rs')).stdout).toBe('true 0\n');
     expect((await ctr('logs', 'rs')).stdout).toBe('up\nup\n');

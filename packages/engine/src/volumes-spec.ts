@@ -87,14 +87,14 @@ export function apiMount(mount: ClientMount): ApiMount {
   const { Type, Consistency, BindOptions, ...rest } = mount;
   const type = Type ?? '';
   if (!isOneOf(MOUNT_TYPES, type)) throw invalidArgument(`invalid mount config for type "${type}": mount type unknown`);
-  const propagation = BindOptions?.Propagation;
-  if (propagation && !isOneOf(PROPAGATIONS, propagation)) throw invalidArgument(`invalid mount config for type "${type}": invalid propagation mode: ${propagation}`);
-  const { Propagation: _given, ...bindRest } = BindOptions ?? {};
+  const { Propagation, ...bindRest } = BindOptions ?? {};
+  const propagation = Propagation || undefined;
+  if (propagation !== undefined && !isOneOf(PROPAGATIONS, propagation)) throw invalidArgument(`invalid mount config for type "${type}": invalid propagation mode: ${propagation}`);
   return {
     Type: type,
     ...rest,
     ...(Consistency && isOneOf(CONSISTENCIES, Consistency) ? { Consistency } : {}),
-    ...(BindOptions ? { BindOptions: { ...(propagation ? { Propagation: propagation as Propagation } : {}), ...bindRest } } : {}),
+    ...(BindOptions ? { BindOptions: { ...(propagation !== undefined ? { Propagation: propagation } : {}), ...bindRest } } : {}),
   };
 }
 

@@ -109,9 +109,9 @@ test('restart brings the container back with its --ip', async () => {
 
 test('a restart policy restarts the container with its --ip', async () => {
   await t.engine.startMonitor({ scanIntervalMs: 200 });
-  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network, ip: address(81), restart: 'on-failure:1', cmd: ['sh', '-c', 'sleep 0.3; exit 3'] });
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network, ip: address(81), restart: 'on-failure:1', cmd: ['sh', '-c', '[ -f /ran ] && exec sleep 600; touch /ran; exit 3'] });
   await t.engine.start(id);
-  const restarted = await eventually(() => t.engine.inspect(id), (c) => c.RestartCount === 1 && c.State.Running);
+  const restarted = await eventually(() => t.engine.inspect(id), (c) => c.RestartCount === 1 && c.State.Running && !c.State.Restarting);
   expect(restarted.NetworkSettings.Networks[network]?.IPAddress).toBe(address(81));
 });
 
@@ -132,6 +132,25 @@ test('after a rename a peer resolves the new name through 127.0.0.11', async () 
   const answer = await inside(peer, ['nslookup', 'runs-after', '127.0.0.11']);
   expect(answer).toContain(`Address: ${await ipOf(renamed)}`);
   expect((await t.engine.inspectNetwork(network)).Containers[renamed]?.Name).toBe('runs-after');
+});
+
+test('a network connected to a created container gets its endpoint at the start, with the --ip asked for', async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'bridge', cmd: ['sleep', '600'] });
+  await t.engine.connect(network, id, { ip: address(83) });
+  expect(Object.keys((await t.engine.inspectNetwork(network)).Containers)).not.toContain(id);
+  await t.engine.start(id);
+  const networks = (await t.engine.inspect(id)).NetworkSettings.Networks;
+  expect(networks[network]?.IPAddress).toBe(address(83));
+  expect(networks.bridge?.IPAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+});
+
+test('a link to a stopped container on the default bridge is refused in docker\'s words', async () => {
+  const linked = await sleeper('runs-link-target', { network: 'bridge' });
+  await t.engine.stop(linked, { timeout: 0 });
+  await expect(t.engine.create({ image: 'busybox', pull: 'never', network: 'bridge', name: 'runs-linker', links: ['runs-link-target:db'] })).rejects.toMatchObject({
+    code: 'Conflict',
+    message: 'Cannot link to a non running container: /runs-link-target AS /runs-linker/db',
+  });
 });
 
 describe('--network container:<name>', () => {

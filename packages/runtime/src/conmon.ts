@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { internal } from '@ctr/errors';
-import { logWriterArgv, type LogRotation } from './log-writer';
+import { logFifo, logWriterArgv, type LogRotation } from './log-writer';
 
 /** Everything conmon is told about one container or one exec session. */
 export interface ConmonConfig {
@@ -38,11 +37,6 @@ export interface ConmonConfig {
 /** A container's log that rotates across files (an exec's output is not the container's log). */
 function rotation(c: ConmonConfig): LogRotation | undefined {
   return c.exec ? undefined : c.logRotation;
-}
-
-/** Where conmon writes the records a rotating writer puts in the log. */
-function logFifo(logPath: string): string {
-  return path.join(path.dirname(logPath), 'log.fifo');
 }
 
 /** conmon's command line, the way Podman builds it (libpod `oci_conmon_common.go`). */

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
 
 /**
@@ -80,6 +81,9 @@ while (1) {
   $buf = substr($buf, $end);
 }
 put($buf);
+# Done with the log: readers waiting for the last lines (the FIFO has no reader now) go on.
+close($out);
+close($in);
 waitpid($gzip, 0) if $gzip;
 `;
 
@@ -109,4 +113,9 @@ export function logRotationOf(logSizeMax: number | undefined, run: { logMaxFiles
   const rotates = logSizeMax !== undefined && logSizeMax > 0 && files > 1;
   if (run.logCompress && !rotates) throw invalidArgument('compress cannot be true when max-file is less than 2 or max-size is not set');
   return rotates ? { logMaxFiles: files, ...(run.logCompress ? { logCompress: true as const } : {}) } : {};
+}
+
+/** Where conmon writes the records the writer puts in the log `logPath`. */
+export function logFifo(logPath: string): string {
+  return path.join(path.dirname(logPath), 'log.fifo');
 }

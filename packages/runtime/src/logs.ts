@@ -1,5 +1,9 @@
-import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import { constants as fsc, promises as fs, watch, type FSWatcher } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { createGunzip } from 'node:zlib';
 import { invalidArgument } from '@ctr/errors';
+import { logFifo } from './log-writer';
 import type { LogEntry, LogStream, LogsOptions } from './types';
 
 /** One line of conmon's k8s-file log: `<RFC3339Nano> <stream> <P|F> <text>`. */
@@ -51,40 +55,178 @@ export function toMillis(value: Date | string | number): number {
   return ms;
 }
 
-/** Reads whole lines from a growing file, remembering where it stopped. */
-class LineReader {
-  private offset = 0;
+/** Lines at most read at once: what the first pass keeps stays bounded. */
+const LINES_AT_ONCE = 4096;
+
+/** Splits text that arrives in pieces into whole lines. */
+class LineSplitter {
   private rest = '';
 
-  constructor(private readonly file: string) {}
+  push(text: string): string[] {
+    const parts = (this.rest + text).split('\n');
+    this.rest = parts.pop() ?? '';
+    return parts;
+  }
 
-  async next(): Promise<string[]> {
-    let handle;
-    try {
-      handle = await fs.open(this.file, 'r');
-    } catch {
-      return [];
-    }
-    try {
-      const lines: string[] = [];
-      const buffer = Buffer.alloc(64 * 1024);
-      for (;;) {
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.offset);
-        if (bytesRead === 0) break;
-        this.offset += bytesRead;
-        const parts = (this.rest + buffer.toString('utf8', 0, bytesRead)).split('\n');
-        this.rest = parts.pop() ?? '';
-        lines.push(...parts);
-        if (lines.length > 4096) break;
-      }
-      return lines;
-    } finally {
-      await handle.close();
-    }
+  reset(): void {
+    this.rest = '';
   }
 }
 
-function waitForChange(file: string, ms: number, signal?: AbortSignal): Promise<void> {
+/** What reading the current log gave: whole lines, or the file it was rotated away from (now read to its end). */
+type CurrentRead = { lines: string[]; rotatedFrom?: undefined } | { lines: []; rotatedFrom: number };
+
+/**
+ * The log file being written, read through its open descriptor from where the last read
+ * stopped. Rotation (conmon's own at `max-size`, or the writer's) puts a new file under the
+ * name: once the old one is read to its end, the new one is opened and the caller told.
+ */
+class CurrentLog {
+  private handle: FileHandle | undefined;
+  /** The inode of the file read: it tells it from the files it may be rotated to. */
+  ino: number | undefined;
+  private offset = 0;
+  private readonly lines = new LineSplitter();
+  private readonly buffer = Buffer.alloc(64 * 1024);
+
+  constructor(private readonly file: string) {}
+
+  /** Open the file under the name now, if there is one. */
+  async open(): Promise<void> {
+    try {
+      const handle = await fs.open(this.file, 'r');
+      this.handle = handle;
+      this.ino = (await handle.stat()).ino;
+    } catch {
+      this.ino = undefined;
+    }
+  }
+
+  /** The next whole lines written; none once the writer is (for now) at its end. */
+  async next(): Promise<CurrentRead> {
+    if (!this.handle) await this.open();
+    if (!this.handle) return { lines: [] };
+    const lines = await this.read();
+    if (lines.length > 0) return { lines };
+    const now = await fs.stat(this.file).catch(() => undefined);
+    if (!now || now.ino === this.ino) return { lines: [] };
+    // Rotated: the old file is complete once renamed; what was written to it last is read first.
+    const last = await this.read();
+    if (last.length > 0) return { lines: last };
+    const rotatedFrom = this.ino as number;
+    await this.close();
+    this.offset = 0;
+    this.lines.reset();
+    await this.open();
+    return { lines: [], rotatedFrom };
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close();
+  }
+
+  private async read(): Promise<string[]> {
+    const handle = this.handle as FileHandle;
+    const lines: string[] = [];
+    for (;;) {
+      const { bytesRead } = await handle.read(this.buffer, 0, this.buffer.length, this.offset);
+      if (bytesRead === 0) break;
+      this.offset += bytesRead;
+      lines.push(...this.lines.push(this.buffer.toString('utf8', 0, bytesRead)));
+      if (lines.length > LINES_AT_ONCE) break;
+    }
+    return lines;
+  }
+}
+
+/** A file the log was rotated to (`<log>.<n>`, or `<log>.<n>.gz`; n = 1 the newest), open for reading. */
+interface RotatedFile {
+  handle: FileHandle;
+  gzip: boolean;
+  /** A plain file's inode: the current file it was (a gzipped one is a copy). */
+  ino?: number;
+}
+
+/**
+ * The files `file` was rotated to, oldest first, opened at once so that a rotation from here
+ * on renames nothing under the reader: `.<n>` unless only its gzipped `.<n>.gz` is there, as
+ * moby reads them. A file opened twice under two names (a rotation while they were opened), or
+ * that is the one open as the current log, is left out.
+ */
+async function openRotated(file: string, currentIno: number | undefined): Promise<RotatedFile[]> {
+  const base = path.basename(file);
+  const dir = path.dirname(file);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const indexes = new Set<number>();
+  for (const name of names) {
+    const match = name.startsWith(`${base}.`) ? /^(\d+)(\.gz)?$/.exec(name.slice(base.length + 1)) : null;
+    if (match) indexes.add(Number(match[1]));
+  }
+  const seen = new Set<number | undefined>([currentIno]);
+  const files: RotatedFile[] = [];
+  for (const index of [...indexes].sort((a, b) => b - a)) {
+    const plain = path.join(dir, `${base}.${index}`);
+    // Compressed meanwhile: the gzipped copy is complete before the plain file goes.
+    const opened = await openFile(plain, false).then((found) => found ?? openFile(`${plain}.gz`, true));
+    if (!opened) continue;
+    if (opened.ino !== undefined && seen.has(opened.ino)) {
+      await opened.handle.close();
+      continue;
+    }
+    seen.add(opened.ino);
+    files.push(opened);
+  }
+  return files;
+}
+
+async function openFile(file: string, gzip: boolean): Promise<RotatedFile | undefined> {
+  try {
+    const handle = await fs.open(file, 'r');
+    return { handle, gzip, ...(gzip ? {} : { ino: (await handle.stat()).ino }) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The whole lines of a rotated file, in batches; it is closed once read (or left). */
+async function* rotatedLines(rotated: RotatedFile): AsyncGenerator<string[]> {
+  const lines = new LineSplitter();
+  try {
+    const raw = rotated.handle.createReadStream({ autoClose: false, start: 0 });
+    const stream = rotated.gzip ? raw.pipe(createGunzip()) : raw;
+    stream.setEncoding('utf8');
+    for await (const chunk of stream as AsyncIterable<string>) yield lines.push(chunk);
+  } catch {
+    // A gzip cut short (being written when it was opened) gives what it has.
+  } finally {
+    await rotated.handle.close();
+  }
+}
+
+async function closeAll(files: readonly RotatedFile[]): Promise<void> {
+  await Promise.all(files.map((f) => f.handle.close().catch(() => undefined)));
+}
+
+/**
+ * A follow's current file was rotated away from `from` (read to its end): the files written
+ * since, when a rotation came before it read the new one (several at once, or a slow reader).
+ * They are found by `from`'s inode among the rotated files; when that is gone (the oldest,
+ * deleted, or gzipped to a copy), they cannot be told and are skipped, as moby skips them.
+ */
+async function rotatedSince(file: string, from: number, currentIno: number | undefined): Promise<RotatedFile[]> {
+  const files = await openRotated(file, currentIno);
+  const at = files.findIndex((f) => f.ino === from);
+  await closeAll(at < 0 ? files : files.slice(0, at + 1));
+  return at < 0 ? [] : files.slice(at + 1);
+}
+
+/**
+ * Resolves at the next change in the log's directory (a write to the current file, whichever
+ * it is, or a rotation), after `ms` at the latest, or once `signal` aborts.
+ */
+function waitForChange(dir: string, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     let watcher: FSWatcher | undefined;
     const done = (): void => {
@@ -95,34 +237,78 @@ function waitForChange(file: string, ms: number, signal?: AbortSignal): Promise<
     };
     const timer = setTimeout(done, ms);
     try {
-      watcher = watch(file, done);
+      watcher = watch(dir, done);
       watcher.on('error', done);
     } catch {
-      // The file may not exist yet; the timer still wakes us.
+      // The container is being removed; the timer still wakes us.
     }
     signal?.addEventListener('abort', done, { once: true });
   });
 }
 
+/** How long `logs` waits at most for a writer to drain what an exited container said last. */
+const WRITER_DRAIN_MS = 5000;
+
 /**
- * The lines of a container's log, like `docker logs`: filtered by stream and time, the
- * last `tail` of them, then (with `follow`) new ones as they are written, until the
- * container stops running and the file has been read to its end.
+ * A rotating log's writer (`log-writer.ts`) may still be writing what conmon said last when
+ * the container has exited, as dockerd's log copier may: `docker logs` shows it all, so the
+ * read waits for it. The writer holds the FIFO open for reading until it is done: opening the
+ * FIFO to write without waiting fails (ENXIO) once no one reads it. A container that runs has
+ * its writer running too, and nothing to wait for.
+ */
+async function writerDone(fifo: string, isRunning: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + WRITER_DRAIN_MS;
+  for (let checkedRunning = false; Date.now() < deadline; ) {
+    let probe: FileHandle;
+    try {
+      probe = await fs.open(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK);
+    } catch {
+      return;
+    }
+    await probe.close();
+    if (!checkedRunning) {
+      if (await isRunning()) return;
+      checkedRunning = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** How often a follow looks at the file when no change was signalled. */
+const FOLLOW_POLL_MS = 250;
+
+/**
+ * How long after `until` a follow goes on reading: conmon stamps a line before it writes it,
+ * so one stamped just before `until` may reach the file just after.
+ */
+const UNTIL_GRACE_MS = 200;
+
+/**
+ * The lines of a container's log, like `docker logs`: across the files it was rotated to
+ * (oldest first, gzipped ones too), filtered by stream and time, the last `tail` of them,
+ * then (with `follow`) new ones as they are written, until the container stops running and
+ * the file has been read to its end — or, with `until`, until a line written after it comes
+ * (where docker stops) or the clock has passed it, since no line written later can be before it.
  */
 export async function* readLogs(file: string, options: LogsOptions, isRunning: () => Promise<boolean>): AsyncGenerator<LogEntry> {
   const since = options.since !== undefined ? toMillis(options.since) : undefined;
   const until = options.until !== undefined ? toMillis(options.until) : undefined;
+  let pastUntil = false;
   const want = (e: LogEntry): boolean => {
+    if (since === undefined && until === undefined) return e.stream === 'stdout' ? options.stdout !== false : options.stderr !== false;
+    const at = Date.parse(e.time);
+    if (until !== undefined && at > until) {
+      pastUntil = true;
+      return false;
+    }
     if (e.stream === 'stdout' && options.stdout === false) return false;
     if (e.stream === 'stderr' && options.stderr === false) return false;
-    if (since === undefined && until === undefined) return true;
-    const at = Date.parse(e.time);
-    return (since === undefined || at >= since) && (until === undefined || at <= until);
+    return since === undefined || at >= since;
   };
   if (options.tail !== undefined && (!Number.isInteger(options.tail) || options.tail < 0)) {
     throw invalidArgument(`invalid tail value: ${options.tail}`);
   }
-  const reader = new LineReader(file);
+  const current = new CurrentLog(file);
   const assembler = new LineAssembler();
   const entries = (lines: string[]): LogEntry[] => {
     const out: LogEntry[] = [];
@@ -133,26 +319,58 @@ export async function* readLogs(file: string, options: LogsOptions, isRunning: (
     }
     return out;
   };
-  // The first pass keeps only the last `tail` entries, so memory stays bounded.
-  const tail = options.tail;
-  let first: LogEntry[] = [];
-  for (let lines = await reader.next(); lines.length > 0; lines = await reader.next()) {
-    first.push(...entries(lines));
-    if (tail !== undefined && first.length > tail) first = first.slice(first.length - tail);
-    if (tail === undefined) {
-      yield* first;
-      first = [];
+  async function* fromRotated(files: RotatedFile[]): AsyncGenerator<LogEntry[]> {
+    try {
+      for (const rotated of files) for await (const lines of rotatedLines(rotated)) yield entries(lines);
+    } finally {
+      await closeAll(files);
     }
   }
-  yield* tail === 0 ? [] : first;
-  if (!options.follow) return;
-  for (;;) {
-    if (options.signal?.aborted) return;
-    const running = await isRunning();
-    const lines = await reader.next();
-    yield* entries(lines);
-    if (lines.length > 0) continue;
-    if (!running) return;
-    await waitForChange(file, 250, options.signal);
+  /** Entries from the current file to its end for now; one rotated meanwhile is followed, with what it was rotated to. */
+  async function* fromCurrent(): AsyncGenerator<LogEntry[]> {
+    for (;;) {
+      const read = await current.next();
+      if (read.rotatedFrom !== undefined) yield* fromRotated(await rotatedSince(file, read.rotatedFrom, current.ino));
+      else if (read.lines.length > 0) yield entries(read.lines);
+      else return;
+    }
+  }
+  // A log whose writer still drains what the container said last is read once it has.
+  await writerDone(logFifo(file), isRunning);
+  try {
+    // The current file is opened first: a rotation after that shows it among the rotated ones, where it is left out.
+    await current.open();
+    const older = await openRotated(file, current.ino);
+    // The first pass keeps only the last `tail` entries, so memory stays bounded.
+    const tail = options.tail;
+    let first: LogEntry[] = [];
+    const take = (batch: LogEntry[]): LogEntry[] => {
+      if (tail === undefined) return batch;
+      first.push(...batch);
+      if (first.length > tail) first = first.slice(first.length - tail);
+      return [];
+    };
+    for await (const batch of fromRotated(older)) yield* take(batch);
+    for await (const batch of fromCurrent()) yield* take(batch);
+    yield* tail === 0 ? [] : first;
+    first = [];
+    if (!options.follow) return;
+    for (;;) {
+      if (options.signal?.aborted || pastUntil) return;
+      const readAt = Date.now();
+      const running = await isRunning();
+      let read = false;
+      for await (const batch of fromCurrent()) {
+        read = true;
+        yield* batch;
+      }
+      if (read) continue;
+      if (!running) return;
+      if (until !== undefined && readAt > until + UNTIL_GRACE_MS) return;
+      const wait = until === undefined ? FOLLOW_POLL_MS : Math.max(1, Math.min(FOLLOW_POLL_MS, until + UNTIL_GRACE_MS - Date.now() + 1));
+      await waitForChange(path.dirname(file), wait, options.signal);
+    }
+  } finally {
+    await current.close();
   }
 }

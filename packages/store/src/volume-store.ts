@@ -98,7 +98,8 @@ export class VolumeStore {
   async inspect(name: string): Promise<VolumeInfo> {
     checkName(name);
     const info = await this.meta(name);
-    if (!info) throw notFound(`get ${name}: no such volume`, { hint: `no volume of that name in ${this.dir}` });
+    // dockerd's words alone: a hint would follow them in the API's message, where docker shows none.
+    if (!info) throw notFound(`get ${name}: no such volume`);
     return info;
   }
 

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { openStore, type Store } from '@ctr/store';
-import { listTree, newStore, removeDir, spawnTs, tempDir, waitExit } from './helpers';
+import { exec, listTree, newStore, removeDir, spawnTs, tempDir, waitExit } from './helpers';
 
 const WORKER = path.join(__dirname, 'fixtures', 'fill-worker.ts');
 
@@ -43,6 +43,14 @@ test("an empty volume gets the directory's entries, links and owners, and the di
   expect({ mode: dir.mode & 0o7777, uid: dir.uid, gid: dir.gid }).toEqual({ mode: 0o750, uid: 999, gid: 998 });
 });
 
+test('extended attributes come along', async () => {
+  await fs.writeFile(path.join(source, 'capable'), 'x');
+  await exec('setfattr', ['-n', 'user.origin', '-v', 'image', path.join(source, 'capable')]);
+  const { Mountpoint } = await store.volumes.create({ name: 'data' });
+  await store.volumes.populate('data', source);
+  expect((await exec('getfattr', ['--only-values', '-n', 'user.origin', path.join(Mountpoint, 'capable')])).stdout).toBe('image');
+});
+
 test('an empty image directory still gives the volume its owner and mode', async () => {
   await fs.chmod(source, 0o700);
   await fs.chown(source, 999, 999);
@@ -82,10 +90,11 @@ test('a fill killed while it copies leaves the volume empty, fsck removes the co
   for (let i = 0; i < 3000; i++) await fs.writeFile(path.join(source, `f${i}`), `file ${i}`);
   const { Mountpoint } = await store.volumes.create({ name: 'data' });
   const child = spawnTs(WORKER, [root, 'data', source]);
-  const exit = waitExit(child);
+  let exited = false;
+  const exit = waitExit(child).finally(() => (exited = true));
   // Killed once its copy has begun, well before it is done.
   const volumes = path.join(root, 'volumes');
-  for (let copied = 0; copied < 200; ) {
+  for (let copied = 0; copied < 200 && !exited; ) {
     await new Promise((r) => setTimeout(r, 2));
     const staging = (await fs.readdir(volumes)).find((name) => name.startsWith('.tmp-'));
     copied = staging ? (await fs.readdir(path.join(volumes, staging)).catch(() => [])).length : 0;

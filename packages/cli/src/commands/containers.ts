@@ -56,7 +56,7 @@ function reportDetached(io: Io): number {
  * with its status, 1: ctr runs the engine in-process and says what dockerd would answer. A
  * detach and an interruption are the user's doing, not the daemon's: they stay as they are.
  */
-export function fromDaemon(error: unknown): unknown {
+function fromDaemon(error: unknown): unknown {
   if (!isCtrError(error) || error.code === 'Aborted' || error.details.verbatim === true) return error;
   const { exitCode: _exitCode, ...details } = error.details;
   return new CtrError(error.code, `Error response from daemon: ${error.message}`, { cause: error, hint: error.hint, details: { ...details, verbatim: true } });
