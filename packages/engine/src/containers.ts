@@ -1212,7 +1212,7 @@ export class Containers {
       // A restarting container counts as running, as dockerd's does (docker-compose stops what `ps` lists).
       if (!options.all && options.last === undefined && !state.running && !restartingNow(record, state) && !(filters.status?.length)) continue;
       if (!this.matches(record, state, filters)) continue;
-      const settings = await this.ctx.network.settings(record.id).catch(() => undefined);
+      const settings = await this.networkSettingsOf(record).catch(() => undefined);
       out.push({
         Id: record.id,
         Names: [`/${record.name}`],
@@ -1275,10 +1275,17 @@ export class Containers {
     return { SizeRw: written, SizeRootFs: written + (await image) };
   }
 
+  /** A container's network settings; one on `host` or `none` has no sandbox, and docker lists it on that network. */
+  private networkSettingsOf(record: ContainerRecord): Promise<NetworkSettings> {
+    const mode = record.network.mode;
+    if (mode === 'host' || mode === 'none') return Promise.resolve(this.ctx.network.predefinedSettings(mode));
+    return this.ctx.network.settings(record.id);
+  }
+
   async inspect(ref: string, options: InspectOptions = {}): Promise<ContainerInspect> {
     const record = await this.find(ref);
     const info = await this.ctx.runtime.inspect(record.id);
-    const settings = await this.ctx.network.settings(record.id).catch(
+    const settings = await this.networkSettingsOf(record).catch(
       (): NetworkSettings => ({ SandboxKey: '', Ports: {}, IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Networks: {} }),
     );
     const run = record.run;

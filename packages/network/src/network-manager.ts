@@ -13,7 +13,7 @@ import { allocatePorts } from './port-allocator';
 import { forwarding, hostsFile, parseResolvConf, resolvConf, validDnsSettings, type HostResolv } from './resolv';
 import { networkRules, portRules, tags } from './rules';
 import { bridgeUpLines, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
-import { inspectBridge, inspectPredefined, networkSettings } from './settings';
+import { inspectBridge, inspectPredefined, networkSettings, predefinedNetworkSettings } from './settings';
 import {
   isAllocated,
   readAllJson,
@@ -493,6 +493,11 @@ export class NetworkManager {
    * The container's NetworkSettings as `docker inspect` shows them: while it is not allocated,
    * each network it is connected to with no address or endpoint (dockerd's after a stop).
    */
+  /** What inspect shows for a container on `host` or `none`, which has no sandbox: that network, no address. */
+  predefinedSettings(mode: 'host' | 'none'): NetworkSettings {
+    return predefinedNetworkSettings(mode, this.predefinedIds()[mode]);
+  }
+
   async settings(containerId: string): Promise<NetworkSettings> {
     await this.paths.ensure();
     const sandbox = await this.findSandbox(containerId);

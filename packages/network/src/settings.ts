@@ -51,6 +51,11 @@ function releasedEndpoint(config: EndpointConfig, networkId: string): EndpointSe
 }
 
 /** `docker inspect`'s NetworkSettings for a sandbox. `predefinedIds` names host/none. */
+/** A `host` or `none` container's settings: docker lists it on that network, with no address. */
+export function predefinedNetworkSettings(mode: 'host' | 'none', networkId: string): NetworkSettings {
+  return { SandboxKey: '', Ports: {}, IPAddress: '', IPPrefixLen: 0, Gateway: '', MacAddress: '', Networks: { [mode]: emptyEndpoint(networkId) } };
+}
+
 export function networkSettings(sandbox: SandboxState, nets: Map<string, NetworkState>, predefinedIds: Record<'host' | 'none', string>): NetworkSettings {
   const allocated = isAllocated(sandbox);
   const settings: NetworkSettings = {

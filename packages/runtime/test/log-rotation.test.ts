@@ -53,32 +53,35 @@ async function runToEnd(id: string, cmd: string[], run: Record<string, unknown>)
 
 test('max-file 2 keeps two files of about max-size, and logs reads both, oldest first, up to the last line', async () => {
   await runToEnd('two-files', numbered(200), { logSizeMax: '1k', logMaxFiles: 2 });
+  // Read first: logs waits for the writer to have written the last lines.
+  const read = await lines(bed.runtime.logs('two-files'));
+  expect(read.length).toBeGreaterThan(30);
+  expect(read).toEqual(lastOf(199, read.length));
   expect(await logFiles('two-files')).toEqual(['ctr.log', 'ctr.log.1']);
   const dir = path.dirname((await bed.runtime.inspect('two-files')).logPath);
   for (const name of ['ctr.log', 'ctr.log.1']) {
     // A file is rotated once it has reached the size: it passes it by less than one record.
     expect((await fs.stat(path.join(dir, name))).size).toBeLessThan(1024 + 64);
   }
-  const read = await lines(bed.runtime.logs('two-files'));
-  expect(read.length).toBeGreaterThan(30);
-  expect(read).toEqual(lastOf(199, read.length));
 });
 
 test('max-file 3 keeps three files; tail reads across them', async () => {
   await runToEnd('three-files', numbered(200), { logSizeMax: '1k', logMaxFiles: 3 });
-  expect(await logFiles('three-files')).toEqual(['ctr.log', 'ctr.log.1', 'ctr.log.2']);
   const read = await lines(bed.runtime.logs('three-files'));
   expect(read.length).toBeGreaterThan(50);
   expect(read).toEqual(lastOf(199, read.length));
+  expect(await logFiles('three-files')).toEqual(['ctr.log', 'ctr.log.1', 'ctr.log.2']);
   expect(await lines(bed.runtime.logs('three-files', { tail: read.length - 5 }))).toEqual(read.slice(5));
 });
 
 test('compress gzips the rotated files, and logs reads them', async () => {
   await runToEnd('gzipped', numbered(200), { logSizeMax: '1k', logMaxFiles: 3, logCompress: true });
-  await eventually(async () => expect(await logFiles('gzipped')).toEqual(['ctr.log', 'ctr.log.1.gz', 'ctr.log.2.gz']));
   const read = await lines(bed.runtime.logs('gzipped'));
   expect(read.length).toBeGreaterThan(50);
   expect(read).toEqual(lastOf(199, read.length));
+  // The last rotated file is gzipped behind the writer: the plain one goes once its copy is complete.
+  await eventually(async () => expect(await logFiles('gzipped')).toEqual(['ctr.log', 'ctr.log.1.gz', 'ctr.log.2.gz']));
+  expect(await lines(bed.runtime.logs('gzipped'))).toEqual(read);
 });
 
 test('following a rotating log misses no line', async () => {
@@ -91,6 +94,13 @@ test("following conmon's own single-file limit misses no line either", async () 
   await bed.runtime.create('one-file', { rootfs: await bed.rootfs(), image: { Cmd: numbered(150, 0.01) }, run: { logSizeMax: '1k' } });
   await bed.runtime.start('one-file');
   expect(await lines(bed.runtime.logs('one-file', { follow: true }))).toEqual(lastOf(149, 150));
+});
+
+test('logs right after the exit has the last lines, which the writer may still be writing', async () => {
+  for (let round = 0; round < 5; round++) {
+    await runToEnd(`last-lines-${round}`, numbered(100), { logSizeMax: '1k', logMaxFiles: 2 });
+    expect((await lines(bed.runtime.logs(`last-lines-${round}`))).pop()).toBe('line99');
+  }
 });
 
 test('a restarted container appends to its rotating log', async () => {
