@@ -224,14 +224,12 @@ export const API_VERSION = '1.47';
 export class Engine {
   readonly root: string;
   readonly runRoot: string;
-  private readonly hostResolvConf: string;
   private parts: Promise<{ ctx: EngineContext; images: Images; containers: Containers }> | undefined;
   private monitor: RestartMonitor | undefined;
 
   constructor(private readonly options: EngineOptions = {}) {
     this.root = options.root ?? process.env.CTR_ROOT ?? '/var/lib/ctr';
     this.runRoot = options.runRoot ?? process.env.CTR_RUNROOT ?? '/run/ctr';
-    this.hostResolvConf = options.hostResolvConf ?? (process.env.CTR_RESOLV_CONF || '/etc/resolv.conf');
   }
 
   private ready(): Promise<{ ctx: EngineContext; images: Images; containers: Containers }> {
@@ -241,7 +239,8 @@ export class Engine {
       const store = await openStore({ root: this.root });
       let registry: RegistryClient | undefined;
       let network: NetworkManager | undefined;
-      const { root, runRoot, hostResolvConf } = this;
+      const { root, runRoot } = this;
+      const hostResolvConf = this.options.hostResolvConf !== undefined ? { hostResolvConf: this.options.hostResolvConf } : {};
       const ctx: EngineContext = {
         root: this.root,
         runRoot: this.runRoot,
@@ -254,12 +253,12 @@ export class Engine {
           removeTree: removeTreeBehind,
           launch: launchDetached,
           spreadSubdirectories,
-          hostResolvConf,
+          ...hostResolvConf,
         }),
         // Made when first wanted: a container on network `none` never asks, and making it
         // parses the address pools and hashes the root (node:crypto, which `run` otherwise skips).
         get network(): NetworkManager {
-          network ??= new NetworkManager({ root, runRoot, hostResolvConf });
+          network ??= new NetworkManager({ root, runRoot, ...hostResolvConf });
           return network;
         },
         events: new EventLog(this.root),

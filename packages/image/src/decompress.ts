@@ -39,8 +39,13 @@ export function sniffCompression(head: Buffer): SniffedCompression {
 }
 
 type ZstdFactory = (options?: { chunkSize?: number }) => NodeJS.ReadWriteStream;
-/** Node 22.15+ decodes zstd itself; before that, the `zstd` command does. */
-const nodeZstd = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
+/**
+ * Node 22.15+ decodes zstd itself; before that, the `zstd` command does. Asked on use: reading
+ * zlib's property at load would load zlib on every ctr start (the bundle loads it lazily).
+ */
+function nodeZstd(): ZstdFactory | undefined {
+  return (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
+}
 
 /**
  * A tar stream (an archive, a layer, a build context) as it came, or decompressed when it came
@@ -59,8 +64,9 @@ export async function decompressArchive(source: Readable, options: DecompressOpt
   const fail = (error: Error): void => {
     if (!out.destroyed) out.destroy(error);
   };
-  if (kind === 'gzip' || (kind === 'zstd' && nodeZstd)) {
-    const decoder = kind === 'gzip' ? zlib.createGunzip({ chunkSize: CHUNK }) : (nodeZstd as ZstdFactory)({ chunkSize: CHUNK });
+  const zstd = kind === 'zstd' ? nodeZstd() : undefined;
+  if (kind === 'gzip' || zstd) {
+    const decoder = zstd ? zstd({ chunkSize: CHUNK }) : zlib.createGunzip({ chunkSize: CHUNK });
     // Piped by hand: a pipeline would fail `out` with zlib's raw error, or miss one raised at the end.
     whole.on('error', fail);
     decoder.on('error', (error: Error) => fail(zlibError(error, kind, what)));

@@ -187,7 +187,7 @@ export class NetworkManager {
       throw invalidArgument(`Invalid address pool size /${pool.size} for ${pool.base}`);
     }
     this.bridgePrefix = options.bridgePrefix ?? 'ctr';
-    this.hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
+    this.hostResolvConf = options.hostResolvConf ?? (process.env.CTR_RESOLV_CONF || '/etc/resolv.conf');
     if (!/^[a-z0-9]{1,4}$/.test(this.bridgePrefix)) throw invalidArgument(`Invalid bridge prefix "${this.bridgePrefix}"`);
   }
 

@@ -188,7 +188,7 @@ export interface NetworkManagerOptions {
   /** Prefix of generated bridge names (`ctr` → `ctr-<11 hex>`); at most 4 characters. */
   bridgePrefix?: string;
   /**
-   * The host's resolver configuration (default `/etc/resolv.conf`): containers' resolv.conf
+   * The host's resolver configuration (default `$CTR_RESOLV_CONF` or `/etc/resolv.conf`): containers' resolv.conf
    * is made from it, and the embedded DNS forwards to its servers for containers without `--dns`.
    */
   hostResolvConf?: string;

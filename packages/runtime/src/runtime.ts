@@ -69,7 +69,7 @@ export interface RuntimeOptions {
    * directory and runc's state directory when this runtime makes them.
    */
   spreadSubdirectories?: (dir: string) => Promise<void>;
-  /** The host's resolver configuration a container's resolv.conf is made from (default `/etc/resolv.conf`). */
+  /** The host's resolver configuration a container's resolv.conf is made from (default `$CTR_RESOLV_CONF` or `/etc/resolv.conf`). */
   hostResolvConf?: string;
 }
 
@@ -270,7 +270,7 @@ export class Runtime {
         });
         checkOomScoreAdj(spec.process.oomScoreAdj);
         warnings = usesBlkio(run) ? blkioWarnings(run, blkioSupport()) : [];
-        await Promise.all([prepareRootfs(rootfs), writeEtcFiles(d.dir, hostname, run, this.options.hostResolvConf ?? '/etc/resolv.conf')]);
+        await Promise.all([prepareRootfs(rootfs), writeEtcFiles(d.dir, hostname, run, this.options.hostResolvConf ?? (process.env.CTR_RESOLV_CONF || '/etc/resolv.conf'))]);
       }
       writeFileSync(d.config, JSON.stringify(spec));
       record = {
