@@ -190,9 +190,13 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
         await unmount(root);
       }
     } finally {
-      // rmdir, not rm -r: were the unmount to have failed, removing through it would reach into the layers.
-      await fs.rmdir(root).catch(() => undefined);
-      if (!kept) await snapshots.remove(key).catch(() => undefined);
+      // A kept step's mount point stays until its container is one of the engine's: a sweep
+      // finds an abandoned step by it. rmdir, not rm -r: were the unmount to have failed,
+      // removing through it would reach into the layers.
+      if (!kept) {
+        await fs.rmdir(root).catch(() => undefined);
+        await snapshots.remove(key).catch(() => undefined);
+      }
     }
   }
 
@@ -278,6 +282,8 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
       } catch (error) {
         await this.dropKept(container, true);
         throw error;
+      } finally {
+        await fs.rmdir(path.join(this.scratchDir, container.id)).catch(() => undefined);
       }
     }
     return result;

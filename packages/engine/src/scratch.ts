@@ -1,6 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { acquireLock, breakIfStale, lockOwner, mountPoints, unmount } from '@ctr/store';
+import { ContainerRecords } from './container-records';
 import type { EngineContext } from './context';
 import { newId } from './names';
 
@@ -134,7 +135,9 @@ async function sweepClaimed(parent: string, owned: (name: string) => boolean, cl
  * removing through the mount would reach into the snapshot.
  */
 async function clearAbandoned(ctx: EngineContext, dir: string): Promise<void> {
-  const steps = (await fs.readdir(dir).catch(() => [] as string[])).filter((name) => BUILD_STEP.test(name));
+  const records = new ContainerRecords(ctx.root);
+  // A kept step whose record was written before its build went is a container of the engine's now.
+  const steps = (await fs.readdir(dir).catch(() => [] as string[])).filter((name) => BUILD_STEP.test(name) && !existsSync(records.file(name)));
   // The container first: it runs on the step's mount; its network after it. A step whose
   // environment held a secret has its container's files on its secrets' tmpfs.
   for (const step of steps) {

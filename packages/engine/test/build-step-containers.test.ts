@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
@@ -126,6 +128,17 @@ describe("docker's --rm and --force-rm: which RUN steps' containers stay", () =>
     const stdout = collector();
     await t.engine.run({ image: id, cmd: ['cat', '/ok', '/bad'], network: 'none', autoRemove: true, stdout });
     expect(stdout.text()).toBe('ok\nbad\n');
+  });
+
+  test("a kept container outlives the sweep of a build that went before it could take its step's mount point away", async () => {
+    await failedBuild('FROM busybox\nRUN echo bad > /bad; exit 3\n');
+    const [kept] = await t.engine.ps({ all: true });
+    // What a build killed between the kept container's record and its mount point's removal leaves: an unclaimed scratch directory naming the step.
+    const abandoned = join(t.root, 'engine', 'tmp', 'build-0123456789ab');
+    mkdirSync(join(abandoned, kept!.Id), { recursive: true });
+    await build('FROM busybox\nRUN true\n');
+    expect(existsSync(abandoned)).toBe(false);
+    expect(await t.engine.changes(kept!.Id)).toEqual([{ Path: '/bad', Kind: 1 }]);
   });
 
   test('--force-rm removes a failed step\'s container too, and says so before the error', async () => {
