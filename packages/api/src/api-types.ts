@@ -63,6 +63,8 @@ export interface HostConfig extends ContainerUpdateRequest {
   Links?: string[];
   DeviceRequests?: DeviceRequest[];
   ContainerIDFile?: string;
+  /** `[height, width]` of the client's terminal: a TTY starts at it. */
+  ConsoleSize?: [number, number];
 }
 
 /** Docker's `ThrottleDevice`: bytes or IO operations per second. */

@@ -40,6 +40,7 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   set('stopSignal', config.string('StopSignal') || undefined);
   set('stopTimeout', config.number('StopTimeout'));
   set('containerIdFile', host.string('ContainerIDFile') || undefined);
+  set('consoleSize', host.consoleSize('ConsoleSize'));
   const health = config.object('Healthcheck');
   if (health) {
     const check: HealthConfig = {};

@@ -91,7 +91,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     capAdd, capDrop, noNewPrivileges, seccomp, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
     init, privileged, devices, groupAdd, pid, ipc, uts,
     expose = [], volumesFrom, macAddress, links, usernsMode, deviceRequests, containerIdFile,
-    healthcheck, attach, stdinOnce,
+    healthcheck, attach, stdinOnce, consoleSize,
     // The client's part: the name goes in the query, pulls and progress are done before the create, the signal stays local.
     pull: _pull, onPullProgress: _progress, signal: _signal,
     ...rest
@@ -146,6 +146,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     DeviceRequests: deviceRequests,
     // docker's CLI sends `--cidfile` (and writes the file itself): the daemon keeps it for inspect.
     ContainerIDFile: containerIdFile,
+    ConsoleSize: consoleSize ? [consoleSize.height, consoleSize.width] : undefined,
   });
   return defined({
     Image: image,

@@ -66,6 +66,17 @@ export class Fields {
     return this.wrong(key, 'an object of strings');
   }
 
+  /** A terminal size, `[height, width]` (Docker's `ConsoleSize`); `[0, 0]` is none. */
+  consoleSize(key: string): { height: number; width: number } | undefined {
+    const value = this.raw(key);
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || value.length !== 2 || !value.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) {
+      return this.wrong(key, '[height, width]');
+    }
+    const [height, width] = value as [number, number];
+    return height === 0 && width === 0 ? undefined : { height, width };
+  }
+
   /** An object whose keys matter and whose values are ignored (`ExposedPorts`, `Volumes`). */
   keys(key: string): string[] | undefined {
     const value = this.raw(key);

@@ -76,7 +76,7 @@ async function openEngine(): Promise<CliEngine> {
 
 /**
  * The engine in this process. Nothing of ctr stays behind to see a detached container exit,
- * so conmon runs `ctr container cleanup ID` then, for `--rm` and restart policies (Podman's way).
+ * so conmon runs `ctr container cleanup ID` then (Podman's way): its die event, `--rm`, restart policies.
  */
 export function localEngine(): import('@ctr/engine').Engine {
   const { Engine } = engineModule();

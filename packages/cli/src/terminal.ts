@@ -46,17 +46,20 @@ export interface TerminalSession {
  */
 export function terminalSession(io: Io, options: { raw: boolean }): TerminalSession {
   const stdin = io.stdin as Io['stdin'] & { fd?: number };
-  const raw = options.raw && stdin.isTTY === true && stdin.setRawMode !== undefined && typeof stdin.fd === 'number';
+  const raw = options.raw && stdin.isTTY === true && stdin.setRawMode !== undefined;
   let madeRaw: Promise<void> = Promise.resolve();
   if (raw) {
     stdin.setRawMode?.(true);
     // Node has no termios call of its own: stty sets what libuv left, on the same terminal.
     // Not waited for here: it is done long before a container has started and said anything.
-    madeRaw = new Promise<void>((resolve) => {
-      const stty = spawn('stty', MAKE_RAW_REST, { stdio: [stdin.fd as number, 'ignore', 'ignore'] });
-      stty.once('error', () => resolve());
-      stty.once('close', () => resolve());
-    });
+    const fd = stdin.fd;
+    if (typeof fd === 'number') {
+      madeRaw = new Promise<void>((resolve) => {
+        const stty = spawn('stty', MAKE_RAW_REST, { stdio: [fd, 'ignore', 'ignore'] });
+        stty.once('error', () => resolve());
+        stty.once('close', () => resolve());
+      });
+    }
   }
   let following: (() => void) | undefined;
   let ended = false;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { constants as fsc, promises as fs, lstatSync, readdirSync, rmdirSync, unlinkSync, type Stats } from 'node:fs';
+import { constants as fsc, promises as fs, lstatSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -7,7 +7,7 @@ import type { RunCacheMount, RunMount } from '@ctr/dockerfile';
 import { asCtrError, invalidArgument } from '@ctr/errors';
 import { resolveInRoot } from '@ctr/image';
 import { parseBytes, type MountSpec } from '@ctr/runtime';
-import { acquireLock, breakIfStale, lockOwner, mountAll, tryAcquireLock, unmount, withLock, writeFileAtomic, type Release } from '@ctr/store';
+import { acquireLock, bindBeneath, breakIfStale, lockOwner, mountAll, tryAcquireLock, unmount, withLock, writeFileAtomic, type RefuseWalk, type Release } from '@ctr/store';
 import type { EngineContext } from './context';
 import { newId } from './names';
 import { claimDirectory, sshProxyDir, stepSecretContainerRoot, stepSecretsDir, withScratch } from './scratch';
@@ -238,11 +238,15 @@ async function cacheMount(ctx: Pick<EngineContext, 'root'>, m: RunCacheMount, he
   const root = path.join(dir, String(instance));
   if (!(await fs.lstat(root).catch(() => undefined))) await createCacheInstance(dir, root, m);
   if (m.subpath === '') return root;
-  const sub = enterSubpath(root, m.subpath);
-  await fs.mkdir(here);
-  await mountOn(here, { type: 'bind', source: sub.path, options: ['bind'] }, undo);
-  const mounted = await fs.stat(here);
-  if (mounted.dev !== sub.dev || mounted.ino !== sub.ino) throw invalidArgument(`cache mount source ${m.subpath} changed while it was being mounted`, { hint: 'Another step using the same cache replaced it; build again.' });
+  const refuse: RefuseWalk = (problem) =>
+    problem === 'changed'
+      ? invalidArgument(`cache mount source ${m.subpath} changed while it was being mounted`, { hint: 'Another step using the same cache replaced it; build again.' })
+      : invalidArgument(`cache mount source ${m.subpath} is not a directory in the cache`, {
+          hint: "A cache mount's source must name a directory the cache already holds (a step made it), not a symlink or a file.",
+        });
+  // Nothing is made on the way: a directory made by path could land wherever a symlink swapped in meanwhile points.
+  await bindBeneath(root, m.subpath, here, refuse, { directory: true });
+  undo.push(() => unmount(here));
   return here;
 }
 
@@ -259,25 +263,6 @@ async function createCacheInstance(dir: string, root: string, m: RunCacheMount):
     // Another step made it first: theirs is as good.
     if (!(await fs.lstat(root).catch(() => undefined))) throw error;
   }
-}
-
-/**
- * `subpath` below `root`, through real directories only. Nothing is made: a directory made by
- * path could land wherever a symlink swapped in meanwhile points.
- */
-function enterSubpath(root: string, subpath: string): { path: string; dev: number; ino: number } {
-  let at = root;
-  let stat: Stats | undefined;
-  for (const part of subpath.split('/')) {
-    at = path.join(at, part);
-    stat = lstatSync(at, { throwIfNoEntry: false });
-    if (!stat?.isDirectory()) {
-      throw invalidArgument(`cache mount source ${subpath} is not a directory in the cache`, {
-        hint: 'A cache mount\'s source must name a directory the cache already holds (a step made it), not a symlink or a file.',
-      });
-    }
-  }
-  return { path: at, dev: stat!.dev, ino: stat!.ino };
 }
 
 /**

@@ -50,6 +50,7 @@ export async function startNetworked<T>(ctx: EngineContext, record: ContainerRec
   if (options.allocated && !record.network.mode.startsWith('container:')) return run();
   return underContainerLock(ctx, NETWORK_LOCKS, record.id, async () => {
     const allocation = await ctx.network.allocate(record.id);
+    if (allocation.made) await ctx.events.networks('connect', record.id, allocation.settings.Networks);
     try {
       if (allocation.sharedWith !== undefined) await joinFiles(ctx, record, allocation.sharedWith);
       else if (allocation.made) await writeHosts(ctx, record, ownAddress(allocation.settings));
@@ -70,7 +71,10 @@ export async function releaseNetwork(ctx: EngineContext, record: Networked): Pro
   if (!allocates(record)) return;
   await underContainerLock(ctx, NETWORK_LOCKS, record.id, async () => {
     if ((await ctx.runtime.state(record.id).catch(() => undefined))?.running) return;
+    // What it has endpoints on until now: their disconnect events, once (later observers find none).
+    const connected = (await ctx.network.settings(record.id).catch(() => undefined))?.Networks ?? {};
     await ctx.network.release(record.id);
+    await ctx.events.networks('disconnect', record.id, connected);
   }).catch(() => undefined);
 }
 

@@ -18,11 +18,11 @@ import { newId } from './names';
 import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } from './resources';
 import { type LogConfig, logSettings } from './log-config';
 import { forgetExits, reportExit, underRestartLock, watched } from './restart';
-import { holdsHostMounts, releaseDevices, releaseHeld, startHolding } from './held-mounts';
+import { holdsHostMounts, releaseDevices, releaseHeld, runtimeMounts, startHolding } from './held-mounts';
 import { ownAddress, releaseNetwork, startNetworked } from './container-network';
 import { unlessThisProcessRuns } from './exit-command';
 import { portBindingsOf } from './port-bindings';
-import { checkDuplicateMounts, mountRequest, parseTmpfsSpec, parseVolumeSpec, type ApiMount, type VolumeRequest } from './volumes-spec';
+import { checkDuplicateMounts, mountDestination as mountTarget, mountRequest, parseTmpfsSpec, parseVolumeSpec, type ApiMount, type VolumeRequest } from './volumes-spec';
 import {
   checkUsernsMode,
   exposedPortKeys,
@@ -414,11 +414,6 @@ const ENGINE_ONLY = [
 /** dockerd's refusal of links with the host's network (runconfig's ErrConflictHostNetworkAndLinks). */
 const HOST_LINKS = "conflicting options: host type networking can't be used with links. This would result in undefined behavior";
 
-/** A mount destination as compared with another (`/data/` and `/data` are one place). */
-function mountTarget(target: string): string {
-  return path.posix.normalize(target).replace(/(.)\/+$/, '$1');
-}
-
 /** What `--link`s add to a container: hosts entries, variables, and the links inspect shows. */
 interface Linked {
   hosts: string[];
@@ -707,7 +702,7 @@ export class Containers {
         // What runs is the merged config's: the runtime is given both, so it merges nothing again.
         entrypoint: config.Entrypoint ?? [],
         cmd: config.Cmd ?? [],
-        mounts: allMounts,
+        mounts: runtimeMounts(this.ctx.runRoot, id, allMounts),
         // No namespace back means the host's: `host`, or `container:` of a container in host mode.
         network: attached?.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'none' ? { mode: 'none' } : { mode: 'host' },
         ...(address ? { ipAddress: address } : {}),
@@ -765,7 +760,7 @@ export class Containers {
             this.records.write(record).then(() => this.records.confirmName(name, id)),
             this.ctx.events
               .container('create', record)
-              // ctr joins a container's networks as it makes it (dockerd, at each start).
+              // A run's first start joins its networks as it is made: the endpoints made now.
               .then(() => this.ctx.events.networks('connect', id, attached?.settings.Networks ?? {})),
           ]);
         },
@@ -984,22 +979,11 @@ export class Containers {
   /** The process of a container whose root filesystem is mounted. */
   private async startProcess(record: ContainerRecord, io: AttachIo, exitAwaited = false, exitCommand = this.exitCommandFor(record, io)): Promise<{ attached?: Promise<void> }> {
     const attach = io.stdin || io.stdout || io.stderr ? { attach: io } : {};
-    const result = await startHolding(this.ctx, record, async () => {
-      // With the device volumes mounted: a subpath may be on one.
-      await this.checkSubpaths(record);
-      return this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand: exitCommand.argv } : {}), ...(exitAwaited ? { awaitExec: false } : {}) });
-    });
+    // startHolding mounts the volume subpaths, checked, where the runtime takes them from.
+    const result = await startHolding(this.ctx, record, () =>
+      this.ctx.runtime.start(record.id, { ...attach, ...(exitCommand ? { exitCommand: exitCommand.argv } : {}), ...(exitAwaited ? { awaitExec: false } : {}) }),
+    );
     return result.attached ? { attached: result.attached } : {};
-  }
-
-  /**
-   * A volume's subpath must be there at each start, and reached without a symbolic link (which
-   * could lead the mount out of the volume): dockerd's safepath check, in its words.
-   */
-  private async checkSubpaths(record: ContainerRecord): Promise<void> {
-    for (const mount of record.mounts) {
-      if (mount.type === 'volume' && mount.name !== undefined && mount.subpath !== undefined) await this.ctx.store.volumes.subpath(mount.name, mount.subpath);
-    }
   }
 
   private async started(record: ContainerRecord): Promise<void> {
@@ -1019,10 +1003,11 @@ export class Containers {
       : undefined;
     const id = direct ? ref : (await this.find(ref)).id;
     const status = direct ?? (await this.ctx.runtime.wait(id, options));
-    // Seen here first (an attached run, `docker wait`), the exit's die event goes out now.
+    // Seen here first (an attached run, `docker wait`): the network comes off, and the die event
+    // goes out after, as dockerd's cleanup comes before its die.
     const record = await this.records.read(id).catch(() => undefined);
-    if (record) await reportExit(this.ctx, record);
     if (record) await releaseNetwork(this.ctx, record);
+    if (record) await reportExit(this.ctx, record);
     return { StatusCode: status.exitCode, OOMKilled: status.oomKilled };
   }
 
@@ -1127,9 +1112,9 @@ export class Containers {
     if (state?.running) {
       await this.ctx.events.container('kill', record, { signal: String(SIGKILL) });
       await this.ctx.runtime.stop(record.id, { signal: 'SIGKILL', timeout: 0 }).catch(() => undefined);
+      await releaseNetwork(this.ctx, record);
       await reportExit(this.ctx, record);
     }
-    const networks = record.network.mode !== 'none' ? ((await this.ctx.network.settings(record.id).catch(() => undefined))?.Networks ?? {}) : {};
     await this.tearDown(record.id, {
       processFirst: state?.running === true || state?.paused === true || record.run.ipc === 'shareable',
       networked: record.network.mode !== 'none',
@@ -1138,7 +1123,6 @@ export class Containers {
       namedVolumes: record.mounts.flatMap((mount) => (mount.name ? [mount.name] : [])),
       anonymousVolumes: options.volumes ? record.anonymousVolumes : [],
     });
-    await this.ctx.events.networks('disconnect', record.id, networks);
     await Promise.all([
       this.records.remove(record.id),
       this.records.releaseName(record.name, record.id),
@@ -1384,7 +1368,7 @@ export class Containers {
         MaskedPaths: info.spec.linux?.maskedPaths ?? [],
         ReadonlyPaths: info.spec.linux?.readonlyPaths ?? [],
         ContainerIDFile: record.containerIdFile ?? '',
-        ConsoleSize: [0, 0],
+        ConsoleSize: record.run.consoleSize ? [record.run.consoleSize.height, record.run.consoleSize.width] : [0, 0],
         Cgroup: '',
         Isolation: '',
         Runtime: 'runc',

@@ -111,14 +111,14 @@ export class EventLog {
   }
 
   /**
-   * `network connect` (or `disconnect`) of a container to each of `networks` (inspect's
-   * `NetworkSettings.Networks`), as dockerd emits them: the network is the actor, and the
-   * attributes name the container, the network and its driver. The networks a container joins
-   * are ctr's bridge networks, or the host's.
+   * `network connect` (or `disconnect`) of a container to each network of `networks` (inspect's
+   * `NetworkSettings.Networks`) it has an endpoint on, as dockerd emits them at a start (and a
+   * stop): the network is the actor, and the attributes name the container, the network and
+   * its driver (bridge: the only networks with endpoints of ctr's).
    */
-  async networks(action: 'connect' | 'disconnect', containerId: string, networks: Record<string, { NetworkID: string }>): Promise<void> {
+  async networks(action: 'connect' | 'disconnect', containerId: string, networks: Record<string, { NetworkID: string; EndpointID: string }>): Promise<void> {
     for (const [name, endpoint] of Object.entries(networks)) {
-      await this.emit('network', action, endpoint.NetworkID, { container: containerId, name, type: name === 'host' ? 'host' : 'bridge' });
+      if (endpoint.EndpointID) await this.emit('network', action, endpoint.NetworkID, { container: containerId, name, type: 'bridge' });
     }
   }
 

@@ -1,10 +1,14 @@
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { unmount } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 import { underContainerLock } from './container-lock';
 
 /**
  * What a container holds on the host while it runs, beside its root filesystem: the mounts of
- * its device volumes (`volume create -o type=… -o device=…`) and a shareable /dev/shm. dockerd
+ * its device volumes (`volume create -o type=… -o device=…`) and a shareable /dev/shm. (Its
+ * volume subpaths' staging mounts, `runtimeMounts`, are held only while it starts.) dockerd
  * releases both when the container stops (its local volume driver counts a volume's mounts
  * per running container); here whoever sees the exit does — an engine's monitor, conmon's exit
  * command, `stop`, `rm`, an attached `run` — and a second release finds nothing to do.
@@ -23,6 +27,68 @@ export function holdsHostMounts(record: Pick<ContainerRecord, 'run' | 'mounts'>)
   return record.run.ipc === 'shareable' || record.mounts.some((mount) => mount.device === true);
 }
 
+type RecordMount = ContainerRecord['mounts'][number];
+
+/** The staging points of one container's volume subpaths: in the engine's run root, which no container sees. */
+function stagingDir(runRoot: string, id: string): string {
+  return path.join(runRoot, 'subpaths', id);
+}
+
+/** Where a start mounts the subpath of the container's `index`th mount, for runc to mount from. */
+function stagingPoint(runRoot: string, id: string, index: number): string {
+  return path.join(stagingDir(runRoot, id), String(index));
+}
+
+/**
+ * The container's mounts as its runtime is given them: a volume's subpath comes from its
+ * staging point, which each start mounts with the subpath checked (`startHolding`), never
+ * from a path inside the volume. runc would resolve such a path again at the start, and a
+ * container running with the whole volume could by then have made a component of it a
+ * symbolic link to a host directory.
+ */
+export function runtimeMounts<M extends RecordMount>(runRoot: string, id: string, mounts: readonly M[]): M[] {
+  return mounts.map((mount, index) => (mount.type === 'volume' && mount.subpath !== undefined ? { ...mount, source: stagingPoint(runRoot, id, index) } : mount));
+}
+
+/**
+ * Run `start` with the container's volume subpaths mounted on their staging points (see
+ * `runtimeMounts`), and take them down after: once the runtime has made the container's
+ * mounts (conmon reports the process only after runc's create), its own copies do not depend
+ * on these, so nothing stays held while it runs. No subpath: `start` alone.
+ */
+async function withSubpathsStaged<T>(ctx: EngineContext, record: Holder, start: () => Promise<T>): Promise<T> {
+  const subpaths = record.mounts.flatMap((mount, index) =>
+    mount.type === 'volume' && mount.name !== undefined && mount.subpath !== undefined ? [{ name: mount.name, subpath: mount.subpath, staging: stagingPoint(ctx.runRoot, record.id, index) }] : [],
+  );
+  if (subpaths.length === 0) return start();
+  // What a start killed in between left.
+  await releaseSubpaths(ctx, record);
+  try {
+    for (const { name, subpath, staging } of subpaths) await ctx.store.volumes.mountSubpath(name, subpath, staging);
+    return await start();
+  } finally {
+    // A start that went through is not failed by this: what stays is taken down at the next start.
+    await releaseSubpaths(ctx, record).catch(() => undefined);
+  }
+}
+
+/**
+ * Unmount and remove the container's staging points. Each is removed alone, never
+ * recursively: one still mounted (its unmount failed) must not be deleted into — that would
+ * delete the volume's files. A start killed between its mount and this leaves them to its
+ * container's next start (the run root is a tmpfs: a reboot clears them too).
+ */
+async function releaseSubpaths(ctx: Pick<EngineContext, 'runRoot'>, record: Pick<ContainerRecord, 'id'>): Promise<void> {
+  const dir = stagingDir(ctx.runRoot, record.id);
+  if (!existsSync(dir)) return;
+  for (const entry of await fs.readdir(dir)) {
+    const point = path.join(dir, entry);
+    await unmount(point);
+    await ((await fs.lstat(point)).isDirectory() ? fs.rmdir(point) : fs.unlink(point));
+  }
+  await fs.rmdir(dir);
+}
+
 function deviceVolumes(record: Holder): string[] {
   return record.mounts.flatMap((mount) => (mount.device && mount.name !== undefined ? [mount.name] : []));
 }
@@ -32,9 +98,11 @@ function deviceVolumes(record: Holder): string[] {
  * locks a release takes. A start that fails releases it again, as dockerd's cleanup after one.
  */
 export async function startHolding<T>(ctx: EngineContext, record: Holder, start: () => Promise<T>): Promise<T> {
-  if (!holdsHostMounts(record)) return start();
+  if (!holdsHostMounts(record)) return withSubpathsStaged(ctx, record, start);
   const devices = deviceVolumes(record);
-  const mounted = (): Promise<T> => (devices.length > 0 ? ctx.store.volumes.withDevicesMounted(devices, start) : start());
+  // With the device volumes mounted: a subpath may be on one.
+  const staged = (): Promise<T> => withSubpathsStaged(ctx, record, start);
+  const mounted = (): Promise<T> => (devices.length > 0 ? ctx.store.volumes.withDevicesMounted(devices, staged) : staged());
   try {
     return await (record.run.ipc === 'shareable' ? underContainerLock(ctx, HOLD_LOCKS, record.id, mounted) : mounted());
   } catch (error) {

@@ -13,8 +13,8 @@ import { releaseNetwork } from './container-network';
  * Restart policies, daemonless. While an engine runs its monitor (`engine.startMonitor()`),
  * every running container is watched through `runtime.wait`; when one exits its die event is
  * reported, its host mounts (held-mounts.ts) are released and its policy decides. Containers
- * started later, or by other engine processes, are picked up by a periodic scan. A per-container lock makes two
- * monitors on one root restart a container once. The same scan keeps the health checks of
+ * started later, or by other engine processes, are picked up by a periodic scan. A
+ * per-container lock makes two monitors on one root restart a container once. The same scan keeps the health checks of
  * running containers on their timers (see health.ts).
  *
  * After a reboot-like loss of the run directory, `recoverContainers` (at the next engine
@@ -95,8 +95,8 @@ export function forgetExits(ctx: EngineContext, id: string): void {
  * or a later `start` that finds the exit unreported. Nothing for a container that is running,
  * never ran, or whose monitor vanished without an exit code (a reboot: nobody saw that exit).
  */
-export async function reportExit(ctx: EngineContext, record: ContainerRecord, known?: ContainerState): Promise<void> {
-  const state = known ?? (await ctx.runtime.state(record.id).catch(() => undefined));
+export async function reportExit(ctx: EngineContext, record: ContainerRecord): Promise<void> {
+  const state = await ctx.runtime.state(record.id).catch(() => undefined);
   if (!state || state.running || state.status !== 'exited' || !state.finishedAt || lostWhileRunning(state)) return;
   if (!claimExit(ctx, record.id, state.finishedAt)) return;
   if (state.oomKilled) await ctx.events.container('oom', record);

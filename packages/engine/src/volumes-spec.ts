@@ -199,13 +199,18 @@ function createOptions(mount: ApiMount): { create?: VolumeCreateOptions } {
   return Object.keys(create).length > 0 ? { create } : {};
 }
 
+/** A mount destination as compared with another: `/data/`, `/data//` and `/data` are one place. */
+export function mountDestination(target: string): string {
+  return path.posix.normalize(target).replace(/(.)\/+$/, '$1');
+}
+
 /**
  * A validated `Mount` as what the engine makes of it: a bind or volume request, or a tmpfs
  * mount. `mode` is `-v`'s, for the requests `parseVolumeSpec` makes through here.
  */
 function requestOf(mount: ApiMount, mode: string | undefined): VolumeRequest | TmpfsMount {
   checkMountConfig(mount);
-  const target = path.posix.normalize(mount.Target as string).replace(/(.)\/+$/, '$1');
+  const target = mountDestination(mount.Target as string);
   const readOnly = mount.ReadOnly === true;
   const place: MountPlace = { target, readOnly, ...(mode ? { mode } : {}) };
   const source = mount.Source ?? '';
@@ -313,7 +318,7 @@ export function parseTmpfsSpec(spec: string): MountSpec {
  * and of one of those where a `--tmpfs` is (anonymous `-v /path` volumes give way instead).
  */
 export function checkDuplicateMounts(requests: readonly VolumeRequest[], tmpfs: readonly MountSpec[]): void {
-  const seen = new Set(tmpfs.map((m) => path.posix.normalize(m.target).replace(/(.)\/+$/, '$1')));
+  const seen = new Set(tmpfs.map((m) => mountDestination(m.target)));
   for (const request of requests) {
     if (request.kind === 'anonymous') continue;
     if (seen.has(request.target)) throw invalidArgument(`Duplicate mount point: ${request.target}`);

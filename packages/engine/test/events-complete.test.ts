@@ -241,6 +241,20 @@ describe('network events', () => {
     expect(events[0]?.Actor.Attributes).toEqual({ container: id, name: network, type: 'bridge' });
     expect(events[2]?.Actor.Attributes).toEqual({ container: id, name: `${network}-2`, type: 'bridge' });
   });
+
+  test('a container leaves its networks at each stop and joins them again at each start', async () => {
+    const net = await t.engine.inspectNetwork(network);
+    const { id } = await t.engine.run({ image: 'busybox', network, cmd: ['sleep', '300'], detach: true });
+    const since = await now();
+    await t.engine.stop(id, { timeout: 0 });
+    await t.engine.start(id);
+    const events = await eventsSince(since, { network: [network] });
+    expect(events.map((e) => [e.Action, e.Actor.ID, e.Actor.Attributes.container])).toEqual([
+      ['disconnect', net.Id, id],
+      ['connect', net.Id, id],
+    ]);
+    await t.engine.remove(id, { force: true });
+  });
 });
 
 describe('the event journal', () => {

@@ -12,7 +12,10 @@
  * answers A for container names, aliases and short IDs on the asker's networks, and an empty
  * answer for other types of known names. Other names it forwards, as docker's resolver does,
  * to the asker's upstream servers (its `--dns`, else the host's: the sandbox record says
- * which) and relays the first useful reply; the asker is known by its source address, and
+ * which, and which of them it may ask — resolv.ts upstreamRefusal decides that when the
+ * record is written, since this process sends from the host's namespace and must not take a
+ * container's queries where the container cannot go) and relays the first useful reply;
+ * the asker is known by its source address, and
  * nothing is forwarded for an address that is no container's. A container on internal
  * networks only gets SERVFAIL (docker forwards nothing for it); one with no upstream it can
  * use, NXDOMAIN. It exits when no network needs it.
@@ -40,10 +43,10 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     /** Every network of a container, the default bridge included (it gives a way out). */
     netsOf: Map<string, Net[]>;
   }
-  /** The part of a sandbox record (state.ts SandboxState.dns) the server reads. */
+  /** The part of a sandbox record (state.ts SandboxState.dns) the server reads; made at each allocation. */
   interface Forwarding {
-    upstreams: Array<{ address: string; host: boolean }>;
-    ndotsSet: boolean;
+    upstreams?: Array<{ address: string; ask?: boolean }>;
+    ndotsSet?: boolean;
   }
 
   const TTL = 600;
@@ -192,8 +195,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
 
   /**
    * Where a name the server does not know goes: an rcode to answer at once, or the servers
-   * to ask. A loopback `--dns` is the container's own loopback, which this process (in the
-   * host's namespace) cannot reach: it is skipped rather than asked on the host's.
+   * to ask. Only upstreams the record marks `ask` are sent to; a record without the mark
+   * (written before it existed) forwards nothing until the container's next start.
    */
   function route(self: Endpoint | undefined, qtype: number, labels: string[]): number | string[] {
     if (!self) return RCODE.nxDomain;
@@ -202,8 +205,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     if (!dns) return RCODE.nxDomain;
     // With an ndots set (by the host or the user), a bare name is for the search domains: an empty answer sends the client there.
     if (dns.ndotsSet && (qtype === QTYPE.a || qtype === QTYPE.aaaa) && labels.length === 1) return RCODE.ok;
-    const servers = dns.upstreams
-      .filter((u) => u.host || !(/^127\./.test(u.address) || u.address === '::1'))
+    const servers = (dns.upstreams ?? [])
+      .filter((u) => u.ask === true)
       .slice(0, MAX_UPSTREAMS)
       .map((u) => u.address);
     return servers.length > 0 ? servers : RCODE.nxDomain;

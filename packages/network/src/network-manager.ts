@@ -10,7 +10,7 @@ import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, parseMac, type
 import { withFileLock, withHostLock } from './lock';
 import { parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
 import { allocatePorts } from './port-allocator';
-import { forwarding, hostsFile, parseResolvConf, resolvConf, validDnsSettings, type HostResolv } from './resolv';
+import { forwarding, hostsFile, judgeUpstreams, parseResolvConf, resolvConf, validDnsSettings, type HostResolv, type UpstreamScope } from './resolv';
 import { networkRules, portRules, tags } from './rules';
 import { bridgeUpLines, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
 import { inspectBridge, inspectPredefined, networkSettings, predefinedNetworkSettings } from './settings';
@@ -211,6 +211,7 @@ export class NetworkManager {
       const net = await withHostLock('addresses', () => this.newBridgeNetwork(id, options, nets), options.signal);
       try {
         await writeJson(this.paths.netFile(id), net);
+        await this.rescopeAll(new Map([...nets, [id, net]]));
         await this.touchGeneration();
         await ensureDnsDaemon(this.paths, [net.gateway], true);
       } catch (e) {
@@ -349,7 +350,7 @@ export class NetworkManager {
       // Written by the allocation, before it makes anything.
       const sandbox = await this.record(request, nets, false);
       try {
-        await this.allocateSandbox(sandbox, nets, options.signal);
+        await this.allocateSandbox(sandbox, nets, request.hostResolv, options.signal);
       } catch (e) {
         await this.teardown(sandbox, nets).catch(() => undefined);
         throw e;
@@ -371,7 +372,7 @@ export class NetworkManager {
     return this.locked(async () => {
       const sandbox = await this.findSandbox(containerId);
       const nets = await this.loadNets();
-      const made = await this.allocateSandbox(sandbox, nets, options.signal);
+      const made = await this.allocateSandbox(sandbox, nets, hostResolv, options.signal);
       return { ...(await this.result(sandbox, nets, hostResolv)), made };
     }, options.signal);
   }
@@ -417,6 +418,7 @@ export class NetworkManager {
         return networkSettings(sandbox, nets, this.predefinedIds());
       }
       const join = await this.join(sandbox, nets, config);
+      this.rescope(sandbox, nets);
       await this.saveJoins([join]);
       await this.saveSandbox(sandbox);
       try {
@@ -912,6 +914,30 @@ export class NetworkManager {
     return this.plan(sandbox, nets).endpoints.filter((j) => !j.net.isDefault).map((j) => j.net.gateway);
   }
 
+  /** What the embedded DNS could reach for this sandbox that it cannot reach itself (see upstreamRefusal). */
+  private upstreamScope(sandbox: SandboxState, nets: Map<string, NetworkState>): UpstreamScope {
+    const open = new Set(this.plan(sandbox, nets).endpoints.filter((j) => !j.net.internal).map((j) => j.net.id));
+    return {
+      closedSubnets: [...nets.values()].filter((n) => !open.has(n.id)).map((n) => n.subnet),
+      hostAddresses: Object.values(os.networkInterfaces()).flatMap((addresses) => (addresses ?? []).map((a) => a.address)),
+    };
+  }
+
+  /** Judges the recorded upstreams again after the sandbox's networks (or the host's) changed; the caller saves it. */
+  private rescope(sandbox: SandboxState, nets: Map<string, NetworkState>): void {
+    if (sandbox.dns?.upstreams) sandbox.dns.upstreams = judgeUpstreams(sandbox.dns.upstreams, this.upstreamScope(sandbox, nets));
+  }
+
+  /** A new network's subnet is closed to every running container not on it. */
+  private async rescopeAll(nets: Map<string, NetworkState>): Promise<void> {
+    for (const sandbox of await readAllJson<SandboxState>(this.paths.sandboxes, true)) {
+      if (!isAllocated(sandbox) || !sandbox.dns?.upstreams) continue;
+      const before = JSON.stringify(sandbox.dns.upstreams);
+      this.rescope(sandbox, nets);
+      if (JSON.stringify(sandbox.dns.upstreams) !== before) await this.saveSandbox(sandbox);
+    }
+  }
+
   /** The script that brings a sandbox to its plan (see sandboxScript). */
   private script(sandbox: SandboxState, nets: Map<string, NetworkState>, added: Join[], fresh: boolean): string {
     return sandboxScript(this.plan(sandbox, nets), {
@@ -954,7 +980,7 @@ export class NetworkManager {
    * endpoints are chosen in memory and written with the sandbox by buildSandbox, so a refusal
    * (an address in use) leaves the records as they were.
    */
-  private async allocateSandbox(sandbox: SandboxState, nets: Map<string, NetworkState>, signal?: AbortSignal): Promise<boolean> {
+  private async allocateSandbox(sandbox: SandboxState, nets: Map<string, NetworkState>, hostResolv: HostResolv, signal?: AbortSignal): Promise<boolean> {
     if (!sandbox.ownsNetns) {
       // The other container's namespace is joined by path: it must be there.
       if (sandbox.netnsPath && !(await mountPoints()).has(sandbox.netnsPath)) {
@@ -979,6 +1005,8 @@ export class NetworkManager {
       throw e;
     }
     sandbox.allocated = true;
+    // As docker re-reads the host's resolv.conf at each start; judged against this allocation's networks.
+    if (sandbox.dns) sandbox.dns = { settings: sandbox.dns.settings, ...forwarding(hostResolv, sandbox.dns.settings, this.upstreamScope(sandbox, nets)) };
     const wanted = sandbox.portRequests ?? [];
     const target = joins.find((j) => !j.net.internal);
     if (target && wanted.length > 0) {
@@ -1055,6 +1083,7 @@ export class NetworkManager {
       await writeJson(this.paths.netFile(net.id), net);
     }
     sandbox.networkIds = sandbox.networkIds.filter((id) => !netIds.includes(id));
+    this.rescope(sandbox, nets);
     await this.repointPorts(sandbox, nets);
     await this.saveSandbox(sandbox);
     await this.touchGeneration();
@@ -1131,7 +1160,8 @@ export class NetworkManager {
       networkIds: [],
       ports: [],
       exposedPorts: [],
-      dns: { settings: request.dns, ...forwarding(request.hostResolv, request.dns) },
+      // Where its queries are forwarded is decided at each allocation.
+      dns: { settings: request.dns },
     };
     let sandbox: SandboxState;
     if (mode.kind === 'host') sandbox = { ...base, hostname: request.hostname ?? os.hostname() };

@@ -1,5 +1,5 @@
 import { invalidArgument } from '@ctr/errors';
-import { isIP } from 'node:net';
+import { BlockList, isIP, isIPv4 } from 'node:net';
 import type { DnsSettings } from './types';
 
 /** The address containers on user networks send DNS to, as in Docker. */
@@ -29,6 +29,23 @@ export interface Upstream {
    * are asked from the container's namespace, where a loopback one is the container's.
    */
   host: boolean;
+  /**
+   * Whether the embedded DNS may send to it (see upstreamRefusal). The server runs in the
+   * host's namespace and cannot import this module, so the rule is decided here, at each
+   * allocation and change of the container's networks, and the server only reads the result.
+   */
+  ask: boolean;
+}
+
+/**
+ * What a container's `--dns` is judged against: the places the embedded DNS could reach
+ * from the host's namespace that the container itself cannot.
+ */
+export interface UpstreamScope {
+  /** Subnets (CIDR) of ctr networks the container is not on, or is on only as internal ones. */
+  closedSubnets: string[];
+  /** The host's own interface addresses (os.networkInterfaces()). */
+  hostAddresses: string[];
 }
 
 /** What the embedded DNS needs to know of a container to answer for it. */
@@ -78,8 +95,75 @@ export function validDnsSettings(given: DnsSettings): DnsSettings {
   return given;
 }
 
-function isLoopback(address: string): boolean {
-  return /^127\./.test(address) || address === '::1';
+type Family = 'ipv4' | 'ipv6';
+
+const familyOf = (address: string): Family => (isIPv4(address) ? 'ipv4' : 'ipv6');
+
+function rangeList(ranges: Array<[string, number, Family]>): BlockList {
+  const list = new BlockList();
+  for (const [base, prefix, family] of ranges) list.addSubnet(base, prefix, family);
+  return list;
+}
+
+function matches(list: BlockList, address: string): boolean {
+  try {
+    return list.check(address, familyOf(address));
+  } catch {
+    // Not an address node can read: nothing to match (validDnsSettings lets none in).
+    return false;
+  }
+}
+
+const LOOPBACK = rangeList([
+  ['127.0.0.0', 8, 'ipv4'],
+  ['::1', 128, 'ipv6'],
+]);
+
+/**
+ * Address kinds that never name a server the container could reach by itself, each with the
+ * reason given. node's BlockList matches an IPv4-mapped IPv6 address (`::ffff:127.0.0.53`,
+ * which a dual-stack socket sends to 127.0.0.53) against the IPv4 ranges, and reads every
+ * spelling of an IPv6 address (`0:0:0:0:0:0:0:1`).
+ */
+const SPECIAL: Array<{ why: string; list: BlockList }> = [
+  // Sent to, 0.0.0.0 and :: reach the sender's own host.
+  { why: 'an unspecified address', list: rangeList([['0.0.0.0', 8, 'ipv4'], ['::', 128, 'ipv6']]) },
+  { why: 'a loopback address', list: LOOPBACK },
+  { why: 'a link-local address', list: rangeList([['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]) },
+  {
+    why: 'a multicast or broadcast address',
+    list: rangeList([['224.0.0.0', 4, 'ipv4'], ['255.255.255.255', 32, 'ipv4'], ['ff00::', 8, 'ipv6']]),
+  },
+];
+
+/**
+ * Why the embedded DNS must not ask `upstream` for a container, or undefined when it may.
+ * The server sends from the host's namespace, so a container's `--dns` could otherwise reach
+ * what the container cannot: the host's loopback (a stub resolver, any local service on
+ * port 53), link-local services (cloud metadata), internal networks and other bridges, the
+ * host's own addresses. Docker sends a container's `--dns` from the container's namespace
+ * instead, where they mean the container's own loopback and routes. The host's resolv.conf
+ * servers are asked from the host as docker asks them: they are the host's own choice.
+ */
+export function upstreamRefusal(upstream: Pick<Upstream, 'address' | 'host'>, scope: UpstreamScope): string | undefined {
+  if (upstream.host) return undefined;
+  const { address } = upstream;
+  if (!isIP(address)) return 'not an address';
+  const special = SPECIAL.find(({ list }) => matches(list, address));
+  if (special) return special.why;
+  const own = new BlockList();
+  for (const a of scope.hostAddresses) if (isIP(a)) own.addAddress(a, familyOf(a));
+  if (matches(own, address)) return "one of the host's own addresses";
+  const closed = scope.closedSubnets.find((subnet) => {
+    const [base = '', prefix] = subnet.split('/');
+    return matches(rangeList([[base, Number(prefix), 'ipv4']]), address);
+  });
+  return closed ? `inside ${closed}, a network the container is not on or that is internal` : undefined;
+}
+
+/** The upstreams with what the embedded DNS may ask of them in `scope`. */
+export function judgeUpstreams(upstreams: ReadonlyArray<Pick<Upstream, 'address' | 'host'>>, scope: UpstreamScope): Upstream[] {
+  return upstreams.map(({ address, host }) => ({ address, host, ask: upstreamRefusal({ address, host }, scope) === undefined }));
 }
 
 function optionName(option: string): string {
@@ -116,13 +200,17 @@ function merged(host: HostResolv, given: DnsSettings): {
   };
 }
 
-/** Where the embedded DNS forwards a container's queries: its `--dns`, else the host's servers. */
-export function forwarding(host: HostResolv, given: DnsSettings): Forwarding {
-  const rc = merged(host, given);
+/** A container's upstream servers: its `--dns`, else the host's. */
+function candidates(host: HostResolv, given: DnsSettings): Array<Pick<Upstream, 'address' | 'host'>> {
   const fromHost = !given.servers?.length;
+  return merged(host, given).nameservers.map((address) => ({ address, host: fromHost }));
+}
+
+/** Where the embedded DNS forwards a container's queries in `scope`: its `--dns`, else the host's servers. */
+export function forwarding(host: HostResolv, given: DnsSettings, scope: UpstreamScope): Forwarding {
   return {
-    upstreams: rc.nameservers.map((address) => ({ address, host: fromHost })),
-    ndotsSet: rc.options.some((o) => optionName(o) === 'ndots'),
+    upstreams: judgeUpstreams(candidates(host, given), scope),
+    ndotsSet: merged(host, given).options.some((o) => optionName(o) === 'ndots'),
   };
 }
 
@@ -151,7 +239,7 @@ function embeddedResolvConf(host: HostResolv, given: DnsSettings): string {
       if (optionName(required) === 'ndots') ndotsFrom = 'internal';
     }
   }
-  const ext = forwarding(host, given).upstreams.map((u) => (u.host ? `host(${u.address})` : u.address));
+  const ext = candidates(host, given).map((u) => (u.host ? `host(${u.address})` : u.address));
   return [
     HEADER,
     '',
@@ -177,7 +265,7 @@ export function resolvConf(kind: 'embedded' | 'host' | 'copy', host: HostResolv,
   const overridden = !!(given.servers?.length || given.search?.length || given.options?.length);
   if (kind === 'host' && !overridden) return host.text;
   const rc = merged(host, given);
-  const nameservers = kind === 'copy' && !given.servers?.length ? rc.nameservers.filter((ns) => !isLoopback(ns)) : rc.nameservers;
+  const nameservers = kind === 'copy' && !given.servers?.length ? rc.nameservers.filter((ns) => !matches(LOOPBACK, ns)) : rc.nameservers;
   return `${lines(nameservers, rc.search, rc.options, host.other).join('\n')}\n`;
 }
 

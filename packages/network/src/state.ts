@@ -107,10 +107,11 @@ export interface SandboxState {
   exposedPorts: string[];
   /**
    * The container's DNS settings as given, and what the embedded DNS server (which reads
-   * this record) does with the names it does not know. Absent in records from before it
-   * existed: nothing is forwarded for those.
+   * this record) does with the names it does not know: the forwarding part is made at each
+   * allocation, from the host's resolv.conf of that moment and the networks the container
+   * is on. Absent in records from before it existed: nothing is forwarded for those.
    */
-  dns?: { settings: DnsSettings } & Forwarding;
+  dns?: { settings: DnsSettings } & Partial<Forwarding>;
 }
 
 /** Whether a sandbox's namespace, endpoints and ports exist (records from before the flag: they do). */

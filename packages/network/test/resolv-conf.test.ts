@@ -62,21 +62,23 @@ describe('on a network with the embedded DNS server', () => {
 });
 
 describe('where the embedded DNS forwards', () => {
+  const scope = { closedSubnets: [], hostAddresses: [] };
+
   test("without --dns, to the host's servers, loopback ones included, asked from the host's namespace", () => {
-    expect(forwarding(hostFile('nameserver 127.0.0.53\nnameserver 10.1.1.1\n'), {}).upstreams).toEqual([
-      { address: '127.0.0.53', host: true },
-      { address: '10.1.1.1', host: true },
+    expect(forwarding(hostFile('nameserver 127.0.0.53\nnameserver 10.1.1.1\n'), {}, scope).upstreams).toEqual([
+      { address: '127.0.0.53', host: true, ask: true },
+      { address: '10.1.1.1', host: true, ask: true },
     ]);
   });
 
   test('with --dns, to those only, as the container would ask them', () => {
-    expect(forwarding(hostFile('nameserver 10.1.1.1\n'), { servers: ['10.9.9.9'] }).upstreams).toEqual([{ address: '10.9.9.9', host: false }]);
+    expect(forwarding(hostFile('nameserver 10.1.1.1\n'), { servers: ['10.9.9.9'] }, scope).upstreams).toEqual([{ address: '10.9.9.9', host: false, ask: true }]);
   });
 
   test('an ndots from the host or the user is remembered; the one docker adds is not', () => {
-    expect(forwarding(hostFile('options ndots:1\n'), {}).ndotsSet).toBe(true);
-    expect(forwarding(hostFile(''), { options: ['ndots:2'] }).ndotsSet).toBe(true);
-    expect(forwarding(hostFile(''), {}).ndotsSet).toBe(false);
+    expect(forwarding(hostFile('options ndots:1\n'), {}, scope).ndotsSet).toBe(true);
+    expect(forwarding(hostFile(''), { options: ['ndots:2'] }, scope).ndotsSet).toBe(true);
+    expect(forwarding(hostFile(''), {}, scope).ndotsSet).toBe(false);
   });
 });
 

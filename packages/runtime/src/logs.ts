@@ -88,17 +88,21 @@ class CurrentLog {
   private offset = 0;
   private readonly lines = new LineSplitter();
   private readonly buffer = Buffer.alloc(64 * 1024);
+  /** A character split between two reads is decoded once whole. */
+  private text = new TextDecoder();
 
   constructor(private readonly file: string) {}
 
   /** Open the file under the name now, if there is one. */
   async open(): Promise<void> {
+    this.ino = undefined;
+    const handle = await fs.open(this.file, 'r').catch(() => undefined);
+    if (!handle) return;
     try {
-      const handle = await fs.open(this.file, 'r');
-      this.handle = handle;
       this.ino = (await handle.stat()).ino;
+      this.handle = handle;
     } catch {
-      this.ino = undefined;
+      await handle.close();
     }
   }
 
@@ -117,6 +121,7 @@ class CurrentLog {
     await this.close();
     this.offset = 0;
     this.lines.reset();
+    this.text = new TextDecoder();
     await this.open();
     return { lines: [], rotatedFrom };
   }
@@ -134,7 +139,7 @@ class CurrentLog {
       const { bytesRead } = await handle.read(this.buffer, 0, this.buffer.length, this.offset);
       if (bytesRead === 0) break;
       this.offset += bytesRead;
-      lines.push(...this.lines.push(this.buffer.toString('utf8', 0, bytesRead)));
+      lines.push(...this.lines.push(this.text.decode(this.buffer.subarray(0, bytesRead), { stream: true })));
       if (lines.length > LINES_AT_ONCE) break;
     }
     return lines;

@@ -105,6 +105,11 @@ export interface RunOptions {
   hostname?: string;
   domainname?: string;
   tty?: boolean;
+  /**
+   * The terminal's size at the client that made the container (docker's `HostConfig.ConsoleSize`):
+   * with `tty`, the pty starts at it, so a program that asks at once is not told 0x0.
+   */
+  consoleSize?: { height: number; width: number };
   /** Keep stdin open (`-i`): conmon holds a pipe to the process's stdin. */
   openStdin?: boolean;
   /**

@@ -112,10 +112,10 @@ test('a restarted container appends to its rotating log', async () => {
 
 test('the writer goes with the container, and a start that fails leaves none', async () => {
   await runToEnd('writer-ends', numbered(3), { logSizeMax: '1k', logMaxFiles: 2 });
-  await eventually(() => expect(writersOf('writer-ends')).toEqual([]));
+  await eventually(async () => expect(writersOf('writer-ends')).toEqual([]));
   await bed.runtime.create('never-starts', { rootfs: await bed.rootfs(), image: { Cmd: ['no-such-program'] }, run: { logSizeMax: '1k', logMaxFiles: 2 } });
   await expect(bed.runtime.start('never-starts')).rejects.toMatchObject({ details: { exitCode: 127 } });
-  await eventually(() => expect(writersOf('never-starts')).toEqual([]));
+  await eventually(async () => expect(writersOf('never-starts')).toEqual([]));
 });
 
 test('max-file below 1, and compress without files to rotate, are refused as moby refuses them', async () => {

@@ -18,6 +18,7 @@ export {
 } from './unpack';
 export { ImageIndex, ImageIndex as ImageStore, isSingleReference, type ImageRecord, type PutImage, type UntagResult } from './image-index';
 export { VolumeStore, ANONYMOUS_LABEL, hasDevice, type VolumeInfo, type CreateVolumeOptions, type PruneVolumesResult } from './volume-store';
+export { bindBeneath, bindOpened, openBeneath, pathComponents, type Beneath, type RefuseWalk, type WalkProblem } from './safe-walk';
 export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions } from './leases';
 export { type GcResult } from './gc';
 export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from './fsck';

@@ -1,8 +1,9 @@
 import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
-import { notFound } from '@ctr/errors';
+import { conflict, isNotFound, notFound } from '@ctr/errors';
 import { applyLayer, createLayerFromDirectory } from '@ctr/image';
 import { errno, fsyncDir, readJson, storageError, uniqueHex, writeFileAtomic } from './fs-util';
+import { openBeneath, pathComponents, withDirectoryBeneath, type RefuseWalk } from './safe-walk';
 
 /*
  * Filling a volume from an image, as dockerd's populateVolume does: when a container is made
@@ -36,35 +37,53 @@ interface FillJournal {
   mtimeMs: number;
 }
 
+/** dockerd's words (safepath) for a subpath it cannot reach; `full` is the path asked for. */
+export function refuseSubpath(full: string): RefuseWalk {
+  return (problem) => {
+    switch (problem) {
+      case 'symlink':
+        return notFound(`cannot access path ${full}: too many levels of symbolic links`, { hint: 'a volume subpath may not go through a symbolic link' });
+      case 'changed':
+        return conflict(`cannot access path ${full}: it changed while it was being mounted`, { hint: 'a container using the volume replaced it meanwhile; start again' });
+      default:
+        return notFound(`cannot access path ${full}: ${problem === 'missing' ? 'no such file or directory' : 'not a directory'}`);
+    }
+  };
+}
+
 /**
  * The host path of `subpath` in a volume's data directory, as dockerd's safepath finds it:
- * every component must exist and none may be a symbolic link, so the path cannot leave the
- * volume. NotFound in dockerd's words (`cannot access path …`) otherwise.
+ * every component must exist and none may be a symbolic link. NotFound in dockerd's words
+ * (`cannot access path …`) otherwise; `..` or an absolute path is InvalidArgument. For
+ * showing only: a path string may lead elsewhere by the time it is used (`bindBeneath` mounts
+ * a subpath safely).
  */
-export async function subpathIn(data: string, subpath: string): Promise<string> {
-  let current = data;
-  for (const component of subpath.split('/').filter((c) => c !== '' && c !== '.')) {
-    current = path.join(current, component);
-    const stat = await fs.lstat(current).catch((error: unknown) => {
-      if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return undefined;
-      throw storageError(error, `reading ${current}`);
+export function subpathIn(data: string, subpath: string): string {
+  openBeneath(data, subpath, refuseSubpath(path.join(data, subpath))).close();
+  return path.join(data, ...pathComponents(subpath));
+}
+
+/**
+ * Run `fn` with the fill target open — the data directory, or its subpath when that is a
+ * directory reached without a symbolic link — or with undefined when there is none to fill.
+ */
+async function withFillTarget<T>(data: string, subpath: string, fn: (target: { dir: fs.FileHandle; handle: string } | undefined) => Promise<T>): Promise<T> {
+  let entered = false;
+  try {
+    return await withDirectoryBeneath(data, subpath, refuseSubpath(path.join(data, subpath)), (dir, handle) => {
+      entered = true;
+      return fn({ dir, handle });
     });
-    const full = path.join(data, subpath);
-    if (!stat) throw notFound(`cannot access path ${full}: no such file or directory`);
-    if (stat.isSymbolicLink()) throw notFound(`cannot access path ${full}: too many levels of symbolic links`, { hint: 'a volume subpath may not go through a symbolic link' });
+  } catch (error) {
+    // Only the walk's refusal means "nothing to fill"; a failure inside `fn` is the caller's.
+    if (entered || !isNotFound(error)) throw error;
+    return fn(undefined);
   }
-  return current;
 }
 
-/** Where a fill goes: the data directory or its subpath, when that is a directory (anything else is not filled). */
-async function fillTarget(data: string, subpath: string): Promise<string | undefined> {
-  const target = subpath ? await subpathIn(data, subpath).catch(() => undefined) : data;
-  if (target === undefined) return undefined;
-  return (await fs.lstat(target).catch(() => undefined))?.isDirectory() ? target : undefined;
-}
-
-async function isEmptyDir(dir: string): Promise<boolean> {
-  return (await fs.readdir(dir)).length === 0;
+/** Whether the fill target (see `withFillTarget`) is there and empty: only then is a volume filled. */
+export async function isEmptyBeneath(data: string, subpath: string): Promise<boolean> {
+  return withFillTarget(data, subpath, async (target) => target !== undefined && (await fs.readdir(target.handle)).length === 0);
 }
 
 /**
@@ -83,8 +102,7 @@ export async function copyTree(source: string, staging: string, signal?: AbortSi
  */
 export async function publishFill(volumeDir: string, staging: string, subpath: string, sourceStat: Stats): Promise<boolean> {
   await finishFill(volumeDir);
-  const target = await fillTarget(path.join(volumeDir, '_data'), subpath);
-  if (target === undefined || !(await isEmptyDir(target))) return false;
+  if (!(await isEmptyBeneath(path.join(volumeDir, '_data'), subpath))) return false;
   const journal: FillJournal = {
     subpath,
     uid: sourceStat.uid,
@@ -104,6 +122,12 @@ export async function publishFill(volumeDir: string, staging: string, subpath: s
  * Finish a fill whose publishing was cut short (nothing to do when none was): move what is
  * left of it into the volume, give the target the source directory's owner, mode and times
  * (as dockerd's copy does), and drop the journal. Under the volumes' lock.
+ *
+ * The target is reached and changed only through a descriptor of it, opened without
+ * following a symbolic link: a container running with the whole volume may swap any
+ * directory on the way for a link to the host meanwhile. The journal goes only once the
+ * moves are on disk (the target's and `filling/`'s entries fsynced): after a power cut,
+ * either the journal is there to redo them or they are done.
  */
 export async function finishFill(volumeDir: string): Promise<void> {
   const journalFile = path.join(volumeDir, JOURNAL);
@@ -111,18 +135,22 @@ export async function finishFill(volumeDir: string): Promise<void> {
   if (journal === undefined) return;
   const filling = path.join(volumeDir, FILLING);
   if (await fs.lstat(filling).then(() => true, () => false)) {
-    const target = await fillTarget(path.join(volumeDir, '_data'), journal.subpath);
-    let kept = 0;
-    for (const entry of await fs.readdir(filling)) {
-      if (!target || !(await moveWithoutReplacing(path.join(filling, entry), path.join(target, entry)))) kept++;
-    }
-    if (target) {
-      await fs.chown(target, journal.uid, journal.gid);
-      await fs.chmod(target, journal.mode);
-      await fs.utimes(target, journal.atimeMs / 1000, journal.mtimeMs / 1000);
-    }
-    if (kept === 0) await fs.rmdir(filling);
+    await withFillTarget(path.join(volumeDir, '_data'), journal.subpath, async (target) => {
+      for (const entry of await fs.readdir(filling)) {
+        if (target) await moveWithoutReplacing(path.join(filling, entry), path.join(target.handle, entry));
+      }
+      if (target) {
+        await target.dir.chown(journal.uid, journal.gid);
+        await target.dir.chmod(journal.mode);
+        await target.dir.utimes(journal.atimeMs / 1000, journal.mtimeMs / 1000);
+        await target.dir.sync();
+      }
+    });
+    await fsyncDir(filling);
+    // What could not go in (a name a running container took first) is kept aside, never deleted.
+    if ((await fs.readdir(filling)).length === 0) await fs.rmdir(filling);
     else await fs.rename(filling, path.join(volumeDir, `unfilled-${uniqueHex()}`));
+    await fsyncDir(volumeDir);
   }
   await fs.rm(journalFile, { force: true });
   await fsyncDir(volumeDir);

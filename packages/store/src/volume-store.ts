@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { conflict, invalidArgument, notFound } from '@ctr/errors';
+import { aborted, conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import { diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
 import { withLock } from './lock';
 import { mountAll, mountPoints, unmount, type Mount } from './mount';
-import { copyTree, finishFill, publishFill, subpathIn } from './volume-fill';
+import { bindBeneath, pathComponents } from './safe-walk';
+import { copyTree, finishFill, isEmptyBeneath, publishFill, refuseSubpath, subpathIn } from './volume-fill';
 
 /** `docker volume inspect` fields. */
 export interface VolumeInfo {
@@ -198,19 +199,23 @@ export class VolumeStore {
   async populate(name: string, source: string, options: PopulateVolumeOptions = {}): Promise<boolean> {
     const info = await this.inspect(name);
     if (deviceMount(info.Options)) return false;
+    const subpath = options.subpath ?? '';
+    pathComponents(subpath);
     const sourceStat = await fs.stat(source);
     // The usual case, a volume in use, answered without a copy.
-    const target = options.subpath ? await subpathIn(info.Mountpoint, options.subpath).catch(() => undefined) : info.Mountpoint;
-    if (!sourceStat.isDirectory() || target === undefined || (await fs.readdir(target).catch(() => ['?'])).length > 0) return false;
+    if (!sourceStat.isDirectory() || !(await isEmptyBeneath(info.Mountpoint, subpath))) return false;
     const staging = tempName(this.dir);
     try {
       await fs.mkdir(staging);
       await copyTree(source, staging, options.signal);
       return await withLock(this.lockFile, async () => {
         if (!(await this.meta(name))) return false;
-        return publishFill(path.join(this.dir, name), staging, options.subpath ?? '', sourceStat);
+        return publishFill(path.join(this.dir, name), staging, subpath, sourceStat);
       });
     } catch (error) {
+      // Ours already (a volume gone, a refusal) or a cancellation: said as they are, not as a storage failure.
+      if (isCtrError(error)) throw error;
+      if (options.signal?.aborted) throw aborted(options.signal, `copying ${source} into volume ${name}`);
       throw storageError(error, `copying ${source} into volume ${name}`);
     } finally {
       await fs.rm(staging, { recursive: true, force: true });
@@ -224,6 +229,18 @@ export class VolumeStore {
    */
   async subpath(name: string, subpath: string): Promise<string> {
     return subpathIn((await this.inspect(name)).Mountpoint, subpath);
+  }
+
+  /**
+   * Bind-mount a volume's subpath onto `staging` (a path of the caller's, outside the volume),
+   * for a container's runtime to mount from there: reached without following a symbolic link
+   * and checked after mounting to be what was reached (see safe-walk.ts), so that a container
+   * running with the whole volume cannot turn it into a host path meanwhile. NotFound in
+   * dockerd's words as `subpath`. The caller unmounts `staging`.
+   */
+  async mountSubpath(name: string, subpath: string, staging: string): Promise<void> {
+    const { Mountpoint } = await this.inspect(name);
+    await bindBeneath(Mountpoint, subpath, staging, refuseSubpath(path.join(Mountpoint, subpath)));
   }
 
   /** Record that container `user` mounts the volume. */

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { ContainerSummary, ExecControl, StopOptions } from '@ctr/engine';
 import { CtrError, invalidArgument, isCtrError, isNotFound, notFound } from '@ctr/errors';
 import type { CreateOptions } from '@ctr/api';
@@ -109,7 +110,7 @@ const run: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const created = await createOptions(args, io.env);
+    const created = withConsoleSize(await createOptions(args, io.env), io);
     const cidFile = containerIdFile(args);
     const quiet = bool(args, 'quiet');
     if (bool(args, 'detach')) {
@@ -177,7 +178,7 @@ const create: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const created = await createOptions(args, io.env);
+    const created = withConsoleSize(await createOptions(args, io.env), io);
     const cidFile = containerIdFile(args);
     try {
       const { id, warnings } = await withImage(engine, created, bool(args, 'quiet'), io, (options) => engine.create(options));
@@ -215,6 +216,15 @@ async function withImage<T>(engine: CliEngine, options: CreateOptions, quiet: bo
   }
   await pull();
   return create(local);
+}
+
+/**
+ * The size of ctr's terminal goes with a create, as docker's CLI sends it (`ConsoleSize`): a
+ * TTY starts at it, so a program that asks at once is not told 0x0 before the first resize.
+ */
+function withConsoleSize(options: CreateOptions, io: Io): CreateOptions {
+  const size = terminalSize(io);
+  return size ? { ...options, consoleSize: size } : options;
 }
 
 /** Warnings the engine gave for a create, on stderr as docker prints them. */
@@ -824,7 +834,10 @@ const cleanup: Command = {
   flags: [],
   args: [1, 1],
   async run(args) {
-    await localEngine().handleExit(args.positionals[0] as string);
+    const engine = localEngine();
+    // A root removed while its container ran (a test's, a reset) has nothing to clean: opening an engine would make it again.
+    if (!existsSync(engine.root)) return 0;
+    await engine.handleExit(args.positionals[0] as string);
     return 0;
   },
 };

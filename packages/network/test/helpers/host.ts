@@ -137,15 +137,18 @@ export async function stopProcess(child: ChildProcess | undefined): Promise<void
   await exited;
 }
 
+/** busybox nslookup's full output against a server, failing or not (it names NXDOMAIN, SERVFAIL). */
+export function nslookup(netnsPath: string, name: string, server = '127.0.0.11'): string {
+  try {
+    return inNetns(netnsPath, ['/bin/busybox', 'nslookup', name, server]);
+  } catch (e) {
+    return String((e as { stdout?: Buffer }).stdout ?? '');
+  }
+}
+
 /** busybox nslookup against a server; returns the addresses it printed for the name. */
 export function lookup(netnsPath: string, name: string, server = '127.0.0.11'): string[] {
-  let out = '';
-  try {
-    out = inNetns(netnsPath, ['/bin/busybox', 'nslookup', name, server]);
-  } catch (e) {
-    out = String((e as { stdout?: Buffer }).stdout ?? '');
-  }
-  const answer = out.split(/Name:\s/)[1] ?? '';
+  const answer = nslookup(netnsPath, name, server).split(/Name:\s/)[1] ?? '';
   return [...answer.matchAll(/Address(?: \d+)?:\s+([\d.]+)/g)].map((m) => m[1] ?? '');
 }
 

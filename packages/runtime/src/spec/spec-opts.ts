@@ -99,6 +99,8 @@ export function withProcess(image: ImageConfig, options: RunOptions, ctx: SpecCo
     p.args = options.init ? [INIT_PATH, '--', ...containerArgs(image, options)] : containerArgs(image, options);
     p.cwd = checkWorkingDir(options.workingDir || image.WorkingDir || '/');
     p.terminal = options.tty === true;
+    const size = options.consoleSize;
+    if (options.tty && size && (size.height > 0 || size.width > 0)) p.consoleSize = { height: size.height, width: size.width };
     const user = ctx.user ?? { uid: 0, gid: 0, additionalGids: [] };
     p.user = { uid: user.uid, gid: user.gid };
     if (user.additionalGids.length > 0) p.user.additionalGids = [...user.additionalGids];
