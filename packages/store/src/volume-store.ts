@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { aborted, conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import { diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
+import { run } from './exec';
 import { withLock } from './lock';
 import { mountAll, mountPoints, unmount, type Mount } from './mount';
 import { bindBeneath, pathComponents } from './safe-walk';
@@ -208,6 +209,8 @@ export class VolumeStore {
     try {
       await fs.mkdir(staging);
       await copyTree(source, staging, options.signal);
+      // The copy's data reaches the disk before any of it is published: the journal makes the moves durable, not the files' contents.
+      await run('sync', ['-f', staging]);
       return await withLock(this.lockFile, async () => {
         if (!(await this.meta(name))) return false;
         return publishFill(path.join(this.dir, name), staging, subpath, sourceStat);
