@@ -17,6 +17,17 @@ afterAll(async () => {
   await bed.cleanup();
 });
 
+/** A shell that prints its terminal's size for every line it reads, until the line `end`. */
+const SIZE_PRINTER = ['sh', '-c', 'while read x; do [ "$x" = end ] && exit 0; stty size; done'];
+
+/** conmon applies a size it has read from its control fifo in its own time: ask the shell until it reports `size`. */
+async function untilReported(stdin: PassThrough, stdout: Collector, size: string): Promise<void> {
+  await eventually(async () => {
+    stdin.write('\n');
+    expect(stdout.text()).toContain(`${size}\r\n`);
+  });
+}
+
 test('an exec with a TTY starts with the console size asked for', async () => {
   const stdout = new Collector();
   const result = await bed.runtime.exec('resizehost', { cmd: ['stty', 'size'], tty: true, consoleSize: { height: 20, width: 60 }, stdout });
@@ -29,21 +40,22 @@ test('resizing a running exec changes the size its terminal reports', async () =
   const stdout = new Collector();
   let control: ExecControl | undefined;
   const run = bed.runtime.exec('resizehost', {
-    cmd: ['sh', '-c', 'stty size; read x; stty size; read y; stty size'],
+    cmd: SIZE_PRINTER,
     tty: true,
     consoleSize: { height: 24, width: 80 },
     stdin,
     stdout,
     onStart: (exec) => (control = exec),
   });
-  await eventually(async () => expect(stdout.text()).toMatch(/^24 80\r\n/));
+  await untilReported(stdin, stdout, '24 80');
   await control?.resize({ height: 33, width: 77 });
-  stdin.write('a\n');
-  await eventually(async () => expect(stdout.text()).toContain('33 77\r\n'));
+  await untilReported(stdin, stdout, '33 77');
   await control?.resize({ height: 50, width: 132 });
-  stdin.end('b\n');
+  await untilReported(stdin, stdout, '50 132');
+  stdin.end('end\n');
   expect((await run).exitCode).toBe(0);
-  expect(stdout.text().split('\r\n').filter((line) => /^\d+ \d+$/.test(line))).toEqual(['24 80', '33 77', '50 132']);
+  const sizes = stdout.text().split('\r\n').filter((line) => /^\d+ \d+$/.test(line));
+  expect(sizes.filter((size, i) => size !== sizes[i - 1])).toEqual(['24 80', '33 77', '50 132']);
 });
 
 test('a burst of resizes leaves the terminal at the newest size', async () => {
@@ -51,7 +63,7 @@ test('a burst of resizes leaves the terminal at the newest size', async () => {
   const stdout = new Collector();
   let control: ExecControl | undefined;
   const run = bed.runtime.exec('resizehost', {
-    cmd: ['sh', '-c', 'read x; stty size'],
+    cmd: SIZE_PRINTER,
     tty: true,
     consoleSize: { height: 24, width: 80 },
     stdin,
@@ -61,9 +73,9 @@ test('a burst of resizes leaves the terminal at the newest size', async () => {
   await eventually(async () => expect(control).toBeDefined());
   // As `stty rows 42 cols 123` in the client's terminal does: one window change per setting.
   await Promise.all([control?.resize({ height: 42, width: 80 }), control?.resize({ height: 42, width: 97 }), control?.resize({ height: 42, width: 123 })]);
-  stdin.end('go\n');
+  await untilReported(stdin, stdout, '42 123');
+  stdin.end('end\n');
   expect((await run).exitCode).toBe(0);
-  expect(stdout.text()).toContain('42 123\r\n');
 });
 
 test('resizing an exec that has ended is a Conflict', async () => {
