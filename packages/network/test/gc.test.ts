@@ -120,7 +120,7 @@ test("links and rules of a root missing from the registry are removed by any roo
   const runRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-net-tgc-unknown-run-'));
   try {
     const unknownTag = createHash('sha256').update(root).digest('hex').slice(0, 8);
-    const lost = new NetworkManager({ root, runRoot, bridgePrefix: host.prefix, defaultBridge: { bridgeName: `${host.prefix}-udef`, subnet: host.subnet(16) } });
+    const lost = new NetworkManager({ root, runRoot, bridgePrefix: host.prefix, defaultBridge: { bridgeName: `${host.prefix}-udef`, subnet: host.subnet(12) } });
     await lost.createNetwork({ name: 'tgc-unknown', subnet: host.subnet(15), bridgeName: `${host.prefix}-unk` });
     // As a root registered where the registry used to be: its entry is nowhere to be found.
     await fs.rm(path.join('/run/ctr-network/roots', `${unknownTag}.json`));
