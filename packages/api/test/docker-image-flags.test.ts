@@ -5,12 +5,12 @@
  * and load (a JSON OCI platform), whose bad values are refused in dockerd's words.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatPlatform, hostPlatform, MemoryContentStore } from '@ctr/image';
-import { RegistryClient, RegistryServer } from '@ctr/registry';
-import { startDockerRegistry, type DockerRegistry } from '../../registry/test/support/processes';
+import { formatPlatform, hostPlatform } from '@ctr/image';
+import type { RegistryClient, RegistryServer } from '@ctr/registry';
+import { startBothRegistries, type BothRegistries } from '../../registry/test/support/both-registries';
+import type { DockerRegistry } from '../../registry/test/support/processes';
 import { docker, json, request, useTestDaemon } from './fixture';
 
 const t = useTestDaemon();
@@ -19,24 +19,19 @@ const HOST = hostPlatform();
 const OTHER = HOST.architecture === 'arm64' ? { os: 'linux', architecture: 'amd64' } : { os: 'linux', architecture: 'arm64' };
 const q = (value: unknown): string => encodeURIComponent(JSON.stringify(value));
 
+let registries: BothRegistries | undefined;
 let work: string;
 let ctrRegistry: RegistryServer;
 let distribution: DockerRegistry;
 let registryClient: RegistryClient;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ctr-api-image-flags-'));
-  ctrRegistry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-  await ctrRegistry.listen();
-  distribution = await startDockerRegistry();
-  registryClient = new RegistryClient({ credentials: {} });
+  registries = await startBothRegistries('ctr-api-image-flags-');
+  ({ work, ctrRegistry, distribution, registryClient } = registries);
 });
 
 afterAll(async () => {
-  await registryClient?.close();
-  await ctrRegistry?.close();
-  await distribution?.stop();
-  if (work) await rm(work, { recursive: true, force: true });
+  await registries?.close();
 });
 
 /** A one-file image of its own, named `name` in the daemon. */

@@ -5,12 +5,12 @@
  * save, load and import, and `rmi --no-prune`. Output and errors as docker's.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatPlatform, hostPlatform, MemoryContentStore } from '@ctr/image';
-import { RegistryClient, RegistryServer } from '@ctr/registry';
-import { startDockerRegistry, type DockerRegistry } from '../../registry/test/support/processes';
+import { formatPlatform, hostPlatform } from '@ctr/image';
+import type { RegistryClient, RegistryServer } from '@ctr/registry';
+import { startBothRegistries, type BothRegistries } from '../../registry/test/support/both-registries';
+import type { DockerRegistry } from '../../registry/test/support/processes';
 import { commandHelp } from '../src/help';
 import { imageCommands } from '../src/commands/images';
 import { localCtr, type LocalCtr } from './local-ctr';
@@ -20,25 +20,20 @@ const HOST = formatPlatform(hostPlatform());
 /** A platform that is not this machine's. */
 const OTHER = HOST === 'linux/arm64' ? 'linux/amd64' : 'linux/arm64';
 
+let registries: BothRegistries | undefined;
 let work: string;
 let ctrRegistry: RegistryServer;
 let distribution: DockerRegistry;
 let registryClient: RegistryClient;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ctr-cli-image-flags-'));
+  registries = await startBothRegistries('ctr-cli-image-flags-');
+  ({ work, ctrRegistry, distribution, registryClient } = registries);
   await mkdir(join(work, 'docker-config'));
-  ctrRegistry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-  await ctrRegistry.listen();
-  distribution = await startDockerRegistry();
-  registryClient = new RegistryClient({ credentials: {} });
 });
 
 afterAll(async () => {
-  await registryClient?.close();
-  await ctrRegistry?.close();
-  await distribution?.stop();
-  if (work) await rm(work, { recursive: true, force: true });
+  await registries?.close();
 });
 
 /** Where a mode's ctr runs: on a root of its own, or against a ctrd. */

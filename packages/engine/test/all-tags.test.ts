@@ -4,17 +4,17 @@
  * repository's tags (`GET /v2/<name>/tags/list`) and pulls each; an all-tags push sends every
  * tag of the repository the store has, and nothing else.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '@ctr/engine';
-import { MemoryContentStore } from '@ctr/image';
-import { RegistryClient, RegistryServer } from '@ctr/registry';
-import { startDockerRegistry, type DockerRegistry } from '../../registry/test/support/processes';
+import type { RegistryClient, RegistryServer } from '@ctr/registry';
+import { startBothRegistries, type BothRegistries } from '../../registry/test/support/both-registries';
+import type { DockerRegistry } from '../../registry/test/support/processes';
 import { testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
 let engine: Engine;
+let servers: BothRegistries | undefined;
 let work: string;
 let ctrRegistry: RegistryServer;
 let distribution: DockerRegistry;
@@ -23,19 +23,13 @@ let registryClient: RegistryClient;
 beforeAll(async () => {
   t = await testEngine();
   engine = t.engine;
-  work = await mkdtemp(join(tmpdir(), 'ctr-engine-all-tags-'));
-  ctrRegistry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-  await ctrRegistry.listen();
-  distribution = await startDockerRegistry();
-  registryClient = new RegistryClient({ credentials: {} });
+  servers = await startBothRegistries('ctr-engine-all-tags-');
+  ({ work, ctrRegistry, distribution, registryClient } = servers);
 });
 
 afterAll(async () => {
-  await registryClient?.close();
-  await ctrRegistry?.close();
-  await distribution?.stop();
+  await servers?.close();
   await t?.cleanup();
-  if (work) await rm(work, { recursive: true, force: true });
 });
 
 /** A one-file image of its own (its ID differs from every other's), named `name`. */
