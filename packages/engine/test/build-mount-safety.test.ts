@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatEvent } from '@ctr/dockerfile';
 import type { BuildImageOptions } from '@ctr/engine';
-import { testEngine, type TestEngine } from './fixture';
+import { mountsUnder, testEngine, type TestEngine } from './fixture';
 
 /**
  * What `RUN --mount` must never do to the host while, and after, a step runs: put a secret on
@@ -54,11 +54,6 @@ describe('RUN --mount on the host', () => {
   });
 
   const scratch = (): string => join(t.root, 'engine', 'tmp');
-  const mountsUnder = (dir: string): string[] =>
-    readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((line) => line.split(' ')[4] ?? '')
-      .filter((point) => point.startsWith(`${dir}/`));
   // No other container runs on this root: every runc container is a build step's.
   const runcContainers = (): string[] => readdirSync(join(t.runRoot, 'runc'));
   const go = (): Promise<void> => writeFile(join(context, 'go'), '');

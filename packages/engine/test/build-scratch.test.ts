@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '@ctr/store';
-import { testEngine, type TestEngine } from './fixture';
+import { mountsUnder, testEngine, type TestEngine } from './fixture';
 
 /** A child Node process with its own Engine on the same root, building the context in argv[3]; it says `running` once its RUN step has started. */
 const builder = `
@@ -35,11 +35,6 @@ describe('a build whose process is killed', () => {
   });
 
   const scratch = (): string => join(t.root, 'engine', 'tmp');
-  const mountsUnder = (dir: string): string[] =>
-    readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((line) => line.split(' ')[4] ?? '')
-      .filter((point) => point.startsWith(`${dir}/`));
   const buildSnapshots = async (): Promise<string[]> => {
     const keys: string[] = [];
     for await (const info of (await openStore({ root: t.root })).snapshots.walk()) if (BUILD_STEP.test(info.name)) keys.push(info.name);
