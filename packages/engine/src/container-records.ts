@@ -59,8 +59,12 @@ export interface ContainerRecord {
   restartCount: number;
   /** Set by `stop`, so `unless-stopped` knows a user stopped it. */
   stoppedByUser?: boolean;
-  /** Its restart policy has decided to start it again, and the start has not happened yet. */
-  restarting?: boolean;
+  /**
+   * Its current run's exit will be answered by its restart policy — conmon's exit command or an
+   * engine's monitor was there when it started — and no answer has been given yet: from the
+   * moment it exits, a policy that will start it again shows it restarting (see `restartPending`).
+   */
+  exitAnswered?: boolean;
   log?: LogConfig;
   /**
    * What it runs as, its own options merged over its image's as dockerd merges them at

@@ -17,7 +17,7 @@ import { logAttributes } from './log-details';
 import { newId } from './names';
 import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } from './resources';
 import { type LogConfig, logSettings } from './log-config';
-import { forgetExits, reportExit, underRestartLock, watched } from './restart';
+import { answersExit, forgetExits, reportExit, restartPending, underRestartLock, watched } from './restart';
 import { holdsHostMounts, releaseDevices, releaseHeld, runtimeMounts, startHolding } from './held-mounts';
 import { ownAddress, releaseNetwork, startNetworked } from './container-network';
 import { unlessThisProcessRuns } from './exit-command';
@@ -436,11 +436,6 @@ function attachedIo(io: AttachIo): boolean {
   return io.stdin !== undefined || io.stdout !== undefined || io.stderr !== undefined;
 }
 
-/** Docker's "restarting": its policy will start it again, and it is not running yet. */
-function restartingNow(record: ContainerRecord, state: ContainerState): boolean {
-  return record.restarting === true && !state.running;
-}
-
 /**
  * Promise.all that waits for every promise before failing with the first error, so that no
  * step is still running (and registering its undo) while the caller rolls back.
@@ -747,6 +742,7 @@ export class Containers {
         ...(options.attach ? { attach: options.attach } : {}),
         stdinOnce,
         restartCount: 0,
+        ...(starting && answersExit(this.ctx, restartPolicy) ? { exitAnswered: true } : {}),
         ...(options.log ? { log: options.log } : {}),
         ...(healthcheck ? { healthcheck } : {}),
         config,
@@ -957,7 +953,8 @@ export class Containers {
     await reportExit(this.ctx, record);
     await mountedRootfs(this.ctx, record);
     const result = await startNetworked(this.ctx, record, () => this.startProcess(record, io));
-    if (record.stoppedByUser || record.restarting) await this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: false, restarting: false });
+    const exitAnswered = answersExit(this.ctx, record.restartPolicy);
+    if (record.stoppedByUser || record.exitAnswered !== exitAnswered) await this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: false, exitAnswered });
     if (attachedIo(io)) await this.ctx.events.container('attach', record);
     await this.started(record);
     return result;
@@ -1019,7 +1016,7 @@ export class Containers {
   private async markStopped(id: string): Promise<ContainerRecord> {
     return underRestartLock(this.ctx, id, async () => {
       const latest = await this.records.read(id);
-      if (!latest.stoppedByUser || latest.restarting) await this.records.write({ ...latest, stoppedByUser: true, restarting: false });
+      if (!latest.stoppedByUser) await this.records.write({ ...latest, stoppedByUser: true });
       return latest;
     });
   }
@@ -1030,8 +1027,11 @@ export class Containers {
     const record = await this.markStopped(found.id);
     const info = await this.ctx.runtime.inspect(record.id);
     if (!info.running) {
-      // Stopped in its restart wait: the cancelled restart is the stop (its exit had its die event).
-      if (record.restarting) await this.ctx.events.container('stop', record);
+      // Stopped in its restart wait: the cancelled restart is the stop, after its exit's die event.
+      if (restartPending(record, info)) {
+        await reportExit(this.ctx, record);
+        await this.ctx.events.container('stop', record);
+      }
       return;
     }
     await this.ctx.events.container('kill', record, { signal: String(parseSignal(options.signal ?? info.stopSignal).number) });
@@ -1054,7 +1054,7 @@ export class Containers {
     const info = await this.ctx.runtime.inspect(record.id);
     if (!info.running) {
       // In its restart wait there is no process to signal: the pending restart is cancelled, as dockerd's kill does.
-      if (restartingNow(record, info)) {
+      if (restartPending(record, info)) {
         await this.markStopped(record.id);
         return;
       }
@@ -1096,7 +1096,7 @@ export class Containers {
     const record = await this.find(ref);
     const refuseLive = (state: ContainerState | undefined): void => {
       if (options.force || !state) return;
-      const live = state.running ? (state.paused ? 'paused' : 'running') : restartingNow(record, state) ? 'restarting' : undefined;
+      const live = state.running ? (state.paused ? 'paused' : 'running') : restartPending(record, state) ? 'restarting' : undefined;
       if (live) throw conflict(`You cannot remove a ${live} container ${record.id}. Stop the container before attempting removal or force remove`);
     };
     const currentState = (): Promise<ContainerState | undefined> => this.ctx.runtime.state(record.id).catch(() => undefined);
@@ -1194,7 +1194,7 @@ export class Containers {
       const state = await this.stateOf(record).catch(() => undefined);
       if (!state) continue;
       // A restarting container counts as running, as dockerd's does (docker-compose stops what `ps` lists).
-      if (!options.all && options.last === undefined && !state.running && !restartingNow(record, state) && !(filters.status?.length)) continue;
+      if (!options.all && options.last === undefined && !state.running && !restartPending(record, state) && !(filters.status?.length)) continue;
       if (!this.matches(record, state, filters)) continue;
       const settings = await this.networkSettingsOf(record).catch(() => undefined);
       out.push({
@@ -1206,8 +1206,8 @@ export class Containers {
         Created: Math.floor(new Date(record.created).getTime() / 1000),
         Ports: portsOf(settings),
         Labels: record.labels,
-        State: restartingNow(record, state) ? 'restarting' : (STATE_ORDER[state.status] ?? state.status),
-        Status: this.statusText(record, state, restartingNow(record, state)),
+        State: restartPending(record, state) ? 'restarting' : (STATE_ORDER[state.status] ?? state.status),
+        Status: this.statusText(record, state, restartPending(record, state)),
         HostConfig: { NetworkMode: record.network.mode },
         NetworkSettings: { Networks: settings?.Networks ?? {} },
         Mounts: this.mountsOf(record),
@@ -1224,7 +1224,7 @@ export class Containers {
       return !values || values.length === 0 || values.some(test);
     };
     return (
-      any('status', (v) => (restartingNow(record, state) ? 'restarting' : state.status) === v) &&
+      any('status', (v) => (restartPending(record, state) ? 'restarting' : state.status) === v) &&
       // dockerd matches the name with and without its leading slash.
       (patternMatch(filters.name, `/${record.name}`) || patternMatch(filters.name, record.name)) &&
       any('id', (v) => record.id.startsWith(v)) &&
@@ -1274,7 +1274,7 @@ export class Containers {
     );
     const run = record.run;
     const containerDir = path.dirname(info.logPath);
-    const restarting = restartingNow(record, info);
+    const restarting = restartPending(record, info);
     const anonymousTargets = record.mounts.filter((m) => m.name !== undefined && record.anonymousVolumes.includes(m.name)).map((m) => m.target);
     const endpoint = settings.Networks[record.network.mode] ?? Object.values(settings.Networks)[0];
     return {
@@ -1429,7 +1429,7 @@ export class Containers {
     const record = await this.find(ref);
     const state = await this.ctx.runtime.state(record.id);
     if (!state.running) {
-      throw conflict(restartingNow(record, state) ? `Container ${record.id} is restarting, wait until the container is running` : `container ${record.id} is not running`);
+      throw conflict(restartPending(record, state) ? `Container ${record.id} is restarting, wait until the container is running` : `container ${record.id} is not running`);
     }
     if (state.paused) throw conflict(`Container ${record.id} is paused, unpause the container before exec`);
     const { execId = newId(), ...exec } = options;

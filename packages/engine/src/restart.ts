@@ -49,6 +49,28 @@ function lostWhileRunning(state: ContainerState): boolean {
 }
 
 /**
+ * Docker's "restarting": not running, and its policy will start it again. dockerd marks it so
+ * in the same step that sees the exit; here the exit's observer (conmon's exit command, a
+ * monitor) comes a moment later, so it is read off the record and the exit itself — a
+ * container is never seen exited in between (docker-compose's `down` stops what `ps` lists,
+ * then removes what is not running: one seen exited, then restarting, would be left).
+ */
+export function restartPending(record: ContainerRecord, state: ContainerState): boolean {
+  return (
+    record.exitAnswered === true &&
+    !state.running &&
+    state.status === 'exited' &&
+    !lostWhileRunning(state) &&
+    shouldRestart(record.restartPolicy, state.exitCode, record.restartCount, record.stoppedByUser === true)
+  );
+}
+
+/** Whether a run started now has its exit answered by its policy: someone to see the exit, and a policy. */
+export function answersExit(ctx: EngineContext, policy: ContainerRecord['restartPolicy']): boolean {
+  return policy.name !== 'no' && (ctx.exitCommand !== undefined || ctx.monitoring());
+}
+
+/**
  * Whether a container's exit needs more than its die event: it has a restart policy, goes with
  * `--rm`, or holds host mounts to release. Its exit command must find its record at once.
  */
@@ -248,11 +270,7 @@ async function actOnExit(
     return;
   }
   if (!shouldRestart(record.restartPolicy, exitCode, record.restartCount, record.stoppedByUser === true)) return;
-  // Until the start, the container shows as restarting (Docker's State.Restarting).
-  await underRestartLock(ctx, id, async () => {
-    const latest = await containers.records.read(id);
-    if (!latest.stoppedByUser) await containers.records.write({ ...latest, restarting: true });
-  }).catch(() => undefined);
+  // Until the start it shows as restarting (restartPending), from its exit on.
   await pause(options.backoffMs());
   await underRestartLock(ctx, id, async () => {
     const now = await ctx.runtime.state(id).catch(() => undefined);
@@ -267,11 +285,14 @@ async function actOnExit(
       !options.aborted?.() &&
       shouldRestart(latest.restartPolicy, exitCode, latest.restartCount, latest.stoppedByUser === true);
     if (!go) {
-      if (latest.restarting) await containers.records.write({ ...latest, restarting: false });
+      // Answered with no: it shows as exited from now — unless another observer restarted it, whose run it is.
+      if (latest.exitAnswered && now !== undefined && !now.running && now.finishedAt === options.finishedAt) await containers.records.write({ ...latest, exitAnswered: false });
       return;
     }
-    await containers.records.write({ ...latest, restartCount: latest.restartCount + 1 });
-    await containers.start(id);
+    const counted = { ...latest, restartCount: latest.restartCount + 1 };
+    await containers.records.write(counted);
+    // A start that fails is an answer too: it shows as exited with its error, as dockerd's does.
+    await containers.start(id).catch(() => containers.records.write({ ...counted, exitAnswered: false }));
   }).catch(() => undefined);
 }
 
