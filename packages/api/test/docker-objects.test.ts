@@ -1,6 +1,10 @@
+import { freePort } from '../../../test/support/free-port';
+import { reserveTestBlock } from '../../../test/support/test-subnets';
 import { docker, useTestDaemon } from './fixture';
 
 const t = useTestDaemon();
+const block = reserveTestBlock();
+afterAll(() => block.release());
 
 test('docker volume create, ls, inspect and rm', async () => {
   expect((await docker(t.env, ['volume', 'create', '--label', 'k=v', 'api-vol'])).stdout).toBe('api-vol\n');
@@ -17,21 +21,20 @@ test('docker volume create, ls, inspect and rm', async () => {
 });
 
 test('docker network create, ls, connect and rm', async () => {
-  const third = 20 + Math.floor(Math.random() * 200);
-  const created = await docker(t.env, ['network', 'create', '--subnet', `10.215.${third}.0/24`, 'api-net']);
+  const created = await docker(t.env, ['network', 'create', '--subnet', block.subnet(0), 'api-net']);
   expect(created.code).toBe(0);
   expect(created.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
-  expect((await docker(t.env, ['network', 'create', '--subnet', `10.215.${third + 1}.0/24`, 'api-net2'])).code).toBe(0);
+  expect((await docker(t.env, ['network', 'create', '--subnet', block.subnet(1), 'api-net2'])).code).toBe(0);
   const ls = await docker(t.env, ['network', 'ls', '--format', '{{.Name}} {{.Driver}}']);
   expect(ls.stdout.split('\n')).toEqual(expect.arrayContaining(['api-net bridge', 'api-net2 bridge', 'none null']));
   await docker(t.env, ['run', '-d', '--network', 'api-net', '--name', 'api-net-user', 'busybox', 'sleep', '30']);
   const connect = await docker(t.env, ['network', 'connect', 'api-net2', 'api-net-user']);
   expect(connect).toMatchObject({ code: 0, stderr: '' });
   const addresses = await docker(t.env, ['exec', 'api-net-user', 'ip', '-4', '-o', 'addr']);
-  expect(addresses.stdout).toContain(`10.215.${third}.2/24`);
-  expect(addresses.stdout).toContain(`10.215.${third + 1}.2/24`);
+  expect(addresses.stdout).toContain(`${block.net(0)}.2/24`);
+  expect(addresses.stdout).toContain(`${block.net(1)}.2/24`);
   const inspect = await docker(t.env, ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', 'api-net']);
-  expect(inspect.stdout.trim()).toBe(`10.215.${third}.0/24`);
+  expect(inspect.stdout.trim()).toBe(block.subnet(0));
   await docker(t.env, ['rm', '-f', 'api-net-user']);
   expect((await docker(t.env, ['network', 'rm', 'api-net', 'api-net2'])).stdout).toBe('api-net\napi-net2\n');
 });
@@ -73,9 +76,8 @@ test('docker start -a, restart and kill drive a created container', async () => 
 });
 
 test('docker run -p 127.0.0.1:PORT:80 publishes a container port on loopback', async () => {
-  const third = 20 + Math.floor(Math.random() * 200);
-  expect((await docker(t.env, ['network', 'create', '--subnet', `10.214.${third}.0/24`, 'api-web'])).code).toBe(0);
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  expect((await docker(t.env, ['network', 'create', '--subnet', block.subnet(2), 'api-web'])).code).toBe(0);
+  const port = await freePort();
   const started = await docker(t.env, ['run', '-d', '--network', 'api-web', '-p', `127.0.0.1:${port}:80`, '--name', 'api-web-srv', 'busybox', 'sh', '-c', 'mkdir /www && echo served > /www/index.html && httpd -f -p 80 -h /www']);
   expect(started).toMatchObject({ code: 0, stderr: '' });
   const ports = await docker(t.env, ['port', 'api-web-srv']);

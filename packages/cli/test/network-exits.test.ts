@@ -1,3 +1,4 @@
+import { reserveTestBlock, type TestBlock } from '../../../test/support/test-subnets';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 /**
@@ -9,6 +10,7 @@ let local: LocalCtr;
 const ctr = (...args: string[]): ReturnType<LocalCtr['run']> => local.run(...args);
 const network = `exits-${process.pid}`;
 let ip = '';
+let block: TestBlock;
 
 /** Ask until `check` holds (the cleanup runs in its own process, some time after the exit). */
 async function eventually(check: () => Promise<boolean>): Promise<boolean> {
@@ -21,10 +23,9 @@ async function eventually(check: () => Promise<boolean>): Promise<boolean> {
 
 beforeAll(async () => {
   local = await localCtr('netexits');
-  // A free subnet chosen by ctr, then given back: an --ip needs a subnet given at create.
-  await ctr('network', 'create', network);
-  const subnet = (await ctr('network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}}{{end}}', network)).stdout.trim();
-  await ctr('network', 'rm', network);
+  // An --ip needs a subnet given at create.
+  block = reserveTestBlock();
+  const subnet = block.subnet(0);
   expect((await ctr('network', 'create', '--subnet', subnet, network)).code).toBe(0);
   ip = subnet.replace(/\.\d+\/\d+$/, '.70');
 });
@@ -34,6 +35,7 @@ afterAll(async () => {
   for (const id of stdout.split('\n').filter(Boolean)) await ctr('rm', '-f', id);
   await ctr('network', 'rm', network);
   await local.cleanup();
+  block?.release();
 });
 
 test('a detached container that exits frees its --ip and leaves the network', async () => {

@@ -3,6 +3,7 @@ import { access, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Engine } from '@ctr/engine';
+import { reserveTestBlock, type TestBlock } from '../../../test/support/test-subnets';
 import { testEngine, type TestEngine } from './fixture';
 
 // After a reboot-like loss of the run directory (every process and namespace gone), a
@@ -10,10 +11,12 @@ import { testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
 let engine: Engine | undefined;
+let block: TestBlock;
 const network = `recovered-${process.pid}`;
 
 beforeAll(async () => {
   t = await testEngine();
+  block = reserveTestBlock();
 });
 
 afterAll(async () => {
@@ -22,12 +25,12 @@ afterAll(async () => {
   await last.removeNetwork(network).catch(() => undefined);
   await engine?.close();
   await t?.cleanup();
+  block?.release();
 });
 
 test('an always container on a user network comes back with its --ip and a namespace of its own', async () => {
-  // A free subnet chosen by the engine, then given back: an --ip needs a subnet given at create.
-  const subnet = (await t.engine.createNetwork({ name: network })).IPAM.Config[0]?.Subnet ?? '';
-  await t.engine.removeNetwork(network);
+  // An --ip needs a subnet given at create.
+  const subnet = block.subnet(0);
   await t.engine.createNetwork({ name: network, subnet });
   const ip = subnet.replace(/\.\d+\/\d+$/, '.90');
   const { id } = await t.engine.run({ image: 'busybox', pull: 'never', network, ip, restart: 'always', cmd: ['sleep', '300'], detach: true });

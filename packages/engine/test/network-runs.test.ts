@@ -1,5 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { reserveTestBlock, type TestBlock } from '../../../test/support/test-subnets';
 import { collector, eventually, testEngine, type TestEngine } from './fixture';
 
 // A container's network follows its runs, as dockerd's: create records the networks, each
@@ -7,14 +8,15 @@ import { collector, eventually, testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
 const network = `runs-${process.pid}`;
-/** An address of the network's subnet (chosen by the engine) ending in `last`. */
+let block: TestBlock;
+/** An address of the network's subnet ending in `last`. */
 let address: (last: number) => string;
 
 beforeAll(async () => {
   t = await testEngine();
-  // A free subnet, chosen by the engine, then given back: dockerd takes an --ip only on a subnet given at create.
-  const subnet = (await t.engine.createNetwork({ name: network })).IPAM.Config[0]?.Subnet ?? '';
-  await t.engine.removeNetwork(network);
+  // dockerd takes an --ip only on a subnet given at create.
+  block = reserveTestBlock();
+  const subnet = block.subnet(0);
   await t.engine.createNetwork({ name: network, subnet });
   address = (last) => subnet.replace(/\.\d+\/\d+$/, `.${last}`);
 });
@@ -27,6 +29,7 @@ afterAll(async () => {
   await t?.engine.close();
   await t?.engine.removeNetwork(network).catch(() => undefined);
   await t?.cleanup();
+  block?.release();
 });
 
 async function sleeper(name: string, options: { ip?: string; network?: string } = {}): Promise<string> {

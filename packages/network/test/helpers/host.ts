@@ -6,12 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { bridgeNameFor, NetworkManager, type NetworkManagerOptions } from '@ctr/network';
 import { ROOT_REGISTRY } from '../../src/state';
+import { reserveTestBlock } from '../../../../test/support/test-subnets';
 
 /**
  * Per-test-file sandboxing for integration tests: each run of a file gets its own state
- * root, a bridge prefix (3 letters + 1 random) and a random free /20 of the test range
- * 10.212.0.0/14 (it exists only inside bridges the test makes; nothing leaves the
- * machine), so parallel runs of the suite do not collide; afterAll checks that nothing of
+ * root, a bridge prefix (3 letters + 1 random) and a /20 of the test range reserved host-wide
+ * (test/support/test-subnets.ts), so parallel runs of the suite do not collide; afterAll checks that nothing of
  * its own is left on the host.
  */
 export interface TestHost {
@@ -36,21 +36,11 @@ function tagOf(root: string): string {
   return createHash('sha256').update(root).digest('hex').slice(0, 8);
 }
 
-/** A /20 block of 10.212.0.0/14 with no address of it configured on the host. */
-function freeBlock(): (i: number) => string {
-  const used = execFileSync('ip', ['-4', '-o', 'addr', 'show']).toString();
-  for (;;) {
-    const b = Math.floor(Math.random() * 64);
-    const prefix = (i: number): string => `10.${212 + Math.floor(b / 16)}.${(b % 16) * 16 + i}`;
-    const taken = Array.from({ length: 16 }, (_, i) => prefix(i)).some((p) => used.includes(` ${p}.`));
-    if (!taken) return prefix;
-  }
-}
-
 export async function makeTestHost(code: string): Promise<TestHost> {
   const prefix = `${code}${Math.floor(Math.random() * 36).toString(36)}`;
   const root = await fs.mkdtemp(path.join(os.tmpdir(), `ctr-net-${prefix}-`));
-  const net = freeBlock();
+  const block = reserveTestBlock();
+  const net = block.net;
   // No name servers: the embedded DNS forwards the names it does not know to the host's, and
   // no test may send a query off this machine.
   const hostResolvConf = path.join(root, 'resolv.conf');
@@ -97,6 +87,7 @@ export async function makeTestHost(code: string): Promise<TestHost> {
       }
       await manager.gc();
       await fs.rm(root, { recursive: true, force: true });
+      block.release();
     },
   };
   return host;
