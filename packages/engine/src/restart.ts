@@ -168,7 +168,9 @@ export class RestartMonitor {
   /**
    * One pass over all containers: watch the running ones; act on exits no watch saw (a
    * container that exited between two scans). Exits from before the monitor started are
-   * left alone, as dockerd leaves them.
+   * left alone, as dockerd leaves them — but for one whose answer was owed (its observer
+   * gone before it came: a monitor that closed, an exit command that failed), which it
+   * gets now, as dockerd restarts such containers at its start.
    */
   scan(): Promise<void> {
     this.scanning ??= (async () => {
@@ -182,7 +184,7 @@ export class RestartMonitor {
           if (state.running) this.health.watch(record, state.startedAt);
           if (!exits) continue;
           if (state.running) this.watch(record.id);
-          else if (state.status === 'exited' && this.handled.get(record.id) !== state.finishedAt && new Date(state.finishedAt).getTime() >= this.startedAt) {
+          else if (state.status === 'exited' && this.handled.get(record.id) !== state.finishedAt && (new Date(state.finishedAt).getTime() >= this.startedAt || restartPending(record, state))) {
             void this.handleExit(record.id);
           }
         }

@@ -1,5 +1,5 @@
 import { Engine } from '@ctr/engine';
-import { testEngine, type TestEngine } from './fixture';
+import { eventually, testEngine, type TestEngine } from './fixture';
 
 /**
  * dockerd marks a container restarting in the step that sees its exit, so docker-compose never
@@ -49,4 +49,18 @@ test('a container started where nobody answers its exit (no monitor, no exit com
   const id = await exited(t.engine, 'always', ['true']);
   expect((await t.engine.inspect(id)).State).toMatchObject({ Status: 'exited', Restarting: false });
   await t.engine.remove(id);
+});
+
+test("a monitor that starts after an exit whose answer is owed gives it: the container is started again", async () => {
+  // Its first run exits; the run its restart gives keeps going.
+  const id = await exited(unanswered, 'always', ['sh', '-c', '[ -e /ran ] && exec sleep 300; touch /ran; exit 1']);
+  const watcher = new Engine({ root: t.root, runRoot: t.runRoot });
+  try {
+    await watcher.startMonitor({ scanIntervalMs: 200 });
+    const restarted = await eventually(() => t.engine.inspect(id), (c) => c.State.Running && !c.State.Restarting);
+    expect(restarted.RestartCount).toBe(1);
+  } finally {
+    await watcher.close();
+  }
+  await t.engine.remove(id, { force: true });
 });
