@@ -34,6 +34,8 @@ export interface ContainerRecord {
   mounts: Array<MountSpec & { name?: string; device?: true; subpath?: string; volumeMode?: string }>;
   /** `--mount`s (the API's `HostConfig.Mounts`), as given; absent without any. */
   mountSpecs?: ApiMount[];
+  /** `-v`'s binds and named volumes, as given (inspect's HostConfig.Binds). */
+  binds?: string[];
   /** Anonymous volumes made for this container (removed with `rm -v`). */
   anonymousVolumes: string[];
   labels: Record<string, string>;

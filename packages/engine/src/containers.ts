@@ -267,7 +267,7 @@ export interface ContainerInspect {
     RestartPolicy: { Name: string; MaximumRetryCount: number };
     LogConfig: { Type: string; Config: Record<string, string> };
     ReadonlyRootfs: boolean;
-    Binds: string[];
+    Binds: string[] | null;
     PortBindings: Record<string, Array<{ HostIp: string; HostPort: string }>>;
     Init: boolean | null;
     Privileged: boolean;
@@ -585,6 +585,8 @@ export class Containers {
     }
     const specMounts = (options.mountSpecs ?? []).map(mountRequest);
     const volumeRequests = [...(options.volumes ?? []).map(parseVolumeSpec), ...specMounts.filter((m): m is VolumeRequest => 'kind' in m)];
+    // HostConfig.Binds: the -v binds and named volumes as given (an anonymous `-v /p` is Config.Volumes', as docker's CLI sends it).
+    const binds = (options.volumes ?? []).filter((_, i) => volumeRequests[i]?.kind !== 'anonymous');
     const tmpfs = [...(options.tmpfs ?? []).map(parseTmpfsSpec), ...specMounts.filter((m): m is TmpfsMount => !('kind' in m))];
     checkDuplicateMounts(volumeRequests, tmpfs);
     const { logSizeMax, logMaxFiles, logCompress, warnings } = logSettings(options.log);
@@ -728,6 +730,7 @@ export class Containers {
         run,
         mounts: allMounts,
         ...(options.mountSpecs?.length ? { mountSpecs: options.mountSpecs } : {}),
+        ...(binds.length ? { binds } : {}),
         anonymousVolumes: anonymous,
         labels: { ...(image.config.config?.Labels ?? {}), ...(labels ?? {}) },
         network: { mode: networkMode, aliases: networkAliases ?? [], ...(ip ? { ip } : {}), ports: publish ?? [], publishAll: publishAll ?? false },
@@ -1338,9 +1341,7 @@ export class Containers {
         RestartPolicy: { Name: record.restartPolicy.name, MaximumRetryCount: record.restartPolicy.maximumRetryCount },
         LogConfig: { Type: record.log?.driver || 'json-file', Config: record.log?.options ?? {} },
         ReadonlyRootfs: run.readOnlyRootfs ?? false,
-        Binds: record.mounts
-          .filter((m) => (m.type === 'bind' || m.type === 'volume') && !fromMountSpec(record, m.target))
-          .map((m) => `${m.name ?? (m as { source: string }).source}:${m.target}${m.volumeMode ? `:${m.volumeMode}` : m.readOnly ? ':ro' : ''}`),
+        Binds: record.binds ?? null,
         PortBindings: portBindingsOf(record.network.ports),
         Init: run.init ?? null,
         Privileged: run.privileged ?? false,

@@ -146,7 +146,7 @@ describe('inspect', () => {
     const inspect = await t.engine.inspect(id);
     expect(inspect.HostConfig.Mounts).toEqual(mountSpecs);
     expect(inspect.HostConfig.Tmpfs).toEqual({ '/run': '' });
-    expect(inspect.HostConfig.Binds).toEqual([]);
+    expect(inspect.HostConfig.Binds).toBeNull();
     expect(inspect.Mounts).toEqual(
       expect.arrayContaining([
         { Type: 'tmpfs', Source: '', Destination: '/t', Mode: '', RW: true, Propagation: '' },
@@ -163,5 +163,13 @@ describe('inspect', () => {
     expect(inspect.Mounts).toEqual([expect.objectContaining({ Name: 'copy-mode', Mode: 'ro,cached', RW: false })]);
     expect(inspect.HostConfig.Binds).toEqual(['copy-mode:/v:ro,cached']);
     await t.engine.remove(id);
+  });
+
+  test('HostConfig.Binds holds the -v binds and named volumes as given, not anonymous volumes nor --volumes-from mounts', async () => {
+    const source = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', volumes: ['copy-binds-src:/src'] });
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', volumes: ['/anon', 'copy-binds:/named', '/tmp:/host:ro'], volumesFrom: [source.id] });
+    expect((await t.engine.inspect(id)).HostConfig.Binds).toEqual(['copy-binds:/named', '/tmp:/host:ro']);
+    await t.engine.remove(id, { volumes: true });
+    await t.engine.remove(source.id);
   });
 });
