@@ -60,6 +60,17 @@ test('docker exec has exec_create, exec_start and exec_die events naming one exe
   await docker(t.env, ['rm', '-f', 'ev-exec']);
 });
 
+test('docker restart reports the stop, the start, and then restart', async () => {
+  await docker(t.env, ['run', '-d', '--network', 'none', '--name', 'ev-restart', 'busybox', 'sleep', '300']);
+  const since = seconds();
+  expect((await docker(t.env, ['restart', '-t', '0', 'ev-restart'])).code).toBe(0);
+  const events = await docker(t.env, ['events', '--since', since, '--until', later(), '--filter', 'container=ev-restart', '--format', '{{.Action}}']);
+  const actions = events.stdout.split('\n').filter(Boolean);
+  expect(actions.slice(-3)).toEqual(['stop', 'start', 'restart']);
+  expect(actions).toContain('die');
+  await docker(t.env, ['rm', '-f', 'ev-restart']);
+});
+
 describe('docker-compose 1.29', () => {
   let project: string;
   beforeAll(async () => {

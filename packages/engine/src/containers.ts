@@ -1072,9 +1072,10 @@ export class Containers {
     await this.ctx.events.container('kill', record, { signal: String(number) });
   }
 
-  async restart(ref: string, options: StopOptions = {}): Promise<void> {
+  /** `start`: how it starts again (a daemon's own start, which attaches the clients waiting for it). */
+  async restart(ref: string, options: StopOptions = {}, start: (id: string) => Promise<unknown> = (id) => this.start(id)): Promise<void> {
     await this.stop(ref, options);
-    await this.start(ref);
+    await start((await this.find(ref)).id);
     await this.ctx.events.container('restart', await this.find(ref));
   }
 

@@ -469,8 +469,9 @@ export class Engine {
     return (await this.ready()).containers.kill(container, signal);
   }
 
-  async restart(container: string, options: StopOptions = {}): Promise<void> {
-    return (await this.ready()).containers.restart(container, options);
+  /** `start`: how it starts again, when not as `start` does (a daemon's own, which attaches the clients waiting for it). */
+  async restart(container: string, options: StopOptions = {}, start?: (id: string) => Promise<unknown>): Promise<void> {
+    return (await this.ready()).containers.restart(container, options, start);
   }
 
   async pause(container: string): Promise<void> {

@@ -74,8 +74,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
     }),
     route('POST', '/containers/:id/restart', async (call) => {
       const info = await engine.inspect(id(call));
-      if (info.State.Running) await engine.stop(info.Id, stopOptions(call));
-      await lifecycle.start(info.Id, info.HostConfig.AutoRemove);
+      await engine.restart(info.Id, stopOptions(call), (started) => lifecycle.start(started, info.HostConfig.AutoRemove));
       sendEmpty(call, 204);
     }),
     route('POST', '/containers/:id/kill', async (call) => {
