@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream';
-import { humanSize } from './format';
 
-/** One line of Docker's layer progress: `a1b2c3d4e5f6: Downloading [==>      ]  1.2MB/4.5MB`. */
+/** One layer's progress, as a pull or push reports it: `a1b2c3d4e5f6: Downloading [==>      ]  1.2MB/4.5MB`. */
 export interface ProgressEvent {
   id: string;
   status: string;
@@ -9,43 +8,43 @@ export interface ProgressEvent {
   total?: number;
 }
 
-function bar(current: number, total: number): string {
-  const width = 50;
-  const filled = Math.min(width, Math.floor((current / total) * width));
-  const arrow = filled < width ? '>' : '';
-  return `[${'='.repeat(Math.max(0, filled - (arrow ? 1 : 0)))}${arrow}${' '.repeat(width - filled)}] ${humanSize(current)}/${humanSize(total)}`;
-}
-
-function line(event: ProgressEvent): string {
-  const detail = event.current !== undefined && event.total ? ` ${bar(event.current, event.total)}` : '';
-  return `${event.id}: ${event.status}${detail}`;
+/**
+ * docker's text for an event's bytes (bar and counts), from the registry package: only pulls
+ * and pushes draw progress, and they have loaded it by then (`ctr run` starts without it).
+ */
+function progressText(current: number | undefined, total: number | undefined, width?: number): string {
+  return (require('@ctr/registry') as typeof import('@ctr/registry')).progressText(current, total, width);
 }
 
 /**
- * Draws per-layer progress the way docker does: on a terminal each layer keeps its own
- * line, redrawn in place; otherwise a line is printed when a layer's status changes.
+ * Draws per-layer progress byte for byte as the docker CLI draws a pull's or push's
+ * messages (its DisplayJSONMessagesStream). On a terminal each layer keeps its own line:
+ * a new layer opens one below the others, and an event rewrites its layer's line in place
+ * (cursor up to it, erase, `id: status progress`, back down), so the cursor always rests
+ * on the line below the last layer. Elsewhere an event is a line `id: status` unless it
+ * carries byte counts ("Downloading", "Extracting", "Pushing"), which are left out.
+ * A view is for one run of layer lines: whatever else is written after them needs a new one.
  */
 export class ProgressView {
-  private readonly order: string[] = [];
-  private readonly last = new Map<string, ProgressEvent>();
-  private drawn = 0;
+  private readonly lines = new Map<string, number>();
 
-  constructor(private readonly out: Writable & { isTTY?: boolean }) {}
+  constructor(private readonly out: Writable & { isTTY?: boolean; columns?: number }) {}
 
   update(event: ProgressEvent): void {
-    const previous = this.last.get(event.id);
-    if (!previous) this.order.push(event.id);
-    this.last.set(event.id, event);
-    if (this.out.isTTY) this.redraw();
-    else if (previous?.status !== event.status && event.status !== 'Downloading' && event.status !== 'Pushing' && event.status !== 'Extracting') {
-      this.out.write(`${event.id}: ${event.status}\n`);
+    if (!this.out.isTTY) {
+      if (progressText(event.current, event.total) === '') this.out.write(`${event.id}: ${event.status}\n`);
+      return;
     }
-  }
-
-  private redraw(): void {
-    let text = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
-    for (const id of this.order) text += `\x1b[2K${line(this.last.get(id) as ProgressEvent)}\n`;
-    this.drawn = this.order.length;
+    let line = this.lines.get(event.id);
+    let text = '';
+    if (line === undefined) {
+      line = this.lines.size;
+      this.lines.set(event.id, line);
+      text += '\n';
+    }
+    const up = this.lines.size - line;
+    const progress = progressText(event.current, event.total, this.out.columns ?? 200);
+    text += `\x1b[${up}A\x1b[2K\r${event.id}: ${event.status} ${progress}\r\x1b[${up}B`;
     this.out.write(text);
   }
 }

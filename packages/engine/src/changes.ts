@@ -1,8 +1,8 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import { resolveInRoot } from '@ctr/image';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
-import { INIT_FILES } from './init-files';
+import { containerInitEntries } from './init-entries';
 
 /** One line of `docker diff`: Kind 0 modified (`C`), 1 added (`A`), 2 deleted (`D`). */
 export interface FilesystemChange {
@@ -14,28 +14,17 @@ const MODIFIED = 0;
 const ADDED = 1;
 const DELETED = 2;
 
-/** Kernel filesystems' mount points the runtime makes when an image lacks them: not changes either. */
-const INIT_DIRS = new Set(['/proc', '/sys', '/dev']);
-
 /**
  * `docker diff`: what the container changed, read from its overlay upper directory the way
  * Docker's overlay2 driver does. A 0/0 character device is a deletion; anything else is a
- * modification when a lower layer has the path and an addition when none does. Lower layers
- * are looked up inside their own roots, so their symlinks never lead out of them.
+ * modification when a lower layer has the path and an addition when none does. What the
+ * runtime made to mount over is no change (`containerInitEntries`), as it is in Docker's init
+ * layer, not the container's.
  */
 export async function containerChanges(ctx: EngineContext, record: ContainerRecord): Promise<FilesystemChange[]> {
   const upper = await ctx.store.snapshots.upperDir(record.snapshot);
-  const lowers = lowerDirs(await ctx.store.snapshots.mounts(record.snapshot));
-  const inLower = (rel: string): boolean =>
-    lowers.some((lower) => {
-      try {
-        return resolveInRoot(lower, rel, { followLast: false }).stat !== undefined;
-      } catch {
-        // a symlink loop on the way: nothing can be there
-        return false;
-      }
-    });
-  const isInit = (child: string, kind: number): boolean => INIT_FILES.has(child.slice(1)) || (INIT_DIRS.has(child) && kind === ADDED);
+  const below = await lowerEntries(ctx, record.snapshot);
+  const init = containerInitEntries(upper, below);
   const out: FilesystemChange[] = [];
   const walk = async (rel: string): Promise<void> => {
     const names = await fs.readdir(rel === '' ? upper : `${upper}${rel}`).catch(() => [] as string[]);
@@ -46,12 +35,9 @@ export async function containerChanges(ctx: EngineContext, record: ContainerReco
         out.push({ Path: child, Kind: DELETED });
         continue;
       }
-      const kind = inLower(child) ? MODIFIED : ADDED;
-      if (isInit(child, kind)) continue;
+      if (init.has(child.slice(1))) continue;
+      const kind = below(child) !== undefined ? MODIFIED : ADDED;
       if (stat.isDirectory()) {
-        const inside = await fs.readdir(`${upper}${child}`);
-        // A directory copied up only because init entries were made in it is not a change.
-        if (kind === MODIFIED && inside.length > 0 && inside.every((n) => isInit(`${child}/${n}`, inLower(`${child}/${n}`) ? MODIFIED : ADDED))) continue;
         out.push({ Path: child, Kind: kind });
         await walk(child);
         continue;
@@ -61,6 +47,26 @@ export async function containerChanges(ctx: EngineContext, record: ContainerReco
   };
   await walk('');
   return out.sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
+}
+
+/**
+ * A lookup of a path (relative to the root) in a container's lower layers: its entry in the
+ * topmost layer that has it. Each layer is looked in inside its own root, so its symlinks never
+ * lead out of it.
+ */
+export async function lowerEntries(ctx: EngineContext, snapshot: string): Promise<(rel: string) => Stats | undefined> {
+  const lowers = lowerDirs(await ctx.store.snapshots.mounts(snapshot));
+  return (rel) => {
+    for (const lower of lowers) {
+      try {
+        const { stat } = resolveInRoot(lower, rel, { followLast: false });
+        if (stat !== undefined) return stat;
+      } catch {
+        // a symlink loop on the way: nothing can be there
+      }
+    }
+    return undefined;
+  };
 }
 
 /** The overlay mount's `lowerdir=` list (top first); a snapshot with no parent is a bind mount and has none. */

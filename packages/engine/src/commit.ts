@@ -7,9 +7,10 @@ import {
   writeLayer,
   type ContainerConfig,
 } from '@ctr/image';
+import { lowerEntries } from './changes';
 import { applyConfigChanges } from './config-changes';
 import type { EngineContext } from './context';
-import { INIT_FILES } from './init-files';
+import { containerInitEntries } from './init-entries';
 import type { ContainerInspect, Containers } from './containers';
 import { familiarImageName, normalizeImageName, type Images } from './images';
 
@@ -56,7 +57,8 @@ function committedConfig(base: ContainerConfig, own: ContainerInspect['Config'],
 
 /**
  * `docker commit`: the container's writable layer (its overlay upper directory, whose
- * whiteouts become `.wh.` entries) on top of its image, as a new image.
+ * whiteouts become `.wh.` entries, less the runtime's init entries) on top of its image, as a
+ * new image.
  */
 export async function commitContainer(
   ctx: EngineContext,
@@ -75,8 +77,10 @@ export async function commitContainer(
     return await ctx.store.leases.withLease(async (lease) => {
       const content = ctx.store.content.withLease(lease.id);
       const upper = await ctx.store.snapshots.upperDir(record.snapshot);
+      // What the runtime made to mount over is Docker's init layer, never committed.
+      const exclude = containerInitEntries(upper, await lowerEntries(ctx, record.snapshot));
       const signal = options.signal ? { signal: options.signal } : {};
-      const { descriptor, diffId } = await writeLayer(content, createLayerFromOverlay(upper, { ...signal, exclude: INIT_FILES }), { compression: 'gzip', ...signal });
+      const { descriptor, diffId } = await writeLayer(content, createLayerFromOverlay(upper, { ...signal, exclude }), { compression: 'gzip', ...signal });
       const given: ContainerConfig = { ...committedConfig(base.config.config ?? {}, own, record.run.stopSignal), ...(options.config ?? {}) };
       const containerConfig = options.changes?.length ? applyConfigChanges(options.changes, given) : given;
       const config = appendLayer(

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { conflict, invalidArgument, isAborted, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
 import {
   familiarName,
@@ -390,6 +390,9 @@ export type LayerSizer = (image: ResolvedImage) => Promise<Array<{ digest: Diges
 /** How many images' parsed manifests and configs one engine keeps (they never change for a digest). */
 const PARSED_IMAGES = 64;
 
+/** The diffID of a layer with nothing in it (its tar only the end-of-archive blocks): moby's `DigestSHA256EmptyTar`. */
+const EMPTY_LAYER_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
+
 export class Images {
   private readonly parsed = new Map<string, Omit<ResolvedImage, 'record'>>();
   /** Sizes of layers unpacked before their size was kept, by chainID: measured once. */
@@ -445,7 +448,8 @@ export class Images {
    * Image sizes as docker's classic store counts them (`images`, `inspect`, `system df`,
    * `SizeRootFs`): each layer unpacked, the bytes of its own files (its snapshot's
    * `LAYER_SIZE_LABEL`; a layer unpacked before that was kept is measured here). A layer not
-   * unpacked here counts at its blob's size. One sizer reads the snapshot table once.
+   * unpacked here counts at its blob's size, unless it is empty (`RUN true`): nothing, as it
+   * would be unpacked. One sizer reads the snapshot table once.
    */
   async layerSizer(signal?: AbortSignal): Promise<LayerSizer> {
     const labels = new Map<string, string | undefined>();
@@ -464,8 +468,15 @@ export class Images {
       return size;
     };
     return async (image) => {
-      const chain = chainIdOf(image.config.rootfs.diff_ids as DiffID[]);
-      return Promise.all(image.layers.map(async (layer, i) => ({ digest: layer.digest, chainId: chain[i], size: await unpacked(chain[i], layer.size) })));
+      const diffIds = image.config.rootfs.diff_ids as DiffID[];
+      const chain = chainIdOf(diffIds);
+      return Promise.all(
+        image.layers.map(async (layer, i) => ({
+          digest: layer.digest,
+          chainId: chain[i],
+          size: diffIds[i] === EMPTY_LAYER_DIFF_ID ? 0 : await unpacked(chain[i], layer.size),
+        })),
+      );
     };
   }
 
@@ -475,18 +486,44 @@ export class Images {
     return layers.reduce((sum, layer) => sum + layer.size, 0);
   }
 
-  /** Unpack an image's layers into snapshots (each layer once) and give the top chainID. */
-  async unpack(image: ResolvedImage, signal?: AbortSignal): Promise<ChainID> {
+  /**
+   * Unpack an image's layers into snapshots (each layer once) and give the top chainID.
+   * With `onProgress` (a pull's), each layer unpacked here is "Extracting" (compressed bytes
+   * read, as dockerd counts them) then "Pull complete", and so is each of `downloaded` (the
+   * layers this pull fetched) whose snapshot was here already: dockerd ends every layer it
+   * downloads so. A layer the image names twice is shown once.
+   */
+  async unpack(image: ResolvedImage, signal?: AbortSignal, progress?: { onProgress: (event: PullProgress) => void; downloaded: ReadonlySet<string> }): Promise<ChainID> {
     const content = this.ctx.store.content;
     const diffIds = image.config.rootfs.diff_ids as DiffID[];
     if (diffIds.length === 0) throw conflict(`image ${shortId(image.record.id)} has no layers to run`);
+    const shown = (index: number): ((status: 'Extracting' | 'Pull complete', current?: number) => void) | undefined => {
+      const layer = image.layers[index];
+      if (!progress || !layer || image.layers.findIndex((other) => other.digest === layer.digest) !== index) return undefined;
+      return (status, current) =>
+        progress.onProgress({ id: shortId(layer.digest), digest: layer.digest, kind: 'layer', status, ...(current === undefined ? {} : { current, total: layer.size }) });
+    };
     return this.ctx.store.unpackLayers(
       image.layers.map((layer, i) => ({
         diffId: diffIds[i] as DiffID,
         compression: layerCompression(layer.mediaType) ?? 'gzip',
-        read: () => content.read(layer.digest),
+        read: async () => {
+          const stream = await content.read(layer.digest);
+          const report = shown(i);
+          return report ? countExtracted(stream, (current) => report('Extracting', current)) : stream;
+        },
       })),
-      signal ? { signal } : {},
+      {
+        ...(signal ? { signal } : {}),
+        ...(progress
+          ? {
+              onProgress: ({ index, status }: { index: number; status: 'exists' | 'extracting' | 'done' }) => {
+                const layer = image.layers[index];
+                if (status === 'done' || (status === 'exists' && layer && progress.downloaded.has(layer.digest))) shown(index)?.('Pull complete');
+              },
+            }
+          : {}),
+      },
     );
   }
 
@@ -501,18 +538,28 @@ export class Images {
     const name = normalizeImageName(ref);
     // The lease keeps what is downloaded safe from a concurrent gc until the image is named.
     return this.ctx.store.leases.withLease(async (lease) => {
+      // The layers this pull downloads: once unpacked, each is "Pull complete" (dockerd's last word on them).
+      const downloaded = new Set<string>();
+      const onProgress = options.onProgress;
       const result = await this.ctx.registry().pull(name, {
         store: this.ctx.store.content.withLease(lease.id),
         ...(options.platform ? { platform: options.platform } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(onProgress
+          ? {
+              onProgress: (event: PullProgress) => {
+                if (event.kind === 'layer' && event.status === 'Download complete') downloaded.add(event.digest);
+                onProgress(event);
+              },
+            }
+          : {}),
         ...credentialsOption(options.auth),
       });
       const target = result.index ?? result.manifest;
       const names = pulledNames(name, target);
       const record = await this.ctx.store.images.put(names.name, { id: result.config.digest, target, digestReferences: names.digestReferences });
       const image = await this.resolve(record, options.signal);
-      await this.unpack(image, options.signal);
+      await this.unpack(image, options.signal, onProgress ? { onProgress, downloaded } : undefined);
       await this.ctx.events.emit('image', 'pull', familiarImageName(name), { name: familiarImageName(name) });
       return image;
     });
@@ -820,10 +867,12 @@ export class Images {
   async history(ref: string, options: HistoryOptions = {}): Promise<HistoryItem[]> {
     const image = await this.resolve(ref);
     checkPlatform(ref, image.config, options.platform);
+    // Each layer's size as the image's is counted (its files', not its blob's), as docker's history shows it.
+    const sizes = (await (await this.layerSizer())(image)).map((layer) => layer.size);
     const history = image.config.history ?? [];
     let layer = 0;
     const rows = history.map((entry, i) => {
-      const size = entry.empty_layer ? 0 : image.layers[layer++]?.size ?? 0;
+      const size = entry.empty_layer ? 0 : sizes[layer++] ?? 0;
       return {
         Id: i === history.length - 1 ? image.record.id : '<missing>',
         Created: Math.floor(new Date(entry.created ?? 0).getTime() / 1000),
@@ -996,4 +1045,31 @@ export class Images {
     await this.ctx.events.emit('image', 'import', imported.imageId, name ? { name: familiarImageName(name) } : {});
     return image;
   }
+}
+
+/** Bytes between two "Extracting" events of a layer (as between two "Downloading" ones). */
+const EXTRACT_STEP = 512 * 1024;
+
+/**
+ * `stream` (a layer's compressed blob) with the bytes read of it reported as they go, as
+ * dockerd reports "Extracting": every `EXTRACT_STEP` bytes and at the end (the blob's size).
+ */
+function countExtracted(stream: Readable, report: (current: number) => void): Readable {
+  let current = 0;
+  let reported = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+      current += chunk.length;
+      if (current - reported >= EXTRACT_STEP) {
+        reported = current;
+        report(current);
+      }
+      callback(null, chunk);
+    },
+    flush(callback: TransformCallback): void {
+      if (current !== reported) report(current);
+      callback();
+    },
+  });
+  return pipeline(stream, counter, () => undefined);
 }

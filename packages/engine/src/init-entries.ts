@@ -1,4 +1,11 @@
-import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, type BigIntStats, type Stats } from 'node:fs';
+import { INIT_FILES } from './init-files';
+
+/**
+ * The directories the runtime makes in a container's root where the image lacks them, or that
+ * overlayfs copies up when the runtime makes INIT_FILES in them (@ctr/runtime's rootfs preparation).
+ */
+const INIT_DIRS: readonly string[] = ['proc', 'sys', 'dev', 'etc'];
 
 /**
  * What the runtime made in a container's upper directory before its process ran: the places
@@ -6,7 +13,8 @@ import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
  * and `/etc` where the image lacks them) and the directories copied up to hold them, each with
  * how it was then. Docker keeps these in an "init layer" beneath the container's own, so a
  * build step's layer never has them; noting them as they were lets the step's layer leave out
- * those the step did not touch since (`untouchedInitEntries`).
+ * those the step did not touch since (`untouchedInitEntries`). A container made long before
+ * it is committed or diffed has no notes: `containerInitEntries` finds its entries.
  */
 export type InitEntries = ReadonlyMap<string, string>;
 
@@ -31,16 +39,40 @@ export function noteInitEntries(upper: string): InitEntries {
  * are no change of the step's, as they would not be in Docker's container layer.
  */
 export function untouchedInitEntries(upper: string, noted: InitEntries): Set<string> {
-  const untouched = new Set<string>();
+  return initOnly(upper, noted.keys(), (rel, stat) => signature(stat) === noted.get(rel));
+}
+
+/**
+ * A container's init entries in its upper directory, without notes (for `commit` and `diff`):
+ * the INIT_FILES the runtime made, and each of INIT_DIRS holding nothing but init entries that
+ * the runtime made (no lower layer has it) or copied up (a lower layer's directory with the
+ * same mode and owner, and not empty: an empty one was made anew, hiding what was below).
+ * `below` gives a path's entry in the container's lower layers. Unlike a build step's notes,
+ * this cannot tell a file the container made in /etc and removed again: /etc then stays out.
+ */
+export function containerInitEntries(upper: string, below: (rel: string) => Stats | undefined): Set<string> {
+  return initOnly(upper, [...INIT_FILES, ...INIT_DIRS], (rel, stat) => {
+    if (INIT_FILES.has(rel)) return stat.isFile();
+    if (!stat.isDirectory()) return false;
+    const lower = below(rel);
+    if (lower === undefined) return true;
+    const sameAsLower = lower.isDirectory() && Number(stat.mode) === lower.mode && Number(stat.uid) === lower.uid && Number(stat.gid) === lower.gid;
+    return sameAsLower && readdirSync(`${upper}/${rel}`).length > 0;
+  });
+}
+
+/** The `candidates` that are init entries: as the runtime left them (`asLeft`) and, a directory, holding nothing but init entries. */
+function initOnly(upper: string, candidates: Iterable<string>, asLeft: (rel: string, stat: BigIntStats) => boolean): Set<string> {
+  const found = new Set<string>();
   // Deepest first: a directory is judged once everything in it has been.
-  const paths = [...noted.keys()].sort((a, b) => b.split('/').length - a.split('/').length);
+  const paths = [...candidates].sort((a, b) => b.split('/').length - a.split('/').length);
   for (const rel of paths) {
     const stat = lstatSync(`${upper}/${rel}`, { bigint: true, throwIfNoEntry: false });
-    if (stat === undefined || signature(stat) !== noted.get(rel)) continue;
-    if (stat.isDirectory() && !readdirSync(`${upper}/${rel}`).every((name) => untouched.has(`${rel}/${name}`))) continue;
-    untouched.add(rel);
+    if (stat === undefined || !asLeft(rel, stat)) continue;
+    if (stat.isDirectory() && !readdirSync(`${upper}/${rel}`).every((name) => found.has(`${rel}/${name}`))) continue;
+    found.add(rel);
   }
-  return untouched;
+  return found;
 }
 
 /** What makes an entry the same one, unchanged: its identity, type and mode, owner, size and times to the nanosecond. */

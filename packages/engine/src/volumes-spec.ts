@@ -228,8 +228,16 @@ function requestOf(mount: ApiMount, mode: string | undefined): VolumeRequest | T
       return { kind: 'named' as const, name: source, ...place, copy, ...(subpath !== '.' ? { subpath } : {}), ...createOptions(mount) };
     }
     default: {
-      const { SizeBytes, Mode } = mount.TmpfsOptions ?? {};
-      return { type: 'tmpfs', target, ...(SizeBytes ? { size: SizeBytes } : {}), ...(Mode ? { mode: Mode } : {}), ...(readOnly ? { readOnly } : {}) };
+      const { SizeBytes, Mode, Options } = mount.TmpfsOptions ?? {};
+      const options = (Options ?? []).map((option) => option.join('='));
+      return {
+        type: 'tmpfs',
+        target,
+        ...(SizeBytes ? { size: SizeBytes } : {}),
+        ...(Mode ? { mode: Mode } : {}),
+        ...(readOnly ? { readOnly } : {}),
+        ...(options.length > 0 ? { options } : {}),
+      };
     }
   }
 }
@@ -298,18 +306,25 @@ export function mountRequest(mount: ApiMount): VolumeRequest | TmpfsMount {
   return request;
 }
 
-/** `--tmpfs /run:size=64m,mode=1777` */
-export function parseTmpfsSpec(spec: string): MountSpec {
+/**
+ * `--tmpfs /run:size=64m,mode=1777,exec`: the size, mode and `ro`/`rw` as such, the other
+ * options as given, for the runtime to apply over dockerd's defaults (and to refuse).
+ */
+export function parseTmpfsSpec(spec: string): TmpfsMount {
   const colon = spec.indexOf(':');
   const target = colon === -1 ? spec : spec.slice(0, colon);
   if (!target.startsWith('/')) throw invalidArgument(`invalid tmpfs specification: '${spec}': mount path must be absolute`);
-  const mount: MountSpec = { type: 'tmpfs', target };
-  for (const option of colon === -1 ? [] : spec.slice(colon + 1).split(',')) {
+  const mount: TmpfsMount = { type: 'tmpfs', target };
+  const data = colon === -1 ? '' : spec.slice(colon + 1);
+  const options: string[] = [];
+  for (const option of data === '' ? [] : data.split(',')) {
     const [key, value] = option.split('=') as [string, string | undefined];
     if (key === 'size' && value) mount.size = value;
     else if (key === 'mode' && value) mount.mode = parseInt(value, 8);
-    else if (key === 'ro') mount.readOnly = true;
+    else if (option === 'ro' || option === 'rw') mount.readOnly = option === 'ro';
+    else options.push(option);
   }
+  if (options.length > 0) mount.options = options;
   return mount;
 }
 

@@ -259,7 +259,8 @@ test('a committed image pushes its own layer and config; the base layer is mount
   await t.engine.commit(id, { reference: `${host}/committed:1` });
   const image = await t.engine.inspectImage(`${host}/committed:1`);
   const { pushed, layers } = await push(`${host}/committed:1`);
-  const [base, own] = [...layers.keys()];
+  // dockerd's order: the top layer is said first.
+  const [own, base] = [...layers.keys()];
   expect([layers.get(base!), layers.get(own!)]).toEqual([expect.stringMatching(/^Mounted from /), 'Pushed']);
   expect(uploadedDigests()).toEqual([image.Id, own].sort());
   expect((await client.resolve(`${host}/committed:1`)).digest).toBe(pushed.digest);
@@ -273,7 +274,8 @@ test('an image built FROM a pulled image mounts the base layers from their repos
   await t.engine.build({ context, tags: [`${host}/built:1`] });
   const image = await t.engine.inspectImage(`${host}/built:1`);
   const { layers } = await push(`${host}/built:1`);
-  const [base, own] = [...layers.keys()];
+  // dockerd's order: the top layer is said first.
+  const [own, base] = [...layers.keys()];
   expect([layers.get(base!), layers.get(own!)]).toEqual([expect.stringMatching(/^Mounted from /), 'Pushed']);
   expect(uploadedDigests()).toEqual([image.Id, own].sort());
 });

@@ -69,17 +69,19 @@ export async function pullImage(api: RepositoryApi, top: FetchedManifest, option
   const { config, layers } = parsed.manifest;
 
   const emit = options.onProgress ?? ((): void => undefined);
+  // Each blob once: a layer the manifest names twice is downloaded, and shown, once (as dockerd).
+  const seen = new Set<string>();
   const items = [
     { descriptor: config, kind: 'config' as const },
     ...layers.map((descriptor) => ({ descriptor, kind: 'layer' as const })),
-  ];
-  for (const { descriptor, kind } of items) {
-    if (kind === 'layer') emit({ id: shortId(descriptor.digest), digest: descriptor.digest, kind, status: 'Waiting' });
-  }
+  ].filter(({ descriptor }) => !seen.has(descriptor.digest) && Boolean(seen.add(descriptor.digest)));
   try {
+    const here = await Promise.all(items.map(({ descriptor }) => present(store, descriptor)));
+    const missing = items.filter((_, i) => !here[i]);
     // Largest first: the pull ends when its last blob does, so the big ones must not start last.
-    const bySize = [...items].sort((a, b) => b.descriptor.size - a.descriptor.size);
-    await forEachLimit(bySize, concurrency, ({ descriptor, kind }, received) => fetchBlob(api, store, descriptor, kind, { emit, received, signal }));
+    const queue = [...missing].sort((a, b) => b.descriptor.size - a.descriptor.size);
+    announce(items, here, queue, concurrency, emit);
+    await forEachLimit(queue, concurrency, ({ descriptor, kind }, received) => fetchBlob(api, store, descriptor, kind, { emit, received, signal }));
     // Children before parents: an index in the store always has its manifest there too.
     for (const document of documents.reverse()) {
       throwIfAborted(signal, `pull of ${formatReference(api.reference)}`);
@@ -92,6 +94,31 @@ export async function pullImage(api: RepositoryApi, top: FetchedManifest, option
   const result: PullResult = { reference: api.reference, manifest: current.descriptor, config, layers };
   if (index !== undefined) result.index = index;
   return result;
+}
+
+/**
+ * dockerd's first word on each layer, in the manifest's order: "Already exists" for one
+ * that is here, else "Pulling fs layer", then "Waiting" for each that gets no download slot
+ * at once. An image whose every blob is here gets none: dockerd says nothing per layer of
+ * an image it has. The config is no layer: it is only said to be here, or downloaded.
+ */
+function announce(
+  items: readonly { descriptor: Descriptor; kind: 'config' | 'layer' }[],
+  here: readonly boolean[],
+  queue: readonly { descriptor: Descriptor }[],
+  concurrency: number,
+  emit: (event: PullProgress) => void,
+): void {
+  const event = (descriptor: Descriptor, kind: 'config' | 'layer', status: PullProgress['status']): void =>
+    emit({ id: shortId(descriptor.digest), digest: descriptor.digest, kind, status });
+  const complete = here.every(Boolean);
+  items.forEach(({ descriptor, kind }, i) => {
+    if (kind === 'config') {
+      if (here[i]) event(descriptor, kind, 'Already exists');
+    } else if (!complete) event(descriptor, kind, here[i] ? 'Already exists' : 'Pulling fs layer');
+  });
+  const waiting = new Set(queue.slice(Math.max(1, concurrency)).map((item) => item.descriptor.digest));
+  for (const { descriptor, kind } of items) if (kind === 'layer' && waiting.has(descriptor.digest)) event(descriptor, kind, 'Waiting');
 }
 
 interface FetchContext {
@@ -110,19 +137,17 @@ async function fetchBlob(
 ): Promise<void> {
   const id = shortId(descriptor.digest);
   const event = (status: PullProgress['status'], current?: number): void => {
-    if (kind === 'config' && status !== 'Download complete' && status !== 'Already exists') return;
+    if (kind === 'config' && status !== 'Download complete') return;
     emit({ id, digest: descriptor.digest, kind, status, ...(current === undefined ? {} : { current, total: descriptor.size }) });
   };
-  if (await present(store, descriptor)) {
-    event('Already exists');
-    return;
-  }
   const progress = (start: number): Transform => countBytes(start, PROGRESS_STEP, (n) => event('Downloading', n)).once('end', received);
   try {
     const resumed = typeof store.ingest === 'function' && (await resumableDownload(api, store as ContentStore & ResumableIngester, descriptor, progress, () => event('Verifying Checksum'), signal));
     if (!resumed) {
       const { body } = await api.fetchBlob(descriptor.digest, 0, signal);
-      await store.write(through(body, progress(0)), { digest: descriptor.digest, size: descriptor.size, ...(signal ? { signal } : {}) });
+      // The store checks the digest as the bytes go in: what is left when they are all in.
+      const counted = through(body, progress(0)).once('end', () => event('Verifying Checksum'));
+      await store.write(counted, { digest: descriptor.digest, size: descriptor.size, ...(signal ? { signal } : {}) });
     }
   } catch (error) {
     if (isCtrError(error) && error.code === 'DigestMismatch') {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { CtrError, digestMismatch, isNotFound } from '@ctr/errors';
+import { CtrError, digestMismatch, isAborted, isNotFound } from '@ctr/errors';
 import { digestOf, MediaTypes, parseManifestOrIndex, shortId, type BlobProvider, type Descriptor, type Digest } from '@ctr/image';
 import { forEachLimit } from './limit';
 import type { PushProgress } from './pull-progress';
@@ -70,19 +70,50 @@ async function pushDocument(api: RepositoryApi, descriptor: Descriptor, ref: str
     for (const child of parsed.index.manifests) await pushDocument(api, child, child.digest, options, settings);
   } else {
     const { config, layers } = parsed.manifest;
-    const pushed = layers.filter((layer) => !foreignLayers.has(layer.mediaType));
-    const blobs = [{ blob: config, kind: 'config' as const }, ...pushed.map((blob) => ({ blob, kind: 'layer' as const }))];
-    await forEachLimit(blobs, settings.concurrency, ({ blob, kind }) => pushBlob(api, blob, kind, options, settings));
+    const ids = await layerIds(options.store, config, layers, options.signal);
+    const emit = (blob: Descriptor, id: string, status: PushProgress['status']): void =>
+      options.onProgress?.({ id, digest: blob.digest, kind: 'layer', status });
+    // As dockerd: the top layer first, each said "Preparing" before any goes up.
+    const order = layers.map((blob, i) => ({ blob, id: ids[i] as string })).reverse();
+    for (const { blob, id } of order) emit(blob, id, 'Preparing');
+    // Each blob once (a layer named twice goes up once); foreign layers stay where their URLs say.
+    const seen = new Set<string>();
+    const pushed = order.filter(({ blob }) => !foreignLayers.has(blob.mediaType) && !seen.has(blob.digest) && Boolean(seen.add(blob.digest)));
+    for (const { blob, id } of order) if (foreignLayers.has(blob.mediaType)) emit(blob, id, 'Skipped foreign layer');
+    for (const { blob, id } of pushed.slice(Math.max(1, settings.concurrency))) emit(blob, id, 'Waiting');
+    // The config last, as dockerd sends it with the manifest, unseen.
+    const blobs = [...pushed.map(({ blob, id }) => ({ blob, id, kind: 'layer' as const })), { blob: config, id: shortId(config.digest), kind: 'config' as const }];
+    await forEachLimit(blobs, settings.concurrency, ({ blob, id, kind }) => pushBlob(api, blob, id, kind, options, settings));
   }
   await api.putManifest(ref, descriptor, bytes, options.signal);
 }
 
-async function pushBlob(api: RepositoryApi, blob: Descriptor, kind: PushProgress['kind'], options: PushOptions, settings: PushSettings): Promise<void> {
+/**
+ * The ID dockerd (classic store) shows for each layer of a push: the short form of its
+ * diffID, from the image config; the blob's short digest where the config gives none (not
+ * an image config, or one whose diffIDs do not match the layers).
+ */
+async function layerIds(store: BlobProvider, config: Descriptor, layers: readonly Descriptor[], signal: AbortSignal | undefined): Promise<string[]> {
+  const own = layers.map((layer) => shortId(layer.digest));
+  let diffIds: unknown;
+  try {
+    const parsed = JSON.parse((await readDocument(store, config, signal)).toString('utf8')) as { rootfs?: { diff_ids?: unknown } };
+    diffIds = parsed.rootfs?.diff_ids;
+  } catch (error) {
+    if (isAborted(error)) throw error;
+    // A config that cannot be read fails the push when it is sent, in that step's words.
+    return own;
+  }
+  if (!Array.isArray(diffIds) || diffIds.length !== layers.length || !diffIds.every((d) => typeof d === 'string' && /^sha256:[0-9a-f]{64}$/.test(d))) return own;
+  return (diffIds as Digest[]).map((diffId) => shortId(diffId));
+}
+
+async function pushBlob(api: RepositoryApi, blob: Descriptor, id: string, kind: PushProgress['kind'], options: PushOptions, settings: PushSettings): Promise<void> {
   const { signal, store } = options;
-  const id = shortId(blob.digest);
   const emit = (status: PushProgress['status'], current?: number): void =>
     options.onProgress?.({ id, digest: blob.digest, kind, status, ...(current === undefined ? {} : { current, total: blob.size }) });
-  emit('Preparing');
+  // A layer was said "Preparing" with the others before any went up; the config, when its turn comes.
+  if (kind === 'config') emit('Preparing');
   if (await api.hasBlob(blob.digest, signal)) return emit('Layer already exists');
   let location: URL | undefined;
   for (const from of mountCandidates(options.mountFrom, blob.digest)) {

@@ -1,4 +1,5 @@
-import { MemoryContentStore } from '@ctr/image';
+import { Readable } from 'node:stream';
+import { MemoryContentStore, type Descriptor } from '@ctr/image';
 import { RegistryClient, type PullProgress } from '@ctr/registry';
 import { makeImage, makeIndex, readAll } from './support/images';
 import { startRegistry, type RunningRegistry } from './support/servers';
@@ -83,28 +84,43 @@ test('pulling by digest verifies the manifest against it', async () => {
   expect(pulled.manifest.digest).toBe(image.manifest.digest);
 });
 
-test('blobs already in the store are not downloaded again ("Already exists")', async () => {
+test('an image whose blobs are all in the store is not downloaded again, and says nothing per layer (as dockerd)', async () => {
   const local = new MemoryContentStore();
   const image = await makeImage(local);
   await client.push(`${registry.host}/again/app:v1`, { store: local, manifest: image.manifest });
   const events: PullProgress[] = [];
   await client.pull(`${registry.host}/again/app:v1`, { store: local, onProgress: (e) => events.push(e) });
-  const layerStatuses = events.filter((e) => e.kind === 'layer' && e.status !== 'Waiting').map((e) => e.status);
-  expect(layerStatuses).toEqual(['Already exists', 'Already exists']);
+  expect(events.filter((e) => e.kind === 'layer')).toEqual([]);
 });
 
-test('progress for a downloaded layer goes Waiting → Downloading → Download complete with byte counts', async () => {
+test('a layer already in the store is "Already exists"; the others are pulled', async () => {
+  const local = new MemoryContentStore();
+  const image = await makeImage(local);
+  await client.push(`${registry.host}/partly/app:v1`, { store: local, manifest: image.manifest });
+  const target = new MemoryContentStore();
+  const [base, top] = image.layers as [Descriptor, Descriptor];
+  await target.write(Readable.from([image.blobs.get(base.digest) as Buffer]), { digest: base.digest, size: base.size });
+  const events: PullProgress[] = [];
+  await client.pull(`${registry.host}/partly/app:v1`, { store: target, onProgress: (e) => events.push(e) });
+  const statuses = (layer: Descriptor): string[] => events.filter((e) => e.digest === layer.digest).map((e) => e.status);
+  expect(statuses(base)).toEqual(['Already exists']);
+  expect(statuses(top).filter((s) => s !== 'Downloading')).toEqual(['Pulling fs layer', 'Verifying Checksum', 'Download complete']);
+});
+
+test('progress for a downloaded layer goes Pulling fs layer → Downloading → Verifying Checksum → Download complete with byte counts', async () => {
   const local = new MemoryContentStore();
   const image = await makeImage(local, [2 * 1024 * 1024]);
   await client.push(`${registry.host}/progress/app:v1`, { store: local, manifest: image.manifest });
   const events: PullProgress[] = [];
   await client.pull(`${registry.host}/progress/app:v1`, { store: new MemoryContentStore(), onProgress: (e) => events.push(e) });
   const layer = events.filter((e) => e.kind === 'layer');
-  expect(layer[0]).toMatchObject({ status: 'Waiting', id: image.layers[0]!.digest.slice(7, 19) });
+  expect(layer[0]).toMatchObject({ status: 'Pulling fs layer', id: image.layers[0]!.digest.slice(7, 19) });
   const downloading = layer.filter((e) => e.status === 'Downloading');
   expect(downloading.length).toBeGreaterThan(1);
   expect(downloading[downloading.length - 1]).toMatchObject({ current: image.layers[0]!.size, total: image.layers[0]!.size });
-  expect(layer[layer.length - 1]!.status).toBe('Download complete');
+  expect(layer.slice(-2).map((e) => e.status)).toEqual(['Verifying Checksum', 'Download complete']);
+  // No layer waits for a download slot when there are enough.
+  expect(layer.some((e) => e.status === 'Waiting')).toBe(false);
 });
 
 test('pushing a digest reference must name the manifest being pushed', async () => {

@@ -37,6 +37,10 @@ export interface VolumeMount {
   readOnly?: boolean;
 }
 
+/**
+ * A tmpfs, mounted as dockerd mounts one: `noexec,nosuid,nodev` unless `options` say otherwise,
+ * and without a `mode` the mode of the directory it covers (runc's), 1777 where there is none.
+ */
 export interface TmpfsMount {
   type: 'tmpfs';
   target: string;
@@ -44,6 +48,12 @@ export interface TmpfsMount {
   size?: number | string;
   mode?: number;
   readOnly?: boolean;
+  /**
+   * Further options, in the order given (`--tmpfs /x:exec,uid=1000`): mount flags (`exec`,
+   * `suid`, `dev`, `noatime`…) and `uid=`, `gid=`, `nr_inodes=`, `nr_blocks=`, `mpol=`. Of
+   * two of a kind the later wins, over the defaults too; anything else is refused at create.
+   */
+  options?: string[];
 }
 
 /** `--device /dev/fuse[:/dev/fuse[:rwm]]`, Docker's `HostConfig.Devices` entry. */

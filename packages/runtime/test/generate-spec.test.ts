@@ -197,7 +197,7 @@ test('mounts: binds with mode and propagation, volumes as binds, tmpfs, and the 
   const at = (d: string): unknown => s.mounts.find((m) => m.destination === d);
   expect(at('/dst')).toEqual({ destination: '/dst', type: 'bind', source: '/src', options: ['rbind', 'ro', 'rslave'] });
   expect(at('/data')).toEqual({ destination: '/data', type: 'bind', source: '/vols/v/_data', options: ['rbind', 'rw', 'rprivate'] });
-  expect(at('/run')).toEqual({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'size=16777216', 'mode=755'] });
+  expect(at('/run')).toEqual({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['noexec', 'nosuid', 'nodev', 'rprivate', 'size=16777216', 'mode=755'] });
   expect(at('/etc/hosts')).toMatchObject({ type: 'bind', source: '/c/hosts' });
   expect(at('/etc/resolv.conf')).toMatchObject({ type: 'bind', source: '/c/resolv.conf' });
   expect(at('/etc/hostname')).toMatchObject({ type: 'bind', source: '/c/hostname' });

@@ -74,10 +74,23 @@ export function execRoutes({ engine, execs }: Services): Route[] {
         onStart: (control: ExecControl) => execs.running(session, control),
       };
       if (body.bool('Detach')) {
-        engine.exec(session.containerId, base).then(
-          (result) => execs.finished(session, result.exitCode),
-          (error: unknown) => execs.finished(session, failedExecCode(error)),
-        );
+        // As dockerd's: the answer waits for the process to run, and one that cannot is the start's error.
+        await new Promise<void>((running, failed) => {
+          const onStart = (control: ExecControl): void => {
+            base.onStart(control);
+            running();
+          };
+          engine.exec(session.containerId, { ...base, onStart }).then(
+            (result) => {
+              execs.finished(session, result.exitCode);
+              running();
+            },
+            (error: unknown) => {
+              execs.finished(session, failedExecCode(error));
+              failed(error);
+            },
+          );
+        });
         if (call.res) sendEmpty(call, 200);
         else call.upgrade?.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
         return;

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { applyConfigChanges, familiarImageName, normalizeImageName, type ImageInspect, type PushedTag } from '@ctr/engine';
 import { familiarName, normalizePlatform, parsePlatform, parseReference, referenceName, type Platform } from '@ctr/image';
 import { asCtrError, invalidArgument, notFound } from '@ctr/errors';
+import { progressText } from '@ctr/registry';
 import { JsonMessages, bodyStream, clientGone, sendJson, startStream, type Call } from '../call';
 import { registryAuthHeader } from '../registry-auth';
 import { route, type Route } from '../router';
@@ -49,12 +50,19 @@ function layerId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
 }
 
-/** A pull or push progress event as the line dockerd streams for it. */
+/**
+ * A pull or push progress event as the line dockerd streams for it, its fields in dockerd's
+ * order: `{"status":"Downloading","progressDetail":{"current":…,"total":…},"progress":"[=>  ] …","id":"…"}`;
+ * a status without bytes has an empty `progressDetail` and no `progress`. Zero counts are
+ * left out of `progressDetail`, as Go's omitempty leaves them.
+ */
 function progressLine(event: { status: string; id: string; current?: number; total?: number }): Record<string, unknown> {
+  const progress = progressText(event.current, event.total);
   return {
     status: event.status,
+    progressDetail: { ...(event.current ? { current: event.current } : {}), ...(event.total ? { total: event.total } : {}) },
+    ...(progress ? { progress } : {}),
     id: layerId(event.id),
-    progressDetail: event.total !== undefined ? { current: event.current ?? 0, total: event.total } : {},
   };
 }
 

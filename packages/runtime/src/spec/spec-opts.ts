@@ -5,6 +5,7 @@ import type { ImageConfig, MountSpec, RunOptions, SpecContext } from '../types';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES, DEFAULT_PATH, DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, defaultMounts } from './defaults';
 import { blockIO } from './block-io';
 import { defaultSeccompProfile } from './seccomp';
+import { DEFAULT_TMPFS_OPTIONS, mergeTmpfsOptions } from './tmpfs-options';
 import { checkCpuList, checkCpusetAvailable, checkedCpus, parseBytes, parseCpus } from './units';
 
 /**
@@ -173,11 +174,11 @@ function checkTarget(target: string): string {
 function userMount(m: MountSpec): MountEntry {
   const target = checkTarget(m.target);
   if (m.type === 'tmpfs') {
-    const options = ['nosuid', 'nodev', 'noexec'];
+    const options = [...DEFAULT_TMPFS_OPTIONS, ...(m.options ?? [])];
     if (m.size !== undefined) options.push(`size=${parseBytes(m.size, 'tmpfs size')}`);
-    options.push(`mode=${(m.mode ?? 0o1777).toString(8)}`);
+    if (m.mode !== undefined) options.push(`mode=${m.mode.toString(8)}`);
     if (m.readOnly) options.push('ro');
-    return { destination: target, type: 'tmpfs', source: 'tmpfs', options };
+    return { destination: target, type: 'tmpfs', source: 'tmpfs', options: mergeTmpfsOptions(options) };
   }
   if (!m.source.startsWith('/')) {
     throw invalidArgument(`invalid mount config: bind source path must be absolute: ${m.source}`);
