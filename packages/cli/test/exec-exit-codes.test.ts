@@ -46,6 +46,18 @@ describe('ctr: failures in docker 28\'s words and exit codes', () => {
       expect(result.stderr).toMatch(/^Error response from daemon: OCI runtime exec failed: .*executable file not found in \$PATH: unknown\n$/);
     });
 
+    test('-d exits 0 as soon as the program runs, and the program runs on to its end', async () => {
+      // The program waits for a file the test makes only after `exec -d` has returned.
+      expect(await ctr('exec', '-d', running, 'sh', '-c', 'while [ ! -e /go ]; do sleep 0.05; done; echo ran > /ran')).toEqual({ code: 0, stdout: '', stderr: '' });
+      expect((await ctr('exec', running, 'touch', '/go')).code).toBe(0);
+      let ran = '';
+      for (let i = 0; i < 100 && ran !== 'ran\n'; i++) {
+        ran = (await ctr('exec', running, 'cat', '/ran')).stdout;
+        if (ran !== 'ran\n') await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(ran).toBe('ran\n');
+    });
+
     test('in a container that does not exist is the daemon\'s refusal', async () => {
       expect(await ctr('exec', 'nosuch', 'true')).toEqual({ code: 1, stdout: '', stderr: 'Error response from daemon: No such container: nosuch\n' });
     });

@@ -1441,7 +1441,8 @@ export class Containers {
     await this.ctx.events.container(`exec_create: ${command}`, record, execID);
     await this.ctx.events.container(`exec_start: ${command}`, record, execID);
     const result = await this.ctx.runtime.exec(record.id, exec);
-    await this.ctx.events.container('exec_die', record, { ...execID, exitCode: String(result.exitCode) });
+    // A detached exec's exit is not seen here (no daemon): no exec_die for it.
+    if (!exec.detach) await this.ctx.events.container('exec_die', record, { ...execID, exitCode: String(result.exitCode) });
     return result;
   }
 

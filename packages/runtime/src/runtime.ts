@@ -679,6 +679,7 @@ export class Runtime {
     const execId = uniqueName();
     const dir = path.join(d.execDir, execId);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    let detached = false;
     // Until `runc exec` has put the process into the container's cgroups.
     const releaseMoves = holdCgroupMovesFast();
     try {
@@ -727,6 +728,11 @@ export class Runtime {
         }
         // The exec's conmon holds its pty; its control fifo is in the session directory.
         options.onStart?.({ resize: (size) => resizeTerminal(path.join(dir, 'ctl'), size, `exec ${execId} in ${id}`) });
+        if (options.detach) {
+          detach();
+          detached = true;
+          return { exitCode: 0 };
+        }
         exited = await conmon.sync.next();
         throwIfAborted(options.signal, `exec in ${id}`);
         closePipes();
@@ -739,7 +745,8 @@ export class Runtime {
       return { exitCode: exited.data };
     } finally {
       releaseMoves();
-      await fs.rm(dir, { recursive: true, force: true });
+      // A detached exec's conmon goes on using its session directory: it goes with the container.
+      if (!detached) await fs.rm(dir, { recursive: true, force: true });
     }
   }
 

@@ -353,6 +353,12 @@ export interface ExecOptions extends AttachStreams {
   consoleSize?: { height: number; width: number };
   /** Called once the process runs, with its controls (resize its terminal as the client's window changes). */
   onStart?: (exec: ExecControl) => void;
+  /**
+   * `docker exec -d`: resolve (exit code 0) once the process runs, and leave it to its conmon;
+   * its exit is not seen. Without it a caller with no streams still waits for the exit (a
+   * daemon keeps the exec's exit code for its inspect).
+   */
+  detach?: boolean;
 }
 
 /** A running exec session, as `ExecOptions.onStart` hands it over. */

@@ -656,7 +656,7 @@ const exec: Command = {
         ...(user ? { user } : {}),
         ...(workingDir ? { workingDir } : {}),
         ...(withStdin ? { stdin: io.stdin } : {}),
-        ...(bool(args, 'detach') ? {} : { stdout: io.stdout, stderr: io.stderr }),
+        ...(bool(args, 'detach') ? { detach: true } : { stdout: io.stdout, stderr: io.stderr }),
         ...(detachKeys ? { detachKeys } : {}),
       });
       await detachedFrom(
