@@ -417,7 +417,7 @@ export class Images {
     } catch (error) {
       // moby's words: a name is shown with the tag it was taken to mean (`nope:latest`).
       const shown = parsed.kind === 'reference' ? familiarString(withDefaultTag(parsed.reference)) : ref;
-      if (isNotFound(error)) throw notFound(`No such image: ${shown}`, { cause: error });
+      if (isNotFound(error)) throw notFound(`No such image: ${shown}`, { cause: error, details: { missing: 'image' } });
       throw error;
     }
   }

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { logLine, parseDetachKeys, type StopOptions } from '@ctr/engine';
-import { conflict, invalidArgument } from '@ctr/errors';
+import { asCtrError, conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
 import { createOptionsFromBody, updateOptionsFromBody } from '../container-config';
 import type { WaitCondition } from '../lifecycle';
@@ -12,6 +12,18 @@ import { STDERR, STDOUT, framedWriter } from '../stdcopy';
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
 /** Docker's `tail`: `all` or a count. */
+/**
+ * A create's 404 is the missing image's alone: the docker CLI takes any 404 from a create for
+ * one and pulls it (from Docker Hub, for a plain name). Anything else not found at create — a
+ * network, a container to join — is the request's fault (400), so no client pulls for it;
+ * dockerd notices those only at the start.
+ */
+function missingImageOnly(error: unknown): unknown {
+  if (!isNotFound(error)) return error;
+  const found = asCtrError(error);
+  return found.details.missing === 'image' ? found : invalidArgument(found.message, { cause: found, ...(found.hint ? { hint: found.hint } : {}) });
+}
+
 /** `?t=` (or `timeout`) and `?signal=` of stop and restart. */
 function stopOptions(call: Call): StopOptions {
   const timeout = call.query.int('t') ?? call.query.int('timeout');
@@ -43,7 +55,9 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
   return [
     route('POST', '/containers/create', async (call) => {
       const body = await readJsonObject(call.req);
-      const created = await engine.create(createOptionsFromBody(body, call.query.string('name')));
+      const created = await engine.create(createOptionsFromBody(body, call.query.string('name'))).catch((error: unknown) => {
+        throw missingImageOnly(error);
+      });
       sendJson(call, 201, { Id: created.id, Warnings: created.warnings });
     }),
     route('GET', '/containers/json', async (call) => {
