@@ -2,7 +2,6 @@ import {
   appendLayer,
   createLayerFromOverlay,
   historyEntry,
-  withContainerConfig,
   writeImage,
   writeLayer,
   type ContainerConfig,
@@ -83,10 +82,13 @@ export async function commitContainer(
       const { descriptor, diffId } = await writeLayer(content, createLayerFromOverlay(upper, { ...signal, exclude }), { compression: 'gzip', ...signal });
       const given: ContainerConfig = { ...committedConfig(base.config.config ?? {}, own, record.run.stopSignal), ...(options.config ?? {}) };
       const containerConfig = options.changes?.length ? applyConfigChanges(options.changes, given) : given;
+      // The whole config is the commit's (not merged over the image's): a change's ENTRYPOINT
+      // leaves no CMD, as moby's merge leaves none.
       const config = appendLayer(
-        withContainerConfig({ ...base.config, created: new Date().toISOString(), ...(options.author ? { author: options.author } : {}) }, containerConfig),
+        { ...base.config, created: new Date().toISOString(), ...(options.author ? { author: options.author } : {}), config: containerConfig },
         diffId,
-        historyEntry('', { ...(options.comment ? { comment: options.comment } : {}), ...(options.author ? { author: options.author } : {}) }),
+        // moby's NewChildImage: created by the container's command.
+        historyEntry((own.Cmd ?? []).join(' '), { ...(options.comment ? { comment: options.comment } : {}), ...(options.author ? { author: options.author } : {}) }),
       );
       const written = await writeImage(content, config, [...base.layers, descriptor], signal);
       const name = options.reference ? normalizeImageName(options.reference) : undefined;
