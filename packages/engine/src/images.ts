@@ -973,17 +973,29 @@ export class Images {
 
   /** `docker save`: a tar stream of the named images. */
   async save(refs: readonly string[], options: SaveOptions = {}): Promise<Readable> {
-    const images = [];
-    for (const ref of refs) {
-      const record = await this.find(ref);
+    // One entry per image, with every name the refs gave it (moby's tarexport parseNames).
+    const images = new Map<string, { descriptor: ImageRecord['target']; names: string[] }>();
+    const add = async (ref: string, record: ImageRecord, names: readonly string[]): Promise<void> => {
       if (options.platform) checkPlatform(ref, (await this.resolve(record, options.signal)).config, options.platform);
-      const parsed = parseNameOrId(ref);
-      const named = parsed.kind === 'reference' ? [formatReference(withDefaultTag(parsed.reference))] : record.names;
+      const entry = images.get(record.id) ?? { descriptor: record.target, names: [] };
       // As dockerd's, an archive names an image by its tags only: a digest is the registry's.
-      const names = named.filter((name) => !name.includes('@')).map(familiarImageName);
-      images.push({ descriptor: record.target, names });
+      for (const name of names) if (!name.includes('@') && !entry.names.includes(familiarImageName(name))) entry.names.push(familiarImageName(name));
+      images.set(record.id, entry);
+    };
+    for (const ref of refs) {
+      const parsed = parseNameOrId(ref);
+      const reference = parsed.kind === 'reference' ? parsed.reference : undefined;
+      // A repository without tag: every tag of it, each with its image.
+      const repository = reference && reference.tag === undefined && reference.digest === undefined ? `${formatReference(reference)}:` : undefined;
+      const tagged = repository ? (await this.ctx.store.images.list()).filter((record) => record.names.some((name) => name.startsWith(repository))) : [];
+      for (const record of tagged) await add(ref, record, record.names.filter((name) => name.startsWith(repository ?? '')));
+      if (tagged.length > 0) continue;
+      const record = await this.find(ref);
+      const name = reference ? formatReference(withDefaultTag(reference)) : undefined;
+      // Found by its tag: named so; found by its ID (full or short): no name, as dockerd writes it.
+      await add(ref, record, name && record.names.includes(name) ? [name] : []);
     }
-    return saveArchive(this.ctx.store.content, images, {
+    return saveArchive(this.ctx.store.content, [...images.values()], {
       ...(options.format ? { format: options.format } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });

@@ -178,7 +178,7 @@ describe('rmi', () => {
 describe('save and load', () => {
   test('save writes an image’s tags, never its digests, and a loaded image has no RepoDigests', async () => {
     const id = (await puller.engine.inspectImage(`${host}/app:1`)).Id;
-    expect(await savedRepoTags(await puller.engine.save([id]))).toEqual([[`${host}/app:1`]]);
+    expect(await savedRepoTags(await puller.engine.save([`${host}/app:1`]))).toEqual([[`${host}/app:1`]]);
     const fresh = await testEngine();
     try {
       await fresh.engine.load(await puller.engine.save([`${host}/app@${pushed}`]));
