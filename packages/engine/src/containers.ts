@@ -1,7 +1,7 @@
 import { mkdirSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
+import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound, notFound } from '@ctr/errors';
 import { hasDevice, layerSize, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import { parseSignal, type ContainerState, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions, type MountSpec, type RunOptions, type TmpfsMount } from '@ctr/runtime';
 import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type NetworkSettings } from '@ctr/network';
@@ -10,7 +10,7 @@ import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
 import { forgetHealth, healthcheckFor, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
-import { checkFilterKeys, labelsMatch, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
+import { checkFilterKeys, invalidFilter, labelsMatch, patternMatch, portFilter, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
 import { logAttributes } from './log-details';
@@ -350,11 +350,62 @@ export interface StopOptions {
 /** The keys dockerd's container list accepts (`api/server/router/container`'s `acceptedPsFilterTags`). */
 const PS_FILTERS = ['ancestor', 'before', 'exited', 'expose', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'] as const;
 
+/** dockerd's `IsValidStateString`: what `status=` may ask for. */
+const PS_STATES = ['paused', 'restarting', 'removing', 'running', 'dead', 'created', 'exited'];
+
+/** dockerd's `IsValidHealthString`: what `health=` may ask for. */
+const PS_HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
+
+/** A listing's filters once checked (dockerd's `foldFilter`): the values parsed, and refusals made before anything is read. */
+interface PsQuery {
+  filters: Filters;
+  exited: number[];
+  publish: Set<string>;
+  expose: Set<string>;
+}
+
+function psQuery(filters: Filters): PsQuery {
+  checkFilterKeys(filters, PS_FILTERS);
+  const exited = (filters.exited ?? []).map((value) => {
+    if (!/^[+-]?\d+$/.test(value)) throw invalidArgument(`strconv.Atoi: parsing ${JSON.stringify(value)}: invalid syntax`);
+    return Number(value);
+  });
+  for (const value of filters.status ?? []) if (!PS_STATES.includes(value)) throw invalidFilter('status', value);
+  const isTask = filters['is-task'];
+  if (isTask?.length && !isTask.includes('true') && !isTask.includes('false')) throw invalidFilter('is-task', isTask);
+  for (const value of filters.health ?? []) if (!PS_HEALTH.includes(value)) throw invalidArgument(`Unrecognised filter value for health: ${value}`);
+  return { filters, exited, publish: portFilter(filters, 'publish'), expose: portFilter(filters, 'expose') };
+}
+
+/**
+ * dockerd's `StateString`: a container whose process never started (its start failed) is
+ * `created` still, whatever its exit code says; one its restart policy is about to start
+ * again is `restarting`.
+ */
+function stateString(record: ContainerRecord, state: ContainerState): string {
+  if (restartPending(record, state)) return 'restarting';
+  return state.status === 'exited' && !state.startedAt ? 'created' : state.status;
+}
+
+/** `network=`: a network the container is on, by name or ID prefix. */
+function onNetwork(values: readonly string[] | undefined, settings: NetworkSettings | undefined): boolean {
+  if (!values?.length) return true;
+  const networks = Object.entries(settings?.Networks ?? {});
+  return values.some((v) => networks.some(([name, endpoint]) => name === v || endpoint.NetworkID.startsWith(v)));
+}
+
+/** `publish=` and `expose=`: one of the ports asked for is published (host side) or exposed (container side). */
+function portsMatch(query: PsQuery, ports: ContainerSummary['Ports']): boolean {
+  if (query.publish.size === 0 && query.expose.size === 0) return true;
+  return ports.some((p) => query.publish.has(`${p.PublicPort ?? 0}/${p.Type}`) || query.expose.has(`${p.PrivatePort}/${p.Type}`));
+}
+
 export interface ListOptions {
   all?: boolean;
   /**
-   * Docker's filters: `status`, `name`, `label`, `ancestor`, `id`, `exited`, `health`. The
-   * other keys dockerd knows are accepted and do not filter; an unknown one is refused.
+   * Docker's filters (dockerd's list): `status`, `name`, `label`, `ancestor`, `id`, `exited`,
+   * `health`, `before`, `since`, `volume`, `network`, `publish`, `expose`, `is-task`;
+   * `isolation` is accepted and does not filter; an unknown key is refused.
    */
   filters?: Filters;
   /** The last N created (`-n`), including stopped ones. */
@@ -389,8 +440,6 @@ export interface RunHooks {
   /** The caller waits for the exit next: the start need not wait for the program's exec. */
   exitAwaited?: boolean;
 }
-
-const STATE_ORDER: Record<string, string> = { running: 'running', paused: 'paused', created: 'created', exited: 'exited', removing: 'removing' };
 
 function parseRestartPolicy(text: string | undefined): ContainerRecord['restartPolicy'] {
   if (!text || text === 'no') return { name: 'no', maximumRetryCount: 0 };
@@ -1141,10 +1190,11 @@ export class Containers {
     return this.ctx.runtime.state(record.id);
   }
 
-  private statusText(record: ContainerRecord, state: ContainerState, restarting = false): string {
+  private statusText(record: ContainerRecord, state: ContainerState, status: string): string {
     const now = Date.now();
-    if (restarting) return `Restarting (${state.exitCode}) ${humanDuration(now - new Date(state.finishedAt).getTime())} ago`;
-    switch (state.status) {
+    switch (status) {
+      case 'restarting':
+        return `Restarting (${state.exitCode}) ${humanDuration(now - new Date(state.finishedAt).getTime())} ago`;
       case 'running':
         return `Up ${humanDuration(now - new Date(state.startedAt).getTime())}${healthSuffix(healthOf(this.ctx, record, state.startedAt))}`;
       case 'paused':
@@ -1188,30 +1238,34 @@ export class Containers {
   }
 
   async list(options: ListOptions = {}): Promise<ContainerSummary[]> {
-    const records = (await this.records.list()).sort((a, b) => (a.created < b.created ? 1 : -1));
-    const out: ContainerSummary[] = [];
     const filters = options.filters ?? {};
-    checkFilterKeys(filters, PS_FILTERS);
-    // Containers of one image share its size: read once.
+    const query = psQuery(filters);
+    const records = await this.createdBetween((await this.records.list()).sort((a, b) => (a.created < b.created ? 1 : -1)), filters);
+    const out: ContainerSummary[] = [];
+    // Containers of one image share its size and its reference's image: read once.
     const imageSizes = new Map<string, Promise<number>>();
+    const referenced = new Map<string, Promise<string | undefined>>();
     for (const record of records) {
       const state = await this.stateOf(record).catch(() => undefined);
       if (!state) continue;
+      const status = stateString(record, state);
       // A restarting container counts as running, as dockerd's does (docker-compose stops what `ps` lists).
-      if (!options.all && options.last === undefined && !state.running && !restartPending(record, state) && !(filters.status?.length)) continue;
-      if (!this.matches(record, state, filters)) continue;
+      if (!options.all && options.last === undefined && !state.running && status !== 'restarting' && !(filters.status?.length)) continue;
+      if (!this.matches(record, state, status, query)) continue;
       const settings = await this.networkSettingsOf(record).catch(() => undefined);
+      const ports = portsOf(settings);
+      if (!onNetwork(filters.network, settings) || !portsMatch(query, ports)) continue;
       out.push({
         Id: record.id,
         Names: [`/${record.name}`],
-        Image: record.image,
+        Image: await this.listedImage(record, referenced),
         ImageID: record.imageId,
         Command: this.commandOf(record),
         Created: Math.floor(new Date(record.created).getTime() / 1000),
-        Ports: portsOf(settings),
+        Ports: ports,
         Labels: record.labels,
-        State: restartPending(record, state) ? 'restarting' : (STATE_ORDER[state.status] ?? state.status),
-        Status: this.statusText(record, state, restartPending(record, state)),
+        State: status,
+        Status: this.statusText(record, state, status),
         HostConfig: { NetworkMode: record.network.mode },
         NetworkSettings: { Networks: settings?.Networks ?? {} },
         Mounts: this.mountsOf(record),
@@ -1222,21 +1276,66 @@ export class Containers {
     return out;
   }
 
-  private matches(record: ContainerRecord, state: ContainerState, filters: Filters): boolean {
+  /**
+   * `before=` and `since=` (the last of each): the containers created before or after the one
+   * named, newest first as `records` are, without it.
+   */
+  private async createdBetween(records: ContainerRecord[], filters: Filters): Promise<ContainerRecord[]> {
+    const position = async (values: readonly string[] | undefined): Promise<number | undefined> => {
+      const ref = values?.[values.length - 1];
+      if (ref === undefined) return undefined;
+      const { id } = await this.find(ref);
+      const index = records.findIndex((r) => r.id === id);
+      // Removed since the records were read.
+      if (index === -1) throw notFound(`No such container: ${ref}`);
+      return index;
+    };
+    const [before, since] = await Promise.all([position(filters.before), position(filters.since)]);
+    return records.slice(before === undefined ? 0 : before + 1, since);
+  }
+
+  private matches(record: ContainerRecord, state: ContainerState, status: string, query: PsQuery): boolean {
+    const { filters } = query;
     const any = (key: string, test: (value: string) => boolean): boolean => {
       const values = filters[key];
       return !values || values.length === 0 || values.some(test);
     };
+    const mounts = this.mountsOf(record);
     return (
-      any('status', (v) => (restartPending(record, state) ? 'restarting' : state.status) === v) &&
+      any('status', (v) => status === v) &&
       // dockerd matches the name with and without its leading slash.
       (patternMatch(filters.name, `/${record.name}`) || patternMatch(filters.name, record.name)) &&
       any('id', (v) => record.id.startsWith(v)) &&
+      // No container of ctr is a swarm task.
+      !filters['is-task']?.includes('true') &&
       any('ancestor', (v) => record.image === v || familiarImageName(record.image) === familiarImageName(v) || record.imageId.includes(v)) &&
-      any('exited', (v) => state.status === 'exited' && String(state.exitCode) === v) &&
+      // A container that never started has no exit to match, whatever code its failed start left.
+      (query.exited.length === 0 || (!state.running && state.startedAt !== '' && query.exited.includes(state.exitCode))) &&
       any('health', (v) => (healthOf(this.ctx, record, state.startedAt)?.Status ?? 'none') === v) &&
+      // dockerd's `volume=`: a volume's name (a bind's source) or any mount's destination.
+      any('volume', (v) => mounts.some((m) => m.Destination === v || (m.Name ?? m.Source) === v)) &&
       labelsMatch(filters, record.labels)
     );
+  }
+
+  /**
+   * dockerd's `refreshImage`: the image reference the container was made with, unless it no
+   * longer names the container's image (untagged, or the tag moved): then the image ID.
+   */
+  private async listedImage(record: ContainerRecord, referenced: Map<string, Promise<string | undefined>>): Promise<string> {
+    if (record.image === record.imageId) return record.image;
+    let found = referenced.get(record.image);
+    if (!found) {
+      found = this.images.find(record.image).then(
+        (image) => image.id,
+        (error: unknown) => {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        },
+      );
+      referenced.set(record.image, found);
+    }
+    return (await found) === record.imageId ? record.image : record.imageId;
   }
 
   /**
@@ -1287,7 +1386,7 @@ export class Containers {
       Path: record.path,
       Args: record.args,
       State: {
-        Status: restarting ? 'restarting' : info.status,
+        Status: stateString(record, info),
         // dockerd's: a restarting container is running, for stop, kill, rm and wait to act on it.
         Running: info.running || restarting,
         Paused: info.paused,

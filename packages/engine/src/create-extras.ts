@@ -25,7 +25,7 @@ export function exposedPortKeys(values: readonly string[]): string[] {
 }
 
 /** go-connections' ParsePortRange (`8000-8010`), its errors as Go writes them. */
-function portRange(text: string, fail: (error: string) => Error): [number, number] {
+export function portRange(text: string, fail: (error: string) => Error): [number, number] {
   if (text === '') throw fail('empty string specified for ports');
   const parts = text.split('-');
   const port = (part: string): number => {

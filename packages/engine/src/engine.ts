@@ -34,6 +34,7 @@ import { exportContainer, getArchive, putArchive, statPath, type PathStat, type 
 import { containerChanges, type FilesystemChange } from './changes';
 import { RestartMonitor, handleExit, recoverContainers } from './restart';
 import { probe, type HealthState, type ProbeOptions } from './health';
+import { hostOperatingSystem } from './host-info';
 import type { UpdateOptions } from './resources';
 import {
   diskUsage,
@@ -51,6 +52,7 @@ import {
   listVolumes,
   pruneNetworks,
   pruneVolumes,
+  removeVolume,
   type NetworkListOptions,
   type PruneOptions,
   type VolumeListOptions,
@@ -612,9 +614,7 @@ export class Engine {
   }
 
   async removeVolume(name: string, options: { force?: boolean } = {}): Promise<void> {
-    const { ctx } = await this.ready();
-    await ctx.store.volumes.remove(name, options);
-    await ctx.events.emit('volume', 'destroy', name, { driver: 'local' });
+    return removeVolume((await this.ready()).ctx, name, options);
   }
 
   /** `docker volume prune [-a]`: unused anonymous volumes (every unused one with `all`), with docker's filters (`label`, `label!`, `all`). */
@@ -775,9 +775,10 @@ export class Engine {
       CgroupDriver: 'cgroupfs',
       CgroupVersion: '1',
       KernelVersion: os.release(),
-      OperatingSystem: 'linux',
+      OperatingSystem: await hostOperatingSystem(),
       OSType: 'linux',
-      Architecture: os.arch(),
+      // The kernel's name for the machine (`uname -m`: x86_64, aarch64), as dockerd reports it.
+      Architecture: os.machine(),
       NCPU: os.cpus().length,
       MemTotal: os.totalmem(),
       Name: os.hostname(),

@@ -1,4 +1,5 @@
 import { invalidArgument, isCtrError, type CtrError } from '@ctr/errors';
+import { portRange } from './create-extras';
 import { dockerfileModule } from './lazy-modules';
 
 /**
@@ -10,9 +11,10 @@ import { dockerfileModule } from './lazy-modules';
  */
 export type Filters = Record<string, string[]>;
 
-/** dockerd's `invalidFilter`: `invalid filter 'key'`, or with the values as Go prints a list. */
-function invalidFilter(key: string, values?: readonly string[]): CtrError {
-  return invalidArgument(`invalid filter '${key}${values ? `=[${values.join(' ')}]` : ''}'`);
+/** dockerd's `invalidFilter`: `invalid filter 'key'`, or with the value (a list as Go prints one). */
+export function invalidFilter(key: string, value?: string | readonly string[]): CtrError {
+  const shown = value === undefined ? '' : typeof value === 'string' ? `=${value}` : `=[${value.join(' ')}]`;
+  return invalidArgument(`invalid filter '${key}${shown}'`);
 }
 
 /** dockerd's `Validate`: a key the call does not know is refused rather than ignored. */
@@ -62,6 +64,22 @@ export function patternMatch(values: readonly string[] | undefined, source: stri
 /** Any of the values, exactly (dockerd's `ExactMatch`: `driver=`, `scope=`). */
 export function exactMatch(values: readonly string[] | undefined, source: string): boolean {
   return !values || values.length === 0 || values.includes(source);
+}
+
+/**
+ * dockerd's `portOp` (`publish=`, `expose=` of a container listing): the `port/proto` keys
+ * each `port[/proto]` or `start-end[/proto]` stands for, tcp when no protocol is given.
+ */
+export function portFilter(filters: Filters, key: string): Set<string> {
+  const keys = new Set<string>();
+  for (const value of filters[key] ?? []) {
+    if (value.includes(':')) throw invalidArgument(`filter for '${key}' should not contain ':': ${value}`);
+    // go-connections' SplitProtoPort: what follows a second slash is ignored, the protocol kept as typed.
+    const [ports = '', proto = ''] = value.split('/');
+    const [start, end] = portRange(ports, (error) => invalidArgument(`error while looking up for ${key} ${value}: ${error}`));
+    for (let port = start; port <= end; port++) keys.add(`${port}/${proto || 'tcp'}`);
+  }
+  return keys;
 }
 
 /**

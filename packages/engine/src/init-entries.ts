@@ -7,10 +7,13 @@ import { INIT_FILES } from './init-files';
  */
 const INIT_DIRS: readonly string[] = ['proc', 'sys', 'dev', 'etc'];
 
+/** The empty marker file the runtime makes in every container's root, as Docker's init layer has it. */
+const DOCKERENV = '.dockerenv';
+
 /**
  * What the runtime made in a container's upper directory before its process ran: the places
  * runc mounts over (`/etc/hosts`, `/etc/resolv.conf`, `/etc/hostname`; `/proc`, `/sys`, `/dev`
- * and `/etc` where the image lacks them) and the directories copied up to hold them, each with
+ * and `/etc` where the image lacks them), `/.dockerenv`, and the directories copied up to hold them, each with
  * how it was then. Docker keeps these in an "init layer" beneath the container's own, so a
  * build step's layer never has them; noting them as they were lets the step's layer leave out
  * those the step did not touch since (`untouchedInitEntries`). A container made long before
@@ -44,15 +47,17 @@ export function untouchedInitEntries(upper: string, noted: InitEntries): Set<str
 
 /**
  * A container's init entries in its upper directory, without notes (for `commit` and `diff`):
- * the INIT_FILES the runtime made, and each of INIT_DIRS holding nothing but init entries that
+ * the INIT_FILES the runtime made, its empty `/.dockerenv`, and each of INIT_DIRS holding nothing but init entries that
  * the runtime made (no lower layer has it) or copied up (a lower layer's directory with the
  * same mode and owner, and not empty: an empty one was made anew, hiding what was below).
  * `below` gives a path's entry in the container's lower layers. Unlike a build step's notes,
  * this cannot tell a file the container made in /etc and removed again: /etc then stays out.
  */
 export function containerInitEntries(upper: string, below: (rel: string) => Stats | undefined): Set<string> {
-  return initOnly(upper, [...INIT_FILES, ...INIT_DIRS], (rel, stat) => {
+  return initOnly(upper, [...INIT_FILES, DOCKERENV, ...INIT_DIRS], (rel, stat) => {
     if (INIT_FILES.has(rel)) return stat.isFile();
+    // Not mounted over: a container that wrote to it changed it, and `diff` shows that as Docker's does.
+    if (rel === DOCKERENV) return stat.isFile() && stat.size === 0n;
     if (!stat.isDirectory()) return false;
     const lower = below(rel);
     if (lower === undefined) return true;

@@ -1,4 +1,4 @@
-import { invalidArgument } from '@ctr/errors';
+import { invalidArgument, isNotFound } from '@ctr/errors';
 import type { NetworkInspect } from '@ctr/network';
 import type { VolumeInfo } from '@ctr/store';
 import type { EngineContext } from './context';
@@ -68,6 +68,22 @@ export async function pruneVolumes(ctx: EngineContext, options: VolumePruneOptio
   const all = volumePruneAll(options);
   const result = await ctx.store.volumes.prune({ all, accept: (v) => labelsMatch(filters, v.Labels) });
   return { VolumesDeleted: result.deleted, SpaceReclaimed: result.spaceReclaimed };
+}
+
+/**
+ * `docker volume rm`: with `force`, a volume that does not exist is no error (moby's
+ * PurgeOnError), and no `destroy` event either, as nothing was destroyed.
+ */
+export async function removeVolume(ctx: EngineContext, name: string, options: { force?: boolean } = {}): Promise<void> {
+  try {
+    // `-f` never removes a volume a container uses (moby's store refuses it whatever the force):
+    // the store's force is for undoing a volume a failed create made.
+    await ctx.store.volumes.remove(name);
+  } catch (error) {
+    if (options.force && isNotFound(error)) return;
+    throw error;
+  }
+  await ctx.events.emit('volume', 'destroy', name, { driver: 'local' });
 }
 
 /** Networks' `dangling`, in the words dockerd's network filter uses (not the generic boolean's). */

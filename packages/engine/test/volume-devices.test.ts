@@ -35,13 +35,17 @@ test('a volume made with type=tmpfs is a tmpfs of that size, mounted when a cont
   expect(await run('dev-tmpfs', "df -k /data | awk 'NR==2 {print $1, $2}'")).toBe('tmpfs 1024\n');
 });
 
-test('removing a device volume unmounts it first', async () => {
+test('removing a device volume unmounts it first, and never while a container uses it', async () => {
   const { Mountpoint } = await t.engine.inspectVolume('dev-tmpfs');
   // No monitor or exit command here: the exit goes unseen, and the mount stays.
   const { id } = await t.engine.run({ image: 'busybox', pull: 'never', cmd: ['true'], volumes: ['dev-tmpfs:/data'], network: 'none', detach: true });
   await t.engine.wait(id);
   expect(await mountPoints()).toContain(Mountpoint);
-  await t.engine.removeVolume('dev-tmpfs', { force: true });
+  // Forced or not, a volume a container uses stays (moby's store refuses it), mounted as it was.
+  await expect(t.engine.removeVolume('dev-tmpfs', { force: true })).rejects.toMatchObject({ code: 'Conflict' });
+  expect(await mountPoints()).toContain(Mountpoint);
+  await t.engine.remove(id);
+  await t.engine.removeVolume('dev-tmpfs');
   expect(await mountPoints()).not.toContain(Mountpoint);
 });
 

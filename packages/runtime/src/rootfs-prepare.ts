@@ -39,4 +39,17 @@ export async function prepareRootfs(rootfs: string): Promise<void> {
     if (stat) unlinkSync(p);
     closeSync(openSync(p, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY | fsc.O_NOFOLLOW, 0o644));
   }
+  createDockerenv(rootfs);
+}
+
+/**
+ * Docker's init layer gives every container an empty `/.dockerenv` (mode 0755), which scripts
+ * test to tell they run in a container. Nothing mounts over it: whatever the image has there stays.
+ */
+function createDockerenv(rootfs: string): void {
+  try {
+    closeSync(openSync(path.join(rootfs, '.dockerenv'), fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY | fsc.O_NOFOLLOW, 0o755));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
 }
