@@ -30,7 +30,7 @@ test('docker images with an unknown filter fails with dockerd\'s words and statu
 
 test('docker volume ls -f dangling=true lists the volume no container uses', async () => {
   expect((await docker(t.env, ['volume', 'create', 'api-free'])).code).toBe(0);
-  expect((await docker(t.env, ['create', '--network', 'none', '--name', 'api-vol-user', '-v', 'api-used:/data', 'busybox'])).code).toBe(0);
+  expect((await docker(t.env, ['create', '--pull', 'never', '--network', 'none', '--name', 'api-vol-user', '-v', 'api-used:/data', 'busybox'])).code).toBe(0);
   try {
     expect((await docker(t.env, ['volume', 'ls', '-f', 'dangling=true', '--format', '{{.Name}}'])).stdout).toBe('api-free\n');
     expect((await docker(t.env, ['volume', 'ls', '-f', 'dangling=false', '--format', '{{.Name}}'])).stdout).toBe('api-used\n');
@@ -51,8 +51,8 @@ test('docker image prune -f --filter until= keeps dangling images made after it 
 });
 
 test('docker container prune --filter label= removes only the labelled stopped container', async () => {
-  await docker(t.env, ['create', '--network', 'none', '--name', 'api-prune-me', '--label', 'sweep=1', 'busybox']);
-  await docker(t.env, ['create', '--network', 'none', '--name', 'api-keep-me', 'busybox']);
+  await docker(t.env, ['create', '--pull', 'never', '--network', 'none', '--name', 'api-prune-me', '--label', 'sweep=1', 'busybox']);
+  await docker(t.env, ['create', '--pull', 'never', '--network', 'none', '--name', 'api-keep-me', 'busybox']);
   try {
     const pruned = await docker(t.env, ['container', 'prune', '-f', '--filter', 'label=sweep=1']);
     expect(pruned.code).toBe(0);
