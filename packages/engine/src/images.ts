@@ -1,6 +1,8 @@
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { conflict, invalidArgument, isAborted, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
 import {
+  countBytes,
+  EMPTY_LAYER_DIFF_ID,
   familiarName,
   familiarString,
   formatPlatform,
@@ -389,9 +391,6 @@ export type LayerSizer = (image: ResolvedImage) => Promise<Array<{ digest: Diges
 
 /** How many images' parsed manifests and configs one engine keeps (they never change for a digest). */
 const PARSED_IMAGES = 64;
-
-/** The diffID of a layer with nothing in it (its tar only the end-of-archive blocks): moby's `DigestSHA256EmptyTar`. */
-const EMPTY_LAYER_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
 
 export class Images {
   private readonly parsed = new Map<string, Omit<ResolvedImage, 'record'>>();
@@ -1067,21 +1066,5 @@ const EXTRACT_STEP = 512 * 1024;
  * dockerd reports "Extracting": every `EXTRACT_STEP` bytes and at the end (the blob's size).
  */
 function countExtracted(stream: Readable, report: (current: number) => void): Readable {
-  let current = 0;
-  let reported = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-      current += chunk.length;
-      if (current - reported >= EXTRACT_STEP) {
-        reported = current;
-        report(current);
-      }
-      callback(null, chunk);
-    },
-    flush(callback: TransformCallback): void {
-      if (current !== reported) report(current);
-      callback();
-    },
-  });
-  return pipeline(stream, counter, () => undefined);
+  return pipeline(stream, countBytes(0, EXTRACT_STEP, report), () => undefined);
 }

@@ -6,10 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EMPTY_LAYER_DIFF_ID } from '@ctr/image';
 import { collector, testEngine, type TestEngine } from './fixture';
-
-/** The diffID of a layer with no entries. */
-const EMPTY_LAYER = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
 
 let t: TestEngine;
 beforeAll(async () => {
@@ -49,7 +47,7 @@ test('a commit of a container that changed nothing adds an empty layer, without 
   const { id } = await ran('true');
   const image = await t.engine.commit(id);
   await t.engine.remove(id);
-  expect((await t.engine.inspectImage(image.id)).RootFS.Layers.at(-1)).toBe(EMPTY_LAYER);
+  expect((await t.engine.inspectImage(image.id)).RootFS.Layers.at(-1)).toBe(EMPTY_LAYER_DIFF_ID);
   await t.engine.removeImage(image.id);
 });
 
@@ -58,7 +56,7 @@ test('a build RUN step that changed nothing adds an empty layer, without /.docke
   try {
     await writeFile(join(context, 'Dockerfile'), 'FROM busybox\nRUN test -f /.dockerenv\n');
     const { id } = await t.engine.build({ context, noCache: true });
-    expect((await t.engine.inspectImage(id)).RootFS.Layers.at(-1)).toBe(EMPTY_LAYER);
+    expect((await t.engine.inspectImage(id)).RootFS.Layers.at(-1)).toBe(EMPTY_LAYER_DIFF_ID);
     await t.engine.removeImage(id);
   } finally {
     await rm(context, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import type { PullProgress, PushProgress, RegistryServer } from '@ctr/registry';
 import { startBothRegistries, type BothRegistries } from '../../registry/test/support/both-registries';
 import type { DockerRegistry } from '../../registry/test/support/processes';
 import { testEngine, type TestEngine } from './fixture';
+import { byLayer, inOrder } from '../../registry/test/support/progress-sequences';
 
 let source: TestEngine;
 let target: TestEngine;
@@ -41,20 +42,6 @@ afterAll(async () => {
   await source?.cleanup();
   await target?.cleanup();
 });
-
-/** Each layer's statuses in order, by blob digest. */
-function byLayer(events: readonly (PullProgress | PushProgress)[]): Map<string, string[]> {
-  const layers = new Map<string, string[]>();
-  for (const event of events) if (event.kind === 'layer') layers.set(event.digest, [...(layers.get(event.digest) ?? []), event.status]);
-  return layers;
-}
-
-/** Whether `sequence` holds `wanted` in this order (others may come between). */
-function inOrder(sequence: readonly string[], wanted: readonly string[]): boolean {
-  let at = 0;
-  for (const status of sequence) if (status === wanted[at]) at += 1;
-  return at === wanted.length;
-}
 
 const registries: [string, () => string][] = [
   ["ctr's registry server", () => ctrRegistry.host],

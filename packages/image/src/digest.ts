@@ -105,3 +105,6 @@ export class DigestStream extends Transform {
     return this.result;
   }
 }
+
+/** The diffID of a layer with no entries (a tar of two zero blocks): moby's DigestSHA256EmptyTar, `RUN true`'s. */
+export const EMPTY_LAYER_DIFF_ID = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef' as DiffID;

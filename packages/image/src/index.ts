@@ -31,3 +31,4 @@ export * from './layer-write';
 export * from './import-rootfs';
 export * from './image-write';
 export { resolveInRoot, readFileInRoot, type RootPath, type ResolveInRootOptions } from './root-path';
+export { countBytes } from './byte-count';

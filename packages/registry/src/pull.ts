@@ -2,6 +2,7 @@ import { Readable, type Transform } from 'node:stream';
 import { aborted, CtrError, isCtrError, isNotFound, throwIfAborted } from '@ctr/errors';
 import {
   digestHex,
+  countBytes,
   formatReference,
   isIndexType,
   parseManifestOrIndex,
@@ -17,7 +18,7 @@ import {
 import { forEachLimit } from './limit';
 import type { PullProgress } from './pull-progress';
 import type { FetchedManifest, RepositoryApi } from './repository-api';
-import { countBytes, through } from './byte-streams';
+import { through } from './byte-streams';
 
 export interface PullOptions {
   /** Where verified blobs go. A ResumableIngester lets an interrupted download continue with HTTP Range. */

@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import { CtrError, digestMismatch, isAborted, isNotFound } from '@ctr/errors';
-import { digestOf, MediaTypes, parseManifestOrIndex, shortId, type BlobProvider, type Descriptor, type Digest } from '@ctr/image';
+import { countBytes, digestOf, MediaTypes, parseManifestOrIndex, shortId, type BlobProvider, type Descriptor, type Digest } from '@ctr/image';
 import { forEachLimit } from './limit';
 import type { PushProgress } from './pull-progress';
 import type { RepositoryApi } from './repository-api';
-import { countBytes, takeBytes, through } from './byte-streams';
+import { takeBytes, through } from './byte-streams';
 
 export interface PushOptions {
   /** Where the image's blobs are read from. */

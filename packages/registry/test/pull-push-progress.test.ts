@@ -11,6 +11,7 @@ import { MemoryContentStore, MediaTypes, digestOf, shortId, type Descriptor } fr
 import { RegistryClient, progressText, type PullProgress, type PushProgress } from '@ctr/registry';
 import { makeImage } from './support/images';
 import { startRegistry, type RunningRegistry } from './support/servers';
+import { byLayer, inOrder } from './support/progress-sequences';
 
 let registry: RunningRegistry;
 
@@ -21,20 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await registry.stop();
 });
-
-/** Each layer's statuses in order (by blob digest), and every event's status in order. */
-function byLayer<E extends PullProgress | PushProgress>(events: E[]): Map<string, string[]> {
-  const layers = new Map<string, string[]>();
-  for (const event of events) if (event.kind === 'layer') layers.set(event.digest, [...(layers.get(event.digest) ?? []), event.status]);
-  return layers;
-}
-
-/** Whether `sequence` holds `wanted` in this order (others may come between). */
-function inOrder(sequence: readonly string[], wanted: readonly string[]): boolean {
-  let at = 0;
-  for (const status of sequence) if (status === wanted[at]) at += 1;
-  return at === wanted.length;
-}
 
 test('a pull says "Pulling fs layer" for every layer first, "Waiting" for those without a slot, then each download', async () => {
   const local = new MemoryContentStore();
