@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -25,24 +25,50 @@ function prefixOf(block: number): (i: number) => string {
   return (i) => `10.${212 + Math.floor(block / 16)}.${(block % 16) * 16 + i}`;
 }
 
-/** A reservation left by a process that has gone (killed mid-file) is free again. */
-function stale(file: string): boolean {
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  return !Number.isInteger(pid) || pid <= 0 || !existsSync(`/proc/${pid}`);
+/** The PID a reservation names; undefined while it cannot be read (gone, or replaced meanwhile). */
+function holder(file: string): number | undefined {
+  try {
+    return Number(readFileSync(file, 'utf8').trim());
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
+/**
+ * Take `file` for this process: the PID is written aside and linked into place, so a
+ * reservation is never seen empty; one whose process has gone (killed mid-file) is taken over
+ * by renaming it away first, which one process alone can do.
+ */
 function reserve(file: string): boolean {
+  const mine = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  writeFileSync(mine, String(process.pid));
   try {
-    const fd = openSync(file, 'wx');
-    writeSync(fd, String(process.pid));
-    closeSync(fd);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    for (let tries = 0; tries < 3; tries++) {
+      try {
+        linkSync(mine, file);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const pid = holder(file);
+      if (pid !== undefined && existsSync(`/proc/${pid}`)) return false;
+      if (pid === undefined) continue;
+      const stale = `${mine}.stale`;
+      try {
+        renameSync(file, stale);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      // Renamed away after another process took it over: that one's reservation goes back.
+      if (holder(stale) === pid) rmSync(stale, { force: true });
+      else renameSync(stale, file);
+    }
+    return false;
+  } finally {
+    rmSync(mine, { force: true });
   }
-  if (!stale(file)) return false;
-  rmSync(file, { force: true });
-  return reserve(file);
 }
 
 /** A /20 of 10.212.0.0/14 that no other test holds and no address of which is on the host. */

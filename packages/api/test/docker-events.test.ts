@@ -27,8 +27,8 @@ async function inspectUntil(name: string, format: string, wanted: RegExp): Promi
 
 test('docker events with two label filters gives the events of containers that carry both', async () => {
   const since = seconds();
-  await docker(t.env, ['run', '--network', 'none', '--name', 'ev-both', '--label', 'proj=p', '--label', 'oneoff=False', 'busybox', 'true']);
-  await docker(t.env, ['run', '--network', 'none', '--name', 'ev-one', '--label', 'proj=p', 'busybox', 'true']);
+  await docker(t.env, ['run', '--pull', 'never', '--network', 'none', '--name', 'ev-both', '--label', 'proj=p', '--label', 'oneoff=False', 'busybox', 'true']);
+  await docker(t.env, ['run', '--pull', 'never', '--network', 'none', '--name', 'ev-one', '--label', 'proj=p', 'busybox', 'true']);
   const events = await docker(t.env, ['events', '--since', since, '--until', later(), '--filter', 'label=proj=p', '--filter', 'label=oneoff=False', '--format', '{{.Actor.Attributes.name}} {{.Action}}']);
   expect(events.stdout.split('\n').filter(Boolean)).toEqual(expect.arrayContaining(['ev-both create', 'ev-both start', 'ev-both die']));
   expect(events.stdout).not.toContain('ev-one');
@@ -36,7 +36,7 @@ test('docker events with two label filters gives the events of containers that c
 });
 
 test('docker stop of a container in its restart wait leaves it exited, with a stop event', async () => {
-  await docker(t.env, ['run', '-d', '--network', 'none', '--restart', 'always', '--name', 'ev-looping', 'busybox', 'sh', '-c', 'sleep 0.2; exit 1']);
+  await docker(t.env, ['run', '-d', '--pull', 'never', '--network', 'none', '--restart', 'always', '--name', 'ev-looping', 'busybox', 'sh', '-c', 'sleep 0.2; exit 1']);
   expect(await inspectUntil('ev-looping', '{{.State.Status}} {{.State.Running}}', /^restarting true$/)).toBe('restarting true');
   const since = seconds();
   expect((await docker(t.env, ['stop', 'ev-looping'])).code).toBe(0);
@@ -49,7 +49,7 @@ test('docker stop of a container in its restart wait leaves it exited, with a st
 });
 
 test('docker exec has exec_create, exec_start and exec_die events naming one exec ID', async () => {
-  await docker(t.env, ['run', '-d', '--network', 'none', '--name', 'ev-exec', 'busybox', 'sleep', '300']);
+  await docker(t.env, ['run', '-d', '--pull', 'never', '--network', 'none', '--name', 'ev-exec', 'busybox', 'sleep', '300']);
   const since = seconds();
   expect((await docker(t.env, ['exec', 'ev-exec', 'sh', '-c', 'exit 4'])).code).toBe(4);
   const events = await docker(t.env, ['events', '--since', since, '--until', later(), '--filter', 'container=ev-exec', '--format', '{{.Action}}|{{.Actor.Attributes.execID}}|{{.Actor.Attributes.exitCode}}']);
@@ -61,7 +61,7 @@ test('docker exec has exec_create, exec_start and exec_die events naming one exe
 });
 
 test('docker restart reports the stop, the start, and then restart', async () => {
-  await docker(t.env, ['run', '-d', '--network', 'none', '--name', 'ev-restart', 'busybox', 'sleep', '300']);
+  expect((await docker(t.env, ['run', '-d', '--pull', 'never', '--network', 'none', '--name', 'ev-restart', 'busybox', 'sleep', '300'])).code).toBe(0);
   const since = seconds();
   expect((await docker(t.env, ['restart', '-t', '0', 'ev-restart'])).code).toBe(0);
   const events = await docker(t.env, ['events', '--since', since, '--until', later(), '--filter', 'container=ev-restart', '--format', '{{.Action}}']);

@@ -15,6 +15,7 @@ import { Engine } from '@ctr/engine';
 import { MemoryContentStore } from '@ctr/image';
 import { RegistryServer } from '@ctr/registry';
 import { docker, request, useTestDaemon } from './fixture';
+import { inOrder } from '../../registry/test/support/progress-sequences';
 
 const t = useTestDaemon();
 let work: string;
@@ -30,6 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await other?.close();
   await registry?.close();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -43,13 +45,6 @@ function byLayer(lines: readonly Message[]): Map<string, string[]> {
   const layers = new Map<string, string[]>();
   for (const line of lines) if (line.id && line.progressDetail) layers.set(line.id, [...(layers.get(line.id) ?? []), line.status ?? '']);
   return layers;
-}
-
-/** Whether `sequence` holds `wanted` in this order (others may come between). */
-function inOrder(sequence: readonly string[], wanted: readonly string[]): boolean {
-  let at = 0;
-  for (const status of sequence) if (status === wanted[at]) at += 1;
-  return at === wanted.length;
 }
 
 /** docker's progress text with the bar: `[====>    ]  1.049MB/1.5MB`. */

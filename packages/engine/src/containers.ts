@@ -394,10 +394,14 @@ function onNetwork(values: readonly string[] | undefined, settings: NetworkSetti
   return values.some((v) => networks.some(([name, endpoint]) => name === v || endpoint.NetworkID.startsWith(v)));
 }
 
-/** `publish=` and `expose=`: one of the ports asked for is published (host side) or exposed (container side). */
-function portsMatch(query: PsQuery, ports: ContainerSummary['Ports']): boolean {
-  if (query.publish.size === 0 && query.expose.size === 0) return true;
-  return ports.some((p) => query.publish.has(`${p.PublicPort ?? 0}/${p.Type}`) || query.expose.has(`${p.PrivatePort}/${p.Type}`));
+/**
+ * `publish=` and `expose=` as moby's list matches them, on what the container was made with (so
+ * a stopped one too): a container port of its `HostConfig.PortBindings`, one of its `Config.ExposedPorts`.
+ */
+function portsMatch(query: PsQuery, record: ContainerRecord): boolean {
+  const published = query.publish.size === 0 || Object.keys(portBindingsOf(record.network.ports)).some((port) => query.publish.has(port));
+  const exposed = query.expose.size === 0 || (record.exposedPorts ?? []).some((port) => query.expose.has(port));
+  return published && exposed;
 }
 
 export interface ListOptions {
@@ -1006,7 +1010,7 @@ export class Containers {
     await mountedRootfs(this.ctx, record);
     const result = await startNetworked(this.ctx, record, () => this.startProcess(record, io));
     const exitAnswered = answersExit(this.ctx, record.restartPolicy);
-    if (record.stoppedByUser || record.exitAnswered !== exitAnswered) await this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: false, exitAnswered });
+    if (record.stoppedByUser || (record.exitAnswered ?? false) !== exitAnswered) await this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: false, exitAnswered });
     if (attachedIo(io)) await this.ctx.events.container('attach', record);
     await this.started(record);
     return result;
@@ -1254,7 +1258,7 @@ export class Containers {
       if (!this.matches(record, state, status, query)) continue;
       const settings = await this.networkSettingsOf(record).catch(() => undefined);
       const ports = portsOf(settings);
-      if (!onNetwork(filters.network, settings) || !portsMatch(query, ports)) continue;
+      if (!onNetwork(filters.network, settings) || !portsMatch(query, record)) continue;
       out.push({
         Id: record.id,
         Names: [`/${record.name}`],
@@ -1310,7 +1314,7 @@ export class Containers {
       !filters['is-task']?.includes('true') &&
       any('ancestor', (v) => record.image === v || familiarImageName(record.image) === familiarImageName(v) || record.imageId.includes(v)) &&
       // A container that never started has no exit to match, whatever code its failed start left.
-      (query.exited.length === 0 || (!state.running && state.startedAt !== '' && query.exited.includes(state.exitCode))) &&
+      (query.exited.length === 0 || (status === 'exited' && query.exited.includes(state.exitCode))) &&
       any('health', (v) => (healthOf(this.ctx, record, state.startedAt)?.Status ?? 'none') === v) &&
       // dockerd's `volume=`: a volume's name (a bind's source) or any mount's destination.
       any('volume', (v) => mounts.some((m) => m.Destination === v || (m.Name ?? m.Source) === v)) &&
@@ -1326,12 +1330,10 @@ export class Containers {
     if (record.image === record.imageId) return record.image;
     let found = referenced.get(record.image);
     if (!found) {
+      // Whatever keeps the name from resolving (gone, now an ambiguous ID prefix): the listing shows the ID.
       found = this.images.find(record.image).then(
         (image) => image.id,
-        (error: unknown) => {
-          if (isNotFound(error)) return undefined;
-          throw error;
-        },
+        () => undefined,
       );
       referenced.set(record.image, found);
     }

@@ -359,6 +359,20 @@ interface HeldManifest {
   platform: Platform;
 }
 
+/** A container that uses an image, and whether it runs: what decides a removal's conflict. */
+interface ImageUser {
+  id: string;
+  running: boolean;
+}
+
+/**
+ * moby's imageDeleteConflict: `conflict: unable to delete <short ID> (must be forced) - …`,
+ * or `(cannot be forced)` for what force cannot override (a running container).
+ */
+function deleteConflict(id: string, hard: boolean, reason: string): Error {
+  return conflict(`conflict: unable to delete ${shortId(id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${reason}`);
+}
+
 /** dockerd's words for a push of a repository with no name here at all. */
 function noLocalTag(repository: Reference): Error {
   return notFound(`An image does not exist locally with the tag: ${familiarName(repository)}`);
@@ -898,14 +912,15 @@ export class Images {
   async remove(ref: string, options: RemoveImageOptions = {}): Promise<RemovedImage[]> {
     if (options.platforms?.length) return this.removePlatforms(ref, options.platforms, options);
     const record = await this.find(ref);
-    const users = (await this.usage()).get(record.id) ?? 0;
+    const users = (await this.users()).get(record.id) ?? [];
     const parsed = parseNameOrId(ref);
     const name = parsed.kind === 'reference' ? formatReference(withDefaultTag(parsed.reference)) : undefined;
     const out: RemovedImage[] = [];
     if (name !== undefined && record.names.includes(name)) {
       // dockerd's: untagging what would leave a used image without a repository needs force.
-      if (users > 0 && isSingleReference(record.names) && !options.force) throw this.inUse(ref, record);
-      const result = await this.ctx.store.images.untag(name, { keepImage: users > 0 });
+      const user = users[0];
+      if (user && isSingleReference(record.names) && !options.force) throw this.referenceInUse(ref, record, user.id);
+      const result = await this.ctx.store.images.untag(name, { keepImage: users.length > 0 });
       for (const untagged of [name, ...(result.digestReferences ?? [])]) out.push({ Untagged: familiarImageName(untagged) });
       await this.ctx.events.emit('image', 'untag', record.id, { name: familiarImageName(name) });
       if (result.deleted) {
@@ -914,12 +929,26 @@ export class Images {
       }
       return out;
     }
-    if (users > 0 && !options.force) throw this.inUse(ref, record);
+    this.checkDelete(record, users, options.force === true);
     const gone = await this.ctx.store.images.delete(record.id, options.force ? { force: true } : {});
     for (const name of gone.names) out.push({ Untagged: familiarImageName(name) });
     out.push({ Deleted: gone.id });
     await this.ctx.events.emit('image', 'delete', gone.id, {});
     return out;
+  }
+
+  /**
+   * dockerd's conflicts of an image deleted by ID, in its order: a running container using it
+   * (not even force deletes it), then, unless forced, names in more than one repository (or
+   * several tags), then a stopped container using it.
+   */
+  private checkDelete(record: ImageRecord, users: readonly ImageUser[], force: boolean): void {
+    const running = users.find((user) => user.running);
+    if (running) throw deleteConflict(record.id, true, `image is being used by running container ${shortId(running.id)}`);
+    if (force) return;
+    if (record.names.length > 0 && !isSingleReference(record.names)) throw deleteConflict(record.id, false, 'image is referenced in multiple repositories');
+    const stopped = users[0];
+    if (stopped) throw deleteConflict(record.id, false, `image is being used by stopped container ${shortId(stopped.id)}`);
   }
 
   /**
@@ -950,21 +979,27 @@ export class Images {
     return chosen.map(({ manifest }) => ({ Deleted: manifest.digest }));
   }
 
-  private inUse(ref: string, record: ImageRecord): Error {
-    return conflict(
-      `conflict: unable to remove repository reference "${ref}" (must force) - container is using its referenced image ${shortId(record.id)}`,
-      { hint: 'remove the containers that use it first, or use --force' },
-    );
+  /** moby's refusal to untag the last name of an image a container uses. */
+  private referenceInUse(ref: string, record: ImageRecord, container: string): Error {
+    return conflict(`conflict: unable to remove repository reference "${ref}" (must force) - container ${shortId(container)} is using its referenced image ${shortId(record.id)}`);
   }
 
   /** How many containers (any state) use each image ID. */
   private async usage(): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
-    for (const id of await this.ctx.runtime.list().then((l) => l.map((s) => s.id), () => [] as string[])) {
-      const image = await this.containerImage(id);
-      if (image) counts.set(image, (counts.get(image) ?? 0) + 1);
-    }
+    for (const [image, users] of await this.users()) counts.set(image, users.length);
     return counts;
+  }
+
+  /** The containers (any state) using each image ID. */
+  private async users(): Promise<Map<string, ImageUser[]>> {
+    const users = new Map<string, ImageUser[]>();
+    const states = await this.ctx.runtime.list().catch(() => []);
+    for (const { id, running } of states) {
+      const image = await this.containerImage(id);
+      if (image) users.set(image, [...(users.get(image) ?? []), { id, running }]);
+    }
+    return users;
   }
 
   /** Set by the container service so image removal can see what containers use. */

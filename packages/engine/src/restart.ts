@@ -60,6 +60,8 @@ export function restartPending(record: ContainerRecord, state: ContainerState): 
     record.exitAnswered === true &&
     !state.running &&
     state.status === 'exited' &&
+    // A start that failed is no run whose exit the policy answers: it shows as created.
+    state.startedAt !== '' &&
     !lostWhileRunning(state) &&
     shouldRestart(record.restartPolicy, state.exitCode, record.restartCount, record.stoppedByUser === true)
   );
@@ -271,7 +273,17 @@ async function actOnExit(
     if (after && !after.running) await containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
     return;
   }
-  if (!shouldRestart(record.restartPolicy, exitCode, record.restartCount, record.stoppedByUser === true)) return;
+  // Answered with no: it shows as exited from now — unless this exit is no longer its last (another
+  // observer restarted it), whose answer is that observer's. A later `update --restart` finds it answered.
+  const answeredNo = async (): Promise<void> => {
+    const now = await ctx.runtime.state(id).catch(() => undefined);
+    const latest = await containers.records.read(id).catch(() => undefined);
+    if (latest?.exitAnswered && now !== undefined && !now.running && now.finishedAt === options.finishedAt) await containers.records.write({ ...latest, exitAnswered: false });
+  };
+  if (!shouldRestart(record.restartPolicy, exitCode, record.restartCount, record.stoppedByUser === true)) {
+    if (record.exitAnswered) await underRestartLock(ctx, id, answeredNo).catch(() => undefined);
+    return;
+  }
   // Until the start it shows as restarting (restartPending), from its exit on.
   await pause(options.backoffMs());
   await underRestartLock(ctx, id, async () => {
@@ -286,15 +298,10 @@ async function actOnExit(
       now.finishedAt === options.finishedAt &&
       !options.aborted?.() &&
       shouldRestart(latest.restartPolicy, exitCode, latest.restartCount, latest.stoppedByUser === true);
-    if (!go) {
-      // Answered with no: it shows as exited from now — unless another observer restarted it, whose run it is.
-      if (latest.exitAnswered && now !== undefined && !now.running && now.finishedAt === options.finishedAt) await containers.records.write({ ...latest, exitAnswered: false });
-      return;
-    }
-    const counted = { ...latest, restartCount: latest.restartCount + 1 };
-    await containers.records.write(counted);
+    if (!go) return answeredNo();
+    await containers.records.write({ ...latest, restartCount: latest.restartCount + 1 });
     // A start that fails is an answer too: it shows as exited with its error, as dockerd's does.
-    await containers.start(id).catch(() => containers.records.write({ ...counted, exitAnswered: false }));
+    await containers.start(id).catch(async () => containers.records.write({ ...(await containers.records.read(id)), exitAnswered: false }));
   }).catch(() => undefined);
 }
 

@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 async function exited(engine: Engine, restart: string, cmd: string[]): Promise<string> {
-  const { id } = await engine.run({ image: 'busybox', network: 'none', restart, cmd, detach: true });
+  const { id } = await engine.run({ image: 'busybox', pull: 'never', network: 'none', restart, cmd, detach: true });
   await engine.wait(id);
   return id;
 }

@@ -691,7 +691,8 @@ export class Runtime {
         id,
         uuid: execId,
         bundle: dir,
-        logPath: path.join(dir, 'exec.log'),
+        // A detached exec's output is nobody's (docker discards it): none is kept to fill the disk.
+        logPath: options.detach ? '/dev/null' : path.join(dir, 'exec.log'),
         runtimeLog: path.join(dir, 'runc.log'),
         pidFile: path.join(dir, 'pid'),
         exitDir: dir,

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, realpath, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdtemp, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Transform, type Readable } from 'node:stream';
@@ -9,6 +9,7 @@ import type { Command, Io } from '../command';
 import { eprintln, engineModule, getEngine, println } from '../context';
 import { bool, str } from '../flags';
 import { humanSize } from '../format';
+import { daemonAnswer, verbatimError } from './each';
 
 /** `CONTAINER:PATH` → its parts; a local path (with no colon before a slash) → undefined. */
 function splitContainerPath(arg: string): { container: string; path: string } | undefined {
@@ -31,27 +32,52 @@ function counted(source: Readable): { stream: Transform; bytes: () => number } {
   return { stream, bytes: () => bytes };
 }
 
+/** What a failed file system call says, as Go's errors say it: `no such file or directory`. */
+function systemError(error: unknown): string {
+  const message = (error as Error).message;
+  return /^E[A-Z]+: (.*?), \w+/.exec(message)?.[1] ?? message;
+}
+
+/**
+ * A local source that cannot be read, as docker cp finds it (Go's EvalSymlinks of its parent,
+ * then an lstat): the first part of its absolute path that fails, `lstat /a/b: no such file or directory`.
+ */
+async function sourceMissing(source: string): Promise<Error> {
+  let at = '/';
+  for (const part of path.resolve(source).split('/').filter(Boolean)) {
+    at = path.join(at, part);
+    const problem = await lstat(at).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (problem) return verbatimError(`lstat ${at}: ${systemError(problem)}`, 'NotFound', problem);
+  }
+  return verbatimError(`lstat ${path.resolve(source)}: no such file or directory`, 'NotFound');
+}
+
 async function copyOut(from: { container: string; path: string }, dest: string, io: Io, archive: boolean, follow: boolean): Promise<number> {
+  // As docker cp: the destination's directory is looked for before the daemon is asked.
+  const parent = path.dirname(path.resolve(dest));
+  if (dest !== '-' && !(await stat(parent).catch(() => undefined))) throw verbatimError(`invalid output path: directory ${JSON.stringify(parent)} does not exist`);
   const engine = await getEngine();
   if (follow) {
-    const link = await engine.statPath(from.container, from.path);
+    const link = await daemonAnswer(engine.statPath(from.container, from.path));
     if (link.linkTarget) from = { ...from, path: link.linkTarget };
   }
-  const { stat: source, tar } = await engine.getArchive(from.container, from.path);
+  const { stat: source, tar } = await daemonAnswer(engine.getArchive(from.container, from.path));
   if (dest === '-') {
     await pipeline(tar, io.stdout);
     return 0;
   }
   const target = await stat(dest).catch(() => undefined);
   const isDirSource = (source.mode & 2 ** 31) !== 0;
-  if (target && !target.isDirectory() && isDirSource) throw invalidArgument(`cannot copy directory to file: ${dest}`);
+  if (target && !target.isDirectory() && isDirSource) throw verbatimError('cannot copy directory');
   const { stream, bytes } = counted(tar);
   const options = { chown: archive, whiteouts: 'delete' as const };
   if (target?.isDirectory() && !from.path.endsWith('/.')) {
     await applyLayer(dest, stream, options);
   } else {
     // Extract beside the destination, then move the one entry into its place under the new name.
-    const parent = path.dirname(path.resolve(dest));
     if (!(await stat(parent).catch(() => undefined))?.isDirectory()) throw invalidArgument(`invalid output path: directory ${parent} does not exist`);
     const scratch = await mkdtemp(path.join(parent, '.ctr-cp-'));
     try {
@@ -76,22 +102,23 @@ async function copyIn(src: string, to: { container: string; path: string }, io: 
   const engine = await getEngine();
   if (follow && src !== '-') src = await realpath(src).catch(() => src);
   if (src === '-') {
-    await engine.putArchive(to.container, to.path, io.stdin);
+    await daemonAnswer(engine.putArchive(to.container, to.path, io.stdin));
     return 0;
   }
   const local = await stat(src).catch(() => undefined);
-  if (!local) throw invalidArgument(`could not find the file ${src} on the host`, { hint: 'check the source path' });
+  if (!local) throw await sourceMissing(src);
   const contentsOnly = /(^|\/)\.$/.test(src);
-  const target = await engine.statPath(to.container, to.path).catch((error) => {
+  const target = await daemonAnswer(engine.statPath(to.container, to.path)).catch((error) => {
+    // A path not there yet is made by the copy; a container that is not there is said so by it.
     if ((error as { code?: string }).code === 'NotFound') return undefined;
     throw error;
   });
   const targetIsDir = target !== undefined && (target.mode & 2 ** 31) !== 0;
-  if (target && !targetIsDir && local.isDirectory()) throw invalidArgument(`cannot copy directory to file: ${to.path}`);
+  if (target && !targetIsDir && local.isDirectory()) throw verbatimError('cannot copy directory');
   const into = targetIsDir ? to.path : path.posix.dirname(to.path);
   const name = contentsOnly ? '' : targetIsDir ? path.basename(path.resolve(src)) : path.posix.basename(to.path);
   const { stream, bytes } = counted(engineModule().tarTree(path.resolve(src), name));
-  await engine.putArchive(to.container, into, stream);
+  await daemonAnswer(engine.putArchive(to.container, into, stream));
   eprintln(io, `Successfully copied ${humanSize(bytes())} to ${to.container}:${to.path}`);
   return 0;
 }
@@ -129,7 +156,11 @@ const exportCommand: Command = {
   async run(args, io) {
     const output = str(args, 'output');
     if (!output && io.stdout.isTTY) throw invalidArgument('cowardly refusing to save to a terminal. Use the -o flag or redirect');
-    const tar = await (await getEngine()).export(args.positionals[0] as string);
+    // As docker export: the file's directory is looked for before the daemon is asked.
+    const directory = output ? path.dirname(output) : '.';
+    const missing = directory === '.' ? undefined : await stat(directory).then(() => undefined, (error: unknown) => error);
+    if (missing) throw verbatimError(`failed to export container: invalid output path: stat ${directory}: ${systemError(missing)}`, 'InvalidArgument', missing);
+    const tar = await daemonAnswer((await getEngine()).export(args.positionals[0] as string));
     await pipeline(tar, output ? createWriteStream(output) : io.stdout);
     return 0;
   },
@@ -145,7 +176,7 @@ const diff: Command = {
   flags: [],
   args: [1, 1],
   async run(args, io) {
-    for (const change of await (await getEngine()).changes(args.positionals[0] as string)) println(io, `${KIND[change.Kind]} ${change.Path}`);
+    for (const change of await daemonAnswer((await getEngine()).changes(args.positionals[0] as string))) println(io, `${KIND[change.Kind]} ${change.Path}`);
     return 0;
   },
 };

@@ -8,7 +8,7 @@ import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { ago, checkTemplate, commandColumn, ellipsis, formatContext, formatList, goUnixTime, humanSize, labelMethod, truncateId } from '../format';
 import { containerIdFile, createFlags, createOptions, envOptions, resourceFlags, resourceOptions } from './create-flags';
-import { forEachArg, inspectEach } from './each';
+import { daemonAnswer, daemonErrorLine, forEachArg, fromDaemon, inspectEach, verbatimError } from './each';
 import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
 import { proxySignals, type SignalProxy } from '../signal-proxy';
@@ -50,17 +50,6 @@ async function detachedFrom(attachment: Promise<unknown>): Promise<boolean> {
 function reportDetached(io: Io): number {
   eprintln(io, engineModule().detachedError().message);
   return 1;
-}
-
-/**
- * An engine's error as docker's CLI prints a daemon's, `Error response from daemon: …`, and
- * with its status, 1: ctr runs the engine in-process and says what dockerd would answer. A
- * detach and an interruption are the user's doing, not the daemon's: they stay as they are.
- */
-function fromDaemon(error: unknown): unknown {
-  if (!isCtrError(error) || error.code === 'Aborted' || error.details.verbatim === true) return error;
-  const { exitCode: _exitCode, ...details } = error.details;
-  return new CtrError(error.code, `Error response from daemon: ${error.message}`, { cause: error, hint: error.hint, details: { ...details, verbatim: true } });
 }
 
 /** A run whose container could not start exits as docker's CLI does (127, 126, else 125), not with the code dockerd records. */
@@ -655,8 +644,8 @@ const exec: Command = {
         privileged: bool(args, 'privileged'),
         ...(user ? { user } : {}),
         ...(workingDir ? { workingDir } : {}),
-        ...(withStdin ? { stdin: io.stdin } : {}),
-        ...(bool(args, 'detach') ? { detach: true } : { stdout: io.stdout, stderr: io.stderr }),
+        // Detached, nothing of the caller's is attached (docker's CLI attaches no stream to `exec -d`).
+        ...(bool(args, 'detach') ? { detach: true } : { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr }),
         ...(detachKeys ? { detachKeys } : {}),
       });
       await detachedFrom(
@@ -676,6 +665,18 @@ const exec: Command = {
   },
 };
 
+/**
+ * docker attach's checks of the container, made before it attaches and again once attached
+ * (one that stopped meanwhile is refused, not waited on): its words, as its CLI prints them.
+ */
+async function attachable(engine: CliEngine, ref: string): Promise<Awaited<ReturnType<CliEngine['inspect']>>> {
+  const info = await daemonAnswer(engine.inspect(ref));
+  if (!info.State.Running) throw verbatimError('You cannot attach to a stopped container, start it first', 'Conflict');
+  if (info.State.Paused) throw verbatimError('You cannot attach to a paused container, unpause it first', 'Conflict');
+  if (info.State.Restarting) throw verbatimError('You cannot attach to a restarting container, wait until it is running', 'Conflict');
+  return info;
+}
+
 const attach: Command = {
   name: 'attach',
   aliases: ['ctr container attach'],
@@ -686,7 +687,7 @@ const attach: Command = {
   async run(args, io) {
     const engine = await getEngine();
     const ref = args.positionals[0] as string;
-    const { Config } = await engine.inspect(ref);
+    const { Config } = await attachable(engine, ref);
     // As docker attach: stdin only of a container that keeps it open, a TTY's in raw mode and at the window's size.
     const withStdin = !bool(args, 'no-stdin') && Config.OpenStdin;
     const detachKeys = await detachKeysFor(args, io, withStdin && Config.Tty);
@@ -696,7 +697,10 @@ const attach: Command = {
     proxy?.started();
     let detached: boolean;
     try {
-      const attachment = engine.attach(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr, ...(detachKeys ? { detachKeys } : {}) });
+      const attachment = engine.attach(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr, ...(detachKeys ? { detachKeys } : {}) }).catch(async (error: unknown) => {
+        if (!engineModule().isDetached(error)) await attachable(engine, ref);
+        throw fromDaemon(error);
+      });
       // A size one cell larger first, as docker attach: a program at an unchanged size would not redraw for the newcomer.
       terminal?.follow((size) => engine.resize(ref, size), { nudge: true });
       detached = await detachedFrom(attachment);
@@ -718,8 +722,8 @@ const wait: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    for (const ref of args.positionals) println(io, String((await engine.wait(ref)).StatusCode));
-    return 0;
+    // As docker wait: every exit code first, then what could not be waited on.
+    return forEachArg(args.positionals, io, async (ref) => [String((await engine.wait(ref)).StatusCode)], { errorsLast: true });
   },
 };
 
@@ -792,11 +796,34 @@ const rename: Command = {
   description: 'Rename a container',
   flags: [],
   args: [2, 2],
-  async run(args) {
-    await (await getEngine()).rename(args.positionals[0] as string, args.positionals[1] as string);
+  async run(args, io) {
+    const [oldName, newName] = args.positionals.map((name) => name.trim()) as [string, string];
+    if (!oldName || !newName) throw invalidArgument('Neither old nor new names may be empty');
+    const engine = await getEngine();
+    try {
+      await engine.rename(oldName, newName);
+    } catch (error) {
+      // docker rename's two lines: the daemon's answer, then its own.
+      eprintln(io, daemonErrorLine(error));
+      throw new CtrError(isCtrError(error) ? error.code : 'Internal', `failed to rename container named ${oldName}`, { cause: error });
+    }
     return 0;
   },
 };
+
+/**
+ * The name a commit is to tag, checked as docker's client checks it before asking the daemon
+ * (so an unknown container is not said first), in its words.
+ */
+function checkCommitReference(reference: string): void {
+  let digest: string | undefined;
+  try {
+    ({ digest } = parseReference(reference));
+  } catch (error) {
+    throw verbatimError((error as Error).message, 'InvalidArgument', error);
+  }
+  if (digest !== undefined) throw verbatimError('refusing to create a tag with a digest reference');
+}
 
 const commit: Command = {
   name: 'commit',
@@ -814,14 +841,17 @@ const commit: Command = {
     const [container, reference] = args.positionals as [string, string | undefined];
     const message = str(args, 'message');
     const author = str(args, 'author');
+    if (reference) checkCommitReference(reference);
     const engine = await getEngine();
-    const { id } = await engine.commit(container, {
-      changes: list(args, 'change'),
-      ...(reference ? { reference } : {}),
-      ...(message ? { comment: message } : {}),
-      ...(author ? { author } : {}),
-      pause: args.flags.pause !== false,
-    });
+    const { id } = await daemonAnswer(
+      engine.commit(container, {
+        changes: list(args, 'change'),
+        ...(reference ? { reference } : {}),
+        ...(message ? { comment: message } : {}),
+        ...(author ? { author } : {}),
+        pause: args.flags.pause !== false,
+      }),
+    );
     println(io, id);
     return 0;
   },

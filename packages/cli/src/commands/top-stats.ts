@@ -1,9 +1,10 @@
 import type { ContainerStats } from '@ctr/engine';
-import { invalidArgument, notFound } from '@ctr/errors';
+import { invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { getEngine, println } from '../context';
 import { bool, str } from '../flags';
 import { formatContext, formatList, humanSize, naturalCompare, renderTable } from '../format';
+import { daemonAnswer, daemonErrorLine, verbatimError } from './each';
 
 const top: Command = {
   name: 'top',
@@ -15,7 +16,7 @@ const top: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const [container, ...psArgs] = args.positionals as [string, ...string[]];
-    const result = await (await getEngine()).top(container, psArgs.length > 0 ? psArgs.join(' ') : undefined);
+    const result = await daemonAnswer((await getEngine()).top(container, psArgs.length > 0 ? psArgs.join(' ') : undefined));
     // docker top's tabwriter is wider than its formatter's: columns of at least 20.
     println(io, renderTable([result.Titles, ...result.Processes], 20));
     return 0;
@@ -31,7 +32,7 @@ const port: Command = {
   args: [1, 2],
   async run(args, io) {
     const [container, wanted] = args.positionals as [string, string | undefined];
-    const info = await (await getEngine()).inspect(container);
+    const info = await daemonAnswer((await getEngine()).inspect(container));
     const ports = info.NetworkSettings.Ports;
     // Go's net.JoinHostPort: an IPv6 address in brackets.
     const hostPort = (b: { HostIp: string; HostPort: string }): string => (b.HostIp.includes(':') ? `[${b.HostIp}]:${b.HostPort}` : `${b.HostIp}:${b.HostPort}`);
@@ -120,6 +121,17 @@ function printRows(io: Io, rows: StatsRow[], format: string, clear: boolean): vo
   io.stdout.write(`${clear ? '\x1b[2J\x1b[H' : ''}${text}`);
 }
 
+/**
+ * Every container's first sample, as docker stats waits for them: any that could not be had
+ * fails the command, each said on its own line in the order given, and nothing is shown.
+ */
+async function allOrErrors<T>(samples: Array<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(samples);
+  const failed = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  if (failed.length > 0) throw verbatimError(failed.map(daemonErrorLine).join('\n'), isCtrError(failed[0]) ? failed[0].code : 'Internal', failed[0]);
+  return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
+}
+
 const stats: Command = {
   name: 'stats',
   aliases: ['ctr container stats'],
@@ -139,7 +151,7 @@ const stats: Command = {
     const given = str(args, 'format') || 'table';
     const format = given === 'table' ? DEFAULT_FORMAT : given;
     const sample = async (previous: Map<string, ContainerStats>): Promise<StatsRow[]> =>
-      Promise.all(
+      allOrErrors(
         refs.map(async (ref) => {
           const before = previous.get(ref);
           let latest: ContainerStats | undefined;
