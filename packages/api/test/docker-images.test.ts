@@ -136,12 +136,16 @@ test("docker commit keeps the container's own environment and command, a --chang
 });
 
 test('docker rmi of an image a container uses is refused, and inspect of an unknown image is 404', async () => {
-  const user = (await docker(t.env, ['create', '--network', 'none', '--name', 'api-user', 'busybox'])).stdout.trim();
-  const id = (await docker(t.env, ['inspect', '--format', '{{.Id}}', 'busybox'])).stdout.trim();
+  // An image of its own: busybox has other names by now, which dockerd would name first.
+  await docker(t.env, ['create', '--network', 'none', '--name', 'api-used-maker', 'busybox']);
+  const id = (await docker(t.env, ['commit', '--change', 'LABEL used=yes', 'api-used-maker', 'api-used:1'])).stdout.trim();
+  await docker(t.env, ['rm', 'api-used-maker']);
+  const user = (await docker(t.env, ['create', '--network', 'none', '--name', 'api-user', 'api-used:1'])).stdout.trim();
   const rmi = await docker(t.env, ['rmi', id]);
   expect(rmi.code).toBe(1);
   expect(rmi.stderr).toBe(`Error response from daemon: conflict: unable to delete ${id.slice(7, 19)} (must be forced) - image is being used by stopped container ${user.slice(0, 12)}\n`);
   await docker(t.env, ['rm', 'api-user']);
+  await docker(t.env, ['rmi', 'api-used:1']);
   const missing = await docker(t.env, ['image', 'inspect', 'api-nothing:1']);
   expect(missing.code).toBe(1);
   expect(missing.stderr).toMatch(/No such image: api-nothing:1/);
