@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { runProcess } from '../../../test/support/run-process';
-import { localCtr, type LocalCtr } from './local-ctr';
+import { eventually, localCtr, type LocalCtr } from './local-ctr';
 
 /**
  * No ctr process stays behind a detached container: conmon runs `ctr container cleanup`
@@ -10,15 +10,6 @@ import { localCtr, type LocalCtr } from './local-ctr';
  */
 let local: LocalCtr;
 const ctr = (...args: string[]): ReturnType<LocalCtr['run']> => local.run(...args);
-
-/** Ask until `check` holds (the cleanup runs in its own process, some time after the exit). */
-async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 150; i++) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
-}
 
 beforeAll(async () => {
   local = await localCtr('exits');

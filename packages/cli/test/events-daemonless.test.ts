@@ -1,4 +1,4 @@
-import { localCtr, type LocalCtr } from './local-ctr';
+import { eventually, localCtr, type LocalCtr } from './local-ctr';
 
 /**
  * `ctr events` without a daemon: conmon's exit command (`ctr container cleanup`) reports every
@@ -13,15 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await local.cleanup();
 });
-
-/** Ask until `check` holds (the exit command runs in its own process, some time after the exit). */
-async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 150; i++) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
-}
 
 const until = (): string => String(Math.ceil(Date.now() / 1000) + 1);
 

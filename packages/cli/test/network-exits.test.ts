@@ -1,5 +1,5 @@
 import { reserveTestBlock, type TestBlock } from '../../../test/support/test-subnets';
-import { localCtr, type LocalCtr } from './local-ctr';
+import { eventually, localCtr, type LocalCtr } from './local-ctr';
 
 /**
  * Without a daemon, a container's network is released at its exit by conmon's exit command
@@ -11,15 +11,6 @@ const ctr = (...args: string[]): ReturnType<LocalCtr['run']> => local.run(...arg
 const network = `exits-${process.pid}`;
 let ip = '';
 let block: TestBlock;
-
-/** Ask until `check` holds (the cleanup runs in its own process, some time after the exit). */
-async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 150; i++) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
-}
 
 beforeAll(async () => {
   local = await localCtr('netexits');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountPoints } from '@ctr/store';
-import { localCtr, type LocalCtr } from './local-ctr';
+import { eventually, localCtr, type LocalCtr } from './local-ctr';
 
 /**
  * Without a daemon, what a container holds on the host (a device volume's mount, a shareable
@@ -11,15 +11,6 @@ import { localCtr, type LocalCtr } from './local-ctr';
 let local: LocalCtr;
 let root: string;
 const ctr = (...args: string[]): ReturnType<LocalCtr['run']> => local.run(...args);
-
-/** Ask until `check` holds (the cleanup runs in its own process, some time after the exit). */
-async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 150; i++) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return false;
-}
 
 async function tmpfsVolume(name: string): Promise<string> {
   expect((await ctr('volume', 'create', '-o', 'type=tmpfs', '-o', 'device=tmpfs', '-o', 'o=size=1m', name)).code).toBe(0);

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatEvent } from '@ctr/dockerfile';
 import type { BuildImageOptions } from '@ctr/engine';
-import { mountsUnder, testEngine, type TestEngine } from './fixture';
+import { childBuild, mountsUnder, testEngine, type TestEngine } from './fixture';
 
 /**
  * What `RUN --mount` must never do to the host while, and after, a step runs: put a secret on
@@ -82,18 +82,9 @@ describe('RUN --mount on the host', () => {
   }
 
   /** Start a child process building `dockerfile`; resolves once its RUN step has printed `running`. */
-  async function childBuild(dockerfile: string, options: { secrets?: Record<string, string>; ssh?: Record<string, string> } = {}): Promise<{ child: ChildProcess; done: Promise<string> }> {
+  async function build(dockerfile: string, options: { secrets?: Record<string, string>; ssh?: Record<string, string> } = {}): Promise<{ child: ChildProcess; done: Promise<string> }> {
     await writeFile(join(context, 'Dockerfile'), dockerfile);
-    const child = spawn(process.execPath, ['-e', builder, t.root, t.runRoot, context, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    let out = '';
-    const running = new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()).includes('running\n') && resolve());
-      child.once('exit', () => reject(new Error(`the build ended before its RUN step: ${out}`)));
-    });
-    const done = new Promise<string>((resolve) => child.once('close', () => resolve(out.trim().split('\n').pop() ?? '')));
-    await running;
-    return { child, done };
+    return childBuild(builder, [t.root, t.runRoot, context, JSON.stringify(options)], children);
   }
 
   async function killed(child: ChildProcess, done: Promise<string>): Promise<void> {
@@ -158,7 +149,7 @@ describe('RUN --mount on the host', () => {
     });
 
     test('a step of a killed build, its container on the secrets\' tmpfs, is cleared by the next build', async () => {
-      const { child, done } = await childBuild(`FROM busybox\nRUN --mount=type=secret,id=tok,env=TOK echo running; sleep 60\n`, { secrets: { tok: newSecret() } });
+      const { child, done } = await build(`FROM busybox\nRUN --mount=type=secret,id=tok,env=TOK echo running; sleep 60\n`, { secrets: { tok: newSecret() } });
       await killed(child, done);
       expect(runcContainers()).toHaveLength(1);
 
@@ -180,7 +171,7 @@ describe('RUN --mount on the host', () => {
     const step = (id: string, sharing: string): string => `FROM busybox\nRUN ${BIND_CONTEXT} --mount=type=cache,id=${id},target=/c,sharing=${sharing} echo kept > /c/f; echo running; ${AWAIT_GO}\n`;
 
     test('sharing=shared: builder prune skips it while the step runs, and removes it after', async () => {
-      const { done } = await childBuild(step('shared-in-use', 'shared'));
+      const { done } = await build(step('shared-in-use', 'shared'));
       const key = keyOf('shared-in-use')!;
       expect((await t.engine.pruneBuildCache()).CachesDeleted).not.toContain(key);
       expect(readFileSync(join(cacheMountsDir(), key, '0', 'f'), 'utf8')).toBe('kept\n');
@@ -192,7 +183,7 @@ describe('RUN --mount on the host', () => {
     });
 
     test('sharing=locked: system prune skips it while the step runs, and removes it after', async () => {
-      const { done } = await childBuild(step('locked-in-use', 'locked'));
+      const { done } = await build(step('locked-in-use', 'locked'));
       const key = keyOf('locked-in-use')!;
       expect((await t.engine.prune()).CachesDeleted).not.toContain(key);
       expect(readFileSync(join(cacheMountsDir(), key, '0', 'f'), 'utf8')).toBe('kept\n');
@@ -204,7 +195,7 @@ describe('RUN --mount on the host', () => {
     });
 
     test('is shown in use by system df while the step runs', async () => {
-      const { done } = await childBuild(step('df-in-use', 'shared'));
+      const { done } = await build(step('df-in-use', 'shared'));
       const key = keyOf('df-in-use')!;
       expect((await t.engine.df()).BuildCache).toContainEqual(expect.objectContaining({ ID: key, Type: 'exec.cachemount', InUse: true }));
       await go();
@@ -213,7 +204,7 @@ describe('RUN --mount on the host', () => {
     });
 
     test('a use a killed build left holds it no longer: builder prune removes it', async () => {
-      const { child, done } = await childBuild(step('left-by-a-killed-build', 'shared'));
+      const { child, done } = await build(step('left-by-a-killed-build', 'shared'));
       const key = keyOf('left-by-a-killed-build')!;
       await killed(child, done);
       expect((await t.engine.pruneBuildCache()).CachesDeleted).toContain(key);
@@ -237,7 +228,7 @@ describe('RUN --mount on the host', () => {
     const proxies = (): string[] => readdirSync(t.runRoot).filter((name) => name.startsWith('ssh-'));
 
     test('the agent proxy a killed build left in the run root is swept by the next build', async () => {
-      const { child, done } = await childBuild('FROM busybox\nRUN --mount=type=ssh echo running; sleep 60\n', { ssh: { default: join(agentDir, 'agent.sock') } });
+      const { child, done } = await build('FROM busybox\nRUN --mount=type=ssh echo running; sleep 60\n', { ssh: { default: join(agentDir, 'agent.sock') } });
       await killed(child, done);
       expect(proxies().filter((name) => !name.endsWith('.lock'))).toHaveLength(1);
 
@@ -246,7 +237,7 @@ describe('RUN --mount on the host', () => {
     });
 
     test('a build still using its agent proxy keeps it through another\'s sweep', async () => {
-      const { done } = await childBuild(`FROM busybox\nRUN ${BIND_CONTEXT} --mount=type=ssh echo running; ${AWAIT_GO}\n`, { ssh: { default: join(agentDir, 'agent.sock') } });
+      const { done } = await build(`FROM busybox\nRUN ${BIND_CONTEXT} --mount=type=ssh echo running; ${AWAIT_GO}\n`, { ssh: { default: join(agentDir, 'agent.sock') } });
       await buildHere('FROM busybox\nRUN true\n').done;
       expect(proxies().filter((name) => !name.endsWith('.lock'))).toHaveLength(1);
       await go();

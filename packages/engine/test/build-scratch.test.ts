@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '@ctr/store';
-import { mountsUnder, testEngine, type TestEngine } from './fixture';
+import { childBuild, mountsUnder, testEngine, type TestEngine } from './fixture';
 
 /** A child Node process with its own Engine on the same root, building the context in argv[3]; it says `running` once its RUN step has started. */
 const builder = `
@@ -43,22 +43,13 @@ describe('a build whose process is killed', () => {
   const runcContainers = (): string[] => readdirSync(join(t.runRoot, 'runc')).filter((name) => BUILD_STEP.test(name));
 
   /** Start a child build of `run` and resolve once its RUN step runs; `done` settles with its last line. */
-  async function childBuild(run: string): Promise<{ child: ChildProcess; done: Promise<string> }> {
+  async function build(run: string): Promise<{ child: ChildProcess; done: Promise<string> }> {
     await writeFile(join(context, 'Dockerfile'), `FROM busybox\nRUN echo running; ${run}\n`);
-    const child = spawn(process.execPath, ['-e', builder, t.root, t.runRoot, context], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    let out = '';
-    const running = new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()).includes('running\n') && resolve());
-      child.once('exit', () => reject(new Error(`the build ended before its RUN step: ${out}`)));
-    });
-    const done = new Promise<string>((resolve) => child.once('close', () => resolve(out.trim().split('\n').pop() ?? '')));
-    await running;
-    return { child, done };
+    return childBuild(builder, [t.root, t.runRoot, context], children);
   }
 
   test('leaves its step mounted and running until the next build clears it', async () => {
-    const { child, done } = await childBuild('sleep 60');
+    const { child, done } = await build('sleep 60');
     child.kill('SIGKILL');
     await done;
     expect(mountsUnder(scratch())).toHaveLength(1);
@@ -74,7 +65,7 @@ describe('a build whose process is killed', () => {
   });
 
   test('image prune clears what it left, so that its layers can be collected', async () => {
-    const { child, done } = await childBuild('sleep 60');
+    const { child, done } = await build('sleep 60');
     child.kill('SIGKILL');
     await done;
     await t.engine.pruneImages();
@@ -85,7 +76,7 @@ describe('a build whose process is killed', () => {
   });
 
   test('a build still running in another process is left alone by a prune', async () => {
-    const { done } = await childBuild('sleep 2');
+    const { done } = await build('sleep 2');
     await t.engine.pruneImages();
     expect(mountsUnder(scratch())).toHaveLength(1);
     expect(await done).toMatch(/^built sha256:[0-9a-f]{64}$/);

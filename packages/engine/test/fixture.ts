@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,4 +58,22 @@ export function mountsUnder(dir: string): string[] {
     .split('\n')
     .map((line) => line.split(' ')[4] ?? '')
     .filter((point) => point.startsWith(`${dir}/`));
+}
+
+/**
+ * A build in a child Node process (`builder`, a script run with `args`), resolved once its RUN
+ * step prints `running`; `done` settles with its last line. The child joins `children`, for the
+ * caller to kill: what a build killed mid-step leaves is what these tests are about.
+ */
+export async function childBuild(builder: string, args: readonly string[], children: ChildProcess[]): Promise<{ child: ChildProcess; done: Promise<string> }> {
+  const child = spawn(process.execPath, ['-e', builder, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let out = '';
+  const running = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()).includes('running\n') && resolve());
+    child.once('exit', () => reject(new Error(`the build ended before its RUN step: ${out}`)));
+  });
+  const done = new Promise<string>((resolve) => child.once('close', () => resolve(out.trim().split('\n').pop() ?? '')));
+  await running;
+  return { child, done };
 }
