@@ -79,7 +79,7 @@ export function defaultStdinOnce(openStdin: boolean | undefined, attach: Attache
 
 /** `docker create` / `docker run` options, as a library call. Resource fields are @ctr/runtime's. */
 export interface CreateContainerOptions
-  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint' | 'logSizeMax' | 'logMaxFiles' | 'logCompress' | 'leaveStdinOpen' | 'resolvConf'> {
+  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint' | 'logSizeMax' | 'logMaxFiles' | 'logCompress' | 'noLog' | 'leaveStdinOpen' | 'resolvConf'> {
   image: string;
   /** `--log-driver` and `--log-opt`. */
   log?: LogConfig;
@@ -642,7 +642,7 @@ export class Containers {
     const binds = (options.volumes ?? []).filter((_, i) => volumeRequests[i]?.kind !== 'anonymous');
     const tmpfs = [...(options.tmpfs ?? []).map(parseTmpfsSpec), ...specMounts.filter((m): m is TmpfsMount => !('kind' in m))];
     checkDuplicateMounts(volumeRequests, tmpfs);
-    const { logSizeMax, logMaxFiles, logCompress, warnings } = logSettings(options.log);
+    const { logSizeMax, logMaxFiles, logCompress, noLog, warnings } = logSettings(options.log);
     const networkMode = options.network ?? 'bridge';
     const kind = networkKind(networkMode);
     // A network of its own: the default bridge or a user network.
@@ -749,6 +749,7 @@ export class Containers {
         ...(logSizeMax ? { logSizeMax } : {}),
         ...(logMaxFiles ? { logMaxFiles } : {}),
         ...(logCompress ? { logCompress } : {}),
+        ...(noLog ? { noLog } : {}),
         // What runs is the merged config's: the runtime is given both, so it merges nothing again.
         entrypoint: config.Entrypoint ?? [],
         cmd: config.Cmd ?? [],
@@ -1406,7 +1407,7 @@ export class Containers {
       ResolvConfPath: path.join(containerDir, 'resolv.conf'),
       HostnamePath: path.join(containerDir, 'hostname'),
       HostsPath: path.join(containerDir, 'hosts'),
-      LogPath: info.logPath,
+      LogPath: record.log?.driver === 'none' ? '' : info.logPath,
       Name: `/${record.name}`,
       RestartCount: record.restartCount,
       Driver: 'overlay2',

@@ -42,7 +42,7 @@ export { parseBytes } from '@ctr/runtime';
 // The detach keys, for the API server and client that watch a session's input as the engine does.
 export { detachOnKeys, detachedError, isDetached, parseDetachKeys } from '@ctr/runtime';
 // docker's CLI's exit status of a run whose container could not start, for the `ctr` command and the API client.
-export { runExitStatus } from '@ctr/runtime';
+export { logsNotReadable, runExitStatus } from '@ctr/runtime';
 export type { CommitOptions } from './commit';
 export type { EngineEvent, EventContainer, EventFilters, EventsOptions, EventType } from './events';
 export { apiMount, mountRequest, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type ClientMount, type VolumeRequest } from './volumes-spec';

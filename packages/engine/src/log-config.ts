@@ -3,7 +3,7 @@ import { checkLogAttributeOptions, LOG_ATTRIBUTE_OPTIONS } from './log-details';
 
 /** `--log-driver` / `--log-opt`, Docker's `HostConfig.LogConfig`. */
 export interface LogConfig {
-  /** `json-file` (default), `local` or `k8s-file`: all mean ctr's log files here. */
+  /** `json-file` (default), `local` or `k8s-file`: all mean ctr's log files here; `none` keeps no log. */
   driver?: string;
   /** `max-size` (`10m`), `max-file` and `compress`; json-file's attribute options too (`labels`, `labels-regex`, `env`, `env-regex`, `tag`). */
   options?: Record<string, string>;
@@ -14,6 +14,7 @@ export interface LogSettings {
   logSizeMax?: string;
   logMaxFiles?: number;
   logCompress?: boolean;
+  noLog?: boolean;
   warnings: string[];
 }
 
@@ -44,9 +45,11 @@ function parseBool(key: string, value: string): boolean {
  */
 export function logSettings(log: LogConfig | undefined): LogSettings {
   const driver = log?.driver ?? '';
+  // moby's ValidateLogOpts takes any options for `none`, which has nothing to apply them to.
+  if (driver === 'none') return { noLog: true, warnings: [] };
   const known = DRIVER_OPTIONS.get(driver);
   if (!known) {
-    throw new CtrError('Unsupported', `logging driver "${driver}" is not supported by ctr`, { hint: 'use json-file (the default), local or k8s-file' });
+    throw new CtrError('Unsupported', `logging driver "${driver}" is not supported by ctr`, { hint: 'use json-file (the default), local, k8s-file or none' });
   }
   const given = log?.options ?? {};
   for (const key of Object.keys(given)) {

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { testEngine, type TestEngine } from './fixture';
+import { collector, testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
 
@@ -46,4 +46,17 @@ test('a logging driver ctr has not is Unsupported', async () => {
 test('max-file above 1 is accepted without a warning: the log rotates across that many files', async () => {
   const { warnings } = await t.engine.create({ image: 'busybox', network: 'none', log: { options: { 'max-size': '1m', 'max-file': '3' } } });
   expect(warnings).toEqual([]);
+});
+
+test('--log-driver none keeps no log: the output reaches the attached caller only, and logs is Unsupported in moby\'s words', async () => {
+  const stdout = collector();
+  const { id } = await t.engine.run({ image: 'busybox', cmd: ['echo', 'seen once'], network: 'none', stdout, log: { driver: 'none', options: { 'max-size': '1k' } } });
+  expect(stdout.text()).toBe('seen once\n');
+  const info = await t.engine.inspect(id);
+  expect(info.HostConfig.LogConfig).toEqual({ Type: 'none', Config: { 'max-size': '1k' } });
+  expect(info.LogPath).toBe('');
+  const read = async (): Promise<void> => {
+    for await (const entry of t.engine.logs(id)) void entry;
+  };
+  await expect(read()).rejects.toMatchObject({ code: 'Unsupported', message: 'configured logging driver does not support reading' });
 });

@@ -39,3 +39,7 @@ test("the local driver rotates by default, as moby's: five gzipped files of 20 M
   expect(logSettings({ driver: 'local', options: { 'max-file': '2', compress: 'false' } })).toEqual({ logSizeMax: '20m', logMaxFiles: 2, warnings: [] });
   expect(() => logSettings({ driver: 'local', options: { 'max-file': '1' } })).toThrow('compression cannot be enabled when max file count is 1');
 });
+
+test('the none driver takes any options, as moby\'s, and asks for no log at all', () => {
+  expect(logSettings({ driver: 'none', options: { 'max-size': 'big', tag: 'x' } })).toEqual({ noLog: true, warnings: [] });
+});

@@ -32,6 +32,8 @@ export interface ConmonConfig {
   logSizeMax?: number;
   /** Docker's rotation across files: conmon writes through a FIFO to a writer that rotates (`log-writer.ts`). */
   logRotation?: LogRotation;
+  /** No log at all (`--log-driver none`): the output goes to attached clients only. */
+  noLog?: boolean;
 }
 
 /** A container's log that rotates across files (an exec's output is not the container's log). */
@@ -49,7 +51,7 @@ export function conmonArgs(c: ConmonConfig): string[] {
     '-r', c.runtime,
     '-b', c.bundle,
     '-p', c.pidFile,
-    '-l', `k8s-file:${rotation(c) ? logFifo(c.logPath) : c.logPath}`,
+    '-l', c.noLog ? 'none:' : `k8s-file:${rotation(c) ? logFifo(c.logPath) : c.logPath}`,
     '--exit-dir', c.exitDir,
     '--full-attach',
     '--socket-dir-path', c.bundle,

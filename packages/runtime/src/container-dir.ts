@@ -30,6 +30,8 @@ export interface ContainerRecord {
   logMaxFiles?: number;
   /** The rotated log files are gzipped. */
   logCompress?: true;
+  /** `--log-driver none`: conmon keeps no log. */
+  noLog?: true;
   /** Containers whose PID or IPC namespace each start joins (`container:<id>` modes). */
   joins?: NamespaceJoins;
   /** A shareable IPC container's /dev/shm size: its tmpfs is mounted on the host before a start. */

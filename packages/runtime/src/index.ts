@@ -28,7 +28,7 @@ export { runExitStatus } from './exit-codes';
 export { ownStartTime, procStat, START_TIME } from './proc-stat';
 export { conmonArgs, type ConmonConfig, type Launch } from './conmon';
 export { DEFAULT_DETACH_KEYS, DetachKeyScanner, detachOnKeys, detachedError, isDetached, parseDetachKeys, type DetachableInput } from './detach-keys';
-export { parseLogRecord, LineAssembler, type LogRecord } from './logs';
+export { logsNotReadable, parseLogRecord, LineAssembler, type LogRecord } from './logs';
 export { hostsContent, resolvConfContent } from './etc-files';
 export { prepareRootfs } from './rootfs-prepare';
 export type * from './oci-spec';

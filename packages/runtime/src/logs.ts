@@ -2,7 +2,7 @@ import { constants as fsc, promises as fs, watch, type FSWatcher } from 'node:fs
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { invalidArgument } from '@ctr/errors';
+import { type CtrError, invalidArgument, unsupported } from '@ctr/errors';
 import { logFifo } from './log-writer';
 import type { LogEntry, LogStream, LogsOptions } from './types';
 
@@ -13,6 +13,11 @@ export interface LogRecord {
   /** `P`: the writer cut the line here, the rest follows in the next record. */
   partial: boolean;
   text: string;
+}
+
+/** moby's ErrReadLogsNotSupported: the container keeps no log (`--log-driver none`). */
+export function logsNotReadable(): CtrError {
+  return unsupported('configured logging driver does not support reading');
 }
 
 export function parseLogRecord(line: string): LogRecord | undefined {

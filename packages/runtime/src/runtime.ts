@@ -11,7 +11,7 @@ import { writeEtcFiles } from './etc-files';
 import { startFailure } from './exit-codes';
 import { checkTerminalSize, resizeTerminal } from './terminal-size';
 import { checkRuntimeVersionOnce, findExecutable, grantableCapabilities, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
-import { readLogs } from './logs';
+import { logsNotReadable, readLogs } from './logs';
 import { logRotationOf } from './log-writer';
 import type { LinuxResources, Spec } from './oci-spec';
 import { prepareRootfs } from './rootfs-prepare';
@@ -290,6 +290,7 @@ export class Runtime {
         stopTimeout: run.stopTimeout ?? DEFAULT_STOP_TIMEOUT,
         ...(logSizeMax ? { logSizeMax } : {}),
         ...logFiles,
+        ...(run.noLog ? { noLog: true as const } : {}),
         ...joinsAndShm(run),
       };
       await d.write(record);
@@ -343,6 +344,7 @@ export class Runtime {
       stdin: record.openStdin,
       ...(record.leaveStdinOpen ? { leaveStdinOpen: true } : {}),
       ...(options.exitCommand ? { exitCommand: options.exitCommand } : {}),
+      ...(record.noLog ? { noLog: true } : {}),
       ...(record.logSizeMax ? { logSizeMax: record.logSizeMax } : {}),
       ...(record.logSizeMax && record.logMaxFiles ? { logRotation: { maxSize: record.logSizeMax, maxFiles: record.logMaxFiles, compress: record.logCompress === true } } : {}),
     };
@@ -764,7 +766,7 @@ export class Runtime {
     const d = this.dir(id);
     const self = this;
     return (async function* () {
-      await d.read();
+      if ((await d.read()).noLog) throw logsNotReadable();
       yield* readLogs(d.log, options, async () => (await self.state(id).catch(() => undefined))?.running === true);
     })();
   }

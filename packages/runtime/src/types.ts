@@ -197,6 +197,8 @@ export interface RunOptions {
   logMaxFiles?: number;
   /** With `logMaxFiles` above 1: gzip the rotated files (`<log>.1.gz`…), Docker's `compress`. */
   logCompress?: boolean;
+  /** `--log-driver none`: no log is kept; the output reaches attached clients only, and `logs` is refused. */
+  noLog?: boolean;
   sysctls?: Record<string, string>;
   annotations?: Record<string, string>;
   /** `--init`: Docker's docker-init (tini) runs as PID 1, reaps orphans and forwards signals. */

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { logLine, parseDetachKeys, type StopOptions } from '@ctr/engine';
+import { logLine, logsNotReadable, parseDetachKeys, type StopOptions } from '@ctr/engine';
 import { asCtrError, conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
 import { createOptionsFromBody, updateOptionsFromBody } from '../container-config';
@@ -144,6 +144,8 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       const stdout = call.query.bool('stdout');
       const stderr = call.query.bool('stderr');
       if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+      // Refused before the stream's headers, as dockerd's 501.
+      if (info.HostConfig.LogConfig.Type === 'none') throw logsNotReadable();
       const tty = info.Config.Tty;
       const timestamps = call.query.bool('timestamps');
       const details = call.query.bool('details');
@@ -197,7 +199,8 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       ...(detachKeys ? { detachKeys } : {}),
       signal: gone,
     };
-    if (call.query.bool('logs')) {
+    // A container that keeps no log has none to replay.
+    if (call.query.bool('logs') && info.HostConfig.LogConfig.Type !== 'none') {
       for await (const entry of engine.logs(info.Id, { signal: gone })) {
         const target = entry.stream === 'stderr' ? io.stderr : io.stdout;
         target?.write(`${entry.line}\n`);

@@ -286,7 +286,7 @@ export const createFlags: FlagSpec[] = [
   { name: 'health-start-interval', type: 'string', valueName: 'duration', description: 'Time between running the check during the start period (ms|s|m|h) (default 0s)' },
   { name: 'health-timeout', type: 'string', valueName: 'duration', description: 'Maximum time to allow one check to run (ms|s|m|h) (default 0s)' },
   { name: 'no-healthcheck', type: 'bool', description: 'Disable any container-specified HEALTHCHECK' },
-  { name: 'log-driver', type: 'string', description: 'Logging driver for the container (json-file, local)' },
+  { name: 'log-driver', type: 'string', description: 'Logging driver for the container (json-file, local, none)' },
   { name: 'log-opt', type: 'list', description: 'Log driver options (max-size, max-file)' },
   { name: 'rm', type: 'bool', description: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   { name: 'pull', type: 'string', description: 'Pull image before creating ("always", "missing", "never")', default: 'missing' },
