@@ -150,6 +150,17 @@ describe('ctr run/create: docker flags the engine already supports (real runc, c
       const result = await local.runWith({ env }, 'run', '--rm', '--network', 'none', '--env-file', join(host, 'env'), 'busybox', 'sh', '-c', 'echo "$FROM_FILE|$FROM_HOST|${NOT_SET_ANYWHERE-unset}"');
       expect(result.stdout).toBe('1|host value|unset\n');
     });
+
+    test("-e NAME with NAME unset in ctr's environment unsets the image's NAME, as docker's bare NAME does", async () => {
+      await writeFile(join(host, 'Dockerfile'), 'FROM busybox\nENV FROM_IMAGE=image OTHER=kept\n');
+      expect((await ctr('build', '-q', '-t', 'run-flags-env', host)).code).toBe(0);
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env.FROM_IMAGE;
+      const result = await local.runWith({ env }, 'run', '--rm', '--pull', 'never', '--network', 'none', '-e', 'FROM_IMAGE', 'run-flags-env', 'sh', '-c', 'echo "${FROM_IMAGE-unset}|$OTHER"');
+      expect(result.stdout).toBe('unset|kept\n');
+      const created = (await local.runWith({ env }, 'create', '--pull', 'never', '--network', 'none', '-e', 'FROM_IMAGE', 'run-flags-env')).stdout.trim();
+      expect(JSON.parse((await ctr('inspect', '-f', '{{json .Config.Env}}', created)).stdout)).toEqual(['FROM_IMAGE', 'OTHER=kept']);
+    });
   });
 
   describe('--cidfile', () => {

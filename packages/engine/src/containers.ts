@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound, notFound } from '@ctr/errors';
 import { hasDevice, layerSize, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
-import { parseSignal, type ContainerState, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions, type MountSpec, type RunOptions, type TmpfsMount } from '@ctr/runtime';
+import { configEnv, parseSignal, type ContainerState, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions, type MountSpec, type RunOptions, type TmpfsMount } from '@ctr/runtime';
 import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type NetworkSettings } from '@ctr/network';
 import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
@@ -521,16 +521,12 @@ function mergedConfig(
   stopSignal: string | undefined,
 ): NonNullable<ContainerRecord['config']> {
   const noEntrypoint = entrypoint?.length === 1 && entrypoint[0] === '';
-  // Env as moby merges it: the container's variables, then each of the image's it leaves unset;
-  // with none of its own, the image's as they are (null when the image has none, as docker shows).
-  // What the process gets besides (PATH, HOSTNAME, TERM, HOME, links' variables) stays out.
-  const keyOf = (entry: string): string => entry.split('=', 1)[0] as string;
-  const own = new Set((env ?? []).map(keyOf));
+  // What the process gets besides (PATH, HOSTNAME, TERM, HOME, links' variables) stays out of Env.
   return {
     User: user ?? image.User ?? '',
     Entrypoint: noEntrypoint ? null : (entrypoint ?? image.Entrypoint ?? null),
     Cmd: cmd?.length || entrypoint?.length ? (cmd ?? null) : (image.Cmd ?? null),
-    Env: env?.length ? [...env, ...(image.Env ?? []).filter((entry) => !own.has(keyOf(entry)))] : (image.Env ?? null),
+    Env: configEnv(image.Env, env),
     ...((stopSignal ?? image.StopSignal) ? { StopSignal: stopSignal ?? image.StopSignal } : {}),
   };
 }

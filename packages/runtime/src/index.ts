@@ -10,6 +10,7 @@ export {
   baseSpec,
   containerArgs,
   checkWorkingDir,
+  configEnv,
   withCapabilities,
   withHostname,
   withMounts,

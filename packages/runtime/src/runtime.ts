@@ -21,7 +21,7 @@ import { blkioSupport, blkioWarnings, blockDevices, usesBlkio } from './spec/blo
 import { containerDevices } from './spec/devices';
 import { generateSpec } from './spec/generate-spec';
 import { readHostCpus, usesHostCpus } from './spec/host-cpus';
-import { applySpecOpts, capabilitySet, checkWorkingDir, withJoinedNamespaces, withResources } from './spec/spec-opts';
+import { applySpecOpts, capabilitySet, checkWorkingDir, mergeEnv, withJoinedNamespaces, withResources } from './spec/spec-opts';
 import { joinedNamespaces, joinsAndShm, mountShm, shmDir, unmountShm } from './shared-namespaces';
 import { parseBytes } from './spec/units';
 import { resolveUser } from './spec/user';
@@ -668,7 +668,7 @@ export class Runtime {
       const user = await resolveUser(record.rootfs, options.user);
       proc.user = { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids };
     }
-    if (options.env) proc.env = replaceOrAppendEnv(proc.env, options.env);
+    if (options.env) proc.env = mergeEnv(proc.env, options.env);
     // moby's execSetPlatformOpt: every capability in the bounding, permitted and effective sets.
     if (options.privileged) proc.capabilities = capabilitySet(grantableCapabilities());
     if (options.tty) proc.env = [...proc.env.filter((e) => !e.startsWith('TERM=')), 'TERM=xterm'];
@@ -785,21 +785,6 @@ export class Runtime {
     await tools.runc.remove(id);
   }
 
-}
-
-/**
- * moby's ReplaceOrAppendEnvValues: an override replaces its variable in place or is appended;
- * a bare `KEY` (what the docker CLI sends for `-e KEY` when KEY is unset on its side) unsets KEY.
- */
-function replaceOrAppendEnv(env: readonly string[], overrides: readonly string[]): string[] {
-  const byKey = new Map<string, string | undefined>(env.map((e) => [envKey(e), e]));
-  for (const entry of overrides) byKey.set(envKey(entry), entry.includes('=') ? entry : undefined);
-  return [...byKey.values()].filter((e): e is string => e !== undefined);
-}
-
-function envKey(entry: string): string {
-  const eq = entry.indexOf('=');
-  return eq === -1 ? entry : entry.slice(0, eq);
 }
 
 /** Why runc failed, from its log file (see `runcFailure`), if it logged anything. */

@@ -109,15 +109,27 @@ describe('entrypoint and cmd, by Docker\'s rules', () => {
   });
 });
 
-test('environment: PATH and HOSTNAME first, then the image, then the run options, later wins', () => {
+test("environment: PATH and HOSTNAME first, then the run options, then the image's they leave unset (moby's order)", () => {
   const env = spec({ env: ['A=run', 'C=3'], tty: true }, { Cmd: ['sh'], Env: ['A=image', 'B=2'] }).process.env;
   expect(env).toEqual([
     'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     'HOSTNAME=abcdef012345',
     'TERM=xterm',
-    'B=2',
     'A=run',
     'C=3',
+    'B=2',
+  ]);
+});
+
+test("an image's PATH replaces the default in place", () => {
+  expect(spec({}, { Cmd: ['sh'], Env: ['PATH=/app/bin', 'B=2'] }).process.env).toEqual(['PATH=/app/bin', 'HOSTNAME=abcdef012345', 'B=2']);
+});
+
+test("a bare KEY (docker's -e KEY with KEY unset on the client) unsets the image's KEY", () => {
+  expect(spec({ env: ['KEY'] }, { Cmd: ['sh'], Env: ['KEY=image', 'B=2'] }).process.env).toEqual([
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    'HOSTNAME=abcdef012345',
+    'B=2',
   ]);
 });
 

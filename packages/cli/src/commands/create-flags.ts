@@ -299,9 +299,12 @@ export function keyValues(values: string[]): Record<string, string> {
   return Object.fromEntries(values.map((v) => (v.includes('=') ? [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)] : [v, ''])));
 }
 
-/** `-e NAME` without a value takes it from the caller's environment, like docker; unset names are dropped. */
+/**
+ * `-e NAME` without a value takes it from the caller's environment, as docker's ValidateEnv;
+ * an unset NAME stays bare, and unsets NAME in the container (the image's too).
+ */
 function envFrom(values: string[], env: NodeJS.ProcessEnv): string[] {
-  return values.flatMap((v) => (v.includes('=') ? [v] : env[v] !== undefined ? [`${v}=${env[v]}`] : []));
+  return values.map((v) => (v.includes('=') || env[v] === undefined ? v : `${v}=${env[v]}`));
 }
 
 /** `--env-file` and `-e` (which overrides the files) of `run`, `create` and `exec`, as docker's CLI reads them. */

@@ -61,19 +61,34 @@ export function containerArgs(image: ImageConfig, options: RunOptions): string[]
   return args;
 }
 
-function mergeEnv(...lists: (readonly string[] | null | undefined)[]): string[] {
-  const byKey = new Map<string, string>();
+/**
+ * A container's `Config.Env` as moby's container.Merge makes it: its own variables, then each
+ * of the image's it leaves unset (a bare `KEY` of its own sets it, to nothing: see mergeEnv);
+ * the image's as they are without any of its own, null when the image has none (as docker shows).
+ */
+export function configEnv(image: readonly string[] | null | undefined, own: readonly string[] | undefined): string[] | null {
+  if (!own?.length) return image ? [...image] : null;
+  const keyOf = (entry: string): string => entry.split('=', 1)[0] as string;
+  const owned = new Set(own.map(keyOf));
+  return [...own, ...(image ?? []).filter((entry) => !owned.has(keyOf(entry)))];
+}
+
+/**
+ * moby's ReplaceOrAppendEnvValues over each list in turn: a variable replaces its key's in
+ * place or is appended; a bare `KEY` — what a docker client sends for `-e KEY` when KEY is
+ * unset on its side — unsets KEY, the image's included.
+ */
+export function mergeEnv(...lists: (readonly string[] | null | undefined)[]): string[] {
+  const byKey = new Map<string, string | undefined>();
   for (const list of lists) {
     for (const entry of list ?? []) {
       const eq = entry.indexOf('=');
       const key = eq === -1 ? entry : entry.slice(0, eq);
       if (key === '' || key.includes('\0') || entry.includes('\0')) throw invalidArgument(`invalid environment variable: ${JSON.stringify(entry)}`);
-      if (eq === -1) continue; // `-e KEY` without a value means "from the client's environment": not ours to fill
-      byKey.delete(key);
-      byKey.set(key, entry);
+      byKey.set(key, eq === -1 ? undefined : entry);
     }
   }
-  return [...byKey.values()];
+  return [...byKey.values()].filter((entry): entry is string => entry !== undefined);
 }
 
 /** R2 (CVE-2024-21626): a working directory through a leaked fd reaches the host. */
@@ -108,7 +123,7 @@ export function withProcess(image: ImageConfig, options: RunOptions, ctx: SpecCo
     const base = [DEFAULT_PATH, `HOSTNAME=${spec.hostname ?? ''}`];
     if (options.tty) base.push('TERM=xterm');
     if (user.home) base.push(`HOME=${user.home}`);
-    p.env = mergeEnv(base, image.Env, options.env);
+    p.env = mergeEnv(base, configEnv(image.Env, options.env));
     if (options.oomScoreAdj !== undefined) {
       const adj = options.oomScoreAdj;
       if (!Number.isInteger(adj) || adj < -1000 || adj > 1000) throw invalidArgument(`Invalid value ${adj}, range for oom score adj is [-1000, 1000]`);
