@@ -83,6 +83,8 @@ export interface ContainerRecord {
   };
   /** The health check it runs: its own merged over its image's (none when `NONE`). */
   healthcheck?: HealthConfig;
+  /** Checks turned off (`--no-healthcheck`, the image's `HEALTHCHECK NONE`): inspect shows it. */
+  healthcheckOff?: true;
 }
 
 /**

@@ -9,7 +9,7 @@ import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/ima
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
-import { forgetHealth, healthcheckFor, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
+import { forgetHealth, healthcheckFor, healthcheckOff, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
 import { checkFilterKeys, invalidFilter, labelsMatch, patternMatch, portFilter, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
 import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
@@ -798,6 +798,7 @@ export class Containers {
         ...(starting && answersExit(this.ctx, restartPolicy) ? { exitAnswered: true } : {}),
         ...(options.log ? { log: options.log } : {}),
         ...(healthcheck ? { healthcheck } : {}),
+        ...(healthcheckOff(image.config.config?.Healthcheck, options.healthcheck) ? { healthcheckOff: true as const } : {}),
         config,
       };
       return {
@@ -1432,7 +1433,7 @@ export class Containers {
         // As given, or the image's (`INT` stays `INT`); absent when neither says, as dockerd omits it.
         ...stopSignalOf(record),
         ...(run.stopTimeout !== undefined ? { StopTimeout: run.stopTimeout } : {}),
-        ...(record.healthcheck ? { Healthcheck: record.healthcheck } : {}),
+        ...(record.healthcheck ? { Healthcheck: record.healthcheck } : record.healthcheckOff ? { Healthcheck: { Test: ['NONE'] } } : {}),
       },
       HostConfig: {
         NetworkMode: record.network.mode,

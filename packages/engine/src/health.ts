@@ -57,7 +57,7 @@ const ms = (ns: number | undefined): number | undefined => (ns ? Math.round(ns /
  * durations and retries it leaves at 0 come from the image. `NONE` turns checks off.
  */
 export function healthcheckFor(image: HealthConfig | undefined, own: HealthConfig | undefined): HealthConfig | undefined {
-  const test = own?.Test && own.Test.length > 0 ? own.Test : image?.Test;
+  const test = testOf(image, own);
   if (!test || test.length === 0 || test[0] === 'NONE') return undefined;
   const check: HealthConfig = { Test: [...test] };
   for (const key of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) {
@@ -65,6 +65,15 @@ export function healthcheckFor(image: HealthConfig | undefined, own: HealthConfi
     if (value) check[key] = value;
   }
   return check;
+}
+
+/** `HEALTHCHECK NONE` or `--no-healthcheck`: checks turned off, which inspect shows as `{"Test":["NONE"]}`. */
+export function healthcheckOff(image: HealthConfig | undefined, own: HealthConfig | undefined): boolean {
+  return testOf(image, own)?.[0] === 'NONE';
+}
+
+function testOf(image: HealthConfig | undefined, own: HealthConfig | undefined): string[] | undefined {
+  return own?.Test && own.Test.length > 0 ? own.Test : image?.Test;
 }
 
 /** The probe's argv: `CMD` runs its words, `CMD-SHELL` its text through `/bin/sh -c`. */
