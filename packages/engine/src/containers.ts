@@ -1559,6 +1559,7 @@ export class Containers {
 
   async rename(ref: string, newName: string): Promise<void> {
     const record = await this.find(ref);
+    if (newName.replace(/^\//, '') === record.name) throw invalidArgument('Renaming a container with the same name as its current name');
     await this.records.claimName(newName, record.id);
     await this.records.write({ ...record, name: newName });
     await this.records.confirmName(newName, record.id);

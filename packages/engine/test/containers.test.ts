@@ -202,4 +202,11 @@ describe('engine containers (runc, conmon, overlayfs)', () => {
     for await (const e of t.engine.events({ since, until: Date.now() / 1000, filters: { container: [id] } })) actions.push(e.Action);
     expect(actions).toEqual(expect.arrayContaining(['create', 'start', 'destroy']));
   });
+
+  test("a rename to the name the container has is InvalidArgument in moby's words, and the name stays", async () => {
+    const { id } = await t.engine.create({ image: 'busybox', name: 'same-name', network: 'none' });
+    await expect(t.engine.rename(id, 'same-name')).rejects.toMatchObject({ code: 'InvalidArgument', message: 'Renaming a container with the same name as its current name' });
+    expect((await t.engine.inspect('same-name')).Id).toBe(id);
+    await t.engine.remove(id);
+  });
 });
