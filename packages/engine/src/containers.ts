@@ -1307,7 +1307,8 @@ export class Containers {
       any('status', (v) => status === v) &&
       // dockerd matches the name with and without its leading slash.
       (patternMatch(filters.name, `/${record.name}`) || patternMatch(filters.name, record.name)) &&
-      any('id', (v) => record.id.startsWith(v)) &&
+      // A regular expression found in the ID (a prefix, most often), as dockerd's Match.
+      patternMatch(filters.id, record.id) &&
       // No container of ctr is a swarm task.
       !filters['is-task']?.includes('true') &&
       any('ancestor', (v) => record.image === v || familiarImageName(record.image) === familiarImageName(v) || record.imageId.includes(v)) &&

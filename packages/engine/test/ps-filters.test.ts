@@ -49,6 +49,17 @@ describe('before= and since=', () => {
   });
 });
 
+describe('id=', () => {
+  test("matches an ID prefix, or a regular expression found in the ID, as dockerd's Match", async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none', pull: 'never' });
+    expect(await listed({ id: [id.slice(0, 12)] })).toEqual([id]);
+    expect(await listed({ id: [id.slice(20, 40)] })).toEqual([id]);
+    expect(await listed({ id: [`^${id.slice(0, 8)}.*${id.slice(-4)}$`] })).toEqual([id]);
+    expect(await listed({ id: [`^${id.slice(1, 9)}`] })).toEqual([]);
+    await t.engine.remove(id);
+  });
+});
+
 describe('volume=', () => {
   let id: string;
 
