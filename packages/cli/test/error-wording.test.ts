@@ -152,6 +152,23 @@ test('rmi -f by ID of an image a running container uses cannot be forced', async
   await ctr.run('rm', '-f', user);
 });
 
+test('rmi -f of the one name of an image only a stopped container uses deletes the image, as dockerd; the container runs on', async () => {
+  const image = await ownImage('wording-forced:1');
+  const user = (await ctr.run('create', '--network', 'none', 'wording-forced:1', 'echo', 'still runs')).stdout.trim();
+  expect(await ctr.run('rmi', '-f', 'wording-forced:1')).toEqual({ code: 0, stdout: `Untagged: wording-forced:1\nDeleted: ${image}\n`, stderr: '' });
+  expect((await ctr.run('image', 'inspect', short(image))).code).toBe(1);
+  expect(await ctr.run('start', '-a', user)).toMatchObject({ code: 0, stdout: 'still runs\n' });
+  await ctr.run('rm', user);
+});
+
+test('rmi -f of the one name of an image a running container uses untags it and keeps the image', async () => {
+  const image = await ownImage('wording-kept:1');
+  const user = (await ctr.run('run', '-d', '--network', 'none', 'wording-kept:1', 'sleep', '60')).stdout.trim();
+  expect(await ctr.run('rmi', '-f', 'wording-kept:1')).toEqual({ code: 0, stdout: 'Untagged: wording-kept:1\n', stderr: '' });
+  expect((await ctr.run('image', 'inspect', '-f', '{{.Id}}', short(image))).stdout).toBe(`${image}\n`);
+  await ctr.run('rm', '-f', user);
+});
+
 test('ps shows a container made from a full image ID by the ID cut short, whole with --no-trunc', async () => {
   const image = await ownImage('wording-by-id:1');
   expect((await ctr.run('create', '--network', 'none', '--name', 'by-image-id', image, 'true')).code).toBe(0);

@@ -920,7 +920,9 @@ export class Images {
       // dockerd's: untagging what would leave a used image without a repository needs force.
       const user = users[0];
       if (user && isSingleReference(record.names) && !options.force) throw this.referenceInUse(ref, record, user.id);
-      const result = await this.ctx.store.images.untag(name, { keepImage: users.length > 0 });
+      // The last name gone, the image goes too, as dockerd's delete after an untag: forced, only
+      // a running container keeps it (stopped ones keep their layers, and show its ID).
+      const result = await this.ctx.store.images.untag(name, { keepImage: users.some((user) => user.running) || (!options.force && users.length > 0) });
       for (const untagged of [name, ...(result.digestReferences ?? [])]) out.push({ Untagged: familiarImageName(untagged) });
       await this.ctx.events.emit('image', 'untag', record.id, { name: familiarImageName(name) });
       if (result.deleted) {
