@@ -33,3 +33,20 @@ test('ps --format pipes a field into printf', async () => {
 test("inspect's template calling a function that does not exist fails as docker's does: its words, exit status 64", async () => {
   expect(await ctr.run('inspect', '-f', '{{nope .Name}}', 'templated')).toEqual({ code: 64, stdout: '', stderr: 'template parsing error: template: :1: function "nope" not defined\n' });
 });
+
+test("version -f names docker's Go fields: .Server.APIVersion, .Client.Context", async () => {
+  const result = await ctr.run('version', '-f', '{{.Server.APIVersion}} {{.Client.APIVersion}} {{.Client.Context}}');
+  expect(result).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+\.\d+ \d+\.\d+ default\n$/) });
+});
+
+test("version -f of a field docker's types.Version lacks (its JSON name ApiVersion) is Go's template error", async () => {
+  const result = await ctr.run('version', '-f', '{{.Server.ApiVersion}}');
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain("can't evaluate field ApiVersion in type *types.Version");
+});
+
+test('version -f json writes the JSON names, in the structs\' order', async () => {
+  const { Client, Server } = JSON.parse((await ctr.run('version', '-f', 'json')).stdout) as { Client: Record<string, unknown>; Server: Record<string, unknown> };
+  expect(Object.keys(Client).slice(0, 2)).toEqual(['Version', 'ApiVersion']);
+  expect(Object.keys(Server).slice(0, 2)).toEqual(['Version', 'ApiVersion']);
+});

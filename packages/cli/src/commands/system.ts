@@ -13,6 +13,28 @@ const CLIENT_VERSION = '0.1.0';
 /** `--format json` of version and info is docker's `{{json .}}`. */
 const documentFormat = (format: string): string => (format === 'json' ? '{{json .}}' : format);
 
+type VersionFields = { ApiVersion: string } & Record<string, unknown>;
+
+/**
+ * What `docker version --format` sees: Go structs, so a template names their fields
+ * (`{{.Server.APIVersion}}`) and a field they lack is an error, while `{{json .}}` writes
+ * their JSON names (`ApiVersion`), as docker/cli's versionInfo and moby's types.Version.
+ */
+function versionDocument(client: VersionFields, server: VersionFields): object {
+  // The structs' field order, which their JSON keeps.
+  const inOrder = (fields: VersionFields): VersionFields => {
+    const order = ['Platform', 'Components', 'Version', 'ApiVersion', 'MinAPIVersion', 'GitCommit', 'GoVersion', 'Os', 'Arch', 'KernelVersion', 'BuildTime', 'Context'];
+    const rank = (key: string): number => (order.includes(key) ? order.indexOf(key) : order.length);
+    return Object.fromEntries(Object.entries(fields).sort(([a], [b]) => rank(a) - rank(b))) as VersionFields;
+  };
+  const struct = (type: string, fields: VersionFields): object => {
+    const { ApiVersion, ...rest } = fields;
+    return formatContext(type, { ...rest, APIVersion: ApiVersion }, () => inOrder(fields));
+  };
+  const document = { Client: struct('system.clientVersion', client), Server: struct('*types.Version', server) };
+  return formatContext('system.versionInfo', document, () => ({ Client: inOrder(client), Server: inOrder(server) }));
+}
+
 const version: Command = {
   name: 'version',
   usage: '[OPTIONS]',
@@ -29,7 +51,7 @@ const version: Command = {
     const client = { Version: CLIENT_VERSION, ApiVersion: apiVersion, Os: 'linux', Arch: server.Arch, GoVersion: server.GoVersion, Context: where.context };
     const format = str(args, 'format');
     if (format) {
-      println(io, renderDocument(documentFormat(format), { Client: client, Server: server }, { name: 'version' }));
+      println(io, renderDocument(documentFormat(format), versionDocument(client, server), { name: 'version' }));
       return 0;
     }
     println(io, 'Client:');
