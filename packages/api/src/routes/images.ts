@@ -20,9 +20,13 @@ function reference(image: string, tag: string | undefined): string {
  * version and reads `ContainerConfig.Volumes` whenever it recreates a container, so against
  * dockerd 25 and later it fails there (KeyError: 'ContainerConfig'). ctr keeps them.
  */
-function withContainerConfig(inspect: ImageInspect): ImageInspect & { Container: string; ContainerConfig: typeof EMPTY_CONTAINER_CONFIG } {
-  return { ...inspect, Container: '', ContainerConfig: EMPTY_CONTAINER_CONFIG };
+function withContainerConfig(inspect: ImageInspect): ImageInspect & { Container: string; ContainerConfig: ContainerConfigShown } {
+  // The image's volumes, as a classic build's last step had them: compose keeps the data of
+  // these (anonymous volumes) across a recreate, and would start them empty without.
+  return { ...inspect, Container: '', ContainerConfig: { ...EMPTY_CONTAINER_CONFIG, Volumes: inspect.Config.Volumes ?? null } };
 }
+
+type ContainerConfigShown = Omit<typeof EMPTY_CONTAINER_CONFIG, 'Volumes'> & { Volumes: Record<string, object> | null };
 
 /** Go's zero `container.Config`, as dockerd marshals it. */
 const EMPTY_CONTAINER_CONFIG = {
