@@ -1005,8 +1005,19 @@ export class Containers {
     const record = await this.find(ref);
     // The last exit is about to be forgotten: its die event goes out now if nobody reported it.
     await reportExit(this.ctx, record);
-    await mountedRootfs(this.ctx, record);
-    const result = await startNetworked(this.ctx, record, () => this.startProcess(record, io));
+    let processStarting = false;
+    const result = await (async () => {
+      await mountedRootfs(this.ctx, record);
+      return startNetworked(this.ctx, record, () => {
+        processStarting = true;
+        return this.startProcess(record, io);
+      });
+    })().catch(async (error: unknown) => {
+      // What failed before the process (a port already allocated) is the start's error, as
+      // dockerd's SetError with exit code 128; the runtime records a failure of its own part.
+      if (!processStarting) await this.ctx.runtime.recordStartFailure(record.id, asCtrError(error).message).catch(() => undefined);
+      throw error;
+    });
     const exitAnswered = answersExit(this.ctx, record.restartPolicy);
     if (record.stoppedByUser || (record.exitAnswered ?? false) !== exitAnswered) await this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: false, exitAnswered });
     if (attachedIo(io)) await this.ctx.events.container('attach', record);

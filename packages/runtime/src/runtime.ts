@@ -390,6 +390,17 @@ export class Runtime {
     return attached ? { attached } : {};
   }
 
+  /**
+   * A start that failed before its process did (its network): the error, and exit code 128
+   * unless the last run left one, as dockerd's SetError.
+   */
+  async recordStartFailure(id: string, message: string): Promise<void> {
+    const d = this.dir(id);
+    const record = await d.read();
+    if (record.status === 'running' || record.status === 'paused') return;
+    await d.write({ ...record, status: 'exited', exitCode: record.exitCode || 128, error: message, finishedAt: new Date().toISOString(), pid: 0 });
+  }
+
   /** Send the stop signal, then SIGKILL after the timeout, and wait for the exit. */
   async stop(id: string, options: StopOptions = {}): Promise<ExitStatus | undefined> {
     const d = this.dir(id);
