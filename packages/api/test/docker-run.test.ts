@@ -70,7 +70,7 @@ test('removing a running container without force is a conflict with docker words
   const started = await docker(t.env, ['run', '-d', '--network', 'none', 'busybox', 'sleep', '30']);
   const rm = await docker(t.env, ['rm', started.stdout.trim()]);
   expect(rm.code).toBe(1);
-  expect(rm.stderr).toMatch(/You cannot remove a running container/);
+  expect(rm.stderr).toMatch(/Error response from daemon: cannot remove container "\/[\w.-]+": container is running: stop the container before removing or force remove/);
   expect((await docker(t.env, ['rm', '-f', started.stdout.trim()])).code).toBe(0);
 });
 

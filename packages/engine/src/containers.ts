@@ -1163,7 +1163,8 @@ export class Containers {
     const refuseLive = (state: ContainerState | undefined): void => {
       if (options.force || !state) return;
       const live = state.running ? (state.paused ? 'paused' : 'running') : restartPending(record, state) ? 'restarting' : undefined;
-      if (live) throw conflict(`You cannot remove a ${live} container ${record.id}. Stop the container before attempting removal or force remove`);
+      // moby 25's words (daemon/delete.go), the name with its slash.
+      if (live) throw conflict(`cannot remove container "/${record.name}": container is ${live}: stop the container before removing or force remove`);
     };
     const currentState = (): Promise<ContainerState | undefined> => this.ctx.runtime.state(record.id).catch(() => undefined);
     let state = await currentState();

@@ -67,7 +67,7 @@ describe('engine containers (runc, conmon, overlayfs)', () => {
 
   test('removing a running container is refused unless forced', async () => {
     const { id } = await t.engine.run({ image: 'busybox', cmd: ['sleep', '60'], network: 'none', detach: true });
-    await expect(t.engine.remove(id)).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('Stop the container before attempting removal or force remove') });
+    await expect(t.engine.remove(id)).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('container is running: stop the container before removing or force remove') });
     await t.engine.remove(id, { force: true });
     expect((await t.engine.ps({ all: true })).map((c) => c.Id)).not.toContain(id);
   });

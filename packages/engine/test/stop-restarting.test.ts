@@ -99,7 +99,7 @@ test('rm of a restarting container is refused in docker\'s words', async () => {
   await inRestartWait(id);
   await expect(t.engine.remove(id)).rejects.toMatchObject({
     code: 'Conflict',
-    message: expect.stringMatching(/^You cannot remove a (restarting|running) container [0-9a-f]{64}\. Stop the container before attempting removal or force remove$/),
+    message: expect.stringMatching(/^cannot remove container "\/[\w.-]+": container is (restarting|running): stop the container before removing or force remove$/),
   });
   await t.engine.remove(id, { force: true });
 });
