@@ -8,6 +8,7 @@ import type {
   ContainerSummary,
   DiskUsage,
   EngineEvent,
+  EngineInfo,
   FilesystemChange,
   HistoryItem,
   ImageInspect,
@@ -247,7 +248,7 @@ export class ApiClient {
     return this.json('GET', '/version');
   }
 
-  info(): Promise<Record<string, unknown>> {
+  info(): Promise<EngineInfo> {
     return this.json('GET', '/info');
   }
 

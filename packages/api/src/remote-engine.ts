@@ -12,6 +12,7 @@ import type {
   ContainerSummary,
   DiskUsage,
   EngineEvent,
+  EngineInfo,
   EventsOptions,
   FilesystemChange,
   HistoryItem,
@@ -748,7 +749,7 @@ export class RemoteEngine implements EngineApi {
     }
   }
 
-  info(): Promise<Record<string, unknown>> {
+  info(): Promise<EngineInfo> {
     return this.client.info();
   }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { invalidArgument } from '@ctr/errors';
 import { launchDetached, openStore, removeTreeBehind, spreadSubdirectories, type CreateVolumeOptions, type VolumeInfo } from '@ctr/store';
-import { Runtime, detachOnKeys, detachedError, parseDetachKeys, type ExecResult } from '@ctr/runtime';
+import { Runtime, cgroupFeatures, detachOnKeys, detachedError, parseDetachKeys, type ExecResult } from '@ctr/runtime';
 import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '@ctr/network';
 import type { RegistryClient, RegistryClientOptions } from '@ctr/registry';
 import type { RootfsSource } from '@ctr/image';
@@ -34,7 +34,21 @@ import { exportContainer, getArchive, putArchive, statPath, type PathStat, type 
 import { containerChanges, type FilesystemChange } from './changes';
 import { RestartMonitor, handleExit, recoverContainers } from './restart';
 import { probe, type HealthState, type ProbeOptions } from './health';
-import { hostOperatingSystem } from './host-info';
+import {
+  engineId,
+  goTimeNow,
+  hostOperatingSystem,
+  hostOsVersion,
+  hostWarnings,
+  initCommit,
+  ipv4Forwarding,
+  openFileDescriptors,
+  overlayDriverStatus,
+  proxyFromEnv,
+  registryConfig,
+  runtimeCommit,
+  type EngineInfo,
+} from './host-info';
 import type { UpdateOptions } from './resources';
 import {
   diskUsage,
@@ -759,33 +773,83 @@ export class Engine {
     };
   }
 
-  async info(): Promise<Record<string, unknown>> {
+  /** `docker info`: dockerd's system.Info, true of this host and of ctr. */
+  async info(): Promise<EngineInfo> {
     const { ctx } = await this.ready();
     const states = await ctx.runtime.list();
     const images = await ctx.store.images.list();
+    const runtime = this.options.runtimePath ?? 'runc';
+    const [id, cgroups, forwarding, operatingSystem, osVersion, runcCommit, tiniCommit] = await Promise.all([
+      engineId(this.root),
+      cgroupFeatures(),
+      ipv4Forwarding(),
+      hostOperatingSystem(),
+      hostOsVersion(),
+      runtimeCommit(runtime),
+      initCommit(),
+    ]);
     return {
-      ID: this.root,
+      ID: id,
       Containers: states.length,
       ContainersRunning: states.filter((s) => s.status === 'running').length,
       ContainersPaused: states.filter((s) => s.status === 'paused').length,
       ContainersStopped: states.filter((s) => s.status === 'exited' || s.status === 'created').length,
       Images: images.length,
       Driver: 'overlay2',
-      DockerRootDir: this.root,
+      DriverStatus: overlayDriverStatus(this.root),
+      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local', 'none'] },
+      MemoryLimit: cgroups.memoryLimit,
+      SwapLimit: cgroups.swapLimit,
+      CpuCfsPeriod: cgroups.cpuCfsPeriod,
+      CpuCfsQuota: cgroups.cpuCfsQuota,
+      CPUShares: cgroups.cpuShares,
+      CPUSet: cgroups.cpuSet,
+      PidsLimit: cgroups.pidsLimit,
+      IPv4Forwarding: forwarding,
+      Debug: false,
+      NFd: openFileDescriptors(),
+      OomKillDisable: cgroups.oomKillDisable,
+      // Node runs no goroutines.
+      NGoroutines: 0,
+      SystemTime: goTimeNow(),
+      LoggingDriver: 'json-file',
       CgroupDriver: 'cgroupfs',
-      CgroupVersion: '1',
+      CgroupVersion: cgroups.version,
+      // Events are a file every process on the root follows; no engine counts their readers.
+      NEventsListener: 0,
       KernelVersion: os.release(),
-      OperatingSystem: await hostOperatingSystem(),
+      OperatingSystem: operatingSystem,
+      OSVersion: osVersion,
       OSType: 'linux',
       // The kernel's name for the machine (`uname -m`: x86_64, aarch64), as dockerd reports it.
       Architecture: os.machine(),
+      IndexServerAddress: 'https://index.docker.io/v1/',
+      RegistryConfig: registryConfig(this.options.registry),
       NCPU: os.cpus().length,
       MemTotal: os.totalmem(),
+      GenericResources: null,
+      DockerRootDir: this.root,
+      HttpProxy: proxyFromEnv(process.env, 'HTTP_PROXY'),
+      HttpsProxy: proxyFromEnv(process.env, 'HTTPS_PROXY'),
+      NoProxy: proxyFromEnv(process.env, 'NO_PROXY'),
       Name: os.hostname(),
+      Labels: [],
+      ExperimentalBuild: false,
       ServerVersion: ENGINE_VERSION,
+      Runtimes: { runc: { path: runtime } },
       DefaultRuntime: 'runc',
-      Runtimes: { runc: { path: this.options.runtimePath ?? 'runc' } },
-      SecurityOptions: ['name=seccomp,profile=builtin'],
+      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      // Containers run under conmon, not under the daemon: they outlive a ctrd that stops.
+      LiveRestoreEnabled: true,
+      Isolation: '',
+      // `--init` mounts tini as /sbin/docker-init, dockerd's name for it.
+      InitBinary: 'docker-init',
+      ContainerdCommit: { ID: '' },
+      RuncCommit: { ID: runcCommit },
+      InitCommit: { ID: tiniCommit },
+      SecurityOptions: ['name=seccomp,profile=builtin', ...(cgroups.version === '2' ? ['name=cgroupns'] : [])],
+      CDISpecDirs: [],
+      Warnings: hostWarnings(cgroups, forwarding),
     };
   }
 }

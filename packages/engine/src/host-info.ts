@@ -1,20 +1,139 @@
-import { promises as fs } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promises as fs, readdirSync, statfsSync } from 'node:fs';
+import path from 'node:path';
+import type { RegistryClientOptions } from '@ctr/registry';
+import type { CgroupFeatures } from '@ctr/runtime';
+
+/** A binary's build as `docker info` shows it (`runc version: …`). */
+export interface Commit {
+  ID: string;
+}
+
+export interface PluginsInfo {
+  Volume: string[];
+  Network: string[];
+  Authorization: string[] | null;
+  Log: string[];
+}
+
+/** One registry as dockerd's RegistryConfig describes it. */
+export interface IndexInfo {
+  Mirrors: string[];
+  Name: string;
+  Official: boolean;
+  Secure: boolean;
+}
+
+/** dockerd writes it through a map (to carry extra fields): its keys come sorted, at every level. */
+export interface RegistryServiceConfig {
+  IndexConfigs: Record<string, IndexInfo>;
+  InsecureRegistryCIDRs: string[];
+  Mirrors: string[];
+}
+
+export interface SwarmInfo {
+  NodeID: string;
+  NodeAddr: string;
+  LocalNodeState: 'inactive';
+  ControlAvailable: boolean;
+  Error: string;
+  RemoteManagers: null;
+}
+
+/**
+ * `GET /info`: docker's system.Info, its fields in the order dockerd writes them (what
+ * `docker info --format '{{json .}}'` prints), for the daemonless `ctr info` and ctrd alike.
+ * A list that may be null is one a daemon sends as null (Go's nil slice) when it is empty.
+ */
+export interface EngineInfo {
+  ID: string;
+  Containers: number;
+  ContainersRunning: number;
+  ContainersPaused: number;
+  ContainersStopped: number;
+  Images: number;
+  Driver: string;
+  DriverStatus: [string, string][];
+  Plugins: PluginsInfo;
+  MemoryLimit: boolean;
+  SwapLimit: boolean;
+  CpuCfsPeriod: boolean;
+  CpuCfsQuota: boolean;
+  CPUShares: boolean;
+  CPUSet: boolean;
+  PidsLimit: boolean;
+  IPv4Forwarding: boolean;
+  Debug: boolean;
+  NFd: number;
+  OomKillDisable: boolean;
+  NGoroutines: number;
+  SystemTime: string;
+  LoggingDriver: string;
+  CgroupDriver: string;
+  CgroupVersion: string;
+  NEventsListener: number;
+  KernelVersion: string;
+  OperatingSystem: string;
+  OSVersion: string;
+  OSType: string;
+  Architecture: string;
+  IndexServerAddress: string;
+  RegistryConfig: RegistryServiceConfig;
+  NCPU: number;
+  MemTotal: number;
+  /** Swarm's generic resources: no swarm here. */
+  GenericResources: null;
+  DockerRootDir: string;
+  HttpProxy: string;
+  HttpsProxy: string;
+  NoProxy: string;
+  Name: string;
+  Labels: string[] | null;
+  ExperimentalBuild: boolean;
+  ServerVersion: string;
+  Runtimes: Record<string, { path: string }>;
+  DefaultRuntime: string;
+  Swarm: SwarmInfo;
+  LiveRestoreEnabled: boolean;
+  Isolation: string;
+  InitBinary: string;
+  ContainerdCommit: Commit;
+  RuncCommit: Commit;
+  InitCommit: Commit;
+  SecurityOptions: string[] | null;
+  CDISpecDirs: string[] | null;
+  Warnings: string[] | null;
+}
+
+const OS_RELEASE_FILES = ['/etc/os-release', '/usr/lib/os-release'];
 
 /**
  * The host's distribution as `docker info` names it (moby's operatingsystem.GetOperatingSystem):
  * PRETTY_NAME of /etc/os-release, else of /usr/lib/os-release; "Linux" where neither names one.
  */
-export async function hostOperatingSystem(files: readonly string[] = ['/etc/os-release', '/usr/lib/os-release']): Promise<string> {
-  for (const file of files) {
-    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-    if (text !== undefined) return prettyName(text) ?? 'Linux';
-  }
-  return 'Linux';
+export async function hostOperatingSystem(files: readonly string[] = OS_RELEASE_FILES): Promise<string> {
+  const text = await osRelease(files);
+  return (text !== undefined && osReleaseValue(text, 'PRETTY_NAME')) || 'Linux';
 }
 
-/** os-release's PRETTY_NAME, its shell-style quotes and escapes undone. */
-function prettyName(osRelease: string): string | undefined {
-  const value = /^PRETTY_NAME=(.*)$/m.exec(osRelease)?.[1]?.trim();
+/** The distribution's VERSION_ID (moby's GetOperatingSystemVersion); '' where it has none. */
+export async function hostOsVersion(files: readonly string[] = OS_RELEASE_FILES): Promise<string> {
+  const text = await osRelease(files);
+  return (text !== undefined && osReleaseValue(text, 'VERSION_ID')) || '';
+}
+
+async function osRelease(files: readonly string[]): Promise<string | undefined> {
+  for (const file of files) {
+    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) return text;
+  }
+  return undefined;
+}
+
+/** One os-release variable, its shell-style quotes and escapes undone. */
+function osReleaseValue(osRelease: string, name: string): string | undefined {
+  const value = new RegExp(`^${name}=(.*)$`, 'm').exec(osRelease)?.[1]?.trim();
   if (!value) return undefined;
   const quote = value[0];
   if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length > 1) {
@@ -22,4 +141,175 @@ function prettyName(osRelease: string): string | undefined {
     return quote === '"' ? inner.replace(/\\([\\"$`])/g, '$1') : inner;
   }
   return value;
+}
+
+/**
+ * The engine's ID, kept in `<root>/engine-id` as dockerd keeps its own. A fresh root gets a
+ * UUID written aside and linked into place: link never replaces, so of two processes opening
+ * the root at once one wins and both read its ID.
+ */
+export async function engineId(root: string): Promise<string> {
+  const file = path.join(root, 'engine-id');
+  const kept = await readId(file);
+  if (kept) return kept;
+  const aside = `${file}.${randomUUID()}`;
+  await fs.writeFile(aside, randomUUID(), { mode: 0o600 });
+  try {
+    await fs.link(aside, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await fs.rm(aside, { force: true });
+  }
+  return (await readId(file)) ?? '';
+}
+
+async function readId(file: string): Promise<string | undefined> {
+  const text = await fs.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  return text?.trim();
+}
+
+/** Filesystem magic numbers by the names moby's graphdriver gives them (FsNames). */
+const FILESYSTEMS: ReadonlyMap<number, string> = new Map([
+  [0x61756673, 'aufs'],
+  [0x9123683e, 'btrfs'],
+  [0x28cd3d45, 'cramfs'],
+  [0xf15f, 'ecryptfs'],
+  [0xef53, 'extfs'],
+  [0xf2f52010, 'f2fs'],
+  [0x65735546, 'fuse'],
+  [0x47504653, 'gpfs'],
+  [0x72b6, 'jffs2'],
+  [0x3153464a, 'jfs'],
+  [0x6969, 'nfs'],
+  [0x794c7630, 'overlayfs'],
+  [0x858458f6, 'ramfs'],
+  [0x52654973, 'reiserfs'],
+  [0x517b, 'smb'],
+  [0x73717368, 'squashfs'],
+  [0x01021994, 'tmpfs'],
+  [0xa501fcf5, 'vxfs'],
+  [0x58465342, 'xfs'],
+  [0x2fc12fc1, 'zfs'],
+]);
+
+/** overlay2's DriverStatus as dockerd reports it, for layers kept on `root`'s filesystem. */
+export function overlayDriverStatus(root: string): [string, string][] {
+  return [
+    ['Backing Filesystem', FILESYSTEMS.get(statfsSync(root).type) ?? '<unknown>'],
+    ['Supports d_type', 'true'],
+    ['Using metacopy', 'false'],
+    ['Native Overlay Diff', 'true'],
+    ['userxattr', 'false'],
+  ];
+}
+
+/** Whether the kernel forwards IPv4 (what published ports and bridge egress need). */
+export async function ipv4Forwarding(): Promise<boolean> {
+  return (await fs.readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '0')).trim() === '1';
+}
+
+/** This process's open file descriptors (dockerd's NFd). */
+export function openFileDescriptors(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** dockerd's warnings for what this host cannot do (each is printed by `docker info`). */
+export function hostWarnings(cgroups: CgroupFeatures, ipv4Forwarding: boolean): string[] {
+  const missing: [boolean, string][] = [
+    [cgroups.memoryLimit, 'No memory limit support'],
+    [cgroups.swapLimit, 'No swap limit support'],
+    // cgroup v2 has no such control, and dockerd does not warn of it there.
+    [cgroups.oomKillDisable || cgroups.version === '2', 'No oom kill disable support'],
+    [cgroups.cpuCfsQuota, 'No cpu cfs quota support'],
+    [cgroups.cpuCfsPeriod, 'No cpu cfs period support'],
+    [cgroups.cpuShares, 'No cpu shares support'],
+    [cgroups.cpuSet, 'No cpuset support'],
+    [ipv4Forwarding, 'IPv4 forwarding is disabled'],
+  ];
+  return missing.filter(([supported]) => !supported).map(([, warning]) => `WARNING: ${warning}`);
+}
+
+/** Versions are read once per process: each is a program run, and `info` must stay cheap. */
+const commits = new Map<string, Promise<string>>();
+
+function remembered(key: string, read: () => Promise<string>): Promise<string> {
+  let commit = commits.get(key);
+  if (!commit) {
+    commit = read();
+    commits.set(key, commit);
+  }
+  return commit;
+}
+
+function versionOutput(binary: string): Promise<string | undefined> {
+  return new Promise((resolve) => execFile(binary, ['--version'], (error, stdout) => resolve(error ? undefined : stdout)));
+}
+
+/** The runtime's build as dockerd shows it: the `commit:` line of `runc --version`; '' when unreadable. */
+export function runtimeCommit(binary: string): Promise<string> {
+  return remembered(`runtime ${binary}`, async () => /^commit:\s*(.*)$/m.exec((await versionOutput(binary)) ?? '')?.[1]?.trim() ?? '');
+}
+
+/**
+ * The init `--init` runs (docker-init, else Debian's tini-static, as the runtime picks it):
+ * the git commit of `tini version 0.19.0 - git.de40ad0`, else the version; '' when there is none.
+ */
+export function initCommit(): Promise<string> {
+  return remembered('init', async () => {
+    for (const binary of ['docker-init', 'tini-static']) {
+      const output = await versionOutput(binary);
+      if (output === undefined) continue;
+      const match = /tini version (\S+)(?: - git\.(\w+))?/.exec(output);
+      return match?.[2] ?? match?.[1] ?? '';
+    }
+    return '';
+  });
+}
+
+/** A proxy setting from the environment as dockerd reads it (upper case first), credentials masked as it masks them. */
+export function proxyFromEnv(env: NodeJS.ProcessEnv, name: 'HTTP_PROXY' | 'HTTPS_PROXY' | 'NO_PROXY'): string {
+  const value = env[name] || env[name.toLowerCase()] || '';
+  return name === 'NO_PROXY' ? value : value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1xxxxx:xxxxx@');
+}
+
+/**
+ * dockerd's RegistryConfig for the engine's registry options: loopback is insecure by default
+ * (docker 28's CIDRs), docker.io is the official index with the mirrors, and each insecure
+ * registry is an index reached over plain HTTP. Mirrors are normalised as dockerd's ValidateMirror
+ * does (`scheme://host/`).
+ */
+export function registryConfig(options: Pick<RegistryClientOptions, 'insecureRegistries' | 'mirrors'> = {}): RegistryServiceConfig {
+  const mirrors = (options.mirrors ?? []).map(normalizeMirror);
+  const indexes: IndexInfo[] = [
+    { Mirrors: mirrors, Name: 'docker.io', Official: true, Secure: true },
+    ...(options.insecureRegistries ?? []).map((name) => ({ Mirrors: [], Name: name, Official: false, Secure: false })),
+  ];
+  indexes.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
+  return {
+    IndexConfigs: Object.fromEntries(indexes.map((index) => [index.Name, index])),
+    InsecureRegistryCIDRs: ['::1/128', '127.0.0.0/8'],
+    Mirrors: mirrors,
+  };
+}
+
+function normalizeMirror(mirror: string): string {
+  try {
+    const url = new URL(mirror);
+    return `${url.protocol}//${url.host}/`;
+  } catch {
+    return mirror;
+  }
+}
+
+/** Now as Go's RFC3339Nano writes a local time (trailing zeros of the fraction dropped). */
+export function goTimeNow(now = new Date()): string {
+  const offset = -now.getTimezoneOffset();
+  const local = new Date(now.getTime() + offset * 60_000).toISOString().replace(/\.?0*Z$/, '');
+  if (offset === 0) return `${local}Z`;
+  const abs = Math.abs(offset);
+  return `${local}${offset < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }

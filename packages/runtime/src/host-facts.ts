@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants as fsc, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsc, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CtrError } from '@ctr/errors';
 import { ALL_CAPABILITIES } from './spec/defaults';
@@ -82,6 +82,57 @@ export async function hasSwapAccounting(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Which limits the host's cgroups can enforce: what dockerd's `info` reports of its sysinfo. */
+export interface CgroupFeatures {
+  version: '1' | '2';
+  memoryLimit: boolean;
+  swapLimit: boolean;
+  oomKillDisable: boolean;
+  cpuCfsPeriod: boolean;
+  cpuCfsQuota: boolean;
+  cpuShares: boolean;
+  cpuSet: boolean;
+  pidsLimit: boolean;
+}
+
+/**
+ * The cgroup features as moby's sysinfo finds them: on v1 each controller's files in its
+ * hierarchy, on v2 the controllers the root enables (v2 has no oom-kill-disable). Swap is
+ * `hasSwapAccounting`, the fact the runtime itself goes by when writing a memory+swap limit.
+ */
+export async function cgroupFeatures(): Promise<CgroupFeatures> {
+  const root = '/sys/fs/cgroup';
+  const has = (file: string): boolean => existsSync(path.join(root, file));
+  const swapLimit = await hasSwapAccounting();
+  if (has('cgroup.controllers')) {
+    const controllers = readFileSync(path.join(root, 'cgroup.controllers'), 'utf8').split(/\s+/);
+    const cpu = controllers.includes('cpu');
+    return {
+      version: '2',
+      memoryLimit: controllers.includes('memory'),
+      swapLimit,
+      oomKillDisable: false,
+      cpuCfsPeriod: cpu,
+      cpuCfsQuota: cpu,
+      cpuShares: cpu,
+      cpuSet: controllers.includes('cpuset'),
+      pidsLimit: controllers.includes('pids'),
+    };
+  }
+  return {
+    version: '1',
+    memoryLimit: has('memory/memory.limit_in_bytes'),
+    swapLimit,
+    oomKillDisable: has('memory/memory.oom_control'),
+    cpuCfsPeriod: has('cpu/cpu.cfs_period_us'),
+    cpuCfsQuota: has('cpu/cpu.cfs_quota_us'),
+    cpuShares: has('cpu/cpu.shares'),
+    cpuSet: has('cpuset/cpuset.cpus'),
+    // The pids controller's root has no pids.max: mounted is enough, as for moby.
+    pidsLimit: has('pids/cgroup.procs'),
+  };
 }
 
 /**

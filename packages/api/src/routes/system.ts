@@ -1,4 +1,3 @@
-import os from 'node:os';
 import type { EngineEvent } from '@ctr/engine';
 import { clientGone, sendJson, startStream, type Call } from '../call';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version';
@@ -51,41 +50,7 @@ export function systemRoutes({ engine }: Services): Route[] {
         MinAPIVersion: MIN_API_VERSION,
       });
     }),
-    route('GET', '/info', async (call) => {
-      const info = await engine.info();
-      sendJson(call, 200, {
-        Driver: 'overlay2',
-        DriverStatus: [['Backing Filesystem', 'extfs']],
-        Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file'] },
-        MemoryLimit: true,
-        SwapLimit: false,
-        CpuCfsPeriod: true,
-        CpuCfsQuota: true,
-        CPUShares: true,
-        CPUSet: true,
-        PidsLimit: true,
-        IPv4Forwarding: true,
-        Debug: false,
-        LoggingDriver: 'json-file',
-        SystemTime: new Date().toISOString(),
-        IndexServerAddress: 'https://index.docker.io/v1/',
-        RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
-        Swarm: { LocalNodeState: 'inactive', NodeID: '', NodeAddr: '', ControlAvailable: false, Error: '', RemoteManagers: null },
-        Labels: [],
-        ExperimentalBuild: false,
-        HttpProxy: '',
-        HttpsProxy: '',
-        NoProxy: '',
-        Isolation: '',
-        InitBinary: '',
-        ContainerdCommit: { ID: '' },
-        RuncCommit: { ID: '' },
-        InitCommit: { ID: '' },
-        OSVersion: '',
-        ...info,
-        ID: String(info.ID ?? os.hostname()),
-      });
-    }),
+    route('GET', '/info', async (call) => sendJson(call, 200, await engine.info())),
     route('GET', '/events', async (call) => {
       const filters = call.query.filters();
       const since = epochSeconds(call.query.string('since'));

@@ -1,11 +1,12 @@
-import type { ContainerSize, ContainerSummary, DiskUsage, EngineEvent, ImageSummary } from '@ctr/engine';
+import type { ContainerSize, ContainerSummary, DiskUsage, EngineEvent, EngineInfo, ImageSummary } from '@ctr/engine';
 import type { Command, Io } from '../command';
-import { apiModule, currentEndpoint, getEngine, println } from '../context';
+import { apiModule, currentEndpoint, eprintln, getEngine, println } from '../context';
 import { bool, list, str } from '../flags';
 import { ago, checkTemplate, formatContext, formatList, goTimeString, humanSize, renderDocument, rfc3339, truncateId } from '../format';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { containerContext, containerFormat, CONTAINER_HEADERS } from './containers';
 import { IMAGE_HEADERS, imageContext, imageFormat, imageRows } from './images';
+import { bytesSize } from './top-stats';
 import { VOLUME_HEADERS, volumeContext, volumeFormat } from './volumes';
 
 const CLIENT_VERSION = '0.1.0';
@@ -72,6 +73,93 @@ const version: Command = {
   },
 };
 
+/** A `label: value` line docker's info prints only when the value is set. */
+function nonEmpty(label: string, value: string): string[] {
+  return value ? [`${label} ${value}`] : [];
+}
+
+/** The name docker's info prints as `Username:`: who config.json is logged in to Docker Hub as. */
+async function hubUsername(env: NodeJS.ProcessEnv): Promise<string> {
+  const { DOCKER_HUB_SERVER, credentialsFromAuthConfig, readDockerConfig } = require('@ctr/registry') as typeof import('@ctr/registry');
+  try {
+    const auth = (await readDockerConfig({ env })).auths?.[DOCKER_HUB_SERVER];
+    return auth ? credentialsFromAuthConfig(auth, 'config.json')?.username ?? '' : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * `docker info`'s Server section, line for line as docker's CLI 28 prints system.Info
+ * (prettyPrintServerInfo), trailing blank line included; swarm is never active here.
+ */
+function serverLines(data: EngineInfo, username: string): string[] {
+  const registries = data.RegistryConfig;
+  // Each option is `name=seccomp,profile=builtin`: its name, then its profile if it has one.
+  const securityOptions = (data.SecurityOptions ?? []).flatMap((option) => {
+    const value = (key: string): string | undefined => new RegExp(`(?:^|,)${key}=([^,]*)`).exec(option)?.[1];
+    const profile = value('profile');
+    return [`  ${value('name') ?? ''}`, ...(profile !== undefined ? [`   Profile: ${profile}`] : [])];
+  });
+  const insecure = [
+    ...Object.values(registries.IndexConfigs).filter((index) => !index.Secure).map((index) => `  ${index.Name}`),
+    ...registries.InsecureRegistryCIDRs.map((cidr) => `  ${cidr}`),
+  ];
+  const runtimes = Object.keys(data.Runtimes);
+  return [
+    'Server:',
+    ` Containers: ${data.Containers}`,
+    `  Running: ${data.ContainersRunning}`,
+    `  Paused: ${data.ContainersPaused}`,
+    `  Stopped: ${data.ContainersStopped}`,
+    ` Images: ${data.Images}`,
+    ...nonEmpty(' Server Version:', data.ServerVersion),
+    ...nonEmpty(' Storage Driver:', data.Driver),
+    ...data.DriverStatus.map(([key, value]) => `  ${key}: ${value}`),
+    ...nonEmpty(' Logging Driver:', data.LoggingDriver),
+    ...nonEmpty(' Cgroup Driver:', data.CgroupDriver),
+    ...nonEmpty(' Cgroup Version:', data.CgroupVersion),
+    ' Plugins:',
+    `  Volume: ${data.Plugins.Volume.join(' ')}`,
+    `  Network: ${data.Plugins.Network.join(' ')}`,
+    ...(data.Plugins.Authorization?.length ? [`  Authorization: ${data.Plugins.Authorization.join(' ')}`] : []),
+    `  Log: ${data.Plugins.Log.join(' ')}`,
+    ...(data.CDISpecDirs?.length ? [' CDI spec directories:', ...data.CDISpecDirs.map((dir) => `  ${dir}`)] : []),
+    ` Swarm: ${data.Swarm.LocalNodeState}`,
+    ...(runtimes.length ? [` Runtimes: ${runtimes.join(' ')}`, ` Default Runtime: ${data.DefaultRuntime}`] : []),
+    ...(data.OSType === 'linux'
+      ? [
+          ` Init Binary: ${data.InitBinary}`,
+          ` containerd version: ${data.ContainerdCommit.ID}`,
+          ` runc version: ${data.RuncCommit.ID}`,
+          ` init version: ${data.InitCommit.ID}`,
+          ...(securityOptions.length ? [' Security Options:', ...securityOptions] : []),
+        ]
+      : []),
+    ...nonEmpty(' Kernel Version:', data.KernelVersion),
+    ...nonEmpty(' Operating System:', data.OperatingSystem),
+    ...nonEmpty(' OSType:', data.OSType),
+    ...nonEmpty(' Architecture:', data.Architecture),
+    ` CPUs: ${data.NCPU}`,
+    ` Total Memory: ${bytesSize(data.MemTotal)}`,
+    ...nonEmpty(' Name:', data.Name),
+    ...nonEmpty(' ID:', data.ID),
+    ` Docker Root Dir: ${data.DockerRootDir}`,
+    ` Debug Mode: ${data.Debug}`,
+    ...(data.Debug ? [`  File Descriptors: ${data.NFd}`, `  Goroutines: ${data.NGoroutines}`, `  System Time: ${data.SystemTime}`, `  EventsListeners: ${data.NEventsListener}`] : []),
+    ...nonEmpty(' HTTP Proxy:', data.HttpProxy),
+    ...nonEmpty(' HTTPS Proxy:', data.HttpsProxy),
+    ...nonEmpty(' No Proxy:', data.NoProxy),
+    ...nonEmpty(' Username:', username),
+    ...(data.Labels?.length ? [' Labels:', ...data.Labels.map((label) => `  ${label}`)] : []),
+    ` Experimental: ${data.ExperimentalBuild}`,
+    ...(insecure.length ? [' Insecure Registries:', ...insecure] : []),
+    ...(registries.Mirrors.length ? [' Registry Mirrors:', ...registries.Mirrors.map((mirror) => `  ${mirror}`)] : []),
+    ` Live Restore Enabled: ${data.LiveRestoreEnabled}`,
+    '',
+  ];
+}
+
 const info: Command = {
   name: 'info',
   usage: '[OPTIONS]',
@@ -85,25 +173,10 @@ const info: Command = {
       println(io, renderDocument(documentFormat(format), data));
       return 0;
     }
-    println(io, 'Server:');
-    println(io, ` Containers: ${data.Containers}`);
-    println(io, `  Running: ${data.ContainersRunning}`);
-    println(io, `  Paused: ${data.ContainersPaused}`);
-    println(io, `  Stopped: ${data.ContainersStopped}`);
-    println(io, ` Images: ${data.Images}`);
-    println(io, ` Server Version: ${data.ServerVersion}`);
-    println(io, ` Storage Driver: ${data.Driver}`);
-    println(io, ` Cgroup Driver: ${data.CgroupDriver}`);
-    println(io, ` Cgroup Version: ${data.CgroupVersion}`);
-    println(io, ` Default Runtime: ${data.DefaultRuntime}`);
-    println(io, ` Kernel Version: ${data.KernelVersion}`);
-    println(io, ` Operating System: ${data.OperatingSystem}`);
-    println(io, ` OSType: ${data.OSType}`);
-    println(io, ` Architecture: ${data.Architecture}`);
-    println(io, ` CPUs: ${data.NCPU}`);
-    println(io, ` Total Memory: ${((data.MemTotal as number) / 1024 ** 3).toFixed(2)}GiB`);
-    println(io, ` Name: ${data.Name}`);
-    println(io, ` Docker Root Dir: ${data.DockerRootDir}`);
+    const where = await currentEndpoint();
+    const client = ['Client:', ` Version:    ${CLIENT_VERSION}`, ` Context:    ${where.context}`, ' Debug Mode: false', ''];
+    for (const line of [...client, ...serverLines(data, await hubUsername(io.env))]) println(io, line);
+    for (const warning of data.Warnings ?? []) eprintln(io, warning);
     return 0;
   },
 };

@@ -52,7 +52,7 @@ const port: Command = {
 };
 
 /** go-units BytesSize: binary units with four significant digits, "1.5MiB", "23.54GiB". */
-function bytesSize(bytes: number): string {
+export function bytesSize(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let value = bytes;
   let unit = 0;
