@@ -7,7 +7,7 @@ import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHead
 import type { ContainerRecord } from './container-records';
 import { mountedRootfs, quiesce } from './container-root';
 import type { EngineContext } from './context';
-import { containerPath, type MountedDir } from './container-path';
+import { containerPath, type ContainerPath, type MountedDir } from './container-path';
 import { INIT_FILES } from './init-files';
 import { tarTree } from './tar-tree';
 
@@ -53,21 +53,34 @@ function goMode(stat: import('node:fs').Stats): number {
   return (stat.mode & 0o777) + (stat.isDirectory() ? GO_DIR : 0) + (stat.isSymbolicLink() ? GO_SYMLINK : 0);
 }
 
-/** A path's stat inside the container: the last component is not followed, like `docker cp`. */
-export async function statPath(ctx: EngineContext, record: ContainerRecord, inside: string): Promise<PathStat> {
+/**
+ * A `docker cp` source read as moby's `ResolvePath` reads it: the last component is taken as
+ * it is (a symlink is copied as the link) unless the path ends in `/` or `/.`, which name the
+ * directory there — a link's target, resolved inside the container like every other link.
+ * `stat.name` is the last component as requested (`.` for `PATH/.`), as moby names it.
+ */
+async function resolveSource(ctx: EngineContext, record: ContainerRecord, inside: string): Promise<{ resolved: ContainerPath; stat: PathStat }> {
   const root = await mountedRootfs(ctx, record);
   const mounts = await mountedDirs(ctx, record);
-  const resolved = containerPath(root, mounts, inside, { followLast: false });
+  const contentsOnly = path.posix.basename(inside) === '.';
+  const namesDirectory = contentsOnly || inside.endsWith('/');
+  const resolved = containerPath(root, mounts, inside, { followLast: namesDirectory });
   if (!resolved.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
-  if (inside.endsWith('/') && !resolved.stat.isDirectory() && !resolved.stat.isSymbolicLink()) throw invalidArgument(`${inside} is not a directory`);
+  if (namesDirectory && !resolved.stat.isDirectory()) throw invalidArgument(`${inside} is not a directory`);
   const linkTarget = resolved.stat.isSymbolicLink() ? containerPath(root, mounts, resolved.inside, { followLast: true }).inside : '';
-  return {
-    name: path.posix.basename(resolved.inside) || '/',
+  const stat = {
+    name: contentsOnly ? '.' : path.posix.basename(path.posix.resolve('/', inside)) || '/',
     size: resolved.stat.size,
     mode: goMode(resolved.stat),
     mtime: resolved.stat.mtime.toISOString(),
     linkTarget,
   };
+  return { resolved, stat };
+}
+
+/** A path's stat inside the container, resolved as `docker cp` resolves its source. */
+export async function statPath(ctx: EngineContext, record: ContainerRecord, inside: string): Promise<PathStat> {
+  return (await resolveSource(ctx, record, inside)).stat;
 }
 
 /**
@@ -81,14 +94,13 @@ export async function getArchive(
   inside: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<{ stat: PathStat; tar: Readable }> {
-  const root = await mountedRootfs(ctx, record);
   const resume = await quiesce(ctx, record);
   try {
-    const stat = await statPath(ctx, record, inside);
-    // `PATH/.` means the directory's contents, without the directory's own name.
-    const contentsOnly = /(^|\/)\.$/.test(inside);
-    const resolved = containerPath(root, await mountedDirs(ctx, record), inside, { followLast: contentsOnly });
-    const prefix = contentsOnly || resolved.inside === '/' ? '' : path.posix.basename(resolved.inside);
+    const { resolved, stat } = await resolveSource(ctx, record, inside);
+    // Entries are named as the path was asked for, as moby rebases them: `dirlnk/…` for
+    // `dirlnk/`, not the target's name; `./…` for `PATH/.`, which the docker CLI rebases onto
+    // its destination (bare names would land beside it).
+    const prefix = stat.name === '/' ? '' : stat.name;
     const tar = tarTree(resolved.abs, prefix, { ...(options.signal ? { signal: options.signal } : {}), onDone: resume });
     return { stat, tar };
   } catch (error) {

@@ -551,7 +551,7 @@ export class Engine {
     return (await this.ready()).containers.prune(options);
   }
 
-  /** `docker container stat` of a path (the last component is not followed). */
+  /** `docker cp`'s stat of a path, resolved as its source is: a link at the end is followed (in the container) only after a trailing `/` or `/.`. */
   async statPath(container: string, path: string): Promise<PathStat> {
     const { ctx, containers } = await this.ready();
     return statPath(ctx, await containers.find(container), path);

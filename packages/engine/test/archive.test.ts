@@ -66,7 +66,7 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
     const names = (await entriesOf((await t.engine.getArchive(id, '/data')).tar)).map((e) => e.name);
     expect(names).toEqual(['data/', 'data/a', 'data/link', 'data/sub/', 'data/sub/b']);
     const contents = (await entriesOf((await t.engine.getArchive(id, '/data/.')).tar)).map((e) => e.name);
-    expect(contents).toEqual(['./', 'a', 'link', 'sub/', 'sub/b']);
+    expect(contents).toEqual(['./', './a', './link', './sub/', './sub/b']);
     await t.engine.remove(id);
   });
 
