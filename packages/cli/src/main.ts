@@ -77,7 +77,7 @@ const groups: CommandGroup[] = [
 
 /** Other names a group's commands answer to (`container list`, `image remove`). */
 const groupAliases: Record<string, Record<string, string>> = {
-  container: { list: 'ls', remove: 'rm' },
+  container: { list: 'ls', ps: 'ls', remove: 'rm' },
   image: { list: 'ls', remove: 'rm' },
   volume: { list: 'ls', remove: 'rm' },
   network: { list: 'ls', remove: 'rm' },
@@ -115,6 +115,22 @@ function reportError(error: unknown, io: Io, path: string, debug: boolean, usage
   return exit;
 }
 
+const argumentsWord = (count: number): string => `argument${count === 1 ? '' : 's'}`;
+
+/**
+ * cobra's positional-argument checks in docker/cli's words (cli/required.go): each names the
+ * rule the command declares, not the way the count missed it; only the at-least check closes
+ * with `See`. (docker 28.2's at-most check prints `SRun`, a typo; ctr keeps the intended `Run`.)
+ */
+function argumentCountError([min, max]: [number, number], count: number, path: string): { message: string; verb: 'Run' | 'See' } | undefined {
+  if (count >= min && count <= max) return undefined;
+  if (max === 0) return { message: `'${path}' accepts no arguments`, verb: 'Run' };
+  if (min === max) return { message: `'${path}' requires ${min} ${argumentsWord(min)}`, verb: 'Run' };
+  if (max === Infinity) return { message: `'${path}' requires at least ${min} ${argumentsWord(min)}`, verb: 'See' };
+  if (min === 0) return { message: `'${path}' requires at most ${max} ${argumentsWord(max)}`, verb: 'Run' };
+  return { message: `'${path}' requires at least ${min} and at most ${max} ${argumentsWord(max)}`, verb: 'Run' };
+}
+
 async function runCommand(command: Command, path: string, argv: string[], io: Io, debug: boolean): Promise<number> {
   if (command.passThrough) {
     try {
@@ -134,10 +150,9 @@ async function runCommand(command: Command, path: string, argv: string[], io: Io
     return reportError(error, io, path, debug, `${path} ${command.usage}`);
   }
   try {
-    const [min, max] = command.args ?? [0, Infinity];
-    if (args.positionals.length < min || args.positionals.length > max) {
-      const want = min === max ? `exactly ${min} argument${min === 1 ? '' : 's'}` : args.positionals.length < min ? `at least ${min} argument${min === 1 ? '' : 's'}` : `at most ${max} argument${max === 1 ? '' : 's'}`;
-      io.stderr.write(`ctr: '${path}' requires ${want}\n\nUsage:  ${path} ${command.usage}\n\n${moreInformation(path, 'See')}`);
+    const countError = argumentCountError(command.args ?? [0, Infinity], args.positionals.length, path);
+    if (countError) {
+      io.stderr.write(`ctr: ${countError.message}\n\nUsage:  ${path} ${command.usage}\n\n${moreInformation(path, countError.verb)}`);
       return 1;
     }
     ran = path;

@@ -27,7 +27,6 @@ describe('ctr cp, export, diff, top, stats, system df/prune (real runc, conmon, 
     await ctr('run', '--name', 'cp-out', '--network', 'none', 'busybox', 'sh', '-c', 'mkdir -p /data/sub && echo hello > /data/sub/f && echo top > /data/t');
     const file = await ctr('cp', 'cp-out:/data/t', join(host, 'renamed'));
     expect(file.code).toBe(0);
-    expect(file.stderr).toMatch(/^Successfully copied \d+(\.\d+)?k?B to /);
     expect(await readFile(join(host, 'renamed'), 'utf8')).toBe('top\n');
     expect((await ctr('cp', 'cp-out:/data', host)).code).toBe(0);
     expect(await readFile(join(host, 'data', 'sub', 'f'), 'utf8')).toBe('hello\n');

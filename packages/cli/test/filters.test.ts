@@ -104,14 +104,14 @@ describe('--filter on listings and prunes (ctr without a daemon)', () => {
     const marked = (await ctr.run('create', '--network', 'none', '--label', 'sweep=1', 'busybox', 'true')).stdout.trim();
     const other = (await ctr.run('create', '--network', 'none', 'busybox', 'true')).stdout.trim();
     expect((await ctr.run('system', 'prune', '-f', '--filter', 'label=sweep')).stdout).toContain(`Deleted Containers:\n${marked}\n`);
-    expect(await ctr.run('system', 'prune', '-f', '--volumes', '--filter', 'until=1h')).toMatchObject({ code: 1, stderr: 'Error: The "until" filter is not supported with "--volumes"\n' });
+    expect(await ctr.run('system', 'prune', '-f', '--volumes', '--filter', 'until=1h')).toMatchObject({ code: 1, stderr: 'ERROR: The "until" filter is not supported with "--volumes"\n' });
     expect((await ctr.run('ps', '-aq', '--no-trunc')).stdout).toBe(`${other}\n`);
     await ctr.run('rm', other);
   });
 
   test('system prune lists the filters under its warning, as docker does', async () => {
     const asked = await ctr.runWith({ env: process.env, input: 'n\n' }, 'system', 'prune', '--filter', 'until=10m', '--filter', 'label=a');
-    expect(asked.stdout).toContain('  - all build cache\n\n  Items to be pruned will be filtered with:\n  - label=a\n  - until=10m\n\nAre you sure you want to continue? [y/N] ');
+    expect(asked.stdout).toContain('  - unused build cache\n\n  Items to be pruned will be filtered with:\n  - label=a\n  - until=10m\n\nAre you sure you want to continue? [y/N] ');
   });
 
   test('help shows docker\'s --filter lines', async () => {

@@ -119,7 +119,8 @@ describe('ctr -H unix://… against ctrd', () => {
       expect((await ctr(['exec', id, 'cat', '/tmp/in.txt'])).stdout).toBe('copied in\n');
       await mkdir(join(work, 'out'));
       const out = await ctr(['cp', `${id}:/tmp/in.txt`, join(work, 'out')]);
-      expect(out).toMatchObject({ code: 0, stderr: expect.stringContaining('Successfully copied') });
+      // Its output is no terminal, so, as docker's, cp reports nothing.
+      expect(out).toMatchObject({ code: 0, stderr: '' });
       expect(await readFile(join(work, 'out', 'in.txt'), 'utf8')).toBe('copied in\n');
     } finally {
       await t.daemon.engine.remove(id, { force: true });

@@ -55,7 +55,18 @@ async function sourceMissing(source: string): Promise<Error> {
   return verbatimError(`lstat ${path.resolve(source)}: no such file or directory`, 'NotFound');
 }
 
-async function copyOut(from: { container: string; path: string }, dest: string, io: Io, archive: boolean, follow: boolean): Promise<number> {
+/**
+ * docker cp's resolveLocalPath: the local path made absolute and clean, keeping a trailing `/`
+ * or `.` (they change what is copied); its report names the destination this way.
+ */
+function absoluteLocalPath(local: string): string {
+  let resolved = path.resolve(local);
+  if (path.basename(local) === '.' && path.basename(resolved) !== '.') resolved = `${resolved.replace(/\/$/, '')}/.`;
+  return local.endsWith('/') && !resolved.endsWith('/') ? `${resolved}/` : resolved;
+}
+
+async function copyOut(from: { container: string; path: string }, given: string, io: Io, archive: boolean, follow: boolean): Promise<number> {
+  const dest = given === '-' ? given : absoluteLocalPath(given);
   // As docker cp: the destination's directory is looked for before the daemon is asked.
   const parent = path.dirname(path.resolve(dest));
   if (dest !== '-' && !(await stat(parent).catch(() => undefined))) throw verbatimError(`invalid output path: directory ${JSON.stringify(parent)} does not exist`);
@@ -101,19 +112,21 @@ async function applyLayerFromDir(dir: string, dest: string): Promise<void> {
 async function copyIn(src: string, to: { container: string; path: string }, io: Io, follow: boolean): Promise<number> {
   const engine = await getEngine();
   if (follow && src !== '-') src = await realpath(src).catch(() => src);
-  if (src === '-') {
-    await daemonAnswer(engine.putArchive(to.container, to.path, io.stdin));
-    return 0;
-  }
-  const local = await stat(src).catch(() => undefined);
-  if (!local) throw await sourceMissing(src);
-  const contentsOnly = /(^|\/)\.$/.test(src);
   const target = await daemonAnswer(engine.statPath(to.container, to.path)).catch((error) => {
     // A path not there yet is made by the copy; a container that is not there is said so by it.
     if ((error as { code?: string }).code === 'NotFound') return undefined;
     throw error;
   });
   const targetIsDir = target !== undefined && (target.mode & 2 ** 31) !== 0;
+  if (src === '-') {
+    // A tar stream is unpacked into a directory, so docker refuses anything else before reading it.
+    if (!targetIsDir) throw verbatimError(`destination "${to.container}:${to.path}" must be a directory`);
+    await daemonAnswer(engine.putArchive(to.container, to.path, io.stdin));
+    return 0;
+  }
+  const local = await stat(src).catch(() => undefined);
+  if (!local) throw await sourceMissing(src);
+  const contentsOnly = /(^|\/)\.$/.test(src);
   if (target && !targetIsDir && local.isDirectory()) throw verbatimError('cannot copy directory');
   const into = targetIsDir ? to.path : path.posix.dirname(to.path);
   const name = contentsOnly ? '' : targetIsDir ? path.basename(path.resolve(src)) : path.posix.basename(to.path);
@@ -131,7 +144,7 @@ const cp: Command = {
   flags: [
     { name: 'archive', short: 'a', type: 'bool', description: 'Archive mode (copy all uid/gid information)' },
     { name: 'follow-link', short: 'L', type: 'bool', description: 'Always follow symbol link in SRC_PATH' },
-    { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress progress output during copy' },
+    { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached' },
   ],
   args: [2, 2],
   async run(args, io) {
@@ -140,7 +153,9 @@ const cp: Command = {
     const to = splitContainerPath(dest);
     if (from && to) throw invalidArgument('copying between containers is not supported');
     if (!from && !to) throw invalidArgument('must specify at least one container source');
-    const quietIo: Io = bool(args, 'quiet') ? { ...io, stderr: new PassThrough() } : io;
+    // docker reports the copy only to a terminal unless -q says otherwise (cp.go: `quiet = !Out().IsTerminal()`).
+    const quiet = args.flags.quiet === undefined ? !io.stdout.isTTY : bool(args, 'quiet');
+    const quietIo: Io = quiet ? { ...io, stderr: new PassThrough() } : io;
     const follow = bool(args, 'follow-link');
     return from ? copyOut(from, dest, quietIo, bool(args, 'archive'), follow) : copyIn(src, to as { container: string; path: string }, quietIo, follow);
   },

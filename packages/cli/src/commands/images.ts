@@ -158,8 +158,10 @@ const images: Command = {
     const digests = bool(args, 'digests');
     const format = imageFormat(str(args, 'format') || 'table', bool(args, 'quiet'), digests);
     const withDigests = digests || format.includes('{{.Digest}}');
+    // dockerd's image list does not count containers (moby's newImageSummary gives -1, which
+    // shows as `N/A`); only `system df` does, and the engine's list carries that count.
     const items = (await engine.images({ all: bool(args, 'all'), filters })).flatMap((image) =>
-      imageRows(image, withDigests, digests).map((row) => imageContext(image, row, truncate)),
+      imageRows(image, withDigests, digests).map((row) => imageContext({ ...image, Containers: -1 }, row, truncate)),
     );
     io.stdout.write(formatList(format, items, IMAGE_HEADERS));
     return 0;
@@ -300,6 +302,8 @@ const load: Command = {
   flags: [
     { name: 'input', short: 'i', type: 'string', description: 'Read from tar archive file, instead of STDIN' },
     platformFlag(`Load only the given platform variant. ${PLATFORM_FORMAT}`),
+    // docker's -q hides the layers' progress, never the `Loaded image` lines scripts read; ctr
+    // shows no progress, so the flag is accepted and changes nothing.
     { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress the load output' },
   ],
   args: [0, 0],
@@ -308,7 +312,7 @@ const load: Command = {
     if (!input && io.stdin.isTTY) throw invalidArgument('requested load from stdin, but stdin is empty');
     if (input) await stat(input).catch(() => Promise.reject(invalidArgument(`open ${input}: no such file or directory`)));
     const { loaded } = await (await getEngine()).load(input ? createReadStream(input) : io.stdin, platformOption(args));
-    if (!bool(args, 'quiet')) for (const line of loaded) println(io, line);
+    for (const line of loaded) println(io, line);
     return 0;
   },
 };
@@ -323,10 +327,11 @@ const importCommand: Command = {
     { name: 'message', short: 'm', type: 'string', description: 'Set commit message for imported image' },
     platformFlag('Set platform if server is multi-platform capable'),
   ],
-  args: [1, 2],
+  // docker's check is at-least-one only: what follows the repository is not looked at.
+  args: [1, Infinity],
   async run(args, io) {
     const [source, name] = args.positionals as [string, string | undefined];
-        const config = engineModule().applyConfigChanges(list(args, 'change'));
+    const config = engineModule().applyConfigChanges(list(args, 'change'));
     const isDir = source !== '-' && (await stat(source).catch(() => undefined))?.isDirectory();
     if (source !== '-' && isDir === undefined) throw invalidArgument(`open ${source}: no such file or directory`);
     const message = str(args, 'message');

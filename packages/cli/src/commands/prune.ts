@@ -17,6 +17,10 @@ interface PruneKind {
   flags?: FlagSpec[];
   /** What the confirmation prompt warns of (after "WARNING! This will remove"). */
   warning(args: ParsedArgs): string;
+  /** docker's builder prune asks on the warning's line; the others ask on a line of its own. */
+  questionOnWarningLine?: boolean;
+  /** Refuses arguments the prune cannot go by, before anything is asked or removed. */
+  check?(args: ParsedArgs): void;
   prune(engine: CliEngine, args: ParsedArgs): Promise<Pruned>;
 }
 
@@ -27,8 +31,8 @@ const untilFilter = filterFlag('Provide filter values (e.g. "until=<timestamp>")
 export const pruneFilters = (args: ParsedArgs): Record<string, string[]> => parseFilters(list(args, 'filter'));
 
 /** docker's confirmation: the answer is a line of stdin, a terminal or not; no answer is no. */
-async function confirmed(io: Io, warning: string): Promise<boolean> {
-  const answer = await prompt(io, `WARNING! This will remove${warning}\nAre you sure you want to continue? [y/N] `);
+async function confirmed(io: Io, warning: string, sameLine: boolean): Promise<boolean> {
+  const answer = await prompt(io, `WARNING! This will remove${warning}${sameLine ? ' ' : '\n'}Are you sure you want to continue? [y/N] `);
   return /^y(es)?$/i.test(answer.trim());
 }
 
@@ -52,7 +56,8 @@ export function pruneCommand(kind: PruneKind): Command {
     flags: [...(kind.flags ?? []), force].sort(byName),
     args: [0, 0],
     async run(args, io) {
-      if (!bool(args, 'force') && !(await confirmed(io, kind.warning(args)))) return 0;
+      kind.check?.(args);
+      if (!bool(args, 'force') && !(await confirmed(io, kind.warning(args), kind.questionOnWarningLine === true))) return 0;
       printPruned(io, await kind.prune(await getEngine(), args));
       return 0;
     },
@@ -121,6 +126,7 @@ export const builderPrune = pruneCommand({
     },
   ],
   warning: (args) => (bool(args, 'all') ? ' all build cache.' : ' all dangling build cache.'),
+  questionOnWarningLine: true,
   async prune(engine, args) {
     const keep = str(args, 'keep-storage');
     const result = await engine.pruneBuildCache({

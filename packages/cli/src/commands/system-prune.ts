@@ -1,6 +1,7 @@
 import type { Command } from '../command';
 import { bool } from '../flags';
 import { filterFlag } from '../filter-flag';
+import { verbatimError } from './each';
 import { imagesDeleted, pruneCommand, pruneFilters } from './prune';
 import { dfCommand } from './system';
 
@@ -20,8 +21,13 @@ const prune = pruneCommand({
   ],
   warning: (args) =>
     `:\n  - all stopped containers\n  - all networks not used by at least one container\n${bool(args, 'volumes') ? '  - all anonymous volumes not used by at least one container\n' : ''}` +
-    `  - all ${bool(args, 'all') ? 'images without at least one container associated to them' : 'dangling images'}\n  - all build cache\n` +
+    `  - all ${bool(args, 'all') ? 'images without at least one container associated to them' : 'dangling images'}\n` +
+    `  - ${bool(args, 'all') ? 'all' : 'unused'} build cache\n` +
     filterWarning(pruneFilters(args)),
+  check(args) {
+    // As docker's CLI: a volume prune takes no `until` filter, so the pair is refused before the prompt, even with -f.
+    if (bool(args, 'volumes') && pruneFilters(args).until) throw verbatimError('ERROR: The "until" filter is not supported with "--volumes"');
+  },
   async prune(engine, args) {
     const result = await engine.prune({ all: bool(args, 'all'), volumes: bool(args, 'volumes'), filters: pruneFilters(args) });
     return {
