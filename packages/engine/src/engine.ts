@@ -67,6 +67,7 @@ import {
   pruneNetworks,
   pruneVolumes,
   removeVolume,
+  type NetworkConnectOptions,
   type NetworkListOptions,
   type PruneOptions,
   type VolumeListOptions,
@@ -661,7 +662,7 @@ export class Engine {
     await ctx.events.emit('network', 'destroy', network.Id, { name: network.Name, type: network.Driver });
   }
 
-  async connect(network: string, container: string, options: { aliases?: string[]; ip?: string } = {}): Promise<void> {
+  async connect(network: string, container: string, options: NetworkConnectOptions = {}): Promise<void> {
     const { ctx, containers } = await this.ready();
     const record = await containers.find(container);
     await ctx.network.connect(record.id, { name: network, ...options });

@@ -1,5 +1,5 @@
 import { invalidArgument, isNotFound } from '@ctr/errors';
-import type { NetworkInspect } from '@ctr/network';
+import type { EndpointRequest, NetworkInspect } from '@ctr/network';
 import type { VolumeInfo } from '@ctr/store';
 import type { EngineContext } from './context';
 import { boolFilter, checkFilterKeys, exactMatch, labelsMatch, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
@@ -23,6 +23,9 @@ export interface NetworkListOptions {
   /** Docker's: `dangling`, `driver`, `id`, `label`, `name`, `scope`, `type` (`custom` or `builtin`). */
   filters?: Filters;
 }
+
+/** `docker network connect` / `POST /networks/{id}/connect` options: the endpoint's aliases, `--ip` and links. */
+export type NetworkConnectOptions = Pick<EndpointRequest, 'aliases' | 'ip' | 'links'>;
 
 /** What a prune takes that has no options of its own (containers, networks). */
 export interface PruneOptions {

@@ -9,8 +9,9 @@
  * which is why the function uses only Node built-ins and nothing from its module scope.
  *
  * It reads the network records from disk and reloads when the generation file changes,
- * answers A for container names, aliases and short IDs on the asker's networks, and an empty
- * answer for other types of known names. Other names it forwards, as docker's resolver does,
+ * answers A for container names, aliases and short IDs on the asker's networks (and for the
+ * link aliases of the asker's own endpoints), and an empty answer for other types of known
+ * names. Other names it forwards, as docker's resolver does,
  * to the asker's upstream servers (its `--dns`, else the host's: the sandbox record says
  * which, and which of them it may ask — resolv.ts upstreamRefusal decides that when the
  * record is written, since this process sends from the host's namespace and must not take a
@@ -30,6 +31,7 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     containerName: string;
     ip: string;
     aliases: string[];
+    links?: Array<{ name: string; alias: string }>;
   }
   interface Net {
     id: string;
@@ -145,17 +147,27 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return Object.values(net.endpoints).find((e) => e.ip === from);
   }
 
+  /** The addresses on `net` of the containers a (lower-case) name, alias or short ID names. */
+  function holders(net: Net, name: string): string[] {
+    return Object.values(net.endpoints)
+      .filter((ep) => [ep.containerName, ...ep.aliases, ep.containerId.slice(0, 12)].some((n) => n.toLowerCase() === name))
+      .map((ep) => ep.ip);
+  }
+
   function lookup(name: string, asker: Net, self: Endpoint | undefined): string[] | undefined {
     const nets = self ? (view.netsOf.get(self.containerId) ?? [asker]) : [asker];
     // The default bridge has no name resolution, as in Docker.
     const ordered = [asker, ...nets.filter((n) => n !== asker && !n.isDefault)];
-    const ips: string[] = [];
-    for (const net of ordered) {
-      for (const ep of Object.values(net.endpoints)) {
-        const names = [ep.containerName, ...ep.aliases, ep.containerId.slice(0, 12)].map((n) => n.toLowerCase());
-        if (names.includes(name) && !ips.includes(ep.ip)) ips.push(ep.ip);
-      }
-    }
+    // libnetwork's endpoint aliases: a link alias of the asker's endpoint on a network names the
+    // linked container there, for this asker alone, before (and instead of) any other holder of that name.
+    const linked = (net: Net): string | undefined =>
+      self ? net.endpoints[self.containerId]?.links?.find((l) => l.alias.toLowerCase() === name)?.name.toLowerCase() : undefined;
+    const viaLinks = ordered.flatMap((net) => {
+      const target = linked(net);
+      return target === undefined ? [] : holders(net, target);
+    });
+    const found = viaLinks.length > 0 ? viaLinks : ordered.filter((net) => linked(net) === undefined).flatMap((net) => holders(net, name));
+    const ips = [...new Set(found)];
     return ips.length > 0 ? ips : undefined;
   }
 

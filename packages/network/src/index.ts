@@ -13,6 +13,7 @@ export type {
   AttachOptions,
   AttachResult,
   DnsSettings,
+  EndpointLink,
   EndpointRequest,
   EndpointSettings,
   GcReport,

@@ -800,6 +800,7 @@ export class NetworkManager {
       ip,
       mac: config.mac ?? macFor(ip),
       aliases: [...config.aliases],
+      ...(config.links ? { links: config.links } : {}),
       staticIp: config.ip !== undefined,
       hostVeth: `veth${randomHex(6).slice(0, 11)}`,
       ifName: `eth${index}`,
@@ -832,6 +833,7 @@ export class NetworkManager {
       aliases: [...(req.aliases ?? [])],
       ...(req.ip !== undefined ? { ip: req.ip } : {}),
       ...(req.mac !== undefined ? { mac: req.mac } : {}),
+      ...(req.links?.length ? { links: req.links.map(({ name, alias }) => ({ name, alias })) } : {}),
     };
   }
 

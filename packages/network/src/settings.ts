@@ -1,11 +1,17 @@
 import { parseCidr } from './ipv4';
 import { portKey } from './port-spec';
 import { isAllocated, type EndpointConfig, type EndpointState, type NetworkState, type SandboxState } from './state';
-import type { EndpointSettings, NetworkInspect, NetworkSettings, PortMap } from './types';
+import type { EndpointLink, EndpointSettings, NetworkInspect, NetworkSettings, PortMap } from './types';
+
+/** Inspect's `Links` of an endpoint: `name:alias` each, null when there are none. */
+function linksShown(links: EndpointLink[] | undefined): string[] | null {
+  return links?.length ? links.map((l) => `${l.name}:${l.alias}`) : null;
+}
 
 function endpointSettings(net: NetworkState, ep: EndpointState): EndpointSettings {
   return {
     IPAMConfig: ep.staticIp ? { IPv4Address: ep.ip } : null,
+    Links: linksShown(ep.links),
     Aliases: ep.aliases,
     MacAddress: ep.mac,
     NetworkID: net.id,
@@ -22,6 +28,7 @@ function endpointSettings(net: NetworkState, ep: EndpointState): EndpointSetting
 function emptyEndpoint(networkId: string): EndpointSettings {
   return {
     IPAMConfig: null,
+    Links: null,
     Aliases: [],
     MacAddress: '',
     NetworkID: networkId,
@@ -47,7 +54,7 @@ function portMap(sandbox: SandboxState): PortMap {
 
 /** A connection's settings while its sandbox is not allocated: dockerd's after releaseNetwork (no address, no endpoint). */
 function releasedEndpoint(config: EndpointConfig, networkId: string): EndpointSettings {
-  return { ...emptyEndpoint(networkId), IPAMConfig: config.ip ? { IPv4Address: config.ip } : null, Aliases: [...config.aliases] };
+  return { ...emptyEndpoint(networkId), IPAMConfig: config.ip ? { IPv4Address: config.ip } : null, Links: linksShown(config.links), Aliases: [...config.aliases] };
 }
 
 /** `docker inspect`'s NetworkSettings for a sandbox. `predefinedIds` names host/none. */

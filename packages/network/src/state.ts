@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Forwarding } from './resolv';
-import type { DnsSettings, PortMapping } from './types';
+import type { DnsSettings, EndpointLink, PortMapping } from './types';
 
 /** One container's place on one network: its IPAM lease and its veth. */
 export interface EndpointState {
@@ -12,6 +12,8 @@ export interface EndpointState {
   ip: string;
   mac: string;
   aliases: string[];
+  /** Its links (`EndpointConfig.Links`): names the embedded DNS answers for this endpoint's queries only. */
+  links?: EndpointLink[];
   /** Whether the address was asked for (`--ip`), shown as IPAMConfig. */
   staticIp: boolean;
   /** Host end of the veth pair; deleting it deletes both ends. */
@@ -61,6 +63,8 @@ export interface EndpointConfig {
   ip?: string;
   /** `--mac-address`. */
   mac?: string;
+  /** `EndpointConfig.Links`, given to each allocation's endpoint. */
+  links?: EndpointLink[];
   /**
    * The address of the last allocation, asked for first at the next one: a restarted
    * container keeps its address while no one took it meanwhile (its links and hosts entries stay right).

@@ -55,6 +55,17 @@ export interface EndpointRequest {
   ip?: string;
   /** The interface's MAC address (`--mac-address`); derived from the address when absent. */
   mac?: string;
+  /**
+   * Docker's endpoint links (`EndpointConfig.Links`, `name:alias`): the alias names the
+   * container `name` on this network for this endpoint's queries alone.
+   */
+  links?: EndpointLink[];
+}
+
+/** One endpoint link: the linked container (its name, an alias or its ID on the network) and the alias it gets. */
+export interface EndpointLink {
+  name: string;
+  alias: string;
 }
 
 /**
@@ -90,6 +101,8 @@ export interface AttachOptions {
 /** `NetworkSettings.Networks[name]` */
 export interface EndpointSettings {
   IPAMConfig: { IPv4Address: string } | null;
+  /** Its links as `name:alias`; null without any, as dockerd shows them. */
+  Links: string[] | null;
   Aliases: string[];
   MacAddress: string;
   NetworkID: string;

@@ -1,3 +1,4 @@
+import { parseLink } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { sendEmpty, sendJson } from '../call';
 import { Fields } from '../fields';
@@ -69,7 +70,9 @@ export function networkRoutes({ engine }: Services): Route[] {
       const endpoint = body.object('EndpointConfig');
       const aliases = endpoint?.strings('Aliases');
       const ip = endpoint?.object('IPAMConfig')?.string('IPv4Address');
-      await engine.connect(call.params[0] as string, container, { ...(aliases ? { aliases } : {}), ...(ip ? { ip } : {}) });
+      // moby's buildJoinOptions: each `name[:alias]` makes the alias a name of that container for this endpoint.
+      const links = endpoint?.strings('Links')?.map(parseLink);
+      await engine.connect(call.params[0] as string, container, { ...(aliases ? { aliases } : {}), ...(ip ? { ip } : {}), ...(links?.length ? { links } : {}) });
       sendEmpty(call, 200);
     }),
     route('POST', '/networks/:id/disconnect', async (call) => {
