@@ -67,6 +67,8 @@ export interface ContainerRecord {
    * moment it exits, a policy that will start it again shows it restarting (see `restartPending`).
    */
   exitAnswered?: boolean;
+  /** The exit (its finishedAt) whose restart is under way: counted already, not started yet. */
+  restartingAfter?: string;
   log?: LogConfig;
   /**
    * What it runs as, its own options merged over its image's as dockerd merges them at

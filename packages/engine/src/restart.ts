@@ -63,7 +63,8 @@ export function restartPending(record: ContainerRecord, state: ContainerState): 
     // A start that failed is no run whose exit the policy answers: it shows as created.
     state.startedAt !== '' &&
     !lostWhileRunning(state) &&
-    shouldRestart(record.restartPolicy, state.exitCode, record.restartCount, record.stoppedByUser === true)
+    // A restart counted and not started yet has used the policy's last retry: it is restarting all the same.
+    (record.restartingAfter === state.finishedAt || shouldRestart(record.restartPolicy, state.exitCode, record.restartCount, record.stoppedByUser === true))
   );
 }
 
@@ -299,7 +300,7 @@ async function actOnExit(
       !options.aborted?.() &&
       shouldRestart(latest.restartPolicy, exitCode, latest.restartCount, latest.stoppedByUser === true);
     if (!go) return answeredNo();
-    await containers.records.write({ ...latest, restartCount: latest.restartCount + 1 });
+    await containers.records.write({ ...latest, restartCount: latest.restartCount + 1, restartingAfter: options.finishedAt });
     // A start that fails is an answer too: it shows as exited with its error, as dockerd's does.
     await containers.start(id).catch(async () => containers.records.write({ ...(await containers.records.read(id)), exitAnswered: false }));
   }).catch(() => undefined);
