@@ -1115,6 +1115,8 @@ export class Containers {
   }
 
   async kill(ref: string, signal: string | number = 'SIGKILL'): Promise<void> {
+    // dockerd checks the signal before it looks for the container: a bad one is refused for any.
+    const { number } = parseSignal(signal);
     const record = await this.find(ref);
     const info = await this.ctx.runtime.inspect(record.id);
     if (!info.running) {
@@ -1125,7 +1127,6 @@ export class Containers {
       }
       throw conflict(`Cannot kill container: ${ref}: Container ${record.id} is not running`);
     }
-    const { number } = parseSignal(signal);
     // A fatal signal (SIGKILL, or its stop signal) ends the run for good: the exit it brings is
     // not one its restart policy answers (dockerd's kill: "the restart policy is disabled until
     // the next start"); another (SIGHUP, SIGUSR1) leaves the policy in place.

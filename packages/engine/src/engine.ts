@@ -37,8 +37,7 @@ import { probe, type HealthState, type ProbeOptions } from './health';
 import {
   engineId,
   goTimeNow,
-  hostOperatingSystem,
-  hostOsVersion,
+  hostOsRelease,
   hostWarnings,
   initCommit,
   ipv4Forwarding,
@@ -780,12 +779,11 @@ export class Engine {
     const states = await ctx.runtime.list();
     const images = await ctx.store.images.list();
     const runtime = this.options.runtimePath ?? 'runc';
-    const [id, cgroups, forwarding, operatingSystem, osVersion, runcCommit, tiniCommit] = await Promise.all([
+    const [id, cgroups, forwarding, { operatingSystem, osVersion }, runcCommit, tiniCommit] = await Promise.all([
       engineId(this.root),
       cgroupFeatures(),
       ipv4Forwarding(),
-      hostOperatingSystem(),
-      hostOsVersion(),
+      hostOsRelease(),
       runtimeCommit(runtime),
       initCommit(),
     ]);

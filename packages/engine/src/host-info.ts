@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs, readdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import type { RegistryClientOptions } from '@ctr/registry';
-import type { CgroupFeatures } from '@ctr/runtime';
+import { findInit, type CgroupFeatures } from '@ctr/runtime';
 
 /** A binary's build as `docker info` shows it (`runc version: …`). */
 export interface Commit {
@@ -109,18 +109,13 @@ export interface EngineInfo {
 const OS_RELEASE_FILES = ['/etc/os-release', '/usr/lib/os-release'];
 
 /**
- * The host's distribution as `docker info` names it (moby's operatingsystem.GetOperatingSystem):
- * PRETTY_NAME of /etc/os-release, else of /usr/lib/os-release; "Linux" where neither names one.
+ * The host's distribution as `docker info` names it, from /etc/os-release, else
+ * /usr/lib/os-release: PRETTY_NAME, "Linux" where neither names one (moby's
+ * GetOperatingSystem), and VERSION_ID, '' where there is none (GetOperatingSystemVersion).
  */
-export async function hostOperatingSystem(files: readonly string[] = OS_RELEASE_FILES): Promise<string> {
-  const text = await osRelease(files);
-  return (text !== undefined && osReleaseValue(text, 'PRETTY_NAME')) || 'Linux';
-}
-
-/** The distribution's VERSION_ID (moby's GetOperatingSystemVersion); '' where it has none. */
-export async function hostOsVersion(files: readonly string[] = OS_RELEASE_FILES): Promise<string> {
-  const text = await osRelease(files);
-  return (text !== undefined && osReleaseValue(text, 'VERSION_ID')) || '';
+export async function hostOsRelease(files: readonly string[] = OS_RELEASE_FILES): Promise<{ operatingSystem: string; osVersion: string }> {
+  const text = (await osRelease(files)) ?? '';
+  return { operatingSystem: osReleaseValue(text, 'PRETTY_NAME') || 'Linux', osVersion: osReleaseValue(text, 'VERSION_ID') || '' };
 }
 
 async function osRelease(files: readonly string[]): Promise<string | undefined> {
@@ -255,18 +250,14 @@ export function runtimeCommit(binary: string): Promise<string> {
 }
 
 /**
- * The init `--init` runs (docker-init, else Debian's tini-static, as the runtime picks it):
- * the git commit of `tini version 0.19.0 - git.de40ad0`, else the version; '' when there is none.
+ * The init `--init` runs (the runtime's choice): the git commit of `tini version 0.19.0 -
+ * git.de40ad0`, else the version; '' when there is none.
  */
 export function initCommit(): Promise<string> {
   return remembered('init', async () => {
-    for (const binary of ['docker-init', 'tini-static']) {
-      const output = await versionOutput(binary);
-      if (output === undefined) continue;
-      const match = /tini version (\S+)(?: - git\.(\w+))?/.exec(output);
-      return match?.[2] ?? match?.[1] ?? '';
-    }
-    return '';
+    const output = await findInit().then(versionOutput, () => undefined);
+    const match = /tini version (\S+)(?: - git\.(\w+))?/.exec(output ?? '');
+    return match?.[2] ?? match?.[1] ?? '';
   });
 }
 

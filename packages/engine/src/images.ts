@@ -95,6 +95,8 @@ export interface ImageListOptions {
   filters?: Filters;
   /** Each image's `SharedSize`: the bytes of its layers other images hold too (`shared-size=1`); -1 without. */
   sharedSize?: boolean;
+  /** Each image's `Containers`: how many containers use it (moby's ContainerCount, `system df`'s); -1 without, as dockerd's list. */
+  containerCount?: boolean;
 }
 
 /** `system df`'s images: each with its shared size, and the layers they are made of, each once. */
@@ -780,7 +782,7 @@ export class Images {
     const before = Math.min(...(await Promise.all((filters.before ?? []).map((ref) => this.createdMs(ref)))), ...(filters.until ?? []).map((v) => parseTimestamp(v)));
     const since = Math.max(-Infinity, ...(await Promise.all((filters.since ?? []).map((ref) => this.createdMs(ref)))));
     const records = await this.ctx.store.images.list();
-    const containers = await this.usage();
+    const containers = options.containerCount ? await this.usage() : undefined;
     const sizer = await this.layerSizer();
     const shared = options.sharedSize ? await this.layerUse(records, sizer) : undefined;
     const out: ImageSummary[] = [];
@@ -806,7 +808,7 @@ export class Images {
         SharedSize: shared ? sharedSize(shared, record.id) : -1,
         VirtualSize: size,
         Labels: labels,
-        Containers: containers.get(record.id) ?? 0,
+        Containers: containers ? (containers.get(record.id) ?? 0) : -1,
       });
     }
     return { images: out, shared };
@@ -817,7 +819,7 @@ export class Images {
    * it) and the layers they hold, each once, as dockerd's image and layer disk usage count them.
    */
   async diskUsage(): Promise<ImageDiskUsage> {
-    const { images, shared } = await this.listing({ sharedSize: true });
+    const { images, shared } = await this.listing({ sharedSize: true, containerCount: true });
     const all = [...(shared?.layers.values() ?? [])];
     return { images, layersSize: all.reduce((sum, layer) => sum + layer.size, 0), layerDigests: new Set(all.map((layer) => layer.digest)) };
   }

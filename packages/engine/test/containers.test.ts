@@ -203,6 +203,10 @@ describe('engine containers (runc, conmon, overlayfs)', () => {
     expect(actions).toEqual(expect.arrayContaining(['create', 'start', 'destroy']));
   });
 
+  test('kill checks the signal before the container, as dockerd: a bad one is InvalidArgument in its words, even for no container', async () => {
+    await expect(t.engine.kill('no-such-container', 'BOGUS')).rejects.toMatchObject({ code: 'InvalidArgument', message: 'invalid signal: BOGUS' });
+  });
+
   test("a rename to the name the container has is InvalidArgument in moby's words, and the name stays", async () => {
     const { id } = await t.engine.create({ image: 'busybox', name: 'same-name', network: 'none' });
     await expect(t.engine.rename(id, 'same-name')).rejects.toMatchObject({ code: 'InvalidArgument', message: 'Renaming a container with the same name as its current name' });

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostOperatingSystem } from '../src/host-info';
+import { hostOsRelease } from '../src/host-info';
 import { testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
@@ -29,17 +29,17 @@ test("info's OperatingSystem is the host's os-release PRETTY_NAME", async () => 
 test('the operating system is PRETTY_NAME with its quotes and escapes undone', async () => {
   const file = join(dir, 'quoted');
   await writeFile(file, 'NAME="Debian GNU/Linux"\nPRETTY_NAME="Debian \\"GNU\\"/Linux 12 (bookworm)"\nID=debian\n');
-  expect(await hostOperatingSystem([file])).toBe('Debian "GNU"/Linux 12 (bookworm)');
+  expect((await hostOsRelease([file])).operatingSystem).toBe('Debian "GNU"/Linux 12 (bookworm)');
 });
 
 test('the operating system falls back to the next os-release file when the first is missing', async () => {
   const file = join(dir, 'usr-lib');
   await writeFile(file, "PRETTY_NAME='Alpine Linux v3.20'\n");
-  expect(await hostOperatingSystem([join(dir, 'missing'), file])).toBe('Alpine Linux v3.20');
+  expect((await hostOsRelease([join(dir, 'missing'), file])).operatingSystem).toBe('Alpine Linux v3.20');
 });
 
 test('the operating system is "Linux" when os-release names none', async () => {
   const file = join(dir, 'unnamed');
   await writeFile(file, 'ID=custom\n');
-  expect(await hostOperatingSystem([file])).toBe('Linux');
+  expect((await hostOsRelease([file])).operatingSystem).toBe('Linux');
 });

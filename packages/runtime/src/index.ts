@@ -2,7 +2,7 @@
  * @ctr/runtime — containers: OCI runtime specs from image configs and `docker run`
  * options, run by runc under conmon, with state that outlives the Node process.
  */
-export { Runtime, type RuntimeOptions, type StartOptions, type StartResult, type StopOptions, type RuntimeUpdateOptions, type UpdateResult } from './runtime';
+export { Runtime, findInit, type RuntimeOptions, type StartOptions, type StartResult, type StopOptions, type RuntimeUpdateOptions, type UpdateResult } from './runtime';
 export { generateSpec } from './spec/generate-spec';
 export {
   type SpecOpt,

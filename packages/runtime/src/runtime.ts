@@ -897,7 +897,7 @@ function checkOomScoreAdj(adj: number | undefined): void {
 }
 
 /** The init `--init` runs as PID 1: Docker's docker-init when installed, else Debian's static tini (the same program). */
-async function findInit(): Promise<string> {
+export async function findInit(): Promise<string> {
   try {
     return await findExecutable('docker-init');
   } catch {

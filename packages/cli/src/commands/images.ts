@@ -158,10 +158,8 @@ const images: Command = {
     const digests = bool(args, 'digests');
     const format = imageFormat(str(args, 'format') || 'table', bool(args, 'quiet'), digests);
     const withDigests = digests || format.includes('{{.Digest}}');
-    // dockerd's image list does not count containers (moby's newImageSummary gives -1, which
-    // shows as `N/A`); only `system df` does, and the engine's list carries that count.
     const items = (await engine.images({ all: bool(args, 'all'), filters })).flatMap((image) =>
-      imageRows(image, withDigests, digests).map((row) => imageContext({ ...image, Containers: -1 }, row, truncate)),
+      imageRows(image, withDigests, digests).map((row) => imageContext(image, row, truncate)),
     );
     io.stdout.write(formatList(format, items, IMAGE_HEADERS));
     return 0;
