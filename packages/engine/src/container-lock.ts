@@ -9,6 +9,9 @@ import type { EngineContext } from './context';
  */
 export async function underContainerLock<T>(ctx: EngineContext, kind: string, id: string, fn: () => Promise<T>): Promise<T> {
   const lockDir = path.join(ctx.root, 'engine', kind);
-  await fs.mkdir(lockDir, { recursive: true });
+  // Not recursive: a late exit's cleanup must not make anew a root that was removed meanwhile.
+  await fs.mkdir(lockDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
   return withLock(path.join(lockDir, `${id}.lock`), fn);
 }
