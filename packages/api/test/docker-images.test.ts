@@ -24,7 +24,8 @@ test('docker build of a multi-stage Dockerfile tags the image, and a second buil
   await writeFile(join(context, 'note.txt'), 'a note\n');
   const first = await docker(t.env, ['build', '-t', 'api-built:1', '--build-arg', 'WHO=api', '--label', 'by=test', context]);
   expect(first.code).toBe(0);
-  expect(first.stdout).toMatch(/Step 1\/8 : FROM busybox AS base/);
+  // Eight instructions and the LABEL step dockerd adds for --label.
+  expect(first.stdout).toMatch(/Step 1\/9 : FROM busybox AS base/);
   expect(first.stdout).toMatch(/Successfully built [0-9a-f]{12}\nSuccessfully tagged api-built:1\n/);
   const run = await docker(t.env, ['run', '--rm', '--network', 'none', 'api-built:1']);
   expect(run.stdout).toBe('hello api\na note\n');

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, invalidArgument, isNotFound, notFound, throwIfAborted, unsupported } from '@ctr/errors';
-import { resolveInRoot, type ContainerConfig, type HistoryEntry } from '@ctr/image';
+import { DEFAULT_PATH_ENV, resolveInRoot, type ContainerConfig, type HistoryEntry } from '@ctr/image';
 import type { BuildBackend, CachedStep, ImageSpec, RunStep } from './backend';
 import { hostPlatform, parsePlatform, Platform, platformArgs, proxyArgs } from './build-args';
 import { BuildContext, openContext, readContextFile } from './build-context';
@@ -17,9 +17,10 @@ import { download, urlName } from './fetch-url';
 import { copyCreatedBy, nopCreatedBy, runCreatedBy } from './created-by';
 import { PatternMatcher } from './dockerignore';
 import { DockerfileError, SyntaxProblem } from './dockerfile-error';
+import { goQuote } from './go-quote';
 import { chompHeredocContent } from './heredoc';
 import { parseInstruction, parseDockerfile } from './instruction-parser';
-import type { CopyInstruction, Dockerfile, Instruction, RunInstruction } from './instructions';
+import type { CopyInstruction, Dockerfile, Instruction, LabelInstruction, RunInstruction } from './instructions';
 import { isArchive, writeLayer } from './layer-writer';
 import { parse } from './parser';
 import { isRemoteContextSource, openRemoteContext, type RemoteContextSource } from './remote-context';
@@ -154,31 +155,52 @@ class Build<S> {
     const stages = this.dockerfile.stages;
     const target = this.targetIndex();
     const needed = this.neededStages(target);
-    this.total = [...needed].reduce((n, i) => n + 1 + stages[i]!.instructions.length, 0);
+    const labels = this.labelInstruction();
+    this.total = [...needed].reduce((n, i) => n + 1 + stages[i]!.instructions.length, labels ? 1 : 0);
     for (const stage of stages) if (!needed.has(stage.index)) this.emit({ type: 'stage-skipped', stage: stage.index, ...(stage.name ? { name: stage.name } : {}) });
     for (const index of [...needed].sort((a, b) => a - b)) await this.buildStage(index);
     const final = this.results.get(target)!;
-    const unused = [...this.buildArgs.keys()].filter((k) => !this.declared.has(k) && !(proxyArgs as readonly string[]).includes(k));
-    if (unused.length > 0) this.warn(`One or more build-args [${unused.sort().join(' ')}] were not consumed`);
+    if (labels) {
+      this.emit({ type: 'step', step: ++this.step, total: this.total, stage: target, instruction: labels.node.original, line: 0 });
+      await this.execute(final, labels, target);
+    }
     const spec = this.imageSpec(final);
-    if (this.options.labels && Object.keys(this.options.labels).length > 0) spec.config = { ...spec.config, Labels: { ...spec.config.Labels, ...this.options.labels } };
     const built = (await this.backend.commit(final.state, spec, this.signal)).id;
     this.emit({ type: 'image', step: this.step, id: built });
+    // dockerd's place for it: after the last step's image, before `Successfully built`.
+    const unused = [...this.buildArgs.keys()].filter((k) => !this.declared.has(k) && !(proxyArgs as readonly string[]).includes(k));
+    if (unused.length > 0) this.warn(`One or more build-args [${unused.sort().join(' ')}] were not consumed`);
     const id = this.options.squash ? await this.squash(final, spec, built) : built;
     this.emit({ type: 'done', id });
     return { id, warnings: this.warnings };
   }
 
+  /**
+   * `labels` (docker's `--label`) as dockerd gives them: a LABEL step of their own after the
+   * target's last instruction, keys sorted, shown as `LABEL "key"='value'`. Each word is
+   * single-quoted for the lexer, so a `$` or a quote in a value stays what it is.
+   */
+  private labelInstruction(): LabelInstruction | undefined {
+    const labels = Object.entries(this.options.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (labels.length === 0) return undefined;
+    const escape = this.dockerfile.escapeToken;
+    const quote = (word: string): string => `'${word.split("'").join(`'${escape}''`)}'`;
+    const original = `LABEL ${labels.map(([key, value]) => `${goQuote(key)}='${value}'`).join(' ')}`;
+    const node = { keyword: 'LABEL', flags: [], args: [], json: false, heredocs: [], original, startLine: 0, endLine: 0, column: 0 };
+    return { kind: 'LABEL', labels: labels.map(([key, value]) => ({ key: quote(key), value: quote(value) })), node, location: { file: '--label', line: 0, column: 0 } };
+  }
+
   /** A stage as it stands, as an image: the final one, or what a kept step container is a container of. */
   private imageSpec(stage: StageState<S>): ImageSpec {
     const last = stage.history[stage.history.length - 1];
+    const config = stage.base?.config !== undefined && stage.history.length === stage.base.history ? stage.base.config : stage.config;
     return {
       architecture: stage.platform.architecture,
       os: stage.platform.os,
       ...(stage.platform.variant ? { variant: stage.platform.variant } : {}),
       created: last?.created ?? this.now().toISOString(),
       ...(stage.author !== undefined ? { author: stage.author } : {}),
-      config: { ...stage.config },
+      config: { ...config },
       history: [...stage.history],
     };
   }
@@ -315,6 +337,9 @@ class Build<S> {
       // docker's isParentOf: the base's history and layers begin the cache image's.
       state.cacheSources = this.cacheSources.filter((source) => isPrefix(state.history, source.history) && c.rootfs.diff_ids.every((d, i) => source.diffIds[i] === d));
     }
+    state.base = { ...state.base!, config: structuredClone(state.config) };
+    // dockerd's setDefaultPath: a Linux stage whose base has no PATH gets it, and so the images its steps make.
+    if (state.platform.os !== 'windows' && !state.envMap().has('PATH')) state.config.Env = [...(state.config.Env ?? []), DEFAULT_PATH_ENV];
     const triggers = state.config.OnBuild ?? [];
     delete state.config.OnBuild; // triggers run once, in the image built directly FROM this one
     if (triggers.length > 0) {

@@ -27,8 +27,12 @@ export class StageState<S> {
   readonly args = new Map<string, string>();
   /** CMD was set in this stage (ENTRYPOINT then keeps it; otherwise ENTRYPOINT clears an inherited CMD). */
   cmdSet = false;
-  /** What `--squash` squashes onto: the state and history length right after FROM, and what it was (an image ID, a stage). */
-  base: { state: S; history: number; parent?: string } | undefined;
+  /**
+   * The stage right after FROM: the state and history length (what `--squash` squashes onto),
+   * what it was (an image ID, a stage), and its config as the image has it — what the stage is
+   * as an image until a step runs (dockerd commits nothing before, so the base stays the base).
+   */
+  base: { state: S; history: number; parent?: string; config?: ContainerConfig } | undefined;
   /** The `--cache-from` images whose history and layers this stage's are still a prefix of. */
   cacheSources: CacheSource<S>[] = [];
 

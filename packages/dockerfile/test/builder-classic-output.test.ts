@@ -1,0 +1,96 @@
+import { promises as fs } from 'node:fs';
+import { build, formatEvent, type BuildOptions } from '@ctr/dockerfile';
+import { busybox, DirBackend, makeContext, type DirState, type FakeImage } from './helpers/dir-backend';
+
+/** A base image whose config has no PATH, as `ctr import` without `--change ENV` makes one. */
+const bare: FakeImage = { files: { 'bin/sh': '#!fake' }, config: { config: { Cmd: ['sh'] }, history: [] } };
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+let context: string;
+let backend: DirBackend;
+
+beforeEach(async () => {
+  backend = await DirBackend.create({ busybox, bare });
+  context = await makeContext({});
+});
+afterEach(async () => {
+  await backend.dispose();
+  await fs.rm(context, { recursive: true, force: true });
+});
+
+async function built(dockerfile: string, options: Partial<BuildOptions<DirState>> = {}): Promise<{ id: string; text: string }> {
+  let text = '';
+  const { id } = await build({ backend, context, dockerfileContent: dockerfile, onEvent: (e) => (text += formatEvent(e)), ...options });
+  return { id, text: text.replace(/[0-9a-f]{12}\n/g, '<id>\n') };
+}
+
+describe("the classic builder's image config", () => {
+  it('puts the default PATH into the image of a base that has none', async () => {
+    const { id } = await built('FROM bare\nENV A=1\n');
+    expect(backend.image(id).spec.config.Env).toEqual([DEFAULT_PATH, 'A=1']);
+  });
+
+  it('gives a FROM scratch image the default PATH', async () => {
+    const { id } = await built('FROM scratch\nCMD ["/app"]\n');
+    expect(backend.image(id).spec.config.Env).toEqual([DEFAULT_PATH]);
+  });
+
+  it("keeps the base image's own PATH", async () => {
+    const { id } = await built('FROM busybox\nENV B=2\n');
+    expect(backend.image(id).spec.config.Env).toEqual([DEFAULT_PATH, 'B=2']);
+  });
+
+  it('keeps a PATH the Dockerfile sets', async () => {
+    const { id } = await built('FROM bare\nENV PATH=/opt/bin\n');
+    expect(backend.image(id).spec.config.Env).toEqual(['PATH=/opt/bin']);
+  });
+
+  it('leaves a stage with no step after FROM as the base image is: no PATH added', async () => {
+    const { id } = await built('FROM bare\n');
+    expect(backend.image(id).spec.config).toEqual({ Cmd: ['sh'] });
+  });
+
+  it('gives RUN steps the default PATH too', async () => {
+    await built('FROM bare\nRUN true\n');
+    expect(backend.runs[0]?.env).toContain(DEFAULT_PATH);
+  });
+
+  it('adds no PATH to a windows stage', async () => {
+    const { id } = await built('FROM scratch\nCMD ["app.exe"]\n', { platform: 'windows/amd64' });
+    expect(backend.image(id).spec.config.Env).toBeUndefined();
+  });
+});
+
+describe('--label, as dockerd adds it', () => {
+  it('is a LABEL step of its own after the last instruction, keys sorted and Go-quoted', async () => {
+    const { text } = await built('FROM busybox\nENV A=1\n', { labels: { 'b.key': 'two', a: 'one' } });
+    expect(text).toBe(`Step 1/3 : FROM busybox\n ---> <id>\nStep 2/3 : ENV A=1\nStep 3/3 : LABEL "a"='one' "b.key"='two'\n ---> <id>\nSuccessfully built <id>\n`);
+  });
+
+  it('is recorded in the history as a LABEL instruction', async () => {
+    const { id } = await built('FROM busybox\n', { labels: { a: 'one' } });
+    expect(backend.image(id).spec.history.at(-1)).toMatchObject({ created_by: '/bin/sh -c #(nop)  LABEL a=one', empty_layer: true });
+  });
+
+  it('keeps values as written: no expansion, quotes kept', async () => {
+    const { id } = await built('FROM busybox\nENV HOME=/root\n', { labels: { v: "it's $HOME" } });
+    expect(backend.image(id).spec.config.Labels).toEqual({ v: "it's $HOME" });
+  });
+
+  it('keeps values as written under another escape token', async () => {
+    const { id } = await built('# escape=`\nFROM busybox\n', { labels: { v: "a'b" } });
+    expect(backend.image(id).spec.config.Labels).toEqual({ v: "a'b" });
+  });
+
+  it('labels the target stage', async () => {
+    const { id } = await built('FROM busybox AS one\nFROM busybox\nENV B=2\n', { target: 'one', labels: { a: '1' } });
+    expect(backend.image(id).spec.config.Labels).toEqual({ a: '1' });
+  });
+});
+
+describe('the unused build-arg warning', () => {
+  it("comes after the last step's image, before Successfully built, as dockerd prints it", async () => {
+    const { text } = await built('FROM busybox\nARG USED\n', { buildArgs: { USED: '1', NOPE: '2', ZED: '3' } });
+    expect(text).toBe('Step 1/2 : FROM busybox\n ---> <id>\nStep 2/2 : ARG USED\n ---> <id>\n[Warning] One or more build-args [NOPE ZED] were not consumed\nSuccessfully built <id>\n');
+  });
+});
