@@ -92,7 +92,7 @@ describe('docker create options against ctrd', () => {
       pid: 'container:api-remote-donor',
     });
     const info = await t.daemon.engine.inspect(id);
-    expect([Object.keys(info.Config.ExposedPorts), info.HostConfig.VolumesFrom, info.HostConfig.UsernsMode, info.HostConfig.PidMode]).toEqual([
+    expect([Object.keys(info.Config.ExposedPorts ?? {}), info.HostConfig.VolumesFrom, info.HostConfig.UsernsMode, info.HostConfig.PidMode]).toEqual([
       ['7000/tcp'],
       ['api-remote-source:ro'],
       'host',

@@ -2,12 +2,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { CtrError, conflict, invalidArgument, notFound } from '@ctr/errors';
-import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHeader, tarPadding, type TarEntryType } from '@ctr/image';
+import { conflict, invalidArgument, notFound } from '@ctr/errors';
+import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHeader, resolveInRoot, tarPadding, type TarEntryType } from '@ctr/image';
 import type { ContainerRecord } from './container-records';
 import { mountedRootfs, quiesce } from './container-root';
 import type { EngineContext } from './context';
-import { containerPath, type ContainerPath, type MountedDir } from './container-path';
+import { containerPath, containerView, linkTarget, mountPointsOnHost, type ContainerPath, type ContainerView } from './container-path';
 import { INIT_FILES } from './init-files';
 import { tarTree } from './tar-tree';
 
@@ -29,21 +29,30 @@ export interface PutArchiveOptions {
 }
 
 /**
- * The bind mounts and volumes of the container — its own /etc/hosts, /etc/resolv.conf and
- * /etc/hostname among them: `cp` reaches into them, as Docker's does.
+ * The container's files with its bind mounts and volumes on top — its own /etc/hosts,
+ * /etc/resolv.conf and /etc/hostname among them (unless it mounts its own there), as moby's
+ * archive operations see them, running or not. Its root filesystem is mounted if it is not.
  */
-async function mountedDirs(ctx: EngineContext, record: ContainerRecord): Promise<MountedDir[]> {
-  const { bundle } = await ctx.runtime.inspect(record.id);
+async function containerFiles(ctx: EngineContext, record: ContainerRecord): Promise<ContainerView> {
+  const [root, { bundle }] = await Promise.all([mountedRootfs(ctx, record), ctx.runtime.inspect(record.id)]);
+  const own = record.mounts.flatMap((m) => (m.type === 'bind' || m.type === 'volume' ? [{ source: mountSource(m), target: m.target, readOnly: m.readOnly === true }] : []));
   const initFiles = await Promise.all(
     [...INIT_FILES].map(async (rel) => {
       const source = path.join(bundle, path.basename(rel));
-      return (await fs.access(source).then(() => true, () => false)) ? [{ source, target: `/${rel}` }] : [];
+      const mountedOver = own.some((m) => path.posix.resolve('/', m.target) === `/${rel}`);
+      return !mountedOver && (await fs.access(source).then(() => true, () => false)) ? [{ source, target: `/${rel}` }] : [];
     }),
   );
-  return [
-    ...record.mounts.flatMap((m) => (m.type === 'bind' || m.type === 'volume' ? [{ source: m.source, target: m.target, readOnly: m.readOnly === true }] : [])),
-    ...initFiles.flat(),
-  ];
+  return containerView(root, [...own, ...initFiles.flat()]);
+}
+
+/**
+ * The host directory a bind or volume mount shows. A volume's subpath is resolved inside the
+ * volume (a link in it never leads out), as the runtime's staged subpath mount would show it.
+ */
+function mountSource(mount: Exclude<ContainerRecord['mounts'][number], { type: 'tmpfs' }>): string {
+  if (mount.type !== 'volume' || mount.subpath === undefined) return mount.source;
+  return resolveInRoot(mount.source.slice(0, -(mount.subpath.length + 1)), mount.subpath).abs;
 }
 
 const GO_DIR = 2 ** 31;
@@ -59,28 +68,25 @@ function goMode(stat: import('node:fs').Stats): number {
  * directory there — a link's target, resolved inside the container like every other link.
  * `stat.name` is the last component as requested (`.` for `PATH/.`), as moby names it.
  */
-async function resolveSource(ctx: EngineContext, record: ContainerRecord, inside: string): Promise<{ resolved: ContainerPath; stat: PathStat }> {
-  const root = await mountedRootfs(ctx, record);
-  const mounts = await mountedDirs(ctx, record);
+async function resolveSource(view: ContainerView, record: ContainerRecord, inside: string): Promise<{ resolved: ContainerPath; stat: PathStat }> {
   const contentsOnly = path.posix.basename(inside) === '.';
   const namesDirectory = contentsOnly || inside.endsWith('/');
-  const resolved = containerPath(root, mounts, inside, { followLast: namesDirectory });
+  const resolved = containerPath(view, inside, { followLast: namesDirectory });
   if (!resolved.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
   if (namesDirectory && !resolved.stat.isDirectory()) throw invalidArgument(`${inside} is not a directory`);
-  const linkTarget = resolved.stat.isSymbolicLink() ? containerPath(root, mounts, resolved.inside, { followLast: true }).inside : '';
   const stat = {
     name: contentsOnly ? '.' : path.posix.basename(path.posix.resolve('/', inside)) || '/',
     size: resolved.stat.size,
     mode: goMode(resolved.stat),
     mtime: resolved.stat.mtime.toISOString(),
-    linkTarget,
+    linkTarget: resolved.stat.isSymbolicLink() ? linkTarget(view, resolved.inside) : '',
   };
   return { resolved, stat };
 }
 
 /** A path's stat inside the container, resolved as `docker cp` resolves its source. */
 export async function statPath(ctx: EngineContext, record: ContainerRecord, inside: string): Promise<PathStat> {
-  return (await resolveSource(ctx, record, inside)).stat;
+  return (await resolveSource(await containerFiles(ctx, record), record, inside)).stat;
 }
 
 /**
@@ -96,12 +102,12 @@ export async function getArchive(
 ): Promise<{ stat: PathStat; tar: Readable }> {
   const resume = await quiesce(ctx, record);
   try {
-    const { resolved, stat } = await resolveSource(ctx, record, inside);
+    const view = await containerFiles(ctx, record);
+    const { resolved, stat } = await resolveSource(view, record, inside);
     // Entries are named as the path was asked for, as moby rebases them: `dirlnk/…` for
-    // `dirlnk/`, not the target's name; `./…` for `PATH/.`, which the docker CLI rebases onto
-    // its destination (bare names would land beside it).
-    const prefix = stat.name === '/' ? '' : stat.name;
-    const tar = tarTree(resolved.abs, prefix, { ...(options.signal ? { signal: options.signal } : {}), onDone: resume });
+    // `dirlnk/`, not the target's name; `./…` for `PATH/.` and `/…` for `/`, which the docker
+    // CLI rebases onto its destination (bare names would land beside it: `destbin`).
+    const tar = tarTree(resolved.abs, stat.name, { mounts: mountPointsOnHost(view), ...(options.signal ? { signal: options.signal } : {}), onDone: resume });
     return { stat, tar };
   } catch (error) {
     await resume();
@@ -122,17 +128,15 @@ export async function putArchive(
   tar: Readable,
   options: PutArchiveOptions = {},
 ): Promise<void> {
-  const root = await mountedRootfs(ctx, record).catch((error) => {
-    tar.destroy();
-    throw error;
-  });
-  const resume = await quiesce(ctx, record);
+  let resume = async (): Promise<void> => undefined;
   try {
-    const target = containerPath(root, await mountedDirs(ctx, record), inside, { followLast: true });
+    resume = await quiesce(ctx, record);
+    const target = containerPath(await containerFiles(ctx, record), inside, { followLast: true });
     if (!target.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
-    if (target.readOnly) throw new CtrError('Denied', `mounted volume is marked read-only`, { hint: `${target.inside} is on a read-only mount of ${record.name}` });
-    if (!target.mounted && record.run.readOnlyRootfs) throw new CtrError('Denied', `container rootfs is marked read-only`, { hint: `${record.name} was created with --read-only` });
+    // In moby's order and words (its InvalidParameter, a 400).
     if (!target.stat.isDirectory()) throw invalidArgument(`extraction point is not a directory`, { hint: `${inside} in ${record.name} is not a directory` });
+    if (target.readOnly) throw invalidArgument(`mounted volume is marked read-only`, { hint: `${target.inside} is on a read-only mount of ${record.name}` });
+    if (!target.mounted && record.run.readOnlyRootfs) throw invalidArgument(`container rootfs is marked read-only`, { hint: `${record.name} was created with --read-only` });
     const source = options.noOverwriteDirNonDir ? Readable.from(guardDirNonDir(tar, target.abs)) : tar;
     await applyLayer(target.abs, source, { whiteouts: 'delete', ...(options.signal ? { signal: options.signal } : {}) });
   } catch (error) {
@@ -212,7 +216,7 @@ async function* guardDirNonDir(tar: Readable, target: string): AsyncGenerator<Bu
 
 async function existingKind(target: string, name: string): Promise<'dir' | 'other' | undefined> {
   try {
-    const found = containerPath(target, [], name, { followLast: false });
+    const found = containerPath(containerView(target, []), name, { followLast: false });
     if (!found.stat) return undefined;
     return found.stat.isDirectory() ? 'dir' : 'other';
   } catch {

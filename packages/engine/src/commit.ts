@@ -41,7 +41,7 @@ function committedConfig(base: ContainerConfig, own: ContainerInspect['Config'],
     ...(own.Env ? { Env: own.Env } : {}),
   };
   if (own.User) config.User = own.User;
-  if (Object.keys(own.ExposedPorts).length > 0) config.ExposedPorts = own.ExposedPorts;
+  if (own.ExposedPorts) config.ExposedPorts = own.ExposedPorts;
   if (own.Entrypoint) config.Entrypoint = own.Entrypoint;
   if (own.Cmd) config.Cmd = own.Cmd;
   if (own.Volumes && Object.keys(own.Volumes).length > 0) config.Volumes = own.Volumes;
@@ -75,6 +75,8 @@ export async function commitContainer(
   try {
     return await ctx.store.leases.withLease(async (lease) => {
       const content = ctx.store.content.withLease(lease.id);
+      // The lease holds the base image's content, which the new image names: an rmi meanwhile keeps it.
+      await content.info(base.record.target.digest);
       const upper = await ctx.store.snapshots.upperDir(record.snapshot);
       // What the runtime made to mount over is Docker's init layer, never committed.
       const exclude = containerInitEntries(upper, await lowerEntries(ctx, record.snapshot));

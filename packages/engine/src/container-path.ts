@@ -1,13 +1,15 @@
-import type { Stats } from 'node:fs';
+import { closeSync, constants as fsc, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument, notFound } from '@ctr/errors';
-import { resolveInRoot } from '@ctr/image';
+import { resolveInRoot, type RootPath } from '@ctr/image';
 
 /**
  * A path inside a container, resolved the way the container itself would see it (by
- * @ctr/image's `resolveInRoot`: `..` stops at the root, symlinks are re-rooted). This is the
- * trust boundary of `docker cp` (SECURITY-CASES §2 C1/C4): `abs` names a host path below the
- * root with no symlink left in it (except the last component when `followLast` is false).
+ * @ctr/image's `resolveInRoot` over a `ContainerView`: `..` stops at the root, symlinks are
+ * re-rooted at the container's root, mounts are crossed). This is the trust boundary of
+ * `docker cp` (SECURITY-CASES §2 C1/C4): `abs` names a host path below the root filesystem or
+ * a mount's source with no symlink left in it (except the last component when `followLast`
+ * is false).
  */
 export interface ContainerPath {
   /** Host path of the resolved components. */
@@ -21,7 +23,7 @@ export interface ContainerPath {
   readOnly: boolean;
 }
 
-/** A host directory mounted into the container (a bind mount or a volume). */
+/** A host directory or file mounted into the container (a bind mount, a volume, its /etc/hosts). */
 export interface MountedDir {
   source: string;
   target: string;
@@ -29,31 +31,105 @@ export interface MountedDir {
 }
 
 /**
- * Resolve `target` below `root` as `docker cp` does: a missing directory on the way is a
- * NotFound, a file used as a directory an InvalidArgument (so is a symlink loop); a missing
- * last component is a result without `stat`.
+ * A container's files as its processes see them — its root filesystem with its mounts on
+ * top — as moby's archive operations see them in the private mount namespace they make.
+ * Each mount is placed where the runtime puts it: at its target resolved inside the
+ * container (links followed), parents before what is mounted below them.
  */
-function resolveForCp(root: string, target: string, followLast: boolean): { abs: string; inside: string; stat: Stats | undefined } {
-  const resolved = resolveInRoot(root, target, { followLast });
-  const problem = resolved.unresolved;
-  if (problem?.reason === 'missing') throw notFound(`Could not find the file /${problem.at} in container`);
-  if (problem) throw invalidArgument(`/${problem.at} is not a directory`);
-  return { abs: resolved.abs, inside: `/${resolved.rel}`, stat: resolved.stat };
+export interface ContainerView {
+  readonly rootfs: string;
+  /** `rel`: where the mount is, relative to the root, without links. */
+  readonly mounts: ReadonlyArray<MountedDir & { rel: string }>;
+}
+
+const depth = (target: string): number => path.posix.resolve('/', target).split('/').length;
+
+/**
+ * The view of a container's files with `mounts` placed. A mount point the root filesystem does
+ * not have yet (a container never started: the runtime makes them at its start) is made, as
+ * moby's view makes it, so that the path to it leads somewhere.
+ */
+export function containerView(rootfs: string, mounts: readonly MountedDir[]): ContainerView {
+  const placed: Array<MountedDir & { rel: string }> = [];
+  for (const mount of [...mounts].sort((a, b) => depth(a.target) - depth(b.target))) {
+    const point = resolveInRoot(rootfs, mount.target, { hostPath: hostPathIn({ rootfs, mounts: placed }) });
+    // Nothing is mounted over the root itself (dockerd refuses it at create).
+    if (point.rel === '') continue;
+    if (!point.stat) makeMountPoint(point.abs, mount.source);
+    placed.push({ ...mount, source: path.resolve(mount.source), rel: point.rel });
+  }
+  return { rootfs, mounts: placed };
 }
 
 /**
- * Which filesystem a container path lives on: the rootfs, or a bind mount / volume whose
- * target is the longest prefix of the path (`..` resolved first, lexically, at the root).
- * A path under a mount is resolved inside the mount's source, so its links never leave it.
+ * A directory (or, for a file's mount, an empty file) where a mount goes, with its parents.
+ * `abs` has no link in it: the walk that found it missing resolved everything above. One that
+ * cannot be made (a file in the way, which the runtime refuses at a start too) leaves the
+ * view without it: what is there is shown.
  */
-export function containerPath(rootfs: string, mounts: readonly MountedDir[], target: string, options: { followLast: boolean }): ContainerPath {
-  const normalized = path.posix.resolve('/', target);
-  const mount = [...mounts]
-    .filter((m) => normalized === m.target || normalized.startsWith(`${m.target.replace(/\/$/, '')}/`))
-    .sort((a, b) => b.target.length - a.target.length)[0];
-  if (!mount) return { ...resolveForCp(rootfs, normalized, options.followLast), mounted: false, readOnly: false };
-  const rest = normalized.slice(mount.target.replace(/\/$/, '').length) || '/';
-  const resolved = resolveForCp(mount.source, rest, options.followLast);
-  const inside = `${mount.target.replace(/\/$/, '')}${resolved.inside === '/' ? '' : resolved.inside}` || '/';
-  return { ...resolved, inside, mounted: true, readOnly: mount.readOnly === true };
+function makeMountPoint(abs: string, source: string): void {
+  try {
+    if (statSync(source).isDirectory()) {
+      mkdirSync(abs, { recursive: true });
+    } else {
+      mkdirSync(path.dirname(abs), { recursive: true });
+      closeSync(openSync(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o755));
+    }
+  } catch {
+    // See above: the lookups through it say what is missing.
+  }
+}
+
+/** The mount holding a resolved path: the deepest one, the last placed of equals (it is on top). */
+function mountAt(view: ContainerView, rel: string): (MountedDir & { rel: string }) | undefined {
+  let found: (MountedDir & { rel: string }) | undefined;
+  for (const mount of view.mounts) {
+    if ((rel === mount.rel || rel.startsWith(`${mount.rel}/`)) && (!found || mount.rel.length >= found.rel.length)) found = mount;
+  }
+  return found;
+}
+
+function hostPathIn(view: ContainerView): (rel: string) => string {
+  return (rel) => {
+    const mount = mountAt(view, rel);
+    if (!mount) return rel === '' ? view.rootfs : path.join(view.rootfs, rel);
+    return rel === mount.rel ? mount.source : path.join(mount.source, rel.slice(mount.rel.length + 1));
+  };
+}
+
+function resolveInView(view: ContainerView, target: string, followLast: boolean): RootPath {
+  return resolveInRoot(view.rootfs, target, { followLast, hostPath: hostPathIn(view) });
+}
+
+/**
+ * Resolve `target` in the container as `docker cp` does (`..` taken lexically first, as moby's
+ * `filepath.Join("/", path)`): a missing directory on the way is a NotFound, a file used as a
+ * directory an InvalidArgument (so is a symlink loop); a missing last component is a result
+ * without `stat`.
+ */
+export function containerPath(view: ContainerView, target: string, options: { followLast: boolean }): ContainerPath {
+  const resolved = resolveInView(view, path.posix.resolve('/', target), options.followLast);
+  const problem = resolved.unresolved;
+  if (problem?.reason === 'missing') throw notFound(`Could not find the file /${problem.at} in container`);
+  if (problem) throw invalidArgument(`/${problem.at} is not a directory`);
+  const mount = mountAt(view, resolved.rel);
+  return { abs: resolved.abs, inside: `/${resolved.rel}`, stat: resolved.stat, mounted: mount !== undefined, readOnly: mount?.readOnly === true };
+}
+
+/**
+ * Where a link leads inside the container, followed as far as it goes (moby's
+ * `FollowSymlinkInScope`): a dangling link's target is still named.
+ */
+export function linkTarget(view: ContainerView, inside: string): string {
+  return `/${resolveInView(view, inside, true).rel}`;
+}
+
+/**
+ * The view's mount points as a walk of the host directories finds them: the host path where
+ * the mount's target is in whatever holds it (the root filesystem or another mount's source),
+ * mapped to what is mounted there. `tarTree` crosses into each.
+ */
+export function mountPointsOnHost(view: ContainerView): Map<string, string> {
+  const hostPath = hostPathIn(view);
+  return new Map(view.mounts.map((mount) => [path.join(hostPath(path.posix.dirname(mount.rel).replace(/^\.$/, '')), path.posix.basename(mount.rel)), mount.source]));
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, promises as fs, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import { readJson, removeLinkIfUnchanged, writeFileAtomic } from '@ctr/store';
@@ -82,6 +82,8 @@ export interface ContainerRecord {
     Env?: string[] | null;
     /** Its `Config.StopSignal` as given, else its image's; absent when neither sets one. */
     StopSignal?: string;
+    /** Its `Config.WorkingDir`: as given, else its image's, else '' (absent in records written before it was kept). */
+    WorkingDir?: string;
   };
   /** The health check it runs: its own merged over its image's (none when `NONE`). */
   healthcheck?: HealthConfig;
@@ -103,10 +105,12 @@ export interface ContainerRecord {
 export class ContainerRecords {
   private readonly dir: string;
   private readonly namesDir: string;
+  private readonly execsDir: string;
 
   constructor(root: string) {
     this.dir = path.join(root, 'engine', 'containers');
     this.namesDir = path.join(root, 'engine', 'names');
+    this.execsDir = path.join(root, 'engine', 'execs');
   }
 
   async init(): Promise<void> {
@@ -247,6 +251,33 @@ export class ContainerRecords {
 
   async remove(id: string): Promise<void> {
     rmSync(this.file(id), { force: true });
+    rmSync(path.join(this.execsDir, id), { recursive: true, force: true });
+  }
+
+  /**
+   * Mark an exec in container `id` as running in this process until the returned undo (inspect's
+   * `ExecIDs`): a link `execs/<id>/<exec ID> → <pid> <start time>`, so one left by a process
+   * that died is told apart and not listed.
+   */
+  execRunning(id: string, execId: string): () => void {
+    const dir = path.join(this.execsDir, id);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const marker = path.join(dir, execId);
+    symlinkSync(`${process.pid} ${ownStartTime()}`, marker);
+    return () => rmSync(marker, { force: true });
+  }
+
+  /** The IDs of the execs running in container `id` (null for none, as dockerd shows it), dropping those of dead processes. */
+  runningExecs(id: string): string[] | null {
+    const dir = path.join(this.execsDir, id);
+    const running = readdirQuiet(dir).filter((execId) => {
+      const marker = path.join(dir, execId);
+      const [pid, started] = readLink(marker)?.split(' ') ?? [];
+      if (pid !== undefined && processRuns(Number(pid), started)) return true;
+      rmSync(marker, { force: true });
+      return false;
+    });
+    return running.length > 0 ? running : null;
   }
 
   async list(): Promise<ContainerRecord[]> {
@@ -288,8 +319,22 @@ function inProgress(target: string): boolean {
   const [, pid, started] = target.split(' ');
   if (pid === undefined) return false;
   if (Number(pid) === process.pid) return claimsInProgress.has(target);
-  return procStat(Number(pid))?.[START_TIME] === started;
+  return processRuns(Number(pid), started);
 }
+
+/** Whether process `pid` runs and is the one that started at `started` (not another given its PID since). */
+function processRuns(pid: number, started: string | undefined): boolean {
+  return procStat(pid)?.[START_TIME] === started;
+}
+
+function readdirQuiet(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 
 /** The container a name's link points at, in progress or confirmed. */
 function ownerOf(target: string): string {

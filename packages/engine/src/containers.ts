@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound, notFound } from '@ctr/errors';
 import { hasDevice, layerSize, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import { configEnv, parseSignal, type ContainerState, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions, type MountSpec, type RunOptions, type TmpfsMount } from '@ctr/runtime';
-import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type NetworkSettings } from '@ctr/network';
+import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type EndpointRequest, type NetworkSettings } from '@ctr/network';
 import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
 import { ContainerRecords, type ContainerRecord } from './container-records';
@@ -109,6 +109,12 @@ export interface CreateContainerOptions
   volumesFrom?: string[];
   /** `--mac-address`: the MAC of the container's interface on its network. */
   macAddress?: string;
+  /**
+   * The endpoint's links on its network (`NetworkingConfig.EndpointsConfig.<network>.Links`, as
+   * docker's CLI sends `--link` on a user network): each alias names the linked container on
+   * that network for this container alone, as `network connect`'s links do.
+   */
+  networkLinks?: EndpointRequest['links'];
   /**
    * `--link name[:alias]`: on the default bridge, Docker's legacy links (hosts entries and
    * `ALIAS_*` variables); on a user network, the alias names the linked container here.
@@ -239,6 +245,8 @@ export interface ContainerInspect {
   MountLabel: string;
   ProcessLabel: string;
   AppArmorProfile: string;
+  /** The IDs of its execs running (attached ones: a detached exec is not followed), null for none. */
+  ExecIDs: string[] | null;
   Config: {
     Hostname: string;
     Domainname: string;
@@ -246,20 +254,24 @@ export interface ContainerInspect {
     AttachStdin: boolean;
     AttachStdout: boolean;
     AttachStderr: boolean;
-    ExposedPorts: Record<string, Record<string, never>>;
+    /** Absent without any, as dockerd omits it. */
+    ExposedPorts?: Record<string, Record<string, never>>;
     Tty: boolean;
     OpenStdin: boolean;
     StdinOnce: boolean;
-    Volumes: Record<string, Record<string, never>> | null;
     Env: string[] | null;
     Cmd: string[] | null;
-    Entrypoint: string[] | null;
+    Healthcheck?: HealthConfig;
     Image: string;
+    Volumes: Record<string, Record<string, never>> | null;
+    /** As given, else its image's; '' when neither sets one (the process starts in /). */
     WorkingDir: string;
+    Entrypoint: string[] | null;
+    /** dockerd keeps a client's (docker's CLI sends none); a container here takes none. */
+    OnBuild: null;
     Labels: Record<string, string>;
     StopSignal?: string;
     StopTimeout?: number;
-    Healthcheck?: HealthConfig;
   };
   HostConfig: {
     NetworkMode: string;
@@ -282,9 +294,9 @@ export interface ContainerInspect {
     Links: string[] | null;
     CapAdd: string[] | null;
     CapDrop: string[] | null;
-    Dns: string[] | null;
-    DnsOptions: string[] | null;
-    DnsSearch: string[] | null;
+    Dns: string[];
+    DnsOptions: string[];
+    DnsSearch: string[];
     /** `--add-host` as given (`host-gateway` unresolved). */
     ExtraHosts: string[] | null;
     SecurityOpt: string[] | null;
@@ -461,7 +473,7 @@ function parseRestartPolicy(text: string | undefined): ContainerRecord['restartP
 const ENGINE_ONLY = [
   'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'mountSpecs', 'network', 'networkAliases', 'ip',
   'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log', 'attach', 'stdinOnce',
-  'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile',
+  'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile', 'networkLinks',
 ] as const;
 
 /** dockerd's refusal of links with the host's network (runconfig's ErrConflictHostNetworkAndLinks). */
@@ -519,6 +531,7 @@ function mergedConfig(
   cmd: string[] | undefined,
   env: readonly string[] | undefined,
   stopSignal: string | undefined,
+  workingDir: string | undefined,
 ): NonNullable<ContainerRecord['config']> {
   const noEntrypoint = entrypoint?.length === 1 && entrypoint[0] === '';
   // What the process gets besides (PATH, HOSTNAME, TERM, HOME, links' variables) stays out of Env.
@@ -528,6 +541,7 @@ function mergedConfig(
     Cmd: cmd?.length || entrypoint?.length ? (cmd ?? null) : (image.Cmd ?? null),
     Env: configEnv(image.Env, env),
     ...((stopSignal ?? image.StopSignal) ? { StopSignal: stopSignal ?? image.StopSignal } : {}),
+    WorkingDir: workingDir || image.WorkingDir || '',
   };
 }
 
@@ -710,7 +724,17 @@ export class Containers {
             name,
             hostname: options.hostname ?? id.slice(0, 12),
             ...(ownNetwork
-              ? { networks: [{ name: networkMode, aliases: options.networkAliases ?? [], ...(options.ip ? { ip: options.ip } : {}), ...(macAddress ? { mac: macAddress } : {}) }] }
+              ? {
+                  networks: [
+                    {
+                      name: networkMode,
+                      aliases: options.networkAliases ?? [],
+                      ...(options.ip ? { ip: options.ip } : {}),
+                      ...(macAddress ? { mac: macAddress } : {}),
+                      ...(options.networkLinks?.length ? { links: options.networkLinks } : {}),
+                    },
+                  ],
+                }
               : {}),
             ports: options.publish ?? [],
             exposedPorts,
@@ -727,7 +751,7 @@ export class Containers {
 
       const { labels, publish, publishAll, autoRemove, signal, networkAliases, ip } = options;
       const healthcheck = healthcheckFor(image.config.config?.Healthcheck, options.healthcheck);
-      const config = mergedConfig(image.config.config ?? {}, options.user, entrypointList(options.entrypoint), options.cmd, options.env, options.stopSignal);
+      const config = mergedConfig(image.config.config ?? {}, options.user, entrypointList(options.entrypoint), options.cmd, options.env, options.stopSignal, options.workingDir);
       const hosts = [...(extraHosts ?? []), ...(linked?.hosts ?? [])];
       // /etc/hosts names the container's own address: on a user network (a compose project's)
       // that is its endpoint's, NetworkSettings.IPAddress being the default bridge's only.
@@ -766,6 +790,9 @@ export class Containers {
       undo.push(() => this.ctx.runtime.delete(id, { force: true }));
       // After the runtime's preparation of the root filesystem: what it adds there (/etc/hosts…) is the image's part, as dockerd's init layer is.
       await this.fillVolumes(rootfs, fills, signal);
+      // The container's own command, as dockerd records it: `--init`'s docker-init, which the
+      // runtime runs in front of it, shows only as HostConfig.Init.
+      const [command = '', ...commandArgs] = [...run.entrypoint ?? [], ...run.cmd ?? []];
 
       const record: ContainerRecord = {
         id,
@@ -773,8 +800,8 @@ export class Containers {
         created: info.createdAt,
         image: options.image,
         imageId: image.record.id,
-        path: info.spec.process.args?.[0] ?? '',
-        args: info.spec.process.args?.slice(1) ?? [],
+        path: command,
+        args: commandArgs,
         snapshot,
         rootfs,
         run,
@@ -1394,6 +1421,7 @@ export class Containers {
     const restarting = restartPending(record, info);
     const anonymousTargets = record.mounts.filter((m) => m.name !== undefined && record.anonymousVolumes.includes(m.name)).map((m) => m.target);
     const endpoint = settings.Networks[record.network.mode] ?? Object.values(settings.Networks)[0];
+    const exposedPorts = record.exposedPorts ?? Object.keys(settings.Ports);
     return {
       Id: record.id,
       Created: record.created,
@@ -1426,29 +1454,7 @@ export class Containers {
       MountLabel: '',
       ProcessLabel: '',
       AppArmorProfile: '',
-      Config: {
-        Hostname: info.spec.hostname ?? record.id.slice(0, 12),
-        Domainname: run.domainname ?? '',
-        User: record.config?.User ?? run.user ?? '',
-        AttachStdin: record.attach?.stdin ?? info.openStdin,
-        AttachStdout: record.attach?.stdout ?? true,
-        AttachStderr: record.attach?.stderr ?? true,
-        ExposedPorts: Object.fromEntries((record.exposedPorts ?? Object.keys(settings.Ports)).map((port) => [port, {}])),
-        Tty: info.tty,
-        OpenStdin: info.openStdin,
-        StdinOnce: record.stdinOnce ?? defaultStdinOnce(info.openStdin, record.attach),
-        Volumes: anonymousTargets.length > 0 ? Object.fromEntries(anonymousTargets.map((target) => [target, {}])) : null,
-        Env: record.config?.Env !== undefined ? record.config.Env : (info.spec.process.env ?? []),
-        Cmd: record.config ? record.config.Cmd : (run.cmd ?? null),
-        Entrypoint: record.config ? record.config.Entrypoint : (run.entrypoint ?? null),
-        Image: record.image,
-        WorkingDir: info.spec.process.cwd ?? '/',
-        Labels: record.labels,
-        // As given, or the image's (`INT` stays `INT`); absent when neither says, as dockerd omits it.
-        ...stopSignalOf(record),
-        ...(run.stopTimeout !== undefined ? { StopTimeout: run.stopTimeout } : {}),
-        ...(record.healthcheck ? { Healthcheck: record.healthcheck } : record.healthcheckOff ? { Healthcheck: { Test: ['NONE'] } } : {}),
-      },
+      ExecIDs: this.records.runningExecs(record.id),
       HostConfig: {
         NetworkMode: record.network.mode,
         AutoRemove: record.autoRemove,
@@ -1468,12 +1474,14 @@ export class Containers {
         UsernsMode: record.usernsMode ?? '',
         VolumesFrom: record.volumesFrom ?? null,
         Links: await this.linksOf(record),
-        CapAdd: run.capAdd ?? null,
-        CapDrop: run.capDrop ?? null,
+        // None given is null, as dockerd shows docker's CLI's nil list.
+        CapAdd: run.capAdd?.length ? run.capAdd : null,
+        CapDrop: run.capDrop?.length ? run.capDrop : null,
         // Records from before the network wrote resolv.conf hold the embedded DNS as a --dns the user never gave.
-        Dns: run.dns && !(run.dns.length === 1 && run.dns[0] === EMBEDDED_DNS) ? run.dns : null,
-        DnsOptions: run.dnsOptions ?? null,
-        DnsSearch: run.dnsSearch ?? null,
+        // Never null, as dockerd keeps them (container.InitDNSHostConfig; docker's CLI sends []).
+        Dns: run.dns && !(run.dns.length === 1 && run.dns[0] === EMBEDDED_DNS) ? run.dns : [],
+        DnsOptions: run.dnsOptions ?? [],
+        DnsSearch: run.dnsSearch ?? [],
         ExtraHosts: record.extraHosts ?? null,
         SecurityOpt: securityOptions(run),
         PublishAllPorts: record.network.publishAll,
@@ -1493,6 +1501,31 @@ export class Containers {
       GraphDriver: { Name: 'overlay2', Data: { MergedDir: record.rootfs } },
       ...(options.size ? await this.sizeOf(record, new Map(), options.signal) : {}),
       Mounts: this.mountsOf(record),
+      // In dockerd's order (its types' fields), which `docker inspect` prints as it is sent.
+      Config: {
+        Hostname: info.spec.hostname ?? record.id.slice(0, 12),
+        Domainname: run.domainname ?? '',
+        User: record.config?.User ?? run.user ?? '',
+        AttachStdin: record.attach?.stdin ?? info.openStdin,
+        AttachStdout: record.attach?.stdout ?? true,
+        AttachStderr: record.attach?.stderr ?? true,
+        ...(exposedPorts.length > 0 ? { ExposedPorts: Object.fromEntries(exposedPorts.map((port) => [port, {}])) } : {}),
+        Tty: info.tty,
+        OpenStdin: info.openStdin,
+        StdinOnce: record.stdinOnce ?? defaultStdinOnce(info.openStdin, record.attach),
+        Env: record.config?.Env !== undefined ? record.config.Env : (info.spec.process.env ?? []),
+        Cmd: record.config ? record.config.Cmd : (run.cmd ?? null),
+        ...(record.healthcheck ? { Healthcheck: record.healthcheck } : record.healthcheckOff ? { Healthcheck: { Test: ['NONE'] } } : {}),
+        Image: record.image,
+        Volumes: anonymousTargets.length > 0 ? Object.fromEntries(anonymousTargets.map((target) => [target, {}])) : null,
+        WorkingDir: record.config?.WorkingDir ?? info.spec.process.cwd ?? '',
+        Entrypoint: record.config ? record.config.Entrypoint : (run.entrypoint ?? null),
+        OnBuild: null,
+        Labels: record.labels,
+        // As given, or the image's (`INT` stays `INT`); absent when neither says, as dockerd omits it.
+        ...stopSignalOf(record),
+        ...(run.stopTimeout !== undefined ? { StopTimeout: run.stopTimeout } : {}),
+      },
       NetworkSettings: {
         ...settings,
         Bridge: '',
@@ -1553,7 +1586,9 @@ export class Containers {
     const command = `${exec.cmd[0] ?? ''} ${exec.cmd.slice(1).join(' ')}`;
     await this.ctx.events.container(`exec_create: ${command}`, record, execID);
     await this.ctx.events.container(`exec_start: ${command}`, record, execID);
-    const result = await this.ctx.runtime.exec(record.id, exec);
+    // A detached exec runs on after this call, unseen: it is not among inspect's ExecIDs.
+    const ended = exec.detach ? undefined : this.records.execRunning(record.id, execId);
+    const result = await this.ctx.runtime.exec(record.id, exec).finally(ended);
     // A detached exec's exit is not seen here (no daemon): no exec_die for it.
     if (!exec.detach) await this.ctx.events.container('exec_die', record, { ...execID, exitCode: String(result.exitCode) });
     return result;

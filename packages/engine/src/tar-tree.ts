@@ -1,16 +1,28 @@
 import { promises as fs, type Stats } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { aborted } from '@ctr/errors';
 import { TAR_END, encodeTarHeader, tarFileEntry, type TarEntryType, type TarWriteHeader } from '@ctr/image';
 
+export interface TarTreeOptions {
+  signal?: AbortSignal;
+  onDone?: () => Promise<void>;
+  /**
+   * Host paths the walk reaches (a container's mount points) mapped to what is mounted there,
+   * which is read in their place — listed even where the directory below has no such entry.
+   */
+  mounts?: ReadonlyMap<string, string>;
+}
+
 /**
  * A tar stream of one host path (a file, link or whole directory) whose entries are named
- * under `prefix`, as `docker cp` produces them (`etc/`, `etc/passwd`, …). Nothing is
- * followed: links are stored as links, files are opened with O_NOFOLLOW, and a path that
- * changes type while it is read is skipped rather than trusted. Contents are streamed.
+ * under `prefix`, as `docker cp` produces them (`etc/`, `etc/passwd`, …; `/`, `/bin/`, … for
+ * the prefix `/`). Nothing is followed: links are stored as links, files are opened with
+ * O_NOFOLLOW, and a path that changes type while it is read is skipped rather than trusted.
+ * Contents are streamed.
  */
-export function tarTree(abs: string, prefix: string, options: { signal?: AbortSignal; onDone?: () => Promise<void> } = {}): Readable {
-  return Readable.from(finishing(entries(abs, prefix, options.signal), options.onDone), { objectMode: false, highWaterMark: 1 << 20 });
+export function tarTree(abs: string, prefix: string, options: TarTreeOptions = {}): Readable {
+  return Readable.from(finishing(entries(abs, prefix, options.signal, options.mounts ?? new Map()), options.onDone), { objectMode: false, highWaterMark: 1 << 20 });
 }
 
 /**
@@ -38,7 +50,7 @@ function typeOf(stat: Stats): TarEntryType | undefined {
   return undefined; // sockets: docker skips them too
 }
 
-async function* entries(abs: string, prefix: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
+async function* entries(abs: string, prefix: string, signal: AbortSignal | undefined, mounts: ReadonlyMap<string, string>): AsyncGenerator<Buffer> {
   const links = new Map<string, string>();
   const stack: Array<{ abs: string; name: string }> = [{ abs, name: prefix }];
   while (stack.length > 0) {
@@ -48,7 +60,7 @@ async function* entries(abs: string, prefix: string, signal?: AbortSignal): Asyn
     const type = stat && typeOf(stat);
     if (!stat || !type) continue;
     const header: TarWriteHeader = {
-      name: type === 'dir' ? `${name || '.'}/` : name,
+      name: type === 'dir' ? `${name || '.'}/`.replace(/^\/\/$/, '/') : name,
       type,
       mode: stat.mode & 0o7777,
       uid: stat.uid,
@@ -75,8 +87,12 @@ async function* entries(abs: string, prefix: string, signal?: AbortSignal): Asyn
     }
     yield encodeTarHeader(header);
     if (type === 'dir') {
-      const children = (await fs.readdir(path).catch(() => [] as string[])).sort().reverse();
-      for (const child of children) stack.push({ abs: `${path}/${child}`, name: name === '' ? child : `${name}/${child}` });
+      const children = new Set(await fs.readdir(path).catch(() => [] as string[]));
+      for (const point of mounts.keys()) if (dirname(point) === path) children.add(basename(point));
+      for (const child of [...children].sort().reverse()) {
+        const childPath = `${path}/${child}`;
+        stack.push({ abs: mounts.get(childPath) ?? childPath, name: name === '' ? child : `${name.replace(/\/$/, '')}/${child}` });
+      }
     }
   }
   yield TAR_END;

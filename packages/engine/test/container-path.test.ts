@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { containerPath } from '../src/container-path';
+import { containerPath, containerView, linkTarget, mountPointsOnHost } from '../src/container-path';
 
 /**
  * `docker cp`'s view of a container path: @ctr/image's `resolveInRoot` under the rootfs or
@@ -25,25 +25,66 @@ afterEach(() => {
 });
 
 test('a missing directory on the way is NotFound, in Docker\'s words', () => {
-  expect(() => containerPath(rootfs, [], '/no/such/file', { followLast: true })).toThrow(
+  expect(() => containerPath(containerView(rootfs, []), '/no/such/file', { followLast: true })).toThrow(
     expect.objectContaining({ code: 'NotFound', message: 'Could not find the file /no in container' }),
   );
 });
 
 test('a file used as a directory is InvalidArgument', () => {
-  expect(() => containerPath(rootfs, [], '/etc/passwd/x', { followLast: true })).toThrow(
+  expect(() => containerPath(containerView(rootfs, []), '/etc/passwd/x', { followLast: true })).toThrow(
     expect.objectContaining({ code: 'InvalidArgument', message: '/etc/passwd is not a directory' }),
   );
 });
 
 test('a missing last component is a result without stat', () => {
-  expect(containerPath(rootfs, [], '/etc/shadow', { followLast: true })).toMatchObject({ inside: '/etc/shadow', stat: undefined, mounted: false });
+  expect(containerPath(containerView(rootfs, []), '/etc/shadow', { followLast: true })).toMatchObject({ inside: '/etc/shadow', stat: undefined, mounted: false });
 });
 
-test('a path under a mount is resolved inside the mount source: its absolute links stay in it', () => {
-  symlinkSync('/data', join(volume, 'link'));
-  const mounts = [{ source: volume, target: '/mnt/vol', readOnly: true }];
-  const resolved = containerPath(rootfs, mounts, '/mnt/vol/link', { followLast: true });
+test('a path under a mount is found in the mount source', () => {
+  const view = containerView(rootfs, [{ source: volume, target: '/mnt/vol', readOnly: true }]);
+  const resolved = containerPath(view, '/mnt/vol/data', { followLast: true });
   expect(resolved).toMatchObject({ abs: join(volume, 'data'), inside: '/mnt/vol/data', mounted: true, readOnly: true });
   expect(resolved.stat?.isFile()).toBe(true);
+});
+
+test('an absolute link in a mount leads where the container sees it, not into the mount source', () => {
+  symlinkSync('/etc/passwd', join(volume, 'link'));
+  writeFileSync(join(volume, 'etc'), 'not the container’s /etc');
+  const view = containerView(rootfs, [{ source: volume, target: '/mnt/vol' }]);
+  expect(containerPath(view, '/mnt/vol/link', { followLast: true })).toMatchObject({ abs: join(rootfs, 'etc', 'passwd'), inside: '/etc/passwd', mounted: false });
+});
+
+test('a link in the root filesystem into a mount leads into the mount source', () => {
+  symlinkSync('/mnt/vol', join(rootfs, 'shortcut'));
+  mkdirSync(join(rootfs, 'mnt', 'vol'), { recursive: true });
+  const view = containerView(rootfs, [{ source: volume, target: '/mnt/vol', readOnly: true }]);
+  expect(containerPath(view, '/shortcut/data', { followLast: true })).toMatchObject({ abs: join(volume, 'data'), inside: '/mnt/vol/data', mounted: true, readOnly: true });
+});
+
+test('a mount whose target passes through a link is placed where the link leads', () => {
+  mkdirSync(join(rootfs, 'run'));
+  symlinkSync('/run', join(rootfs, 'var'));
+  const view = containerView(rootfs, [{ source: volume, target: '/var/vol' }]);
+  expect(containerPath(view, '/run/vol/data', { followLast: true })).toMatchObject({ abs: join(volume, 'data'), mounted: true });
+});
+
+test('.. from a mount\'s root leads to its parent in the container, and never above the root', () => {
+  symlinkSync('../../../../../etc', join(volume, 'up'));
+  const view = containerView(rootfs, [{ source: volume, target: '/mnt/vol' }]);
+  expect(containerPath(view, '/mnt/vol/up/passwd', { followLast: true })).toMatchObject({ abs: join(rootfs, 'etc', 'passwd'), inside: '/etc/passwd' });
+});
+
+test('a mount below another mount is found in its own source', () => {
+  const inner = join(dir, 'inner');
+  mkdirSync(inner);
+  writeFileSync(join(inner, 'x'), '');
+  const view = containerView(rootfs, [{ source: inner, target: '/mnt/vol/sub' }, { source: volume, target: '/mnt/vol' }]);
+  expect(containerPath(view, '/mnt/vol/sub/x', { followLast: true }).abs).toBe(join(inner, 'x'));
+  expect(mountPointsOnHost(view)).toEqual(new Map([[join(rootfs, 'mnt', 'vol'), volume], [join(volume, 'sub'), inner]]));
+});
+
+test('a dangling link\'s target is named as far as it resolves', () => {
+  symlinkSync('/nowhere/at/all', join(volume, 'dangling'));
+  const view = containerView(rootfs, [{ source: volume, target: '/mnt/vol' }]);
+  expect(linkTarget(view, '/mnt/vol/dangling')).toBe('/nowhere/at/all');
 });

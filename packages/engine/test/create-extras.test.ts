@@ -39,7 +39,7 @@ describe('engine.create: the remaining docker create options', () => {
   describe('--expose', () => {
     test('the ports join the image\'s in Config.ExposedPorts, a range as one port each', async () => {
       const { id } = await t.engine.create({ image: 'exposing:1', expose: ['80', '8000-8002/udp'], network: 'none' });
-      const exposed = Object.keys((await t.engine.inspect(id)).Config.ExposedPorts).sort();
+      const exposed = Object.keys((await t.engine.inspect(id)).Config.ExposedPorts ?? {}).sort();
       expect(exposed).toEqual(['80/tcp', '8000/udp', '8001/udp', '8002/udp', '9000/tcp']);
       await t.engine.remove(id);
     });

@@ -43,7 +43,7 @@ test("inspect's HostConfig shows the capabilities, DNS, hosts, sysctls, tmpfs an
 test("inspect's HostConfig has docker's keys, empty, for a container that sets none of them", async () => {
   const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none' });
   const host = (await t.engine.inspect(id)).HostConfig;
-  expect(host).toMatchObject({ CapAdd: null, CapDrop: null, Dns: null, DnsOptions: null, DnsSearch: null, ExtraHosts: null, SecurityOpt: null, ConsoleSize: [0, 0] });
+  expect(host).toMatchObject({ CapAdd: null, CapDrop: null, Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: null, SecurityOpt: null, ConsoleSize: [0, 0] });
   expect(host).not.toHaveProperty('Sysctls');
   expect(host).not.toHaveProperty('Tmpfs');
 });
@@ -78,7 +78,7 @@ describe('on a user network', () => {
 
   test('the embedded DNS server is no Dns of the user', async () => {
     const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'hostcfg-net' });
-    expect((await t.engine.inspect(id)).HostConfig.Dns).toBeNull();
+    expect((await t.engine.inspect(id)).HostConfig.Dns).toEqual([]);
     await t.engine.remove(id, { force: true });
   });
 

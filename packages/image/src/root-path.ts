@@ -77,6 +77,12 @@ export interface RootPath {
 export interface ResolveInRootOptions {
   /** Follow the last component when it is a symlink (default true); false names the link itself. */
   followLast?: boolean;
+  /**
+   * Where a resolved path (relative to the root, '' the root itself) is on the host: `root`
+   * joined with it by default. A root with other directories mounted into it (a container's
+   * volumes) maps the paths below each mount point into the mounted directory.
+   */
+  hostPath?: (rel: string) => string;
 }
 
 /**
@@ -88,7 +94,7 @@ export interface ResolveInRootOptions {
 export function resolveInRoot(root: string, target: string, options: ResolveInRootOptions = {}): RootPath {
   if (target.includes('\0')) throw invalidArgument(`path "${target.replace(/\0/g, '\\0')}" contains a NUL byte`);
   const followLast = options.followLast ?? true;
-  const hostPath = (rel: string): string => (rel === '' ? root : path.join(root, rel));
+  const hostPath = options.hostPath ?? ((rel: string): string => (rel === '' ? root : path.join(root, rel)));
   let unresolved: RootPath['unresolved'];
   let taken: { rel: string; stat: Stats | undefined } | undefined;
   const rel = walkInRoot(target, (rel, last) => {

@@ -1,0 +1,150 @@
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { TAR_END, TarReader, encodeTarHeader, tarPadding } from '@ctr/image';
+import { collector, testEngine, type TestEngine } from './fixture';
+
+/**
+ * `docker cp` sees a container's files as its processes do — volumes, bind mounts and its own
+ * /etc/hosts, /etc/hostname and /etc/resolv.conf on top of its root filesystem — running or
+ * not, as moby's archive operations do in the mount namespace they make for them.
+ */
+
+/** A one-file tar (test input; real archives are streamed). */
+function oneFile(name: string, data: string): Readable {
+  const body = Buffer.from(data);
+  return Readable.from([encodeTarHeader({ name, type: 'file', mode: 0o644, size: body.length, mtime: 1_700_000_000 }), body, tarPadding(body.length), TAR_END]);
+}
+
+async function entriesOf(tar: Readable): Promise<Map<string, string>> {
+  const reader = new TarReader(tar);
+  const out = new Map<string, string>();
+  for (let entry = await reader.next(); entry; entry = await reader.next()) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry.content()) chunks.push(Buffer.from(chunk));
+    out.set(entry.header.name, Buffer.concat(chunks).toString());
+  }
+  return out;
+}
+
+async function archived(t: TestEngine, id: string, inside: string): Promise<Map<string, string>> {
+  return entriesOf((await t.engine.getArchive(id, inside)).tar);
+}
+
+async function catIn(t: TestEngine, id: string, file: string): Promise<string> {
+  const out = collector();
+  await t.engine.exec(id, { cmd: ['cat', file], stdout: out });
+  return out.text();
+}
+
+describe('docker cp through a container\'s mounts (overlayfs, runc)', () => {
+  let t: TestEngine;
+  let host: string;
+  beforeAll(async () => {
+    t = await testEngine();
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+  });
+  beforeEach(async () => {
+    host = await mkdtemp(join(tmpdir(), 'ctr-cp-mounts-'));
+  });
+  afterEach(async () => {
+    for (const c of await t.engine.ps({ all: true })) await t.engine.remove(c.Id, { force: true, volumes: true });
+    for (const v of await t.engine.volumes()) await t.engine.removeVolume(v.Name);
+    await rm(host, { recursive: true, force: true });
+  });
+
+  /** A stopped container with the volume `data` at /data holding `f` ("in the volume"), and /lnk → /data. */
+  async function withVolume(): Promise<string> {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: ['data:/data'], cmd: ['sh', '-c', 'echo -n in the volume > /data/f && ln -s /data /lnk'] });
+    return id;
+  }
+
+  test('a link in the root filesystem into a volume copies the volume\'s files', async () => {
+    const id = await withVolume();
+    expect(await archived(t, id, '/lnk/')).toEqual(new Map([['lnk/', ''], ['lnk/f', 'in the volume']]));
+  });
+
+  test('an absolute link in a volume leads to the container\'s file, not into the volume', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', hostname: 'from-container', network: 'none', volumes: ['data:/data'] });
+    const { Mountpoint } = await t.engine.inspectVolume('data');
+    await mkdir(join(Mountpoint, 'etc'));
+    await writeFile(join(Mountpoint, 'etc', 'hostname'), 'a decoy in the volume\n');
+    await symlink('/etc/hostname', join(Mountpoint, 'hn'));
+    const { linkTarget } = await t.engine.statPath(id, '/data/hn');
+    expect(linkTarget).toBe('/etc/hostname');
+    // What `docker cp -L` copies: the link's target, as the container sees it.
+    expect(await archived(t, id, linkTarget)).toEqual(new Map([['hostname', 'from-container\n']]));
+  });
+
+  test('a directory is copied with what is mounted below it: /etc holds the container\'s own hostname', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', hostname: 'own-name', network: 'none' });
+    expect((await archived(t, id, '/etc')).get('etc/hostname')).toBe('own-name\n');
+  });
+
+  test('the root is copied with its volumes\' and bind mounts\' files', async () => {
+    await writeFile(join(host, 'bound'), 'from the host');
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: ['data:/data', `${host}:/srv/bind:ro`], cmd: ['sh', '-c', 'echo -n in the volume > /data/f'] });
+    const entries = await archived(t, id, '/');
+    expect(entries.get('/data/f')).toBe('in the volume');
+    expect(entries.get('/srv/bind/bound')).toBe('from the host');
+  });
+
+  test('the root\'s entries are named /, /bin/… and PATH/.\'s ./…, as moby names them', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
+    const root = [...(await archived(t, id, '/')).keys()];
+    expect(root.slice(0, 1)).toEqual(['/']);
+    expect(root).toEqual(expect.arrayContaining(['/bin/', '/bin/busybox', '/etc/passwd']));
+    expect(root.every((name) => name.startsWith('/'))).toBe(true);
+    const contents = [...(await archived(t, id, '/.')).keys()];
+    expect(contents).toEqual(expect.arrayContaining(['./', './bin/', './etc/passwd']));
+    expect(contents.every((name) => name.startsWith('./'))).toBe(true);
+  });
+
+  test('a copy in through a link into a volume lands in the volume of a stopped container', async () => {
+    const id = await withVolume();
+    await t.engine.putArchive(id, '/lnk', oneFile('copied', 'into the volume'));
+    const { Mountpoint } = await t.engine.inspectVolume('data');
+    expect(await readFile(join(Mountpoint, 'copied'), 'utf8')).toBe('into the volume');
+  });
+
+  test('a copy in through a link into a volume lands in the volume of a running container', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: ['data:/data'], cmd: ['sh', '-c', 'ln -s /data /lnk && sleep 60'], detach: true });
+    await t.engine.exec(id, { cmd: ['test', '-L', '/lnk'] });
+    await t.engine.putArchive(id, '/lnk', oneFile('copied', 'seen inside'));
+    expect(await catIn(t, id, '/data/copied')).toBe('seen inside');
+  });
+
+  test('a copy in through a link onto a read-only bind mount is refused in moby\'s words and writes nothing', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: [`${host}:/ro:ro`], cmd: ['ln', '-s', '/ro', '/to-ro'] });
+    await expect(t.engine.putArchive(id, '/to-ro', oneFile('nope', 'x'))).rejects.toMatchObject({ code: 'InvalidArgument', message: 'mounted volume is marked read-only' });
+    expect(await readdir(host)).toEqual([]);
+  });
+
+  test('a container never started is copied into at a bind mount whose point its image lacks', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none', volumes: [`${host}:/new/place`] });
+    await t.engine.putArchive(id, '/new/place', oneFile('arrived', 'on the host'));
+    expect(await readFile(join(host, 'arrived'), 'utf8')).toBe('on the host');
+  });
+
+  test('a volume subpath is copied from and into that directory of the volume', async () => {
+    const { Mountpoint } = await t.engine.createVolume({ name: 'data' });
+    await mkdir(join(Mountpoint, 'sub'));
+    await writeFile(join(Mountpoint, 'sub', 'mark'), 'inside');
+    const { id } = await t.engine.create({ image: 'busybox', network: 'none', mountSpecs: [{ Type: 'volume', Source: 'data', Target: '/x', VolumeOptions: { Subpath: 'sub' } }] });
+    expect(await archived(t, id, '/x/mark')).toEqual(new Map([['mark', 'inside']]));
+    await t.engine.putArchive(id, '/x', oneFile('added', 'y'));
+    expect(await readdir(join(Mountpoint, 'sub'))).toEqual(['added', 'mark']);
+  });
+
+  test('links in a volume that climb or name host paths stay in the container', async () => {
+    await writeFile(join(host, 'secret'), 'host secret');
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: ['data:/data'], cmd: ['sh', '-c', `ln -s ../../../../.. /data/up && ln -s ${host}/secret /data/abs`] });
+    expect((await archived(t, id, '/data/up/etc/passwd')).get('passwd')).toContain('root:x:0:0');
+    await expect(t.engine.getArchive(id, '/data/abs/')).rejects.toMatchObject({ code: 'NotFound' });
+    const volume = await archived(t, id, '/data');
+    expect([...volume.values()].join('')).not.toContain('host secret');
+  });
+});
