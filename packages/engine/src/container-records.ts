@@ -121,8 +121,10 @@ export class ContainerRecords {
   /**
    * Claim a name for a container (returned); Docker's Conflict message when it is taken.
    * The claim is in progress until `confirmName`, once the container's record is written.
+   * `clearAbandoned` takes apart a container whose maker was killed before its record, when
+   * its name is taken over.
    */
-  async claimName(name: string, id: string): Promise<string> {
+  async claimName(name: string, id: string, clearAbandoned?: (id: string) => Promise<void>): Promise<string> {
     if (!isValidContainerName(name)) {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
@@ -138,9 +140,13 @@ export class ContainerRecords {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const target = readLink(link) ?? '';
       const owner = ownerOf(target);
-      if (owner && (this.abandoned(target) || (await this.renamedAway(target, name)))) {
+      const abandoned = owner !== '' && this.abandoned(target);
+      if (owner && (abandoned || (await this.renamedAway(target, name)))) {
+        // What the killed maker left (a mount, a snapshot, maybe a process) goes with its claim:
+        // once the name is another's, only a prune would find it.
+        if (abandoned) await clearAbandoned?.(owner);
         removeLinkIfUnchanged(link, target);
-        return this.claimName(name, id);
+        return this.claimName(name, id, clearAbandoned);
       }
       throw conflict(
         `Conflict. The container name "/${name}" is already in use by container "${owner}". You have to remove (or rename) that container to be able to reuse that name.`,
@@ -194,16 +200,16 @@ export class ContainerRecords {
    * Claim a generated name: on a clash another is tried (six in all), then the ID's short
    * form — Docker's way, so a container asked for without a name never fails for its name.
    */
-  async claimGeneratedName(id: string): Promise<string> {
+  async claimGeneratedName(id: string, clearAbandoned?: (id: string) => Promise<void>): Promise<string> {
     for (let retry = 0; retry < GENERATED_NAME_TRIES; retry++) {
       const name = randomName(retry);
       try {
-        return await this.claimName(name, id);
+        return await this.claimName(name, id, clearAbandoned);
       } catch (error) {
         if (!isCtrError(error) || error.code !== 'Conflict') throw error;
       }
     }
-    return this.claimName(id.slice(0, 12), id);
+    return this.claimName(id.slice(0, 12), id, clearAbandoned);
   }
 
   /**

@@ -689,7 +689,8 @@ export class Containers {
       for (const step of undo.reverse()) await step().catch(() => undefined);
     };
     try {
-      const name = await (options.name === undefined ? this.records.claimGeneratedName(id) : this.records.claimName(options.name, id));
+      const clearAbandoned = async (stale: string): Promise<void> => this.clearAbandoned(stale, (await this.namedVolumesOf([stale])).get(stale) ?? []);
+      const name = await (options.name === undefined ? this.records.claimGeneratedName(id, clearAbandoned) : this.records.claimName(options.name, id, clearAbandoned));
       undo.push(() => this.records.releaseName(name, id));
 
       const snapshot = containerSnapshot(id);
@@ -1682,15 +1683,11 @@ export class Containers {
   }
 
   /**
-   * `docker container prune`: remove every stopped container, and what containers left that
-   * were never finished — a process killed while it made one (after the name was claimed,
-   * before the record was written) leaves a mounted root filesystem, a snapshot, runtime
-   * state and maybe a network and volume uses, which no list shows. Their IDs are reported
-   * with the rest.
-   */
-  /**
    * `docker container prune`: stopped containers (with `filters`, those whose labels match
-   * and that were created by `until`), and what containers never finished left behind.
+   * and that were created by `until`), and what containers never finished left — a process
+   * killed while it made one (after the name was claimed, before the record was written)
+   * leaves a mounted root filesystem, a snapshot, runtime state and maybe a network and volume
+   * uses, which no list shows. Their IDs are reported with the rest.
    */
   async prune(options: { filters?: Filters } = {}): Promise<{ ContainersDeleted: string[] }> {
     const filters = options.filters ?? {};
@@ -1707,23 +1704,33 @@ export class Containers {
     // A container never finished has no labels or creation time to match: a filtered prune leaves it.
     if (Object.keys(filters).length > 0) return { ContainersDeleted: deleted };
     const abandoned = await this.records.abandonedClaims();
-    // The volumes' users, read once: an unfinished container's record does not say which it uses.
-    const volumes = abandoned.length > 0 ? await this.ctx.store.volumes.list() : [];
-    const users = await Promise.all(volumes.map((v) => this.ctx.store.volumes.users(v.Name).catch((): string[] => [])));
+    const volumes = abandoned.length > 0 ? await this.namedVolumesOf(abandoned.map((a) => a.id)) : new Map<string, string[]>();
     for (const { name, id } of abandoned) {
-      const state = await this.ctx.runtime.state(id).catch(() => undefined);
-      await this.tearDown(id, {
-        processFirst: state?.running === true || state?.paused === true,
-        networked: true,
-        rootfs: this.rootfsDir(id),
-        snapshot: containerSnapshot(id),
-        namedVolumes: volumes.filter((_, i) => users[i]?.includes(id)).map((v) => v.Name),
-        anonymousVolumes: [],
-      });
+      await this.clearAbandoned(id, volumes.get(id) ?? []);
       await this.records.releaseName(name, id);
       deleted.push(id);
     }
     return { ContainersDeleted: deleted };
+  }
+
+  /** What a container whose maker was killed before its record left, taken apart. */
+  private async clearAbandoned(id: string, namedVolumes: readonly string[]): Promise<void> {
+    const state = await this.ctx.runtime.state(id).catch(() => undefined);
+    await this.tearDown(id, {
+      processFirst: state?.running === true || state?.paused === true,
+      networked: true,
+      rootfs: this.rootfsDir(id),
+      snapshot: containerSnapshot(id),
+      namedVolumes,
+      anonymousVolumes: [],
+    });
+  }
+
+  /** The named volumes each of `ids` uses, read from the volumes' side: an unfinished container's record does not say. */
+  private async namedVolumesOf(ids: readonly string[]): Promise<Map<string, string[]>> {
+    const volumes = await this.ctx.store.volumes.list();
+    const users = await Promise.all(volumes.map((v) => this.ctx.store.volumes.users(v.Name).catch((): string[] => [])));
+    return new Map(ids.map((id) => [id, volumes.filter((_, i) => users[i]?.includes(id)).map((v) => v.Name)]));
   }
 }
 

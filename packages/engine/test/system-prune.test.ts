@@ -118,6 +118,17 @@ describe('container prune and containers never finished', () => {
     await t.engine.removeVolume('unfinished-data');
   });
 
+  test('a name taken over from a container whose maker was killed takes that container apart with it', async () => {
+    const stale = await unfinishedContainer('taken-over', await endedProcess());
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', name: 'taken-over', cmd: ['true'] });
+    expect(id).not.toBe(stale);
+    expect(mounted(join(t.root, 'engine', 'rootfs', stale))).toBe(false);
+    expect(await snapshotKeys()).not.toContain(`container-${stale}`);
+    await t.engine.remove(id);
+    // Its use of the volume went with it: the volume is free to remove.
+    await expect(t.engine.removeVolume('taken-over-data')).resolves.toBeUndefined();
+  });
+
   test('prune leaves a container another live process is still making', async () => {
     const maker = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
