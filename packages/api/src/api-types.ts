@@ -77,6 +77,8 @@ export interface EndpointSettings {
   Aliases?: string[];
   IPAMConfig?: { IPv4Address?: string };
   MacAddress?: string;
+  /** `name:alias` each: the alias names container `name` on this network for this endpoint alone. */
+  Links?: string[];
 }
 
 export interface ContainerCreateRequest {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CtrError } from '@ctr/errors';
+import type { ApiVersion } from './api-version';
 import { errorBody } from './http-errors';
 import type { Query } from './query';
 
@@ -11,6 +12,11 @@ export interface Call {
   /** The route's captured path parts, decoded. */
   params: string[];
   query: Query;
+  /**
+   * The API version the client speaks (its `/v1.xx/` prefix; the newest served without one):
+   * shapes that changed between versions follow it, as moby's routers do (`versionBefore`).
+   */
+  version: ApiVersion;
   /** Absent when the client asked to hijack the connection (`Upgrade: tcp`). */
   res?: ServerResponse;
   upgrade?: { socket: Socket; head: Buffer };

@@ -1,8 +1,45 @@
 import path from 'node:path';
-import { apiMount as checkedMount, buildSecurityOptions, parseVolumeSpec, type ApiMount, type BuildStepOptions, type CreateContainerOptions, type DeviceRequest, type HealthConfig, type UpdateOptions } from '@ctr/engine';
+import {
+  apiMount as checkedMount,
+  buildSecurityOptions,
+  parseLink,
+  parseVolumeSpec,
+  type ApiMount,
+  type BuildStepOptions,
+  type CreateContainerOptions,
+  type DeviceRequest,
+  type Engine,
+  type HealthConfig,
+  type UpdateOptions,
+} from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
+import { MAX_API_VERSION, versionBefore, type ApiVersion } from './api-version';
 import { Fields } from './fields';
 import type { Query } from './query';
+
+/** What a request says of one endpoint, as the engine's `network connect` takes it. */
+export type EndpointOptions = NonNullable<Parameters<Engine['connect']>[2]>;
+
+/**
+ * An `EndpointSettings` of a request — create's `NetworkingConfig.EndpointsConfig.<network>`,
+ * connect's `EndpointConfig` — as the engine's endpoint options: `Aliases`,
+ * `IPAMConfig.IPv4Address` and `Links` (moby's buildJoinOptions: each `name[:alias]` makes the
+ * alias a name of that container for this endpoint alone).
+ */
+export function endpointOptions(endpoint: Fields | undefined): EndpointOptions {
+  const aliases = endpoint?.strings('Aliases');
+  const ip = endpoint?.object('IPAMConfig')?.string('IPv4Address');
+  const links = endpoint?.strings('Links')?.map(parseLink);
+  return { ...(aliases?.length ? { aliases } : {}), ...(ip ? { ip } : {}), ...(links?.length ? { links } : {}) };
+}
+
+/** What shapes the reading of a create: the request's API version, and where its warnings go. */
+export interface CreateContext {
+  /** The newest served when not given, as for a request that names none. */
+  version?: ApiVersion;
+  /** Collects what the create answers in `Warnings` besides the engine's. */
+  warnings?: string[];
+}
 
 /**
  * `POST /containers/create`'s body (Docker's `Config` with `HostConfig` and
@@ -10,7 +47,7 @@ import type { Query } from './query';
  * notion of are ignored like an older dockerd ignores newer ones; fields of the wrong
  * type are InvalidArgument.
  */
-export function createOptionsFromBody(body: Record<string, unknown>, name: string | undefined): CreateContainerOptions {
+export function createOptionsFromBody(body: Record<string, unknown>, name: string | undefined, context: CreateContext = {}): CreateContainerOptions {
   const config = new Fields(body, '');
   const image = config.string('Image');
   if (!image) throw invalidArgument('no image specified: Config.Image is required');
@@ -71,12 +108,12 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   const endpoint = endpoints.find(([network]) => network === (networkMode || 'default')) ?? endpoints[0];
   if (endpoint) {
     if (!options.network && endpoint[0] !== 'default') options.network = endpoint[0];
-    const aliases = endpoint[1].strings('Aliases');
-    if (aliases && aliases.length > 0) options.networkAliases = aliases;
-    set('ip', endpoint[1].object('IPAMConfig')?.string('IPv4Address') || undefined);
+    const { aliases, ip, links } = endpointOptions(endpoint[1]);
+    set('networkAliases', aliases);
+    set('ip', ip);
+    set('networkLinks', links);
   }
-  // The endpoint's since API 1.44; the container's own `Config.MacAddress` before.
-  set('macAddress', endpoint?.[1].string('MacAddress') || config.string('MacAddress') || undefined);
+  set('macAddress', macAddressOf(config, networkMode, endpoints, context));
   const publish = publishSpecs(host);
   if (publish.length > 0) options.publish = publish;
   set('publishAll', host.bool('PublishAllPorts'));
@@ -145,6 +182,29 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   set('sysctls', host.stringMap('Sysctls'));
   set('annotations', host.stringMap('Annotations'));
   return options;
+}
+
+/**
+ * moby's handleMACAddressBC: the MAC of the container's main network. Before API 1.44 it is
+ * the container-wide `Config.MacAddress` (an endpoint's `MacAddress` did not exist yet and is
+ * ignored); since, the endpoint's, and a container-wide one still given is moved to the main
+ * network's endpoint with a warning, refused when it names another address than the endpoint's.
+ */
+function macAddressOf(config: Fields, networkMode: string | undefined, endpoints: Array<[string, Fields]>, context: CreateContext): string | undefined {
+  const wide = config.string('MacAddress') || undefined;
+  if (versionBefore(context.version ?? MAX_API_VERSION, '1.44')) return wide;
+  // `default` is the default bridge, by either name.
+  const main = !networkMode || networkMode === 'default' ? 'bridge' : networkMode;
+  const mainEndpoint = endpoints.find(([network]) => (network === 'default' ? 'bridge' : network) === main)?.[1];
+  const own = (mainEndpoint ?? endpoints[0]?.[1])?.string('MacAddress') || undefined;
+  if (!wide) return own;
+  context.warnings?.push('The container-wide MacAddress field is now deprecated. It should be specified in EndpointsConfig instead.');
+  // Without a network of its own the container-wide address is dropped (the endpoint's, if any, is refused later).
+  if (main === 'host' || main === 'none' || main.startsWith('container:')) return own;
+  if (endpoints.length === 0) return wide;
+  if (!mainEndpoint) throw invalidArgument('if a container-wide MAC address is supplied, HostConfig.NetworkMode must match the identity of a network in NetworkSettings.Networks');
+  if (own !== undefined && own !== wide) throw invalidArgument('the container-wide MAC address must match the endpoint-specific MAC address for the main network, or be left empty');
+  return wide;
 }
 
 type Ulimit = NonNullable<CreateContainerOptions['ulimits']>[number];

@@ -90,7 +90,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     memorySwappiness, oomScoreAdj, cgroupParent, cgroupns,
     capAdd, capDrop, noNewPrivileges, seccomp, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
     init, privileged, devices, groupAdd, pid, ipc, uts,
-    expose = [], volumesFrom, macAddress, links, usernsMode, deviceRequests, containerIdFile,
+    expose = [], volumesFrom, macAddress, links, networkLinks, usernsMode, deviceRequests, containerIdFile,
     healthcheck, attach, stdinOnce, consoleSize,
     // The client's part: the name goes in the query, pulls and progress are done before the create, the signal stays local.
     pull: _pull, onPullProgress: _progress, signal: _signal,
@@ -98,7 +98,12 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
   } = options;
   rest satisfies Record<string, never>;
   const security = [...(noNewPrivileges ? ['no-new-privileges'] : []), ...(seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])];
-  const endpoint = defined({ Aliases: networkAliases, IPAMConfig: ip ? { IPv4Address: ip } : undefined, MacAddress: macAddress });
+  const endpoint = defined({
+    Aliases: networkAliases,
+    IPAMConfig: ip ? { IPv4Address: ip } : undefined,
+    MacAddress: macAddress,
+    Links: networkLinks?.map((link) => `${link.name}:${link.alias}`),
+  });
   const anonymous = volumes.filter((v) => !v.includes(':'));
   const host: HostConfig = defined({
     Binds: volumes.filter((v) => v.includes(':')),

@@ -123,12 +123,12 @@ export class ApiServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse | undefined, upgrade: Call['upgrade']): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://ctrd');
     try {
-      const { path } = splitVersion(url.pathname);
+      const { version, path } = splitVersion(url.pathname);
       const { route, params } = this.router.find(req.method ?? 'GET', path);
       if (upgrade && !route.hijack) {
         throw invalidArgument(`${req.method} ${path} cannot be hijacked`, { hint: 'send it without the Upgrade and Connection: Upgrade headers' });
       }
-      await route.handler({ req, params, query: new Query(url.searchParams), ...(res ? { res } : {}), ...(upgrade ? { upgrade } : {}) });
+      await route.handler({ req, params, query: new Query(url.searchParams), version, ...(res ? { res } : {}), ...(upgrade ? { upgrade } : {}) });
     } catch (error) {
       if (res) sendError(res, error);
       else if (upgrade) sendSocketError(upgrade.socket, error);

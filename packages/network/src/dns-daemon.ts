@@ -9,7 +9,7 @@
  * which is why the function uses only Node built-ins and nothing from its module scope.
  *
  * It reads the network records from disk and reloads when the generation file changes,
- * answers A for container names, aliases and short IDs on the asker's networks (and for the
+ * answers A for container names, aliases, short IDs and hostnames on the asker's networks (and for the
  * link aliases of the asker's own endpoints), and an empty answer for other types of known
  * names. Other names it forwards, as docker's resolver does,
  * to the asker's upstream servers (its `--dns`, else the host's: the sandbox record says
@@ -29,6 +29,7 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   interface Endpoint {
     containerId: string;
     containerName: string;
+    hostname?: string;
     ip: string;
     aliases: string[];
     links?: Array<{ name: string; alias: string }>;
@@ -147,10 +148,10 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return Object.values(net.endpoints).find((e) => e.ip === from);
   }
 
-  /** The addresses on `net` of the containers a (lower-case) name, alias or short ID names. */
+  /** The addresses on `net` of the containers a (lower-case) name, alias, short ID or hostname names (settings.ts dnsNames). */
   function holders(net: Net, name: string): string[] {
     return Object.values(net.endpoints)
-      .filter((ep) => [ep.containerName, ...ep.aliases, ep.containerId.slice(0, 12)].some((n) => n.toLowerCase() === name))
+      .filter((ep) => [ep.containerName, ...ep.aliases, ep.containerId.slice(0, 12), ...(ep.hostname ? [ep.hostname] : [])].some((n) => n.toLowerCase() === name))
       .map((ep) => ep.ip);
   }
 

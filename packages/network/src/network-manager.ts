@@ -796,6 +796,7 @@ export class NetworkManager {
     const ep: EndpointState = {
       containerId: sandbox.containerId,
       containerName: sandbox.name,
+      hostname: sandbox.hostname,
       endpointId: randomHex(32),
       ip,
       mac: config.mac ?? macFor(ip),

@@ -8,11 +8,21 @@ function linksShown(links: EndpointLink[] | undefined): string[] | null {
   return links?.length ? links.map((l) => `${l.name}:${l.alias}`) : null;
 }
 
-function endpointSettings(net: NetworkState, ep: EndpointState): EndpointSettings {
+/**
+ * moby's buildEndpointDNSNames: the names the embedded DNS answers for a container on a user
+ * network (dns-daemon.ts holders), in dockerd's order, each once; null on the default bridge.
+ */
+function dnsNames(userNetwork: boolean, sandbox: SandboxState, aliases: string[]): string[] | null {
+  if (!userNetwork) return null;
+  return [...new Set([sandbox.name, ...aliases, sandbox.containerId.slice(0, 12), sandbox.hostname].filter((name) => name !== ''))];
+}
+
+function endpointSettings(net: NetworkState, ep: EndpointState, sandbox: SandboxState): EndpointSettings {
   return {
     IPAMConfig: ep.staticIp ? { IPv4Address: ep.ip } : null,
     Links: linksShown(ep.links),
     Aliases: ep.aliases,
+    DNSNames: dnsNames(!net.isDefault, sandbox, ep.aliases),
     MacAddress: ep.mac,
     NetworkID: net.id,
     EndpointID: ep.endpointId,
@@ -30,6 +40,7 @@ function emptyEndpoint(networkId: string): EndpointSettings {
     IPAMConfig: null,
     Links: null,
     Aliases: [],
+    DNSNames: null,
     MacAddress: '',
     NetworkID: networkId,
     EndpointID: '',
@@ -53,8 +64,14 @@ function portMap(sandbox: SandboxState): PortMap {
 }
 
 /** A connection's settings while its sandbox is not allocated: dockerd's after releaseNetwork (no address, no endpoint). */
-function releasedEndpoint(config: EndpointConfig, networkId: string): EndpointSettings {
-  return { ...emptyEndpoint(networkId), IPAMConfig: config.ip ? { IPv4Address: config.ip } : null, Links: linksShown(config.links), Aliases: [...config.aliases] };
+function releasedEndpoint(config: EndpointConfig, net: NetworkState | undefined, sandbox: SandboxState): EndpointSettings {
+  return {
+    ...emptyEndpoint(net?.id ?? config.networkId),
+    IPAMConfig: config.ip ? { IPv4Address: config.ip } : null,
+    Links: linksShown(config.links),
+    Aliases: [...config.aliases],
+    DNSNames: dnsNames(net ? !net.isDefault : config.networkName !== 'bridge', sandbox, config.aliases),
+  };
 }
 
 /** `docker inspect`'s NetworkSettings for a sandbox. `predefinedIds` names host/none. */
@@ -83,10 +100,10 @@ export function networkSettings(sandbox: SandboxState, nets: Map<string, Network
     const net = nets.get(config.networkId);
     const ep = net && sandbox.networkIds.includes(net.id) ? net.endpoints[sandbox.containerId] : undefined;
     if (!net || !ep) {
-      if (sandbox.wanted) settings.Networks[net?.name ?? config.networkName] = releasedEndpoint(config, net?.id ?? config.networkId);
+      if (sandbox.wanted) settings.Networks[net?.name ?? config.networkName] = releasedEndpoint(config, net, sandbox);
       continue;
     }
-    const es = endpointSettings(net, ep);
+    const es = endpointSettings(net, ep, sandbox);
     settings.Networks[net.name] = es;
     if (net.isDefault) {
       settings.IPAddress = es.IPAddress;
@@ -123,6 +140,7 @@ export function inspectBridge(net: NetworkState): NetworkInspect {
     Created: net.created,
     Scope: 'local',
     Driver: 'bridge',
+    EnableIPv4: true,
     EnableIPv6: false,
     IPAM: {
       Driver: 'default',
@@ -147,6 +165,7 @@ export function inspectPredefined(name: 'host' | 'none', id: string, created: st
     Created: created,
     Scope: 'local',
     Driver: name === 'host' ? 'host' : 'null',
+    EnableIPv4: true,
     EnableIPv6: false,
     IPAM: { Driver: 'default', Options: {}, Config: [] },
     Internal: false,

@@ -8,6 +8,8 @@ import type { DnsSettings, EndpointLink, PortMapping } from './types';
 export interface EndpointState {
   containerId: string;
   containerName: string;
+  /** The container's hostname, a name the embedded DNS answers too (absent in records from before it was kept). */
+  hostname?: string;
   endpointId: string;
   ip: string;
   mac: string;

@@ -104,6 +104,12 @@ export interface EndpointSettings {
   /** Its links as `name:alias`; null without any, as dockerd shows them. */
   Links: string[] | null;
   Aliases: string[];
+  /**
+   * The names the embedded DNS answers with its address on a user network, as dockerd's
+   * (API 1.44): its name, aliases, short ID and hostname; null on the default bridge, which
+   * has no name resolution.
+   */
+  DNSNames: string[] | null;
   MacAddress: string;
   NetworkID: string;
   EndpointID: string;
@@ -156,6 +162,8 @@ export interface NetworkInspect {
   Created: string;
   Scope: 'local';
   Driver: 'bridge' | 'host' | 'null';
+  /** Whether it gives IPv4 addresses (API 1.47): every network of ctr's does, as dockerd's do by default. */
+  EnableIPv4: boolean;
   EnableIPv6: boolean;
   IPAM: {
     Driver: 'default';

@@ -10,7 +10,7 @@ let clientNs: string;
 beforeAll(async () => {
   host = await makeTestHost('tdn');
   await host.manager.createNetwork({ name: 'tdns-app', subnet: host.subnet(1) });
-  const web = await host.manager.attach('tdns-web-id', { mode: 'tdns-app', name: 'web', networks: [{ name: 'tdns-app', aliases: ['www', 'frontend'] }] });
+  const web = await host.manager.attach('tdns-web-id', { mode: 'tdns-app', name: 'web', hostname: 'web-host', networks: [{ name: 'tdns-app', aliases: ['www', 'frontend'] }] });
   const client = await host.manager.attach('tdns-client-id', { mode: 'tdns-app', name: 'client' });
   webNs = web.netnsPath ?? '';
   clientNs = client.netnsPath ?? '';
@@ -37,6 +37,12 @@ test('network aliases resolve to the same address as the name', () => {
 
 test('the short container ID resolves too', () => {
   expect(lookup(clientNs, 'tdns-web-id'.slice(0, 12))).toEqual(lookup(clientNs, 'web'));
+});
+
+test('its hostname resolves too: the endpoint\'s DNSNames, in dockerd\'s order, are each a name the server answers', async () => {
+  const names = (await host.manager.settings('tdns-web-id')).Networks['tdns-app']?.DNSNames;
+  expect(names).toEqual(['web', 'www', 'frontend', 'tdns-web-id'.slice(0, 12), 'web-host']);
+  for (const name of names ?? []) expect(lookup(clientNs, name)).toEqual(lookup(clientNs, 'web'));
 });
 
 test('unknown names are NXDOMAIN, answered locally', () => {

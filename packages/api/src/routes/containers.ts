@@ -8,6 +8,7 @@ import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 import { STDERR, STDOUT, framedWriter } from '../stdcopy';
+import { containerInspectFor } from '../version-shapes';
 
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
@@ -55,10 +56,12 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
   return [
     route('POST', '/containers/create', async (call) => {
       const body = await readJsonObject(call.req);
-      const created = await engine.create(createOptionsFromBody(body, call.query.string('name'))).catch((error: unknown) => {
+      const warnings: string[] = [];
+      const options = createOptionsFromBody(body, call.query.string('name'), { version: call.version, warnings });
+      const created = await engine.create(options).catch((error: unknown) => {
         throw missingImageOnly(error);
       });
-      sendJson(call, 201, { Id: created.id, Warnings: created.warnings });
+      sendJson(call, 201, { Id: created.id, Warnings: [...created.warnings, ...warnings] });
     }),
     route('GET', '/containers/json', async (call) => {
       const limit = call.query.int('limit');
@@ -72,7 +75,8 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       sendJson(call, 200, list);
     }),
     route('GET', '/containers/:id/json', async (call) => {
-      sendJson(call, 200, await engine.inspect(id(call), call.query.bool('size') ? { size: true, signal: clientGone(call) } : {}));
+      const inspect = await engine.inspect(id(call), call.query.bool('size') ? { size: true, signal: clientGone(call) } : {});
+      sendJson(call, 200, containerInspectFor(call.version, inspect));
     }),
     route('POST', '/containers/:id/start', async (call) => {
       const info = await engine.inspect(id(call));

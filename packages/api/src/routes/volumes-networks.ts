@@ -1,10 +1,11 @@
-import { parseLink } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { sendEmpty, sendJson } from '../call';
+import { endpointOptions } from '../container-config';
 import { Fields } from '../fields';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
+import { networkFor } from '../version-shapes';
 
 export function volumeRoutes({ engine }: Services): Route[] {
   return [
@@ -34,7 +35,10 @@ export function volumeRoutes({ engine }: Services): Route[] {
 export function networkRoutes({ engine }: Services): Route[] {
   return [
     route('POST', '/networks/prune', async (call) => sendJson(call, 200, await engine.pruneNetworks({ filters: call.query.filters() }))),
-    route('GET', '/networks', async (call) => sendJson(call, 200, await engine.networks({ filters: call.query.filters() }))),
+    route('GET', '/networks', async (call) => {
+      const networks = await engine.networks({ filters: call.query.filters() });
+      sendJson(call, 200, networks.map((network) => networkFor(call.version, network)));
+    }),
     route('POST', '/networks/create', async (call) => {
       const body = new Fields(await readJsonObject(call.req), '');
       const name = body.string('Name');
@@ -58,7 +62,7 @@ export function networkRoutes({ engine }: Services): Route[] {
       });
       sendJson(call, 201, { Id: network.Id, Warning: '' });
     }),
-    route('GET', '/networks/:id', async (call) => sendJson(call, 200, await engine.inspectNetwork(call.params[0] as string))),
+    route('GET', '/networks/:id', async (call) => sendJson(call, 200, networkFor(call.version, await engine.inspectNetwork(call.params[0] as string)))),
     route('DELETE', '/networks/:id', async (call) => {
       await engine.removeNetwork(call.params[0] as string);
       sendEmpty(call, 204);
@@ -67,12 +71,7 @@ export function networkRoutes({ engine }: Services): Route[] {
       const body = new Fields(await readJsonObject(call.req), '');
       const container = body.string('Container');
       if (!container) throw invalidArgument('a container is required: Container');
-      const endpoint = body.object('EndpointConfig');
-      const aliases = endpoint?.strings('Aliases');
-      const ip = endpoint?.object('IPAMConfig')?.string('IPv4Address');
-      // moby's buildJoinOptions: each `name[:alias]` makes the alias a name of that container for this endpoint.
-      const links = endpoint?.strings('Links')?.map(parseLink);
-      await engine.connect(call.params[0] as string, container, { ...(aliases ? { aliases } : {}), ...(ip ? { ip } : {}), ...(links?.length ? { links } : {}) });
+      await engine.connect(call.params[0] as string, container, endpointOptions(body.object('EndpointConfig')));
       sendEmpty(call, 200);
     }),
     route('POST', '/networks/:id/disconnect', async (call) => {
