@@ -138,6 +138,8 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
       const auth = registryModule().authConfigFor(this.registryAuth, parseNormalizedReference(ref).domain);
       return this.images.pull(ref, { signal: options.signal, ...(auth ? { auth } : {}) });
     });
+    // The build's lease holds its base from here (manifest, and through it config and layers): an rmi meanwhile keeps them.
+    await this.content.info(image.record.target.digest);
     return {
       id: image.record.id,
       config: image.config,

@@ -35,11 +35,12 @@ import {
   withDefaultTag,
   withDigest,
 } from '@ctr/image';
-import { isSingleReference, LAYER_SIZE_LABEL, layerSize, type ImageRecord } from '@ctr/store';
+import { isSingleReference, LAYER_SIZE_LABEL, layerSize, type ImageRecord, type ReleaseResult } from '@ctr/store';
 import type { AuthConfig, PullProgress, PushProgress, RegistryCredentials } from '@ctr/registry';
 import { registryModule } from './lazy-modules';
 import { boolFilter, checkFilterKeys, labelsMatch, parseTimestamp, pathMatch, type Filters } from './filters';
 import { chainIdOf, type ChainID } from '@ctr/image';
+import { buildCacheRoots } from './build-cache';
 import type { EngineContext } from './context';
 
 /** An image read from the store: its record, the platform manifest, its config and layers. */
@@ -909,10 +910,51 @@ export class Images {
 
   /**
    * `docker rmi`: a name is untagged (and the image deleted with its last name); an ID
-   * deletes the image. An image a container uses is a Conflict unless forced.
+   * deletes the image. An image a container uses is a Conflict unless forced. A deleted
+   * image's blobs and layers that nothing else holds are freed at once (see `removeAll`).
    */
   async remove(ref: string, options: RemoveImageOptions = {}): Promise<RemovedImage[]> {
     if (options.platforms?.length) return this.removePlatforms(ref, options.platforms, options);
+    return (await this.removeAll([ref], options)).removed;
+  }
+
+  /**
+   * Remove each image as `remove` does (an error goes to `failed`, when given, instead of
+   * ending the call), then free together what the deleted ones alone held — their manifests,
+   * configs, layer blobs and snapshots, but nothing another image, a container's snapshot, a
+   * lease (a pull or build at work) or the build cache holds — as moby's layer store releases
+   * an image's layers: after each deleted image's `Deleted` line, one per layer it released,
+   * its chainID, top layer first. `reclaimed`: bytes of blobs freed.
+   */
+  async removeAll(
+    refs: readonly string[],
+    options: RemoveImageOptions = {},
+    failed?: (ref: string, error: unknown) => void,
+  ): Promise<{ removed: RemovedImage[]; reclaimed: number }> {
+    const done: Array<{ lines: RemovedImage[]; target?: Descriptor }> = [];
+    for (const ref of refs) {
+      try {
+        done.push(await this.removeRecord(ref, options));
+      } catch (error) {
+        if (!failed) throw error;
+        failed(ref, error);
+      }
+    }
+    const targets = done.flatMap((d) => (d.target ? [d.target] : []));
+    if (targets.length === 0) return { removed: done.flatMap((d) => d.lines), reclaimed: 0 };
+    const released = await this.release(targets);
+    let next = 0;
+    const removed = done.flatMap((d) => (d.target ? [...d.lines, ...(released.layers[next++] ?? []).map((id) => ({ Deleted: id }))] : d.lines));
+    return { removed, reclaimed: released.reclaimed };
+  }
+
+  /** Free what only `targets` held (children of `index`, which stays); the build cache's layers stay, as BuildKit's do. */
+  private release(targets: readonly Descriptor[], index?: Digest): Promise<ReleaseResult> {
+    return this.ctx.store.release(targets, { roots: () => buildCacheRoots(this.ctx), ...(index ? { index } : {}) });
+  }
+
+  /** Untag or delete one image's record; `target` when the image itself went. */
+  private async removeRecord(ref: string, options: RemoveImageOptions): Promise<{ lines: RemovedImage[]; target?: Descriptor }> {
     const record = await this.find(ref);
     const users = (await this.users()).get(record.id) ?? [];
     const parsed = parseNameOrId(ref);
@@ -927,18 +969,17 @@ export class Images {
       const result = await this.ctx.store.images.untag(name, { keepImage: users.some((user) => user.running) || (!options.force && users.length > 0) });
       for (const untagged of [name, ...(result.digestReferences ?? [])]) out.push({ Untagged: familiarImageName(untagged) });
       await this.ctx.events.emit('image', 'untag', record.id, { name: familiarImageName(name) });
-      if (result.deleted) {
-        out.push({ Deleted: result.deleted });
-        await this.ctx.events.emit('image', 'delete', record.id, { name: familiarImageName(name) });
-      }
-      return out;
+      if (!result.deleted) return { lines: out };
+      out.push({ Deleted: result.deleted });
+      await this.ctx.events.emit('image', 'delete', record.id, { name: familiarImageName(name) });
+      return { lines: out, target: record.target };
     }
     this.checkDelete(record, users, options.force === true);
     const gone = await this.ctx.store.images.delete(record.id, options.force ? { force: true } : {});
     for (const name of gone.names) out.push({ Untagged: familiarImageName(name) });
     out.push({ Deleted: gone.id });
     await this.ctx.events.emit('image', 'delete', gone.id, {});
-    return out;
+    return { lines: out, target: gone.target };
   }
 
   /**
@@ -956,8 +997,8 @@ export class Images {
   }
 
   /**
-   * `docker rmi --platform`: the image's manifests for those platforms go, each `Deleted` (its
-   * config and layers, then unused, go at the next prune). Asked for every platform it holds,
+   * `docker rmi --platform`: the image's manifests for those platforms go, each `Deleted` (with
+   * their configs and layers, as far as nothing else holds them). Asked for every platform it holds,
    * that is the image, removed as without `--platform`. ctr runs an image as one platform (its
    * ID's config): that one cannot go alone, nor a manifest another image holds too.
    */
@@ -979,7 +1020,8 @@ export class Images {
       const shared = chosen.find((entry) => blobs.some((blob) => blob.digest === entry.manifest.digest));
       if (shared) throw conflict(`unable to remove the ${formatPlatform(shared.platform)} content of ${ref}: image ${shortId(other.id)} uses it too`);
     }
-    for (const { manifest } of chosen) await content.delete(manifest.digest);
+    // Manifests only, as dockerd's containerd store (the one with `--platform`) says what it deleted.
+    await this.release(chosen.map((entry) => entry.manifest), image.record.target.digest);
     return chosen.map(({ manifest }) => ({ Deleted: manifest.digest }));
   }
 

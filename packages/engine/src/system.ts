@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
 import path from 'node:path';
 import type { VolumeInfo } from '@ctr/store';
+import { buildCacheDir, buildCacheFiles, buildCacheRoots, readCachedStep } from './build-cache';
 import { cacheMountInUse, cacheMountKeys, cacheMountsDir, removeCacheMount, type CacheMountInfo } from './build-mounts';
 import type { ContainerSize, ContainerSummary, Containers } from './containers';
 import type { EngineContext } from './context';
@@ -56,10 +57,6 @@ export interface DiskUsage {
   BuildCache: Array<{ ID: string; Type: string; Size: number; InUse: boolean; Shared: boolean; CreatedAt: string; LastUsedAt: string; UsageCount: number }>;
 }
 
-function buildCacheDir(ctx: EngineContext): string {
-  return path.join(ctx.root, 'engine', 'build-cache');
-}
-
 /** Bytes under a directory (regular files' sizes), not following links. */
 async function dirSize(dir: string): Promise<number> {
   let total = 0;
@@ -72,10 +69,13 @@ async function dirSize(dir: string): Promise<number> {
   return total;
 }
 
-/** The store's garbage collection, after what killed builds left is cleared so that it can go too; bytes reclaimed. */
+/**
+ * The store's garbage collection (the build cache's layers are roots), after what killed
+ * builds left is cleared so that it can go too; bytes reclaimed.
+ */
 async function collectGarbage(ctx: EngineContext): Promise<number> {
   await sweepScratch(ctx);
-  return (await ctx.store.gc()).reclaimed;
+  return (await ctx.store.gc({ roots: () => buildCacheRoots(ctx) })).reclaimed;
 }
 
 /**
@@ -96,14 +96,13 @@ interface BuildCacheEntry {
 
 async function buildCacheEntries(ctx: EngineContext): Promise<BuildCacheEntry[]> {
   const cacheDir = buildCacheDir(ctx);
-  const files = (await fs.readdir(cacheDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
   const entries = await Promise.all(
-    files.map(async (f): Promise<BuildCacheEntry | undefined> => {
+    (await buildCacheFiles(ctx)).map(async (f): Promise<BuildCacheEntry | undefined> => {
       const file = path.join(cacheDir, f);
       const stat = await fs.stat(file).catch(() => undefined);
       if (!stat) return undefined;
-      const step = JSON.parse(await fs.readFile(file, 'utf8').catch(() => '{}')) as { state?: { layers?: Array<{ size: number; digest: string }> } };
-      const top = step.state?.layers?.[step.state.layers.length - 1];
+      const layers = (await readCachedStep(file)).state?.layers ?? [];
+      const top = layers[layers.length - 1];
       return { id: f.slice(0, -5), type: 'regular', file, size: top?.size ?? 0, topLayer: top?.digest, createdAt: stat.birthtime, lastUsedAt: stat.mtime, inUse: false };
     }),
   );
@@ -148,27 +147,30 @@ function imagePrunePlan(options: ImagePruneOptions): { danglingOnly: boolean; wa
 /**
  * `docker image prune`: images no container uses and no name points at (dangling), or with
  * `all` (or `dangling=false`) every image no container uses, whose labels and creation time
- * match the filters; then the store's garbage collection frees their blobs and snapshots.
+ * match the filters, their layers freed as `rmi` frees them; then the store's garbage
+ * collection frees what else nothing references.
  */
 export async function pruneImages(ctx: EngineContext, containers: Containers, images: Images, options: ImagePruneOptions = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
-  const ImagesDeleted = await removeUnusedImages(ctx, containers, images, options);
-  return { ImagesDeleted, SpaceReclaimed: await collectGarbage(ctx) };
+  const { removed, reclaimed } = await removeUnusedImages(ctx, containers, images, options);
+  return { ImagesDeleted: removed, SpaceReclaimed: reclaimed + (await collectGarbage(ctx)) };
 }
 
 /** `pruneImages` without the garbage collection, which a system prune runs once for every part. */
-async function removeUnusedImages(ctx: EngineContext, containers: Containers, images: Images, options: ImagePruneOptions): Promise<RemovedImage[]> {
+async function removeUnusedImages(ctx: EngineContext, containers: Containers, images: Images, options: ImagePruneOptions): Promise<{ removed: RemovedImage[]; reclaimed: number }> {
   const { danglingOnly, wanted } = imagePrunePlan(options);
   // An image's config is read only when a filter looks at its labels or creation time.
   const filtered = PRUNE_FILTERS.some((key) => (options.filters?.[key]?.length ?? 0) > 0);
   const used = new Set((await containers.records.list()).map((r) => r.imageId));
-  const ImagesDeleted: RemovedImage[] = [];
+  const unused: string[] = [];
   for (const record of await ctx.store.images.list()) {
     if (used.has(record.id) || (danglingOnly && record.names.some((n) => !n.includes('@')))) continue;
     const image = filtered ? await images.resolve(record).catch(() => undefined) : undefined;
     if (filtered && !wanted(image?.config.config?.Labels ?? {}, new Date(image?.config.created ?? record.created).getTime())) continue;
-    ImagesDeleted.push(...(await images.remove(record.id, { force: true }).catch(() => [])));
+    unused.push(record.id);
   }
-  return ImagesDeleted;
+  // Released together: one marking of what the remaining images hold, not one per image. One
+  // that cannot go (a container made meanwhile) stays, as dockerd's prune skips it.
+  return images.removeAll(unused, { force: true }, () => undefined);
 }
 
 const BUILD_CACHE_FILTERS = ['until', 'unused-for', 'id', 'label', 'label!'] as const;
@@ -249,10 +251,10 @@ export async function systemPrune(ctx: EngineContext, containers: Containers, im
   if (options.volumes) volumePruneAll({ filters });
   const { ContainersDeleted } = await containers.prune({ filters });
   const { NetworksDeleted } = await pruneNetworks(ctx, { filters });
-  const ImagesDeleted = await removeUnusedImages(ctx, containers, images, { ...(options.all ? { all: true } : {}), filters });
+  const { removed: ImagesDeleted, reclaimed: released } = await removeUnusedImages(ctx, containers, images, { ...(options.all ? { all: true } : {}), filters });
   const { CachesDeleted, reclaimed: mounts } = await removeBuildCacheEntries(ctx, { filters });
   // One collection for the images and the cache: each walks every blob and snapshot.
-  const reclaimed = mounts + (await collectGarbage(ctx));
+  const reclaimed = released + mounts + (await collectGarbage(ctx));
   const volumes = options.volumes ? await pruneVolumes(ctx, { filters }) : { VolumesDeleted: [], SpaceReclaimed: 0 };
   return { ContainersDeleted, NetworksDeleted, ImagesDeleted, VolumesDeleted: volumes.VolumesDeleted, CachesDeleted, SpaceReclaimed: reclaimed + volumes.SpaceReclaimed };
 }

@@ -52,7 +52,6 @@ async function imported(name: string, platform: Platform): Promise<Descriptor> {
 async function multiPlatform(name: string): Promise<{ own: Descriptor; other: Descriptor }> {
   const own = await imported(name, HOST);
   const other = await imported(`${name}-other`, OTHER);
-  await t.engine.removeImage(`${name}-other`);
   const index = Buffer.from(JSON.stringify({
     schemaVersion: 2,
     mediaType: MediaTypes.ociIndex,
@@ -65,6 +64,8 @@ async function multiPlatform(name: string): Promise<{ own: Descriptor; other: De
   const blob = await store.content.write(Readable.from([index]));
   const id = (await t.engine.inspectImage(name)).Id as Digest;
   await store.images.put(normalizeImageName(name), { id, target: { mediaType: MediaTypes.ociIndex, digest: blob.digest, size: blob.size } });
+  // Once the index holds its manifest: rmi frees what no image holds.
+  await t.engine.removeImage(`${name}-other`);
   return { own, other };
 }
 

@@ -9,9 +9,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { formatPlatform, hostPlatform, importRootfs, MediaTypes, MemoryContentStore, parsePlatform, TarReader, type Descriptor, type Platform } from '@ctr/image';
+import { chainIdOf, formatPlatform, hostPlatform, importRootfs, MediaTypes, MemoryContentStore, parsePlatform, TarReader, type Descriptor, type DiffID, type Platform } from '@ctr/image';
 import { RegistryClient, RegistryServer } from '@ctr/registry';
 import { testEngine, type TestEngine } from './fixture';
+
+/** The Deleted lines of an image's layers released with it, top first, as moby's rmi prints them. */
+const releasedLayers = async (t: TestEngine, ref: string): Promise<Array<{ Deleted: string }>> =>
+  chainIdOf((await t.engine.inspectImage(ref)).RootFS.Layers as DiffID[])
+    .reverse()
+    .map((id) => ({ Deleted: id }));
 
 let pusher: TestEngine;
 let puller: TestEngine;
@@ -164,8 +170,9 @@ describe('rmi', () => {
 
   test('the repository’s last tag untags its digests too, then deletes the image', async () => {
     const id = (await fresh.engine.inspectImage(`${host}/app:1`)).Id;
+    const layers = await releasedLayers(fresh, id);
     await fresh.engine.removeImage('busybox');
-    expect(await fresh.engine.removeImage(`${host}/app:1`)).toEqual([{ Untagged: `${host}/app:1` }, { Untagged: `${host}/app@${pushed}` }, { Deleted: id }]);
+    expect(await fresh.engine.removeImage(`${host}/app:1`)).toEqual([{ Untagged: `${host}/app:1` }, { Untagged: `${host}/app@${pushed}` }, { Deleted: id }, ...layers]);
   });
 
   test('a tag of an image a container uses, with only digests beside it, is Conflict without force', async () => {
@@ -194,11 +201,12 @@ describe('image prune', () => {
     const fresh = await testEngine();
     try {
       const old = (await fresh.engine.pull(`${host}/app:1`)).record.id;
+      const layers = await releasedLayers(fresh, old);
       await fresh.engine.removeImage('busybox');
       await fresh.engine.importImage({ dir: await mkdtemp(join(work, 'other-')) }, { name: `${host}/app:1` });
       expect((await fresh.engine.inspectImage(old)).RepoDigests).toEqual([`${host}/app@${pushed}`]);
       const { ImagesDeleted } = await fresh.engine.pruneImages();
-      expect(ImagesDeleted).toEqual([{ Untagged: `${host}/app@${pushed}` }, { Deleted: old }]);
+      expect(ImagesDeleted).toEqual([{ Untagged: `${host}/app@${pushed}` }, { Deleted: old }, ...layers]);
     } finally {
       await fresh.cleanup();
     }

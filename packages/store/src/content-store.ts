@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, promises as fs, readSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { CtrError, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
+import { CtrError, invalidArgument, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
 import {
   digestHex,
   parseDigest,
@@ -64,8 +64,14 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
     return path.join(this.blobsDir, digestHex(parseDigest(digest)));
   }
 
+  /**
+   * In a lease's view, the blob is recorded in the lease before it is looked for (as by `has`
+   * and `write`): a pull or build that finds a blob here keeps it, or — when an image release
+   * freed it first — finds it gone and fetches or makes it again.
+   */
   async info(digest: Digest): Promise<BlobInfo> {
     const file = this.blobPath(digest);
+    await this.protect(digest);
     try {
       const stat = await fs.stat(file);
       return { digest, size: stat.size };
@@ -75,6 +81,7 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
   }
 
   async has(digest: Digest): Promise<boolean> {
+    await this.protect(digest);
     try {
       await fs.access(this.blobPath(digest));
       return true;
@@ -134,16 +141,15 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
 
   async write(source: Readable | AsyncIterable<Uint8Array>, options: WriteOptions = {}): Promise<BlobInfo> {
     const expected = options.digest === undefined ? undefined : parseDigest(options.digest);
-    if (expected !== undefined && (await this.has(expected))) {
-      const info = await this.info(expected);
-      verify(`blob ${expected}`, { ...(options.size === undefined ? {} : { size: options.size }) }, info);
+    const present = expected === undefined ? undefined : await this.info(expected).catch(unlessNotFound);
+    if (expected !== undefined && present !== undefined) {
+      verify(`blob ${expected}`, { ...(options.size === undefined ? {} : { size: options.size }) }, present);
       // Not read: the blob is here already. Stop the source so a network body is released.
       if ('destroy' in source && typeof source.destroy === 'function') source.destroy();
-      await this.protect(expected);
       // A gc already running ignores blobs newer than its start: this one is wanted again.
       const now = new Date();
       await fs.utimes(this.blobPath(expected), now, now).catch(() => undefined);
-      return info;
+      return present;
     }
     const temp = tempName(this.ingestDir);
     const hash = createHash('sha256');
@@ -304,6 +310,11 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
     }
     return storageError(error, `reading blob ${digest}`);
   }
+}
+
+function unlessNotFound(error: unknown): undefined {
+  if (isNotFound(error)) return undefined;
+  throw error;
 }
 
 /** `length` bytes of an open file from `offset`, fewer if it ends first. */

@@ -1,11 +1,13 @@
 import { promises as fs } from 'node:fs';
 import { isNotFound, throwIfAborted } from '@ctr/errors';
-import type { Descriptor, Digest } from '@ctr/image';
+import { isLayerType, type Descriptor, type Digest } from '@ctr/image';
 import type { LocalContentStore } from './content-store';
 import type { ImageIndex } from './image-index';
-import type { LeaseManager } from './leases';
+import type { Lease, LeaseManager } from './leases';
 import { blobReferences } from './references';
 import type { OverlaySnapshotter } from './snapshotter';
+
+type Root = Pick<Descriptor, 'digest' | 'mediaType'>;
 
 export interface GcResult {
   removedBlobs: Digest[];
@@ -13,6 +15,42 @@ export interface GcResult {
   expiredLeases: string[];
   /** Bytes of blobs removed. */
   reclaimed: number;
+}
+
+/** What `release` freed. */
+export interface ReleaseResult {
+  removedBlobs: Digest[];
+  /**
+   * For each target, in order, the chainIDs of the layers it released (the snapshot removed,
+   * or, never unpacked, the blob), top layer first: moby's order for `docker rmi`'s Deleted
+   * lines. A layer several targets shared is the first's.
+   */
+  layers: string[][];
+  /** Bytes of blobs removed. */
+  reclaimed: number;
+}
+
+/**
+ * Roots the store does not know of (the engine's build cache): blobs, followed as an image's
+ * are, and snapshots kept with their ancestors.
+ */
+export interface GcRoots {
+  blobs: Root[];
+  snapshots: string[];
+}
+
+export interface GcOptions {
+  signal?: AbortSignal;
+  /** Asked once the leases are read, so what was made under a lease since is in them. */
+  roots?: () => Promise<GcRoots>;
+}
+
+export interface ReleaseOptions extends GcOptions {
+  /**
+   * The index the targets are children of, which stays (`rmi --platform`): its image still
+   * holds its other children, not these.
+   */
+  index?: Digest;
 }
 
 export interface GcParts {
@@ -23,89 +61,185 @@ export interface GcParts {
 }
 
 /**
- * Mark and sweep. Roots: every image's target and every live lease's resources. Marking
- * follows indexes → manifests → configs and layers, and each config's layer chain to its
- * snapshots. Active and view snapshots (containers) keep their ancestors. Anything that
- * appeared after gc started is left alone, which with leases makes gc safe against a pull,
- * build or commit running at the same time.
+ * What roots reach: indexes → manifests → configs and layers, and each config's layer chain
+ * to its snapshots. Marking more roots later follows only what was not reached before.
  */
-export async function collectGarbage(parts: GcParts, options: { signal?: AbortSignal } = {}): Promise<GcResult> {
+class Reach {
+  readonly blobs = new Set<Digest>();
+  readonly snapshots = new Set<string>();
+  /** Each manifest's config and layer blobs, and each config's chain: what pairs a layer's blob with its chainID. */
+  private readonly manifests: Array<{ config: Digest; layers: Digest[] }> = [];
+  private readonly chains = new Map<Digest, string[]>();
+
+  constructor(
+    private readonly content: LocalContentStore,
+    private readonly what: string,
+    private readonly signal: AbortSignal | undefined,
+    /** An index that stays while these children of it go (`rmi --platform`): from it, they are not followed. */
+    private readonly trim?: { index: Digest; going: ReadonlySet<Digest> },
+  ) {}
+
+  /** Mark from `roots`; stops early once `enough` says so (checked after each root). */
+  async mark(roots: Iterable<Root>, enough: () => boolean = () => false): Promise<void> {
+    for (const root of roots) {
+      if (this.blobs.has(root.digest)) continue;
+      const going = root.digest === this.trim?.index ? this.trim.going : undefined;
+      const queue: Root[] = [root];
+      for (let next = queue.pop(); next; next = queue.pop()) {
+        throwIfAborted(this.signal, this.what);
+        if (this.blobs.has(next.digest) || (next !== root && going?.has(next.digest))) continue;
+        this.blobs.add(next.digest);
+        // A layer is a leaf: no stat of every layer of every image.
+        if (next.mediaType && isLayerType(next.mediaType)) continue;
+        try {
+          const refs = await blobReferences(this.content, next);
+          queue.push(...refs.children);
+          for (const id of refs.chainIds) this.snapshots.add(id);
+          if (refs.config) this.manifests.push({ config: refs.config.digest, layers: refs.layers.map((l) => l.digest) });
+          if (refs.chainIds.length > 0) this.chains.set(next.digest, refs.chainIds);
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+      }
+      if (enough()) return;
+    }
+  }
+
+  /** Mark what leases and other roots hold. */
+  async hold(leases: readonly Lease[], roots: GcRoots | undefined): Promise<void> {
+    const blobs: Root[] = [...(roots?.blobs ?? [])];
+    for (const id of roots?.snapshots ?? []) this.snapshots.add(id);
+    for (const lease of leases) {
+      for (const r of lease.resources) {
+        if (r.type === 'content') blobs.push({ digest: r.id as Digest, mediaType: '' });
+        else this.snapshots.add(r.id);
+      }
+    }
+    await this.mark(blobs);
+  }
+
+  /** The blob of each layer reached, by chainID. */
+  layerBlobs(): Map<string, Digest> {
+    const blobs = new Map<string, Digest>();
+    for (const { config, layers } of this.manifests) {
+      this.chains.get(config)?.forEach((id, i) => {
+        const layer = layers[i];
+        if (layer !== undefined) blobs.set(id, layer);
+      });
+    }
+    return blobs;
+  }
+
+  /** Whether everything `others` reach is reached here too. */
+  covers(others: readonly Reach[]): boolean {
+    for (const other of others) {
+      for (const blob of other.blobs) if (!this.blobs.has(blob)) return false;
+      for (const id of other.snapshots) if (!this.snapshots.has(id)) return false;
+    }
+    return true;
+  }
+}
+
+/**
+ * Mark and sweep. Roots: every image's target, every live lease's resources and the
+ * caller's `roots`. Active and view snapshots (containers) keep their ancestors. Anything
+ * that appeared after gc started is left alone, which with leases makes gc safe against a
+ * pull, build or commit running at the same time.
+ */
+export async function collectGarbage(parts: GcParts, options: GcOptions = {}): Promise<GcResult> {
   const started = Date.now();
   const what = 'garbage collection';
   const expiredLeases = await parts.leases.expire(started);
-  const leases = await parts.leases.active(started);
-  const images = await parts.images.list();
-
-  const blobs = new Set<Digest>();
-  const snapshots = new Set<string>();
-  const queue: Pick<Descriptor, 'digest' | 'mediaType'>[] = images.map((i) => i.target);
-  for (const lease of leases) {
-    for (const r of lease.resources) {
-      if (r.type === 'content') queue.push({ digest: r.id as Digest, mediaType: '' });
-      else snapshots.add(r.id);
-    }
-  }
-  for (let next = queue.pop(); next; next = queue.pop()) {
-    throwIfAborted(options.signal, what);
-    if (blobs.has(next.digest)) continue;
-    blobs.add(next.digest);
-    try {
-      const refs = await blobReferences(parts.content, next);
-      queue.push(...refs.children);
-      for (const id of refs.chainIds) snapshots.add(id);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-  }
+  const reach = new Reach(parts.content, what, options.signal);
+  await reach.hold(await parts.leases.active(started), await options.roots?.());
+  await reach.mark((await parts.images.list()).map((i) => i.target));
 
   const result: GcResult = { removedBlobs: [], removedSnapshots: [], expiredLeases, reclaimed: 0 };
   for await (const blob of parts.content.walk(options.signal)) {
-    if (blobs.has(blob.digest)) continue;
-    const stat = await fs.stat(parts.content.blobPath(blob.digest)).catch(() => undefined);
-    if (!stat || stat.mtimeMs >= started) continue;
-    try {
-      await parts.content.delete(blob.digest);
-      result.removedBlobs.push(blob.digest);
-      result.reclaimed += blob.size;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    if (reach.blobs.has(blob.digest)) continue;
+    const size = await deleteBlobOlderThan(parts.content, blob.digest, started);
+    if (size === undefined) continue;
+    result.removedBlobs.push(blob.digest);
+    result.reclaimed += size;
   }
 
-  await sweepSnapshots(parts.snapshots, snapshots, started, result, options.signal);
+  const unmarked: string[] = [];
+  for await (const snapshot of parts.snapshots.walk(options.signal)) if (!reach.snapshots.has(snapshot.name)) unmarked.push(snapshot.name);
+  result.removedSnapshots = await parts.snapshots.removeLayers(unmarked, { olderThan: started, background: true });
+  await parts.snapshots.settle();
   return result;
 }
 
-async function sweepSnapshots(
-  snapshotter: OverlaySnapshotter,
-  marked: Set<string>,
-  started: number,
-  result: GcResult,
-  signal?: AbortSignal,
-): Promise<void> {
-  const db = await snapshotter.table();
-  const keep = new Set<string>();
-  const hold = (name: string | undefined): void => {
-    for (let n = name; n !== undefined && !keep.has(n); n = db.snapshots[n]?.parent) keep.add(n);
-  };
-  for (const [name, record] of Object.entries(db.snapshots)) {
-    if (record.kind !== 'committed' || marked.has(name) || Date.parse(record.updated) >= started) hold(name);
+/**
+ * Free what only `targets` held: the blobs they reach (an image's manifest or index, config
+ * and layers) and their layer snapshots, once no image name reaches them (the caller has
+ * removed the images), and keeping what another image, a live lease, the caller's `roots`
+ * or a snapshot based on them (a container) still needs — moby's layer release on `docker
+ * rmi`, where `gc` would walk every blob on the root.
+ *
+ * The leases stay frozen from their reading to the last removal from the tables: a pull,
+ * build or commit records a blob in its lease before it looks for it, so it either is seen
+ * holding it here or finds it gone and fetches it again. Anything written or committed after
+ * the release began is left alone, as by gc.
+ */
+export async function releaseContent(parts: GcParts, targets: readonly Descriptor[], options: ReleaseOptions = {}): Promise<ReleaseResult> {
+  const started = Date.now();
+  const what = 'releasing image content';
+  // Each target's own reach: a blob or layer two targets share is the first's.
+  const candidates: Reach[] = [];
+  for (const target of targets) {
+    const own = new Reach(parts.content, what, options.signal);
+    await own.mark([target]);
+    candidates.push(own);
   }
-  // Children before parents: remove leaves until nothing removable is left.
-  for (let removed = true; removed; ) {
-    removed = false;
-    const current = await snapshotter.table();
-    const parents = new Set(Object.values(current.snapshots).map((r) => r.parent));
-    for (const name of Object.keys(current.snapshots)) {
-      throwIfAborted(signal, 'garbage collection');
-      if (keep.has(name) || parents.has(name)) continue;
-      try {
-        await snapshotter.remove(name);
-        result.removedSnapshots.push(name);
-        removed = true;
-      } catch (error) {
-        if (!isNotFound(error) && (error as { code?: string }).code !== 'Conflict') throw error;
-      }
+  const trim = options.index === undefined ? undefined : { index: options.index, going: new Set(targets.map((t) => t.digest)) };
+  const held = new Reach(parts.content, what, options.signal, trim);
+  const enough = (): boolean => held.covers(candidates);
+  // Most images are marked before the leases freeze: a pull waiting to record a blob waits
+  // only for what changed since.
+  await held.mark((await parts.images.list()).map((i) => i.target), enough);
+
+  const { removedBlobs, removedSnapshots } = await parts.leases.frozen(async (leases) => {
+    if (!enough()) await held.hold(leases, await options.roots?.());
+    if (!enough()) await held.mark((await parts.images.list()).map((i) => i.target), enough);
+    const layers = new Set(candidates.flatMap((own) => [...own.snapshots].filter((id) => !held.snapshots.has(id))));
+    const removedSnapshots = new Set(layers.size > 0 ? await parts.snapshots.removeLayers([...layers], { olderThan: started, background: true }) : []);
+    const removedBlobs: Array<{ digest: Digest; size: number }> = [];
+    for (const digest of new Set(candidates.flatMap((own) => [...own.blobs]))) {
+      if (held.blobs.has(digest)) continue;
+      const size = await deleteBlobOlderThan(parts.content, digest, started);
+      if (size !== undefined) removedBlobs.push({ digest, size });
     }
+    return { removedBlobs, removedSnapshots };
+  });
+  await parts.snapshots.settle();
+
+  // A layer is released when its snapshot went, or, never unpacked (a committed image not
+  // run yet), its blob did; one a container's snapshot still stands on is not.
+  const freed = new Set<string>(removedBlobs.map((b) => b.digest));
+  const table = (await parts.snapshots.table()).snapshots;
+  const claimed = new Set<string>();
+  const released = (id: string, blob: Digest | undefined): boolean =>
+    removedSnapshots.has(id) || (blob !== undefined && freed.has(blob) && table[id] === undefined);
+  const layers = candidates.map((own) => {
+    const blobs = own.layerBlobs();
+    return [...own.snapshots].reverse().filter((id) => released(id, blobs.get(id)) && !claimed.has(id) && Boolean(claimed.add(id)));
+  });
+  return { removedBlobs: removedBlobs.map((b) => b.digest), layers, reclaimed: removedBlobs.reduce((sum, b) => sum + b.size, 0) };
+}
+
+/**
+ * Delete a blob unless it was written (or wanted again, which touches it) at or after
+ * `started`; its size when it went.
+ */
+async function deleteBlobOlderThan(content: LocalContentStore, digest: Digest, started: number): Promise<number | undefined> {
+  const stat = await fs.stat(content.blobPath(digest)).catch(() => undefined);
+  if (!stat || stat.mtimeMs >= started) return undefined;
+  try {
+    await content.delete(digest);
+    return stat.size;
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    return undefined;
   }
 }

@@ -166,8 +166,15 @@ export class ImageIndex {
 
   async list(): Promise<ImageRecord[]> {
     const db = await this.read();
-    return Object.keys(db.images)
-      .map((id) => record(db, id as Digest))
+    // Names grouped once: a record's own lookup goes through every name, for each image.
+    const names = new Map<Digest, string[]>();
+    for (const [name, id] of Object.entries(db.names)) {
+      const held = names.get(id);
+      if (held) held.push(name);
+      else names.set(id, [name]);
+    }
+    return Object.values(db.images)
+      .map((image) => ({ id: image.id, target: image.target, names: (names.get(image.id) ?? []).sort(), created: image.created }))
       .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   }
 

@@ -121,6 +121,15 @@ export class LeaseManager {
     return (await this.list()).filter((l) => Date.parse(l.expiresAt) > now);
   }
 
+  /**
+   * Run `fn` with the leases in force, while no lease can be made, deleted or gain a
+   * resource (their lock is held): what they hold cannot grow while a release decides what
+   * to free. Keep `fn` short: every pull and build waits on it to record what it writes.
+   */
+  async frozen<T>(fn: (active: Lease[]) => Promise<T>): Promise<T> {
+    return withLock(this.lockFile, async () => fn(await this.active()));
+  }
+
   /** Delete expired leases; returns their ids. */
   async expire(now = Date.now()): Promise<string[]> {
     const gone: string[] = [];

@@ -6,6 +6,9 @@ export interface BlobReferences {
   /** An index's children are per-platform choices: a store may hold only some of them. */
   isIndex: boolean;
   children: Descriptor[];
+  /** A manifest's config and layers (also among `children`): its layer blobs pair with the config's chainIDs. */
+  config?: Descriptor;
+  layers: Descriptor[];
   chainIds: ChainID[];
 }
 
@@ -17,7 +20,7 @@ const MAX_METADATA = 4 * 1024 * 1024;
  * A missing blob is NotFound.
  */
 export async function blobReferences(content: LocalContentStore, descriptor: Pick<Descriptor, 'digest' | 'mediaType'>): Promise<BlobReferences> {
-  const none: BlobReferences = { isIndex: false, children: [], chainIds: [] };
+  const none: BlobReferences = { isIndex: false, children: [], layers: [], chainIds: [] };
   const { size } = await content.info(descriptor.digest);
   if ((descriptor.mediaType && isLayerType(descriptor.mediaType)) || size > MAX_METADATA || size === 0) return none;
   const bytes = await content.readBytes(descriptor.digest);
@@ -30,11 +33,15 @@ export async function blobReferences(content: LocalContentStore, descriptor: Pic
   }
   if (typeof json !== 'object' || json === null) return none;
   const doc = json as { manifests?: unknown; config?: unknown; layers?: unknown; subject?: unknown; rootfs?: { diff_ids?: unknown } };
+  const config = descriptorOf(doc.config);
+  const layers = list(doc.layers).map(descriptorOf).filter((d): d is Descriptor => d !== undefined);
   const children: Descriptor[] = [];
-  for (const d of [...list(doc.manifests), doc.config, ...list(doc.layers), doc.subject]) {
+  for (const d of [...list(doc.manifests), doc.subject]) {
     const child = descriptorOf(d);
     if (child) children.push(child);
   }
+  if (config) children.push(config);
+  children.push(...layers);
   let chainIds: ChainID[] = [];
   if (Array.isArray(doc.rootfs?.diff_ids)) {
     try {
@@ -43,7 +50,7 @@ export async function blobReferences(content: LocalContentStore, descriptor: Pic
       chainIds = [];
     }
   }
-  return { isIndex: Array.isArray(doc.manifests), children, chainIds };
+  return { isIndex: Array.isArray(doc.manifests), children, ...(config ? { config } : {}), layers, chainIds };
 }
 
 function list(value: unknown): unknown[] {

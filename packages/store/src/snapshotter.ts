@@ -114,7 +114,50 @@ export class OverlaySnapshotter {
       delete db.snapshots[key];
       return record.id;
     });
-    const behind = options.background ? removeTreeBehind(path.join(this.root, id)) : undefined;
+    await this.deleteFiles(id, options.background === true);
+  }
+
+  /**
+   * Remove those of `names` that are committed layers, last updated before `olderThan` (ms)
+   * when given, and that no snapshot left in the table is based on — a child among `names`
+   * goes first, so a whole unused chain goes — in one write of the table. Files as `remove`'s.
+   * Returns the names removed, children before parents.
+   */
+  async removeLayers(names: readonly string[], options: { olderThan?: number; background?: boolean } = {}): Promise<string[]> {
+    const removed = await this.metadata.update(async (db) => {
+      const children = new Map<string, number>();
+      for (const record of Object.values(db.snapshots)) {
+        if (record.parent !== undefined) children.set(record.parent, (children.get(record.parent) ?? 0) + 1);
+      }
+      const wanted = new Set(names);
+      const removable = (name: string): boolean => {
+        const record = db.snapshots[name];
+        return (
+          record !== undefined &&
+          record.kind === 'committed' &&
+          !children.get(name) &&
+          (options.olderThan === undefined || Date.parse(record.updated) < options.olderThan)
+        );
+      };
+      const gone: Array<{ name: string; id: string }> = [];
+      const queue = [...wanted].filter(removable);
+      for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
+        const record = db.snapshots[name] as SnapshotRecord;
+        delete db.snapshots[name];
+        gone.push({ name, id: record.id });
+        const parent = record.parent;
+        if (parent === undefined) continue;
+        children.set(parent, (children.get(parent) ?? 1) - 1);
+        if (wanted.has(parent) && removable(parent)) queue.push(parent);
+      }
+      return gone;
+    });
+    for (const { id } of removed) await this.deleteFiles(id, options.background === true);
+    return removed.map((r) => r.name);
+  }
+
+  private async deleteFiles(id: string, background: boolean): Promise<void> {
+    const behind = background ? removeTreeBehind(path.join(this.root, id)) : undefined;
     if (!behind) return this.removeDir(id);
     // A tree that could not be deleted (something still mounted inside) stays, unrecorded,
     // for fsck: deleting it from here would reach into what is mounted.

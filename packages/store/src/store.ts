@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { ChainID } from '@ctr/image';
+import type { ChainID, Descriptor } from '@ctr/image';
 import { LocalContentStore } from './content-store';
 import { fsck, type FsckOptions, type FsckReport } from './fsck';
 import { storageError } from './fs-util';
-import { collectGarbage, type GcResult } from './gc';
+import { collectGarbage, releaseContent, type GcOptions, type GcResult, type ReleaseOptions, type ReleaseResult } from './gc';
 import { ImageIndex } from './image-index';
 import { LeaseManager } from './leases';
 import { spreadSubdirectories } from './mount-syscalls';
@@ -29,7 +29,13 @@ export interface Store {
   /** Unpack an image's layers into snapshots keyed by chainID; returns the top chainID. */
   unpackLayers(layers: readonly UnpackLayer[], options?: UnpackOptions): Promise<ChainID>;
   fsck(options?: FsckOptions): Promise<FsckReport>;
-  gc(options?: { signal?: AbortSignal }): Promise<GcResult>;
+  gc(options?: GcOptions): Promise<GcResult>;
+  /**
+   * Free the blobs and layer snapshots only `targets` (the manifests or indexes of images
+   * just removed from `images`, or with `index` the platform manifests `rmi --platform` takes
+   * from an image's index) held: `docker rmi` giving the space back without a gc.
+   */
+  release(targets: readonly Descriptor[], options?: ReleaseOptions): Promise<ReleaseResult>;
 }
 
 /** Open (creating if needed) the store at `root`. Several processes may open one root at once. */
@@ -62,5 +68,6 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     unpackLayers: (layers, opts = {}) => unpackLayers(snapshots, layers, { ...opts, leases }),
     fsck: (opts) => fsck({ paths, content, snapshots, images }, opts),
     gc: (opts) => collectGarbage({ content, snapshots, images, leases }, opts),
+    release: (targets, opts) => releaseContent({ content, snapshots, images, leases }, targets, opts),
   };
 }

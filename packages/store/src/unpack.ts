@@ -59,8 +59,9 @@ export async function unpackLayers(
     const parent = index === 0 ? undefined : (chain[index - 1] as string);
     const report = (status: UnpackProgress['status'], size?: number): void =>
       options.onProgress?.({ index, diffId: layer.diffId, chainId, status, ...(size === undefined ? {} : { size }) });
+    // Recorded before it is looked for: an image release sees it held, or has removed it and it is unpacked again.
+    await protect(options, chainId);
     if (await committed(snapshotter, chainId)) {
-      await protect(options, chainId);
       report('exists');
       continue;
     }
@@ -84,7 +85,6 @@ export async function unpackLayers(
         });
       }
       const labels = { [LAYER_SIZE_LABEL]: String(await layerSize(target, options.signal)) };
-      await protect(options, chainId);
       try {
         await snapshotter.commit(chainId, key, { labels, ...(options.signal ? { signal: options.signal } : {}) });
       } catch (error) {

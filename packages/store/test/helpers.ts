@@ -95,6 +95,11 @@ export async function writeImage(store: Store, work: string, layerFiles: Record<
     const { digest } = await store.content.write(Readable.from([blob]));
     layers.push({ blob, digest, diffId });
   }
+  return writeImageOf(store, layers);
+}
+
+/** Store the config and manifest of an image made of layers already stored (shared with another image). */
+export async function writeImageOf(store: Store, layers: TestImage['layers']): Promise<TestImage> {
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } }));
   const configInfo = await store.content.write(Readable.from([config]));
   const manifest = Buffer.from(

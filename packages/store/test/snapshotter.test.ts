@@ -150,3 +150,22 @@ test('a background remove never deletes into a filesystem still mounted inside t
     await unmount(inner);
   }
 });
+
+test('removeLayers takes a whole unused chain, children first, and keeps what a snapshot outside it is based on', async () => {
+  await layer('base', undefined, { a: '1' });
+  await layer('mid', 'base', { b: '2' });
+  await layer('top', 'mid', { c: '3' });
+  await layer('other', 'base', { d: '4' });
+  const dirs = await Promise.all(['mid', 'top'].map(async (name) => path.dirname(await store.snapshots.layerDir(name))));
+
+  expect(await store.snapshots.removeLayers(['base', 'mid', 'top'])).toEqual(['top', 'mid']);
+  expect(Object.keys((await store.snapshots.table()).snapshots).sort()).toEqual(['base', 'other']);
+  expect(await Promise.all(dirs.map((dir) => fs.stat(dir).then(() => true, () => false)))).toEqual([false, false]);
+});
+
+test('removeLayers leaves a layer committed at or after the time it is given', async () => {
+  await layer('old', undefined, { a: '1' });
+  const cutoff = Date.parse((await store.snapshots.table()).snapshots.old!.updated);
+  expect(await store.snapshots.removeLayers(['old'], { olderThan: cutoff })).toEqual([]);
+  expect(await store.snapshots.removeLayers(['old'], { olderThan: cutoff + 1 })).toEqual(['old']);
+});
