@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { EngineApi } from '@ctr/api';
+import { isCtrError } from '@ctr/errors';
 import type { Io } from './command';
+import { answeringAsDaemon } from './errors';
 import type { Endpoint, HostFlags } from './host';
 
 /** The engine every command drives: @ctr/engine in-process, or a daemon through @ctr/api. */
@@ -14,6 +16,8 @@ interface EngineOptions {
   /** Where commands go (`-H`, `--context`, `$CTR_HOST`…); unresolved until a command needs the engine. */
   hosts?: HostFlags;
   env?: NodeJS.ProcessEnv;
+  /** `-D`: the client's debug mode, which `info` reports. */
+  debug?: boolean;
 }
 
 let engine: Promise<CliEngine> | undefined;
@@ -52,12 +56,18 @@ export function apiModule(): typeof import('@ctr/api') {
   return require('@ctr/api') as typeof import('@ctr/api');
 }
 
+/** Whether ctr runs in debug mode (`-D`), as `info` says of the client. */
+export function clientDebug(): boolean {
+  return engineOptions.debug === true;
+}
+
 /** Where commands go, worked out once from the flags, the environment and the contexts. */
 export function currentEndpoint(): Promise<Endpoint> {
   endpoint ??= (require('./host') as typeof import('./host')).resolveEndpoint(engineOptions.hosts ?? {}, engineOptions.env ?? process.env);
   return endpoint;
 }
 
+/** The engine the commands drive, what it refuses said as the daemon's answer (`answeringAsDaemon`). */
 async function openEngine(): Promise<CliEngine> {
   const where = await currentEndpoint();
   if (where.kind === 'remote') {
@@ -69,9 +79,10 @@ async function openEngine(): Promise<CliEngine> {
       registryAuth: registryAuth(env),
       registryConfig: allRegistryAuths(env),
     });
-    return remote;
+    // Only an HTTP error is the daemon's answer; a connection that cannot be made is the client's own failure.
+    return answeringAsDaemon(remote, (error) => isCtrError(error) && error.details.status !== undefined);
   }
-  return localEngine();
+  return answeringAsDaemon(localEngine());
 }
 
 /**

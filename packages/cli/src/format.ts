@@ -277,7 +277,7 @@ function plainFields(template: string, item: TemplateValue): string | undefined 
 /** A template's error in docker's words for where it happened: `template parsing error: template: …`. */
 function templateError(error: unknown, prefix: string, exitCode?: number): unknown {
   if (!isCtrError(error) || !error.message.startsWith('template: ')) return error;
-  return invalidArgument(`${prefix}${error.message}`, { details: { verbatim: true, ...(exitCode !== undefined ? { exitCode } : {}) } });
+  return invalidArgument(`${prefix}${error.message}`, exitCode !== undefined ? { details: { exitCode } } : {});
 }
 
 /**

@@ -18,10 +18,15 @@ function columns(rows: [string, string][]): string {
   return rows.map(([left, right]) => `${left.padEnd(width)}${right}`.trimEnd()).join('\n');
 }
 
+/** What follows `Usage:` for a command: its path, then what it takes (docker's builder prune says nothing more). */
+export function usageLine(path: string, command: Command): string {
+  return command.usage ? `${path} ${command.usage}` : path;
+}
+
 /** `ctr run --help`, laid out like docker's. */
 export function commandHelp(path: string, command: Command): string {
-  const parts = [`\nUsage:  ${path} ${command.usage}\n`, `${command.description}\n`];
-  if (command.aliases?.length) parts.push(`Aliases:\n  ${[path, ...command.aliases].join(', ')}\n`);
+  const parts = [`\nUsage:  ${usageLine(path, command)}\n`, `${command.description}\n`];
+  if (command.aliases?.length) parts.push(`Aliases:\n  ${[...new Set([path, ...command.aliases])].join(', ')}\n`);
   const flags = [...command.flags.filter((flag) => !flag.hidden), { name: 'help', type: 'bool', description: 'Print usage' } as FlagSpec];
   parts.push(`Options:\n${columns(flags.map(flagLine))}\n`);
   return parts.join('\n');

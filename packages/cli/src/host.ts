@@ -69,7 +69,7 @@ export async function currentContext(store: ContextStore, env: NodeJS.ProcessEnv
  * the engine in-process (the `default` context).
  */
 export async function resolveEndpoint(flags: HostFlags, env: NodeJS.ProcessEnv): Promise<Endpoint> {
-  if (flags.host !== undefined && flags.context !== undefined) throw invalidArgument('conflicting options: either specify --host or --context, not both');
+  if (flags.host !== undefined && flags.context !== undefined) throw invalidArgument('conflicting options: cannot specify both --host and --context');
   const store = new ContextStore(configDir(env));
   const explicitHost = flags.host ?? (env.CTR_HOST || env.DOCKER_HOST || undefined);
   if (flags.context !== undefined) return contextEndpoint(store, flags.context);

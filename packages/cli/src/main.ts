@@ -1,4 +1,3 @@
-import { isCtrError } from '@ctr/errors';
 import type { Command, CommandGroup, Io } from './command';
 import { buildCommand } from './commands/build';
 import { containerCommands, containerOnlyCommands, healthcheckCommands, imageInspect } from './commands/containers';
@@ -17,7 +16,8 @@ import { closeEngine, configureEngine } from './context';
 import { contextCommands } from './commands/context';
 import { bool, list, parseFlags, str, type FlagSpec, type ParsedArgs } from './flags';
 import type { HostFlags } from './host';
-import { commandHelp, groupHelp, mainHelp } from './help';
+import { commandHelp, groupHelp, mainHelp, usageLine } from './help';
+import { moreInformation, reportError } from './errors';
 
 const globalFlags: FlagSpec[] = [
   { name: 'root', type: 'string', description: 'Root of persistent state (default $CTR_ROOT or /var/lib/ctr)' },
@@ -41,6 +41,15 @@ const renamed = (command: Command, name: string): Command => ({ ...command, name
 
 const topLevel: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands, ...containerFileCommands, ...topStatsCommands, daemonCommand, ...loginCommands];
 const common = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info'].map((n) => byName(topLevel, n));
+
+/**
+ * A group's command that is also a top-level one (`container run`, `container ls`): its help
+ * names the top-level form among the aliases too, as docker's does.
+ */
+function alsoTopLevel(command: Command): Command {
+  const top = topLevel.find((c) => c.run === command.run);
+  return top && command.aliases ? { ...command, aliases: [...command.aliases, `ctr ${top.name}`] } : command;
+}
 
 const groups: CommandGroup[] = [
   {
@@ -73,7 +82,7 @@ const groups: CommandGroup[] = [
   { name: 'registry', description: 'Run a private registry', commands: registryCommands },
   { name: 'context', description: 'Manage contexts', commands: contextCommands },
   { name: 'healthcheck', description: 'Run container health checks', commands: healthcheckCommands },
-];
+].map((group) => ({ ...group, commands: group.commands.map(alsoTopLevel) }));
 
 /** Other names a group's commands answer to (`container list`, `image remove`). */
 const groupAliases: Record<string, Record<string, string>> = {
@@ -83,37 +92,6 @@ const groupAliases: Record<string, Record<string, string>> = {
   network: { list: 'ls', remove: 'rm' },
   context: { list: 'ls', remove: 'rm' },
 };
-
-/** docker 28's closing line of an error that a command's help may explain. */
-const moreInformation = (path: string, verb = 'Run'): string => `${verb} '${path} --help' for more information\n`;
-
-function reportError(error: unknown, io: Io, path: string, debug: boolean, usageLine?: string): number {
-  // A daemon that cannot be reached: docker's one line and exit status 1, not a stack.
-  if (isCtrError(error) && error.code === 'Unavailable' && /^(Cannot connect to the ctr daemon|error during connect)/.test(error.message)) {
-    io.stderr.write(`${error.message}\n`);
-    return 1;
-  }
-  // docker's statuses: 125 for a usage error or when `run`/`create` fail before the container
-  // does, 1 for any other error; an error that carries the container's or step's code keeps it.
-  const runLike = path === 'ctr run' || path === 'ctr create' || path === 'ctr container run' || path === 'ctr container create';
-  const usageError = isCtrError(error) && error.details.usage === true;
-  const exit = isCtrError(error) && typeof error.details.exitCode === 'number' ? error.details.exitCode : usageError || runLike ? 125 : 1;
-  const message = error instanceof Error ? error.message : String(error);
-  const hint = isCtrError(error) && error.hint ? `\n${error.hint}` : '';
-  if (usageError) {
-    // pflag's and cobra's errors, as docker 28 frames them: the usage, then where to read more.
-    io.stderr.write(`${message}${hint}\n\n${usageLine ? `Usage:  ${usageLine}\n\n` : ''}${moreInformation(path)}`);
-  } else if (runLike) {
-    io.stderr.write(`ctr: Error: ${message}${hint}\n\n${moreInformation(path)}`);
-  } else if (isCtrError(error) && error.details.verbatim === true) {
-    // A message docker's CLI prints as it is (a template's error): no `Error: ` before it.
-    io.stderr.write(`${message}${hint}\n`);
-  } else {
-    io.stderr.write(`Error: ${message}${hint}\n`);
-  }
-  if (debug && error instanceof Error && !isCtrError(error)) io.stderr.write(`${error.stack}\n`);
-  return exit;
-}
 
 const argumentsWord = (count: number): string => `argument${count === 1 ? '' : 's'}`;
 
@@ -147,12 +125,12 @@ async function runCommand(command: Command, path: string, argv: string[], io: Io
   try {
     args = parseFlags(argv, command.flags, command.stopAtPositional ? { stopAtPositional: true } : {});
   } catch (error) {
-    return reportError(error, io, path, debug, `${path} ${command.usage}`);
+    return reportError(error, io, path, debug, usageLine(path, command));
   }
   try {
     const countError = argumentCountError(command.args ?? [0, Infinity], args.positionals.length, path);
     if (countError) {
-      io.stderr.write(`ctr: ${countError.message}\n\nUsage:  ${path} ${command.usage}\n\n${moreInformation(path, countError.verb)}`);
+      io.stderr.write(`ctr: ${countError.message}\n\nUsage:  ${usageLine(path, command)}\n\n${moreInformation(path, countError.verb)}`);
       return 1;
     }
     ran = path;
@@ -213,7 +191,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const debug = global.flags.debug === true;
   const root = str(global, 'root');
   const runRoot = str(global, 'runroot');
-  configureEngine({ ...(root ? { root } : {}), ...(runRoot ? { runRoot } : {}), insecureRegistries: list(global, 'insecure-registry'), registryMirrors: list(global, 'registry-mirror'), hosts: hostFlags(global), env: io.env });
+  configureEngine({ ...(root ? { root } : {}), ...(runRoot ? { runRoot } : {}), insecureRegistries: list(global, 'insecure-registry'), registryMirrors: list(global, 'registry-mirror'), hosts: hostFlags(global), env: io.env, debug });
   if (global.flags.version === true) {
     io.stdout.write('ctr version 0.1.0\n');
     return 0;

@@ -93,11 +93,11 @@ test('the default context is the engine in this process, on --root', async () =>
 
 describe('mistakes are refused in docker\'s words, exit status 1', () => {
   test('using a context that does not exist', async () => {
-    expect(await ctr(['context', 'use', 'nope'])).toEqual({ code: 1, stdout: '', stderr: 'Error: context "nope" does not exist\n' });
+    expect(await ctr(['context', 'use', 'nope'])).toEqual({ code: 1, stdout: '', stderr: 'context "nope" does not exist\n' });
   });
 
   test('a command in a context that does not exist', async () => {
-    expect(await ctr(['--context', 'nope', 'ps'])).toMatchObject({ stdout: '', stderr: 'Error: context "nope" does not exist\n' });
+    expect(await ctr(['--context', 'nope', 'ps'])).toMatchObject({ stdout: '', stderr: 'context "nope" does not exist\n' });
   });
 
   test('an invalid name', async () => {
@@ -105,27 +105,27 @@ describe('mistakes are refused in docker\'s words, exit status 1', () => {
     expect(await ctr(['context', 'create', 'a/b', '--docker', `host=${host}`])).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'Error: context name "a/b" is invalid, names are validated against regexp "^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$"\n',
+      stderr: 'context name "a/b" is invalid, names are validated against regexp "^[a-zA-Z0-9][a-zA-Z0-9_.+-]+$"\n',
     });
   });
 
   test('the reserved name default', async () => {
-    expect(await ctr(['context', 'create', 'default', '--docker', `host=${host}`])).toEqual({ code: 1, stdout: '', stderr: 'Error: "default" is a reserved context name\n' });
+    expect(await ctr(['context', 'create', 'default', '--docker', `host=${host}`])).toEqual({ code: 1, stdout: '', stderr: '"default" is a reserved context name\n' });
     expect(await ctr(['context', 'rm', 'default'])).toEqual({ code: 1, stdout: '', stderr: 'failed to remove context default: context "default" cannot be removed\n' });
   });
 
   test('a name already taken', async () => {
     await ctr(['context', 'create', 'twice', '--docker', `host=${host}`]);
-    expect(await ctr(['context', 'create', 'twice', '--docker', `host=${host}`])).toEqual({ code: 1, stdout: '', stderr: 'Error: context "twice" already exists\n' });
+    expect(await ctr(['context', 'create', 'twice', '--docker', `host=${host}`])).toEqual({ code: 1, stdout: '', stderr: 'context "twice" already exists\n' });
   });
 
   test('an endpoint key docker does not know, and a missing host', async () => {
-    expect(await ctr(['context', 'create', 'odd', '--docker', 'hots=unix:///x.sock'])).toEqual({ code: 1, stdout: '', stderr: 'Error: unable to create docker endpoint config: unrecognized config key: hots\n' });
+    expect(await ctr(['context', 'create', 'odd', '--docker', 'hots=unix:///x.sock'])).toEqual({ code: 1, stdout: '', stderr: 'unable to create docker endpoint config: unrecognized config key: hots\n' });
     expect((await ctr(['context', 'create', 'empty'])).code).toBe(1);
     expect(await ctr(['context', 'ls', '-q'])).toEqual({ code: 0, stdout: 'default\n', stderr: '' });
   });
 
   test('-H together with --context', async () => {
-    expect(await ctr(['-H', host, '--context', 'default', 'ps'])).toMatchObject({ stdout: '', stderr: 'Error: conflicting options: either specify --host or --context, not both\n' });
+    expect(await ctr(['-H', host, '--context', 'default', 'ps'])).toMatchObject({ stdout: '', stderr: 'conflicting options: cannot specify both --host and --context\n' });
   });
 });

@@ -38,6 +38,12 @@ describe('cp report', () => {
     expect(session.output()).toMatch(new RegExp(`^Successfully copied \\d+(\\.\\d+)?k?B to ${host}/\\.\\r\\n$`));
   });
 
+  test('a tar from stdin, in a terminal, is reported as docker reports it: 0B, for it counts nothing it passes on', async () => {
+    const session = inTerminal(['sh', '-c', 'tar c -C "$0" --files-from /dev/null | exec "$@"', tmpdir(), ...local.argv('cp', '-', 'cp-report:/tmp')], process.env);
+    expect(await session.exited).toBe(0);
+    expect(session.output()).toBe('Successfully copied 0B to cp-report:/tmp\r\n');
+  });
+
   test('a tar from stdin into a path that is no directory is refused in docker\'s words', async () => {
     const tar = spawnSync('tar', ['c', '-C', tmpdir(), '--files-from', '/dev/null']).stdout;
     expect(await local.runWith({ env: process.env, input: tar }, 'cp', '-', 'cp-report:/tmp/missing')).toEqual({

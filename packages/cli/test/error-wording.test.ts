@@ -176,3 +176,67 @@ test('ps shows a container made from a full image ID by the ID cut short, whole 
   expect(await column()).toBe(`${short(image)}\n`);
   expect(await column('--no-trunc')).toBe(`${image}\n`);
 });
+
+describe('run and create, as docker 28 frames what they refuse', () => {
+  test("run frames the daemon's answer: `ctr: `, the answer, where to read more; status 125", async () => {
+    expect(await ctr.run('run', '--pull', 'never', 'wording-no-such-image')).toEqual({
+      code: 125,
+      stdout: '',
+      stderr: "ctr: Error response from daemon: No such image: wording-no-such-image:latest\n\nRun 'ctr run --help' for more information\n",
+    });
+  });
+
+  test('run frames a flag value it refuses itself, without the daemon’s words; status 125', async () => {
+    expect(await ctr.run('container', 'run', '--pull', 'sometimes', 'busybox')).toEqual({
+      code: 125,
+      stdout: '',
+      stderr: 'ctr: invalid pull option: \'sometimes\': must be one of "always", "missing" or "never"\n\nRun \'ctr run --help\' for more information\n',
+    });
+  });
+
+  test('run frames a name it cannot read, before the daemon is asked', async () => {
+    expect(await ctr.run('run', '--pull', 'never', 'BAD')).toEqual({
+      code: 125,
+      stdout: '',
+      stderr: "ctr: invalid reference format: repository name (library/BAD) must be lowercase\n\nRun 'ctr run --help' for more information\n",
+    });
+  });
+
+  test("create says the daemon's answer as it is, status 1", async () => {
+    expect(await ctr.run('create', '--pull', 'never', 'wording-no-such-image')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Error response from daemon: No such image: wording-no-such-image:latest\n',
+    });
+  });
+
+  test('create frames its refused flag values as run does, naming itself; status 125', async () => {
+    expect(await ctr.run('create', '--pull', 'sometimes', 'busybox')).toEqual({
+      code: 125,
+      stdout: '',
+      stderr: 'ctr: invalid pull option: \'sometimes\': must be one of "always", "missing" or "never"\n\nRun \'ctr create --help\' for more information\n',
+    });
+  });
+
+  test('create says a name it cannot read bare, status 1', async () => {
+    expect(await ctr.run('create', '--pull', 'never', 'BAD')).toEqual({ code: 1, stdout: '', stderr: 'invalid reference format: repository name (library/BAD) must be lowercase\n' });
+  });
+});
+
+test("tag to a name that cannot be read is refused in docker's client's words, before the image is looked up", async () => {
+  expect(await ctr.run('tag', 'nosuch', 'BAD')).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: 'Error parsing reference: "BAD" is not a valid repository/tag: invalid reference format: repository name (library/BAD) must be lowercase\n',
+  });
+});
+
+test("logs --since and --until that are no time or duration are refused in docker's client's words", async () => {
+  const id = await exited();
+  expect(await ctr.run('logs', '--since', '10x', id)).toEqual({ code: 1, stdout: '', stderr: 'invalid value for "since": failed to parse value as time or duration: "10x"\n' });
+  expect(await ctr.run('logs', '--until', '10x', id)).toEqual({ code: 1, stdout: '', stderr: 'invalid value for "until": failed to parse value as time or duration: "10x"\n' });
+});
+
+test('history of an image not here is the daemon’s answer', async () => {
+  expect(await ctr.run('history', 'wording-no-such-image')).toEqual({ code: 1, stdout: '', stderr: 'Error response from daemon: No such image: wording-no-such-image:latest\n' });
+});

@@ -35,7 +35,7 @@ describe('--filter on listings and prunes (ctr without a daemon)', () => {
   });
 
   test('an unknown filter is the engine\'s error, exit 1 as docker\'s daemon errors', async () => {
-    expect(await ctr.run('images', '--filter', 'foo=bar')).toEqual({ code: 1, stdout: '', stderr: "Error: invalid filter 'foo'\n" });
+    expect(await ctr.run('images', '--filter', 'foo=bar')).toEqual({ code: 1, stdout: '', stderr: "Error response from daemon: invalid filter 'foo'\n" });
   });
 
   test('a filter without = is docker\'s flag error, exit 125', async () => {
@@ -72,7 +72,7 @@ describe('--filter on listings and prunes (ctr without a daemon)', () => {
     const image = await danglingImage();
     expect((await ctr.run('image', 'prune', '-f', '--filter', 'until=1h')).stdout).not.toContain('Deleted Images:');
     expect((await ctr.run('image', 'prune', '-f', '--filter', `until=${Math.floor(Date.now() / 1000) + 60}`)).stdout).toContain(`deleted: ${image}`);
-    expect(await ctr.run('image', 'prune', '-f', '--filter', 'until=soon')).toMatchObject({ code: 1, stderr: 'Error: failed to parse value as time or duration: "soon"\n' });
+    expect(await ctr.run('image', 'prune', '-f', '--filter', 'until=soon')).toMatchObject({ code: 1, stderr: 'Error response from daemon: failed to parse value as time or duration: "soon"\n' });
   });
 
   test('volume prune -a --filter label= removes only the labelled unused volume', async () => {
@@ -157,6 +157,6 @@ describe('--filter through ctr -H (RemoteEngine against ctrd)', () => {
     expect((await remote('container', 'prune', '-f', '--filter', 'label=sweep')).stdout).toContain(`Deleted Containers:\n${marked.id}\n`);
     expect((await t.daemon.engine.ps({ all: true })).map((c) => c.Id)).toEqual([other.id]);
     await t.daemon.engine.remove(other.id);
-    expect(await remote('network', 'prune', '-f', '--filter', 'foo=1')).toMatchObject({ code: 1, stderr: "Error: invalid filter 'foo'\n" });
+    expect(await remote('network', 'prune', '-f', '--filter', 'foo=1')).toMatchObject({ code: 1, stderr: "Error response from daemon: invalid filter 'foo'\n" });
   });
 });

@@ -1,5 +1,6 @@
 import type { Command, CommandGroup } from '../src/command';
 import { commandHelp, groupHelp, mainHelp } from '../src/help';
+import { cleanEnv, ctr, type Result } from './remote-fixture';
 
 const cp: Command = {
   name: 'cp',
@@ -27,5 +28,22 @@ describe('help text like docker', () => {
 
   test("a command's own help shows its whole description", () => {
     expect(commandHelp('ctr container cp', cp)).toContain("Use '-' as the source to read a tar archive from stdin.");
+  });
+});
+
+describe('aliases and usage lines as docker shows them', () => {
+  const runMain = (args: string[]): Promise<Result> => ctr(args, { env: cleanEnv() });
+
+  test("a group's form of a top-level command names every form once, the top-level one last", async () => {
+    const { stdout } = await runMain(['container', 'ls', '--help']);
+    expect(stdout).toContain('Aliases:\n  ctr container ls, ctr container list, ctr container ps, ctr ps\n');
+  });
+
+  test('builder prune, which takes no arguments, shows no [OPTIONS] in its usage line', async () => {
+    expect(await runMain(['builder', 'prune', 'x'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "ctr: 'ctr builder prune' accepts no arguments\n\nUsage:  ctr builder prune\n\nRun 'ctr builder prune --help' for more information\n",
+    });
   });
 });

@@ -61,3 +61,23 @@ test('ctr info --format runs the template on the whole document, as docker info 
   const [ours, theirs] = await Promise.all([daemonless('info', '--format', format), docker(t.env, ['info', '--format', format])]);
   expect(ours).toEqual({ code: 0, stdout: theirs.stdout, stderr: '' });
 });
+
+test("ctr -D info says the client's debug mode is on, as docker -D info does", async () => {
+  expect((await daemonless('-D', 'info')).stdout).toMatch(/^Client:\n Version: {4}\S+\n Context: {4}default\n Debug Mode: true\n/);
+});
+
+test("ctr info --format's document has docker's ClientInfo, with its fields in docker's order, and ClientErrors and ServerErrors", async () => {
+  const format = '{{json .ClientInfo}}|{{.ClientInfo.Context}} {{.ClientInfo.Debug}} {{.ClientErrors}} {{.ServerErrors}}';
+  const [ours, theirs] = await Promise.all([daemonless('info', '--format', format), docker(t.env, ['info', '--format', format])]);
+  const [ourJson = '', ourFields] = ours.stdout.split('|');
+  const [theirJson = '', theirFields] = theirs.stdout.split('|');
+  expect(ourFields).toBe(theirFields);
+  expect(Object.keys(JSON.parse(ourJson))).toEqual(Object.keys(JSON.parse(theirJson)));
+});
+
+test("ctr info --format '{{json .}}' ends with ClientInfo and leaves out the empty error lists, as docker's", async () => {
+  const [ours, theirs] = await Promise.all([daemonless('info', '--format', '{{json .}}'), docker(t.env, ['info', '--format', '{{json .}}'])]);
+  const tail = (stdout: string): string[] => Object.keys(JSON.parse(stdout)).slice(-2);
+  expect(tail(ours.stdout)).toEqual(tail(theirs.stdout));
+  expect(tail(ours.stdout)).toEqual(['Warnings', 'ClientInfo']);
+});

@@ -136,6 +136,6 @@ describe('a daemon over TLS whose certificate a private CA signed, with a contex
   test('a NODE_EXTRA_CA_CERTS naming a missing file fails the command with exit status 1, naming the variable, the file and what to do', async () => {
     const missing = join(certs, 'no-such-ca.pem');
     const result = await launch(['--context', 'private-ca', 'volume', 'ls', '-q'], envWith({ NODE_EXTRA_CA_CERTS: missing }));
-    expect(result).toEqual({ code: 1, stdout: '', stderr: `Error: cannot load extra CA certificates from CTR_EXTRA_CA_CERTS=${missing}: no such file\n${HINT}\n` });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: `cannot load extra CA certificates from CTR_EXTRA_CA_CERTS=${missing}: no such file\n${HINT}\n` });
   });
 });

@@ -66,8 +66,8 @@ describe('ctr run/create: -v modes, --mount options and volumes filled from the 
 
   test("a volume-subpath leaving the volume is refused in dockerd's words", async () => {
     const result = await ctr('create', '--network', 'none', '--mount', 'src=mf-sub,dst=/s,volume-subpath=../x', 'busybox');
-    expect(result.code).toBe(125);
-    expect(result.stderr).toContain('invalid mount config for type "volume": subpath must be a relative path within the volume');
+    // docker's create says the daemon's answer as it is, status 1.
+    expect(result).toMatchObject({ code: 1, stderr: 'Error response from daemon: invalid mount config for type "volume": subpath must be a relative path within the volume\n' });
   });
 
   test("a volume-nocopy that is no boolean is docker's flag error", async () => {

@@ -172,3 +172,12 @@ test('on a terminal, ctr pull redraws the layer lines byte for byte as docker pu
   const theirs = await onTerminal(daemon.env, 'docker', ['pull', `${repo}:v1`]);
   expect(mine).toBe(theirs);
 });
+
+test("ctr pull of a tag the registry lacks shows no \"Pulling from\": dockerd writes it once the manifest is found; its refusal is the daemon's answer", async () => {
+  const repo = `${servers!.ctrRegistry.host}/progress/pulled`;
+  await buildApp(`${repo}:v1`, 'there');
+  expect((await source.run('push', '-q', `${repo}:v1`)).code).toBe(0);
+  const mine = await puller.run('pull', `${repo}:nope`);
+  expect(mine).toMatchObject({ code: 1, stdout: '' });
+  expect(mine.stderr).toMatch(new RegExp(`^Error response from daemon: manifest for ${repo.replace(/\./g, '\\.')}:nope not found: .*\\n$`));
+});

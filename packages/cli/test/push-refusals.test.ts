@@ -26,20 +26,20 @@ test('push of a tag whose repository has no name here says so in dockerd\'s word
   expect(await ctr('push', `${REGISTRY}/none/app:v1`)).toEqual({
     code: 1,
     stdout: `The push refers to repository [${REGISTRY}/none/app]\n`,
-    stderr: `Error: An image does not exist locally with the tag: ${REGISTRY}/none/app\n`,
+    stderr: `An image does not exist locally with the tag: ${REGISTRY}/none/app\n`,
   });
 });
 
 test('push of a tag its repository lacks here says so in dockerd\'s words, naming the tag', async () => {
-  expect(await ctr('push', `${REGISTRY}/here/app:v2`)).toMatchObject({ code: 1, stderr: `Error: tag does not exist: ${REGISTRY}/here/app:v2\n` });
+  expect(await ctr('push', `${REGISTRY}/here/app:v2`)).toMatchObject({ code: 1, stderr: `tag does not exist: ${REGISTRY}/here/app:v2\n` });
 });
 
 test('push of a digest reference is refused in docker\'s words, before anything is said', async () => {
-  expect(await ctr('push', `${REGISTRY}/here/app@sha256:${'a'.repeat(64)}`)).toEqual({ code: 1, stdout: '', stderr: 'Error: cannot push a digest reference\n' });
+  expect(await ctr('push', `${REGISTRY}/here/app@sha256:${'a'.repeat(64)}`)).toEqual({ code: 1, stdout: '', stderr: 'cannot push a digest reference\n' });
 });
 
 test('push --platform of a platform the image is not for is dockerd\'s NotFound', async () => {
-  expect(await ctr('push', '--platform', 'linux/s390x', `${REGISTRY}/here/app:v1`)).toMatchObject({ code: 1, stderr: `Error: ${mismatch(`${REGISTRY}/here/app:v1`)}\n` });
+  expect(await ctr('push', '--platform', 'linux/s390x', `${REGISTRY}/here/app:v1`)).toMatchObject({ code: 1, stderr: `${mismatch(`${REGISTRY}/here/app:v1`)}\n` });
 });
 
 test('rmi --platform of a platform the image is not for is dockerd\'s NotFound, and the image stays', async () => {

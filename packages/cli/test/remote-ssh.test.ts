@@ -85,7 +85,7 @@ test('a malformed ~/.ssh/config is an error naming the file and line', async () 
   await writeFile(join(dir, '.ssh', 'config'), 'Host ctr-daemon\n  Port twenty-two\n');
   const env = cleanEnv({ HOME: dir, CTR_CONFIG: join(dir, '.ctr') });
   const result = await ctr(['-H', 'ssh://ctr-daemon', 'ps'], { env });
-  expect(result).toEqual({ code: 1, stdout: '', stderr: `Error: ${join(dir, '.ssh', 'config')} line 2: Badly formatted port number.\n` });
+  expect(result).toEqual({ code: 1, stdout: '', stderr: `${join(dir, '.ssh', 'config')} line 2: Badly formatted port number.\n` });
 });
 
 test('a host key that does not match known_hosts is refused with a clear message', async () => {

@@ -58,6 +58,7 @@ export type { SystemPruneOptions, SystemPruneResult, DiskUsage, ImagePruneOption
 export { checkSystemPruneOptions } from './system';
 export type { VolumeListOptions, VolumePruneOptions, NetworkListOptions, PruneOptions } from './volumes-networks';
 export type { Filters } from './filters';
+export { parseTimestamp } from './filters';
 /** A network's driver options as a remote daemon is sent them. */
 export { driverOptions } from '@ctr/network';
 export { shouldRestart } from './restart';

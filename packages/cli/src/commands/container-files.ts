@@ -3,13 +3,12 @@ import { lstat, mkdtemp, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { invalidArgument } from '@ctr/errors';
+import { invalidArgument, notFound } from '@ctr/errors';
 import { applyLayer } from '@ctr/image';
 import type { Command, Io } from '../command';
 import { eprintln, engineModule, getEngine, println } from '../context';
 import { bool, str } from '../flags';
 import { humanSize } from '../format';
-import { daemonAnswer, verbatimError } from './each';
 
 /** `CONTAINER:PATH` → its parts; a local path (with no colon before a slash) → undefined. */
 function splitContainerPath(arg: string): { container: string; path: string } | undefined {
@@ -50,9 +49,9 @@ async function sourceMissing(source: string): Promise<Error> {
       () => undefined,
       (error: unknown) => error,
     );
-    if (problem) return verbatimError(`lstat ${at}: ${systemError(problem)}`, 'NotFound', problem);
+    if (problem) return notFound(`lstat ${at}: ${systemError(problem)}`, { cause: problem });
   }
-  return verbatimError(`lstat ${path.resolve(source)}: no such file or directory`, 'NotFound');
+  return notFound(`lstat ${path.resolve(source)}: no such file or directory`);
 }
 
 /**
@@ -69,20 +68,20 @@ async function copyOut(from: { container: string; path: string }, given: string,
   const dest = given === '-' ? given : absoluteLocalPath(given);
   // As docker cp: the destination's directory is looked for before the daemon is asked.
   const parent = path.dirname(path.resolve(dest));
-  if (dest !== '-' && !(await stat(parent).catch(() => undefined))) throw verbatimError(`invalid output path: directory ${JSON.stringify(parent)} does not exist`);
+  if (dest !== '-' && !(await stat(parent).catch(() => undefined))) throw invalidArgument(`invalid output path: directory ${JSON.stringify(parent)} does not exist`);
   const engine = await getEngine();
   if (follow) {
-    const link = await daemonAnswer(engine.statPath(from.container, from.path));
+    const link = await engine.statPath(from.container, from.path);
     if (link.linkTarget) from = { ...from, path: link.linkTarget };
   }
-  const { stat: source, tar } = await daemonAnswer(engine.getArchive(from.container, from.path));
+  const { stat: source, tar } = await engine.getArchive(from.container, from.path);
   if (dest === '-') {
     await pipeline(tar, io.stdout);
     return 0;
   }
   const target = await stat(dest).catch(() => undefined);
   const isDirSource = (source.mode & 2 ** 31) !== 0;
-  if (target && !target.isDirectory() && isDirSource) throw verbatimError('cannot copy directory');
+  if (target && !target.isDirectory() && isDirSource) throw invalidArgument('cannot copy directory');
   const { stream, bytes } = counted(tar);
   const options = { chown: archive, whiteouts: 'delete' as const };
   if (target?.isDirectory() && !from.path.endsWith('/.')) {
@@ -112,7 +111,7 @@ async function applyLayerFromDir(dir: string, dest: string): Promise<void> {
 async function copyIn(src: string, to: { container: string; path: string }, io: Io, follow: boolean): Promise<number> {
   const engine = await getEngine();
   if (follow && src !== '-') src = await realpath(src).catch(() => src);
-  const target = await daemonAnswer(engine.statPath(to.container, to.path)).catch((error) => {
+  const target = await engine.statPath(to.container, to.path).catch((error) => {
     // A path not there yet is made by the copy; a container that is not there is said so by it.
     if ((error as { code?: string }).code === 'NotFound') return undefined;
     throw error;
@@ -120,18 +119,20 @@ async function copyIn(src: string, to: { container: string; path: string }, io: 
   const targetIsDir = target !== undefined && (target.mode & 2 ** 31) !== 0;
   if (src === '-') {
     // A tar stream is unpacked into a directory, so docker refuses anything else before reading it.
-    if (!targetIsDir) throw verbatimError(`destination "${to.container}:${to.path}" must be a directory`);
-    await daemonAnswer(engine.putArchive(to.container, to.path, io.stdin));
+    if (!targetIsDir) throw invalidArgument(`destination "${to.container}:${to.path}" must be a directory`);
+    await engine.putArchive(to.container, to.path, io.stdin);
+    // docker counts nothing of a tar it passes on from stdin, and reports the copy all the same.
+    eprintln(io, `Successfully copied ${humanSize(0)} to ${to.container}:${to.path}`);
     return 0;
   }
   const local = await stat(src).catch(() => undefined);
   if (!local) throw await sourceMissing(src);
   const contentsOnly = /(^|\/)\.$/.test(src);
-  if (target && !targetIsDir && local.isDirectory()) throw verbatimError('cannot copy directory');
+  if (target && !targetIsDir && local.isDirectory()) throw invalidArgument('cannot copy directory');
   const into = targetIsDir ? to.path : path.posix.dirname(to.path);
   const name = contentsOnly ? '' : targetIsDir ? path.basename(path.resolve(src)) : path.posix.basename(to.path);
   const { stream, bytes } = counted(engineModule().tarTree(path.resolve(src), name));
-  await daemonAnswer(engine.putArchive(to.container, into, stream));
+  await engine.putArchive(to.container, into, stream);
   eprintln(io, `Successfully copied ${humanSize(bytes())} to ${to.container}:${to.path}`);
   return 0;
 }
@@ -174,8 +175,8 @@ const exportCommand: Command = {
     // As docker export: the file's directory is looked for before the daemon is asked.
     const directory = output ? path.dirname(output) : '.';
     const missing = directory === '.' ? undefined : await stat(directory).then(() => undefined, (error: unknown) => error);
-    if (missing) throw verbatimError(`failed to export container: invalid output path: stat ${directory}: ${systemError(missing)}`, 'InvalidArgument', missing);
-    const tar = await daemonAnswer((await getEngine()).export(args.positionals[0] as string));
+    if (missing) throw invalidArgument(`failed to export container: invalid output path: stat ${directory}: ${systemError(missing)}`, { cause: missing });
+    const tar = await (await getEngine()).export(args.positionals[0] as string);
     await pipeline(tar, output ? createWriteStream(output) : io.stdout);
     return 0;
   },
@@ -191,7 +192,7 @@ const diff: Command = {
   flags: [],
   args: [1, 1],
   async run(args, io) {
-    for (const change of await daemonAnswer((await getEngine()).changes(args.positionals[0] as string))) println(io, `${KIND[change.Kind]} ${change.Path}`);
+    for (const change of await (await getEngine()).changes(args.positionals[0] as string)) println(io, `${KIND[change.Kind]} ${change.Path}`);
     return 0;
   },
 };

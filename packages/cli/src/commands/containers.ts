@@ -1,14 +1,16 @@
 import { existsSync } from 'node:fs';
 import type { ContainerSummary, ExecControl, StopOptions } from '@ctr/engine';
-import { CtrError, invalidArgument, isCtrError, isNotFound, notFound } from '@ctr/errors';
+import { conflict, CtrError, invalidArgument, isCtrError, isNotFound, notFound } from '@ctr/errors';
 import type { CreateOptions } from '@ctr/api';
 import type { Command, Io } from '../command';
 import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { ago, checkTemplate, commandColumn, ellipsis, formatContext, formatList, goUnixTime, humanSize, labelMethod, truncateId } from '../format';
-import { containerIdFile, createFlags, createOptions, envOptions, resourceFlags, resourceOptions } from './create-flags';
-import { daemonAnswer, daemonErrorLine, forEachArg, fromDaemon, inspectEach, verbatimError } from './each';
+import { containerIdFile, createFlags, createOptions, envOptions, resourceFlags, resourceOptions, type ContainerIdFile } from './create-flags';
+import { forEachArg, inspectEach } from './each';
+import { checkNewTag } from './images';
+import { errorLine, withHelp } from '../errors';
 import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
 import { proxySignals, type SignalProxy } from '../signal-proxy';
@@ -52,11 +54,21 @@ function reportDetached(io: Io): number {
   return 1;
 }
 
-/** A run whose container could not start exits as docker's CLI does (127, 126, else 125), not with the code dockerd records. */
+/**
+ * What a run could not do before its container ran (make it, with its image and ID file, or
+ * start it), framed as docker's `run` frames it, with the status docker's CLI reads from the
+ * words (127 not found, 126 not runnable, else 125), not the code dockerd records.
+ */
 function runFailure(error: unknown): unknown {
-  if (!isCtrError(error) || typeof error.details.exitCode !== 'number') return error;
-  const exitCode = engineModule().runExitStatus(error.message);
-  return new CtrError(error.code, error.message, { cause: error, hint: error.hint, details: { ...error.details, exitCode } });
+  return withHelp(error, 'run', engineModule().runExitStatus(errorLine(error)));
+}
+
+/** The options `run` or `create` were given; what they refuse is framed as docker's (`withHelp`), status 125. */
+function createOptionsFor(command: 'run' | 'create', args: ParsedArgs, io: Io): Promise<CreateOptions> {
+  return createOptions(args, io.env).then(
+    (options) => withConsoleSize(options, io),
+    (error: unknown) => Promise.reject(withHelp(error, command, 125)),
+  );
 }
 
 /**
@@ -64,7 +76,7 @@ function runFailure(error: unknown): unknown {
  * output and the exec's code (127 not found, 126 not runnable) is the exit status.
  */
 function execFailure(error: unknown, io: Io): number {
-  if (!isCtrError(error) || typeof error.details.exitCode !== 'number') throw fromDaemon(error);
+  if (!isCtrError(error) || typeof error.details.exitCode !== 'number') throw error;
   io.stdout.write(`${error.message}\r\n`);
   return error.details.exitCode;
 }
@@ -99,11 +111,17 @@ const run: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const created = withConsoleSize(await createOptions(args, io.env), io);
-    const cidFile = containerIdFile(args);
+    const created = await createOptionsFor('run', args, io);
+    if (bool(args, 'detach') && list(args, 'attach').length > 0) throw invalidArgument('conflicting options: cannot specify both --attach and --detach');
+    // As docker's, the ID file is part of making the container: its failure is framed as run's.
+    let cidFile: ContainerIdFile;
+    try {
+      cidFile = containerIdFile(args);
+    } catch (error) {
+      throw runFailure(error);
+    }
     const quiet = bool(args, 'quiet');
     if (bool(args, 'detach')) {
-      if (list(args, 'attach').length > 0) throw invalidArgument('Conflicting options: -a and -d');
       // Nothing is attached, and docker's CLI records it so.
       const detached = (options: CreateOptions): ReturnType<CliEngine['run']> =>
         engine.run({ ...options, attach: { stdin: false, stdout: false, stderr: false }, detach: true, onCreated: ({ id }) => cidFile.write(id) });
@@ -167,7 +185,7 @@ const create: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const created = withConsoleSize(await createOptions(args, io.env), io);
+    const created = await createOptionsFor('create', args, io);
     const cidFile = containerIdFile(args);
     try {
       const { id, warnings } = await withImage(engine, created, bool(args, 'quiet'), io, (options) => engine.create(options));
@@ -187,6 +205,9 @@ const create: Command = {
  * locally", pulls it and is made again. The pull shows on stderr, unless `--quiet`.
  */
 async function withImage<T>(engine: CliEngine, options: CreateOptions, quiet: boolean, io: Io, create: (options: CreateOptions) => Promise<T>): Promise<T> {
+  // As docker's CLI, the name is read here before the daemon is asked (`invalid reference format: …`).
+  const { familiarImageName, normalizeImageName } = engineModule();
+  const name = familiarImageName(normalizeImageName(options.image));
   const local = { ...options, pull: 'never' as const };
   const pull = (): Promise<string> => pullShowingProgress(engine, options.image, io.stderr, { quiet });
   if (options.pull === 'never') return create(local);
@@ -199,10 +220,7 @@ async function withImage<T>(engine: CliEngine, options: CreateOptions, quiet: bo
   } catch (error) {
     if (!isNotFound(error) || !/No such image/.test((error as Error).message)) throw error;
   }
-  if (!quiet) {
-    const { familiarImageName, normalizeImageName } = engineModule();
-    eprintln(io, `Unable to find image '${familiarImageName(normalizeImageName(options.image))}' locally`);
-  }
+  if (!quiet) eprintln(io, `Unable to find image '${name}' locally`);
   await pull();
   return create(local);
 }
@@ -237,7 +255,7 @@ const start: Command = {
     if (bool(args, 'attach') || bool(args, 'interactive')) {
       const withStdin = bool(args, 'interactive');
       const detachKeys = await detachKeysFor(args, io, withStdin);
-      return startAttached(engine, args.positionals[0] as string, io, withStdin, detachKeys).catch((error: unknown) => Promise.reject(fromDaemon(error)));
+      return startAttached(engine, args.positionals[0] as string, io, withStdin, detachKeys);
     }
     // As docker start: each failure is said as it comes, and the command fails naming them all.
     const failed: Array<{ ref: string; error: unknown }> = [];
@@ -252,7 +270,7 @@ const start: Command = {
     );
     if (failed.length === 0) return 0;
     const first = failed[0]?.error;
-    throw new CtrError(isCtrError(first) ? first.code : 'Internal', `failed to start containers: ${failed.map((f) => f.ref).join(', ')}`, { cause: first });
+    throw new CtrError(isCtrError(first) ? first.code : 'Internal', `Error: failed to start containers: ${failed.map((f) => f.ref).join(', ')}`, { cause: first });
   },
 };
 
@@ -570,16 +588,18 @@ const logs: Command = {
   args: [1, 1],
   async run(args, io) {
     const tail = str(args, 'tail') ?? 'all';
-    const when = (text: string | undefined): Date | undefined => {
+    // As docker's client reads them (timetypes.GetTimestamp), before it asks the daemon.
+    const when = (flag: 'since' | 'until'): Date | undefined => {
+      const text = str(args, flag);
       if (!text) return undefined;
-      const rel = /^(\d+)(s|m|h)$/.exec(text);
-      if (rel) return new Date(Date.now() - Number(rel[1]) * { s: 1000, m: 60000, h: 3600000 }[rel[2] as 's' | 'm' | 'h']);
-      const date = /^\d+$/.test(text) ? new Date(Number(text) * 1000) : new Date(text);
-      if (Number.isNaN(date.getTime())) throw invalidArgument(`invalid value for "since": ${text}`);
-      return date;
+      try {
+        return new Date(engineModule().parseTimestamp(text));
+      } catch (error) {
+        throw invalidArgument(`invalid value for ${JSON.stringify(flag)}: ${(error as Error).message}`, { cause: error });
+      }
     };
-    const since = when(str(args, 'since'));
-    const until = when(str(args, 'until'));
+    const since = when('since');
+    const until = when('until');
     const shown = { timestamps: bool(args, 'timestamps'), details: bool(args, 'details') };
     const ac = new AbortController();
     const stopOnSigint = (): void => ac.abort();
@@ -598,8 +618,6 @@ const logs: Command = {
         const out = entry.stream === 'stderr' ? io.stderr : io.stdout;
         out.write(`${logLine(entry, shown)}\n`);
       }
-    } catch (error) {
-      throw fromDaemon(error);
     } finally {
       process.off('SIGINT', stopOnSigint);
     }
@@ -656,7 +674,7 @@ const exec: Command = {
           (result) => (exitCode = result.exitCode),
           (error: unknown) => {
             // Nothing is attached to a detached exec's output: its failure is the command's, as docker's.
-            if (bool(args, 'detach')) throw fromDaemon(error);
+            if (bool(args, 'detach')) throw error;
             exitCode = execFailure(error, io);
           },
         ),
@@ -673,10 +691,10 @@ const exec: Command = {
  * (one that stopped meanwhile is refused, not waited on): its words, as its CLI prints them.
  */
 async function attachable(engine: CliEngine, ref: string): Promise<Awaited<ReturnType<CliEngine['inspect']>>> {
-  const info = await daemonAnswer(engine.inspect(ref));
-  if (!info.State.Running) throw verbatimError('You cannot attach to a stopped container, start it first', 'Conflict');
-  if (info.State.Paused) throw verbatimError('You cannot attach to a paused container, unpause it first', 'Conflict');
-  if (info.State.Restarting) throw verbatimError('You cannot attach to a restarting container, wait until it is running', 'Conflict');
+  const info = await engine.inspect(ref);
+  if (!info.State.Running) throw conflict('You cannot attach to a stopped container, start it first');
+  if (info.State.Paused) throw conflict('You cannot attach to a paused container, unpause it first');
+  if (info.State.Restarting) throw conflict('You cannot attach to a restarting container, wait until it is running');
   return info;
 }
 
@@ -702,7 +720,7 @@ const attach: Command = {
     try {
       const attachment = engine.attach(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr, ...(detachKeys ? { detachKeys } : {}) }).catch(async (error: unknown) => {
         if (!engineModule().isDetached(error)) await attachable(engine, ref);
-        throw fromDaemon(error);
+        throw error;
       });
       // A size one cell larger first, as docker attach: a program at an unchanged size would not redraw for the newcomer.
       terminal?.follow((size) => engine.resize(ref, size), { nudge: true });
@@ -749,7 +767,7 @@ const inspect: Command = {
       ['volume', (ref) => engine.inspectVolume(ref)],
       ['network', (ref) => engine.inspectNetwork(ref)],
     ];
-    if (type && !kinds.some(([kind]) => kind === type)) throw invalidArgument(`"${type}" is not a valid value for --type`);
+    if (type && !kinds.some(([kind]) => kind === type)) throw invalidArgument(`unknown type: ${JSON.stringify(type)}: must be one of ${kinds.map(([kind]) => JSON.stringify(kind)).sort().join(', ')}`);
     const tries = kinds.filter(([kind]) => !type || kind === type).map(([, fetch]) => fetch);
     return inspectEach(args.positionals, io, str(args, 'format'), async (ref) => {
       for (const attempt of tries) {
@@ -760,8 +778,8 @@ const inspect: Command = {
           if (!isNotFound(error)) throw error;
         }
       }
-      throw notFound(`No such object: ${ref}`);
-    }, (error) => `Error: ${error.message}`);
+      throw notFound(`Error: No such object: ${ref}`);
+    });
   },
 };
 
@@ -801,32 +819,18 @@ const rename: Command = {
   args: [2, 2],
   async run(args, io) {
     const [oldName, newName] = args.positionals.map((name) => name.trim()) as [string, string];
-    if (!oldName || !newName) throw invalidArgument('Neither old nor new names may be empty');
+    if (!oldName || !newName) throw invalidArgument('Error: Neither old nor new names may be empty');
     const engine = await getEngine();
     try {
       await engine.rename(oldName, newName);
     } catch (error) {
       // docker rename's two lines: the daemon's answer, then its own.
-      eprintln(io, daemonErrorLine(error));
-      throw new CtrError(isCtrError(error) ? error.code : 'Internal', `failed to rename container named ${oldName}`, { cause: error });
+      eprintln(io, errorLine(error));
+      throw new CtrError(isCtrError(error) ? error.code : 'Internal', `Error: failed to rename container named ${oldName}`, { cause: error });
     }
     return 0;
   },
 };
-
-/**
- * The name a commit is to tag, checked as docker's client checks it before asking the daemon
- * (so an unknown container is not said first), in its words.
- */
-function checkCommitReference(reference: string): void {
-  let digest: string | undefined;
-  try {
-    ({ digest } = parseReference(reference));
-  } catch (error) {
-    throw verbatimError((error as Error).message, 'InvalidArgument', error);
-  }
-  if (digest !== undefined) throw verbatimError('refusing to create a tag with a digest reference');
-}
 
 const commit: Command = {
   name: 'commit',
@@ -844,17 +848,15 @@ const commit: Command = {
     const [container, reference] = args.positionals as [string, string | undefined];
     const message = str(args, 'message');
     const author = str(args, 'author');
-    if (reference) checkCommitReference(reference);
+    if (reference) checkNewTag(reference);
     const engine = await getEngine();
-    const { id } = await daemonAnswer(
-      engine.commit(container, {
-        changes: list(args, 'change'),
-        ...(reference ? { reference } : {}),
-        ...(message ? { comment: message } : {}),
-        ...(author ? { author } : {}),
-        pause: args.flags.pause !== false,
-      }),
-    );
+    const { id } = await engine.commit(container, {
+      changes: list(args, 'change'),
+      ...(reference ? { reference } : {}),
+      ...(message ? { comment: message } : {}),
+      ...(author ? { author } : {}),
+      pause: args.flags.pause !== false,
+    });
     println(io, id);
     return 0;
   },

@@ -1,33 +1,7 @@
-import { CtrError, isCtrError, type ErrorCode } from '@ctr/errors';
 import type { Io } from '../command';
 import { println } from '../context';
+import { errorLine } from '../errors';
 import { formatInspect, goJson } from '../format';
-
-/** A daemon's error as docker's CLI prints it: `Error response from daemon: …`. */
-export function daemonErrorLine(error: unknown): string {
-  return `Error response from daemon: ${error instanceof Error ? error.message : String(error)}`;
-}
-
-/**
- * An engine's error as docker's CLI prints a daemon's, `Error response from daemon: …`, and
- * with its status, 1: ctr runs the engine in-process and says what dockerd would answer. A
- * detach and an interruption are the user's doing, not the daemon's: they stay as they are.
- */
-export function fromDaemon(error: unknown): unknown {
-  if (!isCtrError(error) || error.code === 'Aborted' || error.details.verbatim === true) return error;
-  const { exitCode: _exitCode, ...details } = error.details;
-  return new CtrError(error.code, daemonErrorLine(error), { cause: error, hint: error.hint, details: { ...details, verbatim: true } });
-}
-
-/** A message docker's CLI makes itself and prints as it is, with no `Error: ` before it; exit status 1. */
-export function verbatimError(message: string, code: ErrorCode = 'InvalidArgument', cause?: unknown): CtrError {
-  return new CtrError(code, message, { ...(cause !== undefined ? { cause } : {}), details: { verbatim: true } });
-}
-
-/** What the engine answers, its failure said as docker's CLI says a daemon's (`fromDaemon`). */
-export function daemonAnswer<T>(answer: Promise<T>): Promise<T> {
-  return answer.catch((error: unknown) => Promise.reject(fromDaemon(error)));
-}
 
 /**
  * `ctr rm a b c` the way docker does it: act on each name in turn, print what the action
@@ -48,8 +22,8 @@ export async function forEachArg(
       for (const line of (await action(name)) ?? [name]) println(io, line);
     } catch (error) {
       status = 1;
-      if (options.errorsLast) later.push(daemonErrorLine(error));
-      else io.stderr.write(`${daemonErrorLine(error)}\n`);
+      if (options.errorsLast) later.push(errorLine(error));
+      else io.stderr.write(`${errorLine(error)}\n`);
     }
   }
   for (const line of later) io.stderr.write(`${line}\n`);
@@ -65,7 +39,6 @@ export async function inspectEach(
   io: Io,
   format: string | undefined,
   fetch: (name: string) => Promise<unknown>,
-  errorLine: (error: Error) => string = daemonErrorLine,
 ): Promise<number> {
   const items: unknown[] = [];
   const errors: string[] = [];
@@ -73,7 +46,7 @@ export async function inspectEach(
     try {
       items.push(await fetch(name));
     } catch (error) {
-      errors.push(errorLine(error as Error));
+      errors.push(errorLine(error));
     }
   }
   println(io, format ? formatInspect(format, items) : goJson(items, { indent: 4 }));

@@ -180,11 +180,13 @@ const pull: Command = {
   async run(args, io) {
     const ref = args.positionals[0] as string;
     const options = { quiet: bool(args, 'quiet'), ...platformOption(args) };
+    // As docker's client: a tag with --all-tags is refused before the daemon is asked.
+    const repository = bool(args, 'all-tags') ? engineModule().allTagsRepository(ref) : undefined;
     const engine = await getEngine();
     // docker's last line is the reference pulled, in full: `docker.io/library/busybox:latest`.
-    if (bool(args, 'all-tags')) {
+    if (repository !== undefined) {
       await pullAllTagsShowingProgress(engine, ref, io.stdout, options);
-      println(io, referenceName(parseReference(ref)));
+      println(io, repository);
     } else {
       await pullShowingProgress(engine, ref, io.stdout, { ...options, tellDefaultTag: true });
       println(io, engineModule().normalizeImageName(ref));
@@ -258,6 +260,20 @@ const rmi: Command = {
   },
 };
 
+/**
+ * A name to tag an image with (`tag`, `commit`), checked as docker's client checks it before
+ * asking the daemon (so an unknown image or container is not said first), in its words.
+ */
+export function checkNewTag(reference: string, unreadable: (error: Error) => Error = (error) => error): void {
+  let digest: string | undefined;
+  try {
+    ({ digest } = parseReference(reference));
+  } catch (error) {
+    throw unreadable(error as Error);
+  }
+  if (digest !== undefined) throw invalidArgument('refusing to create a tag with a digest reference');
+}
+
 const tag: Command = {
   name: 'tag',
   aliases: ['ctr image tag'],
@@ -266,7 +282,9 @@ const tag: Command = {
   flags: [],
   args: [2, 2],
   async run(args) {
-    await (await getEngine()).tag(args.positionals[0] as string, args.positionals[1] as string);
+    const [source, target] = args.positionals as [string, string];
+    checkNewTag(target, (error) => invalidArgument(`Error parsing reference: ${JSON.stringify(target)} is not a valid repository/tag: ${error.message}`, { cause: error }));
+    await (await getEngine()).tag(source, target);
     return 0;
   },
 };

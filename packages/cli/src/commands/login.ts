@@ -1,18 +1,16 @@
-import { isCtrError } from '@ctr/errors';
+import { invalidArgument, isCtrError } from '@ctr/errors';
 import type { RegistryCredentials } from '@ctr/registry';
 import type { Command, Io } from '../command';
 import { currentEndpoint, eprintln, getEngine, println } from '../context';
 import { prompt } from '../prompt';
 import { authConfigOf } from '../registry-auth';
+import { fromDaemon } from '../errors';
 import { bool, str } from '../flags';
 
 /** Loaded on first use: the registry client brings undici. */
 function registryModule(): typeof import('@ctr/registry') {
   return require('@ctr/registry') as typeof import('@ctr/registry');
 }
-
-/** Thrown to end `login` with docker's own line on stderr (no "Error: " added) and exit status 1. */
-class LoginFailure extends Error {}
 
 /** All of stdin, without the line end docker strips from `--password-stdin`. */
 async function readStdin(io: Io): Promise<string> {
@@ -26,9 +24,9 @@ async function credentialsFor(args: Parameters<Command['run']>[0], io: Io, regis
   let username = str(args, 'username');
   let password = str(args, 'password');
   const fromStdin = bool(args, 'password-stdin');
-  if (password !== undefined && fromStdin) throw new LoginFailure('conflicting options: cannot specify both --password and --password-stdin');
+  if (password !== undefined && fromStdin) throw invalidArgument('conflicting options: cannot specify both --password and --password-stdin');
   if (fromStdin) {
-    if (!username) throw new LoginFailure('the --password-stdin option requires --username to be set');
+    if (!username) throw invalidArgument('the --password-stdin option requires --username to be set');
     password = await readStdin(io);
   } else if (password !== undefined) {
     eprintln(io, 'WARNING! Using --password via the CLI is insecure. Use --password-stdin.');
@@ -41,18 +39,13 @@ async function credentialsFor(args: Parameters<Command['run']>[0], io: Io, regis
     }
   }
   if (!username || password === undefined) {
-    if (!io.stdin.isTTY) throw new LoginFailure('Error: Cannot perform an interactive login from a non TTY device');
+    if (!io.stdin.isTTY) throw invalidArgument('Error: Cannot perform an interactive login from a non TTY device');
     username ||= (await prompt(io, 'Username: ', false)).trim();
-    if (!username) throw new LoginFailure('Error: Non-null Username Required');
+    if (!username) throw invalidArgument('Error: Non-null Username Required');
     password ??= await prompt(io, 'Password: ', true);
   }
-  if (!password) throw new LoginFailure('Error: Non-null Password Required');
+  if (!password) throw invalidArgument('Error: Non-null Password Required');
   return { credentials: { username, password }, stored: false };
-}
-
-/** A refusal worded as docker shows a daemon's answer, to end `login` with. */
-function refusal(error: unknown): LoginFailure {
-  return new LoginFailure(`Error response from daemon: ${(error as Error).message}`);
 }
 
 /** Credentials checked against the registry from this process, as the in-process engine's daemon would. */
@@ -62,7 +55,7 @@ async function checkHere(server: string, credentials: RegistryCredentials): Prom
     await client.ping(server, { credentials });
   } catch (error) {
     // What the registry answered; a bad argument of ours is not its answer.
-    throw isCtrError(error) && error.code !== 'InvalidArgument' ? refusal(error) : error;
+    throw isCtrError(error) && error.code !== 'InvalidArgument' ? fromDaemon(error) : error;
   } finally {
     await client.close();
   }
@@ -80,7 +73,7 @@ async function check(server: string, credentials: RegistryCredentials): Promise<
       return answer.IdentityToken || undefined;
     } catch (error) {
       // An HTTP status means the daemon answered; anything else but "nobody there" is the connection's own error.
-      if (isCtrError(error) && error.details.status !== undefined) throw refusal(error);
+      if (isCtrError(error) && error.details.status !== undefined) throw error;
       if (!(isCtrError(error) && error.code === 'Unavailable')) throw error;
     }
   }
@@ -101,17 +94,8 @@ const login: Command = {
   async run(args, io) {
     const registry = registryModule();
     const server = registry.registryHostOf(args.positionals[0] ?? registry.DOCKER_HUB_SERVER);
-    let login: { credentials: RegistryCredentials; stored: boolean };
-    let identityToken: string | undefined;
-    try {
-      login = await credentialsFor(args, io, server);
-      identityToken = await check(server, login.credentials);
-    } catch (error) {
-      if (!(error instanceof LoginFailure)) throw error;
-      eprintln(io, error.message);
-      return 1;
-    }
-    const { credentials, stored } = login;
+    const { credentials, stored } = await credentialsFor(args, io, server);
+    const identityToken = await check(server, credentials);
     if (!stored) {
       // As docker: a token the daemon returned is kept in place of the password.
       const kept = identityToken ? { username: credentials.username ?? '', identityToken } : credentials;

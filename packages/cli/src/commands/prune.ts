@@ -14,6 +14,8 @@ interface Pruned {
 
 interface PruneKind {
   description: string;
+  /** After the command's path in its usage line (default `[OPTIONS]`). */
+  usage?: string;
   flags?: FlagSpec[];
   /** What the confirmation prompt warns of (after "WARNING! This will remove"). */
   warning(args: ParsedArgs): string;
@@ -50,7 +52,7 @@ function printPruned(io: Io, pruned: Pruned): void {
 export function pruneCommand(kind: PruneKind): Command {
   return {
     name: 'prune',
-    usage: '[OPTIONS]',
+    usage: kind.usage ?? '[OPTIONS]',
     description: kind.description,
     // docker's order: by name.
     flags: [...(kind.flags ?? []), force].sort(byName),
@@ -113,6 +115,8 @@ export const networkPrune = pruneCommand({
 
 export const builderPrune = pruneCommand({
   description: 'Remove build cache',
+  // docker's builder prune shows no [OPTIONS] in its usage line.
+  usage: '',
   flags: [
     // The build cache has nothing in use, so `-a` prunes what the default would.
     { name: 'all', short: 'a', type: 'bool', description: 'Remove all unused build cache, not just dangling ones' },

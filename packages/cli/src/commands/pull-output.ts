@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { familiarName, parseNormalizedReference, parseReference, type Platform } from '@ctr/image';
+import type { LayerProgress } from '@ctr/api';
 import { engineModule, type CliEngine } from '../context';
 import { ProgressView } from '../progress';
 
@@ -34,9 +35,19 @@ export async function pullShowingProgress(engine: CliEngine, ref: string, out: W
   if (options.tellDefaultTag && !/[:@]/.test(ref.slice(ref.lastIndexOf('/') + 1))) out.write('Using default tag: latest\n');
   // Docker's outcome line says whether the name now means another image than before.
   const before = await engine.inspectImage(ref).then((image) => image.Id, () => undefined);
-  out.write(`${reference.tag ?? reference.digest}: Pulling from ${reference.path}\n`);
+  // As dockerd: "Pulling from" once the manifest is found, so a name the registry does not know says only that.
+  let found = false;
+  const pulling = (): void => {
+    if (!found) out.write(`${reference.tag ?? reference.digest}: Pulling from ${reference.path}\n`);
+    found = true;
+  };
   const view = new ProgressView(out);
-  const image = await engine.pull(ref, { ...platform, onProgress: (event) => event.kind === 'layer' && view.update(event) });
+  const onProgress = (event: LayerProgress): void => {
+    pulling();
+    if (event.kind === 'layer') view.update(event);
+  };
+  const image = await engine.pull(ref, { ...platform, onProgress });
+  pulling();
   out.write(`Digest: ${image.record.target.digest}\n${outcomeLine(image.record.id !== before, name)}`);
   return name;
 }

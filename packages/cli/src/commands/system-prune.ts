@@ -1,7 +1,7 @@
+import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
 import { bool } from '../flags';
 import { filterFlag } from '../filter-flag';
-import { verbatimError } from './each';
 import { imagesDeleted, pruneCommand, pruneFilters } from './prune';
 import { dfCommand } from './system';
 
@@ -26,7 +26,7 @@ const prune = pruneCommand({
     filterWarning(pruneFilters(args)),
   check(args) {
     // As docker's CLI: a volume prune takes no `until` filter, so the pair is refused before the prompt, even with -f.
-    if (bool(args, 'volumes') && pruneFilters(args).until) throw verbatimError('ERROR: The "until" filter is not supported with "--volumes"');
+    if (bool(args, 'volumes') && pruneFilters(args).until) throw invalidArgument('ERROR: The "until" filter is not supported with "--volumes"');
   },
   async prune(engine, args) {
     const result = await engine.prune({ all: bool(args, 'all'), volumes: bool(args, 'volumes'), filters: pruneFilters(args) });

@@ -1,6 +1,6 @@
 import type { ContainerSize, ContainerSummary, DiskUsage, EngineEvent, EngineInfo, ImageSummary } from '@ctr/engine';
 import type { Command, Io } from '../command';
-import { apiModule, currentEndpoint, eprintln, getEngine, println } from '../context';
+import { apiModule, clientDebug, currentEndpoint, engineModule, eprintln, getEngine, println, type CliEngine } from '../context';
 import { bool, list, str } from '../flags';
 import { ago, checkTemplate, formatContext, formatList, goTimeString, humanSize, renderDocument, rfc3339, truncateId } from '../format';
 import { filterFlag, parseFilters } from '../filter-flag';
@@ -36,6 +36,17 @@ function versionDocument(client: VersionFields, server: VersionFields): object {
   return formatContext('system.versionInfo', document, () => ({ Client: inOrder(client), Server: inOrder(server) }));
 }
 
+/** What the client says of itself (`version`'s Client, `info`'s ClientInfo), the engine it drives asked for its part. */
+async function clientVersion(engine: CliEngine): Promise<{ server: Awaited<ReturnType<CliEngine['version']>>; client: VersionFields & { Version: string; Os: string; Arch: string; GoVersion: string; Context: string }; remote: boolean; host: string }> {
+  const server = await engine.version();
+  const where = await currentEndpoint();
+  const remote = where.kind === 'remote';
+  // A daemon may speak an older API than this client; the client's own is what it would ask for.
+  const apiVersion = remote ? apiModule().MAX_API_VERSION : server.ApiVersion;
+  const client = { Version: CLIENT_VERSION, ApiVersion: apiVersion, Os: 'linux', Arch: server.Arch, GoVersion: server.GoVersion, Context: where.context };
+  return { server, client, remote, host: remote ? where.host : '' };
+}
+
 const version: Command = {
   name: 'version',
   usage: '[OPTIONS]',
@@ -43,13 +54,7 @@ const version: Command = {
   flags: [{ name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' }],
   args: [0, 0],
   async run(args, io) {
-    const engine = await getEngine();
-    const server = await engine.version();
-    const where = await currentEndpoint();
-    const remote = where.kind === 'remote';
-    // A daemon may speak an older API than this client; the client's own is what it would ask for.
-    const apiVersion = remote ? apiModule().MAX_API_VERSION : server.ApiVersion;
-    const client = { Version: CLIENT_VERSION, ApiVersion: apiVersion, Os: 'linux', Arch: server.Arch, GoVersion: server.GoVersion, Context: where.context };
+    const { server, client, remote, host } = await clientVersion(await getEngine());
     const format = str(args, 'format');
     if (format) {
       println(io, renderDocument(documentFormat(format), versionDocument(client, server), { name: 'version' }));
@@ -62,7 +67,7 @@ const version: Command = {
     println(io, ` OS/Arch:           linux/${client.Arch}`);
     println(io, ` Context:           ${client.Context}`);
     println(io, '');
-    println(io, remote ? `Server: ${where.host}` : 'Server: ctr (in-process, no daemon)');
+    println(io, remote ? `Server: ${host}` : 'Server: ctr (in-process, no daemon)');
     println(io, ' Engine:');
     println(io, `  Version:          ${server.Version}`);
     println(io, `  API version:      ${server.ApiVersion}`);
@@ -160,6 +165,28 @@ function serverLines(data: EngineInfo, username: string): string[] {
   ];
 }
 
+/**
+ * What `docker info --format` sees: the daemon's system.Info and docker/cli's clientInfo
+ * (`{{.ClientInfo.Context}}`), and its ClientErrors and ServerErrors, which JSON leaves out empty.
+ */
+async function infoDocument(engine: CliEngine, data: EngineInfo): Promise<object> {
+  const { client } = await clientVersion(engine);
+  const ClientInfo = {
+    Debug: clientDebug(),
+    Version: client.Version,
+    DefaultAPIVersion: client.ApiVersion,
+    GitCommit: '',
+    GoVersion: client.GoVersion,
+    Os: client.Os,
+    Arch: client.Arch,
+    BuildTime: '',
+    Context: client.Context,
+    Plugins: [],
+    Warnings: null,
+  };
+  return formatContext('info', { ...data, ClientInfo, ClientErrors: [], ServerErrors: [] }, () => ({ ...data, ClientInfo }));
+}
+
 const info: Command = {
   name: 'info',
   usage: '[OPTIONS]',
@@ -167,14 +194,15 @@ const info: Command = {
   flags: [{ name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' }],
   args: [0, 0],
   async run(args, io) {
-    const data = await (await getEngine()).info();
+    const engine = await getEngine();
+    const data = await engine.info();
     const format = str(args, 'format');
     if (format) {
-      println(io, renderDocument(documentFormat(format), data));
+      println(io, renderDocument(documentFormat(format), await infoDocument(engine, data)));
       return 0;
     }
     const where = await currentEndpoint();
-    const client = ['Client:', ` Version:    ${CLIENT_VERSION}`, ` Context:    ${where.context}`, ' Debug Mode: false', ''];
+    const client = ['Client:', ` Version:    ${CLIENT_VERSION}`, ` Context:    ${where.context}`, ` Debug Mode: ${clientDebug()}`, ''];
     for (const line of [...client, ...serverLines(data, await hubUsername(io.env))]) println(io, line);
     for (const warning of data.Warnings ?? []) eprintln(io, warning);
     return 0;
@@ -243,12 +271,8 @@ const events: Command = {
   ],
   args: [0, 0],
   async run(args, io) {
-    const seconds = (text: string | undefined): number | undefined => {
-      if (!text) return undefined;
-      const rel = /^(\d+)(s|m|h)$/.exec(text);
-      if (rel) return Date.now() / 1000 - Number(rel[1]) * { s: 1, m: 60, h: 3600 }[rel[2] as 's' | 'm' | 'h'];
-      return /^\d+(\.\d+)?$/.test(text) ? Number(text) : new Date(text).getTime() / 1000;
-    };
+    // As docker's client reads them (timetypes.GetTimestamp), its refusal in its words.
+    const seconds = (text: string | undefined): number | undefined => (text ? engineModule().parseTimestamp(text) / 1000 : undefined);
     const since = seconds(str(args, 'since'));
     const until = seconds(str(args, 'until'));
     const given = str(args, 'format');

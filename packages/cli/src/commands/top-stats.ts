@@ -1,10 +1,10 @@
 import type { ContainerStats } from '@ctr/engine';
-import { invalidArgument, isCtrError, notFound } from '@ctr/errors';
+import { CtrError, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { getEngine, println } from '../context';
 import { bool, str } from '../flags';
 import { formatContext, formatList, humanSize, naturalCompare, renderTable } from '../format';
-import { daemonAnswer, daemonErrorLine, verbatimError } from './each';
+import { errorLine } from '../errors';
 
 const top: Command = {
   name: 'top',
@@ -16,7 +16,7 @@ const top: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const [container, ...psArgs] = args.positionals as [string, ...string[]];
-    const result = await daemonAnswer((await getEngine()).top(container, psArgs.length > 0 ? psArgs.join(' ') : undefined));
+    const result = await (await getEngine()).top(container, psArgs.length > 0 ? psArgs.join(' ') : undefined);
     // docker top's tabwriter is wider than its formatter's: columns of at least 20.
     println(io, renderTable([result.Titles, ...result.Processes], 20));
     return 0;
@@ -32,7 +32,7 @@ const port: Command = {
   args: [1, 2],
   async run(args, io) {
     const [container, wanted] = args.positionals as [string, string | undefined];
-    const info = await daemonAnswer((await getEngine()).inspect(container));
+    const info = await (await getEngine()).inspect(container);
     const ports = info.NetworkSettings.Ports;
     // Go's net.JoinHostPort: an IPv6 address in brackets.
     const hostPort = (b: { HostIp: string; HostPort: string }): string => (b.HostIp.includes(':') ? `[${b.HostIp}]:${b.HostPort}` : `${b.HostIp}:${b.HostPort}`);
@@ -41,9 +41,9 @@ const port: Command = {
       lines = Object.entries(ports).flatMap(([port, bindings]) => (bindings ?? []).map((b) => `${port} -> ${hostPort(b)}`));
     } else {
       const [number, proto = 'tcp'] = wanted.split('/') as [string, string | undefined];
-      if (!/^\d+$/.test(number) || Number(number) > 65535) throw invalidArgument(`invalid port (${number}): strconv.ParseUint: parsing ${JSON.stringify(number)}: ${/^\d+$/.test(number) ? 'value out of range' : 'invalid syntax'}`);
+      if (!/^\d+$/.test(number) || Number(number) > 65535) throw invalidArgument(`Error: invalid port (${number}): strconv.ParseUint: parsing ${JSON.stringify(number)}: ${/^\d+$/.test(number) ? 'value out of range' : 'invalid syntax'}`);
       lines = (ports[`${number}/${proto}`] ?? []).map(hostPort);
-      if (lines.length === 0) throw notFound(`No public port '${wanted}' published for ${container}`);
+      if (lines.length === 0) throw notFound(`Error: No public port '${wanted}' published for ${container}`);
     }
     // docker sorts them in natural order (`80/tcp` before `443/tcp`).
     for (const line of lines.sort(naturalCompare)) println(io, line);
@@ -128,7 +128,7 @@ function printRows(io: Io, rows: StatsRow[], format: string, clear: boolean): vo
 async function allOrErrors<T>(samples: Array<Promise<T>>): Promise<T[]> {
   const settled = await Promise.allSettled(samples);
   const failed = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-  if (failed.length > 0) throw verbatimError(failed.map(daemonErrorLine).join('\n'), isCtrError(failed[0]) ? failed[0].code : 'Internal', failed[0]);
+  if (failed.length > 0) throw new CtrError(isCtrError(failed[0]) ? failed[0].code : 'Internal', failed.map(errorLine).join('\n'), { cause: failed[0] });
   return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
 }
 
