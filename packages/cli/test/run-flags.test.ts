@@ -159,7 +159,12 @@ describe('ctr run/create: docker flags the engine already supports (real runc, c
       const result = await local.runWith({ env }, 'run', '--rm', '--pull', 'never', '--network', 'none', '-e', 'FROM_IMAGE', 'run-flags-env', 'sh', '-c', 'echo "${FROM_IMAGE-unset}|$OTHER"');
       expect(result.stdout).toBe('unset|kept\n');
       const created = (await local.runWith({ env }, 'create', '--pull', 'never', '--network', 'none', '-e', 'FROM_IMAGE', 'run-flags-env')).stdout.trim();
-      expect(JSON.parse((await ctr('inspect', '-f', '{{json .Config.Env}}', created)).stdout)).toEqual(['FROM_IMAGE', 'OTHER=kept']);
+      // The build gave the image moby's default PATH (its busybox base has none).
+      expect(JSON.parse((await ctr('inspect', '-f', '{{json .Config.Env}}', created)).stdout)).toEqual([
+        'FROM_IMAGE',
+        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'OTHER=kept',
+      ]);
     });
   });
 
