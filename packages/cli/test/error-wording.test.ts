@@ -78,6 +78,15 @@ test('stats of containers not all there shows nothing and names each that is mis
   });
 });
 
+test('rm of an unknown container fails, naming it', async () => {
+  expect(await ctr.run('rm', 'nosuch')).toEqual({ code: 1, stdout: '', stderr: NO_SUCH });
+});
+
+test('rm -f of an unknown container says so and succeeds: what was asked for is true', async () => {
+  const id = await exited();
+  expect(await ctr.run('rm', '-f', 'nosuch', id)).toEqual({ code: 0, stdout: `${id}\n`, stderr: NO_SUCH });
+});
+
 test('rename of an unknown container says the daemon’s answer, then that the rename failed', async () => {
   expect(await ctr.run('rename', 'nosuch', 'other-name')).toEqual({ code: 1, stdout: '', stderr: `${NO_SUCH}Error: failed to rename container named nosuch\n` });
 });

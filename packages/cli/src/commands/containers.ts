@@ -380,7 +380,9 @@ const rm: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    return forEachArg(args.positionals, io, (ref) => engine.remove(ref, { force: bool(args, 'force'), volumes: bool(args, 'volumes') }));
+    const force = bool(args, 'force');
+    // docker's rm -f: a container that is not there is said, and is what was wanted (status 0).
+    return forEachArg(args.positionals, io, (ref) => engine.remove(ref, { force, volumes: bool(args, 'volumes') }), { notFoundIsFine: force });
   },
 };
 

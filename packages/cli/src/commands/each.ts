@@ -1,3 +1,4 @@
+import { isNotFound } from '@ctr/errors';
 import type { Io } from '../command';
 import { println } from '../context';
 import { errorLine } from '../errors';
@@ -7,13 +8,13 @@ import { formatInspect, goJson } from '../format';
  * `ctr rm a b c` the way docker does it: act on each name in turn, print what the action
  * reports (the name itself by default), report a failure and carry on; exit 1 if any failed.
  * With `errorsLast` the failures are said after every name was acted on (docker wait's
- * joined errors).
+ * joined errors); with `notFoundIsFine` a name not found is said and does not fail (rm -f).
  */
 export async function forEachArg(
   names: readonly string[],
   io: Io,
   action: (name: string) => Promise<string[] | void>,
-  options: { errorsLast?: boolean } = {},
+  options: { errorsLast?: boolean; notFoundIsFine?: boolean } = {},
 ): Promise<number> {
   let status = 0;
   const later: string[] = [];
@@ -21,7 +22,7 @@ export async function forEachArg(
     try {
       for (const line of (await action(name)) ?? [name]) println(io, line);
     } catch (error) {
-      status = 1;
+      if (!(options.notFoundIsFine && isNotFound(error))) status = 1;
       if (options.errorsLast) later.push(errorLine(error));
       else io.stderr.write(`${errorLine(error)}\n`);
     }
