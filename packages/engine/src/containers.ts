@@ -117,7 +117,7 @@ export interface CreateContainerOptions
   networkLinks?: EndpointRequest['links'];
   /**
    * `--link name[:alias]`: on the default bridge, Docker's legacy links (hosts entries and
-   * `ALIAS_*` variables); on a user network, the alias names the linked container here.
+   * `ALIAS_*` variables); on a user network, an endpoint link (`networkLinks`).
    */
   links?: string[];
   /** `--userns`: `host`, the only user namespace ctr runs containers in. */
@@ -659,6 +659,11 @@ export class Containers {
     const ownNetwork = kind === 'bridge' || kind === 'user';
     const expose = exposedPortKeys(options.expose ?? []);
     const links = (options.links ?? []).map(parseLink);
+    // On a user network a --link is the endpoint's (dockerd keeps legacy links to the default
+    // bridge): the alias names the linked container in this container's embedded DNS, whenever
+    // that one is on the network — docker checks nothing at the create.
+    const endpointLinks = [...(options.networkLinks ?? [])];
+    if (kind === 'user') for (const link of links) if (!endpointLinks.some((l) => l.alias === link.alias)) endpointLinks.push(link);
     checkUsernsMode(options.usernsMode);
     refuseDeviceRequests(options.deviceRequests);
     const macAddress = options.macAddress === undefined ? undefined : parseMac(options.macAddress);
@@ -696,7 +701,7 @@ export class Containers {
       const snapshot = containerSnapshot(id);
       const rootfs = this.rootfsDir(id);
       const [linked, extraHosts] = await Promise.all([
-        links.length > 0 ? this.linked(links, networkMode, name) : undefined,
+        links.length > 0 && kind !== 'user' ? this.linked(links, networkMode, name) : undefined,
         withHostGateway(options.extraHosts, () => this.ctx.network.defaultGateway(options.signal ? { signal: options.signal } : {})),
       ]);
       // Destinations the container mounts itself win over those `--volumes-from` brings.
@@ -732,7 +737,7 @@ export class Containers {
                       aliases: options.networkAliases ?? [],
                       ...(options.ip ? { ip: options.ip } : {}),
                       ...(macAddress ? { mac: macAddress } : {}),
-                      ...(options.networkLinks?.length ? { links: options.networkLinks } : {}),
+                      ...(endpointLinks.length ? { links: endpointLinks } : {}),
                     },
                   ],
                 }
@@ -979,24 +984,15 @@ export class Containers {
    * `--link`s as dockerd makes them. On the default bridge: the linked container (found by name,
    * through `container:` network modes to the one with the network) must be on the default
    * bridge too; the link adds a hosts entry for its alias, hostname and name, and its
-   * variables. With no network of its own, a link is only checked. On a user network docker
-   * makes the alias a name for the linked container in this container alone: here a hosts
-   * entry, when the linked container is on that network (docker checks nothing there).
+   * variables. With no network of its own, a link is only checked. (On a user network the
+   * links are the endpoint's: names in its embedded DNS, see `create`.)
    */
   private async linked(links: ReadonlyArray<{ name: string; alias: string }>, networkMode: string, parent: string): Promise<Linked> {
     const out: Linked = { hosts: [], env: [], links: [] };
-    const userNetwork = networkKind(networkMode) === 'user';
     for (const { name, alias } of links) {
       const found = await this.records.find(name).catch((error: unknown) => {
-        if (userNetwork && isNotFound(error)) return undefined;
         throw isNotFound(error) ? invalidArgument(`could not get container for ${name}: ${(error as Error).message}`) : error;
       });
-      if (!found) continue;
-      if (userNetwork) {
-        const ip = (await this.ctx.network.settings(found.id).catch(() => undefined))?.Networks[networkMode]?.IPAddress;
-        if (ip) out.hosts.push(`${alias}:${ip}`);
-        continue;
-      }
       let owner = found;
       while (owner.network.mode.startsWith('container:')) owner = await this.records.find(owner.network.mode.slice('container:'.length));
       if (owner.network.mode === 'host') throw invalidArgument(HOST_LINKS);

@@ -323,13 +323,16 @@ describe('engine.create: the remaining docker create options', () => {
       });
     });
 
-    test('on a user network the alias names the linked container there, and no variables are set', async () => {
+    test('on a user network the alias names the linked container in the embedded DNS, and no variables or hosts entries are made', async () => {
       await t.engine.createNetwork({ name: 'link-net' });
       try {
         const member = await daemon('link-member', { network: 'link-net' });
         const memberIp = (await t.engine.inspect(member)).NetworkSettings.Networks['link-net']?.IPAddress;
-        const result = await run({ network: 'link-net', links: ['link-member:alias', 'link-absent:other'] }, 'grep -w alias /etc/hosts; env | grep -c ^ALIAS_ || true');
-        expect(result.stdout).toBe(`${memberIp}\talias\n0\n`);
+        const result = await run(
+          { network: 'link-net', links: ['link-member:alias', 'link-absent:other'] },
+          "nslookup alias 127.0.0.11 | awk '/^Address/ {a=$NF} END {print a}'; grep -cw alias /etc/hosts; env | grep -c ^ALIAS_ || true",
+        );
+        expect(result.stdout).toBe(`${memberIp}\n0\n0\n`);
         await t.engine.remove(member, { force: true });
       } finally {
         await t.engine.removeNetwork('link-net');
