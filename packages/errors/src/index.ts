@@ -117,8 +117,44 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
   if (signal?.aborted) throw aborted(signal, what);
 }
 
-/** Turn anything thrown into a CtrError, keeping CtrErrors as they are. */
+/** A system call's error as Node gives it: the errno's name, and the path when the call took one. */
+interface SystemError {
+  code?: unknown;
+  syscall?: unknown;
+  path?: unknown;
+  cause?: unknown;
+}
+
+/**
+ * The disk filled: ENOSPC (or EDQUOT, a quota met) in `error` or the errors it wraps, as one
+ * ResourceExhausted error in the kernel's words with the file, as moby's errors are
+ * (`write /var/lib/…: no space left on device`), followed by what to do: in the message
+ * itself, as a daemon's answer is printed without hints. `where` names the file written when
+ * the error cannot (a write(2) to an open file carries no path); else the errno's own path.
+ * Undefined for any other error.
+ */
+export function noSpaceLeft(error: unknown, where?: string): CtrError | undefined {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as SystemError).cause, depth++) {
+    const { code, syscall, path } = e as SystemError;
+    if (code === 'ResourceExhausted' && isCtrError(e)) return e;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') continue;
+    const place = where ?? (typeof path === 'string' ? path : undefined);
+    const call = typeof syscall === 'string' ? syscall : 'write';
+    const words = code === 'EDQUOT' ? 'disk quota exceeded' : 'no space left on device';
+    const remedy = `free space on the filesystem holding ${place ?? "ctr's root"} (remove unused containers, images, volumes and build cache: system prune) and retry`;
+    return new CtrError('ResourceExhausted', `${call}${place ? ` ${place}` : ''}: ${words}: ${remedy}`, { cause: error, details: place ? { path: place } : {} });
+  }
+  return undefined;
+}
+
+/**
+ * Turn anything thrown into a CtrError, keeping CtrErrors as they are — except a full disk,
+ * which becomes ResourceExhausted (`noSpaceLeft`) whatever wrapped it as Internal.
+ */
 export function asCtrError(error: unknown, code: ErrorCode = 'Internal', context?: string): CtrError {
+  if (isCtrError(error) && error.code !== 'Internal') return error;
+  const full = noSpaceLeft(error);
+  if (full) return full;
   if (isCtrError(error)) return error;
   const text = error instanceof Error ? error.message : String(error);
   return new CtrError(code, context ? `${context}: ${text}` : text, { cause: error });

@@ -32,11 +32,26 @@ function held(text: string): boolean {
 }
 
 /**
+ * A lock's text: a symlink's target, or the contents of a regular file (a lock taken before
+ * locks were symlinks). Undefined when there is no lock.
+ */
+async function readLock(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readlink(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EINVAL') return fs.readFile(file, 'latin1').catch(() => undefined);
+    if (code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/**
  * Removes the lock file if its holder has gone (a crash while holding it, or a reboot:
  * a lock under a root outlives the machine's processes).
  */
 async function breakIfStale(file: string): Promise<void> {
-  const text = await fs.readFile(file, 'latin1').catch(() => undefined);
+  const text = await readLock(file);
   if (text === undefined || held(text)) return;
   // Another waiter may break the same lock and take it between our read and our removal:
   // the file is moved aside, and put back if what was moved is no longer what we judged.
@@ -48,7 +63,7 @@ async function breakIfStale(file: string): Promise<void> {
     throw e;
   }
   try {
-    if ((await fs.readFile(aside, 'latin1')) !== text) {
+    if ((await readLock(aside)) !== text) {
       // Put back, unless a live holder has taken the name meanwhile.
       await fs.link(aside, file).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'EEXIST') throw e;
@@ -60,26 +75,23 @@ async function breakIfStale(file: string): Promise<void> {
 }
 
 /**
- * Creates the lock file with its text already in it: written to a temporary file and linked
- * into place, as link(2) fails when the name exists. A lock never exists without its holder.
+ * Creates the lock as a symlink whose target is its text: symlink(2) fails when the name
+ * exists, so a lock never exists without its holder; and a target this short is kept in the
+ * inode, so a lock needs no data block (a full disk can still remove networks).
  */
 async function take(file: string, text: string): Promise<boolean> {
-  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.new`;
-  await fs.writeFile(temp, text);
   try {
-    await fs.link(temp, file);
+    await fs.symlink(text, file);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
-  } finally {
-    await fs.rm(temp, { force: true });
   }
 }
 
 /**
- * Runs `fn` holding an exclusive lock between processes: a file naming its holder (PID and
- * boot). Node has no flock(2); link(2) is atomic on local filesystems, and the holder's
+ * Runs `fn` holding an exclusive lock between processes: a symlink naming its holder (PID and
+ * boot). Node has no flock(2); symlink(2) is atomic on local filesystems, and the holder's
  * name lets a later process break the lock of one that crashed.
  */
 export async function withFileLock<T>(file: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -101,7 +113,7 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, signal
   try {
     return await fn();
   } finally {
-    if ((await fs.readFile(file, 'latin1').catch(() => undefined)) === text) await fs.rm(file, { force: true });
+    if ((await readLock(file).catch(() => undefined)) === text) await fs.rm(file, { force: true });
   }
 }
 

@@ -1,6 +1,6 @@
-import { existsSync, promises as fs, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, promises as fs, lstatSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { invalidArgument, notFound } from '@ctr/errors';
+import { invalidArgument, noSpaceLeft, notFound } from '@ctr/errors';
 import type { Spec } from './oci-spec';
 import type { NamespaceJoins } from './shared-namespaces';
 import type { ContainerStatus, ExitStatus } from './types';
@@ -92,13 +92,30 @@ export class ContainerDir {
   get execDir(): string {
     return path.join(this.dir, 'exec');
   }
+  /** Made when removal begins: a symlink, which needs no data block, so a full disk can still remove. */
+  private get removingMarker(): string {
+    return path.join(this.dir, 'removing');
+  }
 
   async read(): Promise<ContainerRecord> {
+    let record: ContainerRecord;
     try {
-      return JSON.parse(readFileSync(this.record, 'utf8')) as ContainerRecord;
+      record = JSON.parse(readFileSync(this.record, 'utf8')) as ContainerRecord;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`No such container: ${this.id}`);
       throw error;
+    }
+    return lstatSync(this.removingMarker, { throwIfNoEntry: false }) ? { ...record, status: 'removing' } : record;
+  }
+
+  /** Readers see the container as `removing` from now on, whatever its record says. */
+  markRemoving(): void {
+    try {
+      symlinkSync('.', this.removingMarker);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw notFound(`No such container: ${this.id}`);
+      if (code !== 'EEXIST') throw error;
     }
   }
 
@@ -122,9 +139,11 @@ export class ContainerDir {
       writeFileSync(tmp, JSON.stringify(value));
       renameSync(tmp, file);
     } catch (error) {
+      // A full disk leaves the temp file half written: it must not hold on to the space.
+      rmSync(tmp, { force: true });
       // The directory went: the container was removed meanwhile (by another caller).
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`No such container: ${this.id}`);
-      throw error;
+      throw noSpaceLeft(error, file) ?? error;
     }
   }
 

@@ -1,4 +1,4 @@
-import { promises as fs, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { promises as fs, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, watch, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, internal, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
@@ -9,6 +9,7 @@ import { spawnConmon, type ConmonConfig, type Launch } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
 import { startFailure } from './exit-codes';
+import { isFrozen } from './freezer';
 import { checkTerminalSize, resizeTerminal } from './terminal-size';
 import { checkRuntimeVersionOnce, findExecutable, grantableCapabilities, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
 import { logsNotReadable, readLogs } from './logs';
@@ -140,6 +141,15 @@ const START_LIKELY_WITHIN_MS = 50;
 function isAlive(pid: number | undefined): boolean {
   const state = pid ? procStat(pid)?.[0] : undefined;
   return state !== undefined && state !== 'Z' && state !== 'X';
+}
+
+/** Whether the filesystem holding `dir` has no block left, even for root (conmon). */
+function fullDisk(dir: string): boolean {
+  try {
+    return statfsSync(dir).bfree === 0;
+  } catch {
+    return false;
+  }
 }
 
 function notRunning(id: string): CtrError {
@@ -434,23 +444,24 @@ export class Runtime {
     await runc.kill(id, String(sig.number));
   }
 
+  /**
+   * Freeze the container (runc's freezer). Paused is the freezer's state, read by `state`, not
+   * a record: nothing is written after runc has acted, so no failure to write (a full disk) can
+   * leave a frozen container that ctr calls running, and `unpause` thaws whatever runc froze.
+   */
   async pause(id: string): Promise<void> {
-    const d = this.dir(id);
     const { runc } = await this.setup();
     const state = await this.state(id);
     if (!state.running) throw notRunning(id);
     if (state.paused) throw conflict(`Container ${id} is already paused`);
     await runc.pause(id);
-    await d.update({ status: 'paused' });
   }
 
   async unpause(id: string): Promise<void> {
-    const d = this.dir(id);
     const { runc } = await this.setup();
     const state = await this.state(id);
     if (!state.paused) throw conflict(`Container ${id} is not paused`);
     await runc.resume(id);
-    await d.update({ status: 'running' });
   }
 
   /**
@@ -522,8 +533,10 @@ export class Runtime {
     }
     // Before anything goes: a /dev/shm that will not come off leaves the container as it is, to remove again.
     if (record.shmSize !== undefined) await unmountShm(shmDir(d.dir), id);
-    // Readers see "removing" while runc's state goes; neither waits for the other.
-    const [, monitorPid] = await Promise.all([d.write({ ...record, status: 'removing' }), d.conmonPid(), this.removeRuntimeState(tools, id)]);
+    // Readers see "removing" while runc's state goes. Nothing on the way to freeing space
+    // may need a data block first (the disk may be full): the mark is a symlink.
+    d.markRemoving();
+    const [monitorPid] = await Promise.all([d.conmonPid(), this.removeRuntimeState(tools, id)]);
     // conmon exits a moment after writing the exit code: look again soon, then less often.
     // It waits for its exit command, though: when that is this process, conmon ends after it.
     const conmonPid = monitorPid === process.ppid ? undefined : monitorPid;
@@ -616,18 +629,21 @@ export class Runtime {
       return true;
     };
     if (await exited()) return state;
-    if (isAlive(await d.conmonPid())) {
+    const monitorPid = await d.conmonPid();
+    // A monitor running its exit command (this process) has recorded all it could: it is done.
+    if (isAlive(monitorPid) && monitorPid !== process.ppid) {
       state.running = true;
-      state.paused = record.status === 'paused';
+      state.paused = isFrozen(record.pid);
+      state.status = state.paused ? 'paused' : 'running';
       state.pid = record.pid;
       return state;
     }
     // conmon writes the exit file and then exits: look again before calling it lost.
     if (await exited()) return state;
-    // A monitor gone without an exit file (killed, or the machine restarted).
+    // A monitor gone without an exit file (killed, the machine restarted, or its write failed).
     state.status = 'exited';
     state.exitCode = 255;
-    state.error = 'the container monitor (conmon) exited without recording an exit code';
+    state.error = `the container monitor (conmon) exited without recording an exit code${fullDisk(d.dir) ? ': no space left on device' : ''}`;
     return state;
   }
 
