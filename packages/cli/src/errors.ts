@@ -39,14 +39,14 @@ export function fromDaemon(thrown: unknown): unknown {
 
 /**
  * One line (or more) of an error as docker's CLI prints it: a daemon's answer after `Error
- * response from daemon: `, in dockerd's words alone (the engine's hint, which dockerd has no
- * equivalent of, only under `-D`); ctr's own refusal as it is, its hint on the next line.
+ * response from daemon: `, ctr's own refusal as it is; either's hint (what to do, which
+ * docker's words alone do not say) on the next line.
  */
 export function errorLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (isDaemonError(error)) return `Error response from daemon: ${message}`;
   const hint = isCtrError(error) && !unreachable(error) ? error.hint : undefined;
-  return hint ? `${message}\n${hint}` : message;
+  const line = isDaemonError(error) ? `Error response from daemon: ${message}` : message;
+  return hint ? `${line}\n${hint}` : line;
 }
 
 /**
@@ -155,7 +155,6 @@ export function reportError(error: unknown, io: Io, path: string, debug: boolean
   }
   if (typeof details.help === 'string') io.stderr.write(`ctr: ${errorLine(error)}\n\n${moreInformation(details.help)}`);
   else io.stderr.write(`${errorLine(error)}\n`);
-  if (debug && isDaemonError(error) && isCtrError(error) && error.hint) io.stderr.write(`${error.hint}\n`);
   const root = rootCause(error);
   if (debug && root?.stack) io.stderr.write(`${root.stack}\n`);
   if (isDaemonError(error)) return 1;

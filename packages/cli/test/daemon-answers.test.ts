@@ -104,16 +104,9 @@ describe('answeringAsDaemon', () => {
 });
 
 describe('errorLine', () => {
-  test('a daemon’s answer is in dockerd’s words alone: the engine’s hint has no equivalent there', async () => {
+  test('a daemon’s answer is in dockerd’s words, the engine’s hint (what to do) on the next line', async () => {
     const engine = answeringAsDaemon(failingEngine(invalidArgument('invalid signal: BOGUS', { hint: 'use a signal name such as SIGTERM' })));
-    expect(errorLine(await rejection(engine.inspect('x')))).toBe('Error response from daemon: invalid signal: BOGUS');
-  });
-
-  test('-D shows the hint of a daemon’s answer on the next line', async () => {
-    const engine = answeringAsDaemon(failingEngine(invalidArgument('invalid signal: BOGUS', { hint: 'use a signal name such as SIGTERM' })));
-    const { io, stderr } = captured();
-    reportError(await rejection(engine.inspect('x')), io, 'ctr kill', true);
-    expect(stderr()).toBe('Error response from daemon: invalid signal: BOGUS\nuse a signal name such as SIGTERM\n');
+    expect(errorLine(await rejection(engine.inspect('x')))).toBe('Error response from daemon: invalid signal: BOGUS\nuse a signal name such as SIGTERM');
   });
 
   test('ctr’s own error is its message, its hint on the next line', () => {

@@ -10,6 +10,7 @@ import { isCtrError } from '@ctr/errors';
 import { containerContext, containerFormat } from '../src/commands/containers';
 import { imageContext, imageFormat, imageRows } from '../src/commands/images';
 import { volumeContext, volumeFormat } from '../src/commands/volumes';
+import { errorLine } from '../src/errors';
 import { checkTemplate, commandColumn, ellipsis, formatContext, formatList, goTimeString, goUnixTime, labelMethod, naturalCompare, renderTable, tabwrite } from '../src/format';
 
 /** The error `run` throws. */
@@ -107,7 +108,7 @@ describe('formatList', () => {
   test("a template error is docker's own words, printed without `Error:`, exit status 1", () => {
     const error = thrown(() => formatList('{{.Name', [], {}));
     expect(error.message).toBe('template parsing error: template: :1: unclosed action');
-    expect(isCtrError(error) && error.details).toEqual({ verbatim: true });
+    expect(errorLine(error)).toBe('template parsing error: template: :1: unclosed action');
   });
 
   test("a table's header is its template run on the column names, text functions leaving each name as it is, a label's the last part of its key", () => {

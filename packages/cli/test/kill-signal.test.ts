@@ -17,7 +17,7 @@ describe('kill signal', () => {
     expect(await local.run('kill', '-s', 'BOGUS', 'kill-stopped', 'kill-nosuch')).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'Error response from daemon: invalid signal: BOGUS\nError response from daemon: invalid signal: BOGUS\n',
+      stderr: 'Error response from daemon: invalid signal: BOGUS\nuse a signal name such as SIGTERM or a number such as 15\n'.repeat(2),
     });
   });
 
