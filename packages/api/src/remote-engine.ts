@@ -600,8 +600,8 @@ export class RemoteEngine implements EngineApi {
     return { warnings: Warnings ?? [] };
   }
 
-  async pruneContainers(options: PruneOptions = {}): Promise<{ ContainersDeleted: string[] }> {
-    return { ContainersDeleted: (await this.client.pruneContainers(options)).ContainersDeleted };
+  async pruneContainers(options: PruneOptions = {}): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    return this.client.pruneContainers(options);
   }
 
   statPath(container: string, path: string): Promise<PathStat> {

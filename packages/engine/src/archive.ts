@@ -5,7 +5,8 @@ import { createGunzip } from 'node:zlib';
 import { conflict, invalidArgument, notFound } from '@ctr/errors';
 import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHeader, resolveInRoot, tarPadding, type TarEntryType } from '@ctr/image';
 import type { ContainerRecord } from './container-records';
-import { mountedRootfs, quiesce } from './container-root';
+import { mountedRootfs } from './container-root';
+import { quiesce } from './quiesce';
 import type { EngineContext } from './context';
 import { containerPath, containerView, linkTarget, mountPointsOnHost, type ContainerPath, type ContainerView } from './container-path';
 import { INIT_FILES } from './init-files';
@@ -100,7 +101,7 @@ export async function getArchive(
   inside: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<{ stat: PathStat; tar: Readable }> {
-  const resume = await quiesce(ctx, record);
+  const resume = await quiesce(ctx, record.id);
   try {
     const view = await containerFiles(ctx, record);
     const { resolved, stat } = await resolveSource(view, record, inside);
@@ -130,7 +131,7 @@ export async function putArchive(
 ): Promise<void> {
   let resume = async (): Promise<void> => undefined;
   try {
-    resume = await quiesce(ctx, record);
+    resume = await quiesce(ctx, record.id);
     const target = containerPath(await containerFiles(ctx, record), inside, { followLast: true });
     if (!target.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
     // In moby's order and words (its InvalidParameter, a 400).

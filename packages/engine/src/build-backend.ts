@@ -112,6 +112,12 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
   private extraHosts: Promise<string[] | undefined> | undefined;
   /** `ADD https://…` trusts the CAs pulls trust (CTR_EXTRA_CA_CERTS); the registry module loads only when a build fetches a URL. */
   readonly fetch: UrlFetch = (url, init) => registryModule().fetchTrustingExtraCas(url, init);
+  /**
+   * Steps that would not come apart (a container runc would not delete, a mount that stayed, a
+   * snapshot the full disk kept): their mount points stay in the scratch directory, which then
+   * outlives the build (`withScratch`), so the next sweep (`sweepScratch`) finds and clears them.
+   */
+  private readonly stranded = new Set<string>();
 
   /**
    * @param content where the build writes its layers and image: the store's content store
@@ -184,22 +190,38 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     try {
       const mounts = kind === 'prepare' ? await snapshots.prepare(key, parent) : await snapshots.view(key, parent);
       await mountAll(mounts, root);
+      let failed = false;
       try {
         const value = await use(root, key);
         kept = keep(value);
         return value;
+      } catch (error) {
+        failed = true;
+        throw error;
       } finally {
-        await unmount(root);
+        // The step's own failure stays the answer: a mount left behind is the sweep's.
+        await unmount(root).catch((error: unknown) => {
+          this.stranded.add(key);
+          if (!failed) throw error;
+        });
       }
     } finally {
       // A kept step's mount point stays until its container is one of the engine's: a sweep
-      // finds an abandoned step by it. rmdir, not rm -r: were the unmount to have failed,
-      // removing through it would reach into the layers.
-      if (!kept) {
-        await fs.rmdir(root).catch(() => undefined);
-        await snapshots.remove(key).catch(() => undefined);
-      }
+      // finds an abandoned step by it.
+      if (!kept) await this.takeApart(key, root);
     }
+  }
+
+  /**
+   * A step's snapshot removed, then its mount point. What would not come apart keeps its mount
+   * point, by which the sweep finds it; rmdir, not rm -r: were its unmount to have failed,
+   * removing through it would reach into the layers.
+   */
+  private async takeApart(key: string, root: string): Promise<void> {
+    if (this.stranded.has(key)) return;
+    const removed = await this.ctx.store.snapshots.remove(key).then(() => true, (error: unknown) => isNotFound(error));
+    if (removed) await fs.rmdir(root).catch(() => undefined);
+    else this.stranded.add(key);
   }
 
   async run(state: BuildState, step: RunStep, io: RunIO, signal: AbortSignal): Promise<RunResult<BuildState>> {
@@ -247,7 +269,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
             // Only a container of the runtime's own root can stay: one on the step's secrets' tmpfs goes with it.
             if (keeps(step.keep, exitCode) && runtime === this.ctx.runtime) kept = { id, created: created.createdAt, step, run, network: networkMode };
           } finally {
-            if (!kept) await runtime.delete(id, { force: true }).catch(() => undefined);
+            if (!kept) await runtime.delete(id, { force: true }).catch(() => this.stranded.add(id));
           }
         } catch (error) {
           failed = true;
@@ -256,6 +278,8 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
           // A release that fails is the step's error only when the step itself did not fail.
           const released = await Promise.allSettled([network.release(), mounts?.release()]);
           const refused = released.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+          // A network or mount left behind is the sweep's to take apart.
+          if (refused) this.stranded.add(id);
           if (refused && !failed) {
             await this.dropKept(kept);
             kept = undefined;
@@ -285,7 +309,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
         await this.dropKept(container, true);
         throw error;
       } finally {
-        await fs.rmdir(path.join(this.scratchDir, container.id)).catch(() => undefined);
+        if (!this.stranded.has(container.id)) await fs.rmdir(path.join(this.scratchDir, container.id)).catch(() => undefined);
       }
     }
     return result;
@@ -294,8 +318,8 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
   /** A step container that was to stay, taken apart after all: its runtime state, and its snapshot once withSnapshot has let it be. */
   private async dropKept(kept: KeptStep | undefined, snapshot = false): Promise<void> {
     if (!kept) return;
-    await this.ctx.runtime.delete(kept.id, { force: true }).catch(() => undefined);
-    if (snapshot) await this.ctx.store.snapshots.remove(kept.id).catch(() => undefined);
+    await this.ctx.runtime.delete(kept.id, { force: true }).catch(() => this.stranded.add(kept.id));
+    if (snapshot && !this.stranded.has(kept.id)) await this.ctx.store.snapshots.remove(kept.id).catch(() => this.stranded.add(kept.id));
   }
 
   /**

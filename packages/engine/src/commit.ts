@@ -10,6 +10,7 @@ import { lowerEntries } from './changes';
 import { applyConfigChanges } from './config-changes';
 import type { EngineContext } from './context';
 import { containerInitEntries } from './init-entries';
+import { quiesce } from './quiesce';
 import type { ContainerInspect, Containers } from './containers';
 import { familiarImageName, normalizeImageName, type Images } from './images';
 
@@ -69,9 +70,7 @@ export async function commitContainer(
   const record = await containers.find(ref);
   const base = await images.resolve(record.imageId);
   const own = (await containers.inspect(record.id)).Config;
-  const state = await ctx.runtime.state(record.id);
-  const pause = (options.pause ?? true) && state.running && !state.paused;
-  if (pause) await ctx.runtime.pause(record.id);
+  const resume = (options.pause ?? true) ? await quiesce(ctx, record.id) : undefined;
   try {
     return await ctx.store.leases.withLease(async (lease) => {
       const content = ctx.store.content.withLease(lease.id);
@@ -104,6 +103,6 @@ export async function commitContainer(
       return { id: written.imageId };
     });
   } finally {
-    if (pause) await ctx.runtime.unpause(record.id).catch(() => undefined);
+    await resume?.();
   }
 }

@@ -43,20 +43,3 @@ export async function mountNewRootfs(mounts: readonly Mount[], target: string, o
   }
   await mountAll(mounts, target);
 }
-
-/**
- * Freeze a running container while the host works on its files, so no process inside can
- * swap a checked path component for a symlink before it is used (CVE-2018-15664; Podman
- * pauses for `cp` the same way). Resolves with the undo, which is safe to call twice.
- */
-export async function quiesce(ctx: EngineContext, record: ContainerRecord): Promise<() => Promise<void>> {
-  const state = await ctx.runtime.state(record.id).catch(() => undefined);
-  if (!state?.running || state.paused) return async () => undefined;
-  await ctx.runtime.pause(record.id);
-  let done = false;
-  return async () => {
-    if (done) return;
-    done = true;
-    await ctx.runtime.unpause(record.id).catch(() => undefined);
-  };
-}

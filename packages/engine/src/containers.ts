@@ -7,6 +7,7 @@ import { configEnv, parseSignal, type ContainerState, type ExecOptions, type Exe
 import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type EndpointRequest, type NetworkSettings } from '@ctr/network';
 import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
+import { resumeAbandonedQuiesce } from './quiesce';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
 import { forgetHealth, healthcheckFor, healthcheckOff, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
@@ -1011,7 +1012,10 @@ export class Containers {
   }
 
   async find(ref: string): Promise<ContainerRecord> {
-    return this.records.find(ref);
+    const record = await this.records.find(ref);
+    // Any operation on a container finds it first: a pause a killed `cp` or `commit` left ends here.
+    await resumeAbandonedQuiesce(this.ctx, record.id);
+    return record;
   }
 
   /** Its `Config.Env`, kept at create; a record from before that has only its process's environment. */
@@ -1226,6 +1230,7 @@ export class Containers {
   }
 
   private async stateOf(record: ContainerRecord): Promise<ContainerState> {
+    await resumeAbandonedQuiesce(this.ctx, record.id);
     return this.ctx.runtime.state(record.id);
   }
 
@@ -1390,14 +1395,19 @@ export class Containers {
         .catch(() => 0);
       imageSizes.set(record.imageId, image);
     }
-    const written = await this.ctx.store.snapshots
+    const written = await this.writableSize(record, signal);
+    return { SizeRw: written, SizeRootFs: written + (await image) };
+  }
+
+  /** Its writable layer's bytes (`SizeRw`): what removing it frees. */
+  private async writableSize(record: ContainerRecord, signal?: AbortSignal): Promise<number> {
+    return this.ctx.store.snapshots
       .upperDir(record.snapshot)
       .then((dir) => layerSize(dir, signal))
       .catch((error: unknown) => {
         if (isNotFound(error) || (error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
         throw asCtrError(error, 'Internal', `measuring the writable layer of container ${record.id}`);
       });
-    return { SizeRw: written, SizeRootFs: written + (await image) };
   }
 
   /** A container's network settings; one on `host` or `none` has no sandbox, and docker lists it on that network. */
@@ -1683,22 +1693,26 @@ export class Containers {
    * and that were created by `until`), and what containers never finished left — a process
    * killed while it made one (after the name was claimed, before the record was written)
    * leaves a mounted root filesystem, a snapshot, runtime state and maybe a network and volume
-   * uses, which no list shows. Their IDs are reported with the rest.
+   * uses, which no list shows. Their IDs are reported with the rest, and what their writable
+   * layers held (their `SizeRw`, as dockerd counts it) as the space reclaimed.
    */
-  async prune(options: { filters?: Filters } = {}): Promise<{ ContainersDeleted: string[] }> {
+  async prune(options: { filters?: Filters } = {}): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
     const filters = options.filters ?? {};
     const wanted = pruneMatcher(filters, PRUNE_FILTERS);
     const deleted: string[] = [];
+    let reclaimed = 0;
     for (const record of await this.records.list()) {
       if (!wanted(record.labels, new Date(record.created).getTime())) continue;
       const state = await this.stateOf(record).catch(() => undefined);
       if (state && (state.status === 'exited' || state.status === 'created')) {
+        const size = await this.writableSize(record).catch(() => 0);
         await this.remove(record.id);
         deleted.push(record.id);
+        reclaimed += size;
       }
     }
     // A container never finished has no labels or creation time to match: a filtered prune leaves it.
-    if (Object.keys(filters).length > 0) return { ContainersDeleted: deleted };
+    if (Object.keys(filters).length > 0) return { ContainersDeleted: deleted, SpaceReclaimed: reclaimed };
     const abandoned = await this.records.abandonedClaims();
     const volumes = abandoned.length > 0 ? await this.namedVolumesOf(abandoned.map((a) => a.id)) : new Map<string, string[]>();
     for (const { name, id } of abandoned) {
@@ -1706,7 +1720,7 @@ export class Containers {
       await this.records.releaseName(name, id);
       deleted.push(id);
     }
-    return { ContainersDeleted: deleted };
+    return { ContainersDeleted: deleted, SpaceReclaimed: reclaimed };
   }
 
   /** What a container whose maker was killed before its record left, taken apart. */

@@ -547,7 +547,7 @@ export class Engine {
   }
 
   /** `docker container prune`: stopped containers, or those of them `filters` select (`label`, `label!`, `until`). */
-  async pruneContainers(options: PruneOptions = {}): Promise<{ ContainersDeleted: string[] }> {
+  async pruneContainers(options: PruneOptions = {}): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
     return (await this.ready()).containers.prune(options);
   }
 

@@ -1,5 +1,6 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { isNotFound } from '@ctr/errors';
 import { acquireLock, breakIfStale, lockOwner, mountPoints, unmount } from '@ctr/store';
 import { ContainerRecords } from './container-records';
 import type { EngineContext } from './context';
@@ -63,9 +64,10 @@ export function sshProxyDir(runRoot: string): string {
 /**
  * Make directory `dir`, held by a lock beside it (`<dir>.lock`, taken before the directory is
  * made and dropped after it is gone) for as long as this process uses it, so that what a
- * SIGKILLed process leaves is known as abandoned (`sweepScratch`). Resolves to what removes both.
+ * SIGKILLed process leaves is known as abandoned (`sweepScratch`). Resolves to what removes both:
+ * the directory by `clear` when given (one it leaves stays for the sweep), then the lock.
  */
-export async function claimDirectory(dir: string): Promise<() => Promise<void>> {
+export async function claimDirectory(dir: string): Promise<(clear?: (dir: string) => Promise<void>) => Promise<void>> {
   const release = await acquireLock(`${dir}.lock`);
   try {
     await fs.mkdir(dir, { mode: 0o700 });
@@ -73,10 +75,10 @@ export async function claimDirectory(dir: string): Promise<() => Promise<void>> 
     await release();
     throw error;
   }
-  return async () => {
+  return async (clear = (d) => fs.rm(d, { recursive: true, force: true })) => {
     try {
       // What the user made or why it failed is the answer, not a leftover scratch file.
-      await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      await clear(dir).catch(() => undefined);
     } finally {
       await release();
     }
@@ -96,7 +98,17 @@ export async function withScratch<T>(ctx: EngineContext, prefix: string, use: (d
   try {
     return await use(dir);
   } finally {
-    await remove();
+    // A build step still here would not come apart (a full disk, say): it is tried once more as
+    // a sweep would, and what stays stays with the directory for the next sweep to find.
+    await remove(hasBuildSteps(dir) ? (d) => clearAbandoned(ctx, d) : undefined);
+  }
+}
+
+function hasBuildSteps(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((name) => BUILD_STEP.test(name));
+  } catch {
+    return false;
   }
 }
 
@@ -132,9 +144,14 @@ async function sweepClaimed(parent: string, owned: (name: string) => boolean, cl
 
 /**
  * An abandoned build scratch directory, cleared. A mount that will not go leaves it as it is:
- * removing through the mount would reach into the snapshot.
+ * removing through the mount would reach into the snapshot. So does a step's container or
+ * snapshot that will not go (a full disk): the directory is how the next sweep finds them.
  */
 async function clearAbandoned(ctx: EngineContext, dir: string): Promise<void> {
+  const refused: unknown[] = [];
+  const unlessGone = (error: unknown): void => {
+    if (!isNotFound(error)) refused.push(error);
+  };
   const records = new ContainerRecords(ctx.root);
   // A kept step whose record was written before its build went is a container of the engine's now.
   const steps = (await fs.readdir(dir).catch(() => [] as string[])).filter((name) => BUILD_STEP.test(name) && !existsSync(records.file(name)));
@@ -143,7 +160,7 @@ async function clearAbandoned(ctx: EngineContext, dir: string): Promise<void> {
   for (const step of steps) {
     const secretRoot = stepSecretContainerRoot(stepMountsDir(dir, step));
     for (const runtime of [ctx.runtime, ...(existsSync(secretRoot) ? [ctx.runtime.rooted(secretRoot)] : [])]) {
-      await runtime.delete(step, { force: true }).catch(() => undefined);
+      await runtime.delete(step, { force: true }).catch(unlessGone);
     }
   }
   for (const step of steps) await ctx.network.detach(step).catch(() => undefined);
@@ -152,6 +169,7 @@ async function clearAbandoned(ctx: EngineContext, dir: string): Promise<void> {
   // A secrets tmpfs lazily, as a step's own release does: the container's monitor and the
   // deletion of its files may still hold it a moment, and nothing on it is wanted.
   for (const point of inside.sort((a, b) => b.length - a.length)) await unmount(point, { lazy: secrets.has(point) });
-  for (const step of steps) await ctx.store.snapshots.remove(step).catch(() => undefined);
+  for (const step of steps) await ctx.store.snapshots.remove(step).catch(unlessGone);
+  if (refused.length > 0) throw refused[0];
   await fs.rm(dir, { recursive: true, force: true });
 }

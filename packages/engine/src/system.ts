@@ -249,12 +249,12 @@ export async function systemPrune(ctx: EngineContext, containers: Containers, im
   imagePrunePlan({ ...options, filters });
   buildCachePrunePlan({ filters });
   if (options.volumes) volumePruneAll({ filters });
-  const { ContainersDeleted } = await containers.prune({ filters });
+  const { ContainersDeleted, SpaceReclaimed: layers } = await containers.prune({ filters });
   const { NetworksDeleted } = await pruneNetworks(ctx, { filters });
   const { removed: ImagesDeleted, reclaimed: released } = await removeUnusedImages(ctx, containers, images, { ...(options.all ? { all: true } : {}), filters });
   const { CachesDeleted, reclaimed: mounts } = await removeBuildCacheEntries(ctx, { filters });
   // One collection for the images and the cache: each walks every blob and snapshot.
-  const reclaimed = released + mounts + (await collectGarbage(ctx));
+  const reclaimed = layers + released + mounts + (await collectGarbage(ctx));
   const volumes = options.volumes ? await pruneVolumes(ctx, { filters }) : { VolumesDeleted: [], SpaceReclaimed: 0 };
   return { ContainersDeleted, NetworksDeleted, ImagesDeleted, VolumesDeleted: volumes.VolumesDeleted, CachesDeleted, SpaceReclaimed: reclaimed + volumes.SpaceReclaimed };
 }

@@ -2,12 +2,27 @@ import { closeSync, fsync, promises as fs, openSync, readFileSync, renameSync, r
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { CtrError, isCtrError } from '@ctr/errors';
+import { holderRuns, processAlive, thisProcess, type ProcessHolder } from './holder';
 
 /** Prefix of every temporary file or directory the store makes; fsck removes leftovers with it. */
 export const TEMP_PREFIX = '.tmp-';
 
+/** A temporary name in `dir` that says whose it is: `.tmp-<pid>-<start time>-<hex>`. */
 export function tempName(dir: string): string {
-  return path.join(dir, `${TEMP_PREFIX}${process.pid}-${uniqueHex()}`);
+  const { pid, startTime } = thisProcess();
+  return path.join(dir, `${TEMP_PREFIX}${pid}-${startTime}-${uniqueHex()}`);
+}
+
+/**
+ * Whether the temporary file `name` (a `tempName`'s base name) was left by a process that has
+ * ended. Names made before they carried a start time (`.tmp-<pid>-<hex>`) go by the PID alone.
+ */
+export function abandonedTemp(name: string): boolean {
+  if (!name.startsWith(TEMP_PREFIX)) return false;
+  const [pid, startTime, hex] = name.slice(TEMP_PREFIX.length).split('-');
+  const holder: ProcessHolder = { pid: Number(pid), startTime: startTime ?? '' };
+  if (!Number.isSafeInteger(holder.pid) || holder.pid <= 0) return true;
+  return hex === undefined ? !processAlive(holder.pid) : !holderRuns(holder);
 }
 
 /**

@@ -7,14 +7,16 @@ import type { Descriptor, Digest } from '@ctr/image';
 import type { IngestStatus, LocalContentStore } from './content-store';
 import { errno, exists, readJson, TEMP_PREFIX } from './fs-util';
 import type { ImageIndex } from './image-index';
-import { breakIfStale, lockOwner, processAlive } from './lock';
-import type { StorePaths } from './paths';
+import { processAlive } from './holder';
+import { abandonedTemps } from './temps';
+import { breakIfStale, lockOwner } from './lock';
+import { tempDirectories, type StorePaths, type TempArea } from './paths';
 import { blobReferences } from './references';
 import { VOLATILE_DIR, VOLATILE_ID, type SnapshotDb } from './snapshot-metadata';
 import type { OverlaySnapshotter } from './snapshotter';
 import { EXTRACT_PID_LABEL, EXTRACT_PREFIX } from './unpack';
 
-export type FsckArea = 'content' | 'ingest' | 'snapshots' | 'images' | 'volumes' | 'leases' | 'locks';
+export type FsckArea = TempArea;
 
 export interface FsckIssue {
   area: FsckArea;
@@ -64,15 +66,7 @@ export async function fsck(parts: FsckParts, options: FsckOptions = {}): Promise
   const { paths } = parts;
 
   await checkLocks(paths.locks, fixed);
-  const tempDirs: [FsckArea, string][] = [
-    ['content', paths.blobs],
-    ['ingest', paths.ingest],
-    ['snapshots', paths.snapshots],
-    ['images', paths.images],
-    ['volumes', paths.volumes],
-    ['leases', paths.leases],
-  ];
-  for (const [area, dir] of tempDirs) await removeDeadTemps(area, dir, fixed);
+  for (const [area, dir] of tempDirectories(paths)) await removeDeadTemps(area, dir, fixed);
 
   for (const name of await list(paths.blobs)) {
     throwIfAborted(options.signal, 'fsck');
@@ -121,16 +115,11 @@ async function checkLocks(dir: string, fixed: Fixer): Promise<void> {
       await fixed('locks', `removed a lock left by a process that died`, file, () => breakIfStale(file));
     }
   }
-  await removeDeadTemps('locks', dir, fixed);
 }
 
-/** Temp files are named `.tmp-<pid>-<random>`: those of dead processes are leftovers. */
+/** Temp files say whose they are (`tempName`): those of processes that have ended are leftovers. */
 async function removeDeadTemps(area: FsckArea, dir: string, fixed: Fixer): Promise<void> {
-  for (const name of await list(dir)) {
-    if (!name.startsWith(TEMP_PREFIX)) continue;
-    const pid = Number.parseInt(name.slice(TEMP_PREFIX.length), 10);
-    if (Number.isSafeInteger(pid) && (pid === process.pid || processAlive(pid))) continue;
-    const file = path.join(dir, name);
+  for (const file of await abandonedTemps(dir)) {
     await fixed(area, 'removed a temporary file left by an interrupted write', file, () => fs.rm(file, { recursive: true, force: true }));
   }
 }

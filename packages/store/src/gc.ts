@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { isNotFound, throwIfAborted } from '@ctr/errors';
 import { isLayerType, type Descriptor, type Digest } from '@ctr/image';
 import type { LocalContentStore } from './content-store';
+import { removeAbandonedTemps } from './temps';
 import type { ImageIndex } from './image-index';
 import type { Lease, LeaseManager } from './leases';
 import { blobReferences } from './references';
@@ -13,7 +14,7 @@ export interface GcResult {
   removedBlobs: Digest[];
   removedSnapshots: string[];
   expiredLeases: string[];
-  /** Bytes of blobs removed. */
+  /** Bytes of blobs and of temporary files killed processes left. */
   reclaimed: number;
 }
 
@@ -58,6 +59,8 @@ export interface GcParts {
   snapshots: OverlaySnapshotter;
   images: ImageIndex;
   leases: LeaseManager;
+  /** Directories whose temporary files, when their makers have ended, gc removes (`tempDirectories`). */
+  temps?: readonly string[];
 }
 
 /**
@@ -144,17 +147,19 @@ class Reach {
  * Mark and sweep. Roots: every image's target, every live lease's resources and the
  * caller's `roots`. Active and view snapshots (containers) keep their ancestors. Anything
  * that appeared after gc started is left alone, which with leases makes gc safe against a
- * pull, build or commit running at the same time.
+ * pull, build or commit running at the same time. Temporary files of processes that have
+ * ended (a killed commit's half-written blob) go first; those of live ones are theirs.
  */
 export async function collectGarbage(parts: GcParts, options: GcOptions = {}): Promise<GcResult> {
   const started = Date.now();
   const what = 'garbage collection';
+  const temps = await removeAbandonedTemps(parts.temps ?? []);
   const expiredLeases = await parts.leases.expire(started);
   const reach = new Reach(parts.content, what, options.signal);
   await reach.hold(await parts.leases.active(started), await options.roots?.());
   await reach.mark((await parts.images.list()).map((i) => i.target));
 
-  const result: GcResult = { removedBlobs: [], removedSnapshots: [], expiredLeases, reclaimed: 0 };
+  const result: GcResult = { removedBlobs: [], removedSnapshots: [], expiredLeases, reclaimed: temps };
   for await (const blob of parts.content.walk(options.signal)) {
     if (reach.blobs.has(blob.digest)) continue;
     const size = await deleteBlobOlderThan(parts.content, blob.digest, started);

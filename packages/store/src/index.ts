@@ -20,6 +20,7 @@ export { ImageIndex, ImageIndex as ImageStore, isSingleReference, type ImageReco
 export { VolumeStore, ANONYMOUS_LABEL, hasDevice, type VolumeInfo, type CreateVolumeOptions, type PruneVolumesResult } from './volume-store';
 export { bindBeneath, bindOpened, openBeneath, pathComponents, type Beneath, type RefuseWalk, type WalkProblem } from './safe-walk';
 export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions } from './leases';
+export { type ProcessHolder } from './holder';
 export { type GcOptions, type GcResult, type GcRoots, type ReleaseOptions, type ReleaseResult } from './gc';
 export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from './fsck';
 export { acquireLock, breakIfStale, lockOwner, removeLinkIfUnchanged, tryAcquireLock, withLock, type LockOptions, type Release } from './lock';

@@ -3,19 +3,22 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument, notFound } from '@ctr/errors';
 import { errno, readJson, storageError, writeFileAtomic } from './fs-util';
+import { holderRuns, thisProcess, type ProcessHolder } from './holder';
 import { withLock } from './lock';
 
 /**
  * A lease protects work in progress from garbage collection: a pull, build or commit
  * takes one, records every blob and snapshot it makes in it, and deletes it once the
- * result is reachable from an image name. An expired lease protects nothing, so a crashed
- * pull's leftovers are collected eventually.
+ * result is reachable from an image name. An expired lease protects nothing, and neither does
+ * one whose holder has ended, so a killed pull's leftovers are collected by the next gc.
  */
 export interface Lease {
   id: string;
   createdAt: string;
   /** ISO time after which the lease no longer protects anything. */
   expiresAt: string;
+  /** The process whose work it protects: once it has ended, the lease is over. Absent: until `expiresAt`. */
+  holder?: ProcessHolder;
   labels: Record<string, string>;
   resources: LeaseResource[];
 }
@@ -31,6 +34,11 @@ export interface CreateLeaseOptions {
   /** Lifetime in milliseconds (default 24 hours). */
   expiresInMs?: number;
   labels?: Record<string, string>;
+  /**
+   * Whether the lease ends with this process (default true): the work it protects is this
+   * process's. False makes a lease that lasts until it expires, whoever made it.
+   */
+  heldByProcess?: boolean;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -42,6 +50,11 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
  */
 const NOT_DURABLE = { durable: false };
 const DAY = 24 * 60 * 60 * 1000;
+
+/** Whether a lease protects nothing any more at `now`. A holder that has ended never comes back, so this is final. */
+function over(lease: Lease, now: number): boolean {
+  return Date.parse(lease.expiresAt) <= now || (lease.holder !== undefined && !holderRuns(lease.holder));
+}
 
 export class LeaseManager {
   constructor(
@@ -57,6 +70,7 @@ export class LeaseManager {
       id,
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + (options.expiresInMs ?? DAY)).toISOString(),
+      ...(options.heldByProcess === false ? {} : { holder: thisProcess() }),
       labels: { ...options.labels },
       resources: [],
     };
@@ -116,9 +130,9 @@ export class LeaseManager {
     }
   }
 
-  /** Leases still in force at `now`. */
+  /** Leases still in force at `now`: not expired, and their holder (if any) still runs. */
   async active(now = Date.now()): Promise<Lease[]> {
-    return (await this.list()).filter((l) => Date.parse(l.expiresAt) > now);
+    return (await this.list()).filter((l) => !over(l, now));
   }
 
   /**
@@ -130,11 +144,11 @@ export class LeaseManager {
     return withLock(this.lockFile, async () => fn(await this.active()));
   }
 
-  /** Delete expired leases; returns their ids. */
+  /** Delete the leases that are over: expired, or their holder has ended. Returns their ids. */
   async expire(now = Date.now()): Promise<string[]> {
     const gone: string[] = [];
     for (const lease of await this.list()) {
-      if (Date.parse(lease.expiresAt) <= now) {
+      if (over(lease, now)) {
         await fs.rm(this.file(lease.id), { force: true });
         gone.push(lease.id);
       }

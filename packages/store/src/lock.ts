@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CtrError, throwIfAborted } from '@ctr/errors';
 import { errno, storageError, tempName, uniqueHex } from './fs-util';
+import { processAlive } from './holder';
 
 /**
  * Cross-process mutual exclusion without native addons: a lock is a symlink whose target
@@ -175,15 +176,6 @@ let thisBoot: string | undefined;
 function bootId(): string {
   thisBoot ??= readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
   return thisBoot;
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errno(error) !== 'ESRCH';
-  }
 }
 
 /**

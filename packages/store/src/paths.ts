@@ -25,3 +25,18 @@ export function storePaths(root: string): StorePaths {
     locks: path.join(abs, 'locks'),
   };
 }
+
+export type TempArea = 'content' | 'ingest' | 'snapshots' | 'images' | 'volumes' | 'leases' | 'locks';
+
+/** Where the store makes temporary files (`tempName`), by area: what fsck and gc clear of killed processes' leftovers. */
+export function tempDirectories(paths: StorePaths): Array<[TempArea, string]> {
+  return [
+    ['content', paths.blobs],
+    ['ingest', paths.ingest],
+    ['snapshots', paths.snapshots],
+    ['images', paths.images],
+    ['volumes', paths.volumes],
+    ['leases', paths.leases],
+    ['locks', paths.locks],
+  ];
+}

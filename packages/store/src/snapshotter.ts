@@ -2,7 +2,7 @@ import { promises as fs, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { alreadyExists, conflict, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
 import { run } from './exec';
-import { diskUsage, errno, storageError, uniqueHex } from './fs-util';
+import { diskFull, diskUsage, errno, storageError, uniqueHex } from './fs-util';
 import type { Mount } from './mount';
 import { removeTreeBehind } from './mount-syscalls';
 import { SnapshotMetadata, type SnapshotDb, type SnapshotKind, type SnapshotRecord } from './snapshot-metadata';
@@ -102,7 +102,7 @@ export class OverlaySnapshotter {
    * directory, which `fsck` removes). Without a relay the files go before the call returns.
    */
   async remove(key: string, options: { background?: boolean } = {}): Promise<void> {
-    const id = await this.metadata.update(async (db) => {
+    const forget = (db: SnapshotDb): string => {
       const record = db.snapshots[key];
       if (!record) throw notFound(this.missingText(key));
       const children = Object.entries(db.snapshots).filter(([, r]) => r.parent === key).map(([k]) => k);
@@ -113,7 +113,20 @@ export class OverlaySnapshotter {
       }
       delete db.snapshots[key];
       return record.id;
-    });
+    };
+    let id: string;
+    try {
+      id = await this.metadata.update(async (db) => forget(db));
+    } catch (error) {
+      if (!diskFull(error, 'removing a snapshot')) throw error;
+      // A full disk has no block for the smaller table until the snapshot's files are gone:
+      // they go first here (a crash in between leaves a record whose files are gone; removing it again ends it).
+      id = await this.metadata.update(async (db) => {
+        const gone = forget(db);
+        await this.removeDir(gone);
+        return gone;
+      });
+    }
     await this.deleteFiles(id, options.background === true);
   }
 

@@ -8,7 +8,7 @@ import { collectGarbage, releaseContent, type GcOptions, type GcResult, type Rel
 import { ImageIndex } from './image-index';
 import { LeaseManager } from './leases';
 import { spreadSubdirectories } from './mount-syscalls';
-import { storePaths, type StorePaths } from './paths';
+import { storePaths, tempDirectories, type StorePaths } from './paths';
 import { OverlaySnapshotter } from './snapshotter';
 import { unpackLayers, type UnpackLayer, type UnpackOptions } from './unpack';
 import { VolumeStore } from './volume-store';
@@ -67,7 +67,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     leases,
     unpackLayers: (layers, opts = {}) => unpackLayers(snapshots, layers, { ...opts, leases }),
     fsck: (opts) => fsck({ paths, content, snapshots, images }, opts),
-    gc: (opts) => collectGarbage({ content, snapshots, images, leases }, opts),
+    gc: (opts) => collectGarbage({ content, snapshots, images, leases, temps: tempDirectories(paths).map(([, dir]) => dir) }, opts),
     release: (targets, opts) => releaseContent({ content, snapshots, images, leases }, targets, opts),
   };
 }

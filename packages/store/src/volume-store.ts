@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { aborted, conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
+import { removeAbandonedTemps } from './temps';
 import { diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
 import { run } from './exec';
 import { withLock } from './lock';
@@ -140,6 +141,8 @@ export class VolumeStore {
         result.deleted.push(name);
         result.spaceReclaimed += size;
       }
+      // What a killed `volume rm` had set aside is a volume being removed: it goes too.
+      result.spaceReclaimed += await removeAbandonedTemps([this.dir]);
       return result;
     });
   }

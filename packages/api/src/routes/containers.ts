@@ -141,7 +141,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
     }),
     route('POST', '/containers/prune', async (call) => {
       const result = await engine.pruneContainers({ filters: call.query.filters() });
-      sendJson(call, 200, { ...result, SpaceReclaimed: 0 });
+      sendJson(call, 200, result);
     }),
     route('GET', '/containers/:id/logs', async (call) => {
       const info = await engine.inspect(id(call));

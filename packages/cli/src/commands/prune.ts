@@ -74,7 +74,8 @@ export const containerPrune = pruneCommand({
   flags: [untilFilter],
   warning: () => ' all stopped containers.',
   async prune(engine, args) {
-    return { sections: [['Deleted Containers', (await engine.pruneContainers({ filters: pruneFilters(args) })).ContainersDeleted]], reclaimed: 0 };
+    const result = await engine.pruneContainers({ filters: pruneFilters(args) });
+    return { sections: [['Deleted Containers', result.ContainersDeleted]], reclaimed: result.SpaceReclaimed };
   },
 });
 

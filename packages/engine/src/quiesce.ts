@@ -1,0 +1,90 @@
+import { mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { ownStartTime, procStat, START_TIME } from '@ctr/runtime';
+import { withLock } from '@ctr/store';
+import type { EngineContext } from './context';
+
+/**
+ * Where the engine notes which process paused a container to work on its files:
+ * `<root>/engine/quiesced/<id> → <pid> <start time>`, a symlink (made and read without a data
+ * block, so a full disk does not stop it), beside the lock (`<id>.lock`) its pause and resume
+ * are made under. dockerd pauses inside the daemon, which a killed client cannot leave
+ * paused; here the pausing process is the client, so whoever looks at the container next
+ * resumes it once that process is gone (`resumeAbandonedQuiesce`).
+ */
+function markerOf(ctx: EngineContext, id: string): string {
+  return path.join(ctx.root, 'engine', 'quiesced', id);
+}
+
+/**
+ * Freeze a running container while the host works on its files, so no process inside can
+ * swap a checked path component for a symlink before it is used (CVE-2018-15664; Podman
+ * pauses for `cp` the same way). Resolves with the undo, which is safe to call twice. A
+ * container paused already (by its user, or by another process at the same work) is left
+ * as it is, and so is it after.
+ */
+export async function quiesce(ctx: EngineContext, id: string): Promise<() => Promise<void>> {
+  const nothing = async (): Promise<void> => undefined;
+  const state = await ctx.runtime.state(id).catch(() => undefined);
+  if (!state?.running || state.paused) return nothing;
+  const marker = markerOf(ctx, id);
+  mkdirSync(path.dirname(marker), { recursive: true, mode: 0o700 });
+  const lock = `${marker}.lock`;
+  const paused = await withLock(lock, async () => {
+    const now = await ctx.runtime.state(id).catch(() => undefined);
+    if (!now?.running || now.paused) return false;
+    // One there is a killed process's whose container was resumed since: it is replaced.
+    rmSync(marker, { force: true });
+    symlinkSync(`${process.pid} ${ownStartTime()}`, marker);
+    try {
+      await ctx.runtime.pause(id);
+    } catch (error) {
+      rmSync(marker, { force: true });
+      throw error;
+    }
+    return true;
+  });
+  if (!paused) return nothing;
+  let done = false;
+  return async () => {
+    if (done) return;
+    done = true;
+    await withLock(lock, async () => {
+      await ctx.runtime.unpause(id).catch(() => undefined);
+      rmSync(marker, { force: true });
+    });
+  };
+}
+
+/**
+ * Resume container `id` if a process paused it to work on its files and was killed before it
+ * resumed it (its note names a process no longer running). A pause the user asked for leaves
+ * no note and is never undone. One readlink when there is nothing to do.
+ */
+export async function resumeAbandonedQuiesce(ctx: EngineContext, id: string): Promise<void> {
+  const marker = markerOf(ctx, id);
+  const holder = readLink(marker);
+  if (holder === undefined || holderRuns(holder)) return;
+  // A look at the container never fails for this: what is not done now, the next look does.
+  await withLock(`${marker}.lock`, async () => {
+    const now = readLink(marker);
+    if (now === undefined || holderRuns(now)) return;
+    const state = await ctx.runtime.state(id).catch(() => undefined);
+    if (state?.paused && !(await ctx.runtime.unpause(id).then(() => true, () => false))) return;
+    rmSync(marker, { force: true });
+  }).catch(() => undefined);
+}
+
+/** Whether the process a note names (`<pid> <start time>`) still runs: not another given its PID since. */
+function holderRuns(holder: string): boolean {
+  const [pid, started] = holder.split(' ');
+  return procStat(Number(pid))?.[START_TIME] === started;
+}
+
+function readLink(link: string): string | undefined {
+  try {
+    return readlinkSync(link);
+  } catch {
+    return undefined;
+  }
+}
