@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { promises as fs, statfsSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { Engine } from '@ctr/engine';
 import { TAR_END, encodeTarHeader, tarPadding } from '@ctr/image';
 import { NetworkManager } from '@ctr/network';
+import { fillDisk, freeBlocks } from '../../../test/support/full-disk';
 import { eventually } from './fixture';
 
 const exec = promisify(execFile);
@@ -45,26 +46,6 @@ afterAll(async () => {
   await fs.rm(base, { recursive: true, force: true });
 });
 
-/** Fill the disk to its last block. */
-async function fill(): Promise<void> {
-  const file = await fs.open(path.join(disk, 'fill'), 'w');
-  try {
-    for (const size of [1 << 20, 4096]) {
-      for (;;) {
-        try {
-          await file.write(Buffer.alloc(size));
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw error;
-        }
-      }
-    }
-  } finally {
-    await file.close();
-  }
-  expect(statfsSync(disk).bfree).toBe(0);
-}
-
 const running = async (name: string): Promise<string> =>
   (await engine.run({ image: 'busybox', pull: 'never', network: 'none', name, cmd: ['sleep', '1000'], detach: true })).id;
 
@@ -74,14 +55,23 @@ function fileTar(name: string, size: number): Readable {
 
 test('rm of a stopped container on a full disk removes it', async () => {
   const { id } = await engine.create({ image: 'busybox', pull: 'never', network: 'none', name: 'stopped' });
-  await fill();
+  await fillDisk(disk);
   await engine.remove(id);
   await expect(engine.inspect(id)).rejects.toMatchObject({ code: 'NotFound' });
 });
 
+test('rmi on a full disk removes the image and gives its layer back', async () => {
+  await engine.importImage({ tar: fileTar('data', 256 * 1024) }, { name: 'full-disk-rmi:1' });
+  await fillDisk(disk);
+  const removed = await engine.removeImage('full-disk-rmi:1');
+  expect(removed.filter((line) => 'Deleted' in line)).toHaveLength(2);
+  await expect(engine.inspectImage('full-disk-rmi:1')).rejects.toMatchObject({ code: 'NotFound' });
+  expect(freeBlocks(disk)).toBeGreaterThan(0);
+});
+
 test('rm -f of a running container on a full disk removes it', async () => {
   const id = await running('live');
-  await fill();
+  await fillDisk(disk);
   await engine.remove(id, { force: true });
   await expect(engine.inspect(id)).rejects.toMatchObject({ code: 'NotFound' });
 });
@@ -89,7 +79,7 @@ test('rm -f of a running container on a full disk removes it', async () => {
 test('volume rm and network rm work on a full disk', async () => {
   await engine.createVolume({ name: 'full-vol' });
   await engine.createNetwork({ name: 'full-net' });
-  await fill();
+  await fillDisk(disk);
   await engine.removeVolume('full-vol');
   await engine.removeNetwork('full-net');
   expect((await engine.volumes()).map((v) => v.Name)).not.toContain('full-vol');
@@ -99,17 +89,17 @@ test('volume rm and network rm work on a full disk', async () => {
 test('system prune on a full disk removes stopped containers and unused networks, and frees space', async () => {
   const { id } = await engine.run({ image: 'busybox', pull: 'never', network: 'none', cmd: ['true'] });
   await engine.createNetwork({ name: 'unused-net' });
-  await fill();
+  await fillDisk(disk);
   const pruned = await engine.prune();
   expect(pruned.ContainersDeleted).toContain(id);
   expect(pruned.NetworksDeleted).toContain('unused-net');
-  await eventually(async () => statfsSync(disk).bfree, (free) => free > 0);
-  expect(statfsSync(disk).bfree).toBeGreaterThan(0);
+  await eventually(async () => freeBlocks(disk), (free) => free > 0);
+  expect(freeBlocks(disk)).toBeGreaterThan(0);
 });
 
 test('a cp that fills the disk fails and leaves the container running, not frozen', async () => {
   const id = await running('copied');
-  await fill();
+  await fillDisk(disk);
   await expect(engine.putArchive(id, '/tmp', fileTar('big', 1 << 20))).rejects.toThrow(/no space left on device/i);
   expect((await engine.inspect(id)).State).toMatchObject({ Status: 'running', Running: true, Paused: false });
   await engine.remove(id, { force: true });
@@ -119,7 +109,7 @@ test('ctr says a full disk in docker\'s words with what to do', async () => {
   const id = await running('said');
   const file = path.join(base, 'payload');
   await fs.writeFile(file, Buffer.alloc(1 << 20, 1));
-  await fill();
+  await fillDisk(disk);
   const failed = await exec(CTR, ['cp', file, `${id}:/tmp/payload`], { env: { ...process.env, CTR_ROOT: root, CTR_RUNROOT: runRoot } }).then(
     () => undefined,
     (error: { code: number; stderr: string }) => error,

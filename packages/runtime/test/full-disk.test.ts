@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { promises as fs, readdirSync, statfsSync } from 'node:fs';
+import { promises as fs, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Runtime } from '@ctr/runtime';
+import { fillDisk, freeBlocks } from '../../../test/support/full-disk';
 import { eventually, makeBusyboxRootfs } from './helpers';
 
 const exec = promisify(execFile);
@@ -45,34 +46,10 @@ async function container(id: string, cmd: string[]): Promise<void> {
   await runtime.create(id, { rootfs, image: { Cmd: cmd } });
 }
 
-/** Fill the disk to its last block. */
-async function fill(): Promise<void> {
-  const file = await fs.open(path.join(disk, 'fill'), 'w');
-  try {
-    for (const size of [1 << 20, 4096]) {
-      for (;;) {
-        try {
-          await file.write(Buffer.alloc(size));
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw error;
-        }
-      }
-    }
-  } finally {
-    await file.close();
-  }
-  expect(freeBlocks()).toBe(0);
-}
-
-function freeBlocks(): number {
-  return statfsSync(disk).bfree;
-}
-
 test('pause and unpause work on a full disk, and the state follows the freezer', async () => {
   await container('frozen', ['sleep', '1000']);
   await runtime.start('frozen');
-  await fill();
+  await fillDisk(disk);
   await runtime.pause('frozen');
   expect(await runtime.state('frozen')).toMatchObject({ status: 'paused', running: true, paused: true });
   await runtime.unpause('frozen');
@@ -93,24 +70,24 @@ test('delete on a full disk removes an exited container and frees its space', as
   await container('done', ['true']);
   await runtime.start('done');
   await runtime.wait('done');
-  await fill();
+  await fillDisk(disk);
   await runtime.delete('done');
   expect((await runtime.list()).map((c) => c.id)).not.toContain('done');
-  await eventually(async () => expect(freeBlocks()).toBeGreaterThan(0));
+  await eventually(async () => expect(freeBlocks(disk)).toBeGreaterThan(0));
 });
 
 test('a forced delete on a full disk removes a running container', async () => {
   await container('live', ['sleep', '1000']);
   await runtime.start('live');
-  await fill();
+  await fillDisk(disk);
   await runtime.delete('live', { force: true });
   expect((await runtime.list()).map((c) => c.id)).not.toContain('live');
-  await eventually(async () => expect(freeBlocks()).toBeGreaterThan(0));
+  await eventually(async () => expect(freeBlocks(disk)).toBeGreaterThan(0));
 });
 
 test('a state file that cannot be written is ResourceExhausted naming it, and leaves no temp file', async () => {
   await container('limited', ['true']);
-  await fill();
+  await fillDisk(disk);
   const dir = path.join(disk, 'root', 'containers', 'limited');
   await expect(runtime.update('limited', { memory: '64m' })).rejects.toMatchObject({
     code: 'ResourceExhausted',

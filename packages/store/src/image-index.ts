@@ -4,6 +4,7 @@ import { conflict, invalidArgument, notFound } from '@ctr/errors';
 import { digestHex, parseDigest, type Descriptor, type Digest } from '@ctr/image';
 import { errno, readJson, storageError, writeFileAtomic } from './fs-util';
 import { withLock } from './lock';
+import { freeingSpace, type SpaceReserve } from './space-reserve';
 
 /** An image as the store knows it: what it points at and the names it goes by. */
 export interface ImageRecord {
@@ -58,6 +59,8 @@ export class ImageIndex {
   constructor(
     private readonly dir: string,
     private readonly lockFile: string,
+    /** What a removal gives up to rewrite the index on a full disk. */
+    private readonly reserve?: SpaceReserve,
   ) {}
 
   private get file(): string {
@@ -67,6 +70,8 @@ export class ImageIndex {
   /** Store an image and, when `name` is given, point the name at it (moving it from any other image). */
   async put(name: string | undefined, image: PutImage): Promise<ImageRecord> {
     if (name !== undefined) checkName(name);
+    // What adds to the store sets the reserve aside again, once a removal used it and there is room.
+    this.reserve?.ensure();
     const references = image.digestReferences ?? [];
     references.forEach(checkDigestReference);
     const id = parseDigest(image.id);
@@ -110,7 +115,7 @@ export class ImageIndex {
    * no name, unless `keepImage`.
    */
   async untag(name: string, options: { keepImage?: boolean } = {}): Promise<UntagResult> {
-    return this.update((db) => {
+    return freeingSpace(this.reserve, () => this.update((db) => {
       const id = own(db.names, name);
       if (id === undefined) throw notFound(`No such image: ${name}`, { hint: `no image has that name in ${this.dir}` });
       delete db.names[name];
@@ -125,7 +130,7 @@ export class ImageIndex {
         return { ...result, deleted: id };
       }
       return result;
-    });
+    }));
   }
 
   /**
@@ -133,7 +138,7 @@ export class ImageIndex {
    * tag, need `force` (as `docker rmi`: digest references beside one tag do not).
    */
   async delete(ref: string, options: { force?: boolean } = {}): Promise<ImageRecord> {
-    return this.update((db) => {
+    return freeingSpace(this.reserve, () => this.update((db) => {
       const id = this.find(db, ref);
       const gone = record(db, id);
       if (gone.names.length > 1 && !isSingleReference(gone.names) && !options.force) {
@@ -144,7 +149,7 @@ export class ImageIndex {
       for (const name of gone.names) delete db.names[name];
       delete db.images[id];
       return gone;
-    });
+    }));
   }
 
   /** The image with exactly this name. */

@@ -5,6 +5,7 @@ import { run } from './exec';
 import { diskFull, diskUsage, errno, storageError, uniqueHex } from './fs-util';
 import type { Mount } from './mount';
 import { removeTreeBehind } from './mount-syscalls';
+import { freeingSpace, type SpaceReserve } from './space-reserve';
 import { SnapshotMetadata, type SnapshotDb, type SnapshotKind, type SnapshotRecord } from './snapshot-metadata';
 
 export type { SnapshotKind } from './snapshot-metadata';
@@ -59,6 +60,8 @@ export class OverlaySnapshotter {
   constructor(
     readonly root: string,
     lockFile: string,
+    /** What a removal gives up to rewrite the table on a full disk. */
+    private readonly reserve?: SpaceReserve,
   ) {
     this.metadata = new SnapshotMetadata(root, lockFile);
   }
@@ -77,6 +80,8 @@ export class OverlaySnapshotter {
    */
   async commit(name: string, key: string, options: SnapshotOptions = {}): Promise<void> {
     checkKey(name);
+    // What adds to the store sets the reserve aside again, once a removal used it and there is room.
+    this.reserve?.ensure();
     const record = await this.record(key);
     if (record.kind !== 'active') throw invalidArgument(`snapshot "${key}" is ${record.kind}; only an active snapshot can be committed`);
     throwIfAborted(options.signal, `committing snapshot ${key}`);
@@ -116,7 +121,7 @@ export class OverlaySnapshotter {
     };
     let id: string;
     try {
-      id = await this.metadata.update(async (db) => forget(db));
+      id = await freeingSpace(this.reserve, () => this.metadata.update(async (db) => forget(db)));
     } catch (error) {
       if (!diskFull(error, 'removing a snapshot')) throw error;
       // A full disk has no block for the smaller table until the snapshot's files are gone:
@@ -137,7 +142,7 @@ export class OverlaySnapshotter {
    * Returns the names removed, children before parents.
    */
   async removeLayers(names: readonly string[], options: { olderThan?: number; background?: boolean } = {}): Promise<string[]> {
-    const removed = await this.metadata.update(async (db) => {
+    const removed = await freeingSpace(this.reserve, () => this.metadata.update(async (db) => {
       const children = new Map<string, number>();
       for (const record of Object.values(db.snapshots)) {
         if (record.parent !== undefined) children.set(record.parent, (children.get(record.parent) ?? 0) + 1);
@@ -164,7 +169,7 @@ export class OverlaySnapshotter {
         if (wanted.has(parent) && removable(parent)) queue.push(parent);
       }
       return gone;
-    });
+    }));
     for (const { id } of removed) await this.deleteFiles(id, options.background === true);
     return removed.map((r) => r.name);
   }

@@ -10,6 +10,7 @@ import { LeaseManager } from './leases';
 import { spreadSubdirectories } from './mount-syscalls';
 import { storePaths, tempDirectories, type StorePaths } from './paths';
 import { OverlaySnapshotter } from './snapshotter';
+import { SpaceReserve } from './space-reserve';
 import { unpackLayers, type UnpackLayer, type UnpackOptions } from './unpack';
 import { VolumeStore } from './volume-store';
 
@@ -55,8 +56,10 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const lock = (name: string): string => path.join(paths.locks, `${name}.lock`);
   const leases = new LeaseManager(paths.leases, lock('leases'));
   const content = new LocalContentStore(paths.blobs, paths.ingest, leases);
-  const snapshots = new OverlaySnapshotter(paths.snapshots, lock('snapshots'));
-  const images = new ImageIndex(paths.images, lock('images'));
+  const reserve = new SpaceReserve(path.join(paths.root, 'reserve'));
+  reserve.ensure();
+  const snapshots = new OverlaySnapshotter(paths.snapshots, lock('snapshots'), reserve);
+  const images = new ImageIndex(paths.images, lock('images'), reserve);
   const volumes = new VolumeStore(paths.volumes, lock('volumes'));
   return {
     paths,
