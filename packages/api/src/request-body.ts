@@ -4,20 +4,27 @@ import { CtrError, invalidArgument } from '@ctr/errors';
 /** More than any real create/exec/network body; a bigger one is an attack or a bug, not a request. */
 export const JSON_BODY_LIMIT = 4 * 1024 * 1024;
 
-/** Read a small body whole, refusing one larger than `limit` bytes. */
+/** How much of a too-large body is read and dropped so that its sender can read the 413. */
+const DISCARD_LIMIT = 4 * JSON_BODY_LIMIT;
+
+/**
+ * Read a small body whole, refusing one larger than `limit` bytes. The rest of a body that is
+ * too large is read and dropped (up to a bound; past it the connection is cut): a reply sent
+ * while the client still sends meets a reset connection, and the client never reads it.
+ */
 export async function readSmallBody(input: Readable, limit = JSON_BODY_LIMIT): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of input) {
     const buffer = chunk as Buffer;
     size += buffer.length;
-    if (size > limit) {
-      input.destroy();
-      throw new CtrError('ResourceExhausted', `request body too large: more than ${limit} bytes`, {
-        hint: 'this endpoint takes a small JSON document',
-      });
-    }
-    chunks.push(buffer);
+    if (size > limit + DISCARD_LIMIT) input.destroy();
+    if (size <= limit) chunks.push(buffer);
+  }
+  if (size > limit) {
+    throw new CtrError('ResourceExhausted', `request body too large: more than ${limit} bytes`, {
+      hint: 'this endpoint takes a small JSON document',
+    });
   }
   return Buffer.concat(chunks);
 }

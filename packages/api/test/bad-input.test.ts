@@ -56,12 +56,12 @@ test('an invalid container name is a 400 and an unknown image a 404, with nothin
   expect(await containersOnDisk()).toEqual([]);
 });
 
-test('an absurdly large body is refused with 413 before it is read whole', async () => {
+test('an absurdly large body is refused with a 413 its sender reads, nothing kept of it', async () => {
   const huge = Buffer.alloc(6 * 1024 * 1024, 0x20);
-  const res = await request(t.socket, 'POST', '/containers/create', huge).catch((error: Error): RawResponse => ({ status: -1, body: Buffer.from(error.message), headers: {} }));
-  // The daemon answers as soon as the limit is passed; the client may still be sending.
-  expect([413, -1]).toContain(res.status);
-  if (res.status === 413) expect(message(res)).toMatch(/request body too large/);
+  const res = await request(t.socket, 'POST', '/containers/create', huge);
+  expect(res.status).toBe(413);
+  expect(message(res)).toMatch(/request body too large/);
+  expect(await containersOnDisk()).toEqual([]);
 });
 
 test('bad query parameters are 400s', async () => {
