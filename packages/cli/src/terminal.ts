@@ -1,10 +1,19 @@
 import { spawn } from 'node:child_process';
+import { invalidArgument } from '@ctr/errors';
 import type { Io } from './command';
 
 /** A terminal's size in character cells. */
 export interface TerminalSize {
   height: number;
   width: number;
+}
+
+/**
+ * docker's CheckTty, before an attached `run -it` or `exec -it`: a TTY whose input is attached
+ * takes its keys from a terminal, so input that is not one is refused (pipe input without `-t`).
+ */
+export function checkTty(io: Io, attachStdin: boolean, tty: boolean): void {
+  if (tty && attachStdin && io.stdin.isTTY !== true) throw invalidArgument('the input device is not a TTY');
 }
 
 /** The size of the terminal ctr writes to, when it writes to one. */

@@ -78,6 +78,19 @@ test('stats of containers not all there shows nothing and names each that is mis
   });
 });
 
+test('run -it with input that is not a terminal is refused before anything is made, as docker’s CheckTty', async () => {
+  const before = (await ctr.run('ps', '-aq')).stdout;
+  expect(await ctr.run('run', '--rm', '-it', '--network', 'none', 'busybox', 'true')).toEqual({ code: 1, stdout: '', stderr: 'the input device is not a TTY\n' });
+  expect((await ctr.run('ps', '-aq')).stdout).toBe(before);
+});
+
+test('exec -it with input that is not a terminal is refused; without -t the input is piped', async () => {
+  const id = (await ctr.run('run', '-d', '--network', 'none', 'busybox', 'sleep', '300')).stdout.trim();
+  expect(await ctr.run('exec', '-it', id, 'true')).toEqual({ code: 1, stdout: '', stderr: 'the input device is not a TTY\n' });
+  expect((await ctr.run('exec', '-i', id, 'true')).code).toBe(0);
+  await ctr.run('rm', '-f', id);
+});
+
 test('rm of an unknown container fails, naming it', async () => {
   expect(await ctr.run('rm', 'nosuch')).toEqual({ code: 1, stdout: '', stderr: NO_SUCH });
 });

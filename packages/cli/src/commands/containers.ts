@@ -14,7 +14,7 @@ import { errorLine, withHelp } from '../errors';
 import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
 import { proxySignals, type SignalProxy } from '../signal-proxy';
-import { terminalSession, terminalSize, type TerminalSession } from '../terminal';
+import { checkTty, terminalSession, terminalSize, type TerminalSession } from '../terminal';
 import { ContextStore, configDir } from '../context-store';
 import { familiarString, parseReference } from '@ctr/image';
 
@@ -139,6 +139,7 @@ const run: Command = {
     const { attach: streams } = created;
     const withStdin = created.openStdin === true && streams?.stdin !== false;
     const detachKeys = await detachKeysFor(args, io, withStdin && created.tty === true);
+    checkTty(io, withStdin, created.tty === true);
     const attached = (options: CreateOptions): ReturnType<CliEngine['run']> =>
       engine.run({
         ...options,
@@ -653,6 +654,7 @@ const exec: Command = {
     const tty = bool(args, 'tty');
     const withStdin = bool(args, 'interactive');
     const detachKeys = bool(args, 'detach') ? undefined : await detachKeysFor(args, io, withStdin && tty);
+    if (!bool(args, 'detach')) checkTty(io, withStdin, tty);
     // The exec's own pty starts at the window's size and follows it once the exec runs.
     const terminal = tty ? terminalSession(io, { raw: withStdin }) : undefined;
     const size = terminalSize(io);
