@@ -43,9 +43,13 @@ const RESET_AFTER_MS = 10_000;
 const AUTO_REMOVE_GRACE_MS = 1000;
 const SETTLE_MS = 300;
 
-/** The state a container is left in when its monitor vanished without an exit code (a reboot, a kill -9). */
+/**
+ * The state a container is left in when its monitor vanished without an exit code and nothing
+ * recorded one (a reboot). A monitor killed under a running container is another matter: the
+ * runtime stops the container and records that exit (with its time), which is answered as any.
+ */
 function lostWhileRunning(state: ContainerState): boolean {
-  return state.status === 'exited' && state.exitCode === 255 && /monitor|conmon/.test(state.error);
+  return state.status === 'exited' && state.exitCode === 255 && !state.finishedAt && /monitor|conmon/.test(state.error);
 }
 
 /**

@@ -175,6 +175,22 @@ export interface ConmonProcess {
  */
 export type Launch = (argv: readonly string[], env: Readonly<Record<string, string>>, cwd: string) => Readable | undefined;
 
+/** conmon's environment, and its exit command's: `PATH` alone. */
+function searchPath(): string {
+  return process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+}
+
+/**
+ * Run a container's exit command in its dead conmon's place, as conmon runs it: detached, with
+ * only `PATH` in its environment, nobody waiting for it.
+ */
+export function runExitCommand([program, ...args]: readonly string[]): void {
+  if (!program) return;
+  const child = spawn(program, args, { stdio: 'ignore', env: { PATH: searchPath() }, detached: true });
+  child.on('error', () => undefined);
+  child.unref();
+}
+
 /**
  * Start conmon detached from us: it daemonizes, so the container and its monitor keep
  * running when this Node process exits or is killed. Through `launch` when given (forking
@@ -184,7 +200,7 @@ export type Launch = (argv: readonly string[], env: Readonly<Record<string, stri
  */
 export function spawnConmon(config: ConmonConfig, launch?: Launch): ConmonProcess {
   const withAttach = config.exec?.attach === true;
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' };
+  const env: Record<string, string> = { PATH: searchPath(), _OCI_SYNCPIPE: '3' };
   // A rotating log's writer starts first and runs conmon itself, passing the sync pipe on.
   const monitor = [config.conmon, ...conmonArgs(config)];
   const rotating = rotation(config);

@@ -1,4 +1,4 @@
-import { existsSync, promises as fs, lstatSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, promises as fs, linkSync, lstatSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument, noSpaceLeft, notFound } from '@ctr/errors';
 import type { Spec } from './oci-spec';
@@ -36,6 +36,13 @@ export interface ContainerRecord {
   joins?: NamespaceJoins;
   /** A shareable IPC container's /dev/shm size: its tmpfs is mounted on the host before a start. */
   shmSize?: number;
+  /** The current run's exit command (conmon's): run in conmon's place should conmon die before the container does. */
+  exitCommand?: string[];
+}
+
+/** An exit as recorded in the container's exit file; `error` says why when the runtime recorded it in its monitor's place. */
+export interface RecordedExit extends ExitStatus {
+  error?: string;
 }
 
 const ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
@@ -153,16 +160,42 @@ export class ContainerDir {
     return next;
   }
 
-  /** How the last run ended, as conmon recorded it, if that run has ended. */
-  async exitStatus(): Promise<ExitStatus | undefined> {
+  /**
+   * How the last run ended, if it has: conmon writes the exit code alone; the runtime, when it
+   * records an exit in a dead conmon's place, writes why on the next line.
+   */
+  async exitStatus(): Promise<RecordedExit | undefined> {
     try {
       const text = readFileSync(this.exitFile, 'utf8');
       const stat = statSync(this.exitFile);
       const oomKilled = existsSync(this.oomFile);
-      const exitCode = Number.parseInt(text.trim(), 10);
-      return Number.isNaN(exitCode) ? undefined : { exitCode, oomKilled, finishedAt: stat.mtime.toISOString() };
+      const [code = '', ...why] = text.trim().split('\n');
+      const exitCode = Number.parseInt(code, 10);
+      if (Number.isNaN(exitCode)) return undefined;
+      const error = why.join('\n');
+      return { exitCode, oomKilled, finishedAt: stat.mtime.toISOString(), ...(error ? { error } : {}) };
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * Record the run's exit in its monitor's place: false when an exit is there already (conmon's,
+   * or another caller's). The file appears whole (a link of a written temp), never over another.
+   */
+  recordExit(exitCode: number, why: string): boolean {
+    const tmp = `${this.exitFile}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, `${exitCode}\n${why}\n`);
+      linkSync(tmp, this.exitFile);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code === 'ENOENT') throw notFound(`No such container: ${this.id}`);
+      throw noSpaceLeft(error, this.exitFile) ?? error;
+    } finally {
+      rmSync(tmp, { force: true });
     }
   }
 

@@ -94,7 +94,7 @@ export class Runc {
     // state.json and /proc are read directly, like the runtime's own small files.
     const state = readRuncState(path.join(stateDir, 'state.json'));
     if (state === 'absent') return;
-    if (state && !initRuns(state) && removeCgroups(state)) {
+    if (state && removableAlone(state) && !initRuns(state) && removeCgroups(state)) {
       rmSync(stateDir, { recursive: true, force: true });
       return;
     }
@@ -117,7 +117,7 @@ interface RuncState {
   config?: { namespaces?: Array<{ type: string; path?: string }>; hooks?: Record<string, unknown[]> | null };
 }
 
-/** `undefined` when the state is there but not in a shape this code may act on alone. */
+/** `undefined` when the state is there but cannot be read. */
 function readRuncState(file: string): RuncState | 'absent' | undefined {
   let text: string;
   try {
@@ -127,12 +127,30 @@ function readRuncState(file: string): RuncState | 'absent' | undefined {
   }
   try {
     const state = JSON.parse(text) as RuncState;
-    const ownPidNamespace = state.config?.namespaces?.some((ns) => ns.type === 'NEWPID' && !ns.path) ?? false;
-    const hooks = Object.values(state.config?.hooks ?? {}).some((list) => Array.isArray(list) && list.length > 0);
-    return Number.isInteger(state.init_process_pid) && ownPidNamespace && !hooks ? state : undefined;
+    return Number.isInteger(state.init_process_pid) ? state : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether the container is in a shape whose removal this code may do alone: in a PID namespace
+ * of its own (its init's end ended every process of it) and without hooks to run.
+ */
+function removableAlone(state: RuncState): boolean {
+  const ownPidNamespace = state.config?.namespaces?.some((ns) => ns.type === 'NEWPID' && !ns.path) ?? false;
+  const hooks = Object.values(state.config?.hooks ?? {}).some((list) => Array.isArray(list) && list.length > 0);
+  return ownPidNamespace && !hooks;
+}
+
+/**
+ * Whether runc's container `id` (state under `root`) still has its init process, read from
+ * runc's state file and /proc: no runc is started. Not when the state cannot be read: runc
+ * could not act on that container either.
+ */
+export function runcHasProcess(root: string, id: string): boolean {
+  const state = readRuncState(path.join(root, id, 'state.json'));
+  return state !== 'absent' && state !== undefined && initRuns(state);
 }
 
 /** Whether the container's init still runs: its pid alive with the start time runc recorded. */

@@ -5,7 +5,7 @@ import { CtrError, aborted, conflict, internal, invalidArgument, isCtrError, thr
 import { attachSocket, prepareAttach } from './attach';
 import { procStat } from './proc-stat';
 import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
-import { spawnConmon, type ConmonConfig, type Launch } from './conmon';
+import { runExitCommand, spawnConmon, type ConmonConfig, type Launch } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
 import { startFailure } from './exit-codes';
@@ -16,7 +16,7 @@ import { logsNotReadable, readLogs } from './logs';
 import { logRotationOf } from './log-writer';
 import type { LinuxResources, Spec } from './oci-spec';
 import { prepareRootfs } from './rootfs-prepare';
-import { Runc, runcFailure } from './runc';
+import { Runc, runcFailure, runcHasProcess } from './runc';
 import { parseSignal } from './signals';
 import { blkioSupport, blkioWarnings, blockDevices, usesBlkio } from './spec/block-devices';
 import { containerDevices } from './spec/devices';
@@ -125,6 +125,8 @@ interface Tools {
 }
 
 const DEFAULT_STOP_TIMEOUT = 10;
+/** The error of a run whose monitor died under it, which the runtime then stopped (exit code 255, containerd's for a dead shim). */
+const MONITOR_DIED = 'the container monitor (conmon) died while the container ran: the container was killed';
 /**
  * conmon makes its attach socket before it runs `runc create`, so the relay is connected
  * (or about to be) when conmon reports the container's pid; this bounds a wait that would
@@ -326,7 +328,7 @@ export class Runtime {
       // Record how the last run ended before its exit file goes: until the new monitor is
       // up, readers must see "exited", not a running record whose monitor has vanished.
       if (record.status === 'running' || record.status === 'paused') {
-        await d.write({ ...record, status: 'exited', exitCode: current.exitCode, finishedAt: current.finishedAt, pid: 0 });
+        await d.write({ ...record, status: 'exited', exitCode: current.exitCode, finishedAt: current.finishedAt, error: current.error, pid: 0 });
       }
       // runc appends to its log: a failure of this start must not read the last one's.
       await Promise.all([d.exitFile, d.oomFile, d.pidFile, d.runtimeLog].map((f) => fs.rm(f, { force: true })));
@@ -389,7 +391,16 @@ export class Runtime {
       // fifo is opened first (its open lets runc init go on): the write is made while it runs.
       await Promise.all([
         tools.runc.start(id).then(() => (options.awaitExec === false ? undefined : programRuns(message.data))),
-        d.write({ ...record, status: 'running', pid: message.data, startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, error: '' }),
+        d.write({
+          ...record,
+          status: 'running',
+          pid: message.data,
+          startedAt: new Date().toISOString(),
+          finishedAt: '',
+          exitCode: 0,
+          error: '',
+          exitCommand: options.exitCommand && [...options.exitCommand],
+        }),
       ]);
     } catch (error) {
       await tools.runc.kill(id, 'KILL').catch(() => undefined);
@@ -626,25 +637,60 @@ export class Runtime {
       state.exitCode = exit.exitCode;
       state.finishedAt = exit.finishedAt;
       state.oomKilled = exit.oomKilled;
+      state.error = exit.error ?? state.error;
       return true;
     };
     if (await exited()) return state;
-    const monitorPid = await d.conmonPid();
-    // A monitor running its exit command (this process) has recorded all it could: it is done.
-    if (isAlive(monitorPid) && monitorPid !== process.ppid) {
+    const running = (): ContainerState => {
       state.running = true;
       state.paused = isFrozen(record.pid);
       state.status = state.paused ? 'paused' : 'running';
       state.pid = record.pid;
       return state;
-    }
+    };
+    const monitorPid = await d.conmonPid();
+    // A monitor running its exit command (this process) has recorded all it could: it is done.
+    const ownMonitor = monitorPid === process.ppid;
+    if (isAlive(monitorPid) && !ownMonitor) return running();
     // conmon writes the exit file and then exits: look again before calling it lost.
     if (await exited()) return state;
-    // A monitor gone without an exit file (killed, the machine restarted, or its write failed).
+    // Its monitor died while it ran: it is stopped in the monitor's place. Only here is runc asked.
+    if (monitorPid !== undefined && !ownMonitor && runcHasProcess(this.runcRoot, record.id)) {
+      if (!(await this.stopOrphan(d, record))) return running();
+      if (await exited()) return state;
+    }
+    // A monitor gone without an exit file, with nothing of the container running (the machine
+    // restarted, its write failed, or it was killed and the container ended too).
     state.status = 'exited';
     state.exitCode = 255;
     state.error = `the container monitor (conmon) exited without recording an exit code${fullDisk(d.dir) ? ': no space left on device' : ''}`;
     return state;
+  }
+
+  /**
+   * A container whose monitor died while it ran (conmon killed) would run on unseen: nothing
+   * would record its exit, and ctr would call it exited while it ran. As containerd does when
+   * a shim dies, it is stopped in the monitor's place — `runc delete --force` kills it, its
+   * whole cgroup — and its exit recorded as 255, saying why; then the exit command conmon would
+   * have run is run, so that `--rm` and restart policies answer this exit as any other. False
+   * when a process of it still runs (runc could not kill it).
+   */
+  private async stopOrphan(d: ContainerDir, record: ContainerRecord): Promise<boolean> {
+    const { runc } = await this.setup();
+    // Judged by what is left, not by runc's answer: another caller may be doing the same.
+    await runc.delete(record.id, true).catch(() => undefined);
+    if (runcHasProcess(this.runcRoot, record.id)) return false;
+    const now = await d.read();
+    // Started again meanwhile (by another caller): that run is not the one to record.
+    if (now.status !== record.status || now.startedAt !== record.startedAt) return true;
+    let recorded = false;
+    try {
+      recorded = d.recordExit(255, MONITOR_DIED);
+    } catch {
+      // Not recorded (a full disk): the state says the monitor left no exit code, which is as true.
+    }
+    if (recorded && record.exitCommand) runExitCommand(record.exitCommand);
+    return true;
   }
 
   async inspect(id: string): Promise<ContainerInfo> {
