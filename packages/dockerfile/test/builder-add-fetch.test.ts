@@ -106,14 +106,14 @@ test('a build cancelled while the body is arriving fails Aborted', async () => {
   expect(backend.committed.size).toBe(0);
 });
 
-test('a download that does not fit on the disk is an Internal error saying so, not the server\'s fault', async () => {
+test('a download that does not fit on the disk is ResourceExhausted saying what it wrote, not the server\'s fault', async () => {
   const small = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-add-full-'));
   await mountAll([{ type: 'tmpfs', source: 'tmpfs', options: ['size=64k'] }], small);
   try {
     const fetch: UrlFetch = async () => new Response(new Uint8Array(1024 * 1024), { status: 200 });
     await expect(build({ backend: withFetch(fetch), context, scratchDir: small })).rejects.toMatchObject({
-      code: 'Internal',
-      message: expect.stringMatching(new RegExp(`^writing the download of ${URL_TO_ADD}: .*ENOSPC`)),
+      code: 'ResourceExhausted',
+      message: expect.stringMatching(new RegExp(`^writing the download of ${URL_TO_ADD}: .*no space left on device.*: free disk space .* and retry$`)),
     });
     expect(backend.committed.size).toBe(0);
     expect(await fs.readdir(small)).toEqual([]);

@@ -115,7 +115,7 @@ test('ctr says a full disk in docker\'s words with what to do', async () => {
     (error: { code: number; stderr: string }) => error,
   );
   expect(failed?.code).toBe(1);
-  expect(failed?.stderr).toMatch(/^Error response from daemon: .*no space left on device: free space on the filesystem holding .* and retry$/m);
+  expect(failed?.stderr).toMatch(/^Error response from daemon: .*no space left on device: free (space on the filesystem holding .*|disk space .*) and retry$/m);
   await engine.remove(id, { force: true });
 });
 

@@ -129,11 +129,12 @@ interface SystemError {
  * The disk filled: ENOSPC (or EDQUOT, a quota met) in `error` or the errors it wraps, as one
  * ResourceExhausted error in the kernel's words with the file, as moby's errors are
  * (`write /var/lib/…: no space left on device`), followed by what to do: in the message
- * itself, as a daemon's answer is printed without hints. `where` names the file written when
- * the error cannot (a write(2) to an open file carries no path); else the errno's own path.
+ * itself, which every client shows (docker's CLI through ctrd too). `where` names the file written when
+ * the error cannot (a write(2) to an open file carries no path); else the errno's own path;
+ * without either, `context` (what the caller was doing) or a wrapper's message says it.
  * Undefined for any other error.
  */
-export function noSpaceLeft(error: unknown, where?: string): CtrError | undefined {
+export function noSpaceLeft(error: unknown, where?: string, context?: string): CtrError | undefined {
   for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as SystemError).cause, depth++) {
     const { code, syscall, path } = e as SystemError;
     if (code === 'ResourceExhausted' && isCtrError(e)) return e;
@@ -141,8 +142,11 @@ export function noSpaceLeft(error: unknown, where?: string): CtrError | undefine
     const place = where ?? (typeof path === 'string' ? path : undefined);
     const call = typeof syscall === 'string' ? syscall : 'write';
     const words = code === 'EDQUOT' ? 'disk quota exceeded' : 'no space left on device';
-    const remedy = `free space on the filesystem holding ${place ?? "ctr's root"} (remove unused containers, images, volumes and build cache: system prune) and retry`;
-    return new CtrError('ResourceExhausted', `${call}${place ? ` ${place}` : ''}: ${words}: ${remedy}`, { cause: error, details: place ? { path: place } : {} });
+    const remedy = `free ${place ? `space on the filesystem holding ${place}` : 'disk space'} (remove unused containers, images, volumes and build cache: system prune) and retry`;
+    // Without a file to name, what the caller (or a wrapper) says it was doing names the write.
+    const doing = place !== undefined ? undefined : (context ?? (e !== error && error instanceof Error ? error.message : undefined));
+    const said = doing === undefined ? `${call}${place ? ` ${place}` : ''}: ${words}` : doing.includes(words) ? doing : `${doing}: ${words}`;
+    return new CtrError('ResourceExhausted', `${said}: ${remedy}`, { cause: error, details: place ? { path: place } : {} });
   }
   return undefined;
 }
@@ -153,7 +157,7 @@ export function noSpaceLeft(error: unknown, where?: string): CtrError | undefine
  */
 export function asCtrError(error: unknown, code: ErrorCode = 'Internal', context?: string): CtrError {
   if (isCtrError(error) && error.code !== 'Internal') return error;
-  const full = noSpaceLeft(error);
+  const full = noSpaceLeft(error, undefined, context);
   if (full) return full;
   if (isCtrError(error)) return error;
   const text = error instanceof Error ? error.message : String(error);

@@ -16,7 +16,7 @@ test('a write with no path in its errno is named by the path the caller gives', 
 });
 
 test('a quota met is ResourceExhausted too', () => {
-  expect(noSpaceLeft(systemError('EDQUOT', 'write'))?.message).toMatch(/^write: disk quota exceeded: free space on the filesystem holding ctr's root /);
+  expect(noSpaceLeft(systemError('EDQUOT', 'write'))?.message).toMatch(/^write: disk quota exceeded: free disk space /);
 });
 
 test('any other error is not a full disk', () => {
@@ -26,7 +26,7 @@ test('any other error is not a full disk', () => {
 
 test('asCtrError types a full disk found under an Internal wrapper, and keeps other CtrErrors', () => {
   const wrapped = internal('commit failed', { cause: systemError('ENOSPC', 'write') });
-  expect(asCtrError(wrapped)).toMatchObject({ code: 'ResourceExhausted', message: expect.stringMatching(/^write: no space left on device: /) });
+  expect(asCtrError(wrapped)).toMatchObject({ code: 'ResourceExhausted', message: expect.stringMatching(/^commit failed: no space left on device: free disk space /) });
   expect(asCtrError(systemError('ENOSPC', 'write'))).toBeInstanceOf(CtrError);
   const conflict = new CtrError('Conflict', 'busy', { cause: systemError('ENOSPC', 'write') });
   expect(asCtrError(conflict)).toBe(conflict);
