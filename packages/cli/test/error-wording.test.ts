@@ -91,6 +91,15 @@ test('exec -it with input that is not a terminal is refused; without -t the inpu
   await ctr.run('rm', '-f', id);
 });
 
+test('network create with a driver nobody has heard of is dockerd’s plugin answer, and makes nothing', async () => {
+  expect(await ctr.run('network', 'create', '--driver', 'bogus', 'wording-net')).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: 'Error response from daemon: could not find plugin bogus in v1 plugin registry: plugin not found\n',
+  });
+  expect((await ctr.run('network', 'ls', '-q', '--filter', 'name=wording-net')).stdout).toBe('');
+});
+
 test('rm of an unknown container fails, naming it', async () => {
   expect(await ctr.run('rm', 'nosuch')).toEqual({ code: 1, stdout: '', stderr: NO_SUCH });
 });

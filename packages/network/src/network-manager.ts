@@ -78,6 +78,9 @@ export function bridgeNameFor(bridgePrefix: string, networkId: string): string {
 const BRIDGE_NAME = 'com.docker.network.bridge.name';
 const MTU = 'com.docker.network.driver.mtu';
 
+/** Docker's built-in network drivers besides bridge: known, and not ctr's. */
+const KNOWN_DRIVERS = new Set(['host', 'null', 'overlay', 'macvlan', 'ipvlan']);
+
 /** A new network's driver options (`-o`), with `bridgeName` and `mtu` folded in as theirs. */
 export function driverOptions(options: Pick<NetworkCreateOptions, 'options' | 'bridgeName' | 'mtu'>): Record<string, string> {
   const given: Record<string, string> = { ...(options.options ?? {}) };
@@ -200,7 +203,9 @@ export class NetworkManager {
       throw invalidArgument(`Invalid network name "${name}"`, { hint: 'names start with a letter or digit; then letters, digits, "_", "." or "-"' });
     }
     if (options.driver !== undefined && options.driver !== 'bridge') {
-      throw new CtrError('Unsupported', `Network driver "${String(options.driver)}" is not supported`, { hint: 'use the bridge driver' });
+      // dockerd's answer for a driver it has never heard of (a plugin it looked for).
+      if (!KNOWN_DRIVERS.has(options.driver)) throw notFound(`could not find plugin ${options.driver} in v1 plugin registry: plugin not found`);
+      throw new CtrError('Unsupported', `Network driver "${options.driver}" is not supported`, { hint: 'use the bridge driver' });
     }
     if (PREDEFINED.has(name)) throw alreadyExists(`network with name ${name} already exists`, { hint: `${name} is a pre-defined network` });
     return this.locked(async () => {

@@ -23,8 +23,8 @@ export type NetworkMode =
 
 export interface NetworkCreateOptions {
   name: string;
-  /** `bridge` (default) is the only driver that makes anything. */
-  driver?: 'bridge';
+  /** `bridge` (default) is the only driver that makes anything; Docker's others are Unsupported, any other NotFound. */
+  driver?: string;
   /** CIDR, e.g. `10.213.4.0/24`; chosen from the address pool when absent. */
   subnet?: string;
   /** Defaults to the first address of the subnet. */

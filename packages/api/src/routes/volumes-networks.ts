@@ -44,7 +44,6 @@ export function networkRoutes({ engine }: Services): Route[] {
       const name = body.string('Name');
       if (!name) throw invalidArgument('a network name is required: Name');
       const driver = body.string('Driver');
-      if (driver && driver !== 'bridge') throw invalidArgument(`network driver ${JSON.stringify(driver)} is not available: only "bridge" is`);
       const ipam = body.object('IPAM')?.objects('Config')?.[0];
       const subnet = ipam?.string('Subnet');
       const gateway = ipam?.string('Gateway');
@@ -53,6 +52,7 @@ export function networkRoutes({ engine }: Services): Route[] {
       const options = body.stringMap('Options');
       const network = await engine.createNetwork({
         name,
+        ...(driver ? { driver } : {}),
         ...(subnet ? { subnet } : {}),
         ...(gateway ? { gateway } : {}),
         ...(ipRange ? { ipRange } : {}),

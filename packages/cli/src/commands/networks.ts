@@ -27,6 +27,7 @@ const create: Command = {
     const ipRange = str(args, 'ip-range');
     const network = await (await getEngine()).createNetwork({
       name: args.positionals[0] as string,
+      driver: str(args, 'driver') || 'bridge',
       internal: bool(args, 'internal'),
       labels: keyValues(list(args, 'label')),
       options: keyValues(list(args, 'opt')),
