@@ -37,8 +37,10 @@ test('an always container on a user network comes back with its --ip and a names
   // The "reboot": the processes this test started killed by their PIDs, mounts and /run gone.
   const dnsPid = Number(await readFile(join(t.runRoot, 'network', 'dns.pid'), 'utf8'));
   const conmon = Number(await readFile(join(t.root, 'containers', id, 'conmon.pid'), 'utf8'));
-  process.kill((await t.engine.inspect(id)).State.Pid, 'SIGKILL');
+  const pid = (await t.engine.inspect(id)).State.Pid;
+  // The monitor first, as a power cut takes it: killed after its container, it could record that exit.
   process.kill(conmon, 'SIGKILL');
+  process.kill(pid, 'SIGKILL');
   process.kill(dnsPid, 'SIGKILL');
   await promisify(execFile)('umount', [join(t.root, 'engine', 'rootfs', id)]).catch(() => undefined);
   await promisify(execFile)('umount', [join(t.runRoot, 'netns', id)]).catch(() => undefined);
