@@ -8,7 +8,7 @@ import type { ContainerRecord } from './container-records';
 import { mountedRootfs } from './container-root';
 import { quiesce } from './quiesce';
 import type { EngineContext } from './context';
-import { containerPath, containerView, linkTarget, mountPointsOnHost, type ContainerPath, type ContainerView } from './container-path';
+import { containerPath, containerView, linkTarget, mountPointsOnHost, mountsBelow, type ContainerPath, type ContainerView } from './container-path';
 import { INIT_FILES } from './init-files';
 import { tarTree } from './tar-tree';
 
@@ -35,7 +35,7 @@ export interface PutArchiveOptions {
  * archive operations see them, running or not. Its root filesystem is mounted if it is not.
  */
 async function containerFiles(ctx: EngineContext, record: ContainerRecord): Promise<ContainerView> {
-  const [root, { bundle }] = await Promise.all([mountedRootfs(ctx, record), ctx.runtime.inspect(record.id)]);
+  const [root, { bundle }, state] = await Promise.all([mountedRootfs(ctx, record), ctx.runtime.inspect(record.id), ctx.runtime.state(record.id).catch(() => undefined)]);
   const own = record.mounts.flatMap((m) => (m.type === 'bind' || m.type === 'volume' ? [{ source: mountSource(m), target: m.target, readOnly: m.readOnly === true }] : []));
   const initFiles = await Promise.all(
     [...INIT_FILES].map(async (rel) => {
@@ -44,7 +44,8 @@ async function containerFiles(ctx: EngineContext, record: ContainerRecord): Prom
       return !mountedOver && (await fs.access(source).then(() => true, () => false)) ? [{ source, target: `/${rel}` }] : [];
     }),
   );
-  return containerView(root, [...own, ...initFiles.flat()]);
+  // Mount points are made only where no process of the container can race the walk.
+  return containerView(root, [...own, ...initFiles.flat()], { makeMountPoints: state?.running !== true });
 }
 
 /**
@@ -132,13 +133,18 @@ export async function putArchive(
   let resume = async (): Promise<void> => undefined;
   try {
     resume = await quiesce(ctx, record.id);
-    const target = containerPath(await containerFiles(ctx, record), inside, { followLast: true });
+    const view = await containerFiles(ctx, record);
+    const target = containerPath(view, inside, { followLast: true });
     if (!target.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
     // In moby's order and words (its InvalidParameter, a 400).
     if (!target.stat.isDirectory()) throw invalidArgument(`extraction point is not a directory`, { hint: `${inside} in ${record.name} is not a directory` });
     if (target.readOnly) throw invalidArgument(`mounted volume is marked read-only`, { hint: `${target.inside} is on a read-only mount of ${record.name}` });
     if (!target.mounted && record.run.readOnlyRootfs) throw invalidArgument(`container rootfs is marked read-only`, { hint: `${record.name} was created with --read-only` });
-    const source = options.noOverwriteDirNonDir ? Readable.from(guardDirNonDir(tar, target.abs)) : tar;
+    const checks = [
+      ...(options.noOverwriteDirNonDir ? [dirNonDirCheck(target.abs)] : []),
+      ...(mountsBelow(view, target.inside).length > 0 ? [mountCheck(mountsBelow(view, target.inside), target.inside)] : []),
+    ];
+    const source = checks.length > 0 ? Readable.from(checkedEntries(tar, checks)) : tar;
     await applyLayer(target.abs, source, { whiteouts: 'delete', ...(options.signal ? { signal: options.signal } : {}) });
   } catch (error) {
     tar.destroy();
@@ -179,20 +185,45 @@ async function* plainTar(tar: Readable): AsyncGenerator<Buffer> {
   }
 }
 
+/** A check of one entry of a copy's archive (its name as in the tar, its type): it throws to refuse the copy. */
+type EntryCheck = (name: string, type: TarEntryType) => Promise<void>;
+
+/** Docker's `noOverwriteDirNonDir`: no entry replaces an existing directory with a non-directory or the reverse. */
+function dirNonDirCheck(target: string): EntryCheck {
+  return async (name, type) => {
+    const existing = await existingKind(target, name);
+    const isDir = type === 'dir';
+    if (existing === 'dir' && !isDir) throw conflict(`cannot overwrite directory "/${name.replace(/\/$/, '')}" with non-directory "${name}"`);
+    if (existing === 'other' && isDir) throw conflict(`cannot overwrite non-directory "/${name.replace(/\/$/, '')}" with directory "${name}"`);
+  };
+}
+
 /**
- * The same archive, re-encoded entry by entry, failing before an entry would replace an
- * existing directory with a non-directory or the reverse.
+ * No entry goes below a mount under the copy's directory: the extraction writes into the root
+ * filesystem (or the directory's own mount), where it would land hidden under the mount, not
+ * in it. Refused rather than lost; a copy into the mount's own path reaches it.
  */
-async function* guardDirNonDir(tar: Readable, target: string): AsyncGenerator<Buffer> {
+function mountCheck(mounts: ReadonlyArray<{ rel: string }>, inside: string): EntryCheck {
+  const base = inside.replace(/^\/+/, '');
+  return async (name) => {
+    const rel = path.posix.join(base, path.posix.normalize(`/${name}`)).replace(/^\/+/, '').replace(/\/+$/, '');
+    const mount = mounts.find((m) => rel.startsWith(`${m.rel}/`));
+    if (mount) {
+      throw invalidArgument(`cannot copy "${name}" into ${inside}: it lies below the mount at /${mount.rel}, where it would be hidden`, {
+        hint: `copy what goes into the mount to /${mount.rel} itself`,
+      });
+    }
+  };
+}
+
+/** The same archive, re-encoded entry by entry, each entry checked before it goes on. */
+async function* checkedEntries(tar: Readable, checks: readonly EntryCheck[]): AsyncGenerator<Buffer> {
   const reader = new TarReader(plainTar(tar));
   for (let entry = await reader.next(); entry; entry = await reader.next()) {
     const type = TYPES[entry.header.typeflag];
     if (!type) continue;
     const name = entry.header.name;
-    const existing = await existingKind(target, name);
-    const isDir = type === 'dir';
-    if (existing === 'dir' && !isDir) throw conflict(`cannot overwrite directory "/${name.replace(/\/$/, '')}" with non-directory "${name}"`);
-    if (existing === 'other' && isDir) throw conflict(`cannot overwrite non-directory "/${name.replace(/\/$/, '')}" with directory "${name}"`);
+    for (const check of checks) await check(name, type);
     const h = entry.header;
     yield encodeTarHeader({
       name,

@@ -45,17 +45,22 @@ export interface ContainerView {
 const depth = (target: string): number => path.posix.resolve('/', target).split('/').length;
 
 /**
- * The view of a container's files with `mounts` placed. A mount point the root filesystem does
- * not have yet (a container never started: the runtime makes them at its start) is made, as
- * moby's view makes it, so that the path to it leads somewhere.
+ * The view of a container's files with `mounts` placed. A mount point the root filesystem
+ * lacks (a container never started: the runtime makes them at its start) is made, as moby's
+ * view makes it, so that the path to it leads somewhere — but only with `makeMountPoints`,
+ * which a caller gives for a container with no process: a running one could swap a directory
+ * on the way for a link between the walk and the mkdir, and have the host made to make
+ * directories outside it. Never inside another mount's source (a host directory, which the
+ * runtime would not write either).
  */
-export function containerView(rootfs: string, mounts: readonly MountedDir[]): ContainerView {
+export function containerView(rootfs: string, mounts: readonly MountedDir[], options: { makeMountPoints?: boolean } = {}): ContainerView {
   const placed: Array<MountedDir & { rel: string }> = [];
   for (const mount of [...mounts].sort((a, b) => depth(a.target) - depth(b.target))) {
-    const point = resolveInRoot(rootfs, mount.target, { hostPath: hostPathIn({ rootfs, mounts: placed }) });
+    const within: ContainerView = { rootfs, mounts: placed };
+    const point = resolveInRoot(rootfs, mount.target, { hostPath: hostPathIn(within) });
     // Nothing is mounted over the root itself (dockerd refuses it at create).
     if (point.rel === '') continue;
-    if (!point.stat) makeMountPoint(point.abs, mount.source);
+    if (!point.stat && options.makeMountPoints && !mountAt(within, point.rel)) makeMountPoint(point.abs, mount.source);
     placed.push({ ...mount, source: path.resolve(mount.source), rel: point.rel });
   }
   return { rootfs, mounts: placed };
@@ -63,9 +68,9 @@ export function containerView(rootfs: string, mounts: readonly MountedDir[]): Co
 
 /**
  * A directory (or, for a file's mount, an empty file) where a mount goes, with its parents.
- * `abs` has no link in it: the walk that found it missing resolved everything above. One that
- * cannot be made (a file in the way, which the runtime refuses at a start too) leaves the
- * view without it: what is there is shown.
+ * `abs` has no link in it: the walk that found it missing resolved everything above, and no
+ * process runs in the container to change that. One that cannot be made (a file in the way,
+ * which the runtime refuses at a start too) leaves the view without it: what is there is shown.
  */
 function makeMountPoint(abs: string, source: string): void {
   try {
@@ -78,6 +83,12 @@ function makeMountPoint(abs: string, source: string): void {
   } catch {
     // See above: the lookups through it say what is missing.
   }
+}
+
+/** The mounts below `inside` (a resolved path of the view), where a copy into it would reach. */
+export function mountsBelow(view: ContainerView, inside: string): ReadonlyArray<MountedDir & { rel: string }> {
+  const rel = inside.replace(/^\/+/, '');
+  return view.mounts.filter((mount) => rel === '' || mount.rel.startsWith(`${rel}/`));
 }
 
 /** The mount holding a resolved path: the deepest one, the last placed of equals (it is on top). */

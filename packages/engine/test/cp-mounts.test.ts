@@ -123,6 +123,18 @@ describe('docker cp through a container\'s mounts (overlayfs, runc)', () => {
     expect(await readdir(host)).toEqual([]);
   });
 
+  test('a copy whose archive reaches below a mount under its directory is refused and writes nothing, not hidden under the mount', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: [`${host}:/data`], cmd: ['sleep', '300'], detach: true });
+    await expect(t.engine.putArchive(id, '/', oneFile('data/hidden', 'x'))).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: 'cannot copy "data/hidden" into /: it lies below the mount at /data, where it would be hidden',
+    });
+    expect(await readdir(host)).toEqual([]);
+    expect(await catIn(t, id, '/data/hidden').catch(() => 'absent')).not.toBe('x');
+    await t.engine.putArchive(id, '/data', oneFile('seen', 'y'));
+    expect(await readFile(join(host, 'seen'), 'utf8')).toBe('y');
+  });
+
   test('a container never started is copied into at a bind mount whose point its image lacks', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none', volumes: [`${host}:/new/place`] });
     await t.engine.putArchive(id, '/new/place', oneFile('arrived', 'on the host'));
