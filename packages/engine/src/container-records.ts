@@ -143,8 +143,9 @@ export class ContainerRecords {
       const abandoned = owner !== '' && this.abandoned(target);
       if (owner && (abandoned || (await this.renamedAway(target, name)))) {
         // What the killed maker left (a mount, a snapshot, maybe a process) goes with its claim:
-        // once the name is another's, only a prune would find it.
-        if (abandoned) await clearAbandoned?.(owner);
+        // once the name is another's, only a prune would find it. What will not go now is left
+        // to that prune rather than holding the name for good.
+        if (abandoned) await clearAbandoned?.(owner).catch(() => undefined);
         removeLinkIfUnchanged(link, target);
         return this.claimName(name, id, clearAbandoned);
       }
@@ -267,9 +268,14 @@ export class ContainerRecords {
    */
   execRunning(id: string, execId: string): () => void {
     const dir = path.join(this.execsDir, id);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const marker = path.join(dir, execId);
-    symlinkSync(`${process.pid} ${ownStartTime()}`, marker);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      symlinkSync(`${process.pid} ${ownStartTime()}`, marker);
+    } catch {
+      // Bookkeeping for inspect only (a full disk, say): the exec runs all the same, unlisted.
+      return () => undefined;
+    }
     return () => rmSync(marker, { force: true });
   }
 
@@ -340,7 +346,6 @@ function readdirQuiet(dir: string): string[] {
     return [];
   }
 }
-
 
 /** The container a name's link points at, in progress or confirmed. */
 function ownerOf(target: string): string {

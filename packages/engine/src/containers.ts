@@ -1177,8 +1177,9 @@ export class Containers {
   }
 
   async unpause(ref: string): Promise<void> {
-    const record = await this.find(ref);
-    await this.ctx.runtime.unpause(record.id);
+    const record = await this.records.find(ref);
+    // Paused by a cp or commit that was killed: resuming it is what was asked.
+    if (!(await resumeAbandonedQuiesce(this.ctx, record.id))) await this.ctx.runtime.unpause(record.id);
     await this.ctx.events.container('unpause', record);
   }
 

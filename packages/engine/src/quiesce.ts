@@ -58,21 +58,23 @@ export async function quiesce(ctx: EngineContext, id: string): Promise<() => Pro
 
 /**
  * Resume container `id` if a process paused it to work on its files and was killed before it
- * resumed it (its note names a process no longer running). A pause the user asked for leaves
- * no note and is never undone. One readlink when there is nothing to do.
+ * resumed it (its note names a process no longer running); true when it was resumed here. A
+ * pause the user asked for leaves no note and is never undone. One readlink when there is
+ * nothing to do.
  */
-export async function resumeAbandonedQuiesce(ctx: EngineContext, id: string): Promise<void> {
+export async function resumeAbandonedQuiesce(ctx: EngineContext, id: string): Promise<boolean> {
   const marker = markerOf(ctx, id);
   const holder = readLink(marker);
-  if (holder === undefined || holderRuns(holder)) return;
+  if (holder === undefined || holderRuns(holder)) return false;
   // A look at the container never fails for this: what is not done now, the next look does.
-  await withLock(`${marker}.lock`, async () => {
+  return withLock(`${marker}.lock`, async () => {
     const now = readLink(marker);
-    if (now === undefined || holderRuns(now)) return;
+    if (now === undefined || holderRuns(now)) return false;
     const state = await ctx.runtime.state(id).catch(() => undefined);
-    if (state?.paused && !(await ctx.runtime.unpause(id).then(() => true, () => false))) return;
+    if (state?.paused && !(await ctx.runtime.unpause(id).then(() => true, () => false))) return false;
     rmSync(marker, { force: true });
-  }).catch(() => undefined);
+    return state?.paused === true;
+  }).catch(() => false);
 }
 
 /** Whether the process a note names (`<pid> <start time>`) still runs: not another given its PID since. */

@@ -47,7 +47,8 @@ describe('a build step that will not come apart', () => {
     const started = new Promise<void>((resolve) => (running = resolve));
     const build = t.engine.build({ context, noCache: true, forceRemove: true, network: 'none', onEvent: (e) => e.type === 'output' && String(e.data).includes('running') && running() });
     const failed = build.then(() => undefined, (error: unknown) => error);
-    await started;
+    // A build that ends before its step prints fails the test at once, not at jest's timeout.
+    await Promise.race([started, failed.then((error) => Promise.reject(new Error(`the build ended before its step ran: ${String(error)}`)))]);
     const [step] = steps();
     frozen = join(t.root, 'snapshots');
     await exec('chattr', ['+i', frozen]);

@@ -70,6 +70,13 @@ describe('a container paused by a process that was killed while it read its file
     expect(await runcStatus(id)).toBe('running');
   });
 
+  test('a user’s unpause of it succeeds, as what was asked is done', async () => {
+    const id = await running();
+    await kill(await copying(id));
+    await expect(t.engine.unpause(id)).resolves.toBeUndefined();
+    expect(await runcStatus(id)).toBe('running');
+  });
+
   test('stays paused while the process that paused it runs', async () => {
     const id = await running();
     await copying(id);

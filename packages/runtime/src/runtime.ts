@@ -677,12 +677,17 @@ export class Runtime {
    */
   private async stopOrphan(d: ContainerDir, record: ContainerRecord): Promise<boolean> {
     const { runc } = await this.setup();
+    // Started again meanwhile (by another caller, a new monitor up): that run is not to be killed.
+    const startedAgain = async (): Promise<boolean> => {
+      const now = await d.read();
+      return now.status !== record.status || now.startedAt !== record.startedAt || isAlive(await d.conmonPid());
+    };
+    if (await startedAgain()) return !isAlive(await d.conmonPid());
     // Judged by what is left, not by runc's answer: another caller may be doing the same.
     await runc.delete(record.id, true).catch(() => undefined);
     if (runcHasProcess(this.runcRoot, record.id)) return false;
-    const now = await d.read();
-    // Started again meanwhile (by another caller): that run is not the one to record.
-    if (now.status !== record.status || now.startedAt !== record.startedAt) return true;
+    // Looked at again after the kill: a start that came in between is not recorded as this exit.
+    if (await startedAgain()) return true;
     let recorded = false;
     try {
       recorded = d.recordExit(255, MONITOR_DIED);

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { diskFull } from './fs-util';
 
@@ -22,12 +22,19 @@ export class SpaceReserve {
       const { bavail, bsize } = statfsSync(path.dirname(this.file));
       // Never the last of a nearly full disk: what a removal freed stays free.
       if (bavail * bsize < 8 * RESERVE_BYTES) return;
-      // Written, not truncated to size: a sparse file would hold no blocks. 'wx': another process made it first.
-      const fd = openSync(this.file, 'wx', 0o600);
+      // Written, not truncated to size (a sparse file would hold no blocks), then renamed: a
+      // reserve cut short (a kill, a full disk) is never taken for a whole one.
+      const temp = `${this.file}.${process.pid}`;
       try {
-        writeSync(fd, Buffer.alloc(RESERVE_BYTES));
+        const fd = openSync(temp, 'w', 0o600);
+        try {
+          writeSync(fd, Buffer.alloc(RESERVE_BYTES));
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(temp, this.file);
       } finally {
-        closeSync(fd);
+        rmSync(temp, { force: true });
       }
     } catch {
       // Nothing set aside: a removal on a full disk may then fail, as it would without a reserve.
