@@ -8,6 +8,7 @@ import type { ContainerRecord } from './container-records';
 import { mountedRootfs } from './container-root';
 import { quiesce } from './quiesce';
 import type { EngineContext } from './context';
+import { volumeDirOf } from './volumes-spec';
 import { containerPath, containerView, linkTarget, mountPointsOnHost, mountsBelow, type ContainerPath, type ContainerView } from './container-path';
 import { INIT_FILES } from './init-files';
 import { tarTree } from './tar-tree';
@@ -54,7 +55,7 @@ async function containerFiles(ctx: EngineContext, record: ContainerRecord): Prom
  */
 function mountSource(mount: Exclude<ContainerRecord['mounts'][number], { type: 'tmpfs' }>): string {
   if (mount.type !== 'volume' || mount.subpath === undefined) return mount.source;
-  return resolveInRoot(mount.source.slice(0, -(mount.subpath.length + 1)), mount.subpath).abs;
+  return resolveInRoot(volumeDirOf(mount), mount.subpath).abs;
 }
 
 const GO_DIR = 2 ** 31;

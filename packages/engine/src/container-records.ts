@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, promises as fs, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import { readJson, removeLinkIfUnchanged, writeFileAtomic } from '@ctr/store';
-import { ownStartTime, procStat, START_TIME, type MountSpec, type RunOptions } from '@ctr/runtime';
+import { ownStartTime, type MountSpec, type RunOptions } from '@ctr/runtime';
+import { noteHolderRuns, processRuns, readNote } from './process-notes';
 import type { AttachedStreams } from './containers';
 import type { LogConfig } from './log-config';
 import type { HealthConfig } from '@ctr/image';
@@ -138,7 +139,7 @@ export class ContainerRecords {
     } catch (error) {
       claimsInProgress.delete(claim);
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const target = readLink(link) ?? '';
+      const target = readNote(link) ?? '';
       const owner = ownerOf(target);
       const abandoned = owner !== '' && this.abandoned(target);
       if (owner && (abandoned || (await this.renamedAway(target, name)))) {
@@ -163,7 +164,7 @@ export class ContainerRecords {
    */
   async confirmName(name: string, id: string): Promise<void> {
     const link = path.join(this.namesDir, name);
-    const target = readLink(link);
+    const target = readNote(link);
     if (target === undefined || ownerOf(target) !== id || target === id) return;
     // Not a valid container name (a leading dot): it can never be one a user claims.
     const temporary = path.join(this.namesDir, `.${id}.${process.pid}`);
@@ -220,14 +221,14 @@ export class ContainerRecords {
   async abandonedClaims(): Promise<Array<{ name: string; id: string }>> {
     const names = await fs.readdir(this.namesDir).catch(() => [] as string[]);
     return names.flatMap((name) => {
-      const target = isValidContainerName(name) ? readLink(path.join(this.namesDir, name)) : undefined;
+      const target = isValidContainerName(name) ? readNote(path.join(this.namesDir, name)) : undefined;
       return target !== undefined && this.abandoned(target) ? [{ name, id: ownerOf(target) }] : [];
     });
   }
 
   async releaseName(name: string, id: string): Promise<void> {
     const link = path.join(this.namesDir, name);
-    const target = readLink(link);
+    const target = readNote(link);
     if (target === undefined || ownerOf(target) !== id) return;
     rmSync(link, { force: true });
     claimsInProgress.delete(target);
@@ -284,8 +285,8 @@ export class ContainerRecords {
     const dir = path.join(this.execsDir, id);
     const running = readdirQuiet(dir).filter((execId) => {
       const marker = path.join(dir, execId);
-      const [pid, started] = readLink(marker)?.split(' ') ?? [];
-      if (pid !== undefined && processRuns(Number(pid), started)) return true;
+      const note = readNote(marker);
+      if (note !== undefined && noteHolderRuns(note)) return true;
       rmSync(marker, { force: true });
       return false;
     });
@@ -305,7 +306,7 @@ export class ContainerRecords {
     if (!ref) throw invalidArgument('a container name or ID must not be empty');
     const name = ref.startsWith('/') ? ref.slice(1) : ref;
     if (/^[a-f0-9]{64}$/.test(ref) && this.has(ref)) return this.read(ref);
-    const byName = ownerOf(readLink(path.join(this.namesDir, name)) ?? '');
+    const byName = ownerOf(readNote(path.join(this.namesDir, name)) ?? '');
     if (byName && this.has(byName)) {
       const record = await this.read(byName);
       if (record.name === name) return record;
@@ -334,11 +335,6 @@ function inProgress(target: string): boolean {
   return processRuns(Number(pid), started);
 }
 
-/** Whether process `pid` runs and is the one that started at `started` (not another given its PID since). */
-function processRuns(pid: number, started: string | undefined): boolean {
-  return procStat(pid)?.[START_TIME] === started;
-}
-
 function readdirQuiet(dir: string): string[] {
   try {
     return readdirSync(dir);
@@ -350,12 +346,4 @@ function readdirQuiet(dir: string): string[] {
 /** The container a name's link points at, in progress or confirmed. */
 function ownerOf(target: string): string {
   return target.split(' ', 1)[0] ?? '';
-}
-
-function readLink(link: string): string | undefined {
-  try {
-    return readlinkSync(link);
-  } catch {
-    return undefined;
-  }
 }

@@ -23,7 +23,7 @@ import { holdsHostMounts, releaseDevices, releaseHeld, runtimeMounts, startHoldi
 import { ownAddress, releaseNetwork, startNetworked } from './container-network';
 import { unlessThisProcessRuns } from './exit-command';
 import { portBindingsOf } from './port-bindings';
-import { checkDuplicateMounts, mountDestination as mountTarget, mountRequest, parseTmpfsSpec, parseVolumeSpec, type ApiMount, type VolumeRequest } from './volumes-spec';
+import { checkDuplicateMounts, mountDestination as mountTarget, mountRequest, parseTmpfsSpec, parseVolumeSpec, volumeDirOf, type ApiMount, type VolumeRequest } from './volumes-spec';
 import {
   checkUsernsMode,
   exposedPortKeys,
@@ -1272,7 +1272,7 @@ export class Containers {
         {
           Type: m.type,
           ...(m.name ? { Name: m.name, Driver: 'local' } : {}),
-          Source: m.subpath ? m.source.slice(0, -(m.subpath.length + 1)) : m.source,
+          Source: volumeDirOf(m),
           Destination: m.target,
           Mode: m.volumeMode ?? (m.type === 'volume' ? 'z' : ''),
           RW: !m.readOnly,

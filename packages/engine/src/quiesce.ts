@@ -1,6 +1,7 @@
-import { mkdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { ownStartTime, procStat, START_TIME } from '@ctr/runtime';
+import { ownStartTime } from '@ctr/runtime';
+import { noteHolderRuns, readNote } from './process-notes';
 import { withLock } from '@ctr/store';
 import type { EngineContext } from './context';
 
@@ -64,29 +65,15 @@ export async function quiesce(ctx: EngineContext, id: string): Promise<() => Pro
  */
 export async function resumeAbandonedQuiesce(ctx: EngineContext, id: string): Promise<boolean> {
   const marker = markerOf(ctx, id);
-  const holder = readLink(marker);
-  if (holder === undefined || holderRuns(holder)) return false;
+  const holder = readNote(marker);
+  if (holder === undefined || noteHolderRuns(holder)) return false;
   // A look at the container never fails for this: what is not done now, the next look does.
   return withLock(`${marker}.lock`, async () => {
-    const now = readLink(marker);
-    if (now === undefined || holderRuns(now)) return false;
+    const now = readNote(marker);
+    if (now === undefined || noteHolderRuns(now)) return false;
     const state = await ctx.runtime.state(id).catch(() => undefined);
     if (state?.paused && !(await ctx.runtime.unpause(id).then(() => true, () => false))) return false;
     rmSync(marker, { force: true });
     return state?.paused === true;
   }).catch(() => false);
-}
-
-/** Whether the process a note names (`<pid> <start time>`) still runs: not another given its PID since. */
-function holderRuns(holder: string): boolean {
-  const [pid, started] = holder.split(' ');
-  return procStat(Number(pid))?.[START_TIME] === started;
-}
-
-function readLink(link: string): string | undefined {
-  try {
-    return readlinkSync(link);
-  } catch {
-    return undefined;
-  }
 }

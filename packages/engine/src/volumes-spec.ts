@@ -340,3 +340,11 @@ export function checkDuplicateMounts(requests: readonly VolumeRequest[], tmpfs: 
     seen.add(request.target);
   }
 }
+
+/**
+ * The directory of the volume a mount with a `subpath` shows part of: its source is the
+ * volume's directory joined with the subpath (normalised, as it was recorded).
+ */
+export function volumeDirOf(mount: { source: string; subpath?: string }): string {
+  return mount.subpath ? mount.source.slice(0, -(mount.subpath.length + 1)) : mount.source;
+}

@@ -1,7 +1,7 @@
 import { closeSync, fsync, promises as fs, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { CtrError, isCtrError } from '@ctr/errors';
+import { CtrError, isCtrError, noSpaceLeft } from '@ctr/errors';
 import { holderRuns, processAlive, thisProcess, type ProcessHolder } from './holder';
 
 /** Prefix of every temporary file or directory the store makes; fsck removes leftovers with it. */
@@ -121,19 +121,11 @@ export function errno(error: unknown): string | undefined {
 
 /**
  * ResourceExhausted when the disk is full, found anywhere in the error's `cause` chain (other
- * packages wrap the ENOSPC they hit); undefined for any other error.
+ * packages wrap the ENOSPC they hit), in the words every full disk gets (`noSpaceLeft`), saying
+ * what the store was doing; undefined for any other error.
  */
 export function diskFull(error: unknown, what: string): CtrError | undefined {
-  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = errno(e);
-    if (code === 'ENOSPC' || code === 'EDQUOT') {
-      return new CtrError('ResourceExhausted', `no space left on device while ${what}`, {
-        cause: error,
-        hint: 'free disk space (remove unused images, containers and volumes) and retry',
-      });
-    }
-  }
-  return undefined;
+  return noSpaceLeft(error, undefined, what);
 }
 
 /** Turn a filesystem error into a CtrError a person can act on (ENOSPC → ResourceExhausted). */
