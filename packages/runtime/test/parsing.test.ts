@@ -8,7 +8,17 @@ test('sizes parse like Docker\'s RAMInBytes', () => {
   expect(parseBytes('64MB', 'memory')).toBe(64 * 1024 ** 2);
   expect(parseBytes('64 MiB', 'memory')).toBe(64 * 1024 ** 2);
   expect(parseBytes(4096, 'memory')).toBe(4096);
-  expect(() => parseBytes('12x', 'memory')).toThrow("invalid size: '12x'");
+});
+
+test('sizes are refused in go-units\' words: no number is an invalid size, an unknown unit an invalid suffix', () => {
+  expect(() => parseBytes('lots', 'memory')).toThrow("invalid size: 'lots'");
+  expect(() => parseBytes('12x', 'memory')).toThrow("invalid suffix: 'x'");
+  expect(() => parseBytes('10ZZ', 'memory')).toThrow("invalid suffix: 'zz'");
+  expect(() => parseBytes('1mbb', 'memory')).toThrow("invalid suffix: 'mbb'");
+  expect(() => parseBytes('5bb', 'memory')).toThrow("invalid suffix: 'bb'");
+  expect(() => parseBytes('1.2.3m', 'memory')).toThrow('strconv.ParseFloat: parsing "1.2.3": invalid syntax');
+  expect(parseBytes('2KiB', 'memory')).toBe(2048);
+  expect(parseBytes('7b', 'memory')).toBe(7);
 });
 
 test('signals parse by name, short name, lower case and number', () => {

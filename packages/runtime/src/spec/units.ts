@@ -3,21 +3,36 @@ import { invalidArgument } from '@ctr/errors';
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 
 /**
- * Docker's RAMInBytes: `1024`, `512m`, `1.5g`, `64MB`, `64 MiB` (binary units, case-insensitive).
- * `what` names the flag in the error ("memory", "memory-swap").
+ * Docker's RAMInBytes (go-units' parseSize over binary units): `1024`, `512m`, `1.5g`, `64MB`,
+ * `64 MiB`, case-insensitive, with its words for what it refuses (`invalid size: 'abc'`,
+ * `invalid suffix: 'zz'`). `what` names the flag in the hint ("memory", "memory-swap").
  */
 export function parseBytes(value: number | string, what: string): number {
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw invalidArgument(`invalid ${what}: ${value} is not a whole number of bytes`);
     return value;
   }
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*$/i.exec(value);
-  if (!match) {
-    throw invalidArgument(`invalid size: '${value}'`, {
-      hint: `${what} takes a number of bytes with an optional unit: b, k, m, g (e.g. 512m)`,
-    });
+  const hint = `${what} takes a number of bytes with an optional unit: b, k, m, g (e.g. 512m)`;
+  const invalidSize = (): Error => invalidArgument(`invalid size: '${value}'`, { hint });
+  const invalidSuffix = (suffix: string): Error => invalidArgument(`invalid suffix: '${suffix}'`, { hint });
+  // The number ends at the last digit, dot or space; a space there separates it from the unit.
+  const sep = Math.max(...[...'0123456789. '].map((c) => value.lastIndexOf(c)));
+  if (sep === -1) throw invalidSize();
+  const number = value[sep] === ' ' ? value.slice(0, sep) : value.slice(0, sep + 1);
+  let suffix = value.slice(sep + 1);
+  // Go's ParseFloat: the whole text a decimal number.
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(number)) throw invalidArgument(`strconv.ParseFloat: parsing ${JSON.stringify(number)}: invalid syntax`, { hint });
+  let size = Number(number);
+  if (size < 0) throw invalidSize();
+  if (suffix.length > 3) throw invalidSuffix(suffix);
+  suffix = suffix.toLowerCase();
+  if (suffix !== '' && suffix !== 'b') {
+    const unit = UNITS[suffix[0] as string];
+    if (unit === undefined || suffix[0] === 'b') throw invalidSuffix(suffix);
+    if ((suffix.length === 2 && suffix[1] !== 'b') || (suffix.length === 3 && suffix.slice(1) !== 'ib')) throw invalidSuffix(suffix);
+    size *= unit;
   }
-  const bytes = Math.floor(Number(match[1]) * (UNITS[(match[2] ?? '').toLowerCase()] ?? 1));
+  const bytes = Math.floor(size);
   if (!Number.isSafeInteger(bytes)) throw invalidArgument(`invalid size: '${value}' is too large`);
   return bytes;
 }
