@@ -119,7 +119,9 @@ async function responseError(res: IncomingMessage): Promise<CtrError> {
   } catch {
     // not JSON: keep the text
   }
-  return new CtrError(CODES[res.statusCode ?? 500] ?? 'Internal', message, { details: { status: res.statusCode } });
+  // dockerd answers a full disk with a 500; its words say what it is.
+  const code = res.statusCode === 500 && /: (no space left on device|disk quota exceeded)\b/.test(message) ? 'ResourceExhausted' : (CODES[res.statusCode ?? 500] ?? 'Internal');
+  return new CtrError(code, message, { details: { status: res.statusCode } });
 }
 
 /** Lines of a newline-delimited JSON stream; an `errorDetail` line is thrown, not swallowed. */

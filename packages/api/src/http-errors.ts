@@ -14,10 +14,15 @@ const STATUS: Record<string, number> = {
   Unsupported: 501,
   TooManyRequests: 429,
   Unavailable: 503,
-  ResourceExhausted: 413,
 };
 
+/**
+ * The HTTP status of an error. ResourceExhausted is a request too large for ctrd (413) only
+ * when the request was (`details.requestTooLarge`); a full disk is the daemon's trouble, a
+ * 500 as dockerd answers it.
+ */
 export function statusOf(error: CtrError): number {
+  if (error.code === 'ResourceExhausted') return error.details.requestTooLarge === true ? 413 : 500;
   return STATUS[error.code] ?? 500;
 }
 

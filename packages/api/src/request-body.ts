@@ -24,6 +24,7 @@ export async function readSmallBody(input: Readable, limit = JSON_BODY_LIMIT): P
   if (size > limit) {
     throw new CtrError('ResourceExhausted', `request body too large: more than ${limit} bytes`, {
       hint: 'this endpoint takes a small JSON document',
+      details: { requestTooLarge: true },
     });
   }
   return Buffer.concat(chunks);
