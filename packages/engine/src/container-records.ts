@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, promises as fs, readdirSync, renameSync, rmSync,
 import path from 'node:path';
 import { conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import { readJson, removeLinkIfUnchanged, writeFileAtomic } from '@ctr/store';
-import { ownStartTime, type MountSpec, type RunOptions } from '@ctr/runtime';
-import { noteHolderRuns, processRuns, readNote } from './process-notes';
+import type { MountSpec, RunOptions } from '@ctr/runtime';
+import { noteHolderRuns, ownNote, processRuns, readNote } from './process-notes';
 import type { AttachedStreams } from './containers';
 import type { LogConfig } from './log-config';
 import type { HealthConfig } from '@ctr/image';
@@ -130,7 +130,7 @@ export class ContainerRecords {
       throw invalidArgument(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
     const link = path.join(this.namesDir, name);
-    const claim = `${id} ${process.pid} ${ownStartTime()}`;
+    const claim = `${id} ${ownNote()}`;
     // Held from before the link exists: a rival in this process must never judge it left by a crash.
     claimsInProgress.add(claim);
     try {
@@ -272,7 +272,7 @@ export class ContainerRecords {
     const marker = path.join(dir, execId);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      symlinkSync(`${process.pid} ${ownStartTime()}`, marker);
+      symlinkSync(ownNote(), marker);
     } catch {
       // Bookkeeping for inspect only (a full disk, say): the exec runs all the same, unlisted.
       return () => undefined;

@@ -1,7 +1,6 @@
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { ownStartTime } from '@ctr/runtime';
-import { noteHolderRuns, readNote } from './process-notes';
+import { noteHolderRuns, ownNote, readNote } from './process-notes';
 import { withLock } from '@ctr/store';
 import type { EngineContext } from './context';
 
@@ -36,7 +35,7 @@ export async function quiesce(ctx: EngineContext, id: string): Promise<() => Pro
     if (!now?.running || now.paused) return false;
     // One there is a killed process's whose container was resumed since: it is replaced.
     rmSync(marker, { force: true });
-    symlinkSync(`${process.pid} ${ownStartTime()}`, marker);
+    symlinkSync(ownNote(), marker);
     try {
       await ctx.runtime.pause(id);
     } catch (error) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { TAR_END, TarReader, encodeTarHeader, tarPadding, type TarWriteHeader } from '@ctr/image';
-import { collector, testEngine, type TestEngine } from './fixture';
+import { catIn, testEngine, type TestEngine } from './fixture';
 
 /** A tar archive in memory from entries (test input only; real archives are streamed). */
 function tarOf(entries: Array<TarWriteHeader & { data?: string }>): Buffer {
@@ -27,12 +27,6 @@ async function entriesOf(tar: Readable): Promise<Array<{ name: string; type: str
     out.push({ name: entry.header.name, type: entry.header.typeflag, text: Buffer.concat(chunks).toString(), linkname: entry.header.linkname });
   }
   return out;
-}
-
-async function catIn(t: TestEngine, id: string, file: string): Promise<string> {
-  const out = collector();
-  await t.engine.exec(id, { cmd: ['cat', file], stdout: out });
-  return out.text();
 }
 
 describe('docker cp, export and diff (overlayfs, runc)', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { TAR_END, TarReader, encodeTarHeader, tarPadding } from '@ctr/image';
-import { collector, testEngine, type TestEngine } from './fixture';
+import { catIn, testEngine, type TestEngine } from './fixture';
 
 /**
  * `docker cp` sees a container's files as its processes do — volumes, bind mounts and its own
@@ -30,12 +30,6 @@ async function entriesOf(tar: Readable): Promise<Map<string, string>> {
 
 async function archived(t: TestEngine, id: string, inside: string): Promise<Map<string, string>> {
   return entriesOf((await t.engine.getArchive(id, inside)).tar);
-}
-
-async function catIn(t: TestEngine, id: string, file: string): Promise<string> {
-  const out = collector();
-  await t.engine.exec(id, { cmd: ['cat', file], stdout: out });
-  return out.text();
 }
 
 describe('docker cp through a container\'s mounts (overlayfs, runc)', () => {

@@ -42,6 +42,13 @@ export function collector(): Writable & { text(): string } {
   return Object.assign(stream, { text: () => Buffer.concat(chunks).toString('utf8') });
 }
 
+/** What `cat FILE` prints in container `id` (an exec). */
+export async function catIn(t: TestEngine, id: string, file: string): Promise<string> {
+  const out = collector();
+  await t.engine.exec(id, { cmd: ['cat', file], stdout: out });
+  return out.text();
+}
+
 /** Poll until `check` holds (work done in the background); gives the last value after ~15 s. */
 export async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
   let value = await read();
