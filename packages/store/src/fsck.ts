@@ -7,14 +7,14 @@ import type { Descriptor, Digest } from '@ctr/image';
 import type { IngestStatus, LocalContentStore } from './content-store';
 import { errno, exists, readJson, TEMP_PREFIX } from './fs-util';
 import type { ImageIndex } from './image-index';
-import { processAlive } from './holder';
+import { abandonedIngests, removeIngest } from './ingest';
 import { abandonedTemps } from './temps';
 import { breakIfStale, lockOwner } from './lock';
 import { tempDirectories, type StorePaths, type TempArea } from './paths';
 import { blobReferences } from './references';
 import { VOLATILE_DIR, VOLATILE_ID, type SnapshotDb } from './snapshot-metadata';
 import type { OverlaySnapshotter } from './snapshotter';
-import { EXTRACT_PID_LABEL, EXTRACT_PREFIX } from './unpack';
+import { extractionAbandoned } from './unpack';
 
 export type FsckArea = TempArea;
 
@@ -85,13 +85,9 @@ export async function fsck(parts: FsckParts, options: FsckOptions = {}): Promise
     }
   }
 
-  for (const name of await list(paths.ingest)) {
-    if (name.startsWith(TEMP_PREFIX)) continue;
-    const dir = path.join(paths.ingest, name);
-    const hasRecord = await exists(path.join(dir, 'record.json'));
-    if (!hasRecord && (await lockOwner(path.join(dir, 'lock'))) === undefined) {
-      await fixed('ingest', 'removed an ingest that was interrupted while being created', dir, () => fs.rm(dir, { recursive: true, force: true }));
-    }
+  // Resumable ones stay for a pull to resume (gc takes them once they are old, a prune at once).
+  for (const { dir, resumable } of await abandonedIngests(paths.ingest)) {
+    if (!resumable) await fixed('ingest', 'removed an ingest that was interrupted while being created', dir, () => removeIngest(dir));
   }
   report.ingests = await parts.content.ingests();
 
@@ -161,10 +157,8 @@ async function checkSnapshots(parts: FsckParts, repair: boolean, problem: Report
     abandoned = await edit(async (db) => {
       const found: { key: string; id: string }[] = [];
       const readable = new Set(Object.values(db.snapshots).filter((r) => r.volatile).map((r) => `${r.id}.json`));
-      const parents = new Set(Object.values(db.snapshots).map((r) => r.parent));
       for (const [key, record] of Object.entries(db.snapshots)) {
-        const pid = Number.parseInt(record.labels[EXTRACT_PID_LABEL] ?? '', 10);
-        if (key.startsWith(EXTRACT_PREFIX) && record.kind === 'active' && !parents.has(key) && !(pid > 0 && processAlive(pid))) {
+        if (extractionAbandoned(key, record)) {
           found.push({ key, id: record.id });
           delete db.snapshots[key];
           continue;

@@ -4,17 +4,22 @@ import { isLayerType, type Descriptor, type Digest } from '@ctr/image';
 import type { LocalContentStore } from './content-store';
 import { removeAbandonedTemps } from './temps';
 import type { ImageIndex } from './image-index';
+import { abandonedIngests, removeIngest } from './ingest';
 import type { Lease, LeaseManager } from './leases';
 import { blobReferences } from './references';
 import type { OverlaySnapshotter } from './snapshotter';
+import { removeAbandonedExtractions } from './unpack';
 
 type Root = Pick<Descriptor, 'digest' | 'mediaType'>;
 
 export interface GcResult {
   removedBlobs: Digest[];
+  /** Layers nothing uses, and extractions killed processes left. */
   removedSnapshots: string[];
+  /** Directories of the ingests removed (`GcOptions.keepIngestsMs`). */
+  removedIngests: string[];
   expiredLeases: string[];
-  /** Bytes of blobs and of temporary files killed processes left. */
+  /** Bytes of blobs, snapshots and ingests removed, and of temporary files killed processes left. */
   reclaimed: number;
 }
 
@@ -44,7 +49,15 @@ export interface GcOptions {
   signal?: AbortSignal;
   /** Asked once the leases are read, so what was made under a lease since is in them. */
   roots?: () => Promise<GcRoots>;
+  /**
+   * How long an ingest no process writes (a killed or failed pull's partial download) is kept
+   * for a pull of it to resume, since it was last written: default a day, as a lease lasts;
+   * 0 (an explicit prune) takes every one. One a live process writes is never taken.
+   */
+  keepIngestsMs?: number;
 }
+
+const DAY = 24 * 60 * 60 * 1000;
 
 export interface ReleaseOptions extends GcOptions {
   /**
@@ -61,6 +74,8 @@ export interface GcParts {
   leases: LeaseManager;
   /** Directories whose temporary files, when their makers have ended, gc removes (`tempDirectories`). */
   temps?: readonly string[];
+  /** The content store's ingest directory, whose abandoned ingests gc removes (`keepIngestsMs`). */
+  ingests?: string;
 }
 
 /**
@@ -147,19 +162,29 @@ class Reach {
  * Mark and sweep. Roots: every image's target, every live lease's resources and the
  * caller's `roots`. Active and view snapshots (containers) keep their ancestors. Anything
  * that appeared after gc started is left alone, which with leases makes gc safe against a
- * pull, build or commit running at the same time. Temporary files of processes that have
- * ended (a killed commit's half-written blob) go first; those of live ones are theirs.
+ * pull, build or commit running at the same time. What processes that have ended left goes
+ * first — temporary files (a killed commit's half-written blob), layer extractions, and
+ * ingests past `keepIngestsMs` — so that the layers under an extraction can go too; those
+ * of live processes are theirs.
  */
 export async function collectGarbage(parts: GcParts, options: GcOptions = {}): Promise<GcResult> {
   const started = Date.now();
   const what = 'garbage collection';
   const temps = await removeAbandonedTemps(parts.temps ?? []);
+  const ingests = await removeAbandonedIngests(parts.ingests, started - (options.keepIngestsMs ?? DAY), options.signal);
+  const extractions = await removeAbandonedExtractions(parts.snapshots);
   const expiredLeases = await parts.leases.expire(started);
   const reach = new Reach(parts.content, what, options.signal);
   await reach.hold(await parts.leases.active(started), await options.roots?.());
   await reach.mark((await parts.images.list()).map((i) => i.target));
 
-  const result: GcResult = { removedBlobs: [], removedSnapshots: [], expiredLeases, reclaimed: temps };
+  const result: GcResult = {
+    removedBlobs: [],
+    removedSnapshots: extractions.removed,
+    removedIngests: ingests.removed,
+    expiredLeases,
+    reclaimed: temps + ingests.reclaimed + extractions.reclaimed,
+  };
   for await (const blob of parts.content.walk(options.signal)) {
     if (reach.blobs.has(blob.digest)) continue;
     const size = await deleteBlobOlderThan(parts.content, blob.digest, started);
@@ -170,7 +195,7 @@ export async function collectGarbage(parts: GcParts, options: GcOptions = {}): P
 
   const unmarked: string[] = [];
   for await (const snapshot of parts.snapshots.walk(options.signal)) if (!reach.snapshots.has(snapshot.name)) unmarked.push(snapshot.name);
-  result.removedSnapshots = await parts.snapshots.removeLayers(unmarked, { olderThan: started, background: true });
+  result.removedSnapshots.push(...(await parts.snapshots.removeLayers(unmarked, { olderThan: started, background: true })));
   await parts.snapshots.settle();
   return result;
 }
@@ -231,6 +256,23 @@ export async function releaseContent(parts: GcParts, targets: readonly Descripto
     return [...own.snapshots].reverse().filter((id) => released(id, blobs.get(id)) && !claimed.has(id) && Boolean(claimed.add(id)));
   });
   return { removedBlobs: removedBlobs.map((b) => b.digest), layers, reclaimed: removedBlobs.reduce((sum, b) => sum + b.size, 0) };
+}
+
+/**
+ * Remove the ingests under `dir` no process writes that are not resumable, or were last
+ * written before `keptSince` (ms).
+ */
+async function removeAbandonedIngests(dir: string | undefined, keptSince: number, signal: AbortSignal | undefined): Promise<{ removed: string[]; reclaimed: number }> {
+  const found = { removed: [] as string[], reclaimed: 0 };
+  for (const ingest of dir === undefined ? [] : await abandonedIngests(dir)) {
+    throwIfAborted(signal, 'garbage collection');
+    if (ingest.resumable && ingest.updated >= keptSince) continue;
+    const size = await removeIngest(ingest.dir);
+    if (size === undefined) continue;
+    found.removed.push(ingest.dir);
+    found.reclaimed += size;
+  }
+  return found;
 }
 
 /**

@@ -5,9 +5,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { aborted, CtrError, digestMismatch, isNotFound, throwIfAborted } from '@ctr/errors';
 import type { BlobInfo, Digest, Ingest } from '@ctr/image';
-import { errno, readJson, storageError, tempName } from './fs-util';
+import { diskUsage, errno, readJson, storageError, tempName, TEMP_PREFIX } from './fs-util';
 import { IngestWriter } from './ingest-writer';
-import { tryAcquireLock, type Release } from './lock';
+import { lockOwner, tryAcquireLock, type Release } from './lock';
 
 /** How a blob's bytes are checked and published; the content store supplies it. */
 export interface BlobPublisher {
@@ -202,10 +202,7 @@ export class LocalIngest implements Ingest, AsyncDisposable {
       await unlinkIfThere(path.join(this.dir, 'record.json'));
       await unlinkIfThere(this.dataFile);
     } finally {
-      await this.release();
-      // Only if empty: another writer may have reopened the ref since the lock was released.
-      // Not fsynced: an ingest that reappears after a crash is only unverified bytes to resume from.
-      await fs.rmdir(this.dir).catch(() => undefined);
+      await unlockAndRemove(this.dir, this.release);
     }
   }
 
@@ -274,6 +271,71 @@ async function lockDir(dir: string, ref: string, makeParents: () => Promise<void
     }
     return { created, release };
   }
+}
+
+/** An ingest no live process writes: what a killed (or failed) pull left, its bytes kept for a resume. */
+export interface AbandonedIngest {
+  dir: string;
+  /** Whether it has a record, so that a pull of its ref resumes from its bytes; without one it is only a leftover. */
+  resumable: boolean;
+  /** When it was last written to (ms since the epoch). */
+  updated: number;
+}
+
+/**
+ * The ingests under `root` whose lock no live process holds. The lock is an ingest's holder
+ * record (PID and boot): a pull writing one holds it from open to commit or close.
+ */
+export async function abandonedIngests(root: string): Promise<AbandonedIngest[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(root);
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return [];
+    throw storageError(error, `listing ${root}`);
+  }
+  const found: AbandonedIngest[] = [];
+  for (const name of names) {
+    if (name.startsWith(TEMP_PREFIX)) continue;
+    const dir = path.join(root, name);
+    if ((await lockOwner(path.join(dir, 'lock'))) !== undefined) continue;
+    const [own, record, data] = await Promise.all(['', 'record.json', 'data'].map((f) => fs.stat(path.join(dir, f)).catch(() => undefined)));
+    if (!own?.isDirectory()) continue;
+    found.push({ dir, resumable: record !== undefined, updated: Math.max(...[own, record, data].map((s) => s?.mtimeMs ?? 0)) });
+  }
+  return found;
+}
+
+/**
+ * Remove an ingest no process writes, under its lock: a pull that opens it meanwhile waits
+ * for nothing, it is told the ingest is busy and downloads on its own. The bytes freed, or
+ * undefined when a writer holds it (or it is gone) by now.
+ */
+export async function removeIngest(dir: string): Promise<number | undefined> {
+  let release: Release | undefined;
+  try {
+    release = await tryAcquireLock(path.join(dir, 'lock'));
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+  if (!release) return undefined;
+  try {
+    const { size } = await diskUsage(dir);
+    // Everything but the lock, a killed record write's temporary file too: under the lock nobody else writes here.
+    for (const name of await fs.readdir(dir)) if (name !== 'lock') await fs.rm(path.join(dir, name), { recursive: true, force: true });
+    return size;
+  } finally {
+    await unlockAndRemove(dir, release);
+  }
+}
+
+/** Give up an ingest's lock, then remove its directory if nobody has taken it again. */
+async function unlockAndRemove(dir: string, release: Release): Promise<void> {
+  await release();
+  // Only if empty: another writer may have reopened the ref since the lock was released.
+  // Not fsynced: an ingest that reappears after a crash is only unverified bytes to resume from.
+  await fs.rmdir(dir).catch(() => undefined);
 }
 
 /** Replace the record by rename (a killed process leaves the old one or the new one), without fsync. */

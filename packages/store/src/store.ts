@@ -70,7 +70,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     leases,
     unpackLayers: (layers, opts = {}) => unpackLayers(snapshots, layers, { ...opts, leases }),
     fsck: (opts) => fsck({ paths, content, snapshots, images }, opts),
-    gc: (opts) => collectGarbage({ content, snapshots, images, leases, temps: tempDirectories(paths).map(([, dir]) => dir) }, opts),
+    gc: (opts) => collectGarbage({ content, snapshots, images, leases, temps: tempDirectories(paths).map(([, dir]) => dir), ingests: paths.ingest }, opts),
     release: (targets, opts) => releaseContent({ content, snapshots, images, leases }, targets, opts),
   };
 }

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { digestMismatch, invalidArgument, isAlreadyExists, isNotFound, throwIfAborted } from '@ctr/errors';
 import { applyLayer, chainIdOf, type ChainID, type DiffID, type LayerCompression } from '@ctr/image';
-import { diskFull } from './fs-util';
+import { diskFull, diskUsage } from './fs-util';
+import { holderRuns, processAlive, thisProcess } from './holder';
 import { layerSize } from './layer-size';
 import type { LeaseManager } from './leases';
+import type { SnapshotRecord } from './snapshot-metadata';
 import type { OverlaySnapshotter } from './snapshotter';
 
 /** One layer to unpack: its diffID and a way to open its (compressed) blob. */
@@ -31,8 +34,9 @@ export interface UnpackOptions {
   lease?: string;
 }
 
-/** Label on extraction snapshots naming the process doing it, so fsck can tell abandoned ones. */
+/** Labels on extraction snapshots naming the process doing it (`ProcessHolder`), so gc and fsck can tell abandoned ones. */
 export const EXTRACT_PID_LABEL = 'ctr.store/extract-pid';
+export const EXTRACT_START_LABEL = 'ctr.store/extract-start';
 export const EXTRACT_PREFIX = 'extract-';
 /**
  * Label on a layer's committed snapshot: the bytes of its own files, as dockerd counts them
@@ -67,8 +71,9 @@ export async function unpackLayers(
     }
     report('extracting');
     const key = `${EXTRACT_PREFIX}${randomBytes(6).toString('hex')} ${chainId}`;
+    const holder = thisProcess();
     await snapshotter.prepare(key, parent, {
-      labels: { [EXTRACT_PID_LABEL]: String(process.pid) },
+      labels: { [EXTRACT_PID_LABEL]: String(holder.pid), [EXTRACT_START_LABEL]: holder.startTime },
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const target = await snapshotter.upperDir(key);
@@ -101,6 +106,34 @@ export async function unpackLayers(
     }
   }
   return chain[chain.length - 1] as ChainID;
+}
+
+/** Whether snapshot `key` is a layer extraction whose process has ended: never to be committed, only a leftover. */
+export function extractionAbandoned(key: string, record: Pick<SnapshotRecord, 'kind' | 'labels'>): boolean {
+  if (!key.startsWith(EXTRACT_PREFIX) || record.kind !== 'active') return false;
+  const pid = Number.parseInt(record.labels[EXTRACT_PID_LABEL] ?? '', 10);
+  if (!(pid > 0)) return true;
+  const startTime = record.labels[EXTRACT_START_LABEL];
+  // Made before extractions recorded their holder's start time: the PID alone decides.
+  return startTime === undefined ? !processAlive(pid) : !holderRuns({ pid, startTime });
+}
+
+/**
+ * Remove the extractions of processes that have ended (`extractionAbandoned`): their records
+ * in one write of the table, then their files. Their keys and the bytes freed.
+ */
+export async function removeAbandonedExtractions(snapshotter: OverlaySnapshotter): Promise<{ removed: string[]; reclaimed: number }> {
+  const gone = await snapshotter.repair(async (db) => {
+    const found = Object.entries(db.snapshots).filter(([key, record]) => extractionAbandoned(key, record));
+    for (const [key] of found) delete db.snapshots[key];
+    return found.map(([key, record]) => ({ key, id: record.id }));
+  });
+  let reclaimed = 0;
+  for (const { id } of gone) {
+    reclaimed += (await diskUsage(path.join(snapshotter.root, id)).catch(() => ({ size: 0 }))).size;
+    await snapshotter.removeDir(id);
+  }
+  return { removed: gone.map((g) => g.key), reclaimed };
 }
 
 async function committed(snapshotter: OverlaySnapshotter, name: string): Promise<boolean> {
