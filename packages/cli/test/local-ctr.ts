@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,8 +55,9 @@ export async function localCtr(prefix: string): Promise<LocalCtr> {
   const runRoot = await mkdtemp(join(tmpdir(), `ctr-cli-${prefix}-run-`));
   const ctr = ctrOn(root, runRoot);
   const removeRoots = async (): Promise<void> => {
-    await rm(root, { recursive: true, force: true });
-    await rm(runRoot, { recursive: true, force: true });
+    // Retried: a process this test did not wait for (a health probe) may still be making directories in them.
+    await rm(root, { recursive: true, force: true, maxRetries: 5 });
+    await rm(runRoot, { recursive: true, force: true, maxRetries: 5 });
   };
   await importBusybox(ctr).catch(async (error: unknown) => {
     await removeRoots();
@@ -65,12 +67,26 @@ export async function localCtr(prefix: string): Promise<LocalCtr> {
     ...ctr,
     async cleanup() {
       const { stdout } = await ctr.run('ps', '-aq', '--no-trunc');
-      for (const id of stdout.split('\n').filter(Boolean)) await ctr.run('rm', '-f', id);
+      const ids = stdout.split('\n').filter(Boolean);
+      for (const id of ids) await ctr.run('rm', '-f', id);
+      await eventually(async () => processesNaming(ids).length === 0);
       // The default bridge (runs and builds make it) and its rules live outside the root.
       await new NetworkManager({ root, runRoot }).gc().catch(() => undefined);
       await removeRoots();
     },
   };
+}
+
+/**
+ * The command lines of running processes naming any of these containers: their conmon, the
+ * exit's cleanup it starts and a health probe under way still work on the root after `rm -f`
+ * returns, and a root removed under them races them (ENOTEMPTY). Not a health check's timer
+ * (`ctr-healthcheck`): it sleeps, and ends at its next wake without touching the root.
+ */
+export function processesNaming(ids: readonly string[]): string[] {
+  if (ids.length === 0) return [];
+  const lines = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
+  return lines.filter((line) => !line.includes('ctr-healthcheck') && ids.some((id) => line.includes(id)));
 }
 
 /** Ask until `check` holds, for about 15 s (what daemonless ctr does at an exit runs in its own process, a moment later). */
