@@ -1,15 +1,17 @@
-import { promises as fs } from 'node:fs';
+import { once } from 'node:events';
+import { chmodSync, promises as fs, mkdtempSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Readable, pipeline } from 'node:stream';
+import { PassThrough, Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { conflict, invalidArgument, notFound } from '@ctr/errors';
-import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHeader, resolveInRoot, tarPadding, type TarEntryType } from '@ctr/image';
+import { aborted, conflict, invalidArgument, notFound } from '@ctr/errors';
+import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHeader, resolveInRoot, tarPadding, type ApplyLayerOptions, type TarEntryType } from '@ctr/image';
 import type { ContainerRecord } from './container-records';
 import { mountedRootfs } from './container-root';
 import { quiesce } from './quiesce';
 import type { EngineContext } from './context';
 import { volumeDirOf } from './volumes-spec';
-import { containerPath, containerView, linkTarget, mountPointsOnHost, mountsBelow, type ContainerPath, type ContainerView } from './container-path';
+import { containerPath, containerView, linkTarget, mountAt, mountPointsOnHost, mountsBelow, type ContainerPath, type ContainerView, type MountedDir, type PlacedMount } from './container-path';
+import { releaseDevices } from './held-mounts';
 import { INIT_FILES } from './init-files';
 import { tarTree } from './tar-tree';
 
@@ -30,23 +32,93 @@ export interface PutArchiveOptions {
   signal?: AbortSignal;
 }
 
+/** A container's files for one operation, and the undo of what showing them took. */
+interface ContainerFiles {
+  view: ContainerView;
+  /** Resume the container, unmount its device volumes, remove the view's placeholders; safe to call twice. */
+  release(): Promise<void>;
+}
+
 /**
- * The container's files with its bind mounts and volumes on top — its own /etc/hosts,
- * /etc/resolv.conf and /etc/hostname among them (unless it mounts its own there), as moby's
- * archive operations see them, running or not. Its root filesystem is mounted if it is not.
+ * The container's files with its mounts on top — bind mounts, volumes, its own /etc/hosts,
+ * /etc/resolv.conf and /etc/hostname (unless it mounts its own there) — as moby's archive
+ * operations see them, running or not, and a running container's tmpfs mounts, which only its
+ * own mount namespace has (seen through `/proc/<pid>/root`). With `pause` a running
+ * container is frozen first (see `quiesce`): a live path is walked by the kernel, which
+ * follows the container's links as the host's. Its root filesystem is mounted if it is not;
+ * the device volumes of one not running are mounted until `release`, as dockerd's local
+ * driver mounts them for the copy.
  */
-async function containerFiles(ctx: EngineContext, record: ContainerRecord): Promise<ContainerView> {
-  const [root, { bundle }, state] = await Promise.all([mountedRootfs(ctx, record), ctx.runtime.inspect(record.id), ctx.runtime.state(record.id).catch(() => undefined)]);
-  const own = record.mounts.flatMap((m) => (m.type === 'bind' || m.type === 'volume' ? [{ source: mountSource(m), target: m.target, readOnly: m.readOnly === true }] : []));
-  const initFiles = await Promise.all(
-    [...INIT_FILES].map(async (rel) => {
-      const source = path.join(bundle, path.basename(rel));
-      const mountedOver = own.some((m) => path.posix.resolve('/', m.target) === `/${rel}`);
-      return !mountedOver && (await fs.access(source).then(() => true, () => false)) ? [{ source, target: `/${rel}` }] : [];
-    }),
-  );
-  // Mount points are made only where no process of the container can race the walk.
-  return containerView(root, [...own, ...initFiles.flat()], { makeMountPoints: state?.running !== true });
+async function openContainerFiles(ctx: EngineContext, record: ContainerRecord, options: { pause: boolean }): Promise<ContainerFiles> {
+  const undo: Array<() => Promise<void>> = [];
+  let released = false;
+  const release = async (): Promise<void> => {
+    if (released) return;
+    released = true;
+    const errors: unknown[] = [];
+    for (const step of undo.reverse()) await step().catch((error: unknown) => errors.push(error));
+    if (errors.length > 0) throw errors[0];
+  };
+  try {
+    if (options.pause) undo.push(await quiesce(ctx, record.id));
+    const [root, { bundle }, state] = await Promise.all([mountedRootfs(ctx, record), ctx.runtime.inspect(record.id), ctx.runtime.state(record.id).catch(() => undefined)]);
+    const running = state?.running === true && state.pid > 0;
+    if (!running) undo.push(await mountDevices(ctx, record));
+    const own = record.mounts.map((m): MountedDir => {
+      if (m.type !== 'tmpfs') return { source: mountSource(m), target: m.target, readOnly: m.readOnly === true };
+      const readOnly = m.readOnly === true || m.options?.filter((o) => o === 'ro' || o === 'rw').pop() === 'ro';
+      return running ? { source: `/proc/${state.pid}/root`, live: true, target: m.target, readOnly } : { target: m.target, readOnly };
+    });
+    const initFiles = await Promise.all(
+      [...INIT_FILES].map(async (rel) => {
+        const source = path.join(bundle, path.basename(rel));
+        const mountedOver = own.some((m) => path.posix.resolve('/', m.target) === `/${rel}`);
+        return !mountedOver && (await fs.access(source).then(() => true, () => false)) ? [{ source, target: `/${rel}` }] : [];
+      }),
+    );
+    let placeholders: string | undefined;
+    const placeholder = (): string => {
+      if (placeholders === undefined) {
+        placeholders = mkdtempSync(path.join(ctx.runRoot, 'cp-'));
+        const dir = placeholders;
+        undo.push(() => fs.rm(dir, { recursive: true, force: true }));
+      }
+      // Shown as the directory a mkdir would have made.
+      const made = mkdtempSync(path.join(placeholders, 'd'));
+      chmodSync(made, 0o755);
+      return made;
+    };
+    // Mount points are made only where no process of the container can race the walk.
+    const view = containerView(root, [...own, ...initFiles.flat()], { makeMountPoints: !running, placeholder });
+    return { view, release };
+  } catch (error) {
+    await release().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Mount the container's device volumes (`volume create -o type=… -o device=…`) for a copy
+ * while it does not run; the undo unmounts each no running container uses. The volumes' lock
+ * is held meanwhile, so no release at another container's exit takes one down under the copy.
+ */
+async function mountDevices(ctx: EngineContext, record: ContainerRecord): Promise<() => Promise<void>> {
+  const names = record.mounts.flatMap((m) => (m.device === true && m.name !== undefined ? [m.name] : []));
+  if (names.length === 0) return async () => undefined;
+  let done = (): void => undefined;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  let mounted = (): void => undefined;
+  const ready = new Promise<void>((resolve) => (mounted = resolve));
+  const held = ctx.store.volumes.withDevicesMounted(names, async () => {
+    mounted();
+    await finished;
+  });
+  await Promise.race([ready, held]);
+  return async () => {
+    done();
+    await held;
+    await releaseDevices(ctx, record);
+  };
 }
 
 /**
@@ -89,7 +161,13 @@ async function resolveSource(view: ContainerView, record: ContainerRecord, insid
 
 /** A path's stat inside the container, resolved as `docker cp` resolves its source. */
 export async function statPath(ctx: EngineContext, record: ContainerRecord, inside: string): Promise<PathStat> {
-  return (await resolveSource(await containerFiles(ctx, record), record, inside)).stat;
+  // Paused only where a path may be walked live: a running container's tmpfs.
+  const files = await openContainerFiles(ctx, record, { pause: record.mounts.some((m) => m.type === 'tmpfs') });
+  try {
+    return (await resolveSource(files.view, record, inside)).stat;
+  } finally {
+    await files.release();
+  }
 }
 
 /**
@@ -103,24 +181,24 @@ export async function getArchive(
   inside: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<{ stat: PathStat; tar: Readable }> {
-  const resume = await quiesce(ctx, record.id);
+  const files = await openContainerFiles(ctx, record, { pause: true });
   try {
-    const view = await containerFiles(ctx, record);
+    const view = files.view;
     const { resolved, stat } = await resolveSource(view, record, inside);
     // Entries are named as the path was asked for, as moby rebases them: `dirlnk/…` for
     // `dirlnk/`, not the target's name; `./…` for `PATH/.` and `/…` for `/`, which the docker
     // CLI rebases onto its destination (bare names would land beside it: `destbin`).
-    const tar = tarTree(resolved.abs, stat.name, { mounts: mountPointsOnHost(view), ...(options.signal ? { signal: options.signal } : {}), onDone: resume });
+    const tar = tarTree(resolved.abs, stat.name, { mounts: mountPointsOnHost(view), ...(options.signal ? { signal: options.signal } : {}), onDone: files.release });
     return { stat, tar };
   } catch (error) {
-    await resume();
+    await files.release();
     throw error;
   }
 }
 
 /**
  * `docker cp - CONTAINER:DIR`: extract a tar (plain or gzip, decompressed in-process) into a
- * directory of the container. The directory is resolved inside the container's root; the
+ * directory of the container. The directory is resolved inside the container's view; the
  * extraction is @ctr/image's `applyLayer`, which never follows links out of its target and
  * rejects `..` escapes (§1, §2 C3/C4). A running container is paused meanwhile (§2 C1).
  */
@@ -131,27 +209,23 @@ export async function putArchive(
   tar: Readable,
   options: PutArchiveOptions = {},
 ): Promise<void> {
-  let resume = async (): Promise<void> => undefined;
+  let files: ContainerFiles | undefined;
   try {
-    resume = await quiesce(ctx, record.id);
-    const view = await containerFiles(ctx, record);
-    const target = containerPath(view, inside, { followLast: true });
+    files = await openContainerFiles(ctx, record, { pause: true });
+    const target = containerPath(files.view, inside, { followLast: true });
     if (!target.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
     // In moby's order and words (its InvalidParameter, a 400).
     if (!target.stat.isDirectory()) throw invalidArgument(`extraction point is not a directory`, { hint: `${inside} in ${record.name} is not a directory` });
     if (target.readOnly) throw invalidArgument(`mounted volume is marked read-only`, { hint: `${target.inside} is on a read-only mount of ${record.name}` });
     if (!target.mounted && record.run.readOnlyRootfs) throw invalidArgument(`container rootfs is marked read-only`, { hint: `${record.name} was created with --read-only` });
-    const checks = [
-      ...(options.noOverwriteDirNonDir ? [dirNonDirCheck(target.abs)] : []),
-      ...(mountsBelow(view, target.inside).length > 0 ? [mountCheck(mountsBelow(view, target.inside), target.inside)] : []),
-    ];
-    const source = checks.length > 0 ? Readable.from(checkedEntries(tar, checks)) : tar;
-    await applyLayer(target.abs, source, { whiteouts: 'delete', ...(options.signal ? { signal: options.signal } : {}) });
+    const below = mountsBelow(files.view, target.inside);
+    if (below.length === 0 && !target.placeholder && !options.noOverwriteDirNonDir) await applyLayer(target.abs, tar, applyOptions(options.signal));
+    else await extractAcross(files.view, target, below, tar, options);
   } catch (error) {
     tar.destroy();
     throw error;
   } finally {
-    await resume();
+    await files?.release();
   }
 }
 
@@ -186,70 +260,163 @@ async function* plainTar(tar: Readable): AsyncGenerator<Buffer> {
   }
 }
 
-/** A check of one entry of a copy's archive (its name as in the tar, its type): it throws to refuse the copy. */
-type EntryCheck = (name: string, type: TarEntryType) => Promise<void>;
+/**
+ * How a copy's archive is extracted: whiteouts delete, and the target, resolved in the
+ * container's view already (possibly through `/proc/<pid>/root`), is used as it is.
+ */
+function applyOptions(signal: AbortSignal | undefined): ApplyLayerOptions {
+  return { whiteouts: 'delete', resolvedTarget: true, ...(signal ? { signal } : {}) };
+}
 
-/** Docker's `noOverwriteDirNonDir`: no entry replaces an existing directory with a non-directory or the reverse. */
-function dirNonDirCheck(target: string): EntryCheck {
-  return async (name, type) => {
-    const existing = await existingKind(target, name);
-    const isDir = type === 'dir';
-    if (existing === 'dir' && !isDir) throw conflict(`cannot overwrite directory "/${name.replace(/\/$/, '')}" with non-directory "${name}"`);
-    if (existing === 'other' && isDir) throw conflict(`cannot overwrite non-directory "/${name.replace(/\/$/, '')}" with directory "${name}"`);
-  };
+/** One extraction of a copy, fed entry by entry. */
+interface Outlet {
+  input: PassThrough;
+  applied: Promise<unknown>;
+}
+
+function outlet(abs: string, signal: AbortSignal | undefined): Outlet {
+  const input = new PassThrough();
+  // Why a write fails is what `applied` rejects with; the stream's own error says less.
+  input.on('error', () => undefined);
+  const applied = applyLayer(abs, input, applyOptions(signal));
+  applied.catch(() => undefined);
+  return { input, applied };
+}
+
+async function send(out: Outlet, chunk: Buffer): Promise<void> {
+  if (out.input.write(chunk)) return;
+  try {
+    await Promise.race([once(out.input, 'drain'), out.applied]);
+  } catch (error) {
+    await out.applied;
+    throw error;
+  }
+  if (out.input.destroyed) await out.applied;
 }
 
 /**
- * No entry goes below a mount under the copy's directory: the extraction writes into the root
- * filesystem (or the directory's own mount), where it would land hidden under the mount, not
- * in it. Refused rather than lost; a copy into the mount's own path reaches it.
+ * Extract a copy's archive as moby's extraction in the container's mounted view does: an entry
+ * below a mount under the destination lands in that mount — an extraction of its own, rooted
+ * at the mount's source, so no link in the archive or the mount leads it out — and every other
+ * in the destination. Entries are refused that would replace a mount's point or a directory
+ * holding one (moby's unlink of a mount point fails), go into a read-only mount, hard-link
+ * across mounts, or be written into a placeholder (see `containerView`).
  */
-function mountCheck(mounts: ReadonlyArray<{ rel: string }>, inside: string): EntryCheck {
-  const base = inside.replace(/^\/+/, '');
-  return async (name) => {
-    const rel = path.posix.join(base, path.posix.normalize(`/${name}`)).replace(/^\/+/, '').replace(/\/+$/, '');
-    const mount = mounts.find((m) => rel.startsWith(`${m.rel}/`));
-    if (mount) {
-      throw invalidArgument(`cannot copy "${name}" into ${inside}: it lies below the mount at /${mount.rel}, where it would be hidden`, {
-        hint: `copy what goes into the mount to /${mount.rel} itself`,
-      });
-    }
+async function extractAcross(view: ContainerView, target: ContainerPath, below: readonly PlacedMount[], tar: Readable, options: PutArchiveOptions): Promise<void> {
+  const base = target.inside.replace(/^\/+/, '');
+  const mounts = { mounts: below };
+  const outlets = new Map<PlacedMount | undefined, Outlet>();
+  const outletOf = (mount: PlacedMount | undefined): Outlet => {
+    const existing = outlets.get(mount);
+    if (existing) return existing;
+    const made = outlet(mount?.source ?? target.abs, options.signal);
+    outlets.set(mount, made);
+    return made;
   };
-}
-
-/** The same archive, re-encoded entry by entry, each entry checked before it goes on. */
-async function* checkedEntries(tar: Readable, checks: readonly EntryCheck[]): AsyncGenerator<Buffer> {
-  const reader = new TarReader(plainTar(tar));
-  for (let entry = await reader.next(); entry; entry = await reader.next()) {
-    const type = TYPES[entry.header.typeflag];
-    if (!type) continue;
-    const name = entry.header.name;
-    for (const check of checks) await check(name, type);
-    const h = entry.header;
-    yield encodeTarHeader({
-      name,
-      type,
-      mode: h.mode,
-      uid: h.uid,
-      gid: h.gid,
-      size: type === 'file' ? h.size : 0,
-      mtime: h.mtime.sec,
-      linkname: h.linkname,
-      devmajor: h.devmajor,
-      devminor: h.devminor,
-      xattrs: h.xattrs,
-    });
-    if (type === 'file') {
-      for await (const chunk of entry.content()) yield Buffer.from(chunk);
-      yield tarPadding(h.size);
-    }
-  }
-  yield TAR_END;
-}
-
-async function existingKind(target: string, name: string): Promise<'dir' | 'other' | undefined> {
   try {
-    const found = containerPath(containerView(target, []), name, { followLast: false });
+    const reader = new TarReader(plainTar(tar));
+    for (let entry = await reader.next(); entry; entry = await reader.next()) {
+      if (options.signal?.aborted) throw aborted(options.signal, 'copying into the container');
+      const h = entry.header;
+      const type = TYPES[h.typeflag];
+      if (!type) continue;
+      if (options.noOverwriteDirNonDir) await refuseDirNonDir(view, target.inside, h.name, type);
+      const rel = entryPath(base, h.name, target.inside);
+      refuseOverMountPoint(below, rel, h.name, type);
+      const mount = mountAt(mounts, rel);
+      if (mount?.readOnly) throw invalidArgument(`mounted volume is marked read-only`, { hint: `"${h.name}" would land on the read-only mount at /${mount.rel}` });
+      if (!mount && target.placeholder) {
+        throw invalidArgument(`cannot copy "${h.name}" into ${target.inside}: it is not a directory of the container, only the way to a mount below it`, {
+          hint: `copy into the mount itself (${below.map((m) => `/${m.rel}`).join(', ') || 'none'}), or into the directory that holds ${target.inside}`,
+        });
+      }
+      let linkname = h.linkname;
+      if (type === 'hardlink') {
+        const linkRel = entryPath(base, h.linkname, target.inside);
+        if (mountAt(mounts, linkRel) !== mount) throw invalidArgument(`cannot link "${h.name}" to "${h.linkname}": invalid cross-device link`);
+        if (mount) linkname = pathIn(mount, linkRel);
+      }
+      const out = outletOf(mount);
+      await send(
+        out,
+        encodeTarHeader({
+          name: mount ? pathIn(mount, rel) || './' : h.name,
+          type,
+          mode: h.mode,
+          uid: h.uid,
+          gid: h.gid,
+          size: type === 'file' ? h.size : 0,
+          mtime: h.mtime.sec,
+          linkname,
+          devmajor: h.devmajor,
+          devminor: h.devminor,
+          xattrs: h.xattrs,
+        }),
+      );
+      if (type === 'file') {
+        for await (const chunk of entry.content()) await send(out, Buffer.from(chunk));
+        await send(out, tarPadding(h.size));
+      }
+    }
+    for (const out of outlets.values()) out.input.end(TAR_END);
+    await Promise.all([...outlets.values()].map((out) => out.applied));
+  } catch (error) {
+    for (const out of outlets.values()) out.input.destroy();
+    await Promise.allSettled([...outlets.values()].map((out) => out.applied));
+    throw error;
+  }
+}
+
+/** Where an entry lands, relative to the container's root; one that climbs out of the destination is refused, in moby's words. */
+function entryPath(base: string, name: string, inside: string): string {
+  const parts = base === '' ? [] : base.split('/');
+  const floor = parts.length;
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part !== '..') parts.push(part);
+    else if (parts.length > floor) parts.pop();
+    else throw invalidArgument(`${JSON.stringify(name)} is outside of ${JSON.stringify(inside)}`);
+  }
+  return parts.join('/');
+}
+
+/** `rel` (a path at or below the mount's point) relative to the mount: '' for its point. */
+function pathIn(mount: PlacedMount, rel: string): string {
+  return rel === mount.rel ? '' : rel.slice(mount.rel.length + 1);
+}
+
+/**
+ * No entry takes the place of a mount's point or of a directory that holds one (moby's unlink
+ * of a mount point fails): as something other than a directory there, or a whiteout of it, or
+ * an opaque directory that would clear one away — nor is a directory put on a file's mount.
+ */
+function refuseOverMountPoint(below: readonly PlacedMount[], rel: string, name: string, type: TarEntryType): void {
+  const leaf = path.posix.basename(rel);
+  const dir = rel.includes('/') ? path.posix.dirname(rel) : '';
+  const atOrBelow = (replaced: string) => (mount: PlacedMount): boolean => replaced === '' || mount.rel === replaced || mount.rel.startsWith(`${replaced}/`);
+  let hit: PlacedMount | undefined;
+  if (leaf === '.wh..wh..opq') hit = below.find((mount) => dir === '' || mount.rel.startsWith(`${dir}/`));
+  else if (leaf.startsWith('.wh.')) hit = below.find(atOrBelow(path.posix.join(dir, leaf.slice('.wh.'.length))));
+  else if (type !== 'dir') hit = below.find(atOrBelow(rel));
+  else hit = below.find((mount) => mount.rel === rel && !statSync(mount.source).isDirectory());
+  if (hit) {
+    throw invalidArgument(`cannot copy "${name}": the mount at /${hit.rel} is in its way`, {
+      hint: 'a copy does not remove or replace a mount point, or what holds one; copy into the mount, or beside it',
+    });
+  }
+}
+
+/** Docker's `noOverwriteDirNonDir`: no entry replaces an existing directory with a non-directory or the reverse. */
+async function refuseDirNonDir(view: ContainerView, inside: string, name: string, type: TarEntryType): Promise<void> {
+  const existing = existingKind(view, path.posix.join(inside, name));
+  const isDir = type === 'dir';
+  if (existing === 'dir' && !isDir) throw conflict(`cannot overwrite directory "/${name.replace(/\/$/, '')}" with non-directory "${name}"`);
+  if (existing === 'other' && isDir) throw conflict(`cannot overwrite non-directory "/${name.replace(/\/$/, '')}" with directory "${name}"`);
+}
+
+function existingKind(view: ContainerView, inside: string): 'dir' | 'other' | undefined {
+  try {
+    const found = containerPath(view, inside, { followLast: false });
     if (!found.stat) return undefined;
     return found.stat.isDirectory() ? 'dir' : 'other';
   } catch {

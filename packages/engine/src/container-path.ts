@@ -1,4 +1,4 @@
-import { closeSync, constants as fsc, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument, notFound } from '@ctr/errors';
 import { resolveInRoot, type RootPath } from '@ctr/image';
@@ -21,13 +21,32 @@ export interface ContainerPath {
   /** Whether the path is on a bind mount or volume rather than the rootfs. */
   mounted: boolean;
   readOnly: boolean;
+  /** The path is a directory only the view has (see `containerView`): nothing can be written there. */
+  placeholder: boolean;
 }
 
-/** A host directory or file mounted into the container (a bind mount, a volume, its /etc/hosts). */
+/** A host directory or file mounted into the container (a bind mount, a volume, its /etc/hosts, a tmpfs). */
 export interface MountedDir {
-  source: string;
+  /**
+   * What is mounted. Undefined for a tmpfs of a container that does not run: nothing holds
+   * its files, and the directory under it is what is there (as moby's view shows it).
+   */
+  source?: string;
   target: string;
   readOnly?: boolean;
+  /**
+   * `source` is the container's live root (`/proc/<pid>/root`) and the mount is what is at its
+   * point seen through it: a tmpfs, which exists only in the container's mount namespace.
+   */
+  live?: boolean;
+}
+
+/** A mount placed in a view. */
+export interface PlacedMount {
+  source: string;
+  readOnly: boolean;
+  /** Where the mount is, relative to the root, without links. */
+  rel: string;
 }
 
 /**
@@ -38,32 +57,68 @@ export interface MountedDir {
  */
 export interface ContainerView {
   readonly rootfs: string;
-  /** `rel`: where the mount is, relative to the root, without links. */
-  readonly mounts: ReadonlyArray<MountedDir & { rel: string }>;
+  readonly mounts: readonly PlacedMount[];
+  /** Directories only the view has (relative path → an empty host directory shown for it); see `containerView`. */
+  readonly placeholders?: ReadonlyMap<string, string>;
 }
 
 const depth = (target: string): number => path.posix.resolve('/', target).split('/').length;
 
+export interface ContainerViewOptions {
+  /**
+   * Make the mount points that are missing — for a container with no process only: a running
+   * one could swap a directory on the way for a link between the walk and the mkdir, and have
+   * the host made to make directories outside it.
+   */
+  makeMountPoints?: boolean;
+  /** A new empty host directory to show where a missing directory leads to a mount (see below); needed with `makeMountPoints`. */
+  placeholder?: () => string;
+}
+
 /**
  * The view of a container's files with `mounts` placed. A mount point the root filesystem
  * lacks (a container never started: the runtime makes them at its start) is made, as moby's
- * view makes it, so that the path to it leads somewhere — but only with `makeMountPoints`,
- * which a caller gives for a container with no process: a running one could swap a directory
- * on the way for a link between the walk and the mkdir, and have the host made to make
- * directories outside it. Never inside another mount's source (a host directory, which the
- * runtime would not write either).
+ * view makes it, so that the path to it leads somewhere (with `makeMountPoints`). Never
+ * inside another mount's source, a host directory the view does not write to: there the
+ * missing directories on the way to the mount (and the point of a tmpfs, which holds nothing
+ * yet) are shown as empty directories only the view has, placeholders, which a copy into
+ * the container does not write to either.
  */
-export function containerView(rootfs: string, mounts: readonly MountedDir[], options: { makeMountPoints?: boolean } = {}): ContainerView {
-  const placed: Array<MountedDir & { rel: string }> = [];
+export function containerView(rootfs: string, mounts: readonly MountedDir[], options: ContainerViewOptions = {}): ContainerView {
+  const placed: PlacedMount[] = [];
+  const placeholders = new Map<string, string>();
   for (const mount of [...mounts].sort((a, b) => depth(a.target) - depth(b.target))) {
-    const within: ContainerView = { rootfs, mounts: placed };
+    const within: ContainerView = { rootfs, mounts: placed, placeholders };
     const point = resolveInRoot(rootfs, mount.target, { hostPath: hostPathIn(within) });
     // Nothing is mounted over the root itself (dockerd refuses it at create).
     if (point.rel === '') continue;
-    if (!point.stat && options.makeMountPoints && !mountAt(within, point.rel)) makeMountPoint(point.abs, mount.source);
-    placed.push({ ...mount, source: path.resolve(mount.source), rel: point.rel });
+    const missing = !point.stat && point.unresolved?.reason !== 'not-a-directory';
+    if (missing && options.makeMountPoints) {
+      const holder = mountAt(within, point.rel);
+      if (!holder) makeMountPoint(point.abs, mount.source);
+      else if (options.placeholder) showMissing(within, placeholders, holder.rel, mount.source === undefined ? point.rel : path.posix.dirname(point.rel), options.placeholder);
+    }
+    if (mount.source === undefined) continue;
+    const source = mount.live === true ? path.join(mount.source, point.rel) : path.resolve(mount.source);
+    placed.push({ source, readOnly: mount.readOnly === true, rel: point.rel });
   }
-  return { rootfs, mounts: placed };
+  return { rootfs, mounts: placed, placeholders };
+}
+
+/**
+ * Placeholders for the directories from below `holder` (a mount's point) down to `last` that
+ * the mount's source lacks: the first missing one and all below it.
+ */
+function showMissing(view: ContainerView, placeholders: Map<string, string>, holder: string, last: string, make: () => string): void {
+  if (last.length <= holder.length) return;
+  const hostPath = hostPathIn(view);
+  const parts = last.slice(holder.length + 1).split('/');
+  let missing = false;
+  for (let i = 1; i <= parts.length; i++) {
+    const rel = `${holder}/${parts.slice(0, i).join('/')}`;
+    missing ||= !placeholders.has(rel) && lstatSync(hostPath(rel), { throwIfNoEntry: false }) === undefined;
+    if (missing && !placeholders.has(rel)) placeholders.set(rel, make());
+  }
 }
 
 /**
@@ -72,9 +127,9 @@ export function containerView(rootfs: string, mounts: readonly MountedDir[], opt
  * process runs in the container to change that. One that cannot be made (a file in the way,
  * which the runtime refuses at a start too) leaves the view without it: what is there is shown.
  */
-function makeMountPoint(abs: string, source: string): void {
+function makeMountPoint(abs: string, source: string | undefined): void {
   try {
-    if (statSync(source).isDirectory()) {
+    if (source === undefined || statSync(source).isDirectory()) {
       mkdirSync(abs, { recursive: true });
     } else {
       mkdirSync(path.dirname(abs), { recursive: true });
@@ -86,14 +141,14 @@ function makeMountPoint(abs: string, source: string): void {
 }
 
 /** The mounts below `inside` (a resolved path of the view), where a copy into it would reach. */
-export function mountsBelow(view: ContainerView, inside: string): ReadonlyArray<MountedDir & { rel: string }> {
+export function mountsBelow(view: ContainerView, inside: string): readonly PlacedMount[] {
   const rel = inside.replace(/^\/+/, '');
   return view.mounts.filter((mount) => rel === '' || mount.rel.startsWith(`${rel}/`));
 }
 
 /** The mount holding a resolved path: the deepest one, the last placed of equals (it is on top). */
-function mountAt(view: ContainerView, rel: string): (MountedDir & { rel: string }) | undefined {
-  let found: (MountedDir & { rel: string }) | undefined;
+export function mountAt(view: Pick<ContainerView, 'mounts'>, rel: string): PlacedMount | undefined {
+  let found: PlacedMount | undefined;
   for (const mount of view.mounts) {
     if ((rel === mount.rel || rel.startsWith(`${mount.rel}/`)) && (!found || mount.rel.length >= found.rel.length)) found = mount;
   }
@@ -102,6 +157,8 @@ function mountAt(view: ContainerView, rel: string): (MountedDir & { rel: string 
 
 function hostPathIn(view: ContainerView): (rel: string) => string {
   return (rel) => {
+    const placeholder = view.placeholders?.get(rel);
+    if (placeholder !== undefined) return placeholder;
     const mount = mountAt(view, rel);
     if (!mount) return rel === '' ? view.rootfs : path.join(view.rootfs, rel);
     return rel === mount.rel ? mount.source : path.join(mount.source, rel.slice(mount.rel.length + 1));
@@ -124,7 +181,14 @@ export function containerPath(view: ContainerView, target: string, options: { fo
   if (problem?.reason === 'missing') throw notFound(`Could not find the file /${problem.at} in container`);
   if (problem) throw invalidArgument(`/${problem.at} is not a directory`);
   const mount = mountAt(view, resolved.rel);
-  return { abs: resolved.abs, inside: `/${resolved.rel}`, stat: resolved.stat, mounted: mount !== undefined, readOnly: mount?.readOnly === true };
+  return {
+    abs: resolved.abs,
+    inside: `/${resolved.rel}`,
+    stat: resolved.stat,
+    mounted: mount !== undefined,
+    readOnly: mount?.readOnly === true,
+    placeholder: view.placeholders?.has(resolved.rel) === true,
+  };
 }
 
 /**
@@ -142,5 +206,6 @@ export function linkTarget(view: ContainerView, inside: string): string {
  */
 export function mountPointsOnHost(view: ContainerView): Map<string, string> {
   const hostPath = hostPathIn(view);
-  return new Map(view.mounts.map((mount) => [path.join(hostPath(path.posix.dirname(mount.rel).replace(/^\.$/, '')), path.posix.basename(mount.rel)), mount.source]));
+  const shown = [...view.mounts.map((mount): [string, string] => [mount.rel, mount.source]), ...(view.placeholders ?? [])];
+  return new Map(shown.map(([rel, source]) => [path.join(hostPath(path.posix.dirname(rel).replace(/^\.$/, '')), path.posix.basename(rel)), source]));
 }
