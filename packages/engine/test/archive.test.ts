@@ -3,31 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { TAR_END, TarReader, encodeTarHeader, tarPadding, type TarWriteHeader } from '@ctr/image';
 import { catIn, testEngine, type TestEngine } from './fixture';
-
-/** A tar archive in memory from entries (test input only; real archives are streamed). */
-function tarOf(entries: Array<TarWriteHeader & { data?: string }>): Buffer {
-  const parts: Buffer[] = [];
-  for (const { data, ...header } of entries) {
-    const body = Buffer.from(data ?? '');
-    parts.push(encodeTarHeader({ mtime: 1_700_000_000, ...header, ...(header.type === 'file' ? { size: body.length } : {}) }));
-    if (header.type === 'file') parts.push(body, tarPadding(body.length));
-  }
-  parts.push(TAR_END);
-  return Buffer.concat(parts);
-}
-
-async function entriesOf(tar: Readable): Promise<Array<{ name: string; type: string; text: string; linkname: string }>> {
-  const reader = new TarReader(tar);
-  const out = [];
-  for (let entry = await reader.next(); entry; entry = await reader.next()) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of entry.content()) chunks.push(Buffer.from(chunk));
-    out.push({ name: entry.header.name, type: entry.header.typeflag, text: Buffer.concat(chunks).toString(), linkname: entry.header.linkname });
-  }
-  return out;
-}
+import { entriesOf, tarOf } from './tar-fixture';
 
 describe('docker cp, export and diff (overlayfs, runc)', () => {
   let t: TestEngine;
@@ -74,7 +51,7 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
 
   test('putArchive into a running container is visible inside it', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sleep', '60'], detach: true });
-    await t.engine.putArchive(id, '/tmp', Readable.from(tarOf([{ name: 'hello.txt', type: 'file', mode: 0o644, data: 'hi from the host\n' }])));
+    await t.engine.putArchive(id, '/tmp', Readable.from(tarOf({ name: 'hello.txt', type: 'file', mode: 0o644, data: 'hi from the host\n' })));
     expect(await catIn(t, id, '/tmp/hello.txt')).toBe('hi from the host\n');
     expect((await t.engine.inspect(id)).State.Paused).toBe(false);
     await t.engine.remove(id, { force: true });
@@ -91,14 +68,14 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
 
   test('putArchive takes a gzip-compressed tar', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
-    await t.engine.putArchive(id, '/', Readable.from(gzipSync(tarOf([{ name: 'opt/x', type: 'file', mode: 0o600, data: 'zipped' }]))));
+    await t.engine.putArchive(id, '/', Readable.from(gzipSync(tarOf({ name: 'opt/x', type: 'file', mode: 0o600, data: 'zipped' }))));
     expect((await entriesOf((await t.engine.getArchive(id, '/opt/x')).tar))[0]?.text).toBe('zipped');
     await t.engine.remove(id);
   });
 
   test('a destination symlink pointing at a host path resolves inside the container, not on the host', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sh', '-c', `mkdir -p ${host} && ln -s ${host} /escape`] });
-    await t.engine.putArchive(id, '/escape', Readable.from(tarOf([{ name: 'planted', type: 'file', mode: 0o644, data: 'x' }])));
+    await t.engine.putArchive(id, '/escape', Readable.from(tarOf({ name: 'planted', type: 'file', mode: 0o644, data: 'x' })));
     expect(await readdir(host)).toEqual([]);
     expect((await entriesOf((await t.engine.getArchive(id, `${host}/planted`)).tar))[0]?.text).toBe('x');
     await t.engine.remove(id);
@@ -106,7 +83,7 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
 
   test('a relative symlink climbing above the root stays inside it', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sh', '-c', 'ln -s ../../../../../../../../.. /up'] });
-    await t.engine.putArchive(id, '/up/tmp', Readable.from(tarOf([{ name: 'ctr-cp-climb-marker', type: 'file', mode: 0o644, data: 'x' }])));
+    await t.engine.putArchive(id, '/up/tmp', Readable.from(tarOf({ name: 'ctr-cp-climb-marker', type: 'file', mode: 0o644, data: 'x' })));
     await expect(stat('/tmp/ctr-cp-climb-marker')).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await entriesOf((await t.engine.getArchive(id, '/tmp/ctr-cp-climb-marker')).tar))).toHaveLength(1);
     await t.engine.remove(id);
@@ -114,7 +91,7 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
 
   test('a tar entry with ../ is an InvalidArgument and writes nothing outside the container', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
-    const hostile = tarOf([{ name: `../../../../../../../../..${host}/evil`, type: 'file', mode: 0o644, data: 'pwned' }]);
+    const hostile = tarOf({ name: `../../../../../../../../..${host}/evil`, type: 'file', mode: 0o644, data: 'pwned' });
     await expect(t.engine.putArchive(id, '/tmp', Readable.from(hostile))).rejects.toMatchObject({ code: 'InvalidArgument' });
     expect(await readdir(host)).toEqual([]);
     await t.engine.remove(id);
@@ -123,10 +100,10 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
   test('a tar that plants a symlink and writes through it stays inside the container (C4)', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
     await writeFile(join(host, 'victim'), 'original');
-    const hostile = tarOf([
+    const hostile = tarOf(
       { name: 'link', type: 'symlink', mode: 0o777, linkname: host },
       { name: 'link/victim', type: 'file', mode: 0o777, data: 'overwritten' },
-    ]);
+    );
     await t.engine.putArchive(id, '/tmp', Readable.from(hostile)).catch(() => undefined);
     expect(await readFile(join(host, 'victim'), 'utf8')).toBe('original');
     expect((await stat(join(host, 'victim'))).mode & 0o777).toBe(0o644);
@@ -135,7 +112,7 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
 
   test('copying into a missing directory is NotFound; into a file is InvalidArgument', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
-    const tar = (): Readable => Readable.from(tarOf([{ name: 'f', type: 'file', mode: 0o644, data: 'x' }]));
+    const tar = (): Readable => Readable.from(tarOf({ name: 'f', type: 'file', mode: 0o644, data: 'x' }));
     await expect(t.engine.putArchive(id, '/no/such/dir', tar())).rejects.toMatchObject({ code: 'NotFound', message: expect.stringContaining('Could not find the file /no') });
     await expect(t.engine.putArchive(id, '/etc/passwd', tar())).rejects.toMatchObject({ code: 'InvalidArgument', message: 'extraction point is not a directory' });
     await expect(t.engine.getArchive(id, '/no/such/file')).rejects.toMatchObject({ code: 'NotFound' });
@@ -144,12 +121,12 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
 
   test('an unknown container is NotFound', async () => {
     await expect(t.engine.getArchive('no-such-container', '/etc')).rejects.toMatchObject({ code: 'NotFound', message: 'No such container: no-such-container' });
-    await expect(t.engine.putArchive('no-such-container', '/', Readable.from(tarOf([])))).rejects.toMatchObject({ code: 'NotFound' });
+    await expect(t.engine.putArchive('no-such-container', '/', Readable.from(tarOf()))).rejects.toMatchObject({ code: 'NotFound' });
   });
 
   test('noOverwriteDirNonDir refuses to replace a directory with a file', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
-    const tar = Readable.from(tarOf([{ name: 'etc', type: 'file', mode: 0o644, data: 'not a dir' }]));
+    const tar = Readable.from(tarOf({ name: 'etc', type: 'file', mode: 0o644, data: 'not a dir' }));
     await expect(t.engine.putArchive(id, '/', tar, { noOverwriteDirNonDir: true })).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('cannot overwrite directory') });
     expect((await t.engine.statPath(id, '/etc')).mode & 2 ** 31).toBeTruthy();
     await t.engine.remove(id);
@@ -157,9 +134,9 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
 
   test('noOverwriteDirNonDir takes gzip; a corrupt gzip is an InvalidArgument, not a hang, and writes nothing', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
-    await t.engine.putArchive(id, '/', Readable.from(gzipSync(tarOf([{ name: 'srv/z', type: 'file', mode: 0o644, data: 'gz' }]))), { noOverwriteDirNonDir: true });
+    await t.engine.putArchive(id, '/', Readable.from(gzipSync(tarOf({ name: 'srv/z', type: 'file', mode: 0o644, data: 'gz' }))), { noOverwriteDirNonDir: true });
     expect((await entriesOf((await t.engine.getArchive(id, '/srv/z')).tar))[0]?.text).toBe('gz');
-    const corrupt = gzipSync(tarOf([{ name: 'srv/y', type: 'file', mode: 0o644, data: 'x'.repeat(5000) }])).subarray(0, 60);
+    const corrupt = gzipSync(tarOf({ name: 'srv/y', type: 'file', mode: 0o644, data: 'x'.repeat(5000) })).subarray(0, 60);
     await expect(t.engine.putArchive(id, '/', Readable.from(corrupt), { noOverwriteDirNonDir: true })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining('not valid gzip') });
     await expect(t.engine.statPath(id, '/srv/y')).rejects.toMatchObject({ code: 'NotFound' });
     await t.engine.remove(id);
@@ -167,17 +144,17 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
 
   test('a read-only container refuses copies in, in moby\'s words', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none', readOnlyRootfs: true });
-    await expect(t.engine.putArchive(id, '/tmp', Readable.from(tarOf([])))).rejects.toMatchObject({ code: 'InvalidArgument', message: 'container rootfs is marked read-only' });
+    await expect(t.engine.putArchive(id, '/tmp', Readable.from(tarOf()))).rejects.toMatchObject({ code: 'InvalidArgument', message: 'container rootfs is marked read-only' });
     await t.engine.remove(id);
   });
 
   test('cp reaches into volumes and bind mounts, and refuses read-only ones', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: ['cp-vol:/data', `${host}:/bound:ro`], cmd: ['sleep', '60'], detach: true });
     await writeFile(join(host, 'from-host'), 'bound file');
-    await t.engine.putArchive(id, '/data', Readable.from(tarOf([{ name: 'in-volume', type: 'file', mode: 0o644, data: 'kept in the volume' }])));
+    await t.engine.putArchive(id, '/data', Readable.from(tarOf({ name: 'in-volume', type: 'file', mode: 0o644, data: 'kept in the volume' })));
     expect(await catIn(t, id, '/data/in-volume')).toBe('kept in the volume');
     expect((await entriesOf((await t.engine.getArchive(id, '/bound/from-host')).tar))[0]?.text).toBe('bound file');
-    await expect(t.engine.putArchive(id, '/bound', Readable.from(tarOf([{ name: 'nope', type: 'file', mode: 0o644, data: 'x' }])))).rejects.toMatchObject({ code: 'InvalidArgument', message: 'mounted volume is marked read-only' });
+    await expect(t.engine.putArchive(id, '/bound', Readable.from(tarOf({ name: 'nope', type: 'file', mode: 0o644, data: 'x' })))).rejects.toMatchObject({ code: 'InvalidArgument', message: 'mounted volume is marked read-only' });
     expect(await readdir(host)).toEqual(['from-host']);
     await t.engine.remove(id, { force: true });
     await t.engine.removeVolume('cp-vol');
@@ -185,7 +162,7 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
 
   test('a read-only container still takes copies into its volumes', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none', readOnlyRootfs: true, volumes: ['ro-vol:/scratch'] });
-    await t.engine.putArchive(id, '/scratch', Readable.from(tarOf([{ name: 'ok', type: 'file', mode: 0o644, data: 'x' }])));
+    await t.engine.putArchive(id, '/scratch', Readable.from(tarOf({ name: 'ok', type: 'file', mode: 0o644, data: 'x' })));
     expect((await t.engine.statPath(id, '/scratch/ok')).size).toBe(1);
     await t.engine.remove(id);
     await t.engine.removeVolume('ro-vol');
@@ -220,7 +197,7 @@ describe('docker cp, export and diff (overlayfs, runc)', () => {
 
   test('a file copied in shows in diff as added', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
-    await t.engine.putArchive(id, '/', Readable.from(tarOf([{ name: 'copied', type: 'file', mode: 0o644, data: 'c' }])));
+    await t.engine.putArchive(id, '/', Readable.from(tarOf({ name: 'copied', type: 'file', mode: 0o644, data: 'c' })));
     expect(await t.engine.changes(id)).toContainEqual({ Path: '/copied', Kind: 1 });
     await t.engine.remove(id);
   });

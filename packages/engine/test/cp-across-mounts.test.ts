@@ -1,10 +1,9 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { TAR_END, TarReader, encodeTarHeader, tarPadding, type TarWriteHeader } from '@ctr/image';
 import { mountPoints } from '@ctr/store';
 import { catIn, testEngine, type TestEngine } from './fixture';
+import { archived, tarStream } from './tar-fixture';
 
 /**
  * `docker cp` into and out of a container across its mounts, as moby's archive operations do
@@ -13,29 +12,6 @@ import { catIn, testEngine, type TestEngine } from './fixture';
  * the copy of a container that does not run; a container never started shows the way to a
  * mount inside another mount (real runc, conmon, overlayfs).
  */
-
-type Entry = Omit<TarWriteHeader, 'mode' | 'mtime'> & { data?: string };
-
-/** A tar of `entries` (test input; real archives are streamed). */
-function archive(...entries: Entry[]): Readable {
-  const chunks = entries.flatMap(({ data, ...header }) => {
-    const body = Buffer.from(data ?? '');
-    const encoded = encodeTarHeader({ mode: header.type === 'dir' ? 0o755 : 0o644, mtime: 1_700_000_000, ...header, size: body.length });
-    return header.type === 'file' ? [encoded, body, tarPadding(body.length)] : [encoded];
-  });
-  return Readable.from([...chunks, TAR_END]);
-}
-
-async function archived(t: TestEngine, id: string, inside: string): Promise<Map<string, string>> {
-  const reader = new TarReader((await t.engine.getArchive(id, inside)).tar);
-  const out = new Map<string, string>();
-  for (let entry = await reader.next(); entry; entry = await reader.next()) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of entry.content()) chunks.push(Buffer.from(chunk));
-    out.set(entry.header.name, Buffer.concat(chunks).toString());
-  }
-  return out;
-}
 
 describe('docker cp across a container\'s mounts', () => {
   let t: TestEngine;
@@ -57,7 +33,7 @@ describe('docker cp across a container\'s mounts', () => {
 
   test('an archive\'s entries below a volume under the destination land in the volume of a running container', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: ['vol:/data/dir/vol'], cmd: ['sleep', '300'], detach: true });
-    await t.engine.putArchive(id, '/data', archive({ name: 'dir/', type: 'dir' }, { name: 'dir/top', type: 'file', data: 'beside' }, { name: 'dir/vol/', type: 'dir' }, { name: 'dir/vol/file', type: 'file', data: 'in the volume' }));
+    await t.engine.putArchive(id, '/data', tarStream({ name: 'dir/', type: 'dir' }, { name: 'dir/top', type: 'file', data: 'beside' }, { name: 'dir/vol/', type: 'dir' }, { name: 'dir/vol/file', type: 'file', data: 'in the volume' }));
     const { Mountpoint } = await t.engine.inspectVolume('vol');
     expect(await readFile(join(Mountpoint, 'file'), 'utf8')).toBe('in the volume');
     expect(await catIn(t, id, '/data/dir/vol/file')).toBe('in the volume');
@@ -66,7 +42,7 @@ describe('docker cp across a container\'s mounts', () => {
 
   test('an archive\'s entries below a read-only mount are refused in moby\'s words, and nothing lands in it', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none', volumes: [`${host}:/data/ro:ro`] });
-    await expect(t.engine.putArchive(id, '/data', archive({ name: 'ro/file', type: 'file', data: 'x' }))).rejects.toMatchObject({
+    await expect(t.engine.putArchive(id, '/data', tarStream({ name: 'ro/file', type: 'file', data: 'x' }))).rejects.toMatchObject({
       code: 'InvalidArgument',
       message: 'mounted volume is marked read-only',
     });
@@ -75,14 +51,14 @@ describe('docker cp across a container\'s mounts', () => {
 
   test('a link in the archive that leads out of the mount is followed inside the mount, never onto the host', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none', volumes: [`${host}:/data/bind`] });
-    await t.engine.putArchive(id, '/data', archive({ name: 'bind/up', type: 'symlink', linkname: '/' }, { name: 'bind/up/escaped', type: 'file', data: 'x' }, { name: 'bind/dots', type: 'symlink', linkname: '../../../../..' }, { name: 'bind/dots/also', type: 'file', data: 'y' }));
+    await t.engine.putArchive(id, '/data', tarStream({ name: 'bind/up', type: 'symlink', linkname: '/' }, { name: 'bind/up/escaped', type: 'file', data: 'x' }, { name: 'bind/dots', type: 'symlink', linkname: '../../../../..' }, { name: 'bind/dots/also', type: 'file', data: 'y' }));
     expect((await readdir(host)).sort()).toEqual(['also', 'dots', 'escaped', 'up']);
     await expect(readFile('/escaped')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   test('an entry that would replace a mount\'s point is refused', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none', volumes: [`${host}:/data/bind`] });
-    await expect(t.engine.putArchive(id, '/data', archive({ name: 'bind', type: 'file', data: 'x' }))).rejects.toMatchObject({
+    await expect(t.engine.putArchive(id, '/data', tarStream({ name: 'bind', type: 'file', data: 'x' }))).rejects.toMatchObject({
       code: 'InvalidArgument',
       message: 'cannot copy "bind": the mount at /data/bind is in its way',
     });
@@ -93,7 +69,7 @@ describe('docker cp across a container\'s mounts', () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', tmpfs: ['/t'], cmd: ['sh', '-c', 'echo -n live > /t/made && sleep 300'], detach: true });
     await t.engine.exec(id, { cmd: ['test', '-f', '/t/made'] });
     expect(await archived(t, id, '/t')).toEqual(new Map([['t/', ''], ['t/made', 'live']]));
-    await t.engine.putArchive(id, '/t', archive({ name: 'copied', type: 'file', data: 'into the tmpfs' }));
+    await t.engine.putArchive(id, '/t', tarStream({ name: 'copied', type: 'file', data: 'into the tmpfs' }));
     expect(await catIn(t, id, '/t/copied')).toBe('into the tmpfs');
   });
 
@@ -107,20 +83,20 @@ describe('docker cp across a container\'s mounts', () => {
     const { Mountpoint } = await t.engine.createVolume({ name: 'dev', options: { type: 'none', o: 'bind', device: host } });
     const { id } = await t.engine.create({ image: 'busybox', network: 'none', volumes: ['dev:/data'] });
     expect(await archived(t, id, '/data/on-device')).toEqual(new Map([['on-device', 'from the device']]));
-    await t.engine.putArchive(id, '/data', archive({ name: 'copied', type: 'file', data: 'onto the device' }));
+    await t.engine.putArchive(id, '/data', tarStream({ name: 'copied', type: 'file', data: 'onto the device' }));
     expect(await readFile(join(host, 'copied'), 'utf8')).toBe('onto the device');
     expect(await mountPoints()).not.toContain(Mountpoint);
   });
 
   test('a never-started container shows the way to a volume inside another, without writing into the outer one', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none', volumes: [`${host}:/outer`, 'inner:/outer/x/y'] });
-    await t.engine.putArchive(id, '/outer/x/y', archive({ name: 'file', type: 'file', data: 'in the inner volume' }));
+    await t.engine.putArchive(id, '/outer/x/y', tarStream({ name: 'file', type: 'file', data: 'in the inner volume' }));
     const { Mountpoint } = await t.engine.inspectVolume('inner');
     expect(await readFile(join(Mountpoint, 'file'), 'utf8')).toBe('in the inner volume');
     expect(await archived(t, id, '/outer')).toEqual(new Map([['outer/', ''], ['outer/x/', ''], ['outer/x/y/', ''], ['outer/x/y/file', 'in the inner volume']]));
     expect(await readdir(host)).toEqual([]);
     expect((await readdir(t.runRoot)).filter((name) => name.startsWith('cp-'))).toEqual([]);
-    await expect(t.engine.putArchive(id, '/outer/x', archive({ name: 'nope', type: 'file', data: 'x' }))).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(t.engine.putArchive(id, '/outer/x', tarStream({ name: 'nope', type: 'file', data: 'x' }))).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
 
   test('a never-started container\'s tmpfs inside a volume is an empty directory, made in neither', async () => {

@@ -1,36 +1,14 @@
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { TAR_END, TarReader, encodeTarHeader, tarPadding } from '@ctr/image';
 import { catIn, testEngine, type TestEngine } from './fixture';
+import { archived, tarStream } from './tar-fixture';
 
 /**
  * `docker cp` sees a container's files as its processes do — volumes, bind mounts and its own
  * /etc/hosts, /etc/hostname and /etc/resolv.conf on top of its root filesystem — running or
  * not, as moby's archive operations do in the mount namespace they make for them.
  */
-
-/** A one-file tar (test input; real archives are streamed). */
-function oneFile(name: string, data: string): Readable {
-  const body = Buffer.from(data);
-  return Readable.from([encodeTarHeader({ name, type: 'file', mode: 0o644, size: body.length, mtime: 1_700_000_000 }), body, tarPadding(body.length), TAR_END]);
-}
-
-async function entriesOf(tar: Readable): Promise<Map<string, string>> {
-  const reader = new TarReader(tar);
-  const out = new Map<string, string>();
-  for (let entry = await reader.next(); entry; entry = await reader.next()) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of entry.content()) chunks.push(Buffer.from(chunk));
-    out.set(entry.header.name, Buffer.concat(chunks).toString());
-  }
-  return out;
-}
-
-async function archived(t: TestEngine, id: string, inside: string): Promise<Map<string, string>> {
-  return entriesOf((await t.engine.getArchive(id, inside)).tar);
-}
 
 describe('docker cp through a container\'s mounts (overlayfs, runc)', () => {
   let t: TestEngine;
@@ -99,7 +77,7 @@ describe('docker cp through a container\'s mounts (overlayfs, runc)', () => {
 
   test('a copy in through a link into a volume lands in the volume of a stopped container', async () => {
     const id = await withVolume();
-    await t.engine.putArchive(id, '/lnk', oneFile('copied', 'into the volume'));
+    await t.engine.putArchive(id, '/lnk', tarStream({ name: 'copied', type: 'file', data: 'into the volume' }));
     const { Mountpoint } = await t.engine.inspectVolume('data');
     expect(await readFile(join(Mountpoint, 'copied'), 'utf8')).toBe('into the volume');
   });
@@ -107,26 +85,26 @@ describe('docker cp through a container\'s mounts (overlayfs, runc)', () => {
   test('a copy in through a link into a volume lands in the volume of a running container', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: ['data:/data'], cmd: ['sh', '-c', 'ln -s /data /lnk && sleep 60'], detach: true });
     await t.engine.exec(id, { cmd: ['test', '-L', '/lnk'] });
-    await t.engine.putArchive(id, '/lnk', oneFile('copied', 'seen inside'));
+    await t.engine.putArchive(id, '/lnk', tarStream({ name: 'copied', type: 'file', data: 'seen inside' }));
     expect(await catIn(t, id, '/data/copied')).toBe('seen inside');
   });
 
   test('a copy in through a link onto a read-only bind mount is refused in moby\'s words and writes nothing', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: [`${host}:/ro:ro`], cmd: ['ln', '-s', '/ro', '/to-ro'] });
-    await expect(t.engine.putArchive(id, '/to-ro', oneFile('nope', 'x'))).rejects.toMatchObject({ code: 'InvalidArgument', message: 'mounted volume is marked read-only' });
+    await expect(t.engine.putArchive(id, '/to-ro', tarStream({ name: 'nope', type: 'file', data: 'x' }))).rejects.toMatchObject({ code: 'InvalidArgument', message: 'mounted volume is marked read-only' });
     expect(await readdir(host)).toEqual([]);
   });
 
   test('a copy whose archive reaches below a mount under its directory lands in the mount, as the container sees it', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', volumes: [`${host}:/data`], cmd: ['sleep', '300'], detach: true });
-    await t.engine.putArchive(id, '/', oneFile('data/seen', 'x'));
+    await t.engine.putArchive(id, '/', tarStream({ name: 'data/seen', type: 'file', data: 'x' }));
     expect(await readFile(join(host, 'seen'), 'utf8')).toBe('x');
     expect(await catIn(t, id, '/data/seen')).toBe('x');
   });
 
   test('a container never started is copied into at a bind mount whose point its image lacks', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none', volumes: [`${host}:/new/place`] });
-    await t.engine.putArchive(id, '/new/place', oneFile('arrived', 'on the host'));
+    await t.engine.putArchive(id, '/new/place', tarStream({ name: 'arrived', type: 'file', data: 'on the host' }));
     expect(await readFile(join(host, 'arrived'), 'utf8')).toBe('on the host');
   });
 
@@ -136,7 +114,7 @@ describe('docker cp through a container\'s mounts (overlayfs, runc)', () => {
     await writeFile(join(Mountpoint, 'sub', 'mark'), 'inside');
     const { id } = await t.engine.create({ image: 'busybox', network: 'none', mountSpecs: [{ Type: 'volume', Source: 'data', Target: '/x', VolumeOptions: { Subpath: 'sub' } }] });
     expect(await archived(t, id, '/x/mark')).toEqual(new Map([['mark', 'inside']]));
-    await t.engine.putArchive(id, '/x', oneFile('added', 'y'));
+    await t.engine.putArchive(id, '/x', tarStream({ name: 'added', type: 'file', data: 'y' }));
     expect(await readdir(join(Mountpoint, 'sub'))).toEqual(['added', 'mark']);
   });
 

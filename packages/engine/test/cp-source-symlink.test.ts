@@ -1,18 +1,8 @@
-import type { Readable } from 'node:stream';
-import { TarReader } from '@ctr/image';
 import { testEngine, type TestEngine } from './fixture';
+import { entriesOf } from './tar-fixture';
 
 const GO_DIR = 2 ** 31;
 const GO_SYMLINK = 2 ** 27;
-
-async function entriesOf(tar: Readable): Promise<Array<{ name: string; type: string; linkname: string }>> {
-  const reader = new TarReader(tar);
-  const out = [];
-  for (let entry = await reader.next(); entry; entry = await reader.next()) {
-    out.push({ name: entry.header.name, type: entry.header.typeflag, linkname: entry.header.linkname });
-  }
-  return out;
-}
 
 async function namesOf(t: TestEngine, id: string, inside: string): Promise<string[]> {
   return (await entriesOf((await t.engine.getArchive(id, inside)).tar)).map((e) => e.name);
@@ -42,7 +32,7 @@ describe('docker cp of a symlinked source directory', () => {
     const { stat, tar } = await t.engine.getArchive(id, '/tmp/dirlnk');
     expect(stat).toMatchObject({ name: 'dirlnk', linkTarget: '/etc' });
     expect(stat.mode & GO_SYMLINK).toBeTruthy();
-    expect(await entriesOf(tar)).toEqual([{ name: 'dirlnk', type: '2', linkname: '/etc' }]);
+    expect(await entriesOf(tar)).toEqual([{ name: 'dirlnk', type: '2', text: '', linkname: '/etc' }]);
   });
 
   test('a link with a trailing slash copies the container’s target directory under the link’s name', async () => {
