@@ -10,8 +10,12 @@
  *
  * It reads the network records from disk and reloads when the generation file changes,
  * answers A for container names, aliases, short IDs and hostnames on the asker's networks (and for the
- * link aliases of the asker's own endpoints), and an empty answer for other types of known
- * names. Other names it forwards, as docker's resolver does,
+ * link aliases of the asker's own endpoints), an empty answer for other types of known
+ * names, and PTR for the containers' addresses there (docker's `<container>.<network>`). It
+ * listens on UDP and TCP (RFC 1035 4.2.2) as docker's does; a UDP answer that does not fit
+ * 512 bytes (or the asker's EDNS size) is cut with the TC bit set, so the client asks again
+ * over TCP. Other names (and addresses) it forwards, as docker's resolver does, over the
+ * protocol they were asked with,
  * to the asker's upstream servers (its `--dns`, else the host's: the sandbox record says
  * which, and which of them it may ask — resolv.ts upstreamRefusal decides that when the
  * record is written, since this process sends from the host's namespace and must not take a
@@ -23,6 +27,7 @@
  */
 export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   const dgram = require('node:dgram') as typeof import('node:dgram');
+  const tcp = require('node:net') as typeof import('node:net');
   const fs = require('node:fs') as typeof import('node:fs');
   const path = require('node:path') as typeof import('node:path');
 
@@ -36,6 +41,7 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   }
   interface Net {
     id: string;
+    name: string;
     gateway: string;
     isDefault: boolean;
     internal: boolean;
@@ -46,6 +52,13 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     /** Every network of a container, the default bridge included (it gives a way out). */
     netsOf: Map<string, Net[]>;
   }
+  interface Listener {
+    udp: import('node:dgram').Socket;
+    tcp: import('node:net').Server;
+    /** Its open TCP connections, ended with it, and the container each came from (when one did). */
+    conns: Map<import('node:net').Socket, string | undefined>;
+  }
+  type Proto = 'udp' | 'tcp';
   /** The part of a sandbox record (state.ts SandboxState.dns) the server reads; made at each allocation. */
   interface Forwarding {
     upstreams?: Array<{ address: string; ask?: boolean }>;
@@ -58,9 +71,14 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   const MAX_UPSTREAMS = 3;
   const MAX_IN_FLIGHT = 1024;
   const RCODE = { ok: 0, formErr: 1, servFail: 2, nxDomain: 3, notImp: 4, refused: 5 };
-  const QTYPE = { a: 1, aaaa: 28, any: 255 };
+  const QTYPE = { a: 1, ptr: 12, aaaa: 28, opt: 41, any: 255 };
+  /** The most a UDP answer may be without EDNS (RFC 1035), and over TCP (the 2-byte length). */
+  const UDP_SIZE = 512;
+  const TCP_SIZE = 0xffff;
+  /** miekg/dns's idle timeout between queries on a TCP connection, which docker's resolver keeps. */
+  const TCP_IDLE_MS = 8000;
   const genFile = path.join(stateDir, 'generation');
-  const sockets = new Map<string, import('node:dgram').Socket>();
+  const listeners = new Map<string, Listener>();
   let view: View = { byGateway: new Map(), netsOf: new Map() };
   /** Sandbox records read since the last reload (null: none, or one without DNS settings). */
   const forwardingOf = new Map<string, Forwarding | null>();
@@ -108,8 +126,18 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     }
   }
 
+  /** Closes a gateway's sockets, its open TCP connections with them. */
+  function unlisten(gw: string): void {
+    const l = listeners.get(gw);
+    if (!l) return;
+    listeners.delete(gw);
+    l.udp.close();
+    l.tcp.close();
+    for (const conn of l.conns.keys()) conn.destroy();
+  }
+
   function shutdown(): void {
-    for (const s of sockets.values()) s.close();
+    for (const gw of [...listeners.keys()]) unlisten(gw);
     try {
       if (fs.readFileSync(pidFile, 'utf8').trim() === String(process.pid)) fs.rmSync(pidFile);
     } catch {
@@ -130,13 +158,12 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     }
     view = { byGateway, netsOf };
     forwardingOf.clear();
-    for (const [gw, sock] of sockets) {
-      if (!byGateway.has(gw)) {
-        sock.close();
-        sockets.delete(gw);
-      }
+    for (const gw of [...listeners.keys()]) if (!byGateway.has(gw)) unlisten(gw);
+    // As docker's resolver stops with its container, a container's connections end when it leaves the network.
+    for (const [gw, l] of listeners) {
+      for (const [conn, containerId] of l.conns) if (containerId && !byGateway.get(gw)?.endpoints[containerId]) conn.destroy();
     }
-    for (const gw of byGateway.keys()) if (!sockets.has(gw)) listen(gw);
+    for (const gw of byGateway.keys()) if (!listeners.has(gw)) listen(gw);
   }
 
   function refresh(): void {
@@ -155,10 +182,15 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
       .map((ep) => ep.ip);
   }
 
-  function lookup(name: string, asker: Net, self: Endpoint | undefined): string[] | undefined {
+  /** The networks whose names the asker sees, the one it asked on first. */
+  function searchOrder(asker: Net, self: Endpoint | undefined): Net[] {
     const nets = self ? (view.netsOf.get(self.containerId) ?? [asker]) : [asker];
     // The default bridge has no name resolution, as in Docker.
-    const ordered = [asker, ...nets.filter((n) => n !== asker && !n.isDefault)];
+    return [asker, ...nets.filter((n) => n !== asker && !n.isDefault)];
+  }
+
+  function lookup(name: string, asker: Net, self: Endpoint | undefined): string[] | undefined {
+    const ordered = searchOrder(asker, self);
     // libnetwork's endpoint aliases: a link alias of the asker's endpoint on a network names the
     // linked container there, for this asker alone, before (and instead of) any other holder of that name.
     const linked = (net: Net): string | undefined =>
@@ -172,8 +204,87 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return ips.length > 0 ? ips : undefined;
   }
 
-  /** One query to one upstream server; undefined when it does not answer in time. */
-  function exchange(query: Buffer, server: string): Promise<Buffer | undefined> {
+  /**
+   * Docker's answer to a reverse lookup of an address of a container on the asker's networks:
+   * `<container name>.<network name>` (libnetwork ResolveIP), in wire form. Undefined for other
+   * names and addresses, which are forwarded.
+   */
+  function reverseName(labels: string[], asker: Net, self: Endpoint | undefined): Buffer | undefined {
+    const [d, c, b, a, inAddr, arpa, ...rest] = labels;
+    if (rest.length > 0 || inAddr?.toLowerCase() !== 'in-addr' || arpa?.toLowerCase() !== 'arpa') return undefined;
+    const ip = [a, b, c, d].join('.');
+    for (const net of searchOrder(asker, self)) {
+      const holder = Object.values(net.endpoints).find((ep) => ep.ip === ip);
+      if (holder) return encodeName(`${holder.containerName}.${net.name}`);
+    }
+    return undefined;
+  }
+
+  /** A name in wire form; undefined when it cannot be one (an empty or too long label). */
+  function encodeName(name: string): Buffer | undefined {
+    const labels = name.split('.');
+    if (labels.some((l) => l.length === 0 || l.length > 63)) return undefined;
+    const wire = Buffer.concat([...labels.flatMap((l) => [Buffer.from([l.length]), Buffer.from(l, 'latin1')]), Buffer.from([0])]);
+    return wire.length <= 255 ? wire : undefined;
+  }
+
+  /** The asker's EDNS buffer size (its OPT record's class), 0 when it sent none. */
+  function ednsSize(msg: Buffer, off: number): number {
+    const records = msg.readUInt16BE(6) + msg.readUInt16BE(8) + msg.readUInt16BE(10);
+    for (let i = 0; i < records; i++) {
+      // Past the owner name: labels up to the root, or a compression pointer.
+      while (off < msg.length && msg[off] !== 0 && (msg[off] ?? 0) < 0xc0) off += 1 + (msg[off] ?? 0);
+      off += (msg[off] ?? 0) >= 0xc0 ? 2 : 1;
+      if (off + 10 > msg.length) return 0;
+      if (msg.readUInt16BE(off) === QTYPE.opt) return msg.readUInt16BE(off + 2);
+      off += 10 + msg.readUInt16BE(off + 8);
+    }
+    return 0;
+  }
+
+  /** RFC 1035 4.2.2: over TCP each message goes with its length in two bytes before it. */
+  function framed(msg: Buffer): Buffer {
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(msg.length, 0);
+    return Buffer.concat([len, msg]);
+  }
+
+  /** A TCP stream's data handler that hands on each whole message. */
+  function unframer(onMessage: (msg: Buffer) => void): (chunk: Buffer) => void {
+    let pending = Buffer.alloc(0);
+    return (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+        const end = 2 + pending.readUInt16BE(0);
+        onMessage(pending.subarray(2, end));
+        pending = pending.subarray(end);
+      }
+    };
+  }
+
+  function isReplyTo(reply: Buffer, id: number): boolean {
+    return reply.length >= 12 && reply.readUInt16BE(0) === id && (reply.readUInt16BE(2) & 0x8000) !== 0;
+  }
+
+  /** One query to one upstream server over TCP; undefined when it does not answer in time. */
+  function exchangeTcp(query: Buffer, server: string): Promise<Buffer | undefined> {
+    return new Promise((resolve) => {
+      const conn = tcp.connect({ port: 53, host: server });
+      const done = (reply?: Buffer): void => {
+        clearTimeout(timer);
+        conn.destroy();
+        resolve(reply);
+      };
+      const timer = setTimeout(() => done(), UPSTREAM_TIMEOUT_MS);
+      conn.on('error', () => done());
+      conn.on('close', () => done());
+      conn.on('data', unframer((reply) => done(isReplyTo(reply, query.readUInt16BE(0)) ? reply : undefined)));
+      conn.write(framed(query));
+    });
+  }
+
+  /** One query to one upstream server over UDP; undefined when it does not answer in time. */
+  function exchangeUdp(query: Buffer, server: string): Promise<Buffer | undefined> {
     return new Promise((resolve) => {
       // A connected socket of its own: the kernel passes on only that server's datagrams,
       // and a closed port fails at once instead of after the timeout.
@@ -189,17 +300,18 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
       };
       const timer = setTimeout(() => done(), UPSTREAM_TIMEOUT_MS);
       sock.on('error', () => done());
-      sock.on('message', (reply) => {
-        if (reply.length >= 12 && reply.readUInt16BE(0) === id && reply.readUInt16BE(2) & 0x8000) done(reply);
-      });
+      sock.on('message', (reply) => isReplyTo(reply, id) && done(reply));
       sock.connect(53, server, () => sock.send(query, (e) => e && done()));
     });
   }
 
-  /** docker's order: the next server after no answer, SERVFAIL or REFUSED; any other reply is the answer. */
-  async function forward(query: Buffer, servers: string[]): Promise<Buffer | undefined> {
+  /**
+   * docker's order: the next server after no answer, SERVFAIL or REFUSED; any other reply is
+   * the answer (a truncated one too: the client then asks again over TCP, and so do we).
+   */
+  async function forward(query: Buffer, servers: string[], proto: Proto): Promise<Buffer | undefined> {
     for (const server of servers) {
-      const reply = await exchange(query, server);
+      const reply = await (proto === 'tcp' ? exchangeTcp : exchangeUdp)(query, server);
       const rcode = reply ? reply.readUInt16BE(2) & 0xf : RCODE.servFail;
       if (reply && rcode !== RCODE.servFail && rcode !== RCODE.refused) return reply;
     }
@@ -225,16 +337,16 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return servers.length > 0 ? servers : RCODE.nxDomain;
   }
 
-  function answer(msg: Buffer, net: Net, from: string): Buffer | Promise<Buffer> | undefined {
+  function answer(msg: Buffer, net: Net, from: string, proto: Proto): Buffer | Promise<Buffer> | undefined {
     if (msg.length < 12) return undefined;
     const id = msg.readUInt16BE(0);
     const flags = msg.readUInt16BE(2);
     if (flags & 0x8000) return undefined;
     const opcode = (flags >> 11) & 0xf;
-    const header = (rcode: number, qd: number, an: number): Buffer => {
+    const header = (rcode: number, qd: number, an: number, truncated = false): Buffer => {
       const h = Buffer.alloc(12);
       h.writeUInt16BE(id, 0);
-      h.writeUInt16BE(0x8000 | (opcode << 11) | 0x0400 | (flags & 0x0100) | 0x0080 | rcode, 2);
+      h.writeUInt16BE(0x8000 | (opcode << 11) | 0x0400 | (truncated ? 0x0200 : 0) | (flags & 0x0100) | 0x0080 | rcode, 2);
       h.writeUInt16BE(qd, 4);
       h.writeUInt16BE(an, 6);
       return h;
@@ -254,47 +366,99 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     if (off + 4 > msg.length) return header(RCODE.formErr, 0, 0);
     const qtype = msg.readUInt16BE(off);
     const question = msg.subarray(12, off + 4);
+    const limit = proto === 'tcp' ? TCP_SIZE : Math.max(UDP_SIZE, ednsSize(msg, off + 4));
+    /** Our own answer, cut to the records that fit as docker's truncateResp does (TC only over UDP). */
+    const reply = (rrs: Buffer[]): Buffer => {
+      let fit = rrs.length;
+      let size = rrs.reduce((sum, rr) => sum + rr.length, 12 + question.length);
+      while (size > limit && fit > 0) size -= rrs[--fit]?.length ?? 0;
+      return Buffer.concat([header(RCODE.ok, 1, fit, fit < rrs.length && proto === 'udp'), question, ...rrs.slice(0, fit)]);
+    };
+    /** An answer record for the question's name (written as a pointer to it). */
+    const record = (type: number, data: Buffer): Buffer => {
+      const rr = Buffer.alloc(12);
+      rr.writeUInt16BE(0xc00c, 0);
+      rr.writeUInt16BE(type, 2);
+      rr.writeUInt16BE(1, 4);
+      rr.writeUInt32BE(TTL, 6);
+      rr.writeUInt16BE(data.length, 10);
+      return Buffer.concat([rr, data]);
+    };
     const self = askerOf(net, from);
+    const reverse = qtype === QTYPE.ptr ? reverseName(labels, net, self) : undefined;
+    if (reverse) return reply([record(QTYPE.ptr, reverse)]);
     const ips = lookup(labels.join('.').toLowerCase(), net, self);
     if (!ips) {
       const servers = route(self, qtype, labels);
       if (typeof servers === 'number') return Buffer.concat([header(servers, 1, 0), question]);
       if (inFlight >= MAX_IN_FLIGHT) return Buffer.concat([header(RCODE.servFail, 1, 0), question]);
       inFlight++;
-      return forward(msg, servers)
-        .then((reply) => reply ?? Buffer.concat([header(RCODE.servFail, 1, 0), question]))
+      return forward(msg, servers, proto)
+        .then((r) => r ?? Buffer.concat([header(RCODE.servFail, 1, 0), question]))
         .finally(() => inFlight--);
     }
     const records = qtype === QTYPE.a || qtype === QTYPE.any ? ips : [];
-    const rrs = records.map((ip) => {
-      const rr = Buffer.alloc(16);
-      rr.writeUInt16BE(0xc00c, 0);
-      rr.writeUInt16BE(1, 2);
-      rr.writeUInt16BE(1, 4);
-      rr.writeUInt32BE(TTL, 6);
-      rr.writeUInt16BE(4, 10);
-      ip.split('.').forEach((p, i) => rr.writeUInt8(Number(p), 12 + i));
-      return rr;
+    return reply(records.map((ip) => record(QTYPE.a, Buffer.from(ip.split('.').map(Number)))));
+  }
+
+  /** The answer to a message that came to a gateway's listener; undefined for none. */
+  function respond(gw: string, msg: Buffer, from: string, proto: Proto): Promise<Buffer | undefined> {
+    refresh();
+    const net = view.byGateway.get(gw);
+    return Promise.resolve(net ? answer(msg, net, from, proto) : undefined);
+  }
+
+  /**
+   * One client's TCP connection: queries answered as they come (out of order when one is
+   * forwarded, as RFC 7766 allows), closed after an idle while with none outstanding, or
+   * when the client ends its side and has all its answers.
+   */
+  function serveTcp(gw: string, l: Listener, conn: import('node:net').Socket): void {
+    refresh();
+    const net = view.byGateway.get(gw);
+    const from = conn.remoteAddress ?? '';
+    if (listeners.get(gw) !== l || !net) return void conn.destroy();
+    l.conns.set(conn, askerOf(net, from)?.containerId);
+    let outstanding = 0;
+    let ended = false;
+    conn.setTimeout(TCP_IDLE_MS);
+    conn.on('timeout', () => outstanding === 0 && conn.destroy());
+    conn.on('error', () => conn.destroy());
+    conn.on('close', () => l.conns.delete(conn));
+    conn.on('end', () => {
+      ended = true;
+      if (outstanding === 0) conn.end();
     });
-    return Buffer.concat([header(RCODE.ok, 1, rrs.length), question, ...rrs]);
+    conn.on(
+      'data',
+      unframer((msg) => {
+        outstanding++;
+        void respond(gw, msg, from, 'tcp').then((r) => {
+          outstanding--;
+          if (r && !conn.destroyed) conn.write(framed(r));
+          if (ended && outstanding === 0) conn.end();
+        });
+      }),
+    );
   }
 
   function listen(gw: string): void {
-    const sock = dgram.createSocket('udp4');
-    sockets.set(gw, sock);
-    sock.on('error', (e) => {
-      log(`listener on ${gw}:53 failed: ${e.message}`);
-      sock.close();
-      sockets.delete(gw);
-    });
-    sock.on('message', (msg, rinfo) => {
-      refresh();
-      const net = view.byGateway.get(gw);
-      const reply = net ? answer(msg, net, rinfo.address) : undefined;
+    const l: Listener = { udp: dgram.createSocket('udp4'), tcp: tcp.createServer({ allowHalfOpen: true }), conns: new Map() };
+    listeners.set(gw, l);
+    // Either failing closes both: the manager's probe then sees no answer and reloads the server to try again.
+    const fail = (proto: Proto) => (e: Error): void => {
+      log(`${proto} listener on ${gw}:53 failed: ${e.message}`);
+      if (listeners.get(gw) === l) unlisten(gw);
+    };
+    l.udp.on('error', fail('udp'));
+    l.tcp.on('error', fail('tcp'));
+    l.tcp.on('connection', (conn) => serveTcp(gw, l, conn));
+    l.udp.on('message', (msg, rinfo) => {
       // A forwarded reply comes later; the listener may have closed meanwhile (its network removed).
-      void Promise.resolve(reply).then((r) => r && sockets.get(gw) === sock && sock.send(r, rinfo.port, rinfo.address));
+      void respond(gw, msg, rinfo.address, 'udp').then((r) => r && listeners.get(gw) === l && l.udp.send(r, rinfo.port, rinfo.address));
     });
-    sock.bind(53, gw);
+    // TCP first: the manager's readiness probe is a UDP query, so an answer there means both listen.
+    l.tcp.listen(53, gw, () => listeners.get(gw) === l && l.udp.bind(53, gw));
   }
 
   fs.writeFileSync(pidFile, String(process.pid));

@@ -41,10 +41,13 @@ function dnsLines(plan: SandboxPlan): string[] {
   const rules = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
   if (plan.dns) {
     const { ep, net } = plan.dns;
-    rules.push(
-      `-A OUTPUT -d 127.0.0.11/32 -p udp -m udp --dport 53 -j DNAT --to-destination ${net.gateway}:53`,
-      `-A POSTROUTING -s 127.0.0.0/8 -d ${net.gateway}/32 -p udp -m udp --dport 53 -j SNAT --to-source ${ep.ip}`,
-    );
+    // TCP too: clients ask again over TCP when a UDP answer comes truncated.
+    for (const proto of ['udp', 'tcp']) {
+      rules.push(
+        `-A OUTPUT -d 127.0.0.11/32 -p ${proto} -m ${proto} --dport 53 -j DNAT --to-destination ${net.gateway}:53`,
+        `-A POSTROUTING -s 127.0.0.0/8 -d ${net.gateway}/32 -p ${proto} -m ${proto} --dport 53 -j SNAT --to-source ${ep.ip}`,
+      );
+    }
   }
   rules.push('COMMIT');
   // route_localnet lets the DNATed packet keep its 127.0.0.1 source until SNAT rewrites it;
