@@ -42,6 +42,7 @@ export const buildCommand: Command = {
     { name: 'squash', type: 'bool', description: 'Squash newly built layers into a single new layer' },
     { name: 'compress', type: 'bool', description: 'Compress the build context using gzip' },
     { name: 'isolation', type: 'string', description: 'Container isolation technology' },
+    // Accepted, as buildx (docker 28's build) accepts it: it verifies nothing by signature either.
     { name: 'disable-content-trust', type: 'bool', description: 'Skip image verification', default: true },
     { name: 'progress', type: 'string', description: 'Set type of progress output (auto, plain, tty, quiet, rawjson)' },
     ...buildStepFlags,

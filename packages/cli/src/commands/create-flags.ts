@@ -4,6 +4,7 @@ import type { CreateOptions } from '@ctr/api';
 import type { ApiMount, BuildStepOptions, ClientMount, DeviceRequest, HealthConfig, UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
+import { contentTrustFlag, refuseContentTrust } from '../content-trust';
 import { engineModule } from '../context';
 import { bool, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 
@@ -205,6 +206,7 @@ type ThrottleDevice = NonNullable<CreateOptions['blkioDeviceReadBps']>[number];
 
 /** The flags `ctr create` and `ctr run` share, with docker's names and help. */
 export const createFlags: FlagSpec[] = [
+  contentTrustFlag,
   { name: 'name', type: 'string', description: 'Assign a name to the container' },
   { name: 'cidfile', type: 'string', description: 'Write the container ID to the file' },
   { name: 'env', short: 'e', type: 'list', description: 'Set environment variables' },
@@ -653,6 +655,7 @@ function healthcheckFrom(args: ParsedArgs): HealthConfig | undefined {
 
 /** Turn parsed `run`/`create` flags and positionals into the engine's create options. */
 export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<CreateOptions> {
+  refuseContentTrust(args);
   const [image, ...cmd] = args.positionals as [string, ...string[]];
   const pull = str(args, 'pull') ?? 'missing';
   const attachNames = list(args, 'attach').map((name) => name.toLowerCase());

@@ -5,6 +5,7 @@ import type { PushLayerProgress } from '@ctr/api';
 import type { HistoryItem, ImageSummary, PushedTag } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
+import { contentTrustFlag, refuseContentTrust } from '../content-trust';
 import { engineModule, getEngine, println } from '../context';
 import { bool, list, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
@@ -173,11 +174,13 @@ const pull: Command = {
   description: 'Download an image from a registry',
   flags: [
     { name: 'all-tags', short: 'a', type: 'bool', description: 'Download all tagged images in the repository' },
+    contentTrustFlag,
     platformFlag('Set platform if server is multi-platform capable'),
     { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress verbose output' },
   ],
   args: [1, 1],
   async run(args, io) {
+    refuseContentTrust(args);
     const ref = args.positionals[0] as string;
     const options = { quiet: bool(args, 'quiet'), ...platformOption(args) };
     // As docker's client: a tag with --all-tags is refused before the daemon is asked.
@@ -202,6 +205,7 @@ const push: Command = {
   description: 'Upload an image to a registry',
   flags: [
     { name: 'all-tags', short: 'a', type: 'bool', description: 'Push all tags of an image to the repository' },
+    contentTrustFlag,
     platformFlag(
       "Push a platform-specific manifest as a single-platform image to the registry.\nImage index won't be pushed, meaning that other manifests, including attestations won't be preserved.\n'os[/arch[/variant]]': Explicit platform (eg. linux/amd64)",
     ),
@@ -209,6 +213,7 @@ const push: Command = {
   ],
   args: [1, 1],
   async run(args, io) {
+    refuseContentTrust(args);
     const { allTagsRepository, normalizeImageName, pushName } = engineModule();
     const ref = args.positionals[0] as string;
     const quiet = bool(args, 'quiet');
