@@ -56,7 +56,7 @@ test('DNSNames on a user network: name, aliases, short ID and hostname, each a n
     const lookup = await docker(t.env, ['exec', 'shapes-asker', 'nslookup', name, '127.0.0.11']);
     expect(`${name}: ${lookup.stdout}`).toContain(`Address: ${address}`);
   }
-}, 30_000);
+});
 
 test('networks show EnableIPv4 (true) from API 1.47, in inspect and in the list; not before', async () => {
   const current = json(await request(t.socket, 'GET', `/v1.47/networks/${NET}`)) as Record<string, unknown>;

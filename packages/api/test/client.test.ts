@@ -76,13 +76,14 @@ test('events follow what happens until the signal aborts', async () => {
   const abort = new AbortController();
   const seen: Array<{ id: string; action: string }> = [];
   let created = '';
+  // From a moment before: what happens before the daemon has the request in hand is not missed.
+  const since = Math.floor(Date.now() / 1000);
   const following = (async () => {
-    for await (const event of client.events({ filters: { type: ['container'] }, signal: abort.signal })) {
+    for await (const event of client.events({ since, filters: { type: ['container'] }, signal: abort.signal })) {
       seen.push({ id: event.Actor.ID, action: event.Action });
       if (event.Action === 'destroy' && event.Actor.ID === created) abort.abort();
     }
   })();
-  await new Promise((r) => setTimeout(r, 200));
   const { Id } = await client.createContainer({ Image: 'busybox', Cmd: ['true'], HostConfig: { NetworkMode: 'none' } });
   created = Id;
   await client.removeContainer(Id);

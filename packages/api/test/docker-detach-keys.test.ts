@@ -61,11 +61,23 @@ function hijack(path: string, body?: unknown): Promise<Duplex> {
   });
 }
 
-/** Everything the daemon sends on a session until it closes it. */
-function untilClosed(socket: Duplex): Promise<string> {
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-  return new Promise((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks).toString('latin1'))));
+/** What the daemon sends on a session: `shown` resolves once it has sent `text`, `closed` with everything once it closes it. */
+function received(socket: Duplex): { shown(text: RegExp): Promise<void>; closed: Promise<string> } {
+  let sent = '';
+  const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(sent)));
+  socket.on('data', (chunk: Buffer) => (sent += chunk.toString('latin1')));
+  const shown = (text: RegExp): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!text.test(sent)) return;
+        socket.off('data', check);
+        resolve();
+      };
+      socket.on('data', check);
+      void closed.then(() => reject(new Error(`the session closed without showing ${String(text)}: ${JSON.stringify(sent)}`)));
+      check();
+    });
+  return { shown, closed };
 }
 
 test('docker run -a stderr shows only stderr, and inspect records what was attached', async () => {
@@ -133,11 +145,12 @@ test('the daemon watches an attach session for detachKeys: it ends the session, 
   const id = await runningShell('api-detach-raw');
   try {
     const socket = await hijack(`/containers/${id}/attach?stream=1&stdin=1&stdout=1&stderr=1&detachKeys=ctrl-a,x`);
-    const sent = untilClosed(socket);
+    const session = received(socket);
     socket.write('echo $((40 + 2))\r');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The keys go once the shell has answered: what the session shows before them is the result.
+    await session.shown(/^42\r*$/m);
     socket.write('\x01x');
-    expect(await sent).toMatch(/^42\r*$/m);
+    expect(await session.closed).toMatch(/^42\r*$/m);
     expect(await running('api-detach-raw')).toBe(true);
   } finally {
     await docker(t.env, ['rm', '-f', 'api-detach-raw']);
@@ -152,10 +165,10 @@ test('the daemon watches an exec session for DetachKeys: it ends the session, an
     const execId = (json(created) as { Id: string }).Id;
     expect((json(await request(t.socket, 'GET', `/exec/${execId}/json`)) as { DetachKeys: string }).DetachKeys).toBe(Buffer.from([1, 0x78]).toString('base64'));
     const socket = await hijack(`/exec/${execId}/start`, { Detach: false, Tty: true });
-    const sent = untilClosed(socket);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const session = received(socket);
+    await session.shown(/ready/);
     socket.write('\x01x');
-    expect(await sent).toMatch(/ready/);
+    expect(await session.closed).toMatch(/ready/);
     const inspect = json(await request(t.socket, 'GET', `/exec/${execId}/json`)) as { Running: boolean; ExitCode: number | null };
     expect(inspect).toMatchObject({ Running: true, ExitCode: null });
     expect((await docker(t.env, ['exec', 'api-detach-raw-exec', 'ps', '-o', 'args'])).stdout).toMatch(/^sleep 600$/m);

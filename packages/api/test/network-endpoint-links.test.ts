@@ -40,13 +40,13 @@ test('the linking container resolves the link alias to the linked container thro
   const lookup = await docker(t.env, ['exec', 'links-user', 'nslookup', 'lnk1', '127.0.0.11']);
   expect(lookup.code).toBe(0);
   expect(lookup.stdout).toContain(`Address: ${await addressOf('links-target')}`);
-}, 30_000);
+});
 
 test('another container on the same network does not resolve the link alias', async () => {
   const lookup = await docker(t.env, ['exec', 'links-other', 'nslookup', 'lnk1', '127.0.0.11']);
   expect(lookup.stdout).not.toContain(await addressOf('links-target'));
   expect(lookup.stdout + lookup.stderr).toContain("can't find lnk1");
-}, 30_000);
+});
 
 test('inspect shows the endpoint links as name:alias', async () => {
   const inspected = json(await request(t.socket, 'GET', '/v1.41/containers/links-user/json')) as { NetworkSettings: { Networks: Record<string, { Links: string[] | null }> } };
@@ -61,7 +61,7 @@ test('docker run --link on a user network (docker 28 sends it as the endpoint\'s
   expect((await docker(t.env, ['exec', 'links-other', 'nslookup', 'lnk2', '127.0.0.11'])).stdout).not.toContain(await addressOf('links-target'));
   const links = await docker(t.env, ['inspect', '-f', `{{json (index .NetworkSettings.Networks "${NET}").Links}}`, 'links-run']);
   expect(links.stdout.trim()).toBe('["links-target:lnk2"]');
-}, 30_000);
+});
 
 test('a create\'s EndpointsConfig Links alone (no HostConfig.Links) are the endpoint\'s from its start', async () => {
   const body = { Image: 'busybox', Cmd: ['sleep', '300'], HostConfig: { NetworkMode: NET }, NetworkingConfig: { EndpointsConfig: { [NET]: { Links: ['links-other:lnk3'] } } } };
@@ -69,4 +69,4 @@ test('a create\'s EndpointsConfig Links alone (no HostConfig.Links) are the endp
   expect((await docker(t.env, ['start', 'links-created'])).code).toBe(0);
   const lookup = await docker(t.env, ['exec', 'links-created', 'nslookup', 'lnk3', '127.0.0.11']);
   expect(lookup.stdout).toContain(`Address: ${await addressOf('links-other')}`);
-}, 30_000);
+});

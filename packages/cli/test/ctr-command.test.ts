@@ -2,28 +2,21 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetworkManager } from '@ctr/network';
-import { ctrOn, importBusybox, type CtrOn, type CtrResult } from './local-ctr';
+import { ctrOn, eventually, importBusybox, removeCtrRoot, type CtrOn, type CtrResult } from './local-ctr';
 
 describe('the ctr command (real runc, conmon, overlayfs)', () => {
   let root: string;
-  let runRoot: string;
   let on: CtrOn;
   const ctr = (...args: string[]): Promise<CtrResult> => on.run(...args);
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'ctr-cli-'));
-    runRoot = await mkdtemp(join(tmpdir(), 'ctr-cli-run-'));
-    on = ctrOn(root, runRoot);
+    on = ctrOn(root, await mkdtemp(join(tmpdir(), 'ctr-cli-run-')));
     expect(await importBusybox(on)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^sha256:[a-f0-9]{64}\n$/) });
   });
 
   afterAll(async () => {
-    const { stdout } = await ctr('ps', '-aq', '--no-trunc');
-    for (const id of stdout.split('\n').filter(Boolean)) await ctr('rm', '-f', id);
-    await new NetworkManager({ root, runRoot }).gc();
-    await rm(root, { recursive: true, force: true });
-    await rm(runRoot, { recursive: true, force: true });
+    await removeCtrRoot(on);
   });
 
   test('run propagates the container exit code', async () => {
@@ -80,7 +73,7 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
     const ps = await ctr('ps');
     expect(ps.stdout.split('\n')[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
     expect(ps.stdout).toMatch(/busybox\s+"sh -c 'echo up; exe…"\s+.+\s+Up .+\s+cli-web/);
-    await new Promise((r) => setTimeout(r, 300));
+    expect(await eventually(async () => (await ctr('logs', 'cli-web')).stdout !== '')).toBe(true);
     expect((await ctr('logs', 'cli-web')).stdout).toBe('up\n');
     expect(await ctr('stop', '-t', '1', 'cli-web')).toMatchObject({ code: 0, stdout: 'cli-web\n' });
     expect((await ctr('ps', '-a', '--filter', 'name=cli-web', '--format', '{{.Names}} {{.State}}')).stdout).toBe('cli-web exited\n');
@@ -169,7 +162,7 @@ describe('the ctr command (real runc, conmon, overlayfs)', () => {
       const volatileRecords = await readdir(join(root, 'snapshots', 'volatile')).catch(() => []);
       return [...unrecorded, ...volatileRecords, ...(await readdir(join(root, 'removed-containers')))];
     };
-    for (let waited = 0; waited < 5000 && (await leftovers()).length > 0; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(async () => (await leftovers()).length === 0);
     expect(await leftovers()).toEqual([]);
   });
 

@@ -50,13 +50,15 @@ test('--restart always brings an exited container back, and ctr stop stops it fo
 });
 
 test('an attached --rm container whose ctr was killed is removed when it exits', async () => {
-  const [launcher, ...args] = local.argv('run', '--rm', '--name', 'orphan', '--network', 'none', 'busybox', 'sh', '-c', 'echo ready; sleep 0.5');
+  // It exits when the test says (a file appears), not after a sleep a busy machine may outlast before it is looked at.
+  const [launcher, ...args] = local.argv('run', '--rm', '--name', 'orphan', '--network', 'none', 'busybox', 'sh', '-c', 'echo ready; until [ -e /go ]; do sleep 0.1; done');
   const run = spawn(launcher as string, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   await new Promise<void>((resolve) => run.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve()));
   const killed = new Promise((resolve) => run.once('close', resolve));
   run.kill('SIGKILL');
   await killed;
   expect((await ctr('ps', '-a', '--filter', 'name=orphan', '-q')).stdout.trim()).not.toBe('');
+  expect((await ctr('exec', 'orphan', 'touch', '/go')).code).toBe(0);
   expect(await eventually(async () => (await ctr('ps', '-a', '--filter', 'name=orphan', '-q')).stdout.trim() === '')).toBe(true);
 });
 

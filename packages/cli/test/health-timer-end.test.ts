@@ -20,13 +20,13 @@ test("a removed container's health timer ends at its next wake without making th
     await ctr.run('rm', '-f', id);
     // What still works on the root is not the timer's next wake.
     expect(await eventually(async () => processesNaming([id]).length === 0)).toBe(true);
-    await rm(root, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true, maxRetries: 5 });
     // Several of the timer's intervals.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const timers = processes().filter((line) => line.includes('ctr-healthcheck') && line.includes(id));
     expect({ rootMadeAgain: existsSync(root), timers }).toEqual({ rootMadeAgain: false, timers: [] });
   } finally {
-    await rm(root, { recursive: true, force: true });
-    await rm(runRoot, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true, maxRetries: 5 });
+    await rm(runRoot, { recursive: true, force: true, maxRetries: 5 });
   }
 }, 60_000);

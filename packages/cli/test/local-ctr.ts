@@ -10,6 +10,8 @@ export type CtrResult = ProcessResult;
 
 /** The ctr command (built), run without a daemon on one root. */
 export interface CtrOn {
+  readonly root: string;
+  readonly runRoot: string;
   /** The command line of ctr on this root (the launcher first): for a test that starts the process itself. */
   argv(...args: string[]): string[];
   /** Runs `ctr args…` in the test's environment, with empty input. */
@@ -30,7 +32,33 @@ const bin = join(__dirname, '..', 'bin', 'ctr');
 export function ctrOn(root: string, runRoot: string): CtrOn {
   const argv = (...args: string[]): string[] => [bin, '--root', root, '--runroot', runRoot, ...args];
   const runWith = (options: RunProcessOptions, ...args: string[]): Promise<CtrResult> => runProcess(bin, argv(...args).slice(1), options);
-  return { argv, runWith, run: (...args) => runWith({ env: process.env }, ...args) };
+  return { root, runRoot, argv, runWith, run: (...args) => runWith({ env: process.env }, ...args) };
+}
+
+/**
+ * Removes every container on `ctr`'s root, then the root and the run root, once nothing works
+ * on them any more: after `rm -f` returns, conmon, the exit's cleanup it starts (for `--rm`
+ * containers already gone from `ps -a` too) and a health probe under way still make
+ * directories there, and a root removed under them races them (ENOTEMPTY).
+ */
+export async function removeCtrRoot(ctr: CtrOn): Promise<void> {
+  const { stdout } = await ctr.run('ps', '-aq', '--no-trunc');
+  for (const id of stdout.split('\n').filter(Boolean)) await ctr.run('rm', '-f', id);
+  await eventually(async () => processesNaming(workingOn(ctr.root)).length === 0);
+  // The default bridge (runs and builds make it) and its rules live outside the root.
+  await new NetworkManager({ root: ctr.root, runRoot: ctr.runRoot }).gc().catch(() => undefined);
+  await removeRoots(ctr);
+}
+
+/** What names a process working on `root`: a ctr command on it (exit cleanups, probes), a conmon of its containers. */
+function workingOn(root: string): string[] {
+  return [`--root ${root} `, ` ${root}/containers/`];
+}
+
+/** Retried: a process nobody waited for (a probe a health timer started as the container went) may still be making directories in them. */
+async function removeRoots(ctr: CtrOn): Promise<void> {
+  await rm(ctr.root, { recursive: true, force: true, maxRetries: 5 });
+  await rm(ctr.runRoot, { recursive: true, force: true, maxRetries: 5 });
 }
 
 /**
@@ -54,39 +82,23 @@ export async function localCtr(prefix: string): Promise<LocalCtr> {
   const root = await mkdtemp(join(tmpdir(), `ctr-cli-${prefix}-`));
   const runRoot = await mkdtemp(join(tmpdir(), `ctr-cli-${prefix}-run-`));
   const ctr = ctrOn(root, runRoot);
-  const removeRoots = async (): Promise<void> => {
-    // Retried: a process this test did not wait for (a health probe) may still be making directories in them.
-    await rm(root, { recursive: true, force: true, maxRetries: 5 });
-    await rm(runRoot, { recursive: true, force: true, maxRetries: 5 });
-  };
   await importBusybox(ctr).catch(async (error: unknown) => {
-    await removeRoots();
+    await removeRoots(ctr);
     throw error;
   });
-  return {
-    ...ctr,
-    async cleanup() {
-      const { stdout } = await ctr.run('ps', '-aq', '--no-trunc');
-      const ids = stdout.split('\n').filter(Boolean);
-      for (const id of ids) await ctr.run('rm', '-f', id);
-      await eventually(async () => processesNaming(ids).length === 0);
-      // The default bridge (runs and builds make it) and its rules live outside the root.
-      await new NetworkManager({ root, runRoot }).gc().catch(() => undefined);
-      await removeRoots();
-    },
-  };
+  return { ...ctr, cleanup: () => removeCtrRoot(ctr) };
 }
 
 /**
- * The command lines of running processes naming any of these containers: their conmon, the
- * exit's cleanup it starts and a health probe under way still work on the root after `rm -f`
- * returns, and a root removed under them races them (ENOTEMPTY). Not a health check's timer
- * (`ctr-healthcheck`): it sleeps, and ends at its next wake without touching the root.
+ * The command lines of running processes naming any of these words (containers' IDs): their
+ * conmon, the exit's cleanup it starts and a health probe under way still work on the root
+ * after `rm -f` returns. Not a health check's timer (`ctr-healthcheck`): it sleeps, and ends
+ * at its next wake without touching the root.
  */
-export function processesNaming(ids: readonly string[]): string[] {
-  if (ids.length === 0) return [];
+export function processesNaming(words: readonly string[]): string[] {
+  if (words.length === 0) return [];
   const lines = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
-  return lines.filter((line) => !line.includes('ctr-healthcheck') && ids.some((id) => line.includes(id)));
+  return lines.filter((line) => !line.includes('ctr-healthcheck') && words.some((word) => line.includes(word)));
 }
 
 /** Ask until `check` holds, for about 15 s (what daemonless ctr does at an exit runs in its own process, a moment later). */

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { collector, testEngine, type TestEngine } from './fixture';
+import { collector, eventually, testEngine, type TestEngine } from './fixture';
 
 describe('engine containers (runc, conmon, overlayfs)', () => {
   let t: TestEngine;
@@ -45,10 +45,12 @@ describe('engine containers (runc, conmon, overlayfs)', () => {
     expect(name).toBe('detached-web');
     const running = await t.engine.ps();
     expect(running.find((c) => c.Id === id)).toMatchObject({ Names: ['/detached-web'], State: 'running', Image: 'busybox' });
-    await new Promise((r) => setTimeout(r, 300));
-    const lines: string[] = [];
-    for await (const entry of t.engine.logs('detached-web')) lines.push(entry.line);
-    expect(lines).toEqual(['ready']);
+    const logged = async (): Promise<string[]> => {
+      const lines: string[] = [];
+      for await (const entry of t.engine.logs('detached-web')) lines.push(entry.line);
+      return lines;
+    };
+    expect(await eventually(logged, (lines) => lines.length > 0)).toEqual(['ready']);
     await t.engine.stop('detached-web', { timeout: 1 });
     expect((await t.engine.inspect(id)).State).toMatchObject({ Status: 'exited', Running: false });
     expect(await t.engine.ps()).not.toContainEqual(expect.objectContaining({ Id: id }));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { holdCgroupMovesFast, keepCgroupMovesFastFor, keepingCgroupMovesFast } from '../src/cgroup-moves';
+import { eventually } from './helpers';
 
 const ownCgroups = (): string => readFileSync('/proc/self/cgroup', 'utf8');
 
@@ -17,15 +18,13 @@ test('the moves go on while a start holds them and stop once it lets go', async 
   await sleep(40);
   expect(keepingCgroupMovesFast()).toBe(true);
   release();
-  await sleep(150);
-  expect(keepingCgroupMovesFast()).toBe(false);
+  await eventually(async () => expect(keepingCgroupMovesFast()).toBe(false));
 });
 
 test('a create keeps the moves going only for the time a start is likely', async () => {
   keepCgroupMovesFastFor(20);
   expect(keepingCgroupMovesFast()).toBe(true);
-  await sleep(150);
-  expect(keepingCgroupMovesFast()).toBe(false);
+  await eventually(async () => expect(keepingCgroupMovesFast()).toBe(false));
 });
 
 test('releasing a hold twice does not release another start’s hold', async () => {
@@ -36,8 +35,7 @@ test('releasing a hold twice does not release another start’s hold', async () 
   await sleep(40);
   expect(keepingCgroupMovesFast()).toBe(true);
   second();
-  await sleep(150);
-  expect(keepingCgroupMovesFast()).toBe(false);
+  await eventually(async () => expect(keepingCgroupMovesFast()).toBe(false));
 });
 
 test('a move the kernel refuses stops the moves, and they are not tried again', () => {

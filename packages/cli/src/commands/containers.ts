@@ -889,8 +889,11 @@ const healthcheckRun: Command = {
   args: [1, 1],
   async run(args, io) {
     const startedAt = str(args, 'started-at');
+    const engine = localEngine();
+    // A timer's probe on a root removed meanwhile: its run is over, and opening an engine would make the root again.
+    if (startedAt && !existsSync(engine.root)) return engineModule().RUN_OVER_EXIT_CODE;
     try {
-      const health = await localEngine().healthcheck(args.positionals[0] as string, startedAt ? { startedAt } : {});
+      const health = await engine.healthcheck(args.positionals[0] as string, startedAt ? { startedAt } : {});
       println(io, health.Status);
       return health.Status === 'healthy' ? 0 : 1;
     } catch (error) {
