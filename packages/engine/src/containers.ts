@@ -13,7 +13,7 @@ import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-roo
 import { forgetHealth, healthcheckFor, healthcheckOff, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
 import { checkFilterKeys, invalidFilter, labelsMatch, patternMatch, portFilter, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
-import { familiarImageName, type Images, type PullOptions, type ResolvedImage } from './images';
+import { familiarImageName, type ImageInUse, type Images, type PullOptions, type ResolvedImage } from './images';
 import { logAttributes } from './log-details';
 import { newId } from './names';
 import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } from './resources';
@@ -570,19 +570,21 @@ export class Containers {
     return path.join(this.mountpointsDir(), id);
   }
 
-  private async imageFor(options: CreateContainerOptions): Promise<ResolvedImage> {
+  /** The image container `id` is made of, marked as being used by it (see `Images.resolveInUse`). */
+  private async imageFor(options: CreateContainerOptions, id: string): Promise<ImageInUse> {
     const policy = options.pull ?? 'missing';
     if (policy !== 'always') {
       try {
-        return await this.images.resolve(options.image, options.signal);
+        return await this.images.resolveInUse(options.image, id, options.signal);
       } catch (error) {
         if (!isNotFound(error) || policy === 'never') throw error;
       }
     }
-    return this.images.pull(options.image, {
+    await this.images.pull(options.image, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onPullProgress ? { onProgress: options.onPullProgress } : {}),
     });
+    return this.images.resolveInUse(options.image, id, options.signal);
   }
 
   /** `docker create`: everything but starting the process. Nothing is left behind when it fails. */
@@ -680,21 +682,21 @@ export class Containers {
     startMountRelay();
     this.ctx.runtime.expectStart();
     const [pid, ipc, inherited] = await Promise.all([this.containerMode(options.pid), this.containerMode(options.ipc), this.inheritedMounts(options.volumesFrom ?? [])]);
-    const image = await this.imageFor(options);
-    // Docker's `Config.ExposedPorts`: the image's, `--expose`'s and the published ones.
-    const exposedPorts = [
-      ...new Set([
-        ...Object.keys(image.config.config?.ExposedPorts ?? {}).map((k) => (k.includes('/') ? k : `${k}/tcp`)),
-        ...expose,
-        ...(options.publish ?? []).flatMap(parsePortSpec).map((p) => `${p.containerPort}/${p.protocol}`),
-      ]),
-    ];
     const id = newId();
-    const undo: Array<() => Promise<unknown>> = [];
+    const { image, endUse } = await this.imageFor(options, id);
+    const undo: Array<() => Promise<unknown>> = [async () => endUse()];
     const rollback = async (): Promise<void> => {
       for (const step of undo.reverse()) await step().catch(() => undefined);
     };
     try {
+      // Docker's `Config.ExposedPorts`: the image's, `--expose`'s and the published ones.
+      const exposedPorts = [
+        ...new Set([
+          ...Object.keys(image.config.config?.ExposedPorts ?? {}).map((k) => (k.includes('/') ? k : `${k}/tcp`)),
+          ...expose,
+          ...(options.publish ?? []).flatMap(parsePortSpec).map((p) => `${p.containerPort}/${p.protocol}`),
+        ]),
+      ];
       const clearAbandoned = async (stale: string): Promise<void> => this.clearAbandoned(stale, (await this.namedVolumesOf([stale])).get(stale) ?? []);
       const name = await (options.name === undefined ? this.records.claimGeneratedName(id, clearAbandoned) : this.records.claimName(options.name, id, clearAbandoned));
       undo.push(() => this.records.releaseName(name, id));
@@ -841,7 +843,11 @@ export class Containers {
         // The record and its event do not wait for each other; the name is the container's once the record is there.
         commit: async () => {
           await Promise.all([
-            this.records.write(record).then(() => this.records.confirmName(name, id)),
+            // The record says from now on what the container uses: its mark as being made goes.
+            this.records.write(record).then(() => {
+              endUse();
+              return this.records.confirmName(name, id);
+            }),
             this.ctx.events
               .container('create', record)
               // A run's first start joins its networks as it is made: the endpoints made now.

@@ -1,4 +1,7 @@
+import { mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict, invalidArgument, isAborted, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
 import {
   countBytes,
@@ -35,13 +38,14 @@ import {
   withDefaultTag,
   withDigest,
 } from '@ctr/image';
-import { isSingleReference, LAYER_SIZE_LABEL, layerSize, type ImageRecord, type ReleaseResult } from '@ctr/store';
+import { isSingleReference, LAYER_SIZE_LABEL, layerSize, withLock, type GcRoots, type ImageRecord, type ReleaseResult } from '@ctr/store';
 import type { AuthConfig, PullProgress, PushProgress, RegistryCredentials } from '@ctr/registry';
 import { registryModule } from './lazy-modules';
 import { boolFilter, checkFilterKeys, labelsMatch, parseTimestamp, pathMatch, type Filters } from './filters';
 import { chainIdOf, type ChainID } from '@ctr/image';
 import { buildCacheRoots } from './build-cache';
 import type { EngineContext } from './context';
+import { noteHolderRuns, ownNote, readNote } from './process-notes';
 
 /** An image read from the store: its record, the platform manifest, its config and layers. */
 export interface ResolvedImage {
@@ -406,6 +410,103 @@ function pulledNames(name: string, target: Descriptor): { name: string; digestRe
 /** Each of an image's layers (its blob digest, its chainID) and its size, as `Images.layerSizer` counts it. */
 export type LayerSizer = (image: ResolvedImage) => Promise<Array<{ digest: Digest; chainId: ChainID | undefined; size: number }>>;
 
+/** An image resolved for a container being made of it (`Images.resolveInUse`). */
+export interface ImageInUse {
+  image: ResolvedImage;
+  /** The container is no longer being made (its record is written, or it was undone): the mark goes. */
+  endUse: () => void;
+}
+
+/**
+ * A container being made, marked under `<root>/engine/image-uses/` from before its image's
+ * content is read until its record is written (the record then says what it uses): a link
+ * `<container ID> → <image ID> <target digest> <pid> <start time>`, made in one syscall. A
+ * removal counts it among the image's users, and what a forced one releases keeps what the
+ * create reads. No lock on `run`'s path: a removal puts up its notice (`REMOVING`) before it
+ * reads the marks, and a create looks for the image only after its mark is made and no notice
+ * for the image stands. So a create that finds the image was marked before the removal read
+ * the marks, and the removal sees it; one marked after finds the image as the removal left it.
+ */
+interface ImageUse {
+  container: string;
+  image: Digest;
+  target: Digest;
+}
+
+function usesDir(ctx: EngineContext): string {
+  return path.join(ctx.root, 'engine', 'image-uses');
+}
+
+/** The removal under way's notice, among the marks: `<image ID> <pid> <start time>` (not a container ID, so never a mark). */
+const REMOVING = '.removing';
+
+/** Run `fn` as the only removal of an image on the root: one notice at a time. */
+function underRemovalLock<T>(ctx: EngineContext, fn: () => Promise<T>): Promise<T> {
+  return withLock(path.join(ctx.root, 'engine', 'image-removal.lock'), fn);
+}
+
+/**
+ * Once no removal of `image` that may not have seen a mark made before this call is under
+ * way: its notice is down, or its remover was killed. A removal takes milliseconds; only a
+ * create racing one waits.
+ */
+async function removalSettled(ctx: EngineContext, image: Digest): Promise<void> {
+  const notice = path.join(usesDir(ctx), REMOVING);
+  for (;;) {
+    const [removing, ...holder] = (readNote(notice) ?? '').split(' ');
+    if (removing !== image || !noteHolderRuns(holder.join(' '))) return;
+    await sleep(5);
+  }
+}
+
+function writeMark(mark: string, text: string): void {
+  try {
+    symlinkSync(text, mark);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    // The root's first create: the directory is made once, not asked after at every create.
+    mkdirSync(path.dirname(mark), { recursive: true, mode: 0o700 });
+    symlinkSync(text, mark);
+  }
+}
+
+/** The marks of containers being made by processes that still run; those of ended ones go. */
+function imageUses(ctx: EngineContext): ImageUse[] {
+  const dir = usesDir(ctx);
+  let containers: string[];
+  try {
+    containers = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return containers.flatMap((container) => {
+    if (container === REMOVING) return [];
+    const link = path.join(dir, container);
+    const [image, target, ...holder] = (readNote(link) ?? '').split(' ');
+    if (image && target && noteHolderRuns(holder.join(' '))) return [{ container, image: image as Digest, target: target as Digest }];
+    // Its maker was killed mid-create: it never comes back, and no record of it has anything to keep.
+    rmSync(link, { force: true });
+    return [];
+  });
+}
+
+/**
+ * What the store's gc and release keep besides images and leases: the build cache's content,
+ * and what containers being made read, whose image a forced `rmi` may have taken meanwhile.
+ */
+export async function engineRoots(ctx: EngineContext): Promise<GcRoots> {
+  const roots = await buildCacheRoots(ctx);
+  for (const use of imageUses(ctx)) roots.blobs.push({ digest: use.target, mediaType: '' });
+  return roots;
+}
+
+/** moby's words for an image not here: a name is shown with the tag it was taken to mean (`nope:latest`). */
+function noSuchImage(ref: string, cause: unknown): Error {
+  const parsed = parseNameOrId(ref);
+  const shown = parsed.kind === 'reference' ? familiarString(withDefaultTag(parsed.reference)) : ref;
+  return notFound(`No such image: ${shown}`, { cause, details: { missing: 'image' } });
+}
+
 /** How many images' parsed manifests and configs one engine keeps (they never change for a digest). */
 const PARSED_IMAGES = 64;
 
@@ -431,9 +532,31 @@ export class Images {
       }
       return await images.resolve(ref);
     } catch (error) {
-      // moby's words: a name is shown with the tag it was taken to mean (`nope:latest`).
-      const shown = parsed.kind === 'reference' ? familiarString(withDefaultTag(parsed.reference)) : ref;
-      if (isNotFound(error)) throw notFound(`No such image: ${shown}`, { cause: error, details: { missing: 'image' } });
+      if (isNotFound(error)) throw noSuchImage(ref, error);
+      throw error;
+    }
+  }
+
+  /**
+   * `ref` resolved for container `container`, which is being made of it: marked as the
+   * image's user (see `imageUses`) before its content is read, until `endUse`: once the
+   * container's record is written, or its create undone. An image removed before the mark
+   * is NotFound, so a removal either sees the container or the create fails having read nothing.
+   */
+  async resolveInUse(ref: string, container: string, signal?: AbortSignal): Promise<ImageInUse> {
+    const record = await this.find(ref);
+    const mark = path.join(usesDir(this.ctx), container);
+    writeMark(mark, `${record.id} ${record.target.digest} ${ownNote()}`);
+    const endUse = (): void => rmSync(mark, { force: true });
+    try {
+      // Looked for again now that it is marked: one removed since `find` is not used.
+      await removalSettled(this.ctx, record.id);
+      await this.ctx.store.images.resolve(record.id).catch((error: unknown) => {
+        throw isNotFound(error) ? noSuchImage(ref, error) : error;
+      });
+      return { image: await this.resolve(record, signal), endUse };
+    } catch (error) {
+      endUse();
       throw error;
     }
   }
@@ -922,19 +1045,37 @@ export class Images {
    * Remove each image as `remove` does (an error goes to `failed`, when given, instead of
    * ending the call), then free together what the deleted ones alone held — their manifests,
    * configs, layer blobs and snapshots, but nothing another image, a container's snapshot, a
-   * lease (a pull or build at work) or the build cache holds — as moby's layer store releases
-   * an image's layers: after each deleted image's `Deleted` line, one per layer it released,
-   * its chainID, top layer first. `reclaimed`: bytes of blobs freed.
+   * lease (a pull or build at work), a container being made or the build cache holds — as
+   * moby's layer store releases an image's layers: after each deleted image's `Deleted` line,
+   * one per layer it released, its chainID, top layer first. `reclaimed`: bytes of blobs freed.
    */
   async removeAll(
     refs: readonly string[],
     options: RemoveImageOptions = {},
     failed?: (ref: string, error: unknown) => void,
   ): Promise<{ removed: RemovedImage[]; reclaimed: number }> {
+    return this.removeEach(refs, (ref) => this.removeRecord(ref, options), failed);
+  }
+
+  /**
+   * `image prune`'s removal of images by ID: each forced past its names, but kept when a
+   * container uses it or is being made of it, as judged at its removal (one made since the
+   * prune listed the containers included): dockerd's prune never removes a used image.
+   */
+  async removeUnused(ids: readonly string[]): Promise<{ removed: RemovedImage[]; reclaimed: number }> {
+    return this.removeEach(ids, (id) => this.removeRecord(id, { force: true }, true), () => undefined);
+  }
+
+  /** `removeAll` with each image's record removed by `removeRecord`. */
+  private async removeEach(
+    refs: readonly string[],
+    removeRecord: (ref: string) => Promise<{ lines: RemovedImage[]; target?: Descriptor }>,
+    failed?: (ref: string, error: unknown) => void,
+  ): Promise<{ removed: RemovedImage[]; reclaimed: number }> {
     const done: Array<{ lines: RemovedImage[]; target?: Descriptor }> = [];
     for (const ref of refs) {
       try {
-        done.push(await this.removeRecord(ref, options));
+        done.push(await removeRecord(ref));
       } catch (error) {
         if (!failed) throw error;
         failed(ref, error);
@@ -950,12 +1091,30 @@ export class Images {
 
   /** Free what only `targets` held (children of `index`, which stays); the build cache's layers stay, as BuildKit's do. */
   private release(targets: readonly Descriptor[], index?: Digest): Promise<ReleaseResult> {
-    return this.ctx.store.release(targets, { roots: () => buildCacheRoots(this.ctx), ...(index ? { index } : {}) });
+    return this.ctx.store.release(targets, { roots: () => engineRoots(this.ctx), ...(index ? { index } : {}) });
   }
 
-  /** Untag or delete one image's record; `target` when the image itself went. */
-  private async removeRecord(ref: string, options: RemoveImageOptions): Promise<{ lines: RemovedImage[]; target?: Descriptor }> {
-    const record = await this.find(ref);
+  /**
+   * Untag or delete one image's record; `target` when the image itself went. Its users are
+   * judged with the removal's notice up (see `ImageUse`), and the record changed before it comes down.
+   * `unused`: a prune's, which no user lets through (forced past the image's names only).
+   */
+  private removeRecord(ref: string, options: RemoveImageOptions, unused = false): Promise<{ lines: RemovedImage[]; target?: Descriptor }> {
+    return underRemovalLock(this.ctx, async () => {
+      const record = await this.find(ref);
+      const notice = path.join(usesDir(this.ctx), REMOVING);
+      // Under the lock, a notice there is a killed remover's.
+      rmSync(notice, { force: true });
+      writeMark(notice, `${record.id} ${ownNote()}`);
+      try {
+        return await this.removeFound(ref, record, options, unused);
+      } finally {
+        rmSync(notice, { force: true });
+      }
+    });
+  }
+
+  private async removeFound(ref: string, record: ImageRecord, options: RemoveImageOptions, unused: boolean): Promise<{ lines: RemovedImage[]; target?: Descriptor }> {
     const users = (await this.users()).get(record.id) ?? [];
     const parsed = parseNameOrId(ref);
     const name = parsed.kind === 'reference' ? formatReference(withDefaultTag(parsed.reference)) : undefined;
@@ -974,7 +1133,7 @@ export class Images {
       await this.ctx.events.emit('image', 'delete', record.id, { name: familiarImageName(name) });
       return { lines: out, target: record.target };
     }
-    this.checkDelete(record, users, options.force === true);
+    this.checkDelete(record, users, options.force === true, unused);
     const gone = await this.ctx.store.images.delete(record.id, options.force ? { force: true } : {});
     for (const name of gone.names) out.push({ Untagged: familiarImageName(name) });
     out.push({ Deleted: gone.id });
@@ -985,13 +1144,13 @@ export class Images {
   /**
    * dockerd's conflicts of an image deleted by ID, in its order: a running container using it
    * (not even force deletes it), then, unless forced, names in more than one repository (or
-   * several tags), then a stopped container using it.
+   * several tags), then a stopped container using it (even forced, when `unused`).
    */
-  private checkDelete(record: ImageRecord, users: readonly ImageUser[], force: boolean): void {
+  private checkDelete(record: ImageRecord, users: readonly ImageUser[], force: boolean, unused: boolean): void {
     const running = users.find((user) => user.running);
     if (running) throw deleteConflict(record.id, true, `image is being used by running container ${shortId(running.id)}`);
-    if (force) return;
-    if (record.names.length > 0 && !isSingleReference(record.names)) throw deleteConflict(record.id, false, 'image is referenced in multiple repositories');
+    if (force && !unused) return;
+    if (!force && record.names.length > 0 && !isSingleReference(record.names)) throw deleteConflict(record.id, false, 'image is referenced in multiple repositories');
     const stopped = users[0];
     if (stopped) throw deleteConflict(record.id, false, `image is being used by stopped container ${shortId(stopped.id)}`);
   }
@@ -1037,14 +1196,21 @@ export class Images {
     return counts;
   }
 
-  /** The containers (any state) using each image ID. */
+  /** The containers (any state) using each image ID, and those being made of it. */
   private async users(): Promise<Map<string, ImageUser[]>> {
     const users = new Map<string, ImageUser[]>();
+    const add = (image: string, user: ImageUser): void => {
+      users.set(image, [...(users.get(image) ?? []), user]);
+    };
+    // The marks first: a create that ends between the two readings wrote its record before its mark went.
+    const making = imageUses(this.ctx);
     const states = await this.ctx.runtime.list().catch(() => []);
     for (const { id, running } of states) {
       const image = await this.containerImage(id);
-      if (image) users.set(image, [...(users.get(image) ?? []), { id, running }]);
+      if (image) add(image, { id, running });
     }
+    // Not started yet: as dockerd's, a created container is a stopped one.
+    for (const use of making) if (!users.get(use.image)?.some((user) => user.id === use.container)) add(use.image, { id: use.container, running: false });
     return users;
   }
 

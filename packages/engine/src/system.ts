@@ -2,11 +2,11 @@ import { promises as fs } from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
 import path from 'node:path';
 import type { VolumeInfo } from '@ctr/store';
-import { buildCacheDir, buildCacheFiles, buildCacheRoots, readCachedStep } from './build-cache';
+import { buildCacheDir, buildCacheFiles, readCachedStep } from './build-cache';
 import { cacheMountInUse, cacheMountKeys, cacheMountsDir, removeCacheMount, type CacheMountInfo } from './build-mounts';
 import type { ContainerSize, ContainerSummary, Containers } from './containers';
 import type { EngineContext } from './context';
-import type { ImageSummary, Images, RemovedImage } from './images';
+import { engineRoots, type ImageSummary, type Images, type RemovedImage } from './images';
 import { boolFilter, checkFilterKeys, parseTimestamp, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { sweepScratch } from './scratch';
 import { pruneNetworks, pruneVolumes, volumePruneAll } from './volumes-networks';
@@ -70,12 +70,14 @@ async function dirSize(dir: string): Promise<number> {
 }
 
 /**
- * The store's garbage collection (the build cache's layers are roots), after what killed
- * builds left is cleared so that it can go too; bytes reclaimed.
+ * The store's garbage collection (`engineRoots`: the build cache's layers, the images of containers being made), after what killed
+ * builds left is cleared so that it can go too; bytes reclaimed. `downloads`: the partial
+ * downloads of pulls that were killed or failed go too, not only those a day old (kept so
+ * that pulling again resumes) — an image prune's, as dockerd clears its downloads at start.
  */
-async function collectGarbage(ctx: EngineContext): Promise<number> {
+async function collectGarbage(ctx: EngineContext, downloads = false): Promise<number> {
   await sweepScratch(ctx);
-  return (await ctx.store.gc({ roots: () => buildCacheRoots(ctx) })).reclaimed;
+  return (await ctx.store.gc({ roots: () => engineRoots(ctx), ...(downloads ? { keepIngestsMs: 0 } : {}) })).reclaimed;
 }
 
 /**
@@ -152,7 +154,7 @@ function imagePrunePlan(options: ImagePruneOptions): { danglingOnly: boolean; wa
  */
 export async function pruneImages(ctx: EngineContext, containers: Containers, images: Images, options: ImagePruneOptions = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
   const { removed, reclaimed } = await removeUnusedImages(ctx, containers, images, options);
-  return { ImagesDeleted: removed, SpaceReclaimed: reclaimed + (await collectGarbage(ctx)) };
+  return { ImagesDeleted: removed, SpaceReclaimed: reclaimed + (await collectGarbage(ctx, true)) };
 }
 
 /** `pruneImages` without the garbage collection, which a system prune runs once for every part. */
@@ -170,7 +172,7 @@ async function removeUnusedImages(ctx: EngineContext, containers: Containers, im
   }
   // Released together: one marking of what the remaining images hold, not one per image. One
   // that cannot go (a container made meanwhile) stays, as dockerd's prune skips it.
-  return images.removeAll(unused, { force: true }, () => undefined);
+  return images.removeUnused(unused);
 }
 
 const BUILD_CACHE_FILTERS = ['until', 'unused-for', 'id', 'label', 'label!'] as const;
@@ -254,7 +256,7 @@ export async function systemPrune(ctx: EngineContext, containers: Containers, im
   const { removed: ImagesDeleted, reclaimed: released } = await removeUnusedImages(ctx, containers, images, { ...(options.all ? { all: true } : {}), filters });
   const { CachesDeleted, reclaimed: mounts } = await removeBuildCacheEntries(ctx, { filters });
   // One collection for the images and the cache: each walks every blob and snapshot.
-  const reclaimed = layers + released + mounts + (await collectGarbage(ctx));
+  const reclaimed = layers + released + mounts + (await collectGarbage(ctx, true));
   const volumes = options.volumes ? await pruneVolumes(ctx, { filters }) : { VolumesDeleted: [], SpaceReclaimed: 0 };
   return { ContainersDeleted, NetworksDeleted, ImagesDeleted, VolumesDeleted: volumes.VolumesDeleted, CachesDeleted, SpaceReclaimed: reclaimed + volumes.SpaceReclaimed };
 }
