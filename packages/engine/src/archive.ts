@@ -42,12 +42,9 @@ interface ContainerFiles {
 /**
  * The container's files with its mounts on top — bind mounts, volumes, its own /etc/hosts,
  * /etc/resolv.conf and /etc/hostname (unless it mounts its own there) — as moby's archive
- * operations see them, running or not, and a running container's tmpfs mounts, which only its
- * own mount namespace has (seen through `/proc/<pid>/root`). With `pause` a running
- * container is frozen first (see `quiesce`): a live path is walked by the kernel, which
- * follows the container's links as the host's. Its root filesystem is mounted if it is not;
- * the device volumes of one not running are mounted until `release`, as dockerd's local
- * driver mounts them for the copy.
+ * operations see them, running or not. With `pause` a running container is frozen first (see
+ * `quiesce`). Its root filesystem is mounted if it is not; the device volumes of one not
+ * running are mounted until `release`, as dockerd's local driver mounts them for the copy.
  */
 async function openContainerFiles(ctx: EngineContext, record: ContainerRecord, options: { pause: boolean }): Promise<ContainerFiles> {
   const undo: Array<() => Promise<void>> = [];
@@ -64,11 +61,10 @@ async function openContainerFiles(ctx: EngineContext, record: ContainerRecord, o
     const [root, { bundle }, state] = await Promise.all([mountedRootfs(ctx, record), ctx.runtime.inspect(record.id), ctx.runtime.state(record.id).catch(() => undefined)]);
     const running = state?.running === true && state.pid > 0;
     if (!running) undo.push(await mountDevices(ctx, record));
-    const own = record.mounts.map((m): MountedDir => {
-      if (m.type !== 'tmpfs') return { source: mountSource(m), target: m.target, readOnly: m.readOnly === true };
-      const readOnly = m.readOnly === true || m.options?.filter((o) => o === 'ro' || o === 'rw').pop() === 'ro';
-      return running ? { source: `/proc/${state.pid}/root`, live: true, target: m.target, readOnly } : { target: m.target, readOnly };
-    });
+    // A tmpfs is shown as the directory under it, running or not: its files are only in the
+    // container's mount namespace, and reaching them through /proc/<pid>/root lets the
+    // container's own links lead the host's walk anywhere (moby's view shows the same).
+    const own = record.mounts.map((m): MountedDir => (m.type === 'tmpfs' ? { target: m.target } : { source: mountSource(m), target: m.target, readOnly: m.readOnly === true }));
     const initFiles = await Promise.all(
       [...INIT_FILES].map(async (rel) => {
         const source = path.join(bundle, path.basename(rel));
@@ -161,8 +157,7 @@ async function resolveSource(view: ContainerView, record: ContainerRecord, insid
 
 /** A path's stat inside the container, resolved as `docker cp` resolves its source. */
 export async function statPath(ctx: EngineContext, record: ContainerRecord, inside: string): Promise<PathStat> {
-  // Paused only where a path may be walked live: a running container's tmpfs.
-  const files = await openContainerFiles(ctx, record, { pause: record.mounts.some((m) => m.type === 'tmpfs') });
+  const files = await openContainerFiles(ctx, record, { pause: false });
   try {
     return (await resolveSource(files.view, record, inside)).stat;
   } finally {
@@ -260,12 +255,9 @@ async function* plainTar(tar: Readable): AsyncGenerator<Buffer> {
   }
 }
 
-/**
- * How a copy's archive is extracted: whiteouts delete, and the target, resolved in the
- * container's view already (possibly through `/proc/<pid>/root`), is used as it is.
- */
+/** How a copy's archive is extracted: whiteouts delete. */
 function applyOptions(signal: AbortSignal | undefined): ApplyLayerOptions {
-  return { whiteouts: 'delete', resolvedTarget: true, ...(signal ? { signal } : {}) };
+  return { whiteouts: 'delete', ...(signal ? { signal } : {}) };
 }
 
 /** One extraction of a copy, fed entry by entry. */

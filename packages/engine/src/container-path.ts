@@ -28,17 +28,12 @@ export interface ContainerPath {
 /** A host directory or file mounted into the container (a bind mount, a volume, its /etc/hosts, a tmpfs). */
 export interface MountedDir {
   /**
-   * What is mounted. Undefined for a tmpfs of a container that does not run: nothing holds
-   * its files, and the directory under it is what is there (as moby's view shows it).
+   * What is mounted. Undefined for a tmpfs: it exists only in the container's mount namespace,
+   * and the directory under it is what is shown (as moby's view shows it, running or not).
    */
   source?: string;
   target: string;
   readOnly?: boolean;
-  /**
-   * `source` is the container's live root (`/proc/<pid>/root`) and the mount is what is at its
-   * point seen through it: a tmpfs, which exists only in the container's mount namespace.
-   */
-  live?: boolean;
 }
 
 /** A mount placed in a view. */
@@ -99,8 +94,7 @@ export function containerView(rootfs: string, mounts: readonly MountedDir[], opt
       else if (options.placeholder) showMissing(within, placeholders, holder.rel, mount.source === undefined ? point.rel : path.posix.dirname(point.rel), options.placeholder);
     }
     if (mount.source === undefined) continue;
-    const source = mount.live === true ? path.join(mount.source, point.rel) : path.resolve(mount.source);
-    placed.push({ source, readOnly: mount.readOnly === true, rel: point.rel });
+    placed.push({ source: path.resolve(mount.source), readOnly: mount.readOnly === true, rel: point.rel });
   }
   return { rootfs, mounts: placed, placeholders };
 }

@@ -6,6 +6,7 @@ import { TAR_END, encodeTarHeader, tarFileEntry, type TarEntryType, type TarWrit
 
 export interface TarTreeOptions {
   signal?: AbortSignal;
+  /** Run once: at the archive's end, on failure, or when the stream is destroyed unread. */
   onDone?: () => Promise<void>;
   /**
    * Host paths the walk reaches (a container's mount points) mapped to what is mounted there,
@@ -22,7 +23,12 @@ export interface TarTreeOptions {
  * Contents are streamed.
  */
 export function tarTree(abs: string, prefix: string, options: TarTreeOptions = {}): Readable {
-  return Readable.from(finishing(entries(abs, prefix, options.signal, options.mounts ?? new Map()), options.onDone), { objectMode: false, highWaterMark: 1 << 20 });
+  let done: Promise<void> | undefined;
+  const onDone = options.onDone && ((): Promise<void> => (done ??= (options.onDone as () => Promise<void>)()));
+  const tar = Readable.from(finishing(entries(abs, prefix, options.signal, options.mounts ?? new Map()), onDone), { objectMode: false, highWaterMark: 1 << 20 });
+  // A stream destroyed before it was first read never runs the generator, nor its finally.
+  if (onDone) tar.once('close', () => void onDone().catch(() => undefined));
+  return tar;
 }
 
 /**

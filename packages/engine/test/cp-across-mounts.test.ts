@@ -2,13 +2,13 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mountPoints } from '@ctr/store';
-import { catIn, testEngine, type TestEngine } from './fixture';
+import { catIn, eventually, testEngine, type TestEngine } from './fixture';
 import { archived, tarStream } from './tar-fixture';
 
 /**
  * `docker cp` into and out of a container across its mounts, as moby's archive operations do
  * in the container's mounted view: what an archive holds below a mount under the destination
- * lands in the mount; a running container's tmpfs is seen live; a device volume is mounted for
+ * lands in the mount; a tmpfs shows the directory under it; a device volume is mounted for
  * the copy of a container that does not run; a container never started shows the way to a
  * mount inside another mount (real runc, conmon, overlayfs).
  */
@@ -65,12 +65,21 @@ describe('docker cp across a container\'s mounts', () => {
     expect((await t.engine.statPath(id, '/data/bind')).mode & 2 ** 31).toBeTruthy();
   });
 
-  test('a running container\'s tmpfs is copied from and into live', async () => {
+  test('a running container\'s tmpfs is shown as the directory under it, as moby\'s cp shows it: its files are not copied', async () => {
     const { id } = await t.engine.run({ image: 'busybox', network: 'none', tmpfs: ['/t'], cmd: ['sh', '-c', 'echo -n live > /t/made && sleep 300'], detach: true });
-    await t.engine.exec(id, { cmd: ['test', '-f', '/t/made'] });
-    expect(await archived(t, id, '/t')).toEqual(new Map([['t/', ''], ['t/made', 'live']]));
-    await t.engine.putArchive(id, '/t', tarStream({ name: 'copied', type: 'file', data: 'into the tmpfs' }));
-    expect(await catIn(t, id, '/t/copied')).toBe('into the tmpfs');
+    expect(await eventually(async () => (await t.engine.exec(id, { cmd: ['test', '-f', '/t/made'] })).exitCode, (code) => code === 0)).toBe(0);
+    expect(await archived(t, id, '/t')).toEqual(new Map([['t/', '']]));
+  });
+
+  test('a running container cannot lead a copy of its tmpfs onto the host by changing its own root', async () => {
+    // The container's process lives in a root of its own (chroot) where the tmpfs's parent is a link to a host path.
+    await writeFile(join(host, 'host-file'), 'host secret');
+    const setup = `mkdir -p /evil/bin && cp /bin/busybox /evil/bin/ && ln -s ${host} /evil/var && exec chroot /evil /bin/busybox sleep 300`;
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', tmpfs: ['/var/tmp'], cmd: ['sh', '-c', setup], detach: true });
+    expect(await eventually(async () => (await t.engine.top(id)).Processes.map((p) => p.join(' ')).join('\n'), (ps) => ps.includes('sleep 300'))).toContain('sleep 300');
+    await t.engine.putArchive(id, '/var/tmp', tarStream({ name: 'payload', type: 'file', data: 'x' }));
+    await expect(t.engine.getArchive(id, '/var/tmp/host-file')).rejects.toMatchObject({ code: 'NotFound' });
+    expect((await readdir(host)).sort()).toEqual(['host-file']);
   });
 
   test('a stopped container\'s tmpfs is an empty directory: its files went with it', async () => {

@@ -50,11 +50,6 @@ export interface ApplyLayerOptions {
   maxSize?: number;
   /** Most entries accepted (default 10 million). */
   maxEntries?: number;
-  /**
-   * `target` has no symbolic link in it already (the caller resolved it), and is used as it
-   * is: a path through `/proc/<pid>/root`, which realpath would read as a host path.
-   */
-  resolvedTarget?: boolean;
   signal?: AbortSignal;
 }
 
@@ -104,7 +99,7 @@ export async function applyLayer(target: string, layer: Readable, options: Apply
   let root: string;
   let fresh: boolean;
   try {
-    root = options.resolvedTarget === true ? target : await fs.realpath(target);
+    root = await fs.realpath(target);
     fresh = (await fs.readdir(root)).length === 0;
   } catch (error) {
     layer.destroy();
