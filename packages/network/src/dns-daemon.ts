@@ -77,6 +77,12 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   const TCP_SIZE = 0xffff;
   /** miekg/dns's idle timeout between queries on a TCP connection, which docker's resolver keeps. */
   const TCP_IDLE_MS = 8000;
+  /**
+   * One client's share: the questions of a TCP connection being answered at once (more wait
+   * unread in the socket), and the connections a listener holds (more are closed at once).
+   */
+  const TCP_OUTSTANDING = 16;
+  const TCP_CONNS = 128;
   const genFile = path.join(stateDir, 'generation');
   const listeners = new Map<string, Listener>();
   let view: View = { byGateway: new Map(), netsOf: new Map() };
@@ -249,16 +255,29 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return Buffer.concat([len, msg]);
   }
 
+  /** A TCP stream's bytes, taken a whole message at a time. */
+  function frames(): { push(chunk: Buffer): void; next(): Buffer | undefined } {
+    let pending: Buffer = Buffer.alloc(0);
+    return {
+      push: (chunk) => {
+        pending = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+      },
+      next: () => {
+        if (pending.length < 2 || pending.length < 2 + pending.readUInt16BE(0)) return undefined;
+        const end = 2 + pending.readUInt16BE(0);
+        const msg = pending.subarray(2, end);
+        pending = pending.subarray(end);
+        return msg;
+      },
+    };
+  }
+
   /** A TCP stream's data handler that hands on each whole message. */
   function unframer(onMessage: (msg: Buffer) => void): (chunk: Buffer) => void {
-    let pending = Buffer.alloc(0);
+    const stream = frames();
     return (chunk) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
-        const end = 2 + pending.readUInt16BE(0);
-        onMessage(pending.subarray(2, end));
-        pending = pending.subarray(end);
-      }
+      stream.push(chunk);
+      for (let msg = stream.next(); msg; msg = stream.next()) onMessage(msg);
     };
   }
 
@@ -410,8 +429,9 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
 
   /**
    * One client's TCP connection: queries answered as they come (out of order when one is
-   * forwarded, as RFC 7766 allows), closed after an idle while with none outstanding, or
-   * when the client ends its side and has all its answers.
+   * forwarded, as RFC 7766 allows), a few at a time; closed when no whole question has come
+   * for an idle while with none outstanding (bytes of a partial one do not count, so a client
+   * cannot hold it by dribbling), or when the client ends its side and has all its answers.
    */
   function serveTcp(gw: string, l: Listener, conn: import('node:net').Socket): void {
     refresh();
@@ -419,27 +439,51 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     const from = conn.remoteAddress ?? '';
     if (listeners.get(gw) !== l || !net) return void conn.destroy();
     l.conns.set(conn, askerOf(net, from)?.containerId);
+    const stream = frames();
     let outstanding = 0;
     let ended = false;
-    conn.setTimeout(TCP_IDLE_MS);
-    conn.on('timeout', () => outstanding === 0 && conn.destroy());
-    conn.on('error', () => conn.destroy());
-    conn.on('close', () => l.conns.delete(conn));
-    conn.on('end', () => {
-      ended = true;
-      if (outstanding === 0) conn.end();
-    });
-    conn.on(
-      'data',
-      unframer((msg) => {
+    let idle: NodeJS.Timeout | undefined;
+    const watchIdle = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => (outstanding > 0 ? watchIdle() : conn.destroy()), TCP_IDLE_MS);
+    };
+    /**
+     * Takes the questions it may: while a client has its share outstanding, or does not read
+     * its answers, the rest stay unread in the socket (TCP then slows the client), so no
+     * client can grow the server's memory or take its time from the others.
+     */
+    const pump = (): void => {
+      while (outstanding < TCP_OUTSTANDING && !conn.writableNeedDrain && !conn.destroyed) {
+        const msg = stream.next();
+        if (!msg) break;
         outstanding++;
+        watchIdle();
         void respond(gw, msg, from, 'tcp').then((r) => {
           outstanding--;
           if (r && !conn.destroyed) conn.write(framed(r));
-          if (ended && outstanding === 0) conn.end();
+          watchIdle();
+          pump();
         });
-      }),
-    );
+      }
+      if (outstanding >= TCP_OUTSTANDING || conn.writableNeedDrain) conn.pause();
+      else if (ended && outstanding === 0) conn.end();
+      else conn.resume();
+    };
+    watchIdle();
+    conn.on('error', () => conn.destroy());
+    conn.on('close', () => {
+      clearTimeout(idle);
+      l.conns.delete(conn);
+    });
+    conn.on('drain', pump);
+    conn.on('end', () => {
+      ended = true;
+      pump();
+    });
+    conn.on('data', (chunk: Buffer) => {
+      stream.push(chunk);
+      pump();
+    });
   }
 
   function listen(gw: string): void {
@@ -452,10 +496,16 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     };
     l.udp.on('error', fail('udp'));
     l.tcp.on('error', fail('tcp'));
+    // Past the cap Node closes a new connection as it comes.
+    l.tcp.maxConnections = TCP_CONNS;
     l.tcp.on('connection', (conn) => serveTcp(gw, l, conn));
     l.udp.on('message', (msg, rinfo) => {
       // A forwarded reply comes later; the listener may have closed meanwhile (its network removed).
-      void respond(gw, msg, rinfo.address, 'udp').then((r) => r && listeners.get(gw) === l && l.udp.send(r, rinfo.port, rinfo.address));
+      // A failed send (an answer past 65507 bytes, an asker gone) is that asker's loss alone: the
+      // callback keeps it from ever being the socket's 'error', which closes the listener for all
+      // (Node 20 drops such errors when there is no callback, but documents them as 'error').
+      // Not logged, so an asker cannot fill the log with them.
+      void respond(gw, msg, rinfo.address, 'udp').then((r) => r && listeners.get(gw) === l && l.udp.send(r, rinfo.port, rinfo.address, () => undefined));
     });
     // TCP first: the manager's readiness probe is a UDP query, so an answer there means both listen.
     l.tcp.listen(53, gw, () => listeners.get(gw) === l && l.udp.bind(53, gw));

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -93,9 +94,13 @@ async function ask(netnsPath: string, proto: 'udp' | 'tcp', name: string, option
   return JSON.parse(stdout) as Reply;
 }
 
-/** A TCP DNS server of this test's: A 203.0.113.30 for every name, recording the names asked. */
-function startTcpUpstream(address: string): Promise<{ asked: string[]; server: net.Server }> {
+/**
+ * A TCP DNS server of this test's: A 203.0.113.30 for every name, recording the names asked;
+ * the names `holds` picks it never answers (their connections are in `held`).
+ */
+function startTcpUpstream(address: string, holds: (name: string) => boolean = () => false): Promise<{ asked: string[]; held: net.Socket[]; server: net.Server }> {
   const asked: string[] = [];
+  const held: net.Socket[] = [];
   const server = net.createServer((conn) => {
     conn.on('error', () => conn.destroy());
     conn.once('data', (frame) => {
@@ -107,6 +112,7 @@ function startTcpUpstream(address: string): Promise<{ asked: string[]; server: n
         off += 1 + len;
       }
       asked.push(labels.join('.'));
+      if (holds(labels.join('.'))) return void held.push(conn);
       const rr = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 203, 0, 113, 30]);
       const reply = Buffer.concat([query.subarray(0, 12), query.subarray(12, off + 5), rr]);
       reply.writeUInt16BE(0x8180, 2);
@@ -119,7 +125,7 @@ function startTcpUpstream(address: string): Promise<{ asked: string[]; server: n
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(53, address, () => resolve({ asked, server }));
+    server.listen(53, address, () => resolve({ asked, held, server }));
   });
 }
 
@@ -129,11 +135,21 @@ function loopbackAddress(): string {
   return `127.${octet()}.${octet()}.${octet()}`;
 }
 
+/** An A question for `name`, with an OPT record for an EDNS buffer size when one is given. */
+function query(id: number, name: string, edns = 0): Buffer {
+  const qname = Buffer.concat(name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])));
+  return Buffer.concat([
+    Buffer.from([id >> 8, id & 0xff, 1, 0, 0, 1, 0, 0, 0, 0, 0, edns > 0 ? 1 : 0]),
+    qname,
+    Buffer.from([0, 0, 1, 0, 1]),
+    edns > 0 ? Buffer.from([0, 0, 41, edns >> 8, edns & 0xff, 0, 0, 0, 0, 0, 0]) : Buffer.alloc(0),
+  ]);
+}
+
 /** A header-only A question for `name`, framed for TCP. */
 function framedQuery(id: number, name: string): Buffer {
-  const qname = Buffer.concat(name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])));
-  const query = Buffer.concat([Buffer.from([id >> 8, id & 0xff, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), qname, Buffer.from([0, 0, 1, 0, 1])]);
-  return Buffer.concat([Buffer.from([0, query.length]), query]);
+  const q = query(id, name);
+  return Buffer.concat([Buffer.from([q.length >> 8, q.length & 0xff]), q]);
 }
 
 beforeAll(async () => {
@@ -222,16 +238,19 @@ test('two questions on one TCP connection are both answered', async () => {
 /**
  * A client in a namespace holding a TCP connection to 127.0.0.11 open after one answer (it
  * prints `answered`); it sends nothing more and never closes it itself. Killed by the caller.
+ * With `unread`, it sends those questions instead and never reads: it is ready once they are
+ * sent (it prints `sent`).
  */
-async function holdConnection(netnsPath: string): Promise<ChildProcess> {
-  const holdMain = (queryHex: string): void => {
+async function holdConnection(netnsPath: string, unread?: Buffer): Promise<ChildProcess> {
+  const holdMain = (queryHex: string, reads: string): void => {
     const tcp = require('node:net') as typeof import('node:net');
-    const conn = tcp.connect(53, '127.0.0.11', () => conn.write(Buffer.from(queryHex, 'hex')));
-    conn.on('data', () => process.stdout.write('answered\n'));
+    const conn = tcp.connect(53, '127.0.0.11', () => conn.write(Buffer.from(queryHex, 'hex'), () => reads === 'no' && process.stdout.write('sent\n')));
+    if (reads === 'yes') conn.on('data', () => process.stdout.write('answered\n'));
     conn.on('error', () => undefined);
   };
-  const code = `(${holdMain.toString()})(process.argv[1])`;
-  const child = spawn('nsenter', [`--net=${netnsPath}`, process.execPath, '-e', code, framedQuery(0x404, 'web').toString('hex')], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const code = `(${holdMain.toString()})(...process.argv.slice(1))`;
+  const payload = (unread ?? framedQuery(0x404, 'web')).toString('hex');
+  const child = spawn('nsenter', [`--net=${netnsPath}`, process.execPath, '-e', code, payload, unread ? 'no' : 'yes'], { stdio: ['ignore', 'pipe', 'ignore'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', () => resolve());
     child.once('exit', () => reject(new Error('the TCP client exited before its answer')));
@@ -277,5 +296,113 @@ test('the server stops listening on TCP and UDP on a network that is removed', a
   } finally {
     await stopProcess(client);
     await host.manager.detach('tdt-lone-id').catch(() => undefined);
+  }
+});
+
+/** Opens a TCP connection to a gateway and sends `payload`: `answered` on a reply, `closed` when the server closes it first. */
+function tcpOutcome(gateway: string, payload: Buffer, opened: net.Socket[]): Promise<'answered' | 'closed'> {
+  return new Promise((resolve) => {
+    const conn = net.connect(53, gateway, () => conn.write(payload));
+    opened.push(conn);
+    conn.on('error', () => undefined);
+    conn.on('data', () => resolve('answered'));
+    conn.on('close', () => resolve('closed'));
+  });
+}
+
+/** UDP questions to a gateway, in order from one socket; the reply to the last, or undefined when none comes in `waitMs`. */
+function askUdp(gateway: string, questions: Buffer[], waitMs: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket('udp4');
+    const done = (reply?: Buffer): void => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(reply);
+    };
+    const timer = setTimeout(() => done(), waitMs);
+    const last = questions[questions.length - 1]?.readUInt16BE(0);
+    sock.on('message', (reply) => reply.readUInt16BE(0) === last && done(reply));
+    for (const question of questions) sock.send(question, 53, gateway);
+  });
+}
+
+test('a listener holds at most 128 TCP connections; more are closed at once and UDP is still answered', async () => {
+  const opened: net.Socket[] = [];
+  try {
+    const outcomes = await Promise.all(Array.from({ length: 140 }, (_, i) => tcpOutcome(`${host.net(1)}.1`, framedQuery(0x1000 + i, 'web'), opened)));
+    const answered = outcomes.filter((o) => o === 'answered').length;
+    expect(answered).toBeLessThanOrEqual(128);
+    expect(answered).toBeGreaterThan(100);
+    expect(await ask(clientNs, 'udp', 'web')).toEqual({ rcode: 0, truncated: false, addresses: [webIp], names: [] });
+  } finally {
+    for (const conn of opened) conn.destroy();
+  }
+});
+
+test('a connection whose question comes a byte at a time is closed after the idle time', async () => {
+  const conn = net.connect(53, `${host.net(1)}.1`);
+  let dribble: NodeJS.Timeout | undefined;
+  try {
+    const outcome = await new Promise<string>((resolve) => {
+      conn.on('error', () => undefined);
+      conn.on('data', () => resolve('answered'));
+      conn.on('close', () => resolve('closed'));
+      // A 256-byte question announced, then a byte a second: each byte comes well within the idle time.
+      conn.write(Buffer.from([1, 0]));
+      dribble = setInterval(() => conn.write(Buffer.from([0])), 1000);
+    });
+    expect(outcome).toBe('closed');
+  } finally {
+    clearInterval(dribble);
+    conn.destroy();
+  }
+});
+
+test('a client pipelining questions it never reads the answers to does not keep the server from answering another', async () => {
+  const upstream = await startTcpUpstream(loopbackAddress(), (name) => name.startsWith('slow'));
+  const address = (upstream.server.address() as net.AddressInfo).address;
+  const hostResolvConf = path.join(host.root, 'resolv-pipeline.conf');
+  await fs.writeFile(hostResolvConf, `nameserver ${address}\n`);
+  const manager = new NetworkManager({ ...host.options, hostResolvConf });
+  let flooder: ChildProcess | undefined;
+  try {
+    const greedy = await manager.attach('tdt-greedy-id', { mode: 'tdt-app', name: 'greedy' });
+    const other = await manager.attach('tdt-other-id', { mode: 'tdt-app', name: 'other' });
+    // More questions than the server forwards at once (1024), each for a name the upstream never answers.
+    flooder = await holdConnection(greedy.netnsPath ?? '', Buffer.concat(Array.from({ length: 1100 }, (_, i) => framedQuery(i, `slow${i}.test`))));
+    while (upstream.asked.length === 0) await new Promise((r) => setTimeout(r, 50));
+    expect(await ask(other.netnsPath ?? '', 'tcp', 'fast.test')).toEqual({ rcode: 0, truncated: false, addresses: ['203.0.113.30'], names: [] });
+  } finally {
+    await stopProcess(flooder);
+    await manager.detach('tdt-greedy-id');
+    await manager.detach('tdt-other-id');
+    for (const conn of upstream.held) conn.destroy();
+    await new Promise((r) => upstream.server.close(r));
+  }
+});
+
+test('an answer too large to send over UDP costs only that answer: the listener still answers', async () => {
+  // A network of the server's records alone, on a loopback address: 4100 holders of one name
+  // make an answer of more than 65507 bytes, which an EDNS size of 65535 lets the server try to send.
+  const gateway = loopbackAddress();
+  const endpoints = Object.fromEntries(
+    Array.from({ length: 4100 }, (_, i) => [`huge${i}`, { containerId: `huge${i}`, containerName: `huge${i}`, ip: `10.${i >> 8}.${i & 0xff}.1`, aliases: ['huge'] }]),
+  );
+  const record = path.join(host.root, 'networks', 'nets', 'tdt-huge.json');
+  const touch = (): Promise<void> => fs.writeFile(path.join(host.root, 'networks', 'generation'), `tdt-huge-${Math.random()}`);
+  await fs.writeFile(record, JSON.stringify({ id: 'tdt-huge', name: 'tdt-huge', gateway, isDefault: false, internal: false, endpoints }));
+  try {
+    await touch();
+    while (!(await askUdp(gateway, [query(1, 'huge')], 500))) await touch();
+    // The oversized answer's send fails before the next question's answer goes out.
+    expect(await askUdp(gateway, [query(2, 'huge', 65535), query(3, 'huge')], 5000)).toBeDefined();
+    const opened: net.Socket[] = [];
+    expect(await tcpOutcome(gateway, framedQuery(4, 'huge'), opened)).toBe('answered');
+    opened.forEach((conn) => conn.destroy());
+    const truncated = await askUdp(gateway, [query(5, 'huge')], 5000);
+    expect((truncated?.readUInt16BE(2) ?? 0) & 0x0200).toBe(0x0200);
+  } finally {
+    await fs.rm(record, { force: true });
+    await touch();
   }
 });
