@@ -22,10 +22,12 @@ export const contentTrustFlag: FlagSpec = {
 /**
  * With trust on, the docker CLI resolves tags through a Notary server and refuses what is not
  * signed. ctr has no Notary client: it refuses instead of using an image unverified that its
- * user asked to be verified.
+ * user asked to be verified. `image`: what pull, run or create name — a digest reference or a
+ * full image ID names its content already, and docker's CLI asks no Notary for it either.
  */
-export function refuseContentTrust(args: ParsedArgs): void {
+export function refuseContentTrust(args: ParsedArgs, image?: string): void {
   if (bool(args, 'disable-content-trust')) return;
+  if (image !== undefined && (image.includes('@') || /^(sha256:)?[0-9a-f]{64}$/.test(image))) return;
   throw unsupported('content trust is not supported: ctr cannot verify image signatures (Docker Content Trust, Notary)', {
     hint: 'unset DOCKER_CONTENT_TRUST, or pass --disable-content-trust to use the image unverified',
   });

@@ -37,6 +37,12 @@ describe('content trust', () => {
     expect({ code: push.code, stderr: push.stderr }).toEqual({ code: 1, stderr: refusal });
   });
 
+  test('an image named by its ID runs with DOCKER_CONTENT_TRUST set: its content is named already, as docker asks no Notary for a digest', async () => {
+    const id = (await ctr.run('image', 'inspect', '--format', '{{.Id}}', 'busybox')).stdout.trim();
+    const run = await ctr.runWith({ env: trusting }, 'run', '--rm', '--pull', 'never', '--network', 'none', id, 'echo', 'by id');
+    expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: 'by id\n' });
+  });
+
   test('--disable-content-trust runs the image unverified with DOCKER_CONTENT_TRUST set', async () => {
     const run = await ctr.runWith({ env: trusting }, 'run', '--rm', '--disable-content-trust', '--pull', 'never', '--network', 'none', 'busybox', 'echo', 'unverified');
     expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: 'unverified\n' });

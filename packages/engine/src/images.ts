@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -547,7 +547,14 @@ export class Images {
     const record = await this.find(ref);
     const mark = path.join(usesDir(this.ctx), container);
     writeMark(mark, `${record.id} ${record.target.digest} ${ownNote()}`);
-    const endUse = (): void => rmSync(mark, { force: true });
+    // A plain unlink (rmSync would lstat first): this is on `run`'s path.
+    const endUse = (): void => {
+      try {
+        unlinkSync(mark);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    };
     try {
       // Looked for again now that it is marked: one removed since `find` is not used.
       await removalSettled(this.ctx, record.id);

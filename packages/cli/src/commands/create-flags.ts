@@ -655,8 +655,8 @@ function healthcheckFrom(args: ParsedArgs): HealthConfig | undefined {
 
 /** Turn parsed `run`/`create` flags and positionals into the engine's create options. */
 export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<CreateOptions> {
-  refuseContentTrust(args);
   const [image, ...cmd] = args.positionals as [string, ...string[]];
+  refuseContentTrust(args, image);
   const pull = str(args, 'pull') ?? 'missing';
   const attachNames = list(args, 'attach').map((name) => name.toLowerCase());
   if (!['always', 'missing', 'never'].includes(pull)) throw invalidArgument(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);

@@ -180,8 +180,8 @@ const pull: Command = {
   ],
   args: [1, 1],
   async run(args, io) {
-    refuseContentTrust(args);
     const ref = args.positionals[0] as string;
+    refuseContentTrust(args, ref);
     const options = { quiet: bool(args, 'quiet'), ...platformOption(args) };
     // As docker's client: a tag with --all-tags is refused before the daemon is asked.
     const repository = bool(args, 'all-tags') ? engineModule().allTagsRepository(ref) : undefined;
