@@ -23,8 +23,9 @@ export interface TarTreeOptions {
  * Contents are streamed.
  */
 export function tarTree(abs: string, prefix: string, options: TarTreeOptions = {}): Readable {
+  const given = options.onDone;
   let done: Promise<void> | undefined;
-  const onDone = options.onDone && ((): Promise<void> => (done ??= (options.onDone as () => Promise<void>)()));
+  const onDone = given && ((): Promise<void> => (done ??= given()));
   const tar = Readable.from(finishing(entries(abs, prefix, options.signal, options.mounts ?? new Map()), onDone), { objectMode: false, highWaterMark: 1 << 20 });
   // A stream destroyed before it was first read never runs the generator, nor its finally.
   if (onDone) tar.once('close', () => void onDone().catch(() => undefined));

@@ -35,6 +35,37 @@ export async function testEngine(): Promise<TestEngine> {
   };
 }
 
+/** A describe's engine (made once) and an empty host directory for each of its tests, both removed after. */
+export interface EngineAndHostDir {
+  readonly t: TestEngine;
+  readonly host: string;
+}
+
+/**
+ * Registers the hooks of `EngineAndHostDir` in the calling describe: the host directory named
+ * from `prefix`; with `clean`, each test's containers and volumes go after it too.
+ */
+export function engineAndHostDir(prefix: string, options: { clean?: boolean } = {}): EngineAndHostDir {
+  const made = {} as { t: TestEngine; host: string };
+  beforeAll(async () => {
+    made.t = await testEngine();
+  });
+  afterAll(async () => {
+    await made.t?.cleanup();
+  });
+  beforeEach(async () => {
+    made.host = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    if (options.clean) {
+      for (const c of await made.t.engine.ps({ all: true })) await made.t.engine.remove(c.Id, { force: true, volumes: true });
+      for (const v of await made.t.engine.volumes()) await made.t.engine.removeVolume(v.Name);
+    }
+    await rm(made.host, { recursive: true, force: true });
+  });
+  return made;
+}
+
 /** A writable that collects what is written to it. */
 export function collector(): Writable & { text(): string } {
   const chunks: Buffer[] = [];
