@@ -3,11 +3,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 /** Write a small file so that readers see the old content or the new, never a part. */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Buffer, mode?: number): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await fs.writeFile(temp, data);
+    await fs.writeFile(temp, data, mode === undefined ? undefined : { mode });
     await fs.rename(temp, file);
   } catch (error) {
     await fs.rm(temp, { force: true });

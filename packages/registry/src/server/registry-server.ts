@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { promises as fs } from 'node:fs';
 import { invalidArgument, isCtrError } from '@ctr/errors';
@@ -11,6 +12,8 @@ import { authorize, type AccessGrant, type RegistryAction, type ServerAuth } fro
 import { UploadSessions } from './upload-sessions';
 import { handleBlob, handleUpload, handleUploadStart } from './blob-handlers';
 import { handleManifest, handleReferrers, handleTags } from './manifest-handlers';
+import { handleTrust, isTrustPath } from './trust-handlers';
+import { TrustStore } from './trust-store';
 
 export interface RegistryServerOptions {
   /** Where blobs and manifests are kept (the @ctr/store content store in production). */
@@ -28,6 +31,11 @@ export interface RegistryServerOptions {
   maxManifestBytes?: number;
   /** Largest blob an upload may grow to (default: no limit). */
   maxBlobBytes?: number;
+  /**
+   * Serve HTTPS with this PEM certificate and key (docker talks to a trust server over
+   * HTTPS only). The Notary endpoints (`/v2/<gun>/_trust/tuf/`) are served either way.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** What every handler gets: the request, its parsed route and the server's state. */
@@ -68,6 +76,7 @@ export class RegistryServer {
   private readonly server: Server;
   private readonly metadata: RepositoryMetadata;
   private readonly uploads: UploadSessions;
+  private readonly trust: TrustStore;
   private purgeTimer: NodeJS.Timeout | undefined;
   private address: AddressInfo | undefined;
 
@@ -75,11 +84,13 @@ export class RegistryServer {
     if (!options.root) throw invalidArgument('RegistryServer needs a root directory for its metadata');
     this.metadata = new RepositoryMetadata(options.root);
     this.uploads = new UploadSessions(options.root);
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.trust = new TrustStore(options.root);
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
+    this.server = options.tls === undefined ? createServer(handler) : createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler);
     this.server.keepAliveTimeout = 30_000;
   }
 
-  /** Start listening; resolves with the base URL (`http://127.0.0.1:<port>`). */
+  /** Start listening; resolves with the base URL (`http://127.0.0.1:<port>`, https with `tls`). */
   async listen(): Promise<string> {
     await fs.mkdir(this.options.root, { recursive: true });
     const expiry = this.options.uploadExpiryMs ?? 24 * 3600_000;
@@ -100,12 +111,12 @@ export class RegistryServer {
   get url(): string {
     if (this.address === undefined) throw invalidArgument('the registry server is not listening yet');
     const host = this.address.family === 'IPv6' ? `[${this.address.address}]` : this.address.address;
-    return `http://${host}:${this.address.port}`;
+    return `${this.options.tls === undefined ? 'http' : 'https'}://${host}:${this.address.port}`;
   }
 
   /** `host:port`, as used in image references. */
   get host(): string {
-    return this.url.slice('http://'.length);
+    return this.url.replace(/^https?:\/\//, '');
   }
 
   async close(): Promise<void> {
@@ -136,6 +147,10 @@ export class RegistryServer {
       const decision = authorize(this.options.auth, req.headers.authorization, undefined, []);
       if (!decision.allowed) throw challenge(decision.challenge);
       return replyJson(req, res, 200, {});
+    }
+    if (isTrustPath(path)) {
+      const maxBodyBytes = this.options.maxManifestBytes ?? 8 * 1024 * 1024;
+      return handleTrust({ req, res, store: this.trust, auth: this.options.auth, maxBodyBytes }, path);
     }
     const route = parseRoute(path);
     if (route === undefined) {
