@@ -1,5 +1,10 @@
-import { unsupported } from '@ctr/errors';
+import type { Digest, Platform } from '@ctr/image';
+import type { TrustClient, TrustTarget } from '@ctr/registry';
+import { CtrError, isCtrError } from '@ctr/errors';
+import type { Io } from './command';
+import type { CliEngine } from './context';
 import { bool, type FlagSpec, type ParsedArgs } from './flags';
+import { prompt } from './prompt';
 
 /** docker's rule: DOCKER_CONTENT_TRUST turns trust on unless it is a false boolean ('0', 'false', 'F'…); anything else counts as on. */
 function contentTrustEnabled(env: NodeJS.ProcessEnv): boolean {
@@ -10,7 +15,7 @@ function contentTrustEnabled(env: NodeJS.ProcessEnv): boolean {
 
 /**
  * `--disable-content-trust` of the commands the docker CLI verifies signatures for (pull, push,
- * run, create): its default follows DOCKER_CONTENT_TRUST as docker's does.
+ * run, create, build): its default follows DOCKER_CONTENT_TRUST as docker's does.
  */
 export const contentTrustFlag: FlagSpec = {
   name: 'disable-content-trust',
@@ -20,15 +25,133 @@ export const contentTrustFlag: FlagSpec = {
 };
 
 /**
- * With trust on, the docker CLI resolves tags through a Notary server and refuses what is not
- * signed. ctr has no Notary client: it refuses instead of using an image unverified that its
- * user asked to be verified. `image`: what pull, run or create name — a digest reference or a
- * full image ID names its content already, and docker's CLI asks no Notary for it either.
+ * Whether a command resolves `image` through its trust server: trust is on, and the image is
+ * named by tag — a digest reference or an image ID names its content already, and docker's
+ * CLI asks no Notary for it either.
  */
-export function refuseContentTrust(args: ParsedArgs, image?: string): void {
-  if (bool(args, 'disable-content-trust')) return;
-  if (image !== undefined && (image.includes('@') || /^(sha256:)?[0-9a-f]{64}$/.test(image))) return;
-  throw unsupported('content trust is not supported: ctr cannot verify image signatures (Docker Content Trust, Notary)', {
-    hint: 'unset DOCKER_CONTENT_TRUST, or pass --disable-content-trust to use the image unverified',
+export function verifiesTrust(args: ParsedArgs, image?: string): boolean {
+  if (bool(args, 'disable-content-trust')) return false;
+  return image === undefined || !(image.includes('@') || /^(sha256:)?[0-9a-f]{64}$/.test(image));
+}
+
+function registryModule(): typeof import('@ctr/registry') {
+  return require('@ctr/registry') as typeof import('@ctr/registry');
+}
+
+function imageModule(): typeof import('@ctr/image') {
+  return require('@ctr/image') as typeof import('@ctr/image');
+}
+
+/**
+ * The trust client for `name`'s repository, as docker's GetNotaryRepository makes it: the
+ * server by docker's trust.Server rule, the registry's credentials, its keys and pinned
+ * metadata under `$DOCKER_CONFIG/trust`, passphrases from the environment or asked on stdin.
+ */
+export async function openTrust(io: Io, name: string): Promise<TrustClient> {
+  const { TrustClient, TrustKeyStore, dockerTrustDirectory, dockerPassphraseRetriever, loadDockerConfigAuth, trustServer, trustServerVerified } = registryModule();
+  const { domain, path } = imageModule().parseReference(name);
+  const trustDirectory = dockerTrustDirectory(io.env);
+  const passphrases = dockerPassphraseRetriever(io.env, {
+    ask: (question) => prompt(io, question, io.stdin.isTTY === true),
+    say: (line) => void io.stdout.write(`${line}\n`),
   });
+  return new TrustClient({
+    gun: `${domain}/${path}`,
+    registry: domain,
+    server: trustServer(domain, io.env),
+    trustDirectory,
+    keys: new TrustKeyStore(trustDirectory, passphrases),
+    credentials: (registry) => loadDockerConfigAuth(registry, { env: io.env }),
+    verifyCertificate: trustServerVerified(domain),
+  });
+}
+
+/** Run `work` with the trust client for `name`, closed after. */
+export async function withTrust<T>(io: Io, name: string, work: (client: TrustClient) => Promise<T>): Promise<T> {
+  const client = await openTrust(io, name);
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * The digest reference a tagged `image` is signed as (docker's TrustedReference), in the
+ * familiar form docker gives the daemon: `app@sha256:…`.
+ */
+export async function trustedReference(io: Io, image: string): Promise<{ digestRef: string; tagRef: string }> {
+  const { familiarString, parseNormalizedReference, withDigest } = imageModule();
+  const reference = parseNormalizedReference(image);
+  const target = await withTrust(io, image, (client) => client.target(reference.tag as string));
+  return { digestRef: familiarString(withDigest(reference, target.digest as Digest)), tagRef: familiarString(reference) };
+}
+
+/** docker's TagTrusted: the digest pulled gets the tag it was signed as, said on stderr. */
+export async function tagTrusted(engine: CliEngine, io: Io, resolved: { digestRef: string; tagRef: string }): Promise<void> {
+  io.stderr.write(`Tagging ${resolved.digestRef} as ${resolved.tagRef}\n`);
+  await engine.tag(resolved.digestRef, resolved.tagRef);
+}
+
+export interface TrustedPullOptions {
+  quiet: boolean;
+  allTags: boolean;
+  platform?: Platform;
+  /** Pull a reference as `ctr pull` shows it (`pullShowingProgress` on stdout). */
+  pull(ref: string): Promise<unknown>;
+}
+
+/**
+ * docker's trustedPull: resolve the tag (every signed tag with `-a`) through verified trust
+ * data, then for each: `Pull (i of n): name:tag@digest`, pull by digest, tag it.
+ */
+export async function trustedPull(engine: CliEngine, io: Io, ref: string, options: TrustedPullOptions): Promise<void> {
+  const { familiarName, familiarString, parseReference, withDigest } = imageModule();
+  const reference = parseReference(ref);
+  const targets: TrustTarget[] = await withTrust(io, ref, (client) => (options.allTags ? client.releasedTargets() : client.target(reference.tag ?? 'latest').then((t) => [t])));
+  for (const [index, target] of targets.entries()) {
+    io.stdout.write(`Pull (${index + 1} of ${targets.length}): ${familiarName(reference)}:${target.name}@${target.digest}\n`);
+    const digestRef = familiarString(withDigest(reference, target.digest as Digest));
+    await options.pull(digestRef);
+    await tagTrusted(engine, io, { digestRef, tagRef: `${familiarName(reference)}:${target.name}` });
+  }
+}
+
+/**
+ * docker's PushTrustedReference after the push: sign the tag pushed into the repository's trust
+ * data, initializing it first when the server has none. Failures of the signing itself are
+ * "failed to sign NAME:TAG: …", as docker wraps them.
+ */
+export async function signPushed(io: Io, ref: string, pushed: { tag: string; digest: string; size: number }): Promise<void> {
+  io.stdout.write('Signing and pushing trust metadata\n');
+  await withTrust(io, ref, async (client) => {
+    try {
+      await client.sign({ name: pushed.tag, digest: pushed.digest, size: pushed.size }, () => void io.stdout.write(`Finished initializing "${client.gun}"\n`));
+    } catch (error) {
+      if (registryModule().trustProblem(error) !== undefined || !isCtrError(error)) throw error;
+      throw new CtrError(error.code, `failed to sign ${client.gun}:${pushed.tag}: ${error.message}`, { cause: error, details: error.details });
+    }
+    io.stdout.write(`Successfully signed ${client.gun}:${pushed.tag}\n`);
+  });
+}
+
+/** The tags run/create resolved through trust, by the options that now name the digest. */
+const resolvedForCreate = new WeakMap<object, { digestRef: string; tagRef: string }>();
+
+/**
+ * docker's create with trust on: a tagged image (`latest` when none) is replaced by the digest
+ * it is signed as, so the container is made from verified content; the tag follows a pull.
+ */
+export async function withTrustedImage<T extends { image: string }>(args: ParsedArgs, io: Io, options: T): Promise<T> {
+  if (!verifiesTrust(args, options.image)) return options;
+  const resolved = await trustedReference(io, options.image);
+  const trusted = { ...options, image: resolved.digestRef };
+  resolvedForCreate.set(trusted, resolved);
+  return trusted;
+}
+
+/** After run/create pulled a digest they resolved through trust: tag it as docker's TagTrusted does. */
+export async function tagTrustedPull(engine: CliEngine, io: Io, options: object): Promise<void> {
+  const resolved = resolvedForCreate.get(options);
+  if (resolved !== undefined) await tagTrusted(engine, io, resolved);
 }

@@ -14,6 +14,7 @@ import { volumeCommands } from './commands/volumes';
 import { loginCommands } from './commands/login';
 import { closeEngine, configureEngine } from './context';
 import { contextCommands } from './commands/context';
+import { trustCommands } from './commands/trust';
 import { bool, list, parseFlags, str, type FlagSpec, type ParsedArgs } from './flags';
 import type { HostFlags } from './host';
 import { commandHelp, groupHelp, mainHelp, usageLine } from './help';
@@ -81,6 +82,7 @@ const groups: CommandGroup[] = [
   { name: 'system', description: 'Manage ctr', commands: [...systemCommands.filter((c) => c.name !== 'version'), ...systemPruneCommands, dialStdioCommand] },
   { name: 'registry', description: 'Run a private registry', commands: registryCommands },
   { name: 'context', description: 'Manage contexts', commands: contextCommands },
+  { name: 'trust', description: 'Manage trust on Docker images', commands: trustCommands },
   { name: 'healthcheck', description: 'Run container health checks', commands: healthcheckCommands },
 ].map((group) => ({ ...group, commands: group.commands.map(alsoTopLevel) }));
 
@@ -109,7 +111,7 @@ function argumentCountError([min, max]: [number, number], count: number, path: s
   return { message: `'${path}' requires at least ${min} and at most ${max} ${argumentsWord(max)}`, verb: 'Run' };
 }
 
-async function runCommand(command: Command, path: string, argv: string[], io: Io, debug: boolean): Promise<number> {
+export async function runCommand(command: Command, path: string, argv: string[], io: Io, debug: boolean): Promise<number> {
   if (command.passThrough) {
     try {
       return await command.run({ flags: {}, positionals: argv }, io);

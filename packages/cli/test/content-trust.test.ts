@@ -1,60 +1,133 @@
+import { promises as fs } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryContentStore } from '@ctr/image';
+import { RegistryServer } from '@ctr/registry';
+import { makeTlsCertificates } from '../../../test/support/tls-certs';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 /**
- * Docker Content Trust: with DOCKER_CONTENT_TRUST set, the docker CLI verifies images through a
- * Notary server. ctr cannot, so it refuses rather than use an image unverified — unless told
- * `--disable-content-trust`, as docker is.
+ * Docker Content Trust with ctr's in-process engine: with DOCKER_CONTENT_TRUST set, push signs
+ * the tag on the Notary server (DOCKER_CONTENT_TRUST_SERVER: a 127.0.0.1 HTTPS server of the
+ * test's), and pull, run and create resolve tags through verified trust data, refusing what is
+ * not signed — unless told `--disable-content-trust`, as docker is.
  */
 describe('content trust', () => {
   let ctr: LocalCtr;
+  let work: string;
+  let registry: RegistryServer;
+  let notary: RegistryServer;
+  let configs = 0;
   beforeAll(async () => {
     ctr = await localCtr('trust');
+    work = await mkdtemp(join(tmpdir(), 'ctr-cli-trust-'));
+    await makeTlsCertificates(work);
+    registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
+    await registry.listen();
+    notary = new RegistryServer({
+      store: new MemoryContentStore(),
+      root: join(work, 'notary'),
+      tls: { cert: await fs.readFile(join(work, 'server-cert.pem')), key: await fs.readFile(join(work, 'server-key.pem')) },
+    });
+    await notary.listen();
   }, 60_000);
   afterAll(async () => {
     await ctr?.cleanup();
+    await notary?.close();
+    await registry?.close();
+    if (work) await rm(work, { recursive: true, force: true });
   });
 
-  const trusting = { ...process.env, DOCKER_CONTENT_TRUST: '1' };
-  const refusal = 'content trust is not supported: ctr cannot verify image signatures (Docker Content Trust, Notary)\nunset DOCKER_CONTENT_TRUST, or pass --disable-content-trust to use the image unverified\n';
-
-  test('run with DOCKER_CONTENT_TRUST set is refused before anything is made, status 125', async () => {
-    const run = await ctr.runWith({ env: trusting }, 'run', '--rm', '--pull', 'never', '--network', 'none', 'busybox', 'true');
-    const ps = await ctr.run('ps', '-aq');
-    expect({ code: run.code, stderr: run.stderr, containers: ps.stdout }).toEqual({
-      code: 125,
-      stderr: `ctr: ${refusal}\nRun 'ctr run --help' for more information\n`,
-      containers: '',
-    });
+  /** Trust on, a docker config of its own, passphrases in the environment, the test's Notary. */
+  const trusting = (): NodeJS.ProcessEnv => ({
+    ...process.env,
+    DOCKER_CONFIG: join(work, `config-${++configs}`),
+    DOCKER_CONTENT_TRUST: '1',
+    DOCKER_CONTENT_TRUST_SERVER: notary.url,
+    DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: 'root passphrase',
+    DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'repository passphrase',
   });
 
-  test('pull with DOCKER_CONTENT_TRUST set is refused before any registry is asked, status 1', async () => {
-    const pull = await ctr.runWith({ env: trusting }, 'pull', '127.0.0.1:9/nothing-listens-here');
-    expect({ code: pull.code, stderr: pull.stderr }).toEqual({ code: 1, stderr: refusal });
+  /** busybox pushed as `repo:tag`, signed or not; resolves to the digest pushed. */
+  async function pushed(repo: string, tag: string, env: NodeJS.ProcessEnv | undefined): Promise<string> {
+    expect((await ctr.run('tag', 'busybox', `${repo}:${tag}`)).code).toBe(0);
+    const push = env ? await ctr.runWith({ env }, 'push', `${repo}:${tag}`) : await ctr.run('push', `${repo}:${tag}`);
+    expect(push).toMatchObject({ code: 0 });
+    return /: digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1] as string;
+  }
+
+  test('push with trust on pushes, then signs the tag, initializing the repository as docker does', async () => {
+    const repo = `${registry.host}/cli/push`;
+    expect((await ctr.run('tag', 'busybox', `${repo}:v1`)).code).toBe(0);
+    const push = await ctr.runWith({ env: trusting() }, 'push', `${repo}:v1`);
+    expect(push).toMatchObject({ code: 0, stderr: '' });
+    expect(push.stdout).toMatch(new RegExp(`v1: digest: sha256:[0-9a-f]{64} size: \\d+\\nSigning and pushing trust metadata\\nFinished initializing "${repo}"\\nSuccessfully signed ${repo}:v1\\n$`));
   });
 
-  test('push with DOCKER_CONTENT_TRUST set is refused, status 1', async () => {
-    const push = await ctr.runWith({ env: trusting }, 'push', '127.0.0.1:9/busybox');
-    expect({ code: push.code, stderr: push.stderr }).toEqual({ code: 1, stderr: refusal });
+  test('run with trust on makes the container from the digest the tag is signed as, pulled and tagged', async () => {
+    const repo = `${registry.host}/cli/run`;
+    const digest = await pushed(repo, 'v1', trusting());
+    const run = await ctr.runWith({ env: trusting() }, 'run', '--rm', '--network', 'none', `${repo}:v1`, 'echo', 'verified');
+    expect(run).toMatchObject({ code: 0, stdout: 'verified\n', stderr: '' });
+    const create = await ctr.runWith({ env: trusting() }, 'create', '--network', 'none', `${repo}:v1`);
+    expect(create.code).toBe(0);
+    const image = await ctr.run('inspect', '--format', '{{.Config.Image}}', create.stdout.trim());
+    await ctr.run('rm', create.stdout.trim());
+    expect(image.stdout).toBe(`${repo}@${digest}\n`);
+  });
+
+  test('create with trust on of a tag nobody signed is refused in docker\'s words before anything is made, status 125', async () => {
+    const repo = `${registry.host}/cli/unsigned`;
+    await pushed(repo, 'v1', undefined);
+    const create = await ctr.runWith({ env: trusting() }, 'create', '--network', 'none', `${repo}:v1`);
+    expect(create.code).toBe(125);
+    expect(create.stderr).toContain(`Error: remote trust data does not exist for ${repo}: ${notary.host} does not have trust data for ${repo}`);
+    expect((await ctr.run('ps', '-aq')).stdout).toBe('');
+  });
+
+  test('pull with trust on says which signed digest it pulls, then tags it, as docker does', async () => {
+    const repo = `${registry.host}/cli/pull`;
+    const digest = await pushed(repo, 'latest', trusting());
+    expect((await ctr.run('rmi', `${repo}:latest`)).code).toBe(0);
+    const pull = await ctr.runWith({ env: trusting() }, 'pull', repo);
+    expect(pull).toMatchObject({ code: 0, stderr: `Tagging ${repo}@${digest} as ${repo}:latest\n` });
+    const lines = pull.stdout.split('\n');
+    expect(lines.slice(0, 3)).toEqual(['Using default tag: latest', `Pull (1 of 1): ${repo}:latest@${digest}`, `${digest.slice(7)}: Pulling from cli/pull`.replace(digest.slice(7), digest)]);
+    expect(lines.slice(-2)).toEqual([`${repo}:latest`, '']);
+  });
+
+  test('a tag the repository has not signed is "No valid trust data for <tag>"', async () => {
+    const repo = `${registry.host}/cli/othertag`;
+    await pushed(repo, 'v1', trusting());
+    const pull = await ctr.runWith({ env: trusting() }, 'pull', `${repo}:v9`);
+    expect({ code: pull.code, stderr: pull.stderr }).toEqual({ code: 1, stderr: 'No valid trust data for v9\n' });
+  });
+
+  test('a trust server that does not answer is docker\'s "error contacting notary server", status 1', async () => {
+    const pull = await ctr.runWith({ env: { ...trusting(), DOCKER_CONTENT_TRUST_SERVER: 'https://127.0.0.1:9' } }, 'pull', '127.0.0.1:9/nothing-listens-here');
+    expect(pull.code).toBe(1);
+    expect(pull.stderr).toMatch(/^Error: error contacting notary server: /);
+  });
+
+  test('a trust server that is not https is refused as docker refuses it', async () => {
+    const pull = await ctr.runWith({ env: { ...trusting(), DOCKER_CONTENT_TRUST_SERVER: 'http://127.0.0.1:9' } }, 'pull', '127.0.0.1:9/x');
+    expect({ code: pull.code, stderr: pull.stderr }).toEqual({ code: 1, stderr: 'valid https URL required for trust server, got http://127.0.0.1:9\n' });
   });
 
   test('an image named by its ID runs with DOCKER_CONTENT_TRUST set: its content is named already, as docker asks no Notary for a digest', async () => {
     const id = (await ctr.run('image', 'inspect', '--format', '{{.Id}}', 'busybox')).stdout.trim();
-    const run = await ctr.runWith({ env: trusting }, 'run', '--rm', '--pull', 'never', '--network', 'none', id, 'echo', 'by id');
+    const run = await ctr.runWith({ env: trusting() }, 'run', '--rm', '--pull', 'never', '--network', 'none', id, 'echo', 'by id');
     expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: 'by id\n' });
   });
 
   test('--disable-content-trust runs the image unverified with DOCKER_CONTENT_TRUST set', async () => {
-    const run = await ctr.runWith({ env: trusting }, 'run', '--rm', '--disable-content-trust', '--pull', 'never', '--network', 'none', 'busybox', 'echo', 'unverified');
+    const run = await ctr.runWith({ env: trusting() }, 'run', '--rm', '--disable-content-trust', '--pull', 'never', '--network', 'none', 'busybox', 'echo', 'unverified');
     expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: 'unverified\n' });
   });
 
   test('DOCKER_CONTENT_TRUST=0 leaves trust off, as docker reads a false boolean', async () => {
-    const run = await ctr.runWith({ env: { ...process.env, DOCKER_CONTENT_TRUST: 'false' } }, 'create', '--pull', 'never', '--network', 'none', 'busybox');
+    const run = await ctr.runWith({ env: { ...trusting(), DOCKER_CONTENT_TRUST: 'false' } }, 'create', '--pull', 'never', '--network', 'none', 'busybox');
     expect(run.code).toBe(0);
-  });
-
-  test('--disable-content-trust=false asks for trust without the environment', async () => {
-    const create = await ctr.run('create', '--disable-content-trust=false', '--pull', 'never', 'busybox');
-    expect({ code: create.code, refused: create.stderr.includes('content trust is not supported') }).toEqual({ code: 125, refused: true });
   });
 });

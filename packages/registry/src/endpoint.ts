@@ -60,7 +60,7 @@ function originOf(value: string, what: string): string {
   return url.origin;
 }
 
-function isLoopback(registry: string): boolean {
+export function isLoopback(registry: string): boolean {
   const host = registry.replace(/:\d+$/, '');
   return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
 }

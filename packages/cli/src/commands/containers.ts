@@ -11,6 +11,7 @@ import { containerIdFile, createFlags, createOptions, envOptions, resourceFlags,
 import { forEachArg, inspectEach } from './each';
 import { checkNewTag } from './images';
 import { errorLine, withHelp } from '../errors';
+import { tagTrustedPull, withTrustedImage } from '../content-trust';
 import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
 import { proxySignals, type SignalProxy } from '../signal-proxy';
@@ -65,10 +66,9 @@ function runFailure(error: unknown): unknown {
 
 /** The options `run` or `create` were given; what they refuse is framed as docker's (`withHelp`), status 125. */
 function createOptionsFor(command: 'run' | 'create', args: ParsedArgs, io: Io): Promise<CreateOptions> {
-  return createOptions(args, io.env).then(
-    (options) => withConsoleSize(options, io),
-    (error: unknown) => Promise.reject(withHelp(error, command, 125)),
-  );
+  return createOptions(args, io.env)
+    .then((options) => withTrustedImage(args, io, withConsoleSize(options, io)))
+    .catch((error: unknown) => Promise.reject(withHelp(error, command, 125)));
 }
 
 /**
@@ -210,7 +210,7 @@ async function withImage<T>(engine: CliEngine, options: CreateOptions, quiet: bo
   const { familiarImageName, normalizeImageName } = engineModule();
   const name = familiarImageName(normalizeImageName(options.image));
   const local = { ...options, pull: 'never' as const };
-  const pull = (): Promise<string> => pullShowingProgress(engine, options.image, io.stderr, { quiet });
+  const pull = (): Promise<string> => pullShowingProgress(engine, options.image, io.stderr, { quiet }).then(async (pulled) => (await tagTrustedPull(engine, io, options), pulled));
   if (options.pull === 'never') return create(local);
   if (options.pull === 'always') {
     await pull();

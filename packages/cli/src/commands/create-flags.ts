@@ -4,7 +4,7 @@ import type { CreateOptions } from '@ctr/api';
 import type { ApiMount, BuildStepOptions, ClientMount, DeviceRequest, HealthConfig, UpdateOptions } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
-import { contentTrustFlag, refuseContentTrust } from '../content-trust';
+import { contentTrustFlag } from '../content-trust';
 import { engineModule } from '../context';
 import { bool, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 
@@ -656,7 +656,6 @@ function healthcheckFrom(args: ParsedArgs): HealthConfig | undefined {
 /** Turn parsed `run`/`create` flags and positionals into the engine's create options. */
 export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<CreateOptions> {
   const [image, ...cmd] = args.positionals as [string, ...string[]];
-  refuseContentTrust(args, image);
   const pull = str(args, 'pull') ?? 'missing';
   const attachNames = list(args, 'attach').map((name) => name.toLowerCase());
   if (!['always', 'missing', 'never'].includes(pull)) throw invalidArgument(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);

@@ -5,7 +5,7 @@ import type { PushLayerProgress } from '@ctr/api';
 import type { HistoryItem, ImageSummary, PushedTag } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
-import { contentTrustFlag, refuseContentTrust } from '../content-trust';
+import { contentTrustFlag, signPushed, trustedPull, verifiesTrust } from '../content-trust';
 import { engineModule, getEngine, println } from '../context';
 import { bool, list, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
@@ -181,11 +181,18 @@ const pull: Command = {
   args: [1, 1],
   async run(args, io) {
     const ref = args.positionals[0] as string;
-    refuseContentTrust(args, ref);
     const options = { quiet: bool(args, 'quiet'), ...platformOption(args) };
     // As docker's client: a tag with --all-tags is refused before the daemon is asked.
     const repository = bool(args, 'all-tags') ? engineModule().allTagsRepository(ref) : undefined;
     const engine = await getEngine();
+    if (verifiesTrust(args, ref)) {
+      // docker's trusted pull: each signed tag pulled by digest (its own output), then tagged.
+      if (repository === undefined && !options.quiet && !/[:@]/.test(ref.slice(ref.lastIndexOf('/') + 1))) println(io, 'Using default tag: latest');
+      const pullOne = (digestRef: string): Promise<unknown> => pullShowingProgress(engine, digestRef, io.stdout, options);
+      await trustedPull(engine, io, ref, { ...options, allTags: repository !== undefined, pull: pullOne });
+      println(io, repository ?? engineModule().normalizeImageName(ref));
+      return 0;
+    }
     // docker's last line is the reference pulled, in full: `docker.io/library/busybox:latest`.
     if (repository !== undefined) {
       await pullAllTagsShowingProgress(engine, ref, io.stdout, options);
@@ -213,7 +220,6 @@ const push: Command = {
   ],
   args: [1, 1],
   async run(args, io) {
-    refuseContentTrust(args);
     const { allTagsRepository, normalizeImageName, pushName } = engineModule();
     const ref = args.positionals[0] as string;
     const quiet = bool(args, 'quiet');
@@ -235,7 +241,13 @@ const push: Command = {
       view = new ProgressView(io.stdout);
     };
     if (allTags) await engine.pushAllTags(ref, { ...progress, onPushed: pushed });
-    else pushed({ tag: named.tag ?? 'latest', ...(await engine.push(ref, progress)) });
+    else {
+      const result = { tag: named.tag ?? 'latest', ...(await engine.push(ref, progress)) };
+      pushed(result);
+      if (verifiesTrust(args)) await signPushed(io, pushName(ref), result);
+    }
+    // docker signs only a tag it was given: `push -a` with trust on is an unsigned push.
+    if (allTags && verifiesTrust(args)) io.stderr.write('No tag specified, skipping trust metadata push\n');
     // docker -q says only what it pushed, in full.
     if (quiet) println(io, allTags ? repository : normalizeImageName(ref));
     // docker's notes come last, quiet or not, each under its " Info -> " header.
