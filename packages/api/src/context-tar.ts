@@ -10,6 +10,8 @@ const CHUNK = 1 << 20;
 export interface ContextTarOptions {
   /** The Dockerfile's path in the context: sent even when `.dockerignore` names it, as docker does. */
   dockerfile?: string;
+  /** Sent as the Dockerfile's content in place of the file's (content trust's FROM lines resolved to digests). */
+  dockerfileContent?: Buffer;
   /** Extra files added at the top of the context (a Dockerfile read from stdin). */
   extra?: Record<string, Buffer>;
   signal?: AbortSignal;
@@ -26,7 +28,8 @@ export function contextTar(dir: string, options: ContextTarOptions = {}): Readab
 
 async function* entries(root: string, options: ContextTarOptions): AsyncGenerator<Buffer> {
   const ignore = new PatternMatcher(readDockerignore(await fs.readFile(path.join(root, '.dockerignore'), 'utf8').catch(() => '')));
-  const always = new Set(['.dockerignore', path.posix.normalize(options.dockerfile ?? 'Dockerfile')]);
+  const dockerfile = path.posix.normalize(options.dockerfile ?? 'Dockerfile');
+  const always = new Set(['.dockerignore', dockerfile]);
   const stack: string[] = [''];
   while (stack.length > 0) {
     if (options.signal?.aborted) throw aborted(options.signal, 'sending the build context');
@@ -37,7 +40,13 @@ async function* entries(root: string, options: ContextTarOptions): AsyncGenerato
     const ignored = rel !== '' && !always.has(rel) && ignore.matches(rel);
     if (ignored && !(stat.isDirectory() && ignore.hasExclusions)) continue;
     const header: TarWriteHeader = { name: rel, type: 'file', mode: stat.mode & 0o7777, uid: 0, gid: 0, mtime: Math.floor(stat.mtimeMs / 1000) };
-    if (stat.isDirectory()) {
+    const replaced = rel === dockerfile && !stat.isDirectory() ? options.dockerfileContent : undefined;
+    if (replaced !== undefined) {
+      // A link named as the Dockerfile is replaced too: the builder would read the unresolved file through it.
+      yield encodeTarHeader({ ...header, mode: stat.isFile() ? header.mode : 0o644, size: replaced.length });
+      yield replaced;
+      yield tarPadding(replaced.length);
+    } else if (stat.isDirectory()) {
       if (rel && !ignored) yield encodeTarHeader({ ...header, name: `${rel}/`, type: 'dir' });
       const children = (await fs.readdir(abs)).sort().reverse();
       for (const child of children) stack.push(rel ? `${rel}/${child}` : child);

@@ -16,5 +16,6 @@ export type { TlsOptions } from './transport';
 export type { SshOptions } from './ssh-transport';
 export { dialStdio } from './dial-stdio';
 export { RemoteEngine, type RemoteEngineOptions } from './remote-engine';
+export { contextTar, type ContextTarOptions } from './context-tar';
 export type { CreateOptions, EngineApi, EngineVersion, RunContainerOptions, ImageRef, LayerProgress, PulledImage, PushLayerProgress } from './engine-api';
 export type { HijackedSession } from './client';

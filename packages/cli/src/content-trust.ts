@@ -80,11 +80,49 @@ export async function withTrust<T>(io: Io, name: string, work: (client: TrustCli
  * The digest reference a tagged `image` is signed as (docker's TrustedReference), in the
  * familiar form docker gives the daemon: `app@sha256:…`.
  */
-export async function trustedReference(io: Io, image: string): Promise<{ digestRef: string; tagRef: string }> {
+export async function trustedReference(io: Io, image: string): Promise<TrustedBase> {
   const { familiarString, parseNormalizedReference, withDigest } = imageModule();
   const reference = parseNormalizedReference(image);
   const target = await withTrust(io, image, (client) => client.target(reference.tag as string));
   return { digestRef: familiarString(withDigest(reference, target.digest as Digest)), tagRef: familiarString(reference) };
+}
+
+/**
+ * docker's FROM line (rewriteDockerfileFromForContentTrust): at a line's start, `FROM` and the
+ * image. Unlike docker's, `--flag=value` words before the image are stepped over (docker reads
+ * `--platform=…` as the image and fails), and a stage name after `AS` is noted.
+ */
+const FROM_LINE = /^(\uFEFF?[\s]*FROM(?:[ \f\r\t\v]+--[^ \f\r\t\v\n#]*)*[ \f\r\t\v]+)([^ \f\r\t\v\n#]+)(?:[ \f\r\t\v]+AS[ \f\r\t\v]+([^ \f\r\t\v\n#]+))?/i;
+
+/** A base image a build resolved through trust: built from the digest, tagged after (docker's resolvedTag). */
+export interface TrustedBase {
+  digestRef: string;
+  tagRef: string;
+}
+
+/**
+ * docker's build with trust on, client-side: every `FROM <image>` naming a registry image by
+ * tag (`latest` when none) is replaced by the digest the tag is signed as. `scratch`, digest
+ * references and the names of earlier stages are left alone; a build argument in FROM is not a
+ * reference, and fails as docker's parse fails. Lines other than those rewritten keep their bytes.
+ */
+export async function trustedDockerfile(io: Io, dockerfile: string): Promise<{ dockerfile: string; resolved: TrustedBase[] }> {
+  const { parseNormalizedReference } = imageModule();
+  const stages = new Set<string>();
+  const resolved: TrustedBase[] = [];
+  const lines = dockerfile.split('\n');
+  for (const [index, line] of lines.entries()) {
+    const match = FROM_LINE.exec(line);
+    if (match === null) continue;
+    const [, prefix, image, stage] = match as unknown as [string, string, string, string | undefined];
+    const isStage = stages.has(image.toLowerCase());
+    if (stage !== undefined) stages.add(stage.toLowerCase());
+    if (image === 'scratch' || isStage || parseNormalizedReference(image).digest !== undefined) continue;
+    const trusted = await trustedReference(io, image);
+    resolved.push(trusted);
+    lines[index] = `${prefix}${trusted.digestRef}${line.slice(prefix.length + image.length)}`;
+  }
+  return { dockerfile: lines.join('\n'), resolved };
 }
 
 /** docker's TagTrusted: the digest pulled gets the tag it was signed as, said on stderr. */

@@ -1,7 +1,9 @@
 import { promises as fs } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { invalidArgument } from '@ctr/errors';
-import type { Command } from '../command';
-import { engineModule, getEngine } from '../context';
+import type { Command, Io } from '../command';
+import { apiModule, engineModule, getEngine } from '../context';
+import { contentTrustFlag, tagTrusted, trustedDockerfile, verifiesTrust, type TrustedBase } from '../content-trust';
 import { bool, list, str } from '../flags';
 import { buildStepFlags, buildStepOptions } from './create-flags';
 import { buildSecretFlags, buildSecretOptions } from './build-secrets';
@@ -42,8 +44,7 @@ export const buildCommand: Command = {
     { name: 'squash', type: 'bool', description: 'Squash newly built layers into a single new layer' },
     { name: 'compress', type: 'bool', description: 'Compress the build context using gzip' },
     { name: 'isolation', type: 'string', description: 'Container isolation technology' },
-    // Accepted, as buildx (docker 28's build) accepts it: it verifies nothing by signature either.
-    { name: 'disable-content-trust', type: 'bool', description: 'Skip image verification', default: true },
+    contentTrustFlag,
     { name: 'progress', type: 'string', description: 'Set type of progress output (auto, plain, tty, quiet, rawjson)' },
     ...buildStepFlags,
     ...buildSecretFlags,
@@ -71,14 +72,18 @@ export const buildCommand: Command = {
     if (iidfile) await fs.rm(iidfile, { force: true });
     // docker's order: `-`, a local directory, then a git repository or an http(s) URL.
     const remote = source !== '-' && remoteContextKind(source) !== undefined && !(await fs.stat(source).then((st) => st.isDirectory(), () => false));
-    const result = await (await getEngine()).build({
+    const input = verifiesTrust(args)
+      ? await trustedBuildInput(io, { source, remote, ...(file && file !== '-' ? { file } : {}), ...(dockerfileContent ? { dockerfileContent } : {}) })
+      : { context: source === '-' ? io.stdin : remote ? { remote: source } : source, ...(file && file !== '-' ? { dockerfile: file } : {}), ...(dockerfileContent ? { dockerfileContent } : {}), resolved: [], dispose: async () => undefined };
+    const engine = await getEngine();
+    const result = await engine.build({
       ...(isolation ? { isolation } : {}),
       ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
       squash: bool(args, 'squash'),
       compress: bool(args, 'compress'),
-      context: source === '-' ? io.stdin : remote ? { remote: source } : source,
-      ...(file && file !== '-' ? { dockerfile: file } : {}),
-      ...(dockerfileContent ? { dockerfileContent } : {}),
+      context: input.context,
+      ...(input.dockerfile !== undefined ? { dockerfile: input.dockerfile } : {}),
+      ...(input.dockerfileContent !== undefined ? { dockerfileContent: input.dockerfileContent } : {}),
       ...(target ? { target } : {}),
       ...(platform ? { platform } : {}),
       buildArgs: keyValues(list(args, 'build-arg'), io.env),
@@ -91,12 +96,69 @@ export const buildCommand: Command = {
       steps: buildStepOptions(args),
       ...(await buildSecretOptions(args, io.env)),
       ...(output.onEvent ? { onEvent: output.onEvent } : {}),
-    }).finally(() => output.close());
+    }).finally(async () => {
+      output.close();
+      await input.dispose();
+    });
     if (iidfile) await fs.writeFile(iidfile, result.id);
     output.done(result.id, tags.map((tag) => engineModule().familiarImageName(engineModule().normalizeImageName(tag))));
+    // docker's TagTrusted of each base once the build succeeded: the digest built from gets its tag.
+    for (const base of input.resolved) await tagTrusted(engine, io, base);
     return 0;
   },
 };
+
+/** What the builder is given: the context, the Dockerfile (by name, or its content), and the bases resolved through trust. */
+interface BuildInput {
+  context: string | Readable | { remote: string };
+  dockerfile?: string;
+  dockerfileContent?: Buffer;
+  resolved: TrustedBase[];
+  /** Remove what opening the context here created. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * docker's build with content trust (rewriteDockerfileFromForContentTrust), client-side so it
+ * holds for ctrd as for the in-process engine: the FROM lines are resolved to signed digests
+ * before anything is built. A Dockerfile from stdin is rewritten as it is; the context's own
+ * Dockerfile is replaced in the context sent (a tar, nothing else in it changed). A context
+ * from stdin or a URL is opened here, as docker's CLI reads it, to find that Dockerfile.
+ */
+async function trustedBuildInput(io: Io, input: { source: string; remote: boolean; file?: string; dockerfileContent?: Buffer }): Promise<BuildInput> {
+  const context = input.remote ? { remote: input.source } : input.source;
+  if (input.dockerfileContent !== undefined) {
+    const { dockerfile, resolved } = await trustedDockerfile(io, input.dockerfileContent.toString('utf8'));
+    return { context, dockerfileContent: Buffer.from(dockerfile), resolved, dispose: async () => undefined };
+  }
+  const { cleanPath, openContext, openRemoteContext } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
+  const signal = new AbortController().signal;
+  const opened =
+    input.source === '-'
+      ? await openContext(io.stdin as Readable, signal)
+      : input.remote
+        ? await openRemoteContext(input.source, { ...(input.file !== undefined ? { dockerfile: input.file } : {}), signal })
+        : undefined;
+  try {
+    // docker's CLI: a Dockerfile sent as the context names itself, another one besides is ambiguous.
+    if (opened?.dockerfile !== undefined && input.file !== undefined) throw invalidArgument('ambiguous Dockerfile source: both stdin and flag correspond to Dockerfiles');
+    const root = opened?.root ?? input.source;
+    const name = opened?.dockerfile ?? input.file ?? 'Dockerfile';
+    // Not found here, it is not found by the builder either, which says so in its words.
+    const text = (require('@ctr/image') as typeof import('@ctr/image')).readFileInRoot(root, cleanPath(`/${name}`), MAX_DOCKERFILE);
+    const rewritten = text === undefined ? undefined : await trustedDockerfile(io, text);
+    const changed = rewritten !== undefined && rewritten.resolved.length > 0 ? rewritten : undefined;
+    if (opened === undefined && changed === undefined) return { context, ...(input.file !== undefined ? { dockerfile: input.file } : {}), resolved: [], dispose: async () => undefined };
+    const tar = apiModule().contextTar(root, { dockerfile: name, ...(changed ? { dockerfileContent: Buffer.from(changed.dockerfile) } : {}) });
+    return { context: tar, dockerfile: name, resolved: changed?.resolved ?? [], dispose: async () => opened?.dispose() };
+  } catch (error) {
+    await opened?.dispose();
+    throw error;
+  }
+}
+
+/** The builder's limit on a Dockerfile (dockerfile's maxDockerfileSize). */
+const MAX_DOCKERFILE = 16 << 20;
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -452,11 +452,24 @@ export class TrustClient {
     return { meta, bytes };
   }
 
-  /** A new root: signed by a threshold of the old root's keys and of its own, with a higher version (notary's rotation). */
+  /**
+   * A new root (notary's rotation): signed by a threshold of the previous root's keys and of its
+   * own, with a higher version. A client that missed rotations walks them as notary's does: each
+   * version between the trusted one and the newest, fetched by version (`<n>.root.json`), must
+   * be signed so by the one before it.
+   */
   private async rotated(old: { meta: SignedMetadata<RootMeta>; bytes: Buffer }, bytes: Buffer): Promise<{ meta: SignedMetadata<RootMeta>; bytes: Buffer }> {
     const meta = this.parse<RootMeta>(bytes, 'root');
     try {
-      verifyRoot(meta, old.meta.signed, { now: this.now(), minVersion: old.meta.signed.version });
+      let trusted = old.meta.signed;
+      for (let version = trusted.version + 1; version < meta.signed.version; version++) {
+        const between = await this.fetch(`${version}.root`);
+        if (between === undefined) throw new Error(`root version ${version} is not on the server`);
+        const intermediate = this.parse<RootMeta>(between, 'root');
+        if (intermediate.signed.version !== version) throw new Error(`root version ${version} is version ${intermediate.signed.version}`);
+        trusted = verifyRoot(intermediate, trusted, { now: this.now(), minVersion: trusted.version });
+      }
+      verifyRoot(meta, trusted, { now: this.now(), minVersion: trusted.version });
     } catch (error) {
       throw notaryError('mismatch', this.gun, `could not rotate trust to a new trusted root: ${(error as Error).message}`, error);
     }
