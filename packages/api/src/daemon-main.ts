@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { asCtrError } from '@ctr/errors';
+import type { SweepReport } from '@ctr/engine';
 import { startDaemon } from './daemon';
 
 const USAGE = `Usage: ctrd [OPTIONS]
@@ -54,6 +55,14 @@ function parseArgs(argv: string[]): Args {
   return out;
 }
 
+/** The start's sweep in a line of the daemon's log; none when it found nothing. */
+function sweepLine(result: SweepReport | Error): string | undefined {
+  if (result instanceof Error) return `sweeping leftovers of ended processes failed (the daemon serves on): ${asCtrError(result).describe()}`;
+  const { removedIngests, removedSnapshots, removedImageUses, reclaimed } = result;
+  if (removedIngests.length + removedSnapshots.length + removedImageUses.length === 0 && reclaimed === 0) return undefined;
+  return `removed leftovers of ended processes: ${removedIngests.length} download(s), ${removedSnapshots.length} layer extraction(s), ${removedImageUses.length} image-use mark(s); ${reclaimed} bytes freed`;
+}
+
 /** The `ctrd` command (and `ctr daemon`): serve until SIGINT/SIGTERM. Returns the exit code on failure to start. */
 export async function daemonMain(argv: string[]): Promise<number> {
   try {
@@ -72,6 +81,10 @@ export async function daemonMain(argv: string[]): Promise<number> {
       registry: args.registry,
       ...(verify && ca && cert && key ? { tls: { ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) } } : {}),
       onInternalError: (error, request) => process.stderr.write(`ctrd: ${request}: ${(error as Error).stack ?? String(error)}\n`),
+      onSweep: (result) => {
+        const line = sweepLine(result);
+        if (line !== undefined) process.stderr.write(`ctrd: ${line}\n`);
+      },
     });
     process.stderr.write(`ctrd: API listening on ${daemon.server.addresses.map((a) => a.host).join(', ')}\n`);
     await new Promise<void>((resolve) => {

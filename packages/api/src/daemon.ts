@@ -1,4 +1,4 @@
-import { Engine, type EngineOptions } from '@ctr/engine';
+import { Engine, type EngineOptions, type SweepReport } from '@ctr/engine';
 import { ApiServer, type ApiServerOptions } from './server';
 import { lockRoot } from './daemon-lock';
 
@@ -8,11 +8,18 @@ export interface DaemonOptions extends EngineOptions {
   socketMode?: number;
   tls?: ApiServerOptions['tls'];
   onInternalError?: (error: unknown, request: string) => void;
+  /** Told what the start's sweep of leftovers removed, or why it failed (which stops nothing). */
+  onSweep?: (result: SweepReport | Error) => void;
 }
 
 export interface Daemon {
   engine: Engine;
   server: ApiServer;
+  /**
+   * The sweep of what processes that have ended left (`Engine.sweep`), begun once the API
+   * listens: its result, or undefined when it failed (told to `onSweep`).
+   */
+  swept: Promise<SweepReport | undefined>;
   /** Stop serving and release the root; containers keep running under conmon. */
   stop(): Promise<void>;
 }
@@ -33,10 +40,25 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       ...(options.tls ? { tls: options.tls } : {}),
       ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
     });
+    // As dockerd at its start, but behind the socket: a big store delays no client.
+    const sweeping = new AbortController();
+    const swept = engine.sweep({ signal: sweeping.signal }).then(
+      (result) => {
+        options.onSweep?.(result);
+        return result;
+      },
+      (error: unknown) => {
+        if (!sweeping.signal.aborted) options.onSweep?.(error instanceof Error ? error : new Error(String(error)));
+        return undefined;
+      },
+    );
     return {
       engine,
       server,
+      swept,
       async stop() {
+        sweeping.abort();
+        await swept;
         await server.close();
         await engine.close();
         await lock.release();

@@ -5,6 +5,7 @@ import { daemonCommand, dialStdioCommand } from './commands/daemon';
 import { containerFileCommands } from './commands/container-files';
 import { builderPrune, imagePrune } from './commands/prune';
 import { systemPruneCommands } from './commands/system-prune';
+import { systemCheckCommand } from './commands/system-check';
 import { topStatsCommands } from './commands/top-stats';
 import { imageCommands } from './commands/images';
 import { networkCommands } from './commands/networks';
@@ -79,7 +80,7 @@ const groups: CommandGroup[] = [
   { name: 'builder', description: 'Manage builds', commands: [buildCommand, builderPrune] },
   { name: 'volume', description: 'Manage volumes', commands: volumeCommands },
   { name: 'network', description: 'Manage networks', commands: networkCommands },
-  { name: 'system', description: 'Manage ctr', commands: [...systemCommands.filter((c) => c.name !== 'version'), ...systemPruneCommands, dialStdioCommand] },
+  { name: 'system', description: 'Manage ctr', commands: [...systemCommands.filter((c) => c.name !== 'version'), ...systemPruneCommands, systemCheckCommand, dialStdioCommand] },
   { name: 'registry', description: 'Run a private registry', commands: registryCommands },
   { name: 'context', description: 'Manage contexts', commands: contextCommands },
   { name: 'trust', description: 'Manage trust on Docker images', commands: trustCommands },

@@ -36,7 +36,11 @@ export interface BuildBackend<S> {
   view<T>(state: S, use: (root: string) => Promise<T>, signal: AbortSignal): Promise<T>;
   /** Step results by cache key (see `cacheKey`); keys are hex sha256 strings. */
   cache: BuildCache<S>;
-  /** Write the final image (config + rootfs from the state's layers) and return its ID. */
+  /**
+   * Write an image (config + rootfs from the state's layers) and return its ID: each step's
+   * result (docker's classic builder's intermediate images, each the next one's `parent`) and
+   * the final one. The same state and spec give the same ID again.
+   */
   commit(state: S, image: ImageSpec, signal: AbortSignal): Promise<{ id: string }>;
   /** The state of `state`'s first `layers` layers: a `--cache-from` image's steps reused. Without it `cacheFrom` is refused. */
   layerPrefix?(state: S, layers: number): S;
@@ -79,9 +83,10 @@ export interface RunStep {
    * docker's `--rm` / `--force-rm`: the step's container stays once the step is over (exited, a
    * container like any other, to inspect, diff or commit) `always` (`--rm=false`) or
    * `on-failure` (the default: a failed step's stays); without it, it is removed (`--force-rm`).
-   * `image` is what a kept container is a container of: the stage so far (docker's intermediate image).
+   * `image` is the ID of what a kept container is a container of: the stage so far, the
+   * previous step's image (docker's intermediate image).
    */
-  keep?: { when: 'always' | 'on-failure'; image: ImageSpec };
+  keep?: { when: 'always' | 'on-failure'; image: string };
 }
 
 /** A `RUN --mount` as the backend makes it. `target` is absolute and cleaned (a secret given only as a variable has none). */
@@ -181,4 +186,6 @@ export interface ImageSpec {
   author?: string;
   config: ContainerConfig;
   history: HistoryEntry[];
+  /** The ID of the image this one is one step on from (docker's `Parent`); kept beside the image, not in its config. */
+  parent?: string;
 }

@@ -5,7 +5,7 @@ export type BuildEvent =
   | { type: 'cache-hit'; step: number }
   | { type: 'container'; step: number; id: string }
   | { type: 'container-removed'; step: number; id: string }
-  /** A step's result is this image: FROM's base, and the last step's (no intermediate images are made for the others). */
+  /** A step's result is this image: FROM's base (or its triggers' last), then each step's, as docker's classic builder commits one per step. */
   | { type: 'image'; step: number; id: string }
   | { type: 'output'; step: number; stream: 'stdout' | 'stderr'; data: Buffer }
   | { type: 'warning'; message: string }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -163,10 +164,12 @@ class Build<S> {
     if (labels) {
       this.emit({ type: 'step', step: ++this.step, total: this.total, stage: target, instruction: labels.node.original, line: 0 });
       await this.execute(final, labels, target);
+      this.stepDone(final);
     }
     const spec = this.imageSpec(final);
-    const built = (await this.backend.commit(final.state, spec, this.signal)).id;
-    this.emit({ type: 'image', step: this.step, id: built });
+    // The last step's image is the build's (dockerd's); only a stage that never was one (FROM scratch alone) is committed here.
+    const built = final.image ?? (await this.backend.commit(final.state, spec, this.signal)).id;
+    if (final.image === undefined) this.emit({ type: 'image', step: this.step, id: built });
     // dockerd's place for it: after the last step's image, before `Successfully built`.
     const unused = [...this.buildArgs.keys()].filter((k) => !this.declared.has(k) && !(proxyArgs as readonly string[]).includes(k));
     if (unused.length > 0) this.warn(`One or more build-args [${unused.sort().join(' ')}] were not consumed`);
@@ -205,10 +208,17 @@ class Build<S> {
     };
   }
 
+  /** A step is over: its image, as dockerd prints it (` ---> <id>`). */
+  private stepDone(stage: StageState<S>): void {
+    if (stage.image !== undefined) this.emit({ type: 'image', step: this.step, id: stage.image });
+  }
+
   /** docker's `--rm` / `--force-rm` for a RUN step of `stage` (see `RunStep.keep`). */
-  private keepContainer(stage: StageState<S>): RunStep['keep'] {
+  private async keepContainer(stage: StageState<S>): Promise<RunStep['keep']> {
     if (this.options.forceRemove) return undefined;
-    return { when: this.options.remove === false ? 'always' : 'on-failure', image: this.imageSpec(stage) };
+    // A stage with no image yet (scratch, no step before) is committed as one for the container to be of.
+    const image = stage.image ?? (await this.backend.commit(stage.state, this.imageSpec(stage), this.signal)).id;
+    return { when: this.options.remove === false ? 'always' : 'on-failure', image };
   }
 
   /**
@@ -315,6 +325,7 @@ class Build<S> {
       const parent = await this.buildStage(ref);
       state = new StageState(parent.state, parent.key, structuredClone(parent.config), [...parent.history], parent.platform, parent.author);
       state.base = { state: parent.state, history: parent.history.length, parent: `stage ${base}` };
+      state.image = parent.image;
       state.cacheSources = parent.cacheSources;
     } else if (base.toLowerCase() === 'scratch') {
       const p = platform ? parsePlatform(platform) : this.targetPlatform;
@@ -323,7 +334,6 @@ class Build<S> {
       state.cacheSources = this.cacheSources;
     } else {
       const image = await this.backend.resolveImage(base, { ...(platform ? { platform } : {}), signal: this.signal });
-      this.emit({ type: 'image', step: this.step, id: image.id });
       const c = image.config;
       state = new StageState(
         image.state,
@@ -334,6 +344,7 @@ class Build<S> {
         c.author,
       );
       state.base = { state: image.state, history: state.history.length, parent: image.id };
+      state.image = image.id;
       // docker's isParentOf: the base's history and layers begin the cache image's.
       state.cacheSources = this.cacheSources.filter((source) => isPrefix(state.history, source.history) && c.rootfs.diff_ids.every((d, i) => source.diffIds[i] === d));
     }
@@ -349,10 +360,13 @@ class Build<S> {
         await this.execute(state, parseInstruction(node, `ONBUILD trigger of ${base}`), index);
       }
     }
+    // FROM's result: the base, or what its triggers made of it.
+    this.stepDone(state);
     for (const instruction of stage.instructions) {
       this.emit({ type: 'step', step: ++this.step, total: this.total, stage: index, instruction: instruction.node.original.trim(), line: instruction.location.line });
       throwIfAborted(this.signal, 'the build');
       await this.execute(state, instruction, index);
+      this.stepDone(state);
     }
     this.results.set(index, state);
     return state;
@@ -373,6 +387,13 @@ class Build<S> {
       if (hit) await this.backend.cache.put(key, hit);
     }
     if (hit) this.emit({ type: 'cache-hit', step: this.step });
+    else if (!produce && this.options.remove !== false) {
+      // dockerd commits a metadata step through a container it creates (never starts) and removes.
+      // None is made here: with `--rm=false`, which would keep it, none is spoken of.
+      const container = randomBytes(6).toString('hex');
+      this.emit({ type: 'container', step: this.step, id: container });
+      this.emit({ type: 'container-removed', step: this.step, id: container });
+    }
     const state = hit?.state ?? (produce ? await produce() : stage.state);
     const history = hit?.history ?? { created: this.now().toISOString(), created_by: createdBy, ...(emptyLayer ? { empty_layer: true } : {}) };
     if (!hit) await this.backend.cache.put(key, { state, history });
@@ -382,6 +403,9 @@ class Build<S> {
     stage.state = state;
     stage.history.push(history);
     stage.key = key;
+    // Every step is an image, the previous step's child (the classic builder's intermediate images).
+    const parent = stage.image;
+    stage.image = (await this.backend.commit(state, { ...this.imageSpec(stage), ...(parent !== undefined ? { parent } : {}) }, this.signal)).id;
   }
 
   /** The step as a `--cache-from` image has it next: that history entry, and the image's layers up to it. */
@@ -493,7 +517,7 @@ class Build<S> {
       workdir: stage.workdir,
       network,
     };
-    const keep = this.keepContainer(stage);
+    const keep = await this.keepContainer(stage);
     if (keep) step.keep = keep;
     const stepNo = this.step;
     const sink = (stream: 'stdout' | 'stderr'): Writable =>

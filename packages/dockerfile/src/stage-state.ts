@@ -33,6 +33,11 @@ export class StageState<S> {
    * as an image until a step runs (dockerd commits nothing before, so the base stays the base).
    */
   base: { state: S; history: number; parent?: string; config?: ContainerConfig } | undefined;
+  /**
+   * The stage so far as an image (docker's dispatchState.imageID): FROM's image, then each
+   * step's. Undefined on `scratch` until a step commits one.
+   */
+  image: string | undefined = undefined;
   /** The `--cache-from` images whose history and layers this stage's are still a prefix of. */
   cacheSources: CacheSource<S>[] = [];
 

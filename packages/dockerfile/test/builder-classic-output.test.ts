@@ -45,9 +45,10 @@ describe("the classic builder's image config", () => {
     expect(backend.image(id).spec.config.Env).toEqual(['PATH=/opt/bin']);
   });
 
-  it('leaves a stage with no step after FROM as the base image is: no PATH added', async () => {
+  it('leaves a stage with no step after FROM as the base image is: the base itself, no PATH added', async () => {
     const { id } = await built('FROM bare\n');
-    expect(backend.image(id).spec.config).toEqual({ Cmd: ['sh'] });
+    expect(id).toBe((await backend.resolveImage('bare')).id);
+    expect(backend.committed.size).toBe(0);
   });
 
   it('gives RUN steps the default PATH too', async () => {
@@ -64,7 +65,8 @@ describe("the classic builder's image config", () => {
 describe('--label, as dockerd adds it', () => {
   it('is a LABEL step of its own after the last instruction, keys sorted and Go-quoted', async () => {
     const { text } = await built('FROM busybox\nENV A=1\n', { labels: { 'b.key': 'two', a: 'one' } });
-    expect(text).toBe(`Step 1/3 : FROM busybox\n ---> <id>\nStep 2/3 : ENV A=1\nStep 3/3 : LABEL "a"='one' "b.key"='two'\n ---> <id>\nSuccessfully built <id>\n`);
+    const meta = ' ---> Running in <id>\n ---> Removed intermediate container <id>\n ---> <id>\n';
+    expect(text).toBe(`Step 1/3 : FROM busybox\n ---> <id>\nStep 2/3 : ENV A=1\n${meta}Step 3/3 : LABEL "a"='one' "b.key"='two'\n${meta}Successfully built <id>\n`);
   });
 
   it('is recorded in the history as a LABEL instruction', async () => {
@@ -91,6 +93,8 @@ describe('--label, as dockerd adds it', () => {
 describe('the unused build-arg warning', () => {
   it("comes after the last step's image, before Successfully built, as dockerd prints it", async () => {
     const { text } = await built('FROM busybox\nARG USED\n', { buildArgs: { USED: '1', NOPE: '2', ZED: '3' } });
-    expect(text).toBe('Step 1/2 : FROM busybox\n ---> <id>\nStep 2/2 : ARG USED\n ---> <id>\n[Warning] One or more build-args [NOPE ZED] were not consumed\nSuccessfully built <id>\n');
+    expect(text).toBe(
+      'Step 1/2 : FROM busybox\n ---> <id>\nStep 2/2 : ARG USED\n ---> Running in <id>\n ---> Removed intermediate container <id>\n ---> <id>\n[Warning] One or more build-args [NOPE ZED] were not consumed\nSuccessfully built <id>\n',
+    );
   });
 });

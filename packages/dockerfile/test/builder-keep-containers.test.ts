@@ -49,9 +49,9 @@ describe("docker's --rm and --force-rm, as the builder asks the backend for them
     expect(backend.runs[0]?.keep).toBeUndefined();
   });
 
-  it('gives the stage so far as the image a kept container is a container of', async () => {
+  it('gives the stage so far as the image a kept container is a container of: the previous step\'s', async () => {
     await output('FROM busybox\nENV A=1\nRUN true\n', { labels: { only: 'final' } });
-    const image = backend.runs[0]?.keep?.image;
+    const image = backend.image(backend.runs[0]!.keep!.image).spec;
     expect(image?.config.Env).toContain('A=1');
     expect(image?.config.Labels).toBeUndefined();
     expect(image?.history.map((h) => h.created_by)).toEqual([

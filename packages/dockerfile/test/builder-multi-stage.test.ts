@@ -82,7 +82,8 @@ describe('what FROM and COPY --from refer to', () => {
     const images = await DirBackend.create({ busybox, later: { files: { 'from-image': 'image\n' } } });
     try {
       const viaFrom = await build({ backend: images, context, dockerfileContent: 'FROM later AS first\nFROM busybox AS later\n', target: 'first' });
-      expect(await read(images.image(viaFrom.id).state.dir, 'from-image')).toBe('image\n');
+      // A stage that is its FROM alone is that image itself (dockerd's result).
+      expect(viaFrom.id).toBe((await images.resolveImage('later')).id);
       const viaCopy = await build({
         backend: images,
         context,

@@ -39,14 +39,15 @@ describe("RUN steps' containers in the build output, as docker's classic builder
     expect(await output('FROM busybox\nRUN echo hello\n')).toBe('Step 1/2 : FROM busybox\n ---> <id>\nStep 2/2 : RUN echo hello\n ---> Using cache\n ---> <id>\n');
   });
 
-  it("prints the base image's ID after FROM and the built image's after the last step, and no ID for the steps between", async () => {
+  it("prints the base image's ID after FROM, then each step's image, each the next one's parent, the last the build's", async () => {
     const events: BuildEvent[] = [];
     const { id } = await build({ backend, context, dockerfileContent: 'FROM busybox\nRUN true\nENV A=1\nRUN true\n', onEvent: (e) => events.push(e) });
     const base = (await backend.resolveImage('busybox')).id;
-    expect(events.filter((e) => e.type === 'image')).toEqual([
-      { type: 'image', step: 1, id: base },
-      { type: 'image', step: 4, id },
-    ]);
+    const images = events.flatMap((e) => (e.type === 'image' ? [e] : []));
+    expect(images.map((e) => e.step)).toEqual([1, 2, 3, 4]);
+    expect(images[0]?.id).toBe(base);
+    expect(images[3]?.id).toBe(id);
+    for (let i = 1; i < images.length; i++) expect(backend.image(images[i]!.id).spec.parent).toBe(images[i - 1]!.id);
   });
 
   it('does not say a failed step\'s container was removed (docker keeps it unless --force-rm)', async () => {

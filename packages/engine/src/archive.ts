@@ -11,7 +11,7 @@ import { quiesce } from './quiesce';
 import type { EngineContext } from './context';
 import { volumeDirOf } from './volumes-spec';
 import { containerPath, containerView, linkTarget, mountAt, mountPointsOnHost, mountsBelow, type ContainerPath, type ContainerView, type MountedDir, type PlacedMount } from './container-path';
-import { releaseDevices } from './held-mounts';
+import { holdDevices } from './held-mounts';
 import { INIT_FILES } from './init-files';
 import { tarTree } from './tar-tree';
 
@@ -44,7 +44,7 @@ interface ContainerFiles {
  * /etc/resolv.conf and /etc/hostname (unless it mounts its own there) — as moby's archive
  * operations see them, running or not. With `pause` a running container is frozen first (see
  * `quiesce`). Its root filesystem is mounted if it is not; the device volumes of one not
- * running are mounted until `release`, as dockerd's local driver mounts them for the copy.
+ * running are held mounted until `release` (see `holdDevices`).
  */
 async function openContainerFiles(ctx: EngineContext, record: ContainerRecord, options: { pause: boolean }): Promise<ContainerFiles> {
   const undo: Array<() => Promise<void>> = [];
@@ -60,7 +60,7 @@ async function openContainerFiles(ctx: EngineContext, record: ContainerRecord, o
     if (options.pause) undo.push(await quiesce(ctx, record.id));
     const [root, { bundle }, state] = await Promise.all([mountedRootfs(ctx, record), ctx.runtime.inspect(record.id), ctx.runtime.state(record.id).catch(() => undefined)]);
     const running = state?.running === true && state.pid > 0;
-    if (!running) undo.push(await mountDevices(ctx, record));
+    if (!running) undo.push(await holdDevices(ctx, record));
     // A tmpfs is shown as the directory under it, running or not: its files are only in the
     // container's mount namespace, and reaching them through /proc/<pid>/root lets the
     // container's own links lead the host's walk anywhere (moby's view shows the same).
@@ -91,30 +91,6 @@ async function openContainerFiles(ctx: EngineContext, record: ContainerRecord, o
     await release().catch(() => undefined);
     throw error;
   }
-}
-
-/**
- * Mount the container's device volumes (`volume create -o type=… -o device=…`) for a copy
- * while it does not run; the undo unmounts each no running container uses. The volumes' lock
- * is held meanwhile, so no release at another container's exit takes one down under the copy.
- */
-async function mountDevices(ctx: EngineContext, record: ContainerRecord): Promise<() => Promise<void>> {
-  const names = record.mounts.flatMap((m) => (m.device === true && m.name !== undefined ? [m.name] : []));
-  if (names.length === 0) return async () => undefined;
-  let done = (): void => undefined;
-  const finished = new Promise<void>((resolve) => (done = resolve));
-  let mounted = (): void => undefined;
-  const ready = new Promise<void>((resolve) => (mounted = resolve));
-  const held = ctx.store.volumes.withDevicesMounted(names, async () => {
-    mounted();
-    await finished;
-  });
-  await Promise.race([ready, held]);
-  return async () => {
-    done();
-    await held;
-    await releaseDevices(ctx, record);
-  };
 }
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, RunIO, RunResult, RunStep, UrlFetch } from '@ctr/dockerfile';
 import { invalidArgument, isNotFound } from '@ctr/errors';
-import { applyLayer, createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, type ChainID, type Descriptor, type DiffID } from '@ctr/image';
+import { applyLayer, createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, type ChainID, type Descriptor, type Digest, type DiffID } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
 import type { RunOptions } from '@ctr/runtime';
 import { EMBEDDED_DNS } from '@ctr/network';
@@ -302,9 +302,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     if (kept && step.keep) {
       const container = kept;
       try {
-        // The stage it ran on, as docker's intermediate image: what `commit` builds on.
-        const image = await this.commit(state, step.keep.image, signal);
-        await keepStepContainer(this.ctx, container, image.id);
+        await keepStepContainer(this.ctx, container, step.keep.image);
       } catch (error) {
         await this.dropKept(container, true);
         throw error;
@@ -383,10 +381,15 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     });
   }
 
+  /** An image of the build: its config and manifest (its layers are the state's, shared by content), its parent beside it in the index. */
   async commit(state: BuildState, image: ImageSpec, signal: AbortSignal): Promise<{ id: string }> {
-    const config = { ...image, rootfs: { type: 'layers' as const, diff_ids: state.diffIds } };
+    const { parent, ...spec } = image;
+    const config = { ...spec, rootfs: { type: 'layers' as const, diff_ids: state.diffIds } };
     const written = await writeImage(this.content, config, state.layers, { signal });
-    await this.ctx.store.images.put(undefined, { id: written.imageId, target: written.manifest });
+    // A cached step's image is most often here already, as the last build left it: the index is not rewritten for it.
+    const here = await this.ctx.store.images.resolve(written.imageId).catch(() => undefined);
+    if (here?.target.digest === written.manifest.digest && here.parent === parent) return { id: written.imageId };
+    await this.ctx.store.images.put(undefined, { id: written.imageId, target: written.manifest, ...(parent !== undefined ? { parent: parent as Digest } : {}) });
     return { id: written.imageId };
   }
 }

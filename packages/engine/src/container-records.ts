@@ -226,6 +226,12 @@ export class ContainerRecords {
     });
   }
 
+  /** The containers any name points at, their claims in progress, confirmed or abandoned. */
+  async claimed(): Promise<Set<string>> {
+    const names = await fs.readdir(this.namesDir).catch(() => [] as string[]);
+    return new Set(names.flatMap((name) => (isValidContainerName(name) ? [ownerOf(readNote(path.join(this.namesDir, name)) ?? '')] : [])).filter((id) => id !== ''));
+  }
+
   async releaseName(name: string, id: string): Promise<void> {
     const link = path.join(this.namesDir, name);
     const target = readNote(link);
@@ -299,6 +305,13 @@ export class ContainerRecords {
       files.filter((f) => f.endsWith('.json')).map((f) => readJson<ContainerRecord>(path.join(this.dir, f)).catch(() => undefined)),
     );
     return records.filter((r): r is ContainerRecord => r !== undefined);
+  }
+
+  /** The IDs of the records that cannot be read (cut short by a full disk, say), which `list` leaves out. */
+  async unreadable(): Promise<string[]> {
+    const files = (await fs.readdir(this.dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
+    const read = await Promise.all(files.map((f) => readJson<ContainerRecord>(path.join(this.dir, f)).then((r) => r !== undefined, () => false)));
+    return files.filter((_, i) => !read[i]).map((f) => f.slice(0, -'.json'.length));
   }
 
   /** Find by full ID, name (with or without `/`), or unique ID prefix — like docker. */

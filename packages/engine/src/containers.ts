@@ -7,7 +7,7 @@ import { configEnv, parseSignal, type ContainerState, type ExecOptions, type Exe
 import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type EndpointRequest, type NetworkSettings } from '@ctr/network';
 import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
-import { resumeAbandonedQuiesce } from './quiesce';
+import { pauseForUser, resumeAbandonedQuiesce } from './quiesce';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
 import { forgetHealth, healthcheckFor, healthcheckOff, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
@@ -372,6 +372,8 @@ const PS_HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 /** A listing's filters once checked (dockerd's `foldFilter`): the values parsed, and refusals made before anything is read. */
 interface PsQuery {
   filters: Filters;
+  /** `ancestor=`'s images here and every image built on them (dockerd walks the children). */
+  ancestors?: ReadonlySet<string>;
   exited: number[];
   publish: Set<string>;
   expose: Set<string>;
@@ -697,7 +699,7 @@ export class Containers {
           ...(options.publish ?? []).flatMap(parsePortSpec).map((p) => `${p.containerPort}/${p.protocol}`),
         ]),
       ];
-      const clearAbandoned = async (stale: string): Promise<void> => this.clearAbandoned(stale, (await this.namedVolumesOf([stale])).get(stale) ?? []);
+      const clearAbandoned = (stale: string): Promise<void> => this.clearUnrecorded(stale);
       const name = await (options.name === undefined ? this.records.claimGeneratedName(id, clearAbandoned) : this.records.claimName(options.name, id, clearAbandoned));
       undo.push(() => this.records.releaseName(name, id));
 
@@ -1178,7 +1180,7 @@ export class Containers {
 
   async pause(ref: string): Promise<void> {
     const record = await this.find(ref);
-    await this.ctx.runtime.pause(record.id);
+    await pauseForUser(this.ctx, record.id);
     await this.ctx.events.container('pause', record);
   }
 
@@ -1291,6 +1293,7 @@ export class Containers {
   async list(options: ListOptions = {}): Promise<ContainerSummary[]> {
     const filters = options.filters ?? {};
     const query = psQuery(filters);
+    if (filters.ancestor?.length) query.ancestors = await this.images.withDescendants(filters.ancestor);
     const records = await this.createdBetween((await this.records.list()).sort((a, b) => (a.created < b.created ? 1 : -1)), filters);
     const out: ContainerSummary[] = [];
     // Containers of one image share its size and its reference's image: read once.
@@ -1360,7 +1363,7 @@ export class Containers {
       patternMatch(filters.id, record.id) &&
       // No container of ctr is a swarm task.
       !filters['is-task']?.includes('true') &&
-      any('ancestor', (v) => record.image === v || familiarImageName(record.image) === familiarImageName(v) || record.imageId.includes(v)) &&
+      (any('ancestor', (v) => record.image === v || familiarImageName(record.image) === familiarImageName(v) || record.imageId.includes(v)) || query.ancestors?.has(record.imageId) === true) &&
       // A container that never started has no exit to match, whatever code its failed start left.
       (query.exited.length === 0 || (status === 'exited' && query.exited.includes(state.exitCode))) &&
       any('health', (v) => (healthOf(this.ctx, record, state.startedAt)?.Status ?? 'none') === v) &&
@@ -1728,6 +1731,11 @@ export class Containers {
       deleted.push(id);
     }
     return { ContainersDeleted: deleted, SpaceReclaimed: reclaimed };
+  }
+
+  /** What container `id` left with no record (its maker killed before writing it, or the record lost), taken apart. */
+  async clearUnrecorded(id: string): Promise<void> {
+    await this.clearAbandoned(id, (await this.namedVolumesOf([id])).get(id) ?? []);
   }
 
   /** What a container whose maker was killed before its record left, taken apart. */

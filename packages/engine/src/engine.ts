@@ -12,6 +12,7 @@ import type { BuildOptions, BuildResult } from '@ctr/dockerfile';
 import { EngineBuildBackend, buildNetworkMode, checkBuildIsolation, type BuildState, type BuildStepOptions } from './build-backend';
 import { importBusybox, type ImportBusyboxOptions } from './busybox-image';
 import { sweepScratch, withScratch } from './scratch';
+import { sweepLeftovers, systemCheck, type SweepReport, type SystemCheckOptions, type SystemCheckReport } from './check';
 import { commitContainer, type CommitOptions } from './commit';
 import type { EngineContext } from './context';
 import {
@@ -745,6 +746,21 @@ export class Engine {
   /** `docker builder prune`: the build cache, or the entries `filters` (`until`, `id`) and `keepStorage` leave to go. */
   async pruneBuildCache(options: BuildCachePruneOptions = {}): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
     return pruneBuildCache((await this.ready()).ctx, options);
+  }
+
+  /**
+   * `podman system check`: the store's consistency and that of the containers, names, marks
+   * and volumes above it; with `repair` (and `force`), repaired by podman's rules. Every
+   * finding says what a repair does with it. A second check tells whether anything is left.
+   */
+  async systemCheck(options: SystemCheckOptions = {}): Promise<SystemCheckReport> {
+    const { ctx, containers, images } = await this.ready();
+    return systemCheck(ctx, containers, images, options);
+  }
+
+  /** What dockerd clears as it starts: what processes that have ended left (`sweepLeftovers`). */
+  async sweep(options: { signal?: AbortSignal } = {}): Promise<SweepReport> {
+    return sweepLeftovers((await this.ready()).ctx, options.signal);
   }
 
   /** `docker system df`. */

@@ -15,7 +15,8 @@ import { underContainerLock } from './container-lock';
  *
  * A start and a release never interleave: a start holds the container's hold lock (its
  * /dev/shm) and the volumes' lock (their mounts) until its process runs, and a release
- * decides under the same locks whether a container using the thing still runs.
+ * decides under the same locks whether a container using the thing still runs, or a copy
+ * from or into a stopped one holds it (`holdDevices`).
  */
 
 type Holder = Pick<ContainerRecord, 'id' | 'run' | 'mounts'>;
@@ -112,6 +113,27 @@ export async function startHolding<T>(ctx: EngineContext, record: Holder, start:
 }
 
 /**
+ * Mount the device volumes of a container that does not run while its files are worked on (a
+ * copy from or into it), as dockerd's local driver mounts them for one. The work holds them
+ * as a running container does (see the store's `holdDevices`), not the volumes' lock: a
+ * start, a volume's create and an exit's release go on meanwhile, and none takes a mount
+ * down under it. The undo drops the hold and unmounts each that nothing else uses.
+ */
+export async function holdDevices(ctx: EngineContext, record: Holder): Promise<() => Promise<void>> {
+  const devices = deviceVolumes(record);
+  if (devices.length === 0) return async () => undefined;
+  const drop = await ctx.store.volumes.holdDevices(devices, record.id).catch(async (error: unknown) => {
+    // What was mounted before one failed.
+    await releaseDevices(ctx, record);
+    throw error;
+  });
+  return async () => {
+    await drop();
+    await releaseDevices(ctx, record);
+  };
+}
+
+/**
  * Release what a container that no longer runs held: its /dev/shm, and each device volume no
  * running container uses. Never fails: no caller at an exit has anyone to tell, and what does
  * not come off (a host process inside) is tried again at the next exit, and at the
@@ -124,7 +146,7 @@ export async function releaseHeld(ctx: EngineContext, record: Holder): Promise<v
   ]);
 }
 
-/** Unmount each of the container's device volumes that no running container uses; never fails. */
+/** Unmount each of the container's device volumes that no running container uses and no copy holds; never fails. */
 export async function releaseDevices(ctx: EngineContext, record: Holder): Promise<void> {
   const running = async (users: string[]): Promise<boolean> => {
     const states = await Promise.all(users.map((user) => ctx.runtime.state(user).catch(() => undefined)));

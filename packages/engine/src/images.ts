@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs
 import path from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { conflict, invalidArgument, isAborted, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
+import { conflict, invalidArgument, isAborted, isConflict, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
 import {
   countBytes,
   EMPTY_LAYER_DIFF_ID,
@@ -94,7 +94,7 @@ export interface ImageInspect {
 
 /** `docker images` / `GET /images/json` options. */
 export interface ImageListOptions {
-  /** Intermediate images too (`-a`); ctr keeps none apart from the images it lists, so this changes nothing. */
+  /** Intermediate images too (`-a`): untagged ones another image was built on (a classic build's steps). */
   all?: boolean;
   /** Docker's: `dangling`, `label`, `label!`, `before`, `since`, `reference`, `until`. */
   filters?: Filters;
@@ -228,8 +228,8 @@ export interface RemoveImageOptions {
   /** Remove an image even when containers use it or it has other names. */
   force?: boolean;
   /**
-   * Docker's `--no-prune`: keep the untagged parents of a removed image. ctr images have no
-   * parent images (layers are shared by content), so there is never a parent to prune.
+   * Docker's `--no-prune`: keep the untagged parents of a removed image (the intermediate
+   * images of its build), which otherwise go with it while no name, other child or container holds them.
    */
   noPrune?: boolean;
   /**
@@ -277,6 +277,17 @@ function credentialsOption(auth: AuthConfig | undefined): { credentials?: Regist
 export interface RemovedImage {
   Untagged?: string;
   Deleted?: string;
+}
+
+/** One image's removal: its lines, and `target` when the image itself went (its content then released). */
+interface Removal {
+  lines: RemovedImage[];
+  target?: Descriptor;
+}
+
+/** The images another here was built on (docker's images with children). */
+function parentIds(records: readonly ImageRecord[]): Set<Digest> {
+  return new Set(records.flatMap((record) => (record.parent !== undefined ? [record.parent] : [])));
 }
 
 /** Full normalised name for a user's image reference: `busybox` → `docker.io/library/busybox:latest`. */
@@ -472,31 +483,51 @@ function writeMark(mark: string, text: string): void {
 
 /** The marks of containers being made by processes that still run; those of ended ones go. */
 function imageUses(ctx: EngineContext): ImageUse[] {
+  const { live, dead } = readImageUses(ctx);
+  // Their makers were killed mid-create: they never come back, and no record of theirs has anything to keep.
+  for (const link of dead) rmSync(link, { force: true });
+  return live;
+}
+
+/** The marks left by creates whose processes have ended (paths), which any reading of the marks removes. */
+export function deadImageUses(ctx: EngineContext): string[] {
+  return readImageUses(ctx).dead;
+}
+
+/** Remove the marks of ended creates (what a daemon does at its start); the paths removed. */
+export function removeDeadImageUses(ctx: EngineContext): string[] {
+  const { dead } = readImageUses(ctx);
+  for (const link of dead) rmSync(link, { force: true });
+  return dead;
+}
+
+function readImageUses(ctx: EngineContext): { live: ImageUse[]; dead: string[] } {
   const dir = usesDir(ctx);
+  const found = { live: [] as ImageUse[], dead: [] as string[] };
   let containers: string[];
   try {
     containers = readdirSync(dir);
   } catch {
-    return [];
+    return found;
   }
-  return containers.flatMap((container) => {
-    if (container === REMOVING) return [];
+  for (const container of containers) {
+    if (container === REMOVING) continue;
     const link = path.join(dir, container);
     const [image, target, ...holder] = (readNote(link) ?? '').split(' ');
-    if (image && target && noteHolderRuns(holder.join(' '))) return [{ container, image: image as Digest, target: target as Digest }];
-    // Its maker was killed mid-create: it never comes back, and no record of it has anything to keep.
-    rmSync(link, { force: true });
-    return [];
-  });
+    if (image && target && noteHolderRuns(holder.join(' '))) found.live.push({ container, image: image as Digest, target: target as Digest });
+    else found.dead.push(link);
+  }
+  return found;
 }
 
 /**
  * What the store's gc and release keep besides images and leases: the build cache's content,
  * and what containers being made read, whose image a forced `rmi` may have taken meanwhile.
  */
-export async function engineRoots(ctx: EngineContext): Promise<GcRoots> {
+export async function engineRoots(ctx: EngineContext, options: { readOnly?: boolean } = {}): Promise<GcRoots> {
   const roots = await buildCacheRoots(ctx);
-  for (const use of imageUses(ctx)) roots.blobs.push({ digest: use.target, mediaType: '' });
+  // Read-only (a check that repairs nothing): the dead marks are left for it to report.
+  for (const use of options.readOnly === true ? readImageUses(ctx).live : imageUses(ctx)) roots.blobs.push({ digest: use.target, mediaType: '' });
   return roots;
 }
 
@@ -913,11 +944,14 @@ export class Images {
     const before = Math.min(...(await Promise.all((filters.before ?? []).map((ref) => this.createdMs(ref)))), ...(filters.until ?? []).map((v) => parseTimestamp(v)));
     const since = Math.max(-Infinity, ...(await Promise.all((filters.since ?? []).map((ref) => this.createdMs(ref)))));
     const records = await this.ctx.store.images.list();
+    const parents = parentIds(records);
     const containers = options.containerCount ? await this.usage() : undefined;
     const sizer = await this.layerSizer();
     const shared = options.sharedSize ? await this.layerUse(records, sizer) : undefined;
     const out: ImageSummary[] = [];
     for (const record of records) {
+      // dockerd's: an image another was built on is no head, never dangling; untagged, it is an intermediate one, for `-a` only.
+      if (parents.has(record.id) && (dangling === true || (record.names.length === 0 && !options.all))) continue;
       const image = await this.resolve(record).catch(() => undefined);
       const created = new Date(image?.config.created ?? record.created).getTime();
       const labels = image?.config.config?.Labels ?? {};
@@ -931,7 +965,7 @@ export class Images {
       const size = image ? await this.size(image, sizer) : 0;
       out.push({
         Id: record.id,
-        ParentId: '',
+        ParentId: record.parent ?? '',
         RepoTags: tags,
         RepoDigests: digests,
         Created: Math.floor(created / 1000),
@@ -992,7 +1026,7 @@ export class Images {
       Id: record.id,
       RepoTags: record.names.filter((n) => !n.includes('@')).map(familiarImageName),
       RepoDigests: record.names.filter((n) => n.includes('@')).map(familiarImageName),
-      Parent: '',
+      Parent: record.parent ?? '',
       Comment: config.history?.[config.history.length - 1]?.comment ?? '',
       Created: config.created ?? record.created,
       DockerVersion: config.docker_version ?? '',
@@ -1017,18 +1051,53 @@ export class Images {
     const sizes = (await (await this.layerSizer())(image)).map((layer) => layer.size);
     const history = image.config.history ?? [];
     let layer = 0;
-    const rows = history.map((entry, i) => {
+    const rows: HistoryItem[] = history.map((entry) => {
       const size = entry.empty_layer ? 0 : sizes[layer++] ?? 0;
       return {
-        Id: i === history.length - 1 ? image.record.id : '<missing>',
+        Id: '<missing>',
         Created: Math.floor(new Date(entry.created ?? 0).getTime() / 1000),
         CreatedBy: entry.created_by ?? '',
-        Tags: i === history.length - 1 ? image.record.names.map(familiarImageName) : null,
+        Tags: null,
         Size: size,
         Comment: entry.comment ?? '',
       };
     });
-    return rows.reverse();
+    rows.reverse();
+    // moby's: the newest entry is the image's, each older one its parent's (a build step's
+    // image), as far as the chain goes here; the rest (a pulled base's own history) is `<missing>`.
+    const byId = image.record.parent === undefined ? undefined : new Map((await this.ctx.store.images.list()).map((r) => [r.id, r]));
+    let at: ImageRecord | undefined = image.record;
+    for (const row of rows) {
+      if (!at) break;
+      row.Id = at.id;
+      row.Tags = at.names.map(familiarImageName);
+      at = at.parent === undefined ? undefined : byId?.get(at.parent);
+    }
+    return rows;
+  }
+
+  /** The images `refs` name (those here) and every image built on them, child by child: `ps --filter ancestor=`. */
+  async withDescendants(refs: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const ref of refs) {
+      const record = await this.find(ref).catch((error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      });
+      if (record) found.add(record.id);
+    }
+    if (found.size === 0) return found;
+    const records = await this.ctx.store.images.list();
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const record of records) {
+        if (record.parent !== undefined && found.has(record.parent) && !found.has(record.id)) {
+          found.add(record.id);
+          grew = true;
+        }
+      }
+    }
+    return found;
   }
 
   async tag(source: string, target: string): Promise<void> {
@@ -1073,16 +1142,16 @@ export class Images {
     return this.removeEach(ids, (id) => this.removeRecord(id, { force: true }, true), () => undefined);
   }
 
-  /** `removeAll` with each image's record removed by `removeRecord`. */
+  /** `removeAll` with each image's record (and its pruned parents') removed by `removeRecord`. */
   private async removeEach(
     refs: readonly string[],
-    removeRecord: (ref: string) => Promise<{ lines: RemovedImage[]; target?: Descriptor }>,
+    removeRecord: (ref: string) => Promise<Removal[]>,
     failed?: (ref: string, error: unknown) => void,
   ): Promise<{ removed: RemovedImage[]; reclaimed: number }> {
-    const done: Array<{ lines: RemovedImage[]; target?: Descriptor }> = [];
+    const done: Removal[] = [];
     for (const ref of refs) {
       try {
-        done.push(await removeRecord(ref));
+        done.push(...(await removeRecord(ref)));
       } catch (error) {
         if (!failed) throw error;
         failed(ref, error);
@@ -1090,9 +1159,11 @@ export class Images {
     }
     const targets = done.flatMap((d) => (d.target ? [d.target] : []));
     if (targets.length === 0) return { removed: done.flatMap((d) => d.lines), reclaimed: 0 };
-    const released = await this.release(targets);
-    let next = 0;
-    const removed = done.flatMap((d) => (d.target ? [...d.lines, ...(released.layers[next++] ?? []).map((id) => ({ Deleted: id }))] : d.lines));
+    // Released last-deleted first: a layer several deleted images held is said after the last
+    // of them, where moby's one-by-one delete frees it (a build step's layer: after its own image, not its children's).
+    const released = await this.release([...targets].reverse());
+    let next = targets.length;
+    const removed = done.flatMap((d) => (d.target ? [...d.lines, ...(released.layers[--next] ?? []).map((id) => ({ Deleted: id }))] : d.lines));
     return { removed, reclaimed: released.reclaimed };
   }
 
@@ -1102,26 +1173,58 @@ export class Images {
   }
 
   /**
-   * Untag or delete one image's record; `target` when the image itself went. Its users are
-   * judged with the removal's notice up (see `ImageUse`), and the record changed before it comes down.
-   * `unused`: a prune's, which no user lets through (forced past the image's names only).
+   * Untag or delete one image's record, then, unless `noPrune`, its parents' (see
+   * `pruneParent`); each deletion's `target` when the image itself went. Users are judged
+   * with the removal's notice up for the image judged (see `ImageUse`), and its record
+   * changed before the notice moves on or comes down. `unused`: a prune's, which no user
+   * lets through (forced past the image's names only).
    */
-  private removeRecord(ref: string, options: RemoveImageOptions, unused = false): Promise<{ lines: RemovedImage[]; target?: Descriptor }> {
+  private removeRecord(ref: string, options: RemoveImageOptions, unused = false): Promise<Removal[]> {
     return underRemovalLock(this.ctx, async () => {
       const record = await this.find(ref);
       const notice = path.join(usesDir(this.ctx), REMOVING);
-      // Under the lock, a notice there is a killed remover's.
-      rmSync(notice, { force: true });
-      writeMark(notice, `${record.id} ${ownNote()}`);
+      const announce = (id: Digest): void => {
+        // Under the lock, a notice there is a killed remover's, or this removal's last one.
+        rmSync(notice, { force: true });
+        writeMark(notice, `${id} ${ownNote()}`);
+      };
+      announce(record.id);
       try {
-        return await this.removeFound(ref, record, options, unused);
+        const removed = [await this.removeFound(ref, record, options, unused)];
+        let parent = removed[0]?.target !== undefined && !options.noPrune ? record.parent : undefined;
+        while (parent !== undefined) {
+          announce(parent);
+          const pruned = await this.pruneParent(parent);
+          if (!pruned) break;
+          removed.push(pruned);
+          parent = pruned.parent;
+        }
+        return removed;
       } finally {
         rmSync(notice, { force: true });
       }
     });
   }
 
-  private async removeFound(ref: string, record: ImageRecord, options: RemoveImageOptions, unused: boolean): Promise<{ lines: RemovedImage[]; target?: Descriptor }> {
+  /**
+   * moby's prune of a deleted image's parent: deleted too when nothing wants it (no name, no
+   * other child, no container, none being made of it); otherwise it stays, and so do its own,
+   * without a word. `parent`: the next to judge.
+   */
+  private async pruneParent(id: Digest): Promise<(Removal & { parent?: Digest }) | undefined> {
+    const record = await this.ctx.store.images.resolve(id).catch(() => undefined);
+    if (!record || record.names.length > 0 || ((await this.users()).get(id)?.length ?? 0) > 0) return undefined;
+    // The store refuses an image with children: one a build made meanwhile keeps it.
+    const gone = await this.ctx.store.images.delete(id).catch((error: unknown) => {
+      if (isNotFound(error) || isConflict(error)) return undefined;
+      throw error;
+    });
+    if (!gone) return undefined;
+    await this.ctx.events.emit('image', 'delete', id, {});
+    return { lines: [{ Deleted: id }], target: gone.target, ...(gone.parent !== undefined ? { parent: gone.parent } : {}) };
+  }
+
+  private async removeFound(ref: string, record: ImageRecord, options: RemoveImageOptions, unused: boolean): Promise<Removal> {
     const users = (await this.users()).get(record.id) ?? [];
     const parsed = parseNameOrId(ref);
     const name = parsed.kind === 'reference' ? formatReference(withDefaultTag(parsed.reference)) : undefined;
@@ -1140,6 +1243,8 @@ export class Images {
       await this.ctx.events.emit('image', 'delete', record.id, { name: familiarImageName(name) });
       return { lines: out, target: record.target };
     }
+    // moby's first conflict, a hard one: an image another was built on stays while that one does.
+    if (parentIds(await this.ctx.store.images.list()).has(record.id)) throw deleteConflict(record.id, true, 'image has dependent child images');
     this.checkDelete(record, users, options.force === true, unused);
     const gone = await this.ctx.store.images.delete(record.id, options.force ? { force: true } : {});
     for (const name of gone.names) out.push({ Untagged: familiarImageName(name) });

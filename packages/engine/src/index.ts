@@ -56,6 +56,7 @@ export type { FilesystemChange } from './changes';
 export type { TopResult, ContainerStats, StatsOptions } from './top-stats';
 export type { SystemPruneOptions, SystemPruneResult, DiskUsage, ImagePruneOptions, BuildCachePruneOptions } from './system';
 export { checkSystemPruneOptions } from './system';
+export type { CheckFinding, CheckKind, SweepReport, SystemCheckOptions, SystemCheckReport } from './check';
 export type { VolumeListOptions, VolumePruneOptions, NetworkListOptions, PruneOptions } from './volumes-networks';
 export type { Filters } from './filters';
 export { parseTimestamp } from './filters';

@@ -16,12 +16,16 @@ function markerOf(ctx: EngineContext, id: string): string {
   return path.join(ctx.root, 'engine', 'quiesced', id);
 }
 
+/** Tells this process's pauses apart, so each undo knows whether the pause in force is its own. */
+let pauses = 0;
+
 /**
  * Freeze a running container while the host works on its files, so no process inside can
  * swap a checked path component for a symlink before it is used (CVE-2018-15664; Podman
  * pauses for `cp` the same way). Resolves with the undo, which is safe to call twice. A
  * container paused already (by its user, or by another process at the same work) is left
- * as it is, and so is it after.
+ * as it is, and so is it after; the undo thaws only the pause it made, while its note is
+ * still there: a user's `pause` meanwhile takes the note away (`pauseForUser`).
  */
 export async function quiesce(ctx: EngineContext, id: string): Promise<() => Promise<void>> {
   const nothing = async (): Promise<void> => undefined;
@@ -30,12 +34,14 @@ export async function quiesce(ctx: EngineContext, id: string): Promise<() => Pro
   const marker = markerOf(ctx, id);
   mkdirSync(path.dirname(marker), { recursive: true, mode: 0o700 });
   const lock = `${marker}.lock`;
+  // `noteHolderRuns` reads the process from the first two fields; the third is this pause's.
+  const note = `${ownNote()} ${++pauses}`;
   const paused = await withLock(lock, async () => {
     const now = await ctx.runtime.state(id).catch(() => undefined);
     if (!now?.running || now.paused) return false;
     // One there is a killed process's whose container was resumed since: it is replaced.
     rmSync(marker, { force: true });
-    symlinkSync(ownNote(), marker);
+    symlinkSync(note, marker);
     try {
       await ctx.runtime.pause(id);
     } catch (error) {
@@ -50,10 +56,27 @@ export async function quiesce(ctx: EngineContext, id: string): Promise<() => Pro
     if (done) return;
     done = true;
     await withLock(lock, async () => {
+      if (readNote(marker) !== note) return;
       await ctx.runtime.unpause(id).catch(() => undefined);
       rmSync(marker, { force: true });
     });
   };
+}
+
+/**
+ * `docker pause`. A container frozen for work on its files (`quiesce`) is paused already:
+ * the user's pause takes that one over — its note goes, so the work's end leaves the
+ * container paused — rather than fail. A note left by work the user unpaused meanwhile goes
+ * too: the pause made now is the user's.
+ */
+export async function pauseForUser(ctx: EngineContext, id: string): Promise<void> {
+  const marker = markerOf(ctx, id);
+  mkdirSync(path.dirname(marker), { recursive: true, mode: 0o700 });
+  await withLock(`${marker}.lock`, async () => {
+    const frozen = readNote(marker) !== undefined && (await ctx.runtime.state(id).catch(() => undefined))?.paused === true;
+    if (!frozen) await ctx.runtime.pause(id);
+    rmSync(marker, { force: true });
+  });
 }
 
 /**

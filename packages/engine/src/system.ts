@@ -164,8 +164,12 @@ async function removeUnusedImages(ctx: EngineContext, containers: Containers, im
   const filtered = PRUNE_FILTERS.some((key) => (options.filters?.[key]?.length ?? 0) > 0);
   const used = new Set((await containers.records.list()).map((r) => r.imageId));
   const unused: string[] = [];
-  for (const record of await ctx.store.images.list()) {
+  const records = await ctx.store.images.list();
+  const parents = new Set(records.map((record) => record.parent));
+  for (const record of records) {
     if (used.has(record.id) || (danglingOnly && record.names.some((n) => !n.includes('@')))) continue;
+    // dockerd's: an untagged image another was built on goes only with the image on top of it (its parents pruned with it).
+    if (record.names.length === 0 && parents.has(record.id)) continue;
     const image = filtered ? await images.resolve(record).catch(() => undefined) : undefined;
     if (filtered && !wanted(image?.config.config?.Labels ?? {}, new Date(image?.config.created ?? record.created).getTime())) continue;
     unused.push(record.id);

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { isNotFound, throwIfAborted } from '@ctr/errors';
 import type { Descriptor, Digest } from '@ctr/image';
 import type { IngestStatus, LocalContentStore } from './content-store';
-import { errno, exists, readJson, TEMP_PREFIX } from './fs-util';
+import { errno, exists, TEMP_PREFIX } from './fs-util';
 import type { ImageIndex } from './image-index';
 import { abandonedIngests, removeIngest } from './ingest';
 import { abandonedTemps } from './temps';
@@ -15,6 +15,7 @@ import { blobReferences } from './references';
 import { VOLATILE_DIR, VOLATILE_ID, type SnapshotDb } from './snapshot-metadata';
 import type { OverlaySnapshotter } from './snapshotter';
 import { extractionAbandoned } from './unpack';
+import { damagedVolumes } from './volume-store';
 
 export type FsckArea = TempArea;
 
@@ -22,6 +23,14 @@ export interface FsckIssue {
   area: FsckArea;
   message: string;
   path?: string;
+  /** A leftover's description without what was done to it (`message` is `removed <found>`): for reports of what a repair would do. */
+  found?: string;
+  /** The blob concerned, when one is. */
+  digest?: Digest;
+  /** The ID of the image concerned, when one is (a blob it is missing, or that is corrupt). */
+  image?: string;
+  /** The key of the snapshot concerned, when one is (its directory or its parent is missing). */
+  snapshot?: string;
 }
 
 export interface FsckReport {
@@ -56,18 +65,19 @@ const HEX = /^[a-f0-9]{64}$/;
 export async function fsck(parts: FsckParts, options: FsckOptions = {}): Promise<FsckReport> {
   const repair = options.repair ?? true;
   const report: FsckReport = { clean: true, problems: [], repaired: [], ingests: [] };
-  const problem = (area: FsckArea, message: string, p?: string): void => {
-    report.problems.push({ area, message, ...(p ? { path: p } : {}) });
+  const problem: Reporter = (area, message, p, about = {}) => {
+    report.problems.push({ area, message, ...(p ? { path: p } : {}), ...about });
   };
-  const fixed = async (area: FsckArea, message: string, p: string, action: () => Promise<unknown>): Promise<void> => {
+  const fixed: Fixer = async (area, found, p, action, about = {}) => {
     if (repair) await action();
-    report.repaired.push({ area, message, path: p });
+    report.repaired.push({ area, message: `removed ${found}`, path: p, found, ...about });
   };
   const { paths } = parts;
 
   await checkLocks(paths.locks, fixed);
   for (const [area, dir] of tempDirectories(paths)) await removeDeadTemps(area, dir, fixed);
 
+  const corrupt = new Set<Digest>();
   for (const name of await list(paths.blobs)) {
     throwIfAborted(options.signal, 'fsck');
     const file = path.join(paths.blobs, name);
@@ -79,19 +89,21 @@ export async function fsck(parts: FsckParts, options: FsckOptions = {}): Promise
     if (options.verifyContent ?? true) {
       const actual = await hashFile(file);
       if (actual !== name) {
-        await fixed('content', `blob sha256:${name} is corrupt (its content hashes to sha256:${actual}); removed`, file, () => fs.rm(file, { force: true }));
-        problem('content', `blob sha256:${name} was corrupt and had to be removed; pull its image again`, file);
+        const digest = `sha256:${name}` as Digest;
+        corrupt.add(digest);
+        await fixed('content', `corrupt blob ${digest} (its content hashes to sha256:${actual})`, file, () => fs.rm(file, { force: true }), { digest });
+        problem('content', `blob ${digest} was corrupt and ${repair ? 'had to be removed' : 'must be removed'}; pull its image again`, file, { digest });
       }
     }
   }
 
   // Resumable ones stay for a pull to resume (gc takes them once they are old, a prune at once).
   for (const { dir, resumable } of await abandonedIngests(paths.ingest)) {
-    if (!resumable) await fixed('ingest', 'removed an ingest that was interrupted while being created', dir, () => removeIngest(dir));
+    if (!resumable) await fixed('ingest', 'an ingest that was interrupted while being created', dir, () => removeIngest(dir));
   }
   report.ingests = await parts.content.ingests();
 
-  await checkImages(parts, problem);
+  await checkImages(parts, corrupt, problem);
   await checkSnapshots(parts, repair, problem, fixed);
   await checkVolumes(paths.volumes, problem);
 
@@ -99,8 +111,10 @@ export async function fsck(parts: FsckParts, options: FsckOptions = {}): Promise
   return report;
 }
 
-type Fixer = (area: FsckArea, message: string, p: string, action: () => Promise<unknown>) => Promise<void>;
-type Reporter = (area: FsckArea, message: string, p?: string) => void;
+type About = Pick<FsckIssue, 'digest' | 'image' | 'snapshot'>;
+/** A leftover `found` (a noun phrase) at `p`, which `action` removes when repairing. */
+type Fixer = (area: FsckArea, found: string, p: string, action: () => Promise<unknown>, about?: About) => Promise<void>;
+type Reporter = (area: FsckArea, message: string, p?: string, about?: About) => void;
 
 async function checkLocks(dir: string, fixed: Fixer): Promise<void> {
   for (const name of await list(dir)) {
@@ -108,7 +122,7 @@ async function checkLocks(dir: string, fixed: Fixer): Promise<void> {
     const file = path.join(dir, name);
     const owner = await lockOwner(file);
     if (owner === undefined && (await exists(file))) {
-      await fixed('locks', `removed a lock left by a process that died`, file, () => breakIfStale(file));
+      await fixed('locks', 'a lock left by a process that died', file, () => breakIfStale(file));
     }
   }
 }
@@ -116,11 +130,12 @@ async function checkLocks(dir: string, fixed: Fixer): Promise<void> {
 /** Temp files say whose they are (`tempName`): those of processes that have ended are leftovers. */
 async function removeDeadTemps(area: FsckArea, dir: string, fixed: Fixer): Promise<void> {
   for (const file of await abandonedTemps(dir)) {
-    await fixed(area, 'removed a temporary file left by an interrupted write', file, () => fs.rm(file, { recursive: true, force: true }));
+    await fixed(area, 'a temporary file left by an interrupted write', file, () => fs.rm(file, { recursive: true, force: true }));
   }
 }
 
-async function checkImages(parts: FsckParts, problem: Reporter): Promise<void> {
+/** Each image's blobs are here and, among those hashed, none is `corrupt`. */
+async function checkImages(parts: FsckParts, corrupt: ReadonlySet<Digest>, problem: Reporter): Promise<void> {
   let images;
   try {
     images = await parts.images.list();
@@ -136,12 +151,17 @@ async function checkImages(parts: FsckParts, problem: Reporter): Promise<void> {
       if (seen.has(d.digest)) continue;
       seen.add(d.digest);
       if ((d.urls?.length ?? 0) > 0) continue; // foreign layers live elsewhere
+      const about = { digest: d.digest, image: image.id };
+      if (corrupt.has(d.digest)) {
+        problem('images', `image ${image.names[0] ?? image.id} has corrupt blob ${d.digest}`, parts.content.blobPath(d.digest), about);
+        continue;
+      }
       try {
         const refs = await blobReferences(parts.content, d);
         queue.push(...refs.children.map((descriptor) => ({ descriptor, optional: refs.isIndex })));
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        if (!next.optional) problem('images', `image ${image.names[0] ?? image.id} is missing blob ${d.digest}`, parts.content.blobPath(d.digest));
+        if (!next.optional) problem('images', `image ${image.names[0] ?? image.id} is missing blob ${d.digest}`, parts.content.blobPath(d.digest), about);
       }
     }
   }
@@ -168,24 +188,24 @@ async function checkSnapshots(parts: FsckParts, repair: boolean, problem: Report
           // commit of one (written to the table) and its record's removal: the record goes.
           const durableTwin = Object.values(db.snapshots).some((other) => other.id === record.id && !other.volatile);
           if (durableTwin || !(await exists(parts.snapshots.fsDir(record.id)))) {
-            await fixed('snapshots', `removed the record of volatile snapshot "${key}", ${durableTwin ? 'committed' : 'whose directory is gone'}`, path.join(root, VOLATILE_DIR, `${record.id}.json`), async () => {
+            await fixed('snapshots', `the record of volatile snapshot "${key}", ${durableTwin ? 'committed' : 'whose directory is gone'}`, path.join(root, VOLATILE_DIR, `${record.id}.json`), async () => {
               delete db.snapshots[key];
             });
             continue;
           }
         }
-        if (!(await exists(parts.snapshots.fsDir(record.id)))) problem('snapshots', `snapshot "${key}" has no directory`, path.join(root, record.id));
+        if (!(await exists(parts.snapshots.fsDir(record.id)))) problem('snapshots', `snapshot "${key}" has no directory`, path.join(root, record.id), { snapshot: key });
         const work = path.join(root, record.id, 'work');
         if (record.kind === 'committed' && (await exists(work))) {
-          await fixed('snapshots', `removed the overlay work directory left in committed snapshot "${key}"`, work, () => fs.rm(work, { recursive: true, force: true }));
+          await fixed('snapshots', `the overlay work directory left in committed snapshot "${key}"`, work, () => fs.rm(work, { recursive: true, force: true }));
         }
-        if (record.parent !== undefined && !db.snapshots[record.parent]) problem('snapshots', `snapshot "${key}" names a missing parent "${record.parent}"`);
+        if (record.parent !== undefined && !db.snapshots[record.parent]) problem('snapshots', `snapshot "${key}" names a missing parent "${record.parent}"`, undefined, { snapshot: key });
       }
       const used = new Set(Object.values(db.snapshots).map((r) => r.id));
       for (const { id } of found) used.delete(id);
       for (const name of await list(root)) {
         if (!(/^\d+$/.test(name) || VOLATILE_ID.test(name)) || used.has(name) || found.some((f) => f.id === name)) continue;
-        await fixed('snapshots', 'removed a snapshot directory that was never recorded (interrupted prepare or remove)', path.join(root, name), () =>
+        await fixed('snapshots', 'a snapshot directory that was never recorded (interrupted prepare or remove)', path.join(root, name), () =>
           parts.snapshots.removeDir(name),
         );
       }
@@ -193,7 +213,7 @@ async function checkSnapshots(parts: FsckParts, repair: boolean, problem: Report
       for (const name of await list(path.join(root, VOLATILE_DIR))) {
         if (readable.has(name)) continue;
         const file = path.join(root, VOLATILE_DIR, name);
-        await fixed('snapshots', 'removed an unreadable or unfinished volatile snapshot record', file, () => fs.rm(file, { force: true }));
+        await fixed('snapshots', 'an unreadable or unfinished volatile snapshot record', file, () => fs.rm(file, { force: true }));
       }
       return found;
     });
@@ -202,16 +222,13 @@ async function checkSnapshots(parts: FsckParts, repair: boolean, problem: Report
     return;
   }
   for (const { key, id } of abandoned) {
-    await fixed('snapshots', `removed layer extraction "${key}" abandoned by a process that died`, path.join(root, id), () => parts.snapshots.removeDir(id));
+    await fixed('snapshots', `layer extraction "${key}" abandoned by a process that died`, path.join(root, id), () => parts.snapshots.removeDir(id));
   }
 }
 
 async function checkVolumes(dir: string, problem: Reporter): Promise<void> {
-  for (const name of await list(dir)) {
-    if (name.startsWith(TEMP_PREFIX)) continue;
-    const meta = await readJson(path.join(dir, name, 'meta.json')).catch(() => undefined);
-    if (!meta) problem('volumes', `volume directory ${name} has no readable meta.json`, path.join(dir, name));
-    else if (!(await exists(path.join(dir, name, '_data')))) problem('volumes', `volume ${name} has no _data directory`, path.join(dir, name));
+  for (const { name, record } of await damagedVolumes(dir)) {
+    problem('volumes', record ? `volume ${name} has no _data directory` : `volume directory ${name} has no readable meta.json`, path.join(dir, name));
   }
 }
 

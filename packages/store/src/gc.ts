@@ -7,7 +7,7 @@ import type { ImageIndex } from './image-index';
 import { abandonedIngests, removeIngest } from './ingest';
 import type { Lease, LeaseManager } from './leases';
 import { blobReferences } from './references';
-import type { OverlaySnapshotter } from './snapshotter';
+import type { OverlaySnapshotter, SnapshotInfo } from './snapshotter';
 import { removeAbandonedExtractions } from './unpack';
 
 type Root = Pick<Descriptor, 'digest' | 'mediaType'>;
@@ -170,9 +170,7 @@ class Reach {
 export async function collectGarbage(parts: GcParts, options: GcOptions = {}): Promise<GcResult> {
   const started = Date.now();
   const what = 'garbage collection';
-  const temps = await removeAbandonedTemps(parts.temps ?? []);
-  const ingests = await removeAbandonedIngests(parts.ingests, started - (options.keepIngestsMs ?? DAY), options.signal);
-  const extractions = await removeAbandonedExtractions(parts.snapshots);
+  const swept = await sweepAbandoned(parts, options);
   const expiredLeases = await parts.leases.expire(started);
   const reach = new Reach(parts.content, what, options.signal);
   await reach.hold(await parts.leases.active(started), await options.roots?.());
@@ -180,10 +178,10 @@ export async function collectGarbage(parts: GcParts, options: GcOptions = {}): P
 
   const result: GcResult = {
     removedBlobs: [],
-    removedSnapshots: extractions.removed,
-    removedIngests: ingests.removed,
+    removedSnapshots: swept.removedSnapshots,
+    removedIngests: swept.removedIngests,
     expiredLeases,
-    reclaimed: temps + ingests.reclaimed + extractions.reclaimed,
+    reclaimed: swept.reclaimed,
   };
   for await (const blob of parts.content.walk(options.signal)) {
     if (reach.blobs.has(blob.digest)) continue;
@@ -198,6 +196,53 @@ export async function collectGarbage(parts: GcParts, options: GcOptions = {}): P
   result.removedSnapshots.push(...(await parts.snapshots.removeLayers(unmarked, { olderThan: started, background: true })));
   await parts.snapshots.settle();
   return result;
+}
+
+/** What `sweepAbandoned` removed. */
+export interface SweepResult {
+  /** Extractions of processes that have ended. */
+  removedSnapshots: string[];
+  /** Directories of the ingests removed. */
+  removedIngests: string[];
+  /** Bytes freed, those of temporary files included. */
+  reclaimed: number;
+}
+
+/**
+ * What processes that have ended left, and nothing else: their temporary files, their layer
+ * extractions, and their ingests past `keepIngestsMs` (default a day; one never recorded at
+ * once). Cheap — no walk of blobs or images — so a daemon can do it at every start.
+ */
+export async function sweepAbandoned(parts: Pick<GcParts, 'snapshots' | 'temps' | 'ingests'>, options: Pick<GcOptions, 'keepIngestsMs' | 'signal'> = {}): Promise<SweepResult> {
+  const started = Date.now();
+  const temps = await removeAbandonedTemps(parts.temps ?? []);
+  const ingests = await removeAbandonedIngests(parts.ingests, started - (options.keepIngestsMs ?? DAY), options.signal);
+  const extractions = await removeAbandonedExtractions(parts.snapshots);
+  return { removedSnapshots: extractions.removed, removedIngests: ingests.removed, reclaimed: temps + ingests.reclaimed + extractions.reclaimed };
+}
+
+/**
+ * The committed layers nothing holds: no image, live lease or root of the caller's reaches
+ * them, and no snapshot outside them is based on them (an active or view snapshot keeps its
+ * ancestors, unless it is among `disowned`, snapshots the caller knows have no owner). What
+ * gc would take, listed without taking it.
+ */
+export async function unreferencedLayers(
+  parts: Pick<GcParts, 'content' | 'snapshots' | 'images' | 'leases'>,
+  options: Pick<GcOptions, 'roots' | 'signal'> & { disowned?: ReadonlySet<string> } = {},
+): Promise<SnapshotInfo[]> {
+  const reach = new Reach(parts.content, 'checking layers', options.signal);
+  await reach.hold(await parts.leases.active(Date.now()), await options.roots?.());
+  await reach.mark((await parts.images.list()).map((i) => i.target));
+  const all = new Map<string, SnapshotInfo>();
+  for await (const snapshot of parts.snapshots.walk(options.signal)) all.set(snapshot.name, snapshot);
+  const kept = new Set<string>();
+  for (const snapshot of all.values()) {
+    const holds = reach.snapshots.has(snapshot.name) || (snapshot.kind !== 'committed' && !options.disowned?.has(snapshot.name));
+    if (!holds) continue;
+    for (let name: string | undefined = snapshot.name; name !== undefined && !kept.has(name); name = all.get(name)?.parent) kept.add(name);
+  }
+  return [...all.values()].filter((snapshot) => snapshot.kind === 'committed' && !kept.has(snapshot.name));
 }
 
 /**

@@ -16,12 +16,19 @@ export interface ImageRecord {
   names: string[];
   /** When the image entered this store. */
   created: string;
+  /**
+   * The image this one was built on, one build step before (docker's `Parent`: the classic
+   * builder's intermediate images chain so). Absent for pulled, loaded and imported images.
+   */
+  parent?: Digest;
 }
 
 export interface PutImage {
   id: Digest;
   target: Descriptor;
   created?: string;
+  /** See `ImageRecord.parent`; an image stored again without one keeps the one it had. */
+  parent?: Digest;
   /**
    * Digest references (`docker.io/library/busybox@sha256:…`) the image is also known by, as a
    * pull records the manifest digest it resolved; one another image holds already stays its.
@@ -42,7 +49,7 @@ export interface UntagResult {
 
 interface ImageDb {
   version: 1;
-  images: Record<string, { id: Digest; target: Descriptor; created: string }>;
+  images: Record<string, { id: Digest; target: Descriptor; created: string; parent?: Digest }>;
   names: Record<string, Digest>;
 }
 
@@ -78,7 +85,8 @@ export class ImageIndex {
     parseDigest(image.target.digest);
     return this.update((db) => {
       const existing = db.images[id];
-      db.images[id] = { id, target: image.target, created: existing?.created ?? image.created ?? new Date().toISOString() };
+      const parent = image.parent === undefined ? existing?.parent : parseDigest(image.parent);
+      db.images[id] = { id, target: image.target, created: existing?.created ?? image.created ?? new Date().toISOString(), ...(parent ? { parent } : {}) };
       if (name !== undefined) db.names[name] = id;
       addReferences(db, id, references);
       return record(db, id);
@@ -112,7 +120,7 @@ export class ImageIndex {
   /**
    * Remove a name. A tag that was its repository's last for the image takes the image's
    * digest references of that repository with it. The image goes too when that leaves it
-   * no name, unless `keepImage`.
+   * no name, unless `keepImage` or another image was built on it.
    */
   async untag(name: string, options: { keepImage?: boolean } = {}): Promise<UntagResult> {
     return freeingSpace(this.reserve, () => this.update((db) => {
@@ -125,8 +133,9 @@ export class ImageIndex {
       for (const digest of digests) delete db.names[digest];
       const result: UntagResult = { untagged: name, ...(digests.length > 0 ? { digestReferences: digests } : {}) };
       const orphan = !Object.values(db.names).includes(id);
-      if (orphan && !options.keepImage) {
-        delete db.images[id];
+      // An image another was built on stays, nameless (moby's quiet delete after an untag).
+      if (orphan && !options.keepImage && !hasChildren(db, id)) {
+        deleteImage(db, id);
         return { ...result, deleted: id };
       }
       return result;
@@ -135,19 +144,21 @@ export class ImageIndex {
 
   /**
    * Delete an image and all its names. Names of more than one repository, or more than one
-   * tag, need `force` (as `docker rmi`: digest references beside one tag do not).
+   * tag, need `force` (as `docker rmi`: digest references beside one tag do not). An image
+   * another was built on (its parent) is never deleted: moby's hard conflict.
    */
   async delete(ref: string, options: { force?: boolean } = {}): Promise<ImageRecord> {
     return freeingSpace(this.reserve, () => this.update((db) => {
       const id = this.find(db, ref);
       const gone = record(db, id);
+      if (hasChildren(db, id)) throw conflict(`conflict: unable to delete ${digestHex(id).slice(0, 12)} (cannot be forced) - image has dependent child images`);
       if (gone.names.length > 1 && !isSingleReference(gone.names) && !options.force) {
         throw conflict(`unable to delete ${digestHex(id).slice(0, 12)} (must be forced) - image is referenced in multiple repositories`, {
           hint: `untag one name at a time, or force: ${gone.names.join(', ')}`,
         });
       }
       for (const name of gone.names) delete db.names[name];
-      delete db.images[id];
+      deleteImage(db, id);
       return gone;
     }));
   }
@@ -179,7 +190,7 @@ export class ImageIndex {
       else names.set(id, [name]);
     }
     return Object.values(db.images)
-      .map((image) => ({ id: image.id, target: image.target, names: (names.get(image.id) ?? []).sort(), created: image.created }))
+      .map((image) => ({ id: image.id, target: image.target, names: (names.get(image.id) ?? []).sort(), created: image.created, ...(image.parent ? { parent: image.parent } : {}) }))
       .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   }
 
@@ -247,7 +258,19 @@ function record(db: ImageDb, id: Digest): ImageRecord {
     .filter(([, target]) => target === id)
     .map(([name]) => name)
     .sort();
-  return { id: image.id, target: image.target, names, created: image.created };
+  return { id: image.id, target: image.target, names, created: image.created, ...(image.parent ? { parent: image.parent } : {}) };
+}
+
+/** Whether another image was built on `id` (names it its parent). */
+function hasChildren(db: ImageDb, id: Digest): boolean {
+  return Object.values(db.images).some((image) => image.parent === id);
+}
+
+/** An image out of the index; its children no longer name it their parent, as moby's image store forgets the link. */
+function deleteImage(db: ImageDb, id: Digest): void {
+  delete db.images[id];
+  // Replaced, not changed: the entries are shared with the cached reading.
+  for (const other of Object.values(db.images)) if (other.parent === id) db.images[other.id] = { id: other.id, target: other.target, created: other.created };
 }
 
 function own<T>(table: Record<string, T>, key: string): T | undefined {

@@ -5,7 +5,7 @@
 export { openStore, type Store, type StoreOptions } from './store';
 export { storePaths, type StorePaths } from './paths';
 export { LocalContentStore, type IngestStatus } from './content-store';
-export { LocalIngest } from './ingest';
+export { LocalIngest, abandonedIngests, removeIngest, type AbandonedIngest } from './ingest';
 export { OverlaySnapshotter, type SnapshotInfo, type SnapshotKind, type SnapshotOptions, type SnapshotUsage } from './snapshotter';
 export { mountAll, mountPoints, unmount, type Mount } from './mount';
 export { launchDetached, removeTreeBehind, spreadSubdirectories, startMountRelay } from './mount-syscalls';
@@ -21,7 +21,7 @@ export { VolumeStore, ANONYMOUS_LABEL, hasDevice, type VolumeInfo, type CreateVo
 export { bindBeneath, bindOpened, openBeneath, pathComponents, type Beneath, type RefuseWalk, type WalkProblem } from './safe-walk';
 export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions } from './leases';
 export { type ProcessHolder } from './holder';
-export { type GcOptions, type GcResult, type GcRoots, type ReleaseOptions, type ReleaseResult } from './gc';
+export { type GcOptions, type GcResult, type GcRoots, type ReleaseOptions, type ReleaseResult, type SweepResult } from './gc';
 export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from './fsck';
 export { acquireLock, breakIfStale, lockOwner, removeLinkIfUnchanged, tryAcquireLock, withLock, type LockOptions, type Release } from './lock';
 /** Crash-safe file helpers (temp + fsync + rename + fsync dir) for other records under the root. */

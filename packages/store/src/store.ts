@@ -4,12 +4,22 @@ import type { ChainID, Descriptor } from '@ctr/image';
 import { LocalContentStore } from './content-store';
 import { fsck, type FsckOptions, type FsckReport } from './fsck';
 import { storageError } from './fs-util';
-import { collectGarbage, releaseContent, type GcOptions, type GcResult, type ReleaseOptions, type ReleaseResult } from './gc';
+import {
+  collectGarbage,
+  releaseContent,
+  sweepAbandoned,
+  unreferencedLayers,
+  type GcOptions,
+  type GcResult,
+  type ReleaseOptions,
+  type ReleaseResult,
+  type SweepResult,
+} from './gc';
 import { ImageIndex } from './image-index';
 import { LeaseManager } from './leases';
 import { spreadSubdirectories } from './mount-syscalls';
 import { storePaths, tempDirectories, type StorePaths } from './paths';
-import { OverlaySnapshotter } from './snapshotter';
+import { OverlaySnapshotter, type SnapshotInfo } from './snapshotter';
 import { SpaceReserve } from './space-reserve';
 import { unpackLayers, type UnpackLayer, type UnpackOptions } from './unpack';
 import { VolumeStore } from './volume-store';
@@ -31,6 +41,10 @@ export interface Store {
   unpackLayers(layers: readonly UnpackLayer[], options?: UnpackOptions): Promise<ChainID>;
   fsck(options?: FsckOptions): Promise<FsckReport>;
   gc(options?: GcOptions): Promise<GcResult>;
+  /** Only what processes that have ended left (temporary files, extractions, ingests): gc's first step, cheap enough for every daemon start. */
+  sweep(options?: Pick<GcOptions, 'keepIngestsMs' | 'signal'>): Promise<SweepResult>;
+  /** The committed layers gc would take (see `unreferencedLayers` in gc.ts), listed, not taken. */
+  unreferencedLayers(options?: Pick<GcOptions, 'roots' | 'signal'> & { disowned?: ReadonlySet<string> }): Promise<SnapshotInfo[]>;
   /**
    * Free the blobs and layer snapshots only `targets` (the manifests or indexes of images
    * just removed from `images`, or with `index` the platform manifests `rmi --platform` takes
@@ -61,6 +75,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const snapshots = new OverlaySnapshotter(paths.snapshots, lock('snapshots'), reserve);
   const images = new ImageIndex(paths.images, lock('images'), reserve);
   const volumes = new VolumeStore(paths.volumes, lock('volumes'));
+  const temps = tempDirectories(paths).map(([, dir]) => dir);
   return {
     paths,
     content,
@@ -70,7 +85,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     leases,
     unpackLayers: (layers, opts = {}) => unpackLayers(snapshots, layers, { ...opts, leases }),
     fsck: (opts) => fsck({ paths, content, snapshots, images }, opts),
-    gc: (opts) => collectGarbage({ content, snapshots, images, leases, temps: tempDirectories(paths).map(([, dir]) => dir), ingests: paths.ingest }, opts),
+    gc: (opts) => collectGarbage({ content, snapshots, images, leases, temps, ingests: paths.ingest }, opts),
+    sweep: (opts) => sweepAbandoned({ snapshots, temps, ingests: paths.ingest }, opts),
+    unreferencedLayers: (opts) => unreferencedLayers({ content, snapshots, images, leases }, opts),
     release: (targets, opts) => releaseContent({ content, snapshots, images, leases }, targets, opts),
   };
 }

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { aborted, conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import { removeAbandonedTemps } from './temps';
-import { diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
+import { abandonedTemp, diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
 import { run } from './exec';
 import { withLock } from './lock';
 import { mountAll, mountPoints, unmount, type Mount } from './mount';
@@ -54,8 +54,9 @@ const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
  * Local volumes: `<root>/volumes/<name>/{_data,meta.json,users/}`. A volume appears by
  * rename of a complete directory, and disappears by rename before deletion, so a crash
  * never leaves a half volume under a real name. Containers using a volume are recorded
- * as files in `users/` (the engine calls `addUser`/`removeUser`); removing a used volume
- * is a Conflict.
+ * as files in `users/` (the engine calls `addUser`/`removeUser`), and processes holding a
+ * device volume mounted for a stopped container's files in `holders/` (`holdDevices`);
+ * removing a used or held volume is a Conflict.
  */
 export class VolumeStore {
   constructor(
@@ -112,7 +113,7 @@ export class VolumeStore {
       const info = await this.meta(name);
       if (!info) continue;
       if (filters.label && !matchLabels(info.Labels, filters.label)) continue;
-      if (filters.dangling !== undefined && filters.dangling !== ((await this.users(name)).length === 0)) continue;
+      if (filters.dangling !== undefined && filters.dangling !== ((await this.refs(name)).length === 0)) continue;
       out.push(info);
     }
     return out;
@@ -134,7 +135,7 @@ export class VolumeStore {
         if (!options.all && !(ANONYMOUS_LABEL in info.Labels)) continue;
         if (options.label && !matchLabels(info.Labels, options.label)) continue;
         if (options.accept && !options.accept(info)) continue;
-        if ((await this.users(name)).length > 0) continue;
+        if ((await this.refs(name)).length > 0) continue;
         // A device's data is not the store's to reclaim (a bound host directory stays).
         const { size } = deviceMount(info.Options) ? { size: 0 } : await diskUsage(info.Mountpoint).catch(() => ({ size: 0 }));
         await this.removeLocked(name, false);
@@ -162,16 +163,53 @@ export class VolumeStore {
   }
 
   /**
-   * Unmount a device volume unless `inUse` says one of the containers recorded as using it
-   * (the IDs it is given) still needs it: dockerd's local driver counts a volume's mounts per
-   * running container, and unmounts it at the last one's stop. A tmpfs volume's data goes
-   * with it; a bound host directory stays as it is. Not mounted, or not a device volume: nothing to do.
+   * Mount the device volumes `names` for a process working on the files of container `user`
+   * while it does not run (a copy from or into it), and hold them mounted until the returned
+   * release. The volumes' lock is held only while mounting, so starts, creates and releases go
+   * on meanwhile; the hold is a note in the volume's `holders/` that `releaseDevice` and
+   * `remove` respect as they respect a running container. The note is named for this process
+   * as a temporary file is (`tempName`): one a killed process left counts for nothing, so the
+   * next release takes its mount down. The release only drops the hold; unmounting is
+   * `releaseDevice`'s, which knows what else uses the volume.
+   */
+  async holdDevices(names: readonly string[], user: string): Promise<() => Promise<void>> {
+    checkUser(user);
+    const infos = await Promise.all(names.map((name) => this.inspect(name)));
+    const notes: string[] = [];
+    const release = async (): Promise<void> => {
+      await Promise.all(notes.splice(0).map((note) => fs.rm(note, { force: true })));
+    };
+    try {
+      await withLock(this.lockFile, async () => {
+        for (const info of infos) {
+          await this.mountDeviceLocked(info, {});
+          const dir = path.join(this.dir, info.Name, 'holders');
+          await fs.mkdir(dir, { recursive: true });
+          const note = tempName(dir);
+          // A symlink: made without a data block, so a full disk does not stop a copy out.
+          await fs.symlink(user, note);
+          notes.push(note);
+        }
+      });
+    } catch (error) {
+      await release();
+      throw storageError(error, `mounting the device volumes ${names.join(', ')}`);
+    }
+    return release;
+  }
+
+  /**
+   * Unmount a device volume unless a process holds it (`holdDevices`) or `inUse` says one of
+   * the containers recorded as using it (the IDs it is given) still needs it: dockerd's local
+   * driver counts a volume's mounts per running container, and unmounts it at the last one's
+   * stop. A tmpfs volume's data goes with it; a bound host directory stays as it is. Not
+   * mounted, or not a device volume: nothing to do.
    */
   async releaseDevice(name: string, inUse: (users: string[]) => Promise<boolean>): Promise<void> {
     await withLock(this.lockFile, async () => {
       const info = await this.meta(name);
       if (!info || !deviceMount(info.Options) || !(await isMounted(info.Mountpoint))) return;
-      if (await inUse(await this.users(name))) return;
+      if ((await this.holders(name)).length > 0 || (await inUse(await this.users(name)))) return;
       await unmount(info.Mountpoint).catch((error: unknown) => {
         throw conflict(`unmounting volume ${name} at ${info.Mountpoint}: ${error instanceof Error ? error.message : String(error)}`, {
           hint: `a process on the host may be using it (fuser -vm ${info.Mountpoint} lists them); the unmount is tried again when the next container using it stops, and when the volume is removed`,
@@ -277,11 +315,71 @@ export class VolumeStore {
     }
   }
 
+  /**
+   * The containers a live process holds the volume mounted for (`holdDevices`). The notes of
+   * processes that have ended are removed on the way: they never count again.
+   */
+  private async holders(name: string): Promise<string[]> {
+    const dir = path.join(this.dir, name, 'holders');
+    let notes: string[];
+    try {
+      notes = await fs.readdir(dir);
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return [];
+      throw storageError(error, `reading holders of volume ${name}`);
+    }
+    const live: string[] = [];
+    for (const note of notes) {
+      const file = path.join(dir, note);
+      if (abandonedTemp(note)) await fs.rm(file, { force: true });
+      else live.push(...(await fs.readlink(file).then((user) => [user], () => [])));
+    }
+    return live;
+  }
+
+  /** Who uses the volume: the containers recorded as using it and those a process holds it for. */
+  private async refs(name: string): Promise<string[]> {
+    return [...new Set([...(await this.users(name)), ...(await this.holders(name))])];
+  }
+
+  /** The volumes whose record (`meta.json`) or data directory (`_data`) is missing or unreadable. */
+  async damaged(): Promise<DamagedVolume[]> {
+    return damagedVolumes(this.dir);
+  }
+
+  /**
+   * Make a damaged volume whole without touching what it holds: data that lost its record gets
+   * a new one (a local volume without labels or options, created when its data was), so that
+   * `volume ls` shows it and its owner decides; a record that lost its data gets an empty directory.
+   */
+  async restore(name: string): Promise<void> {
+    checkName(name);
+    await withLock(this.lockFile, async () => {
+      const dir = path.join(this.dir, name);
+      const data = path.join(dir, '_data');
+      await fs.mkdir(data, { recursive: true, mode: 0o755 });
+      await fs.mkdir(path.join(dir, 'users'), { recursive: true });
+      if ((await this.meta(name).catch(() => undefined)) !== undefined) return;
+      const info: VolumeInfo = {
+        Name: name,
+        Driver: 'local',
+        Mountpoint: data,
+        CreatedAt: (await fs.stat(data)).mtime.toISOString(),
+        Labels: {},
+        Options: {},
+        Scope: 'local',
+      };
+      await writeFileAtomic(path.join(dir, 'meta.json'), JSON.stringify(info));
+    });
+  }
+
   private async removeLocked(name: string, force: boolean): Promise<void> {
-    const users = await this.users(name);
-    if (users.length > 0 && !force) {
+    // A hold is refused even forced: the deletion would pull the device from under its copy.
+    const held = await this.holders(name);
+    const users = [...new Set([...(force ? [] : await this.users(name)), ...held])];
+    if (users.length > 0) {
       throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`, {
-        hint: 'remove the containers using it first',
+        hint: held.length > 0 ? 'a copy from or into a container (cp) holds it mounted until the copy ends; remove it after' : 'remove the containers using it first',
       });
     }
     // A device's mount comes off first: the deletion below must never reach into what it
@@ -311,13 +409,35 @@ export class VolumeStore {
   }
 
   private async names(): Promise<string[]> {
-    try {
-      return (await fs.readdir(this.dir)).filter((n) => !n.startsWith(TEMP_PREFIX) && NAME.test(n));
-    } catch (error) {
-      if (errno(error) === 'ENOENT') return [];
-      throw storageError(error, `listing volumes in ${this.dir}`);
-    }
+    return volumeNames(this.dir);
   }
+}
+
+async function volumeNames(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir)).filter((n) => !n.startsWith(TEMP_PREFIX) && NAME.test(n));
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return [];
+    throw storageError(error, `listing volumes in ${dir}`);
+  }
+}
+
+/** A volume directory missing its record (`meta.json`, or one that cannot be read) or its data directory (`_data`). */
+export interface DamagedVolume {
+  name: string;
+  record: boolean;
+  data: boolean;
+}
+
+/** The damaged volumes under `dir` (see `DamagedVolume`): what fsck reports and `VolumeStore.restore` repairs. */
+export async function damagedVolumes(dir: string): Promise<DamagedVolume[]> {
+  const found: DamagedVolume[] = [];
+  for (const name of await volumeNames(dir)) {
+    const record = (await readJson(path.join(dir, name, 'meta.json')).catch(() => undefined)) !== undefined;
+    const data = await isDirectory(path.join(dir, name, '_data'));
+    if (!record || !data) found.push({ name, record, data });
+  }
+  return found;
 }
 
 function matchLabels(labels: Record<string, string>, wanted: Record<string, string | undefined>): boolean {
@@ -375,4 +495,8 @@ function checkUser(user: string): void {
   if (typeof user !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(user)) {
     throw invalidArgument(`invalid volume user ${JSON.stringify(user)}: expected a container ID`);
   }
+}
+
+async function isDirectory(file: string): Promise<boolean> {
+  return (await fs.stat(file).catch(() => undefined))?.isDirectory() === true;
 }
