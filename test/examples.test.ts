@@ -12,7 +12,7 @@ describe('examples', () => {
 
   test('every example is covered here', () => {
     const names = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
-    expect(names).toEqual(['app-lifecycle', 'commit', 'create-start', 'hello-world', 'import-busybox', 'interactive', 'private-registry', 'save-load', 'volumes']);
+    expect(names).toEqual(['app-lifecycle', 'commit', 'content-trust', 'create-start', 'hello-world', 'import-busybox', 'interactive', 'private-registry', 'save-load', 'volumes']);
   });
 
   test('hello-world prints the greeting and exits 0', async () => {
@@ -60,6 +60,13 @@ describe('examples', () => {
     expect(result.pushed).toMatch(/^sha256:/);
     expect(result.pulled).toMatch(/^sha256:/);
     expect(result.output).toEqual(['running the pulled image']);
+  });
+
+  test('content-trust signs a pushed tag, runs it by its signed digest and refuses an unsigned one', async () => {
+    const result = (await (await load('content-trust')).main([], quiet)) as { signed: string; resolved: string; output: string[]; unsigned: string };
+    expect(result.resolved).toBe(result.signed);
+    expect(result.output).toEqual(['running the signed image']);
+    expect(result.unsigned).toMatch(/^Error: remote trust data does not exist for 127\.0\.0\.1:\d+\/tools\/unsigned/);
   });
 
   test('import-busybox makes an image with @ctr/image alone', async () => {
