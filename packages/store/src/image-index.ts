@@ -85,7 +85,9 @@ export class ImageIndex {
     parseDigest(image.target.digest);
     return this.update((db) => {
       const existing = db.images[id];
-      const parent = image.parent === undefined ? existing?.parent : parseDigest(image.parent);
+      const named = image.parent === undefined ? existing?.parent : parseDigest(image.parent);
+      // A parent another process removed meanwhile (an rmi pruning the chain while a build re-commits a cached step) is not named: the link would lead nowhere.
+      const parent = named !== undefined && own(db.images, named) ? named : undefined;
       db.images[id] = { id, target: image.target, created: existing?.created ?? image.created ?? new Date().toISOString(), ...(parent ? { parent } : {}) };
       if (name !== undefined) db.names[name] = id;
       addReferences(db, id, references);
@@ -135,7 +137,7 @@ export class ImageIndex {
       const orphan = !Object.values(db.names).includes(id);
       // An image another was built on stays, nameless (moby's quiet delete after an untag).
       if (orphan && !options.keepImage && !hasChildren(db, id)) {
-        deleteImage(db, id);
+        delete db.images[id];
         return { ...result, deleted: id };
       }
       return result;
@@ -158,7 +160,7 @@ export class ImageIndex {
         });
       }
       for (const name of gone.names) delete db.names[name];
-      deleteImage(db, id);
+      delete db.images[id];
       return gone;
     }));
   }
@@ -264,13 +266,6 @@ function record(db: ImageDb, id: Digest): ImageRecord {
 /** Whether another image was built on `id` (names it its parent). */
 function hasChildren(db: ImageDb, id: Digest): boolean {
   return Object.values(db.images).some((image) => image.parent === id);
-}
-
-/** An image out of the index; its children no longer name it their parent, as moby's image store forgets the link. */
-function deleteImage(db: ImageDb, id: Digest): void {
-  delete db.images[id];
-  // Replaced, not changed: the entries are shared with the cached reading.
-  for (const other of Object.values(db.images)) if (other.parent === id) db.images[other.id] = { id: other.id, target: other.target, created: other.created };
 }
 
 function own<T>(table: Record<string, T>, key: string): T | undefined {

@@ -104,3 +104,13 @@ test('a second store object on the same root sees changes at once', async () => 
   await other.images.put(BUSYBOX, { id: digestOf('B'), target: manifest('B') });
   expect((await store.images.resolve(BUSYBOX)).id).toBe(digestOf('B'));
 });
+
+test('an image put with a parent records the link; a parent no longer in the index is not named', async () => {
+  const parent = digestOf('config parent');
+  await store.images.put(undefined, { id: parent, target: manifest('parent') });
+  const child = await store.images.put(BUSYBOX, { id: digestOf('config child'), target: manifest('child'), parent });
+  expect(child.parent).toBe(parent);
+  // What a build re-committing a cached step meets when another process pruned the chain meanwhile.
+  const orphan = await store.images.put('example.com/orphan:1', { id: digestOf('config orphan'), target: manifest('orphan'), parent: digestOf('config removed') });
+  expect(orphan.parent).toBeUndefined();
+});
