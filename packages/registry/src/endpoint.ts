@@ -6,10 +6,19 @@ export interface Endpoint {
   origin: string;
   /** A docker.io mirror: tried first for pulls, never pushed to. */
   mirror: boolean;
+  /**
+   * A loopback or insecure registry's plain-HTTP origin: `origin` (https) is spoken to without
+   * verifying its certificate, and this one when TLS to it fails (Docker's order). Resolved to
+   * one of the two by RegistryHttp.reachable before any request.
+   */
+  plainHttp?: string;
 }
 
 export interface EndpointOptions {
-  /** Registries (`host:port`) that may be reached over plain HTTP, like Docker's insecure-registries. */
+  /**
+   * Registries (`host:port`) treated as Docker treats its insecure-registries (and loopback ones):
+   * HTTPS without certificate verification, falling back to plain HTTP.
+   */
   insecureRegistries?: readonly string[];
   /** Mirrors for docker.io (`http://127.0.0.1:5001`, `https://mirror.example`), tried in order for pulls. */
   mirrors?: readonly string[];
@@ -26,8 +35,8 @@ export const DOCKER_HUB_API = 'https://registry-1.docker.io';
 
 /**
  * The endpoints to try for `registry`: mirrors first when pulling from docker.io, then the
- * registry itself. Plain HTTP only for loopback hosts (allowed by default, as Docker does)
- * and registries listed as insecure; everything else is HTTPS.
+ * registry itself: HTTPS, verified, except for loopback hosts (as Docker) and registries listed
+ * as insecure, whose endpoint is HTTPS unverified with a plain-HTTP fallback.
  */
 export function endpointsFor(registry: string, purpose: 'pull' | 'push', options: EndpointOptions): Endpoint[] {
   const out: Endpoint[] = [];
@@ -42,7 +51,9 @@ export function endpointsFor(registry: string, purpose: 'pull' | 'push', options
     return out;
   }
   const insecure = isLoopback(registry) || (options.insecureRegistries ?? []).includes(registry);
-  out.push({ registry, origin: `${insecure ? 'http' : 'https'}://${registry}`, mirror: false });
+  // As URL spells it, which is how connections name their origin (the unverified set is matched against it).
+  const origin = originOf(`https://${registry}`, 'registry');
+  out.push({ registry, origin, mirror: false, ...(insecure ? { plainHttp: originOf(`http://${registry}`, 'registry') } : {}) });
   return out;
 }
 

@@ -1,12 +1,12 @@
 import { CtrError, invalidArgument, isCtrError, isUnauthorized } from '@ctr/errors';
-import { DEFAULT_TAG, parseNormalizedReference, type Descriptor, type Reference } from '@ctr/image';
+import { DEFAULT_TAG, formatReference, parseNormalizedReference, type Descriptor, type Reference } from '@ctr/image';
 import type { CredentialSource } from './authorizer';
 import { loadDockerConfigAuth, type DockerConfigOptions, type RegistryCredentials } from './docker-config';
 import { endpointsFor, type Endpoint, type EndpointOptions } from './endpoint';
 import { pullImage, type PullOptions, type PullResult } from './pull';
 import { mountRepositories, pushImage, type PushOptions } from './push';
 import { RegistryHttp } from './registry-http';
-import { RepositoryApi, type FetchedManifest } from './repository-api';
+import { manifestSubject, RepositoryApi, type FetchedManifest } from './repository-api';
 
 export interface RegistryClientOptions extends EndpointOptions {
   /**
@@ -65,13 +65,13 @@ export class RegistryClient {
   /** The descriptor (digest, size, media type) a reference points at now. */
   async resolve(reference: string | Reference, options: RequestOptions = {}): Promise<Descriptor> {
     const ref = normalize(reference);
-    return this.withMirrors(ref, options, (api) => api.resolve(target(ref), options.signal));
+    return this.withMirrors(ref, options, manifestOf(ref), (api) => api.resolve(target(ref), options.signal));
   }
 
   /** A manifest or index, its bytes verified against its digest. */
   async fetchManifest(reference: string | Reference, options: RequestOptions = {}): Promise<FetchedManifest & { reference: Reference }> {
     const ref = normalize(reference);
-    const fetched = await this.withMirrors(ref, options, (api) => api.fetchManifest(target(ref), options.signal));
+    const fetched = await this.withMirrors(ref, options, manifestOf(ref), (api) => api.fetchManifest(target(ref), options.signal));
     return { ...fetched, reference: ref };
   }
 
@@ -85,7 +85,7 @@ export class RegistryClient {
     if (pageSize !== undefined && !(Number.isSafeInteger(pageSize) && pageSize > 0)) {
       throw invalidArgument(`invalid tag list page size ${pageSize}: expected a positive integer`);
     }
-    return this.withMirrors(ref, options, (api) => api.listTags(options.signal, pageSize));
+    return this.withMirrors(ref, options, `repository ${ref.domain}/${ref.path}`, (api) => api.listTags(options.signal, pageSize));
   }
 
   /**
@@ -95,15 +95,17 @@ export class RegistryClient {
   async pull(reference: string | Reference, options: PullOptions & RequestOptions): Promise<PullResult> {
     const ref = normalize(reference);
     const concurrency = this.options.maxConcurrentDownloads ?? 3;
-    return this.withMirrors(ref, options, async (api) => pullImage(api, await api.fetchManifest(target(ref), options.signal), options, concurrency));
+    return this.withMirrors(ref, options, manifestOf(ref), async (api) => pullImage(api, await api.fetchManifest(target(ref), options.signal), options, concurrency));
   }
 
   /** Push the image `options.manifest` from `options.store` to `reference` (its tag, or its digest). */
   async push(reference: string | Reference, options: PushOptions & RequestOptions): Promise<PushResult> {
     const ref = normalize(reference);
-    const [endpoint] = endpointsFor(ref.domain, 'push', this.options) as [Endpoint];
+    const [given] = endpointsFor(ref.domain, 'push', this.options) as [Endpoint];
     const scopes = [`repository:${ref.path}:pull,push`, ...mountRepositories(options.mountFrom).map((from) => `repository:${from}:pull`)];
-    const api = new RepositoryApi(this.httpFor(options, ref.domain), endpoint, ref, scopes);
+    const http = this.httpFor(options, ref.domain);
+    const endpoint = await http.reachable(given, { registry: ref.domain, subject: `push of ${formatReference(ref)}` }, options.signal);
+    const api = new RepositoryApi(http, endpoint, ref, scopes);
     const tag = ref.digest ?? ref.tag ?? DEFAULT_TAG;
     if (ref.digest !== undefined && ref.digest !== options.manifest.digest) {
       throw new CtrError('InvalidArgument', `cannot push manifest ${options.manifest.digest} as ${ref.digest}: the digests differ`);
@@ -127,15 +129,18 @@ export class RegistryClient {
    * `login attempt to http://127.0.0.1:5000/v2/ failed with status: 401 Unauthorized`.
    */
   async ping(registry: string, options: RequestOptions = {}): Promise<void> {
-    const [endpoint] = endpointsFor(registry, 'push', this.options) as [Endpoint];
+    const [given] = endpointsFor(registry, 'push', this.options) as [Endpoint];
+    const http = this.httpFor(options, registry);
+    const context = { registry, subject: `login to ${registry}` };
+    const endpoint = await http.reachable(given, context, options.signal);
     try {
-      const response = await this.httpFor(options, registry).send({
+      const response = await http.send({
         endpoint,
         method: 'GET',
         target: '/v2/',
         ok: [200],
         scopes: [],
-        context: { registry, subject: `login to ${registry}` },
+        context,
         ...(options.signal ? { signal: options.signal } : {}),
       });
       response.body.resume();
@@ -153,13 +158,16 @@ export class RegistryClient {
     return this.http.withCredentials(async (host) => (await perCall(host)) ?? this.credentials(host));
   }
 
-  /** Run `work` against each endpoint for the registry in turn (mirrors first); the registry's own answer is final. */
-  private async withMirrors<T>(ref: Reference, options: RequestOptions, work: (api: RepositoryApi) => Promise<T>): Promise<T> {
+  /**
+   * Run `work` against each endpoint for the registry in turn (mirrors first); the registry's own
+   * answer is final. `subject` names what is asked for when an endpoint cannot be reached at all.
+   */
+  private async withMirrors<T>(ref: Reference, options: RequestOptions, subject: string, work: (api: RepositoryApi) => Promise<T>): Promise<T> {
     const endpoints = endpointsFor(ref.domain, 'pull', this.options);
     const http = this.httpFor(options, ref.domain);
     for (const endpoint of endpoints) {
-      const api = new RepositoryApi(http, endpoint, ref, [`repository:${ref.path}:pull`]);
       try {
+        const api = new RepositoryApi(http, await http.reachable(endpoint, { registry: ref.domain, subject }, options.signal), ref, [`repository:${ref.path}:pull`]);
         return await work(api);
       } catch (error) {
         const retryable = endpoint.mirror && !(isCtrError(error) && (error.code === 'Aborted' || error.code === 'DigestMismatch'));
@@ -172,6 +180,11 @@ export class RegistryClient {
 
 function normalize(reference: string | Reference): Reference {
   return typeof reference === 'string' ? parseNormalizedReference(reference) : reference;
+}
+
+/** What errors call the manifest a call asks for. */
+function manifestOf(ref: Reference): string {
+  return manifestSubject(`${ref.domain}/${ref.path}`, target(ref));
 }
 
 function target(ref: Reference): string {

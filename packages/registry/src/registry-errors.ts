@@ -106,6 +106,36 @@ function parseErrors(body: string): RegistryErrorEntry[] {
 
 /** A transport failure (refused, reset, DNS…) as Unavailable, naming the registry. */
 export function connectionError(error: unknown, context: ErrorContext): CtrError {
+  const { code, why } = transportFailure(error);
+  return new CtrError('Unavailable', `${context.subject}: cannot reach registry ${context.registry}: ${why}`, {
+    cause: error,
+    details: { registry: context.registry, ...(code ? { errno: code } : {}) },
+    hint: untrustedCertificateHint(code, context.registry) ?? UNREACHABLE_HINT,
+  });
+}
+
+/**
+ * A loopback or insecure registry that answered neither over HTTPS nor over plain HTTP:
+ * Unavailable, naming each attempt (one reason when both failed alike).
+ */
+export function unreachableOverEither(overTls: { origin: string; error: unknown }, overHttp: { origin: string; error: unknown }, context: ErrorContext): CtrError {
+  const tls = transportFailure(overTls.error);
+  const plain = transportFailure(overHttp.error);
+  const why =
+    tls.why === plain.why
+      ? `${tls.why} (tried ${overTls.origin}/v2/, then ${overHttp.origin}/v2/)`
+      : `${overTls.origin}/v2/: ${tls.why}; ${overHttp.origin}/v2/: ${plain.why}`;
+  return new CtrError('Unavailable', `${context.subject}: cannot reach registry ${context.registry}: ${why}`, {
+    cause: overHttp.error,
+    details: { registry: context.registry, ...(plain.code ? { errno: plain.code } : {}) },
+    hint: UNREACHABLE_HINT,
+  });
+}
+
+const UNREACHABLE_HINT = 'check that the registry is running and reachable, and that the address and port are right';
+
+/** Node's error code for a failed connection and the reason as a person reads it (Go's words where Docker shows them). */
+function transportFailure(error: unknown): { code: string | undefined; why: string } {
   const cause = error as { code?: string; message?: string; errors?: { code?: string }[] };
   const code = cause.code ?? cause.errors?.[0]?.code;
   const why =
@@ -115,12 +145,10 @@ export function connectionError(error: unknown, context: ErrorContext): CtrError
         ? 'no such host'
         : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
           ? 'connection reset'
-          : (cause.message ?? String(error));
-  return new CtrError('Unavailable', `${context.subject}: cannot reach registry ${context.registry}: ${why}`, {
-    cause: error,
-    details: { registry: context.registry, ...(code ? { errno: code } : {}) },
-    hint: untrustedCertificateHint(code, context.registry) ?? 'check that the registry is running and reachable, and that the address and port are right',
-  });
+          : code === 'ERR_SSL_WRONG_VERSION_NUMBER'
+            ? 'http: server gave HTTP response to HTTPS client'
+            : (cause.message ?? String(error));
+  return { code, why };
 }
 
 /**

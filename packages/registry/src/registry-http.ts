@@ -3,7 +3,7 @@ import { Agent } from 'undici';
 import { aborted, isCtrError } from '@ctr/errors';
 import { Authorizer, type CredentialSource } from './authorizer';
 import type { Endpoint } from './endpoint';
-import { connectionError, registryError, type ErrorContext } from './registry-errors';
+import { connectionError, registryError, unreachableOverEither, type ErrorContext } from './registry-errors';
 import { trustingConnector } from './trusting-connector';
 
 export interface HttpRequest {
@@ -29,6 +29,16 @@ export interface HttpResponse {
   body: Readable;
 }
 
+/**
+ * What every RegistryHttp of one client shares about loopback and insecure registries: the https
+ * origins connected to without verification, and which origin (https or http) each one speaks.
+ */
+interface InsecureOrigins {
+  unverified: Set<string>;
+  /** https origin → the origin that answered. */
+  spoken: Map<string, string>;
+}
+
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -43,15 +53,43 @@ export class RegistryHttp {
   private readonly authorizer: Authorizer;
   private readonly userAgent: string;
 
-  constructor(credentials: CredentialSource, options: { connections?: number; userAgent?: string } = {}, agent?: Agent) {
-    this.agent = agent ?? new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 10_000, connect: trustingConnector() });
+  constructor(
+    credentials: CredentialSource,
+    options: { connections?: number; userAgent?: string } = {},
+    agent?: Agent,
+    private readonly insecure: InsecureOrigins = { unverified: new Set(), spoken: new Map() },
+  ) {
+    this.agent = agent ?? new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 10_000, connect: trustingConnector(insecure.unverified) });
     this.userAgent = options.userAgent ?? 'ctr/0.1';
     this.authorizer = new Authorizer(credentials, (url, init) => this.tokenRequest(url, init));
   }
 
   /** The same connections with other credentials (and their own token cache), e.g. per API request. */
   withCredentials(credentials: CredentialSource): RegistryHttp {
-    return new RegistryHttp(credentials, { userAgent: this.userAgent }, this.agent);
+    return new RegistryHttp(credentials, { userAgent: this.userAgent }, this.agent, this.insecure);
+  }
+
+  /**
+   * The endpoint requests go to. A loopback or insecure registry (`plainHttp` set) is asked
+   * `GET /v2/` over HTTPS without verifying its certificate, then over plain HTTP when no HTTP
+   * answer came over TLS: Docker's ping and fallback. The origin that answered is kept for the
+   * client, so a registry speaking plain HTTP costs one failed TLS attempt, not one per request;
+   * it is forgotten when that origin stops answering (a registry restarted with or without TLS).
+   */
+  async reachable(endpoint: Endpoint, context: ErrorContext, signal?: AbortSignal): Promise<Endpoint> {
+    const { plainHttp, ...resolved } = endpoint;
+    if (plainHttp === undefined) return endpoint;
+    const known = this.insecure.spoken.get(endpoint.origin);
+    if (known !== undefined) return { ...resolved, origin: known };
+    this.insecure.unverified.add(endpoint.origin);
+    const overTls = await this.ping(endpoint.origin, context, signal);
+    if (overTls !== undefined) {
+      const overHttp = await this.ping(plainHttp, context, signal);
+      if (overHttp !== undefined) throw unreachableOverEither({ origin: endpoint.origin, error: overTls }, { origin: plainHttp, error: overHttp }, context);
+    }
+    const origin = overTls === undefined ? endpoint.origin : plainHttp;
+    this.insecure.spoken.set(endpoint.origin, origin);
+    return { ...resolved, origin };
   }
 
   async send(request: HttpRequest): Promise<HttpResponse> {
@@ -90,6 +128,24 @@ export class RegistryHttp {
     await this.agent.close();
   }
 
+  /** Undefined when `origin` answers `GET /v2/` with any status; else the transport's error. */
+  private async ping(origin: string, context: ErrorContext, signal: AbortSignal | undefined): Promise<unknown> {
+    try {
+      const response = await this.agent.request({ origin, path: '/v2/', method: 'GET', headers: { 'user-agent': this.userAgent }, signal });
+      response.body.resume();
+      return undefined;
+    } catch (error) {
+      if (signal?.aborted) throw aborted(signal, context.subject);
+      if (isCtrError(error)) throw error;
+      return error;
+    }
+  }
+
+  /** Ask again which scheme a registry speaks once the origin chosen for it fails to connect. */
+  private forget(origin: string): void {
+    for (const [tls, spoken] of this.insecure.spoken) if (spoken === origin) this.insecure.spoken.delete(tls);
+  }
+
   private async authFor(request: HttpRequest, url: URL): Promise<string | undefined> {
     if (!sameOrigin(url, request.endpoint)) return undefined;
     return this.authorizer.authorization(request.endpoint.origin, request.endpoint.registry, request.scopes);
@@ -121,6 +177,7 @@ export class RegistryHttp {
     } catch (error) {
       if (request.signal?.aborted) throw aborted(request.signal, request.context.subject);
       if (isCtrError(error)) throw error;
+      this.forget(url.origin);
       throw connectionError(error, request.context);
     }
   }

@@ -12,6 +12,11 @@ export interface FetchedManifest {
 
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
+/** A manifest as errors name it: `manifest for localhost:5000/x:latest`. */
+export function manifestSubject(name: string, ref: string): string {
+  return `manifest for ${name}${isDigest(ref) ? '@' : ':'}${ref}`;
+}
+
 /**
  * The distribution API of one repository on one endpoint: the HTTP calls pull and push
  * are made of, each checked (status, digest) and named in errors by its reference.
@@ -164,7 +169,7 @@ export class RepositoryApi {
   }
 
   private manifestSubject(ref: string): string {
-    return `manifest for ${this.name}${isDigest(ref) ? '@' : ':'}${ref}`;
+    return manifestSubject(this.name, ref);
   }
 
   private location(response: HttpResponse): URL {

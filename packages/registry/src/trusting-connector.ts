@@ -8,11 +8,18 @@ let trusted: { ca: readonly string[]; connector: buildConnector.connector } | un
 /**
  * undici's connector, except that TLS trusts the extra CAs (CTR_EXTRA_CA_CERTS): looked up at
  * each https connection and parsed once, so commands that never speak TLS never read the file.
+ * Origins in `unverified` (https origins of loopback and insecure registries, as Docker treats
+ * them) are connected to without verifying their certificate.
  */
-export function trustingConnector(): buildConnector.connector {
+export function trustingConnector(unverified?: ReadonlySet<string>): buildConnector.connector {
   const plain = buildConnector({});
+  let unchecked: buildConnector.connector | undefined;
   return (options, callback) => {
     if (options.protocol !== 'https:') return plain(options, callback);
+    if (unverified?.has(`https://${options.host ?? options.hostname}`)) {
+      unchecked ??= buildConnector({ rejectUnauthorized: false });
+      return unchecked(options, callback);
+    }
     let ca: readonly string[] | undefined;
     try {
       ca = extraCaCertificates();

@@ -1,13 +1,16 @@
 import { DOCKER_HUB_API, endpointsFor } from '../src/endpoint';
 
-test('loopback registries are plain HTTP by default, like Docker', () => {
-  expect(endpointsFor('localhost:5000', 'pull', {})[0]!.origin).toBe('http://localhost:5000');
-  expect(endpointsFor('127.0.0.1:5000', 'pull', {})[0]!.origin).toBe('http://127.0.0.1:5000');
+test('loopback registries are HTTPS first, plain HTTP after, like Docker', () => {
+  expect(endpointsFor('localhost:5000', 'pull', {})[0]).toMatchObject({ origin: 'https://localhost:5000', plainHttp: 'http://localhost:5000' });
+  expect(endpointsFor('127.0.0.1:5000', 'push', {})[0]).toMatchObject({ origin: 'https://127.0.0.1:5000', plainHttp: 'http://127.0.0.1:5000' });
 });
 
-test('other registries are HTTPS unless listed as insecure', () => {
-  expect(endpointsFor('registry.example', 'pull', {})[0]!.origin).toBe('https://registry.example');
-  expect(endpointsFor('registry.example', 'pull', { insecureRegistries: ['registry.example'] })[0]!.origin).toBe('http://registry.example');
+test('other registries are HTTPS only unless listed as insecure', () => {
+  expect(endpointsFor('registry.example', 'pull', {})[0]).toEqual({ registry: 'registry.example', origin: 'https://registry.example', mirror: false });
+  expect(endpointsFor('registry.example', 'pull', { insecureRegistries: ['registry.example'] })[0]).toMatchObject({
+    origin: 'https://registry.example',
+    plainHttp: 'http://registry.example',
+  });
 });
 
 test('docker.io pulls try mirrors first, pushes never use them', () => {

@@ -102,7 +102,7 @@ test('an unreachable registry is Unavailable, worded with the registry and "conn
   await proxy.close();
   await expect(client.pull(`${host}/faults/app:v1`, { store: store.content })).rejects.toMatchObject({
     code: 'Unavailable',
-    message: `manifest for ${host}/faults/app:v1: cannot reach registry ${host}: connection refused`,
+    message: `manifest for ${host}/faults/app:v1: cannot reach registry ${host}: connection refused (tried https://${host}/v2/, then http://${host}/v2/)`,
   });
   proxy = new FaultProxy(registry.url);
   await proxy.listen();
