@@ -5,6 +5,7 @@ import {
   delegationOf,
   expiresIn,
   fileMeta,
+  isExpired,
   parentRole,
   parseMetadata,
   pathAllowed,
@@ -216,10 +217,6 @@ function matches(bytes: Buffer, recorded: TimestampMeta['meta']['snapshot']): bo
   } catch {
     return false;
   }
-}
-
-function isExpired(expires: string, now: Date): boolean {
-  return Date.parse(expires) < now.getTime();
 }
 
 /** Run a check, turning any failure but a NotaryError into notary's named validation error. */

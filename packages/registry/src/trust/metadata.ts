@@ -205,6 +205,21 @@ export function pathAllowed(paths: readonly string[], target: string): boolean {
   return paths.some((prefix) => target.startsWith(prefix));
 }
 
+/**
+ * The delegations `parent` (allowed `parentPaths`) makes that a client may follow, as notary's
+ * GetValidDelegations: a valid role name that is the parent's direct child, its paths narrowed
+ * to those under one of the parent's (notary's Restrict). Any other is skipped, not fatal.
+ */
+export function validDelegations(parentName: string, parentPaths: readonly string[], parent: TargetsMeta): Delegation[] {
+  const out: Delegation[] = [];
+  for (const child of parent.delegations?.roles ?? []) {
+    if (typeof child?.name !== 'string' || !isValidRole(child.name) || !child.name.startsWith('targets/') || parentRole(child.name as `targets/${string}`) !== parentName) continue;
+    const paths = Array.isArray(child.paths) ? child.paths.filter((p) => typeof p === 'string' && pathAllowed(parentPaths, p)) : [];
+    out.push({ ...child, paths });
+  }
+  return out;
+}
+
 /** Length and sha256/sha512 digests of a file, as notary records them. */
 export function fileMeta(bytes: Buffer): TargetFile {
   return {
@@ -281,7 +296,8 @@ function verifySignatures<T>(meta: SignedMetadata<T>, role: TufRole, keys: Recor
   }
 }
 
-function isExpired(expires: string, now: Date = new Date()): boolean {
+/** Whether metadata expiring at `expires` has expired by `now`. */
+export function isExpired(expires: string, now: Date = new Date()): boolean {
   return Date.parse(expires) < now.getTime();
 }
 

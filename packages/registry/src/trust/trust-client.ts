@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { CtrError, isCtrError, invalidArgument } from '@ctr/errors';
 import type { CredentialSource } from '../authorizer';
@@ -13,10 +14,12 @@ import {
   checkFileMeta,
   DEFAULT_EXPIRY_MS,
   expiresIn,
+  isExpired,
   parseMetadata,
   pathAllowed,
   serializeMetadata,
   signMetadata,
+  validDelegations,
   verifyMetadata,
   verifyRoot,
   type Delegation,
@@ -60,6 +63,11 @@ export function trustServer(registry: string, env: NodeJS.ProcessEnv = process.e
 export function trustServerVerified(registry: string, insecureRegistries: readonly string[] = []): boolean {
   return !isLoopback(registry) && !insecureRegistries.includes(registry);
 }
+
+/** notary.MaxDownloadSize: the most a client reads of metadata whose size nothing has listed (root, keys). */
+const MAX_DOWNLOAD_SIZE = 100 << 20;
+/** notary.MaxTimestampSize. */
+const MAX_TIMESTAMP_SIZE = 1 << 20;
 
 /** The role docker publishes releases to besides `targets`. */
 export const RELEASES_ROLE = 'targets/releases';
@@ -111,6 +119,12 @@ interface Verified {
   targets: SignedMetadata<TargetsMeta>;
   /** Every delegation with metadata, parents before children. */
   delegations: Map<string, { meta: SignedMetadata<TargetsMeta>; role: Delegation }>;
+}
+
+/** A root and the bytes it was read from (its pin). */
+interface PinnedRoot {
+  meta: SignedMetadata<RootMeta>;
+  bytes: Buffer;
 }
 
 /** A failure of notary's kind, in docker's words (trust.NotaryError). */
@@ -227,14 +241,14 @@ export class TrustClient {
     const state = await this.update();
     const base = (['root', 'targets', 'snapshot', 'timestamp'] as const).map((name) => ({ name, keyIds: state.root.signed.roles[name].keyids, threshold: state.root.signed.roles[name].threshold }));
     const delegations: TrustRole[] = [];
-    const walk = (meta: TargetsMeta): void => {
-      for (const role of meta.delegations.roles) {
+    const walk = (name: string, paths: readonly string[], meta: TargetsMeta): void => {
+      for (const role of validDelegations(name, paths, meta)) {
         delegations.push({ name: role.name, keyIds: role.keyids, threshold: role.threshold });
         const child = state.delegations.get(role.name);
-        if (child) walk(child.meta.signed);
+        if (child) walk(role.name, role.paths, child.meta.signed);
       }
     };
-    walk(state.targets.signed);
+    walk('targets', [''], state.targets.signed);
     return { base, delegations };
   }
 
@@ -353,11 +367,16 @@ export class TrustClient {
   }
 
   private async fetchVerified(): Promise<Verified> {
-    let root = await this.pinnedRoot();
-    if (root === undefined) {
-      const bytes = await this.fetch('root');
-      if (bytes === undefined) throw notaryError('not-exist', this.gun, `${new URL(this.options.server).host} does not have trust data for ${this.gun}`);
-      root = this.trustOnFirstUse(bytes);
+    const pin = await this.pinnedRoot();
+    let root: PinnedRoot;
+    if (pin === undefined) {
+      root = this.trustOnFirstUse(await this.serverRoot());
+    } else if (isExpired(pin.meta.signed.expires, this.now())) {
+      // notary's bootstrapClient: an expired pin still decides which root may follow it, never trust on first use.
+      const latest = await this.serverRoot();
+      root = latest.equals(pin.bytes) ? this.selfSignedRoot(latest) : await this.rotated(pin, latest);
+    } else {
+      root = pin;
     }
     try {
       return await this.chain(root);
@@ -365,16 +384,23 @@ export class TrustClient {
       // A rotated timestamp, snapshot or targets key fails against the pinned root: look for a newer root once.
       const kind = trustProblem(error);
       if (kind !== 'threshold' && kind !== 'mismatch') throw error;
-      const latest = await this.fetch('root');
+      const latest = await this.fetch('root', MAX_DOWNLOAD_SIZE);
       if (latest === undefined || latest.equals(root.bytes)) throw error;
       return this.chain(await this.rotated(root, latest));
     }
   }
 
+  /** The server's current root.json. */
+  private async serverRoot(): Promise<Buffer> {
+    const bytes = await this.fetch('root', MAX_DOWNLOAD_SIZE);
+    if (bytes === undefined) throw notaryError('not-exist', this.gun, `${new URL(this.options.server).host} does not have trust data for ${this.gun}`);
+    return bytes;
+  }
+
   /** Verify the chain under `root`; a snapshot naming another root rotates to it first. */
-  private async chain(root: { meta: SignedMetadata<RootMeta>; bytes: Buffer }, rotations = 0): Promise<Verified> {
+  private async chain(root: PinnedRoot, rotations = 0): Promise<Verified> {
     const signedRoot = root.meta.signed;
-    const timestampBytes = await this.fetch('timestamp');
+    const timestampBytes = await this.fetch('timestamp', MAX_TIMESTAMP_SIZE);
     if (timestampBytes === undefined) throw notaryError('missing', this.gun, `timestamp trust data unavailable.  Has a notary repository been initialized?`);
     const cachedTimestamp = await this.cached('timestamp');
     const timestamp = this.verify<TimestampMeta>(timestampBytes, 'timestamp', signedRoot.keys, signedRoot.roles.timestamp, cachedTimestamp);
@@ -390,7 +416,8 @@ export class TrustClient {
     const targets = this.verifiedSigned<TargetsMeta>(targetsBytes, 'targets', signedRoot.keys, signedRoot.roles.targets, await this.cached('targets'));
     const delegations = new Map<string, { meta: SignedMetadata<TargetsMeta>; role: Delegation }>();
     const files: Record<string, Buffer> = { timestamp: timestampBytes, snapshot: snapshotBytes, targets: targetsBytes };
-    const queue: { parent: TargetsMeta; role: Delegation }[] = targets.signed.delegations.roles.map((role) => ({ parent: targets.signed, role }));
+    // Only valid direct children, within their parent's paths: a name is a cache path and a URL.
+    const queue: { parent: TargetsMeta; role: Delegation }[] = validDelegations('targets', [''], targets.signed).map((role) => ({ parent: targets.signed, role }));
     while (queue.length > 0) {
       const { parent, role } = queue.shift() as { parent: TargetsMeta; role: Delegation };
       const listed = snapshot.meta[role.name];
@@ -409,7 +436,7 @@ export class TrustClient {
       meta.signed.targets = Object.fromEntries(Object.entries(meta.signed.targets).filter(([name]) => pathAllowed(role.paths, name)));
       delegations.set(role.name, { meta, role });
       files[role.name] = bytes;
-      for (const child of meta.signed.delegations.roles) queue.push({ parent: meta.signed, role: child });
+      for (const child of validDelegations(role.name, role.paths, meta.signed)) queue.push({ parent: meta.signed, role: child });
     }
     await this.remember({ root: root.bytes, ...files });
     return { root: root.meta, rootBytes: root.bytes, snapshot, targets, delegations };
@@ -421,32 +448,64 @@ export class TrustClient {
     return file;
   }
 
-  /** The root pinned by an earlier use, if any (verified against itself: a corrupt pin is dropped as notary does). */
-  private async pinnedRoot(): Promise<{ meta: SignedMetadata<RootMeta>; bytes: Buffer } | undefined> {
-    const bytes = await fs.readFile(this.cacheFile('root')).catch(() => undefined);
-    if (bytes === undefined) return undefined;
+  /**
+   * The root pinned by an earlier use, if any. It is the trust anchor, so as notary's
+   * bootstrapClient it must load (self-signed, expiry allowed) or the update fails: falling
+   * back to the server's root would let any server replace the keys.
+   */
+  private async pinnedRoot(): Promise<PinnedRoot | undefined> {
+    const file = this.cacheFile('root');
+    const unusable = (error: unknown): CtrError =>
+      notaryError('mismatch', this.gun, `could not load the pinned root ${file}: ${(error as Error).message} (remove ${this.cacheDir} to trust the server's root again)`, error);
+    let bytes: Buffer;
     try {
-      return this.selfSignedRoot(bytes);
-    } catch {
-      return undefined;
+      bytes = await fs.readFile(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw unusable(error);
+    }
+    try {
+      const meta = parseMetadata<RootMeta>(bytes, 'root');
+      verifyRoot(meta, undefined, { allowExpired: true });
+      return { meta, bytes };
+    } catch (error) {
+      throw unusable(error);
     }
   }
 
-  /** A root seen for the first time: self-signed, and its certificates made out to this GUN (notary's TOFU pinning). */
-  private trustOnFirstUse(bytes: Buffer): { meta: SignedMetadata<RootMeta>; bytes: Buffer } {
+  /** A root seen for the first time: self-signed, by certificates made out to this GUN (notary's TOFU pinning). */
+  private trustOnFirstUse(bytes: Buffer): PinnedRoot {
     const root = this.selfSignedRoot(bytes);
-    for (const id of root.meta.signed.roles.root.keyids) {
-      const key = root.meta.signed.keys[id];
-      if (key === undefined || !key.keytype.endsWith('-x509')) continue;
-      const cert = certificateInfo(key);
-      if (cert.commonName !== this.gun) throw notaryError('mismatch', this.gun, `could not validate the path to a trusted root: unable to find a valid certificate chain for ${this.gun}`);
-      const now = this.now();
-      if (now < cert.notBefore || now > cert.notAfter) throw notaryError('mismatch', this.gun, `could not validate the path to a trusted root: certificate ${id} is not valid now`);
+    try {
+      this.leafCertified(root.meta, true);
+    } catch (error) {
+      throw notaryError('mismatch', this.gun, `could not validate the path to a trusted root: ${(error as Error).message}`, error);
     }
     return root;
   }
 
-  private selfSignedRoot(bytes: Buffer): { meta: SignedMetadata<RootMeta>; bytes: Buffer } {
+  /**
+   * notary's ValidateRoot: only root keys that are leaf certificates for this GUN (in date, when
+   * `inDate`) count, and a threshold of them must have signed; a plain key counts for nothing.
+   */
+  private leafCertified(meta: SignedMetadata<RootMeta>, inDate: boolean): void {
+    const root = meta.signed;
+    const now = this.now();
+    const certified = root.roles.root.keyids.filter((id) => {
+      const key = root.keys[id];
+      if (key === undefined || !key.keytype.endsWith('-x509')) return false;
+      try {
+        const cert = certificateInfo(key);
+        return cert.commonName === this.gun && (!inDate || (now >= cert.notBefore && now <= cert.notAfter));
+      } catch {
+        return false;
+      }
+    });
+    if (certified.length === 0) throw new Error(`unable to retrieve valid leaf certificates for ${this.gun}`);
+    verifyMetadata(meta, 'root', root.keys, { keyids: certified, threshold: root.roles.root.threshold }, { allowExpired: true });
+  }
+
+  private selfSignedRoot(bytes: Buffer): PinnedRoot {
     const meta = this.parse<RootMeta>(bytes, 'root');
     this.checked(() => verifyRoot(meta, undefined, { now: this.now() }), 'root');
     return { meta, bytes };
@@ -458,18 +517,21 @@ export class TrustClient {
    * version between the trusted one and the newest, fetched by version (`<n>.root.json`), must
    * be signed so by the one before it.
    */
-  private async rotated(old: { meta: SignedMetadata<RootMeta>; bytes: Buffer }, bytes: Buffer): Promise<{ meta: SignedMetadata<RootMeta>; bytes: Buffer }> {
+  private async rotated(old: PinnedRoot, bytes: Buffer): Promise<PinnedRoot> {
     const meta = this.parse<RootMeta>(bytes, 'root');
     try {
       let trusted = old.meta.signed;
       for (let version = trusted.version + 1; version < meta.signed.version; version++) {
-        const between = await this.fetch(`${version}.root`);
+        const between = await this.fetch(`${version}.root`, MAX_DOWNLOAD_SIZE);
         if (between === undefined) throw new Error(`root version ${version} is not on the server`);
         const intermediate = this.parse<RootMeta>(between, 'root');
         if (intermediate.signed.version !== version) throw new Error(`root version ${version} is version ${intermediate.signed.version}`);
-        trusted = verifyRoot(intermediate, trusted, { now: this.now(), minVersion: trusted.version });
+        // notary's LoadRootForUpdate: a root on the way to the newest may have expired since.
+        trusted = verifyRoot(intermediate, trusted, { allowExpired: true, minVersion: trusted.version });
+        this.leafCertified(intermediate, false);
       }
       verifyRoot(meta, trusted, { now: this.now(), minVersion: trusted.version });
+      this.leafCertified(meta, true);
     } catch (error) {
       throw notaryError('mismatch', this.gun, `could not rotate trust to a new trusted root: ${(error as Error).message}`, error);
     }
@@ -513,17 +575,18 @@ export class TrustClient {
     }
   }
 
-  /** GET `<role>.json` (undefined when the server has none). */
-  private async fetch(name: string): Promise<Buffer | undefined> {
+  /** GET `<role>.json`, refused past `limit` bytes (undefined when the server has none). */
+  private async fetch(name: string, limit: number): Promise<Buffer | undefined> {
     const response = await this.request('GET', `${name}.json`, [200, 404]);
-    const body = await bytesOf(response.body);
+    const body = await this.bytesOf(response.body, limit, `${name}.json`);
     return response.status === 404 ? undefined : body;
   }
 
   /** GET the version of `role` that `listed` describes, by its checksum, and check that it is that one. */
   private async fetchListed(role: string, listed: TargetFile): Promise<Buffer> {
+    if (!Number.isSafeInteger(listed.length) || listed.length < 0) throw notaryError('mismatch', this.gun, `${role}: the listed length ${String(listed.length)} is not a size`);
     const hex = hexOf(listed);
-    const bytes = await this.fetch(hex === undefined ? role : `${role}.${hex}`);
+    const bytes = await this.fetch(hex === undefined ? role : `${role}.${hex}`, listed.length);
     if (bytes === undefined) throw notaryError('missing', this.gun, `${role} trust data unavailable`);
     try {
       checkFileMeta(bytes, listed, role);
@@ -533,8 +596,12 @@ export class TrustClient {
     return bytes;
   }
 
-  private async request(method: 'GET' | 'POST' | 'DELETE', relative: string, ok: number[], body?: { bytes: Buffer; type: string }): Promise<{ status: number; body: NodeJS.ReadableStream }> {
+  private async request(method: 'GET' | 'POST' | 'DELETE', relative: string, ok: number[], body?: { bytes: Buffer; type: string }): Promise<{ status: number; body: Readable }> {
     const url = new URL(relative, this.base);
+    // The registry's credentials go with every request: never anywhere but this repository's trust data.
+    if (url.origin !== this.base.origin || !url.pathname.startsWith(this.base.pathname)) {
+      throw notaryError('mismatch', this.gun, `refusing to fetch ${url.href}: it is outside the trust server's ${this.base.href}`);
+    }
     try {
       const response = await this.http.send({
         endpoint: { registry: this.options.registry, origin: url.origin, mirror: false },
@@ -566,7 +633,11 @@ export class TrustClient {
   }
 
   private cacheFile(role: string): string {
-    return path.join(this.cacheDir, ...`${role}.json`.split('/'));
+    const file = path.resolve(this.cacheDir, ...`${role}.json`.split('/'));
+    if (!file.startsWith(path.resolve(this.cacheDir) + path.sep)) {
+      throw notaryError('mismatch', this.gun, `refusing the role ${JSON.stringify(role)}: its cache file would be outside ${this.cacheDir}`);
+    }
+    return file;
   }
 
   /**
@@ -601,7 +672,7 @@ export class TrustClient {
   /** GET `<role>.key`: the public key the server signs `role` with (it makes one on first ask). */
   private async serverKey(role: 'snapshot' | 'timestamp'): Promise<TufPublicKey> {
     const response = await this.request('GET', `${role}.key`, [200]);
-    return JSON.parse((await bytesOf(response.body)).toString('utf8')) as TufPublicKey;
+    return JSON.parse((await this.bytesOf(response.body, MAX_DOWNLOAD_SIZE, `${role}.key`)).toString('utf8')) as TufPublicKey;
   }
 
   /**
@@ -609,12 +680,12 @@ export class TrustClient {
    * delegations, else each direct delegation of targets that allows the name and whose key we hold.
    */
   private async signableRoles(state: Verified, name: string): Promise<{ role: string; meta: TargetsMeta; key: TufKey }[]> {
-    const roles = state.targets.signed.delegations.roles;
-    if (roles.length === 0) return [{ role: 'targets', meta: state.targets.signed, key: await this.roleKey(state.root.signed.roles.targets.keyids, 'targets') }];
+    const roles = validDelegations('targets', [''], state.targets.signed);
+    if (state.targets.signed.delegations.roles.length === 0) return [{ role: 'targets', meta: state.targets.signed, key: await this.roleKey(state.root.signed.roles.targets.keyids, 'targets') }];
     const held = new Set((await this.options.keys.list()).map((key) => key.id));
     const out: { role: string; meta: TargetsMeta; key: TufKey }[] = [];
     for (const role of roles) {
-      if (role.name.split('/').length !== 2 || (name !== '' && !pathAllowed(role.paths, name))) continue;
+      if (name !== '' && !pathAllowed(role.paths, name)) continue;
       const keyIdHeld = role.keyids.find((id) => held.has(canonicalKeyId(state.targets.signed.delegations.keys[id] as TufPublicKey)));
       if (keyIdHeld === undefined) continue;
       const meta = state.delegations.get(role.name)?.meta.signed ?? { _type: 'Targets' as const, delegations: { keys: {}, roles: [] }, expires: '', targets: {}, version: 0 };
@@ -658,15 +729,24 @@ export class TrustClient {
     );
     const body = Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]);
     const response = await this.request('POST', '', [200], { bytes: body, type: `multipart/form-data; boundary=${boundary}` });
-    await bytesOf(response.body);
+    await this.bytesOf(response.body, MAX_DOWNLOAD_SIZE, 'the update reply');
     // As notary's client: what it published is what it trusts now (a new repository's root is pinned).
     await this.remember(serialized);
     this.verified = undefined;
   }
-}
 
-async function bytesOf(body: NodeJS.ReadableStream): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of body) parts.push(chunk as Buffer);
-  return Buffer.concat(parts);
+  /** A response body read whole, the stream destroyed (the request aborted) once it passes `limit` bytes. */
+  private async bytesOf(body: Readable, limit: number, what: string): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        body.destroy();
+        throw notaryError('mismatch', this.gun, `trust server returned a bad response: ${what} is larger than ${limit} bytes`);
+      }
+      parts.push(chunk as Buffer);
+    }
+    return Buffer.concat(parts);
+  }
 }
