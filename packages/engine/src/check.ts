@@ -1,6 +1,7 @@
 import { throwIfAborted } from '@ctr/errors';
 import { abandonedIngests, removeIngest, type FsckIssue, type SnapshotInfo, type SweepResult } from '@ctr/store';
 import type { EngineContext } from './context';
+import type { ContainerRecord } from './container-records';
 import type { Containers } from './containers';
 import { humanDuration } from './human';
 import { deadImageUses, engineRoots, removeDeadImageUses, type Images } from './images';
@@ -176,20 +177,19 @@ async function snapshotKeys(run: Run): Promise<Set<string>> {
  * with `force`: what their writable layers hold may still be wanted.
  */
 async function checkContainers(run: Run, damaged: StoreDamage): Promise<void> {
-  const snapshots = await snapshotKeys(run);
-  const underDamage = await withDescendants(run, damaged.layers.keys());
-  const volumes = new Set((await run.ctx.store.volumes.list()).map((v) => v.Name));
-  for (const { name } of await run.ctx.store.volumes.damaged()) volumes.add(name);
+  // Records first: a create writes its record last, so what a listed record names was made
+  // before the views below are read, and a create finishing meanwhile is not listed at all.
+  const records = await run.containers.records.list();
+  const view = await containersView(run, damaged);
   const lossy = 'its writable layer and record are lost';
-  for (const record of await run.containers.records.list()) {
+  for (const listed of records) {
     throwIfAborted(run.signal, 'system check');
-    const errors: string[] = [];
-    if (!snapshots.has(record.snapshot)) errors.push(`its writable layer (snapshot "${record.snapshot}") is missing`);
-    else if (damaged.layers.has(record.snapshot)) errors.push(...(damaged.layers.get(record.snapshot) ?? []));
-    else if (underDamage.has(record.snapshot)) errors.push('it stands on a damaged layer');
-    if (damaged.images.has(record.imageId)) errors.push(`its image ${record.imageId} is damaged`);
-    for (const mount of record.mounts) if (mount.name !== undefined && !volumes.has(mount.name)) errors.push(`volume "${mount.name}" it mounts is missing`);
-    if (errors.length === 0) continue;
+    if (containerErrors(listed, view, damaged).length === 0) continue;
+    // Judged again from what is there now: a remove under way (its layer gone, its record not
+    // yet) or a rename since the list must not make a sound container look damaged.
+    const record = await run.containers.records.read(listed.id).catch(() => undefined);
+    const errors = record ? containerErrors(record, await containersView(run, damaged), damaged) : [];
+    if (record === undefined || errors.length === 0) continue;
     await found(
       run,
       { kind: 'container', id: record.id, errors, repair: run.force ? `the container is removed (${lossy})` : `left: --force removes the container (${lossy})` },
@@ -206,6 +206,32 @@ async function checkContainers(run: Run, damaged: StoreDamage): Promise<void> {
       } : undefined,
     );
   }
+}
+
+/** What containers stand on, as it is when read: the snapshots, those on damaged layers, the volumes. */
+interface ContainersView {
+  snapshots: Set<string>;
+  underDamage: Set<string>;
+  volumes: Set<string>;
+}
+
+async function containersView(run: Run, damaged: StoreDamage): Promise<ContainersView> {
+  const snapshots = await snapshotKeys(run);
+  const underDamage = await withDescendants(run, damaged.layers.keys());
+  const volumes = new Set((await run.ctx.store.volumes.list()).map((v) => v.Name));
+  for (const { name } of await run.ctx.store.volumes.damaged()) volumes.add(name);
+  return { snapshots, underDamage, volumes };
+}
+
+/** Why `record`'s container cannot run as recorded, a line each (none when it can). */
+function containerErrors(record: ContainerRecord, view: ContainersView, damaged: StoreDamage): string[] {
+  const errors: string[] = [];
+  if (!view.snapshots.has(record.snapshot)) errors.push(`its writable layer (snapshot "${record.snapshot}") is missing`);
+  else if (damaged.layers.has(record.snapshot)) errors.push(...(damaged.layers.get(record.snapshot) ?? []));
+  else if (view.underDamage.has(record.snapshot)) errors.push('it stands on a damaged layer');
+  if (damaged.images.has(record.imageId)) errors.push(`its image ${record.imageId} is damaged`);
+  for (const mount of record.mounts) if (mount.name !== undefined && !view.volumes.has(mount.name)) errors.push(`volume "${mount.name}" it mounts is missing`);
+  return errors;
 }
 
 /** Damaged images: removed when repairing, unless a container uses one (`force` removed those containers first). */
@@ -274,11 +300,10 @@ async function checkUnfinishedContainers(run: Run): Promise<void> {
  * reach them. Returns the keys of those left, which hold no layer under them.
  */
 async function checkOrphanSnapshots(run: Run): Promise<Set<string>> {
-  const claimed = await run.containers.records.claimed();
   const left = new Set<string>();
   for await (const snapshot of run.ctx.store.snapshots.walk(run.signal)) {
     const id = CONTAINER_SNAPSHOT.exec(snapshot.name)?.[1];
-    if (id === undefined || claimed.has(id) || (await run.containers.records.exists(id))) continue;
+    if (id === undefined || !(await unowned(run, id))) continue;
     left.add(snapshot.name);
     await found(run, { kind: 'layer', id: snapshot.name, errors: ['writable layer of a container that has no record and no name'], repair: 'it is removed with what else its container left' }, async () => {
       await run.containers.clearUnrecorded(id);
@@ -286,6 +311,18 @@ async function checkOrphanSnapshots(run: Run): Promise<Set<string>> {
     });
   }
   return left;
+}
+
+/**
+ * No container `id` is, or is being, made: it has no record and no name points at it. Asked
+ * only once what `id` left (a volume use, a snapshot) has been seen, and just before that is
+ * taken apart: a create claims its name before it makes anything and keeps it until its record
+ * is written (create holds no lock across its steps; the claim is what says it is at work), so
+ * a create that made what was seen is always found here. An ID whose name and record are both
+ * gone is never claimed again: what it left stays left.
+ */
+async function unowned(run: Run, id: string): Promise<boolean> {
+  return !(await run.containers.records.exists(id)) && !(await run.containers.records.claimed()).has(id);
 }
 
 /** Layers nothing uses, older than `maxAgeMs`: podman's "layer not referenced", what a cancelled pull or a lost container left. */
@@ -313,10 +350,9 @@ async function checkVolumes(run: Run): Promise<void> {
     const repair = record ? 'an empty data directory is made for it' : 'a new record is written for its data (a local volume without labels or options); its data is kept';
     await found(run, { kind: 'volume', id: name, errors, repair }, () => volumes.restore(name));
   }
-  const claimed = await run.containers.records.claimed();
   for (const volume of await volumes.list()) {
     const gone: string[] = [];
-    for (const user of await volumes.users(volume.Name)) if (!claimed.has(user) && !(await run.containers.records.exists(user))) gone.push(user);
+    for (const user of await volumes.users(volume.Name)) if (await unowned(run, user)) gone.push(user);
     if (gone.length === 0) continue;
     const errors = gone.map((user) => `it is recorded as used by container ${user}, which does not exist`);
     await found(run, { kind: 'volume', id: volume.Name, errors, repair: 'the uses of containers that do not exist are forgotten; its data is kept' }, async () => {

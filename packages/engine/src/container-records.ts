@@ -184,7 +184,9 @@ export class ContainerRecords {
    * claim was already confirmed and the record has since gone (a crash between the two removals).
    */
   private abandoned(target: string): boolean {
-    return !this.has(ownerOf(target)) && !inProgress(target);
+    // The claimer first, the record after: a claimer that wrote its record and ended between
+    // the two reads (a `ctr create` done) leaves its record to be seen, never a sound container judged abandoned.
+    return !inProgress(target) && !this.has(ownerOf(target));
   }
 
   /**
