@@ -238,7 +238,8 @@ export class ContainerRecords {
     const link = path.join(this.namesDir, name);
     const target = readNote(link);
     if (target === undefined || ownerOf(target) !== id) return;
-    rmSync(link, { force: true });
+    // Only the claim judged ours: one another process took over meanwhile stays its.
+    removeLinkIfUnchanged(link, target);
     claimsInProgress.delete(target);
   }
 
