@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startDaemon, type Daemon } from '@ctr/api';
 import type { SweepReport } from '@ctr/engine';
+import { killedWorker } from '../../store/test/killed-worker';
 
-const FIXTURES = path.join(__dirname, '..', '..', 'store', 'test', 'fixtures');
 const DAY = 24 * 60 * 60 * 1000;
 
 let root: string;
@@ -30,21 +30,6 @@ afterEach(async () => {
   await rm(runRoot, { recursive: true, force: true });
 });
 
-/** A store worker stopped mid-pull or mid-unpack on the root, SIGKILLed once it is. */
-async function killedWorker(mode: 'ingest' | 'extract'): Promise<void> {
-  const child = spawn(process.execPath, ['-r', path.join(FIXTURES, 'ts-register.js'), path.join(FIXTURES, 'leftover-worker.ts'), mode, root], { stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      child.once('exit', () => reject(new Error(`the ${mode} worker ended before it was ready`)));
-    });
-  } finally {
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await gone;
-  }
-}
-
 /** Set an ingest (its directory and files) as last written `ms` ago. */
 async function age(dir: string, ms: number): Promise<void> {
   const then = new Date(Date.now() - ms);
@@ -58,12 +43,12 @@ async function ingests(): Promise<string[]> {
 }
 
 test("ctrd's start removes a killed unpack's extraction, a killed pull's day-old download and a killed create's mark; a fresh download stays", async () => {
-  await killedWorker('ingest');
+  await killedWorker('ingest', root);
   const [old] = await ingests();
   await age(old as string, 2 * DAY);
-  await killedWorker('ingest');
+  await killedWorker('ingest', root);
   const fresh = (await ingests()).find((dir) => dir !== old);
-  await killedWorker('extract');
+  await killedWorker('extract', root);
   const ended = spawn('true');
   await new Promise((resolve) => ended.once('exit', resolve));
   const mark = path.join(root, 'engine', 'image-uses', 'e'.repeat(64));

@@ -8,12 +8,8 @@
  * ctr's registry.
  */
 import { promises as fs } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryContentStore } from '@ctr/image';
 import {
-  RegistryServer,
   canonicalJson,
   canonicalKeyId,
   certificateInfo,
@@ -25,45 +21,33 @@ import {
   type RootMeta,
   type TargetsMeta,
   type TufPublicKey,
+  type RegistryServer,
 } from '@ctr/registry';
-import { makeTlsCertificates } from '../../../test/support/tls-certs';
+import { startTrustServers, type TrustServers } from '../../registry/test/support/notary';
 import { call } from '../../registry/test/support/trust-server-helpers';
 import { docker, useTestDaemon } from './fixture';
 
 const t = useTestDaemon();
+let servers: TrustServers;
 let work: string;
 let registry: RegistryServer;
 let notary: RegistryServer;
 
-const PASSPHRASES = { DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: 'root passphrase', DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'repository passphrase' };
-
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ctr-docker-trust-core-'));
-  await makeTlsCertificates(work);
-  registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-  await registry.listen();
-  notary = new RegistryServer({
-    store: new MemoryContentStore(),
-    root: join(work, 'notary'),
-    tls: { cert: await fs.readFile(join(work, 'server-cert.pem')), key: await fs.readFile(join(work, 'server-key.pem')) },
-  });
-  await notary.listen();
+  servers = await startTrustServers('ctr-docker-trust-core-');
+  ({ work, registry, notary } = servers);
 });
 
 afterAll(async () => {
-  await notary?.close();
-  await registry?.close();
-  if (work) await rm(work, { recursive: true, force: true });
+  await servers?.close();
 });
 
 /** One docker config directory (keys, notary's cache) for the whole file, trust on, the test's Notary. */
-function trusting(): NodeJS.ProcessEnv {
-  return { ...t.env, ...PASSPHRASES, DOCKER_CONFIG: join(work, 'docker-config'), DOCKER_CONTENT_TRUST: '1', DOCKER_CONTENT_TRUST_SERVER: notary.url };
-}
+const trusting = (): NodeJS.ProcessEnv => servers.trusting(t.env, { DOCKER_CONFIG: join(work, 'docker-config') });
 
 /** `role`'s metadata for `gun` as docker published it: the bytes the Notary serves, as notary's client signed them. */
 async function published(gun: string, role: string): Promise<Buffer> {
-  const reply = await call(`${notary.url}/v2/${gun}/_trust/tuf/${role}.json`, { ca: await fs.readFile(join(work, 'ca.pem'), 'utf8') });
+  const reply = await call(`${notary.url}/v2/${gun}/_trust/tuf/${role}.json`, { ca: servers.ca });
   expect(reply.status).toBe(200);
   return reply.body;
 }

@@ -6,49 +6,30 @@
  * pull` accept; what `DOCKER_CONTENT_TRUST=1 docker push` signs, `ctr pull` verifies; metadata
  * tampered with on the server is refused by both.
  */
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryContentStore } from '@ctr/image';
-import { RegistryServer } from '@ctr/registry';
-import { makeTlsCertificates } from '../../../test/support/tls-certs';
+import type { RegistryServer } from '@ctr/registry';
+import { startTrustServers, type TrustServers } from '../../registry/test/support/notary';
 import { runProcess } from '../../../test/support/run-process';
 import { docker, useTestDaemon, type Run } from './fixture';
 
 const t = useTestDaemon();
-let work: string;
+let servers: TrustServers;
 let registry: RegistryServer;
 let notary: RegistryServer;
-let configs = 0;
 
 const CTR = join(__dirname, '..', '..', 'cli', 'bin', 'ctr');
-const PASSPHRASES = { DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: 'root passphrase', DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'repository passphrase' };
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ctr-docker-trust-'));
-  await makeTlsCertificates(work);
-  registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-  await registry.listen();
-  notary = new RegistryServer({
-    store: new MemoryContentStore(),
-    root: join(work, 'notary'),
-    tls: { cert: await fs.readFile(join(work, 'server-cert.pem')), key: await fs.readFile(join(work, 'server-key.pem')) },
-  });
-  await notary.listen();
+  servers = await startTrustServers('ctr-docker-trust-');
+  ({ registry, notary } = servers);
 });
 
 afterAll(async () => {
-  await notary?.close();
-  await registry?.close();
-  if (work) await rm(work, { recursive: true, force: true });
+  await servers?.close();
 });
 
 /** An environment with trust on, a docker config of its own (keys, pinned metadata) and the test's Notary. */
-function trusting(): NodeJS.ProcessEnv {
-  return { ...t.env, ...PASSPHRASES, DOCKER_CONFIG: join(work, `config-${++configs}`), DOCKER_CONTENT_TRUST: '1', DOCKER_CONTENT_TRUST_SERVER: notary.url };
-}
+const trusting = (): NodeJS.ProcessEnv => servers.trusting(t.env);
 
 /** ctr against ctrd (`-H`), as the docker CLI is. */
 function ctrRemote(env: NodeJS.ProcessEnv, args: string[]): Promise<Run> {
@@ -57,17 +38,7 @@ function ctrRemote(env: NodeJS.ProcessEnv, args: string[]): Promise<Run> {
 
 /** ctr with its engine in-process, on a root of its own. */
 function ctrLocal(env: NodeJS.ProcessEnv, args: string[]): Promise<Run> {
-  return runProcess(CTR, ['--root', join(work, 'ctr-root'), '--runroot', join(work, 'ctr-run'), ...args], { env: { ...env, DOCKER_HOST: '' }, timeoutMs: 120_000 });
-}
-
-/** Rewrite a digest inside the Notary's stored targets metadata for `gun` (same length: only checksums tell). */
-async function tamper(gun: string, digest: string): Promise<void> {
-  const meta = join(work, 'notary', 'trust', createHash('sha256').update(gun).digest('hex'), 'meta');
-  const from = Buffer.from(digest.slice(7), 'hex').toString('base64');
-  const to = Buffer.from('ee'.repeat(32), 'hex').toString('base64');
-  for (const name of await fs.readdir(meta)) {
-    if (name.startsWith('targets.')) await fs.writeFile(join(meta, name), (await fs.readFile(join(meta, name), 'utf8')).replace(from, to));
-  }
+  return runProcess(CTR, ['--root', join(servers.work, 'ctr-root'), '--runroot', join(servers.work, 'ctr-run'), ...args], { env: { ...env, DOCKER_HOST: '' }, timeoutMs: 120_000 });
 }
 
 test('what ctr push signs, docker trust inspect shows and DOCKER_CONTENT_TRUST=1 docker pull verifies and tags', async () => {
@@ -134,7 +105,7 @@ test('targets metadata tampered with on the Notary is refused by docker pull and
   expect((await docker(t.env, ['tag', 'busybox', `${repo}:v1`])).code).toBe(0);
   const pushed = await ctrRemote(trusting(), ['push', `${repo}:v1`]);
   expect(pushed.code).toBe(0);
-  await tamper(repo, /v1: digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1] as string);
+  await servers.tamperTargets(repo, /v1: digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1] as string, `sha256:${'ee'.repeat(32)}`);
   const byDocker = await docker(trusting(), ['pull', `${repo}:v1`]);
   const byCtr = await ctrLocal(trusting(), ['pull', `${repo}:v1`]);
   expect({ docker: byDocker.code === 0, ctr: byCtr.code === 0 }).toEqual({ docker: false, ctr: false });

@@ -2,7 +2,7 @@ import type { Digest, Platform } from '@ctr/image';
 import type { TrustClient, TrustTarget } from '@ctr/registry';
 import { CtrError, isCtrError } from '@ctr/errors';
 import type { Io } from './command';
-import type { CliEngine } from './context';
+import { imageModule, registryModule, type CliEngine } from './context';
 import { bool, type FlagSpec, type ParsedArgs } from './flags';
 import { prompt } from './prompt';
 
@@ -32,14 +32,6 @@ export const contentTrustFlag: FlagSpec = {
 export function verifiesTrust(args: ParsedArgs, image?: string): boolean {
   if (bool(args, 'disable-content-trust')) return false;
   return image === undefined || !(image.includes('@') || /^(sha256:)?[0-9a-f]{64}$/.test(image));
-}
-
-function registryModule(): typeof import('@ctr/registry') {
-  return require('@ctr/registry') as typeof import('@ctr/registry');
-}
-
-function imageModule(): typeof import('@ctr/image') {
-  return require('@ctr/image') as typeof import('@ctr/image');
 }
 
 /**

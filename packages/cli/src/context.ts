@@ -56,6 +56,16 @@ export function apiModule(): typeof import('@ctr/api') {
   return require('@ctr/api') as typeof import('@ctr/api');
 }
 
+/** @ctr/registry, loaded only by the commands that talk to a registry or a trust server: it brings undici. */
+export function registryModule(): typeof import('@ctr/registry') {
+  return require('@ctr/registry') as typeof import('@ctr/registry');
+}
+
+/** @ctr/image, loaded only by the commands that use it without the engine (trust's reference parsing, build's Dockerfile reading). */
+export function imageModule(): typeof import('@ctr/image') {
+  return require('@ctr/image') as typeof import('@ctr/image');
+}
+
 /** Whether ctr runs in debug mode (`-D`), as `info` says of the client. */
 export function clientDebug(): boolean {
   return engineOptions.debug === true;

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { registryModule } from './context';
 
 /** One layer's progress, as a pull or push reports it: `a1b2c3d4e5f6: Downloading [==>      ]  1.2MB/4.5MB`. */
 export interface ProgressEvent {
@@ -13,7 +14,7 @@ export interface ProgressEvent {
  * and pushes draw progress, and they have loaded it by then (`ctr run` starts without it).
  */
 function progressText(current: number | undefined, total: number | undefined, width?: number): string {
-  return (require('@ctr/registry') as typeof import('@ctr/registry')).progressText(current, total, width);
+  return registryModule().progressText(current, total, width);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { AuthConfig, RegistryCredentials } from '@ctr/registry';
+import { registryModule } from './context';
 
 /**
  * What a daemon gets as `X-Registry-Auth` for a registry: the credentials this machine's
@@ -7,7 +8,7 @@ import type { AuthConfig, RegistryCredentials } from '@ctr/registry';
  */
 export function registryAuth(env: NodeJS.ProcessEnv): (registry: string) => Promise<AuthConfig | undefined> {
   return async (registry) => {
-    const { loadDockerConfigAuth } = require('@ctr/registry') as typeof import('@ctr/registry');
+    const { loadDockerConfigAuth } = registryModule();
     const credentials = await loadDockerConfigAuth(registry, { env });
     return credentials ? authConfigOf(registry, credentials) : undefined;
   };
@@ -15,7 +16,7 @@ export function registryAuth(env: NodeJS.ProcessEnv): (registry: string) => Prom
 
 /** Credentials for a registry host as the API carries them (docker's AuthConfig; the hub by its historic URL). */
 export function authConfigOf(registry: string, credentials: RegistryCredentials): AuthConfig {
-  const { DOCKER_HUB_SERVER } = require('@ctr/registry') as typeof import('@ctr/registry');
+  const { DOCKER_HUB_SERVER } = registryModule();
   return {
     serveraddress: registry === 'docker.io' ? DOCKER_HUB_SERVER : registry,
     ...(credentials.username !== undefined ? { username: credentials.username, password: credentials.password ?? '' } : {}),
@@ -30,7 +31,7 @@ export function authConfigOf(registry: string, credentials: RegistryCredentials)
  */
 export function allRegistryAuths(env: NodeJS.ProcessEnv): () => Promise<Record<string, AuthConfig>> {
   return async () => {
-    const { readDockerConfig, registryHostOf } = require('@ctr/registry') as typeof import('@ctr/registry');
+    const { readDockerConfig, registryHostOf } = registryModule();
     const config = await readDockerConfig({ env });
     const lookup = registryAuth(env);
     const out: Record<string, AuthConfig> = {};

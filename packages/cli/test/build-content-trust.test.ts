@@ -7,20 +7,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MemoryContentStore } from '@ctr/image';
-import { RegistryServer } from '@ctr/registry';
-import { makeTlsCertificates } from '../../../test/support/tls-certs';
+import type { RegistryServer } from '@ctr/registry';
+import { startTrustServers, type TrustServers } from '../../registry/test/support/notary';
 import { localCtr, type CtrResult, type LocalCtr } from './local-ctr';
 import { cleanEnv, ctr as remoteCtr, startTestDaemon, type TestDaemon } from './remote-fixture';
 
 let ctr: LocalCtr;
+let servers: TrustServers;
 let work: string;
 let registry: RegistryServer;
 let notary: RegistryServer;
-let configs = 0;
 /** `<registry>/base/signed:v1`, pushed and signed, and the digest it is signed as. */
 let signed: string;
 let signedDigest: string;
@@ -30,16 +28,8 @@ let unsignedDigest: string;
 
 beforeAll(async () => {
   ctr = await localCtr('build-trust');
-  work = await mkdtemp(join(tmpdir(), 'ctr-build-trust-'));
-  await makeTlsCertificates(work);
-  registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-  await registry.listen();
-  notary = new RegistryServer({
-    store: new MemoryContentStore(),
-    root: join(work, 'notary'),
-    tls: { cert: await fs.readFile(join(work, 'server-cert.pem')), key: await fs.readFile(join(work, 'server-key.pem')) },
-  });
-  await notary.listen();
+  servers = await startTrustServers('ctr-build-trust-');
+  ({ work, registry, notary } = servers);
   signed = `${registry.host}/base/signed`;
   unsigned = `${registry.host}/base/unsigned`;
   signedDigest = await pushed(`${signed}:v1`, trusting());
@@ -48,23 +38,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ctr?.cleanup();
-  await notary?.close();
-  await registry?.close();
-  if (work) await rm(work, { recursive: true, force: true });
+  await servers?.close();
 });
 
 /** Trust on, a docker config of its own (nothing pinned yet), passphrases in the environment, the test's Notary. */
-function trusting(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    DOCKER_CONFIG: join(work, `config-${++configs}`),
-    DOCKER_CONTENT_TRUST: '1',
-    DOCKER_CONTENT_TRUST_SERVER: notary.url,
-    DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: 'root passphrase',
-    DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'repository passphrase',
-    ...extra,
-  };
-}
+const trusting = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => servers.trusting(process.env, extra);
 
 /** busybox tagged `ref` and pushed (signed when `env` has trust on); resolves to the digest pushed. */
 async function pushed(ref: string, env: NodeJS.ProcessEnv): Promise<string> {

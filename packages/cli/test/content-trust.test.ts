@@ -1,10 +1,5 @@
-import { promises as fs } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MemoryContentStore } from '@ctr/image';
-import { RegistryServer } from '@ctr/registry';
-import { makeTlsCertificates } from '../../../test/support/tls-certs';
+import type { RegistryServer } from '@ctr/registry';
+import { startTrustServers, type TrustServers } from '../../registry/test/support/notary';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 /**
@@ -15,39 +10,21 @@ import { localCtr, type LocalCtr } from './local-ctr';
  */
 describe('content trust', () => {
   let ctr: LocalCtr;
-  let work: string;
+  let servers: TrustServers;
   let registry: RegistryServer;
   let notary: RegistryServer;
-  let configs = 0;
   beforeAll(async () => {
     ctr = await localCtr('trust');
-    work = await mkdtemp(join(tmpdir(), 'ctr-cli-trust-'));
-    await makeTlsCertificates(work);
-    registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-    await registry.listen();
-    notary = new RegistryServer({
-      store: new MemoryContentStore(),
-      root: join(work, 'notary'),
-      tls: { cert: await fs.readFile(join(work, 'server-cert.pem')), key: await fs.readFile(join(work, 'server-key.pem')) },
-    });
-    await notary.listen();
+    servers = await startTrustServers('ctr-cli-trust-');
+    ({ registry, notary } = servers);
   }, 60_000);
   afterAll(async () => {
     await ctr?.cleanup();
-    await notary?.close();
-    await registry?.close();
-    if (work) await rm(work, { recursive: true, force: true });
+    await servers?.close();
   });
 
   /** Trust on, a docker config of its own, passphrases in the environment, the test's Notary. */
-  const trusting = (): NodeJS.ProcessEnv => ({
-    ...process.env,
-    DOCKER_CONFIG: join(work, `config-${++configs}`),
-    DOCKER_CONTENT_TRUST: '1',
-    DOCKER_CONTENT_TRUST_SERVER: notary.url,
-    DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: 'root passphrase',
-    DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'repository passphrase',
-  });
+  const trusting = (): NodeJS.ProcessEnv => servers.trusting();
 
   /** busybox pushed as `repo:tag`, signed or not; resolves to the digest pushed. */
   async function pushed(repo: string, tag: string, env: NodeJS.ProcessEnv | undefined): Promise<string> {

@@ -1,10 +1,7 @@
 import { promises as fs } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryContentStore } from '@ctr/image';
-import { RegistryServer } from '@ctr/registry';
-import { makeTlsCertificates } from '../../../test/support/tls-certs';
+import type { RegistryServer } from '@ctr/registry';
+import { startTrustServers, type TrustServers } from '../../registry/test/support/notary';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 /**
@@ -14,35 +11,20 @@ import { localCtr, type LocalCtr } from './local-ctr';
  */
 describe('ctr trust', () => {
   let ctr: LocalCtr;
+  let servers: TrustServers;
   let work: string;
   let registry: RegistryServer;
-  let notary: RegistryServer;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     ctr = await localCtr('trust-commands');
-    work = await mkdtemp(join(tmpdir(), 'ctr-cli-trust-commands-'));
-    await makeTlsCertificates(work);
-    registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-    await registry.listen();
-    notary = new RegistryServer({
-      store: new MemoryContentStore(),
-      root: join(work, 'notary'),
-      tls: { cert: await fs.readFile(join(work, 'server-cert.pem')), key: await fs.readFile(join(work, 'server-key.pem')) },
-    });
-    await notary.listen();
-    env = {
-      ...process.env,
-      DOCKER_CONFIG: join(work, 'config'),
-      DOCKER_CONTENT_TRUST_SERVER: notary.url,
-      DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: 'root passphrase',
-      DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'repository passphrase',
-    };
+    servers = await startTrustServers('ctr-cli-trust-commands-');
+    ({ work, registry } = servers);
+    // one docker config for the file (a key loaded by one test signs in the next); the trust commands need no DOCKER_CONTENT_TRUST
+    env = servers.trusting(process.env, { DOCKER_CONFIG: join(work, 'config'), DOCKER_CONTENT_TRUST: process.env.DOCKER_CONTENT_TRUST });
   }, 60_000);
   afterAll(async () => {
     await ctr?.cleanup();
-    await notary?.close();
-    await registry?.close();
-    if (work) await rm(work, { recursive: true, force: true });
+    await servers?.close();
   });
 
   const trust = (...args: string[]): ReturnType<LocalCtr['run']> => ctr.runWith({ env }, 'trust', ...args);

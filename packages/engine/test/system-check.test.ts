@@ -6,11 +6,12 @@
  * damaged image goes unless a container uses it, containers only with `force`, layers nothing
  * uses only past `maxAgeMs`, a volume's data never.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync, symlinkSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { openStore, type Store } from '@ctr/store';
 import type { CheckFinding } from '@ctr/engine';
+import { killedWorker } from '../../store/test/killed-worker';
 import { testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
@@ -242,24 +243,8 @@ test("an image-use mark of a create whose process ended is a leftover a repair r
   expect(existsSync(mark)).toBe(false);
 });
 
-/** A store worker (the store's test fixture) that stops mid-pull or mid-unpack, killed once it is. */
-async function killedWorker(mode: 'ingest' | 'extract'): Promise<void> {
-  const fixtures = path.join(__dirname, '..', '..', 'store', 'test', 'fixtures');
-  const child: ChildProcess = spawn(process.execPath, ['-r', path.join(fixtures, 'ts-register.js'), path.join(fixtures, 'leftover-worker.ts'), mode, t.root], { stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      child.once('exit', () => reject(new Error(`the ${mode} worker ended before it was ready`)));
-    });
-  } finally {
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await gone;
-  }
-}
-
 test("a killed unpack's extraction is a leftover a repair removes", async () => {
-  await killedWorker('extract');
+  await killedWorker('extract', t.root);
   const report = await t.engine.systemCheck();
   expect(report.findings).toEqual([expect.objectContaining({ kind: 'leftover', errors: [expect.stringMatching(/^layer extraction "extract-.*" abandoned by a process that died$/)] })]);
   expect((await t.engine.systemCheck({ repair: true })).findings.map((f) => f.repaired)).toEqual([true]);
@@ -267,7 +252,7 @@ test("a killed unpack's extraction is a leftover a repair removes", async () => 
 });
 
 test("a killed pull's download is kept for a resume, and counts as abandoned past the maximum age", async () => {
-  await killedWorker('ingest');
+  await killedWorker('ingest', t.root);
   expect(await t.engine.systemCheck()).toEqual({ errors: false, findings: [] });
   const report = await t.engine.systemCheck({ maxAgeMs: 0 });
   expect(report.findings).toEqual([expect.objectContaining({ kind: 'leftover', errors: [expect.stringMatching(/^download interrupted .* ago and not resumed$/)] })]);

@@ -13,6 +13,22 @@ export function takeBytes(limit: number): Transform {
   });
 }
 
+/**
+ * A small body (a manifest, trust metadata, an upload) read whole; past `limit` bytes the
+ * error `tooLarge` makes is thrown and, leaving the loop, the stream destroyed (a response
+ * aborted) rather than read on.
+ */
+export async function readAtMost(body: AsyncIterable<unknown>, limit: number, tooLarge: () => Error): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw tooLarge();
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts, size);
+}
+
 /** `source` piped into `transform`, with an error on either side destroying both (unlike `.pipe`). */
 export function through(source: Readable, transform: Transform): Transform {
   return pipeline(source, transform, () => undefined);

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { CtrError, digestMismatch, isCtrError } from '@ctr/errors';
 import { digestOf, formatReference, isDigest, manifestAcceptTypes, parseManifestOrIndex, shortId, type Descriptor, type Digest, type Reference } from '@ctr/image';
+import { readAtMost } from './byte-streams';
 import type { Endpoint } from './endpoint';
 import type { HttpRequest, HttpResponse, RegistryHttp } from './registry-http';
 
@@ -195,16 +196,6 @@ function contentType(response: HttpResponse): string | undefined {
   return response.header('content-type')?.split(';')[0]?.trim() || undefined;
 }
 
-async function readBounded(body: Readable, limit: number, what: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      body.destroy();
-      throw new CtrError('ResourceExhausted', `${what} is larger than ${limit} bytes; refusing to read it`);
-    }
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts, size);
+function readBounded(body: Readable, limit: number, what: string): Promise<Buffer> {
+  return readAtMost(body, limit, () => new CtrError('ResourceExhausted', `${what} is larger than ${limit} bytes; refusing to read it`));
 }

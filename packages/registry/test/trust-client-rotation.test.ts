@@ -7,51 +7,29 @@
  * one that missed several rotations walks them version by version, as notary's client does.
  */
 import { promises as fs } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MemoryContentStore } from '@ctr/image';
-import { RegistryServer, TrustClient, TrustKeyStore, certifiedRootKey, dockerPassphraseRetriever, dockerTrustDirectory, generateKey, parseMetadata, type RootMeta, type TufKey } from '@ctr/registry';
-import { makeTlsCertificates } from '../../../test/support/tls-certs';
+import { certifiedRootKey, generateKey, parseMetadata, type RegistryServer, type RootMeta, type TrustClient, type TufKey } from '@ctr/registry';
+import { startTrustServers, type TrustServers } from './support/notary';
 import { TestRepo } from './support/trust-server-helpers';
 
-let work: string;
+let servers: TrustServers;
 let ca: string;
 let server: RegistryServer;
-const clients: TrustClient[] = [];
-let configs = 0;
 
 beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), 'ctr-trust-rotation-'));
-  await makeTlsCertificates(work);
-  ca = await fs.readFile(path.join(work, 'ca.pem'), 'utf8');
-  server = new RegistryServer({
-    store: new MemoryContentStore(),
-    root: path.join(work, 'server'),
-    tls: { cert: await fs.readFile(path.join(work, 'server-cert.pem')), key: await fs.readFile(path.join(work, 'server-key.pem')) },
-  });
-  await server.listen();
+  servers = await startTrustServers('ctr-trust-rotation-');
+  ({ ca, notary: server } = servers);
 });
 
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
-});
+afterEach(() => servers.closeClients());
 
 afterAll(async () => {
-  await server?.close();
-  if (work) await rm(work, { recursive: true, force: true });
+  await servers?.close();
 });
 
 /** A reader's docker config directory (its pinned metadata). */
-const newConfig = (): string => path.join(work, `docker-config-${++configs}`);
-
-function client(gun: string, config: string): TrustClient {
-  const env = { DOCKER_CONFIG: config };
-  const trustDirectory = dockerTrustDirectory(env);
-  const made = new TrustClient({ gun, registry: gun.split('/')[0] as string, server: server.url, trustDirectory, keys: new TrustKeyStore(trustDirectory, dockerPassphraseRetriever(env)), verifyCertificate: false });
-  clients.push(made);
-  return made;
-}
+const newConfig = (): string => servers.newConfig();
+const client = (gun: string, config: string): TrustClient => servers.client(gun, config);
 
 /** The root a reader has pinned for `gun`. */
 async function pinned(config: string, gun: string): Promise<RootMeta> {

@@ -5,73 +5,40 @@
  * verified chain, the root is pinned on first use where notary's client caches it, and every
  * refusal is docker's (no trust data, unknown tag, wrong passphrase, expired, tampered).
  */
-import { createHash, createPrivateKey } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, request } from 'undici';
-import { MemoryContentStore } from '@ctr/image';
 import {
-  RegistryServer,
-  TrustClient,
   TrustKeyStore,
   decodePem,
   dockerPassphraseRetriever,
   dockerTrustDirectory,
   generateKey,
   trustServer,
-  type PassphraseRetriever,
+  type RegistryServer,
 } from '@ctr/registry';
-import { makeTlsCertificates } from '../../../test/support/tls-certs';
+import { PASSPHRASES as PASS, startTrustServers, type TrustServers } from './support/notary';
 
-const PASS = { DOCKER_CONTENT_TRUST_ROOT_PASSPHRASE: 'root-passphrase', DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE: 'repo-passphrase' };
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const OTHER = `sha256:${'cd'.repeat(32)}`;
 
-let work: string;
+let servers: TrustServers;
 let server: RegistryServer;
-const clients: TrustClient[] = [];
 
 beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), 'ctr-trust-client-'));
-  await makeTlsCertificates(work);
-  server = new RegistryServer({
-    store: new MemoryContentStore(),
-    root: path.join(work, 'server'),
-    tls: { cert: await fs.readFile(path.join(work, 'server-cert.pem')), key: await fs.readFile(path.join(work, 'server-key.pem')) },
-  });
-  await server.listen();
+  servers = await startTrustServers('ctr-trust-client-');
+  server = servers.notary;
 });
 
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
-});
+afterEach(() => servers.closeClients());
 
 afterAll(async () => {
-  await server?.close();
-  if (work) await rm(work, { recursive: true, force: true });
+  await servers?.close();
 });
 
-let configs = 0;
-/** A docker config directory of its own (keys, pinned metadata). */
-const newConfig = (): string => path.join(work, `docker-config-${++configs}`);
-
-function client(gun: string, config: string, options: { env?: NodeJS.ProcessEnv; now?: () => Date; passphrases?: PassphraseRetriever } = {}): TrustClient {
-  const env = { ...PASS, DOCKER_CONFIG: config, ...options.env };
-  const trustDirectory = dockerTrustDirectory(env);
-  const made = new TrustClient({
-    gun,
-    registry: gun.split('/')[0] as string,
-    server: server.url,
-    trustDirectory,
-    keys: new TrustKeyStore(trustDirectory, options.passphrases ?? dockerPassphraseRetriever(env)),
-    verifyCertificate: false,
-    ...(options.now ? { now: options.now } : {}),
-  });
-  clients.push(made);
-  return made;
-}
+const newConfig = (): string => servers.newConfig();
+const client: TrustServers['client'] = (gun, config, options) => servers.client(gun, config, options);
 
 async function failure(promise: Promise<unknown>): Promise<Error & { code?: string }> {
   try {
@@ -184,7 +151,7 @@ test('metadata past its expiry is refused: "remote repository … out-of-date"',
 test('tampered metadata on the server is refused as docker warns of it, and nothing is resolved', async () => {
   const gun = '127.0.0.1:5000/app/tampered';
   await client(gun, newConfig()).sign({ name: 'v1', digest: DIGEST, size: 1 });
-  await tamperTargets(gun, DIGEST, OTHER);
+  await servers.tamperTargets(gun, DIGEST, OTHER);
   const error = await failure(client(gun, newConfig()).target('v1'));
   expect(error.message).toMatch(new RegExp(`^Warning: potential malicious behavior - trust data mismatch for remote repository ${gun}: sha256 checksum for targets did not match`));
 });
@@ -228,17 +195,6 @@ test('revoking a tag removes its signature; the other tags stay signed', async (
   expect((await failure(reader.target('v1'))).message).toBe('No valid trust data for v1');
   expect((await reader.releasedTargets()).map((t) => t.name)).toEqual(['v2']);
 });
-
-/** Rewrite a digest inside the server's stored targets metadata (same length, so only the checksum tells). */
-async function tamperTargets(gun: string, from: string, to: string): Promise<void> {
-  const meta = path.join(work, 'server', 'trust', createHash('sha256').update(gun).digest('hex'), 'meta');
-  const b64 = (digest: string): string => Buffer.from(digest.slice(7), 'hex').toString('base64');
-  for (const name of await fs.readdir(meta)) {
-    if (!name.startsWith('targets.')) continue;
-    const file = path.join(meta, name);
-    await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace(b64(from), b64(to)));
-  }
-}
 
 /** A request to the test server, its self-signed certificate unchecked. */
 async function fetchInsecure(url: string, method: string): Promise<number> {

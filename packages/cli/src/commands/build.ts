@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
-import { apiModule, engineModule, getEngine } from '../context';
+import { apiModule, engineModule, getEngine, imageModule } from '../context';
 import { contentTrustFlag, tagTrusted, trustedDockerfile, verifiesTrust, type TrustedBase } from '../content-trust';
 import { bool, list, str } from '../flags';
 import { buildStepFlags, buildStepOptions } from './create-flags';
@@ -145,7 +145,7 @@ async function trustedBuildInput(io: Io, input: { source: string; remote: boolea
     const root = opened?.root ?? input.source;
     const name = opened?.dockerfile ?? input.file ?? 'Dockerfile';
     // Not found here, it is not found by the builder either, which says so in its words.
-    const text = (require('@ctr/image') as typeof import('@ctr/image')).readFileInRoot(root, cleanPath(`/${name}`), MAX_DOCKERFILE);
+    const text = imageModule().readFileInRoot(root, cleanPath(`/${name}`), MAX_DOCKERFILE);
     const rewritten = text === undefined ? undefined : await trustedDockerfile(io, text);
     const changed = rewritten !== undefined && rewritten.resolved.length > 0 ? rewritten : undefined;
     if (opened === undefined && changed === undefined) return { context, ...(input.file !== undefined ? { dockerfile: input.file } : {}), resolved: [], dispose: async () => undefined };

@@ -1,16 +1,11 @@
 import { invalidArgument, isCtrError } from '@ctr/errors';
 import type { RegistryCredentials } from '@ctr/registry';
 import type { Command, Io } from '../command';
-import { currentEndpoint, eprintln, getEngine, println } from '../context';
+import { currentEndpoint, eprintln, getEngine, println, registryModule } from '../context';
 import { prompt } from '../prompt';
 import { authConfigOf } from '../registry-auth';
 import { fromDaemon } from '../errors';
 import { bool, str } from '../flags';
-
-/** Loaded on first use: the registry client brings undici. */
-function registryModule(): typeof import('@ctr/registry') {
-  return require('@ctr/registry') as typeof import('@ctr/registry');
-}
 
 /** All of stdin, without the line end docker strips from `--password-stdin`. */
 async function readStdin(io: Io): Promise<string> {

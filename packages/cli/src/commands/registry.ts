@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
-import { println } from '../context';
+import { println, registryModule } from '../context';
 import { num, str } from '../flags';
 
 const serve: Command = {
@@ -18,7 +18,7 @@ const serve: Command = {
   ],
   args: [0, 0],
   async run(args, io) {
-    const { RegistryServer } = require('@ctr/registry') as typeof import('@ctr/registry');
+    const { RegistryServer } = registryModule();
     const { openStore } = require('@ctr/store') as typeof import('@ctr/store');
     const root = str(args, 'root') ?? path.join(process.env.CTR_ROOT ?? '/var/lib/ctr', 'registry');
     const certFile = str(args, 'tls-cert');

@@ -1,6 +1,6 @@
 import type { ContainerSize, ContainerSummary, DiskUsage, EngineEvent, EngineInfo, ImageSummary } from '@ctr/engine';
 import type { Command, Io } from '../command';
-import { apiModule, clientDebug, currentEndpoint, engineModule, eprintln, getEngine, println, type CliEngine } from '../context';
+import { apiModule, clientDebug, currentEndpoint, engineModule, eprintln, getEngine, println, registryModule, type CliEngine } from '../context';
 import { bool, list, str } from '../flags';
 import { ago, checkTemplate, formatContext, formatList, goTimeString, humanSize, renderDocument, rfc3339, truncateId } from '../format';
 import { filterFlag, parseFilters } from '../filter-flag';
@@ -85,7 +85,7 @@ function nonEmpty(label: string, value: string): string[] {
 
 /** The name docker's info prints as `Username:`: who config.json is logged in to Docker Hub as. */
 async function hubUsername(env: NodeJS.ProcessEnv): Promise<string> {
-  const { DOCKER_HUB_SERVER, credentialsFromAuthConfig, readDockerConfig } = require('@ctr/registry') as typeof import('@ctr/registry');
+  const { DOCKER_HUB_SERVER, credentialsFromAuthConfig, readDockerConfig } = registryModule();
   try {
     const auth = (await readDockerConfig({ env })).auths?.[DOCKER_HUB_SERVER];
     return auth ? credentialsFromAuthConfig(auth, 'config.json')?.username ?? '' : '';

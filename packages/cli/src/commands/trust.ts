@@ -5,19 +5,11 @@ import type { SignedTarget, TrustClient, TufPublicKey } from '@ctr/registry';
 import { CtrError, invalidArgument, isCtrError } from '@ctr/errors';
 import type { Command, CommandGroup, Io } from '../command';
 import { openTrust, signPushed, withTrust } from '../content-trust';
-import { getEngine, println } from '../context';
+import { getEngine, imageModule, println, registryModule } from '../context';
 import { bool, list, str } from '../flags';
 import { formatList } from '../format';
 import { groupHelp } from '../help';
 import { prompt } from '../prompt';
-
-function registryModule(): typeof import('@ctr/registry') {
-  return require('@ctr/registry') as typeof import('@ctr/registry');
-}
-
-function imageModule(): typeof import('@ctr/image') {
-  return require('@ctr/image') as typeof import('@ctr/image');
-}
 
 /** docker's name for what `targets` and `targets/releases` sign. */
 const REPO_ADMIN = 'Repo Admin';

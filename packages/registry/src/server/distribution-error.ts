@@ -24,21 +24,29 @@ const codes = {
 
 export type DistributionErrorCode = keyof typeof codes;
 
-export class DistributionError extends Error {
-  readonly status: number;
-
+/**
+ * An error a server answers with in distribution's errcode shape (notary's server uses it too):
+ * `wire` is the message the body carries, which the error's own message may add to.
+ */
+export class ErrcodeError<Code extends string> extends Error {
   constructor(
-    readonly code: DistributionErrorCode,
+    readonly code: Code,
+    readonly status: number,
+    private readonly wire: string,
     readonly detail?: unknown,
-    message?: string,
   ) {
-    super(message ?? codes[code][1]);
-    this.status = codes[code][0];
+    super(wire);
   }
 
   body(): string {
-    const entry: { code: string; message: string; detail?: unknown } = { code: this.code, message: this.message };
+    const entry: { code: string; message: string; detail?: unknown } = { code: this.code, message: this.wire };
     if (this.detail !== undefined) entry.detail = this.detail;
     return JSON.stringify({ errors: [entry] });
+  }
+}
+
+export class DistributionError extends ErrcodeError<DistributionErrorCode> {
+  constructor(code: DistributionErrorCode, detail?: unknown, message?: string) {
+    super(code, codes[code][0], message ?? codes[code][1], detail);
   }
 }

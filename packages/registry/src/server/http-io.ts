@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { readAtMost } from '../byte-streams';
 import { DistributionError } from './distribution-error';
 
 export type Headers = Record<string, string | number | string[]>;
@@ -38,14 +39,7 @@ export function hasBody(req: IncomingMessage): boolean {
 export async function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw tooLarge(limit);
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge(limit);
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts, size);
+  return readAtMost(req, limit, () => tooLarge(limit));
 }
 
 function tooLarge(limit: number): DistributionError {

@@ -1,3 +1,5 @@
+import { ErrcodeError } from './distribution-error';
+
 /**
  * notary-server's error codes (server/errors/errors.go, group notary.api.v1) with their status
  * and message; the body is distribution's errcode shape `{"errors":[{code,message,detail}]}`.
@@ -19,21 +21,9 @@ const codes = {
 
 export type NotaryErrorCode = keyof typeof codes;
 
-export class NotaryError extends Error {
-  readonly status: number;
-
-  constructor(
-    readonly code: NotaryErrorCode,
-    readonly detail?: unknown,
-  ) {
-    super(codes[code][1]);
-    this.status = codes[code][0];
-  }
-
-  body(): string {
-    const entry: { code: string; message: string; detail?: unknown } = { code: this.code, message: codes[this.code][1] };
-    if (this.detail !== undefined) entry.detail = this.detail;
-    return JSON.stringify({ errors: [entry] });
+export class NotaryError extends ErrcodeError<NotaryErrorCode> {
+  constructor(code: NotaryErrorCode, detail?: unknown) {
+    super(code, codes[code][0], codes[code][1], detail);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readAtMost } from '../byte-streams';
 import { isValidRole } from '../trust/metadata';
 import { reply } from './http-io';
 import { authorize, type RegistryAction, type ServerAuth } from './server-auth';
@@ -119,14 +120,7 @@ async function update(ctx: TrustRequest, gun: string): Promise<void> {
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = (): NotaryError => new NotaryError('MALFORMED_UPLOAD', `the request body is larger than the ${limit} bytes this server accepts`);
   if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw tooLarge();
-    parts.push(chunk as Buffer);
-  }
-  return Buffer.concat(parts, size);
+  return readAtMost(req, limit, tooLarge);
 }
 
 /** The parts of a multipart/form-data upload, one per role: `filename="<role>.json"`. */

@@ -6,6 +6,7 @@ import { Agent } from 'undici';
 import { CtrError, isCtrError, invalidArgument } from '@ctr/errors';
 import type { CredentialSource } from '../authorizer';
 import { isLoopback } from '../endpoint';
+import { readAtMost } from '../byte-streams';
 import { RegistryHttp } from '../registry-http';
 import { trustingConnector } from '../trusting-connector';
 import { canonicalKeyId, certificateInfo, certifiedRootKey, generateKey, keyId, tufKey, tufKeyFromPrivate, type TufKey, type TufPublicKey } from './keys';
@@ -735,18 +736,8 @@ export class TrustClient {
     this.verified = undefined;
   }
 
-  /** A response body read whole, the stream destroyed (the request aborted) once it passes `limit` bytes. */
-  private async bytesOf(body: Readable, limit: number, what: string): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > limit) {
-        body.destroy();
-        throw notaryError('mismatch', this.gun, `trust server returned a bad response: ${what} is larger than ${limit} bytes`);
-      }
-      parts.push(chunk as Buffer);
-    }
-    return Buffer.concat(parts);
+  /** A response body read whole, the request aborted once it passes `limit` bytes. */
+  private bytesOf(body: Readable, limit: number, what: string): Promise<Buffer> {
+    return readAtMost(body, limit, () => notaryError('mismatch', this.gun, `trust server returned a bad response: ${what} is larger than ${limit} bytes`));
   }
 }
