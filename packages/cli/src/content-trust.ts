@@ -1,5 +1,5 @@
 import type { Digest, Platform } from '@ctr/image';
-import type { TrustClient, TrustTarget } from '@ctr/registry';
+import type { TrustClient, TrustKeyStore, TrustTarget } from '@ctr/registry';
 import { CtrError, isCtrError } from '@ctr/errors';
 import type { Io } from './command';
 import { imageModule, registryModule, type CliEngine } from './context';
@@ -39,23 +39,28 @@ export function verifiesTrust(args: ParsedArgs, image?: string): boolean {
  * server by docker's trust.Server rule, the registry's credentials, its keys and pinned
  * metadata under `$DOCKER_CONFIG/trust`, passphrases from the environment or asked on stdin.
  */
-export async function openTrust(io: Io, name: string): Promise<TrustClient> {
-  const { TrustClient, TrustKeyStore, dockerTrustDirectory, dockerPassphraseRetriever, loadDockerConfigAuth, trustServer, trustServerVerified } = registryModule();
+async function openTrust(io: Io, name: string): Promise<TrustClient> {
+  const { TrustClient, dockerTrustDirectory, loadDockerConfigAuth, trustServer, trustServerVerified } = registryModule();
   const { domain, path } = imageModule().parseReference(name);
-  const trustDirectory = dockerTrustDirectory(io.env);
-  const passphrases = dockerPassphraseRetriever(io.env, {
-    ask: (question) => prompt(io, question, io.stdin.isTTY === true),
-    say: (line) => void io.stdout.write(`${line}\n`),
-  });
   return new TrustClient({
     gun: `${domain}/${path}`,
     registry: domain,
     server: trustServer(domain, io.env),
-    trustDirectory,
-    keys: new TrustKeyStore(trustDirectory, passphrases),
+    trustDirectory: dockerTrustDirectory(io.env),
+    keys: trustKeyStore(io),
     credentials: (registry) => loadDockerConfigAuth(registry, { env: io.env }),
     verifyCertificate: trustServerVerified(domain),
   });
+}
+
+/** The keys under `$DOCKER_CONFIG/trust`, their passphrases from the environment or asked on this command's terminal. */
+export function trustKeyStore(io: Io): TrustKeyStore {
+  const { TrustKeyStore, dockerTrustDirectory, dockerPassphraseRetriever } = registryModule();
+  const passphrases = dockerPassphraseRetriever(io.env, {
+    ask: (question) => prompt(io, question, io.stdin.isTTY === true),
+    say: (line) => void io.stdout.write(`${line}\n`),
+  });
+  return new TrustKeyStore(dockerTrustDirectory(io.env), passphrases);
 }
 
 /** Run `work` with the trust client for `name`, closed after. */
@@ -118,7 +123,7 @@ export async function trustedDockerfile(io: Io, dockerfile: string): Promise<{ d
 }
 
 /** docker's TagTrusted: the digest pulled gets the tag it was signed as, said on stderr. */
-export async function tagTrusted(engine: CliEngine, io: Io, resolved: { digestRef: string; tagRef: string }): Promise<void> {
+export async function tagTrusted(engine: CliEngine, io: Io, resolved: TrustedBase): Promise<void> {
   io.stderr.write(`Tagging ${resolved.digestRef} as ${resolved.tagRef}\n`);
   await engine.tag(resolved.digestRef, resolved.tagRef);
 }
@@ -166,7 +171,7 @@ export async function signPushed(io: Io, ref: string, pushed: { tag: string; dig
 }
 
 /** The tags run/create resolved through trust, by the options that now name the digest. */
-const resolvedForCreate = new WeakMap<object, { digestRef: string; tagRef: string }>();
+const resolvedForCreate = new WeakMap<object, TrustedBase>();
 
 /**
  * docker's create with trust on: a tagged image (`latest` when none) is replaced by the digest

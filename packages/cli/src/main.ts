@@ -205,24 +205,27 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   const group = groups.find((g) => g.name === name);
-  if (group) {
-    const [sub, ...args] = rest;
-    const subName = sub ? groupAliases[group.name]?.[sub] ?? sub : undefined;
-    const command = group.commands.find((c) => c.name === subName);
-    if (!command) {
-      if (sub && sub !== '--help') {
-        io.stderr.write(`ctr: unknown command: ctr ${group.name} ${sub}\n\nUsage:  ctr ${group.name} COMMAND\n\n${moreInformation(`ctr ${group.name}`)}`);
-        return 1;
-      }
-      io.stdout.write(groupHelp(group));
-      return 0;
-    }
-    return runCommand(command, `ctr ${group.name} ${command.name}`, args, io, debug);
-  }
+  if (group) return runGroup(group, rest, io, debug);
   const command = topLevel.find((c) => c.name === name);
   if (!command) {
     io.stderr.write(`ctr: unknown command: ctr ${name}\n\n${moreInformation('ctr')}`);
     return 1;
   }
   return runCommand(command, `ctr ${name}`, rest, io, debug);
+}
+
+/** `ctr GROUP SUB ARGS…` (also a nested group, `ctr trust key generate`): the group's help, or its command run. */
+export async function runGroup(group: CommandGroup, argv: readonly string[], io: Io, debug: boolean): Promise<number> {
+  const [sub, ...args] = argv;
+  const subName = sub ? groupAliases[group.name]?.[sub] ?? sub : undefined;
+  const command = group.commands.find((c) => c.name === subName);
+  if (!command) {
+    if (sub && sub !== '--help') {
+      io.stderr.write(`ctr: unknown command: ctr ${group.name} ${sub}\n\nUsage:  ctr ${group.name} COMMAND\n\n${moreInformation(`ctr ${group.name}`)}`);
+      return 1;
+    }
+    io.stdout.write(groupHelp(group));
+    return 0;
+  }
+  return runCommand(command, `ctr ${group.name} ${command.name}`, args, io, debug);
 }

@@ -37,3 +37,9 @@ export function prompt(io: Io, question: string, secret = false): Promise<string
     stdin.resume();
   });
 }
+
+/** docker's prompt.Confirm: `question [y/N] `, a line of stdin (a terminal or not); `y` or `yes` is yes, anything else (no answer) no. */
+export async function confirm(io: Io, question: string): Promise<boolean> {
+  const answer = await prompt(io, `${question} [y/N] `);
+  return /^y(es)?$/i.test(answer.trim());
+}

@@ -13,8 +13,6 @@ describe("ctr build: the classic builder's intermediate images, as the CLI shows
   let context: string;
   const ctr = (...args: string[]): Promise<CtrResult> => local.run(...args);
   const ID = '[0-9a-f]{12}';
-  /** The output as a pattern: every line as written, `<id>` for an ID. */
-  const lines = (...expected: string[]): RegExp => new RegExp(`^${expected.map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll('<id>', ID)).join('\n')}\n$`);
   /** The 12-character IDs of ` ---> <id>` lines, in order. */
   const stepImages = (output: string): string[] => [...output.matchAll(new RegExp(`^ ---> (${ID})$`, 'gm'))].map((m) => m[1] as string);
 
@@ -28,47 +26,13 @@ describe("ctr build: the classic builder's intermediate images, as the CLI shows
     await local?.cleanup();
   });
 
-  test("every step ends with its image's ID; a metadata step's container is removed first; a cached one says Using cache", async () => {
-    const first = await ctr('build', '--no-cache', '-t', 'steps/app', context);
-    expect(first.stdout).toMatch(
-      lines(
-        'Step 1/4 : FROM busybox',
-        ' ---> <id>',
-        'Step 2/4 : ENV X=1',
-        ' ---> Running in <id>',
-        ' ---> Removed intermediate container <id>',
-        ' ---> <id>',
-        'Step 3/4 : RUN echo hi > /f',
-        ' ---> Running in <id>',
-        ' ---> Removed intermediate container <id>',
-        ' ---> <id>',
-        'Step 4/4 : CMD ["cat", "/f"]',
-        ' ---> Running in <id>',
-        ' ---> Removed intermediate container <id>',
-        ' ---> <id>',
-        'Successfully built <id>',
-        'Successfully tagged steps/app:latest',
-      ),
-    );
-    const again = await ctr('build', '-t', 'steps/app', context);
-    expect(again.stdout).toMatch(
-      lines(
-        'Step 1/4 : FROM busybox',
-        ' ---> <id>',
-        'Step 2/4 : ENV X=1',
-        ' ---> Using cache',
-        ' ---> <id>',
-        'Step 3/4 : RUN echo hi > /f',
-        ' ---> Using cache',
-        ' ---> <id>',
-        'Step 4/4 : CMD ["cat", "/f"]',
-        ' ---> Using cache',
-        ' ---> <id>',
-        'Successfully built <id>',
-        'Successfully tagged steps/app:latest',
-      ),
-    );
-    expect(stepImages(again.stdout)).toEqual(stepImages(first.stdout));
+  // The lines around each ` ---> <id>` (a metadata step's container, `Using cache`) are build-classic-output's.
+  test("every step's image is printed once, the last is the build's, and a cached rebuild prints the same ones", async () => {
+    const first = (await ctr('build', '--no-cache', '-t', 'steps/app', context)).stdout;
+    const built = stepImages(first);
+    expect(built).toHaveLength(4);
+    expect(first).toContain(`Successfully built ${built[3]}\n`);
+    expect(stepImages((await ctr('build', '-t', 'steps/app', context)).stdout)).toEqual(built);
   });
 
   test('images hides the intermediate images, images -a shows them as <none>, history names them', async () => {

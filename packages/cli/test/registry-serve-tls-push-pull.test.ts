@@ -59,3 +59,9 @@ test('ctr push to and ctr pull from a TLS registry on 127.0.0.1 with a self-sign
   expect(pulled.stdout).toContain(`Status: Downloaded newer image for ${reference}`);
   expect((await local.run('images', '-q', reference)).stdout).toBe(id);
 });
+
+test('ctr registry serve refuses --tls-cert without --tls-key, before it listens', async () => {
+  const result = await local.run('registry', 'serve', '--port', '1', '--root', join(certs, 'refused'), '--tls-cert', join(certs, 'server-cert.pem'));
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('--tls-cert and --tls-key must be given together');
+});

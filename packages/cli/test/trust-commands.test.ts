@@ -62,4 +62,29 @@ describe('ctr trust', () => {
   test('sign refuses a reference without a tag, as docker does', async () => {
     expect(await trust('sign', `${registry.host}/trust/signed`)).toMatchObject({ code: 1, stderr: `no tag specified for ${registry.host}/trust/signed\n` });
   });
+
+  test('signer remove of the signer of the last release asks first; answered no, nothing is removed', async () => {
+    const repo = `${registry.host}/trust/signed`;
+    expect((await trust('sign', `${repo}:v1`)).code).toBe(0);
+    const asked = await ctr.runWith({ env, input: 'n\n' }, 'trust', 'signer', 'remove', 'alice', repo);
+    expect(asked).toMatchObject({
+      code: 0,
+      stdout: `Removing signer "alice" from ${repo}...\nThe signer "alice" signed the last released version of ${repo}. Removing this signer will make ${repo} unpullable. Are you sure you want to continue? [y/N] \nAborting action.\n`,
+    });
+    const inspected = JSON.parse((await trust('inspect', `${repo}:v1`)).stdout) as { Signers: { Name: string }[] }[];
+    expect(inspected[0]?.Signers.map((s) => s.Name)).toEqual(['alice']);
+  });
+
+  test('signer remove --force removes the signer without asking', async () => {
+    const repo = `${registry.host}/trust/signed`;
+    expect(await trust('signer', 'remove', '--force', 'alice', repo)).toMatchObject({ code: 0, stdout: `Removing signer "alice" from ${repo}...\nSuccessfully removed alice from ${repo}\n\n` });
+    const inspected = JSON.parse((await trust('inspect', `${repo}:v1`)).stdout) as { Signers: { Name: string }[] }[];
+    expect(inspected[0]?.Signers).toEqual([]);
+  });
+
+  test('an unknown command of a nested group is refused as a group\'s is', async () => {
+    const unknown = await trust('key', 'bogus');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^ctr: unknown command: ctr trust key bogus\n\nUsage: {2}ctr trust key COMMAND\n\n/);
+  });
 });

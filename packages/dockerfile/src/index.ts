@@ -23,7 +23,7 @@ export type { RunMount, RunBindMount, RunCacheMount, RunTmpfsMount, RunSecretMou
 export type { UrlFetch } from './fetch-url';
 export { formatEvent } from './build-events';
 export type { BuildEvent } from './build-events';
-export { openContext } from './build-context';
+export { maxDockerfileSize, openContext } from './build-context';
 export { isRemoteContextSource, openRemoteContext, remoteContextKind, parseGitContextUrl } from './remote-context';
 export type { RemoteContextSource, RemoteContextOptions } from './remote-context';
 export type { BuildContext } from './build-context';

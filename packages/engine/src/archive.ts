@@ -288,7 +288,7 @@ async function extractAcross(view: ContainerView, target: ContainerPath, below: 
       const h = entry.header;
       const type = TYPES[h.typeflag];
       if (!type) continue;
-      if (options.noOverwriteDirNonDir) await refuseDirNonDir(view, target.inside, h.name, type);
+      if (options.noOverwriteDirNonDir) refuseDirNonDir(view, target.inside, h.name, type);
       const rel = entryPath(base, h.name, target.inside);
       refuseOverMountPoint(below, rel, h.name, type);
       const mount = mountAt(mounts, rel);
@@ -375,7 +375,7 @@ function refuseOverMountPoint(below: readonly PlacedMount[], rel: string, name: 
 }
 
 /** Docker's `noOverwriteDirNonDir`: no entry replaces an existing directory with a non-directory or the reverse. */
-async function refuseDirNonDir(view: ContainerView, inside: string, name: string, type: TarEntryType): Promise<void> {
+function refuseDirNonDir(view: ContainerView, inside: string, name: string, type: TarEntryType): void {
   const existing = existingKind(view, path.posix.join(inside, name));
   const isDir = type === 'dir';
   if (existing === 'dir' && !isDir) throw conflict(`cannot overwrite directory "/${name.replace(/\/$/, '')}" with non-directory "${name}"`);

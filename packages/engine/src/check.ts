@@ -4,7 +4,7 @@ import type { EngineContext } from './context';
 import type { ContainerRecord } from './container-records';
 import type { Containers } from './containers';
 import { humanDuration } from './human';
-import { deadImageUses, engineRoots, removeDeadImageUses, type Images } from './images';
+import { deadImageUses, descendantsOf, engineRoots, removeDeadImageUses, type Images } from './images';
 
 /**
  * `podman system check`: the store's consistency (store `fsck`) and that of what lives above
@@ -148,27 +148,16 @@ function storeDamage(run: Run, problems: readonly FsckIssue[]): StoreDamage {
   return damage;
 }
 
-/** The snapshot keys of `roots` and of every snapshot based on them, by the table's parent links. */
-async function withDescendants(run: Run, roots: Iterable<string>): Promise<Set<string>> {
+/** Every snapshot, as the table has them now. */
+async function snapshotList(run: Run): Promise<SnapshotInfo[]> {
   const all: SnapshotInfo[] = [];
   for await (const snapshot of run.ctx.store.snapshots.walk(run.signal)) all.push(snapshot);
-  const found = new Set(roots);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const snapshot of all) {
-      if (snapshot.parent !== undefined && found.has(snapshot.parent) && !found.has(snapshot.name)) {
-        found.add(snapshot.name);
-        grew = true;
-      }
-    }
-  }
-  return found;
+  return all;
 }
 
-async function snapshotKeys(run: Run): Promise<Set<string>> {
-  const keys = new Set<string>();
-  for await (const snapshot of run.ctx.store.snapshots.walk(run.signal)) keys.add(snapshot.name);
-  return keys;
+/** The snapshot keys of `roots` and of every snapshot in `all` based on them. */
+function snapshotsOn(roots: Iterable<string>, all: readonly SnapshotInfo[]): Set<string> {
+  return descendantsOf(roots, all, (snapshot) => ({ id: snapshot.name, parent: snapshot.parent }));
 }
 
 /**
@@ -216,8 +205,9 @@ interface ContainersView {
 }
 
 async function containersView(run: Run, damaged: StoreDamage): Promise<ContainersView> {
-  const snapshots = await snapshotKeys(run);
-  const underDamage = await withDescendants(run, damaged.layers.keys());
+  const all = await snapshotList(run);
+  const snapshots = new Set(all.map((snapshot) => snapshot.name));
+  const underDamage = snapshotsOn(damaged.layers.keys(), all);
   const volumes = new Set((await run.ctx.store.volumes.list()).map((v) => v.Name));
   for (const { name } of await run.ctx.store.volumes.damaged()) volumes.add(name);
   return { snapshots, underDamage, volumes };
@@ -262,9 +252,9 @@ async function checkLayers(run: Run, damaged: ReadonlyMap<string, string[]>): Pr
   for (const [key, errors] of damaged) {
     // A container's writable layer is its container's (or, without a record, an orphan's) finding.
     if (CONTAINER_SNAPSHOT.test(key)) continue;
-    const affected = await withDescendants(run, [key]);
-    const active = [];
-    for await (const snapshot of run.ctx.store.snapshots.walk(run.signal)) if (affected.has(snapshot.name) && snapshot.kind !== 'committed') active.push(snapshot.name);
+    const all = await snapshotList(run);
+    const affected = snapshotsOn([key], all);
+    const active = all.filter((snapshot) => affected.has(snapshot.name) && snapshot.kind !== 'committed').map((snapshot) => snapshot.name);
     if (active.length > 0) {
       const named = active.slice(0, 3).map((s) => `"${s}"`).join(', ');
       await found(run, { kind: 'layer', id: key, errors, repair: `left: snapshot ${named} is in use on it; --force removes the containers using it` });
@@ -363,11 +353,10 @@ async function checkVolumes(run: Run): Promise<void> {
 
 /** Image-use marks of creates whose processes ended (what a killed `create` left). */
 async function checkImageUses(run: Run): Promise<void> {
-  const dead = deadImageUses(run.ctx);
-  if (dead.length === 0) return;
-  const removed = new Set(run.repair ? removeDeadImageUses(run.ctx) : []);
+  // Read once: repairing, the marks found are those removed.
+  const dead = run.repair ? removeDeadImageUses(run.ctx) : deadImageUses(run.ctx);
   for (const link of dead) {
-    await found(run, { kind: 'leftover', id: link, errors: ['image-use mark of a create whose process ended'], repair: 'it is removed' }, async () => removed.has(link));
+    await found(run, { kind: 'leftover', id: link, errors: ['image-use mark of a create whose process ended'], repair: 'it is removed' }, async () => true);
   }
 }
 

@@ -755,6 +755,8 @@ export class Engine {
    */
   async systemCheck(options: SystemCheckOptions = {}): Promise<SystemCheckReport> {
     const { ctx, containers, images } = await this.ready();
+    // This engine's own removals still deleting their files behind would read as unrecorded leftovers.
+    await ctx.store.snapshots.settle();
     return systemCheck(ctx, containers, images, options);
   }
 

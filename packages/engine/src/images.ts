@@ -286,8 +286,21 @@ interface Removal {
 }
 
 /** The images another here was built on (docker's images with children). */
-function parentIds(records: readonly ImageRecord[]): Set<Digest> {
+export function parentIds(records: readonly ImageRecord[]): Set<Digest> {
   return new Set(records.flatMap((record) => (record.parent !== undefined ? [record.parent] : [])));
+}
+
+/** `roots` and everything based on one, however deep, by `items`' parent links (images on images, snapshots on snapshots). */
+export function descendantsOf<T>(roots: Iterable<string>, items: Iterable<T>, link: (item: T) => { id: string; parent: string | undefined }): Set<string> {
+  const children = new Map<string, string[]>();
+  for (const item of items) {
+    const { id, parent } = link(item);
+    if (parent !== undefined) children.set(parent, [...(children.get(parent) ?? []), id]);
+  }
+  const found = new Set(roots);
+  // A Set's iteration reaches what is added during it: each child is visited in turn.
+  for (const id of found) for (const child of children.get(id) ?? []) found.add(child);
+  return found;
 }
 
 /** Full normalised name for a user's image reference: `busybox` → `docker.io/library/busybox:latest`. */
@@ -1087,17 +1100,7 @@ export class Images {
       if (record) found.add(record.id);
     }
     if (found.size === 0) return found;
-    const records = await this.ctx.store.images.list();
-    for (let grew = true; grew; ) {
-      grew = false;
-      for (const record of records) {
-        if (record.parent !== undefined && found.has(record.parent) && !found.has(record.id)) {
-          found.add(record.id);
-          grew = true;
-        }
-      }
-    }
-    return found;
+    return descendantsOf(found, await this.ctx.store.images.list(), (record) => ({ id: record.id, parent: record.parent }));
   }
 
   async tag(source: string, target: string): Promise<void> {

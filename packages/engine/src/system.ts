@@ -6,7 +6,7 @@ import { buildCacheDir, buildCacheFiles, readCachedStep } from './build-cache';
 import { cacheMountInUse, cacheMountKeys, cacheMountsDir, removeCacheMount, type CacheMountInfo } from './build-mounts';
 import type { ContainerSize, ContainerSummary, Containers } from './containers';
 import type { EngineContext } from './context';
-import { engineRoots, type ImageSummary, type Images, type RemovedImage } from './images';
+import { engineRoots, parentIds, type ImageSummary, type Images, type RemovedImage } from './images';
 import { boolFilter, checkFilterKeys, parseTimestamp, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { sweepScratch } from './scratch';
 import { pruneNetworks, pruneVolumes, volumePruneAll } from './volumes-networks';
@@ -165,7 +165,7 @@ async function removeUnusedImages(ctx: EngineContext, containers: Containers, im
   const used = new Set((await containers.records.list()).map((r) => r.imageId));
   const unused: string[] = [];
   const records = await ctx.store.images.list();
-  const parents = new Set(records.map((record) => record.parent));
+  const parents = parentIds(records);
   for (const record of records) {
     if (used.has(record.id) || (danglingOnly && record.names.some((n) => !n.includes('@')))) continue;
     // dockerd's: an untagged image another was built on goes only with the image on top of it (its parents pruned with it).

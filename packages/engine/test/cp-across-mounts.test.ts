@@ -49,6 +49,15 @@ describe('docker cp across a container\'s mounts', () => {
     expect((await s.t.engine.statPath(id, '/data/bind')).mode & 2 ** 31).toBeTruthy();
   });
 
+  test('a hard link in the archive to a file on the other side of a mount is refused as a cross-device link, and nothing lands in the mount', async () => {
+    const { id } = await s.t.engine.create({ image: 'busybox', network: 'none', volumes: [`${s.host}:/data/bind`] });
+    await expect(s.t.engine.putArchive(id, '/data', tarStream({ name: 'outside', type: 'file', data: 'x' }, { name: 'bind/inside', type: 'hardlink', linkname: 'outside' }))).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: 'cannot link "bind/inside" to "outside": invalid cross-device link',
+    });
+    expect(await readdir(s.host)).toEqual([]);
+  });
+
   test('a running container\'s tmpfs is shown as the directory under it, as moby\'s cp shows it: its files are not copied', async () => {
     const { id } = await s.t.engine.run({ image: 'busybox', network: 'none', tmpfs: ['/t'], cmd: ['sh', '-c', 'echo -n live > /t/made && sleep 300'], detach: true });
     expect(await eventually(async () => (await s.t.engine.exec(id, { cmd: ['test', '-f', '/t/made'] })).exitCode, (code) => code === 0)).toBe(0);

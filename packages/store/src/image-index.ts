@@ -192,7 +192,7 @@ export class ImageIndex {
       else names.set(id, [name]);
     }
     return Object.values(db.images)
-      .map((image) => ({ id: image.id, target: image.target, names: (names.get(image.id) ?? []).sort(), created: image.created, ...(image.parent ? { parent: image.parent } : {}) }))
+      .map((image) => ({ ...image, names: (names.get(image.id) ?? []).sort() }))
       .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   }
 
@@ -260,7 +260,7 @@ function record(db: ImageDb, id: Digest): ImageRecord {
     .filter(([, target]) => target === id)
     .map(([name]) => name)
     .sort();
-  return { id: image.id, target: image.target, names, created: image.created, ...(image.parent ? { parent: image.parent } : {}) };
+  return { ...image, names };
 }
 
 /** Whether another image was built on `id` (names it its parent). */

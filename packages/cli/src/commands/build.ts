@@ -131,7 +131,7 @@ async function trustedBuildInput(io: Io, input: { source: string; remote: boolea
     const { dockerfile, resolved } = await trustedDockerfile(io, input.dockerfileContent.toString('utf8'));
     return { context, dockerfileContent: Buffer.from(dockerfile), resolved, dispose: async () => undefined };
   }
-  const { cleanPath, openContext, openRemoteContext } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
+  const { cleanPath, maxDockerfileSize, openContext, openRemoteContext } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
   const signal = new AbortController().signal;
   const opened =
     input.source === '-'
@@ -145,7 +145,7 @@ async function trustedBuildInput(io: Io, input: { source: string; remote: boolea
     const root = opened?.root ?? input.source;
     const name = opened?.dockerfile ?? input.file ?? 'Dockerfile';
     // Not found here, it is not found by the builder either, which says so in its words.
-    const text = imageModule().readFileInRoot(root, cleanPath(`/${name}`), MAX_DOCKERFILE);
+    const text = imageModule().readFileInRoot(root, cleanPath(`/${name}`), maxDockerfileSize);
     const rewritten = text === undefined ? undefined : await trustedDockerfile(io, text);
     const changed = rewritten !== undefined && rewritten.resolved.length > 0 ? rewritten : undefined;
     if (opened === undefined && changed === undefined) return { context, ...(input.file !== undefined ? { dockerfile: input.file } : {}), resolved: [], dispose: async () => undefined };
@@ -156,9 +156,6 @@ async function trustedBuildInput(io: Io, input: { source: string; remote: boolea
     throw error;
   }
 }
-
-/** The builder's limit on a Dockerfile (dockerfile's maxDockerfileSize). */
-const MAX_DOCKERFILE = 16 << 20;
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -3,7 +3,7 @@ import { engineModule, getEngine, println, type CliEngine } from '../context';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { bool, byName, list, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { humanSize } from '../format';
-import { prompt } from '../prompt';
+import { confirm } from '../prompt';
 
 /** What a prune removed, as docker lists it: titled sections, then the space it freed. */
 interface Pruned {
@@ -34,8 +34,7 @@ export const pruneFilters = (args: ParsedArgs): Record<string, string[]> => pars
 
 /** docker's confirmation: the answer is a line of stdin, a terminal or not; no answer is no. */
 async function confirmed(io: Io, warning: string, sameLine: boolean): Promise<boolean> {
-  const answer = await prompt(io, `WARNING! This will remove${warning}${sameLine ? ' ' : '\n'}Are you sure you want to continue? [y/N] `);
-  return /^y(es)?$/i.test(answer.trim());
+  return confirm(io, `WARNING! This will remove${warning}${sameLine ? ' ' : '\n'}Are you sure you want to continue?`);
 }
 
 function printPruned(io: Io, pruned: Pruned): void {

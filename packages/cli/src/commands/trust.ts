@@ -4,12 +4,11 @@ import path from 'node:path';
 import type { SignedTarget, TrustClient, TufPublicKey } from '@ctr/registry';
 import { CtrError, invalidArgument, isCtrError } from '@ctr/errors';
 import type { Command, CommandGroup, Io } from '../command';
-import { openTrust, signPushed, withTrust } from '../content-trust';
+import { signPushed, trustKeyStore, withTrust } from '../content-trust';
 import { getEngine, imageModule, println, registryModule } from '../context';
 import { bool, list, str } from '../flags';
 import { formatList } from '../format';
-import { groupHelp } from '../help';
-import { prompt } from '../prompt';
+import { confirm } from '../prompt';
 
 /** docker's name for what `targets` and `targets/releases` sign. */
 const REPO_ADMIN = 'Repo Admin';
@@ -183,12 +182,6 @@ async function releasedTarget(client: TrustClient, tag: string): Promise<{ diges
   }
 }
 
-/** docker's prompt.Confirm: `y`/`Y` is yes, anything else no. */
-async function confirm(io: Io, question: string): Promise<boolean> {
-  const answer = await prompt(io, `${question} [y/N] `);
-  return /^y(es)?$/i.test(answer.trim());
-}
-
 const revoke: Command = {
   name: 'revoke',
   usage: '[OPTIONS] IMAGE[:TAG]',
@@ -218,15 +211,6 @@ const revoke: Command = {
 
 const keyNameError = (name: string): CtrError => invalidArgument(`key name "${name}" must start with lowercase alphanumeric characters and can include "-" or "_" after the first character`);
 
-/** The trust key store with docker's passphrase retriever on this command's terminal. */
-function keyStore(io: Io): import('@ctr/registry').TrustKeyStore {
-  const { TrustKeyStore, dockerTrustDirectory, dockerPassphraseRetriever } = registryModule();
-  return new TrustKeyStore(
-    dockerTrustDirectory(io.env),
-    dockerPassphraseRetriever(io.env, { ask: (question) => prompt(io, question, io.stdin.isTTY === true), say: (line) => println(io, line) }),
-  );
-}
-
 const keyGenerate: Command = {
   name: 'generate',
   usage: 'NAME',
@@ -243,7 +227,7 @@ const keyGenerate: Command = {
     println(io, `Generating key for ${name}...`);
     const { generateKey, encodePem } = registryModule();
     const key = generateKey();
-    await keyStore(io).add(key.privateKey, name);
+    await trustKeyStore(io).add(key.privateKey, name);
     await fs.writeFile(file, encodePem('PUBLIC KEY', Buffer.from(key.public.keyval.public, 'base64'), { role: name }), { mode: 0o600 });
     println(io, `Successfully generated and loaded private key. Corresponding public key available: ${file}`);
     return 0;
@@ -269,7 +253,7 @@ const keyLoad: Command = {
     if (block === undefined || !/PRIVATE KEY$/.test(block.type)) {
       throw invalidArgument(`error importing key from ${file}: provided file ${file} is not a supported private key - to add a signer's public key use docker trust signer add`);
     }
-    const store = keyStore(io);
+    const store = trustKeyStore(io);
     let key;
     try {
       key = await store.decrypt(block, '', 'encrypted');
@@ -347,23 +331,16 @@ const signerRemove: Command = {
       println(io, `Removing signer "${signer}" from ${repo}...`);
       try {
         if (signer === 'releases') throw invalidArgument('releases is a reserved keyword and cannot be removed');
-        const client = await openTrust(io, repo);
-        try {
+        const removed = await withTrust(io, repo, async (client) => {
           const { delegations } = await client.roles();
           const role = delegations.find((r) => r.name === `targets/${signer}`);
           if (role === undefined) throw new CtrError('NotFound', `no signer ${signer} for repository ${repo}`);
-          if (!bool(args, 'force') && (await lastReleasesSigner(client, role.keyIds))) {
-            const go = await confirm(io, `The signer "${signer}" signed the last released version of ${repo}. Removing this signer will make ${repo} unpullable. Are you sure you want to continue?`);
-            if (!go) {
-              println(io, '\nAborting action.');
-              continue;
-            }
-          }
+          const last = !bool(args, 'force') && (await lastReleasesSigner(client, role.keyIds));
+          if (last && !(await confirm(io, `The signer "${signer}" signed the last released version of ${repo}. Removing this signer will make ${repo} unpullable. Are you sure you want to continue?`))) return false;
           await client.removeSigner(signer);
-        } finally {
-          await client.close();
-        }
-        println(io, `Successfully removed ${signer} from ${repo}\n`);
+          return true;
+        });
+        println(io, removed ? `Successfully removed ${signer} from ${repo}\n` : '\nAborting action.');
       } catch (error) {
         io.stderr.write(`${(error as Error).message}\n\n`);
         failed.push(repo);
@@ -390,19 +367,9 @@ function nested(group: CommandGroup): Command {
     description: group.description,
     flags: [],
     passThrough: true,
-    async run(args, io) {
-      const [sub, ...rest] = args.positionals;
-      const command = group.commands.find((c) => c.name === sub);
-      if (command === undefined) {
-        if (sub !== undefined && sub !== '--help') {
-          io.stderr.write(`ctr: unknown command: ctr ${group.name} ${sub}\n`);
-          return 1;
-        }
-        io.stdout.write(groupHelp(group));
-        return 0;
-      }
-      const { runCommand } = require('../main') as typeof import('../main');
-      return runCommand(command, `ctr ${group.name} ${command.name}`, rest, io, false);
+    run(args, io) {
+      const { runGroup } = require('../main') as typeof import('../main');
+      return runGroup(group, args.positionals, io, false);
     },
   };
 }

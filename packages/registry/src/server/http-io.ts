@@ -35,11 +35,14 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
-/** Read a small body (a manifest) whole, refusing more than `limit` bytes. */
-export async function readSmallBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Read a small body (a manifest, a trust upload) whole, refusing more than `limit` bytes, a
+ * declared length past it before reading any; `refuse` is the error the route answers with.
+ */
+export async function readSmallBody(req: IncomingMessage, limit: number, refuse: () => Error = () => tooLarge(limit)): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw tooLarge(limit);
-  return readAtMost(req, limit, () => tooLarge(limit));
+  if (declared > limit) throw refuse();
+  return readAtMost(req, limit, refuse);
 }
 
 function tooLarge(limit: number): DistributionError {

@@ -65,6 +65,8 @@ interface Route {
 const ROUTE = new RegExp(
   `^/v2/(${REPOSITORY_PATTERN})/(?:(manifests)/([^/]+)|blobs/(uploads)/?|blobs/uploads/([^/]+)|blobs/([^/]+)|tags/(list)|referrers/([^/]+))$`,
 );
+const DEFAULT_MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
+
 const LOOSE_ROUTE = /^\/v2\/(.+)\/(?:manifests|blobs|tags|referrers)\//;
 
 /**
@@ -148,10 +150,9 @@ export class RegistryServer {
       if (!decision.allowed) throw challenge(decision.challenge);
       return replyJson(req, res, 200, {});
     }
-    if (isTrustPath(path)) {
-      const maxBodyBytes = this.options.maxManifestBytes ?? 8 * 1024 * 1024;
-      return handleTrust({ req, res, store: this.trust, auth: this.options.auth, maxBodyBytes }, path);
-    }
+    // Trust metadata is bounded as manifests are: both are small JSON a client uploads whole.
+    const maxManifestBytes = this.options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+    if (isTrustPath(path)) return handleTrust({ req, res, store: this.trust, auth: this.options.auth, maxBodyBytes: maxManifestBytes }, path);
     const route = parseRoute(path);
     if (route === undefined) {
       const loose = LOOSE_ROUTE.exec(path);
@@ -168,7 +169,7 @@ export class RegistryServer {
       store: this.options.store,
       metadata: this.metadata,
       uploads: this.uploads,
-      maxManifestBytes: this.options.maxManifestBytes ?? 8 * 1024 * 1024,
+      maxManifestBytes,
       maxBlobBytes: this.options.maxBlobBytes,
       canPull: (repository) => this.canPull(decision.grants, repository),
     };

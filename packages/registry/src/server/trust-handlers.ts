@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readAtMost } from '../byte-streams';
 import { isValidRole } from '../trust/metadata';
-import { reply } from './http-io';
+import { readSmallBody, reply } from './http-io';
 import { authorize, type RegistryAction, type ServerAuth } from './server-auth';
 import { NotaryError } from './trust-errors';
 import { OldVersionError, type TrustStore, type TrustUpdate } from './trust-store';
@@ -104,7 +103,9 @@ async function serverKey(ctx: TrustRequest, gun: string, role: string): Promise<
 }
 
 async function update(ctx: TrustRequest, gun: string): Promise<void> {
-  const uploads = parseUpload(ctx.req.headers['content-type'], await readBody(ctx.req, ctx.maxBodyBytes));
+  const limit = ctx.maxBodyBytes;
+  const body = await readSmallBody(ctx.req, limit, () => new NotaryError('MALFORMED_UPLOAD', `the request body is larger than the ${limit} bytes this server accepts`));
+  const uploads = parseUpload(ctx.req.headers['content-type'], body);
   await ctx.store.exclusive(gun, async () => {
     const updates = await validateUpdate(ctx.store, gun, uploads);
     try {
@@ -115,12 +116,6 @@ async function update(ctx: TrustRequest, gun: string): Promise<void> {
     }
   });
   reply(ctx.req, ctx.res, 200);
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const tooLarge = (): NotaryError => new NotaryError('MALFORMED_UPLOAD', `the request body is larger than the ${limit} bytes this server accepts`);
-  if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
-  return readAtMost(req, limit, tooLarge);
 }
 
 /** The parts of a multipart/form-data upload, one per role: `filename="<role>.json"`. */
