@@ -79,9 +79,12 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   const TCP_IDLE_MS = 8000;
   /**
    * One client's share: the questions of a TCP connection being answered at once (more wait
-   * unread in the socket), and the connections a listener holds (more are closed at once).
+   * unread in the socket), and the connections one address may hold, so that a container
+   * opening connections without end cannot take the others' part of the listener's (more are
+   * closed at once).
    */
   const TCP_OUTSTANDING = 16;
+  const TCP_CONNS_PER_CLIENT = 32;
   const TCP_CONNS = 128;
   const genFile = path.join(stateDir, 'generation');
   const listeners = new Map<string, Listener>();
@@ -438,6 +441,9 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     const net = view.byGateway.get(gw);
     const from = conn.remoteAddress ?? '';
     if (listeners.get(gw) !== l || !net) return void conn.destroy();
+    let held = 0;
+    for (const other of l.conns.keys()) if (other.remoteAddress === from) held++;
+    if (held >= TCP_CONNS_PER_CLIENT) return void conn.destroy();
     l.conns.set(conn, askerOf(net, from)?.containerId);
     const stream = frames();
     let outstanding = 0;
