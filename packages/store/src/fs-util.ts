@@ -7,19 +7,35 @@ import { holderRuns, processAlive, thisProcess, type ProcessHolder } from './hol
 /** Prefix of every temporary file or directory the store makes; fsck removes leftovers with it. */
 export const TEMP_PREFIX = '.tmp-';
 
+/**
+ * Prefix of a tree on its way out: renamed so in one step, then deleted by the process its
+ * name gives (`trashName`), which may outlive the one that removed it (the mount relay).
+ */
+export const TRASH_PREFIX = '.trash-';
+
 /** A temporary name in `dir` that says whose it is: `.tmp-<pid>-<start time>-<hex>`. */
 export function tempName(dir: string): string {
-  const { pid, startTime } = thisProcess();
-  return path.join(dir, `${TEMP_PREFIX}${pid}-${startTime}-${uniqueHex()}`);
+  return heldName(dir, TEMP_PREFIX, thisProcess());
+}
+
+/** A name in `dir` for a tree that `deleter` deletes: `.trash-<pid>-<start time>-<hex>`. */
+export function trashName(dir: string, deleter: ProcessHolder): string {
+  return heldName(dir, TRASH_PREFIX, deleter);
+}
+
+function heldName(dir: string, prefix: string, { pid, startTime }: ProcessHolder): string {
+  return path.join(dir, `${prefix}${pid}-${startTime}-${uniqueHex()}`);
 }
 
 /**
- * Whether the temporary file `name` (a `tempName`'s base name) was left by a process that has
- * ended. Names made before they carried a start time (`.tmp-<pid>-<hex>`) go by the PID alone.
+ * Whether the temporary file or trash `name` (a `tempName`'s or `trashName`'s base name) was
+ * left by a process that has ended. Temporary names made before they carried a start time
+ * (`.tmp-<pid>-<hex>`) go by the PID alone.
  */
 export function abandonedTemp(name: string): boolean {
-  if (!name.startsWith(TEMP_PREFIX)) return false;
-  const [pid, startTime, hex] = name.slice(TEMP_PREFIX.length).split('-');
+  const prefix = [TEMP_PREFIX, TRASH_PREFIX].find((p) => name.startsWith(p));
+  if (prefix === undefined) return false;
+  const [pid, startTime, hex] = name.slice(prefix.length).split('-');
   const holder: ProcessHolder = { pid: Number(pid), startTime: startTime ?? '' };
   if (!Number.isSafeInteger(holder.pid) || holder.pid <= 0) return true;
   return hex === undefined ? !processAlive(holder.pid) : !holderRuns(holder);

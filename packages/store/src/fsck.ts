@@ -5,11 +5,12 @@ import { pipeline } from 'node:stream/promises';
 import { isNotFound, throwIfAborted } from '@ctr/errors';
 import type { Descriptor, Digest } from '@ctr/image';
 import type { IngestStatus, LocalContentStore } from './content-store';
-import { errno, exists, TEMP_PREFIX } from './fs-util';
+import { errno, exists, TEMP_PREFIX, TRASH_PREFIX } from './fs-util';
 import type { ImageIndex } from './image-index';
 import { abandonedIngests, removeIngest } from './ingest';
-import { abandonedTemps } from './temps';
+import { abandonedTemps, mountedIn } from './temps';
 import { breakIfStale, lockOwner } from './lock';
+import { mountPoints } from './mount';
 import { tempDirectories, type StorePaths, type TempArea } from './paths';
 import { blobReferences } from './references';
 import { VOLATILE_DIR, VOLATILE_ID, type SnapshotDb } from './snapshot-metadata';
@@ -75,7 +76,7 @@ export async function fsck(parts: FsckParts, options: FsckOptions = {}): Promise
   const { paths } = parts;
 
   await checkLocks(paths.locks, fixed);
-  for (const [area, dir] of tempDirectories(paths)) await removeDeadTemps(area, dir, fixed);
+  for (const [area, dir] of tempDirectories(paths)) await removeDeadTemps(area, dir, problem, fixed);
 
   const corrupt = new Set<Digest>();
   for (const name of await list(paths.blobs)) {
@@ -127,10 +128,23 @@ async function checkLocks(dir: string, fixed: Fixer): Promise<void> {
   }
 }
 
-/** Temp files say whose they are (`tempName`): those of processes that have ended are leftovers. */
-async function removeDeadTemps(area: FsckArea, dir: string, fixed: Fixer): Promise<void> {
+/**
+ * Temp files and trash say whose they are (`tempName`, `trashName`): those of processes that
+ * have ended are leftovers; trash whose deleter still runs is a removal under way. What has
+ * a filesystem mounted inside stays (deleting it would reach what that shows).
+ */
+async function removeDeadTemps(area: FsckArea, dir: string, problem: Reporter, fixed: Fixer): Promise<void> {
+  let mounted: string[] | undefined;
   for (const file of await abandonedTemps(dir)) {
-    await fixed(area, 'a temporary file left by an interrupted write', file, () => fs.rm(file, { recursive: true, force: true }));
+    mounted ??= await mountPoints();
+    if (mountedIn(file, mounted)) {
+      problem(area, `${file} was left unfinished with a filesystem still mounted inside: unmount it, then check again`, file);
+      continue;
+    }
+    const found = path.basename(file).startsWith(TRASH_PREFIX)
+      ? 'the rest of a tree whose deletion was cut short (the process deleting it ended)'
+      : 'a temporary file left by an interrupted write';
+    await fixed(area, found, file, () => fs.rm(file, { recursive: true, force: true }));
   }
 }
 

@@ -13,8 +13,8 @@ export interface ProcessHolder {
 /** Index of the start time among /proc/PID/stat's fields read after the command name (field n is at n - 3). */
 const START_TIME = 19;
 
-/** When process `pid` started, or undefined when there is no such process. */
-export function processStartTime(pid: number | 'self'): string | undefined {
+/** /proc/PID/stat's fields from the third (the state) on, or undefined when there is no such process. */
+function statFields(pid: number | 'self'): string[] | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -22,7 +22,12 @@ export function processStartTime(pid: number | 'self'): string | undefined {
     return undefined;
   }
   // After the command name's closing parenthesis: the name itself may hold spaces and parentheses.
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[START_TIME];
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** When process `pid` started, or undefined when there is no such process. */
+export function processStartTime(pid: number | 'self'): string | undefined {
+  return statFields(pid)?.[START_TIME];
 }
 
 let own: ProcessHolder | undefined;
@@ -33,10 +38,15 @@ export function thisProcess(): ProcessHolder {
   return own;
 }
 
-/** Whether `holder` still runs: its PID is there and started when it did. */
+/**
+ * Whether `holder` still runs: its PID is there, started when it did, and is not a zombie
+ * (one whose parent has not reaped it yet — an orphan waits for PID 1, which in some
+ * containers never reaps — has ended all the same).
+ */
 export function holderRuns(holder: ProcessHolder): boolean {
   if (holder.pid === process.pid) return holder.startTime === thisProcess().startTime;
-  return processStartTime(holder.pid) === holder.startTime;
+  const fields = statFields(holder.pid);
+  return fields !== undefined && fields[0] !== 'Z' && fields[START_TIME] === holder.startTime;
 }
 
 /** Whether a process with this PID exists (whichever it is). */

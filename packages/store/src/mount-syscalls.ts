@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CtrError } from '@ctr/errors';
 import { run } from './exec';
+import { processStartTime, type ProcessHolder } from './holder';
 
 /**
  * mount(2) and umount2(2) without starting a program each time. Node cannot make these
@@ -14,7 +15,9 @@ import { run } from './exec';
  * It also deletes directory trees behind its caller: a forked child runs `rm -rf
  * --one-file-system` (never into a mount left inside) and says when it is done on the same
  * pipe, tagged, so a removal neither holds up the mounts queued behind it nor depends on the
- * Node process living until it is done (`ctr run --rm` ends first).
+ * Node process living until it is done (`ctr run --rm` ends first). Once its caller has gone,
+ * the relay stays until those deletions are done: what it deletes is named for it (trash.ts),
+ * and another process tells a deletion under way from one cut short by whether it runs.
  *
  * And it launches programs that must outlive their caller (the engine's container
  * monitors): forking this small process takes a fraction of what forking Node takes, and a
@@ -43,6 +46,9 @@ $SIG{CHLD} = 'IGNORE';
 my ($mount, $umount2, $setsid) = @ARGV;
 my %pipe;
 my $pending = '';
+# Every deletion's child inherits the write end and holds it until it is done (rm and launched
+# programs do not: Perl marks both ends close-on-exec), so the read end ends with the last one.
+pipe(my $busy, my $deleting) or die "pipe: $!";
 sub reply { print join("\t", @_), "\n"; }
 sub child { my $pid = fork(); $SIG{CHLD} = 'DEFAULT' if defined $pid && $pid == 0; return $pid; }
 sub launch {
@@ -61,7 +67,7 @@ sub launch {
     open STDIN, '<', '/dev/null'; open STDOUT, '>', '/dev/null'; open STDERR, '>', '/dev/null';
     # With every other pipe closed, 3 is $w or free. fcntl 2 is F_SETFD, 0 is F_DUPFD (Linux):
     # plain Perl: loading POSIX and Fcntl (or strict and warnings) would double this process's start.
-    close $_ for $r, values %pipe;
+    close $_ for $r, $busy, $deleting, values %pipe;
     if (fileno($w) == 3) { fcntl($w, 2, 0) } else { fcntl($w, 0, 3) == 3 or exit 127 }
     %ENV = map { split /=/, $_, 2 } @env;
     exec { $argv[0] } @argv;
@@ -107,7 +113,12 @@ while (1) {
   my @ready = grep { vec($rout, fileno($pipe{$_}), 1) } keys %pipe;
   if (vec($rout, 0, 1)) {
     my $got = sysread(STDIN, my $chunk, 65536);
-    exit 0 unless $got;
+    unless ($got) {
+      # The caller has gone: stay, named, until the deletions it asked for are done.
+      close $deleting;
+      sysread($busy, my $none, 1);
+      exit 0;
+    }
     $pending .= $chunk;
     request(split /\t/, $1, -1) while $pending =~ s/^([^\n]*)\n//;
   }
@@ -130,6 +141,7 @@ class MountRelay {
   private readonly launched = new Map<string, PassThrough>();
   private nextTag = 0;
   private pending = '';
+  private identity: ProcessHolder | undefined;
   /** Perl is there and running: until then nothing is launched through it. */
   running = false;
 
@@ -187,6 +199,16 @@ class MountRelay {
   request(fields: Array<string | number>): Promise<Reply> {
     if (!this.send(fields)) return Promise.resolve({ errno: 22, message: 'Invalid argument' });
     return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** This relay, named for good (read once), or undefined when it is not there (not started, or gone). */
+  holder(): ProcessHolder | undefined {
+    const pid = this.child.pid;
+    if (this.identity === undefined && pid !== undefined) {
+      const startTime = processStartTime(pid);
+      if (startTime !== undefined) this.identity = { pid, startTime };
+    }
+    return this.identity;
   }
 
   /** Resolves with '' once the tree is gone, or with what went wrong. */
@@ -267,6 +289,14 @@ export function removeTreeBehind(dir: string): Promise<void> | undefined {
     if (problem === RELAY_GONE) return run('rm', ['-rf', '--one-file-system', '--', absolute]);
     if (problem) throw new CtrError('Internal', `could not delete ${dir}: ${problem}`);
   });
+}
+
+/**
+ * The process `removeTreeBehind` deletes trees in — which outlives this one until they are
+ * gone — or undefined when trees are not deleted behind this process (no relay).
+ */
+export function treeDeleter(): ProcessHolder | undefined {
+  return currentRelay()?.holder();
 }
 
 /**

@@ -4,9 +4,9 @@ import { alreadyExists, conflict, invalidArgument, notFound, throwIfAborted } fr
 import { run } from './exec';
 import { diskFull, diskUsage, errno, storageError, uniqueHex } from './fs-util';
 import type { Mount } from './mount';
-import { removeTreeBehind } from './mount-syscalls';
 import { freeingSpace, type SpaceReserve } from './space-reserve';
 import { SnapshotMetadata, type SnapshotDb, type SnapshotKind, type SnapshotRecord } from './snapshot-metadata';
+import { discardTree, discardTreeBehind } from './trash';
 
 export type { SnapshotKind } from './snapshot-metadata';
 
@@ -100,11 +100,12 @@ export class OverlaySnapshotter {
   }
 
   /**
-   * Remove a snapshot; one that others are based on is a Conflict. With `background`, the
-   * call returns once the snapshot is gone from the table, and its files are deleted
-   * behind it by the mount relay's process, which finishes even if this one exits first
-   * (`settle()` waits for it; a delete cut short, by a crash, leaves an unrecorded
-   * directory, which `fsck` removes). Without a relay the files go before the call returns.
+   * Remove a snapshot; one that others are based on is a Conflict. Its directory is moved to
+   * trash first (trash.ts): no other process takes a deletion under way for a leftover. With
+   * `background`, the call returns once the snapshot is gone from the table, and its files are
+   * deleted behind it by the mount relay's process, which finishes even if this one exits
+   * first (`settle()` waits for it; a delete cut short, by a crash, leaves trash, which `fsck`
+   * and `gc` finish). Without a relay the files go before the call returns.
    */
   async remove(key: string, options: { background?: boolean } = {}): Promise<void> {
     const forget = (db: SnapshotDb): string => {
@@ -175,9 +176,10 @@ export class OverlaySnapshotter {
   }
 
   private async deleteFiles(id: string, background: boolean): Promise<void> {
-    const behind = background ? removeTreeBehind(path.join(this.root, id)) : undefined;
-    if (!behind) return this.removeDir(id);
-    // A tree that could not be deleted (something still mounted inside) stays, unrecorded,
+    const dir = path.join(this.root, id);
+    const behind = background ? discardTreeBehind(dir) : undefined;
+    if (!behind) return discardTree(dir);
+    // A tree that could not be deleted (something still mounted inside) stays, in trash,
     // for fsck: deleting it from here would reach into what is mounted.
     const removing = behind.catch(() => undefined).finally(() => this.removing.delete(removing));
     this.removing.add(removing);

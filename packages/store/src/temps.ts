@@ -3,7 +3,7 @@ import path from 'node:path';
 import { abandonedTemp, diskUsage, errno, storageError } from './fs-util';
 import { mountPoints } from './mount';
 
-/** The temporary files and directories in `dir` whose makers have ended (`abandonedTemp`). */
+/** The temporary files and directories (and trash) in `dir` whose makers (deleters) have ended (`abandonedTemp`). */
 export async function abandonedTemps(dir: string): Promise<string[]> {
   let names: string[];
   try {
@@ -26,10 +26,15 @@ export async function removeAbandonedTemps(dirs: readonly string[]): Promise<num
   for (const dir of dirs) {
     for (const temp of await abandonedTemps(dir)) {
       mounted ??= await mountPoints();
-      if (mounted.some((point) => point === temp || point.startsWith(`${temp}/`))) continue;
+      if (mountedIn(temp, mounted)) continue;
       const { size } = await diskUsage(temp).catch(() => ({ size: 0 }));
       if (await fs.rm(temp, { recursive: true, force: true }).then(() => true, () => false)) freed += size;
     }
   }
   return freed;
+}
+
+/** Whether one of `points` (`mountPoints()`) is `dir` or inside it: deleting `dir` would reach what it shows. */
+export function mountedIn(dir: string, points: readonly string[]): boolean {
+  return points.some((point) => point === dir || point.startsWith(`${dir}/`));
 }

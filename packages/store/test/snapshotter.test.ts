@@ -140,15 +140,22 @@ test('a background remove never deletes into a filesystem still mounted inside t
   const inner = path.join(await store.snapshots.upperDir('c-mounted'), 'mnt');
   await fs.mkdir(inner);
   await mountAll([{ type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] }], inner);
+  let mounted = inner;
   try {
     await fs.writeFile(path.join(inner, 'keep'), 'kept');
     await store.snapshots.remove('c-mounted', { background: true });
     await store.snapshots.settle();
-    expect(await fs.readFile(path.join(inner, 'keep'), 'utf8')).toBe('kept');
+    // The snapshot's directory went to trash (with the mount inside) before its deletion began.
+    const [id = ''] = path.relative(store.paths.snapshots, inner).split(path.sep);
+    const [trash = ''] = (await fs.readdir(store.paths.snapshots)).filter((name) => name.startsWith('.trash-'));
+    mounted = path.join(store.paths.snapshots, trash, path.relative(path.join(store.paths.snapshots, id), inner));
+    expect(await fs.readFile(path.join(mounted, 'keep'), 'utf8')).toBe('kept');
     await expect(store.snapshots.stat('c-mounted')).rejects.toMatchObject({ code: 'NotFound' });
+    expect((await store.fsck({ repair: true })).problems).toEqual([expect.objectContaining({ area: 'snapshots', path: path.join(store.paths.snapshots, trash) })]);
   } finally {
-    await unmount(inner);
+    await unmount(mounted);
   }
+  expect((await store.fsck({ repair: true })).repaired).toEqual([expect.objectContaining({ area: 'snapshots', found: 'the rest of a tree whose deletion was cut short (the process deleting it ended)' })]);
 });
 
 test('removeLayers takes a whole unused chain, children first, and keeps what a snapshot outside it is based on', async () => {
