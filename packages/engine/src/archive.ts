@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { aborted, conflict, invalidArgument, notFound } from '@ctr/errors';
 import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHeader, resolveInRoot, tarPadding, type ApplyLayerOptions, type TarEntryType } from '@ctr/image';
 import type { ContainerRecord } from './container-records';
-import { mountedRootfs } from './container-root';
+import { holdRootfs } from './container-root';
 import { quiesce } from './quiesce';
 import type { EngineContext } from './context';
 import { volumeDirOf } from './volumes-spec';
@@ -35,7 +35,7 @@ export interface PutArchiveOptions {
 /** A container's files for one operation, and the undo of what showing them took. */
 interface ContainerFiles {
   view: ContainerView;
-  /** Resume the container, unmount its device volumes, remove the view's placeholders; safe to call twice. */
+  /** Resume the container, unmount its device volumes and (stopped) its root filesystem, remove the view's placeholders; safe to call twice. */
   release(): Promise<void>;
 }
 
@@ -43,8 +43,9 @@ interface ContainerFiles {
  * The container's files with its mounts on top — bind mounts, volumes, its own /etc/hosts,
  * /etc/resolv.conf and /etc/hostname (unless it mounts its own there) — as moby's archive
  * operations see them, running or not. With `pause` a running container is frozen first (see
- * `quiesce`). Its root filesystem is mounted if it is not; the device volumes of one not
- * running are held mounted until `release` (see `holdDevices`).
+ * `quiesce`). Its root filesystem is held mounted until `release` (see `holdRootfs`: its exit
+ * meanwhile leaves it mounted, its removal waits), and so are the device volumes of one not
+ * running (see `holdDevices`).
  */
 async function openContainerFiles(ctx: EngineContext, record: ContainerRecord, options: { pause: boolean }): Promise<ContainerFiles> {
   const undo: Array<() => Promise<void>> = [];
@@ -58,7 +59,9 @@ async function openContainerFiles(ctx: EngineContext, record: ContainerRecord, o
   };
   try {
     if (options.pause) undo.push(await quiesce(ctx, record.id));
-    const [root, { bundle }, state] = await Promise.all([mountedRootfs(ctx, record), ctx.runtime.inspect(record.id), ctx.runtime.state(record.id).catch(() => undefined)]);
+    undo.push(await holdRootfs(ctx, record, 'copied'));
+    const root = record.rootfs;
+    const [{ bundle }, state] = await Promise.all([ctx.runtime.inspect(record.id), ctx.runtime.state(record.id).catch(() => undefined)]);
     const running = state?.running === true && state.pid > 0;
     if (!running) undo.push(await holdDevices(ctx, record));
     // A tmpfs is shown as the directory under it, running or not: its files are only in the
@@ -200,10 +203,37 @@ export async function putArchive(
   }
 }
 
-/** `docker export`: the container's merged filesystem as one tar stream. */
+/** `docker export`: the container's merged filesystem as one tar stream, its root filesystem held mounted until the stream ends. */
 export async function exportContainer(ctx: EngineContext, record: ContainerRecord, options: { signal?: AbortSignal } = {}): Promise<Readable> {
-  const root = await mountedRootfs(ctx, record);
-  return createLayerFromDirectory(root, { xattrs: false, ...(options.signal ? { signal: options.signal } : {}) });
+  const release = await holdRootfs(ctx, record, 'exported');
+  let layer: Readable;
+  try {
+    layer = createLayerFromDirectory(record.rootfs, { xattrs: false, ...(options.signal ? { signal: options.signal } : {}) });
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  // The hold ends before the last chunk (the end-of-archive blocks) goes out, so a reader that
+  // saw the end finds the container as it was (unmounted, stopped), as `tarTree`'s end does.
+  const tar = Readable.from(
+    (async function* () {
+      let last: Buffer | undefined;
+      try {
+        for await (const chunk of layer) {
+          if (last) yield last;
+          last = chunk as Buffer;
+        }
+      } finally {
+        layer.destroy();
+        await release();
+      }
+      if (last) yield last;
+    })(),
+    { objectMode: false, highWaterMark: 1 << 20 },
+  );
+  // Destroyed before it was first read, the generator never runs, nor its finally.
+  tar.once('close', () => void release().catch(() => undefined));
+  return tar;
 }
 
 const TYPES: Record<string, TarEntryType> = { '0': 'file', '\0': 'file', '7': 'file', S: 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };

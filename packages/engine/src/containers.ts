@@ -9,7 +9,7 @@ import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/ima
 import type { EngineContext } from './context';
 import { pauseForUser, resumeAbandonedQuiesce } from './quiesce';
 import { ContainerRecords, type ContainerRecord } from './container-records';
-import { mountedRootfs, mountNewRootfs, removeMountpoint } from './container-root';
+import { claimRemoval, holdRootfs, mountNewRootfs, removeMountpoint, unmountStopped } from './container-root';
 import { forgetHealth, healthcheckFor, healthcheckOff, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
 import { checkFilterKeys, invalidFilter, labelsMatch, patternMatch, portFilter, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
@@ -55,7 +55,13 @@ function fromMountSpec(record: Pick<ContainerRecord, 'mountSpecs'>, target: stri
 
 /** Inspect's `HostConfig.Tmpfs`: `--tmpfs` targets and their options, absent when there are none (as dockerd omits it). */
 function tmpfsOf(record: Pick<ContainerRecord, 'mounts' | 'mountSpecs'>): { Tmpfs?: Record<string, string> } {
-  const tmpfs = record.mounts.flatMap((m) => (m.type === 'tmpfs' && !fromMountSpec(record, m.target) ? [[m.target, [...(m.size !== undefined ? [`size=${m.size}`] : []), ...(m.mode !== undefined ? [`mode=${m.mode.toString(8)}`] : [])].join(',')]] : []));
+  const options = (m: TmpfsMount): string[] => [
+    ...(m.size !== undefined ? [`size=${m.size}`] : []),
+    ...(m.mode !== undefined ? [`mode=${m.mode.toString(8)}`] : []),
+    ...(m.readOnly !== undefined ? [m.readOnly ? 'ro' : 'rw'] : []),
+    ...(m.options ?? []),
+  ];
+  const tmpfs = record.mounts.flatMap((m) => (m.type === 'tmpfs' && !fromMountSpec(record, m.target) ? [[m.target, options(m).join(',')]] : []));
   return tmpfs.length > 0 ? { Tmpfs: Object.fromEntries(tmpfs) } : {};
 }
 
@@ -627,7 +633,7 @@ export class Containers {
     // conmon's exit command finds the container by its record: with one, the record comes
     // first — but for one that acts once this process is gone, which outlives the write.
     const exitCommand = this.exitCommandFor(made.record, io);
-    // A plain container's command only reports the die, and waits a moment for the record.
+    // A plain container's command only reports the die and unmounts its root filesystem, and waits a moment for the record.
     const startable = exitCommand && !exitCommand.whenCallerGone && watched(made.record) ? await commit.then(() => true, () => false) : true;
     const [committed, started] = await Promise.allSettled([commit, startable ? startNetworked(this.ctx, made.record, () => this.startProcess(made.record, io, hooks.exitAwaited === true, exitCommand), { allocated: true }) : {}]);
     if (committed.status === 'rejected') {
@@ -1043,11 +1049,16 @@ export class Containers {
     await reportExit(this.ctx, record);
     let processStarting = false;
     const result = await (async () => {
-      await mountedRootfs(this.ctx, record);
-      return startNetworked(this.ctx, record, () => {
-        processStarting = true;
-        return this.startProcess(record, io);
-      });
+      // Mounted again if it stopped; the hold ends once the process runs (or its start failed: then it comes off).
+      const release = await holdRootfs(this.ctx, record, 'started');
+      try {
+        return await startNetworked(this.ctx, record, () => {
+          processStarting = true;
+          return this.startProcess(record, io);
+        });
+      } finally {
+        await release();
+      }
     })().catch(async (error: unknown) => {
       // What failed before the process (a port already allocated) is the start's error, as
       // dockerd's SetError with exit code 128; the runtime records a failure of its own part.
@@ -1106,6 +1117,8 @@ export class Containers {
     const record = await this.records.read(id).catch(() => undefined);
     if (record) await releaseNetwork(this.ctx, record);
     if (record) await reportExit(this.ctx, record);
+    // Its root filesystem too, when no policy may start it again (that one is its exit observer's to decide).
+    if (record?.restartPolicy.name === 'no') await unmountStopped(this.ctx, record);
     return { StatusCode: status.exitCode, OOMKilled: status.oomKilled };
   }
 
@@ -1130,6 +1143,7 @@ export class Containers {
     if (!info.running) {
       // Stopped in its restart wait: the cancelled restart is the stop, after its exit's die event.
       if (restartPending(record, info)) {
+        await unmountStopped(this.ctx, record);
         await reportExit(this.ctx, record);
         await this.ctx.events.container('stop', record);
       }
@@ -1145,7 +1159,7 @@ export class Containers {
       // removes it): stopped all the same, as dockerd answers.
       .catch((error: unknown) => (record.autoRemove && isNotFound(error) ? undefined : Promise.reject(error)));
     if (holdsHostMounts(record)) await releaseHeld(this.ctx, record);
-    await releaseNetwork(this.ctx, record);
+    await Promise.all([releaseNetwork(this.ctx, record), unmountStopped(this.ctx, record)]);
     await reportExit(this.ctx, record);
     await this.ctx.events.container('stop', record);
   }
@@ -1195,6 +1209,9 @@ export class Containers {
    * `docker rm`: refuses a running (or restarting) container unless forced; `volumes` also
    * removes its anonymous volumes. Forced, a running one is killed first and its exit
    * reported, as dockerd's `rm -f` does (kill, die, destroy); a pending restart is cancelled.
+   * An open copy from or into it, or export of it, is waited for, as dockerd's removal waits
+   * for the container lock its archive operations hold until their stream is read; none
+   * begins once the removal is under way (see `claimRemoval`).
    */
   async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const record = await this.find(ref);
@@ -1214,20 +1231,31 @@ export class Containers {
       state = await currentState();
       refuseLive(state);
     }
-    if (state?.running) {
-      await this.ctx.events.container('kill', record, { signal: String(SIGKILL) });
-      await this.ctx.runtime.stop(record.id, { signal: 'SIGKILL', timeout: 0 }).catch(() => undefined);
-      await releaseNetwork(this.ctx, record);
-      await reportExit(this.ctx, record);
+    const claim = await claimRemoval(this.ctx, record.id);
+    try {
+      // What was seen before the wait (a start was on its way) may be over.
+      if (claim.waited) {
+        state = await currentState();
+        refuseLive(state);
+      }
+      if (state?.running) {
+        await this.ctx.events.container('kill', record, { signal: String(SIGKILL) });
+        await this.ctx.runtime.stop(record.id, { signal: 'SIGKILL', timeout: 0 }).catch(() => undefined);
+        await releaseNetwork(this.ctx, record);
+        await reportExit(this.ctx, record);
+      }
+      await this.tearDown(record.id, {
+        processFirst: state?.running === true || state?.paused === true || record.run.ipc === 'shareable',
+        networked: record.network.mode !== 'none',
+        rootfs: record.rootfs,
+        snapshot: record.snapshot,
+        namedVolumes: record.mounts.flatMap((mount) => (mount.name ? [mount.name] : [])),
+        anonymousVolumes: options.volumes ? record.anonymousVolumes : [],
+      });
+    } catch (error) {
+      claim.cancel();
+      throw error;
     }
-    await this.tearDown(record.id, {
-      processFirst: state?.running === true || state?.paused === true || record.run.ipc === 'shareable',
-      networked: record.network.mode !== 'none',
-      rootfs: record.rootfs,
-      snapshot: record.snapshot,
-      namedVolumes: record.mounts.flatMap((mount) => (mount.name ? [mount.name] : [])),
-      anonymousVolumes: options.volumes ? record.anonymousVolumes : [],
-    });
     await Promise.all([
       this.records.remove(record.id),
       this.records.releaseName(record.name, record.id),
@@ -1236,6 +1264,7 @@ export class Containers {
       releaseDevices(this.ctx, record),
     ]);
     forgetExits(this.ctx, record.id);
+    claim.done();
   }
 
   private async stateOf(record: ContainerRecord): Promise<ContainerState> {

@@ -7,12 +7,14 @@ import type { Containers } from './containers';
 import type { EngineContext } from './context';
 import { HealthTimers } from './health';
 import { holdsHostMounts, releaseHeld } from './held-mounts';
+import { unmountStopped } from './container-root';
 import { releaseNetwork } from './container-network';
 
 /**
  * Restart policies, daemonless. While an engine runs its monitor (`engine.startMonitor()`),
  * every running container is watched through `runtime.wait`; when one exits its die event is
- * reported, its host mounts (held-mounts.ts) are released and its policy decides. Containers
+ * reported, its host mounts (held-mounts.ts) are released and its policy decides; its root
+ * filesystem comes off unless the policy starts it again (container-root.ts). Containers
  * started later, or by other engine processes, are picked up by a periodic scan. A
  * per-container lock makes two monitors on one root restart a container once. The same scan keeps the health checks of
  * running containers on their timers (see health.ts).
@@ -256,7 +258,8 @@ export class RestartMonitor {
  * What a container's exit leads to, wherever it is noticed (an engine's monitor, or conmon's
  * exit command in daemonless use): the die event (once, whoever reports it), then removal for
  * `--rm`, or a restart when the policy says so — under the container's restart lock, and only
- * if the exit that `finishedAt` names is still the last one (so two observers act once).
+ * if the exit that `finishedAt` names is still the last one (so two observers act once) — or
+ * else its root filesystem unmounted, as dockerd's cleanup unmounts it when no restart follows.
  */
 async function actOnExit(
   ctx: EngineContext,
@@ -282,11 +285,14 @@ async function actOnExit(
   // observer restarted it), whose answer is that observer's. A later `update --restart` finds it answered.
   const answeredNo = async (): Promise<void> => {
     const now = await ctx.runtime.state(id).catch(() => undefined);
+    if (now === undefined || now.running || now.finishedAt !== options.finishedAt) return;
+    await unmountStopped(ctx, record);
     const latest = await containers.records.read(id).catch(() => undefined);
-    if (latest?.exitAnswered && now !== undefined && !now.running && now.finishedAt === options.finishedAt) await containers.records.write({ ...latest, exitAnswered: false });
+    if (latest?.exitAnswered) await containers.records.write({ ...latest, exitAnswered: false });
   };
   if (!shouldRestart(record.restartPolicy, exitCode, record.restartCount, record.stoppedByUser === true)) {
     if (record.exitAnswered) await underRestartLock(ctx, id, answeredNo).catch(() => undefined);
+    else await unmountStopped(ctx, record);
     return;
   }
   // Until the start it shows as restarting (restartPending), from its exit on.
@@ -384,8 +390,10 @@ export async function recoverContainers(ctx: EngineContext, containers: Containe
       removed.push(record.id);
       continue;
     }
-    // Its exit went unseen (no monitor ran, no exit command): what it held may still be mounted.
+    // Its exit went unseen (no monitor ran, no exit command): what it held may still be mounted,
+    // and so may its root filesystem (a reboot took it down; a run root lost without one did not).
     if (holdsHostMounts(record)) await releaseHeld(ctx, record);
+    await unmountStopped(ctx, record);
     // Its addresses and ports are free for others; a start allocates them again.
     await releaseNetwork(ctx, record);
     const policy = record.restartPolicy.name;

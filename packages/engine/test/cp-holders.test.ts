@@ -63,13 +63,14 @@ describe("a copy from a stopped container's device volume", () => {
   test('makes the volume in use: its removal is refused until the copy ends, then succeeds', async () => {
     const { id } = await stoppedWithDevice('in-use');
     const { tar } = await s.t.engine.getArchive(id, '/data');
+    // The container's removal waits for the copy (as dockerd's waits for its archive operations).
+    const removal = s.t.engine.remove(id);
     try {
-      // The container goes; what keeps the volume is the copy's hold.
-      await s.t.engine.remove(id);
       await expect(s.t.engine.removeVolume('in-use')).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('volume is in use') });
     } finally {
       await entriesOf(tar);
     }
+    await removal;
     await expect(s.t.engine.removeVolume('in-use')).resolves.toBeUndefined();
   });
 
@@ -109,12 +110,14 @@ engine.getArchive(process.argv[3], '/data')
   test('holds the device while its process runs, and not after it was killed', async () => {
     const { id, mountpoint } = await stoppedWithDevice('killed');
     const { child } = await childBuild(copier, [s.t.root, s.t.runRoot, id], children);
-    await s.t.engine.remove(id);
+    // The container's removal waits for the copy: until its process is gone.
+    const removal = s.t.engine.remove(id);
     expect(await mounted(mountpoint)).toBe(true);
     await expect(s.t.engine.removeVolume('killed')).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('volume is in use') });
     const gone = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await gone;
+    await removal;
     await expect(s.t.engine.removeVolume('killed')).resolves.toBeUndefined();
     expect(await mounted(mountpoint)).toBe(false);
   });

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { eventually, localCtr, type LocalCtr } from './local-ctr';
+
+/**
+ * Without a daemon, a detached container's exit is seen by conmon's exit command (`ctr
+ * container cleanup`), which takes its root filesystem down as dockerd's cleanup does: a
+ * machine with many stopped containers keeps no overlay mount for each.
+ */
+let local: LocalCtr;
+
+beforeAll(async () => {
+  local = await localCtr('rootfs-unmount');
+});
+
+afterAll(async () => {
+  await local.cleanup();
+});
+
+/** Whether the host's mount table has `dir` as a mount point (as `mount` lists it). */
+function mounted(dir: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4] === dir);
+}
+
+test('ctr run -d … true: once the container has exited, its overlay is no longer mounted', async () => {
+  const run = await local.run('run', '-d', '--name', 'exits', '--network', 'none', 'busybox', 'true');
+  expect(run.code).toBe(0);
+  const rootfs = (await local.run('inspect', '--format', '{{.GraphDriver.Data.MergedDir}}', 'exits')).stdout.trim();
+  expect(rootfs).toContain(run.stdout.trim());
+  expect(await eventually(async () => !mounted(rootfs))).toBe(true);
+  expect((await local.run('inspect', '--format', '{{.State.Status}}', 'exits')).stdout.trim()).toBe('exited');
+});
