@@ -2,7 +2,7 @@ import type { Digest, Platform } from '@ctr/image';
 import type { TrustClient, TrustKeyStore, TrustTarget } from '@ctr/registry';
 import { CtrError, isCtrError } from '@ctr/errors';
 import type { Io } from './command';
-import { imageModule, registryModule, type CliEngine } from './context';
+import { imageModule, insecureRegistries, registryModule, type CliEngine } from './context';
 import { bool, type FlagSpec, type ParsedArgs } from './flags';
 import { prompt } from './prompt';
 
@@ -36,8 +36,9 @@ export function verifiesTrust(args: ParsedArgs, image?: string): boolean {
 
 /**
  * The trust client for `name`'s repository, as docker's GetNotaryRepository makes it: the
- * server by docker's trust.Server rule, the registry's credentials, its keys and pinned
- * metadata under `$DOCKER_CONFIG/trust`, passphrases from the environment or asked on stdin.
+ * server by docker's trust.Server rule, its certificate unchecked for a registry that is not
+ * secure (loopback, or named by `--insecure-registry`), the registry's credentials, its keys and
+ * pinned metadata under `$DOCKER_CONFIG/trust`, passphrases from the environment or asked on stdin.
  */
 async function openTrust(io: Io, name: string): Promise<TrustClient> {
   const { TrustClient, dockerTrustDirectory, loadDockerConfigAuth, trustServer, trustServerVerified } = registryModule();
@@ -49,7 +50,7 @@ async function openTrust(io: Io, name: string): Promise<TrustClient> {
     trustDirectory: dockerTrustDirectory(io.env),
     keys: trustKeyStore(io),
     credentials: (registry) => loadDockerConfigAuth(registry, { env: io.env }),
-    verifyCertificate: trustServerVerified(domain),
+    verifyCertificate: trustServerVerified(domain, insecureRegistries()),
   });
 }
 

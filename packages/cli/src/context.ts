@@ -66,6 +66,11 @@ export function imageModule(): typeof import('@ctr/image') {
   return require('@ctr/image') as typeof import('@ctr/image');
 }
 
+/** The `--insecure-registry` list, for what speaks to a registry from this process without the engine (login's check, trust). */
+export function insecureRegistries(): readonly string[] {
+  return engineOptions.insecureRegistries ?? [];
+}
+
 /** Whether ctr runs in debug mode (`-D`), as `info` says of the client. */
 export function clientDebug(): boolean {
   return engineOptions.debug === true;

@@ -1,7 +1,7 @@
 import { invalidArgument, isCtrError } from '@ctr/errors';
 import type { RegistryCredentials } from '@ctr/registry';
 import type { Command, Io } from '../command';
-import { currentEndpoint, eprintln, getEngine, println, registryModule } from '../context';
+import { currentEndpoint, eprintln, getEngine, insecureRegistries, println, registryModule } from '../context';
 import { prompt } from '../prompt';
 import { authConfigOf } from '../registry-auth';
 import { fromDaemon } from '../errors';
@@ -43,9 +43,12 @@ async function credentialsFor(args: Parameters<Command['run']>[0], io: Io, regis
   return { credentials: { username, password }, stored: false };
 }
 
-/** Credentials checked against the registry from this process, as the in-process engine's daemon would. */
+/**
+ * Credentials checked against the registry from this process, as the in-process engine's daemon
+ * would: with the registries `--insecure-registry` names reached as that daemon reaches them.
+ */
 async function checkHere(server: string, credentials: RegistryCredentials): Promise<void> {
-  const client = new (registryModule().RegistryClient)({ credentials: {} });
+  const client = new (registryModule().RegistryClient)({ credentials: {}, insecureRegistries: insecureRegistries() });
   try {
     await client.ping(server, { credentials });
   } catch (error) {

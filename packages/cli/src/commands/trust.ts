@@ -149,7 +149,13 @@ const sign: Command = {
     const image = args.positionals[0] as string;
     const tag = requireTag(image);
     const name = imageModule().referenceName(imageModule().parseReference(image));
-    const released = bool(args, 'local') ? undefined : await withTrust(io, image, (client) => releasedTarget(client, tag));
+    const released = await withTrust(io, image, async (client) => {
+      if (!(await client.initialized())) {
+        await initializeWithUserSigner(io, client, image);
+        return undefined;
+      }
+      return bool(args, 'local') ? undefined : releasedTarget(client, tag);
+    });
     if (released === undefined) {
       // Not signed yet (or --local): docker pushes the local image and signs what it pushed.
       const engine = await getEngine();
@@ -170,6 +176,21 @@ const sign: Command = {
     return 0;
   },
 };
+
+/**
+ * docker trust sign of a repository without trust data: once the image is known to be here,
+ * the repository is made with a signer named for the user logged in to its registry
+ * (`targets/<username>`, and targets/releases), so the tag goes into both. A user not logged in
+ * has no name, and docker fails then; so does ctr, in docker's words.
+ */
+async function initializeWithUserSigner(io: Io, client: TrustClient, image: string): Promise<void> {
+  await (await getEngine()).inspectImage(image);
+  const { loadDockerConfigAuth } = registryModule();
+  const username = (await loadDockerConfigAuth(imageModule().parseReference(image).domain, { env: io.env }))?.username ?? '';
+  await client.initializeWithSigner(username);
+  println(io, `Created signer: ${username}`);
+  println(io, `Finished initializing signed repository for ${image}`);
+}
 
 /** The tag's released target, or undefined when the repository or the tag has no trust data. */
 async function releasedTarget(client: TrustClient, tag: string): Promise<{ digest: string; size: number } | undefined> {

@@ -162,6 +162,32 @@ export function trustProblem(error: unknown): Trouble | undefined {
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 const hexOf = (file: TargetFile): string | undefined => (file.hashes.sha256 === undefined ? undefined : Buffer.from(file.hashes.sha256, 'base64').toString('hex'));
 
+/**
+ * notary's data.IsDelegation for the role docker makes of a signer name: `targets/` and one name
+ * of letters, digits, '-' and '_'. notary would take `targets/a/b` too, but docker signs only
+ * into direct children of targets, so a nested name could never sign; it is refused with the rest.
+ */
+function isSignerRole(role: string): boolean {
+  return role.length < 256 && /^targets\/[\p{L}\p{N}_-]+$/u.test(role);
+}
+
+/** docker's addStagedSigner: `targets/<signer>` and targets/releases, each given `keys`, for every path. */
+function withSigner(meta: TargetsMeta, signer: string, keys: readonly TufPublicKey[]): TargetsMeta {
+  for (const name of [`targets/${signer}`, RELEASES_ROLE]) {
+    let role = meta.delegations.roles.find((r) => r.name === name);
+    if (!role) {
+      role = { name, keyids: [], threshold: 1, paths: [''] };
+      meta.delegations.roles.push(role);
+    }
+    for (const key of keys) {
+      const id = keyId(key);
+      meta.delegations.keys[id] = key;
+      if (!role.keyids.includes(id)) role.keyids.push(id);
+    }
+  }
+  return meta;
+}
+
 /** The digest a target names (docker's convertTarget: its sha256). */
 function targetOf(name: string, file: TargetFile, role: string): TrustTarget | undefined {
   const hex = hexOf(file);
@@ -303,21 +329,32 @@ export class TrustClient {
       initialized = true;
     }
     const targetsKey = await this.roleKey(state.root.signed.roles.targets.keyids, 'targets');
-    const meta = structuredClone(state.targets.signed);
-    for (const name of [`targets/${signer}`, RELEASES_ROLE]) {
-      let role = meta.delegations.roles.find((r) => r.name === name);
-      if (!role) {
-        role = { name, keyids: [], threshold: 1, paths: [''] };
-        meta.delegations.roles.push(role);
-      }
-      for (const key of keys) {
-        const id = keyId(key);
-        meta.delegations.keys[id] = key;
-        if (!role.keyids.includes(id)) role.keyids.push(id);
-      }
-    }
-    await this.publish({ targets: this.resigned(meta, targetsKey) });
+    await this.publish({ targets: this.resigned(withSigner(structuredClone(state.targets.signed), signer, keys), targetsKey) });
     return initialized;
+  }
+
+  /** Whether the server has trust data for the repository (docker's ListTargets not failing as ErrRepositoryNotExist). */
+  async initialized(): Promise<boolean> {
+    return (await this.updateOrUninitialized()) !== undefined;
+  }
+
+  /**
+   * Initialize a repository without trust data with a signer (docker trust sign's
+   * initNotaryRepoWithSigners), published at once: the root and targets `sign` would make, and
+   * `targets/<signer>` and targets/releases delegated to the signer's key — the first one the
+   * store holds for the role `signer`, else a new one made for it (getOrGenerateNotaryKey).
+   * A name notary cannot make a delegation of (docker's empty one of a user not logged in) is
+   * refused as docker refuses it, before any key is made.
+   */
+  async initializeWithSigner(signer: string): Promise<void> {
+    const role = path.posix.join('targets', signer);
+    if (!isSignerRole(role)) throw invalidArgument(`could not add signer to repo: ${role.replace(/^targets\//, '')}: tuf: invalid role ${role}. invalid delegation role name`);
+    const { root, targets, targetsKey } = await this.initialize();
+    const keys = this.options.keys;
+    const [held] = await keys.idsFor(signer);
+    const signerKey = held === undefined ? generateKey() : tufKeyFromPrivate(await keys.load(held));
+    if (held === undefined) await keys.add(signerKey.privateKey, signer);
+    await this.publish({ root: signMetadata(root.signed, [root.key]), targets: signMetadata(withSigner(targets, signer, [signerKey.public]), [targetsKey]) });
   }
 
   /**
