@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CtrError } from '@ctr/errors';
 import type { ApiVersion } from './api-version';
+import { goJsonText } from './go-json';
 import { errorBody } from './http-errors';
 import type { Query } from './query';
 
@@ -38,7 +39,7 @@ export function clientGone(call: Call): AbortSignal {
 }
 
 export function sendJson(call: Call, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = goJsonText(body);
   response(call).writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   response(call).end(text);
 }
@@ -68,7 +69,7 @@ export class JsonMessages {
   }
 
   write(message: Record<string, unknown>): void {
-    if (!this.res.writableEnded) this.res.write(`${JSON.stringify(message)}\r\n`);
+    if (!this.res.writableEnded) this.res.write(`${goJsonText(message, true)}\r\n`);
   }
 
   /** Docker's error line; `code` is the exit code of a failed build step, which `docker build` exits with. */

@@ -35,6 +35,13 @@ export interface ParseOptions {
   stopAtPositional?: boolean;
 }
 
+/** Go's strconv.ParseBool (pflag's bool flags, and docker's `key=bool` options): undefined for what Go refuses. */
+export function parseGoBool(text: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  return undefined;
+}
+
 /**
  * A flag's value refused as pflag refuses one its type cannot take (`invalid argument "x" for
  * "--ulimit" flag: …`, `… for "-f, --filter" flag: …`): a usage error, so it exits 125 as
@@ -76,12 +83,12 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
       }
     }
     switch (spec.type) {
-      case 'bool':
-        if (!['true', 'false', '1', '0'].includes(raw)) {
-          throw flagValueError(spec, raw, `strconv.ParseBool: parsing "${raw}": invalid syntax`);
-        }
-        flags[spec.name] = raw === 'true' || raw === '1';
+      case 'bool': {
+        const value = parseGoBool(raw);
+        if (value === undefined) throw flagValueError(spec, raw, `strconv.ParseBool: parsing "${raw}": invalid syntax`);
+        flags[spec.name] = value;
         return;
+      }
       case 'number': {
         const n = Number(raw);
         if (raw.trim() === '' || !Number.isFinite(n)) {

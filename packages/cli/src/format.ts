@@ -151,6 +151,12 @@ function htmlEscaped(json: string): string {
   return json.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
 }
 
+/** JSON text as Go writes it: the two line terminators escaped in any JSON, and with `html` (json.Marshal's default) `<`, `>` and `&` too. */
+function goEscaped(json: string, html: boolean): string {
+  const escaped = json.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return html ? htmlEscaped(escaped) : escaped;
+}
+
 /** Compact JSON of an ordered value, what contexts marshalled HTML-escaped (docker's `json` function escapes nothing else). */
 function compact(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
@@ -161,17 +167,29 @@ function compact(value: unknown): string {
   return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${compact(item)}`).join(',')}}`;
 }
 
+/** How docker's CLI writes a value as JSON (see goJson). */
+export interface GoJsonOptions {
+  /** Where the value was found (`.Config.Labels`). */
+  readonly path?: string;
+  /** docker inspect's four spaces. */
+  readonly indent?: number;
+  /**
+   * The CLI marshals the value itself (json.Marshal, MarshalIndent: `<`, `>`, `&` escaped), as
+   * for what it inspects without the daemon's own bytes (volumes, contexts); unset, the text is
+   * the daemon's (dockerd's encoder escapes no HTML) or the template `json` function's (neither).
+   */
+  readonly marshal?: boolean;
+}
+
 /**
  * JSON as Go's encoding/json writes docker's types: map keys sorted (see MAP_FIELDS), a
- * formatter context as docker marshals it. `path` is where the value was found
- * (`.Config.Labels`), `indent` docker inspect's four spaces.
+ * formatter context as docker marshals it.
  */
-export function goJson(value: TemplateValue, options: { path?: string; indent?: number } = {}): string {
+export function goJson(value: TemplateValue, options: GoJsonOptions = {}): string {
   const fields = (options.path ?? '').split('.').filter(Boolean);
   const ordered = goOrdered(value ?? null, fields[fields.length - 1], fields[fields.length - 2]);
   const json = options.indent === undefined ? compact(ordered) : JSON.stringify(ordered, null, options.indent);
-  // Go escapes these two line terminators in any JSON it writes.
-  return json.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return goEscaped(json, options.marshal === true);
 }
 
 /** The Go template engine, loaded the first time a template needs it (never by a command without one). */
@@ -348,8 +366,8 @@ export function renderDocument(format: string, data: TemplateValue, options: { n
  * template taken as written (no `table`, a written-out `\t` left so) run on each item, a line
  * each. One that does not parse is `template parsing error: …` with exit status 64.
  */
-export function formatInspect(format: string, items: readonly TemplateValue[]): string {
-  if (format === 'json') return goJson(items);
+export function formatInspect(format: string, items: readonly TemplateValue[], options: Pick<GoJsonOptions, 'marshal'> = {}): string {
+  if (format === 'json') return goJson(items, options);
   const template = new FormatTemplate(format, 'template parsing error: ', 64);
   template.parsed();
   return items.map((item) => template.render(item, 'template parsing error: ')).join('\n');

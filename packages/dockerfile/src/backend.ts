@@ -27,6 +27,13 @@ export interface BuildBackend<S> {
    * keep it (`RunStep.keep`) and the backend can.
    */
   run(state: S, step: RunStep, io: RunIO, signal: AbortSignal): Promise<RunResult<S>>;
+  /**
+   * docker's classic builder commits a metadata step (ENV, LABEL, WORKDIR…) through a container it
+   * creates and never starts, which `--rm=false` keeps: make that container, Created, of `image`
+   * with `cmd` (`/bin/sh -c #(nop)  ENV A=1`), and give its short ID (as `RunIO.created`). Without
+   * it none is kept.
+   */
+  keepCommitContainer?(image: string, cmd: readonly string[], signal: AbortSignal): Promise<string>;
   /** Add one layer (an uncompressed tar stream, names relative to `/`) on top of `state`. */
   apply(state: S, layer: Readable, signal: AbortSignal): Promise<S>;
   /**

@@ -378,7 +378,7 @@ class Build<S> {
    * history matches made it from the same inputs. Not so for a RUN with mounts: what they
    * bring (a bind's files, a secret) is in no history.
    */
-  private async commitStep(stage: StageState<S>, keyParts: string[], createdBy: string, emptyLayer: boolean, produce?: () => Promise<S>, inHistory = true): Promise<void> {
+  private async commitStep(stage: StageState<S>, keyParts: string[], createdBy: string, emptyLayer: boolean, produce?: () => Promise<S>, inHistory = true): Promise<{ hit: boolean }> {
     const key = cacheKey(stage.key, ...keyParts);
     let hit = this.options.noCache ? undefined : await this.backend.cache.get(key);
     if (!hit && !this.options.noCache && inHistory) {
@@ -387,13 +387,6 @@ class Build<S> {
       if (hit) await this.backend.cache.put(key, hit);
     }
     if (hit) this.emit({ type: 'cache-hit', step: this.step });
-    else if (!produce && this.options.remove !== false) {
-      // dockerd commits a metadata step through a container it creates (never starts) and removes.
-      // None is made here: with `--rm=false`, which would keep it, none is spoken of.
-      const container = randomBytes(6).toString('hex');
-      this.emit({ type: 'container', step: this.step, id: container });
-      this.emit({ type: 'container-removed', step: this.step, id: container });
-    }
     const state = hit?.state ?? (produce ? await produce() : stage.state);
     const history = hit?.history ?? { created: this.now().toISOString(), created_by: createdBy, ...(emptyLayer ? { empty_layer: true } : {}) };
     if (!hit) await this.backend.cache.put(key, { state, history });
@@ -406,6 +399,7 @@ class Build<S> {
     // Every step is an image, the previous step's child (the classic builder's intermediate images).
     const parent = stage.image;
     stage.image = (await this.backend.commit(state, { ...this.imageSpec(stage), ...(parent !== undefined ? { parent } : {}) }, this.signal)).id;
+    return { hit: hit !== undefined };
   }
 
   /** The step as a `--cache-from` image has it next: that history entry, and the image's layers up to it. */
@@ -429,7 +423,21 @@ class Build<S> {
   }
 
   private async metadata(stage: StageState<S>, text: string): Promise<void> {
-    await this.commitStep(stage, [text], nopCreatedBy(stage.shell, text), true);
+    const parent = stage.image;
+    const { hit } = await this.commitStep(stage, [text], nopCreatedBy(stage.shell, text), true);
+    if (hit) return;
+    // dockerd commits a metadata step through a container it creates (never starts) and removes,
+    // unless `--rm=false` (without `--force-rm`): then it stays, of the image the step began from.
+    if (this.options.remove !== false || this.options.forceRemove) {
+      // None is made here, where nothing would keep it.
+      const container = randomBytes(6).toString('hex');
+      this.emit({ type: 'container', step: this.step, id: container });
+      this.emit({ type: 'container-removed', step: this.step, id: container });
+    } else if (this.backend.keepCommitContainer) {
+      // A stage with no image before this step (scratch) has the step's own: the same files.
+      const id = await this.backend.keepCommitContainer(parent ?? stage.image!, [...stage.shell, '#(nop) ', text], this.signal);
+      this.emit({ type: 'container', step: this.step, id });
+    }
   }
 
   private async dispatch(stage: StageState<S>, ins: Instruction, stageIndex: number): Promise<void> {

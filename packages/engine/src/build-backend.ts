@@ -17,7 +17,7 @@ import { withHostGateway } from './create-extras';
 import { prepareStepMounts, type StepMounts } from './build-mounts';
 import { keeps, keepStepContainer, type KeptStep } from './build-step-container';
 import { noteInitEntries, untouchedInitEntries, type InitEntries } from './init-entries';
-import { ownAddress } from './containers';
+import { ownAddress, type CreateContainerOptions } from './containers';
 
 /**
  * A filesystem state during a build: layers (blobs in the content store) and their diffIDs.
@@ -134,6 +134,8 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     private readonly stepOptions: BuildStepOptions = {},
     /** Where a step without `RUN --network` runs: `bridge` (docker's default), `none`, `host` or a user network's name. */
     private readonly network = 'bridge',
+    /** The engine's `create`, for the containers of metadata steps `--rm=false` keeps. */
+    private readonly createContainer?: (options: CreateContainerOptions) => Promise<{ id: string }>,
   ) {
     this.cache = new FileBuildCache(path.join(ctx.root, 'engine', 'build-cache'), ctx);
   }
@@ -276,7 +278,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
           throw error;
         } finally {
           // A release that fails is the step's error only when the step itself did not fail.
-          const released = await Promise.allSettled([network.release(), mounts?.release()]);
+          const released = await Promise.allSettled([network.release(kept !== undefined), mounts?.release()]);
           const refused = released.find((result): result is PromiseRejectedResult => result.status === 'rejected');
           // A network or mount left behind is the sweep's to take apart.
           if (refused) this.stranded.add(id);
@@ -313,18 +315,28 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     return result;
   }
 
-  /** A step container that was to stay, taken apart after all: its runtime state, and its snapshot once withSnapshot has let it be. */
+  /** A metadata step's container, as dockerd creates it (never started) and `--rm=false` keeps it: an ordinary Created container. */
+  async keepCommitContainer(image: string, cmd: readonly string[], signal: AbortSignal): Promise<string> {
+    if (!this.createContainer) throw invalidArgument('this build cannot keep the containers of metadata steps');
+    const { id } = await this.createContainer({ image, cmd: [...cmd], network: this.network, pull: 'never', signal });
+    return buildStepShortId(id);
+  }
+
+  /** A step container that was to stay, taken apart after all: its runtime state and network, and its snapshot once withSnapshot has let it be. */
   private async dropKept(kept: KeptStep | undefined, snapshot = false): Promise<void> {
     if (!kept) return;
     await this.ctx.runtime.delete(kept.id, { force: true }).catch(() => this.stranded.add(kept.id));
+    await this.ctx.network.detach(kept.id).catch(() => this.stranded.add(kept.id));
     if (snapshot && !this.stranded.has(kept.id)) await this.ctx.store.snapshots.remove(kept.id).catch(() => this.stranded.add(kept.id));
   }
 
   /**
    * A step container's network: `none` and `host` need nothing of ours; the default bridge or
    * a user network is attached for the step and detached by `release`, as a container's is.
+   * A kept container's is only released, as a stopped container's: its record stays for its
+   * next start (`docker start` of a kept step runs the step again) and goes with its removal.
    */
-  private async stepNetwork(id: string, mode: string, hostname: string, signal: AbortSignal): Promise<{ run: Pick<RunOptions, 'network' | 'ipAddress' | 'dns'>; release(): Promise<void> }> {
+  private async stepNetwork(id: string, mode: string, hostname: string, signal: AbortSignal): Promise<{ run: Pick<RunOptions, 'network' | 'ipAddress' | 'dns'>; release(kept: boolean): Promise<void> }> {
     if (mode === 'none' || mode === 'host') return { run: { network: { mode } }, release: async () => undefined };
     const attached = await this.ctx.network.attach(id, { mode, hostname, signal });
     const address = ownAddress(attached.settings);
@@ -335,7 +347,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
         // On a user network names resolve through the embedded DNS, as a container's there do.
         ...(mode !== 'bridge' ? { dns: [EMBEDDED_DNS] } : {}),
       },
-      release: () => this.ctx.network.detach(id),
+      release: (kept) => (kept ? this.ctx.network.release(id) : this.ctx.network.detach(id)),
     };
   }
 

@@ -60,6 +60,8 @@ export async function keepStepContainer(ctx: EngineContext, kept: KeptStep, imag
     config: { User: step.user, Entrypoint: null, Cmd: step.args, Env: kept.run.env ?? null },
   };
   try {
+    // Its next start (`docker start` runs the step again) mounts its snapshot where the record says.
+    await ctx.runtime.moveRootfs(kept.id, record.rootfs);
     await records.write(record);
   } catch (error) {
     await records.releaseName(name, kept.id);

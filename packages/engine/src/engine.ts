@@ -374,7 +374,7 @@ export class Engine {
 
   /** `docker build`: a Dockerfile and its context (a directory or a tar stream) into an image, tagged with `tags`. */
   async build(options: BuildImageOptions): Promise<BuildResult> {
-    const { ctx, images } = await this.ready();
+    const { ctx, images, containers } = await this.ready();
     const { tags, registryAuth, steps, network, isolation, ...rest } = options;
     checkBuildIsolation(isolation);
     const names = (tags ?? []).map(normalizeImageName);
@@ -386,7 +386,7 @@ export class Engine {
     return withScratch(ctx, 'build', (scratch) =>
       ctx.store.leases.withLease(
         async (lease) => {
-          const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), scratch, registryAuth, steps, stepNetwork);
+          const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), scratch, registryAuth, steps, stepNetwork, (create) => containers.create(create));
           const result = await dockerfileModule().build({ ...buildOptions, scratchDir: buildOptions.scratchDir ?? scratch, backend });
           for (const name of names) await images.tag(result.id, name);
           await ctx.events.emit('image', 'build', result.id, {});

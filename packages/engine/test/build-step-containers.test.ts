@@ -146,7 +146,7 @@ describe("docker's --rm and --force-rm: which RUN steps' containers stay", () =>
     expect(await t.engine.ps({ all: true })).toEqual([]);
   });
 
-  test('--rm=false keeps every step\'s container, exited, each with its step\'s changes', async () => {
+  test('--rm=false keeps every step\'s container: RUN steps\' exited, each with its step\'s changes, a metadata step\'s created', async () => {
     const { output } = await build('FROM busybox\nRUN echo one > /one\nENV A=1\nRUN echo two > /two\n', { remove: false });
     expect(output).not.toContain('Removed intermediate container');
     const containers = await t.engine.ps({ all: true });
@@ -154,9 +154,10 @@ describe("docker's --rm and --force-rm: which RUN steps' containers stay", () =>
     const steps = running(output).map((id) => byId.get(id));
     expect(steps.map((c) => [c?.Command, c?.State])).toEqual([
       ['/bin/sh -c \'echo one > /one\'', 'exited'],
+      ['/bin/sh -c \'#(nop) \' \'ENV A=1\'', 'created'],
       ['/bin/sh -c \'echo two > /two\'', 'exited'],
     ]);
-    expect(await t.engine.changes(steps[1]!.Id)).toEqual([{ Path: '/two', Kind: 1 }]);
+    expect(await t.engine.changes(steps[2]!.Id)).toEqual([{ Path: '/two', Kind: 1 }]);
   });
 
   test('a kept container is a container of the stage so far: of the base image itself right after FROM', async () => {
@@ -167,8 +168,7 @@ describe("docker's --rm and --force-rm: which RUN steps' containers stay", () =>
 
   test('a kept container is removed like any other', async () => {
     await build('FROM busybox\nENV A=1\nRUN true\n', { remove: false });
-    const [kept] = await t.engine.ps({ all: true });
-    await t.engine.remove(kept!.Id);
+    for (const kept of await t.engine.ps({ all: true })) await t.engine.remove(kept.Id);
     expect(await t.engine.ps({ all: true })).toEqual([]);
   });
 });

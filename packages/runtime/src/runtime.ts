@@ -527,6 +527,18 @@ export class Runtime {
     }
   }
 
+  /**
+   * An exited container's root filesystem is now at `rootfs`, for its next start: a build
+   * step's container kept after its step, whose snapshot the engine mounts where it mounts
+   * every container's, not where the step ran.
+   */
+  async moveRootfs(id: string, rootfs: string): Promise<void> {
+    const d = this.dir(id);
+    const spec = await d.readSpec();
+    d.writeSpec({ ...spec, root: { ...spec.root, path: path.resolve(rootfs) } });
+    await d.update({ rootfs: path.resolve(rootfs) });
+  }
+
   /** Remove the container and everything it left: runc state, cgroup, monitor, files. */
   async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
     const d = this.dir(id);

@@ -3,6 +3,7 @@ import { logLine, logsNotReadable, parseDetachKeys, type StopOptions } from '@ct
 import { asCtrError, conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
 import { createOptionsFromBody, updateOptionsFromBody } from '../container-config';
+import { goJsonText } from '../go-json';
 import type { WaitCondition } from '../lifecycle';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
@@ -130,9 +131,9 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       const gone = clientGone(call);
       try {
         const status = await lifecycle.wait(info, condition, gone);
-        res.end(JSON.stringify(status));
+        res.end(goJsonText(status, true));
       } catch (error) {
-        if (!gone.aborted) res.end(JSON.stringify({ StatusCode: -1, Error: { Message: (error as Error).message } }));
+        if (!gone.aborted) res.end(goJsonText({ StatusCode: -1, Error: { Message: (error as Error).message } }, true));
       }
     }),
     route('DELETE', '/containers/:id', async (call) => {

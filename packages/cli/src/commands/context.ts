@@ -3,8 +3,8 @@ import { CtrError, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { eprintln, println } from '../context';
 import { ContextStore, DEFAULT_CONTEXT, checkContextName, configDir, type ContextMeta, type EndpointTls, type StoredContext } from '../context-store';
-import { bool, str } from '../flags';
-import { formatItems } from '../format';
+import { bool, parseGoBool, str } from '../flags';
+import { formatContext, formatInspect, formatItems, goJson } from '../format';
 import { currentContext } from '../host';
 
 function store(io: Io): ContextStore {
@@ -39,10 +39,11 @@ function parseDockerSpec(spec: string): Partial<Record<DockerKey, string>> {
   return out;
 }
 
+/** docker's context `key=bool` (strconv.ParseBool, so an empty value is refused), its error in docker's words. */
 function parseBool(text: string, key: string): boolean {
-  if (['true', '1', ''].includes(text)) return true;
-  if (['false', '0'].includes(text)) return false;
-  throw invalidArgument(`unable to create docker endpoint config: ${key}: strconv.ParseBool: parsing "${text}": invalid syntax`);
+  const value = parseGoBool(text);
+  if (value === undefined) throw invalidArgument(`unable to create docker endpoint config: ${key}: parsing ${JSON.stringify(text)}: invalid syntax`);
+  return value;
 }
 
 /** The endpoint and TLS files a `--docker` spec describes, over what the context had before. */
@@ -124,16 +125,11 @@ const ls: Command = {
       for (const c of all) println(io, c.meta.Name);
       return 0;
     }
-    const rows = all.map(({ meta }) => ({
-      Name: meta.Name === current ? `${meta.Name} *` : meta.Name,
-      Current: meta.Name === current,
-      Description: meta.Metadata.Description ?? '',
-      DockerEndpoint: meta.Endpoints.docker.Host,
-      Error: '',
-    }));
+    const row = (name: string, meta: ContextMeta): object =>
+      formatContext('*formatter.clientContextContext', { Name: name, Current: meta.Name === current, Description: meta.Metadata.Description ?? '', DockerEndpoint: meta.Endpoints.docker.Host, Error: '' });
     const format = str(args, 'format') ?? 'table {{.Name}}\t{{.Description}}\t{{.DockerEndpoint}}\t{{.Error}}';
     // `--format` sees the plain name; the table marks the current one with `*`, as docker does.
-    const items = format.startsWith('table') ? rows : rows.map((r) => ({ ...r, Name: r.Name.replace(/ \*$/, '') }));
+    const items = all.map(({ meta }) => row(format.startsWith('table') && meta.Name === current ? `${meta.Name} *` : meta.Name, meta));
     println(io, formatItems(format, items, { Name: 'NAME', Description: 'DESCRIPTION', DockerEndpoint: 'DOCKER ENDPOINT', Error: 'ERROR', Current: 'CURRENT' }));
     return 0;
   },
@@ -176,7 +172,8 @@ function inspectItem(c: { meta: ContextMeta; tls: EndpointTls; metaPath?: string
   const files = (['ca', 'cert', 'key'] as const).filter((f) => c.tls[f]).map((f) => `${f}.pem`);
   return {
     Name: c.meta.Name,
-    Metadata: c.meta.Metadata,
+    // docker's DockerContext marshals itself as a map with json.Marshal: keys sorted, HTML escaped.
+    Metadata: formatContext('command.DockerContext', { ...c.meta.Metadata }),
     Endpoints: c.meta.Endpoints,
     TLSMaterial: files.length > 0 ? { docker: files } : {},
     Storage: { MetadataPath: c.metaPath ?? '<IN MEMORY>', TLSPath: c.tlsPath ?? '<IN MEMORY>' },
@@ -198,7 +195,8 @@ const inspect: Command = {
       items.push(inspectItem(found));
     }
     const format = str(args, 'format');
-    println(io, format ? formatItems(format, items, {}) : JSON.stringify(items, null, 4));
+    // docker's CLI marshals a context itself (json.MarshalIndent): HTML escaped.
+    println(io, format ? formatInspect(format, items, { marshal: true }) : goJson(items, { indent: 4, marshal: true }));
     return 0;
   },
 };

@@ -6,7 +6,7 @@ import { invalidArgument } from '@ctr/errors';
 import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
 import { contentTrustFlag } from '../content-trust';
 import { engineModule } from '../context';
-import { bool, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
+import { bool, flagValueError, list, num, parseGoBool, str, type FlagSpec, type ParsedArgs } from '../flags';
 
 /** A size refused as docker's bytes flags refuse it, while the arguments are parsed (exit 125 with the usage). */
 function checkBytes(value: string): void {
@@ -404,13 +404,6 @@ function sizeInBytes(text: string): number | undefined {
   }
 }
 
-/** Go's strconv.ParseBool. */
-function goBool(text: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
-  return undefined;
-}
-
 /** Parse `--mount type=…,source=…,target=…[,readonly][,tmpfs-size=…]…` with the checks and words of docker's CLI (opts/mount.go). */
 function parseMount(value: string): ClientMount {
   const fail = (message: string): never => {
@@ -457,7 +450,7 @@ function parseMount(value: string): ClientMount {
         break;
       case 'readonly':
       case 'ro':
-        mount.ReadOnly = goBool(val) ?? fail(`invalid value for ${key}: ${val}`);
+        mount.ReadOnly = parseGoBool(val) ?? fail(`invalid value for ${key}: ${val}`);
         break;
       case 'consistency':
         // Docker Desktop's; docker on Linux accepts and ignores it.
@@ -472,7 +465,7 @@ function parseMount(value: string): ClientMount {
         if (val !== 'enabled') fail(`bind-recursive=${val} is not supported: ctr's bind mounts are recursive`);
         break;
       case 'volume-nocopy':
-        volumeOptions().NoCopy = goBool(val) ?? fail(`invalid value for volume-nocopy: ${val}`);
+        volumeOptions().NoCopy = parseGoBool(val) ?? fail(`invalid value for volume-nocopy: ${val}`);
         break;
       case 'volume-label': {
         const options = volumeOptions();

@@ -2,7 +2,7 @@ import { isNotFound } from '@ctr/errors';
 import type { Io } from '../command';
 import { println } from '../context';
 import { errorLine } from '../errors';
-import { formatInspect, goJson } from '../format';
+import { formatInspect, goJson, type GoJsonOptions } from '../format';
 
 /**
  * `ctr rm a b c` the way docker does it: act on each name in turn, print what the action
@@ -34,12 +34,14 @@ export async function forEachArg(
 /**
  * `ctr volume inspect a b`: a JSON array of what `fetch` gives, or each through `--format`;
  * as docker's, one that cannot be had is left out and its error follows the output (exit 1).
+ * `marshal`: docker's CLI marshals these itself (see GoJsonOptions).
  */
 export async function inspectEach(
   names: readonly string[],
   io: Io,
   format: string | undefined,
   fetch: (name: string) => Promise<unknown>,
+  options: Pick<GoJsonOptions, 'marshal'> = {},
 ): Promise<number> {
   const items: unknown[] = [];
   const errors: string[] = [];
@@ -50,7 +52,7 @@ export async function inspectEach(
       errors.push(errorLine(error));
     }
   }
-  println(io, format ? formatInspect(format, items) : goJson(items, { indent: 4 }));
+  println(io, format ? formatInspect(format, items, options) : goJson(items, { ...options, indent: 4 }));
   for (const line of errors) io.stderr.write(`${line}\n`);
   return errors.length > 0 ? 1 : 0;
 }

@@ -106,7 +106,8 @@ const inspect: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    return inspectEach(args.positionals, io, str(args, 'format'), (name) => engine.inspectVolume(name));
+    // docker's CLI marshals a volume itself, where it shows other objects as the daemon sent them.
+    return inspectEach(args.positionals, io, str(args, 'format'), (name) => engine.inspectVolume(name), { marshal: true });
   },
 };
 

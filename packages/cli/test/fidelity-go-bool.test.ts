@@ -1,0 +1,45 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseFlags, parseGoBool, type FlagSpec } from '../src/flags';
+import { ctrOn, type CtrResult } from './local-ctr';
+
+// One strconv.ParseBool for pflag's bool flags, --mount's and the context's `key=bool` options.
+
+test('parseGoBool takes what Go\'s strconv.ParseBool takes, and nothing else', () => {
+  expect(['1', 't', 'T', 'TRUE', 'true', 'True'].map(parseGoBool)).toEqual([true, true, true, true, true, true]);
+  expect(['0', 'f', 'F', 'FALSE', 'false', 'False'].map(parseGoBool)).toEqual([false, false, false, false, false, false]);
+  expect(['', 'yes', 'tRUE', ' true'].map(parseGoBool)).toEqual([undefined, undefined, undefined, undefined]);
+});
+
+test('a bool flag takes T and False as pflag does, and refuses yes in its words', () => {
+  const specs: FlagSpec[] = [{ name: 'rm', type: 'bool', description: '' }];
+  expect(parseFlags(['--rm=T'], specs).flags.rm).toBe(true);
+  expect(parseFlags(['--rm=False'], specs).flags.rm).toBe(false);
+  expect(() => parseFlags(['--rm=yes'], specs)).toThrow('invalid argument "yes" for "--rm" flag: strconv.ParseBool: parsing "yes": invalid syntax');
+});
+
+describe("context create's skip-tls-verify", () => {
+  let work: string;
+  let ctr: (...args: string[]) => Promise<CtrResult>;
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'ctr-fidelity-bool-'));
+    const on = ctrOn(join(work, 'root'), join(work, 'run'));
+    ctr = (...args) => on.runWith({ env: { ...process.env, CTR_CONFIG: join(work, 'config') } }, ...args);
+  });
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  test('refuses an empty value in docker\'s words', async () => {
+    expect(await ctr('context', 'create', 'b1', '--docker', 'host=unix:///x.sock,skip-tls-verify=')).toMatchObject({
+      code: 1,
+      stderr: 'unable to create docker endpoint config: skip-tls-verify: parsing "": invalid syntax\n',
+    });
+  });
+
+  test('takes T as true', async () => {
+    expect(await ctr('context', 'create', 'b2', '--docker', 'host=unix:///x.sock,skip-tls-verify=T')).toMatchObject({ code: 0 });
+    expect((await ctr('context', 'inspect', '--format', '{{.Endpoints.docker.SkipTLSVerify}}', 'b2')).stdout).toBe('true\n');
+  });
+});
