@@ -2,6 +2,7 @@ import { promises as fs, type Stats } from 'node:fs';
 import { resolveInRoot } from '@ctr/image';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
+import { holdRootfs } from './container-root';
 import { containerInitEntries } from './init-entries';
 
 /** One line of `docker diff`: Kind 0 modified (`C`), 1 added (`A`), 2 deleted (`D`). */
@@ -19,9 +20,19 @@ const DELETED = 2;
  * Docker's overlay2 driver does. A 0/0 character device is a deletion; anything else is a
  * modification when a lower layer has the path and an addition when none does. What the
  * runtime made to mount over is no change (`containerInitEntries`), as it is in Docker's init
- * layer, not the container's.
+ * layer, not the container's. The container is held meanwhile, as moby's diff holds its lock:
+ * its removal waits for the walk, which never reads a layer being deleted.
  */
 export async function containerChanges(ctx: EngineContext, record: ContainerRecord): Promise<FilesystemChange[]> {
+  const release = await holdRootfs(ctx, record, 'diffed', { mount: false });
+  try {
+    return await changesIn(ctx, record);
+  } finally {
+    await release();
+  }
+}
+
+async function changesIn(ctx: EngineContext, record: ContainerRecord): Promise<FilesystemChange[]> {
   const upper = await ctx.store.snapshots.upperDir(record.snapshot);
   const below = await lowerEntries(ctx, record.snapshot);
   const init = containerInitEntries(upper, below);

@@ -7,6 +7,7 @@ import {
   type ContainerConfig,
 } from '@ctr/image';
 import { lowerEntries } from './changes';
+import { holdRootfs } from './container-root';
 import { applyConfigChanges } from './config-changes';
 import type { EngineContext } from './context';
 import { containerInitEntries } from './init-entries';
@@ -58,7 +59,8 @@ function committedConfig(base: ContainerConfig, own: ContainerInspect['Config'],
 /**
  * `docker commit`: the container's writable layer (its overlay upper directory, whose
  * whiteouts become `.wh.` entries, less the runtime's init entries) on top of its image, as a
- * new image.
+ * new image. The container is held meanwhile, as moby's commit holds it: its removal waits
+ * for the commit, and one under way refuses it.
  */
 export async function commitContainer(
   ctx: EngineContext,
@@ -68,10 +70,12 @@ export async function commitContainer(
   options: CommitOptions = {},
 ): Promise<{ id: string }> {
   const record = await containers.find(ref);
-  const base = await images.resolve(record.imageId);
-  const own = (await containers.inspect(record.id)).Config;
-  const resume = (options.pause ?? true) ? await quiesce(ctx, record.id) : undefined;
+  const release = await holdRootfs(ctx, record, 'committed', { mount: false, refusal: `You cannot commit container ${record.id} which is being removed` });
+  let resume: (() => Promise<void>) | undefined;
   try {
+    const base = await images.resolve(record.imageId);
+    const own = (await containers.inspect(record.id)).Config;
+    resume = (options.pause ?? true) ? await quiesce(ctx, record.id) : undefined;
     return await ctx.store.leases.withLease(async (lease) => {
       const content = ctx.store.content.withLease(lease.id);
       // The lease holds the base image's content, which the new image names: an rmi meanwhile keeps it.
@@ -104,5 +108,6 @@ export async function commitContainer(
     });
   } finally {
     await resume?.();
+    await release();
   }
 }

@@ -1,18 +1,19 @@
-import { mkdirSync, promises as fs, readdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
+import { promises as fs, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { conflict, isCtrError } from '@ctr/errors';
 import { mountAll, mountPoints, unmount, type Mount } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import { underContainerLock } from './container-lock';
 import type { EngineContext } from './context';
-import { noteHolderRuns, ownNote, readNote } from './process-notes';
+import { abandonedNote, liveNotes, makeNote } from './process-notes';
 
 /**
  * A container's root filesystem is mounted while it runs, and while a process works on its
  * files (a start on its way, a copy, an export): a stopped one is unmounted, as dockerd and
- * Podman unmount it at its exit. Several engine processes share a root, so who needs it is
- * noted on disk, in `<runRoot>/engine/rootfs-holders/<id>/` (the run root: no holder outlives
- * a reboot): one note per hold, a symlink to its process (`ownNote`), and one per removal
+ * Podman unmount it at its exit (commit and diff read the snapshot's directories themselves:
+ * they hold the container without mounting it). Several engine processes share a root, so who
+ * needs it is noted on disk, in `<runRoot>/engine/rootfs-holders/<id>/` (the run root: no holder outlives
+ * a reboot): one note per hold, a symlink to its process (`makeNote`), and one per removal
  * under way (`removing-…`). A mount and an unmount are decided under the container's rootfs
  * lock; a removal takes no lock — its note and a hold's are each made before the other is
  * looked for, so at least one of them sees the other: the hold gives way (moby's archive
@@ -28,59 +29,70 @@ function holdersDir(ctx: Pick<EngineContext, 'runRoot'>, id: string): string {
   return path.join(ctx.runRoot, 'engine', 'rootfs-holders', id);
 }
 
-/** A note of this process in `dir`, named to differ from every other. */
-function makeNote(dir: string, prefix = ''): string {
-  mkdirSync(dir, { recursive: true });
-  const note = path.join(dir, `${prefix}${process.pid}-${Math.floor(Math.random() * 2 ** 48).toString(16)}`);
-  symlinkSync(ownNote(), note);
-  return note;
-}
+/** A hold's note (a removal's is named `removing-…`). */
+const isHold = (name: string): boolean => !name.startsWith(REMOVING);
+const isRemoval = (name: string): boolean => name.startsWith(REMOVING);
 
-/** The notes in `dir` of live processes, `removing` or holding; those of processes that ended go on the way. */
-function liveNotes(dir: string, removing: boolean): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names.filter((name) => {
-    if (name.startsWith(REMOVING) !== removing) return false;
-    const note = readNote(path.join(dir, name));
-    if (note !== undefined && noteHolderRuns(note)) return true;
-    rmSync(path.join(dir, name), { force: true });
-    return false;
-  });
+/** How a hold is taken (`holdRootfs`). */
+export interface HoldOptions {
+  /**
+   * Mount the root filesystem if it is not (default): false for work that reads the snapshot's
+   * directories itself (commit, diff) and needs only the removal kept away.
+   */
+  mount?: boolean;
+  /** The refusal when the container is being removed, in place of the one `action` makes (moby's commit has its own). */
+  refusal?: string;
 }
 
 /**
- * Hold container `record`'s root filesystem mounted (mounting it if it is not: a stopped
- * container's, or any after a reboot) until the returned release, which unmounts it again if
- * the container is then stopped and nobody else holds it. `action` names the work in the
- * refusal when the container is being removed ("started", "copied").
+ * Hold container `record`'s root filesystem until the returned release, mounting it if it is
+ * not (a stopped container's, or any after a reboot) unless `mount` is false; a removal waits
+ * for the release, which unmounts it again if the container is then stopped and nobody else
+ * holds it. `action` names the work in the refusal when the container is being removed
+ * ("started", "copied").
  */
-export async function holdRootfs(ctx: EngineContext, record: Pick<ContainerRecord, 'id' | 'name' | 'rootfs' | 'snapshot' | 'autoRemove'>, action: string): Promise<() => Promise<void>> {
+export async function holdRootfs(
+  ctx: EngineContext,
+  record: Pick<ContainerRecord, 'id' | 'name' | 'rootfs' | 'snapshot' | 'autoRemove'>,
+  action: string,
+  options: HoldOptions = {},
+): Promise<() => Promise<void>> {
   const dir = holdersDir(ctx, record.id);
   const note = makeNote(dir);
   const drop = (): void => rmSync(note, { force: true });
   try {
-    if (liveNotes(dir, true).length > 0) throw conflict(`container ${record.name} is marked for removal and cannot be ${action}`);
-    await underContainerLock(ctx, ROOTFS_LOCKS, record.id, async () => {
-      if ((await mountPoints()).includes(record.rootfs)) return;
-      await fs.mkdir(record.rootfs, { recursive: true });
-      await mountAll(await ctx.store.snapshots.mounts(record.snapshot), record.rootfs);
-    });
+    if (liveNotes(dir, isRemoval).length > 0) throw conflict(options.refusal ?? `container ${record.name} is marked for removal and cannot be ${action}`);
+    if (options.mount !== false) {
+      await underContainerLock(ctx, ROOTFS_LOCKS, record.id, async () => {
+        if ((await mountPoints()).includes(record.rootfs)) return;
+        await fs.mkdir(record.rootfs, { recursive: true });
+        await mountAll(await ctx.store.snapshots.mounts(record.snapshot), record.rootfs);
+      });
+    }
   } catch (error) {
     drop();
     throw error;
   }
   let released = false;
+  // Unmounting at the end even with nothing mounted here: an exit meanwhile left it to this hold.
   return async () => {
     if (released) return;
     released = true;
     drop();
     await unmountStopped(ctx, record);
   };
+}
+
+/**
+ * Unmount the root filesystem of a stopped container that a process held and never released:
+ * it was killed, or ended at a reader gone (`ctr export x | head -c 100` ends at its EPIPE) —
+ * its note outlives it. Any look at a container (`Containers.find`, `ps`) calls this, as it
+ * resumes a pause such a process left. One readdir when there is nothing to do; nothing for
+ * a container removed at its exit (`--rm`), which `unmountStopped` leaves to its removal.
+ */
+export async function releaseAbandonedHolds(ctx: EngineContext, record: Pick<ContainerRecord, 'id' | 'rootfs' | 'autoRemove'>): Promise<void> {
+  if (record.autoRemove || !abandonedNote(holdersDir(ctx, record.id), isHold)) return;
+  await unmountStopped(ctx, record);
 }
 
 /**
@@ -95,7 +107,7 @@ export async function holdRootfs(ctx: EngineContext, record: Pick<ContainerRecor
 export async function unmountStopped(ctx: EngineContext, record: Pick<ContainerRecord, 'id' | 'rootfs' | 'autoRemove'>): Promise<void> {
   if (record.autoRemove) return;
   await underContainerLock(ctx, ROOTFS_LOCKS, record.id, async () => {
-    if (liveNotes(holdersDir(ctx, record.id), false).length > 0) return;
+    if (liveNotes(holdersDir(ctx, record.id), isHold).length > 0) return;
     if ((await ctx.runtime.state(record.id).catch(() => undefined))?.status !== 'exited') return;
     if ((await mountPoints()).includes(record.rootfs)) await unmount(record.rootfs);
   }).catch(() => undefined);
@@ -120,7 +132,7 @@ export async function claimRemoval(ctx: Pick<EngineContext, 'runRoot'>, id: stri
   const dir = holdersDir(ctx, id);
   const note = makeNote(dir, REMOVING);
   let waited = false;
-  while (liveNotes(dir, false).length > 0) {
+  while (liveNotes(dir, isHold).length > 0) {
     waited = true;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }

@@ -7,9 +7,9 @@ import { configEnv, parseSignal, type ContainerState, type ExecOptions, type Exe
 import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type EndpointRequest, type NetworkSettings } from '@ctr/network';
 import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
-import { pauseForUser, resumeAbandonedQuiesce } from './quiesce';
+import { pauseForUser, resumeAbandonedQuiesce, unpauseForUser } from './quiesce';
 import { ContainerRecords, type ContainerRecord } from './container-records';
-import { claimRemoval, holdRootfs, mountNewRootfs, removeMountpoint, unmountStopped } from './container-root';
+import { claimRemoval, holdRootfs, mountNewRootfs, releaseAbandonedHolds, removeMountpoint, unmountStopped } from './container-root';
 import { forgetHealth, healthcheckFor, healthcheckOff, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
 import { checkFilterKeys, invalidFilter, labelsMatch, patternMatch, portFilter, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
@@ -1027,8 +1027,8 @@ export class Containers {
 
   async find(ref: string): Promise<ContainerRecord> {
     const record = await this.records.find(ref);
-    // Any operation on a container finds it first: a pause a killed `cp` or `commit` left ends here.
-    await resumeAbandonedQuiesce(this.ctx, record.id);
+    // Any operation on a container finds it first: a pause or a mount a killed `cp`, `export` or `commit` left ends here.
+    await Promise.all([resumeAbandonedQuiesce(this.ctx, record.id), releaseAbandonedHolds(this.ctx, record)]);
     return record;
   }
 
@@ -1200,8 +1200,7 @@ export class Containers {
 
   async unpause(ref: string): Promise<void> {
     const record = await this.records.find(ref);
-    // Paused by a cp or commit that was killed: resuming it is what was asked.
-    if (!(await resumeAbandonedQuiesce(this.ctx, record.id))) await this.ctx.runtime.unpause(record.id);
+    await unpauseForUser(this.ctx, record.id);
     await this.ctx.events.container('unpause', record);
   }
 
@@ -1268,7 +1267,7 @@ export class Containers {
   }
 
   private async stateOf(record: ContainerRecord): Promise<ContainerState> {
-    await resumeAbandonedQuiesce(this.ctx, record.id);
+    await Promise.all([resumeAbandonedQuiesce(this.ctx, record.id), releaseAbandonedHolds(this.ctx, record)]);
     return this.ctx.runtime.state(record.id);
   }
 

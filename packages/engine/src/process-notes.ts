@@ -1,4 +1,5 @@
-import { readlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
 import { ownStartTime, procStat, START_TIME } from '@ctr/runtime';
 
 /**
@@ -29,5 +30,44 @@ export function readNote(link: string): string | undefined {
     return readlinkSync(link);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Note this process in directory `dir` (made if missing), under a name no other note there has
+ * (`<prefix><pid>-<random>`): one per hold, so a process can hold twice. Returns its path.
+ */
+export function makeNote(dir: string, prefix = ''): string {
+  mkdirSync(dir, { recursive: true });
+  const note = path.join(dir, `${prefix}${process.pid}-${Math.floor(Math.random() * 2 ** 48).toString(16)}`);
+  symlinkSync(ownNote(), note);
+  return note;
+}
+
+/** The names in `dir` that `counts` picks whose process runs; the notes of processes that ended go on the way. */
+export function liveNotes(dir: string, counts: (name: string) => boolean): string[] {
+  return namesIn(dir).filter((name) => {
+    if (!counts(name)) return false;
+    const note = readNote(path.join(dir, name));
+    if (note !== undefined && noteHolderRuns(note)) return true;
+    rmSync(path.join(dir, name), { force: true });
+    return false;
+  });
+}
+
+/** Whether a note in `dir` that `counts` picks was left by a process that ended (killed before it undid its work). One readdir when `dir` is empty or missing. */
+export function abandonedNote(dir: string, counts: (name: string) => boolean): boolean {
+  return namesIn(dir).some((name) => {
+    if (!counts(name)) return false;
+    const note = readNote(path.join(dir, name));
+    return note === undefined || !noteHolderRuns(note);
+  });
+}
+
+function namesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }

@@ -1,101 +1,148 @@
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { noteHolderRuns, ownNote, readNote } from './process-notes';
+import { conflict } from '@ctr/errors';
 import { withLock } from '@ctr/store';
+import { abandonedNote, liveNotes, makeNote, readNote } from './process-notes';
 import type { EngineContext } from './context';
 
 /**
- * Where the engine notes which process paused a container to work on its files:
- * `<root>/engine/quiesced/<id> → <pid> <start time>`, a symlink (made and read without a data
- * block, so a full disk does not stop it), beside the lock (`<id>.lock`) its pause and resume
- * are made under. dockerd pauses inside the daemon, which a killed client cannot leave
- * paused; here the pausing process is the client, so whoever looks at the container next
- * resumes it once that process is gone (`resumeAbandonedQuiesce`).
+ * A running container is frozen while the host works on its files (a copy, a commit), and
+ * while its user wants it paused; it runs again once neither does. Who wants it frozen is
+ * noted in `<runRoot>/engine/freezes/<id>/` (the run root: no freeze outlives a reboot): one
+ * note per piece of work, a symlink to its process (`makeNote`), and `user` while the user's
+ * pause is in force beside work — so a `pause` and an `unpause` meanwhile change only what the
+ * user asked for, and the work is never thawed under. Changes are made under the lock beside
+ * it (`<id>.lock`). dockerd pauses inside the daemon, which a killed client cannot leave
+ * paused; here the work runs in the client, so whoever looks at the container next resumes it
+ * once that process is gone (`resumeAbandonedQuiesce`).
  */
-function markerOf(ctx: EngineContext, id: string): string {
-  return path.join(ctx.root, 'engine', 'quiesced', id);
+function freezesOf(ctx: EngineContext, id: string): string {
+  return path.join(ctx.runRoot, 'engine', 'freezes', id);
 }
 
-/** Tells this process's pauses apart, so each undo knows whether the pause in force is its own. */
-let pauses = 0;
+/** The user's pause, noted only while work freezes the container too (alone, the freezer's state is the pause). */
+const USER = 'user';
+const isWork = (name: string): boolean => name !== USER;
+
+function userPaused(dir: string): boolean {
+  return readNote(path.join(dir, USER)) !== undefined;
+}
+
+function noteUserPause(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  // A symlink, as the work's notes: made without a data block, so a full disk does not stop it.
+  if (!userPaused(dir)) symlinkSync(USER, path.join(dir, USER));
+}
+
+/** Under the lock: thaw the container unless work or its user still wants it frozen. */
+async function thawUnlessWanted(ctx: EngineContext, id: string, dir: string): Promise<void> {
+  if (liveNotes(dir, isWork).length > 0 || userPaused(dir)) return;
+  const state = await ctx.runtime.state(id).catch(() => undefined);
+  if (state?.paused) await ctx.runtime.unpause(id);
+  removeIfEmpty(dir);
+}
+
+/** Under the lock, when nothing wants the container frozen: its directory goes, unless a note is being made there. */
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // gone already, or not empty: the next thaw removes it
+  }
+}
 
 /**
  * Freeze a running container while the host works on its files, so no process inside can
  * swap a checked path component for a symlink before it is used (CVE-2018-15664; Podman
- * pauses for `cp` the same way). Resolves with the undo, which is safe to call twice. A
- * container paused already (by its user, or by another process at the same work) is left
- * as it is, and so is it after; the undo thaws only the pause it made, while its note is
- * still there: a user's `pause` meanwhile takes the note away (`pauseForUser`).
+ * pauses for `cp` the same way). Resolves with the undo, which is safe to call twice and
+ * thaws the container unless other work or its user still wants it frozen. One paused already
+ * by its user (or by anything but an engine's work) is noted as the user's pause, so it stays
+ * paused after; a user's `unpause` meanwhile leaves it frozen until the work ends.
  */
 export async function quiesce(ctx: EngineContext, id: string): Promise<() => Promise<void>> {
   const nothing = async (): Promise<void> => undefined;
   const state = await ctx.runtime.state(id).catch(() => undefined);
-  if (!state?.running || state.paused) return nothing;
-  const marker = markerOf(ctx, id);
-  mkdirSync(path.dirname(marker), { recursive: true, mode: 0o700 });
-  const lock = `${marker}.lock`;
-  // `noteHolderRuns` reads the process from the first two fields; the third is this pause's.
-  const note = `${ownNote()} ${++pauses}`;
-  const paused = await withLock(lock, async () => {
+  if (!state?.running) return nothing;
+  const dir = freezesOf(ctx, id);
+  mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+  const lock = `${dir}.lock`;
+  const note = await withLock(lock, async () => {
     const now = await ctx.runtime.state(id).catch(() => undefined);
-    if (!now?.running || now.paused) return false;
-    // One there is a killed process's whose container was resumed since: it is replaced.
-    rmSync(marker, { force: true });
-    symlinkSync(note, marker);
-    try {
-      await ctx.runtime.pause(id);
-    } catch (error) {
-      rmSync(marker, { force: true });
-      throw error;
+    if (!now?.running) return undefined;
+    // A pause left by killed work is no one's: the look before this work (`find`) resumed it, or will.
+    const abandoned = abandonedNote(dir, isWork);
+    const working = liveNotes(dir, isWork).length > 0;
+    // Running, it has no user's pause in force: one noted is of a pause since undone (a stop).
+    if (!now.paused) rmSync(path.join(dir, USER), { force: true });
+    else if (!working && !abandoned) noteUserPause(dir);
+    const made = makeNote(dir);
+    if (!now.paused) {
+      try {
+        await ctx.runtime.pause(id);
+      } catch (error) {
+        rmSync(made, { force: true });
+        throw error;
+      }
     }
-    return true;
+    return made;
   });
-  if (!paused) return nothing;
+  if (note === undefined) return nothing;
   let done = false;
   return async () => {
     if (done) return;
     done = true;
     await withLock(lock, async () => {
-      if (readNote(marker) !== note) return;
-      await ctx.runtime.unpause(id).catch(() => undefined);
-      rmSync(marker, { force: true });
+      rmSync(note, { force: true });
+      await thawUnlessWanted(ctx, id, dir).catch(() => undefined);
     });
   };
 }
 
 /**
- * `docker pause`. A container frozen for work on its files (`quiesce`) is paused already:
- * the user's pause takes that one over — its note goes, so the work's end leaves the
- * container paused — rather than fail. A note left by work the user unpaused meanwhile goes
- * too: the pause made now is the user's.
+ * `docker pause`. A container frozen for work on its files is paused for its user all the
+ * same — it then stays paused once the work ends — rather than refused: to its user it runs.
  */
 export async function pauseForUser(ctx: EngineContext, id: string): Promise<void> {
-  const marker = markerOf(ctx, id);
-  mkdirSync(path.dirname(marker), { recursive: true, mode: 0o700 });
-  await withLock(`${marker}.lock`, async () => {
-    const frozen = readNote(marker) !== undefined && (await ctx.runtime.state(id).catch(() => undefined))?.paused === true;
+  const dir = freezesOf(ctx, id);
+  mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+  await withLock(`${dir}.lock`, async () => {
+    const working = liveNotes(dir, isWork).length > 0;
+    const frozen = working && !userPaused(dir) && (await ctx.runtime.state(id).catch(() => undefined))?.paused === true;
+    // Otherwise the runtime's pause, which refuses one paused already (by the user).
     if (!frozen) await ctx.runtime.pause(id);
-    rmSync(marker, { force: true });
+    if (working) noteUserPause(dir);
   });
 }
 
 /**
- * Resume container `id` if a process paused it to work on its files and was killed before it
- * resumed it (its note names a process no longer running); true when it was resumed here. A
- * pause the user asked for leaves no note and is never undone. One readlink when there is
- * nothing to do.
+ * `docker unpause`. It takes back the user's pause only: work on the container's files that
+ * froze it keeps it frozen until it ends (then it runs), so a copy is never thawed under. With
+ * no pause of the user's there is nothing to take back: "not paused", as docker answers for a
+ * running container (`docker cp` freezes nothing). A pause left by work whose process was
+ * killed is no work's any more: it is undone.
  */
-export async function resumeAbandonedQuiesce(ctx: EngineContext, id: string): Promise<boolean> {
-  const marker = markerOf(ctx, id);
-  const holder = readNote(marker);
-  if (holder === undefined || noteHolderRuns(holder)) return false;
+export async function unpauseForUser(ctx: EngineContext, id: string): Promise<void> {
+  const dir = freezesOf(ctx, id);
+  mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+  await withLock(`${dir}.lock`, async () => {
+    if (liveNotes(dir, isWork).length === 0) {
+      rmSync(path.join(dir, USER), { force: true });
+      await ctx.runtime.unpause(id);
+      return removeIfEmpty(dir);
+    }
+    if (!userPaused(dir)) throw conflict(`Container ${id} is not paused: it is frozen while its files are copied or committed, and runs again once that ends`);
+    rmSync(path.join(dir, USER), { force: true });
+  });
+}
+
+/**
+ * Resume container `id` if work on its files froze it and its process was killed before the
+ * work's end thawed it (its note names a process no longer running), unless other work or its
+ * user still wants it frozen. One readdir when there is nothing to do.
+ */
+export async function resumeAbandonedQuiesce(ctx: EngineContext, id: string): Promise<void> {
+  const dir = freezesOf(ctx, id);
+  if (!abandonedNote(dir, isWork)) return;
   // A look at the container never fails for this: what is not done now, the next look does.
-  return withLock(`${marker}.lock`, async () => {
-    const now = readNote(marker);
-    if (now === undefined || noteHolderRuns(now)) return false;
-    const state = await ctx.runtime.state(id).catch(() => undefined);
-    if (state?.paused && !(await ctx.runtime.unpause(id).then(() => true, () => false))) return false;
-    rmSync(marker, { force: true });
-    return state?.paused === true;
-  }).catch(() => false);
+  await withLock(`${dir}.lock`, () => thawUnlessWanted(ctx, id, dir)).catch(() => undefined);
 }
