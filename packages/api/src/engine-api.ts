@@ -1,4 +1,4 @@
-import type { CreateContainerOptions, Engine, PullAllTagsOptions, PullOptions, PushAllTagsOptions, RunOptions } from '@ctr/engine';
+import type { CreateContainerOptions, Engine, PullAllTagsOptions, PullOptions, PushAllTagsOptions, PushOptions, RunOptions } from '@ctr/engine';
 
 type Progress<O> = O extends { onProgress?: (event: infer E) => void } ? Omit<E, 'digest'> : never;
 
@@ -88,7 +88,7 @@ export type EngineApi = Pick<
   create(options: CreateOptions): ReturnType<Engine['create']>;
   run(options: RunContainerOptions): ReturnType<Engine['run']>;
   pull(ref: string, options?: Omit<PullOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void }): Promise<PulledImage>;
-  push(ref: string, options?: { signal?: AbortSignal; onProgress?: (event: PushLayerProgress) => void }): Promise<{ digest: string; size: number }>;
+  push(ref: string, options?: Omit<PushOptions, 'onProgress'> & { onProgress?: (event: PushLayerProgress) => void }): Promise<{ digest: string; size: number }>;
   pullAllTags(repository: string, options?: Omit<PullAllTagsOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void }): ReturnType<Engine['pullAllTags']>;
   pushAllTags(repository: string, options?: Omit<PushAllTagsOptions, 'onProgress'> & { onProgress?: (event: PushLayerProgress) => void }): ReturnType<Engine['pushAllTags']>;
   importImage(source: Parameters<Engine['importImage']>[0], options?: Parameters<Engine['importImage']>[1]): Promise<ImageRef>;

@@ -61,7 +61,7 @@ describe('ctr trust sign of a repository not yet signed', () => {
     await tagged(repo);
     const signed = await ctr.runWith({ env }, 'trust', 'sign', `${repo}:v1`);
     expect(signed.code).toBe(0);
-    expect(signed.stdout).toMatch(new RegExp(`^Created signer: alice\\nFinished initializing signed repository for ${repo}:v1\\nv1: digest: sha256:[0-9a-f]{64} size: \\d+\\nSigning and pushing trust metadata\\nSuccessfully signed ${repo}:v1\\n$`));
+    expect(signed.stdout).toMatch(new RegExp(`^Created signer: alice\\nFinished initializing signed repository for ${repo}:v1\\nThe push refers to repository \\[${repo}\\]\\n(?:[0-9a-f]{12}: .*\\n)+v1: digest: sha256:[0-9a-f]{64} size: \\d+\\nSigning and pushing trust metadata\\nSuccessfully signed ${repo}:v1\\n$`));
     expect(signed.stderr).toBe(`Signing and pushing trust data for local image ${repo}:v1, may overwrite remote trust data\n`);
 
     const inspected = await inspect(env, `${repo}:v1`);

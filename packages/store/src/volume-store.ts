@@ -10,15 +10,20 @@ import { mountAll, mountPoints, unmount, type Mount } from './mount';
 import { bindBeneath, pathComponents } from './safe-walk';
 import { copyTree, finishFill, isEmptyBeneath, publishFill, refuseSubpath, subpathIn } from './volume-fill';
 
-/** `docker volume inspect` fields. */
+/** `docker volume inspect` fields, in the order of docker's volume.Volume (its JSON's order). */
 export interface VolumeInfo {
-  Name: string;
-  Driver: 'local';
-  Mountpoint: string;
   CreatedAt: string;
+  Driver: 'local';
   Labels: Record<string, string>;
+  Mountpoint: string;
+  Name: string;
   Options: Record<string, string>;
   Scope: 'local';
+}
+
+/** `info`'s fields in docker's order, whatever order its record has them in (records made before were not). */
+function dockerOrder({ CreatedAt, Driver, Labels, Mountpoint, Name, Options, Scope }: VolumeInfo): VolumeInfo {
+  return { CreatedAt, Driver, Labels, Mountpoint, Name, Options, Scope };
 }
 
 export interface CreateVolumeOptions {
@@ -76,11 +81,11 @@ export class VolumeStore {
       await fs.mkdir(this.dir, { recursive: true });
       const temp = tempName(this.dir);
       const info: VolumeInfo = {
-        Name: name,
-        Driver: 'local',
-        Mountpoint: path.join(this.dir, name, '_data'),
         CreatedAt: new Date().toISOString(),
+        Driver: 'local',
         Labels: { ...options.labels, ...(anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) },
+        Mountpoint: path.join(this.dir, name, '_data'),
+        Name: name,
         Options: { ...options.options },
         Scope: 'local',
       };
@@ -361,11 +366,11 @@ export class VolumeStore {
       await fs.mkdir(path.join(dir, 'users'), { recursive: true });
       if ((await this.meta(name).catch(() => undefined)) !== undefined) return;
       const info: VolumeInfo = {
-        Name: name,
-        Driver: 'local',
-        Mountpoint: data,
         CreatedAt: (await fs.stat(data)).mtime.toISOString(),
+        Driver: 'local',
         Labels: {},
+        Mountpoint: data,
+        Name: name,
         Options: {},
         Scope: 'local',
       };
@@ -405,7 +410,8 @@ export class VolumeStore {
   }
 
   private async meta(name: string): Promise<VolumeInfo | undefined> {
-    return readJson<VolumeInfo>(path.join(this.dir, name, 'meta.json'));
+    const info = await readJson<VolumeInfo>(path.join(this.dir, name, 'meta.json'));
+    return info && dockerOrder(info);
   }
 
   private async names(): Promise<string[]> {

@@ -1,8 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import type { PushLayerProgress } from '@ctr/api';
-import type { HistoryItem, ImageSummary, PushedTag } from '@ctr/engine';
+import type { HistoryItem, ImageSummary } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
 import { contentTrustFlag, signPushed, trustedPull, verifiesTrust } from '../content-trust';
@@ -10,10 +9,9 @@ import { engineModule, getEngine, println } from '../context';
 import { bool, list, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { ago, ellipsis, formatContext, formatList, goUnixTime, humanSize, isTable, rfc3339, truncateId } from '../format';
-import { ProgressView } from '../progress';
 import { forEachArg } from './each';
-import { pullAllTagsShowingProgress, pullShowingProgress } from './pull-output';
-import { familiarName, parsePlatform, parseReference, referenceName, type Platform, type Reference } from '@ctr/image';
+import { pullAllTagsShowingProgress, pullShowingProgress, pushRepository, pushShowingProgress } from './pull-output';
+import { familiarName, parsePlatform, parseReference, type Platform, type Reference } from '@ctr/image';
 
 /** How docker's `--platform` help says to write a platform. */
 const PLATFORM_FORMAT = 'Formatted as "os[/arch[/variant]]" (e.g., "linux/amd64")';
@@ -220,38 +218,28 @@ const push: Command = {
   ],
   args: [1, 1],
   async run(args, io) {
-    const { allTagsRepository, normalizeImageName, pushName } = engineModule();
     const ref = args.positionals[0] as string;
     const quiet = bool(args, 'quiet');
     const allTags = bool(args, 'all-tags');
     const named = parseReference(ref);
     // docker's client refuses a digest before it says anything.
-    const repository = allTags ? allTagsRepository(ref) : referenceName(parseReference(pushName(ref)));
+    const repository = pushRepository(ref, allTags);
     if (!allTags && !quiet && named.tag === undefined) println(io, 'Using default tag: latest');
     const engine = await getEngine();
-    if (!quiet) println(io, `The push refers to repository [${repository}]`);
-    // Each tag's layers are drawn above its digest line; docker shows a push's layers, not the image config.
-    let view = new ProgressView(io.stdout);
-    const progress = { ...platformOption(args), ...(quiet ? {} : { onProgress: (event: PushLayerProgress) => event.kind === 'layer' && view.update(event) }) };
-    const notes: string[] = [];
-    const pushed = (result: PushedTag): void => {
-      if (!quiet) println(io, `${result.tag}: digest: ${result.digest} size: ${result.size}`);
-      const instead = result.pushedInsteadOfIndex;
-      if (instead) notes.push(`Not all multiplatform-content is present and only the available single-platform image was pushed\n${instead.originalIndex.digest} -> ${instead.selectedManifest.digest}`);
-      view = new ProgressView(io.stdout);
-    };
-    if (allTags) await engine.pushAllTags(ref, { ...progress, onPushed: pushed });
-    else {
-      const result = { tag: named.tag ?? 'latest', ...(await engine.push(ref, progress)) };
-      pushed(result);
-      if (verifiesTrust(args)) await signPushed(io, pushName(ref), result);
+    const pushed = await pushShowingProgress(engine, ref, io.stdout, { quiet, allTags, ...platformOption(args) });
+    if (verifiesTrust(args)) {
+      // docker signs only a tag it was given: `push -a` with trust on is an unsigned push.
+      if (allTags) io.stderr.write('No tag specified, skipping trust metadata push\n');
+      else await signPushed(io, engineModule().pushName(ref), pushed[0]);
     }
-    // docker signs only a tag it was given: `push -a` with trust on is an unsigned push.
-    if (allTags && verifiesTrust(args)) io.stderr.write('No tag specified, skipping trust metadata push\n');
     // docker -q says only what it pushed, in full.
-    if (quiet) println(io, allTags ? repository : normalizeImageName(ref));
+    if (quiet) println(io, allTags ? repository : engineModule().normalizeImageName(ref));
     // docker's notes come last, quiet or not, each under its " Info -> " header.
-    for (const note of notes) println(io, `\n Info -> ${note.split('\n').join(`\n${' '.repeat(9)}`)}`);
+    for (const { pushedInsteadOfIndex: instead } of pushed) {
+      if (!instead) continue;
+      const note = `Not all multiplatform-content is present and only the available single-platform image was pushed\n${instead.originalIndex.digest} -> ${instead.selectedManifest.digest}`;
+      println(io, `\n Info -> ${note.split('\n').join(`\n${' '.repeat(9)}`)}`);
+    }
     return 0;
   },
 };

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
-import { familiarName, parseNormalizedReference, parseReference, type Platform } from '@ctr/image';
-import type { LayerProgress } from '@ctr/api';
+import { familiarName, parseNormalizedReference, parseReference, referenceName, type Platform } from '@ctr/image';
+import type { LayerProgress, PushLayerProgress } from '@ctr/api';
+import type { PushedTag } from '@ctr/engine';
 import { engineModule, type CliEngine } from '../context';
 import { ProgressView } from '../progress';
 
@@ -76,4 +77,48 @@ export async function pullAllTagsShowingProgress(engine: CliEngine, repository: 
     onProgress: (event) => event.kind === 'layer' && view.update(event),
   });
   out.write(outcomeLine(updated, familiarName(reference)));
+}
+
+export interface PushOutputOptions {
+  platform?: Platform;
+  /** Nothing shown (`-q`). */
+  quiet?: boolean;
+  /** Every tag of the repository (`-a`). */
+  allTags?: boolean;
+}
+
+/**
+ * The repository `docker push` says it pushes to: the reference's full name, or with `allTags`
+ * the repository of a reference that must have no tag. Refuses what docker's client refuses
+ * (a digest; a tag with `-a`) before anything is said.
+ */
+export function pushRepository(ref: string, allTags: boolean): string {
+  const { allTagsRepository, pushName } = engineModule();
+  return allTags ? allTagsRepository(ref) : referenceName(parseReference(pushName(ref)));
+}
+
+/**
+ * Push `ref` showing what docker shows for a push on `out` (what `docker push` and `docker
+ * trust sign` both draw from dockerd's messages): "The push refers to repository [NAME]", each
+ * layer's progress (bars on a terminal, a line per status otherwise) and each tag's digest line
+ * under its layers. Resolves with each tag pushed.
+ */
+export async function pushShowingProgress(engine: CliEngine, ref: string, out: Writable, options: PushOutputOptions = {}): Promise<PushedTag[]> {
+  const platform = options.platform ? { platform: options.platform } : {};
+  const tag = parseReference(ref).tag ?? 'latest';
+  if (options.quiet) return options.allTags ? engine.pushAllTags(ref, platform) : [{ tag, ...(await engine.push(ref, platform)) }];
+  out.write(`The push refers to repository [${pushRepository(ref, options.allTags === true)}]\n`);
+  // Each tag's layers are drawn above its digest line; docker shows a push's layers, not the image config.
+  let view = new ProgressView(out);
+  const onProgress = (event: PushLayerProgress): void => {
+    if (event.kind === 'layer') view.update(event);
+  };
+  const pushed = (result: PushedTag): void => {
+    out.write(`${result.tag}: digest: ${result.digest} size: ${result.size}\n`);
+    view = new ProgressView(out);
+  };
+  if (options.allTags) return engine.pushAllTags(ref, { ...platform, onProgress, onPushed: pushed });
+  const result = { tag, ...(await engine.push(ref, { ...platform, onProgress })) };
+  pushed(result);
+  return [result];
 }

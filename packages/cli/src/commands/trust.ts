@@ -7,8 +7,9 @@ import type { Command, CommandGroup, Io } from '../command';
 import { signPushed, trustKeyStore, withTrust } from '../content-trust';
 import { getEngine, imageModule, println, registryModule } from '../context';
 import { bool, list, str } from '../flags';
-import { formatList } from '../format';
+import { formatList, goJson } from '../format';
 import { confirm } from '../prompt';
+import { pushShowingProgress } from './pull-output';
 
 /** docker's name for what `targets` and `targets/releases` sign. */
 const REPO_ADMIN = 'Repo Admin';
@@ -124,7 +125,8 @@ const inspect: Command = {
         errors.push(error.message);
       }
     }
-    println(io, JSON.stringify(found, null, 4));
+    // docker's CLI marshals the trust data itself (json.Marshal): `<`, `>` and `&` come out escaped.
+    println(io, goJson(found, { indent: 4, marshal: true }));
     if (errors.length === 0) return 0;
     io.stderr.write(`${errors.join('\n')}\n`);
     return 1;
@@ -161,9 +163,9 @@ const sign: Command = {
       const engine = await getEngine();
       await engine.inspectImage(image);
       io.stderr.write(`Signing and pushing trust data for local image ${image}, may overwrite remote trust data\n`);
-      const pushed = await engine.push(image);
-      println(io, `${tag}: digest: ${pushed.digest} size: ${pushed.size}`);
-      await signPushed(io, image, { tag, ...pushed });
+      // What dockerd's push says comes first, as `docker push` shows it (docker's PushTrustedReference displays it).
+      const [pushed] = await pushShowingProgress(engine, image, io.stdout);
+      await signPushed(io, image, pushed);
       return 0;
     }
     println(io, `Signing and pushing trust metadata for ${image}`);
