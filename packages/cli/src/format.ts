@@ -1,4 +1,5 @@
 import { invalidArgument, isCtrError } from '@ctr/errors';
+import { goRfc3339 } from '@ctr/image';
 import { engineModule } from './context';
 import type { Template, TemplateFunction, TemplateMethod } from './go-template';
 
@@ -528,10 +529,7 @@ export function goTimeString(rfc3339: string): string {
 
 /** `time.Unix(seconds, 0).Format(time.RFC3339)`: local time with its offset, `Z` for UTC; `fraction` (`.000000123`) after the seconds. */
 export function rfc3339(seconds: number, fraction = ''): string {
-  const date = new Date(seconds * 1000);
-  const offset = -date.getTimezoneOffset();
-  const local = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}${fraction}`;
-  return offset === 0 ? `${local}Z` : `${local}${numericOffset(offset).replace(/(\d\d)$/, ':$1')}`;
+  return goRfc3339(new Date(seconds * 1000), fraction);
 }
 
 /**

@@ -63,3 +63,17 @@ test('a volume recorded with Name first (as ctr wrote records before) is inspect
   expect(keyOrder(inspected.stdout)).toEqual([DOCKER_ORDER]);
   expect((await local.run('volume', 'inspect', '--format', 'json', 'old-record')).stdout).toMatch(/^\[\{"CreatedAt":"[^"]+","Driver":"local","Labels":\{\},"Mountpoint":"[^"]+","Name":"old-record","Options":\{\},"Scope":"local"\}\]\n$/);
 });
+
+test("a volume's CreatedAt is given in the reader's local zone, as docker's local driver gives it", async () => {
+  expect((await local.run('volume', 'create', 'zoned')).code).toBe(0);
+  const createdAt = async (zone: string): Promise<string> => {
+    const inspected = await local.runWith({ env: { ...process.env, TZ: zone } }, 'volume', 'inspect', '--format', '{{.CreatedAt}}', 'zoned');
+    expect(inspected).toMatchObject({ code: 0, stderr: '' });
+    return inspected.stdout.trim();
+  };
+  const utc = await createdAt('UTC');
+  const kolkata = await createdAt('Asia/Kolkata');
+  expect(utc).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  expect(kolkata).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30$/);
+  expect(Date.parse(kolkata)).toBe(Date.parse(utc));
+});

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promises as fs, readdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
+import { goRfc3339 } from '@ctr/image';
 import type { RegistryClientOptions } from '@ctr/registry';
 import { findInit, type CgroupFeatures } from '@ctr/runtime';
 
@@ -298,9 +299,6 @@ function normalizeMirror(mirror: string): string {
 
 /** Now as Go's RFC3339Nano writes a local time (trailing zeros of the fraction dropped). */
 export function goTimeNow(now = new Date()): string {
-  const offset = -now.getTimezoneOffset();
-  const local = new Date(now.getTime() + offset * 60_000).toISOString().replace(/\.?0*Z$/, '');
-  if (offset === 0) return `${local}Z`;
-  const abs = Math.abs(offset);
-  return `${local}${offset < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  const fraction = String(now.getMilliseconds()).padStart(3, '0').replace(/0+$/, '');
+  return goRfc3339(now, fraction ? `.${fraction}` : '');
 }

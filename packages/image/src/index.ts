@@ -32,3 +32,4 @@ export * from './import-rootfs';
 export * from './image-write';
 export { resolveInRoot, readFileInRoot, type RootPath, type ResolveInRootOptions } from './root-path';
 export { countBytes } from './byte-count';
+export { goRfc3339 } from './go-time';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { aborted, conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
+import { goRfc3339 } from '@ctr/image';
 import { removeAbandonedTemps } from './temps';
 import { abandonedTemp, diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
 import { run } from './exec';
@@ -21,9 +22,14 @@ export interface VolumeInfo {
   Scope: 'local';
 }
 
-/** `info`'s fields in docker's order, whatever order its record has them in (records made before were not). */
+/**
+ * `info`'s fields in docker's order, whatever order its record has them in (records made before
+ * were not), and its creation time as docker's local driver gives it: RFC 3339 in whole seconds
+ * in the local zone, whatever zone the record was written in.
+ */
 function dockerOrder({ CreatedAt, Driver, Labels, Mountpoint, Name, Options, Scope }: VolumeInfo): VolumeInfo {
-  return { CreatedAt, Driver, Labels, Mountpoint, Name, Options, Scope };
+  const created = new Date(CreatedAt);
+  return { CreatedAt: Number.isNaN(created.getTime()) ? CreatedAt : goRfc3339(created), Driver, Labels, Mountpoint, Name, Options, Scope };
 }
 
 export interface CreateVolumeOptions {
@@ -100,7 +106,7 @@ export class VolumeStore {
         await fs.rm(temp, { recursive: true, force: true });
         throw storageError(error, `creating volume ${name}`);
       }
-      return info;
+      return dockerOrder(info);
     });
   }
 

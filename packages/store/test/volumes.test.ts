@@ -23,6 +23,12 @@ test('a named volume has a _data directory and docker inspect fields', async () 
   expect(await store.volumes.inspect('data')).toEqual(info);
 });
 
+test("a volume's CreatedAt is docker's: RFC 3339 in whole seconds, with the local offset", async () => {
+  const created = await store.volumes.create({ name: 'data' });
+  expect(created.CreatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/);
+  expect((await store.volumes.inspect('data')).CreatedAt).toBe(created.CreatedAt);
+});
+
 test('creating an existing named volume returns it and keeps its data', async () => {
   const first = await store.volumes.create({ name: 'data' });
   await fs.writeFile(path.join(first.Mountpoint, 'keep'), 'me');
