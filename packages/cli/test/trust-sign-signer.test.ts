@@ -115,6 +115,16 @@ describe('ctr trust sign of a repository not yet signed', () => {
     expect(refused).toMatchObject({ code: 1, stderr: 'could not add signer to repo: carol@example.com: tuf: invalid role targets/carol@example.com. invalid delegation role name\n' });
   });
 
+  test('a username that path.Join would turn into another role is refused, and nothing is pushed or published', async () => {
+    const repo = `${registry.host}/signer/dotdot`;
+    const env = await configFor('x/../alice');
+    await tagged(repo);
+    const refused = await ctr.runWith({ env }, 'trust', 'sign', `${repo}:v1`);
+    expect(refused).toMatchObject({ code: 1, stdout: '', stderr: 'could not add signer to repo: x/../alice: tuf: invalid role targets/x/../alice. invalid delegation role name\n' });
+    expect((await call(`${servers.notary.url}/v2/${repo}/_trust/tuf/root.json`, { ca: servers.ca })).status).toBe(404);
+    expect((await call(`${registry.url}/v2/${repo.slice(registry.host.length + 1)}/manifests/v1`)).status).toBe(404);
+  });
+
   test('an image that is not here is refused before the repository is made', async () => {
     const repo = `${registry.host}/signer/absent`;
     const env = await configFor('alice');

@@ -50,7 +50,7 @@ export function endpointsFor(registry: string, purpose: 'pull' | 'push', options
     out.push({ registry, origin, mirror: false });
     return out;
   }
-  const insecure = isLoopback(registry) || (options.insecureRegistries ?? []).includes(registry);
+  const insecure = isInsecureRegistry(registry, options.insecureRegistries);
   // As URL spells it, which is how connections name their origin (the unverified set is matched against it).
   const origin = originOf(`https://${registry}`, 'registry');
   out.push({ registry, origin, mirror: false, ...(insecure ? { plainHttp: originOf(`http://${registry}`, 'registry') } : {}) });
@@ -69,6 +69,14 @@ function originOf(value: string, what: string): string {
     throw invalidArgument(`invalid ${what} "${value}": only http and https are supported`);
   }
   return url.origin;
+}
+
+/**
+ * Whether `registry` is spoken to without verifying its certificate: a loopback host or one listed
+ * insecure, but never docker.io, which docker's registry config keeps secure whatever the list says.
+ */
+export function isInsecureRegistry(registry: string, insecureRegistries: readonly string[] = []): boolean {
+  return registry !== DOCKER_HUB && (isLoopback(registry) || insecureRegistries.includes(registry));
 }
 
 export function isLoopback(registry: string): boolean {

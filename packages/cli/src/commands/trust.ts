@@ -189,8 +189,7 @@ async function initializeWithUserSigner(io: Io, client: TrustClient, image: stri
   await (await getEngine()).inspectImage(image);
   const { loadDockerConfigAuth } = registryModule();
   const username = (await loadDockerConfigAuth(imageModule().parseReference(image).domain, { env: io.env }))?.username ?? '';
-  await client.initializeWithSigner(username);
-  println(io, `Created signer: ${username}`);
+  println(io, `Created signer: ${signerOf(await client.initializeWithSigner(username))}`);
   println(io, `Finished initializing signed repository for ${image}`);
 }
 

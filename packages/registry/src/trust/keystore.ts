@@ -117,8 +117,16 @@ export function encryptPrivateKey(key: KeyObject, passphrase: string): Buffer {
   return sequence(algorithm, octets(encrypted));
 }
 
-/** A PEM block with Go's header lines (`role: targets`), sorted as encoding/pem writes them. */
+/**
+ * A PEM block with Go's header lines (`role: targets`), sorted as encoding/pem writes them. A
+ * header that would break its line (a colon in its name, a line break anywhere) is refused: it
+ * would add headers of its own (`gun:`) to the block, which the key store trusts when it reads.
+ */
 export function encodePem(type: string, body: Buffer, headers: Record<string, string> = {}): string {
+  for (const [name, value] of Object.entries(headers)) {
+    if (/[:\r\n]/.test(name)) throw invalidArgument('pem: cannot encode a header key that contains a colon or a line break');
+    if (/[\r\n]/.test(value)) throw invalidArgument(`pem: cannot encode the ${name} header: its value ${JSON.stringify(value)} contains a line break`);
+  }
   const lines = Object.keys(headers)
     .sort()
     .map((name) => `${name}: ${headers[name]}\n`)

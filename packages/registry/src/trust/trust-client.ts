@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { CtrError, isCtrError, invalidArgument } from '@ctr/errors';
 import type { CredentialSource } from '../authorizer';
-import { isLoopback } from '../endpoint';
+import { isInsecureRegistry } from '../endpoint';
 import { readAtMost } from '../byte-streams';
 import { RegistryHttp } from '../registry-http';
 import { trustingConnector } from '../trusting-connector';
@@ -59,10 +59,11 @@ export function trustServer(registry: string, env: NodeJS.ProcessEnv = process.e
 
 /**
  * Whether docker checks the trust server's certificate: only for a secure registry index.
- * Loopback registries (and those configured insecure) are not, so docker skips verification.
+ * Loopback registries (and those configured insecure) are not, so docker skips verification;
+ * docker.io's (notary.docker.io) always is, as docker keeps the official index secure.
  */
 export function trustServerVerified(registry: string, insecureRegistries: readonly string[] = []): boolean {
-  return !isLoopback(registry) && !insecureRegistries.includes(registry);
+  return !isInsecureRegistry(registry, insecureRegistries);
 }
 
 /** notary.MaxDownloadSize: the most a client reads of metadata whose size nothing has listed (root, keys). */
@@ -167,13 +168,27 @@ const hexOf = (file: TargetFile): string | undefined => (file.hashes.sha256 === 
  * of letters, digits, '-' and '_'. notary would take `targets/a/b` too, but docker signs only
  * into direct children of targets, so a nested name could never sign; it is refused with the rest.
  */
-function isSignerRole(role: string): boolean {
+function isSignerRole(role: string): role is `targets/${string}` {
   return role.length < 256 && /^targets\/[\p{L}\p{N}_-]+$/u.test(role);
 }
 
-/** docker's addStagedSigner: `targets/<signer>` and targets/releases, each given `keys`, for every path. */
-function withSigner(meta: TargetsMeta, signer: string, keys: readonly TufPublicKey[]): TargetsMeta {
-  for (const name of [`targets/${signer}`, RELEASES_ROLE]) {
+/**
+ * The delegation role of `signer`, the one name its delegation, key and messages are all derived
+ * from. docker path.Joins `targets` and the name, which would quietly turn `a/../b` or
+ * `z/a\n…/..` into some other role; the name is instead taken whole and refused unless it is the
+ * role's single segment (an empty name still reads `targets`, as path.Join spells it in docker's error).
+ */
+function signerRole(signer: string): `targets/${string}` {
+  const role = signer === '' ? 'targets' : `targets/${signer}`;
+  if (isSignerRole(role)) return role;
+  // A line break in the name would otherwise forge lines of the error itself.
+  const shown = (text: string): string => (/\p{Cc}/u.test(text) ? JSON.stringify(text) : text);
+  throw invalidArgument(`could not add signer to repo: ${shown(role.replace(/^targets\//, ''))}: tuf: invalid role ${shown(role)}. invalid delegation role name`);
+}
+
+/** docker's addStagedSigner: the signer's `role` and targets/releases, each given `keys`, for every path. */
+function withSigner(meta: TargetsMeta, signer: `targets/${string}`, keys: readonly TufPublicKey[]): TargetsMeta {
+  for (const name of [signer, RELEASES_ROLE]) {
     let role = meta.delegations.roles.find((r) => r.name === name);
     if (!role) {
       role = { name, keyids: [], threshold: 1, paths: [''] };
@@ -318,6 +333,7 @@ export class TrustClient {
    * Resolves to whether it had to initialize.
    */
   async addSigner(signer: string, keys: readonly TufPublicKey[], onInitializing?: () => void): Promise<boolean> {
+    const role = signerRole(signer);
     let state = await this.updateOrUninitialized();
     let initialized = false;
     if (state === undefined) {
@@ -329,7 +345,7 @@ export class TrustClient {
       initialized = true;
     }
     const targetsKey = await this.roleKey(state.root.signed.roles.targets.keyids, 'targets');
-    await this.publish({ targets: this.resigned(withSigner(structuredClone(state.targets.signed), signer, keys), targetsKey) });
+    await this.publish({ targets: this.resigned(withSigner(structuredClone(state.targets.signed), role, keys), targetsKey) });
     return initialized;
   }
 
@@ -343,18 +359,20 @@ export class TrustClient {
    * initNotaryRepoWithSigners), published at once: the root and targets `sign` would make, and
    * `targets/<signer>` and targets/releases delegated to the signer's key — the first one the
    * store holds for the role `signer`, else a new one made for it (getOrGenerateNotaryKey).
-   * A name notary cannot make a delegation of (docker's empty one of a user not logged in) is
-   * refused as docker refuses it, before any key is made.
+   * A name notary cannot make a delegation of (docker's empty one of a user not logged in), or
+   * one that is not a single name, is refused as docker refuses it, before any key is made.
+   * Resolves to the signer's role.
    */
-  async initializeWithSigner(signer: string): Promise<void> {
-    const role = path.posix.join('targets', signer);
-    if (!isSignerRole(role)) throw invalidArgument(`could not add signer to repo: ${role.replace(/^targets\//, '')}: tuf: invalid role ${role}. invalid delegation role name`);
+  async initializeWithSigner(signer: string): Promise<`targets/${string}`> {
+    const role = signerRole(signer);
+    const keyRole = role.slice('targets/'.length);
     const { root, targets, targetsKey } = await this.initialize();
     const keys = this.options.keys;
-    const [held] = await keys.idsFor(signer);
+    const [held] = await keys.idsFor(keyRole);
     const signerKey = held === undefined ? generateKey() : tufKeyFromPrivate(await keys.load(held));
-    if (held === undefined) await keys.add(signerKey.privateKey, signer);
-    await this.publish({ root: signMetadata(root.signed, [root.key]), targets: signMetadata(withSigner(targets, signer, [signerKey.public]), [targetsKey]) });
+    if (held === undefined) await keys.add(signerKey.privateKey, keyRole);
+    await this.publish({ root: signMetadata(root.signed, [root.key]), targets: signMetadata(withSigner(targets, role, [signerKey.public]), [targetsKey]) });
+    return role;
   }
 
   /**
