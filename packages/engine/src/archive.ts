@@ -213,6 +213,18 @@ export async function exportContainer(ctx: EngineContext, record: ContainerRecor
     await release();
     throw error;
   }
+  // The walk's descriptors are closed (the layer destroyed, and closed) before the hold ends:
+  // one still open in the root filesystem would keep it from being unmounted.
+  let finished: Promise<void> | undefined;
+  const finish = (): Promise<void> =>
+    (finished ??= (async () => {
+      if (!layer.closed) {
+        const closed = new Promise((resolve) => layer.once('close', resolve));
+        layer.destroy();
+        await closed;
+      }
+      await release();
+    })());
   // The hold ends before the last chunk (the end-of-archive blocks) goes out, so a reader that
   // saw the end finds the container as it was (unmounted, stopped), as `tarTree`'s end does.
   const tar = Readable.from(
@@ -224,15 +236,14 @@ export async function exportContainer(ctx: EngineContext, record: ContainerRecor
           last = chunk as Buffer;
         }
       } finally {
-        layer.destroy();
-        await release();
+        await finish();
       }
       if (last) yield last;
     })(),
     { objectMode: false, highWaterMark: 1 << 20 },
   );
   // Destroyed before it was first read, the generator never runs, nor its finally.
-  tar.once('close', () => void release().catch(() => undefined));
+  tar.once('close', () => void finish().catch(() => undefined));
   return tar;
 }
 

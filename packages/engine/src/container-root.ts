@@ -1,11 +1,11 @@
-import { promises as fs, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, promises as fs, mkdirSync, rmdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
-import { conflict, isCtrError } from '@ctr/errors';
-import { mountAll, mountPoints, unmount, type Mount } from '@ctr/store';
-import type { ContainerRecord } from './container-records';
+import { conflict, isCtrError, isNotFound, notFound } from '@ctr/errors';
+import { mountAll, mountPoints, removeLinkIfUnchanged, unmount, type Mount } from '@ctr/store';
+import { ContainerRecords, type ContainerRecord } from './container-records';
 import { underContainerLock } from './container-lock';
 import type { EngineContext } from './context';
-import { abandonedNote, liveNotes, makeNote } from './process-notes';
+import { abandonedNote, liveNotes, makeNote, noteHolderRuns, ownNote, readNote } from './process-notes';
 
 /**
  * A container's root filesystem is mounted while it runs, and while a process works on its
@@ -13,16 +13,20 @@ import { abandonedNote, liveNotes, makeNote } from './process-notes';
  * Podman unmount it at its exit (commit and diff read the snapshot's directories themselves:
  * they hold the container without mounting it). Several engine processes share a root, so who
  * needs it is noted on disk, in `<runRoot>/engine/rootfs-holders/<id>/` (the run root: no holder outlives
- * a reboot): one note per hold, a symlink to its process (`makeNote`), and one per removal
- * under way (`removing-…`). A mount and an unmount are decided under the container's rootfs
- * lock; a removal takes no lock — its note and a hold's are each made before the other is
- * looked for, so at least one of them sees the other: the hold gives way (moby's archive
- * operations refuse a container being removed), the removal waits for the hold to end (as
- * moby's waits for the container lock a copy holds until its stream is read).
+ * a reboot): one note per hold, a symlink to its process (`makeNote`). A removal under way is
+ * marked by a note in it (`removing-…`) — or, when there is no such directory, beside it
+ * (`<id>.removing`, one symlink, so that removing a container nobody ever held, `run --rm`'s,
+ * makes none), unless another removal's mark is there already. A mount and an unmount are
+ * decided under the container's rootfs lock; a removal takes no lock — its mark and a hold's
+ * note are each made before the other is looked for, so at least one sees the other: the hold gives way
+ * (moby's archive operations refuse a container being removed), the removal waits for the
+ * hold to end (as moby's waits for the container lock a copy holds until its stream is read).
+ * A hold that sees no removal after one has ended finds the container's record gone.
  */
 
 const ROOTFS_LOCKS = 'rootfs-locks';
 const REMOVING = 'removing-';
+const REMOVAL_MARK = '.removing';
 const POLL_MS = 50;
 
 function holdersDir(ctx: Pick<EngineContext, 'runRoot'>, id: string): string {
@@ -32,6 +36,42 @@ function holdersDir(ctx: Pick<EngineContext, 'runRoot'>, id: string): string {
 /** A hold's note (a removal's is named `removing-…`). */
 const isHold = (name: string): boolean => !name.startsWith(REMOVING);
 const isRemoval = (name: string): boolean => name.startsWith(REMOVING);
+
+/** Whether a removal of the container whose holders' directory is `dir` is under way; a mark left by a removal that was killed goes. */
+function removalUnderWay(dir: string): boolean {
+  const mark = `${dir}${REMOVAL_MARK}`;
+  const note = readNote(mark);
+  if (note !== undefined) {
+    if (noteHolderRuns(note)) return true;
+    // Only if it is still that one: another removal may have marked it meanwhile.
+    removeLinkIfUnchanged(mark, note);
+  }
+  return liveNotes(dir, isRemoval).length > 0;
+}
+
+/** Mark a removal beside the holders' directory `dir`; undefined when another removal's mark is there. */
+function markRemoval(dir: string): string | undefined {
+  const mark = `${dir}${REMOVAL_MARK}`;
+  try {
+    symlinkSync(ownNote(), mark);
+    return mark;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return undefined;
+    if (code !== 'ENOENT') throw error;
+  }
+  // The first removal on this run root.
+  mkdirSync(path.dirname(dir), { recursive: true });
+  return markRemoval(dir);
+}
+
+function unlinkQuiet(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
 
 /** How a hold is taken (`holdRootfs`). */
 export interface HoldOptions {
@@ -61,7 +101,9 @@ export async function holdRootfs(
   const note = makeNote(dir);
   const drop = (): void => rmSync(note, { force: true });
   try {
-    if (liveNotes(dir, isRemoval).length > 0) throw conflict(options.refusal ?? `container ${record.name} is marked for removal and cannot be ${action}`);
+    if (removalUnderWay(dir)) throw conflict(options.refusal ?? `container ${record.name} is marked for removal and cannot be ${action}`);
+    // Looked for once the note is made: a removal that ended before saw no hold, and took the record with it.
+    if (!existsSync(new ContainerRecords(ctx.root).file(record.id))) throw notFound(`No such container: ${record.id}`);
     if (options.mount !== false) {
       await underContainerLock(ctx, ROOTFS_LOCKS, record.id, async () => {
         if ((await mountPoints()).includes(record.rootfs)) return;
@@ -71,6 +113,14 @@ export async function holdRootfs(
     }
   } catch (error) {
     drop();
+    // The note made its directory again for a container that is gone: it goes too, unless a hold as late as this one has a note there.
+    if (isNotFound(error)) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // Not empty, or gone already.
+      }
+    }
     throw error;
   }
   let released = false;
@@ -115,8 +165,6 @@ export async function unmountStopped(ctx: EngineContext, record: Pick<ContainerR
 
 /** A removal's claim on a container's root filesystem (`claimRemoval`). */
 export interface RemovalClaim {
-  /** Whether it waited for holds to end: what it saw of the container before may have changed. */
-  readonly waited: boolean;
   /** The removal failed: holds may be taken again. */
   cancel(): void;
   /** The container is gone: its notes go too. */
@@ -126,20 +174,21 @@ export interface RemovalClaim {
 /**
  * Mark the container's removal under way, so no new hold of its root filesystem begins, and
  * wait for those open to end (a copy's stream read or closed, a start's process started).
- * With nothing held: a mkdir, a symlink and a readdir, no process and no lock.
+ * For a container nobody ever held (`run --rm`'s): a failed access, a symlink, a failed
+ * readdir and, done, a failed lstat and an unlink — no directory, no process and no lock.
  */
 export async function claimRemoval(ctx: Pick<EngineContext, 'runRoot'>, id: string): Promise<RemovalClaim> {
   const dir = holdersDir(ctx, id);
-  const note = makeNote(dir, REMOVING);
-  let waited = false;
-  while (liveNotes(dir, isHold).length > 0) {
-    waited = true;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+  // Among the holds' notes where holds were taken (the directory is there: the note costs no more).
+  const mark = (existsSync(dir) ? undefined : markRemoval(dir)) ?? makeNote(dir, REMOVING);
+  while (liveNotes(dir, isHold).length > 0) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   return {
-    waited,
-    cancel: () => rmSync(note, { force: true }),
-    done: () => rmSync(dir, { recursive: true, force: true }),
+    cancel: () => unlinkQuiet(mark),
+    done: () => {
+      // The mark last: a hold seeing none now finds the record gone.
+      rmSync(dir, { recursive: true, force: true });
+      unlinkQuiet(mark);
+    },
   };
 }
 

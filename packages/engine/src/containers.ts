@@ -1221,22 +1221,18 @@ export class Containers {
       if (live) throw conflict(`cannot remove container "/${record.name}": container is ${live}: stop the container before removing or force remove`);
     };
     const currentState = (): Promise<ContainerState | undefined> => this.ctx.runtime.state(record.id).catch(() => undefined);
-    let state = await currentState();
-    refuseLive(state);
-    if (record.restartPolicy.name !== 'no') {
-      // No restart may begin once this is marked (one under way finishes first: it holds the
-      // lock), and the kill below must not look like an exit the policy answers.
-      await this.markStopped(record.id);
-      state = await currentState();
-      refuseLive(state);
-    }
+    // A live one is refused before anything is marked; forced, only the state after the claim counts.
+    if (!options.force) refuseLive(await currentState());
+    // No restart may begin once this is marked (one under way finishes first: it holds the
+    // lock), and the kill below must not look like an exit the policy answers.
+    if (record.restartPolicy.name !== 'no') await this.markStopped(record.id);
     const claim = await claimRemoval(this.ctx, record.id);
+    let removed = false;
     try {
-      // What was seen before the wait (a start was on its way) may be over.
-      if (claim.waited) {
-        state = await currentState();
-        refuseLive(state);
-      }
+      // Read again once no start can begin (its hold gives way to the claim): one that began
+      // since the look above (or the claim waited for) has its process running by now.
+      const state = await currentState();
+      refuseLive(state);
       if (state?.running) {
         await this.ctx.events.container('kill', record, { signal: String(SIGKILL) });
         await this.ctx.runtime.stop(record.id, { signal: 'SIGKILL', timeout: 0 }).catch(() => undefined);
@@ -1251,19 +1247,19 @@ export class Containers {
         namedVolumes: record.mounts.flatMap((mount) => (mount.name ? [mount.name] : [])),
         anonymousVolumes: options.volumes ? record.anonymousVolumes : [],
       });
-    } catch (error) {
-      claim.cancel();
-      throw error;
+      await Promise.all([
+        this.records.remove(record.id),
+        this.records.releaseName(record.name, record.id),
+        this.ctx.events.container('destroy', record),
+        ...(record.healthcheck ? [forgetHealth(this.ctx, record.id)] : []),
+        releaseDevices(this.ctx, record),
+      ]);
+      removed = true;
+    } finally {
+      if (removed) claim.done();
+      else claim.cancel();
     }
-    await Promise.all([
-      this.records.remove(record.id),
-      this.records.releaseName(record.name, record.id),
-      this.ctx.events.container('destroy', record),
-      ...(record.healthcheck ? [forgetHealth(this.ctx, record.id)] : []),
-      releaseDevices(this.ctx, record),
-    ]);
     forgetExits(this.ctx, record.id);
-    claim.done();
   }
 
   private async stateOf(record: ContainerRecord): Promise<ContainerState> {

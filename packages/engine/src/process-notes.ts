@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { ownStartTime, procStat, START_TIME } from '@ctr/runtime';
+import { holderRuns, thisProcess, uniqueHex } from '@ctr/store';
 
 /**
  * The engine's notes of which process made something (a name claim, a pause for a copy, a
@@ -10,12 +10,16 @@ import { ownStartTime, procStat, START_TIME } from '@ctr/runtime';
 
 /** This process's note. */
 export function ownNote(): string {
-  return `${process.pid} ${ownStartTime()}`;
+  return `${process.pid} ${thisProcess().startTime}`;
 }
 
-/** Whether process `pid` runs and is the one that started at `started` (not another given its PID since). */
+/**
+ * Whether process `pid` runs and is the one that started at `started` (not another given its
+ * PID since). A zombie has ended: its parent may never reap it (an orphan in a container whose
+ * PID 1 does not), and a removal must not wait for it.
+ */
 export function processRuns(pid: number, started: string | undefined): boolean {
-  return procStat(pid)?.[START_TIME] === started;
+  return started !== undefined && holderRuns({ pid, startTime: started });
 }
 
 /** Whether the process a note (`<pid> <start time>`) names still runs. */
@@ -38,10 +42,17 @@ export function readNote(link: string): string | undefined {
  * (`<prefix><pid>-<random>`): one per hold, so a process can hold twice. Returns its path.
  */
 export function makeNote(dir: string, prefix = ''): string {
-  mkdirSync(dir, { recursive: true });
-  const note = path.join(dir, `${prefix}${process.pid}-${Math.floor(Math.random() * 2 ** 48).toString(16)}`);
-  symlinkSync(ownNote(), note);
-  return note;
+  const note = path.join(dir, `${prefix}${process.pid}-${uniqueHex()}`);
+  for (;;) {
+    mkdirSync(dir, { recursive: true });
+    try {
+      symlinkSync(ownNote(), note);
+      return note;
+    } catch (error) {
+      // The directory was removed between the two calls (whoever removes it when its last note goes): made again.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
 }
 
 /** The names in `dir` that `counts` picks whose process runs; the notes of processes that ended go on the way. */

@@ -59,7 +59,10 @@ describe('at the exit', () => {
     const { id } = await daemonless.run({ image: 'busybox', pull: 'never', network: 'none', restart: 'always', cmd: ['sh', '-c', 'exit 3'], detach: true });
     const rootfs = await rootfsOf(id);
     let restartingSeen = 0;
+    // Polled without a pause (a restart's wait is short), up to a deadline: one that never restarts fails, not hangs.
+    const deadline = Date.now() + 30_000;
     while (restartingSeen < 3) {
+      if (Date.now() > deadline) throw new Error(`container ${id} was seen restarting ${restartingSeen} times in 30 s, not 3: its restart policy did not restart it`);
       const { State } = await t.engine.inspect(id);
       if (!State.Restarting) continue;
       restartingSeen++;

@@ -20,10 +20,10 @@ export { ImageIndex, ImageIndex as ImageStore, isSingleReference, type ImageReco
 export { VolumeStore, ANONYMOUS_LABEL, hasDevice, type VolumeInfo, type CreateVolumeOptions, type PruneVolumesResult } from './volume-store';
 export { bindBeneath, bindOpened, openBeneath, pathComponents, type Beneath, type RefuseWalk, type WalkProblem } from './safe-walk';
 export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions } from './leases';
-export { type ProcessHolder } from './holder';
+export { holderRuns, thisProcess, type ProcessHolder } from './holder';
 export { type GcOptions, type GcResult, type GcRoots, type ReleaseOptions, type ReleaseResult, type SweepResult } from './gc';
 export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from './fsck';
 export { acquireLock, breakIfStale, lockOwner, removeLinkIfUnchanged, tryAcquireLock, withLock, type LockOptions, type Release } from './lock';
 /** Crash-safe file helpers (temp + fsync + rename + fsync dir) for other records under the root. */
-export { readJson, writeFileAtomic, fsyncDir } from './fs-util';
+export { readJson, writeFileAtomic, fsyncDir, uniqueHex } from './fs-util';
 export { layerSize } from './layer-size';
