@@ -712,7 +712,12 @@ const attach: Command = {
   async run(args, io) {
     const engine = await getEngine();
     const ref = args.positionals[0] as string;
-    const { Config } = await attachable(engine, ref);
+    const { Id, Config } = await attachable(engine, ref);
+    // Waited on from before the attach, as docker attach does: the exit code is the one the
+    // program ends with, though the stream ends before its exit is recorded (or its removal, --rm).
+    const waiting = new AbortController();
+    const exited = engine.wait(Id, waiting.signal);
+    exited.catch(() => undefined);
     // As docker attach: stdin only of a container that keeps it open, a TTY's in raw mode and at the window's size.
     const withStdin = !bool(args, 'no-stdin') && Config.OpenStdin;
     const detachKeys = await detachKeysFor(args, io, withStdin && Config.Tty);
@@ -729,12 +734,16 @@ const attach: Command = {
       // A size one cell larger first, as docker attach: a program at an unchanged size would not redraw for the newcomer.
       terminal?.follow((size) => engine.resize(ref, size), { nudge: true });
       detached = await detachedFrom(attachment);
+    } catch (error) {
+      waiting.abort();
+      throw error;
     } finally {
       proxy?.stop();
       await terminal?.restore();
     }
-    if (detached) return reportDetached(io);
-    return (await engine.inspect(ref)).State.ExitCode;
+    if (!detached) return (await exited).StatusCode;
+    waiting.abort();
+    return reportDetached(io);
   },
 };
 
