@@ -467,7 +467,7 @@ export function ellipsis(text: string, width: number): string {
 
 /** Go's strconv.Quote: in double quotes, escaped where Go escapes; the template engine only when there is something to escape. */
 function goQuote(value: string): string {
-  return /[\x00-\x1f\x7f-\x9f"\\]/.test(value) ? goTemplate().goQuote(value) : `"${value}"`;
+  return /[^\p{L}\p{M}\p{N}\p{P}\p{S} ]|["\\]/u.test(value) ? goTemplate().goQuote(value) : `"${value}"`;
 }
 
 /** Docker's quoted, truncated COMMAND column: `"sh -c 'exit 3'"`, cut to 20 columns with `…`. */

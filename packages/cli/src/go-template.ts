@@ -1173,6 +1173,13 @@ function goFloat(value: number, verb: 'e' | 'f' | 'g', precision: number | undef
   return `${digits.slice(0, point)}.${digits.slice(point)}`;
 }
 
+/**
+ * What Go's strconv.IsPrint leaves as it is: letters, marks, numbers, punctuation, symbols and
+ * the ASCII space — not other spaces (U+00A0), line and paragraph separators, format characters
+ * (U+200B, U+FEFF), private-use or unassigned code points.
+ */
+const GO_PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
 /** Go's strconv.Quote (`%q`), or QuoteRune with `quote` `'`. */
 export function goQuote(text: string, quote = '"'): string {
   let out = quote;
@@ -1187,8 +1194,9 @@ export function goQuote(text: string, quote = '"'): string {
     else if (c === '\f') out += '\\f';
     else if (c === '\v') out += '\\v';
     else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
-    else if (code >= 0x80 && code < 0xa0) out += `\\u${code.toString(16).padStart(4, '0')}`;
-    else out += c;
+    else if (GO_PRINTABLE.test(c)) out += c;
+    else if (code < 0x10000) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += `\\U${code.toString(16).padStart(8, '0')}`;
   }
   return out + quote;
 }

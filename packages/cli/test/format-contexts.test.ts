@@ -237,6 +237,11 @@ describe('the container context (docker ps)', () => {
     expect(commandColumn('sh -c "echo hi"', false)).toBe('"sh -c \\"echo hi\\""');
   });
 
+  test('a command with characters Go does not print is quoted with their escapes, as strconv.Quote writes them', () => {
+    expect(commandColumn('echo a\u2028b\u00a0c\u200bd\u{e0001}', false)).toBe('"echo a\\u2028b\\u00a0c\\u200bd\\U000e0001"');
+    expect(commandColumn('echo héllo 世界 ✓', false)).toBe('"echo héllo 世界 ✓"');
+  });
+
   test("docker's raw format, with the size when sizes were asked for", () => {
     expect(containerFormat('raw', false, true)).toMatch(/^container_id: \{\{\.ID\}\}\nimage: .*\nports: \{\{- pad \.Ports 1 0\}\}\nsize: \{\{\.Size\}\}\n$/s);
     expect(containerFormat('{{.Names}}', true, false)).toBe('{{.ID}}');
