@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { isMountPoint } from '../../../test/support/mounts';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 /**
@@ -19,17 +19,11 @@ afterAll(async () => {
   await local.cleanup();
 });
 
-function mounted(dir: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((line) => line.split(' ')[4] === dir);
-}
-
 /** A stopped container named `name`; its root filesystem (unmounted). */
 async function stopped(name: string): Promise<string> {
   expect((await local.run('run', '--name', name, '--network', 'none', 'busybox', 'true')).code).toBe(0);
   const rootfs = (await local.run('inspect', '--format', '{{.GraphDriver.Data.MergedDir}}', name)).stdout.trim();
-  expect(mounted(rootfs)).toBe(false);
+  expect(isMountPoint(rootfs)).toBe(false);
   return rootfs;
 }
 
@@ -43,14 +37,14 @@ test('ctr export x | head -c 100, then ctr inspect x: the stopped container is l
   const rootfs = await stopped('cut-inspect');
   await exportCutShort('cut-inspect');
   expect((await local.run('inspect', '--format', '{{.State.Status}}', 'cut-inspect')).stdout.trim()).toBe('exited');
-  expect(mounted(rootfs)).toBe(false);
+  expect(isMountPoint(rootfs)).toBe(false);
 });
 
 test('ctr export x | head -c 100, then ctr ps -a: the stopped container is left unmounted', async () => {
   const rootfs = await stopped('cut-ps');
   await exportCutShort('cut-ps');
   expect((await local.run('ps', '-a', '--format', '{{.Names}} {{.State}}')).stdout).toContain('cut-ps exited');
-  expect(mounted(rootfs)).toBe(false);
+  expect(isMountPoint(rootfs)).toBe(false);
 });
 
 test('after ctr export x | head -c 100, the container starts again and exports whole', async () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { isMountPoint } from '../../../test/support/mounts';
 import { eventually, localCtr, type LocalCtr } from './local-ctr';
 
 /**
@@ -16,18 +16,11 @@ afterAll(async () => {
   await local.cleanup();
 });
 
-/** Whether the host's mount table has `dir` as a mount point (as `mount` lists it). */
-function mounted(dir: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .some((line) => line.split(' ')[4] === dir);
-}
-
 test('ctr run -d … true: once the container has exited, its overlay is no longer mounted', async () => {
   const run = await local.run('run', '-d', '--name', 'exits', '--network', 'none', 'busybox', 'true');
   expect(run.code).toBe(0);
   const rootfs = (await local.run('inspect', '--format', '{{.GraphDriver.Data.MergedDir}}', 'exits')).stdout.trim();
   expect(rootfs).toContain(run.stdout.trim());
-  expect(await eventually(async () => !mounted(rootfs))).toBe(true);
+  expect(await eventually(async () => !isMountPoint(rootfs))).toBe(true);
   expect((await local.run('inspect', '--format', '{{.State.Status}}', 'exits')).stdout.trim()).toBe('exited');
 });
