@@ -1,5 +1,5 @@
 import { invalidArgument, isCtrError } from '@ctr/errors';
-import { goRfc3339 } from '@ctr/image';
+import { goJsonEscaped, goRfc3339 } from '@ctr/image';
 import { engineModule } from './context';
 import type { Template, TemplateFunction, TemplateMethod } from './go-template';
 
@@ -147,21 +147,10 @@ function goOrdered(value: TemplateValue, name?: string, parent?: string): Templa
 /** What a context's MarshalJSON gave: Go's json.Marshal, which escapes `<`, `>` and `&` whatever the encoder around it says. */
 const marshalled = new WeakSet<object>();
 
-/** encoding/json's HTML escapes, in JSON text. */
-function htmlEscaped(json: string): string {
-  return json.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
-}
-
-/** JSON text as Go writes it: the two line terminators escaped in any JSON, and with `html` (json.Marshal's default) `<`, `>` and `&` too. */
-function goEscaped(json: string, html: boolean): string {
-  const escaped = json.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-  return html ? htmlEscaped(escaped) : escaped;
-}
-
 /** Compact JSON of an ordered value, what contexts marshalled HTML-escaped (docker's `json` function escapes nothing else). */
 function compact(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (marshalled.has(value)) return htmlEscaped(JSON.stringify(value));
+  if (marshalled.has(value)) return goJsonEscaped(JSON.stringify(value), true);
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(compact).join(',')}]`;
   const entries = Object.entries(value).filter(([, item]) => item !== undefined);
@@ -190,7 +179,7 @@ export function goJson(value: TemplateValue, options: GoJsonOptions = {}): strin
   const fields = (options.path ?? '').split('.').filter(Boolean);
   const ordered = goOrdered(value ?? null, fields[fields.length - 1], fields[fields.length - 2]);
   const json = options.indent === undefined ? compact(ordered) : JSON.stringify(ordered, null, options.indent);
-  return goEscaped(json, options.marshal === true);
+  return goJsonEscaped(json, options.marshal === true);
 }
 
 /** The Go template engine, loaded the first time a template needs it (never by a command without one). */
