@@ -36,11 +36,13 @@ async function benchmark(rounds) {
   try {
     await engine.importBusybox();
 
-    // The raw bundle is the spec the engine generated for an identical container (its
-    // overlay rootfs stays mounted), with a fresh network namespace instead of the one
+    // The raw bundle is the spec the engine generated for an identical container (running
+    // `true` in place of its `sleep`, which keeps its overlay rootfs mounted: a created or
+    // stopped container's is not), with a fresh network namespace instead of the one
     // @ctr/network made, and its own cgroup each round.
-    template = await engine.create({ image: 'busybox', cmd: ['true'], network: 'none' });
+    template = await engine.run({ image: 'busybox', cmd: ['sleep', '3600'], network: 'none', detach: true });
     const spec = JSON.parse(fs.readFileSync(path.join(root, 'containers', template.id, 'config.json'), 'utf8'));
+    spec.process.args = ['true'];
     spec.linux.namespaces = spec.linux.namespaces.map((ns) => (ns.type === 'network' ? { type: 'network' } : ns));
     const bundle = path.join(base, 'bundle');
     fs.mkdirSync(bundle);

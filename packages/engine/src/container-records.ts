@@ -70,6 +70,11 @@ export interface ContainerRecord {
   exitAnswered?: boolean;
   /** The exit (its finishedAt) whose restart is under way: counted already, not started yet. */
   restartingAfter?: string;
+  /**
+   * Made by `create` alone, not by `run`: until its first start its root filesystem is mounted
+   * only while held (see `unmountStopped`). A `run`'s stays mounted from its create to its start.
+   */
+  createdAlone?: true;
   log?: LogConfig;
   /**
    * What it runs as, its own options merged over its image's as dockerd merges them at

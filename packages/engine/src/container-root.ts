@@ -93,7 +93,7 @@ export interface HoldOptions {
  */
 export async function holdRootfs(
   ctx: EngineContext,
-  record: Pick<ContainerRecord, 'id' | 'name' | 'rootfs' | 'snapshot' | 'autoRemove'>,
+  record: Pick<ContainerRecord, 'id' | 'name' | 'rootfs' | 'snapshot' | 'autoRemove' | 'createdAlone'>,
   action: string,
   options: HoldOptions = {},
 ): Promise<() => Promise<void>> {
@@ -140,26 +140,28 @@ export async function holdRootfs(
  * resumes a pause such a process left. One readdir when there is nothing to do; nothing for
  * a container removed at its exit (`--rm`), which `unmountStopped` leaves to its removal.
  */
-export async function releaseAbandonedHolds(ctx: EngineContext, record: Pick<ContainerRecord, 'id' | 'rootfs' | 'autoRemove'>): Promise<void> {
-  if (record.autoRemove || !abandonedNote(holdersDir(ctx, record.id), isHold)) return;
+export async function releaseAbandonedHolds(ctx: EngineContext, record: Pick<ContainerRecord, 'id' | 'rootfs' | 'autoRemove' | 'createdAlone'>): Promise<void> {
+  if ((record.autoRemove && !record.createdAlone) || !abandonedNote(holdersDir(ctx, record.id), isHold)) return;
   await unmountStopped(ctx, record);
 }
 
 /**
- * Unmount the root filesystem of a container that has stopped (its process exited), unless a
- * process holds it (`holdRootfs`): that hold's release unmounts it. One that runs, is paused,
- * was only created (its first start mounts nothing again) or is gone is left as it is, and so
- * is one removed at its exit (`--rm`): its removal unmounts it, and its volatile upper layer
- * could not be mounted again. Never fails: nobody at an exit has anyone to tell, and what does
- * not come off (a host process inside) comes off at the next exit or at the container's
- * removal, which reports it.
+ * Unmount the root filesystem of a container that has stopped (its process exited), or that
+ * `create` alone made and that never started, unless a process holds it (`holdRootfs`): that
+ * hold's release unmounts it. One that runs, is paused, is gone, or is a `run`'s on its way to
+ * its start (created, its mount kept for the start) is left as it is, and so is one removed at
+ * its exit (`--rm`) that ran: its removal unmounts it, and its volatile upper layer could not be
+ * mounted again (a created one's is mounted plainly: see `mountNewRootfs`). Never fails: nobody
+ * at an exit has anyone to tell, and what does not come off (a host process inside) comes off
+ * at the next exit or at the container's removal, which reports it.
  */
-export async function unmountStopped(ctx: EngineContext, record: Pick<ContainerRecord, 'id' | 'rootfs' | 'autoRemove'>): Promise<void> {
-  if (record.autoRemove) return;
+export async function unmountStopped(ctx: EngineContext, record: Pick<ContainerRecord, 'id' | 'rootfs' | 'autoRemove' | 'createdAlone'>): Promise<void> {
+  if (record.autoRemove && !record.createdAlone) return;
   await underContainerLock(ctx, ROOTFS_LOCKS, record.id, async () => {
     if (liveNotes(holdersDir(ctx, record.id), isHold).length > 0) return;
-    if ((await ctx.runtime.state(record.id).catch(() => undefined))?.status !== 'exited') return;
-    if ((await mountPoints()).includes(record.rootfs)) await unmount(record.rootfs);
+    const status = (await ctx.runtime.state(record.id).catch(() => undefined))?.status;
+    const stopped = status === 'exited' ? !record.autoRemove : status === 'created' && record.createdAlone === true;
+    if (stopped && (await mountPoints()).includes(record.rootfs)) await unmount(record.rootfs);
   }).catch(() => undefined);
 }
 
@@ -206,8 +208,9 @@ export async function removeMountpoint(dir: string): Promise<void> {
  * Mount a new container's root filesystem. The upper layer of a container that is removed
  * when it exits (`--rm`) is read by nobody after a crash, so, as Podman does, it is mounted
  * `volatile`: overlayfs then never syncs it, and syncing is most of what unmounting costs.
- * (Such a layer cannot be mounted again after a crash — nor needs to be.) Kernels before
- * 5.10 do not know the option and get the plain mount.
+ * (Such a layer cannot be mounted again, after a crash or an unmount — nor needs to be: only
+ * `run`'s is `ephemeral`, kept mounted to its removal; `create` alone unmounts its container's.)
+ * Kernels before 5.10 do not know the option and get the plain mount.
  */
 export async function mountNewRootfs(mounts: readonly Mount[], target: string, options: { ephemeral: boolean }): Promise<void> {
   if (options.ephemeral && mounts.some((m) => m.type === 'overlay')) {

@@ -7,7 +7,7 @@ import { configEnv, parseSignal, type ContainerState, type ExecOptions, type Exe
 import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type EndpointRequest, type NetworkSettings } from '@ctr/network';
 import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
-import { pauseForUser, resumeAbandonedQuiesce, unpauseForUser } from './quiesce';
+import { forgetFreezes, pauseForUser, resumeAbandonedQuiesce, unpauseForUser } from './quiesce';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { claimRemoval, holdRootfs, mountNewRootfs, releaseAbandonedHolds, removeMountpoint, unmountStopped } from './container-root';
 import { forgetHealth, healthcheckFor, healthcheckOff, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
@@ -595,7 +595,11 @@ export class Containers {
     return this.images.resolveInUse(options.image, id, options.signal);
   }
 
-  /** `docker create`: everything but starting the process. Nothing is left behind when it fails. */
+  /**
+   * `docker create`: everything but starting the process. Nothing is left behind when it fails.
+   * Its root filesystem, mounted for the create's own setup, comes off after, as moby's create
+   * unmounts it: its start (or a copy, an export) mounts it again.
+   */
   async create(options: CreateContainerOptions): Promise<CreatedContainer> {
     const made = await this.make(options);
     try {
@@ -604,6 +608,7 @@ export class Containers {
       await made.rollback();
       throw error;
     }
+    await unmountStopped(this.ctx, made.record);
     return made.created;
   }
 
@@ -650,7 +655,8 @@ export class Containers {
 
   /**
    * Everything `create` does but writing the container's record: undone by `rollback`.
-   * `starting`: it starts at once (`run`), so its network is allocated now, beside its root filesystem.
+   * `starting`: it starts at once (`run`), so its network is allocated now, beside its root
+   * filesystem, whose mount stays for the start; otherwise it is `createdAlone`.
    */
   private async make(options: CreateContainerOptions, starting = false): Promise<MadeContainer> {
     const restartPolicy = parseRestartPolicy(options.restart);
@@ -728,7 +734,7 @@ export class Containers {
           undo.push(() => this.ctx.store.snapshots.remove(snapshot));
           mkdirSync(rootfs, { recursive: true });
           undo.push(() => removeMountpoint(rootfs));
-          await mountNewRootfs(mounts, rootfs, { ephemeral: options.autoRemove === true });
+          await mountNewRootfs(mounts, rootfs, { ephemeral: starting && options.autoRemove === true });
           undo.push(() => unmount(rootfs));
         })(),
         this.volumeMounts(id, volumeRequests, image, undo, inherited, ownTargets),
@@ -840,6 +846,7 @@ export class Containers {
         stdinOnce,
         restartCount: 0,
         ...(starting && answersExit(this.ctx, restartPolicy) ? { exitAnswered: true } : {}),
+        ...(starting ? {} : { createdAlone: true as const }),
         ...(options.log ? { log: options.log } : {}),
         ...(healthcheck ? { healthcheck } : {}),
         ...(healthcheckOff(image.config.config?.Healthcheck, options.healthcheck) ? { healthcheckOff: true as const } : {}),
@@ -1027,9 +1034,17 @@ export class Containers {
 
   async find(ref: string): Promise<ContainerRecord> {
     const record = await this.records.find(ref);
-    // Any operation on a container finds it first: a pause or a mount a killed `cp`, `export` or `commit` left ends here.
-    await Promise.all([resumeAbandonedQuiesce(this.ctx, record.id), releaseAbandonedHolds(this.ctx, record)]);
+    await this.releaseAbandoned(record);
     return record;
+  }
+
+  /**
+   * Any operation on a container finds it first: a pause or a mount a killed `cp`, `export` or
+   * `commit` left ends here. Resolves with whether it has notes of freezes (see `forgetFreezes`).
+   */
+  private async releaseAbandoned(record: ContainerRecord): Promise<boolean> {
+    const [freezes] = await Promise.all([resumeAbandonedQuiesce(this.ctx, record.id), releaseAbandonedHolds(this.ctx, record)]);
+    return freezes;
   }
 
   /** Its `Config.Env`, kept at create; a record from before that has only its process's environment. */
@@ -1213,7 +1228,8 @@ export class Containers {
    * begins once the removal is under way (see `claimRemoval`).
    */
   async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    const record = await this.find(ref);
+    const record = await this.records.find(ref);
+    const freezes = await this.releaseAbandoned(record);
     const refuseLive = (state: ContainerState | undefined): void => {
       if (options.force || !state) return;
       const live = state.running ? (state.paused ? 'paused' : 'running') : restartPending(record, state) ? 'restarting' : undefined;
@@ -1260,10 +1276,11 @@ export class Containers {
       else claim.cancel();
     }
     forgetExits(this.ctx, record.id);
+    if (freezes) forgetFreezes(this.ctx, record.id);
   }
 
   private async stateOf(record: ContainerRecord): Promise<ContainerState> {
-    await Promise.all([resumeAbandonedQuiesce(this.ctx, record.id), releaseAbandonedHolds(this.ctx, record)]);
+    await this.releaseAbandoned(record);
     return this.ctx.runtime.state(record.id);
   }
 

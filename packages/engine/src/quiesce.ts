@@ -1,4 +1,4 @@
-import { mkdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { conflict } from '@ctr/errors';
 import { withLock } from '@ctr/store';
@@ -138,11 +138,26 @@ export async function unpauseForUser(ctx: EngineContext, id: string): Promise<vo
 /**
  * Resume container `id` if work on its files froze it and its process was killed before the
  * work's end thawed it (its note names a process no longer running), unless other work or its
- * user still wants it frozen. One readdir when there is nothing to do.
+ * user still wants it frozen. One readdir when there is nothing to do. Resolves with whether
+ * the container has notes of freezes (a user's pause can outlast the work beside it): its
+ * removal then takes them (`forgetFreezes`), and the many that never had any cost it nothing.
  */
-export async function resumeAbandonedQuiesce(ctx: EngineContext, id: string): Promise<void> {
+export async function resumeAbandonedQuiesce(ctx: EngineContext, id: string): Promise<boolean> {
   const dir = freezesOf(ctx, id);
-  if (!abandonedNote(dir, isWork)) return;
-  // A look at the container never fails for this: what is not done now, the next look does.
-  await withLock(`${dir}.lock`, () => thawUnlessWanted(ctx, id, dir)).catch(() => undefined);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return false;
+  }
+  if (names.length > 0 && abandonedNote(dir, isWork)) {
+    // A look at the container never fails for this: what is not done now, the next look does.
+    await withLock(`${dir}.lock`, () => thawUnlessWanted(ctx, id, dir)).catch(() => undefined);
+  }
+  return true;
+}
+
+/** A removed container's notes of freezes go with it. */
+export function forgetFreezes(ctx: EngineContext, id: string): void {
+  rmSync(freezesOf(ctx, id), { recursive: true, force: true });
 }

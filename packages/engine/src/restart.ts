@@ -351,7 +351,14 @@ export async function handleExit(ctx: EngineContext, containers: Containers, id:
   const state = await ctx.runtime.state(id).catch(() => undefined);
   if (!state || state.running || state.status !== 'exited') return;
   const record = await recordOf(ctx, containers, id, true);
-  if (!record) return;
+  if (!record) {
+    // A record that did not show in time (a run's caller killed before it wrote it, or slower than
+    // the wait): nothing else would take the root filesystem down. No record, so no hold; and
+    // no `--rm` one's record comes later to want its volatile mount (see `Containers.run`).
+    const info = await ctx.runtime.inspect(id).catch(() => undefined);
+    if (info) await unmountStopped(ctx, { id, rootfs: info.rootfs, autoRemove: false });
+    return;
+  }
   const ranFor = new Date(state.finishedAt).getTime() - new Date(state.startedAt).getTime();
   await actOnExit(ctx, containers, id, state.exitCode, {
     backoffMs: () => (ranFor >= RESET_AFTER_MS ? FIRST_BACKOFF_MS : Math.min(FIRST_BACKOFF_MS * 2 ** record.restartCount, MAX_BACKOFF_MS)),

@@ -23,14 +23,15 @@ function rootfsMountOptions(rootfs: string): string[] {
 }
 
 test('the root filesystem of a container removed at exit (--rm) is mounted volatile', async () => {
-  const { id } = await t.engine.create({ image: 'busybox', cmd: ['true'], network: 'none', autoRemove: true });
+  // Looked at while it runs: a created container's root filesystem is not mounted.
+  const { id } = await t.engine.run({ image: 'busybox', cmd: ['sleep', '600'], network: 'none', autoRemove: true, detach: true });
   const rootfs = (await t.engine.inspect(id)).GraphDriver.Data.MergedDir;
   // Newer kernels show the option as fsync=volatile.
   expect(rootfsMountOptions(rootfs).some((o) => o === 'volatile' || o === 'fsync=volatile')).toBe(true);
 });
 
 test('the root filesystem of a container that is kept is synced like any other (not volatile)', async () => {
-  const { id } = await t.engine.create({ image: 'busybox', cmd: ['true'], network: 'none' });
+  const { id } = await t.engine.run({ image: 'busybox', cmd: ['sleep', '600'], network: 'none', detach: true });
   const rootfs = (await t.engine.inspect(id)).GraphDriver.Data.MergedDir;
   expect(rootfsMountOptions(rootfs).some((o) => o.includes('volatile'))).toBe(false);
 });

@@ -90,7 +90,8 @@ describe('container prune and containers never finished', () => {
    * process), the root filesystem mounted, the snapshot and the runtime's state made, no record.
    */
   async function unfinishedContainer(name: string, claimedBy: string): Promise<string> {
-    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', name, volumes: [`${name}-data:/data`], cmd: ['true'] });
+    // A run's (detached, its exit seen by nobody): a create alone unmounts its root filesystem once done.
+    const { id } = await t.engine.run({ image: 'busybox', pull: 'never', network: 'none', name, volumes: [`${name}-data:/data`], cmd: ['true'], detach: true });
     rmSync(join(t.root, 'engine', 'containers', `${id}.json`));
     rmSync(join(t.root, 'engine', 'names', name));
     symlinkSync(`${id} ${claimedBy}`, join(t.root, 'engine', 'names', name));
