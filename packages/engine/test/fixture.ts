@@ -34,6 +34,15 @@ export async function testEngine(): Promise<TestEngine> {
   };
 }
 
+/**
+ * An engine on `root` as the ctr command runs it, daemonless: conmon's exit command for its
+ * containers is the built engine's `handleExit`, what `ctr container cleanup` runs.
+ */
+export function daemonlessEngine(root: string, runRoot: string): Engine {
+  const handleExit = `new (require(${JSON.stringify(join(__dirname, '..'))}).Engine)({ root: process.argv[1], runRoot: process.argv[2] }).handleExit(process.argv[3])`;
+  return new Engine({ root, runRoot, exitCommand: [process.execPath, '-e', handleExit, root, runRoot] });
+}
+
 /** A describe's engine (made once) and an empty host directory for each of its tests, both removed after. */
 export interface EngineAndHostDir {
   readonly t: TestEngine;

@@ -8,7 +8,7 @@ import { Engine } from '@ctr/engine';
 import { TAR_END, encodeTarHeader, tarPadding } from '@ctr/image';
 import { NetworkManager } from '@ctr/network';
 import { fillDisk, freeBlocks } from '../../../test/support/full-disk';
-import { eventually } from './fixture';
+import { daemonlessEngine, eventually } from './fixture';
 
 const exec = promisify(execFile);
 const CTR = path.resolve(__dirname, '../../cli/bin/ctr');
@@ -27,9 +27,8 @@ beforeAll(async () => {
   await exec('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', disk]);
   root = path.join(disk, 'root');
   runRoot = path.join(disk, 'run');
-  // Its exit command is what conmon runs for `--rm` when no client waits: the built engine's handleExit.
-  const handleExit = `new (require(${JSON.stringify(path.resolve(__dirname, '..'))}).Engine)({ root: process.argv[1], runRoot: process.argv[2] }).handleExit(process.argv[3])`;
-  engine = new Engine({ root, runRoot, exitCommand: [process.execPath, '-e', handleExit, root, runRoot] });
+  // Its exit command is what conmon runs for `--rm` when no client waits.
+  engine = daemonlessEngine(root, runRoot);
   await engine.importBusybox();
 });
 

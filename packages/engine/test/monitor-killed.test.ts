@@ -3,19 +3,18 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Engine } from '@ctr/engine';
 import { procStat } from '@ctr/runtime';
-import { eventually, testEngine, type TestEngine } from './fixture';
+import { daemonlessEngine, eventually, testEngine, type TestEngine } from './fixture';
 
 /**
  * A container whose monitor (conmon) is killed with SIGKILL while it runs is never left running
  * unseen: as when containerd's shim dies, it is killed and its exit is 255, answered as any exit.
  */
 let t: TestEngine;
-/** The same root, daemonless as the ctr command runs it: conmon's exit command is the built engine's handleExit. */
+/** The same root, daemonless as the ctr command runs it. */
 let daemonless: Engine;
 beforeAll(async () => {
   t = await testEngine();
-  const handleExit = `new (require(${JSON.stringify(path.resolve(__dirname, '..'))}).Engine)({ root: process.argv[1], runRoot: process.argv[2] }).handleExit(process.argv[3])`;
-  daemonless = new Engine({ root: t.root, runRoot: t.runRoot, exitCommand: [process.execPath, '-e', handleExit, t.root, t.runRoot] });
+  daemonless = daemonlessEngine(t.root, t.runRoot);
 });
 afterAll(async () => {
   await daemonless?.close();

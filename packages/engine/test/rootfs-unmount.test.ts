@@ -10,16 +10,15 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { Engine } from '@ctr/engine';
 import { mountPoints } from '@ctr/store';
-import { catIn, eventually, testEngine, type TestEngine } from './fixture';
+import { catIn, daemonlessEngine, eventually, testEngine, type TestEngine } from './fixture';
 import { entriesOf, tarOf, tarStream } from './tar-fixture';
 
 let t: TestEngine;
-/** The same root, daemonless as the ctr command runs it: conmon's exit command is the built engine's handleExit. */
+/** The same root, daemonless as the ctr command runs it. */
 let daemonless: Engine;
 beforeAll(async () => {
   t = await testEngine();
-  const handleExit = `new (require(${JSON.stringify(path.resolve(__dirname, '..'))}).Engine)({ root: process.argv[1], runRoot: process.argv[2] }).handleExit(process.argv[3])`;
-  daemonless = new Engine({ root: t.root, runRoot: t.runRoot, exitCommand: [process.execPath, '-e', handleExit, t.root, t.runRoot] });
+  daemonless = daemonlessEngine(t.root, t.runRoot);
 });
 afterAll(async () => {
   await daemonless?.close();
