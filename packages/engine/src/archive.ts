@@ -205,7 +205,7 @@ export async function putArchive(
 
 /** `docker export`: the container's merged filesystem as one tar stream, its root filesystem held mounted until the stream ends. */
 export async function exportContainer(ctx: EngineContext, record: ContainerRecord, options: { signal?: AbortSignal } = {}): Promise<Readable> {
-  const release = await holdRootfs(ctx, record, 'exported');
+  const release = await holdRootfs(ctx, record, 'exported', { refusal: `You cannot export container ${record.id} which is being removed` });
   let layer: Readable;
   try {
     layer = createLayerFromDirectory(record.rootfs, { xattrs: false, ...(options.signal ? { signal: options.signal } : {}) });

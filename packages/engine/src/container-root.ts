@@ -37,19 +37,22 @@ function holdersDir(ctx: Pick<EngineContext, 'runRoot'>, id: string): string {
 const isHold = (name: string): boolean => !name.startsWith(REMOVING);
 const isRemoval = (name: string): boolean => name.startsWith(REMOVING);
 
-/** Whether a removal of the container whose holders' directory is `dir` is under way; a mark left by a removal that was killed goes. */
-function removalUnderWay(dir: string): boolean {
-  const mark = `${dir}${REMOVAL_MARK}`;
+/** Whether the removal mark `mark` is a live removal's; one left by a removal that was killed goes. */
+function liveMark(mark: string): boolean {
   const note = readNote(mark);
-  if (note !== undefined) {
-    if (noteHolderRuns(note)) return true;
-    // Only if it is still that one: another removal may have marked it meanwhile.
-    removeLinkIfUnchanged(mark, note);
-  }
-  return liveNotes(dir, isRemoval).length > 0;
+  if (note === undefined) return false;
+  if (noteHolderRuns(note)) return true;
+  // Only if it is still that one: another removal may have marked it meanwhile.
+  removeLinkIfUnchanged(mark, note);
+  return false;
 }
 
-/** Mark a removal beside the holders' directory `dir`; undefined when another removal's mark is there. */
+/** Whether a removal of the container whose holders' directory is `dir` is under way. */
+function removalUnderWay(dir: string): boolean {
+  return liveMark(`${dir}${REMOVAL_MARK}`) || liveNotes(dir, isRemoval).length > 0;
+}
+
+/** Mark a removal beside the holders' directory `dir`; undefined when another live removal's mark is there. */
 function markRemoval(dir: string): string | undefined {
   const mark = `${dir}${REMOVAL_MARK}`;
   try {
@@ -57,7 +60,8 @@ function markRemoval(dir: string): string | undefined {
     return mark;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return undefined;
+    // A killed removal's mark is taken over: left, it would outlive the container (`done` takes only its own).
+    if (code === 'EEXIST') return liveMark(mark) ? undefined : markRemoval(dir);
     if (code !== 'ENOENT') throw error;
   }
   // The first removal on this run root.
@@ -80,7 +84,7 @@ export interface HoldOptions {
    * directories itself (commit, diff) and needs only the removal kept away.
    */
   mount?: boolean;
-  /** The refusal when the container is being removed, in place of the one `action` makes (moby's commit has its own). */
+  /** The refusal when the container is being removed, in place of the one `action` makes (moby's commit and export have their own). */
   refusal?: string;
 }
 
