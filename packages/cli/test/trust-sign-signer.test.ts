@@ -97,6 +97,15 @@ describe('ctr trust sign of a repository not yet signed', () => {
     expect((await inspect(env, `${repo}:v1`))?.Signers).toEqual([{ Name: 'bob', Keys: [{ ID: bobKey }] }]);
   });
 
+  test('a user named releases is the signer docker names: "Created signer: releases", not the Repo Admin it signs as', async () => {
+    const repo = `${registry.host}/signer/releases`;
+    const env = await configFor('releases');
+    await tagged(repo);
+    const signed = await ctr.runWith({ env }, 'trust', 'sign', `${repo}:v1`);
+    expect(signed.code).toBe(0);
+    expect(signed.stdout).toMatch(new RegExp(`^Created signer: releases\\nFinished initializing signed repository for ${repo}:v1\\n`));
+  });
+
   test('not logged in, the repository is refused as docker refuses it, and nothing is pushed or published', async () => {
     const repo = `${registry.host}/signer/anonymous`;
     const env = await configFor();

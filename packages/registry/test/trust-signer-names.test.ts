@@ -81,6 +81,13 @@ test('the line break of a refused name is shown escaped, so it cannot forge a li
   expect(error.message).toBe('could not add signer to repo: "z/a\\ngun: evil/..": tuf: invalid role "targets/z/a\\ngun: evil/..". invalid delegation role name');
 });
 
+test.each(['Alice', 'andré'])('a name notary has no delegation for (%s: only lowercase ASCII letters, digits, - and _) is refused in docker\'s words, nothing published', async (name) => {
+  const gun = `127.0.0.1:5000/names/case-${name.length}`;
+  const error = await failure(servers.client(gun, servers.newConfig()).initializeWithSigner(name));
+  expect(error).toEqual(new CtrError('InvalidArgument', `could not add signer to repo: ${name}: tuf: invalid role targets/${name}. invalid delegation role name`));
+  expect(await published(gun)).toBe(404);
+});
+
 test("a plain name is the signer: its role is targets/<name>, its key file's role header the name, and nothing else", async () => {
   const gun = '127.0.0.1:5000/names/plain';
   const config = servers.newConfig();

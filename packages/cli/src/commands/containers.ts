@@ -713,14 +713,15 @@ const attach: Command = {
     const engine = await getEngine();
     const ref = args.positionals[0] as string;
     const { Id, Config } = await attachable(engine, ref);
-    // Waited on from before the attach, as docker attach does: the exit code is the one the
-    // program ends with, though the stream ends before its exit is recorded (or its removal, --rm).
-    const waiting = new AbortController();
-    const exited = engine.wait(Id, waiting.signal);
-    exited.catch(() => undefined);
     // As docker attach: stdin only of a container that keeps it open, a TTY's in raw mode and at the window's size.
     const withStdin = !bool(args, 'no-stdin') && Config.OpenStdin;
     const detachKeys = await detachKeysFor(args, io, withStdin && Config.Tty);
+    // Waited on from before the attach, as docker attach does: the exit code is the one the
+    // program ends with, though the stream ends before its exit is recorded (or its removal, --rm).
+    // Begun after what can fail before the attach, so no failure leaves the wait running.
+    const waiting = new AbortController();
+    const exited = engine.wait(Id, waiting.signal);
+    exited.catch(() => undefined);
     const terminal = Config.Tty ? terminalSession(io, { raw: withStdin }) : undefined;
     // The container runs already: a signal it cannot take is not tried again.
     const proxy = bool(args, 'sig-proxy') ? proxySignals((signal) => engine.kill(ref, signal)) : undefined;

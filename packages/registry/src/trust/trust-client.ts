@@ -165,11 +165,12 @@ const hexOf = (file: TargetFile): string | undefined => (file.hashes.sha256 === 
 
 /**
  * notary's data.IsDelegation for the role docker makes of a signer name: `targets/` and one name
- * of letters, digits, '-' and '_'. notary would take `targets/a/b` too, but docker signs only
- * into direct children of targets, so a nested name could never sign; it is refused with the rest.
+ * of lowercase ASCII letters, digits, '-' and '_' (notary's `^[-a-z0-9_/]+$`, so neither `Alice`
+ * nor `é` is a delegation). notary would take `targets/a/b` too, but docker signs
+ * only into direct children of targets, so a nested name could never sign; it is refused with the rest.
  */
 function isSignerRole(role: string): role is `targets/${string}` {
-  return role.length < 256 && /^targets\/[\p{L}\p{N}_-]+$/u.test(role);
+  return role.length < 256 && /^targets\/[-a-z0-9_]+$/.test(role);
 }
 
 /**
@@ -182,7 +183,7 @@ function signerRole(signer: string): `targets/${string}` {
   const role = signer === '' ? 'targets' : `targets/${signer}`;
   if (isSignerRole(role)) return role;
   // A line break in the name would otherwise forge lines of the error itself.
-  const shown = (text: string): string => (/\p{Cc}/u.test(text) ? JSON.stringify(text) : text);
+  const shown = (text: string): string => (/[\x00-\x1f\x7f-\x9f]/.test(text) ? JSON.stringify(text) : text);
   throw invalidArgument(`could not add signer to repo: ${shown(role.replace(/^targets\//, ''))}: tuf: invalid role ${shown(role)}. invalid delegation role name`);
 }
 
