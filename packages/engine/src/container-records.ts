@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, promises as fs, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import { readJson, removeLinkIfUnchanged, writeFileAtomic } from '@ctr/store';
@@ -271,9 +271,17 @@ export class ContainerRecords {
     return record;
   }
 
-  async remove(id: string): Promise<void> {
-    rmSync(this.file(id), { force: true });
+  /** Resolves with whether the record was there: of removals racing, one took it. */
+  async remove(id: string): Promise<boolean> {
+    let removed = true;
+    try {
+      unlinkSync(this.file(id));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      removed = false;
+    }
     rmSync(path.join(this.execsDir, id), { recursive: true, force: true });
+    return removed;
   }
 
   /**

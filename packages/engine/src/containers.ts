@@ -1263,13 +1263,14 @@ export class Containers {
         namedVolumes: record.mounts.flatMap((mount) => (mount.name ? [mount.name] : [])),
         anonymousVolumes: options.volumes ? record.anonymousVolumes : [],
       });
-      await Promise.all([
+      const [took] = await Promise.all([
         this.records.remove(record.id),
         this.records.releaseName(record.name, record.id),
-        this.ctx.events.container('destroy', record),
         ...(record.healthcheck ? [forgetHealth(this.ctx, record.id)] : []),
         releaseDevices(this.ctx, record),
       ]);
+      // One destroy, as dockerd's: two removals that raced both get here, one took the record.
+      if (took) await this.ctx.events.container('destroy', record);
       removed = true;
     } finally {
       if (removed) claim.done();

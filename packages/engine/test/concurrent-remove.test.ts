@@ -21,3 +21,12 @@ test('two removes of one container at once end with it gone, each either done or
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(id);
   }
 });
+
+test('two removes of one container at once report one destroy, as dockerd does', async () => {
+  const since = Date.now() / 1000;
+  const { id } = await t.engine.run({ image: 'busybox', cmd: ['true'], network: 'none' });
+  await Promise.allSettled([t.engine.remove(id, { force: true }), t.engine.remove(id, { force: true })]);
+  const actions: string[] = [];
+  for await (const event of t.engine.events({ since, until: Date.now() / 1000 + 1, filters: { container: [id] } })) actions.push(event.Action);
+  expect(actions.filter((action) => action === 'destroy')).toEqual(['destroy']);
+});
