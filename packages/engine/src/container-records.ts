@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, promises as fs, readdirSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
-import { readJson, removeLinkIfUnchanged, writeFileAtomic } from '@ctr/store';
+import { readJson, removeLinkIfUnchanged, unlinkIfPresent, writeFileAtomic } from '@ctr/store';
 import type { MountSpec, RunOptions } from '@ctr/runtime';
 import { noteHolderRuns, ownNote, processRuns, readNote } from './process-notes';
 import type { AttachedStreams } from './containers';
@@ -273,13 +273,7 @@ export class ContainerRecords {
 
   /** Resolves with whether the record was there: of removals racing, one took it. */
   async remove(id: string): Promise<boolean> {
-    let removed = true;
-    try {
-      unlinkSync(this.file(id));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      removed = false;
-    }
+    const removed = unlinkIfPresent(this.file(id));
     rmSync(path.join(this.execsDir, id), { recursive: true, force: true });
     return removed;
   }

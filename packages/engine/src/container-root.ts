@@ -1,7 +1,7 @@
-import { existsSync, promises as fs, mkdirSync, rmdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, promises as fs, mkdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { conflict, isCtrError, isNotFound, notFound } from '@ctr/errors';
-import { mountAll, mountPoints, removeLinkIfUnchanged, unmount, type Mount } from '@ctr/store';
+import { mountAll, mountPoints, removeLinkIfUnchanged, unlinkIfPresent, unmount, type Mount } from '@ctr/store';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { underContainerLock } from './container-lock';
 import type { EngineContext } from './context';
@@ -67,14 +67,6 @@ function markRemoval(dir: string): string | undefined {
   // The first removal on this run root.
   mkdirSync(path.dirname(dir), { recursive: true });
   return markRemoval(dir);
-}
-
-function unlinkQuiet(file: string): void {
-  try {
-    unlinkSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
 }
 
 /** How a hold is taken (`holdRootfs`). */
@@ -189,11 +181,13 @@ export async function claimRemoval(ctx: Pick<EngineContext, 'runRoot'>, id: stri
   const mark = (existsSync(dir) ? undefined : markRemoval(dir)) ?? makeNote(dir, REMOVING);
   while (liveNotes(dir, isHold).length > 0) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   return {
-    cancel: () => unlinkQuiet(mark),
+    cancel: () => {
+      unlinkIfPresent(mark);
+    },
     done: () => {
       // The mark last: a hold seeing none now finds the record gone.
       rmSync(dir, { recursive: true, force: true });
-      unlinkQuiet(mark);
+      unlinkIfPresent(mark);
     },
   };
 }

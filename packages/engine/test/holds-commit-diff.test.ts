@@ -84,26 +84,30 @@ test('an rm -f from another process during a commit waits for it: the image has 
   expect(check.exitCode).toBe(0);
 });
 
-test('a commit while a removal is under way is refused, in moby’s words', async () => {
+/** What `work` on a created container does while a removal of it is under way (the removal then cancelled, the container removed). */
+async function whileRemoving(work: (id: string) => Promise<unknown>): Promise<{ id: string; outcome: Promise<unknown> }> {
   const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', cmd: ['true'] });
   const claim = await claimRemoval({ runRoot: t.runRoot }, id);
-  try {
-    await expect(t.engine.commit(id)).rejects.toMatchObject({ code: 'Conflict', message: `You cannot commit container ${id} which is being removed` });
-  } finally {
-    claim.cancel();
-  }
+  const outcome = work(id);
+  await outcome.catch(() => undefined);
+  claim.cancel();
   await t.engine.remove(id);
+  return { id, outcome };
+}
+
+test('a commit while a removal is under way is refused, in moby’s words', async () => {
+  const { id, outcome } = await whileRemoving((id) => t.engine.commit(id));
+  await expect(outcome).rejects.toMatchObject({ code: 'Conflict', message: `You cannot commit container ${id} which is being removed` });
+});
+
+test('an export begun while the container is being removed is refused as moby refuses it', async () => {
+  const { id, outcome } = await whileRemoving((id) => t.engine.export(id));
+  await expect(outcome).rejects.toMatchObject({ code: 'Conflict', message: `You cannot export container ${id} which is being removed` });
 });
 
 test('a diff while a removal is under way is refused: the container is marked for removal', async () => {
-  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', cmd: ['true'] });
-  const claim = await claimRemoval({ runRoot: t.runRoot }, id);
-  try {
-    await expect(t.engine.changes(id)).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('is marked for removal') });
-  } finally {
-    claim.cancel();
-  }
-  await t.engine.remove(id);
+  const { outcome } = await whileRemoving((id) => t.engine.changes(id));
+  await expect(outcome).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('is marked for removal') });
 });
 
 test('a commit and a diff of a stopped container leave no hold, and its root filesystem unmounted', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, fsync, promises as fs, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsync, promises as fs, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { CtrError, isCtrError, noSpaceLeft } from '@ctr/errors';
@@ -116,6 +116,17 @@ export async function readJson<T>(file: string): Promise<T | undefined> {
       cause: error,
       hint: 'run fsck on the store; restore the file from a backup if fsck cannot repair it',
     });
+  }
+}
+
+/** Unlink `file` in one system call; whether it was there (of processes racing to remove it, one took it). */
+export function unlinkIfPresent(file: string): boolean {
+  try {
+    unlinkSync(file);
+    return true;
+  } catch (error) {
+    if (errno(error) === 'ENOENT') return false;
+    throw error;
   }
 }
 

@@ -25,5 +25,5 @@ export { type GcOptions, type GcResult, type GcRoots, type ReleaseOptions, type 
 export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from './fsck';
 export { acquireLock, breakIfStale, lockOwner, removeLinkIfUnchanged, tryAcquireLock, withLock, type LockOptions, type Release } from './lock';
 /** Crash-safe file helpers (temp + fsync + rename + fsync dir) for other records under the root. */
-export { readJson, writeFileAtomic, fsyncDir, uniqueHex } from './fs-util';
+export { readJson, writeFileAtomic, fsyncDir, uniqueHex, unlinkIfPresent } from './fs-util';
 export { layerSize } from './layer-size';
