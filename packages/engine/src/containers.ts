@@ -1063,9 +1063,14 @@ export class Containers {
     // The last exit is about to be forgotten: its die event goes out now if nobody reported it.
     await reportExit(this.ctx, record);
     let processStarting = false;
+    // Refused for its removal (under way, or done): no start was tried, as moby's start refuses it before its SetError.
+    let beingRemoved = false;
     const result = await (async () => {
       // Mounted again if it stopped; the hold ends once the process runs (or its start failed: then it comes off).
-      const release = await holdRootfs(this.ctx, record, 'started');
+      const release = await holdRootfs(this.ctx, record, 'started').catch((error: unknown) => {
+        beingRemoved = isCtrError(error) && (error.code === 'Conflict' || error.code === 'NotFound');
+        throw error;
+      });
       try {
         return await startNetworked(this.ctx, record, () => {
           processStarting = true;
@@ -1077,7 +1082,7 @@ export class Containers {
     })().catch(async (error: unknown) => {
       // What failed before the process (a port already allocated) is the start's error, as
       // dockerd's SetError with exit code 128; the runtime records a failure of its own part.
-      if (!processStarting) await this.ctx.runtime.recordStartFailure(record.id, asCtrError(error).message).catch(() => undefined);
+      if (!processStarting && !beingRemoved) await this.ctx.runtime.recordStartFailure(record.id, asCtrError(error).message).catch(() => undefined);
       throw error;
     });
     const exitAnswered = answersExit(this.ctx, record.restartPolicy);

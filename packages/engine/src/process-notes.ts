@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import { asCtrError } from '@ctr/errors';
 import { holderRuns, thisProcess, uniqueHex } from '@ctr/store';
 
 /**
@@ -44,13 +45,13 @@ export function readNote(link: string): string | undefined {
 export function makeNote(dir: string, prefix = ''): string {
   const note = path.join(dir, `${prefix}${process.pid}-${uniqueHex()}`);
   for (;;) {
-    mkdirSync(dir, { recursive: true });
     try {
+      mkdirSync(dir, { recursive: true });
       symlinkSync(ownNote(), note);
       return note;
     } catch (error) {
       // The directory was removed between the two calls (whoever removes it when its last note goes): made again.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw asCtrError(error, 'Internal', `noting process ${process.pid} in ${dir}`);
     }
   }
 }
