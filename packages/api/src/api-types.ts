@@ -120,9 +120,10 @@ export interface ExecCreateRequest {
   DetachKeys?: string;
 }
 
+/** moby's container.WaitResponse: `Error` only when the wait itself failed. */
 export interface WaitResponse {
+  Error?: { Message: string };
   StatusCode: number;
-  Error: { Message: string } | null;
 }
 
 export interface PingResponse {

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CtrError } from '@ctr/errors';
 import type { ApiVersion } from './api-version';
-import { goJsonText } from './go-json';
+import { goJsonDocument, goJsonText } from './go-json';
 import { errorBody } from './http-errors';
 import type { Query } from './query';
 
@@ -39,7 +39,7 @@ export function clientGone(call: Call): AbortSignal {
 }
 
 export function sendJson(call: Call, status: number, body: unknown): void {
-  const text = goJsonText(body);
+  const text = goJsonDocument(body);
   response(call).writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   response(call).end(text);
 }

@@ -9,3 +9,11 @@ import { goJsonEscaped } from '@ctr/image';
 export function goJsonText(value: unknown, html = false): string {
   return goJsonEscaped(JSON.stringify(value), html);
 }
+
+/**
+ * One JSON document as Go's `json.Encoder.Encode` writes it, newline included: dockerd's
+ * WriteJSON replies and errors, wait's answer, and each event and stats line end so.
+ */
+export function goJsonDocument(value: unknown, html = false): string {
+  return `${goJsonText(value, html)}\n`;
+}

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { asCtrError, type CtrError } from '@ctr/errors';
-import { goJsonText } from './go-json';
+import { goJsonDocument } from './go-json';
 
 /** Docker's HTTP status for each error code; everything unlisted is the daemon's fault (500). */
 const STATUS: Record<string, number> = {
@@ -39,7 +39,7 @@ export function sendError(res: ServerResponse, thrown: unknown): void {
     res.destroy();
     return;
   }
-  const body = goJsonText(errorBody(error));
+  const body = goJsonDocument(errorBody(error));
   res.writeHead(statusOf(error), { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -47,7 +47,7 @@ export function sendError(res: ServerResponse, thrown: unknown): void {
 /** The same answer on a raw socket, for a request that asked to be hijacked. */
 export function sendSocketError(socket: Socket, thrown: unknown): void {
   const error = asCtrError(thrown);
-  const body = goJsonText(errorBody(error));
+  const body = goJsonDocument(errorBody(error));
   if (!socket.writable) return;
   socket.end(
     `HTTP/1.1 ${statusOf(error)} ${error.code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -1194,6 +1194,8 @@ export function goQuote(text: string, quote = '"'): string {
     else if (c === '\f') out += '\\f';
     else if (c === '\v') out += '\\v';
     else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    // A lone surrogate can only come from JSON's `\ud800`, which Go's decoder already made U+FFFD (printable).
+    else if (code >= 0xd800 && code <= 0xdfff) out += '\ufffd';
     else if (code < 0x7f || GO_PRINTABLE.test(c)) out += c;
     else if (code < 0x10000) out += `\\u${code.toString(16).padStart(4, '0')}`;
     else out += `\\U${code.toString(16).padStart(8, '0')}`;

@@ -4,7 +4,7 @@
  * and a template that cannot parse or run fails with Go's words, starting `template:`.
  */
 import { isCtrError } from '@ctr/errors';
-import { formatItems, renderTemplate } from '../src/format';
+import { commandColumn, formatItems, renderTemplate } from '../src/format';
 
 const container = {
   Name: '/web',
@@ -220,6 +220,12 @@ describe("Go's functions", () => {
     expect(render('{{printf "%s|%d|%5.2f|%-6s|%q|%t|%x|%v|%05d|%3d%%" "a" 42 3.14159 "ab" "a\\"b" true 255 .Config.Cmd -42 7}}')).toBe(
       'a|42| 3.14|ab    |"a\\"b"|true|ff|[sh -c top]|-0042|  7%',
     );
+  });
+
+  test("%q prints a lone surrogate as U+FFFD, which Go's JSON decoder made of it", () => {
+    const decoded = JSON.parse('{"Cmd":"a\\ud800b","Low":"\\udc00"}') as Record<string, string>;
+    expect(renderTemplate('{{printf "%q" .Cmd}} {{printf "%q" .Low}}', decoded)).toBe('"a\ufffdb" "\ufffd"');
+    expect(commandColumn(decoded.Cmd as string)).toBe('"a\ufffdb"');
   });
 
   test('printf marks missing, extra and mistyped arguments as Go does', () => {

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { invalidArgument } from '@ctr/errors';
 import type { PathStat } from '@ctr/engine';
 import { bodyStream, clientGone, sendJson, startStream, type Call } from '../call';
+import { goJsonDocument } from '../go-json';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 
@@ -52,8 +53,8 @@ export function containerFileRoutes({ engine }: Services): Route[] {
       const first = await samples.next();
       const res = startStream(call, 'application/json');
       try {
-        if (!first.done) res.write(`${JSON.stringify(first.value)}\n`);
-        for await (const sample of samples) res.write(`${JSON.stringify(sample)}\n`);
+        if (!first.done) res.write(goJsonDocument(first.value, true));
+        for await (const sample of samples) res.write(goJsonDocument(sample, true));
       } catch {
         // The client went away, or the container did: the stream simply ends.
       }

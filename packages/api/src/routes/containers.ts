@@ -2,9 +2,10 @@ import { PassThrough } from 'node:stream';
 import { logLine, logsNotReadable, parseDetachKeys, type StopOptions } from '@ctr/engine';
 import { asCtrError, conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
+import type { WaitResponse } from '../api-types';
 import { createOptionsFromBody, updateOptionsFromBody } from '../container-config';
-import { goJsonText } from '../go-json';
-import type { WaitCondition } from '../lifecycle';
+import { goJsonDocument } from '../go-json';
+import type { ExitStatus, WaitCondition } from '../lifecycle';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
@@ -24,6 +25,14 @@ function missingImageOnly(error: unknown): unknown {
   if (!isNotFound(error)) return error;
   const found = asCtrError(error);
   return found.details.missing === 'image' ? found : invalidArgument(found.message, { cause: found, ...(found.hint ? { hint: found.hint } : {}) });
+}
+
+/**
+ * moby's container.WaitResponse: `Error` first and left out when there is none (omitempty),
+ * so a clean exit is `{"StatusCode":0}` as dockerd writes it.
+ */
+function waitResponse(status: ExitStatus): WaitResponse {
+  return status.Error ? { Error: status.Error, StatusCode: status.StatusCode } : { StatusCode: status.StatusCode };
 }
 
 /** `?t=` (or `timeout`) and `?signal=` of stop and restart. */
@@ -131,9 +140,9 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       const gone = clientGone(call);
       try {
         const status = await lifecycle.wait(info, condition, gone);
-        res.end(goJsonText(status, true));
+        res.end(goJsonDocument(waitResponse(status), true));
       } catch (error) {
-        if (!gone.aborted) res.end(goJsonText({ StatusCode: -1, Error: { Message: (error as Error).message } }, true));
+        if (!gone.aborted) res.end(goJsonDocument(waitResponse({ StatusCode: -1, Error: { Message: (error as Error).message } }), true));
       }
     }),
     route('DELETE', '/containers/:id', async (call) => {

@@ -1,6 +1,6 @@
 import type { EngineEvent } from '@ctr/engine';
 import { clientGone, sendJson, startStream, type Call } from '../call';
-import { goJsonText } from '../go-json';
+import { goJsonDocument } from '../go-json';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version';
 import { authConfigFrom } from '../registry-auth';
 import { readJsonObject } from '../request-body';
@@ -60,7 +60,7 @@ export function systemRoutes({ engine }: Services): Route[] {
       const gone = clientGone(call);
       try {
         for await (const event of engine.events({ filters, signal: gone, ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) })) {
-          res.write(`${goJsonText(dockerEvent(event), true)}\n`);
+          res.write(goJsonDocument(dockerEvent(event), true));
         }
       } catch (error) {
         if (!gone.aborted) throw error;

@@ -51,7 +51,7 @@ async function lookupTrustInfo(io: Io, remote: string): Promise<TrustInfo> {
     } catch (error) {
       throw new CtrError('NotFound', `no signatures or cannot access ${remote}`, { cause: error });
     }
-    const { base, delegations } = await client.roles();
+    const { base, delegations } = await client.roles().catch((error: unknown) => Promise.reject(new CtrError('NotFound', `no signers for ${remote}`, { cause: error })));
     const signers = new Map<string, string[]>();
     for (const role of delegations) if (role.name !== 'targets/releases') signers.set(signerOf(role.name), role.keyIds);
     return { rows: releasedSignatures(targets), admin: base.map((role) => ({ name: role.name, keyIds: role.keyIds })), signers };
@@ -225,7 +225,8 @@ const revoke: Command = {
         else await client.releasedTargets().catch((error: unknown) => Promise.reject(isCtrError(error) && error.details.trust === 'no-target' ? new Error('no signed tags to remove') : error));
         await client.revoke(reference.tag);
       } catch (error) {
-        throw new CtrError(isCtrError(error) ? error.code : 'Internal', `could not remove signature for ${remote}: ${(error as Error).message}`, { cause: error });
+        // docker wraps notary's own words here, not its NotaryError's.
+        throw new CtrError(isCtrError(error) ? error.code : 'Internal', `could not remove signature for ${remote}: ${registryModule().trustReason(error)}`, { cause: error });
       }
     });
     println(io, `Successfully deleted signature for ${remote}`);
@@ -333,7 +334,8 @@ const signerAdd: Command = {
         });
         println(io, `Successfully added signer: ${signer} to ${repo}\n`);
       } catch (error) {
-        io.stderr.write(`${(error as Error).message}\n\n`);
+        // docker's addSignerToRepo names the repository as typed in its NotaryError.
+        io.stderr.write(`${(registryModule().trustErrorNaming(error, repo) as Error).message}\n\n`);
         failed.push(repo);
       }
     }
@@ -356,7 +358,9 @@ const signerRemove: Command = {
       try {
         if (signer === 'releases') throw invalidArgument('releases is a reserved keyword and cannot be removed');
         const removed = await withTrust(io, repo, async (client) => {
-          const { delegations } = await client.roles();
+          const { delegations } = await client.roles().catch((error: unknown) =>
+            Promise.reject(new CtrError(isCtrError(error) ? error.code : 'Internal', `error retrieving signers for ${repo}: ${registryModule().trustReason(error)}`, { cause: error })),
+          );
           const role = delegations.find((r) => r.name === `targets/${signer}`);
           if (role === undefined) throw new CtrError('NotFound', `no signer ${signer} for repository ${repo}`);
           const last = !bool(args, 'force') && (await lastReleasesSigner(client, role.keyIds));

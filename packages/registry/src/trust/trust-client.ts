@@ -133,7 +133,7 @@ interface PinnedRoot {
 type Trouble = 'not-exist' | 'missing' | 'expired' | 'mismatch' | 'threshold' | 'low-version' | 'network';
 
 function notaryError(kind: Trouble, gun: string, reason: string, cause?: unknown): CtrError {
-  const options = { details: { trust: kind, gun }, ...(cause === undefined ? {} : { cause }) };
+  const options = { details: { trust: kind, gun, reason }, ...(cause === undefined ? {} : { cause }) };
   switch (kind) {
     case 'not-exist':
       return new CtrError('NotFound', `Error: remote trust data does not exist for ${gun}: ${reason}`, options);
@@ -158,6 +158,23 @@ const BY_REASON: Partial<Record<TrustFailureReason, Trouble>> = { expired: 'expi
 /** What kind of trust failure an error is, when it is one (else undefined). */
 export function trustProblem(error: unknown): Trouble | undefined {
   return isCtrError(error) ? (error.details.trust as Trouble | undefined) : undefined;
+}
+
+/**
+ * docker's NotaryError(name, err) naming the repository as `name` where docker's command does
+ * so with what the user typed (`trust signer add`): the same failure, another name. Anything
+ * that is no trust failure comes back as it was.
+ */
+export function trustErrorNaming(error: unknown, name: string): unknown {
+  const kind = trustProblem(error);
+  const reason = isCtrError(error) ? error.details.reason : undefined;
+  return kind === undefined || typeof reason !== 'string' ? error : notaryError(kind, name, reason, error);
+}
+
+/** notary's own words for a failure, without NotaryError's prefix: what docker prints where it wraps the error itself (`trust revoke`). */
+export function trustReason(error: unknown): string {
+  const reason = trustProblem(error) === undefined || !isCtrError(error) ? undefined : error.details.reason;
+  return typeof reason === 'string' ? reason : (error as Error).message;
 }
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
