@@ -1,7 +1,7 @@
 import { invalidArgument, isCtrError } from '@ctr/errors';
 import { goJsonEscaped, goRfc3339 } from '@ctr/image';
 import { engineModule } from './context';
-import type { Template, TemplateFunction, TemplateMethod } from './go-template';
+import type { ExecuteOptions, Template, TemplateFunction, TemplateMethod } from './go-template';
 
 /**
  * Output the way docker's CLI prints it: its formatter contexts (what a list command's
@@ -93,10 +93,14 @@ const MAP_FIELDS: ReadonlySet<string> = new Set([
 /** Go's order of map keys: by bytes, not by locale. */
 const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** How a formatter context shows itself: the Go type templates see, and what `json` writes of it when not its fields. */
+/**
+ * How a formatter context shows itself: the Go type templates see, what `json` writes of it
+ * when not its fields, and the fields `%v` prints when it prints as a struct.
+ */
 interface ContextShape {
   readonly type: string;
   readonly json: (() => unknown) | undefined;
+  readonly struct: readonly string[] | undefined;
 }
 
 const contexts = new WeakMap<object, ContextShape>();
@@ -108,14 +112,22 @@ const contexts = new WeakMap<object, ContextShape>();
  * name (`*formatter.ContainerContext`): a field it lacks is an error, not `<no value>`.
  * `{{json .}}` writes what docker's MarshalJSON does, the fields without arguments as a map
  * (keys sorted), or `json()` when the context is a plain Go struct (an event) instead.
+ *
+ * `struct` makes it print (`{{.}}`, `printf "%v"`) as a Go struct of those fields in that
+ * order (an embedded struct is the field named for its type), and its JSON, without `json()`,
+ * those fields in that order. Without it, it prints as a map: a formatter context is a
+ * pointer to unexported fields docker prints as `&{…}`, which ours do not model.
  */
-export function formatContext<T extends object>(type: string, fields: T, json?: () => unknown): T {
-  contexts.set(fields, { type, json });
+export function formatContext<T extends object>(type: string, fields: T, json?: () => unknown, struct?: readonly (keyof T & string)[]): T {
+  contexts.set(fields, { type, json, struct });
   return fields;
 }
 
-/** A Go struct type a template's data stands for, for the template engine. */
-const typeOf = (value: object): string | undefined => contexts.get(value)?.type;
+/** How the template engine sees our data: the Go types objects stand for, and the fields of those that print as structs. */
+const EXECUTE: ExecuteOptions = {
+  typeOf: (value) => contexts.get(value)?.type,
+  fieldsOf: (value) => contexts.get(value)?.struct?.map((name) => [name, (value as Record<string, unknown>)[name]] as const),
+};
 
 /** docker's `.Label "key"` of a context: the value of one label, '' when there is no such label. */
 export function labelMethod(labels: Readonly<Record<string, string>> | null | undefined): TemplateMethod {
@@ -131,6 +143,7 @@ function goOrdered(value: TemplateValue, name?: string, parent?: string): Templa
   if (value === null || typeof value !== 'object') return value;
   const context = contexts.get(value);
   if (context?.json) return goOrdered(context.json());
+  if (context?.struct) return Object.fromEntries(context.struct.map((key) => [key, goOrdered((value as Record<string, unknown>)[key], key, name)]));
   const isMap = context !== undefined || (name !== undefined && (MAP_FIELDS.has(name) || MAP_FIELDS.has(`${parent}.${name}`)));
   // As docker's marshalMap: a method without parameters is marshalled as its value, one with them not at all.
   const entries = Object.entries(value as Record<string, unknown>).flatMap(([key, item]): [string, unknown][] => {
@@ -323,7 +336,7 @@ class FormatTemplate {
     if (filled !== undefined) return filled;
     const template = this.parsed();
     try {
-      return template.execute(item, { typeOf });
+      return template.execute(item, EXECUTE);
     } catch (error) {
       throw templateError(error, runPrefix, exitCode);
     }
@@ -335,7 +348,7 @@ class FormatTemplate {
  * template that does not parse or run is a CtrError starting `template:`.
  */
 export function renderTemplate(format: string, data: TemplateValue): string {
-  return parse(unescape(format)).execute(data, { typeOf });
+  return parse(unescape(format)).execute(data, EXECUTE);
 }
 
 /**

@@ -19,7 +19,19 @@ export interface CallContext {
    * when it was not found by a field: docker's `json` tells maps from structs by it.
    */
   readonly pathOf: (value: unknown) => string;
+  /** The run's ExecuteOptions.fieldsOf, by which `print`, `printf` and `println` print a Go struct. */
+  readonly fieldsOf: StructFields;
 }
+
+/**
+ * The fields of an object that stands for a Go struct, in the struct's order (an embedded
+ * struct is one field), which fmt prints as `{v1 v2 …}` (`{F1:v1 …}` with `%+v`); undefined
+ * for an object printed as a map.
+ */
+export type StructFields = (value: object) => readonly (readonly [string, unknown])[] | undefined;
+
+/** Every object a map, for a run given no fieldsOf. */
+const NO_STRUCTS: StructFields = () => undefined;
 
 /** A function templates can call, as Go's `template.FuncMap` holds them. */
 export interface TemplateFunction {
@@ -45,6 +57,8 @@ export interface ExecuteOptions {
    * is one: a field it lacks is then an error naming that type, not `<no value>` as for a map.
    */
   readonly typeOf?: (value: object) => string | undefined;
+  /** The fields `%v` prints of an object that stands for a Go struct (see StructFields). */
+  readonly fieldsOf?: StructFields;
   /** Functions that stand in for the template's own of the same names during this run. */
   readonly functions?: Readonly<Record<string, TemplateFunction>>;
 }
@@ -83,8 +97,8 @@ export function parseTemplate(text: string, functions: Readonly<Record<string, T
 }
 
 /** `value` as Go's fmt prints it with `%v`, and a template prints an action's value. */
-export function formatValue(value: unknown): string {
-  return value === undefined ? '<no value>' : printed(value, '<nil>');
+export function formatValue(value: unknown, fieldsOf: StructFields = NO_STRUCTS): string {
+  return value === undefined ? '<no value>' : printed(value, '<nil>', fieldsOf);
 }
 
 type TokenKind =
@@ -821,6 +835,7 @@ class Execution {
   private readonly places = new WeakMap<object, string>();
   private readonly context: CallContext = {
     pathOf: (value) => (value !== null && typeof value === 'object' ? this.places.get(value) ?? '' : ''),
+    fieldsOf: (value) => this.options.fieldsOf?.(value),
   };
 
   constructor(
@@ -845,11 +860,13 @@ class Execution {
     return this.output.join('');
   }
 
-  /** An error as Go's exec words it: `template: :1:2: executing "" at <.A.B>: …`. */
+  /**
+   * An error as Go's exec words it: `template: :1:2: executing "" at <.A.B>: …`, the node
+   * whole (the Go docker 28 is built with cuts no long one short, as older Go did at 20).
+   */
   private fail(pos: number, context: string, message: string): CtrError {
     const column = pos - (this.text.lastIndexOf('\n', pos - 1) + 1);
-    const near = context.length > 20 ? `${context.slice(0, 20)}...` : context;
-    return invalidArgument(`template: ${this.name}:${lineAt(this.text, pos)}:${column}: executing ${JSON.stringify(this.executing)} at <${near}>: ${message}`);
+    return invalidArgument(`template: ${this.name}:${lineAt(this.text, pos)}:${column}: executing ${JSON.stringify(this.executing)} at <${context}>: ${message}`);
   }
 
   private list(dot: unknown, nodes: readonly Node[]): Signal {
@@ -867,7 +884,7 @@ class Execution {
         return undefined;
       case 'action': {
         const value = this.pipeline(dot, node.pipe);
-        if (node.pipe.decl.length === 0) this.output.push(formatValue(value));
+        if (node.pipe.decl.length === 0) this.output.push(formatValue(value, this.context.fieldsOf));
         return undefined;
       }
       case 'if':
@@ -928,7 +945,7 @@ class Execution {
       else if (Array.isArray(value)) entries = value.map((item, i) => [i, item]);
       // A Go struct has no entries to range over.
       else if (typeof value === 'object' && this.options.typeOf?.(value) === undefined) entries = sortedEntries(value);
-      else throw this.fail(node.pipe.pos, pipelineText(node.pipe), `range can't iterate over ${formatValue(value)}`);
+      else throw this.fail(node.pipe.pos, pipelineText(node.pipe), `range can't iterate over ${formatValue(value, this.context.fieldsOf)}`);
       if (entries.length === 0) return node.elseList ? this.list(dot, node.elseList) : undefined;
       const [first, second] = node.pipe.decl;
       for (const [key, item] of entries) {
@@ -1039,7 +1056,9 @@ class Execution {
     for (const [i, name] of node.names.entries()) {
       if (value === undefined || value === null) return undefined;
       if (typeof value !== 'object' || Array.isArray(value)) {
-        throw this.fail(node.pos, argText(node), `can't evaluate field ${name} in type ${goType(value)}`);
+        // A named slice type (store.EndpointFiles) is named as Go names it.
+        const type = (typeof value === 'object' && this.options.typeOf?.(value)) || goType(value);
+        throw this.fail(node.pos, argText(node), `can't evaluate field ${name} in type ${type}`);
       }
       const last = i === node.names.length - 1;
       // Own fields, and those of a class's prototype; never Object's (`.constructor`).
@@ -1133,13 +1152,20 @@ function goType(value: unknown): string {
   return Array.isArray(value) ? '[]interface {}' : 'map[string]interface {}';
 }
 
-/** `%v`; `nil` is what a nil prints as: `<no value>` as an action's whole value, `<nil>` inside another. */
-function printed(value: unknown, nil: string): string {
+/**
+ * `%v`; `nil` is what a nil prints as: `<no value>` as an action's whole value, `<nil>` inside
+ * another. `fieldsOf` tells a Go struct (`{v1 v2}`) from a map.
+ */
+function printed(value: unknown, nil: string, fieldsOf: StructFields): string {
   if (value === undefined || value === null) return nil;
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return goNumber(value);
-  if (Array.isArray(value)) return `[${value.map((item) => printed(item, '<nil>')).join(' ')}]`;
-  if (typeof value === 'object') return `map[${sortedEntries(value).map(([key, item]) => `${key}:${printed(item, '<nil>')}`).join(' ')}]`;
+  if (Array.isArray(value)) return `[${value.map((item) => printed(item, '<nil>', fieldsOf)).join(' ')}]`;
+  if (typeof value === 'object') {
+    const fields = fieldsOf(value);
+    if (fields) return `{${fields.map(([, item]) => printed(item, '<nil>', fieldsOf)).join(' ')}}`;
+    return `map[${sortedEntries(value).map(([key, item]) => `${key}:${printed(item, '<nil>', fieldsOf)}`).join(' ')}]`;
+  }
   return String(value);
 }
 
@@ -1232,15 +1258,20 @@ function signed(negative: boolean, body: string, directive: Directive, zeros: bo
 }
 
 function badVerb(verb: string, value: unknown): string {
-  return `%!${verb}(${value === undefined || value === null ? '<nil>' : `${goType(value)}=${printed(value, '<nil>')}`})`;
+  return `%!${verb}(${value === undefined || value === null ? '<nil>' : `${goType(value)}=${printed(value, '<nil>', NO_STRUCTS)}`})`;
 }
 
-/** One argument of printf under one verb, as Go's fmt formats it. */
-function formatArg(value: unknown, verb: string, directive: Directive): string {
+/** One argument of printf under one verb, as Go's fmt formats it (a Go struct known by `fieldsOf`). */
+function formatArg(value: unknown, verb: string, directive: Directive, fieldsOf: StructFields): string {
+  const each = (item: unknown): string => formatArg(item, verb, directive, fieldsOf);
   if (value === undefined || value === null) return verb === 'v' ? pad('<nil>', directive, false) : badVerb(verb, value);
-  if (Array.isArray(value)) return `[${value.map((item) => formatArg(item, verb, directive)).join(' ')}]`;
+  if (Array.isArray(value)) return `[${value.map(each).join(' ')}]`;
   if (typeof value === 'object') {
-    return `map[${sortedEntries(value).map(([key, item]) => `${formatArg(key, verb, directive)}:${formatArg(item, verb, directive)}`).join(' ')}]`;
+    const fields = fieldsOf(value);
+    // `%+v` names a struct's fields.
+    const named = verb === 'v' && directive.plus;
+    if (fields) return `{${fields.map(([name, item]) => `${named ? `${name}:` : ''}${each(item)}`).join(' ')}}`;
+    return `map[${sortedEntries(value).map(([key, item]) => `${each(key)}:${each(item)}`).join(' ')}]`;
   }
   if (typeof value === 'boolean') return verb === 't' || verb === 'v' ? pad(String(value), directive, false) : badVerb(verb, value);
   if (typeof value === 'string') {
@@ -1315,7 +1346,7 @@ function formatArg(value: unknown, verb: string, directive: Directive): string {
 }
 
 /** Go's fmt.Sprintf over template values: verbs v s d q t x X o b c U e f g, flags + - # space 0, width, precision. */
-function sprintf(format: string, args: readonly unknown[]): string {
+function sprintf(format: string, args: readonly unknown[], fieldsOf: StructFields): string {
   let out = '';
   let next = 0;
   let i = 0;
@@ -1364,21 +1395,21 @@ function sprintf(format: string, args: readonly unknown[]): string {
     i += letter.length;
     if (letter === '%') out += '%';
     else if (next >= args.length) out += `%!${letter}(MISSING)`;
-    else out += formatArg(args[next++], letter, { ...flags, width, precision });
+    else out += formatArg(args[next++], letter, { ...flags, width, precision }, fieldsOf);
   }
   if (next < args.length) {
     out += `%!(EXTRA ${args
       .slice(next)
-      .map((arg) => (arg === undefined || arg === null ? '<nil>' : `${goType(arg)}=${printed(arg, '<nil>')}`))
+      .map((arg) => (arg === undefined || arg === null ? '<nil>' : `${goType(arg)}=${printed(arg, '<nil>', fieldsOf)}`))
       .join(', ')})`;
   }
   return out;
 }
 
 /** Go's fmt.Sprint: a space between two operands when neither is a string. */
-function sprint(args: readonly unknown[]): string {
+function sprint(args: readonly unknown[], fieldsOf: StructFields): string {
   return args
-    .map((arg, i) => (i > 0 && typeof arg !== 'string' && typeof args[i - 1] !== 'string' ? ' ' : '') + printed(arg, '<nil>'))
+    .map((arg, i) => (i > 0 && typeof arg !== 'string' && typeof args[i - 1] !== 'string' ? ' ' : '') + printed(arg, '<nil>', fieldsOf))
     .join('');
 }
 
@@ -1466,7 +1497,7 @@ function length(value: unknown): number {
   throw new Error(`len of type ${goType(value)}`);
 }
 
-const fn = (fewest: number, most: number, call: (args: readonly unknown[]) => unknown): TemplateFunction => ({ arity: [fewest, most], call });
+const fn = (fewest: number, most: number, call: TemplateFunction['call']): TemplateFunction => ({ arity: [fewest, most], call });
 
 /** Go's builtin template functions (`and` and `or` are the executor's: they evaluate lazily). */
 const BUILTINS: Readonly<Record<string, TemplateFunction>> = {
@@ -1480,10 +1511,10 @@ const BUILTINS: Readonly<Record<string, TemplateFunction>> = {
   len: fn(1, 1, ([value]) => length(value)),
   index: fn(1, Infinity, ([item, ...keys]) => index(item, keys)),
   slice: fn(1, Infinity, ([item, ...indexes]) => slice(item, indexes)),
-  print: fn(0, Infinity, (args) => sprint(args)),
-  println: fn(0, Infinity, (args) => `${args.map((arg) => printed(arg, '<nil>')).join(' ')}\n`),
-  printf: fn(1, Infinity, ([format, ...args]) => {
+  print: fn(0, Infinity, (args, { fieldsOf }) => sprint(args, fieldsOf)),
+  println: fn(0, Infinity, (args, { fieldsOf }) => `${args.map((arg) => printed(arg, '<nil>', fieldsOf)).join(' ')}\n`),
+  printf: fn(1, Infinity, ([format, ...args], { fieldsOf }) => {
     if (typeof format !== 'string') throw new Error(`wrong type for value; expected string; got ${format === undefined || format === null ? '<nil>' : goType(format)}`);
-    return sprintf(format, args);
+    return sprintf(format, args, fieldsOf);
   }),
 };

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { CtrError, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { eprintln, println } from '../context';
-import { ContextStore, DEFAULT_CONTEXT, checkContextName, configDir, type ContextMeta, type EndpointTls, type StoredContext } from '../context-store';
+import { errorLine } from '../errors';
+import { ContextStore, DEFAULT_CONTEXT, checkContextName, configDir, type ContextMeta, type EndpointTls } from '../context-store';
 import { bool, parseGoBool, str } from '../flags';
 import { formatContext, formatInspect, formatItems, goJson } from '../format';
 import { currentContext } from '../host';
@@ -168,16 +169,34 @@ const show: Command = {
   },
 };
 
-function inspectItem(c: { meta: ContextMeta; tls: EndpointTls; metaPath?: string; tlsPath?: string }): Record<string, unknown> {
+/**
+ * What docker's `context inspect` shows of a context, its contextWithTLSListing: a store.Metadata
+ * embedded, so `.Name` and `.Endpoints` are the embedded struct's fields but `.Metadata` is the
+ * embedded struct itself (Go's shallower field wins), and its JSON is flattened.
+ */
+function inspectItem(c: { meta: ContextMeta; tls: EndpointTls; metaPath?: string; tlsPath?: string }): object {
   const files = (['ca', 'cert', 'key'] as const).filter((f) => c.tls[f]).map((f) => `${f}.pem`);
-  return {
-    Name: c.meta.Name,
-    // docker's DockerContext marshals itself as a map with json.Marshal: keys sorted, HTML escaped.
-    Metadata: formatContext('command.DockerContext', { ...c.meta.Metadata }),
-    Endpoints: c.meta.Endpoints,
-    TLSMaterial: files.length > 0 ? { docker: files } : {},
-    Storage: { MetadataPath: c.metaPath ?? '<IN MEMORY>', TLSPath: c.tlsPath ?? '<IN MEMORY>' },
-  };
+  const { Description = '', ...additional } = c.meta.Metadata;
+  // store.Metadata holds its Metadata and each endpoint as interface{}s: Go's template errors name that type, not the one held.
+  const dockerContext = formatContext(
+    'interface {}',
+    { Description, AdditionalFields: additional },
+    // docker's DockerContext marshals itself as a map with json.Marshal: keys sorted, HTML escaped, an empty description left out.
+    () => formatContext('map[string]interface {}', { ...(Description ? { Description } : {}), ...additional }),
+    ['Description', 'AdditionalFields'],
+  );
+  const { docker } = c.meta.Endpoints;
+  const Endpoints = { docker: formatContext('interface {}', { ...docker }, undefined, ['Host', 'SkipTLSVerify']) };
+  const Name = c.meta.Name;
+  const metadata = formatContext('store.Metadata', { Name, Metadata: dockerContext, Endpoints }, undefined, ['Name', 'Metadata', 'Endpoints']);
+  const TLSMaterial = files.length > 0 ? { docker: formatContext('store.EndpointFiles', files) } : {};
+  const Storage = formatContext('store.StorageInfo', { MetadataPath: c.metaPath ?? '<IN MEMORY>', TLSPath: c.tlsPath ?? '<IN MEMORY>' }, undefined, ['MetadataPath', 'TLSPath']);
+  return formatContext(
+    'context.contextWithTLSListing',
+    { Name, Metadata: metadata, Endpoints, TLSMaterial, Storage },
+    () => ({ Name, Metadata: dockerContext, Endpoints, TLSMaterial, Storage }),
+    ['Metadata', 'TLSMaterial', 'Storage'],
+  );
 }
 
 const inspect: Command = {
@@ -189,15 +208,28 @@ const inspect: Command = {
   async run(args, io) {
     const contexts = store(io);
     const names = args.positionals.length > 0 ? args.positionals : [await currentContext(contexts, io.env)];
-    const items: Record<string, unknown>[] = [];
-    for (const name of names) {
-      const found: StoredContext | { meta: ContextMeta; tls: EndpointTls } = name === DEFAULT_CONTEXT ? defaultContext(io) : await contexts.get(name);
-      items.push(inspectItem(found));
-    }
     const format = str(args, 'format');
+    const template = format && format !== 'json' ? format : undefined;
+    // A template that does not parse fails before any context is read (formatInspect's exit 64).
+    if (template) formatInspect(template, []);
+    // As docker's inspect.Inspect: a context not found, or one the template fails on, is said
+    // after what the others print (a lone newline when none did), and the status is 1.
+    const items: object[] = [];
+    const lines: string[] = [];
+    const errors: string[] = [];
+    for (const name of names) {
+      try {
+        const item = inspectItem(name === DEFAULT_CONTEXT ? defaultContext(io) : await contexts.get(name));
+        if (template) lines.push(formatInspect(template, [item], { marshal: true }));
+        else items.push(item);
+      } catch (error) {
+        errors.push(errorLine(error));
+      }
+    }
     // docker's CLI marshals a context itself (json.MarshalIndent): HTML escaped.
-    println(io, format ? formatInspect(format, items, { marshal: true }) : goJson(items, { indent: 4, marshal: true }));
-    return 0;
+    println(io, template ? lines.join('\n') : goJson(items, format ? { marshal: true } : { indent: 4, marshal: true }));
+    for (const line of errors) io.stderr.write(`${line}\n`);
+    return errors.length > 0 ? 1 : 0;
   },
 };
 
