@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { AttachIo, ContainerInspect, Engine } from '@ctr/engine';
+import { AUTO_REMOVAL, type AttachIo, type ContainerInspect, type Engine } from '@ctr/engine';
 import { isNotFound } from '@ctr/errors';
 
 export interface ExitStatus {
@@ -53,7 +53,7 @@ export class Lifecycle {
       ({ attached } = await this.engine.start(id, first?.io ?? {}));
     } catch (error) {
       for (const w of waiting) w.done();
-      if (autoRemove) await this.engine.remove(id, { force: true, volumes: true }).catch(() => undefined);
+      if (autoRemove) await this.engine.remove(id, AUTO_REMOVAL).catch(() => undefined);
       this.signals.emit(`removed:${id}`);
       throw error;
     }
@@ -75,7 +75,7 @@ export class Lifecycle {
     await delivered;
     this.signals.emit(`exit:${id}`, status);
     if (autoRemove) {
-      await this.engine.remove(id, { force: true, volumes: true }).catch(() => undefined);
+      await this.engine.remove(id, AUTO_REMOVAL).catch(() => undefined);
       this.signals.emit(`removed:${id}`);
     }
   }

@@ -49,7 +49,7 @@ import type {
   VolumePruneOptions,
 } from '@ctr/engine';
 import { allTagsRepository, checkSystemPruneOptions, driverOptions, familiarImageName, isDetached, normalizeImageName, parseDetachKeys, parseLogDetails, runExitStatus, splitRepoTag, tarTree } from '@ctr/engine';
-import { CtrError, isNotFound, unsupported } from '@ctr/errors';
+import { CtrError, isConflict, isNotFound, unsupported } from '@ctr/errors';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import { familiarName, formatPlatform, parseNormalizedReference, parseReference } from '@ctr/image';
 import type { ProgressMessage, WaitResponse } from './api-types';
@@ -441,10 +441,13 @@ export class RemoteEngine implements EngineApi {
       await this.remove(created.id, { force: true, volumes: true }).catch(() => undefined);
       throw error;
     }
+    // Another removal (a user's `rm`) under way first is refused (moby's Conflict) and then
+    // waited for, and one done first has left it gone: either way run returns once it is gone.
     const remove = async (): Promise<void> => {
       if (!autoRemove) return;
-      await this.remove(created.id, { force: true, volumes: true }).catch((error: unknown) => {
-        if (!daemonRemoves || !isNotFound(error)) throw error;
+      await this.remove(created.id, { force: true, volumes: true }).catch(async (error: unknown) => {
+        if (isConflict(error)) await this.client.waitContainer(created.id, 'removed').catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
+        else if (!isNotFound(error)) throw error;
       });
     };
     let exitCode: number;

@@ -1,6 +1,6 @@
 import { existsSync, promises as fs, mkdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { conflict, isCtrError, isNotFound, notFound } from '@ctr/errors';
+import { CtrError, asCtrError, conflict, isCtrError, isNotFound, noSpaceLeft, notFound } from '@ctr/errors';
 import { mountAll, mountPoints, removeLinkIfUnchanged, unlinkIfPresent, unmount, type Mount } from '@ctr/store';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { underContainerLock } from './container-lock';
@@ -14,9 +14,10 @@ import { abandonedNote, liveNotes, makeNote, noteHolderRuns, ownNote, readNote }
  * they hold the container without mounting it). Several engine processes share a root, so who
  * needs it is noted on disk, in `<runRoot>/engine/rootfs-holders/<id>/` (the run root: no holder outlives
  * a reboot): one note per hold, a symlink to its process (`makeNote`). A removal under way is
- * marked by a note in it (`removing-…`) — or, when there is no such directory, beside it
- * (`<id>.removing`, one symlink, so that removing a container nobody ever held, `run --rm`'s,
- * makes none), unless another removal's mark is there already. A mount and an unmount are
+ * marked beside it, by one symlink to its process (`<id>.removing`: removing a container nobody
+ * ever held, `run --rm`'s, makes no directory), which only one removal at a time can make: a
+ * second one finds it and is told so, as moby refuses a removal while one is in progress (a
+ * mark whose process was killed is no removal under way: the next takes it over). A mount and an unmount are
  * decided under the container's rootfs lock; a removal takes no lock — its mark and a hold's
  * note are each made before the other is looked for, so at least one sees the other: the hold gives way
  * (moby's archive operations refuse a container being removed), the removal waits for the
@@ -25,17 +26,12 @@ import { abandonedNote, liveNotes, makeNote, noteHolderRuns, ownNote, readNote }
  */
 
 const ROOTFS_LOCKS = 'rootfs-locks';
-const REMOVING = 'removing-';
 const REMOVAL_MARK = '.removing';
 const POLL_MS = 50;
 
 function holdersDir(ctx: Pick<EngineContext, 'runRoot'>, id: string): string {
   return path.join(ctx.runRoot, 'engine', 'rootfs-holders', id);
 }
-
-/** A hold's note (a removal's is named `removing-…`). */
-const isHold = (name: string): boolean => !name.startsWith(REMOVING);
-const isRemoval = (name: string): boolean => name.startsWith(REMOVING);
 
 /** Whether the removal mark `mark` is a live removal's; one left by a removal that was killed goes. */
 function liveMark(mark: string): boolean {
@@ -49,7 +45,7 @@ function liveMark(mark: string): boolean {
 
 /** Whether a removal of the container whose holders' directory is `dir` is under way. */
 function removalUnderWay(dir: string): boolean {
-  return liveMark(`${dir}${REMOVAL_MARK}`) || liveNotes(dir, isRemoval).length > 0;
+  return liveMark(`${dir}${REMOVAL_MARK}`);
 }
 
 /** Mark a removal beside the holders' directory `dir`; undefined when another live removal's mark is there. */
@@ -62,11 +58,27 @@ function markRemoval(dir: string): string | undefined {
     const code = (error as NodeJS.ErrnoException).code;
     // A killed removal's mark is taken over: left, it would outlive the container (`done` takes only its own).
     if (code === 'EEXIST') return liveMark(mark) ? undefined : markRemoval(dir);
-    if (code !== 'ENOENT') throw error;
+    if (code !== 'ENOENT') throw markFailed(error, mark);
   }
   // The first removal on this run root.
-  mkdirSync(path.dirname(dir), { recursive: true });
+  try {
+    mkdirSync(path.dirname(dir), { recursive: true });
+  } catch (error) {
+    throw markFailed(error, mark);
+  }
   return markRemoval(dir);
+}
+
+/** Why a removal could not be marked (its run root full, or not this user's to write), with what to do. */
+function markFailed(error: unknown, mark: string): CtrError {
+  const full = noSpaceLeft(error, mark);
+  if (full) return full;
+  const doing = `cannot mark the removal of container ${path.basename(mark, REMOVAL_MARK)} as under way`;
+  const { code, message } = error as NodeJS.ErrnoException;
+  if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') return asCtrError(error, 'Internal', doing);
+  return new CtrError('Denied', `${doing}: ${message}: ctr must be able to write in its run root: run it as root, or give it a run root of its own (--runroot, CTR_RUNROOT)`, {
+    cause: error,
+  });
 }
 
 /** How a hold is taken (`holdRootfs`). */
@@ -137,7 +149,7 @@ export async function holdRootfs(
  * a container removed at its exit (`--rm`), which `unmountStopped` leaves to its removal.
  */
 export async function releaseAbandonedHolds(ctx: EngineContext, record: Pick<ContainerRecord, 'id' | 'rootfs' | 'autoRemove' | 'createdAlone'>): Promise<void> {
-  if ((record.autoRemove && !record.createdAlone) || !abandonedNote(holdersDir(ctx, record.id), isHold)) return;
+  if ((record.autoRemove && !record.createdAlone) || !abandonedNote(holdersDir(ctx, record.id))) return;
   await unmountStopped(ctx, record);
 }
 
@@ -154,7 +166,7 @@ export async function releaseAbandonedHolds(ctx: EngineContext, record: Pick<Con
 export async function unmountStopped(ctx: EngineContext, record: Pick<ContainerRecord, 'id' | 'rootfs' | 'autoRemove' | 'createdAlone'>): Promise<void> {
   if (record.autoRemove && !record.createdAlone) return;
   await underContainerLock(ctx, ROOTFS_LOCKS, record.id, async () => {
-    if (liveNotes(holdersDir(ctx, record.id), isHold).length > 0) return;
+    if (liveNotes(holdersDir(ctx, record.id)).length > 0) return;
     const status = (await ctx.runtime.state(record.id).catch(() => undefined))?.status;
     const stopped = status === 'exited' ? !record.autoRemove : status === 'created' && record.createdAlone === true;
     if (stopped && (await mountPoints()).includes(record.rootfs)) await unmount(record.rootfs);
@@ -172,14 +184,15 @@ export interface RemovalClaim {
 /**
  * Mark the container's removal under way, so no new hold of its root filesystem begins, and
  * wait for those open to end (a copy's stream read or closed, a start's process started).
- * For a container nobody ever held (`run --rm`'s): a failed access, a symlink, a failed
- * readdir and, done, a failed lstat and an unlink — no directory, no process and no lock.
+ * Undefined, with nothing marked or waited for, when another removal of it is under way
+ * (`removalEnded` waits for it). For a container nobody ever held (`run --rm`'s): a symlink
+ * and a failed readdir and, done, a failed lstat and an unlink — no directory, no process and no lock.
  */
-export async function claimRemoval(ctx: Pick<EngineContext, 'runRoot'>, id: string): Promise<RemovalClaim> {
+export async function claimRemoval(ctx: Pick<EngineContext, 'runRoot'>, id: string): Promise<RemovalClaim | undefined> {
   const dir = holdersDir(ctx, id);
-  // Among the holds' notes where holds were taken (the directory is there: the note costs no more).
-  const mark = (existsSync(dir) ? undefined : markRemoval(dir)) ?? makeNote(dir, REMOVING);
-  while (liveNotes(dir, isHold).length > 0) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  const mark = markRemoval(dir);
+  if (mark === undefined) return undefined;
+  while (liveNotes(dir).length > 0) await pollPause();
   return {
     cancel: () => {
       unlinkIfPresent(mark);
@@ -191,6 +204,14 @@ export async function claimRemoval(ctx: Pick<EngineContext, 'runRoot'>, id: stri
     },
   };
 }
+
+/** Wait for the removal of container `id` under way to end, done or not (its process killed ends it too). */
+export async function removalEnded(ctx: Pick<EngineContext, 'runRoot'>, id: string): Promise<void> {
+  const dir = holdersDir(ctx, id);
+  while (removalUnderWay(dir)) await pollPause();
+}
+
+const pollPause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, POLL_MS));
 
 /** Remove an unmounted root filesystem's mount point: one rmdir, unless something was left in it. */
 export async function removeMountpoint(dir: string): Promise<void> {

@@ -9,7 +9,7 @@ import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/ima
 import type { EngineContext } from './context';
 import { forgetFreezes, pauseForUser, resumeAbandonedQuiesce, unpauseForUser } from './quiesce';
 import { ContainerRecords, type ContainerRecord } from './container-records';
-import { claimRemoval, holdRootfs, mountNewRootfs, releaseAbandonedHolds, removeMountpoint, unmountStopped } from './container-root';
+import { claimRemoval, holdRootfs, mountNewRootfs, releaseAbandonedHolds, removalEnded, removeMountpoint, unmountStopped, type RemovalClaim } from './container-root';
 import { forgetHealth, healthcheckFor, healthcheckOff, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
 import { checkFilterKeys, invalidFilter, labelsMatch, patternMatch, portFilter, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
@@ -359,6 +359,25 @@ export interface InspectNetworkSettings extends NetworkSettings {
   GlobalIPv6PrefixLen: number;
   IPv6Gateway: string;
 }
+
+/** How a container is removed (`Containers.remove`). */
+export interface RemoveOptions {
+  /** Kill it first if it runs (`rm -f`). */
+  force?: boolean;
+  /** Its anonymous volumes go too (`rm -v`). */
+  volumes?: boolean;
+  /**
+   * The engine's own removal (at an exit, for `--rm`; a prune; a recovery), which never fails
+   * for one of the user's, or its own, under way: it waits for that one's end instead.
+   */
+  waitForOther?: boolean;
+}
+
+/**
+ * How the engine removes a container of its own accord (`--rm`'s at its exit, a recovery's):
+ * forced, with its anonymous volumes, after any other removal of it under way.
+ */
+export const AUTO_REMOVAL: Readonly<RemoveOptions> = { force: true, volumes: true, waitForOther: true };
 
 /** `docker stop` / `docker restart`: the signal asked first (the container's StopSignal by default), and how long it gets before SIGKILL. */
 export interface StopOptions {
@@ -1230,10 +1249,14 @@ export class Containers {
    * reported, as dockerd's `rm -f` does (kill, die, destroy); a pending restart is cancelled.
    * An open copy from or into it, or export of it, is waited for, as dockerd's removal waits
    * for the container lock its archive operations hold until their stream is read; none
-   * begins once the removal is under way (see `claimRemoval`).
+   * begins once the removal is under way (see `claimRemoval`). A removal while another of the
+   * container is under way is refused, in moby's words, unless `waitForOther`. Resolves with
+   * whether this removal took the container (not: another, ending first, did).
    */
-  async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    const record = await this.records.find(ref);
+  async remove(ref: string, options: RemoveOptions = {}): Promise<boolean> {
+    // The engine's own removal finds a container another removal took done.
+    const record = await this.records.find(ref).catch((error: unknown) => (options.waitForOther && isNotFound(error) ? undefined : Promise.reject(error)));
+    if (!record) return false;
     const freezes = await this.releaseAbandoned(record);
     const refuseLive = (state: ContainerState | undefined): void => {
       if (options.force || !state) return;
@@ -1247,8 +1270,10 @@ export class Containers {
     // No restart may begin once this is marked (one under way finishes first: it holds the
     // lock), and the kill below must not look like an exit the policy answers.
     if (record.restartPolicy.name !== 'no') await this.markStopped(record.id);
-    const claim = await claimRemoval(this.ctx, record.id);
+    const claim = await this.claimRemoval(ref, record.id, options.waitForOther === true);
+    if (!claim) return false;
     let removed = false;
+    let took = false;
     try {
       // Read again once no start can begin (its hold gives way to the claim): one that began
       // since the look above (or the claim waited for) has its process running by now.
@@ -1268,13 +1293,13 @@ export class Containers {
         namedVolumes: record.mounts.flatMap((mount) => (mount.name ? [mount.name] : [])),
         anonymousVolumes: options.volumes ? record.anonymousVolumes : [],
       });
-      const [took] = await Promise.all([
+      [took] = await Promise.all([
         this.records.remove(record.id),
         this.records.releaseName(record.name, record.id),
         ...(record.healthcheck ? [forgetHealth(this.ctx, record.id)] : []),
         releaseDevices(this.ctx, record),
       ]);
-      // One destroy, as dockerd's: two removals that raced both get here, one took the record.
+      // One destroy, as dockerd's: a removal that began as another ended gets here too, and finds the record gone.
       if (took) await this.ctx.events.container('destroy', record);
       removed = true;
     } finally {
@@ -1283,6 +1308,22 @@ export class Containers {
     }
     forgetExits(this.ctx, record.id);
     if (freezes) forgetFreezes(this.ctx, record.id);
+    return took;
+  }
+
+  /**
+   * Container `id`'s removal claim, or, when another removal of it is under way, moby's refusal
+   * (naming it as `ref` does) — or with `wait`, that removal's end: undefined if it took the
+   * container, else the claim this one then makes (the other failed, or was killed).
+   */
+  private async claimRemoval(ref: string, id: string, wait: boolean): Promise<RemovalClaim | undefined> {
+    for (;;) {
+      const claim = await claimRemoval(this.ctx, id);
+      if (claim) return claim;
+      if (!wait) throw conflict(`removal of container ${ref} is already in progress`);
+      await removalEnded(this.ctx, id);
+      if (!(await this.records.exists(id))) return undefined;
+    }
   }
 
   private async stateOf(record: ContainerRecord): Promise<ContainerState> {
@@ -1763,7 +1804,8 @@ export class Containers {
       const state = await this.stateOf(record).catch(() => undefined);
       if (state && (state.status === 'exited' || state.status === 'created')) {
         const size = await this.writableSize(record).catch(() => 0);
-        await this.remove(record.id);
+        // Another removal of it (a user's, an exit's) may be under way: waited for, and not counted.
+        if (!(await this.remove(record.id, { waitForOther: true }))) continue;
         deleted.push(record.id);
         reclaimed += size;
       }

@@ -16,6 +16,7 @@ import { sweepLeftovers, systemCheck, type SweepReport, type SystemCheckOptions,
 import { commitContainer, type CommitOptions } from './commit';
 import type { EngineContext } from './context';
 import {
+  AUTO_REMOVAL,
   Containers,
   type AttachIo,
   type ContainerExecOptions,
@@ -27,6 +28,7 @@ import {
   type CreatedContainer,
   type InspectOptions,
   type ListOptions,
+  type RemoveOptions,
   type StopOptions,
 } from './containers';
 import { EventLog, type EngineEvent, type EventsOptions } from './events';
@@ -226,7 +228,7 @@ async function networkEvent(ctx: EngineContext, action: 'connect' | 'disconnect'
 async function removeAtExit(containers: Containers, id: string): Promise<void> {
   await containers
     .wait(id)
-    .then(() => containers.remove(id, { force: true, volumes: true }))
+    .then(() => containers.remove(id, AUTO_REMOVAL))
     .catch(() => undefined);
 }
 
@@ -465,12 +467,12 @@ export class Engine {
         if (options.autoRemove && id !== undefined) void removeAtExit(containers, id);
         throw detaching.typed.reason;
       }
-      if (options.autoRemove && id !== undefined) await containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
+      if (options.autoRemove && id !== undefined) await containers.remove(id, AUTO_REMOVAL).catch(() => undefined);
       throw error;
     } finally {
       detaching?.close();
     }
-    if (options.autoRemove) await containers.remove(result.id, { force: true, volumes: true });
+    if (options.autoRemove) await containers.remove(result.id, AUTO_REMOVAL);
     return result;
   }
 
@@ -499,8 +501,9 @@ export class Engine {
     return (await this.ready()).containers.unpause(container);
   }
 
-  async remove(container: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    return (await this.ready()).containers.remove(container, options);
+  /** `docker rm`; with `waitForOther`, the caller's own removal of a container (a daemon's, for `--rm`): see `RemoveOptions`. */
+  async remove(container: string, options: RemoveOptions = {}): Promise<void> {
+    await (await this.ready()).containers.remove(container, options);
   }
 
   async ps(options: ListOptions = {}): Promise<ContainerSummary[]> {

@@ -8,7 +8,7 @@ export type { EngineInfo } from './host-info';
 export type { BuildState, BuildStepOptions } from './build-backend';
 export { buildSecurityOptions, checkBuildIsolation } from './build-backend';
 export type { ImportBusyboxOptions } from './busybox-image';
-export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, AttachedStreams, InspectMount, StopOptions } from './containers';
+export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, AttachedStreams, InspectMount, RemoveOptions, StopOptions } from './containers';
 export type { ContainerExecOptions, ContainerLogEntry, ContainerLogsOptions, ContainerSize, InspectOptions } from './containers';
 export { logDetails, logLine, parseLogDetails } from './log-details';
 export type { LogConfig } from './log-config';
@@ -49,7 +49,7 @@ export type { EngineEvent, EventContainer, EventFilters, EventsOptions, EventTyp
 export { apiMount, mountRequest, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type ClientMount, type VolumeRequest } from './volumes-spec';
 export { exposedPortKeys, parseLink, type DeviceRequest } from './create-extras';
 export { portBindingsOf, type PortBinding } from './port-bindings';
-export { defaultStdinOnce } from './containers';
+export { AUTO_REMOVAL, defaultStdinOnce } from './containers';
 export { humanDuration } from './human';
 export type { PathStat, PutArchiveOptions } from './archive';
 export type { FilesystemChange } from './changes';

@@ -56,8 +56,11 @@ export function makeNote(dir: string, prefix = ''): string {
   }
 }
 
+/** Every note in a directory counts (a container's holds'): the work notes beside user pauses are picked by name. */
+const everyNote = (): boolean => true;
+
 /** The names in `dir` that `counts` picks whose process runs; the notes of processes that ended go on the way. */
-export function liveNotes(dir: string, counts: (name: string) => boolean): string[] {
+export function liveNotes(dir: string, counts: (name: string) => boolean = everyNote): string[] {
   return namesIn(dir).filter((name) => {
     if (!counts(name)) return false;
     const note = readNote(path.join(dir, name));
@@ -68,7 +71,7 @@ export function liveNotes(dir: string, counts: (name: string) => boolean): strin
 }
 
 /** Whether a note in `dir` that `counts` picks was left by a process that ended (killed before it undid its work). One readdir when `dir` is empty or missing. */
-export function abandonedNote(dir: string, counts: (name: string) => boolean): boolean {
+export function abandonedNote(dir: string, counts: (name: string) => boolean = everyNote): boolean {
   return namesIn(dir).some((name) => {
     if (!counts(name)) return false;
     const note = readNote(path.join(dir, name));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ContainerState } from '@ctr/runtime';
 import type { ContainerRecord } from './container-records';
 import { underContainerLock } from './container-lock';
-import type { Containers } from './containers';
+import { AUTO_REMOVAL, type Containers } from './containers';
 import type { EngineContext } from './context';
 import { HealthTimers } from './health';
 import { holdsHostMounts, releaseHeld } from './held-mounts';
@@ -278,7 +278,7 @@ async function actOnExit(
   if (record.autoRemove) {
     await pause(options.removeGraceMs);
     const after = await ctx.runtime.state(id).catch(() => undefined);
-    if (after && !after.running) await containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    if (after && !after.running) await containers.remove(id, AUTO_REMOVAL).catch(() => undefined);
     return;
   }
   // Answered with no: it shows as exited from now — unless this exit is no longer its last (another
@@ -393,8 +393,8 @@ export async function recoverContainers(ctx: EngineContext, containers: Containe
     // As dockerd does at its start: an auto-remove container that is not running goes (a created
     // one too: its volatile root filesystem cannot be mounted again after a crash).
     if (record.autoRemove) {
-      await containers.remove(record.id, { force: true, volumes: true });
-      removed.push(record.id);
+      // Another engine's removal of it may be under way: waited for, and not reported as this one's.
+      if (await containers.remove(record.id, AUTO_REMOVAL)) removed.push(record.id);
       continue;
     }
     // Its exit went unseen (no monitor ran, no exit command): what it held may still be mounted,

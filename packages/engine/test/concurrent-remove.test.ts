@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isNotFound } from '@ctr/errors';
+import { isConflict, isNotFound } from '@ctr/errors';
 import { testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
@@ -10,12 +10,15 @@ afterAll(async () => {
   await t.cleanup();
 });
 
-test('two removes of one container at once end with it gone, each either done or NotFound', async () => {
+test('two removes of one container at once end with it gone, each done, NotFound, or refused as already in progress', async () => {
   for (let round = 0; round < 5; round++) {
     const { id } = await t.engine.run({ image: 'busybox', cmd: ['true'], network: 'none' });
     const results = await Promise.allSettled([t.engine.remove(id, { force: true }), t.engine.remove(id, { force: true })]);
     for (const result of results) {
-      if (result.status === 'rejected') expect(isNotFound(result.reason)).toBe(true);
+      if (result.status === 'rejected' && !isNotFound(result.reason)) {
+        expect(isConflict(result.reason)).toBe(true);
+        expect((result.reason as Error).message).toBe(`removal of container ${id} is already in progress`);
+      }
     }
     await expect(t.engine.inspect(id)).rejects.toMatchObject({ code: 'NotFound' });
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(id);

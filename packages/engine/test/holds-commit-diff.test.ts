@@ -5,7 +5,7 @@
  * refuses them. Neither mounts a stopped container's root filesystem.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { mountPoints, withLock } from '@ctr/store';
 import { claimRemoval } from '../src/container-root';
@@ -40,7 +40,7 @@ new Engine({ root: process.argv[1], runRoot: process.argv[2] }).remove(process.a
   return new Promise((resolve) => child.once('close', () => resolve(out.trim())));
 }
 
-/** The notes in container `id`'s holders' directory: a removal's (`removing-…`) and the holds'. */
+/** The notes in container `id`'s holders' directory: the holds'. */
 const notes = (id: string): string[] => {
   try {
     return readdirSync(path.join(t.runRoot, 'engine', 'rootfs-holders', id));
@@ -48,8 +48,9 @@ const notes = (id: string): string[] => {
     return [];
   }
 };
-const held = async (id: string): Promise<boolean> => notes(id).some((name) => !name.startsWith('removing-'));
-const removalWaits = async (id: string): Promise<boolean> => notes(id).some((name) => name.startsWith('removing-'));
+const held = async (id: string): Promise<boolean> => notes(id).length > 0;
+/** Whether a removal of container `id` is under way: its mark beside the holders' directory. */
+const removalWaits = async (id: string): Promise<boolean> => lstatSync(path.join(t.runRoot, 'engine', 'rootfs-holders', `${id}.removing`), { throwIfNoEntry: false }) !== undefined;
 
 /** A running container whose writable layer holds FILES files under /big. */
 async function runningWithBigLayer(): Promise<string> {
@@ -87,7 +88,7 @@ test('an rm -f from another process during a commit waits for it: the image has 
 /** What `work` on a created container does while a removal of it is under way (the removal then cancelled, the container removed). */
 async function whileRemoving(work: (id: string) => Promise<unknown>): Promise<{ id: string; outcome: Promise<unknown> }> {
   const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', cmd: ['true'] });
-  const claim = await claimRemoval({ runRoot: t.runRoot }, id);
+  const claim = (await claimRemoval({ runRoot: t.runRoot }, id))!;
   const outcome = work(id);
   await outcome.catch(() => undefined);
   claim.cancel();

@@ -94,7 +94,7 @@ test('a hold taken after the container was removed fails as No such container, a
 
 test('the removal of a container nobody held makes no holders’ directory', async () => {
   const id = await created(['true']);
-  const claim = await claimRemoval(t, id);
+  const claim = (await claimRemoval(t, id))!;
   try {
     expect(existsSync(holders(id))).toBe(false);
   } finally {
@@ -105,7 +105,7 @@ test('the removal of a container nobody held makes no holders’ directory', asy
 
 test('a copy begun while the removal of a container nobody held is under way is refused: it is marked for removal', async () => {
   const id = await created(['true']);
-  const claim = await claimRemoval(t, id);
+  const claim = (await claimRemoval(t, id))!;
   try {
     await expect(t.engine.getArchive(id, '/etc')).rejects.toMatchObject({ code: 'Conflict', message: expect.stringContaining('is marked for removal') });
   } finally {

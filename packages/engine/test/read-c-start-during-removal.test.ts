@@ -26,7 +26,7 @@ const mounted = (dir: string): boolean => execFileSync('findmnt', ['-rno', 'TARG
 test('a start during a removal is a Conflict that says the container is marked for removal, and nothing starts', async () => {
   const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', cmd: ['sleep', '300'] });
   const { Name, GraphDriver } = await t.engine.inspect(id);
-  const claim = await claimRemoval(await context(), id);
+  const claim = (await claimRemoval(await context(), id))!;
   try {
     await expect(t.engine.start(id)).rejects.toMatchObject({ code: 'Conflict', message: `container ${Name.replace(/^\//, '')} is marked for removal and cannot be started` });
   } finally {

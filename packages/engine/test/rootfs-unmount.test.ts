@@ -5,7 +5,7 @@
  * while and leaves them unmounted after; an exit meanwhile leaves them to that work, and a
  * removal waits for it, as dockerd's waits for the container lock its archive operations hold.
  */
-import { readdirSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { Engine } from '@ctr/engine';
@@ -151,7 +151,7 @@ describe('a stopped container', () => {
 });
 
 describe('a removal', () => {
-  /** The notes in container `id`'s holders' directory: a removal's (`removing-…`) and the holds'. */
+  /** The notes in container `id`'s holders' directory: the holds'. */
   const notes = (id: string): string[] => {
     try {
       return readdirSync(path.join(t.runRoot, 'engine', 'rootfs-holders', id));
@@ -160,9 +160,9 @@ describe('a removal', () => {
     }
   };
   /** Whether a removal of container `id` is under way, waiting. */
-  const removalWaits = async (id: string): Promise<boolean> => notes(id).some((name) => name.startsWith('removing-'));
+  const removalWaits = async (id: string): Promise<boolean> => lstatSync(path.join(t.runRoot, 'engine', 'rootfs-holders', `${id}.removing`), { throwIfNoEntry: false }) !== undefined;
   /** Whether a copy holds container `id`'s root filesystem. */
-  const copyHolds = async (id: string): Promise<boolean> => notes(id).some((name) => !name.startsWith('removing-'));
+  const copyHolds = async (id: string): Promise<boolean> => notes(id).length > 0;
 
   test('of a container with an open copy waits for the copy, then removes it', async () => {
     const { id, rootfs } = await stopped(['true']);
