@@ -205,6 +205,11 @@ export async function claimRemoval(ctx: Pick<EngineContext, 'runRoot'>, id: stri
   };
 }
 
+/** Whether a removal of container `id` is under way (one readlink when none is). */
+export function removalInProgress(ctx: Pick<EngineContext, 'runRoot'>, id: string): boolean {
+  return removalUnderWay(holdersDir(ctx, id));
+}
+
 /** Wait for the removal of container `id` under way to end, done or not (its process killed ends it too). */
 export async function removalEnded(ctx: Pick<EngineContext, 'runRoot'>, id: string): Promise<void> {
   const dir = holdersDir(ctx, id);

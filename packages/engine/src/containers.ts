@@ -9,7 +9,7 @@ import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/ima
 import type { EngineContext } from './context';
 import { forgetFreezes, pauseForUser, resumeAbandonedQuiesce, unpauseForUser } from './quiesce';
 import { ContainerRecords, type ContainerRecord } from './container-records';
-import { claimRemoval, holdRootfs, mountNewRootfs, releaseAbandonedHolds, removalEnded, removeMountpoint, unmountStopped, type RemovalClaim } from './container-root';
+import { claimRemoval, holdRootfs, mountNewRootfs, releaseAbandonedHolds, removalEnded, removalInProgress, removeMountpoint, unmountStopped, type RemovalClaim } from './container-root';
 import { forgetHealth, healthcheckFor, healthcheckOff, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
 import { checkFilterKeys, invalidFilter, labelsMatch, patternMatch, portFilter, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
@@ -359,6 +359,9 @@ export interface InspectNetworkSettings extends NetworkSettings {
   GlobalIPv6PrefixLen: number;
   IPv6Gateway: string;
 }
+
+/** moby's refusal of a removal while another is under way, naming the container as its caller did. */
+const removalConflict = (ref: string): CtrError => conflict(`removal of container ${ref} is already in progress`);
 
 /** How a container is removed (`Containers.remove`). */
 export interface RemoveOptions {
@@ -1265,6 +1268,8 @@ export class Containers {
       if (live) throw conflict(`cannot remove container "/${record.name}": container is ${live}: stop the container before removing or force remove`);
     };
     const currentState = (): Promise<ContainerState | undefined> => this.ctx.runtime.state(record.id).catch(() => undefined);
+    // As moby's: a removal under way is said first, whatever the state (the claim below decides a race).
+    if (!options.waitForOther && removalInProgress(this.ctx, record.id)) throw removalConflict(ref);
     // A live one is refused before anything is marked; forced, only the state after the claim counts.
     if (!options.force) refuseLive(await currentState());
     // No restart may begin once this is marked (one under way finishes first: it holds the
@@ -1320,7 +1325,7 @@ export class Containers {
     for (;;) {
       const claim = await claimRemoval(this.ctx, id);
       if (claim) return claim;
-      if (!wait) throw conflict(`removal of container ${ref} is already in progress`);
+      if (!wait) throw removalConflict(ref);
       await removalEnded(this.ctx, id);
       if (!(await this.records.exists(id))) return undefined;
     }

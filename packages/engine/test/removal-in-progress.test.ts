@@ -108,6 +108,21 @@ test('a second removal in the same process is refused too, naming the container 
   await removal;
 });
 
+test('a plain removal of a running container whose forced removal is under way is told of that removal first, as moby checks it before the state', async () => {
+  const { id } = await t.engine.run({ image: 'busybox', pull: 'never', network: 'none', name: 'rip-running', cmd: ['sleep', '60'], detach: true });
+  const release = hold(id);
+  const removal = t.engine.remove(id, { force: true });
+  removal.catch(() => undefined);
+  try {
+    expect(await eventually(() => removalMarked(id), Boolean)).toBe(true);
+    await expect(t.engine.remove('rip-running')).rejects.toMatchObject({ code: 'Conflict', message: 'removal of container rip-running is already in progress' });
+  } finally {
+    await release();
+  }
+  await removal;
+  await expect(t.engine.inspect(id)).rejects.toMatchObject({ code: 'NotFound' });
+});
+
 test('after a refused second removal, the first removes the container, with one destroy event', async () => {
   const since = Date.now() / 1000;
   const { id, removal, release } = await removalUnderWay('rip-one-destroy');
