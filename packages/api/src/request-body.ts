@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { CtrError, invalidArgument } from '@ctr/errors';
+import { goJsonSyntaxError } from '@ctr/image';
 
 /** More than any real create/exec/network body; a bigger one is an attack or a bug, not a request. */
 export const JSON_BODY_LIMIT = 4 * 1024 * 1024;
@@ -45,7 +46,7 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw invalidArgument(`invalid JSON: ${(error as Error).message}`);
+    throw invalidArgument(decodeProblem(text) ?? `invalid JSON: ${(error as Error).message}`, { cause: error });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidArgument(`invalid JSON: expected an object, got ${describe(value)}`);
@@ -57,4 +58,16 @@ export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`.slice(0, 80);
+}
+
+/**
+ * What dockerd's ReadJSON says of a body its json.Decoder refuses: the scanner's words after
+ * "invalid JSON: ", a cut body as the decoder's unexpected EOF, and more after the document apart.
+ */
+function decodeProblem(text: string): string | undefined {
+  const problem = goJsonSyntaxError(text);
+  if (problem === undefined) return undefined;
+  if (problem === 'unexpected end of JSON input') return 'invalid JSON: unexpected EOF';
+  if (problem.endsWith(' after top-level value')) return 'unexpected content after JSON';
+  return `invalid JSON: ${problem}`;
 }

@@ -22,6 +22,14 @@ test('malformed JSON in a create is a 400 "invalid JSON" and creates nothing', a
   expect(await containersOnDisk()).toEqual([]);
 });
 
+test('malformed JSON is said in the words of dockerd’s JSON decoder', async () => {
+  const said = async (body: string): Promise<string> => message(await request(t.socket, 'POST', '/v1.47/containers/create', body));
+  expect(await said('{"Image": "busybox", ')).toBe('invalid JSON: unexpected EOF');
+  expect(await said('{"Image" "busybox"}')).toBe("invalid JSON: invalid character '\"' after object key");
+  expect(await said('{"Image": "busybox"} x')).toBe('unexpected content after JSON');
+  expect(await containersOnDisk()).toEqual([]);
+});
+
 test('a body that is not an object is a 400', async () => {
   const res = await request(t.socket, 'POST', '/v1.47/containers/create', '["busybox"]');
   expect(res.status).toBe(400);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { alreadyExists, conflict, invalidArgument, notFound } from '@ctr/errors';
+import { CtrError, alreadyExists, conflict, internal, invalidArgument, notFound } from '@ctr/errors';
 
 /** The name of the built-in context: the in-process engine (or `$CTR_HOST`/`$DOCKER_HOST`). */
 export const DEFAULT_CONTEXT = 'default';
@@ -45,6 +45,7 @@ export function configDir(env: NodeJS.ProcessEnv): string {
 }
 
 export function checkContextName(name: string): void {
+  if (name === '') throw invalidArgument('context name cannot be empty');
   if (name === DEFAULT_CONTEXT) throw invalidArgument(`"${DEFAULT_CONTEXT}" is a reserved context name`);
   if (!NAME.test(name)) throw invalidArgument(`context name "${name}" is invalid, names are validated against regexp "${NAME.source}"`);
 }
@@ -109,10 +110,15 @@ export class ContextStore {
     await writeAtomic(this.configFile(), `${JSON.stringify(config, null, '\t')}\n`);
   }
 
+  /** docker's words for a context that is not there: the store's own failure to open its metadata. */
+  notFoundError(name: string): CtrError {
+    return notFound(`context "${name}": context not found: open ${path.join(this.metaDir(name), 'meta.json')}: no such file or directory`);
+  }
+
   async get(name: string): Promise<StoredContext> {
     const metaPath = this.metaDir(name);
     const text = await fs.readFile(path.join(metaPath, 'meta.json'), 'utf8').catch(() => undefined);
-    if (text === undefined) throw notFound(`context "${name}" does not exist`);
+    if (text === undefined) throw this.notFoundError(name);
     const meta = JSON.parse(text) as ContextMeta;
     const tlsPath = this.tlsDir(name);
     const tls: EndpointTls = {};
@@ -137,10 +143,26 @@ export class ContextStore {
     return contexts.sort((a, b) => a.meta.Name.localeCompare(b.meta.Name));
   }
 
+  /** That `name` can be given to a new context, as docker's checkContextNameForCreation says. */
+  async checkNewName(name: string): Promise<void> {
+    checkContextName(name);
+    if (await this.exists(name)) throw alreadyExists(`context "${name}" already exists`);
+  }
+
   async create(meta: ContextMeta, tls: EndpointTls): Promise<void> {
-    checkContextName(meta.Name);
-    if (await this.exists(meta.Name)) throw alreadyExists(`context "${meta.Name}" already exists`);
+    await this.checkNewName(meta.Name);
     await this.write(meta, tls);
+  }
+
+  /** Create `name` from a docker context archive; on any failure nothing of it is left. */
+  async import(name: string, source: AsyncIterable<Uint8Array>): Promise<void> {
+    const { meta, tls } = await readContextArchive(name, source);
+    try {
+      await this.write(meta, tls);
+    } catch (error) {
+      await this.discard(name);
+      throw error;
+    }
   }
 
   /** Replace a context's metadata and TLS files (what `update` computed from the old ones). */
@@ -157,15 +179,22 @@ export class ContextStore {
     await writeAtomic(path.join(this.metaDir(meta.Name), 'meta.json'), JSON.stringify(meta));
   }
 
-  /** Remove a context; the current one only with `force` (the current context becomes `default`). */
+  /**
+   * Remove a context; the current one only with `force` (the current context becomes `default`).
+   * As docker's, `force` also skips the check that it exists: removing nothing then succeeds.
+   */
   async remove(name: string, force: boolean): Promise<void> {
     if (name === DEFAULT_CONTEXT) throw invalidArgument(`context "${DEFAULT_CONTEXT}" cannot be removed`);
-    if (!(await this.exists(name))) throw notFound(`context "${name}" does not exist`);
+    if (!force && !(await this.exists(name))) throw notFound(`context "${name}" does not exist`);
     const current = (await this.current()) === name;
     if (current && !force) throw conflict(`context "${name}" is in use, set -f flag to force remove`);
+    if (current) await this.setCurrent(DEFAULT_CONTEXT);
+    await this.discard(name).catch((error: unknown) => Promise.reject(internal(`failed to remove context ${name}: ${(error as Error).message}`, { cause: error })));
+  }
+
+  private async discard(name: string): Promise<void> {
     await fs.rm(this.metaDir(name), { recursive: true, force: true });
     await fs.rm(this.tlsDir(name), { recursive: true, force: true });
-    if (current) await this.setCurrent(DEFAULT_CONTEXT);
   }
 }
 
@@ -174,4 +203,190 @@ async function writeAtomic(file: string, data: string | Buffer, mode = 0o644): P
   const temp = `${file}.${process.pid}.tmp`;
   await fs.writeFile(temp, data, { mode });
   await fs.rename(temp, file);
+}
+
+// ---- docker's `context export` / `context import` archives ----
+
+/** docker's store.Import reads at most this much of an archive (its maxAllowedFileSizeToImport). */
+const IMPORT_LIMIT = 10 << 20;
+
+/**
+ * A context as docker's store.Export writes it, entry for entry: `meta.json`, a `tls`
+ * directory, and the endpoint's TLS files under `tls/docker/`, all owned by root with no
+ * time. Unlike docker's (whose writer is closed after its pipe), the archive is terminated.
+ */
+export async function* contextArchive(context: { meta: ContextMeta; tls: EndpointTls }): AsyncGenerator<Buffer> {
+  const { encodeTarHeader, goJsonEscaped, tarPadding, TAR_END } = require('@ctr/image') as typeof import('@ctr/image');
+  const file = (name: string, mode: number, data: Buffer): Buffer[] => [encodeTarHeader({ name, type: 'file', mode, size: data.length }), data, tarPadding(data.length)];
+  const { Name, Metadata, Endpoints } = context.meta;
+  yield* file('meta.json', 0o644, Buffer.from(goJsonEscaped(JSON.stringify({ Name, Metadata, Endpoints }), true)));
+  yield encodeTarHeader({ name: 'tls', type: 'dir', mode: 0o700 });
+  const files = TLS_FILES.filter((f) => context.tls[f] !== undefined);
+  if (files.length > 0) yield encodeTarHeader({ name: 'tls/docker', type: 'dir', mode: 0o700 });
+  for (const f of files) yield* file(`tls/docker/${f}.pem`, 0o600, context.tls[f] as Buffer);
+  yield TAR_END;
+}
+
+/** One regular file of an archive being imported. */
+interface ArchiveFile {
+  name: string;
+  data: () => Promise<Buffer>;
+}
+
+/**
+ * The context a docker context archive (tar, or zip as docker also takes) holds, named `name`,
+ * refused in docker's words when a path is not one docker writes, `meta.json` is missing or not
+ * JSON, or the archive passes docker's 10 MiB limit. TLS files of other endpoints, or other
+ * than `ca.pem`/`cert.pem`/`key.pem`, are dropped: ctr's contexts have nowhere to use them.
+ */
+export async function readContextArchive(name: string, source: AsyncIterable<Uint8Array>): Promise<{ meta: ContextMeta; tls: EndpointTls }> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    size += chunk.length;
+    if (size > IMPORT_LIMIT) throw invalidArgument('read exceeds the defined limit');
+    parts.push(Buffer.from(chunk));
+  }
+  // Whole in memory (10 MiB at most): docker's own zip import buffers it the same way.
+  const body = Buffer.concat(parts);
+  let meta: ContextMeta | undefined;
+  const tls: EndpointTls = {};
+  const files = body.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1')) ? zipFiles(body) : tarFiles(body);
+  for await (const file of files) {
+    const problem = archivePathProblem(file.name);
+    if (problem) throw invalidArgument(`${file.name}: ${problem}`);
+    if (file.name === 'meta.json') {
+      meta = importedMeta(name, (await file.data()).toString('utf8'));
+      continue;
+    }
+    const [endpoint, fileName] = splitOnce(file.name.slice('tls/'.length), '/');
+    if (fileName === undefined) throw invalidArgument('archive format is invalid');
+    const key = TLS_FILES.find((f) => `${f}.pem` === fileName);
+    const data = await file.data();
+    if (endpoint === 'docker' && key) tls[key] = data;
+  }
+  if (!meta) throw invalidArgument('invalid context: no metadata found');
+  return { meta, tls };
+}
+
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at === -1 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
+}
+
+/** Why docker's import refuses an entry name (only `meta.json` and clean paths under `tls/`), if it does. */
+function archivePathProblem(name: string): string | undefined {
+  if (name !== 'meta.json' && !name.startsWith('tls/')) return 'unexpected context file';
+  if (path.posix.normalize(name) !== name || name.endsWith('/')) return 'unexpected path format';
+  if (name.includes('\\')) return "unexpected '\\' in path";
+  return undefined;
+}
+
+/** The regular files of a tar, its errors in Go's archive/tar words as docker prints them. */
+async function* tarFiles(body: Buffer): AsyncGenerator<ArchiveFile> {
+  const { TarReader, tarErrorReason } = require('@ctr/image') as typeof import('@ctr/image');
+  const goError = (error: unknown): unknown => {
+    const reason = tarErrorReason(error);
+    if (reason === 'truncated') return invalidArgument('unexpected EOF', { cause: error });
+    if (reason === 'too-long') return invalidArgument('archive/tar: header field too long', { cause: error });
+    return reason ? invalidArgument('archive/tar: invalid tar header', { cause: error }) : error;
+  };
+  const reader = new TarReader((async function* () {
+    yield body;
+  })());
+  for (;;) {
+    const entry = await reader.next().catch((error: unknown) => Promise.reject(goError(error)));
+    if (!entry) return;
+    if (entry.header.typeflag !== '0') continue;
+    const data = async (): Promise<Buffer> => {
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of entry.data()) chunks.push(Buffer.from(chunk));
+      } catch (error) {
+        throw goError(error);
+      }
+      return Buffer.concat(chunks);
+    };
+    yield { name: entry.header.name, data };
+  }
+}
+
+/** The regular files of a zip, by its central directory (Go's archive/zip, which docker uses, reads it so). */
+function* zipFiles(body: Buffer): Generator<ArchiveFile> {
+  const invalid = (): CtrError => invalidArgument('zip: not a valid zip file');
+  // The end-of-central-directory record: 22 bytes, then a comment of up to 64 KiB.
+  let end = -1;
+  for (let at = body.length - 22; at >= Math.max(0, body.length - 22 - 0xffff); at--) {
+    if (body.readUInt32LE(at) === 0x06054b50) {
+      end = at;
+      break;
+    }
+  }
+  if (end === -1) throw invalid();
+  const count = body.readUInt16LE(end + 10);
+  let at = body.readUInt32LE(end + 16);
+  for (let i = 0; i < count; i++) {
+    if (at + 46 > body.length || body.readUInt32LE(at) !== 0x02014b50) throw invalid();
+    const madeBy = body.readUInt8(at + 5);
+    const method = body.readUInt16LE(at + 10);
+    const compressed = body.readUInt32LE(at + 20);
+    const nameLength = body.readUInt16LE(at + 28);
+    const external = body.readUInt32LE(at + 38);
+    const local = body.readUInt32LE(at + 42);
+    const name = body.subarray(at + 46, at + 46 + nameLength).toString('utf8');
+    at += 46 + nameLength + body.readUInt16LE(at + 30) + body.readUInt16LE(at + 32);
+    // Go's FileInfo().Mode(): Unix-made entries carry st_mode in the high bits; otherwise a trailing '/' is a directory.
+    const unixType = madeBy === 3 ? (external >>> 16) & 0o170000 : 0;
+    if (name.endsWith('/') || (unixType !== 0 && unixType !== 0o100000)) continue;
+    const data = async (): Promise<Buffer> => {
+      if (local + 30 > body.length || body.readUInt32LE(local) !== 0x04034b50) throw invalid();
+      const start = local + 30 + body.readUInt16LE(local + 26) + body.readUInt16LE(local + 28);
+      const raw = body.subarray(start, start + compressed);
+      if (raw.length < compressed) throw invalidArgument('unexpected EOF');
+      if (method === 0) return Buffer.from(raw);
+      if (method !== 8) throw invalidArgument('zip: unsupported compression algorithm');
+      const zlib = require('node:zlib') as typeof import('node:zlib');
+      try {
+        return zlib.inflateRawSync(raw, { maxOutputLength: IMPORT_LIMIT });
+      } catch (error) {
+        throw (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? invalidArgument('read exceeds the defined limit') : invalidArgument('flate: corrupt input', { cause: error });
+      }
+    };
+    yield { name, data };
+  }
+}
+
+/** What Go's encoding/json calls a JSON value's kind in an unmarshal error. */
+function goKind(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'boolean') return 'bool';
+  return typeof value === 'object' ? 'object' : typeof value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An archive's `meta.json` as the context `name`, refused as docker's json.Unmarshal into store.Metadata refuses it. */
+function importedMeta(name: string, text: string): ContextMeta {
+  const syntax = (require('@ctr/image') as typeof import('@ctr/image')).goJsonSyntaxError(text);
+  if (syntax) throw invalidArgument(syntax);
+  const value = JSON.parse(text) as unknown;
+  if (value !== null && !isRecord(value)) throw invalidArgument(`json: cannot unmarshal ${goKind(value)} into Go value of type store.Metadata`);
+  const fields = value ?? {};
+  const field = (key: string, type: string, ok: (v: unknown) => boolean, holder = fields, struct = 'Metadata'): void => {
+    const v = holder[key];
+    if (v !== undefined && v !== null && !ok(v)) throw invalidArgument(`json: cannot unmarshal ${goKind(v)} into Go struct field ${struct}.${key} of type ${type}`);
+  };
+  field('Name', 'string', (v) => typeof v === 'string');
+  field('Endpoints', 'map[string]interface {}', isRecord);
+  const endpoints = isRecord(fields.Endpoints) ? fields.Endpoints : {};
+  const docker = isRecord(endpoints.docker) ? endpoints.docker : {};
+  field('Host', 'string', (v) => typeof v === 'string', docker, 'EndpointMeta');
+  field('SkipTLSVerify', 'bool', (v) => typeof v === 'boolean', docker, 'EndpointMeta');
+  return {
+    Name: name,
+    Metadata: isRecord(fields.Metadata) ? (fields.Metadata as ContextMeta['Metadata']) : {},
+    Endpoints: { ...endpoints, docker: { Host: typeof docker.Host === 'string' ? docker.Host : '', SkipTLSVerify: docker.SkipTLSVerify === true } },
+  };
 }

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { invalidArgument } from '@ctr/errors';
+import { CtrError, invalidArgument, isCtrError } from '@ctr/errors';
 import type { TlsOptions } from '@ctr/api';
 import { ContextStore, DEFAULT_CONTEXT, configDir } from './context-store';
 
@@ -47,7 +47,10 @@ async function flagTls(flags: HostFlags, env: NodeJS.ProcessEnv): Promise<TlsOpt
 
 async function contextEndpoint(store: ContextStore, name: string): Promise<Endpoint> {
   if (name === DEFAULT_CONTEXT) return { kind: 'local', context: DEFAULT_CONTEXT };
-  const { meta, tls } = await store.get(name);
+  // docker's words, from its CLI's initialisation: every command fails so before it starts.
+  const { meta, tls } = await store.get(name).catch((error: unknown) =>
+    Promise.reject(isCtrError(error) ? new CtrError(error.code, `Failed to initialize: unable to resolve docker endpoint: ${error.message}`, { cause: error, details: error.details }) : error),
+  );
   const endpoint = meta.Endpoints.docker;
   const hasTls = tls.ca !== undefined || tls.cert !== undefined || endpoint.SkipTLSVerify;
   return {

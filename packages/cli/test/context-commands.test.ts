@@ -42,7 +42,7 @@ test('create, use, ls and rm: commands follow the current context', async () => 
   expect(ls.stdout).toMatch(/\ndefault +The engine in-process/);
   expect(await ctr(['context', 'show'])).toEqual({ code: 0, stdout: 'dev\n', stderr: '' });
 
-  expect(await ctr(['context', 'rm', 'dev'])).toEqual({ code: 1, stdout: '', stderr: 'failed to remove context dev: context "dev" is in use, set -f flag to force remove\n' });
+  expect(await ctr(['context', 'rm', 'dev'])).toEqual({ code: 1, stdout: '', stderr: 'context "dev" is in use, set -f flag to force remove\n' });
   expect(await ctr(['context', 'rm', '-f', 'dev'])).toEqual({ code: 0, stdout: 'dev\n', stderr: '' });
   expect(await ctr(['context', 'show'])).toEqual({ code: 0, stdout: 'default\n', stderr: '' });
   expect(await ctr(['context', 'ls', '-q'])).toEqual({ code: 0, stdout: 'default\n', stderr: '' });
@@ -93,11 +93,11 @@ test('the default context is the engine in this process, on --root', async () =>
 
 describe('mistakes are refused in docker\'s words, exit status 1', () => {
   test('using a context that does not exist', async () => {
-    expect(await ctr(['context', 'use', 'nope'])).toEqual({ code: 1, stdout: '', stderr: 'context "nope" does not exist\n' });
+    expect(await ctr(['context', 'use', 'nope'])).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^context "nope": context not found: open .*meta\.json: no such file or directory\n$/) });
   });
 
   test('a command in a context that does not exist', async () => {
-    expect(await ctr(['--context', 'nope', 'ps'])).toMatchObject({ stdout: '', stderr: 'context "nope" does not exist\n' });
+    expect(await ctr(['--context', 'nope', 'ps'])).toMatchObject({ stdout: '', stderr: expect.stringMatching(/^Failed to initialize: unable to resolve docker endpoint: context "nope": context not found: /) });
   });
 
   test('an invalid name', async () => {
@@ -111,7 +111,7 @@ describe('mistakes are refused in docker\'s words, exit status 1', () => {
 
   test('the reserved name default', async () => {
     expect(await ctr(['context', 'create', 'default', '--docker', `host=${host}`])).toEqual({ code: 1, stdout: '', stderr: '"default" is a reserved context name\n' });
-    expect(await ctr(['context', 'rm', 'default'])).toEqual({ code: 1, stdout: '', stderr: 'failed to remove context default: context "default" cannot be removed\n' });
+    expect(await ctr(['context', 'rm', 'default'])).toEqual({ code: 1, stdout: '', stderr: 'context "default" cannot be removed\n' });
   });
 
   test('a name already taken', async () => {
@@ -127,5 +127,42 @@ describe('mistakes are refused in docker\'s words, exit status 1', () => {
 
   test('-H together with --context', async () => {
     expect(await ctr(['-H', host, '--context', 'default', 'ps'])).toMatchObject({ stdout: '', stderr: 'conflicting options: cannot specify both --host and --context\n' });
+  });
+});
+
+describe('a context that does not exist, in docker\'s words', () => {
+  const notFound = (): RegExp => new RegExp(`^context "nope": context not found: open ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/contexts/meta/${createHash('sha256').update('nope').digest('hex')}/meta\\.json: no such file or directory\n$`);
+
+  test.each([['inspect'], ['use'], ['update'], ['export']])('context %s says the store could not open its metadata', async (command) => {
+    const result = await ctr(['context', command, 'nope']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(notFound());
+  });
+
+  test('--context prefixes that with the failure to initialise', async () => {
+    const result = await ctr(['--context', 'nope', 'ps']);
+    expect(result.code).toBe(1);
+    expect(result.stderr.startsWith('Failed to initialize: unable to resolve docker endpoint: context "nope": context not found: open ')).toBe(true);
+  });
+
+  test('$CTR_CONTEXT and $DOCKER_CONTEXT fail the same way', async () => {
+    for (const variable of ['CTR_CONTEXT', 'DOCKER_CONTEXT']) {
+      const result = await ctr(['ps'], { [variable]: 'nope' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^Failed to initialize: unable to resolve docker endpoint: context "nope": context not found: /);
+    }
+  });
+
+  test('context rm says only that it does not exist', async () => {
+    expect(await ctr(['context', 'rm', 'nope'])).toEqual({ code: 1, stdout: '', stderr: 'context "nope" does not exist\n' });
+  });
+
+  test('context rm -f of a missing context succeeds, as docker\'s skips the check', async () => {
+    expect(await ctr(['context', 'rm', '-f', 'nope'])).toEqual({ code: 0, stdout: 'nope\n', stderr: '' });
+  });
+
+  test('context rm says every failure after the names it removed', async () => {
+    await ctr(['context', 'create', 'gone', '--docker', 'host=tcp://127.0.0.1:1']);
+    expect(await ctr(['context', 'rm', 'default', 'gone', 'nope'])).toEqual({ code: 1, stdout: 'gone\n', stderr: 'context "default" cannot be removed\ncontext "nope" does not exist\n' });
   });
 });

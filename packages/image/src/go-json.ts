@@ -12,3 +12,123 @@ export function goJsonEscaped(json: string, html: boolean): string {
     .replace(/(\\+)u(d[89a-f][0-9a-f]{2})/g, (whole: string, slashes: string) => (slashes.length % 2 === 1 ? `${slashes.slice(1)}\ufffd` : whole));
   return html ? escaped.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) : escaped;
 }
+
+/** A character as Go's JSON scanner quotes it in an error. */
+function goQuoteChar(c: string): string {
+  if (c === "'") return "'\\''";
+  if (c === '"') return "'\"'";
+  return `'${JSON.stringify(c).slice(1, -1)}'`;
+}
+
+/** Go's encoding/json syntax error for `text` ("invalid character 'x' after object key", …), or undefined when it is JSON. */
+export function goJsonSyntaxError(text: string): string | undefined {
+  let i = 0;
+  class Syntax extends Error {}
+  const eof = (): never => {
+    throw new Syntax('unexpected end of JSON input');
+  };
+  const bad = (context: string): never => {
+    if (i >= text.length) eof();
+    throw new Syntax(`invalid character ${goQuoteChar(text[i] as string)} ${context}`);
+  };
+  const space = (): void => {
+    while (i < text.length && ' \t\r\n'.includes(text[i] as string)) i++;
+  };
+  const digits = (context: string): void => {
+    if (!/[0-9]/.test(text[i] ?? '')) bad(context);
+    while (/[0-9]/.test(text[i] ?? '')) i++;
+  };
+  const string = (): void => {
+    i++;
+    for (;;) {
+      const c = text[i];
+      if (c === undefined) eof();
+      if (c === '"') {
+        i++;
+        return;
+      }
+      if (c === '\\') {
+        i++;
+        const e = text[i];
+        if (e === 'u') {
+          for (let k = 0; k < 4; k++) {
+            i++;
+            if (!/[0-9a-fA-F]/.test(text[i] ?? '')) bad('in \\u hexadecimal character escape');
+          }
+        } else if (e === undefined || !'"\\/bfnrt'.includes(e)) bad('in string escape code');
+      } else if ((c.codePointAt(0) as number) < 0x20) bad('in string literal');
+      i++;
+    }
+  };
+  const value = (context: string): void => {
+    space();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      space();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        space();
+        if (text[i] !== '"') bad('looking for beginning of object key string');
+        string();
+        space();
+        if (text[i] !== ':') bad('after object key');
+        i++;
+        value('looking for beginning of value');
+        space();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') return void i++;
+        else bad('after object key:value pair');
+      }
+    }
+    if (c === '[') {
+      i++;
+      space();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value('looking for beginning of value');
+        space();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') return void i++;
+        else bad('after array element');
+      }
+    }
+    if (c === '"') return string();
+    if (c === '-' || /[0-9]/.test(c ?? '')) {
+      if (c === '-') i++;
+      if (text[i] === '0') i++;
+      else digits('in numeric literal');
+      if (text[i] === '.') {
+        i++;
+        digits('after decimal point in numeric literal');
+      }
+      if (text[i] === 'e' || text[i] === 'E') {
+        i++;
+        if (text[i] === '+' || text[i] === '-') i++;
+        digits('in exponent of numeric literal');
+      }
+      return;
+    }
+    for (const literal of ['true', 'false', 'null']) {
+      if (c !== literal[0]) continue;
+      for (let k = 1; k < literal.length; k++) {
+        i++;
+        if (text[i] !== literal[k]) bad(`in literal ${literal} (expecting ${goQuoteChar(literal[k] as string)})`);
+      }
+      return void i++;
+    }
+    bad(context);
+  };
+  try {
+    value('looking for beginning of value');
+    space();
+    if (i < text.length) bad('after top-level value');
+    return undefined;
+  } catch (error) {
+    if (error instanceof Syntax) return error.message;
+    throw error;
+  }
+}

@@ -33,4 +33,4 @@ export * from './image-write';
 export { resolveInRoot, readFileInRoot, type RootPath, type ResolveInRootOptions } from './root-path';
 export { countBytes } from './byte-count';
 export { goRfc3339 } from './go-time';
-export { goJsonEscaped } from './go-json';
+export { goJsonEscaped, goJsonSyntaxError } from './go-json';

@@ -1,5 +1,5 @@
 /** goJsonEscaped: JSON text as Go's encoding/json writes it. */
-import { goJsonEscaped } from '../src';
+import { goJsonEscaped, goJsonSyntaxError } from '../src';
 
 test('U+2028 and U+2029 are escaped, as Go always escapes them', () => {
   expect(goJsonEscaped(JSON.stringify('a\u2028b\u2029c'), false)).toBe('"a\\u2028b\\u2029c"');
@@ -21,4 +21,30 @@ test('a surrogate pair stays the character it makes', () => {
 test('an escaped backslash followed by text that reads like a surrogate escape is left as it is', () => {
   expect(goJsonEscaped(JSON.stringify('\\ud800'), false)).toBe('"\\\\ud800"');
   expect(goJsonEscaped(JSON.stringify('\\\ud800'), false)).toBe('"\\\\\ufffd"');
+});
+
+describe('goJsonSyntaxError: what Go’s encoding/json says of text that is not JSON', () => {
+  test('valid JSON has no error', () => {
+    expect(goJsonSyntaxError('{"a": [1, -2.5e3, true, null, "x\\u00e9"]}')).toBeUndefined();
+  });
+
+  test('a cut document is an unexpected end of input', () => {
+    expect(goJsonSyntaxError('{"Image": "busybox", ')).toBe('unexpected end of JSON input');
+  });
+
+  test('a character where a value should begin is named, quoted as Go quotes it', () => {
+    expect(goJsonSyntaxError('x')).toBe("invalid character 'x' looking for beginning of value");
+    expect(goJsonSyntaxError("{'a': 1}")).toBe("invalid character '\\'' looking for beginning of object key string");
+  });
+
+  test('what is wrong inside an object, a literal and a number is said as Go’s scanner says it', () => {
+    expect(goJsonSyntaxError('{"a" 1}')).toBe("invalid character '1' after object key");
+    expect(goJsonSyntaxError('{"a": 1 "b": 2}')).toBe("invalid character '\"' after object key:value pair");
+    expect(goJsonSyntaxError('[tru]')).toBe("invalid character ']' in literal true (expecting 'e')");
+    expect(goJsonSyntaxError('[1.]')).toBe("invalid character ']' after decimal point in numeric literal");
+  });
+
+  test('more after the document is an error after the top-level value', () => {
+    expect(goJsonSyntaxError('{} x')).toBe("invalid character 'x' after top-level value");
+  });
 });

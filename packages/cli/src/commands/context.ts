@@ -1,9 +1,12 @@
-import { readFile } from 'node:fs/promises';
-import { CtrError, invalidArgument, isCtrError, notFound } from '@ctr/errors';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CtrError, invalidArgument, isCtrError } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { eprintln, println } from '../context';
 import { errorLine } from '../errors';
-import { ContextStore, DEFAULT_CONTEXT, checkContextName, configDir, type ContextMeta, type EndpointTls } from '../context-store';
+import { ContextStore, DEFAULT_CONTEXT, checkContextName, configDir, contextArchive, type ContextMeta, type EndpointTls } from '../context-store';
 import { bool, parseGoBool, str } from '../flags';
 import { formatContext, formatInspect, formatItems, goJson } from '../format';
 import { currentContext } from '../host';
@@ -145,7 +148,7 @@ const use: Command = {
   async run(args, io) {
     const name = args.positionals[0] as string;
     const contexts = store(io);
-    if (name !== DEFAULT_CONTEXT && !(await contexts.exists(name))) throw notFound(`context "${name}" does not exist`);
+    if (name !== DEFAULT_CONTEXT && !(await contexts.exists(name))) throw contexts.notFoundError(name);
     await contexts.setCurrent(name);
     println(io, name);
     eprintln(io, `Current context is now "${name}"`);
@@ -242,17 +245,71 @@ const rm: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const contexts = store(io);
-    let status = 0;
+    // As docker's: each name removed is printed as it goes, what failed is said together after.
+    const errors: string[] = [];
     for (const name of args.positionals) {
       try {
         await contexts.remove(name, bool(args, 'force'));
         println(io, name);
       } catch (error) {
-        eprintln(io, `failed to remove context ${name}: ${(error as Error).message}`);
-        status = 1;
+        errors.push(errorLine(error));
       }
     }
-    return status;
+    for (const line of errors) eprintln(io, line);
+    return errors.length > 0 ? 1 : 0;
+  },
+};
+
+/** What Go's os package says of a failed open, as docker's `open FILE: …` ends. */
+function goOpenError(file: string, error: unknown): CtrError {
+  const words: Record<string, string> = { ENOENT: 'no such file or directory', EEXIST: 'file exists', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'not a directory' };
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  return invalidArgument(`open ${file}: ${words[code] ?? (error as Error).message}`, { cause: error });
+}
+
+const exportCommand: Command = {
+  name: 'export',
+  usage: '[OPTIONS] CONTEXT [FILE|-]',
+  description: 'Export a context to a tar archive FILE or a tar stream on STDOUT.',
+  flags: [],
+  args: [1, 2],
+  async run(args, io) {
+    const [name, dest = `${name}.dockercontext`] = args.positionals as [string, string?];
+    if (name !== DEFAULT_CONTEXT) checkContextName(name);
+    // Read before the file is made: docker's leaves an empty file behind for a context not found.
+    const context = name === DEFAULT_CONTEXT ? defaultContext(io) : await store(io).get(name);
+    if (dest === '-') {
+      if (io.stdout.isTTY) throw invalidArgument('cowardly refusing to export to a terminal, specify a file path');
+      for await (const chunk of contextArchive(context)) io.stdout.write(chunk);
+      return 0;
+    }
+    // As docker's: never over an existing file (O_EXCL), readable by its owner only (TLS keys are in it).
+    const file = await open(dest, 'wx', 0o600).catch((error: unknown) => Promise.reject(goOpenError(dest, error)));
+    await pipeline(Readable.from(contextArchive(context)), createWriteStream('', { fd: file.fd }));
+    eprintln(io, `Written file ${JSON.stringify(dest)}`);
+    return 0;
+  },
+};
+
+const importCommand: Command = {
+  name: 'import',
+  usage: 'CONTEXT FILE|-',
+  description: 'Import a context from a tar or zip file',
+  flags: [],
+  args: [2, 2],
+  async run(args, io) {
+    const [name, source] = args.positionals as [string, string];
+    const contexts = store(io);
+    await contexts.checkNewName(name);
+    let input: AsyncIterable<Uint8Array> = io.stdin;
+    if (source !== '-') {
+      const file = await open(source, 'r').catch((error: unknown) => Promise.reject(goOpenError(source, error)));
+      input = createReadStream('', { fd: file.fd });
+    }
+    await contexts.import(name, input);
+    println(io, name);
+    eprintln(io, `Successfully imported context ${JSON.stringify(name)}`);
+    return 0;
   },
 };
 
@@ -271,4 +328,4 @@ function exitingOne(command: Command): Command {
   };
 }
 
-export const contextCommands: Command[] = [create, ls, use, inspect, rm, show, update].map(exitingOne);
+export const contextCommands: Command[] = [create, ls, use, inspect, rm, show, update, exportCommand, importCommand].map(exitingOne);
