@@ -16,6 +16,7 @@ import { loginCommands } from './commands/login';
 import { closeEngine, configureEngine } from './context';
 import { contextCommands } from './commands/context';
 import { trustCommands } from './commands/trust';
+import { manifestCommands } from './commands/manifest';
 import { bool, list, parseFlags, str, type FlagSpec, type ParsedArgs } from './flags';
 import type { HostFlags } from './host';
 import { commandHelp, groupHelp, mainHelp, usageLine } from './help';
@@ -84,6 +85,7 @@ const groups: CommandGroup[] = [
   { name: 'registry', description: 'Run a private registry', commands: registryCommands },
   { name: 'context', description: 'Manage contexts', commands: contextCommands },
   { name: 'trust', description: 'Manage trust on Docker images', commands: trustCommands },
+  { name: 'manifest', description: 'Manage Docker image manifests and manifest lists', commands: manifestCommands },
   { name: 'healthcheck', description: 'Run container health checks', commands: healthcheckCommands },
 ].map((group) => ({ ...group, commands: group.commands.map(alsoTopLevel) }));
 

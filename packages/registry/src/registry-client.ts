@@ -1,12 +1,12 @@
-import { CtrError, invalidArgument, isCtrError, isUnauthorized } from '@ctr/errors';
-import { DEFAULT_TAG, formatReference, parseNormalizedReference, type Descriptor, type Reference } from '@ctr/image';
+import { CtrError, digestMismatch, invalidArgument, isCtrError, isUnauthorized } from '@ctr/errors';
+import { DEFAULT_TAG, digestOf, formatReference, parseNormalizedReference, shortId, type Descriptor, type Digest, type Reference } from '@ctr/image';
 import type { CredentialSource } from './authorizer';
 import { loadDockerConfigAuth, type DockerConfigOptions, type RegistryCredentials } from './docker-config';
 import { endpointsFor, type Endpoint, type EndpointOptions } from './endpoint';
 import { pullImage, type PullOptions, type PullResult } from './pull';
 import { mountRepositories, pushImage, type PushOptions } from './push';
 import { RegistryHttp } from './registry-http';
-import { manifestSubject, RepositoryApi, type FetchedManifest } from './repository-api';
+import { manifestSubject, readBounded, RepositoryApi, type FetchedManifest } from './repository-api';
 
 export interface RegistryClientOptions extends EndpointOptions {
   /**
@@ -73,6 +73,21 @@ export class RegistryClient {
     const ref = normalize(reference);
     const fetched = await this.withMirrors(ref, options, manifestOf(ref), (api) => api.fetchManifest(target(ref), options.signal));
     return { ...fetched, reference: ref };
+  }
+
+  /**
+   * A small blob of the reference's repository (an image config) whole, its bytes verified
+   * against its digest; ResourceExhausted past `maxBytes` (default 16 MiB).
+   */
+  async fetchSmallBlob(reference: string | Reference, digest: Digest, options: RequestOptions & { maxBytes?: number } = {}): Promise<Buffer> {
+    const ref = normalize(reference);
+    const limit = options.maxBytes ?? 16 * 1024 * 1024;
+    const subject = `blob ${shortId(digest)} of ${ref.domain}/${ref.path}`;
+    const bytes = await this.withMirrors(ref, options, subject, async (api) =>
+      readBounded((await api.fetchBlob(digest, 0, options.signal)).body, limit, subject),
+    );
+    if (digestOf(bytes) !== digest) throw digestMismatch(`blob verification failed for digest ${digest}`);
+    return bytes;
   }
 
   /**

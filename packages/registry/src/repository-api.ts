@@ -196,6 +196,7 @@ function contentType(response: HttpResponse): string | undefined {
   return response.header('content-type')?.split(';')[0]?.trim() || undefined;
 }
 
-function readBounded(body: Readable, limit: number, what: string): Promise<Buffer> {
+/** A body read whole, ResourceExhausted (naming `what`) past `limit` bytes. */
+export function readBounded(body: Readable, limit: number, what: string): Promise<Buffer> {
   return readAtMost(body, limit, () => new CtrError('ResourceExhausted', `${what} is larger than ${limit} bytes; refusing to read it`));
 }
