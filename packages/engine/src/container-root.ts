@@ -56,7 +56,7 @@ function markRemoval(dir: string): string | undefined {
     return mark;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    // A killed removal's mark is taken over: left, it would outlive the container (`done` takes only its own).
+    // A killed removal's mark is no removal under way, and its process will never take it away: taken over.
     if (code === 'EEXIST') return liveMark(mark) ? undefined : markRemoval(dir);
     if (code !== 'ENOENT') throw markFailed(error, mark);
   }

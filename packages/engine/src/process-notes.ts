@@ -40,10 +40,10 @@ export function readNote(link: string): string | undefined {
 
 /**
  * Note this process in directory `dir` (made if missing), under a name no other note there has
- * (`<prefix><pid>-<random>`): one per hold, so a process can hold twice. Returns its path.
+ * (`<pid>-<random>`): one per hold, so a process can hold twice. Returns its path.
  */
-export function makeNote(dir: string, prefix = ''): string {
-  const note = path.join(dir, `${prefix}${process.pid}-${uniqueHex()}`);
+export function makeNote(dir: string): string {
+  const note = path.join(dir, `${process.pid}-${uniqueHex()}`);
   for (;;) {
     try {
       mkdirSync(dir, { recursive: true });

@@ -12,6 +12,7 @@ import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import * as containerRoot from '../src/container-root';
+import { ContainerRecords } from '../src/container-records';
 import { AUTO_REMOVAL, type Containers } from '../src/containers';
 import { makeNote } from '../src/process-notes';
 import { collector, eventually, testEngine, type TestEngine } from './fixture';
@@ -143,6 +144,18 @@ test('the engine’s own removal while a user’s is under way waits for it, and
   expect(await (await containers()).remove(id, AUTO_REMOVAL)).toBe(false);
   expect(waited).toHaveBeenCalledTimes(1);
   await removal;
+  await expect(t.engine.inspect(id)).rejects.toMatchObject({ code: 'NotFound' });
+  expect(await destroys(id, since)).toBe(1);
+});
+
+test('the engine’s own removal while a user’s is under way that then fails removes the container itself, with one destroy event', async () => {
+  const since = Date.now() / 1000;
+  const { id, removal, release } = await removalUnderWay('rip-own-takes-over');
+  // The user's removal, the first to write the records once the hold is released, fails there.
+  jest.spyOn(ContainerRecords.prototype, 'remove').mockRejectedValueOnce(new Error('the user’s removal failed'));
+  onWaitForOther(release);
+  expect(await (await containers()).remove(id, AUTO_REMOVAL)).toBe(true);
+  await expect(removal).rejects.toThrow('the user’s removal failed');
   await expect(t.engine.inspect(id)).rejects.toMatchObject({ code: 'NotFound' });
   expect(await destroys(id, since)).toBe(1);
 });

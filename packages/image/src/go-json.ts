@@ -13,11 +13,23 @@ export function goJsonEscaped(json: string, html: boolean): string {
   return html ? escaped.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`) : escaped;
 }
 
-/** A character as Go's JSON scanner quotes it in an error. */
-function goQuoteChar(c: string): string {
-  if (c === "'") return "'\\''";
-  if (c === '"') return "'\"'";
-  return `'${JSON.stringify(c).slice(1, -1)}'`;
+/** strconv.Quote's escapes of the ASCII bytes it does not write as they are (`\xNN` for the rest). */
+const GO_BYTE_ESCAPES: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 0x5c: '\\\\' };
+
+/**
+ * Character `code` as Go's JSON scanner quotes it in an error. The scanner reads bytes: of a
+ * character past ASCII it names the first byte of its UTF-8, which quoteChar's string(c) makes
+ * the Latin-1 character of that byte (é is 'Ã').
+ */
+function goQuoteChar(code: number): string {
+  if (code === 0x27) return "'\\''";
+  if (code === 0x22) return "'\"'";
+  if (code >= 0x80) {
+    const lead = code < 0x800 ? 0xc0 | (code >> 6) : code < 0x10000 ? 0xe0 | (code >> 12) : 0xf0 | (code >> 18);
+    return `'${String.fromCharCode(lead)}'`;
+  }
+  const escaped = GO_BYTE_ESCAPES[code] ?? (code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, '0')}` : String.fromCharCode(code));
+  return `'${escaped}'`;
 }
 
 /** Go's encoding/json syntax error for `text` ("invalid character 'x' after object key", …), or undefined when it is JSON. */
@@ -29,7 +41,7 @@ export function goJsonSyntaxError(text: string): string | undefined {
   };
   const bad = (context: string): never => {
     if (i >= text.length) eof();
-    throw new Syntax(`invalid character ${goQuoteChar(text[i] as string)} ${context}`);
+    throw new Syntax(`invalid character ${goQuoteChar(text.codePointAt(i) as number)} ${context}`);
   };
   const space = (): void => {
     while (i < text.length && ' \t\r\n'.includes(text[i] as string)) i++;
@@ -116,7 +128,7 @@ export function goJsonSyntaxError(text: string): string | undefined {
       if (c !== literal[0]) continue;
       for (let k = 1; k < literal.length; k++) {
         i++;
-        if (text[i] !== literal[k]) bad(`in literal ${literal} (expecting ${goQuoteChar(literal[k] as string)})`);
+        if (text[i] !== literal[k]) bad(`in literal ${literal} (expecting ${goQuoteChar(literal.charCodeAt(k))})`);
       }
       return void i++;
     }

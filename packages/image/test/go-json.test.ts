@@ -44,6 +44,17 @@ describe('goJsonSyntaxError: what Go’s encoding/json says of text that is not 
     expect(goJsonSyntaxError('[1.]')).toBe("invalid character ']' after decimal point in numeric literal");
   });
 
+  test('a control character is quoted as strconv.Quote quotes its byte', () => {
+    expect(goJsonSyntaxError('{"a": "x\ny"}')).toBe("invalid character '\\n' in string literal");
+    expect(goJsonSyntaxError('{"a": "x\u0001"}')).toBe("invalid character '\\x01' in string literal");
+    expect(goJsonSyntaxError('\u007f')).toBe("invalid character '\\x7f' looking for beginning of value");
+  });
+
+  test('a character past ASCII is named by the first byte of its UTF-8, as Go’s byte scanner names it', () => {
+    expect(goJsonSyntaxError('é')).toBe("invalid character 'Ã' looking for beginning of value");
+    expect(goJsonSyntaxError('{"a": \u{1f600}}')).toBe("invalid character 'ð' looking for beginning of value");
+  });
+
   test('more after the document is an error after the top-level value', () => {
     expect(goJsonSyntaxError('{} x')).toBe("invalid character 'x' after top-level value");
   });

@@ -174,7 +174,8 @@ export function trustErrorNaming(error: unknown, name: string): unknown {
 /** notary's own words for a failure, without NotaryError's prefix: what docker prints where it wraps the error itself (`trust revoke`). */
 export function trustReason(error: unknown): string {
   const reason = trustProblem(error) === undefined || !isCtrError(error) ? undefined : error.details.reason;
-  return typeof reason === 'string' ? reason : (error as Error).message;
+  if (typeof reason === 'string') return reason;
+  return error instanceof Error ? error.message : String(error);
 }
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
