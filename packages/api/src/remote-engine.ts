@@ -1,5 +1,6 @@
 import { pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
 import type {
   AttachIo,
@@ -77,6 +78,10 @@ export interface RemoteEngineOptions extends ApiClientOptions {
   /** Every registry's credentials the client knows, sent with a build for its FROM pulls (`X-Registry-Config`). */
   registryConfig?: () => Promise<Record<string, AuthConfig>>;
 }
+
+/** moby's refusal of a removal while another is under way, and how soon a run --rm asks again. */
+const REMOVAL_IN_PROGRESS = /^removal of container .* is already in progress$/;
+const REMOVAL_RETRY_MS = 50;
 
 const encodeJson = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -441,14 +446,19 @@ export class RemoteEngine implements EngineApi {
       await this.remove(created.id, { force: true, volumes: true }).catch(() => undefined);
       throw error;
     }
-    // Another removal (a user's `rm`) under way first is refused (moby's Conflict) and then
-    // waited for, and one done first has left it gone: either way run returns once it is gone.
+    // Another removal (a user's `rm`) under way is refused (moby's Conflict): asked again until
+    // one of the two has removed it, so run returns once it is gone, even if that one failed.
     const remove = async (): Promise<void> => {
       if (!autoRemove) return;
-      await this.remove(created.id, { force: true, volumes: true }).catch(async (error: unknown) => {
-        if (isConflict(error)) await this.client.waitContainer(created.id, 'removed').catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)));
-        else if (!isNotFound(error)) throw error;
-      });
+      for (;;) {
+        try {
+          return await this.remove(created.id, { force: true, volumes: true });
+        } catch (error) {
+          if (isNotFound(error)) return;
+          if (!(isConflict(error) && REMOVAL_IN_PROGRESS.test((error as Error).message))) throw error;
+        }
+        await delay(REMOVAL_RETRY_MS);
+      }
     };
     let exitCode: number;
     try {

@@ -325,6 +325,14 @@ function* zipFiles(body: Buffer): Generator<ArchiveFile> {
   if (end === -1) throw invalid();
   const count = body.readUInt16LE(end + 10);
   let at = body.readUInt32LE(end + 16);
+  // Entries may all name the same data: what they hold together is bounded, not only each, or a
+  // small archive inflates its one stream tens of thousands of times.
+  let budget = IMPORT_LIMIT;
+  const spend = (data: Buffer): Buffer => {
+    budget -= data.length;
+    if (budget < 0) throw invalidArgument('read exceeds the defined limit');
+    return data;
+  };
   for (let i = 0; i < count; i++) {
     if (at + 46 > body.length || body.readUInt32LE(at) !== 0x02014b50) throw invalid();
     const madeBy = body.readUInt8(at + 5);
@@ -333,8 +341,11 @@ function* zipFiles(body: Buffer): Generator<ArchiveFile> {
     const nameLength = body.readUInt16LE(at + 28);
     const external = body.readUInt32LE(at + 38);
     const local = body.readUInt32LE(at + 42);
+    const next = at + 46 + nameLength + body.readUInt16LE(at + 30) + body.readUInt16LE(at + 32);
+    // Go's reader, short of a record's name, extra field or comment.
+    if (next > body.length) throw invalidArgument('unexpected EOF');
     const name = body.subarray(at + 46, at + 46 + nameLength).toString('utf8');
-    at += 46 + nameLength + body.readUInt16LE(at + 30) + body.readUInt16LE(at + 32);
+    at = next;
     // Go's FileInfo().Mode(): Unix-made entries carry st_mode in the high bits; otherwise a trailing '/' is a directory.
     const unixType = madeBy === 3 ? (external >>> 16) & 0o170000 : 0;
     if (name.endsWith('/') || (unixType !== 0 && unixType !== 0o100000)) continue;
@@ -343,14 +354,16 @@ function* zipFiles(body: Buffer): Generator<ArchiveFile> {
       const start = local + 30 + body.readUInt16LE(local + 26) + body.readUInt16LE(local + 28);
       const raw = body.subarray(start, start + compressed);
       if (raw.length < compressed) throw invalidArgument('unexpected EOF');
-      if (method === 0) return Buffer.from(raw);
+      if (method === 0) return spend(Buffer.from(raw));
       if (method !== 8) throw invalidArgument('zip: unsupported compression algorithm');
       const zlib = require('node:zlib') as typeof import('node:zlib');
+      let inflated: Buffer;
       try {
-        return zlib.inflateRawSync(raw, { maxOutputLength: IMPORT_LIMIT });
+        inflated = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(budget, 1) });
       } catch (error) {
         throw (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? invalidArgument('read exceeds the defined limit') : invalidArgument('flate: corrupt input', { cause: error });
       }
+      return spend(inflated);
     };
     yield { name, data };
   }

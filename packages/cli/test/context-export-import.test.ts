@@ -53,12 +53,15 @@ function tar(files: Array<[string, string | Buffer]>): Buffer {
   return Buffer.concat([...parts, TAR_END]);
 }
 
-/** A zip of deflated files, as `zip` or Go's archive/zip write one. */
-function zip(files: Array<[string, string]>): Buffer {
+/**
+ * A zip of deflated files, as `zip` or Go's archive/zip write one; with `lastTimes`, the last
+ * file's directory record is there that many times (entries that all name the same data).
+ */
+function zip(files: Array<[string, string]>, lastTimes = 1): Buffer {
   const locals: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
-  for (const [name, text] of files) {
+  for (const [i, [name, text]] of files.entries()) {
     const data = deflateRawSync(Buffer.from(text));
     const nameBytes = Buffer.from(name);
     const local = Buffer.alloc(30);
@@ -75,17 +78,25 @@ function zip(files: Array<[string, string]>): Buffer {
     entry.writeUInt16LE(nameBytes.length, 28);
     entry.writeUInt32LE(offset, 42);
     locals.push(local, nameBytes, data);
-    central.push(entry, nameBytes);
+    for (let k = i === files.length - 1 ? lastTimes : 1; k > 0; k--) central.push(entry, nameBytes);
     offset += local.length + nameBytes.length + data.length;
   }
   const directory = Buffer.concat(central);
+  const records = central.length / 2;
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(files.length, 8);
-  end.writeUInt16LE(files.length, 10);
+  end.writeUInt16LE(records, 8);
+  end.writeUInt16LE(records, 10);
   end.writeUInt32LE(directory.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, directory, end]);
+}
+
+/** `archive`, a zip, with its first directory record's name said to run far past the archive's end. */
+function truncatedRecord(archive: Buffer): Buffer {
+  const out = Buffer.from(archive);
+  out.writeUInt16LE(0xffff, out.readUInt32LE(out.length - 22 + 16) + 28);
+  return out;
 }
 
 /** The context names in the store, default aside. */
@@ -192,6 +203,11 @@ test('import refuses a name that is taken, reserved or invalid, as docker does',
   expect((await ctr(['context', 'import', 'fine', 'missing.tar'])).stderr).toBe('open missing.tar: no such file or directory\n');
 });
 
+test('import of a file that opens but cannot be read is docker\'s read error, and leaves nothing', async () => {
+  expect(await ctr(['context', 'import', 'fine', '.'])).toEqual({ code: 1, stdout: '', stderr: 'read .: is a directory\n' });
+  expect(await names()).toEqual([]);
+});
+
 describe('import refuses a bad archive in docker\'s words and leaves nothing behind', () => {
   const cases: Array<[string, Buffer, string]> = [
     ['a path that climbs out', tar([['meta.json', '{}'], ['tls/../../x', 'a']]), 'tls/../../x: unexpected path format'],
@@ -203,6 +219,8 @@ describe('import refuses a bad archive in docker\'s words and leaves nothing beh
     ['meta.json that is not an object', tar([['meta.json', '[]']]), 'json: cannot unmarshal array into Go value of type store.Metadata'],
     ['more than 10 MiB', tar([['meta.json', '{}'], ['tls/docker/ca.pem', Buffer.alloc(11 << 20, 'a')]]), 'read exceeds the defined limit'],
     ['bytes that are no tar', Buffer.alloc(1024, 'x'), 'archive/tar: invalid tar header'],
+    ['zip entries that together inflate past 10 MiB, each under it', zip([['meta.json', '{}'], ['tls/other/a.pem', 'a'.repeat(6 << 20)]], 2), 'read exceeds the defined limit'],
+    ['a zip directory record that runs past the end', truncatedRecord(zip([['meta.json', '{}']])), 'unexpected EOF'],
   ];
   test.each(cases)('%s', async (_what, archive, message) => {
     await writeFile(join(dir, 'bad'), archive);

@@ -6,7 +6,7 @@
  * linux/amd64 and linux/arm64 and pushed to `src/app`.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -156,6 +156,20 @@ describe('inspect', () => {
     const missing = `${debian()}/src/app:missing`;
     expect(await manifest('inspect', missing)).toMatchObject({ code: 1, stdout: '', stderr: `no such manifest: ${missing}\n` });
     expect(await manifest('inspect', `${debian()}/nowhere/app`)).toMatchObject({ code: 1, stderr: `no such manifest: ${debian()}/nowhere/app:latest\n` });
+  });
+
+  test('of a local list with no entries asks the registry, as docker does', async () => {
+    const list = `${debian()}/lists/inspect-empty:v1`;
+    await mkdir(join(config, 'manifests', `${debian().replace(':', '-')}_lists_inspect-empty-v1`), { recursive: true });
+    expect(await manifest('inspect', list)).toMatchObject({ code: 1, stdout: '', stderr: `no such manifest: ${list}\n` });
+  });
+
+  test('of a local list it cannot read is that error, not the registry\'s answer', async () => {
+    const list = `${debian()}/lists/inspect-corrupt:v1`;
+    const dir = join(config, 'manifests', `${debian().replace(':', '-')}_lists_inspect-corrupt-v1`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'entry'), 'not json');
+    expect(await manifest('inspect', list)).toMatchObject({ code: 1, stdout: '', stderr: `invalid manifest file ${join(dir, 'entry')}: not an image manifest docker's CLI or ctr wrote\n` });
   });
 
   test('of a manifest a local list does not hold names it', async () => {

@@ -1,6 +1,6 @@
 import { existsSync, promises as fs, mkdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { CtrError, asCtrError, conflict, isCtrError, isNotFound, noSpaceLeft, notFound } from '@ctr/errors';
+import { CtrError, asCtrError, conflict, internal, isCtrError, isNotFound, noSpaceLeft, notFound } from '@ctr/errors';
 import { mountAll, mountPoints, removeLinkIfUnchanged, unlinkIfPresent, unmount, type Mount } from '@ctr/store';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { underContainerLock } from './container-lock';
@@ -49,15 +49,20 @@ function removalUnderWay(dir: string): boolean {
 }
 
 /** Mark a removal beside the holders' directory `dir`; undefined when another live removal's mark is there. */
-function markRemoval(dir: string): string | undefined {
+function markRemoval(dir: string, tries = 3): string | undefined {
   const mark = `${dir}${REMOVAL_MARK}`;
   try {
     symlinkSync(ownNote(), mark);
     return mark;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    // A killed removal's mark is no removal under way, and its process will never take it away: taken over.
-    if (code === 'EEXIST') return liveMark(mark) ? undefined : markRemoval(dir);
+    if (code === 'EEXIST') {
+      if (liveMark(mark)) return undefined;
+      // A killed removal's mark is no removal under way, and its process will never take it away: taken over.
+      // What stays after that is no mark of ours (a file put there by hand): said, not retried for ever.
+      if (tries > 1) return markRemoval(dir, tries - 1);
+      throw internal(`cannot mark the removal of container ${path.basename(dir)} as under way: ${mark} is in the way and is not a removal's mark: remove it`);
+    }
     if (code !== 'ENOENT') throw markFailed(error, mark);
   }
   // The first removal on this run root.
@@ -66,7 +71,7 @@ function markRemoval(dir: string): string | undefined {
   } catch (error) {
     throw markFailed(error, mark);
   }
-  return markRemoval(dir);
+  return markRemoval(dir, tries);
 }
 
 /** Why a removal could not be marked (its run root full, or not this user's to write), with what to do. */

@@ -1319,12 +1319,19 @@ export class Containers {
   /**
    * Container `id`'s removal claim, or, when another removal of it is under way, moby's refusal
    * (naming it as `ref` does) — or with `wait`, that removal's end: undefined if it took the
-   * container, else the claim this one then makes (the other failed, or was killed).
+   * container, else the claim this one then makes (the other failed, or was killed). A container
+   * another removal took before this claim is undefined with `wait`, else No such container.
    */
   private async claimRemoval(ref: string, id: string, wait: boolean): Promise<RemovalClaim | undefined> {
     for (;;) {
       const claim = await claimRemoval(this.ctx, id);
-      if (claim) return claim;
+      if (claim && (await this.records.exists(id))) return claim;
+      if (claim) {
+        // A removal that ended between the look and the claim took it: as if looked up after.
+        claim.cancel();
+        if (wait) return undefined;
+        throw notFound(`No such container: ${ref}`);
+      }
       if (!wait) throw removalConflict(ref);
       await removalEnded(this.ctx, id);
       if (!(await this.records.exists(id))) return undefined;

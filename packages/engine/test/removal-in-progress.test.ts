@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { lstatSync, mkdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import * as containerRoot from '../src/container-root';
@@ -234,4 +234,33 @@ test('a removal whose mark cannot be written (a read-only run root) fails with w
   }
   expect((await t.engine.inspect(id)).Id).toBe(id);
   await t.engine.remove(id);
+});
+
+test('a file in the place of the removal mark that is no mark fails the removal with what to do, and leaves the container', async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', cmd: ['true'] });
+  const mark = `${holders(id)}.removing`;
+  mkdirSync(path.dirname(mark), { recursive: true });
+  writeFileSync(mark, 'not a mark');
+  try {
+    await expect(t.engine.remove(id)).rejects.toMatchObject({
+      code: 'Internal',
+      message: `cannot mark the removal of container ${id} as under way: ${mark} is in the way and is not a removal's mark: remove it`,
+    });
+    expect((await t.engine.inspect(id)).Id).toBe(id);
+  } finally {
+    rmSync(mark, { force: true });
+  }
+  await t.engine.remove(id);
+});
+
+test('a user’s removal that finds the container once another removal has taken it is told there is no such container', async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', name: 'rip-gone-meanwhile', cmd: ['true'] });
+  const claimRemoval = containerRoot.claimRemoval;
+  // The other removal runs to its end between this one's look and its claim.
+  jest.spyOn(containerRoot, 'claimRemoval').mockImplementationOnce(async (ctx, claimed) => {
+    await t.engine.remove(id);
+    return claimRemoval(ctx, claimed);
+  });
+  await expect(t.engine.remove('rip-gone-meanwhile')).rejects.toMatchObject({ code: 'NotFound', message: 'No such container: rip-gone-meanwhile' });
+  expect(await removalMarked(id)).toBe(false);
 });

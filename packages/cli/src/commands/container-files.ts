@@ -7,6 +7,7 @@ import { invalidArgument, notFound } from '@ctr/errors';
 import { applyLayer } from '@ctr/image';
 import type { Command, Io } from '../command';
 import { eprintln, engineModule, getEngine, println } from '../context';
+import { goErrnoWords } from '../errors';
 import { bool, str } from '../flags';
 import { humanSize } from '../format';
 
@@ -31,12 +32,6 @@ function counted(source: Readable): { stream: Transform; bytes: () => number } {
   return { stream, bytes: () => bytes };
 }
 
-/** What a failed file system call says, as Go's errors say it: `no such file or directory`. */
-function systemError(error: unknown): string {
-  const message = (error as Error).message;
-  return /^E[A-Z]+: (.*?), \w+/.exec(message)?.[1] ?? message;
-}
-
 /**
  * A local source that cannot be read, as docker cp finds it (Go's EvalSymlinks of its parent,
  * then an lstat): the first part of its absolute path that fails, `lstat /a/b: no such file or directory`.
@@ -49,7 +44,7 @@ async function sourceMissing(source: string): Promise<Error> {
       () => undefined,
       (error: unknown) => error,
     );
-    if (problem) return notFound(`lstat ${at}: ${systemError(problem)}`, { cause: problem });
+    if (problem) return notFound(`lstat ${at}: ${goErrnoWords(problem)}`, { cause: problem });
   }
   return notFound(`lstat ${path.resolve(source)}: no such file or directory`);
 }
@@ -175,7 +170,7 @@ const exportCommand: Command = {
     // As docker export: the file's directory is looked for before the daemon is asked.
     const directory = output ? path.dirname(output) : '.';
     const missing = directory === '.' ? undefined : await stat(directory).then(() => undefined, (error: unknown) => error);
-    if (missing) throw invalidArgument(`failed to export container: invalid output path: stat ${directory}: ${systemError(missing)}`, { cause: missing });
+    if (missing) throw invalidArgument(`failed to export container: invalid output path: stat ${directory}: ${goErrnoWords(missing)}`, { cause: missing });
     const tar = await (await getEngine()).export(args.positionals[0] as string);
     await pipeline(tar, output ? createWriteStream(output) : io.stdout);
     return 0;

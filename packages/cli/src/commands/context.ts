@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { CtrError, invalidArgument, isCtrError } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { eprintln, println } from '../context';
-import { errorLine } from '../errors';
+import { errorLine, goErrnoWords } from '../errors';
 import { ContextStore, DEFAULT_CONTEXT, checkContextName, configDir, contextArchive, type ContextMeta, type EndpointTls } from '../context-store';
 import { bool, parseGoBool, str } from '../flags';
 import { formatContext, formatInspect, formatItems, goJson } from '../format';
@@ -260,11 +260,18 @@ const rm: Command = {
   },
 };
 
-/** What Go's os package says of a failed open, as docker's `open FILE: …` ends. */
-function goOpenError(file: string, error: unknown): CtrError {
-  const words: Record<string, string> = { ENOENT: 'no such file or directory', EEXIST: 'file exists', EACCES: 'permission denied', EISDIR: 'is a directory', ENOTDIR: 'not a directory' };
-  const code = (error as NodeJS.ErrnoException).code ?? '';
-  return invalidArgument(`open ${file}: ${words[code] ?? (error as Error).message}`, { cause: error });
+/** What Go's os package says of a failed `op` (`open`, `read`) on a file: docker's `open FILE: no such file or directory`. */
+function goFileError(op: string, file: string, error: unknown): CtrError {
+  return invalidArgument(`${op} ${file}: ${goErrnoWords(error)}`, { cause: error });
+}
+
+/** `source`, its read errors as Go's: a file that opens but cannot be read (a directory) is `read DIR: is a directory`. */
+async function* goReads(source: AsyncIterable<Uint8Array>, file: string): AsyncGenerator<Uint8Array> {
+  try {
+    yield* source;
+  } catch (error) {
+    throw goFileError('read', file, error);
+  }
 }
 
 const exportCommand: Command = {
@@ -284,8 +291,9 @@ const exportCommand: Command = {
       return 0;
     }
     // As docker's: never over an existing file (O_EXCL), readable by its owner only (TLS keys are in it).
-    const file = await open(dest, 'wx', 0o600).catch((error: unknown) => Promise.reject(goOpenError(dest, error)));
-    await pipeline(Readable.from(contextArchive(context)), createWriteStream('', { fd: file.fd }));
+    const file = await open(dest, 'wx', 0o600).catch((error: unknown) => Promise.reject(goFileError('open', dest, error)));
+    // The stream is given the FileHandle, not its number, so that it closes the handle itself (no second close on collection).
+    await pipeline(Readable.from(contextArchive(context)), createWriteStream('', { fd: file }));
     eprintln(io, `Written file ${JSON.stringify(dest)}`);
     return 0;
   },
@@ -303,10 +311,10 @@ const importCommand: Command = {
     await contexts.checkNewName(name);
     let input: AsyncIterable<Uint8Array> = io.stdin;
     if (source !== '-') {
-      const file = await open(source, 'r').catch((error: unknown) => Promise.reject(goOpenError(source, error)));
-      input = createReadStream('', { fd: file.fd });
+      const file = await open(source, 'r').catch((error: unknown) => Promise.reject(goFileError('open', source, error)));
+      input = createReadStream('', { fd: file });
     }
-    await contexts.import(name, input);
+    await contexts.import(name, goReads(input, source === '-' ? '/dev/stdin' : source));
     println(io, name);
     eprintln(io, `Successfully imported context ${JSON.stringify(name)}`);
     return 0;

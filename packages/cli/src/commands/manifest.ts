@@ -58,7 +58,7 @@ function noSuchManifest(ref: Reference, error: unknown): unknown {
 
 /** The platform an image config names (docker unmarshals the config into an OCI platform). */
 function configPlatform(config: Buffer): Platform {
-  const fields = JSON.parse(config.toString('utf8')) as Record<string, unknown>;
+  const fields = imageModule().parseJsonObject(config, { what: 'image config' });
   const text = (key: string): string | undefined => (typeof fields[key] === 'string' ? (fields[key] as string) : undefined);
   const features = fields['os.features'];
   return goPlatform({
@@ -175,8 +175,9 @@ const inspect: Command = {
       printManifest(io, await store.get(refText(normalized(first)), refText(ref)), verbose);
       return 0;
     }
-    const local = await store.getList(refText(ref)).catch(() => undefined);
-    if (local !== undefined) {
+    // As docker's: only a list that is not there (or has no entries) sends it to the registry; a stored one it cannot read is an error.
+    const local = await store.getList(refText(ref)).catch((error: unknown) => (isNotFound(error) ? [] : Promise.reject(error)));
+    if (local.length > 0) {
       printList(io, ref, local, verbose);
       return 0;
     }
