@@ -119,6 +119,9 @@ export class ContextStore {
     const metaPath = this.metaDir(name);
     const text = await fs.readFile(path.join(metaPath, 'meta.json'), 'utf8').catch(() => undefined);
     if (text === undefined) throw this.notFoundError(name);
+    const problem = (require('@ctr/image') as typeof import('@ctr/image')).goJsonSyntaxError(text);
+    // A hand-edited or cut file: said with where it is, as docker's store says a metadata file it cannot parse.
+    if (problem) throw invalidArgument(`context "${name}": parsing ${path.join(metaPath, 'meta.json')}: ${problem}`);
     const meta = JSON.parse(text) as ContextMeta;
     const tlsPath = this.tlsDir(name);
     const tls: EndpointTls = {};

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv, ctr as run, startTestDaemon, type Result, type TestDaemon } from './remote-fixture';
@@ -165,4 +165,13 @@ describe('a context that does not exist, in docker\'s words', () => {
     await ctr(['context', 'create', 'gone', '--docker', 'host=tcp://127.0.0.1:1']);
     expect(await ctr(['context', 'rm', 'default', 'gone', 'nope'])).toEqual({ code: 1, stdout: 'gone\n', stderr: 'context "default" cannot be removed\ncontext "nope" does not exist\n' });
   });
+});
+
+test('a context whose metadata file is not JSON is said with the file and Go’s words, exit 1', async () => {
+  expect((await ctr(['context', 'create', 'broken', '--docker', 'host=unix:///tmp/x.sock'])).code).toBe(0);
+  const meta = join(config, 'contexts', 'meta', createHash('sha256').update('broken').digest('hex'), 'meta.json');
+  await writeFile(meta, '{"Name": "broken", ');
+  const result = await ctr(['context', 'inspect', 'broken']);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toBe(`context "broken": parsing ${meta}: unexpected end of JSON input\n`);
 });
