@@ -30,6 +30,13 @@ test('malformed JSON is said in the words of dockerd’s JSON decoder', async ()
   expect(await containersOnDisk()).toEqual([]);
 });
 
+test('a body nested deeper than Go’s decoder goes is a 400 in its words, not a stack overflow', async () => {
+  const res = await request(t.socket, 'POST', '/v1.47/containers/create', `{"Image": ${'['.repeat(20000)}`);
+  expect(res.status).toBe(400);
+  expect(message(res)).toBe("invalid JSON: invalid character '[' exceeded max depth");
+  expect(await containersOnDisk()).toEqual([]);
+});
+
 test('a body that is not an object is a 400', async () => {
   const res = await request(t.socket, 'POST', '/v1.47/containers/create', '["busybox"]');
   expect(res.status).toBe(400);

@@ -32,7 +32,14 @@ function goQuoteChar(code: number): string {
   return `'${escaped}'`;
 }
 
-/** Go's encoding/json syntax error for `text` ("invalid character 'x' after object key", …), or undefined when it is JSON. */
+/** encoding/json's maxNestingDepth: the scanner refuses the object or array that would open past it. */
+const GO_JSON_MAX_DEPTH = 10000;
+
+/**
+ * Go's encoding/json syntax error for `text` ("invalid character 'x' after object key", …), or
+ * undefined when it is JSON. It scans as Go's scanner does, with a stack of the objects and arrays
+ * open rather than recursion, so no nesting a body can hold overflows the JavaScript stack.
+ */
 export function goJsonSyntaxError(text: string): string | undefined {
   let i = 0;
   class Syntax extends Error {}
@@ -72,42 +79,18 @@ export function goJsonSyntaxError(text: string): string | undefined {
       i++;
     }
   };
-  const value = (context: string): void => {
+  /** An object's key and its colon, the value still to come. */
+  const key = (): void => {
     space();
+    if (text[i] !== '"') bad('looking for beginning of object key string');
+    string();
+    space();
+    if (text[i] !== ':') bad('after object key');
+    i++;
+  };
+  /** A string, number or literal. */
+  const scalar = (): void => {
     const c = text[i];
-    if (c === '{') {
-      i++;
-      space();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        space();
-        if (text[i] !== '"') bad('looking for beginning of object key string');
-        string();
-        space();
-        if (text[i] !== ':') bad('after object key');
-        i++;
-        value('looking for beginning of value');
-        space();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') return void i++;
-        else bad('after object key:value pair');
-      }
-    }
-    if (c === '[') {
-      i++;
-      space();
-      if (text[i] === ']') return void i++;
-      for (;;) {
-        value('looking for beginning of value');
-        space();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') return void i++;
-        else bad('after array element');
-      }
-    }
     if (c === '"') return string();
     if (c === '-' || /[0-9]/.test(c ?? '')) {
       if (c === '-') i++;
@@ -132,11 +115,44 @@ export function goJsonSyntaxError(text: string): string | undefined {
       }
       return void i++;
     }
-    bad(context);
+    bad('looking for beginning of value');
   };
+  const open: ('{' | '[')[] = [];
+  const closing = (bracket: '{' | '['): string => (bracket === '{' ? '}' : ']');
   try {
-    value('looking for beginning of value');
-    space();
+    // Each turn reads a value where one is wanted, else what follows the last one in its object or array.
+    for (let wanted = true; ; ) {
+      space();
+      if (wanted) {
+        const c = text[i];
+        if (c !== '{' && c !== '[') {
+          scalar();
+          wanted = false;
+          continue;
+        }
+        if (open.length === GO_JSON_MAX_DEPTH) bad('exceeded max depth');
+        i++;
+        space();
+        if (text[i] === closing(c)) {
+          i++;
+          wanted = false;
+          continue;
+        }
+        open.push(c);
+        if (c === '{') key();
+        continue;
+      }
+      const inside = open[open.length - 1];
+      if (inside === undefined) break;
+      if (text[i] === ',') {
+        i++;
+        if (inside === '{') key();
+        wanted = true;
+      } else if (text[i] === closing(inside)) {
+        i++;
+        open.pop();
+      } else bad(inside === '{' ? 'after object key:value pair' : 'after array element');
+    }
     if (i < text.length) bad('after top-level value');
     return undefined;
   } catch (error) {

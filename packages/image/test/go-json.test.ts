@@ -55,6 +55,12 @@ describe('goJsonSyntaxError: what Go’s encoding/json says of text that is not 
     expect(goJsonSyntaxError('{"a": \u{1f600}}')).toBe("invalid character 'ð' looking for beginning of value");
   });
 
+  test('an object or array opened past Go’s 10000 levels is refused as its scanner refuses it, however deep the text goes', () => {
+    expect(goJsonSyntaxError(`${'['.repeat(10000)}${']'.repeat(10000)}`)).toBeUndefined();
+    expect(goJsonSyntaxError(`${'['.repeat(10000)}{}`)).toBe("invalid character '{' exceeded max depth");
+    expect(goJsonSyntaxError('[{"a":'.repeat(3_000_000))).toBe("invalid character '[' exceeded max depth");
+  });
+
   test('more after the document is an error after the top-level value', () => {
     expect(goJsonSyntaxError('{} x')).toBe("invalid character 'x' after top-level value");
   });

@@ -1,5 +1,5 @@
 import { CtrError, digestMismatch, invalidArgument, isCtrError, isUnauthorized } from '@ctr/errors';
-import { DEFAULT_TAG, digestOf, formatReference, parseNormalizedReference, shortId, type Descriptor, type Digest, type Reference } from '@ctr/image';
+import { DEFAULT_TAG, digestOf, formatReference, MAX_DOCUMENT_BYTES, parseNormalizedReference, shortId, type Descriptor, type Digest, type Reference } from '@ctr/image';
 import type { CredentialSource } from './authorizer';
 import { loadDockerConfigAuth, type DockerConfigOptions, type RegistryCredentials } from './docker-config';
 import { endpointsFor, type Endpoint, type EndpointOptions } from './endpoint';
@@ -77,14 +77,13 @@ export class RegistryClient {
 
   /**
    * A small blob of the reference's repository (an image config) whole, its bytes verified
-   * against its digest; ResourceExhausted past `maxBytes` (default 16 MiB).
+   * against its digest; ResourceExhausted past MAX_DOCUMENT_BYTES, the most a config may be.
    */
-  async fetchSmallBlob(reference: string | Reference, digest: Digest, options: RequestOptions & { maxBytes?: number } = {}): Promise<Buffer> {
+  async fetchSmallBlob(reference: string | Reference, digest: Digest, options: RequestOptions = {}): Promise<Buffer> {
     const ref = normalize(reference);
-    const limit = options.maxBytes ?? 16 * 1024 * 1024;
     const subject = `blob ${shortId(digest)} of ${ref.domain}/${ref.path}`;
     const bytes = await this.withMirrors(ref, options, subject, async (api) =>
-      readBounded((await api.fetchBlob(digest, 0, options.signal)).body, limit, subject),
+      readBounded((await api.fetchBlob(digest, 0, options.signal)).body, MAX_DOCUMENT_BYTES, subject),
     );
     if (digestOf(bytes) !== digest) throw digestMismatch(`blob verification failed for digest ${digest}`);
     return bytes;
