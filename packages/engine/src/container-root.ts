@@ -1,4 +1,4 @@
-import { existsSync, promises as fs, mkdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
+import { promises as fs, mkdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { CtrError, asCtrError, conflict, internal, isCtrError, isNotFound, noSpaceLeft, notFound } from '@ctr/errors';
 import { mountAll, mountPoints, removeLinkIfUnchanged, unlinkIfPresent, unmount, type Mount } from '@ctr/store';
@@ -116,7 +116,7 @@ export async function holdRootfs(
   try {
     if (removalUnderWay(dir)) throw conflict(options.refusal ?? `container ${record.name} is marked for removal and cannot be ${action}`);
     // Looked for once the note is made: a removal that ended before saw no hold, and took the record with it.
-    if (!existsSync(new ContainerRecords(ctx.root).file(record.id))) throw notFound(`No such container: ${record.id}`);
+    if (!(await new ContainerRecords(ctx.root).exists(record.id))) throw notFound(`No such container: ${record.id}`);
     if (options.mount !== false) {
       await underContainerLock(ctx, ROOTFS_LOCKS, record.id, async () => {
         if ((await mountPoints()).includes(record.rootfs)) return;

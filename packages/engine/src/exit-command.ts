@@ -1,4 +1,4 @@
-import { ownStartTime } from '@ctr/runtime';
+import { thisProcess } from '@ctr/store';
 
 /**
  * `sh -c` script: `$1` and `$2` are a PID and that process's start time (field 22 of
@@ -25,5 +25,5 @@ exec "$@"`;
  * exit, not a Node process started for every run.
  */
 export function unlessThisProcessRuns(command: readonly string[]): string[] {
-  return ['/bin/sh', '-c', UNLESS_RUNNING, 'sh', String(process.pid), ownStartTime(), ...command];
+  return ['/bin/sh', '-c', UNLESS_RUNNING, 'sh', String(process.pid), thisProcess().startTime, ...command];
 }

@@ -28,6 +28,16 @@ function userPaused(dir: string): boolean {
   return readNote(path.join(dir, USER)) !== undefined;
 }
 
+function forgetUserPause(dir: string): void {
+  rmSync(path.join(dir, USER), { force: true });
+}
+
+/** `fn` under the lock beside the freezes' directory `dir` (`<id>.lock`), which every change to them is made under. */
+async function underFreezesLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+  return withLock(`${dir}.lock`, fn);
+}
+
 function noteUserPause(dir: string): void {
   mkdirSync(dir, { recursive: true });
   // A symlink, as the work's notes: made without a data block, so a full disk does not stop it.
@@ -64,16 +74,14 @@ export async function quiesce(ctx: EngineContext, id: string): Promise<() => Pro
   const state = await ctx.runtime.state(id).catch(() => undefined);
   if (!state?.running) return nothing;
   const dir = freezesOf(ctx, id);
-  mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
-  const lock = `${dir}.lock`;
-  const note = await withLock(lock, async () => {
+  const note = await underFreezesLock(dir, async () => {
     const now = await ctx.runtime.state(id).catch(() => undefined);
     if (!now?.running) return undefined;
     // A pause left by killed work is no one's: the look before this work (`find`) resumed it, or will.
     const abandoned = abandonedNote(dir, isWork);
     const working = liveNotes(dir, isWork).length > 0;
     // Running, it has no user's pause in force: one noted is of a pause since undone (a stop).
-    if (!now.paused) rmSync(path.join(dir, USER), { force: true });
+    if (!now.paused) forgetUserPause(dir);
     else if (!working && !abandoned) noteUserPause(dir);
     const made = makeNote(dir);
     if (!now.paused) {
@@ -91,7 +99,7 @@ export async function quiesce(ctx: EngineContext, id: string): Promise<() => Pro
   return async () => {
     if (done) return;
     done = true;
-    await withLock(lock, async () => {
+    await underFreezesLock(dir, async () => {
       rmSync(note, { force: true });
       await thawUnlessWanted(ctx, id, dir).catch(() => undefined);
     });
@@ -104,8 +112,7 @@ export async function quiesce(ctx: EngineContext, id: string): Promise<() => Pro
  */
 export async function pauseForUser(ctx: EngineContext, id: string): Promise<void> {
   const dir = freezesOf(ctx, id);
-  mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
-  await withLock(`${dir}.lock`, async () => {
+  await underFreezesLock(dir, async () => {
     const working = liveNotes(dir, isWork).length > 0;
     const frozen = working && !userPaused(dir) && (await ctx.runtime.state(id).catch(() => undefined))?.paused === true;
     // Otherwise the runtime's pause, which refuses one paused already (by the user).
@@ -123,15 +130,14 @@ export async function pauseForUser(ctx: EngineContext, id: string): Promise<void
  */
 export async function unpauseForUser(ctx: EngineContext, id: string): Promise<void> {
   const dir = freezesOf(ctx, id);
-  mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
-  await withLock(`${dir}.lock`, async () => {
+  await underFreezesLock(dir, async () => {
     if (liveNotes(dir, isWork).length === 0) {
-      rmSync(path.join(dir, USER), { force: true });
+      forgetUserPause(dir);
       await ctx.runtime.unpause(id);
       return removeIfEmpty(dir);
     }
     if (!userPaused(dir)) throw conflict(`Container ${id} is not paused: it is frozen while its files are copied or committed, and runs again once that ends`);
-    rmSync(path.join(dir, USER), { force: true });
+    forgetUserPause(dir);
   });
 }
 
@@ -152,7 +158,7 @@ export async function resumeAbandonedQuiesce(ctx: EngineContext, id: string): Pr
   }
   if (names.length > 0 && abandonedNote(dir, isWork)) {
     // A look at the container never fails for this: what is not done now, the next look does.
-    await withLock(`${dir}.lock`, () => thawUnlessWanted(ctx, id, dir)).catch(() => undefined);
+    await underFreezesLock(dir, () => thawUnlessWanted(ctx, id, dir)).catch(() => undefined);
   }
   return true;
 }

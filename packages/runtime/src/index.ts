@@ -26,7 +26,7 @@ export { parseBytes, parseCpus } from './spec/units';
 export { resolveUser, resolveUserFrom } from './spec/user';
 export { parseSignal } from './signals';
 export { runExitStatus } from './exit-codes';
-export { ownStartTime, procStat, START_TIME } from './proc-stat';
+export { procStat, START_TIME } from './proc-stat';
 export { conmonArgs, type ConmonConfig, type Launch } from './conmon';
 export { DEFAULT_DETACH_KEYS, DetachKeyScanner, detachOnKeys, detachedError, isDetached, parseDetachKeys, type DetachableInput } from './detach-keys';
 export { logsNotReadable, parseLogRecord, LineAssembler, type LogRecord } from './logs';

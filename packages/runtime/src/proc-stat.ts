@@ -17,11 +17,3 @@ export function procStat(pid: number | 'self'): string[] | undefined {
 
 /** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot (with its pid, names it for good). */
 export const START_TIME = 19;
-
-let startTime: string | undefined;
-
-/** This process's START_TIME field: with its PID, what names it for good (read once). */
-export function ownStartTime(): string {
-  startTime ??= procStat('self')?.[START_TIME] ?? '';
-  return startTime;
-}
