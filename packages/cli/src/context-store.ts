@@ -3,6 +3,8 @@ import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CtrError, alreadyExists, conflict, internal, invalidArgument, notFound } from '@ctr/errors';
+import { encodeTarHeader, goJsonEscaped, goJsonSyntaxError, isJsonObject, TAR_END, TarReader, tarErrorReason, tarPadding } from '@ctr/image';
+import { goErrnoWords } from './errors';
 
 /** The name of the built-in context: the in-process engine (or `$CTR_HOST`/`$DOCKER_HOST`). */
 export const DEFAULT_CONTEXT = 'default';
@@ -117,13 +119,34 @@ export class ContextStore {
 
   async get(name: string): Promise<StoredContext> {
     const metaPath = this.metaDir(name);
-    const text = await fs.readFile(path.join(metaPath, 'meta.json'), 'utf8').catch(() => undefined);
-    if (text === undefined) throw this.notFoundError(name);
-    const problem = (require('@ctr/image') as typeof import('@ctr/image')).goJsonSyntaxError(text);
-    // A hand-edited or cut file: said with where it is, as docker's store says a metadata file it cannot parse.
-    if (problem) throw invalidArgument(`context "${name}": parsing ${path.join(metaPath, 'meta.json')}: ${problem}`);
-    const meta = JSON.parse(text) as ContextMeta;
-    const tlsPath = this.tlsDir(name);
+    const meta = await this.readMeta(metaPath, `context "${name}"`);
+    if (meta === undefined) throw this.notFoundError(name);
+    return this.withTls(meta, metaPath);
+  }
+
+  /**
+   * A context's `meta.json`, undefined when there is none (or the file's `absent` errno). One
+   * that cannot be read, or is not JSON (hand-edited, cut), is said with where it is, after
+   * `what`, as docker's store says it.
+   */
+  private async readMeta(metaPath: string, what: string, absent: readonly string[] = ['ENOENT']): Promise<ContextMeta | undefined> {
+    const file = path.join(metaPath, 'meta.json');
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (error) {
+      const { code } = error as NodeJS.ErrnoException;
+      if (absent.includes(code ?? '')) return undefined;
+      // Go opens a directory, then fails to read it.
+      throw internal(`${what}: ${code === 'EISDIR' ? 'read' : 'open'} ${file}: ${goErrnoWords(error)}`, { cause: error });
+    }
+    const problem = goJsonSyntaxError(text);
+    if (problem) throw invalidArgument(`${what}: parsing ${file}: ${problem}`);
+    return JSON.parse(text) as ContextMeta;
+  }
+
+  private async withTls(meta: ContextMeta, metaPath: string): Promise<StoredContext> {
+    const tlsPath = this.tlsDir(meta.Name);
     const tls: EndpointTls = {};
     for (const file of TLS_FILES) {
       const data = await fs.readFile(path.join(tlsPath, 'docker', `${file}.pem`)).catch(() => undefined);
@@ -137,11 +160,13 @@ export class ContextStore {
   }
 
   async list(): Promise<StoredContext[]> {
-    const ids = await fs.readdir(path.join(this.dir, 'contexts', 'meta')).catch(() => [] as string[]);
+    const metaRoot = path.join(this.dir, 'contexts', 'meta');
+    const ids = await fs.readdir(metaRoot).catch(() => [] as string[]);
     const contexts: StoredContext[] = [];
     for (const id of ids) {
-      const text = await fs.readFile(path.join(this.dir, 'contexts', 'meta', id, 'meta.json'), 'utf8').catch(() => undefined);
-      if (text) contexts.push(await this.get((JSON.parse(text) as ContextMeta).Name));
+      // docker's store walks for meta.json files: a directory of that name is none.
+      const meta = await this.readMeta(path.join(metaRoot, id), 'failed to read metadata', ['ENOENT', 'EISDIR']);
+      if (meta) contexts.push(await this.withTls(meta, path.join(metaRoot, id)));
     }
     return contexts.sort((a, b) => a.meta.Name.localeCompare(b.meta.Name));
   }
@@ -219,7 +244,6 @@ const IMPORT_LIMIT = 10 << 20;
  * time. Unlike docker's (whose writer is closed after its pipe), the archive is terminated.
  */
 export async function* contextArchive(context: { meta: ContextMeta; tls: EndpointTls }): AsyncGenerator<Buffer> {
-  const { encodeTarHeader, goJsonEscaped, tarPadding, TAR_END } = require('@ctr/image') as typeof import('@ctr/image');
   const file = (name: string, mode: number, data: Buffer): Buffer[] => [encodeTarHeader({ name, type: 'file', mode, size: data.length }), data, tarPadding(data.length)];
   const { Name, Metadata, Endpoints } = context.meta;
   yield* file('meta.json', 0o644, Buffer.from(goJsonEscaped(JSON.stringify({ Name, Metadata, Endpoints }), true)));
@@ -242,7 +266,7 @@ interface ArchiveFile {
  * JSON, or the archive passes docker's 10 MiB limit. TLS files of other endpoints, or other
  * than `ca.pem`/`cert.pem`/`key.pem`, are dropped: ctr's contexts have nowhere to use them.
  */
-export async function readContextArchive(name: string, source: AsyncIterable<Uint8Array>): Promise<{ meta: ContextMeta; tls: EndpointTls }> {
+async function readContextArchive(name: string, source: AsyncIterable<Uint8Array>): Promise<{ meta: ContextMeta; tls: EndpointTls }> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of source) {
@@ -287,7 +311,6 @@ function archivePathProblem(name: string): string | undefined {
 
 /** The regular files of a tar, its errors in Go's archive/tar words as docker prints them. */
 async function* tarFiles(body: Buffer): AsyncGenerator<ArchiveFile> {
-  const { TarReader, tarErrorReason } = require('@ctr/image') as typeof import('@ctr/image');
   const goError = (error: unknown): unknown => {
     const reason = tarErrorReason(error);
     if (reason === 'truncated') return invalidArgument('unexpected EOF', { cause: error });
@@ -379,30 +402,26 @@ function goKind(value: unknown): string {
   return typeof value === 'object' ? 'object' : typeof value;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** An archive's `meta.json` as the context `name`, refused as docker's json.Unmarshal into store.Metadata refuses it. */
 function importedMeta(name: string, text: string): ContextMeta {
-  const syntax = (require('@ctr/image') as typeof import('@ctr/image')).goJsonSyntaxError(text);
+  const syntax = goJsonSyntaxError(text);
   if (syntax) throw invalidArgument(syntax);
   const value = JSON.parse(text) as unknown;
-  if (value !== null && !isRecord(value)) throw invalidArgument(`json: cannot unmarshal ${goKind(value)} into Go value of type store.Metadata`);
+  if (value !== null && !isJsonObject(value)) throw invalidArgument(`json: cannot unmarshal ${goKind(value)} into Go value of type store.Metadata`);
   const fields = value ?? {};
   const field = (key: string, type: string, ok: (v: unknown) => boolean, holder = fields, struct = 'Metadata'): void => {
     const v = holder[key];
     if (v !== undefined && v !== null && !ok(v)) throw invalidArgument(`json: cannot unmarshal ${goKind(v)} into Go struct field ${struct}.${key} of type ${type}`);
   };
   field('Name', 'string', (v) => typeof v === 'string');
-  field('Endpoints', 'map[string]interface {}', isRecord);
-  const endpoints = isRecord(fields.Endpoints) ? fields.Endpoints : {};
-  const docker = isRecord(endpoints.docker) ? endpoints.docker : {};
+  field('Endpoints', 'map[string]interface {}', isJsonObject);
+  const endpoints = isJsonObject(fields.Endpoints) ? fields.Endpoints : {};
+  const docker = isJsonObject(endpoints.docker) ? endpoints.docker : {};
   field('Host', 'string', (v) => typeof v === 'string', docker, 'EndpointMeta');
   field('SkipTLSVerify', 'bool', (v) => typeof v === 'boolean', docker, 'EndpointMeta');
   return {
     Name: name,
-    Metadata: isRecord(fields.Metadata) ? (fields.Metadata as ContextMeta['Metadata']) : {},
+    Metadata: isJsonObject(fields.Metadata) ? (fields.Metadata as ContextMeta['Metadata']) : {},
     Endpoints: { ...endpoints, docker: { Host: typeof docker.Host === 'string' ? docker.Host : '', SkipTLSVerify: docker.SkipTLSVerify === true } },
   };
 }

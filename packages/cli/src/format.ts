@@ -1,5 +1,5 @@
 import { invalidArgument, isCtrError } from '@ctr/errors';
-import { goJsonEscaped, goRfc3339 } from '@ctr/image';
+import { goJsonEscaped, goLocalClock, goRfc3339, goZoneOffset } from '@ctr/image';
 import { engineModule } from './context';
 import type { ExecuteOptions, Template, TemplateFunction, TemplateMethod } from './go-template';
 
@@ -481,15 +481,6 @@ export function commandColumn(command: string, truncate = true): string {
   return goQuote(truncate ? ellipsis(command, 20) : command);
 }
 
-/** A date's part in two digits. */
-const two = (n: number): string => String(n).padStart(2, '0');
-
-/** Go's `-0700` of an offset in minutes east of UTC. */
-function numericOffset(minutes: number): string {
-  const abs = Math.abs(minutes);
-  return `${minutes < 0 ? '-' : '+'}${two(Math.floor(abs / 60))}${two(abs % 60)}`;
-}
-
 /**
  * The abbreviation Go prints for the local zone at `date`: `UTC`, `CET`, `EST`; as Go does for
  * a zone the tz database names by number, the offset (`+03`, `+0530`) when none is known.
@@ -499,15 +490,13 @@ function zoneName(date: Date, offset: number): string {
     const name = new Intl.DateTimeFormat(locale, { timeZoneName: 'short' }).formatToParts(date).find((part) => part.type === 'timeZoneName')?.value;
     if (name && !/^(GMT|UTC)[+-]/.test(name)) return name;
   }
-  return offset % 60 === 0 ? numericOffset(offset).slice(0, 3) : numericOffset(offset);
+  return offset % 60 === 0 ? goZoneOffset(offset).slice(0, 3) : goZoneOffset(offset);
 }
 
 /** `date` as Go's Time.String() writes a time of the local zone: `2026-11-23 01:42:23 +0000 UTC`. */
 function goLocalTime(date: Date, fraction = ''): string {
-  const offset = -date.getTimezoneOffset();
-  const day = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}`;
-  const time = `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
-  return `${day} ${time}${fraction} ${numericOffset(offset)} ${zoneName(date, offset)}`;
+  const { day, time, offset } = goLocalClock(date);
+  return `${day} ${time}${fraction} ${goZoneOffset(offset)} ${zoneName(date, offset)}`;
 }
 
 /** Go's `time.Unix(seconds, 0).String()`, which docker prints as a container's or an image's `CreatedAt`. */
@@ -530,7 +519,7 @@ export function goTimeString(rfc3339: string): string {
   const offset = (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
   const date = new Date(rfc3339);
   if (-date.getTimezoneOffset() === offset) return goLocalTime(date, dot);
-  return `${day} ${time}${dot} ${numericOffset(offset)} ${numericOffset(offset)}`;
+  return `${day} ${time}${dot} ${goZoneOffset(offset)} ${goZoneOffset(offset)}`;
 }
 
 /** `time.Unix(seconds, 0).Format(time.RFC3339)`: local time with its offset, `Z` for UTC; `fraction` (`.000000123`) after the seconds. */

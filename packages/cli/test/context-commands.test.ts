@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanEnv, ctr as run, startTestDaemon, type Result, type TestDaemon } from './remote-fixture';
@@ -174,4 +174,23 @@ test('a context whose metadata file is not JSON is said with the file and Go’s
   const result = await ctr(['context', 'inspect', 'broken']);
   expect(result.code).toBe(1);
   expect(result.stderr).toBe(`context "broken": parsing ${meta}: unexpected end of JSON input\n`);
+});
+
+test('context ls with a metadata file that is not JSON says the file in docker\'s words, exit 1', async () => {
+  expect((await ctr(['context', 'create', 'broken', '--docker', 'host=unix:///tmp/x.sock'])).code).toBe(0);
+  const meta = join(config, 'contexts', 'meta', createHash('sha256').update('broken').digest('hex'), 'meta.json');
+  await writeFile(meta, '{"Name": "broken", ');
+  expect(await ctr(['context', 'ls'])).toEqual({ code: 1, stdout: '', stderr: `failed to read metadata: parsing ${meta}: unexpected end of JSON input\n` });
+});
+
+test('a context whose metadata file cannot be read is said with Go\'s error, not as missing; context ls passes it by, as docker\'s', async () => {
+  expect((await ctr(['context', 'create', 'odd', '--docker', 'host=unix:///tmp/x.sock'])).code).toBe(0);
+  const meta = join(config, 'contexts', 'meta', createHash('sha256').update('odd').digest('hex'), 'meta.json');
+  await rm(meta);
+  await mkdir(meta);
+  const inspect = await ctr(['context', 'inspect', 'odd']);
+  expect(inspect.code).toBe(1);
+  expect(inspect.stderr).toBe(`context "odd": read ${meta}: is a directory\n`);
+  const ls = await ctr(['context', 'ls', '--format', '{{.Name}}']);
+  expect(ls).toEqual({ code: 0, stdout: 'default\n', stderr: '' });
 });

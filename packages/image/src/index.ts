@@ -32,5 +32,5 @@ export * from './import-rootfs';
 export * from './image-write';
 export { resolveInRoot, readFileInRoot, type RootPath, type ResolveInRootOptions } from './root-path';
 export { countBytes } from './byte-count';
-export { goRfc3339 } from './go-time';
+export { goLocalClock, goRfc3339, goZoneOffset } from './go-time';
 export { goJsonEscaped, goJsonSyntaxError } from './go-json';

@@ -6,6 +6,7 @@ import { invalidArgument } from '@ctr/errors';
 import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
 import { contentTrustFlag } from '../content-trust';
 import { engineModule } from '../context';
+import { goErrnoWords } from '../errors';
 import { bool, flagValueError, list, num, parseGoBool, str, type FlagSpec, type ParsedArgs } from '../flags';
 
 /** A size refused as docker's bytes flags refuse it, while the arguments are parsed (exit 125 with the usage). */
@@ -323,8 +324,8 @@ export async function envOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Prom
 async function keyValueLines(files: string[], lookup: (key: string) => string | undefined = () => undefined): Promise<string[]> {
   const out: string[] = [];
   for (const file of files) {
-    const text = await fs.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw invalidArgument(`open ${file}: ${error.code === 'ENOENT' ? 'no such file or directory' : error.message}`);
+    const text = await fs.readFile(file, 'utf8').catch((error: unknown) => {
+      throw invalidArgument(`open ${file}: ${goErrnoWords(error)}`, { cause: error });
     });
     for (const raw of text.replace(/^\uFEFF/, '').split('\n')) {
       const line = raw.replace(/\r$/, '').trimStart();

@@ -134,7 +134,8 @@ export class ManifestStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notFound(`No such manifest: ${listRef}`);
       throw error;
     }
-    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // By UTF-16 code unit, which for these ASCII file names is Go's byte order.
+    names.sort();
     const entries: ManifestEntry[] = [];
     for (const name of names) entries.push(await this.read(path.join(this.listDir(listRef), name), listRef));
     return entries;

@@ -43,11 +43,24 @@ function registryClient(io: Io, ref: Reference, insecure: boolean): RegistryClie
 }
 
 async function withClient<T>(io: Io, ref: Reference, insecure: boolean, work: (client: RegistryClient) => Promise<T>): Promise<T> {
-  const client = registryClient(io, ref, insecure);
+  return withClients(io, insecure, (clientFor) => work(clientFor(ref)));
+}
+
+/**
+ * `work` given a client per registry, each made when first asked for and kept to the end:
+ * a client keeps its connections and tokens, which several manifests of one registry share.
+ */
+async function withClients<T>(io: Io, insecure: boolean, work: (clientFor: (ref: Reference) => RegistryClient) => Promise<T>): Promise<T> {
+  const clients = new Map<string, RegistryClient>();
+  const clientFor = (ref: Reference): RegistryClient => {
+    const client = clients.get(ref.domain) ?? registryClient(io, ref, insecure);
+    clients.set(ref.domain, client);
+    return client;
+  };
   try {
-    return await work(client);
+    return await work(clientFor);
   } finally {
-    await client.close();
+    await Promise.all([...clients.values()].map((client) => client.close()));
   }
 }
 
@@ -61,38 +74,38 @@ function configPlatform(config: Buffer): Platform {
   const fields = imageModule().parseJsonObject(config, { what: 'image config' });
   const text = (key: string): string | undefined => (typeof fields[key] === 'string' ? (fields[key] as string) : undefined);
   const features = fields['os.features'];
+  // goPlatform leaves out the optional fields left empty.
   return goPlatform({
     architecture: text('architecture') ?? '',
     os: text('os') ?? '',
-    ...(text('os.version') ? { 'os.version': text('os.version') as string } : {}),
-    ...(Array.isArray(features) ? { 'os.features': features.filter((f): f is string => typeof f === 'string') } : {}),
-    ...(text('variant') ? { variant: text('variant') as string } : {}),
+    'os.version': text('os.version') ?? '',
+    'os.features': Array.isArray(features) ? features.filter((f): f is string => typeof f === 'string') : [],
+    variant: text('variant') ?? '',
   });
 }
 
 /** An image manifest fetched as docker's registry client makes an entry of it: its platform from its config. */
-async function manifestEntry(client: RegistryClient, ref: Reference, descriptor: Descriptor, raw: Buffer, signal?: AbortSignal): Promise<ManifestEntry> {
+async function manifestEntry(client: RegistryClient, ref: Reference, descriptor: Descriptor, raw: Buffer): Promise<ManifestEntry> {
   const parsed = imageModule().parseManifestOrIndex(raw, descriptor.mediaType);
   if (parsed.kind === 'index') throw invalidArgument(`${refText(ref)} is a manifest list`);
-  const config = await client.fetchSmallBlob(ref, parsed.manifest.config.digest, signal ? { signal } : {});
+  const config = await client.fetchSmallBlob(ref, parsed.manifest.config.digest);
   return { ref: refText(ref), descriptor: { mediaType: parsed.mediaType, digest: descriptor.digest, size: descriptor.size, platform: configPlatform(config) }, raw };
 }
 
 type Remote = { kind: 'manifest'; entry: ManifestEntry } | { kind: 'list'; entries: ManifestEntry[] };
 
 /** A manifest, or each manifest of a list or index (its platform the list's for it), from the registry. */
-async function fetchRemote(client: RegistryClient, ref: Reference, signal?: AbortSignal): Promise<Remote> {
-  const options = signal ? { signal } : {};
+async function fetchRemote(client: RegistryClient, ref: Reference): Promise<Remote> {
   try {
-    const fetched = await client.fetchManifest(ref, options);
+    const fetched = await client.fetchManifest(ref);
     const parsed = imageModule().parseManifestOrIndex(fetched.bytes, fetched.descriptor.mediaType);
-    if (parsed.kind === 'manifest') return { kind: 'manifest', entry: await manifestEntry(client, ref, fetched.descriptor, fetched.bytes, signal) };
+    if (parsed.kind === 'manifest') return { kind: 'manifest', entry: await manifestEntry(client, ref, fetched.descriptor, fetched.bytes) };
     const entries: ManifestEntry[] = [];
     for (const child of parsed.index.manifests) {
       const childRef = { ...ref, digest: child.digest };
-      const got = await client.fetchManifest(childRef, options);
+      const got = await client.fetchManifest(childRef);
       if (!imageModule().isManifestType(got.descriptor.mediaType)) throw invalidArgument(`unsupported manifest type: ${got.descriptor.mediaType}`);
-      const entry = await manifestEntry(client, childRef, got.descriptor, got.bytes, signal);
+      const entry = await manifestEntry(client, childRef, got.descriptor, got.bytes);
       entries.push({ ...entry, descriptor: { ...entry.descriptor, platform: goPlatform(child.platform ?? NO_PLATFORM) } });
     }
     return { kind: 'list', entries };
@@ -102,21 +115,20 @@ async function fetchRemote(client: RegistryClient, ref: Reference, signal?: Abor
 }
 
 /** docker's getManifest: the list's own entry for it if it has one, else the registry's manifest. */
-async function lookUpManifest(io: Io, store: ManifestStore, listRef: string, ref: Reference, insecure: boolean, signal?: AbortSignal): Promise<ManifestEntry> {
+async function lookUpManifest(store: ManifestStore, listRef: string, ref: Reference, clientFor: (ref: Reference) => RegistryClient): Promise<ManifestEntry> {
   try {
     return await store.get(listRef, refText(ref));
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  return withClient(io, ref, insecure, async (client) => {
-    let fetched;
-    try {
-      fetched = await client.fetchManifest(ref, signal ? { signal } : {});
-    } catch (error) {
-      throw noSuchManifest(ref, error);
-    }
-    return manifestEntry(client, ref, fetched.descriptor, fetched.bytes, signal);
-  });
+  const registry = clientFor(ref);
+  let fetched;
+  try {
+    fetched = await registry.fetchManifest(ref);
+  } catch (error) {
+    throw noSuchManifest(ref, error);
+  }
+  return manifestEntry(registry, ref, fetched.descriptor, fetched.bytes);
 }
 
 interface BuiltList {
@@ -217,10 +229,12 @@ const create: Command = {
     );
     if (exists && !bool(args, 'amend')) throw new CtrError('AlreadyExists', 'refusing to amend an existing manifest list with no --amend flag');
     // As docker: each manifest is stored as it is found; one that is not ends the command there.
-    for (const text of manifests) {
-      const ref = normalized(text);
-      await store.save(listRef, refText(ref), await lookUpManifest(io, store, listRef, ref, bool(args, 'insecure')));
-    }
+    await withClients(io, bool(args, 'insecure'), async (clientFor) => {
+      for (const text of manifests) {
+        const ref = normalized(text);
+        await store.save(listRef, refText(ref), await lookUpManifest(store, listRef, ref, clientFor));
+      }
+    });
     println(io, `Created manifest list ${listRef}`);
     return 0;
   },
@@ -288,7 +302,7 @@ function pushSource(documents: ReadonlyMap<Digest, Buffer>, missing: (digest: Di
  * another repository of the registry has its blobs mounted into the target repository and is
  * put there by digest (a line each), then the list goes up and its digest is printed.
  */
-async function pushList(io: Io, target: Reference, entries: readonly ManifestEntry[], insecure: boolean, signal?: AbortSignal): Promise<void> {
+async function pushList(io: Io, target: Reference, entries: readonly ManifestEntry[], insecure: boolean): Promise<void> {
   for (const entry of entries) {
     const platform = entry.descriptor.platform;
     if (!platform?.architecture || !platform.os) throw invalidArgument(`manifest ${entry.ref} must have an OS and Architecture to be pushed to a registry`);
@@ -311,7 +325,7 @@ async function pushList(io: Io, target: Reference, entries: readonly ManifestEnt
       : new CtrError('Unavailable', `error mounting ${target.domain}/${from}@${digest} to ${refText(target)}`);
   };
   const store = pushSource(documents, missing);
-  await withClient(io, target, insecure, (client) => client.push(target, { store, manifest: list.descriptor, mountFrom, ...(signal ? { signal } : {}) }));
+  await withClient(io, target, insecure, (client) => client.push(target, { store, manifest: list.descriptor, mountFrom }));
   for (const { descriptor } of fromElsewhere) println(io, `Pushed ref ${target.domain}/${target.path}@${descriptor.digest} with digest: ${descriptor.digest}`);
   println(io, list.descriptor.digest);
 }
