@@ -1,18 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { mountPoints } from '@ctr/store';
 
-/** The mount points in this process's mount table, as `mount` lists them. */
-function mountPoints(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4] ?? '');
-}
-
-/** Whether `dir` is a mount point. */
-export function isMountPoint(dir: string): boolean {
-  return mountPoints().includes(dir);
+/** Whether `dir` is a mount point (a path with spaces too: the store decodes mountinfo's escapes). */
+export async function isMountPoint(dir: string): Promise<boolean> {
+  return (await mountPoints()).includes(dir);
 }
 
 /** The mount points below `dir`. */
-export function mountsUnder(dir: string): string[] {
-  return mountPoints().filter((point) => point.startsWith(`${dir}/`));
+export async function mountsUnder(dir: string): Promise<string[]> {
+  return (await mountPoints()).filter((point) => point.startsWith(`${dir}/`));
 }

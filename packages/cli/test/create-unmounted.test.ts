@@ -22,7 +22,7 @@ test('ctr create leaves the new container with no root filesystem mounted', asyn
   expect(create.code).toBe(0);
   const rootfs = await rootfsOf('made');
   expect(rootfs).toContain(create.stdout.trim());
-  expect(isMountPoint(rootfs)).toBe(false);
+  expect(await isMountPoint(rootfs)).toBe(false);
 });
 
 test("ctr start -a of a created container runs it over its image's files, unmounted again after", async () => {
@@ -30,5 +30,5 @@ test("ctr start -a of a created container runs it over its image's files, unmoun
   const start = await local.run('start', '-a', 'started');
   expect({ code: start.code, stdout: start.stdout }).toEqual({ code: 0, stdout: 'root:x:0:0:root:/root:/bin/sh\n' });
   const rootfs = await rootfsOf('started');
-  expect(await eventually(async () => !isMountPoint(rootfs))).toBe(true);
+  expect(await eventually(async () => !(await isMountPoint(rootfs)))).toBe(true);
 });

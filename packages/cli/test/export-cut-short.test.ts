@@ -23,7 +23,7 @@ afterAll(async () => {
 async function stopped(name: string): Promise<string> {
   expect((await local.run('run', '--name', name, '--network', 'none', 'busybox', 'true')).code).toBe(0);
   const rootfs = (await local.run('inspect', '--format', '{{.GraphDriver.Data.MergedDir}}', name)).stdout.trim();
-  expect(isMountPoint(rootfs)).toBe(false);
+  expect(await isMountPoint(rootfs)).toBe(false);
   return rootfs;
 }
 
@@ -37,14 +37,14 @@ test('ctr export x | head -c 100, then ctr inspect x: the stopped container is l
   const rootfs = await stopped('cut-inspect');
   await exportCutShort('cut-inspect');
   expect((await local.run('inspect', '--format', '{{.State.Status}}', 'cut-inspect')).stdout.trim()).toBe('exited');
-  expect(isMountPoint(rootfs)).toBe(false);
+  expect(await isMountPoint(rootfs)).toBe(false);
 });
 
 test('ctr export x | head -c 100, then ctr ps -a: the stopped container is left unmounted', async () => {
   const rootfs = await stopped('cut-ps');
   await exportCutShort('cut-ps');
   expect((await local.run('ps', '-a', '--format', '{{.Names}} {{.State}}')).stdout).toContain('cut-ps exited');
-  expect(isMountPoint(rootfs)).toBe(false);
+  expect(await isMountPoint(rootfs)).toBe(false);
 });
 
 test('after ctr export x | head -c 100, the container starts again and exports whole', async () => {

@@ -21,6 +21,6 @@ test('ctr run -d … true: once the container has exited, its overlay is no long
   expect(run.code).toBe(0);
   const rootfs = (await local.run('inspect', '--format', '{{.GraphDriver.Data.MergedDir}}', 'exits')).stdout.trim();
   expect(rootfs).toContain(run.stdout.trim());
-  expect(await eventually(async () => !isMountPoint(rootfs))).toBe(true);
+  expect(await eventually(async () => !(await isMountPoint(rootfs)))).toBe(true);
   expect((await local.run('inspect', '--format', '{{.State.Status}}', 'exits')).stdout.trim()).toBe('exited');
 });

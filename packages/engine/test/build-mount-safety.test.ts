@@ -139,7 +139,7 @@ describe('RUN --mount on the host', () => {
         await go();
       }
       await done;
-      expect(mountsUnder(scratch())).toEqual([]);
+      expect(await mountsUnder(scratch())).toEqual([]);
     });
 
     test('reaches an exec-form RUN in an image with no shell', async () => {
@@ -155,7 +155,7 @@ describe('RUN --mount on the host', () => {
 
       await buildHere('FROM busybox\nRUN true\n').done;
       expect(runcContainers()).toEqual([]);
-      expect(mountsUnder(scratch())).toEqual([]);
+      expect(await mountsUnder(scratch())).toEqual([]);
       expect(readdirSync(scratch())).toEqual([]);
     });
   });

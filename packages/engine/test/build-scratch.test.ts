@@ -52,13 +52,13 @@ describe('a build whose process is killed', () => {
     const { child, done } = await build('sleep 60');
     child.kill('SIGKILL');
     await done;
-    expect(mountsUnder(scratch())).toHaveLength(1);
+    expect(await mountsUnder(scratch())).toHaveLength(1);
     expect(await buildSnapshots()).toHaveLength(1);
     expect(runcContainers()).toHaveLength(1);
 
     await writeFile(join(context, 'Dockerfile'), 'FROM busybox\nRUN true\n');
     await t.engine.build({ context, noCache: true });
-    expect(mountsUnder(scratch())).toEqual([]);
+    expect(await mountsUnder(scratch())).toEqual([]);
     expect(await buildSnapshots()).toEqual([]);
     expect(runcContainers()).toEqual([]);
     expect(readdirSync(scratch())).toEqual([]);
@@ -69,7 +69,7 @@ describe('a build whose process is killed', () => {
     child.kill('SIGKILL');
     await done;
     await t.engine.pruneImages();
-    expect(mountsUnder(scratch())).toEqual([]);
+    expect(await mountsUnder(scratch())).toEqual([]);
     expect(await buildSnapshots()).toEqual([]);
     expect(runcContainers()).toEqual([]);
     expect(existsSync(scratch()) ? readdirSync(scratch()) : []).toEqual([]);
@@ -78,8 +78,8 @@ describe('a build whose process is killed', () => {
   test('a build still running in another process is left alone by a prune', async () => {
     const { done } = await build('sleep 2');
     await t.engine.pruneImages();
-    expect(mountsUnder(scratch())).toHaveLength(1);
+    expect(await mountsUnder(scratch())).toHaveLength(1);
     expect(await done).toMatch(/^built sha256:[0-9a-f]{64}$/);
-    expect(mountsUnder(scratch())).toEqual([]);
+    expect(await mountsUnder(scratch())).toEqual([]);
   });
 });

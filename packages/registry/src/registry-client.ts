@@ -1,4 +1,4 @@
-import { CtrError, digestMismatch, invalidArgument, isCtrError, isUnauthorized } from '@ctr/errors';
+import { CtrError, digestMismatch, invalidArgument, isAborted, isUnauthorized } from '@ctr/errors';
 import { DEFAULT_TAG, digestOf, formatReference, MAX_DOCUMENT_BYTES, parseNormalizedReference, shortId, type Descriptor, type Digest, type Reference } from '@ctr/image';
 import type { CredentialSource } from './authorizer';
 import { loadDockerConfigAuth, type DockerConfigOptions, type RegistryCredentials } from './docker-config';
@@ -82,11 +82,12 @@ export class RegistryClient {
   async fetchSmallBlob(reference: string | Reference, digest: Digest, options: RequestOptions = {}): Promise<Buffer> {
     const ref = normalize(reference);
     const subject = `blob ${shortId(digest)} of ${ref.domain}/${ref.path}`;
-    const bytes = await this.withMirrors(ref, options, subject, async (api) =>
-      readBounded((await api.fetchBlob(digest, 0, options.signal)).body, MAX_DOCUMENT_BYTES, subject),
-    );
-    if (digestOf(bytes) !== digest) throw digestMismatch(`blob verification failed for digest ${digest}`);
-    return bytes;
+    // Verified per endpoint: a mirror's wrong bytes send the read on to the upstream.
+    return this.withMirrors(ref, options, subject, async (api) => {
+      const bytes = await readBounded((await api.fetchBlob(digest, 0, options.signal)).body, MAX_DOCUMENT_BYTES, subject);
+      if (digestOf(bytes) !== digest) throw digestMismatch(`blob verification failed for digest ${digest}`);
+      return bytes;
+    });
   }
 
   /**
@@ -175,6 +176,8 @@ export class RegistryClient {
   /**
    * Run `work` against each endpoint for the registry in turn (mirrors first); the registry's own
    * answer is final. `subject` names what is asked for when an endpoint cannot be reached at all.
+   * Any failure of a mirror but a cancellation moves on, wrong bytes included, as dockerd's
+   * continueOnError does for mirror endpoints: a mirror is a cache, the upstream the authority.
    */
   private async withMirrors<T>(ref: Reference, options: RequestOptions, subject: string, work: (api: RepositoryApi) => Promise<T>): Promise<T> {
     const endpoints = endpointsFor(ref.domain, 'pull', this.options);
@@ -184,8 +187,7 @@ export class RegistryClient {
         const api = new RepositoryApi(http, await http.reachable(endpoint, { registry: ref.domain, subject }, options.signal), ref, [`repository:${ref.path}:pull`]);
         return await work(api);
       } catch (error) {
-        const retryable = endpoint.mirror && !(isCtrError(error) && (error.code === 'Aborted' || error.code === 'DigestMismatch'));
-        if (!retryable) throw error;
+        if (!endpoint.mirror || isAborted(error) || options.signal?.aborted) throw error;
       }
     }
     throw new CtrError('Internal', `no endpoint for registry ${ref.domain}`);

@@ -138,6 +138,21 @@ test('a mirror cut off mid-layer: the upstream resumes the layer from the bytes 
   expect(await store.content.ingests()).toEqual([]);
 });
 
+test('a mirror sending a layer whose bytes are not its digest: the pull takes the layer from the upstream', async () => {
+  const [viaMirror, viaUpstream] = [await front(mirror.url), await front(upstream.url)];
+  const layer = busyboxLayer();
+  viaMirror.corrupt = layer.digest;
+
+  const pulled = await clientWith({ mirrors: [`http://${viaMirror.host}`], dockerHubEndpoint: `http://${viaUpstream.host}` }).pull('busybox', { store: store.content });
+
+  expect(pulled.manifest.digest).toBe(busybox.digest);
+  expect(viaMirror.seen).toContainEqual({ method: 'GET', url: `/v2/library/busybox/blobs/${layer.digest}` });
+  // The mirror's bytes are not resumed from: the upstream sends the whole layer.
+  expect(viaUpstream.seen).toContainEqual({ method: 'GET', url: `/v2/library/busybox/blobs/${layer.digest}` });
+  await expect(store.content.info(layer.digest)).resolves.toEqual({ digest: layer.digest, size: layer.size });
+  expect(await store.content.ingests()).toEqual([]);
+});
+
 test('an image neither the mirror nor the upstream has is NotFound, as the upstream says', async () => {
   const [viaMirror, viaUpstream] = [await front(emptyMirror.url), await front(upstream.url)];
   const pull = clientWith({ mirrors: [`http://${viaMirror.host}`], dockerHubEndpoint: `http://${viaUpstream.host}` }).pull('nosuchimage', { store: store.content });
