@@ -1,7 +1,7 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Runtime } from '@ctr/runtime';
-import { eventually, leftoverCgroups, mountsUnder, testBed, type TestBed } from './helpers';
+import { eventually, isMountPoint, leftoverCgroups, mountsUnder, testBed, type TestBed } from './helpers';
 
 let bed: TestBed;
 beforeAll(async () => {
@@ -41,8 +41,9 @@ test('delete of a running container leaves no process, runc state, cgroup, mount
   expect(await leftoverCgroups(bed.cgroupParent)).toEqual([]);
   expect(await fs.readdir(path.join(bed.base, 'run', 'runc'))).toEqual([]);
   await expect(fs.access(info.bundle)).rejects.toThrow();
-  expect(mountsUnder(rootfs)).toEqual([]);
-  expect(mountsUnder(path.join(bed.base, 'root'))).toEqual([]);
+  expect(await isMountPoint(rootfs)).toBe(false);
+  expect(await mountsUnder(rootfs)).toEqual([]);
+  expect(await mountsUnder(path.join(bed.base, 'root'))).toEqual([]);
   expect(await bed.runtime.list()).toEqual([]);
 });
 

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Runtime } from '@ctr/runtime';
+export { isMountPoint, mountsUnder } from '../../../test/support/mounts';
 
 /** A busybox root filesystem made from the host's static /bin/busybox. */
 export async function makeBusyboxRootfs(dir: string): Promise<string> {
@@ -65,14 +66,6 @@ export async function leftoverCgroups(parent: string): Promise<string[]> {
     for (const e of entries) if (e.isDirectory()) out.push(path.join(dir, e.name));
   }
   return out;
-}
-
-/** Mounts whose mount point is under `dir`. */
-export function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m.startsWith(dir));
 }
 
 /** A writable that keeps what it is given, for asserting on output. */
