@@ -1,10 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { AUTO_REMOVAL, type AttachIo, type ContainerInspect, type Engine } from '@ctr/engine';
 import { isNotFound } from '@ctr/errors';
+import type { WaitResponse } from './api-types';
 
-export interface ExitStatus {
-  StatusCode: number;
-  Error: { Message: string } | null;
+/**
+ * The WaitResponse of a wait that failed: StatusCode -1 and the reason, `Error` first as moby's
+ * struct orders it (a clean exit has no `Error` at all: `{"StatusCode":0}`).
+ */
+export function waitFailed(error: unknown): WaitResponse {
+  return { Error: { Message: (error as Error).message }, StatusCode: -1 };
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -65,12 +69,11 @@ export class Lifecycle {
   }
 
   private async watch(id: string, delivered: Promise<void>, autoRemove: boolean): Promise<void> {
-    let status: ExitStatus;
+    let status: WaitResponse;
     try {
-      const exit = await this.engine.wait(id);
-      status = { StatusCode: exit.StatusCode, Error: null };
+      status = { StatusCode: (await this.engine.wait(id)).StatusCode };
     } catch (error) {
-      status = { StatusCode: -1, Error: { Message: (error as Error).message } };
+      status = waitFailed(error);
     }
     await delivered;
     this.signals.emit(`exit:${id}`, status);
@@ -81,9 +84,9 @@ export class Lifecycle {
   }
 
   /** `POST /containers/{id}/wait`: resolves with the exit status per Docker's condition. */
-  async wait(info: ContainerInspect, condition: WaitCondition, signal: AbortSignal): Promise<ExitStatus> {
+  async wait(info: ContainerInspect, condition: WaitCondition, signal: AbortSignal): Promise<WaitResponse> {
     const id = info.Id;
-    let status: ExitStatus = { StatusCode: info.State.ExitCode, Error: null };
+    let status: WaitResponse = { StatusCode: info.State.ExitCode };
     const finishedAt = info.State.FinishedAt;
     // dockerd: `not-running` returns at once for a container that is not running; `next-exit`
     // waits for the next exit; `removed` of a created container (docker run --rm) needs its exit code.
@@ -91,10 +94,10 @@ export class Lifecycle {
     if (info.State.Running || condition === 'next-exit' || (condition === 'removed' && created)) {
       status = await this.until(`exit:${id}`, signal, async () => {
         const now = await this.engine.inspect(id).catch((error) => (isNotFound(error) ? undefined : Promise.reject(error)));
-        if (!now) return { StatusCode: status.StatusCode, Error: null };
+        if (!now) return { StatusCode: status.StatusCode };
         // A restarting container is running (dockerd's state), but its exit was one.
         const exited = !now.State.Running || now.State.Restarting;
-        return exited && now.State.FinishedAt !== finishedAt ? { StatusCode: now.State.ExitCode, Error: null } : undefined;
+        return exited && now.State.FinishedAt !== finishedAt ? { StatusCode: now.State.ExitCode } : undefined;
       });
     }
     if (condition === 'removed') {

@@ -50,7 +50,7 @@ import type {
   VolumePruneOptions,
 } from '@ctr/engine';
 import { allTagsRepository, checkSystemPruneOptions, driverOptions, familiarImageName, isDetached, normalizeImageName, parseDetachKeys, parseLogDetails, runExitStatus, splitRepoTag, tarTree } from '@ctr/engine';
-import { CtrError, isConflict, isNotFound, unsupported } from '@ctr/errors';
+import { CtrError, aborted, isConflict, isNotFound, unsupported } from '@ctr/errors';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import { familiarName, formatPlatform, parseNormalizedReference, parseReference } from '@ctr/image';
 import type { ProgressMessage, WaitResponse } from './api-types';
@@ -448,8 +448,11 @@ export class RemoteEngine implements EngineApi {
     }
     // Another removal (a user's `rm`) under way is refused (moby's Conflict): asked again until
     // one of the two has removed it, so run returns once it is gone, even if that one failed.
+    // The first request is made even when the signal has fired (a cancelled run still cleans
+    // up); only the asking again, which can last as long as the other removal, stops on it.
     const remove = async (): Promise<void> => {
       if (!autoRemove) return;
+      const { signal } = options;
       for (;;) {
         try {
           return await this.remove(created.id, { force: true, volumes: true });
@@ -457,7 +460,7 @@ export class RemoteEngine implements EngineApi {
           if (isNotFound(error)) return;
           if (!(isConflict(error) && REMOVAL_IN_PROGRESS.test((error as Error).message))) throw error;
         }
-        await delay(REMOVAL_RETRY_MS);
+        await delay(REMOVAL_RETRY_MS, undefined, signal ? { signal } : {}).catch(() => Promise.reject(aborted(signal, `removing container ${created.id}`)));
       }
     };
     let exitCode: number;

@@ -1,6 +1,7 @@
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { CtrError, invalidArgument } from '@ctr/errors';
-import { goJsonSyntaxError } from '@ctr/image';
+import { goJsonScan } from '@ctr/image';
 
 /** More than any real create/exec/network body; a bigger one is an attack or a bug, not a request. */
 export const JSON_BODY_LIMIT = 4 * 1024 * 1024;
@@ -32,42 +33,65 @@ export async function readSmallBody(input: Readable, limit = JSON_BODY_LIMIT): P
 }
 
 /**
- * A JSON object body. An empty body is `{}` (docker sends none for some calls); anything
- * that is not a JSON object is InvalidArgument, worded like dockerd ("invalid JSON: …").
+ * How dockerd's handler for a route reads its JSON body. They agree on the words for a body that
+ * is not JSON, and differ on an empty body and on what follows the first value.
  */
-export async function readJsonObject(input: Readable, limit = JSON_BODY_LIMIT): Promise<Record<string, unknown>> {
-  return parseJsonObject(await readSmallBody(input, limit));
+export type JsonBodyReader =
+  /** httputils.ReadJSON, most routes: a body declared empty is `{}`; after the value only `}`, `]` or nothing (json.Decoder's More). */
+  | 'ReadJSON'
+  /** The create decoder (runconfig loadJSON): as ReadJSON, but every body is decoded, so an empty one is EOF too. */
+  | 'create'
+  /** The commit decoder: as create, but its handler takes EOF (an empty or blank body) as no config. */
+  | 'commit'
+  /** registry.DecodeAuthConfigBody, `POST /auth`: one value decoded, whatever follows it unread. */
+  | 'auth';
+
+/** A JSON object body, read as dockerd's handler of `reader`'s kind reads it. */
+export async function readJsonObject(req: IncomingMessage, reader: JsonBodyReader = 'ReadJSON'): Promise<Record<string, unknown>> {
+  return parseJsonObject(await readSmallBody(req), reader, declaredEmpty(req));
 }
 
-export function parseJsonObject(body: Buffer): Record<string, unknown> {
-  const text = body.toString('utf8').trim();
-  if (text === '' || text === 'null') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw invalidArgument(decodeProblem(text) ?? `invalid JSON: ${(error as Error).message}`, { cause: error });
+/**
+ * Go's ContentLength 0: a Content-Length of 0, or neither it nor a chunked Transfer-Encoding. A
+ * chunked body can still be empty, and ReadJSON decodes it (to EOF).
+ */
+function declaredEmpty(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return length === undefined ? req.headers['transfer-encoding'] === undefined : Number(length) === 0;
+}
+
+/**
+ * The first JSON value of `body` as a JSON object; anything that is not is InvalidArgument (400),
+ * in dockerd's words ("invalid JSON: …"). `null` is `{}`: decoding it into a Go struct sets nothing.
+ */
+export function parseJsonObject(body: Buffer, reader: JsonBodyReader, bodyDeclaredEmpty: boolean): Record<string, unknown> {
+  // ReadJSON reads no body it was told is empty; the other decoders read to EOF regardless.
+  if (bodyDeclaredEmpty && reader === 'ReadJSON') return {};
+  const text = body.toString('utf8');
+  const { error, valueEnd } = goJsonScan(text);
+  if (valueEnd === undefined) {
+    // json.Decoder's error: io.EOF when no value began, io.ErrUnexpectedEOF when one was cut short.
+    const decoderError = error === 'unexpected end of JSON input' ? (GO_SPACE_ONLY.test(text) ? 'EOF' : 'unexpected EOF') : (error as string);
+    if (reader === 'commit' && decoderError === 'EOF') return {};
+    if (reader === 'auth') throw invalidArgument(`invalid X-Registry-Auth header: ${decoderError}`);
+    throw invalidArgument(decoderError === 'EOF' ? 'invalid JSON: got EOF while reading request body' : `invalid JSON: ${decoderError}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  const value = JSON.parse(text.slice(0, valueEnd)) as unknown;
+  if (value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
     throw invalidArgument(`invalid JSON: expected an object, got ${describe(value)}`);
   }
+  // json.Decoder.More is false at the end of input and before `}` or `]`: those are left unread, not refused.
+  const next = text[valueEnd];
+  if (reader !== 'auth' && next !== undefined && next !== '}' && next !== ']') throw invalidArgument('unexpected content after JSON');
   return value as Record<string, unknown>;
 }
+
+/** Nothing but the bytes Go's JSON scanner skips as space. */
+const GO_SPACE_ONLY = /^[ \t\r\n]*$/;
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`.slice(0, 80);
-}
-
-/**
- * What dockerd's ReadJSON says of a body its json.Decoder refuses: the scanner's words after
- * "invalid JSON: ", a cut body as the decoder's unexpected EOF, and more after the document apart.
- */
-function decodeProblem(text: string): string | undefined {
-  const problem = goJsonSyntaxError(text);
-  if (problem === undefined) return undefined;
-  if (problem === 'unexpected end of JSON input') return 'invalid JSON: unexpected EOF';
-  if (problem.endsWith(' after top-level value')) return 'unexpected content after JSON';
-  return `invalid JSON: ${problem}`;
 }

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { invalidArgument, notFound } from '@ctr/errors';
 import type { Call } from './call';
-import { parseJsonObject, readSmallBody } from './request-body';
+import { parseJsonObject, readJsonObject } from './request-body';
 
 export type Handler = (call: Call) => Promise<void>;
 
@@ -52,13 +52,13 @@ function decodeSegment(text: string): string {
  * read exactly Content-Length bytes of it and leave the rest (stdin) in place.
  */
 export async function callBody(call: Call): Promise<Record<string, unknown>> {
-  if (!call.upgrade) return parseJsonObject(await readSmallBody(call.req));
+  if (!call.upgrade) return readJsonObject(call.req);
   const length = Number(call.req.headers['content-length'] ?? 0);
   const { socket, head } = call.upgrade;
   if (head.length > 0) socket.unshift(head);
   call.upgrade.head = Buffer.alloc(0);
   if (!Number.isSafeInteger(length) || length <= 0) return {};
-  return parseJsonObject(await readExactly(socket, Math.min(length, 1024 * 1024)));
+  return parseJsonObject(await readExactly(socket, Math.min(length, 1024 * 1024)), 'ReadJSON', false);
 }
 
 function readExactly(stream: Readable, size: number): Promise<Buffer> {

@@ -81,3 +81,35 @@ test('a remote run --rm whose removal meets a user’s under way returns once th
   await userRemoval;
   expect((await t.daemon.engine.ps({ all: true })).map((c) => c.Id)).not.toContain(id);
 });
+
+test('a remote run --rm whose removal meets a user’s under way stops asking again once its signal aborts', async () => {
+  const remote = new RemoteEngine({ host: `unix://${t.socket}` });
+  const cancel = new AbortController();
+  const stdin = new PassThrough();
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const run = remote.run({ image: 'busybox', pull: 'never', network: 'none', name: 'rip-api-abort', autoRemove: true, openStdin: true, stdin, stdout: new PassThrough(), cmd: ['sh', '-c', 'read x'], signal: cancel.signal, onStarted: () => started() });
+  run.catch(() => undefined);
+  await running;
+  const { Id: id } = await t.daemon.engine.inspect('rip-api-abort');
+  const release = hold(id);
+  const userRemoval = t.daemon.engine.remove(id, { force: true });
+  // The run's DELETE refused (the user's removal held under way): its caller gives up then.
+  const remove = t.daemon.engine.remove.bind(t.daemon.engine);
+  const refused = jest.spyOn(t.daemon.engine, 'remove').mockImplementation(async (ref, options) =>
+    remove(ref, options).catch((error: unknown) => {
+      if (isConflict(error)) cancel.abort();
+      throw error;
+    }),
+  );
+  try {
+    expect(await marked(id)).toBe(true);
+    stdin.end('x\n');
+    await expect(run).rejects.toMatchObject({ code: 'Aborted', message: `removing container ${id} was cancelled` });
+    expect(refused).toHaveBeenCalledTimes(1);
+  } finally {
+    release();
+  }
+  await userRemoval;
+  expect((await t.daemon.engine.ps({ all: true })).map((c) => c.Id)).not.toContain(id);
+});

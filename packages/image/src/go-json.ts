@@ -41,7 +41,19 @@ const GO_JSON_MAX_DEPTH = 10000;
  * open rather than recursion, so no nesting a body can hold overflows the JavaScript stack.
  */
 export function goJsonSyntaxError(text: string): string | undefined {
+  return goJsonScan(text).error;
+}
+
+/** What Go's scanner finds in a text: its syntax error, and where its first value ends (past the spaces after it) when that value is whole. */
+export interface GoJsonScan {
+  error: string | undefined;
+  valueEnd: number | undefined;
+}
+
+/** Scan `text` as goJsonSyntaxError does, also telling where a json.Decoder would stop reading its first value. */
+export function goJsonScan(text: string): GoJsonScan {
   let i = 0;
+  let valueEnd: number | undefined;
   class Syntax extends Error {}
   const eof = (): never => {
     throw new Syntax('unexpected end of JSON input');
@@ -153,10 +165,11 @@ export function goJsonSyntaxError(text: string): string | undefined {
         open.pop();
       } else bad(inside === '{' ? 'after object key:value pair' : 'after array element');
     }
+    valueEnd = i;
     if (i < text.length) bad('after top-level value');
-    return undefined;
+    return { error: undefined, valueEnd };
   } catch (error) {
-    if (error instanceof Syntax) return error.message;
+    if (error instanceof Syntax) return { error: error.message, valueEnd };
     throw error;
   }
 }

@@ -33,4 +33,4 @@ export * from './image-write';
 export { resolveInRoot, readFileInRoot, type RootPath, type ResolveInRootOptions } from './root-path';
 export { countBytes } from './byte-count';
 export { goLocalClock, goRfc3339, goZoneOffset } from './go-time';
-export { goJsonEscaped, goJsonSyntaxError } from './go-json';
+export { goJsonEscaped, goJsonScan, goJsonSyntaxError, type GoJsonScan } from './go-json';

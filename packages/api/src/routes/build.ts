@@ -72,7 +72,7 @@ export function buildRoutes({ engine }: Services): Route[] {
       const q = call.query;
       const container = q.string('container');
       if (!container) throw invalidArgument('a container is required: commit?container=ID');
-      const body = await readJsonObject(call.req);
+      const body = await readJsonObject(call.req, 'commit');
       const config: Record<string, unknown> = {};
       const fields = new Fields(body, '');
       for (const key of ['Cmd', 'Entrypoint', 'Env'] as const) {

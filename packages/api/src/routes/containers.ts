@@ -2,10 +2,9 @@ import { PassThrough } from 'node:stream';
 import { logLine, logsNotReadable, parseDetachKeys, type StopOptions } from '@ctr/engine';
 import { asCtrError, conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
-import type { WaitResponse } from '../api-types';
 import { createOptionsFromBody, updateOptionsFromBody } from '../container-config';
 import { goJsonDocument } from '../go-json';
-import type { ExitStatus, WaitCondition } from '../lifecycle';
+import { type WaitCondition, waitFailed } from '../lifecycle';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
@@ -25,14 +24,6 @@ function missingImageOnly(error: unknown): unknown {
   if (!isNotFound(error)) return error;
   const found = asCtrError(error);
   return found.details.missing === 'image' ? found : invalidArgument(found.message, { cause: found, ...(found.hint ? { hint: found.hint } : {}) });
-}
-
-/**
- * moby's container.WaitResponse: `Error` first and left out when there is none (omitempty),
- * so a clean exit is `{"StatusCode":0}` as dockerd writes it.
- */
-function waitResponse(status: ExitStatus): WaitResponse {
-  return status.Error ? { Error: status.Error, StatusCode: status.StatusCode } : { StatusCode: status.StatusCode };
 }
 
 /** `?t=` (or `timeout`) and `?signal=` of stop and restart. */
@@ -65,7 +56,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
 
   return [
     route('POST', '/containers/create', async (call) => {
-      const body = await readJsonObject(call.req);
+      const body = await readJsonObject(call.req, 'create');
       const warnings: string[] = [];
       const options = createOptionsFromBody(body, call.query.string('name'), { version: call.version, warnings });
       const created = await engine.create(options).catch((error: unknown) => {
@@ -139,10 +130,9 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       const res = startStream(call, 'application/json');
       const gone = clientGone(call);
       try {
-        const status = await lifecycle.wait(info, condition, gone);
-        res.end(goJsonDocument(waitResponse(status), true));
+        res.end(goJsonDocument(await lifecycle.wait(info, condition, gone), true));
       } catch (error) {
-        if (!gone.aborted) res.end(goJsonDocument(waitResponse({ StatusCode: -1, Error: { Message: (error as Error).message } }), true));
+        if (!gone.aborted) res.end(goJsonDocument(waitFailed(error), true));
       }
     }),
     route('DELETE', '/containers/:id', async (call) => {

@@ -70,7 +70,7 @@ export function systemRoutes({ engine }: Services): Route[] {
     route('GET', '/system/df', async (call) => sendJson(call, 200, await engine.df())),
     // `docker login`: check the credentials against the registry; the client stores them, not the daemon.
     route('POST', '/auth', async (call) => {
-      const auth = authConfigFrom(await readJsonObject(call.req), 'auth config: ');
+      const auth = authConfigFrom(await readJsonObject(call.req, 'auth'), 'auth config: ');
       sendJson(call, 200, await engine.login(auth, { signal: clientGone(call) }));
     }),
   ];
