@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { PatternMatcher, readDockerignore } from '@ctr/dockerfile';
 import { aborted } from '@ctr/errors';
-import { TAR_END, encodeTarHeader, tarFileEntry, tarPadding, type TarWriteHeader } from '@ctr/image';
+import { TAR_END, encodeTarHeader, tarDataEntry, tarFileEntry, type TarWriteHeader } from '@ctr/image';
 
 const CHUNK = 1 << 20;
 
@@ -43,9 +43,7 @@ async function* entries(root: string, options: ContextTarOptions): AsyncGenerato
     const replaced = rel === dockerfile && !stat.isDirectory() ? options.dockerfileContent : undefined;
     if (replaced !== undefined) {
       // A link named as the Dockerfile is replaced too: the builder would read the unresolved file through it.
-      yield encodeTarHeader({ ...header, mode: stat.isFile() ? header.mode : 0o644, size: replaced.length });
-      yield replaced;
-      yield tarPadding(replaced.length);
+      yield* tarDataEntry({ ...header, mode: stat.isFile() ? header.mode : 0o644 }, replaced);
     } else if (stat.isDirectory()) {
       if (rel && !ignored) yield encodeTarHeader({ ...header, name: `${rel}/`, type: 'dir' });
       const children = (await fs.readdir(abs)).sort().reverse();
@@ -57,9 +55,7 @@ async function* entries(root: string, options: ContextTarOptions): AsyncGenerato
     }
   }
   for (const [name, data] of Object.entries(options.extra ?? {})) {
-    yield encodeTarHeader({ name, type: 'file', mode: 0o600, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000), size: data.length });
-    yield data;
-    yield tarPadding(data.length);
+    yield* tarDataEntry({ name, mode: 0o600, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000) }, data);
   }
   yield TAR_END;
 }

@@ -3,7 +3,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CtrError, alreadyExists, conflict, internal, invalidArgument, notFound } from '@ctr/errors';
-import { encodeTarHeader, goJsonEscaped, goJsonSyntaxError, isJsonObject, TAR_END, TarReader, tarErrorReason, tarPadding } from '@ctr/image';
+import { encodeTarHeader, goJsonEscaped, goJsonSyntaxError, isJsonObject, TAR_END, tarDataEntry, TarReader, tarErrorReason } from '@ctr/image';
 import { goErrnoWords } from './errors';
 
 /** The name of the built-in context: the in-process engine (or `$CTR_HOST`/`$DOCKER_HOST`). */
@@ -179,16 +179,34 @@ export class ContextStore {
 
   async create(meta: ContextMeta, tls: EndpointTls): Promise<void> {
     await this.checkNewName(meta.Name);
-    await this.write(meta, tls);
+    await this.add(meta, tls);
   }
 
   /** Create `name` from a docker context archive; on any failure nothing of it is left. */
   async import(name: string, source: AsyncIterable<Uint8Array>): Promise<void> {
     const { meta, tls } = await readContextArchive(name, source);
+    await this.add(meta, tls);
+  }
+
+  /**
+   * A new context, its name taken only once: the metadata directory is made exclusively, so of
+   * two `create`s or `import`s of one name (the check that it is free passed for both) one fails
+   * in docker's words, and the clean-up after a failed write removes only this one's files.
+   * `meta.json` is written last: until then the context is not there for anyone to read.
+   */
+  private async add(meta: ContextMeta, tls: EndpointTls): Promise<void> {
+    const dir = this.metaDir(meta.Name);
+    await fs.mkdir(path.dirname(dir), { recursive: true });
+    try {
+      await fs.mkdir(dir, { mode: 0o755 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw alreadyExists(`context "${meta.Name}" already exists`);
+      throw error;
+    }
     try {
       await this.write(meta, tls);
     } catch (error) {
-      await this.discard(name);
+      await this.discard(meta.Name);
       throw error;
     }
   }
@@ -220,9 +238,10 @@ export class ContextStore {
     await this.discard(name).catch((error: unknown) => Promise.reject(internal(`failed to remove context ${name}: ${(error as Error).message}`, { cause: error })));
   }
 
+  /** TLS files first: the name stays taken until they are gone, so a new context of it never loses its own to this. */
   private async discard(name: string): Promise<void> {
-    await fs.rm(this.metaDir(name), { recursive: true, force: true });
     await fs.rm(this.tlsDir(name), { recursive: true, force: true });
+    await fs.rm(this.metaDir(name), { recursive: true, force: true });
   }
 }
 
@@ -244,13 +263,12 @@ const IMPORT_LIMIT = 10 << 20;
  * time. Unlike docker's (whose writer is closed after its pipe), the archive is terminated.
  */
 export async function* contextArchive(context: { meta: ContextMeta; tls: EndpointTls }): AsyncGenerator<Buffer> {
-  const file = (name: string, mode: number, data: Buffer): Buffer[] => [encodeTarHeader({ name, type: 'file', mode, size: data.length }), data, tarPadding(data.length)];
   const { Name, Metadata, Endpoints } = context.meta;
-  yield* file('meta.json', 0o644, Buffer.from(goJsonEscaped(JSON.stringify({ Name, Metadata, Endpoints }), true)));
+  yield* tarDataEntry({ name: 'meta.json', mode: 0o644 }, Buffer.from(goJsonEscaped(JSON.stringify({ Name, Metadata, Endpoints }), true)));
   yield encodeTarHeader({ name: 'tls', type: 'dir', mode: 0o700 });
   const files = TLS_FILES.filter((f) => context.tls[f] !== undefined);
   if (files.length > 0) yield encodeTarHeader({ name: 'tls/docker', type: 'dir', mode: 0o700 });
-  for (const f of files) yield* file(`tls/docker/${f}.pem`, 0o600, context.tls[f] as Buffer);
+  for (const f of files) yield* tarDataEntry({ name: `tls/docker/${f}.pem`, mode: 0o600 }, context.tls[f] as Buffer);
   yield TAR_END;
 }
 

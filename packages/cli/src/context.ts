@@ -76,9 +76,14 @@ export function clientDebug(): boolean {
   return engineOptions.debug === true;
 }
 
+/** The `-H`/`--context`/`--tls*` flags ctr was given. */
+export function hostFlags(): HostFlags {
+  return engineOptions.hosts ?? {};
+}
+
 /** Where commands go, worked out once from the flags, the environment and the contexts. */
 export function currentEndpoint(): Promise<Endpoint> {
-  endpoint ??= (require('./host') as typeof import('./host')).resolveEndpoint(engineOptions.hosts ?? {}, engineOptions.env ?? process.env);
+  endpoint ??= (require('./host') as typeof import('./host')).resolveEndpoint(hostFlags(), engineOptions.env ?? process.env);
   return endpoint;
 }
 

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TarReader, encodeTarHeader, tarPadding, TAR_END } from '@ctr/image';
+import { TarReader, tarDataEntry, TAR_END } from '@ctr/image';
 import { runProcess, type ProcessResult } from '../../../test/support/run-process';
-import { cleanEnv, ctr as run, type Result } from './remote-fixture';
+import { CTR_BIN, cleanEnv, ctr as run, type Result } from './remote-fixture';
 
 let work: string;
 let config: string;
@@ -46,22 +47,20 @@ async function entries(archive: Buffer): Promise<Array<{ name: string; typeflag:
 }
 
 function tar(files: Array<[string, string | Buffer]>): Buffer {
-  const parts = files.flatMap(([name, data]) => {
-    const bytes = Buffer.from(data);
-    return [encodeTarHeader({ name, type: 'file', mode: 0o644, size: bytes.length }), bytes, tarPadding(bytes.length)];
-  });
+  const parts = files.flatMap(([name, data]) => tarDataEntry({ name, mode: 0o644 }, Buffer.from(data)));
   return Buffer.concat([...parts, TAR_END]);
 }
 
 /**
  * A zip of deflated files, as `zip` or Go's archive/zip write one; with `lastTimes`, the last
- * file's directory record is there that many times (entries that all name the same data).
+ * file's directory record is there that many times (entries that all name the same data). A
+ * file given a mode is made by Unix, with that st_mode (`zip --symlinks` stores a link so).
  */
-function zip(files: Array<[string, string]>, lastTimes = 1): Buffer {
+function zip(files: Array<[string, string, number?]>, lastTimes = 1): Buffer {
   const locals: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
-  for (const [i, [name, text]] of files.entries()) {
+  for (const [i, [name, text, mode]] of files.entries()) {
     const data = deflateRawSync(Buffer.from(text));
     const nameBytes = Buffer.from(name);
     const local = Buffer.alloc(30);
@@ -77,6 +76,10 @@ function zip(files: Array<[string, string]>, lastTimes = 1): Buffer {
     entry.writeUInt32LE(text.length, 24);
     entry.writeUInt16LE(nameBytes.length, 28);
     entry.writeUInt32LE(offset, 42);
+    if (mode !== undefined) {
+      entry.writeUInt16LE((3 << 8) | 20, 4);
+      entry.writeUInt32LE((mode << 16) >>> 0, 38);
+    }
     locals.push(local, nameBytes, data);
     for (let k = i === files.length - 1 ? lastTimes : 1; k > 0; k--) central.push(entry, nameBytes);
     offset += local.length + nameBytes.length + data.length;
@@ -227,6 +230,80 @@ describe('import refuses a bad archive in docker\'s words and leaves nothing beh
     expect(await ctr(['context', 'import', 'bad', 'bad'])).toEqual({ code: 1, stdout: '', stderr: `${message}\n` });
     expect(await names()).toEqual([]);
     expect(await readdir(join(config, 'contexts', 'meta')).catch(() => [])).toEqual([]);
+  });
+});
+
+const META = '{"Name":"x","Metadata":{},"Endpoints":{"docker":{"Host":"tcp://127.0.0.1:1","SkipTLSVerify":false}}}';
+
+describe('a name is taken once: a context begun by another create or import is neither joined nor removed', () => {
+  test.each([
+    ['import', ['context', 'import', 'claimed', 'c.tar']],
+    ['create', ['context', 'create', 'claimed', '--docker', 'host=tcp://127.0.0.1:1']],
+  ])('%s fails as the name already exists and leaves the other\'s files', async (_command, args) => {
+    // The other has made the context's directories and its TLS file, not yet its meta.json.
+    const id = createHash('sha256').update('claimed').digest('hex');
+    const theirs = join(config, 'contexts', 'meta', id);
+    const theirTls = join(config, 'contexts', 'tls', id, 'docker');
+    await mkdir(theirs, { recursive: true });
+    await mkdir(theirTls, { recursive: true });
+    await writeFile(join(theirTls, 'ca.pem'), 'THEIR CA');
+    await writeFile(join(dir, 'c.tar'), tar([['meta.json', META], ['tls/docker/ca.pem', 'MINE']]));
+    expect(await ctr(args)).toEqual({ code: 1, stdout: '', stderr: 'context "claimed" already exists\n' });
+    expect(await readdir(theirs)).toEqual([]);
+    expect(await readFile(join(theirTls, 'ca.pem'), 'utf8')).toBe('THEIR CA');
+  });
+
+  test('of imports of one name at once, exactly one takes it, whole, and the others say it exists', async () => {
+    await createTlsContext('remote');
+    await ctr(['context', 'export', 'remote', 'r.tar']);
+    const results = await Promise.all(Array.from({ length: 6 }, () => ctr(['context', 'import', 'race', 'r.tar'])));
+    expect(results.filter((r) => r.code === 0)).toEqual([{ code: 0, stdout: 'race\n', stderr: 'Successfully imported context "race"\n' }]);
+    expect(results.filter((r) => r.code !== 0)).toEqual(Array(5).fill({ code: 1, stdout: '', stderr: 'context "race" already exists\n' }));
+    const [inspected] = JSON.parse((await ctr(['context', 'inspect', 'race'])).stdout) as Array<{ TLSMaterial: unknown }>;
+    expect(inspected?.TLSMaterial).toEqual({ docker: ['ca.pem', 'cert.pem', 'key.pem'] });
+  });
+});
+
+/** `program context import NAME -` with a directory as its stdin. */
+function importFromDirectory(program: string, env: NodeJS.ProcessEnv): Promise<ProcessResult> {
+  return runProcess('sh', ['-c', 'exec "$0" context import dirin - < "$1"', program, dir], { env });
+}
+
+test('import from a stdin that is a directory fails reading it, as docker\'s, and leaves nothing', async () => {
+  expect(await importFromDirectory(CTR_BIN, cleanEnv({ CTR_CONFIG: config }))).toEqual({ code: 1, stdout: '', stderr: 'read /dev/stdin: is a directory\n' });
+  expect(await names()).toEqual([]);
+});
+
+withDocker('import from a stdin that is a directory says what docker says', async () => {
+  const theirs = await importFromDirectory('docker', { ...cleanEnv(), HOME: work, DOCKER_CONFIG: join(work, 'docker-config') });
+  expect(await importFromDirectory(CTR_BIN, cleanEnv({ CTR_CONFIG: config }))).toEqual(theirs);
+});
+
+describe('zip entries that are symlinks are passed by, as docker 28\'s import passes all but regular files', () => {
+  const LINK = 0o120777;
+  const archives: Array<[string, Buffer]> = [
+    ['a linked TLS file', zip([['meta.json', META], ['tls/docker/ca.pem', '/etc/hostname', LINK]])],
+    ['a linked meta.json', zip([['meta.json', 'real.json', LINK], ['tls/docker/ca.pem', PEM.ca]])],
+  ];
+
+  test('a linked TLS file is not imported, its target\'s name not taken for its content', async () => {
+    await writeFile(join(dir, 'links.zip'), archives[0]?.[1] as Buffer);
+    expect((await ctr(['context', 'import', 'linked', 'links.zip'])).code).toBe(0);
+    const [inspected] = JSON.parse((await ctr(['context', 'inspect', 'linked'])).stdout) as Array<{ TLSMaterial: unknown }>;
+    expect(inspected?.TLSMaterial).toEqual({});
+  });
+
+  test('a linked meta.json is no metadata', async () => {
+    await writeFile(join(dir, 'links.zip'), archives[1]?.[1] as Buffer);
+    expect(await ctr(['context', 'import', 'linked', 'links.zip'])).toEqual({ code: 1, stdout: '', stderr: 'invalid context: no metadata found\n' });
+  });
+
+  withDocker.each(archives)('%s: ctr imports what docker imports', async (_what, archive) => {
+    await writeFile(join(dir, 'links.zip'), archive);
+    expect(await ctr(['context', 'import', 'linked', 'links.zip'])).toEqual(await docker(['context', 'import', 'linked', 'links.zip']));
+    const tls = ['context', 'inspect', 'linked', '--format', '{{json .TLSMaterial}}'];
+    expect((await ctr(tls)).stdout).toBe((await docker(tls)).stdout);
+    await docker(['context', 'rm', '-f', 'linked']);
   });
 });
 

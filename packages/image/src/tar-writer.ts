@@ -37,6 +37,14 @@ export function tarPadding(size: number): Buffer {
   return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
 }
 
+/**
+ * One entry whose data is already in memory: its header (sized to `data`), the data, and the
+ * padding to a whole block. Separate buffers, so that a stream passes the data on uncopied.
+ */
+export function tarDataEntry(header: Omit<TarWriteHeader, 'type' | 'size'>, data: Buffer): Buffer[] {
+  return [encodeTarHeader({ ...header, type: 'file', size: data.length }), data, tarPadding(data.length)];
+}
+
 function isAscii(bytes: Buffer): boolean {
   for (const byte of bytes) if (byte >= 0x80 || byte === 0) return false;
   return true;

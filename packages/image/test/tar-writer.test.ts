@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
-import { TarReader, type TarHeader } from '../src';
+import { TAR_END, TarReader, encodeTarHeader, tarDataEntry, type TarHeader } from '../src';
 import { tarOf } from './tar-fixtures';
 
 async function headersOf(tar: Buffer): Promise<TarHeader[]> {
@@ -33,4 +33,24 @@ test('plain entries are USTAR with no PAX header, and GNU tar lists them', async
     ['dir/link', '2', 'USTAR'],
   ]);
   expect(execFileSync('tar', ['-tvf', '-'], { input: tar }).toString()).toMatch(/dir\/link -> file/);
+});
+
+test('an in-memory entry is its header sized to the data, the data, then zeros to a whole block', () => {
+  const data = Buffer.from('x'.repeat(700));
+  const parts = tarDataEntry({ name: 'f', mode: 0o600, mtime: 5 }, data);
+  expect(parts[0]?.equals(encodeTarHeader({ name: 'f', type: 'file', mode: 0o600, mtime: 5, size: 700 }))).toBe(true);
+  expect(parts[1]).toBe(data);
+  expect(parts[2]?.equals(Buffer.alloc(1024 - 700))).toBe(true);
+});
+
+test('in-memory entries read back as the files they hold', async () => {
+  const tar = Buffer.concat([...tarDataEntry({ name: 'a', mode: 0o644 }, Buffer.from('hello')), ...tarDataEntry({ name: 'empty', mode: 0o600 }, Buffer.alloc(0)), TAR_END]);
+  const reader = new TarReader(Readable.from([tar]));
+  const read: Array<[string, string, string]> = [];
+  for (let entry = await reader.next(); entry !== undefined; entry = await reader.next()) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry.data()) chunks.push(Buffer.from(chunk));
+    read.push([entry.header.name, entry.header.typeflag, Buffer.concat(chunks).toString()]);
+  }
+  expect(read).toEqual([['a', '0', 'hello'], ['empty', '0', '']]);
 });

@@ -1,18 +1,34 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, fstatSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CtrError, invalidArgument, isCtrError } from '@ctr/errors';
 import type { Command, Io } from '../command';
-import { eprintln, println } from '../context';
+import { eprintln, hostFlags, println } from '../context';
 import { errorLine, goErrnoWords } from '../errors';
 import { ContextStore, DEFAULT_CONTEXT, checkContextName, configDir, contextArchive, type ContextMeta, type EndpointTls } from '../context-store';
 import { bool, parseGoBool, str } from '../flags';
-import { formatContext, formatInspect, formatItems, goJson } from '../format';
+import { ellipsis, formatContext, formatInspect, formatItems, goJson, naturalCompare } from '../format';
 import { currentContext } from '../host';
 
 function store(io: Io): ContextStore {
   return new ContextStore(configDir(io.env));
+}
+
+/**
+ * The context commands go to, by name, as docker's resolveContextName: `--context`, else
+ * `default` when `-H`, `$CTR_HOST` or `$DOCKER_HOST` names a daemon, else the current one.
+ */
+async function resolvedContext(contexts: ContextStore, io: Io): Promise<string> {
+  const flags = hostFlags();
+  if (flags.context) return flags.context;
+  if (flags.host !== undefined || hostVariable(io)) return DEFAULT_CONTEXT;
+  return currentContext(contexts, io.env);
+}
+
+/** The variable naming a daemon that overrides the current context, if one is set. */
+function hostVariable(io: Io): 'CTR_HOST' | 'DOCKER_HOST' | undefined {
+  return io.env.CTR_HOST ? 'CTR_HOST' : io.env.DOCKER_HOST ? 'DOCKER_HOST' : undefined;
 }
 
 /** The `default` context as docker shows it: whatever `$CTR_HOST`/`$DOCKER_HOST` name, else the engine in-process. */
@@ -123,18 +139,20 @@ const ls: Command = {
   args: [0, 0],
   async run(args, io) {
     const contexts = store(io);
-    const current = await currentContext(contexts, io.env);
-    const all: Array<{ meta: ContextMeta }> = [defaultContext(io), ...(await contexts.list())];
-    if (bool(args, 'quiet')) {
-      for (const c of all) println(io, c.meta.Name);
-      return 0;
+    const current = await resolvedContext(contexts, io);
+    const rows = [defaultContext(io), ...(await contexts.list())].map(({ meta }) => ({ Name: meta.Name, Description: meta.Metadata.Description ?? '', DockerEndpoint: meta.Endpoints.docker.Host, Error: '' }));
+    // As docker's: a current context that cannot be read (`--context` naming none) is listed still, with why.
+    if (!rows.some((row) => row.Name === current)) {
+      rows.push({ Name: current, Description: '', DockerEndpoint: '', Error: await contexts.get(current).then(() => '', (error: unknown) => (error as Error).message) });
     }
-    const row = (name: string, meta: ContextMeta): object =>
-      formatContext('*formatter.clientContextContext', { Name: name, Current: meta.Name === current, Description: meta.Metadata.Description ?? '', DockerEndpoint: meta.Endpoints.docker.Host, Error: '' });
-    const format = str(args, 'format') ?? 'table {{.Name}}\t{{.Description}}\t{{.DockerEndpoint}}\t{{.Error}}';
-    // `--format` sees the plain name; the table marks the current one with `*`, as docker does.
-    const items = all.map(({ meta }) => row(format.startsWith('table') && meta.Name === current ? `${meta.Name} *` : meta.Name, meta));
-    println(io, formatItems(format, items, { Name: 'NAME', Description: 'DESCRIPTION', DockerEndpoint: 'DOCKER ENDPOINT', Error: 'ERROR', Current: 'CURRENT' }));
+    rows.sort((a, b) => naturalCompare(a.Name, b.Name));
+    const format = str(args, 'format');
+    const template = bool(args, 'quiet') ? '{{.Name}}' : !format || format === 'table' ? 'table {{.Name}}{{if .Current}} *{{end}}\t{{.Description}}\t{{.DockerEndpoint}}\t{{.Error}}' : format;
+    // docker's formatter cuts the error in every format, JSON too.
+    const items = rows.map((row) => formatContext('*formatter.clientContextContext', { ...row, Current: row.Name === current, Error: ellipsis(row.Error, 45) }));
+    println(io, formatItems(template, items, { Name: 'NAME', Description: 'DESCRIPTION', DockerEndpoint: 'DOCKER ENDPOINT', Error: 'ERROR' }));
+    const variable = hostVariable(io);
+    if (variable) eprintln(io, `Warning: ${variable} environment variable overrides the active context. To use a context, either set the global --context flag, or unset ${variable} environment variable.`);
     return 0;
   },
 };
@@ -148,11 +166,15 @@ const use: Command = {
   async run(args, io) {
     const name = args.positionals[0] as string;
     const contexts = store(io);
-    if (name !== DEFAULT_CONTEXT && !(await contexts.exists(name))) throw contexts.notFoundError(name);
+    // docker reads the context's metadata, not only looks for it: one it cannot read is refused in the store's words.
+    if (name !== DEFAULT_CONTEXT) {
+      checkContextName(name);
+      await contexts.get(name);
+    }
     await contexts.setCurrent(name);
     println(io, name);
     eprintln(io, `Current context is now "${name}"`);
-    const overridden = io.env.CTR_HOST ? 'CTR_HOST' : io.env.DOCKER_HOST ? 'DOCKER_HOST' : undefined;
+    const overridden = hostVariable(io);
     if (overridden && name !== DEFAULT_CONTEXT) {
       eprintln(io, `Warning: ${overridden} environment variable overrides the active context. To use "${name}", either set the global --context flag, or unset ${overridden} environment variable.`);
     }
@@ -167,7 +189,7 @@ const show: Command = {
   flags: [],
   args: [0, 0],
   async run(_args, io) {
-    println(io, await currentContext(store(io), io.env));
+    println(io, await resolvedContext(store(io), io));
     return 0;
   },
 };
@@ -210,7 +232,7 @@ const inspect: Command = {
   args: [0, Infinity],
   async run(args, io) {
     const contexts = store(io);
-    const names = args.positionals.length > 0 ? args.positionals : [await currentContext(contexts, io.env)];
+    const names = args.positionals.length > 0 ? args.positionals : [await resolvedContext(contexts, io)];
     const format = str(args, 'format');
     const template = format && format !== 'json' ? format : undefined;
     // A template that does not parse fails before any context is read (formatInspect's exit 64).
@@ -299,6 +321,16 @@ const exportCommand: Command = {
   },
 };
 
+/**
+ * Stdin, as a file to read. Node makes a directory there an empty stream; docker reads it as
+ * it would any file, and fails (`read /dev/stdin: is a directory`), so it is read so here too.
+ */
+function stdinFile(io: Io): AsyncIterable<Uint8Array> {
+  const { fd } = io.stdin as { fd?: unknown };
+  if (typeof fd === 'number' && fstatSync(fd).isDirectory()) return createReadStream('', { fd, autoClose: false });
+  return io.stdin;
+}
+
 const importCommand: Command = {
   name: 'import',
   usage: 'CONTEXT FILE|-',
@@ -309,11 +341,8 @@ const importCommand: Command = {
     const [name, source] = args.positionals as [string, string];
     const contexts = store(io);
     await contexts.checkNewName(name);
-    let input: AsyncIterable<Uint8Array> = io.stdin;
-    if (source !== '-') {
-      const file = await open(source, 'r').catch((error: unknown) => Promise.reject(goFileError('open', source, error)));
-      input = createReadStream('', { fd: file });
-    }
+    const input =
+      source === '-' ? stdinFile(io) : createReadStream('', { fd: await open(source, 'r').catch((error: unknown) => Promise.reject(goFileError('open', source, error))) });
     await contexts.import(name, goReads(input, source === '-' ? '/dev/stdin' : source));
     println(io, name);
     eprintln(io, `Successfully imported context ${JSON.stringify(name)}`);
