@@ -1,9 +1,10 @@
 /**
  * Request shapes of the Docker Engine API that the client sends, named as in the API
  * specification (`ContainerCreateRequest`, `HostConfig`, …), for the fields ctr serves.
- * Response shapes are the engine's own types, which already use Docker's field names.
+ * Response shapes are the engine's own types, which already use Docker's field names, with
+ * the fields ctrd adds for moby's Go types (`routes/swagger-fields.ts`).
  */
-import type { ApiMount, DeviceRequest, HealthConfig } from '@ctr/engine';
+import type { ApiMount, ContainerInspect, ContainerSummary, DeviceRequest, EngineInfo, HealthConfig } from '@ctr/engine';
 
 /** The limits `POST /containers/{id}/update` can change (part of Docker's `Resources`), and a restart policy. */
 export interface ContainerUpdateRequest {
@@ -140,3 +141,46 @@ export interface ProgressMessage {
   progressDetail?: { current?: number; total?: number };
   aux?: Record<string, unknown>;
 }
+
+/** What moby's EndpointSettings always carries beyond the engine's endpoint. */
+export interface EndpointResponse {
+  DriverOpts: Record<string, string> | null;
+}
+
+/** `GET /containers/{id}/json`: the engine's inspect and the fields moby's InspectResponse always writes. */
+export type ContainerInspectResponse = Omit<ContainerInspect, 'HostConfig' | 'NetworkSettings'> & {
+  HostConfig: Omit<ContainerInspect['HostConfig'], 'Init'> & {
+    /** Left out while unset, as moby's `*bool` with omitempty. */
+    Init?: boolean;
+    CpuRealtimePeriod: number;
+    CpuRealtimeRuntime: number;
+    DeviceCgroupRules: string[] | null;
+    DeviceRequests: DeviceRequest[] | null;
+    CpuCount: number;
+    CpuPercent: number;
+    IOMaximumIOps: number;
+    IOMaximumBandwidth: number;
+  };
+  NetworkSettings: Omit<ContainerInspect['NetworkSettings'], 'Networks'> & {
+    SecondaryIPAddresses: null;
+    SecondaryIPv6Addresses: null;
+    Networks: Record<string, ContainerInspect['NetworkSettings']['Networks'][string] & EndpointResponse>;
+  };
+};
+
+/** A `GET /containers/json` entry, its endpoints as moby's. */
+export type ContainerSummaryResponse = Omit<ContainerSummary, 'NetworkSettings'> & {
+  NetworkSettings: { Networks: Record<string, ContainerSummary['NetworkSettings']['Networks'][string] & EndpointResponse> };
+};
+
+/** What moby's network.Inspect always carries beyond the engine's network. */
+export interface NetworkResponse {
+  /** The config-only network this one takes its configuration from: none here. */
+  ConfigFrom: { Network: string };
+}
+
+/** `GET /info`: the engine's and the netfilter fields dockerd still sends at API 1.47. */
+export type EngineInfoResponse = EngineInfo & {
+  BridgeNfIptables: boolean;
+  BridgeNfIp6tables: boolean;
+};

@@ -10,6 +10,7 @@ import { route, type Route } from '../router';
 import type { Services } from '../services';
 import { STDERR, STDOUT, framedWriter } from '../stdcopy';
 import { containerInspectFor } from '../version-shapes';
+import { containerInspectFields, containerSummaryFields } from './swagger-fields';
 
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
@@ -73,11 +74,11 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
         // Walking every writable layer takes a while: only when asked, as dockerd does.
         ...(call.query.bool('size') ? { size: true, signal: clientGone(call) } : {}),
       });
-      sendJson(call, 200, list);
+      sendJson(call, 200, list.map(containerSummaryFields));
     }),
     route('GET', '/containers/:id/json', async (call) => {
       const inspect = await engine.inspect(id(call), call.query.bool('size') ? { size: true, signal: clientGone(call) } : {});
-      sendJson(call, 200, containerInspectFor(call.version, inspect));
+      sendJson(call, 200, containerInspectFields(containerInspectFor(call.version, inspect)));
     }),
     route('POST', '/containers/:id/start', async (call) => {
       const info = await engine.inspect(id(call));

@@ -20,11 +20,29 @@ function reference(image: string, tag: string | undefined): string {
  * version and reads `ContainerConfig.Volumes` whenever it recreates a container, so against
  * dockerd 25 and later it fails there (KeyError: 'ContainerConfig'). ctr keeps them.
  */
-function withContainerConfig(inspect: ImageInspect): ImageInspect & { Container: string; ContainerConfig: ContainerConfigShown } {
+function withContainerConfig(inspect: ImageInspect): Omit<ImageInspect, 'Config'> & { Config: LegacyImageConfig; Container: string; ContainerConfig: ContainerConfigShown } {
   // The image's volumes, as a classic build's last step had them: compose keeps the data of
   // these (anonymous volumes) across a recreate, and would start them empty without.
-  return { ...inspect, Container: '', ContainerConfig: { ...EMPTY_CONTAINER_CONFIG, Volumes: inspect.Config.Volumes ?? null } };
+  return { ...inspect, Config: legacyImageConfig(inspect.Config), Container: '', ContainerConfig: { ...EMPTY_CONTAINER_CONFIG, Volumes: inspect.Config.Volumes ?? null } };
 }
+
+/**
+ * An image's config as dockerd answers a client before API 1.50 (its legacyConfigFields
+ * "v1.49", added where the OCI config left them out): a zero `container.Config` under what the
+ * image sets, so `Hostname`, `Env`, `Cmd`, `Volumes`, `OnBuild`, `Labels` … are there, null or
+ * empty, for a template (`{{.Config.Env}}` is an error on a missing key) or a client's lookup.
+ */
+function legacyImageConfig(config: ImageConfig): LegacyImageConfig {
+  const given = Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)) as ImageConfig;
+  return { ...EMPTY_CONTAINER_CONFIG, ...given };
+}
+
+type ImageConfig = ImageInspect['Config'];
+type ZeroConfig = typeof EMPTY_CONTAINER_CONFIG;
+/** The image's fields over Go's zero ones: each is the image's value, or the zero one where it sets none. */
+type LegacyImageConfig = Omit<ImageConfig, keyof ZeroConfig> & {
+  [K in keyof ZeroConfig]: K extends keyof ImageConfig ? Exclude<ImageConfig[K], undefined> | ZeroConfig[K] : ZeroConfig[K];
+};
 
 type ContainerConfigShown = Omit<typeof EMPTY_CONTAINER_CONFIG, 'Volumes'> & { Volumes: Record<string, object> | null };
 

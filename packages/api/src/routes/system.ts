@@ -6,6 +6,7 @@ import { authConfigFrom } from '../registry-auth';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
+import { containerSummaryFields, infoFields } from './swagger-fields';
 
 function ping(call: Call): Promise<void> {
   const res = call.res;
@@ -51,7 +52,7 @@ export function systemRoutes({ engine }: Services): Route[] {
         MinAPIVersion: MIN_API_VERSION,
       });
     }),
-    route('GET', '/info', async (call) => sendJson(call, 200, await engine.info())),
+    route('GET', '/info', async (call) => sendJson(call, 200, infoFields(await engine.info()))),
     route('GET', '/events', async (call) => {
       const filters = call.query.filters();
       const since = epochSeconds(call.query.string('since'));
@@ -67,7 +68,10 @@ export function systemRoutes({ engine }: Services): Route[] {
       }
       res.end();
     }),
-    route('GET', '/system/df', async (call) => sendJson(call, 200, await engine.df())),
+    route('GET', '/system/df', async (call) => {
+      const usage = await engine.df();
+      sendJson(call, 200, { ...usage, Containers: usage.Containers.map(containerSummaryFields) });
+    }),
     // `docker login`: check the credentials against the registry; the client stores them, not the daemon.
     route('POST', '/auth', async (call) => {
       const auth = authConfigFrom(await readJsonObject(call.req, 'auth'), 'auth config: ');

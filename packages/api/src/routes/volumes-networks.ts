@@ -1,4 +1,5 @@
 import { invalidArgument } from '@ctr/errors';
+import { versionBefore } from '../api-version';
 import { sendEmpty, sendJson } from '../call';
 import { endpointOptions } from '../container-config';
 import { Fields } from '../fields';
@@ -6,6 +7,7 @@ import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 import { networkFor } from '../version-shapes';
+import { networkFields } from './swagger-fields';
 
 export function volumeRoutes({ engine }: Services): Route[] {
   return [
@@ -37,7 +39,7 @@ export function networkRoutes({ engine }: Services): Route[] {
     route('POST', '/networks/prune', async (call) => sendJson(call, 200, await engine.pruneNetworks({ filters: call.query.filters() }))),
     route('GET', '/networks', async (call) => {
       const networks = await engine.networks({ filters: call.query.filters() });
-      sendJson(call, 200, networks.map((network) => networkFor(call.version, network)));
+      sendJson(call, 200, networks.map((network) => networkFields(networkFor(call.version, network), versionBefore(call.version, '1.28'))));
     }),
     route('POST', '/networks/create', async (call) => {
       const body = new Fields(await readJsonObject(call.req), '');
@@ -62,7 +64,7 @@ export function networkRoutes({ engine }: Services): Route[] {
       });
       sendJson(call, 201, { Id: network.Id, Warning: '' });
     }),
-    route('GET', '/networks/:id', async (call) => sendJson(call, 200, networkFor(call.version, await engine.inspectNetwork(call.params[0] as string)))),
+    route('GET', '/networks/:id', async (call) => sendJson(call, 200, networkFields(networkFor(call.version, await engine.inspectNetwork(call.params[0] as string)), true))),
     route('DELETE', '/networks/:id', async (call) => {
       await engine.removeNetwork(call.params[0] as string);
       sendEmpty(call, 204);

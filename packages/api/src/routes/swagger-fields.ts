@@ -1,0 +1,74 @@
+import type { ContainerInspect, ContainerSummary, EngineInfo } from '@ctr/engine';
+import type { ContainerInspectResponse, ContainerSummaryResponse, EndpointResponse, EngineInfoResponse, NetworkResponse } from '../api-types';
+
+/**
+ * The fields of moby's API types (1.47) that Go marshals whatever they hold, for which the
+ * engine has nothing to say: Go writes their zero value, so a client reading dockerd's answer
+ * finds them there (docker's templates, dockerode's and docker-py's lookups), and finds them here.
+ */
+
+/** `Resources` of a HostConfig that ctr never sets: real-time CPU, device cgroup rules and requests, Windows' limits. */
+const UNSET_RESOURCES = {
+  CpuRealtimePeriod: 0,
+  CpuRealtimeRuntime: 0,
+  DeviceCgroupRules: null,
+  DeviceRequests: null,
+  CpuCount: 0,
+  CpuPercent: 0,
+  IOMaximumIOps: 0,
+  IOMaximumBandwidth: 0,
+} as const;
+
+/** An endpoint as moby's EndpointSettings marshals it: `DriverOpts` (nil for a bridge endpoint) is always there. */
+function endpoint<T extends object>(settings: T): T & EndpointResponse {
+  return { ...settings, DriverOpts: null };
+}
+
+function endpoints<T extends object>(networks: Record<string, T>): Record<string, T & EndpointResponse> {
+  return Object.fromEntries(Object.entries(networks).map(([name, settings]) => [name, endpoint(settings)]));
+}
+
+/**
+ * A container's inspect with every field moby's InspectResponse writes: the resources ctr
+ * never sets, `SecondaryIPAddresses` (deprecated, never set, still sent before API 1.52), each
+ * endpoint's `DriverOpts`; and `HostConfig.Init` left out while unset (moby's `*bool` is omitempty).
+ */
+export function containerInspectFields(inspect: ContainerInspect): ContainerInspectResponse {
+  const { Init, ...hostConfig } = inspect.HostConfig;
+  return {
+    ...inspect,
+    HostConfig: { ...hostConfig, ...UNSET_RESOURCES, ...(Init === null ? {} : { Init }) },
+    NetworkSettings: {
+      ...inspect.NetworkSettings,
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      Networks: endpoints(inspect.NetworkSettings.Networks),
+    },
+  };
+}
+
+/** A `GET /containers/json` entry, its endpoints as moby's EndpointSettings marshal them. */
+export function containerSummaryFields(summary: ContainerSummary): ContainerSummaryResponse {
+  return { ...summary, NetworkSettings: { Networks: endpoints(summary.NetworkSettings.Networks) } };
+}
+
+/**
+ * A network as moby's network.Inspect marshals it: `ConfigFrom` (a struct, never omitted) names
+ * no config-only network here. A list (`detailed` false) shows no containers: dockerd fills
+ * them only for inspect (or a client before API 1.28).
+ */
+export function networkFields<T extends { Containers: object }>(network: T, detailed: boolean): T & NetworkResponse {
+  return { ...network, ConfigFrom: { Network: '' }, ...(detailed ? {} : { Containers: {} }) };
+}
+
+/**
+ * `GET /info` with the netfilter fields dockerd 28 still sends at API 1.47 (deprecated, always
+ * false: it loads br_netfilter when a bridge needs it, as ctr does not rely on it at all).
+ */
+export function infoFields(info: EngineInfo): EngineInfoResponse {
+  // After IPv4Forwarding, where dockerd writes them: the engine keeps dockerd's field order.
+  const entries = Object.entries(info).flatMap(([key, value]) =>
+    key === 'IPv4Forwarding' ? [[key, value], ['BridgeNfIptables', false], ['BridgeNfIp6tables', false]] : [[key, value]],
+  );
+  return Object.fromEntries(entries) as EngineInfoResponse;
+}
