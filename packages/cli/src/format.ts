@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { invalidArgument, isCtrError } from '@ctr/errors';
 import { goJsonEscaped, goLocalClock, goRfc3339, goZoneOffset } from '@ctr/image';
 import { engineModule } from './context';
@@ -101,7 +102,12 @@ interface ContextShape {
   readonly type: string;
   readonly json: (() => unknown) | undefined;
   readonly struct: readonly string[] | undefined;
+  /** What `%v` prints instead of `struct`'s fields (see printedAs). */
+  readonly printed?: () => GoFields;
 }
+
+/** A Go struct's fields, name and value, in the struct's order. */
+export type GoFields = readonly (readonly [string, unknown])[];
 
 const contexts = new WeakMap<object, ContextShape>();
 
@@ -115,18 +121,60 @@ const contexts = new WeakMap<object, ContextShape>();
  *
  * `struct` makes it print (`{{.}}`, `printf "%v"`) as a Go struct of those fields in that
  * order (an embedded struct is the field named for its type), and its JSON, without `json()`,
- * those fields in that order. Without it, it prints as a map: a formatter context is a
- * pointer to unexported fields docker prints as `&{…}`, which ours do not model.
+ * those fields in that order. Without it, it prints as a map, unless printedAs says how
+ * docker's prints (a formatter context is a struct of unexported fields).
  */
 export function formatContext<T extends object>(type: string, fields: T, json?: () => unknown, struct?: readonly (keyof T & string)[]): T {
   contexts.set(fields, { type, json, struct });
   return fields;
 }
 
+/**
+ * `context` as `%v` prints it (`{{.}}`, `printf "%v"`): docker's formatter contexts are Go
+ * structs of unexported fields (the API's item among them), not of the fields a template
+ * reads; `fields` are those, in docker's order, values made with goStruct and goPointer.
+ */
+export function printedAs<T extends object>(context: T, fields: () => GoFields): T {
+  const shape = contexts.get(context);
+  contexts.set(context, { type: shape?.type ?? 'struct', json: shape?.json, struct: shape?.struct, printed: fields });
+  return context;
+}
+
+/** `fields` as a Go struct of them, in their order: `%v` prints `{v1 v2 …}`, JSON keeps the order. */
+export function goStruct<T extends object>(type: string, fields: T): T {
+  return formatContext(type, fields, undefined, Object.keys(fields) as (keyof T & string)[]);
+}
+
+/** docker's formatter.HeaderContext, which each formatter context embeds first: no header while an item prints. */
+export function headerContext(): object {
+  return goStruct('formatter.HeaderContext', { Header: null });
+}
+
+const addresses = new WeakMap<object, string>();
+let nextAddress = 0;
+
+/**
+ * A pointer held in a Go struct, as fmt prints it below the top: an address (`0xc000424300`),
+ * never what it points to; `<nil>` for none. Ours are made up, one per value, in the range of
+ * Go's heap: docker's are different on every run, so nothing can depend on them.
+ */
+export function goPointer(value: object | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  let address = addresses.get(value);
+  if (address === undefined) {
+    address = `0xc${(0x10000 + 0x100 * nextAddress++).toString(16).padStart(9, '0')}`;
+    addresses.set(value, address);
+  }
+  return address;
+}
+
 /** How the template engine sees our data: the Go types objects stand for, and the fields of those that print as structs. */
 const EXECUTE: ExecuteOptions = {
   typeOf: (value) => contexts.get(value)?.type,
-  fieldsOf: (value) => contexts.get(value)?.struct?.map((name) => [name, (value as Record<string, unknown>)[name]] as const),
+  fieldsOf: (value) => {
+    const shape = contexts.get(value);
+    return shape?.printed?.() ?? shape?.struct?.map((name) => [name, (value as Record<string, unknown>)[name]] as const);
+  },
 };
 
 /** docker's `.Label "key"` of a context: the value of one label, '' when there is no such label. */
@@ -481,16 +529,103 @@ export function commandColumn(command: string, truncate = true): string {
   return goQuote(truncate ? ellipsis(command, 20) : command);
 }
 
+/** A zone of a TZif file: its offset east of UTC in seconds and its abbreviation. */
+interface ZoneType {
+  offset: number;
+  name: string;
+}
+
+/** What Go's time package reads of a TZif file: its transitions, each's zone type, and the footer's TZ rule for later times. */
+interface TzifZone {
+  transitions: number[];
+  types: ZoneType[];
+  typeAt: number[];
+  rule: ZoneType[];
+}
+
+/** Where Go looks for a zone $TZ names (zoneinfo_unix.go's platformZoneSources). */
+const ZONE_DIRS = ['/usr/share/zoneinfo/', '/usr/share/lib/zoneinfo/', '/usr/lib/locale/TZ/', '/etc/zoneinfo/'];
+
+/** A POSIX TZ rule's standard and daylight zones: `CET-1CEST,M3.5.0,M10.5.0/3`, `<+04>-4` (west of UTC is positive there). */
+function posixZones(rule: string): ZoneType[] {
+  const name = '(<[^>]*>|[A-Za-z]+)';
+  const offset = '([+-]?\\d+(?::\\d+){0,2})';
+  const match = new RegExp(`^${name}${offset}(?:${name}${offset}?)?`).exec(rule);
+  if (!match) return [];
+  const seconds = (text: string): number => {
+    const [h = 0, m = 0, s = 0] = text.replace(/^[+-]/, '').split(':').map(Number);
+    return (text.startsWith('-') ? 1 : -1) * (h * 3600 + m * 60 + s);
+  };
+  const unquoted = (text: string): string => text.replace(/^<(.*)>$/, '$1');
+  const [, std = '', stdOffset = '', dst, dstOffset] = match;
+  const zones = [{ name: unquoted(std), offset: seconds(stdOffset) }];
+  if (dst) zones.push({ name: unquoted(dst), offset: dstOffset ? seconds(dstOffset) : seconds(stdOffset) + 3600 });
+  return zones;
+}
+
+/** A TZif file (tzfile(5)) as Go reads it: the 64-bit data of version 2 and later, else version 1's. */
+function parseTzif(data: Buffer): TzifZone | undefined {
+  if (data.length < 44 || data.toString('latin1', 0, 4) !== 'TZif') return undefined;
+  const counts = (at: number): number[] => [0, 1, 2, 3, 4, 5].map((i) => data.readUInt32BE(at + 20 + 4 * i));
+  const blockLength = ([isut, isstd, leap, time, type, char]: number[], timeSize: number): number =>
+    (time as number) * (timeSize + 1) + (type as number) * 6 + (char as number) + (leap as number) * (timeSize + 4) + (isstd as number) + (isut as number);
+  let header = 0;
+  let timeSize = 4;
+  if ((data[4] as number) >= 0x32) {
+    header = 44 + blockLength(counts(0), 4);
+    timeSize = 8;
+  }
+  const [, , , time = 0, type = 0, char = 0] = counts(header);
+  let at = header + 44;
+  const transitions = Array.from({ length: time }, (_, i) => (timeSize === 8 ? Number(data.readBigInt64BE(at + 8 * i)) : data.readInt32BE(at + 4 * i)));
+  at += time * timeSize;
+  const typeAt = [...data.subarray(at, at + time)];
+  at += time;
+  const names = data.subarray(at + type * 6, at + type * 6 + char);
+  const types = Array.from({ length: type }, (_, i) => {
+    const start = data[at + 6 * i + 5] as number;
+    const end = names.indexOf(0, start);
+    return { offset: data.readInt32BE(at + 6 * i), name: names.toString('latin1', start, end === -1 ? names.length : end) };
+  });
+  const footer = timeSize === 8 ? data.toString('latin1', header + 44 + blockLength(counts(header), 8)).split('\n')[1] ?? '' : '';
+  return { transitions, types, typeAt, rule: posixZones(footer) };
+}
+
+/** The local zone as Go's time package loads it (initLocal): none, so UTC, for an empty or unknown $TZ. */
+let localZone: TzifZone | null | undefined;
+function loadLocalZone(): TzifZone | null {
+  const tz = process.env.TZ?.replace(/^:/, '');
+  const files = tz === undefined ? ['/etc/localtime'] : !tz || tz === 'UTC' ? [] : tz.startsWith('/') ? [tz] : ZONE_DIRS.map((dir) => dir + tz);
+  for (const file of files) {
+    try {
+      const zone = parseTzif(readFileSync(file));
+      if (zone) return zone;
+    } catch {
+      // Go tries the next of its places, and settles for UTC.
+    }
+  }
+  return null;
+}
+
 /**
- * The abbreviation Go prints for the local zone at `date`: `UTC`, `CET`, `EST`; as Go does for
- * a zone the tz database names by number, the offset (`+03`, `+0530`) when none is known.
+ * The abbreviation Go prints for the local zone at `date`, from the tz database as Go reads it
+ * (not ICU's names, which are the locale's: `GMT+5:30` for IST): `UTC`, `CET`, `IST`, and for
+ * a zone the database names by number, that name (`+04`). `offset` (minutes east, the clock's)
+ * picks between a rule's standard and daylight zones without working the rule out.
  */
 function zoneName(date: Date, offset: number): string {
-  for (const locale of ['en-US', 'en-GB']) {
-    const name = new Intl.DateTimeFormat(locale, { timeZoneName: 'short' }).formatToParts(date).find((part) => part.type === 'timeZoneName')?.value;
-    if (name && !/^(GMT|UTC)[+-]/.test(name)) return name;
-  }
-  return offset % 60 === 0 ? goZoneOffset(offset).slice(0, 3) : goZoneOffset(offset);
+  if (localZone === undefined) localZone = loadLocalZone();
+  const zone = localZone;
+  // A clock Go would not keep (a $TZ only Node understands) is named by its offset, as Go names an unnamed zone.
+  const byOffset = offset % 60 === 0 ? goZoneOffset(offset).slice(0, 3) : goZoneOffset(offset);
+  if (!zone) return offset === 0 ? 'UTC' : byOffset;
+  const seconds = Math.floor(date.getTime() / 1000);
+  let at = zone.transitions.length - 1;
+  while (at >= 0 && (zone.transitions[at] as number) > seconds) at--;
+  const current = zone.types[at === -1 ? 0 : (zone.typeAt[at] as number)];
+  // After the last transition, the footer's rule holds (the tz database's slim files have few transitions).
+  const candidates = [...(at === zone.transitions.length - 1 ? zone.rule : []), ...(current ? [current] : [])];
+  return candidates.find((type) => type.offset === offset * 60)?.name ?? byOffset;
 }
 
 /** `date` as Go's Time.String() writes a time of the local zone: `2026-11-23 01:42:23 +0000 UTC`. */

@@ -21,6 +21,11 @@ export interface CallContext {
   readonly pathOf: (value: unknown) => string;
   /** The run's ExecuteOptions.fieldsOf, by which `print`, `printf` and `println` print a Go struct. */
   readonly fieldsOf: StructFields;
+  /**
+   * Whether a value stands for a pointer to a Go struct (its type `*…`): fmt prints one it is
+   * given as `&{…}`, where an action prints the struct it points to.
+   */
+  readonly isPointer: (value: unknown) => boolean;
 }
 
 /**
@@ -836,6 +841,8 @@ class Execution {
   private readonly context: CallContext = {
     pathOf: (value) => (value !== null && typeof value === 'object' ? this.places.get(value) ?? '' : ''),
     fieldsOf: (value) => this.options.fieldsOf?.(value),
+    isPointer: (value) =>
+      value !== null && typeof value === 'object' && this.options.fieldsOf?.(value) !== undefined && (this.options.typeOf?.(value)?.startsWith('*') ?? false),
   };
 
   constructor(
@@ -1232,6 +1239,8 @@ export function goQuote(text: string, quote = '"'): string {
 /** A printf directive's flags, width and precision. */
 interface Directive {
   readonly plus: boolean;
+  /** `%+v`: Go's fmt takes the `+` to name a struct's fields, at every depth, and signs no number. */
+  readonly plusV: boolean;
   readonly minus: boolean;
   readonly sharp: boolean;
   readonly space: boolean;
@@ -1268,9 +1277,7 @@ function formatArg(value: unknown, verb: string, directive: Directive, fieldsOf:
   if (Array.isArray(value)) return `[${value.map(each).join(' ')}]`;
   if (typeof value === 'object') {
     const fields = fieldsOf(value);
-    // `%+v` names a struct's fields.
-    const named = verb === 'v' && directive.plus;
-    if (fields) return `{${fields.map(([name, item]) => `${named ? `${name}:` : ''}${each(item)}`).join(' ')}}`;
+    if (fields) return `{${fields.map(([name, item]) => `${directive.plusV ? `${name}:` : ''}${each(item)}`).join(' ')}}`;
     return `map[${sortedEntries(value).map(([key, item]) => `${each(key)}:${each(item)}`).join(' ')}]`;
   }
   if (typeof value === 'boolean') return verb === 't' || verb === 'v' ? pad(String(value), directive, false) : badVerb(verb, value);
@@ -1346,7 +1353,7 @@ function formatArg(value: unknown, verb: string, directive: Directive, fieldsOf:
 }
 
 /** Go's fmt.Sprintf over template values: verbs v s d q t x X o b c U e f g, flags + - # space 0, width, precision. */
-function sprintf(format: string, args: readonly unknown[], fieldsOf: StructFields): string {
+function sprintf(format: string, args: readonly unknown[], { fieldsOf, isPointer }: CallContext): string {
   let out = '';
   let next = 0;
   let i = 0;
@@ -1395,7 +1402,11 @@ function sprintf(format: string, args: readonly unknown[], fieldsOf: StructField
     i += letter.length;
     if (letter === '%') out += '%';
     else if (next >= args.length) out += `%!${letter}(MISSING)`;
-    else out += formatArg(args[next++], letter, { ...flags, width, precision }, fieldsOf);
+    else {
+      const plusV = letter === 'v' && flags.plus;
+      const arg = args[next++];
+      out += (isPointer(arg) ? '&' : '') + formatArg(arg, letter, { ...flags, plus: flags.plus && !plusV, plusV, width, precision }, fieldsOf);
+    }
   }
   if (next < args.length) {
     out += `%!(EXTRA ${args
@@ -1407,10 +1418,13 @@ function sprintf(format: string, args: readonly unknown[], fieldsOf: StructField
 }
 
 /** Go's fmt.Sprint: a space between two operands when neither is a string. */
-function sprint(args: readonly unknown[], fieldsOf: StructFields): string {
-  return args
-    .map((arg, i) => (i > 0 && typeof arg !== 'string' && typeof args[i - 1] !== 'string' ? ' ' : '') + printed(arg, '<nil>', fieldsOf))
-    .join('');
+function sprint(args: readonly unknown[], context: CallContext): string {
+  return args.map((arg, i) => (i > 0 && typeof arg !== 'string' && typeof args[i - 1] !== 'string' ? ' ' : '') + operand(arg, context)).join('');
+}
+
+/** One operand of fmt's Sprint and Sprintln as `%v`: `&{…}` for a pointer to a struct. */
+function operand(value: unknown, { fieldsOf, isPointer }: CallContext): string {
+  return (isPointer(value) ? '&' : '') + printed(value, '<nil>', fieldsOf);
 }
 
 /** The kinds Go's comparison functions tell apart (numbers are one here: JSON has no int and float). */
@@ -1511,10 +1525,10 @@ const BUILTINS: Readonly<Record<string, TemplateFunction>> = {
   len: fn(1, 1, ([value]) => length(value)),
   index: fn(1, Infinity, ([item, ...keys]) => index(item, keys)),
   slice: fn(1, Infinity, ([item, ...indexes]) => slice(item, indexes)),
-  print: fn(0, Infinity, (args, { fieldsOf }) => sprint(args, fieldsOf)),
-  println: fn(0, Infinity, (args, { fieldsOf }) => `${args.map((arg) => printed(arg, '<nil>', fieldsOf)).join(' ')}\n`),
-  printf: fn(1, Infinity, ([format, ...args], { fieldsOf }) => {
+  print: fn(0, Infinity, (args, context) => sprint(args, context)),
+  println: fn(0, Infinity, (args, context) => `${args.map((arg) => operand(arg, context)).join(' ')}\n`),
+  printf: fn(1, Infinity, ([format, ...args], context) => {
     if (typeof format !== 'string') throw new Error(`wrong type for value; expected string; got ${format === undefined || format === null ? '<nil>' : goType(format)}`);
-    return sprintf(format, args, fieldsOf);
+    return sprintf(format, args, context);
   }),
 };

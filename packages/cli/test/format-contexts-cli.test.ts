@@ -155,3 +155,37 @@ describe('events and port', () => {
     expect(await ctr.run('port', 'fc', '80')).toEqual({ code: 1, stdout: '', stderr: "Error: No public port '80' published for fc\n" });
   });
 });
+
+describe("version's Go structs, as docker's %v prints them", () => {
+  test('{{.Client}} is clientVersion in its order: no platform, nothing ctr does not know (commit, build time, default API)', async () => {
+    expect(await ctr.run('version', '--format', '{{.Client}}')).toEqual({ code: 0, stdout: `{<nil> 0.1.0 1.47   node${process.versions.node} linux amd64  default}\n`, stderr: '' });
+  });
+
+  test('{{printf "%+v" .Client}} names its fields', async () => {
+    expect((await ctr.run('version', '--format', '{{printf "%+v" .Client}}')).stdout).toBe(
+      `{Platform:<nil> Version:0.1.0 APIVersion:1.47 DefaultAPIVersion: GitCommit: GoVersion:node${process.versions.node} Os:linux Arch:amd64 BuildTime: Context:default}\n`,
+    );
+  });
+
+  test('{{.}} is versionInfo: the client, then the server by pointer, printed as its address', async () => {
+    expect((await ctr.run('version', '--format', '{{.}}')).stdout).toMatch(/^\{\{<nil> 0\.1\.0 .* default\} 0xc[0-9a-f]{9}\}\n$/);
+  });
+
+  test('{{.Server}} is types.Version in its order; printf, given the pointer, prints &{…}', async () => {
+    const server = (await ctr.run('version', '--format', '{{.Server}}')).stdout;
+    expect(server).toMatch(new RegExp(`^\\{\\{\\} \\[\\] 0\\.1\\.0 1\\.47  \\w* node${process.versions.node.replace(/\./g, '\\.')} linux amd64 \\S+ false \\w*\\}\\n$`));
+    expect((await ctr.run('version', '--format', '{{printf "%v" .Server}}')).stdout).toBe(`&${server}`);
+  });
+
+  test('json leaves out the empty fields docker tags omitempty, and keeps the server\'s Platform, a struct', async () => {
+    const { Client, Server } = JSON.parse((await ctr.run('version', '--format', 'json')).stdout) as { Client: object; Server: object };
+    expect(Object.keys(Client)).toEqual(['Version', 'ApiVersion', 'GitCommit', 'GoVersion', 'Os', 'Arch', 'Context']);
+    expect(Object.keys(Server)).toEqual(['Platform', 'Version', 'ApiVersion', 'GitCommit', 'GoVersion', 'Os', 'Arch', 'KernelVersion']);
+  });
+});
+
+describe("the lists' {{.}} through the built ctr", () => {
+  test("ps prints docker's ContainerContext, the container's Summary inside", async () => {
+    expect((await ctr.run('ps', '-a', '--format', '{{.}}')).stdout).toMatch(/^\{\{<nil>\} true \{[0-9a-f]{64} \[\/fc\] busybox sha256:[0-9a-f]{64} <nil> true \d+ \[\] 0 0 map\[a:b\] created Created \{none map\[\]\} 0xc[0-9a-f]{9} \[\{volume fv \S+ \/data local z true \}\]\} map\[\]\}\n$/);
+  });
+});

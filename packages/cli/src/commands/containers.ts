@@ -6,7 +6,7 @@ import type { Command, Io } from '../command';
 import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
-import { ago, checkTemplate, commandColumn, ellipsis, formatContext, formatList, goUnixTime, humanSize, labelMethod, truncateId } from '../format';
+import { ago, checkTemplate, commandColumn, ellipsis, formatContext, formatList, goPointer, goStruct, goUnixTime, headerContext, humanSize, labelMethod, printedAs, truncateId } from '../format';
 import { containerIdFile, createFlags, createOptions, envOptions, resourceFlags, resourceOptions, type ContainerIdFile } from './create-flags';
 import { forEachArg, inspectEach } from './each';
 import { checkNewTag } from './images';
@@ -494,7 +494,7 @@ function labelsColumn(labels: Readonly<Record<string, string>> | null | undefine
  * IDs, the command, names and mounts short, as ps does unless `--no-trunc`.
  */
 export function containerContext(c: ContainerSummary, truncate: boolean): object {
-  return formatContext('*formatter.ContainerContext', {
+  const context = formatContext('*formatter.ContainerContext', {
     ID: truncate ? truncateId(c.Id) : c.Id,
     Names: namesColumn(c.Names, truncate),
     Image: imageColumn(c, truncate),
@@ -512,6 +512,31 @@ export function containerContext(c: ContainerSummary, truncate: boolean): object
     Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).join(','),
     // The engine does not say which platform's manifest a container's image came from.
     Platform: null,
+  });
+  return printedAs(context, () => [['HeaderContext', headerContext()], ['trunc', truncate], ['c', containerSummary(c)], ['FieldsUsed', {}]]);
+}
+
+/** The API's container as `%v` prints docker's container.Summary, its fields in Go's order. */
+function containerSummary(c: ContainerSummary): object {
+  return goStruct('container.Summary', {
+    ID: c.Id,
+    Names: c.Names,
+    Image: c.Image,
+    ImageID: c.ImageID,
+    ImageManifestDescriptor: null,
+    Command: c.Command,
+    Created: c.Created,
+    Ports: c.Ports.map((p) => goStruct('container.Port', { IP: p.IP ?? '', PrivatePort: p.PrivatePort, PublicPort: p.PublicPort ?? 0, Type: p.Type })),
+    SizeRw: c.SizeRw ?? 0,
+    SizeRootFs: c.SizeRootFs ?? 0,
+    Labels: c.Labels ?? {},
+    State: c.State,
+    Status: c.Status,
+    HostConfig: goStruct('struct', { NetworkMode: c.HostConfig.NetworkMode, Annotations: {} }),
+    NetworkSettings: goPointer(c.NetworkSettings),
+    Mounts: c.Mounts.map((m) =>
+      goStruct('container.MountPoint', { Type: m.Type, Name: m.Name ?? '', Source: m.Source, Destination: m.Destination, Driver: m.Driver ?? '', Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }),
+    ),
   });
 }
 

@@ -1,8 +1,9 @@
+import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, promises as fs, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { CreateOptions } from '@ctr/api';
 import type { ApiMount, BuildStepOptions, ClientMount, DeviceRequest, HealthConfig, UpdateOptions } from '@ctr/engine';
-import { invalidArgument } from '@ctr/errors';
+import { invalidArgument, type CtrError } from '@ctr/errors';
 import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
 import { contentTrustFlag } from '../content-trust';
 import { engineModule } from '../context';
@@ -315,24 +316,41 @@ export async function envOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Prom
   return envFrom([...(await keyValueLines(list(args, 'env-file'), (key) => env[key])), ...list(args, 'env')], env);
 }
 
+/** bufio.Scanner's longest token (MaxScanTokenSize): a longer line ends docker's reading of a file. */
+const MAX_LINE = 64 * 1024;
+/** Go's unicode.IsSpace, what kvfile trims a line's start of (JS's `\s` differs: it takes U+FEFF, not U+0085). */
+const GO_LEADING_SPACE = /^[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+/;
+
 /**
  * The lines of `--env-file` and `--label-file` files, as docker reads both (its kvfile):
  * blank lines and `#` comments are skipped, leading whitespace goes, a value is kept as
  * written (trailing spaces too). A bare `KEY` takes its value from `lookup` (an env file's
  * from the caller's environment) and is dropped when that has none, as a label file's always is.
+ * A file that cannot be opened is Go's bare `open FILE: …`; anything wrong once it is open (a
+ * directory's read, a line) is `invalid env file (FILE): …`, for label files too, as docker says.
  */
 async function keyValueLines(files: string[], lookup: (key: string) => string | undefined = () => undefined): Promise<string[]> {
   const out: string[] = [];
   for (const file of files) {
-    const text = await fs.readFile(file, 'utf8').catch((error: unknown) => {
-      throw invalidArgument(`open ${file}: ${goErrnoWords(error)}`, { cause: error });
+    const invalid = (reason: string, cause?: unknown): CtrError => invalidArgument(`invalid env file (${file}): ${reason}`, cause === undefined ? {} : { cause });
+    const data = await fs.readFile(file).catch((error: unknown) => {
+      // Go opens a directory and fails only reading it; Node says which of the two failed.
+      if ((error as NodeJS.ErrnoException).syscall === 'open') throw invalidArgument(`open ${file}: ${goErrnoWords(error)}`, { cause: error });
+      throw invalid(`read ${file}: ${goErrnoWords(error)}`, error);
     });
-    for (const raw of text.replace(/^\uFEFF/, '').split('\n')) {
-      const line = raw.replace(/\r$/, '').trimStart();
+    for (let start = 0, number = 1; start < data.length; number++) {
+      const newline = data.indexOf(0x0a, start);
+      const end = newline === -1 ? data.length : newline;
+      if (end - start >= MAX_LINE) throw invalid('bufio.Scanner: token too long');
+      let bytes = data.subarray(start, data[end - 1] === 0x0d && end > start ? end - 1 : end);
+      start = end + 1;
+      if (!isUtf8(bytes)) throw invalid(`invalid utf8 bytes at line ${number}: [${bytes.join(' ')}]`);
+      if (number === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+      const line = bytes.toString('utf8').replace(GO_LEADING_SPACE, '');
       if (!line || line.startsWith('#')) continue;
       const key = line.split('=', 1)[0] as string;
-      if (!key) throw invalidArgument(`no variable name on line '${line}'`);
-      if (/[ \t]/.test(key)) throw invalidArgument(`variable '${key}' contains whitespaces`);
+      if (!key) throw invalid(`no variable name on line '${line}'`);
+      if (/[ \t]/.test(key)) throw invalid(`variable '${key}' contains whitespaces`);
       if (line.includes('=')) {
         out.push(line);
         continue;

@@ -8,7 +8,7 @@ import { contentTrustFlag, signPushed, trustedPull, verifiesTrust } from '../con
 import { engineModule, getEngine, println } from '../context';
 import { bool, list, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
-import { ago, ellipsis, formatContext, formatList, goUnixTime, humanSize, isTable, rfc3339, truncateId } from '../format';
+import { ago, ellipsis, formatContext, formatList, goStruct, goUnixTime, headerContext, humanSize, isTable, printedAs, rfc3339, truncateId } from '../format';
 import { forEachArg } from './each';
 import { pullAllTagsShowingProgress, pullShowingProgress, pushRepository, pushShowingProgress } from './pull-output';
 import { familiarName, parsePlatform, parseReference, type Platform, type Reference } from '@ctr/image';
@@ -54,7 +54,7 @@ const sizeOrNa = (bytes: number): string => (bytes === -1 ? 'N/A' : humanSize(by
 
 /** What `docker images --format` sees of one row: docker's imageContext. `truncate` cuts the ID short. */
 export function imageContext(image: ImageSummary, row: ImageRow, truncate: boolean): object {
-  return formatContext('*formatter.imageContext', {
+  const context = formatContext('*formatter.imageContext', {
     ID: truncate ? truncateId(image.Id) : image.Id,
     Repository: row.repo,
     Tag: row.tag,
@@ -67,6 +67,23 @@ export function imageContext(image: ImageSummary, row: ImageRow, truncate: boole
     SharedSize: sizeOrNa(image.SharedSize),
     UniqueSize: image.Size === -1 || image.SharedSize === -1 ? 'N/A' : humanSize(image.Size - image.SharedSize, 4),
   });
+  // `%v` prints docker's imageContext: the API's image.Summary, in its order, among its fields.
+  const summary = (): object =>
+    goStruct('image.Summary', {
+      Containers: image.Containers,
+      Created: image.Created,
+      ID: image.Id,
+      Labels: image.Labels ?? {},
+      ParentID: image.ParentId,
+      Descriptor: null,
+      Manifests: [],
+      RepoDigests: image.RepoDigests,
+      RepoTags: image.RepoTags,
+      SharedSize: image.SharedSize,
+      Size: image.Size,
+      VirtualSize: image.VirtualSize,
+    });
+  return printedAs(context, () => [['HeaderContext', headerContext()], ['trunc', truncate], ['i', summary()], ['repo', row.repo], ['tag', row.tag], ['digest', row.digest]]);
 }
 
 /** docker's isDangling: no name at all, or only the `<none>` placeholders. */

@@ -2,7 +2,7 @@ import type { ContainerSize, ContainerSummary, DiskUsage, EngineEvent, EngineInf
 import type { Command, Io } from '../command';
 import { apiModule, clientDebug, currentEndpoint, engineModule, eprintln, getEngine, println, registryModule, type CliEngine } from '../context';
 import { bool, list, str } from '../flags';
-import { ago, checkTemplate, formatContext, formatList, goTimeString, humanSize, renderDocument, rfc3339, truncateId } from '../format';
+import { ago, checkTemplate, formatContext, formatList, goPointer, goStruct, goTimeString, humanSize, printedAs, renderDocument, rfc3339, truncateId } from '../format';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { containerContext, containerFormat, CONTAINER_HEADERS } from './containers';
 import { IMAGE_HEADERS, imageContext, imageFormat, imageRows } from './images';
@@ -14,30 +14,69 @@ const CLIENT_VERSION = '0.1.0';
 /** `--format json` of version and info is docker's `{{json .}}`. */
 const documentFormat = (format: string): string => (format === 'json' ? '{{json .}}' : format);
 
-type VersionFields = { ApiVersion: string } & Record<string, unknown>;
+/** What ctr's client says of itself, by the names of docker's JSON. */
+interface ClientFields {
+  Version: string;
+  ApiVersion: string;
+  Os: string;
+  Arch: string;
+  GoVersion: string;
+  Context: string;
+}
+
+/** What Go's encoding/json leaves out of an `omitempty` field of these structs: a zero value, an empty slice. */
+function goEmpty(value: unknown): boolean {
+  return value === null || value === '' || value === 0 || value === false || (Array.isArray(value) && value.length === 0);
+}
 
 /**
- * What `docker version --format` sees: Go structs, so a template names their fields
- * (`{{.Server.APIVersion}}`) and a field they lack is an error, while `{{json .}}` writes
- * their JSON names (`ApiVersion`), as docker/cli's versionInfo and moby's types.Version.
+ * One of docker's version structs: `%v` prints `fields` in order, a template names them so
+ * (`APIVersion`), and its JSON names APIVersion `ApiVersion` and leaves out the empty
+ * `omitEmpty` fields (a struct is never empty to Go).
  */
-function versionDocument(client: VersionFields, server: VersionFields): object {
-  // The structs' field order, which their JSON keeps.
-  const inOrder = (fields: VersionFields): VersionFields => {
-    const order = ['Platform', 'Components', 'Version', 'ApiVersion', 'MinAPIVersion', 'GitCommit', 'GoVersion', 'Os', 'Arch', 'KernelVersion', 'BuildTime', 'Context'];
-    const rank = (key: string): number => (order.includes(key) ? order.indexOf(key) : order.length);
-    return Object.fromEntries(Object.entries(fields).sort(([a], [b]) => rank(a) - rank(b))) as VersionFields;
-  };
-  const struct = (type: string, fields: VersionFields): object => {
-    const { ApiVersion, ...rest } = fields;
-    return formatContext(type, { ...rest, APIVersion: ApiVersion }, () => inOrder(fields));
-  };
-  const document = { Client: struct('system.clientVersion', client), Server: struct('*types.Version', server) };
-  return formatContext('system.versionInfo', document, () => ({ Client: inOrder(client), Server: inOrder(server) }));
+function versionStruct(type: string, fields: Record<string, unknown>, omitEmpty: readonly string[]): object {
+  const json = (): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(fields).flatMap(([key, value]) => (omitEmpty.includes(key) && goEmpty(value) ? [] : [[key === 'APIVersion' ? 'ApiVersion' : key, value]])));
+  return formatContext(type, fields, json, Object.keys(fields));
+}
+
+/**
+ * What `docker version --format` sees: docker/cli's versionInfo, its clientVersion and moby's
+ * types.Version, so a template names their fields (`{{.Server.APIVersion}}`), a field they
+ * lack is an error, `{{.Client}}` prints as Go prints the struct and `{{json .}}` writes
+ * their JSON names (`ApiVersion`). What ctr does not know (a platform name, a build's commit
+ * and date, the server's components) is Go's zero value.
+ */
+function versionDocument(client: ClientFields, server: Awaited<ReturnType<CliEngine['version']>>): object {
+  const Client = versionStruct(
+    'system.clientVersion',
+    { Platform: null, Version: client.Version, APIVersion: client.ApiVersion, DefaultAPIVersion: '', GitCommit: '', GoVersion: client.GoVersion, Os: client.Os, Arch: client.Arch, BuildTime: '', Context: client.Context },
+    ['Platform', 'DefaultAPIVersion', 'BuildTime'],
+  );
+  const Server = versionStruct(
+    '*types.Version',
+    {
+      Platform: goStruct('struct { Name string }', { Name: '' }),
+      Components: [],
+      Version: server.Version,
+      APIVersion: server.ApiVersion,
+      MinAPIVersion: '',
+      GitCommit: server.GitCommit,
+      GoVersion: server.GoVersion,
+      Os: server.Os,
+      Arch: server.Arch,
+      KernelVersion: server.KernelVersion,
+      Experimental: false,
+      BuildTime: server.BuildTime,
+    },
+    ['Components', 'MinAPIVersion', 'KernelVersion', 'Experimental', 'BuildTime'],
+  );
+  // versionInfo holds the server by pointer: `{{.}}` prints its address, as Go's fmt does.
+  return printedAs(goStruct('system.versionInfo', { Client, Server }), () => [['Client', Client], ['Server', goPointer(Server)]]);
 }
 
 /** What the client says of itself (`version`'s Client, `info`'s ClientInfo), the engine it drives asked for its part. */
-async function clientVersion(engine: CliEngine): Promise<{ server: Awaited<ReturnType<CliEngine['version']>>; client: VersionFields & { Version: string; Os: string; Arch: string; GoVersion: string; Context: string }; remote: boolean; host: string }> {
+async function clientVersion(engine: CliEngine): Promise<{ server: Awaited<ReturnType<CliEngine['version']>>; client: ClientFields; remote: boolean; host: string }> {
   const server = await engine.version();
   const where = await currentEndpoint();
   const remote = where.kind === 'remote';
@@ -466,7 +505,10 @@ export const dfCommand: Command = {
     }
     // Any other format is one template over all of it, printed as it comes out: no newline after it.
     const items = verboseUsage(usage, given.startsWith('table'));
-    const all = formatContext('*formatter.diskUsageContext', items, () => ({ ...items }));
+    // docker's verbose diskUsageContext holds each kind's contexts by pointer: `{{.}}` prints their addresses.
+    const all = printedAs(formatContext('*formatter.diskUsageContext', items, () => ({ ...items })), () =>
+      (['Images', 'Containers', 'Volumes', 'BuildCache'] as const).map((kind) => [kind, items[kind].map(goPointer)] as const),
+    );
     const body = given === 'json' ? '{{json .}}' : given === 'raw' ? verboseRaw() : given.replace(/^table/, '').replace(/^ +| +$/g, '');
     io.stdout.write(renderDocument(body, all, { parseExitCode: 1 }));
     return 0;

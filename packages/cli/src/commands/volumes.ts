@@ -4,7 +4,7 @@ import { bool, list, str } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { forEachArg, inspectEach } from './each';
 import type { VolumeInfo } from '@ctr/store';
-import { formatContext, formatList, humanSize, labelMethod, naturalCompare } from '../format';
+import { formatContext, formatList, goPointer, goStruct, headerContext, humanSize, labelMethod, naturalCompare, printedAs } from '../format';
 import { keyValues } from './create-flags';
 import { volumePrune } from './prune';
 
@@ -53,7 +53,7 @@ export type ListedVolume = VolumeInfo & { UsageData?: { Size: number; RefCount: 
  */
 export function volumeContext(v: ListedVolume): object {
   const usage = v.UsageData ?? undefined;
-  return formatContext('*formatter.volumeContext', {
+  const context = formatContext('*formatter.volumeContext', {
     Name: v.Name,
     Driver: v.Driver,
     Scope: v.Scope,
@@ -68,6 +68,11 @@ export function volumeContext(v: ListedVolume): object {
     Availability: 'N/A',
     Status: 'N/A',
   });
+  // `%v` prints docker's volumeContext: the API's volume.Volume, in its order.
+  const { CreatedAt, Driver, Labels, Mountpoint, Name, Options, Scope } = v;
+  const volume = (): object =>
+    goStruct('volume.Volume', { ClusterVolume: null, CreatedAt, Driver, Labels: Labels ?? {}, Mountpoint, Name, Options: Options ?? {}, Scope, Status: {}, UsageData: goPointer(usage) });
+  return printedAs(context, () => [['HeaderContext', headerContext()], ['v', volume()]]);
 }
 
 /** docker's NewVolumeFormat: what `--format` (or none) and `-q` make the template; -q changes only the default and raw ones. */
