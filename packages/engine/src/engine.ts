@@ -46,9 +46,11 @@ import {
   ipv4Forwarding,
   openFileDescriptors,
   overlayDriverStatus,
+  platformComponents,
   proxyFromEnv,
   registryConfig,
   runtimeCommit,
+  type ComponentVersion,
   type EngineInfo,
 } from './host-info';
 import type { UpdateOptions } from './resources';
@@ -792,6 +794,11 @@ export class Engine {
       GitCommit: '',
       BuildTime: '',
     };
+  }
+
+  /** What `GET /version` lists after the engine: the programs containers run under, each asked once per process (never by `run`). */
+  components(): Promise<ComponentVersion[]> {
+    return platformComponents({ runtime: this.options.runtimePath ?? 'runc', monitor: this.options.conmonPath ?? 'conmon' });
   }
 
   /** `docker info`: dockerd's system.Info, true of this host and of ctr. */

@@ -229,37 +229,91 @@ export function hostWarnings(cgroups: CgroupFeatures, ipv4Forwarding: boolean): 
   return missing.filter(([supported]) => !supported).map(([, warning]) => `WARNING: ${warning}`);
 }
 
-/** Versions are read once per process: each is a program run, and `info` must stay cheap. */
-const commits = new Map<string, Promise<string>>();
-
-function remembered(key: string, read: () => Promise<string>): Promise<string> {
-  let commit = commits.get(key);
-  if (!commit) {
-    commit = read();
-    commits.set(key, commit);
-  }
-  return commit;
+/** One program the engine runs on, as `GET /version` lists it after the engine: moby's types.ComponentVersion. */
+export interface ComponentVersion {
+  Name: string;
+  Version: string;
+  Details?: Record<string, string>;
 }
+
+/** A program's version and build, as its `--version` says them; '' for what it does not say. */
+interface BinaryVersion {
+  version: string;
+  commit: string;
+}
+
+/** Versions are read once per process: each is a program run, and `info` and `version` must stay cheap. */
+const versions = new Map<string, Promise<BinaryVersion>>();
+
+function remembered(key: string, read: () => Promise<BinaryVersion>): Promise<BinaryVersion> {
+  let version = versions.get(key);
+  if (!version) {
+    version = read();
+    versions.set(key, version);
+  }
+  return version;
+}
+
+/** A program that hangs must not hang `docker version` or `docker info` with it. */
+const VERSION_TIMEOUT_MS = 5000;
 
 function versionOutput(binary: string): Promise<string | undefined> {
-  return new Promise((resolve) => execFile(binary, ['--version'], (error, stdout) => resolve(error ? undefined : stdout)));
-}
-
-/** The runtime's build as dockerd shows it: the `commit:` line of `runc --version`; '' when unreadable. */
-export function runtimeCommit(binary: string): Promise<string> {
-  return remembered(`runtime ${binary}`, async () => /^commit:\s*(.*)$/m.exec((await versionOutput(binary)) ?? '')?.[1]?.trim() ?? '');
+  return new Promise((resolve) => execFile(binary, ['--version'], { timeout: VERSION_TIMEOUT_MS }, (error, stdout) => resolve(error ? undefined : stdout)));
 }
 
 /**
- * The init `--init` runs (the runtime's choice): the git commit of `tini version 0.19.0 -
- * git.de40ad0`, else the version; '' when there is none.
+ * moby's parseRuntimeVersion, for runc's and conmon's `--version` alike: the version is what
+ * follows "version" on the (last) line that has it, the commit the `commit:` line's value.
  */
-export function initCommit(): Promise<string> {
-  return remembered('init', async () => {
-    const output = await findInit().then(versionOutput, () => undefined);
-    const match = /tini version (\S+)(?: - git\.(\w+))?/.exec(output ?? '');
-    return match?.[2] ?? match?.[1] ?? '';
-  });
+export function parseRuntimeVersion(output: string): BinaryVersion {
+  let version = '';
+  let commit = '';
+  for (const line of output.trim().split('\n')) {
+    if (line.includes('version')) version = line.split('version').pop()?.trim() ?? '';
+    else if (line.startsWith('commit:')) commit = line.slice('commit:'.length).trim();
+  }
+  return { version, commit };
+}
+
+function runtimeVersion(binary: string): Promise<BinaryVersion> {
+  return remembered(`runtime ${binary}`, async () => parseRuntimeVersion((await versionOutput(binary)) ?? ''));
+}
+
+/** The runtime's build as dockerd shows it: the `commit:` line of `runc --version`; '' when unreadable. */
+export async function runtimeCommit(binary: string): Promise<string> {
+  return (await runtimeVersion(binary)).commit;
+}
+
+/** moby's parseInitVersion: `tini version 0.19.0 - git.de40ad0` (Debian's tini says no commit). */
+export function parseInitVersion(output: string): BinaryVersion {
+  const match = /tini version (\S+)(?: - git\.(\w+))?/.exec(output);
+  return { version: match?.[1] ?? '', commit: match?.[2] ?? '' };
+}
+
+function initVersion(): Promise<BinaryVersion> {
+  return remembered('init', async () => parseInitVersion((await findInit().then(versionOutput, () => undefined)) ?? ''));
+}
+
+/** The init `--init` runs (the runtime's choice): its git commit, else its version; '' when there is none. */
+export async function initCommit(): Promise<string> {
+  const { version, commit } = await initVersion();
+  return commit || version;
+}
+
+/**
+ * What ctr runs containers with, in the place of dockerd's containerd, runc and docker-init:
+ * conmon (the monitor, containerd's shim's part), the runtime and the init `--init` mounts as
+ * docker-init. Each is read the first time it is asked for, then remembered. A program whose
+ * version cannot be read is left out, as dockerd leaves out one it cannot ask.
+ */
+export async function platformComponents(binaries: { runtime: string; monitor: string }): Promise<ComponentVersion[]> {
+  const [monitor, runtime, init] = await Promise.all([runtimeVersion(binaries.monitor), runtimeVersion(binaries.runtime), initVersion()]);
+  const named: [string, BinaryVersion][] = [
+    ['conmon', monitor],
+    ['runc', runtime],
+    ['docker-init', init],
+  ];
+  return named.filter(([, v]) => v.version !== '' || v.commit !== '').map(([Name, v]) => ({ Name, Version: v.version, Details: { GitCommit: v.commit } }));
 }
 
 /** A proxy setting from the environment as dockerd reads it (upper case first), credentials masked as it masks them. */

@@ -275,7 +275,8 @@ export class NetworkManager {
   async listNetworks(options: ListNetworksOptions = {}): Promise<NetworkInspect[]> {
     await this.paths.ensure();
     const nets = await this.loadNets();
-    const all = [this.inspectDefault(nets), ...this.predefined(), ...[...nets.values()].filter((n) => !n.isDefault).map(inspectBridge)];
+    const created = await this.predefinedCreated(nets);
+    const all = [this.inspectDefault(nets, created), ...this.predefined(created), ...[...nets.values()].filter((n) => !n.isDefault).map(inspectBridge)];
     return all.filter((n) => (options.name === undefined || n.Name.includes(options.name)) && labelsMatch(n.Labels, options.labels));
   }
 
@@ -294,10 +295,11 @@ export class NetworkManager {
   async removeNetwork(nameOrId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.locked(async () => {
       const nets = await this.loadNets();
-      const predefined = this.predefined().find((p) => p.Name === nameOrId || p.Id === nameOrId);
+      const ids = this.predefinedIds();
+      const predefined = (['host', 'none'] as const).find((name) => name === nameOrId || ids[name] === nameOrId);
       const net = this.findNet(nets, nameOrId);
       if (predefined || net?.isDefault || nameOrId === 'bridge') {
-        throw new CtrError('Denied', `${predefined?.Name ?? 'bridge'} is a pre-defined network and cannot be removed`);
+        throw new CtrError('Denied', `${predefined ?? 'bridge'} is a pre-defined network and cannot be removed`);
       }
       if (!net) throw notFound(`network ${nameOrId} not found`);
       const attached = Object.values(net.endpoints);
@@ -654,17 +656,25 @@ export class NetworkManager {
     return { host: id('host'), none: id('none'), bridge: id('bridge') };
   }
 
-  private predefined(): NetworkInspect[] {
+  /**
+   * When bridge, host and none were made: when this root's networks were, as dockerd makes all
+   * three at its first start on a root and keeps the time. A root from before the time was
+   * recorded takes its default bridge's, the oldest it knows.
+   */
+  private predefinedCreated(nets: Map<string, NetworkState>): Promise<string> {
+    return this.paths.created(() => [...nets.values()].find((n) => n.isDefault)?.created ?? new Date().toISOString());
+  }
+
+  private predefined(created: string): NetworkInspect[] {
     const ids = this.predefinedIds();
-    const created = new Date(0).toISOString();
     return [inspectPredefined('host', ids.host, created), inspectPredefined('none', ids.none, created)];
   }
 
-  private defaultState(): NetworkState {
+  private defaultState(created: string): NetworkState {
     return {
       id: this.predefinedIds().bridge,
       name: 'bridge',
-      created: new Date().toISOString(),
+      created,
       bridge: this.defaults.bridgeName,
       subnet: this.defaults.subnet,
       gateway: this.firstHost(parseCidr(this.defaults.subnet)),
@@ -676,8 +686,8 @@ export class NetworkManager {
     };
   }
 
-  private inspectDefault(nets: Map<string, NetworkState>): NetworkInspect {
-    return inspectBridge([...nets.values()].find((n) => n.isDefault) ?? this.defaultState());
+  private inspectDefault(nets: Map<string, NetworkState>, created: string): NetworkInspect {
+    return inspectBridge([...nets.values()].find((n) => n.isDefault) ?? this.defaultState(created));
   }
 
   /**
@@ -695,7 +705,7 @@ export class NetworkManager {
   }
 
   private async newDefaultNetwork(nets: Map<string, NetworkState>): Promise<NetworkState> {
-    const net = this.defaultState();
+    const net = this.defaultState(await this.predefinedCreated(nets));
     if ((await hostLinks()).some((l) => l.ifname === net.bridge)) {
       if (this.configured.bridgeName) {
         throw conflict(`The default bridge ${net.bridge} already exists on the host`, {

@@ -140,6 +140,7 @@ export class StatePaths {
   readonly runRoot: string;
   private registered = false;
   private rootTag: string | undefined;
+  private createdAt: Promise<string> | undefined;
 
   constructor(rootDir: string, runRootDir: string) {
     const root = path.resolve(rootDir);
@@ -159,6 +160,21 @@ export class StatePaths {
   get tag(): string {
     this.rootTag ??= createHash('sha256').update(this.root).digest('hex').slice(0, 8);
     return this.rootTag;
+  }
+
+  /**
+   * When this root's networks came to be: what the predefined networks show as Created, as
+   * dockerd's network store keeps the time it made them. Recorded by the first process that
+   * asks (`seed`'s time), in `<root>/networks/created`; written aside and linked into place, as
+   * link never replaces, so of two processes asking at once both read the one that won.
+   */
+  created(seed: () => string): Promise<string> {
+    // A failure (a full disk) is not remembered: the next listing tries again.
+    this.createdAt ??= recordOnce(path.join(this.dir, 'created'), seed).catch((error: unknown) => {
+      this.createdAt = undefined;
+      throw error;
+    });
+    return this.createdAt;
   }
 
   netFile(id: string): string {
@@ -189,6 +205,26 @@ export class StatePaths {
   }
 }
 
+async function recordOnce(file: string, value: () => string): Promise<string> {
+  const kept = await fs.readFile(file, 'utf8').catch(ignoreMissing);
+  if (kept) return kept;
+  const aside = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFileDurably(aside, value());
+  try {
+    await fs.link(aside, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    await fs.rm(aside, { force: true });
+  }
+  return fs.readFile(file, 'utf8');
+}
+
+function ignoreMissing(e: NodeJS.ErrnoException): undefined {
+  if (e.code === 'ENOENT') return undefined;
+  throw e;
+}
+
 /**
  * Every root that made something on this host, so the gc of any root can clean up after
  * one whose directory was deleted without its own gc (its links and rules are tagged
@@ -217,14 +253,18 @@ export const ROOT_REGISTRY = path.join(HOST_DIR, 'roots');
  */
 export async function writeJson(file: string, value: unknown, durable = true): Promise<void> {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const handle = await fs.open(tmp, 'w');
+  await writeFileDurably(tmp, JSON.stringify(value, null, 2), durable);
+  await fs.rename(tmp, file);
+}
+
+async function writeFileDurably(file: string, text: string, durable = true): Promise<void> {
+  const handle = await fs.open(file, 'w');
   try {
-    await handle.writeFile(JSON.stringify(value, null, 2));
+    await handle.writeFile(text);
     if (durable) await handle.sync();
   } finally {
     await handle.close();
   }
-  await fs.rename(tmp, file);
 }
 
 export async function readJson<T>(file: string, tolerant = false): Promise<T | undefined> {

@@ -45,9 +45,11 @@ export function systemRoutes({ engine }: Services): Route[] {
     route('HEAD', '/_ping', ping),
     route('GET', '/version', async (call) => {
       const v = engine.version();
+      // Details is a map to dockerd, whose JSON writes its keys sorted.
+      const details = { ApiVersion: v.ApiVersion, Arch: v.Arch, BuildTime: v.BuildTime, Experimental: 'false', GitCommit: v.GitCommit, GoVersion: v.GoVersion, KernelVersion: v.KernelVersion, MinAPIVersion: MIN_API_VERSION, Os: v.Os };
       sendJson(call, 200, {
         Platform: { Name: 'ctr' },
-        Components: [{ Name: 'Engine', Version: v.Version, Details: { ApiVersion: v.ApiVersion, MinAPIVersion: MIN_API_VERSION, Os: v.Os, Arch: v.Arch, KernelVersion: v.KernelVersion, GoVersion: v.GoVersion, GitCommit: v.GitCommit, BuildTime: v.BuildTime, Experimental: 'false' } }],
+        Components: [{ Name: 'Engine', Version: v.Version, Details: details }, ...(await engine.components())],
         ...v,
         MinAPIVersion: MIN_API_VERSION,
       });
