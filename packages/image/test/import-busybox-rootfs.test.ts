@@ -27,6 +27,15 @@ describe('createBusyboxRootfs', () => {
     expect(echoed).toBe('hi from the rootfs\n');
   });
 
+  it('refuses a directory that already holds a root filesystem, leaving it as it was', async () => {
+    await createBusyboxRootfs(dir);
+    const before = await readlink(join(dir, 'bin', 'sh'));
+    const error = await createBusyboxRootfs(dir).catch((e: unknown) => e);
+    expect(isCtrError(error) && error.code).toBe('AlreadyExists');
+    expect((error as Error).message).toBe(`${dir} already holds a root filesystem (${join(dir, 'bin')} is not empty)`);
+    expect(await readlink(join(dir, 'bin', 'sh'))).toBe(before);
+  });
+
   it('writes /etc/passwd and /etc/group with root and nobody', async () => {
     await createBusyboxRootfs(dir);
     expect(await readFile(join(dir, 'etc', 'passwd'), 'utf8')).toMatch(/^root:x:0:0:.*\nnobody:x:65534:65534:/);
