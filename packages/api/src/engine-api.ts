@@ -1,4 +1,5 @@
-import type { CreateContainerOptions, Engine, PullAllTagsOptions, PullOptions, PushAllTagsOptions, PushOptions, RunOptions } from '@ctr/engine';
+import type { ComponentVersion, CreateContainerOptions, Engine, PullAllTagsOptions, PullOptions, PushAllTagsOptions, PushOptions, RunOptions } from '@ctr/engine';
+import { MIN_API_VERSION } from './api-version';
 
 type Progress<O> = O extends { onProgress?: (event: infer E) => void } ? Omit<E, 'digest'> : never;
 
@@ -13,6 +14,20 @@ export type RunContainerOptions = WithLayerProgress<RunOptions>;
 
 /** What `docker version` reports about the engine. */
 export type EngineVersion = ReturnType<Engine['version']>;
+
+/**
+ * What a daemon answers `GET /version` with (moby's types.Version): the engine's version, the
+ * server's platform, its components (the engine first, then what it runs containers with)
+ * and the oldest API version it serves.
+ */
+export type ServerVersion = EngineVersion & { Platform: { Name: string }; Components: ComponentVersion[]; MinAPIVersion: string };
+
+/** ctr's engine as a server: what ctrd serves as `GET /version`, and what in-process ctr shows as its server. */
+export function serverVersion(v: EngineVersion, components: readonly ComponentVersion[]): ServerVersion {
+  // Details is a map to dockerd, whose JSON writes its keys sorted.
+  const details = { ApiVersion: v.ApiVersion, Arch: v.Arch, BuildTime: v.BuildTime, Experimental: 'false', GitCommit: v.GitCommit, GoVersion: v.GoVersion, KernelVersion: v.KernelVersion, MinAPIVersion: MIN_API_VERSION, Os: v.Os };
+  return { Platform: { Name: 'ctr' }, Components: [{ Name: 'Engine', Version: v.Version, Details: details }, ...components], ...v, MinAPIVersion: MIN_API_VERSION };
+}
 
 /** An image an import produced, as far as a daemon tells its client: its ID. */
 export interface ImageRef {
@@ -84,6 +99,7 @@ export type EngineApi = Pick<
   | 'events'
   | 'info'
   | 'login'
+  | 'components'
 > & {
   create(options: CreateOptions): ReturnType<Engine['create']>;
   run(options: RunContainerOptions): ReturnType<Engine['run']>;
@@ -92,5 +108,6 @@ export type EngineApi = Pick<
   pullAllTags(repository: string, options?: Omit<PullAllTagsOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void }): ReturnType<Engine['pullAllTags']>;
   pushAllTags(repository: string, options?: Omit<PushAllTagsOptions, 'onProgress'> & { onProgress?: (event: PushLayerProgress) => void }): ReturnType<Engine['pushAllTags']>;
   importImage(source: Parameters<Engine['importImage']>[0], options?: Parameters<Engine['importImage']>[1]): Promise<ImageRef>;
-  version(): EngineVersion | Promise<EngineVersion>;
+  /** The engine's own version; a daemon's answer is the whole ServerVersion, the engine's is completed by serverVersion. */
+  version(): EngineVersion | Promise<EngineVersion | ServerVersion>;
 };

@@ -17,5 +17,5 @@ export type { SshOptions } from './ssh-transport';
 export { dialStdio } from './dial-stdio';
 export { RemoteEngine, type RemoteEngineOptions } from './remote-engine';
 export { contextTar, type ContextTarOptions } from './context-tar';
-export type { CreateOptions, EngineApi, EngineVersion, RunContainerOptions, ImageRef, LayerProgress, PulledImage, PushLayerProgress } from './engine-api';
+export { serverVersion, type CreateOptions, type EngineApi, type EngineVersion, type ServerVersion, type RunContainerOptions, type ImageRef, type LayerProgress, type PulledImage, type PushLayerProgress } from './engine-api';
 export type { HijackedSession } from './client';

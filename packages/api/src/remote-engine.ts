@@ -8,6 +8,7 @@ import type {
   BuildCachePruneOptions,
   BuildImageOptions,
   CommitOptions,
+  ComponentVersion,
   ContainerInspect,
   ContainerStats,
   ContainerSummary,
@@ -58,7 +59,7 @@ import { ApiClient, type ApiClientOptions } from './client';
 import { contextTar } from './context-tar';
 import { isRemoteContextSource, openRemoteContext } from '@ctr/dockerfile';
 import { createRequest, updateRequest } from './create-request';
-import type { CreateOptions, EngineApi, EngineVersion, ImageRef, LayerProgress, PulledImage, PushLayerProgress, RunContainerOptions } from './engine-api';
+import type { CreateOptions, EngineApi, ImageRef, LayerProgress, PulledImage, PushLayerProgress, RunContainerOptions, ServerVersion } from './engine-api';
 import { buildEvents } from './build-progress';
 import { pumpSession } from './session-io';
 
@@ -93,6 +94,14 @@ function layerEvent<E extends LayerProgress | PushLayerProgress>(message: Progre
   if (!message.id || !message.status || !/^[0-9a-f]{12}$/.test(message.id)) return undefined;
   const { current, total } = message.progressDetail ?? {};
   return { kind: 'layer', id: message.id, status: message.status, ...(total ? { current: current ?? 0, total } : {}) } as E;
+}
+
+/** One of `GET /version`'s Components as the daemon sent it; none for what is not one (no name, no version). */
+function componentVersion(item: unknown): ComponentVersion[] {
+  const { Name, Version, Details } = (item ?? {}) as { Name?: unknown; Version?: unknown; Details?: unknown };
+  if (typeof Name !== 'string' || typeof Version !== 'string') return [];
+  const details = Details !== null && typeof Details === 'object' ? Object.entries(Details).filter((entry): entry is [string, string] => typeof entry[1] === 'string') : undefined;
+  return [{ Name, Version, ...(details ? { Details: Object.fromEntries(details) } : {}) }];
 }
 
 function seconds(at: Date | string | number | undefined): number | undefined {
@@ -769,9 +778,28 @@ export class RemoteEngine implements EngineApi {
     return this.client.info();
   }
 
-  async version(): Promise<EngineVersion> {
+  /** The daemon's whole answer: its platform, components and oldest API are what `ctr version` shows of it. */
+  async version(): Promise<ServerVersion> {
     const v = await this.client.version();
     const text = (key: string): string => (typeof v[key] === 'string' ? (v[key] as string) : '');
-    return { Version: v.Version, ApiVersion: v.ApiVersion, Os: text('Os'), Arch: text('Arch'), KernelVersion: text('KernelVersion'), GoVersion: text('GoVersion'), GitCommit: text('GitCommit'), BuildTime: text('BuildTime') };
+    const platform = v.Platform as { Name?: unknown } | undefined;
+    return {
+      Platform: { Name: typeof platform?.Name === 'string' ? platform.Name : '' },
+      Components: Array.isArray(v.Components) ? (v.Components as unknown[]).flatMap(componentVersion) : [],
+      Version: v.Version,
+      ApiVersion: v.ApiVersion,
+      MinAPIVersion: text('MinAPIVersion'),
+      Os: text('Os'),
+      Arch: text('Arch'),
+      KernelVersion: text('KernelVersion'),
+      GoVersion: text('GoVersion'),
+      GitCommit: text('GitCommit'),
+      BuildTime: text('BuildTime'),
+    };
+  }
+
+  /** What the daemon runs containers with: its components after the engine itself. */
+  async components(): Promise<ComponentVersion[]> {
+    return (await this.version()).Components.filter((component) => component.Name !== 'Engine');
   }
 }

@@ -30,11 +30,12 @@ export function displayWidth(text: string): number {
 
 /**
  * Go's text/tabwriter (docker's copy, which counts columns as a terminal shows them), with
- * docker's settings and `minWidth` (10 for formatter tables, 20 for `top`): a cell ends at a
- * tab, and the cells of a column in consecutive lines are padded to the widest plus three. A
+ * docker's settings, `minWidth` (10 for formatter tables, 20 for `top` and `version`) and
+ * `padding` (1 for `version`): a cell ends at a tab, and the cells of a column in consecutive
+ * lines are padded to the widest plus the padding. A
  * line's last cell belongs to no column; a cell that ends at a tab is padded, trailing or not.
  */
-export function tabwrite(text: string, minWidth = 10): string {
+export function tabwrite(text: string, minWidth = 10, padding = PADDING): string {
   const lines = text.split('\n').map((line) => line.split('\t'));
   const widths: number[] = [];
   let out = '';
@@ -61,7 +62,7 @@ export function tabwrite(text: string, minWidth = 10): string {
       for (; at < end; at++) {
         const cells = lines[at] as string[];
         if (column >= cells.length - 1) break;
-        width = Math.max(width, displayWidth(cells[column] as string) + PADDING);
+        width = Math.max(width, displayWidth(cells[column] as string) + padding);
       }
       widths.push(width);
       format(line0, at);

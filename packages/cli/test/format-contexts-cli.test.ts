@@ -173,14 +173,14 @@ describe("version's Go structs, as docker's %v prints them", () => {
 
   test('{{.Server}} is types.Version in its order; printf, given the pointer, prints &{…}', async () => {
     const server = (await ctr.run('version', '--format', '{{.Server}}')).stdout;
-    expect(server).toMatch(new RegExp(`^\\{\\{\\} \\[\\] 0\\.1\\.0 1\\.47  \\w* node${process.versions.node.replace(/\./g, '\\.')} linux amd64 \\S+ false \\w*\\}\\n$`));
+    expect(server).toMatch(new RegExp(`^\\{\\{ctr\\} \\[\\{Engine .*\\}\\] 0\\.1\\.0 1\\.47 1\\.24 \\w* node${process.versions.node.replace(/\./g, '\\.')} linux amd64 \\S+ false \\w*\\}\\n$`));
     expect((await ctr.run('version', '--format', '{{printf "%v" .Server}}')).stdout).toBe(`&${server}`);
   });
 
   test('json leaves out the empty fields docker tags omitempty, and keeps the server\'s Platform, a struct', async () => {
     const { Client, Server } = JSON.parse((await ctr.run('version', '--format', 'json')).stdout) as { Client: object; Server: object };
     expect(Object.keys(Client)).toEqual(['Version', 'ApiVersion', 'GitCommit', 'GoVersion', 'Os', 'Arch', 'Context']);
-    expect(Object.keys(Server)).toEqual(['Platform', 'Version', 'ApiVersion', 'GitCommit', 'GoVersion', 'Os', 'Arch', 'KernelVersion']);
+    expect(Object.keys(Server)).toEqual(['Platform', 'Components', 'Version', 'ApiVersion', 'MinAPIVersion', 'GitCommit', 'GoVersion', 'Os', 'Arch', 'KernelVersion']);
   });
 });
 

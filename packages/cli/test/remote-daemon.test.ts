@@ -237,6 +237,6 @@ describe('choosing the daemon', () => {
     const result = await ctr(['version']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Client:\n Version: +0\.1\.0\n/);
-    expect(result.stdout).toContain(`\nServer: ${host}\n Engine:\n  Version:          0.1.0\n  API version:      1.47\n`);
+    expect(result.stdout).toContain(`\nServer: ${host}\n Engine:\n  Version:          0.1.0\n  API version:      1.47 (minimum version 1.24)\n`);
   });
 });

@@ -1,7 +1,8 @@
 import type { EngineEvent } from '@ctr/engine';
 import { clientGone, sendJson, startStream, type Call } from '../call';
 import { goJsonDocument } from '../go-json';
-import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version';
+import { MAX_API_VERSION } from '../api-version';
+import { serverVersion } from '../engine-api';
 import { authConfigFrom } from '../registry-auth';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
@@ -43,17 +44,7 @@ export function systemRoutes({ engine }: Services): Route[] {
   return [
     route('GET', '/_ping', ping),
     route('HEAD', '/_ping', ping),
-    route('GET', '/version', async (call) => {
-      const v = engine.version();
-      // Details is a map to dockerd, whose JSON writes its keys sorted.
-      const details = { ApiVersion: v.ApiVersion, Arch: v.Arch, BuildTime: v.BuildTime, Experimental: 'false', GitCommit: v.GitCommit, GoVersion: v.GoVersion, KernelVersion: v.KernelVersion, MinAPIVersion: MIN_API_VERSION, Os: v.Os };
-      sendJson(call, 200, {
-        Platform: { Name: 'ctr' },
-        Components: [{ Name: 'Engine', Version: v.Version, Details: details }, ...(await engine.components())],
-        ...v,
-        MinAPIVersion: MIN_API_VERSION,
-      });
-    }),
+    route('GET', '/version', async (call) => sendJson(call, 200, serverVersion(engine.version(), await engine.components()))),
     route('GET', '/info', async (call) => sendJson(call, 200, infoFields(await engine.info()))),
     route('GET', '/events', async (call) => {
       const filters = call.query.filters();

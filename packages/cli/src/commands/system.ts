@@ -1,8 +1,9 @@
+import type { EngineVersion, ServerVersion } from '@ctr/api';
 import type { ContainerSize, ContainerSummary, DiskUsage, EngineEvent, EngineInfo, ImageSummary } from '@ctr/engine';
 import type { Command, Io } from '../command';
 import { apiModule, clientDebug, currentEndpoint, engineModule, eprintln, getEngine, println, registryModule, type CliEngine } from '../context';
 import { bool, list, str } from '../flags';
-import { ago, checkTemplate, formatContext, formatList, goPointer, goStruct, goTimeString, humanSize, printedAs, renderDocument, rfc3339, truncateId } from '../format';
+import { ago, checkTemplate, formatContext, formatList, goPointer, goStruct, goTimeString, humanSize, printedAs, renderDocument, rfc3339, tabwrite, truncateId } from '../format';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { containerContext, containerFormat, CONTAINER_HEADERS } from './containers';
 import { IMAGE_HEADERS, imageContext, imageFormat, imageRows } from './images';
@@ -24,9 +25,9 @@ interface ClientFields {
   Context: string;
 }
 
-/** What Go's encoding/json leaves out of an `omitempty` field of these structs: a zero value, an empty slice. */
+/** What Go's encoding/json leaves out of an `omitempty` field of these structs: a zero value, an empty slice or map. */
 function goEmpty(value: unknown): boolean {
-  return value === null || value === '' || value === 0 || value === false || (Array.isArray(value) && value.length === 0);
+  return value === null || value === '' || value === 0 || value === false || (typeof value === 'object' && Object.keys(value).length === 0);
 }
 
 /**
@@ -44,10 +45,10 @@ function versionStruct(type: string, fields: Record<string, unknown>, omitEmpty:
  * What `docker version --format` sees: docker/cli's versionInfo, its clientVersion and moby's
  * types.Version, so a template names their fields (`{{.Server.APIVersion}}`), a field they
  * lack is an error, `{{.Client}}` prints as Go prints the struct and `{{json .}}` writes
- * their JSON names (`ApiVersion`). What ctr does not know (a platform name, a build's commit
- * and date, the server's components) is Go's zero value.
+ * their JSON names (`ApiVersion`). What ctr does not know (the client's platform name, a
+ * build's commit and date) is Go's zero value.
  */
-function versionDocument(client: ClientFields, server: Awaited<ReturnType<CliEngine['version']>>): object {
+function versionDocument(client: ClientFields, server: ServerVersion): object {
   const Client = versionStruct(
     'system.clientVersion',
     { Platform: null, Version: client.Version, APIVersion: client.ApiVersion, DefaultAPIVersion: '', GitCommit: '', GoVersion: client.GoVersion, Os: client.Os, Arch: client.Arch, BuildTime: '', Context: client.Context },
@@ -56,11 +57,12 @@ function versionDocument(client: ClientFields, server: Awaited<ReturnType<CliEng
   const Server = versionStruct(
     '*types.Version',
     {
-      Platform: goStruct('struct { Name string }', { Name: '' }),
-      Components: [],
+      Platform: goStruct('struct { Name string }', { Name: server.Platform.Name }),
+      // A component's Details is a map: printed sorted, as Go prints maps; `map[]` and left out of its JSON when there is none.
+      Components: server.Components.map(({ Name, Version, Details = {} }) => versionStruct('types.ComponentVersion', { Name, Version, Details }, ['Details'])),
       Version: server.Version,
       APIVersion: server.ApiVersion,
-      MinAPIVersion: '',
+      MinAPIVersion: server.MinAPIVersion,
       GitCommit: server.GitCommit,
       GoVersion: server.GoVersion,
       Os: server.Os,
@@ -76,7 +78,7 @@ function versionDocument(client: ClientFields, server: Awaited<ReturnType<CliEng
 }
 
 /** What the client says of itself (`version`'s Client, `info`'s ClientInfo), the engine it drives asked for its part. */
-async function clientVersion(engine: CliEngine): Promise<{ server: Awaited<ReturnType<CliEngine['version']>>; client: ClientFields; remote: boolean; host: string }> {
+async function clientVersion(engine: CliEngine): Promise<{ server: EngineVersion | ServerVersion; client: ClientFields; remote: boolean; host: string }> {
   const server = await engine.version();
   const where = await currentEndpoint();
   const remote = where.kind === 'remote';
@@ -86,6 +88,38 @@ async function clientVersion(engine: CliEngine): Promise<{ server: Awaited<Retur
   return { server, client, remote, host: remote ? where.host : '' };
 }
 
+/**
+ * The server `version` shows: a daemon's answer as it gave it; the in-process engine as ctrd
+ * would serve it, its components asked for only here (each is a program run, once per process).
+ */
+async function serverOf(engine: CliEngine, reported: EngineVersion | ServerVersion): Promise<ServerVersion> {
+  return 'Components' in reported ? reported : apiModule().serverVersion(reported, await engine.components());
+}
+
+/**
+ * docker's defaultVersionTemplate for the server's components: the engine's details in its
+ * order (a missing one is ''), another's Version then its details by sorted key.
+ */
+function componentLines(server: ServerVersion): string[] {
+  return server.Components.flatMap(({ Name, Version, Details = {} }) => {
+    const detail = (key: string): string => Details[key] ?? '';
+    const details =
+      Name === 'Engine'
+        ? [
+            `  API version:\t${detail('ApiVersion')} (minimum version ${detail('MinAPIVersion')})`,
+            `  Go version:\t${detail('GoVersion')}`,
+            `  Git commit:\t${detail('GitCommit')}`,
+            `  Built:\t${detail('BuildTime')}`,
+            `  OS/Arch:\t${detail('Os')}/${detail('Arch')}`,
+            `  Experimental:\t${detail('Experimental')}`,
+          ]
+        : Object.keys(Details)
+            .sort()
+            .map((key) => `  ${key}:\t${detail(key)}`);
+    return [` ${Name}:`, `  Version:\t${Version}`, ...details];
+  });
+}
+
 const version: Command = {
   name: 'version',
   usage: '[OPTIONS]',
@@ -93,26 +127,27 @@ const version: Command = {
   flags: [{ name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' }],
   args: [0, 0],
   async run(args, io) {
-    const { server, client, remote, host } = await clientVersion(await getEngine());
+    const engine = await getEngine();
+    const { server: reported, client, remote, host } = await clientVersion(engine);
+    const server = await serverOf(engine, reported);
     const format = str(args, 'format');
     if (format) {
       println(io, renderDocument(documentFormat(format), versionDocument(client, server), { name: 'version' }));
       return 0;
     }
-    println(io, 'Client:');
-    println(io, ` Version:           ${client.Version}`);
-    println(io, ` API version:       ${client.ApiVersion}`);
-    println(io, ` Node version:      ${process.versions.node}`);
-    println(io, ` OS/Arch:           linux/${client.Arch}`);
-    println(io, ` Context:           ${client.Context}`);
-    println(io, '');
-    println(io, remote ? `Server: ${host}` : 'Server: ctr (in-process, no daemon)');
-    println(io, ' Engine:');
-    println(io, `  Version:          ${server.Version}`);
-    println(io, `  API version:      ${server.ApiVersion}`);
-    println(io, `  OS/Arch:          ${server.Os || 'linux'}/${server.Arch}`);
-    println(io, `  Kernel Version:   ${server.KernelVersion}`);
-    if (!remote) println(io, ` runc / conmon:     from PATH`);
+    const lines = [
+      'Client:',
+      ` Version:\t${client.Version}`,
+      ` API version:\t${client.ApiVersion}`,
+      ` Node version:\t${process.versions.node}`,
+      ` OS/Arch:\tlinux/${client.Arch}`,
+      ` Context:\t${client.Context}`,
+      '',
+      remote ? `Server: ${host}` : 'Server: ctr (in-process, no daemon)',
+      ...componentLines(server),
+    ];
+    // docker version's tabwriter: columns of at least 20, padded by one.
+    println(io, tabwrite(lines.join('\n'), 20, 1));
     return 0;
   },
 };
