@@ -9,7 +9,7 @@
  * which is why the function uses only Node built-ins and nothing from its module scope.
  *
  * It reads the network records from disk and reloads when the generation file changes,
- * answers A for container names, aliases, short IDs and hostnames on the asker's networks (and for the
+ * answers A (AAAA on IPv6 networks) for container names, aliases, short IDs and hostnames on the asker's networks (and for the
  * link aliases of the asker's own endpoints), an empty answer for other types of known
  * names, and PTR for the containers' addresses there (docker's `<container>.<network>`). It
  * listens on UDP and TCP (RFC 1035 4.2.2) as docker's does; a UDP answer that does not fit
@@ -36,6 +36,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     containerName: string;
     hostname?: string;
     ip: string;
+    /** Its IPv6 address, on a network with IPv6: what AAAA answers. */
+    ip6?: string;
     aliases: string[];
     links?: Array<{ name: string; alias: string }>;
   }
@@ -184,11 +186,22 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return Object.values(net.endpoints).find((e) => e.ip === from);
   }
 
-  /** The addresses on `net` of the containers a (lower-case) name, alias, short ID or hostname names (settings.ts dnsNames). */
-  function holders(net: Net, name: string): string[] {
-    return Object.values(net.endpoints)
-      .filter((ep) => [ep.containerName, ...ep.aliases, ep.containerId.slice(0, 12), ...(ep.hostname ? [ep.hostname] : [])].some((n) => n.toLowerCase() === name))
-      .map((ep) => ep.ip);
+  /** The endpoints on `net` of the containers a (lower-case) name, alias, short ID or hostname names (settings.ts dnsNames). */
+  function holders(net: Net, name: string): Endpoint[] {
+    return Object.values(net.endpoints).filter((ep) =>
+      [ep.containerName, ...ep.aliases, ep.containerId.slice(0, 12), ...(ep.hostname ? [ep.hostname] : [])].some((n) => n.toLowerCase() === name),
+    );
+  }
+
+  /** An IPv6 address (as the records hold it, no zone or dotted tail) in wire form. */
+  function ip6Bytes(ip: string): Buffer {
+    const [head = '', tail] = ip.split('::');
+    const left = head ? head.split(':') : [];
+    const right = tail ? tail.split(':') : [];
+    const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+    const out = Buffer.alloc(16);
+    groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+    return out;
   }
 
   /** The networks whose names the asker sees, the one it asked on first. */
@@ -198,7 +211,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return [asker, ...nets.filter((n) => n !== asker && !n.isDefault)];
   }
 
-  function lookup(name: string, asker: Net, self: Endpoint | undefined): string[] | undefined {
+  /** The endpoints a name names for the asker (each once), undefined when it names none. */
+  function lookup(name: string, asker: Net, self: Endpoint | undefined): Endpoint[] | undefined {
     const ordered = searchOrder(asker, self);
     // libnetwork's endpoint aliases: a link alias of the asker's endpoint on a network names the
     // linked container there, for this asker alone, before (and instead of) any other holder of that name.
@@ -209,8 +223,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
       return target === undefined ? [] : holders(net, target);
     });
     const found = viaLinks.length > 0 ? viaLinks : ordered.filter((net) => linked(net) === undefined).flatMap((net) => holders(net, name));
-    const ips = [...new Set(found)];
-    return ips.length > 0 ? ips : undefined;
+    const eps = [...new Set(found)];
+    return eps.length > 0 ? eps : undefined;
   }
 
   /**
@@ -409,8 +423,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     const self = askerOf(net, from);
     const reverse = qtype === QTYPE.ptr ? reverseName(labels, net, self) : undefined;
     if (reverse) return reply([record(QTYPE.ptr, reverse)]);
-    const ips = lookup(labels.join('.').toLowerCase(), net, self);
-    if (!ips) {
+    const eps = lookup(labels.join('.').toLowerCase(), net, self);
+    if (!eps) {
       const servers = route(self, qtype, labels);
       if (typeof servers === 'number') return Buffer.concat([header(servers, 1, 0), question]);
       if (inFlight >= MAX_IN_FLIGHT) return Buffer.concat([header(RCODE.servFail, 1, 0), question]);
@@ -419,8 +433,12 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
         .then((r) => r ?? Buffer.concat([header(RCODE.servFail, 1, 0), question]))
         .finally(() => inFlight--);
     }
-    const records = qtype === QTYPE.a || qtype === QTYPE.any ? ips : [];
-    return reply(records.map((ip) => record(QTYPE.a, Buffer.from(ip.split('.').map(Number)))));
+    const v4 = qtype === QTYPE.a || qtype === QTYPE.any ? [...new Set(eps.map((ep) => ep.ip))] : [];
+    const v6 = qtype === QTYPE.aaaa || qtype === QTYPE.any ? [...new Set(eps.flatMap((ep) => (ep.ip6 ? [ep.ip6] : [])))] : [];
+    return reply([
+      ...v4.map((ip) => record(QTYPE.a, Buffer.from(ip.split('.').map(Number)))),
+      ...v6.map((ip) => record(QTYPE.aaaa, ip6Bytes(ip))),
+    ]);
   }
 
   /** The answer to a message that came to a gateway's listener; undefined for none. */

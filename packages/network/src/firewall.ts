@@ -1,3 +1,4 @@
+import { isUnavailable } from '@ctr/errors';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { run } from './exec';
@@ -20,7 +21,17 @@ export const Chains = {
 export type Table = 'filter' | 'nat' | 'raw';
 const TABLES: readonly Table[] = ['filter', 'nat', 'raw'];
 
+/** Which tool a rule is for: iptables, or ip6tables for a network's IPv6 subnet. */
+export type Family = 4 | 6;
+
+const TOOLS: Record<Family, { cmd: string; save: string; restore: string }> = {
+  4: { cmd: 'iptables', save: 'iptables-save', restore: 'iptables-restore' },
+  6: { cmd: 'ip6tables', save: 'ip6tables-save', restore: 'ip6tables-restore' },
+};
+
 export interface Rule {
+  /** 6 for ip6tables; iptables when absent. */
+  family?: Family;
   table: Table;
   chain: string;
   /** The match and target, without `-A chain` and without the comment. */
@@ -52,27 +63,29 @@ const HOOKS: Array<{ table: Table; chain: string; spec: string; first: boolean }
   { table: 'raw', chain: 'PREROUTING', spec: `-j ${Chains.prerouting}`, first: true },
 ];
 
-let scaffolded = false;
+/** The families whose chains and hooks this process has seen in place. */
+const scaffolded = new Set<Family>();
 
-async function save(table: Table): Promise<string[]> {
-  return (await run('iptables-save', ['-t', table])).split('\n');
+async function save(table: Table, family: Family = 4): Promise<string[]> {
+  return (await run(TOOLS[family].save, ['-t', table])).split('\n');
 }
 
-/** Creates ctr's chains and hooks if missing. Shared by every root on the host, never removed. */
-export async function ensureChains(): Promise<void> {
-  if (scaffolded) return;
+/** Creates ctr's chains and hooks if missing (the same for both families). Shared by every root on the host, never removed. */
+export async function ensureChains(family: Family = 4): Promise<void> {
+  if (scaffolded.has(family)) return;
+  const { cmd } = TOOLS[family];
   await withHostLock('iptables', async () => {
-    const saved = { filter: await save('filter'), nat: await save('nat'), raw: await save('raw') };
+    const saved = { filter: await save('filter', family), nat: await save('nat', family), raw: await save('raw', family) };
     for (const { table, chain } of CHAINS) {
-      if (!saved[table].some((l) => l.startsWith(`:${chain} `))) await run('iptables', ['-t', table, '-N', chain]);
+      if (!saved[table].some((l) => l.startsWith(`:${chain} `))) await run(cmd, ['-t', table, '-N', chain]);
     }
     for (const hook of HOOKS) {
       if (saved[hook.table].includes(`-A ${hook.chain} ${hook.spec}`)) continue;
       const where = hook.first ? ['-I', hook.chain, '1'] : ['-A', hook.chain];
-      await run('iptables', ['-t', hook.table, ...where, ...hook.spec.split(' ')]);
+      await run(cmd, ['-t', hook.table, ...where, ...hook.spec.split(' ')]);
     }
   });
-  scaffolded = true;
+  scaffolded.add(family);
 }
 
 function restoreInput(lines: Record<Table, string[]>): string {
@@ -81,59 +94,81 @@ function restoreInput(lines: Record<Table, string[]>): string {
     .join('');
 }
 
-/** Adds rules atomically (one iptables-restore transaction), each tagged with `tag`. */
+/** Adds rules atomically (one iptables-restore transaction per family), each tagged with `tag`. */
 export async function addRules(tag: string, rules: Rule[]): Promise<void> {
-  if (rules.length === 0) return;
-  await ensureChains();
-  const lines: Record<Table, string[]> = { filter: [], nat: [], raw: [] };
-  for (const r of rules) lines[r.table].push(`-A ${r.chain} ${r.spec} -m comment --comment "${tag}"`);
-  try {
-    await run('iptables-restore', ['--noflush'], { input: restoreInput(lines) });
-  } catch {
-    // Someone flushed the tables under a long-lived process: hook the chains in again.
-    scaffolded = false;
-    await ensureChains();
-    await run('iptables-restore', ['--noflush'], { input: restoreInput(lines) });
+  for (const family of [4, 6] as const) {
+    const mine = rules.filter((r) => (r.family ?? 4) === family);
+    if (mine.length === 0) continue;
+    await ensureChains(family);
+    const lines: Record<Table, string[]> = { filter: [], nat: [], raw: [] };
+    for (const r of mine) lines[r.table].push(`-A ${r.chain} ${r.spec} -m comment --comment "${tag}"`);
+    const restore = TOOLS[family].restore;
+    try {
+      await run(restore, ['--noflush'], { input: restoreInput(lines) });
+    } catch {
+      // Someone flushed the tables under a long-lived process: hook the chains in again.
+      scaffolded.delete(family);
+      await ensureChains(family);
+      await run(restore, ['--noflush'], { input: restoreInput(lines) });
+    }
   }
 }
 
-/** Every rule whose comment starts with `needle`, as iptables-save prints it, per table. */
-async function tagged(needle: string): Promise<Record<Table, string[]>> {
+/**
+ * Every rule whose comment starts with `needle`, as ip(6)tables-save prints it, per table. A
+ * host without ip6tables has no IPv6 rules of ours.
+ */
+async function tagged(needle: string, family: Family): Promise<Record<Table, string[]>> {
   const out: Record<Table, string[]> = { filter: [], nat: [], raw: [] };
   for (const table of TABLES) {
-    out[table] = (await save(table)).filter((l) => l.startsWith('-A ') && l.includes(`--comment "${needle}`));
+    const lines = await save(table, family).catch((e: unknown) => {
+      if (family === 6 && isUnavailable(e)) return [];
+      throw e;
+    });
+    out[table] = lines.filter((l) => l.startsWith('-A ') && l.includes(`--comment "${needle}`));
   }
   return out;
 }
 
 /**
- * Deletes every rule tagged exactly `tag`; returns how many. Another process may delete
- * some of them between our read and our delete (two gcs cleaning a deleted root), which
- * fails the whole transaction, so it reads again and retries.
+ * Deletes every rule tagged exactly `tag` in the given families (IPv4 only unless told:
+ * looking costs a process per table); returns how many. Another process may delete some of
+ * them between our read and our delete (two gcs cleaning a deleted root), which fails the
+ * whole transaction, so it reads again and retries.
  */
-export async function removeTagged(tag: string): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    const found = await tagged(`${tag}"`);
-    const count = TABLES.reduce((n, t) => n + found[t].length, 0);
-    if (count === 0) return 0;
-    const del = { filter: [] as string[], nat: [] as string[], raw: [] as string[] };
-    for (const t of TABLES) del[t] = found[t].map((l) => `-D${l.slice(2)}`);
-    try {
-      await run('iptables-restore', ['--noflush'], { input: restoreInput(del) });
-      return count;
-    } catch (e) {
-      if (attempt >= 3) throw e;
+export async function removeTagged(tag: string, families: readonly Family[] = [4]): Promise<number> {
+  let removed = 0;
+  for (const family of families) {
+    for (let attempt = 1; ; attempt++) {
+      const found = await tagged(`${tag}"`, family);
+      const count = TABLES.reduce((n, t) => n + found[t].length, 0);
+      if (count === 0) break;
+      const del = { filter: [] as string[], nat: [] as string[], raw: [] as string[] };
+      for (const t of TABLES) del[t] = found[t].map((l) => `-D${l.slice(2)}`);
+      try {
+        await run(TOOLS[family].restore, ['--noflush'], { input: restoreInput(del) });
+        removed += count;
+        break;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+      }
     }
   }
+  return removed;
 }
 
-/** The distinct tags in use that start with `prefix` (for gc). */
+/** Both families, for gc: whatever a root left, in either. */
+export const BOTH_FAMILIES: readonly Family[] = [4, 6];
+
+/** The distinct tags in use that start with `prefix`, in both families (for gc). */
 export async function listTags(prefix: string): Promise<Set<string>> {
-  const found = await tagged(prefix);
   const tags = new Set<string>();
-  for (const line of TABLES.flatMap((t) => found[t])) {
-    const m = /--comment "([^"]+)"/.exec(line);
-    if (m?.[1]) tags.add(m[1]);
+  for (const family of BOTH_FAMILIES) {
+    const found = await tagged(prefix, family);
+    for (const line of TABLES.flatMap((t) => found[t])) {
+      const m = /--comment "([^"]+)"/.exec(line);
+      if (m?.[1]) tags.add(m[1]);
+    }
   }
   return tags;
 }

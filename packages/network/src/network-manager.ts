@@ -4,9 +4,10 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { ensureDnsDaemon, stopDnsDaemon } from './dns-control';
 import { run, runScript } from './exec';
-import { addRules, listTags, removeTagged, setSysctl } from './firewall';
+import { addRules, BOTH_FAMILIES, listTags, removeTagged, setSysctl } from './firewall';
 import { allocateAddress, allocateSubnet, checkRequestedAddress } from './ipam';
 import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, parseMac, type Cidr } from './ipv4';
+import { allocateAddress6, allocateSubnet6, bigToIp6, canonicalIp6, formatCidr6, checkRequestedAddress6, hostAddress6, ip6ToBig, overlaps6, parseCidr6, subnetOf6, ulaPool, type Cidr6 } from './ipv6';
 import { withFileLock, withHostLock } from './lock';
 import { parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
 import { allocatePorts } from './port-allocator';
@@ -156,6 +157,12 @@ async function hostSubnets(): Promise<Cidr[]> {
   );
 }
 
+/** IPv6 subnets configured on the host (link-local ones aside), so a ULA /64 never shadows a real one. */
+async function hostSubnets6(): Promise<Cidr6[]> {
+  const addrs = JSON.parse(await run('ip', ['-j', '-6', 'addr', 'show'])) as Array<{ addr_info?: Array<{ local: string; prefixlen: number; scope?: string }> }>;
+  return addrs.flatMap((l) => (l.addr_info ?? []).filter((a) => a.scope !== 'link' && a.scope !== 'host').map((a) => subnetOf6(a.local, a.prefixlen)));
+}
+
 /**
  * Networks and container network sandboxes on one host, Docker's way: the default
  * `bridge` network, user-defined bridge networks with IPAM and name resolution, and
@@ -245,6 +252,7 @@ export class NetworkManager {
         throw invalidArgument(`IP range ${options.ipRange} is not inside subnet ${subnet}`);
       }
     }
+    const ipv6 = await this.chooseIpv6(nets, options);
     const given = supportedDriverOptions(options);
     const bridge = validLink(given[BRIDGE_NAME] ?? bridgeNameFor(this.bridgePrefix, id), 'bridge name');
     if ((await hostLinks()).some((l) => l.ifname === bridge)) {
@@ -260,6 +268,7 @@ export class NetworkManager {
       ...(options.ipRange !== undefined ? { ipRange: options.ipRange } : {}),
       ...(options.subnet === undefined ? { assignedSubnet: true as const } : {}),
       internal: options.internal ?? false,
+      ...(ipv6 ? { ipv6 } : {}),
       labels: { ...(options.labels ?? {}) },
       mtu: given[MTU] === undefined ? DEFAULT_MTU : validMtu(given[MTU]),
       options: given,
@@ -580,7 +589,7 @@ export class NetworkManager {
       ]);
       for (const tag of await listTags(tags.root(this.paths.tag))) {
         if (wantedTags.has(tag)) continue;
-        const n = await removeTagged(tag);
+        const n = await removeTagged(tag, BOTH_FAMILIES);
         removed.push(`${n} iptables rules ${tag}`);
       }
       removed.push(...(await this.gcDeletedRoots()));
@@ -616,7 +625,7 @@ export class NetworkManager {
       await run('ip', ['link', 'del', link.ifname]).catch(() => undefined);
       removed.push(`link ${link.ifname} of an unknown root`);
     }
-    for (const tag of [...ruleTags].filter(unknown)) removed.push(`${await removeTagged(tag)} iptables rules ${tag} of an unknown root`);
+    for (const tag of [...ruleTags].filter(unknown)) removed.push(`${await removeTagged(tag, BOTH_FAMILIES)} iptables rules ${tag} of an unknown root`);
     for (const entry of entries) {
       if (entry.tag === this.paths.tag) continue;
       if (await fs.stat(`${entry.root}/networks`).then(() => true, () => false)) continue;
@@ -628,7 +637,7 @@ export class NetworkManager {
       for (const link of links) {
         if (link.ifalias?.startsWith(prefix)) await run('ip', ['link', 'del', link.ifname]).catch(() => undefined);
       }
-      for (const tag of await listTags(prefix)) await removeTagged(tag);
+      for (const tag of await listTags(prefix)) await removeTagged(tag, BOTH_FAMILIES);
       await fs.rm(`${ROOT_REGISTRY}/${entry.tag}.json`, { force: true });
       removed.push(`leftovers of deleted root ${entry.root}`);
     }
@@ -763,6 +772,37 @@ export class NetworkManager {
     return requested;
   }
 
+  /**
+   * A new network's IPv6 subnet and gateway (`--ipv6`): the subnet given, refused when it
+   * overlaps another network's or the host's, else the first free /64 of the root's ULA prefix;
+   * the gateway given (a host address of the subnet), else the subnet's first.
+   */
+  private async chooseIpv6(nets: Map<string, NetworkState>, options: NetworkCreateOptions): Promise<NetworkState['ipv6']> {
+    if (!options.ipv6) {
+      if (options.subnet6 !== undefined || options.gateway6 !== undefined) {
+        throw invalidArgument('an IPv6 subnet or gateway was given for a network without IPv6', { hint: 'add --ipv6 to create an IPv6 network' });
+      }
+      return undefined;
+    }
+    if (options.gateway6 !== undefined && options.subnet6 === undefined) {
+      throw invalidArgument(`IPv6 gateway ${options.gateway6} was given without an IPv6 subnet`, { hint: 'give the IPv6 --subnet it belongs to' });
+    }
+    const ours = [...nets.values()].flatMap((n) => (n.ipv6 ? [{ net: n, cidr: parseCidr6(n.ipv6.subnet) }] : []));
+    const host = await hostSubnets6();
+    if (options.subnet6 === undefined) {
+      const subnet = allocateSubnet6(ulaPool(this.paths.root), [...ours.map((o) => o.cidr), ...host]);
+      return { subnet, gateway: bigToIp6(parseCidr6(subnet).base + 1n), assigned: true };
+    }
+    const cidr = parseCidr6(options.subnet6);
+    const clash = ours.find((o) => overlaps6(o.cidr, cidr));
+    if (clash) throw conflict('invalid pool request: Pool overlaps with other one on this address space', { hint: `network ${clash.net.name} uses ${clash.net.ipv6?.subnet ?? ''}` });
+    if (host.some((c) => overlaps6(c, cidr))) throw conflict(`Subnet ${options.subnet6} overlaps an address already configured on this host`);
+    const subnet = formatCidr6(cidr);
+    if (options.gateway6 === undefined) return { subnet, gateway: bigToIp6(cidr.base + 1n) };
+    if (!hostAddress6(cidr, ip6ToBig(options.gateway6))) throw invalidArgument(`Gateway ${options.gateway6} is not a host address of subnet ${subnet}`);
+    return { subnet, gateway: canonicalIp6(options.gateway6) };
+  }
+
   private async makeBridge(net: NetworkState): Promise<void> {
     await run('ip', ['-batch', '-'], { input: bridgeUpLines(net, tags.network(this.paths.tag, net.id)).join('\n') });
     try {
@@ -770,6 +810,8 @@ export class NetworkManager {
       await setSysctl(['net', 'ipv4', 'conf', net.bridge, 'route_localnet'], '1');
       await addRules(tags.network(this.paths.tag, net.id), networkRules(net));
       if (!net.internal) await setSysctl(['net', 'ipv4', 'ip_forward'], '1');
+      // As moby's setupIPv6Forwarding: routing out of a ULA subnet needs the host to forward IPv6.
+      if (!net.internal && net.ipv6) await setSysctl(['net', 'ipv6', 'conf', 'all', 'forwarding'], '1');
     } catch (e) {
       await this.destroyBridge(net);
       throw e;
@@ -777,7 +819,7 @@ export class NetworkManager {
   }
 
   private async destroyBridge(net: NetworkState): Promise<void> {
-    await removeTagged(tags.network(this.paths.tag, net.id));
+    await removeTagged(tags.network(this.paths.tag, net.id), net.ipv6 ? BOTH_FAMILIES : undefined);
     await runScript(`ip link del ${net.bridge} 2>/dev/null || true`);
   }
 
@@ -808,6 +850,7 @@ export class NetworkManager {
     let index = 0;
     while (used.has(`eth${index}`)) index++;
     const ip = allocateAddress(net, config.ip, config.lastIp);
+    const ip6 = allocateAddress6(net, config.ip6, config.lastIp6);
     const ep: EndpointState = {
       containerId: sandbox.containerId,
       containerName: sandbox.name,
@@ -818,6 +861,8 @@ export class NetworkManager {
       aliases: [...config.aliases],
       ...(config.links ? { links: config.links } : {}),
       staticIp: config.ip !== undefined,
+      ...(ip6 !== undefined ? { ip6 } : {}),
+      ...(config.ip6 !== undefined ? { staticIp6: true as const } : {}),
       hostVeth: `veth${randomHex(6).slice(0, 11)}`,
       ifName: `eth${index}`,
     };
@@ -836,18 +881,20 @@ export class NetworkManager {
     const net = this.findNet(nets, req.name);
     const isDefault = req.name === 'bridge' || net?.isDefault === true;
     if (!net && !isDefault) throw notFound(`network ${req.name} not found`);
-    if (isDefault && req.ip !== undefined) {
+    if (isDefault && (req.ip !== undefined || req.ip6 !== undefined)) {
       throw invalidArgument('user specified IP address is supported on user defined networks only');
     }
     if (isDefault && (req.aliases?.length ?? 0) > 0) {
       throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
     }
     if (net && !isDefault && req.ip !== undefined) checkRequestedAddress(net, req.ip);
+    const ip6 = net && !isDefault && req.ip6 !== undefined ? checkRequestedAddress6(net, req.ip6) : undefined;
     return {
       networkId: isDefault || !net ? this.predefinedIds().bridge : net.id,
       networkName: isDefault || !net ? 'bridge' : net.name,
       aliases: [...(req.aliases ?? [])],
       ...(req.ip !== undefined ? { ip: req.ip } : {}),
+      ...(ip6 !== undefined ? { ip6 } : {}),
       ...(req.mac !== undefined ? { mac: req.mac } : {}),
       ...(req.links?.length ? { links: req.links.map(({ name, alias }) => ({ name, alias })) } : {}),
     };
@@ -865,6 +912,7 @@ export class NetworkManager {
         networkName: net.name,
         aliases: [...ep.aliases],
         ...(ep.staticIp ? { ip: ep.ip } : {}),
+        ...(ep.staticIp6 && ep.ip6 ? { ip6: ep.ip6 } : {}),
         ...(ep.mac !== macFor(ep.ip) ? { mac: ep.mac } : {}),
       }));
       const bindings = sandbox.portBindings ?? sandbox.ports.map(({ containerIp: _ip, bridge: _bridge, ...mapping }) => mapping);
@@ -924,8 +972,9 @@ export class NetworkManager {
       return net && ep ? [{ ep, net }] : [];
     });
     const route = endpoints.find((j) => !j.net.internal);
+    const route6 = endpoints.find((j) => !j.net.internal && j.net.ipv6 && j.ep.ip6);
     const dns = endpoints.find((j) => !j.net.isDefault);
-    return { endpoints, ...(route ? { route } : {}), ...(dns ? { dns } : {}) };
+    return { endpoints, ...(route ? { route } : {}), ...(route6 ? { route6 } : {}), ...(dns ? { dns } : {}) };
   }
 
   private dnsGateways(sandbox: SandboxState, nets: Map<string, NetworkState>): string[] {
@@ -1059,7 +1108,10 @@ export class NetworkManager {
     if (joins.length > 0 || netnsPath) await runScript(teardownScript(joins.map((j) => j.ep.hostVeth), netnsPath));
     for (const { ep, net } of joins) {
       const config = wanted.find((w) => w.networkId === net.id);
-      if (config) config.lastIp = ep.ip;
+      if (config) {
+        config.lastIp = ep.ip;
+        if (ep.ip6) config.lastIp6 = ep.ip6;
+      }
       delete net.endpoints[sandbox.containerId];
       await writeJson(this.paths.netFile(net.id), net);
     }
@@ -1126,7 +1178,7 @@ export class NetworkManager {
       ...(sandbox.netnsPath ? { netnsPath: sandbox.netnsPath } : {}),
       ...(sandbox.sharedWith ? { sharedWith: sandbox.sharedWith } : {}),
       resolvConf: resolvConf(kind, hostResolv, source.dns?.settings ?? {}),
-      hosts: hostsFile(first ? [{ ip: first.ep.ip, names }] : []),
+      hosts: hostsFile(first ? [{ ip: first.ep.ip, names }, ...(first.ep.ip6 ? [{ ip: first.ep.ip6, names }] : [])] : []),
       hostname: source.hostname,
       settings: networkSettings(sandbox, nets, this.predefinedIds()),
     };

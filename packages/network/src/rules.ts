@@ -11,12 +11,22 @@ import type { NetworkState, PublishedPort } from './state';
  */
 export function networkRules(net: NetworkState): Rule[] {
   const br = net.bridge;
+  return [
+    ...bridgeRules(net, net.subnet),
+    { table: 'nat', chain: Chains.postrouting, spec: `-s 127.0.0.0/8 -o ${br} -j MASQUERADE` },
+    { table: 'raw', chain: Chains.prerouting, spec: `-i ${br} -d 127.0.0.0/8 -j DROP` },
+    // moby's ip6tables rules are the IPv4 ones for the IPv6 subnet (no loopback DNAT: ::1 is never routed).
+    ...(net.ipv6 ? bridgeRules(net, net.ipv6.subnet).map((r): Rule => ({ ...r, family: 6 })) : []),
+  ];
+}
+
+/** Isolation, forwarding and masquerade of one of a bridge's subnets: the same for both families. */
+function bridgeRules(net: NetworkState, subnet: string): Rule[] {
+  const br = net.bridge;
   const rules: Rule[] = [
     { table: 'filter', chain: Chains.isolation1, spec: `-i ${br} ! -o ${br} -j ${Chains.isolation2}` },
     { table: 'filter', chain: Chains.isolation2, spec: `-o ${br} -j DROP` },
     { table: 'filter', chain: Chains.forward, spec: `-i ${br} -o ${br} -j ACCEPT` },
-    { table: 'nat', chain: Chains.postrouting, spec: `-s 127.0.0.0/8 -o ${br} -j MASQUERADE` },
-    { table: 'raw', chain: Chains.prerouting, spec: `-i ${br} -d 127.0.0.0/8 -j DROP` },
   ];
   if (net.internal) {
     rules.push(
@@ -27,7 +37,7 @@ export function networkRules(net: NetworkState): Rule[] {
     rules.push(
       { table: 'filter', chain: Chains.forward, spec: `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT` },
       { table: 'filter', chain: Chains.forward, spec: `-i ${br} ! -o ${br} -j ACCEPT` },
-      { table: 'nat', chain: Chains.postrouting, spec: `-s ${net.subnet} ! -o ${br} -j MASQUERADE` },
+      { table: 'nat', chain: Chains.postrouting, spec: `-s ${subnet} ! -o ${br} -j MASQUERADE` },
     );
   }
   return rules;

@@ -1,4 +1,5 @@
 import { macFor, parseCidr } from './ipv4';
+import { parseCidr6 } from './ipv6';
 import type { EndpointState, NetworkState } from './state';
 
 /**
@@ -17,12 +18,21 @@ function prefixLength(net: NetworkState): number {
   return parseCidr(net.subnet).prefix;
 }
 
-/** A veth pair per endpoint: inside end named eth<N> with the lease, host end on the bridge. */
+/**
+ * An IPv6 address line: `nodad`, as moby sets IFA_F_NODAD, so the address is usable at once
+ * rather than tentative for a second of duplicate detection (IPAM already made it unique).
+ */
+function addr6Line(ip6: string, ipv6: { subnet: string }, dev: string): string {
+  return `addr add ${ip6}/${parseCidr6(ipv6.subnet).prefix} dev ${dev} nodad`;
+}
+
+/** A veth pair per endpoint: inside end named eth<N> with the lease(s), host end on the bridge. */
 function endpointLines(ep: EndpointState, net: NetworkState, hostPid: number, alias: string): { inside: string[]; host: string[] } {
   return {
     inside: [
       `link add ${ep.ifName} address ${ep.mac} mtu ${net.mtu} type veth peer name ${ep.hostVeth} netns ${hostPid}`,
       `addr add ${ep.ip}/${prefixLength(net)} brd + dev ${ep.ifName}`,
+      ...(ep.ip6 && net.ipv6 ? [addr6Line(ep.ip6, net.ipv6, ep.ifName)] : []),
       `link set ${ep.ifName} up`,
     ],
     host: [`link set ${ep.hostVeth} alias ${alias}`, `link set ${ep.hostVeth} master ${net.bridge} mtu ${net.mtu} up`],
@@ -33,6 +43,8 @@ export interface SandboxPlan {
   endpoints: Array<{ ep: EndpointState; net: NetworkState }>;
   /** The network whose gateway is the default route: the first that is not internal. */
   route?: { ep: EndpointState; net: NetworkState };
+  /** The network whose IPv6 gateway is the IPv6 default route: the first with IPv6 that is not internal (chosen apart, as dockerd does per family). */
+  route6?: { ep: EndpointState; net: NetworkState };
   /** Where 127.0.0.11:53 goes: the first user network's gateway, from that endpoint's address. */
   dns?: { ep: EndpointState; net: NetworkState };
 }
@@ -92,6 +104,8 @@ export function sandboxScript(plan: SandboxPlan, o: ScriptOptions): string {
     host.push(...lines.host);
   }
   if (plan.route) inside.push(`route replace default via ${plan.route.net.gateway} dev ${plan.route.ep.ifName}`);
+  const v6 = plan.route6?.net.ipv6;
+  if (plan.route6 && v6) inside.push(`route replace ::/0 via ${v6.gateway} dev ${plan.route6.ep.ifName}`);
   const enter = `${o.fresh ? 'unshare' : 'nsenter'} --net=${ns}`;
   const batch = inside.length > 0 ? [`ip -batch - <<'CTR_EOF'\n${inside.join('\n')}\nCTR_EOF`] : [];
   const script: string[] = [];
@@ -118,6 +132,7 @@ export function bridgeUpLines(net: NetworkState, alias: string): string[] {
     `link add name ${net.bridge} address ${macFor(net.gateway)} mtu ${net.mtu} type bridge`,
     `link set ${net.bridge} alias ${alias}`,
     `addr add ${net.gateway}/${prefixLength(net)} brd + dev ${net.bridge}`,
+    ...(net.ipv6 ? [addr6Line(net.ipv6.gateway, net.ipv6, net.bridge)] : []),
     `link set ${net.bridge} up`,
   ];
 }

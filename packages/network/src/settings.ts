@@ -1,4 +1,5 @@
 import { parseCidr } from './ipv4';
+import { parseCidr6 } from './ipv6';
 import { portKey } from './port-spec';
 import { isAllocated, type EndpointConfig, type EndpointState, type NetworkState, type SandboxState } from './state';
 import type { EndpointLink, EndpointSettings, NetworkInspect, NetworkSettings, PortMap } from './types';
@@ -17,9 +18,20 @@ function dnsNames(userNetwork: boolean, sandbox: SandboxState, aliases: string[]
   return [...new Set([sandbox.name, ...aliases, sandbox.containerId.slice(0, 12), sandbox.hostname].filter((name) => name !== ''))];
 }
 
+/** Inspect's `IPAMConfig`: the addresses asked for, null when none was (dockerd's omitempty fields). */
+function ipamConfig(ip: string | undefined, ip6: string | undefined): EndpointSettings['IPAMConfig'] {
+  if (ip === undefined && ip6 === undefined) return null;
+  return { ...(ip !== undefined ? { IPv4Address: ip } : {}), ...(ip6 !== undefined ? { IPv6Address: ip6 } : {}) };
+}
+
+function prefix6(net: NetworkState): number {
+  return net.ipv6 ? parseCidr6(net.ipv6.subnet).prefix : 0;
+}
+
 function endpointSettings(net: NetworkState, ep: EndpointState, sandbox: SandboxState): EndpointSettings {
+  const v6 = ep.ip6 !== undefined && net.ipv6 !== undefined;
   return {
-    IPAMConfig: ep.staticIp ? { IPv4Address: ep.ip } : null,
+    IPAMConfig: ipamConfig(ep.staticIp ? ep.ip : undefined, ep.staticIp6 ? ep.ip6 : undefined),
     Links: linksShown(ep.links),
     Aliases: ep.aliases,
     DNSNames: dnsNames(!net.isDefault, sandbox, ep.aliases),
@@ -29,9 +41,9 @@ function endpointSettings(net: NetworkState, ep: EndpointState, sandbox: Sandbox
     Gateway: net.gateway,
     IPAddress: ep.ip,
     IPPrefixLen: parseCidr(net.subnet).prefix,
-    IPv6Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
+    IPv6Gateway: v6 ? (net.ipv6?.gateway ?? '') : '',
+    GlobalIPv6Address: v6 ? (ep.ip6 ?? '') : '',
+    GlobalIPv6PrefixLen: v6 ? prefix6(net) : 0,
   };
 }
 
@@ -67,7 +79,7 @@ function portMap(sandbox: SandboxState): PortMap {
 function releasedEndpoint(config: EndpointConfig, net: NetworkState | undefined, sandbox: SandboxState): EndpointSettings {
   return {
     ...emptyEndpoint(net?.id ?? config.networkId),
-    IPAMConfig: config.ip ? { IPv4Address: config.ip } : null,
+    IPAMConfig: ipamConfig(config.ip, config.ip6),
     Links: linksShown(config.links),
     Aliases: [...config.aliases],
     DNSNames: dnsNames(net ? !net.isDefault : config.networkName !== 'bridge', sandbox, config.aliases),
@@ -125,7 +137,7 @@ export function inspectBridge(net: NetworkState): NetworkInspect {
       EndpointID: ep.endpointId,
       MacAddress: ep.mac,
       IPv4Address: `${ep.ip}/${prefix}`,
-      IPv6Address: '',
+      IPv6Address: ep.ip6 ? `${ep.ip6}/${prefix6(net)}` : '',
     };
   }
   // A user network shows the options it was given, as docker's does (docker-compose compares
@@ -141,11 +153,14 @@ export function inspectBridge(net: NetworkState): NetworkInspect {
     Scope: 'local',
     Driver: 'bridge',
     EnableIPv4: true,
-    EnableIPv6: false,
+    EnableIPv6: net.ipv6 !== undefined,
     IPAM: {
       Driver: 'default',
       Options: {},
-      Config: [{ Subnet: net.subnet, Gateway: net.gateway, ...(net.ipRange ? { IPRange: net.ipRange } : {}) }],
+      Config: [
+        { Subnet: net.subnet, Gateway: net.gateway, ...(net.ipRange ? { IPRange: net.ipRange } : {}) },
+        ...(net.ipv6 ? [{ Subnet: net.ipv6.subnet, Gateway: net.ipv6.gateway }] : []),
+      ],
     },
     Internal: net.internal,
     Attachable: false,

@@ -18,6 +18,10 @@ export interface EndpointState {
   links?: EndpointLink[];
   /** Whether the address was asked for (`--ip`), shown as IPAMConfig. */
   staticIp: boolean;
+  /** Its IPv6 address, on a network with IPv6. */
+  ip6?: string;
+  /** Whether the IPv6 address was asked for (`--ip6`), shown as IPAMConfig. */
+  staticIp6?: true;
   /** Host end of the veth pair; deleting it deletes both ends. */
   hostVeth: string;
   /** Interface name inside the container (eth0, eth1…). */
@@ -36,6 +40,8 @@ export interface NetworkState {
   /** Its subnet was taken from the pool, not given: dockerd lets no container ask for an address on it (absent when given, and in older records). */
   assignedSubnet?: true;
   internal: boolean;
+  /** Its IPv6 subnet and gateway (`--ipv6`); `assigned` when taken from the root's ULA pool. Absent without IPv6. */
+  ipv6?: { subnet: string; gateway: string; assigned?: true };
   labels: Record<string, string>;
   mtu: number;
   /** The driver options it was created with (absent in records from before they were kept). */
@@ -63,6 +69,8 @@ export interface EndpointConfig {
   aliases: string[];
   /** `--ip`: the address every allocation asks for. */
   ip?: string;
+  /** `--ip6`: the IPv6 address every allocation asks for. */
+  ip6?: string;
   /** `--mac-address`. */
   mac?: string;
   /** `EndpointConfig.Links`, given to each allocation's endpoint. */
@@ -72,6 +80,8 @@ export interface EndpointConfig {
    * container keeps its address while no one took it meanwhile (its links and hosts entries stay right).
    */
   lastIp?: string;
+  /** The IPv6 address of the last allocation, asked for first at the next one, as lastIp. */
+  lastIp6?: string;
 }
 
 /**

@@ -31,6 +31,12 @@ export interface NetworkCreateOptions {
   gateway?: string;
   /** Containers get addresses from this CIDR only (inside the subnet). */
   ipRange?: string;
+  /** `--ipv6`: containers get an IPv6 address too, from `subnet6` (or a /64 of the root's ULA prefix). */
+  ipv6?: boolean;
+  /** The IPv6 subnet (`--subnet fd…::/64` with `--ipv6`). */
+  subnet6?: string;
+  /** Defaults to the first address after the IPv6 subnet's. */
+  gateway6?: string;
   /** No route out: no masquerade, traffic leaving the bridge is dropped. */
   internal?: boolean;
   labels?: Record<string, string>;
@@ -53,6 +59,8 @@ export interface EndpointRequest {
   aliases?: string[];
   /** A static IPv4 address (`--ip`); refused unless free and inside the network's range. */
   ip?: string;
+  /** A static IPv6 address (`--ip6`); refused unless the network has IPv6 and the address is free and in its subnet. */
+  ip6?: string;
   /** The interface's MAC address (`--mac-address`); derived from the address when absent. */
   mac?: string;
   /**
@@ -100,7 +108,8 @@ export interface AttachOptions {
 
 /** `NetworkSettings.Networks[name]` */
 export interface EndpointSettings {
-  IPAMConfig: { IPv4Address: string } | null;
+  /** The addresses asked for (`--ip`, `--ip6`); null when none was. */
+  IPAMConfig: { IPv4Address?: string; IPv6Address?: string } | null;
   /** Its links as `name:alias`; null without any, as dockerd shows them. */
   Links: string[] | null;
   Aliases: string[];
