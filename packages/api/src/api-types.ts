@@ -15,6 +15,8 @@ export interface ContainerUpdateRequest {
   CpuShares?: number;
   CpuQuota?: number;
   CpuPeriod?: number;
+  CpuRealtimePeriod?: number;
+  CpuRealtimeRuntime?: number;
   CpusetCpus?: string;
   CpusetMems?: string;
   PidsLimit?: number;
@@ -55,6 +57,15 @@ export interface HostConfig extends ContainerUpdateRequest {
   Init?: boolean;
   Privileged?: boolean;
   Devices?: Array<{ PathOnHost: string; PathInContainer?: string; CgroupPermissions?: string }>;
+  DeviceCgroupRules?: string[];
+  Runtime?: string;
+  Isolation?: string;
+  VolumeDriver?: string;
+  StorageOpt?: Record<string, string>;
+  CpuCount?: number;
+  CpuPercent?: number;
+  IOMaximumBandwidth?: number;
+  IOMaximumIOps?: number;
   GroupAdd?: string[];
   PidMode?: string;
   IpcMode?: string;
@@ -76,7 +87,7 @@ export interface ThrottleDevice {
 
 export interface EndpointSettings {
   Aliases?: string[];
-  IPAMConfig?: { IPv4Address?: string };
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string };
   MacAddress?: string;
   /** `name:alias` each: the alias names container `name` on this network for this endpoint alone. */
   Links?: string[];
@@ -152,9 +163,6 @@ export type ContainerInspectResponse = Omit<ContainerInspect, 'HostConfig' | 'Ne
   HostConfig: Omit<ContainerInspect['HostConfig'], 'Init'> & {
     /** Left out while unset, as moby's `*bool` with omitempty. */
     Init?: boolean;
-    CpuRealtimePeriod: number;
-    CpuRealtimeRuntime: number;
-    DeviceCgroupRules: string[] | null;
     DeviceRequests: DeviceRequest[] | null;
     CpuCount: number;
     CpuPercent: number;

@@ -10,6 +10,7 @@ import {
   type DeviceRequest,
   type Engine,
   type HealthConfig,
+  type PlatformSettings,
   type UpdateOptions,
 } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
@@ -29,8 +30,9 @@ export type EndpointOptions = NonNullable<Parameters<Engine['connect']>[2]>;
 export function endpointOptions(endpoint: Fields | undefined): EndpointOptions {
   const aliases = endpoint?.strings('Aliases');
   const ip = endpoint?.object('IPAMConfig')?.string('IPv4Address');
+  const ip6 = endpoint?.object('IPAMConfig')?.string('IPv6Address');
   const links = endpoint?.strings('Links')?.map(parseLink);
-  return { ...(aliases?.length ? { aliases } : {}), ...(ip ? { ip } : {}), ...(links?.length ? { links } : {}) };
+  return { ...(aliases?.length ? { aliases } : {}), ...(ip ? { ip } : {}), ...(ip6 ? { ip6 } : {}), ...(links?.length ? { links } : {}) };
 }
 
 /** What shapes the reading of a create: the request's API version, and where its warnings go. */
@@ -108,9 +110,10 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   const endpoint = endpoints.find(([network]) => network === (networkMode || 'default')) ?? endpoints[0];
   if (endpoint) {
     if (!options.network && endpoint[0] !== 'default') options.network = endpoint[0];
-    const { aliases, ip, links } = endpointOptions(endpoint[1]);
+    const { aliases, ip, ip6, links } = endpointOptions(endpoint[1]);
     set('networkAliases', aliases);
     set('ip', ip);
+    set('ip6', ip6);
     set('networkLinks', links);
   }
   set('macAddress', macAddressOf(config, networkMode, endpoints, context));
@@ -170,6 +173,8 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
     return { pathOnHost, pathInContainer: d.string('PathInContainer') || pathOnHost, permissions: d.string('CgroupPermissions') || 'rwm' };
   });
   if (devices.length > 0) options.devices = devices;
+  set('deviceCgroupRules', nonEmpty(host.strings('DeviceCgroupRules')));
+  set('platform', platformFrom(host));
   set('groupAdd', nonEmpty(host.strings('GroupAdd')));
   // The runtime checks the modes and names a wrong one; '' is Docker's "the default".
   set('pid', (host.string('PidMode') || undefined) as CreateContainerOptions['pid']);
@@ -205,6 +210,23 @@ function macAddressOf(config: Fields, networkMode: string | undefined, endpoints
   if (!mainEndpoint) throw invalidArgument('if a container-wide MAC address is supplied, HostConfig.NetworkMode must match the identity of a network in NetworkSettings.Networks');
   if (own !== undefined && own !== wide) throw invalidArgument('the container-wide MAC address must match the endpoint-specific MAC address for the main network, or be left empty');
   return wide;
+}
+
+/** `Runtime`, `Isolation`, `VolumeDriver`, `StorageOpt` and Windows' limits, for the engine to check as dockerd does; undefined when none is set. */
+function platformFrom(host: Fields): PlatformSettings | undefined {
+  const storageOpt = host.stringMap('StorageOpt');
+  const platform: PlatformSettings = {
+    runtime: host.string('Runtime') || undefined,
+    isolation: host.string('Isolation') || undefined,
+    volumeDriver: host.string('VolumeDriver') || undefined,
+    storageOpt: storageOpt && Object.keys(storageOpt).length > 0 ? storageOpt : undefined,
+    cpuCount: host.number('CpuCount') || undefined,
+    cpuPercent: host.number('CpuPercent') || undefined,
+    ioMaximumBandwidth: host.number('IOMaximumBandwidth') || undefined,
+    ioMaximumIOps: host.number('IOMaximumIOps') || undefined,
+  };
+  const given = definedFields(platform);
+  return Object.keys(given).length > 0 ? given : undefined;
 }
 
 type Ulimit = NonNullable<CreateContainerOptions['ulimits']>[number];
@@ -253,6 +275,8 @@ function resourcesFrom(fields: Fields): Omit<UpdateOptions, 'restart'> {
     cpuShares: positive(fields.number('CpuShares')),
     cpuQuota: positive(fields.number('CpuQuota')),
     cpuPeriod: positive(fields.number('CpuPeriod')),
+    cpuRealtimePeriod: positive(fields.number('CpuRealtimePeriod')),
+    cpuRealtimeRuntime: positive(fields.number('CpuRealtimeRuntime')),
     cpusetCpus: fields.string('CpusetCpus') || undefined,
     cpusetMems: fields.string('CpusetMems') || undefined,
     pidsLimit: pidsLimit === undefined ? undefined : pidsLimit > 0 ? pidsLimit : -1,

@@ -61,6 +61,8 @@ function resourcesBody(options: Omit<UpdateOptions, 'restart'>): ContainerUpdate
     CpuShares: options.cpuShares,
     CpuQuota: options.cpuQuota,
     CpuPeriod: options.cpuPeriod,
+    CpuRealtimePeriod: options.cpuRealtimePeriod,
+    CpuRealtimeRuntime: options.cpuRealtimeRuntime,
     CpusetCpus: options.cpusetCpus,
     CpusetMems: options.cpusetMems,
     PidsLimit: options.pidsLimit,
@@ -84,12 +86,13 @@ export function updateRequest(options: UpdateOptions): ContainerUpdateRequest {
 export function createRequest(options: CreateOptions): ContainerCreateRequest {
   const {
     image, name: _name, cmd, entrypoint, env, workingDir, user, hostname, domainname, tty, openStdin, labels, stopSignal, stopTimeout,
-    volumes = [], tmpfs = [], mounts = [], mountSpecs = [], network = 'bridge', networkAliases, ip, publish = [], publishAll, restart, autoRemove, log,
-    memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpusetCpus, cpusetMems, pidsLimit, oomKillDisable, shmSize, ulimits,
+    volumes = [], tmpfs = [], mounts = [], mountSpecs = [], network = 'bridge', networkAliases, ip, ip6, publish = [], publishAll, restart, autoRemove, log,
+    memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpuRealtimePeriod, cpuRealtimeRuntime, cpusetCpus, cpusetMems, pidsLimit,
+    oomKillDisable, shmSize, ulimits,
     blkioWeight, blkioWeightDevice, blkioDeviceReadBps, blkioDeviceWriteBps, blkioDeviceReadIOps, blkioDeviceWriteIOps,
     memorySwappiness, oomScoreAdj, cgroupParent, cgroupns,
     capAdd, capDrop, noNewPrivileges, seccomp, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
-    init, privileged, devices, groupAdd, pid, ipc, uts,
+    init, privileged, devices, deviceCgroupRules, groupAdd, pid, ipc, uts, platform = {},
     expose = [], volumesFrom, macAddress, links, networkLinks, usernsMode, deviceRequests, containerIdFile,
     healthcheck, attach, stdinOnce, consoleSize,
     // The client's part: the name goes in the query, pulls and progress are done before the create, the signal stays local.
@@ -100,7 +103,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
   const security = [...(noNewPrivileges ? ['no-new-privileges'] : []), ...(seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])];
   const endpoint = defined({
     Aliases: networkAliases,
-    IPAMConfig: ip ? { IPv4Address: ip } : undefined,
+    IPAMConfig: ip || ip6 ? defined({ IPv4Address: ip, IPv6Address: ip6 }) : undefined,
     MacAddress: macAddress,
     Links: networkLinks?.map((link) => `${link.name}:${link.alias}`),
   });
@@ -115,7 +118,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     RestartPolicy: restartPolicy(restart),
     AutoRemove: autoRemove,
     LogConfig: log ? defined({ Type: log.driver, Config: log.options }) : undefined,
-    ...resourcesBody({ memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpusetCpus, cpusetMems, pidsLimit, blkioWeight }),
+    ...resourcesBody({ memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpuRealtimePeriod, cpuRealtimeRuntime, cpusetCpus, cpusetMems, pidsLimit, blkioWeight }),
     OomKillDisable: oomKillDisable,
     BlkioWeightDevice: blkioWeightDevice?.map((d) => ({ Path: d.path, Weight: d.weight })),
     BlkioDeviceReadBps: throttles(blkioDeviceReadBps),
@@ -141,6 +144,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     Init: init,
     Privileged: privileged,
     Devices: devices?.map((d) => defined({ PathOnHost: d.pathOnHost, PathInContainer: d.pathInContainer ?? d.pathOnHost, CgroupPermissions: d.permissions ?? 'rwm' })),
+    DeviceCgroupRules: deviceCgroupRules,
     GroupAdd: groupAdd,
     PidMode: pid,
     IpcMode: ipc,
@@ -152,6 +156,14 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     // docker's CLI sends `--cidfile` (and writes the file itself): the daemon keeps it for inspect.
     ContainerIDFile: containerIdFile,
     ConsoleSize: consoleSize ? [consoleSize.height, consoleSize.width] : undefined,
+    Runtime: platform.runtime,
+    Isolation: platform.isolation,
+    VolumeDriver: platform.volumeDriver,
+    StorageOpt: platform.storageOpt,
+    CpuCount: platform.cpuCount,
+    CpuPercent: platform.cpuPercent,
+    IOMaximumBandwidth: platform.ioMaximumBandwidth,
+    IOMaximumIOps: platform.ioMaximumIOps,
   });
   return defined({
     Image: image,

@@ -685,13 +685,17 @@ export class RemoteEngine implements EngineApi {
   }
 
   async createNetwork(options: NetworkCreateOptions): Promise<NetworkInspect> {
-    const ipam = { Subnet: options.subnet, Gateway: options.gateway, IPRange: options.ipRange };
+    const ipam = [
+      ...(options.subnet ? [{ Subnet: options.subnet, Gateway: options.gateway, IPRange: options.ipRange }] : []),
+      ...(options.subnet6 ? [{ Subnet: options.subnet6, Gateway: options.gateway6 }] : []),
+    ];
     const id = await this.client.createNetwork({
       Name: options.name,
       Driver: options.driver ?? 'bridge',
       Internal: options.internal === true,
+      ...(options.ipv6 ? { EnableIPv6: true } : {}),
       ...(options.labels ? { Labels: options.labels } : {}),
-      ...(options.subnet ? { IPAM: { Config: [ipam] } } : {}),
+      ...(ipam.length > 0 ? { IPAM: { Config: ipam } } : {}),
       ...(options.options || options.bridgeName || options.mtu ? { Options: driverOptions(options) } : {}),
     });
     return this.client.inspectNetwork(id);
@@ -709,10 +713,11 @@ export class RemoteEngine implements EngineApi {
     return this.client.removeNetwork(name);
   }
 
-  connect(network: string, container: string, options: { aliases?: string[]; ip?: string } = {}): Promise<void> {
+  connect(network: string, container: string, options: { aliases?: string[]; ip?: string; ip6?: string } = {}): Promise<void> {
+    const ipam = { ...(options.ip ? { IPv4Address: options.ip } : {}), ...(options.ip6 ? { IPv6Address: options.ip6 } : {}) };
     return this.client.connectNetwork(network, container, {
       ...(options.aliases?.length ? { Aliases: options.aliases } : {}),
-      ...(options.ip ? { IPAMConfig: { IPv4Address: options.ip } } : {}),
+      ...(Object.keys(ipam).length > 0 ? { IPAMConfig: ipam } : {}),
     });
   }
 

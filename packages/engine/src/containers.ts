@@ -25,6 +25,7 @@ import { unlessThisProcessRuns } from './exit-command';
 import { portBindingsOf } from './port-bindings';
 import { checkDuplicateMounts, mountDestination as mountTarget, mountRequest, parseTmpfsSpec, parseVolumeSpec, volumeDirOf, type ApiMount, type VolumeRequest } from './volumes-spec';
 import {
+  checkPlatformSettings,
   checkUsernsMode,
   exposedPortKeys,
   linkEnv,
@@ -33,6 +34,7 @@ import {
   refuseDeviceRequests,
   withHostGateway,
   type DeviceRequest,
+  type PlatformSettings,
 } from './create-extras';
 
 /** Inspect's `HostConfig.SecurityOpt`: what `--security-opt` set, in docker's words. */
@@ -106,6 +108,8 @@ export interface CreateContainerOptions
   network?: string;
   networkAliases?: string[];
   ip?: string;
+  /** `--ip6`: the container's IPv6 address on its (IPv6) user network. */
+  ip6?: string;
   /** `-p` values. */
   publish?: string[];
   /** `-P`: publish the exposed ports (the image's and `expose`'s) to free host ports. */
@@ -133,6 +137,8 @@ export interface CreateContainerOptions
   containerIdFile?: string;
   /** `--gpus` (the API's `DeviceRequests`): refused, ctr has no device drivers. */
   deviceRequests?: DeviceRequest[];
+  /** `--runtime`, `--isolation`, `--volume-driver`, `--storage-opt` and Windows' limits: what Linux has of them. */
+  platform?: PlatformSettings;
   /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
   restart?: string;
   autoRemove?: boolean;
@@ -502,9 +508,9 @@ function parseRestartPolicy(text: string | undefined): ContainerRecord['restartP
 
 /** Options that mean something to the engine only; the rest go to @ctr/runtime as they are. */
 const ENGINE_ONLY = [
-  'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'mountSpecs', 'network', 'networkAliases', 'ip',
+  'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'mountSpecs', 'network', 'networkAliases', 'ip', 'ip6',
   'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log', 'attach', 'stdinOnce',
-  'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile', 'networkLinks',
+  'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile', 'networkLinks', 'platform',
 ] as const;
 
 /** dockerd's refusal of links with the host's network (runconfig's ErrConflictHostNetworkAndLinks). */
@@ -705,10 +711,12 @@ export class Containers {
     if (kind === 'user') for (const link of links) if (!endpointLinks.some((l) => l.alias === link.alias)) endpointLinks.push(link);
     checkUsernsMode(options.usernsMode);
     refuseDeviceRequests(options.deviceRequests);
+    const realtime = { period: options.cpuRealtimePeriod, runtime: options.cpuRealtimeRuntime };
+    const platformWarnings = checkPlatformSettings(options.platform ?? {}, realtime, (options.volumes ?? []).some((_, i) => volumeRequests[i]?.kind !== 'bind'));
     const macAddress = options.macAddress === undefined ? undefined : parseMac(options.macAddress);
     if (macAddress !== undefined && !ownNetwork) throw invalidArgument('conflicting options: mac-address and the network mode');
     // runconfig's ErrUnsupportedNetworkAndIP; a user network without a subnet of its own refuses it when joined.
-    if (options.ip !== undefined && kind !== 'user') throw invalidArgument('user specified IP address is supported on user defined networks only');
+    if ((options.ip !== undefined || options.ip6 !== undefined) && kind !== 'user') throw invalidArgument('user specified IP address is supported on user defined networks only');
     // The other container's namespace comes with its resolv.conf.
     if (kind === 'container' && options.dns?.length) throw invalidArgument('conflicting options: dns and the network mode');
     // ...and its hostname (runconfig's ErrConflictNetworkHostname).
@@ -775,6 +783,7 @@ export class Containers {
                       name: networkMode,
                       aliases: options.networkAliases ?? [],
                       ...(options.ip ? { ip: options.ip } : {}),
+                      ...(options.ip6 ? { ip6: options.ip6 } : {}),
                       ...(macAddress ? { mac: macAddress } : {}),
                       ...(endpointLinks.length ? { links: endpointLinks } : {}),
                     },
@@ -875,7 +884,7 @@ export class Containers {
         config,
       };
       return {
-        created: { id, name, warnings: [...warnings, ...info.warnings] },
+        created: { id, name, warnings: [...platformWarnings, ...warnings, ...info.warnings] },
         record,
         // The record and its event do not wait for each other; the name is the container's once the record is there.
         commit: async () => {

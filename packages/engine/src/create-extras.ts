@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
 import { sctpRefused } from '@ctr/network';
+import { checkCpuRealtime } from './resources';
+import { checkVolumeDriver } from './volumes-spec';
 
 /**
  * `--expose 80`, `--expose 8000-8010/udp`: the `port/proto` keys of `Config.ExposedPorts`,
@@ -159,4 +161,48 @@ export async function withHostGateway(hosts: readonly string[] | undefined, gate
   if (!hosts?.some((h) => h.endsWith(`:${HOST_GATEWAY}`))) return hosts && [...hosts];
   const address = await gateway();
   return hosts.map((h) => (h.endsWith(`:${HOST_GATEWAY}`) ? `${h.slice(0, -HOST_GATEWAY.length)}${address}` : h));
+}
+
+/**
+ * `HostConfig` settings that Docker's API takes on every platform and a Linux dockerd refuses
+ * or drops: another runtime than runc, isolation, volume drivers, storage options, Windows'
+ * CPU and IO limits. (`--kernel-memory` is not here: dockerd drops it silently since API 1.42.)
+ */
+export interface PlatformSettings {
+  /** `--runtime`: `runc`, the only one. */
+  runtime?: string;
+  /** `--isolation`: `default` (or empty), Linux's only one. */
+  isolation?: string;
+  /** `--volume-driver`: the driver of the volumes `-v` creates; `local`, the only one. */
+  volumeDriver?: string;
+  /** `--storage-opt size=…`: a per-container size, which overlay2 honours only over xfs with project quotas. */
+  storageOpt?: Record<string, string>;
+  /** Windows only: dropped. */
+  cpuCount?: number;
+  /** Windows only: dropped with a warning. */
+  cpuPercent?: number;
+  /** Windows only: refused. */
+  ioMaximumBandwidth?: number;
+  ioMaximumIOps?: number;
+}
+
+/**
+ * A create's platform settings and real-time CPU budget, checked in the order a Linux dockerd
+ * checks them (the request's decoding, then the resources, the runtime, the container's layer,
+ * its volumes), in its words. Returns the warnings of what is dropped. `createsVolumes`:
+ * whether the container's `-v` make volumes, which `volumeDriver` would serve.
+ */
+export function checkPlatformSettings(settings: PlatformSettings, realtime: { period?: number; runtime?: number }, createsVolumes: boolean): string[] {
+  const { runtime, isolation, volumeDriver, storageOpt, cpuPercent, ioMaximumBandwidth, ioMaximumIOps } = settings;
+  if (isolation && isolation.toLowerCase() !== 'default') throw invalidArgument(`Invalid isolation: ${JSON.stringify(isolation)} - linux only supports 'default'`);
+  if (ioMaximumBandwidth) throw invalidArgument('Invalid QoS settings: linux does not support configuration of maximum bandwidth');
+  if (ioMaximumIOps) throw invalidArgument('Invalid QoS settings: linux does not support configuration of maximum IOPs');
+  checkCpuRealtime(realtime.period, realtime.runtime);
+  const warnings = cpuPercent && cpuPercent > 0 ? ['linux does not support CPU percent. Percent discarded.'] : [];
+  if (runtime && runtime !== 'runc') throw invalidArgument(`unknown or invalid runtime name: ${runtime}`, { hint: 'ctr runs containers with runc' });
+  if (storageOpt && Object.keys(storageOpt).length > 0) {
+    throw invalidArgument("--storage-opt is supported only for overlay over xfs with 'pquota' mount option", { hint: "ctr's container layers are overlayfs without project quotas" });
+  }
+  if (createsVolumes) checkVolumeDriver(volumeDriver);
+  return warnings;
 }

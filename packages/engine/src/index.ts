@@ -47,7 +47,7 @@ export { logsNotReadable, runExitStatus } from '@ctr/runtime';
 export type { CommitOptions } from './commit';
 export type { EngineEvent, EventContainer, EventFilters, EventsOptions, EventType } from './events';
 export { apiMount, mountRequest, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type ClientMount, type VolumeRequest } from './volumes-spec';
-export { exposedPortKeys, parseLink, type DeviceRequest } from './create-extras';
+export { exposedPortKeys, parseLink, type DeviceRequest, type PlatformSettings } from './create-extras';
 export { portBindingsOf, type PortBinding } from './port-bindings';
 export { AUTO_REMOVAL, defaultStdinOnce } from './containers';
 export { humanDuration } from './human';

@@ -1,5 +1,5 @@
-import { conflict } from '@ctr/errors';
-import { parseBytes, type RunOptions, type Spec } from '@ctr/runtime';
+import { conflict, invalidArgument } from '@ctr/errors';
+import { hasCpuRealtime, parseBytes, type RunOptions, type Spec } from '@ctr/runtime';
 
 /**
  * `docker update`: new limits for a container (the runtime's run options of those names), as
@@ -8,7 +8,19 @@ import { parseBytes, type RunOptions, type Spec } from '@ctr/runtime';
  */
 export type UpdateOptions = Pick<
   RunOptions,
-  'memory' | 'memorySwap' | 'memoryReservation' | 'cpus' | 'cpuShares' | 'cpuQuota' | 'cpuPeriod' | 'cpusetCpus' | 'cpusetMems' | 'pidsLimit' | 'blkioWeight'
+  | 'memory'
+  | 'memorySwap'
+  | 'memoryReservation'
+  | 'cpus'
+  | 'cpuShares'
+  | 'cpuQuota'
+  | 'cpuPeriod'
+  | 'cpuRealtimePeriod'
+  | 'cpuRealtimeRuntime'
+  | 'cpusetCpus'
+  | 'cpusetMems'
+  | 'pidsLimit'
+  | 'blkioWeight'
 > & {
   /** `no`, `always`, `unless-stopped`, `on-failure[:N]`. */
   restart?: string;
@@ -23,6 +35,8 @@ export interface HostResources {
   CpuShares: number;
   CpuQuota: number;
   CpuPeriod: number;
+  CpuRealtimePeriod: number;
+  CpuRealtimeRuntime: number;
   CpusetCpus: string;
   CpusetMems: string;
   PidsLimit: number | null;
@@ -40,6 +54,8 @@ export interface HostResources {
   OomScoreAdj: number;
   CgroupParent: string;
   CgroupnsMode: 'host' | 'private';
+  /** `--device-cgroup-rule`s as given, null for none (Go's nil list). */
+  DeviceCgroupRules: string[] | null;
 }
 
 type ThrottleDevice = { Path: string; Rate: number };
@@ -52,7 +68,7 @@ const given = <T>(value: T | undefined | 0 | ''): value is T => value !== undefi
  * then shows -1 too).
  */
 export function hostResources(run: RunOptions, spec: Spec): HostResources {
-  const { memory = {}, pids, blockIO = {} } = spec.linux.resources ?? {};
+  const { memory = {}, cpu = {}, pids, blockIO = {} } = spec.linux.resources ?? {};
   // A device list the kernel could not take is not in the spec, and shows empty, as dockerd shows it once dropped.
   const throttles = (list: RunOptions['blkioDeviceReadBps'], inSpec: unknown[] | undefined): ThrottleDevice[] =>
     inSpec?.length ? (list ?? []).map((d) => ({ Path: d.path, Rate: d.rate })) : [];
@@ -65,6 +81,8 @@ export function hostResources(run: RunOptions, spec: Spec): HostResources {
     CpuShares: run.cpuShares ?? 0,
     CpuQuota: run.cpuQuota ?? 0,
     CpuPeriod: run.cpuPeriod ?? 0,
+    CpuRealtimePeriod: cpu.realtimePeriod ?? 0,
+    CpuRealtimeRuntime: cpu.realtimeRuntime ?? 0,
     CpusetCpus: run.cpusetCpus ?? '',
     CpusetMems: run.cpusetMems ?? '',
     PidsLimit: pids?.limit ?? null,
@@ -81,6 +99,7 @@ export function hostResources(run: RunOptions, spec: Spec): HostResources {
     OomScoreAdj: spec.process.oomScoreAdj ?? 0,
     CgroupParent: run.cgroupParent ?? '',
     CgroupnsMode: spec.linux.namespaces.some((n) => n.type === 'cgroup') ? 'private' : 'host',
+    DeviceCgroupRules: run.deviceCgroupRules?.length ? run.deviceCgroupRules : null,
   };
 }
 
@@ -99,6 +118,9 @@ export function mergeUpdate(run: RunOptions, current: HostResources, update: Upd
   if (given(update.cpus) && current.CpuQuota > 0) refuse('Nano CPUs cannot be updated as CPU Quota has already been set');
   if (given(update.cpuPeriod) && current.NanoCpus > 0) refuse('CPU Period cannot be updated as NanoCPUs has already been set');
   if (given(update.cpuQuota) && current.NanoCpus > 0) refuse('CPU Quota cannot be updated as NanoCPUs has already been set');
+  const period = given(update.cpuRealtimePeriod) ? update.cpuRealtimePeriod : current.CpuRealtimePeriod;
+  const runtime = given(update.cpuRealtimeRuntime) ? update.cpuRealtimeRuntime : current.CpuRealtimeRuntime;
+  checkCpuRealtime(period, runtime, given(update.cpuRealtimePeriod) || given(update.cpuRealtimeRuntime));
   const merged: RunOptions = { ...run };
   if (given(update.memory)) {
     const memory = parseBytes(update.memory, 'memory');
@@ -115,6 +137,8 @@ export function mergeUpdate(run: RunOptions, current: HostResources, update: Upd
   if (given(update.cpuShares)) merged.cpuShares = update.cpuShares;
   if (given(update.cpuQuota)) merged.cpuQuota = update.cpuQuota;
   if (given(update.cpuPeriod)) merged.cpuPeriod = update.cpuPeriod;
+  if (given(update.cpuRealtimePeriod)) merged.cpuRealtimePeriod = update.cpuRealtimePeriod;
+  if (given(update.cpuRealtimeRuntime)) merged.cpuRealtimeRuntime = update.cpuRealtimeRuntime;
   if (given(update.cpusetCpus)) merged.cpusetCpus = update.cpusetCpus;
   if (given(update.cpusetMems)) merged.cpusetMems = update.cpusetMems;
   if (given(update.blkioWeight)) merged.blkioWeight = update.blkioWeight;
@@ -123,4 +147,14 @@ export function mergeUpdate(run: RunOptions, current: HostResources, update: Upd
     else delete merged.pidsLimit;
   }
   return merged;
+}
+
+/**
+ * `--cpu-rt-period` and `--cpu-rt-runtime` (0: none), refused in moby's words (runconfig's
+ * validateResources) where the host has no real-time controller, or the runtime passes the
+ * period. `asked`: whether this request names either, which alone makes the host matter.
+ */
+export function checkCpuRealtime(period: number | undefined, runtime: number | undefined, asked = Boolean(period || runtime)): void {
+  if (asked && !hasCpuRealtime()) throw invalidArgument('Your kernel does not support CPU real-time scheduler');
+  if (period && runtime && runtime > period) throw invalidArgument('cpu real-time runtime cannot be higher than cpu real-time period');
 }

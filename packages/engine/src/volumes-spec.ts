@@ -185,12 +185,12 @@ function checkMountConfig(mount: ApiMount): void {
 }
 
 /** Only the local driver exists here; another is what dockerd says of a plugin it cannot find. */
-function checkDriver(mount: ApiMount): void {
-  const driver = mount.VolumeOptions?.DriverConfig?.Name;
+export function checkVolumeDriver(driver: string | undefined): void {
   if (driver && driver !== 'local') {
     throw invalidArgument(`error looking up volume plugin ${driver}: plugin "${driver}" not found`, { hint: "ctr's volumes use the local driver" });
   }
 }
+
 
 function createOptions(mount: ApiMount): { create?: VolumeCreateOptions } {
   const labels = mount.VolumeOptions?.Labels;
@@ -220,7 +220,7 @@ function requestOf(mount: ApiMount, mode: string | undefined): VolumeRequest | T
       return { kind: 'bind' as const, source: path.posix.normalize(source), ...place, ...(propagation ? { propagation } : {}) };
     }
     case 'volume': {
-      checkDriver(mount);
+      checkVolumeDriver(mount.VolumeOptions?.DriverConfig?.Name);
       const copy = mount.VolumeOptions?.NoCopy !== true;
       if (source === '') return { kind: 'anonymous' as const, ...place, copy, ...createOptions(mount) };
       // `a/b/` is `a/b`, and `.` the whole volume.

@@ -84,6 +84,14 @@ export async function hasSwapAccounting(): Promise<boolean> {
   }
 }
 
+/**
+ * Whether containers can be given a real-time CPU budget: moby's sysinfo finds it in cgroup
+ * v1's `cpu.rt_period_us`; cgroup v2 has no real-time controller.
+ */
+export function hasCpuRealtime(): boolean {
+  return !existsSync('/sys/fs/cgroup/cgroup.controllers') && existsSync('/sys/fs/cgroup/cpu/cpu.rt_period_us');
+}
+
 /** Which limits the host's cgroups can enforce: what dockerd's `info` reports of its sysinfo. */
 export interface CgroupFeatures {
   version: '1' | '2';

@@ -32,6 +32,6 @@ export { DEFAULT_DETACH_KEYS, DetachKeyScanner, detachOnKeys, detachedError, isD
 export { logsNotReadable, parseLogRecord, LineAssembler, type LogRecord } from './logs';
 export { hostsContent, resolvConfContent } from './etc-files';
 export { prepareRootfs } from './rootfs-prepare';
-export { cgroupFeatures, hasSwapAccounting, type CgroupFeatures } from './host-facts';
+export { cgroupFeatures, hasCpuRealtime, hasSwapAccounting, type CgroupFeatures } from './host-facts';
 export type * from './oci-spec';
 export type * from './types';

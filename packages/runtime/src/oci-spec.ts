@@ -88,7 +88,7 @@ export interface DeviceRule {
 export interface LinuxResources {
   devices?: DeviceRule[];
   memory?: { limit?: number; reservation?: number; swap?: number; swappiness?: number; disableOOMKiller?: boolean };
-  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  cpu?: { shares?: number; quota?: number; period?: number; realtimePeriod?: number; realtimeRuntime?: number; cpus?: string; mems?: string };
   pids?: { limit: number };
   blockIO?: LinuxBlockIO;
 }

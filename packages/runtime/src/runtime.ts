@@ -955,6 +955,8 @@ function runcUpdateFlags(resources: LinuxResources): string[] {
     ['--cpu-share', cpu.shares],
     ['--cpu-quota', cpu.quota],
     ['--cpu-period', cpu.period],
+    ['--cpu-rt-period', cpu.realtimePeriod],
+    ['--cpu-rt-runtime', cpu.realtimeRuntime],
     ['--cpuset-cpus', cpu.cpus],
     ['--cpuset-mems', cpu.mems],
     ['--pids-limit', pids?.limit ?? -1],

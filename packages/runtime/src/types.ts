@@ -147,6 +147,10 @@ export interface RunOptions {
   cpuPeriod?: number;
   cpusetCpus?: string;
   cpusetMems?: string;
+  /** `--cpu-rt-period`: the real-time scheduler's period, in microseconds (cgroup v1's `cpu.rt_period_us`). */
+  cpuRealtimePeriod?: number;
+  /** `--cpu-rt-runtime`: the real-time tasks' share of each period, in microseconds. */
+  cpuRealtimeRuntime?: number;
   pidsLimit?: number;
   oomKillDisable?: boolean;
   /** 0 to 100; -1 or absent leaves the kernel's default. */
@@ -206,6 +210,11 @@ export interface RunOptions {
   /** `--privileged`: every capability and host device, no seccomp or masked paths, /sys writable. */
   privileged?: boolean;
   devices?: DeviceMapping[];
+  /**
+   * `--device-cgroup-rule 'c 1:3 mr'`: more devices the container may use (`a`, `b` or `c`,
+   * numbers or `*`, some of `rwm`), allowed in its device cgroup besides the default ones.
+   */
+  deviceCgroupRules?: string[];
   /** `--group-add`: more groups for the process, names from the container's /etc/group or numbers. */
   groupAdd?: string[];
   /**

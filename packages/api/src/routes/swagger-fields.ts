@@ -7,11 +7,8 @@ import type { ContainerInspectResponse, ContainerSummaryResponse, EndpointRespon
  * finds them there (docker's templates, dockerode's and docker-py's lookups), and finds them here.
  */
 
-/** `Resources` of a HostConfig that ctr never sets: real-time CPU, device cgroup rules and requests, Windows' limits. */
+/** `Resources` of a HostConfig that ctr never sets: device requests, Windows' limits. */
 const UNSET_RESOURCES = {
-  CpuRealtimePeriod: 0,
-  CpuRealtimeRuntime: 0,
-  DeviceCgroupRules: null,
   DeviceRequests: null,
   CpuCount: 0,
   CpuPercent: 0,

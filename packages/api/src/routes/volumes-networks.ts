@@ -46,10 +46,16 @@ export function networkRoutes({ engine }: Services): Route[] {
       const name = body.string('Name');
       if (!name) throw invalidArgument('a network name is required: Name');
       const driver = body.string('Driver');
-      const ipam = body.object('IPAM')?.objects('Config')?.[0];
+      // dockerd takes one IPAM config per address family; an IPv6 one is told by its subnet.
+      const configs = body.object('IPAM')?.objects('Config') ?? [];
+      const ipam = configs.find((c) => !c.string('Subnet')?.includes(':'));
+      const ipam6 = configs.find((c) => c.string('Subnet')?.includes(':'));
       const subnet = ipam?.string('Subnet');
       const gateway = ipam?.string('Gateway');
       const ipRange = ipam?.string('IPRange');
+      const subnet6 = ipam6?.string('Subnet');
+      const gateway6 = ipam6?.string('Gateway');
+      if (ipam6?.string('IPRange')) throw invalidArgument('an IPv6 IPRange is not supported', { hint: 'containers get addresses from the whole IPv6 subnet' });
       const labels = body.stringMap('Labels');
       const options = body.stringMap('Options');
       const network = await engine.createNetwork({
@@ -58,6 +64,9 @@ export function networkRoutes({ engine }: Services): Route[] {
         ...(subnet ? { subnet } : {}),
         ...(gateway ? { gateway } : {}),
         ...(ipRange ? { ipRange } : {}),
+        ...(body.bool('EnableIPv6') ? { ipv6: true } : {}),
+        ...(subnet6 ? { subnet6 } : {}),
+        ...(gateway6 ? { gateway6 } : {}),
         ...(labels ? { labels } : {}),
         ...(options ? { options } : {}),
         internal: body.bool('Internal') ?? false,

@@ -7,7 +7,7 @@ import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { ago, checkTemplate, commandColumn, ellipsis, formatContext, formatList, goPointer, goStruct, goUnixTime, headerContext, humanSize, labelMethod, printedAs, truncateId } from '../format';
-import { containerIdFile, createFlags, createOptions, envOptions, resourceFlags, resourceOptions, type ContainerIdFile } from './create-flags';
+import { containerIdFile, createFlags, createOptions, envOptions, refuseWindowsOnlyFlags, resourceFlags, resourceOptions, type ContainerIdFile } from './create-flags';
 import { forEachArg, inspectEach } from './each';
 import { checkNewTag } from './images';
 import { errorLine, withHelp } from '../errors';
@@ -66,6 +66,7 @@ function runFailure(error: unknown): unknown {
 
 /** The options `run` or `create` were given; what they refuse is framed as docker's (`withHelp`), status 125. */
 function createOptionsFor(command: 'run' | 'create', args: ParsedArgs, io: Io): Promise<CreateOptions> {
+  refuseWindowsOnlyFlags(args);
   return createOptions(args, io.env)
     .then((options) => withTrustedImage(args, io, withConsoleSize(options, io)))
     .catch((error: unknown) => Promise.reject(withHelp(error, command, 125)));

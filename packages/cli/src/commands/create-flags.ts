@@ -2,11 +2,11 @@ import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, promises as fs, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { CreateOptions } from '@ctr/api';
-import type { ApiMount, BuildStepOptions, ClientMount, DeviceRequest, HealthConfig, UpdateOptions } from '@ctr/engine';
-import { invalidArgument, type CtrError } from '@ctr/errors';
+import type { ApiMount, BuildStepOptions, ClientMount, DeviceRequest, HealthConfig, PlatformSettings, UpdateOptions } from '@ctr/engine';
+import { CtrError, invalidArgument } from '@ctr/errors';
 import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
 import { contentTrustFlag } from '../content-trust';
-import { engineModule } from '../context';
+import { currentEndpoint, engineModule } from '../context';
 import { goErrnoWords } from '../errors';
 import { bool, flagValueError, list, num, parseGoBool, str, type FlagSpec, type ParsedArgs } from '../flags';
 
@@ -64,10 +64,14 @@ export const resourceFlags: FlagSpec[] = [
   { name: 'cpu-shares', short: 'c', type: 'number', description: 'CPU shares (relative weight)' },
   { name: 'cpu-period', type: 'number', description: 'Limit CPU CFS (Completely Fair Scheduler) period' },
   { name: 'cpu-quota', type: 'number', description: 'Limit CPU CFS (Completely Fair Scheduler) quota' },
+  { name: 'cpu-rt-period', type: 'number', description: 'Limit CPU real-time period in microseconds' },
+  { name: 'cpu-rt-runtime', type: 'number', description: 'Limit CPU real-time runtime in microseconds' },
   { name: 'cpuset-cpus', type: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)' },
   { name: 'cpuset-mems', type: 'string', description: 'MEMs in which to allow execution (0-3, 0,1)' },
   { name: 'pids-limit', type: 'number', description: 'Tune container pids limit (set -1 for unlimited)' },
   { name: 'blkio-weight', type: 'string', valueName: 'uint16', description: 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)' },
+  // Checked, then dropped as dockerd drops it since API 1.42 (cgroup v2 and kernels from 5.4 have no such limit).
+  { name: 'kernel-memory', type: 'string', valueName: 'bytes', description: 'Kernel memory limit', check: checkBytes },
 ];
 
 /** Go's strconv.ParseUint(text, 10, bits): the number, or why it is not one in Go's words. */
@@ -95,6 +99,8 @@ export function resourceOptions(args: ParsedArgs): Omit<UpdateOptions, 'restart'
     cpus: cpusOption(args),
     cpuShares: num(args, 'cpu-shares'),
     cpuPeriod: num(args, 'cpu-period'),
+    cpuRealtimePeriod: num(args, 'cpu-rt-period'),
+    cpuRealtimeRuntime: num(args, 'cpu-rt-runtime'),
     cpuQuota: num(args, 'cpu-quota'),
     cpusetCpus: str(args, 'cpuset-cpus'),
     cpusetMems: str(args, 'cpuset-mems'),
@@ -242,6 +248,7 @@ export const createFlags: FlagSpec[] = [
   { name: 'network', type: 'string', valueName: 'network', description: 'Connect a container to a network', default: 'bridge' },
   { name: 'network-alias', type: 'list', description: 'Add network-scoped alias for the container' },
   { name: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
+  { name: 'ip6', type: 'string', description: 'IPv6 address (e.g., 2001:db8::33)' },
   { name: 'mac-address', type: 'string', description: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)' },
   { name: 'link', type: 'list', description: 'Add link to another container' },
   { name: 'dns', type: 'list', description: 'Set custom DNS servers' },
@@ -266,11 +273,20 @@ export const createFlags: FlagSpec[] = [
       "Cgroup namespace to use (host|private) 'host': Run the container in the Docker host's cgroup namespace 'private': Run the container in its own private cgroup namespace '': Use the cgroup namespace as configured by the default-cgroupns-mode option on the daemon (default)",
   },
   { name: 'shm-size', type: 'string', valueName: 'bytes', description: 'Size of /dev/shm', check: checkBytes },
-  { name: 'ulimit', type: 'list', valueName: 'ulimit', description: 'Ulimit options' },
+  { name: 'ulimit', type: 'list', valueName: 'ulimit', description: 'Ulimit options (default [])' },
   { name: 'sysctl', type: 'list', valueName: 'map', description: 'Sysctl options (default map[])' },
   { name: 'init', type: 'bool', description: 'Run an init inside the container that forwards signals and reaps processes' },
   { name: 'privileged', type: 'bool', description: 'Give extended privileges to this container' },
   { name: 'device', type: 'list', description: 'Add a host device to the container' },
+  {
+    name: 'device-cgroup-rule',
+    type: 'list',
+    description: 'Add a rule to the cgroup allowed devices list',
+    // docker's CLI's own check, in its words; the runtime reads the rule again as dockerd does.
+    check: (value) => {
+      if (!/^[acb] ([0-9]+|\*):([0-9]+|\*) [rwm]{1,3}$/.test(value)) throw new Error(`invalid device cgroup format '${value}'`);
+    },
+  },
   { name: 'gpus', type: 'list', valueName: 'gpu-request', description: "GPU devices to add to the container ('all' to pass all GPUs)" },
   { name: 'group-add', type: 'list', description: 'Add additional groups to join' },
   { name: 'pid', type: 'string', description: 'PID namespace to use' },
@@ -280,6 +296,24 @@ export const createFlags: FlagSpec[] = [
   { name: 'cap-add', type: 'list', description: 'Add Linux capabilities' },
   { name: 'cap-drop', type: 'list', description: 'Drop Linux capabilities' },
   { name: 'security-opt', type: 'list', description: 'Security Options' },
+  { name: 'runtime', type: 'string', description: 'Runtime to use for this container' },
+  { name: 'isolation', type: 'string', description: 'Container isolation technology' },
+  { name: 'volume-driver', type: 'string', description: 'Optional volume driver for the container' },
+  { name: 'storage-opt', type: 'list', description: 'Storage driver options for the container' },
+  { name: 'cpu-count', type: 'number', description: 'CPU count (Windows only)' },
+  { name: 'cpu-percent', type: 'number', description: 'CPU percent (Windows only)' },
+  { name: 'io-maxbandwidth', type: 'string', valueName: 'bytes', description: 'Maximum IO bandwidth limit for the system drive (Windows only)', check: checkBytes },
+  {
+    name: 'io-maxiops',
+    type: 'string',
+    valueName: 'uint',
+    description: 'Maximum IOps limit for the system drive (Windows only)',
+    check: (value) => {
+      const n = parseUint(value, 64);
+      if (typeof n !== 'number') throw new Error(`strconv.ParseUint: parsing "${value}": ${n}`);
+    },
+  },
+  { name: 'use-api-socket', type: 'bool', description: 'Bind mount Docker API socket and required auth' },
   { name: 'stop-signal', type: 'string', description: 'Signal to stop the container' },
   { name: 'stop-timeout', type: 'number', description: 'Timeout (in seconds) to stop a container' },
   { name: 'restart', type: 'string', description: 'Restart policy to apply when a container exits', default: 'no' },
@@ -574,6 +608,51 @@ function deviceFrom(value: string): NonNullable<CreateOptions['devices']>[number
   return { pathOnHost, pathInContainer: second || pathOnHost, permissions: 'rwm' };
 }
 
+/** Flags docker's CLI takes only to a Windows daemon (their `ostype` annotation), in the order it names them. */
+const WINDOWS_ONLY = ['cpu-count', 'cpu-percent', 'io-maxbandwidth', 'io-maxiops'];
+
+/**
+ * docker's CLI's refusal of Windows-only flags before it sends anything, status 1 and no
+ * usage: every daemon ctr talks to, and its own engine, run Linux. (dockerd, asked through the
+ * API, drops the CPU ones and refuses the IO ones: the engine does that for API clients.)
+ */
+export function refuseWindowsOnlyFlags(args: ParsedArgs): void {
+  const given = WINDOWS_ONLY.filter((name) => args.flags[name] !== undefined);
+  if (given.length === 0) return;
+  const lines = given.map((name) => `"--${name}" is only supported on a Docker daemon running on windows, but the Docker daemon is running on linux`);
+  throw new CtrError('InvalidArgument', lines.join('\n'), { details: { exitCode: 1 } });
+}
+
+/** `--runtime`, `--isolation`, `--volume-driver` and `--storage-opt`, for the engine to check as dockerd does. */
+function platformOptions(args: ParsedArgs): PlatformSettings | undefined {
+  const storageOpt = list(args, 'storage-opt');
+  // docker's CLI's words, with no flag named and no usage shown.
+  if (storageOpt.some((option) => !option.includes('='))) throw invalidArgument('invalid storage option');
+  const platform: PlatformSettings = {
+    runtime: str(args, 'runtime') || undefined,
+    isolation: str(args, 'isolation') || undefined,
+    volumeDriver: str(args, 'volume-driver') || undefined,
+    storageOpt: storageOpt.length > 0 ? keyValues(storageOpt) : undefined,
+  };
+  const given = Object.fromEntries(Object.entries(platform).filter(([, v]) => v !== undefined));
+  return Object.keys(given).length > 0 ? given : undefined;
+}
+
+/**
+ * `--use-api-socket`, as docker's CLI does it: the daemon's unix socket it talks to, bound at
+ * /var/run/docker.sock. The in-process engine has no socket to give.
+ */
+async function apiSocketMount(): Promise<ClientMount> {
+  const where = await currentEndpoint();
+  if (where.kind === 'local') {
+    throw invalidArgument('flag --use-api-socket needs a daemon: ctr runs this container in-process, with no API socket to mount', {
+      hint: 'start `ctr daemon` and point DOCKER_HOST (or a context) at its unix socket',
+    });
+  }
+  if (!where.host.startsWith('unix://')) throw invalidArgument(`flag --use-api-socket can only be used with unix sockets: docker endpoint ${where.host} incompatible`);
+  return { Type: 'bind', Source: where.host.slice('unix://'.length), Target: '/var/run/docker.sock', BindOptions: {} };
+}
+
 /**
  * `--pid`/`--ipc`/`--uts`: docker's CLI refuses a PID mode other than `host` or
  * `container:<name|id>` in its words; the runtime checks the rest and names a wrong one.
@@ -677,6 +756,7 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   // errors), and shown as given by inspect.
   const { apiMount } = engineModule();
   const mountSpecs: ApiMount[] = list(args, 'mount').map(parseMount).map(apiMount);
+  if (bool(args, 'use-api-socket')) mountSpecs.push(apiMount(await apiSocketMount()));
   const options: CreateOptions = {
     image,
     // The files first: `-e` and `--label` override what they say.
@@ -719,6 +799,7 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   set('hostname', str(args, 'hostname'));
   set('domainname', str(args, 'domainname'));
   set('ip', str(args, 'ip'));
+  set('ip6', str(args, 'ip6'));
   Object.assign(options, resourceOptions(args));
   const nonEmpty = <T>(values: T[]): T[] | undefined => (values.length > 0 ? values : undefined);
   set('oomKillDisable', bool(args, 'oom-kill-disable') || undefined);
@@ -751,6 +832,8 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   set('privileged', bool(args, 'privileged') || undefined);
   const devices = list(args, 'device').map(deviceFrom);
   if (devices.length > 0) options.devices = devices;
+  set('deviceCgroupRules', nonEmpty(list(args, 'device-cgroup-rule')));
+  set('platform', platformOptions(args));
   set('groupAdd', nonEmpty(list(args, 'group-add')));
   set('pid', namespaceMode(args, 'pid'));
   set('ipc', namespaceMode(args, 'ipc'));

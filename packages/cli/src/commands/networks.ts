@@ -1,3 +1,4 @@
+import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
 import { getEngine, println, type CliEngine } from '../context';
 import { bool, list, str } from '../flags';
@@ -13,18 +14,22 @@ const create: Command = {
   description: 'Create a network',
   flags: [
     { name: 'driver', short: 'd', type: 'string', description: 'Driver to manage the Network', default: 'bridge' },
-    { name: 'subnet', type: 'string', description: 'Subnet in CIDR format that represents a network segment' },
-    { name: 'gateway', type: 'string', description: 'IPv4 Gateway for the master subnet' },
-    { name: 'ip-range', type: 'string', description: 'Allocate container ip from a sub-range' },
+    { name: 'subnet', type: 'list', description: 'Subnet in CIDR format that represents a network segment' },
+    { name: 'gateway', type: 'list', description: 'IPv4 or IPv6 Gateway for the master subnet' },
+    { name: 'ip-range', type: 'list', description: 'Allocate container ip from a sub-range' },
     { name: 'internal', type: 'bool', description: 'Restrict external access to the network' },
+    { name: 'ipv6', type: 'bool', description: 'Enable or disable IPv6 networking' },
     { name: 'label', type: 'list', description: 'Set metadata on a network' },
     { name: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' },
   ],
   args: [1, 1],
   async run(args, io) {
-    const subnet = str(args, 'subnet');
-    const gateway = str(args, 'gateway');
-    const ipRange = str(args, 'ip-range');
+    const subnet = ofFamily(list(args, 'subnet'), 4, 'subnet');
+    const gateway = ofFamily(list(args, 'gateway'), 4, 'gateway');
+    const ipRange = ofFamily(list(args, 'ip-range'), 4, 'ip-range');
+    const subnet6 = ofFamily(list(args, 'subnet'), 6, 'subnet');
+    const gateway6 = ofFamily(list(args, 'gateway'), 6, 'gateway');
+    if (ofFamily(list(args, 'ip-range'), 6, 'ip-range')) throw invalidArgument('an IPv6 --ip-range is not supported', { hint: 'containers get addresses from the whole IPv6 subnet' });
     const network = await (await getEngine()).createNetwork({
       name: args.positionals[0] as string,
       driver: str(args, 'driver') || 'bridge',
@@ -34,11 +39,25 @@ const create: Command = {
       ...(subnet ? { subnet } : {}),
       ...(gateway ? { gateway } : {}),
       ...(ipRange ? { ipRange } : {}),
+      ...(bool(args, 'ipv6') ? { ipv6: true } : {}),
+      ...(subnet6 ? { subnet6 } : {}),
+      ...(gateway6 ? { gateway6 } : {}),
     });
     println(io, network.Id);
     return 0;
   },
 };
+
+/**
+ * The one value of an address flag (`--subnet`, `--gateway`, `--ip-range`, each repeatable as
+ * docker's) for one family, told apart as docker's CLI does, by a colon: ctr's networks take
+ * one IPv4 and one IPv6 subnet.
+ */
+function ofFamily(values: string[], family: 4 | 6, flag: string): string | undefined {
+  const mine = values.filter((v) => v.includes(':') === (family === 6));
+  if (mine.length > 1) throw invalidArgument(`more than one IPv${family} --${flag}: ${mine.join(', ')}`, { hint: 'a network takes one IPv4 and one IPv6 subnet' });
+  return mine[0];
+}
 
 /** A network as the engine lists it. */
 type NetworkSummary = Awaited<ReturnType<CliEngine['networks']>>[number];
@@ -134,11 +153,17 @@ const connect: Command = {
   flags: [
     { name: 'alias', type: 'list', description: 'Add network-scoped alias for the container' },
     { name: 'ip', type: 'string', description: 'IPv4 address (e.g., "172.30.100.104")' },
+    { name: 'ip6', type: 'string', description: 'IPv6 address (e.g., "2001:db8::33")' },
   ],
   args: [2, 2],
   async run(args) {
     const ip = str(args, 'ip');
-    await (await getEngine()).connect(args.positionals[0] as string, args.positionals[1] as string, { aliases: list(args, 'alias'), ...(ip ? { ip } : {}) });
+    const ip6 = str(args, 'ip6');
+    await (await getEngine()).connect(args.positionals[0] as string, args.positionals[1] as string, {
+      aliases: list(args, 'alias'),
+      ...(ip ? { ip } : {}),
+      ...(ip6 ? { ip6 } : {}),
+    });
     return 0;
   },
 };

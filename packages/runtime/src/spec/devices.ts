@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
+import type { DeviceRule } from '../oci-spec';
 import type { ContainerDevice, DeviceMapping, RunOptions, SpecContext } from '../types';
 import { ALL_CAPABILITIES } from './defaults';
 import { capabilitySet, type SpecOpt } from './spec-opts';
@@ -72,6 +73,17 @@ export function containerDevices(options: RunOptions): ContainerDevice[] {
   return [...mapped, ...devicesUnder('/dev', '/dev', 'rwm').filter((d) => !paths.has(d.path))];
 }
 
+/** moby's reading of a device cgroup rule: type, major and minor (`*` for any), access. */
+const CGROUP_RULE = /^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$/;
+
+/** One `--device-cgroup-rule` (`c 1:3 mr`, `a *:* rwm`) as an allow entry of the spec; `*` is a number left out, which is any. */
+export function deviceCgroupRule(text: string): DeviceRule {
+  const match = CGROUP_RULE.exec(text);
+  if (!match) throw invalidArgument(`invalid device cgroup rule format: '${text}'`);
+  const [, type, major, minor, access] = match as unknown as [string, DeviceRule['type'], string, string, string];
+  return { allow: true, type, ...(major === '*' ? {} : { major: Number(major) }), ...(minor === '*' ? {} : { minor: Number(minor) }), access };
+}
+
 /**
  * `--device` and `--privileged`, as moby's spec has them: each device is made in the
  * container and allowed in its device cgroup. Privileged also means every capability, no
@@ -84,6 +96,12 @@ export function withDevices(options: RunOptions, ctx: SpecContext): SpecOpt {
       spec.linux.devices = devices.map(({ access: _access, ...device }) => device);
       const rules = (spec.linux.resources ??= {}).devices ?? [];
       spec.linux.resources.devices = [...rules, ...devices.map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: d.access }))];
+    }
+    // After the defaults, as moby appends them: a later rule wins, so one can allow what a default denies (fuse).
+    const cgroupRules = (options.deviceCgroupRules ?? []).map(deviceCgroupRule);
+    if (cgroupRules.length > 0) {
+      const resources = (spec.linux.resources ??= {});
+      resources.devices = [...(resources.devices ?? []), ...cgroupRules];
     }
     if (!options.privileged) return;
     spec.process.capabilities = capabilitySet([...(ctx.allCapabilities ?? ALL_CAPABILITIES)]);

@@ -365,6 +365,9 @@ export function withResources(options: RunOptions, ctx: SpecContext): SpecOpt {
     }
     if (options.cpuQuota !== undefined) cpu.quota = options.cpuQuota;
     if (options.cpuPeriod !== undefined) cpu.period = options.cpuPeriod;
+    // 0 is none, as dockerd's; whether the host has the controller is the engine's check.
+    if (options.cpuRealtimePeriod) cpu.realtimePeriod = options.cpuRealtimePeriod;
+    if (options.cpuRealtimeRuntime) cpu.realtimeRuntime = options.cpuRealtimeRuntime;
     if (options.cpuShares !== undefined) {
       if (!Number.isInteger(options.cpuShares) || options.cpuShares < 0) throw invalidArgument(`invalid cpu-shares: ${options.cpuShares}`);
       if (options.cpuShares > 0) cpu.shares = Math.max(2, options.cpuShares);
