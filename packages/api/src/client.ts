@@ -15,6 +15,7 @@ import type {
   ImageSummary,
   PathStat,
   RemovedImage,
+  SearchResult,
   TopResult,
   StopOptions,
   BuildStepOptions,
@@ -574,6 +575,12 @@ export class ApiClient {
 
   listImages(options: { all?: boolean; filters?: FilterMap } = {}): Promise<ImageSummary[]> {
     return this.json('GET', '/images/json', { query: { all: options.all || undefined, filters: filtersParam(options.filters) } });
+  }
+
+  /** `GET /images/search`: what the index of the registry `term` names found, filtered by the daemon. */
+  searchImages(term: string, options: { limit?: number; filters?: FilterMap; registryAuth?: string; signal?: AbortSignal } = {}): Promise<SearchResult[]> {
+    const query = { term, limit: options.limit, filters: filtersParam(options.filters) };
+    return this.json('GET', '/images/search', { query, ...authHeader(options.registryAuth), ...signalOf(options) });
   }
 
   inspectImage(name: string): Promise<ImageInspect> {

@@ -99,6 +99,7 @@ export type EngineApi = Pick<
   | 'events'
   | 'info'
   | 'login'
+  | 'searchImages'
   | 'components'
 > & {
   create(options: CreateOptions): ReturnType<Engine['create']>;

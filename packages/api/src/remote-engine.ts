@@ -41,6 +41,8 @@ import type {
   RemoveImageOptions,
   RunResult,
   SaveOptions,
+  SearchOptions,
+  SearchResult,
   StatsOptions,
   SystemPruneOptions,
   SystemPruneResult,
@@ -55,6 +57,7 @@ import { CtrError, aborted, isConflict, isNotFound, unsupported } from '@ctr/err
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import { familiarName, formatPlatform, parseNormalizedReference, parseReference } from '@ctr/image';
 import type { ProgressMessage, WaitResponse } from './api-types';
+import { searchTarget } from '@ctr/registry';
 import { ApiClient, type ApiClientOptions } from './client';
 import { contextTar } from './context-tar';
 import { isRemoteContextSource, openRemoteContext } from '@ctr/dockerfile';
@@ -187,6 +190,17 @@ export class RemoteEngine implements EngineApi {
     return { Status: answer.Status, IdentityToken: answer.IdentityToken ?? '' };
   }
 
+  /** `docker search`: the daemon asks the index; the credentials sent are for the registry the term names, as the docker CLI's. */
+  async searchImages(term: string, options: SearchOptions = {}): Promise<SearchResult[]> {
+    const config = options.auth ?? (await this.registryAuth?.(searchTarget(term).registry));
+    return this.client.searchImages(term, {
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+      ...(options.filters ? { filters: options.filters } : {}),
+      ...(config ? { registryAuth: encodeJson(config) } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
   // Images
 
   async pull(ref: string, options: Omit<PullOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void } = {}): Promise<PulledImage> {
@@ -315,6 +329,12 @@ export class RemoteEngine implements EngineApi {
     if (Object.keys(options.secrets ?? {}).length > 0 || Object.keys(options.ssh ?? {}).length > 0) {
       throw unsupported('--secret and --ssh need the builder in this process: the Docker API\'s POST /build has no channel for them', {
         hint: 'Build without -H/DOCKER_HOST (ctr builds in-process), or pass the value another way.',
+      });
+    }
+    // The same for what BuildKit's session carries back (an export) or up (a named context's files).
+    if (options.output || Object.keys(options.buildContexts ?? {}).length > 0) {
+      throw unsupported('--output and --build-context need the builder in this process: the Docker API\'s POST /build has no channel for them', {
+        hint: 'Build without -H/DOCKER_HOST (ctr builds in-process).',
       });
     }
     if (isRemoteContextSource(context)) {

@@ -17,6 +17,7 @@ import { closeEngine, configureEngine } from './context';
 import { contextCommands } from './commands/context';
 import { trustCommands } from './commands/trust';
 import { manifestCommands } from './commands/manifest';
+import { searchCommand } from './commands/search';
 import { bool, list, parseFlags, str, type FlagSpec, type ParsedArgs } from './flags';
 import type { HostFlags } from './host';
 import { commandHelp, groupHelp, mainHelp, usageLine } from './help';
@@ -42,8 +43,8 @@ const globalFlags: FlagSpec[] = [
 const byName = (commands: Command[], name: string): Command => commands.find((c) => c.name === name) as Command;
 const renamed = (command: Command, name: string): Command => ({ ...command, name });
 
-const topLevel: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands, ...containerFileCommands, ...topStatsCommands, daemonCommand, ...loginCommands];
-const common = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'version', 'info'].map((n) => byName(topLevel, n));
+const topLevel: Command[] = [...containerCommands, ...imageCommands, buildCommand, ...systemCommands, ...containerFileCommands, ...topStatsCommands, daemonCommand, ...loginCommands, searchCommand];
+const common = ['run', 'exec', 'ps', 'build', 'pull', 'push', 'images', 'login', 'logout', 'search', 'version', 'info'].map((n) => byName(topLevel, n));
 
 /**
  * A group's command that is also a top-level one (`container run`, `container ls`): its help

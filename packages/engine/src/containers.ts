@@ -17,7 +17,7 @@ import { familiarImageName, type ImageInUse, type Images, type PullOptions, type
 import { logAttributes } from './log-details';
 import { newId } from './names';
 import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } from './resources';
-import { type LogConfig, logSettings } from './log-config';
+import { type LogConfig, logSettings, remoteLog } from './log-config';
 import { answersExit, forgetExits, reportExit, restartPending, underRestartLock, watched } from './restart';
 import { holdsHostMounts, releaseDevices, releaseHeld, runtimeMounts, startHolding } from './held-mounts';
 import { ownAddress, releaseNetwork, startNetworked } from './container-network';
@@ -88,7 +88,7 @@ export function defaultStdinOnce(openStdin: boolean | undefined, attach: Attache
 
 /** `docker create` / `docker run` options, as a library call. Resource fields are @ctr/runtime's. */
 export interface CreateContainerOptions
-  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint' | 'logSizeMax' | 'logMaxFiles' | 'logCompress' | 'noLog' | 'leaveStdinOpen' | 'resolvConf'> {
+  extends Omit<RunOptions, 'mounts' | 'network' | 'ipAddress' | 'entrypoint' | 'logSizeMax' | 'logMaxFiles' | 'logCompress' | 'noLog' | 'remoteLog' | 'leaveStdinOpen' | 'resolvConf'> {
   image: string;
   /** `--log-driver` and `--log-opt`. */
   log?: LogConfig;
@@ -697,7 +697,7 @@ export class Containers {
     const binds = (options.volumes ?? []).filter((_, i) => volumeRequests[i]?.kind !== 'anonymous');
     const tmpfs = [...(options.tmpfs ?? []).map(parseTmpfsSpec), ...specMounts.filter((m): m is TmpfsMount => !('kind' in m))];
     checkDuplicateMounts(volumeRequests, tmpfs);
-    const { logSizeMax, logMaxFiles, logCompress, noLog, warnings } = logSettings(options.log);
+    const { logSizeMax, logMaxFiles, logCompress, noLog, remote, warnings } = logSettings(options.log);
     const networkMode = options.network ?? 'bridge';
     const kind = networkKind(networkMode);
     // A network of its own: the default bridge or a user network.
@@ -811,6 +811,10 @@ export class Containers {
       // that is its endpoint's, NetworkSettings.IPAddress being the default bridge's only.
       const address = ownAddress(attached?.settings);
       const stdinOnce = options.stdinOnce ?? defaultStdinOnce(options.openStdin, options.attach);
+      // The container's own command, as dockerd records it: `--init`'s docker-init, which the
+      // runtime runs in front of it, shows only as HostConfig.Init.
+      const [command = '', ...commandArgs] = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
+      const containerLabels = { ...(image.config.config?.Labels ?? {}), ...(labels ?? {}) };
       const run: RunOptions = {
         ...runtimeOptions(options),
         ...(kind === 'container' && attached ? { hostname: attached.hostname } : {}),
@@ -824,6 +828,20 @@ export class Containers {
         ...(logMaxFiles ? { logMaxFiles } : {}),
         ...(logCompress ? { logCompress } : {}),
         ...(noLog ? { noLog } : {}),
+        ...(remote
+          ? {
+              remoteLog: remoteLog(remote, {
+                id,
+                name,
+                imageId: image.record.id,
+                image: options.image,
+                path: command,
+                args: commandArgs,
+                labels: containerLabels,
+                env: config.Env ?? [],
+              }),
+            }
+          : {}),
         // What runs is the merged config's: the runtime is given both, so it merges nothing again.
         entrypoint: config.Entrypoint ?? [],
         cmd: config.Cmd ?? [],
@@ -844,9 +862,6 @@ export class Containers {
       undo.push(() => this.ctx.runtime.delete(id, { force: true }));
       // After the runtime's preparation of the root filesystem: what it adds there (/etc/hosts…) is the image's part, as dockerd's init layer is.
       await this.fillVolumes(rootfs, fills, signal);
-      // The container's own command, as dockerd records it: `--init`'s docker-init, which the
-      // runtime runs in front of it, shows only as HostConfig.Init.
-      const [command = '', ...commandArgs] = [...run.entrypoint ?? [], ...run.cmd ?? []];
 
       const record: ContainerRecord = {
         id,
@@ -863,7 +878,7 @@ export class Containers {
         ...(options.mountSpecs?.length ? { mountSpecs: options.mountSpecs } : {}),
         ...(binds.length ? { binds } : {}),
         anonymousVolumes: anonymous,
-        labels: { ...(image.config.config?.Labels ?? {}), ...(labels ?? {}) },
+        labels: containerLabels,
         network: { mode: networkMode, aliases: networkAliases ?? [], ...(ip ? { ip } : {}), ports: publish ?? [], publishAll: publishAll ?? false },
         exposedPorts,
         ...(options.volumesFrom?.length ? { volumesFrom: options.volumesFrom } : {}),

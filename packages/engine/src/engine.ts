@@ -7,7 +7,7 @@ import { Runtime, cgroupFeatures, detachOnKeys, detachedError, parseDetachKeys, 
 import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '@ctr/network';
 import type { RegistryClient, RegistryClientOptions } from '@ctr/registry';
 import type { RootfsSource } from '@ctr/image';
-import type { AuthConfig } from '@ctr/registry';
+import type { AuthConfig, SearchResult } from '@ctr/registry';
 import type { BuildOptions, BuildResult } from '@ctr/dockerfile';
 import { EngineBuildBackend, buildNetworkMode, checkBuildIsolation, type BuildState, type BuildStepOptions } from './build-backend';
 import { importBusybox, type ImportBusyboxOptions } from './busybox-image';
@@ -78,6 +78,7 @@ import {
   type VolumePruneOptions,
 } from './volumes-networks';
 import { stats, top, type ContainerStats, type StatsOptions, type TopResult } from './top-stats';
+import { searchImages, type SearchOptions } from './search';
 import {
   Images,
   normalizeImageName,
@@ -331,6 +332,14 @@ export class Engine {
       ...(options.signal ? { signal: options.signal } : {}),
     });
     return { Status: 'Login Succeeded', IdentityToken: '' };
+  }
+
+  /**
+   * `docker search` (`GET /images/search`): the index of the registry TERM names
+   * (`127.0.0.1:5000/busy`; a bare term asks Docker Hub's), filtered as dockerd filters.
+   */
+  async searchImages(term: string, options: SearchOptions = {}): Promise<SearchResult[]> {
+    return searchImages((await this.ready()).ctx.registry(), term, options);
   }
 
   /** `docker images`: every image, or those `filters` select (dockerd's keys and rules; an unknown key is InvalidArgument). */

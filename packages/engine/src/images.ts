@@ -269,7 +269,7 @@ export interface ImportOptions {
 }
 
 /** The per-call credentials an AuthConfig holds, in the registry client's option shape. */
-function credentialsOption(auth: AuthConfig | undefined): { credentials?: RegistryCredentials } {
+export function credentialsOption(auth: AuthConfig | undefined): { credentials?: RegistryCredentials } {
   const credentials = auth === undefined ? undefined : registryModule().credentialsFromAuthConfig(auth, 'the registry auth');
   return credentials === undefined ? {} : { credentials };
 }

@@ -11,7 +11,7 @@ export type { ImportBusyboxOptions } from './busybox-image';
 export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, AttachedStreams, InspectMount, RemoveOptions, StopOptions } from './containers';
 export type { ContainerExecOptions, ContainerLogEntry, ContainerLogsOptions, ContainerSize, InspectOptions } from './containers';
 export { logDetails, logLine, parseLogDetails } from './log-details';
-export type { LogConfig } from './log-config';
+export { logsReadable, type LogConfig } from './log-config';
 export type { HostResources, UpdateOptions } from './resources';
 export { normalizeImageName, familiarImageName, splitRepoTag, allTagsRepository, pushName } from './images';
 export type {
@@ -36,7 +36,8 @@ export type {
   SaveOptions,
   TagPullEvent,
 } from './images';
-export type { AuthConfig } from '@ctr/registry';
+export type { AuthConfig, SearchResult } from '@ctr/registry';
+export type { SearchOptions } from './search';
 export type { ExecOptions, ExecControl } from '@ctr/runtime';
 // Sizes as Docker writes them (`64m`, `1.5g`), for callers that check them before the engine does.
 export { parseBytes } from '@ctr/runtime';

@@ -1,9 +1,15 @@
-import { CtrError, invalidArgument } from '@ctr/errors';
-import { checkLogAttributeOptions, LOG_ATTRIBUTE_OPTIONS } from './log-details';
+import { statSync } from 'node:fs';
+import { CtrError, invalidArgument, unsupported } from '@ctr/errors';
+import { parseBytes, type LogAddress, type RemoteLog, type SyslogFormat } from '@ctr/runtime';
+import { dockerfileModule } from './lazy-modules';
+import { checkLogAttributeOptions, LOG_ATTRIBUTE_OPTIONS, logAttributes, renderTag, type LogSource } from './log-details';
 
 /** `--log-driver` / `--log-opt`, Docker's `HostConfig.LogConfig`. */
 export interface LogConfig {
-  /** `json-file` (default), `local` or `k8s-file`: all mean ctr's log files here; `none` keeps no log. */
+  /**
+   * `json-file` (default), `local` or `k8s-file`: all mean ctr's log files here; `none` keeps no
+   * log; `syslog`, `gelf` and `fluentd` send it away, with a local cache for `logs` as Docker's.
+   */
   driver?: string;
   /** `max-size` (`10m`), `max-file` and `compress`; json-file's attribute options too (`labels`, `labels-regex`, `env`, `env-regex`, `tag`). */
   options?: Record<string, string>;
@@ -15,8 +21,19 @@ export interface LogSettings {
   logMaxFiles?: number;
   logCompress?: boolean;
   noLog?: boolean;
+  /** A remote driver, its options checked: `remoteLog` makes the runtime's settings once the container is known. */
+  remote?: RemoteLogRequest;
   warnings: string[];
 }
+
+export interface RemoteLogRequest {
+  driver: RemoteDriver;
+  options: Readonly<Record<string, string>>;
+  /** A local cache is kept for `logs` (Docker's dual logging): not with `cache-disabled=true`. */
+  cache: boolean;
+}
+
+type RemoteDriver = 'syslog' | 'gelf' | 'fluentd';
 
 /** The options each driver takes, as moby's json-file and local drivers validate theirs (k8s-file is json-file's here). */
 const ROTATION = ['max-size', 'max-file', 'compress'];
@@ -47,9 +64,10 @@ export function logSettings(log: LogConfig | undefined): LogSettings {
   const driver = log?.driver ?? '';
   // moby's ValidateLogOpts takes any options for `none`, which has nothing to apply them to.
   if (driver === 'none') return { noLog: true, warnings: [] };
+  if (isRemote(driver)) return remoteLogSettings(driver, log?.options ?? {});
   const known = DRIVER_OPTIONS.get(driver);
   if (!known) {
-    throw new CtrError('Unsupported', `logging driver "${driver}" is not supported by ctr`, { hint: 'use json-file (the default), local, k8s-file or none' });
+    throw new CtrError('Unsupported', `logging driver "${driver}" is not supported by ctr`, { hint: 'use json-file (the default), local, k8s-file, none, syslog, gelf or fluentd' });
   }
   const given = log?.options ?? {};
   for (const key of Object.keys(given)) {
@@ -77,4 +95,280 @@ export function logSettings(log: LogConfig | undefined): LogSettings {
     ...(compress ? { logCompress: true } : {}),
     warnings: [],
   };
+}
+
+function isRemote(driver: string): driver is RemoteDriver {
+  return driver === 'syslog' || driver === 'gelf' || driver === 'fluentd';
+}
+
+/** Whether `logs` can read a container's log: not without a log, nor a remote driver's without its cache. */
+export function logsReadable(log: { Type: string; Config: Readonly<Record<string, string>> }): boolean {
+  if (log.Type === 'none') return false;
+  return !isRemote(log.Type) || cacheEnabled(log.Config);
+}
+
+function cacheEnabled(options: Readonly<Record<string, string>>): boolean {
+  const disabled = options['cache-disabled'];
+  return disabled === undefined || disabled === '' || !parseBool('cache-disabled', disabled);
+}
+
+/** The options every driver takes (moby's built-in ones: the delivery mode, the local cache's). */
+const CACHE_PREFIX = 'cache-';
+const BUILT_IN = new Set(['mode', 'max-buffer-size', 'cache-disabled', ...ROTATION.map((key) => CACHE_PREFIX + key)]);
+
+/**
+ * A remote driver's options, checked as dockerd's ValidateLogOpts does (the built-in ones, then
+ * the driver's own, in moby's words), and its local cache: moby's local driver's (20 MB files,
+ * five of them, gzipped) with the `cache-` options, unless `cache-disabled`.
+ */
+function remoteLogSettings(driver: RemoteDriver, options: Readonly<Record<string, string>>): LogSettings {
+  const mode = options.mode ?? '';
+  if (!['', 'blocking', 'non-blocking'].includes(mode)) throw invalidArgument(`logger: logging mode not supported: ${mode}`);
+  if (options['max-buffer-size'] !== undefined && mode !== 'non-blocking') throw invalidArgument("logger: max-buffer-size option is only supported with 'mode=non-blocking'");
+  const disabled = options['cache-disabled'];
+  if (disabled !== undefined && disabled !== '' && !['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(disabled)) {
+    throw invalidArgument(`invalid value for option cache-disabled: ${disabled}`);
+  }
+  const own = Object.fromEntries(Object.entries(options).filter(([key]) => !BUILT_IN.has(key)));
+  CHECKS[driver](own);
+  checkLogAttributeOptions(own);
+  const cache = cacheEnabled(options);
+  const cacheOptions = Object.fromEntries(
+    Object.entries(options)
+      .filter(([key]) => key.startsWith(CACHE_PREFIX) && key !== 'cache-disabled')
+      .map(([key, value]) => [key.slice(CACHE_PREFIX.length), value]),
+  );
+  const files = cache ? logSettings({ driver: 'local', options: cacheOptions }) : { warnings: [] };
+  return { ...files, remote: { driver, options: own, cache } };
+}
+
+/** Go's url.Parse as far as the drivers read it: scheme, host (with its port) and path. */
+interface GoUrl {
+  scheme: string;
+  host: string;
+  hostname: string;
+  port: string;
+  path: string;
+}
+
+function goUrl(address: string): GoUrl {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(?:\/\/([^/?#]*))?([^?#]*)/.exec(address);
+  if (!m) return { scheme: '', host: '', hostname: '', port: '', path: address };
+  const host = m[2] ?? '';
+  const hostPort = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(host);
+  const port = hostPort?.[2] ?? '';
+  if (!/^\d*$/.test(port)) throw invalidArgument(`parse ${JSON.stringify(address)}: invalid port ${JSON.stringify(`:${port}`)} after host`);
+  return { scheme: (m[1] as string).toLowerCase(), host, hostname: (hostPort?.[1] ?? '').replace(/^\[|\]$/g, ''), port, path: m[3] ?? '' };
+}
+
+/** Go's net.JoinHostPort. */
+function joinHostPort(host: string, port: string | number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** moby's syslog facilities; a number from 0 to 23 is one too. */
+const FACILITIES = ['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp'];
+
+function syslogFacility(name: string | undefined): number {
+  if (!name) return 3 << 3;
+  const known = FACILITIES.indexOf(name);
+  if (known >= 0) return known << 3;
+  const local = /^local([0-7])$/.exec(name);
+  if (local) return (16 + Number(local[1])) << 3;
+  if (/^[+-]?\d+$/.test(name) && Number(name) >= 0 && Number(name) <= 23) return Number(name) << 3;
+  throw invalidArgument('invalid syslog facility');
+}
+
+function syslogAddress(address: string | undefined): LogAddress | undefined {
+  if (!address) return undefined;
+  const url = goUrl(address);
+  switch (url.scheme) {
+    case 'unix':
+    case 'unixgram':
+      // moby stats the socket when the container is made.
+      try {
+        statSync(url.path);
+      } catch (error) {
+        throw invalidArgument(`stat ${url.path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`);
+      }
+      return { network: url.scheme, address: url.path };
+    case 'udp':
+    case 'tcp':
+      return { network: url.scheme, address: url.port ? url.host : joinHostPort(url.hostname, 514) };
+    case 'tcp+tls':
+      throw unsupported('syslog over TLS (tcp+tls://) is not supported by ctr', { hint: 'use udp://, tcp://, unix:// or unixgram://' });
+    default:
+      throw invalidArgument(`unsupported scheme: '${url.scheme}'`);
+  }
+}
+
+const SYSLOG_FORMATS: readonly string[] = ['', 'rfc3164', 'rfc5424', 'rfc5424micro'];
+
+function checkSyslog(options: Readonly<Record<string, string>>): void {
+  const known = ['syslog-address', 'syslog-facility', 'syslog-format', 'syslog-tls-ca-cert', 'syslog-tls-cert', 'syslog-tls-key', 'syslog-tls-skip-verify', 'tag', ...LOG_ATTRIBUTE_OPTIONS];
+  for (const key of Object.keys(options)) if (!known.includes(key)) throw invalidArgument(`unknown log opt '${key}' for syslog log driver`);
+  syslogAddress(options['syslog-address']);
+  syslogFacility(options['syslog-facility']);
+  if (!SYSLOG_FORMATS.includes(options['syslog-format'] ?? '')) throw invalidArgument('Invalid syslog format');
+}
+
+function gelfAddress(address: string | undefined): LogAddress {
+  if (!address) throw invalidArgument('gelf-address is a required parameter');
+  const url = goUrl(address);
+  if (url.scheme !== 'udp' && url.scheme !== 'tcp') throw invalidArgument('gelf: endpoint needs to be TCP or UDP');
+  if (!url.port) throw invalidArgument('gelf: please provide gelf-address as proto://host:port');
+  return { network: url.scheme, address: url.host };
+}
+
+function checkGelf(options: Readonly<Record<string, string>>): void {
+  const { network } = gelfAddress(options['gelf-address']);
+  for (const [key, value] of Object.entries(options)) {
+    switch (key) {
+      case 'gelf-address':
+      case 'tag':
+      case 'labels':
+      case 'labels-regex':
+      case 'env':
+      case 'env-regex':
+        break;
+      case 'gelf-compression-level':
+        if (network !== 'udp') throw invalidArgument('compression is only supported on UDP');
+        if (!/^[+-]?\d+$/.test(value) || Number(value) < -1 || Number(value) > 9) throw invalidArgument(`unknown value ${JSON.stringify(value)} for log opt ${JSON.stringify(key)} for gelf log driver`);
+        break;
+      case 'gelf-compression-type':
+        if (network !== 'udp') throw invalidArgument('compression is only supported on UDP');
+        if (!['gzip', 'zlib', 'none'].includes(value)) throw invalidArgument(`unknown value ${JSON.stringify(value)} for log opt ${JSON.stringify(key)} for gelf log driver`);
+        break;
+      case 'gelf-tcp-max-reconnect':
+      case 'gelf-tcp-reconnect-delay':
+        if (network !== 'tcp') throw invalidArgument(`${JSON.stringify(key)} is only valid for TCP`);
+        if (!/^[+-]?\d+$/.test(value) || Number(value) < 0) throw invalidArgument(`${JSON.stringify(key)} must be a positive integer`);
+        break;
+      default:
+        throw invalidArgument(`unknown log opt ${JSON.stringify(key)} for gelf log driver`);
+    }
+  }
+}
+
+const FLUENTD_OPTIONS = [
+  'tag',
+  ...LOG_ATTRIBUTE_OPTIONS,
+  'fluentd-address',
+  'fluentd-async',
+  'fluentd-async-connect',
+  'fluentd-async-reconnect-interval',
+  'fluentd-buffer-limit',
+  'fluentd-max-retries',
+  'fluentd-request-ack',
+  'fluentd-retry-wait',
+  'fluentd-sub-second-precision',
+  'fluentd-write-timeout',
+];
+
+function fluentdAddress(address: string | undefined): LogAddress {
+  if (!address) return { network: 'tcp', address: '127.0.0.1:24224' };
+  const invalid = (why: string): CtrError => invalidArgument(`invalid fluentd-address (${address}): ${why}`);
+  let url: GoUrl;
+  try {
+    url = goUrl(address.includes('://') ? address : `tcp://${address}`);
+  } catch (error) {
+    throw invalid((error as Error).message);
+  }
+  if (url.scheme === 'unix') {
+    if (url.path.replace(/^\/+/, '') === '') throw invalid('path is empty');
+    return { network: 'unix', address: url.path };
+  }
+  if (url.scheme === 'tls') throw unsupported('fluentd over TLS (tls://) is not supported by ctr', { hint: 'use tcp:// or unix://' });
+  if (url.scheme !== 'tcp') throw invalid(`unsupported scheme: '${url.scheme}'`);
+  if (url.path !== '') throw invalid('should not contain a path element');
+  if (url.port && Number(url.port) > 65535) throw invalid(`invalid port: strconv.ParseUint: parsing ${JSON.stringify(url.port)}: value out of range`);
+  return { network: 'tcp', address: joinHostPort(url.hostname || '127.0.0.1', url.port || 24224) };
+}
+
+/** Go's time.ParseDuration, in milliseconds. */
+function durationMs(key: string, value: string): number {
+  try {
+    return dockerfileModule().parseDuration(value) / 1e6;
+  } catch {
+    throw invalidArgument(`time: invalid duration ${JSON.stringify(value)}`, { hint: `${key} takes a duration such as 1s or 500ms` });
+  }
+}
+
+/** fluentd's settings as moby's parseConfig reads them, with its checks. */
+function fluentdSettings(options: Readonly<Record<string, string>>): { address: LogAddress; async: boolean; subSecondPrecision: boolean; bufferLimit: number; retryWait: number; maxRetries: number } {
+  const address = fluentdAddress(options['fluentd-address']);
+  const bufferLimit = options['fluentd-buffer-limit'] ? parseBytes(options['fluentd-buffer-limit'], 'fluentd-buffer-limit') : 1024 * 1024;
+  const retryWait = options['fluentd-retry-wait'] ? durationMs('fluentd-retry-wait', options['fluentd-retry-wait']) : 1000;
+  const retries = options['fluentd-max-retries'];
+  if (retries && !/^\d+$/.test(retries)) throw invalidArgument(`strconv.ParseUint: parsing ${JSON.stringify(retries)}: invalid syntax`);
+  if (options['fluentd-async'] && options['fluentd-async-connect']) throw invalidArgument("conflicting options: cannot specify both 'fluentd-async' and 'fluentd-async-connect");
+  const flag = (key: string): boolean => !!options[key] && parseBool(key, options[key] as string);
+  const async = flag('fluentd-async') || flag('fluentd-async-connect');
+  const interval = options['fluentd-async-reconnect-interval'];
+  if (interval) {
+    const ms = durationMs('fluentd-async-reconnect-interval', interval);
+    if (ms !== 0 && (ms < 100 || ms > 10_000)) throw invalidArgument(`invalid value for fluentd-async-reconnect-interval: value (${JSON.stringify(interval)}) must be between 100ms and 10s`);
+  }
+  if (options['fluentd-write-timeout']) durationMs('fluentd-write-timeout', options['fluentd-write-timeout']);
+  if (flag('fluentd-request-ack')) throw unsupported('fluentd-request-ack is not supported by ctr', { hint: 'leave fluentd-request-ack out (or false)' });
+  return {
+    address,
+    async,
+    subSecondPrecision: flag('fluentd-sub-second-precision'),
+    bufferLimit,
+    retryWait,
+    maxRetries: retries ? Number(retries) : 2 ** 31 - 1,
+  };
+}
+
+function checkFluentd(options: Readonly<Record<string, string>>): void {
+  for (const key of Object.keys(options)) if (!FLUENTD_OPTIONS.includes(key)) throw invalidArgument(`unknown log opt '${key}' for fluentd log driver`);
+  fluentdSettings(options);
+}
+
+const CHECKS: Record<RemoteDriver, (options: Readonly<Record<string, string>>) => void> = { syslog: checkSyslog, gelf: checkGelf, fluentd: checkFluentd };
+
+/**
+ * What the runtime is given for a remote driver once the container is known: the destination
+ * and what every message carries (the tag, moby's `{{.ID}}` unless `tag` says otherwise; the
+ * container's facts; the `labels`/`env` attributes for gelf and fluentd).
+ */
+export function remoteLog(request: RemoteLogRequest, source: LogSource): RemoteLog {
+  const { options, cache } = request;
+  const tag = renderTag(options.tag || '{{.ID}}', source);
+  // The tag is the driver's own field, not one of the attributes json-file would add.
+  const attributeOptions = { ...options, tag: '' };
+  switch (request.driver) {
+    case 'syslog': {
+      const address = syslogAddress(options['syslog-address']);
+      return { driver: 'syslog', ...(address ? { address } : {}), facility: syslogFacility(options['syslog-facility']), format: (options['syslog-format'] ?? '') as SyslogFormat, tag, cache };
+    }
+    case 'gelf': {
+      const attrs = logAttributes(attributeOptions, source);
+      const extra: Record<string, string> = {
+        _container_id: source.id,
+        _container_name: source.name,
+        _image_id: source.imageId,
+        _image_name: source.image,
+        _command: [source.path, ...source.args].join(' '),
+        _tag: tag,
+      };
+      for (const [key, value] of Object.entries(attrs)) extra[key.startsWith('_') ? key : `_${key}`] = value;
+      return {
+        driver: 'gelf',
+        address: gelfAddress(options['gelf-address']),
+        compression: (options['gelf-compression-type'] ?? 'gzip') as 'gzip' | 'zlib' | 'none',
+        compressionLevel: options['gelf-compression-level'] ? Number(options['gelf-compression-level']) : 1,
+        maxReconnect: options['gelf-tcp-max-reconnect'] ? Number(options['gelf-tcp-max-reconnect']) : 3,
+        reconnectDelay: options['gelf-tcp-reconnect-delay'] ? Number(options['gelf-tcp-reconnect-delay']) : 1,
+        extra,
+        cache,
+      };
+    }
+    case 'fluentd': {
+      // moby's record: the name as dockerd keeps it, with its slash.
+      const fields = { container_id: source.id, container_name: `/${source.name}`, ...logAttributes(attributeOptions, source) };
+      return { driver: 'fluentd', tag, fields, ...fluentdSettings(options), cache };
+    }
+  }
 }

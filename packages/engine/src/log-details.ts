@@ -36,7 +36,7 @@ const TAG_FIELDS = new Map<string, (source: LogSource) => string>([
 const ACTION = /\{\{-?\s*(.*?)\s*-?\}\}/g;
 
 /** A `tag` log option's template with the container's facts in it (`{{.Name}}/{{.ID}}`). */
-function renderTag(template: string, source: LogSource): string {
+export function renderTag(template: string, source: LogSource): string {
   return template.replace(ACTION, (action: string, inside: string) => {
     const field = TAG_FIELDS.get(/^\.(\w+)$/.exec(inside)?.[1] ?? '');
     if (!field) {

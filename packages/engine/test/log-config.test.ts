@@ -40,7 +40,7 @@ test("an unknown log option is InvalidArgument in Docker's words, and no contain
 });
 
 test('a logging driver ctr has not is Unsupported', async () => {
-  await expect(t.engine.create({ image: 'busybox', network: 'none', log: { driver: 'syslog' } })).rejects.toMatchObject({ code: 'Unsupported' });
+  await expect(t.engine.create({ image: 'busybox', network: 'none', log: { driver: 'splunk' } })).rejects.toMatchObject({ code: 'Unsupported' });
 });
 
 test('max-file above 1 is accepted without a warning: the log rotates across that many files', async () => {

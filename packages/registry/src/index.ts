@@ -12,6 +12,7 @@ export type { EndpointOptions } from './endpoint';
 export { RegistryServer, type RegistryServerOptions } from './server/registry-server';
 export { issueRegistryToken, type ServerAuth, type AccessGrant, type RegistryAction, type TokenOptions } from './server/server-auth';
 export { isRepositoryName, isTag } from './names';
+export { searchTarget, DEFAULT_SEARCH_LIMIT, type SearchResult, type SearchResults } from './search';
 export { extraCaCertificates, EXTRA_CA_CERTS_VARIABLE } from './extra-ca-certificates';
 export { fetchTrustingExtraCas } from './extra-ca-fetch';
 export { canonicalJson } from './trust/canonical-json';

@@ -7,6 +7,7 @@ import { pullImage, type PullOptions, type PullResult } from './pull';
 import { mountRepositories, pushImage, type PushOptions } from './push';
 import { RegistryHttp } from './registry-http';
 import { manifestSubject, readBounded, RepositoryApi, type FetchedManifest } from './repository-api';
+import { indexEndpoint, searchIndex, searchLimit, searchTarget, type SearchResults } from './search';
 
 export interface RegistryClientOptions extends EndpointOptions {
   /**
@@ -131,6 +132,17 @@ export class RegistryClient {
     });
     const descriptor: Descriptor = { mediaType: options.manifest.mediaType, digest: options.manifest.digest, size: options.manifest.size };
     return { reference: ref, descriptor };
+  }
+
+  /**
+   * `docker search TERM` as dockerd's registry service asks it (filters are the caller's):
+   * the index of the registry TERM names (`127.0.0.1:5000/busy`), Docker Hub's for a bare
+   * term. `limit` 0 or none is 25; outside [1, 100] is InvalidArgument before any request.
+   */
+  async search(term: string, options: RequestOptions & { limit?: number } = {}): Promise<SearchResults> {
+    const { registry, query } = searchTarget(term);
+    const limit = searchLimit(options.limit);
+    return searchIndex(this.httpFor(options, registry), indexEndpoint(registry, this.options), query, limit, options.signal);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { internal } from '@ctr/errors';
 import { logFifo, logWriterArgv, type LogRotation } from './log-writer';
+import type { RemoteWriter } from './remote-log';
 
 /** Everything conmon is told about one container or one exec session. */
 export interface ConmonConfig {
@@ -34,11 +35,25 @@ export interface ConmonConfig {
   logRotation?: LogRotation;
   /** No log at all (`--log-driver none`): the output goes to attached clients only. */
   noLog?: boolean;
+  /** A remote log driver: the writer sends the records (`remote-log.ts`). */
+  remoteLog?: RemoteWriter;
+  /** With `remoteLog`: no log file is kept (`cache-disabled`). */
+  noLogFile?: boolean;
 }
 
-/** A container's log that rotates across files (an exec's output is not the container's log). */
-function rotation(c: ConmonConfig): LogRotation | undefined {
-  return c.exec ? undefined : c.logRotation;
+/**
+ * What the log writer does in conmon's place for a container (an exec's output is not the
+ * container's log): rotate the log across files, send it to a remote driver, or both.
+ */
+function writer(c: ConmonConfig): { rotation?: LogRotation; remote?: RemoteWriter } | undefined {
+  if (c.exec) return undefined;
+  if (c.remoteLog) {
+    // The writer keeps conmon's one-file limit too: conmon itself writes to the FIFO.
+    const limit = c.logSizeMax ? { maxSize: c.logSizeMax, maxFiles: 1, compress: false } : undefined;
+    const kept = c.logRotation ?? limit;
+    return { remote: c.remoteLog, ...(kept ? { rotation: kept } : {}) };
+  }
+  return c.logRotation ? { rotation: c.logRotation } : undefined;
 }
 
 /** conmon's command line, the way Podman builds it (libpod `oci_conmon_common.go`). */
@@ -51,7 +66,7 @@ export function conmonArgs(c: ConmonConfig): string[] {
     '-r', c.runtime,
     '-b', c.bundle,
     '-p', c.pidFile,
-    '-l', c.noLog ? 'none:' : `k8s-file:${rotation(c) ? logFifo(c.logPath) : c.logPath}`,
+    '-l', c.noLog ? 'none:' : `k8s-file:${writer(c) ? logFifo(c.logPath) : c.logPath}`,
     '--exit-dir', c.exitDir,
     '--full-attach',
     '--socket-dir-path', c.bundle,
@@ -69,7 +84,7 @@ export function conmonArgs(c: ConmonConfig): string[] {
   // attach again); so does a pipe's unless the container is StdinOnce (`run -i`, not `run -di`).
   if (c.stdin && (c.terminal || c.leaveStdinOpen)) args.push('--leave-stdin-open');
   // conmon's own limit would rename a new file over the FIFO: a rotating writer keeps the size.
-  if (c.logSizeMax && !rotation(c)) args.push('--log-size-max', String(c.logSizeMax));
+  if (c.logSizeMax && !writer(c)) args.push('--log-size-max', String(c.logSizeMax));
   const [exitProgram, ...exitArgs] = c.exitCommand ?? [];
   if (exitProgram) {
     args.push('--exit-command', exitProgram);
@@ -201,10 +216,12 @@ export function runExitCommand([program, ...args]: readonly string[]): void {
 export function spawnConmon(config: ConmonConfig, launch?: Launch): ConmonProcess {
   const withAttach = config.exec?.attach === true;
   const env: Record<string, string> = { PATH: searchPath(), _OCI_SYNCPIPE: '3' };
-  // A rotating log's writer starts first and runs conmon itself, passing the sync pipe on.
+  // A log writer starts first and runs conmon itself, passing the sync pipe on.
   const monitor = [config.conmon, ...conmonArgs(config)];
-  const rotating = rotation(config);
-  const [program, ...args] = rotating ? logWriterArgv(config.logPath, logFifo(config.logPath), rotating, monitor) : monitor;
+  const logWriter = writer(config);
+  const [program, ...args] = logWriter
+    ? logWriterArgv(config.noLogFile ? undefined : config.logPath, logFifo(config.logPath), logWriter.rotation, monitor, logWriter.remote)
+    : monitor;
   const launched = withAttach ? undefined : launch?.([program as string, ...args], env, config.bundle);
   // What launched it reports there when it could not, or went away.
   if (launched) return { sync: new SyncReader(launched, 'cannot start conmon') };

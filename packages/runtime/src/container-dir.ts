@@ -2,6 +2,7 @@ import { existsSync, promises as fs, linkSync, lstatSync, readFileSync, renameSy
 import path from 'node:path';
 import { invalidArgument, noSpaceLeft, notFound } from '@ctr/errors';
 import type { Spec } from './oci-spec';
+import type { RemoteLog } from './remote-log';
 import type { NamespaceJoins } from './shared-namespaces';
 import type { ContainerStatus, ExitStatus } from './types';
 
@@ -32,6 +33,8 @@ export interface ContainerRecord {
   logCompress?: true;
   /** `--log-driver none`: conmon keeps no log. */
   noLog?: true;
+  /** `run.remoteLog`, for every start. */
+  remoteLog?: RemoteLog;
   /** Containers whose PID or IPC namespace each start joins (`container:<id>` modes). */
   joins?: NamespaceJoins;
   /** A shareable IPC container's /dev/shm size: its tmpfs is mounted on the host before a start. */

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
+import { LOG_DRIVER_FAILURE, type RemoteWriter } from './remote-log';
 
 /**
  * Docker's json-file rotation (`max-size` with `max-file` above 1), for a log that conmon
@@ -19,6 +20,12 @@ import { invalidArgument } from '@ctr/errors';
  * the FIFO's end of file, when conmon has gone. A record conmon writes at once is never split
  * across files (records end with a newline: conmon adds one to a partial line).
  *
+ * A remote log driver's code (`remote-log.ts`) comes in front of this one: the writer then
+ * connects to its destination before it runs conmon (a failure is the start's, told on the
+ * sync pipe in dockerd's words), sends every record there before it writes it to the log (the
+ * driver's local cache, Docker's dual logging), and keeps no log when the cache is disabled
+ * (`log` empty).
+ *
  * It is plain Perl with Linux's number for O_NONBLOCK (2048), as the relay: loading modules
  * would delay conmon's start, which waits for it.
  */
@@ -27,6 +34,12 @@ my ($log, $fifo, $max, $files, $compress, @conmon) = @ARGV;
 umask(077);
 system('mkfifo', '-m', '600', $fifo) unless -p $fifo;
 sysopen(my $in, $fifo, 2048) or exit 2;
+my $remote = defined &remote_start;
+if ($remote and defined(my $error = remote_start())) {
+  open(my $sync, '>&=', 3) or exit 2;
+  syswrite($sync, '{"data":-1,"message":"' . go_json("${LOG_DRIVER_FAILURE}$error") . qq("}\n));
+  exit 2;
+}
 my $child = fork();
 exit 2 unless defined $child;
 exec { $conmon[0] } @conmon or exit 127 if $child == 0;
@@ -34,8 +47,8 @@ exec { $conmon[0] } @conmon or exit 127 if $child == 0;
 open(my $sync, '<&=', 3) and close($sync);
 waitpid($child, 0);
 my $started = $? == 0;
-open(my $out, '>>', $log) or exit 2;
-my $size = -s $out;
+my ($out, $size) = (undef, 0);
+if ($log ne '') { open($out, '>>', $log) or exit 2; $size = -s $out }
 my ($buf, $gzip) = ('');
 sub rotate {
   close($out);
@@ -55,6 +68,7 @@ sub rotate {
 }
 sub put {
   my ($text) = @_;
+  return unless $out;
   my $off = 0;
   while ($off < length($text)) {
     my $w = syswrite($out, $text, length($text) - $off, $off);
@@ -73,6 +87,7 @@ while (1) {
   next if $end == 0;
   my $pending = '';
   for my $record (split(/(?<=\n)/, substr($buf, 0, $end))) {
+    remote_send($record) if $remote;
     if ($max > 0 && $size >= $max) { put($pending); $pending = ''; rotate() }
     $pending .= $record;
     $size += length($record);
@@ -81,8 +96,9 @@ while (1) {
   $buf = substr($buf, $end);
 }
 put($buf);
+remote_end() if $remote;
 # Done with the log: readers waiting for the last lines (the FIFO has no reader now) go on.
-close($out);
+close($out) if $out;
 close($in);
 waitpid($gzip, 0) if $gzip;
 `;
@@ -97,9 +113,17 @@ export interface LogRotation {
   compress: boolean;
 }
 
-/** The command line that starts the writer for `log` (through `fifo`), which then runs `conmon`. */
-export function logWriterArgv(log: string, fifo: string, rotation: LogRotation, conmon: readonly string[]): string[] {
-  return ['perl', '-e', WRITER, log, fifo, String(rotation.maxSize), String(rotation.maxFiles), rotation.compress ? '1' : '0', ...conmon];
+/** No rotation: the log grows (or conmon's own limit is kept by the writer's caller). */
+const ONE_FILE: LogRotation = { maxSize: 0, maxFiles: 1, compress: false };
+
+/**
+ * The command line that starts the writer for `log` (through `fifo`; none: no log file), which
+ * then runs `conmon`; with `remote`, the writer sends the records to a remote driver too.
+ */
+export function logWriterArgv(log: string | undefined, fifo: string, rotation: LogRotation | undefined, conmon: readonly string[], remote?: RemoteWriter): string[] {
+  const { maxSize, maxFiles, compress } = rotation ?? ONE_FILE;
+  const code = remote ? ['-e', remote.script, '-e', WRITER, remote.settings] : ['-e', WRITER];
+  return ['perl', ...code, log ?? '', fifo, String(maxSize), String(maxFiles), compress ? '1' : '0', ...conmon];
 }
 
 /**

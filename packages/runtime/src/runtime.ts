@@ -1,7 +1,7 @@
 import { promises as fs, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, watch, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CtrError, aborted, conflict, internal, invalidArgument, isCtrError, throwIfAborted } from '@ctr/errors';
+import { CtrError, aborted, conflict, internal, invalidArgument, isCtrError, throwIfAborted, unavailable } from '@ctr/errors';
 import { attachSocket, prepareAttach } from './attach';
 import { procStat } from './proc-stat';
 import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
@@ -14,6 +14,7 @@ import { checkTerminalSize, resizeTerminal } from './terminal-size';
 import { checkRuntimeVersionOnce, findExecutable, grantableCapabilities, hasSwapAccounting, hostRlimitCeilings } from './host-facts';
 import { logsNotReadable, readLogs } from './logs';
 import { logRotationOf } from './log-writer';
+import { LOG_DRIVER_FAILURE, remoteWriter } from './remote-log';
 import type { LinuxResources, Spec } from './oci-spec';
 import { prepareRootfs } from './rootfs-prepare';
 import { Runc, runcFailure, runcHasProcess } from './runc';
@@ -303,6 +304,7 @@ export class Runtime {
         ...(logSizeMax ? { logSizeMax } : {}),
         ...logFiles,
         ...(run.noLog ? { noLog: true as const } : {}),
+        ...(run.remoteLog ? { remoteLog: run.remoteLog } : {}),
         ...joinsAndShm(run),
       };
       await d.write(record);
@@ -357,6 +359,7 @@ export class Runtime {
       ...(record.leaveStdinOpen ? { leaveStdinOpen: true } : {}),
       ...(options.exitCommand ? { exitCommand: options.exitCommand } : {}),
       ...(record.noLog ? { noLog: true } : {}),
+      ...(record.remoteLog ? { remoteLog: remoteWriter(record.remoteLog, { hostname: os.hostname(), created: record.createdAt }), noLogFile: !record.remoteLog.cache } : {}),
       ...(record.logSizeMax ? { logSizeMax: record.logSizeMax } : {}),
       ...(record.logSizeMax && record.logMaxFiles ? { logRotation: { maxSize: record.logSizeMax, maxFiles: record.logMaxFiles, compress: record.logCompress === true } } : {}),
     };
@@ -379,7 +382,9 @@ export class Runtime {
       // Otherwise runc's log says more than conmon passes on (runc's last line only).
       const failure = message?.pipeFailed
         ? internal(message.message ?? 'conmon never ran', { details: { exitCode: 128 } })
-        : startFailure((await runtimeFailure(d.runtimeLog)) ?? message?.message ?? 'conmon exited without starting the container');
+        : message?.message?.startsWith(LOG_DRIVER_FAILURE)
+          ? unavailable(message.message, { details: { exitCode: 128 } })
+          : startFailure((await runtimeFailure(d.runtimeLog)) ?? message?.message ?? 'conmon exited without starting the container');
       await d.write({ ...record, status: 'exited', exitCode: Number(failure.details.exitCode), error: failure.message, finishedAt: new Date().toISOString(), pid: 0 });
       await this.removeRuntimeState(tools, id);
       throw failure;
@@ -856,7 +861,8 @@ export class Runtime {
     const d = this.dir(id);
     const self = this;
     return (async function* () {
-      if ((await d.read()).noLog) throw logsNotReadable();
+      const record = await d.read();
+      if (record.noLog || record.remoteLog?.cache === false) throw logsNotReadable();
       yield* readLogs(d.log, options, async () => (await self.state(id).catch(() => undefined))?.running === true);
     })();
   }

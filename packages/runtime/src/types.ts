@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Spec } from './oci-spec';
+import type { RemoteLog } from './remote-log';
 
 /**
  * The fields of an OCI/Docker image config (`config` object) that may shape a container.
@@ -203,6 +204,8 @@ export interface RunOptions {
   logCompress?: boolean;
   /** `--log-driver none`: no log is kept; the output reaches attached clients only, and `logs` is refused. */
   noLog?: boolean;
+  /** A remote log driver (`--log-driver syslog|gelf|fluentd`): its log writer sends the output there, and keeps the log as its cache unless told not to. */
+  remoteLog?: RemoteLog;
   sysctls?: Record<string, string>;
   annotations?: Record<string, string>;
   /** `--init`: Docker's docker-init (tini) runs as PID 1, reaps orphans and forwards signals. */

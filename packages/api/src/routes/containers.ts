@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { logLine, logsNotReadable, parseDetachKeys, type StopOptions } from '@ctr/engine';
+import { logLine, logsNotReadable, logsReadable, parseDetachKeys, type StopOptions } from '@ctr/engine';
 import { asCtrError, conflict, invalidArgument, isNotFound } from '@ctr/errors';
 import { clientGone, openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
 import { createOptionsFromBody, updateOptionsFromBody } from '../container-config';
@@ -150,7 +150,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       const stderr = call.query.bool('stderr');
       if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
       // Refused before the stream's headers, as dockerd's 501.
-      if (info.HostConfig.LogConfig.Type === 'none') throw logsNotReadable();
+      if (!logsReadable(info.HostConfig.LogConfig)) throw logsNotReadable();
       const tty = info.Config.Tty;
       const timestamps = call.query.bool('timestamps');
       const details = call.query.bool('details');

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { applyConfigChanges, familiarImageName, normalizeImageName, type ImageInspect, type PushedTag } from '@ctr/engine';
 import { familiarName, normalizePlatform, parsePlatform, parseReference, referenceName, type Platform } from '@ctr/image';
-import { asCtrError, invalidArgument, notFound } from '@ctr/errors';
+import { asCtrError, invalidArgument } from '@ctr/errors';
 import { progressText } from '@ctr/registry';
 import { JsonMessages, bodyStream, clientGone, sendJson, startStream, type Call } from '../call';
 import { registryAuthHeader } from '../registry-auth';
@@ -154,8 +154,19 @@ export function imageRoutes({ engine }: Services): Route[] {
       // `shared-size` (API 1.42): each image's SharedSize, as `system df` gives it; -1 without.
       sendJson(call, 200, await engine.images({ all: call.query.bool('all'), filters, sharedSize: call.query.bool('shared-size') }));
     }),
-    route('GET', '/images/search', async () => {
-      throw notFound('search is not available: ctrd has no index to search', { hint: 'pull by name instead' });
+    route('GET', '/images/search', async (call) => {
+      const text = call.query.string('limit');
+      const limit = text ? Number(text) : undefined;
+      if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) throw invalidArgument(`invalid limit specified: ${text}`);
+      // As dockerd: a search needs no credentials, so an X-Registry-Auth it cannot read is ignored, not refused.
+      let auth;
+      try {
+        auth = registryAuthHeader(call.req);
+      } catch {
+        auth = undefined;
+      }
+      const options = { filters: call.query.filters(), signal: clientGone(call), ...(limit !== undefined ? { limit } : {}), ...(auth ? { auth } : {}) };
+      sendJson(call, 200, await engine.searchImages(call.query.string('term') ?? '', options));
     }),
     route('POST', '/images/create', async (call) => {
       const fromImage = call.query.string('fromImage');

@@ -12,6 +12,7 @@ import { authorize, type AccessGrant, type RegistryAction, type ServerAuth } fro
 import { UploadSessions } from './upload-sessions';
 import { handleBlob, handleUpload, handleUploadStart } from './blob-handlers';
 import { handleManifest, handleReferrers, handleTags } from './manifest-handlers';
+import { handleSearch } from './search-handler';
 import { handleTrust, isTrustPath } from './trust-handlers';
 import { TrustStore } from './trust-store';
 
@@ -149,6 +150,12 @@ export class RegistryServer {
       const decision = authorize(this.options.auth, req.headers.authorization, undefined, []);
       if (!decision.allowed) throw challenge(decision.challenge);
       return replyJson(req, res, 200, {});
+    }
+    // The v1 index `docker search` asks: open to whoever may reach `/v2/` (basic: any user; token: any token for this service).
+    if (path === '/v1/search' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const decision = authorize(this.options.auth, req.headers.authorization, undefined, []);
+      if (!decision.allowed) throw challenge(decision.challenge);
+      return handleSearch(req, res, query, this.metadata);
     }
     // Trust metadata is bounded as manifests are: both are small JSON a client uploads whole.
     const maxManifestBytes = this.options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;

@@ -87,6 +87,21 @@ export class RepositoryMetadata {
     return removeFile(path.join(this.dir(repository), 'tags', tag));
   }
 
+  /**
+   * Every repository that holds a manifest, in byte order (the search index's listing).
+   * Every directory is walked, records included: repositories nest (`a` and `a/b`).
+   */
+  async repositories(): Promise<string[]> {
+    const out: string[] = [];
+    const walk = async (name: string): Promise<void> => {
+      const entries = await fs.readdir(path.join(this.root, 'repositories', name), { withFileTypes: true }).catch(() => []);
+      if (name !== '' && entries.some((e) => e.isDirectory() && e.name === 'manifests')) out.push(name);
+      for (const entry of entries) if (entry.isDirectory()) await walk(name === '' ? entry.name : `${name}/${entry.name}`);
+    };
+    await walk('');
+    return out.sort(byteOrder);
+  }
+
   /** Tags in byte order, as the spec's pagination (`last`) assumes. */
   async tags(repository: string): Promise<string[]> {
     return (await listDirectory(path.join(this.dir(repository), 'tags'))).sort(byteOrder);
