@@ -26,9 +26,12 @@ import { isArchive, writeLayer } from './layer-writer';
 import { parse } from './parser';
 import { isRemoteContextSource, openRemoteContext, type RemoteContextSource } from './remote-context';
 import { ShellLex } from './shell-lexer';
-import { StageState, type CacheSource } from './stage-state';
+import { StageState, defaultShell, type CacheSource } from './stage-state';
 import { planMounts, type MountPlan } from './mount-plan';
 import { mountFromStage, parseMountFlag } from './run-mount';
+import { contextKey, resolveNamedContexts, type NamedContext } from './named-context';
+import { openOutput, type BuildOutput, type OutputSink } from './build-output';
+import { readIgnore } from './build-context';
 
 export interface BuildOptions<S> {
   backend: BuildBackend<S>;
@@ -81,6 +84,18 @@ export interface BuildOptions<S> {
   scratchDir?: string;
   /** The clock for history `created` times (tests pin it). */
   now?: () => Date;
+  /**
+   * buildx's `--build-context name=…`: what `FROM name`, `COPY --from=name` and `RUN --mount
+   * from=name` get instead of the image (or stage) of that name. Names as buildx keys them
+   * (`alpine` is `docker.io/library/alpine:latest` too).
+   */
+  buildContexts?: Record<string, NamedContext>;
+  /**
+   * buildx's `--output type=local|tar`: the target stage's filesystem is written there once it
+   * is built. Its image is still committed (the classic builder commits every step), never
+   * tagged by the caller: it is what `id` names.
+   */
+  output?: BuildOutput;
 }
 
 export interface BuildResult {
@@ -91,6 +106,15 @@ export interface BuildResult {
 
 /** What a stage name, index or image reference in FROM / COPY --from points at. */
 type Source<S> = { state: S; key: string };
+
+/** A named context's directory as a state; `history` is its layer's entry (none for an empty directory). */
+type NamedSource<S> = Source<S> & { history?: HistoryEntry };
+
+/** A named context found for a name, with the key it was found by. */
+interface NamedEntry {
+  key: string;
+  context: NamedContext;
+}
 
 class Build<S> {
   private readonly backend: BuildBackend<S>;
@@ -107,6 +131,8 @@ class Build<S> {
   private readonly warnings: string[] = [];
   private readonly cacheSources: CacheSource<S>[] = [];
   private readonly targetPlatform: Platform;
+  /** Named contexts' directories as states, made once per build (`localContext`). */
+  private readonly locals = new Map<string, Promise<NamedSource<S>>>();
   private step = 0;
   private total = 0;
 
@@ -114,6 +140,8 @@ class Build<S> {
     private readonly options: BuildOptions<S>,
     private readonly dockerfile: Dockerfile,
     private readonly context: BuildContext,
+    private readonly named: ReadonlyMap<string, NamedContext> = new Map(),
+    private readonly output?: OutputSink,
   ) {
     this.backend = options.backend;
     this.signal = options.signal ?? new AbortController().signal;
@@ -157,7 +185,7 @@ class Build<S> {
     const target = this.targetIndex();
     const needed = this.neededStages(target);
     const labels = this.labelInstruction();
-    this.total = [...needed].reduce((n, i) => n + 1 + stages[i]!.instructions.length, labels ? 1 : 0);
+    this.total = [...needed].reduce((n, i) => n + 1 + (this.override(i) ? 0 : stages[i]!.instructions.length), labels ? 1 : 0);
     for (const stage of stages) if (!needed.has(stage.index)) this.emit({ type: 'stage-skipped', stage: stage.index, ...(stage.name ? { name: stage.name } : {}) });
     for (const index of [...needed].sort((a, b) => a - b)) await this.buildStage(index);
     const final = this.results.get(target)!;
@@ -174,6 +202,8 @@ class Build<S> {
     const unused = [...this.buildArgs.keys()].filter((k) => !this.declared.has(k) && !(proxyArgs as readonly string[]).includes(k));
     if (unused.length > 0) this.warn(`One or more build-args [${unused.sort().join(' ')}] were not consumed`);
     const id = this.options.squash ? await this.squash(final, spec, built) : built;
+    const output = this.output;
+    if (output) await this.backend.view(final.state, (root) => output.write(root, this.signal), this.signal);
     this.emit({ type: 'done', id });
     return { id, warnings: this.warnings };
   }
@@ -275,6 +305,8 @@ class Build<S> {
       if (needed.has(index)) return;
       needed.add(index);
       const stage = this.dockerfile.stages[index]!;
+      // A stage a named context replaces needs nothing of its own.
+      if (this.override(index)) return;
       const refs: [string, boolean][] = [[stage.from.image, false]];
       for (const i of stage.instructions) if (i.kind === 'COPY' && i.from !== undefined) refs.push([i.from, true]);
       for (const i of stage.instructions) {
@@ -319,9 +351,12 @@ class Build<S> {
     throwIfAborted(this.signal, 'the build');
     const base = this.expand(from.image, this.metaEnv, from);
     const platform = from.platform !== undefined ? this.expand(from.platform, this.metaEnv, from) : this.options.platform;
-    const ref = this.stageRef(base, index, false);
+    const override = this.override(index);
+    const ref = override ? undefined : this.stageRef(base, index, false);
+    const named = override ?? (ref === undefined ? this.namedContext(base) : undefined);
     let state: StageState<S>;
-    if (ref !== undefined) {
+    if (named !== undefined) state = await this.namedStage(named, platform);
+    else if (ref !== undefined) {
       const parent = await this.buildStage(ref);
       state = new StageState(parent.state, parent.key, structuredClone(parent.config), [...parent.history], parent.platform, parent.author);
       state.base = { state: parent.state, history: parent.history.length, parent: `stage ${base}` };
@@ -332,22 +367,7 @@ class Build<S> {
       state = new StageState(await this.backend.scratch(this.signal), cacheKey('scratch', p.os, p.architecture), {}, [], p, undefined);
       state.base = { state: state.state, history: 0 };
       state.cacheSources = this.cacheSources;
-    } else {
-      const image = await this.backend.resolveImage(base, { ...(platform ? { platform } : {}), signal: this.signal });
-      const c = image.config;
-      state = new StageState(
-        image.state,
-        cacheKey('image', image.id),
-        structuredClone(c.config ?? {}),
-        [...(c.history ?? [])],
-        { os: c.os, architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}) },
-        c.author,
-      );
-      state.base = { state: image.state, history: state.history.length, parent: image.id };
-      state.image = image.id;
-      // docker's isParentOf: the base's history and layers begin the cache image's.
-      state.cacheSources = this.cacheSources.filter((source) => isPrefix(state.history, source.history) && c.rootfs.diff_ids.every((d, i) => source.diffIds[i] === d));
-    }
+    } else state = await this.imageStage(base, platform);
     state.base = { ...state.base!, config: structuredClone(state.config) };
     // dockerd's setDefaultPath: a Linux stage whose base has no PATH gets it, and so the images its steps make.
     if (state.platform.os !== 'windows' && !state.envMap().has('PATH')) state.config.Env = [...(state.config.Env ?? []), DEFAULT_PATH_ENV];
@@ -362,7 +382,8 @@ class Build<S> {
     }
     // FROM's result: the base, or what its triggers made of it.
     this.stepDone(state);
-    for (const instruction of stage.instructions) {
+    // A stage a named context replaces is that context: none of its own instructions run.
+    for (const instruction of override ? [] : stage.instructions) {
       this.emit({ type: 'step', step: ++this.step, total: this.total, stage: index, instruction: instruction.node.original.trim(), line: instruction.location.line });
       throwIfAborted(this.signal, 'the build');
       await this.execute(state, instruction, index);
@@ -370,6 +391,84 @@ class Build<S> {
     }
     this.results.set(index, state);
     return state;
+  }
+
+  /** A stage FROM an image: its config, history and layers. */
+  private async imageStage(ref: string, platform: string | undefined): Promise<StageState<S>> {
+    const image = await this.backend.resolveImage(ref, { ...(platform ? { platform } : {}), signal: this.signal });
+    const c = image.config;
+    const state = new StageState(
+      image.state,
+      cacheKey('image', image.id),
+      structuredClone(c.config ?? {}),
+      [...(c.history ?? [])],
+      { os: c.os, architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}) },
+      c.author,
+    );
+    state.base = { state: image.state, history: state.history.length, parent: image.id };
+    state.image = image.id;
+    // docker's isParentOf: the base's history and layers begin the cache image's.
+    state.cacheSources = this.cacheSources.filter((source) => isPrefix(state.history, source.history) && c.rootfs.diff_ids.every((d, i) => source.diffIds[i] === d));
+    return state;
+  }
+
+  /** The named context a stage's name is given (BuildKit: a context of a stage's name replaces the stage). */
+  private override(index: number): NamedEntry | undefined {
+    const name = this.dockerfile.stages[index]!.name;
+    return name === undefined ? undefined : this.namedContext(name);
+  }
+
+  /** The named context `text` (a FROM base, a `--from`) names, if any. */
+  private namedContext(text: string): NamedEntry | undefined {
+    const key = contextKey(text);
+    const context = key === undefined ? undefined : this.named.get(key);
+    return context && key !== undefined ? { key, context } : undefined;
+  }
+
+  /** A stage FROM a named context: its image's, or a directory's files on nothing, as BuildKit's local source is (no config). */
+  private async namedStage(named: NamedEntry, platform: string | undefined): Promise<StageState<S>> {
+    if (named.context.type === 'image') return this.imageStage(named.context.ref, platform);
+    const source = await this.localContext(named.key, named.context.path);
+    const history = source.history ? [source.history] : [];
+    const state = new StageState(source.state, source.key, {}, history, platform ? parsePlatform(platform) : this.targetPlatform, undefined);
+    state.base = { state: source.state, history: history.length };
+    return state;
+  }
+
+  /** What `--from=<text>` names besides a stage: a named context, else an image. */
+  private async namedSource(text: string): Promise<Source<S>> {
+    const named = this.namedContext(text);
+    if (named?.context.type === 'local') return this.localContext(named.key, named.context.path);
+    return this.resolveImage(named?.context.type === 'image' ? named.context.ref : text, this.options.platform);
+  }
+
+  /**
+   * A named context's directory as a state: one layer of its files (its own `.dockerignore`
+   * applied, owned by root as COPY's are) on nothing, found again by content in the build
+   * cache, so an unchanged directory is no new layer and the steps after it stay cached.
+   */
+  private localContext(name: string, dir: string): Promise<NamedSource<S>> {
+    let found = this.locals.get(name);
+    if (!found) {
+      found = this.makeLocalContext(name, dir);
+      this.locals.set(name, found);
+    }
+    return found;
+  }
+
+  private async makeLocalContext(name: string, dir: string): Promise<NamedSource<S>> {
+    const items: LayerItem[] = [];
+    await walkDirectory({ root: dir, ignore: await readIgnore(dir), what: `build context ${name}` }, '', '', undefined, items);
+    const empty = await this.backend.scratch(this.signal);
+    if (items.length === 0) return { state: empty, key: cacheKey('named-context') };
+    const hash = await hashItems(items);
+    const key = cacheKey('named-context', hash);
+    const cached = this.options.noCache ? undefined : await this.backend.cache.get(key);
+    if (cached) return { state: cached.state, key, history: cached.history };
+    const state = await this.backend.apply(empty, writeLayer(items, undefined, undefined), this.signal);
+    const history = { created: this.now().toISOString(), created_by: copyCreatedBy(defaultShell, 'COPY', 'dir', hash, '/') };
+    await this.backend.cache.put(key, { state, history });
+    return { state, key, history };
   }
 
   /** Look up the cache (this machine's, then the `--cache-from` images'), or produce the step's state and remember it. */
@@ -562,7 +661,7 @@ class Build<S> {
       const built = await this.buildStage(ref);
       return { state: built.state, key: built.key };
     }
-    return this.resolveImage(text, this.options.platform);
+    return this.namedSource(text);
   }
 
   private async copyStep(stage: StageState<S>, ins: CopyInstruction, stageIndex: number): Promise<void> {
@@ -653,6 +752,9 @@ function isPrefix(history: HistoryEntry[], longer: HistoryEntry[]): boolean {
  */
 export async function build<S>(options: BuildOptions<S>): Promise<BuildResult> {
   const signal = options.signal ?? new AbortController().signal;
+  // buildx's order: named contexts and the output are checked (a tar file opened) before the context is sent.
+  const named = await resolveNamedContexts(options.buildContexts ?? {});
+  const output = options.output ? await openOutput(options.output) : undefined;
   const context = isRemoteContextSource(options.context)
     ? await openRemoteContext(options.context.remote, {
         ...(options.dockerfile !== undefined ? { dockerfile: options.dockerfile } : {}),
@@ -671,7 +773,7 @@ export async function build<S>(options: BuildOptions<S>): Promise<BuildResult> {
     // dockerd's check, before any parsing (an empty `docker build - < /dev/null` meets it).
     if (source.length === 0) throw invalidArgument(`the Dockerfile (${file}) cannot be empty`);
     const dockerfile = parseDockerfile(source, { file });
-    return await new Build({ ...options, signal }, dockerfile, context).run();
+    return await new Build({ ...options, signal }, dockerfile, context, named, output).run();
   } finally {
     await context.dispose();
   }

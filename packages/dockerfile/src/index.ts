@@ -29,3 +29,6 @@ export type { RemoteContextSource, RemoteContextOptions } from './remote-context
 export type { BuildContext } from './build-context';
 export { proxyArgs } from './build-args';
 export { cacheKey } from './cache-key';
+export { parseBuildContexts } from './named-context';
+export type { NamedContext } from './named-context';
+export type { BuildOutput } from './build-output';

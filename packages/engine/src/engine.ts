@@ -401,7 +401,8 @@ export class Engine {
         async (lease) => {
           const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), scratch, registryAuth, steps, stepNetwork, (create) => containers.create(create));
           const result = await dockerfileModule().build({ ...buildOptions, scratchDir: buildOptions.scratchDir ?? scratch, backend });
-          for (const name of names) await images.tag(result.id, name);
+          // Written to a directory or a tar, the build is no image of anyone's (buildx's local and tar exporters name none).
+          if (!options.output) for (const name of names) await images.tag(result.id, name);
           await ctx.events.emit('image', 'build', result.id, {});
           return result;
         },

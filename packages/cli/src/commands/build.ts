@@ -1,11 +1,12 @@
 import { promises as fs } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { invalidArgument } from '@ctr/errors';
+import { invalidArgument, notFound, unsupported } from '@ctr/errors';
+import type { BuildOutput as OutputOption } from '@ctr/dockerfile';
 import type { Command, Io } from '../command';
 import { apiModule, engineModule, getEngine, imageModule } from '../context';
 import { contentTrustFlag, tagTrusted, trustedDockerfile, verifiesTrust, type TrustedBase } from '../content-trust';
 import { bool, list, str } from '../flags';
-import { buildStepFlags, buildStepOptions } from './create-flags';
+import { buildStepFlags, buildStepOptions, csvFields } from './create-flags';
 import { buildSecretFlags, buildSecretOptions } from './build-secrets';
 import { buildOutput, progressMode } from '../build-view';
 
@@ -46,6 +47,8 @@ export const buildCommand: Command = {
     { name: 'isolation', type: 'string', description: 'Container isolation technology' },
     contentTrustFlag,
     { name: 'progress', type: 'string', description: 'Set type of progress output (auto, plain, tty, quiet, rawjson)' },
+    { name: 'output', short: 'o', type: 'list', valueName: 'stringArray', description: 'Output destination (format: "type=local,dest=path")' },
+    { name: 'build-context', type: 'list', valueName: 'stringArray', description: 'Additional build contexts (e.g., name=path)' },
     ...buildStepFlags,
     ...buildSecretFlags,
   ],
@@ -57,11 +60,16 @@ export const buildCommand: Command = {
     // on stdin: an archive, or a Dockerfile alone (the engine tells them apart, as docker's CLI does).
     if (source === '-' && file === '-') throw invalidArgument('invalid argument: can\'t use stdin for both build context and dockerfile');
     const dockerfileContent = file === '-' ? await readStdin(io.stdin) : undefined;
-    const tags = list(args, 'tag');
+    const exported = outputOption(list(args, 'output'), io.stdout);
+    // Exported, the build names no image (buildx tags only what an image exporter makes).
+    const tags = exported.output ? [] : [...list(args, 'tag'), ...exported.names];
     for (const tag of tags) engineModule().normalizeImageName(tag);
     // The Dockerfile package is loaded only when something is built.
-    const { formatEvent, remoteContextKind } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
-    const output = buildOutput(progressMode(str(args, 'progress'), bool(args, 'quiet'), io.stdout), io.stdout, formatEvent);
+    const { formatEvent, parseBuildContexts, remoteContextKind } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
+    const buildContexts = parseBuildContexts(list(args, 'build-context'));
+    // A tar on stdout has it to itself: the progress goes to stderr, as buildx's always does.
+    const progressTo = exported.output && 'stream' in exported.output ? io.stderr : io.stdout;
+    const output = buildOutput(progressMode(str(args, 'progress'), bool(args, 'quiet'), progressTo), progressTo, formatEvent);
     const target = str(args, 'target');
     const isolation = str(args, 'isolation');
     // docker's `--cache-from` is a string slice: repeated, or comma-separated.
@@ -96,17 +104,86 @@ export const buildCommand: Command = {
       steps: buildStepOptions(args),
       ...(await buildSecretOptions(args, io.env)),
       ...(output.onEvent ? { onEvent: output.onEvent } : {}),
+      ...(Object.keys(buildContexts).length > 0 ? { buildContexts } : {}),
+      ...(exported.output ? { output: exported.output } : {}),
     }).finally(async () => {
       output.close();
       await input.dispose();
     });
-    if (iidfile) await fs.writeFile(iidfile, result.id);
-    output.done(result.id, tags.map((tag) => engineModule().familiarImageName(engineModule().normalizeImageName(tag))));
+    // Written out, the result is no image to give the ID of.
+    if (!exported.output) {
+      if (iidfile) await fs.writeFile(iidfile, result.id);
+      output.done(result.id, tags.map((tag) => engineModule().familiarImageName(engineModule().normalizeImageName(tag))));
+    }
     // docker's TagTrusted of each base once the build succeeded: the digest built from gets its tag.
     for (const base of input.resolved) await tagTrusted(engine, io, base);
     return 0;
   },
 };
+
+/** What `--output` asks for: the filesystem written out (`output`), or the image, with `names` besides `-t`'s. */
+interface OutputFlag {
+  output?: OutputOption;
+  names: string[];
+}
+
+/**
+ * buildx's `--output` (its ParseOutputs and checks, its words): `type=local,dest=DIR` (`-o DIR`
+ * for short), `type=tar[,dest=FILE]` (stdout by default, `-o -` for short), or the image into
+ * the store as without the flag (`type=image` / `type=docker`, `name=` tags it).
+ */
+function outputOption(values: readonly string[], stdout: Io['stdout']): OutputFlag {
+  const given = values.filter((value) => value !== '');
+  if (given.length === 0) return { names: [] };
+  if (given.length > 1) throw invalidArgument('multiple outputs are not supported by this builder: give one --output');
+  const value = given[0] as string;
+  const fields = csvFields(value, (message) => {
+    throw invalidArgument(message);
+  });
+  const attrs = new Map<string, string>();
+  if (fields.length === 1 && fields[0] === value && !value.startsWith('type=')) {
+    attrs.set('type', value === '-' ? 'tar' : 'local').set('dest', value);
+  } else {
+    for (const field of fields) {
+      const eq = field.indexOf('=');
+      if (eq === -1) throw invalidArgument(`invalid value ${field}`);
+      attrs.set(field.slice(0, eq).trim().toLowerCase(), field.slice(eq + 1));
+    }
+  }
+  const type = attrs.get('type');
+  attrs.delete('type');
+  if (!type) throw invalidArgument('type is required for output');
+  const only = (...keys: string[]): void => {
+    for (const key of attrs.keys()) {
+      if (!keys.includes(key)) throw invalidArgument(`unknown output option "${key}" for type=${type}`, { hint: `type=${type} takes ${keys.join(', ') || 'no options'}.` });
+    }
+  };
+  switch (type) {
+    case 'local': {
+      only('dest');
+      const dest = attrs.get('dest');
+      if (dest === undefined) throw invalidArgument('dest is required for local output');
+      return { output: { type: 'local', dest }, names: [] };
+    }
+    case 'tar': {
+      only('dest');
+      const dest = attrs.get('dest') ?? '-';
+      if (dest !== '-') return { output: { type: 'tar', dest }, names: [] };
+      if (stdout.isTTY) throw invalidArgument('output file is required for tar exporter. refusing to write to console');
+      return { output: { type: 'tar', stream: stdout }, names: [] };
+    }
+    case 'image':
+    case 'docker':
+      only('name');
+      return { names: (attrs.get('name') ?? '').split(',').filter(Boolean) };
+    case 'oci':
+    case 'registry':
+    case 'cacheonly':
+      throw unsupported(`output type=${type} is not supported by this builder`, { hint: 'Use type=image (the default), type=local or type=tar; ctr save and ctr push take an image further.' });
+    default:
+      throw notFound(`exporter "${type}" could not be found`);
+  }
+}
 
 /** What the builder is given: the context, the Dockerfile (by name, or its content), and the bases resolved through trust. */
 interface BuildInput {

@@ -424,7 +424,7 @@ const BIND_RECURSIVE = ['enabled', 'disabled', 'writable', 'readonly'];
  * One `--mount` value split into fields as docker's CLI reads it (Go's encoding/csv):
  * `"src=a,b"` is one field, `""` within quotes is a quote.
  */
-function csvFields(line: string, fail: (message: string) => never): string[] {
+export function csvFields(line: string, fail: (message: string) => never): string[] {
   const fields: string[] = [];
   for (let i = 0; ; i++) {
     let field = '';
