@@ -52,7 +52,7 @@ import type {
   VolumeListOptions,
   VolumePruneOptions,
 } from '@ctr/engine';
-import { allTagsRepository, checkSystemPruneOptions, driverOptions, familiarImageName, isDetached, normalizeImageName, parseDetachKeys, parseLogDetails, runExitStatus, splitRepoTag, tarTree } from '@ctr/engine';
+import { allTagsRepository, auxOfFamily, checkSystemPruneOptions, driverOptions, familiarImageName, isDetached, normalizeImageName, parseDetachKeys, parseLogDetails, runExitStatus, splitRepoTag, tarTree } from '@ctr/engine';
 import { CtrError, aborted, isConflict, isNotFound, unsupported } from '@ctr/errors';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import { familiarName, formatPlatform, parseNormalizedReference, parseReference } from '@ctr/image';
@@ -706,8 +706,8 @@ export class RemoteEngine implements EngineApi {
 
   async createNetwork(options: NetworkCreateOptions): Promise<NetworkInspect> {
     const ipam = [
-      ...(options.subnet ? [{ Subnet: options.subnet, Gateway: options.gateway, IPRange: options.ipRange }] : []),
-      ...(options.subnet6 ? [{ Subnet: options.subnet6, Gateway: options.gateway6 }] : []),
+      ...(options.subnet ? [{ Subnet: options.subnet, Gateway: options.gateway, IPRange: options.ipRange, ...auxOfFamily(options.auxAddresses, 4) }] : []),
+      ...(options.subnet6 ? [{ Subnet: options.subnet6, Gateway: options.gateway6, ...auxOfFamily(options.auxAddresses, 6) }] : []),
     ];
     const id = await this.client.createNetwork({
       Name: options.name,
@@ -715,7 +715,15 @@ export class RemoteEngine implements EngineApi {
       Internal: options.internal === true,
       ...(options.ipv6 ? { EnableIPv6: true } : {}),
       ...(options.labels ? { Labels: options.labels } : {}),
-      ...(ipam.length > 0 ? { IPAM: { Config: ipam } } : {}),
+      ...(ipam.length > 0 || options.ipamDriver || options.ipamOptions
+        ? { IPAM: { ...(options.ipamDriver ? { Driver: options.ipamDriver } : {}), ...(options.ipamOptions ? { Options: options.ipamOptions } : {}), Config: ipam } }
+        : {}),
+      ...(options.attachable ? { Attachable: true } : {}),
+      ...(options.ingress ? { Ingress: true } : {}),
+      ...(options.scope ? { Scope: options.scope } : {}),
+      ...(options.configOnly ? { ConfigOnly: true } : {}),
+      ...(options.configFrom ? { ConfigFrom: { Network: options.configFrom } } : {}),
+      ...(options.ipv4 === false ? { EnableIPv4: false } : {}),
       ...(options.options || options.bridgeName || options.mtu ? { Options: driverOptions(options) } : {}),
     });
     return this.client.inspectNetwork(id);

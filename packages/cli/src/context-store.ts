@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CtrError, alreadyExists, conflict, internal, invalidArgument, notFound } from '@ctr/errors';
+import { alreadyExists, conflict, CtrError, goErrnoWords, internal, invalidArgument, notFound } from '@ctr/errors';
 import { encodeTarHeader, goJsonEscaped, goJsonSyntaxError, isJsonObject, TAR_END, tarDataEntry, TarReader, tarErrorReason } from '@ctr/image';
-import { goErrnoWords } from './errors';
 
 /** The name of the built-in context: the in-process engine (or `$CTR_HOST`/`$DOCKER_HOST`). */
 export const DEFAULT_CONTEXT = 'default';

@@ -12,21 +12,6 @@ import type { Io } from './command';
 /** docker 28's closing line of an error that a command's help may explain. */
 export const moreInformation = (path: string, verb = 'Run'): string => `${verb} '${path} --help' for more information\n`;
 
-/** Go's words for the errnos libuv words otherwise (`EISDIR`: libuv's "illegal operation on a directory"). */
-const GO_ERRNO_WORDS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file or directory',
-  EEXIST: 'file exists',
-  EACCES: 'permission denied',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'not a directory',
-};
-
-/** What a failed file system call says, as Go's errors end: `no such file or directory`. */
-export function goErrnoWords(error: unknown): string {
-  const { code, message } = error as NodeJS.ErrnoException;
-  return GO_ERRNO_WORDS[code ?? ''] ?? /^E[A-Z]+: (.*?), \w+/.exec(message)?.[1] ?? message;
-}
-
 /** An error the engine answered with, as docker's CLI receives a daemon's. */
 export function isDaemonError(error: unknown): boolean {
   return isCtrError(error) && error.details.daemon === true;

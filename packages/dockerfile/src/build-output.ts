@@ -2,9 +2,8 @@ import { createReadStream, createWriteStream, promises as fs, type Stats } from 
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CtrError, aborted, invalidArgument, throwIfAborted } from '@ctr/errors';
+import { CtrError, aborted, goPathError, invalidArgument, throwIfAborted } from '@ctr/errors';
 import { TAR_END, encodeTarHeader, tarFileEntry, type TarWriteHeader } from '@ctr/image';
-import { goPathError } from './go-errors';
 
 /**
  * Where a build's result goes instead of an image (buildx's `--output`): the target stage's

@@ -1,8 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { invalidArgument, notFound, unsupported } from '@ctr/errors';
+import { goErrnoWords, invalidArgument, notFound, unsupported } from '@ctr/errors';
 import { familiarString, parseReference } from '@ctr/image';
-import { goErrorWords } from './go-errors';
 import { remoteContextKind } from './remote-context';
 
 /**
@@ -78,7 +77,7 @@ export async function resolveNamedContexts(given: Readonly<Record<string, NamedC
     }
     const dir = path.resolve(context.path);
     const st = await fs.stat(dir).catch((error: NodeJS.ErrnoException) => {
-      throw notFound(`failed to get build context ${name}: stat ${context.path}: ${goErrorWords(error)}`, { cause: error });
+      throw notFound(`failed to get build context ${name}: stat ${context.path}: ${goErrnoWords(error)}`, { cause: error });
     });
     if (!st.isDirectory()) throw invalidArgument(`failed to get build context path ${context.path}: not a directory`);
     contexts.set(checkedKey(name), { type: 'local', path: dir });

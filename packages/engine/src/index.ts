@@ -62,7 +62,7 @@ export type { VolumeListOptions, VolumePruneOptions, NetworkListOptions, PruneOp
 export type { Filters } from './filters';
 export { parseTimestamp } from './filters';
 /** A network's driver options as a remote daemon is sent them. */
-export { driverOptions } from '@ctr/network';
+export { auxOfFamily, driverOptions } from '@ctr/network';
 export { shouldRestart } from './restart';
 export { RUN_OVER_EXIT_CODE, runIsOver, type HealthResult, type HealthState, type HealthStatus, type ProbeOptions } from './health';
 export type { HealthConfig } from '@ctr/image';

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { CtrError, invalidArgument, unsupported } from '@ctr/errors';
+import { CtrError, goErrnoWords, invalidArgument, unsupported } from '@ctr/errors';
 import { parseBytes, type LogAddress, type RemoteLog, type SyslogFormat } from '@ctr/runtime';
 import { dockerfileModule } from './lazy-modules';
 import { checkLogAttributeOptions, LOG_ATTRIBUTE_OPTIONS, logAttributes, renderTag, type LogSource } from './log-details';
@@ -189,7 +189,7 @@ function syslogAddress(address: string | undefined): LogAddress | undefined {
       try {
         statSync(url.path);
       } catch (error) {
-        throw invalidArgument(`stat ${url.path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`);
+        throw invalidArgument(`stat ${url.path}: ${goErrnoWords(error)}`);
       }
       return { network: url.scheme, address: url.path };
     case 'udp':

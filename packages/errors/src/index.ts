@@ -163,3 +163,29 @@ export function asCtrError(error: unknown, code: ErrorCode = 'Internal', context
   const text = error instanceof Error ? error.message : String(error);
   return new CtrError(code, context ? `${context}: ${text}` : text, { cause: error });
 }
+
+/**
+ * Go's words for the errnos libuv words otherwise (EISDIR: libuv's "illegal operation on a
+ * directory"): docker's and BuildKit's messages end with Go's, and ctr's say what theirs say.
+ */
+const GO_ERRNO_WORDS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  EEXIST: 'file exists',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  EROFS: 'read-only file system',
+};
+
+/** What a failed file system call says, as Go's errors end: `no such file or directory`. */
+export function goErrnoWords(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  return GO_ERRNO_WORDS[code ?? ''] ?? /^E[A-Z]+: (.*?), \w+/.exec(message)?.[1] ?? message;
+}
+
+/** A failed call as Go's PathError prints it: `mkdir /out: not a directory`. */
+export function goPathError(error: unknown, fallbackPath: string): string {
+  const { syscall, path } = error as NodeJS.ErrnoException;
+  return `${syscall ?? 'open'} ${path ?? fallbackPath}: ${goErrnoWords(error)}`;
+}

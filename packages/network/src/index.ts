@@ -6,6 +6,7 @@
  */
 export { NetworkManager, bridgeNameFor, driverOptions } from './network-manager';
 export { parsePortSpec, parseExposedPort, portKey, sctpRefused } from './port-spec';
+export { auxOfFamily } from './create-options';
 export { parseMac } from './ipv4';
 export { EMBEDDED_DNS, validDnsSettings } from './resolv';
 export type {

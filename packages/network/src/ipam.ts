@@ -27,7 +27,8 @@ export function checkRequestedAddress(net: NetworkState, requested: string): voi
 export function allocateAddress(net: NetworkState, requested?: string, preferred?: string): string {
   const subnet = parseCidr(net.subnet);
   const range = net.ipRange ? parseCidr(net.ipRange) : subnet;
-  const taken = new Set<string>([net.gateway, ...Object.values(net.endpoints).map((e) => e.ip)]);
+  // Aux addresses (`--aux-address`) are reserved: never handed out, and an --ip asking for one finds it in use.
+  const taken = new Set<string>([net.gateway, ...Object.values(net.auxAddresses ?? {}), ...Object.values(net.endpoints).map((e) => e.ip)]);
   if (requested !== undefined) {
     checkRequestedAddress(net, requested);
     if (taken.has(requested)) {

@@ -132,7 +132,7 @@ export function checkRequestedAddress6(net: { name: string; ipv6?: { subnet: str
  * free, else the lowest free one after the gateway — sequential, as dockerd's IPAM hands them out.
  */
 export function allocateAddress6(
-  net: { name: string; id: string; ipv6?: { subnet: string; gateway: string }; endpoints: Record<string, { ip6?: string }> },
+  net: { name: string; id: string; ipv6?: { subnet: string; gateway: string }; auxAddresses?: Record<string, string>; endpoints: Record<string, { ip6?: string }> },
   requested?: string,
   preferred?: string,
 ): string | undefined {
@@ -141,7 +141,7 @@ export function allocateAddress6(
     return undefined;
   }
   const subnet = parseCidr6(net.ipv6.subnet);
-  const taken = new Set<string>([net.ipv6.gateway, ...Object.values(net.endpoints).flatMap((e) => (e.ip6 ? [e.ip6] : []))]);
+  const taken = new Set<string>([net.ipv6.gateway, ...Object.values(net.auxAddresses ?? {}), ...Object.values(net.endpoints).flatMap((e) => (e.ip6 ? [e.ip6] : []))]);
   if (requested !== undefined) {
     const ip = checkRequestedAddress6(net, requested);
     if (taken.has(ip)) throw conflict(`Address already in use: ${ip} on network ${net.name}`);

@@ -1,6 +1,6 @@
 import { alreadyExists, conflict, CtrError, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { ensureDnsDaemon, stopDnsDaemon } from './dns-control';
 import { run, runScript } from './exec';
@@ -9,10 +9,12 @@ import { allocateAddress, allocateSubnet, checkRequestedAddress } from './ipam';
 import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, parseMac, type Cidr } from './ipv4';
 import { allocateAddress6, allocateSubnet6, bigToIp6, canonicalIp6, formatCidr6, checkRequestedAddress6, hostAddress6, ip6ToBig, overlaps6, parseCidr6, subnetOf6, ulaPool, type Cidr6 } from './ipv6';
 import { withFileLock, withHostLock } from './lock';
-import { parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
+import { isIPv6Binding, parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
 import { allocatePorts } from './port-allocator';
 import { forwarding, hostsFile, judgeUpstreams, parseResolvConf, resolvConf, validDnsSettings, type HostResolv, type UpstreamScope } from './resolv';
-import { networkRules, portRules, tags } from './rules';
+import { networkRules, portFamilies, portRules, tags } from './rules';
+import { checkAuxAddresses, checkCreateFlags, configRecord, fromConfig, inspectConfigOnly } from './create-options';
+import { listPortProxies, startPortProxy, stopPortProxy } from './port-proxy';
 import { bridgeUpLines, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
 import { inspectBridge, inspectPredefined, networkSettings, predefinedNetworkSettings } from './settings';
 import {
@@ -21,6 +23,7 @@ import {
   readJson,
   StatePaths,
   writeJson,
+  type ConfigNetworkState,
   type EndpointConfig,
   type EndpointState,
   type NetworkState,
@@ -214,13 +217,22 @@ export class NetworkManager {
       if (!KNOWN_DRIVERS.has(options.driver)) throw notFound(`could not find plugin ${options.driver} in v1 plugin registry: plugin not found`);
       throw new CtrError('Unsupported', `Network driver "${options.driver}" is not supported`, { hint: 'use the bridge driver' });
     }
+    checkCreateFlags(options);
     if (PREDEFINED.has(name)) throw alreadyExists(`network with name ${name} already exists`, { hint: `${name} is a pre-defined network` });
     return this.locked(async () => {
       const nets = await this.loadNets();
-      if ([...nets.values()].some((n) => n.name === name)) throw alreadyExists(`network with name ${name} already exists`);
+      const configs = await this.loadConfigs();
+      if ([...nets.values(), ...configs].some((n) => n.name === name)) throw alreadyExists(`network with name ${name} already exists`);
       const id = randomHex(32);
+      if (options.configOnly) {
+        const config = configRecord(id, options);
+        await fs.mkdir(this.paths.configs, { recursive: true });
+        await writeJson(this.paths.configFile(id), config);
+        return inspectConfigOnly(config);
+      }
+      const effective = options.configFrom !== undefined ? fromConfig(options, configs) : options;
       // The subnet and bridge name are free host-wide only until the bridge exists.
-      const net = await withHostLock('addresses', () => this.newBridgeNetwork(id, options, nets), options.signal);
+      const net = await withHostLock('addresses', () => this.newBridgeNetwork(id, effective, nets), options.signal);
       try {
         await writeJson(this.paths.netFile(id), net);
         await this.rescopeAll(new Map([...nets, [id, net]]));
@@ -253,6 +265,7 @@ export class NetworkManager {
       }
     }
     const ipv6 = await this.chooseIpv6(nets, options);
+    const auxAddresses = checkAuxAddresses(options.auxAddresses, subnet, ipv6?.subnet);
     const given = supportedDriverOptions(options);
     const bridge = validLink(given[BRIDGE_NAME] ?? bridgeNameFor(this.bridgePrefix, id), 'bridge name');
     if ((await hostLinks()).some((l) => l.ifname === bridge)) {
@@ -272,6 +285,10 @@ export class NetworkManager {
       labels: { ...(options.labels ?? {}) },
       mtu: given[MTU] === undefined ? DEFAULT_MTU : validMtu(given[MTU]),
       options: given,
+      ...(auxAddresses ? { auxAddresses } : {}),
+      ...(options.ipamOptions && Object.keys(options.ipamOptions).length > 0 ? { ipamOptions: { ...options.ipamOptions } } : {}),
+      ...(options.attachable ? { attachable: true as const } : {}),
+      ...(options.configFrom !== undefined ? { configFrom: options.configFrom } : {}),
       isDefault: false,
       endpoints: {},
     };
@@ -285,7 +302,12 @@ export class NetworkManager {
     await this.paths.ensure();
     const nets = await this.loadNets();
     const created = await this.predefinedCreated(nets);
-    const all = [this.inspectDefault(nets, created), ...this.predefined(created), ...[...nets.values()].filter((n) => !n.isDefault).map(inspectBridge)];
+    const all = [
+      this.inspectDefault(nets, created),
+      ...this.predefined(created),
+      ...[...nets.values()].filter((n) => !n.isDefault).map(inspectBridge),
+      ...(await this.loadConfigs()).map(inspectConfigOnly),
+    ];
     return all.filter((n) => (options.name === undefined || n.Name.includes(options.name)) && labelsMatch(n.Labels, options.labels));
   }
 
@@ -310,7 +332,7 @@ export class NetworkManager {
       if (predefined || net?.isDefault || nameOrId === 'bridge') {
         throw new CtrError('Denied', `${predefined ?? 'bridge'} is a pre-defined network and cannot be removed`);
       }
-      if (!net) throw notFound(`network ${nameOrId} not found`);
+      if (!net) return this.removeConfig(nets, nameOrId);
       const attached = Object.values(net.endpoints);
       if (attached.length > 0) {
         throw conflict(`error while removing network: network ${net.name} id ${net.id} has active endpoints`, {
@@ -587,6 +609,11 @@ export class NetworkManager {
         ...[...nets.values()].map((n) => tags.network(this.paths.tag, n.id)),
         ...[...sandboxes.values()].filter((s) => s.ports.length > 0).map((s) => tags.ports(this.paths.tag, s.containerId)),
       ]);
+      for (const proxy of await listPortProxies(this.paths)) {
+        if (sandboxes.get(proxy.containerId)?.proxyPid === proxy.pid) continue;
+        await stopPortProxy(this.paths, proxy.pid);
+        removed.push(`port proxy ${proxy.pid} of ${proxy.containerId}`);
+      }
       for (const tag of await listTags(tags.root(this.paths.tag))) {
         if (wantedTags.has(tag)) continue;
         const n = await removeTagged(tag, BOTH_FAMILIES);
@@ -647,6 +674,38 @@ export class NetworkManager {
   private async locked<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     await this.paths.ensure();
     return withFileLock(this.paths.lock, fn, signal);
+  }
+
+  /**
+   * Whether a network not found is a config-only one: read synchronously, on that error path
+   * alone, so a container's create reads nothing more.
+   */
+  private isConfigOnly(nameOrId: string): boolean {
+    const files = (() => {
+      try {
+        return readdirSync(this.paths.configs);
+      } catch {
+        return [];
+      }
+    })();
+    return files.filter((f) => f.endsWith('.json')).some((f) => {
+      const c = JSON.parse(readFileSync(`${this.paths.configs}/${f}`, 'utf8')) as ConfigNetworkState;
+      return c.name === nameOrId || c.id === nameOrId;
+    });
+  }
+
+  private async loadConfigs(): Promise<ConfigNetworkState[]> {
+    return readAllJson<ConfigNetworkState>(this.paths.configs);
+  }
+
+  /** Removes a config-only network; refused while a network made from it exists, as dockerd refuses. */
+  private async removeConfig(nets: Map<string, NetworkState>, nameOrId: string): Promise<void> {
+    const configs = await this.loadConfigs();
+    const config = configs.find((c) => c.name === nameOrId || c.id === nameOrId) ?? configs.find((c) => nameOrId.length > 0 && c.id.startsWith(nameOrId));
+    if (!config) throw notFound(`network ${nameOrId} not found`);
+    const user = [...nets.values()].find((n) => n.configFrom === config.name);
+    if (user) throw new CtrError('Denied', `configuration network "${config.name}" is in use`, { hint: `remove network ${user.name} first` });
+    await fs.rm(this.paths.configFile(config.id), { force: true });
   }
 
   private async loadNets(): Promise<Map<string, NetworkState>> {
@@ -880,7 +939,10 @@ export class NetworkManager {
   private endpointConfig(nets: Map<string, NetworkState>, req: EndpointRequest): EndpointConfig {
     const net = this.findNet(nets, req.name);
     const isDefault = req.name === 'bridge' || net?.isDefault === true;
-    if (!net && !isDefault) throw notFound(`network ${req.name} not found`);
+    if (!net && !isDefault) {
+      if (this.isConfigOnly(req.name)) throw new CtrError('Denied', 'cannot create endpoint on configuration-only network', { hint: `${req.name} is a config-only network: create a network from it (--config-from ${req.name})` });
+      throw notFound(`network ${req.name} not found`);
+    }
     if (isDefault && (req.ip !== undefined || req.ip6 !== undefined)) {
       throw invalidArgument('user specified IP address is supported on user defined networks only');
     }
@@ -934,8 +996,35 @@ export class NetworkManager {
     return mappings;
   }
 
+  /**
+   * Where each binding goes on the routing endpoint. As dockerd 28: a binding on 0.0.0.0 of a
+   * container with an IPv6 address is on [::] too (same host port); one on an IPv6 host
+   * address goes to the container's IPv6 address, or through the proxy to its IPv4 one.
+   */
   private publish(ports: PortMapping[], target: Join): PublishedPort[] {
-    return ports.map((p) => ({ ...p, containerIp: target.ep.ip, bridge: target.net.bridge }));
+    const { ip, ip6 } = target.ep;
+    const bridge = target.net.bridge;
+    return ports.flatMap((p): PublishedPort[] => {
+      if (isIPv6Binding(p)) return [{ ...p, containerIp: ip6 ?? ip, bridge }];
+      const v4 = { ...p, containerIp: ip, bridge };
+      return p.hostIp === '0.0.0.0' && ip6 ? [v4, { ...p, hostIp: '::', containerIp: ip6, bridge }] : [v4];
+    });
+  }
+
+  /** Installs the sandbox's published ports: their DNAT rules, and the proxy of its IPv6 bindings. */
+  private async openPorts(sandbox: SandboxState): Promise<void> {
+    if (sandbox.ports.length === 0) return;
+    await addRules(tags.ports(this.paths.tag, sandbox.containerId), portRules(sandbox.ports));
+    const proxied = sandbox.ports.filter(isIPv6Binding).map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, protocol: p.protocol, target: p.containerIp, targetPort: p.containerPort }));
+    if (proxied.length > 0) sandbox.proxyPid = await startPortProxy(this.paths, sandbox.containerId, proxied);
+  }
+
+  /** Takes the sandbox's published ports down (rules and proxy); its bindings stay. */
+  private async closePorts(sandbox: SandboxState): Promise<void> {
+    await stopPortProxy(this.paths, sandbox.proxyPid);
+    delete sandbox.proxyPid;
+    if (sandbox.ports.length > 0) await removeTagged(tags.ports(this.paths.tag, sandbox.containerId), portFamilies(sandbox.ports));
+    sandbox.ports = [];
   }
 
   /**
@@ -950,16 +1039,14 @@ export class NetworkManager {
     if (bindings.length === 0) return;
     sandbox.portBindings = bindings;
     const route = this.plan(sandbox, nets).route;
-    const now = sandbox.ports[0];
-    if (route && now && now.containerIp === route.ep.ip && now.bridge === route.net.bridge) return;
+    if (route && sandbox.ports.length > 0 && JSON.stringify(this.publish(bindings, route)) === JSON.stringify(sandbox.ports)) return;
     const wasPublished = sandbox.ports.length > 0;
-    if (wasPublished) await removeTagged(tags.ports(this.paths.tag, sandbox.containerId));
-    sandbox.ports = [];
+    await this.closePorts(sandbox);
     if (!route) return;
     const publish = async (): Promise<void> => {
       sandbox.portBindings = wasPublished ? bindings : await allocatePorts(bindings);
       sandbox.ports = this.publish(sandbox.portBindings, route);
-      await addRules(tags.ports(this.paths.tag, sandbox.containerId), portRules(sandbox.ports));
+      await this.openPorts(sandbox);
     };
     // Ports published afresh are free host-wide only until their DNAT rules are in.
     await (wasPublished ? publish() : withHostLock('addresses', publish));
@@ -1033,7 +1120,8 @@ export class NetworkManager {
       throwIfAborted(signal, 'creating the container network');
       await fs.writeFile(netnsPath, '', { flag: 'wx' });
       await runScript(this.script(sandbox, nets, joins, true), { signal });
-      if (sandbox.ports.length > 0) await addRules(tags.ports(this.paths.tag, sandbox.containerId), portRules(sandbox.ports));
+      await this.openPorts(sandbox);
+      if (sandbox.proxyPid !== undefined) await this.saveSandbox(sandbox);
       if (joins.some((j) => !j.net.isDefault)) await this.touchGeneration();
       await ensureDnsDaemon(this.paths, this.dnsGateways(sandbox, nets));
     } catch (e) {
@@ -1101,8 +1189,8 @@ export class NetworkManager {
    * embedded DNS's names changed. The caller writes or removes the sandbox record.
    */
   private async unmake(sandbox: SandboxState, nets: Map<string, NetworkState>): Promise<boolean> {
-    if (sandbox.ports.length > 0) await removeTagged(tags.ports(this.paths.tag, sandbox.containerId));
     const wanted = this.wantedOf(sandbox, nets);
+    await this.closePorts(sandbox);
     const joins = this.plan(sandbox, nets).endpoints;
     const netnsPath = sandbox.ownsNetns ? sandbox.netnsPath : undefined;
     if (joins.length > 0 || netnsPath) await runScript(teardownScript(joins.map((j) => j.ep.hostVeth), netnsPath));
@@ -1116,7 +1204,6 @@ export class NetworkManager {
       await writeJson(this.paths.netFile(net.id), net);
     }
     sandbox.networkIds = [];
-    sandbox.ports = [];
     delete sandbox.portBindings;
     sandbox.allocated = false;
     return joins.some((j) => !j.net.isDefault);

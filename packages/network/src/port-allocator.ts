@@ -3,6 +3,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { run } from './exec';
 import { Chains } from './firewall';
+import { isIPv6Binding } from './port-spec';
 import type { Protocol, PortMapping } from './types';
 
 /** A port already published (by this root or another one on the host). */
@@ -12,11 +13,17 @@ interface Taken {
   protocol: Protocol;
 }
 
+/** The any-address of a binding's family: 0.0.0.0 covers every IPv4 address, :: every IPv6 one. */
+function isAny(hostIp: string): boolean {
+  return hostIp === '0.0.0.0' || hostIp === '::';
+}
+
 function clash(a: Taken, b: Taken): boolean {
   return (
     a.protocol === b.protocol &&
     a.hostPort === b.hostPort &&
-    (a.hostIp === b.hostIp || a.hostIp === '0.0.0.0' || b.hostIp === '0.0.0.0')
+    isIPv6Binding(a) === isIPv6Binding(b) &&
+    (a.hostIp === b.hostIp || isAny(a.hostIp) || isAny(b.hostIp))
   );
 }
 
@@ -38,9 +45,9 @@ function probeBind(hostIp: string, port: number, protocol: Protocol): Promise<nu
       } else resolve(undefined);
     };
     if (protocol === 'udp') {
-      const sock = dgram.createSocket('udp4');
+      const sock = dgram.createSocket(isIPv6Binding({ hostIp }) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
       sock.on('error', failed);
-      sock.bind(port, hostIp, () => {
+      sock.bind({ port, address: hostIp, exclusive: true }, () => {
         const got = sock.address().port;
         sock.close(() => resolve(got));
       });
@@ -48,7 +55,8 @@ function probeBind(hostIp: string, port: number, protocol: Protocol): Promise<nu
     }
     const server = net.createServer();
     server.on('error', failed);
-    server.listen({ port, host: hostIp, exclusive: true }, () => {
+    // As the port proxy listens: an IPv6 binding says nothing of the IPv4 port.
+    server.listen({ port, host: hostIp, exclusive: true, ipv6Only: isIPv6Binding({ hostIp }) }, () => {
       const addr = server.address();
       const got = typeof addr === 'object' && addr ? addr.port : undefined;
       server.close(() => resolve(got));

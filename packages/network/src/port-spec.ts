@@ -1,6 +1,7 @@
 import { invalidArgument, type CtrError } from '@ctr/errors';
 import { existsSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
+import { canonicalIp6 } from './ipv6';
 import type { PortMapping, Protocol } from './types';
 
 interface PortRange {
@@ -61,6 +62,17 @@ function splitParts(rest: string, spec: string): { ip: string; host: string; con
   });
 }
 
+/** A host address of a binding as written in rules and inspect (IPv6 canonical, no zone); undefined when it is none. */
+function hostAddress(ip: string): string | undefined {
+  if (isIPv4(ip)) return ip;
+  return isIPv6(ip) && !ip.includes('%') && !ip.includes('.') ? canonicalIp6(ip) : undefined;
+}
+
+/** Whether a binding is on IPv6 host addresses (`[::]`, `[::1]`…): served by the port proxy, DNATed by ip6tables. */
+export function isIPv6Binding(m: Pick<PortMapping, 'hostIp'>): boolean {
+  return m.hostIp.includes(':');
+}
+
 /**
  * Parses a `-p` value the way Docker does: `[hostIP:][hostPort[-end]:]containerPort[-end][/proto]`.
  * A range expands to one mapping per port; a missing host port is 0 ("pick a free one").
@@ -71,10 +83,10 @@ export function parsePortSpec(spec: string): PortMapping[] {
   const slash = trimmed.lastIndexOf('/');
   const protocol = parseProtocol(slash >= 0 ? trimmed.slice(slash + 1) : undefined, spec);
   const { ip, host, container } = splitParts(slash >= 0 ? trimmed.slice(0, slash) : trimmed, spec);
-  const hostIp = ip === '' ? '0.0.0.0' : ip;
-  if (!isIPv4(hostIp)) {
+  const hostIp = hostAddress(ip === '' ? '0.0.0.0' : ip);
+  if (hostIp === undefined) {
     throw invalidArgument(`Invalid IP address "${ip}" in port spec "${spec}"`, {
-      hint: 'only IPv4 host addresses are supported',
+      hint: 'give an IPv4 address, or an IPv6 one in brackets ([::1]:8080:80)',
     });
   }
   if (container === '') throw invalidArgument(`No port specified in port spec "${spec}"`);
@@ -94,16 +106,17 @@ export function parsePortSpec(spec: string): PortMapping[] {
 
 /**
  * Checks a mapping given as an object (from the API, not parsed here): every field ends
- * up in iptables rules, so nothing but an IPv4 address, ports and tcp/udp gets through.
+ * up in iptables rules, so nothing but an address, ports and tcp/udp gets through.
  */
 export function validatePortMapping(m: PortMapping): PortMapping {
   const port = (n: unknown, min: number): boolean => Number.isInteger(n) && (n as number) >= min && (n as number) <= 65535;
-  if (!isIPv4(String(m.hostIp)) || !port(m.hostPort, 0) || !port(m.containerPort, 1) || (m.protocol !== 'tcp' && m.protocol !== 'udp')) {
+  const hostIp = hostAddress(String(m.hostIp));
+  if (hostIp === undefined || !port(m.hostPort, 0) || !port(m.containerPort, 1) || (m.protocol !== 'tcp' && m.protocol !== 'udp')) {
     throw invalidArgument(`Invalid port mapping ${JSON.stringify(m)}`, {
-      hint: 'hostIp is an IPv4 address, ports are integers (hostPort 0 = any), protocol tcp or udp',
+      hint: 'hostIp is an IPv4 or IPv6 address, ports are integers (hostPort 0 = any), protocol tcp or udp',
     });
   }
-  return { hostIp: m.hostIp, hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol };
+  return { hostIp, hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol };
 }
 
 /** Parses an image's exposed-port key (`80`, `80/tcp`, `53/udp`). */

@@ -1,4 +1,5 @@
-import { Chains, type Rule } from './firewall';
+import { Chains, type Family, type Rule } from './firewall';
+import { isIPv6Binding } from './port-spec';
 import type { NetworkState, PublishedPort } from './state';
 
 /**
@@ -43,23 +44,35 @@ function bridgeRules(net: NetworkState, subnet: string): Rule[] {
   return rules;
 }
 
-/** DNAT from the host port (any local address, or the one given) and the matching accept. */
+/**
+ * DNAT from the host port (any local address of its family, or the one given) and the
+ * matching accept; IPv6 bindings in ip6tables, to the container's IPv6 address. ::1 is left
+ * to the port proxy, as moby leaves it to docker-proxy: the kernel drops a DNATed packet
+ * from ::1 rather than route it to the bridge. A binding on IPv6 to a container without
+ * IPv6 is the proxy's alone.
+ */
 export function portRules(ports: PublishedPort[]): Rule[] {
   return ports.flatMap((p): Rule[] => {
-    const dst = p.hostIp === '0.0.0.0' ? '' : `-d ${p.hostIp}/32 `;
+    const v6 = isIPv6Binding(p);
+    if (v6 !== p.containerIp.includes(':') || (v6 && p.hostIp === '::1')) return [];
+    const family = v6 ? { family: 6 as const } : {};
+    const dst = v6 ? (p.hostIp === '::' ? '! -d ::1/128 ' : `-d ${p.hostIp}/128 `) : p.hostIp === '0.0.0.0' ? '' : `-d ${p.hostIp}/32 `;
+    const to = v6 ? `[${p.containerIp}]:${p.containerPort}` : `${p.containerIp}:${p.containerPort}`;
     return [
+      { ...family, table: 'nat', chain: Chains.dnat, spec: `${dst}-p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} -j DNAT --to-destination ${to}` },
       {
-        table: 'nat',
-        chain: Chains.dnat,
-        spec: `${dst}-p ${p.protocol} -m ${p.protocol} --dport ${p.hostPort} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`,
-      },
-      {
+        ...family,
         table: 'filter',
         chain: Chains.forward,
-        spec: `-d ${p.containerIp}/32 ! -i ${p.bridge} -o ${p.bridge} -p ${p.protocol} -m ${p.protocol} --dport ${p.containerPort} -j ACCEPT`,
+        spec: `-d ${p.containerIp}/${v6 ? 128 : 32} ! -i ${p.bridge} -o ${p.bridge} -p ${p.protocol} -m ${p.protocol} --dport ${p.containerPort} -j ACCEPT`,
       },
     ];
   });
+}
+
+/** The iptables families a container's published ports have rules (and the proxy's bindings) in. */
+export function portFamilies(ports: PublishedPort[]): Family[] {
+  return ports.some(isIPv6Binding) ? [4, 6] : [4];
 }
 
 /** Tags: `ctr:<root>:net:<id>` for a network, `ctr:<root>:ports:<containerId>` for a container. */

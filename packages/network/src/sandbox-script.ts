@@ -39,6 +39,16 @@ function endpointLines(ep: EndpointState, net: NetworkState, hostPid: number, al
   };
 }
 
+/**
+ * Sets an interface's (or `default`, the one new interfaces copy) disable_ipv6, as dockerd turns
+ * IPv6 off on a container's interfaces on networks without it: no link-local address, so no
+ * IPv6 traffic from them. A host without IPv6 has nothing to turn off.
+ */
+function sysctl6(dev: string, value: 0 | 1): string {
+  const dir = `/proc/sys/net/ipv6/conf/${dev}`;
+  return `[ ! -d ${dir} ] || echo ${value} > ${dir}/disable_ipv6`;
+}
+
 export interface SandboxPlan {
   endpoints: Array<{ ep: EndpointState; net: NetworkState }>;
   /** The network whose gateway is the default route: the first that is not internal. */
@@ -107,10 +117,18 @@ export function sandboxScript(plan: SandboxPlan, o: ScriptOptions): string {
   const v6 = plan.route6?.net.ipv6;
   if (plan.route6 && v6) inside.push(`route replace ::/0 via ${v6.gateway} dev ${plan.route6.ep.ifName}`);
   const enter = `${o.fresh ? 'unshare' : 'nsenter'} --net=${ns}`;
-  const batch = inside.length > 0 ? [`ip -batch - <<'CTR_EOF'\n${inside.join('\n')}\nCTR_EOF`] : [];
+  const heredoc = `<<'CTR_EOF'\n${inside.join('\n')}\nCTR_EOF`;
+  const batch = inside.length > 0 ? [`ip -batch - ${heredoc}`] : [];
+  // IPv6 off for the interfaces made next (before they come up, so not one packet), unless one
+  // of them has IPv6: then it is on for them all and off afterwards for the others.
+  const anyV6 = o.added.some((j) => j.ep.ip6);
+  const before = o.added.length === 0 ? [] : [sysctl6('default', anyV6 ? 0 : 1)];
+  const after = anyV6 ? o.added.filter((j) => !j.ep.ip6).map((j) => sysctl6(j.ep.ifName, 1)) : [];
   const script: string[] = [];
-  // With the DNS redirect the inside part needs a shell; without it, ip alone is one process less.
-  if (o.dns) script.push(`${enter} sh -ec ${shQuote([...batch, ...dnsLines(plan)].join('\n'))}`);
+  // With the DNS redirect the inside part needs a shell; without it, ip alone is one process less
+  // (the shell that writes the sysctl execs ip: an exec more, no process more).
+  if (o.dns) script.push(`${enter} sh -ec ${shQuote([...before, ...batch, ...after, ...dnsLines(plan)].join('\n'))}`);
+  else if (before.length > 0) script.push(`${enter} sh -ec ${shQuote([...before, 'exec ip -batch -'].join('\n'))} ${heredoc}`);
   else if (batch.length > 0) script.push(`${enter} ${batch[0]}`);
   if (host.length > 0) script.push(`ip -batch - <<'CTR_EOF'\n${host.join('\n')}\nCTR_EOF`);
   return script.join('\n');

@@ -1,5 +1,6 @@
 import { parseCidr } from './ipv4';
 import { parseCidr6 } from './ipv6';
+import { auxOfFamily } from './create-options';
 import { portKey } from './port-spec';
 import { isAllocated, type EndpointConfig, type EndpointState, type NetworkState, type SandboxState } from './state';
 import type { EndpointLink, EndpointSettings, NetworkInspect, NetworkSettings, PortMap } from './types';
@@ -156,15 +157,16 @@ export function inspectBridge(net: NetworkState): NetworkInspect {
     EnableIPv6: net.ipv6 !== undefined,
     IPAM: {
       Driver: 'default',
-      Options: {},
+      Options: { ...(net.ipamOptions ?? {}) },
       Config: [
-        { Subnet: net.subnet, Gateway: net.gateway, ...(net.ipRange ? { IPRange: net.ipRange } : {}) },
-        ...(net.ipv6 ? [{ Subnet: net.ipv6.subnet, Gateway: net.ipv6.gateway }] : []),
+        { Subnet: net.subnet, Gateway: net.gateway, ...(net.ipRange ? { IPRange: net.ipRange } : {}), ...auxOfFamily(net.auxAddresses, 4) },
+        ...(net.ipv6 ? [{ Subnet: net.ipv6.subnet, Gateway: net.ipv6.gateway, ...auxOfFamily(net.auxAddresses, 6) }] : []),
       ],
     },
     Internal: net.internal,
-    Attachable: false,
+    Attachable: net.attachable === true,
     Ingress: false,
+    ConfigFrom: { Network: net.configFrom ?? '' },
     ConfigOnly: false,
     Containers: containers,
     Options: options,
@@ -186,6 +188,7 @@ export function inspectPredefined(name: 'host' | 'none', id: string, created: st
     Internal: false,
     Attachable: false,
     Ingress: false,
+    ConfigFrom: { Network: '' },
     ConfigOnly: false,
     Containers: {},
     Options: {},

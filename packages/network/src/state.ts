@@ -46,6 +46,13 @@ export interface NetworkState {
   mtu: number;
   /** The driver options it was created with (absent in records from before they were kept). */
   options?: Record<string, string>;
+  /** `--aux-address`: reserved addresses of either family, never given to a container. */
+  auxAddresses?: Record<string, string>;
+  /** `--ipam-opt`, as given. */
+  ipamOptions?: Record<string, string>;
+  attachable?: true;
+  /** The name of the config-only network it was made from (`--config-from`). */
+  configFrom?: string;
   /** The default `bridge` network: no name resolution, cannot be removed by name. */
   isDefault: boolean;
   endpoints: Record<string, EndpointState>;
@@ -120,6 +127,8 @@ export interface SandboxState {
    * each allocation. Absent in records from before: `portBindings` are the ones asked for.
    */
   portRequests?: PortMapping[];
+  /** The pid of the port proxy serving its IPv6 host bindings (port-proxy.ts), while it runs. */
+  proxyPid?: number;
   exposedPorts: string[];
   /**
    * The container's DNS settings as given, and what the embedded DNS server (which reads
@@ -128,6 +137,26 @@ export interface SandboxState {
    * is on. Absent in records from before it existed: nothing is forwarded for those.
    */
   dns?: { settings: DnsSettings } & Partial<Forwarding>;
+}
+
+/**
+ * A config-only network (`docker network create --config-only`): the create options other
+ * networks take with `--config-from`, and nothing made.
+ */
+export interface ConfigNetworkState {
+  id: string;
+  name: string;
+  created: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  ipv6?: boolean;
+  subnet6?: string;
+  gateway6?: string;
+  auxAddresses?: Record<string, string>;
+  ipamOptions?: Record<string, string>;
+  options: Record<string, string>;
+  labels: Record<string, string>;
 }
 
 /** Whether a sandbox's namespace, endpoints and ports exist (records from before the flag: they do). */
@@ -140,6 +169,8 @@ export class StatePaths {
   readonly dir: string;
   readonly nets: string;
   readonly sandboxes: string;
+  /** Config-only networks (`--config-only`): apart from `nets`, which the DNS server serves and gc makes bridges for. */
+  readonly configs: string;
   readonly lock: string;
   /** Touched on every change so the DNS server knows to reload. */
   readonly generation: string;
@@ -158,6 +189,7 @@ export class StatePaths {
     this.dir = path.join(root, 'networks');
     this.nets = path.join(this.dir, 'nets');
     this.sandboxes = path.join(this.dir, 'sandboxes');
+    this.configs = path.join(this.dir, 'configs');
     this.lock = path.join(this.dir, '.lock');
     this.generation = path.join(this.dir, 'generation');
     this.netnsDir = path.join(runRoot, 'netns');
@@ -189,6 +221,10 @@ export class StatePaths {
 
   netFile(id: string): string {
     return path.join(this.nets, `${id}.json`);
+  }
+
+  configFile(id: string): string {
+    return path.join(this.configs, `${id}.json`);
   }
 
   sandboxFile(containerId: string): string {

@@ -49,6 +49,24 @@ export interface NetworkCreateOptions {
    * which win when both are given); any other is refused rather than silently ignored.
    */
   options?: Record<string, string>;
+  /** `--aux-address name=ip`: addresses of either subnet the IPAM never gives a container. */
+  auxAddresses?: Record<string, string>;
+  /** `--ipam-driver`: `default` is the only one (any other is a plugin dockerd would look for). */
+  ipamDriver?: string;
+  /** `--ipam-opt`: kept and shown (the default IPAM driver reads none of them). */
+  ipamOptions?: Record<string, string>;
+  /** `--attachable`: kept and shown; every ctr network takes containers by `network connect`. */
+  attachable?: boolean;
+  /** `--scope`: `local`, the only scope without a swarm. */
+  scope?: string;
+  /** `--ipv4=false`: an IPv6-only network, which ctr's bridge driver does not make. */
+  ipv4?: boolean;
+  /** `--ingress`: swarm's routing mesh, refused as dockerd refuses it outside a swarm. */
+  ingress?: boolean;
+  /** `--config-only`: a configuration other networks are made from (`configFrom`); no bridge, no containers. */
+  configOnly?: boolean;
+  /** `--config-from`: the config-only network (name or ID) whose IPAM and driver options this one takes. */
+  configFrom?: string;
   signal?: AbortSignal;
 }
 
@@ -170,6 +188,7 @@ export interface NetworkInspect {
   Id: string;
   Created: string;
   Scope: 'local';
+  /** `null` for host's none and for config-only networks, as dockerd's. */
   Driver: 'bridge' | 'host' | 'null';
   /** Whether it gives IPv4 addresses (API 1.47): every network of ctr's does, as dockerd's do by default. */
   EnableIPv4: boolean;
@@ -177,11 +196,13 @@ export interface NetworkInspect {
   IPAM: {
     Driver: 'default';
     Options: Record<string, string>;
-    Config: Array<{ Subnet: string; Gateway: string; IPRange?: string }>;
+    Config: Array<{ Subnet: string; Gateway: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> }>;
   };
   Internal: boolean;
   Attachable: boolean;
   Ingress: boolean;
+  /** The config-only network this one was made from (`--config-from`); empty when none. */
+  ConfigFrom: { Network: string };
   ConfigOnly: boolean;
   Containers: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }>;
   Options: Record<string, string>;

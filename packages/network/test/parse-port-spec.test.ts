@@ -40,8 +40,14 @@ test.each([
   expect(() => parsePortSpec(spec)).toThrow(expect.objectContaining({ code: 'InvalidArgument', message }));
 });
 
-test('IPv6 host addresses are refused with a hint, not misparsed', () => {
-  expect(() => parsePortSpec('[::1]:8080:80')).toThrow(expect.objectContaining({ code: 'InvalidArgument', hint: 'only IPv4 host addresses are supported' }));
+test('a bracketed IPv6 host address binds that address, in canonical form', () => {
+  expect(parsePortSpec('[::1]:8080:80')).toEqual([{ hostIp: '::1', hostPort: 8080, containerPort: 80, protocol: 'tcp' }]);
+  expect(parsePortSpec('[0:0::0]:8080:80/udp')).toEqual([{ hostIp: '::', hostPort: 8080, containerPort: 80, protocol: 'udp' }]);
+});
+
+test('a host address that is neither IPv4 nor IPv6 is refused with a hint, not misparsed', () => {
+  expect(() => parsePortSpec('[fe80::1%eth0]:8080:80')).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+  expect(() => parsePortSpec('[nope]:8080:80')).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: 'Invalid IP address "nope" in port spec "[nope]:8080:80"' }));
 });
 
 test('exposed-port keys default to tcp', () => {

@@ -51,11 +51,11 @@ export function containerSummaryFields(summary: ContainerSummary): ContainerSumm
 
 /**
  * A network as moby's network.Inspect marshals it: `ConfigFrom` (a struct, never omitted) names
- * no config-only network here. A list (`detailed` false) shows no containers: dockerd fills
+ * the config-only network it was made from, if any. A list (`detailed` false) shows no containers: dockerd fills
  * them only for inspect (or a client before API 1.28).
  */
 export function networkFields<T extends { Containers: object }>(network: T, detailed: boolean): T & NetworkResponse {
-  return { ...network, ConfigFrom: { Network: '' }, ...(detailed ? {} : { Containers: {} }) };
+  return { ConfigFrom: { Network: '' }, ...network, ...(detailed ? {} : { Containers: {} }) };
 }
 
 /**

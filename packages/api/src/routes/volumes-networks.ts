@@ -47,7 +47,8 @@ export function networkRoutes({ engine }: Services): Route[] {
       if (!name) throw invalidArgument('a network name is required: Name');
       const driver = body.string('Driver');
       // dockerd takes one IPAM config per address family; an IPv6 one is told by its subnet.
-      const configs = body.object('IPAM')?.objects('Config') ?? [];
+      const ipamBody = body.object('IPAM');
+      const configs = ipamBody?.objects('Config') ?? [];
       const ipam = configs.find((c) => !c.string('Subnet')?.includes(':'));
       const ipam6 = configs.find((c) => c.string('Subnet')?.includes(':'));
       const subnet = ipam?.string('Subnet');
@@ -58,6 +59,12 @@ export function networkRoutes({ engine }: Services): Route[] {
       if (ipam6?.string('IPRange')) throw invalidArgument('an IPv6 IPRange is not supported', { hint: 'containers get addresses from the whole IPv6 subnet' });
       const labels = body.stringMap('Labels');
       const options = body.stringMap('Options');
+      // One map of reserved addresses, whichever family's config names them (the manager sorts them again).
+      const auxAddresses = { ...(ipam?.stringMap('AuxiliaryAddresses') ?? {}), ...(ipam6?.stringMap('AuxiliaryAddresses') ?? {}) };
+      const ipamDriver = ipamBody?.string('Driver');
+      const ipamOptions = ipamBody?.stringMap('Options');
+      const scope = body.string('Scope');
+      const configFrom = body.object('ConfigFrom')?.string('Network');
       const network = await engine.createNetwork({
         name,
         ...(driver ? { driver } : {}),
@@ -69,6 +76,15 @@ export function networkRoutes({ engine }: Services): Route[] {
         ...(gateway6 ? { gateway6 } : {}),
         ...(labels ? { labels } : {}),
         ...(options ? { options } : {}),
+        ...(Object.keys(auxAddresses).length > 0 ? { auxAddresses } : {}),
+        ...(ipamDriver ? { ipamDriver } : {}),
+        ...(ipamOptions && Object.keys(ipamOptions).length > 0 ? { ipamOptions } : {}),
+        ...(scope ? { scope } : {}),
+        ...(configFrom ? { configFrom } : {}),
+        ...(body.bool('Attachable') ? { attachable: true } : {}),
+        ...(body.bool('Ingress') ? { ingress: true } : {}),
+        ...(body.bool('ConfigOnly') ? { configOnly: true } : {}),
+        ...(body.bool('EnableIPv4') === false ? { ipv4: false } : {}),
         internal: body.bool('Internal') ?? false,
       });
       sendJson(call, 201, { Id: network.Id, Warning: '' });

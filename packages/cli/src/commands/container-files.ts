@@ -3,11 +3,10 @@ import { lstat, mkdtemp, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { invalidArgument, notFound } from '@ctr/errors';
+import { goErrnoWords, invalidArgument, notFound } from '@ctr/errors';
 import { applyLayer } from '@ctr/image';
 import type { Command, Io } from '../command';
 import { eprintln, engineModule, getEngine, println } from '../context';
-import { goErrnoWords } from '../errors';
 import { bool, str } from '../flags';
 import { humanSize } from '../format';
 

@@ -3,11 +3,10 @@ import { closeSync, openSync, promises as fs, unlinkSync, writeSync } from 'node
 import path from 'node:path';
 import type { CreateOptions } from '@ctr/api';
 import type { ApiMount, BuildStepOptions, ClientMount, DeviceRequest, HealthConfig, PlatformSettings, UpdateOptions } from '@ctr/engine';
-import { CtrError, invalidArgument } from '@ctr/errors';
+import { CtrError, goErrnoWords, invalidArgument } from '@ctr/errors';
 import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
 import { contentTrustFlag } from '../content-trust';
 import { currentEndpoint, engineModule } from '../context';
-import { goErrnoWords } from '../errors';
 import { bool, flagValueError, list, num, parseGoBool, str, type FlagSpec, type ParsedArgs } from '../flags';
 
 /** A size refused as docker's bytes flags refuse it, while the arguments are parsed (exit 125 with the usage). */

@@ -21,6 +21,15 @@ const create: Command = {
     { name: 'ipv6', type: 'bool', description: 'Enable or disable IPv6 networking' },
     { name: 'label', type: 'list', description: 'Set metadata on a network' },
     { name: 'opt', short: 'o', type: 'list', description: 'Set driver specific options' },
+    { name: 'attachable', type: 'bool', description: 'Enable manual container attachment' },
+    { name: 'aux-address', type: 'list', valueName: 'map', description: 'Auxiliary IPv4 or IPv6 addresses used by Network driver' },
+    { name: 'config-from', type: 'string', description: 'The network from which to copy the configuration' },
+    { name: 'config-only', type: 'bool', description: 'Create a configuration only network' },
+    { name: 'ingress', type: 'bool', description: 'Create swarm routing-mesh network' },
+    { name: 'ipam-driver', type: 'string', description: 'IP Address Management Driver', default: 'default' },
+    { name: 'ipam-opt', type: 'list', valueName: 'map', description: 'Set IPAM driver specific options' },
+    { name: 'ipv4', type: 'bool', description: 'Enable or disable IPv4 address assignment', default: true },
+    { name: 'scope', type: 'string', description: "Control the network's scope" },
   ],
   args: [1, 1],
   async run(args, io) {
@@ -30,12 +39,26 @@ const create: Command = {
     const subnet6 = ofFamily(list(args, 'subnet'), 6, 'subnet');
     const gateway6 = ofFamily(list(args, 'gateway'), 6, 'gateway');
     if (ofFamily(list(args, 'ip-range'), 6, 'ip-range')) throw invalidArgument('an IPv6 --ip-range is not supported', { hint: 'containers get addresses from the whole IPv6 subnet' });
+    const auxAddresses = keyValues(list(args, 'aux-address'));
+    const ipamOptions = keyValues(list(args, 'ipam-opt'));
+    const ipamDriver = str(args, 'ipam-driver');
+    const scope = str(args, 'scope');
+    const configFrom = str(args, 'config-from');
     const network = await (await getEngine()).createNetwork({
       name: args.positionals[0] as string,
       driver: str(args, 'driver') || 'bridge',
       internal: bool(args, 'internal'),
       labels: keyValues(list(args, 'label')),
       options: keyValues(list(args, 'opt')),
+      ...(Object.keys(auxAddresses).length > 0 ? { auxAddresses } : {}),
+      ...(Object.keys(ipamOptions).length > 0 ? { ipamOptions } : {}),
+      ...(ipamDriver ? { ipamDriver } : {}),
+      ...(scope ? { scope } : {}),
+      ...(configFrom ? { configFrom } : {}),
+      ...(bool(args, 'attachable') ? { attachable: true } : {}),
+      ...(bool(args, 'config-only') ? { configOnly: true } : {}),
+      ...(bool(args, 'ingress') ? { ingress: true } : {}),
+      ...(args.flags['ipv4'] === false ? { ipv4: false } : {}),
       ...(subnet ? { subnet } : {}),
       ...(gateway ? { gateway } : {}),
       ...(ipRange ? { ipRange } : {}),

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { invalidArgument } from '@ctr/errors';
+import { goErrnoWords, invalidArgument } from '@ctr/errors';
 import type { BlkioOption, RunOptions, ThrottleDevice, WeightDevice } from '../types';
 import { major, minor } from './devices';
 
@@ -24,8 +24,7 @@ function blockDevice(entry: WeightDevice | ThrottleDevice, flag: string): { majo
   try {
     stat = statSync(entry.path, { bigint: true });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw refuse(`stat ${entry.path}: ${code === 'ENOENT' ? 'no such file or directory' : (error as Error).message}`);
+    throw refuse(`stat ${entry.path}: ${goErrnoWords(error)}`);
   }
   // The kernel limits block devices only: runc would fail the start on anything else.
   if (!stat.isBlockDevice()) throw refuse(`${entry.path} is not a block device`);

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { invalidArgument } from '@ctr/errors';
+import { goErrnoWords, invalidArgument } from '@ctr/errors';
 import type { DeviceRule } from '../oci-spec';
 import type { ContainerDevice, DeviceMapping, RunOptions, SpecContext } from '../types';
 import { ALL_CAPABILITIES } from './defaults';
@@ -57,7 +57,7 @@ function mappedDevices(mapping: DeviceMapping): ContainerDevice[] {
   try {
     isDirectory = statSync(mapping.pathOnHost).isDirectory();
   } catch (error) {
-    throw failure((error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (error as Error).message);
+    throw failure(goErrnoWords(error));
   }
   if (isDirectory) return devicesUnder(mapping.pathOnHost, target, access);
   const device = deviceAt(mapping.pathOnHost, target, access);
