@@ -3,10 +3,33 @@
 // compiling ~150 modules costs more than starting the container `ctr run` is for; one
 // bundle (plus the V8 code cache bin/ctr.js keeps beside it) loads in a fraction of that.
 'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
 
-const cli = path.join(__dirname, '..', 'packages', 'cli');
+const root = path.join(__dirname, '..');
+const cli = path.join(root, 'packages', 'cli');
+
+/**
+ * What `ctr version` shows as Git commit and Built, as docker's build stamps its binaries
+ * (`git rev-parse --short HEAD`, the time in UTC): beside the engine's compiled code, where
+ * its buildInfo() reads it, in dist/, which git ignores. Outside a git checkout the commit is ''.
+ */
+function writeBuildInfo() {
+  let commit = '';
+  if (fs.existsSync(path.join(root, '.git'))) {
+    try {
+      commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      // no git, or a checkout without a commit yet
+    }
+  }
+  const info = { GitCommit: commit, BuildTime: new Date().toISOString() };
+  fs.writeFileSync(path.join(root, 'packages', 'engine', 'dist', 'build-info.json'), `${JSON.stringify(info)}\n`);
+}
+
+writeBuildInfo();
 
 /**
  * Modules that some commands need and `ctr run` does not, loaded on first use: requiring

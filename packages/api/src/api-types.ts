@@ -164,7 +164,6 @@ export type ContainerInspectResponse = Omit<ContainerInspect, 'HostConfig' | 'Ne
     /** Left out while unset, as moby's `*bool` with omitempty. */
     Init?: boolean;
     DeviceRequests: DeviceRequest[] | null;
-    CpuCount: number;
     CpuPercent: number;
     IOMaximumIOps: number;
     IOMaximumBandwidth: number;

@@ -658,6 +658,22 @@ export function goTimeString(rfc3339: string): string {
   return `${day} ${time}${dot} ${goZoneOffset(offset)} ${goZoneOffset(offset)}`;
 }
 
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * docker's reformatDate of a build time: an RFC 3339 time as Go's time.ANSIC writes it
+ * (`Fri May 30 12:07:35 2025`, the day padded with a space), at the clock of the offset it
+ * was written with, which Go's Parse keeps; anything else as it is.
+ */
+export function goAnsicTime(rfc3339: string): string {
+  const match = /^(\d{4})-(\d\d)-(\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)$/i.exec(rfc3339);
+  if (!match || Number.isNaN(Date.parse(rfc3339))) return rfc3339;
+  const [, year, month, day, time] = match as unknown as [string, string, string, string, string];
+  const weekday = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).getUTCDay();
+  return `${WEEKDAYS[weekday]} ${MONTHS[Number(month) - 1]} ${String(Number(day)).padStart(2, ' ')} ${time} ${year}`;
+}
+
 /** `time.Unix(seconds, 0).Format(time.RFC3339)`: local time with its offset, `Z` for UTC; `fraction` (`.000000123`) after the seconds. */
 export function rfc3339(seconds: number, fraction = ''): string {
   return goRfc3339(new Date(seconds * 1000), fraction);

@@ -3,6 +3,9 @@
  * `json` gives docker's fields of each item, a `table` docker's column names, and a bad
  * template docker's words and exit status.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { goAnsicTime } from '../src/format';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 let ctr: LocalCtr;
@@ -157,13 +160,17 @@ describe('events and port', () => {
 });
 
 describe("version's Go structs, as docker's %v prints them", () => {
-  test('{{.Client}} is clientVersion in its order: no platform, nothing ctr does not know (commit, build time, default API)', async () => {
-    expect(await ctr.run('version', '--format', '{{.Client}}')).toEqual({ code: 0, stdout: `{<nil> 0.1.0 1.47   node${process.versions.node} linux amd64  default}\n`, stderr: '' });
+  /** What the build under test recorded of itself (`npm run build`), the time as docker's CLI prints it. */
+  const build = JSON.parse(readFileSync(join(__dirname, '..', '..', 'engine', 'dist', 'build-info.json'), 'utf8')) as { GitCommit: string; BuildTime: string };
+  const built = goAnsicTime(build.BuildTime);
+
+  test('{{.Client}} is clientVersion in its order: no platform, nothing ctr does not know (default API)', async () => {
+    expect(await ctr.run('version', '--format', '{{.Client}}')).toEqual({ code: 0, stdout: `{<nil> 0.1.0 1.47  ${build.GitCommit} node${process.versions.node} linux amd64 ${built} default}\n`, stderr: '' });
   });
 
   test('{{printf "%+v" .Client}} names its fields', async () => {
     expect((await ctr.run('version', '--format', '{{printf "%+v" .Client}}')).stdout).toBe(
-      `{Platform:<nil> Version:0.1.0 APIVersion:1.47 DefaultAPIVersion: GitCommit: GoVersion:node${process.versions.node} Os:linux Arch:amd64 BuildTime: Context:default}\n`,
+      `{Platform:<nil> Version:0.1.0 APIVersion:1.47 DefaultAPIVersion: GitCommit:${build.GitCommit} GoVersion:node${process.versions.node} Os:linux Arch:amd64 BuildTime:${built} Context:default}\n`,
     );
   });
 
@@ -173,14 +180,14 @@ describe("version's Go structs, as docker's %v prints them", () => {
 
   test('{{.Server}} is types.Version in its order; printf, given the pointer, prints &{…}', async () => {
     const server = (await ctr.run('version', '--format', '{{.Server}}')).stdout;
-    expect(server).toMatch(new RegExp(`^\\{\\{ctr\\} \\[\\{Engine .*\\}\\] 0\\.1\\.0 1\\.47 1\\.24 \\w* node${process.versions.node.replace(/\./g, '\\.')} linux amd64 \\S+ false \\w*\\}\\n$`));
+    expect(server).toMatch(new RegExp(`^\\{\\{ctr\\} \\[\\{Engine .*\\}\\] 0\\.1\\.0 1\\.47 1\\.24 \\w* node${process.versions.node.replace(/\./g, '\\.')} linux amd64 \\S+ false \\S*\\}\\n$`));
     expect((await ctr.run('version', '--format', '{{printf "%v" .Server}}')).stdout).toBe(`&${server}`);
   });
 
   test('json leaves out the empty fields docker tags omitempty, and keeps the server\'s Platform, a struct', async () => {
     const { Client, Server } = JSON.parse((await ctr.run('version', '--format', 'json')).stdout) as { Client: object; Server: object };
-    expect(Object.keys(Client)).toEqual(['Version', 'ApiVersion', 'GitCommit', 'GoVersion', 'Os', 'Arch', 'Context']);
-    expect(Object.keys(Server)).toEqual(['Platform', 'Components', 'Version', 'ApiVersion', 'MinAPIVersion', 'GitCommit', 'GoVersion', 'Os', 'Arch', 'KernelVersion']);
+    expect(Object.keys(Client)).toEqual(['Version', 'ApiVersion', 'GitCommit', 'GoVersion', 'Os', 'Arch', 'BuildTime', 'Context']);
+    expect(Object.keys(Server)).toEqual(['Platform', 'Components', 'Version', 'ApiVersion', 'MinAPIVersion', 'GitCommit', 'GoVersion', 'Os', 'Arch', 'KernelVersion', 'BuildTime']);
   });
 });
 

@@ -65,6 +65,19 @@ describe('run flags through ctrd', () => {
     await docker(t.env, ['rm', percent.body.Id as string, quiet.body.Id as string]);
   });
 
+  test('docker inspect shows the create body\'s CpuCount, Isolation and VolumeDriver as given, as a Linux dockerd keeps them', async () => {
+    const kept = await createWith({ CpuCount: 2, Isolation: 'default', VolumeDriver: 'local' });
+    const format = '{{.HostConfig.CpuCount}}|{{.HostConfig.Isolation}}|{{.HostConfig.VolumeDriver}}';
+    expect((await docker(t.env, ['inspect', '--format', format, kept.body.Id as string])).stdout).toBe('2|default|local\n');
+    await docker(t.env, ['rm', kept.body.Id as string]);
+  });
+
+  test('docker run --isolation and --volume-driver reach inspect through the create body', async () => {
+    const id = (await docker(t.env, ['create', '--network', 'none', '--isolation', 'default', '--volume-driver', 'local', 'busybox', 'true'])).stdout.trim();
+    expect((await docker(t.env, ['inspect', '--format', '{{.HostConfig.Isolation}}|{{.HostConfig.VolumeDriver}}', id])).stdout).toBe('default|local\n');
+    await docker(t.env, ['rm', id]);
+  });
+
   test('Windows\' IO limits in the create body are refused with dockerd\'s QoS words', async () => {
     const bandwidth = await createWith({ IOMaximumBandwidth: 1 << 20 });
     const iops = await createWith({ IOMaximumIOps: 100 });

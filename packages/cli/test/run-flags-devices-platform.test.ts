@@ -94,6 +94,16 @@ describe('ctr run: device cgroup rules and the platform flags (real runc, conmon
       expect((await run(['--volume-driver', 'flocker'])).code).toBe(0);
     });
 
+    test('inspect shows --isolation and --volume-driver as given, as dockerd keeps them', async () => {
+      const given = await create('--isolation', 'default', '--volume-driver', 'flocker');
+      expect(await inspect('{{.HostConfig.Isolation}}|{{.HostConfig.VolumeDriver}}', given)).toBe('default|flocker');
+    });
+
+    test('inspect shows an empty isolation and volume driver when none is given', async () => {
+      const plain = await create();
+      expect(await inspect('{{json .HostConfig.Isolation}}|{{json .HostConfig.VolumeDriver}}', plain)).toBe('""|""');
+    });
+
     test('--storage-opt is refused as overlay2 refuses it off xfs with project quotas', async () => {
       await expectRefused(await run(['--storage-opt', 'size=1G']), "--storage-opt is supported only for overlay over xfs with 'pquota' mount option");
     });

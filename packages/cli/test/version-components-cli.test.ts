@@ -66,7 +66,7 @@ describe('ctr version in-process (the engine, no daemon)', () => {
 
   test('{{.Server}} prints the components as Go prints types.ComponentVersion, Details a sorted map', async () => {
     const { stdout } = await local.run('version', '--format', '{{.Server}}');
-    expect(stdout).toMatch(/^\{\{ctr\} \[\{Engine 0\.1\.0 map\[ApiVersion:1\.47 Arch:\w+ BuildTime: Experimental:false .*MinAPIVersion:1\.24 Os:linux\]\} \{conmon \S+ map\[GitCommit:.*\]\} \{runc /);
+    expect(stdout).toMatch(/^\{\{ctr\} \[\{Engine 0\.1\.0 map\[ApiVersion:1\.47 Arch:\w+ BuildTime:.* Experimental:false .*MinAPIVersion:1\.24 Os:linux\]\} \{conmon \S+ map\[GitCommit:.*\]\} \{runc /);
     expect(stdout).toBe(await dockerVersion('--format', '{{.Server}}'));
   });
 });

@@ -9,6 +9,7 @@ import type { LogConfig } from './log-config';
 import type { HealthConfig } from '@ctr/image';
 import { isValidContainerName, randomName } from './names';
 import type { ApiMount } from './volumes-spec';
+import type { RecordedPlatform } from './create-extras';
 
 /** Generated names tried before the ID's short form (Docker tries six). */
 const GENERATED_NAME_TRIES = 6;
@@ -53,6 +54,8 @@ export interface ContainerRecord {
   containerIdFile?: string;
   /** `--add-host`, as given (absent in records from before it was kept). */
   extraHosts?: string[];
+  /** What dockerd keeps of the platform settings it took, as given (inspect's HostConfig); absent when none was. */
+  platform?: RecordedPlatform;
   restartPolicy: { name: 'no' | 'always' | 'on-failure' | 'unless-stopped'; maximumRetryCount: number };
   autoRemove: boolean;
   /** The streams `-a` named (absent: Docker's default, see `CreateContainerOptions.attach`). */

@@ -31,6 +31,7 @@ import {
   linkEnv,
   parseLink,
   parseVolumesFrom,
+  recordedPlatform,
   refuseDeviceRequests,
   withHostGateway,
   type DeviceRequest,
@@ -326,6 +327,8 @@ export interface ContainerInspect {
     Isolation: string;
     Runtime: string;
     VolumeDriver: string;
+    /** Windows' `--cpu-count`: a Linux dockerd keeps it, unused. */
+    CpuCount: number;
   } & HostResources;
   GraphDriver: { Name: string; Data: Record<string, string> };
   /** With `size`, as in the list. */
@@ -886,6 +889,7 @@ export class Containers {
         ...(options.usernsMode ? { usernsMode: options.usernsMode } : {}),
         ...(options.containerIdFile ? { containerIdFile: options.containerIdFile } : {}),
         ...(options.extraHosts?.length ? { extraHosts: options.extraHosts } : {}),
+        ...recordedPlatform(options.platform),
         restartPolicy,
         autoRemove: autoRemove ?? false,
         ...(options.attach ? { attach: options.attach } : {}),
@@ -1634,10 +1638,11 @@ export class Containers {
         ContainerIDFile: record.containerIdFile ?? '',
         ConsoleSize: record.run.consoleSize ? [record.run.consoleSize.height, record.run.consoleSize.width] : [0, 0],
         Cgroup: '',
-        Isolation: '',
+        Isolation: record.platform?.isolation ?? '',
         Runtime: 'runc',
-        VolumeDriver: '',
+        VolumeDriver: record.platform?.volumeDriver ?? '',
         ...hostResources(run, info.spec),
+        CpuCount: record.platform?.cpuCount ?? 0,
       },
       GraphDriver: { Name: 'overlay2', Data: { MergedDir: record.rootfs } },
       ...(options.size ? await this.sizeOf(record, new Map(), options.signal) : {}),

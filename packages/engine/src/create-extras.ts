@@ -164,8 +164,8 @@ export async function withHostGateway(hosts: readonly string[] | undefined, gate
 }
 
 /**
- * `HostConfig` settings that Docker's API takes on every platform and a Linux dockerd refuses
- * or drops: another runtime than runc, isolation, volume drivers, storage options, Windows'
+ * `HostConfig` settings that Docker's API takes on every platform and a Linux dockerd refuses,
+ * drops or keeps unused: another runtime than runc, isolation, volume drivers, storage options, Windows'
  * CPU and IO limits. (`--kernel-memory` is not here: dockerd drops it silently since API 1.42.)
  */
 export interface PlatformSettings {
@@ -177,13 +177,23 @@ export interface PlatformSettings {
   volumeDriver?: string;
   /** `--storage-opt size=…`: a per-container size, which overlay2 honours only over xfs with project quotas. */
   storageOpt?: Record<string, string>;
-  /** Windows only: dropped. */
+  /** Windows only: kept (inspect shows it), unused. */
   cpuCount?: number;
   /** Windows only: dropped with a warning. */
   cpuPercent?: number;
   /** Windows only: refused. */
   ioMaximumBandwidth?: number;
   ioMaximumIOps?: number;
+}
+
+/** The platform settings a Linux dockerd keeps in the container's HostConfig, as given, without acting on them. */
+export type RecordedPlatform = Pick<PlatformSettings, 'isolation' | 'volumeDriver' | 'cpuCount'>;
+
+/** A create's record of its kept platform settings: none when none was given, so older records and plain creates read alike. */
+export function recordedPlatform(settings: PlatformSettings | undefined): { platform?: RecordedPlatform } {
+  const { isolation, volumeDriver, cpuCount } = settings ?? {};
+  const kept: RecordedPlatform = { ...(isolation ? { isolation } : {}), ...(volumeDriver ? { volumeDriver } : {}), ...(cpuCount ? { cpuCount } : {}) };
+  return Object.keys(kept).length > 0 ? { platform: kept } : {};
 }
 
 /**

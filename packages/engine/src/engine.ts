@@ -38,6 +38,7 @@ import { containerChanges, type FilesystemChange } from './changes';
 import { RestartMonitor, handleExit, recoverContainers } from './restart';
 import { probe, type HealthState, type ProbeOptions } from './health';
 import {
+  buildInfo,
   engineId,
   goTimeNow,
   hostOsRelease,
@@ -801,8 +802,7 @@ export class Engine {
       Arch: process.arch === 'x64' ? 'amd64' : process.arch,
       KernelVersion: os.release(),
       GoVersion: `node${process.versions.node}`,
-      GitCommit: '',
-      BuildTime: '',
+      ...buildInfo(),
     };
   }
 

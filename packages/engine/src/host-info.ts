@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promises as fs, readdirSync, statfsSync } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { goRfc3339 } from '@ctr/image';
 import type { RegistryClientOptions } from '@ctr/registry';
@@ -314,6 +314,41 @@ export async function platformComponents(binaries: { runtime: string; monitor: s
     ['docker-init', init],
   ];
   return named.filter(([, v]) => v.version !== '' || v.commit !== '').map(([Name, v]) => ({ Name, Version: v.version, Details: { GitCommit: v.commit } }));
+}
+
+/** What the build recorded of itself, as docker's binaries carry theirs (`docker version`'s Git commit and Built). */
+export interface BuildInfo {
+  /** The source's short commit; '' when built outside a git checkout. */
+  GitCommit: string;
+  /** When it was built, RFC 3339 in UTC. */
+  BuildTime: string;
+}
+
+let buildInfoRead: BuildInfo | undefined;
+
+/**
+ * The build's commit and time, read the first time `version` asks (never on `run`'s path),
+ * from the engine package's dist/build-info.json (scripts/bundle-cli.js writes it). This code
+ * runs from packages/engine/dist, packages/engine/src (under test) or the CLI's bundle in
+ * packages/cli/dist — installed, node_modules/@ctr/{engine,cli}/dist: from each, the engine's
+ * dist is ../../engine/dist, so all read the same file.
+ */
+export function buildInfo(): BuildInfo {
+  buildInfoRead ??= readBuildInfo(path.join(__dirname, '..', '..', 'engine', 'dist', 'build-info.json'));
+  return buildInfoRead;
+}
+
+/** A build-info file's fields; empty ones for a checkout never built (no file) or a file that is not one, as a Go binary built without -ldflags. */
+export function readBuildInfo(file: string): BuildInfo {
+  const recorded = ((): Partial<Record<keyof BuildInfo, unknown>> | null => {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as Partial<Record<keyof BuildInfo, unknown>> | null;
+    } catch {
+      return null; // no build recorded: nothing to show
+    }
+  })();
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+  return { GitCommit: text(recorded?.GitCommit), BuildTime: text(recorded?.BuildTime) };
 }
 
 /** A proxy setting from the environment as dockerd reads it (upper case first), credentials masked as it masks them. */

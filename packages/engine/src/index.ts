@@ -4,7 +4,8 @@
  * and @ctr/network. No daemon: every engine on the same root sees the same state.
  */
 export { Engine, ENGINE_VERSION, API_VERSION, type EngineOptions, type RunOptions, type RunResult, type BuildImageOptions } from './engine';
-export type { ComponentVersion, EngineInfo } from './host-info';
+export type { BuildInfo, ComponentVersion, EngineInfo } from './host-info';
+export { buildInfo } from './host-info';
 export type { BuildState, BuildStepOptions } from './build-backend';
 export { buildSecurityOptions, checkBuildIsolation } from './build-backend';
 export type { ImportBusyboxOptions } from './busybox-image';

@@ -7,10 +7,9 @@ import type { ContainerInspectResponse, ContainerSummaryResponse, EndpointRespon
  * finds them there (docker's templates, dockerode's and docker-py's lookups), and finds them here.
  */
 
-/** `Resources` of a HostConfig that ctr never sets: device requests, Windows' limits. */
+/** `Resources` of a HostConfig that ctr never sets: device requests, Windows' limits (but `CpuCount`, which the engine keeps). */
 const UNSET_RESOURCES = {
   DeviceRequests: null,
-  CpuCount: 0,
   CpuPercent: 0,
   IOMaximumIOps: 0,
   IOMaximumBandwidth: 0,

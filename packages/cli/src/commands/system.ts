@@ -3,7 +3,7 @@ import type { ContainerSize, ContainerSummary, DiskUsage, EngineEvent, EngineInf
 import type { Command, Io } from '../command';
 import { apiModule, clientDebug, currentEndpoint, engineModule, eprintln, getEngine, println, registryModule, type CliEngine } from '../context';
 import { bool, list, str } from '../flags';
-import { ago, checkTemplate, formatContext, formatList, goPointer, goStruct, goTimeString, humanSize, printedAs, renderDocument, rfc3339, tabwrite, truncateId } from '../format';
+import { ago, checkTemplate, formatContext, formatList, goAnsicTime, goPointer, goStruct, goTimeString, humanSize, printedAs, renderDocument, rfc3339, tabwrite, truncateId } from '../format';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { containerContext, containerFormat, CONTAINER_HEADERS } from './containers';
 import { IMAGE_HEADERS, imageContext, imageFormat, imageRows } from './images';
@@ -22,6 +22,9 @@ interface ClientFields {
   Os: string;
   Arch: string;
   GoVersion: string;
+  /** The build's, as `npm run build` recorded it ('' without one); the time as docker prints it. */
+  GitCommit: string;
+  BuildTime: string;
   Context: string;
 }
 
@@ -45,13 +48,13 @@ function versionStruct(type: string, fields: Record<string, unknown>, omitEmpty:
  * What `docker version --format` sees: docker/cli's versionInfo, its clientVersion and moby's
  * types.Version, so a template names their fields (`{{.Server.APIVersion}}`), a field they
  * lack is an error, `{{.Client}}` prints as Go prints the struct and `{{json .}}` writes
- * their JSON names (`ApiVersion`). What ctr does not know (the client's platform name, a
- * build's commit and date) is Go's zero value.
+ * their JSON names (`ApiVersion`). What ctr does not know (the client's platform name) is
+ * Go's zero value.
  */
 function versionDocument(client: ClientFields, server: ServerVersion): object {
   const Client = versionStruct(
     'system.clientVersion',
-    { Platform: null, Version: client.Version, APIVersion: client.ApiVersion, DefaultAPIVersion: '', GitCommit: '', GoVersion: client.GoVersion, Os: client.Os, Arch: client.Arch, BuildTime: '', Context: client.Context },
+    { Platform: null, Version: client.Version, APIVersion: client.ApiVersion, DefaultAPIVersion: '', GitCommit: client.GitCommit, GoVersion: client.GoVersion, Os: client.Os, Arch: client.Arch, BuildTime: client.BuildTime, Context: client.Context },
     ['Platform', 'DefaultAPIVersion', 'BuildTime'],
   );
   const Server = versionStruct(
@@ -84,16 +87,22 @@ async function clientVersion(engine: CliEngine): Promise<{ server: EngineVersion
   const remote = where.kind === 'remote';
   // A daemon may speak an older API than this client; the client's own is what it would ask for.
   const apiVersion = remote ? apiModule().MAX_API_VERSION : server.ApiVersion;
-  const client = { Version: CLIENT_VERSION, ApiVersion: apiVersion, Os: 'linux', Arch: server.Arch, GoVersion: server.GoVersion, Context: where.context };
+  const build = engineModule().buildInfo();
+  const client = { Version: CLIENT_VERSION, ApiVersion: apiVersion, Os: 'linux', Arch: server.Arch, GoVersion: server.GoVersion, GitCommit: build.GitCommit, BuildTime: goAnsicTime(build.BuildTime), Context: where.context };
   return { server, client, remote, host: remote ? where.host : '' };
 }
 
 /**
  * The server `version` shows: a daemon's answer as it gave it; the in-process engine as ctrd
  * would serve it, its components asked for only here (each is a program run, once per process).
+ * The engine's build time is docker's reformatted one (its component's, not the top-level field).
  */
 async function serverOf(engine: CliEngine, reported: EngineVersion | ServerVersion): Promise<ServerVersion> {
-  return 'Components' in reported ? reported : apiModule().serverVersion(reported, await engine.components());
+  const server = 'Components' in reported ? reported : apiModule().serverVersion(reported, await engine.components());
+  const Components = server.Components.map((component) =>
+    component.Name === 'Engine' && component.Details?.BuildTime !== undefined ? { ...component, Details: { ...component.Details, BuildTime: goAnsicTime(component.Details.BuildTime) } } : component,
+  );
+  return { ...server, Components };
 }
 
 /**
@@ -140,6 +149,8 @@ const version: Command = {
       ` Version:\t${client.Version}`,
       ` API version:\t${client.ApiVersion}`,
       ` Node version:\t${process.versions.node}`,
+      ` Git commit:\t${client.GitCommit}`,
+      ` Built:\t${client.BuildTime}`,
       ` OS/Arch:\tlinux/${client.Arch}`,
       ` Context:\t${client.Context}`,
       '',
@@ -249,11 +260,11 @@ async function infoDocument(engine: CliEngine, data: EngineInfo): Promise<object
     Debug: clientDebug(),
     Version: client.Version,
     DefaultAPIVersion: client.ApiVersion,
-    GitCommit: '',
+    GitCommit: client.GitCommit,
     GoVersion: client.GoVersion,
     Os: client.Os,
     Arch: client.Arch,
-    BuildTime: '',
+    BuildTime: client.BuildTime,
     Context: client.Context,
     Plugins: [],
     Warnings: null,
