@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream, promises as fs, type Stats } from 
 import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CtrError, aborted, goPathError, invalidArgument, throwIfAborted } from '@ctr/errors';
+import { CtrError, aborted, goErrnoWords, goPathError, invalidArgument, noSpaceLeft, throwIfAborted } from '@ctr/errors';
 import { TAR_END, encodeTarHeader, tarFileEntry, type TarWriteHeader } from '@ctr/image';
 
 /**
@@ -29,7 +29,7 @@ export async function openOutput(output: BuildOutput): Promise<OutputSink> {
   }
   if ('stream' in output) {
     const stream = output.stream;
-    return { write: (root, signal) => exportTar(root, stream, signal) };
+    return { write: (root, signal) => exportTar(root, { out: stream }, signal) };
   }
   return openTarFile(output.dest);
 }
@@ -45,7 +45,7 @@ async function openTarFile(dest: string): Promise<OutputSink> {
   await fs.open(dest, 'w').then((handle) => handle.close(), (error: NodeJS.ErrnoException) => {
     throw invalidArgument(`failed to open ${goPathError(error, dest)}`, { cause: error });
   });
-  return { write: (root, signal) => exportTar(root, createWriteStream(dest), signal, true) };
+  return { write: (root, signal) => exportTar(root, { out: createWriteStream(dest), dest }, signal) };
 }
 
 /** One thing under the exported root, in walk order: a directory before what it holds. */
@@ -125,7 +125,7 @@ async function exportLocal(root: string, dest: string, signal: AbortSignal): Pro
     }
   } catch (error) {
     if (signal.aborted) throw aborted(signal, 'the export');
-    throw new CtrError('Internal', `failed to receive fs changes: ${goPathError(error, dest)}`, { cause: error });
+    throw noSpaceLeft(error, dest) ?? new CtrError('Internal', `failed to receive fs changes: ${goPathError(error, dest)}`, { cause: error });
   }
 }
 
@@ -134,14 +134,20 @@ async function exportLocal(root: string, dest: string, signal: AbortSignal): Pro
  * owners and modes as they are, multiply-linked files as hard links. Pulled through the
  * stream one block at a time: no file is held whole.
  */
-async function exportTar(root: string, out: Writable, signal: AbortSignal, end = false): Promise<void> {
+async function exportTar(root: string, to: { out: Writable; dest?: string }, signal: AbortSignal): Promise<void> {
   try {
     // A caller's stream stays open unless it is ours (a file): it is theirs (stdout goes on after the tar).
-    await pipeline(Readable.from(tarEntries(root, signal), { objectMode: false }), out, { signal, end });
+    await pipeline(Readable.from(tarEntries(root, signal), { objectMode: false }), to.out, { signal, end: to.dest !== undefined });
   } catch (error) {
     if (signal.aborted) throw aborted(signal, 'the export');
-    if (typeof (error as NodeJS.ErrnoException).syscall !== 'string') throw error;
-    throw new CtrError('Internal', `failed to write the tar: ${goPathError(error, root)}`, { cause: error });
+    const { syscall, path: where } = error as NodeJS.ErrnoException;
+    if (typeof syscall !== 'string') throw error;
+    // Reading the tree names the file; a write names none: it failed at the destination (a caller's stream has no name to give).
+    const at = where ?? to.dest;
+    const full = noSpaceLeft(error, at, 'writing the tar');
+    if (full) throw full;
+    const reason = at === undefined ? goErrnoWords(error) : goPathError(error, at);
+    throw new CtrError('Internal', `failed to write the tar: ${reason}`, { cause: error });
   }
 }
 

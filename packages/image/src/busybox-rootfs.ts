@@ -58,13 +58,13 @@ const FILES: ReadonlyArray<readonly [string, string]> = [
  */
 export async function createBusyboxRootfs(dir: string, options: BusyboxRootfsOptions = {}): Promise<BusyboxRootfs> {
   const busybox = options.busybox ?? HOST_BUSYBOX;
-  const applets = await listApplets(busybox, options.signal);
   // A second run into the same directory: leave what is there to the user rather than write over it.
   if ((await readdir(join(dir, 'bin')).catch(() => [])).length > 0) {
     throw new CtrError('AlreadyExists', `${dir} already holds a root filesystem (${join(dir, 'bin')} is not empty)`, {
       hint: 'give a new or empty directory, or import the one already there',
     });
   }
+  const applets = await listApplets(busybox, options.signal);
   for (const [path, mode] of DIRECTORIES) {
     await mkdir(join(dir, path), { recursive: true });
     await chmod(join(dir, path), mode); // mkdir's mode is filtered by the umask; chmod is not

@@ -31,13 +31,17 @@ function hostVariable(io: Io): 'CTR_HOST' | 'DOCKER_HOST' | undefined {
   return io.env.CTR_HOST ? 'CTR_HOST' : io.env.DOCKER_HOST ? 'DOCKER_HOST' : undefined;
 }
 
-/** The `default` context as docker shows it: whatever `$CTR_HOST`/`$DOCKER_HOST` name, else the engine in-process. */
+/** The `default` context as docker shows it: the daemon `-H`, `$CTR_HOST` or `$DOCKER_HOST` names, else the engine in-process. */
 function defaultContext(io: Io): { meta: ContextMeta; tls: EndpointTls } {
-  const host = io.env.CTR_HOST || io.env.DOCKER_HOST;
+  const flag = hostFlags().host || undefined;
+  const variable = hostVariable(io);
+  const host = flag ?? (variable && io.env[variable]);
+  // docker says DOCKER_HOST whether that or `-H` named the daemon; CTR_HOST is ctr's own variable.
+  const named = flag === undefined && variable === 'CTR_HOST' ? 'CTR_HOST' : 'DOCKER_HOST';
   return {
     meta: {
       Name: DEFAULT_CONTEXT,
-      Metadata: { Description: host ? 'Current CTR_HOST based configuration' : 'The engine in-process (no daemon)' },
+      Metadata: { Description: host ? `Current ${named} based configuration` : 'The engine in-process (no daemon)' },
       Endpoints: { docker: { Host: host ?? '', SkipTLSVerify: false } },
     },
     tls: {},
