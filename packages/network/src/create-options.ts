@@ -91,7 +91,7 @@ export function configRecord(id: string, options: NetworkCreateOptions): ConfigN
  */
 export function fromConfig(options: NetworkCreateOptions, configs: ConfigNetworkState[]): NetworkCreateOptions & { configFrom: string } {
   const from = options.configFrom ?? '';
-  const config = configs.find((c) => c.name === from || c.id === from) ?? configs.find((c) => from.length > 0 && c.id.startsWith(from));
+  const config = findConfig(configs, from);
   if (!config) throw notFound(`configuration network "${from}" does not exist`);
   const own = [options.subnet, options.gateway, options.ipRange, options.subnet6, options.gateway6, options.auxAddresses, options.ipamOptions, options.ipv6 || undefined];
   if (own.some((v) => v !== undefined) || Object.keys(options.options ?? {}).length > 0 || options.bridgeName !== undefined || options.mtu !== undefined) {
@@ -101,6 +101,11 @@ export function fromConfig(options: NetworkCreateOptions, configs: ConfigNetwork
   }
   const { id: _id, name: _name, created: _created, labels: _labels, ...taken } = config;
   return { ...options, ...taken, configFrom: config.name };
+}
+
+/** The config-only network a name, an ID or an ID's prefix names, as networks are found. */
+export function findConfig(configs: ConfigNetworkState[], nameOrId: string): ConfigNetworkState | undefined {
+  return configs.find((c) => c.name === nameOrId || c.id === nameOrId) ?? configs.find((c) => nameOrId.length > 0 && c.id.startsWith(nameOrId));
 }
 
 /** `docker network inspect` of a config-only network: driver null, its configuration, never a container. */

@@ -13,8 +13,8 @@ import { isIPv6Binding, parseExposedPort, parsePortSpec, validatePortMapping } f
 import { allocatePorts } from './port-allocator';
 import { forwarding, hostsFile, judgeUpstreams, parseResolvConf, resolvConf, validDnsSettings, type HostResolv, type UpstreamScope } from './resolv';
 import { networkRules, portFamilies, portRules, tags } from './rules';
-import { checkAuxAddresses, checkCreateFlags, configRecord, fromConfig, inspectConfigOnly } from './create-options';
-import { listPortProxies, startPortProxy, stopPortProxy } from './port-proxy';
+import { checkAuxAddresses, checkCreateFlags, configRecord, findConfig, fromConfig, inspectConfigOnly } from './create-options';
+import { listPortProxies, startPortProxy, stopOrphanPortProxies, stopPortProxy } from './port-proxy';
 import { bridgeUpLines, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
 import { inspectBridge, inspectPredefined, networkSettings, predefinedNetworkSettings } from './settings';
 import {
@@ -633,12 +633,12 @@ export class NetworkManager {
   // ---- internals ----------------------------------------------------------------------------
 
   /**
-   * Removes the namespaces, links and rules of roots whose directory no longer exists, and
-   * the links and rules of roots not in the registry at all (its entry lost, or made before
+   * Removes the namespaces, links, rules and port proxies of roots whose directory no longer
+   * exists, and the links and rules of roots not in the registry at all (its entry lost, or made before
    * the registry moved to /run), which nothing else would ever remove.
    */
   private async gcDeletedRoots(): Promise<string[]> {
-    const removed: string[] = [];
+    const removed: string[] = await stopOrphanPortProxies();
     // Links and rules first, the registry after: a root registers before it makes either, so
     // one listed here whose root is missing from the registry read next has no live root.
     const links = await hostLinks();
@@ -688,10 +688,8 @@ export class NetworkManager {
         return [];
       }
     })();
-    return files.filter((f) => f.endsWith('.json')).some((f) => {
-      const c = JSON.parse(readFileSync(`${this.paths.configs}/${f}`, 'utf8')) as ConfigNetworkState;
-      return c.name === nameOrId || c.id === nameOrId;
-    });
+    const configs = files.filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(`${this.paths.configs}/${f}`, 'utf8')) as ConfigNetworkState);
+    return findConfig(configs, nameOrId) !== undefined;
   }
 
   private async loadConfigs(): Promise<ConfigNetworkState[]> {
@@ -700,8 +698,7 @@ export class NetworkManager {
 
   /** Removes a config-only network; refused while a network made from it exists, as dockerd refuses. */
   private async removeConfig(nets: Map<string, NetworkState>, nameOrId: string): Promise<void> {
-    const configs = await this.loadConfigs();
-    const config = configs.find((c) => c.name === nameOrId || c.id === nameOrId) ?? configs.find((c) => nameOrId.length > 0 && c.id.startsWith(nameOrId));
+    const config = findConfig(await this.loadConfigs(), nameOrId);
     if (!config) throw notFound(`network ${nameOrId} not found`);
     const user = [...nets.values()].find((n) => n.configFrom === config.name);
     if (user) throw new CtrError('Denied', `configuration network "${config.name}" is in use`, { hint: `remove network ${user.name} first` });

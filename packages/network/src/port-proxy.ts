@@ -57,8 +57,10 @@ export function proxyMain(specJson: string): void {
   };
 
   function serveTcp(p: Port): void {
-    const server = tcp.createServer((conn) => {
-      const up = tcp.connect({ host: p.target, port: p.targetPort });
+    // Half-open both ways, as docker-proxy's CloseWrite: a client that shuts down its sending
+    // side (`nc -N`, a request then EOF) still gets the whole reply before the connection closes.
+    const server = tcp.createServer({ allowHalfOpen: true }, (conn) => {
+      const up = tcp.connect({ host: p.target, port: p.targetPort, allowHalfOpen: true });
       const end = (): void => {
         conn.destroy();
         up.destroy();
@@ -114,11 +116,13 @@ export function proxyMain(specJson: string): void {
   });
 }
 
-/** Whether `pid` is a proxy of this root's (checked by its command line, not just the pid). */
-async function proxyOf(paths: StatePaths, pid: number): Promise<string | undefined> {
+/** The root's network directory and container a proxy serves, read from its command line; undefined for any other process. */
+async function proxyAt(pid: number): Promise<{ dir: string; containerId: string } | undefined> {
   const args = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
   const at = args.indexOf(MARKER);
-  return at >= 0 && args[at + 1] === paths.dir ? args[at + 2] : undefined;
+  const dir = args[at + 1];
+  const containerId = args[at + 2];
+  return at >= 0 && dir !== undefined && containerId !== undefined ? { dir, containerId } : undefined;
 }
 
 /**
@@ -157,23 +161,62 @@ export async function startPortProxy(paths: StatePaths, containerId: string, por
   }
 }
 
-/** Stops a container's proxy, if that pid is still one of this root's. */
+/**
+ * Stops a container's proxy, if that pid is still one of this root's, and returns once it is
+ * gone: its ports are free when this resolves, so a restart (or another container) can bind
+ * them at once. A proxy that ignores SIGTERM for STOP_WAIT_MS is killed.
+ */
 export async function stopPortProxy(paths: StatePaths, pid: number | undefined): Promise<void> {
-  if (pid === undefined || (await proxyOf(paths, pid)) === undefined) return;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    // Gone meanwhile.
+  if (pid !== undefined) await stopProxy(paths.dir, pid);
+}
+
+const STOP_WAIT_MS = 5_000;
+
+async function stopProxy(dir: string, pid: number): Promise<void> {
+  const ours = async (): Promise<boolean> => (await proxyAt(pid))?.dir === dir;
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    if (!(await ours())) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return; // Gone meanwhile.
+    }
+    // A zombie's cmdline is empty: an exited proxy no longer counts as ours, reaped or not.
+    for (let waited = 0; waited < STOP_WAIT_MS && (await ours()); waited += 10) await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * The running proxies of every root (for gc): each with its root's network directory and
+ * container. Only those in this process's mount namespace: a root's path names another
+ * directory (or none) in another one, as for a ctr running inside a container.
+ */
+async function allPortProxies(): Promise<Array<{ pid: number; dir: string; containerId: string }>> {
+  const mine = await fs.readlink('/proc/self/ns/mnt');
+  const pids = (await fs.readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number);
+  const out: Array<{ pid: number; dir: string; containerId: string }> = [];
+  for (const pid of pids) {
+    const proxy = await proxyAt(pid);
+    if (proxy && (await fs.readlink(`/proc/${pid}/ns/mnt`).catch(() => '')) === mine) out.push({ pid, ...proxy });
+  }
+  return out;
 }
 
 /** This root's running proxies, with the container each serves (for gc). */
 export async function listPortProxies(paths: StatePaths): Promise<Array<{ pid: number; containerId: string }>> {
-  const pids = (await fs.readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number);
-  const out: Array<{ pid: number; containerId: string }> = [];
-  for (const pid of pids) {
-    const containerId = await proxyOf(paths, pid);
-    if (containerId !== undefined) out.push({ pid, containerId });
+  return (await allPortProxies()).filter((p) => p.dir === paths.dir).map(({ pid, containerId }) => ({ pid, containerId }));
+}
+
+/**
+ * Stops the proxies of roots whose network directory is gone (deleted without a gc): nothing
+ * else would, and each holds its host ports for good. Returns what it stopped.
+ */
+export async function stopOrphanPortProxies(): Promise<string[]> {
+  const stopped: string[] = [];
+  for (const proxy of await allPortProxies()) {
+    if (await fs.stat(proxy.dir).then(() => true, () => false)) continue;
+    await stopProxy(proxy.dir, proxy.pid);
+    stopped.push(`port proxy ${proxy.pid} of deleted root ${path.dirname(proxy.dir)}`);
   }
-  return out;
+  return stopped;
 }

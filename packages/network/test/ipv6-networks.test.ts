@@ -1,28 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { inNetns, makeTestHost, nslookup, statusInNetns, type TestHost } from './helpers/host';
+import { createHash } from 'node:crypto';
+import { inNetns, makeTestHost, nslookup, rules6, statusInNetns, testUla, type TestHost } from './helpers/host';
 
 /**
  * IPv6 user-defined bridge networks (`--ipv6`), on real bridges and namespaces. Every IPv6
  * subnet is a ULA of this run's own random /48, so runs never meet each other or the host's.
  */
 let host: TestHost;
-const random = randomBytes(5);
-/** This run's /48: fd and 40 random bits, written without leading zeros as addresses are shown. */
-const ula = `fd${random.toString('hex').slice(0, 2)}:${random.readUInt16BE(1).toString(16)}:${random.readUInt16BE(3).toString(16)}`;
+const ula = testUla();
 const sub6 = (i: number): string => `${ula}:${i}::/64`;
 let aNs = '';
 let bNs = '';
-
-/** What ip6tables holds of this root (its rules carry the root's tag), without the tag. */
-function rules6(): string[] {
-  const tag = createHash('sha256').update(host.root).digest('hex').slice(0, 8);
-  return execFileSync('ip6tables-save')
-    .toString()
-    .split('\n')
-    .filter((l) => l.includes(`ctr:${tag}:`))
-    .map((l) => l.replace(/ -m comment --comment "[^"]*"/, ''));
-}
 
 function ping6(netnsPath: string, address: string): number {
   return statusInNetns(netnsPath, ['/bin/busybox', 'ping', '-6', '-c', '1', '-W', '3', address]);
@@ -38,7 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await host.cleanup();
   expect(await host.leftovers()).toEqual([]);
-  expect(rules6()).toEqual([]);
 });
 
 test('an IPv6 network shows EnableIPv6 and both subnets, and its bridge holds the IPv6 gateway', async () => {
@@ -53,7 +40,7 @@ test('an IPv6 network shows EnableIPv6 and both subnets, and its bridge holds th
 
 test('an IPv6 network has ip6tables isolation, forwarding and masquerade rules of its own', async () => {
   const bridge = host.bridgeOf(await host.manager.inspectNetwork('tv6-one'));
-  const rules = rules6();
+  const rules = rules6(host.root);
   expect(rules.some((r) => r.includes(`-A CTR-ISOLATION-2 -o ${bridge} -j DROP`))).toBe(true);
   expect(rules.some((r) => r.includes(`-A CTR-FORWARD -i ${bridge} -o ${bridge} -j ACCEPT`))).toBe(true);
   expect(rules.some((r) => r.includes(`-A CTR-POSTROUTING -s ${sub6(1)} ! -o ${bridge} -j MASQUERADE`))).toBe(true);
@@ -167,8 +154,8 @@ test("without an IPv6 subnet a network gets the next free /64 of the root's ULA 
 test('removing an IPv6 network removes its ip6tables rules and its bridge', async () => {
   const net = await host.manager.createNetwork({ name: 'tv6-gone', subnet: host.subnet(6), ipv6: true, subnet6: sub6(6) });
   const bridge = host.bridgeOf(net);
-  expect(rules6().some((r) => r.includes(bridge))).toBe(true);
+  expect(rules6(host.root).some((r) => r.includes(bridge))).toBe(true);
   await host.manager.removeNetwork('tv6-gone');
-  expect(rules6().some((r) => r.includes(bridge))).toBe(false);
+  expect(rules6(host.root).some((r) => r.includes(bridge))).toBe(false);
   expect(execFileSync('ip', ['-o', 'link', 'show']).toString()).not.toContain(`${bridge}:`);
 });

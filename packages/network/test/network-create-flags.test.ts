@@ -108,6 +108,14 @@ test('no container joins a config-only network', async () => {
   });
 });
 
+test('a config-only network named by its ID prefix is refused as config-only, not as missing', async () => {
+  const { Id } = await host.manager.inspectNetwork('tcf-conf');
+  await expect(host.manager.attach('tcf-conf-p', { mode: Id.slice(0, 12) })).rejects.toMatchObject({
+    code: 'Denied',
+    message: 'cannot create endpoint on configuration-only network',
+  });
+});
+
 test('--config-from makes a bridge network with the config-only network\'s addresses', async () => {
   const n = await host.manager.createNetwork({ name: 'tcf-from', configFrom: 'tcf-conf', labels: { own: 'yes' } });
   expect(n).toMatchObject({

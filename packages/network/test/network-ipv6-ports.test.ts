@@ -1,13 +1,13 @@
-import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { NetworkManager } from '@ctr/network';
 import { freePort } from '../../../test/support/free-port';
-import { listPortProxies } from '../src/port-proxy';
+import { listPortProxies, proxyMain } from '../src/port-proxy';
 import { StatePaths } from '../src/state';
-import { httpGet, inNetns, makeTestHost, startHttpd, stopProcess, type TestHost } from './helpers/host';
+import { httpGet, inNetns, makeTestHost, rules6, startHttpd, stopProcess, testUla, type TestHost } from './helpers/host';
 
 /**
  * Published ports of containers with IPv6 (docker 28 with its userland proxy): a binding on
@@ -17,19 +17,8 @@ import { httpGet, inNetns, makeTestHost, startHttpd, stopProcess, type TestHost 
  */
 let host: TestHost;
 let paths: StatePaths;
-const random = randomBytes(5);
-const ula = `fd${random.toString('hex').slice(0, 2)}:${random.readUInt16BE(1).toString(16)}:${random.readUInt16BE(3).toString(16)}`;
+const ula = testUla();
 const servers: ChildProcess[] = [];
-
-/** This root's ip6tables rules, without their tag. */
-function rules6(): string[] {
-  const tag = createHash('sha256').update(host.root).digest('hex').slice(0, 8);
-  return execFileSync('ip6tables-save')
-    .toString()
-    .split('\n')
-    .filter((l) => l.includes(`ctr:${tag}:`))
-    .map((l) => l.replace(/ -m comment --comment "[^"]*"/, ''));
-}
 
 /** Whether a TCP connection to the address is accepted (refused: nothing listens or forwards there). */
 function connects(address: string, port: number): Promise<boolean> {
@@ -63,8 +52,6 @@ afterEach(async () => {
 afterAll(async () => {
   await host.cleanup();
   expect(await host.leftovers()).toEqual([]);
-  expect(rules6()).toEqual([]);
-  expect(await listPortProxies(paths)).toEqual([]);
 });
 
 test('-p HOSTPORT:80 on an IPv6 network is published on 0.0.0.0 and [::] with one host port', async () => {
@@ -86,7 +73,7 @@ test('a [::] binding is DNATed by ip6tables: the host reaches it at its IPv6 add
   const port = await freePort();
   await published('tv6p-dnat', `${port}:80`);
   const ip6 = (await host.manager.settings('tv6p-dnat')).Networks['tv6p-net']?.GlobalIPv6Address;
-  expect(rules6()).toContain(`-A CTR-DNAT ! -d ::1/128 -p tcp -m tcp --dport ${port} -j DNAT --to-destination [${ip6}]:80`);
+  expect(rules6(host.root)).toContain(`-A CTR-DNAT ! -d ::1/128 -p tcp -m tcp --dport ${port} -j DNAT --to-destination [${ip6}]:80`);
   // With the proxy gone, only the DNAT rule can carry the request.
   for (const proxy of await listPortProxies(paths)) process.kill(proxy.pid);
   expect((await httpGet(`http://[${ula}:1::1]:${port}/`)).body).toBe('tv6p-dnat\n');
@@ -96,13 +83,49 @@ test('a [::] binding is DNATed by ip6tables: the host reaches it at its IPv6 add
 test('stopping a container removes its ip6tables port rules and its port proxy', async () => {
   const port = await freePort();
   await published('tv6p-stop', `${port}:80`);
-  expect(rules6().filter((r) => r.includes(`--dport ${port} `))).toHaveLength(1);
+  expect(rules6(host.root).filter((r) => r.includes(`--dport ${port} `))).toHaveLength(1);
   expect((await listPortProxies(paths)).map((p) => p.containerId)).toEqual(['tv6p-stop']);
   await host.manager.release('tv6p-stop');
-  expect(rules6().filter((r) => r.includes(`--dport ${port} `))).toEqual([]);
+  expect(rules6(host.root).filter((r) => r.includes(`--dport ${port} `))).toEqual([]);
   expect(await listPortProxies(paths)).toEqual([]);
   expect(await connects('::1', port)).toBe(false);
   await host.manager.detach('tv6p-stop');
+});
+
+test('stopping a container frees its IPv6 host port at once: the next container publishes it', async () => {
+  const port = await freePort();
+  await host.manager.attach('tv6p-first', { mode: 'tv6p-net', ports: [`[::1]:${port}:80`] });
+  await host.manager.release('tv6p-first');
+  const r = await host.manager.attach('tv6p-next', { mode: 'tv6p-net', ports: [`[::1]:${port}:80`] });
+  expect(r.settings.Ports).toEqual({ '80/tcp': [{ HostIp: '::1', HostPort: String(port) }] });
+  await host.manager.detach('tv6p-next');
+  await host.manager.detach('tv6p-first');
+});
+
+test('a client that shuts down its sending side through the [::1] proxy still gets the whole reply', async () => {
+  const port = await freePort();
+  await published('tv6p-half', `[::1]:${port}:80`);
+  const reply = await new Promise<string>((resolve, reject) => {
+    const s = net.connect({ host: '::1', port, allowHalfOpen: true });
+    let data = '';
+    s.on('data', (b: Buffer) => (data += b.toString('utf8')));
+    s.on('close', () => resolve(data));
+    s.on('error', reject);
+    s.end('GET / HTTP/1.0\r\n\r\n');
+  });
+  expect(reply).toMatch(/^HTTP\/1\.[01] 200 /);
+  expect(reply.endsWith('tv6p-half\n')).toBe(true);
+  await host.manager.detach('tv6p-half');
+});
+
+test('an IPv6 host port follows the container when its routing network is disconnected', async () => {
+  const port = await freePort();
+  const r = await host.manager.attach('tv6p-move', { networks: [{ name: 'tv6p-v4' }, { name: 'tv6p-net' }], ports: [`[::1]:${port}:80`] });
+  servers.push(await startHttpd(r.netnsPath ?? '', path.join(host.root, 'move'), 'move\n'));
+  await host.manager.disconnect('tv6p-move', 'tv6p-v4');
+  expect((await httpGet(`http://[::1]:${port}/`)).body).toBe('move\n');
+  expect((await listPortProxies(paths)).map((p) => p.containerId)).toEqual(['tv6p-move']);
+  await host.manager.detach('tv6p-move');
 });
 
 test('-p 127.0.0.1:HOSTPORT:80 is IPv4 only', async () => {
@@ -128,7 +151,7 @@ test('an IPv6 host binding of a container without IPv6 is proxied to its IPv4 ad
   const r = await host.manager.attach('tv6p-to4', { mode: 'tv6p-v4', ports: [`[::1]:${port}:80`] });
   servers.push(await startHttpd(r.netnsPath ?? '', path.join(host.root, 'to4'), 'to4\n'));
   expect((await httpGet(`http://[::1]:${port}/`)).body).toBe('to4\n');
-  expect(rules6().filter((l) => l.includes(`--dport ${port} `))).toEqual([]);
+  expect(rules6(host.root).filter((l) => l.includes(`--dport ${port} `))).toEqual([]);
   await host.manager.detach('tv6p-to4');
 });
 
@@ -148,7 +171,7 @@ test('an IPv6 host port held by another process is refused in docker\'s words an
     const err = await host.manager.attach('tv6p-busy', { mode: 'tv6p-net', ports: [`[::1]:${port}:80`] }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'Conflict', message: `Bind for ::1:${port} failed: port is already allocated` });
     expect(await listPortProxies(paths)).toEqual([]);
-    expect(rules6().filter((l) => l.includes(`--dport ${port} `))).toEqual([]);
+    expect(rules6(host.root).filter((l) => l.includes(`--dport ${port} `))).toEqual([]);
   } finally {
     await new Promise((r) => holder.close(r));
   }
@@ -160,7 +183,7 @@ test('gc stops the port proxy of a container whose namespace is gone', async () 
   execFileSync('umount', [r.netnsPath ?? '']);
   await host.manager.gc();
   expect(await listPortProxies(paths)).toEqual([]);
-  expect(rules6().filter((l) => l.includes(`--dport ${port} `))).toEqual([]);
+  expect(rules6(host.root).filter((l) => l.includes(`--dport ${port} `))).toEqual([]);
   await host.manager.detach('tv6p-crash');
   await fs.rm(r.netnsPath ?? '', { force: true });
 });
@@ -202,4 +225,46 @@ test('a container first on the default bridge gets IPv6 on a network with IPv6 c
   expect(ipv6Of(r.netnsPath ?? '', 'eth1')).toMatchObject({ disabled: '0' });
   expect(ipv6Of(r.netnsPath ?? '', 'eth1').addresses).toContain(ip6);
   await host.manager.detach('tv6p-later');
+});
+
+test('the gc of any root stops the port proxies of a root deleted without its own gc', async () => {
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-net-tvp-gone-'));
+  const runRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-net-tvp-gone-run-'));
+  try {
+    const gone = new NetworkManager({ root, runRoot, bridgePrefix: host.prefix, defaultBridge: { bridgeName: `${host.prefix}-gdef`, subnet: host.subnet(14) } });
+    await gone.createNetwork({ name: 'tv6p-gone', subnet: host.subnet(13) });
+    const port = await freePort();
+    await gone.attach('tv6p-orphan', { mode: 'tv6p-gone', ports: [`[::1]:${port}:80`] });
+    expect(await listPortProxies(new StatePaths(root, runRoot))).toHaveLength(1);
+    await fs.rm(root, { recursive: true, force: true });
+
+    // Any root's gc may be the one that stops it (other test files run theirs): the outcome is what counts.
+    await host.manager.gc();
+    expect(await listPortProxies(new StatePaths(root, runRoot))).toEqual([]);
+    expect(await connects('::1', port)).toBe(false);
+  } finally {
+    await fs.rm(root, { recursive: true, force: true });
+    // Its DNS server sees its root go and exits by itself.
+    const pidFile = path.join(runRoot, 'network', 'dns.pid');
+    for (let i = 0; i < 50 && (await fs.stat(pidFile).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+    await fs.rm(runRoot, { recursive: true, force: true });
+  }
+});
+
+test('gc leaves alone a proxy in another mount namespace, where its root\'s path means something else', async () => {
+  const port = await freePort();
+  const spec = JSON.stringify([{ hostIp: '::1', hostPort: port, protocol: 'tcp', target: '::1', targetPort: 9 }]);
+  // As a ctr inside a container would start it: its root is no path of this namespace's.
+  const other = spawn('unshare', ['-m', '--propagation', 'private', process.execPath, '-e', `(${proxyMain.toString()})(process.argv[4])`, 'ctr-port-proxy', '/nonexistent-tvp/networks', 'tv6p-elsewhere', spec], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve) => other.stdout?.once('data', () => resolve()));
+    expect((await host.manager.gc()).removed.filter((r) => r.includes('nonexistent-tvp'))).toEqual([]);
+    expect(other.exitCode).toBeNull();
+    expect(await connects('::1', port)).toBe(true);
+  } finally {
+    other.kill();
+    await new Promise((r) => (other.exitCode === null ? other.once('exit', r) : r(undefined)));
+  }
 });

@@ -1,11 +1,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { bridgeNameFor, NetworkManager, type NetworkManagerOptions } from '@ctr/network';
-import { ROOT_REGISTRY } from '../../src/state';
+import { listPortProxies } from '../../src/port-proxy';
+import { ROOT_REGISTRY, StatePaths } from '../../src/state';
 import { reserveTestBlock } from '../../../../test/support/test-subnets';
 
 /**
@@ -25,7 +26,7 @@ export interface TestHost {
   subnet(i: number): string;
   /** The Linux bridge of a network this host's manager named itself. */
   bridgeOf(network: { Id: string }): string;
-  /** Links, netns files, iptables rules, DNS server of this file still present; `final`
+  /** Links, netns files, iptables and ip6tables rules, port proxies, DNS server of this file still present; `final`
    * also counts the root's registry entry (gone only once nothing at all is left). */
   leftovers(final?: boolean): Promise<string[]>;
   cleanup(): Promise<void>;
@@ -67,8 +68,11 @@ export async function makeTestHost(code: string): Promise<TestHost> {
       const links = JSON.parse(execFileSync('ip', ['-j', 'link', 'show']).toString()) as Array<{ ifname: string; ifalias?: string }>;
       const aliasTag = `ctr:${tagOf(root)}:`;
       for (const l of links) if (l.ifname.startsWith(`${prefix}-`) || l.ifalias?.startsWith(aliasTag)) out.push(`link ${l.ifname}`);
-      const rules = execFileSync('iptables-save').toString().split('\n');
-      for (const r of rules) if (r.includes(aliasTag) || r.includes(` ${prefix}-`)) out.push(`rule ${r}`);
+      for (const save of ['iptables-save', 'ip6tables-save']) {
+        const rules = execFileSync(save).toString().split('\n');
+        for (const r of rules) if (r.includes(aliasTag) || r.includes(` ${prefix}-`)) out.push(`rule ${r}`);
+      }
+      for (const proxy of await listPortProxies(new StatePaths(root, path.join(root, 'run')))) out.push(`port proxy ${proxy.pid}`);
       const netns = await fs.readdir(path.join(root, 'run', 'netns')).catch(() => [] as string[]);
       for (const n of netns) out.push(`netns ${n}`);
       const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8');
@@ -91,6 +95,24 @@ export async function makeTestHost(code: string): Promise<TestHost> {
     },
   };
   return host;
+}
+
+/**
+ * A /48 of its own for a test file's IPv6 subnets: fd and 40 random bits, written without
+ * leading zeros as addresses are shown, so runs never meet each other or the host's.
+ */
+export function testUla(): string {
+  const random = randomBytes(5);
+  return `fd${random.toString('hex').slice(0, 2)}:${random.readUInt16BE(1).toString(16)}:${random.readUInt16BE(3).toString(16)}`;
+}
+
+/** What ip6tables holds of a root (its rules carry the root's tag), without the tag. */
+export function rules6(root: string): string[] {
+  return execFileSync('ip6tables-save')
+    .toString()
+    .split('\n')
+    .filter((l) => l.includes(`ctr:${tagOf(root)}:`))
+    .map((l) => l.replace(/ -m comment --comment "[^"]*"/, ''));
 }
 
 /** Runs a command inside a namespace and returns its stdout. */
