@@ -1,5 +1,5 @@
 import { isUnavailable } from '@ctr/errors';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { run } from './exec';
 import { withHostLock } from './lock';
@@ -116,13 +116,14 @@ export async function addRules(tag: string, rules: Rule[]): Promise<void> {
 
 /**
  * Every rule whose comment starts with `needle`, as ip(6)tables-save prints it, per table. A
- * host without ip6tables has no IPv6 rules of ours.
+ * host without ip6tables or IPv6 has no IPv6 rules of ours.
  */
 async function tagged(needle: string, family: Family): Promise<Record<Table, string[]>> {
   const out: Record<Table, string[]> = { filter: [], nat: [], raw: [] };
   for (const table of TABLES) {
     const lines = await save(table, family).catch((e: unknown) => {
-      if (family === 6 && isUnavailable(e)) return [];
+      // No ip6tables, or a kernel without IPv6 (ipv6.disable=1: ip6tables-save cannot open its tables).
+      if (family === 6 && (isUnavailable(e) || !existsSync('/proc/net/if_inet6'))) return [];
       throw e;
     });
     out[table] = lines.filter((l) => l.startsWith('-A ') && l.includes(`--comment "${needle}`));
