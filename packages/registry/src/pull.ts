@@ -1,5 +1,5 @@
 import { Readable, type Transform } from 'node:stream';
-import { aborted, CtrError, isCtrError, isNotFound, throwIfAborted } from '@ctr/errors';
+import { aborted, CtrError, isCtrError, isDigestMismatch, isNotFound, throwIfAborted } from '@ctr/errors';
 import {
   digestHex,
   countBytes,
@@ -188,23 +188,31 @@ async function resumableDownload(
     if (isCtrError(error) && error.code === 'Unavailable') return false;
     throw error;
   }
+  let kept = false;
   try {
     if (ingest.offset > descriptor.size) {
       await ingest.abort();
       ingest = await store.ingest(ref, descriptor.digest, { size: descriptor.size });
     }
+    kept = ingest.offset > 0;
     if (ingest.offset < descriptor.size) {
       const { body, partial } = await api.fetchBlob(descriptor.digest, ingest.offset, signal);
       if (ingest.offset > 0 && !partial) {
         // The registry sent the whole blob: start the ingest over.
         await ingest.abort();
         ingest = await store.ingest(ref, descriptor.digest, { size: descriptor.size });
+        kept = false;
       }
       await ingest.append(through(body, progress(ingest.offset)), signal ? { signal } : {});
     }
     verifying();
     await ingest.commit({ size: descriptor.size });
     return true;
+  } catch (error) {
+    // The kept bytes may be what was wrong (a mirror's, cut off mid-layer): the failed commit
+    // discarded them, so one download from the start decides rather than this endpoint failing.
+    if (kept && isDigestMismatch(error)) return resumableDownload(api, store, descriptor, progress, verifying, signal);
+    throw error;
   } finally {
     // Keep what was written for the next pull, but give up this process's hold on it.
     await closeIngest(ingest);

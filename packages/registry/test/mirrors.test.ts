@@ -153,6 +153,21 @@ test('a mirror sending a layer whose bytes are not its digest: the pull takes th
   expect(await store.content.ingests()).toEqual([]);
 });
 
+test("a mirror cut off mid-layer after wrong bytes: the upstream's resumed layer fails its digest, and one whole download from the upstream completes the pull", async () => {
+  const [viaMirror, viaUpstream] = [await front(mirror.url), await front(upstream.url)];
+  const layer = busyboxLayer();
+  viaMirror.corrupt = layer.digest;
+  viaMirror.dropOnce = { digest: layer.digest, bytes: Math.floor(layer.size / 2) };
+
+  const pulled = await clientWith({ mirrors: [`http://${viaMirror.host}`], dockerHubEndpoint: `http://${viaUpstream.host}` }).pull('busybox', { store: store.content });
+
+  expect(pulled.manifest.digest).toBe(busybox.digest);
+  const fromUpstream = viaUpstream.seen.filter((r) => r.url === `/v2/library/busybox/blobs/${layer.digest}`);
+  expect(fromUpstream.map((r) => r.range)).toEqual([expect.stringMatching(/^bytes=[1-9]\d*-$/), undefined]);
+  await expect(store.content.info(layer.digest)).resolves.toEqual({ digest: layer.digest, size: layer.size });
+  expect(await store.content.ingests()).toEqual([]);
+});
+
 test('an image neither the mirror nor the upstream has is NotFound, as the upstream says', async () => {
   const [viaMirror, viaUpstream] = [await front(emptyMirror.url), await front(upstream.url)];
   const pull = clientWith({ mirrors: [`http://${viaMirror.host}`], dockerHubEndpoint: `http://${viaUpstream.host}` }).pull('nosuchimage', { store: store.content });

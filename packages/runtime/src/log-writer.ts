@@ -88,7 +88,8 @@ while (1) {
   my $pending = '';
   for my $record (split(/(?<=\n)/, substr($buf, 0, $end))) {
     remote_send($record) if $remote;
-    if ($max > 0 && $size >= $max) { put($pending); $pending = ''; rotate() }
+    # No log file (a remote driver's cache disabled): nothing to rotate, whatever the size.
+    if ($out && $max > 0 && $size >= $max) { put($pending); $pending = ''; rotate() }
     $pending .= $record;
     $size += length($record);
   }

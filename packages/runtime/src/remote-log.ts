@@ -9,8 +9,10 @@
  *
  * What goes on the wire is moby's: srslog's formats for syslog, go-gelf's JSON (gzip/zlib
  * compressed and chunked over UDP, null-terminated over TCP), fluent-logger-golang's forward
- * messages in msgpack. A line conmon cut into partial records is sent whole, as dockerd's
- * copier hands drivers whole lines. Socket and Compress::Raw::Zlib (gelf only) are Perl core.
+ * messages in msgpack. A line conmon cut into partial records is joined again, as dockerd's
+ * copier hands drivers whole lines, up to its 16 KiB buffer: a longer line goes in 16 KiB
+ * pieces (a line with no end must not grow the writer without bound). Socket and
+ * Compress::Raw::Zlib (gelf only) are Perl core.
  */
 const REMOTE = String.raw`
 use Socket qw(PF_INET PF_UNIX SOCK_STREAM SOCK_DGRAM MSG_NOSIGNAL inet_aton pack_sockaddr_in pack_sockaddr_un);
@@ -163,12 +165,14 @@ if ($r{driver} eq 'syslog') {
     return [map { "\x1e\x0f" . $id . pack('CC', $_, $count) . substr($data, $_ * 1408, 1408) } 0 .. $count - 1];
   };
   # go-gelf's TCP writer dials again up to gelf-tcp-max-reconnect times, gelf-tcp-reconnect-delay seconds apart.
+  # Over UDP a failed send is a refusal of an earlier datagram (the listener was gone): go-gelf
+  # keeps its socket and sends on, so a listener that comes back gets the next ones; send_all
+  # dropped ours, so it is dialled again at once.
   $deliver = sub {
     for my $packet (@{$_[0]}) {
-      for (my $i = 0; $i <= ($udp ? 0 : $r{reconnects}); $i++) {
+      for (my $i = 0; $i <= ($udp ? 1 : $r{reconnects}); $i++) {
         last if send_all($packet);
-        last if $udp;
-        pause($r{delay});
+        pause($r{delay}) unless $udp;
         ($conn) = $open->();
       }
     }
@@ -217,21 +221,26 @@ sub remote_line {
   $deliver->($packets) if $packets && @$packets;
 }
 
-# One k8s-file record: <time> <stream> <P|F> <text>.
+# One k8s-file record: <time> <stream> <P|F> <text>. A line's pieces all take its first record's time, as dockerd's.
 sub remote_send {
   my ($time, $stream, $tag, $text) = $_[0] =~ /^(\S+) (\S+) (\S+)(?: (.*?))?\n?\z/s or return;
-  $text //= '';
-  if ($tag eq 'P') {
-    $part{$stream} //= [$time, ''];
-    $part{$stream}[1] .= $text;
-    return;
+  my $p = $part{$stream} //= [$time, '', 0];
+  $p->[1] .= $text // '';
+  while (length($p->[1]) >= 16384) {
+    remote_line($stream, $p->[0], substr($p->[1], 0, 16384, ''));
+    $p->[2] = 1;
   }
-  if (my $p = delete $part{$stream}) { ($time, $text) = ($p->[0], $p->[1] . $text) }
-  remote_line($stream, $time, $text);
+  remote_rest($stream) unless $tag eq 'P';
+}
+
+# What is left of a stream's line; nothing when its pieces took all of it.
+sub remote_rest {
+  my ($time, $text, $pieces) = @{delete $part{$_[0]}};
+  remote_line($_[0], $time, $text) unless $pieces && $text eq '';
 }
 
 sub remote_end {
-  for my $stream (sort keys %part) { remote_line($stream, @{delete $part{$stream}}) }
+  remote_rest($_) for sort keys %part;
   # What async fluentd still holds gets one more dial; then it is dropped, as fluent-logger's close drops it.
   if (@queue) {
     ($conn) = $open->() unless $conn;

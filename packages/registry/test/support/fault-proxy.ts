@@ -37,11 +37,12 @@ export class FaultProxy {
         for (const [k, v] of Object.entries(answer.headers)) if (v !== undefined && k !== 'connection' && k !== 'keep-alive') out[k] = v;
         res.writeHead(answer.statusCode, out);
         const isBlob = req.method === 'GET' && /\/blobs\/sha256:/.test(url);
+        const corrupted = isBlob && this.corrupt !== undefined && url.endsWith(this.corrupt);
         if (isBlob && this.dropOnce !== undefined && url.endsWith(this.dropOnce.digest)) {
           const limit = this.dropOnce.bytes;
           this.dropOnce = undefined;
           let sent = 0;
-          for await (const chunk of answer.body) {
+          for await (const chunk of corrupted ? answer.body.pipe(flipBytes()) : answer.body) {
             const piece = (chunk as Buffer).subarray(0, Math.max(0, limit - sent));
             sent += piece.length;
             if (piece.length > 0) await new Promise<void>((resolve) => res.write(piece, () => resolve()));
@@ -52,7 +53,7 @@ export class FaultProxy {
           answer.body.destroy();
           return;
         }
-        const body = isBlob && this.corrupt !== undefined && url.endsWith(this.corrupt) ? answer.body.pipe(flipBytes()) : answer.body;
+        const body = corrupted ? answer.body.pipe(flipBytes()) : answer.body;
         await pipeline(body, res);
       })().catch(() => res.destroy());
     });
