@@ -460,7 +460,7 @@ export class RemoteEngine implements EngineApi {
 
   /** `docker run`: as the engine's run, one request at a time. */
   async run(options: RunContainerOptions): Promise<RunResult> {
-    const { detach, stdin, stdout, stderr, detachKeys, onCreated, onStarted, ...create } = options;
+    const { detach, stdin, stdout, stderr, detachKeys, onCreated, beforeStart, onStarted, ...create } = options;
     // Bad keys are refused before anything is made (the daemon would refuse only the attach).
     if (!detach && detachKeys !== undefined) parseDetachKeys(detachKeys);
     const autoRemove = create.autoRemove === true;
@@ -470,6 +470,7 @@ export class RemoteEngine implements EngineApi {
     const created = await this.create({ ...create, autoRemove: autoRemove && daemonRemoves });
     try {
       onCreated?.(created);
+      if (beforeStart) await beforeStart(created.id);
     } catch (error) {
       // As the engine's run: a container its caller could not take is taken apart again.
       await this.remove(created.id, { force: true, volumes: true }).catch(() => undefined);

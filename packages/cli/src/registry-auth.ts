@@ -26,19 +26,14 @@ export function authConfigOf(registry: string, credentials: RegistryCredentials)
 }
 
 /**
- * Every registry's credentials config.json names (its `auths` and `credHelpers` entries), by
- * registry: what the docker CLI sends with a build as `X-Registry-Config` for FROM pulls.
+ * Every credential config.json leads to (its `auths`, or its `credsStore`'s list, and its
+ * `credHelpers`), by the server it is filed under: what the docker CLI sends with a build
+ * as `X-Registry-Config` for FROM pulls.
  */
 export function allRegistryAuths(env: NodeJS.ProcessEnv): () => Promise<Record<string, AuthConfig>> {
   return async () => {
-    const { readDockerConfig, registryHostOf } = registryModule();
-    const config = await readDockerConfig({ env });
-    const lookup = registryAuth(env);
-    const out: Record<string, AuthConfig> = {};
-    for (const server of new Set([...Object.keys(config.auths ?? {}), ...Object.keys(config.credHelpers ?? {})])) {
-      const auth = await lookup(registryHostOf(server));
-      if (auth) out[server] = auth;
-    }
-    return out;
+    const { loadAllDockerConfigAuths, registryHostOf } = registryModule();
+    const all = await loadAllDockerConfigAuths({ env });
+    return Object.fromEntries(Object.entries(all).map(([server, credentials]) => [server, authConfigOf(registryHostOf(server), credentials)]));
   };
 }

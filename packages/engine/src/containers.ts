@@ -493,6 +493,8 @@ export interface ContainerExecOptions extends ExecOptions {
 export interface RunHooks {
   /** Called once the container exists, before its process starts; throwing takes it apart. */
   onCreated?: (created: CreatedContainer) => void;
+  /** Awaited once the container's record is written, before its process starts; failing takes it apart. */
+  beforeStart?: (id: string) => Promise<void>;
   /** The caller waits for the exit next: the start need not wait for the program's exec. */
   exitAwaited?: boolean;
 }
@@ -666,6 +668,16 @@ export class Containers {
       throw error;
     }
     const commit = made.commit();
+    if (hooks.beforeStart) {
+      // What the hook does (a copy into the container) finds the container by its record.
+      try {
+        await commit;
+        await hooks.beforeStart(made.created.id);
+      } catch (error) {
+        await made.rollback();
+        throw error;
+      }
+    }
     // conmon's exit command finds the container by its record: with one, the record comes
     // first — but for one that acts once this process is gone, which outlives the write.
     const exitCommand = this.exitCommandFor(made.record, io);

@@ -146,6 +146,12 @@ export interface RunOptions extends CreateContainerOptions, AttachIo {
   detachKeys?: string;
   /** Told once the container exists, before its process starts (to show create's warnings, or ready a terminal). */
   onCreated?: (created: CreatedContainer) => void;
+  /**
+   * Awaited once the container exists, after `onCreated`, before its process starts: what
+   * must be in it first (docker's CLI copies `--use-api-socket`'s credentials in then). Its
+   * failure takes the container apart again.
+   */
+  beforeStart?: (id: string) => Promise<void>;
   /** Told once its process has started, before the wait for its exit. */
   onStarted?: () => void;
 }
@@ -446,7 +452,7 @@ export class Engine {
    */
   async run(options: RunOptions): Promise<RunResult> {
     const { containers } = await this.ready();
-    const { detach, stdin, stdout, stderr, detachKeys, onCreated, onStarted, ...create } = options;
+    const { detach, stdin, stdout, stderr, detachKeys, onCreated, beforeStart, onStarted, ...create } = options;
     const streams: AttachIo = detach
       ? {}
       : { ...(stdin ? { stdin } : {}), ...(stdout ? { stdout } : {}), ...(stderr ? { stderr } : {}), ...(options.signal ? { signal: options.signal } : {}) };
@@ -467,6 +473,7 @@ export class Engine {
           id = made.id;
           onCreated?.(made);
         },
+        beforeStart,
         exitAwaited: !detach,
       });
       onStarted?.();

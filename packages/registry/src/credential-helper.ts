@@ -2,10 +2,12 @@ import { spawn } from 'node:child_process';
 import { CtrError, invalidArgument } from '@ctr/errors';
 import type { RegistryCredentials } from './docker-config';
 
-/** Docker's credential-helper protocol: `docker-credential-<name> get|store|erase`, one message on stdin. */
+/** Docker's credential-helper protocol: `docker-credential-<name> get|store|erase|list`, one message on stdin. */
 export interface CredentialHelper {
   /** Undefined when the helper holds nothing for the server. */
   get(serverUrl: string): Promise<RegistryCredentials | undefined>;
+  /** The servers it holds credentials for, each with its user name. */
+  list(): Promise<Record<string, string>>;
   store(serverUrl: string, credentials: RegistryCredentials): Promise<void>;
   erase(serverUrl: string): Promise<void>;
 }
@@ -14,7 +16,7 @@ export interface CredentialHelper {
 export function credentialHelper(name: string, env: NodeJS.ProcessEnv): CredentialHelper {
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw invalidArgument(`invalid credential helper name "${name}"`);
   const program = `docker-credential-${name}`;
-  const run = (action: 'get' | 'store' | 'erase', input: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  const run = (action: 'get' | 'store' | 'erase' | 'list', input: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     new Promise((resolve, reject) => {
       const child = spawn(program, [action], { env, stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
@@ -34,8 +36,8 @@ export function credentialHelper(name: string, env: NodeJS.ProcessEnv): Credenti
       child.stdin.on('error', () => undefined);
       child.stdin.end(input);
     });
-  const failed = (action: string, serverUrl: string, result: { stdout: string; stderr: string }): CtrError =>
-    new CtrError('Unauthorized', `credential helper ${program} failed to ${action} credentials for ${serverUrl}: ${(result.stderr || result.stdout).trim()}`);
+  const failed = (action: string, serverUrl: string | undefined, result: { stdout: string; stderr: string }): CtrError =>
+    new CtrError('Unauthorized', `credential helper ${program} failed to ${action} credentials${serverUrl === undefined ? '' : ` for ${serverUrl}`}: ${(result.stderr || result.stdout).trim()}`);
   return {
     async get(serverUrl) {
       const result = await run('get', serverUrl);
@@ -54,6 +56,18 @@ export function credentialHelper(name: string, env: NodeJS.ProcessEnv): Credenti
       // Docker's convention: the user "<token>" means the secret is an identity token.
       if (reply.Username === '<token>') return { identityToken: reply.Secret };
       return { username: reply.Username ?? '', password: reply.Secret };
+    },
+    async list() {
+      // docker's client sends this placeholder: the action takes no input.
+      const result = await run('list', 'unused');
+      if (result.code !== 0) throw failed('list', undefined, result);
+      try {
+        const reply = JSON.parse(result.stdout) as unknown;
+        if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) throw new Error('not a JSON object');
+        return reply as Record<string, string>;
+      } catch {
+        throw new CtrError('Unauthorized', `credential helper ${program} did not answer list with a JSON object`);
+      }
     },
     async store(serverUrl, credentials) {
       const message =

@@ -79,3 +79,39 @@ export async function loadDockerConfigAuth(registry: string, options: DockerConf
   if (entry === undefined) return undefined;
   return credentialsFromAuthConfig(entry, `the entry for ${registry} in ${dockerConfigPath(options)}`);
 }
+
+/**
+ * Every credential config.json leads to, by the server it is filed under, as docker's CLI
+ * gathers them (`GetAllCredentials`, for `--use-api-socket` and a build's registries): with
+ * a `credsStore`, what its helper lists (the `auths` entries count then only through it),
+ * else the `auths` entries; then each `credHelpers` entry's helper, which wins for its
+ * server. A per-server helper that fails is passed over, as docker's CLI warns and goes on;
+ * one that holds nothing takes its server out.
+ */
+export async function loadAllDockerConfigAuths(options: DockerConfigOptions = {}): Promise<Record<string, RegistryCredentials>> {
+  const env = options.env ?? process.env;
+  const config = await readDockerConfig(options);
+  const all: Record<string, RegistryCredentials> = {};
+  const put = (server: string, credentials: RegistryCredentials | undefined): void => {
+    if (credentials === undefined) delete all[server];
+    else all[server] = credentials;
+  };
+  if (config.credsStore) {
+    const store = credentialHelper(config.credsStore, env);
+    for (const server of Object.keys(await store.list())) put(server, await store.get(server));
+  } else {
+    for (const [server, entry] of Object.entries(config.auths ?? {})) {
+      put(server, credentialsFromAuthConfig(entry, `the entry for ${server} in ${dockerConfigPath(options)}`));
+    }
+  }
+  for (const [server, helper] of Object.entries(config.credHelpers ?? {})) {
+    let credentials: RegistryCredentials | undefined;
+    try {
+      credentials = await credentialHelper(helper, env).get(server);
+    } catch {
+      continue;
+    }
+    put(server, credentials);
+  }
+  return all;
+}

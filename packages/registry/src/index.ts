@@ -4,7 +4,7 @@ export type { PushOptions } from './push';
 export type { FetchedManifest } from './repository-api';
 export type { PullProgress, PullStatus, PushProgress, PushStatus } from './pull-progress';
 export { progressText } from './pull-progress';
-export { loadDockerConfigAuth, readDockerConfig, dockerConfigPath, type RegistryCredentials, type DockerConfigOptions, type DockerConfigFile } from './docker-config';
+export { loadDockerConfigAuth, loadAllDockerConfigAuths, readDockerConfig, dockerConfigPath, type RegistryCredentials, type DockerConfigOptions, type DockerConfigFile } from './docker-config';
 export { storeDockerConfigAuth, eraseDockerConfigAuth, type StoredAuth } from './docker-config-store';
 export { credentialsFromAuthConfig, authConfigFor, registryHostOf, DOCKER_HUB_SERVER, type AuthConfig } from './auth-config';
 export type { CredentialSource } from './authorizer';

@@ -7,7 +7,7 @@ import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { ago, checkTemplate, commandColumn, ellipsis, formatContext, formatList, goPointer, goStruct, goUnixTime, headerContext, humanSize, labelMethod, printedAs, truncateId } from '../format';
-import { containerIdFile, createFlags, createOptions, envOptions, refuseWindowsOnlyFlags, resourceFlags, resourceOptions, type ContainerIdFile } from './create-flags';
+import { containerIdFile, copyApiSocketConfig, createFlags, createOptions, envOptions, refuseWindowsOnlyFlags, resourceFlags, resourceOptions, withApiSocketCredentials, type ContainerIdFile } from './create-flags';
 import { forEachArg, inspectEach } from './each';
 import { checkNewTag } from './images';
 import { errorLine, withHelp } from '../errors';
@@ -112,8 +112,10 @@ const run: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const created = await createOptionsFor('run', args, io);
+    const given = await createOptionsFor('run', args, io);
     if (bool(args, 'detach') && list(args, 'attach').length > 0) throw invalidArgument('conflicting options: cannot specify both --attach and --detach');
+    const { options: created, config } = await withApiSocketCredentials(args, given, io.env).catch((error: unknown) => Promise.reject(runFailure(error)));
+    const beforeStart = config ? (id: string): Promise<void> => copyApiSocketConfig(engine, id, config) : undefined;
     // As docker's, the ID file is part of making the container: its failure is framed as run's.
     let cidFile: ContainerIdFile;
     try {
@@ -125,7 +127,7 @@ const run: Command = {
     if (bool(args, 'detach')) {
       // Nothing is attached, and docker's CLI records it so.
       const detached = (options: CreateOptions): ReturnType<CliEngine['run']> =>
-        engine.run({ ...options, attach: { stdin: false, stdout: false, stderr: false }, detach: true, onCreated: ({ id }) => cidFile.write(id) });
+        engine.run({ ...options, attach: { stdin: false, stdout: false, stderr: false }, detach: true, onCreated: ({ id }) => cidFile.write(id), beforeStart });
       const { id, warnings } = await withImage(engine, created, quiet, io, detached)
         .catch((error: unknown) => Promise.reject(runFailure(error)))
         .finally(() => cidFile.close());
@@ -156,6 +158,7 @@ const run: Command = {
           if (bool(args, 'sig-proxy')) proxy = proxySignals((signal) => engine.kill(id, signal));
           startedId = id;
         },
+        beforeStart,
         onStarted: () => {
           proxy?.started();
           terminal?.follow((size) => engine.resize(startedId, size));
@@ -187,12 +190,13 @@ const create: Command = {
   args: [1, Infinity],
   async run(args, io) {
     const engine = await getEngine();
-    const created = await createOptionsFor('create', args, io);
+    const { options: created, config } = await withApiSocketCredentials(args, await createOptionsFor('create', args, io), io.env);
     const cidFile = containerIdFile(args);
     try {
       const { id, warnings } = await withImage(engine, created, bool(args, 'quiet'), io, (options) => engine.create(options));
       cidFile.write(id);
       printWarnings(io, warnings);
+      if (config) await copyApiSocketConfig(engine, id, config);
       println(io, id);
       return 0;
     } finally {

@@ -1,12 +1,13 @@
 import { isUtf8 } from 'node:buffer';
 import { closeSync, openSync, promises as fs, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { CreateOptions } from '@ctr/api';
 import type { ApiMount, BuildStepOptions, ClientMount, DeviceRequest, HealthConfig, PlatformSettings, UpdateOptions } from '@ctr/engine';
-import { CtrError, goErrnoWords, invalidArgument } from '@ctr/errors';
-import { formatPlatform, hostPlatform, parsePlatform } from '@ctr/image';
+import { asCtrError, CtrError, goErrnoWords, invalidArgument } from '@ctr/errors';
+import { formatPlatform, goJsonEscaped, hostPlatform, parsePlatform, TAR_END, tarDataEntry } from '@ctr/image';
 import { contentTrustFlag } from '../content-trust';
-import { currentEndpoint, engineModule } from '../context';
+import { currentEndpoint, engineModule, registryModule, type CliEngine } from '../context';
 import { bool, flagValueError, list, num, parseGoBool, str, type FlagSpec, type ParsedArgs } from '../flags';
 
 /** A size refused as docker's bytes flags refuse it, while the arguments are parsed (exit 125 with the usage). */
@@ -650,6 +651,58 @@ async function apiSocketMount(): Promise<ClientMount> {
   }
   if (!where.host.startsWith('unix://')) throw invalidArgument(`flag --use-api-socket can only be used with unix sockets: docker endpoint ${where.host} incompatible`);
   return { Type: 'bind', Source: where.host.slice('unix://'.length), Target: '/var/run/docker.sock', BindOptions: {} };
+}
+
+/** Where docker's CLI gives a container with `--use-api-socket` the user's credentials: its DOCKER_CONFIG. */
+const API_SOCKET_DOCKER_CONFIG = '/run/secrets/docker';
+
+/**
+ * `--use-api-socket`'s credentials, as docker's CLI gives them: unless the container's env
+ * names its own DOCKER_CONFIG, every credential the user's Docker config leads to, saved as
+ * a config.json of `auths` alone (what docker's CLI writes: `auth` as base64 `user:password`,
+ * tab-indented), with DOCKER_CONFIG pointing at it added to the env. Read before the create,
+ * so that a failing credential helper fails it before anything is made. `config` is
+ * undefined when there is nothing to give; `copyApiSocketConfig` puts it in once the container exists.
+ */
+export async function withApiSocketCredentials(args: ParsedArgs, options: CreateOptions, env: NodeJS.ProcessEnv): Promise<{ options: CreateOptions; config?: Buffer }> {
+  if (!bool(args, 'use-api-socket') || (options.env ?? []).some((entry) => entry.startsWith('DOCKER_CONFIG='))) return { options };
+  const all = await registryModule()
+    .loadAllDockerConfigAuths({ env })
+    .catch((error: unknown) => Promise.reject(inContext('resolving credentials failed', error)));
+  const servers = Object.keys(all).sort();
+  if (servers.length === 0) return { options };
+  const auths = Object.fromEntries(
+    servers.map((server) => {
+      const { username = '', password = '', identityToken, registryToken } = all[server]!;
+      // In docker's AuthConfig order, its empty fields left out as Go's omitempty leaves them.
+      const entry = {
+        ...(username || password ? { auth: Buffer.from(`${username}:${password}`).toString('base64') } : {}),
+        ...(identityToken ? { identitytoken: identityToken } : {}),
+        ...(registryToken ? { registrytoken: registryToken } : {}),
+      };
+      return [server, entry];
+    }),
+  );
+  // json.MarshalIndent's: HTML characters escaped, no newline at the end.
+  const config = Buffer.from(goJsonEscaped(JSON.stringify({ auths }, null, '\t'), true));
+  return { options: { ...options, env: [...(options.env ?? []), `DOCKER_CONFIG=${API_SOCKET_DOCKER_CONFIG}`] }, config };
+}
+
+/** The credentials of `withApiSocketCredentials` into the made container, before it starts, as docker's CLI copies them (a tar to `/`). */
+export async function copyApiSocketConfig(engine: CliEngine, id: string, config: Buffer): Promise<void> {
+  // docker's CLI's entry: owner-only, no time, no parent directories (the extraction makes them).
+  const tar = Readable.from([...tarDataEntry({ name: `${API_SOCKET_DOCKER_CONFIG.slice(1)}/config.json`, mode: 0o600, uid: 0, gid: 0 }, config), TAR_END]);
+  try {
+    await engine.putArchive(id, '/', tar);
+  } catch (error) {
+    throw inContext('injecting docker config.json into container failed: copying config.json into container failed', error);
+  }
+}
+
+/** `error` with docker's CLI's words for what it was doing before its own (Go's `%w`). */
+function inContext(context: string, error: unknown): CtrError {
+  const { code, message, hint } = asCtrError(error);
+  return new CtrError(code, `${context}: ${message}`, { cause: error, ...(hint ? { hint } : {}) });
 }
 
 /**
