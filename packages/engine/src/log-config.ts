@@ -31,6 +31,21 @@ export interface RemoteLogRequest {
   options: Readonly<Record<string, string>>;
   /** A local cache is kept for `logs` (Docker's dual logging): not with `cache-disabled=true`. */
   cache: boolean;
+  /** `mode=non-blocking`: the bytes of messages kept for the destination while it does not take them. */
+  maxBuffer?: number;
+}
+
+/** moby's ring buffer when `max-buffer-size` is not given: 1e6 bytes (not 1 MiB). */
+const DEFAULT_MAX_BUFFER = 1e6;
+
+/** `max-buffer-size`, read as moby's units.RAMInBytes reads it, with its error wrapped in dockerd's words. */
+function maxBufferSize(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_BUFFER;
+  try {
+    return parseBytes(value, 'max-buffer-size');
+  } catch (error) {
+    throw invalidArgument(`error parsing option max-buffer-size: ${(error as Error).message}`);
+  }
 }
 
 type RemoteDriver = 'syslog' | 'gelf' | 'fluentd';
@@ -125,6 +140,7 @@ function remoteLogSettings(driver: RemoteDriver, options: Readonly<Record<string
   const mode = options.mode ?? '';
   if (!['', 'blocking', 'non-blocking'].includes(mode)) throw invalidArgument(`logger: logging mode not supported: ${mode}`);
   if (options['max-buffer-size'] !== undefined && mode !== 'non-blocking') throw invalidArgument("logger: max-buffer-size option is only supported with 'mode=non-blocking'");
+  const maxBuffer = mode === 'non-blocking' ? maxBufferSize(options['max-buffer-size']) : undefined;
   const disabled = options['cache-disabled'];
   if (disabled !== undefined && disabled !== '' && !['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(disabled)) {
     throw invalidArgument(`invalid value for option cache-disabled: ${disabled}`);
@@ -139,7 +155,7 @@ function remoteLogSettings(driver: RemoteDriver, options: Readonly<Record<string
       .map(([key, value]) => [key.slice(CACHE_PREFIX.length), value]),
   );
   const files = cache ? logSettings({ driver: 'local', options: cacheOptions }) : { warnings: [] };
-  return { ...files, remote: { driver, options: own, cache } };
+  return { ...files, remote: { driver, options: own, cache, ...(maxBuffer !== undefined ? { maxBuffer } : {}) } };
 }
 
 /** Go's url.Parse as far as the drivers read it: scheme, host (with its port) and path. */
@@ -334,14 +350,15 @@ const CHECKS: Record<RemoteDriver, (options: Readonly<Record<string, string>>) =
  * container's facts; the `labels`/`env` attributes for gelf and fluentd).
  */
 export function remoteLog(request: RemoteLogRequest, source: LogSource): RemoteLog {
-  const { options, cache } = request;
+  const { options } = request;
+  const kept = { cache: request.cache, ...(request.maxBuffer !== undefined ? { maxBuffer: request.maxBuffer } : {}) };
   const tag = renderTag(options.tag || '{{.ID}}', source);
   // The tag is the driver's own field, not one of the attributes json-file would add.
   const attributeOptions = { ...options, tag: '' };
   switch (request.driver) {
     case 'syslog': {
       const address = syslogAddress(options['syslog-address']);
-      return { driver: 'syslog', ...(address ? { address } : {}), facility: syslogFacility(options['syslog-facility']), format: (options['syslog-format'] ?? '') as SyslogFormat, tag, cache };
+      return { driver: 'syslog', ...(address ? { address } : {}), facility: syslogFacility(options['syslog-facility']), format: (options['syslog-format'] ?? '') as SyslogFormat, tag, ...kept };
     }
     case 'gelf': {
       const attrs = logAttributes(attributeOptions, source);
@@ -362,13 +379,13 @@ export function remoteLog(request: RemoteLogRequest, source: LogSource): RemoteL
         maxReconnect: options['gelf-tcp-max-reconnect'] ? Number(options['gelf-tcp-max-reconnect']) : 3,
         reconnectDelay: options['gelf-tcp-reconnect-delay'] ? Number(options['gelf-tcp-reconnect-delay']) : 1,
         extra,
-        cache,
+        ...kept,
       };
     }
     case 'fluentd': {
       // moby's record: the name as dockerd keeps it, with its slash.
       const fields = { container_id: source.id, container_name: `/${source.name}`, ...logAttributes(attributeOptions, source) };
-      return { driver: 'fluentd', tag, fields, ...fluentdSettings(options), cache };
+      return { driver: 'fluentd', tag, fields, ...fluentdSettings(options), ...kept };
     }
   }
 }

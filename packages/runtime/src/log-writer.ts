@@ -24,7 +24,8 @@ import { LOG_DRIVER_FAILURE, type RemoteWriter } from './remote-log';
  * connects to its destination before it runs conmon (a failure is the start's, told on the
  * sync pipe in dockerd's words), sends every record there before it writes it to the log (the
  * driver's local cache, Docker's dual logging), and keeps no log when the cache is disabled
- * (`log` empty).
+ * (`log` empty). In non-blocking mode the records wait in a queue for the destination, sent
+ * from this loop as its socket takes them, so a stalled destination never stops the reading.
  *
  * It is plain Perl with Linux's number for O_NONBLOCK (2048), as the relay: loading modules
  * would delay conmon's start, which waits for it.
@@ -79,7 +80,13 @@ sub put {
 while (1) {
   my $rin = '';
   vec($rin, fileno($in), 1) = 1;
-  if ($started) { select(my $r = $rin, undef, undef, undef) > 0 or next }
+  if ($started) {
+    # A remote driver's queue (non-blocking mode) goes out as its socket takes it, between reads.
+    my ($win, $wait) = $remote ? remote_wait() : ();
+    my $ready = select(my $r = $rin, $win, undef, $wait);
+    remote_pump() if $remote;
+    next unless $ready > 0 && vec($r, fileno($in), 1);
+  }
   my $n = sysread($in, $buf, 65536, length($buf));
   next if !defined($n) && $started;
   last unless $n;
@@ -97,10 +104,12 @@ while (1) {
   $buf = substr($buf, $end);
 }
 put($buf);
-remote_end() if $remote;
-# Done with the log: readers waiting for the last lines (the FIFO has no reader now) go on.
+remote_flush() if $remote;
+# Done with the log: readers waiting for the last lines (the FIFO has no reader now) go on,
+# while what a remote driver still queues goes out.
 close($out) if $out;
 close($in);
+remote_end() if $remote;
 waitpid($gzip, 0) if $gzip;
 `;
 

@@ -13,11 +13,22 @@
  * copier hands drivers whole lines, up to its 16 KiB buffer: a longer line goes in 16 KiB
  * pieces (a line with no end must not grow the writer without bound). Socket and
  * Compress::Raw::Zlib (gelf only) are Perl core.
+ *
+ * With `mode=non-blocking` (and fluentd-async) nothing waits for the destination: lines queue
+ * up to `max-buffer-size` bytes as in moby's ring (the new line dropped when full) and go out
+ * on a non-blocking socket from the writer's select loop, dials and retries on timers.
  */
 const REMOTE = String.raw`
-use Socket qw(PF_INET PF_UNIX SOCK_STREAM SOCK_DGRAM MSG_NOSIGNAL inet_aton pack_sockaddr_in pack_sockaddr_un);
+use Socket qw(PF_INET PF_UNIX SOCK_STREAM SOCK_DGRAM SOCK_NONBLOCK MSG_NOSIGNAL MSG_DONTWAIT inet_aton pack_sockaddr_in pack_sockaddr_un);
 my %r = split(/\x1f/, shift(@ARGV), -1);
-my ($conn, $open, $encode, $deliver, %part, @queue);
+my ($conn, $open, $encode, $retry, %part, @queue);
+# mode=non-blocking, and fluentd-async (which never waits for its server): records wait in
+# @queue and go out from the writer's loop on a non-blocking socket, so nothing the
+# destination does stops the writer reading the FIFO.
+my $queued = defined($r{ring}) || $r{async};
+my ($dial_flags, $held, $off, $tries, $dial_at, $sent) = (0, 0, 0, 0, 0, 0);
+require Time::HiRes if $queued;
+sub now { Time::HiRes::time() }
 my @MON = qw(Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec);
 
 # Go's encoding/json string, without its quotes.
@@ -36,15 +47,16 @@ sub dial {
   my ($s, $sa);
   if ($net eq 'unix' || $net eq 'unixgram') {
     $sa = pack_sockaddr_un($addr);
-    socket($s, PF_UNIX, $net eq 'unix' ? SOCK_STREAM : SOCK_DGRAM, 0) or return (undef, "dial $net $addr: socket: " . lcfirst($!));
+    socket($s, PF_UNIX, ($net eq 'unix' ? SOCK_STREAM : SOCK_DGRAM) | $dial_flags, 0) or return (undef, "dial $net $addr: socket: " . lcfirst($!));
   } else {
     my ($host, $port) = $addr =~ /^\[?(.*?)\]?:(\d+)$/;
     my $ip = defined $host ? inet_aton($host) : undef;
     return (undef, "dial $net $addr: lookup $host: no such host") unless $ip;
     $sa = pack_sockaddr_in($port, $ip);
-    socket($s, PF_INET, $net eq 'tcp' ? SOCK_STREAM : SOCK_DGRAM, 0) or return (undef, "dial $net $addr: socket: " . lcfirst($!));
+    socket($s, PF_INET, ($net eq 'tcp' ? SOCK_STREAM : SOCK_DGRAM) | $dial_flags, 0) or return (undef, "dial $net $addr: socket: " . lcfirst($!));
   }
-  connect($s, $sa) or return (undef, "dial $net $addr: connect: " . lcfirst($!));
+  # A non-blocking dial goes on in the kernel: its failure shows on the first send.
+  connect($s, $sa) or ($dial_flags && $!{EINPROGRESS}) or return (undef, "dial $net $addr: connect: " . lcfirst($!));
   return ($s);
 }
 
@@ -122,12 +134,7 @@ if ($r{driver} eq 'syslog') {
   };
   $encode = sub { [$format->(($_[0] eq 'stderr' ? 3 : 6) | $r{facility}, $_[1], $_[2], $_[3])] };
   # srslog dials again once when a write fails; the line is lost if that fails too.
-  $deliver = sub {
-    my ($msg) = @{$_[0]};
-    return if send_all($msg);
-    ($conn) = $open->();
-    send_all($msg);
-  };
+  $retry = sub { $_[0] < 1 ? 0 : undef };
 } elsif ($r{driver} eq 'gelf') {
   my $udp = $r{network} eq 'udp';
   # go-gelf writes the message's own fields, then dockerd's extra ones (x:…), sorted by name as Go marshals a map.
@@ -168,15 +175,7 @@ if ($r{driver} eq 'syslog') {
   # Over UDP a failed send is a refusal of an earlier datagram (the listener was gone): go-gelf
   # keeps its socket and sends on, so a listener that comes back gets the next ones; send_all
   # dropped ours, so it is dialled again at once.
-  $deliver = sub {
-    for my $packet (@{$_[0]}) {
-      for (my $i = 0; $i <= ($udp ? 1 : $r{reconnects}); $i++) {
-        last if send_all($packet);
-        pause($r{delay}) unless $udp;
-        ($conn) = $open->();
-      }
-    }
-  };
+  $retry = sub { $_[0] < ($udp ? 1 : $r{reconnects}) ? ($udp ? 0 : $r{delay}) : undef };
 } elsif ($r{driver} eq 'fluentd') {
   # The record's fields besides source and log (f:…); moby's come in Go's map order, which is random.
   my @fields = grep { /^f:/ } sort keys %r;
@@ -190,35 +189,97 @@ if ($r{driver} eq 'syslog') {
     my $time = $r{subsecond} ? pack('CCNN', 0xd7, 0, $sec, $nsec) : $sec < 2**31 ? pack('CN', 0xd2, $sec) : pack('CQ>', 0xd3, $sec);
     return [$head . $time . $map . $fields . mp_str('source') . mp_str($stream) . mp_str('log') . mp_str($text) . "\xc0"];
   };
-  $deliver = sub {
-    my ($msg) = @{$_[0]};
-    if ($r{async}) {
-      # Async: kept (up to fluentd-buffer-limit messages) until the server answers a dial.
-      push(@queue, $msg) if @queue < $r{buffer};
-      ($conn) = $open->() unless $conn;
-      while (@queue && send_all($queue[0])) { shift(@queue) }
-      return;
-    }
-    # fluent-logger's retries: fluentd-retry-wait, growing by half each time up to a minute, fluentd-max-retries times.
-    for (my $i = 0; $i < $r{retries}; $i++) {
-      ($conn) = $open->() unless $conn;
-      return if send_all($msg);
-      my $wait = $r{wait} * 1.5 ** ($i - 1);
-      pause(($wait > 60000 ? 60000 : $wait) / 1000);
-    }
+  # fluent-logger's retries: fluentd-retry-wait, growing by half each time up to a minute, fluentd-max-retries tries.
+  $retry = sub {
+    return undef if $_[0] + 1 >= $r{retries};
+    my $wait = $r{wait} * 1.5 ** ($_[0] - 1);
+    return ($wait > 60000 ? 60000 : $wait) / 1000;
   };
 }
 
+# A blocking driver's delivery: each packet tried until it is sent or the driver's retries give it up.
+sub deliver {
+  for my $packet (@{$_[0]}) {
+    for (my $i = 0; ; $i++) {
+      ($conn) = $open->() unless $conn;
+      last if send_all($packet);
+      my $wait = $retry->($i);
+      last unless defined $wait;
+      pause($wait);
+    }
+  }
+}
+
+# moby's ring (max-buffer-size bytes of lines, one line kept whatever its size when it is
+# alone) and fluent-logger's async buffer (fluentd-buffer-limit messages): when full, the new
+# message is dropped. An entry is the line's size, then the packets not yet sent.
+sub enqueue {
+  my ($packets, $size) = @_;
+  return if $r{async} && @queue >= $r{buffer};
+  return if defined($r{ring}) && @queue && $held + $size > $r{ring};
+  push(@queue, [$size, @$packets]);
+  $held += $size;
+}
+
+# The queue's head failed to go once more: tried again when the driver's retries say, else given up.
+sub failed {
+  my $wait = $retry->($tries++);
+  if (defined $wait) { $dial_at = now() + $wait; return }
+  $held -= shift(@queue)->[0];
+  ($tries, $dial_at) = (0, 0);
+}
+
+# Sends what the socket takes now, dialling when a dial is due; never waits.
+sub remote_pump {
+  while (@queue) {
+    unless ($conn) {
+      return if now() < $dial_at;
+      ($conn) = $open->();
+      unless ($conn) { failed(); next }
+    }
+    my $head = $queue[0];
+    my $n = send($conn, substr($head->[1], $off), MSG_NOSIGNAL | MSG_DONTWAIT);
+    unless (defined $n) {
+      return if $!{EAGAIN};
+      ($conn, $off) = (undef, 0);
+      failed();
+      next;
+    }
+    $off += $n;
+    $sent += $n;
+    next if $off < length($head->[1]);
+    ($off, $tries) = (0, 0);
+    splice(@$head, 1, 1);
+    if (@$head == 1) { $held -= $head->[0]; shift(@queue) }
+  }
+}
+
+# What the writer's select waits for besides the FIFO: the socket taking more, or the next dial's time.
+sub remote_wait {
+  return (undef, undef) unless @queue;
+  if ($conn) {
+    my $w = '';
+    vec($w, fileno($conn), 1) = 1;
+    return ($w, undef);
+  }
+  my $left = $dial_at - now();
+  return (undef, $left > 0 ? $left : 0);
+}
+
+# The first dial waits, as the driver's start does (a failure fails the container's), but async's.
 sub remote_start {
+  $dial_flags = SOCK_NONBLOCK if $r{async};
   my $error;
   ($conn, $error) = $open->();
+  $dial_flags = SOCK_NONBLOCK if $queued;
   return $r{async} ? undef : $error;
 }
 
 sub remote_line {
   my ($stream, $time, $text) = @_;
   my $packets = $encode->($stream, stamp($time), $text);
-  $deliver->($packets) if $packets && @$packets;
+  return unless $packets && @$packets;
+  if ($queued) { enqueue($packets, length($text)) } else { deliver($packets) }
 }
 
 # One k8s-file record: <time> <stream> <P|F> <text>. A line's pieces all take its first record's time, as dockerd's.
@@ -239,12 +300,26 @@ sub remote_rest {
   remote_line($_[0], $time, $text) unless $pieces && $text eq '';
 }
 
-sub remote_end {
+# The last lines (a line with no end), before the writer lets the log go.
+sub remote_flush {
   remote_rest($_) for sort keys %part;
-  # What async fluentd still holds gets one more dial; then it is dropped, as fluent-logger's close drops it.
+}
+
+# After the log: what is queued goes as moby's ring hands it to the driver when it closes; a
+# destination that takes none of it for $STALL seconds does not keep the writer for ever.
+# What async fluentd still holds gets one more dial; then it is dropped, as fluent-logger's close drops it.
+my $STALL = 60;
+sub remote_end {
   if (@queue) {
-    ($conn) = $open->() unless $conn;
-    while (@queue && send_all($queue[0])) { shift(@queue) }
+    $retry = sub { undef } if $r{async};
+    my ($was, $since) = ($sent, now());
+    while (@queue && now() - $since < $STALL) {
+      my ($w, $wait) = remote_wait();
+      $wait = $STALL if !defined($wait) || $wait > $STALL;
+      select(undef, $w, undef, $wait);
+      remote_pump();
+      ($was, $since) = ($sent, now()) if $sent != $was;
+    }
   }
   close($conn) if $conn;
 }
@@ -298,7 +373,11 @@ export interface FluentdLog {
 }
 
 /** A container's remote log driver, and whether a local cache (`logs`' file) is kept beside it. */
-export type RemoteLog = (SyslogLog | GelfLog | FluentdLog) & { cache: boolean };
+export type RemoteLog = (SyslogLog | GelfLog | FluentdLog) & {
+  cache: boolean;
+  /** `mode=non-blocking`: bytes of lines kept for the destination while it does not take them (moby's ring). */
+  maxBuffer?: number;
+};
 
 /** dockerd's words for a driver that could not start: the start fails with them. */
 export const LOG_DRIVER_FAILURE = 'failed to initialize logging driver: ';
@@ -353,6 +432,7 @@ export function remoteWriter(remote: RemoteLog, context: { hostname: string; cre
   const settings: Record<string, string | number> = {
     driver: remote.driver,
     ...(remote.address ? { network: remote.address.network, address: remote.address.address } : {}),
+    ...(remote.maxBuffer !== undefined ? { ring: remote.maxBuffer } : {}),
     ...driverSettings(remote, context),
   };
   // Separated by US (0x1f), which no setting holds.
