@@ -54,6 +54,20 @@ export function credentialsFromAuthConfig(config: AuthConfig, where = 'the auth 
 }
 
 /**
+ * Credentials as a config.json `auths` entry holds them (docker's configfile encodeAuth):
+ * `auth` as base64 `user:password` unless both are empty, the tokens beside it, empty
+ * fields left out as Go's omitempty leaves them. The inverse of `credentialsFromAuthConfig`.
+ */
+export function configAuthEntry(credentials: RegistryCredentials): AuthConfig {
+  const { username = '', password = '', identityToken, registryToken } = credentials;
+  return {
+    ...(username || password ? { auth: Buffer.from(`${username}:${password}`).toString('base64') } : {}),
+    ...(identityToken ? { identitytoken: identityToken } : {}),
+    ...(registryToken ? { registrytoken: registryToken } : {}),
+  };
+}
+
+/**
  * The entry for `registry` in a map keyed by server address, the way `X-Registry-Config`
  * (build) and `auths` (config.json) key them: `127.0.0.1:5000`, `http://127.0.0.1:5000`,
  * `https://index.docker.io/v1/` all match by host.

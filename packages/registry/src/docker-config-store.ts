@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '@ctr/store';
-import { DOCKER_HUB_SERVER, registryHostOf } from './auth-config';
+import { configAuthEntry, DOCKER_HUB_SERVER, registryHostOf } from './auth-config';
 import { credentialHelper } from './credential-helper';
 import { dockerConfigPath, helperFor, helperServerUrl, readDockerConfig, type DockerConfigFile, type DockerConfigOptions, type RegistryCredentials } from './docker-config';
 
@@ -33,10 +33,7 @@ export async function storeDockerConfigAuth(registry: string, credentials: Regis
     await credentialHelper(helper, options.env ?? process.env).store(helperServerUrl(registry), credentials);
     auths[authsKey(registry)] = {};
   } else {
-    auths[authsKey(registry)] = {
-      ...(credentials.username !== undefined ? { auth: Buffer.from(`${credentials.username}:${credentials.password ?? ''}`).toString('base64') } : {}),
-      ...(credentials.identityToken !== undefined ? { identitytoken: credentials.identityToken } : {}),
-    };
+    auths[authsKey(registry)] = configAuthEntry(credentials);
   }
   await writeConfig(file, { ...config, auths });
   return helper !== undefined ? { file, helper } : { file };

@@ -6,7 +6,7 @@ export type { PullProgress, PullStatus, PushProgress, PushStatus } from './pull-
 export { progressText } from './pull-progress';
 export { loadDockerConfigAuth, loadAllDockerConfigAuths, readDockerConfig, dockerConfigPath, type RegistryCredentials, type DockerConfigOptions, type DockerConfigFile } from './docker-config';
 export { storeDockerConfigAuth, eraseDockerConfigAuth, type StoredAuth } from './docker-config-store';
-export { credentialsFromAuthConfig, authConfigFor, registryHostOf, DOCKER_HUB_SERVER, type AuthConfig } from './auth-config';
+export { credentialsFromAuthConfig, configAuthEntry, authConfigFor, registryHostOf, DOCKER_HUB_SERVER, type AuthConfig } from './auth-config';
 export type { CredentialSource } from './authorizer';
 export type { EndpointOptions } from './endpoint';
 export { RegistryServer, type RegistryServerOptions } from './server/registry-server';

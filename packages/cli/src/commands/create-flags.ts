@@ -666,23 +666,12 @@ const API_SOCKET_DOCKER_CONFIG = '/run/secrets/docker';
  */
 export async function withApiSocketCredentials(args: ParsedArgs, options: CreateOptions, env: NodeJS.ProcessEnv): Promise<{ options: CreateOptions; config?: Buffer }> {
   if (!bool(args, 'use-api-socket') || (options.env ?? []).some((entry) => entry.startsWith('DOCKER_CONFIG='))) return { options };
-  const all = await registryModule()
-    .loadAllDockerConfigAuths({ env })
+  const { configAuthEntry, loadAllDockerConfigAuths } = registryModule();
+  const all = await loadAllDockerConfigAuths({ env })
     .catch((error: unknown) => Promise.reject(inContext('resolving credentials failed', error)));
   const servers = Object.keys(all).sort();
   if (servers.length === 0) return { options };
-  const auths = Object.fromEntries(
-    servers.map((server) => {
-      const { username = '', password = '', identityToken, registryToken } = all[server]!;
-      // In docker's AuthConfig order, its empty fields left out as Go's omitempty leaves them.
-      const entry = {
-        ...(username || password ? { auth: Buffer.from(`${username}:${password}`).toString('base64') } : {}),
-        ...(identityToken ? { identitytoken: identityToken } : {}),
-        ...(registryToken ? { registrytoken: registryToken } : {}),
-      };
-      return [server, entry];
-    }),
-  );
+  const auths = Object.fromEntries(servers.map((server) => [server, configAuthEntry(all[server]!)]));
   // json.MarshalIndent's: HTML characters escaped, no newline at the end.
   const config = Buffer.from(goJsonEscaped(JSON.stringify({ auths }, null, '\t'), true));
   return { options: { ...options, env: [...(options.env ?? []), `DOCKER_CONFIG=${API_SOCKET_DOCKER_CONFIG}`] }, config };
