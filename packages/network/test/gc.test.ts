@@ -104,7 +104,8 @@ test('what a deleted root left on the host is removed by the gc of any other roo
   await gone.attach('tgc-g2', {});
   await fs.rm(root, { recursive: true, force: true });
 
-  expect((await host.manager.gc()).removed).toContain(`leftovers of deleted root ${root}`);
+  // Another test file's gc may sweep them first (any root's gc does), so the host's state is what is asserted.
+  await host.manager.gc();
   expect(sh('ip -o link show')).not.toContain(`${host.prefix}-g`);
   expect(sh('iptables-save')).not.toContain(`ctr:${goneTag}:`);
   expect(await fs.readdir(path.join(runRoot, 'netns'))).toEqual([]);
@@ -122,12 +123,12 @@ test("links and rules of a root missing from the registry are removed by any roo
     const unknownTag = createHash('sha256').update(root).digest('hex').slice(0, 8);
     const lost = new NetworkManager({ root, runRoot, bridgePrefix: host.prefix, defaultBridge: { bridgeName: `${host.prefix}-udef`, subnet: host.subnet(12) } });
     await lost.createNetwork({ name: 'tgc-unknown', subnet: host.subnet(15), bridgeName: `${host.prefix}-unk` });
-    // As a root registered where the registry used to be: its entry is nowhere to be found.
-    await fs.rm(path.join('/run/ctr-network/roots', `${unknownTag}.json`));
     expect(sh('iptables-save')).toContain(`ctr:${unknownTag}:`);
+    // As a root registered where the registry used to be: its entry is nowhere to be found.
+    // Another test file's gc may sweep what it left first (any root's gc does), so the host's state is what is asserted.
+    await fs.rm(path.join('/run/ctr-network/roots', `${unknownTag}.json`));
 
-    const removed = (await host.manager.gc()).removed;
-    expect(removed).toContain(`link ${host.prefix}-unk of an unknown root`);
+    await host.manager.gc();
     expect(sh('ip -o link show')).not.toContain(`${host.prefix}-unk`);
     expect(sh('iptables-save')).not.toContain(`ctr:${unknownTag}:`);
     expect(sh('ip -o link show')).toContain(`${host.prefix}-`); // this root's own bridge stays
