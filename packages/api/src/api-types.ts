@@ -87,7 +87,7 @@ export interface ThrottleDevice {
 
 export interface EndpointSettings {
   Aliases?: string[];
-  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string };
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] };
   MacAddress?: string;
   /** `name:alias` each: the alias names container `name` on this network for this endpoint alone. */
   Links?: string[];

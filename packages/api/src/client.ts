@@ -552,7 +552,7 @@ export class ApiClient {
     return (await this.json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters: filtersParam(options.filters) } })).NetworksDeleted ?? [];
   }
 
-  connectNetwork(network: string, container: string, endpoint: { Aliases?: string[]; IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } } = {}): Promise<void> {
+  connectNetwork(network: string, container: string, endpoint: { Aliases?: string[]; IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } } = {}): Promise<void> {
     return this.empty('POST', `/networks/${encodeURIComponent(network)}/connect`, { body: { Container: container, EndpointConfig: endpoint } });
   }
 

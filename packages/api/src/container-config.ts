@@ -31,8 +31,9 @@ export function endpointOptions(endpoint: Fields | undefined): EndpointOptions {
   const aliases = endpoint?.strings('Aliases');
   const ip = endpoint?.object('IPAMConfig')?.string('IPv4Address');
   const ip6 = endpoint?.object('IPAMConfig')?.string('IPv6Address');
+  const linkLocalIps = endpoint?.object('IPAMConfig')?.strings('LinkLocalIPs');
   const links = endpoint?.strings('Links')?.map(parseLink);
-  return { ...(aliases?.length ? { aliases } : {}), ...(ip ? { ip } : {}), ...(ip6 ? { ip6 } : {}), ...(links?.length ? { links } : {}) };
+  return { ...(aliases?.length ? { aliases } : {}), ...(ip ? { ip } : {}), ...(ip6 ? { ip6 } : {}), ...(linkLocalIps?.length ? { linkLocalIps } : {}), ...(links?.length ? { links } : {}) };
 }
 
 /** What shapes the reading of a create: the request's API version, and where its warnings go. */
@@ -110,10 +111,11 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   const endpoint = endpoints.find(([network]) => network === (networkMode || 'default')) ?? endpoints[0];
   if (endpoint) {
     if (!options.network && endpoint[0] !== 'default') options.network = endpoint[0];
-    const { aliases, ip, ip6, links } = endpointOptions(endpoint[1]);
+    const { aliases, ip, ip6, linkLocalIps, links } = endpointOptions(endpoint[1]);
     set('networkAliases', aliases);
     set('ip', ip);
     set('ip6', ip6);
+    set('linkLocalIps', linkLocalIps);
     set('networkLinks', links);
   }
   set('macAddress', macAddressOf(config, networkMode, endpoints, context));

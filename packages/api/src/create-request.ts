@@ -86,7 +86,7 @@ export function updateRequest(options: UpdateOptions): ContainerUpdateRequest {
 export function createRequest(options: CreateOptions): ContainerCreateRequest {
   const {
     image, name: _name, cmd, entrypoint, env, workingDir, user, hostname, domainname, tty, openStdin, labels, stopSignal, stopTimeout,
-    volumes = [], tmpfs = [], mounts = [], mountSpecs = [], network = 'bridge', networkAliases, ip, ip6, publish = [], publishAll, restart, autoRemove, log,
+    volumes = [], tmpfs = [], mounts = [], mountSpecs = [], network = 'bridge', networkAliases, ip, ip6, linkLocalIps, publish = [], publishAll, restart, autoRemove, log,
     memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpuRealtimePeriod, cpuRealtimeRuntime, cpusetCpus, cpusetMems, pidsLimit,
     oomKillDisable, shmSize, ulimits,
     blkioWeight, blkioWeightDevice, blkioDeviceReadBps, blkioDeviceWriteBps, blkioDeviceReadIOps, blkioDeviceWriteIOps,
@@ -103,7 +103,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
   const security = [...(noNewPrivileges ? ['no-new-privileges'] : []), ...(seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])];
   const endpoint = defined({
     Aliases: networkAliases,
-    IPAMConfig: ip || ip6 ? defined({ IPv4Address: ip, IPv6Address: ip6 }) : undefined,
+    IPAMConfig: ip || ip6 || linkLocalIps?.length ? defined({ IPv4Address: ip, IPv6Address: ip6, LinkLocalIPs: linkLocalIps?.length ? linkLocalIps : undefined }) : undefined,
     MacAddress: macAddress,
     Links: networkLinks?.map((link) => `${link.name}:${link.alias}`),
   });

@@ -708,7 +708,7 @@ export class RemoteEngine implements EngineApi {
   async createNetwork(options: NetworkCreateOptions): Promise<NetworkInspect> {
     const ipam = [
       ...(options.subnet ? [{ Subnet: options.subnet, Gateway: options.gateway, IPRange: options.ipRange, ...auxOfFamily(options.auxAddresses, 4) }] : []),
-      ...(options.subnet6 ? [{ Subnet: options.subnet6, Gateway: options.gateway6, ...auxOfFamily(options.auxAddresses, 6) }] : []),
+      ...(options.subnet6 ? [{ Subnet: options.subnet6, Gateway: options.gateway6, IPRange: options.ipRange6, ...auxOfFamily(options.auxAddresses, 6) }] : []),
     ];
     const id = await this.client.createNetwork({
       Name: options.name,
@@ -742,8 +742,12 @@ export class RemoteEngine implements EngineApi {
     return this.client.removeNetwork(name);
   }
 
-  connect(network: string, container: string, options: { aliases?: string[]; ip?: string; ip6?: string } = {}): Promise<void> {
-    const ipam = { ...(options.ip ? { IPv4Address: options.ip } : {}), ...(options.ip6 ? { IPv6Address: options.ip6 } : {}) };
+  connect(network: string, container: string, options: { aliases?: string[]; ip?: string; ip6?: string; linkLocalIps?: string[] } = {}): Promise<void> {
+    const ipam = {
+      ...(options.ip ? { IPv4Address: options.ip } : {}),
+      ...(options.ip6 ? { IPv6Address: options.ip6 } : {}),
+      ...(options.linkLocalIps?.length ? { LinkLocalIPs: options.linkLocalIps } : {}),
+    };
     return this.client.connectNetwork(network, container, {
       ...(options.aliases?.length ? { Aliases: options.aliases } : {}),
       ...(Object.keys(ipam).length > 0 ? { IPAMConfig: ipam } : {}),

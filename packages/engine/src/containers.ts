@@ -111,6 +111,8 @@ export interface CreateContainerOptions
   ip?: string;
   /** `--ip6`: the container's IPv6 address on its (IPv6) user network. */
   ip6?: string;
+  /** `--link-local-ip`: more addresses (169.254.0.0/16, fe80::/10) of its interface on its network. */
+  linkLocalIps?: string[];
   /** `-p` values. */
   publish?: string[];
   /** `-P`: publish the exposed ports (the image's and `expose`'s) to free host ports. */
@@ -513,7 +515,7 @@ function parseRestartPolicy(text: string | undefined): ContainerRecord['restartP
 
 /** Options that mean something to the engine only; the rest go to @ctr/runtime as they are. */
 const ENGINE_ONLY = [
-  'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'mountSpecs', 'network', 'networkAliases', 'ip', 'ip6',
+  'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'mountSpecs', 'network', 'networkAliases', 'ip', 'ip6', 'linkLocalIps',
   'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log', 'attach', 'stdinOnce',
   'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile', 'networkLinks', 'platform',
 ] as const;
@@ -799,6 +801,7 @@ export class Containers {
                       aliases: options.networkAliases ?? [],
                       ...(options.ip ? { ip: options.ip } : {}),
                       ...(options.ip6 ? { ip6: options.ip6 } : {}),
+                      ...(options.linkLocalIps?.length ? { linkLocalIps: options.linkLocalIps } : {}),
                       ...(macAddress ? { mac: macAddress } : {}),
                       ...(endpointLinks.length ? { links: endpointLinks } : {}),
                     },

@@ -24,8 +24,8 @@ export interface NetworkListOptions {
   filters?: Filters;
 }
 
-/** `docker network connect` / `POST /networks/{id}/connect` options: the endpoint's aliases, `--ip`, `--ip6` and links. */
-export type NetworkConnectOptions = Pick<EndpointRequest, 'aliases' | 'ip' | 'ip6' | 'links'>;
+/** `docker network connect` / `POST /networks/{id}/connect` options: the endpoint's aliases, `--ip`, `--ip6`, `--link-local-ip` and links. */
+export type NetworkConnectOptions = Pick<EndpointRequest, 'aliases' | 'ip' | 'ip6' | 'linkLocalIps' | 'links'>;
 
 /** What a prune takes that has no options of its own (containers, networks). */
 export interface PruneOptions {

@@ -77,6 +77,7 @@ export function configRecord(id: string, options: NetworkCreateOptions): ConfigN
     ...(options.ipv6 ? { ipv6: true } : {}),
     ...pick('subnet6'),
     ...pick('gateway6'),
+    ...pick('ipRange6'),
     ...pick('auxAddresses'),
     ...pick('ipamOptions'),
     options: { ...(options.options ?? {}) },
@@ -93,7 +94,7 @@ export function fromConfig(options: NetworkCreateOptions, configs: ConfigNetwork
   const from = options.configFrom ?? '';
   const config = findConfig(configs, from);
   if (!config) throw notFound(`configuration network "${from}" does not exist`);
-  const own = [options.subnet, options.gateway, options.ipRange, options.subnet6, options.gateway6, options.auxAddresses, options.ipamOptions, options.ipv6 || undefined];
+  const own = [options.subnet, options.gateway, options.ipRange, options.subnet6, options.gateway6, options.ipRange6, options.auxAddresses, options.ipamOptions, options.ipv6 || undefined];
   if (own.some((v) => v !== undefined) || Object.keys(options.options ?? {}).length > 0 || options.bridgeName !== undefined || options.mtu !== undefined) {
     throw new CtrError('Denied', 'user specified configurations are not supported if the network depends on a configuration network', {
       hint: `the addresses and options come from ${config.name}: leave them out, or create the network without --config-from`,
@@ -123,7 +124,7 @@ export function inspectConfigOnly(c: ConfigNetworkState): NetworkInspect {
       Options: { ...(c.ipamOptions ?? {}) },
       Config: [
         ...(c.subnet ? [{ Subnet: c.subnet, Gateway: c.gateway ?? '', ...(c.ipRange ? { IPRange: c.ipRange } : {}), ...auxOfFamily(c.auxAddresses, 4) }] : []),
-        ...(c.subnet6 ? [{ Subnet: c.subnet6, Gateway: c.gateway6 ?? '', ...auxOfFamily(c.auxAddresses, 6) }] : []),
+        ...(c.subnet6 ? [{ Subnet: c.subnet6, Gateway: c.gateway6 ?? '', ...(c.ipRange6 ? { IPRange: c.ipRange6 } : {}), ...auxOfFamily(c.auxAddresses, 6) }] : []),
       ],
     },
     Internal: false,

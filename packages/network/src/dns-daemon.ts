@@ -11,7 +11,7 @@
  * It reads the network records from disk and reloads when the generation file changes,
  * answers A (AAAA on IPv6 networks) for container names, aliases, short IDs and hostnames on the asker's networks (and for the
  * link aliases of the asker's own endpoints), an empty answer for other types of known
- * names, and PTR for the containers' addresses there (docker's `<container>.<network>`). It
+ * names, and PTR (in-addr.arpa and ip6.arpa) for the containers' addresses there (docker's `<container>.<network>`). It
  * listens on UDP and TCP (RFC 1035 4.2.2) as docker's does; a UDP answer that does not fit
  * 512 bytes (or the asker's EDNS size) is cut with the TC bit set, so the client asks again
  * over TCP. Other names (and addresses) it forwards, as docker's resolver does, over the
@@ -233,12 +233,29 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
    * names and addresses, which are forwarded.
    */
   function reverseName(labels: string[], asker: Net, self: Endpoint | undefined): Buffer | undefined {
-    const [d, c, b, a, inAddr, arpa, ...rest] = labels;
-    if (rest.length > 0 || inAddr?.toLowerCase() !== 'in-addr' || arpa?.toLowerCase() !== 'arpa') return undefined;
-    const ip = [a, b, c, d].join('.');
+    const holds = reverseAddress(labels);
+    if (!holds) return undefined;
     for (const net of searchOrder(asker, self)) {
-      const holder = Object.values(net.endpoints).find((ep) => ep.ip === ip);
+      const holder = Object.values(net.endpoints).find(holds);
       if (holder) return encodeName(`${holder.containerName}.${net.name}`);
+    }
+    return undefined;
+  }
+
+  /**
+   * Which endpoint a reverse-lookup name is of: `d.c.b.a.in-addr.arpa` names an IPv4 address,
+   * the 32 nibbles (lowest first) of `….ip6.arpa` an IPv6 one (RFC 3596); undefined for any other name.
+   */
+  function reverseAddress(labels: string[]): ((ep: Endpoint) => boolean) | undefined {
+    const suffix = labels.slice(-2).join('.').toLowerCase();
+    const head = labels.slice(0, -2);
+    if (suffix === 'in-addr.arpa' && head.length === 4) {
+      const ip = [...head].reverse().join('.');
+      return (ep) => ep.ip === ip;
+    }
+    if (suffix === 'ip6.arpa' && head.length === 32 && head.every((n) => /^[0-9a-f]$/i.test(n))) {
+      const bytes = Buffer.from([...head].reverse().join(''), 'hex');
+      return (ep) => ep.ip6 !== undefined && ip6Bytes(ep.ip6).equals(bytes);
     }
     return undefined;
   }

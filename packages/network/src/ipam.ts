@@ -1,5 +1,7 @@
 import { conflict, CtrError, invalidArgument } from '@ctr/errors';
+import { isIPv4, isIPv6 } from 'node:net';
 import { contains, formatCidr, intToIp, ipToInt, overlaps, parseCidr, usableHosts, type Cidr } from './ipv4';
+import { bigToIp6, ip6ToBig } from './ipv6';
 import type { NetworkState } from './state';
 
 /** Neither the subnet's network address nor its broadcast address. */
@@ -63,4 +65,34 @@ export function allocateSubnet(pool: Cidr, size: number, inUse: Cidr[]): string 
     'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network',
     { hint: 'give a --subnet, or remove unused networks (ctr network prune)' },
   );
+}
+
+/** libnetwork's masks for link-local addresses (CreateOptionIpam): 169.254.0.0/16 and fe80::/64. */
+const LINK_LOCAL_PREFIX = { v4: 16, v6: 64 };
+
+/**
+ * `--link-local-ip` addresses, checked and written canonically: each must be an address
+ * (moby's EndpointIPAMConfig.Validate words the refusal) and a link-local one, of
+ * 169.254.0.0/16 or fe80::/10, which an interface may hold besides its lease.
+ */
+export function checkLinkLocalIps(requested: string[]): string[] {
+  return requested.map((text) => {
+    const invalid = (why?: string): CtrError =>
+      invalidArgument(`invalid link-local IP address: ${text}${why ? `: ${why}` : ''}`, why ? { hint: 'use an address of 169.254.0.0/16 or fe80::/10' } : {});
+    if (isIPv4(text)) {
+      if (ipToInt(text) === 0) throw invalid();
+      if (!contains(parseCidr('169.254.0.0/16'), ipToInt(text))) throw invalid('not a link-local address');
+      return text;
+    }
+    if (!isIPv6(text) || text.includes('%') || text.includes('.')) throw invalid();
+    const ip = ip6ToBig(text);
+    if (ip === 0n) throw invalid();
+    if (ip >> 118n !== 0x3fan) throw invalid('not a link-local address');
+    return bigToIp6(ip);
+  });
+}
+
+/** A link-local address with libnetwork's prefix length, as `ip addr add` takes it. */
+export function linkLocalCidr(ip: string): string {
+  return `${ip}/${isIPv4(ip) ? LINK_LOCAL_PREFIX.v4 : LINK_LOCAL_PREFIX.v6}`;
 }

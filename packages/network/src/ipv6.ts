@@ -128,11 +128,22 @@ export function checkRequestedAddress6(net: { name: string; ipv6?: { subnet: str
 }
 
 /**
+ * An IPv6 `--ip-range`, refused unless inside the subnet (as the IPv4 one); written canonically.
+ * Containers get their IPv6 addresses from it alone, an `--ip6` may still be any of the subnet's (moby's IPAM).
+ */
+export function checkRange6(subnet: Cidr6, text: string): string {
+  const range = parseCidr6(text);
+  if (range.prefix < subnet.prefix || !contains6(subnet, range.base)) throw invalidArgument(`IP range ${text} is not inside subnet ${formatCidr6(subnet)}`);
+  return formatCidr6(range);
+}
+
+/**
  * An endpoint's IPv6 address: `requested` (`--ip6`), else `preferred` (its last one) while
- * free, else the lowest free one after the gateway — sequential, as dockerd's IPAM hands them out.
+ * free and in the network's IPv6 range, else the lowest free one of the range (the subnet
+ * without one) after the gateway — sequential, as dockerd's IPAM hands them out.
  */
 export function allocateAddress6(
-  net: { name: string; id: string; ipv6?: { subnet: string; gateway: string }; auxAddresses?: Record<string, string>; endpoints: Record<string, { ip6?: string }> },
+  net: { name: string; id: string; ipv6?: { subnet: string; gateway: string; ipRange?: string }; auxAddresses?: Record<string, string>; endpoints: Record<string, { ip6?: string }> },
   requested?: string,
   preferred?: string,
 ): string | undefined {
@@ -147,8 +158,9 @@ export function allocateAddress6(
     if (taken.has(ip)) throw conflict(`Address already in use: ${ip} on network ${net.name}`);
     return ip;
   }
-  if (preferred !== undefined && !taken.has(preferred) && hostAddress6(subnet, ip6ToBig(preferred))) return preferred;
-  for (let ip = subnet.base + 1n; contains6(subnet, ip); ip++) {
+  const range = net.ipv6.ipRange ? parseCidr6(net.ipv6.ipRange) : subnet;
+  if (preferred !== undefined && !taken.has(preferred) && hostAddress6(subnet, ip6ToBig(preferred)) && contains6(range, ip6ToBig(preferred))) return preferred;
+  for (let ip = range.base === subnet.base ? subnet.base + 1n : range.base; contains6(range, ip); ip++) {
     const text = bigToIp6(ip);
     if (!taken.has(text)) return text;
   }

@@ -5,9 +5,9 @@ import os from 'node:os';
 import { ensureDnsDaemon, stopDnsDaemon } from './dns-control';
 import { run, runScript } from './exec';
 import { addRules, BOTH_FAMILIES, listTags, removeTagged, setSysctl } from './firewall';
-import { allocateAddress, allocateSubnet, checkRequestedAddress } from './ipam';
+import { allocateAddress, allocateSubnet, checkLinkLocalIps, checkRequestedAddress } from './ipam';
 import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, parseMac, type Cidr } from './ipv4';
-import { allocateAddress6, allocateSubnet6, bigToIp6, canonicalIp6, formatCidr6, checkRequestedAddress6, hostAddress6, ip6ToBig, overlaps6, parseCidr6, subnetOf6, ulaPool, type Cidr6 } from './ipv6';
+import { allocateAddress6, allocateSubnet6, bigToIp6, canonicalIp6, checkRange6, formatCidr6, checkRequestedAddress6, hostAddress6, ip6ToBig, overlaps6, parseCidr6, subnetOf6, ulaPool, type Cidr6 } from './ipv6';
 import { withFileLock, withHostLock } from './lock';
 import { isIPv6Binding, parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
 import { allocatePorts } from './port-allocator';
@@ -843,6 +843,9 @@ export class NetworkManager {
     if (options.gateway6 !== undefined && options.subnet6 === undefined) {
       throw invalidArgument(`IPv6 gateway ${options.gateway6} was given without an IPv6 subnet`, { hint: 'give the IPv6 --subnet it belongs to' });
     }
+    if (options.ipRange6 !== undefined && options.subnet6 === undefined) {
+      throw invalidArgument(`no matching subnet for range ${options.ipRange6}`, { hint: 'give the IPv6 --subnet it belongs to' });
+    }
     const ours = [...nets.values()].flatMap((n) => (n.ipv6 ? [{ net: n, cidr: parseCidr6(n.ipv6.subnet) }] : []));
     const host = await hostSubnets6();
     if (options.subnet6 === undefined) {
@@ -854,9 +857,11 @@ export class NetworkManager {
     if (clash) throw conflict('invalid pool request: Pool overlaps with other one on this address space', { hint: `network ${clash.net.name} uses ${clash.net.ipv6?.subnet ?? ''}` });
     if (host.some((c) => overlaps6(c, cidr))) throw conflict(`Subnet ${options.subnet6} overlaps an address already configured on this host`);
     const subnet = formatCidr6(cidr);
-    if (options.gateway6 === undefined) return { subnet, gateway: bigToIp6(cidr.base + 1n) };
+    const ipRange = options.ipRange6 === undefined ? undefined : checkRange6(cidr, options.ipRange6);
+    const range = ipRange !== undefined ? { ipRange } : {};
+    if (options.gateway6 === undefined) return { subnet, gateway: bigToIp6(cidr.base + 1n), ...range };
     if (!hostAddress6(cidr, ip6ToBig(options.gateway6))) throw invalidArgument(`Gateway ${options.gateway6} is not a host address of subnet ${subnet}`);
-    return { subnet, gateway: canonicalIp6(options.gateway6) };
+    return { subnet, gateway: canonicalIp6(options.gateway6), ...range };
   }
 
   private async makeBridge(net: NetworkState): Promise<void> {
@@ -919,6 +924,7 @@ export class NetworkManager {
       staticIp: config.ip !== undefined,
       ...(ip6 !== undefined ? { ip6 } : {}),
       ...(config.ip6 !== undefined ? { staticIp6: true as const } : {}),
+      ...(config.linkLocalIps ? { linkLocalIps: [...config.linkLocalIps] } : {}),
       hostVeth: `veth${randomHex(6).slice(0, 11)}`,
       ifName: `eth${index}`,
     };
@@ -948,6 +954,7 @@ export class NetworkManager {
     }
     if (net && !isDefault && req.ip !== undefined) checkRequestedAddress(net, req.ip);
     const ip6 = net && !isDefault && req.ip6 !== undefined ? checkRequestedAddress6(net, req.ip6) : undefined;
+    const linkLocalIps = checkLinkLocalIps(req.linkLocalIps ?? []);
     return {
       networkId: isDefault || !net ? this.predefinedIds().bridge : net.id,
       networkName: isDefault || !net ? 'bridge' : net.name,
@@ -955,6 +962,7 @@ export class NetworkManager {
       ...(req.ip !== undefined ? { ip: req.ip } : {}),
       ...(ip6 !== undefined ? { ip6 } : {}),
       ...(req.mac !== undefined ? { mac: req.mac } : {}),
+      ...(linkLocalIps.length > 0 ? { linkLocalIps } : {}),
       ...(req.links?.length ? { links: req.links.map(({ name, alias }) => ({ name, alias })) } : {}),
     };
   }
@@ -973,6 +981,7 @@ export class NetworkManager {
         ...(ep.staticIp ? { ip: ep.ip } : {}),
         ...(ep.staticIp6 && ep.ip6 ? { ip6: ep.ip6 } : {}),
         ...(ep.mac !== macFor(ep.ip) ? { mac: ep.mac } : {}),
+        ...(ep.linkLocalIps ? { linkLocalIps: [...ep.linkLocalIps] } : {}),
       }));
       const bindings = sandbox.portBindings ?? sandbox.ports.map(({ containerIp: _ip, bridge: _bridge, ...mapping }) => mapping);
       if (bindings.length > 0) sandbox.portRequests ??= bindings;
@@ -1041,7 +1050,7 @@ export class NetworkManager {
     await this.closePorts(sandbox);
     if (!route) return;
     const publish = async (): Promise<void> => {
-      sandbox.portBindings = wasPublished ? bindings : await allocatePorts(bindings);
+      sandbox.portBindings = wasPublished ? bindings : await allocatePorts(bindings, { dualStack: route.ep.ip6 !== undefined });
       sandbox.ports = this.publish(sandbox.portBindings, route);
       await this.openPorts(sandbox);
     };
@@ -1166,7 +1175,7 @@ export class NetworkManager {
       await withHostLock(
         'addresses',
         async () => {
-          sandbox.portBindings = await allocatePorts(wanted);
+          sandbox.portBindings = await allocatePorts(wanted, { dualStack: target.ep.ip6 !== undefined });
           sandbox.ports = this.publish(sandbox.portBindings, target);
           await this.buildSandbox(sandbox, nets, joins, signal);
         },

@@ -1,5 +1,6 @@
 import { conflict, invalidArgument } from '@ctr/errors';
 import dgram from 'node:dgram';
+import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import { run } from './exec';
 import { Chains } from './firewall';
@@ -36,61 +37,97 @@ async function publishedOnHost(): Promise<Taken[]> {
   });
 }
 
-/** Binds the port for a moment: proves no process on the host holds it, or asks for a free one. */
-function probeBind(hostIp: string, port: number, protocol: Protocol): Promise<number | undefined> {
+/** Binds the port for a moment: whether no process on the host holds it. */
+function probeBind(hostIp: string, port: number, protocol: Protocol): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const failed = (e: NodeJS.ErrnoException): void => {
       if (e.code === 'EADDRNOTAVAIL') {
         reject(invalidArgument(`Cannot publish on ${hostIp}: the host has no such address`, { cause: e }));
-      } else resolve(undefined);
+      } else resolve(false);
     };
     if (protocol === 'udp') {
       const sock = dgram.createSocket(isIPv6Binding({ hostIp }) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
       sock.on('error', failed);
-      sock.bind({ port, address: hostIp, exclusive: true }, () => {
-        const got = sock.address().port;
-        sock.close(() => resolve(got));
-      });
+      sock.bind({ port, address: hostIp, exclusive: true }, () => sock.close(() => resolve(true)));
       return;
     }
     const server = net.createServer();
     server.on('error', failed);
     // As the port proxy listens: an IPv6 binding says nothing of the IPv4 port.
-    server.listen({ port, host: hostIp, exclusive: true, ipv6Only: isIPv6Binding({ hostIp }) }, () => {
-      const addr = server.address();
-      const got = typeof addr === 'object' && addr ? addr.port : undefined;
-      server.close(() => resolve(got));
-    });
+    server.listen({ port, host: hostIp, exclusive: true, ipv6Only: isIPv6Binding({ hostIp }) }, () => server.close(() => resolve(true)));
   });
 }
 
-const EPHEMERAL_TRIES = 50;
+/** moby's portallocator: binding attempts before a random host port is given up. */
+const MAX_ALLOCATE_ATTEMPTS = 10;
+/** moby's fallback when the kernel's range cannot be read. */
+const DEFAULT_PORT_RANGE = { start: 49153, end: 65535 };
+
+/** Where random host ports come from: the kernel's ephemeral range, as moby's getDynamicPortRange reads it. */
+async function dynamicPortRange(): Promise<{ start: number; end: number }> {
+  const text = await fs.readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '');
+  const [start, end] = text.trim().split(/\s+/).map(Number);
+  return start && end && start <= end ? { start, end } : DEFAULT_PORT_RANGE;
+}
+
+/** The bindings one requested mapping becomes: 0.0.0.0 of a container with IPv6 is on [::] too (see NetworkManager.publish). */
+function familiesOf(want: PortMapping, dualStack: boolean): PortMapping[] {
+  return want.hostIp === '0.0.0.0' && dualStack ? [want, { ...want, hostIp: '::' }] : [want];
+}
+
+/**
+ * A random host port free for every binding of `wants` (one per address family), as moby's
+ * OSAllocator: candidates are taken in turn from a random point of the dynamic range, ports
+ * ctr has published are passed over without cost, and a candidate some process holds on any
+ * of the addresses costs one of the 10 attempts.
+ */
+async function randomPort(want: PortMapping, wants: PortMapping[], taken: Taken[]): Promise<number> {
+  const { start, end } = await dynamicPortRange();
+  const size = end - start + 1;
+  const offset = Math.floor(Math.random() * size);
+  let attempts = 0;
+  for (let i = 0; i < size && attempts < MAX_ALLOCATE_ATTEMPTS; i++) {
+    const port = start + ((offset + i) % size);
+    if (wants.some((w) => taken.some((t) => clash(t, { ...w, hostPort: port })))) continue;
+    if (await everyFree(wants, port)) return port;
+    attempts++;
+  }
+  const where = wants.map((w) => `${isIPv6Binding(w) ? `[${w.hostIp}]` : w.hostIp}:0`).join(' and ');
+  if (attempts === 0) throw conflict(`Bind for ${where} failed: all ports are allocated`);
+  throw conflict(`failed to bind host port for ${where} (${want.containerPort}/${want.protocol}): address already in use`, {
+    hint: `${attempts} ports of the dynamic range ${start}-${end} were each taken on ${wants.length > 1 ? 'one of these addresses' : 'this address'}; free some, or publish a fixed host port`,
+  });
+}
+
+/** Whether no process holds the port on any of the bindings' addresses. */
+async function everyFree(wants: PortMapping[], port: number): Promise<boolean> {
+  for (const w of wants) if (!(await probeBind(w.hostIp, port, w.protocol))) return false;
+  return true;
+}
 
 /**
  * Turns requested mappings into concrete ones: a fixed host port must be free (not
  * published by ctr anywhere on the host, not bound by a process); port 0 gets a free one.
- * Refusals use Docker's wording.
+ * With `dualStack` (the container has an IPv6 address) a 0.0.0.0 binding is on [::] too,
+ * and its port must be free on both. Refusals use Docker's wording.
  */
-export async function allocatePorts(requested: PortMapping[]): Promise<PortMapping[]> {
+export async function allocatePorts(requested: PortMapping[], options: { dualStack?: boolean } = {}): Promise<PortMapping[]> {
   const taken: Taken[] = await publishedOnHost();
   const out: PortMapping[] = [];
   for (const want of requested) {
+    const wants = familiesOf(want, options.dualStack ?? false);
     if (want.hostPort !== 0) {
-      const busy = taken.some((t) => clash(t, want)) || (await probeBind(want.hostIp, want.hostPort, want.protocol)) === undefined;
-      if (busy) throw conflict(`Bind for ${want.hostIp}:${want.hostPort} failed: port is already allocated`);
+      for (const w of wants) {
+        const busy = taken.some((t) => clash(t, w)) || !(await probeBind(w.hostIp, w.hostPort, w.protocol));
+        if (busy) throw conflict(`Bind for ${w.hostIp}:${w.hostPort} failed: port is already allocated`);
+      }
       out.push(want);
-      taken.push(want);
+      taken.push(...wants);
       continue;
     }
-    let found: PortMapping | undefined;
-    for (let i = 0; i < EPHEMERAL_TRIES && !found; i++) {
-      const port = await probeBind(want.hostIp, 0, want.protocol);
-      const candidate = port === undefined ? undefined : { ...want, hostPort: port };
-      if (candidate && !taken.some((t) => clash(t, candidate))) found = candidate;
-    }
-    if (!found) throw conflict(`Bind for ${want.hostIp}:0 failed: no free port for ${want.containerPort}/${want.protocol}`);
+    const found = { ...want, hostPort: await randomPort(want, wants, taken) };
     out.push(found);
-    taken.push(found);
+    taken.push(...familiesOf(found, options.dualStack ?? false));
   }
   return out;
 }

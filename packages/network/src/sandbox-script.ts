@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net';
+import { linkLocalCidr } from './ipam';
 import { macFor, parseCidr } from './ipv4';
 import { parseCidr6 } from './ipv6';
 import type { EndpointState, NetworkState } from './state';
@@ -33,6 +35,7 @@ function endpointLines(ep: EndpointState, net: NetworkState, hostPid: number, al
       `link add ${ep.ifName} address ${ep.mac} mtu ${net.mtu} type veth peer name ${ep.hostVeth} netns ${hostPid}`,
       `addr add ${ep.ip}/${prefixLength(net)} brd + dev ${ep.ifName}`,
       ...(ep.ip6 && net.ipv6 ? [addr6Line(ep.ip6, net.ipv6, ep.ifName)] : []),
+      ...(ep.linkLocalIps ?? []).map((ip) => `addr add ${linkLocalCidr(ip)} dev ${ep.ifName}${isIPv6(ip) ? ' nodad' : ''}`),
       `link set ${ep.ifName} up`,
     ],
     host: [`link set ${ep.hostVeth} alias ${alias}`, `link set ${ep.hostVeth} master ${net.bridge} mtu ${net.mtu} up`],
@@ -47,6 +50,11 @@ function endpointLines(ep: EndpointState, net: NetworkState, hostPid: number, al
 function sysctl6(dev: string, value: 0 | 1): string {
   const dir = `/proc/sys/net/ipv6/conf/${dev}`;
   return `[ ! -d ${dir} ] || echo ${value} > ${dir}/disable_ipv6`;
+}
+
+/** Whether an interface keeps IPv6 on: it has an IPv6 lease, or an IPv6 `--link-local-ip` asked for. */
+function hasIPv6(ep: EndpointState): boolean {
+  return ep.ip6 !== undefined || (ep.linkLocalIps ?? []).some((ip) => isIPv6(ip));
 }
 
 export interface SandboxPlan {
@@ -121,9 +129,9 @@ export function sandboxScript(plan: SandboxPlan, o: ScriptOptions): string {
   const batch = inside.length > 0 ? [`ip -batch - ${heredoc}`] : [];
   // IPv6 off for the interfaces made next (before they come up, so not one packet), unless one
   // of them has IPv6: then it is on for them all and off afterwards for the others.
-  const anyV6 = o.added.some((j) => j.ep.ip6);
+  const anyV6 = o.added.some((j) => hasIPv6(j.ep));
   const before = o.added.length === 0 ? [] : [sysctl6('default', anyV6 ? 0 : 1)];
-  const after = anyV6 ? o.added.filter((j) => !j.ep.ip6).map((j) => sysctl6(j.ep.ifName, 1)) : [];
+  const after = anyV6 ? o.added.filter((j) => !hasIPv6(j.ep)).map((j) => sysctl6(j.ep.ifName, 1)) : [];
   const script: string[] = [];
   // With the DNS redirect the inside part needs a shell; without it, ip alone is one process less
   // (the shell that writes the sysctl execs ip: an exec more, no process more).

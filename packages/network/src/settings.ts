@@ -20,9 +20,9 @@ function dnsNames(userNetwork: boolean, sandbox: SandboxState, aliases: string[]
 }
 
 /** Inspect's `IPAMConfig`: the addresses asked for, null when none was (dockerd's omitempty fields). */
-function ipamConfig(ip: string | undefined, ip6: string | undefined): EndpointSettings['IPAMConfig'] {
-  if (ip === undefined && ip6 === undefined) return null;
-  return { ...(ip !== undefined ? { IPv4Address: ip } : {}), ...(ip6 !== undefined ? { IPv6Address: ip6 } : {}) };
+function ipamConfig(ip: string | undefined, ip6: string | undefined, linkLocal: string[] = []): EndpointSettings['IPAMConfig'] {
+  if (ip === undefined && ip6 === undefined && linkLocal.length === 0) return null;
+  return { ...(ip !== undefined ? { IPv4Address: ip } : {}), ...(ip6 !== undefined ? { IPv6Address: ip6 } : {}), ...(linkLocal.length > 0 ? { LinkLocalIPs: [...linkLocal] } : {}) };
 }
 
 function prefix6(net: NetworkState): number {
@@ -32,7 +32,7 @@ function prefix6(net: NetworkState): number {
 function endpointSettings(net: NetworkState, ep: EndpointState, sandbox: SandboxState): EndpointSettings {
   const v6 = ep.ip6 !== undefined && net.ipv6 !== undefined;
   return {
-    IPAMConfig: ipamConfig(ep.staticIp ? ep.ip : undefined, ep.staticIp6 ? ep.ip6 : undefined),
+    IPAMConfig: ipamConfig(ep.staticIp ? ep.ip : undefined, ep.staticIp6 ? ep.ip6 : undefined, ep.linkLocalIps),
     Links: linksShown(ep.links),
     Aliases: ep.aliases,
     DNSNames: dnsNames(!net.isDefault, sandbox, ep.aliases),
@@ -80,7 +80,7 @@ function portMap(sandbox: SandboxState): PortMap {
 function releasedEndpoint(config: EndpointConfig, net: NetworkState | undefined, sandbox: SandboxState): EndpointSettings {
   return {
     ...emptyEndpoint(net?.id ?? config.networkId),
-    IPAMConfig: ipamConfig(config.ip, config.ip6),
+    IPAMConfig: ipamConfig(config.ip, config.ip6, config.linkLocalIps),
     Links: linksShown(config.links),
     Aliases: [...config.aliases],
     DNSNames: dnsNames(net ? !net.isDefault : config.networkName !== 'bridge', sandbox, config.aliases),
@@ -160,7 +160,7 @@ export function inspectBridge(net: NetworkState): NetworkInspect {
       Options: { ...(net.ipamOptions ?? {}) },
       Config: [
         { Subnet: net.subnet, Gateway: net.gateway, ...(net.ipRange ? { IPRange: net.ipRange } : {}), ...auxOfFamily(net.auxAddresses, 4) },
-        ...(net.ipv6 ? [{ Subnet: net.ipv6.subnet, Gateway: net.ipv6.gateway, ...auxOfFamily(net.auxAddresses, 6) }] : []),
+        ...(net.ipv6 ? [{ Subnet: net.ipv6.subnet, Gateway: net.ipv6.gateway, ...(net.ipv6.ipRange ? { IPRange: net.ipv6.ipRange } : {}), ...auxOfFamily(net.auxAddresses, 6) }] : []),
       ],
     },
     Internal: net.internal,

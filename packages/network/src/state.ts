@@ -22,6 +22,8 @@ export interface EndpointState {
   ip6?: string;
   /** Whether the IPv6 address was asked for (`--ip6`), shown as IPAMConfig. */
   staticIp6?: true;
+  /** `--link-local-ip`: addresses its interface holds besides its lease(s). */
+  linkLocalIps?: string[];
   /** Host end of the veth pair; deleting it deletes both ends. */
   hostVeth: string;
   /** Interface name inside the container (eth0, eth1…). */
@@ -40,8 +42,8 @@ export interface NetworkState {
   /** Its subnet was taken from the pool, not given: dockerd lets no container ask for an address on it (absent when given, and in older records). */
   assignedSubnet?: true;
   internal: boolean;
-  /** Its IPv6 subnet and gateway (`--ipv6`); `assigned` when taken from the root's ULA pool. Absent without IPv6. */
-  ipv6?: { subnet: string; gateway: string; assigned?: true };
+  /** Its IPv6 subnet, gateway and `--ip-range` (`--ipv6`); `assigned` when taken from the root's ULA pool. Absent without IPv6. */
+  ipv6?: { subnet: string; gateway: string; ipRange?: string; assigned?: true };
   labels: Record<string, string>;
   mtu: number;
   /** The driver options it was created with (absent in records from before they were kept). */
@@ -80,6 +82,8 @@ export interface EndpointConfig {
   ip6?: string;
   /** `--mac-address`. */
   mac?: string;
+  /** `--link-local-ip`, canonical. */
+  linkLocalIps?: string[];
   /** `EndpointConfig.Links`, given to each allocation's endpoint. */
   links?: EndpointLink[];
   /**
@@ -153,6 +157,7 @@ export interface ConfigNetworkState {
   ipv6?: boolean;
   subnet6?: string;
   gateway6?: string;
+  ipRange6?: string;
   auxAddresses?: Record<string, string>;
   ipamOptions?: Record<string, string>;
   options: Record<string, string>;

@@ -37,6 +37,8 @@ export interface NetworkCreateOptions {
   subnet6?: string;
   /** Defaults to the first address after the IPv6 subnet's. */
   gateway6?: string;
+  /** The IPv6 `--ip-range`: containers get IPv6 addresses from this CIDR only (inside `subnet6`). */
+  ipRange6?: string;
   /** No route out: no masquerade, traffic leaving the bridge is dropped. */
   internal?: boolean;
   labels?: Record<string, string>;
@@ -81,6 +83,8 @@ export interface EndpointRequest {
   ip6?: string;
   /** The interface's MAC address (`--mac-address`); derived from the address when absent. */
   mac?: string;
+  /** `--link-local-ip`: more addresses of the interface, each of 169.254.0.0/16 or fe80::/10. */
+  linkLocalIps?: string[];
   /**
    * Docker's endpoint links (`EndpointConfig.Links`, `name:alias`): the alias names the
    * container `name` on this network for this endpoint's queries alone.
@@ -126,8 +130,8 @@ export interface AttachOptions {
 
 /** `NetworkSettings.Networks[name]` */
 export interface EndpointSettings {
-  /** The addresses asked for (`--ip`, `--ip6`); null when none was. */
-  IPAMConfig: { IPv4Address?: string; IPv6Address?: string } | null;
+  /** The addresses asked for (`--ip`, `--ip6`, `--link-local-ip`); null when none was. */
+  IPAMConfig: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
   /** Its links as `name:alias`; null without any, as dockerd shows them. */
   Links: string[] | null;
   Aliases: string[];

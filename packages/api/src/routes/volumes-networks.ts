@@ -56,7 +56,7 @@ export function networkRoutes({ engine }: Services): Route[] {
       const ipRange = ipam?.string('IPRange');
       const subnet6 = ipam6?.string('Subnet');
       const gateway6 = ipam6?.string('Gateway');
-      if (ipam6?.string('IPRange')) throw invalidArgument('an IPv6 IPRange is not supported', { hint: 'containers get addresses from the whole IPv6 subnet' });
+      const ipRange6 = ipam6?.string('IPRange');
       const labels = body.stringMap('Labels');
       const options = body.stringMap('Options');
       // One map of reserved addresses, whichever family's config names them (the manager sorts them again).
@@ -74,6 +74,7 @@ export function networkRoutes({ engine }: Services): Route[] {
         ...(body.bool('EnableIPv6') ? { ipv6: true } : {}),
         ...(subnet6 ? { subnet6 } : {}),
         ...(gateway6 ? { gateway6 } : {}),
+        ...(ipRange6 ? { ipRange6 } : {}),
         ...(labels ? { labels } : {}),
         ...(options ? { options } : {}),
         ...(Object.keys(auxAddresses).length > 0 ? { auxAddresses } : {}),

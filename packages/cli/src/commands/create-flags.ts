@@ -249,6 +249,7 @@ export const createFlags: FlagSpec[] = [
   { name: 'network-alias', type: 'list', description: 'Add network-scoped alias for the container' },
   { name: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
   { name: 'ip6', type: 'string', description: 'IPv6 address (e.g., 2001:db8::33)' },
+  { name: 'link-local-ip', type: 'list', description: 'Container IPv4/IPv6 link-local addresses' },
   { name: 'mac-address', type: 'string', description: 'Container MAC address (e.g., 92:d0:c6:0a:29:33)' },
   { name: 'link', type: 'list', description: 'Add link to another container' },
   { name: 'dns', type: 'list', description: 'Set custom DNS servers' },
@@ -863,6 +864,7 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   const ulimits = ulimitsFrom(list(args, 'ulimit'));
   if (ulimits.length > 0) options.ulimits = ulimits;
   // Only what was given: an empty list would replace the host's resolv.conf search and options with none.
+  set('linkLocalIps', nonEmpty(list(args, 'link-local-ip')));
   set('dnsSearch', nonEmpty(list(args, 'dns-search')));
   set('dnsOptions', nonEmpty(list(args, 'dns-option')));
   const sysctls = list(args, 'sysctl');

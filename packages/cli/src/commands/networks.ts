@@ -38,7 +38,7 @@ const create: Command = {
     const ipRange = ofFamily(list(args, 'ip-range'), 4, 'ip-range');
     const subnet6 = ofFamily(list(args, 'subnet'), 6, 'subnet');
     const gateway6 = ofFamily(list(args, 'gateway'), 6, 'gateway');
-    if (ofFamily(list(args, 'ip-range'), 6, 'ip-range')) throw invalidArgument('an IPv6 --ip-range is not supported', { hint: 'containers get addresses from the whole IPv6 subnet' });
+    const ipRange6 = ofFamily(list(args, 'ip-range'), 6, 'ip-range');
     const auxAddresses = keyValues(list(args, 'aux-address'));
     const ipamOptions = keyValues(list(args, 'ipam-opt'));
     const ipamDriver = str(args, 'ipam-driver');
@@ -65,6 +65,7 @@ const create: Command = {
       ...(bool(args, 'ipv6') ? { ipv6: true } : {}),
       ...(subnet6 ? { subnet6 } : {}),
       ...(gateway6 ? { gateway6 } : {}),
+      ...(ipRange6 ? { ipRange6 } : {}),
     });
     println(io, network.Id);
     return 0;
@@ -177,15 +178,18 @@ const connect: Command = {
     { name: 'alias', type: 'list', description: 'Add network-scoped alias for the container' },
     { name: 'ip', type: 'string', description: 'IPv4 address (e.g., "172.30.100.104")' },
     { name: 'ip6', type: 'string', description: 'IPv6 address (e.g., "2001:db8::33")' },
+    { name: 'link-local-ip', type: 'list', description: 'Add a link-local address for the container' },
   ],
   args: [2, 2],
   async run(args) {
     const ip = str(args, 'ip');
     const ip6 = str(args, 'ip6');
+    const linkLocalIps = list(args, 'link-local-ip');
     await (await getEngine()).connect(args.positionals[0] as string, args.positionals[1] as string, {
       aliases: list(args, 'alias'),
       ...(ip ? { ip } : {}),
       ...(ip6 ? { ip6 } : {}),
+      ...(linkLocalIps.length > 0 ? { linkLocalIps } : {}),
     });
     return 0;
   },
