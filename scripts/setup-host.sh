@@ -17,6 +17,7 @@ packages=(
   openssh-server                 # sshd for the ssh:// daemon client test (@ctr/api)
   docker-compose                 # docker-compose 1.29 against ctrd (@ctr/api)
   tini                           # --init: the static tini Docker ships as docker-init
+  libio-socket-ssl-perl          # syslog log driver over TLS (tcp+tls://), from the log writer
 )
 
 missing=()

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { CtrError, goErrnoWords, invalidArgument, unsupported } from '@ctr/errors';
-import { parseBytes, type LogAddress, type RemoteLog, type SyslogFormat } from '@ctr/runtime';
+import { parseBytes, type FluentdLog, type LogAddress, type RemoteLog, type SyslogFormat, type SyslogTls } from '@ctr/runtime';
 import { dockerfileModule } from './lazy-modules';
 import { checkLogAttributeOptions, LOG_ATTRIBUTE_OPTIONS, logAttributes, renderTag, type LogSource } from './log-details';
 
@@ -44,7 +44,8 @@ function maxBufferSize(value: string | undefined): number {
   try {
     return parseBytes(value, 'max-buffer-size');
   } catch (error) {
-    throw invalidArgument(`error parsing option max-buffer-size: ${(error as Error).message}`);
+    const { message, hint } = error as CtrError;
+    throw invalidArgument(`error parsing option max-buffer-size: ${message}`, hint ? { hint } : {});
   }
 }
 
@@ -63,10 +64,14 @@ const DRIVER_OPTIONS = new Map<string, ReadonlySet<string>>([
 /** moby's local driver rotates unless told otherwise: 20 MB files, five of them, gzipped. */
 const LOCAL_DEFAULTS: Readonly<Record<string, string>> = { 'max-size': '20m', 'max-file': '5', compress: 'true' };
 
+/** Go's strconv.ParseBool's spellings. */
+const TRUE_WORDS = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+const FALSE_WORDS = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
+
 /** Go's strconv.ParseBool, which moby parses `compress` with. */
 function parseBool(key: string, value: string): boolean {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  if (TRUE_WORDS.includes(value)) return true;
+  if (FALSE_WORDS.includes(value)) return false;
   throw invalidArgument(`strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`, { hint: `${key} takes true or false` });
 }
 
@@ -142,7 +147,7 @@ function remoteLogSettings(driver: RemoteDriver, options: Readonly<Record<string
   if (options['max-buffer-size'] !== undefined && mode !== 'non-blocking') throw invalidArgument("logger: max-buffer-size option is only supported with 'mode=non-blocking'");
   const maxBuffer = mode === 'non-blocking' ? maxBufferSize(options['max-buffer-size']) : undefined;
   const disabled = options['cache-disabled'];
-  if (disabled !== undefined && disabled !== '' && !['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False'].includes(disabled)) {
+  if (disabled !== undefined && disabled !== '' && ![...TRUE_WORDS, ...FALSE_WORDS].includes(disabled)) {
     throw invalidArgument(`invalid value for option cache-disabled: ${disabled}`);
   }
   const own = Object.fromEntries(Object.entries(options).filter(([key]) => !BUILT_IN.has(key)));
@@ -158,7 +163,7 @@ function remoteLogSettings(driver: RemoteDriver, options: Readonly<Record<string
   return { ...files, remote: { driver, options: own, cache, ...(maxBuffer !== undefined ? { maxBuffer } : {}) } };
 }
 
-/** Go's url.Parse as far as the drivers read it: scheme, host (with its port) and path. */
+/** Go's url.Parse as far as the drivers read it: scheme, host (with its port, as URL.Host) and path; hostname and port as URL.Hostname() and URL.Port(). */
 interface GoUrl {
   scheme: string;
   host: string;
@@ -171,10 +176,37 @@ function goUrl(address: string): GoUrl {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(?:\/\/([^/?#]*))?([^?#]*)/.exec(address);
   if (!m) return { scheme: '', host: '', hostname: '', port: '', path: address };
   const host = m[2] ?? '';
-  const hostPort = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(host);
-  const port = hostPort?.[2] ?? '';
-  if (!/^\d*$/.test(port)) throw invalidArgument(`parse ${JSON.stringify(address)}: invalid port ${JSON.stringify(`:${port}`)} after host`);
-  return { scheme: (m[1] as string).toLowerCase(), host, hostname: (hostPort?.[1] ?? '').replace(/^\[|\]$/g, ''), port, path: m[3] ?? '' };
+  const fail = (why: string): CtrError => invalidArgument(`parse ${JSON.stringify(address)}: ${why}`);
+  // Go's parseHost: a bracketed IPv6 literal's port follows its bracket, any other's the last colon.
+  const bracket = host.startsWith('[') ? host.lastIndexOf(']') : 0;
+  if (bracket < 0) throw fail("missing ']' in host");
+  const colon = host.lastIndexOf(':');
+  const colonPort = host.startsWith('[') ? host.slice(bracket + 1) : colon >= 0 ? host.slice(colon) : '';
+  if (!/^(:\d*)?$/.test(colonPort)) throw fail(`invalid port ${JSON.stringify(colonPort)} after host`);
+  const split = colon >= 0 && /^:\d*$/.test(host.slice(colon));
+  const hostname = (split ? host.slice(0, colon) : host).replace(/^\[(.*)\]$/, '$1');
+  return { scheme: (m[1] as string).toLowerCase(), host, hostname, port: split ? host.slice(colon + 1) : '', path: m[3] ?? '' };
+}
+
+/** Go's net.SplitHostPort's check, in its words (the drivers read its error). */
+function splitHostPortError(hostport: string): string | undefined {
+  const why = (text: string): string => `address ${hostport}: ${text}`;
+  const last = hostport.lastIndexOf(':');
+  if (last < 0) return why('missing port in address');
+  let from = 0;
+  let after = 0;
+  if (hostport.startsWith('[')) {
+    const end = hostport.indexOf(']');
+    if (end < 0) return why("missing ']' in address");
+    if (end + 1 === hostport.length) return why('missing port in address');
+    if (end + 1 !== last) return why(hostport[end + 1] === ':' ? 'too many colons in address' : 'missing port in address');
+    [from, after] = [1, end + 1];
+  } else if (hostport.slice(0, last).includes(':')) {
+    return why('too many colons in address');
+  }
+  if (hostport.slice(from).includes('[')) return why("unexpected '[' in address");
+  if (hostport.slice(after).includes(']')) return why("unexpected ']' in address");
+  return undefined;
 }
 
 /** Go's net.JoinHostPort. */
@@ -210,12 +242,34 @@ function syslogAddress(address: string | undefined): LogAddress | undefined {
       return { network: url.scheme, address: url.path };
     case 'udp':
     case 'tcp':
-      return { network: url.scheme, address: url.port ? url.host : joinHostPort(url.hostname, 514) };
-    case 'tcp+tls':
-      throw unsupported('syslog over TLS (tcp+tls://) is not supported by ctr', { hint: 'use udp://, tcp://, unix:// or unixgram://' });
+    case 'tcp+tls': {
+      const bad = splitHostPortError(url.host);
+      // moby joins the default port to the host as written, which doubles an IPv6 literal's
+      // brackets (`[[::1]]:514`, never dialled); the bare address is joined here.
+      if (bad?.endsWith('missing port in address')) return { network: url.scheme === 'udp' ? 'udp' : 'tcp', address: joinHostPort(url.hostname, 514) };
+      if (bad) throw invalidArgument(bad);
+      return { network: url.scheme === 'udp' ? 'udp' : 'tcp', address: url.host };
+    }
     default:
       throw invalidArgument(`unsupported scheme: '${url.scheme}'`);
   }
+}
+
+/**
+ * syslog over TLS (`tcp+tls://`): the files as given (read when the container starts, as moby
+ * reads them when its driver starts). moby skips verification whenever syslog-tls-skip-verify
+ * is given, even `false`; here a false value (Go's ParseBool spellings) keeps it, as Docker's
+ * documentation describes the option.
+ */
+function syslogTls(options: Readonly<Record<string, string>>): SyslogTls | undefined {
+  if (goUrl(options['syslog-address'] ?? '').scheme !== 'tcp+tls') return undefined;
+  const skip = options['syslog-tls-skip-verify'];
+  return {
+    caCert: options['syslog-tls-ca-cert'] ?? '',
+    cert: options['syslog-tls-cert'] ?? '',
+    key: options['syslog-tls-key'] ?? '',
+    skipVerify: skip !== undefined && !FALSE_WORDS.includes(skip),
+  };
 }
 
 const SYSLOG_FORMATS: readonly string[] = ['', 'rfc3164', 'rfc5424', 'rfc5424micro'];
@@ -232,7 +286,7 @@ function gelfAddress(address: string | undefined): LogAddress {
   if (!address) throw invalidArgument('gelf-address is a required parameter');
   const url = goUrl(address);
   if (url.scheme !== 'udp' && url.scheme !== 'tcp') throw invalidArgument('gelf: endpoint needs to be TCP or UDP');
-  if (!url.port) throw invalidArgument('gelf: please provide gelf-address as proto://host:port');
+  if (splitHostPortError(url.host)) throw invalidArgument('gelf: please provide gelf-address as proto://host:port');
   return { network: url.scheme, address: url.host };
 }
 
@@ -310,11 +364,18 @@ function durationMs(key: string, value: string): number {
   }
 }
 
-/** fluentd's settings as moby's parseConfig reads them, with its checks. */
-function fluentdSettings(options: Readonly<Record<string, string>>): { address: LogAddress; async: boolean; subSecondPrecision: boolean; bufferLimit: number; retryWait: number; maxRetries: number } {
+type FluentdSettings = Pick<FluentdLog, 'address' | 'async' | 'subSecondPrecision' | 'bufferLimit' | 'retryWait' | 'maxRetries' | 'requestAck'>;
+
+/**
+ * fluentd's settings as moby's parseConfig reads them, with its checks. A zero buffer limit,
+ * retry wait or retry count is fluent-logger's default (8192 messages, 500 ms, 13 tries), as
+ * its New reads a zero.
+ */
+function fluentdSettings(options: Readonly<Record<string, string>>): FluentdSettings {
   const address = fluentdAddress(options['fluentd-address']);
   const bufferLimit = options['fluentd-buffer-limit'] ? parseBytes(options['fluentd-buffer-limit'], 'fluentd-buffer-limit') : 1024 * 1024;
-  const retryWait = options['fluentd-retry-wait'] ? durationMs('fluentd-retry-wait', options['fluentd-retry-wait']) : 1000;
+  // moby's int(Seconds() * 1000): whole milliseconds.
+  const retryWait = options['fluentd-retry-wait'] ? Math.trunc(durationMs('fluentd-retry-wait', options['fluentd-retry-wait'])) : 1000;
   const retries = options['fluentd-max-retries'];
   if (retries && !/^\d+$/.test(retries)) throw invalidArgument(`strconv.ParseUint: parsing ${JSON.stringify(retries)}: invalid syntax`);
   if (options['fluentd-async'] && options['fluentd-async-connect']) throw invalidArgument("conflicting options: cannot specify both 'fluentd-async' and 'fluentd-async-connect");
@@ -326,14 +387,14 @@ function fluentdSettings(options: Readonly<Record<string, string>>): { address: 
     if (ms !== 0 && (ms < 100 || ms > 10_000)) throw invalidArgument(`invalid value for fluentd-async-reconnect-interval: value (${JSON.stringify(interval)}) must be between 100ms and 10s`);
   }
   if (options['fluentd-write-timeout']) durationMs('fluentd-write-timeout', options['fluentd-write-timeout']);
-  if (flag('fluentd-request-ack')) throw unsupported('fluentd-request-ack is not supported by ctr', { hint: 'leave fluentd-request-ack out (or false)' });
   return {
     address,
     async,
     subSecondPrecision: flag('fluentd-sub-second-precision'),
-    bufferLimit,
-    retryWait,
-    maxRetries: retries ? Number(retries) : 2 ** 31 - 1,
+    requestAck: flag('fluentd-request-ack'),
+    bufferLimit: bufferLimit || 8192,
+    retryWait: retryWait || 500,
+    maxRetries: retries ? Number(retries) || 13 : 2 ** 31 - 1,
   };
 }
 
@@ -358,7 +419,8 @@ export function remoteLog(request: RemoteLogRequest, source: LogSource): RemoteL
   switch (request.driver) {
     case 'syslog': {
       const address = syslogAddress(options['syslog-address']);
-      return { driver: 'syslog', ...(address ? { address } : {}), facility: syslogFacility(options['syslog-facility']), format: (options['syslog-format'] ?? '') as SyslogFormat, tag, ...kept };
+      const tls = syslogTls(options);
+      return { driver: 'syslog', ...(address ? { address } : {}), ...(tls ? { tls } : {}), facility: syslogFacility(options['syslog-facility']), format: (options['syslog-format'] ?? '') as SyslogFormat, tag, ...kept };
     }
     case 'gelf': {
       const attrs = logAttributes(attributeOptions, source);

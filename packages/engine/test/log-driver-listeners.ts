@@ -57,24 +57,30 @@ function listener(address: (port: number) => string): { made: Listener; arrived:
   };
 }
 
-export async function udpListener(): Promise<Listener> {
-  const l = listener((port) => `udp://127.0.0.1:${port}`);
-  const socket = dgram.createSocket('udp4');
+/** `host` as a URL writes it: an IPv6 literal in brackets. */
+export const urlHost = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+
+/** A UDP socket on 127.0.0.1, or on `host` (`::1`). */
+export async function udpListener(options: { host?: string } = {}): Promise<Listener> {
+  const host = options.host ?? '127.0.0.1';
+  const l = listener((port) => `udp://${urlHost(host)}:${port}`);
+  const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   socket.on('message', (packet) => {
     l.made.packets.push(packet);
     l.arrived();
   });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => socket.bind(0, host, resolve));
   l.set(socket.address().port);
   l.closers.push(() => new Promise((resolve) => socket.close(() => resolve())));
   return l.made;
 }
 
-/** A TCP server on 127.0.0.1 (on `port` when given), or on a unix socket under /tmp with `unix`. */
-export async function streamListener(options: { unix?: boolean; port?: number } = {}): Promise<Listener> {
+/** A TCP server on 127.0.0.1 or `host` (`::1`), on `port` when given; or on a unix socket under /tmp with `unix`. */
+export async function streamListener(options: { unix?: boolean; port?: number; host?: string } = {}): Promise<Listener> {
   const dir = options.unix ? mkdtempSync(join(tmpdir(), 'ctr-log-driver-')) : undefined;
   const path = dir ? join(dir, 'sock') : undefined;
-  const l = listener((port) => (path ? `unix://${path}` : `tcp://127.0.0.1:${port}`));
+  const host = options.host ?? '127.0.0.1';
+  const l = listener((port) => (path ? `unix://${path}` : `tcp://${urlHost(host)}:${port}`));
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -84,7 +90,7 @@ export async function streamListener(options: { unix?: boolean; port?: number } 
     });
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => (path ? server.listen(path, resolve) : server.listen(options.port ?? 0, '127.0.0.1', resolve)));
+  await new Promise<void>((resolve) => (path ? server.listen(path, resolve) : server.listen(options.port ?? 0, host, resolve)));
   l.set(path ? 0 : (server.address() as net.AddressInfo).port);
   l.closers.push(async () => {
     for (const socket of sockets) socket.destroy();

@@ -5,7 +5,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { logSettings } from '../src/log-config';
+import { logSettings, remoteLog } from '../src/log-config';
+import type { LogSource } from '../src/log-details';
+
+const SOURCE: LogSource = { id: 'c'.repeat(64), name: 'c', imageId: 'sha256:' + 'i'.repeat(64), image: 'busybox', path: 'sh', args: [], labels: {}, env: [] };
+/** What the runtime is given for `driver` with `options`, checked first. */
+const runtimeLog = (driver: string, options: Record<string, string>): ReturnType<typeof remoteLog> => remoteLog(settings(driver, options).remote as NonNullable<ReturnType<typeof logSettings>['remote']>, SOURCE);
 
 const settings = (driver: string, options: Record<string, string>): ReturnType<typeof logSettings> => logSettings({ driver, options });
 
@@ -49,8 +54,44 @@ test("a bad syslog address, facility or format is refused in moby's words", () =
   expect(() => settings('syslog', { 'syslog-format': 'rfc9999' })).toThrow('Invalid syslog format');
 });
 
-test('syslog over TLS is refused as not supported here', () => {
-  expect(() => settings('syslog', { 'syslog-address': 'tcp+tls://127.0.0.1:6514' })).toThrow(expect.objectContaining({ code: 'Unsupported' }));
+test('syslog over TLS (tcp+tls://) is taken with its TLS options', () => {
+  expect(settings('syslog', { 'syslog-address': 'tcp+tls://127.0.0.1:6514', 'syslog-tls-ca-cert': '/ca.pem', 'syslog-tls-skip-verify': 'true' }).remote?.driver).toBe('syslog');
+});
+
+test('syslog-tls-skip-verify skips the check unless it says false; the TLS files are passed as named', () => {
+  const tls = (options: Record<string, string>): unknown => (runtimeLog('syslog', { 'syslog-address': 'tcp+tls://127.0.0.1:6514', ...options }) as { tls?: unknown }).tls;
+  expect(tls({ 'syslog-tls-ca-cert': '/ca.pem', 'syslog-tls-cert': '/c.pem', 'syslog-tls-key': '/k.pem' })).toEqual({ caCert: '/ca.pem', cert: '/c.pem', key: '/k.pem', skipVerify: false });
+  expect(tls({ 'syslog-tls-skip-verify': 'true' })).toMatchObject({ skipVerify: true });
+  expect(tls({ 'syslog-tls-skip-verify': '' })).toMatchObject({ skipVerify: true });
+  expect(tls({ 'syslog-tls-skip-verify': 'false' })).toMatchObject({ skipVerify: false });
+  expect((runtimeLog('syslog', { 'syslog-address': 'tcp://127.0.0.1:514', 'syslog-tls-skip-verify': 'true' }) as { tls?: unknown }).tls).toBeUndefined();
+});
+
+test('an IPv6 syslog address without a port gets 514 after its brackets', () => {
+  expect(runtimeLog('syslog', { 'syslog-address': 'udp://[::1]' }).address).toEqual({ network: 'udp', address: '[::1]:514' });
+});
+
+test("fluentd's zero buffer limit, retry wait and retry count are fluent-logger's defaults; request-ack is passed on", () => {
+  expect(runtimeLog('fluentd', { 'fluentd-buffer-limit': '0', 'fluentd-retry-wait': '0s', 'fluentd-max-retries': '0', 'fluentd-request-ack': 'true' })).toMatchObject({
+    bufferLimit: 8192,
+    retryWait: 500,
+    maxRetries: 13,
+    requestAck: true,
+  });
+});
+
+test("bracketed IPv6 addresses are taken as Go's url.Parse and net.SplitHostPort take them", () => {
+  expect(() => settings('syslog', { 'syslog-address': 'udp://[::1]:514' })).not.toThrow();
+  expect(() => settings('syslog', { 'syslog-address': 'tcp://[::1]' })).not.toThrow();
+  expect(() => settings('gelf', { 'gelf-address': 'udp://[::1]:12201' })).not.toThrow();
+  expect(() => settings('fluentd', { 'fluentd-address': '[::1]:24224' })).not.toThrow();
+  expect(() => settings('fluentd', { 'fluentd-address': 'tcp://[::1]' })).not.toThrow();
+});
+
+test("an IPv6 address without brackets is refused in Go's words", () => {
+  expect(() => settings('syslog', { 'syslog-address': 'udp://::1:514' })).toThrow('address ::1:514: too many colons in address');
+  expect(() => settings('syslog', { 'syslog-address': 'udp://[::1' })).toThrow('parse "udp://[::1": missing \']\' in host');
+  expect(() => settings('gelf', { 'gelf-address': 'udp://::1:12201' })).toThrow('gelf: please provide gelf-address as proto://host:port');
 });
 
 test("gelf needs a udp:// or tcp:// address with a port, and compression only over UDP, in moby's words", () => {
@@ -71,10 +112,17 @@ test("fluentd's address, booleans and durations are checked in moby's words", ()
   expect(() => settings('fluentd', { 'fluentd-async': 'true', 'fluentd-async-connect': 'true' })).toThrow("conflicting options: cannot specify both 'fluentd-async' and 'fluentd-async-connect");
   expect(() => settings('fluentd', { 'fluentd-retry-wait': 'soon' })).toThrow('time: invalid duration "soon"');
   expect(() => settings('fluentd', { 'fluentd-max-retries': '-1' })).toThrow('strconv.ParseUint: parsing "-1": invalid syntax');
+  expect(() => settings('fluentd', { 'fluentd-request-ack': 'maybe' })).toThrow('strconv.ParseBool: parsing "maybe": invalid syntax');
 });
 
 test("the delivery mode is any driver's option, checked in dockerd's words", () => {
   expect(settings('syslog', { mode: 'non-blocking', 'max-buffer-size': '4m' }).remote?.options).toEqual({});
   expect(() => settings('syslog', { mode: 'lossy' })).toThrow('logger: logging mode not supported: lossy');
   expect(() => settings('syslog', { 'max-buffer-size': '4m' })).toThrow("logger: max-buffer-size option is only supported with 'mode=non-blocking'");
+});
+
+test('a max-buffer-size that is no size is refused in moby\'s words, with the hint of what it takes', () => {
+  expect(() => settings('syslog', { mode: 'non-blocking', 'max-buffer-size': 'lots' })).toThrow(
+    expect.objectContaining({ message: "error parsing option max-buffer-size: invalid size: 'lots'", hint: expect.stringContaining('max-buffer-size takes a number of bytes') }),
+  );
 });

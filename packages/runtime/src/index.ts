@@ -30,7 +30,7 @@ export { procStat, START_TIME } from './proc-stat';
 export { conmonArgs, type ConmonConfig, type Launch } from './conmon';
 export { DEFAULT_DETACH_KEYS, DetachKeyScanner, detachOnKeys, detachedError, isDetached, parseDetachKeys, type DetachableInput } from './detach-keys';
 export { logsNotReadable, parseLogRecord, LineAssembler, type LogRecord } from './logs';
-export type { FluentdLog, GelfLog, LogAddress, RemoteLog, SyslogFormat, SyslogLog } from './remote-log';
+export type { FluentdLog, GelfLog, LogAddress, RemoteLog, SyslogFormat, SyslogLog, SyslogTls } from './remote-log';
 export { hostsContent, resolvConfContent } from './etc-files';
 export { prepareRootfs } from './rootfs-prepare';
 export { cgroupFeatures, hasCpuRealtime, hasSwapAccounting, type CgroupFeatures } from './host-facts';

@@ -82,8 +82,8 @@ while (1) {
   vec($rin, fileno($in), 1) = 1;
   if ($started) {
     # A remote driver's queue (non-blocking mode) goes out as its socket takes it, between reads.
-    my ($win, $wait) = $remote ? remote_wait() : ();
-    my $ready = select(my $r = $rin, $win, undef, $wait);
+    my ($win, $wait, $rwant) = $remote ? remote_wait() : ();
+    my $ready = select(my $r = $rin | ($rwant // ''), $win, undef, $wait);
     remote_pump() if $remote;
     next unless $ready > 0 && vec($r, fileno($in), 1);
   }

@@ -11,22 +11,27 @@
  * compressed and chunked over UDP, null-terminated over TCP), fluent-logger-golang's forward
  * messages in msgpack. A line conmon cut into partial records is joined again, as dockerd's
  * copier hands drivers whole lines, up to its 16 KiB buffer: a longer line goes in 16 KiB
- * pieces (a line with no end must not grow the writer without bound). Socket and
- * Compress::Raw::Zlib (gelf only) are Perl core.
+ * pieces (a line with no end must not grow the writer without bound). Addresses (IPv4, IPv6
+ * in brackets, host names) are looked up with Socket's getaddrinfo. Socket, Compress::Raw::Zlib
+ * (gelf) and MIME::Base64 (fluentd-request-ack) are Perl core; syslog over TLS needs
+ * IO::Socket::SSL (Debian's libio-socket-ssl-perl), loaded only for it.
  *
  * With `mode=non-blocking` (and fluentd-async) nothing waits for the destination: lines queue
  * up to `max-buffer-size` bytes as in moby's ring (the new line dropped when full) and go out
  * on a non-blocking socket from the writer's select loop, dials and retries on timers.
  */
 const REMOTE = String.raw`
-use Socket qw(PF_INET PF_UNIX SOCK_STREAM SOCK_DGRAM SOCK_NONBLOCK MSG_NOSIGNAL MSG_DONTWAIT inet_aton pack_sockaddr_in pack_sockaddr_un);
+use Socket qw(PF_UNIX SOCK_STREAM SOCK_DGRAM SOCK_NONBLOCK MSG_NOSIGNAL MSG_DONTWAIT getaddrinfo pack_sockaddr_un);
 my %r = split(/\x1f/, shift(@ARGV), -1);
-my ($conn, $open, $encode, $retry, %part, @queue);
+my ($conn, $open, $encode, $retry, $tls, %part, @queue);
 # mode=non-blocking, and fluentd-async (which never waits for its server): records wait in
 # @queue and go out from the writer's loop on a non-blocking socket, so nothing the
 # destination does stops the writer reading the FIFO.
 my $queued = defined($r{ring}) || $r{async};
-my ($dial_flags, $held, $off, $tries, $dial_at, $sent) = (0, 0, 0, 0, 0, 0);
+my ($dial_flags, $held, $off, $tries, $dial_at, $sent, $closing) = (0, 0, 0, 0, 0, 0, 0);
+# What the queued connection waits to read: a TLS handshake's answer ($shaking 'r'; 'w' while
+# it waits to write), fluentd's ack ($awaiting, its bytes so far in $answer).
+my ($shaking, $awaiting, $answer) = ('', 0, '');
 require Time::HiRes if $queued;
 sub now { Time::HiRes::time() }
 my @MON = qw(Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec);
@@ -41,36 +46,131 @@ sub go_json {
   return $s;
 }
 
-# Go's net.Dial: a connected socket, or its error's words.
+# Go's net.Dial: a connected socket, or its error's words. A host name or IP literal is looked
+# up with getaddrinfo, as Go's resolver does, and its addresses (IPv6 or IPv4) tried in turn.
 sub dial {
   my ($net, $addr) = @_;
-  my ($s, $sa);
+  my $type = $net eq 'unix' || $net eq 'tcp' ? SOCK_STREAM : SOCK_DGRAM;
+  my @to;
   if ($net eq 'unix' || $net eq 'unixgram') {
-    $sa = pack_sockaddr_un($addr);
-    socket($s, PF_UNIX, ($net eq 'unix' ? SOCK_STREAM : SOCK_DGRAM) | $dial_flags, 0) or return (undef, "dial $net $addr: socket: " . lcfirst($!));
+    @to = ([PF_UNIX, pack_sockaddr_un($addr)]);
   } else {
     my ($host, $port) = $addr =~ /^\[?(.*?)\]?:(\d+)$/;
-    my $ip = defined $host ? inet_aton($host) : undef;
-    return (undef, "dial $net $addr: lookup $host: no such host") unless $ip;
-    $sa = pack_sockaddr_in($port, $ip);
-    socket($s, PF_INET, ($net eq 'tcp' ? SOCK_STREAM : SOCK_DGRAM) | $dial_flags, 0) or return (undef, "dial $net $addr: socket: " . lcfirst($!));
+    my ($error, @found) = getaddrinfo($host // '', $port, { socktype => $type });
+    return (undef, "dial $net: lookup $host: no such host") if $error || !@found;
+    @to = map { [$_->{family}, $_->{addr}] } @found;
   }
-  # A non-blocking dial goes on in the kernel: its failure shows on the first send.
-  connect($s, $sa) or ($dial_flags && $!{EINPROGRESS}) or return (undef, "dial $net $addr: connect: " . lcfirst($!));
+  my $why;
+  for my $to (@to) {
+    socket(my $s, $to->[0], $type | $dial_flags, 0) or return (undef, "dial $net $addr: socket: " . lcfirst($!));
+    # A non-blocking dial goes on in the kernel: its failure shows on the first send.
+    return ($s) if connect($s, $to->[1]) || ($dial_flags && $!{EINPROGRESS});
+    $why = "dial $net $addr: connect: " . lcfirst($!);
+  }
+  return (undef, $why);
+}
+
+# syslog over TLS (tcp+tls://), as moby's tlsconfig.Client sets Go's crypto/tls up: TLS 1.2 at
+# least; the server's certificate checked (unless syslog-tls-skip-verify) against the system's
+# CAs and syslog-tls-ca-cert, for the address's host (its IP SANs for an IP, its DNS names for a
+# name, never the CN, as Go); a client certificate when syslog-tls-cert/-key name one.
+sub tls_options {
+  eval { require IO::Socket::SSL };
+  my ($host) = $r{address} =~ /^\[?(.*?)\]?:\d+$/;
+  return {
+    SSL_version => 'SSLv23:!SSLv2:!SSLv3:!TLSv1:!TLSv1_1',
+    SSL_verify_mode => $r{skip} ? 0 : 1,
+    SSL_verifycn_name => $host,
+    SSL_verifycn_scheme => { wildcards_in_alt => 'full_label', wildcards_in_cn => 0, check_cn => 0 },
+    # Server name indication for a name only, as Go.
+    SSL_hostname => $host =~ /^[\d.]+$|:/ ? '' : $host,
+    ($r{ca} ne '' ? (SSL_ca_file => $r{ca}, SSL_ca_path => '/etc/ssl/certs') : ()),
+    ($r{cert} ne '' || $r{key} ne '' ? (SSL_cert_file => $r{cert}, SSL_key_file => $r{key}) : ()),
+  };
+}
+
+# The files go-connections reads when the driver starts, checked first for its words.
+sub tls_files {
+  return qq(could not read CA certificate "$r{ca}": open $r{ca}: ) . lcfirst($!) if $r{ca} ne '' && !open(my $f, '<', $r{ca});
+  return undef if $r{cert} eq '' && $r{key} eq '';
+  for my $file ($r{cert}, $r{key}) {
+    return qq(could not load X509 key pair (cert: "$r{cert}", key: "$r{key}"): open $file: ) . lcfirst($!) unless open(my $f, '<', $file);
+  }
+  return undef;
+}
+
+# A TLS connection: dialled as TCP, then its handshake, which a non-blocking dial leaves to
+# remote_pump (the writer's loop never waits for a server).
+sub tls_dial {
+  return (undef, "syslog over TLS needs Perl's IO::Socket::SSL: apt-get install libio-socket-ssl-perl") unless $INC{'IO/Socket/SSL.pm'};
+  my $bad = tls_files();
+  return (undef, $bad) if defined $bad;
+  my ($s, $error) = dial('tcp', $r{address});
+  return (undef, $error) unless $s;
+  local $SIG{PIPE} = 'IGNORE';
+  IO::Socket::SSL->start_SSL($s, %$tls, SSL_startHandshake => !$dial_flags) or return (undef, tls_error());
+  $shaking = 'w' if $dial_flags;
   return ($s);
 }
 
-# All of a packet on the connection (no SIGPIPE: the writer outlives a peer that went).
+sub tls_error { 'tls: ' . (IO::Socket::SSL::errstr() =~ s/^SSL connect attempt failed\s*//r) }
+
+# What the connection takes of $_[0] (all of it unless $_[1], now): the bytes written, or undef.
+# No SIGPIPE: the writer outlives a peer that went (ignored only while writing, as conmon,
+# exec'd by the writer, must not inherit it ignored).
+sub put_some {
+  my ($data, $now) = @_;
+  return send($conn, $data, MSG_NOSIGNAL | ($now ? MSG_DONTWAIT : 0)) unless $tls;
+  local $SIG{PIPE} = 'IGNORE';
+  return $conn->syswrite($data);
+}
+
+# All of a packet on the connection.
 sub send_all {
   my ($data) = @_;
   return 0 unless $conn;
   my $off = 0;
   while ($off < length($data)) {
-    my $n = send($conn, substr($data, $off), MSG_NOSIGNAL);
+    my $n = put_some(substr($data, $off));
     unless (defined $n) { undef $conn; return 0 }
     $off += $n;
   }
   return 1;
+}
+
+# The ack in fluentd's answer (a msgpack map of strings) at the head of $_[0]: undef while it is
+# still coming, '' when the answer is not one.
+sub ack_of {
+  my ($b) = @_;
+  my $at = 0;
+  my $take = sub { die "more\n" if $at + $_[0] > length($b); $at += $_[0]; substr($b, $at - $_[0], $_[0]) };
+  my $str = sub {
+    my $t = ord($take->(1));
+    my $n = $t >= 0xa0 && $t <= 0xbf ? $t & 0x1f : $t == 0xd9 || $t == 0xc4 ? ord($take->(1)) : $t == 0xda || $t == 0xc5 ? unpack('n', $take->(2)) : die "bad\n";
+    return $take->($n);
+  };
+  my $ack = eval {
+    my $t = ord($take->(1));
+    my $n = $t >= 0x80 && $t <= 0x8f ? $t & 0x0f : $t == 0xde ? unpack('n', $take->(2)) : die "bad\n";
+    my %m = map { $str->() } 1 .. 2 * $n;
+    $m{ack} // '';
+  };
+  return $ack if defined $ack;
+  return $@ eq "more\n" ? undef : '';
+}
+
+# fluentd-request-ack: the chunk's id is the packet's last 24 bytes (its option map's value).
+sub chunk_id { substr($_[0], -24) }
+
+# A blocking wait for fluentd's answer to the packet just sent; true when it acks that chunk.
+sub acked {
+  return 1 unless $r{ack};
+  my $buf = '';
+  while (1) {
+    my $got = ack_of($buf);
+    return $got eq chunk_id($_[0]) if defined $got;
+    return 0 unless sysread($conn, $buf, 4096, length($buf));
+  }
 }
 
 sub pause { select(undef, undef, undef, $_[0]) }
@@ -114,7 +214,9 @@ sub mp_str {
 }
 
 if ($r{driver} eq 'syslog') {
-  # srslog: the facility with the severity (info for stdout, err for stderr); the tag; dockerd's pid is ours.
+  # srslog: the facility with the severity (info for stdout, err for stderr); the tag; the pid
+  # of the process that sends, as dockerd's is in Docker: here the container's writer, so two
+  # containers' lines under one tag, or two runs of one container, are told apart.
   my %format = (
     '' => sub { "<$_[0]>" . local_time($_[1], $_[2], 'stamp') . " $r{tag}\[$$\]: $_[3]\n" },
     rfc3164 => sub { "<$_[0]>" . local_time($_[1], $_[2], 'stamp') . " $r{hostname} $r{tag}\[$$\]: $_[3]\n" },
@@ -122,7 +224,9 @@ if ($r{driver} eq 'syslog') {
     rfc5424micro => sub { "<$_[0]>1 " . local_time($_[1], $_[2], 'micro') . " $r{hostname} $r{tag} $$ $r{tag} - $_[3]\n" },
   );
   my $format = $format{$r{format}};
+  $tls = tls_options() if $r{tls};
   $open = sub {
+    return tls_dial() if $tls;
     return dial($r{network}, $r{address}) if $r{network};
     for my $net ('unixgram', 'unix') {
       for my $path ('/dev/log', '/var/run/syslog', '/var/run/log') {
@@ -132,7 +236,12 @@ if ($r{driver} eq 'syslog') {
     }
     return (undef, 'Unix syslog delivery error');
   };
-  $encode = sub { [$format->(($_[0] eq 'stderr' ? 3 : 6) | $r{facility}, $_[1], $_[2], $_[3])] };
+  # Over TLS, srslog frames rfc5424 messages with their length (RFC 5425's octet counting).
+  my $counted = $tls && $r{format} =~ /^rfc5424/;
+  $encode = sub {
+    my $message = $format->(($_[0] eq 'stderr' ? 3 : 6) | $r{facility}, $_[1], $_[2], $_[3]);
+    return [$counted ? length($message) . " $message" : $message];
+  };
   # srslog dials again once when a write fails; the line is lost if that fails too.
   $retry = sub { $_[0] < 1 ? 0 : undef };
 } elsif ($r{driver} eq 'gelf') {
@@ -183,26 +292,33 @@ if ($r{driver} eq 'syslog') {
   my $fields = join('', map { mp_str(substr($_, 2)) . mp_str($r{$_}) } @fields);
   my $map = @fields + 2 < 16 ? pack('C', 0x80 | (@fields + 2)) : pack('Cn', 0xde, @fields + 2);
   $open = sub { dial($r{network}, $r{address}) };
-  # fluent-logger's forward message: [tag, time, record, nil]; the time an EventTime with sub-second precision.
+  # fluent-logger's forward message: [tag, time, record, option]; the time an EventTime with
+  # sub-second precision; the option nil, or with request-ack {chunk: id}, the id fluent-logger's
+  # (the time and 64 random bits, little-endian, in base64: always 24 bytes).
+  require MIME::Base64 if $r{ack};
   $encode = sub {
     my ($stream, $sec, $nsec, $text) = @_;
     my $time = $r{subsecond} ? pack('CCNN', 0xd7, 0, $sec, $nsec) : $sec < 2**31 ? pack('CN', 0xd2, $sec) : pack('CQ>', 0xd3, $sec);
-    return [$head . $time . $map . $fields . mp_str('source') . mp_str($stream) . mp_str('log') . mp_str($text) . "\xc0"];
+    my $option = $r{ack} ? "\x81" . mp_str('chunk') . mp_str(MIME::Base64::encode_base64(pack('q<VV', $sec, rand(2**32), rand(2**32)), '')) : "\xc0";
+    return [$head . $time . $map . $fields . mp_str('source') . mp_str($stream) . mp_str('log') . mp_str($text) . $option];
   };
-  # fluent-logger's retries: fluentd-retry-wait, growing by half each time up to a minute, fluentd-max-retries tries.
+  # fluent-logger's retries: fluentd-max-retries tries, fluentd-retry-wait apart times the whole
+  # part of 1.5 to the power of the try before (none before the second), at most a minute.
   $retry = sub {
     return undef if $_[0] + 1 >= $r{retries};
-    my $wait = $r{wait} * 1.5 ** ($_[0] - 1);
+    my $wait = $r{wait} * int(1.5 ** ($_[0] - 1));
     return ($wait > 60000 ? 60000 : $wait) / 1000;
   };
 }
 
-# A blocking driver's delivery: each packet tried until it is sent or the driver's retries give it up.
+# A blocking driver's delivery: each packet tried until it is sent (and acked, with
+# fluentd-request-ack) or the driver's retries give it up.
 sub deliver {
   for my $packet (@{$_[0]}) {
     for (my $i = 0; ; $i++) {
       ($conn) = $open->() unless $conn;
-      last if send_all($packet);
+      last if send_all($packet) && acked($packet);
+      undef $conn;
       my $wait = $retry->($i);
       last unless defined $wait;
       pause($wait);
@@ -221,46 +337,74 @@ sub enqueue {
   $held += $size;
 }
 
-# The queue's head failed to go once more: tried again when the driver's retries say, else given up.
+# The connection failed the queue's head: its packet goes again from its start on a new one,
+# when the driver's retries say, else the head is given up.
 sub failed {
+  ($conn, $off, $shaking, $awaiting, $answer) = (undef, 0, '', 0, '');
+  # async fluentd at the log's end: nothing waits for a later dial, the rest is dropped.
+  if ($closing) { @queue = (); $held = 0; return }
   my $wait = $retry->($tries++);
   if (defined $wait) { $dial_at = now() + $wait; return }
   $held -= shift(@queue)->[0];
   ($tries, $dial_at) = (0, 0);
 }
 
-# Sends what the socket takes now, dialling when a dial is due; never waits.
+# The queue's head's packet went (and was acked): the next one, or the next entry.
+sub sent_one {
+  my $head = $queue[0];
+  ($off, $tries) = (0, 0);
+  splice(@$head, 1, 1);
+  if (@$head == 1) { $held -= $head->[0]; shift(@queue) }
+}
+
+# Sends what the connection takes now, dialling when a dial is due; never waits.
 sub remote_pump {
+  local $SIG{PIPE} = 'IGNORE' if $tls;
   while (@queue) {
     unless ($conn) {
       return if now() < $dial_at;
       ($conn) = $open->();
       unless ($conn) { failed(); next }
     }
-    my $head = $queue[0];
-    my $n = send($conn, substr($head->[1], $off), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if ($shaking) {
+      if ($conn->connect_SSL) { $shaking = '' }
+      elsif ($IO::Socket::SSL::SSL_ERROR == IO::Socket::SSL::SSL_WANT_READ()) { $shaking = 'r'; return }
+      elsif ($IO::Socket::SSL::SSL_ERROR == IO::Socket::SSL::SSL_WANT_WRITE()) { $shaking = 'w'; return }
+      else { failed(); next }
+    }
+    my $packet = $queue[0][1];
+    if ($awaiting) {
+      # The connection may be the blocking one remote_start made: read only what is there.
+      my $from = recv($conn, my $more, 4096, MSG_DONTWAIT);
+      return if !defined($from) && $!{EAGAIN};
+      my $got = defined($from) && length($more) ? ack_of($answer .= $more) : '';
+      return unless defined $got;
+      if ($got ne chunk_id($packet)) { failed(); next }
+      ($awaiting, $answer) = (0, '');
+      sent_one();
+      next;
+    }
+    my $n = put_some(substr($packet, $off), 1);
     unless (defined $n) {
       return if $!{EAGAIN};
-      ($conn, $off) = (undef, 0);
       failed();
       next;
     }
     $off += $n;
     $sent += $n;
-    next if $off < length($head->[1]);
-    ($off, $tries) = (0, 0);
-    splice(@$head, 1, 1);
-    if (@$head == 1) { $held -= $head->[0]; shift(@queue) }
+    next if $off < length($packet);
+    if ($r{ack}) { $awaiting = 1 } else { sent_one() }
   }
 }
 
-# What the writer's select waits for besides the FIFO: the socket taking more, or the next dial's time.
+# What the writer's select waits for besides the FIFO: the connection taking more, or having
+# something to read (a handshake's, an ack), or the next dial's time.
 sub remote_wait {
   return (undef, undef) unless @queue;
   if ($conn) {
-    my $w = '';
-    vec($w, fileno($conn), 1) = 1;
-    return ($w, undef);
+    my $v = '';
+    vec($v, fileno($conn), 1) = 1;
+    return $shaking eq 'r' || $awaiting ? (undef, undef, $v) : ($v, undef);
   }
   my $left = $dial_at - now();
   return (undef, $left > 0 ? $left : 0);
@@ -272,6 +416,8 @@ sub remote_start {
   my $error;
   ($conn, $error) = $open->();
   $dial_flags = SOCK_NONBLOCK if $queued;
+  # A blocking first TLS connection: the queue's writes must not wait either.
+  $conn->blocking(0) if $conn && $tls && $queued;
   return $r{async} ? undef : $error;
 }
 
@@ -307,21 +453,28 @@ sub remote_flush {
 
 # After the log: what is queued goes as moby's ring hands it to the driver when it closes; a
 # destination that takes none of it for $STALL seconds does not keep the writer for ever.
-# What async fluentd still holds gets one more dial; then it is dropped, as fluent-logger's close drops it.
+# async fluentd: moby closes fluent-logger with ForceStopAsyncSend, which drops what it still
+# holds at once, so that a server that is gone never holds the container's end. The writer's
+# end is no daemon's: what is queued goes out while the connection (or one more dial, now)
+# takes it, and at the first failure the rest is dropped, with no retry waited for.
 my $STALL = 60;
 sub remote_end {
   if (@queue) {
-    $retry = sub { undef } if $r{async};
+    ($closing, $dial_at) = (1, 0) if $r{async};
     my ($was, $since) = ($sent, now());
     while (@queue && now() - $since < $STALL) {
-      my ($w, $wait) = remote_wait();
+      my ($w, $wait, $rd) = remote_wait();
       $wait = $STALL if !defined($wait) || $wait > $STALL;
-      select(undef, $w, undef, $wait);
+      select($rd, $w, undef, $wait);
       remote_pump();
       ($was, $since) = ($sent, now()) if $sent != $was;
     }
   }
-  close($conn) if $conn;
+  return unless $conn;
+  # Bytes left unread (a TLS 1.3 server's session tickets) make the close a reset, which loses
+  # what the server has not read yet: they are read off first.
+  1 while defined(recv($conn, my $unread, 65536, MSG_DONTWAIT)) && length($unread);
+  close($conn);
 }
 `;
 
@@ -334,10 +487,19 @@ export interface LogAddress {
 /** syslog's messages: srslog's formats (`''` is its Unix format, without a hostname). */
 export type SyslogFormat = '' | 'rfc3164' | 'rfc5424' | 'rfc5424micro';
 
+/** syslog over TLS (`tcp+tls://`): the files moby's options name (`''`: none) and whether the server's certificate goes unchecked. */
+export interface SyslogTls {
+  caCert: string;
+  cert: string;
+  key: string;
+  skipVerify: boolean;
+}
+
 export interface SyslogLog {
   driver: 'syslog';
-  /** None: the local syslog socket (`/dev/log`…). */
+  /** None: the local syslog socket (`/dev/log`…). A `tcp` address with `tls` is `tcp+tls://`. */
   address?: LogAddress;
+  tls?: SyslogTls;
   /** The facility's code shifted into a priority (`daemon`: 24). */
   facility: number;
   format: SyslogFormat;
@@ -368,6 +530,8 @@ export interface FluentdLog {
   /** Milliseconds before the first retry of a failed write. */
   retryWait: number;
   maxRetries: number;
+  /** `fluentd-request-ack`: each message carries a chunk id, and is sent again until the server acks it. */
+  requestAck: boolean;
   /** Every record's fields besides `source` and `log`: `container_id`, `container_name`, labels and env. */
   fields: Record<string, string>;
 }
@@ -395,7 +559,13 @@ function prefixed(prefix: string, fields: Readonly<Record<string, string>>): Rec
 function driverSettings(remote: RemoteLog, context: { hostname: string; created: string }): Record<string, string | number> {
   switch (remote.driver) {
     case 'syslog':
-      return { facility: remote.facility, format: remote.format, tag: remote.tag, hostname: context.hostname };
+      return {
+        facility: remote.facility,
+        format: remote.format,
+        tag: remote.tag,
+        hostname: context.hostname,
+        ...(remote.tls ? { tls: 1, ca: remote.tls.caCert, cert: remote.tls.cert, key: remote.tls.key, skip: remote.tls.skipVerify ? 1 : '' } : {}),
+      };
     case 'gelf':
       return {
         hostname: context.hostname,
@@ -414,6 +584,7 @@ function driverSettings(remote: RemoteLog, context: { hostname: string; created:
         buffer: remote.bufferLimit,
         wait: remote.retryWait,
         retries: remote.maxRetries,
+        ack: remote.requestAck ? 1 : '',
       };
   }
 }

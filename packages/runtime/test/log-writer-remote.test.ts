@@ -14,7 +14,10 @@ import { remoteWriter } from '../src/remote-log';
 test("without a log file (the cache disabled), a size limit does not stop the writer: every record reaches the driver", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ctr-log-writer-remote-'));
   const received: Buffer[] = [];
-  const server = net.createServer((socket) => socket.on('data', (chunk) => received.push(chunk)));
+  let ended!: () => void;
+  // The writer's exit can come before the server has read what it sent: its end says it has.
+  const end = new Promise<void>((resolve) => (ended = resolve));
+  const server = net.createServer((socket) => socket.on('data', (chunk) => received.push(chunk)).on('end', () => ended()));
   try {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as net.AddressInfo;
@@ -30,6 +33,7 @@ test("without a log file (the cache disabled), a size limit does not stop the wr
     const code = await new Promise<number | null>((resolve) => writer.once('exit', resolve));
 
     expect(code).toBe(0);
+    await end;
     const messages = Buffer.concat(received).toString().split('\0').slice(0, -1);
     expect(messages.map((m) => (JSON.parse(m) as { short_message: string }).short_message)).toEqual(['one', 'two', 'three']);
   } finally {
