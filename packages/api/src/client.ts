@@ -525,6 +525,79 @@ export class ApiClient {
     return this.empty('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: options.force } });
   }
 
+  // Plugins (moby's plugin router)
+
+  listPlugins<P>(options: { filters?: FilterMap } = {}): Promise<P[]> {
+    return this.json('GET', '/plugins', { query: { filters: filtersParam(options.filters) } });
+  }
+
+  inspectPlugin<P>(name: string): Promise<P> {
+    return this.json('GET', `/plugins/${encodeURIComponent(name)}/json`);
+  }
+
+  /** `docker plugin create`: the tar of config.json and rootfs/ (gzip or not). */
+  createPlugin(name: string, tar: Readable, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.empty('POST', '/plugins/create', { query: { name }, stream: tar, headers: { 'Content-Type': 'application/x-tar' }, ...signalOf(options) });
+  }
+
+  enablePlugin(name: string, options: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
+    return this.empty('POST', `/plugins/${encodeURIComponent(name)}/enable`, { query: { timeout: options.timeout ?? 0 }, ...signalOf(options) });
+  }
+
+  disablePlugin(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.empty('POST', `/plugins/${encodeURIComponent(name)}/disable`, { query: { force: options.force } });
+  }
+
+  removePlugin(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.empty('DELETE', `/plugins/${encodeURIComponent(name)}`, { query: { force: options.force } });
+  }
+
+  setPlugin(name: string, settings: readonly string[]): Promise<void> {
+    return this.empty('POST', `/plugins/${encodeURIComponent(name)}/set`, { body: settings });
+  }
+
+  /** What installing `remote` asks the user to grant. */
+  pluginPrivileges<P>(remote: string, options: { registryAuth?: string; signal?: AbortSignal } = {}): Promise<P[]> {
+    return this.json('GET', '/plugins/privileges', { query: { remote }, ...authHeader(options.registryAuth), ...signalOf(options) });
+  }
+
+  /**
+   * `docker plugin install`'s pull of `remote` as `name` with the privileges granted: the
+   * daemon's progress messages, and the name it gave the plugin (its `Docker-Plugin-Name`).
+   */
+  async pullPlugin(
+    remote: string,
+    options: { name?: string; privileges: readonly unknown[]; registryAuth?: string; signal?: AbortSignal; onProgress?: (message: ProgressMessage) => void },
+  ): Promise<string> {
+    const res = await this.raw('POST', '/plugins/pull', { query: { remote, name: options.name ?? '' }, body: options.privileges, ...authHeader(options.registryAuth), ...signalOf(options) });
+    for await (const message of jsonLines<ProgressMessage>(res)) options.onProgress?.(message);
+    const name = res.headers['docker-plugin-name'];
+    return typeof name === 'string' ? name : (options.name ?? remote);
+  }
+
+  /** `docker plugin upgrade`: the daemon's progress messages. */
+  async upgradePlugin(
+    name: string,
+    remote: string,
+    options: { privileges: readonly unknown[]; registryAuth?: string; signal?: AbortSignal; onProgress?: (message: ProgressMessage) => void },
+  ): Promise<void> {
+    const res = await this.raw('POST', `/plugins/${encodeURIComponent(name)}/upgrade`, { query: { remote }, body: options.privileges, ...authHeader(options.registryAuth), ...signalOf(options) });
+    for await (const message of jsonLines<ProgressMessage>(res)) options.onProgress?.(message);
+  }
+
+  /** `docker plugin push`: resolves with the tag and the manifest the registry now holds. */
+  async pushPlugin(name: string, options: { registryAuth?: string; signal?: AbortSignal; onProgress?: (message: ProgressMessage) => void } = {}): Promise<PushedTag> {
+    const res = await this.raw('POST', `/plugins/${encodeURIComponent(name)}/push`, { ...authHeader(options.registryAuth ?? 'e30='), ...signalOf(options) });
+    let pushed: PushedTag | undefined;
+    for await (const message of jsonLines<ProgressMessage>(res)) {
+      const { Tag, Digest, Size } = message.aux ?? {};
+      if (typeof Digest === 'string') pushed = { tag: typeof Tag === 'string' ? Tag : '', digest: Digest, size: Number(Size ?? 0) };
+      else options.onProgress?.(message);
+    }
+    if (!pushed) throw new CtrError('Internal', 'the plugin push ended without a digest');
+    return pushed;
+  }
+
   /** `docker volume prune`: `all` goes as the `all=true` filter, as docker's CLI sends it. */
   async pruneVolumes(options: { all?: boolean; filters?: FilterMap } = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
     const filters = options.all ? { ...options.filters, all: ['true'] } : options.filters;
@@ -573,8 +646,12 @@ export class ApiClient {
 
   // Images
 
-  listImages(options: { all?: boolean; filters?: FilterMap } = {}): Promise<ImageSummary[]> {
-    return this.json('GET', '/images/json', { query: { all: options.all || undefined, filters: filtersParam(options.filters) } });
+  async listImages(options: { all?: boolean; filters?: FilterMap } = {}): Promise<ImageSummary[]> {
+    const images = await this.json<Array<Omit<ImageSummary, 'VirtualSize'> & { VirtualSize?: number }>>('GET', '/images/json', {
+      query: { all: options.all || undefined, filters: filtersParam(options.filters) },
+    });
+    // Gone from API 1.44: Go's zero, as docker's client decodes the answer.
+    return images.map((image) => ({ ...image, VirtualSize: image.VirtualSize ?? 0 }));
   }
 
   /** `GET /images/search`: what the index of the registry `term` names found, filtered by the daemon. */

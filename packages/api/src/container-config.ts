@@ -50,7 +50,21 @@ export interface CreateContext {
  * notion of are ignored like an older dockerd ignores newer ones; fields of the wrong
  * type are InvalidArgument.
  */
+/**
+ * The JSON names of moby's `container.Config`, which a create body embeds: Go's decoder makes
+ * the body's Config only when it meets one of them (matching names as it does, in any case).
+ */
+const CONTAINER_CONFIG_FIELDS = new Set(
+  [
+    'Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'ExposedPorts', 'Tty', 'OpenStdin', 'StdinOnce', 'Env', 'Cmd',
+    'Healthcheck', 'ArgsEscaped', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint', 'NetworkDisabled', 'MacAddress', 'OnBuild', 'Labels', 'StopSignal',
+    'StopTimeout', 'Shell',
+  ].map((field) => field.toLowerCase()),
+);
+
 export function createOptionsFromBody(body: Record<string, unknown>, name: string | undefined, context: CreateContext = {}): CreateContainerOptions {
+  // dockerd's runconfig.ErrEmptyConfig, for `{}`, `null` or a HostConfig alone.
+  if (!Object.keys(body).some((key) => CONTAINER_CONFIG_FIELDS.has(key.toLowerCase()))) throw invalidArgument('config cannot be empty in order to create a container');
   const config = new Fields(body, '');
   const image = config.string('Image');
   if (!image) throw invalidArgument('no image specified: Config.Image is required');

@@ -1,56 +1,72 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { asCtrError } from '@ctr/errors';
-import type { SweepReport } from '@ctr/engine';
-import { startDaemon } from './daemon';
+import { asCtrError, invalidArgument } from '@ctr/errors';
+import {
+  DAEMON_OPTIONS,
+  DEFAULT_CONFIG_FILE,
+  addFlagValue,
+  daemonOptionOfFlag,
+  engineOptionsFromConfig,
+  loadDaemonConfig,
+  mergeDaemonConfig,
+  readDaemonConfigFile,
+  reloadedSettings,
+  validateDaemonConfig,
+  type DaemonConfig,
+  type FlagConfig,
+  type ReloadableSettings,
+  type SweepReport,
+} from '@ctr/engine';
+import { startDaemon, type Daemon } from './daemon';
 
-const USAGE = `Usage: ctrd [OPTIONS]
+/** `--config-file`, `--validate` and `--help`: ctrd's flags that are no configuration option. */
+const OWN_FLAGS = [
+  { usage: '--config-file string', description: `Daemon configuration file (default ${DEFAULT_CONFIG_FILE})` },
+  { usage: '--validate', description: 'Validate daemon configuration and exit' },
+  { usage: '-h, --help', description: 'Print usage' },
+];
 
-A Docker Engine API daemon for ctr.
-
-Options:
-  -H, --host list               Daemon socket(s) to listen on (default unix:///run/ctr/ctr.sock)
-      --root string             Root of persistent state (default /var/lib/ctr, or $CTR_ROOT)
-      --runroot string          Root of state that dies with the machine (default /run/ctr, or $CTR_RUNROOT)
-      --tlsverify               Serve tcp:// hosts over TLS, only to clients with a certificate from --tlscacert
-      --tlscacert path          CA that signs client certificates
-      --tlscert path            Server certificate
-      --tlskey path             Server key
-      --registry-mirror list    Preferred Docker registry mirror (tried first for docker.io pulls)
-      --insecure-registry list  Registries (host:port) that may be reached over plain HTTP
-  -h, --help                    Print usage
-`;
+function usage(): string {
+  const rows = [
+    ...DAEMON_OPTIONS.filter((o) => o.flag !== undefined).map((o) => ({
+      usage: `${o.short ? `-${o.short}, ` : '    '}--${o.flag}${o.valueName ? ` ${o.valueName}` : ''}`,
+      description: `${o.description}${o.alias ? ` (also --${o.alias})` : ''}`,
+    })),
+    ...OWN_FLAGS.map((f) => ({ usage: f.usage.startsWith('-h') ? f.usage : `    ${f.usage}`, description: f.description })),
+  ];
+  const width = Math.max(...rows.map((r) => r.usage.length)) + 2;
+  return `Usage: ctrd [OPTIONS]\n\nA Docker Engine API daemon for ctr.\n\nOptions:\n${rows.map((r) => `  ${r.usage.padEnd(width)}${r.description}`).join('\n')}\n`;
+}
 
 interface Args {
-  hosts: string[];
-  root?: string;
-  runRoot?: string;
-  tls: { verify: boolean; ca?: string; cert?: string; key?: string };
-  registry: { mirrors: string[]; insecureRegistries: string[] };
+  /** The configuration options given as flags, as daemon.json keys. */
+  flags: FlagConfig;
+  /** `--config-file`, when given: then it must exist. */
+  configFile?: string;
+  validate: boolean;
   help: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const out: Args = { hosts: [], tls: { verify: false }, registry: { mirrors: [], insecureRegistries: [] }, help: false };
+  const out: Args = { flags: {}, validate: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
-      if (v === undefined) throw asCtrError(new Error(`flag needs an argument: ${flag}`), 'InvalidArgument');
+      if (v === undefined) throw invalidArgument(`flag needs an argument: ${flag}\nSee 'ctrd --help'.`);
       return v;
     };
-    if (flag === '-H' || flag === '--host') out.hosts.push(value());
-    else if (flag === '--root' || flag === '--data-root') out.root = path.resolve(value());
-    else if (flag === '--runroot' || flag === '--exec-root') out.runRoot = path.resolve(value());
-    else if (flag === '--tlsverify') out.tls.verify = true;
-    else if (flag === '--tlscacert') out.tls.ca = value();
-    else if (flag === '--tlscert') out.tls.cert = value();
-    else if (flag === '--tlskey') out.tls.key = value();
-    else if (flag === '--registry-mirror') out.registry.mirrors.push(value());
-    else if (flag === '--insecure-registry') out.registry.insecureRegistries.push(value());
+    const option = daemonOptionOfFlag(flag);
+    if (option) addFlagValue(out.flags, option, option.kind === 'bool' ? inline ?? 'true' : value());
+    else if (flag === '--config-file') out.configFile = value();
+    else if (flag === '--validate') out.validate = true;
     else if (flag === '-h' || flag === '--help') out.help = true;
-    else throw asCtrError(new Error(`unknown flag: ${flag}\nSee 'ctrd --help'.`), 'InvalidArgument');
+    else throw invalidArgument(`unknown flag: ${flag}\nSee 'ctrd --help'.`);
+  }
+  for (const key of ['data-root', 'exec-root'] as const) {
+    const dir = out.flags[key];
+    if (dir !== undefined) out.flags[key] = path.resolve(dir);
   }
   return out;
 }
@@ -63,23 +79,54 @@ function sweepLine(result: SweepReport | Error): string | undefined {
   return `removed leftovers of ended processes: ${removedIngests.length} download(s), ${removedSnapshots.length} layer extraction(s), ${removedImageUses.length} image-use mark(s); ${reclaimed} bytes freed`;
 }
 
-/** The `ctrd` command (and `ctr daemon`): serve until SIGINT/SIGTERM. Returns the exit code on failure to start. */
+/** TLS for the daemon's tcp:// hosts: only with client verification (`tlsverify` and its three files). */
+function serverTls(config: DaemonConfig): { ca: Buffer; cert: Buffer; key: Buffer } | undefined {
+  const { tlsverify, tlscacert, tlscert, tlskey } = config;
+  return tlsverify && tlscacert && tlscert && tlskey ? { ca: readFileSync(tlscacert), cert: readFileSync(tlscert), key: readFileSync(tlskey) } : undefined;
+}
+
+/**
+ * dockerd's SIGHUP: the file read again (its conflicts with the flags refused again), and what
+ * of it dockerd reloads applied; anything wrong leaves the running configuration as it was.
+ * Resolves to the settings now in force.
+ */
+async function reloadConfig(daemon: Daemon, args: Args, current: ReloadableSettings): Promise<ReloadableSettings> {
+  const fileName = args.configFile ?? DEFAULT_CONFIG_FILE;
+  try {
+    const file = readDaemonConfigFile(fileName, args.configFile !== undefined) ?? {};
+    mergeDaemonConfig(file, args.flags, fileName);
+    validateDaemonConfig(file);
+    const settings = reloadedSettings(current, file);
+    const event = await daemon.engine.reload(settings);
+    process.stderr.write(`ctrd: Reloaded configuration: ${JSON.stringify(event.Actor.Attributes)}\n`);
+    return settings;
+  } catch (error) {
+    process.stderr.write(`ctrd: reloading the configuration failed (the daemon runs on as it was): ${asCtrError(error).describe()}\n`);
+    return current;
+  }
+}
+
+/** The `ctrd` command (and `ctr daemon`): serve until SIGINT/SIGTERM, reload on SIGHUP. Returns the exit code on failure to start. */
 export async function daemonMain(argv: string[]): Promise<number> {
   try {
     const args = parseArgs(argv);
     if (args.help) {
-      process.stdout.write(USAGE);
+      process.stdout.write(usage());
       return 0;
     }
-    const { verify, ca, cert, key } = args.tls;
-    if (verify && !(ca && cert && key)) throw asCtrError(new Error('--tlsverify needs --tlscacert, --tlscert and --tlskey'), 'InvalidArgument');
-    for (const host of args.hosts) if (host.startsWith('unix://')) mkdirSync(path.dirname(host.slice(7)), { recursive: true });
+    const config = loadDaemonConfig({ ...(args.configFile !== undefined ? { file: args.configFile } : {}), flags: args.flags });
+    if (args.validate) {
+      process.stdout.write('configuration OK\n');
+      return 0;
+    }
+    const hosts = config.hosts ?? [];
+    for (const host of hosts) if (host.startsWith('unix://')) mkdirSync(path.dirname(host.slice(7)), { recursive: true });
+    const settings = engineOptionsFromConfig(config);
+    const tls = serverTls(config);
     const daemon = await startDaemon({
-      ...(args.root ? { root: args.root } : {}),
-      ...(args.runRoot ? { runRoot: args.runRoot } : {}),
-      hosts: args.hosts,
-      registry: args.registry,
-      ...(verify && ca && cert && key ? { tls: { ca: readFileSync(ca), cert: readFileSync(cert), key: readFileSync(key) } } : {}),
+      ...settings,
+      hosts,
+      ...(tls ? { tls } : {}),
       onInternalError: (error, request) => process.stderr.write(`ctrd: ${request}: ${(error as Error).stack ?? String(error)}\n`),
       onSweep: (result) => {
         const line = sweepLine(result);
@@ -87,10 +134,20 @@ export async function daemonMain(argv: string[]): Promise<number> {
       },
     });
     process.stderr.write(`ctrd: API listening on ${daemon.server.addresses.map((a) => a.host).join(', ')}\n`);
+    let current: ReloadableSettings = settings;
+    let reloading = Promise.resolve();
+    const onHangup = (): void => {
+      reloading = reloading.then(async () => {
+        current = await reloadConfig(daemon, args, current);
+      });
+    };
+    process.on('SIGHUP', onHangup);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    process.off('SIGHUP', onHangup);
+    await reloading;
     await daemon.stop();
     return 0;
   } catch (error) {

@@ -1,4 +1,4 @@
-import type { ComponentVersion, CreateContainerOptions, Engine, PullAllTagsOptions, PullOptions, PushAllTagsOptions, PushOptions, RunOptions } from '@ctr/engine';
+import type { ComponentVersion, CreateContainerOptions, Engine, PluginInspect, PluginPullOptions, PluginPushOptions, PullAllTagsOptions, PullOptions, PushAllTagsOptions, PushOptions, PushedPlugin, RunOptions } from '@ctr/engine';
 import { MIN_API_VERSION } from './api-version';
 
 type Progress<O> = O extends { onProgress?: (event: infer E) => void } ? Omit<E, 'digest'> : never;
@@ -85,6 +85,14 @@ export type EngineApi = Pick<
   | 'inspectVolume'
   | 'removeVolume'
   | 'pruneVolumes'
+  | 'listPlugins'
+  | 'inspectPlugin'
+  | 'createPlugin'
+  | 'enablePlugin'
+  | 'disablePlugin'
+  | 'removePlugin'
+  | 'setPlugin'
+  | 'pluginPrivileges'
   | 'createNetwork'
   | 'networks'
   | 'inspectNetwork'
@@ -108,6 +116,10 @@ export type EngineApi = Pick<
   push(ref: string, options?: Omit<PushOptions, 'onProgress'> & { onProgress?: (event: PushLayerProgress) => void }): Promise<{ digest: string; size: number }>;
   pullAllTags(repository: string, options?: Omit<PullAllTagsOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void }): ReturnType<Engine['pullAllTags']>;
   pushAllTags(repository: string, options?: Omit<PushAllTagsOptions, 'onProgress'> & { onProgress?: (event: PushLayerProgress) => void }): ReturnType<Engine['pushAllTags']>;
+  pushPlugin(name: string, options?: Omit<PluginPushOptions, 'onProgress'> & { onProgress?: (event: PushLayerProgress) => void }): Promise<PushedPlugin>;
+  /** The plugin pulled, as far as a daemon tells: the name it was given. */
+  pullPlugin(remote: string, options: Omit<PluginPullOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void }): Promise<Pick<PluginInspect, 'Name'>>;
+  upgradePlugin(name: string, remote: string, options: Omit<PluginPullOptions, 'name' | 'onProgress'> & { onProgress?: (event: LayerProgress) => void }): Promise<PluginInspect>;
   importImage(source: Parameters<Engine['importImage']>[0], options?: Parameters<Engine['importImage']>[1]): Promise<ImageRef>;
   /** The engine's own version; a daemon's answer is the whole ServerVersion, the engine's is completed by serverVersion. */
   version(): EngineVersion | Promise<EngineVersion | ServerVersion>;

@@ -29,6 +29,14 @@ import type {
   LoadOptions,
   NetworkListOptions,
   PathStat,
+  PluginEnableOptions,
+  PluginInspect,
+  PluginListOptions,
+  PluginPrivilege,
+  PluginPullOptions,
+  PluginPushOptions,
+  PluginRegistryOptions,
+  PushedPlugin,
   PruneOptions,
   PullAllTagsOptions,
   PulledTags,
@@ -703,6 +711,83 @@ export class RemoteEngine implements EngineApi {
 
   pruneVolumes(options: VolumePruneOptions = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
     return this.client.pruneVolumes(options);
+  }
+
+  // Plugins
+
+  listPlugins(options: PluginListOptions = {}): Promise<PluginInspect[]> {
+    return this.client.listPlugins(options);
+  }
+
+  inspectPlugin(name: string): Promise<PluginInspect> {
+    return this.client.inspectPlugin(name);
+  }
+
+  createPlugin(name: string, tar: Readable, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.client.createPlugin(name, tar, options);
+  }
+
+  enablePlugin(name: string, options: PluginEnableOptions = {}): Promise<void> {
+    return this.client.enablePlugin(name, options);
+  }
+
+  disablePlugin(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.client.disablePlugin(name, options);
+  }
+
+  removePlugin(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.client.removePlugin(name, options);
+  }
+
+  setPlugin(name: string, settings: readonly string[]): Promise<void> {
+    return this.client.setPlugin(name, settings);
+  }
+
+  async pluginPrivileges(remote: string, options: PluginRegistryOptions = {}): Promise<PluginPrivilege[]> {
+    const registryAuth = await this.authHeader(remote, options.auth);
+    return this.client.pluginPrivileges(remote, { ...(registryAuth ? { registryAuth } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  }
+
+  async pullPlugin(remote: string, options: Omit<PluginPullOptions, 'onProgress'> & { onProgress?: (event: LayerProgress) => void }): Promise<Pick<PluginInspect, 'Name'>> {
+    const registryAuth = await this.authHeader(remote, options.auth);
+    const name = await this.client.pullPlugin(remote, {
+      privileges: options.privileges,
+      ...(options.name ? { name: options.name } : {}),
+      ...(registryAuth ? { registryAuth } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (message) => {
+        const layer = layerEvent<LayerProgress>(message);
+        if (layer) options.onProgress?.(layer);
+      },
+    });
+    return { Name: name };
+  }
+
+  async upgradePlugin(name: string, remote: string, options: Omit<PluginPullOptions, 'name' | 'onProgress'> & { onProgress?: (event: LayerProgress) => void }): Promise<PluginInspect> {
+    const registryAuth = await this.authHeader(remote, options.auth);
+    await this.client.upgradePlugin(name, remote, {
+      privileges: options.privileges,
+      ...(registryAuth ? { registryAuth } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (message) => {
+        const layer = layerEvent<LayerProgress>(message);
+        if (layer) options.onProgress?.(layer);
+      },
+    });
+    return this.client.inspectPlugin(name);
+  }
+
+  async pushPlugin(name: string, options: Omit<PluginPushOptions, 'onProgress'> & { onProgress?: (event: PushLayerProgress) => void } = {}): Promise<PushedPlugin> {
+    const plugin = await this.client.inspectPlugin<PluginInspect>(name);
+    const registryAuth = await this.authHeader(plugin.Name, options.auth);
+    return this.client.pushPlugin(name, {
+      ...(registryAuth ? { registryAuth } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (message) => {
+        const layer = layerEvent<PushLayerProgress>(message);
+        if (layer) options.onProgress?.(layer);
+      },
+    });
   }
 
   async createNetwork(options: NetworkCreateOptions): Promise<NetworkInspect> {

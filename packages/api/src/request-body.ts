@@ -48,7 +48,39 @@ export type JsonBodyReader =
 
 /** A JSON object body, read as dockerd's handler of `reader`'s kind reads it. */
 export async function readJsonObject(req: IncomingMessage, reader: JsonBodyReader = 'ReadJSON'): Promise<Record<string, unknown>> {
+  // DecodeAuthConfigBody alone reads its body whatever it is declared to be.
+  if (reader !== 'auth') checkForJson(req);
   return parseJsonObject(await readSmallBody(req), reader, declaredEmpty(req));
+}
+
+/**
+ * httputils.CheckForJSON: a body must be declared JSON, in dockerd's words when it is not. A
+ * request that declares no type may only have a body declared empty, as a bare POST has.
+ */
+export function checkForJson(req: IncomingMessage): void {
+  const declared = req.headers['content-type'] ?? '';
+  if (declared === '' && declaredEmpty(req)) return;
+  const [base = ''] = declared.split(';');
+  const media = base.trim().toLowerCase();
+  const malformed = mediaTypeError(media);
+  if (malformed) throw invalidArgument(`malformed Content-Type header (${declared}): ${malformed}`);
+  if (media !== 'application/json') throw invalidArgument(`unsupported Content-Type header (${declared}): must be 'application/json'`);
+}
+
+/** The longest run of RFC 2045 token characters at the start of `text`: printable ASCII but the tspecials. */
+const TOKEN = /^[!#$%&'*+\-.^_`{|}~0-9a-z]*/i;
+
+/** Go's mime.ParseMediaType refusals of a media type (its parameters are not checked here). */
+function mediaTypeError(media: string): string | undefined {
+  const type = (TOKEN.exec(media) as RegExpExecArray)[0];
+  const rest = media.slice(type.length);
+  if (type === '') return 'mime: no media type';
+  if (rest === '') return undefined;
+  if (!rest.startsWith('/')) return 'mime: expected slash after first token';
+  const subtype = (TOKEN.exec(rest.slice(1)) as RegExpExecArray)[0];
+  if (subtype === '') return 'mime: expected token after slash';
+  if (rest.length > subtype.length + 1) return 'mime: unexpected content after media subtype';
+  return undefined;
 }
 
 /**

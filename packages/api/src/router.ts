@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { invalidArgument, notFound } from '@ctr/errors';
 import type { Call } from './call';
-import { parseJsonObject, readJsonObject } from './request-body';
+import { checkForJson, parseJsonObject, readJsonObject } from './request-body';
 
 export type Handler = (call: Call) => Promise<void>;
 
@@ -53,6 +53,7 @@ function decodeSegment(text: string): string {
  */
 export async function callBody(call: Call): Promise<Record<string, unknown>> {
   if (!call.upgrade) return readJsonObject(call.req);
+  checkForJson(call.req);
   const length = Number(call.req.headers['content-length'] ?? 0);
   const { socket, head } = call.upgrade;
   if (head.length > 0) socket.unshift(head);

@@ -18,6 +18,7 @@ import { execRoutes } from './routes/exec';
 import { imageRoutes } from './routes/images';
 import { systemRoutes } from './routes/system';
 import { networkRoutes, volumeRoutes } from './routes/volumes-networks';
+import { pluginRoutes } from './routes/plugins';
 import type { Services } from './services';
 
 export interface ApiServerOptions {
@@ -73,7 +74,7 @@ export class ApiServer {
     const { engine } = options;
     this.services = { engine, lifecycle: new Lifecycle(engine), execs: new ExecSessions() };
     const s = this.services;
-    this.router = new Router([...systemRoutes(s), ...containerRoutes(s), ...containerFileRoutes(s), ...execRoutes(s), ...imageRoutes(s), ...buildRoutes(s), ...volumeRoutes(s), ...networkRoutes(s)]);
+    this.router = new Router([...systemRoutes(s), ...containerRoutes(s), ...containerFileRoutes(s), ...execRoutes(s), ...imageRoutes(s), ...buildRoutes(s), ...volumeRoutes(s), ...networkRoutes(s), ...pluginRoutes(s)]);
   }
 
   static async listen(options: ApiServerOptions): Promise<ApiServer> {

@@ -1,4 +1,4 @@
-import type { ContainerInspect, Engine } from '@ctr/engine';
+import type { ContainerInspect, Engine, ImageInspect, ImageSummary } from '@ctr/engine';
 import { versionBefore, type ApiVersion } from './api-version';
 
 type NetworkInspect = Awaited<ReturnType<Engine['inspectNetwork']>>;
@@ -32,4 +32,29 @@ export function networkFor(version: ApiVersion, network: NetworkInspect): Networ
   if (!versionBefore(version, '1.47')) return network;
   const { EnableIPv4: _new, ...older } = network;
   return older;
+}
+
+/** `object` without the fields of `dropped`, the others in their order (dockerd's, kept by the engine). */
+function without<T extends object, K extends keyof T>(object: T, dropped: readonly K[]): Omit<T, K> & Partial<Pick<T, K>> {
+  return Object.fromEntries(Object.entries(object).filter(([key]) => !(dropped as readonly string[]).includes(key))) as Omit<T, K> & Partial<Pick<T, K>>;
+}
+
+/**
+ * A `GET /images/json` entry as a client of `version` knows it, as moby's getImagesJSON shapes
+ * it: before API 1.43 an image with no name at all is `<none>:<none>` / `<none>@<none>`; before
+ * 1.44 `VirtualSize` (the engine's, the same as `Size`) is there, and from 1.44 it is gone.
+ */
+export function imageSummaryFor(version: ApiVersion, image: ImageSummary): Omit<ImageSummary, 'VirtualSize'> & { VirtualSize?: number } {
+  if (!versionBefore(version, '1.44')) return without(image, ['VirtualSize']);
+  const unnamed = versionBefore(version, '1.43') && image.RepoTags.length === 0 && image.RepoDigests.length === 0;
+  return unnamed ? { ...image, RepoTags: ['<none>:<none>'], RepoDigests: ['<none>@<none>'] } : image;
+}
+
+/**
+ * An image's inspect as a client of `version` knows it, as moby's getImagesByName shapes it:
+ * `VirtualSize` before API 1.44 only, `Descriptor` from 1.48 only.
+ */
+export function imageInspectFor(version: ApiVersion, image: ImageInspect): Omit<ImageInspect, 'VirtualSize' | 'Descriptor'> & Partial<Pick<ImageInspect, 'VirtualSize' | 'Descriptor'>> {
+  const dropped = [...(versionBefore(version, '1.44') ? [] : ['VirtualSize' as const]), ...(versionBefore(version, '1.48') ? ['Descriptor' as const] : [])];
+  return without(image, dropped);
 }

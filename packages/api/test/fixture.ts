@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDaemon, type Daemon } from '@ctr/api';
+import { startDaemon, type Daemon, type DaemonOptions } from '@ctr/api';
 import { NetworkManager } from '@ctr/network';
 import { runProcess, type ProcessResult } from '../../../test/support/run-process';
 
@@ -19,12 +19,14 @@ export interface TestDaemon {
   cleanup(): Promise<void>;
 }
 
-export async function startTestDaemon(): Promise<TestDaemon> {
+/** `options`: daemon settings a test needs beside the throwaway root's (its plugin directories). */
+export async function startTestDaemon(options: Pick<DaemonOptions, 'plugins'> = {}): Promise<TestDaemon> {
   const root = await mkdtemp(join(tmpdir(), 'ctr-api-'));
   const runRoot = await mkdtemp(join(tmpdir(), 'ctr-api-run-'));
   const socket = join(runRoot, 'ctr.sock');
   const internalErrors: string[] = [];
   const daemon = await startDaemon({
+    ...options,
     root,
     runRoot,
     hosts: [`unix://${socket}`],
@@ -110,10 +112,10 @@ export function json(response: RawResponse): unknown {
  * A daemon for the test file that calls this: started before its tests, cleaned up after
  * them, and no test may leave a 500 behind. The result stands for the daemon once started.
  */
-export function useTestDaemon(): TestDaemon {
+export function useTestDaemon(options: Pick<DaemonOptions, 'plugins'> = {}): TestDaemon {
   let started: TestDaemon | undefined;
   beforeAll(async () => {
-    started = await startTestDaemon();
+    started = await startTestDaemon(options);
   });
   afterAll(async () => {
     await started?.cleanup();

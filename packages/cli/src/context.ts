@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { EngineApi } from '@ctr/api';
-import { isCtrError } from '@ctr/errors';
+import { CtrError, asCtrError, isCtrError } from '@ctr/errors';
+import type { ConfiguredEngineOptions, FlagConfig } from '@ctr/engine';
 import type { Io } from './command';
 import { answeringAsDaemon } from './errors';
 import type { Endpoint, HostFlags } from './host';
@@ -18,29 +19,79 @@ interface EngineOptions {
   env?: NodeJS.ProcessEnv;
   /** `-D`: the client's debug mode, which `info` reports. */
   debug?: boolean;
+  /** `--config-file`: the daemon.json the in-process engine reads (default `$CTR_CONFIG_FILE`, else /etc/ctr/daemon.json if there). */
+  configFile?: string;
 }
 
 let engine: Promise<CliEngine> | undefined;
 let remote: import('@ctr/api').RemoteEngine | undefined;
 let endpoint: Promise<Endpoint> | undefined;
 let engineOptions: EngineOptions = {};
+let configured: ConfiguredEngineOptions | undefined;
 
 export function configureEngine(options: EngineOptions): void {
   engineOptions = options;
   engine = undefined;
   endpoint = undefined;
+  configured = undefined;
+}
+
+/** The configuration file named by `--config-file` or `$CTR_CONFIG_FILE`, if any (then it must exist). */
+function namedConfigFile(): string | undefined {
+  return engineOptions.configFile ?? ((engineOptions.env ?? process.env).CTR_CONFIG_FILE || undefined);
 }
 
 /**
- * The roots ctr was given, by `--root` / `--runroot` or `$CTR_ROOT` / `$CTR_RUNROOT`, as
- * flags for the commands that start an engine of their own: conmon runs its exit command
- * with no environment of ours, so a root chosen by variable must be passed as a flag.
+ * The in-process engine's configuration, as ctrd's: the daemon.json (one read, none of a
+ * default file that is not there) with the global flags over it, a key set by both refused in
+ * dockerd's words. Its errors are the command's own, with docker's status for a CLI that
+ * could not start (125). Read once, when first wanted: `ctr --help` never reads it.
  */
-export function rootFlags(): string[] {
+function configuredOptions(): ConfiguredEngineOptions {
+  if (configured) return configured;
+  const { engineOptionsFromConfig, loadDaemonConfig } = engineModule();
+  const flags: FlagConfig = {
+    ...(engineOptions.root ? { 'data-root': path.resolve(engineOptions.root) } : {}),
+    ...(engineOptions.runRoot ? { 'exec-root': path.resolve(engineOptions.runRoot) } : {}),
+    ...(engineOptions.insecureRegistries?.length ? { 'insecure-registries': engineOptions.insecureRegistries } : {}),
+    ...(engineOptions.registryMirrors?.length ? { 'registry-mirrors': engineOptions.registryMirrors } : {}),
+  };
+  const file = namedConfigFile();
+  try {
+    configured = engineOptionsFromConfig(loadDaemonConfig({ ...(file !== undefined ? { file } : {}), flags }));
+    return configured;
+  } catch (thrown) {
+    const error = asCtrError(thrown);
+    throw new CtrError(error.code, error.message, { cause: error, ...(error.hint ? { hint: error.hint } : {}), details: { ...error.details, exitCode: 125 } });
+  }
+}
+
+/**
+ * The global flags `ctr daemon` is given on: the roots and configuration file named by flag
+ * or `$CTR_CONFIG_FILE` (ctrd reads `$CTR_ROOT` / `$CTR_RUNROOT` itself, below the file's).
+ */
+export function daemonFlags(): string[] {
+  const file = namedConfigFile();
+  return [
+    ...(file !== undefined ? ['--config-file', file] : []),
+    ...(engineOptions.root ? ['--root', engineOptions.root] : []),
+    ...(engineOptions.runRoot ? ['--runroot', engineOptions.runRoot] : []),
+  ];
+}
+
+/**
+ * What the commands that start an engine of their own (conmon's exit command, health check
+ * timers) are given to find the same root: the configuration file named, and the roots unless
+ * the file sets them. conmon runs them with no environment of ours, so a root chosen by
+ * `$CTR_ROOT` / `$CTR_RUNROOT` is passed as a flag.
+ */
+function engineFlags(options: ConfiguredEngineOptions): string[] {
   const env = engineOptions.env ?? process.env;
-  const root = engineOptions.root ?? env.CTR_ROOT;
-  const runRoot = engineOptions.runRoot ?? env.CTR_RUNROOT;
-  return [...(root ? ['--root', root] : []), ...(runRoot ? ['--runroot', runRoot] : [])];
+  const file = namedConfigFile();
+  // A root the file sets is found again in the file; one by flag or variable must be said.
+  const root = engineOptions.root ?? (options.root === undefined ? env.CTR_ROOT : undefined);
+  const runRoot = engineOptions.runRoot ?? (options.runRoot === undefined ? env.CTR_RUNROOT : undefined);
+  return [...(file !== undefined ? ['--config-file', file] : []), ...(root ? ['--root', root] : []), ...(runRoot ? ['--runroot', runRoot] : [])];
 }
 
 /**
@@ -66,9 +117,9 @@ export function imageModule(): typeof import('@ctr/image') {
   return require('@ctr/image') as typeof import('@ctr/image');
 }
 
-/** The `--insecure-registry` list, for what speaks to a registry from this process without the engine (login's check, trust). */
+/** The insecure registries (`--insecure-registry`, daemon.json's), for what speaks to a registry from this process without the engine (login's check, trust). */
 export function insecureRegistries(): readonly string[] {
-  return engineOptions.insecureRegistries ?? [];
+  return configuredOptions().registry?.insecureRegistries ?? [];
 }
 
 /** Whether ctr runs in debug mode (`-D`), as `info` says of the client. */
@@ -111,14 +162,10 @@ async function openEngine(): Promise<CliEngine> {
  */
 export function localEngine(): import('@ctr/engine').Engine {
   const { Engine } = engineModule();
-  const ctr = [process.execPath, path.join(__dirname, '..', 'bin', 'ctr.js'), ...rootFlags()];
+  const options = configuredOptions();
+  const ctr = [process.execPath, path.join(__dirname, '..', 'bin', 'ctr.js'), ...engineFlags(options)];
   return new Engine({
-    ...(engineOptions.root ? { root: engineOptions.root } : {}),
-    ...(engineOptions.runRoot ? { runRoot: engineOptions.runRoot } : {}),
-    registry: {
-      ...(engineOptions.insecureRegistries?.length ? { insecureRegistries: engineOptions.insecureRegistries } : {}),
-      ...(engineOptions.registryMirrors?.length ? { mirrors: engineOptions.registryMirrors } : {}),
-    },
+    ...options,
     exitCommand: [...ctr, 'container', 'cleanup'],
     healthcheckCommand: [...ctr, 'healthcheck', 'run'],
   });

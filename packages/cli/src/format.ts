@@ -103,8 +103,8 @@ interface ContextShape {
   readonly type: string;
   readonly json: (() => unknown) | undefined;
   readonly struct: readonly string[] | undefined;
-  /** What `%v` prints instead of `struct`'s fields (see printedAs). */
-  readonly printed?: () => GoFields;
+  /** What `%v` prints instead of `struct`'s fields (see printedAs): fields, or the text of an error's Error method. */
+  readonly printed?: () => GoFields | string;
 }
 
 /** A Go struct's fields, name and value, in the struct's order. */
@@ -135,7 +135,7 @@ export function formatContext<T extends object>(type: string, fields: T, json?: 
  * structs of unexported fields (the API's item among them), not of the fields a template
  * reads; `fields` are those, in docker's order, values made with goStruct and goPointer.
  */
-export function printedAs<T extends object>(context: T, fields: () => GoFields): T {
+export function printedAs<T extends object>(context: T, fields: () => GoFields | string): T {
   const shape = contexts.get(context);
   contexts.set(context, { type: shape?.type ?? 'struct', json: shape?.json, struct: shape?.struct, printed: fields });
   return context;

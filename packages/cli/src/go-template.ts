@@ -31,9 +31,10 @@ export interface CallContext {
 /**
  * The fields of an object that stands for a Go struct, in the struct's order (an embedded
  * struct is one field), which fmt prints as `{v1 v2 …}` (`{F1:v1 …}` with `%+v`); undefined
- * for an object printed as a map.
+ * for an object printed as a map; a string for one that is a Go error or fmt.Stringer, which
+ * fmt (and a template's action) prints as what its Error or String method returns.
  */
-export type StructFields = (value: object) => readonly (readonly [string, unknown])[] | undefined;
+export type StructFields = (value: object) => readonly (readonly [string, unknown])[] | string | undefined;
 
 /** Every object a map, for a run given no fieldsOf. */
 const NO_STRUCTS: StructFields = () => undefined;
@@ -842,7 +843,7 @@ class Execution {
     pathOf: (value) => (value !== null && typeof value === 'object' ? this.places.get(value) ?? '' : ''),
     fieldsOf: (value) => this.options.fieldsOf?.(value),
     isPointer: (value) =>
-      value !== null && typeof value === 'object' && this.options.fieldsOf?.(value) !== undefined && (this.options.typeOf?.(value)?.startsWith('*') ?? false),
+      value !== null && typeof value === 'object' && Array.isArray(this.options.fieldsOf?.(value)) && (this.options.typeOf?.(value)?.startsWith('*') ?? false),
   };
 
   constructor(
@@ -1170,6 +1171,7 @@ function printed(value: unknown, nil: string, fieldsOf: StructFields): string {
   if (Array.isArray(value)) return `[${value.map((item) => printed(item, '<nil>', fieldsOf)).join(' ')}]`;
   if (typeof value === 'object') {
     const fields = fieldsOf(value);
+    if (typeof fields === 'string') return fields;
     if (fields) return `{${fields.map(([, item]) => printed(item, '<nil>', fieldsOf)).join(' ')}}`;
     return `map[${sortedEntries(value).map(([key, item]) => `${key}:${printed(item, '<nil>', fieldsOf)}`).join(' ')}]`;
   }
@@ -1277,6 +1279,7 @@ function formatArg(value: unknown, verb: string, directive: Directive, fieldsOf:
   if (Array.isArray(value)) return `[${value.map(each).join(' ')}]`;
   if (typeof value === 'object') {
     const fields = fieldsOf(value);
+    if (typeof fields === 'string') return each(fields);
     if (fields) return `{${fields.map(([name, item]) => `${directive.plusV ? `${name}:` : ''}${each(item)}`).join(' ')}}`;
     return `map[${sortedEntries(value).map(([key, item]) => `${each(key)}:${each(item)}`).join(' ')}]`;
   }

@@ -12,6 +12,7 @@ import { networkCommands } from './commands/networks';
 import { registryCommands } from './commands/registry';
 import { systemCommands } from './commands/system';
 import { volumeCommands } from './commands/volumes';
+import { pluginCommands } from './commands/plugins';
 import { loginCommands } from './commands/login';
 import { closeEngine, configureEngine } from './context';
 import { contextCommands } from './commands/context';
@@ -26,6 +27,7 @@ import { moreInformation, reportError } from './errors';
 const globalFlags: FlagSpec[] = [
   { name: 'root', type: 'string', description: 'Root of persistent state (default $CTR_ROOT or /var/lib/ctr)' },
   { name: 'runroot', type: 'string', description: 'Root of state that dies with the machine (default $CTR_RUNROOT or /run/ctr)' },
+  { name: 'config-file', type: 'string', description: 'Engine configuration file, as ctrd\'s (default $CTR_CONFIG_FILE or /etc/ctr/daemon.json)' },
   { name: 'insecure-registry', type: 'list', description: 'Registries (host:port) that may be reached over plain HTTP' },
   { name: 'registry-mirror', type: 'list', description: 'Preferred Docker registry mirror (tried first for docker.io pulls)' },
   { name: 'host', short: 'H', type: 'string', description: 'Daemon socket to connect to (unix://, tcp://, ssh://); default: the engine in-process' },
@@ -82,6 +84,7 @@ const groups: CommandGroup[] = [
   { name: 'builder', description: 'Manage builds', commands: [buildCommand, builderPrune] },
   { name: 'volume', description: 'Manage volumes', commands: volumeCommands },
   { name: 'network', description: 'Manage networks', commands: networkCommands },
+  { name: 'plugin', description: 'Manage plugins', commands: pluginCommands },
   { name: 'system', description: 'Manage ctr', commands: [...systemCommands.filter((c) => c.name !== 'version'), ...systemPruneCommands, systemCheckCommand, dialStdioCommand] },
   { name: 'registry', description: 'Run a private registry', commands: registryCommands },
   { name: 'context', description: 'Manage contexts', commands: contextCommands },
@@ -96,6 +99,7 @@ const groupAliases: Record<string, Record<string, string>> = {
   image: { list: 'ls', remove: 'rm' },
   volume: { list: 'ls', remove: 'rm' },
   network: { list: 'ls', remove: 'rm' },
+  plugin: { list: 'ls', remove: 'rm' },
   context: { list: 'ls', remove: 'rm' },
 };
 
@@ -197,7 +201,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const debug = global.flags.debug === true;
   const root = str(global, 'root');
   const runRoot = str(global, 'runroot');
-  configureEngine({ ...(root ? { root } : {}), ...(runRoot ? { runRoot } : {}), insecureRegistries: list(global, 'insecure-registry'), registryMirrors: list(global, 'registry-mirror'), hosts: hostFlags(global), env: io.env, debug });
+  const configFile = str(global, 'config-file');
+  configureEngine({ ...(root ? { root } : {}), ...(runRoot ? { runRoot } : {}), insecureRegistries: list(global, 'insecure-registry'), registryMirrors: list(global, 'registry-mirror'), hosts: hostFlags(global), env: io.env, debug, ...(configFile !== undefined ? { configFile } : {}) });
   if (global.flags.version === true) {
     io.stdout.write('ctr version 0.1.0\n');
     return 0;

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { goErrnoWords, invalidArgument, notFound, unsupported } from '@ctr/errors';
+import { CtrError, goErrnoWords, invalidArgument, unsupported, type ErrorCode } from '@ctr/errors';
 import { familiarString, parseReference } from '@ctr/image';
 import { remoteContextKind } from './remote-context';
 
@@ -11,6 +11,9 @@ import { remoteContextKind } from './remote-context';
 export type NamedContext = { type: 'local'; path: string } | { type: 'image'; ref: string };
 
 const IMAGE_SCHEME = 'docker-image://';
+
+/** What a failed stat of a named context's directory is, by its errno. */
+const STAT_FAILURES: Readonly<Record<string, ErrorCode>> = { ENOENT: 'NotFound', ENOTDIR: 'NotFound', EACCES: 'Denied', EPERM: 'Denied' };
 
 /**
  * The key a name is found by, as buildx stores it and BuildKit's frontend looks it up: the
@@ -77,7 +80,8 @@ export async function resolveNamedContexts(given: Readonly<Record<string, NamedC
     }
     const dir = path.resolve(context.path);
     const st = await fs.stat(dir).catch((error: NodeJS.ErrnoException) => {
-      throw notFound(`failed to get build context ${name}: stat ${context.path}: ${goErrnoWords(error)}`, { cause: error });
+      // buildx's words whatever went wrong; what kind of failure, as the errno says (not every one is a missing path).
+      throw new CtrError(STAT_FAILURES[error.code ?? ''] ?? 'Internal', `failed to get build context ${name}: stat ${context.path}: ${goErrnoWords(error)}`, { cause: error });
     });
     if (!st.isDirectory()) throw invalidArgument(`failed to get build context path ${context.path}: not a directory`);
     contexts.set(checkedKey(name), { type: 'local', path: dir });

@@ -31,9 +31,10 @@ export interface ContainerRecord {
   run: RunOptions;
   /**
    * `name`: a volume's; `device`: a volume that is a device's mount, made at each start;
-   * `subpath`: the directory of the volume mounted (`source` ends with it); `volumeMode`: `-v`'s mode, as given.
+   * `subpath`: the directory of the volume mounted (`source` ends with it); `volumeMode`: `-v`'s mode, as given;
+   * `driver`: the volume plugin whose volume it is (`source` is its staging point, see plugins/volume-mounts.ts).
    */
-  mounts: Array<MountSpec & { name?: string; device?: true; subpath?: string; volumeMode?: string }>;
+  mounts: Array<MountSpec & { name?: string; device?: true; subpath?: string; volumeMode?: string; driver?: string }>;
   /** `--mount`s (the API's `HostConfig.Mounts`), as given; absent without any. */
   mountSpecs?: ApiMount[];
   /** `-v`'s binds and named volumes, as given (inspect's HostConfig.Binds). */

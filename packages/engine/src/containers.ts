@@ -23,7 +23,9 @@ import { holdsHostMounts, releaseDevices, releaseHeld, runtimeMounts, startHoldi
 import { ownAddress, releaseNetwork, startNetworked } from './container-network';
 import { unlessThisProcessRuns } from './exit-command';
 import { portBindingsOf } from './port-bindings';
-import { checkDuplicateMounts, mountDestination as mountTarget, mountRequest, parseTmpfsSpec, parseVolumeSpec, volumeDirOf, type ApiMount, type VolumeRequest } from './volumes-spec';
+import { checkDuplicateMounts, isPluginDriver, mountDestination as mountTarget, mountRequest, parseTmpfsSpec, parseVolumeSpec, volumeDirOf, withVolumeDriver, type ApiMount, type VolumeRequest } from './volumes-spec';
+import { createVolume, removeVolumeOf, volumeForMount } from './volumes-networks';
+import { pluginMountsModule } from './lazy-modules';
 import {
   checkPlatformSettings,
   checkUsernsMode,
@@ -709,7 +711,8 @@ export class Containers {
       throw conflict('Conflicting options: --restart and --rm');
     }
     const specMounts = (options.mountSpecs ?? []).map(mountRequest);
-    const volumeRequests = [...(options.volumes ?? []).map(parseVolumeSpec), ...specMounts.filter((m): m is VolumeRequest => 'kind' in m)];
+    const volumeDriver = options.platform?.volumeDriver;
+    const volumeRequests = [...(options.volumes ?? []).map((spec) => withVolumeDriver(parseVolumeSpec(spec), volumeDriver)), ...specMounts.filter((m): m is VolumeRequest => 'kind' in m)];
     // HostConfig.Binds: the -v binds and named volumes as given (an anonymous `-v /p` is Config.Volumes', as docker's CLI sends it).
     const binds = (options.volumes ?? []).filter((_, i) => volumeRequests[i]?.kind !== 'anonymous');
     const tmpfs = [...(options.tmpfs ?? []).map(parseTmpfsSpec), ...specMounts.filter((m): m is TmpfsMount => !('kind' in m))];
@@ -729,7 +732,7 @@ export class Containers {
     checkUsernsMode(options.usernsMode);
     refuseDeviceRequests(options.deviceRequests);
     const realtime = { period: options.cpuRealtimePeriod, runtime: options.cpuRealtimeRuntime };
-    const platformWarnings = checkPlatformSettings(options.platform ?? {}, realtime, (options.volumes ?? []).some((_, i) => volumeRequests[i]?.kind !== 'bind'));
+    const platformWarnings = checkPlatformSettings(options.platform ?? {}, realtime);
     const macAddress = options.macAddress === undefined ? undefined : parseMac(options.macAddress);
     if (macAddress !== undefined && !ownNetwork) throw invalidArgument('conflicting options: mac-address and the network mode');
     // runconfig's ErrUnsupportedNetworkAndIP; a user network without a subnet of its own refuses it when joined.
@@ -784,7 +787,7 @@ export class Containers {
           await mountNewRootfs(mounts, rootfs, { ephemeral: starting && options.autoRemove === true });
           undo.push(() => unmount(rootfs));
         })(),
-        this.volumeMounts(id, volumeRequests, image, undo, inherited, ownTargets),
+        this.volumeMounts(id, volumeRequests, image, undo, inherited, ownTargets, volumeDriver),
         (async () => {
           // `none` needs no network of ours: runc gives a new namespace its loopback itself.
           if (networkMode === 'none') return undefined;
@@ -960,30 +963,30 @@ export class Containers {
     undo: Array<() => Promise<unknown>>,
     inherited: ReadonlyArray<ContainerRecord['mounts'][number]>,
     ownTargets: readonly string[],
+    volumeDriver: string | undefined,
   ): Promise<{ mounts: ContainerRecord['mounts']; anonymous: string[]; fills: VolumeFill[] }> {
     const volumes = this.ctx.store.volumes;
     const mounts: ContainerRecord['mounts'] = [];
     const anonymous: string[] = [];
     const fills: VolumeFill[] = [];
     const use = async (name: string, request: VolumeRequest & { kind: 'named' | 'anonymous' }): Promise<void> => {
-      const info = await volumes.inspect(name).catch(async (error) => {
-        if (!isNotFound(error)) throw error;
-        const made = await volumes.create({ name, ...request.create });
-        await this.ctx.events.emit('volume', 'create', name, { driver: 'local' });
-        return made;
-      });
+      const info = await volumeForMount(this.ctx, name, request.create);
+      const subpath = request.kind === 'named' ? request.subpath : undefined;
+      const driver = isPluginDriver(info.Driver) ? info.Driver : undefined;
+      if (driver && subpath) throw invalidArgument(`invalid mount config for type "volume": ctr mounts no subpath of volume plugin ${driver}'s volumes`);
       await volumes.addUser(name, id);
       undo.push(() => volumes.removeUser(name, id));
-      const subpath = request.kind === 'named' ? request.subpath : undefined;
       // A subpath is looked for at each start, as dockerd does: it may be made after the create.
-      const source = subpath ? path.join(info.Mountpoint, subpath) : info.Mountpoint;
+      // A plugin's volume is where each start binds what the plugin's Mount gives.
+      const source = driver ? this.pluginStagingPoint(id, mounts.length) : subpath ? path.join(info.Mountpoint, subpath) : info.Mountpoint;
       const { target, readOnly, mode } = request;
-      mounts.push({ type: 'volume', source, target, readOnly, name, ...(subpath ? { subpath } : {}), ...(mode ? { volumeMode: mode } : {}), ...(hasDevice(info) ? { device: true as const } : {}) });
+      const kept = { ...(subpath ? { subpath } : {}), ...(mode ? { volumeMode: mode } : {}), ...(hasDevice(info) ? { device: true as const } : {}), ...(driver ? { driver } : {}) };
+      mounts.push({ type: 'volume', source, target, readOnly, name, ...kept });
       if (request.copy) fills.push({ name, target, ...(subpath ? { subpath } : {}) });
     };
     const anonymousVolume = async (request: VolumeRequest & { kind: 'anonymous' }): Promise<void> => {
-      const made = await volumes.create({ ...request.create });
-      undo.push(() => volumes.remove(made.Name, { force: true }));
+      const made = isPluginDriver(request.create?.driver) ? await createVolume(this.ctx, { ...request.create }) : await volumes.create({ ...request.create });
+      undo.push(() => removeVolumeOf(this.ctx, made.Name, { force: true }));
       anonymous.push(made.Name);
       await use(made.Name, request);
     };
@@ -1012,12 +1015,18 @@ export class Containers {
         await volumes.addUser(name, id);
         undo.push(() => volumes.removeUser(name, id));
       }
-      mounts.push(mount);
+      // Another container's plugin volume is mounted for this one at this one's own staging point.
+      mounts.push(mount.type === 'volume' && mount.driver !== undefined ? { ...mount, source: this.pluginStagingPoint(id, mounts.length) } : mount);
     }
     for (const target of Object.keys(image.config.config?.Volumes ?? {})) {
-      if (!mounts.some((m) => mountTarget(m.target) === mountTarget(target))) await anonymousVolume({ kind: 'anonymous', target: mountTarget(target), readOnly: false, copy: true });
+      if (mounts.some((m) => mountTarget(m.target) === mountTarget(target))) continue;
+      await anonymousVolume({ kind: 'anonymous', target: mountTarget(target), readOnly: false, copy: true, ...(volumeDriver ? { create: { driver: volumeDriver } } : {}) });
     }
     return { mounts, anonymous, fills };
+  }
+
+  private pluginStagingPoint(id: string, index: number): string {
+    return pluginMountsModule().pluginStagingPoint(this.ctx.runRoot, id, index);
   }
 
   /**
@@ -1340,6 +1349,7 @@ export class Containers {
         snapshot: record.snapshot,
         namedVolumes: record.mounts.flatMap((mount) => (mount.name ? [mount.name] : [])),
         anonymousVolumes: options.volumes ? record.anonymousVolumes : [],
+        ...(record.mounts.some((m) => m.driver !== undefined) ? { releasePlugins: () => pluginMountsModule().releasePluginVolumes(this.ctx, record) } : {}),
       });
       [took] = await Promise.all([
         this.records.remove(record.id),
@@ -1422,7 +1432,7 @@ export class Containers {
       return [
         {
           Type: m.type,
-          ...(m.name ? { Name: m.name, Driver: 'local' } : {}),
+          ...(m.name ? { Name: m.name, Driver: m.driver ?? 'local' } : {}),
           Source: volumeDirOf(m),
           Destination: m.target,
           Mode: m.volumeMode ?? (m.type === 'volume' ? 'z' : ''),
@@ -1817,7 +1827,15 @@ export class Containers {
    */
   private async tearDown(
     id: string,
-    parts: { processFirst: boolean; networked: boolean; rootfs: string; snapshot: string; namedVolumes: readonly string[]; anonymousVolumes: readonly string[] },
+    parts: {
+      processFirst: boolean;
+      networked: boolean;
+      rootfs: string;
+      snapshot: string;
+      namedVolumes: readonly string[];
+      anonymousVolumes: readonly string[];
+      releasePlugins?: () => Promise<void>;
+    },
   ): Promise<void> {
     const deleteProcess = (): Promise<void> =>
       this.ctx.runtime.delete(id, { force: true }).catch((error) => {
@@ -1837,7 +1855,9 @@ export class Containers {
       })(),
       (async () => {
         for (const name of parts.namedVolumes) await this.ctx.store.volumes.removeUser(name, id);
-        for (const name of parts.anonymousVolumes) await this.ctx.store.volumes.remove(name).catch(() => undefined);
+        // A plugin's volume is unmounted before its plugin is asked to remove it.
+        await parts.releasePlugins?.();
+        for (const name of parts.anonymousVolumes) await removeVolumeOf(this.ctx, name).catch(() => undefined);
       })(),
     ] as const);
   }

@@ -3,6 +3,7 @@ import type { Runtime } from '@ctr/runtime';
 import type { NetworkManager } from '@ctr/network';
 import type { RegistryClient } from '@ctr/registry';
 import type { EventLog } from './events';
+import type { PluginDirectory } from './plugins/directory';
 
 /** What the engine's parts share: the packages it composes, opened once. */
 export interface EngineContext {
@@ -13,6 +14,8 @@ export interface EngineContext {
   readonly network: NetworkManager;
   readonly events: EventLog;
   registry(): RegistryClient;
+  /** The plugins the engine can use (volume plugins), made when first wanted. */
+  plugins(): PluginDirectory;
   /** The program conmon runs after a watched container exits while no monitor is here to see it. */
   readonly exitCommand: readonly string[] | undefined;
   readonly healthcheckCommand: readonly string[] | undefined;

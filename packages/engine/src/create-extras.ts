@@ -2,7 +2,6 @@ import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
 import { sctpRefused } from '@ctr/network';
 import { checkCpuRealtime } from './resources';
-import { checkVolumeDriver } from './volumes-spec';
 
 /**
  * `--expose 80`, `--expose 8000-8010/udp`: the `port/proto` keys of `Config.ExposedPorts`,
@@ -199,11 +198,11 @@ export function recordedPlatform(settings: PlatformSettings | undefined): { plat
 /**
  * A create's platform settings and real-time CPU budget, checked in the order a Linux dockerd
  * checks them (the request's decoding, then the resources, the runtime, the container's layer,
- * its volumes), in its words. Returns the warnings of what is dropped. `createsVolumes`:
- * whether the container's `-v` make volumes, which `volumeDriver` would serve.
+ * its volumes), in its words. Returns the warnings of what is dropped. The volume driver is
+ * looked up when a volume is made with it, as dockerd looks it up.
  */
-export function checkPlatformSettings(settings: PlatformSettings, realtime: { period?: number; runtime?: number }, createsVolumes: boolean): string[] {
-  const { runtime, isolation, volumeDriver, storageOpt, cpuPercent, ioMaximumBandwidth, ioMaximumIOps } = settings;
+export function checkPlatformSettings(settings: PlatformSettings, realtime: { period?: number; runtime?: number }): string[] {
+  const { runtime, isolation, storageOpt, cpuPercent, ioMaximumBandwidth, ioMaximumIOps } = settings;
   if (isolation && isolation.toLowerCase() !== 'default') throw invalidArgument(`Invalid isolation: ${JSON.stringify(isolation)} - linux only supports 'default'`);
   if (ioMaximumBandwidth) throw invalidArgument('Invalid QoS settings: linux does not support configuration of maximum bandwidth');
   if (ioMaximumIOps) throw invalidArgument('Invalid QoS settings: linux does not support configuration of maximum IOPs');
@@ -213,6 +212,5 @@ export function checkPlatformSettings(settings: PlatformSettings, realtime: { pe
   if (storageOpt && Object.keys(storageOpt).length > 0) {
     throw invalidArgument("--storage-opt is supported only for overlay over xfs with 'pquota' mount option", { hint: "ctr's container layers are overlayfs without project quotas" });
   }
-  if (createsVolumes) checkVolumeDriver(volumeDriver);
   return warnings;
 }

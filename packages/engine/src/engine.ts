@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { invalidArgument } from '@ctr/errors';
 import { launchDetached, openStore, removeTreeBehind, spreadSubdirectories, type CreateVolumeOptions, type VolumeInfo } from '@ctr/store';
 import { Runtime, cgroupFeatures, detachOnKeys, detachedError, parseDetachKeys, type ExecResult } from '@ctr/runtime';
 import { NetworkManager, type NetworkCreateOptions, type NetworkInspect } from '@ctr/network';
@@ -32,7 +32,10 @@ import {
   type StopOptions,
 } from './containers';
 import { EventLog, type EngineEvent, type EventsOptions } from './events';
-import { dockerfileModule, registryModule } from './lazy-modules';
+import { reloadAttributes, withContainerDefaults, type DaemonSettings, type ReloadableSettings } from './daemon-config';
+import { dockerfileModule, pluginDirectoryModule, pluginsModule, registryModule } from './lazy-modules';
+import type { PluginDirectory, PluginOptions } from './plugins/directory';
+import type { ManagedPlugins, PluginEnableOptions, PluginInspect, PluginListOptions, PluginPrivilege, PluginPullOptions, PluginPushOptions, PluginRegistryOptions, PushedPlugin } from './plugins/managed';
 import { exportContainer, getArchive, putArchive, statPath, type PathStat, type PutArchiveOptions } from './archive';
 import { containerChanges, type FilesystemChange } from './changes';
 import { RestartMonitor, handleExit, recoverContainers } from './restart';
@@ -53,6 +56,7 @@ import {
   runtimeCommit,
   type ComponentVersion,
   type EngineInfo,
+  type PluginsInfo,
 } from './host-info';
 import type { UpdateOptions } from './resources';
 import {
@@ -67,6 +71,8 @@ import {
   type SystemPruneResult,
 } from './system';
 import {
+  createVolume,
+  inspectVolume,
   listNetworks,
   listVolumes,
   pruneNetworks,
@@ -103,7 +109,8 @@ import {
   type SaveOptions,
 } from './images';
 
-export interface EngineOptions {
+/** The engine's roots, registry settings and the rest: `DaemonSettings` are daemon.json's engine-wide ones (see `engineOptionsFromConfig`). */
+export interface EngineOptions extends DaemonSettings {
   /** Persistent state (default `$CTR_ROOT` or `/var/lib/ctr`). */
   root?: string;
   /** State that dies with the machine (default `$CTR_RUNROOT` or `/run/ctr`). */
@@ -134,6 +141,8 @@ export interface EngineOptions {
    * is over — the ctr command passes its own `healthcheck run`.
    */
   healthcheckCommand?: string[];
+  /** Where plugins are found (legacy plugins' directories: docker's by default) and how long activating one is retried. */
+  plugins?: PluginOptions;
 }
 
 export interface RunOptions extends CreateContainerOptions, AttachIo {
@@ -230,6 +239,21 @@ async function untilDetached<T>(attachment: Promise<T>, detaching: Detaching | u
  * A `network connect`/`disconnect` event as dockerd emits it: the network (by its ID) is the
  * actor; the attributes name the container, the network and its driver.
  */
+/**
+ * `docker info`'s Plugins: the built-in drivers with the volume, network and log plugins there
+ * are — managed ones enabled, legacy ones found — each list in name order, as dockerd's.
+ */
+async function pluginsInfo(ctx: EngineContext): Promise<PluginsInfo> {
+  const directory = ctx.plugins();
+  const named = async (capability: string, builtIn: string[]): Promise<string[]> => [...builtIn, ...(await directory.all(capability)).map((p) => p.name)].sort();
+  const [volume, network, log] = await Promise.all([
+    named('VolumeDriver', ['local']),
+    named('NetworkDriver', ['bridge', 'host', 'null']),
+    named('LogDriver', ['json-file', 'local', 'none']),
+  ]);
+  return { Volume: volume, Network: network, Authorization: null, Log: log };
+}
+
 async function networkEvent(ctx: EngineContext, action: 'connect' | 'disconnect', network: NetworkInspect, container: string): Promise<void> {
   await ctx.events.emit('network', action, network.Id, { container, name: network.Name, type: network.Driver });
 }
@@ -255,8 +279,10 @@ export class Engine {
   readonly runRoot: string;
   private parts: Promise<{ ctx: EngineContext; images: Images; containers: Containers }> | undefined;
   private monitor: RestartMonitor | undefined;
+  private managedPlugins: ManagedPlugins | undefined;
+  private registryClient: RegistryClient | undefined;
 
-  constructor(private readonly options: EngineOptions = {}) {
+  constructor(private options: EngineOptions = {}) {
     this.root = options.root ?? process.env.CTR_ROOT ?? '/var/lib/ctr';
     this.runRoot = options.runRoot ?? process.env.CTR_RUNROOT ?? '/run/ctr';
   }
@@ -266,9 +292,10 @@ export class Engine {
       mkdirSync(this.root, { recursive: true, mode: 0o711 });
       mkdirSync(this.runRoot, { recursive: true, mode: 0o711 });
       const store = await openStore({ root: this.root });
-      let registry: RegistryClient | undefined;
+      let plugins: PluginDirectory | undefined;
       let network: NetworkManager | undefined;
       const { root, runRoot } = this;
+      const networks = this.options.networks;
       const hostResolvConf = this.options.hostResolvConf !== undefined ? { hostResolvConf: this.options.hostResolvConf } : {};
       const ctx: EngineContext = {
         root: this.root,
@@ -287,11 +314,13 @@ export class Engine {
         // Made when first wanted: a container on network `none` never asks, and making it
         // parses the address pools and hashes the root (node:crypto, which `run` otherwise skips).
         get network(): NetworkManager {
-          network ??= new NetworkManager({ root, runRoot, ...hostResolvConf });
+          network ??= new NetworkManager({ root, runRoot, ...hostResolvConf, ...networks });
           return network;
         },
         events: new EventLog(this.root),
-        registry: () => (registry ??= new (registryModule().RegistryClient)(this.options.registry ?? {})),
+        // A reload replaces the client, with the settings it reads (mirrors, insecure registries, limits).
+        registry: () => (this.registryClient ??= new (registryModule().RegistryClient)(this.options.registry ?? {})),
+        plugins: () => (plugins ??= new (pluginDirectoryModule().PluginDirectory)(this.options.plugins ?? {}, { root, runRoot, managed: this.managedPluginsOf(ctx) })),
         exitCommand: this.options.exitCommand,
         healthcheckCommand: this.options.healthcheckCommand,
         monitoring: () => this.monitor !== undefined,
@@ -426,7 +455,7 @@ export class Engine {
   // Containers
 
   async create(options: CreateContainerOptions): Promise<CreatedContainer> {
-    return (await this.ready()).containers.create(options);
+    return (await this.ready()).containers.create(withContainerDefaults(options, this.options.containerDefaults));
   }
 
   /**
@@ -468,7 +497,7 @@ export class Engine {
     let id: string | undefined;
     let result: RunResult;
     try {
-      const started = await containers.run(create, attach, {
+      const started = await containers.run(withContainerDefaults(create, this.options.containerDefaults), attach, {
         onCreated: (made) => {
           id = made.id;
           onCreated?.(made);
@@ -633,13 +662,14 @@ export class Engine {
 
   // Volumes
 
-  /** `docker volume create`; `options` are the local driver's (`type`, `device`, `o`: see @ctr/store's CreateVolumeOptions). */
-  async createVolume({ driver, ...options }: CreateVolumeOptions & { driver?: string } = {}): Promise<VolumeInfo> {
-    if (driver !== undefined && driver !== 'local') throw invalidArgument(`volume driver ${JSON.stringify(driver)} is not available: only "local" is`);
-    const { ctx } = await this.ready();
-    const volume = await ctx.store.volumes.create(options);
-    await ctx.events.emit('volume', 'create', volume.Name, { driver: 'local' });
-    return volume;
+  /**
+   * `docker volume create [-d DRIVER]`: `local` (the default) takes `options` as its own
+   * (`type`, `device`, `o`: see @ctr/store's CreateVolumeOptions); any other driver is a volume
+   * plugin (see `EngineOptions.plugins`), given the options as its Create's `Opts`.
+   */
+  async createVolume(options: CreateVolumeOptions & { signal?: AbortSignal } = {}): Promise<VolumeInfo> {
+    const { signal, ...create } = options;
+    return createVolume((await this.ready()).ctx, create, signal);
   }
 
   /** `docker volume ls`, with docker's filters (`dangling`, `driver`, `label`, `name`). */
@@ -648,7 +678,7 @@ export class Engine {
   }
 
   async inspectVolume(name: string): Promise<VolumeInfo> {
-    return (await this.ready()).ctx.store.volumes.inspect(name);
+    return inspectVolume((await this.ready()).ctx, name);
   }
 
   async removeVolume(name: string, options: { force?: boolean } = {}): Promise<void> {
@@ -735,10 +765,107 @@ export class Engine {
     await handleExit(ctx, containers, /^[0-9a-f]{64}$/.test(id) ? id : (await containers.find(id)).id);
   }
 
-  /** After a reboot-like loss of the run directory: start `always`/`unless-stopped` containers again, remove exited `--rm` ones. */
+  /**
+   * After a reboot-like loss of the run directory: start `always`/`unless-stopped` containers
+   * again, remove exited `--rm` ones, and start the managed plugins that were enabled (as dockerd
+   * restores them; one that will not start is left disabled).
+   */
   async recover(): Promise<{ restarted: string[]; removed: string[] }> {
     const { ctx, containers } = await this.ready();
-    return recoverContainers(ctx, containers);
+    const recovered = await recoverContainers(ctx, containers);
+    if (existsSync(path.join(this.root, 'plugins'))) await (await this.plugins()).restore(true);
+    return recovered;
+  }
+
+  // Plugins
+
+  /** The managed plugins, loaded when first asked for: `run` never pays for them. */
+  private async plugins(): Promise<ManagedPlugins> {
+    return this.managedPluginsOf((await this.ready()).ctx);
+  }
+
+  /** The one manager of this engine's managed plugins (its commands' and its plugin lookups'), run under its runtime and conmon. */
+  private managedPluginsOf(ctx: EngineContext): ManagedPlugins {
+    this.managedPlugins ??= new (pluginsModule().ManagedPlugins)({
+      root: this.root,
+      runRoot: this.runRoot,
+      ...(this.options.runtimePath ? { runtimePath: this.options.runtimePath } : {}),
+      ...(this.options.conmonPath ? { conmonPath: this.options.conmonPath } : {}),
+      registry: () => ctx.registry(),
+      version: ENGINE_VERSION,
+      // dockerd counts the volumes and networks that acquired the plugin; ctr asks who names it as their driver.
+      inUse: async (name) => {
+        const names = new Set([name, name.replace(/:latest$/, '')]);
+        const [volumes, networks] = await Promise.all([listVolumes(ctx), listNetworks(ctx)]);
+        return volumes.some((v) => names.has(v.Driver)) || networks.some((n) => names.has(n.Driver));
+      },
+      onEvent: async (action, id, name) => {
+        await ctx.events.emit('plugin', action, id, { name });
+      },
+    });
+    return this.managedPlugins;
+  }
+
+  /** `docker plugin ls`, with docker's filters (`enabled`, `capability`). */
+  async listPlugins(options: PluginListOptions = {}): Promise<PluginInspect[]> {
+    return (await this.plugins()).list(options);
+  }
+
+  async inspectPlugin(name: string): Promise<PluginInspect> {
+    return (await this.plugins()).inspect(name);
+  }
+
+  /** `docker plugin create NAME DIR`: `tar` holds the plugin's `config.json` and `rootfs/` (gzip or not). */
+  async createPlugin(name: string, tar: Readable, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await (await this.plugins()).create(name, tar, options);
+  }
+
+  async enablePlugin(name: string, options: PluginEnableOptions = {}): Promise<void> {
+    return (await this.plugins()).enable(name, options);
+  }
+
+  async disablePlugin(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return (await this.plugins()).disable(name, options);
+  }
+
+  async removePlugin(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return (await this.plugins()).remove(name, options);
+  }
+
+  /** `docker plugin set PLUGIN KEY=VALUE…` of a disabled plugin. */
+  async setPlugin(name: string, settings: readonly string[]): Promise<void> {
+    return (await this.plugins()).set(name, settings);
+  }
+
+  /** `docker plugin push NAME`: to the registry its name says, as an image manifest of the plugin's config and rootfs. */
+  async pushPlugin(name: string, options: PluginPushOptions = {}): Promise<PushedPlugin> {
+    return (await this.plugins()).push(name, options);
+  }
+
+  /** What installing `remote` asks the user to grant (`GET /plugins/privileges`). */
+  async pluginPrivileges(remote: string, options: PluginRegistryOptions = {}): Promise<PluginPrivilege[]> {
+    return (await this.plugins()).privileges(remote, options);
+  }
+
+  /** `docker plugin install`'s pull: `remote` made a disabled plugin, once the privileges granted match its config's. */
+  async pullPlugin(remote: string, options: PluginPullOptions): Promise<PluginInspect> {
+    return (await this.plugins()).pull(remote, options);
+  }
+
+  /** `docker plugin upgrade PLUGIN REMOTE` of a disabled plugin: its rootfs and config become the remote's; settings stay. */
+  async upgradePlugin(name: string, remote: string, options: Omit<PluginPullOptions, 'name'>): Promise<PluginInspect> {
+    return (await this.plugins()).upgrade(name, remote, options);
+  }
+
+  /**
+   * dockerd's reload (SIGHUP): the reloadable settings replaced (the registry client is made
+   * again with them), announced as its `daemon reload` event with every one's new value.
+   */
+  async reload(settings: ReloadableSettings): Promise<EngineEvent> {
+    const { ctx } = await this.ready();
+    this.options = { ...this.options, ...settings, registry: { ...this.options.registry, ...settings.registry } };
+    this.registryClient = undefined;
+    return ctx.events.emit('daemon', 'reload', await engineId(this.root), { ...reloadAttributes(this.options), name: os.hostname() });
   }
 
   /** Stop the background work (the restart monitor, file deletions under way). Containers keep running. */
@@ -841,7 +968,7 @@ export class Engine {
       Images: images.length,
       Driver: 'overlay2',
       DriverStatus: overlayDriverStatus(this.root),
-      Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'null'], Authorization: null, Log: ['json-file', 'local', 'none'] },
+      Plugins: await pluginsInfo(ctx),
       MemoryLimit: cgroups.memoryLimit,
       SwapLimit: cgroups.swapLimit,
       CpuCfsPeriod: cgroups.cpuCfsPeriod,
@@ -850,13 +977,13 @@ export class Engine {
       CPUSet: cgroups.cpuSet,
       PidsLimit: cgroups.pidsLimit,
       IPv4Forwarding: forwarding,
-      Debug: false,
+      Debug: this.options.debug === true,
       NFd: openFileDescriptors(),
       OomKillDisable: cgroups.oomKillDisable,
       // Node runs no goroutines.
       NGoroutines: 0,
       SystemTime: goTimeNow(),
-      LoggingDriver: 'json-file',
+      LoggingDriver: this.options.containerDefaults?.log?.driver || 'json-file',
       CgroupDriver: 'cgroupfs',
       CgroupVersion: cgroups.version,
       // Events are a file every process on the root follows; no engine counts their readers.
@@ -877,8 +1004,8 @@ export class Engine {
       HttpsProxy: proxyFromEnv(process.env, 'HTTPS_PROXY'),
       NoProxy: proxyFromEnv(process.env, 'NO_PROXY'),
       Name: os.hostname(),
-      Labels: [],
-      ExperimentalBuild: false,
+      Labels: this.options.labels ?? [],
+      ExperimentalBuild: this.options.experimental === true,
       ServerVersion: ENGINE_VERSION,
       Runtimes: { runc: { path: runtime } },
       DefaultRuntime: 'runc',

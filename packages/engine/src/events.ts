@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
  * O_APPEND are atomic on a local filesystem, so writers need no lock.
  */
 
-export type EventType = 'container' | 'image' | 'volume' | 'network' | 'builder';
+export type EventType = 'container' | 'image' | 'volume' | 'network' | 'builder' | 'plugin' | 'daemon';
 
 export interface EngineEvent {
   Type: EventType;

@@ -4,10 +4,12 @@ import { unmount } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 import { underContainerLock } from './container-lock';
+import { pluginMountsModule } from './lazy-modules';
 
 /**
  * What a container holds on the host while it runs, beside its root filesystem: the mounts of
- * its device volumes (`volume create -o type=… -o device=…`) and a shareable /dev/shm. (Its
+ * its device volumes (`volume create -o type=… -o device=…`), its plugins' volumes (each
+ * plugin's Mount, see plugins/volume-mounts.ts) and a shareable /dev/shm. (Its
  * volume subpaths' staging mounts, `runtimeMounts`, are held only while it starts.) dockerd
  * releases both when the container stops (its local volume driver counts a volume's mounts
  * per running container); here whoever sees the exit does — an engine's monitor, conmon's exit
@@ -25,7 +27,11 @@ const HOLD_LOCKS = 'hold-locks';
 
 /** Whether the container holds anything on the host while it runs that its exit must release. */
 export function holdsHostMounts(record: Pick<ContainerRecord, 'run' | 'mounts'>): boolean {
-  return record.run.ipc === 'shareable' || record.mounts.some((mount) => mount.device === true);
+  return record.run.ipc === 'shareable' || record.mounts.some((mount) => mount.device === true || mount.driver !== undefined);
+}
+
+function hasPluginVolumes(record: Pick<ContainerRecord, 'mounts'>): boolean {
+  return record.mounts.some((mount) => mount.driver !== undefined);
 }
 
 type RecordMount = ContainerRecord['mounts'][number];
@@ -103,7 +109,8 @@ export async function startHolding<T>(ctx: EngineContext, record: Holder, start:
   const devices = deviceVolumes(record);
   // With the device volumes mounted: a subpath may be on one.
   const staged = (): Promise<T> => withSubpathsStaged(ctx, record, start);
-  const mounted = (): Promise<T> => (devices.length > 0 ? ctx.store.volumes.withDevicesMounted(devices, staged) : staged());
+  const withDevices = (): Promise<T> => (devices.length > 0 ? ctx.store.volumes.withDevicesMounted(devices, staged) : staged());
+  const mounted = (): Promise<T> => (hasPluginVolumes(record) ? pluginMountsModule().withPluginVolumesMounted(ctx, record, withDevices) : withDevices());
   try {
     return await (record.run.ipc === 'shareable' ? underContainerLock(ctx, HOLD_LOCKS, record.id, mounted) : mounted());
   } catch (error) {
@@ -117,25 +124,29 @@ export async function startHolding<T>(ctx: EngineContext, record: Holder, start:
  * copy from or into it), as dockerd's local driver mounts them for one. The work holds them
  * as a running container does (see the store's `holdDevices`), not the volumes' lock: a
  * start, a volume's create and an exit's release go on meanwhile, and none takes a mount
- * down under it. The undo drops the hold and unmounts each that nothing else uses.
+ * down under it. The undo drops the hold and unmounts each that nothing else uses. Its plugins'
+ * volumes are mounted for the work too (their Mount), and unmounted after.
  */
 export async function holdDevices(ctx: EngineContext, record: Holder): Promise<() => Promise<void>> {
   const devices = deviceVolumes(record);
-  if (devices.length === 0) return async () => undefined;
+  const plugins = hasPluginVolumes(record) ? await pluginMountsModule().holdPluginVolumes(ctx, record) : async (): Promise<void> => undefined;
+  if (devices.length === 0) return plugins;
   const drop = await ctx.store.volumes.holdDevices(devices, record.id).catch(async (error: unknown) => {
     // What was mounted before one failed.
     await releaseDevices(ctx, record);
+    await plugins();
     throw error;
   });
   return async () => {
     await drop();
     await releaseDevices(ctx, record);
+    await plugins();
   };
 }
 
 /**
- * Release what a container that no longer runs held: its /dev/shm, and each device volume no
- * running container uses. Never fails: no caller at an exit has anyone to tell, and what does
+ * Release what a container that no longer runs held: its /dev/shm, each device volume no
+ * running container uses, and its plugins' volumes (their Unmount). Never fails: no caller at an exit has anyone to tell, and what does
  * not come off (a host process inside) is tried again at the next exit, and at the
  * container's (its /dev/shm) or the volume's (a device) removal, which do report it.
  */
@@ -143,6 +154,7 @@ export async function releaseHeld(ctx: EngineContext, record: Holder): Promise<v
   await Promise.allSettled([
     record.run.ipc === 'shareable' ? underContainerLock(ctx, HOLD_LOCKS, record.id, () => ctx.runtime.releaseShm(record.id)) : Promise.resolve(),
     releaseDevices(ctx, record),
+    hasPluginVolumes(record) ? pluginMountsModule().releasePluginVolumes(ctx, record) : Promise.resolve(),
   ]);
 }
 

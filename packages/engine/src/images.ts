@@ -1050,11 +1050,30 @@ export class Images {
       Os: config.os,
       Size: size,
       VirtualSize: size,
-      GraphDriver: { Name: 'overlay2', Data: null },
+      GraphDriver: { Name: 'overlay2', Data: await this.layerDirs(config.rootfs.diff_ids as DiffID[]) },
       RootFS: { Type: 'layers', Layers: config.rootfs.diff_ids },
       Metadata: { LastTagTime: record.created },
       Descriptor: record.target,
     };
+  }
+
+  /**
+   * overlay2's `GraphDriver.Data` for an image, as its layers' snapshots are here: the top
+   * layer's directory as `UpperDir`, those under it (nearest first) as `LowerDir`. An image
+   * has no merged or work directory (only a container's rootfs does); and no data at all while
+   * a layer of it is not unpacked, as dockerd's containerd store gives none.
+   */
+  private async layerDirs(diffIds: readonly DiffID[]): Promise<Record<string, string> | null> {
+    let dirs: string[];
+    try {
+      dirs = await Promise.all(chainIdOf(diffIds).map((chainId) => this.ctx.store.snapshots.layerDir(chainId)));
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+    const upper = dirs.pop();
+    if (upper === undefined) return null;
+    return { ...(dirs.length > 0 ? { LowerDir: dirs.reverse().join(':') } : {}), UpperDir: upper };
   }
 
   async history(ref: string, options: HistoryOptions = {}): Promise<HistoryItem[]> {

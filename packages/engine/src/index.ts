@@ -13,6 +13,28 @@ export type { ContainerInspect, ContainerSummary, CreateContainerOptions, Create
 export type { ContainerExecOptions, ContainerLogEntry, ContainerLogsOptions, ContainerSize, InspectOptions } from './containers';
 export { logDetails, logLine, parseLogDetails } from './log-details';
 export { logsReadable, type LogConfig } from './log-config';
+export {
+  DAEMON_OPTIONS,
+  DEFAULT_CONFIG_FILE,
+  addFlagValue,
+  daemonOptionOfFlag,
+  engineOptionsFromConfig,
+  loadDaemonConfig,
+  mergeDaemonConfig,
+  readDaemonConfigFile,
+  reloadedSettings,
+  validateDaemonConfig,
+  withContainerDefaults,
+  type ConfigUlimit,
+  type ConfiguredEngineOptions,
+  type ContainerDefaults,
+  type DaemonConfig,
+  type DaemonConfigKey,
+  type DaemonOption,
+  type DaemonSettings,
+  type FlagConfig,
+  type ReloadableSettings,
+} from './daemon-config';
 export type { HostResources, UpdateOptions } from './resources';
 export { normalizeImageName, familiarImageName, splitRepoTag, allTagsRepository, pushName } from './images';
 export type {
@@ -47,6 +69,8 @@ export { detachOnKeys, detachedError, isDetached, parseDetachKeys } from '@ctr/r
 // docker's CLI's exit status of a run whose container could not start, for the `ctr` command and the API client.
 export { logsNotReadable, runExitStatus } from '@ctr/runtime';
 export type { CommitOptions } from './commit';
+export type { PluginInspect, PluginListOptions, PluginEnableOptions, PluginPrivilege, PluginPullOptions, PluginPushOptions, PluginRegistryOptions, PushedPlugin } from './plugins/managed';
+export type { PluginConfig, PluginSettings, PluginMount, PluginEnv, PluginDevice } from './plugins/plugin-store';
 export type { EngineEvent, EventContainer, EventFilters, EventsOptions, EventType } from './events';
 export { apiMount, mountRequest, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type ClientMount, type VolumeRequest } from './volumes-spec';
 export { exposedPortKeys, parseLink, type DeviceRequest, type PlatformSettings } from './create-extras';

@@ -10,3 +10,24 @@ export function registryModule(): typeof import('@ctr/registry') {
 export function dockerfileModule(): typeof import('@ctr/dockerfile') {
   return require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
 }
+
+/**
+ * Volume plugins: loaded only when a plugin driver is named (a volume's, a container's
+ * mount's), so that containers with local volumes alone never load the plugin client.
+ */
+export function pluginDirectoryModule(): typeof import('./plugins/directory') {
+  return require('./plugins/directory') as typeof import('./plugins/directory');
+}
+
+export function volumePluginsModule(): typeof import('./plugins/volume-driver') {
+  return require('./plugins/volume-driver') as typeof import('./plugins/volume-driver');
+}
+
+export function pluginMountsModule(): typeof import('./plugins/volume-mounts') {
+  return require('./plugins/volume-mounts') as typeof import('./plugins/volume-mounts');
+}
+
+/** Managed plugins: only `plugin` commands and plugin lookups need them (not `run`). */
+export function pluginsModule(): typeof import('./plugins/managed') {
+  return require('./plugins/managed') as typeof import('./plugins/managed');
+}

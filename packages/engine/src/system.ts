@@ -270,8 +270,9 @@ export async function diskUsage(ctx: EngineContext, containers: Containers, imag
   const imageUsage = await images.diskUsage();
   // The sizes `docker ps -s` shows: what dockerd's `system df` counts too.
   const containerUsage = (await containers.list({ all: true, size: true })).map((c) => ({ ...c, SizeRw: c.SizeRw ?? 0, SizeRootFs: c.SizeRootFs ?? 0 }));
+  // dockerd's LocalVolumesSize: the local driver's volumes alone (a plugin's data is not on this disk).
   const volumes = await Promise.all(
-    (await ctx.store.volumes.list()).map(async (v) => ({
+    (await ctx.store.volumes.list()).filter((v) => v.Driver === 'local').map(async (v) => ({
       ...v,
       UsageData: { Size: await dirSize(v.Mountpoint), RefCount: (await ctx.store.volumes.users(v.Name).catch(() => [])).length },
     })),

@@ -1,8 +1,10 @@
 import { invalidArgument, isNotFound } from '@ctr/errors';
 import type { EndpointRequest, NetworkInspect } from '@ctr/network';
-import type { VolumeInfo } from '@ctr/store';
+import type { CreateVolumeOptions, VolumeInfo } from '@ctr/store';
 import type { EngineContext } from './context';
 import { boolFilter, checkFilterKeys, exactMatch, labelsMatch, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
+import { volumePluginsModule } from './lazy-modules';
+import { isPluginDriver } from './volumes-spec';
 
 /** `docker volume ls` / `GET /volumes` options. */
 export interface VolumeListOptions {
@@ -39,11 +41,55 @@ const NETWORK_LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scop
 /** The networks every engine has (dockerd's `IsPredefined`): `type=builtin`, never dangling. */
 const BUILTIN_NETWORKS = ['bridge', 'host', 'none'];
 
+/**
+ * `docker volume create`: the local driver's volume, or a volume plugin's (`driver`), which
+ * is looked up (and its code loaded) only then.
+ */
+export async function createVolume(ctx: EngineContext, { driver, ...options }: CreateVolumeOptions, signal?: AbortSignal): Promise<VolumeInfo> {
+  const volume = isPluginDriver(driver)
+    ? await volumePluginsModule().createPluginVolume(ctx, driver, options, signal)
+    : await ctx.store.volumes.create({ ...options, ...(driver ? { driver } : {}) });
+  await ctx.events.emit('volume', 'create', volume.Name, { driver: volume.Driver });
+  return volume;
+}
+
+/**
+ * The volume a container's mount names, made when missing with the mount's labels, options and
+ * driver (dockerd's create with a reference). An existing one is used whatever its driver,
+ * unless the mount names another: then moby's Conflict (the store's create says it).
+ */
+export async function volumeForMount(ctx: EngineContext, name: string, create: CreateVolumeOptions = {}): Promise<VolumeInfo> {
+  const existing = await ctx.store.volumes.inspect(name).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)));
+  if (!existing) return createVolume(ctx, { ...create, name });
+  if (create.driver === undefined || create.driver === existing.Driver) return existing;
+  return ctx.store.volumes.create({ name, driver: create.driver });
+}
+
+/** `docker volume inspect`: a plugin's volume as its plugin describes it now. */
+export async function inspectVolume(ctx: EngineContext, name: string): Promise<VolumeInfo> {
+  const info = await ctx.store.volumes.inspect(name);
+  return isPluginDriver(info.Driver) ? volumePluginsModule().describePluginVolume(ctx, info) : info;
+}
+
+/** What goes with a volume's record: a plugin's volume is the plugin's to remove first. */
+function removeData(ctx: EngineContext, options: { force?: boolean } = {}): (volume: VolumeInfo) => Promise<void> {
+  return async (volume) => {
+    if (isPluginDriver(volume.Driver)) await volumePluginsModule().removeInPlugin(ctx, volume, options);
+  };
+}
+
+/** Remove a volume whatever its driver, as a container's removal (or a failed create) removes its anonymous volumes. */
+export async function removeVolumeOf(ctx: EngineContext, name: string, options: { force?: boolean } = {}): Promise<void> {
+  await ctx.store.volumes.remove(name, { ...options, removeData: removeData(ctx, options) });
+}
+
 export async function listVolumes(ctx: EngineContext, options: VolumeListOptions = {}): Promise<VolumeInfo[]> {
   const filters = options.filters ?? {};
   checkFilterKeys(filters, VOLUME_LIST_FILTERS);
   const dangling = boolFilter(filters, 'dangling');
-  const volumes = await ctx.store.volumes.list(dangling === undefined ? {} : { dangling });
+  const recorded = await ctx.store.volumes.list(dangling === undefined ? {} : { dangling });
+  // Plugins found since are asked too, and their new volumes (unused: dangling) recorded.
+  const volumes = await volumePluginsModule().listWithPlugins(ctx, recorded, { adopt: dangling !== false });
   return volumes.filter((v) => exactMatch(filters.driver, v.Driver) && patternMatch(filters.name, v.Name) && labelsMatch(filters, v.Labels));
 }
 
@@ -69,7 +115,7 @@ export function volumePruneAll(options: VolumePruneOptions): boolean {
 export async function pruneVolumes(ctx: EngineContext, options: VolumePruneOptions = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
   const filters = options.filters ?? {};
   const all = volumePruneAll(options);
-  const result = await ctx.store.volumes.prune({ all, accept: (v) => labelsMatch(filters, v.Labels) });
+  const result = await ctx.store.volumes.prune({ all, accept: (v) => labelsMatch(filters, v.Labels), removeData: removeData(ctx) });
   return { VolumesDeleted: result.deleted, SpaceReclaimed: result.spaceReclaimed };
 }
 
@@ -78,15 +124,22 @@ export async function pruneVolumes(ctx: EngineContext, options: VolumePruneOptio
  * PurgeOnError), and no `destroy` event either, as nothing was destroyed.
  */
 export async function removeVolume(ctx: EngineContext, name: string, options: { force?: boolean } = {}): Promise<void> {
+  let driver = 'local';
   try {
     // `-f` never removes a volume a container uses (moby's store refuses it whatever the force):
-    // the store's force is for undoing a volume a failed create made.
-    await ctx.store.volumes.remove(name);
+    // the store's force is for undoing a volume a failed create made. A plugin that fails
+    // to remove it is let pass with `-f` (moby's PurgeOnError).
+    await ctx.store.volumes.remove(name, {
+      removeData: async (volume) => {
+        driver = volume.Driver;
+        await removeData(ctx, options)(volume);
+      },
+    });
   } catch (error) {
     if (options.force && isNotFound(error)) return;
     throw error;
   }
-  await ctx.events.emit('volume', 'destroy', name, { driver: 'local' });
+  await ctx.events.emit('volume', 'destroy', name, { driver });
 }
 
 /** Networks' `dangling`, in the words dockerd's network filter uses (not the generic boolean's). */

@@ -8,6 +8,8 @@ type Propagation = NonNullable<BindMount['propagation']>;
 export interface VolumeCreateOptions {
   labels?: Record<string, string>;
   options?: Record<string, string>;
+  /** `--mount volume-driver=` / `--volume-driver`: the plugin that makes the volume when it is missing. */
+  driver?: string;
 }
 
 interface MountPlace {
@@ -184,18 +186,29 @@ function checkMountConfig(mount: ApiMount): void {
   }
 }
 
-/** Only the local driver exists here; another is what dockerd says of a plugin it cannot find. */
-export function checkVolumeDriver(driver: string | undefined): void {
-  if (driver && driver !== 'local') {
-    throw invalidArgument(`error looking up volume plugin ${driver}: plugin "${driver}" not found`, { hint: "ctr's volumes use the local driver" });
-  }
+/** Whether `driver` names a volume plugin rather than the store's own local driver. */
+export function isPluginDriver(driver: string | undefined): driver is string {
+  return driver !== undefined && driver !== '' && driver !== 'local';
 }
 
+/**
+ * `--volume-driver` (HostConfig.VolumeDriver): the driver a `-v` volume is made with when it
+ * is missing, as dockerd's ParseMountRaw takes it; binds have none.
+ */
+export function withVolumeDriver(request: VolumeRequest, driver: string | undefined): VolumeRequest {
+  if (!driver || request.kind === 'bind' || request.create?.driver) return request;
+  return { ...request, create: { ...request.create, driver } };
+}
 
 function createOptions(mount: ApiMount): { create?: VolumeCreateOptions } {
   const labels = mount.VolumeOptions?.Labels;
   const options = mount.VolumeOptions?.DriverConfig?.Options;
-  const create = { ...(labels && Object.keys(labels).length > 0 ? { labels } : {}), ...(options && Object.keys(options).length > 0 ? { options } : {}) };
+  const driver = mount.VolumeOptions?.DriverConfig?.Name;
+  const create = {
+    ...(labels && Object.keys(labels).length > 0 ? { labels } : {}),
+    ...(options && Object.keys(options).length > 0 ? { options } : {}),
+    ...(driver ? { driver } : {}),
+  };
   return Object.keys(create).length > 0 ? { create } : {};
 }
 
@@ -220,7 +233,6 @@ function requestOf(mount: ApiMount, mode: string | undefined): VolumeRequest | T
       return { kind: 'bind' as const, source: path.posix.normalize(source), ...place, ...(propagation ? { propagation } : {}) };
     }
     case 'volume': {
-      checkVolumeDriver(mount.VolumeOptions?.DriverConfig?.Name);
       const copy = mount.VolumeOptions?.NoCopy !== true;
       if (source === '') return { kind: 'anonymous' as const, ...place, copy, ...createOptions(mount) };
       // `a/b/` is `a/b`, and `.` the whole volume.

@@ -87,8 +87,8 @@ describe('--mount as the engine takes it', () => {
     expect(() => mountRequest({ Type: 'volume', Target: '/x', ReadOnly: true })).toThrow('invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes');
   });
 
-  test('another volume driver is one dockerd cannot find', () => {
-    expect(() => mountRequest({ Type: 'volume', Source: 'vol', Target: '/x', VolumeOptions: { DriverConfig: { Name: 'nfs' } } })).toThrow('error looking up volume plugin nfs: plugin "nfs" not found');
+  test('a volume driver named is the one a missing volume is made with', () => {
+    expect(mountRequest({ Type: 'volume', Source: 'vol', Target: '/x', VolumeOptions: { DriverConfig: { Name: 'nfs' } } })).toMatchObject({ kind: 'named', create: { driver: 'nfs' } });
   });
 
   test('a tmpfs mount keeps its size, mode and read-only flag', () => {

@@ -145,9 +145,13 @@ async function addEntry(pack: tar.Pack, header: Parameters<tar.Pack['entry']>[0]
     sink = pack.entry(header, (error) => (error ? reject(error) : resolve()));
   });
   done.catch(() => undefined); // awaited below; this only keeps an early failure from going unhandled
+  // A pack destroyed mid-entry (its reader gone: `docker save | head`) fails the entry through its
+  // callback, `done`; the entry's 'error' event besides would end the process, unheard.
+  sink.on('error', () => undefined);
   try {
     for await (const chunk of source) {
-      if (!sink.write(chunk)) await once(sink, 'drain');
+      // A destroyed entry never drains: its failure ends the wait.
+      if (!sink.write(chunk)) await Promise.race([once(sink, 'drain'), done]);
     }
   } catch (error) {
     sink.destroy(error as Error);

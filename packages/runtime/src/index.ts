@@ -21,6 +21,7 @@ export {
   withSecurity,
 } from './spec/spec-opts';
 export { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from './spec/defaults';
+export { containerDevices, withDevices } from './spec/devices';
 export { BLOCKED_SYSCALLS, defaultSeccompProfile } from './spec/seccomp';
 export { parseBytes, parseCpus } from './spec/units';
 export { resolveUser, resolveUserFrom } from './spec/user';

@@ -14,12 +14,27 @@ import { copyTree, finishFill, isEmptyBeneath, publishFill, refuseSubpath, subpa
 /** `docker volume inspect` fields, in the order of docker's volume.Volume (its JSON's order). */
 export interface VolumeInfo {
   CreatedAt: string;
-  Driver: 'local';
+  /** `local`, or the name of the volume plugin that keeps the volume's data. */
+  Driver: string;
   Labels: Record<string, string>;
+  /** A plugin's volume: what the plugin last said (empty in the record: it is the plugin's to say). */
   Mountpoint: string;
   Name: string;
   Options: Record<string, string>;
-  Scope: 'local';
+  Scope: 'local' | 'global';
+  /** A plugin's volume: what the plugin's `Get` reports of it (docker's omitempty). */
+  Status?: Record<string, unknown>;
+}
+
+/**
+ * The plugin a volume is made by (`docker volume create -d NAME`): its record is kept here,
+ * its data by the plugin. `create` is the plugin's Create, called under the volumes' lock
+ * before the record appears, so a failed one leaves nothing and two creates of one name agree.
+ */
+export interface VolumeDriverHooks {
+  name: string;
+  scope: 'local' | 'global';
+  create(): Promise<void>;
 }
 
 /**
@@ -27,9 +42,9 @@ export interface VolumeInfo {
  * were not), and its creation time as docker's local driver gives it: RFC 3339 in whole seconds
  * in the local zone, whatever zone the record was written in.
  */
-function dockerOrder({ CreatedAt, Driver, Labels, Mountpoint, Name, Options, Scope }: VolumeInfo): VolumeInfo {
+function dockerOrder({ CreatedAt, Driver, Labels, Mountpoint, Name, Options, Scope, Status }: VolumeInfo): VolumeInfo {
   const created = new Date(CreatedAt);
-  return { CreatedAt: Number.isNaN(created.getTime()) ? CreatedAt : goRfc3339(created), Driver, Labels, Mountpoint, Name, Options, Scope };
+  return { CreatedAt: Number.isNaN(created.getTime()) ? CreatedAt : goRfc3339(created), Driver, Labels, Mountpoint, Name, Options, Scope, ...(Status ? { Status } : {}) };
 }
 
 export interface CreateVolumeOptions {
@@ -43,6 +58,11 @@ export interface CreateVolumeOptions {
    * undone when the last one running stops (see `withDevicesMounted` and `releaseDevice`).
    */
   options?: Record<string, string>;
+  /**
+   * The driver asked for: an existing volume of another driver is then a Conflict in moby's
+   * words. Omitted, an existing volume of any driver is the answer, and a new one is local.
+   */
+  driver?: string;
 }
 
 export interface PopulateVolumeOptions {
@@ -75,25 +95,35 @@ export class VolumeStore {
     private readonly lockFile: string,
   ) {}
 
-  /** Create a volume; creating an existing named volume returns it (as docker does). */
-  async create(options: CreateVolumeOptions = {}): Promise<VolumeInfo> {
+  /**
+   * Create a volume; creating an existing named volume returns it (as docker does). With
+   * `driver`, a plugin's volume: recorded here (its `_data` stays empty), made by the plugin.
+   */
+  async create(options: CreateVolumeOptions = {}, driver?: VolumeDriverHooks): Promise<VolumeInfo> {
     const anonymous = options.name === undefined;
     const name = options.name ?? randomBytes(32).toString('hex');
+    const driverName = driver?.name ?? options.driver;
     checkName(name);
-    checkDriverOptions(options.options ?? {});
+    if (!driver) checkDriverOptions(options.options ?? {});
     return withLock(this.lockFile, async () => {
       const existing = await this.meta(name);
+      if (existing && driverName !== undefined && existing.Driver !== driverName) {
+        throw conflict(`create ${name}: driver '${existing.Driver}' already has volume '${name}': volume name must be unique`, {
+          hint: `volume ${name} is ${existing.Driver}'s; choose another name, or remove that volume first`,
+        });
+      }
       if (existing) return existing;
+      await driver?.create();
       await fs.mkdir(this.dir, { recursive: true });
       const temp = tempName(this.dir);
       const info: VolumeInfo = {
         CreatedAt: new Date().toISOString(),
-        Driver: 'local',
+        Driver: driver?.name ?? 'local',
         Labels: { ...options.labels, ...(anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) },
-        Mountpoint: path.join(this.dir, name, '_data'),
+        Mountpoint: driver ? '' : path.join(this.dir, name, '_data'),
         Name: name,
         Options: { ...options.options },
-        Scope: 'local',
+        Scope: driver?.scope ?? 'local',
       };
       try {
         await fs.mkdir(temp);
@@ -130,14 +160,20 @@ export class VolumeStore {
     return out;
   }
 
-  /** Remove a volume and its data. In use → Conflict (unless `force`, as `docker volume rm -f`). */
-  async remove(name: string, options: { force?: boolean } = {}): Promise<void> {
+  /**
+   * Remove a volume and its data. In use → Conflict (unless `force`, as `docker volume rm -f`).
+   * `removeData` (a plugin's Remove) runs once the volume is found unused, before its record
+   * goes; when it fails, the volume stays.
+   */
+  async remove(name: string, options: { force?: boolean; removeData?: (volume: VolumeInfo) => Promise<void> } = {}): Promise<void> {
     await this.inspect(name);
-    await withLock(this.lockFile, () => this.removeLocked(name, options.force ?? false));
+    await withLock(this.lockFile, () => this.removeLocked(name, options.force ?? false, options.removeData));
   }
 
   /** Remove unused volumes: anonymous ones only, unless `all` (Docker API ≥ 1.42). */
-  async prune(options: { all?: boolean; label?: Record<string, string | undefined>; accept?: (volume: VolumeInfo) => boolean } = {}): Promise<PruneVolumesResult> {
+  async prune(
+    options: { all?: boolean; label?: Record<string, string | undefined>; accept?: (volume: VolumeInfo) => boolean; removeData?: (volume: VolumeInfo) => Promise<void> } = {},
+  ): Promise<PruneVolumesResult> {
     return withLock(this.lockFile, async () => {
       const result: PruneVolumesResult = { deleted: [], spaceReclaimed: 0 };
       for (const name of await this.names()) {
@@ -147,9 +183,14 @@ export class VolumeStore {
         if (options.label && !matchLabels(info.Labels, options.label)) continue;
         if (options.accept && !options.accept(info)) continue;
         if ((await this.refs(name)).length > 0) continue;
-        // A device's data is not the store's to reclaim (a bound host directory stays).
-        const { size } = deviceMount(info.Options) ? { size: 0 } : await diskUsage(info.Mountpoint).catch(() => ({ size: 0 }));
-        await this.removeLocked(name, false);
+        // A device's data is not the store's to reclaim (a bound host directory stays), nor a plugin's.
+        const { size } = deviceMount(info.Options) || info.Driver !== 'local' ? { size: 0 } : await diskUsage(info.Mountpoint).catch(() => ({ size: 0 }));
+        // One whose plugin would not remove it stays, as moby's prune leaves it.
+        const removed = await this.removeLocked(name, false, options.removeData).then(
+          () => true,
+          (error: unknown) => (info.Driver === 'local' ? Promise.reject(error) : false),
+        );
+        if (!removed) continue;
         result.deleted.push(name);
         result.spaceReclaimed += size;
       }
@@ -251,7 +292,7 @@ export class VolumeStore {
    */
   async populate(name: string, source: string, options: PopulateVolumeOptions = {}): Promise<boolean> {
     const info = await this.inspect(name);
-    if (deviceMount(info.Options)) return false;
+    if (deviceMount(info.Options) || info.Driver !== 'local') return false;
     const subpath = options.subpath ?? '';
     pathComponents(subpath);
     const sourceStat = await fs.stat(source);
@@ -384,7 +425,7 @@ export class VolumeStore {
     });
   }
 
-  private async removeLocked(name: string, force: boolean): Promise<void> {
+  private async removeLocked(name: string, force: boolean, removeData?: (volume: VolumeInfo) => Promise<void>): Promise<void> {
     // A hold is refused even forced: the deletion would pull the device from under its copy.
     const held = await this.holders(name);
     const users = [...new Set([...(force ? [] : await this.users(name)), ...held])];
@@ -397,6 +438,7 @@ export class VolumeStore {
     // shows (a host directory bound there, say). Whatever is still mounted in the volume
     // (a mount that would not come off, one made by hand) leaves it where it is.
     const info = await this.meta(name);
+    if (info && removeData) await removeData(info);
     if (info && deviceMount(info.Options)) await unmount(info.Mountpoint).catch(() => undefined);
     const volumeDir = await fs.realpath(path.join(this.dir, name)).catch(() => path.join(this.dir, name));
     const mounted = (await mountPoints()).find((point) => point === volumeDir || point.startsWith(`${volumeDir}/`));

@@ -7,6 +7,7 @@ import { JsonMessages, bodyStream, clientGone, sendJson, startStream, type Call 
 import { registryAuthHeader } from '../registry-auth';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
+import { imageInspectFor, imageSummaryFor } from '../version-shapes';
 
 /** `fromImage=busybox&tag=latest` (or a tag/digest inside fromImage) as one reference. */
 function reference(image: string, tag: string | undefined): string {
@@ -20,7 +21,7 @@ function reference(image: string, tag: string | undefined): string {
  * version and reads `ContainerConfig.Volumes` whenever it recreates a container, so against
  * dockerd 25 and later it fails there (KeyError: 'ContainerConfig'). ctr keeps them.
  */
-function withContainerConfig(inspect: ImageInspect): Omit<ImageInspect, 'Config'> & { Config: LegacyImageConfig; Container: string; ContainerConfig: ContainerConfigShown } {
+function withContainerConfig<T extends Pick<ImageInspect, 'Config'>>(inspect: T): Omit<T, 'Config'> & { Config: LegacyImageConfig; Container: string; ContainerConfig: ContainerConfigShown } {
   // The image's volumes, as a classic build's last step had them: compose keeps the data of
   // these (anonymous volumes) across a recreate, and would start them empty without.
   return { ...inspect, Config: legacyImageConfig(inspect.Config), Container: '', ContainerConfig: { ...EMPTY_CONTAINER_CONFIG, Volumes: inspect.Config.Volumes ?? null } };
@@ -89,7 +90,7 @@ function progressLine(event: { status: string; id: string; current?: number; tot
 }
 
 /** Streams each layer's progress event as dockerd's line; an image config's goes unshown, as dockerd shows none. */
-function layerProgress(out: JsonMessages): (event: { kind: 'config' | 'layer'; status: string; id: string; current?: number; total?: number }) => void {
+export function layerProgress(out: JsonMessages): (event: { kind: 'config' | 'layer'; status: string; id: string; current?: number; total?: number }) => void {
   return (event) => {
     if (event.kind === 'layer') out.write(progressLine(event));
   };
@@ -132,7 +133,7 @@ function jsonPlatform(text: string): Platform {
 }
 
 /** Run a streaming job whose errors become Docker's `errorDetail` line once headers are out. */
-async function streamed(call: Call, job: (out: JsonMessages) => Promise<void>): Promise<void> {
+export async function streamed(call: Call, job: (out: JsonMessages) => Promise<void>): Promise<void> {
   const out = new JsonMessages(call);
   try {
     await job(out);
@@ -152,7 +153,8 @@ export function imageRoutes({ engine }: Services): Route[] {
       const legacy = call.query.string('filter');
       if (legacy) filters.reference = [...(filters.reference ?? []), legacy];
       // `shared-size` (API 1.42): each image's SharedSize, as `system df` gives it; -1 without.
-      sendJson(call, 200, await engine.images({ all: call.query.bool('all'), filters, sharedSize: call.query.bool('shared-size') }));
+      const images = await engine.images({ all: call.query.bool('all'), filters, sharedSize: call.query.bool('shared-size') });
+      sendJson(call, 200, images.map((image) => imageSummaryFor(call.version, image)));
     }),
     route('GET', '/images/search', async (call) => {
       const text = call.query.string('limit');
@@ -193,7 +195,7 @@ export function imageRoutes({ engine }: Services): Route[] {
     route('GET', '/images/get', async (call) => save(call, call.query.all('names'))),
     // docker image prune -a sends dangling=false: every unused image, not only untagged ones.
     route('POST', '/images/prune', async (call) => sendJson(call, 200, await engine.pruneImages({ filters: call.query.filters() }))),
-    route('GET', '/images/*name/json', async (call) => sendJson(call, 200, withContainerConfig(await engine.inspectImage(name(call))))),
+    route('GET', '/images/*name/json', async (call) => sendJson(call, 200, withContainerConfig(imageInspectFor(call.version, await engine.inspectImage(name(call)))))),
     route('GET', '/images/*name/history', async (call) => sendJson(call, 200, await engine.history(name(call), jsonPlatformParam(call)))),
     route('GET', '/images/*name/get', async (call) => save(call, [name(call)])),
     route('POST', '/images/*name/tag', async (call) => {

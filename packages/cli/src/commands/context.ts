@@ -8,7 +8,7 @@ import { eprintln, hostFlags, println } from '../context';
 import { errorLine } from '../errors';
 import { ContextStore, DEFAULT_CONTEXT, checkContextName, configDir, contextArchive, type ContextMeta, type EndpointTls } from '../context-store';
 import { bool, parseGoBool, str } from '../flags';
-import { ellipsis, formatContext, formatInspect, formatItems, goJson, naturalCompare } from '../format';
+import { ellipsis, formatContext, formatInspect, formatItems, goJson, naturalCompare, printedAs } from '../format';
 import { currentContext } from '../host';
 
 function store(io: Io): ContextStore {
@@ -152,8 +152,12 @@ const ls: Command = {
     rows.sort((a, b) => naturalCompare(a.Name, b.Name));
     const format = str(args, 'format');
     const template = bool(args, 'quiet') ? '{{.Name}}' : !format || format === 'table' ? 'table {{.Name}}{{if .Current}} *{{end}}\t{{.Description}}\t{{.DockerEndpoint}}\t{{.Error}}' : format;
-    // docker's formatter cuts the error in every format, JSON too.
-    const items = rows.map((row) => formatContext('*formatter.clientContextContext', { ...row, Current: row.Name === current, Error: ellipsis(row.Error, 45) }));
+    // docker's formatter cuts the error in every format, JSON too. Its context has an Error method:
+    // it is a Go error, which `{{.}}` and printf's `%v` print as that (the cut error, often '').
+    const items = rows.map((row) => {
+      const error = ellipsis(row.Error, 45);
+      return printedAs(formatContext('*formatter.clientContextContext', { ...row, Current: row.Name === current, Error: error }), () => error);
+    });
     println(io, formatItems(template, items, { Name: 'NAME', Description: 'DESCRIPTION', DockerEndpoint: 'DOCKER ENDPOINT', Error: 'ERROR' }));
     const variable = hostVariable(io);
     if (variable) eprintln(io, `Warning: ${variable} environment variable overrides the active context. To use a context, either set the global --context flag, or unset ${variable} environment variable.`);

@@ -1,6 +1,6 @@
 import { invalidArgument } from '@ctr/errors';
 import type { Command } from '../command';
-import { apiModule, currentEndpoint, rootFlags } from '../context';
+import { apiModule, currentEndpoint, daemonFlags } from '../context';
 
 const DEFAULT_SOCKET = 'unix:///run/ctr/ctr.sock';
 
@@ -13,7 +13,7 @@ export const daemonCommand: Command = {
   passThrough: true,
   args: [0, Infinity],
   async run(args) {
-    return apiModule().daemonMain([...rootFlags(), ...args.positionals]);
+    return apiModule().daemonMain([...daemonFlags(), ...args.positionals]);
   },
 };
 

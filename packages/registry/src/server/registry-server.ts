@@ -8,7 +8,7 @@ import { isRepositoryName, REPOSITORY_PATTERN } from '../names';
 import { DistributionError } from './distribution-error';
 import { reply, replyJson } from './http-io';
 import { RepositoryMetadata } from './repository-metadata';
-import { authorize, type AccessGrant, type RegistryAction, type ServerAuth } from './server-auth';
+import { allows, authorize, authorizeSearch, maySee, type AccessGrant, type RegistryAction, type ServerAuth } from './server-auth';
 import { UploadSessions } from './upload-sessions';
 import { handleBlob, handleUpload, handleUploadStart } from './blob-handlers';
 import { handleManifest, handleReferrers, handleTags } from './manifest-handlers';
@@ -151,11 +151,11 @@ export class RegistryServer {
       if (!decision.allowed) throw challenge(decision.challenge);
       return replyJson(req, res, 200, {});
     }
-    // The v1 index `docker search` asks: open to whoever may reach `/v2/` (basic: any user; token: any token for this service).
+    // The v1 index `docker search` asks: open to whoever may reach `/v2/`, listing what the asker may see.
     if (path === '/v1/search' && (req.method === 'GET' || req.method === 'HEAD')) {
-      const decision = authorize(this.options.auth, req.headers.authorization, undefined, []);
+      const decision = authorizeSearch(this.options.auth, req.headers.authorization);
       if (!decision.allowed) throw challenge(decision.challenge);
-      return handleSearch(req, res, query, this.metadata);
+      return handleSearch(req, res, query, this.metadata, (repository) => maySee(decision.grants, repository));
     }
     // Trust metadata is bounded as manifests are: both are small JSON a client uploads whole.
     const maxManifestBytes = this.options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
@@ -251,7 +251,7 @@ function actionsFor(method: string | undefined, area: Area): RegistryAction[] {
 }
 
 function hasPull(grants: AccessGrant[] | undefined, repository: string): boolean {
-  return (grants ?? []).some((g) => g.name === repository && (g.actions.includes('pull') || g.actions.includes('*')));
+  return allows(grants ?? [], repository, ['pull']);
 }
 
 function challenge(header: string): DistributionError {

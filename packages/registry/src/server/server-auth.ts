@@ -12,12 +12,14 @@ export type ServerAuth =
 
 export type RegistryAction = 'pull' | 'push' | 'delete';
 
-/** One entry of a token's `access` claim, as in Docker's token spec. */
-export interface AccessGrant {
-  type: 'repository';
-  name: string;
-  actions: (RegistryAction | '*')[];
-}
+/**
+ * One entry of a token's `access` claim, as in Docker's token spec: a repository's actions, or
+ * the registry's catalog (`registry:catalog:search`, what dockerd asks a token for to search).
+ */
+export type AccessGrant = { type: 'repository'; name: string; actions: (RegistryAction | '*')[] } | { type: 'registry'; name: string; actions: string[] };
+
+/** The scope a search is challenged with: what dockerd's search session asks a token service for. */
+export const SEARCH_SCOPE = 'registry:catalog:search';
 
 export type AuthDecision = { allowed: true; grants?: AccessGrant[] } | { allowed: false; challenge: string };
 
@@ -34,15 +36,40 @@ export function authorize(
     const user = basicUser(header, auth.users);
     return user === undefined ? { allowed: false, challenge } : { allowed: true };
   }
-  const scope = repository === undefined ? '' : `,scope="repository:${repository}:${actions.join(',')}"`;
-  const challenge = `Bearer realm="${auth.realm}",service="${auth.service}"${scope}`;
-  const claims = header?.startsWith('Bearer ') ? verifyToken(header.slice(7), auth) : undefined;
-  if (claims === undefined) return { allowed: false, challenge };
-  const grants = claims.access ?? [];
-  if (repository !== undefined && !allows(grants, repository, actions)) {
-    return { allowed: false, challenge: `${challenge},error="insufficient_scope"` };
+  const decision = bearer(auth, header, repository === undefined ? undefined : `repository:${repository}:${actions.join(',')}`);
+  if (decision.allowed && repository !== undefined && !allows(decision.grants ?? [], repository, actions)) {
+    return { allowed: false, challenge: `${challengeFor(auth, `repository:${repository}:${actions.join(',')}`)},error="insufficient_scope"` };
   }
-  return { allowed: true, grants };
+  return decision;
+}
+
+/**
+ * Decide a search (`/v1/search`): whoever may reach `/v2/`, a token holder with the grants its
+ * token carries (the results are only the repositories those let it see, see `maySee`). No
+ * token is challenged for the catalog scope, as distribution challenges for its catalog.
+ */
+export function authorizeSearch(auth: ServerAuth | undefined, header: string | undefined): AuthDecision {
+  return auth?.type === 'token' ? bearer(auth, header, SEARCH_SCOPE) : authorize(auth, header, undefined, []);
+}
+
+/**
+ * Whether a search by the holder of `grants` names `repository`: everything for a server
+ * without tokens (no grants), or a token granted the catalog; else only what it may pull.
+ */
+export function maySee(grants: readonly AccessGrant[] | undefined, repository: string): boolean {
+  if (grants === undefined) return true;
+  const catalog = grants.some((g) => g.type === 'registry' && g.name === 'catalog' && (g.actions.includes('search') || g.actions.includes('*')));
+  return catalog || allows(grants, repository, ['pull']);
+}
+
+/** A token's grants, or the challenge naming `scope` when there is no valid token. */
+function bearer(auth: Extract<ServerAuth, { type: 'token' }>, header: string | undefined, scope: string | undefined): AuthDecision {
+  const claims = header?.startsWith('Bearer ') ? verifyToken(header.slice(7), auth) : undefined;
+  return claims === undefined ? { allowed: false, challenge: challengeFor(auth, scope) } : { allowed: true, grants: claims.access ?? [] };
+}
+
+function challengeFor(auth: Extract<ServerAuth, { type: 'token' }>, scope: string | undefined): string {
+  return `Bearer realm="${auth.realm}",service="${auth.service}"${scope === undefined ? '' : `,scope="${scope}"`}`;
 }
 
 /** True when the grants allow `actions` on `repository` (used for cross-repo mount sources, G4). */

@@ -33,8 +33,10 @@ export async function startTokenService(options: { secret: string; service: stri
       return;
     }
     const access: AccessGrant[] = scopes.map((scope) => {
-      const [, name, actions] = scope.split(':');
-      return { type: 'repository', name: name!, actions: actions!.split(',') as AccessGrant['actions'] };
+      const [type, name, actions] = scope.split(':') as [string, string, string];
+      // `registry:catalog:search` (a search) is a grant of the catalog, not of a repository named catalog.
+      if (type === 'registry') return { type, name, actions: actions.split(',') };
+      return { type: 'repository', name, actions: actions.split(',') as Extract<AccessGrant, { type: 'repository' }>['actions'] };
     });
     const token = issueRegistryToken({ secret: options.secret, service: options.service, access, subject: user, expiresInSeconds: service.lifetime });
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));

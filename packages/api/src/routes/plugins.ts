@@ -1,0 +1,125 @@
+import type { PluginPrivilege } from '@ctr/engine';
+import { invalidArgument } from '@ctr/errors';
+import { familiarName, familiarString, parseNormalizedReference } from '@ctr/image';
+import { sendEmpty, sendJson, clientGone, type Call, type JsonMessages } from '../call';
+import { registryAuthHeader } from '../registry-auth';
+import { readSmallBody } from '../request-body';
+import { route, type Route } from '../router';
+import type { Services } from '../services';
+import { layerProgress, streamed } from './images';
+
+/** `docker plugin set`'s body: a JSON array of `KEY=VALUE` strings. */
+async function settingsOf(call: Parameters<Route['handler']>[0]): Promise<string[]> {
+  const text = (await readSmallBody(call.req)).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = text.trim() === '' ? [] : JSON.parse(text);
+  } catch (error) {
+    throw invalidArgument(`invalid JSON: ${(error as Error).message}`);
+  }
+  if (parsed === null) return [];
+  if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === 'string')) throw invalidArgument('invalid plugin settings: expected a JSON array of strings');
+  return parsed as string[];
+}
+
+/** The body of a pull or upgrade: the privileges the user granted, a JSON array of moby's PluginPrivilege. */
+async function privilegesOf(call: Call): Promise<PluginPrivilege[]> {
+  const text = (await readSmallBody(call.req)).toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = text.trim() === '' ? [] : JSON.parse(text);
+  } catch (error) {
+    throw invalidArgument(`failed to parse privileges: ${(error as Error).message}`);
+  }
+  if (parsed === null) return [];
+  const valid = (p: unknown): p is PluginPrivilege => {
+    const { Name, Value } = (p ?? {}) as Record<string, unknown>;
+    return typeof Name === 'string' && (Value === null || Value === undefined || (Array.isArray(Value) && Value.every((v) => typeof v === 'string')));
+  };
+  if (!Array.isArray(parsed) || !parsed.every(valid)) throw invalidArgument('failed to parse privileges: expected a JSON array of {Name, Description, Value}');
+  return parsed.map((p) => ({ Name: p.Name, Description: typeof p.Description === 'string' ? p.Description : '', Value: [...(p.Value ?? [])] }));
+}
+
+/** `remote=` of a pull, privileges or upgrade request: required, and a reference. */
+function remoteOf(call: Call): string {
+  const remote = call.query.string('remote');
+  if (!remote) throw invalidArgument('remote is required: the plugin reference to pull');
+  return remote;
+}
+
+/**
+ * The managed-plugin endpoints of moby's plugin router: list, inspect, create (a tar of
+ * config.json and rootfs/), enable, disable, remove and set. Names have slashes and tags
+ * (`vieux/sshfs:latest`): the name is the rest of the path before the action.
+ */
+/** moby's first line of a plugin pull: the tag, and where from. */
+function pulling(out: JsonMessages, remote: string): void {
+  const ref = parseNormalizedReference(remote);
+  out.write({ status: `Pulling from ${familiarName(ref)}`, id: ref.tag ?? ref.digest ?? 'latest' });
+}
+
+export function pluginRoutes({ engine }: Services): Route[] {
+  return [
+    route('GET', '/plugins', async (call) => sendJson(call, 200, await engine.listPlugins({ filters: call.query.filters() }))),
+    route('POST', '/plugins/create', async (call) => {
+      const name = call.query.string('name');
+      if (!name) throw invalidArgument('a plugin name is required: name');
+      await engine.createPlugin(name, call.req, { signal: clientGone(call) });
+      sendEmpty(call, 204);
+    }),
+    route('GET', '/plugins/privileges', async (call) => {
+      const auth = registryAuthHeader(call.req);
+      sendJson(call, 200, await engine.pluginPrivileges(remoteOf(call), { signal: clientGone(call), ...(auth ? { auth } : {}) }));
+    }),
+    route('POST', '/plugins/pull', async (call) => {
+      const remote = remoteOf(call);
+      const auth = registryAuthHeader(call.req);
+      const privileges = await privilegesOf(call);
+      // docker's client sets and enables the plugin by this name once the pull is done.
+      const name = familiarString(parseNormalizedReference(call.query.string('name') || remote));
+      call.res?.setHeader('Docker-Plugin-Name', name);
+      await streamed(call, async (out) => {
+        pulling(out, remote);
+        await engine.pullPlugin(remote, { name, privileges, signal: clientGone(call), ...(auth ? { auth } : {}), onProgress: layerProgress(out) });
+      });
+    }),
+    route('POST', '/plugins/*name/upgrade', async (call) => {
+      const remote = remoteOf(call);
+      const auth = registryAuthHeader(call.req);
+      const privileges = await privilegesOf(call);
+      await streamed(call, async (out) => {
+        pulling(out, remote);
+        await engine.upgradePlugin(call.params[0] as string, remote, { privileges, signal: clientGone(call), ...(auth ? { auth } : {}), onProgress: layerProgress(out) });
+      });
+    }),
+    route('POST', '/plugins/*name/push', async (call) => {
+      const name = call.params[0] as string;
+      const auth = registryAuthHeader(call.req);
+      await streamed(call, async (out) => {
+        const plugin = await engine.inspectPlugin(name);
+        out.write({ status: `The push refers to repository [${familiarName(parseNormalizedReference(plugin.Name))}]` });
+        const pushed = await engine.pushPlugin(plugin.Id, { signal: clientGone(call), ...(auth ? { auth } : {}), onProgress: layerProgress(out) });
+        // The aux line docker's client reads for content trust, as moby ends a plugin push.
+        out.write({ progressDetail: {}, aux: { Tag: pushed.tag, Digest: pushed.digest, Size: pushed.size } });
+      });
+    }),
+    route('GET', '/plugins/*name/json', async (call) => sendJson(call, 200, await engine.inspectPlugin(call.params[0] as string))),
+    route('POST', '/plugins/*name/enable', async (call) => {
+      const timeout = call.query.int('timeout');
+      await engine.enablePlugin(call.params[0] as string, { ...(timeout !== undefined ? { timeout } : {}), signal: clientGone(call) });
+      sendEmpty(call, 200);
+    }),
+    route('POST', '/plugins/*name/disable', async (call) => {
+      await engine.disablePlugin(call.params[0] as string, { force: call.query.bool('force') });
+      sendEmpty(call, 200);
+    }),
+    route('POST', '/plugins/*name/set', async (call) => {
+      await engine.setPlugin(call.params[0] as string, await settingsOf(call));
+      sendEmpty(call, 204);
+    }),
+    route('DELETE', '/plugins/*name', async (call) => {
+      await engine.removePlugin(call.params[0] as string, { force: call.query.bool('force') });
+      sendEmpty(call, 200);
+    }),
+  ];
+}

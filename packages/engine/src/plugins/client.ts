@@ -1,0 +1,139 @@
+import http from 'node:http';
+import { aborted, goErrnoWords, internal, invalidArgument, isCtrError, unavailable, type CtrError } from '@ctr/errors';
+
+/** The media type of Docker's plugin protocol, both ways. */
+const PLUGIN_MEDIA_TYPE = 'application/vnd.docker.plugins.v1.2+json';
+
+/** Where a call goes: a unix socket, or a host and port over plain HTTP. */
+type Target = { socketPath: string } | { host: string; port: number };
+
+function targetOf(address: string): Target {
+  const url = new URL(address);
+  if (url.protocol === 'unix:') return { socketPath: decodeURIComponent(url.pathname) };
+  if (url.protocol === 'tcp:' || url.protocol === 'http:') return { host: url.hostname, port: Number(url.port || 80) };
+  throw invalidArgument(`plugin address ${address}: unsupported scheme ${url.protocol.replace(/:$/, '')}`, {
+    hint: 'ctr reaches plugins at unix:// or tcp:// (http://) addresses; TLS plugins are not supported',
+  });
+}
+
+/**
+ * A failure to reach the plugin at all (no socket, connection refused): the kind docker retries
+ * while a plugin starts, as opposed to an answer the plugin gave.
+ */
+function unreachable(error: unknown, method: string, target: Target): CtrError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const words = code === 'ECONNREFUSED' ? 'connection refused' : goErrnoWords(error);
+  // Go's words for it: the URL its client made, then the dial that failed.
+  const [url, dial] =
+    'socketPath' in target
+      ? [`http://${encodeURIComponent(target.socketPath)}`, `dial unix ${target.socketPath}`]
+      : [`http://${target.host}:${target.port}`, `dial tcp ${target.host}:${target.port}`];
+  return unavailable(`Post "${url}/${method}": ${dial}: connect: ${words}`, {
+    hint: 'the plugin is not running or not listening at its address; start it, then try again',
+    cause: error,
+  });
+}
+
+/**
+ * The plugin's refusal as docker's client words it: a status other than 200 is
+ * `Method: <its Err>` (or its body), a 200 carrying `Err` is the Err alone (moby's proxies).
+ */
+function refusal(method: string, status: number, body: string): CtrError | undefined {
+  let err: unknown;
+  try {
+    err = (JSON.parse(body) as { Err?: unknown } | null)?.Err;
+  } catch {
+    err = undefined;
+  }
+  const said = typeof err === 'string' && err !== '' ? err : undefined;
+  if (status !== 200) return internal(`${method}: ${said ?? body.trim()}`, { details: { status } });
+  return said === undefined ? undefined : internal(said);
+}
+
+export interface PluginClientOptions {
+  /** How long the activation retries a plugin it cannot reach (docker's 30 s), in ms. */
+  activateTimeoutMs?: number;
+}
+
+/** A plugin's HTTP endpoint: POSTs of JSON, answered with JSON or `{"Err": "…"}`. */
+export class PluginClient {
+  private readonly target: Target;
+
+  constructor(
+    readonly address: string,
+    private readonly options: PluginClientOptions = {},
+  ) {
+    this.target = targetOf(address);
+  }
+
+  /** `POST /<method>` with `body`; the plugin's answer, its Err as a CtrError. */
+  async call<T>(method: string, body: unknown = {}, signal?: AbortSignal): Promise<T> {
+    const { status, text } = await this.post(method, JSON.stringify(body ?? {}), signal);
+    const refused = refusal(method, status, text);
+    if (refused) throw refused;
+    try {
+      return (text.trim() === '' ? {} : JSON.parse(text)) as T;
+    } catch (error) {
+      throw internal(`${method}: the plugin at ${this.address} answered with invalid JSON: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /**
+   * `Plugin.Activate`: what the plugin implements. A plugin that cannot be reached yet is tried
+   * again with docker's backoff (1 s, 2 s, 4 s…) until `activateTimeoutMs` has passed: a
+   * legacy plugin's socket may be found before the plugin listens on it.
+   */
+  async activate(signal?: AbortSignal): Promise<string[]> {
+    const limit = this.options.activateTimeoutMs ?? 30_000;
+    const start = Date.now();
+    for (let retries = 0; ; retries++) {
+      try {
+        const answer = await this.call<{ Implements?: unknown }>('Plugin.Activate', {}, signal);
+        return Array.isArray(answer.Implements) ? answer.Implements.filter((i): i is string => typeof i === 'string') : [];
+      } catch (error) {
+        const pause = Math.min(1000 * 2 ** retries, 30_000);
+        if (!isCtrError(error) || error.code !== 'Unavailable' || Date.now() - start + pause >= limit) throw error;
+        await sleep(pause, signal);
+      }
+    }
+  }
+
+  private post(method: string, payload: string, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> {
+    if (signal?.aborted) return Promise.reject(aborted(signal, `calling ${method} of the plugin at ${this.address}`));
+    return new Promise((resolve, reject) => {
+      const request = http.request(
+        {
+          ...this.target,
+          method: 'POST',
+          // Over a socket the host is docker's placeholder; the plugin does not look at it.
+          path: `/${method}`,
+          headers: { Host: 'plugin', Accept: PLUGIN_MEDIA_TYPE, 'Content-Type': PLUGIN_MEDIA_TYPE, 'Content-Length': Buffer.byteLength(payload) },
+          ...(signal ? { signal } : {}),
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', (error) => reject(unreachable(error, method, this.target)));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      request.on('error', (error) => reject(signal?.aborted ? aborted(signal, `calling ${method} of the plugin at ${this.address}`) : unreachable(error, method, this.target)));
+      request.end(payload);
+    });
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    }
+    function stop(): void {
+      clearTimeout(timer);
+      reject(aborted(signal, 'waiting for a plugin to start'));
+    }
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+}
