@@ -4,7 +4,7 @@ import { CtrError, goPathError, invalidArgument, isCtrError, unsupported } from 
 import { goJsonSyntaxError } from '@ctr/image';
 import { validDnsSettings, type NetworkManagerOptions } from '@ctr/network';
 import type { RegistryClientOptions } from '@ctr/registry';
-import { parseBytes, type Ulimit } from '@ctr/runtime';
+import { parseBytes, parseUlimit, type Ulimit } from '@ctr/runtime';
 import type { CreateContainerOptions } from './containers';
 import { logSettings, type LogConfig } from './log-config';
 
@@ -348,11 +348,9 @@ export function addFlagValue(flags: FlagConfig, option: DaemonOption, text: stri
       return;
     }
     case 'ulimits': {
-      const match = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(text);
-      if (!match) throw bad(`invalid ulimit argument: ${text}`);
-      const soft = Number(match[2]);
-      const hard = match[3] === undefined ? soft : Number(match[3]);
-      const name = match[1] as string;
+      const ulimit = parseUlimit(text);
+      if (!ulimit) throw bad(`invalid ulimit argument: ${text}`);
+      const { name, soft, hard } = ulimit;
       target[option.key] = { ...(target[option.key] as Record<string, ConfigUlimit> | undefined), [name]: { Name: name, Soft: soft, Hard: hard } };
       return;
     }

@@ -63,7 +63,7 @@ export type { AuthConfig, SearchResult } from '@ctr/registry';
 export type { SearchOptions } from './search';
 export type { ExecOptions, ExecControl } from '@ctr/runtime';
 // Sizes as Docker writes them (`64m`, `1.5g`), for callers that check them before the engine does.
-export { parseBytes } from '@ctr/runtime';
+export { parseBytes, parseUlimit } from '@ctr/runtime';
 // The detach keys, for the API server and client that watch a session's input as the engine does.
 export { detachOnKeys, detachedError, isDetached, parseDetachKeys } from '@ctr/runtime';
 // docker's CLI's exit status of a run whose container could not start, for the `ctr` command and the API client.

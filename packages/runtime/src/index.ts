@@ -23,7 +23,7 @@ export {
 export { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from './spec/defaults';
 export { containerDevices, withDevices } from './spec/devices';
 export { BLOCKED_SYSCALLS, defaultSeccompProfile } from './spec/seccomp';
-export { parseBytes, parseCpus } from './spec/units';
+export { parseBytes, parseCpus, parseUlimit } from './spec/units';
 export { resolveUser, resolveUserFrom } from './spec/user';
 export { parseSignal } from './signals';
 export { runExitStatus } from './exit-codes';

@@ -113,12 +113,10 @@ export function resourceOptions(args: ParsedArgs): Omit<UpdateOptions, 'restart'
 /** `--ulimit nofile=1024:2048` (a soft limit alone is also the hard one), as docker parses it. */
 function ulimitsFrom(values: string[]): NonNullable<CreateOptions['ulimits']> {
   return values.map((value) => {
-    const match = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
-    if (!match) throw flagValueError('ulimit', value, `invalid ulimit argument: ${value}`);
-    const soft = Number(match[2]);
-    const hard = match[3] === undefined ? soft : Number(match[3]);
-    if (soft > hard) throw flagValueError('ulimit', value, `ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
-    return { name: match[1] as string, soft, hard };
+    const ulimit = engineModule().parseUlimit(value);
+    if (!ulimit) throw flagValueError('ulimit', value, `invalid ulimit argument: ${value}`);
+    if (ulimit.soft > ulimit.hard) throw flagValueError('ulimit', value, `ulimit soft limit must be less than or equal to hard limit: ${ulimit.soft} > ${ulimit.hard}`);
+    return ulimit;
   });
 }
 

@@ -96,3 +96,15 @@ export function checkCpuList(value: string, what: string): string {
   }
   return value;
 }
+
+/**
+ * go-units' ParseUlimit syntax, `name=soft[:hard]` (a soft limit alone is also the hard one):
+ * undefined when the text is not of it, so each caller says so in its own words (a flag's, a
+ * daemon.json key's). The soft-over-hard check is the caller's too.
+ */
+export function parseUlimit(text: string): { name: string; soft: number; hard: number } | undefined {
+  const match = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(text);
+  if (!match) return undefined;
+  const soft = Number(match[2]);
+  return { name: match[1] as string, soft, hard: match[3] === undefined ? soft : Number(match[3]) };
+}
