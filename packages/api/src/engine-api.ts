@@ -25,7 +25,7 @@ export type ServerVersion = EngineVersion & { Platform: { Name: string }; Compon
 /** ctr's engine as a server: what ctrd serves as `GET /version`, and what in-process ctr shows as its server. */
 export function serverVersion(v: EngineVersion, components: readonly ComponentVersion[]): ServerVersion {
   // Details is a map to dockerd, whose JSON writes its keys sorted.
-  const details = { ApiVersion: v.ApiVersion, Arch: v.Arch, BuildTime: v.BuildTime, Experimental: 'false', GitCommit: v.GitCommit, GoVersion: v.GoVersion, KernelVersion: v.KernelVersion, MinAPIVersion: MIN_API_VERSION, Os: v.Os };
+  const details = { ApiVersion: v.ApiVersion, Arch: v.Arch, BuildTime: v.BuildTime, Experimental: String(v.Experimental === true), GitCommit: v.GitCommit, GoVersion: v.GoVersion, KernelVersion: v.KernelVersion, MinAPIVersion: MIN_API_VERSION, Os: v.Os };
   return { Platform: { Name: 'ctr' }, Components: [{ Name: 'Engine', Version: v.Version, Details: details }, ...components], ...v, MinAPIVersion: MIN_API_VERSION };
 }
 

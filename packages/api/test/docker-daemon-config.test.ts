@@ -1,6 +1,7 @@
 /** ctrd started with `--config-file`: what the file sets is what `docker info` and `docker run` see, and SIGHUP reloads it. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { get, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '@ctr/engine';
@@ -22,6 +23,7 @@ const CONFIG = {
   'default-ulimits': { nofile: { Name: 'nofile', Soft: 1111, Hard: 2222 } },
   'registry-mirrors': ['http://127.0.0.1:5999'],
   'insecure-registries': ['127.0.0.1:5998'],
+  experimental: true,
 };
 
 async function waitFor(test: () => boolean, what: string): Promise<void> {
@@ -68,6 +70,15 @@ test("docker info shows the file's labels, debug mode, log driver and registries
     Mirrors: ['http://127.0.0.1:5999/'],
     IndexConfigs: { '127.0.0.1:5998': { Name: '127.0.0.1:5998', Secure: false } },
   });
+});
+
+test('an experimental daemon says so in its version and its ping', async () => {
+  const version = await docker(env, ['version', '--format', '{{.Server.Experimental}}']);
+  expect(version).toMatchObject({ code: 0, stdout: 'true\n' });
+  const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+    get({ socketPath: join(work, 'ctr.sock'), path: '/_ping' }, (res) => resolve(res.resume().headers)).on('error', reject);
+  });
+  expect(headers['docker-experimental']).toBe('true');
 });
 
 test("docker run gets the file's default ulimits", async () => {

@@ -928,8 +928,10 @@ export class Engine {
     })();
   }
 
-  version(): { Version: string; ApiVersion: string; Os: string; Arch: string; KernelVersion: string; GoVersion: string; GitCommit: string; BuildTime: string } {
+  version(): { Version: string; ApiVersion: string; Os: string; Arch: string; KernelVersion: string; GoVersion: string; GitCommit: string; BuildTime: string; Experimental?: true } {
     return {
+      // daemon.json's `experimental`, omitted when off as moby's omitempty does.
+      ...(this.options.experimental === true ? { Experimental: true as const } : {}),
       Version: ENGINE_VERSION,
       ApiVersion: API_VERSION,
       Os: 'linux',

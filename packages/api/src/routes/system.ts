@@ -9,7 +9,7 @@ import { route, type Route } from '../router';
 import type { Services } from '../services';
 import { containerSummaryFields, infoFields } from './swagger-fields';
 
-function ping(call: Call): Promise<void> {
+function ping(call: Call, experimental: boolean): Promise<void> {
   const res = call.res;
   if (!res) return Promise.resolve();
   res.writeHead(200, {
@@ -17,7 +17,7 @@ function ping(call: Call): Promise<void> {
     'Api-Version': MAX_API_VERSION,
     Ostype: 'linux',
     'Builder-Version': '1',
-    'Docker-Experimental': 'false',
+    'Docker-Experimental': String(experimental),
     'Cache-Control': 'no-cache, no-store, must-revalidate',
     Pragma: 'no-cache',
     'Content-Length': 2,
@@ -42,8 +42,8 @@ function epochSeconds(text: string | undefined): number | undefined {
 
 export function systemRoutes({ engine }: Services): Route[] {
   return [
-    route('GET', '/_ping', ping),
-    route('HEAD', '/_ping', ping),
+    route('GET', '/_ping', (call) => ping(call, engine.version().Experimental === true)),
+    route('HEAD', '/_ping', (call) => ping(call, engine.version().Experimental === true)),
     route('GET', '/version', async (call) => sendJson(call, 200, serverVersion(engine.version(), await engine.components()))),
     route('GET', '/info', async (call) => sendJson(call, 200, infoFields(await engine.info()))),
     route('GET', '/events', async (call) => {
