@@ -97,6 +97,7 @@ async function reloadConfig(daemon: Daemon, args: Args, current: ReloadableSetti
     mergeDaemonConfig(file, args.flags, fileName);
     validateDaemonConfig(file);
     const settings = reloadedSettings(current, file);
+    await daemon.server.setAuthorizationPlugins(file['authorization-plugins'] ?? args.flags['authorization-plugins'] ?? []);
     const event = await daemon.engine.reload(settings);
     process.stderr.write(`ctrd: Reloaded configuration: ${JSON.stringify(event.Actor.Attributes)}\n`);
     return settings;
@@ -127,6 +128,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
       ...settings,
       hosts,
       ...(tls ? { tls } : {}),
+      ...(config['authorization-plugins'] ? { authorizationPlugins: config['authorization-plugins'] } : {}),
       onInternalError: (error, request) => process.stderr.write(`ctrd: ${request}: ${(error as Error).stack ?? String(error)}\n`),
       onSweep: (result) => {
         const line = sweepLine(result);

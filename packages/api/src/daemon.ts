@@ -7,6 +7,7 @@ export interface DaemonOptions extends EngineOptions {
   hosts?: string[];
   socketMode?: number;
   tls?: ApiServerOptions['tls'];
+  authorizationPlugins?: ApiServerOptions['authorizationPlugins'];
   onInternalError?: (error: unknown, request: string) => void;
   /** Told what the start's sweep of leftovers removed, or why it failed (which stops nothing). */
   onSweep?: (result: SweepReport | Error) => void;
@@ -38,6 +39,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       hosts: options.hosts && options.hosts.length > 0 ? options.hosts : [`unix://${engine.runRoot}/ctr.sock`],
       ...(options.socketMode !== undefined ? { socketMode: options.socketMode } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.authorizationPlugins ? { authorizationPlugins: options.authorizationPlugins } : {}),
       ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
     });
     // As dockerd at its start, but behind the socket: a big store delays no client.

@@ -62,7 +62,7 @@ export async function callBody(call: Call): Promise<Record<string, unknown>> {
   return parseJsonObject(await readExactly(socket, Math.min(length, 1024 * 1024)), 'ReadJSON', false);
 }
 
-function readExactly(stream: Readable, size: number): Promise<Buffer> {
+export function readExactly(stream: Readable, size: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const tryRead = (): void => {
       const chunk = stream.read(size) as Buffer | null;

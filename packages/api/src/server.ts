@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Engine } from '@ctr/engine';
 import { asCtrError, invalidArgument } from '@ctr/errors';
 import { splitVersion } from './api-version';
+import type { AuthorizationChain } from './authz';
 import type { Call } from './call';
 import { ExecSessions } from './exec-sessions';
 import { sendError, sendSocketError } from './http-errors';
@@ -34,6 +35,8 @@ export interface ApiServerOptions {
   socketMode?: number;
   /** Called for each failed request that was the daemon's fault (500), for its log. */
   onInternalError?: (error: unknown, request: string) => void;
+  /** Authorization plugins every request goes through, in order (dockerd's `--authorization-plugin`). */
+  authorizationPlugins?: readonly string[];
 }
 
 /** Where a listener ended up: the socket path, or the TCP address with its real port. */
@@ -69,16 +72,21 @@ export class ApiServer {
   private readonly sockets = new Set<Socket>();
   private readonly router: Router;
   private readonly services: Services;
+  private authz: AuthorizationChain | undefined;
+  /** As configured: dockerd's `info` lists these, whatever a disable took out of the chain since. */
+  private authorizationPlugins: readonly string[] = [];
 
   private constructor(private readonly options: ApiServerOptions) {
     const { engine } = options;
-    this.services = { engine, lifecycle: new Lifecycle(engine), execs: new ExecSessions() };
+    this.services = { engine, lifecycle: new Lifecycle(engine), execs: new ExecSessions(), authorizationPlugins: () => this.authorizationPlugins };
     const s = this.services;
     this.router = new Router([...systemRoutes(s), ...containerRoutes(s), ...containerFileRoutes(s), ...execRoutes(s), ...imageRoutes(s), ...buildRoutes(s), ...volumeRoutes(s), ...networkRoutes(s), ...pluginRoutes(s)]);
   }
 
   static async listen(options: ApiServerOptions): Promise<ApiServer> {
     const server = new ApiServer(options);
+    // As dockerd: the plugins are checked before the API serves anything.
+    await server.setAuthorizationPlugins(options.authorizationPlugins ?? []);
     try {
       for (const host of options.hosts) await server.listenOn(host);
     } catch (error) {
@@ -86,6 +94,19 @@ export class ApiServer {
       throw error;
     }
     return server;
+  }
+
+  /**
+   * The authorization plugins from now on (a reload's), each checked first: a bad list leaves
+   * the chain as it was. The chain's code is loaded only once a plugin is named.
+   */
+  async setAuthorizationPlugins(names: readonly string[]): Promise<void> {
+    if (this.authz) await this.authz.set(names);
+    else if (names.length > 0) {
+      const { AuthorizationChain } = require('./authz') as typeof import('./authz');
+      this.authz = await AuthorizationChain.load(this.options.engine, names, this.options.onInternalError);
+    }
+    this.authorizationPlugins = [...names];
   }
 
   private async listenOn(host: string): Promise<void> {
@@ -129,7 +150,8 @@ export class ApiServer {
       if (upgrade && !route.hijack) {
         throw invalidArgument(`${req.method} ${path} cannot be hijacked`, { hint: 'send it without the Upgrade and Connection: Upgrade headers' });
       }
-      await route.handler({ req, params, query: new Query(url.searchParams), version, ...(res ? { res } : {}), ...(upgrade ? { upgrade } : {}) });
+      const call: Call = { req, params, query: new Query(url.searchParams), version, ...(res ? { res } : {}), ...(upgrade ? { upgrade } : {}) };
+      await (this.authz ? this.authz.serve(call, () => route.handler(call)) : route.handler(call));
     } catch (error) {
       if (res) sendError(res, error);
       else if (upgrade) sendSocketError(upgrade.socket, error);

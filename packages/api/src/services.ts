@@ -7,4 +7,6 @@ export interface Services {
   engine: Engine;
   lifecycle: Lifecycle;
   execs: ExecSessions;
+  /** The authorization plugins the daemon was configured with (`info`'s Plugins.Authorization). */
+  authorizationPlugins?: () => readonly string[];
 }

@@ -71,3 +71,26 @@ test("docker volume rm calls the plugin's Remove", async () => {
   expect(await docker(t.env, ['volume', 'rm', 'api-removed'])).toMatchObject({ code: 0, stdout: 'api-removed\n' });
   expect(await plugin.callsOf('VolumeDriver.Remove')).toContainEqual({ method: 'VolumeDriver.Remove', body: { Name: 'api-removed' } });
 });
+
+test("docker volume create -d, inspect and rm of a volume named user@host:/path, a name only a plugin may have", async () => {
+  expect(await docker(t.env, ['volume', 'create', '-d', 'apiplug', 'me@host:/srv'])).toMatchObject({ code: 0, stdout: 'me@host:/srv\n' });
+  expect((await docker(t.env, ['volume', 'inspect', '-f', '{{.Name}} {{.Driver}}', 'me@host:/srv'])).stdout).toBe('me@host:/srv apiplug\n');
+  expect(await docker(t.env, ['volume', 'rm', 'me@host:/srv'])).toMatchObject({ code: 0, stdout: 'me@host:/srv\n' });
+});
+
+test('docker run --mount of a plugin volume named user@host:/path makes it and mounts it', async () => {
+  expect(await runSh(['--mount', 'type=volume,src=me@host:/run,dst=/d,volume-driver=apiplug'], 'echo c > /d/f && cat /d/f')).toMatchObject({ code: 0, stdout: 'c\n' });
+});
+
+test('docker run -v of a plugin volume named with a slash writes into it', async () => {
+  expect((await runSh(['--volume-driver', 'apiplug', '-v', 'team/api:/data'], 'echo s > /data/f')).code).toBe(0);
+  const mountpoint = (await docker(t.env, ['volume', 'inspect', '-f', '{{.Mountpoint}}', 'team/api'])).stdout.trim();
+  expect(await readFile(join(mountpoint, 'f'), 'utf8')).toBe('s\n');
+});
+
+test("docker inspect shows the plugin's path as the Source of a plugin volume", async () => {
+  await docker(t.env, ['volume', 'create', '-d', 'apiplug', 'api-source']);
+  const created = await docker(t.env, ['create', '--network', 'none', '-v', 'api-source:/data', 'busybox', 'true']);
+  const shown = await docker(t.env, ['inspect', '-f', '{{range .Mounts}}{{.Source}}{{end}}', created.stdout.trim()]);
+  expect(shown.stdout).toBe(`${join(dataDir, 'volumes', 'api-source')}\n`);
+});

@@ -72,6 +72,28 @@ describe('volume plugins through the ctr command (real runc, conmon, overlayfs)'
     expect(result.stderr).toContain("error while mounting volume 'cli-refused': no backend");
   });
 
+  test('volume create -d and rm of a volume named user@host:/path, which only a plugin may have', async () => {
+    expect(await ctr('volume', 'create', '-d', 'cliplug', 'me@host:/cli')).toMatchObject({ code: 0, stdout: 'me@host:/cli\n' });
+    expect((await ctr('volume', 'inspect', '--format', '{{.Driver}}', 'me@host:/cli')).stdout).toBe('cliplug\n');
+    expect(await ctr('volume', 'rm', 'me@host:/cli')).toMatchObject({ code: 0, stdout: 'me@host:/cli\n' });
+  });
+
+  test('run --mount mounts a plugin volume named user@host:/path', async () => {
+    await ctr('volume', 'create', '-d', 'cliplug', 'me@host:/mounted');
+    const written = await ctr('run', '--rm', '--network', 'none', '--mount', 'type=volume,source=me@host:/mounted,target=/d', 'busybox', 'sh', '-c', 'echo at > /d/f && cat /d/f');
+    expect(written).toMatchObject({ code: 0, stdout: 'at\n' });
+  });
+
+  test("a new plugin volume mounted over an image directory is filled from the image", async () => {
+    expect((await ctr('run', '--rm', '--network', 'none', '--volume-driver', 'cliplug', '-v', 'cli-filled:/etc', 'busybox', 'head', '-c', '5', '/etc/passwd')).stdout).toBe('root:');
+  });
+
+  test("inspect shows the plugin's path as the Source of a plugin volume", async () => {
+    await ctr('volume', 'create', '-d', 'cliplug', 'cli-source');
+    const id = (await ctr('create', '--network', 'none', '-v', 'cli-source:/data', 'busybox', 'true')).stdout.trim();
+    expect((await ctr('inspect', '--format', '{{range .Mounts}}{{.Source}}{{end}}', id)).stdout).toBe(`${join(dataDir, 'volumes', 'cli-source')}\n`);
+  });
+
   test("volume rm calls the plugin's Remove, and the plugin's data goes", async () => {
     await ctr('volume', 'create', '-d', 'cliplug', 'cli-removed');
     expect(await ctr('volume', 'rm', 'cli-removed')).toMatchObject({ code: 0, stdout: 'cli-removed\n' });

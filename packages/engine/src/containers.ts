@@ -25,7 +25,7 @@ import { unlessThisProcessRuns } from './exit-command';
 import { portBindingsOf } from './port-bindings';
 import { checkDuplicateMounts, isPluginDriver, mountDestination as mountTarget, mountRequest, parseTmpfsSpec, parseVolumeSpec, volumeDirOf, withVolumeDriver, type ApiMount, type VolumeRequest } from './volumes-spec';
 import { createVolume, removeVolumeOf, volumeForMount } from './volumes-networks';
-import { pluginMountsModule } from './lazy-modules';
+import { logDriverModule, pluginMountsModule } from './lazy-modules';
 import {
   checkPlatformSettings,
   checkUsernsMode,
@@ -51,6 +51,8 @@ interface VolumeFill {
   name: string;
   target: string;
   subpath?: string;
+  /** A plugin's volume: filled through the plugin's Mount. */
+  driver?: string;
 }
 
 /** Whether a mount of the record came from a `--mount` (`HostConfig.Mounts`): inspect shows those apart, as dockerd does. */
@@ -718,6 +720,8 @@ export class Containers {
     const tmpfs = [...(options.tmpfs ?? []).map(parseTmpfsSpec), ...specMounts.filter((m): m is TmpfsMount => !('kind' in m))];
     checkDuplicateMounts(volumeRequests, tmpfs);
     const { logSizeMax, logMaxFiles, logCompress, noLog, remote, warnings } = logSettings(options.log);
+    // A logging plugin is looked up now, as dockerd's ValidateLogOpts does: none of the name is refused.
+    const logPlugin = remote?.plugin ? await logDriverModule().logPluginFor(this.ctx, remote.driver, options.signal) : undefined;
     const networkMode = options.network ?? 'bridge';
     const kind = networkKind(networkMode);
     // A network of its own: the default bridge or a user network.
@@ -851,7 +855,7 @@ export class Containers {
         ...(noLog ? { noLog } : {}),
         ...(remote
           ? {
-              remoteLog: remoteLog(remote, {
+              remoteLog: (logPlugin ?? remoteLog)(remote, {
                 id,
                 name,
                 imageId: image.record.id,
@@ -973,16 +977,16 @@ export class Containers {
       const info = await volumeForMount(this.ctx, name, request.create);
       const subpath = request.kind === 'named' ? request.subpath : undefined;
       const driver = isPluginDriver(info.Driver) ? info.Driver : undefined;
-      if (driver && subpath) throw invalidArgument(`invalid mount config for type "volume": ctr mounts no subpath of volume plugin ${driver}'s volumes`);
       await volumes.addUser(name, id);
       undo.push(() => volumes.removeUser(name, id));
       // A subpath is looked for at each start, as dockerd does: it may be made after the create.
       // A plugin's volume is where each start binds what the plugin's Mount gives.
-      const source = driver ? this.pluginStagingPoint(id, mounts.length) : subpath ? path.join(info.Mountpoint, subpath) : info.Mountpoint;
+      const data = driver ? this.pluginStagingPoint(id, mounts.length) : info.Mountpoint;
+      const source = subpath ? path.join(data, subpath) : data;
       const { target, readOnly, mode } = request;
       const kept = { ...(subpath ? { subpath } : {}), ...(mode ? { volumeMode: mode } : {}), ...(hasDevice(info) ? { device: true as const } : {}), ...(driver ? { driver } : {}) };
       mounts.push({ type: 'volume', source, target, readOnly, name, ...kept });
-      if (request.copy) fills.push({ name, target, ...(subpath ? { subpath } : {}) });
+      if (request.copy) fills.push({ name, target, ...(subpath ? { subpath } : {}), ...(driver ? { driver } : {}) });
     };
     const anonymousVolume = async (request: VolumeRequest & { kind: 'anonymous' }): Promise<void> => {
       const made = isPluginDriver(request.create?.driver) ? await createVolume(this.ctx, { ...request.create }) : await volumes.create({ ...request.create });
@@ -1016,13 +1020,18 @@ export class Containers {
         undo.push(() => volumes.removeUser(name, id));
       }
       // Another container's plugin volume is mounted for this one at this one's own staging point.
-      mounts.push(mount.type === 'volume' && mount.driver !== undefined ? { ...mount, source: this.pluginStagingPoint(id, mounts.length) } : mount);
+      mounts.push(mount.type === 'volume' && mount.driver !== undefined ? { ...mount, source: path.join(this.pluginStagingPoint(id, mounts.length), mount.subpath ?? '') } : mount);
     }
     for (const target of Object.keys(image.config.config?.Volumes ?? {})) {
       if (mounts.some((m) => mountTarget(m.target) === mountTarget(target))) continue;
       await anonymousVolume({ kind: 'anonymous', target: mountTarget(target), readOnly: false, copy: true, ...(volumeDriver ? { create: { driver: volumeDriver } } : {}) });
     }
     return { mounts, anonymous, fills };
+  }
+
+  /** The host paths a container's plugin volumes' plugins gave (see `mountsOf`); nothing to ask for one without. */
+  private async pluginSourcesOf(record: ContainerRecord): Promise<ReadonlyMap<number, string> | undefined> {
+    return record.mounts.some((m) => m.driver !== undefined) ? pluginMountsModule().pluginVolumeSources(this.ctx, record) : undefined;
   }
 
   private pluginStagingPoint(id: string, index: number): string {
@@ -1039,7 +1048,9 @@ export class Containers {
     for (const fill of fills) {
       const found = resolveInRoot(rootfs, fill.target);
       if (found.unresolved || !found.stat?.isDirectory()) continue;
-      await this.ctx.store.volumes.populate(fill.name, found.abs, { ...(fill.subpath ? { subpath: fill.subpath } : {}), ...(signal ? { signal } : {}) });
+      const { name, subpath, driver } = fill;
+      if (driver) await pluginMountsModule().fillPluginVolume(this.ctx, { name, driver, ...(subpath ? { subpath } : {}) }, found.abs, signal);
+      else await this.ctx.store.volumes.populate(name, found.abs, { ...(subpath ? { subpath } : {}), ...(signal ? { signal } : {}) });
     }
   }
 
@@ -1350,6 +1361,8 @@ export class Containers {
         namedVolumes: record.mounts.flatMap((mount) => (mount.name ? [mount.name] : [])),
         anonymousVolumes: options.volumes ? record.anonymousVolumes : [],
         ...(record.mounts.some((m) => m.driver !== undefined) ? { releasePlugins: () => pluginMountsModule().releasePluginVolumes(this.ctx, record) } : {}),
+        // A logging plugin is owed its StopLogging still when the exit's release found no record (`rm -f` of a running one).
+        ...(record.run.remoteLog?.driver === 'plugin' ? { releaseLog: () => logDriverModule().releasePluginLogging(this.ctx, record) } : {}),
       });
       [took] = await Promise.all([
         this.records.remove(record.id),
@@ -1421,11 +1434,12 @@ export class Containers {
 
   /**
    * Inspect's `Mounts`: binds and volumes, and tmpfs mounts a `--mount` made (not `--tmpfs`'s),
-   * as dockerd lists its mount points. A volume's `Source` is its directory, a subpath or not;
+   * as dockerd lists its mount points. A volume's `Source` is its directory, a subpath or not
+   * (a plugin's volume's: the path the plugin gave, `pluginSources` by the mount's index);
    * `Mode` is `-v`'s as given, else `z` for a volume (dockerd's relabel default).
    */
-  private mountsOf(record: ContainerRecord): InspectMount[] {
-    return record.mounts.flatMap((m): InspectMount[] => {
+  private mountsOf(record: ContainerRecord, pluginSources?: ReadonlyMap<number, string>): InspectMount[] {
+    return record.mounts.flatMap((m, index): InspectMount[] => {
       if (m.type === 'tmpfs') {
         return fromMountSpec(record, m.target) ? [{ Type: 'tmpfs', Source: '', Destination: m.target, Mode: '', RW: !m.readOnly, Propagation: '' }] : [];
       }
@@ -1433,7 +1447,7 @@ export class Containers {
         {
           Type: m.type,
           ...(m.name ? { Name: m.name, Driver: m.driver ?? 'local' } : {}),
-          Source: volumeDirOf(m),
+          Source: pluginSources?.get(index) ?? volumeDirOf(m),
           Destination: m.target,
           Mode: m.volumeMode ?? (m.type === 'volume' ? 'z' : ''),
           RW: !m.readOnly,
@@ -1475,7 +1489,7 @@ export class Containers {
         Status: this.statusText(record, state, status),
         HostConfig: { NetworkMode: record.network.mode },
         NetworkSettings: { Networks: settings?.Networks ?? {} },
-        Mounts: this.mountsOf(record),
+        Mounts: this.mountsOf(record, await this.pluginSourcesOf(record)),
         ...(options.size ? await this.sizeOf(record, imageSizes, options.signal) : {}),
       });
       if (options.last !== undefined && out.length >= options.last) break;
@@ -1671,7 +1685,7 @@ export class Containers {
       },
       GraphDriver: { Name: 'overlay2', Data: { MergedDir: record.rootfs } },
       ...(options.size ? await this.sizeOf(record, new Map(), options.signal) : {}),
-      Mounts: this.mountsOf(record),
+      Mounts: this.mountsOf(record, await this.pluginSourcesOf(record)),
       // In dockerd's order (its types' fields), which `docker inspect` prints as it is sent.
       Config: {
         Hostname: info.spec.hostname ?? record.id.slice(0, 12),
@@ -1724,8 +1738,11 @@ export class Containers {
     return (async function* () {
       const record = await self.find(ref);
       const { details, ...read } = options;
+      // A logging plugin that reads its log back is asked for it (no cache is kept beside it).
+      const lines = (): AsyncIterable<LogEntry> =>
+        record.run.remoteLog?.driver === 'plugin' && record.run.remoteLog.readLogs ? logDriverModule().readPluginLogs(self.ctx, record, read) : self.ctx.runtime.logs(record.id, read);
       if (!details) {
-        yield* self.ctx.runtime.logs(record.id, read);
+        yield* lines();
         return;
       }
       // A container's labels and environment are fixed at create: so are its lines' attributes.
@@ -1739,7 +1756,7 @@ export class Containers {
         labels: record.labels,
         env: await self.configEnv(record),
       });
-      for await (const entry of self.ctx.runtime.logs(record.id, read)) yield { ...entry, attrs };
+      for await (const entry of lines()) yield { ...entry, attrs };
     })();
   }
 
@@ -1835,6 +1852,7 @@ export class Containers {
       namedVolumes: readonly string[];
       anonymousVolumes: readonly string[];
       releasePlugins?: () => Promise<void>;
+      releaseLog?: () => Promise<void>;
     },
   ): Promise<void> {
     const deleteProcess = (): Promise<void> =>
@@ -1845,6 +1863,7 @@ export class Containers {
     await settleAll([
       parts.processFirst ? Promise.resolve() : deleteProcess(),
       parts.networked ? this.ctx.network.detach(id) : Promise.resolve(),
+      parts.releaseLog?.() ?? Promise.resolve(),
       (async () => {
         await unmount(parts.rootfs);
         await removeMountpoint(parts.rootfs);

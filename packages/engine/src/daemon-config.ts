@@ -52,6 +52,8 @@ export interface DaemonConfig {
   'shutdown-timeout'?: number;
   debug?: boolean;
   hosts?: string[];
+  /** ctrd's authorization plugins, in the order each request goes through them. */
+  'authorization-plugins'?: string[];
   tls?: boolean;
   tlsverify?: boolean;
   tlscacert?: string;
@@ -87,6 +89,7 @@ export interface DaemonOption {
 
 /** Every option of `ctr daemon` and daemon.json, in the order `--help` lists them. */
 export const DAEMON_OPTIONS: readonly DaemonOption[] = [
+  { key: 'authorization-plugins', kind: 'strings', flag: 'authorization-plugin', valueName: 'list', description: 'Authorization plugins to load' },
   { key: 'bip', kind: 'string', flag: 'bip', valueName: 'string', description: "Default bridge's gateway address and subnet (CIDR); the gateway must be the subnet's first address" },
   { key: 'bridge', kind: 'string', flag: 'bridge', short: 'b', valueName: 'string', description: 'Name of the default bridge (default ctr0)' },
   { key: 'data-root', kind: 'string', flag: 'data-root', alias: 'root', valueName: 'string', description: 'Root of persistent state (default $CTR_ROOT or /var/lib/ctr)' },
@@ -152,7 +155,6 @@ const ABSENT: Readonly<Record<string, string>> = Object.fromEntries(
     ...['swarm-default-advertise-addr', 'swarm-raft-heartbeat-tick', 'swarm-raft-election-tick', 'cluster-store', 'cluster-advertise', 'cluster-store-opts', 'node-generic-resources'].map((k) => [k, 'ctr has no swarm mode']),
     ['storage-opts', "ctr's overlay2 store takes no options"],
     ['runtimes', 'runc is the only runtime ctr runs'],
-    ['authorization-plugins', 'ctr has no authorization plugins'],
     ['exec-opts', 'ctr uses the cgroupfs driver only'],
     ['cgroup-parent', "give containers --cgroup-parent; ctr has no daemon-wide parent"],
     ['default-cgroupns-mode', 'give containers --cgroupns'],

@@ -33,8 +33,10 @@ import {
 } from './containers';
 import { EventLog, type EngineEvent, type EventsOptions } from './events';
 import { reloadAttributes, withContainerDefaults, type DaemonSettings, type ReloadableSettings } from './daemon-config';
-import { dockerfileModule, pluginDirectoryModule, pluginsModule, registryModule } from './lazy-modules';
+import { dockerfileModule, networkPluginsModule, pluginDirectoryModule, pluginsModule, registryModule } from './lazy-modules';
 import type { PluginDirectory, PluginOptions } from './plugins/directory';
+import type { PluginClient } from './plugins/client';
+import type { PluginEndpoint } from './plugins/source';
 import type { ManagedPlugins, PluginEnableOptions, PluginInspect, PluginListOptions, PluginPrivilege, PluginPullOptions, PluginPushOptions, PluginRegistryOptions, PushedPlugin } from './plugins/managed';
 import { exportContainer, getArchive, putArchive, statPath, type PathStat, type PutArchiveOptions } from './archive';
 import { containerChanges, type FilesystemChange } from './changes';
@@ -314,7 +316,8 @@ export class Engine {
         // Made when first wanted: a container on network `none` never asks, and making it
         // parses the address pools and hashes the root (node:crypto, which `run` otherwise skips).
         get network(): NetworkManager {
-          network ??= new NetworkManager({ root, runRoot, ...hostResolvConf, ...networks });
+          // A network's driver that is not built in is a network plugin, looked up (and its code loaded) only then.
+          network ??= new NetworkManager({ root, runRoot, ...hostResolvConf, ...networks, drivers: (name, signal) => networkPluginsModule().networkDriver(ctx, name, signal) });
           return network;
         },
         events: new EventLog(this.root),
@@ -804,6 +807,17 @@ export class Engine {
       },
     });
     return this.managedPlugins;
+  }
+
+  /**
+   * The plugin `name` implementing `capability`, found as dockerd's plugin getter finds it
+   * (managed first, then legacy), with a client for its calls: how ctrd reaches its
+   * authorization plugins.
+   */
+  async plugin(name: string, capability: string, signal?: AbortSignal): Promise<{ endpoint: PluginEndpoint; client: PluginClient }> {
+    const directory = (await this.ready()).ctx.plugins();
+    const endpoint = await directory.get(name, capability, signal);
+    return { endpoint, client: directory.client(endpoint) };
   }
 
   /** `docker plugin ls`, with docker's filters (`enabled`, `capability`). */

@@ -1,10 +1,11 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { unmount } from '@ctr/store';
+import { bindVolumeSubpath, unmount } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 import { underContainerLock } from './container-lock';
-import { pluginMountsModule } from './lazy-modules';
+import { logDriverModule, pluginMountsModule } from './lazy-modules';
+import { volumeDirOf } from './volumes-spec';
 
 /**
  * What a container holds on the host while it runs, beside its root filesystem: the mounts of
@@ -25,9 +26,13 @@ type Holder = Pick<ContainerRecord, 'id' | 'run' | 'mounts'>;
 
 const HOLD_LOCKS = 'hold-locks';
 
-/** Whether the container holds anything on the host while it runs that its exit must release. */
+/** Whether the container holds anything on the host while it runs that its exit must release (a logging plugin's StopLogging too). */
 export function holdsHostMounts(record: Pick<ContainerRecord, 'run' | 'mounts'>): boolean {
-  return record.run.ipc === 'shareable' || record.mounts.some((mount) => mount.device === true || mount.driver !== undefined);
+  return record.run.ipc === 'shareable' || usesLogPlugin(record) || record.mounts.some((mount) => mount.device === true || mount.driver !== undefined);
+}
+
+function usesLogPlugin(record: Pick<ContainerRecord, 'run'>): boolean {
+  return record.run.remoteLog?.driver === 'plugin';
 }
 
 function hasPluginVolumes(record: Pick<ContainerRecord, 'mounts'>): boolean {
@@ -65,13 +70,16 @@ export function runtimeMounts<M extends RecordMount>(runRoot: string, id: string
  */
 async function withSubpathsStaged<T>(ctx: EngineContext, record: Holder, start: () => Promise<T>): Promise<T> {
   const subpaths = record.mounts.flatMap((mount, index) =>
-    mount.type === 'volume' && mount.name !== undefined && mount.subpath !== undefined ? [{ name: mount.name, subpath: mount.subpath, staging: stagingPoint(ctx.runRoot, record.id, index) }] : [],
+    mount.type === 'volume' && mount.name !== undefined && mount.subpath !== undefined
+      ? [{ name: mount.name, subpath: mount.subpath, staging: stagingPoint(ctx.runRoot, record.id, index), plugin: mount.driver !== undefined ? volumeDirOf(mount) : undefined }]
+      : [],
   );
   if (subpaths.length === 0) return start();
   // What a start killed in between left.
   await releaseSubpaths(ctx, record);
   try {
-    for (const { name, subpath, staging } of subpaths) await ctx.store.volumes.mountSubpath(name, subpath, staging);
+    // A plugin's volume is at its staging point (mounted before this: see `startHolding`).
+    for (const { name, subpath, staging, plugin } of subpaths) await (plugin ? bindVolumeSubpath(plugin, subpath, staging) : ctx.store.volumes.mountSubpath(name, subpath, staging));
     return await start();
   } finally {
     // A start that went through is not failed by this: what stays is taken down at the next start.
@@ -108,7 +116,9 @@ export async function startHolding<T>(ctx: EngineContext, record: Holder, start:
   if (!holdsHostMounts(record)) return withSubpathsStaged(ctx, record, start);
   const devices = deviceVolumes(record);
   // With the device volumes mounted: a subpath may be on one.
-  const staged = (): Promise<T> => withSubpathsStaged(ctx, record, start);
+  // The logging plugin told last, right before the process (moby's StartLogger at the start).
+  const logged = (): Promise<T> => (usesLogPlugin(record) ? logDriverModule().withPluginLogging(ctx, record, start) : start());
+  const staged = (): Promise<T> => withSubpathsStaged(ctx, record, logged);
   const withDevices = (): Promise<T> => (devices.length > 0 ? ctx.store.volumes.withDevicesMounted(devices, staged) : staged());
   const mounted = (): Promise<T> => (hasPluginVolumes(record) ? pluginMountsModule().withPluginVolumesMounted(ctx, record, withDevices) : withDevices());
   try {
@@ -155,6 +165,7 @@ export async function releaseHeld(ctx: EngineContext, record: Holder): Promise<v
     record.run.ipc === 'shareable' ? underContainerLock(ctx, HOLD_LOCKS, record.id, () => ctx.runtime.releaseShm(record.id)) : Promise.resolve(),
     releaseDevices(ctx, record),
     hasPluginVolumes(record) ? pluginMountsModule().releasePluginVolumes(ctx, record) : Promise.resolve(),
+    usesLogPlugin(record) ? logDriverModule().releasePluginLogging(ctx, record) : Promise.resolve(),
   ]);
 }
 

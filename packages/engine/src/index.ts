@@ -71,6 +71,8 @@ export { logsNotReadable, runExitStatus } from '@ctr/runtime';
 export type { CommitOptions } from './commit';
 export type { PluginInspect, PluginListOptions, PluginEnableOptions, PluginPrivilege, PluginPullOptions, PluginPushOptions, PluginRegistryOptions, PushedPlugin } from './plugins/managed';
 export type { PluginConfig, PluginSettings, PluginMount, PluginEnv, PluginDevice } from './plugins/plugin-store';
+export type { PluginClient } from './plugins/client';
+export type { PluginEndpoint } from './plugins/source';
 export type { EngineEvent, EventContainer, EventFilters, EventsOptions, EventType } from './events';
 export { apiMount, mountRequest, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type ClientMount, type VolumeRequest } from './volumes-spec';
 export { exposedPortKeys, parseLink, type DeviceRequest, type PlatformSettings } from './create-extras';

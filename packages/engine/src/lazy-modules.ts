@@ -27,6 +27,16 @@ export function pluginMountsModule(): typeof import('./plugins/volume-mounts') {
   return require('./plugins/volume-mounts') as typeof import('./plugins/volume-mounts');
 }
 
+/** Network plugins: loaded only when a network's driver is not built in. */
+export function networkPluginsModule(): typeof import('./plugins/network-driver') {
+  return require('./plugins/network-driver') as typeof import('./plugins/network-driver');
+}
+
+/** Logging plugins: only containers whose log driver is one load the plugin client. */
+export function logDriverModule(): typeof import('./plugins/log-driver') {
+  return require('./plugins/log-driver') as typeof import('./plugins/log-driver');
+}
+
 /** Managed plugins: only `plugin` commands and plugin lookups need them (not `run`). */
 export function pluginsModule(): typeof import('./plugins/managed') {
   return require('./plugins/managed') as typeof import('./plugins/managed');

@@ -8,7 +8,8 @@ import { checkLogAttributeOptions, LOG_ATTRIBUTE_OPTIONS, logAttributes, renderT
 export interface LogConfig {
   /**
    * `json-file` (default), `local` or `k8s-file`: all mean ctr's log files here; `none` keeps no
-   * log; `syslog`, `gelf` and `fluentd` send it away, with a local cache for `logs` as Docker's.
+   * log; `syslog`, `gelf` and `fluentd` send it away, with a local cache for `logs` as Docker's;
+   * any other name is a logging plugin's (`plugins/log-driver.ts`).
    */
   driver?: string;
   /** `max-size` (`10m`), `max-file` and `compress`; json-file's attribute options too (`labels`, `labels-regex`, `env`, `env-regex`, `tag`). */
@@ -27,7 +28,11 @@ export interface LogSettings {
 }
 
 export interface RemoteLogRequest {
-  driver: RemoteDriver;
+  /** A built-in remote driver, or a logging plugin's name (`plugin`). */
+  driver: string;
+  /** `driver` is no built-in one: a logging plugin's name (`plugins/log-driver.ts`), looked up at create. */
+  plugin?: true;
+  /** The driver's own options; a plugin's, every option given. */
   options: Readonly<Record<string, string>>;
   /** A local cache is kept for `logs` (Docker's dual logging): not with `cache-disabled=true`. */
   cache: boolean;
@@ -86,9 +91,8 @@ export function logSettings(log: LogConfig | undefined): LogSettings {
   if (driver === 'none') return { noLog: true, warnings: [] };
   if (isRemote(driver)) return remoteLogSettings(driver, log?.options ?? {});
   const known = DRIVER_OPTIONS.get(driver);
-  if (!known) {
-    throw new CtrError('Unsupported', `logging driver "${driver}" is not supported by ctr`, { hint: 'use json-file (the default), local, k8s-file, none, syslog, gelf or fluentd' });
-  }
+  // Any other name is a logging plugin's, as dockerd's log driver factory falls back to plugins.
+  if (!known) return remoteLogSettings(driver, log?.options ?? {});
   const given = log?.options ?? {};
   for (const key of Object.keys(given)) {
     if (!known.has(key)) throw invalidArgument(`unknown log opt '${key}' for ${driver || 'json-file'} log driver`);
@@ -141,7 +145,7 @@ const BUILT_IN = new Set(['mode', 'max-buffer-size', 'cache-disabled', ...ROTATI
  * the driver's own, in moby's words), and its local cache: moby's local driver's (20 MB files,
  * five of them, gzipped) with the `cache-` options, unless `cache-disabled`.
  */
-function remoteLogSettings(driver: RemoteDriver, options: Readonly<Record<string, string>>): LogSettings {
+function remoteLogSettings(driver: string, options: Readonly<Record<string, string>>): LogSettings {
   const mode = options.mode ?? '';
   if (!['', 'blocking', 'non-blocking'].includes(mode)) throw invalidArgument(`logger: logging mode not supported: ${mode}`);
   if (options['max-buffer-size'] !== undefined && mode !== 'non-blocking') throw invalidArgument("logger: max-buffer-size option is only supported with 'mode=non-blocking'");
@@ -151,8 +155,11 @@ function remoteLogSettings(driver: RemoteDriver, options: Readonly<Record<string
     throw invalidArgument(`invalid value for option cache-disabled: ${disabled}`);
   }
   const own = Object.fromEntries(Object.entries(options).filter(([key]) => !BUILT_IN.has(key)));
-  CHECKS[driver](own);
-  checkLogAttributeOptions(own);
+  // A plugin's options are its own to check: dockerd has no validator for them.
+  if (isRemote(driver)) {
+    CHECKS[driver](own);
+    checkLogAttributeOptions(own);
+  }
   const cache = cacheEnabled(options);
   const cacheOptions = Object.fromEntries(
     Object.entries(options)
@@ -160,7 +167,9 @@ function remoteLogSettings(driver: RemoteDriver, options: Readonly<Record<string
       .map(([key, value]) => [key.slice(CACHE_PREFIX.length), value]),
   );
   const files = cache ? logSettings({ driver: 'local', options: cacheOptions }) : { warnings: [] };
-  return { ...files, remote: { driver, options: own, cache, ...(maxBuffer !== undefined ? { maxBuffer } : {}) } };
+  // A plugin is told every option (moby's Info.Config is the whole LogConfig.Config).
+  const told = isRemote(driver) ? { options: own } : { options, plugin: true as const };
+  return { ...files, remote: { driver, cache, ...(maxBuffer !== undefined ? { maxBuffer } : {}), ...told } };
 }
 
 /** Go's url.Parse as far as the drivers read it: scheme, host (with its port, as URL.Host) and path; hostname and port as URL.Hostname() and URL.Port(). */
@@ -411,12 +420,14 @@ const CHECKS: Record<RemoteDriver, (options: Readonly<Record<string, string>>) =
  * container's facts; the `labels`/`env` attributes for gelf and fluentd).
  */
 export function remoteLog(request: RemoteLogRequest, source: LogSource): RemoteLog {
-  const { options } = request;
+  const { options, driver } = request;
+  // A logging plugin's log is made where the plugin was looked up (plugins/log-driver.ts).
+  if (!isRemote(driver)) throw invalidArgument(`logger: no log driver named '${driver}' is registered`);
   const kept = { cache: request.cache, ...(request.maxBuffer !== undefined ? { maxBuffer: request.maxBuffer } : {}) };
   const tag = renderTag(options.tag || '{{.ID}}', source);
   // The tag is the driver's own field, not one of the attributes json-file would add.
   const attributeOptions = { ...options, tag: '' };
-  switch (request.driver) {
+  switch (driver) {
     case 'syslog': {
       const address = syslogAddress(options['syslog-address']);
       const tls = syslogTls(options);

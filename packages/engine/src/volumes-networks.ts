@@ -4,7 +4,7 @@ import type { CreateVolumeOptions, VolumeInfo } from '@ctr/store';
 import type { EngineContext } from './context';
 import { boolFilter, checkFilterKeys, exactMatch, labelsMatch, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { volumePluginsModule } from './lazy-modules';
-import { isPluginDriver } from './volumes-spec';
+import { checkLocalVolumeName, isPluginDriver } from './volumes-spec';
 
 /** `docker volume ls` / `GET /volumes` options. */
 export interface VolumeListOptions {
@@ -60,7 +60,10 @@ export async function createVolume(ctx: EngineContext, { driver, ...options }: C
  */
 export async function volumeForMount(ctx: EngineContext, name: string, create: CreateVolumeOptions = {}): Promise<VolumeInfo> {
   const existing = await ctx.store.volumes.inspect(name).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)));
-  if (!existing) return createVolume(ctx, { ...create, name });
+  if (!existing) {
+    if (!isPluginDriver(create.driver)) checkLocalVolumeName(name);
+    return createVolume(ctx, { ...create, name });
+  }
   if (create.driver === undefined || create.driver === existing.Driver) return existing;
   return ctx.store.volumes.create({ name, driver: create.driver });
 }

@@ -120,10 +120,11 @@ function validMode(mode: string): boolean {
   return [...counts.values()].every((n) => n === 1);
 }
 
-/** A local volume's name as dockerd's local driver checks it, when the volume is made. */
-function checkVolumeName(request: VolumeRequest | TmpfsMount): void {
-  if (!('kind' in request) || request.kind !== 'named') return;
-  const name = request.name;
+/**
+ * A local volume's name as dockerd's local driver checks it, when a mount makes the volume: a
+ * plugin's volume may be called anything (`user@host:/path`), and one that exists is used as it is.
+ */
+export function checkLocalVolumeName(name: string): void {
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
     throw invalidArgument(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
   }
@@ -296,7 +297,6 @@ export function parseVolumeSpec(spec: string): VolumeRequest {
   } catch (error) {
     throw invalidArgument(`invalid volume specification: '${spec}': ${(error as Error).message}`);
   }
-  checkVolumeName(request);
   return request;
 }
 
@@ -313,7 +313,6 @@ function splitN(text: string, separator: string, n: number): string[] {
  */
 export function mountRequest(mount: ApiMount): VolumeRequest | TmpfsMount {
   const request = requestOf(mount, undefined);
-  checkVolumeName(request);
   if ('kind' in request && request.kind === 'bind' && mount.BindOptions?.CreateMountpoint !== true) return { ...request, mustExist: true };
   return request;
 }

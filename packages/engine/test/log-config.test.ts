@@ -39,8 +39,8 @@ test("an unknown log option is InvalidArgument in Docker's words, and no contain
   expect(await t.engine.ps({ all: true })).toHaveLength(before);
 });
 
-test('a logging driver ctr has not is Unsupported', async () => {
-  await expect(t.engine.create({ image: 'busybox', network: 'none', log: { driver: 'splunk' } })).rejects.toMatchObject({ code: 'Unsupported' });
+test("a logging driver neither ctr nor a plugin has is refused in dockerd's words", async () => {
+  await expect(t.engine.create({ image: 'busybox', network: 'none', log: { driver: 'splunk' } })).rejects.toMatchObject({ code: 'InvalidArgument', message: "logger: no log driver named 'splunk' is registered" });
 });
 
 test('max-file above 1 is accepted without a warning: the log rotates across that many files', async () => {

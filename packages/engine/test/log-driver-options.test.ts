@@ -68,7 +68,7 @@ test('syslog-tls-skip-verify skips the check unless it says false; the TLS files
 });
 
 test('an IPv6 syslog address without a port gets 514 after its brackets', () => {
-  expect(runtimeLog('syslog', { 'syslog-address': 'udp://[::1]' }).address).toEqual({ network: 'udp', address: '[::1]:514' });
+  expect((runtimeLog('syslog', { 'syslog-address': 'udp://[::1]' }) as { address?: unknown }).address).toEqual({ network: 'udp', address: '[::1]:514' });
 });
 
 test("fluentd's zero buffer limit, retry wait and retry count are fluent-logger's defaults; request-ack is passed on", () => {

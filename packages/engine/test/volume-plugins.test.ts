@@ -323,3 +323,116 @@ describe('volume rm and prune', () => {
     expect(await plugin.callsOf('VolumeDriver.Remove')).toContainEqual({ method: 'VolumeDriver.Remove', body: { Name: name } });
   });
 });
+
+describe('names only a plugin may have', () => {
+  test("a volume named user@host:/path is created, inspected, listed and removed through its plugin", async () => {
+    const name = `me@host${fresh('')}:/srv/data`;
+    await engine.createVolume({ name, driver: 'testplug' });
+    expect(await plugin.callsOf('VolumeDriver.Create')).toContainEqual({ method: 'VolumeDriver.Create', body: { Name: name, Opts: {} } });
+    expect(await engine.inspectVolume(name)).toMatchObject({ Name: name, Driver: 'testplug' });
+    expect((await engine.volumes()).map((v) => v.Name)).toContain(name);
+    await engine.removeVolume(name);
+    expect(await plugin.callsOf('VolumeDriver.Remove')).toContainEqual({ method: 'VolumeDriver.Remove', body: { Name: name } });
+  });
+
+  test('a name like ../x is kept inside the store and reaches the plugin as it is', async () => {
+    const name = `../escape${fresh('')}`;
+    await engine.createVolume({ name, driver: 'testplug' });
+    expect(existsSync(join(t.root, name.slice(3)))).toBe(false);
+    expect((await engine.inspectVolume(name)).Name).toBe(name);
+    await engine.removeVolume(name);
+  });
+
+  test('a container mounts a plugin volume whose name has a slash through -v', async () => {
+    const name = `team/data${fresh('')}`;
+    await engine.createVolume({ name, driver: 'testplug' });
+    expect((await runIn([`${name}:/data`], 'echo slash > /data/f')).exitCode).toBe(0);
+    expect(await readFile(join((await engine.inspectVolume(name)).Mountpoint, 'f'), 'utf8')).toBe('slash\n');
+  });
+
+  test('--mount with a source user@host:/path makes the volume through --mount volume-driver and mounts it', async () => {
+    const name = `me@host${fresh('')}:/p`;
+    const mountSpecs = [{ Type: 'volume', Source: name, Target: '/d', VolumeOptions: { DriverConfig: { Name: 'testplug' } } }];
+    expect((await runIn([], 'echo colon > /d/f', { mountSpecs })).exitCode).toBe(0);
+    expect(await readFile(join((await engine.inspectVolume(name)).Mountpoint, 'f'), 'utf8')).toBe('colon\n');
+  });
+
+  test('-v of a missing volume named with a slash, for the local driver, is refused in moby\'s words', async () => {
+    await expect(runIn(['a/b:/data'], 'true')).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: expect.stringContaining('"a/b" includes invalid characters for a local volume name'),
+    });
+  });
+});
+
+describe('copy-up, Source and subpaths', () => {
+  test("a new plugin volume mounted where the image has files is filled from the image, through a Mount and an Unmount of its own", async () => {
+    const name = fresh('filled');
+    await engine.createVolume({ name, driver: 'testplug' });
+    const { id } = await engine.create({ image: 'busybox', pull: 'never', cmd: ['true'], volumes: [`${name}:/etc`], network: 'none' });
+    expect(await readFile(join(dataDir, 'volumes', name, 'passwd'), 'utf8')).toMatch(/^root:x:0:0:/);
+    const ids = (await plugin.callsOf('VolumeDriver.Mount')).filter((c) => c.body.Name === name).map((c) => c.body.ID);
+    expect(ids).toHaveLength(1);
+    expect(ids[0]).not.toBe(id);
+    expect((await plugin.callsOf('VolumeDriver.Unmount')).filter((c) => c.body.Name === name).map((c) => c.body.ID)).toEqual(ids);
+  });
+
+  test('a container sees what the copy-up put in its plugin volume', async () => {
+    const name = fresh('seen');
+    await engine.createVolume({ name, driver: 'testplug' });
+    expect((await runIn([`${name}:/etc`], 'head -c 5 /etc/group')).out).toBe('root:');
+  });
+
+  test('nocopy leaves a new plugin volume empty, and the plugin is not asked to Mount it at the create', async () => {
+    const name = fresh('nocopy');
+    await engine.createVolume({ name, driver: 'testplug' });
+    await engine.create({ image: 'busybox', pull: 'never', cmd: ['true'], volumes: [`${name}:/etc:nocopy`], network: 'none' });
+    expect(existsSync(join(dataDir, 'volumes', name, 'passwd'))).toBe(false);
+    expect((await plugin.callsOf('VolumeDriver.Mount')).filter((c) => c.body.Name === name)).toEqual([]);
+  });
+
+  test('a plugin volume with data in it is not filled', async () => {
+    const name = fresh('kept');
+    await engine.createVolume({ name, driver: 'testplug' });
+    await writeFile(join(dataDir, 'volumes', name, 'mine'), 'x');
+    await engine.create({ image: 'busybox', pull: 'never', cmd: ['true'], volumes: [`${name}:/etc`], network: 'none' });
+    expect(existsSync(join(dataDir, 'volumes', name, 'passwd'))).toBe(false);
+  });
+
+  test("inspect shows the plugin's path as a plugin volume's Source, as dockerd shows its Path", async () => {
+    const name = fresh('source');
+    await engine.createVolume({ name, driver: 'testplug' });
+    const { id } = await engine.create({ image: 'busybox', pull: 'never', cmd: ['true'], volumes: [`${name}:/data`], network: 'none' });
+    expect((await engine.inspect(id)).Mounts).toContainEqual(expect.objectContaining({ Name: name, Source: join(dataDir, 'volumes', name) }));
+  });
+
+  test("a running container's plugin volume shows as its Source the path the plugin's Mount gave", async () => {
+    const name = fresh('running');
+    await engine.createVolume({ name, driver: 'testplug' });
+    const { id } = await engine.run({ image: 'busybox', pull: 'never', cmd: ['sleep', '60'], volumes: [`${name}:/data`], network: 'none', detach: true });
+    try {
+      expect((await engine.inspect(id)).Mounts.find((m) => m.Name === name)?.Source).toBe(join(dataDir, 'volumes', name));
+      expect((await engine.ps()).find((c) => c.Id === id)?.Mounts.find((m) => m.Name === name)?.Source).toBe(join(dataDir, 'volumes', name));
+    } finally {
+      await engine.remove(id, { force: true });
+    }
+  });
+
+  test('--mount volume-subpath mounts that directory of a plugin volume alone', async () => {
+    const name = fresh('sub');
+    await engine.createVolume({ name, driver: 'testplug' });
+    await mkdir(join(dataDir, 'volumes', name, 'inner'));
+    await writeFile(join(dataDir, 'volumes', name, 'inner', 'f'), 'inside\n');
+    const mountSpecs = [{ Type: 'volume', Source: name, Target: '/d', VolumeOptions: { Subpath: 'inner' } }];
+    expect((await runIn([], 'cat /d/f; ls /d', { mountSpecs })).out).toBe('inside\nf\n');
+  });
+
+  test('a plugin volume subpath that is missing fails the start in dockerd\'s words, and the plugin gets its Unmount', async () => {
+    const name = fresh('nosub');
+    await engine.createVolume({ name, driver: 'testplug' });
+    const mountSpecs = [{ Type: 'volume' as const, Source: name, Target: '/d', VolumeOptions: { Subpath: 'missing' } }];
+    const { id } = await engine.create({ image: 'busybox', pull: 'never', cmd: ['true'], mountSpecs, network: 'none' });
+    await expect(engine.start(id)).rejects.toMatchObject({ message: expect.stringContaining('cannot access path') });
+    expect((await plugin.callsOf('VolumeDriver.Unmount')).filter((c) => c.body.ID === id)).toHaveLength(1);
+  });
+});

@@ -48,6 +48,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     isDefault: boolean;
     internal: boolean;
     endpoints: Record<string, Endpoint>;
+    /** A network plugin's network: its gateway is no address of the host's, so nothing listens there. */
+    driver?: string;
   }
   interface View {
     byGateway: Map<string, Net>;
@@ -160,11 +162,11 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   function load(): void {
     generation = readGeneration();
     const nets = readNets();
-    if (!nets.some((n) => !n.isDefault)) return shutdown();
+    if (!nets.some((n) => !n.isDefault && n.driver === undefined)) return shutdown();
     const byGateway = new Map<string, Net>();
     const netsOf = new Map<string, Net[]>();
     for (const net of nets) {
-      if (!net.isDefault) byGateway.set(net.gateway, net);
+      if (!net.isDefault && net.driver === undefined) byGateway.set(net.gateway, net);
       for (const ep of Object.values(net.endpoints)) netsOf.set(ep.containerId, [...(netsOf.get(ep.containerId) ?? []), net]);
     }
     view = { byGateway, netsOf };

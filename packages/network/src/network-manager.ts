@@ -15,7 +15,8 @@ import { forwarding, hostsFile, judgeUpstreams, parseResolvConf, resolvConf, val
 import { networkRules, portFamilies, portRules, tags } from './rules';
 import { checkAuxAddresses, checkCreateFlags, configRecord, findConfig, fromConfig, inspectConfigOnly } from './create-options';
 import { listPortProxies, startPortProxy, stopOrphanPortProxies, stopPortProxy } from './port-proxy';
-import { bridgeUpLines, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
+import { bridgeUpLines, gateway6Of, gatewayOf, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
+import { isRemote, RemoteNetworks } from './remote-networks';
 import { inspectBridge, inspectPredefined, networkSettings, predefinedNetworkSettings } from './settings';
 import {
   isAllocated,
@@ -185,8 +186,11 @@ export class NetworkManager {
   private readonly pool: { cidr: Cidr; size: number };
   private readonly bridgePrefix: string;
   private readonly hostResolvConf: string;
+  /** Networks of driver plugins (their drivers looked up when first needed). */
+  private readonly remote: RemoteNetworks;
 
   constructor(options: NetworkManagerOptions) {
+    this.remote = new RemoteNetworks(options.drivers);
     this.paths = new StatePaths(options.root, options.runRoot);
     this.defaults = {
       bridgeName: validLink(options.defaultBridge?.bridgeName ?? DEFAULT_BRIDGE.bridgeName, 'bridge name'),
@@ -213,9 +217,9 @@ export class NetworkManager {
       throw invalidArgument(`Invalid network name "${name}"`, { hint: 'names start with a letter or digit; then letters, digits, "_", "." or "-"' });
     }
     if (options.driver !== undefined && options.driver !== 'bridge') {
-      // dockerd's answer for a driver it has never heard of (a plugin it looked for).
-      if (!KNOWN_DRIVERS.has(options.driver)) throw notFound(`could not find plugin ${options.driver} in v1 plugin registry: plugin not found`);
-      throw new CtrError('Unsupported', `Network driver "${options.driver}" is not supported`, { hint: 'use the bridge driver' });
+      // A plugin's, looked up as dockerd looks for a driver it does not have built in.
+      if (!KNOWN_DRIVERS.has(options.driver)) await this.remote.driver(options.driver, options.signal);
+      else throw new CtrError('Unsupported', `Network driver "${options.driver}" is not supported`, { hint: 'use the bridge driver' });
     }
     checkCreateFlags(options);
     if (PREDEFINED.has(name)) throw alreadyExists(`network with name ${name} already exists`, { hint: `${name} is a pre-defined network` });
@@ -237,7 +241,7 @@ export class NetworkManager {
         await writeJson(this.paths.netFile(id), net);
         await this.rescopeAll(new Map([...nets, [id, net]]));
         await this.touchGeneration();
-        await ensureDnsDaemon(this.paths, [net.gateway], true);
+        if (!isRemote(net)) await ensureDnsDaemon(this.paths, [net.gateway], true);
       } catch (e) {
         await fs.rm(this.paths.netFile(id), { force: true });
         await this.destroyBridge(net);
@@ -266,9 +270,11 @@ export class NetworkManager {
     }
     const ipv6 = await this.chooseIpv6(nets, options);
     const auxAddresses = checkAuxAddresses(options.auxAddresses, subnet, ipv6?.subnet);
-    const given = supportedDriverOptions(options);
-    const bridge = validLink(given[BRIDGE_NAME] ?? bridgeNameFor(this.bridgePrefix, id), 'bridge name');
-    if ((await hostLinks()).some((l) => l.ifname === bridge)) {
+    // A plugin's network has its driver's options, whatever they are, and no bridge of ctr's.
+    const driver = options.driver !== undefined && !KNOWN_DRIVERS.has(options.driver) && options.driver !== 'bridge' ? options.driver : undefined;
+    const given = driver ? driverOptions(options) : supportedDriverOptions(options);
+    const bridge = driver ? '' : validLink(given[BRIDGE_NAME] ?? bridgeNameFor(this.bridgePrefix, id), 'bridge name');
+    if (!driver && (await hostLinks()).some((l) => l.ifname === bridge)) {
       throw conflict(`A network interface named ${bridge} already exists on the host`, { hint: 'choose another bridge name' });
     }
     const net: NetworkState = {
@@ -291,9 +297,10 @@ export class NetworkManager {
       ...(options.configFrom !== undefined ? { configFrom: options.configFrom } : {}),
       isDefault: false,
       endpoints: {},
+      ...(driver ? { driver } : {}),
     };
     throwIfAborted(options.signal, 'creating the network');
-    await this.makeBridge(net);
+    await (driver ? this.remote.create(net, options.signal) : this.makeBridge(net));
     return net;
   }
 
@@ -460,6 +467,7 @@ export class NetworkManager {
       await this.saveJoins([join]);
       await this.saveSandbox(sandbox);
       try {
+        if (await this.remote.join(sandbox, this.plan(sandbox, nets).endpoints, options.signal)) await this.saveJoins([join]);
         await runScript(this.script(sandbox, nets, [join], false), { signal: options.signal });
         await this.repointPorts(sandbox, nets);
         await this.saveSandbox(sandbox);
@@ -601,7 +609,7 @@ export class NetworkManager {
         removed.push(`link ${link.ifname}`);
       }
       for (const net of nets.values()) {
-        if (links.some((l) => l.ifname === net.bridge)) continue;
+        if (isRemote(net) || links.some((l) => l.ifname === net.bridge)) continue;
         await this.makeBridge(net);
         removed.push(`(recreated bridge ${net.bridge} of ${net.name})`);
       }
@@ -622,7 +630,7 @@ export class NetworkManager {
       removed.push(...(await this.gcDeletedRoots()));
       throwIfAborted(options.signal, 'network gc');
       await this.touchGeneration();
-      const gateways = [...nets.values()].filter((n) => !n.isDefault).map((n) => n.gateway);
+      const gateways = [...nets.values()].filter((n) => !n.isDefault && !isRemote(n)).map((n) => n.gateway);
       if (gateways.length > 0) await ensureDnsDaemon(this.paths, gateways, true);
       else if (await stopDnsDaemon(this.paths)) removed.push('dns server');
       if (nets.size === 0 && sandboxes.size === 0) await this.paths.unregister();
@@ -880,6 +888,7 @@ export class NetworkManager {
   }
 
   private async destroyBridge(net: NetworkState): Promise<void> {
+    if (isRemote(net)) return this.remote.delete(net);
     await removeTagged(tags.network(this.paths.tag, net.id), net.ipv6 ? BOTH_FAMILIES : undefined);
     await runScript(`ip link del ${net.bridge} 2>/dev/null || true`);
   }
@@ -918,7 +927,8 @@ export class NetworkManager {
       hostname: sandbox.hostname,
       endpointId: randomHex(32),
       ip,
-      mac: config.mac ?? macFor(ip),
+      // A plugin's endpoint has the MAC asked for, else the one its driver gives (or its interface's own).
+      mac: config.mac ?? (isRemote(net) ? '' : macFor(ip)),
       aliases: [...config.aliases],
       ...(config.links ? { links: config.links } : {}),
       staticIp: config.ip !== undefined,
@@ -1044,7 +1054,7 @@ export class NetworkManager {
     const bindings = sandbox.portBindings ?? sandbox.ports.map(({ containerIp: _ip, bridge: _bridge, ...mapping }) => mapping);
     if (bindings.length === 0) return;
     sandbox.portBindings = bindings;
-    const route = this.plan(sandbox, nets).route;
+    const route = this.plan(sandbox, nets).ports;
     if (route && sandbox.ports.length > 0 && JSON.stringify(this.publish(bindings, route)) === JSON.stringify(sandbox.ports)) return;
     const wasPublished = sandbox.ports.length > 0;
     await this.closePorts(sandbox);
@@ -1064,14 +1074,16 @@ export class NetworkManager {
       const ep = net?.endpoints[sandbox.containerId];
       return net && ep ? [{ ep, net }] : [];
     });
-    const route = endpoints.find((j) => !j.net.internal);
-    const route6 = endpoints.find((j) => !j.net.internal && j.net.ipv6 && j.ep.ip6);
-    const dns = endpoints.find((j) => !j.net.isDefault);
-    return { endpoints, ...(route ? { route } : {}), ...(route6 ? { route6 } : {}), ...(dns ? { dns } : {}) };
+    const route = endpoints.find((j) => !j.net.internal && gatewayOf(j) !== undefined);
+    const route6 = endpoints.find((j) => !j.net.internal && j.net.ipv6 && gateway6Of(j) !== undefined);
+    // A plugin's network has no gateway address of ctr's on the host: no embedded DNS, no DNAT to it.
+    const dns = endpoints.find((j) => !j.net.isDefault && !isRemote(j.net));
+    const ports = endpoints.find((j) => !j.net.internal && !isRemote(j.net));
+    return { endpoints, ...(route ? { route } : {}), ...(route6 ? { route6 } : {}), ...(dns ? { dns } : {}), ...(ports ? { ports } : {}) };
   }
 
   private dnsGateways(sandbox: SandboxState, nets: Map<string, NetworkState>): string[] {
-    return this.plan(sandbox, nets).endpoints.filter((j) => !j.net.isDefault).map((j) => j.net.gateway);
+    return this.plan(sandbox, nets).endpoints.filter((j) => !j.net.isDefault && !isRemote(j.net)).map((j) => j.net.gateway);
   }
 
   /** What the embedded DNS could reach for this sandbox that it cannot reach itself (see upstreamRefusal). */
@@ -1125,6 +1137,7 @@ export class NetworkManager {
     try {
       throwIfAborted(signal, 'creating the container network');
       await fs.writeFile(netnsPath, '', { flag: 'wx' });
+      if (await this.remote.join(sandbox, this.plan(sandbox, nets).endpoints, signal)) await this.saveJoins(joins);
       await runScript(this.script(sandbox, nets, joins, true), { signal });
       await this.openPorts(sandbox);
       if (sandbox.proxyPid !== undefined) await this.saveSandbox(sandbox);
@@ -1169,7 +1182,7 @@ export class NetworkManager {
     // As docker re-reads the host's resolv.conf at each start; judged against this allocation's networks.
     if (sandbox.dns) sandbox.dns = { settings: sandbox.dns.settings, ...forwarding(hostResolv, sandbox.dns.settings, this.upstreamScope(sandbox, nets)) };
     const wanted = sandbox.portRequests ?? [];
-    const target = joins.find((j) => !j.net.internal);
+    const target = joins.find((j) => !j.net.internal && !isRemote(j.net));
     if (target && wanted.length > 0) {
       // A host port is free host-wide only until its DNAT rules are in.
       await withHostLock(
@@ -1199,6 +1212,7 @@ export class NetworkManager {
     await this.closePorts(sandbox);
     const joins = this.plan(sandbox, nets).endpoints;
     const netnsPath = sandbox.ownsNetns ? sandbox.netnsPath : undefined;
+    await this.remote.leave(joins, netnsPath);
     if (joins.length > 0 || netnsPath) await runScript(teardownScript(joins.map((j) => j.ep.hostVeth), netnsPath));
     for (const { ep, net } of joins) {
       const config = wanted.find((w) => w.networkId === net.id);
@@ -1240,6 +1254,7 @@ export class NetworkManager {
   /** Disconnects a sandbox from networks, re-pointing its route, DNS and ports. */
   private async dropEndpoints(sandbox: SandboxState, nets: Map<string, NetworkState>, netIds: string[]): Promise<void> {
     const dropping = this.plan(sandbox, nets).endpoints.filter((j) => netIds.includes(j.net.id));
+    await this.remote.leave(dropping, sandbox.netnsPath);
     await runScript(teardownScript(dropping.map((j) => j.ep.hostVeth)));
     for (const { net } of dropping) {
       delete net.endpoints[sandbox.containerId];
@@ -1263,7 +1278,7 @@ export class NetworkManager {
   private async result(sandbox: SandboxState, nets: Map<string, NetworkState>, hostResolv: HostResolv): Promise<AttachResult> {
     const owner = sandbox.sharedWith ? await readJson<SandboxState>(this.paths.sandboxFile(sandbox.sharedWith), true) : undefined;
     const source = owner ?? sandbox;
-    const embedded = this.wantedOf(source, nets).some((w) => w.networkId !== this.predefinedIds().bridge);
+    const embedded = this.wantedOf(source, nets).some((w) => w.networkId !== this.predefinedIds().bridge && nets.get(w.networkId)?.driver === undefined);
     const kind = source.mode === 'host' ? 'host' : embedded ? 'embedded' : 'copy';
     const first = this.plan(source, nets).endpoints[0];
     const names = [source.hostname, ...(source.name && source.name !== source.hostname ? [source.name] : [])];

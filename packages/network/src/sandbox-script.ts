@@ -28,18 +28,39 @@ function addr6Line(ip6: string, ipv6: { subnet: string }, dev: string): string {
   return `addr add ${ip6}/${parseCidr6(ipv6.subnet).prefix} dev ${dev} nodad`;
 }
 
-/** A veth pair per endpoint: inside end named eth<N> with the lease(s), host end on the bridge. */
-function endpointLines(ep: EndpointState, net: NetworkState, hostPid: number, alias: string): { inside: string[]; host: string[] } {
+/**
+ * A veth pair per endpoint: inside end named eth<N> with the lease(s), host end on the bridge.
+ * A network plugin's endpoint instead has the interface its driver made (remote-networks.ts):
+ * moved in by the shell inside (`$$`, from the host's namespace, before `ip -batch` runs), then
+ * renamed, given its MAC if any, its lease(s) and the driver's routes.
+ */
+function endpointLines(ep: EndpointState, net: NetworkState, hostPid: number, alias: string): { move: string[]; inside: string[]; host: string[] } {
+  const joined = ep.remote;
   return {
+    move: joined ? [`nsenter --net=/proc/${hostPid}/ns/net ip link set ${joined.srcName} netns $$`] : [],
     inside: [
-      `link add ${ep.ifName} address ${ep.mac} mtu ${net.mtu} type veth peer name ${ep.hostVeth} netns ${hostPid}`,
+      joined
+        ? `link set ${joined.srcName} name ${ep.ifName}${ep.mac ? ` address ${ep.mac}` : ''}`
+        : `link add ${ep.ifName} address ${ep.mac} mtu ${net.mtu} type veth peer name ${ep.hostVeth} netns ${hostPid}`,
       `addr add ${ep.ip}/${prefixLength(net)} brd + dev ${ep.ifName}`,
       ...(ep.ip6 && net.ipv6 ? [addr6Line(ep.ip6, net.ipv6, ep.ifName)] : []),
       ...(ep.linkLocalIps ?? []).map((ip) => `addr add ${linkLocalCidr(ip)} dev ${ep.ifName}${isIPv6(ip) ? ' nodad' : ''}`),
       `link set ${ep.ifName} up`,
+      ...(joined?.staticRoutes ?? []).map((r) => `route replace ${r.destination} ${r.routeType === 0 && r.nextHop ? `via ${r.nextHop} ` : ''}dev ${ep.ifName}`),
     ],
-    host: [`link set ${ep.hostVeth} alias ${alias}`, `link set ${ep.hostVeth} master ${net.bridge} mtu ${net.mtu} up`],
+    host: joined ? [] : [`link set ${ep.hostVeth} alias ${alias}`, `link set ${ep.hostVeth} master ${net.bridge} mtu ${net.mtu} up`],
   };
+}
+
+/** The IPv4 gateway of an endpoint: its network's, or what a plugin's Join gave (none: no default route through it). */
+export function gatewayOf(j: { ep: EndpointState; net: NetworkState }): string | undefined {
+  return j.net.driver === undefined ? j.net.gateway : j.ep.remote?.gateway;
+}
+
+/** The IPv6 gateway of an endpoint with an IPv6 address, as gatewayOf. */
+export function gateway6Of(j: { ep: EndpointState; net: NetworkState }): string | undefined {
+  if (!j.ep.ip6) return undefined;
+  return j.net.driver === undefined ? j.net.ipv6?.gateway : j.ep.remote?.gateway6;
 }
 
 /**
@@ -59,8 +80,10 @@ function hasIPv6(ep: EndpointState): boolean {
 
 export interface SandboxPlan {
   endpoints: Array<{ ep: EndpointState; net: NetworkState }>;
-  /** The network whose gateway is the default route: the first that is not internal. */
+  /** The network whose gateway is the default route: the first that is not internal and has one (a plugin's Join may give none). */
   route?: { ep: EndpointState; net: NetworkState };
+  /** Where published ports go: the first bridge network that is not internal (a plugin's network has its driver's ports). */
+  ports?: { ep: EndpointState; net: NetworkState };
   /** The network whose IPv6 gateway is the IPv6 default route: the first with IPv6 that is not internal (chosen apart, as dockerd does per family). */
   route6?: { ep: EndpointState; net: NetworkState };
   /** Where 127.0.0.11:53 goes: the first user network's gateway, from that endpoint's address. */
@@ -116,21 +139,24 @@ export function sandboxScript(plan: SandboxPlan, o: ScriptOptions): string {
   const ns = shQuote(o.netnsPath);
   const inside: string[] = o.fresh ? ['link set lo up'] : [];
   const host: string[] = [];
+  const moves: string[] = [];
   for (const { ep, net } of o.added) {
     const lines = endpointLines(ep, net, o.hostPid, o.aliasOf(ep));
+    moves.push(...lines.move);
     inside.push(...lines.inside);
     host.push(...lines.host);
   }
-  if (plan.route) inside.push(`route replace default via ${plan.route.net.gateway} dev ${plan.route.ep.ifName}`);
-  const v6 = plan.route6?.net.ipv6;
-  if (plan.route6 && v6) inside.push(`route replace ::/0 via ${v6.gateway} dev ${plan.route6.ep.ifName}`);
+  const gateway = plan.route && gatewayOf(plan.route);
+  if (plan.route && gateway) inside.push(`route replace default via ${gateway} dev ${plan.route.ep.ifName}`);
+  const gateway6 = plan.route6 && gateway6Of(plan.route6);
+  if (plan.route6 && gateway6) inside.push(`route replace ::/0 via ${gateway6} dev ${plan.route6.ep.ifName}`);
   const enter = `${o.fresh ? 'unshare' : 'nsenter'} --net=${ns}`;
   const heredoc = `<<'CTR_EOF'\n${inside.join('\n')}\nCTR_EOF`;
   const batch = inside.length > 0 ? [`ip -batch - ${heredoc}`] : [];
   // IPv6 off for the interfaces made next (before they come up, so not one packet), unless one
   // of them has IPv6: then it is on for them all and off afterwards for the others.
   const anyV6 = o.added.some((j) => hasIPv6(j.ep));
-  const before = o.added.length === 0 ? [] : [sysctl6('default', anyV6 ? 0 : 1)];
+  const before = o.added.length === 0 ? [] : [sysctl6('default', anyV6 ? 0 : 1), ...moves];
   const after = anyV6 ? o.added.filter((j) => !hasIPv6(j.ep)).map((j) => sysctl6(j.ep.ifName, 1)) : [];
   const script: string[] = [];
   // With the DNS redirect the inside part needs a shell; without it, ip alone is one process less

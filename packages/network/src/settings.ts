@@ -152,7 +152,7 @@ export function inspectBridge(net: NetworkState): NetworkInspect {
     Id: net.id,
     Created: net.created,
     Scope: 'local',
-    Driver: 'bridge',
+    Driver: net.driver ?? 'bridge',
     EnableIPv4: true,
     EnableIPv6: net.ipv6 !== undefined,
     IPAM: {

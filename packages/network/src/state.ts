@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { DriverJoin } from './driver';
 import type { Forwarding } from './resolv';
 import type { DnsSettings, EndpointLink, PortMapping } from './types';
 
@@ -28,6 +29,8 @@ export interface EndpointState {
   hostVeth: string;
   /** Interface name inside the container (eth0, eth1…). */
   ifName: string;
+  /** On a plugin's network, once its driver joined it: the interface it made, gateways, routes (its `hostVeth` is never made). */
+  remote?: DriverJoin;
 }
 
 /** A bridge network and its allocations; the file is the IPAM state. */
@@ -58,6 +61,8 @@ export interface NetworkState {
   /** The default `bridge` network: no name resolution, cannot be removed by name. */
   isDefault: boolean;
   endpoints: Record<string, EndpointState>;
+  /** A network driver plugin's network (driver.ts): the driver's name; no bridge (`bridge` empty), rules or embedded DNS of ctr's. */
+  driver?: string;
 }
 
 export interface PublishedPort extends PortMapping {

@@ -4,6 +4,8 @@
  * return them as they are.
  */
 
+import type { NetworkDriverLookup } from './driver';
+
 export type Protocol = 'tcp' | 'udp';
 
 /** One published port: `-p 127.0.0.1:8080:80/tcp`. hostPort 0 means "any free port". */
@@ -23,7 +25,7 @@ export type NetworkMode =
 
 export interface NetworkCreateOptions {
   name: string;
-  /** `bridge` (default) is the only driver that makes anything; Docker's others are Unsupported, any other NotFound. */
+  /** `bridge` (default) or a network plugin's name (`NetworkManagerOptions.drivers`); Docker's other built-in ones are Unsupported. */
   driver?: string;
   /** CIDR, e.g. `10.213.4.0/24`; chosen from the address pool when absent. */
   subnet?: string;
@@ -192,8 +194,8 @@ export interface NetworkInspect {
   Id: string;
   Created: string;
   Scope: 'local';
-  /** `null` for host's none and for config-only networks, as dockerd's. */
-  Driver: 'bridge' | 'host' | 'null';
+  /** `null` for host's none and for config-only networks, as dockerd's; a network plugin's name for its networks. */
+  Driver: string;
   /** Whether it gives IPv4 addresses (API 1.47): every network of ctr's does, as dockerd's do by default. */
   EnableIPv4: boolean;
   EnableIPv6: boolean;
@@ -247,4 +249,9 @@ export interface NetworkManagerOptions {
    * is made from it, and the embedded DNS forwards to its servers for containers without `--dns`.
    */
   hostResolvConf?: string;
+  /**
+   * Where drivers that are not built in come from (`docker network create -d PLUGIN`): looked up
+   * when such a network is created or used, never otherwise. Without it, such a driver is not found.
+   */
+  drivers?: NetworkDriverLookup;
 }

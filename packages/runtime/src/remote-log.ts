@@ -1,6 +1,6 @@
 /**
- * Docker's remote log drivers (`syslog`, `gelf`, `fluentd`), sent from the container's log
- * writer (`log-writer.ts`): a Perl process per running container that reads conmon's records
+ * Docker's remote log drivers (`syslog`, `gelf`, `fluentd`, a logging plugin's FIFO), sent
+ * from the container's log writer (`log-writer.ts`): a Perl process per running container that reads conmon's records
  * from its FIFO, so delivery goes on while no ctr process runs. The code below is put in
  * front of that writer's (a second `-e`); it takes its settings from the first argument and
  * leaves the writer's own after it. The writer calls `remote_start` before it runs conmon (a
@@ -9,7 +9,8 @@
  *
  * What goes on the wire is moby's: srslog's formats for syslog, go-gelf's JSON (gzip/zlib
  * compressed and chunked over UDP, null-terminated over TCP), fluent-logger-golang's forward
- * messages in msgpack. A line conmon cut into partial records is joined again, as dockerd's
+ * messages in msgpack, moby's plugin adapter's LogEntry protobufs (each behind its length) for
+ * a logging plugin. A line conmon cut into partial records is joined again, as dockerd's
  * copier hands drivers whole lines, up to its 16 KiB buffer: a longer line goes in 16 KiB
  * pieces (a line with no end must not grow the writer without bound). Addresses (IPv4, IPv6
  * in brackets, host names) are looked up with Socket's getaddrinfo. Socket, Compress::Raw::Zlib
@@ -120,6 +121,8 @@ sub tls_error { 'tls: ' . (IO::Socket::SSL::errstr() =~ s/^SSL connect attempt f
 # exec'd by the writer, must not inherit it ignored).
 sub put_some {
   my ($data, $now) = @_;
+  # A log plugin's FIFO is no socket (and non-blocking itself when the records queue).
+  return syswrite($conn, $data) if defined $r{fifo};
   return send($conn, $data, MSG_NOSIGNAL | ($now ? MSG_DONTWAIT : 0)) unless $tls;
   local $SIG{PIPE} = 'IGNORE';
   return $conn->syswrite($data);
@@ -206,6 +209,15 @@ sub local_time {
   }
   return $t . ($off == 0 ? 'Z' : sprintf('%s%02d:%02d', $off < 0 ? '-' : '+', int(abs($off) / 3600), int(abs($off) % 3600 / 60)));
 }
+
+# protobuf's base-128 varint of a non-negative integer, and a length-delimited field.
+sub varint {
+  my ($n) = @_;
+  my $s = '';
+  while ($n >= 128) { $s .= chr(($n & 127) | 128); $n >>= 7 }
+  return $s . chr($n);
+}
+sub pb_bytes { chr($_[0] << 3 | 2) . varint(length($_[1])) . $_[1] }
 
 sub mp_str {
   my ($s) = @_;
@@ -309,6 +321,23 @@ if ($r{driver} eq 'syslog') {
     my $wait = $r{wait} * int(1.5 ** ($_[0] - 1));
     return ($wait > 60000 ? 60000 : $wait) / 1000;
   };
+} elsif ($r{driver} eq 'plugin') {
+  # moby's plugin adapter: its FIFO opened for reading too (a plugin that goes makes no EPIPE;
+  # one that does not read blocks the container once the pipe is full, as dockerd's), and
+  # every message a LogEntry in protobuf behind its length (uint32, big-endian).
+  $open = sub {
+    sysopen(my $f, $r{fifo}, 2 | ($queued ? 2048 : 0)) or return (undef, "error creating i/o pipe for log plugin: $r{plugin}: open $r{fifo}: " . lcfirst($!));
+    return ($f);
+  };
+  $encode = sub {
+    my ($stream, $sec, $nsec, $text, $part) = @_;
+    my $entry = pb_bytes(1, $stream) . "\x10" . varint($sec * 1000000000 + $nsec) . pb_bytes(3, $text);
+    # A piece of a long line: partial, with the line's id, the piece's ordinal and whether it is the last.
+    $entry .= "\x20\x01" . pb_bytes(5, ($part->[2] ? "\x08\x01" : '') . pb_bytes(2, $part->[0]) . "\x18" . varint($part->[1])) if $part;
+    return [pack('N', length($entry)) . $entry];
+  };
+  # A FIFO that fails a write has no reader to come back.
+  $retry = sub { undef };
 }
 
 # A blocking driver's delivery: each packet tried until it is sent (and acked, with
@@ -422,8 +451,8 @@ sub remote_start {
 }
 
 sub remote_line {
-  my ($stream, $time, $text) = @_;
-  my $packets = $encode->($stream, stamp($time), $text);
+  my ($stream, $time, $text, $part) = @_;
+  my $packets = $encode->($stream, stamp($time), $text, $part);
   return unless $packets && @$packets;
   if ($queued) { enqueue($packets, length($text)) } else { deliver($packets) }
 }
@@ -434,16 +463,17 @@ sub remote_send {
   my $p = $part{$stream} //= [$time, '', 0];
   $p->[1] .= $text // '';
   while (length($p->[1]) >= 16384) {
-    remote_line($stream, $p->[0], substr($p->[1], 0, 16384, ''));
-    $p->[2] = 1;
+    # moby's copier's partial metadata: one random id per line, pieces counted from 1.
+    $p->[3] //= join('', map { sprintf('%08x', int(rand(2**32))) } 1 .. 8);
+    remote_line($stream, $p->[0], substr($p->[1], 0, 16384, ''), [$p->[3], ++$p->[2], 0]);
   }
   remote_rest($stream) unless $tag eq 'P';
 }
 
 # What is left of a stream's line; nothing when its pieces took all of it.
 sub remote_rest {
-  my ($time, $text, $pieces) = @{delete $part{$_[0]}};
-  remote_line($_[0], $time, $text) unless $pieces && $text eq '';
+  my ($time, $text, $pieces, $id) = @{delete $part{$_[0]}};
+  remote_line($_[0], $time, $text, $pieces ? [$id, $pieces + 1, 1] : undef) unless $pieces && $text eq '';
 }
 
 # The last lines (a line with no end), before the writer lets the log go.
@@ -536,8 +566,27 @@ export interface FluentdLog {
   fields: Record<string, string>;
 }
 
+/**
+ * A logging plugin's (`--log-driver PLUGIN`, Docker's LogDriver protocol): the writer sends
+ * LogEntry messages into the FIFO the plugin was given at StartLogging (the engine's part,
+ * `plugins/log-driver.ts`, as are the plugin's name and what it was told).
+ */
+export interface PluginLog {
+  driver: 'plugin';
+  /** The plugin's name, as `--log-driver` gave it. */
+  plugin: string;
+  /** The FIFO's path on the host. */
+  fifo: string;
+  /** The FIFO's path as the plugin sees it (a managed plugin's is inside its rootfs): StartLogging's and StopLogging's `File`. */
+  file: string;
+  /** The plugin reads the log back (its Capabilities' ReadLogs): `logs` asks it, and no cache is kept. */
+  readLogs: boolean;
+  /** StartLogging's `Info` (moby's logger.Info) but the container's creation time, which the engine adds at each start. */
+  info: Readonly<Record<string, unknown>>;
+}
+
 /** A container's remote log driver, and whether a local cache (`logs`' file) is kept beside it. */
-export type RemoteLog = (SyslogLog | GelfLog | FluentdLog) & {
+export type RemoteLog = (SyslogLog | GelfLog | FluentdLog | PluginLog) & {
   cache: boolean;
   /** `mode=non-blocking`: bytes of lines kept for the destination while it does not take them (moby's ring). */
   maxBuffer?: number;
@@ -586,6 +635,8 @@ function driverSettings(remote: RemoteLog, context: { hostname: string; created:
         retries: remote.maxRetries,
         ack: remote.requestAck ? 1 : '',
       };
+    case 'plugin':
+      return { plugin: remote.plugin, fifo: remote.fifo };
   }
 }
 
@@ -602,7 +653,7 @@ export interface RemoteWriter {
 export function remoteWriter(remote: RemoteLog, context: { hostname: string; created: string }): RemoteWriter {
   const settings: Record<string, string | number> = {
     driver: remote.driver,
-    ...(remote.address ? { network: remote.address.network, address: remote.address.address } : {}),
+    ...('address' in remote && remote.address ? { network: remote.address.network, address: remote.address.address } : {}),
     ...(remote.maxBuffer !== undefined ? { ring: remote.maxBuffer } : {}),
     ...driverSettings(remote, context),
   };

@@ -17,7 +17,7 @@ export {
   type UnpackProgress,
 } from './unpack';
 export { ImageIndex, ImageIndex as ImageStore, isSingleReference, type ImageRecord, type PutImage, type UntagResult } from './image-index';
-export { VolumeStore, ANONYMOUS_LABEL, hasDevice, type VolumeInfo, type VolumeDriverHooks, type CreateVolumeOptions, type PruneVolumesResult } from './volume-store';
+export { VolumeStore, ANONYMOUS_LABEL, bindVolumeSubpath, fillMountpoint, hasDevice, type VolumeInfo, type VolumeDriverHooks, type CreateVolumeOptions, type PruneVolumesResult } from './volume-store';
 export { bindBeneath, bindOpened, openBeneath, pathComponents, type Beneath, type RefuseWalk, type WalkProblem } from './safe-walk';
 export { LeaseManager, type Lease, type LeaseResource, type CreateLeaseOptions } from './leases';
 export { holderRuns, thisProcess, type ProcessHolder } from './holder';

@@ -1,14 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { aborted, conflict, invalidArgument, isCtrError, notFound } from '@ctr/errors';
+import { aborted, conflict, invalidArgument, isCtrError, isNotFound, notFound } from '@ctr/errors';
 import { goRfc3339 } from '@ctr/image';
 import { removeAbandonedTemps } from './temps';
 import { abandonedTemp, diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
 import { run } from './exec';
 import { withLock } from './lock';
 import { mountAll, mountPoints, unmount, type Mount } from './mount';
-import { bindBeneath, pathComponents } from './safe-walk';
+import { bindBeneath, pathComponents, withDirectoryBeneath } from './safe-walk';
 import { copyTree, finishFill, isEmptyBeneath, publishFill, refuseSubpath, subpathIn } from './volume-fill';
 
 /** `docker volume inspect` fields, in the order of docker's volume.Volume (its JSON's order). */
@@ -82,6 +82,20 @@ export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 /**
+ * A plugin's volume names are the plugin's to choose (sshfs's `user@host:/path`, names with
+ * slashes), which no directory name can be: such a volume's record is kept under this prefix
+ * and the name's SHA-256, a key no local name can take (a local name starts with a letter or
+ * digit) and no name can steer out of the store. Its name is in its record.
+ */
+const KEY_PREFIX = '@';
+const ENCODED_KEY = /^@[0-9a-f]{64}$/;
+
+/** The directory name of volume `name`'s record: the name itself when it is a local one, as ever. */
+function recordKey(name: string): string {
+  return NAME.test(name) && name.length <= 255 ? name : `${KEY_PREFIX}${createHash('sha256').update(name).digest('hex')}`;
+}
+
+/**
  * Local volumes: `<root>/volumes/<name>/{_data,meta.json,users/}`. A volume appears by
  * rename of a complete directory, and disappears by rename before deletion, so a crash
  * never leaves a half volume under a real name. Containers using a volume are recorded
@@ -103,7 +117,8 @@ export class VolumeStore {
     const anonymous = options.name === undefined;
     const name = options.name ?? randomBytes(32).toString('hex');
     const driverName = driver?.name ?? options.driver;
-    checkName(name);
+    if (driver) checkPluginName(name);
+    else checkName(name);
     if (!driver) checkDriverOptions(options.options ?? {});
     return withLock(this.lockFile, async () => {
       const existing = await this.meta(name);
@@ -120,7 +135,7 @@ export class VolumeStore {
         CreatedAt: new Date().toISOString(),
         Driver: driver?.name ?? 'local',
         Labels: { ...options.labels, ...(anonymous ? { [ANONYMOUS_LABEL]: '' } : {}) },
-        Mountpoint: driver ? '' : path.join(this.dir, name, '_data'),
+        Mountpoint: driver ? '' : path.join(this.dirOf(name), '_data'),
         Name: name,
         Options: { ...options.options },
         Scope: driver?.scope ?? 'local',
@@ -130,7 +145,7 @@ export class VolumeStore {
         await fs.mkdir(path.join(temp, '_data'), { mode: 0o755 });
         await fs.mkdir(path.join(temp, 'users'));
         await writeFileAtomic(path.join(temp, 'meta.json'), JSON.stringify(info));
-        await fs.rename(temp, path.join(this.dir, name));
+        await fs.rename(temp, this.dirOf(name));
         await fsyncDir(this.dir);
       } catch (error) {
         await fs.rm(temp, { recursive: true, force: true });
@@ -140,8 +155,8 @@ export class VolumeStore {
     });
   }
 
+  /** Any name is looked up (a plugin's may be anything): one that has no record is NotFound. */
   async inspect(name: string): Promise<VolumeInfo> {
-    checkName(name);
     const info = await this.meta(name);
     // dockerd's words alone: a hint would follow them in the API's message, where docker shows none.
     if (!info) throw notFound(`get ${name}: no such volume`);
@@ -150,11 +165,9 @@ export class VolumeStore {
 
   async list(filters: { label?: Record<string, string | undefined>; dangling?: boolean } = {}): Promise<VolumeInfo[]> {
     const out: VolumeInfo[] = [];
-    for (const name of await this.names()) {
-      const info = await this.meta(name);
-      if (!info) continue;
+    for (const info of await this.records()) {
       if (filters.label && !matchLabels(info.Labels, filters.label)) continue;
-      if (filters.dangling !== undefined && filters.dangling !== ((await this.refs(name)).length === 0)) continue;
+      if (filters.dangling !== undefined && filters.dangling !== ((await this.refs(info.Name)).length === 0)) continue;
       out.push(info);
     }
     return out;
@@ -176,9 +189,8 @@ export class VolumeStore {
   ): Promise<PruneVolumesResult> {
     return withLock(this.lockFile, async () => {
       const result: PruneVolumesResult = { deleted: [], spaceReclaimed: 0 };
-      for (const name of await this.names()) {
-        const info = await this.meta(name);
-        if (!info) continue;
+      for (const info of await this.records()) {
+        const name = info.Name;
         if (!options.all && !(ANONYMOUS_LABEL in info.Labels)) continue;
         if (options.label && !matchLabels(info.Labels, options.label)) continue;
         if (options.accept && !options.accept(info)) continue;
@@ -235,7 +247,7 @@ export class VolumeStore {
       await withLock(this.lockFile, async () => {
         for (const info of infos) {
           await this.mountDeviceLocked(info, {});
-          const dir = path.join(this.dir, info.Name, 'holders');
+          const dir = path.join(this.dirOf(info.Name), 'holders');
           await fs.mkdir(dir, { recursive: true });
           const note = tempName(dir);
           // A symlink: made without a data block, so a full disk does not stop a copy out.
@@ -306,7 +318,7 @@ export class VolumeStore {
       await run('sync', ['-f', staging]);
       return await withLock(this.lockFile, async () => {
         if (!(await this.meta(name))) return false;
-        return publishFill(path.join(this.dir, name), staging, subpath, sourceStat);
+        return publishFill(this.dirOf(name), staging, subpath, sourceStat);
       });
     } catch (error) {
       // Ours already (a volume gone, a refusal) or a cancellation: said as they are, not as a storage failure.
@@ -335,8 +347,7 @@ export class VolumeStore {
    * dockerd's words as `subpath`. The caller unmounts `staging`.
    */
   async mountSubpath(name: string, subpath: string, staging: string): Promise<void> {
-    const { Mountpoint } = await this.inspect(name);
-    await bindBeneath(Mountpoint, subpath, staging, refuseSubpath(path.join(Mountpoint, subpath)));
+    await bindVolumeSubpath((await this.inspect(name)).Mountpoint, subpath, staging);
   }
 
   /** Record that container `user` mounts the volume. */
@@ -345,22 +356,22 @@ export class VolumeStore {
     await withLock(this.lockFile, async () => {
       await this.inspect(name);
       // A fill cut short while it was being published is finished before anyone uses the volume.
-      await finishFill(path.join(this.dir, name));
-      await fs.writeFile(path.join(this.dir, name, 'users', user), '');
+      await finishFill(this.dirOf(name));
+      await fs.writeFile(path.join(this.dirOf(name), 'users', user), '');
     });
   }
 
   async removeUser(name: string, user: string): Promise<void> {
     checkUser(user);
     await withLock(this.lockFile, async () => {
-      await fs.rm(path.join(this.dir, name, 'users', user), { force: true });
+      await fs.rm(path.join(this.dirOf(name), 'users', user), { force: true });
     });
   }
 
   /** IDs of the containers recorded as using the volume. */
   async users(name: string): Promise<string[]> {
     try {
-      return (await fs.readdir(path.join(this.dir, name, 'users'))).filter((u) => !u.startsWith(TEMP_PREFIX));
+      return (await fs.readdir(path.join(this.dirOf(name), 'users'))).filter((u) => !u.startsWith(TEMP_PREFIX));
     } catch (error) {
       if (errno(error) === 'ENOENT') return [];
       throw storageError(error, `reading users of volume ${name}`);
@@ -372,7 +383,7 @@ export class VolumeStore {
    * processes that have ended are removed on the way: they never count again.
    */
   private async holders(name: string): Promise<string[]> {
-    const dir = path.join(this.dir, name, 'holders');
+    const dir = path.join(this.dirOf(name), 'holders');
     let notes: string[];
     try {
       notes = await fs.readdir(dir);
@@ -440,7 +451,7 @@ export class VolumeStore {
     const info = await this.meta(name);
     if (info && removeData) await removeData(info);
     if (info && deviceMount(info.Options)) await unmount(info.Mountpoint).catch(() => undefined);
-    const volumeDir = await fs.realpath(path.join(this.dir, name)).catch(() => path.join(this.dir, name));
+    const volumeDir = await fs.realpath(this.dirOf(name)).catch(() => this.dirOf(name));
     const mounted = (await mountPoints()).find((point) => point === volumeDir || point.startsWith(`${volumeDir}/`));
     if (mounted) {
       throw conflict(`remove ${name}: ${mounted} is still mounted`, { hint: 'a process may still be using the volume; unmount it, then remove the volume' });
@@ -448,7 +459,7 @@ export class VolumeStore {
     // Rename first: the name disappears atomically, the slow delete happens after.
     const aside = tempName(this.dir);
     try {
-      await fs.rename(path.join(this.dir, name), aside);
+      await fs.rename(this.dirOf(name), aside);
       await fsyncDir(this.dir);
     } catch (error) {
       if (errno(error) === 'ENOENT') throw notFound(`get ${name}: no such volume`);
@@ -457,22 +468,76 @@ export class VolumeStore {
     await fs.rm(aside, { recursive: true, force: true });
   }
 
+  private dirOf(name: string): string {
+    return path.join(this.dir, recordKey(name));
+  }
+
   private async meta(name: string): Promise<VolumeInfo | undefined> {
-    const info = await readJson<VolumeInfo>(path.join(this.dir, name, 'meta.json'));
+    return this.metaAt(recordKey(name));
+  }
+
+  private async metaAt(key: string): Promise<VolumeInfo | undefined> {
+    const info = await readJson<VolumeInfo>(path.join(this.dir, key, 'meta.json'));
     return info && dockerOrder(info);
   }
 
-  private async names(): Promise<string[]> {
-    return volumeNames(this.dir);
+  /** Every volume's record, local names' and encoded keys' alike. */
+  private async records(): Promise<VolumeInfo[]> {
+    const out: VolumeInfo[] = [];
+    for (const key of await volumeKeys(this.dir)) {
+      const info = await this.metaAt(key);
+      if (info) out.push(info);
+    }
+    return out;
   }
 }
 
-async function volumeNames(dir: string): Promise<string[]> {
+/** The volume directories under `dir`: local names, and plugin volumes' encoded keys with `encoded`. */
+async function volumeKeys(dir: string, options: { encoded: boolean } = { encoded: true }): Promise<string[]> {
   try {
-    return (await fs.readdir(dir)).filter((n) => !n.startsWith(TEMP_PREFIX) && NAME.test(n));
+    return (await fs.readdir(dir)).filter((n) => !n.startsWith(TEMP_PREFIX) && (NAME.test(n) || (options.encoded && ENCODED_KEY.test(n))));
   } catch (error) {
     if (errno(error) === 'ENOENT') return [];
     throw storageError(error, `listing volumes in ${dir}`);
+  }
+}
+
+/**
+ * Bind `subpath` of a volume's data (`data`: a local volume's directory, or the path a plugin's
+ * Mount gave) onto `staging`, as `VolumeStore.mountSubpath` says.
+ */
+export async function bindVolumeSubpath(data: string, subpath: string, staging: string): Promise<void> {
+  await bindBeneath(data, subpath, staging, refuseSubpath(path.join(data, subpath)));
+}
+
+/**
+ * Fill a plugin's volume — `data`, the path its Mount gave, or its `subpath` — from `source` if
+ * it is an empty directory there, as dockerd's copyExistingContents: straight in (the data is
+ * the plugin's, on a filesystem the store cannot stage a copy on), then the source directory's
+ * owner, mode and times on it. The target is reached without following a symbolic link and
+ * changed through its descriptor. Whether it was filled.
+ */
+export async function fillMountpoint(data: string, source: string, options: PopulateVolumeOptions = {}): Promise<boolean> {
+  const subpath = options.subpath ?? '';
+  const sourceStat = await fs.stat(source);
+  if (!sourceStat.isDirectory()) return false;
+  let entered = false;
+  try {
+    return await withDirectoryBeneath(data, subpath, refuseSubpath(path.join(data, subpath)), async (dir, handle) => {
+      entered = true;
+      if ((await fs.readdir(handle)).length > 0) return false;
+      await copyTree(source, handle, options.signal);
+      await dir.chown(sourceStat.uid, sourceStat.gid);
+      await dir.chmod(sourceStat.mode & 0o7777);
+      await dir.utimes(sourceStat.atime, sourceStat.mtime);
+      return true;
+    });
+  } catch (error) {
+    // A subpath not there (or not reachable) has nothing to fill, as with a local volume.
+    if (!entered && isNotFound(error)) return false;
+    if (isCtrError(error)) throw error;
+    if (options.signal?.aborted) throw aborted(options.signal, `copying ${source} into ${data}`);
+    throw storageError(error, `copying ${source} into ${data}`);
   }
 }
 
@@ -486,7 +551,8 @@ export interface DamagedVolume {
 /** The damaged volumes under `dir` (see `DamagedVolume`): what fsck reports and `VolumeStore.restore` repairs. */
 export async function damagedVolumes(dir: string): Promise<DamagedVolume[]> {
   const found: DamagedVolume[] = [];
-  for (const name of await volumeNames(dir)) {
+  // An encoded key's record names its volume: one that lost it has no name to restore it under.
+  for (const name of await volumeKeys(dir, { encoded: false })) {
     const record = (await readJson(path.join(dir, name, 'meta.json')).catch(() => undefined)) !== undefined;
     const data = await isDirectory(path.join(dir, name, '_data'));
     if (!record || !data) found.push({ name, record, data });
@@ -504,6 +570,13 @@ function checkName(name: string): void {
       `"${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`,
       { hint: 'a volume name needs at least two characters and may not contain "/"' },
     );
+  }
+}
+
+/** A plugin's volume name: anything the plugin takes, but not nothing and no NUL (no path, no API carries one). */
+function checkPluginName(name: string): void {
+  if (typeof name !== 'string' || name === '' || name.includes('\0')) {
+    throw invalidArgument(`invalid volume name ${JSON.stringify(name)}`, { hint: 'a volume name may not be empty or hold a NUL character' });
   }
 }
 

@@ -40,12 +40,16 @@ function epochSeconds(text: string | undefined): number | undefined {
   return Number.isNaN(date) ? undefined : date / 1000;
 }
 
-export function systemRoutes({ engine }: Services): Route[] {
+export function systemRoutes({ engine, authorizationPlugins }: Services): Route[] {
   return [
     route('GET', '/_ping', (call) => ping(call, engine.version().Experimental === true)),
     route('HEAD', '/_ping', (call) => ping(call, engine.version().Experimental === true)),
     route('GET', '/version', async (call) => sendJson(call, 200, serverVersion(engine.version(), await engine.components()))),
-    route('GET', '/info', async (call) => sendJson(call, 200, infoFields(await engine.info()))),
+    route('GET', '/info', async (call) => {
+      const info = await engine.info();
+      const authorization = authorizationPlugins?.() ?? [];
+      sendJson(call, 200, infoFields(authorization.length > 0 ? { ...info, Plugins: { ...info.Plugins, Authorization: [...authorization] } } : info));
+    }),
     route('GET', '/events', async (call) => {
       const filters = call.query.filters();
       const since = epochSeconds(call.query.string('since'));

@@ -26,8 +26,9 @@ export function volumeRoutes({ engine }: Services): Route[] {
     route('POST', '/volumes/prune', async (call) => {
       sendJson(call, 200, await engine.pruneVolumes({ filters: call.query.filters() }));
     }),
-    route('GET', '/volumes/:name', async (call) => sendJson(call, 200, await engine.inspectVolume(call.params[0] as string))),
-    route('DELETE', '/volumes/:name', async (call) => {
+    // moby's `{name:.*}`: a plugin's volume may have slashes in its name (`user@host:/path`).
+    route('GET', '/volumes/*name', async (call) => sendJson(call, 200, await engine.inspectVolume(call.params[0] as string))),
+    route('DELETE', '/volumes/*name', async (call) => {
       await engine.removeVolume(call.params[0] as string, { force: call.query.bool('force') });
       sendEmpty(call, 204);
     }),

@@ -98,7 +98,23 @@ export class PluginClient {
     }
   }
 
-  private post(method: string, payload: string, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> {
+  /**
+   * `POST /<method>` whose answer is a stream (moby's client Stream: `LogDriver.ReadLogs`): its
+   * body as it comes, or the plugin's refusal when it answers with another status than 200.
+   */
+  async stream(method: string, body: unknown = {}, signal?: AbortSignal): Promise<http.IncomingMessage> {
+    const response = await this.request(method, JSON.stringify(body ?? {}), signal);
+    if (response.statusCode === 200) return response;
+    const text = await collect(response, method, this.target);
+    throw refusal(method, response.statusCode ?? 0, text) ?? internal(`${method}: status ${response.statusCode ?? 0}`);
+  }
+
+  private async post(method: string, payload: string, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> {
+    const response = await this.request(method, payload, signal);
+    return { status: response.statusCode ?? 0, text: await collect(response, method, this.target) };
+  }
+
+  private request(method: string, payload: string, signal: AbortSignal | undefined): Promise<http.IncomingMessage> {
     if (signal?.aborted) return Promise.reject(aborted(signal, `calling ${method} of the plugin at ${this.address}`));
     return new Promise((resolve, reject) => {
       const request = http.request(
@@ -110,17 +126,22 @@ export class PluginClient {
           headers: { Host: 'plugin', Accept: PLUGIN_MEDIA_TYPE, 'Content-Type': PLUGIN_MEDIA_TYPE, 'Content-Length': Buffer.byteLength(payload) },
           ...(signal ? { signal } : {}),
         },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('error', (error) => reject(unreachable(error, method, this.target)));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        },
+        resolve,
       );
       request.on('error', (error) => reject(signal?.aborted ? aborted(signal, `calling ${method} of the plugin at ${this.address}`) : unreachable(error, method, this.target)));
       request.end(payload);
     });
   }
+}
+
+/** A whole answer's body, as text. */
+function collect(response: http.IncomingMessage, method: string, target: Target): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('error', (error) => reject(unreachable(error, method, target)));
+    response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

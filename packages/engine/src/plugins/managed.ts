@@ -166,7 +166,8 @@ export class ManagedPlugins {
 
   /** The plugin as the engine's plugin lookup reaches it. */
   endpoint(plugin: PluginInspect): PluginEndpoint {
-    return { name: plugin.Name, address: `unix://${this.socketPath(plugin)}`, implements: pluginImplements(plugin), managed: true };
+    const paths = { rootfs: this.store.rootfs(plugin.Id), propagatedMount: plugin.Config.PropagatedMount, propagatedRoot: path.join(this.store.pluginDir(plugin.Id), 'propagated-mount') };
+    return { name: plugin.Name, address: `unix://${this.socketPath(plugin)}`, implements: pluginImplements(plugin), managed: true, paths };
   }
 
   /** `docker plugin ls`: dockerd's filters (`enabled=true|false`; `capability=`, which every interface type must match, as moby checks it). */

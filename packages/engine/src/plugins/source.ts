@@ -15,6 +15,11 @@ export interface PluginEndpoint {
   readonly implements: readonly string[];
   /** Whether the engine runs it (a managed plugin); legacy plugins are run by someone else. */
   readonly managed: boolean;
+  /**
+   * A managed plugin's paths on the host, which a path it gives is inside (moby's ScopedPath):
+   * its rootfs, and its PropagatedMount (`''` for none) with that mount's host side.
+   */
+  readonly paths?: { readonly rootfs: string; readonly propagatedMount: string; readonly propagatedRoot: string };
 }
 
 /** One kind of plugin: what it has, by name and capability. */

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { CtrError, isCtrError } from '@ctr/errors';
 import { goRfc3339 } from '@ctr/image';
 import type { CreateVolumeOptions, VolumeInfo } from '@ctr/store';
 import type { EngineContext } from '../context';
 import { isPluginDriver } from '../volumes-spec';
 import type { PluginClient } from './client';
+import type { PluginEndpoint } from './source';
 
 /** Docker's capability name for volume plugins. */
 export const VOLUME_DRIVER = 'VolumeDriver';
@@ -18,9 +20,25 @@ interface PluginVolume {
 }
 
 /** The same failure with docker's `op name: ` in front (moby's volume OpErr). */
-function withOp(error: unknown, prefix: string): unknown {
+export function withOp(error: unknown, prefix: string): unknown {
   if (!isCtrError(error)) return error;
   return new CtrError(error.code, `${prefix}: ${error.message}`, { ...(error.hint ? { hint: error.hint } : {}), cause: error, details: error.details });
+}
+
+/**
+ * The host path of a path a plugin gives (a volume's Mountpoint), as moby's ScopedPath maps it: a
+ * legacy plugin runs on the host, so its path is the host's; a managed one's is inside its
+ * rootfs, and one under its PropagatedMount is in that mount's host side
+ * (`<plugin dir>/propagated-mount`), where what the plugin mounts is seen. Made absolute first
+ * (moby's CleanScopedPath): a `..` leads nowhere above the plugin's root. Empty stays empty.
+ */
+export function scopedPath(paths: PluginEndpoint['paths'], mountpoint: string): string {
+  if (!paths || mountpoint === '') return mountpoint;
+  const clean = path.posix.join('/', mountpoint);
+  const propagated = paths.propagatedMount === '' ? '' : path.posix.join('/', paths.propagatedMount);
+  // Whole components only, where moby's HasPrefix would also take `/data2` for `/data`.
+  if (propagated !== '' && (clean === propagated || clean.startsWith(`${propagated}/`))) return path.join(paths.propagatedRoot, clean.slice(propagated.length));
+  return path.join(paths.rootfs, clean);
 }
 
 /** One volume plugin's VolumeDriver protocol (moby's volume/drivers proxy). */
@@ -28,6 +46,8 @@ export class VolumeDriverProxy {
   constructor(
     readonly name: string,
     private readonly client: PluginClient,
+    /** A managed plugin's paths: its answers' Mountpoints are mapped to the host's through them. */
+    private readonly paths?: PluginEndpoint['paths'],
   ) {}
 
   /** Where the plugin was reached: what a later Unmount goes to, whoever makes it. */
@@ -45,7 +65,7 @@ export class VolumeDriverProxy {
 
   /** The host path the plugin made the volume available at, for container `id`. */
   async mount(volume: string, id: string, signal?: AbortSignal): Promise<string> {
-    return (await this.client.call<{ Mountpoint?: string }>('VolumeDriver.Mount', { Name: volume, ID: id }, signal)).Mountpoint ?? '';
+    return this.scoped((await this.client.call<{ Mountpoint?: string }>('VolumeDriver.Mount', { Name: volume, ID: id }, signal)).Mountpoint ?? '');
   }
 
   async unmount(volume: string, id: string, signal?: AbortSignal): Promise<void> {
@@ -53,15 +73,23 @@ export class VolumeDriverProxy {
   }
 
   async path(volume: string, signal?: AbortSignal): Promise<string> {
-    return (await this.client.call<{ Mountpoint?: string }>('VolumeDriver.Path', { Name: volume }, signal)).Mountpoint ?? '';
+    return this.scoped((await this.client.call<{ Mountpoint?: string }>('VolumeDriver.Path', { Name: volume }, signal)).Mountpoint ?? '');
   }
 
   async get(volume: string, signal?: AbortSignal): Promise<PluginVolume> {
-    return (await this.client.call<{ Volume?: PluginVolume }>('VolumeDriver.Get', { Name: volume }, signal)).Volume ?? {};
+    return this.scopedVolume((await this.client.call<{ Volume?: PluginVolume }>('VolumeDriver.Get', { Name: volume }, signal)).Volume ?? {});
   }
 
   async list(signal?: AbortSignal): Promise<PluginVolume[]> {
-    return (await this.client.call<{ Volumes?: PluginVolume[] | null }>('VolumeDriver.List', {}, signal)).Volumes ?? [];
+    return ((await this.client.call<{ Volumes?: PluginVolume[] | null }>('VolumeDriver.List', {}, signal)).Volumes ?? []).map((v) => this.scopedVolume(v));
+  }
+
+  private scoped(mountpoint: string): string {
+    return scopedPath(this.paths, mountpoint);
+  }
+
+  private scopedVolume(volume: PluginVolume): PluginVolume {
+    return volume.Mountpoint ? { ...volume, Mountpoint: this.scoped(volume.Mountpoint) } : volume;
   }
 
   /** `local` unless the plugin says `global`; a plugin without Capabilities is local, as moby has it. */
@@ -75,7 +103,8 @@ export class VolumeDriverProxy {
 export async function volumeDriver(ctx: EngineContext, name: string, signal?: AbortSignal): Promise<VolumeDriverProxy> {
   const plugins = ctx.plugins();
   try {
-    return new VolumeDriverProxy(name, plugins.client(await plugins.get(name, VOLUME_DRIVER, signal)));
+    const endpoint = await plugins.get(name, VOLUME_DRIVER, signal);
+    return new VolumeDriverProxy(name, plugins.client(endpoint), endpoint.paths);
   } catch (error) {
     throw withOp(error, `error looking up volume plugin ${name}`);
   }
@@ -143,7 +172,7 @@ export async function listWithPlugins(ctx: EngineContext, recorded: VolumeInfo[]
       // Recorded but filtered out of `recorded` (a used one, under `dangling=true`): not new.
       if (await ctx.store.volumes.inspect(volume.Name).then(() => true, () => false)) continue;
       const adopted = await ctx.store.volumes.create({ name: volume.Name, driver }, { name: driver, scope, create: async () => undefined }).catch((error: unknown) => {
-        // A name the store cannot hold, or another driver's: left out, as moby leaves a conflict.
+        // Another driver's name (or one no volume may have): left out, as moby leaves a conflict.
         if (isCtrError(error)) return undefined;
         throw error;
       });

@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument, isCtrError } from '@ctr/errors';
-import { mountAll, mountPoints, unmount } from '@ctr/store';
+import { fillMountpoint, mountAll, mountPoints, unmount } from '@ctr/store';
 import type { ContainerRecord } from '../container-records';
 import type { EngineContext } from '../context';
 import { underContainerLock } from '../container-lock';
@@ -19,16 +20,19 @@ import { VolumeDriverProxy, volumeDriver } from './volume-driver';
  * until its Unmount is answered, so a plugin that was down at the exit is asked again at the
  * next release (`rm`, the next start). A start and a release of one container never interleave
  * (one lock), and a release leaves a container that runs again (a restart got there first) alone.
+ * A subpath of the volume (`volume-subpath`) is the mount's subpath under its staging point,
+ * staged from there at each start as a local volume's is from its directory.
  */
 
 type Holder = Pick<ContainerRecord, 'id' | 'mounts'>;
 type RecordMount = ContainerRecord['mounts'][number];
 
-/** What a Mount outstanding was: enough to Unmount it from any process. */
+/** What a Mount outstanding was: enough to Unmount it from any process, and the host path it gave. */
 interface MountNote {
   driver: string;
   name: string;
   address: string;
+  mountpoint?: string;
 }
 
 const LOCKS = 'volume-plugin-locks';
@@ -95,11 +99,48 @@ async function mountLocked(ctx: EngineContext, record: Holder): Promise<void> {
     const proxy = await volumeDriver(ctx, mount.driver).catch(fail);
     const mountpoint = await proxy.mount(mount.name, record.id).catch(fail);
     await fs.mkdir(staging, { recursive: true }).catch(fail);
-    const note: MountNote = { driver: mount.driver, name: mount.name, address: proxy.address };
+    const note: MountNote = { driver: mount.driver, name: mount.name, address: proxy.address, mountpoint };
     await fs.writeFile(notePath(staging), JSON.stringify(note)).catch(fail);
     if (!path.isAbsolute(mountpoint)) fail(new Error(`VolumeDriver.Mount: the plugin gave no absolute path (${JSON.stringify(mountpoint)})`));
     await mountAll([{ type: 'bind', source: mountpoint, options: ['rbind'] }], staging).catch(fail);
   }
+}
+
+/**
+ * dockerd's copy-up for a plugin's volume (CopyImagePathContent): a Mount under an ID of its
+ * own, what the image has at the mount point copied in if the volume (or its subpath) is empty
+ * there, and the Unmount — whatever the copy did. `source` is that directory of the new
+ * container's root filesystem.
+ */
+export async function fillPluginVolume(ctx: EngineContext, volume: { name: string; driver: string; subpath?: string }, source: string, signal?: AbortSignal): Promise<void> {
+  const fail = (error: unknown): never => {
+    throw mountError(volume, error);
+  };
+  const proxy = await volumeDriver(ctx, volume.driver, signal).catch(fail);
+  const id = randomBytes(32).toString('hex');
+  const mountpoint = await proxy.mount(volume.name, id, signal).catch(fail);
+  try {
+    if (!path.isAbsolute(mountpoint)) fail(new Error(`VolumeDriver.Mount: the plugin gave no absolute path (${JSON.stringify(mountpoint)})`));
+    await fillMountpoint(mountpoint, source, { ...(volume.subpath ? { subpath: volume.subpath } : {}), ...(signal ? { signal } : {}) });
+  } finally {
+    await proxy.unmount(volume.name, id).catch(() => undefined);
+  }
+}
+
+/**
+ * Inspect's `Source` of each of the container's plugin volumes, by the mount's index: the host
+ * path the plugin gave, as dockerd shows it (its volume's Path) — the Mount's while one is
+ * outstanding, else what the plugin's Path says now ('' when it cannot say, as dockerd).
+ */
+export async function pluginVolumeSources(ctx: EngineContext, record: Holder): Promise<Map<number, string>> {
+  const sources = new Map<number, string>();
+  for (const { mount, index } of pluginMounts(record)) {
+    const staging = pluginStagingPoint(ctx.runRoot, record.id, index);
+    const noted = await fs.readFile(notePath(staging), 'utf8').then((text) => (JSON.parse(text) as MountNote).mountpoint, () => undefined);
+    const asked = async (): Promise<string> => (await volumeDriver(ctx, mount.driver)).path(mount.name);
+    sources.set(index, noted ?? (await asked().catch(() => '')));
+  }
+  return sources;
 }
 
 function mountError(mount: { name: string; driver: string }, error: unknown): unknown {
@@ -117,10 +158,18 @@ function mountError(mount: { name: string; driver: string }, error: unknown): un
  * does not answer is tried again at the next release.
  */
 export async function releasePluginVolumes(ctx: EngineContext, record: Holder): Promise<void> {
-  await underContainerLock(ctx, LOCKS, record.id, async () => {
-    const state = await ctx.runtime.state(record.id).catch(() => undefined);
+  await releaseUnlessRunning(ctx, LOCKS, record.id, () => releaseLocked(ctx, record));
+}
+
+/**
+ * Run `release` under the container's `locks` lock (its start's), unless it runs again (a
+ * restart got there first). Never fails: an exit has no one to tell.
+ */
+export async function releaseUnlessRunning(ctx: EngineContext, locks: string, id: string, release: () => Promise<void>): Promise<void> {
+  await underContainerLock(ctx, locks, id, async () => {
+    const state = await ctx.runtime.state(id).catch(() => undefined);
     if (state?.running === true) return;
-    await releaseLocked(ctx, record);
+    await release();
   }).catch(() => undefined);
 }
 
@@ -142,11 +191,25 @@ async function releaseOne(id: string, staging: string, options: { keepUnanswered
     // Removed alone, never recursively: one still mounted must not be deleted into.
     await fs.rmdir(staging).catch(() => undefined);
   }
-  const note = await fs.readFile(notePath(staging), 'utf8').then((text) => JSON.parse(text) as MountNote, () => undefined);
-  if (!note) return;
-  const answered = await new VolumeDriverProxy(note.driver, new PluginClient(note.address)).unmount(note.name, id).then(
+  await settlePluginNote<MountNote>(notePath(staging), (note, client) => new VolumeDriverProxy(note.driver, client).unmount(note.name, id), options);
+}
+
+/**
+ * Make the call a plugin's note (JSON naming the plugin's `address`) says a container owes it,
+ * from whichever process releases. The note goes once the plugin has answered, or at once
+ * unless `keepUnanswered`; true when there was a note and the plugin answered.
+ */
+export async function settlePluginNote<N extends { address: string }>(
+  file: string,
+  call: (note: N, client: PluginClient) => Promise<unknown>,
+  options: { keepUnanswered: boolean },
+): Promise<boolean> {
+  const note = await fs.readFile(file, 'utf8').then((text) => JSON.parse(text) as N, () => undefined);
+  if (!note) return false;
+  const answered = await call(note, new PluginClient(note.address)).then(
     () => true,
     () => false,
   );
-  if (answered || !options.keepUnanswered) await fs.rm(notePath(staging), { force: true });
+  if (answered || !options.keepUnanswered) await fs.rm(file, { force: true });
+  return answered;
 }

@@ -1,0 +1,90 @@
+/**
+ * The extension point for network drivers other than the built-in ones, as libnetwork's
+ * driverapi: the manager keeps the IPAM (subnets, gateways, addresses: ctr's default IPAM, as
+ * dockerd's for a remote driver) and the namespace, and asks the driver for the rest — the
+ * network at its create and removal, and each endpoint at its allocation and release. The
+ * bridge is the built-in driver (made by the manager's own scripts, batched for speed); `host`,
+ * `null` and Docker's swarm and L2 drivers are known names that are not plugins. Anything else
+ * is looked up through `NetworkManagerOptions.drivers` (the engine's Docker plugins): this
+ * package never knows how.
+ */
+
+/** Driver names that are never looked up: the built-in bridge, and Docker's others ctr does not make. */
+export const BUILTIN_DRIVERS: ReadonlySet<string> = new Set(['bridge', 'host', 'null', 'none', 'overlay', 'macvlan', 'ipvlan']);
+
+/** One address pool of a network, as libnetwork's IPAMData. */
+export interface DriverPool {
+  /** `LocalDefault` (ctr's default IPAM has only the local address space). */
+  addressSpace: string;
+  /** The subnet, CIDR. */
+  pool: string;
+  /** The gateway, CIDR (its address with the subnet's prefix length). */
+  gateway: string;
+  /** `--aux-address`es of this family, each as a CIDR. */
+  auxAddresses: Record<string, string>;
+}
+
+/** What a driver gets at a network's create (libnetwork's CreateNetwork). */
+export interface DriverNetworkRequest {
+  networkId: string;
+  /** The driver options (`-o`), which libnetwork hands over as `com.docker.network.generic`. */
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  internal: boolean;
+  ipv6: boolean;
+  ipv4Data: DriverPool[];
+  ipv6Data: DriverPool[];
+  signal?: AbortSignal;
+}
+
+/** An endpoint's interface: what the manager chose (CreateEndpoint's request) or what the driver added (its answer). */
+export interface DriverInterface {
+  /** CIDR */
+  address?: string;
+  /** CIDR */
+  addressIPv6?: string;
+  macAddress?: string;
+}
+
+/** A route the driver wants in the container (libnetwork's StaticRoute): RouteType 0 through NextHop, 1 on the interface's link. */
+export interface DriverRoute {
+  destination: string;
+  routeType: 0 | 1;
+  nextHop?: string;
+}
+
+/**
+ * What a driver's Join gives: the host interface it made (`srcName`), which the manager moves
+ * into the container's namespace and names `dstPrefix<N>`, and the gateways and routes there.
+ */
+export interface DriverJoin {
+  srcName: string;
+  dstPrefix: string;
+  gateway?: string;
+  gateway6?: string;
+  staticRoutes?: DriverRoute[];
+  disableGatewayService?: boolean;
+}
+
+/** A network driver the manager calls: a Docker network plugin's NetworkDriver protocol, or a test's. */
+export interface NetworkDriver {
+  /** Its name, as networks record it (`Driver`). */
+  readonly name: string;
+  createNetwork(request: DriverNetworkRequest): Promise<void>;
+  deleteNetwork(networkId: string, signal?: AbortSignal): Promise<void>;
+  /** Answers with what it sets of the interface (only what the request left unset: libnetwork refuses a change). */
+  createEndpoint(networkId: string, endpointId: string, iface: DriverInterface, options: Record<string, unknown>, signal?: AbortSignal): Promise<DriverInterface>;
+  deleteEndpoint(networkId: string, endpointId: string, signal?: AbortSignal): Promise<void>;
+  join(networkId: string, endpointId: string, sandboxKey: string, options: Record<string, unknown>, signal?: AbortSignal): Promise<DriverJoin>;
+  leave(networkId: string, endpointId: string, signal?: AbortSignal): Promise<void>;
+  /** The container's published and exposed ports, on the endpoint that is its way out. */
+  programExternalConnectivity(networkId: string, endpointId: string, options: Record<string, unknown>, signal?: AbortSignal): Promise<void>;
+  revokeExternalConnectivity(networkId: string, endpointId: string, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * Finds the driver of a name that is not built in; rejects (NotFound, in dockerd's words) when
+ * there is none. Called only for such networks: a manager whose networks are all bridges never
+ * calls it.
+ */
+export type NetworkDriverLookup = (name: string, signal?: AbortSignal) => Promise<NetworkDriver>;
