@@ -251,7 +251,7 @@ async function pluginsInfo(ctx: EngineContext): Promise<PluginsInfo> {
   const [volume, network, log] = await Promise.all([
     named('VolumeDriver', ['local']),
     named('NetworkDriver', ['bridge', 'host', 'null']),
-    named('LogDriver', ['json-file', 'local', 'none']),
+    named('LogDriver', ['fluentd', 'gelf', 'json-file', 'local', 'syslog']),
   ]);
   return { Volume: volume, Network: network, Authorization: null, Log: log };
 }

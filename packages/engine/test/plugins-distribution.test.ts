@@ -166,5 +166,5 @@ test('docker info lists an enabled managed volume plugin among the volume driver
   await create('test/info');
   expect((await engine.info()).Plugins.Volume).toEqual(['local']);
   await engine.enablePlugin('test/info');
-  expect((await engine.info()).Plugins).toMatchObject({ Volume: ['local', 'test/info:latest'], Network: ['bridge', 'host', 'null'], Log: ['json-file', 'local', 'none'] });
+  expect((await engine.info()).Plugins).toMatchObject({ Volume: ['local', 'test/info:latest'], Network: ['bridge', 'host', 'null'], Log: ['fluentd', 'gelf', 'json-file', 'local', 'syslog'] });
 });
