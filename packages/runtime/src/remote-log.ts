@@ -29,7 +29,7 @@ my ($conn, $open, $encode, $retry, $tls, %part, @queue);
 # @queue and go out from the writer's loop on a non-blocking socket, so nothing the
 # destination does stops the writer reading the FIFO.
 my $queued = defined($r{ring}) || $r{async};
-my ($dial_flags, $held, $off, $tries, $dial_at, $sent, $closing) = (0, 0, 0, 0, 0, 0, 0);
+my ($dial_flags, $held, $off, $tries, $dial_at, $sent, $closing, $rotate) = (0, 0, 0, 0, 0, 0, 0, 0);
 # What the queued connection waits to read: a TLS handshake's answer ($shaking 'r'; 'w' while
 # it waits to write), fluentd's ack ($awaiting, its bytes so far in $answer).
 my ($shaking, $awaiting, $answer) = ('', 0, '');
@@ -60,6 +60,10 @@ sub dial {
     my ($error, @found) = getaddrinfo($host // '', $port, { socktype => $type });
     return (undef, "dial $net: lookup $host: no such host") if $error || !@found;
     @to = map { [$_->{family}, $_->{addr}] } @found;
+    # A non-blocking dial learns that its address failed only at its first send: each failure
+    # (failed) starts the next dial at the following address, so all are tried as Go's dialer does.
+    my $first = $rotate % @to;
+    @to = (@to[$first .. $#to], @to[0 .. $first - 1]) if $dial_flags;
   }
   my $why;
   for my $to (@to) {
@@ -302,17 +306,20 @@ if ($r{driver} eq 'syslog') {
   my @fields = grep { /^f:/ } sort keys %r;
   my $head = pack('C', 0x94) . mp_str($r{tag});
   my $fields = join('', map { mp_str(substr($_, 2)) . mp_str($r{$_}) } @fields);
-  my $map = @fields + 2 < 16 ? pack('C', 0x80 | (@fields + 2)) : pack('Cn', 0xde, @fields + 2);
   $open = sub { dial($r{network}, $r{address}) };
   # fluent-logger's forward message: [tag, time, record, option]; the time an EventTime with
   # sub-second precision; the option nil, or with request-ack {chunk: id}, the id fluent-logger's
   # (the time and 64 random bits, little-endian, in base64: always 24 bytes).
   require MIME::Base64 if $r{ack};
   $encode = sub {
-    my ($stream, $sec, $nsec, $text) = @_;
+    my ($stream, $sec, $nsec, $text, $part) = @_;
+    # moby's partial_* fields on a piece of a long line.
+    my @partial = $part ? (partial_message => 'true', partial_id => $part->[0], partial_ordinal => $part->[1], partial_last => $part->[2] ? 'true' : 'false') : ();
+    my $n = @fields + 2 + @partial / 2;
+    my $map = $n < 16 ? pack('C', 0x80 | $n) : pack('Cn', 0xde, $n);
     my $time = $r{subsecond} ? pack('CCNN', 0xd7, 0, $sec, $nsec) : $sec < 2**31 ? pack('CN', 0xd2, $sec) : pack('CQ>', 0xd3, $sec);
     my $option = $r{ack} ? "\x81" . mp_str('chunk') . mp_str(MIME::Base64::encode_base64(pack('q<VV', $sec, rand(2**32), rand(2**32)), '')) : "\xc0";
-    return [$head . $time . $map . $fields . mp_str('source') . mp_str($stream) . mp_str('log') . mp_str($text) . $option];
+    return [$head . $time . $map . $fields . mp_str('source') . mp_str($stream) . mp_str('log') . mp_str($text) . join('', map { mp_str($_) } @partial) . $option];
   };
   # fluent-logger's retries: fluentd-max-retries tries, fluentd-retry-wait apart times the whole
   # part of 1.5 to the power of the try before (none before the second), at most a minute.
@@ -370,6 +377,7 @@ sub enqueue {
 # when the driver's retries say, else the head is given up.
 sub failed {
   ($conn, $off, $shaking, $awaiting, $answer) = (undef, 0, '', 0, '');
+  $rotate++;
   # async fluentd at the log's end: nothing waits for a later dial, the rest is dropped.
   if ($closing) { @queue = (); $held = 0; return }
   my $wait = $retry->($tries++);
@@ -462,23 +470,27 @@ sub remote_send {
   my ($time, $stream, $tag, $text) = $_[0] =~ /^(\S+) (\S+) (\S+)(?: (.*?))?\n?\z/s or return;
   my $p = $part{$stream} //= [$time, '', 0];
   $p->[1] .= $text // '';
-  while (length($p->[1]) >= 16384) {
-    # moby's copier's partial metadata: one random id per line, pieces counted from 1.
-    $p->[3] //= join('', map { sprintf('%08x', int(rand(2**32))) } 1 .. 8);
-    remote_line($stream, $p->[0], substr($p->[1], 0, 16384, ''), [$p->[3], ++$p->[2], 0]);
-  }
-  remote_rest($stream) unless $tag eq 'P';
+  remote_line($stream, $p->[0], substr($p->[1], 0, 16384, ''), [partial_id($p), ++$p->[2], 0]) while length($p->[1]) >= 16384;
+  remote_rest($stream, 1) unless $tag eq 'P';
 }
 
-# What is left of a stream's line; nothing when its pieces took all of it.
+# moby's copier's partial metadata: one random id per line, its pieces counted from 1.
+sub partial_id { $_[0][3] //= join('', map { sprintf('%08x', int(rand(2**32))) } 1 .. 8) }
+
+# What is left of a stream's line. At its end it goes even when empty, as the copier's last
+# piece of a line its pieces took all of; at the log's end (a line with no end) only if there
+# is some, as one more piece, not the last.
 sub remote_rest {
-  my ($time, $text, $pieces, $id) = @{delete $part{$_[0]}};
-  remote_line($_[0], $time, $text, $pieces ? [$id, $pieces + 1, 1] : undef) unless $pieces && $text eq '';
+  my ($stream, $ended) = @_;
+  my $p = delete $part{$stream};
+  my ($time, $text, $pieces) = @$p;
+  if ($ended) { remote_line($stream, $time, $text, $pieces ? [$p->[3], $pieces + 1, 1] : undef) }
+  elsif ($text ne '') { remote_line($stream, $time, $text, [partial_id($p), $pieces + 1, 0]) }
 }
 
 # The last lines (a line with no end), before the writer lets the log go.
 sub remote_flush {
-  remote_rest($_) for sort keys %part;
+  remote_rest($_, 0) for sort keys %part;
 }
 
 # After the log: what is queued goes as moby's ring hands it to the driver when it closes; a

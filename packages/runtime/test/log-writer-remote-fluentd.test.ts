@@ -127,3 +127,23 @@ test("fluentd-async: what is still queued when the log ends gets one more dial, 
   const code = await write(['lost', 'also lost'], { address: { network: 'tcp', address: `127.0.0.1:${port}` }, async: true, retryWait: 3_600_000 });
   expect(code).toBe(0);
 });
+
+test("a line its 16 KiB pieces take all of ends with an empty last piece, each piece with moby's partial_* fields", async () => {
+  const received: Buffer[] = [];
+  const server = net.createServer((socket) => socket.on('data', (data) => received.push(data)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as net.AddressInfo).port;
+    expect(await write(['x'.repeat(32768)], { address: { network: 'tcp', address: `127.0.0.1:${port}` } })).toBe(0);
+    const text = Buffer.concat(received).toString('latin1');
+    const pieces = [...text.matchAll(/\xa3log(\xda\x40\x00x{16384}|\xa0)\xafpartial_message\xa4true\xaapartial_id\xd9\x40([0-9a-f]{64})\xafpartial_ordinal\xa1(\d)\xacpartial_last[\xa4\xa5](true|false)/g)];
+    expect(pieces.map(([, log, , ordinal, last]) => [log === '\xa0' ? 0 : 16384, ordinal, last])).toEqual([
+      [16384, '1', 'false'],
+      [16384, '2', 'false'],
+      [0, '3', 'true'],
+    ]);
+    expect(new Set(pieces.map((p) => p[2])).size).toBe(1);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
