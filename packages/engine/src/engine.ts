@@ -238,10 +238,6 @@ async function untilDetached<T>(attachment: Promise<T>, detaching: Detaching | u
 }
 
 /**
- * A `network connect`/`disconnect` event as dockerd emits it: the network (by its ID) is the
- * actor; the attributes name the container, the network and its driver.
- */
-/**
  * `docker info`'s Plugins: the built-in drivers with the volume, network and log plugins there
  * are — managed ones enabled, legacy ones found — each list in name order, as dockerd's.
  */
@@ -256,6 +252,10 @@ async function pluginsInfo(ctx: EngineContext): Promise<PluginsInfo> {
   return { Volume: volume, Network: network, Authorization: null, Log: log };
 }
 
+/**
+ * A `network connect`/`disconnect` event as dockerd emits it: the network (by its ID) is the
+ * actor; the attributes name the container, the network and its driver.
+ */
 async function networkEvent(ctx: EngineContext, action: 'connect' | 'disconnect', network: NetworkInspect, container: string): Promise<void> {
   await ctx.events.emit('network', action, network.Id, { container, name: network.Name, type: network.Driver });
 }
@@ -323,7 +323,7 @@ export class Engine {
         events: new EventLog(this.root),
         // A reload replaces the client, with the settings it reads (mirrors, insecure registries, limits).
         registry: () => (this.registryClient ??= new (registryModule().RegistryClient)(this.options.registry ?? {})),
-        plugins: () => (plugins ??= new (pluginDirectoryModule().PluginDirectory)(this.options.plugins ?? {}, { root, runRoot, managed: this.managedPluginsOf(ctx) })),
+        plugins: () => (plugins ??= new (pluginDirectoryModule().PluginDirectory)(this.options.plugins ?? {}, this.managedPluginsOf(ctx))),
         exitCommand: this.options.exitCommand,
         healthcheckCommand: this.options.healthcheckCommand,
         monitoring: () => this.monitor !== undefined,
@@ -796,10 +796,12 @@ export class Engine {
       ...(this.options.conmonPath ? { conmonPath: this.options.conmonPath } : {}),
       registry: () => ctx.registry(),
       version: ENGINE_VERSION,
-      // dockerd counts the volumes and networks that acquired the plugin; ctr asks who names it as their driver.
+      // dockerd counts the volumes and networks that acquired the plugin; ctr asks who names it as
+      // their driver, from its own records: asked under the plugins' lock, this must not ask the
+      // plugins themselves (a plugin lookup may restore one, which takes that lock).
       inUse: async (name) => {
         const names = new Set([name, name.replace(/:latest$/, '')]);
-        const [volumes, networks] = await Promise.all([listVolumes(ctx), listNetworks(ctx)]);
+        const [volumes, networks] = await Promise.all([ctx.store.volumes.list(), ctx.network.listNetworks()]);
         return volumes.some((v) => names.has(v.Driver)) || networks.some((n) => names.has(n.Driver));
       },
       onEvent: async (action, id, name) => {

@@ -98,6 +98,16 @@ describe.each(registries)('against %s', (_name, host) => {
     expect(pulled).toMatchObject({ Name: 'local/alias:latest', PluginReference: remote });
   });
 
+  test('a plugin pulled by digest without an alias is named by its repository and tag, as dockerd names it', async () => {
+    const remote = `${host()}/plugins/pinned:2.0`;
+    await create(remote);
+    const pushed = await engine.pushPlugin(remote);
+    await engine.removePlugin(remote);
+    const pinned = `${remote}@${pushed.digest}`;
+    const pulled = await engine.pullPlugin(pinned, { privileges: await engine.pluginPrivileges(pinned) });
+    expect(pulled).toMatchObject({ Name: remote, PluginReference: pinned });
+  });
+
   test('privileges other than those the config asks for are refused, and no plugin is made', async () => {
     const name = `${host()}/plugins/refused:latest`;
     await create(name);

@@ -108,6 +108,15 @@ describe('create, ls and inspect', () => {
     await expect(engine.createPlugin('test/noconfig', tarTree(dir, ''))).rejects.toMatchObject({ code: 'InvalidArgument', message: 'config not found' });
   });
 
+  test('a config.json that is a link is refused, not read from the host file it names', async () => {
+    const dir = await pluginDir();
+    const hostFile = path.join(path.dirname(dir), `host-config-${path.basename(dir)}.json`);
+    await fs.rename(path.join(dir, 'config.json'), hostFile);
+    await fs.symlink(hostFile, path.join(dir, 'config.json'));
+    await expect(engine.createPlugin('test/linked', tarTree(dir, ''))).rejects.toMatchObject({ code: 'InvalidArgument', message: 'config not found' });
+    await expect(engine.inspectPlugin('test/linked')).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
   test('an unknown plugin is NotFound for every verb', async () => {
     const words = { code: 'NotFound', message: 'plugin "nope" not found' };
     await expect(engine.inspectPlugin('nope')).rejects.toMatchObject(words);

@@ -1,5 +1,5 @@
 import { invalidArgument, notFound } from '@ctr/errors';
-import { PluginClient } from './client';
+import { PluginClient, type PluginClientOptions } from './client';
 import { LegacyPluginSource, type LegacyPluginDirs } from './legacy';
 import { ManagedPluginSource, type ManagedPlugins } from './managed';
 import type { PluginEndpoint, PluginSource } from './source';
@@ -12,14 +12,6 @@ export interface PluginOptions {
   activateTimeoutMs?: number;
 }
 
-/** What the engine's sources may need of it. */
-export interface PluginDirectoryContext {
-  readonly root: string;
-  readonly runRoot: string;
-  /** The engine's managed plugins, which run under its OCI runtime and conmon. */
-  readonly managed?: ManagedPlugins;
-}
-
 /**
  * Every plugin the engine can use, looked up through its sources in docker's order (moby's
  * plugingetter): managed plugins first, then legacy ones. The first source that has a plugin
@@ -27,16 +19,12 @@ export interface PluginDirectoryContext {
  */
 export class PluginDirectory {
   readonly sources: readonly PluginSource[];
+  private readonly clientOptions: PluginClientOptions;
 
-  constructor(
-    private readonly options: PluginOptions,
-    readonly context: PluginDirectoryContext,
-  ) {
-    const clientOptions = options.activateTimeoutMs !== undefined ? { activateTimeoutMs: options.activateTimeoutMs } : {};
-    this.sources = [
-      new ManagedPluginSource(context.managed ?? context),
-      new LegacyPluginSource(options.legacy ?? {}, clientOptions),
-    ];
+  /** `managed`: the engine's one manager of its managed plugins, which its plugin commands use too. */
+  constructor(options: PluginOptions, managed: ManagedPlugins) {
+    this.clientOptions = options.activateTimeoutMs !== undefined ? { activateTimeoutMs: options.activateTimeoutMs } : {};
+    this.sources = [new ManagedPluginSource(managed), new LegacyPluginSource(options.legacy ?? {}, this.clientOptions)];
   }
 
   /**
@@ -66,6 +54,6 @@ export class PluginDirectory {
 
   /** A client for calls to a plugin found here. */
   client(endpoint: PluginEndpoint): PluginClient {
-    return new PluginClient(endpoint.address, this.options.activateTimeoutMs !== undefined ? { activateTimeoutMs: this.options.activateTimeoutMs } : {});
+    return new PluginClient(endpoint.address, this.clientOptions);
   }
 }

@@ -1,4 +1,4 @@
-import { promises as fs, existsSync } from 'node:fs';
+import { constants as fsConstants, promises as fs, existsSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -201,10 +201,7 @@ export class ManagedPlugins {
       const unpacked = path.join(temp, 'context');
       await fs.mkdir(unpacked, { mode: 0o700 });
       await applyLayer(unpacked, await decompressArchive(tar), { ...(options.signal ? { signal: options.signal } : {}) });
-      const configText = await fs.readFile(path.join(unpacked, 'config.json'), 'utf8').catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') throw invalidArgument('config not found', { hint: 'the plugin directory must hold config.json beside rootfs/' });
-        throw error;
-      });
+      const configText = await readContextConfig(path.join(unpacked, 'config.json'));
       const config = parsePluginConfig(configText);
       const rootfsStat = await fs.lstat(path.join(unpacked, 'rootfs')).catch(() => undefined);
       if (!rootfsStat?.isDirectory()) throw invalidArgument('no rootfs found', { hint: 'the plugin directory must hold rootfs/ beside config.json' });
@@ -309,7 +306,8 @@ export class ManagedPlugins {
    */
   async pull(remote: string, options: PluginPullOptions): Promise<PluginInspect> {
     const ref = remoteReference(remote);
-    const name = pluginName(options.name || familiarString(ref));
+    // A digest pins what is pulled, not the local name: moby's getName keeps the repository and tag.
+    const name = pluginName(options.name || familiarString(withDefaultTag({ domain: ref.domain, path: ref.path, ...(ref.tag !== undefined ? { tag: ref.tag } : {}) })));
     await this.store.checkNameFree(name);
     const temp = await this.store.tempDir();
     try {
@@ -341,14 +339,10 @@ export class ManagedPlugins {
       return await this.store.locked(async () => {
         const plugin = await this.store.find(before.Id);
         if (plugin.Enabled) throw conflict(`plugin must be disabled before upgrading: plugin ${plugin.Name} is enabled`);
-        const dir = this.store.pluginDir(plugin.Id);
-        const old = await readPluginContent(dir);
-        // The old rootfs goes where the temporary one was, and is removed with it.
-        await fs.rename(path.join(dir, 'rootfs'), path.join(temp, 'rootfs-old'));
-        await fs.rename(path.join(temp, 'rootfs'), path.join(dir, 'rootfs'));
+        const old = await readPluginContent(this.store.pluginDir(plugin.Id));
         const upgraded: PluginInspect = { ...plugin, Config: config, PluginReference: formatReference(ref) };
-        await writePluginContent(dir, content);
-        await this.store.save(upgraded);
+        await writePluginContent(temp, content);
+        await this.store.replace(temp, upgraded);
         const others = await this.store.list();
         await releaseBlobs(this.blobs, old, await Promise.all(others.map((p) => readPluginContent(this.store.pluginDir(p.Id)))));
         await this.options.onEvent?.('pull', familiarString(ref), plugin.Name);
@@ -426,7 +420,7 @@ export class ManagedPlugins {
   private async restoreNow(): Promise<RestoredPlugins> {
     const result: RestoredPlugins = { restored: [], failed: [] };
     if (!existsSync(this.store.dir)) return result;
-    await this.store.sweep();
+    await this.store.locked(() => this.store.sweep());
     for (const listed of await this.store.list()) {
       if (!listed.Enabled || (await this.running(listed.Id))) continue;
       await this.store.locked(async () => {
@@ -456,10 +450,11 @@ export class ManagedPlugins {
       });
     }
     const socketDir = this.socketDir(plugin);
-    await fs.mkdir(socketDir, { recursive: true, mode: 0o700 });
     const rootfs = this.store.rootfs(plugin.Id);
-    const propagatedRoot = plugin.Config.PropagatedMount ? await this.sharePropagatedRoot(plugin) : undefined;
     try {
+      // Inside the try: a failure after the socket directory or the shared mount is made undoes them.
+      await fs.mkdir(socketDir, { recursive: true, mode: 0o700 });
+      const propagatedRoot = plugin.Config.PropagatedMount ? await this.sharePropagatedRoot(plugin) : undefined;
       const spec = pluginSpec(plugin, { rootfs, socketDir, cgroupParent: '/ctr-plugins', ...(propagatedRoot ? { propagatedRoot } : {}) });
       await prepareRootfs(rootfs);
       await this.runtime.create(plugin.Id, { rootfs, spec });
@@ -477,7 +472,7 @@ export class ManagedPlugins {
     }
   }
 
-  /** Until the plugin's socket accepts a connection; a plugin that exits first fails the wait at once. */
+  /** Until the plugin's socket exists (Plugin.Activate then retries until it answers); a plugin that exits first fails the wait at once. */
   private async waitForSocket(plugin: PluginInspect, deadline: number, signal?: AbortSignal): Promise<void> {
     const socket = this.socketPath(plugin);
     for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
@@ -542,6 +537,25 @@ export class ManagedPlugins {
   }
 }
 
+/**
+ * A create context's config.json, refused unless a regular file: moby reads it from the tar
+ * itself, so a link in the tar must not read a host file instead, nor a FIFO hang the create.
+ */
+async function readContextConfig(file: string): Promise<string> {
+  const notFound = (hint: string): Error => invalidArgument('config not found', { hint });
+  const handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') throw notFound('the plugin directory must hold config.json beside rootfs/');
+    if (error.code === 'ELOOP') throw notFound('config.json must be a regular file, not a symbolic link');
+    throw error;
+  });
+  try {
+    if (!(await handle.stat()).isFile()) throw notFound('config.json must be a regular file');
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
 async function mountedAt(dir: string): Promise<boolean> {
   const table = await fs.readFile('/proc/self/mountinfo', 'utf8');
   return table.split('\n').some((line) => line.split(' ')[4] === dir);
@@ -562,11 +576,7 @@ function remoteReference(remote: string): Reference {
  * disabled is refused, as dockerd refuses it, rather than left to a legacy plugin of that name.
  */
 export class ManagedPluginSource implements PluginSource {
-  private readonly plugins: ManagedPlugins;
-
-  constructor(context: { root: string; runRoot: string } | ManagedPlugins) {
-    this.plugins = context instanceof ManagedPlugins ? context : new ManagedPlugins(context);
-  }
+  constructor(private readonly plugins: ManagedPlugins) {}
 
   /** The capability is the lookup's to check (PluginDirectory.get): a plugin of the name answers for it either way. */
   async find(name: string): Promise<PluginEndpoint | undefined> {

@@ -341,14 +341,20 @@ const FULL_ID = /^[0-9a-f]{64}$/;
  * goes first: `.tmp-<pid>-<start time>-<hex>`, so a sweep leaves a running process's alone.
  */
 const TEMP_PREFIX = '.tmp-';
+/** Where an upgrade moves the plugin it replaces: `.old-<pid>-<start time>-<id>`, so a sweep can finish it. */
+const OLD_PREFIX = '.old-';
 
-function heldTempName(dir: string): string {
+function heldName(dir: string, prefix: string, suffix: string): string {
   const { pid, startTime } = thisProcess();
-  return path.join(dir, `${TEMP_PREFIX}${pid}-${startTime}-${uniqueHex()}`);
+  return path.join(dir, `${prefix}${pid}-${startTime}-${suffix}`);
 }
 
-function abandoned(name: string): boolean {
-  const [pid, startTime] = name.slice(TEMP_PREFIX.length).split('-');
+function heldTempName(dir: string): string {
+  return heldName(dir, TEMP_PREFIX, uniqueHex());
+}
+
+function abandoned(name: string, prefix: string): boolean {
+  const [pid, startTime] = name.slice(prefix.length).split('-');
   return !holderRuns({ pid: Number(pid), startTime: startTime ?? '' });
 }
 
@@ -437,6 +443,33 @@ export class PluginStore {
     await fs.rename(temp, this.pluginDir(plugin.Id));
   }
 
+  /**
+   * Put a plugin rebuilt in `temp` (an upgrade's new rootfs there) in place of the one of its ID,
+   * which is moved aside first: a crash between the two renames leaves the old one for sweep() to
+   * put back, a crash after them leaves it for sweep() to finish. Call under the lock.
+   */
+  async replace(temp: string, plugin: PluginInspect): Promise<void> {
+    await writeFileAtomic(path.join(temp, 'plugin.json'), JSON.stringify({ plugin }));
+    const aside = heldName(this.dir, OLD_PREFIX, plugin.Id);
+    await fs.rename(this.pluginDir(plugin.Id), aside);
+    try {
+      await fs.rename(temp, this.pluginDir(plugin.Id));
+    } catch (error) {
+      await fs.rename(aside, this.pluginDir(plugin.Id));
+      throw error;
+    }
+    await this.finishReplace(aside, plugin.Id);
+  }
+
+  /** The host side of the old plugin's PropagatedMount stays the plugin's (moby's upgrade keeps its directory); the rest goes. */
+  private async finishReplace(aside: string, id: string): Promise<void> {
+    const shared = path.join(aside, 'propagated-mount');
+    if (existsSync(shared) && !existsSync(path.join(this.pluginDir(id), 'propagated-mount'))) {
+      await fs.rename(shared, path.join(this.pluginDir(id), 'propagated-mount'));
+    }
+    await fs.rm(aside, { recursive: true, force: true });
+  }
+
   async save(plugin: PluginInspect): Promise<void> {
     await writeFileAtomic(path.join(this.pluginDir(plugin.Id), 'plugin.json'), JSON.stringify({ plugin }));
   }
@@ -448,11 +481,19 @@ export class PluginStore {
     await fs.rm(removing, { recursive: true, force: true });
   }
 
-  /** What creations and removals of processes that have ended left (a crash cut them short). */
+  /**
+   * What creations, removals and upgrades of processes that have ended left (a crash cut them
+   * short): a plugin an upgrade moved aside goes back if its replacement never came. Call under the lock.
+   */
   async sweep(): Promise<void> {
     if (!existsSync(this.dir)) return;
     for (const name of readdirSync(this.dir)) {
-      if (name.startsWith(TEMP_PREFIX) && abandoned(name)) await fs.rm(path.join(this.dir, name), { recursive: true, force: true });
+      if (name.startsWith(TEMP_PREFIX) && abandoned(name, TEMP_PREFIX)) await fs.rm(path.join(this.dir, name), { recursive: true, force: true });
+      if (!name.startsWith(OLD_PREFIX) || !abandoned(name, OLD_PREFIX)) continue;
+      const id = name.slice(name.lastIndexOf('-') + 1);
+      if (!FULL_ID.test(id)) continue;
+      if (existsSync(this.pluginDir(id))) await this.finishReplace(path.join(this.dir, name), id);
+      else await fs.rename(path.join(this.dir, name), this.pluginDir(id));
     }
   }
 }
