@@ -117,7 +117,8 @@ export async function daemonMain(argv: string[]): Promise<number> {
     }
     const config = loadDaemonConfig({ ...(args.configFile !== undefined ? { file: args.configFile } : {}), flags: args.flags });
     if (args.validate) {
-      process.stdout.write('configuration OK\n');
+      // dockerd says it on stderr, as `nginx -t` and `sshd -t` do.
+      process.stderr.write('configuration OK\n');
       return 0;
     }
     const hosts = config.hosts ?? [];

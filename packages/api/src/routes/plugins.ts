@@ -3,41 +3,40 @@ import { invalidArgument } from '@ctr/errors';
 import { familiarName, familiarString, parseNormalizedReference } from '@ctr/image';
 import { sendEmpty, sendJson, clientGone, type Call, type JsonMessages } from '../call';
 import { registryAuthHeader } from '../registry-auth';
-import { readSmallBody } from '../request-body';
+import { checkForJson, readSmallBody } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 import { layerProgress, streamed } from './images';
 
-/** `docker plugin set`'s body: a JSON array of `KEY=VALUE` strings. */
-async function settingsOf(call: Parameters<Route['handler']>[0]): Promise<string[]> {
+/**
+ * A JSON array body (`set`'s settings, a pull's privileges): empty or `null` is none; what is
+ * not an array of `items` (those `valid` takes) is refused, its words after `what`.
+ */
+async function jsonArrayBody<T>(call: Call, what: string, items: string, valid: (item: unknown) => item is T): Promise<T[]> {
   const text = (await readSmallBody(call.req)).toString('utf8');
   let parsed: unknown;
   try {
     parsed = text.trim() === '' ? [] : JSON.parse(text);
   } catch (error) {
-    throw invalidArgument(`invalid JSON: ${(error as Error).message}`);
+    throw invalidArgument(`${what}: ${(error as Error).message}`);
   }
   if (parsed === null) return [];
-  if (!Array.isArray(parsed) || !parsed.every((s) => typeof s === 'string')) throw invalidArgument('invalid plugin settings: expected a JSON array of strings');
-  return parsed as string[];
+  if (!Array.isArray(parsed) || !parsed.every(valid)) throw invalidArgument(`${what}: expected a JSON array of ${items}`);
+  return parsed;
+}
+
+const isString = (item: unknown): item is string => typeof item === 'string';
+
+/** A privilege as moby's PluginPrivilege decodes: a Name, and a Value of strings (or none). */
+function isPrivilege(item: unknown): item is PluginPrivilege {
+  const { Name, Value } = (item ?? {}) as Record<string, unknown>;
+  return typeof Name === 'string' && (Value === null || Value === undefined || (Array.isArray(Value) && Value.every(isString)));
 }
 
 /** The body of a pull or upgrade: the privileges the user granted, a JSON array of moby's PluginPrivilege. */
 async function privilegesOf(call: Call): Promise<PluginPrivilege[]> {
-  const text = (await readSmallBody(call.req)).toString('utf8');
-  let parsed: unknown;
-  try {
-    parsed = text.trim() === '' ? [] : JSON.parse(text);
-  } catch (error) {
-    throw invalidArgument(`failed to parse privileges: ${(error as Error).message}`);
-  }
-  if (parsed === null) return [];
-  const valid = (p: unknown): p is PluginPrivilege => {
-    const { Name, Value } = (p ?? {}) as Record<string, unknown>;
-    return typeof Name === 'string' && (Value === null || Value === undefined || (Array.isArray(Value) && Value.every((v) => typeof v === 'string')));
-  };
-  if (!Array.isArray(parsed) || !parsed.every(valid)) throw invalidArgument('failed to parse privileges: expected a JSON array of {Name, Description, Value}');
-  return parsed.map((p) => ({ Name: p.Name, Description: typeof p.Description === 'string' ? p.Description : '', Value: [...(p.Value ?? [])] }));
+  const privileges = await jsonArrayBody(call, 'failed to parse privileges', '{Name, Description, Value}', isPrivilege);
+  return privileges.map((p) => ({ Name: p.Name, Description: typeof p.Description === 'string' ? p.Description : '', Value: [...(p.Value ?? [])] }));
 }
 
 /** `remote=` of a pull, privileges or upgrade request: required, and a reference. */
@@ -47,17 +46,18 @@ function remoteOf(call: Call): string {
   return remote;
 }
 
-/**
- * The managed-plugin endpoints of moby's plugin router: list, inspect, create (a tar of
- * config.json and rootfs/), enable, disable, remove and set. Names have slashes and tags
- * (`vieux/sshfs:latest`): the name is the rest of the path before the action.
- */
 /** moby's first line of a plugin pull: the tag, and where from. */
 function pulling(out: JsonMessages, remote: string): void {
   const ref = parseNormalizedReference(remote);
   out.write({ status: `Pulling from ${familiarName(ref)}`, id: ref.tag ?? ref.digest ?? 'latest' });
 }
 
+/**
+ * The managed-plugin endpoints of moby's plugin router: list, inspect, create (a tar of
+ * config.json and rootfs/), enable, disable, remove, set, and
+ * privileges, pull, upgrade and push through the registry. Names have slashes and tags
+ * (`vieux/sshfs:latest`): the name is the rest of the path before the action.
+ */
 export function pluginRoutes({ engine }: Services): Route[] {
   return [
     route('GET', '/plugins', async (call) => sendJson(call, 200, await engine.listPlugins({ filters: call.query.filters() }))),
@@ -114,7 +114,9 @@ export function pluginRoutes({ engine }: Services): Route[] {
       sendEmpty(call, 200);
     }),
     route('POST', '/plugins/*name/set', async (call) => {
-      await engine.setPlugin(call.params[0] as string, await settingsOf(call));
+      // dockerd's ReadJSON: a body declared other than JSON is refused before it is read.
+      checkForJson(call.req);
+      await engine.setPlugin(call.params[0] as string, await jsonArrayBody(call, 'invalid JSON', 'KEY=VALUE strings', isString));
       sendEmpty(call, 204);
     }),
     route('DELETE', '/plugins/*name', async (call) => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { CtrError, invalidArgument } from '@ctr/errors';
 import type { PluginInspect, PluginPrivilege } from '@ctr/engine';
-import { familiarName, familiarString, parseNormalizedReference } from '@ctr/image';
+import { familiarName, familiarString, goJsonSyntaxError, parseNormalizedReference } from '@ctr/image';
 import type { Command, Io } from '../command';
 import { engineModule, getEngine, println, type CliEngine } from '../context';
 import { ProgressView } from '../progress';
@@ -27,11 +27,9 @@ async function checkPluginDir(dir: string): Promise<string> {
   const text = await fs.readFile(config, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw invalidArgument(`open ${config}: ${error.code === 'ENOENT' ? 'no such file or directory' : error.message}`);
   });
-  try {
-    JSON.parse(text);
-  } catch (error) {
-    throw invalidArgument(`invalid config.json: ${(error as Error).message}`);
-  }
+  // docker's decoder error, bare: Go's words for what is wrong.
+  const syntax = goJsonSyntaxError(text);
+  if (syntax !== undefined) throw invalidArgument(syntax);
   return abs;
 }
 

@@ -36,9 +36,10 @@ export function authorize(
     const user = basicUser(header, auth.users);
     return user === undefined ? { allowed: false, challenge } : { allowed: true };
   }
-  const decision = bearer(auth, header, repository === undefined ? undefined : `repository:${repository}:${actions.join(',')}`);
+  const scope = repository === undefined ? undefined : `repository:${repository}:${actions.join(',')}`;
+  const decision = bearer(auth, header, scope);
   if (decision.allowed && repository !== undefined && !allows(decision.grants ?? [], repository, actions)) {
-    return { allowed: false, challenge: `${challengeFor(auth, `repository:${repository}:${actions.join(',')}`)},error="insufficient_scope"` };
+    return { allowed: false, challenge: `${challengeFor(auth, scope)},error="insufficient_scope"` };
   }
   return decision;
 }
