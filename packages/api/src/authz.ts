@@ -399,7 +399,8 @@ async function ask(plugins: readonly AuthzPlugin[], method: string, sent: AuthzR
   for (const plugin of plugins) {
     let answer: AuthzAnswer;
     try {
-      answer = await plugin.client.call<AuthzAnswer>(method, sent);
+      // As moby's authorization.go: an Err in a 200 answer is not read; Allow and Msg decide.
+      answer = await plugin.client.answer<AuthzAnswer>(method, sent);
     } catch (error) {
       throw internal(`plugin ${plugin.name} failed with error: ${asCtrError(error).message}`, { cause: error });
     }

@@ -26,6 +26,7 @@ type Phase = 'request' | 'response';
 interface Verdict {
   Allow: boolean;
   Msg?: string;
+  Err?: string;
 }
 /** What a plugin is sent, as moby's authorization.Request marshals it. */
 interface AuthzRequest {
@@ -128,6 +129,15 @@ test("a request the plugin refuses is answered 403 in dockerd's words and never 
   expect(run).toMatchObject({ code: 1, stderr: 'Error response from daemon: authorization denied by plugin policy: no containers here\n' });
   expect((await docker(t.env, ['ps', '-a', '--filter', 'name=refused', '-q'])).stdout).toBe('');
   expect(callsFor('response', 'POST', /\/containers\/create/)).toEqual([]);
+});
+
+test("an Err in the plugin's 200 answer is not read, as moby's authorization reads Allow and Msg alone", async () => {
+  policy = (phase, r) => (phase === 'request' && r.RequestUri.includes('/containers/json') ? { Allow: true, Err: 'ignored' } : ALLOW);
+  expect(await docker(env, ['ps', '-q'])).toMatchObject({ code: 0 });
+
+  policy = (phase, r) => (phase === 'request' && r.RequestUri.includes('/containers/json') ? { Allow: false, Msg: 'not today', Err: 'ignored' } : ALLOW);
+  expect(await docker(env, ['ps', '-q'])).toMatchObject({ code: 1, stderr: 'Error response from daemon: authorization denied by plugin policy: not today\n' });
+  expect(internalErrors).toEqual([]);
 });
 
 test('a response the plugin refuses is not sent: the client gets the refusal instead', async () => {

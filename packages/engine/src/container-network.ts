@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { conflict } from '@ctr/errors';
@@ -6,6 +7,12 @@ import { hostsContent } from '@ctr/runtime';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 import { underContainerLock } from './container-lock';
+import { networkPluginsModule } from './lazy-modules';
+
+/** Where the notes of network plugins' endpoints are kept (plugins/network-driver.ts writes them). */
+export function endpointNotesDir(runRoot: string): string {
+  return path.join(runRoot, 'network-plugins');
+}
 
 /**
  * A container's network follows its runs, as dockerd's allocateNetwork and releaseNetwork do:
@@ -75,6 +82,9 @@ export async function releaseNetwork(ctx: EngineContext, record: Networked): Pro
     const connected = (await ctx.network.settings(record.id).catch(() => undefined))?.Networks ?? {};
     await ctx.network.release(record.id);
     await ctx.events.networks('disconnect', record.id, connected);
+    // A plugin's endpoint the release found no driver for (conmon's exit command cannot find the plugin by name).
+    // Looked for before the plugin code is loaded: most containers never had a plugin's endpoint.
+    if (existsSync(endpointNotesDir(ctx.runRoot))) await networkPluginsModule().releaseNotedEndpoints(ctx.runRoot, Object.values(connected).map((n) => n.EndpointID));
   }).catch(() => undefined);
 }
 

@@ -32,9 +32,11 @@ export interface ContainerRecord {
   /**
    * `name`: a volume's; `device`: a volume that is a device's mount, made at each start;
    * `subpath`: the directory of the volume mounted (`source` ends with it); `volumeMode`: `-v`'s mode, as given;
-   * `driver`: the volume plugin whose volume it is (`source` is its staging point, see plugins/volume-mounts.ts).
+   * `driver`: the volume plugin whose volume it is (`source` is its staging point, see plugins/volume-mounts.ts);
+   * `pluginSource`: the host path that plugin last gave (its Path at the create, its Mount's at each
+   * start), inspect's and ps's Source, as dockerd records a mount point's: neither ever asks the plugin.
    */
-  mounts: Array<MountSpec & { name?: string; device?: true; subpath?: string; volumeMode?: string; driver?: string }>;
+  mounts: Array<MountSpec & { name?: string; device?: true; subpath?: string; volumeMode?: string; driver?: string; pluginSource?: string }>;
   /** `--mount`s (the API's `HostConfig.Mounts`), as given; absent without any. */
   mountSpecs?: ApiMount[];
   /** `-v`'s binds and named volumes, as given (inspect's HostConfig.Binds). */

@@ -25,7 +25,7 @@ import { unlessThisProcessRuns } from './exit-command';
 import { portBindingsOf } from './port-bindings';
 import { checkDuplicateMounts, isPluginDriver, mountDestination as mountTarget, mountRequest, parseTmpfsSpec, parseVolumeSpec, volumeDirOf, withVolumeDriver, type ApiMount, type VolumeRequest } from './volumes-spec';
 import { createVolume, removeVolumeOf, volumeForMount } from './volumes-networks';
-import { logDriverModule, pluginMountsModule } from './lazy-modules';
+import { logDriverModule, pluginMountsModule, volumePluginsModule } from './lazy-modules';
 import {
   checkPlatformSettings,
   checkUsernsMode,
@@ -984,7 +984,9 @@ export class Containers {
       const data = driver ? this.pluginStagingPoint(id, mounts.length) : info.Mountpoint;
       const source = subpath ? path.join(data, subpath) : data;
       const { target, readOnly, mode } = request;
-      const kept = { ...(subpath ? { subpath } : {}), ...(mode ? { volumeMode: mode } : {}), ...(hasDevice(info) ? { device: true as const } : {}), ...(driver ? { driver } : {}) };
+      // Its Source, as dockerd's registerMountPoints records the volume's Path: inspect and ps read it, never the plugin.
+      const plugin = driver ? { driver, pluginSource: await volumePluginsModule().pluginVolumePath(this.ctx, driver, name) } : {};
+      const kept = { ...(subpath ? { subpath } : {}), ...(mode ? { volumeMode: mode } : {}), ...(hasDevice(info) ? { device: true as const } : {}), ...plugin };
       mounts.push({ type: 'volume', source, target, readOnly, name, ...kept });
       if (request.copy) fills.push({ name, target, ...(subpath ? { subpath } : {}), ...(driver ? { driver } : {}) });
     };
@@ -1027,11 +1029,6 @@ export class Containers {
       await anonymousVolume({ kind: 'anonymous', target: mountTarget(target), readOnly: false, copy: true, ...(volumeDriver ? { create: { driver: volumeDriver } } : {}) });
     }
     return { mounts, anonymous, fills };
-  }
-
-  /** The host paths a container's plugin volumes' plugins gave (see `mountsOf`); nothing to ask for one without. */
-  private async pluginSourcesOf(record: ContainerRecord): Promise<ReadonlyMap<number, string> | undefined> {
-    return record.mounts.some((m) => m.driver !== undefined) ? pluginMountsModule().pluginVolumeSources(this.ctx, record) : undefined;
   }
 
   private pluginStagingPoint(id: string, index: number): string {
@@ -1435,11 +1432,11 @@ export class Containers {
   /**
    * Inspect's `Mounts`: binds and volumes, and tmpfs mounts a `--mount` made (not `--tmpfs`'s),
    * as dockerd lists its mount points. A volume's `Source` is its directory, a subpath or not
-   * (a plugin's volume's: the path the plugin gave, `pluginSources` by the mount's index);
+   * (a plugin's volume's: the path the plugin last gave, as its record has it);
    * `Mode` is `-v`'s as given, else `z` for a volume (dockerd's relabel default).
    */
-  private mountsOf(record: ContainerRecord, pluginSources?: ReadonlyMap<number, string>): InspectMount[] {
-    return record.mounts.flatMap((m, index): InspectMount[] => {
+  private mountsOf(record: ContainerRecord): InspectMount[] {
+    return record.mounts.flatMap((m): InspectMount[] => {
       if (m.type === 'tmpfs') {
         return fromMountSpec(record, m.target) ? [{ Type: 'tmpfs', Source: '', Destination: m.target, Mode: '', RW: !m.readOnly, Propagation: '' }] : [];
       }
@@ -1447,7 +1444,7 @@ export class Containers {
         {
           Type: m.type,
           ...(m.name ? { Name: m.name, Driver: m.driver ?? 'local' } : {}),
-          Source: pluginSources?.get(index) ?? volumeDirOf(m),
+          Source: m.driver !== undefined ? (m.pluginSource ?? '') : volumeDirOf(m),
           Destination: m.target,
           Mode: m.volumeMode ?? (m.type === 'volume' ? 'z' : ''),
           RW: !m.readOnly,
@@ -1489,7 +1486,7 @@ export class Containers {
         Status: this.statusText(record, state, status),
         HostConfig: { NetworkMode: record.network.mode },
         NetworkSettings: { Networks: settings?.Networks ?? {} },
-        Mounts: this.mountsOf(record, await this.pluginSourcesOf(record)),
+        Mounts: this.mountsOf(record),
         ...(options.size ? await this.sizeOf(record, imageSizes, options.signal) : {}),
       });
       if (options.last !== undefined && out.length >= options.last) break;
@@ -1685,7 +1682,7 @@ export class Containers {
       },
       GraphDriver: { Name: 'overlay2', Data: { MergedDir: record.rootfs } },
       ...(options.size ? await this.sizeOf(record, new Map(), options.signal) : {}),
-      Mounts: this.mountsOf(record, await this.pluginSourcesOf(record)),
+      Mounts: this.mountsOf(record),
       // In dockerd's order (its types' fields), which `docker inspect` prints as it is sent.
       Config: {
         Hostname: info.spec.hostname ?? record.id.slice(0, 12),

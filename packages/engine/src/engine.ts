@@ -33,7 +33,7 @@ import {
 } from './containers';
 import { EventLog, type EngineEvent, type EventsOptions } from './events';
 import { reloadAttributes, withContainerDefaults, type DaemonSettings, type ReloadableSettings } from './daemon-config';
-import { dockerfileModule, networkPluginsModule, pluginDirectoryModule, pluginsModule, registryModule } from './lazy-modules';
+import { dockerfileModule, ipamPluginsModule, networkPluginsModule, pluginDirectoryModule, pluginsModule, registryModule } from './lazy-modules';
 import type { PluginDirectory, PluginOptions } from './plugins/directory';
 import type { PluginClient } from './plugins/client';
 import type { PluginEndpoint } from './plugins/source';
@@ -317,7 +317,7 @@ export class Engine {
         // parses the address pools and hashes the root (node:crypto, which `run` otherwise skips).
         get network(): NetworkManager {
           // A network's driver that is not built in is a network plugin, looked up (and its code loaded) only then.
-          network ??= new NetworkManager({ root, runRoot, ...hostResolvConf, ...networks, drivers: (name, signal) => networkPluginsModule().networkDriver(ctx, name, signal) });
+          network ??= new NetworkManager({ root, runRoot, ...hostResolvConf, ...networks, drivers: (name, signal) => networkPluginsModule().networkDriver(ctx, name, signal), ipamDrivers: (name, signal) => ipamPluginsModule().ipamDriver(ctx, name, signal) });
           return network;
         },
         events: new EventLog(this.root),

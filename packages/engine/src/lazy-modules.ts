@@ -32,6 +32,11 @@ export function networkPluginsModule(): typeof import('./plugins/network-driver'
   return require('./plugins/network-driver') as typeof import('./plugins/network-driver');
 }
 
+/** IPAM plugins: loaded only when a network's IPAM driver is not `default`. */
+export function ipamPluginsModule(): typeof import('./plugins/ipam-driver') {
+  return require('./plugins/ipam-driver') as typeof import('./plugins/ipam-driver');
+}
+
 /** Logging plugins: only containers whose log driver is one load the plugin client. */
 export function logDriverModule(): typeof import('./plugins/log-driver') {
   return require('./plugins/log-driver') as typeof import('./plugins/log-driver');

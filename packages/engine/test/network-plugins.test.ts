@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '@ctr/engine';
 import { reserveTestBlock, type TestBlock } from '../../../test/support/test-subnets';
-import { collector, testEngine, type TestEngine } from './fixture';
+import { collector, eventually, testEngine, type TestEngine } from './fixture';
 import { startNetworkPlugin, type TestNetworkPlugin } from './support/network-plugin';
 
 /**
@@ -196,4 +196,30 @@ test("the Join's DstPrefix names the interface inside, and its Gateway is the co
   const id = await sleeper(name);
   expect((await inside(id, ['ls', '/sys/class/net'])).out.split(/\s+/)).toContain('tnx0');
   expect((await inside(id, ['ip', 'route', 'show', 'default'])).out).toContain(`default via ${gateway} dev tnx0`);
+});
+
+test("a detached container's exit, seen by its exit command alone, sends the plugin Leave and DeleteEndpoint for its endpoint", async () => {
+  const name = fresh('pn');
+  await engine.createNetwork({ name, driver: 'testnet', subnet: block.subnet(11) });
+  // As the ctr command runs: conmon's exit command, with none of this process's plugin settings.
+  const handleExit = `new (require(${JSON.stringify(join(__dirname, '..'))}).Engine)({ root: process.argv[1], runRoot: process.argv[2] }).handleExit(process.argv[3])`;
+  const daemonless = new Engine({
+    root: t.root,
+    runRoot: t.runRoot,
+    plugins: { legacy: { sockets: [pluginDir], specs: [pluginDir] }, activateTimeoutMs: 0 },
+    exitCommand: [process.execPath, '-e', handleExit, t.root, t.runRoot],
+  });
+  try {
+    const { id } = await daemonless.run({ image: 'busybox', pull: 'never', cmd: ['true'], network: name, detach: true });
+    const joined = (await plugin.callsOf('NetworkDriver.Join')).find((c) => c.body.SandboxKey === join(t.runRoot, 'netns', id));
+    const endpoint = joined?.body.EndpointID;
+    expect(endpoint).toMatch(/^[0-9a-f]{64}$/);
+    const released = await eventually(
+      async () => [...(await plugin.callsOf('NetworkDriver.Leave')), ...(await plugin.callsOf('NetworkDriver.DeleteEndpoint'))].filter((c) => c.body.EndpointID === endpoint),
+      (calls) => calls.length === 2,
+    );
+    expect(released.map((c) => c.method)).toEqual(['NetworkDriver.Leave', 'NetworkDriver.DeleteEndpoint']);
+  } finally {
+    await daemonless.close();
+  }
 });

@@ -406,6 +406,30 @@ describe('copy-up, Source and subpaths', () => {
     expect((await engine.inspect(id)).Mounts).toContainEqual(expect.objectContaining({ Name: name, Source: join(dataDir, 'volumes', name) }));
   });
 
+  test("ps -a and inspect of a stopped container whose plugin is gone answer with the Source its Mount recorded, never asking the plugin", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ctr-plugins-gone-'));
+    const gone = await startVolumePlugin(join(dir, 'goneplug.sock'), join(dir, 'data'));
+    // An engine that waits an hour for a plugin it cannot reach: were ps or inspect to ask the plugin, the test would time out.
+    const patient = new Engine({ root: t.root, runRoot: t.runRoot, plugins: { legacy: { sockets: [dir], specs: [dir] }, activateTimeoutMs: 3_600_000 } });
+    try {
+      const name = fresh('gone');
+      await patient.createVolume({ name, driver: 'goneplug' });
+      const { id, exitCode } = await patient.run({ image: 'busybox', pull: 'never', cmd: ['true'], volumes: [`${name}:/data`], network: 'none' });
+      expect(exitCode).toBe(0);
+      await gone.kill();
+      expect(existsSync(gone.socket)).toBe(true);
+
+      const source = join(dir, 'data', 'volumes', name);
+      expect((await patient.inspect(id)).Mounts.find((m) => m.Name === name)?.Source).toBe(source);
+      expect((await patient.ps({ all: true })).find((c) => c.Id === id)?.Mounts.find((m) => m.Name === name)?.Source).toBe(source);
+    } finally {
+      await patient.close();
+      await gone.kill();
+      // The suite's engine gives up on the dead plugin at once: afterAll removes the container and the volume (-f).
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a running container's plugin volume shows as its Source the path the plugin's Mount gave", async () => {
     const name = fresh('running');
     await engine.createVolume({ name, driver: 'testplug' });

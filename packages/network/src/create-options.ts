@@ -10,13 +10,12 @@ const NOT_A_SWARM_MANAGER =
   'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
 
 /**
- * Refuses the `network create` options no ctr network can have, in dockerd's words: another
- * IPAM driver (a plugin it would look for), swarm's scope and ingress, and a network without
- * IPv4 (docker 28 makes IPv6-only bridges; ctr's containers always have an IPv4 address).
+ * Refuses the `network create` options no ctr network can have, in dockerd's words: swarm's
+ * scope and ingress, and a network without IPv4 (docker 28 makes IPv6-only bridges; ctr's
+ * containers always have an IPv4 address). An IPAM driver other than `default` is the manager's
+ * to look up.
  */
 export function checkCreateFlags(options: NetworkCreateOptions): void {
-  const ipam = options.ipamDriver;
-  if (ipam !== undefined && ipam !== '' && ipam !== 'default') throw notFound(`could not find plugin ${ipam} in v1 plugin registry: plugin not found`);
   if (options.ingress || options.scope === 'swarm') throw new CtrError('Unsupported', NOT_A_SWARM_MANAGER, { hint: 'ctr runs no swarm: create a local network' });
   if (options.scope !== undefined && options.scope !== '' && options.scope !== 'local') {
     throw invalidArgument(`invalid scope "${options.scope}": a bridge network's scope is local`, { hint: 'leave --scope out, or give local' });

@@ -88,3 +88,33 @@ export interface NetworkDriver {
  * calls it.
  */
 export type NetworkDriverLookup = (name: string, signal?: AbortSignal) => Promise<NetworkDriver>;
+
+/** What a remote IPAM driver gave for a pool (libnetwork's ipamapi RequestPool answer). */
+export interface IpamPool {
+  /** The driver's name for it, which every later call of the pool gives back. */
+  poolId: string;
+  /** The subnet, CIDR. */
+  pool: string;
+  /** Its metadata: `com.docker.network.gateway` is a gateway the driver chose itself. */
+  data: Record<string, string>;
+}
+
+/**
+ * An IPAM driver other than the default (`network create --ipam-driver PLUGIN`), as libnetwork's
+ * ipamapi: a network's pool and gateway come from it at the network's create and go back at its
+ * removal; each endpoint's address comes from it at the endpoint's allocation and goes back at
+ * its release.
+ */
+export interface IpamDriver {
+  readonly name: string;
+  /** GetDefaultAddressSpaces' local one: where a local network's pools are asked for. */
+  localAddressSpace(signal?: AbortSignal): Promise<string>;
+  requestPool(request: { addressSpace: string; pool: string; subPool: string; options: Record<string, string>; v6: boolean }, signal?: AbortSignal): Promise<IpamPool>;
+  releasePool(poolId: string, signal?: AbortSignal): Promise<void>;
+  /** An address of the pool, CIDR: `address` when one is asked for (`''` for any); `options` as libnetwork's (the gateway's RequestAddressType). */
+  requestAddress(poolId: string, address: string, options: Record<string, string>, signal?: AbortSignal): Promise<string>;
+  releaseAddress(poolId: string, address: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** Finds the IPAM driver of a name other than `default`; rejects (NotFound, in dockerd's words) when there is none. */
+export type IpamDriverLookup = (name: string, signal?: AbortSignal) => Promise<IpamDriver>;

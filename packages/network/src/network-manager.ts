@@ -190,7 +190,7 @@ export class NetworkManager {
   private readonly remote: RemoteNetworks;
 
   constructor(options: NetworkManagerOptions) {
-    this.remote = new RemoteNetworks(options.drivers);
+    this.remote = new RemoteNetworks(options.drivers, options.ipamDrivers);
     this.paths = new StatePaths(options.root, options.runRoot);
     this.defaults = {
       bridgeName: validLink(options.defaultBridge?.bridgeName ?? DEFAULT_BRIDGE.bridgeName, 'bridge name'),
@@ -221,6 +221,11 @@ export class NetworkManager {
       if (!KNOWN_DRIVERS.has(options.driver)) await this.remote.driver(options.driver, options.signal);
       else throw new CtrError('Unsupported', `Network driver "${options.driver}" is not supported`, { hint: 'use the bridge driver' });
     }
+    const ipamDriver = options.ipamDriver !== undefined && options.ipamDriver !== '' && options.ipamDriver !== 'default' ? options.ipamDriver : undefined;
+    if (ipamDriver !== undefined) {
+      await this.remote.ipamDriver(ipamDriver, options.signal);
+      if (options.ipv6) throw new CtrError('Unsupported', `IPv6 is not supported with IPAM driver ${ipamDriver}`, { hint: 'ctr asks IPAM plugins for IPv4 pools alone: leave --ipv6 out' });
+    }
     checkCreateFlags(options);
     if (PREDEFINED.has(name)) throw alreadyExists(`network with name ${name} already exists`, { hint: `${name} is a pre-defined network` });
     return this.locked(async () => {
@@ -235,8 +240,15 @@ export class NetworkManager {
         return inspectConfigOnly(config);
       }
       const effective = options.configFrom !== undefined ? fromConfig(options, configs) : options;
+      // An IPAM plugin's pool and gateway stand for the ones asked for; `--ip` still needs a `--subnet` given.
+      const pool = ipamDriver !== undefined ? await this.remote.requestPool(ipamDriver, { ...effective, ...(effective.ipamOptions ? { options: effective.ipamOptions } : {}) }, options.signal) : undefined;
+      const asked = pool ? { ...effective, subnet: pool.subnet, gateway: pool.gateway } : effective;
       // The subnet and bridge name are free host-wide only until the bridge exists.
-      const net = await withHostLock('addresses', () => this.newBridgeNetwork(id, effective, nets), options.signal);
+      const net = await withHostLock('addresses', () => this.newBridgeNetwork(id, asked, nets), options.signal).catch(async (error: unknown) => {
+        if (pool) await this.remote.releasePool({ ipam: pool.ipam, gateway: pool.gateway });
+        throw error;
+      });
+      if (pool) Object.assign(net, { ipam: pool.ipam }, effective.subnet === undefined ? { assignedSubnet: true } : {});
       try {
         await writeJson(this.paths.netFile(id), net);
         await this.rescopeAll(new Map([...nets, [id, net]]));
@@ -888,9 +900,12 @@ export class NetworkManager {
   }
 
   private async destroyBridge(net: NetworkState): Promise<void> {
-    if (isRemote(net)) return this.remote.delete(net);
-    await removeTagged(tags.network(this.paths.tag, net.id), net.ipv6 ? BOTH_FAMILIES : undefined);
-    await runScript(`ip link del ${net.bridge} 2>/dev/null || true`);
+    if (isRemote(net)) await this.remote.delete(net);
+    else {
+      await removeTagged(tags.network(this.paths.tag, net.id), net.ipv6 ? BOTH_FAMILIES : undefined);
+      await runScript(`ip link del ${net.bridge} 2>/dev/null || true`);
+    }
+    await this.remote.releasePool(net);
   }
 
   private async deleteNetwork(net: NetworkState, nets: Map<string, NetworkState>): Promise<void> {
@@ -919,7 +934,7 @@ export class NetworkManager {
     const used = new Set(sandbox.networkIds.map((id) => nets.get(id)?.endpoints[sandbox.containerId]?.ifName));
     let index = 0;
     while (used.has(`eth${index}`)) index++;
-    const ip = allocateAddress(net, config.ip, config.lastIp);
+    const ip = net.ipam ? await this.remote.requestAddress(net, config.ip) : allocateAddress(net, config.ip, config.lastIp);
     const ip6 = allocateAddress6(net, config.ip6, config.lastIp6);
     const ep: EndpointState = {
       containerId: sandbox.containerId,
@@ -1174,8 +1189,7 @@ export class NetworkManager {
     try {
       for (const config of this.wantedOf(sandbox, nets)) joins.push(await this.join(sandbox, nets, config));
     } catch (e) {
-      for (const { net } of joins) delete net.endpoints[sandbox.containerId];
-      sandbox.networkIds = [];
+      await this.forgetJoins(sandbox, joins);
       throw e;
     }
     sandbox.allocated = true;
@@ -1193,13 +1207,30 @@ export class NetworkManager {
           await this.buildSandbox(sandbox, nets, joins, signal);
         },
         signal,
-      );
+      ).catch(async (error: unknown) => {
+        // Ports refused before anything was made (buildSandbox releases what it made itself).
+        await this.forgetJoins(sandbox, joins);
+        throw error;
+      });
     } else {
       // Published once a network that can carry them is connected.
       if (wanted.length > 0) sandbox.portBindings = wanted;
       await this.buildSandbox(sandbox, nets, joins, signal);
     }
     return true;
+  }
+
+  /**
+   * Endpoints chosen in memory and never made (or released already): gone from their networks
+   * again, an address an IPAM plugin gave back to it.
+   */
+  private async forgetJoins(sandbox: SandboxState, joins: Join[]): Promise<void> {
+    for (const { ep, net } of joins) {
+      if (net.endpoints[sandbox.containerId] !== ep) continue;
+      await this.remote.releaseAddress(net, ep.ip);
+      delete net.endpoints[sandbox.containerId];
+    }
+    sandbox.networkIds = [];
   }
 
   /**
@@ -1220,6 +1251,7 @@ export class NetworkManager {
         config.lastIp = ep.ip;
         if (ep.ip6) config.lastIp6 = ep.ip6;
       }
+      await this.remote.releaseAddress(net, ep.ip);
       delete net.endpoints[sandbox.containerId];
       await writeJson(this.paths.netFile(net.id), net);
     }
@@ -1256,7 +1288,8 @@ export class NetworkManager {
     const dropping = this.plan(sandbox, nets).endpoints.filter((j) => netIds.includes(j.net.id));
     await this.remote.leave(dropping, sandbox.netnsPath);
     await runScript(teardownScript(dropping.map((j) => j.ep.hostVeth)));
-    for (const { net } of dropping) {
+    for (const { ep, net } of dropping) {
+      await this.remote.releaseAddress(net, ep.ip);
       delete net.endpoints[sandbox.containerId];
       await writeJson(this.paths.netFile(net.id), net);
     }

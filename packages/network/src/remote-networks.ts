@@ -1,12 +1,15 @@
 import { internal, invalidArgument, notFound } from '@ctr/errors';
 import { isIP } from 'node:net';
-import type { DriverInterface, DriverJoin, DriverPool, NetworkDriver, NetworkDriverLookup } from './driver';
+import type { DriverInterface, DriverJoin, DriverPool, IpamDriver, IpamDriverLookup, NetworkDriver, NetworkDriverLookup } from './driver';
 import { runScript } from './exec';
 import type { EndpointState, NetworkState, SandboxState } from './state';
 
 type Join = { ep: EndpointState; net: NetworkState };
 
 const LINK_RE = /^[a-zA-Z0-9_.-]{1,15}$/;
+/** libnetwork's RequestAddress option naming a network's gateway, and the pool data a driver gives one in. */
+const REQUEST_ADDRESS_TYPE = 'RequestAddressType';
+const GATEWAY = 'com.docker.network.gateway';
 /** libnetwork's option keys of a container's ports. */
 const PORTMAP = 'com.docker.network.portmap';
 const EXPOSED = 'com.docker.network.endpoint.exposedports';
@@ -60,21 +63,64 @@ function checkedJoin(driver: string, join: DriverJoin): DriverJoin {
  */
 export class RemoteNetworks {
   private readonly drivers = new Map<string, Promise<NetworkDriver>>();
+  private readonly ipams = new Map<string, Promise<IpamDriver>>();
 
-  constructor(private readonly lookup: NetworkDriverLookup | undefined) {}
+  constructor(
+    private readonly lookup: NetworkDriverLookup | undefined,
+    private readonly ipamLookup?: IpamDriverLookup,
+  ) {}
 
   /** The driver `name`, in dockerd's words when there is none. */
   driver(name: string, signal?: AbortSignal): Promise<NetworkDriver> {
-    const lookup = this.lookup;
-    if (!lookup) return Promise.reject(notFound(`could not find plugin ${name} in v1 plugin registry: plugin not found`));
-    let found = this.drivers.get(name);
-    if (!found) {
-      found = lookup(name, signal);
-      // A failed lookup is asked again next time: the plugin may have been started since.
-      found.catch(() => this.drivers.delete(name));
-      this.drivers.set(name, found);
+    return found(this.drivers, this.lookup, name, signal);
+  }
+
+  /** The IPAM driver `name` (`--ipam-driver`), in dockerd's words when there is none. */
+  ipamDriver(name: string, signal?: AbortSignal): Promise<IpamDriver> {
+    return found(this.ipams, this.ipamLookup, name, signal);
+  }
+
+  /**
+   * A new network's pool from its IPAM driver, as libnetwork's ipamAllocate: RequestPool in the
+   * driver's local address space with `--subnet` (`''`: the driver's choice), `--ip-range` and
+   * `--ipam-opt`, then its gateway — `--gateway` asked for, else the one the pool's data names,
+   * else one the driver gives for the gateway's RequestAddressType. A gateway refused gives the
+   * pool back.
+   */
+  async requestPool(name: string, request: { subnet?: string; ipRange?: string; gateway?: string; options?: Record<string, string> }, signal?: AbortSignal): Promise<{ ipam: { driver: string; poolId: string }; subnet: string; gateway: string }> {
+    const ipam = await this.ipamDriver(name, signal);
+    const addressSpace = await ipam.localAddressSpace(signal);
+    const pool = await ipam.requestPool({ addressSpace, pool: request.subnet ?? '', subPool: request.ipRange ?? '', options: { ...(request.options ?? {}) }, v6: false }, signal);
+    try {
+      if (isIP(pool.pool.split('/')[0] ?? '') !== 4) throw internal(`IPAM driver ${name} gave an invalid pool ${JSON.stringify(pool.pool)}`);
+      const given = request.gateway === undefined ? pool.data[GATEWAY] : undefined;
+      const gateway = given ?? (await ipam.requestAddress(pool.poolId, request.gateway ?? '', { [REQUEST_ADDRESS_TYPE]: GATEWAY }, signal));
+      return { ipam: { driver: name, poolId: pool.poolId }, subnet: pool.pool, gateway: addressOf(name, gateway) };
+    } catch (error) {
+      await ipam.releasePool(pool.poolId).catch(() => undefined);
+      throw error;
     }
-    return found;
+  }
+
+  /** A network's pool back to its IPAM driver, its gateway first; never fails (libnetwork only logs it). */
+  async releasePool(net: Pick<NetworkState, 'ipam' | 'gateway'>): Promise<void> {
+    if (!net.ipam) return;
+    const ipam = await this.ipamDriver(net.ipam.driver).catch(() => undefined);
+    await ipam?.releaseAddress(net.ipam.poolId, net.gateway).catch(() => undefined);
+    await ipam?.releasePool(net.ipam.poolId).catch(() => undefined);
+  }
+
+  /** An endpoint's address from its network's IPAM driver: `requested` (`--ip`) or any. */
+  async requestAddress(net: NetworkState, requested: string | undefined, signal?: AbortSignal): Promise<string> {
+    const { driver, poolId } = net.ipam ?? { driver: '', poolId: '' };
+    return addressOf(driver, await (await this.ipamDriver(driver, signal)).requestAddress(poolId, requested ?? '', {}, signal));
+  }
+
+  /** An endpoint's address back to its network's IPAM driver (nothing for the local IPAM's); never fails. */
+  async releaseAddress(net: NetworkState, ip: string): Promise<void> {
+    if (!net.ipam) return;
+    const ipam = await this.ipamDriver(net.ipam.driver).catch(() => undefined);
+    await ipam?.releaseAddress(net.ipam.poolId, ip).catch(() => undefined);
   }
 
   /** CreateNetwork with the IPAM's pools and the driver options, as libnetwork gives them. */
@@ -174,6 +220,28 @@ export class RemoteNetworks {
     };
     await driver.programExternalConnectivity(net.id, ep.endpointId, options, signal);
   }
+}
+
+/**
+ * What `lookup` finds for `name`, asked once per manager: a failed lookup is asked again next
+ * time (the plugin may have been started since). dockerd's words when there is no lookup.
+ */
+function found<T>(cache: Map<string, Promise<T>>, lookup: ((name: string, signal?: AbortSignal) => Promise<T>) | undefined, name: string, signal?: AbortSignal): Promise<T> {
+  if (!lookup) return Promise.reject(notFound(`could not find plugin ${name} in v1 plugin registry: plugin not found`));
+  let hit = cache.get(name);
+  if (!hit) {
+    hit = lookup(name, signal);
+    hit.catch(() => cache.delete(name));
+    cache.set(name, hit);
+  }
+  return hit;
+}
+
+/** The IPv4 address of an IPAM driver's answer (CIDR, as libnetwork's; a bare address is taken too). */
+function addressOf(driver: string, answer: string): string {
+  const ip = answer.split('/')[0] ?? '';
+  if (isIP(ip) !== 4) throw internal(`IPAM driver ${driver} gave an invalid address ${JSON.stringify(answer)}`);
+  return ip;
 }
 
 /**

@@ -156,7 +156,7 @@ export function inspectBridge(net: NetworkState): NetworkInspect {
     EnableIPv4: true,
     EnableIPv6: net.ipv6 !== undefined,
     IPAM: {
-      Driver: 'default',
+      Driver: net.ipam?.driver ?? 'default',
       Options: { ...(net.ipamOptions ?? {}) },
       Config: [
         { Subnet: net.subnet, Gateway: net.gateway, ...(net.ipRange ? { IPRange: net.ipRange } : {}), ...auxOfFamily(net.auxAddresses, 4) },

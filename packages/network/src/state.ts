@@ -63,6 +63,11 @@ export interface NetworkState {
   endpoints: Record<string, EndpointState>;
   /** A network driver plugin's network (driver.ts): the driver's name; no bridge (`bridge` empty), rules or embedded DNS of ctr's. */
   driver?: string;
+  /**
+   * `--ipam-driver PLUGIN` (driver.ts' IpamDriver): its name and the pool it gave; the subnet,
+   * the gateway and each endpoint's address are the plugin's, not the local IPAM's.
+   */
+  ipam?: { driver: string; poolId: string };
 }
 
 export interface PublishedPort extends PortMapping {

@@ -4,7 +4,7 @@
  * return them as they are.
  */
 
-import type { NetworkDriverLookup } from './driver';
+import type { IpamDriverLookup, NetworkDriverLookup } from './driver';
 
 export type Protocol = 'tcp' | 'udp';
 
@@ -55,9 +55,9 @@ export interface NetworkCreateOptions {
   options?: Record<string, string>;
   /** `--aux-address name=ip`: addresses of either subnet the IPAM never gives a container. */
   auxAddresses?: Record<string, string>;
-  /** `--ipam-driver`: `default` is the only one (any other is a plugin dockerd would look for). */
+  /** `--ipam-driver`: `default`, or an IPAM plugin's name (looked up through `NetworkManagerOptions.ipamDrivers`). */
   ipamDriver?: string;
-  /** `--ipam-opt`: kept and shown (the default IPAM driver reads none of them). */
+  /** `--ipam-opt`: kept and shown (the default IPAM driver reads none of them; an IPAM plugin's RequestPool gets them). */
   ipamOptions?: Record<string, string>;
   /** `--attachable`: kept and shown; every ctr network takes containers by `network connect`. */
   attachable?: boolean;
@@ -200,7 +200,8 @@ export interface NetworkInspect {
   EnableIPv4: boolean;
   EnableIPv6: boolean;
   IPAM: {
-    Driver: 'default';
+    /** `default`, or an IPAM plugin's name. */
+    Driver: string;
     Options: Record<string, string>;
     Config: Array<{ Subnet: string; Gateway: string; IPRange?: string; AuxiliaryAddresses?: Record<string, string> }>;
   };
@@ -254,4 +255,6 @@ export interface NetworkManagerOptions {
    * when such a network is created or used, never otherwise. Without it, such a driver is not found.
    */
   drivers?: NetworkDriverLookup;
+  /** Where IPAM drivers other than `default` come from (`--ipam-driver PLUGIN`), as `drivers`. */
+  ipamDrivers?: IpamDriverLookup;
 }

@@ -34,20 +34,24 @@ function unreachable(error: unknown, method: string, target: Target): CtrError {
   });
 }
 
+/** The `Err` an answer carries, when it carries one that says something. */
+export function answerErr(answer: unknown): string | undefined {
+  const err = typeof answer === 'object' && answer !== null ? (answer as { Err?: unknown }).Err : undefined;
+  return typeof err === 'string' && err !== '' ? err : undefined;
+}
+
 /**
- * The plugin's refusal as docker's client words it: a status other than 200 is
- * `Method: <its Err>` (or its body), a 200 carrying `Err` is the Err alone (moby's proxies).
+ * An answer whose status is not 200, as moby's client statusError words it: `Method: <its Err>`,
+ * or `Method: <its body>` when it has none; `details.status` is the status.
  */
-function refusal(method: string, status: number, body: string): CtrError | undefined {
-  let err: unknown;
+function refusal(method: string, status: number, body: string): CtrError {
+  let parsed: unknown;
   try {
-    err = (JSON.parse(body) as { Err?: unknown } | null)?.Err;
+    parsed = JSON.parse(body);
   } catch {
-    err = undefined;
+    parsed = undefined;
   }
-  const said = typeof err === 'string' && err !== '' ? err : undefined;
-  if (status !== 200) return internal(`${method}: ${said ?? body.trim()}`, { details: { status } });
-  return said === undefined ? undefined : internal(said);
+  return internal(`${method}: ${answerErr(parsed) ?? body.trim()}`, { details: { status } });
 }
 
 export interface PluginClientOptions {
@@ -66,11 +70,26 @@ export class PluginClient {
     this.target = targetOf(address);
   }
 
-  /** `POST /<method>` with `body`; the plugin's answer, its Err as a CtrError. */
+  /**
+   * `POST /<method>` with `body`, as moby's generated proxies call (its volume and logging
+   * drivers'): a 200 answer carrying `Err` is that error, in its words alone.
+   */
   async call<T>(method: string, body: unknown = {}, signal?: AbortSignal): Promise<T> {
+    const answer = await this.answer<T>(method, body, signal);
+    const err = answerErr(answer);
+    if (err !== undefined) throw internal(err);
+    return answer;
+  }
+
+  /**
+   * `POST /<method>` with `body`, as moby's Client.Call: only a failure to reach the plugin or a
+   * status other than 200 is an error; a 200's answer is given as it is, an `Err` in it for the
+   * caller's protocol to read (authorization reads Allow and Msg alone, libnetwork words an Err
+   * `remote: <Err>`).
+   */
+  async answer<T>(method: string, body: unknown = {}, signal?: AbortSignal): Promise<T> {
     const { status, text } = await this.post(method, JSON.stringify(body ?? {}), signal);
-    const refused = refusal(method, status, text);
-    if (refused) throw refused;
+    if (status !== 200) throw refusal(method, status, text);
     try {
       return (text.trim() === '' ? {} : JSON.parse(text)) as T;
     } catch (error) {
@@ -88,7 +107,7 @@ export class PluginClient {
     const start = Date.now();
     for (let retries = 0; ; retries++) {
       try {
-        const answer = await this.call<{ Implements?: unknown }>('Plugin.Activate', {}, signal);
+        const answer = await this.answer<{ Implements?: unknown }>('Plugin.Activate', {}, signal);
         return Array.isArray(answer.Implements) ? answer.Implements.filter((i): i is string => typeof i === 'string') : [];
       } catch (error) {
         const pause = Math.min(1000 * 2 ** retries, 30_000);
@@ -106,7 +125,7 @@ export class PluginClient {
     const response = await this.request(method, JSON.stringify(body ?? {}), signal);
     if (response.statusCode === 200) return response;
     const text = await collect(response, method, this.target);
-    throw refusal(method, response.statusCode ?? 0, text) ?? internal(`${method}: status ${response.statusCode ?? 0}`);
+    throw refusal(method, response.statusCode ?? 0, text);
   }
 
   private async post(method: string, payload: string, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> {

@@ -1,7 +1,11 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { CtrError, internal, isCtrError, isInvalidArgument, isNotFound } from '@ctr/errors';
 import type { DriverInterface, DriverJoin, DriverNetworkRequest, DriverPool, DriverRoute, NetworkDriver } from '@ctr/network';
+import { endpointNotesDir } from '../container-network';
 import type { EngineContext } from '../context';
-import type { PluginClient } from './client';
+import { answerErr, type PluginClient } from './client';
+import { settlePluginNote } from './volume-mounts';
 
 /** Docker's capability name for network plugins (libnetwork's NetworkPluginEndpointType). */
 export const NETWORK_DRIVER = 'NetworkDriver';
@@ -30,10 +34,21 @@ function wirePool(pool: DriverPool): Record<string, unknown> {
   return { AddressSpace: pool.addressSpace, Pool: pool.pool, Gateway: pool.gateway, AuxAddresses: pool.auxAddresses };
 }
 
-/** A refusal the plugin gave in its answer, as libnetwork's remote driver words it (`remote: <Err>`). */
-function remoteError(error: unknown): unknown {
-  if (!isCtrError(error) || error.code !== 'Internal' || error.details?.status !== undefined) return error;
-  return new CtrError(error.code, `remote: ${error.message}`, { cause: error });
+/**
+ * What a plugin's endpoint is owed at its release, noted under the run root from its
+ * CreateEndpoint to its DeleteEndpoint: whichever process sees the container exit can make the
+ * calls then (conmon's exit command has none of the caller's environment to find the plugin by;
+ * see volume-mounts.ts' notes, settled the same way).
+ */
+interface EndpointNote {
+  driver: string;
+  address: string;
+  networkId: string;
+  endpointId: string;
+}
+
+function endpointNote(runRoot: string, endpointId: string): string {
+  return path.join(endpointNotesDir(runRoot), `${endpointId}.json`);
 }
 
 /** A method the plugin does not have: what its 404 becomes (client.ts words it `Method: …`, details.status 404). */
@@ -54,14 +69,16 @@ export class RemoteNetworkDriver implements NetworkDriver {
   constructor(
     readonly name: string,
     private readonly client: PluginClient,
+    /** The engine's run root, where each endpoint's note is kept. */
+    private readonly runRoot: string,
   ) {}
 
+  /** libnetwork's remote driver call: an `Err` in a 200 answer is `remote: <Err>`; a status error is the client's. */
   private async call<T>(method: string, body: unknown, signal?: AbortSignal): Promise<T> {
-    try {
-      return await this.client.call<T>(`${NETWORK_DRIVER}.${method}`, body, signal);
-    } catch (error) {
-      throw remoteError(error);
-    }
+    const answer = await this.client.answer<T>(`${NETWORK_DRIVER}.${method}`, body, signal);
+    const err = answerErr(answer);
+    if (err !== undefined) throw internal(`remote: ${err}`);
+    return answer;
   }
 
   /** GetCapabilities, checked as libnetwork checks it when it registers the driver. */
@@ -96,6 +113,9 @@ export class RemoteNetworkDriver implements NetworkDriver {
       Options: options,
     };
     const answer = (await this.call<{ Interface?: WireInterface | null }>('CreateEndpoint', body, signal)).Interface ?? {};
+    const note: EndpointNote = { driver: this.name, address: this.client.address, networkId, endpointId };
+    await fs.mkdir(endpointNotesDir(this.runRoot), { recursive: true });
+    await fs.writeFile(endpointNote(this.runRoot, endpointId), JSON.stringify(note));
     return {
       ...(answer.Address ? { address: answer.Address } : {}),
       ...(answer.AddressIPv6 ? { addressIPv6: answer.AddressIPv6 } : {}),
@@ -103,8 +123,13 @@ export class RemoteNetworkDriver implements NetworkDriver {
     };
   }
 
+  /** Its note goes whatever the plugin answers: libnetwork only logs a release that fails. */
   async deleteEndpoint(networkId: string, endpointId: string, signal?: AbortSignal): Promise<void> {
-    await this.call('DeleteEndpoint', { NetworkID: networkId, EndpointID: endpointId }, signal);
+    try {
+      await this.call('DeleteEndpoint', { NetworkID: networkId, EndpointID: endpointId }, signal);
+    } finally {
+      await fs.rm(endpointNote(this.runRoot, endpointId), { force: true });
+    }
   }
 
   async join(networkId: string, endpointId: string, sandboxKey: string, options: Record<string, unknown>, signal?: AbortSignal): Promise<DriverJoin> {
@@ -159,7 +184,28 @@ export async function networkDriver(ctx: EngineContext, name: string, signal?: A
     const managed = (await plugins.sources[0]?.find(name, NETWORK_DRIVER, signal).catch(() => undefined))?.managed === true;
     throw new CtrError('InvalidArgument', managed ? `plugin does not provide ${NETWORK_DRIVER} capability` : 'legacy plugin: Plugin does not implement the requested driver', { cause: error });
   });
-  const driver = new RemoteNetworkDriver(endpoint.name, plugins.client(endpoint));
+  const driver = new RemoteNetworkDriver(endpoint.name, plugins.client(endpoint), ctx.runRoot);
   await driver.capabilities(signal);
   return driver;
+}
+
+/**
+ * After a container's network is released: the plugin endpoints among `endpointIds` whose
+ * release found no driver (the releasing process could not find the plugin by its name) get
+ * their RevokeExternalConnectivity, Leave and DeleteEndpoint at the address their note names,
+ * once, as libnetwork releases them. Never fails.
+ */
+export async function releaseNotedEndpoints(runRoot: string, endpointIds: readonly string[]): Promise<void> {
+  for (const endpointId of endpointIds) {
+    await settlePluginNote<EndpointNote>(
+      endpointNote(runRoot, endpointId),
+      async (note, client) => {
+        const driver = new RemoteNetworkDriver(note.driver, client, runRoot);
+        await driver.revokeExternalConnectivity(note.networkId, note.endpointId).catch(() => undefined);
+        await driver.leave(note.networkId, note.endpointId).catch(() => undefined);
+        await driver.deleteEndpoint(note.networkId, note.endpointId);
+      },
+      { keepUnanswered: false },
+    ).catch(() => undefined);
+  }
 }

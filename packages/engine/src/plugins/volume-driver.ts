@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CtrError, isCtrError } from '@ctr/errors';
 import { goRfc3339 } from '@ctr/image';
 import type { CreateVolumeOptions, VolumeInfo } from '@ctr/store';
+import { ContainerRecords } from '../container-records';
 import type { EngineContext } from '../context';
 import { isPluginDriver } from '../volumes-spec';
 import type { PluginClient } from './client';
@@ -108,6 +109,31 @@ export async function volumeDriver(ctx: EngineContext, name: string, signal?: Ab
   } catch (error) {
     throw withOp(error, `error looking up volume plugin ${name}`);
   }
+}
+
+/**
+ * What a new container records as its plugin volume's Source (moby's registerMountPoints takes
+ * the volume's Path): '' when the plugin cannot say, as dockerd's adapter gives then.
+ */
+export async function pluginVolumePath(ctx: EngineContext, driver: string, name: string, signal?: AbortSignal): Promise<string> {
+  try {
+    return await (await volumeDriver(ctx, driver, signal)).path(name, signal);
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Record in container `id`'s record the host path its `index`th mount's plugin gave at a Mount,
+ * as dockerd sets the mount point's Source: what inspect and ps show from then on. A container
+ * without a record (gone meanwhile) has nothing to record.
+ */
+export async function recordPluginSource(ctx: EngineContext, id: string, index: number, source: string): Promise<void> {
+  const records = new ContainerRecords(ctx.root);
+  const record = await records.read(id).catch(() => undefined);
+  const mount = record?.mounts[index];
+  if (!record || mount?.driver === undefined || mount.pluginSource === source) return;
+  await records.write({ ...record, mounts: record.mounts.map((m, i) => (i === index ? { ...m, pluginSource: source } : m)) });
 }
 
 /**

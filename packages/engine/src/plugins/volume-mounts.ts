@@ -7,7 +7,7 @@ import type { ContainerRecord } from '../container-records';
 import type { EngineContext } from '../context';
 import { underContainerLock } from '../container-lock';
 import { PluginClient } from './client';
-import { VolumeDriverProxy, volumeDriver } from './volume-driver';
+import { VolumeDriverProxy, recordPluginSource, volumeDriver } from './volume-driver';
 
 /**
  * A plugin's volume in a container: the plugin's Mount (with the container's ID) when the
@@ -27,12 +27,11 @@ import { VolumeDriverProxy, volumeDriver } from './volume-driver';
 type Holder = Pick<ContainerRecord, 'id' | 'mounts'>;
 type RecordMount = ContainerRecord['mounts'][number];
 
-/** What a Mount outstanding was: enough to Unmount it from any process, and the host path it gave. */
+/** What a Mount outstanding was: enough to Unmount it from any process. */
 interface MountNote {
   driver: string;
   name: string;
   address: string;
-  mountpoint?: string;
 }
 
 const LOCKS = 'volume-plugin-locks';
@@ -99,10 +98,11 @@ async function mountLocked(ctx: EngineContext, record: Holder): Promise<void> {
     const proxy = await volumeDriver(ctx, mount.driver).catch(fail);
     const mountpoint = await proxy.mount(mount.name, record.id).catch(fail);
     await fs.mkdir(staging, { recursive: true }).catch(fail);
-    const note: MountNote = { driver: mount.driver, name: mount.name, address: proxy.address, mountpoint };
+    const note: MountNote = { driver: mount.driver, name: mount.name, address: proxy.address };
     await fs.writeFile(notePath(staging), JSON.stringify(note)).catch(fail);
     if (!path.isAbsolute(mountpoint)) fail(new Error(`VolumeDriver.Mount: the plugin gave no absolute path (${JSON.stringify(mountpoint)})`));
     await mountAll([{ type: 'bind', source: mountpoint, options: ['rbind'] }], staging).catch(fail);
+    await recordPluginSource(ctx, record.id, index, mountpoint).catch(() => undefined);
   }
 }
 
@@ -125,22 +125,6 @@ export async function fillPluginVolume(ctx: EngineContext, volume: { name: strin
   } finally {
     await proxy.unmount(volume.name, id).catch(() => undefined);
   }
-}
-
-/**
- * Inspect's `Source` of each of the container's plugin volumes, by the mount's index: the host
- * path the plugin gave, as dockerd shows it (its volume's Path) — the Mount's while one is
- * outstanding, else what the plugin's Path says now ('' when it cannot say, as dockerd).
- */
-export async function pluginVolumeSources(ctx: EngineContext, record: Holder): Promise<Map<number, string>> {
-  const sources = new Map<number, string>();
-  for (const { mount, index } of pluginMounts(record)) {
-    const staging = pluginStagingPoint(ctx.runRoot, record.id, index);
-    const noted = await fs.readFile(notePath(staging), 'utf8').then((text) => (JSON.parse(text) as MountNote).mountpoint, () => undefined);
-    const asked = async (): Promise<string> => (await volumeDriver(ctx, mount.driver)).path(mount.name);
-    sources.set(index, noted ?? (await asked().catch(() => '')));
-  }
-  return sources;
 }
 
 function mountError(mount: { name: string; driver: string }, error: unknown): unknown {

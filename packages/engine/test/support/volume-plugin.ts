@@ -18,6 +18,8 @@ export interface TestVolumePlugin {
   /** The calls of `method` (`VolumeDriver.Mount`…), first first. */
   callsOf(method: string): Promise<PluginCall[]>;
   stop(): Promise<void>;
+  /** Kills it at once (SIGKILL): its socket file stays behind with nobody listening on it. */
+  kill(): Promise<void>;
 }
 
 const SERVER = join(__dirname, 'volume-plugin-server.js');
@@ -39,16 +41,18 @@ export async function startVolumePlugin(socket: string, dataDir: string, env: Re
       .split('\n')
       .filter(Boolean)
       .map((line) => JSON.parse(line) as PluginCall);
+  const signalled = (signal: NodeJS.Signals): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
   return {
     socket,
     dataDir,
     calls,
     callsOf: async (method) => (await calls()).filter((call) => call.method === method),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => signalled('SIGTERM'),
+    kill: () => signalled('SIGKILL'),
   };
 }
