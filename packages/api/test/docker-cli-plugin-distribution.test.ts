@@ -54,6 +54,21 @@ test('a pushed plugin is installed back with its permissions granted, set and en
   expect(await docker(t.env, ['plugin', 'rm', '-f', name])).toMatchObject({ code: 0 });
 });
 
+test('a plugin installed by digest is named by its repository and tag', async () => {
+  const name = `${registry.host}/cli/bydigest:latest`;
+  const dir = await writePluginDir(join(work, 'bydigest'), settable);
+  expect((await docker(t.env, ['plugin', 'create', name, dir])).code).toBe(0);
+  expect((await docker(t.env, ['plugin', 'push', name])).code).toBe(0);
+  const head = await fetch(`http://${registry.host}/v2/cli/bydigest/manifests/latest`, { method: 'HEAD', headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+  const digest = head.headers.get('docker-content-digest');
+  expect(digest).toMatch(/^sha256:/);
+  expect(await docker(t.env, ['plugin', 'rm', name])).toMatchObject({ code: 0 });
+  const installed = await docker(t.env, ['plugin', 'install', '--grant-all-permissions', '--disable', `${registry.host}/cli/bydigest@${digest}`]);
+  expect(installed).toMatchObject({ code: 0 });
+  expect((await docker(t.env, ['plugin', 'ls', '--format', '{{.Name}}'])).stdout).toBe(`${name}\n`);
+  expect(await docker(t.env, ['plugin', 'rm', name])).toMatchObject({ code: 0 });
+});
+
 test('an install whose permissions are not granted is refused, and nothing is installed', async () => {
   const name = `${registry.host}/cli/refused:latest`;
   await pushed(name);

@@ -1,6 +1,6 @@
 import type { PluginPrivilege } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
-import { familiarName, familiarString, parseNormalizedReference } from '@ctr/image';
+import { familiarName, familiarString, parseNormalizedReference, withDefaultTag } from '@ctr/image';
 import { sendEmpty, sendJson, clientGone, type Call, type JsonMessages } from '../call';
 import { registryAuthHeader } from '../registry-auth';
 import { checkForJson, readSmallBody } from '../request-body';
@@ -75,8 +75,12 @@ export function pluginRoutes({ engine }: Services): Route[] {
       const remote = remoteOf(call);
       const auth = registryAuthHeader(call.req);
       const privileges = await privilegesOf(call);
-      // docker's client sets and enables the plugin by this name once the pull is done.
-      const name = familiarString(parseNormalizedReference(call.query.string('name') || remote));
+      // docker's client sets and enables the plugin by this name once the pull is done; always
+      // tagged, and a remote pinned by digest named by its repository and tag (moby's getName).
+      const given = call.query.string('name');
+      const { domain, path, tag, digest } = parseNormalizedReference(given || remote);
+      if (given && digest !== undefined) throw invalidArgument('cannot use digest in plugin tag');
+      const name = familiarString(withDefaultTag({ domain, path, ...(tag !== undefined ? { tag } : {}) }));
       call.res?.setHeader('Docker-Plugin-Name', name);
       await streamed(call, async (out) => {
         pulling(out, remote);
