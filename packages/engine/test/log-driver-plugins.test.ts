@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine, tarTree, type EngineOptions } from '@ctr/engine';
@@ -260,5 +260,29 @@ describe('a managed logging plugin', () => {
     const [entry] = seen.split('\n').filter(Boolean).map((line) => JSON.parse(line) as LoggedEntry);
     expect(entry).toMatchObject({ file: `/run/docker/logging/${id}`, container: id, source: 'stdout', line: 'from a managed plugin' });
     expect(existsSync(join(pluginRoot, 'run', 'docker', 'logging', id))).toBe(false);
+  });
+
+  test('whose rootfs links its log directory out of itself is refused at start, with nothing made outside', async () => {
+    const dir = await writePluginDir(join(dataDir, 'escaping'), {
+      description: 'A test logging plugin',
+      entrypoint: ['/usr/bin/node', '/plugin/log-server.js', '/run/docker/plugins/log.sock', '/data'],
+      interface: { types: ['docker.logdriver/1.0'], socket: 'log.sock' },
+    });
+    await copyFile(join(__dirname, 'support', 'log-plugin-server.js'), join(dir, 'rootfs', 'plugin', 'log-server.js'));
+    await engine.createPlugin('test/escaping', tarTree(dir, ''));
+    await engine.enablePlugin('test/escaping');
+    const pluginRoot = join(t.root, 'plugins', (await engine.inspectPlugin('test/escaping')).Id, 'rootfs');
+    const outside = await mkdtemp(join(tmpdir(), 'ctr-log-plugin-outside-'));
+    try {
+      await mkdir(join(pluginRoot, 'run', 'docker'), { recursive: true });
+      await rm(join(pluginRoot, 'run', 'docker', 'logging'), { recursive: true, force: true });
+      await symlink(outside, join(pluginRoot, 'run', 'docker', 'logging'));
+      await expect(
+        engine.run({ image: 'busybox', pull: 'never', cmd: ['true'], network: 'none', log: { driver: 'test/escaping' }, stdout: collector(), stderr: collector() }),
+      ).rejects.toMatchObject({ message: expect.stringContaining("leads out of the plugin's rootfs") });
+      expect(await readdir(outside)).toEqual([]);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 });

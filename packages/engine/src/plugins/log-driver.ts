@@ -41,6 +41,8 @@ interface LogNote {
   address: string;
   file: string;
   fifo: string;
+  /** A managed plugin's rootfs, which the FIFO's directory must still be inside when it is removed. */
+  rootfs?: string;
 }
 
 /** StartLogging's and ReadLogs' `Info` (moby's logger.Info). */
@@ -142,12 +144,16 @@ export async function withPluginLogging<T>(ctx: EngineContext, record: Holder, s
       throw withOp(asCtrError(error), 'failed to initialize logging driver');
     };
     const endpoint = await logPlugin(ctx, log.plugin).catch(failed);
+    const rootfs = endpoint.paths?.rootfs;
+    if (rootfs !== undefined) await insideRootfs(rootfs, path.dirname(log.fifo)).catch(failed);
     await fs.mkdir(path.dirname(log.fifo), { recursive: true, mode: 0o700 }).catch(failed);
+    // Again once made: a link the plugin put there meanwhile must not take the FIFO out either.
+    if (rootfs !== undefined) await insideRootfs(rootfs, path.dirname(log.fifo)).catch(failed);
     await fs.mkdir(logsDir(ctx.runRoot), { recursive: true, mode: 0o700 }).catch(failed);
     await fs.rm(log.fifo, { force: true }).catch(failed);
     // Node has no mkfifo of its own: one process, for plugin logs alone.
     await promisify(execFile)('mkfifo', ['-m', '600', log.fifo]).catch(failed);
-    const owed: LogNote = { address: endpoint.address, file: log.file, fifo: log.fifo };
+    const owed: LogNote = { address: endpoint.address, file: log.file, fifo: log.fifo, ...(rootfs !== undefined ? { rootfs } : {}) };
     await fs.writeFile(note, JSON.stringify(owed)).catch(async (error: unknown) => {
       await fs.rm(log.fifo, { force: true });
       failed(error);
@@ -181,10 +187,34 @@ async function settle(note: string, options: { keepUnanswered: boolean }): Promi
     note,
     async (owed, client) => {
       await client.call('LogDriver.StopLogging', { File: owed.file });
-      await fs.rm(owed.fifo, { force: true });
+      // A directory that leads out of the rootfs now is not ctr's to remove from.
+      const inside = owed.rootfs === undefined || (await insideRootfs(owed.rootfs, path.dirname(owed.fifo)).then(() => true, () => false));
+      if (inside) await fs.rm(owed.fifo, { force: true });
     },
     options,
   );
+}
+
+/**
+ * Refuse `dir` (a host path under a managed plugin's `rootfs`, as scopedPath joins it) when it
+ * leads out of the rootfs: ctr makes, removes and mkfifos there as root, and a symlink in the
+ * plugin's rootfs (run/docker/logging -> /etc) would have it do so at the host's paths. The
+ * deepest part of `dir` that exists is resolved, symlinks and all, and must stay inside.
+ */
+async function insideRootfs(rootfs: string, dir: string): Promise<void> {
+  const root = await fs.realpath(rootfs);
+  for (let at = dir; ; at = path.dirname(at)) {
+    const real = await fs.realpath(at).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' && at !== path.dirname(at)) return undefined;
+      throw error;
+    });
+    if (real === undefined) continue;
+    if (real === root || real.startsWith(`${root}/`)) return;
+    throw invalidArgument(`${dir} leads out of the plugin's rootfs, to ${real}`, {
+      hint: `the plugin's rootfs has a symbolic link on the path of its log FIFO: remove it from ${rootfs}`,
+      details: { path: dir, rootfs, resolved: real },
+    });
+  }
 }
 
 /** Go's time.Time in JSON for `logs`' bounds: its zero time when there is none. */

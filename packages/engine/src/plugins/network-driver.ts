@@ -114,8 +114,14 @@ export class RemoteNetworkDriver implements NetworkDriver {
     };
     const answer = (await this.call<{ Interface?: WireInterface | null }>('CreateEndpoint', body, signal)).Interface ?? {};
     const note: EndpointNote = { driver: this.name, address: this.client.address, networkId, endpointId };
-    await fs.mkdir(endpointNotesDir(this.runRoot), { recursive: true });
-    await fs.writeFile(endpointNote(this.runRoot, endpointId), JSON.stringify(note));
+    try {
+      await fs.mkdir(endpointNotesDir(this.runRoot), { recursive: true });
+      await fs.writeFile(endpointNote(this.runRoot, endpointId), JSON.stringify(note));
+    } catch (error) {
+      // Without its note no release could find the plugin again: the endpoint goes now.
+      await this.deleteEndpoint(networkId, endpointId).catch(() => undefined);
+      throw error;
+    }
     return {
       ...(answer.Address ? { address: answer.Address } : {}),
       ...(answer.AddressIPv6 ? { addressIPv6: answer.AddressIPv6 } : {}),

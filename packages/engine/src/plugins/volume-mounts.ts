@@ -95,11 +95,15 @@ async function mountLocked(ctx: EngineContext, record: Holder): Promise<void> {
     const fail = (error: unknown): never => {
       throw mountError(mount, error);
     };
+    await fs.mkdir(staging, { recursive: true }).catch(fail);
     const proxy = await volumeDriver(ctx, mount.driver).catch(fail);
     const mountpoint = await proxy.mount(mount.name, record.id).catch(fail);
-    await fs.mkdir(staging, { recursive: true }).catch(fail);
     const note: MountNote = { driver: mount.driver, name: mount.name, address: proxy.address };
-    await fs.writeFile(notePath(staging), JSON.stringify(note)).catch(fail);
+    // Without its note no release would Unmount it: answered here.
+    await fs.writeFile(notePath(staging), JSON.stringify(note)).catch(async (error: unknown) => {
+      await proxy.unmount(mount.name, record.id).catch(() => undefined);
+      fail(error);
+    });
     if (!path.isAbsolute(mountpoint)) fail(new Error(`VolumeDriver.Mount: the plugin gave no absolute path (${JSON.stringify(mountpoint)})`));
     await mountAll([{ type: 'bind', source: mountpoint, options: ['rbind'] }], staging).catch(fail);
     await recordPluginSource(ctx, record.id, index, mountpoint).catch(() => undefined);
