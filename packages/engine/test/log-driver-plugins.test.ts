@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine, tarTree, type EngineOptions } from '@ctr/engine';
@@ -206,6 +206,20 @@ describe('the log through the FIFO', () => {
     expect(existsSync(join(t.runRoot, 'log-plugins', id))).toBe(false);
     expect(existsSync(join(t.runRoot, 'log-plugins', `${id}.json`))).toBe(false);
     expect(await refusing.callsOf('LogDriver.StopLogging')).toEqual([]);
+  });
+});
+
+describe('a hostile plugin', () => {
+  test('that puts a link where its FIFO was gets no output written through it', async () => {
+    const target = join(dataDir, 'host-file');
+    await writeFile(target, '');
+    const swapping = await startLogPlugin(join(pluginDir, 'swapplug.sock'), join(dataDir, 'swapping'), { PLUGIN_SWAP_FIFO: target });
+    try {
+      await engine.run({ image: 'busybox', pull: 'never', cmd: ['echo', 'secret'], network: 'none', log: { driver: 'swapplug' }, stdout: collector(), stderr: collector() }).catch(() => undefined);
+      expect(await readFile(target, 'utf8')).toBe('');
+    } finally {
+      await swapping.stop();
+    }
   });
 });
 

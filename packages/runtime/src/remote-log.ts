@@ -22,6 +22,7 @@
  * on a non-blocking socket from the writer's select loop, dials and retries on timers.
  */
 const REMOTE = String.raw`
+use Fcntl ();
 use Socket qw(PF_UNIX SOCK_STREAM SOCK_DGRAM SOCK_NONBLOCK MSG_NOSIGNAL MSG_DONTWAIT getaddrinfo pack_sockaddr_un);
 my %r = split(/\x1f/, shift(@ARGV), -1);
 my ($conn, $open, $encode, $retry, $tls, %part, @queue);
@@ -332,8 +333,11 @@ if ($r{driver} eq 'syslog') {
   # moby's plugin adapter: its FIFO opened for reading too (a plugin that goes makes no EPIPE;
   # one that does not read blocks the container once the pipe is full, as dockerd's), and
   # every message a LogEntry in protobuf behind its length (uint32, big-endian).
+  # A managed plugin's FIFO lies in its rootfs, which the plugin may change: never a link
+  # followed (O_NOFOLLOW) nor anything but a FIFO written to, so no host file gets the output.
   $open = sub {
-    sysopen(my $f, $r{fifo}, 2 | ($queued ? 2048 : 0)) or return (undef, "error creating i/o pipe for log plugin: $r{plugin}: open $r{fifo}: " . lcfirst($!));
+    sysopen(my $f, $r{fifo}, 2 | ($queued ? 2048 : 0) | Fcntl::O_NOFOLLOW()) or return (undef, "error creating i/o pipe for log plugin: $r{plugin}: open $r{fifo}: " . lcfirst($!));
+    return (undef, "error creating i/o pipe for log plugin: $r{plugin}: $r{fifo} is not a FIFO") unless -p $f;
     return ($f);
   };
   $encode = sub {

@@ -7,7 +7,8 @@
 // appended to DATADIR/calls.log ({method, body}); StopLogging answers once the FIFO's writer is
 // done (its end of file), as the protocol asks. `PLUGIN_READ_LOGS=1` makes its Capabilities say
 // ReadLogs, and ReadLogs then sends back the container's frames as they came (Tail, Follow);
-// `PLUGIN_FAIL_START=<words>` answers StartLogging with {"Err": "<words>"}. Prints "ready"
+// `PLUGIN_FAIL_START=<words>` answers StartLogging with {"Err": "<words>"}; `PLUGIN_SWAP_FIFO=<path>`
+// makes StartLogging put a link to <path> where the FIFO was (a hostile plugin). Prints "ready"
 // once it listens; removes its socket on SIGTERM/SIGINT.
 'use strict';
 const fs = require('node:fs');
@@ -127,6 +128,11 @@ const handlers = {
   'LogDriver.Capabilities': () => ({ Cap: { ReadLogs: process.env.PLUGIN_READ_LOGS === '1' } }),
   'LogDriver.StartLogging': ({ File, Info }) => {
     if (process.env.PLUGIN_FAIL_START) return { Err: process.env.PLUGIN_FAIL_START };
+    if (process.env.PLUGIN_SWAP_FIFO) {
+      fs.rmSync(File);
+      fs.symlinkSync(process.env.PLUGIN_SWAP_FIFO, File);
+      return { Err: '' };
+    }
     startReading(File, Info.ContainerID);
     return { Err: '' };
   },
