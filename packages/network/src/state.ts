@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DriverJoin } from './driver';
 import type { Forwarding } from './resolv';
-import type { DnsSettings, EndpointLink, PortMapping } from './types';
+import type { DnsSettings, EndpointLink, NetworkCreateOptions, PortMapping } from './types';
 
 /** One container's place on one network: its IPAM lease and its veth. */
 export interface EndpointState {
@@ -157,19 +157,11 @@ export interface SandboxState {
  * A config-only network (`docker network create --config-only`): the create options other
  * networks take with `--config-from`, and nothing made.
  */
-export interface ConfigNetworkState {
+export interface ConfigNetworkState
+  extends Pick<NetworkCreateOptions, 'subnet' | 'gateway' | 'ipRange' | 'ipv6' | 'subnet6' | 'gateway6' | 'ipRange6' | 'auxAddresses' | 'ipamOptions'> {
   id: string;
   name: string;
   created: string;
-  subnet?: string;
-  gateway?: string;
-  ipRange?: string;
-  ipv6?: boolean;
-  subnet6?: string;
-  gateway6?: string;
-  ipRange6?: string;
-  auxAddresses?: Record<string, string>;
-  ipamOptions?: Record<string, string>;
   options: Record<string, string>;
   labels: Record<string, string>;
 }
