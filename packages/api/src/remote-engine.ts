@@ -107,6 +107,14 @@ function layerEvent<E extends LayerProgress | PushLayerProgress>(message: Progre
   return { kind: 'layer', id: message.id, status: message.status, ...(total ? { current: current ?? 0, total } : {}) } as E;
 }
 
+/** A progress listener that hands `onProgress` the layer events among the daemon's messages. */
+function layerEvents<E extends LayerProgress | PushLayerProgress>(onProgress: ((event: E) => void) | undefined): (message: ProgressMessage) => void {
+  return (message) => {
+    const layer = layerEvent<E>(message);
+    if (layer) onProgress?.(layer);
+  };
+}
+
 /** One of `GET /version`'s Components as the daemon sent it; none for what is not one (no name, no version). */
 function componentVersion(item: unknown): ComponentVersion[] {
   const { Name, Version, Details } = (item ?? {}) as { Name?: unknown; Version?: unknown; Details?: unknown };
@@ -261,10 +269,7 @@ export class RemoteEngine implements EngineApi {
       ...(options.platform ? { platform: options.platform } : {}),
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      onProgress: (message) => {
-        const layer = layerEvent<PushLayerProgress>(message);
-        if (layer) options.onProgress?.(layer);
-      },
+      onProgress: layerEvents<PushLayerProgress>(options.onProgress),
     });
     return pushed as PushedTag;
   }
@@ -278,10 +283,7 @@ export class RemoteEngine implements EngineApi {
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onPushed ? { onPushed: options.onPushed } : {}),
-      onProgress: (message) => {
-        const layer = layerEvent<PushLayerProgress>(message);
-        if (layer) options.onProgress?.(layer);
-      },
+      onProgress: layerEvents<PushLayerProgress>(options.onProgress),
     });
   }
 
@@ -755,10 +757,7 @@ export class RemoteEngine implements EngineApi {
       ...(options.name ? { name: options.name } : {}),
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      onProgress: (message) => {
-        const layer = layerEvent<LayerProgress>(message);
-        if (layer) options.onProgress?.(layer);
-      },
+      onProgress: layerEvents<LayerProgress>(options.onProgress),
     });
     return { Name: name };
   }
@@ -769,10 +768,7 @@ export class RemoteEngine implements EngineApi {
       privileges: options.privileges,
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      onProgress: (message) => {
-        const layer = layerEvent<LayerProgress>(message);
-        if (layer) options.onProgress?.(layer);
-      },
+      onProgress: layerEvents<LayerProgress>(options.onProgress),
     });
     return this.client.inspectPlugin(name);
   }
@@ -783,10 +779,7 @@ export class RemoteEngine implements EngineApi {
     return this.client.pushPlugin(name, {
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      onProgress: (message) => {
-        const layer = layerEvent<PushLayerProgress>(message);
-        if (layer) options.onProgress?.(layer);
-      },
+      onProgress: layerEvents<PushLayerProgress>(options.onProgress),
     });
   }
 

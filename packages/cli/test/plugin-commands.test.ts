@@ -59,6 +59,11 @@ test('create refuses a directory without config.json before it sends anything', 
   expect(await ctr.run('plugin', 'create', 'test/empty', empty)).toMatchObject({ code: 1, stderr: expect.stringContaining(`open ${empty}/config.json: no such file or directory`) });
 });
 
+test('create names a missing plugin directory as Go\'s lstat does', async () => {
+  const missing = join(work, 'missing');
+  expect(await ctr.run('plugin', 'create', 'test/missing', missing)).toMatchObject({ code: 1, stderr: expect.stringContaining(`lstat ${missing}: no such file or directory`) });
+});
+
 test('enable refuses a negative timeout', async () => {
   expect(await ctr.run('plugin', 'enable', '--timeout', '-1', 'test/ls')).toMatchObject({ code: 1, stderr: expect.stringContaining('negative timeout -1 is invalid') });
 });

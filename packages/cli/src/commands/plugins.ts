@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { CtrError, invalidArgument } from '@ctr/errors';
+import { CtrError, goPathError, invalidArgument } from '@ctr/errors';
 import type { PluginInspect, PluginPrivilege } from '@ctr/engine';
 import { familiarName, familiarString, goJsonSyntaxError, parseNormalizedReference } from '@ctr/image';
 import type { Command, Io } from '../command';
@@ -19,13 +19,13 @@ import { forEachArg, inspectEach } from './each';
  */
 async function checkPluginDir(dir: string): Promise<string> {
   const abs = path.resolve(dir);
-  const stat = await fs.lstat(abs).catch((error: NodeJS.ErrnoException) => {
-    throw invalidArgument(`lstat ${abs}: ${error.code === 'ENOENT' ? 'no such file or directory' : error.message}`);
+  const stat = await fs.lstat(abs).catch((error: unknown) => {
+    throw invalidArgument(goPathError(error, abs));
   });
   if (!stat.isDirectory()) throw invalidArgument('context must be a directory');
   const config = path.join(abs, 'config.json');
-  const text = await fs.readFile(config, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw invalidArgument(`open ${config}: ${error.code === 'ENOENT' ? 'no such file or directory' : error.message}`);
+  const text = await fs.readFile(config, 'utf8').catch((error: unknown) => {
+    throw invalidArgument(goPathError(error, config));
   });
   // docker's decoder error, bare: Go's words for what is wrong.
   const syntax = goJsonSyntaxError(text);
