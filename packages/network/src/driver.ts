@@ -9,9 +9,6 @@
  * package never knows how.
  */
 
-/** Driver names that are never looked up: the built-in bridge, and Docker's others ctr does not make. */
-export const BUILTIN_DRIVERS: ReadonlySet<string> = new Set(['bridge', 'host', 'null', 'none', 'overlay', 'macvlan', 'ipvlan']);
-
 /** One address pool of a network, as libnetwork's IPAMData. */
 export interface DriverPool {
   /** `LocalDefault` (ctr's default IPAM has only the local address space). */

@@ -7,7 +7,6 @@
 export { NetworkManager, bridgeNameFor, driverOptions } from './network-manager';
 export { parsePortSpec, parseExposedPort, portKey, sctpRefused } from './port-spec';
 export { auxOfFamily } from './create-options';
-export { BUILTIN_DRIVERS } from './driver';
 export type { DriverInterface, DriverJoin, DriverNetworkRequest, DriverPool, DriverRoute, IpamDriver, IpamDriverLookup, IpamPool, NetworkDriver, NetworkDriverLookup } from './driver';
 export { parseMac } from './ipv4';
 export { EMBEDDED_DNS, validDnsSettings } from './resolv';

@@ -2,6 +2,7 @@ import { internal, invalidArgument, notFound } from '@ctr/errors';
 import { isIP } from 'node:net';
 import type { DriverInterface, DriverJoin, DriverPool, IpamDriver, IpamDriverLookup, NetworkDriver, NetworkDriverLookup } from './driver';
 import { runScript } from './exec';
+import { shQuote } from './sandbox-script';
 import type { EndpointState, NetworkState, SandboxState } from './state';
 
 type Join = { ep: EndpointState; net: NetworkState };
@@ -14,10 +15,6 @@ const GATEWAY = 'com.docker.network.gateway';
 const PORTMAP = 'com.docker.network.portmap';
 const EXPOSED = 'com.docker.network.endpoint.exposedports';
 const PROTOCOL_NUMBERS = { tcp: 6, udp: 17 } as const;
-
-function shQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Whether a network is a plugin's (its endpoints are the driver's interfaces, not ctr's veths). */
 export function isRemote(net: NetworkState): boolean {

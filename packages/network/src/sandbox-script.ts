@@ -12,7 +12,7 @@ import type { EndpointState, NetworkState } from './state';
  * in a script is generated or validated (addresses, link names) or quoted (paths).
  */
 
-function shQuote(value: string): string {
+export function shQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
