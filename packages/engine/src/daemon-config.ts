@@ -6,7 +6,7 @@ import { validDnsSettings, type NetworkManagerOptions } from '@ctr/network';
 import type { RegistryClientOptions } from '@ctr/registry';
 import { parseBytes, parseUlimit, type Ulimit } from '@ctr/runtime';
 import type { CreateContainerOptions } from './containers';
-import { logSettings, type LogConfig } from './log-config';
+import { goParseBool, logSettings, type LogConfig } from './log-config';
 
 /**
  * Engine-wide configuration as dockerd has it: `daemon.json` and the flags of `ctr daemon`,
@@ -332,10 +332,12 @@ export function addFlagValue(flags: FlagConfig, option: DaemonOption, text: stri
     case 'string':
       target[option.key] = text;
       return;
-    case 'bool':
-      if (!['true', 'false', '1', '0', 't', 'f', 'TRUE', 'FALSE', 'True', 'False', 'T', 'F'].includes(text)) throw bad(`strconv.ParseBool: parsing "${text}": invalid syntax`);
-      target[option.key] = ['true', '1', 't', 'TRUE', 'True', 'T'].includes(text);
+    case 'bool': {
+      const value = goParseBool(text);
+      if (value === undefined) throw bad(`strconv.ParseBool: parsing "${text}": invalid syntax`);
+      target[option.key] = value;
       return;
+    }
     case 'int':
       if (!/^[+-]?\d+$/.test(text)) throw bad(`strconv.ParseInt: parsing "${text}": invalid syntax`);
       target[option.key] = Number(text);

@@ -73,10 +73,17 @@ const LOCAL_DEFAULTS: Readonly<Record<string, string>> = { 'max-size': '20m', 'm
 const TRUE_WORDS = ['1', 't', 'T', 'TRUE', 'true', 'True'];
 const FALSE_WORDS = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
 
-/** Go's strconv.ParseBool, which moby parses `compress` with. */
+/** Go's strconv.ParseBool: undefined for what Go refuses. */
+export function goParseBool(text: string): boolean | undefined {
+  if (TRUE_WORDS.includes(text)) return true;
+  if (FALSE_WORDS.includes(text)) return false;
+  return undefined;
+}
+
+/** Go's strconv.ParseBool, which moby parses `compress` with, refusing in Go's words. */
 function parseBool(key: string, value: string): boolean {
-  if (TRUE_WORDS.includes(value)) return true;
-  if (FALSE_WORDS.includes(value)) return false;
+  const parsed = goParseBool(value);
+  if (parsed !== undefined) return parsed;
   throw invalidArgument(`strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`, { hint: `${key} takes true or false` });
 }
 
@@ -151,7 +158,7 @@ function remoteLogSettings(driver: string, options: Readonly<Record<string, stri
   if (options['max-buffer-size'] !== undefined && mode !== 'non-blocking') throw invalidArgument("logger: max-buffer-size option is only supported with 'mode=non-blocking'");
   const maxBuffer = mode === 'non-blocking' ? maxBufferSize(options['max-buffer-size']) : undefined;
   const disabled = options['cache-disabled'];
-  if (disabled !== undefined && disabled !== '' && ![...TRUE_WORDS, ...FALSE_WORDS].includes(disabled)) {
+  if (disabled !== undefined && disabled !== '' && goParseBool(disabled) === undefined) {
     throw invalidArgument(`invalid value for option cache-disabled: ${disabled}`);
   }
   const own = Object.fromEntries(Object.entries(options).filter(([key]) => !BUILT_IN.has(key)));

@@ -4,6 +4,7 @@ import type { CreateVolumeOptions, VolumeInfo } from '@ctr/store';
 import type { EngineContext } from './context';
 import { boolFilter, checkFilterKeys, exactMatch, labelsMatch, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { volumePluginsModule } from './lazy-modules';
+import { goParseBool } from './log-config';
 import { checkLocalVolumeName, isPluginDriver } from './volumes-spec';
 
 /** `docker volume ls` / `GET /volumes` options. */
@@ -102,8 +103,8 @@ function pruneAllFilter(filters: Filters): boolean {
   if (values.length > 1) throw invalidArgument(`invalid filter 'all=[${values.join(' ')}]': only one value is expected`);
   const value = values[0];
   if (value === undefined) return false;
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  const all = goParseBool(value);
+  if (all !== undefined) return all;
   throw invalidArgument(`invalid filter 'all': strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`);
 }
 

@@ -2,7 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { engineOptionsFromConfig, loadDaemonConfig, reloadedSettings, withContainerDefaults } from '../src/daemon-config';
+import { addFlagValue, daemonOptionOfFlag, engineOptionsFromConfig, loadDaemonConfig, reloadedSettings, withContainerDefaults, type FlagConfig } from '../src/daemon-config';
 
 test("a container's log options go under the default's when it names the default driver", () => {
   const filled = withContainerDefaults({ image: 'busybox', log: { options: { 'max-file': '3' } } }, { log: { driver: 'local', options: { 'max-size': '5m', 'max-file': '2' } } });
@@ -56,4 +56,15 @@ test('an empty file (a byte order mark and spaces) is an empty configuration', a
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("a bool flag takes Go's ParseBool spellings and refuses others in pflag's words", () => {
+  const debug = daemonOptionOfFlag('--debug');
+  if (!debug) throw new Error('no --debug option');
+  const flags: FlagConfig = {};
+  addFlagValue(flags, debug, 'T');
+  expect(flags.debug).toBe(true);
+  addFlagValue(flags, debug, 'False');
+  expect(flags.debug).toBe(false);
+  expect(() => addFlagValue(flags, debug, 'yes')).toThrow('invalid argument "yes" for "-D, --debug" flag: strconv.ParseBool: parsing "yes": invalid syntax');
 });
