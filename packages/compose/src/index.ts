@@ -1,0 +1,11 @@
+/**
+ * @ctr/compose — multi-container applications: a compose.yaml loaded as the Compose
+ * Specification says, and `docker compose`'s verbs (up, down, ps, logs, build, run, exec…)
+ * carried out on an engine — ctr's own in-process, or a daemon through @ctr/api. The project
+ * lives in its resources' labels, as docker compose keeps it; there is no other state.
+ */
+export * from './model';
+export * from './compose';
+export { loadProject, type LoadOptions } from './load';
+export { listProjects } from './lifecycle';
+export { LABEL, COMPOSE_VERSION, projectContainers, containerName, containerNumber, type ComposeEngine, type ProjectContainersOptions } from './labels';
