@@ -308,9 +308,12 @@ export class AuthorizationChain {
     return new AuthorizationChain(await resolve(engine, names), engine, onError);
   }
 
-  /** A reload's new list (moby's SetPlugins), checked first: a bad one leaves the chain as it was. */
-  async set(names: readonly string[]): Promise<void> {
-    this.plugins = await resolve(this.engine, names);
+  /** A reload's new list (moby's SetPlugins), checked now and put in force by the function returned: a bad one leaves the chain as it was. */
+  async prepare(names: readonly string[]): Promise<() => void> {
+    const plugins = await resolve(this.engine, names);
+    return () => {
+      this.plugins = plugins;
+    };
   }
 
   /**

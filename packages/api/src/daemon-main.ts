@@ -97,8 +97,9 @@ async function reloadConfig(daemon: Daemon, args: Args, current: ReloadableSetti
     mergeDaemonConfig(file, args.flags, fileName);
     validateDaemonConfig(file);
     const settings = reloadedSettings(current, file);
-    await daemon.server.setAuthorizationPlugins(file['authorization-plugins'] ?? args.flags['authorization-plugins'] ?? []);
+    const authorize = await daemon.server.prepareAuthorizationPlugins(file['authorization-plugins'] ?? args.flags['authorization-plugins'] ?? []);
     const event = await daemon.engine.reload(settings);
+    authorize();
     process.stderr.write(`ctrd: Reloaded configuration: ${JSON.stringify(event.Actor.Attributes)}\n`);
     return settings;
   } catch (error) {

@@ -86,7 +86,7 @@ export class ApiServer {
   static async listen(options: ApiServerOptions): Promise<ApiServer> {
     const server = new ApiServer(options);
     // As dockerd: the plugins are checked before the API serves anything.
-    await server.setAuthorizationPlugins(options.authorizationPlugins ?? []);
+    (await server.prepareAuthorizationPlugins(options.authorizationPlugins ?? []))();
     try {
       for (const host of options.hosts) await server.listenOn(host);
     } catch (error) {
@@ -97,16 +97,29 @@ export class ApiServer {
   }
 
   /**
-   * The authorization plugins from now on (a reload's), each checked first: a bad list leaves
-   * the chain as it was. The chain's code is loaded only once a plugin is named.
+   * The authorization plugins from now on, each checked first: a bad list leaves the chain as
+   * it was. They are put in force by the function this resolves to, so a reload that fails
+   * after the check (the engine's part of it) can leave the chain as it was too. The chain's
+   * code is loaded only once a plugin is named.
    */
-  async setAuthorizationPlugins(names: readonly string[]): Promise<void> {
-    if (this.authz) await this.authz.set(names);
-    else if (names.length > 0) {
-      const { AuthorizationChain } = require('./authz') as typeof import('./authz');
-      this.authz = await AuthorizationChain.load(this.options.engine, names, this.options.onInternalError);
+  async prepareAuthorizationPlugins(names: readonly string[]): Promise<() => void> {
+    const inForce = (): void => {
+      this.authorizationPlugins = [...names];
+    };
+    if (this.authz) {
+      const apply = await this.authz.prepare(names);
+      return () => {
+        apply();
+        inForce();
+      };
     }
-    this.authorizationPlugins = [...names];
+    if (names.length === 0) return inForce;
+    const { AuthorizationChain } = require('./authz') as typeof import('./authz');
+    const chain = await AuthorizationChain.load(this.options.engine, names, this.options.onInternalError);
+    return () => {
+      this.authz = chain;
+      inForce();
+    };
   }
 
   private async listenOn(host: string): Promise<void> {

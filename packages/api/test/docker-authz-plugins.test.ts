@@ -318,6 +318,25 @@ test("a SIGHUP reload of daemon.json's authorization-plugins changes the chain",
   }
 });
 
+test("a reload's authorization plugins are checked at once and in force only once applied", async () => {
+  policy = DENY_ME;
+  const apply = await server.prepareAuthorizationPlugins([]);
+  // Until applied — a reload whose engine part fails never applies it — the chain is as it was.
+  expect(await docker(env, ['inspect', 'deny-me'])).toMatchObject({ code: 1, stderr: 'Error response from daemon: authorization denied by plugin policy: deny-me is not allowed\n' });
+  apply();
+  try {
+    expect(await docker(env, ['inspect', 'deny-me'])).toMatchObject({ code: 1, stderr: 'Error: No such object: deny-me\n' });
+  } finally {
+    (await server.prepareAuthorizationPlugins(['policy']))();
+  }
+});
+
+test('a reload naming a missing authorization plugin is refused and leaves the chain as it was', async () => {
+  policy = DENY_ME;
+  await expect(server.prepareAuthorizationPlugins(['no-such-plugin'])).rejects.toMatchObject({ code: expect.any(String) });
+  expect(await docker(env, ['inspect', 'deny-me'])).toMatchObject({ code: 1, stderr: 'Error response from daemon: authorization denied by plugin policy: deny-me is not allowed\n' });
+});
+
 describe('ctrd refuses to start', () => {
   async function ctrd(args: string[]): Promise<{ code: number; stderr: string }> {
     const root = await mkdtemp(join(work.dir, 'root-'));
