@@ -172,6 +172,20 @@ test('removing a plugin frees the blobs no other plugin uses', async () => {
   expect(await fs.readdir(blobs)).toEqual([]);
 });
 
+test('of two creates racing for one name, the refused one leaves no blobs behind', async () => {
+  const blobs = path.join(root, 'plugins', 'storage', 'blobs', 'sha256');
+  // Different configs, so each create stores blobs of its own; both pass the first name check.
+  const dirA = await writePluginDir(path.join(servers.work, `plugin-${++dirs}`), { Description: 'a' });
+  const dirB = await writePluginDir(path.join(servers.work, `plugin-${++dirs}`), { Description: 'b' });
+  const results = await Promise.allSettled([engine.createPlugin('test/raced', tarTree(dirA, '')), engine.createPlugin('test/raced', tarTree(dirB, ''))]);
+  expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+  expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'Conflict' } });
+  // The winner's manifest, config and layer, nothing of the loser's.
+  expect((await fs.readdir(blobs)).length).toBe(3);
+  await engine.removePlugin('test/raced');
+  expect(await fs.readdir(blobs)).toEqual([]);
+});
+
 test('docker info lists an enabled managed volume plugin among the volume drivers', async () => {
   await create('test/info');
   expect((await engine.info()).Plugins.Volume).toEqual(['local']);

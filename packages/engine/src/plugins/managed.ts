@@ -211,7 +211,7 @@ export class ManagedPlugins {
       const layer = await storeRootfsLayer(this.blobs, path.join(temp, 'rootfs'), options.signal);
       const stored = await storePluginContent(this.blobs, config, layer, this.options.version ?? '');
       await writePluginContent(temp, stored.content);
-      return await this.store.locked(async () => {
+      return await this.committing(stored.content, async () => {
         await this.store.checkNameFree(name);
         const plugin: PluginInspect = { Config: stored.config, Enabled: false, Id: this.store.newId(), Name: name, PluginReference: name, Settings: initialSettings(stored.config) };
         await this.store.commit(temp, plugin);
@@ -260,8 +260,7 @@ export class ManagedPlugins {
       await this.stop(plugin);
       const content = await readPluginContent(this.store.pluginDir(plugin.Id));
       await this.store.remove(plugin.Id);
-      const others = await this.store.list();
-      await releaseBlobs(this.blobs, content, await Promise.all(others.map((p) => readPluginContent(this.store.pluginDir(p.Id)))));
+      await this.releaseUnused(content);
       await this.options.onEvent?.('remove', plugin.Id, refOrId);
     });
   }
@@ -312,7 +311,7 @@ export class ManagedPlugins {
     const temp = await this.store.tempDir();
     try {
       const { config, content } = await this.fetch(ref, temp, options);
-      return await this.store.locked(async () => {
+      return await this.committing(content, async () => {
         await this.store.checkNameFree(name);
         const plugin: PluginInspect = { Config: config, Enabled: false, Id: this.store.newId(), Name: name, PluginReference: formatReference(ref), Settings: initialSettings(config) };
         await writePluginContent(temp, content);
@@ -336,15 +335,14 @@ export class ManagedPlugins {
     const temp = await this.store.tempDir();
     try {
       const { config, content } = await this.fetch(ref, temp, options);
-      return await this.store.locked(async () => {
+      return await this.committing(content, async () => {
         const plugin = await this.store.find(before.Id);
         if (plugin.Enabled) throw conflict(`plugin must be disabled before upgrading: plugin ${plugin.Name} is enabled`);
         const old = await readPluginContent(this.store.pluginDir(plugin.Id));
         const upgraded: PluginInspect = { ...plugin, Config: config, PluginReference: formatReference(ref) };
         await writePluginContent(temp, content);
         await this.store.replace(temp, upgraded);
-        const others = await this.store.list();
-        await releaseBlobs(this.blobs, old, await Promise.all(others.map((p) => readPluginContent(this.store.pluginDir(p.Id)))));
+        await this.releaseUnused(old);
         await this.options.onEvent?.('pull', familiarString(ref), plugin.Name);
         return upgraded;
       });
@@ -366,6 +364,28 @@ export class ManagedPlugins {
     const bytes = await this.registry().fetchSmallBlob(ref, manifest.config.digest, request);
     // Pinned: what is pulled next is what was checked.
     return { ref: { ...ref, digest: fetched.descriptor.digest }, config: parsePluginConfig(bytes.toString('utf8')) };
+  }
+
+  /**
+   * `commit` under the plugins' lock, for content already in the blob store: if it fails (the
+   * name taken meanwhile, the plugin enabled meanwhile, a write refused), the blobs no plugin
+   * holds go again, so a refused create, pull or upgrade leaves none behind.
+   */
+  private async committing<T>(content: PluginContent, commit: () => Promise<T>): Promise<T> {
+    return this.store.locked(async () => {
+      try {
+        return await commit();
+      } catch (error) {
+        await this.releaseUnused(content).catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  /** Delete the blobs of `content` that no plugin holds now (called under the plugins' lock). */
+  private async releaseUnused(content: PluginContent | undefined): Promise<void> {
+    const kept = await this.store.list();
+    await releaseBlobs(this.blobs, content, await Promise.all(kept.map((p) => readPluginContent(this.store.pluginDir(p.Id)))));
   }
 
   /**
