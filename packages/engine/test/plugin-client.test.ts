@@ -2,6 +2,7 @@ import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { PluginClient } from '../src/plugins/client';
 
 /**
@@ -22,6 +23,20 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      if (req.url === '/Test.Cut') {
+        // An answer promised whole and cut short: the plugin died while answering.
+        res.writeHead(200, { 'Content-Length': '1000' });
+        res.write('{"Mountpoint":');
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
+      if (req.url === '/Test.Huge') {
+        const piece = Buffer.alloc(1024 * 1024, 0x20);
+        res.writeHead(200);
+        res.on('error', () => undefined);
+        Readable.from(Array.from({ length: 40 }, () => piece)).pipe(res);
+        return;
+      }
       const answer = answers.get(req.url?.slice(1) ?? '') ?? { status: 404, body: '{"Err":"no such method"}' };
       res.statusCode = answer.status;
       res.end(answer.body);
@@ -61,4 +76,12 @@ test("answer (moby's Client.Call) gives a 200 answer as it is, its Err included,
 test('activation reads what a 200 answer implements, whatever Err it carries', async () => {
   answers.set('Plugin.Activate', { status: 200, body: '{"Implements":["VolumeDriver"],"Err":"not read"}' });
   expect(await client.activate()).toEqual(['VolumeDriver']);
+});
+
+test('a connection lost while the answer comes is the plugin failing to answer, not to be reached', async () => {
+  await expect(client.call('Test.Cut')).rejects.toMatchObject({ code: 'Unavailable', message: expect.stringMatching(/^Test\.Cut: reading the answer of the plugin at unix:\/\/.*p\.sock: /) });
+});
+
+test('an answer larger than any plugin has reason to give is refused, not read into memory', async () => {
+  await expect(client.call('Test.Huge')).rejects.toMatchObject({ code: 'ResourceExhausted', message: expect.stringMatching(/^Test\.Huge: the plugin at .* answered with more than 32 MiB$/) });
 });

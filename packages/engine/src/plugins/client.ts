@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { aborted, goErrnoWords, internal, invalidArgument, isCtrError, unavailable, type CtrError } from '@ctr/errors';
+import { aborted, goErrnoWords, internal, invalidArgument, isCtrError, unavailable, CtrError } from '@ctr/errors';
 
 /** The media type of Docker's plugin protocol, both ways. */
 const PLUGIN_MEDIA_TYPE = 'application/vnd.docker.plugins.v1.2+json';
@@ -124,13 +124,13 @@ export class PluginClient {
   async stream(method: string, body: unknown = {}, signal?: AbortSignal): Promise<http.IncomingMessage> {
     const response = await this.request(method, JSON.stringify(body ?? {}), signal);
     if (response.statusCode === 200) return response;
-    const text = await collect(response, method, this.target);
+    const text = await collect(response, method, this.address);
     throw refusal(method, response.statusCode ?? 0, text);
   }
 
   private async post(method: string, payload: string, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> {
     const response = await this.request(method, payload, signal);
-    return { status: response.statusCode ?? 0, text: await collect(response, method, this.target) };
+    return { status: response.statusCode ?? 0, text: await collect(response, method, this.address) };
   }
 
   private request(method: string, payload: string, signal: AbortSignal | undefined): Promise<http.IncomingMessage> {
@@ -153,12 +153,26 @@ export class PluginClient {
   }
 }
 
-/** A whole answer's body, as text. */
-function collect(response: http.IncomingMessage, method: string, target: Target): Promise<string> {
+/**
+ * The most of an answer's body read (moby reads any size): a plugin's JSON answers are small,
+ * a volume list of many thousands is still a few MB, and a runaway plugin must not fill memory.
+ */
+const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+
+/** A whole answer's body, as text; a connection lost while it comes is the plugin's failure to answer, not to be reached. */
+function collect(response: http.IncomingMessage, method: string, address: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    response.on('data', (chunk: Buffer) => chunks.push(chunk));
-    response.on('error', (error) => reject(unreachable(error, method, target)));
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_ANSWER_BYTES) chunks.push(chunk);
+      else {
+        response.destroy();
+        reject(new CtrError('ResourceExhausted', `${method}: the plugin at ${address} answered with more than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB`, { hint: 'the plugin is misbehaving; check its logs' }));
+      }
+    });
+    response.on('error', (error) => reject(unavailable(`${method}: reading the answer of the plugin at ${address}: ${goErrnoWords(error)}`, { cause: error })));
     response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
 }
