@@ -1,13 +1,329 @@
-// Stub: helper B2 replaces this file (build, pull, push, images, ensureImages, serviceImage).
-import { CtrError } from '@ctr/errors';
-import type { BuildOptions, ImageRow, PullOptions, PushOptions, ServicesOptions } from './compose';
-import type { ComposeEngine } from './labels';
-import type { ComposeProject } from './model';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { formatEvent } from '@ctr/dockerfile';
+import { normalizeImageName, splitRepoTag, type BuildImageOptions } from '@ctr/engine';
+import { CtrError, isNotFound, notFound } from '@ctr/errors';
+import type { BuildOptions, ComposeOptions, ImageRow, PullOptions, PushOptions, ServicesOptions } from './compose';
+import { serviceDependencies } from './dependencies';
+import { COMPOSE_VERSION, LABEL, containerName, projectContainers, type ComposeEngine } from './labels';
+import type { ComposeProject, ServiceConfig } from './model';
 
-const notYet = (verb: string): never => {
-  throw new CtrError('Unsupported', `compose ${verb}: not implemented yet`);
-};
-export async function build(_e: ComposeEngine, _p: ComposeProject, _o: BuildOptions): Promise<void> { notYet('build'); }
-export async function pull(_e: ComposeEngine, _p: ComposeProject, _o: PullOptions): Promise<void> { notYet('pull'); }
-export async function push(_e: ComposeEngine, _p: ComposeProject, _o: PushOptions): Promise<void> { notYet('push'); }
-export async function images(_e: ComposeEngine, _p: ComposeProject, _o: ServicesOptions): Promise<ImageRow[]> { return notYet('images'); }
+/** The image a service runs: its `image:`, else the name compose v2 gives what it builds, `<project>-<service>`. */
+export function serviceImage(project: ComposeProject, service: ServiceConfig): string {
+  return service.image ?? `${project.name}-${service.name}`;
+}
+
+/** The project's service of that name, or compose's error. */
+export function projectService(project: ComposeProject, name: string): ServiceConfig {
+  const service = project.services[name];
+  if (!service) throw notFound(`no such service: ${name}`);
+  return service;
+}
+
+/** The services a verb acts on: the named ones (each must exist), else all the project's, in its order. */
+export function selectedServices(project: ComposeProject, names: readonly string[] | undefined): ServiceConfig[] {
+  return names && names.length > 0 ? names.map((name) => projectService(project, name)) : Object.values(project.services);
+}
+
+/** The named services and, transitively, those they need (compose's `--include-deps`), dependencies first. */
+export function withDependencies(project: ComposeProject, names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name)) return;
+    const service = projectService(project, name);
+    for (const dependency of serviceDependencies(service)) if (project.services[dependency]) visit(dependency);
+    seen.add(name);
+  };
+  for (const name of names) visit(name);
+  return [...seen];
+}
+
+async function imagePresent(engine: ComposeEngine, image: string): Promise<boolean> {
+  try {
+    await engine.inspectImage(image);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+export interface EnsureImagesOptions extends ComposeOptions {
+  /** `--build`: rebuild every service with a `build:`; `--no-build`: build nothing; default: build what is missing. */
+  build?: 'always' | 'never' | 'missing';
+  /** `--pull` (over every service's `pull_policy`), or `policy` (default): each service's own. */
+  pull?: 'always' | 'missing' | 'never' | 'build' | 'policy';
+  /** Build output lines, by service. */
+  onOutput?: (service: string, line: string) => void;
+}
+
+type Policy = 'always' | 'missing' | 'never' | 'build';
+
+/**
+ * What `create`, `up` and `run` do before making containers (compose's ensureImagesExists):
+ * pull the images the pull policy asks for, then build the services with a `build:` whose
+ * image is missing, or all of them with `--build` (or `pull_policy: build`). A failed pull of
+ * an image that can be built only warns: the build makes it.
+ */
+export async function ensureImages(engine: ComposeEngine, project: ComposeProject, services: readonly string[], options: EnsureImagesOptions = {}): Promise<void> {
+  const selected = services.map((name) => projectService(project, name));
+  const buildable = (service: ServiceConfig): boolean => options.build !== 'never' && service.build !== undefined;
+  const policyOf = (service: ServiceConfig): Policy => {
+    if (options.build === 'always' && buildable(service)) return 'build';
+    const policy = options.pull && options.pull !== 'policy' ? options.pull : service.pull_policy ?? 'missing';
+    return policy === 'if_not_present' ? 'missing' : policy;
+  };
+  // An image another service builds may fail to pull: the build makes it (compose's isServiceImageToBuild).
+  const builtElsewhere = new Set(Object.values(project.services).filter(buildable).map((service) => serviceImage(project, service)));
+  const pulling = new Map<string, Promise<void>>();
+  for (const service of selected) {
+    if (!service.image && !service.build) throw new CtrError('InvalidArgument', `invalid service "${service.name}". Must specify either image or build`);
+    const image = serviceImage(project, service);
+    const policy = policyOf(service);
+    if (!service.image || policy === 'never' || policy === 'build' || pulling.has(image)) continue;
+    if (policy === 'missing' && (await imagePresent(engine, image))) continue;
+    pulling.set(image, pullImage(engine, service.image, options).catch((error: unknown) => {
+      if (!builtElsewhere.has(image)) throw error;
+    }));
+  }
+  await Promise.all(pulling.values());
+  const builds: ServiceConfig[] = [];
+  for (const service of selected) {
+    const image = serviceImage(project, service);
+    if (!buildable(service)) {
+      // compose's --no-build would pull `<project>-<service>` from Docker Hub; a name no registry has is refused here instead.
+      if (service.build && !service.image && !(await imagePresent(engine, image))) {
+        throw notFound(`image ${image} for service "${service.name}" is not built, and --no-build was given: run \`compose build ${service.name}\` first`);
+      }
+      continue;
+    }
+    if (policyOf(service) === 'build' || !(await imagePresent(engine, image))) builds.push(service);
+  }
+  // Services sharing an image are built once, by the first of them.
+  const built = new Set<string>();
+  for (const service of builds) {
+    const image = serviceImage(project, service);
+    if (built.has(image)) continue;
+    built.add(image);
+    await buildService(engine, project, service, options);
+  }
+}
+
+/** Pull one image, told as compose tells it: `Image busybox Pulling`, each layer's progress, `Pulled`. */
+async function pullImage(engine: ComposeEngine, image: string, options: ComposeOptions): Promise<void> {
+  const emit = (status: string, done: boolean, detail?: string): void => options.onProgress?.({ resource: 'Image', name: image, status, done, ...(detail !== undefined ? { detail } : {}) });
+  emit('Pulling', false);
+  try {
+    await engine.pull(image, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (event) => emit('Pulling', false, `${event.id} ${event.status}`),
+    });
+  } catch (error) {
+    emit('Error', true, error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+  emit('Pulled', true);
+}
+
+/** Compose's `args:` with the ones written without a value taken from the environment, or left out when it has none. */
+function buildArgs(project: ComposeProject, args: Record<string, string | null>, overrides: Record<string, string> | undefined): Record<string, string> {
+  const resolved: Record<string, string> = {};
+  for (const [key, value] of Object.entries(args)) {
+    const given = value ?? project.environment[key];
+    if (given !== undefined) resolved[key] = given;
+  }
+  return { ...resolved, ...overrides };
+}
+
+/** Build secrets by id (the target's name, else the secret's key), read from the project's top-level `secrets:`. */
+async function buildSecrets(project: ComposeProject, service: ServiceConfig): Promise<Record<string, Uint8Array>> {
+  const secrets: Record<string, Uint8Array> = {};
+  for (const reference of service.build?.secrets ?? []) {
+    const secret = project.secrets[reference.source];
+    if (!secret) throw notFound(`service "${service.name}" refers to undefined build secret ${reference.source}`);
+    const id = reference.target ?? reference.source;
+    if (secret.file !== undefined) secrets[id] = await fs.readFile(secret.file);
+    else if (secret.environment !== undefined) secrets[id] = Buffer.from(project.environment[secret.environment] ?? '');
+    else if (secret.content !== undefined) secrets[id] = Buffer.from(secret.content);
+  }
+  return secrets;
+}
+
+const REMOTE_CONTEXT = /^(https?:\/\/|git@|git:\/\/|ssh:\/\/|github\.com\/)/;
+
+/** The image's labels compose adds to the build's own: its project, service and version. */
+function builtImageLabels(project: ComposeProject, service: ServiceConfig): Record<string, string> {
+  return { ...service.build?.labels, [LABEL.version]: COMPOSE_VERSION, [LABEL.project]: project.name, [LABEL.service]: service.name };
+}
+
+/** Build a service's image as compose's classic builder does: tagged `serviceImage` and the `tags:` besides. */
+async function buildService(engine: ComposeEngine, project: ComposeProject, service: ServiceConfig, options: ComposeOptions & Pick<BuildOptions, 'noCache' | 'buildArgs' | 'onOutput'>): Promise<void> {
+  const build = service.build;
+  if (!build) return;
+  const emit = (status: string, done: boolean, detail?: string): void => options.onProgress?.({ resource: 'Service', name: service.name, status, done, ...(detail !== undefined ? { detail } : {}) });
+  const remote = REMOTE_CONTEXT.test(build.context);
+  const dockerfile = build.dockerfile ?? 'Dockerfile';
+  // A Dockerfile outside the context (compose allows one) is sent as its text, as docker's CLI does with `-f`.
+  const outside = !remote && build.dockerfile_inline === undefined && path.isAbsolute(dockerfile) && path.relative(build.context, dockerfile).startsWith('..');
+  const dockerfileContent = build.dockerfile_inline ?? (outside ? await fs.readFile(dockerfile) : undefined);
+  const secrets = await buildSecrets(project, service);
+  // The classic builder reads images to reuse steps from; buildx's `type=…` cache specs mean nothing to it.
+  const cacheFrom = build.cache_from.filter((entry) => !entry.includes('='));
+  const steps: NonNullable<BuildImageOptions['steps']> = {
+    ...(build.extra_hosts.length > 0 ? { extraHosts: build.extra_hosts } : {}),
+    ...(build.shm_size !== undefined ? { shmSize: build.shm_size } : {}),
+  };
+  const platform = service.platform ?? build.platforms[0];
+  let pending = '';
+  const output = (text: string): void => {
+    const lines = (pending + text).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) options.onOutput?.(service.name, line);
+  };
+  emit('Building', false);
+  try {
+    await engine.build({
+      context: remote ? { remote: build.context } : build.context,
+      ...(dockerfileContent !== undefined ? { dockerfileContent } : { dockerfile: outside ? dockerfile : path.isAbsolute(dockerfile) ? path.relative(build.context, dockerfile) : dockerfile }),
+      ...(build.target !== undefined ? { target: build.target } : {}),
+      buildArgs: buildArgs(project, build.args, options.buildArgs),
+      labels: builtImageLabels(project, service),
+      noCache: options.noCache === true || build.no_cache === true,
+      network: build.network ?? 'default',
+      tags: [serviceImage(project, service), ...build.tags],
+      ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
+      ...(Object.keys(steps).length > 0 ? { steps } : {}),
+      ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+      ...(platform !== undefined ? { platform } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onEvent: (event) => output(formatEvent(event)),
+    });
+  } catch (error) {
+    emit('Error', true, error instanceof Error ? error.message : String(error));
+    throw error;
+  } finally {
+    if (pending !== '') options.onOutput?.(service.name, pending);
+  }
+  emit('Built', true);
+}
+
+/** `compose build`: every selected service with a `build:`, whether its image exists or not. */
+export async function build(engine: ComposeEngine, project: ComposeProject, options: BuildOptions): Promise<void> {
+  const built = new Set<string>();
+  for (const service of selectedServices(project, options.services)) {
+    if (!service.build) continue;
+    const image = serviceImage(project, service);
+    if (built.has(image)) continue;
+    built.add(image);
+    await buildService(engine, project, service, options);
+  }
+}
+
+/**
+ * `compose pull`: each selected service's image, skipping (with compose's words) those with none,
+ * `pull_policy: never|build`, an image present under `--policy missing` (a `latest` one is
+ * pulled anyway, as compose refreshes it), or a `build:` under `--ignore-buildable`. A failure
+ * fails the pull unless `--ignore-pull-failures`, or unless the service can build its image.
+ */
+export async function pull(engine: ComposeEngine, project: ComposeProject, options: PullOptions): Promise<void> {
+  const names = options.includeDeps && options.services?.length ? withDependencies(project, options.services) : options.services;
+  const skip = (service: ServiceConfig, why?: string): void =>
+    options.onProgress?.({ resource: 'Service', name: service.name, status: 'Skipped', done: true, ...(why !== undefined ? { detail: why } : {}) });
+  const pulling = new Map<string, string>();
+  const failures: string[] = [];
+  const mustBuild: string[] = [];
+  for (const service of selectedServices(project, names)) {
+    const image = service.image;
+    if (image === undefined) {
+      skip(service, 'No image to be pulled');
+      continue;
+    }
+    const policy = options.policy ?? service.pull_policy;
+    if (policy === 'never' || policy === 'build') {
+      skip(service);
+      continue;
+    }
+    if ((policy === 'missing' || policy === 'if_not_present') && !isLatest(image) && (await imagePresent(engine, image))) {
+      skip(service, 'Image is already present locally');
+      continue;
+    }
+    if (service.build && options.ignoreBuildable) {
+      skip(service, 'Image can be built');
+      continue;
+    }
+    const by = pulling.get(image);
+    if (by !== undefined) {
+      skip(service, `Image is already being pulled by ${by}`);
+      continue;
+    }
+    pulling.set(image, service.name);
+    try {
+      await pullImage(engine, image, options);
+    } catch (error) {
+      if (service.build) mustBuild.push(service.name);
+      else if (!options.ignorePullFailures) throw error;
+      failures.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  if (mustBuild.length > 0) {
+    options.onProgress?.({ resource: 'Service', name: mustBuild.join(' '), status: 'Warning', done: true, detail: `Some service image(s) must be built from source by running:\n    docker compose build ${mustBuild.join(' ')}` });
+  }
+  if (failures.length > 0 && !options.ignorePullFailures) throw new CtrError('Unavailable', failures.join('\n'));
+}
+
+/** Whether a reference names the `latest` tag, which compose's `--policy missing` pulls even when present. */
+function isLatest(image: string): boolean {
+  try {
+    return normalizeImageName(image).endsWith(':latest');
+  } catch {
+    return false;
+  }
+}
+
+/** `compose push`: the images of the selected services that have both `build:` and `image:` (compose pushes only those). */
+export async function push(engine: ComposeEngine, project: ComposeProject, options: PushOptions): Promise<void> {
+  const names = options.includeDeps && options.services?.length ? withDependencies(project, options.services) : options.services;
+  for (const service of selectedServices(project, names)) {
+    if (!service.build || service.image === undefined) continue;
+    for (const image of [service.image, ...service.build.tags]) {
+      const emit = (status: string, done: boolean, detail?: string): void => options.onProgress?.({ resource: 'Image', name: image, status, done, ...(detail !== undefined ? { detail } : {}) });
+      emit('Pushing', false);
+      try {
+        await engine.push(image, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          onProgress: (event) => emit('Pushing', false, `${event.id} ${event.status}`),
+        });
+      } catch (error) {
+        emit(options.ignorePushFailures ? 'Warning' : 'Error', true, error instanceof Error ? error.message : String(error));
+        if (!options.ignorePushFailures) throw error;
+        continue;
+      }
+      emit('Pushed', true);
+    }
+  }
+}
+
+/** `compose images`: the image of each of the project's containers (stopped and one-off ones too), by container name. */
+export async function images(engine: ComposeEngine, project: ComposeProject, options: ServicesOptions): Promise<ImageRow[]> {
+  if (options.services) for (const name of options.services) projectService(project, name);
+  const containers = await projectContainers(engine, project.name, { all: true, oneoff: 'include', ...(options.services ? { services: options.services } : {}) });
+  const rows = await Promise.all(
+    containers.map(async (container): Promise<ImageRow> => {
+      const image = await engine.inspectImage(container.ImageID || container.Image);
+      const { repo, tag } = repositoryAndTag(container.Image);
+      return { Container: containerName(container), Repository: repo, Tag: tag, ID: image.Id, Size: image.Size };
+    }),
+  );
+  return rows.sort((a, b) => a.Container.localeCompare(b.Container));
+}
+
+/** The repository and tag a container's image was named by; none for an image ID (compose's ParseDockerRef refuses it). */
+function repositoryAndTag(image: string): { repo: string; tag: string } {
+  if (/^(sha256:)?[0-9a-f]{64}$/.test(image)) return { repo: '', tag: '' };
+  try {
+    const { repo, tag } = splitRepoTag(normalizeImageName(image));
+    return { repo, tag: tag === '<none>' ? '' : tag };
+  } catch {
+    return { repo: '', tag: '' };
+  }
+}

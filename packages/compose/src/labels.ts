@@ -20,6 +20,7 @@ export const LABEL = {
   network: 'com.docker.compose.network',
   volume: 'com.docker.compose.volume',
   replace: 'com.docker.compose.replace',
+  slug: 'com.docker.compose.slug',
 } as const;
 
 /** The Compose version ctr's labels and `compose version` claim: the v2 behaviour it follows. */

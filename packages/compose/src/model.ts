@@ -25,6 +25,10 @@ export interface ComposeProject {
   disabled_services: Record<string, ServiceConfig>;
   /** The environment interpolation used: the process's over the project's `.env` file(s). */
   environment: Record<string, string>;
+  /** The `.env`/`--env-file` files read, absolute (compose's `environment_file` label). */
+  env_files?: string[];
+  /** What loading warned about (unset variables, obsolete `version`…), for the CLI to print. */
+  warnings?: string[];
 }
 
 export interface ServiceConfig {
@@ -55,6 +59,8 @@ export interface ServiceConfig {
   depends_on: Record<string, ServiceDependency>;
   links: string[];
   external_links: string[];
+  /** `service:name[:ro]` or `container:name[:ro]` entries. */
+  volumes_from?: string[];
   restart?: string;
   /** Replicas: `scale`, else `deploy.replicas`, else 1. */
   scale: number;
