@@ -19,6 +19,7 @@ import { contextCommands } from './commands/context';
 import { trustCommands } from './commands/trust';
 import { manifestCommands } from './commands/manifest';
 import { searchCommand } from './commands/search';
+import { composeCommand } from './commands/compose';
 import { bool, list, parseFlags, str, type FlagSpec, type ParsedArgs } from './flags';
 import type { HostFlags } from './host';
 import { commandHelp, groupHelp, mainHelp, usageLine } from './help';
@@ -91,6 +92,8 @@ const groups: CommandGroup[] = [
   { name: 'trust', description: 'Manage trust on Docker images', commands: trustCommands },
   { name: 'manifest', description: 'Manage Docker image manifests and manifest lists', commands: manifestCommands },
   { name: 'healthcheck', description: 'Run container health checks', commands: healthcheckCommands },
+  // Listed with the groups, as docker lists its compose plugin; run by composeCommand, which parses its own flags.
+  { name: 'compose', description: composeCommand.description, commands: [] },
 ].map((group) => ({ ...group, commands: group.commands.map(alsoTopLevel) }));
 
 /** Other names a group's commands answer to (`container list`, `image remove`). */
@@ -212,6 +215,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stdout.write(mainHelp(common, topLevel.filter((c) => !common.includes(c)), groups, globalFlags));
     return 0;
   }
+  if (name === composeCommand.name) return runCommand(composeCommand, 'ctr compose', rest, io, debug);
   const group = groups.find((g) => g.name === name);
   if (group) return runGroup(group, rest, io, debug);
   const command = topLevel.find((c) => c.name === name);

@@ -1,0 +1,201 @@
+import path from 'node:path';
+import type { ComposeApi, ComposeProject } from '@ctr/compose';
+import { CtrError, invalidArgument } from '@ctr/errors';
+import type { Command, Io } from '../command';
+import { clientDebug, getEngine } from '../context';
+import { moreInformation, reportError } from '../errors';
+import { bool, list, parseFlags, str, type FlagSpec } from '../flags';
+import { commandHelp, groupHelp } from '../help';
+import { ComposeProgressView, progressMode, warn, type AnsiMode } from './compose-output';
+
+/** `ctr compose`'s own flags, docker compose v2's project flags and output flags. */
+const ROOT_FLAGS: FlagSpec[] = [
+  { name: 'ansi', type: 'string', description: 'Control when to print ANSI control characters ("never"|"always"|"auto")', default: 'auto' },
+  { name: 'env-file', type: 'list', valueName: 'stringArray', description: 'Specify an alternate environment file' },
+  { name: 'file', short: 'f', type: 'list', valueName: 'stringArray', description: 'Compose configuration files' },
+  { name: 'profile', type: 'list', valueName: 'stringArray', description: 'Specify a profile to enable' },
+  { name: 'progress', type: 'string', description: 'Set type of progress output (auto, tty, plain, json, quiet)', default: 'auto' },
+  { name: 'project-directory', type: 'string', description: 'Specify an alternate working directory (default: the path of the, first specified, Compose file)' },
+  { name: 'project-name', short: 'p', type: 'string', description: 'Project name' },
+  { name: 'version', short: 'v', type: 'bool', description: 'Show the Docker Compose version information', hidden: true },
+  { name: 'help', type: 'bool', description: 'Print usage', hidden: true },
+];
+
+const ROOT: Command = {
+  name: 'compose',
+  usage: '[OPTIONS] COMMAND',
+  description: 'Define and run multi-container applications',
+  flags: ROOT_FLAGS,
+  run: () => Promise.resolve(0),
+};
+
+/** The project flags a sub-command runs with. */
+export interface ComposeGlobals {
+  files: string[];
+  projectName?: string;
+  profiles: string[];
+  envFiles: string[];
+  projectDirectory?: string;
+  progress: string;
+  ansi: AnsiMode;
+}
+
+/** @ctr/compose, loaded when a compose command first needs it (never by `ctr run`). */
+export function composeLibrary(): typeof import('@ctr/compose') {
+  return require('@ctr/compose') as typeof import('@ctr/compose');
+}
+
+/**
+ * One compose command's view of its project: loaded as the flags say (with the loader's
+ * warnings on stderr, compose's way), bound to the engine, and its progress drawn on stderr.
+ */
+export class ComposeSession {
+  readonly started = Date.now();
+
+  constructor(
+    readonly globals: ComposeGlobals,
+    readonly io: Io,
+  ) {}
+
+  /** The project the files describe, with the services named on the command line checked against it. */
+  async load(services: readonly string[] = [], options: { interpolate?: boolean } = {}): Promise<ComposeProject> {
+    const { files, projectName, projectDirectory, profiles, envFiles } = this.globals;
+    const project = await composeLibrary().loadProject({
+      files,
+      profiles,
+      envFiles,
+      services: [...services],
+      env: this.io.env,
+      cwd: process.cwd(),
+      ...(projectName !== undefined ? { projectName } : {}),
+      ...(projectDirectory !== undefined ? { projectDirectory } : {}),
+      ...(options.interpolate === false ? { interpolate: false } : {}),
+      stdin: () => readAll(this.io.stdin),
+    });
+    for (const message of project.warnings ?? []) warn(this.io, message, this.started);
+    for (const service of services) if (!Object.hasOwn(project.services, service)) throw noSuchService(service);
+    return project;
+  }
+
+  /**
+   * The project for the commands that work on what exists (ps, down, logs, stop…), which
+   * compose lets find it by name: when no file can be loaded, `-p NAME` or
+   * `$COMPOSE_PROJECT_NAME` still names it, and what exists of it is found by its labels.
+   * (compose reads no file at all for `-p` without `-f`, and rebuilds the project from its
+   * containers' labels; ctr reads the file when there is one, so the verbs know its services.)
+   */
+  async loadOrName(services: readonly string[] = []): Promise<ComposeProject> {
+    try {
+      return await this.load(services);
+    } catch (error) {
+      const named = this.globals.projectName ?? this.io.env.COMPOSE_PROJECT_NAME;
+      if (named && this.globals.files.length === 0) return emptyProject(named);
+      throw error;
+    }
+  }
+
+  /** The project's verbs on the engine (in-process, or the daemon `-H` names). */
+  async compose(project: ComposeProject): Promise<ComposeApi> {
+    const engine = await getEngine();
+    return new (composeLibrary().Compose)(engine, project);
+  }
+
+  /** A progress view on stderr, as `--progress` and `--ansi` say. */
+  progress(): ComposeProgressView {
+    const { stderr, env } = this.io;
+    const mode = progressMode(this.globals.progress, this.globals.ansi, stderr);
+    return new ComposeProgressView(stderr, mode, mode === 'tty' && !env.NO_COLOR);
+  }
+
+  /** Runs `operation` with a progress view, which is drawn a last time however it ends. */
+  async withProgress<T>(operation: (view: ComposeProgressView) => Promise<T>): Promise<T> {
+    const view = this.progress();
+    try {
+      return await operation(view);
+    } finally {
+      view.stop();
+    }
+  }
+}
+
+/** compose's error for a service the project does not have. */
+export function noSuchService(service: string): CtrError {
+  return new CtrError('NotFound', `no such service: ${service}`);
+}
+
+/** A project known by name alone: what exists of it is found by its labels. */
+function emptyProject(name: string): ComposeProject {
+  return { name, working_dir: process.cwd(), config_files: [], services: {}, networks: {}, volumes: {}, secrets: {}, configs: {}, disabled_services: {}, environment: {} };
+}
+
+function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer | string) => chunks.push(Buffer.from(chunk)));
+    stream.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stream.once('error', reject);
+  });
+}
+
+/** The sub-commands, bound to the session, in help's order (by name, as cobra lists them). */
+function subCommands(session: ComposeSession): Command[] {
+  const { lifecycleCommands } = require('./compose-lifecycle') as typeof import('./compose-lifecycle');
+  const { viewCommands } = require('./compose-views') as typeof import('./compose-views');
+  const { processCommands } = require('./compose-process') as typeof import('./compose-process');
+  return [...lifecycleCommands(session), ...viewCommands(session), ...processCommands(session)].sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+function rootHelp(commands: Command[]): string {
+  const options = commandHelp('ctr compose', ROOT);
+  const listing = groupHelp({ name: 'compose', description: '', commands });
+  return `${options}\n${listing.slice(listing.indexOf('Commands:'))}`;
+}
+
+function ansiFlag(value: string): AnsiMode {
+  if (value === 'never' || value === 'always' || value === 'auto') return value;
+  throw invalidArgument(`invalid --ansi value ${JSON.stringify(value)}: expected "never", "always" or "auto"`);
+}
+
+/** `ctr compose ARGS…`: its flags, then the sub-command through the CLI's usual parsing, help and errors. */
+export async function runCompose(argv: readonly string[], io: Io): Promise<number> {
+  const { runCommand } = require('../main') as typeof import('../main');
+  const debug = clientDebug();
+  let args;
+  try {
+    args = parseFlags(argv, ROOT_FLAGS, { stopAtPositional: true });
+  } catch (error) {
+    return reportError(error, io, 'ctr compose', debug, 'ctr compose [OPTIONS] COMMAND');
+  }
+  const globals: ComposeGlobals = {
+    files: list(args, 'file'),
+    profiles: list(args, 'profile'),
+    envFiles: list(args, 'env-file').map((file) => path.resolve(file)),
+    progress: args.flags.progress === 'auto' && io.env.COMPOSE_PROGRESS ? io.env.COMPOSE_PROGRESS : (str(args, 'progress') ?? 'auto'),
+    ansi: 'auto',
+  };
+  const projectName = str(args, 'project-name');
+  const projectDirectory = str(args, 'project-directory');
+  if (projectName !== undefined) globals.projectName = projectName;
+  if (projectDirectory !== undefined) globals.projectDirectory = projectDirectory;
+  const session = new ComposeSession(globals, io);
+  const commands = subCommands(session);
+  const [sub, ...rest] = args.positionals;
+  if (bool(args, 'version') && !sub) return runCommand(commands.find((c) => c.name === 'version') as Command, 'ctr compose version', [], io, debug);
+  if (!sub || bool(args, 'help')) {
+    io.stdout.write(rootHelp(commands));
+    return 0;
+  }
+  const command = commands.find((c) => c.name === sub);
+  if (!command) {
+    io.stderr.write(`ctr: unknown command: ctr compose ${sub}\n\nUsage:  ctr compose [OPTIONS] COMMAND\n\n${moreInformation('ctr compose')}`);
+    return 1;
+  }
+  try {
+    const ansi = args.flags.ansi === 'auto' && io.env.COMPOSE_ANSI ? io.env.COMPOSE_ANSI : (str(args, 'ansi') ?? 'auto');
+    globals.ansi = ansiFlag(ansi);
+    progressMode(globals.progress, globals.ansi, io.stderr);
+  } catch (error) {
+    return reportError(error, io, `ctr compose ${sub}`, debug);
+  }
+  return runCommand(command, `ctr compose ${sub}`, rest, io, debug);
+}
