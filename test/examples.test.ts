@@ -12,7 +12,7 @@ describe('examples', () => {
 
   test('every example is covered here', () => {
     const names = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
-    expect(names).toEqual(['app-lifecycle', 'commit', 'content-trust', 'create-start', 'hello-world', 'import-busybox', 'interactive', 'private-registry', 'save-load', 'volumes']);
+    expect(names).toEqual(['app-lifecycle', 'commit', 'compose', 'content-trust', 'create-start', 'hello-world', 'import-busybox', 'interactive', 'private-registry', 'save-load', 'volumes']);
   });
 
   test('hello-world prints the greeting and exits 0', async () => {
@@ -26,6 +26,11 @@ describe('examples', () => {
     expect(result.logs[0]).toBe('app starting as myapp');
     expect(result.logs).toContain('tick');
     expect(result.statusAfterStop).toBe('exited');
+  });
+
+  test('compose brings up a built web service and a client that reaches it by name, then takes them down', async () => {
+    const result = await (await load('compose')).main([], quiet);
+    expect(result).toEqual({ served: 'hello from web', clientSaw: ['hello from web'], services: ['client', 'web'], afterDown: 0 });
   });
 
   test('create-start creates a container that runs only when started', async () => {
