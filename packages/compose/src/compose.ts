@@ -1,4 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
+import type { ContainerSummary } from '@ctr/engine';
+import * as extras from './extras';
+import type { AttachOptions, CommitOptions, ComposeEvent, CopyTargetsOptions, EventsOptions, ReplicaOptions, WaitOptions } from './extras';
 import type { ComposeEngine } from './labels';
 import type { ComposeProject } from './model';
 import * as images from './images';
@@ -53,6 +56,8 @@ export interface CreateOptions extends ServicesOptions {
   noDeps?: boolean;
   /** `-V`, `--renew-anon-volumes`: new anonymous volumes instead of the previous containers'. */
   renewAnonVolumes?: boolean;
+  /** The output lines of the builds the verb makes (steps, RUN output), by service. */
+  onBuildOutput?: (service: string, line: string) => void;
 }
 
 /** What `up` attaches to and reports, in order: every line of a service's output, and each container's exit. */
@@ -239,6 +244,8 @@ export interface RunOptions extends StdioOptions, ComposeOptions {
   noDeps?: boolean;
   build?: boolean;
   pull?: 'always' | 'missing' | 'never' | 'policy';
+  /** The output lines of the builds the run makes, by service. */
+  onBuildOutput?: (service: string, line: string) => void;
 }
 
 export interface ImageRow {
@@ -290,9 +297,19 @@ export interface ComposeApi {
   top(options?: ServicesOptions): Promise<TopRow[]>;
   /** `host:port` a service's private port is published on. */
   port(service: string, privatePort: number, options?: PortOptions): Promise<string>;
+  /** The exit code of the last of the services' containers to stop. */
+  wait(options?: WaitOptions): Promise<number>;
+  events(options?: EventsOptions): AsyncGenerator<ComposeEvent>;
+  copyTargets(service: string, options: CopyTargetsOptions): Promise<ContainerSummary[]>;
+  replica(service: string, options?: ReplicaOptions): Promise<ContainerSummary>;
+  attach(service: string, options?: AttachOptions): Promise<void>;
+  scale(replicas: Record<string, number>, options?: ComposeOptions & { noDeps?: boolean }): Promise<void>;
+  commit(service: string, options?: CommitOptions): Promise<{ id: string }>;
+  export(service: string, options?: ReplicaOptions & { signal?: AbortSignal }): Promise<Readable>;
 }
 
 export type { ComposeEngine };
+export type { AttachOptions, CommitOptions, ComposeEvent, CopyTargetsOptions, EventsOptions, ReplicaOptions, WaitOptions };
 
 /** The project's verbs on an engine. */
 export class Compose implements ComposeApi {
@@ -379,5 +396,37 @@ export class Compose implements ComposeApi {
 
   port(service: string, privatePort: number, options: PortOptions = {}): Promise<string> {
     return operations.port(this.engine, this.project, service, privatePort, options);
+  }
+
+  wait(options: WaitOptions = {}): Promise<number> {
+    return extras.wait(this.engine, this.project, options);
+  }
+
+  events(options: EventsOptions = {}): AsyncGenerator<ComposeEvent> {
+    return extras.events(this.engine, this.project, options);
+  }
+
+  copyTargets(service: string, options: CopyTargetsOptions): Promise<ContainerSummary[]> {
+    return extras.copyTargets(this.engine, this.project, service, options);
+  }
+
+  replica(service: string, options: ReplicaOptions = {}): Promise<ContainerSummary> {
+    return extras.replica(this.engine, this.project, service, options);
+  }
+
+  attach(service: string, options: AttachOptions = {}): Promise<void> {
+    return extras.attach(this.engine, this.project, service, options);
+  }
+
+  scale(replicas: Record<string, number>, options: ComposeOptions & { noDeps?: boolean } = {}): Promise<void> {
+    return extras.scale(this.engine, this.project, replicas, options);
+  }
+
+  commit(service: string, options: CommitOptions = {}): Promise<{ id: string }> {
+    return extras.commit(this.engine, this.project, service, options);
+  }
+
+  export(service: string, options: ReplicaOptions & { signal?: AbortSignal } = {}): Promise<Readable> {
+    return extras.exportContainer(this.engine, this.project, service, options);
   }
 }

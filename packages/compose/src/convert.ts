@@ -6,7 +6,7 @@ import { CtrError } from '@ctr/errors';
 import { COMPOSE_VERSION, LABEL } from './labels';
 import type { ComposeProject, ServiceConfig, ServiceNetwork, ServiceVolume } from './model';
 import { parseDuration } from './duration';
-import { serviceImage } from './images';
+import { projectService, serviceImage } from './images';
 
 /** Which container of a service the options are for. */
 export interface ContainerIdentity {
@@ -48,6 +48,32 @@ export function networksByPriority(service: ServiceConfig): string[] {
 /** The service `network_mode: service:x` / `volumes_from`-style reference names, if the mode is one. */
 export function serviceOfMode(mode: string | undefined): string | undefined {
   return mode?.startsWith('service:') ? mode.slice('service:'.length) : undefined;
+}
+
+/**
+ * A `volumes_from` entry's service and mode: `name[:ro|rw]` (the spec's form, and the
+ * `service:name[:ro|rw]` some files write); none for `container:name[:ro|rw]`.
+ */
+export function volumesFromService(entry: string): { service: string; mode?: string } | undefined {
+  const parts = entry.split(':');
+  if (parts[0] === 'container') return undefined;
+  if (parts[0] === 'service' && parts.length > 1) parts.shift();
+  const [service = '', ...mode] = parts;
+  return mode.length > 0 ? { service, mode: mode.join(':') } : { service };
+}
+
+/**
+ * `volumes_from` as the engine takes it (compose's getVolumesFrom): a service's first
+ * container (its container_name, else `<project>-<service>-1`), a container by its name. Unlike
+ * compose, which drops the mode of a two-part `db:ro`, the mode is kept, as the spec documents it.
+ */
+function volumesFrom(project: ComposeProject, service: ServiceConfig): string[] {
+  return (service.volumes_from ?? []).map((entry) => {
+    const from = volumesFromService(entry);
+    if (!from) return entry.slice('container:'.length);
+    const target = projectService(project, from.service);
+    return `${serviceContainerName(project, target, 1)}${from.mode !== undefined ? `:${from.mode}` : ''}`;
+  });
 }
 
 /**
@@ -152,6 +178,7 @@ export function containerOptions(project: ComposeProject, service: ServiceConfig
       devices: service.devices.map(deviceMapping),
       ulimits: Object.entries(service.ulimits).map(([ulimit, { soft, hard }]) => ({ name: ulimit, soft, hard })),
       links: [...service.links.map((link) => serviceLink(project, link)), ...service.external_links],
+      volumesFrom: volumesFrom(project, service),
     }),
     ...(Object.keys(service.sysctls).length > 0 ? { sysctls: service.sysctls } : {}),
     ...resources(service),

@@ -1,16 +1,17 @@
 import { CtrError } from '@ctr/errors';
-import { serviceOfMode } from './convert';
+import { serviceOfMode, volumesFromService } from './convert';
 import type { ComposeProject, ServiceConfig } from './model';
 
 /**
  * The services a service needs before it (compose-go's GetDependencies): its depends_on, the
- * services it links to, and the one whose network namespace it joins.
+ * services it links to or takes volumes from, and the one whose network namespace it joins.
  */
 export function serviceDependencies(service: ServiceConfig): string[] {
   const named = [
     ...Object.keys(service.depends_on),
     ...service.links.map((link) => link.split(':')[0] ?? link),
     ...[serviceOfMode(service.network_mode), serviceOfMode(service.ipc), serviceOfMode(service.pid)].filter((s): s is string => s !== undefined),
+    ...(service.volumes_from ?? []).flatMap((entry) => volumesFromService(entry)?.service ?? []),
   ];
   return [...new Set(named)];
 }

@@ -7,7 +7,7 @@
 export * from './model';
 export * from './compose';
 export { loadProject, projectConfig, normalizeProjectName, type LoadOptions, type ConfigOutputOptions } from './load';
-export { listProjects } from './lifecycle';
+export { listProjects, projectFromContainers } from './lifecycle';
 export { serviceImage } from './images';
 export { configHash } from './convert';
 export { LABEL, COMPOSE_VERSION, projectContainers, containerName, containerNumber, type ComposeEngine, type ProjectContainersOptions } from './labels';

@@ -9,7 +9,8 @@ import { containerOptions, extraNetworks, fileReferences, configHash, serviceCon
 import { checkCycles, inDependencyOrder, inReverseDependencyOrder, serviceDependencies } from './dependencies';
 import { ensureImages, projectService, serviceImage } from './images';
 import { containerName, containerNumber, LABEL, projectContainers, type ComposeEngine } from './labels';
-import type { ComposeProject, ServiceConfig } from './model';
+import type { ComposeProject, ServiceConfig, ServiceDependency } from './model';
+import { normalizeNetwork, normalizeService, normalizeVolume } from './normalize';
 import { ensureNetworksAndVolumes, report } from './resources';
 
 /** compose's poll interval while it waits for a dependency's health or exit. */
@@ -183,7 +184,7 @@ export async function create(engine: ComposeEngine, project: ComposeProject, opt
   checkCycles(project);
   const services = targetServices(project, options.services, !options.noDeps);
   const named = new Set(options.services && options.services.length > 0 ? options.services : services);
-  await ensureImages(engine, project, services, { ...options, ...(options.build ? { build: options.build } : {}) });
+  await ensureImages(engine, project, services, { ...options, ...(options.onBuildOutput ? { onOutput: options.onBuildOutput } : {}) });
   await ensureNetworksAndVolumes(engine, project, services, options);
   const observed = await projectContainers(engine, project.name, { all: true, oneoff: 'include' });
   await handleOrphans(engine, project, observed, options.removeOrphans, options);
@@ -591,6 +592,48 @@ export async function ps(engine: ComposeEngine, project: ComposeProject, options
       };
     }),
   );
+}
+
+/**
+ * A project known by its name alone, as compose's projectFromName and getProjectWithResources
+ * make it for `-p NAME` without a compose file: a service for each service its containers are
+ * labelled with (one-offs aside), running the image they run, with as many replicas as there
+ * are and the dependencies their depends_on label records; the networks and volumes labelled
+ * with the project, under their keys. With no container nor resource left, a project with
+ * nothing in it (compose's verbs then have nothing to do, not an error).
+ */
+export async function projectFromContainers(engine: ComposeEngine, name: string): Promise<ComposeProject> {
+  const label = [`${LABEL.project}=${name}`];
+  const [containers, networks, volumes] = await Promise.all([projectContainers(engine, name, { all: true }), engine.networks({ filters: { label } }), engine.volumes({ filters: { label } })]);
+  const byService = new Map<string, ContainerSummary[]>();
+  for (const c of containers) byService.set(serviceOf(c), [...(byService.get(serviceOf(c)) ?? []), c]);
+  const services: Record<string, ServiceConfig> = {};
+  for (const [service, replicas] of byService) {
+    const first = replicas[0]!;
+    services[service] = await normalizeService(service, { image: first.Image, scale: replicas.length, depends_on: dependenciesOf(first) }, () => undefined);
+  }
+  return {
+    name,
+    working_dir: containers[0]?.Labels[LABEL.workingDir] ?? '',
+    config_files: [],
+    services,
+    networks: Object.fromEntries(networks.map((n) => [n.Labels[LABEL.network] ?? n.Name, normalizeNetwork(name, n.Labels[LABEL.network] ?? n.Name, { name: n.Name })])),
+    volumes: Object.fromEntries(volumes.map((v) => [v.Labels[LABEL.volume] ?? v.Name, normalizeVolume(name, v.Labels[LABEL.volume] ?? v.Name, { name: v.Name })])),
+    secrets: {},
+    configs: {},
+    disabled_services: {},
+    environment: {},
+  };
+}
+
+/** A container's depends_on label (`svc:condition:restart`, comma-joined) as the model's depends_on; an older label's bare name is a started dependency to restart with. */
+function dependenciesOf(container: ContainerSummary): Record<string, ServiceDependency> {
+  const dependencies: Record<string, ServiceDependency> = {};
+  for (const entry of (container.Labels[LABEL.dependsOn] ?? '').split(',')) {
+    const [service, condition = 'service_started', restart = 'true'] = entry.split(':');
+    if (service) dependencies[service] = { condition: condition as ServiceDependency['condition'], required: true, restart: restart === 'true' };
+  }
+  return dependencies;
 }
 
 /** `compose ls`: every project with containers (running ones, or all with `all`), its states counted as compose shows them. */

@@ -15,7 +15,7 @@ import { ensureNetworksAndVolumes } from './resources';
  * The container of a service a per-container verb acts on (compose's getSpecifiedContainer):
  * replica `index`, else the lowest-numbered one, one-off containers last.
  */
-async function specifiedContainer(engine: ComposeEngine, project: ComposeProject, service: string, index: number | undefined, all: boolean): Promise<ContainerSummary> {
+export async function specifiedContainer(engine: ComposeEngine, project: ComposeProject, service: string, index: number | undefined, all: boolean): Promise<ContainerSummary> {
   projectService(project, service);
   const found = (await projectContainers(engine, project.name, { services: [service], all, oneoff: 'include' }))
     .filter((container) => !index || containerNumber(container) === index)
@@ -149,10 +149,11 @@ export async function run(engine: ComposeEngine, project: ComposeProject, servic
   const progress = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
   const pull = options.pull ?? 'policy';
   const dependencies = options.noDeps ? [] : withDependencies(project, [serviceName]).filter((name) => name !== serviceName);
-  if (dependencies.length > 0) await up(engine, project, { ...progress, services: dependencies, pull, ...(options.build ? { build: 'always' as const } : {}) });
+  const onBuildOutput = options.onBuildOutput ? { onBuildOutput: options.onBuildOutput } : {};
+  if (dependencies.length > 0) await up(engine, project, { ...progress, ...onBuildOutput, services: dependencies, pull, ...(options.build ? { build: 'always' as const } : {}) });
   const service = oneOffService(project, base, options);
   const runProject: ComposeProject = { ...project, services: { ...project.services, [serviceName]: service } };
-  await ensureImages(engine, runProject, [serviceName], { ...progress, build: options.build ? 'always' : 'missing', pull });
+  await ensureImages(engine, runProject, [serviceName], { ...progress, build: options.build ? 'always' : 'missing', pull, ...(options.onBuildOutput ? { onOutput: options.onBuildOutput } : {}) });
   await ensureNetworksAndVolumes(engine, runProject, [serviceName], progress);
   if (!options.noDeps) await waitDependencies(engine, runProject, service, await projectContainers(engine, project.name, { all: true }), progress);
   const slug = randomBytes(32).toString('hex');

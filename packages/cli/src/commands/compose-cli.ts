@@ -80,17 +80,17 @@ export class ComposeSession {
   /**
    * The project for the commands that work on what exists (ps, down, logs, stop…), which
    * compose lets find it by name: when no file can be loaded, `-p NAME` or
-   * `$COMPOSE_PROJECT_NAME` still names it, and what exists of it is found by its labels.
-   * (compose reads no file at all for `-p` without `-f`, and rebuilds the project from its
-   * containers' labels; ctr reads the file when there is one, so the verbs know its services.)
+   * `$COMPOSE_PROJECT_NAME` still names it, and the project is rebuilt from its containers',
+   * networks' and volumes' labels. (compose reads no file at all for `-p` without `-f`; ctr
+   * reads the file when there is one, so the verbs know the services it declares.)
    */
   async loadOrName(services: readonly string[] = []): Promise<ComposeProject> {
     try {
       return await this.load(services);
     } catch (error) {
       const named = this.globals.projectName ?? this.io.env.COMPOSE_PROJECT_NAME;
-      if (named && this.globals.files.length === 0) return emptyProject(named);
-      throw error;
+      if (!named || this.globals.files.length > 0) throw error;
+      return composeLibrary().projectFromContainers(await getEngine(), named);
     }
   }
 
@@ -123,11 +123,6 @@ export function noSuchService(service: string): CtrError {
   return new CtrError('NotFound', `no such service: ${service}`);
 }
 
-/** A project known by name alone: what exists of it is found by its labels. */
-function emptyProject(name: string): ComposeProject {
-  return { name, working_dir: process.cwd(), config_files: [], services: {}, networks: {}, volumes: {}, secrets: {}, configs: {}, disabled_services: {}, environment: {} };
-}
-
 function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -142,7 +137,8 @@ function subCommands(session: ComposeSession): Command[] {
   const { lifecycleCommands } = require('./compose-lifecycle') as typeof import('./compose-lifecycle');
   const { viewCommands } = require('./compose-views') as typeof import('./compose-views');
   const { processCommands } = require('./compose-process') as typeof import('./compose-process');
-  return [...lifecycleCommands(session), ...viewCommands(session), ...processCommands(session)].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const { extraCommands } = require('./compose-extras') as typeof import('./compose-extras');
+  return [...lifecycleCommands(session), ...viewCommands(session), ...processCommands(session), ...extraCommands(session)].sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
 function rootHelp(commands: Command[]): string {

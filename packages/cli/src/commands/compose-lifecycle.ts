@@ -4,7 +4,7 @@ import type { Command, Io } from '../command';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { prompt } from '../prompt';
 import { noSuchService, type ComposeSession } from './compose-cli';
-import { ansiEnabled, LogPrinter, shortName } from './compose-output';
+import { ansiEnabled, LogPrinter, shortName, type ComposeProgressView } from './compose-output';
 
 /** docker compose's create, up, down, start, stop, restart, kill, pause, unpause and rm. */
 
@@ -63,6 +63,11 @@ function createOptions(args: ParsedArgs, project: ComposeProject, env: NodeJS.Pr
   };
 }
 
+/** The builds' output above the progress, as `compose build` prints it on stderr. */
+export function buildOutput(view: ComposeProgressView): Pick<CreateOptions, 'onBuildOutput'> {
+  return { onBuildOutput: (_service, line) => view.print(line) };
+}
+
 /** Drops the layer-by-layer pull progress `--quiet-pull` asks not to see. */
 function quietPull(args: ParsedArgs, update: (event: ComposeProgress) => void): (event: ComposeProgress) => void {
   if (!bool(args, 'quiet-pull')) return update;
@@ -83,7 +88,7 @@ function create(session: ComposeSession): Command {
       const project = await session.load(services);
       const options = createOptions(args, project, session.io.env);
       const compose = await session.compose(project);
-      await session.withProgress((view) => compose.create({ ...options, ...(services.length ? { services } : {}), onProgress: quietPull(args, view.update) }));
+      await session.withProgress((view) => compose.create({ ...options, ...(services.length ? { services } : {}), onProgress: quietPull(args, view.update), ...buildOutput(view) }));
       return 0;
     },
   };
@@ -180,7 +185,7 @@ function up(session: ComposeSession): Command {
         ...(bool(args, 'wait') ? { wait: true, ...(waitTimeout ? { waitTimeout } : {}) } : {}),
       };
       if (detach || bool(args, 'no-start')) {
-        await session.withProgress((view) => compose.up({ ...common, ...(bool(args, 'no-start') ? { noStart: true } : {}), onProgress: quietPull(args, view.update) }));
+        await session.withProgress((view) => compose.up({ ...common, ...(bool(args, 'no-start') ? { noStart: true } : {}), onProgress: quietPull(args, view.update), ...buildOutput(view) }));
         return 0;
       }
       return attachedUp(session, compose, project, args, io, common, attachedServices(project, services, args));
@@ -246,7 +251,7 @@ async function attachedUp(session: ComposeSession, compose: ComposeApi, project:
     let result: UpResult;
     try {
       result = await session.withProgress((view) =>
-        compose.up({ ...common, signal: controller.signal, onAttach, attachTo: attach, onProgress: quietPull(args, view.update) }),
+        compose.up({ ...common, signal: controller.signal, onAttach, attachTo: attach, onProgress: quietPull(args, view.update), ...buildOutput(view) }),
       );
     } catch (error) {
       if (controller.signal.aborted) return 130;

@@ -75,6 +75,21 @@ export class ComposeProgressView {
     this.draw();
   };
 
+  /**
+   * A line of another output (a build's, during `up`) above the progress: on a terminal the
+   * block is erased, the line written, and the block drawn again below it, so neither is torn.
+   */
+  readonly print = (text: string): void => {
+    if (this.stopped || this.mode === 'quiet') return;
+    if (this.mode !== 'tty' || this.drawn === 0) {
+      this.out.write(`${text}\n`);
+      return;
+    }
+    this.out.write(`${ESC}${this.drawn}A\r${ESC}J${text}\n`);
+    this.drawn = 0;
+    this.draw();
+  };
+
   /** The last drawing: what follows (logs, the next operation's view) starts below it. */
   stop(): void {
     if (this.stopped) return;

@@ -3,6 +3,7 @@ import type { Command, Io } from '../command';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { terminalSession } from '../terminal';
 import type { ComposeSession } from './compose-cli';
+import { buildOutput } from './compose-lifecycle';
 
 /** docker compose's exec and run (a program in a service's container), build, pull and push. */
 
@@ -139,6 +140,7 @@ function run(session: ComposeSession): Command {
             stdout: io.stdout,
             stderr: io.stderr,
             onProgress: view.update,
+            ...buildOutput(view),
           }),
         ),
       );

@@ -58,7 +58,7 @@ function absoluteLocalPath(local: string): string {
   return local.endsWith('/') && !resolved.endsWith('/') ? `${resolved}/` : resolved;
 }
 
-async function copyOut(from: { container: string; path: string }, given: string, io: Io, archive: boolean, follow: boolean): Promise<number> {
+export async function copyOut(from: { container: string; path: string }, given: string, io: Io, archive: boolean, follow: boolean): Promise<number> {
   const dest = given === '-' ? given : absoluteLocalPath(given);
   // As docker cp: the destination's directory is looked for before the daemon is asked.
   const parent = path.dirname(path.resolve(dest));
@@ -102,7 +102,7 @@ async function applyLayerFromDir(dir: string, dest: string): Promise<void> {
   await applyLayer(dest, engineModule().tarTree(dir, ''), { chown: false, whiteouts: 'delete' });
 }
 
-async function copyIn(src: string, to: { container: string; path: string }, io: Io, follow: boolean): Promise<number> {
+export async function copyIn(src: string, to: { container: string; path: string }, io: Io, follow: boolean): Promise<number> {
   const engine = await getEngine();
   if (follow && src !== '-') src = await realpath(src).catch(() => src);
   const target = await engine.statPath(to.container, to.path).catch((error) => {

@@ -732,7 +732,7 @@ async function attachable(engine: CliEngine, ref: string): Promise<Awaited<Retur
   return info;
 }
 
-const attach: Command = {
+export const attach: Command = {
   name: 'attach',
   aliases: ['ctr container attach'],
   usage: '[OPTIONS] CONTAINER',

@@ -2,7 +2,7 @@ import type { ContainerStats } from '@ctr/engine';
 import { CtrError, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { getEngine, println } from '../context';
-import { bool, str } from '../flags';
+import { bool, str, type ParsedArgs } from '../flags';
 import { formatContext, formatList, humanSize, naturalCompare, renderTable } from '../format';
 import { errorLine } from '../errors';
 
@@ -144,43 +144,46 @@ const stats: Command = {
     { name: 'format', type: 'string', description: 'Format output using a custom template' },
   ],
   args: [0, Infinity],
-  async run(args, io) {
-    const engine = await getEngine();
-    // Named as given, or (all of them) by short ID: docker's CONTAINER column.
-    const refs = args.positionals.length > 0 ? args.positionals : (await engine.ps({ all: bool(args, 'all') })).map((c) => c.Id.slice(0, 12));
-    const given = str(args, 'format') || 'table';
-    const format = given === 'table' ? DEFAULT_FORMAT : given;
-    const sample = async (previous: Map<string, ContainerStats>): Promise<StatsRow[]> =>
-      allOrErrors(
-        refs.map(async (ref) => {
-          const before = previous.get(ref);
-          let latest: ContainerStats | undefined;
-          for await (const s of engine.stats(ref, { oneShot: before !== undefined })) latest = s;
-          const current = latest as ContainerStats;
-          const withPrevious = before ? { ...current, precpu_stats: before.cpu_stats } : current;
-          previous.set(ref, current);
-          const row = statsRow(withPrevious, ref);
-          return bool(args, 'no-trunc') ? { ...row, ID: current.id } : row;
-        }),
-      );
-    const previous = new Map<string, ContainerStats>();
-    if (bool(args, 'no-stream')) {
-      printRows(io, await sample(previous), format, false);
-      return 0;
-    }
-    const ac = new AbortController();
-    const stop = (): void => ac.abort();
-    process.once('SIGINT', stop);
-    try {
-      while (!ac.signal.aborted) {
-        printRows(io, await sample(previous), format, io.stdout.isTTY === true);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
-    } finally {
-      process.off('SIGINT', stop);
-    }
-    return 0;
-  },
+  run: (args, io) => runStats(args, io),
 };
+
+/** docker stats (its RunStats): the containers named, else those `filters` select (compose stats passes its project's labels). */
+export async function runStats(args: ParsedArgs, io: Io, filters?: Record<string, string[]>): Promise<number> {
+  const engine = await getEngine();
+  // Named as given, or (all of them) by short ID: docker's CONTAINER column.
+  const refs = args.positionals.length > 0 ? args.positionals : (await engine.ps({ all: bool(args, 'all'), ...(filters ? { filters } : {}) })).map((c) => c.Id.slice(0, 12));
+  const given = str(args, 'format') || 'table';
+  const format = given === 'table' ? DEFAULT_FORMAT : given;
+  const sample = async (previous: Map<string, ContainerStats>): Promise<StatsRow[]> =>
+    allOrErrors(
+      refs.map(async (ref) => {
+        const before = previous.get(ref);
+        let latest: ContainerStats | undefined;
+        for await (const s of engine.stats(ref, { oneShot: before !== undefined })) latest = s;
+        const current = latest as ContainerStats;
+        const withPrevious = before ? { ...current, precpu_stats: before.cpu_stats } : current;
+        previous.set(ref, current);
+        const row = statsRow(withPrevious, ref);
+        return bool(args, 'no-trunc') ? { ...row, ID: current.id } : row;
+      }),
+    );
+  const previous = new Map<string, ContainerStats>();
+  if (bool(args, 'no-stream')) {
+    printRows(io, await sample(previous), format, false);
+    return 0;
+  }
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGINT', stop);
+  try {
+    while (!ac.signal.aborted) {
+      printRows(io, await sample(previous), format, io.stdout.isTTY === true);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  } finally {
+    process.off('SIGINT', stop);
+  }
+  return 0;
+}
 
 export const topStatsCommands: Command[] = [top, stats, port];
