@@ -42,6 +42,16 @@ describe('ctr compose, daemonless', () => {
     }
   }, 120_000);
 
+  test('run --entrypoint is split as a shell splits it, as compose splits it (go-shellwords)', async () => {
+    const where = await project('entry', sleeper('tool'));
+    try {
+      const result = await composeIn(where, 'run', '--rm', '--no-deps', '-T', '--entrypoint', `sh -c 'echo "a  b"'`, 'tool');
+      expect(result).toMatchObject({ code: 0, stdout: 'a  b\n' });
+    } finally {
+      await composeIn(where, 'down', '-t', '0');
+    }
+  }, 120_000);
+
   describe('a service_healthy dependency', () => {
     let where: string;
     beforeAll(async () => {

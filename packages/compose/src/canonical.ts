@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { CtrError } from '@ctr/errors';
 import { isPlainObject } from './interpolate';
 import { shellSplit } from './shellwords';
-import { OVERRIDE, RESET } from './merge';
+import { OVERRIDE, RESET, overridden } from './merge';
 
 /**
  * One compose file's tree with every short syntax in its long form (compose-go's
@@ -235,8 +235,8 @@ function envFiles(value: unknown, context: CanonicalContext): Tree[] {
 /** Converts a value, leaving `!reset` alone and keeping a `!override` wrapper around the converted value. */
 function marked(value: unknown, convert: (value: unknown) => unknown): unknown {
   if (value === undefined || value === RESET) return value;
-  if (isPlainObject(value) && Object.hasOwn(value, OVERRIDE)) return { [OVERRIDE]: convert(value[OVERRIDE]) };
-  return convert(value);
+  const wrapped = overridden(value);
+  return wrapped ? { [OVERRIDE]: convert(wrapped.value) } : convert(value);
 }
 
 /** A service's short syntaxes in their long forms; keys the loader does not know are kept as written. */

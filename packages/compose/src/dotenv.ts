@@ -95,12 +95,15 @@ function unescapeDoubleQuoted(raw: string): string {
   });
 }
 
-/** Reads and parses an env file; errors name the file as compose's do. */
-export async function readDotenv(path: string, lookup?: Lookup): Promise<Record<string, string>> {
-  const text = await readFile(path, 'utf8');
+/**
+ * Reads and parses an env file, or undefined when there is none (each caller has its own
+ * word for a missing file); other errors name the file as compose's do.
+ */
+export async function readDotenv(path: string, lookup?: Lookup): Promise<Record<string, string> | undefined> {
   try {
-    return parseDotenv(text, lookup);
+    return parseDotenv(await readFile(path, 'utf8'), lookup);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new CtrError('InvalidArgument', `failed to read ${path}: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -2,11 +2,12 @@ import type { Readable, Writable } from 'node:stream';
 import type { ContainerSummary } from '@ctr/engine';
 import { invalidArgument, notFound } from '@ctr/errors';
 import type { ComposeOptions, ServicesOptions } from './compose';
-import { projectService } from './images';
-import { LABEL, containerName, projectContainers, type ComposeEngine } from './labels';
+import { namedServices, projectService } from './images';
+import { LABEL, containerName, containerService, projectContainers, type ComposeEngine } from './labels';
 import { down, up } from './lifecycle';
 import type { ComposeProject } from './model';
 import { specifiedContainer } from './operations';
+import { progressOf, report } from './resources';
 
 /** compose's wait, cp, events, attach, scale, commit and export: the verbs on one replica or on the project's events. */
 
@@ -23,13 +24,14 @@ export interface WaitOptions extends ServicesOptions {
  * exit overwrites the one before).
  */
 export async function wait(engine: ComposeEngine, project: ComposeProject, options: WaitOptions): Promise<number> {
-  const containers = await projectContainers(engine, project.name, { ...(options.services ? { services: options.services } : {}), oneoff: 'include' });
+  const services = namedServices(project, options.services);
+  const containers = await projectContainers(engine, project.name, { ...(services ? { services } : {}), oneoff: 'include' });
   if (containers.length === 0) throw notFound(`no containers for project ${JSON.stringify(project.name)}`);
   let exitCode = 0;
   await Promise.all(
     containers.map(async (container) => {
       const { StatusCode } = await engine.wait(container.Id, options.signal);
-      options.onExit?.({ id: container.Id, name: containerName(container), service: container.Labels[LABEL.service] ?? '' }, StatusCode);
+      options.onExit?.({ id: container.Id, name: containerName(container), service: containerService(container) }, StatusCode);
       exitCode = StatusCode;
     }),
   );
@@ -59,7 +61,8 @@ export interface EventsOptions extends ServicesOptions {
 
 /** `compose events`: the engine's events of the project's service containers (not `run`'s). */
 export async function* events(engine: ComposeEngine, project: ComposeProject, options: EventsOptions): AsyncGenerator<ComposeEvent> {
-  const wanted = options.services && options.services.length > 0 ? new Set(options.services) : undefined;
+  const named = namedServices(project, options.services);
+  const wanted = named && new Set(named);
   const { since, until, signal } = options;
   const filters = { type: ['container'], label: [`${LABEL.project}=${project.name}`] };
   const stream = engine.events({ filters, ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}), ...(signal ? { signal } : {}) });
@@ -154,7 +157,7 @@ export interface CommitOptions extends ReplicaOptions, ComposeOptions {
 export async function commit(engine: ComposeEngine, project: ComposeProject, service: string, options: CommitOptions): Promise<{ id: string }> {
   const container = await replica(engine, project, service, options);
   const name = containerName(container);
-  options.onProgress?.({ resource: 'Container', name, status: 'Committing', done: false });
+  report(options, 'Container', name, 'Committing', false);
   const { id } = await engine.commit(container.Id, {
     ...(options.reference ? { reference: options.reference } : {}),
     ...(options.comment ? { comment: options.comment } : {}),
@@ -163,7 +166,7 @@ export async function commit(engine: ComposeEngine, project: ComposeProject, ser
     pause: options.pause !== false,
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  options.onProgress?.({ resource: 'Container', name, status: `Committed as ${id}`, done: true });
+  report(options, 'Container', name, `Committed as ${id}`, true);
   return { id };
 }
 
@@ -171,8 +174,4 @@ export async function commit(engine: ComposeEngine, project: ComposeProject, ser
 export async function exportContainer(engine: ComposeEngine, project: ComposeProject, service: string, options: ReplicaOptions & { signal?: AbortSignal }): Promise<Readable> {
   const container = await replica(engine, project, service, options);
   return engine.export(container.Id, options.signal ? { signal: options.signal } : {});
-}
-
-function progressOf(options: ComposeOptions): ComposeOptions {
-  return { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
 }

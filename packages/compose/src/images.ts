@@ -7,6 +7,7 @@ import type { BuildOptions, ComposeOptions, ImageRow, PullOptions, PushOptions, 
 import { serviceDependencies } from './dependencies';
 import { COMPOSE_VERSION, LABEL, containerName, projectContainers, type ComposeEngine } from './labels';
 import type { ComposeProject, ServiceConfig } from './model';
+import { report } from './resources';
 
 /** The image a service runs: its `image:`, else the name compose v2 gives what it builds, `<project>-<service>`. */
 export function serviceImage(project: ComposeProject, service: ServiceConfig): string {
@@ -25,17 +26,25 @@ export function selectedServices(project: ComposeProject, names: readonly string
   return names && names.length > 0 ? names.map((name) => projectService(project, name)) : Object.values(project.services);
 }
 
+/** The named services (each must exist) a container verb is limited to, or none given: every container of the project, orphans too. */
+export function namedServices(project: ComposeProject, names: readonly string[] | undefined): string[] | undefined {
+  return names && names.length > 0 ? names.map((name) => projectService(project, name).name) : undefined;
+}
+
 /** The named services and, transitively, those they need (compose's `--include-deps`), dependencies first. */
 export function withDependencies(project: ComposeProject, names: readonly string[]): string[] {
   const seen = new Set<string>();
+  const ordered: string[] = [];
   const visit = (name: string): void => {
+    // Marked before its dependencies are visited: a cycle ends here instead of recursing forever.
     if (seen.has(name)) return;
+    seen.add(name);
     const service = projectService(project, name);
     for (const dependency of serviceDependencies(service)) if (project.services[dependency]) visit(dependency);
-    seen.add(name);
+    ordered.push(name);
   };
   for (const name of names) visit(name);
-  return [...seen];
+  return ordered;
 }
 
 async function imagePresent(engine: ComposeEngine, image: string): Promise<boolean> {
@@ -111,7 +120,7 @@ export async function ensureImages(engine: ComposeEngine, project: ComposeProjec
 
 /** Pull one image, told as compose tells it: `Image busybox Pulling`, each layer's progress, `Pulled`. */
 async function pullImage(engine: ComposeEngine, image: string, options: ComposeOptions): Promise<void> {
-  const emit = (status: string, done: boolean, detail?: string): void => options.onProgress?.({ resource: 'Image', name: image, status, done, ...(detail !== undefined ? { detail } : {}) });
+  const emit = (status: string, done: boolean, detail?: string): void => report(options, 'Image', image, status, done, detail);
   emit('Pulling', false);
   try {
     await engine.pull(image, {
@@ -160,7 +169,7 @@ function builtImageLabels(project: ComposeProject, service: ServiceConfig): Reco
 async function buildService(engine: ComposeEngine, project: ComposeProject, service: ServiceConfig, options: ComposeOptions & Pick<BuildOptions, 'noCache' | 'buildArgs' | 'onOutput'>): Promise<void> {
   const build = service.build;
   if (!build) return;
-  const emit = (status: string, done: boolean, detail?: string): void => options.onProgress?.({ resource: 'Service', name: service.name, status, done, ...(detail !== undefined ? { detail } : {}) });
+  const emit = (status: string, done: boolean, detail?: string): void => report(options, 'Service', service.name, status, done, detail);
   const remote = REMOTE_CONTEXT.test(build.context);
   const dockerfile = build.dockerfile ?? 'Dockerfile';
   // A Dockerfile outside the context (compose allows one) is sent as its text, as docker's CLI does with `-f`.
@@ -227,8 +236,7 @@ export async function build(engine: ComposeEngine, project: ComposeProject, opti
  */
 export async function pull(engine: ComposeEngine, project: ComposeProject, options: PullOptions): Promise<void> {
   const names = options.includeDeps && options.services?.length ? withDependencies(project, options.services) : options.services;
-  const skip = (service: ServiceConfig, why?: string): void =>
-    options.onProgress?.({ resource: 'Service', name: service.name, status: 'Skipped', done: true, ...(why !== undefined ? { detail: why } : {}) });
+  const skip = (service: ServiceConfig, why?: string): void => report(options, 'Service', service.name, 'Skipped', true, why);
   const pulling = new Map<string, string>();
   const failures: string[] = [];
   const mustBuild: string[] = [];
@@ -266,7 +274,7 @@ export async function pull(engine: ComposeEngine, project: ComposeProject, optio
     }
   }
   if (mustBuild.length > 0) {
-    options.onProgress?.({ resource: 'Service', name: mustBuild.join(' '), status: 'Warning', done: true, detail: `Some service image(s) must be built from source by running:\n    docker compose build ${mustBuild.join(' ')}` });
+    report(options, 'Service', mustBuild.join(' '), 'Warning', true, `Some service image(s) must be built from source by running:\n    docker compose build ${mustBuild.join(' ')}`);
   }
   if (failures.length > 0 && !options.ignorePullFailures) throw new CtrError('Unavailable', failures.join('\n'));
 }
@@ -286,7 +294,7 @@ export async function push(engine: ComposeEngine, project: ComposeProject, optio
   for (const service of selectedServices(project, names)) {
     if (!service.build || service.image === undefined) continue;
     for (const image of [service.image, ...service.build.tags]) {
-      const emit = (status: string, done: boolean, detail?: string): void => options.onProgress?.({ resource: 'Image', name: image, status, done, ...(detail !== undefined ? { detail } : {}) });
+      const emit = (status: string, done: boolean, detail?: string): void => report(options, 'Image', image, status, done, detail);
       emit('Pushing', false);
       try {
         await engine.push(image, {
@@ -305,8 +313,8 @@ export async function push(engine: ComposeEngine, project: ComposeProject, optio
 
 /** `compose images`: the image of each of the project's containers (stopped and one-off ones too), by container name. */
 export async function images(engine: ComposeEngine, project: ComposeProject, options: ServicesOptions): Promise<ImageRow[]> {
-  if (options.services) for (const name of options.services) projectService(project, name);
-  const containers = await projectContainers(engine, project.name, { all: true, oneoff: 'include', ...(options.services ? { services: options.services } : {}) });
+  const services = namedServices(project, options.services);
+  const containers = await projectContainers(engine, project.name, { all: true, oneoff: 'include', ...(services ? { services } : {}) });
   const rows = await Promise.all(
     containers.map(async (container): Promise<ImageRow> => {
       const image = await engine.inspectImage(container.ImageID || container.Image);

@@ -11,3 +11,5 @@ export { listProjects, projectFromContainers } from './lifecycle';
 export { serviceImage } from './images';
 export { configHash } from './convert';
 export { LABEL, COMPOSE_VERSION, projectContainers, containerName, containerNumber, type ComposeEngine, type ProjectContainersOptions } from './labels';
+// How compose splits a command given as one string (`run --entrypoint`, `command: …`): go-shellwords' rules.
+export { shellSplit } from './shellwords';

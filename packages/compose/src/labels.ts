@@ -46,8 +46,13 @@ export async function projectContainers(engine: ComposeEngine, project: string, 
   const found = await engine.ps({ all: options.all ?? false, filters: { label } });
   const wanted = options.services && new Set(options.services);
   return found
-    .filter((c) => !wanted || wanted.has(c.Labels[LABEL.service] ?? ''))
-    .sort((a, b) => (a.Labels[LABEL.service] ?? '').localeCompare(b.Labels[LABEL.service] ?? '') || containerNumber(a) - containerNumber(b));
+    .filter((c) => !wanted || wanted.has(containerService(c)))
+    .sort((a, b) => containerService(a).localeCompare(containerService(b)) || containerNumber(a) - containerNumber(b));
+}
+
+/** The service compose made a container for (`''` for none). */
+export function containerService(container: Pick<ContainerSummary, 'Labels'>): string {
+  return container.Labels[LABEL.service] ?? '';
 }
 
 /** The replica number compose gave a container (`app-web-2` is 2). */

@@ -6,9 +6,9 @@ import { CtrError, isNotFound } from '@ctr/errors';
 import { tarDataEntry, TAR_END } from '@ctr/image';
 import type { AttachEvent, ComposeContainer, ComposeOptions, ComposeProjectSummary, CreateOptions, DownOptions, KillOptions, PsOptions, RemoveOptions, ServicesOptions, StartOptions, StopOptions, UpOptions, UpResult } from './compose';
 import { containerOptions, extraNetworks, fileReferences, configHash, serviceContainerName } from './convert';
-import { checkCycles, inDependencyOrder, inReverseDependencyOrder, serviceDependencies } from './dependencies';
-import { ensureImages, projectService, serviceImage } from './images';
-import { containerName, containerNumber, LABEL, projectContainers, type ComposeEngine } from './labels';
+import { checkCycles, inDependencyOrder, inReverseDependencyOrder } from './dependencies';
+import { ensureImages, namedServices, selectedServices, serviceImage, withDependencies } from './images';
+import { containerName, containerNumber, containerService as serviceOf, LABEL, projectContainers, type ComposeEngine } from './labels';
 import type { ComposeProject, ServiceConfig, ServiceDependency } from './model';
 import { normalizeNetwork, normalizeService, normalizeVolume } from './normalize';
 import { ensureNetworksAndVolumes, report } from './resources';
@@ -18,20 +18,25 @@ const POLL_MS = 500;
 
 /** The services a verb acts on: the named ones (checked), else all; with what they depend on unless `noDeps`. */
 function targetServices(project: ComposeProject, names: readonly string[] | undefined, withDeps: boolean): string[] {
-  const selected = names && names.length > 0 ? names.map((n) => projectService(project, n).name) : Object.keys(project.services);
+  const selected = selectedServices(project, names).map((service) => service.name);
   if (!withDeps) return selected;
-  const all = new Set<string>();
-  const visit = (name: string): void => {
-    if (all.has(name) || !project.services[name]) return;
-    all.add(name);
-    for (const dependency of serviceDependencies(project.services[name]!)) visit(dependency);
-  };
-  selected.forEach(visit);
+  // In the project's order, as the resources they use are made in.
+  const all = new Set(withDependencies(project, selected));
   return Object.keys(project.services).filter((name) => all.has(name));
 }
 
-const progressName = (container: Pick<ContainerSummary, 'Names'>): string => containerName(container);
-const serviceOf = (container: Pick<ContainerSummary, 'Labels'>): string => container.Labels[LABEL.service] ?? '';
+const stopTimeout = (timeout: number | undefined): { timeout?: number } => (timeout === undefined ? {} : { timeout });
+
+/** One action on each of the containers at once, each told with its progress words before and after. */
+async function eachContainer(containers: readonly ContainerSummary[], options: ComposeOptions, words: readonly [string, string], action: (c: ContainerSummary) => Promise<void>): Promise<void> {
+  await Promise.all(
+    containers.map(async (c) => {
+      report(options, 'Container', containerName(c), words[0], false);
+      await action(c);
+      report(options, 'Container', containerName(c), words[1], true);
+    }),
+  );
+}
 
 /** compose's isOrphaned: a service container of no service the project has (disabled ones count as had), or a finished one-off. */
 function isOrphan(project: ComposeProject, container: ContainerSummary): boolean {
@@ -54,15 +59,15 @@ async function handleOrphans(engine: ComposeEngine, project: ComposeProject, con
     '',
     'Warning',
     true,
-    `Found orphan containers ([${orphans.map(progressName).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`,
+    `Found orphan containers ([${orphans.map(containerName).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`,
   );
 }
 
 async function stopAndRemove(engine: ComposeEngine, container: ContainerSummary, timeout: number | undefined, volumes: boolean, options: ComposeOptions): Promise<void> {
-  const name = progressName(container);
+  const name = containerName(container);
   if (container.State === 'running' || container.State === 'paused' || container.State === 'restarting') {
     report(options, 'Container', name, 'Stopping', false);
-    await engine.stop(container.Id, timeout === undefined ? {} : { timeout });
+    await engine.stop(container.Id, stopTimeout(timeout));
     report(options, 'Container', name, 'Stopped', false);
   }
   report(options, 'Container', name, 'Removing', false);
@@ -139,7 +144,7 @@ async function convergeService(engine: ComposeEngine, project: ComposeProject, s
   const surplus = ordered.slice(expected);
   const tasks: Promise<void>[] = surplus.map((c) => stopAndRemove(engine, c, undefined, false, options));
   for (const container of keep) {
-    const name = progressName(container);
+    const name = containerName(container);
     if (obsolete(container)) {
       tasks.push(recreate(engine, project, service, container, image, options));
     } else if (container.State === 'running') {
@@ -166,7 +171,7 @@ async function convergeService(engine: ComposeEngine, project: ComposeProject, s
 }
 
 async function recreate(engine: ComposeEngine, project: ComposeProject, service: ServiceConfig, old: ContainerSummary, image: string | undefined, options: CreateOptions): Promise<void> {
-  const shown = progressName(old);
+  const shown = containerName(old);
   report(options, 'Container', shown, 'Recreate', false);
   const number = containerNumber(old);
   const name = serviceContainerName(project, service, number);
@@ -232,7 +237,7 @@ function makeAttacher(engine: ComposeEngine, onAttach: (event: AttachEvent) => v
     wanted: (service) => services.has(service),
     async start(container): Promise<void> {
       const service = serviceOf(container);
-      const name = progressName(container);
+      const name = containerName(container);
       const stream = (kind: 'stdout' | 'stderr'): Writable => lineWriter((line) => onAttach({ type: 'log', service, container: name, stream: kind, line }));
       const io = { stdout: stream('stdout'), stderr: stream('stderr'), ...(signal ? { signal } : {}) };
       let attached: Promise<void>;
@@ -288,10 +293,10 @@ async function startServices(engine: ComposeEngine, project: ComposeProject, ser
         if (attacher?.wanted(name)) await attacher.start(container);
         continue;
       }
-      report(options, 'Container', progressName(container), 'Starting', false);
+      report(options, 'Container', containerName(container), 'Starting', false);
       if (attacher?.wanted(name)) await attacher.start(container);
       else await startContainer(engine, container);
-      report(options, 'Container', progressName(container), 'Started', true);
+      report(options, 'Container', containerName(container), 'Started', true);
     }
   });
 }
@@ -350,7 +355,7 @@ export async function waitDependencies(engine: ComposeEngine, project: ComposePr
       const target = project.services[dependency];
       if (!target || target.scale === 0) return;
       const containers = all.filter((c) => serviceOf(c) === dependency);
-      for (const c of containers) report(options, 'Container', progressName(c), 'Waiting', false);
+      for (const c of containers) report(options, 'Container', containerName(c), 'Waiting', false);
       if (containers.length === 0) {
         if (config.required) throw new CtrError('NotFound', `${service.name} is missing dependency ${dependency}`);
         report(options, 'Service', service.name, 'Warning', true, `${service.name} is missing dependency ${dependency}`);
@@ -363,13 +368,13 @@ export async function waitDependencies(engine: ComposeEngine, project: ComposePr
         const completion = completed(config.condition);
         if (!config.required) {
           const detail = completion ? `optional dependency ${error.message.replace(/^service /, '')}` : `optional dependency "${dependency}" failed to start`;
-          for (const c of containers) report(options, 'Container', progressName(c), 'Skipped', true, detail);
+          for (const c of containers) report(options, 'Container', containerName(c), 'Skipped', true, detail);
           return;
         }
-        for (const c of containers) report(options, 'Container', progressName(c), 'Error', true, completion ? error.message : undefined);
+        for (const c of containers) report(options, 'Container', containerName(c), 'Error', true, completion ? error.message : undefined);
         throw completion ? error : new CtrError('Conflict', `dependency failed to start: ${error.message}`, { cause: error });
       }
-      for (const c of containers) report(options, 'Container', progressName(c), completed(config.condition) ? 'Exited' : 'Healthy', true);
+      for (const c of containers) report(options, 'Container', containerName(c), completed(config.condition) ? 'Exited' : 'Healthy', true);
     }),
   );
 }
@@ -382,13 +387,7 @@ async function waitRunning(engine: ComposeEngine, project: ComposeProject, servi
   const deadline = timeout !== undefined && timeout > 0 ? AbortSignal.timeout(timeout * 1000) : undefined;
   const signal = deadline && options.signal ? AbortSignal.any([deadline, options.signal]) : (deadline ?? options.signal);
   try {
-    await Promise.all(
-      containers.map(async (c) => {
-        report(options, 'Container', progressName(c), 'Waiting', false);
-        await waitFor(engine, [c], 'running_or_healthy', serviceOf(c), signal);
-        report(options, 'Container', progressName(c), 'Healthy', true);
-      }),
-    );
+    await eachContainer(containers, options, ['Waiting', 'Healthy'], (c) => waitFor(engine, [c], 'running_or_healthy', serviceOf(c), signal));
   } catch (error) {
     if (deadline?.aborted) throw new CtrError('Aborted', `application not healthy after ${formatDuration((timeout ?? 0) * 1e9)}`);
     throw error;
@@ -407,49 +406,42 @@ export async function start(engine: ComposeEngine, project: ComposeProject, opti
 export async function stop(engine: ComposeEngine, project: ComposeProject, options: StopOptions): Promise<void> {
   const services = targetServices(project, options.services, false);
   const running = await projectContainers(engine, project.name, { services });
-  await inReverseDependencyOrder(project, services, async (name) => {
-    await Promise.all(
-      running
-        .filter((c) => serviceOf(c) === name)
-        .map(async (c) => {
-          report(options, 'Container', progressName(c), 'Stopping', false);
-          await engine.stop(c.Id, stopTimeout(options));
-          report(options, 'Container', progressName(c), 'Stopped', true);
-        }),
-    );
-  });
+  await inReverseDependencyOrder(project, services, (name) =>
+    eachContainer(running.filter((c) => serviceOf(c) === name), options, ['Stopping', 'Stopped'], (c) => engine.stop(c.Id, stopTimeout(options.timeout))),
+  );
 }
 
-const stopTimeout = (options: StopOptions): { timeout?: number } => (options.timeout === undefined ? {} : { timeout: options.timeout });
+/** The services and, transitively, those whose depends_on asks to be restarted with one of them (`restart: true`). */
+function withRestartDependents(project: ComposeProject, names: readonly string[]): string[] {
+  const all = new Set(names);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, service] of Object.entries(project.services)) {
+      if (all.has(name) || !Object.entries(service.depends_on).some(([dependency, config]) => config.restart && all.has(dependency))) continue;
+      all.add(name);
+      grew = true;
+    }
+  }
+  return Object.keys(project.services).filter((name) => all.has(name));
+}
 
-/** `compose restart`: each container stopped and started again, dependencies first. */
+/**
+ * `compose restart`: each container stopped and started again, dependencies first; the named
+ * services' dependents that ask for it (`restart: true`) with them, unless `noDeps`.
+ */
 export async function restart(engine: ComposeEngine, project: ComposeProject, options: StopOptions & { noDeps?: boolean }): Promise<void> {
-  const services = targetServices(project, options.services, false);
+  const named = targetServices(project, options.services, false);
+  const services = options.noDeps || !options.services?.length ? named : withRestartDependents(project, named);
   const containers = await projectContainers(engine, project.name, { all: true, services });
-  await inDependencyOrder(project, services, async (name) => {
-    await Promise.all(
-      containers
-        .filter((c) => serviceOf(c) === name)
-        .map(async (c) => {
-          report(options, 'Container', progressName(c), 'Restarting', false);
-          await engine.restart(c.Id, stopTimeout(options));
-          report(options, 'Container', progressName(c), 'Started', true);
-        }),
-    );
-  });
+  await inDependencyOrder(project, services, (name) =>
+    eachContainer(containers.filter((c) => serviceOf(c) === name), options, ['Restarting', 'Started'], (c) => engine.restart(c.Id, stopTimeout(options.timeout))),
+  );
 }
 
 /** One action on each running container of the services, with its progress words. */
 async function eachRunning(engine: ComposeEngine, project: ComposeProject, options: ServicesOptions, words: [string, string], action: (c: ContainerSummary) => Promise<void>, filter: (c: ContainerSummary) => boolean = () => true): Promise<void> {
   const services = targetServices(project, options.services, false);
-  const containers = (await projectContainers(engine, project.name, { services })).filter(filter);
-  await Promise.all(
-    containers.map(async (c) => {
-      report(options, 'Container', progressName(c), words[0], false);
-      await action(c);
-      report(options, 'Container', progressName(c), words[1], true);
-    }),
-  );
+  await eachContainer((await projectContainers(engine, project.name, { services })).filter(filter), options, words, action);
 }
 
 /** `compose kill`: a signal (SIGKILL by default) to each running container. */
@@ -472,7 +464,7 @@ export async function remove(engine: ComposeEngine, project: ComposeProject, opt
   if (options.stop) await stop(engine, project, options);
   const stopped = (await projectContainers(engine, project.name, { all: true, services })).filter((c) => c.State !== 'running' && c.State !== 'paused' && c.State !== 'restarting');
   await Promise.all(stopped.map((c) => stopAndRemove(engine, c, undefined, options.volumes ?? false, options)));
-  return stopped.map(progressName);
+  return stopped.map(containerName);
 }
 
 /**
@@ -556,7 +548,7 @@ function displayPorts(ports: ContainerSummary['Ports']): string {
 
 /** `compose ps`: the project's containers as `docker compose ps --format json` rows. */
 export async function ps(engine: ComposeEngine, project: ComposeProject, options: PsOptions): Promise<ComposeContainer[]> {
-  const services = options.services && options.services.length > 0 ? targetServices(project, options.services, false) : undefined;
+  const services = namedServices(project, options.services);
   const all = options.all ?? false;
   let containers = await projectContainers(engine, project.name, { all, oneoff: all ? 'include' : 'exclude', ...(services ? { services } : {}) });
   if (options.status && options.status.length > 0) containers = containers.filter((c) => options.status!.includes(c.State));
@@ -564,7 +556,7 @@ export async function ps(engine: ComposeEngine, project: ComposeProject, options
   return Promise.all(
     containers.map(async (c): Promise<ComposeContainer> => {
       const inspect = await engine.inspect(c.Id);
-      const name = progressName(c);
+      const name = containerName(c);
       return {
         ID: c.Id,
         Name: name,

@@ -114,11 +114,12 @@ async function projectEnvironment(envFiles: string[], explicit: boolean, process
   const fromFiles: Record<string, string> = {};
   const read: string[] = [];
   for (const file of envFiles) {
-    if (!(await exists(file))) {
+    const vars = await readDotenv(file, (name) => processEnv[name] ?? fromFiles[name]);
+    if (!vars) {
       if (explicit) throw new CtrError('NotFound', `couldn't find env file: ${file}`);
       continue;
     }
-    Object.assign(fromFiles, await readDotenv(file, (name) => processEnv[name] ?? fromFiles[name]));
+    Object.assign(fromFiles, vars);
     read.push(file);
   }
   return { env: { ...fromFiles, ...processEnv }, files: read };
@@ -158,11 +159,11 @@ async function loadFile(source: FileSource, loader: FileLoader, baseDir: string,
       const ext = service.extends as Tree | undefined;
       if (!isPlainObject(ext)) return service;
       const target = String(ext.service);
-      const key = `${ext.file ? resolve(fileDir, String(ext.file)) : source.path}#${target}`;
+      const path = ext.file ? resolve(fileDir, String(ext.file)) : undefined;
+      const key = `${path ?? source.path}#${target}`;
       if (seen.includes(key) || chain.includes(key)) throw new CtrError('InvalidArgument', `circular reference with extends ${seen.concat(key).join(' -> ')}`);
       let base: Tree | undefined;
-      if (ext.file) {
-        const path = resolve(fileDir, String(ext.file));
+      if (path) {
         const [other] = await readSources([path], loader.workingDir, undefined);
         const otherFile = await loadFile(other as FileSource, loader, dirname(path), undefined, [...chain, ...seen, `${source.path}#${name}`]);
         base = (otherFile.services as Record<string, Tree> | undefined)?.[target];
@@ -293,7 +294,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<ComposePro
   const secrets = objects(merged.secrets);
   const configs = objects(merged.configs);
 
-  checkConsistency({ services: all, networks, volumes, secrets, configs }, all);
+  checkConsistency({ services: all, networks, volumes, secrets, configs });
   const { services, disabled } = applyProfiles(all, activeProfiles(options, env), options.services ?? [], warnings);
 
   const project: ComposeProject = {

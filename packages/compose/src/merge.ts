@@ -35,7 +35,7 @@ export function parseComposeYaml(text: string, file: string): Record<string, unk
 }
 
 /** The value a `!override` wrapper carries, or undefined when `value` is not one. */
-function overridden(value: unknown): { value: unknown } | undefined {
+export function overridden(value: unknown): { value: unknown } | undefined {
   if (isPlainObject(value) && Object.hasOwn(value, OVERRIDE)) return { value: value[OVERRIDE] };
   return undefined;
 }
@@ -55,6 +55,11 @@ export function stripMarkers(value: unknown): unknown {
 
 type Merger = (base: unknown, override: unknown, path: string[]) => unknown;
 
+function fileReferenceKey(entry: unknown): string {
+  const reference = entry as Record<string, unknown>;
+  return String(reference.target ?? reference.source);
+}
+
 /** The key a list entry is merged by, for the lists compose merges by key rather than appends. */
 const LIST_KEYS: Record<string, (entry: unknown) => string> = {
   ports: (p) => {
@@ -62,8 +67,8 @@ const LIST_KEYS: Record<string, (entry: unknown) => string> = {
     return `${port.host_ip ?? ''}:${port.published ?? ''}:${port.target}/${port.protocol ?? 'tcp'}`;
   },
   volumes: (v) => String((v as Record<string, unknown>).target),
-  secrets: (s) => String((s as Record<string, unknown>).target ?? (s as Record<string, unknown>).source),
-  configs: (s) => String((s as Record<string, unknown>).target ?? (s as Record<string, unknown>).source),
+  secrets: fileReferenceKey,
+  configs: fileReferenceKey,
 };
 
 /** Paths (`*` any key) whose override replaces the base outright, as compose-go's mergeSpecials. */

@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { CtrError } from '@ctr/errors';
 import { readDotenv } from './dotenv';
 import { parseDuration } from './duration';
@@ -69,15 +68,12 @@ async function serviceEnvironment(name: string, raw: Tree, lookup: Lookup): Prom
   const out: Record<string, string | null> = {};
   for (const file of (raw.env_file as Tree[] | undefined) ?? []) {
     const path = String(file.path);
-    const exists = await stat(path).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) {
+    const vars = await readDotenv(path, lookup);
+    if (!vars) {
       if (file.required === false) continue;
       throw new CtrError('InvalidArgument', `env file ${path} not found: stat ${path}: no such file or directory`, { details: { service: name } });
     }
-    Object.assign(out, await readDotenv(path, lookup));
+    Object.assign(out, vars);
   }
   for (const [key, value] of Object.entries((raw.environment as Record<string, string | null> | undefined) ?? {})) {
     out[key] = value ?? lookup(key) ?? null;
@@ -309,15 +305,16 @@ export function normalizeFileObject(project: string, key: string, raw: Tree): Fi
 }
 
 /**
- * compose-go's consistency checks on the merged project: every service has an image or a
- * build, and what it names (services, networks, volumes, secrets, configs) is declared.
+ * compose-go's consistency checks on the merged project, before profiles leave services out:
+ * every service has an image or a build, and what it names (services, networks, volumes,
+ * secrets, configs) is declared.
  */
-export function checkConsistency(project: Pick<ComposeProject, 'services' | 'networks' | 'volumes' | 'secrets' | 'configs'>, all: Record<string, ServiceConfig>): void {
+export function checkConsistency(project: Pick<ComposeProject, 'services' | 'networks' | 'volumes' | 'secrets' | 'configs'>): void {
   for (const service of Object.values(project.services)) {
     const name = service.name;
     if (!service.image && !service.build) throw invalidProject(`service ${JSON.stringify(name)} has neither an image nor a build context specified`);
     for (const dep of Object.keys(service.depends_on)) {
-      if (!all[dep]) throw invalidProject(`service ${JSON.stringify(name)} depends on undefined service ${JSON.stringify(dep)}`);
+      if (!project.services[dep]) throw invalidProject(`service ${JSON.stringify(name)} depends on undefined service ${JSON.stringify(dep)}`);
     }
     for (const network of Object.keys(service.networks)) {
       if (!project.networks[network]) throw invalidProject(`service ${JSON.stringify(name)} refers to undefined network ${network}`);

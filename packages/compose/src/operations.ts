@@ -5,11 +5,11 @@ import { invalidArgument, notFound } from '@ctr/errors';
 import type { ComposeLogLine, ExecOptions, LogsOptions, PortOptions, RunOptions, ServicesOptions, TopRow } from './compose';
 import { containerOptions, extraNetworks } from './convert';
 import { ensureImages, projectService, selectedServices, withDependencies } from './images';
-import { LABEL, containerName, containerNumber, projectContainers, type ComposeEngine } from './labels';
+import { LABEL, containerName, containerNumber, containerService, projectContainers, type ComposeEngine } from './labels';
 import { interleave, mergeByTime, type LogSource } from './log-lines';
 import { injectFileObjects, up, waitDependencies } from './lifecycle';
 import type { ComposeProject, ServiceConfig } from './model';
-import { ensureNetworksAndVolumes } from './resources';
+import { ensureNetworksAndVolumes, progressOf } from './resources';
 
 /**
  * The container of a service a per-container verb acts on (compose's getSpecifiedContainer):
@@ -57,7 +57,7 @@ export async function* logs(engine: ComposeEngine, project: ComposeProject, opti
   options.signal?.addEventListener('abort', abort, { once: true });
   if (options.signal?.aborted) stop.abort();
   const sources: LogSource[] = containers.map((container) => ({
-    service: container.Labels[LABEL.service] ?? '',
+    service: containerService(container),
     container: containerName(container),
     entries: engine.logs(container.Id, {
       follow: options.follow === true,
@@ -146,7 +146,7 @@ function runVolume(project: ComposeProject, spec: string): string {
  */
 export async function run(engine: ComposeEngine, project: ComposeProject, serviceName: string, options: RunOptions): Promise<{ container: string; exitCode?: number }> {
   const base = projectService(project, serviceName);
-  const progress = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+  const progress = progressOf(options);
   const pull = options.pull ?? 'policy';
   const dependencies = options.noDeps ? [] : withDependencies(project, [serviceName]).filter((name) => name !== serviceName);
   const onBuildOutput = options.onBuildOutput ? { onBuildOutput: options.onBuildOutput } : {};

@@ -11,6 +11,11 @@ export function report(options: ComposeOptions, resource: ComposeProgress['resou
   options.onProgress?.({ resource, name, status, done, ...(detail !== undefined ? { detail } : {}) });
 }
 
+/** The signal and progress listener of a verb's options, handed on to the verb it runs within. */
+export function progressOf(options: ComposeOptions): ComposeOptions {
+  return { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+}
+
 /** The project's networks and volumes (by key) these services use. */
 export function usedResources(project: ComposeProject, services: readonly string[]): { networks: string[]; volumes: string[] } {
   const networks = new Set<string>();

@@ -102,8 +102,6 @@ const project = obj({
   secrets: { kinds: ['mapping', 'null'], values: fileObject }, configs: { kinds: ['mapping', 'null'], values: fileObject }, models: k('mapping', 'null'),
 });
 
-const NAMES: Record<Kind, string> = { string: 'string', number: 'number', boolean: 'boolean', list: 'list', mapping: 'mapping', null: 'null' };
-
 function kindOf(value: unknown, accepted: Kind[]): Kind | undefined {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'boolean') return 'boolean';
@@ -120,7 +118,7 @@ function kindOf(value: unknown, accepted: Kind[]): Kind | undefined {
 }
 
 function describeKinds(kinds: Kind[]): string {
-  const names = kinds.filter((kind) => kind !== 'null').map((kind) => NAMES[kind]);
+  const names = kinds.filter((kind) => kind !== 'null');
   return names.length === 1 ? (names[0] as string) : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 }
 

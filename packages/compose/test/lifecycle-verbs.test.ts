@@ -47,6 +47,8 @@ describe('stop, start, restart, kill, pause, unpause', () => {
 
   it('kill sends the signal to the named service only', async () => {
     await lifecycle.kill(t.engine, p, { services: ['db'] });
+    // A kill returns once the signal is sent (as docker's); the exit is recorded after it.
+    await t.engine.wait('verbs-db-1');
     expect(await states(p)).toEqual(['db exited', 'web running']);
     expect((await t.engine.inspect('verbs-db-1')).State.ExitCode).toBe(137);
   });
@@ -54,6 +56,30 @@ describe('stop, start, restart, kill, pause, unpause', () => {
   it('rm removes the stopped containers and says which', async () => {
     expect(await lifecycle.remove(t.engine, p, {})).toEqual(['verbs-db-1']);
     expect(await states(p)).toEqual(['web running']);
+  });
+});
+
+describe('restart', () => {
+  const restartWithDb = { db: { condition: 'service_started' as const, required: true, restart: true } };
+  const p = project('rsdeps', [sleeper('db'), sleeper('web', { depends_on: restartWithDb }), sleeper('other', { depends_on: { db: { ...restartWithDb.db, restart: false } } })]);
+  const restarted = async (options: Parameters<typeof lifecycle.restart>[2]): Promise<string[]> => {
+    const seen: string[] = [];
+    await lifecycle.restart(t.engine, p, { ...options, timeout: 1, onProgress: (e) => e.status === 'Restarting' && seen.push(e.name) });
+    return seen.sort();
+  };
+  beforeAll(async () => {
+    await lifecycle.up(t.engine, p, {});
+  });
+  afterAll(async () => {
+    await lifecycle.down(t.engine, p, {});
+  });
+
+  it('of a service restarts the services that depend on it with restart: true', async () => {
+    expect(await restarted({ services: ['db'] })).toEqual(['rsdeps-db-1', 'rsdeps-web-1']);
+  });
+
+  it('with noDeps restarts the named service alone', async () => {
+    expect(await restarted({ services: ['db'], noDeps: true })).toEqual(['rsdeps-db-1']);
   });
 });
 

@@ -1,4 +1,5 @@
-import { load, removeFixtures } from './load-support';
+import { fixture, load, removeFixtures } from './load-support';
+import { loadProject } from '../src/load';
 
 afterAll(removeFixtures);
 
@@ -44,6 +45,42 @@ describe('validation', () => {
     fails('services:\n  web:\n    image: a\n    network_mode: host\n    networks: [default]\n', 'service web declares mutually exclusive `network_mode` and `networks`: invalid compose project'));
 
   test('an invalid port', () => fails('services:\n  web:\n    image: a\n    ports: ["80:80:80:80:x"]\n', 'invalid containerPort: x'));
+
+  test('a top-level value that is not a mapping', () => fails('- web\n', /compose\.yaml: top-level object must be a mapping$/));
+
+  test('a protocol other than tcp, udp or sctp', () => fails('services:\n  web:\n    image: a\n    ports: ["80/xyz"]\n', 'invalid proto: xyz'));
+
+  test('port ranges of different lengths', () =>
+    fails('services:\n  web:\n    image: a\n    ports: ["8000-8001:80-82"]\n', 'invalid ranges specified for container and host Ports: 80-82 and 8000-8001'));
+
+  test('a volume with too many colons', () => fails('services:\n  web:\n    image: a\n    volumes: ["a:/b:ro:x"]\n', 'invalid spec: a:/b:ro:x: too many colons'));
+
+  test('a command with an unclosed quote', () => fails('services:\n  web:\n    image: a\n    command: sh -c \'echo\n', 'invalid command line string: "sh -c \'echo"'));
+
+  test('an env_file that is a directory names it', async () => {
+    const dir = await fixture({ 'compose.yaml': 'services:\n  web:\n    image: a\n    env_file: conf\n', 'conf/x': '' });
+    await expect(loadProject({ cwd: dir, env: {} })).rejects.toThrow(/^failed to read .*conf: EISDIR/);
+  });
+
+  test('an env_file syntax error names the file and line', () =>
+    expect(load({ 'compose.yaml': 'services:\n  web:\n    image: a\n    env_file: bad.env\n', 'bad.env': 'A=1\nB="open\n' })).rejects.toThrow(
+      /failed to read .*bad\.env: line 2: unterminated quoted value "open$/,
+    ));
+
+  test('an include cycle', () =>
+    expect(load({ 'compose.yaml': 'include: [other.yaml]\nservices: {}\n', 'other.yaml': 'include: [compose.yaml]\n' })).rejects.toThrow(
+      /include cycle detected: .*compose\.yaml -> .*other\.yaml -> .*compose\.yaml$/,
+    ));
+
+  test('a directory whose name keeps nothing of a project name', async () => {
+    const dir = await fixture({ 'compose.yaml': 'services: {}\n' }, '__');
+    await expect(loadProject({ cwd: dir, env: {} })).rejects.toThrow('project name must not be empty');
+  });
+
+  test('`-f -` with no standard input to read', async () => {
+    const dir = await fixture({});
+    await expect(loadProject({ cwd: dir, env: {}, files: ['-'] })).rejects.toThrow('compose file "-" needs standard input');
+  });
 
   test('the obsolete version attribute is warned about', async () => {
     const project = await load({ 'compose.yaml': 'version: "3.8"\nservices:\n  web:\n    image: a\n' });

@@ -94,4 +94,11 @@ describe('run', () => {
     const p = project('ru', [service('web', { image: 'busybox' })]);
     await expect(run(t.engine, p, 'nope', {})).rejects.toThrow('no such service: nope');
   });
+
+  test('dependencies in a cycle are compose\'s cycle error, before anything is made', async () => {
+    const dependsOn = (name: string) => ({ [name]: { condition: 'service_started' as const, required: true, restart: false } });
+    const p = project('rc', [service('a', { image: 'busybox', depends_on: dependsOn('b') }), service('b', { image: 'busybox', depends_on: dependsOn('a') })]);
+    await expect(run(t.engine, p, 'a', {})).rejects.toThrow(/^cycle found: (a -> b -> a|b -> a -> b)$/);
+    expect(await t.engine.ps({ all: true, filters: { label: [`${LABEL.project}=rc`] } })).toEqual([]);
+  });
 });

@@ -123,6 +123,20 @@ export function noSuchService(service: string): CtrError {
   return new CtrError('NotFound', `no such service: ${service}`);
 }
 
+/** Runs until SIGINT or SIGTERM, which abort `signal` (the verbs that follow the engine until told to stop). */
+export async function untilInterrupted<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const interrupt = (): void => controller.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
+}
+
 function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

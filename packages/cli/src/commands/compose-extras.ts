@@ -10,7 +10,7 @@ import type { Command, Io } from '../command';
 import { engineModule, println } from '../context';
 import { bool, list, num, str, type FlagSpec } from '../flags';
 import { rfc3339 } from '../format';
-import { composeLibrary, type ComposeSession } from './compose-cli';
+import { composeLibrary, untilInterrupted, type ComposeSession } from './compose-cli';
 import { copyIn, copyOut } from './container-files';
 import { attach as containerAttach } from './containers';
 import { runStats } from './top-stats';
@@ -18,20 +18,6 @@ import { runStats } from './top-stats';
 /** docker compose's wait, cp, events, attach, scale, stats, commit and export. */
 
 const indexFlag: FlagSpec = { name: 'index', type: 'number', description: 'index of the container if service has multiple replicas.' };
-
-/** Runs until SIGINT or SIGTERM, which abort `signal` (the verbs that follow the engine until told to stop). */
-async function untilInterrupted<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const interrupt = (): void => controller.abort();
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  try {
-    return await work(controller.signal);
-  } finally {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
-  }
-}
 
 function wait(session: ComposeSession): Command {
   return {

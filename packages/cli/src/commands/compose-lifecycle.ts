@@ -4,7 +4,7 @@ import type { Command, Io } from '../command';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { prompt } from '../prompt';
 import { noSuchService, type ComposeSession } from './compose-cli';
-import { ansiEnabled, LogPrinter, shortName, type ComposeProgressView } from './compose-output';
+import { logPrinter, shortName, type ComposeProgressView } from './compose-output';
 
 /** docker compose's create, up, down, start, stop, restart, kill, pause, unpause and rm. */
 
@@ -14,6 +14,16 @@ const SERVICES = '[SERVICE...]';
 const incompatible = (message: string): CtrError => invalidArgument(message);
 
 const timeoutFlag = (description: string): FlagSpec => ({ name: 'timeout', short: 't', type: 'number', description });
+
+const timeoutOf = (args: ParsedArgs): { timeout?: number } => {
+  const timeout = num(args, 'timeout');
+  return timeout !== undefined ? { timeout } : {};
+};
+
+/** `--remove-orphans`, its default from $COMPOSE_REMOVE_ORPHANS, as compose's up, down and kill take it. */
+function removeOrphansOf(args: ParsedArgs, env: NodeJS.ProcessEnv): boolean {
+  return args.flags['remove-orphans'] === true || (args.flags['remove-orphans'] === undefined && /^(1|true)$/i.test(env.COMPOSE_REMOVE_ORPHANS ?? ''));
+}
 
 /** The flags `create` and `up` share, compose's createOptions. */
 const CREATE_FLAGS: FlagSpec[] = [
@@ -51,14 +61,13 @@ function createOptions(args: ParsedArgs, project: ComposeProject, env: NodeJS.Pr
     if (!Object.hasOwn(project.services, service)) throw noSuchService(service);
     scale[service] = Number(count);
   }
-  const removeOrphans = args.flags['remove-orphans'] === true || (args.flags['remove-orphans'] === undefined && /^(1|true)$/i.test(env.COMPOSE_REMOVE_ORPHANS ?? ''));
   return {
     ...(bool(args, 'build') ? { build: 'always' as const } : bool(args, 'no-build') ? { build: 'never' as const } : {}),
     pull: pull as (typeof PULL_VALUES)[number],
     recreate: bool(args, 'force-recreate') ? 'force' : bool(args, 'no-recreate') ? 'never' : 'diverged',
     ...(bool(args, 'always-recreate-deps') ? { recreateDependencies: true } : {}),
     ...(bool(args, 'renew-anon-volumes') ? { renewAnonVolumes: true } : {}),
-    removeOrphans,
+    removeOrphans: removeOrphansOf(args, env),
     ...(Object.keys(scale).length > 0 ? { scale } : {}),
   };
 }
@@ -94,6 +103,18 @@ function create(session: ComposeSession): Command {
   };
 }
 
+/** The flags `up` and `start` share, to wait for the services. */
+const WAIT_FLAGS: FlagSpec[] = [
+  { name: 'wait', type: 'bool', description: 'Wait for services to be running|healthy. Implies detached mode.' },
+  { name: 'wait-timeout', type: 'number', description: 'Maximum duration in seconds to wait for the project to be running|healthy' },
+];
+
+/** What `--wait` and `--wait-timeout` ask of up and start. */
+function waitOf(args: ParsedArgs): { wait?: true; waitTimeout?: number } {
+  const waitTimeout = num(args, 'wait-timeout');
+  return bool(args, 'wait') ? { wait: true, ...(waitTimeout ? { waitTimeout } : {}) } : {};
+}
+
 const UP_FLAGS: FlagSpec[] = [
   { name: 'detach', short: 'd', type: 'bool', description: 'Detached mode: Run containers in the background' },
   ...CREATE_FLAGS,
@@ -111,8 +132,7 @@ const UP_FLAGS: FlagSpec[] = [
   { name: 'attach', type: 'list', valueName: 'stringArray', description: 'Restrict attaching to the specified services. Incompatible with --attach-dependencies.' },
   { name: 'no-attach', type: 'list', valueName: 'stringArray', description: 'Do not attach (stream logs) to the specified services' },
   { name: 'attach-dependencies', type: 'bool', description: 'Automatically attach to log output of dependent services' },
-  { name: 'wait', type: 'bool', description: 'Wait for services to be running|healthy. Implies detached mode.' },
-  { name: 'wait-timeout', type: 'number', description: 'Maximum duration in seconds to wait for the project to be running|healthy' },
+  ...WAIT_FLAGS,
 ];
 
 /** The services `names` depend on, transitively, with them. */
@@ -177,12 +197,11 @@ function up(session: ComposeSession): Command {
       if (exitCodeFrom !== undefined && !Object.hasOwn(project.services, exitCodeFrom)) throw noSuchService(exitCodeFrom);
       if (Object.keys(project.services).length === 0) throw invalidArgument('no service selected');
       const compose = await session.compose(project);
-      const waitTimeout = num(args, 'wait-timeout');
       const common = {
         ...options,
         ...(services.length ? { services } : {}),
         ...(bool(args, 'no-deps') ? { noDeps: true } : {}),
-        ...(bool(args, 'wait') ? { wait: true, ...(waitTimeout ? { waitTimeout } : {}) } : {}),
+        ...waitOf(args),
       };
       if (detach || bool(args, 'no-start')) {
         await session.withProgress((view) => compose.up({ ...common, ...(bool(args, 'no-start') ? { noStart: true } : {}), onProgress: quietPull(args, view.update), ...buildOutput(view) }));
@@ -200,8 +219,7 @@ function up(session: ComposeSession): Command {
  * the first (failed) exit and return that service's code.
  */
 async function attachedUp(session: ComposeSession, compose: ComposeApi, project: ComposeProject, args: ParsedArgs, io: Io, common: CreateOptions, attach: string[]): Promise<number> {
-  const printer = new LogPrinter(io, { color: !bool(args, 'no-color') && ansiEnabled(session.globals.ansi, io.stdout, io.env), prefix: !bool(args, 'no-log-prefix'), timestamps: bool(args, 'timestamps') });
-  const timeout = num(args, 'timeout');
+  const printer = logPrinter(args, io, session.globals.ansi);
   let exitCodeFrom = str(args, 'exit-code-from');
   const cascadeFail = bool(args, 'abort-on-container-failure');
   const cascadeStop = bool(args, 'abort-on-container-exit') || (exitCodeFrom !== undefined && !cascadeFail);
@@ -212,7 +230,7 @@ async function attachedUp(session: ComposeSession, compose: ComposeApi, project:
   let interrupts = 0;
   const stopping: Promise<void>[] = [];
   const stop = (): void => {
-    stopping.push(session.withProgress((view) => compose.stop({ ...(timeout !== undefined ? { timeout } : {}), onProgress: view.update })));
+    stopping.push(session.withProgress((view) => compose.stop({ ...timeoutOf(args), onProgress: view.update })));
   };
 
   const show = (event: AttachEvent): void => {
@@ -288,15 +306,13 @@ function down(session: ComposeSession): Command {
       const services = args.positionals;
       const project = await session.loadOrName(services);
       const compose = await session.compose(project);
-      const timeout = num(args, 'timeout');
-      const removeOrphans = args.flags['remove-orphans'] === true || /^(1|true)$/i.test(io.env.COMPOSE_REMOVE_ORPHANS ?? '');
       await session.withProgress((view) =>
         compose.down({
           ...(services.length ? { services } : {}),
-          removeOrphans,
+          removeOrphans: removeOrphansOf(args, io.env),
           volumes: bool(args, 'volumes'),
           ...(rmi ? { images: rmi } : {}),
-          ...(timeout !== undefined ? { timeout } : {}),
+          ...timeoutOf(args),
           onProgress: view.update,
         }),
       );
@@ -326,11 +342,6 @@ function simple(
     },
   };
 }
-
-const timeoutOf = (args: ParsedArgs): { timeout?: number } => {
-  const timeout = num(args, 'timeout');
-  return timeout !== undefined ? { timeout } : {};
-};
 
 function rm(session: ComposeSession): Command {
   return {
@@ -372,14 +383,8 @@ export function lifecycleCommands(session: ComposeSession): Command[] {
       session,
       'start',
       'Start services',
-      [
-        { name: 'wait', type: 'bool', description: 'Wait for services to be running|healthy. Implies detached mode.' },
-        { name: 'wait-timeout', type: 'number', description: 'Maximum duration in seconds to wait for the project to be running|healthy' },
-      ],
-      (compose, args, services, onProgress) => {
-        const waitTimeout = num(args, 'wait-timeout');
-        return compose.start({ ...services, ...(bool(args, 'wait') ? { wait: true, ...(waitTimeout ? { waitTimeout } : {}) } : {}), onProgress });
-      },
+      WAIT_FLAGS,
+      (compose, args, services, onProgress) => compose.start({ ...services, ...waitOf(args), onProgress }),
     ),
     simple(session, 'stop', 'Stop services', [timeoutFlag('Specify a shutdown timeout in seconds')], (compose, args, services, onProgress) =>
       compose.stop({ ...services, ...timeoutOf(args), onProgress }),
@@ -399,7 +404,7 @@ export function lifecycleCommands(session: ComposeSession): Command[] {
         { name: 'remove-orphans', type: 'bool', description: 'Remove containers for services not defined in the Compose file' },
         { name: 'signal', short: 's', type: 'string', description: 'SIGNAL to send to the container', default: 'SIGKILL' },
       ],
-      (compose, args, services, onProgress) => compose.kill({ ...services, killSignal: str(args, 'signal') ?? 'SIGKILL', removeOrphans: bool(args, 'remove-orphans'), onProgress }),
+      (compose, args, services, onProgress) => compose.kill({ ...services, killSignal: str(args, 'signal') ?? 'SIGKILL', removeOrphans: removeOrphansOf(args, session.io.env), onProgress }),
     ),
     simple(session, 'pause', 'Pause services', [], (compose, _args, services, onProgress) => compose.pause({ ...services, onProgress })),
     simple(session, 'unpause', 'Unpause services', [], (compose, _args, services, onProgress) => compose.unpause({ ...services, onProgress })),

@@ -1,6 +1,8 @@
 import type { Writable } from 'node:stream';
 import type { ComposeProgress } from '@ctr/compose';
+import { invalidArgument } from '@ctr/errors';
 import type { Io } from '../command';
+import { bool, type ParsedArgs } from '../flags';
 
 /**
  * What `ctr compose` prints the way docker compose v2 prints it: the progress of its
@@ -136,10 +138,10 @@ export function progressMode(progress: string, ansi: AnsiMode, stderr: Out): Exc
     case 'auto':
       return ansi !== 'never' && stderr.isTTY === true ? 'tty' : 'plain';
     case 'tty':
-      if (ansi === 'never') throw new Error("can't use --progress tty while ANSI support is disabled");
+      if (ansi === 'never') throw invalidArgument("can't use --progress tty while ANSI support is disabled");
       return 'tty';
     case 'plain':
-      if (ansi === 'always') throw new Error("can't use --progress plain while ANSI support is forced");
+      if (ansi === 'always') throw invalidArgument("can't use --progress plain while ANSI support is forced");
       return 'plain';
     case 'quiet':
     case 'none':
@@ -147,12 +149,12 @@ export function progressMode(progress: string, ansi: AnsiMode, stderr: Out): Exc
     case 'json':
       return 'json';
     default:
-      throw new Error(`unsupported --progress value ${JSON.stringify(progress)}`);
+      throw invalidArgument(`unsupported --progress value ${JSON.stringify(progress)}`);
   }
 }
 
 /** Whether output to `out` is coloured: `--ansi always`, or auto on a terminal; never with $NO_COLOR set. */
-export function ansiEnabled(ansi: AnsiMode, out: Out, env: NodeJS.ProcessEnv): boolean {
+function ansiEnabled(ansi: AnsiMode, out: Out, env: NodeJS.ProcessEnv): boolean {
   if (env.NO_COLOR) return false;
   return ansi === 'always' || (ansi === 'auto' && out.isTTY === true);
 }
@@ -199,6 +201,11 @@ export class LogPrinter {
     const text = `${name} ${message}`;
     this.io.stdout.write(`${code ? color(code, text) : text}\n`);
   }
+}
+
+/** The printer `logs` and an attached `up` use, as their `--no-color`, `--no-log-prefix` and `--timestamps` say. */
+export function logPrinter(args: ParsedArgs, io: Io, ansi: AnsiMode): LogPrinter {
+  return new LogPrinter(io, { color: !bool(args, 'no-color') && ansiEnabled(ansi, io.stdout, io.env), prefix: !bool(args, 'no-log-prefix'), timestamps: bool(args, 'timestamps') });
 }
 
 /** A container's name as compose's log prefixes show it: without the project's `<project>-`. */

@@ -2,8 +2,9 @@ import { invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { terminalSession } from '../terminal';
-import type { ComposeSession } from './compose-cli';
+import { composeLibrary, type ComposeSession } from './compose-cli';
 import { buildOutput } from './compose-lifecycle';
+import { keyValues } from './create-flags';
 
 /** docker compose's exec and run (a program in a service's container), build, pull and push. */
 
@@ -71,11 +72,6 @@ function exec(session: ComposeSession): Command {
   };
 }
 
-/** `-l key=value` into labels (a bare key: an empty value). */
-function keyValues(values: readonly string[]): Record<string, string> {
-  return Object.fromEntries(values.map((value) => (value.includes('=') ? [value.slice(0, value.indexOf('=')), value.slice(value.indexOf('=') + 1)] : [value, ''])));
-}
-
 const PULL_POLICIES = ['always', 'missing', 'never', 'policy'] as const;
 
 function run(session: ComposeSession): Command {
@@ -120,7 +116,7 @@ function run(session: ComposeSession): Command {
         onTerminal(io, tty && interactive, () =>
           compose.run(service, {
             ...(command.length ? { command } : {}),
-            ...(entrypoint !== undefined ? { entrypoint: entrypoint.split(/\s+/).filter(Boolean) } : {}),
+            ...(entrypoint !== undefined ? { entrypoint: composeLibrary().shellSplit(entrypoint) } : {}),
             ...(name !== undefined ? { name } : {}),
             ...(user !== undefined ? { user } : {}),
             ...(workdir !== undefined ? { workdir } : {}),

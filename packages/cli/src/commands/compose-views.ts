@@ -6,33 +6,17 @@ import { getEngine } from '../context';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { bool, list, num, str, type ParsedArgs } from '../flags';
 import { commandColumn, formatContext, formatList, goUnixTime, humanSize, labelMethod, tabwrite, truncateId } from '../format';
-import { composeLibrary, noSuchService, type ComposeSession } from './compose-cli';
-import { ansiEnabled, LogPrinter, shortName } from './compose-output';
+import { composeLibrary, noSuchService, untilInterrupted, type ComposeSession } from './compose-cli';
+import { logPrinter, shortName } from './compose-output';
+import { CONTAINER_HEADERS } from './containers';
 
 /** docker compose's ps, ls, logs, config, images, top, port and version. */
 
 /** compose's default `ps` table (its NewContainerFormat). */
 const PS_TABLE = 'table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}';
 
-const PS_HEADERS: Readonly<Record<string, string>> = {
-  ID: 'CONTAINER ID',
-  Name: 'NAME',
-  Names: 'NAMES',
-  Project: 'PROJECT',
-  Service: 'SERVICE',
-  Image: 'IMAGE',
-  Command: 'COMMAND',
-  CreatedAt: 'CREATED AT',
-  RunningFor: 'CREATED',
-  Ports: 'PORTS',
-  State: 'STATE',
-  Status: 'STATUS',
-  Size: 'SIZE',
-  Labels: 'LABELS',
-  LocalVolumes: 'LOCAL VOLUMES',
-  Mounts: 'MOUNTS',
-  Networks: 'NETWORKS',
-};
+/** docker ps's column names, and compose's own columns. */
+const PS_HEADERS: Readonly<Record<string, string>> = { ...CONTAINER_HEADERS, Name: 'NAME', Project: 'PROJECT', Service: 'SERVICE' };
 
 /**
  * `k=v,k=v` back into labels. A value may hold commas itself (config_files is comma-joined):
@@ -208,32 +192,27 @@ function logs(session: ComposeSession): Command {
       if (index !== undefined && services.length !== 1) throw invalidArgument('--index requires one service to be selected');
       const project = await session.loadOrName(services);
       const compose = await session.compose(project);
-      const printer = new LogPrinter(io, { color: !bool(args, 'no-color') && ansiEnabled(session.globals.ansi, io.stdout, io.env), prefix: !bool(args, 'no-log-prefix'), timestamps: bool(args, 'timestamps') });
-      const controller = new AbortController();
-      const interrupt = (): void => controller.abort();
-      process.once('SIGINT', interrupt);
-      process.once('SIGTERM', interrupt);
+      const printer = logPrinter(args, io, session.globals.ansi);
       const since = str(args, 'since');
       const until = str(args, 'until');
-      try {
-        const lines = compose.logs({
-          ...(services.length ? { services } : {}),
-          follow: bool(args, 'follow'),
-          tail: tailOf(str(args, 'tail') ?? 'all'),
-          timestamps: bool(args, 'timestamps'),
-          ...(since ? { since } : {}),
-          ...(until ? { until } : {}),
-          ...(index !== undefined ? { index } : {}),
-          signal: controller.signal,
-        });
-        for await (const line of lines) printer.line(shortName(project.name, line.container), line.stream, line.line, line.timestamp);
-      } catch (error) {
-        if (!controller.signal.aborted) throw error;
-      } finally {
-        process.off('SIGINT', interrupt);
-        process.off('SIGTERM', interrupt);
-      }
-      return controller.signal.aborted ? 130 : 0;
+      return untilInterrupted(async (signal) => {
+        try {
+          const lines = compose.logs({
+            ...(services.length ? { services } : {}),
+            follow: bool(args, 'follow'),
+            tail: tailOf(str(args, 'tail') ?? 'all'),
+            timestamps: bool(args, 'timestamps'),
+            ...(since ? { since } : {}),
+            ...(until ? { until } : {}),
+            ...(index !== undefined ? { index } : {}),
+            signal,
+          });
+          for await (const line of lines) printer.line(shortName(project.name, line.container), line.stream, line.line, line.timestamp);
+        } catch (error) {
+          if (!signal.aborted) throw error;
+        }
+        return signal.aborted ? 130 : 0;
+      });
     },
   };
 }
