@@ -57,8 +57,8 @@ describe('merging -f files', () => {
   });
 
   test('plain lists are appended without duplicates', async () => {
-    const project = await merged('services:\n  web:\n    image: a\n    dns: [1.1.1.1]\n    cap_add: [NET_ADMIN]\n', 'services:\n  web:\n    dns: 8.8.8.8\n    cap_add: [NET_ADMIN, SYS_TIME]\n');
-    expect(project.services.web?.dns).toEqual(['1.1.1.1', '8.8.8.8']);
+    const project = await merged('services:\n  web:\n    image: a\n    dns: [192.0.2.1]\n    cap_add: [NET_ADMIN]\n', 'services:\n  web:\n    dns: 192.0.2.2\n    cap_add: [NET_ADMIN, SYS_TIME]\n');
+    expect(project.services.web?.dns).toEqual(['192.0.2.1', '192.0.2.2']);
     expect(project.services.web?.cap_add).toEqual(['NET_ADMIN', 'SYS_TIME']);
   });
 
