@@ -13,3 +13,5 @@ export { configHash } from './convert';
 export { LABEL, COMPOSE_VERSION, projectContainers, containerName, containerNumber, type ComposeEngine, type ProjectContainersOptions } from './labels';
 // How compose splits a command given as one string (`run --entrypoint`, `command: …`): go-shellwords' rules.
 export { shellSplit } from './shellwords';
+// `docker stack` on a swarm: compose files as swarm services, networks, secrets and configs.
+export * from './stack';

@@ -23,6 +23,8 @@ export interface LoadOptions {
   profiles?: string[];
   /** `--env-file` (default `<project dir>/.env` when present). */
   envFiles?: string[];
+  /** false: no default `.env` is read (`docker stack deploy` interpolates from the process's environment alone). */
+  dotenv?: boolean;
   /** The environment interpolation and `COMPOSE_*` variables come from (default process.env). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -243,7 +245,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<ComposePro
   const envDir = projectDirectory ?? (firstFile ? dirname(resolve(cwd, firstFile)) : cwd);
   const explicitEnvFiles = options.envFiles !== undefined && options.envFiles.length > 0;
   const { env, files: envFilesRead } = await projectEnvironment(
-    explicitEnvFiles ? (options.envFiles as string[]).map((file) => resolve(cwd, file)) : [join(envDir, '.env')],
+    explicitEnvFiles ? (options.envFiles as string[]).map((file) => resolve(cwd, file)) : options.dotenv === false ? [] : [join(envDir, '.env')],
     explicitEnvFiles,
     processEnv,
   );

@@ -811,6 +811,8 @@ export class Containers {
                       ...(options.linkLocalIps?.length ? { linkLocalIps: options.linkLocalIps } : {}),
                       ...(macAddress ? { mac: macAddress } : {}),
                       ...(endpointLinks.length ? { links: endpointLinks } : {}),
+                      // A swarm task may join its service's networks, attachable or not.
+                      ...(options.labels?.['com.docker.swarm.task.id'] !== undefined ? { task: true } : {}),
                     },
                   ],
                 }

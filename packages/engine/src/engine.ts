@@ -721,7 +721,8 @@ export class Engine {
   async connect(network: string, container: string, options: NetworkConnectOptions = {}): Promise<void> {
     const { ctx, containers } = await this.ready();
     const record = await containers.find(container);
-    await ctx.network.connect(record.id, { name: network, ...options });
+    // A swarm task may join its service's networks, attachable or not.
+    await ctx.network.connect(record.id, { name: network, ...options, ...(record.labels['com.docker.swarm.task.id'] !== undefined ? { task: true } : {}) });
     await networkEvent(ctx, 'connect', await ctx.network.inspectNetwork(network), record.id);
   }
 

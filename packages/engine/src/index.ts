@@ -87,7 +87,7 @@ export { checkSystemPruneOptions } from './system';
 export type { CheckFinding, CheckKind, SweepReport, SystemCheckOptions, SystemCheckReport } from './check';
 export type { VolumeListOptions, VolumePruneOptions, NetworkListOptions, PruneOptions } from './volumes-networks';
 export type { Filters } from './filters';
-export { parseTimestamp } from './filters';
+export { checkFilterKeys, parseTimestamp } from './filters';
 /** A network's driver options as a remote daemon is sent them. */
 export { auxOfFamily, driverOptions } from '@ctr/network';
 export { shouldRestart } from './restart';

@@ -452,12 +452,21 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
         .then((r) => r ?? Buffer.concat([header(RCODE.servFail, 1, 0), question]))
         .finally(() => inFlight--);
     }
-    const v4 = qtype === QTYPE.a || qtype === QTYPE.any ? [...new Set(eps.map((ep) => ep.ip))] : [];
-    const v6 = qtype === QTYPE.aaaa || qtype === QTYPE.any ? [...new Set(eps.flatMap((ep) => (ep.ip6 ? [ep.ip6] : [])))] : [];
+    const v4 = qtype === QTYPE.a || qtype === QTYPE.any ? shuffled([...new Set(eps.map((ep) => ep.ip))]) : [];
+    const v6 = qtype === QTYPE.aaaa || qtype === QTYPE.any ? shuffled([...new Set(eps.flatMap((ep) => (ep.ip6 ? [ep.ip6] : [])))]) : [];
     return reply([
       ...v4.map((ip) => record(QTYPE.a, Buffer.from(ip.split('.').map(Number)))),
       ...v6.map((ip) => record(QTYPE.aaaa, ip6Bytes(ip))),
     ]);
+  }
+
+  /** libnetwork's shuffleAddr: a name several containers hold (a service's tasks) starts with another of them each time. */
+  function shuffled(addresses: string[]): string[] {
+    for (let i = addresses.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [addresses[i], addresses[j]] = [addresses[j] as string, addresses[i] as string];
+    }
+    return addresses;
   }
 
   /** The answer to a message that came to a gateway's listener; undefined for none. */

@@ -7,6 +7,7 @@
 export { NetworkManager, bridgeNameFor, driverOptions } from './network-manager';
 export { parsePortSpec, parseExposedPort, portKey, sctpRefused } from './port-spec';
 export { auxOfFamily } from './create-options';
+export { allocatePorts as allocateHostPorts } from './port-allocator';
 export type { DriverInterface, DriverJoin, DriverNetworkRequest, DriverPool, DriverRoute, IpamDriver, IpamDriverLookup, IpamPool, NetworkDriver, NetworkDriverLookup } from './driver';
 export { parseMac } from './ipv4';
 export { EMBEDDED_DNS, validDnsSettings } from './resolv';

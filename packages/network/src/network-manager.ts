@@ -216,7 +216,8 @@ export class NetworkManager {
     if (!NAME_RE.test(name)) {
       throw invalidArgument(`Invalid network name "${name}"`, { hint: 'names start with a letter or digit; then letters, digits, "_", "." or "-"' });
     }
-    if (options.driver !== undefined && options.driver !== 'bridge') {
+    // A swarm's overlay network is a bridge on this one node (checkCreateFlags refuses it outside a swarm).
+    if (options.driver !== undefined && options.driver !== 'bridge' && options.driver !== 'overlay') {
       // A plugin's, looked up as dockerd looks for a driver it does not have built in.
       if (!KNOWN_DRIVERS.has(options.driver)) await this.remote.driver(options.driver, options.signal);
       else throw new CtrError('Unsupported', `Network driver "${options.driver}" is not supported`, { hint: 'use the bridge driver' });
@@ -267,7 +268,7 @@ export class NetworkManager {
   /** Chooses a user network's subnet and bridge, and makes the bridge. */
   private async newBridgeNetwork(id: string, options: NetworkCreateOptions, nets: Map<string, NetworkState>): Promise<NetworkState> {
     const { name } = options;
-    const subnet = await this.chooseSubnet(nets, options.subnet);
+    const subnet = await this.chooseSubnet(nets, options.subnet, options.addressPools);
     const cidr = parseCidr(subnet);
     const gateway = options.gateway ?? this.firstHost(cidr);
     const gw = ipToInt(gateway);
@@ -306,6 +307,8 @@ export class NetworkManager {
       ...(auxAddresses ? { auxAddresses } : {}),
       ...(options.ipamOptions && Object.keys(options.ipamOptions).length > 0 ? { ipamOptions: { ...options.ipamOptions } } : {}),
       ...(options.attachable ? { attachable: true as const } : {}),
+      ...(options.swarm ? { scope: 'swarm' as const } : {}),
+      ...(options.swarm && options.ingress ? { ingress: true as const } : {}),
       ...(options.configFrom !== undefined ? { configFrom: options.configFrom } : {}),
       isDefault: false,
       endpoints: {},
@@ -836,9 +839,20 @@ export class NetworkManager {
     return sandbox;
   }
 
-  private async chooseSubnet(nets: Map<string, NetworkState>, requested?: string): Promise<string> {
+  private async chooseSubnet(nets: Map<string, NetworkState>, requested?: string, pools?: NetworkCreateOptions['addressPools']): Promise<string> {
     const inUse = [...[...nets.values()].map((n) => parseCidr(n.subnet)), ...(await hostSubnets())];
-    if (requested === undefined) return allocateSubnet(this.pool.cidr, this.pool.size, inUse);
+    if (requested === undefined) {
+      const candidates = pools?.length ? pools.map((p) => ({ cidr: parseCidr(p.base), size: p.size })) : [this.pool];
+      let exhausted: unknown;
+      for (const pool of candidates) {
+        try {
+          return allocateSubnet(pool.cidr, pool.size, inUse);
+        } catch (error) {
+          exhausted = error;
+        }
+      }
+      throw exhausted;
+    }
     const cidr = parseCidr(requested);
     const clash = [...nets.values()].find((n) => overlaps(parseCidr(n.subnet), cidr));
     if (clash) throw conflict(`Pool overlaps with other one on this address space`, { hint: `network ${clash.name} uses ${clash.subnet}` });
@@ -931,6 +945,12 @@ export class NetworkManager {
     if (net.endpoints[sandbox.containerId]) {
       throw conflict(`endpoint with name ${sandbox.name || sandbox.containerId} already exists in network ${net.name}`);
     }
+    // dockerd asks the swarm's manager at allocation (a container's start, a running one's connect).
+    if (net.scope === 'swarm' && !config.task && (!net.attachable || net.ingress)) {
+      throw new CtrError('Denied', `Could not attach to network ${config.networkName}: rpc error: code = PermissionDenied desc = network ${config.networkName} not manually attachable`, {
+        hint: 'only a service\'s tasks join it: create the network with --attachable for standalone containers',
+      });
+    }
     const used = new Set(sandbox.networkIds.map((id) => nets.get(id)?.endpoints[sandbox.containerId]?.ifName));
     let index = 0;
     while (used.has(`eth${index}`)) index++;
@@ -989,6 +1009,7 @@ export class NetworkManager {
       ...(req.mac !== undefined ? { mac: req.mac } : {}),
       ...(linkLocalIps.length > 0 ? { linkLocalIps } : {}),
       ...(req.links?.length ? { links: req.links.map(({ name, alias }) => ({ name, alias })) } : {}),
+      ...(req.task ? { task: true as const } : {}),
     };
   }
 

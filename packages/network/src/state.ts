@@ -56,6 +56,10 @@ export interface NetworkState {
   /** `--ipam-opt`, as given. */
   ipamOptions?: Record<string, string>;
   attachable?: true;
+  /** A swarm's network (@ctr/swarm): shown with driver overlay and scope swarm; a container not a task joins it only when attachable. */
+  scope?: 'swarm';
+  /** The swarm's routing-mesh network (`ingress`): only tasks join it. */
+  ingress?: true;
   /** The name of the config-only network it was made from (`--config-from`). */
   configFrom?: string;
   /** The default `bridge` network: no name resolution, cannot be removed by name. */
@@ -96,6 +100,8 @@ export interface EndpointConfig {
   linkLocalIps?: string[];
   /** `EndpointConfig.Links`, given to each allocation's endpoint. */
   links?: EndpointLink[];
+  /** A swarm task's connection: it may join a swarm network that is not attachable. */
+  task?: true;
   /**
    * The address of the last allocation, asked for first at the next one: a restarted
    * container keeps its address while no one took it meanwhile (its links and hosts entries stay right).

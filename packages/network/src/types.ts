@@ -67,6 +67,13 @@ export interface NetworkCreateOptions {
   ipv4?: boolean;
   /** `--ingress`: swarm's routing mesh, refused as dockerd refuses it outside a swarm. */
   ingress?: boolean;
+  /**
+   * Set by @ctr/swarm alone, on a node in a swarm: the network is swarm-scoped (driver
+   * `overlay`, Scope `swarm`, bridge-backed on this one node), and `--ingress` is accepted.
+   */
+  swarm?: boolean;
+  /** Where the subnet comes from when none is given, in turn (the swarm's DefaultAddrPool); the manager's pool otherwise. */
+  addressPools?: Array<{ base: string; size: number }>;
   /** `--config-only`: a configuration other networks are made from (`configFrom`); no bridge, no containers. */
   configOnly?: boolean;
   /** `--config-from`: the config-only network (name or ID) whose IPAM and driver options this one takes. */
@@ -92,6 +99,8 @@ export interface EndpointRequest {
    * container `name` on this network for this endpoint's queries alone.
    */
   links?: EndpointLink[];
+  /** A swarm task's endpoint: it may join a swarm-scoped network that is not attachable (the ingress one too). */
+  task?: boolean;
 }
 
 /** One endpoint link: the linked container (its name, an alias or its ID on the network) and the alias it gets. */
@@ -193,7 +202,8 @@ export interface NetworkInspect {
   Name: string;
   Id: string;
   Created: string;
-  Scope: 'local';
+  /** `swarm` for a swarm's networks (overlay), `local` for every other. */
+  Scope: 'local' | 'swarm';
   /** `null` for host's none and for config-only networks, as dockerd's; a network plugin's name for its networks. */
   Driver: string;
   /** Whether it gives IPv4 addresses (API 1.47): every network of ctr's does, as dockerd's do by default. */

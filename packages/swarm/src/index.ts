@@ -4,3 +4,15 @@
  */
 export * from './types';
 export type { ClusterStore, ClusterTx, ClusterObjects, ObjectKind, SwarmContext } from './context';
+export { createIngressNetwork, createSwarmNetwork, isSwarmRequest, needsIngress, removeSwarmNetworks, swarmNetworkFor, taskNetworks } from './networks';
+export { allocatePorts, DYNAMIC_PORT_RANGE } from './ports';
+export { ingressProxyPid, ingressTable, stopIngress, syncIngress, type IngressEntry, type IngressStatus } from './ingress';
+export { Swarm, type SwarmOptions } from './swarm';
+export { openClusterStore, findObject, swarmTime } from './store';
+export { newId } from './ids';
+export { secretFiles, configFiles, type TaskFile } from './secrets';
+export { createService, listServices, inspectService, updateService, removeService } from './services';
+export { listTasks, inspectTask, TASK_LABEL } from './tasks';
+export { reconcile, containerExited, startMonitor, removeAllTasks } from './orchestrator';
+export { converge } from './updater';
+export { serviceLogs, taskLogs } from './service-logs';

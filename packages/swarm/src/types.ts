@@ -88,7 +88,8 @@ export interface SwarmInfo {
   RemoteManagers: Array<{ NodeID: string; Addr: string }> | null;
   Nodes?: number;
   Managers?: number;
-  Cluster?: SwarmInspect;
+  /** moby's ClusterInfo: the swarm without its join tokens, which `info` never shows. */
+  Cluster?: Omit<SwarmInspect, 'JoinTokens'>;
 }
 
 // ---------------------------------------------------------------- nodes

@@ -1,0 +1,568 @@
+import type { AuthConfig, ContainerInspect } from '@ctr/engine';
+import { asCtrError, isCtrError, isNotFound } from '@ctr/errors';
+import type { ClusterTx, SwarmContext } from './context';
+import { newId } from './ids';
+import { syncIngress } from './ingress';
+import { historyNeeded, restartDelayMs, shouldRestart } from './restart';
+import { swarmTime } from './store';
+import { createTaskContainer } from './task-container';
+import { advance, dirty, ended, isGlobal, isJob, live, modeKind, newTask, slotKey, stateIndex, TASK_LABEL, taskName } from './tasks';
+import { updateInProgress, updateStep } from './updater';
+import type { Node, Service, SwarmInspect, Task, TaskState, TaskStatus } from './types';
+
+/** swarmkit's default TaskHistoryRetentionLimit. */
+const DEFAULT_HISTORY = 5;
+
+/** What a task's container was seen doing, outside the store's lock. */
+type Fact =
+  | { kind: 'running'; id: string; pid: number }
+  | { kind: 'exited'; id: string; code: number; ranMs: number | undefined; error: string }
+  | { kind: 'created' }
+  | { kind: 'missing' };
+
+/** What one pass decided to do to containers, done after the store's transaction. */
+interface Plan {
+  node: Node | undefined;
+  cluster: SwarmInspect | undefined;
+  stop: Task[];
+  /** Containers whose tasks left the store. */
+  remove: string[];
+  prepare: Array<{ service: Service; task: Task }>;
+  start: Array<{ service: Service; task: Task }>;
+  /** When a timer (a restart delay, an update's delay or monitor) next asks for a pass. */
+  wakeAt: number | undefined;
+}
+
+export interface PassResult {
+  wakeAt: number | undefined;
+}
+
+/** Options a pass takes from the call that asked for it. */
+export interface PassOptions {
+  /** The registry credentials of a service create or update, for its image's pull. */
+  auth?: AuthConfig;
+}
+
+const earliest = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+
+/** The container a task has (its ID once made), else the name it would have. */
+function containerRef(task: Task, serviceName: string | undefined): string | undefined {
+  return task.Status.ContainerStatus?.ContainerID || (serviceName !== undefined ? taskName(serviceName, task) : undefined);
+}
+
+async function observe(ctx: SwarmContext, ref: string): Promise<Fact> {
+  let inspect: ContainerInspect;
+  try {
+    inspect = await ctx.engine.inspect(ref);
+  } catch (error) {
+    if (isNotFound(error)) return { kind: 'missing' };
+    throw error;
+  }
+  const state = inspect.State;
+  if (state.Running || state.Restarting) return { kind: 'running', id: inspect.Id, pid: state.Pid };
+  if (state.Status === 'created') return { kind: 'created' };
+  const started = Date.parse(state.StartedAt);
+  const ranMs = started > 0 ? Math.max(0, Date.parse(state.FinishedAt) - started) : undefined;
+  return { kind: 'exited', id: inspect.Id, code: state.ExitCode, ranMs, error: state.Error };
+}
+
+/** The status a fact moves a task to (moby's executor's words: started, finished, shutdown, `task: non-zero exit (N)`). */
+function statusOf(fact: Fact, task: Task): Omit<TaskStatus, 'Timestamp'> | undefined {
+  const stopping = stateIndex(task.DesiredState) > stateIndex('complete');
+  switch (fact.kind) {
+    case 'running':
+      return { State: 'running', Message: 'started', ContainerStatus: { ContainerID: fact.id, PID: fact.pid, ExitCode: 0 } };
+    case 'exited': {
+      const container = { ContainerID: fact.id, PID: 0, ExitCode: fact.code };
+      if (fact.ranMs === undefined) return { State: stopping ? 'shutdown' : 'failed', Message: 'starting', ContainerStatus: container, ...(stopping ? {} : { Err: `starting container failed: ${fact.error || 'the container did not start'}` }) };
+      if (stopping) return { State: 'shutdown', Message: 'shutdown', ContainerStatus: container };
+      if (fact.code === 0) return { State: 'complete', Message: 'finished', ContainerStatus: container };
+      return { State: 'failed', Message: 'started', Err: `task: non-zero exit (${fact.code})`, ContainerStatus: container };
+    }
+    case 'missing':
+      if (stopping) return { State: 'shutdown', Message: 'shutdown' };
+      return { State: 'failed', Message: 'started', Err: `No such container: ${task.Status.ContainerStatus?.ContainerID ?? task.ID}` };
+    case 'created':
+      return stopping ? { State: 'shutdown', Message: 'shutdown' } : undefined;
+  }
+}
+
+/** Tasks whose containers a pass looks at: the ones that have one and still run, and the ones an update in progress counts. */
+function observed(task: Task, service: Service | undefined): boolean {
+  if (!task.Status.ContainerStatus?.ContainerID) return false;
+  if (!ended(task)) return true;
+  const update = service?.UpdateStatus;
+  return service !== undefined && updateInProgress(service) && update?.StartedAt !== undefined && task.CreatedAt >= update.StartedAt;
+}
+
+/**
+ * Make the tasks match their services' specs, once: observe the tasks' containers, record
+ * what they did (statuses only move forward), decide under the store's lock what to create,
+ * stop and remove (restarts per the restart policy, scaling, global placement, jobs, drained
+ * nodes, a rolling update's next step, task history), then act on containers outside the lock
+ * and record the outcome; last, bring the routing mesh up to date. Idempotent, and safe to run
+ * in several processes at once: a task is created under the lock, and its container's name is
+ * the task's, so only one process prepares it.
+ */
+export async function reconcileOnce(ctx: SwarmContext, serviceId?: string, options: PassOptions = {}): Promise<PassResult> {
+  const [tasks, services] = await Promise.all([ctx.store.list('tasks'), ctx.store.list('services')]);
+  const byId = new Map(services.map((s) => [s.ID, s]));
+  const facts = new Map<string, Fact>();
+  await Promise.all(
+    tasks
+      .filter((t) => serviceId === undefined || t.ServiceID === serviceId)
+      .filter((t) => observed(t, byId.get(t.ServiceID)))
+      .map(async (t) => facts.set(t.ID, await observe(ctx, containerRef(t, byId.get(t.ServiceID)?.Spec.Name) as string))),
+  );
+  const plan = await ctx.store.transaction((tx) => decide(tx, serviceId, facts, Date.now()));
+  await act(ctx, plan, options);
+  await syncIngress(ctx);
+  return { wakeAt: plan.wakeAt };
+}
+
+/** `Swarm.reconcile`: one pass over one service, or all of them. */
+export async function reconcile(ctx: SwarmContext, serviceId?: string): Promise<void> {
+  await reconcileOnce(ctx, serviceId);
+}
+
+function decide(tx: ClusterTx, serviceId: string | undefined, facts: ReadonlyMap<string, Fact>, now: number): Plan {
+  const [node] = tx.list('nodes');
+  const [cluster] = tx.list('cluster');
+  const services = tx.list('services');
+  const serviceIds = new Set(services.map((s) => s.ID));
+  const plan: Plan = { node, cluster, stop: [], remove: [], prepare: [], start: [], wakeAt: undefined };
+  const all = tx.list('tasks').filter((t) => serviceId === undefined || t.ServiceID === serviceId || !serviceIds.has(t.ServiceID));
+  for (const task of all) {
+    const fact = facts.get(task.ID);
+    const next = fact && statusOf(fact, task);
+    if (next && advance(task, next)) tx.update('tasks', task);
+  }
+  const writer = new TaskWriter(tx, all, facts);
+  for (const service of services) {
+    if (serviceId !== undefined && service.ID !== serviceId) continue;
+    const mine = all.filter((t) => t.ServiceID === service.ID);
+    plan.wakeAt = earliest(plan.wakeAt, orchestrate(writer, service, mine, node, now));
+  }
+  // The tasks of a removed service go with it.
+  for (const task of all) if (!serviceIds.has(task.ServiceID)) writer.desire(task, 'remove');
+  const history = cluster?.Spec.Orchestration.TaskHistoryRetentionLimit ?? DEFAULT_HISTORY;
+  for (const service of services) if (serviceId === undefined || service.ID === serviceId) reapHistory(writer, writer.tasks.filter((t) => t.ServiceID === service.ID), history);
+  const names = new Map(services.map((s) => [s.ID, s.Spec.Name]));
+  for (const task of [...writer.tasks]) {
+    const service = services.find((s) => s.ID === task.ServiceID);
+    const desired = task.DesiredState;
+    if (stateIndex(desired) > stateIndex('complete')) {
+      if (task.Status.ContainerStatus?.ContainerID && !ended(task)) plan.stop.push(task);
+      else if (!ended(task)) writer.status(task, { State: 'shutdown', Message: 'shutdown' });
+      if (desired === 'remove' && (ended(task) || !task.Status.ContainerStatus?.ContainerID)) {
+        const ref = containerRef(task, names.get(task.ServiceID));
+        if (task.Status.ContainerStatus?.ContainerID && ref) plan.remove.push(ref);
+        writer.delete(task);
+      }
+      continue;
+    }
+    if (!service || !node || !task.NodeID) continue;
+    if (task.Status.State === 'assigned') plan.prepare.push({ service, task });
+    else if (task.Status.State === 'ready' && desired !== 'ready' && facts.get(task.ID)?.kind === 'created') plan.start.push({ service, task });
+  }
+  for (const task of writer.deleted) {
+    const ref = task.Status.ContainerStatus?.ContainerID;
+    if (ref && !plan.remove.includes(ref)) plan.remove.push(ref);
+  }
+  writer.flush();
+  return plan;
+}
+
+/**
+ * The pass's writes to tasks, kept on copies so that later decisions in the same pass see
+ * earlier ones; written to the transaction once, at the end.
+ */
+export class TaskWriter {
+  readonly tasks: Task[];
+  readonly deleted: Task[] = [];
+  private readonly changed = new Set<Task>();
+  private readonly created = new Set<Task>();
+
+  constructor(
+    private readonly tx: ClusterTx,
+    tasks: readonly Task[],
+    private readonly facts: ReadonlyMap<string, Fact>,
+  ) {
+    this.tasks = [...tasks];
+  }
+
+  create(service: Service, place: { slot?: number; nodeId?: string }, desired: TaskState): Task {
+    const task = this.tx.create('tasks', newTask(service, newId(), place, desired));
+    this.tasks.push(task);
+    this.created.add(task);
+    return task;
+  }
+
+  /** Desired states only move forward too (running → shutdown → remove). */
+  desire(task: Task, state: TaskState): void {
+    if (stateIndex(state) <= stateIndex(task.DesiredState)) return;
+    task.DesiredState = state;
+    this.changed.add(task);
+  }
+
+  status(task: Task, next: Omit<TaskStatus, 'Timestamp'>): void {
+    if (advance(task, next)) this.changed.add(task);
+  }
+
+  /** Waiting for a node: `pending`, with the scheduler's reason (kept current as the reason changes). */
+  pend(task: Task, err: string): void {
+    if (task.Status.State === 'pending' && task.Status.Err === err) return;
+    task.Status = { ...task.Status, State: 'pending', Message: 'pending task scheduling', Err: err, Timestamp: swarmTime() };
+    this.changed.add(task);
+  }
+
+  updateService(service: Service): void {
+    Object.assign(service, this.tx.update('services', service));
+  }
+
+  /** How long an ended task's container ran (undefined: it never started, or nobody looked). */
+  ranMs(task: Task): number | undefined {
+    const fact = this.facts.get(task.ID);
+    return fact?.kind === 'exited' ? fact.ranMs : undefined;
+  }
+
+  assign(task: Task, nodeId: string): void {
+    task.NodeID = nodeId;
+    this.changed.add(task);
+  }
+
+  delete(task: Task): void {
+    this.tx.delete('tasks', task.ID);
+    this.tasks.splice(this.tasks.indexOf(task), 1);
+    this.changed.delete(task);
+    this.deleted.push(task);
+  }
+
+  flush(): void {
+    for (const task of this.changed) this.tx.update('tasks', task);
+  }
+}
+
+/** A node that takes new tasks, and the reason swarmkit's scheduler gives when it does not. */
+function placement(node: Node | undefined, service: Service): { ok: true } | { ok: false; err: string } {
+  if (!node || node.Spec.Availability !== 'active' || node.Status.State !== 'ready') return { ok: false, err: 'no suitable node (1 node not available for new tasks)' };
+  if (!constraintsHold(node, service.Spec.TaskTemplate.Placement?.Constraints ?? [])) return { ok: false, err: 'no suitable node (scheduling constraints not satisfied on 1 node)' };
+  return { ok: true };
+}
+
+/** swarmkit's placement constraints (`node.role==manager`, `node.labels.zone!=east`…) against the one node. */
+function constraintsHold(node: Node, constraints: readonly string[]): boolean {
+  return constraints.every((constraint) => {
+    const match = /^\s*([^=!\s]+)\s*(==|!=)\s*(.*?)\s*$/.exec(constraint);
+    if (!match) return false;
+    const [, key = '', op, expected = ''] = match;
+    const lower = key.toLowerCase();
+    const actual =
+      lower === 'node.id' ? node.ID
+      : lower === 'node.hostname' ? node.Description.Hostname
+      : lower === 'node.role' ? node.Spec.Role
+      : lower === 'node.platform.os' ? node.Description.Platform.OS
+      : lower === 'node.platform.arch' ? node.Description.Platform.Architecture
+      : lower.startsWith('node.labels.') ? node.Spec.Labels[key.slice('node.labels.'.length)]
+      : lower.startsWith('engine.labels.') ? node.Description.Engine.Labels?.[key.slice('engine.labels.'.length)]
+      : undefined;
+    const equal = actual !== undefined && actual.toLowerCase() === expected.toLowerCase();
+    return op === '==' ? equal : !equal;
+  });
+}
+
+/** One service's decisions; returns when a timer should bring the next pass. */
+function orchestrate(writer: TaskWriter, service: Service, tasks: Task[], node: Node | undefined, now: number): number | undefined {
+  const kind = modeKind(service);
+  const job = isJob(kind);
+  const iteration = service.JobStatus?.JobIteration.Index ?? 0;
+  let wakeAt: number | undefined;
+  const slotsOf = (): Map<string, Task[]> => {
+    const slots = new Map<string, Task[]>();
+    for (const t of writer.tasks) {
+      if (t.ServiceID !== service.ID || stateIndex(t.DesiredState) >= stateIndex('remove')) continue;
+      if (job && (t.JobIteration?.Index ?? 0) !== iteration) continue;
+      const key = slotKey(t);
+      slots.set(key, [...(slots.get(key) ?? []), t]);
+    }
+    return slots;
+  };
+  const drained = node?.Spec.Availability === 'drain';
+  const liveDesire: TaskState = job ? 'complete' : 'running';
+
+  // A job's tasks of an earlier run are shut down: the job runs again from its new spec.
+  if (job) for (const t of tasks) if ((t.JobIteration?.Index ?? 0) !== iteration && live(t)) writer.desire(t, 'shutdown');
+
+  for (const [, slot] of slotsOf()) {
+    for (const task of slot.filter((t) => t.DesiredState === 'ready' || t.DesiredState === liveDesire)) {
+      const onDrained = drained && task.NodeID !== '' && task.NodeID === node?.ID && !ended(task);
+      if (!ended(task) && !onDrained) continue;
+      // A job's task that completed is done, and stays as it is.
+      if (job && task.Status.State === 'complete') continue;
+      // swarmkit's restart supervisor: the task is shut down, and replaced in its slot when its policy says so.
+      writer.desire(task, 'shutdown');
+      if (onDrained && isGlobal(kind)) continue;
+      if (!onDrained && !shouldRestart(task, slot, job)) continue;
+      const delay = onDrained ? 0 : restartDelayMs(task);
+      const place = isGlobal(kind) ? { nodeId: task.NodeID } : { slot: task.Slot ?? 0 };
+      writer.create(service, place, delay > 0 ? 'ready' : liveDesire);
+    }
+  }
+
+  // Restarts whose delay has passed go ahead.
+  for (const task of writer.tasks) {
+    if (task.ServiceID !== service.ID || task.DesiredState !== 'ready') continue;
+    const due = Date.parse(task.CreatedAt) + restartDelayMs(task);
+    if (due <= now) writer.desire(task, liveDesire);
+    else wakeAt = earliest(wakeAt, due);
+  }
+
+  const slots = slotsOf();
+  const where = placement(node, service);
+  if (kind === 'replicated') scaleReplicated(writer, service, slots);
+  else if (kind === 'replicated-job') runReplicatedJob(writer, service, slots);
+  else if (node && where.ok && ![...slots.values()].some((slot) => occupies(slot, job))) writer.create(service, { nodeId: node.ID }, liveDesire);
+  // A global service's tasks leave a node that no longer takes them (drained, or its constraints changed).
+  if (kind === 'global' && node && !where.ok && node.Spec.Availability !== 'pause') for (const t of writer.tasks) if (t.ServiceID === service.ID && live(t)) writer.desire(t, 'shutdown');
+
+  if (!job) wakeAt = earliest(wakeAt, updateStep(writer, service, slotsOf(), now));
+
+  // A slot's new task running: the old ones in it (a start-first update's) stop.
+  for (const [, slot] of slotsOf()) {
+    if (!slot.some((t) => live(t) && !dirty(service, t) && t.Status.State === 'running')) continue;
+    for (const t of slot) if (live(t) && dirty(service, t)) writer.desire(t, 'shutdown');
+  }
+
+  // Scheduling: one node, so a task is assigned to it when it takes new tasks, else it waits.
+  for (const task of writer.tasks) {
+    if (task.ServiceID !== service.ID || !live(task) || stateIndex(task.Status.State) >= stateIndex('assigned')) continue;
+    if (where.ok) {
+      if (task.NodeID === '' && node) writer.assign(task, node.ID);
+      writer.status(task, { State: 'assigned', Message: 'scheduler assigned task to node' });
+    } else {
+      writer.pend(task, where.err);
+    }
+  }
+  return wakeAt;
+}
+
+/**
+ * Whether a slot is taken: a task in it is meant to run, or its last task ended and its restart
+ * policy says it stays so (`none`, `on-failure` after a clean exit, MaxAttempts reached) — then
+ * the slot counts as swarmkit's "updatable" one and is not filled again.
+ */
+function occupies(slot: readonly Task[], job: boolean): boolean {
+  if (slot.some((t) => live(t))) return true;
+  const last = [...slot].sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt)).pop();
+  if (!last || last.Status.State === 'shutdown' || !ended(last)) return false;
+  if (job && last.Status.State === 'complete') return true;
+  return !shouldRestart(last, slot, job);
+}
+
+/** Replicas: the missing slots made (lowest numbers first), the surplus removed (highest first). */
+function scaleReplicated(writer: TaskWriter, service: Service, slots: Map<string, Task[]>): void {
+  const replicas = service.Spec.Mode.Replicated?.Replicas ?? 1;
+  const taken = [...slots.entries()].filter(([, slot]) => occupies(slot, false)).map(([key]) => Number(key));
+  for (let slot = 1, missing = replicas - taken.length; missing > 0; slot++) {
+    if (taken.includes(slot)) continue;
+    writer.create(service, { slot }, 'running');
+    missing--;
+  }
+  for (const slot of taken.sort((a, b) => b - a).slice(0, Math.max(0, taken.length - replicas))) {
+    for (const task of slots.get(String(slot)) ?? []) writer.desire(task, 'remove');
+  }
+}
+
+/** A replicated job: tasks run to completion, MaxConcurrent at once, until TotalCompletions completed. */
+function runReplicatedJob(writer: TaskWriter, service: Service, slots: Map<string, Task[]>): void {
+  const job = service.Spec.Mode.ReplicatedJob ?? {};
+  const concurrent = job.MaxConcurrent || 1;
+  const total = job.TotalCompletions || concurrent;
+  const taken = [...slots.entries()].filter(([, slot]) => occupies(slot, true)).map(([key]) => Number(key));
+  let active = [...slots.values()].filter((slot) => slot.some((t) => live(t))).length;
+  for (let slot = 1; active < concurrent && taken.length < total; slot++) {
+    if (taken.includes(slot)) continue;
+    writer.create(service, { slot }, 'complete');
+    taken.push(slot);
+    active++;
+  }
+}
+
+/**
+ * swarmkit's task reaper: per slot, the newest tasks up to the cluster's retention limit are
+ * kept (more while MaxAttempts counts restarts from them); older ones that no longer run go,
+ * with their containers. A negative limit keeps every task.
+ */
+function reapHistory(writer: TaskWriter, tasks: readonly Task[], limit: number): void {
+  if (limit < 0) return;
+  const slots = new Map<string, Task[]>();
+  for (const t of tasks) slots.set(slotKey(t), [...(slots.get(slotKey(t)) ?? []), t]);
+  for (const slot of slots.values()) {
+    const keep = Math.max(limit, ...slot.map(historyNeeded));
+    const sorted = [...slot].sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt));
+    let excess = sorted.length - keep;
+    for (const task of sorted) {
+      if (excess <= 0) break;
+      if (live(task) || !ended(task) || (task.DesiredState === 'complete' && task.Status.State === 'complete')) continue;
+      writer.delete(task);
+      excess--;
+    }
+  }
+}
+
+/** The containers' side of a pass: stops first (a stop-first update's), then removals, then new tasks' containers. */
+async function act(ctx: SwarmContext, plan: Plan, options: PassOptions): Promise<void> {
+  const outcomes = new Map<string, Omit<TaskStatus, 'Timestamp'>>();
+  await Promise.all(
+    plan.stop.map(async (task) => {
+      const ref = task.Status.ContainerStatus?.ContainerID as string;
+      const grace = task.Spec.ContainerSpec?.StopGracePeriod;
+      await ctx.engine.stop(ref, grace !== undefined ? { timeout: Math.floor(grace / 1e9) } : {}).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
+      const fact = await observe(ctx, ref);
+      const next = statusOf(fact, task);
+      if (next) outcomes.set(task.ID, next);
+    }),
+  );
+  await Promise.all(plan.remove.map((ref) => ctx.engine.remove(ref, { force: true }).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)))));
+  const { node } = plan;
+  const starts = new Map<string, string>();
+  for (const { task } of plan.start) starts.set(task.ID, task.Status.ContainerStatus?.ContainerID as string);
+  await Promise.all(
+    plan.prepare.map(async ({ service, task }) => {
+      if (!node) return;
+      try {
+        const id = await createTaskContainer(ctx, service, task, node, plan.cluster, options.auth);
+        outcomes.set(task.ID, { State: 'ready', Message: 'prepared', ContainerStatus: { ContainerID: id, PID: 0, ExitCode: 0 } });
+        if (task.DesiredState !== 'ready') starts.set(task.ID, id);
+      } catch (error) {
+        // Another process prepares this task: its container has the task's name already.
+        if (isCtrError(error) && error.code === 'Conflict') return;
+        outcomes.set(task.ID, { State: 'rejected', Message: 'preparing', Err: asCtrError(error).message });
+      }
+    }),
+  );
+  await Promise.all(
+    [...starts].map(async ([taskId, id]) => {
+      try {
+        await ctx.engine.start(id);
+      } catch (error) {
+        // Started by another process meanwhile: what it does now is the fact to record.
+        const fact = await observe(ctx, id);
+        if (fact.kind !== 'running' && fact.kind !== 'exited') {
+          outcomes.set(taskId, { State: 'failed', Message: 'starting', Err: `starting container failed: ${asCtrError(error).message}` });
+          return;
+        }
+      }
+      const task = [...plan.prepare.map((p) => p.task), ...plan.start.map((s) => s.task)].find((t) => t.ID === taskId) as Task;
+      const next = statusOf(await observe(ctx, id), task);
+      outcomes.set(taskId, next ?? { State: 'starting', Message: 'starting', ContainerStatus: { ContainerID: id, PID: 0, ExitCode: 0 } });
+    }),
+  );
+  if (outcomes.size === 0) return;
+  await ctx.store.transaction((tx) => {
+    for (const [id, next] of outcomes) {
+      const task = tx.get('tasks', id);
+      // A running task passes through the states its container skipped (ready, starting) in one write.
+      if (task && advance(task, next)) tx.update('tasks', task);
+    }
+  });
+}
+
+/**
+ * A task's container exited (`ctr container cleanup`, daemonless): its service is reconciled
+ * (the task recorded, replaced per its restart policy); while a replacement waits out its
+ * restart delay, this process waits too and starts it when due — the exit command's process
+ * is the only one left to do it.
+ */
+export async function containerExited(ctx: SwarmContext, containerId: string): Promise<void> {
+  if (!ctx.store.active()) return;
+  let serviceId: string | undefined;
+  try {
+    serviceId = (await ctx.engine.inspect(containerId)).Config.Labels[TASK_LABEL.serviceId];
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw error;
+  }
+  if (!serviceId) return;
+  for (;;) {
+    const { wakeAt } = await reconcileOnce(ctx, serviceId);
+    const tasks = (await ctx.store.list('tasks')).filter((t) => t.ServiceID === serviceId);
+    const waiting = tasks.filter((t) => t.DesiredState === 'ready');
+    if (waiting.length === 0 || wakeAt === undefined) return;
+    await sleep(Math.max(0, wakeAt - Date.now()));
+  }
+}
+
+/** Wait `ms`, or less when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The safety net's period: a pass over every service even when no event came. */
+const PERIODIC_MS = 30_000;
+
+/**
+ * Under ctrd: follow the engine's die events of task containers and reconcile their service,
+ * keep the timers a pass asks for (restart delays, an update's delay and monitor), and pass
+ * over every service now and then in case an event was missed. Passes run one at a time in
+ * this process. Resolves once watching; stops when `signal` aborts.
+ */
+export async function startMonitor(ctx: SwarmContext, signal: AbortSignal): Promise<void> {
+  let running: Promise<void> = Promise.resolve();
+  const pending = new Set<string | undefined>();
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (serviceId: string | undefined): void => {
+    if (signal.aborted || !ctx.store.active()) return;
+    if (pending.has(undefined) || pending.has(serviceId)) return;
+    pending.add(serviceId);
+    running = running.then(async () => {
+      pending.delete(serviceId);
+      if (signal.aborted || !ctx.store.active()) return;
+      try {
+        const { wakeAt } = await reconcileOnce(ctx, serviceId);
+        if (wakeAt !== undefined) {
+          clearTimeout(timer);
+          timer = setTimeout(() => schedule(undefined), Math.max(0, wakeAt - Date.now()));
+          timer.unref();
+        }
+      } catch {
+        // The next event or the periodic pass tries again.
+      }
+    });
+  };
+  const periodic = setInterval(() => schedule(undefined), PERIODIC_MS);
+  periodic.unref();
+  signal.addEventListener('abort', () => {
+    clearInterval(periodic);
+    clearTimeout(timer);
+  }, { once: true });
+  const events = ctx.engine.events({ filters: { type: ['container'], event: ['die'], label: [TASK_LABEL.taskId] }, signal });
+  void (async () => {
+    try {
+      for await (const event of events) schedule(event.Actor.Attributes[TASK_LABEL.serviceId]);
+    } catch {
+      // Aborted: the monitor stops.
+    }
+  })();
+  schedule(undefined);
+}
+
+/** `swarm leave`: every task's container removed (and any container a task left behind), every task forgotten. */
+export async function removeAllTasks(ctx: SwarmContext): Promise<void> {
+  const containers = await ctx.engine.ps({ all: true, filters: { label: [TASK_LABEL.taskId] } });
+  await Promise.all(containers.map((c) => ctx.engine.remove(c.Id, { force: true }).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)))));
+  await ctx.store.transaction((tx) => {
+    for (const task of tx.list('tasks')) tx.delete('tasks', task.ID);
+  });
+}
+

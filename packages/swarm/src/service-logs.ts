@@ -1,0 +1,114 @@
+import type { ContainerLogsOptions } from '@ctr/engine';
+import { invalidArgument, isNotFound } from '@ctr/errors';
+import type { SwarmContext } from './context';
+import { sleep } from './orchestrator';
+import { findObject } from './store';
+import { taskName } from './tasks';
+import type { Service, ServiceLogLine, ServiceLogsOptions, Task } from './types';
+
+/** How often a following reader looks for the service's new tasks. */
+const NEW_TASKS_MS = 1000;
+
+function engineOptions(options: ServiceLogsOptions): ContainerLogsOptions {
+  const tail = options.tail === undefined || options.tail === 'all' ? undefined : Number(options.tail);
+  if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidArgument(`invalid tail value: ${options.tail}`);
+  return {
+    ...(options.follow ? { follow: true } : {}),
+    ...(tail !== undefined ? { tail } : {}),
+    ...(options.since ? { since: options.since } : {}),
+    ...(options.until ? { until: options.until } : {}),
+    ...(options.details ? { details: true } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+}
+
+/** One task's lines, each with the task's context (what docker's log details carry as com.docker.swarm.*). */
+async function* taskLines(ctx: SwarmContext, service: Service | undefined, task: Task, options: ContainerLogsOptions): AsyncGenerator<ServiceLogLine> {
+  const ref = task.Status.ContainerStatus?.ContainerID;
+  if (!ref) return;
+  const context = { id: task.ID, name: taskName(service?.Spec.Name ?? '', task), nodeId: task.NodeID, serviceId: task.ServiceID };
+  try {
+    for await (const entry of ctx.engine.logs(ref, options)) {
+      yield { stream: entry.stream === 'stderr' ? 'stderr' : 'stdout', task: context, line: entry.line, timestamp: entry.time };
+    }
+  } catch (error) {
+    // A task whose container history removed meanwhile has no more lines.
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+/**
+ * Lines of several tasks: without follow, all of them in time order (each task's tail first);
+ * with follow, as they come, the service's new tasks joining (`more`) until the signal aborts.
+ */
+async function* merged(ctx: SwarmContext, service: Service | undefined, first: Task[], options: ServiceLogsOptions, more?: () => Promise<Task[]>): AsyncGenerator<ServiceLogLine> {
+  const engine = engineOptions(options);
+  if (!options.follow) {
+    const lines: ServiceLogLine[] = [];
+    for (const task of first) for await (const line of taskLines(ctx, service, task, engine)) lines.push(line);
+    yield* lines.sort((a, b) => (a.timestamp ?? '').localeCompare(b.timestamp ?? ''));
+    return;
+  }
+  const queue: ServiceLogLine[] = [];
+  let wake: (() => void) | undefined;
+  let failure: unknown;
+  const seen = new Set<string>();
+  let readers = 0;
+  const follow = (task: Task): void => {
+    if (seen.has(task.ID)) return;
+    seen.add(task.ID);
+    readers++;
+    void (async () => {
+      try {
+        for await (const line of taskLines(ctx, service, task, engine)) {
+          queue.push(line);
+          wake?.();
+        }
+      } catch (error) {
+        failure ??= error;
+      } finally {
+        readers--;
+        wake?.();
+      }
+    })();
+  };
+  first.forEach(follow);
+  const watcher = more
+    ? (async () => {
+        while (!options.signal?.aborted) {
+          await sleep(NEW_TASKS_MS, options.signal);
+          if (options.signal?.aborted) break;
+          (await more()).forEach(follow);
+        }
+      })()
+    : undefined;
+  for (;;) {
+    while (queue.length > 0) yield queue.shift() as ServiceLogLine;
+    if (failure) throw failure;
+    if (options.signal?.aborted || (readers === 0 && !more)) break;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      options.signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    wake = undefined;
+  }
+  await watcher;
+}
+
+/** `service logs`: the lines of every task of the service that has a container, each with its task. */
+export function serviceLogs(ctx: SwarmContext, id: string, options: ServiceLogsOptions = {}): AsyncIterable<ServiceLogLine> {
+  return (async function* () {
+    const service = findObject(await ctx.store.list('services'), id, 'service', (s) => s.Spec.Name);
+    const tasksOf = async (): Promise<Task[]> => (await ctx.store.list('tasks')).filter((t) => t.ServiceID === service.ID).sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt));
+    yield* merged(ctx, service, await tasksOf(), options, tasksOf);
+  })();
+}
+
+/** `service logs <task id>`: one task's lines. */
+export function taskLogs(ctx: SwarmContext, id: string, options: ServiceLogsOptions = {}): AsyncIterable<ServiceLogLine> {
+  return (async function* () {
+    const task = findObject(await ctx.store.list('tasks'), id, 'task', () => undefined);
+    const service = await ctx.store.get('services', task.ServiceID);
+    yield* merged(ctx, service, [task], options);
+  })();
+}

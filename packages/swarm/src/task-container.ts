@@ -1,0 +1,197 @@
+import { Readable } from 'node:stream';
+import type { ApiMount, AuthConfig, CreateContainerOptions } from '@ctr/engine';
+import { CtrError, invalidArgument, isNotFound } from '@ctr/errors';
+import { TAR_END, tarDataEntry } from '@ctr/image';
+import type { SwarmContext } from './context';
+import { taskNetworks } from './networks';
+import { configFiles, secretFiles } from './secrets';
+import { TASK_LABEL, taskName } from './tasks';
+import type { ContainerSpec, Mount, Node, Service, SwarmInspect, Task } from './types';
+
+/** What Go templates in a task's spec may name (swarmkit's template.Context). */
+interface TemplateContext {
+  Service: { ID: string; Name: string; Labels: Record<string, string> };
+  Node: { ID: string; Hostname: string; Platform: { OS: string; Architecture: string } };
+  Task: { ID: string; Name: string; Slot: string };
+}
+
+function templateContext(service: Service, task: Task, node: Node): TemplateContext {
+  return {
+    Service: { ID: service.ID, Name: service.Spec.Name, Labels: service.Spec.Labels ?? {} },
+    Node: { ID: node.ID, Hostname: node.Description.Hostname, Platform: { OS: node.Description.Platform.OS, Architecture: node.Description.Platform.Architecture } },
+    Task: { ID: task.ID, Name: taskName(service.Spec.Name, task), Slot: task.Slot !== undefined ? String(task.Slot) : task.NodeID },
+  };
+}
+
+/**
+ * swarmkit's template expansion of the fields it expands (Env, Hostname, Mounts): `{{.Service.Name}}`
+ * and kin, `{{index .Service.Labels "key"}}`. What else a Go template can do is refused with the
+ * field named, rather than left in the container's configuration unexpanded.
+ */
+export function expandTemplate(text: string, context: TemplateContext, field: string): string {
+  return text.replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_whole, action: string) => {
+    const index = /^index\s+(\.[A-Za-z.]+)\s+"([^"]*)"$/.exec(action);
+    const value = index ? lookup(context, index[1] as string)?.[index[2] as string as never] : /^\.[A-Za-z.]+$/.test(action) ? lookup(context, action) : undefined;
+    if (typeof value === 'string') return value;
+    if (index && value === undefined) return '';
+    throw invalidArgument(`expanding ${field} failed: template: ${field}: can't evaluate {{${action}}}`, {
+      hint: 'templates may name .Service.ID, .Service.Name, .Service.Labels, .Node.ID, .Node.Hostname, .Node.Platform.OS, .Node.Platform.Architecture, .Task.ID, .Task.Name and .Task.Slot',
+    });
+  });
+}
+
+function lookup(context: TemplateContext, path: string): Record<string, unknown> | string | undefined {
+  let at: unknown = context;
+  for (const part of path.slice(1).split('.')) {
+    if (typeof at !== 'object' || at === null || !Object.prototype.hasOwnProperty.call(at, part)) return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  return typeof at === 'string' || (typeof at === 'object' && at !== null) ? (at as Record<string, unknown> | string) : undefined;
+}
+
+/** A service mount as the engine's Mount API takes it; what ctr's engine cannot mount is refused. */
+function apiMount(mount: Mount, expand: (text: string, field: string) => string): ApiMount {
+  if (mount.Type !== 'bind' && mount.Type !== 'volume' && mount.Type !== 'tmpfs') {
+    throw new CtrError('Unsupported', `mount type "${mount.Type}" is not supported by ctr's engine`, { hint: 'use a bind, volume or tmpfs mount' });
+  }
+  return {
+    Type: mount.Type,
+    Target: expand(mount.Target, 'mount target'),
+    ...(mount.Source !== undefined && mount.Source !== '' ? { Source: expand(mount.Source, 'mount source') } : {}),
+    ...(mount.ReadOnly ? { ReadOnly: true } : {}),
+    ...(mount.BindOptions ? { BindOptions: mount.BindOptions as ApiMount['BindOptions'] } : {}),
+    ...(mount.VolumeOptions ? { VolumeOptions: mount.VolumeOptions } : {}),
+    ...(mount.TmpfsOptions ? { TmpfsOptions: mount.TmpfsOptions } : {}),
+  };
+}
+
+/**
+ * `Hosts` entries as swarmkit keeps them (`IP host [alias…]`, the hosts file's form) as the
+ * engine's `host:ip` extra hosts, as moby's executor converts them.
+ */
+function extraHosts(hosts: readonly string[]): string[] {
+  return hosts.flatMap((entry) => {
+    const [ip, ...names] = entry.trim().split(/\s+/);
+    return ip !== undefined && names.length > 0 ? names.map((name) => `${name}:${ip}`) : [entry];
+  });
+}
+
+/**
+ * The engine's create options for a task, as moby's executor makes its container config
+ * (daemon/cluster/executor/container/container.go): Command replaces the entrypoint and Args
+ * are its arguments (Args alone are the image entrypoint's), the swarm labels over the spec's,
+ * host-mode ports as the container's own port bindings, restart policy `no` (the swarm replaces
+ * a task rather than restarting its container).
+ */
+export function taskContainerOptions(service: Service, task: Task, node: Node, cluster: SwarmInspect | undefined): CreateContainerOptions {
+  const spec: ContainerSpec = task.Spec.ContainerSpec ?? { Image: '' };
+  const context = templateContext(service, task, node);
+  const expand = (text: string, field: string): string => expandTemplate(text, context, field);
+  const name = taskName(service.Spec.Name, task);
+  const limits = task.Spec.Resources?.Limits;
+  const logDriver = task.Spec.LogDriver ?? cluster?.Spec.TaskDefaults.LogDriver;
+  const hostPorts = (service.Endpoint.Ports ?? []).filter((p) => p.PublishMode === 'host');
+  const options: CreateContainerOptions = {
+    image: spec.Image,
+    name,
+    pull: 'never',
+    restart: 'no',
+    labels: {
+      ...(spec.Labels ?? {}),
+      [TASK_LABEL.task]: '',
+      [TASK_LABEL.taskId]: task.ID,
+      [TASK_LABEL.taskName]: name,
+      [TASK_LABEL.nodeId]: node.ID,
+      [TASK_LABEL.serviceId]: service.ID,
+      [TASK_LABEL.serviceName]: service.Spec.Name,
+    },
+    ...(spec.Command && spec.Command.length > 0 ? { entrypoint: spec.Command, cmd: spec.Args ?? [] } : spec.Args && spec.Args.length > 0 ? { cmd: spec.Args } : {}),
+    ...(spec.Env ? { env: spec.Env.map((e) => expand(e, 'env')) } : {}),
+    ...(spec.Dir ? { workingDir: spec.Dir } : {}),
+    ...(spec.User ? { user: spec.User } : {}),
+    ...(spec.Groups?.length ? { groupAdd: spec.Groups } : {}),
+    ...(spec.Hostname ? { hostname: expand(spec.Hostname, 'hostname') } : {}),
+    ...(spec.TTY ? { tty: true } : {}),
+    ...(spec.OpenStdin ? { openStdin: true } : {}),
+    ...(spec.ReadOnly ? { readOnlyRootfs: true } : {}),
+    ...(spec.Init ? { init: true } : {}),
+    ...(spec.StopSignal ? { stopSignal: spec.StopSignal } : {}),
+    ...(spec.StopGracePeriod !== undefined ? { stopTimeout: Math.floor(spec.StopGracePeriod / 1e9) } : {}),
+    ...(spec.Healthcheck ? { healthcheck: spec.Healthcheck } : {}),
+    ...(spec.Hosts?.length ? { extraHosts: extraHosts(spec.Hosts) } : {}),
+    ...(spec.DNSConfig?.Nameservers?.length ? { dns: spec.DNSConfig.Nameservers } : {}),
+    ...(spec.DNSConfig?.Search?.length ? { dnsSearch: spec.DNSConfig.Search } : {}),
+    ...(spec.DNSConfig?.Options?.length ? { dnsOptions: spec.DNSConfig.Options } : {}),
+    ...(spec.Sysctls && Object.keys(spec.Sysctls).length > 0 ? { sysctls: spec.Sysctls } : {}),
+    ...(spec.CapabilityAdd?.length ? { capAdd: spec.CapabilityAdd } : {}),
+    ...(spec.CapabilityDrop?.length ? { capDrop: spec.CapabilityDrop } : {}),
+    ...(spec.Ulimits?.length ? { ulimits: spec.Ulimits.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })) } : {}),
+    ...(spec.OomScoreAdj ? { oomScoreAdj: spec.OomScoreAdj } : {}),
+    ...(spec.Mounts?.length ? { mountSpecs: spec.Mounts.map((m) => apiMount(m, expand)) } : {}),
+    ...(limits?.NanoCPUs ? { cpus: limits.NanoCPUs / 1e9 } : {}),
+    ...(limits?.MemoryBytes ? { memory: limits.MemoryBytes } : {}),
+    ...(limits?.Pids ? { pidsLimit: limits.Pids } : {}),
+    ...(logDriver ? { log: { driver: logDriver.Name, ...(logDriver.Options ? { options: logDriver.Options } : {}) } } : {}),
+    ...(hostPorts.length > 0 ? { publish: hostPorts.map((p) => `${p.PublishedPort ? `${p.PublishedPort}:` : ''}${p.TargetPort}/${p.Protocol ?? 'tcp'}`) } : {}),
+  };
+  return options;
+}
+
+/** `X-Registry-Auth` as a service create passes it on: base64url of a JSON AuthConfig (keys in any case). */
+export function decodeRegistryAuth(header: string | undefined): AuthConfig | undefined {
+  if (!header) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidArgument('invalid registry auth: not base64url-encoded JSON');
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const config: Record<string, string> = {};
+  for (const [key, field] of Object.entries(value)) if (typeof field === 'string' && field !== '') config[key.toLowerCase()] = field;
+  return Object.keys(config).length > 0 ? (config as AuthConfig) : undefined;
+}
+
+/**
+ * The task's image, pulled when it is not here (with the service's registry credentials), as
+ * moby's executor prepares a task; a missing image that cannot be pulled is the task's
+ * rejection in the executor's words (`No such image: …`).
+ */
+async function ensureImage(ctx: SwarmContext, image: string, auth: AuthConfig | undefined, signal?: AbortSignal): Promise<void> {
+  try {
+    await ctx.engine.inspectImage(image);
+    return;
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  try {
+    await ctx.engine.pull(image, { ...(auth ? { auth } : {}), ...(signal ? { signal } : {}) });
+  } catch (error) {
+    throw new CtrError('NotFound', `No such image: ${image}`, { cause: error });
+  }
+}
+
+/**
+ * Make a task's container (not started): its image, the container under the task's name, its
+ * other networks joined, its secrets and configs written in. The container's name is the
+ * task's: a second process preparing the same task fails here (Conflict), which is how two
+ * reconcilers never run one task twice.
+ */
+export async function createTaskContainer(ctx: SwarmContext, service: Service, task: Task, node: Node, cluster: SwarmInspect | undefined, auth?: AuthConfig): Promise<string> {
+  const options = taskContainerOptions(service, task, node, cluster);
+  const [first, ...rest] = await taskNetworks(ctx, service);
+  await ensureImage(ctx, options.image, auth);
+  const files = [...(await secretFiles(ctx, task.Spec.ContainerSpec?.Secrets)), ...(await configFiles(ctx, task.Spec.ContainerSpec?.Configs))];
+  const created = await ctx.engine.create({ ...options, ...(first ? { network: first.name, ...(first.aliases?.length ? { networkAliases: first.aliases } : {}) } : {}) });
+  try {
+    for (const endpoint of rest) await ctx.engine.connect(endpoint.name, created.id, endpoint.aliases?.length ? { aliases: endpoint.aliases } : {});
+    for (const file of files) {
+      const entry = tarDataEntry({ name: file.target.replace(/^\/+/, ''), mode: file.mode, uid: Number(file.uid) || 0, gid: Number(file.gid) || 0, mtime: 0 }, file.data);
+      await ctx.engine.putArchive(created.id, '/', Readable.from([...entry, TAR_END]));
+    }
+  } catch (error) {
+    await ctx.engine.remove(created.id, { force: true }).catch(() => undefined);
+    throw error;
+  }
+  return created.id;
+}

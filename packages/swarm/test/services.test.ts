@@ -1,0 +1,108 @@
+import { createService, inspectService, listServices, removeService } from '../src/services';
+import { inspectTask, listTasks } from '../src/tasks';
+import { converge } from '../src/updater';
+import { spec, tasksOf, testSwarm, type TestSwarm } from './swarm-fixture';
+
+let s: TestSwarm;
+beforeAll(async () => {
+  s = await testSwarm();
+}, 60_000);
+afterAll(async () => s?.cleanup());
+jest.setTimeout(60_000);
+
+describe('service create', () => {
+  it('refuses a name that is no DNS name component, in swarmkit’s words', async () => {
+    await expect(createService(s.ctx, spec('bad.name', ['true']))).rejects.toThrow('rpc error: code = InvalidArgument desc = name must be valid as a DNS name component');
+  });
+
+  it('refuses a spec without an image', async () => {
+    await expect(createService(s.ctx, spec('noimage', ['true'], {}, { Image: '' }))).rejects.toThrow('ContainerSpec: image reference must be provided');
+  });
+
+  it('refuses a second service of the same name', async () => {
+    const { ID } = await createService(s.ctx, spec('twin', ['sleep', '300']));
+    await expect(createService(s.ctx, spec('twin', ['sleep', '300']))).rejects.toThrow('rpc error: code = AlreadyExists desc = name conflicts with an existing object: service twin already exists');
+    await removeService(s.ctx, ID);
+  });
+
+  it('refuses a secret that does not exist', async () => {
+    const refs = { Secrets: [{ SecretID: 'nosuchid', SecretName: 'nosuch', File: { Name: 'nosuch', UID: '0', GID: '0', Mode: 0o444 } }] };
+    await expect(createService(s.ctx, spec('nosecret', ['true'], {}, refs))).rejects.toThrow('secret not found: nosuch');
+  });
+
+  it('runs its replicas as containers named and labelled as swarm tasks, with templates expanded', async () => {
+    const { ID } = await createService(s.ctx, spec('web', ['sleep', '300'], { Mode: { Replicated: { Replicas: 2 } } }, { Env: ['SLOT={{.Task.Slot}}', 'SERVICE={{.Service.Name}}'], Hostname: 'web-{{.Task.Slot}}', Labels: { tier: 'front' } }));
+    const progress = await converge(s.ctx, ID, {});
+    expect(progress).toMatchObject({ running: 2, desired: 2, converged: true });
+    const [node] = await s.swarm.nodes();
+    for (const task of await tasksOf(s.ctx, ID)) {
+      const container = await s.t.engine.inspect(task.Status.ContainerStatus!.ContainerID);
+      expect(container.Name).toBe(`/web.${task.Slot}.${task.ID}`);
+      expect(container.Config.Labels).toMatchObject({
+        tier: 'front',
+        'com.docker.swarm.task': '',
+        'com.docker.swarm.task.id': task.ID,
+        'com.docker.swarm.task.name': `web.${task.Slot}.${task.ID}`,
+        'com.docker.swarm.service.id': ID,
+        'com.docker.swarm.service.name': 'web',
+        'com.docker.swarm.node.id': node!.ID,
+      });
+      expect(container.Config.Env).toEqual(expect.arrayContaining([`SLOT=${task.Slot}`, 'SERVICE=web']));
+      expect(container.Config.Hostname).toBe(`web-${task.Slot}`);
+      expect(container.HostConfig.RestartPolicy.Name).toBe('no');
+      expect(await inspectTask(s.ctx, task.ID.slice(0, 8))).toMatchObject({ ID: task.ID });
+    }
+    expect((await inspectService(s.ctx, 'web')).ID).toBe(ID);
+    expect((await inspectService(s.ctx, ID.slice(0, 6))).ID).toBe(ID);
+    await removeService(s.ctx, ID);
+  });
+
+  it('rejects the task, not the create, when the image is missing and cannot be pulled', async () => {
+    const { ID } = await createService(s.ctx, spec('noimg', ['true'], {}, { Image: '127.0.0.1:1/nosuch:latest' }));
+    const [task] = await tasksOf(s.ctx, ID);
+    expect(task!.Status).toMatchObject({ State: 'rejected', Err: 'No such image: 127.0.0.1:1/nosuch:latest' });
+    await removeService(s.ctx, ID);
+  });
+
+  it('fills swarmkit’s defaults on inspect with insertDefaults', async () => {
+    const { ID } = await createService(s.ctx, spec('defaults', ['sleep', '300'], { Mode: { Replicated: { Replicas: 0 } } }));
+    const service = await inspectService(s.ctx, ID, { insertDefaults: true });
+    expect(service.Spec.UpdateConfig).toEqual({ Parallelism: 1, Delay: 0, FailureAction: 'pause', Monitor: 5_000_000_000, MaxFailureRatio: 0, Order: 'stop-first' });
+    expect(service.Spec.TaskTemplate.ContainerSpec?.StopGracePeriod).toBe(10_000_000_000);
+    expect(service.Spec.EndpointSpec).toEqual({ Mode: 'vip' });
+    expect((await inspectService(s.ctx, ID)).Spec.UpdateConfig).toBeUndefined();
+    await removeService(s.ctx, ID);
+  });
+
+  it('says which service it could not find', async () => {
+    await expect(inspectService(s.ctx, 'nosuchservice')).rejects.toThrow('service nosuchservice not found');
+  });
+});
+
+describe('service list and remove', () => {
+  it('lists with filters and, asked, each service’s running and desired tasks', async () => {
+    const a = await createService(s.ctx, spec('lista', ['sleep', '300'], { Labels: { team: 'x' }, Mode: { Replicated: { Replicas: 2 } } }));
+    const b = await createService(s.ctx, spec('listb', ['sleep', '300'], { Mode: { Global: {} } }));
+    await converge(s.ctx, a.ID, {});
+    await converge(s.ctx, b.ID, {});
+    expect((await listServices(s.ctx, { label: ['team=x'] })).map((x) => x.Spec.Name)).toEqual(['lista']);
+    expect((await listServices(s.ctx, { mode: ['global'] })).map((x) => x.Spec.Name)).toEqual(['listb']);
+    expect((await listServices(s.ctx, { name: ['list'] }, { status: true })).map((x) => [x.Spec.Name, x.ServiceStatus])).toEqual([
+      ['lista', { RunningTasks: 2, DesiredTasks: 2, CompletedTasks: 0 }],
+      ['listb', { RunningTasks: 1, DesiredTasks: 1, CompletedTasks: 0 }],
+    ]);
+    expect((await listTasks(s.ctx, { service: ['lista'], 'desired-state': ['running'] })).map((t) => t.Slot)).toEqual([1, 2]);
+    await expect(listServices(s.ctx, { color: ['red'] })).rejects.toThrow("invalid filter 'color'");
+    await removeService(s.ctx, a.ID);
+    await removeService(s.ctx, b.ID);
+  });
+
+  it('removes the service, its tasks and their containers', async () => {
+    const { ID } = await createService(s.ctx, spec('gone', ['sleep', '300'], { Mode: { Replicated: { Replicas: 2 } } }));
+    await converge(s.ctx, ID, {});
+    await removeService(s.ctx, 'gone');
+    expect(await tasksOf(s.ctx, ID)).toEqual([]);
+    expect(await s.t.engine.ps({ all: true, filters: { label: [`com.docker.swarm.service.id=${ID}`] } })).toEqual([]);
+    await expect(inspectService(s.ctx, ID)).rejects.toThrow(`service ${ID} not found`);
+  });
+});

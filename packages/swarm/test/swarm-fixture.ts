@@ -1,0 +1,46 @@
+import { testEngine, type TestEngine } from '../../engine/test/fixture';
+import type { SwarmContext } from '../src/context';
+import { Swarm } from '../src/swarm';
+import type { ContainerSpec, ServiceSpec, Task } from '../src/types';
+
+/** A swarm of one node on a throwaway engine root (busybox imported); `cleanup` leaves it and removes the root. */
+export interface TestSwarm {
+  t: TestEngine;
+  swarm: Swarm;
+  ctx: SwarmContext;
+  cleanup(): Promise<void>;
+}
+
+export async function testSwarm(): Promise<TestSwarm> {
+  const t = await testEngine();
+  const swarm = new Swarm({ engine: t.engine });
+  await swarm.init({ AdvertiseAddr: '127.0.0.1' });
+  return {
+    t,
+    swarm,
+    ctx: swarm.context(),
+    async cleanup() {
+      await swarm.leave(true).catch(() => undefined);
+      await t.cleanup();
+    },
+  };
+}
+
+/** A service spec of busybox running `command` (killed at once on stop: busybox as PID 1 ignores SIGTERM). */
+export function spec(name: string, command: string[], extra: Partial<ServiceSpec> = {}, container: Partial<ContainerSpec> = {}): ServiceSpec {
+  return {
+    Name: name,
+    Labels: {},
+    TaskTemplate: { ContainerSpec: { Image: 'busybox:latest', Command: command, StopSignal: 'SIGKILL', ...container }, RestartPolicy: { Condition: 'any', Delay: 100_000_000 } },
+    Mode: { Replicated: { Replicas: 1 } },
+    ...extra,
+  };
+}
+
+/** Milliseconds as Go durations (nanoseconds). */
+export const ms = (n: number): number => n * 1_000_000;
+
+/** A service's tasks, oldest first. */
+export async function tasksOf(ctx: SwarmContext, serviceId: string): Promise<Task[]> {
+  return (await ctx.store.list('tasks')).filter((t) => t.ServiceID === serviceId).sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt) || (a.Slot ?? 0) - (b.Slot ?? 0));
+}
