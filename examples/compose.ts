@@ -6,10 +6,10 @@
  *   node examples/run.js compose
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Compose, loadProject } from '@ctr/compose';
+import { fetchText } from './lib/http';
 import { sandbox } from './lib/sandbox';
 
 const COMPOSE_YAML = `services:
@@ -56,17 +56,4 @@ export async function main(_args: string[] = [], log: (line: string) => void = c
     await rm(dir, { recursive: true, force: true });
     await cleanup();
   }
-}
-
-function fetchText(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request(url, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve(body.trim()));
-    })
-      .on('error', reject)
-      .end();
-  });
 }

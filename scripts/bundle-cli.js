@@ -89,12 +89,12 @@ const undiciApart = {
 const MORE_BUNDLE = 'ctr.more.bundle.js';
 
 /**
- * Packages `ctr run` never loads — the Engine API (ctrd, remote hosts), Compose, the Dockerfile
+ * Packages `ctr run` never loads — the Engine API (ctrd, remote hosts), Compose, swarm mode, the Dockerfile
  * builder, the registry client and JSON Schema validation — are a bundle of their own, read
  * when one of them is first required: half of ctr's code that every command read and
  * held (`ctr run` ≈ 2 ms faster without it).
  */
-const APART = ['@ctr/api', '@ctr/compose', '@ctr/dockerfile', '@ctr/registry', 'ajv-draft-04'];
+const APART = ['@ctr/api', '@ctr/compose', '@ctr/swarm', '@ctr/dockerfile', '@ctr/registry', 'ajv-draft-04'];
 
 /**
  * The CLI's own modules that go with them, by the path the CLI requires them with: the Go

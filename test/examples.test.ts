@@ -12,7 +12,7 @@ describe('examples', () => {
 
   test('every example is covered here', () => {
     const names = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
-    expect(names).toEqual(['app-lifecycle', 'commit', 'compose', 'content-trust', 'create-start', 'hello-world', 'import-busybox', 'interactive', 'private-registry', 'save-load', 'volumes']);
+    expect(names).toEqual(['app-lifecycle', 'commit', 'compose', 'content-trust', 'create-start', 'hello-world', 'import-busybox', 'interactive', 'private-registry', 'save-load', 'swarm', 'volumes']);
   });
 
   test('hello-world prints the greeting and exits 0', async () => {
@@ -31,6 +31,16 @@ describe('examples', () => {
   test('compose brings up a built web service and a client that reaches it by name, then takes them down', async () => {
     const result = await (await load('compose')).main([], quiet);
     expect(result).toEqual({ served: 'hello from web', clientSaw: ['hello from web'], services: ['client', 'web'], afterDown: 0 });
+  });
+
+  test('swarm keeps the replicas of a service running behind the routing mesh, scales it and rolls an update over it', async () => {
+    const result = (await (await load('swarm')).main([], quiet)) as { replicas: string[]; served: string[]; scaledTo: number; updated: string[]; afterRemove: number };
+    expect(result.replicas).toEqual(['web.1', 'web.2']);
+    expect(result.served).toHaveLength(2);
+    for (const line of result.served) expect(line).toMatch(/^hello from [0-9a-f]{12}$/);
+    expect(result.scaledTo).toBe(3);
+    expect(result.updated).toEqual(['bonjour']);
+    expect(result.afterRemove).toBe(0);
   });
 
   test('create-start creates a container that runs only when started', async () => {

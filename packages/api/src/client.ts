@@ -50,7 +50,7 @@ type Query = Record<string, string | number | boolean | string[] | undefined>;
 export type FilterMap = Record<string, string[]>;
 
 /** The `filters` query parameter, JSON as dockerd reads it; none when there are none. */
-function filtersParam(filters: FilterMap | undefined): string | undefined {
+export function filtersParam(filters: FilterMap | undefined): string | undefined {
   return filters && Object.keys(filters).length > 0 ? JSON.stringify(filters) : undefined;
 }
 

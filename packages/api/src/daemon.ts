@@ -1,6 +1,7 @@
 import { Engine, type EngineOptions, type SweepReport } from '@ctr/engine';
 import { ApiServer, type ApiServerOptions } from './server';
 import { lockRoot } from './daemon-lock';
+import { DaemonSwarm } from './routes/swarm';
 
 export interface DaemonOptions extends EngineOptions {
   /** Default `unix://<runRoot>/ctr.sock`, i.e. `unix:///run/ctr/ctr.sock`. */
@@ -29,11 +30,14 @@ export interface Daemon {
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   const engine = new Engine(options);
   const lock = await lockRoot(engine.root);
+  // A root in a swarm: its tasks are reconciled and their exits followed (nothing loaded otherwise).
+  const swarm = new DaemonSwarm(engine, undefined, (error, what) => options.onInternalError?.(error, what));
   try {
     // As dockerd at boot: containers whose monitor died with the machine come back by policy,
     // then restart policies and detached --rm are honoured while the daemon runs.
     await engine.recover();
     await engine.startMonitor();
+    await swarm.start();
     const server = await ApiServer.listen({
       engine,
       hosts: options.hosts && options.hosts.length > 0 ? options.hosts : [`unix://${engine.runRoot}/ctr.sock`],
@@ -41,6 +45,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       ...(options.tls ? { tls: options.tls } : {}),
       ...(options.authorizationPlugins ? { authorizationPlugins: options.authorizationPlugins } : {}),
       ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
+      swarm,
     });
     // As dockerd at its start, but behind the socket: a big store delays no client.
     const sweeping = new AbortController();
@@ -67,6 +72,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       },
     };
   } catch (error) {
+    await swarm.close();
     await engine.close();
     await lock.release();
     throw error;

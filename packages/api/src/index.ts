@@ -16,6 +16,8 @@ export type { TlsOptions } from './transport';
 export type { SshOptions } from './ssh-transport';
 export { dialStdio } from './dial-stdio';
 export { RemoteEngine, type RemoteEngineOptions } from './remote-engine';
+export { RemoteSwarm, convergeProgress, pollConvergence, type RemoteSwarmOptions } from './remote-swarm';
+export { DaemonSwarm, type LocalSwarm } from './routes/swarm';
 export { contextTar, type ContextTarOptions } from './context-tar';
 export { serverVersion, type CreateOptions, type EngineApi, type EngineVersion, type ServerVersion, type RunContainerOptions, type ImageRef, type LayerProgress, type PulledImage, type PushLayerProgress } from './engine-api';
 export type { HijackedSession } from './client';

@@ -95,7 +95,7 @@ export interface RemoteEngineOptions extends ApiClientOptions {
 const REMOVAL_IN_PROGRESS = /^removal of container .* is already in progress$/;
 const REMOVAL_RETRY_MS = 50;
 
-const encodeJson = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+export const encodeJson = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /**
  * A daemon's pull or push line as the engine's layer event (its 12-hex ID; a daemon shows

@@ -20,6 +20,7 @@ import { imageRoutes } from './routes/images';
 import { systemRoutes } from './routes/system';
 import { networkRoutes, volumeRoutes } from './routes/volumes-networks';
 import { pluginRoutes } from './routes/plugins';
+import { DaemonSwarm, swarmRoutes } from './routes/swarm';
 import type { Services } from './services';
 
 export interface ApiServerOptions {
@@ -37,6 +38,8 @@ export interface ApiServerOptions {
   onInternalError?: (error: unknown, request: string) => void;
   /** Authorization plugins every request goes through, in order (dockerd's `--authorization-plugin`). */
   authorizationPlugins?: readonly string[];
+  /** The engine's swarm (ctrd's, recovered at its start); by default one made on the first swarm route. */
+  swarm?: DaemonSwarm;
 }
 
 /** Where a listener ended up: the socket path, or the TCP address with its real port. */
@@ -78,9 +81,15 @@ export class ApiServer {
 
   private constructor(private readonly options: ApiServerOptions) {
     const { engine } = options;
-    this.services = { engine, lifecycle: new Lifecycle(engine), execs: new ExecSessions(), authorizationPlugins: () => this.authorizationPlugins };
+    this.services = {
+      engine,
+      lifecycle: new Lifecycle(engine),
+      execs: new ExecSessions(),
+      authorizationPlugins: () => this.authorizationPlugins,
+      swarm: options.swarm ?? new DaemonSwarm(engine, undefined, (error, what) => options.onInternalError?.(error, what)),
+    };
     const s = this.services;
-    this.router = new Router([...systemRoutes(s), ...containerRoutes(s), ...containerFileRoutes(s), ...execRoutes(s), ...imageRoutes(s), ...buildRoutes(s), ...volumeRoutes(s), ...networkRoutes(s), ...pluginRoutes(s)]);
+    this.router = new Router([...systemRoutes(s), ...containerRoutes(s), ...containerFileRoutes(s), ...execRoutes(s), ...imageRoutes(s), ...buildRoutes(s), ...volumeRoutes(s), ...networkRoutes(s), ...pluginRoutes(s), ...swarmRoutes(s)]);
   }
 
   static async listen(options: ApiServerOptions): Promise<ApiServer> {
@@ -175,6 +184,7 @@ export class ApiServer {
   /** Stop listening and drop open connections (attached clients, followers); containers keep running. */
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
+    await this.services.swarm.close();
     await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     for (const address of this.addresses) {
       if (address.host.startsWith('unix://')) await fs.rm(address.host.slice(7), { force: true });

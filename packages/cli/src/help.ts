@@ -46,13 +46,15 @@ function commandList(commands: Command[]): string {
 }
 
 /** `ctr --help`: docker's sections, the top-level commands outside the common ones listed last, by name. */
-export function mainHelp(common: Command[], others: Command[], groups: CommandGroup[], globalFlags: FlagSpec[]): string {
+export function mainHelp(common: Command[], others: Command[], groups: CommandGroup[], globalFlags: FlagSpec[], swarmGroups: CommandGroup[] = []): string {
   const sorted = [...others].sort(byName);
   return [
     '\nUsage:  ctr [OPTIONS] COMMAND\n',
     'Docker, rebuilt as Node packages: build, run and ship containers, no daemon needed\n',
     `Common Commands:\n${commandList(common)}\n`,
     `Management Commands:\n${columns(groups.map((g) => [`  ${g.name}`, g.description]))}\n`,
+    // docker 28 lists swarm mode's groups apart, by name.
+    ...(swarmGroups.length > 0 ? [`Swarm Commands:\n${columns([...swarmGroups].sort(byName).map((g) => [`  ${g.name}`, g.description]))}\n`] : []),
     `Commands:\n${commandList(sorted)}\n`,
     `Global Options:\n${columns(globalFlags.map(flagLine))}\n`,
     "Run 'ctr COMMAND --help' for more information on a command.\n",

@@ -20,6 +20,11 @@ import { trustCommands } from './commands/trust';
 import { manifestCommands } from './commands/manifest';
 import { searchCommand } from './commands/search';
 import { composeCommand } from './commands/compose';
+import { stackCommands } from './commands/stack';
+import { serviceCommands } from './commands/service';
+import { swarmCommands } from './commands/swarm';
+import { nodeCommands } from './commands/node';
+import { configCommands, secretCommands } from './commands/secret-config';
 import { bool, list, parseFlags, str, type FlagSpec, type ParsedArgs } from './flags';
 import type { HostFlags } from './host';
 import { commandHelp, groupHelp, mainHelp, usageLine } from './help';
@@ -96,6 +101,16 @@ const groups: CommandGroup[] = [
   { name: 'compose', description: composeCommand.description, commands: [] },
 ].map((group) => ({ ...group, commands: group.commands.map(alsoTopLevel) }));
 
+/** Swarm mode's groups, which docker 28's help lists apart (`Swarm Commands:`). */
+const swarmGroups: CommandGroup[] = [
+  { name: 'config', description: 'Manage Swarm configs', commands: configCommands },
+  { name: 'node', description: 'Manage Swarm nodes', commands: nodeCommands },
+  { name: 'secret', description: 'Manage Swarm secrets', commands: secretCommands },
+  { name: 'service', description: 'Manage Swarm services', commands: serviceCommands },
+  { name: 'stack', description: 'Manage Swarm stacks', commands: stackCommands },
+  { name: 'swarm', description: 'Manage Swarm', commands: swarmCommands },
+];
+
 /** Other names a group's commands answer to (`container list`, `image remove`). */
 const groupAliases: Record<string, Record<string, string>> = {
   container: { list: 'ls', ps: 'ls', remove: 'rm' },
@@ -104,6 +119,11 @@ const groupAliases: Record<string, Record<string, string>> = {
   network: { list: 'ls', remove: 'rm' },
   plugin: { list: 'ls', remove: 'rm' },
   context: { list: 'ls', remove: 'rm' },
+  service: { list: 'ls', remove: 'rm' },
+  node: { list: 'ls', remove: 'rm' },
+  secret: { list: 'ls', remove: 'rm' },
+  config: { list: 'ls', remove: 'rm' },
+  stack: { list: 'ls', remove: 'rm', down: 'rm', up: 'deploy' },
 };
 
 const argumentsWord = (count: number): string => `argument${count === 1 ? '' : 's'}`;
@@ -212,11 +232,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const [name, ...rest] = argv;
   if (!name || name === 'help' || global.flags.help === true) {
-    io.stdout.write(mainHelp(common, topLevel.filter((c) => !common.includes(c)), groups, globalFlags));
+    io.stdout.write(mainHelp(common, topLevel.filter((c) => !common.includes(c)), groups, globalFlags, swarmGroups));
     return 0;
   }
   if (name === composeCommand.name) return runCommand(composeCommand, 'ctr compose', rest, io, debug);
-  const group = groups.find((g) => g.name === name);
+  const group = groups.find((g) => g.name === name) ?? swarmGroups.find((g) => g.name === name);
   if (group) return runGroup(group, rest, io, debug);
   const command = topLevel.find((c) => c.name === name);
   if (!command) {

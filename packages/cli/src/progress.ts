@@ -7,6 +7,8 @@ export interface ProgressEvent {
   status: string;
   current?: number;
   total?: number;
+  /** The progress drawn as given instead of byte counts (a swarm task's bar, which has none). */
+  text?: string;
 }
 
 /**
@@ -33,7 +35,8 @@ export class ProgressView {
 
   update(event: ProgressEvent): void {
     if (!this.out.isTTY) {
-      if (progressText(event.current, event.total) === '') this.out.write(`${event.id}: ${event.status}\n`);
+      // What progressText draws nothing for (no counts), worked out without loading it.
+      if (event.text === undefined ? (event.current ?? 0) <= 0 && (event.total ?? 0) <= 0 : event.text === '') this.out.write(`${event.id}: ${event.status}\n`);
       return;
     }
     let line = this.lines.get(event.id);
@@ -44,7 +47,7 @@ export class ProgressView {
       text += '\n';
     }
     const up = this.lines.size - line;
-    const progress = progressText(event.current, event.total, this.out.columns ?? 200);
+    const progress = event.text ?? progressText(event.current, event.total, this.out.columns ?? 200);
     text += `\x1b[${up}A\x1b[2K\r${event.id}: ${event.status} ${progress}\r\x1b[${up}B`;
     this.out.write(text);
   }

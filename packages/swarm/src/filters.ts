@@ -1,7 +1,7 @@
 import { checkFilterKeys } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { findObject, labelsMatch, prefixMatch } from './store';
-import { modeKind, taskName } from './tasks';
+import { dirty, modeKind, taskName } from './tasks';
 import { TASK_STATES, type Node, type Service, type SwarmFilters, type Task } from './types';
 
 /** The keys `GET /services` takes (moby's newListServicesFilters). */
@@ -19,13 +19,14 @@ export function serviceFilter(filters: SwarmFilters): (service: Service) => bool
     (!filters.mode?.length || filters.mode.includes(modeKind(service)));
 }
 
-/** The keys `GET /tasks` takes (moby's newListTasksFilters). */
-const TASK_FILTERS = ['id', 'name', 'service', 'node', 'label', 'desired-state', 'up-to-date'];
+/** The keys `GET /tasks` takes (moby's newListTasksFilters); `_up-to-date` is the docker CLI's, while it waits for a service to converge. */
+const TASK_FILTERS = ['id', 'name', 'service', 'node', 'label', 'desired-state', '_up-to-date'];
 
 /**
  * `service ps` / `GET /tasks` filters: `id` and `name` by prefix (a task's name is
  * `<service>.<slot>.<id>`), `service` and `node` by ID, name or ID prefix (dockerd resolves them
- * first, refusing an unknown one), `label`, `desired-state` (any task state, as swarmkit's).
+ * first, refusing an unknown one), `label`, `desired-state` (any task state, as swarmkit's),
+ * `_up-to-date` (made from its service's current TaskTemplate, swarmkit's UpToDate).
  */
 export function taskFilter(filters: SwarmFilters, services: readonly Service[], nodes: readonly Node[]): (task: Task) => boolean {
   checkFilterKeys(filters, TASK_FILTERS);
@@ -36,12 +37,17 @@ export function taskFilter(filters: SwarmFilters, services: readonly Service[], 
   });
   const serviceIds = filters.service?.map((s) => findObject(services, s, 'service', (o) => o.Spec.Name).ID);
   const nodeIds = filters.node?.map((n) => findObject(nodes, n, 'node', (o) => o.Description.Hostname).ID);
-  const names = new Map(services.map((s) => [s.ID, s.Spec.Name]));
+  const byId = new Map(services.map((s) => [s.ID, s]));
+  const upToDate = (task: Task): boolean => {
+    const service = byId.get(task.ServiceID);
+    return service !== undefined && !dirty(service, task);
+  };
   return (task) =>
     prefixMatch(filters.id, task.ID) &&
-    (!filters.name?.length || filters.name.some((n) => taskName(names.get(task.ServiceID) ?? '', task).startsWith(n))) &&
+    (!filters.name?.length || filters.name.some((n) => taskName(byId.get(task.ServiceID)?.Spec.Name ?? '', task).startsWith(n))) &&
     (!serviceIds || serviceIds.includes(task.ServiceID)) &&
     (!nodeIds || nodeIds.includes(task.NodeID)) &&
     labelsMatch(filters.label, task.Labels) &&
-    (desired.length === 0 || desired.includes(task.DesiredState));
+    (desired.length === 0 || desired.includes(task.DesiredState)) &&
+    (!filters['_up-to-date']?.length || upToDate(task));
 }

@@ -54,6 +54,12 @@ describe('task filters', () => {
     expect(ids({ 'desired-state': ['running'] })).toEqual(['t1', 't3']);
   });
 
+  it('selects with _up-to-date the tasks made from their service\'s current template (what the docker CLI polls)', () => {
+    const current = { ...tasks[0], ID: 'new', Spec: web.Spec.TaskTemplate };
+    const selected = [...tasks, current].filter(taskFilter({ service: ['web'], '_up-to-date': ['true'] }, [web, worker], [node])).map((t) => t.ID);
+    expect(selected).toEqual(['new']);
+  });
+
   it('refuses an unknown service or desired state', () => {
     expect(() => taskFilter({ service: ['nosuch'] }, [web], [node])).toThrow('service nosuch not found');
     expect(() => taskFilter({ 'desired-state': ['sleeping'] }, [web], [node])).toThrow("Invalid task desired-state filter: 'sleeping'");

@@ -40,7 +40,7 @@ function epochSeconds(text: string | undefined): number | undefined {
   return Number.isNaN(date) ? undefined : date / 1000;
 }
 
-export function systemRoutes({ engine, authorizationPlugins }: Services): Route[] {
+export function systemRoutes({ engine, authorizationPlugins, swarm }: Services): Route[] {
   return [
     route('GET', '/_ping', (call) => ping(call, engine.version().Experimental === true)),
     route('HEAD', '/_ping', (call) => ping(call, engine.version().Experimental === true)),
@@ -48,7 +48,10 @@ export function systemRoutes({ engine, authorizationPlugins }: Services): Route[
     route('GET', '/info', async (call) => {
       const info = await engine.info();
       const authorization = authorizationPlugins?.() ?? [];
-      sendJson(call, 200, infoFields(authorization.length > 0 ? { ...info, Plugins: { ...info.Plugins, Authorization: [...authorization] } } : info));
+      const fields = infoFields(authorization.length > 0 ? { ...info, Plugins: { ...info.Plugins, Authorization: [...authorization] } } : info);
+      // The engine knows no swarm: the daemon's, when this root has one, says what it is.
+      const inSwarm = await swarm.info();
+      sendJson(call, 200, inSwarm ? { ...fields, Swarm: inSwarm } : fields);
     }),
     route('GET', '/events', async (call) => {
       const filters = call.query.filters();

@@ -35,7 +35,7 @@ export function volumeRoutes({ engine }: Services): Route[] {
   ];
 }
 
-export function networkRoutes({ engine }: Services): Route[] {
+export function networkRoutes({ engine, swarm }: Services): Route[] {
   return [
     route('POST', '/networks/prune', async (call) => sendJson(call, 200, await engine.pruneNetworks({ filters: call.query.filters() }))),
     route('GET', '/networks', async (call) => {
@@ -66,7 +66,7 @@ export function networkRoutes({ engine }: Services): Route[] {
       const ipamOptions = ipamBody?.stringMap('Options');
       const scope = body.string('Scope');
       const configFrom = body.object('ConfigFrom')?.string('Network');
-      const network = await engine.createNetwork({
+      const network = await swarm.createNetwork({
         name,
         ...(driver ? { driver } : {}),
         ...(subnet ? { subnet } : {}),

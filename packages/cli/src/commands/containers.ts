@@ -18,6 +18,7 @@ import { proxySignals, type SignalProxy } from '../signal-proxy';
 import { checkTty, terminalSession, terminalSize, type TerminalSession } from '../terminal';
 import { ContextStore, configDir } from '../context-store';
 import { familiarString, parseReference } from '@ctr/image';
+import { swarmTaskExited } from '../swarm-context';
 
 const formatFlag: FlagSpec = { name: 'format', type: 'string', description: 'Format output using a custom template' };
 
@@ -917,6 +918,7 @@ const cleanup: Command = {
     // A root removed while its container ran (a test's, a reset) has nothing to clean: opening an engine would make it again.
     if (!existsSync(engine.root)) return 0;
     await engine.handleExit(args.positionals[0] as string);
+    await swarmTaskExited(engine, args.positionals[0] as string);
     return 0;
   },
 };

@@ -19,7 +19,7 @@ function checkBytes(value: string): void {
  * `--cpus` as docker's CLI reads it (opts.ParseCPUs): a rational number (`1.5`, `3/2`,
  * `1e-2`) in whole nano CPUs, which the daemon then checks against the host's CPUs.
  */
-function nanoCpus(text: string): bigint {
+export function nanoCpus(text: string): bigint {
   const fraction = /^([+-]?\d+)\/(\d+)$/.exec(text);
   const decimal = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
   let numerator: bigint;
@@ -111,7 +111,7 @@ export function resourceOptions(args: ParsedArgs): Omit<UpdateOptions, 'restart'
 }
 
 /** `--ulimit nofile=1024:2048` (a soft limit alone is also the hard one), as docker parses it. */
-function ulimitsFrom(values: string[]): NonNullable<CreateOptions['ulimits']> {
+export function ulimitsFrom(values: string[]): NonNullable<CreateOptions['ulimits']> {
   return values.map((value) => {
     const ulimit = engineModule().parseUlimit(value);
     if (!ulimit) throw flagValueError('ulimit', value, `invalid ulimit argument: ${value}`);
@@ -457,7 +457,7 @@ function sizeInBytes(text: string): number | undefined {
 }
 
 /** Parse `--mount type=…,source=…,target=…[,readonly][,tmpfs-size=…]…` with the checks and words of docker's CLI (opts/mount.go). */
-function parseMount(value: string): ClientMount {
+export function parseMount(value: string): ClientMount {
   const fail = (message: string): never => {
     throw flagValueError('mount', value, message);
   };
@@ -752,7 +752,7 @@ function linksFrom(values: string[]): string[] | undefined {
 }
 
 /** `--health-*` as the API's Healthcheck (durations in nanoseconds), as docker's CLI builds it. */
-function healthcheckFrom(args: ParsedArgs): HealthConfig | undefined {
+export function healthcheckFrom(args: ParsedArgs): HealthConfig | undefined {
   const cmd = str(args, 'health-cmd');
   const retries = num(args, 'health-retries');
   const durations = { Interval: 'health-interval', Timeout: 'health-timeout', StartPeriod: 'health-start-period', StartInterval: 'health-start-interval' } as const;

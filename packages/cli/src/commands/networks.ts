@@ -7,6 +7,7 @@ import { forEachArg, inspectEach } from './each';
 import { formatContext, formatList, goTimeString, labelMethod, naturalCompare, truncateId } from '../format';
 import { keyValues } from './create-flags';
 import { networkPrune } from './prune';
+import { createSwarmScopedNetwork } from '../swarm-context';
 
 const create: Command = {
   name: 'create',
@@ -44,7 +45,7 @@ const create: Command = {
     const ipamDriver = str(args, 'ipam-driver');
     const scope = str(args, 'scope');
     const configFrom = str(args, 'config-from');
-    const network = await (await getEngine()).createNetwork({
+    const options = {
       name: args.positionals[0] as string,
       driver: str(args, 'driver') || 'bridge',
       internal: bool(args, 'internal'),
@@ -66,7 +67,9 @@ const create: Command = {
       ...(subnet6 ? { subnet6 } : {}),
       ...(gateway6 ? { gateway6 } : {}),
       ...(ipRange6 ? { ipRange6 } : {}),
-    });
+    };
+    // An overlay (swarm-scoped) network is the swarm's to make, when this root is in one.
+    const network = (await createSwarmScopedNetwork(options)) ?? (await (await getEngine()).createNetwork(options));
     println(io, network.Id);
     return 0;
   },

@@ -1,6 +1,8 @@
 import type { EngineVersion, ServerVersion } from '@ctr/api';
 import type { ContainerSize, ContainerSummary, DiskUsage, EngineEvent, EngineInfo, ImageSummary } from '@ctr/engine';
+import type { SwarmInfo } from '@ctr/swarm';
 import type { Command, Io } from '../command';
+import { localSwarmInfo } from '../swarm-context';
 import { apiModule, clientDebug, currentEndpoint, engineModule, eprintln, getEngine, println, registryModule, type CliEngine } from '../context';
 import { bool, list, str } from '../flags';
 import { ago, checkTemplate, formatContext, formatList, goAnsicTime, goPointer, goStruct, goTimeString, humanSize, printedAs, renderDocument, rfc3339, tabwrite, truncateId } from '../format';
@@ -163,6 +165,31 @@ const version: Command = {
   },
 };
 
+/** docker's printSwarmInfo: the swarm's part of `info`, when this node is in one. */
+function swarmLines(swarm: SwarmInfo): string[] {
+  if (swarm.LocalNodeState === 'inactive' || swarm.LocalNodeState === 'locked') return [];
+  const human = (ns: number | undefined): string => engineModule().humanDuration((ns ?? 0) / 1e6);
+  const cluster = swarm.Cluster;
+  const lines = [`  NodeID: ${swarm.NodeID}`, ...(swarm.Error ? [`  Error: ${swarm.Error}`] : []), `  Is Manager: ${swarm.ControlAvailable}`];
+  if (cluster && swarm.ControlAvailable && !swarm.Error && swarm.LocalNodeState !== 'error') {
+    const spec = cluster.Spec;
+    lines.push(`  ClusterID: ${cluster.ID}`, `  Managers: ${swarm.Managers ?? 0}`, `  Nodes: ${swarm.Nodes ?? 0}`);
+    if (cluster.DefaultAddrPool) lines.push(`  Default Address Pool: ${cluster.DefaultAddrPool.map((pool) => `${pool}  `).join('')}`, `  SubnetSize: ${cluster.SubnetSize}`);
+    if (cluster.DataPathPort > 0) lines.push(`  Data Path Port: ${cluster.DataPathPort}`);
+    lines.push('  Orchestration:', `   Task History Retention Limit: ${spec.Orchestration.TaskHistoryRetentionLimit ?? 0}`);
+    lines.push('  Raft:', `   Snapshot Interval: ${spec.Raft.SnapshotInterval}`);
+    if (spec.Raft.KeepOldSnapshots !== undefined) lines.push(`   Number of Old Snapshots to Retain: ${spec.Raft.KeepOldSnapshots}`);
+    lines.push(`   Heartbeat Tick: ${spec.Raft.HeartbeatTick}`, `   Election Tick: ${spec.Raft.ElectionTick}`);
+    lines.push('  Dispatcher:', `   Heartbeat Period: ${human(spec.Dispatcher.HeartbeatPeriod)}`);
+    lines.push('  CA Configuration:', `   Expiry Duration: ${human(spec.CAConfig.NodeCertExpiry)}`, `   Force Rotate: ${spec.CAConfig.ForceRotate ?? 0}`);
+    lines.push(`  Autolock Managers: ${spec.EncryptionConfig.AutoLockManagers}`, `  Root Rotation In Progress: ${cluster.RootRotationInProgress}`);
+  }
+  lines.push(`  Node Address: ${swarm.NodeAddr}`);
+  const managers = (swarm.RemoteManagers ?? []).map((m) => m.Addr).sort();
+  if (managers.length > 0) lines.push('  Manager Addresses:', ...managers.map((addr) => `   ${addr}`));
+  return lines;
+}
+
 /** A `label: value` line docker's info prints only when the value is set. */
 function nonEmpty(label: string, value: string): string[] {
   return value ? [`${label} ${value}`] : [];
@@ -216,6 +243,7 @@ function serverLines(data: EngineInfo, username: string): string[] {
     `  Log: ${data.Plugins.Log.join(' ')}`,
     ...(data.CDISpecDirs?.length ? [' CDI spec directories:', ...data.CDISpecDirs.map((dir) => `  ${dir}`)] : []),
     ` Swarm: ${data.Swarm.LocalNodeState}`,
+    ...swarmLines(data.Swarm as unknown as SwarmInfo),
     ...(runtimes.length ? [` Runtimes: ${runtimes.join(' ')}`, ` Default Runtime: ${data.DefaultRuntime}`] : []),
     ...(data.OSType === 'linux'
       ? [
@@ -281,6 +309,9 @@ const info: Command = {
   async run(args, io) {
     const engine = await getEngine();
     const data = await engine.info();
+    // The engine in this process knows nothing of swarm mode: a root in a swarm has the swarm say.
+    const swarm = await localSwarmInfo();
+    if (swarm) (data as { Swarm: unknown }).Swarm = swarm;
     const format = str(args, 'format');
     if (format) {
       println(io, renderDocument(documentFormat(format), await infoDocument(engine, data)));
