@@ -96,7 +96,7 @@ describe('ctr swarm mode, daemonless', () => {
   }, 60000);
 
   test('a secret and a config reach a service\'s tasks as files', async () => {
-    const file = join(ctr.root, '..', `swarm-e2e-config-${process.pid}`);
+    const file = join(ctr.root, 'app.conf');
     await writeFile(file, 'greeting=hi\n');
     const secret = await ctr.runWith({ env: process.env, input: 's3cret' }, 'secret', 'create', 'pw', '-');
     expect(secret.code).toBe(0);

@@ -7,7 +7,6 @@ import { writeFileAtomic } from '@ctr/store';
 import type { SwarmContext } from './context';
 import { caDigest, generateRootCa, joinToken, newId, newUnlockKey, tlsInfo, unlockKeyMatches } from './ids';
 import { createIngressNetwork, removeSwarmNetworks } from './networks';
-import { stopIngress } from './ingress';
 import { newNode } from './nodes';
 import { removeAllTasks } from './orchestrator';
 import type { InitRequest, SwarmInfo, SwarmInspect, SwarmSpec, SwarmUpdateFlags } from './types';
@@ -273,7 +272,6 @@ export async function initSwarm(ctx: SwarmContext, request: InitRequest, signal?
     });
     return tx.create('nodes', node).ID;
   }, signal);
-  markUnlocked(ctx);
   try {
     await createIngressNetwork(ctx);
   } catch (error) {
@@ -281,6 +279,7 @@ export async function initSwarm(ctx: SwarmContext, request: InitRequest, signal?
     await ctx.store.destroy();
     throw error;
   }
+  markUnlocked(ctx);
   return nodeId;
 }
 
@@ -367,8 +366,8 @@ export async function leaveSwarm(ctx: SwarmContext, force: boolean): Promise<voi
     );
   }
   await removeAllTasks(ctx);
+  // The routing mesh's proxy goes with the networks.
   await removeSwarmNetworks(ctx);
-  await stopIngress(ctx);
   await ctx.store.destroy();
   rmSync(unlockedMarker(ctx), { force: true });
 }

@@ -38,6 +38,8 @@ export function ingressProxyMain(dir: string): void {
     entry: Entry;
     next: number;
     close: () => void;
+    /** Settles once the port is bound (undefined) or could not be (the error's code). */
+    bound: Promise<string | undefined>;
   }
   /** docker-proxy's idle time for a UDP flow. */
   const UDP_IDLE_MS = 90_000;
@@ -47,6 +49,8 @@ export function ingressProxyMain(dir: string): void {
   const statusFile = path.join(dir, 'ingress.status');
   const pidFile = path.join(dir, 'ingress.pid');
   const listeners = new Map<string, Listener>();
+  /** The generation of the table last loaded: only its status is written (a slower earlier load's is stale). */
+  let latest = '';
 
   const log = (msg: string): void => {
     process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
@@ -179,31 +183,32 @@ export function ingressProxyMain(dir: string): void {
       l.close();
       listeners.delete(key);
     }
-    const failed: Array<{ port: number; protocol: string; code: string }> = [];
-    let pending = 0;
-    const settled = (): void => {
-      if (pending === 0) writeStatus({ generation: state.generation, pid: process.pid, failed });
-    };
+    latest = state.generation;
+    const binds: Array<Promise<Array<{ port: number; protocol: string; code: string }>>> = [];
     for (const [key, entry] of wanted) {
-      const known = listeners.get(key);
-      if (known) {
-        known.entry = entry;
-        continue;
+      let l = listeners.get(key);
+      if (l) l.entry = entry;
+      else {
+        const made: Listener = { entry, next: 0, close: () => undefined, bound: Promise.resolve(undefined) };
+        made.bound = new Promise((resolve) =>
+          (entry.protocol === 'udp' ? serveUdp : serveTcp)(made, (error) => {
+            if (error) {
+              log(`cannot listen on ${key}: ${error.code ?? error.message}`);
+              // Forgotten, so that the next load tries the port again.
+              if (listeners.get(key) === made) listeners.delete(key);
+            }
+            resolve(error && (error.code ?? error.message));
+          }),
+        );
+        listeners.set(key, made);
+        l = made;
       }
-      const l: Listener = { entry, next: 0, close: () => undefined };
-      listeners.set(key, l);
-      pending++;
-      (entry.protocol === 'udp' ? serveUdp : serveTcp)(l, (error) => {
-        if (error) {
-          log(`cannot listen on ${key}: ${error.code ?? error.message}`);
-          failed.push({ port: entry.port, protocol: entry.protocol, code: error.code ?? error.message });
-          listeners.delete(key);
-        }
-        pending--;
-        settled();
-      });
+      // A port a load before this one is still binding is waited for here too.
+      binds.push(l.bound.then((code) => (code === undefined ? [] : [{ port: entry.port, protocol: entry.protocol, code }])));
     }
-    settled();
+    void Promise.all(binds).then((failed) => {
+      if (state.generation === latest) writeStatus({ generation: state.generation, pid: process.pid, failed: failed.flat() });
+    });
   }
 
   // Another proxy of this root already serves (two syncs started one each): it reads the same table.

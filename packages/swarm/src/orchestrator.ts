@@ -5,8 +5,8 @@ import { newId } from './ids';
 import { syncIngress } from './ingress';
 import { historyNeeded, restartDelayMs, shouldRestart } from './restart';
 import { swarmTime } from './store';
-import { createTaskContainer } from './task-container';
-import { advance, dirty, ended, isGlobal, isJob, live, modeKind, newTask, slotKey, stateIndex, TASK_LABEL, taskName } from './tasks';
+import { createTaskContainer, stopTaskContainer, unlessGone } from './task-container';
+import { advance, dirty, ended, isGlobal, isJob, live, modeKind, newTask, slotKey, stateIndex, TASK_LABEL } from './tasks';
 import { updateInProgress, updateStep } from './updater';
 import type { Node, Service, SwarmInspect, Task, TaskState, TaskStatus } from './types';
 
@@ -44,11 +44,6 @@ export interface PassOptions {
 }
 
 const earliest = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
-
-/** The container a task has (its ID once made), else the name it would have. */
-function containerRef(task: Task, serviceName: string | undefined): string | undefined {
-  return task.Status.ContainerStatus?.ContainerID || (serviceName !== undefined ? taskName(serviceName, task) : undefined);
-}
 
 async function observe(ctx: SwarmContext, ref: string): Promise<Fact> {
   let inspect: ContainerInspect;
@@ -112,7 +107,7 @@ export async function reconcileOnce(ctx: SwarmContext, serviceId?: string, optio
     tasks
       .filter((t) => serviceId === undefined || t.ServiceID === serviceId)
       .filter((t) => observed(t, byId.get(t.ServiceID)))
-      .map(async (t) => facts.set(t.ID, await observe(ctx, containerRef(t, byId.get(t.ServiceID)?.Spec.Name) as string))),
+      .map(async (t) => facts.set(t.ID, await observe(ctx, t.Status.ContainerStatus?.ContainerID as string))),
   );
   const plan = await ctx.store.transaction((tx) => decide(tx, serviceId, facts, Date.now()));
   await act(ctx, plan, options);
@@ -129,9 +124,9 @@ function decide(tx: ClusterTx, serviceId: string | undefined, facts: ReadonlyMap
   const [node] = tx.list('nodes');
   const [cluster] = tx.list('cluster');
   const services = tx.list('services');
-  const serviceIds = new Set(services.map((s) => s.ID));
+  const byId = new Map(services.map((s) => [s.ID, s]));
   const plan: Plan = { node, cluster, stop: [], remove: [], prepare: [], start: [], wakeAt: undefined };
-  const all = tx.list('tasks').filter((t) => serviceId === undefined || t.ServiceID === serviceId || !serviceIds.has(t.ServiceID));
+  const all = tx.list('tasks').filter((t) => serviceId === undefined || t.ServiceID === serviceId || !byId.has(t.ServiceID));
   for (const task of all) {
     const fact = facts.get(task.ID);
     const next = fact && statusOf(fact, task);
@@ -144,21 +139,17 @@ function decide(tx: ClusterTx, serviceId: string | undefined, facts: ReadonlyMap
     plan.wakeAt = earliest(plan.wakeAt, orchestrate(writer, service, mine, node, now));
   }
   // The tasks of a removed service go with it.
-  for (const task of all) if (!serviceIds.has(task.ServiceID)) writer.desire(task, 'remove');
+  for (const task of all) if (!byId.has(task.ServiceID)) writer.desire(task, 'remove');
   const history = cluster?.Spec.Orchestration.TaskHistoryRetentionLimit ?? DEFAULT_HISTORY;
   for (const service of services) if (serviceId === undefined || service.ID === serviceId) reapHistory(writer, writer.tasks.filter((t) => t.ServiceID === service.ID), history);
-  const names = new Map(services.map((s) => [s.ID, s.Spec.Name]));
   for (const task of [...writer.tasks]) {
-    const service = services.find((s) => s.ID === task.ServiceID);
+    const service = byId.get(task.ServiceID);
     const desired = task.DesiredState;
     if (stateIndex(desired) > stateIndex('complete')) {
       if (task.Status.ContainerStatus?.ContainerID && !ended(task)) plan.stop.push(task);
       else if (!ended(task)) writer.status(task, { State: 'shutdown', Message: 'shutdown' });
-      if (desired === 'remove' && (ended(task) || !task.Status.ContainerStatus?.ContainerID)) {
-        const ref = containerRef(task, names.get(task.ServiceID));
-        if (task.Status.ContainerStatus?.ContainerID && ref) plan.remove.push(ref);
-        writer.delete(task);
-      }
+      // Its container goes with the deleted tasks' below.
+      if (desired === 'remove' && (ended(task) || !task.Status.ContainerStatus?.ContainerID)) writer.delete(task);
       continue;
     }
     if (!service || !node || !task.NodeID) continue;
@@ -415,17 +406,13 @@ async function act(ctx: SwarmContext, plan: Plan, options: PassOptions): Promise
   const outcomes = new Map<string, Omit<TaskStatus, 'Timestamp'>>();
   await Promise.all(
     plan.stop.map(async (task) => {
-      const ref = task.Status.ContainerStatus?.ContainerID as string;
-      const grace = task.Spec.ContainerSpec?.StopGracePeriod;
-      await ctx.engine.stop(ref, grace !== undefined ? { timeout: Math.floor(grace / 1e9) } : {}).catch((error: unknown) => {
-        if (!isNotFound(error)) throw error;
-      });
-      const fact = await observe(ctx, ref);
+      await stopTaskContainer(ctx, task);
+      const fact = await observe(ctx, task.Status.ContainerStatus?.ContainerID as string);
       const next = statusOf(fact, task);
       if (next) outcomes.set(task.ID, next);
     }),
   );
-  await Promise.all(plan.remove.map((ref) => ctx.engine.remove(ref, { force: true }).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)))));
+  await Promise.all(plan.remove.map((ref) => ctx.engine.remove(ref, { force: true }).catch(unlessGone)));
   const { node } = plan;
   const starts = new Map<string, string>();
   for (const { task } of plan.start) starts.set(task.ID, task.Status.ContainerStatus?.ContainerID as string);
@@ -560,7 +547,7 @@ export async function startMonitor(ctx: SwarmContext, signal: AbortSignal): Prom
 /** `swarm leave`: every task's container removed (and any container a task left behind), every task forgotten. */
 export async function removeAllTasks(ctx: SwarmContext): Promise<void> {
   const containers = await ctx.engine.ps({ all: true, filters: { label: [TASK_LABEL.taskId] } });
-  await Promise.all(containers.map((c) => ctx.engine.remove(c.Id, { force: true }).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)))));
+  await Promise.all(containers.map((c) => ctx.engine.remove(c.Id, { force: true }).catch(unlessGone)));
   await ctx.store.transaction((tx) => {
     for (const task of tx.list('tasks')) tx.delete('tasks', task.ID);
   });

@@ -2,7 +2,7 @@ import { canonical, ended } from './tasks';
 import type { RestartPolicy, Task } from './types';
 
 /** swarmkit's defaults.Service.Task.Restart.Delay. */
-const DEFAULT_DELAY_NS = 5_000_000_000;
+export const DEFAULT_RESTART_DELAY_NS = 5_000_000_000;
 
 /**
  * The task's restart condition. A job's task runs to completion: `any` restarts it only when it
@@ -15,7 +15,7 @@ export function restartCondition(task: Task, job: boolean): NonNullable<RestartP
 
 /** How long the replacement of `task` waits before it starts, in milliseconds. */
 export function restartDelayMs(task: Task): number {
-  return (task.Spec.RestartPolicy?.Delay ?? DEFAULT_DELAY_NS) / 1e6;
+  return (task.Spec.RestartPolicy?.Delay ?? DEFAULT_RESTART_DELAY_NS) / 1e6;
 }
 
 /**

@@ -73,6 +73,9 @@ async function* merged(ctx: SwarmContext, service: Service | undefined, first: T
     })();
   };
   first.forEach(follow);
+  // One listener for the whole follow: one per wait would pile up on the signal over a long follow.
+  const onAbort = (): void => wake?.();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   const watcher = more
     ? (async () => {
         while (!options.signal?.aborted) {
@@ -80,19 +83,25 @@ async function* merged(ctx: SwarmContext, service: Service | undefined, first: T
           if (options.signal?.aborted) break;
           (await more()).forEach(follow);
         }
-      })()
+      })().catch((error: unknown) => {
+        failure ??= error;
+        wake?.();
+      })
     : undefined;
-  for (;;) {
-    while (queue.length > 0) yield queue.shift() as ServiceLogLine;
-    if (failure) throw failure;
-    if (options.signal?.aborted || (readers === 0 && !more)) break;
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-      options.signal?.addEventListener('abort', () => resolve(), { once: true });
-    });
-    wake = undefined;
+  try {
+    for (;;) {
+      while (queue.length > 0) yield queue.shift() as ServiceLogLine;
+      if (failure) throw failure;
+      if (options.signal?.aborted || (readers === 0 && !more)) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+    await watcher;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
-  await watcher;
 }
 
 /** `service logs`: the lines of every task of the service that has a container, each with its task. */

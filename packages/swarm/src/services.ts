@@ -1,19 +1,20 @@
 import { normalizeImageName } from '@ctr/engine';
-import { isNotFound } from '@ctr/errors';
 import type { ClusterTx, SwarmContext } from './context';
 import { serviceFilter } from './filters';
 import { newId } from './ids';
 import { syncIngress } from './ingress';
 import { swarmNetworkFor } from './networks';
 import { reconcileOnce } from './orchestrator';
+import { DEFAULT_RESTART_DELAY_NS } from './restart';
 import { allocatePorts } from './ports';
 import { findObject, rpcError, swarmTime } from './store';
-import { decodeRegistryAuth } from './task-container';
+import { decodeRegistryAuth, stopTaskContainer, unlessGone } from './task-container';
 import { isJob, live, modeKind } from './tasks';
 import { converge, DEFAULT_UPDATE_CONFIG } from './updater';
+import type { PortConfig, Service, ServiceCreateOptions, ServiceSpec, ServiceUpdateOptions, SwarmFilters, TaskSpec, UpdateConfig } from './types';
 
+// swarm.ts takes converge with the other service verbs.
 export { converge };
-import type { Service, ServiceCreateOptions, ServiceSpec, ServiceUpdateOptions, SwarmFilters, TaskSpec, UpdateConfig } from './types';
 
 const invalid = (desc: string): Error => rpcError('InvalidArgument', 'InvalidArgument', desc);
 
@@ -108,6 +109,12 @@ async function normalizeSpec(ctx: SwarmContext, spec: ServiceSpec): Promise<Serv
   return out;
 }
 
+/** A service's Endpoint: its mode (vip unless set) and the ports as allocated, in the spec's copy and the endpoint's own. */
+function endpointOf(spec: ServiceSpec, ports: PortConfig[]): Service['Endpoint'] {
+  const published = ports.length > 0 ? { Ports: ports } : {};
+  return { Spec: { Mode: spec.EndpointSpec?.Mode ?? 'vip', ...published }, ...published };
+}
+
 /** `service create`: the spec checked and stored, its ports allocated, its tasks started; the new service's ID. */
 export async function createService(ctx: SwarmContext, spec: ServiceSpec, options: ServiceCreateOptions = {}): Promise<{ ID: string; Warnings?: string[] }> {
   validateSpec(spec);
@@ -121,7 +128,7 @@ export async function createService(ctx: SwarmContext, spec: ServiceSpec, option
     tx.create('services', {
       ID,
       Spec: stored,
-      Endpoint: { Spec: { Mode: stored.EndpointSpec?.Mode ?? 'vip', ...(ports.length > 0 ? { Ports: ports } : {}) }, ...(ports.length > 0 ? { Ports: ports } : {}) },
+      Endpoint: endpointOf(stored, ports),
       ...(job ? { JobStatus: { JobIteration: { Index: 0 }, LastExecution: swarmTime() } } : {}),
     });
     return ID;
@@ -166,7 +173,7 @@ export async function updateService(ctx: SwarmContext, id: string, version: numb
       if (service.JobStatus) service.JobStatus = { JobIteration: { Index: service.JobStatus.JobIteration.Index + 1 }, LastExecution: swarmTime() };
     }
     const ports = await allocatePorts(ctx, tx, service.Spec.EndpointSpec ?? {}, service.ID, service.Endpoint.Ports ?? []);
-    service.Endpoint = { Spec: { Mode: service.Spec.EndpointSpec?.Mode ?? 'vip', ...(ports.length > 0 ? { Ports: ports } : {}) }, ...(ports.length > 0 ? { Ports: ports } : {}) };
+    service.Endpoint = endpointOf(service.Spec, ports);
     tx.update('services', service, version);
   }, options.signal);
   await settle(ctx, found.ID, options);
@@ -192,13 +199,8 @@ export async function removeService(ctx: SwarmContext, id: string): Promise<void
     tasks.map(async (task) => {
       const ref = task.Status.ContainerStatus?.ContainerID;
       if (!ref) return;
-      const grace = task.Spec.ContainerSpec?.StopGracePeriod;
-      const gone = (error: unknown): undefined => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      };
-      await ctx.engine.stop(ref, grace !== undefined ? { timeout: Math.floor(grace / 1e9) } : {}).catch(gone);
-      await ctx.engine.remove(ref, { force: true }).catch(gone);
+      await stopTaskContainer(ctx, task);
+      await ctx.engine.remove(ref, { force: true }).catch(unlessGone);
     }),
   );
   await ctx.store.transaction((tx) => {
@@ -217,7 +219,7 @@ function withDefaults(spec: ServiceSpec): ServiceSpec {
     task.ContainerSpec.Isolation ??= 'default';
   }
   task.Resources ??= { Limits: {}, Reservations: {} };
-  task.RestartPolicy = { Condition: 'any', Delay: 5_000_000_000, MaxAttempts: 0, ...task.RestartPolicy };
+  task.RestartPolicy = { Condition: 'any', Delay: DEFAULT_RESTART_DELAY_NS, MaxAttempts: 0, ...task.RestartPolicy };
   task.Placement ??= {};
   task.ForceUpdate ??= 0;
   task.Runtime ??= 'container';

@@ -5,7 +5,7 @@ import { TAR_END, tarDataEntry } from '@ctr/image';
 import type { SwarmContext } from './context';
 import { taskNetworks } from './networks';
 import { configFiles, secretFiles } from './secrets';
-import { TASK_LABEL, taskName } from './tasks';
+import { slotKey, TASK_LABEL, taskName } from './tasks';
 import type { ContainerSpec, Mount, Node, Service, SwarmInspect, Task } from './types';
 
 /** What Go templates in a task's spec may name (swarmkit's template.Context). */
@@ -19,7 +19,7 @@ function templateContext(service: Service, task: Task, node: Node): TemplateCont
   return {
     Service: { ID: service.ID, Name: service.Spec.Name, Labels: service.Spec.Labels ?? {} },
     Node: { ID: node.ID, Hostname: node.Description.Hostname, Platform: { OS: node.Description.Platform.OS, Architecture: node.Description.Platform.Architecture } },
-    Task: { ID: task.ID, Name: taskName(service.Spec.Name, task), Slot: task.Slot !== undefined ? String(task.Slot) : task.NodeID },
+    Task: { ID: task.ID, Name: taskName(service.Spec.Name, task), Slot: slotKey(task) },
   };
 }
 
@@ -135,6 +135,20 @@ export function taskContainerOptions(service: Service, task: Task, node: Node, c
     ...(hostPorts.length > 0 ? { publish: hostPorts.map((p) => `${p.PublishedPort ? `${p.PublishedPort}:` : ''}${p.TargetPort}/${p.Protocol ?? 'tcp'}`) } : {}),
   };
   return options;
+}
+
+/** For `.catch`: a container already gone is what the caller wanted; anything else still fails. */
+export function unlessGone(error: unknown): undefined {
+  if (isNotFound(error)) return undefined;
+  throw error;
+}
+
+/** Stop a task's container within its StopGracePeriod, in whole seconds as moby's executor gives it. */
+export async function stopTaskContainer(ctx: SwarmContext, task: Task): Promise<void> {
+  const ref = task.Status.ContainerStatus?.ContainerID;
+  if (!ref) return;
+  const grace = task.Spec.ContainerSpec?.StopGracePeriod;
+  await ctx.engine.stop(ref, grace !== undefined ? { timeout: Math.floor(grace / 1e9) } : {}).catch(unlessGone);
 }
 
 /** `X-Registry-Auth` as a service create passes it on: base64url of a JSON AuthConfig (keys in any case). */

@@ -3,6 +3,7 @@
  * API server hands them out as they are and the real docker CLI reads them. Field names are
  * Docker's; a field Docker marks omitempty is optional here.
  */
+import type { HealthConfig } from '@ctr/image';
 
 /** An object's version: swarmkit's raft index of its last write. Updates name the version they read. */
 export interface Version {
@@ -128,14 +129,8 @@ export interface Mount {
   TmpfsOptions?: { SizeBytes?: number; Mode?: number; Options?: string[][] };
 }
 
-export interface HealthConfig {
-  Test?: string[];
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  StartInterval?: number;
-  Retries?: number;
-}
+/** A ContainerSpec's Healthcheck is the image config's (moby's container.HealthConfig, durations in nanoseconds). */
+export type { HealthConfig };
 
 /** A secret or config as a task sees it: a file in the container. */
 export interface FileReference {

@@ -36,6 +36,18 @@ describe('outside a swarm', () => {
   test('join is refused: the swarm runs on one node', async () => {
     await expect(f.swarm.join({ RemoteAddrs: ['127.0.0.1:2377'], JoinToken: 'SWMTKN-1-x-y' })).rejects.toMatchObject({ code: 'Unsupported' });
   });
+
+  test('an init that cannot make the ingress network leaves no swarm behind', async () => {
+    await f.engine.createNetwork({ name: 'ingress' });
+    try {
+      await expect(f.init({ AutoLockManagers: true })).rejects.toMatchObject({ code: 'AlreadyExists', message: 'network with name ingress already exists' });
+      expect(f.swarm.context().store.active()).toBe(false);
+      expect(existsSync(path.join(f.root, 'swarm'))).toBe(false);
+      expect(existsSync(path.join(f.runRoot, 'swarm', 'unlocked'))).toBe(false);
+    } finally {
+      await f.engine.removeNetwork('ingress');
+    }
+  });
 });
 
 describe('a swarm of this engine', () => {

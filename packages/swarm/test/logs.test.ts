@@ -2,14 +2,9 @@ import { serviceLogs, taskLogs } from '../src/service-logs';
 import { createService, removeService } from '../src/services';
 import type { ServiceLogLine } from '../src/types';
 import { converge } from '../src/updater';
-import { spec, tasksOf, testSwarm, type TestSwarm } from './swarm-fixture';
+import { sharedSwarm, spec, tasksOf } from './swarm-fixture';
 
-let s: TestSwarm;
-beforeAll(async () => {
-  s = await testSwarm();
-}, 60_000);
-afterAll(async () => s?.cleanup());
-jest.setTimeout(60_000);
+const s = sharedSwarm();
 
 async function collect(lines: AsyncIterable<ServiceLogLine>): Promise<ServiceLogLine[]> {
   const out: ServiceLogLine[] = [];

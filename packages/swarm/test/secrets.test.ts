@@ -162,6 +162,14 @@ test('a task gets its secrets under /run/secrets and its configs at the root, de
   expect(configs.map((f) => [f.target, f.data.toString(), f.mode])).toEqual([['/app.conf', 'a=1', 0o444]]);
 });
 
+test('a target that climbs out with ".." is refused', async () => {
+  const secret = await createSecret(ctx, { Name: 'climber', Labels: {}, Data: b64('x') });
+  await expect(secretFiles(ctx, [{ SecretID: secret.ID, SecretName: 'climber', File: { Name: '../../etc/shadow', UID: '0', GID: '0', Mode: 0o444 } }])).rejects.toMatchObject({
+    code: 'InvalidArgument',
+    message: 'secret climber: target ../../etc/shadow leaves /run/secrets',
+  });
+});
+
 test('a config update keeps its data', async () => {
   const { ID } = await createConfig(ctx, { Name: 'c', Labels: {}, Data: b64('body') });
   const { Version } = await inspectConfig(ctx, ID);

@@ -1,14 +1,9 @@
 import { createService, inspectService, listServices, removeService } from '../src/services';
 import { inspectTask, listTasks } from '../src/tasks';
 import { converge } from '../src/updater';
-import { spec, tasksOf, testSwarm, type TestSwarm } from './swarm-fixture';
+import { sharedSwarm, spec, tasksOf } from './swarm-fixture';
 
-let s: TestSwarm;
-beforeAll(async () => {
-  s = await testSwarm();
-}, 60_000);
-afterAll(async () => s?.cleanup());
-jest.setTimeout(60_000);
+const s = sharedSwarm();
 
 describe('service create', () => {
   it('refuses a name that is no DNS name component, in swarmkit’s words', async () => {
@@ -91,7 +86,7 @@ describe('service list and remove', () => {
       ['lista', { RunningTasks: 2, DesiredTasks: 2, CompletedTasks: 0 }],
       ['listb', { RunningTasks: 1, DesiredTasks: 1, CompletedTasks: 0 }],
     ]);
-    expect((await listTasks(s.ctx, { service: ['lista'], 'desired-state': ['running'] })).map((t) => t.Slot)).toEqual([1, 2]);
+    expect((await listTasks(s.ctx, { service: ['lista'], 'desired-state': ['running'] })).map((t) => t.Slot).sort()).toEqual([1, 2]);
     await expect(listServices(s.ctx, { color: ['red'] })).rejects.toThrow("invalid filter 'color'");
     await removeService(s.ctx, a.ID);
     await removeService(s.ctx, b.ID);

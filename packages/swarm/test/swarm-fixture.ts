@@ -21,9 +21,25 @@ export async function testSwarm(): Promise<TestSwarm> {
     ctx: swarm.context(),
     async cleanup() {
       await swarm.leave(true).catch(() => undefined);
+      // The engine's background work (a monitor a test started, file deletions) ends before its root goes.
+      await t.engine.close();
       await t.cleanup();
     },
   };
+}
+
+/**
+ * Registers the calling file's hooks: one swarm for all its tests (made before them, left and
+ * removed after), and a minute per test (real containers). The fields are filled in beforeAll.
+ */
+export function sharedSwarm(): TestSwarm {
+  const made = {} as TestSwarm;
+  beforeAll(async () => {
+    Object.assign(made, await testSwarm());
+  }, 60_000);
+  afterAll(async () => made.cleanup?.());
+  jest.setTimeout(60_000);
+  return made;
 }
 
 /** A service spec of busybox running `command` (killed at once on stop: busybox as PID 1 ignores SIGTERM). */

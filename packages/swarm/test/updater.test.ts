@@ -1,14 +1,9 @@
 import { createService, updateService } from '../src/services';
 import { converge } from '../src/updater';
 import type { ConvergeProgress, ServiceSpec } from '../src/types';
-import { ms, spec, tasksOf, testSwarm, type TestSwarm } from './swarm-fixture';
+import { ms, sharedSwarm, spec, tasksOf } from './swarm-fixture';
 
-let s: TestSwarm;
-beforeAll(async () => {
-  s = await testSwarm();
-}, 60_000);
-afterAll(async () => s?.cleanup());
-jest.setTimeout(60_000);
+const s = sharedSwarm();
 
 const sleeper = (name: string, env: string, update: Partial<NonNullable<ServiceSpec['UpdateConfig']>> = {}): ServiceSpec =>
   spec(name, ['sleep', '300'], { Mode: { Replicated: { Replicas: 2 } }, UpdateConfig: { Parallelism: 1, Monitor: ms(100), ...update } }, { Env: [env] });

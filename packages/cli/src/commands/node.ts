@@ -3,9 +3,9 @@ import type { NodeRole, SwarmApi } from '@ctr/swarm';
 import type { Command } from '../command';
 import { println } from '../context';
 import { bool, list, str } from '../flags';
-import { filterFlag, parseFilters } from '../filter-flag';
-import { forEachArg, inspectEach } from './each';
-import { prettyEach, printTasks, swarmCommand, TASK_LIST_FLAGS } from './service';
+import { parseFilters } from '../filter-flag';
+import { forEachArg } from './each';
+import { INSPECT_FLAGS, inspectOrPretty, printTasks, swarmCommand, SWARM_LIST_FLAGS, TASK_LIST_FLAGS } from './service';
 import { formatNodes, nodeListFormat, prettyNodes } from './swarm-output';
 
 /** `ctr node …`: docker 28's node commands; `self` names this node, as docker's do. */
@@ -21,11 +21,7 @@ const ls = swarmCommand({
   aliases: ['ctr node list'],
   usage: '[OPTIONS]',
   description: 'List nodes in the swarm',
-  flags: [
-    filterFlag('Filter output based on conditions provided', { short: true }),
-    { name: 'format', type: 'string', description: 'Format output using a custom template' },
-    { name: 'quiet', short: 'q', type: 'bool', description: 'Only display IDs' },
-  ],
+  flags: SWARM_LIST_FLAGS,
   args: [0, 0],
   async run(args, io, swarm) {
     const nodes = await swarm.nodes(parseFilters(list(args, 'filter')));
@@ -39,17 +35,10 @@ const inspect = swarmCommand({
   name: 'inspect',
   usage: '[OPTIONS] self|NODE [NODE...]',
   description: 'Display detailed information on one or more nodes',
-  flags: [
-    { name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' },
-    { name: 'pretty', type: 'bool', description: 'Print the information in a human friendly format' },
-  ],
+  flags: INSPECT_FLAGS,
   args: [1, Infinity],
   async run(args, io, swarm) {
-    const format = str(args, 'format');
-    const fetch = async (name: string): Promise<import('@ctr/swarm').Node> => swarm.inspectNode(await nodeId(swarm, name));
-    if (!bool(args, 'pretty')) return inspectEach(args.positionals, io, format, fetch);
-    if (format) throw invalidArgument('--format is incompatible with human friendly format');
-    return prettyEach(args.positionals, io, fetch, prettyNodes);
+    return inspectOrPretty(args, io, async (name) => swarm.inspectNode(await nodeId(swarm, name)), prettyNodes);
   },
 });
 
@@ -63,7 +52,7 @@ const ps = swarmCommand({
     const names = args.positionals.length > 0 ? args.positionals : ['self'];
     const ids: string[] = [];
     for (const name of names) ids.push(await nodeId(swarm, name));
-    return printTasks(args, io, swarm, { ...parseFilters(list(args, 'filter')), node: ids });
+    return printTasks(args, io, swarm, await swarm.tasks({ ...parseFilters(list(args, 'filter')), node: ids }));
   },
 });
 

@@ -4,10 +4,10 @@ import type { Config, Secret, SwarmApi } from '@ctr/swarm';
 import type { Command, Io } from '../command';
 import { println } from '../context';
 import { bool, list, str, type FlagSpec } from '../flags';
-import { filterFlag, parseFilters } from '../filter-flag';
-import { forEachArg, inspectEach } from './each';
+import { parseFilters } from '../filter-flag';
+import { forEachArg } from './each';
 import { keyValues } from './create-flags';
-import { prettyEach, swarmCommand } from './service';
+import { INSPECT_FLAGS, inspectOrPretty, swarmCommand, SWARM_LIST_FLAGS } from './service';
 import { formatSecrets, prettySecrets, secretListFormat } from './swarm-output';
 
 /**
@@ -65,11 +65,7 @@ function lsCommand(kind: Kind): Command {
     aliases: [`ctr ${kind} list`],
     usage: '[OPTIONS]',
     description: kind === 'secret' ? 'List secrets' : 'List configs',
-    flags: [
-      filterFlag('Filter output based on conditions provided', { short: true }),
-      { name: 'format', type: 'string', description: 'Format output using a custom template' },
-      { name: 'quiet', short: 'q', type: 'bool', description: 'Only display IDs' },
-    ],
+    flags: SWARM_LIST_FLAGS,
     args: [0, 0],
     async run(args, io, swarm) {
       const objects = await calls(swarm, kind).list(parseFilters(list(args, 'filter')));
@@ -85,17 +81,10 @@ function inspectCommand(kind: Kind): Command {
     name: 'inspect',
     usage: `[OPTIONS] ${noun} [${noun}...]`,
     description: `Display detailed information on one or more ${kind}s`,
-    flags: [
-      { name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' },
-      { name: 'pretty', type: 'bool', description: 'Print the information in a human friendly format' },
-    ],
+    flags: INSPECT_FLAGS,
     args: [1, Infinity],
     async run(args, io, swarm) {
-      const format = str(args, 'format');
-      const fetch = (name: string): Promise<Secret | Config> => calls(swarm, kind).inspect(name);
-      if (!bool(args, 'pretty')) return inspectEach(args.positionals, io, format, fetch);
-      if (format) throw invalidArgument('--format is incompatible with human friendly format');
-      return prettyEach(args.positionals, io, fetch, (objects) => prettySecrets(objects, kind));
+      return inspectOrPretty(args, io, (name): Promise<Secret | Config> => calls(swarm, kind).inspect(name), (objects) => prettySecrets(objects, kind));
     },
   });
 }

@@ -13,11 +13,12 @@ import type {
   ServiceMode,
   ServiceSpec,
   SwarmApi,
+  Task,
   TaskSpec,
   UpdateConfig,
 } from '@ctr/swarm';
 import type { Command, Io } from '../command';
-import { println } from '../context';
+import { getEngine, println } from '../context';
 import { errorLine } from '../errors';
 import { bool, byName, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
@@ -773,6 +774,17 @@ export function swarmCommand(command: Omit<Command, 'run'> & { run(args: ParsedA
   };
 }
 
+/**
+ * What `create`, `update` and `rollback` print once the swarm took the spec: its warnings, the
+ * service as the user named it, then (unless `--detach`) its convergence.
+ */
+async function announce(args: ParsedArgs, io: Io, swarm: SwarmApi, id: string, shown: string, warnings: readonly string[] | undefined): Promise<number> {
+  for (const warning of warnings ?? []) io.stderr.write(`${warning}\n`);
+  println(io, shown);
+  if (!bool(args, 'detach')) await waitOnService(swarm, id, io, bool(args, 'quiet'));
+  return 0;
+}
+
 /** A service by ID, name or ID prefix, as the swarm resolves it. */
 async function serviceNamed(swarm: SwarmApi, name: string): Promise<Service> {
   return swarm.inspectService(name);
@@ -790,10 +802,7 @@ const create = swarmCommand({
     const created = await swarm.createService(spec, {
       ...(bool(args, 'with-registry-auth') ? { registryAuth: await registryAuthFor(spec, io.env) } : {}),
     });
-    for (const warning of created.Warnings ?? []) io.stderr.write(`${warning}\n`);
-    println(io, created.ID);
-    if (!bool(args, 'detach')) await waitOnService(swarm, created.ID, io, bool(args, 'quiet'));
-    return 0;
+    return announce(args, io, swarm, created.ID, created.ID, created.Warnings);
   },
 });
 
@@ -821,10 +830,7 @@ const update = swarmCommand({
       ...(rollback ? { rollback: 'previous' as const } : {}),
       ...(bool(args, 'with-registry-auth') ? { registryAuth: await registryAuthFor(spec, io.env) } : {}),
     });
-    for (const warning of result.Warnings ?? []) io.stderr.write(`${warning}\n`);
-    println(io, name);
-    if (!bool(args, 'detach')) await waitOnService(swarm, current.ID, io, bool(args, 'quiet'));
-    return 0;
+    return announce(args, io, swarm, current.ID, name, result.Warnings);
   },
 });
 
@@ -841,10 +847,7 @@ const rollback = swarmCommand({
     const name = args.positionals[0] as string;
     const current = await serviceNamed(swarm, name);
     const result = await swarm.updateService(current.ID, current.Version.Index, current.Spec, { rollback: 'previous' });
-    for (const warning of result.Warnings ?? []) io.stderr.write(`${warning}\n`);
-    println(io, name);
-    if (!bool(args, 'detach')) await waitOnService(swarm, current.ID, io, bool(args, 'quiet'));
-    return 0;
+    return announce(args, io, swarm, current.ID, name, result.Warnings);
   },
 });
 
@@ -893,14 +896,19 @@ const scale = swarmCommand({
   },
 });
 
-const FORMAT_FLAG: FlagSpec = { name: 'format', type: 'string', description: 'Format output using a custom template' };
+/** `-f`, `--format` and `-q` of `service ls`, `node ls`, `secret ls` and `config ls`. */
+export const SWARM_LIST_FLAGS: FlagSpec[] = [
+  filterFlag('Filter output based on conditions provided', { short: true }),
+  { name: 'format', type: 'string', description: 'Format output using a custom template' },
+  { name: 'quiet', short: 'q', type: 'bool', description: 'Only display IDs' },
+];
 
 const ls = swarmCommand({
   name: 'ls',
   aliases: ['ctr service list'],
   usage: '[OPTIONS]',
   description: 'List services',
-  flags: [filterFlag('Filter output based on conditions provided', { short: true }), FORMAT_FLAG, { name: 'quiet', short: 'q', type: 'bool', description: 'Only display IDs' }],
+  flags: SWARM_LIST_FLAGS,
   args: [0, 0],
   async run(args, io, swarm) {
     const services = await swarm.services(parseFilters(list(args, 'filter')), { status: true });
@@ -909,20 +917,20 @@ const ls = swarmCommand({
   },
 });
 
+/** `-f`/`--format` and `--pretty` of `service inspect`, `node inspect`, `secret inspect` and `config inspect`. */
+export const INSPECT_FLAGS: FlagSpec[] = [
+  { name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' },
+  { name: 'pretty', type: 'bool', description: 'Print the information in a human friendly format' },
+];
+
 const inspect = swarmCommand({
   name: 'inspect',
   usage: '[OPTIONS] SERVICE [SERVICE...]',
   description: 'Display detailed information on one or more services',
-  flags: [
-    { name: 'format', short: 'f', type: 'string', description: 'Format output using a custom template' },
-    { name: 'pretty', type: 'bool', description: 'Print the information in a human friendly format' },
-  ],
+  flags: INSPECT_FLAGS,
   args: [1, Infinity],
   async run(args, io, swarm) {
-    const format = str(args, 'format');
-    if (!bool(args, 'pretty')) return inspectEach(args.positionals, io, format, (name) => serviceNamed(swarm, name));
-    if (format) throw invalidArgument('--format is incompatible with human friendly format');
-    return prettyEach(args.positionals, io, (name) => serviceNamed(swarm, name), async (services) => prettyServices(services, await networkNames(services)));
+    return inspectOrPretty(args, io, (name) => serviceNamed(swarm, name), async (services) => prettyServices(services, await networkNames(services)));
   },
 });
 
@@ -930,20 +938,22 @@ const inspect = swarmCommand({
 async function networkNames(services: readonly Service[]): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   if (!services.some((s) => (s.Spec.TaskTemplate.Networks ?? []).length > 0)) return names;
-  const { getEngine } = require('../context') as typeof import('../context');
   const networks = await (await getEngine()).networks({});
   for (const network of networks) names.set(network.Id, network.Name);
   return names;
 }
 
 /**
- * `inspect --pretty` of each name: what can be had shown through `render`, as docker's
- * pretty printers stop at the first that cannot (its error then, exit 1).
+ * `inspect` of each name: as JSON or `--format`, or with `--pretty` what can be had shown through
+ * `render`, as docker's pretty printers stop at the first that cannot (its error then, exit 1).
  */
-export async function prettyEach<T>(names: readonly string[], io: Io, fetch: (name: string) => Promise<T>, render: (items: T[]) => string | Promise<string>): Promise<number> {
+export async function inspectOrPretty<T>(args: ParsedArgs, io: Io, fetch: (name: string) => Promise<T>, render: (items: T[]) => string | Promise<string>): Promise<number> {
+  const format = str(args, 'format');
+  if (!bool(args, 'pretty')) return inspectEach(args.positionals, io, format, fetch);
+  if (format) throw invalidArgument('--format is incompatible with human friendly format');
   const items: T[] = [];
   try {
-    for (const name of names) items.push(await fetch(name));
+    for (const name of args.positionals) items.push(await fetch(name));
   } catch (error) {
     if (items.length > 0) io.stdout.write(await render(items));
     throw error;
@@ -962,7 +972,7 @@ export const TASK_LIST_FLAGS: FlagSpec[] = [
 ];
 
 /** How the task printer names services and nodes: their names, unless `--no-resolve`. */
-export async function taskNames(swarm: SwarmApi, resolve: boolean): Promise<TaskNames> {
+async function taskNames(swarm: SwarmApi, resolve: boolean): Promise<TaskNames> {
   if (!resolve) return { service: (id) => id, node: (id) => id };
   const [services, nodes] = await Promise.all([swarm.services(), swarm.nodes()]);
   const serviceNames = new Map(services.map((s) => [s.ID, s.Spec.Name]));
@@ -970,9 +980,8 @@ export async function taskNames(swarm: SwarmApi, resolve: boolean): Promise<Task
   return { service: (id) => serviceNames.get(id) ?? id, node: (id) => hostnames.get(id) ?? id };
 }
 
-/** `service ps` / `node ps`: the tasks `filters` selects, through docker's task printer. */
-export async function printTasks(args: ParsedArgs, io: Io, swarm: SwarmApi, filters: Record<string, string[]>): Promise<number> {
-  const tasks = await swarm.tasks(filters);
+/** `service ps`, `node ps` and `stack ps`: `tasks` through docker's task printer. */
+export async function printTasks(args: ParsedArgs, io: Io, swarm: SwarmApi, tasks: readonly Task[]): Promise<number> {
   const names = await taskNames(swarm, !bool(args, 'no-resolve'));
   const format = taskFormat(str(args, 'format') || 'table', bool(args, 'quiet'));
   io.stdout.write(formatTasks(format, tasks, names, !bool(args, 'no-trunc')));
@@ -999,7 +1008,7 @@ const ps = swarmCommand({
     }
     if (missing.length > 0) throw notFound(`no such service: ${missing.join('\n')}`);
     if (filters.node) filters.node = await Promise.all(filters.node.map(async (node) => (node === 'self' ? (await swarm.info()).NodeID : node)));
-    return printTasks(args, io, swarm, { ...filters, service: ids });
+    return printTasks(args, io, swarm, await swarm.tasks({ ...filters, service: ids }));
   },
 });
 

@@ -1,15 +1,14 @@
 import { text } from 'node:stream/consumers';
 import { invalidArgument, isNotFound } from '@ctr/errors';
 import type { StackNetworkCreate, StackNetworks, StackOutput } from '@ctr/compose';
-import type { Node, Service, SwarmApi } from '@ctr/swarm';
 import type { Command, Io } from '../command';
 import { currentEndpoint, eprintln, getEngine, localEngine, println } from '../context';
 import { bool, list, str, type FlagSpec } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { formatList, naturalCompare } from '../format';
-import { getSwarm } from '../swarm-context';
 import { composeLibrary } from './compose-cli';
-import { ConvergeView, formatServices, formatTasks, serviceListFormat, taskFormat, type TaskNames } from './swarm-output';
+import { printTasks, swarmCommand, waitOnService } from './service';
+import { formatServices, serviceListFormat } from './swarm-output';
 
 /**
  * `ctr stack`: docker's stack commands on swarm mode (docker-cli's cli/command/stack). The
@@ -65,15 +64,7 @@ async function stackNetworks(): Promise<StackNetworks> {
   };
 }
 
-/** What docker's task printer shows for IDs: the service's and node's names, unless `--no-resolve`. */
-async function taskNames(api: SwarmApi, resolve: boolean): Promise<TaskNames> {
-  if (!resolve) return { service: (id) => id, node: (id) => id };
-  const services = new Map((await api.services()).map((service: Service) => [service.ID, service.Spec.Name]));
-  const nodes = new Map((await api.nodes()).map((node: Node) => [node.ID, node.Description.Hostname]));
-  return { service: (id) => services.get(id) ?? id, node: (id) => nodes.get(id) ?? id };
-}
-
-const deploy: Command = {
+const deploy = swarmCommand({
   name: 'deploy',
   aliases: ['ctr stack deploy', 'ctr stack up'],
   usage: '[OPTIONS] STACK',
@@ -87,7 +78,7 @@ const deploy: Command = {
     { name: 'with-registry-auth', type: 'bool', description: 'Send registry authentication details to Swarm agents' },
   ],
   args: [1, 1],
-  async run(args, io) {
+  async run(args, io, api) {
     const namespace = args.positionals[0] as string;
     const resolveImage = str(args, 'resolve-image') ?? 'always';
     if (resolveImage !== 'always' && resolveImage !== 'changed' && resolveImage !== 'never') throw invalidArgument(`Invalid option ${resolveImage} for flag --resolve-image`);
@@ -95,42 +86,36 @@ const deploy: Command = {
     const { project, warnings } = await library.loadStack({ files: list(args, 'compose-file'), namespace, env: io.env, cwd: process.cwd(), stdin: () => text(io.stdin) });
     for (const warning of warnings) eprintln(io, warning);
     const objects = await library.convertStack(project, namespace);
-    const api = await getSwarm();
-    const quiet = bool(args, 'quiet');
     await library.deployStack(api, await stackNetworks(), objects, {
       ...output(io),
       prune: bool(args, 'prune'),
       resolveImage,
       detach: args.flags.detach !== false,
-      waitOnService: async (id) => {
-        const view = quiet ? undefined : new ConvergeView(io.stdout, id);
-        const last = await api.converge(id, view ? { onProgress: (progress) => view.update(progress) } : {});
-        view?.finish(last);
-      },
+      waitOnService: (id) => waitOnService(api, id, io, bool(args, 'quiet')),
     });
     return 0;
   },
-};
+});
 
 const STACK_HEADERS = { Name: 'NAME', Services: 'SERVICES' };
 
-const ls: Command = {
+const ls = swarmCommand({
   name: 'ls',
   aliases: ['ctr stack ls', 'ctr stack list'],
   usage: '[OPTIONS]',
   description: 'List stacks',
   flags: [{ name: 'format', type: 'string', description: FORMAT_HELP }],
   args: [0, 0],
-  async run(args, io) {
-    const stacks = await composeLibrary().listStacks(await getSwarm());
+  async run(args, io, api) {
+    const stacks = await composeLibrary().listStacks(api);
     const given = str(args, 'format');
     const format = !given || given === 'table' ? 'table {{.Name}}\t{{.Services}}' : given;
     io.stdout.write(formatList(format, [...stacks].sort((a, b) => naturalCompare(a.Name, b.Name)), STACK_HEADERS));
     return 0;
   },
-};
+});
 
-const ps: Command = {
+const ps = swarmCommand({
   name: 'ps',
   usage: '[OPTIONS] STACK',
   description: 'List the tasks in the stack',
@@ -142,18 +127,14 @@ const ps: Command = {
     { name: 'quiet', short: 'q', type: 'bool', description: 'Only display task IDs' },
   ],
   args: [1, 1],
-  async run(args, io) {
+  async run(args, io, api) {
     const library = composeLibrary();
     const namespace = library.checkStackName(args.positionals[0] as string);
-    const api = await getSwarm();
-    const tasks = await library.stackTasks(api, namespace, parseFilters(list(args, 'filter')));
-    const format = taskFormat(str(args, 'format') || 'table', bool(args, 'quiet'));
-    io.stdout.write(formatTasks(format, tasks, await taskNames(api, !bool(args, 'no-resolve')), !bool(args, 'no-trunc')));
-    return 0;
+    return printTasks(args, io, api, await library.stackTasks(api, namespace, parseFilters(list(args, 'filter'))));
   },
-};
+});
 
-const services: Command = {
+const services = swarmCommand({
   name: 'services',
   usage: '[OPTIONS] STACK',
   description: 'List the services in the stack',
@@ -163,11 +144,11 @@ const services: Command = {
     { name: 'quiet', short: 'q', type: 'bool', description: 'Only display IDs' },
   ],
   args: [1, 1],
-  async run(args, io) {
+  async run(args, io, api) {
     const library = composeLibrary();
     const namespace = library.checkStackName(args.positionals[0] as string);
     const quiet = bool(args, 'quiet');
-    const found = await library.stackServiceList(await getSwarm(), namespace, parseFilters(list(args, 'filter')), { status: !quiet });
+    const found = await library.stackServiceList(api, namespace, parseFilters(list(args, 'filter')), { status: !quiet });
     // docker: an empty stack is a note on stderr and success.
     if (found.length === 0) {
       eprintln(io, `Nothing found in stack: ${namespace}`);
@@ -176,22 +157,22 @@ const services: Command = {
     io.stdout.write(formatServices(serviceListFormat(str(args, 'format') || 'table', quiet), found));
     return 0;
   },
-};
+});
 
-const rm: Command = {
+const rm = swarmCommand({
   name: 'rm',
   aliases: ['ctr stack rm', 'ctr stack remove', 'ctr stack down'],
   usage: '[OPTIONS] STACK [STACK...]',
   description: 'Remove one or more stacks',
   flags: [{ name: 'detach', short: 'd', type: 'bool', description: 'Do not wait for stack removal', default: true }],
   args: [1, Infinity],
-  async run(args, io) {
+  async run(args, io, api) {
     const library = composeLibrary();
     const namespaces = args.positionals.map((name) => library.checkStackName(name));
-    await library.removeStacks(await getSwarm(), await stackNetworks(), namespaces, { ...output(io), detach: args.flags.detach !== false });
+    await library.removeStacks(api, await stackNetworks(), namespaces, { ...output(io), detach: args.flags.detach !== false });
     return 0;
   },
-};
+});
 
 const config: Command = {
   name: 'config',
