@@ -16,7 +16,7 @@ const NOT_A_SWARM_MANAGER =
  * to look up.
  */
 export function checkCreateFlags(options: NetworkCreateOptions): void {
-  if (!options.swarm && (options.ingress || options.scope === 'swarm' || options.driver === 'overlay')) throw new CtrError('Unsupported', NOT_A_SWARM_MANAGER, { hint: 'run "ctr swarm init" first, or create a local network' });
+  if (!options.swarm && (options.ingress || options.scope === 'swarm' || options.driver === 'overlay')) throw new CtrError('Unavailable', NOT_A_SWARM_MANAGER, { hint: 'run "ctr swarm init" first, or create a local network' });
   if (options.scope !== undefined && options.scope !== '' && options.scope !== 'local' && !(options.swarm && options.scope === 'swarm')) {
     throw invalidArgument(`invalid scope "${options.scope}": a bridge network's scope is local`, { hint: 'leave --scope out, or give local' });
   }

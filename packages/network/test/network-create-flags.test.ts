@@ -76,7 +76,7 @@ test('--attachable shows in inspect', async () => {
 test('--scope local is accepted; swarm is refused as on a node outside a swarm, others as invalid', async () => {
   expect((await host.manager.createNetwork({ name: 'tcf-local', subnet: host.subnet(6), scope: 'local' })).Scope).toBe('local');
   await expect(host.manager.createNetwork({ name: 'tcf-swarm', scope: 'swarm' })).rejects.toMatchObject({
-    code: 'Unsupported',
+    code: 'Unavailable',
     message: expect.stringContaining('This node is not a swarm manager.'),
   });
   await expect(host.manager.createNetwork({ name: 'tcf-glob', scope: 'global' })).rejects.toMatchObject({ code: 'InvalidArgument' });
@@ -84,7 +84,7 @@ test('--scope local is accepted; swarm is refused as on a node outside a swarm, 
 
 test('--ingress is refused as on a node outside a swarm', async () => {
   await expect(host.manager.createNetwork({ name: 'tcf-ingress', ingress: true })).rejects.toMatchObject({
-    code: 'Unsupported',
+    code: 'Unavailable',
     message: 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.',
   });
 });

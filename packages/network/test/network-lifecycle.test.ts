@@ -125,7 +125,7 @@ test.each([
   ['a subnet with host bits', { name: 'tlcy-x', subnet: '10.212.255.5/24' }, 'InvalidArgument'],
   ['a gateway outside the subnet', { name: 'tlcy-x', gateway: '10.1.1.1' }, 'InvalidArgument'],
   ['a pre-defined name', { name: 'host' }, 'AlreadyExists'],
-  ['a driver of docker\'s that is not ctr\'s', { name: 'tlcy-x', driver: 'overlay' }, 'Unsupported'],
+  ['a driver of docker\'s that needs a swarm', { name: 'tlcy-x', driver: 'overlay' }, 'Unavailable'],
   ['a driver nobody has heard of', { name: 'tlcy-x', driver: 'bogus' }, 'NotFound'],
   ['a bridge name too long', { name: 'tlcy-x', bridgeName: 'this-name-is-too-long' }, 'InvalidArgument'],
 ])('create refuses %s', async (_what, options, code) => {

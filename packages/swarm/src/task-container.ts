@@ -137,9 +137,16 @@ export function taskContainerOptions(service: Service, task: Task, node: Node, c
   return options;
 }
 
-/** For `.catch`: a container already gone is what the caller wanted; anything else still fails. */
+/** The engine's refusal of a removal that another process (ctrd's monitor, a rollback's last step) is making. */
+const REMOVAL_UNDER_WAY = /^removal of container \S+ is already in progress$/;
+
+/**
+ * For `.catch`: a container already gone, or being removed by another process, is what the
+ * caller wanted; anything else still fails.
+ */
 export function unlessGone(error: unknown): undefined {
   if (isNotFound(error)) return undefined;
+  if (error instanceof CtrError && error.code === 'Conflict' && REMOVAL_UNDER_WAY.test(error.message)) return undefined;
   throw error;
 }
 

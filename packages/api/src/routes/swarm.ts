@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '@ctr/engine';
 import { logLine } from '@ctr/engine';
-import { invalidArgument } from '@ctr/errors';
+import { invalidArgument, isNotFound } from '@ctr/errors';
 import type { ServiceLogLine, ServiceLogsOptions, SwarmApi, SwarmContext, SwarmInfo } from '@ctr/swarm';
 import { clientGone, sendEmpty, sendJson, startStream, type Call } from '../call';
 import { readJsonObject } from '../request-body';
@@ -92,7 +92,8 @@ export class DaemonSwarm {
       .then(
         () => undefined,
         (error: unknown) => {
-          if (!this.stopping.signal.aborted) this.onError(error, `the update of service ${serviceId}`);
+          // A service removed while its update ran has nothing left to converge.
+          if (!this.stopping.signal.aborted && !isNotFound(error)) this.onError(error, `the update of service ${serviceId}`);
         },
       )
       .finally(() => {
