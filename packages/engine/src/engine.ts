@@ -31,7 +31,7 @@ import {
   type RemoveOptions,
   type StopOptions,
 } from './containers';
-import { EventLog, type EngineEvent, type EventsOptions } from './events';
+import { EventLog, type EngineEvent, type EventScope, type EventsOptions } from './events';
 import { reloadAttributes, withContainerDefaults, type DaemonSettings, type ReloadableSettings } from './daemon-config';
 import { dockerfileModule, ipamPluginsModule, networkPluginsModule, pluginDirectoryModule, pluginsModule, registryModule } from './lazy-modules';
 import type { PluginDirectory, PluginOptions } from './plugins/directory';
@@ -936,6 +936,15 @@ export class Engine {
   async df(): Promise<DiskUsage> {
     const { ctx, containers, images } = await this.ready();
     return diskUsage(ctx, containers, images);
+  }
+
+  /**
+   * Appends an event for another part of ctr that changes what `docker events` reports on (the
+   * swarm's services, nodes, secrets and configs): every engine on this root sees it.
+   */
+  async emitEvent(event: Pick<EngineEvent, 'Type' | 'Action' | 'Actor'> & { scope?: EventScope }): Promise<EngineEvent> {
+    const { ctx } = await this.ready();
+    return ctx.events.emit(event.Type, event.Action, event.Actor.ID, event.Actor.Attributes, event.scope);
   }
 
   events(options: EventsOptions = {}): AsyncIterable<EngineEvent> {

@@ -9,13 +9,16 @@ import { createInterface } from 'node:readline';
  * O_APPEND are atomic on a local filesystem, so writers need no lock.
  */
 
-export type EventType = 'container' | 'image' | 'volume' | 'network' | 'builder' | 'plugin' | 'daemon';
+export type EventType = 'container' | 'image' | 'volume' | 'network' | 'builder' | 'plugin' | 'daemon' | 'service' | 'node' | 'secret' | 'config';
+
+/** `local` for this engine's own objects, `swarm` for the cluster's (services, nodes, secrets, configs). */
+export type EventScope = 'local' | 'swarm';
 
 export interface EngineEvent {
   Type: EventType;
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };
-  scope: 'local';
+  scope: EventScope;
   time: number;
   timeNano: number;
 }
@@ -27,6 +30,11 @@ export interface EventFilters {
   image?: string[];
   volume?: string[];
   network?: string[];
+  service?: string[];
+  node?: string[];
+  secret?: string[];
+  config?: string[];
+  scope?: string[];
   label?: string[];
 }
 
@@ -74,6 +82,11 @@ function matches(event: EngineEvent, filters: EventFilters): boolean {
     any(filters.container, actorIs('container')) &&
     any(filters.volume, actorIs('volume')) &&
     any(filters.network, actorIs('network')) &&
+    any(filters.service, actorIs('service')) &&
+    any(filters.node, actorIs('node')) &&
+    any(filters.secret, actorIs('secret')) &&
+    any(filters.config, actorIs('config')) &&
+    any(filters.scope, (v) => event.scope === v) &&
     any(filters.image, (v) => attrs.image === v || (event.Type === 'image' && (event.Actor.ID === v || attrs.name === v))) &&
     // Every label asked for must match, unlike the other keys' values (dockerd's MatchKVList):
     // docker-compose asks for its project's label and its one-off label at once.
@@ -91,7 +104,7 @@ export class EventLog {
     this.path = join(root, 'events.jsonl');
   }
 
-  async emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): Promise<EngineEvent> {
+  async emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}, scope: EventScope = 'local'): Promise<EngineEvent> {
     // Millisecond wall-clock time: a finer clock (performance.now) drifts from Date.now(),
     // which callers compare event times with.
     const ms = Date.now();
@@ -99,7 +112,7 @@ export class EventLog {
       Type: type,
       Action: action,
       Actor: { ID: id, Attributes: attributes },
-      scope: 'local',
+      scope,
       time: Math.floor(ms / 1000),
       // Beyond a double's exact integers, but the nearest double to a whole number of
       // milliseconds times 10^6 prints (JSON, String) as exactly those digits: no noise

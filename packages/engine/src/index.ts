@@ -73,7 +73,7 @@ export type { PluginInspect, PluginListOptions, PluginEnableOptions, PluginPrivi
 export type { PluginConfig, PluginSettings, PluginMount, PluginEnv, PluginDevice } from './plugins/plugin-store';
 export type { PluginClient } from './plugins/client';
 export type { PluginEndpoint } from './plugins/source';
-export type { EngineEvent, EventContainer, EventFilters, EventsOptions, EventType } from './events';
+export type { EngineEvent, EventContainer, EventFilters, EventScope, EventsOptions, EventType } from './events';
 export { apiMount, mountRequest, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type ClientMount, type VolumeRequest } from './volumes-spec';
 export { exposedPortKeys, parseLink, type DeviceRequest, type PlatformSettings } from './create-extras';
 export { portBindingsOf, type PortBinding } from './port-bindings';

@@ -51,9 +51,24 @@ export function findObject<T extends { ID: string }>(objects: readonly T[], inpu
   return matches[0] as T;
 }
 
+/** One object a committed transaction created, changed or removed, as swarmkit's store watch reports it. */
+export interface ClusterChange {
+  kind: ObjectKind;
+  action: 'create' | 'update' | 'remove';
+  /** The object as committed; the removed one for `remove`. */
+  object: ClusterObjects[ObjectKind];
+  /** The object before the transaction, for `update`. */
+  old?: ClusterObjects[ObjectKind];
+}
+
+export interface ClusterStoreOptions {
+  /** Told of each transaction's changes once they are on disk, still under the lock: watchers see them in the store's order. */
+  onCommit?: (changes: ClusterChange[]) => void | Promise<void>;
+}
+
 /** The cluster store over `<root>/swarm/` (context.ts's ClusterStore): one JSON file per object. */
-export function openClusterStore(root: string): ClusterStore {
-  return new FileClusterStore(root);
+export function openClusterStore(root: string, options: ClusterStoreOptions = {}): ClusterStore {
+  return new FileClusterStore(root, options);
 }
 
 class FileClusterStore implements ClusterStore {
@@ -63,7 +78,10 @@ class FileClusterStore implements ClusterStore {
   private readonly journal: string;
   private readonly indexFile: string;
 
-  constructor(private readonly root: string) {
+  constructor(
+    private readonly root: string,
+    private readonly options: ClusterStoreOptions,
+  ) {
     this.dir = path.join(root, 'swarm');
     this.lockFile = path.join(root, 'swarm.lock');
     this.journal = path.join(this.dir, 'journal.json');
@@ -94,6 +112,8 @@ class FileClusterStore implements ClusterStore {
         const tx = new FileTx(this.dir, readIndex(this.indexFile));
         const result = await fn(tx);
         await this.commit(tx.journal());
+        const changes = tx.changes();
+        if (changes.length > 0) await this.options.onCommit?.(changes);
         return result;
       },
       { signal },
@@ -154,6 +174,8 @@ class FileClusterStore implements ClusterStore {
 /** Reads see the transaction's own writes; writes are kept until the transaction commits. */
 class FileTx implements ClusterTx {
   private readonly pending = new Map<string, { kind: ObjectKind; id: string; object: ClusterObjects[ObjectKind] | null }>();
+  /** Each written object as it was before the transaction (undefined: it did not exist). */
+  private readonly before = new Map<string, ClusterObjects[ObjectKind] | undefined>();
 
   constructor(
     private readonly dir: string,
@@ -181,6 +203,7 @@ class FileTx implements ClusterTx {
     if (this.get(kind, object.ID) !== undefined) throw rpcError('AlreadyExists', 'AlreadyExists', `${NOUN[kind]} ${object.ID} already exists`);
     const now = swarmTime();
     const created = stamp(object, ++this.index, now, now) as ClusterObjects[K];
+    this.remember(kind, object.ID, undefined);
     this.pending.set(key(kind, object.ID), { kind, id: object.ID, object: structuredClone(created) });
     return created;
   }
@@ -196,14 +219,33 @@ class FileTx implements ClusterTx {
       });
     }
     const updated = stamp(object, ++this.index, (current as Meta).CreatedAt, swarmTime()) as ClusterObjects[K];
+    this.remember(kind, object.ID, current);
     this.pending.set(key(kind, object.ID), { kind, id: object.ID, object: structuredClone(updated) });
     return updated;
   }
 
   /** Deleting what is already gone does nothing: two reconcilers may remove the same task. */
   delete(kind: ObjectKind, id: string): void {
-    if (this.get(kind, id) === undefined) return;
+    const current = this.get(kind, id);
+    if (current === undefined) return;
+    this.remember(kind, id, current);
     this.pending.set(key(kind, id), { kind, id, object: null });
+  }
+
+  /** The first write of an object in the transaction sees it as it was before. */
+  private remember(kind: ObjectKind, id: string, current: ClusterObjects[ObjectKind] | undefined): void {
+    if (!this.before.has(key(kind, id))) this.before.set(key(kind, id), current);
+  }
+
+  /** What the transaction did, object by object: an object made and removed within it did nothing. */
+  changes(): ClusterChange[] {
+    const out: ClusterChange[] = [];
+    for (const [k, { kind, object }] of this.pending) {
+      const old = this.before.get(k);
+      if (object !== null) out.push(old === undefined ? { kind, action: 'create', object } : { kind, action: 'update', object, old });
+      else if (old !== undefined) out.push({ kind, action: 'remove', object: old });
+    }
+    return out;
   }
 
   journal(): Journal | undefined {

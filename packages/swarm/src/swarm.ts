@@ -1,6 +1,7 @@
 import type { Engine } from '@ctr/engine';
 import { initSwarm, inspectSwarm, joinSwarm, leaveSwarm, requireManager, swarmInfo, swarmUnlockKey, unlockSwarm, updateSwarm } from './cluster';
 import type { SwarmContext } from './context';
+import { emitClusterEvents } from './events';
 import { inspectNode, listNodes, removeNode, updateNode } from './nodes';
 import { containerExited, reconcile, startMonitor } from './orchestrator';
 import { serviceLogs, taskLogs } from './service-logs';
@@ -51,7 +52,7 @@ export class Swarm implements SwarmApi {
   /** What the swarm's modules share; the store is opened when first wanted (opening it touches no file). */
   context(): SwarmContext {
     const { engine } = this.options;
-    this.ctx ??= { engine, store: openClusterStore(engine.root), root: engine.root, runRoot: engine.runRoot };
+    this.ctx ??= { engine, store: openClusterStore(engine.root, { onCommit: (changes) => emitClusterEvents(engine, changes) }), root: engine.root, runRoot: engine.runRoot };
     return this.ctx;
   }
 
