@@ -207,8 +207,8 @@ describe('secrets and configs', () => {
     expect(await ok(['config', 'inspect', '--pretty', 'app'])).toContain('level=debug');
   });
 
-  test("a service's task finds its secret and config as files", async () => {
-    await ok(['service', 'create', '--detach', '--no-resolve-image', '--name', 'reader', '--secret', 'pw', '--config', 'source=app,target=/etc/app.conf', 'busybox', 'sh', '-c', 'cat /run/secrets/pw; echo; cat /etc/app.conf; sleep 1000']);
+  test("a service's task finds its secret and config as files, with a read-only root filesystem too", async () => {
+    await ok(['service', 'create', '--detach', '--no-resolve-image', '--read-only', '--name', 'reader', '--secret', 'pw', '--config', 'source=app,target=/etc/app.conf', 'busybox', 'sh', '-c', 'cat /run/secrets/pw; echo; cat /etc/app.conf; sleep 1000']);
     const out = await eventually(['service', 'logs', '--raw', 'reader'], (o) => o.includes('level=debug'));
     expect(lines(out)).toEqual(['s3cret', 'level=debug']);
   });
@@ -230,6 +230,16 @@ describe('overlay networks', () => {
     const out = await ok(['network', 'ls', '--filter', 'driver=overlay', '--format', '{{.Name}} {{.Driver}} {{.Scope}}']);
     expect(lines(out).sort()).toEqual(['backend overlay swarm', 'ingress overlay swarm']);
     await ok(['network', 'rm', 'backend']);
+  });
+
+  test('docker network rm of an overlay network a service uses is refused in swarmkit\'s words (DELETE /networks/{id})', async () => {
+    const network = (await ok(['network', 'create', '-d', 'overlay', 'inuse'])).trim();
+    const service = (await ok(['service', 'create', '--detach', '--no-resolve-image', '--replicas', '0', '--network', 'inuse', '--name', 'netuser', 'busybox', 'true'])).trim();
+    const refused = await docker(t.env, ['network', 'rm', 'inuse']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`Error response from daemon: rpc error: code = FailedPrecondition desc = network ${network} is in use by service ${service}`);
+    await ok(['service', 'rm', 'netuser']);
+    expect((await ok(['network', 'rm', 'inuse'])).trim()).toBe('inuse');
   });
 });
 

@@ -100,3 +100,21 @@ export async function createSwarmScopedNetwork(options: import('@ctr/network').N
     throw fromDaemon(error);
   }
 }
+
+/**
+ * `network rm` on the engine in this process when its root has a swarm: the swarm removes it,
+ * refusing a network a service uses as swarmkit does. False (the engine's to remove) through
+ * `-H` (the daemon guards it itself) and on a root with no swarm (one stat; @ctr/swarm unloaded).
+ */
+export async function removeSwarmScopedNetwork(name: string): Promise<boolean> {
+  if ((await currentEndpoint()).kind === 'remote') return false;
+  const engine = localEngine();
+  if (!existsSync(path.join(engine.root, 'swarm'))) return false;
+  const { Swarm, removeSwarmNetwork } = require('@ctr/swarm') as typeof import('@ctr/swarm');
+  try {
+    await removeSwarmNetwork(new Swarm({ engine }).context(), name);
+  } catch (error) {
+    throw fromDaemon(error);
+  }
+  return true;
+}

@@ -112,6 +112,17 @@ describe('ctr swarm mode, daemonless', () => {
     expect((await ctr.run('service', 'rm', 'files')).stdout).toBe('files\n');
   }, 120000);
 
+  test('network rm of an overlay network a service uses is refused in swarmkit\'s words, and removes it once the service is gone', async () => {
+    expect((await ctr.run('network', 'create', '-d', 'overlay', 'backend')).code).toBe(0);
+    const network = (await ctr.run('network', 'inspect', '--format', '{{.Id}}', 'backend')).stdout.trim();
+    const service = (await ctr.run('service', 'create', '--detach', '--replicas', '0', '--network', 'backend', '--name', 'netuser', 'busybox', 'true')).stdout.trim();
+    const refused = await ctr.run('network', 'rm', 'backend');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`Error response from daemon: rpc error: code = FailedPrecondition desc = network ${network} is in use by service ${service}`);
+    expect((await ctr.run('service', 'rm', 'netuser')).code).toBe(0);
+    expect((await ctr.run('network', 'rm', 'backend')).stdout).toBe('backend\n');
+  }, 60000);
+
   test('service rm takes the service\'s containers away', async () => {
     const removed = await ctr.run('service', 'rm', 'web');
     expect(removed.code).toBe(0);

@@ -4,7 +4,7 @@
  */
 export * from './types';
 export type { ClusterStore, ClusterTx, ClusterObjects, ObjectKind, SwarmContext } from './context';
-export { createIngressNetwork, createSwarmNetwork, isSwarmRequest, needsIngress, removeSwarmNetworks, swarmNetworkFor, taskNetworks } from './networks';
+export { createIngressNetwork, createSwarmNetwork, isSwarmRequest, needsIngress, removeSwarmNetwork, removeSwarmNetworks, swarmNetworkFor, taskNetworks } from './networks';
 export { allocatePorts, DYNAMIC_PORT_RANGE } from './ports';
 export { ingressProxyPid, ingressTable, stopIngress, syncIngress, type IngressEntry, type IngressStatus } from './ingress';
 export { Swarm, type SwarmOptions } from './swarm';

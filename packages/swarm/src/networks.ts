@@ -2,6 +2,7 @@ import { alreadyExists, CtrError, invalidArgument, isNotFound, notFound } from '
 import type { EndpointRequest, NetworkCreateOptions, NetworkInspect } from '@ctr/network';
 import type { SwarmContext } from './context';
 import { stopIngress } from './ingress';
+import { rpcError } from './store';
 import type { Service } from './types';
 
 /** swarmkit's default address pool and subnet size, when the cluster names none. */
@@ -44,6 +45,27 @@ export async function createSwarmNetwork(ctx: SwarmContext, options: NetworkCrea
 /** Whether a `network create` asks for a swarm-scoped network: what createSwarmNetwork takes rather than the engine. */
 export function isSwarmRequest(options: Pick<NetworkCreateOptions, 'driver' | 'scope' | 'ingress'>): boolean {
   return options.driver === 'overlay' || options.scope === 'swarm' || options.ingress === true;
+}
+
+/**
+ * `network rm` in a swarm: a swarm-scoped network that a service names stays, and so does the
+ * ingress network while a service publishes a port through the routing mesh — refused in
+ * swarmkit's words (controlapi RemoveNetwork), the check and the removal under the cluster's
+ * lock so that no service comes to use the network between them. Any other network, and any
+ * network outside a swarm, is the engine's to remove.
+ */
+export async function removeSwarmNetwork(ctx: SwarmContext, name: string): Promise<void> {
+  if (!ctx.store.active()) return ctx.engine.removeNetwork(name);
+  const network = await ctx.engine.inspectNetwork(name);
+  if (network.Scope !== 'swarm') return ctx.engine.removeNetwork(name);
+  await ctx.store.transaction(async (tx) => {
+    const services = tx.list('services');
+    const dependent = network.Ingress ? services.find(needsIngress) : undefined;
+    if (dependent) throw rpcError('InvalidArgument', 'FailedPrecondition', `ingress network cannot be removed because service ${dependent.ID} depends on it`);
+    const user = services.find((s) => (s.Spec.TaskTemplate.Networks ?? []).some((n) => n.Target === network.Id));
+    if (user) throw rpcError('InvalidArgument', 'FailedPrecondition', `network ${network.Id} is in use by service ${user.ID}`);
+    await ctx.engine.removeNetwork(network.Id);
+  });
 }
 
 /** `swarm init`'s routing-mesh network: `ingress`, the first free /24 of the pool (10.0.0.0/24 on most hosts). Kept when present. */

@@ -5,7 +5,7 @@ import { newId } from './ids';
 import { syncIngress } from './ingress';
 import { historyNeeded, restartDelayMs, shouldRestart } from './restart';
 import { swarmTime } from './store';
-import { createTaskContainer, stopTaskContainer, unlessGone } from './task-container';
+import { createTaskContainer, removeAllTaskFiles, removeTaskContainer, stopTaskContainer, unlessGone } from './task-container';
 import { advance, dirty, ended, isGlobal, isJob, live, modeKind, newTask, slotKey, stateIndex, TASK_LABEL } from './tasks';
 import { updateInProgress, updateStep } from './updater';
 import type { Node, Service, SwarmInspect, Task, TaskState, TaskStatus } from './types';
@@ -25,8 +25,8 @@ interface Plan {
   node: Node | undefined;
   cluster: SwarmInspect | undefined;
   stop: Task[];
-  /** Containers whose tasks left the store. */
-  remove: string[];
+  /** Tasks that left the store: their containers (and files) go. */
+  remove: Task[];
   prepare: Array<{ service: Service; task: Task }>;
   start: Array<{ service: Service; task: Task }>;
   /** When a timer (a restart delay, an update's delay or monitor) next asks for a pass. */
@@ -156,10 +156,7 @@ function decide(tx: ClusterTx, serviceId: string | undefined, facts: ReadonlyMap
     if (task.Status.State === 'assigned') plan.prepare.push({ service, task });
     else if (task.Status.State === 'ready' && desired !== 'ready' && facts.get(task.ID)?.kind === 'created') plan.start.push({ service, task });
   }
-  for (const task of writer.deleted) {
-    const ref = task.Status.ContainerStatus?.ContainerID;
-    if (ref && !plan.remove.includes(ref)) plan.remove.push(ref);
-  }
+  for (const task of writer.deleted) if (!plan.remove.some((t) => t.ID === task.ID)) plan.remove.push(task);
   writer.flush();
   return plan;
 }
@@ -412,7 +409,7 @@ async function act(ctx: SwarmContext, plan: Plan, options: PassOptions): Promise
       if (next) outcomes.set(task.ID, next);
     }),
   );
-  await Promise.all(plan.remove.map((ref) => ctx.engine.remove(ref, { force: true }).catch(unlessGone)));
+  await Promise.all(plan.remove.map((task) => removeTaskContainer(ctx, task.Status.ContainerStatus?.ContainerID, task.ID)));
   const { node } = plan;
   const starts = new Map<string, string>();
   for (const { task } of plan.start) starts.set(task.ID, task.Status.ContainerStatus?.ContainerID as string);
@@ -548,6 +545,7 @@ export async function startMonitor(ctx: SwarmContext, signal: AbortSignal): Prom
 export async function removeAllTasks(ctx: SwarmContext): Promise<void> {
   const containers = await ctx.engine.ps({ all: true, filters: { label: [TASK_LABEL.taskId] } });
   await Promise.all(containers.map((c) => ctx.engine.remove(c.Id, { force: true }).catch(unlessGone)));
+  await removeAllTaskFiles(ctx);
   await ctx.store.transaction((tx) => {
     for (const task of tx.list('tasks')) tx.delete('tasks', task.ID);
   });

@@ -8,7 +8,7 @@ import { reconcileOnce } from './orchestrator';
 import { DEFAULT_RESTART_DELAY_NS } from './restart';
 import { allocatePorts } from './ports';
 import { findObject, rpcError, swarmTime } from './store';
-import { decodeRegistryAuth, stopTaskContainer, unlessGone } from './task-container';
+import { decodeRegistryAuth, removeTaskContainer, stopTaskContainer } from './task-container';
 import { isJob, live, modeKind } from './tasks';
 import { converge, DEFAULT_UPDATE_CONFIG } from './updater';
 import type { PortConfig, Service, ServiceCreateOptions, ServiceSpec, ServiceUpdateOptions, SwarmFilters, TaskSpec, UpdateConfig } from './types';
@@ -197,10 +197,8 @@ export async function removeService(ctx: SwarmContext, id: string): Promise<void
   });
   await Promise.all(
     tasks.map(async (task) => {
-      const ref = task.Status.ContainerStatus?.ContainerID;
-      if (!ref) return;
       await stopTaskContainer(ctx, task);
-      await ctx.engine.remove(ref, { force: true }).catch(unlessGone);
+      await removeTaskContainer(ctx, task.Status.ContainerStatus?.ContainerID, task.ID);
     }),
   );
   await ctx.store.transaction((tx) => {

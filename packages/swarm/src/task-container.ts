@@ -1,10 +1,11 @@
-import { Readable } from 'node:stream';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import type { ApiMount, AuthConfig, CreateContainerOptions } from '@ctr/engine';
-import { CtrError, invalidArgument, isNotFound } from '@ctr/errors';
-import { TAR_END, tarDataEntry } from '@ctr/image';
+import { CtrError, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
+import { writeFileAtomic } from '@ctr/store';
 import type { SwarmContext } from './context';
 import { taskNetworks } from './networks';
-import { configFiles, secretFiles } from './secrets';
+import { configFiles, secretFiles, type TaskFile } from './secrets';
 import { slotKey, TASK_LABEL, taskName } from './tasks';
 import type { ContainerSpec, Mount, Node, Service, SwarmInspect, Task } from './types';
 
@@ -150,6 +151,49 @@ export function unlessGone(error: unknown): undefined {
   throw error;
 }
 
+/**
+ * Where a task's secret and config files are kept on the host: under the run root, as dockerd
+ * keeps them under /var/run/docker/containers/<id>/mounts (a tmpfs on a real host), so that
+ * they die with the machine and never enter the container's writable layer (a commit of the
+ * task cannot capture them) — and a read-only root filesystem still gets them.
+ */
+export function taskFilesDir(ctx: SwarmContext, taskId: string): string {
+  return path.join(ctx.runRoot, 'swarm', 'tasks', taskId);
+}
+
+/**
+ * The task's files written (each with its reference's owner and mode, in a directory only root
+ * may enter) and the read-only bind mounts that put each at its target, as moby's executor
+ * mounts secrets and configs. Another process preparing the same task writes the same bytes:
+ * each file is replaced whole, never seen half-written.
+ */
+async function writeTaskFiles(ctx: SwarmContext, taskId: string, files: readonly TaskFile[]): Promise<ApiMount[]> {
+  if (files.length === 0) return [];
+  const dir = taskFilesDir(ctx, taskId);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  return Promise.all(
+    files.map(async (file, index) => {
+      // The index keeps apart two references to one object (at two targets, with two modes).
+      const source = path.join(dir, `${index}-${file.name}`);
+      await writeFileAtomic(source, file.data, { mode: 0o600, durable: false });
+      await fs.chown(source, Number(file.uid) || 0, Number(file.gid) || 0);
+      await fs.chmod(source, file.mode);
+      return { Type: 'bind', Source: source, Target: file.target, ReadOnly: true };
+    }),
+  );
+}
+
+/** A task's container removed (force), and its secret and config files with it. */
+export async function removeTaskContainer(ctx: SwarmContext, ref: string | undefined, taskId: string): Promise<void> {
+  if (ref) await ctx.engine.remove(ref, { force: true }).catch(unlessGone);
+  await fs.rm(taskFilesDir(ctx, taskId), { recursive: true, force: true });
+}
+
+/** `swarm leave`: every task's files gone, whatever task they were for. */
+export async function removeAllTaskFiles(ctx: SwarmContext): Promise<void> {
+  await fs.rm(path.join(ctx.runRoot, 'swarm', 'tasks'), { recursive: true, force: true });
+}
+
 /** Stop a task's container within its StopGracePeriod, in whole seconds as moby's executor gives it. */
 export async function stopTaskContainer(ctx: SwarmContext, task: Task): Promise<void> {
   const ref = task.Status.ContainerStatus?.ContainerID;
@@ -194,24 +238,32 @@ async function ensureImage(ctx: SwarmContext, image: string, auth: AuthConfig | 
 
 /**
  * Make a task's container (not started): its image, the container under the task's name, its
- * other networks joined, its secrets and configs written in. The container's name is the
- * task's: a second process preparing the same task fails here (Conflict), which is how two
- * reconcilers never run one task twice.
+ * other networks joined, its secrets and configs bind-mounted from the host. The container's
+ * name is the task's: a second process preparing the same task fails here (Conflict), which is
+ * how two reconcilers never run one task twice.
  */
 export async function createTaskContainer(ctx: SwarmContext, service: Service, task: Task, node: Node, cluster: SwarmInspect | undefined, auth?: AuthConfig): Promise<string> {
   const options = taskContainerOptions(service, task, node, cluster);
   const [first, ...rest] = await taskNetworks(ctx, service);
   await ensureImage(ctx, options.image, auth);
   const files = [...(await secretFiles(ctx, task.Spec.ContainerSpec?.Secrets)), ...(await configFiles(ctx, task.Spec.ContainerSpec?.Configs))];
-  const created = await ctx.engine.create({ ...options, ...(first ? { network: first.name, ...(first.aliases?.length ? { networkAliases: first.aliases } : {}) } : {}) });
+  const mountSpecs = [...(options.mountSpecs ?? []), ...(await writeTaskFiles(ctx, task.ID, files))];
+  let created: { id: string };
+  try {
+    created = await ctx.engine.create({
+      ...options,
+      ...(mountSpecs.length > 0 ? { mountSpecs } : {}),
+      ...(first ? { network: first.name, ...(first.aliases?.length ? { networkAliases: first.aliases } : {}) } : {}),
+    });
+  } catch (error) {
+    // A Conflict is the task's container made by another process, which mounts these files.
+    if (!(isCtrError(error) && error.code === 'Conflict')) await removeTaskContainer(ctx, undefined, task.ID);
+    throw error;
+  }
   try {
     for (const endpoint of rest) await ctx.engine.connect(endpoint.name, created.id, endpoint.aliases?.length ? { aliases: endpoint.aliases } : {});
-    for (const file of files) {
-      const entry = tarDataEntry({ name: file.target.replace(/^\/+/, ''), mode: file.mode, uid: Number(file.uid) || 0, gid: Number(file.gid) || 0, mtime: 0 }, file.data);
-      await ctx.engine.putArchive(created.id, '/', Readable.from([...entry, TAR_END]));
-    }
   } catch (error) {
-    await ctx.engine.remove(created.id, { force: true }).catch(() => undefined);
+    await removeTaskContainer(ctx, created.id, task.ID).catch(() => undefined);
     throw error;
   }
   return created.id;

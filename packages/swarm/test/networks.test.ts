@@ -1,4 +1,4 @@
-import { createIngressNetwork, createSwarmNetwork, removeSwarmNetworks, swarmNetworkFor, taskNetworks } from '../src/networks';
+import { createIngressNetwork, createSwarmNetwork, removeSwarmNetwork, removeSwarmNetworks, swarmNetworkFor, taskNetworks } from '../src/networks';
 import { swarmNetFixture, type SwarmNetFixture } from './network-fixture';
 
 /**
@@ -23,7 +23,7 @@ describe('outside a swarm', () => {
     ['--ingress', { name: 'out-in', ingress: true }],
   ])('%s is refused as on a node that is no swarm manager', async (_flag, options) => {
     await expect(createSwarmNetwork(f.ctx, options)).rejects.toMatchObject({
-      code: 'Unsupported',
+      code: 'Unavailable',
       message: expect.stringMatching(/^This node is not a swarm manager\. Use "docker swarm init"/),
     });
   });
@@ -138,6 +138,39 @@ describe('in a swarm', () => {
     }
     expect(await f.execOut(client, ['ping', '-c', '1', '-W', '2', 'api'])).toContain('1 packets received');
     for (const id of [a, b, client]) await f.ctx.engine.remove(id, { force: true });
+  });
+
+  test('network rm of an overlay network a service uses is refused in swarmkit\'s words, and allowed once the service is gone', async () => {
+    const network = await createSwarmNetwork(f.ctx, { name: 'inuse', driver: 'overlay' });
+    // A service's attachment names its network by ID, as service create resolves it.
+    const service = await f.addService('inuse-user', [], [network.Id]);
+    await expect(removeSwarmNetwork(f.ctx, 'inuse')).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: `rpc error: code = FailedPrecondition desc = network ${network.Id} is in use by service ${service.ID}`,
+    });
+    expect((await f.ctx.engine.inspectNetwork('inuse')).Id).toBe(network.Id);
+    await f.ctx.store.transaction((tx) => tx.delete('services', service.ID));
+    await removeSwarmNetwork(f.ctx, 'inuse');
+    await expect(f.ctx.engine.inspectNetwork('inuse')).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
+  test('the ingress network is not removed while a service publishes a port through the routing mesh', async () => {
+    const service = await f.addService('meshed', [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 30080, PublishMode: 'ingress' }]);
+    try {
+      await expect(removeSwarmNetwork(f.ctx, 'ingress')).rejects.toMatchObject({
+        code: 'InvalidArgument',
+        message: `rpc error: code = FailedPrecondition desc = ingress network cannot be removed because service ${service.ID} depends on it`,
+      });
+      expect((await f.ctx.engine.inspectNetwork('ingress')).Ingress).toBe(true);
+    } finally {
+      await f.ctx.store.transaction((tx) => tx.delete('services', service.ID));
+    }
+  });
+
+  test('network rm of a local network in a swarm is the engine\'s', async () => {
+    await f.ctx.engine.createNetwork({ name: 'local-rm' });
+    await removeSwarmNetwork(f.ctx, 'local-rm');
+    await expect(f.ctx.engine.inspectNetwork('local-rm')).rejects.toMatchObject({ code: 'NotFound' });
   });
 
   test('leaving removes every swarm network, the ingress one too, and keeps local ones', async () => {

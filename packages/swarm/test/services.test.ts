@@ -1,4 +1,7 @@
+import { stat } from 'node:fs/promises';
+import { collector } from '../../engine/test/fixture';
 import { createService, inspectService, listServices, removeService } from '../src/services';
+import { taskFilesDir } from '../src/task-container';
 import { inspectTask, listTasks } from '../src/tasks';
 import { converge } from '../src/updater';
 import { sharedSwarm, spec, tasksOf } from './swarm-fixture';
@@ -99,5 +102,73 @@ describe('service list and remove', () => {
     expect(await tasksOf(s.ctx, ID)).toEqual([]);
     expect(await s.t.engine.ps({ all: true, filters: { label: [`com.docker.swarm.service.id=${ID}`] } })).toEqual([]);
     await expect(inspectService(s.ctx, ID)).rejects.toThrow(`service ${ID} not found`);
+  });
+});
+
+describe('secrets and configs, as dockerd gives them: bind-mounted read-only from the run root', () => {
+  const b64 = (text: string): string => Buffer.from(text).toString('base64');
+  let serviceId = '';
+  let taskId = '';
+  let container = '';
+
+  /** What `cmd` prints (stdout and stderr) in the task's container, and its exit code. */
+  async function execIn(cmd: string[]): Promise<{ out: string; code: number }> {
+    const out = collector();
+    const { exitCode } = await s.t.engine.exec(container, { cmd, stdout: out, stderr: out });
+    return { out: out.text(), code: exitCode };
+  }
+
+  beforeAll(async () => {
+    const secret = await s.swarm.createSecret({ Name: 'ro-pw', Labels: {}, Data: b64('hunter2') });
+    const config = await s.swarm.createConfig({ Name: 'ro-conf', Labels: {}, Data: b64('level=debug') });
+    const files = {
+      ReadOnly: true,
+      Secrets: [{ SecretID: secret.ID, SecretName: 'ro-pw', File: { Name: 'ro-pw', UID: '0', GID: '0', Mode: 0o400 } }],
+      Configs: [{ ConfigID: config.ID, ConfigName: 'ro-conf', File: { Name: '/etc/app.conf', UID: '1000', GID: '1000', Mode: 0o440 } }],
+    };
+    serviceId = (await createService(s.ctx, spec('readonly', ['sleep', '600'], {}, files))).ID;
+    expect(await converge(s.ctx, serviceId, {})).toMatchObject({ running: 1, converged: true });
+    const [task] = await tasksOf(s.ctx, serviceId);
+    taskId = task!.ID;
+    container = task!.Status.ContainerStatus!.ContainerID;
+  });
+
+  it('a task with a read-only root filesystem reads its secret at /run/secrets/<name>', async () => {
+    expect(await execIn(['cat', '/run/secrets/ro-pw'])).toEqual({ out: 'hunter2', code: 0 });
+    expect((await execIn(['touch', '/written'])).code).not.toBe(0);
+  });
+
+  it('and its config at its target, with the reference\'s owner and mode', async () => {
+    expect(await execIn(['cat', '/etc/app.conf'])).toEqual({ out: 'level=debug', code: 0 });
+    expect(await execIn(['stat', '-c', '%a %u %g', '/etc/app.conf', '/run/secrets/ro-pw'])).toEqual({ out: '440 1000 1000\n400 0 0\n', code: 0 });
+  });
+
+  it('the files cannot be changed from inside the container', async () => {
+    expect((await execIn(['sh', '-c', 'echo x > /run/secrets/ro-pw'])).code).not.toBe(0);
+  });
+
+  it('keeps them out of the container\'s writable layer: diff shows only the empty places they are mounted over', async () => {
+    const changes = await s.t.engine.changes(container);
+    expect(changes.filter((c) => c.Path.startsWith('/run') || c.Path === '/etc/app.conf').map((c) => c.Path)).toEqual(['/etc/app.conf', '/run', '/run/secrets', '/run/secrets/ro-pw']);
+  });
+
+  it('so a commit of the task\'s container cannot capture them', async () => {
+    const { id } = await s.t.engine.commit(container);
+    try {
+      const stdout = collector();
+      await s.t.engine.run({ image: id, cmd: ['cat', '/run/secrets/ro-pw', '/etc/app.conf'], network: 'none', autoRemove: true, stdout });
+      expect(stdout.text()).toBe('');
+    } finally {
+      await s.t.engine.removeImage(id, { force: true });
+    }
+  });
+
+  it('keeps them on the host in a directory of the task\'s under the run root, only root may enter', async () => {
+    expect((await stat(taskFilesDir(s.ctx, taskId))).mode & 0o777).toBe(0o700);
+  });
+
+  it('removes that directory with the task\'s container', async () => {
+    await removeService(s.ctx, serviceId);
+    await expect(stat(taskFilesDir(s.ctx, taskId))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

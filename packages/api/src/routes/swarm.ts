@@ -80,6 +80,12 @@ export class DaemonSwarm {
     return swarmModule().createSwarmNetwork(this.get().context(), options);
   }
 
+  /** `network rm`: in a swarm, a network a service uses (or ingress, while a service publishes through it) stays, as swarmkit refuses it. */
+  removeNetwork(name: string): Promise<void> {
+    if (!this.onDisk()) return this.engine.removeNetwork(name);
+    return swarmModule().removeSwarmNetwork(this.get().context(), name);
+  }
+
   /**
    * Drive a service's convergence (a rolling update) in the daemon, as swarmkit's updater runs in
    * the manager: the client only polls. It outlives the request and stops with the daemon.

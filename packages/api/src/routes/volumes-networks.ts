@@ -93,7 +93,7 @@ export function networkRoutes({ engine, swarm }: Services): Route[] {
     }),
     route('GET', '/networks/:id', async (call) => sendJson(call, 200, networkFields(networkFor(call.version, await engine.inspectNetwork(call.params[0] as string)), true))),
     route('DELETE', '/networks/:id', async (call) => {
-      await engine.removeNetwork(call.params[0] as string);
+      await swarm.removeNetwork(call.params[0] as string);
       sendEmpty(call, 204);
     }),
     route('POST', '/networks/:id/connect', async (call) => {

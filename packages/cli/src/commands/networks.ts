@@ -7,7 +7,7 @@ import { forEachArg, inspectEach } from './each';
 import { formatContext, formatList, goTimeString, labelMethod, naturalCompare, truncateId } from '../format';
 import { keyValues } from './create-flags';
 import { networkPrune } from './prune';
-import { createSwarmScopedNetwork } from '../swarm-context';
+import { createSwarmScopedNetwork, removeSwarmScopedNetwork } from '../swarm-context';
 
 const create: Command = {
   name: 'create',
@@ -168,7 +168,7 @@ const rm: Command = {
   async run(args, io) {
     const engine = await getEngine();
     return forEachArg(args.positionals, io, async (name) => {
-      await engine.removeNetwork(name);
+      if (!(await removeSwarmScopedNetwork(name))) await engine.removeNetwork(name);
     });
   },
 };
