@@ -1,11 +1,11 @@
-import type { AuthConfig, ContainerInspect } from '@ctr/engine';
+import { AUTO_REMOVAL, type AuthConfig, type ContainerInspect } from '@ctr/engine';
 import { asCtrError, isCtrError, isNotFound } from '@ctr/errors';
 import type { ClusterTx, SwarmContext } from './context';
 import { newId } from './ids';
 import { syncIngress } from './ingress';
 import { historyNeeded, restartDelayMs, shouldRestart } from './restart';
 import { swarmTime } from './store';
-import { createTaskContainer, removeAllTaskFiles, removeTaskContainer, stopTaskContainer, unlessGone } from './task-container';
+import { createTaskContainer, removeAllTaskFiles, removeTaskContainer, stopTaskContainer } from './task-container';
 import { advance, dirty, ended, isGlobal, isJob, live, modeKind, newTask, slotKey, stateIndex, TASK_LABEL } from './tasks';
 import { updateInProgress, updateStep } from './updater';
 import type { Node, Service, SwarmInspect, Task, TaskState, TaskStatus } from './types';
@@ -544,7 +544,7 @@ export async function startMonitor(ctx: SwarmContext, signal: AbortSignal): Prom
 /** `swarm leave`: every task's container removed (and any container a task left behind), every task forgotten. */
 export async function removeAllTasks(ctx: SwarmContext): Promise<void> {
   const containers = await ctx.engine.ps({ all: true, filters: { label: [TASK_LABEL.taskId] } });
-  await Promise.all(containers.map((c) => ctx.engine.remove(c.Id, { force: true }).catch(unlessGone)));
+  await Promise.all(containers.map((c) => ctx.engine.remove(c.Id, AUTO_REMOVAL)));
   await removeAllTaskFiles(ctx);
   await ctx.store.transaction((tx) => {
     for (const task of tx.list('tasks')) tx.delete('tasks', task.ID);

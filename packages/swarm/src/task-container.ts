@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ApiMount, AuthConfig, CreateContainerOptions } from '@ctr/engine';
+import { AUTO_REMOVAL, type ApiMount, type AuthConfig, type CreateContainerOptions } from '@ctr/engine';
 import { CtrError, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
 import { writeFileAtomic } from '@ctr/store';
 import type { SwarmContext } from './context';
@@ -138,16 +138,9 @@ export function taskContainerOptions(service: Service, task: Task, node: Node, c
   return options;
 }
 
-/** The engine's refusal of a removal that another process (ctrd's monitor, a rollback's last step) is making. */
-const REMOVAL_UNDER_WAY = /^removal of container \S+ is already in progress$/;
-
-/**
- * For `.catch`: a container already gone, or being removed by another process, is what the
- * caller wanted; anything else still fails.
- */
-export function unlessGone(error: unknown): undefined {
+/** For `.catch`: a container already gone is what the caller wanted; anything else still fails. */
+function unlessGone(error: unknown): undefined {
   if (isNotFound(error)) return undefined;
-  if (error instanceof CtrError && error.code === 'Conflict' && REMOVAL_UNDER_WAY.test(error.message)) return undefined;
   throw error;
 }
 
@@ -183,9 +176,13 @@ async function writeTaskFiles(ctx: SwarmContext, taskId: string, files: readonly
   );
 }
 
-/** A task's container removed (force), and its secret and config files with it. */
+/**
+ * A task's container removed as moby's executor removes it (forced, its anonymous volumes too),
+ * and its secret and config files with it. One gone already, or being removed by another process
+ * (ctrd's monitor, a rollback's last step), is waited for rather than refused.
+ */
 export async function removeTaskContainer(ctx: SwarmContext, ref: string | undefined, taskId: string): Promise<void> {
-  if (ref) await ctx.engine.remove(ref, { force: true }).catch(unlessGone);
+  if (ref) await ctx.engine.remove(ref, AUTO_REMOVAL);
   await fs.rm(taskFilesDir(ctx, taskId), { recursive: true, force: true });
 }
 

@@ -103,6 +103,21 @@ describe('service list and remove', () => {
     expect(await s.t.engine.ps({ all: true, filters: { label: [`com.docker.swarm.service.id=${ID}`] } })).toEqual([]);
     await expect(inspectService(s.ctx, ID)).rejects.toThrow(`service ${ID} not found`);
   });
+
+  it('removes its tasks\' anonymous volumes with their containers, as moby\'s executor does, and keeps named ones', async () => {
+    const mounts = { Mounts: [{ Type: 'volume' as const, Target: '/scratch' }, { Type: 'volume' as const, Source: 'svc-kept', Target: '/kept' }] };
+    const { ID } = await createService(s.ctx, spec('withvols', ['sleep', '300'], {}, mounts));
+    try {
+      await converge(s.ctx, ID, {});
+      const [task] = await tasksOf(s.ctx, ID);
+      const anonymous = (await s.t.engine.inspect(task!.Status.ContainerStatus!.ContainerID)).Mounts.find((m) => m.Destination === '/scratch')!.Name!;
+      await removeService(s.ctx, ID);
+      await expect(s.t.engine.inspectVolume(anonymous)).rejects.toMatchObject({ code: 'NotFound' });
+      expect((await s.t.engine.inspectVolume('svc-kept')).Name).toBe('svc-kept');
+    } finally {
+      await s.t.engine.removeVolume('svc-kept').catch(() => undefined);
+    }
+  });
 });
 
 describe('secrets and configs, as dockerd gives them: bind-mounted read-only from the run root', () => {
