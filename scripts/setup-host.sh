@@ -18,6 +18,7 @@ packages=(
   docker-compose                 # docker-compose 1.29 against ctrd (@ctr/api)
   tini                           # --init: the static tini Docker ships as docker-init
   libio-socket-ssl-perl          # syslog log driver over TLS (tcp+tls://), from the log writer
+  openssl                        # the swarm's root CA and node certificates (@ctr/swarm)
 )
 
 missing=()
