@@ -50,6 +50,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     endpoints: Record<string, Endpoint>;
     /** A network plugin's network: its gateway is no address of the host's, so nothing listens there. */
     driver?: string;
+    /** A swarm network's addresses on other nodes (state.ts RemoteEndpointState), answered as endpoints are. */
+    remoteEndpoints?: Record<string, { ip: string; names: string[] }>;
   }
   interface View {
     byGateway: Map<string, Net>;
@@ -108,7 +110,13 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
       if (!name.endsWith('.json')) continue;
       try {
-        out.push(JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as Net);
+        const net = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as Net;
+        // Another node's task is named as a container here is: its first name, then its aliases.
+        for (const [id, remote] of Object.entries(net.remoteEndpoints ?? {})) {
+          const [first = '', ...aliases] = remote.names;
+          if (first) net.endpoints[`remote:${id}`] = { containerId: `remote:${id}`, containerName: first, ip: remote.ip, aliases };
+        }
+        out.push(net);
       } catch {
         // A file being replaced; the next reload sees the new one.
       }

@@ -9,7 +9,9 @@ export { parsePortSpec, parseExposedPort, portKey, sctpRefused } from './port-sp
 export { auxOfFamily } from './create-options';
 export { allocatePorts as allocateHostPorts } from './port-allocator';
 export type { DriverInterface, DriverJoin, DriverNetworkRequest, DriverPool, DriverRoute, IpamDriver, IpamDriverLookup, IpamPool, NetworkDriver, NetworkDriverLookup } from './driver';
-export { parseMac } from './ipv4';
+export { contains, intToIp, ipToInt, parseCidr, parseMac, usableHosts, type Cidr } from './ipv4';
+export { OVERLAY_MTU, VXLAN_PORT, vxlanName } from './overlay';
+export { VXLAN_ID_OPTION } from './settings';
 export { EMBEDDED_DNS, validDnsSettings } from './resolv';
 export type {
   AllocateResult,
@@ -26,8 +28,10 @@ export type {
   NetworkManagerOptions,
   NetworkMode,
   NetworkSettings,
+  OverlayOptions,
   PortMap,
   PortMapping,
   Protocol,
   PruneOptions,
+  RemoteEndpoint,
 } from './types';

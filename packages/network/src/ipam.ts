@@ -9,9 +9,13 @@ function hostAddress(subnet: Cidr, ip: number): boolean {
   return contains(subnet, ip) && ip !== subnet.base && ip !== subnet.base + 2 ** (32 - subnet.prefix) - 1;
 }
 
-/** Refuses an address (`--ip`) the network cannot give: on a subnet it was not given, outside its subnet, or its network or broadcast address. */
-export function checkRequestedAddress(net: NetworkState, requested: string): void {
-  if (net.assignedSubnet) throw invalidArgument('user specified IP address is supported only when connecting to networks with user configured subnets');
+/**
+ * Refuses an address (`--ip`) the network cannot give: on a subnet it was not given (unless the
+ * swarm's allocator chose it, for a task on a swarm network), outside its subnet, or its network
+ * or broadcast address.
+ */
+export function checkRequestedAddress(net: NetworkState, requested: string, bySwarm = false): void {
+  if (net.assignedSubnet && !(bySwarm && net.scope === 'swarm')) throw invalidArgument('user specified IP address is supported only when connecting to networks with user configured subnets');
   const subnet = parseCidr(net.subnet);
   if (!hostAddress(subnet, ipToInt(requested))) {
     throw invalidArgument(`no configured subnet contains the IP address ${requested}`, {
@@ -26,13 +30,15 @@ export function checkRequestedAddress(net: NetworkState, requested: string): voi
  * Called with the state lock held and the result written before the lock is released, so no
  * address is handed out twice.
  */
-export function allocateAddress(net: NetworkState, requested?: string, preferred?: string): string {
+export function allocateAddress(net: NetworkState, requested?: string, preferred?: string, bySwarm = false): string {
   const subnet = parseCidr(net.subnet);
   const range = net.ipRange ? parseCidr(net.ipRange) : subnet;
   // Aux addresses (`--aux-address`) are reserved: never handed out, and an --ip asking for one finds it in use.
-  const taken = new Set<string>([net.gateway, ...Object.values(net.auxAddresses ?? {}), ...Object.values(net.endpoints).map((e) => e.ip)]);
+  // Other nodes' addresses on a swarm network are theirs (the swarm's allocator gave them).
+  const remote = Object.values(net.remoteEndpoints ?? {}).map((e) => e.ip);
+  const taken = new Set<string>([net.gateway, ...Object.values(net.auxAddresses ?? {}), ...Object.values(net.endpoints).map((e) => e.ip), ...remote]);
   if (requested !== undefined) {
-    checkRequestedAddress(net, requested);
+    checkRequestedAddress(net, requested, bySwarm);
     if (taken.has(requested)) {
       throw conflict(`Address already in use: ${requested} on network ${net.name}`);
     }

@@ -17,6 +17,7 @@ import { checkAuxAddresses, checkCreateFlags, configRecord, findConfig, fromConf
 import { listPortProxies, startPortProxy, stopOrphanPortProxies, stopPortProxy } from './port-proxy';
 import { bridgeUpLines, gateway6Of, gatewayOf, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
 import { isRemote, RemoteNetworks } from './remote-networks';
+import { OVERLAY_MTU, overlayState, removeVxlan, sameDevice, setPeers, vxlanUpLines } from './overlay';
 import { inspectBridge, inspectPredefined, networkSettings, predefinedNetworkSettings } from './settings';
 import {
   isAllocated,
@@ -46,8 +47,10 @@ import type {
   NetworkManagerOptions,
   NetworkMode,
   NetworkSettings,
+  OverlayOptions,
   PortMapping,
   PruneOptions,
+  RemoteEndpoint,
 } from './types';
 
 const DEFAULT_BRIDGE = { bridgeName: 'ctr0', subnet: '10.210.0.0/16' };
@@ -228,12 +231,15 @@ export class NetworkManager {
       if (options.ipv6) throw new CtrError('Unsupported', `IPv6 is not supported with IPAM driver ${ipamDriver}`, { hint: 'ctr asks IPAM plugins for IPv4 pools alone: leave --ipv6 out' });
     }
     checkCreateFlags(options);
+    if (options.id !== undefined && !/^[0-9a-f]{64}$/.test(options.id)) throw invalidArgument(`Invalid network ID "${options.id}"`, { hint: '64 lower-case hex digits' });
+    if (options.overlay !== undefined && !options.swarm) throw invalidArgument('only a swarm network spans nodes', { hint: 'create it in a swarm with -d overlay' });
     if (PREDEFINED.has(name)) throw alreadyExists(`network with name ${name} already exists`, { hint: `${name} is a pre-defined network` });
     return this.locked(async () => {
       const nets = await this.loadNets();
       const configs = await this.loadConfigs();
       if ([...nets.values(), ...configs].some((n) => n.name === name)) throw alreadyExists(`network with name ${name} already exists`);
-      const id = randomHex(32);
+      if (options.id !== undefined && [...nets.values(), ...configs].some((n) => n.id === options.id)) throw alreadyExists(`network with id ${options.id} already exists`);
+      const id = options.id ?? randomHex(32);
       if (options.configOnly) {
         const config = configRecord(id, options);
         await fs.mkdir(this.paths.configs, { recursive: true });
@@ -302,7 +308,8 @@ export class NetworkManager {
       internal: options.internal ?? false,
       ...(ipv6 ? { ipv6 } : {}),
       labels: { ...(options.labels ?? {}) },
-      mtu: given[MTU] === undefined ? DEFAULT_MTU : validMtu(given[MTU]),
+      // A swarm network's frames may cross nodes inside VXLAN, as libnetwork's overlay sizes them.
+      mtu: given[MTU] === undefined ? (options.swarm ? OVERLAY_MTU : DEFAULT_MTU) : validMtu(given[MTU]),
       options: given,
       ...(auxAddresses ? { auxAddresses } : {}),
       ...(options.ipamOptions && Object.keys(options.ipamOptions).length > 0 ? { ipamOptions: { ...options.ipamOptions } } : {}),
@@ -313,6 +320,7 @@ export class NetworkManager {
       isDefault: false,
       endpoints: {},
       ...(driver ? { driver } : {}),
+      ...(options.overlay ? { overlay: overlayState(id, options.overlay) } : {}),
     };
     throwIfAborted(options.signal, 'creating the network');
     await (driver ? this.remote.create(net, options.signal) : this.makeBridge(net));
@@ -378,6 +386,50 @@ export class NetworkManager {
       }
       return { NetworksDeleted: deleted };
     });
+  }
+
+  /**
+   * A swarm network's VXLAN settings on this node: its device made (or made again when the VNI,
+   * port or local address changed) and its flood peers made the ones given; `undefined` removes
+   * the device, leaving the network a bridge on this node alone.
+   */
+  async setOverlay(nameOrId: string, overlay: OverlayOptions | undefined, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.locked(async () => {
+      const net = this.swarmNet(await this.loadNets(), nameOrId);
+      const wanted = overlay ? overlayState(net.id, overlay) : undefined;
+      if (JSON.stringify(wanted) === JSON.stringify(net.overlay)) return;
+      const before = net.overlay;
+      if (before && !(wanted && sameDevice(before, wanted))) await removeVxlan(before);
+      if (wanted) {
+        if (before && sameDevice(before, wanted)) await setPeers(wanted);
+        else await this.makeVxlan(net, wanted);
+        net.overlay = wanted;
+      } else delete net.overlay;
+      await writeJson(this.paths.netFile(net.id), net);
+    }, options.signal);
+  }
+
+  /**
+   * Replaces a swarm network's addresses on other nodes: they are never handed out here, and the
+   * embedded DNS answers their names (a service's, `tasks.<service>`) with them beside the local
+   * endpoints' — service discovery across nodes.
+   */
+  async setRemoteEndpoints(nameOrId: string, endpoints: readonly RemoteEndpoint[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    for (const ep of endpoints) for (const n of ep.names) validDnsName(n, 'network alias');
+    await this.locked(async () => {
+      const net = this.swarmNet(await this.loadNets(), nameOrId);
+      const cidr = parseCidr(net.subnet);
+      const wanted: NonNullable<NetworkState['remoteEndpoints']> = {};
+      for (const ep of [...endpoints].sort((a, b) => a.id.localeCompare(b.id))) {
+        if (!contains(cidr, ipToInt(ep.ip))) throw invalidArgument(`no configured subnet contains the IP address ${ep.ip}`, { hint: `network ${net.name} has subnet ${net.subnet}` });
+        wanted[ep.id] = { ip: ep.ip, names: [...ep.names] };
+      }
+      if (JSON.stringify(wanted) === JSON.stringify(net.remoteEndpoints ?? {})) return;
+      if (Object.keys(wanted).length > 0) net.remoteEndpoints = wanted;
+      else delete net.remoteEndpoints;
+      await writeJson(this.paths.netFile(net.id), net);
+      await this.touchGeneration();
+    }, options.signal);
   }
 
   // ---- containers -------------------------------------------------------------------------
@@ -616,7 +668,7 @@ export class NetworkManager {
       }
       const links = await hostLinks();
       const veths = new Set([...nets.values()].flatMap((n) => Object.values(n.endpoints).map((e) => e.hostVeth)));
-      const bridges = new Set([...nets.values()].map((n) => n.bridge));
+      const bridges = new Set([...nets.values()].flatMap((n) => [n.bridge, ...(n.overlay ? [n.overlay.device] : [])]));
       for (const link of links) {
         if (!link.ifalias?.startsWith(tags.root(this.paths.tag))) continue;
         if (veths.has(link.ifname) || bridges.has(link.ifname)) continue;
@@ -624,9 +676,14 @@ export class NetworkManager {
         removed.push(`link ${link.ifname}`);
       }
       for (const net of nets.values()) {
-        if (isRemote(net) || links.some((l) => l.ifname === net.bridge)) continue;
-        await this.makeBridge(net);
-        removed.push(`(recreated bridge ${net.bridge} of ${net.name})`);
+        if (isRemote(net)) continue;
+        if (!links.some((l) => l.ifname === net.bridge)) {
+          await this.makeBridge(net);
+          removed.push(`(recreated bridge ${net.bridge} of ${net.name})`);
+        } else if (net.overlay && !links.some((l) => l.ifname === net.overlay?.device)) {
+          await this.makeVxlan(net, net.overlay);
+          removed.push(`(recreated VXLAN device ${net.overlay.device} of ${net.name})`);
+        }
       }
       const wantedTags = new Set([
         ...[...nets.values()].map((n) => tags.network(this.paths.tag, n.id)),
@@ -822,6 +879,14 @@ export class NetworkManager {
     return intToIp(cidr.base + 1);
   }
 
+  /** A swarm network, by name or ID: what spans nodes. */
+  private swarmNet(nets: Map<string, NetworkState>, nameOrId: string): NetworkState {
+    const net = this.findNet(nets, nameOrId);
+    if (!net || net.isDefault) throw notFound(`network ${nameOrId} not found`);
+    if (net.scope !== 'swarm' || isRemote(net)) throw invalidArgument(`network ${net.name} is not a swarm network`, { hint: 'only overlay networks span nodes' });
+    return net;
+  }
+
   private findNet(nets: Map<string, NetworkState>, nameOrId: string): NetworkState | undefined {
     const all = [...nets.values()];
     if (nameOrId === 'bridge') return all.find((n) => n.isDefault);
@@ -907,16 +972,29 @@ export class NetworkManager {
       if (!net.internal) await setSysctl(['net', 'ipv4', 'ip_forward'], '1');
       // As moby's setupIPv6Forwarding: routing out of a ULA subnet needs the host to forward IPv6.
       if (!net.internal && net.ipv6) await setSysctl(['net', 'ipv6', 'conf', 'all', 'forwarding'], '1');
+      if (net.overlay) await this.makeVxlan(net, net.overlay);
     } catch (e) {
       await this.destroyBridge(net);
       throw e;
     }
   }
 
+  /** The network's VXLAN device on its bridge, with its flood peers. */
+  private async makeVxlan(net: NetworkState, overlay: NonNullable<NetworkState['overlay']>): Promise<void> {
+    await run('ip', ['-batch', '-'], { input: vxlanUpLines(net, overlay, tags.network(this.paths.tag, net.id)).join('\n') }).catch((error: unknown) => {
+      throw new CtrError('Unavailable', `cannot make the VXLAN device ${overlay.device} (VNI ${overlay.vni}, local ${overlay.local}, port ${overlay.port}) of network ${net.name}`, {
+        hint: 'the local address must be one of this node\'s, and no other device may have the VNI on that port',
+        cause: error,
+      });
+    });
+    await setPeers(overlay);
+  }
+
   private async destroyBridge(net: NetworkState): Promise<void> {
     if (isRemote(net)) await this.remote.delete(net);
     else {
       await removeTagged(tags.network(this.paths.tag, net.id), net.ipv6 ? BOTH_FAMILIES : undefined);
+      if (net.overlay) await removeVxlan(net.overlay);
       await runScript(`ip link del ${net.bridge} 2>/dev/null || true`);
     }
     await this.remote.releasePool(net);
@@ -954,7 +1032,7 @@ export class NetworkManager {
     const used = new Set(sandbox.networkIds.map((id) => nets.get(id)?.endpoints[sandbox.containerId]?.ifName));
     let index = 0;
     while (used.has(`eth${index}`)) index++;
-    const ip = net.ipam ? await this.remote.requestAddress(net, config.ip) : allocateAddress(net, config.ip, config.lastIp);
+    const ip = net.ipam ? await this.remote.requestAddress(net, config.ip) : allocateAddress(net, config.ip, config.lastIp, config.task === true);
     const ip6 = allocateAddress6(net, config.ip6, config.lastIp6);
     const ep: EndpointState = {
       containerId: sandbox.containerId,
@@ -997,7 +1075,7 @@ export class NetworkManager {
     if (isDefault && (req.aliases?.length ?? 0) > 0) {
       throw invalidArgument('network-scoped alias is supported only for containers in user defined networks');
     }
-    if (net && !isDefault && req.ip !== undefined) checkRequestedAddress(net, req.ip);
+    if (net && !isDefault && req.ip !== undefined) checkRequestedAddress(net, req.ip, req.task === true);
     const ip6 = net && !isDefault && req.ip6 !== undefined ? checkRequestedAddress6(net, req.ip6) : undefined;
     const linkLocalIps = checkLinkLocalIps(req.linkLocalIps ?? []);
     return {

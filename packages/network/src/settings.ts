@@ -129,6 +129,9 @@ export function networkSettings(sandbox: SandboxState, nets: Map<string, Network
 }
 
 /** `docker network inspect` for a bridge network. */
+/** What docker's overlay driver shows of a network's VXLAN ID among its options. */
+export const VXLAN_ID_OPTION = 'com.docker.network.driver.overlay.vxlanid_list';
+
 export function inspectBridge(net: NetworkState): NetworkInspect {
   const prefix = parseCidr(net.subnet).prefix;
   const containers: NetworkInspect['Containers'] = {};
@@ -144,9 +147,9 @@ export function inspectBridge(net: NetworkState): NetworkInspect {
   // A user network shows the options it was given, as docker's does (docker-compose compares
   // them with its file's and recreates a network whose options differ); the default bridge, the
   // ones docker shows for docker0.
-  const options = net.isDefault
+  const options: Record<string, string> = net.isDefault
     ? { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': net.bridge, 'com.docker.network.driver.mtu': String(net.mtu) }
-    : { ...(net.options ?? {}) };
+    : { ...(net.options ?? {}), ...(net.overlay ? { [VXLAN_ID_OPTION]: String(net.overlay.vni) } : {}) };
   return {
     Name: net.name,
     Id: net.id,

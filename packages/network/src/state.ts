@@ -72,6 +72,30 @@ export interface NetworkState {
    * the gateway and each endpoint's address are the plugin's, not the local IPAM's.
    */
   ipam?: { driver: string; poolId: string };
+  /** A swarm overlay network spanning nodes (overlay.ts): its VXLAN device on the bridge, and the other nodes it floods to. */
+  overlay?: OverlayState;
+  /**
+   * Addresses on the network that live on other nodes, by a key of the caller's (a task's ID, a
+   * node's gateway): never handed out here, and the embedded DNS answers their names as it does
+   * a local endpoint's.
+   */
+  remoteEndpoints?: Record<string, RemoteEndpointState>;
+}
+
+/** A network's VXLAN device and its flood peers (the other nodes' data-path addresses, sorted). */
+export interface OverlayState {
+  vni: number;
+  port: number;
+  /** This node's data-path address: the tunnel's source. */
+  local: string;
+  peers: string[];
+  device: string;
+}
+
+/** An address of another node's on the network, and the names the embedded DNS answers with it (none for a node's gateway). */
+export interface RemoteEndpointState {
+  ip: string;
+  names: string[];
 }
 
 export interface PublishedPort extends PortMapping {

@@ -74,11 +74,39 @@ export interface NetworkCreateOptions {
   swarm?: boolean;
   /** Where the subnet comes from when none is given, in turn (the swarm's DefaultAddrPool); the manager's pool otherwise. */
   addressPools?: Array<{ base: string; size: number }>;
+  /**
+   * The network's ID, for a network that exists elsewhere under it (a swarm worker makes the
+   * manager's network); 64 hex digits, refused when a network has it already. Default: a new one.
+   */
+  id?: string;
+  /** A swarm overlay network spanning nodes: its VXLAN device is made with the bridge (see `setOverlay`). Swarm networks only. */
+  overlay?: OverlayOptions;
   /** `--config-only`: a configuration other networks are made from (`configFrom`); no bridge, no containers. */
   configOnly?: boolean;
   /** `--config-from`: the config-only network (name or ID) whose IPAM and driver options this one takes. */
   configFrom?: string;
   signal?: AbortSignal;
+}
+
+/** A swarm network's VXLAN settings on this node. */
+export interface OverlayOptions {
+  /** The VXLAN network identifier (swarm's from 4097). */
+  vni: number;
+  /** The UDP port (the swarm's DataPathPort); default 4789. */
+  port?: number;
+  /** This node's data-path address, the tunnel's source (an address of this network namespace). */
+  local: string;
+  /** The other nodes' data-path addresses: where frames for unknown MACs (and broadcasts) go. */
+  peers: string[];
+}
+
+/** An address of the network on another node (a task there, its gateway), and the names the embedded DNS answers with it. */
+export interface RemoteEndpoint {
+  /** The caller's key for it (a task's ID): what a later `setRemoteEndpoints` keeps, changes or drops. */
+  id: string;
+  ip: string;
+  /** Names and aliases (`web`, `tasks.web`); none for an address that only must not be handed out here. */
+  names: string[];
 }
 
 /** Which networks to join, as `--network NAME --network-alias A --ip X`. */
