@@ -6,19 +6,24 @@
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePort } from '../../../test/support/free-port';
+import { loopbackListenAddr, swarmAgentPid } from '../../../test/support/swarm-agent';
 import { startDaemon } from '@ctr/api';
 import { docker, startTestDaemon, type Run, type TestDaemon } from './fixture';
 
 let t: TestDaemon;
 let dir: string;
+/** The cluster port: its own on loopback, as another test file's swarm may be listening beside this one. */
+let listenAddr: string;
 
 beforeAll(async () => {
   t = await startTestDaemon();
   dir = await mkdtemp(join(tmpdir(), 'ctr-swarm-docker-'));
+  listenAddr = await loopbackListenAddr();
 }, 120_000);
 
 afterAll(async () => {
@@ -67,9 +72,19 @@ function httpGet(port: number, path: string): Promise<string> {
 
 const lines = (text: string): string[] => text.split('\n').filter((l) => l.trim() !== '');
 
+/** Whether something accepts a TCP connection on `address` (host:port). */
+function accepting(address: string): Promise<boolean> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
 describe('the swarm', () => {
   test('docker swarm init makes this node the manager of a new swarm', async () => {
-    const out = await ok(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
+    const out = await ok(['swarm', 'init', '--listen-addr', listenAddr, '--advertise-addr', '127.0.0.1']);
     expect(out).toMatch(/^Swarm initialized: current node \([0-9a-z]{25}\) is now a manager\./);
   });
 
@@ -84,7 +99,7 @@ describe('the swarm', () => {
   });
 
   test('a second init is refused in dockerd\'s words', async () => {
-    const run = await docker(t.env, ['swarm', 'init']);
+    const run = await docker(t.env, ['swarm', 'init', '--listen-addr', listenAddr, '--advertise-addr', '127.0.0.1']);
     expect([run.code, run.stderr]).toEqual([1, expect.stringContaining('This node is already part of a swarm.') as unknown]);
   });
 });
@@ -293,8 +308,14 @@ describe('a restarted ctrd', () => {
 });
 
 describe('leaving', () => {
-  test('docker swarm leave --force leaves the swarm, and info says inactive again', async () => {
+  test("docker swarm leave --force stops ctrd's node agent: the cluster port closes", async () => {
+    // ctrd runs the agent in its own process (here, jest's): the pid file names it while it serves.
+    expect([swarmAgentPid(t.runRoot), await accepting(listenAddr)]).toEqual([process.pid, true]);
     expect((await ok(['swarm', 'leave', '--force'])).trim()).toBe('Node left the swarm.');
+    expect([swarmAgentPid(t.runRoot), await accepting(listenAddr)]).toEqual([undefined, false]);
+  });
+
+  test('after leaving, info says inactive again and manager verbs are refused', async () => {
     expect((await ok(['info', '--format', '{{.Swarm.LocalNodeState}}'])).trim()).toBe('inactive');
     const run = await docker(t.env, ['service', 'ls']);
     expect([run.code, run.stderr.trim()]).toEqual([1, 'Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.']);

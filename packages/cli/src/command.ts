@@ -24,6 +24,8 @@ export interface Command {
   passThrough?: boolean;
   /** Positional count the command accepts: [min, max]. */
   args?: [number, number];
+  /** Left out of help: a verb ctr runs itself (`swarm agent`), not a user. */
+  hidden?: boolean;
   /** Resolves to the process exit code. */
   run(args: ParsedArgs, io: Io): Promise<number>;
 }

@@ -156,6 +156,11 @@ async function openEngine(): Promise<CliEngine> {
   return answeringAsDaemon(localEngine());
 }
 
+/** ctr's own command line on this engine's root: what the processes it leaves behind run (exit cleanups, health checks, the swarm's agent). */
+export function selfCommand(): string[] {
+  return [process.execPath, path.join(__dirname, '..', 'bin', 'ctr.js'), ...engineFlags(configuredOptions())];
+}
+
 /**
  * The engine in this process. Nothing of ctr stays behind to see a detached container exit,
  * so conmon runs `ctr container cleanup ID` then (Podman's way): its die event, `--rm`, restart policies.
@@ -163,7 +168,7 @@ async function openEngine(): Promise<CliEngine> {
 export function localEngine(): import('@ctr/engine').Engine {
   const { Engine } = engineModule();
   const options = configuredOptions();
-  const ctr = [process.execPath, path.join(__dirname, '..', 'bin', 'ctr.js'), ...engineFlags(options)];
+  const ctr = selfCommand();
   return new Engine({
     ...options,
     exitCommand: [...ctr, 'container', 'cleanup'],

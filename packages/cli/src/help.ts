@@ -42,7 +42,7 @@ export function groupHelp(group: CommandGroup): string {
 }
 
 function commandList(commands: Command[]): string {
-  return columns(commands.map((c) => [`  ${c.name}`, summary(c.description)]));
+  return columns(commands.filter((c) => !c.hidden).map((c) => [`  ${c.name}`, summary(c.description)]));
 }
 
 /** `ctr --help`: docker's sections, the top-level commands outside the common ones listed last, by name. */

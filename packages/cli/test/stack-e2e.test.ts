@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { freePort } from '../../../test/support/free-port';
+import { killSwarmAgent, loopbackListenAddr } from '../../../test/support/swarm-agent';
 import { eventually, localCtr, type LocalCtr } from './local-ctr';
 
 function httpGet(port: number): Promise<string> {
@@ -25,7 +26,8 @@ describe('ctr stack on a swarm', () => {
 
   beforeAll(async () => {
     ctr = await localCtr('stack-e2e');
-    const init = await ctr.run('swarm', 'init');
+    // Its own port on loopback: another test file's swarm may be listening beside it.
+    const init = await ctr.run('swarm', 'init', '--listen-addr', await loopbackListenAddr(), '--advertise-addr', '127.0.0.1');
     if (init.code !== 0) throw new Error(`swarm init failed: ${init.stderr}`);
     port = await freePort();
     file = join(ctr.root, 'stack.yml');
@@ -61,6 +63,7 @@ describe('ctr stack on a swarm', () => {
     if (!ctr) return;
     await ctr.run('stack', 'rm', 'shop');
     await ctr.run('swarm', 'leave', '--force');
+    await killSwarmAgent(ctr.runRoot);
     await ctr.cleanup();
   });
 

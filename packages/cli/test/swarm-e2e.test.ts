@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { killSwarmAgent, loopbackListenAddr, processRunning, swarmAgentPid } from '../../../test/support/swarm-agent';
 import { eventually, localCtr, type LocalCtr } from './local-ctr';
 
 /**
@@ -21,12 +22,14 @@ describe('ctr swarm mode, daemonless', () => {
 
   beforeAll(async () => {
     ctr = await localCtr('swarm-e2e');
-    const init = await ctr.run('swarm', 'init');
+    // Its own port on loopback: another test file's swarm may be listening beside it.
+    const init = await ctr.run('swarm', 'init', '--listen-addr', await loopbackListenAddr(), '--advertise-addr', '127.0.0.1');
     if (init.code !== 0) throw new Error(`swarm init failed: ${init.stderr}`);
   }, 120000);
 
   afterAll(async () => {
     await ctr.run('swarm', 'leave', '--force');
+    await killSwarmAgent(ctr.runRoot);
     await ctr.cleanup();
   }, 120000);
 
@@ -132,13 +135,22 @@ describe('ctr swarm mode, daemonless', () => {
     expect(left).toBe(true);
   }, 60000);
 
-  test('swarm leave refuses a manager without --force, and leaves with it', async () => {
+  test('swarm leave refuses a manager without --force', async () => {
     const refused = await ctr.run('swarm', 'leave');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('Use `--force` to ignore this message.');
+    expect((await ctr.run('info', '--format', '{{.Swarm.LocalNodeState}}')).stdout).toBe('active\n');
+  });
+
+  test('swarm leave --force leaves the swarm and stops the node agent that init started', async () => {
+    const agent = swarmAgentPid(ctr.runRoot);
+    if (agent === undefined) throw new Error('no node agent runs for the swarm');
     const left = await ctr.run('swarm', 'leave', '--force');
     expect(left.stdout).toBe('Node left the swarm.\n');
     const info = await ctr.run('info', '--format', '{{.Swarm.LocalNodeState}}');
     expect(info.stdout).toBe('inactive\n');
+    expect(swarmAgentPid(ctr.runRoot)).toBeUndefined();
+    // The pid file goes as the agent ends: its exit follows a moment later.
+    expect(await eventually(async () => !processRunning(agent))).toBe(true);
   }, 60000);
 });

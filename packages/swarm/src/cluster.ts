@@ -2,16 +2,19 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { CtrError, invalidArgument, unavailable, unsupported } from '@ctr/errors';
+import { CtrError, invalidArgument, unavailable } from '@ctr/errors';
 import { writeFileAtomic } from '@ctr/store';
 import type { SwarmContext } from './context';
+import { stopAgent } from './agent';
+import { certificatesDir, issueManagerCert } from './certs';
 import { caDigest, generateRootCa, joinToken, newId, newUnlockKey, tlsInfo, unlockKeyMatches } from './ids';
+import { isWorker, joinAsWorker, leaveAsWorker, localNode, WORKER_REFUSAL, writeLocalNode, type JoinOptions } from './membership';
 import { createIngressNetwork, removeSwarmNetworks } from './networks';
 import { newNode } from './nodes';
 import { removeAllTasks } from './orchestrator';
 import type { InitRequest, SwarmInfo, SwarmInspect, SwarmSpec, SwarmUpdateFlags } from './types';
 
-/** swarmkit's manager port: the address a manager advertises carries it (nothing listens on it: no other node joins yet). */
+/** swarmkit's manager port: where the manager's agent serves the cluster (transport.ts). */
 const MANAGER_PORT = '2377';
 
 /** dockerd's errors for a node outside a swarm or with a locked one (daemon/cluster/errors.go, cluster.go), 503 as dockerd answers. */
@@ -34,10 +37,6 @@ export function defaultSwarmSpec(): SwarmSpec {
 }
 
 // ---------------------------------------------------------------- where the swarm keeps its keys
-
-function certificatesDir(ctx: SwarmContext): string {
-  return path.join(ctx.root, 'swarm', 'certificates');
-}
 
 function unlockKeyFile(ctx: SwarmContext): string {
   return path.join(ctx.root, 'swarm', 'unlock-key');
@@ -77,7 +76,7 @@ function locked(ctx: SwarmContext, cluster: SwarmInspect): boolean {
 
 /** What every swarm verb checks first: this node is a manager of an unlocked swarm (dockerd's errNoManager). */
 export async function requireManager(ctx: SwarmContext): Promise<SwarmInspect> {
-  if (!ctx.store.active()) throw unavailable(NOT_A_MANAGER);
+  if (!ctx.store.active()) throw unavailable(isWorker(ctx) ? WORKER_REFUSAL : NOT_A_MANAGER);
   const cluster = await clusterObject(ctx);
   if (locked(ctx, cluster)) throw unavailable(SWARM_LOCKED);
   return cluster;
@@ -136,7 +135,7 @@ export function defaultAdvertiseAddress(): string {
 }
 
 /** `--listen-addr` (default 0.0.0.0:2377) as dockerd resolves it: an interface's address or an IP, with its port. */
-function resolveListenAddr(given: string | undefined): { host: string; port: string } {
+export function resolveListenAddr(given: string | undefined): { host: string; port: string } {
   const { host, port } = splitHostPort(given ?? '');
   const iface = host === '' ? undefined : interfaceAddress(host);
   const resolved = iface ?? (host === '' ? '0.0.0.0' : host);
@@ -158,7 +157,7 @@ function resolveAdvertiseAddr(given: string | undefined, listen: { host: string;
   return { host: resolved, port: port || listen.port };
 }
 
-function hostPort(host: string, port: string): string {
+export function hostPort(host: string, port: string): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
@@ -231,12 +230,13 @@ function checkAddressing(request: InitRequest): { pool: string[]; subnetSize: nu
 
 /** `swarm init`: this engine becomes the one manager (and worker) of a new swarm; its node's ID. */
 export async function initSwarm(ctx: SwarmContext, request: InitRequest, signal?: AbortSignal): Promise<string> {
+  if (isWorker(ctx)) throw unavailable(SWARM_EXISTS);
   if (ctx.store.active()) {
     // `--force-new-cluster` makes a swarm of this manager alone, keeping its state: on one node, the swarm as it is.
     if (!request.ForceNewCluster) throw unavailable(SWARM_EXISTS);
     await requireManager(ctx);
-    const [self] = await ctx.store.list('nodes');
-    if (self) return self.ID;
+    const self = await localNode(ctx);
+    if (self) return self.NodeID;
   }
   checkSpecName(request.Spec);
   const listen = resolveListenAddr(request.ListenAddr);
@@ -254,11 +254,17 @@ export async function initSwarm(ctx: SwarmContext, request: InitRequest, signal?
   const nodeId = await ctx.store.transaction(async (tx) => {
     // Another process may have initialised the swarm since the check above.
     if (tx.list('cluster').length > 0) throw unavailable(SWARM_EXISTS);
-    if (ca) {
-      mkdirSync(certificatesDir(ctx), { recursive: true, mode: 0o700 });
-      await writeFileAtomic(path.join(certificatesDir(ctx), 'swarm-root-ca.crt'), ca.cert, { mode: 0o600 });
-      await writeFileAtomic(path.join(certificatesDir(ctx), 'swarm-root-ca.key'), ca.key, { mode: 0o600 });
-    }
+    // The manager's own certificate: its listener's, and what it shows when it calls a worker.
+    if (ca) await issueManagerCert(ctx, ca, node.ID, clusterId, spec.CAConfig.NodeCertExpiry ?? defaultSwarmSpec().CAConfig.NodeCertExpiry ?? 0, signal);
+    await writeLocalNode(ctx, {
+      NodeID: node.ID,
+      Role: 'manager',
+      ClusterID: clusterId,
+      ManagerAddrs: [hostPort(advertise.host, advertise.port)],
+      ListenAddr: hostPort(listen.host, listen.port),
+      AdvertiseAddr: hostPort(advertise.host, advertise.port),
+      DataPathAddr: request.DataPathAddr || advertise.host,
+    });
     if (spec.EncryptionConfig.AutoLockManagers) await writeFileAtomic(unlockKeyFile(ctx), newUnlockKey(), { mode: 0o600 });
     tx.create('cluster', {
       ID: clusterId,
@@ -283,12 +289,10 @@ export async function initSwarm(ctx: SwarmContext, request: InitRequest, signal?
   return nodeId;
 }
 
-/** `swarm join`: one node only this session. */
-export function joinSwarm(ctx: SwarmContext): never {
-  if (ctx.store.active()) throw unavailable(SWARM_EXISTS);
-  throw unsupported("ctr's swarm runs on one node: joining other engines is not supported yet", {
-    hint: 'run "swarm init" on this engine to make it a swarm of its own',
-  });
+/** `swarm join`: this engine becomes a worker of the swarm whose manager is at RemoteAddrs[0]. */
+export async function joinSwarm(ctx: SwarmContext, request: JoinOptions, signal?: AbortSignal): Promise<void> {
+  if (ctx.store.active() || isWorker(ctx)) throw unavailable(SWARM_EXISTS);
+  await joinAsWorker(ctx, request, { listen: resolveListenAddr, hostPort }, signal);
 }
 
 /** `swarm inspect` (GET /swarm). */
@@ -357,6 +361,8 @@ export async function unlockSwarm(ctx: SwarmContext, key: string): Promise<void>
  * swarm); with it, the tasks' containers, the swarm's networks and the routing mesh go, then the state.
  */
 export async function leaveSwarm(ctx: SwarmContext, force: boolean): Promise<void> {
+  // A worker leaves without `--force`: the swarm goes on without it.
+  if (isWorker(ctx)) return leaveAsWorker(ctx, { fromAgent: false });
   if (!ctx.store.active()) throw unavailable('This node is not part of a swarm');
   const cluster = await clusterObject(ctx);
   if (!force) {
@@ -365,6 +371,8 @@ export async function leaveSwarm(ctx: SwarmContext, force: boolean): Promise<voi
       'You are attempting to leave the swarm on a node that is participating as a manager. Removing the last manager erases all current state of the swarm. Use `--force` to ignore this message.',
     );
   }
+  // The cluster port closes before the state goes: an init right after listens on it again.
+  await stopAgent(ctx);
   await removeAllTasks(ctx);
   // The routing mesh's proxy goes with the networks.
   await removeSwarmNetworks(ctx);
@@ -375,13 +383,25 @@ export async function leaveSwarm(ctx: SwarmContext, force: boolean): Promise<voi
 /** `info`'s Swarm section (moby's Cluster.Info). */
 export async function swarmInfo(ctx: SwarmContext): Promise<SwarmInfo> {
   const inactive: SwarmInfo = { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
-  if (!ctx.store.active()) return inactive;
+  const local = await localNode(ctx);
+  if (!local) return inactive;
+  if (local.Role === 'worker') {
+    // What a worker knows: itself and its managers' addresses (docker shows `Is Manager: false`).
+    return {
+      NodeID: local.NodeID,
+      NodeAddr: splitHostPort(local.AdvertiseAddr).host,
+      LocalNodeState: 'active',
+      ControlAvailable: false,
+      Error: '',
+      RemoteManagers: local.ManagerAddrs.map((Addr) => ({ NodeID: '', Addr })),
+    };
+  }
   const [cluster] = await ctx.store.list('cluster');
   if (!cluster) return inactive;
   const nodes = await ctx.store.list('nodes');
-  const self = nodes[0];
+  const self = nodes.find((n) => n.ID === local.NodeID);
   const base = {
-    NodeID: self?.ID ?? '',
+    NodeID: local.NodeID,
     NodeAddr: self?.Status.Addr ?? '',
     RemoteManagers: nodes.filter((n) => n.ManagerStatus).map((n) => ({ NodeID: n.ID, Addr: n.ManagerStatus?.Addr ?? '' })),
   };

@@ -4,7 +4,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { taskAddress } from './allocator';
 import type { SwarmContext } from './context';
+import { isWorker, localNode } from './membership';
+import { syncManagerNetworks } from './networks';
 import type { Service, Task } from './types';
 
 /**
@@ -269,19 +272,28 @@ function addressOf(networks: Record<string, { NetworkID: string; IPAddress: stri
   return all[0]?.[1].IPAddress;
 }
 
-/** The routing mesh's table: each service's ingress ports and its running tasks' addresses. */
+/**
+ * The routing mesh's table: each service's ingress ports and its running tasks' addresses — this
+ * node's tasks by their containers, the other nodes' running ones by their addresses on the
+ * ingress network, which its VXLAN device carries there (swarmkit's IPVS reaches them the same way).
+ */
 export async function ingressTable(ctx: SwarmContext): Promise<IngressEntry[]> {
   if (!ctx.store.active()) return [];
   const services = (await ctx.store.list('services')).filter((s) => (s.Endpoint?.Ports ?? []).some((p) => (p.PublishMode ?? 'ingress') === 'ingress' && (p.PublishedPort ?? 0) !== 0));
   if (services.length === 0) return [];
-  const tasks = new Map<string, Task>((await ctx.store.list('tasks')).map((t) => [t.ID, t]));
-  const [containers, networks] = await Promise.all([ctx.engine.ps({ filters: { label: ['com.docker.swarm.service.id'] } }), ctx.engine.networks()]);
+  const all = await ctx.store.list('tasks');
+  const tasks = new Map<string, Task>(all.map((t) => [t.ID, t]));
+  const [containers, networks, self] = await Promise.all([ctx.engine.ps({ filters: { label: ['com.docker.swarm.service.id'] } }), ctx.engine.networks(), localNode(ctx)]);
   const ingressId = networks.find((n) => n.Ingress)?.Id;
   const table: IngressEntry[] = [];
   for (const service of services) {
     // A task the swarm is shutting down (scale down, rolling update) takes no new connection.
     const running = containers.filter((c) => c.Labels['com.docker.swarm.service.id'] === service.ID && tasks.get(c.Labels['com.docker.swarm.task.id'] ?? '')?.DesiredState === 'running');
-    const addresses = running.flatMap((c) => addressOf(c.NetworkSettings.Networks, service, ingressId) ?? []).sort();
+    const remote = all.filter((t) => t.ServiceID === service.ID && t.NodeID !== undefined && t.NodeID !== self?.NodeID && t.DesiredState === 'running' && t.Status.State === 'running');
+    const addresses = [
+      ...running.flatMap((c) => addressOf(c.NetworkSettings.Networks, service, ingressId) ?? []),
+      ...(ingressId === undefined ? [] : remote.flatMap((t) => taskAddress(t, ingressId) ?? [])),
+    ].sort();
     for (const p of service.Endpoint?.Ports ?? []) {
       if ((p.PublishMode ?? 'ingress') !== 'ingress' || !p.PublishedPort) continue;
       table.push({ protocol: p.Protocol === 'udp' ? 'udp' : 'tcp', port: p.PublishedPort, service: service.ID, backends: addresses.map((ip) => ({ ip, port: p.TargetPort })) });
@@ -319,10 +331,18 @@ async function readStatus(dir: string): Promise<(IngressStatus & { generation?: 
  * Makes the routing mesh match the services' ingress ports and their running tasks: writes the
  * table and has the proxy (started when none runs) serve it, returning once it does, with the
  * ports it could not bind; stops the proxy when no port is published. Called at the end of
- * every reconcile, by any process on the root.
+ * every reconcile, by any process on the root; the manager's swarm networks are brought up to
+ * date across the nodes first (their peers, the other nodes' tasks), so the mesh reaches them.
+ * A worker's mesh is the manager's table, served as its assignments come (applyNetworkAssignments).
  */
 export async function syncIngress(ctx: SwarmContext): Promise<IngressStatus> {
-  const table = await ingressTable(ctx);
+  if (isWorker(ctx)) return { failed: (await readStatus(dirOf(ctx)))?.failed ?? [] };
+  await syncManagerNetworks(ctx);
+  return serveIngress(ctx, await ingressTable(ctx));
+}
+
+/** Has the proxy serve `table` (see syncIngress): started when none runs, stopped when the table is empty. */
+export async function serveIngress(ctx: SwarmContext, table: readonly IngressEntry[]): Promise<IngressStatus> {
   if (table.length === 0) {
     await stopIngress(ctx);
     return { failed: [] };

@@ -1,9 +1,11 @@
 import { alreadyExists, CtrError, invalidArgument, isNotFound, notFound } from '@ctr/errors';
-import type { EndpointRequest, NetworkCreateOptions, NetworkInspect } from '@ctr/network';
+import { NetworkManager, type EndpointRequest, type NetworkCreateOptions, type NetworkInspect, type OverlayOptions, type RemoteEndpoint, VXLAN_ID_OPTION } from '@ctr/network';
+import { allocateNetworks, managerAssignments, taskAddress, type NetworkAssignment } from './allocator';
 import type { SwarmContext } from './context';
-import { stopIngress } from './ingress';
+import { serveIngress, stopIngress } from './ingress';
+import { localNode } from './membership';
 import { rpcError } from './store';
-import type { Service } from './types';
+import type { Service, Task } from './types';
 
 /** swarmkit's default address pool and subnet size, when the cluster names none. */
 const DEFAULT_ADDR_POOL = ['10.0.0.0/8'];
@@ -120,19 +122,123 @@ export function needsIngress(service: Pick<Service, 'Spec' | 'Endpoint'>): boole
  * mesh's proxy reaches the task there), then each of its networks with the service's name,
  * `tasks.<service>` (what the embedded DNS answers with every task's address, as swarm's
  * service discovery does in dnsrr mode) and the user's aliases. The engine lets a container that
- * carries `com.docker.swarm.task.id` join them, attachable or not.
+ * carries `com.docker.swarm.task.id` join them, attachable or not. Given the task, each comes with
+ * the address the manager's allocator gave it there (allocated now, on the manager, when it has
+ * none yet); on a worker, `assigned` (its assignments' networks) names the networks and addresses.
  */
-export async function taskNetworks(ctx: SwarmContext, service: Pick<Service, 'Spec' | 'Endpoint'>): Promise<EndpointRequest[]> {
+export async function taskNetworks(ctx: SwarmContext, service: Pick<Service, 'Spec' | 'Endpoint'>, task?: Task, assigned?: readonly NetworkAssignment[]): Promise<EndpointRequest[]> {
   const name = service.Spec.Name;
   const out: EndpointRequest[] = [];
   if (needsIngress(service)) {
-    const ingress = (await ctx.engine.networks()).find((n) => n.Ingress);
+    const ingress = assigned ? assigned.find((n) => n.Ingress) : (await ctx.engine.networks()).find((n) => n.Ingress);
     if (!ingress) throw invalidArgument('service needs ingress network, but no ingress network is present', { hint: 'leave the swarm and init it again, or publish the ports in host mode' });
-    out.push({ name: ingress.Id, aliases: [] });
+    out.push({ name: 'Id' in ingress ? ingress.Id : ingress.ID, aliases: [] });
   }
-  for (const attachment of service.Spec.TaskTemplate.Networks ?? []) {
-    const network = await swarmNetworkFor(ctx, attachment.Target);
-    out.push({ name: network.Id, aliases: [...new Set([name, `tasks.${name}`, ...(attachment.Aliases ?? [])])] });
+  for (const attachment of task?.Spec.Networks ?? service.Spec.TaskTemplate.Networks ?? []) {
+    const id = assigned ? assigned.find((n) => n.ID === attachment.Target || n.Name === attachment.Target)?.ID : (await swarmNetworkFor(ctx, attachment.Target)).Id;
+    if (id === undefined) throw notFound(`network ${attachment.Target} not found`, { hint: 'the manager has not given this node the network yet: it comes with the next assignments' });
+    out.push({ name: id, aliases: [...new Set([name, `tasks.${name}`, ...(attachment.Aliases ?? [])])] });
   }
-  return out;
+  if (!task) return out;
+  let addressed = task;
+  if (!assigned && ctx.store.active() && out.some((n) => taskAddress(task, n.name) === undefined)) {
+    await ctx.store.transaction((tx) => allocateNetworks(ctx, tx));
+    addressed = (await ctx.store.get('tasks', task.ID)) ?? task;
+  }
+  return out.map((n) => {
+    const ip = taskAddress(addressed, n.name) ?? assigned?.find((a) => a.ID === n.name)?.Endpoints.find((e) => e.TaskID === task.ID)?.Address;
+    return ip === undefined ? n : { ...n, ip, task: true };
+  });
+}
+
+const MTU_OPTION = 'com.docker.network.driver.mtu';
+
+/** The network manager of this engine's root, for what the engine does not offer: a network's VXLAN peers and other nodes' endpoints. */
+function networkManager(ctx: SwarmContext): NetworkManager {
+  return new NetworkManager({ root: ctx.root, runRoot: ctx.runRoot });
+}
+
+/** A node's overlay settings of an assigned network: none while no other node has it (a bridge on this node alone). */
+function overlayOf(network: NetworkAssignment, local: string | undefined): OverlayOptions | undefined {
+  return local && network.Peers.length > 0 ? { vni: network.VNI, port: network.DataPathPort, local, peers: network.Peers } : undefined;
+}
+
+/** Another node's addresses on the network, for this node's IPAM (never handed out) and its embedded DNS (the named ones). */
+function remoteEndpoints(network: NetworkAssignment, nodeId: string): RemoteEndpoint[] {
+  return [
+    ...network.Endpoints.filter((e) => e.NodeID !== nodeId).map((e) => ({ id: e.TaskID, ip: e.Address, names: e.Names })),
+    ...network.NodeGateways.map((ip) => ({ id: `gateway-${ip}`, ip, names: [] })),
+  ];
+}
+
+/** Brings one network of this node to what it was assigned: its VXLAN peers and the other nodes' endpoints. */
+async function applyAssignment(ctx: SwarmContext, network: NetworkAssignment, self: { NodeID: string; DataPathAddr: string }): Promise<void> {
+  const manager = networkManager(ctx);
+  await manager.setOverlay(network.ID, overlayOf(network, self.DataPathAddr));
+  await manager.setRemoteEndpoints(network.ID, remoteEndpoints(network, self.NodeID));
+}
+
+/**
+ * A worker's swarm networks made what its assignments say (worker.ts calls it with each
+ * answer, before it prepares tasks): each assigned network made here under the manager's ID,
+ * name and subnet with this node's own gateway, or made again when those changed; its VXLAN
+ * device flooding to the other nodes that have it; the other nodes' tasks answered by the
+ * embedded DNS; a network no longer assigned removed once no container is on it; and the
+ * routing mesh serving the manager's table.
+ */
+export async function applyNetworkAssignments(ctx: SwarmContext, assigned: readonly NetworkAssignment[]): Promise<void> {
+  const self = await localNode(ctx);
+  if (!self) return;
+  const present = new Map((await ctx.engine.networks({ filters: { scope: ['swarm'] } })).map((n) => [n.Id, n]));
+  for (const network of assigned) {
+    const here = present.get(network.ID);
+    const config = here?.IPAM.Config[0];
+    if (here && (config?.Subnet !== network.Subnet || config.Gateway !== network.Gateway) && Object.keys(here.Containers).length === 0) {
+      await ctx.engine.removeNetwork(here.Id);
+      present.delete(here.Id);
+    }
+    if (!present.has(network.ID)) {
+      const overlay = overlayOf(network, self.DataPathAddr);
+      await ctx.engine.createNetwork({
+        name: network.Name,
+        id: network.ID,
+        subnet: network.Subnet,
+        gateway: network.Gateway,
+        driver: 'overlay',
+        scope: 'swarm',
+        swarm: true,
+        labels: network.Labels,
+        // Every node's bridge and veths carry the frames of the same size: the manager's MTU if it was given one.
+        ...(network.Options[MTU_OPTION] !== undefined ? { mtu: Number(network.Options[MTU_OPTION]) } : {}),
+        ...(network.Ingress ? { ingress: true } : {}),
+        ...(network.Attachable ? { attachable: true } : {}),
+        ...(network.Internal ? { internal: true } : {}),
+        ...(overlay ? { overlay } : {}),
+      });
+    }
+    await applyAssignment(ctx, network, self);
+  }
+  const wanted = new Set(assigned.map((n) => n.ID));
+  for (const network of present.values()) {
+    if (wanted.has(network.Id) || Object.keys(network.Containers).length > 0) continue;
+    await ctx.engine.removeNetwork(network.Id).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)));
+  }
+  const mesh = assigned.find((n) => n.Ingress)?.Mesh ?? [];
+  await serveIngress(ctx, mesh);
+}
+
+/**
+ * The manager's own swarm networks spanning the nodes (at the end of every reconcile, with the
+ * routing mesh): each VXLAN device flooding to the nodes that have the network, and the tasks on
+ * other nodes answered by its embedded DNS. A swarm of one node has no peers: its networks stay
+ * bridges, as they were before other nodes could join.
+ */
+export async function syncManagerNetworks(ctx: SwarmContext): Promise<void> {
+  const self = await localNode(ctx);
+  if (!self || self.Role !== 'manager') return;
+  const present = await ctx.engine.networks({ filters: { scope: ['swarm'] } });
+  // Alone, with no VXLAN device left from a node that was here: nothing spans nodes (no store transaction for it).
+  if ((await ctx.store.list('nodes')).length <= 1 && !present.some((n) => n.Options[VXLAN_ID_OPTION] !== undefined)) return;
+  const ids = new Set(present.map((n) => n.Id));
+  for (const network of await managerAssignments(ctx)) if (ids.has(network.ID)) await applyAssignment(ctx, network, self);
 }

@@ -3,6 +3,7 @@ import { invalidArgument } from '@ctr/errors';
 import { checkFilterKeys, ENGINE_VERSION } from '@ctr/engine';
 import type { NewObject, SwarmContext } from './context';
 import { newId, tlsInfo } from './ids';
+import { oneManagerOnly } from './membership';
 import { reconcile } from './orchestrator';
 import { findObject, labelsMatch, prefixMatch, rpcError } from './store';
 import type { Node, NodeAvailability, NodeRole, NodeSpec, SwarmFilters } from './types';
@@ -12,15 +13,8 @@ const AVAILABILITIES: readonly NodeAvailability[] = ['active', 'pause', 'drain']
 /** Every node here was accepted by the swarm it made (swarmkit's NodeSpec.Membership). */
 const MEMBERSHIPS = ['accepted', 'pending'];
 
-/**
- * This engine as a swarm node: its description read from the host (what dockerd's executor
- * reports), ready, and the swarm's leader.
- */
-export async function newNode(
-  ctx: SwarmContext,
-  options: { addr: string; managerAddr: string; availability: NodeAvailability; ca: string | undefined },
-): Promise<NewObject<'nodes'>> {
-  if (!AVAILABILITIES.includes(options.availability)) throw invalidArgument(`invalid availability: ${options.availability}`);
+/** This engine's description as a swarm node: what dockerd's executor reports of its host. */
+export async function nodeDescription(ctx: SwarmContext, ca: string | undefined): Promise<Node['Description']> {
   const info = await ctx.engine.info();
   const plugins = (Object.entries({ Log: info.Plugins.Log, Network: info.Plugins.Network, Volume: info.Plugins.Volume }) as Array<[string, string[]]>)
     .flatMap(([type, names]) => names.map((name) => ({ Type: type, Name: name })))
@@ -28,15 +22,24 @@ export async function newNode(
   // The daemon's `--label key=value`s, which `node ls --filter label=` matches.
   const labels = Object.fromEntries((info.Labels ?? []).map((l) => [l.split('=', 1)[0] as string, l.slice(l.indexOf('=') + 1 || l.length)]));
   return {
+    Hostname: os.hostname(),
+    Platform: { Architecture: os.machine(), OS: 'linux' },
+    Resources: { NanoCPUs: os.cpus().length * 1_000_000_000, MemoryBytes: os.totalmem() },
+    Engine: { EngineVersion: ENGINE_VERSION, ...(Object.keys(labels).length > 0 ? { Labels: labels } : {}), Plugins: plugins },
+    TLSInfo: tlsInfo(ca),
+  };
+}
+
+/** This engine as the swarm's manager node (the one `init` makes): ready, and the leader. */
+export async function newNode(
+  ctx: SwarmContext,
+  options: { addr: string; managerAddr: string; availability: NodeAvailability; ca: string | undefined },
+): Promise<NewObject<'nodes'>> {
+  if (!AVAILABILITIES.includes(options.availability)) throw invalidArgument(`invalid availability: ${options.availability}`);
+  return {
     ID: newId(),
     Spec: { Labels: {}, Role: 'manager', Availability: options.availability },
-    Description: {
-      Hostname: os.hostname(),
-      Platform: { Architecture: os.machine(), OS: 'linux' },
-      Resources: { NanoCPUs: os.cpus().length * 1_000_000_000, MemoryBytes: os.totalmem() },
-      Engine: { EngineVersion: ENGINE_VERSION, ...(Object.keys(labels).length > 0 ? { Labels: labels } : {}), Plugins: plugins },
-      TLSInfo: tlsInfo(options.ca),
-    },
+    Description: await nodeDescription(ctx, options.ca),
     Status: { State: 'ready', Addr: options.addr },
     ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: options.managerAddr },
   };
@@ -83,6 +86,7 @@ export async function updateNode(ctx: SwarmContext, id: string, version: number,
   const changed = await ctx.store.transaction((tx) => {
     const current = tx.get('nodes', node.ID);
     if (!current) throw rpcError('NotFound', 'NotFound', `node ${node.ID} not found`);
+    if (current.Spec.Role === 'worker' && spec.Role === 'manager') throw oneManagerOnly();
     if (current.Spec.Role === 'manager' && spec.Role === 'worker') {
       const managers = tx.list('nodes').filter((n) => n.Spec.Role === 'manager');
       if (managers.length === 1 && managers[0]?.ID === current.ID) {
@@ -95,11 +99,19 @@ export async function updateNode(ctx: SwarmContext, id: string, version: number,
   if (changed) await reconcile(ctx);
 }
 
-/** `node rm`: the one node is the swarm's manager, which swarmkit never removes (demoting it is refused too). */
-export async function removeNode(ctx: SwarmContext, id: string, _force: boolean): Promise<void> {
+/**
+ * `node rm` as swarmkit's RemoveNode: never the manager; a worker that is still up only with
+ * `force`. Its next call to the manager is refused (it is no member), and its tasks are placed
+ * elsewhere.
+ */
+export async function removeNode(ctx: SwarmContext, id: string, force: boolean): Promise<void> {
   const node = await inspectNode(ctx, id);
   if (node.Spec.Role === 'manager') {
     throw rpcError('InvalidArgument', 'FailedPrecondition', `node ${node.ID} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal`);
   }
+  if (!force && node.Status.State !== 'down') {
+    throw rpcError('InvalidArgument', 'FailedPrecondition', `node ${node.ID} is not down and can't be removed`);
+  }
   await ctx.store.transaction((tx) => tx.delete('nodes', node.ID));
+  await reconcile(ctx);
 }

@@ -3,9 +3,11 @@ import { asCtrError, isCtrError, isNotFound } from '@ctr/errors';
 import type { ClusterTx, SwarmContext } from './context';
 import { newId } from './ids';
 import { syncIngress } from './ingress';
+import { localNode } from './membership';
 import { historyNeeded, restartDelayMs, shouldRestart } from './restart';
+import { eligibleNodes, nodeKeepsTasks, scheduleTask } from './scheduler';
 import { swarmTime } from './store';
-import { createTaskContainer, removeAllTaskFiles, removeTaskContainer, stopTaskContainer } from './task-container';
+import { createTaskContainer, managerEnvironment, removeAllTaskFiles, removeTaskContainer, stopTaskContainer, type TaskEnvironment } from './task-container';
 import { advance, dirty, ended, isGlobal, isJob, live, modeKind, newTask, slotKey, stateIndex, TASK_LABEL } from './tasks';
 import { updateInProgress, updateStep } from './updater';
 import type { Node, Service, SwarmInspect, Task, TaskState, TaskStatus } from './types';
@@ -14,7 +16,7 @@ import type { Node, Service, SwarmInspect, Task, TaskState, TaskStatus } from '.
 const DEFAULT_HISTORY = 5;
 
 /** What a task's container was seen doing, outside the store's lock. */
-type Fact =
+export type Fact =
   | { kind: 'running'; id: string; pid: number }
   | { kind: 'exited'; id: string; code: number; ranMs: number | undefined; error: string }
   | { kind: 'created' }
@@ -45,7 +47,8 @@ export interface PassOptions {
 
 const earliest = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
 
-async function observe(ctx: SwarmContext, ref: string): Promise<Fact> {
+/** What a task's container is doing now (on whichever node runs it: the manager for its own tasks, a worker for its). */
+export async function observe(ctx: SwarmContext, ref: string): Promise<Fact> {
   let inspect: ContainerInspect;
   try {
     inspect = await ctx.engine.inspect(ref);
@@ -62,7 +65,7 @@ async function observe(ctx: SwarmContext, ref: string): Promise<Fact> {
 }
 
 /** The status a fact moves a task to (moby's executor's words: started, finished, shutdown, `task: non-zero exit (N)`). */
-function statusOf(fact: Fact, task: Task): Omit<TaskStatus, 'Timestamp'> | undefined {
+export function statusOf(fact: Fact, task: Task): Omit<TaskStatus, 'Timestamp'> | undefined {
   const stopping = stateIndex(task.DesiredState) > stateIndex('complete');
   switch (fact.kind) {
     case 'running':
@@ -100,16 +103,18 @@ function observed(task: Task, service: Service | undefined): boolean {
  * the task's, so only one process prepares it.
  */
 export async function reconcileOnce(ctx: SwarmContext, serviceId?: string, options: PassOptions = {}): Promise<PassResult> {
-  const [tasks, services] = await Promise.all([ctx.store.list('tasks'), ctx.store.list('services')]);
+  const [tasks, services, self] = await Promise.all([ctx.store.list('tasks'), ctx.store.list('services'), localNode(ctx)]);
+  const localId = self?.NodeID;
   const byId = new Map(services.map((s) => [s.ID, s]));
   const facts = new Map<string, Fact>();
   await Promise.all(
     tasks
       .filter((t) => serviceId === undefined || t.ServiceID === serviceId)
-      .filter((t) => observed(t, byId.get(t.ServiceID)))
+      // Another node's tasks are its worker's to observe: their statuses come from its reports.
+      .filter((t) => t.NodeID === localId && observed(t, byId.get(t.ServiceID)))
       .map(async (t) => facts.set(t.ID, await observe(ctx, t.Status.ContainerStatus?.ContainerID as string))),
   );
-  const plan = await ctx.store.transaction((tx) => decide(tx, serviceId, facts, Date.now()));
+  const plan = await ctx.store.transaction((tx) => decide(tx, serviceId, facts, Date.now(), localId));
   await act(ctx, plan, options);
   await syncIngress(ctx);
   return { wakeAt: plan.wakeAt };
@@ -120,8 +125,9 @@ export async function reconcile(ctx: SwarmContext, serviceId?: string): Promise<
   await reconcileOnce(ctx, serviceId);
 }
 
-function decide(tx: ClusterTx, serviceId: string | undefined, facts: ReadonlyMap<string, Fact>, now: number): Plan {
-  const [node] = tx.list('nodes');
+function decide(tx: ClusterTx, serviceId: string | undefined, facts: ReadonlyMap<string, Fact>, now: number, localId: string | undefined): Plan {
+  const nodes = tx.list('nodes');
+  const node = nodes.find((n) => n.ID === localId);
   const [cluster] = tx.list('cluster');
   const services = tx.list('services');
   const byId = new Map(services.map((s) => [s.ID, s]));
@@ -133,30 +139,39 @@ function decide(tx: ClusterTx, serviceId: string | undefined, facts: ReadonlyMap
     if (next && advance(task, next)) tx.update('tasks', task);
   }
   const writer = new TaskWriter(tx, all, facts);
+  // The scheduler counts every service's tasks; a pass over one service changes only its own.
+  const inPass = new Set(all.map((t) => t.ID));
+  const others = serviceId === undefined ? [] : tx.list('tasks').filter((t) => !inPass.has(t.ID));
   for (const service of services) {
     if (serviceId !== undefined && service.ID !== serviceId) continue;
     const mine = all.filter((t) => t.ServiceID === service.ID);
-    plan.wakeAt = earliest(plan.wakeAt, orchestrate(writer, service, mine, node, now));
+    plan.wakeAt = earliest(plan.wakeAt, orchestrate(writer, service, mine, { nodes, others }, now));
   }
   // The tasks of a removed service go with it.
   for (const task of all) if (!byId.has(task.ServiceID)) writer.desire(task, 'remove');
   const history = cluster?.Spec.Orchestration.TaskHistoryRetentionLimit ?? DEFAULT_HISTORY;
   for (const service of services) if (serviceId === undefined || service.ID === serviceId) reapHistory(writer, writer.tasks.filter((t) => t.ServiceID === service.ID), history);
+  const local = (task: Task): boolean => task.NodeID === '' || task.NodeID === localId;
   for (const task of [...writer.tasks]) {
     const service = byId.get(task.ServiceID);
     const desired = task.DesiredState;
     if (stateIndex(desired) > stateIndex('complete')) {
-      if (task.Status.ContainerStatus?.ContainerID && !ended(task)) plan.stop.push(task);
-      else if (!ended(task)) writer.status(task, { State: 'shutdown', Message: 'shutdown' });
+      const running = Boolean(task.Status.ContainerStatus?.ContainerID) && !ended(task);
+      // A removed node never reports again: its tasks are orphaned (swarmkit's word), and may go.
+      if (running && !nodes.some((n) => n.ID === task.NodeID)) writer.status(task, { State: 'orphaned', Message: 'node removed' });
+      // Another node's container is its worker's to stop (it sees the desired state), and to report.
+      else if (running && local(task)) plan.stop.push(task);
+      else if (!running && !ended(task)) writer.status(task, { State: 'shutdown', Message: 'shutdown' });
       // Its container goes with the deleted tasks' below.
       if (desired === 'remove' && (ended(task) || !task.Status.ContainerStatus?.ContainerID)) writer.delete(task);
       continue;
     }
-    if (!service || !node || !task.NodeID) continue;
+    if (!service || !node || task.NodeID !== node.ID) continue;
     if (task.Status.State === 'assigned') plan.prepare.push({ service, task });
     else if (task.Status.State === 'ready' && desired !== 'ready' && facts.get(task.ID)?.kind === 'created') plan.start.push({ service, task });
   }
-  for (const task of writer.deleted) if (!plan.remove.some((t) => t.ID === task.ID)) plan.remove.push(task);
+  // A worker removes its own tasks' containers once they leave its assignments.
+  for (const task of writer.deleted) if (local(task) && !plan.remove.some((t) => t.ID === task.ID)) plan.remove.push(task);
   writer.flush();
   return plan;
 }
@@ -231,36 +246,14 @@ export class TaskWriter {
   }
 }
 
-/** A node that takes new tasks, and the reason swarmkit's scheduler gives when it does not. */
-function placement(node: Node | undefined, service: Service): { ok: true } | { ok: false; err: string } {
-  if (!node || node.Spec.Availability !== 'active' || node.Status.State !== 'ready') return { ok: false, err: 'no suitable node (1 node not available for new tasks)' };
-  if (!constraintsHold(node, service.Spec.TaskTemplate.Placement?.Constraints ?? [])) return { ok: false, err: 'no suitable node (scheduling constraints not satisfied on 1 node)' };
-  return { ok: true };
-}
-
-/** swarmkit's placement constraints (`node.role==manager`, `node.labels.zone!=east`…) against the one node. */
-function constraintsHold(node: Node, constraints: readonly string[]): boolean {
-  return constraints.every((constraint) => {
-    const match = /^\s*([^=!\s]+)\s*(==|!=)\s*(.*?)\s*$/.exec(constraint);
-    if (!match) return false;
-    const [, key = '', op, expected = ''] = match;
-    const lower = key.toLowerCase();
-    const actual =
-      lower === 'node.id' ? node.ID
-      : lower === 'node.hostname' ? node.Description.Hostname
-      : lower === 'node.role' ? node.Spec.Role
-      : lower === 'node.platform.os' ? node.Description.Platform.OS
-      : lower === 'node.platform.arch' ? node.Description.Platform.Architecture
-      : lower.startsWith('node.labels.') ? node.Spec.Labels[key.slice('node.labels.'.length)]
-      : lower.startsWith('engine.labels.') ? node.Description.Engine.Labels?.[key.slice('engine.labels.'.length)]
-      : undefined;
-    const equal = actual !== undefined && actual.toLowerCase() === expected.toLowerCase();
-    return op === '==' ? equal : !equal;
-  });
-}
-
 /** One service's decisions; returns when a timer should bring the next pass. */
-function orchestrate(writer: TaskWriter, service: Service, tasks: Task[], node: Node | undefined, now: number): number | undefined {
+function orchestrate(writer: TaskWriter, service: Service, tasks: Task[], cluster: { nodes: readonly Node[]; others: readonly Task[] }, now: number): number | undefined {
+  const { nodes } = cluster;
+  const nodeOf = new Map(nodes.map((n) => [n.ID, n]));
+  // What the scheduler counts: the pass's tasks (with its assignments so far) and the other services'.
+  const everyTask = (): Task[] => [...cluster.others, ...writer.tasks];
+  // Whether a node takes the service's tasks, whatever it runs already (MaxReplicas aside).
+  const suits = (n: Node): boolean => eligibleNodes(service, [n], []).nodes.length > 0;
   const kind = modeKind(service);
   const job = isJob(kind);
   const iteration = service.JobStatus?.JobIteration.Index ?? 0;
@@ -275,7 +268,6 @@ function orchestrate(writer: TaskWriter, service: Service, tasks: Task[], node: 
     }
     return slots;
   };
-  const drained = node?.Spec.Availability === 'drain';
   const liveDesire: TaskState = job ? 'complete' : 'running';
 
   // A job's tasks of an earlier run are shut down: the job runs again from its new spec.
@@ -283,7 +275,8 @@ function orchestrate(writer: TaskWriter, service: Service, tasks: Task[], node: 
 
   for (const [, slot] of slotsOf()) {
     for (const task of slot.filter((t) => t.DesiredState === 'ready' || t.DesiredState === liveDesire)) {
-      const onDrained = drained && task.NodeID !== '' && task.NodeID === node?.ID && !ended(task);
+      // Its node is drained, down or gone: swarmkit's orchestrator moves the task elsewhere.
+      const onDrained = task.NodeID !== '' && !nodeKeepsTasks(nodeOf.get(task.NodeID)) && !ended(task);
       if (!ended(task) && !onDrained) continue;
       // A job's task that completed is done, and stays as it is.
       if (job && task.Status.State === 'complete') continue;
@@ -306,12 +299,19 @@ function orchestrate(writer: TaskWriter, service: Service, tasks: Task[], node: 
   }
 
   const slots = slotsOf();
-  const where = placement(node, service);
   if (kind === 'replicated') scaleReplicated(writer, service, slots);
   else if (kind === 'replicated-job') runReplicatedJob(writer, service, slots);
-  else if (node && where.ok && ![...slots.values()].some((slot) => occupies(slot, job))) writer.create(service, { nodeId: node.ID }, liveDesire);
-  // A global service's tasks leave a node that no longer takes them (drained, or its constraints changed).
-  if (kind === 'global' && node && !where.ok && node.Spec.Availability !== 'pause') for (const t of writer.tasks) if (t.ServiceID === service.ID && live(t)) writer.desire(t, 'shutdown');
+  else {
+    // Global: one task on every node that takes it.
+    for (const n of eligibleNodes(service, nodes, []).nodes) if (!occupies(slots.get(n.ID) ?? [], job)) writer.create(service, { nodeId: n.ID }, liveDesire);
+  }
+  // A global service's tasks leave a node that no longer takes them (its constraints changed); a paused node keeps them.
+  if (kind === 'global') {
+    for (const t of writer.tasks) {
+      const n = nodeOf.get(t.NodeID);
+      if (t.ServiceID === service.ID && live(t) && n && n.Spec.Availability !== 'pause' && !suits(n)) writer.desire(t, 'shutdown');
+    }
+  }
 
   if (!job) wakeAt = earliest(wakeAt, updateStep(writer, service, slotsOf(), now));
 
@@ -321,17 +321,25 @@ function orchestrate(writer: TaskWriter, service: Service, tasks: Task[], node: 
     for (const t of slot) if (live(t) && dirty(service, t)) writer.desire(t, 'shutdown');
   }
 
-  // Scheduling: one node, so a task is assigned to it when it takes new tasks, else it waits.
+  // Scheduling: a global task waits for its own node to take it; a replicated one goes where the scheduler spreads it.
   for (const task of writer.tasks) {
     if (task.ServiceID !== service.ID || !live(task) || stateIndex(task.Status.State) >= stateIndex('assigned')) continue;
-    if (where.ok) {
-      if (task.NodeID === '' && node) writer.assign(task, node.ID);
-      writer.status(task, { State: 'assigned', Message: 'scheduler assigned task to node' });
-    } else {
-      writer.pend(task, where.err);
+    const placed = task.NodeID !== '' ? placeOn(service, nodeOf.get(task.NodeID), task.NodeID) : scheduleTask(service, nodes, everyTask());
+    if ('err' in placed) {
+      writer.pend(task, placed.err);
+      continue;
     }
+    if (task.NodeID === '') writer.assign(task, placed.nodeId);
+    writer.status(task, { State: 'assigned', Message: 'scheduler assigned task to node' });
   }
   return wakeAt;
+}
+
+/** A global task's own node, or why it waits (the node counted as swarmkit's scheduler counts one). */
+function placeOn(service: Service, node: Node | undefined, nodeId: string): { nodeId: string } | { err: string } {
+  if (!node) return { err: 'no suitable node (1 node not available for new tasks)' };
+  const { err } = eligibleNodes(service, [node], []);
+  return err === undefined ? { nodeId } : { err };
 }
 
 /**
@@ -398,28 +406,43 @@ function reapHistory(writer: TaskWriter, tasks: readonly Task[], limit: number):
   }
 }
 
-/** The containers' side of a pass: stops first (a stop-first update's), then removals, then new tasks' containers. */
-async function act(ctx: SwarmContext, plan: Plan, options: PassOptions): Promise<void> {
+/** What one node does to its task containers: the manager for its own tasks after a pass, a worker for its assignments. */
+export interface ContainerWork {
+  stop: Task[];
+  /** Tasks that are gone: their containers (and files) go. */
+  remove: Task[];
+  /** New tasks' containers to make (and start, unless desired `ready`), each with how to get its environment. */
+  prepare: Array<{ service: Service; task: Task; env: () => Promise<TaskEnvironment> }>;
+  /** Prepared tasks whose containers now start. */
+  start: Task[];
+}
+
+/**
+ * The containers' side: stops first (a stop-first update's), then removals, then new tasks'
+ * containers made and started. Returns the status each task reached, for the caller to record
+ * (the manager in its store, a worker in its report). A task whose environment cannot be had
+ * (a secret gone, a network missing) or whose container cannot be made is `rejected`, in the
+ * error's words, as moby's executor rejects it.
+ */
+export async function carryOut(ctx: SwarmContext, work: ContainerWork): Promise<Map<string, Omit<TaskStatus, 'Timestamp'>>> {
   const outcomes = new Map<string, Omit<TaskStatus, 'Timestamp'>>();
   await Promise.all(
-    plan.stop.map(async (task) => {
+    work.stop.map(async (task) => {
       await stopTaskContainer(ctx, task);
       const fact = await observe(ctx, task.Status.ContainerStatus?.ContainerID as string);
       const next = statusOf(fact, task);
       if (next) outcomes.set(task.ID, next);
     }),
   );
-  await Promise.all(plan.remove.map((task) => removeTaskContainer(ctx, task.Status.ContainerStatus?.ContainerID, task.ID)));
-  const { node } = plan;
-  const starts = new Map<string, string>();
-  for (const { task } of plan.start) starts.set(task.ID, task.Status.ContainerStatus?.ContainerID as string);
+  await Promise.all(work.remove.map((task) => removeTaskContainer(ctx, task.Status.ContainerStatus?.ContainerID, task.ID)));
+  const starts = new Map<string, { task: Task; id: string }>();
+  for (const task of work.start) starts.set(task.ID, { task, id: task.Status.ContainerStatus?.ContainerID as string });
   await Promise.all(
-    plan.prepare.map(async ({ service, task }) => {
-      if (!node) return;
+    work.prepare.map(async ({ service, task, env }) => {
       try {
-        const id = await createTaskContainer(ctx, service, task, node, plan.cluster, options.auth);
+        const id = await createTaskContainer(ctx, service, task, await env());
         outcomes.set(task.ID, { State: 'ready', Message: 'prepared', ContainerStatus: { ContainerID: id, PID: 0, ExitCode: 0 } });
-        if (task.DesiredState !== 'ready') starts.set(task.ID, id);
+        if (task.DesiredState !== 'ready') starts.set(task.ID, { task, id });
       } catch (error) {
         // Another process prepares this task: its container has the task's name already.
         if (isCtrError(error) && error.code === 'Conflict') return;
@@ -428,22 +451,33 @@ async function act(ctx: SwarmContext, plan: Plan, options: PassOptions): Promise
     }),
   );
   await Promise.all(
-    [...starts].map(async ([taskId, id]) => {
+    [...starts.values()].map(async ({ task, id }) => {
       try {
         await ctx.engine.start(id);
       } catch (error) {
         // Started by another process meanwhile: what it does now is the fact to record.
         const fact = await observe(ctx, id);
         if (fact.kind !== 'running' && fact.kind !== 'exited') {
-          outcomes.set(taskId, { State: 'failed', Message: 'starting', Err: `starting container failed: ${asCtrError(error).message}` });
+          outcomes.set(task.ID, { State: 'failed', Message: 'starting', Err: `starting container failed: ${asCtrError(error).message}` });
           return;
         }
       }
-      const task = [...plan.prepare.map((p) => p.task), ...plan.start.map((s) => s.task)].find((t) => t.ID === taskId) as Task;
       const next = statusOf(await observe(ctx, id), task);
-      outcomes.set(taskId, next ?? { State: 'starting', Message: 'starting', ContainerStatus: { ContainerID: id, PID: 0, ExitCode: 0 } });
+      outcomes.set(task.ID, next ?? { State: 'starting', Message: 'starting', ContainerStatus: { ContainerID: id, PID: 0, ExitCode: 0 } });
     }),
   );
+  return outcomes;
+}
+
+/** The manager's side of a pass: its own tasks' containers, the outcomes recorded in the store. */
+async function act(ctx: SwarmContext, plan: Plan, options: PassOptions): Promise<void> {
+  const { node, cluster } = plan;
+  const outcomes = await carryOut(ctx, {
+    stop: plan.stop,
+    remove: plan.remove,
+    prepare: node ? plan.prepare.map(({ service, task }) => ({ service, task, env: () => managerEnvironment(ctx, service, task, node, cluster, options.auth) })) : [],
+    start: plan.start.map(({ task }) => task),
+  });
   if (outcomes.size === 0) return;
   await ctx.store.transaction((tx) => {
     for (const [id, next] of outcomes) {

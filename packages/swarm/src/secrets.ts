@@ -4,7 +4,7 @@ import { invalidArgument, notFound, unsupported } from '@ctr/errors';
 import type { SwarmContext } from './context';
 import { newId } from './ids';
 import { findObject, labelsMatch, prefixMatch, rpcError } from './store';
-import type { Config, ConfigReference, ConfigSpec, Secret, SecretReference, SecretSpec, Service, SwarmFilters } from './types';
+import type { Config, ConfigReference, ConfigSpec, Secret, SecretReference, SecretSpec, Service, SwarmFilters, Task } from './types';
 
 /**
  * Secrets and configs are one kind of object twice over (swarmkit's controlapi/secret.go and
@@ -182,12 +182,21 @@ export interface TaskFile {
   mode: number;
 }
 
-async function taskFiles(ctx: SwarmContext, kind: Kind, refs: ReadonlyArray<{ id: string; name: string; file: SecretReference['File'] }>): Promise<TaskFile[]> {
+type Reference = { id: string; name: string; file: SecretReference['File'] };
+
+/** A task's references as swarmkit reads them: a reference without File (and not Runtime) is a file named for it, 0444. */
+const secretRefs = (refs: readonly SecretReference[]): Reference[] =>
+  refs.map((r) => ({ id: r.SecretID, name: r.SecretName, file: r.File ?? (r.Runtime ? undefined : { Name: r.SecretName, UID: '0', GID: '0', Mode: 0o444 }) }));
+const configRefs = (refs: readonly ConfigReference[]): Reference[] =>
+  refs.map((r) => ({ id: r.ConfigID, name: r.ConfigName, file: r.File ?? (r.Runtime ? undefined : { Name: r.ConfigName, UID: '0', GID: '0', Mode: 0o444 }) }));
+
+/** The files, from the objects given (the store's on a manager, the assignments' on a worker). */
+function taskFiles(kind: Kind, objects: readonly Stored[], refs: readonly Reference[]): TaskFile[] {
   const files: TaskFile[] = [];
   for (const ref of refs) {
     // A config given to the runtime (a credential spec) is not a file.
     if (!ref.file) continue;
-    const object = await ctx.store.get(kind.store, ref.id);
+    const object = objects.find((o) => o.ID === ref.id);
     if (!object) throw notFound(`${kind.noun} ${ref.id} not found`);
     const target = ref.file.Name || ref.name;
     if (target.split('/').includes('..')) throw invalidArgument(`${kind.noun} ${ref.name}: target ${target} leaves ${kind.mountDir}`);
@@ -203,12 +212,29 @@ async function taskFiles(ctx: SwarmContext, kind: Kind, refs: ReadonlyArray<{ id
   return files;
 }
 
+/** The objects `refs` name, read from the store. */
+async function referenced(ctx: SwarmContext, kind: Kind, refs: readonly Reference[]): Promise<Stored[]> {
+  const objects = await Promise.all(refs.map((r) => ctx.store.get(kind.store, r.id)));
+  return objects.filter((o): o is Stored => o !== undefined);
+}
+
 /** The files of a task's secrets: `/run/secrets/<name>` unless the reference names another target. */
 export async function secretFiles(ctx: SwarmContext, refs: readonly SecretReference[] = []): Promise<TaskFile[]> {
-  return taskFiles(ctx, SECRETS, refs.map((r) => ({ id: r.SecretID, name: r.SecretName, file: r.File ?? (r.Runtime ? undefined : { Name: r.SecretName, UID: '0', GID: '0', Mode: 0o444 }) })));
+  return taskFiles(SECRETS, await referenced(ctx, SECRETS, secretRefs(refs)), secretRefs(refs));
 }
 
 /** The files of a task's configs: `/<name>` unless the reference names another target. */
 export async function configFiles(ctx: SwarmContext, refs: readonly ConfigReference[] = []): Promise<TaskFile[]> {
-  return taskFiles(ctx, CONFIGS, refs.map((r) => ({ id: r.ConfigID, name: r.ConfigName, file: r.File ?? (r.Runtime ? undefined : { Name: r.ConfigName, UID: '0', GID: '0', Mode: 0o444 }) })));
+  return taskFiles(CONFIGS, await referenced(ctx, CONFIGS, configRefs(refs)), configRefs(refs));
+}
+
+/** A task's secret and config files from the objects a worker was given with its assignments (data included). */
+export function taskFilesFrom(objects: { secrets: readonly Secret[]; configs: readonly Config[] }, refs: { secrets?: readonly SecretReference[]; configs?: readonly ConfigReference[] }): TaskFile[] {
+  return [...taskFiles(SECRETS, objects.secrets, secretRefs(refs.secrets ?? [])), ...taskFiles(CONFIGS, objects.configs, configRefs(refs.configs ?? []))];
+}
+
+/** The IDs of the secrets and configs a task refers to (what the dispatcher sends a worker with it). */
+export function taskReferences(task: Pick<Task, 'Spec'>): { secrets: string[]; configs: string[] } {
+  const spec = task.Spec.ContainerSpec;
+  return { secrets: (spec?.Secrets ?? []).map((r) => r.SecretID), configs: (spec?.Configs ?? []).map((r) => r.ConfigID) };
 }

@@ -4,12 +4,15 @@ import type { SwarmContext } from './context';
 import { sleep } from './orchestrator';
 import { findObject } from './store';
 import { taskName } from './tasks';
-import type { Service, ServiceLogLine, ServiceLogsOptions, Task } from './types';
+import { localNode } from './membership';
+import { remoteTaskLines } from './remote-logs';
+import type { Node, Service, ServiceLogLine, ServiceLogsOptions, Task } from './types';
 
 /** How often a following reader looks for the service's new tasks. */
 const NEW_TASKS_MS = 1000;
 
-function engineOptions(options: ServiceLogsOptions): ContainerLogsOptions {
+/** The engine's log options for a service's (refused in docker's words: `invalid tail value`). */
+export function engineOptions(options: ServiceLogsOptions): ContainerLogsOptions {
   const tail = options.tail === undefined || options.tail === 'all' ? undefined : Number(options.tail);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidArgument(`invalid tail value: ${options.tail}`);
   return {
@@ -22,11 +25,8 @@ function engineOptions(options: ServiceLogsOptions): ContainerLogsOptions {
   };
 }
 
-/** One task's lines, each with the task's context (what docker's log details carry as com.docker.swarm.*). */
-async function* taskLines(ctx: SwarmContext, service: Service | undefined, task: Task, options: ContainerLogsOptions): AsyncGenerator<ServiceLogLine> {
-  const ref = task.Status.ContainerStatus?.ContainerID;
-  if (!ref) return;
-  const context = { id: task.ID, name: taskName(service?.Spec.Name ?? '', task), nodeId: task.NodeID, serviceId: task.ServiceID };
+/** One container's lines, each with its task's context (what docker's log details carry as com.docker.swarm.*). */
+export async function* containerLines(ctx: SwarmContext, ref: string, context: ServiceLogLine['task'], options: ContainerLogsOptions): AsyncGenerator<ServiceLogLine> {
   try {
     for await (const entry of ctx.engine.logs(ref, options)) {
       yield { stream: entry.stream === 'stderr' ? 'stderr' : 'stdout', task: context, line: entry.line, timestamp: entry.time };
@@ -37,15 +37,33 @@ async function* taskLines(ctx: SwarmContext, service: Service | undefined, task:
   }
 }
 
+/** Where a pass reads a task's lines: here, or from the worker that runs it. */
+interface Readers {
+  localId: string | undefined;
+  nodes: ReadonlyMap<string, Node>;
+}
+
+/** One task's lines: its container's on this node, or its worker's (`GET /logs` on the worker's agent). */
+function taskLines(ctx: SwarmContext, readers: Readers, service: Service | undefined, task: Task, options: ServiceLogsOptions): AsyncIterable<ServiceLogLine> {
+  const ref = task.Status.ContainerStatus?.ContainerID;
+  const context = { id: task.ID, name: taskName(service?.Spec.Name ?? '', task), nodeId: task.NodeID, serviceId: task.ServiceID };
+  if (!ref) return (async function* () {})();
+  if (task.NodeID !== '' && task.NodeID !== readers.localId) return remoteTaskLines(ctx, readers.nodes.get(task.NodeID), context, options);
+  return containerLines(ctx, ref, context, engineOptions(options));
+}
+
 /**
  * Lines of several tasks: without follow, all of them in time order (each task's tail first);
  * with follow, as they come, the service's new tasks joining (`more`) until the signal aborts.
  */
 async function* merged(ctx: SwarmContext, service: Service | undefined, first: Task[], options: ServiceLogsOptions, more?: () => Promise<Task[]>): AsyncGenerator<ServiceLogLine> {
-  const engine = engineOptions(options);
+  // Refused before any line: the options are checked here, whichever node reads them.
+  engineOptions(options);
+  const [self, nodes] = await Promise.all([localNode(ctx), ctx.store.list('nodes')]);
+  const where: Readers = { localId: self?.NodeID, nodes: new Map(nodes.map((n) => [n.ID, n])) };
   if (!options.follow) {
     const lines: ServiceLogLine[] = [];
-    for (const task of first) for await (const line of taskLines(ctx, service, task, engine)) lines.push(line);
+    for (const task of first) for await (const line of taskLines(ctx, where, service, task, options)) lines.push(line);
     yield* lines.sort((a, b) => (a.timestamp ?? '').localeCompare(b.timestamp ?? ''));
     return;
   }
@@ -60,7 +78,7 @@ async function* merged(ctx: SwarmContext, service: Service | undefined, first: T
     readers++;
     void (async () => {
       try {
-        for await (const line of taskLines(ctx, service, task, engine)) {
+        for await (const line of taskLines(ctx, where, service, task, options)) {
           queue.push(line);
           wake?.();
         }

@@ -7,6 +7,7 @@ import { swarmNetworkFor } from './networks';
 import { reconcileOnce } from './orchestrator';
 import { DEFAULT_RESTART_DELAY_NS } from './restart';
 import { allocatePorts } from './ports';
+import { parseConstraints } from './scheduler';
 import { findObject, rpcError, swarmTime } from './store';
 import { decodeRegistryAuth, removeTaskContainer, stopTaskContainer } from './task-container';
 import { isJob, live, modeKind } from './tasks';
@@ -42,6 +43,8 @@ function validateTask(task: TaskSpec): void {
   }
   if ((task.RestartPolicy?.Delay ?? 0) < 0) throw invalid('TaskSpec: restart-delay cannot be negative');
   if ((task.RestartPolicy?.Window ?? 0) < 0) throw invalid('TaskSpec: restart-window cannot be negative');
+  // swarmkit's validatePlacement: a constraint that does not parse is refused in its words.
+  parseConstraints(task.Placement?.Constraints);
   const container = task.ContainerSpec;
   if (!container) throw invalid('TaskSpec: missing runtime');
   if (!container.Image) throw invalid('ContainerSpec: image reference must be provided');

@@ -1,6 +1,8 @@
 import type { Engine } from '@ctr/engine';
 import { initSwarm, inspectSwarm, joinSwarm, leaveSwarm, requireManager, swarmInfo, swarmUnlockKey, unlockSwarm, updateSwarm } from './cluster';
+import { ensureAgent, runAgent, superviseAgent } from './agent';
 import type { SwarmContext } from './context';
+import { isWorker } from './membership';
 import { emitClusterEvents } from './events';
 import { inspectNode, listNodes, removeNode, updateNode } from './nodes';
 import { containerExited, reconcile, startMonitor } from './orchestrator';
@@ -37,6 +39,12 @@ import type {
 export interface SwarmOptions {
   /** The engine whose containers run the swarm's tasks; the swarm's state lives under its root and run root. */
   engine: Engine;
+  /**
+   * The command line of this root's node agent, started detached when the root is in a swarm
+   * and none runs (the CLI's hidden `ctr swarm agent`). Without it (ctrd, which runs the agent
+   * in-process through `superviseAgent`, or a library user) no process is started.
+   */
+  agentCommand?: readonly string[];
 }
 
 /**
@@ -46,6 +54,8 @@ export interface SwarmOptions {
  */
 export class Swarm implements SwarmApi {
   private ctx: SwarmContext | undefined;
+  /** ctrd's in-process agent, when `superviseAgent` runs. */
+  private supervisor: { kick(): Promise<void> } | undefined;
 
   constructor(private readonly options: SwarmOptions) {}
 
@@ -56,21 +66,37 @@ export class Swarm implements SwarmApi {
     return this.ctx;
   }
 
-  /** The context, once this engine is known to manage an unlocked swarm. */
+  /** The context, once this engine is known to manage an unlocked swarm; its node agent is started if it is not running. */
   private async manager(): Promise<SwarmContext> {
     const ctx = this.context();
-    await requireManager(ctx);
+    try {
+      await requireManager(ctx);
+    } catch (error) {
+      // A worker refuses the verb, and its agent is kept going all the same.
+      if (isWorker(ctx)) await this.agent();
+      throw error;
+    }
+    await this.agent();
     return ctx;
+  }
+
+  /** This root's node agent running (when the root is in a swarm): ctrd's in-process one, else the detached `agentCommand`. */
+  private async agent(): Promise<void> {
+    if (this.supervisor) await this.supervisor.kick();
+    else if (this.options.agentCommand) await ensureAgent(this.context(), this.options.agentCommand);
   }
 
   // ---------------------------------------------------------------- the swarm
 
-  init(request: InitRequest): Promise<string> {
-    return initSwarm(this.context(), request);
+  async init(request: InitRequest): Promise<string> {
+    const nodeId = await initSwarm(this.context(), request);
+    await this.agent();
+    return nodeId;
   }
 
-  async join(_request: { ListenAddr?: string; AdvertiseAddr?: string; RemoteAddrs: string[]; JoinToken: string; Availability?: NodeAvailability }): Promise<void> {
-    joinSwarm(this.context());
+  async join(request: { ListenAddr?: string; AdvertiseAddr?: string; DataPathAddr?: string; RemoteAddrs: string[]; JoinToken: string; Availability?: NodeAvailability }): Promise<void> {
+    await joinSwarm(this.context(), request);
+    await this.agent();
   }
 
   leave(force: boolean): Promise<void> {
@@ -226,8 +252,22 @@ export class Swarm implements SwarmApi {
   /** After a start (ctrd's, or the first verb after a reboot): make the tasks and the routing mesh match the specs again. */
   async recover(): Promise<void> {
     const ctx = this.context();
+    if (isWorker(ctx)) return this.agent();
     if (!ctx.store.active()) return;
     await requireManager(ctx);
     await reconcile(ctx);
+    await this.agent();
+  }
+
+  /** The hidden `ctr swarm agent`: this root's node agent in this process, until `signal` fires or the root leaves its swarm. */
+  runAgent(signal: AbortSignal, log?: (message: string) => void): Promise<void> {
+    return runAgent(this.context(), signal, log);
+  }
+
+  /** ctrd: runs the node agent in this process whenever the root is in a swarm (and no detached agent already serves it), until `signal` fires. */
+  superviseAgent(signal: AbortSignal, log: (message: string) => void): Promise<void> {
+    const supervisor = superviseAgent(this.context(), signal, log);
+    this.supervisor = supervisor;
+    return supervisor.done;
   }
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { AUTO_REMOVAL, type ApiMount, type AuthConfig, type CreateContainerOptions } from '@ctr/engine';
 import { CtrError, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
 import { writeFileAtomic } from '@ctr/store';
+import type { EndpointRequest } from '@ctr/network';
 import type { SwarmContext } from './context';
 import { taskNetworks } from './networks';
 import { configFiles, secretFiles, type TaskFile } from './secrets';
@@ -84,7 +85,7 @@ function extraHosts(hosts: readonly string[]): string[] {
  * host-mode ports as the container's own port bindings, restart policy `no` (the swarm replaces
  * a task rather than restarting its container).
  */
-export function taskContainerOptions(service: Service, task: Task, node: Node, cluster: SwarmInspect | undefined): CreateContainerOptions {
+export function taskContainerOptions(service: Service, task: Task, node: Node, cluster: Pick<SwarmInspect, 'Spec'> | undefined): CreateContainerOptions {
   const spec: ContainerSpec = task.Spec.ContainerSpec ?? { Image: '' };
   const context = templateContext(service, task, node);
   const expand = (text: string, field: string): string => expandTemplate(text, context, field);
@@ -234,23 +235,46 @@ async function ensureImage(ctx: SwarmContext, image: string, auth: AuthConfig | 
 }
 
 /**
+ * What a task's container is made with besides its spec: on the manager read from the store
+ * (`managerEnvironment`), on a worker from its assignments — the container's making is the same.
+ */
+export interface TaskEnvironment {
+  /** The node the task runs on (for templates and the node label). */
+  node: Node;
+  cluster: Pick<SwarmInspect, 'Spec'> | undefined;
+  /** Its secrets' and configs' files, data included. */
+  files: readonly TaskFile[];
+  /** The networks it joins, in order: the create takes the first, connects the rest. */
+  networks: readonly EndpointRequest[];
+  /** The service's registry credentials, for its image's pull. */
+  auth?: AuthConfig;
+}
+
+/** A task's environment on the manager: its secrets and configs from the store, its networks from this engine. */
+export async function managerEnvironment(ctx: SwarmContext, service: Service, task: Task, node: Node, cluster: SwarmInspect | undefined, auth?: AuthConfig): Promise<TaskEnvironment> {
+  const spec = task.Spec.ContainerSpec;
+  const [networks, secrets, configs] = await Promise.all([taskNetworks(ctx, service, task), secretFiles(ctx, spec?.Secrets), configFiles(ctx, spec?.Configs)]);
+  return { node, cluster, files: [...secrets, ...configs], networks, ...(auth ? { auth } : {}) };
+}
+
+/**
  * Make a task's container (not started): its image, the container under the task's name, its
  * other networks joined, its secrets and configs bind-mounted from the host. The container's
  * name is the task's: a second process preparing the same task fails here (Conflict), which is
  * how two reconcilers never run one task twice.
  */
-export async function createTaskContainer(ctx: SwarmContext, service: Service, task: Task, node: Node, cluster: SwarmInspect | undefined, auth?: AuthConfig): Promise<string> {
-  const options = taskContainerOptions(service, task, node, cluster);
-  const [first, ...rest] = await taskNetworks(ctx, service);
-  await ensureImage(ctx, options.image, auth);
-  const files = [...(await secretFiles(ctx, task.Spec.ContainerSpec?.Secrets)), ...(await configFiles(ctx, task.Spec.ContainerSpec?.Configs))];
-  const mountSpecs = [...(options.mountSpecs ?? []), ...(await writeTaskFiles(ctx, task.ID, files))];
+export async function createTaskContainer(ctx: SwarmContext, service: Service, task: Task, env: TaskEnvironment): Promise<string> {
+  const options = taskContainerOptions(service, task, env.node, env.cluster);
+  const [first, ...rest] = env.networks;
+  await ensureImage(ctx, options.image, env.auth);
+  const mountSpecs = [...(options.mountSpecs ?? []), ...(await writeTaskFiles(ctx, task.ID, env.files))];
   let created: { id: string };
   try {
     created = await ctx.engine.create({
       ...options,
       ...(mountSpecs.length > 0 ? { mountSpecs } : {}),
-      ...(first ? { network: first.name, ...(first.aliases?.length ? { networkAliases: first.aliases } : {}) } : {}),
+      // The task's address is the allocator's, which every node's DNS knows it by.
+      ...(first ? { network: first.name, ...(first.aliases?.length ? { networkAliases: first.aliases } : {}), ...(first.ip ? { ip: first.ip } : {}) } : {}),
     });
   } catch (error) {
     // A Conflict is the task's container made by another process, which mounts these files.
@@ -258,7 +282,7 @@ export async function createTaskContainer(ctx: SwarmContext, service: Service, t
     throw error;
   }
   try {
-    for (const endpoint of rest) await ctx.engine.connect(endpoint.name, created.id, endpoint.aliases?.length ? { aliases: endpoint.aliases } : {});
+    for (const endpoint of rest) await ctx.engine.connect(endpoint.name, created.id, { ...(endpoint.aliases?.length ? { aliases: endpoint.aliases } : {}), ...(endpoint.ip ? { ip: endpoint.ip } : {}) });
   } catch (error) {
     await removeTaskContainer(ctx, created.id, task.ID).catch(() => undefined);
     throw error;

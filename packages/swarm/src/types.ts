@@ -112,7 +112,8 @@ export interface Node extends Meta {
     Engine: { EngineVersion: string; Labels?: Record<string, string>; Plugins: Array<{ Type: string; Name: string }> };
     TLSInfo: SwarmInspect['TLSInfo'];
   };
-  Status: { State: NodeState; Message?: string; Addr: string };
+  /** AgentAddr is ctr's (not in docker's API): where the node's agent serves the manager's calls (host:port). */
+  Status: { State: NodeState; Message?: string; Addr: string; AgentAddr?: string };
   ManagerStatus?: { Leader: boolean; Reachability: 'unknown' | 'unreachable' | 'reachable'; Addr: string };
 }
 
@@ -381,7 +382,7 @@ export interface ServiceUpdateOptions extends ServiceCreateOptions {
  */
 export interface SwarmApi {
   init(request: InitRequest): Promise<string>;
-  join(request: { ListenAddr?: string; AdvertiseAddr?: string; RemoteAddrs: string[]; JoinToken: string; Availability?: NodeAvailability }): Promise<void>;
+  join(request: { ListenAddr?: string; AdvertiseAddr?: string; DataPathAddr?: string; RemoteAddrs: string[]; JoinToken: string; Availability?: NodeAvailability }): Promise<void>;
   leave(force: boolean): Promise<void>;
   inspect(): Promise<SwarmInspect>;
   update(version: number, spec: SwarmSpec, flags?: SwarmUpdateFlags): Promise<void>;

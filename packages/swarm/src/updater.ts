@@ -2,6 +2,7 @@ import { throwIfAborted } from '@ctr/errors';
 import type { SwarmContext } from './context';
 import type { TaskWriter } from './orchestrator';
 import { reconcileOnce, sleep, type PassOptions } from './orchestrator';
+import { eligibleNodes } from './scheduler';
 import { findObject, swarmTime } from './store';
 import { dirty, isGlobal, isJob, live, modeKind, slotKey, stateIndex } from './tasks';
 import type { ConvergeProgress, Service, Task, UpdateConfig } from './types';
@@ -131,7 +132,8 @@ export async function progressOf(ctx: SwarmContext, service: Service): Promise<C
   const mine = tasks.filter((t) => t.ServiceID === service.ID && t.DesiredState !== 'remove' && (!isJob(kind) || (t.JobIteration?.Index ?? 0) === iteration));
   const newest = new Map<string, Task>();
   for (const t of [...mine].sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt))) newest.set(slotKey(t), t);
-  const eligible = nodes.filter((n) => n.Spec.Availability === 'active' && n.Status.State === 'ready').length;
+  // A global service runs on every node that takes its tasks (its constraints too).
+  const eligible = eligibleNodes(service, nodes, []).nodes.length;
   let running: number;
   let desired: number;
   if (isJob(kind)) {

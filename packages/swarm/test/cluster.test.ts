@@ -33,8 +33,11 @@ describe('outside a swarm', () => {
     expect(f.swarm.context().store.active()).toBe(false);
   });
 
-  test('join is refused: the swarm runs on one node', async () => {
-    await expect(f.swarm.join({ RemoteAddrs: ['127.0.0.1:2377'], JoinToken: 'SWMTKN-1-x-y' })).rejects.toMatchObject({ code: 'Unsupported' });
+  test('join with a token not in swarmkit\'s form is refused before any manager is asked (join itself: join.test.ts)', async () => {
+    await expect(f.swarm.join({ RemoteAddrs: ['127.0.0.1:2377'], JoinToken: 'SWMTKN-1-x-y' })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: 'rpc error: code = InvalidArgument desc = A valid join token is necessary to join this cluster',
+    });
   });
 
   test('an init that cannot make the ingress network leaves no swarm behind', async () => {

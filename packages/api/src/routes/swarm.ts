@@ -14,6 +14,8 @@ import { framedWriter, STDERR, STDOUT } from '../stdcopy';
 export interface LocalSwarm extends SwarmApi {
   recover(): Promise<void>;
   startMonitor(signal: AbortSignal): Promise<void> | void;
+  /** The node agent in the daemon's process while the root is in a swarm (the cluster port, or a worker's session). */
+  superviseAgent?(signal: AbortSignal, log: (message: string) => void): Promise<void>;
   context(): SwarmContext;
 }
 
@@ -52,6 +54,8 @@ export class DaemonSwarm {
       const swarm = this.create(this.engine);
       this.swarm = swarm;
       Promise.resolve(swarm.startMonitor(this.stopping.signal)).catch((error: unknown) => this.onError(error, 'the swarm task monitor'));
+      // Its messages (heartbeats missed, a manager unreachable) are the agent's log's, which a daemon has none of.
+      swarm.superviseAgent?.(this.stopping.signal, () => undefined).catch((error: unknown) => this.onError(error, 'the swarm node agent'));
     }
     return this.swarm;
   }

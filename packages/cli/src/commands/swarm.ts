@@ -1,13 +1,13 @@
 import { invalidArgument } from '@ctr/errors';
 import type { InitRequest, NodeAvailability, SwarmApi, SwarmSpec } from '@ctr/swarm';
 import type { Command, Io } from '../command';
-import { println } from '../context';
+import { localEngine, println } from '../context';
 import { bool, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { sortedFlags, swarmCommand } from './service';
 
 /**
- * `ctr swarm …`: docker 28's swarm commands. ctr's swarm runs on this one node: `join` and a
- * CA rotation are refused by the swarm itself (its error, as a daemon's answer).
+ * `ctr swarm …`: docker 28's swarm commands. A CA rotation is refused by the swarm itself (its
+ * error, as a daemon's answer), as is joining as a manager.
  */
 
 /** Go's time.ParseDuration of a flag's value, in nanoseconds. */
@@ -137,6 +137,7 @@ const join = swarmCommand({
     await swarm.join({
       ListenAddr: str(args, 'listen-addr') ?? '0.0.0.0:2377',
       AdvertiseAddr: str(args, 'advertise-addr') ?? '',
+      DataPathAddr: str(args, 'data-path-addr') ?? '',
       RemoteAddrs: [args.positionals[0] as string],
       JoinToken: str(args, 'token') ?? '',
       ...(availability ? { Availability: availability } : {}),
@@ -187,6 +188,36 @@ const leave = swarmCommand({
     return 0;
   },
 });
+
+/**
+ * The hidden `ctr swarm agent`: this root's node agent (the cluster port on a manager, the
+ * session with the manager on a worker), started detached by ctr itself when the root is in a
+ * swarm; it ends when the root leaves the swarm, or on SIGTERM. Its engine follows container
+ * exits (as ctrd's), so a worker sees its tasks' containers end.
+ */
+const agent: Command = {
+  name: 'agent',
+  hidden: true,
+  usage: '',
+  description: "Run this root's swarm node agent (ctr starts it)",
+  flags: [],
+  args: [0, 0],
+  async run(_args, io) {
+    const stop = new AbortController();
+    const end = (): void => stop.abort();
+    process.once('SIGTERM', end);
+    process.once('SIGINT', end);
+    const engine = localEngine();
+    try {
+      await engine.startMonitor();
+      const { Swarm } = require('@ctr/swarm') as typeof import('@ctr/swarm');
+      await new Swarm({ engine }).runAgent(stop.signal, (message) => io.stderr.write(`${new Date().toISOString()} ${message}\n`));
+    } finally {
+      await engine.close();
+    }
+    return 0;
+  },
+};
 
 const update = swarmCommand({
   name: 'update',
@@ -283,4 +314,4 @@ const ca = swarmCommand({
   },
 });
 
-export const swarmCommands: Command[] = [ca, init, join, joinToken, leave, unlock, unlockKey, update];
+export const swarmCommands: Command[] = [agent, ca, init, join, joinToken, leave, unlock, unlockKey, update];

@@ -1,0 +1,301 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CtrError } from '@ctr/errors';
+import { intToIp, parseCidr, usableHosts, VXLAN_PORT, type NetworkInspect } from '@ctr/network';
+import { writeFileAtomic } from '@ctr/store';
+import type { ClusterTx, SwarmContext } from './context';
+import { ingressTable, type IngressEntry } from './ingress';
+import { localNode } from './membership';
+import { needsIngress } from './networks';
+import { ended } from './tasks';
+import type { Node, Service, Task } from './types';
+
+/**
+ * The manager's network allocator, as swarmkit's: each swarm network (ingress included) gets a
+ * VXLAN ID, each node that has it a gateway of its own (its bridge's address there, so a task's
+ * default route is its own node; the manager's is the network's gateway, `.1`), and each task an
+ * address on each network it joins (Task.NetworksAttachments). Addresses of tasks that ended
+ * are free again; a node's gateway goes with its last task on the network.
+ *
+ * Tasks carry their addresses; the VNIs and node gateways are kept in `<root>/swarm/allocator.json`,
+ * written under the store's lock (allocateNetworks runs inside a store transaction) and gone
+ * with the store at `swarm leave`.
+ */
+
+/** libnetwork's overlay driver hands out VXLAN IDs from 4097 up (4096 and below are left to VLANs). */
+export const FIRST_VNI = 4097;
+const MAX_VNI = 2 ** 24 - 1;
+
+/** One network's allocation beside its tasks' addresses. */
+export interface NetworkAllocation {
+  VNI: number;
+  /** Each node's own address on the network, by node ID; the manager's is the network's gateway and not here. */
+  Gateways: Record<string, string>;
+}
+
+/** What allocator.json holds. */
+export interface AllocatorState {
+  Networks: Record<string, NetworkAllocation>;
+}
+
+/** A swarm network as the allocator sees it: the manager engine's record of it. */
+export type SwarmNetwork = Pick<NetworkInspect, 'Id' | 'Name' | 'Ingress' | 'Attachable' | 'Internal' | 'Labels' | 'Options' | 'IPAM' | 'Containers'>;
+
+/** What a worker is told of one swarm network (GET /assignments' `networks`). */
+export interface NetworkAssignment {
+  ID: string;
+  Name: string;
+  Ingress: boolean;
+  Attachable: boolean;
+  Internal: boolean;
+  Labels: Record<string, string>;
+  Options: Record<string, string>;
+  Subnet: string;
+  /** The node's own address on the network: its bridge's. */
+  Gateway: string;
+  VNI: number;
+  /** The cluster's DataPathPort: the VXLAN devices' UDP port. */
+  DataPathPort: number;
+  /** The other nodes that have the network: their data-path addresses. */
+  Peers: string[];
+  /** Every task on the network, cluster-wide; Names (what the embedded DNS answers) only for running ones on a service's own networks. */
+  Endpoints: Array<{ TaskID: string; NodeID: string; Names: string[]; Address: string }>;
+  /** The other nodes' own addresses on the network (never to be handed out on this one). */
+  NodeGateways: string[];
+  /** On the ingress network: the routing mesh's table (every published port and every running task behind it). */
+  Mesh?: IngressEntry[];
+}
+
+function stateFile(ctx: SwarmContext): string {
+  return path.join(ctx.root, 'swarm', 'allocator.json');
+}
+
+export function readAllocatorState(ctx: SwarmContext): AllocatorState {
+  try {
+    return JSON.parse(readFileSync(stateFile(ctx), 'utf8')) as AllocatorState;
+  } catch {
+    return { Networks: {} };
+  }
+}
+
+/** The swarm networks of the manager's engine. */
+async function swarmNetworks(ctx: SwarmContext): Promise<NetworkInspect[]> {
+  return ctx.engine.networks({ filters: { scope: ['swarm'] } });
+}
+
+/** The address part of `10.0.1.5/24`. */
+function bare(address: string): string {
+  return address.split('/')[0] ?? '';
+}
+
+/** The networks a task joins: ingress when its service publishes through the mesh, then its own (targets are IDs once a service is stored). */
+function networksOfTask(task: Task, service: Service | undefined, ingressId: string | undefined): string[] {
+  const own = (task.Spec.Networks ?? service?.Spec.TaskTemplate.Networks ?? []).map((n) => n.Target);
+  return [...(ingressId !== undefined && service && needsIngress(service) ? [ingressId] : []), ...own];
+}
+
+/** The address a task holds on a network (without its prefix length), if it holds one. */
+export function taskAddress(task: Pick<Task, 'NetworksAttachments'>, networkId: string): string | undefined {
+  const address = task.NetworksAttachments?.find((a) => a.Network.ID === networkId)?.Addresses[0];
+  return address === undefined ? undefined : bare(address);
+}
+
+/** What one allocation pass is given. */
+export interface AllocationInput {
+  state: AllocatorState;
+  networks: readonly SwarmNetwork[];
+  tasks: readonly Task[];
+  services: readonly Service[];
+  nodes: readonly Pick<Node, 'ID'>[];
+  /** The manager's node ID: its address on each network is the network's gateway. */
+  managerId: string;
+}
+
+/** What one allocation pass decided: the allocator's state and the tasks given addresses. */
+export interface AllocationResult {
+  state: AllocatorState;
+  updated: Task[];
+}
+
+/**
+ * One pass of the allocator, pure: VNIs for networks that have none (and none kept for networks
+ * gone), a gateway for each node with a task on a network (every node on ingress while a service
+ * publishes through the mesh) and none for the others, an address for each task not ended that
+ * lacks one on a network it joins. An address is free when it is no node's gateway, no task's
+ * that has not ended, and no container's on the manager (a standalone one on an attachable network).
+ */
+export function allocate(input: AllocationInput): AllocationResult {
+  const { networks, tasks, managerId } = input;
+  const services = new Map(input.services.map((s) => [s.ID, s]));
+  const ingressId = networks.find((n) => n.Ingress)?.Id;
+  const meshUsed = input.services.some((s) => needsIngress(s));
+  const state: AllocatorState = { Networks: {} };
+  const used = new Set<number>();
+  for (const network of networks) {
+    const kept = input.state.Networks[network.Id];
+    if (kept) {
+      state.Networks[network.Id] = { VNI: kept.VNI, Gateways: { ...kept.Gateways } };
+      used.add(kept.VNI);
+    }
+  }
+  const updated = new Map<string, Task>();
+  for (const network of networks) {
+    let allocation = state.Networks[network.Id];
+    if (!allocation) {
+      let vni = FIRST_VNI;
+      while (used.has(vni)) vni++;
+      if (vni > MAX_VNI) throw new CtrError('ResourceExhausted', 'no VXLAN ID left for the network', { hint: 'remove unused overlay networks' });
+      used.add(vni);
+      allocation = { VNI: vni, Gateways: {} };
+      state.Networks[network.Id] = allocation;
+    }
+    const config = network.IPAM.Config[0];
+    if (!config) continue;
+    const subnet = parseCidr(config.Subnet);
+    const range = config.IPRange ? parseCidr(config.IPRange) : subnet;
+    const joining = tasks.filter((t) => !ended(t) && networksOfTask(t, services.get(t.ServiceID), ingressId).includes(network.Id));
+    const taken = new Set<string>([
+      config.Gateway,
+      ...Object.values(config.AuxiliaryAddresses ?? {}),
+      ...Object.values(network.Containers).map((c) => bare(c.IPv4Address)),
+      ...tasks.filter((t) => !ended(t)).flatMap((t) => taskAddress(t, network.Id) ?? []),
+    ]);
+    const next = (): string => {
+      for (const ip of usableHosts(subnet, range)) {
+        const text = intToIp(ip);
+        if (!taken.has(text)) {
+          taken.add(text);
+          return text;
+        }
+      }
+      throw new CtrError('ResourceExhausted', `no available IPv4 addresses on this network's address pools: ${network.Name} (${network.Id})`, {
+        hint: 'scale services down, or use a network with a larger subnet',
+      });
+    };
+    // A node's gateway stays while it has a task here (on ingress: while any service publishes through the mesh).
+    const nodesHere = new Set(network.Ingress && meshUsed ? input.nodes.map((n) => n.ID) : joining.flatMap((t) => (t.NodeID ? [t.NodeID] : [])));
+    nodesHere.delete(managerId);
+    for (const nodeId of Object.keys(allocation.Gateways)) if (!nodesHere.has(nodeId)) delete allocation.Gateways[nodeId];
+    for (const address of Object.values(allocation.Gateways)) taken.add(address);
+    for (const nodeId of [...nodesHere].sort()) allocation.Gateways[nodeId] ??= next();
+    for (const original of joining) {
+      if (taskAddress(updated.get(original.ID) ?? original, network.Id) !== undefined) continue;
+      const task = updated.get(original.ID) ?? structuredClone(original);
+      task.NetworksAttachments = [...(task.NetworksAttachments ?? []), { Network: { ID: network.Id, Spec: { Name: network.Name } }, Addresses: [`${next()}/${subnet.prefix}`] }];
+      updated.set(task.ID, task);
+    }
+  }
+  return { state, updated: [...updated.values()] };
+}
+
+/**
+ * The allocator's pass inside a store transaction (the caller's): tasks given addresses are
+ * written in it, the VNIs and gateways beside it. Returns the state it leaves.
+ */
+export async function allocateNetworks(ctx: SwarmContext, tx: ClusterTx): Promise<AllocatorState> {
+  const [networks, self] = await Promise.all([swarmNetworks(ctx), localNode(ctx)]);
+  const before = readAllocatorState(ctx);
+  const nodes = tx.list('nodes');
+  const managerId = self?.NodeID ?? nodes[0]?.ID ?? '';
+  const { state, updated } = allocate({ state: before, networks, tasks: tx.list('tasks'), services: tx.list('services'), nodes, managerId });
+  for (const task of updated) tx.update('tasks', task);
+  if (JSON.stringify(state) !== JSON.stringify(before)) await writeFileAtomic(stateFile(ctx), JSON.stringify(state), { mode: 0o600 });
+  return state;
+}
+
+/** A node's data-path address: the manager's from node.json, another's as it reached the manager. */
+function dataPathAddr(node: Node, self: { NodeID: string; DataPathAddr: string } | undefined): string {
+  return node.ID === self?.NodeID && self.DataPathAddr ? self.DataPathAddr : node.Status.Addr;
+}
+
+/** What the assignments of every node are made from, read once. */
+interface ClusterView {
+  state: AllocatorState;
+  networks: NetworkInspect[];
+  tasks: Task[];
+  services: Map<string, Service>;
+  nodes: Node[];
+  managerId: string;
+  self: { NodeID: string; DataPathAddr: string } | undefined;
+  dataPathPort: number;
+}
+
+/** Allocates what is missing (its own short transaction: call it outside any), then reads what assignments are made of. */
+async function clusterView(ctx: SwarmContext): Promise<ClusterView> {
+  const state = await ctx.store.transaction((tx) => allocateNetworks(ctx, tx));
+  const [networks, tasks, services, nodes, [cluster], self] = await Promise.all([
+    swarmNetworks(ctx),
+    ctx.store.list('tasks'),
+    ctx.store.list('services'),
+    ctx.store.list('nodes'),
+    ctx.store.list('cluster'),
+    localNode(ctx),
+  ]);
+  return { state, networks, tasks, services: new Map(services.map((s) => [s.ID, s])), nodes, managerId: self?.NodeID ?? nodes[0]?.ID ?? '', self, dataPathPort: cluster?.DataPathPort || VXLAN_PORT };
+}
+
+/** One node's assignment of one network, or undefined when the node does not have it. */
+function assignmentOf(view: ClusterView, network: NetworkInspect, nodeId: string, mesh: IngressEntry[]): NetworkAssignment | undefined {
+  const allocation = view.state.Networks[network.Id];
+  const config = network.IPAM.Config[0];
+  if (!allocation || !config) return undefined;
+  const gateways: Record<string, string> = { ...allocation.Gateways, [view.managerId]: config.Gateway };
+  const gateway = gateways[nodeId];
+  if (gateway === undefined) return undefined;
+  const byId = new Map(view.nodes.map((n) => [n.ID, n]));
+  const peers = Object.keys(gateways)
+    .filter((id) => id !== nodeId)
+    .flatMap((id) => {
+      const node = byId.get(id);
+      return node ? [dataPathAddr(node, view.self)] : [];
+    });
+  const endpoints = view.tasks.flatMap((task) => {
+    const address = taskAddress(task, network.Id);
+    if (address === undefined || ended(task)) return [];
+    const service = view.services.get(task.ServiceID);
+    const attachment = (task.Spec.Networks ?? service?.Spec.TaskTemplate.Networks ?? []).find((n) => n.Target === network.Id);
+    // Only a running task is answered for; one starting still keeps its address from being handed out.
+    const names = task.Status.State === 'running' && service && attachment ? [...new Set([service.Spec.Name, `tasks.${service.Spec.Name}`, ...(attachment.Aliases ?? [])])] : [];
+    return [{ TaskID: task.ID, NodeID: task.NodeID ?? '', Names: names, Address: address }];
+  });
+  return {
+    ID: network.Id,
+    Name: network.Name,
+    Ingress: network.Ingress,
+    Attachable: network.Attachable,
+    Internal: network.Internal,
+    Labels: network.Labels,
+    Options: network.Options,
+    Subnet: config.Subnet,
+    Gateway: gateway,
+    VNI: allocation.VNI,
+    DataPathPort: view.dataPathPort,
+    Peers: [...new Set(peers)].sort(),
+    Endpoints: endpoints,
+    NodeGateways: Object.entries(gateways)
+      .filter(([id]) => id !== nodeId)
+      .map(([, address]) => address)
+      .sort(),
+    ...(network.Ingress ? { Mesh: mesh } : {}),
+  };
+}
+
+/**
+ * The swarm networks a node has (GET /assignments' `networks`, and the manager's own): each one
+ * a task of the node joins, and ingress while a service publishes through the mesh. Allocates
+ * what is missing first, in a transaction of its own: call it outside any. Everything is read
+ * afresh after it, so a task given an address just now is in them. `_tasks` (the node's tasks as
+ * the caller read them) are not needed: a node has a network exactly while it has a gateway there.
+ */
+export async function networkAssignments(ctx: SwarmContext, nodeId: string, _tasks: readonly Task[]): Promise<NetworkAssignment[]> {
+  const view = await clusterView(ctx);
+  const hasIngress = view.networks.some((n) => n.Ingress && view.state.Networks[n.Id]?.Gateways[nodeId] !== undefined);
+  const mesh = hasIngress ? await ingressTable(ctx) : [];
+  return view.networks.flatMap((network) => assignmentOf(view, network, nodeId, mesh) ?? []);
+}
+
+/** The manager's own view of its networks: its node's assignments (peers, the other nodes' tasks for its DNS). */
+export async function managerAssignments(ctx: SwarmContext): Promise<NetworkAssignment[]> {
+  const view = await clusterView(ctx);
+  return view.networks.flatMap((network) => assignmentOf(view, network, view.managerId, []) ?? []);
+}

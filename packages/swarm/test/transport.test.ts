@@ -1,0 +1,120 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CtrError } from '@ctr/errors';
+import { newKeyAndCsr, signNodeCsr, writeCredentials, type ClusterCredentials } from '../src/certs';
+import type { SwarmContext } from '../src/context';
+import { generateRootCa, type RootCa } from '../src/ids';
+import { openClusterStore } from '../src/store';
+import { clusterClient, MAX_BODY_BYTES, serveCluster, type ClusterRequest } from '../src/transport';
+import type { NodeRole } from '../src/types';
+
+/**
+ * The cluster protocol on 127.0.0.1: HTTPS and JSON over mutual TLS, every certificate the
+ * swarm CA's, the caller known by its certificate.
+ */
+describe('the cluster transport', () => {
+  const CLUSTER = 'clusterid0000000000000000';
+  let dir: string;
+  let ca: RootCa;
+  let ctx: SwarmContext;
+  let address: string;
+  const stop = new AbortController();
+  const seen: ClusterRequest[] = [];
+  /** Node IDs the server takes for members. */
+  const members = new Set(['workerone0000000000000000']);
+
+  async function nodeCredentials(authority: RootCa, nodeId: string, role: NodeRole, clusterId = CLUSTER): Promise<ClusterCredentials> {
+    const { key, csr } = await newKeyAndCsr();
+    return { ca: authority.cert, key, cert: await signNodeCsr(authority, csr, { nodeId, role, clusterId }, 3_600_000_000_000) };
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ctr-transport-'));
+    ca = (await generateRootCa()) as RootCa;
+    ctx = { root: dir, runRoot: dir, store: openClusterStore(dir), engine: undefined as never };
+    await writeCredentials(ctx, await nodeCredentials(ca, 'managerid0000000000000000', 'manager'));
+    const server = await serveCluster(
+      ctx,
+      {
+        'GET /ca': async () => ({ cert: ca.cert }),
+        'POST /echo': async (request) => {
+          seen.push(request);
+          return { nodeId: request.nodeId, role: request.role, body: request.body, q: request.query.get('q') };
+        },
+        'POST /fail': async () => {
+          throw new CtrError('Conflict', 'update out of sequence');
+        },
+        'GET /lines': async () =>
+          (async function* () {
+            yield { n: 1 };
+            yield { n: 2 };
+          })(),
+      },
+      stop.signal,
+      { listen: '127.0.0.1:0', clusterId: CLUSTER, allowed: async (caller) => members.has(caller.nodeId) },
+    );
+    address = server.address;
+  }, 30_000);
+
+  afterAll(async () => {
+    stop.abort();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a member calls with its certificate: the route sees its node ID and role, and answers JSON', async () => {
+    const client = clusterClient(await nodeCredentials(ca, 'workerone0000000000000000', 'worker'), address, 'manager');
+    const answer = await client.call('POST', '/echo?q=x', { hello: 'there' });
+    expect(answer).toEqual({ nodeId: 'workerone0000000000000000', role: 'worker', body: { hello: 'there' }, q: 'x' });
+  });
+
+  test('a node of the swarm that is no member (removed) is refused 403', async () => {
+    const client = clusterClient(await nodeCredentials(ca, 'removed00000000000000000a', 'worker'), address);
+    await expect(client.call('POST', '/echo', {})).rejects.toMatchObject({ code: 'Denied', message: 'node removed00000000000000000a is not a member of the swarm', details: { status: 403 } });
+  });
+
+  test('a certificate of another cluster signed by the same CA is refused', async () => {
+    const client = clusterClient(await nodeCredentials(ca, 'workerone0000000000000000', 'worker', 'othercluster0000000000000'), address);
+    await expect(client.call('POST', '/echo', {})).rejects.toMatchObject({ code: 'Unauthorized', details: { status: 401 } });
+  });
+
+  test('without a certificate only GET /ca answers', async () => {
+    const client = clusterClient({ ca: ca.cert }, address);
+    expect(await client.call('GET', '/ca')).toEqual({ cert: ca.cert });
+    await expect(client.call('POST', '/echo', {})).rejects.toMatchObject({ code: 'Unauthorized' });
+  });
+
+  test('a route\'s CtrError reaches the caller as the same CtrError', async () => {
+    const client = clusterClient(await nodeCredentials(ca, 'workerone0000000000000000', 'worker'), address);
+    const error = await client.call('POST', '/fail', {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CtrError);
+    expect(error).toMatchObject({ code: 'Conflict', message: 'update out of sequence', details: { status: 409 } });
+  });
+
+  test('a body over 4 MiB is refused 413', async () => {
+    const client = clusterClient(await nodeCredentials(ca, 'workerone0000000000000000', 'worker'), address);
+    const before = seen.length;
+    await expect(client.call('POST', '/echo', { data: 'x'.repeat(MAX_BODY_BYTES) })).rejects.toMatchObject({ details: { status: 413 } });
+    expect(seen.length).toBe(before);
+  });
+
+  test('a client pinned to another CA refuses the server before sending anything', async () => {
+    const other = (await generateRootCa()) as RootCa;
+    const client = clusterClient(await nodeCredentials(other, 'workerone0000000000000000', 'worker'), address);
+    const before = seen.length;
+    await expect(client.call('POST', '/echo', { token: 'secret' })).rejects.toMatchObject({ code: 'Unavailable' });
+    expect(seen.length).toBe(before);
+  });
+
+  test('a client expecting a worker refuses a manager\'s certificate', async () => {
+    const client = clusterClient(await nodeCredentials(ca, 'workerone0000000000000000', 'worker'), address, 'worker');
+    await expect(client.call('POST', '/echo', {})).rejects.toMatchObject({ code: 'Unavailable' });
+  });
+
+  test('a route answering an async iterable streams newline-delimited JSON', async () => {
+    const client = clusterClient(await nodeCredentials(ca, 'workerone0000000000000000', 'worker'), address);
+    const items: unknown[] = [];
+    for await (const item of client.stream('GET', '/lines')) items.push(item);
+    expect(items).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+});
