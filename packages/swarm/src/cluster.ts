@@ -112,8 +112,9 @@ function interfaceAddress(name: string): string | undefined {
 }
 
 /**
- * The host's address on the interface of its default route (/proc/net/route: read, nothing
- * sent), else 127.0.0.1: what a node advertises when it is not told.
+ * What a node advertises when it is not told: the host's address on the interface of its
+ * default route (/proc/net/route: read, nothing sent); without one, the host's only address
+ * beside loopback (a machine cabled to its peers alone); else 127.0.0.1, a swarm of this machine.
  */
 export function defaultAdvertiseAddress(): string {
   let routes: string[];
@@ -131,7 +132,8 @@ export function defaultAdvertiseAddress(): string {
     const v4 = os.networkInterfaces()[route[0] ?? '']?.find((a) => a.family === 'IPv4' && !a.internal);
     if (v4) return v4.address;
   }
-  return '127.0.0.1';
+  const addresses = Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => a.family === 'IPv4' && !a.internal));
+  return addresses.length === 1 ? (addresses[0]?.address as string) : '127.0.0.1';
 }
 
 /** `--listen-addr` (default 0.0.0.0:2377) as dockerd resolves it: an interface's address or an IP, with its port. */
