@@ -981,9 +981,11 @@ export class NetworkManager {
 
   /** The network's VXLAN device on its bridge, with its flood peers. */
   private async makeVxlan(net: NetworkState, overlay: NonNullable<NetworkState['overlay']>): Promise<void> {
-    await run('ip', ['-batch', '-'], { input: vxlanUpLines(net, overlay, tags.network(this.paths.tag, net.id)).join('\n') }).catch((error: unknown) => {
+    await run('ip', ['-batch', '-'], { input: vxlanUpLines(net, overlay, tags.network(this.paths.tag, net.id)).join('\n') }).catch(async (error: unknown) => {
+      // A batch that failed part way may have made the device: nothing half-made stays.
+      await removeVxlan(overlay);
       throw new CtrError('Unavailable', `cannot make the VXLAN device ${overlay.device} (VNI ${overlay.vni}, local ${overlay.local}, port ${overlay.port}) of network ${net.name}`, {
-        hint: 'the local address must be one of this node\'s, and no other device may have the VNI on that port',
+        hint: 'no other device of this node may have the VNI on that port (ip -d link show type vxlan)',
         cause: error,
       });
     });

@@ -42,7 +42,7 @@ function links(node: Node): string[] {
 }
 
 function floodPeers(node: Node, device: string): string[] {
-  const entries = JSON.parse(execFileSync('ip', ['netns', 'exec', node.netns, 'bridge', '-j', 'fdb', 'show', 'dev', device]).toString() || '[]') as Array<{ mac: string; dst?: string }>;
+  const entries = JSON.parse(execFileSync('bridge', ['-n', node.netns, '-j', 'fdb', 'show', 'dev', device]).toString() || '[]') as Array<{ mac: string; dst?: string }>;
   return entries.filter((e) => e.mac === '00:00:00:00:00:00').map((e) => e.dst ?? '');
 }
 
@@ -159,6 +159,17 @@ test('with the peers removed no traffic crosses; set again, it does', async () =
   await call(a, 'setOverlay', 'ov', { vni: VNI, local: a.addr, peers: [b.addr] });
   await call(b, 'setOverlay', 'ov', { vni: VNI, local: b.addr, peers: [a.addr] });
   expect(pings(sandbox(a, 'ovl-a'), `${overlay}.11`)).toBe(true);
+});
+
+test('a network whose VNI another device of the node has on that port is refused, and nothing of it is left', async () => {
+  const [a, b] = nodes as [Node, Node];
+  const before = links(a);
+  const id = randomBytes(32).toString('hex');
+  await expect(call(a, 'createNetwork', { name: 'ov-clash', id, subnet: `10.254.${k + 2}.0/24`, swarm: true, overlay: { vni: VNI, local: a.addr, peers: [b.addr] } })).rejects.toThrow(
+    /cannot make the VXLAN device vx-001001-.* \(VNI 4097, local 10\.254\.\d+\.1, port 4789\) of network ov-clash/,
+  );
+  expect(links(a)).toEqual(before);
+  expect(await call(a, 'listNetworks')).not.toContainEqual(expect.objectContaining({ Name: 'ov-clash' }));
 });
 
 test('gc makes a lost VXLAN device again', async () => {

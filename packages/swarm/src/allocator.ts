@@ -58,7 +58,7 @@ export interface NetworkAssignment {
   DataPathPort: number;
   /** The other nodes that have the network: their data-path addresses. */
   Peers: string[];
-  /** Every task on the network, cluster-wide; Names (what the embedded DNS answers) only for running ones on a service's own networks. */
+  /** Every task on the network, cluster-wide; Names (what the embedded DNS answers) only for running ones, not shutting down, on a service's own networks. */
   Endpoints: Array<{ TaskID: string; NodeID: string; Names: string[]; Address: string }>;
   /** The other nodes' own addresses on the network (never to be handed out on this one). */
   NodeGateways: string[];
@@ -254,8 +254,10 @@ function assignmentOf(view: ClusterView, network: NetworkInspect, nodeId: string
     if (address === undefined || ended(task)) return [];
     const service = view.services.get(task.ServiceID);
     const attachment = (task.Spec.Networks ?? service?.Spec.TaskTemplate.Networks ?? []).find((n) => n.Target === network.Id);
-    // Only a running task is answered for; one starting still keeps its address from being handed out.
-    const names = task.Status.State === 'running' && service && attachment ? [...new Set([service.Spec.Name, `tasks.${service.Spec.Name}`, ...(attachment.Aliases ?? [])])] : [];
+    // Only a running task is answered for, and not once it is being shut down (its node down, a
+    // scale down, an update), as swarm's agent takes it out of service discovery before stopping it;
+    // one starting or stopping still keeps its address from being handed out.
+    const names = task.Status.State === 'running' && task.DesiredState === 'running' && service && attachment ? [...new Set([service.Spec.Name, `tasks.${service.Spec.Name}`, ...(attachment.Aliases ?? [])])] : [];
     return [{ TaskID: task.ID, NodeID: task.NodeID ?? '', Names: names, Address: address }];
   });
   return {

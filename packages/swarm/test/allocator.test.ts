@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '@ctr/engine';
-import { allocate, allocateNetworks, FIRST_VNI, readAllocatorState, taskAddress, type AllocationInput, type SwarmNetwork } from '../src/allocator';
+import { allocate, allocateNetworks, FIRST_VNI, networkAssignments, readAllocatorState, taskAddress, type AllocationInput, type SwarmNetwork } from '../src/allocator';
 import type { SwarmContext } from '../src/context';
 import { openClusterStore } from '../src/store';
 import type { Node, Service, Task, TaskState } from '../src/types';
@@ -172,5 +172,14 @@ describe('in the store', () => {
     const [stored] = await ctx.store.list('tasks');
     expect(taskAddress(stored as Task, 'neta')).toMatch(/^10\.0\.1\.\d+$/);
     expect(readAllocatorState(ctx).Networks.neta).toEqual({ VNI: FIRST_VNI, Gateways: { worker1: expect.stringMatching(/^10\.0\.1\.\d+$/) } });
+  });
+
+  test("a task being shut down is no longer named in the other nodes' DNS, but keeps its address until it ends", async () => {
+    const [web] = await ctx.store.list('services');
+    const stopping = { ...task(web as Service, MANAGER), DesiredState: 'shutdown' } as Task;
+    await ctx.store.transaction((tx) => tx.create('tasks', stopping));
+    const [neta] = await networkAssignments(ctx, 'worker1', []);
+    const endpoint = neta?.Endpoints.find((e) => e.TaskID === stopping.ID);
+    expect(endpoint).toEqual({ TaskID: stopping.ID, NodeID: MANAGER, Names: [], Address: expect.stringMatching(/^10\.0\.1\.\d+$/) });
   });
 });
