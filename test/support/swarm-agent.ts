@@ -53,15 +53,16 @@ export function swarmAgentPid(runRoot: string): number | undefined {
 
 /**
  * Ends the root's detached agent when it outlived the test (a test failed before `swarm leave
- * --force`, which stops it, could run), and waits until it is gone. Never this process: ctrd's
- * agent ends with the daemon.
+ * --force`, which stops it, could run), or as a test's crash (`signal` SIGKILL), and waits until
+ * it is gone, with SIGKILL when `signal` did not end it. Never this process: ctrd's agent ends
+ * with the daemon.
  */
-export async function killSwarmAgent(runRoot: string): Promise<void> {
+export async function killSwarmAgent(runRoot: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   const pid = swarmAgentPid(runRoot);
   if (pid === undefined || pid === process.pid) return;
-  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+  for (const sent of new Set<NodeJS.Signals>([signal, 'SIGKILL'])) {
     try {
-      process.kill(pid, signal);
+      process.kill(pid, sent);
     } catch {
       return;
     }

@@ -19,6 +19,8 @@ let t: TestDaemon;
 let dir: string;
 /** The cluster port: its own on loopback, as another test file's swarm may be listening beside this one. */
 let listenAddr: string;
+/** The daemon "a restarted ctrd" starts in place of the fixture's. */
+let restarted: Awaited<ReturnType<typeof startDaemon>> | undefined;
 
 beforeAll(async () => {
   t = await startTestDaemon();
@@ -29,6 +31,8 @@ beforeAll(async () => {
 afterAll(async () => {
   // The swarm first (its services' tasks, its networks, the routing mesh), then the daemon.
   if (t) await docker(t.env, ['swarm', 'leave', '--force']).catch(() => undefined);
+  // The fixture stops the daemon it started; the one the restart test started is this file's to stop.
+  await restarted?.stop();
   await t?.cleanup();
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 120_000);
@@ -300,7 +304,7 @@ describe('a restarted ctrd', () => {
     await eventually(['service', 'ls', '--filter', 'name=survivor', '--format', '{{.Replicas}}'], (o) => o.trim() === '1/1');
     const before = (await ok(['ps', '-q', '--no-trunc', '--filter', 'label=com.docker.swarm.service.name=survivor'])).trim();
     await t.daemon.stop();
-    t.daemon = await startDaemon({ root: t.root, runRoot: t.runRoot, hosts: [`unix://${t.socket}`], onInternalError: (error, request) => t.internalErrors.push(`${request}: ${String(error)}`) });
+    t.daemon = restarted = await startDaemon({ root: t.root, runRoot: t.runRoot, hosts: [`unix://${t.socket}`], onInternalError: (error, request) => t.internalErrors.push(`${request}: ${String(error)}`) });
     expect((await ok(['service', 'ls', '--filter', 'name=survivor', '--format', '{{.Name}} {{.Replicas}}'])).trim()).toBe('survivor 1/1');
     expect((await ok(['ps', '-q', '--no-trunc', '--filter', 'label=com.docker.swarm.service.name=survivor'])).trim()).toBe(before);
     await ok(['service', 'rm', 'survivor']);

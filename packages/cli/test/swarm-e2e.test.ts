@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { killSwarmAgent, loopbackListenAddr, processRunning, swarmAgentPid } from '../../../test/support/swarm-agent';
 import { eventually, localCtr, type LocalCtr } from './local-ctr';
@@ -152,5 +153,19 @@ describe('ctr swarm mode, daemonless', () => {
     expect(swarmAgentPid(ctr.runRoot)).toBeUndefined();
     // The pid file goes as the agent ends: its exit follows a moment later.
     expect(await eventually(async () => !processRunning(agent))).toBe(true);
+  }, 60000);
+
+  test('swarm init whose cluster port is taken fails and leaves no swarm and no agent behind', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const init = await ctr.run('swarm', 'init', '--listen-addr', `127.0.0.1:${port}`, '--advertise-addr', '127.0.0.1');
+      expect([init.code, init.stderr]).toEqual([1, expect.stringContaining('EADDRINUSE') as unknown]);
+      expect((await ctr.run('info', '--format', '{{.Swarm.LocalNodeState}}')).stdout).toBe('inactive\n');
+      expect(swarmAgentPid(ctr.runRoot)).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   }, 60000);
 });

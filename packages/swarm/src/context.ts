@@ -43,6 +43,10 @@ export interface ClusterStore {
   transaction<T>(fn: (tx: ClusterTx) => T | Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Removes the whole state (`swarm leave`). */
   destroy(): Promise<void>;
+  /** The last committed transaction's index: every object's Version.Index is at most it. */
+  index(): number;
+  /** Resolves once the index is past `since`, or after `timeoutMs`, or when `signal` aborts (a long poll's wait). */
+  changed(since: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
 }
 
 /** What the swarm's parts share. */

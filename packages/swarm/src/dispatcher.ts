@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { CtrError, invalidArgument } from '@ctr/errors';
 import { networkAssignments, type NetworkAssignment } from './allocator';
 import type { SwarmContext } from './context';
-import { reconcileOnce, sleep } from './orchestrator';
+import { reconcileOnce } from './orchestrator';
 import { taskReferences } from './secrets';
 import type { ClusterRoute } from './transport';
 import { advance, stateIndex } from './tasks';
@@ -34,28 +32,10 @@ export interface StatusUpdate {
 
 /** The longest a long poll is held, whatever the worker asks (it asks again). */
 const MAX_WAIT_S = 60;
-/** How often a held long poll looks at the store's index. */
-const POLL_MS = 200;
-
-/** The store's index (what every write takes as its object's Version.Index). */
-function storeIndex(ctx: SwarmContext): number {
-  try {
-    return (JSON.parse(readFileSync(path.join(ctx.root, 'swarm', 'index.json'), 'utf8')) as { Index: number }).Index;
-  } catch {
-    return 0;
-  }
-}
-
-/** Resolves once the store's index passes `since`, or `ms` passed, or `signal` aborted. */
-async function storeChange(ctx: SwarmContext, since: number, ms: number, signal: AbortSignal): Promise<void> {
-  const until = Date.now() + ms;
-  while (!signal.aborted && storeIndex(ctx) <= since && Date.now() < until) await sleep(Math.min(POLL_MS, until - Date.now()), signal);
-}
-
 /** A worker's assignments as the store holds them now. */
 export async function assignmentsFor(ctx: SwarmContext, nodeId: string): Promise<Assignments> {
   // Read first: a write between this and the lists shows in the next poll rather than being missed.
-  const index = storeIndex(ctx);
+  const index = ctx.store.index();
   const [tasks, services, secrets, configs, [cluster], node] = await Promise.all([
     ctx.store.list('tasks'),
     ctx.store.list('services'),
@@ -147,7 +127,7 @@ export function dispatcherRoutes(ctx: SwarmContext): Record<'GET /assignments' |
       const since = Number(request.query.get('since') ?? 0);
       const wait = Math.min(Math.max(0, Number(request.query.get('wait') ?? 0)), MAX_WAIT_S);
       if (!Number.isFinite(since) || !Number.isFinite(wait)) throw invalidArgument('since and wait must be numbers');
-      await storeChange(ctx, since, wait * 1000, signal);
+      await ctx.store.changed(since, wait * 1000, signal);
       return assignmentsFor(ctx, request.nodeId);
     },
     'POST /status': async (request) => {

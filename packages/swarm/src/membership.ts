@@ -267,7 +267,7 @@ export async function joinAsWorker(
     addr: advertiseHost,
     agentAddr: advertise,
   };
-  const answer = await clusterClient({ ca: shown.cert }, remote).call<JoinResponse>('POST', '/join', request, { signal });
+  const answer = await clusterClient({ ca: shown.cert }, remote, 'manager').call<JoinResponse>('POST', '/join', request, { signal });
   const identity = certIdentity(answer.cert);
   if (!identity || identity.nodeId !== answer.nodeId || identity.role !== 'worker') throw new CtrError('Internal', 'the manager answered the join with a certificate that is not this node\'s');
   await writeCredentials(ctx, { ca: shown.cert, cert: answer.cert, key });

@@ -220,12 +220,14 @@ async function referenced(ctx: SwarmContext, kind: Kind, refs: readonly Referenc
 
 /** The files of a task's secrets: `/run/secrets/<name>` unless the reference names another target. */
 export async function secretFiles(ctx: SwarmContext, refs: readonly SecretReference[] = []): Promise<TaskFile[]> {
-  return taskFiles(SECRETS, await referenced(ctx, SECRETS, secretRefs(refs)), secretRefs(refs));
+  const wanted = secretRefs(refs);
+  return taskFiles(SECRETS, await referenced(ctx, SECRETS, wanted), wanted);
 }
 
 /** The files of a task's configs: `/<name>` unless the reference names another target. */
 export async function configFiles(ctx: SwarmContext, refs: readonly ConfigReference[] = []): Promise<TaskFile[]> {
-  return taskFiles(CONFIGS, await referenced(ctx, CONFIGS, configRefs(refs)), configRefs(refs));
+  const wanted = configRefs(refs);
+  return taskFiles(CONFIGS, await referenced(ctx, CONFIGS, wanted), wanted);
 }
 
 /** A task's secret and config files from the objects a worker was given with its assignments (data included). */

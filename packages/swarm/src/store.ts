@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { CtrError, invalidArgument, isCtrError, notFound } from '@ctr/errors';
 import { withLock, writeFileAtomic } from '@ctr/store';
 import type { ClusterObjects, ClusterStore, ClusterTx, NewObject, ObjectKind } from './context';
@@ -11,6 +12,8 @@ const NOUN: Record<ObjectKind, string> = { cluster: 'cluster', nodes: 'node', se
 /** Secrets' data and the join tokens live in these files: only root reads them, as dockerd's swarm directory. */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
+/** How often a change wait looks at the index. */
+const CHANGE_POLL_MS = 200;
 
 /** A transaction's writes, kept whole on disk until every object file is in place (`journal.json`). */
 interface Journal {
@@ -129,6 +132,18 @@ class FileClusterStore implements ClusterStore {
       if (existsSync(this.dir)) renameSync(this.dir, doomed);
       rmSync(doomed, { recursive: true, force: true });
     });
+  }
+
+  index(): number {
+    return readIndex(this.indexFile);
+  }
+
+  async changed(since: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    // Polled, not told: the writers are other processes too (the ctr command, conmon's exit commands).
+    const until = Date.now() + timeoutMs;
+    while (!signal.aborted && this.index() <= since && Date.now() < until) {
+      await delay(Math.min(CHANGE_POLL_MS, until - Date.now()), undefined, { signal }).catch(() => undefined);
+    }
   }
 
   /**

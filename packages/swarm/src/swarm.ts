@@ -88,15 +88,28 @@ export class Swarm implements SwarmApi {
 
   // ---------------------------------------------------------------- the swarm
 
+  /**
+   * The agent of a swarm this engine just made or joined; when it cannot serve (its port taken),
+   * the swarm is left again and the error stands, as dockerd's init and join fail and leave no swarm.
+   */
+  private async agentOrLeave(): Promise<void> {
+    try {
+      await this.agent();
+    } catch (error) {
+      await leaveSwarm(this.context(), true).catch(() => undefined);
+      throw error;
+    }
+  }
+
   async init(request: InitRequest): Promise<string> {
     const nodeId = await initSwarm(this.context(), request);
-    await this.agent();
+    await this.agentOrLeave();
     return nodeId;
   }
 
   async join(request: { ListenAddr?: string; AdvertiseAddr?: string; DataPathAddr?: string; RemoteAddrs: string[]; JoinToken: string; Availability?: NodeAvailability }): Promise<void> {
     await joinSwarm(this.context(), request);
-    await this.agent();
+    await this.agentOrLeave();
   }
 
   leave(force: boolean): Promise<void> {

@@ -1,4 +1,3 @@
-import { isNotFound } from '@ctr/errors';
 import type { SwarmContext } from './context';
 import type { Assignments, StatusUpdate } from './dispatcher';
 import { applyNetworkAssignments, taskNetworks } from './networks';
@@ -178,12 +177,9 @@ class Worker {
     const tasks = [...this.tasks.values()].filter((t) => (taskId === undefined || t.ID === taskId) && t.Status.ContainerStatus?.ContainerID && !ended(t));
     await Promise.all(
       tasks.map(async (task) => {
-        try {
-          const next = statusOf(await observe(this.ctx, task.Status.ContainerStatus?.ContainerID as string), task);
-          if (next) this.record(task, next);
-        } catch (error) {
-          if (!isNotFound(error)) throw error;
-        }
+        // A container gone is a fact too (`missing`): the task failed, or shut down when meant to.
+        const next = statusOf(await observe(this.ctx, task.Status.ContainerStatus?.ContainerID as string), task);
+        if (next) this.record(task, next);
       }),
     );
     await this.flush();

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { testNodes, type TestNode, type TestNodes } from './support/nodes';
+import { testNodes, until, type TestNode, type TestNodes } from './support/nodes';
 
 /**
  * `swarm join` end to end: engines in network namespaces of their own, each with its own root,
@@ -23,16 +23,6 @@ describe('a worker joins a swarm over mutual TLS', () => {
   async function statusOf(id: string): Promise<string> {
     const { stdout } = await ctr(manager, 'node', 'inspect', '--format', '{{.Status.State}}', id);
     return stdout.trim();
-  }
-
-  /** Asks until `check` holds (heartbeats are 1 s apart: a node is down after 3 missed). */
-  async function until(check: () => Promise<boolean>, ms = 30_000): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await check()) return true;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    return false;
   }
 
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { testNodes, type TestNode, type TestNodes } from './support/nodes';
+import { testNodes, until, type TestNode, type TestNodes } from './support/nodes';
 
 /**
  * Services across two engines: the manager schedules tasks on itself and on a worker (each an
@@ -24,16 +24,6 @@ describe('a swarm of a manager and a worker', () => {
   }
 
   const lines = (text: string): string[] => text.split('\n').filter(Boolean);
-
-  /** Asks until `check` holds (statuses travel by long poll and report; a node is down after 3 missed heartbeats of 1 s). */
-  async function until(check: () => Promise<boolean>, ms = 60_000): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await check()) return true;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    return false;
-  }
 
   /** The service's tasks meant to run on a node (`service ps --filter node=… --filter desired-state=running`), with their states. */
   async function tasksOn(service: string, nodeId: string): Promise<string[]> {
@@ -136,5 +126,16 @@ describe('a swarm of a manager and a worker', () => {
     expect(await until(async () => (await ok(manager, 'node', 'inspect', '--format', '{{.Status.State}}', workerId)).trim() === 'down')).toBe(true);
     expect(await until(async () => running(await tasksOn('survivor', managerId), 2))).toBe(true);
     expect(await tasksOn('survivor', workerId)).toEqual([]);
+  });
+
+  test('the worker back: its old task is stopped, and the replacement was made once', async () => {
+    // Any verb on the worker brings its agent back (it refuses a manager verb all the same).
+    await ctr(worker, 'node', 'ls');
+    expect(await until(async () => (await ok(manager, 'node', 'inspect', '--format', '{{.Status.State}}', workerId)).trim() === 'ready')).toBe(true);
+    expect(await until(async () => (await containersOn(worker, 'survivor')) === 0)).toBe(true);
+    expect(await until(async () => (await ok(manager, 'service', 'ps', 'survivor', '--filter', `node=${workerId}`, '--format', '{{.CurrentState}}')).startsWith('Shutdown'))).toBe(true);
+    expect(running(await tasksOn('survivor', managerId), 2)).toBe(true);
+    expect(await tasksOn('survivor', workerId)).toEqual([]);
+    await ok(manager, 'service', 'rm', 'survivor');
   });
 });

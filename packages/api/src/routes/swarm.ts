@@ -41,6 +41,8 @@ export class DaemonSwarm {
   private readonly stopping = new AbortController();
   /** Rolling updates under way, by service: one at a time each, the next after the last. */
   private readonly updates = new Map<string, Promise<void>>();
+  /** The node agent's supervision: close waits for it, so the cluster port and the agent's pid file are free once the daemon stops (a daemon started again in this process takes them). */
+  private agent: Promise<void> | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -55,7 +57,7 @@ export class DaemonSwarm {
       this.swarm = swarm;
       Promise.resolve(swarm.startMonitor(this.stopping.signal)).catch((error: unknown) => this.onError(error, 'the swarm task monitor'));
       // Its messages (heartbeats missed, a manager unreachable) are the agent's log's, which a daemon has none of.
-      swarm.superviseAgent?.(this.stopping.signal, () => undefined).catch((error: unknown) => this.onError(error, 'the swarm node agent'));
+      this.agent = swarm.superviseAgent?.(this.stopping.signal, () => undefined).catch((error: unknown) => this.onError(error, 'the swarm node agent'));
     }
     return this.swarm;
   }
@@ -115,7 +117,7 @@ export class DaemonSwarm {
   /** Stop following the swarm; what runs in it keeps running under conmon. */
   async close(): Promise<void> {
     this.stopping.abort();
-    await Promise.all(this.updates.values());
+    await Promise.all([...this.updates.values(), this.agent]);
   }
 }
 

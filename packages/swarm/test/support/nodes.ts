@@ -1,11 +1,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runProcess, type ProcessResult } from '../../../../test/support/run-process';
+import { killSwarmAgent, swarmAgentPid } from '../../../../test/support/swarm-agent';
 
 /**
  * Engines on one machine as the nodes of a swarm, for the multi-node tests: each node is a ctr
@@ -62,33 +62,14 @@ async function ip(...args: string[]): Promise<void> {
   await run('ip', args);
 }
 
-/** `/proc/<pid>/stat` field 22 (start time in clock ticks); undefined when no such process. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: fields are counted after its closing parenthesis.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
+/** Asks until `check` holds, or `ms` passed (then false): what the swarm does on its own (heartbeats, reports) takes a moment. */
+export async function until(check: () => boolean | Promise<boolean>, ms = 30_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-function readAgentPid(node: TestNode): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(node.runRoot, 'swarm', 'agent.pid'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const [pid, start] = text.trim().split(/\s+/);
-  const n = Number(pid);
-  if (!Number.isInteger(n) || n <= 0 || n === process.pid) return undefined;
-  const now = startTime(n);
-  return now !== undefined && (start === undefined || start === now) ? n : undefined;
-}
-
-async function until(check: () => boolean, ms: number): Promise<void> {
-  for (let waited = 0; waited < ms && !check(); waited += 50) await new Promise((r) => setTimeout(r, 50));
+  return false;
 }
 
 /** PIDs of the processes in namespace `netns` (all started by this test, through nsenter). */
@@ -130,26 +111,7 @@ export async function testNodes(n = 2): Promise<TestNodes> {
     const c = command(node, process.execPath, ['-e', code]);
     return runProcess(c.file, c.args, { env: env(node), cwd: REPO, timeoutMs: 60_000 });
   };
-  const killAgent = async (node: TestNode, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
-    const pid = readAgentPid(node);
-    if (pid === undefined) return;
-    const start = startTime(pid);
-    try {
-      process.kill(pid, signal);
-    } catch {
-      return;
-    }
-    // Gone, or a zombie nobody reaps (its start time stays, its state is Z): either way no longer the agent.
-    await until(() => startTime(pid) !== start || /\) Z /.test(safeRead(`/proc/${pid}/stat`)), 10_000);
-    if (startTime(pid) === start && !/\) Z /.test(safeRead(`/proc/${pid}/stat`))) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-      await until(() => startTime(pid) !== start || /\) Z /.test(safeRead(`/proc/${pid}/stat`)), 5_000);
-    }
-  };
+  const killAgent = (node: TestNode, signal?: NodeJS.Signals): Promise<void> => killSwarmAgent(node.runRoot, signal);
 
   const cleanup = async (): Promise<void> => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -234,16 +196,9 @@ export async function testNodes(n = 2): Promise<TestNodes> {
       children.push(child);
       return child;
     },
-    agentPid: readAgentPid,
+    agentPid: (node) => swarmAgentPid(node.runRoot),
     killAgent,
     cleanup,
   };
 }
 
-function safeRead(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
