@@ -406,6 +406,12 @@ describe('ctr swarm verbs over a given swarm', () => {
     expect(result.stderr).toBe('--format is incompatible with human friendly format\n');
   });
 
+  test('swarm ca --rotate is refused as not supported, saying what stays', async () => {
+    const result = await ctr('swarm', 'ca', '--rotate');
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("rotating the root CA is not supported by ctr's swarm yet");
+  });
+
   test('node ls marks this node with a star after its ID', async () => {
     const { stdout } = await ctr('node', 'ls');
     expect(stdout).toBe(

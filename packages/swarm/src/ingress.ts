@@ -14,9 +14,10 @@ import type { Service, Task } from './types';
  * The routing mesh: one detached process per root listening on every port the services publish
  * in ingress mode (TCP and UDP, on all the host's IPv4 addresses, 127.0.0.1 too) and handing each
  * connection (each UDP flow) to the next of the service's running tasks in turn. swarmkit does
- * this with IPVS on every node; on one node a userland proxy gives the same behaviour without a
- * kernel module, and it outlives the `ctr` command that published the ports, as the embedded
- * DNS server does (a `node -e` of this function's source, Node built-ins only).
+ * this with IPVS on every node; here each node runs a userland proxy (the other nodes' tasks
+ * reached over the ingress overlay), which needs no kernel module and outlives the `ctr` command
+ * that published the ports, as the embedded DNS server does (a `node -e` of this function's
+ * source, Node built-ins only).
  *
  * What it serves is `ingress.json` (written by syncIngress, atomically); it loads it again on
  * SIGHUP and when the file changes, answers in `ingress.status` (the table's generation, and

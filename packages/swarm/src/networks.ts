@@ -35,8 +35,8 @@ async function makeSwarmNetwork(ctx: SwarmContext, options: NetworkCreateOptions
 
 /**
  * `network create` in a swarm: `-d overlay`, `--scope swarm` or `--ingress` make a swarm-scoped
- * network (a bridge on this one node whose inspect says overlay and swarm, its subnet from the
- * cluster's DefaultAddrPool); any other request is the engine's. Outside a swarm every request is
+ * network (on each node a bridge whose inspect says overlay and swarm, joined to the other
+ * nodes' by VXLAN, its subnet from the cluster's DefaultAddrPool); any other request is the engine's. Outside a swarm every request is
  * the engine's, which refuses the swarm's in dockerd's words.
  */
 export async function createSwarmNetwork(ctx: SwarmContext, options: NetworkCreateOptions): Promise<NetworkInspect> {

@@ -1,4 +1,4 @@
-import { invalidArgument } from '@ctr/errors';
+import { CtrError, invalidArgument } from '@ctr/errors';
 import type { InitRequest, NodeAvailability, SwarmApi, SwarmSpec } from '@ctr/swarm';
 import type { Command, Io } from '../command';
 import { localEngine, println } from '../context';
@@ -307,7 +307,9 @@ const ca = swarmCommand({
     if (!bool(args, 'rotate') && changing.length > 0) {
       throw invalidArgument(`${changing.map((flag) => `--${flag}`).join(', ')} flags cannot be used without --rotate`);
     }
-    if (bool(args, 'rotate')) throw invalidArgument("rotating the root CA is not supported: ctr's swarm runs on one node, without node certificates");
+    if (bool(args, 'rotate')) {
+      throw new CtrError('Unsupported', "rotating the root CA is not supported by ctr's swarm yet", { hint: 'the CA and the node certificates it signed stay as `swarm init` made them' });
+    }
     const cluster = await swarm.inspect();
     io.stdout.write(cluster.TLSInfo.TrustRoot.endsWith('\n') ? cluster.TLSInfo.TrustRoot : `${cluster.TLSInfo.TrustRoot}\n`);
     return 0;
