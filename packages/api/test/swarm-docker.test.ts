@@ -62,6 +62,21 @@ async function eventually(args: string[], done: (stdout: string) => boolean): Pr
   throw new Error(`docker ${args.join(' ')} never printed what was expected; last: ${last?.stdout}${last?.stderr}`);
 }
 
+/** What the swarm and the engine say now, for a failure's message: an intermittent failure is read from it. */
+async function swarmState(): Promise<string> {
+  const views = [
+    ['node', 'ls', '--format', '{{.ID}} {{.Status}} {{.Availability}} {{.ManagerStatus}}'],
+    ['service', 'ps', '--no-trunc', '--format', '{{.ID}} {{.Name}} {{.Node}} {{.DesiredState}} {{.CurrentState}} {{.Error}}', 'web'],
+    ['ps', '-a', '--no-trunc', '--format', '{{.Names}} {{.Status}}'],
+  ];
+  const out: string[] = [];
+  for (const args of views) {
+    const run = await docker(t.env, args);
+    out.push(`$ docker ${args.join(' ')}\n${run.stdout}${run.stderr}`);
+  }
+  return out.join('\n');
+}
+
 function httpGet(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     http
@@ -170,7 +185,7 @@ describe('services', () => {
     await ok(['service', 'update', ...quick, '--env-add', 'GREETING=hi', 'web'], { timeoutMs: 90_000 });
     expect((await ok(['service', 'inspect', 'web', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Env}} {{.UpdateStatus.State}}'])).trim()).toBe('[GREETING=hi] completed');
     const running = lines(await ok(['ps', '--filter', 'label=com.docker.swarm.service.name=web', '--format', '{{.ID}}']));
-    expect(running).toHaveLength(3);
+    if (running.length !== 3) throw new Error(`${running.length} of web's task containers run, not 3\n${await swarmState()}`);
     for (const id of running) expect((await ok(['inspect', id, '--format', '{{json .Config.Env}}'])).trim()).toContain('"GREETING=hi"');
   }, 120_000);
 
@@ -186,7 +201,9 @@ describe('services', () => {
   test('docker service rm removes the service and its tasks', async () => {
     expect((await ok(['service', 'rm', 'web'])).trim()).toBe('web');
     expect(await ok(['service', 'ls', '-q'])).toBe('');
-    await eventually(['ps', '-a', '-q', '--filter', 'label=com.docker.swarm.service.name=web'], (out) => out === '');
+    await eventually(['ps', '-a', '-q', '--filter', 'label=com.docker.swarm.service.name=web'], (out) => out === '').catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await swarmState()}`);
+    });
   });
 });
 
