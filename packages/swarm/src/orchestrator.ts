@@ -7,7 +7,7 @@ import { localNode } from './membership';
 import { historyNeeded, restartDelayMs, shouldRestart } from './restart';
 import { eligibleNodes, nodeKeepsTasks, scheduleTask } from './scheduler';
 import { swarmTime } from './store';
-import { createTaskContainer, managerEnvironment, removeAllTaskFiles, removeTaskContainer, stopTaskContainer, type TaskEnvironment } from './task-container';
+import { createTaskContainer, managerEnvironment, removeAllTaskFiles, removeTaskContainer, stopTaskContainer, taskContainers, type TaskContainer, type TaskEnvironment } from './task-container';
 import { advance, dirty, ended, isGlobal, isJob, live, modeKind, newTask, slotKey, stateIndex, TASK_LABEL } from './tasks';
 import { updateInProgress, updateStep } from './updater';
 import type { Node, Service, SwarmInspect, Task, TaskState, TaskStatus } from './types';
@@ -28,7 +28,7 @@ interface Plan {
   cluster: SwarmInspect | undefined;
   stop: Task[];
   /** Tasks that left the store: their containers (and files) go. */
-  remove: Task[];
+  remove: TaskContainer[];
   prepare: Array<{ service: Service; task: Task }>;
   start: Array<{ service: Service; task: Task }>;
   /** When a timer (a restart delay, an update's delay or monitor) next asks for a pass. */
@@ -105,6 +105,8 @@ function observed(task: Task, service: Service | undefined): boolean {
 export async function reconcileOnce(ctx: SwarmContext, serviceId?: string, options: PassOptions = {}): Promise<PassResult> {
   const [tasks, services, self] = await Promise.all([ctx.store.list('tasks'), ctx.store.list('services'), localNode(ctx)]);
   const localId = self?.NodeID;
+  // Listed before the decision: a container made since belongs to a task the decision sees.
+  const present = localId === undefined ? new Map<string, string>() : await taskContainers(ctx, { nodeId: localId });
   const byId = new Map(services.map((s) => [s.ID, s]));
   const facts = new Map<string, Fact>();
   await Promise.all(
@@ -114,7 +116,7 @@ export async function reconcileOnce(ctx: SwarmContext, serviceId?: string, optio
       .filter((t) => t.NodeID === localId && observed(t, byId.get(t.ServiceID)))
       .map(async (t) => facts.set(t.ID, await observe(ctx, t.Status.ContainerStatus?.ContainerID as string))),
   );
-  const plan = await ctx.store.transaction((tx) => decide(tx, serviceId, facts, Date.now(), localId));
+  const plan = await ctx.store.transaction((tx) => decide(tx, serviceId, facts, Date.now(), localId, present));
   await act(ctx, plan, options);
   await syncIngress(ctx);
   return { wakeAt: plan.wakeAt };
@@ -125,7 +127,7 @@ export async function reconcile(ctx: SwarmContext, serviceId?: string): Promise<
   await reconcileOnce(ctx, serviceId);
 }
 
-function decide(tx: ClusterTx, serviceId: string | undefined, facts: ReadonlyMap<string, Fact>, now: number, localId: string | undefined): Plan {
+function decide(tx: ClusterTx, serviceId: string | undefined, facts: ReadonlyMap<string, Fact>, now: number, localId: string | undefined, present: ReadonlyMap<string, string>): Plan {
   const nodes = tx.list('nodes');
   const node = nodes.find((n) => n.ID === localId);
   const [cluster] = tx.list('cluster');
@@ -171,7 +173,13 @@ function decide(tx: ClusterTx, serviceId: string | undefined, facts: ReadonlyMap
     else if (task.Status.State === 'ready' && desired !== 'ready' && facts.get(task.ID)?.kind === 'created') plan.start.push({ service, task });
   }
   // A worker removes its own tasks' containers once they leave its assignments.
-  for (const task of writer.deleted) if (local(task) && !plan.remove.some((t) => t.ID === task.ID)) plan.remove.push(task);
+  for (const task of writer.deleted) if (local(task)) plan.remove.push({ taskId: task.ID, containerId: task.Status.ContainerStatus?.ContainerID });
+  // Containers of tasks the store no longer has, whatever pass forgot them (one that failed, or a
+  // container made for a task deleted meanwhile): each pass removes what it finds, as a worker does.
+  const known = new Set([...writer.tasks, ...others].map((t) => t.ID));
+  for (const [taskId, containerId] of present) {
+    if (!known.has(taskId) && !plan.remove.some((r) => r.taskId === taskId)) plan.remove.push({ taskId, containerId });
+  }
   writer.flush();
   return plan;
 }
@@ -410,11 +418,17 @@ function reapHistory(writer: TaskWriter, tasks: readonly Task[], limit: number):
 export interface ContainerWork {
   stop: Task[];
   /** Tasks that are gone: their containers (and files) go. */
-  remove: Task[];
+  remove: TaskContainer[];
   /** New tasks' containers to make (and start, unless desired `ready`), each with how to get its environment. */
   prepare: Array<{ service: Service; task: Task; env: () => Promise<TaskEnvironment> }>;
   /** Prepared tasks whose containers now start. */
   start: Task[];
+}
+
+/** What `carryOut` did: the status each task reached, and what failed (the rest was still done). */
+export interface WorkDone {
+  outcomes: Map<string, Omit<TaskStatus, 'Timestamp'>>;
+  failures: unknown[];
 }
 
 /**
@@ -424,17 +438,20 @@ export interface ContainerWork {
  * (a secret gone, a network missing) or whose container cannot be made is `rejected`, in the
  * error's words, as moby's executor rejects it.
  */
-export async function carryOut(ctx: SwarmContext, work: ContainerWork): Promise<Map<string, Omit<TaskStatus, 'Timestamp'>>> {
+export async function carryOut(ctx: SwarmContext, work: ContainerWork): Promise<WorkDone> {
   const outcomes = new Map<string, Omit<TaskStatus, 'Timestamp'>>();
-  await Promise.all(
-    work.stop.map(async (task) => {
-      await stopTaskContainer(ctx, task);
-      const fact = await observe(ctx, task.Status.ContainerStatus?.ContainerID as string);
-      const next = statusOf(fact, task);
-      if (next) outcomes.set(task.ID, next);
-    }),
-  );
-  await Promise.all(work.remove.map((task) => removeTaskContainer(ctx, task.Status.ContainerStatus?.ContainerID, task.ID)));
+  const failures: unknown[] = [];
+  // One container's failure holds up none of the others': each is retried by a later pass.
+  const each = async <T>(items: readonly T[], act: (item: T) => Promise<void>): Promise<void> => {
+    for (const result of await Promise.allSettled(items.map(act))) if (result.status === 'rejected') failures.push(result.reason);
+  };
+  await each(work.stop, async (task) => {
+    await stopTaskContainer(ctx, task);
+    const fact = await observe(ctx, task.Status.ContainerStatus?.ContainerID as string);
+    const next = statusOf(fact, task);
+    if (next) outcomes.set(task.ID, next);
+  });
+  await each(work.remove, ({ containerId, taskId }) => removeTaskContainer(ctx, containerId, taskId));
   const starts = new Map<string, { task: Task; id: string }>();
   for (const task of work.start) starts.set(task.ID, { task, id: task.Status.ContainerStatus?.ContainerID as string });
   await Promise.all(
@@ -466,26 +483,28 @@ export async function carryOut(ctx: SwarmContext, work: ContainerWork): Promise<
       outcomes.set(task.ID, next ?? { State: 'starting', Message: 'starting', ContainerStatus: { ContainerID: id, PID: 0, ExitCode: 0 } });
     }),
   );
-  return outcomes;
+  return { outcomes, failures };
 }
 
 /** The manager's side of a pass: its own tasks' containers, the outcomes recorded in the store. */
 async function act(ctx: SwarmContext, plan: Plan, options: PassOptions): Promise<void> {
   const { node, cluster } = plan;
-  const outcomes = await carryOut(ctx, {
+  const { outcomes, failures } = await carryOut(ctx, {
     stop: plan.stop,
     remove: plan.remove,
     prepare: node ? plan.prepare.map(({ service, task }) => ({ service, task, env: () => managerEnvironment(ctx, service, task, node, cluster, options.auth) })) : [],
     start: plan.start.map(({ task }) => task),
   });
-  if (outcomes.size === 0) return;
-  await ctx.store.transaction((tx) => {
-    for (const [id, next] of outcomes) {
-      const task = tx.get('tasks', id);
-      // A running task passes through the states its container skipped (ready, starting) in one write.
-      if (task && advance(task, next)) tx.update('tasks', task);
-    }
-  });
+  if (outcomes.size > 0) {
+    await ctx.store.transaction((tx) => {
+      for (const [id, next] of outcomes) {
+        const task = tx.get('tasks', id);
+        // A running task passes through the states its container skipped (ready, starting) in one write.
+        if (task && advance(task, next)) tx.update('tasks', task);
+      }
+    });
+  }
+  if (failures.length > 0) throw failures[0];
 }
 
 /**
@@ -535,7 +554,7 @@ const PERIODIC_MS = 30_000;
  * over every service now and then in case an event was missed. Passes run one at a time in
  * this process. Resolves once watching; stops when `signal` aborts.
  */
-export async function startMonitor(ctx: SwarmContext, signal: AbortSignal): Promise<void> {
+export async function startMonitor(ctx: SwarmContext, signal: AbortSignal, onError: (error: unknown) => void = () => undefined): Promise<void> {
   let running: Promise<void> = Promise.resolve();
   const pending = new Set<string | undefined>();
   let timer: NodeJS.Timeout | undefined;
@@ -553,8 +572,9 @@ export async function startMonitor(ctx: SwarmContext, signal: AbortSignal): Prom
           timer = setTimeout(() => schedule(undefined), Math.max(0, wakeAt - Date.now()));
           timer.unref();
         }
-      } catch {
-        // The next event or the periodic pass tries again.
+      } catch (error) {
+        // The next event or the periodic pass tries again; what failed is the daemon's to log.
+        if (!signal.aborted) onError(error);
       }
     });
   };

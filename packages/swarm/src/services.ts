@@ -9,7 +9,7 @@ import { DEFAULT_RESTART_DELAY_NS } from './restart';
 import { allocatePorts } from './ports';
 import { parseConstraints } from './scheduler';
 import { findObject, rpcError, swarmTime } from './store';
-import { decodeRegistryAuth, removeTaskContainer, stopTaskContainer } from './task-container';
+import { decodeRegistryAuth, removeTaskContainer, stopTaskContainer, taskContainers } from './task-container';
 import { isJob, live, modeKind } from './tasks';
 import { converge, DEFAULT_UPDATE_CONFIG } from './updater';
 import type { PortConfig, Service, ServiceCreateOptions, ServiceSpec, ServiceUpdateOptions, SwarmFilters, TaskSpec, UpdateConfig } from './types';
@@ -198,12 +198,11 @@ export async function removeService(ctx: SwarmContext, id: string): Promise<void
     }
     return mine;
   });
-  await Promise.all(
-    tasks.map(async (task) => {
-      await stopTaskContainer(ctx, task);
-      await removeTaskContainer(ctx, task.Status.ContainerStatus?.ContainerID, task.ID);
-    }),
-  );
+  await Promise.all(tasks.map((task) => stopTaskContainer(ctx, task)));
+  // Every container of the service here goes, a task's the store lost track of too.
+  const containers = new Map(tasks.map((task) => [task.ID, task.Status.ContainerStatus?.ContainerID]));
+  for (const [taskId, containerId] of await taskContainers(ctx, { serviceId: found.ID })) if (!containers.get(taskId)) containers.set(taskId, containerId);
+  await Promise.all([...containers].map(([taskId, containerId]) => removeTaskContainer(ctx, containerId, taskId)));
   await ctx.store.transaction((tx) => {
     for (const task of tasks) tx.delete('tasks', task.ID);
   });

@@ -257,9 +257,9 @@ export class Swarm implements SwarmApi {
     await containerExited(ctx, containerId);
   }
 
-  /** ctrd: follow the engine's container exits until `signal` fires, for whichever swarm this engine is in then. */
-  startMonitor(signal: AbortSignal): Promise<void> {
-    return startMonitor(this.context(), signal);
+  /** ctrd: follow the engine's container exits until `signal` fires, for whichever swarm this engine is in then; a pass that fails is told to `onError`. */
+  startMonitor(signal: AbortSignal, onError?: (error: unknown) => void): Promise<void> {
+    return startMonitor(this.context(), signal, onError);
   }
 
   /** After a start (ctrd's, or the first verb after a reboot): make the tasks and the routing mesh match the specs again. */

@@ -182,8 +182,28 @@ async function writeTaskFiles(ctx: SwarmContext, taskId: string, files: readonly
  * and its secret and config files with it. One gone already, or being removed by another process
  * (ctrd's monitor, a rollback's last step), is waited for rather than refused.
  */
+/** A task's container (if it has one), by the task's ID: what a removal needs once the task is gone. */
+export interface TaskContainer {
+  taskId: string;
+  containerId: string | undefined;
+}
+
+/** The task containers on this engine (only one node's, or one service's, when asked), by task ID. */
+export async function taskContainers(ctx: SwarmContext, only: { nodeId?: string; serviceId?: string } = {}): Promise<Map<string, string>> {
+  const label: string[] = [TASK_LABEL.taskId];
+  if (only.nodeId !== undefined) label.push(`${TASK_LABEL.nodeId}=${only.nodeId}`);
+  if (only.serviceId !== undefined) label.push(`${TASK_LABEL.serviceId}=${only.serviceId}`);
+  const list = await ctx.engine.ps({ all: true, filters: { label } });
+  const byTask = new Map<string, string>();
+  for (const c of list) {
+    const taskId = c.Labels[TASK_LABEL.taskId];
+    if (taskId) byTask.set(taskId, c.Id);
+  }
+  return byTask;
+}
+
 export async function removeTaskContainer(ctx: SwarmContext, ref: string | undefined, taskId: string): Promise<void> {
-  if (ref) await ctx.engine.remove(ref, AUTO_REMOVAL);
+  if (ref) await ctx.engine.remove(ref, AUTO_REMOVAL).catch(unlessGone);
   await fs.rm(taskFilesDir(ctx, taskId), { recursive: true, force: true });
 }
 

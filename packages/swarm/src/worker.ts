@@ -3,7 +3,7 @@ import type { Assignments, StatusUpdate } from './dispatcher';
 import { applyNetworkAssignments, taskNetworks } from './networks';
 import { carryOut, observe, sleep, statusOf, type ContainerWork } from './orchestrator';
 import { taskFilesFrom } from './secrets';
-import type { TaskEnvironment } from './task-container';
+import { taskContainers, type TaskEnvironment } from './task-container';
 import { advance, ended, stateIndex, TASK_LABEL } from './tasks';
 import type { Task, TaskStatus } from './types';
 
@@ -106,16 +106,10 @@ class Worker {
     })();
   }
 
-  /** The task containers on this engine, by task ID. */
-  private async containers(): Promise<Map<string, string>> {
-    const list = await this.ctx.engine.ps({ all: true, filters: { label: [TASK_LABEL.taskId] } });
-    return new Map(list.map((c) => [c.Labels[TASK_LABEL.taskId] as string, c.Id]));
-  }
-
   private async apply(assignments: Assignments): Promise<void> {
     // The overlay networks (and their peers, and the other nodes' tasks in DNS) before any task joins one.
     await applyNetworkAssignments(this.ctx, assignments.networks);
-    const present = await this.containers();
+    const present = await taskContainers(this.ctx);
     const services = new Map(assignments.services.map((s) => [s.ID, s]));
     const work: ContainerWork = { stop: [], remove: [], prepare: [], start: [] };
     const assigned = new Set<string>();
@@ -148,16 +142,17 @@ class Worker {
     // A task that left the assignments (deleted by the manager): its container and files go.
     for (const [taskId, container] of present) {
       if (assigned.has(taskId)) continue;
-      work.remove.push({ ID: taskId, Status: { ContainerStatus: { ContainerID: container } } } as Task);
+      work.remove.push({ taskId, containerId: container });
     }
     for (const taskId of [...this.tasks.keys()]) if (!assigned.has(taskId)) this.tasks.delete(taskId);
     for (const taskId of [...this.unsent.keys()]) if (!assigned.has(taskId)) this.unsent.delete(taskId);
-    const outcomes = await carryOut(this.ctx, work);
+    const { outcomes, failures } = await carryOut(this.ctx, work);
     for (const [taskId, next] of outcomes) {
       const task = this.tasks.get(taskId);
       if (task) this.record(task, next);
     }
     await this.observeAll();
+    if (failures.length > 0) throw failures[0];
   }
 
   /** What a task's container is made with on this node: from the assignments, not a store. */

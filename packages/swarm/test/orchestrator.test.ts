@@ -140,6 +140,30 @@ describe('scaling and modes', () => {
   });
 });
 
+describe('containers the store lost track of', () => {
+  it("a pass removes a task container whose task the store no longer has, and fills the slot again", async () => {
+    const { ID } = await createService(s.ctx, spec('forgotten', ['sleep', '300']));
+    await converge(s.ctx, ID, {});
+    const [lost] = await tasksOf(s.ctx, ID);
+    await s.ctx.store.transaction((tx) => tx.delete('tasks', lost!.ID));
+    await converge(s.ctx, ID, {});
+    const containers = await s.t.engine.ps({ all: true, filters: { label: [`com.docker.swarm.service.id=${ID}`] } });
+    const [replacement] = await tasksOf(s.ctx, ID);
+    expect(containers.map((c) => c.Id)).toEqual([replacement!.Status.ContainerStatus!.ContainerID]);
+    expect(containers.map((c) => c.Id)).not.toContain(lost!.Status.ContainerStatus!.ContainerID);
+    await removeService(s.ctx, ID);
+  });
+
+  it('service rm removes every container of the service, one whose task was forgotten too', async () => {
+    const { ID } = await createService(s.ctx, spec('leftover', ['sleep', '300'], { Mode: { Replicated: { Replicas: 2 } } }));
+    await converge(s.ctx, ID, {});
+    const [lost] = await tasksOf(s.ctx, ID);
+    await s.ctx.store.transaction((tx) => tx.delete('tasks', lost!.ID));
+    await removeService(s.ctx, ID);
+    expect(await s.t.engine.ps({ all: true, filters: { label: [`com.docker.swarm.service.id=${ID}`] } })).toEqual([]);
+  });
+});
+
 describe('node availability', () => {
   it('drain shuts the node’s tasks down and leaves their replacements pending; active runs them again', async () => {
     const { ID } = await createService(s.ctx, spec('drained', ['sleep', '300']));
@@ -183,6 +207,23 @@ describe('the monitor (ctrd)', () => {
       await removeService(s.ctx, ID);
     } finally {
       stop.abort();
+    }
+  });
+
+  it('tells what a pass failed on instead of dropping it', async () => {
+    const failures: unknown[] = [];
+    const stop = new AbortController();
+    const { ID } = await createService(s.ctx, spec('unreadable', ['sleep', '300']));
+    const list = s.ctx.engine.ps.bind(s.ctx.engine);
+    s.ctx.engine.ps = () => Promise.reject(new Error('the engine could not list its containers'));
+    try {
+      await startMonitor(s.ctx, stop.signal, (error) => failures.push(error));
+      for (let i = 0; i < 100 && failures.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(failures.map((e) => (e as Error).message)).toContain('the engine could not list its containers');
+    } finally {
+      stop.abort();
+      s.ctx.engine.ps = list;
+      await removeService(s.ctx, ID);
     }
   });
 });

@@ -13,7 +13,7 @@ import { framedWriter, STDERR, STDOUT } from '../stdcopy';
 /** What the daemon needs of the in-process swarm beyond the API: its recovery, its exit monitor, its state for networks. */
 export interface LocalSwarm extends SwarmApi {
   recover(): Promise<void>;
-  startMonitor(signal: AbortSignal): Promise<void> | void;
+  startMonitor(signal: AbortSignal, onError?: (error: unknown) => void): Promise<void> | void;
   /** The node agent in the daemon's process while the root is in a swarm (the cluster port, or a worker's session). */
   superviseAgent?(signal: AbortSignal, log: (message: string) => void): Promise<void>;
   context(): SwarmContext;
@@ -55,7 +55,8 @@ export class DaemonSwarm {
     if (!this.swarm) {
       const swarm = this.create(this.engine);
       this.swarm = swarm;
-      Promise.resolve(swarm.startMonitor(this.stopping.signal)).catch((error: unknown) => this.onError(error, 'the swarm task monitor'));
+      const monitorError = (error: unknown): void => this.onError(error, 'the swarm task monitor');
+      Promise.resolve(swarm.startMonitor(this.stopping.signal, monitorError)).catch(monitorError);
       // Its messages (heartbeats missed, a manager unreachable) are the agent's log's, which a daemon has none of.
       this.agent = swarm.superviseAgent?.(this.stopping.signal, () => undefined).catch((error: unknown) => this.onError(error, 'the swarm node agent'));
     }
