@@ -6,7 +6,7 @@ import { syncIngress } from './ingress';
 import { localNode } from './membership';
 import { historyNeeded, restartDelayMs, shouldRestart } from './restart';
 import { eligibleNodes, nodeKeepsTasks, scheduleTask } from './scheduler';
-import { swarmTime } from './store';
+import { byTime, swarmTime } from './store';
 import { createTaskContainer, managerEnvironment, removeAllTaskFiles, removeTaskContainer, stopTaskContainer, taskContainers, type TaskContainer, type TaskEnvironment } from './task-container';
 import { advance, dirty, ended, isGlobal, isJob, live, modeKind, newTask, slotKey, stateIndex, TASK_LABEL } from './tasks';
 import { updateInProgress, updateStep } from './updater';
@@ -90,7 +90,7 @@ function observed(task: Task, service: Service | undefined): boolean {
   if (!task.Status.ContainerStatus?.ContainerID) return false;
   if (!ended(task)) return true;
   const update = service?.UpdateStatus;
-  return service !== undefined && updateInProgress(service) && update?.StartedAt !== undefined && task.CreatedAt >= update.StartedAt;
+  return service !== undefined && updateInProgress(service) && update?.StartedAt !== undefined && byTime(task.CreatedAt, update.StartedAt) >= 0;
 }
 
 /**
@@ -357,7 +357,7 @@ function placeOn(service: Service, node: Node | undefined, nodeId: string): { no
  */
 function occupies(slot: readonly Task[], job: boolean): boolean {
   if (slot.some((t) => live(t))) return true;
-  const last = [...slot].sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt)).pop();
+  const last = [...slot].sort((a, b) => byTime(a.CreatedAt, b.CreatedAt)).pop();
   if (!last || last.Status.State === 'shutdown' || !ended(last)) return false;
   if (job && last.Status.State === 'complete') return true;
   return !shouldRestart(last, slot, job);
@@ -403,7 +403,7 @@ function reapHistory(writer: TaskWriter, tasks: readonly Task[], limit: number):
   for (const t of tasks) slots.set(slotKey(t), [...(slots.get(slotKey(t)) ?? []), t]);
   for (const slot of slots.values()) {
     const keep = Math.max(limit, ...slot.map(historyNeeded));
-    const sorted = [...slot].sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt));
+    const sorted = [...slot].sort((a, b) => byTime(a.CreatedAt, b.CreatedAt));
     let excess = sorted.length - keep;
     for (const task of sorted) {
       if (excess <= 0) break;

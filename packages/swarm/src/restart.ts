@@ -1,3 +1,4 @@
+import { byTime } from './store';
 import { canonical, ended } from './tasks';
 import type { RestartPolicy, Task } from './types';
 
@@ -41,7 +42,7 @@ export function shouldRestart(task: Task, slotTasks: readonly Task[], job: boole
   const max = task.Spec.RestartPolicy?.MaxAttempts ?? 0;
   if (max === 0) return true;
   const spec = canonical(task.Spec);
-  const sameSpec = slotTasks.filter((t) => canonical(t.Spec) === spec).sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt));
+  const sameSpec = slotTasks.filter((t) => canonical(t.Spec) === spec).sort((a, b) => byTime(a.CreatedAt, b.CreatedAt));
   // The first task of this spec in the slot was no restart; each later one was.
   let restarts = sameSpec.slice(1);
   const windowNs = task.Spec.RestartPolicy?.Window ?? 0;

@@ -2,7 +2,7 @@ import type { ContainerLogsOptions } from '@ctr/engine';
 import { invalidArgument, isNotFound } from '@ctr/errors';
 import type { SwarmContext } from './context';
 import { sleep } from './orchestrator';
-import { findObject } from './store';
+import { byTime, findObject } from './store';
 import { taskName } from './tasks';
 import { localNode } from './membership';
 import { remoteTaskLines } from './remote-logs';
@@ -126,7 +126,7 @@ async function* merged(ctx: SwarmContext, service: Service | undefined, first: T
 export function serviceLogs(ctx: SwarmContext, id: string, options: ServiceLogsOptions = {}): AsyncIterable<ServiceLogLine> {
   return (async function* () {
     const service = findObject(await ctx.store.list('services'), id, 'service', (s) => s.Spec.Name);
-    const tasksOf = async (): Promise<Task[]> => (await ctx.store.list('tasks')).filter((t) => t.ServiceID === service.ID).sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt));
+    const tasksOf = async (): Promise<Task[]> => (await ctx.store.list('tasks')).filter((t) => t.ServiceID === service.ID).sort((a, b) => byTime(a.CreatedAt, b.CreatedAt));
     yield* merged(ctx, service, await tasksOf(), options, tasksOf);
   })();
 }

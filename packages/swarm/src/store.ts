@@ -33,6 +33,14 @@ export function swarmTime(date = new Date()): string {
 }
 
 /**
+ * Two swarm times in order, for sorting (negative when `a` is earlier). Never their strings'
+ * order: with trailing zeros trimmed, `…:11.12Z` sorts after `…:11.123Z`, though earlier.
+ */
+export function byTime(a: string, b: string): number {
+  return Date.parse(a) - Date.parse(b);
+}
+
+/**
  * An error as dockerd passes swarmkit's on (`rpc error: code = AlreadyExists desc = …`), what
  * the docker CLI prints after "Error response from daemon:".
  */

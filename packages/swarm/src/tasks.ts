@@ -1,6 +1,6 @@
 import type { NewObject, SwarmContext } from './context';
 import { taskFilter } from './filters';
-import { findObject, swarmTime } from './store';
+import { byTime, findObject, swarmTime } from './store';
 import { TASK_STATES, type Service, type SwarmFilters, type Task, type TaskState, type TaskStatus } from './types';
 
 /** The labels moby's executor gives a task's container (daemon/cluster/executor/container). */
@@ -98,7 +98,7 @@ export function newTask(service: Service, id: string, place: { slot?: number; no
 /** `GET /tasks` with docker's filters, oldest first (then by slot). */
 export async function listTasks(ctx: SwarmContext, filters: SwarmFilters = {}): Promise<Task[]> {
   const [tasks, services, nodes] = await Promise.all([ctx.store.list('tasks'), ctx.store.list('services'), ctx.store.list('nodes')]);
-  return tasks.filter(taskFilter(filters, services, nodes)).sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt) || (a.Slot ?? 0) - (b.Slot ?? 0) || a.ID.localeCompare(b.ID));
+  return tasks.filter(taskFilter(filters, services, nodes)).sort((a, b) => byTime(a.CreatedAt, b.CreatedAt) || (a.Slot ?? 0) - (b.Slot ?? 0) || a.ID.localeCompare(b.ID));
 }
 
 /** `GET /tasks/{id}`: by ID or ID prefix. */

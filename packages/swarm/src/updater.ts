@@ -3,7 +3,7 @@ import type { SwarmContext } from './context';
 import type { TaskWriter } from './orchestrator';
 import { reconcileOnce, sleep, type PassOptions } from './orchestrator';
 import { eligibleNodes } from './scheduler';
-import { findObject, swarmTime } from './store';
+import { byTime, findObject, swarmTime } from './store';
 import { dirty, isGlobal, isJob, live, modeKind, slotKey, stateIndex } from './tasks';
 import type { ConvergeProgress, Service, Task, UpdateConfig } from './types';
 
@@ -51,9 +51,9 @@ export function updateStep(writer: TaskWriter, service: Service, slots: Map<stri
   }
   const rollback = service.UpdateStatus?.State === 'rollback_started';
   const config = { ...DEFAULT_UPDATE_CONFIG, ...((rollback ? service.Spec.RollbackConfig : service.Spec.UpdateConfig) ?? {}) };
-  const startedAt = service.UpdateStatus?.StartedAt ?? '';
+  const startedAt = service.UpdateStatus?.StartedAt;
   const monitorMs = config.Monitor / 1e6;
-  const updated = [...slots.values()].flat().filter((t) => !dirty(service, t) && t.CreatedAt >= startedAt);
+  const updated = [...slots.values()].flat().filter((t) => !dirty(service, t) && (startedAt === undefined || byTime(t.CreatedAt, startedAt) >= 0));
 
   if (config.FailureAction !== 'continue') {
     const failures = updated
@@ -62,7 +62,7 @@ export function updateStep(writer: TaskWriter, service: Service, slots: Map<stri
         const ran = writer.ranMs(t);
         return ran === undefined || ran <= monitorMs;
       })
-      .sort((a, b) => a.Status.Timestamp.localeCompare(b.Status.Timestamp));
+      .sort((a, b) => byTime(a.Status.Timestamp, b.Status.Timestamp));
     const last = failures[failures.length - 1];
     if (last && failures.length / Math.max(1, liveSlots.length) > config.MaxFailureRatio) {
       fail(writer, service, config.FailureAction, rollback, last.ID);
@@ -131,7 +131,7 @@ export async function progressOf(ctx: SwarmContext, service: Service): Promise<C
   const iteration = service.JobStatus?.JobIteration.Index ?? 0;
   const mine = tasks.filter((t) => t.ServiceID === service.ID && t.DesiredState !== 'remove' && (!isJob(kind) || (t.JobIteration?.Index ?? 0) === iteration));
   const newest = new Map<string, Task>();
-  for (const t of [...mine].sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt))) newest.set(slotKey(t), t);
+  for (const t of [...mine].sort((a, b) => byTime(a.CreatedAt, b.CreatedAt))) newest.set(slotKey(t), t);
   // A global service runs on every node that takes its tasks (its constraints too).
   const eligible = eligibleNodes(service, nodes, []).nodes.length;
   let running: number;

@@ -447,7 +447,8 @@ export function formatTasks(format: string, tasks: readonly Task[], names: TaskN
   const sorted = [...tasks].sort((a, b) => {
     const byName = naturalCompare(nameOf(a), nameOf(b));
     if (byName !== 0) return byName;
-    return b.CreatedAt < a.CreatedAt ? -1 : b.CreatedAt > a.CreatedAt ? 1 : 0;
+    // As times, not strings: trailing zeros are trimmed from the fractions.
+    return Date.parse(b.CreatedAt) - Date.parse(a.CreatedAt);
   });
   const table = format.startsWith('table');
   let previous = '';
