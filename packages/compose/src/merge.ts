@@ -19,6 +19,10 @@ export function parseComposeYaml(text: string, file: string): Record<string, unk
     throw new CtrError('InvalidArgument', `${file}: yaml: line ${lines.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);
   }
   YAML.visit(doc, {
+    Scalar(_key, node) {
+      // compose-go's yaml.v3 still reads YAML 1.1's octals: `mode: 0440` is 288 to docker compose, not 440.
+      if (node.type === 'PLAIN' && typeof node.value === 'number' && /^[-+]?0[0-7]+$/.test(node.source ?? '')) node.value = Number.parseInt(node.source as string, 8);
+    },
     Node(_key, node) {
       if (!YAML.isNode(node) || (node.tag !== '!reset' && node.tag !== '!override')) return undefined;
       if (node.tag === '!reset') return new YAML.Scalar(RESET);

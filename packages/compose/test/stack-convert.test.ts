@@ -198,6 +198,11 @@ describe('stack conversion', () => {
     expect(container?.Configs).toEqual([{ File: { Name: '/etc/nginx.conf', UID: '0', GID: '0', Mode: 0o444 }, ConfigID: '', ConfigName: 'nginx_v1' }]);
   });
 
+  test("a file mode written as YAML 1.1's octal (0440) is read as docker compose reads it, not as decimal", async () => {
+    const objects = await convert(['services:', '  web:', '    image: busybox', '    secrets: [{source: shared, mode: 0440}]', 'secrets:', '  shared: {external: true}', ''].join('\n'));
+    expect(service(objects, 'web').TaskTemplate.ContainerSpec?.Secrets?.[0]?.File?.Mode).toBe(0o440);
+  });
+
   test('healthcheck, stop grace period, extra hosts, capabilities and ulimits in swarm form', async () => {
     const objects = await convert(
       [
