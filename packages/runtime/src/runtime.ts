@@ -136,6 +136,13 @@ const MONITOR_DIED = 'the container monitor (conmon) died while the container ra
 const ATTACH_SOCKET_WAIT_MS = 10_000;
 /** How long after a create cgroup moves are kept fast for the start that usually follows. */
 const START_LIKELY_WITHIN_MS = 50;
+/**
+ * conmon's first process writes the monitor's pid file (`-P`) after the fork that makes the
+ * monitor, while the monitor runs `runc create`: on a loaded machine the monitor's answer can
+ * come first. This bounds the wait for the file, should that process never write it (its
+ * write failed: a full disk), as a look at the container then says.
+ */
+const MONITOR_PID_WAIT_MS = 10_000;
 
 /**
  * Whether a process runs. A zombie counts as gone: conmon daemonizes and, where PID 1
@@ -332,8 +339,10 @@ export class Runtime {
       if (record.status === 'running' || record.status === 'paused') {
         await d.write({ ...record, status: 'exited', exitCode: current.exitCode, finishedAt: current.finishedAt, error: current.error, pid: 0 });
       }
-      // runc appends to its log: a failure of this start must not read the last one's.
-      await Promise.all([d.exitFile, d.oomFile, d.pidFile, d.runtimeLog].map((f) => fs.rm(f, { force: true })));
+      // runc appends to its log: a failure of this start must not read the last one's. The
+      // last monitor's pid goes too: a look that found it dead beside this run's process would
+      // take this run for that monitor's orphan, and kill it.
+      await Promise.all([d.exitFile, d.oomFile, d.pidFile, d.runtimeLog, d.conmonPidFile].map((f) => fs.rm(f, { force: true })));
     }
     // Only for the IPC and PID modes that need them: most starts do neither.
     if (record.shmSize !== undefined) await mountShm(shmDir(d.dir), record.shmSize);
@@ -392,6 +401,9 @@ export class Runtime {
     let attached: Promise<void> | undefined;
     try {
       if (pendingAttach) attached = (await pendingAttach.connect(ATTACH_SOCKET_WAIT_MS)).done;
+      // Not recorded running before its monitor's pid is there: a look meanwhile would take the
+      // monitor for gone (an exit 255), and every caller that checks first (a copy's freeze) for stopped.
+      if (!existsSync(d.conmonPidFile)) await waitForFile(d.dir, path.basename(d.conmonPidFile), MONITOR_PID_WAIT_MS);
       // The record is written while the process starts: `start` returns after both. The exec
       // fifo is opened first (its open lets runc init go on): the write is made while it runs.
       await Promise.all([
