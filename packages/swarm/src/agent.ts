@@ -5,8 +5,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { asCtrError, CtrError, isCtrError } from '@ctr/errors';
 import type { SwarmContext } from './context';
 import { dispatcherRoutes } from './dispatcher';
-import { heartbeatMs, leaveAsWorker, localNode, markNode, membershipRoutes, type HeartbeatLog, type LocalNode } from './membership';
-import { clusterClient, serveCluster, type ClusterRoutes } from './transport';
+import {
+  heartbeatMs,
+  leaveAsWorker,
+  localNode,
+  markNode,
+  membershipRoutes,
+  renewManagerCertificate,
+  renewWorkerCertificate,
+  type HeartbeatLog,
+  type LocalNode,
+} from './membership';
+import { checkNotExpired, currentValidity, keepCertificateRenewed, type RenewalOptions } from './renewal';
+import { clusterClient, REJOIN_HINT, serveCluster, type ClusterRoutes, type ClusterServer } from './transport';
 import { workerLogsRoute } from './remote-logs';
 import { runWorker } from './worker';
 
@@ -20,6 +31,25 @@ import { runWorker } from './worker';
 const GRACE_PERIODS = 3;
 const BACKOFF_MS = { first: 1_000, max: 30_000 };
 const READY_TIMEOUT_MS = 15_000;
+
+/**
+ * Hidden, for tests: the agent's first certificate renewal comes this many milliseconds after it
+ * starts, instead of at swarmkit's random point between 50% and 80% of the certificate's validity
+ * (weeks away with the default 90 days); later ones are in the window again.
+ */
+export const RENEW_AFTER_VARIABLE = 'CTR_SWARM_CERT_RENEW_AFTER_MS';
+
+function firstRenewalAfter(): number | undefined {
+  const given = process.env[RENEW_AFTER_VARIABLE];
+  const ms = given ? Number(given) : Number.NaN;
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
+/** The renewal loop's options common to both roles: the server takes each new certificate. */
+function renewalOptions(server: ClusterServer, log: (message: string) => void): Pick<RenewalOptions, 'renewed' | 'firstAfterMs' | 'log'> {
+  const firstAfterMs = firstRenewalAfter();
+  return { renewed: () => server.reloadCredentials(), log, ...(firstAfterMs === undefined ? {} : { firstAfterMs }) };
+}
 
 function agentDir(ctx: SwarmContext): string {
   return path.join(ctx.runRoot, 'swarm');
@@ -168,6 +198,8 @@ export async function runAgent(ctx: SwarmContext, signal: AbortSignal, log: (mes
 async function manage(ctx: SwarmContext, self: LocalNode, signal: AbortSignal, log: (message: string) => void): Promise<void> {
   const heard: HeartbeatLog = new Map();
   const started = Date.now();
+  // Expired while the agent was down: renewed before the port opens (the manager signs its own).
+  if (currentValidity(ctx).until <= Date.now()) await renewManagerCertificate(ctx, self, signal);
   const server = await serveCluster(ctx, { ...membershipRoutes(ctx, heard), ...dispatcherRoutes(ctx) }, signal, {
     listen: self.ListenAddr,
     clusterId: self.ClusterID,
@@ -175,6 +207,9 @@ async function manage(ctx: SwarmContext, self: LocalNode, signal: AbortSignal, l
   });
   markReady(ctx);
   log(`manager ${self.NodeID} serving the cluster port on ${server.address}`);
+  const renewal = keepCertificateRenewed(ctx, { ...renewalOptions(server, log), renew: (s) => renewManagerCertificate(ctx, self, s), renewsExpired: true }, signal).catch((error: unknown) =>
+    log(`certificate renewal stopped: ${String(error)}`),
+  );
   // The watchdog: a worker not heard from for GRACE_PERIODS heartbeats is down (swarmkit's
   // dispatcher), its tasks then placed elsewhere; its next heartbeat makes it ready again.
   while (!signal.aborted) {
@@ -191,6 +226,7 @@ async function manage(ctx: SwarmContext, self: LocalNode, signal: AbortSignal, l
     }
     await pause(period / 2, signal);
   }
+  await renewal;
   await server.closed;
 }
 
@@ -198,6 +234,8 @@ async function work(ctx: SwarmContext, self: LocalNode, member: AbortController,
   const signal = member.signal;
   const manager = self.ManagerAddrs[0];
   if (!manager) throw new CtrError('Internal', 'node.json names no manager');
+  // An expired certificate cannot call the manager, not even to be renewed: said once, not retried.
+  checkNotExpired(ctx);
   const client = clusterClient(ctx, manager, 'manager');
   const server = await serveCluster(ctx, workerRoutes(ctx), signal, {
     listen: self.ListenAddr,
@@ -206,7 +244,17 @@ async function work(ctx: SwarmContext, self: LocalNode, member: AbortController,
   });
   markReady(ctx);
   log(`worker ${self.NodeID} of ${manager}, serving on ${server.address}`);
-  const worker = runWorker(ctx, client, signal).catch((error: unknown) => log(`worker: ${String(error)}`));
+  /** Why the agent ends other than by leaving: the node's certificate is no longer any good. */
+  let failure: unknown;
+  const renewal = keepCertificateRenewed(
+    ctx,
+    { ...renewalOptions(server, log), renew: (s) => renewWorkerCertificate(ctx, self, client, s), renewsExpired: false },
+    signal,
+  ).catch((error: unknown) => {
+    failure = error;
+    member.abort();
+  });
+  const worker = runWorker(ctx, client, signal, { log }).catch((error: unknown) => log(`worker: ${String(error)}`));
   let backoff = BACKOFF_MS.first;
   let period = 5_000;
   while (!signal.aborted) {
@@ -218,11 +266,18 @@ async function work(ctx: SwarmContext, self: LocalNode, member: AbortController,
     } catch (error) {
       if (signal.aborted) break;
       // Removed from the swarm (`node rm`): the node leaves, as docker's does.
-      if (isCtrError(error) && (error.code === 'Denied' || error.code === 'Unauthorized')) {
+      if (isCtrError(error) && error.code === 'Denied') {
         log(`the manager refused this node (${error.message}): leaving the swarm`);
         member.abort();
-        await worker;
+        // A renewal under way writes its certificate before the state goes, not after.
+        await Promise.all([worker, renewal]);
         await leaveAsWorker(ctx, { fromAgent: true });
+        break;
+      }
+      // Its certificate refused (expired on the manager's clock): the node stays, and says why it cannot go on.
+      if (isCtrError(error) && error.code === 'Unauthorized') {
+        failure = new CtrError('Unauthorized', `the manager refused this node's certificate: ${error.message}`, { hint: error.hint ?? REJOIN_HINT });
+        member.abort();
         break;
       }
       // The manager unreachable: the tasks keep running; asked again with backoff.
@@ -231,8 +286,9 @@ async function work(ctx: SwarmContext, self: LocalNode, member: AbortController,
       backoff = Math.min(backoff * 2, BACKOFF_MS.max);
     }
   }
-  await worker;
+  await Promise.all([worker, renewal]);
   await server.closed;
+  if (failure !== undefined) throw failure;
 }
 
 /** What a worker's agent serves the manager: its tasks' logs (`service logs` on the manager). */
@@ -247,7 +303,10 @@ function workerRoutes(ctx: SwarmContext): ClusterRoutes {
  */
 export async function ensureAgent(ctx: SwarmContext, command: readonly string[]): Promise<void> {
   if (runningAgent(ctx)?.ready) return;
-  if (!(await localNode(ctx))) return;
+  const self = await localNode(ctx);
+  if (!self) return;
+  // Said here, as itself, rather than as an agent that did not start.
+  if (self.Role === 'worker') checkNotExpired(ctx);
   let exited: number | null | undefined;
   if (!runningAgent(ctx)) {
     mkdirSync(agentDir(ctx), { recursive: true, mode: 0o700 });

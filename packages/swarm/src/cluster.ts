@@ -6,7 +6,7 @@ import { CtrError, invalidArgument, unavailable } from '@ctr/errors';
 import { writeFileAtomic } from '@ctr/store';
 import type { SwarmContext } from './context';
 import { stopAgent } from './agent';
-import { certificatesDir, issueManagerCert } from './certs';
+import { certificatesDir, checkNodeCertExpiry, issueManagerCert } from './certs';
 import { caDigest, generateRootCa, joinToken, newId, newUnlockKey, tlsInfo, unlockKeyMatches } from './ids';
 import { isWorker, joinAsWorker, leaveAsWorker, localNode, WORKER_REFUSAL, writeLocalNode, type JoinOptions } from './membership';
 import { createIngressNetwork, removeSwarmNetworks } from './networks';
@@ -245,6 +245,7 @@ export async function initSwarm(ctx: SwarmContext, request: InitRequest, signal?
   const advertise = resolveAdvertiseAddr(request.AdvertiseAddr, listen);
   const { pool, subnetSize, dataPathPort } = checkAddressing(request);
   const spec = mergeSpec(defaultSwarmSpec(), request.Spec);
+  checkNodeCertExpiry(spec.CAConfig.NodeCertExpiry);
   if (request.AutoLockManagers) spec.EncryptionConfig.AutoLockManagers = true;
 
   const ca = await generateRootCa(signal);
@@ -306,6 +307,7 @@ export async function inspectSwarm(ctx: SwarmContext): Promise<SwarmInspect> {
 export async function updateSwarm(ctx: SwarmContext, version: number, spec: SwarmSpec, flags: SwarmUpdateFlags = {}): Promise<void> {
   await requireManager(ctx);
   checkSpecName(spec);
+  checkNodeCertExpiry(spec.CAConfig?.NodeCertExpiry);
   const next = completeSpec(spec);
   let unlockedNow = false;
   await ctx.store.transaction(async (tx) => {

@@ -4,14 +4,26 @@ import path from 'node:path';
 import { CtrError, invalidArgument, unavailable, unsupported } from '@ctr/errors';
 import { writeFileAtomic } from '@ctr/store';
 import { stopAgent } from './agent';
-import { certIdentity, newKeyAndCsr, readCredentials, readRootCa, signNodeCsr, writeCredentials } from './certs';
+import {
+  certIdentity,
+  certMatchesKey,
+  csrCommonName,
+  DEFAULT_NODE_CERT_EXPIRY_NS,
+  issueManagerCert,
+  newKeyAndCsr,
+  readCredentials,
+  readRootCa,
+  signNodeCsr,
+  writeCredentials,
+  type CertIdentity,
+} from './certs';
 import type { SwarmContext } from './context';
-import { caDigest, newId } from './ids';
+import { caDigest, newId, type RootCa } from './ids';
 import { nodeDescription } from './nodes';
 import { removeSwarmNetworks } from './networks';
 import { reconcile, removeAllTasks } from './orchestrator';
 import { rpcError } from './store';
-import { clusterClient, fetchRemoteCa, type ClusterRoutes } from './transport';
+import { clusterClient, fetchRemoteCa, type ClusterClient, type ClusterRoutes } from './transport';
 import type { Node, NodeAvailability, NodeRole, SwarmInspect } from './types';
 
 /** What a root knows of its own place in a swarm (`<root>/swarm/node.json`), manager or worker. */
@@ -163,36 +175,45 @@ function isJoinRequest(body: unknown): body is JoinRequest {
   return typeof b === 'object' && b !== null && typeof b.token === 'string' && typeof b.csr === 'string' && typeof b.description === 'object' && b.description !== null;
 }
 
+/** The cluster object on the manager. */
+async function clusterOf(ctx: SwarmContext): Promise<SwarmInspect> {
+  const [c] = await ctx.store.list('cluster');
+  if (!c) throw unavailable('This node is not a swarm manager.');
+  return c;
+}
+
+function rootCaOf(ctx: SwarmContext): RootCa {
+  const ca = readRootCa(ctx);
+  if (!ca) throw unavailable('this swarm has no root CA (no openssl when it was made)');
+  return ca;
+}
+
+/** What a node asks to renew its certificate (POST /renew): a CSR for its new key, naming itself. */
+export interface RenewRequest {
+  csr: string;
+}
+
 /**
  * The manager's membership routes: the CA for a joining node, the join itself (token checked in
- * constant time, CSR signed, node recorded), heartbeats (a down node is ready again) and leave
- * (the node is down until `node rm`, as docker shows it).
+ * constant time, CSR signed, node recorded), certificate renewal, heartbeats (a down node is
+ * ready again) and leave (the node is down until `node rm`, as docker shows it).
  */
 export function membershipRoutes(ctx: SwarmContext, heard: HeartbeatLog): ClusterRoutes {
   const managers = async (): Promise<string[]> => (await localNode(ctx))?.ManagerAddrs ?? [];
-  const cluster = async (): Promise<SwarmInspect> => {
-    const [c] = await ctx.store.list('cluster');
-    if (!c) throw unavailable('This node is not a swarm manager.');
-    return c;
-  };
+  const cluster = (): Promise<SwarmInspect> => clusterOf(ctx);
   return {
-    'GET /ca': async () => {
-      const ca = readRootCa(ctx);
-      if (!ca) throw unavailable('this swarm has no root CA (no openssl when it was made)');
-      return { cert: ca.cert };
-    },
+    'GET /ca': async () => ({ cert: rootCaOf(ctx).cert }),
     'POST /join': async (request, signal): Promise<JoinResponse> => {
       if (!isJoinRequest(request.body)) throw invalidArgument('invalid join request');
       const body = request.body;
       const c = await cluster();
       if (sameSecret(body.token, c.JoinTokens.Manager)) throw oneManagerOnly();
       if (!sameSecret(body.token, c.JoinTokens.Worker)) throw rpcError('InvalidArgument', 'InvalidArgument', BAD_TOKEN);
-      const ca = readRootCa(ctx);
-      if (!ca) throw unavailable('this swarm has no root CA (no openssl when it was made)');
+      const ca = rootCaOf(ctx);
       const availability = body.availability || 'active';
       if (!['active', 'pause', 'drain'].includes(availability)) throw invalidArgument(`invalid availability: ${availability}`);
       const nodeId = newId();
-      const cert = await signNodeCsr(ca, body.csr, { nodeId, role: 'worker', clusterId: c.ID }, c.Spec.CAConfig.NodeCertExpiry ?? 7_776_000_000_000_000, signal);
+      const cert = await signNodeCsr(ca, body.csr, { nodeId, role: 'worker', clusterId: c.ID }, c.Spec.CAConfig.NodeCertExpiry ?? DEFAULT_NODE_CERT_EXPIRY_NS, { signal });
       const description = { ...body.description, TLSInfo: c.TLSInfo };
       await ctx.store.transaction((tx) =>
         tx.create('nodes', {
@@ -206,6 +227,26 @@ export function membershipRoutes(ctx: SwarmContext, heard: HeartbeatLog): Cluste
       // A global service gets a task on the new node.
       void reconcile(ctx).catch(() => undefined);
       return { nodeId, cert, clusterId: c.ID, managers: await managers(), heartbeatPeriodMs: heartbeatMs(c.Spec.Dispatcher.HeartbeatPeriod), dataPathPort: c.DataPathPort };
+    },
+    /**
+     * A member renews its certificate (swarmkit's renewal: the caller is known by the certificate
+     * it calls with, which the transport checked is of a node in the store). The CSR must name
+     * the caller; the new certificate has the node's current role and the cluster's current
+     * NodeCertExpiry.
+     */
+    'POST /renew': async (request, signal) => {
+      const csr = (request.body as Partial<RenewRequest> | null)?.csr;
+      if (typeof csr !== 'string') throw invalidArgument('invalid renewal request: a CSR is needed');
+      const node = await ctx.store.get('nodes', request.nodeId);
+      // Removed since the transport's check.
+      if (!node) throw rpcError('NotFound', 'NotFound', `node ${request.nodeId} not found when attempting to renew certificate`);
+      const named = await csrCommonName(csr, signal);
+      if (named !== request.nodeId) {
+        throw new CtrError('Denied', `node ${request.nodeId} may renew its own certificate only: the certificate signing request names ${named === undefined ? 'no single node' : `node ${named}`}`);
+      }
+      const c = await cluster();
+      const cert = await signNodeCsr(rootCaOf(ctx), csr, { nodeId: node.ID, role: node.Spec.Role, clusterId: c.ID }, c.Spec.CAConfig.NodeCertExpiry ?? DEFAULT_NODE_CERT_EXPIRY_NS, { signal });
+      return { cert };
     },
     'POST /heartbeat': async (request) => {
       heard.set(request.nodeId, Date.now());
@@ -258,7 +299,7 @@ export async function joinAsWorker(
   // Not told: the address this machine reached the manager from (swarmkit's choice too).
   const advertiseHost = given && given.host !== '0.0.0.0' ? given.host : shown.localAddress;
   const advertise = addresses.hostPort(advertiseHost, given?.port && options.AdvertiseAddr?.includes(':') ? given.port : listen.port);
-  const { key, csr } = await newKeyAndCsr(signal);
+  const { key, csr } = await newKeyAndCsr(undefined, signal);
   const request: JoinRequest = {
     token: options.JoinToken,
     csr,
@@ -282,6 +323,33 @@ export async function joinAsWorker(
   };
   await writeLocalNode(ctx, node);
   return node;
+}
+
+// ---------------------------------------------------------------- certificate renewal
+
+/** The manager renews its own certificate: it holds the CA, and signs with the cluster's current NodeCertExpiry. */
+export async function renewManagerCertificate(ctx: SwarmContext, self: LocalNode, signal?: AbortSignal): Promise<void> {
+  const c = await clusterOf(ctx);
+  await issueManagerCert(ctx, rootCaOf(ctx), self.NodeID, c.ID, c.Spec.CAConfig.NodeCertExpiry ?? DEFAULT_NODE_CERT_EXPIRY_NS, signal);
+}
+
+/**
+ * A worker renews its certificate: a new key, its CSR naming the node, signed by the manager
+ * (POST /renew over the certificate it replaces); what comes back must be this node's, for that
+ * key, before it replaces the old pair on disk.
+ */
+export async function renewWorkerCertificate(ctx: SwarmContext, self: LocalNode, manager: ClusterClient, signal?: AbortSignal): Promise<void> {
+  const current = readCredentials(ctx);
+  if (!current) throw new CtrError('Unavailable', 'this node has no swarm certificate to renew', { hint: 'leave the swarm and join it again' });
+  const identity: CertIdentity = { nodeId: self.NodeID, role: self.Role, clusterId: self.ClusterID };
+  const { key, csr } = await newKeyAndCsr(identity, signal);
+  const request: RenewRequest = { csr };
+  const { cert } = await manager.call<{ cert: string }>('POST', '/renew', request, { signal });
+  const signed = typeof cert === 'string' && certMatchesKey(cert, key) ? certIdentity(cert) : undefined;
+  if (!signed || signed.nodeId !== identity.nodeId || signed.role !== identity.role || signed.clusterId !== identity.clusterId) {
+    throw new CtrError('Internal', "the manager answered the renewal with a certificate that is not this node's");
+  }
+  await writeCredentials(ctx, { ca: current.ca, cert, key });
 }
 
 /**

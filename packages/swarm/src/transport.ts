@@ -4,7 +4,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { asCtrError, CtrError, ErrorCodes, isCtrError, type ErrorCode } from '@ctr/errors';
-import { certIdentity, readCredentials, type CertIdentity, type ClusterCredentials } from './certs';
+import { certIdentity, certValidity, readCredentials, type CertIdentity, type ClusterCredentials } from './certs';
 import type { SwarmContext } from './context';
 import type { NodeRole } from './types';
 
@@ -96,6 +96,31 @@ export function splitAddr(addr: string): { host: string; port: number } {
 /** Who may call: on the manager, a node of its store; on a worker, the swarm's manager only. */
 export type CallerCheck = (caller: CertIdentity) => Promise<boolean>;
 
+/** What a node the manager no longer takes (its certificate expired) can do: renewal comes before expiry, or not at all. */
+export const REJOIN_HINT =
+  'leave the swarm on the node ("ctr swarm leave") and join it again ("ctr swarm join --token <token> <manager>"; "ctr swarm join-token worker" on the manager prints the token)';
+
+/** A server serving the cluster's routes (serveCluster). */
+export interface ClusterServer {
+  /** The address bound (host:port). */
+  address: string;
+  /** Resolves once the server has stopped. */
+  closed: Promise<void>;
+  /** The node's credentials read again from its root: new connections get its renewed certificate. */
+  reloadCredentials(): void;
+}
+
+function serverCredentials(ctx: SwarmContext): ClusterCredentials {
+  const credentials = readCredentials(ctx);
+  if (!credentials) throw new CtrError('Unavailable', 'this node has no swarm certificate', { hint: 'leave the swarm and init or join it again' });
+  return credentials;
+}
+
+/** The TLS context a node serves with: its certificate, and the swarm's CA for the callers'. */
+function secureContext(credentials: ClusterCredentials): { key: string; cert: string; ca: string[]; minVersion: 'TLSv1.2' } {
+  return { key: credentials.key, cert: credentials.cert, ca: [credentials.ca], minVersion: 'TLSv1.2' };
+}
+
 /**
  * Serves `routes` on `listen` (host:port) with this node's certificate, asking every caller for
  * its own: a route other than GET /ca and POST /join needs one the swarm's CA signed, of this
@@ -108,12 +133,10 @@ export async function serveCluster(
   routes: ClusterRoutes,
   signal: AbortSignal,
   options: { listen: string; clusterId: string; allowed: CallerCheck },
-): Promise<{ address: string; closed: Promise<void> }> {
-  const credentials = readCredentials(ctx);
-  if (!credentials) throw new CtrError('Unavailable', 'this node has no swarm certificate', { hint: 'leave the swarm and init or join it again' });
+): Promise<ClusterServer> {
   const stopping = new AbortController();
   const server = https.createServer(
-    { key: credentials.key, cert: credentials.cert, ca: [credentials.ca], requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' },
+    { ...secureContext(serverCredentials(ctx)), requestCert: true, rejectUnauthorized: false },
     (req, res) => {
       void handle(req, res).catch((error: unknown) => sendError(res, error));
     },
@@ -127,6 +150,9 @@ export async function serveCluster(
     let caller: CertIdentity | undefined;
     if (!PUBLIC_ROUTES.has(name)) {
       const peer = socket.getPeerX509Certificate?.();
+      if (peer && expired(socket)) {
+        throw new CtrError('Unauthorized', `the certificate of node ${certIdentity(peer)?.nodeId ?? peer.subject} expired at ${new Date(certValidity(peer).until).toISOString()}`, { hint: REJOIN_HINT });
+      }
       caller = socket.authorized && peer ? certIdentity(peer) : undefined;
       if (!caller || caller.clusterId !== options.clusterId) throw new CtrError('Unauthorized', 'a certificate of this swarm is needed');
       if (!(await options.allowed(caller))) throw new CtrError('Denied', `node ${caller.nodeId} is not a member of the swarm`);
@@ -171,7 +197,14 @@ export async function serveCluster(
   });
   const bound = server.address();
   const address = typeof bound === 'object' && bound ? (isIP(bound.address) === 6 ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`) : options.listen;
-  return { address, closed };
+  return { address, closed, reloadCredentials: () => server.setSecureContext(secureContext(serverCredentials(ctx))) };
+}
+
+/** Whether the caller's certificate was refused for its age (openssl's verdict, on this machine's clock). */
+function expired(socket: TLSSocket): boolean {
+  // Typed as an Error, but node sets openssl's code (a string) there.
+  const reason: unknown = socket.authorizationError;
+  return reason === 'CERT_HAS_EXPIRED';
 }
 
 export interface CallOptions {
@@ -208,14 +241,17 @@ function unreachable(addr: string, error: unknown): CtrError {
 
 /**
  * Calls another node, trusting the swarm's CA only (the other side's certificate must be one it
- * signed, whatever its address says) and showing this node's certificate when it has one.
+ * signed, whatever its address says) and showing this node's certificate when it has one: given
+ * a root, the one on disk when each call is made, so a client outlives its node's renewals.
  * `expectRole` also checks the other side's OU (a worker talks to the manager only).
  */
 export function clusterClient(from: SwarmContext | ClusterCredentials | { ca: string }, addr: string, expectRole?: NodeRole): ClusterClient {
-  const credentials: Partial<ClusterCredentials> & { ca: string } = 'engine' in from ? (readCredentials(from) ?? noCredentials()) : from;
+  const current = (): Partial<ClusterCredentials> & { ca: string } => ('engine' in from ? (readCredentials(from) ?? noCredentials()) : from);
   const { host, port } = splitAddr(addr);
-  const request = (method: string, path: string, headers: Record<string, string | number>, signal: AbortSignal | undefined): ClientRequest =>
-    https.request({
+  const request = (method: string, path: string, headers: Record<string, string | number>, signal: AbortSignal | undefined): ClientRequest => {
+    const credentials = current();
+    // The https agent pools connections by their TLS options: a renewed certificate gets new ones.
+    return https.request({
       host,
       port,
       method,
@@ -231,6 +267,7 @@ export function clusterClient(from: SwarmContext | ClusterCredentials | { ca: st
       },
       ...(signal ? { signal } : {}),
     });
+  };
   return {
     call<T>(method: string, path: string, body?: unknown, options: CallOptions = {}): Promise<T> {
       const payload = body === undefined ? undefined : JSON.stringify(body);

@@ -1,3 +1,4 @@
+import { asCtrError } from '@ctr/errors';
 import type { SwarmContext } from './context';
 import type { Assignments, StatusUpdate } from './dispatcher';
 import { applyNetworkAssignments, taskNetworks } from './networks';
@@ -15,6 +16,8 @@ export interface ManagerClient {
 export interface WorkerOptions {
   /** How long the manager may hold a long poll, in seconds. */
   pollSeconds?: number;
+  /** Where a failed piece of local work is told (it is tried again on the next assignments or sweep). */
+  log?: (message: string) => void;
 }
 
 /** Reconnecting: 1 s, doubling, at most 30 s (the design's backoff). */
@@ -87,7 +90,7 @@ class Worker {
 
   /** Local work runs one piece at a time: an assignments answer, an exit event, a sweep. */
   private enqueue(fn: () => Promise<void>): Promise<void> {
-    this.serial = this.serial.then(fn).catch(() => undefined);
+    this.serial = this.serial.then(fn).catch((error: unknown) => this.options.log?.(`worker: ${asCtrError(error).message}`));
     return this.serial;
   }
 

@@ -1,12 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import { CtrError } from '@ctr/errors';
 import { newKeyAndCsr, signNodeCsr, writeCredentials, type ClusterCredentials } from '../src/certs';
 import type { SwarmContext } from '../src/context';
 import { generateRootCa, type RootCa } from '../src/ids';
 import { openClusterStore } from '../src/store';
-import { clusterClient, MAX_BODY_BYTES, serveCluster, type ClusterRequest } from '../src/transport';
+import { clusterClient, MAX_BODY_BYTES, serveCluster, type ClusterRequest, type ClusterServer } from '../src/transport';
 import type { NodeRole } from '../src/types';
 
 /**
@@ -19,14 +21,27 @@ describe('the cluster transport', () => {
   let ca: RootCa;
   let ctx: SwarmContext;
   let address: string;
+  let server: ClusterServer;
   const stop = new AbortController();
   const seen: ClusterRequest[] = [];
   /** Node IDs the server takes for members. */
   const members = new Set(['workerone0000000000000000']);
 
-  async function nodeCredentials(authority: RootCa, nodeId: string, role: NodeRole, clusterId = CLUSTER): Promise<ClusterCredentials> {
+  async function nodeCredentials(authority: RootCa, nodeId: string, role: NodeRole, clusterId = CLUSTER, signedAt?: number): Promise<ClusterCredentials> {
     const { key, csr } = await newKeyAndCsr();
-    return { ca: authority.cert, key, cert: await signNodeCsr(authority, csr, { nodeId, role, clusterId }, 3_600_000_000_000) };
+    return { ca: authority.cert, key, cert: await signNodeCsr(authority, csr, { nodeId, role, clusterId }, 3_600_000_000_000, signedAt === undefined ? {} : { now: signedAt }) };
+  }
+
+  /** The certificate a server at `addr` shows a new connection. */
+  function servedCertificate(addr: string): Promise<X509Certificate> {
+    const [host, port] = addr.split(':') as [string, string];
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host, port: Number(port), ca: [ca.cert], checkServerIdentity: () => undefined }, () => {
+        resolve(socket.getPeerX509Certificate() as X509Certificate);
+        socket.end();
+      });
+      socket.once('error', reject);
+    });
   }
 
   beforeAll(async () => {
@@ -34,7 +49,7 @@ describe('the cluster transport', () => {
     ca = (await generateRootCa()) as RootCa;
     ctx = { root: dir, runRoot: dir, store: openClusterStore(dir), engine: undefined as never };
     await writeCredentials(ctx, await nodeCredentials(ca, 'managerid0000000000000000', 'manager'));
-    const server = await serveCluster(
+    server = await serveCluster(
       ctx,
       {
         'GET /ca': async () => ({ cert: ca.cert }),
@@ -116,5 +131,38 @@ describe('the cluster transport', () => {
     const items: unknown[] = [];
     for await (const item of client.stream('GET', '/lines')) items.push(item);
     expect(items).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  test('a caller whose certificate expired is refused 401, told when it expired and what to do', async () => {
+    const hundredDaysAgo = Date.now() - 100 * 86_400_000;
+    const client = clusterClient(await nodeCredentials(ca, 'workerone0000000000000000', 'worker', CLUSTER, hundredDaysAgo), address);
+    await expect(client.call('POST', '/echo', {})).rejects.toMatchObject({
+      code: 'Unauthorized',
+      message: `the certificate of node workerone0000000000000000 expired at ${new Date(hundredDaysAgo + 3_600_000).toISOString().replace(/\.\d+Z$/, '.000Z')}`,
+      hint: expect.stringContaining('join it again'),
+      details: { status: 401 },
+    });
+  });
+
+  test('a client made from a root shows the certificate on disk when it calls, not when it was made', async () => {
+    const root = join(dir, 'client-root');
+    await mkdir(root);
+    const node: SwarmContext = { root, runRoot: root, store: openClusterStore(root), engine: undefined as never };
+    await writeCredentials(node, await nodeCredentials(ca, 'workerone0000000000000000', 'worker'));
+    const client = clusterClient(node, address, 'manager');
+    expect(await client.call('POST', '/echo', {})).toMatchObject({ nodeId: 'workerone0000000000000000' });
+    members.add('workertwo0000000000000000');
+    await writeCredentials(node, await nodeCredentials(ca, 'workertwo0000000000000000', 'worker'));
+    expect(await client.call('POST', '/echo', {})).toMatchObject({ nodeId: 'workertwo0000000000000000' });
+  });
+
+  test('a server told to reload its credentials shows new connections the renewed certificate', async () => {
+    const before = await servedCertificate(address);
+    const renewed = await nodeCredentials(ca, 'managerid0000000000000000', 'manager');
+    await writeCredentials(ctx, renewed);
+    server.reloadCredentials();
+    const after = await servedCertificate(address);
+    expect(after.fingerprint256).toBe(new X509Certificate(renewed.cert).fingerprint256);
+    expect(after.fingerprint256).not.toBe(before.fingerprint256);
   });
 });

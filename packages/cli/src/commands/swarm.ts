@@ -33,7 +33,7 @@ const SPEC_FLAGS: FlagSpec[] = [
 
 /** docker's mergeSwarmSpec: what was given of `SPEC_FLAGS` (and `--autolock`) over `spec`. */
 function mergeSpec(args: ParsedArgs, spec: Partial<SwarmSpec>): Partial<SwarmSpec> {
-  if (str(args, 'external-ca') !== undefined) throw invalidArgument('--external-ca is not supported: ctr\'s swarm signs no node certificates');
+  if (str(args, 'external-ca') !== undefined) throw invalidArgument('--external-ca is not supported: ctr\'s swarm signs its node certificates with its own root CA');
   const merged: Partial<SwarmSpec> = structuredClone(spec);
   const history = num(args, 'task-history-limit');
   if (history !== undefined) merged.Orchestration = { ...merged.Orchestration, TaskHistoryRetentionLimit: history };
