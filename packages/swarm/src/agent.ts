@@ -3,6 +3,7 @@ import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmS
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { asCtrError, CtrError, isCtrError } from '@ctr/errors';
+import { holderRuns, thisProcess } from '@ctr/store';
 import type { SwarmContext } from './context';
 import { dispatcherRoutes } from './dispatcher';
 import {
@@ -59,18 +60,6 @@ function pidFile(ctx: SwarmContext): string {
   return path.join(agentDir(ctx), 'agent.pid');
 }
 
-/** `/proc/<pid>/stat` field 22, the start time: a PID the kernel gave to another process since does not pass for the agent. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // A zombie is an agent that ended and was not reaped yet.
-    return fields[0] === 'Z' ? undefined : fields[19];
-  } catch {
-    return undefined;
-  }
-}
-
 interface AgentRecord {
   pid: number;
   ready: boolean;
@@ -92,11 +81,13 @@ function readRecord(file: string): (AgentRecord & { start: string }) | undefined
 /** The live agent of this root (its pid file's process, still the one that wrote it); undefined when none runs. */
 export function runningAgent(ctx: SwarmContext): AgentRecord | undefined {
   const record = readRecord(pidFile(ctx));
-  return record && startTime(record.pid) === record.start ? { pid: record.pid, ready: record.ready } : undefined;
+  // Its start time too: a PID the kernel gave to another process since (or a zombie) is no agent.
+  return record && holderRuns({ pid: record.pid, startTime: record.start }) ? { pid: record.pid, ready: record.ready } : undefined;
 }
 
 function recordText(ready: boolean): string {
-  return `${process.pid} ${startTime(process.pid) ?? '0'}${ready ? ' ready' : ''}\n`;
+  const self = thisProcess();
+  return `${self.pid} ${self.startTime || '0'}${ready ? ' ready' : ''}\n`;
 }
 
 /**
@@ -118,7 +109,7 @@ function claim(ctx: SwarmContext): boolean {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const held = readRecord(file);
-      if (held && startTime(held.pid) === held.start) return held.pid === process.pid;
+      if (held && holderRuns({ pid: held.pid, startTime: held.start })) return held.pid === process.pid;
       const stale = `${file}.${process.pid}.stale`;
       try {
         renameSync(file, stale);
@@ -127,7 +118,7 @@ function claim(ctx: SwarmContext): boolean {
       }
       const moved = readRecord(stale);
       // Another process took the file over between the read and the rename: it is given back.
-      if (moved && startTime(moved.pid) === moved.start) renameSync(stale, file);
+      if (moved && holderRuns({ pid: moved.pid, startTime: moved.start })) renameSync(stale, file);
       else rmSync(stale, { force: true });
     }
     return false;
