@@ -10,7 +10,8 @@
  *
  * It reads the network records from disk and reloads when the generation file changes,
  * answers A (AAAA on IPv6 networks) for container names, aliases, short IDs and hostnames on the asker's networks (and for the
- * link aliases of the asker's own endpoints), an empty answer for other types of known
+ * link aliases of the asker's own endpoints; a swarm service's virtual IP alone for the names
+ * it holds), an empty answer for other types of known
  * names, and PTR (in-addr.arpa and ip6.arpa) for the containers' addresses there (docker's `<container>.<network>`). It
  * listens on UDP and TCP (RFC 1035 4.2.2) as docker's does; a UDP answer that does not fit
  * 512 bytes (or the asker's EDNS size) is cut with the TC bit set, so the client asks again
@@ -40,6 +41,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     ip6?: string;
     aliases: string[];
     links?: Array<{ name: string; alias: string }>;
+    /** A swarm service's virtual IP: a name it holds is its alone on the network. */
+    virtual?: true;
   }
   interface Net {
     id: string;
@@ -52,6 +55,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     driver?: string;
     /** A swarm network's addresses on other nodes (state.ts RemoteEndpointState), answered as endpoints are. */
     remoteEndpoints?: Record<string, { ip: string; names: string[] }>;
+    /** The swarm services' virtual IPs on the network (state.ts VirtualIpState). */
+    virtualIps?: Record<string, { ip: string; names: string[] }>;
   }
   interface View {
     byGateway: Map<string, Net>;
@@ -115,6 +120,11 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
         for (const [id, remote] of Object.entries(net.remoteEndpoints ?? {})) {
           const [first = '', ...aliases] = remote.names;
           if (first) net.endpoints[`remote:${id}`] = { containerId: `remote:${id}`, containerName: first, ip: remote.ip, aliases };
+        }
+        // So is a service's virtual IP, marked as one.
+        for (const [id, vip] of Object.entries(net.virtualIps ?? {})) {
+          const [first = '', ...aliases] = vip.names;
+          if (first) net.endpoints[`vip:${id}`] = { containerId: `vip:${id}`, containerName: first, ip: vip.ip, aliases, virtual: true };
         }
         out.push(net);
       } catch {
@@ -196,11 +206,17 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return Object.values(net.endpoints).find((e) => e.ip === from);
   }
 
-  /** The endpoints on `net` of the containers a (lower-case) name, alias, short ID or hostname names (settings.ts dnsNames). */
+  /**
+   * The endpoints on `net` of the containers a (lower-case) name, alias, short ID or hostname names
+   * (settings.ts dnsNames); a service's virtual IP alone when one holds the name, as docker answers
+   * a `vip` service's name with its VIP although its tasks carry the name as an alias too.
+   */
   function holders(net: Net, name: string): Endpoint[] {
-    return Object.values(net.endpoints).filter((ep) =>
+    const named = Object.values(net.endpoints).filter((ep) =>
       [ep.containerName, ...ep.aliases, ep.containerId.slice(0, 12), ...(ep.hostname ? [ep.hostname] : [])].some((n) => n.toLowerCase() === name),
     );
+    const virtual = named.filter((ep) => ep.virtual);
+    return virtual.length > 0 ? virtual : named;
   }
 
   /** An IPv6 address (as the records hold it, no zone or dotted tail) in wire form. */

@@ -34,4 +34,5 @@ export type {
   Protocol,
   PruneOptions,
   RemoteEndpoint,
+  VirtualIp,
 } from './types';

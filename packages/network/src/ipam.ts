@@ -34,8 +34,8 @@ export function allocateAddress(net: NetworkState, requested?: string, preferred
   const subnet = parseCidr(net.subnet);
   const range = net.ipRange ? parseCidr(net.ipRange) : subnet;
   // Aux addresses (`--aux-address`) are reserved: never handed out, and an --ip asking for one finds it in use.
-  // Other nodes' addresses on a swarm network are theirs (the swarm's allocator gave them).
-  const remote = Object.values(net.remoteEndpoints ?? {}).map((e) => e.ip);
+  // Other nodes' addresses on a swarm network are theirs, its services' virtual IPs the services' (the swarm's allocator gave them).
+  const remote = [...Object.values(net.remoteEndpoints ?? {}), ...Object.values(net.virtualIps ?? {})].map((e) => e.ip);
   const taken = new Set<string>([net.gateway, ...Object.values(net.auxAddresses ?? {}), ...Object.values(net.endpoints).map((e) => e.ip), ...remote]);
   if (requested !== undefined) {
     checkRequestedAddress(net, requested, bySwarm);

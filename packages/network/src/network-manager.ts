@@ -1,6 +1,7 @@
 import { alreadyExists, conflict, CtrError, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import os from 'node:os';
 import { ensureDnsDaemon, stopDnsDaemon } from './dns-control';
 import { run, runScript } from './exec';
@@ -51,6 +52,7 @@ import type {
   PortMapping,
   PruneOptions,
   RemoteEndpoint,
+  VirtualIp,
 } from './types';
 
 const DEFAULT_BRIDGE = { bridgeName: 'ctr0', subnet: '10.210.0.0/16' };
@@ -112,6 +114,12 @@ function validMtu(text: string): number {
   const mtu = Number(text);
   if (!/^\d+$/.test(text) || mtu < 68 || mtu > 65535) throw invalidArgument(`Invalid MTU ${JSON.stringify(text)}`, { hint: 'between 68 and 65535' });
   return mtu;
+}
+
+/** An address given for a swarm network (another node's, a virtual IP's), refused when the network's subnet does not hold it. */
+function inSubnet(net: NetworkState, ip: string): string {
+  if (!isIPv4(ip) || !contains(parseCidr(net.subnet), ipToInt(ip))) throw invalidArgument(`no configured subnet contains the IP address ${ip}`, { hint: `network ${net.name} has subnet ${net.subnet}` });
+  return ip;
 }
 
 function validContainerId(id: string): void {
@@ -418,15 +426,42 @@ export class NetworkManager {
     for (const ep of endpoints) for (const n of ep.names) validDnsName(n, 'network alias');
     await this.locked(async () => {
       const net = this.swarmNet(await this.loadNets(), nameOrId);
-      const cidr = parseCidr(net.subnet);
       const wanted: NonNullable<NetworkState['remoteEndpoints']> = {};
-      for (const ep of [...endpoints].sort((a, b) => a.id.localeCompare(b.id))) {
-        if (!contains(cidr, ipToInt(ep.ip))) throw invalidArgument(`no configured subnet contains the IP address ${ep.ip}`, { hint: `network ${net.name} has subnet ${net.subnet}` });
-        wanted[ep.id] = { ip: ep.ip, names: [...ep.names] };
-      }
+      for (const ep of [...endpoints].sort((a, b) => a.id.localeCompare(b.id))) wanted[ep.id] = { ip: inSubnet(net, ep.ip), names: [...ep.names] };
       if (JSON.stringify(wanted) === JSON.stringify(net.remoteEndpoints ?? {})) return;
       if (Object.keys(wanted).length > 0) net.remoteEndpoints = wanted;
       else delete net.remoteEndpoints;
+      await writeJson(this.paths.netFile(net.id), net);
+      await this.touchGeneration();
+    }, options.signal);
+  }
+
+  /**
+   * Replaces a swarm network's virtual IPs (its services', as the swarm's allocator gave them):
+   * never handed out here, answered by the embedded DNS for their names before any endpoint
+   * holding the same name, and in every running sandbox on the network (and each one made later)
+   * turned into their backends by its own nat table, rewritten at once (sandbox-script.ts). The
+   * sandboxes are rewritten before the record, so a failure leaves the old set to be replaced
+   * again by the next call.
+   */
+  async setVirtualIps(nameOrId: string, vips: readonly VirtualIp[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    for (const vip of vips) for (const n of vip.names) validDnsName(n, 'network alias');
+    await this.locked(async () => {
+      const nets = await this.loadNets();
+      const net = this.swarmNet(nets, nameOrId);
+      const wanted: NonNullable<NetworkState['virtualIps']> = {};
+      for (const vip of [...vips].sort((a, b) => a.id.localeCompare(b.id))) {
+        wanted[vip.id] = { ip: inSubnet(net, vip.ip), names: [...vip.names], backends: vip.backends.map((ip) => inSubnet(net, ip)).sort() };
+      }
+      if (JSON.stringify(wanted) === JSON.stringify(net.virtualIps ?? {})) return;
+      if (Object.keys(wanted).length > 0) net.virtualIps = wanted;
+      else delete net.virtualIps;
+      const mounts = await mountPoints();
+      for (const containerId of Object.keys(net.endpoints)) {
+        const sandbox = await readJson<SandboxState>(this.paths.sandboxFile(containerId), true);
+        if (!sandbox || !isAllocated(sandbox) || !sandbox.netnsPath || !mounts.has(sandbox.netnsPath)) continue;
+        await runScript(this.script(sandbox, nets, [], false), { signal: options.signal });
+      }
       await writeJson(this.paths.netFile(net.id), net);
       await this.touchGeneration();
     }, options.signal);
@@ -1195,7 +1230,15 @@ export class NetworkManager {
     // A plugin's network has no gateway address of ctr's on the host: no embedded DNS, no DNAT to it.
     const dns = endpoints.find((j) => !j.net.isDefault && !isRemote(j.net));
     const ports = endpoints.find((j) => !j.net.internal && !isRemote(j.net));
-    return { endpoints, ...(route ? { route } : {}), ...(route6 ? { route6 } : {}), ...(dns ? { dns } : {}), ...(ports ? { ports } : {}) };
+    const virtualIps = endpoints.flatMap((j) => Object.values(j.net.virtualIps ?? {}));
+    return {
+      endpoints,
+      ...(route ? { route } : {}),
+      ...(route6 ? { route6 } : {}),
+      ...(dns ? { dns } : {}),
+      ...(ports ? { ports } : {}),
+      ...(virtualIps.length > 0 ? { virtualIps } : {}),
+    };
   }
 
   private dnsGateways(sandbox: SandboxState, nets: Map<string, NetworkState>): string[] {

@@ -2,7 +2,7 @@ import { isIPv6 } from 'node:net';
 import { linkLocalCidr } from './ipam';
 import { macFor, parseCidr } from './ipv4';
 import { parseCidr6 } from './ipv6';
-import type { EndpointState, NetworkState } from './state';
+import type { EndpointState, NetworkState, VirtualIpState } from './state';
 
 /**
  * Shell scripts that build a container's network sandbox. Each operation is one `sh`
@@ -88,10 +88,46 @@ export interface SandboxPlan {
   route6?: { ep: EndpointState; net: NetworkState };
   /** Where 127.0.0.11:53 goes: the first user network's gateway, from that endpoint's address. */
   dns?: { ep: EndpointState; net: NetworkState };
+  /** The swarm services' virtual IPs on its networks, each turned into its backends here. */
+  virtualIps?: VirtualIpState[];
 }
 
-function dnsLines(plan: SandboxPlan): string[] {
-  const rules = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
+/**
+ * A service's virtual IP as docker's IPVS serves it, in the sandbox's own tables (its
+ * namespace's: no IPVS needed): a connection from the sandbox to the address goes through the
+ * VIP's chain in the nat table's OUTPUT, which DNATs it to one of the backends at random — of k
+ * rules the i-th takes 1/(k-i) of what reaches it, so each backend gets 1/k — keeping the
+ * destination port; conntrack keeps the connection on its backend and gives the replies the
+ * VIP's address back. A packet still bound for the VIP after that (there is no backend) is
+ * refused in the filter table: a TCP connect gets a reset (connection refused), any other an
+ * ICMP port unreachable, rather than going unanswered.
+ */
+function virtualIpRules(vips: readonly VirtualIpState[]): { chains: string[]; nat: string[]; filter: string[] } {
+  const out = { chains: [] as string[], nat: [] as string[], filter: [] as string[] };
+  for (const vip of vips) {
+    // An address fits an iptables chain name (28 characters at most), and no two networks of a sandbox share one.
+    const chain = `CTR-VIP-${vip.ip}`;
+    out.chains.push(`:${chain} - [0:0]`);
+    out.nat.push(`-A OUTPUT -d ${vip.ip}/32 -j ${chain}`);
+    vip.backends.forEach((backend, i) => {
+      const left = vip.backends.length - i;
+      const pick = left > 1 ? `-m statistic --mode random --probability ${(1 / left).toFixed(10)} ` : '';
+      out.nat.push(`-A ${chain} ${pick}-j DNAT --to-destination ${backend}`);
+    });
+    out.filter.push(`-A OUTPUT -d ${vip.ip}/32 -p tcp -j REJECT --reject-with tcp-reset`, `-A OUTPUT -d ${vip.ip}/32 -j REJECT`);
+  }
+  return out;
+}
+
+/**
+ * The sandbox's iptables tables, each written whole (iptables-restore: atomic per table): nat
+ * (the DNS redirect, the virtual IPs), raw, and filter (the virtual IPs' refusals) — filter
+ * whenever an existing sandbox is rewritten, so no refusal outlives its VIP, and in a new one
+ * only when it has VIPs.
+ */
+function tableLines(plan: SandboxPlan, fresh: boolean): string[] {
+  const vips = virtualIpRules(plan.virtualIps ?? []);
+  const rules = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', ...vips.chains];
   if (plan.dns) {
     const { ep, net } = plan.dns;
     // TCP too: clients ask again over TCP when a UDP answer comes truncated.
@@ -102,13 +138,14 @@ function dnsLines(plan: SandboxPlan): string[] {
       );
     }
   }
-  rules.push('COMMIT');
+  rules.push(...vips.nat, 'COMMIT');
   // route_localnet lets the DNATed packet keep its 127.0.0.1 source until SNAT rewrites it;
   // it would also let neighbours reach the container's 127.0.0.1 services (CVE-2020-8558),
   // so the raw table drops loopback destinations arriving on any other interface.
   rules.push('*raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]');
   if (plan.dns) rules.push('-A PREROUTING ! -i lo -d 127.0.0.0/8 -j DROP');
   rules.push('COMMIT');
+  if (vips.filter.length > 0 || !fresh) rules.push('*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ...vips.filter, 'COMMIT');
   return [
     `echo ${plan.dns ? 1 : 0} > /proc/sys/net/ipv4/conf/all/route_localnet`,
     `iptables-restore <<'CTR_EOF'\n${rules.join('\n')}\nCTR_EOF`,
@@ -123,7 +160,7 @@ export interface ScriptOptions {
   hostPid: number;
   /** Make the namespace (unshare) rather than enter it (nsenter); brings lo up. */
   fresh: boolean;
-  /** Rewrite the namespace's DNS redirect. */
+  /** Rewrite the namespace's tables: the DNS redirect, the virtual IPs. */
   dns: boolean;
   /** Alias for a host veth, naming its owner so gc can find orphans. */
   aliasOf: (ep: EndpointState) => string;
@@ -132,8 +169,9 @@ export interface ScriptOptions {
 /**
  * One shell script, run in the host namespace, that brings a sandbox to its plan: one
  * `ip -batch` inside the namespace (creating it if fresh) for the container ends, address,
- * and default route, followed there by the DNS redirect when asked; then one on the host
- * for the veths' bridge ports. A route via a removed interface disappears with it, so only "replace".
+ * and default route, followed there by its tables (the DNS redirect, the virtual IPs) when
+ * asked; then one on the host for the veths' bridge ports. A route via a removed interface
+ * disappears with it, so only "replace".
  */
 export function sandboxScript(plan: SandboxPlan, o: ScriptOptions): string {
   const ns = shQuote(o.netnsPath);
@@ -161,7 +199,7 @@ export function sandboxScript(plan: SandboxPlan, o: ScriptOptions): string {
   const script: string[] = [];
   // With the DNS redirect the inside part needs a shell; without it, ip alone is one process less
   // (the shell that writes the sysctl execs ip: an exec more, no process more).
-  if (o.dns) script.push(`${enter} sh -ec ${shQuote([...before, ...batch, ...after, ...dnsLines(plan)].join('\n'))}`);
+  if (o.dns) script.push(`${enter} sh -ec ${shQuote([...before, ...batch, ...after, ...tableLines(plan, o.fresh)].join('\n'))}`);
   else if (before.length > 0) script.push(`${enter} sh -ec ${shQuote([...before, 'exec ip -batch -'].join('\n'))} ${heredoc}`);
   else if (batch.length > 0) script.push(`${enter} ${batch[0]}`);
   if (host.length > 0) script.push(`ip -batch - <<'CTR_EOF'\n${host.join('\n')}\nCTR_EOF`);

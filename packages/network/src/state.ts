@@ -80,6 +80,12 @@ export interface NetworkState {
    * a local endpoint's.
    */
   remoteEndpoints?: Record<string, RemoteEndpointState>;
+  /**
+   * The swarm services' virtual IPs on the network, by a key of the caller's (a service's ID):
+   * never handed out here, answered by the embedded DNS for their names, and turned into each
+   * backend by every sandbox on the network (sandbox-script.ts).
+   */
+  virtualIps?: Record<string, VirtualIpState>;
 }
 
 /** A network's VXLAN device and its flood peers (the other nodes' data-path addresses, sorted). */
@@ -96,6 +102,13 @@ export interface OverlayState {
 export interface RemoteEndpointState {
   ip: string;
   names: string[];
+}
+
+/** A service's virtual IP on the network, its names and the addresses connections to it go to (sorted). */
+export interface VirtualIpState {
+  ip: string;
+  names: string[];
+  backends: string[];
 }
 
 export interface PublishedPort extends PortMapping {

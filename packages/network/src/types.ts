@@ -109,6 +109,20 @@ export interface RemoteEndpoint {
   names: string[];
 }
 
+/**
+ * A swarm service's virtual IP on the network: the address its names resolve to, which every
+ * container on the network reaches the service's running tasks (`backends`) through.
+ */
+export interface VirtualIp {
+  /** The caller's key for it (a service's ID): what a later `setVirtualIps` keeps, changes or drops. */
+  id: string;
+  ip: string;
+  /** The names the embedded DNS answers with it, before any endpoint's (`web` and its aliases); none on ingress. */
+  names: string[];
+  /** The addresses a connection to it is spread over (none: it is refused). */
+  backends: string[];
+}
+
 /** Which networks to join, as `--network NAME --network-alias A --ip X`. */
 export interface EndpointRequest {
   /** Network name or ID; `bridge` is the default network. */

@@ -13,13 +13,16 @@ import type { Node, Service, Task } from './types';
 /**
  * The manager's network allocator, as swarmkit's: each swarm network (ingress included) gets a
  * VXLAN ID, each node that has it a gateway of its own (its bridge's address there, so a task's
- * default route is its own node; the manager's is the network's gateway, `.1`), and each task an
- * address on each network it joins (Task.NetworksAttachments). Addresses of tasks that ended
- * are free again; a node's gateway goes with its last task on the network.
+ * default route is its own node; the manager's is the network's gateway, `.1`), each service in
+ * `vip` endpoint mode a virtual IP on each network it joins (Service.Endpoint.VirtualIPs), and
+ * each task an address on each network it joins (Task.NetworksAttachments). Addresses of tasks
+ * that ended are free again; a node's gateway goes with its last task on the network; a virtual
+ * IP stays with its service across updates and goes when the service leaves the network, turns
+ * `dnsrr` or is removed.
  *
- * Tasks carry their addresses; the VNIs and node gateways are kept in `<root>/swarm/allocator.json`,
- * written under the store's lock (allocateNetworks runs inside a store transaction) and gone
- * with the store at `swarm leave`.
+ * Services and tasks carry their addresses, as swarmkit's store has them; the VNIs and node
+ * gateways are kept in `<root>/swarm/allocator.json`, written under the store's lock
+ * (allocateNetworks runs inside a store transaction) and gone with the store at `swarm leave`.
  */
 
 /** libnetwork's overlay driver hands out VXLAN IDs from 4097 up (4096 and below are left to VLANs). */
@@ -62,8 +65,21 @@ export interface NetworkAssignment {
   Endpoints: Array<{ TaskID: string; NodeID: string; Names: string[]; Address: string }>;
   /** The other nodes' own addresses on the network (never to be handed out on this one). */
   NodeGateways: string[];
+  /** The virtual IPs of the services on the network, each with the running tasks behind it. */
+  VirtualIPs: VirtualIpAssignment[];
   /** On the ingress network: the routing mesh's table (every published port and every running task behind it). */
   Mesh?: IngressEntry[];
+}
+
+/** A service's virtual IP on one network, as a node is told of it. */
+export interface VirtualIpAssignment {
+  ServiceID: string;
+  /** Without its prefix length. */
+  Address: string;
+  /** What the embedded DNS answers with it: the service's name and its aliases there (none on ingress, which has no service discovery). */
+  Names: string[];
+  /** The addresses there of the service's tasks that run and are meant to: where its connections go. */
+  Backends: string[];
 }
 
 function stateFile(ctx: SwarmContext): string {
@@ -89,9 +105,19 @@ function bare(address: string): string {
 }
 
 /** The networks a task joins: ingress when its service publishes through the mesh, then its own (targets are IDs once a service is stored). */
-function networksOfTask(task: Task, service: Service | undefined, ingressId: string | undefined): string[] {
+function networksOfTask(task: Pick<Task, 'Spec'>, service: Service | undefined, ingressId: string | undefined): string[] {
   const own = (task.Spec.Networks ?? service?.Spec.TaskTemplate.Networks ?? []).map((n) => n.Target);
   return [...(ingressId !== undefined && service && needsIngress(service) ? [ingressId] : []), ...own];
+}
+
+/** The networks a service has a virtual IP on: the ones its tasks join, in `vip` endpoint mode (docker's default); none in `dnsrr`. */
+function virtualIpNetworks(service: Service, ingressId: string | undefined): string[] {
+  return (service.Spec.EndpointSpec?.Mode ?? 'vip') === 'vip' ? networksOfTask({ Spec: service.Spec.TaskTemplate }, service, ingressId) : [];
+}
+
+/** Whether a task is in service: running and meant to, so its names are answered and connections to its service's VIP reach it. */
+function inService(task: Task): boolean {
+  return task.Status.State === 'running' && task.DesiredState === 'running';
 }
 
 /** The address a task holds on a network (without its prefix length), if it holds one. */
@@ -111,24 +137,35 @@ export interface AllocationInput {
   managerId: string;
 }
 
-/** What one allocation pass decided: the allocator's state and the tasks given addresses. */
+/** What one allocation pass decided: the allocator's state, the tasks given addresses and the services whose virtual IPs changed. */
 export interface AllocationResult {
   state: AllocatorState;
   updated: Task[];
+  services: Service[];
 }
 
 /**
  * One pass of the allocator, pure: VNIs for networks that have none (and none kept for networks
  * gone), a gateway for each node with a task on a network (every node on ingress while a service
- * publishes through the mesh) and none for the others, an address for each task not ended that
- * lacks one on a network it joins. An address is free when it is no node's gateway, no task's
- * that has not ended, and no container's on the manager (a standalone one on an attachable network).
+ * publishes through the mesh) and none for the others, a virtual IP for each `vip` service on
+ * each network it joins that lacks one (and none kept on the others), an address for each task
+ * not ended that lacks one on a network it joins. An address is free when it is no node's
+ * gateway, no service's virtual IP, no task's that has not ended, and no container's on the
+ * manager (a standalone one on an attachable network).
  */
 export function allocate(input: AllocationInput): AllocationResult {
   const { networks, tasks, managerId } = input;
   const services = new Map(input.services.map((s) => [s.ID, s]));
   const ingressId = networks.find((n) => n.Ingress)?.Id;
   const meshUsed = input.services.some((s) => needsIngress(s));
+  const present = new Set(networks.map((n) => n.Id));
+  // Each service's virtual IPs to be, by network in its order: the ones it keeps, and undefined for the ones given below.
+  const virtualIps = new Map(
+    input.services.map((service) => {
+      const held = new Map((service.Endpoint.VirtualIPs ?? []).map((v) => [v.NetworkID, v.Addr]));
+      return [service.ID, new Map(virtualIpNetworks(service, ingressId).filter((id) => present.has(id)).map((id) => [id, held.get(id)]))];
+    }),
+  );
   const state: AllocatorState = { Networks: {} };
   const used = new Set<number>();
   for (const network of networks) {
@@ -159,6 +196,10 @@ export function allocate(input: AllocationInput): AllocationResult {
       ...Object.values(config.AuxiliaryAddresses ?? {}),
       ...Object.values(network.Containers).map((c) => bare(c.IPv4Address)),
       ...tasks.filter((t) => !ended(t)).flatMap((t) => taskAddress(t, network.Id) ?? []),
+      ...[...virtualIps.values()].flatMap((held) => {
+        const address = held.get(network.Id);
+        return address === undefined ? [] : [bare(address)];
+      }),
     ]);
     const next = (): string => {
       for (const ip of usableHosts(subnet, range)) {
@@ -178,6 +219,7 @@ export function allocate(input: AllocationInput): AllocationResult {
     for (const nodeId of Object.keys(allocation.Gateways)) if (!nodesHere.has(nodeId)) delete allocation.Gateways[nodeId];
     for (const address of Object.values(allocation.Gateways)) taken.add(address);
     for (const nodeId of [...nodesHere].sort()) allocation.Gateways[nodeId] ??= next();
+    for (const held of virtualIps.values()) if (held.has(network.Id) && held.get(network.Id) === undefined) held.set(network.Id, `${next()}/${subnet.prefix}`);
     for (const original of joining) {
       if (taskAddress(updated.get(original.ID) ?? original, network.Id) !== undefined) continue;
       const task = updated.get(original.ID) ?? structuredClone(original);
@@ -185,20 +227,30 @@ export function allocate(input: AllocationInput): AllocationResult {
       updated.set(task.ID, task);
     }
   }
-  return { state, updated: [...updated.values()] };
+  const changed = input.services.flatMap((original) => {
+    const given = [...(virtualIps.get(original.ID) ?? [])].flatMap(([NetworkID, Addr]) => (Addr === undefined ? [] : [{ NetworkID, Addr }]));
+    if (JSON.stringify(given) === JSON.stringify(original.Endpoint.VirtualIPs ?? [])) return [];
+    const service = structuredClone(original);
+    if (given.length > 0) service.Endpoint.VirtualIPs = given;
+    else delete service.Endpoint.VirtualIPs;
+    return [service];
+  });
+  return { state, updated: [...updated.values()], services: changed };
 }
 
 /**
- * The allocator's pass inside a store transaction (the caller's): tasks given addresses are
- * written in it, the VNIs and gateways beside it. Returns the state it leaves.
+ * The allocator's pass inside a store transaction (the caller's): tasks given addresses and
+ * services whose virtual IPs changed are written in it, the VNIs and gateways beside it.
+ * Returns the state it leaves.
  */
 export async function allocateNetworks(ctx: SwarmContext, tx: ClusterTx): Promise<AllocatorState> {
   const [networks, self] = await Promise.all([swarmNetworks(ctx), localNode(ctx)]);
   const before = readAllocatorState(ctx);
   const nodes = tx.list('nodes');
   const managerId = self?.NodeID ?? nodes[0]?.ID ?? '';
-  const { state, updated } = allocate({ state: before, networks, tasks: tx.list('tasks'), services: tx.list('services'), nodes, managerId });
+  const { state, updated, services } = allocate({ state: before, networks, tasks: tx.list('tasks'), services: tx.list('services'), nodes, managerId });
   for (const task of updated) tx.update('tasks', task);
+  for (const service of services) tx.update('services', service);
   if (JSON.stringify(state) !== JSON.stringify(before)) await writeFileAtomic(stateFile(ctx), JSON.stringify(state), { mode: 0o600 });
   return state;
 }
@@ -257,7 +309,7 @@ function assignmentOf(view: ClusterView, network: NetworkInspect, nodeId: string
     // Only a running task is answered for, and not once it is being shut down (its node down, a
     // scale down, an update), as swarm's agent takes it out of service discovery before stopping it;
     // one starting or stopping still keeps its address from being handed out.
-    const names = task.Status.State === 'running' && task.DesiredState === 'running' && service && attachment ? [...new Set([service.Spec.Name, `tasks.${service.Spec.Name}`, ...(attachment.Aliases ?? [])])] : [];
+    const names = inService(task) && service && attachment ? [...new Set([service.Spec.Name, `tasks.${service.Spec.Name}`, ...(attachment.Aliases ?? [])])] : [];
     return [{ TaskID: task.ID, NodeID: task.NodeID ?? '', Names: names, Address: address }];
   });
   return {
@@ -278,8 +330,25 @@ function assignmentOf(view: ClusterView, network: NetworkInspect, nodeId: string
       .filter(([id]) => id !== nodeId)
       .map(([, address]) => address)
       .sort(),
+    VirtualIPs: virtualIpsOn(network.Id, view.services.values(), view.tasks),
     ...(network.Ingress ? { Mesh: mesh } : {}),
   };
+}
+
+/**
+ * The services' virtual IPs on a network, each with its backends: the addresses there of its
+ * tasks in service (on any node), what each node's sandboxes on the network spread its
+ * connections over; named with the service's name and aliases on the service's own networks.
+ */
+export function virtualIpsOn(networkId: string, services: Iterable<Service>, tasks: readonly Task[]): VirtualIpAssignment[] {
+  return [...services].flatMap((service) => {
+    const vip = service.Endpoint.VirtualIPs?.find((v) => v.NetworkID === networkId);
+    if (!vip) return [];
+    const attachment = (service.Spec.TaskTemplate.Networks ?? []).find((n) => n.Target === networkId);
+    const names = attachment ? [...new Set([service.Spec.Name, ...(attachment.Aliases ?? [])])] : [];
+    const backends = tasks.filter((t) => t.ServiceID === service.ID && inService(t)).flatMap((t) => taskAddress(t, networkId) ?? []);
+    return [{ ServiceID: service.ID, Address: bare(vip.Addr), Names: names, Backends: [...new Set(backends)].sort() }];
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { alreadyExists, CtrError, invalidArgument, isNotFound, notFound } from '@ctr/errors';
-import { NetworkManager, type EndpointRequest, type NetworkCreateOptions, type NetworkInspect, type OverlayOptions, type RemoteEndpoint, VXLAN_ID_OPTION } from '@ctr/network';
-import { allocateNetworks, managerAssignments, taskAddress, type NetworkAssignment } from './allocator';
+import { NetworkManager, type EndpointRequest, type NetworkCreateOptions, type NetworkInspect, type OverlayOptions, type RemoteEndpoint, type VirtualIp, VXLAN_ID_OPTION } from '@ctr/network';
+import { allocateNetworks, managerAssignments, taskAddress, virtualIpsOn, type NetworkAssignment, type VirtualIpAssignment } from './allocator';
 import type { SwarmContext } from './context';
 import { serveIngress, stopIngress } from './ingress';
 import { localNode } from './membership';
@@ -171,11 +171,17 @@ function remoteEndpoints(network: NetworkAssignment, nodeId: string): RemoteEndp
   ];
 }
 
-/** Brings one network of this node to what it was assigned: its VXLAN peers and the other nodes' endpoints. */
+/** The services' virtual IPs on a network as this node's network manager takes them. */
+function virtualIps(assigned: readonly VirtualIpAssignment[]): VirtualIp[] {
+  return assigned.map((v) => ({ id: v.ServiceID, ip: v.Address, names: v.Names, backends: v.Backends }));
+}
+
+/** Brings one network of this node to what it was assigned: its VXLAN peers, the other nodes' endpoints and the services' virtual IPs. */
 async function applyAssignment(ctx: SwarmContext, network: NetworkAssignment, self: { NodeID: string; DataPathAddr: string }): Promise<void> {
   const manager = networkManager(ctx);
   await manager.setOverlay(network.ID, overlayOf(network, self.DataPathAddr));
   await manager.setRemoteEndpoints(network.ID, remoteEndpoints(network, self.NodeID));
+  await manager.setVirtualIps(network.ID, virtualIps(network.VirtualIPs));
 }
 
 /**
@@ -183,8 +189,9 @@ async function applyAssignment(ctx: SwarmContext, network: NetworkAssignment, se
  * answer, before it prepares tasks): each assigned network made here under the manager's ID,
  * name and subnet with this node's own gateway, or made again when those changed; its VXLAN
  * device flooding to the other nodes that have it; the other nodes' tasks answered by the
- * embedded DNS; a network no longer assigned removed once no container is on it; and the
- * routing mesh serving the manager's table.
+ * embedded DNS; the services' virtual IPs served to its containers; a network no longer
+ * assigned removed once no container is on it (its virtual IPs gone until then, their backends
+ * no longer this node's to know); and the routing mesh serving the manager's table.
  */
 export async function applyNetworkAssignments(ctx: SwarmContext, assigned: readonly NetworkAssignment[]): Promise<void> {
   const self = await localNode(ctx);
@@ -220,25 +227,33 @@ export async function applyNetworkAssignments(ctx: SwarmContext, assigned: reado
   }
   const wanted = new Set(assigned.map((n) => n.ID));
   for (const network of present.values()) {
-    if (wanted.has(network.Id) || Object.keys(network.Containers).length > 0) continue;
-    await ctx.engine.removeNetwork(network.Id).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)));
+    if (wanted.has(network.Id)) continue;
+    if (Object.keys(network.Containers).length > 0) await networkManager(ctx).setVirtualIps(network.Id, []);
+    else await ctx.engine.removeNetwork(network.Id).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)));
   }
   const mesh = assigned.find((n) => n.Ingress)?.Mesh ?? [];
   await serveIngress(ctx, mesh);
 }
 
 /**
- * The manager's own swarm networks spanning the nodes (at the end of every reconcile, with the
- * routing mesh): each VXLAN device flooding to the nodes that have the network, and the tasks on
- * other nodes answered by its embedded DNS. A swarm of one node has no peers: its networks stay
- * bridges, as they were before other nodes could join.
+ * The manager's own swarm networks (at the end of every reconcile, with the routing mesh): the
+ * services' virtual IPs served to its containers, each with its running tasks behind it; and
+ * once other nodes joined, each VXLAN device flooding to the nodes that have the network, and
+ * the tasks on other nodes answered by its embedded DNS. A swarm of one node has no peers: its
+ * networks stay bridges, as they were before other nodes could join.
  */
 export async function syncManagerNetworks(ctx: SwarmContext): Promise<void> {
   const self = await localNode(ctx);
   if (!self || self.Role !== 'manager') return;
   const present = await ctx.engine.networks({ filters: { scope: ['swarm'] } });
-  // Alone, with no VXLAN device left from a node that was here: nothing spans nodes (no store transaction for it).
-  if ((await ctx.store.list('nodes')).length <= 1 && !present.some((n) => n.Options[VXLAN_ID_OPTION] !== undefined)) return;
+  // Alone, with no VXLAN device left from a node that was here: nothing spans nodes, only the
+  // virtual IPs are kept up (from the store as it is: no store transaction for it).
+  if ((await ctx.store.list('nodes')).length <= 1 && !present.some((n) => n.Options[VXLAN_ID_OPTION] !== undefined)) {
+    const [services, tasks] = await Promise.all([ctx.store.list('services'), ctx.store.list('tasks')]);
+    const manager = networkManager(ctx);
+    for (const network of present) await manager.setVirtualIps(network.Id, virtualIps(virtualIpsOn(network.Id, services, tasks)));
+    return;
+  }
   const ids = new Set(present.map((n) => n.Id));
   for (const network of await managerAssignments(ctx)) if (ids.has(network.ID)) await applyAssignment(ctx, network, self);
 }

@@ -1,4 +1,5 @@
 import { normalizeImageName } from '@ctr/engine';
+import { allocateNetworks } from './allocator';
 import type { ClusterTx, SwarmContext } from './context';
 import { serviceFilter } from './filters';
 import { newId } from './ids';
@@ -134,6 +135,8 @@ export async function createService(ctx: SwarmContext, spec: ServiceSpec, option
       Endpoint: endpointOf(stored, ports),
       ...(job ? { JobStatus: { JobIteration: { Index: 0 }, LastExecution: swarmTime() } } : {}),
     });
+    // Its virtual IPs come with it, as swarmkit's allocator gives them before the service is shown.
+    await allocateNetworks(ctx, tx);
     return ID;
   }, options.signal);
   await settle(ctx, id, options);
@@ -176,8 +179,11 @@ export async function updateService(ctx: SwarmContext, id: string, version: numb
       if (service.JobStatus) service.JobStatus = { JobIteration: { Index: service.JobStatus.JobIteration.Index + 1 }, LastExecution: swarmTime() };
     }
     const ports = await allocatePorts(ctx, tx, service.Spec.EndpointSpec ?? {}, service.ID, service.Endpoint.Ports ?? []);
-    service.Endpoint = endpointOf(service.Spec, ports);
+    const held = service.Endpoint.VirtualIPs;
+    service.Endpoint = { ...endpointOf(service.Spec, ports), ...(held ? { VirtualIPs: held } : {}) };
     tx.update('services', service, version);
+    // Its virtual IPs kept on the networks it still joins, given on new ones, freed on the others.
+    await allocateNetworks(ctx, tx);
   }, options.signal);
   await settle(ctx, found.ID, options);
   return {};

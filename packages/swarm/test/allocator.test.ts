@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '@ctr/engine';
-import { allocate, allocateNetworks, FIRST_VNI, networkAssignments, readAllocatorState, taskAddress, type AllocationInput, type SwarmNetwork } from '../src/allocator';
+import { allocate, allocateNetworks, FIRST_VNI, networkAssignments, readAllocatorState, taskAddress, virtualIpsOn, type AllocationInput, type SwarmNetwork } from '../src/allocator';
 import type { SwarmContext } from '../src/context';
 import { openClusterStore } from '../src/store';
 import type { Node, Service, Task, TaskState } from '../src/types';
@@ -40,6 +40,9 @@ function service(id: string, networks: string[], publishes = false): Service {
     Endpoint: { Spec: {}, ...(publishes ? { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 30080, PublishMode: 'ingress' }] } : {}) },
   } as Service;
 }
+
+/** The service in dnsrr endpoint mode: no virtual IP. */
+const dnsrr = (svc: Service): Service => ({ ...svc, Spec: { ...svc.Spec, EndpointSpec: { Mode: 'dnsrr' } } });
 
 let seq = 0;
 function task(svc: Service, nodeId: string, state: TaskState = 'running'): Task {
@@ -124,7 +127,8 @@ test("an ended task's address is given to the next task, and a node's gateway go
 });
 
 test("the addresses of the manager's own containers on a network (standalone ones on an attachable network) are never given", () => {
-  const web = service('web', ['neta']);
+  // dnsrr: no virtual IP takes the next address before the task.
+  const web = dnsrr(service('web', ['neta']));
   const net = network('neta', '10.0.1.0/24', { Attachable: true, Containers: { c1: { Name: 'c1', EndpointID: 'e', MacAddress: '', IPv4Address: '10.0.1.2/24', IPv6Address: '' } } });
   const { updated } = allocate(input({ networks: [net], services: [web], tasks: [task(web, MANAGER)] }));
   expect(taskAddress(updated[0] as Task, 'neta')).toBe('10.0.1.3');
@@ -143,6 +147,85 @@ test('a full network is refused in libnetwork\'s words', () => {
   const tiny = network('tiny', '10.0.9.0/30');
   tiny.IPAM.Config = [{ Subnet: '10.0.9.0/30', Gateway: '10.0.9.1' }];
   expect(() => allocate(input({ networks: [tiny], services: [web], tasks: [task(web, MANAGER), task(web, MANAGER)] }))).toThrow("no available IPv4 addresses on this network's address pools: tiny (tiny)");
+});
+
+describe("services' virtual IPs", () => {
+  const neta = network('neta', '10.0.1.0/24');
+  const ingress = network('ingress', '10.0.0.0/24', { Ingress: true });
+
+  /** The service with a pass's changes to it, as the transaction writes them. */
+  const after = (svc: Service, services: Service[]): Service => services.find((s) => s.ID === svc.ID) ?? svc;
+
+  test('a vip service gets one virtual IP on each network it joins, ingress first when it publishes, in CIDR form', () => {
+    const web = service('web', ['neta'], true);
+    const { services } = allocate(input({ networks: [ingress, neta], services: [web] }));
+    expect(after(web, services).Endpoint.VirtualIPs).toEqual([
+      { NetworkID: 'ingress', Addr: expect.stringMatching(/^10\.0\.0\.\d+\/24$/) },
+      { NetworkID: 'neta', Addr: expect.stringMatching(/^10\.0\.1\.\d+\/24$/) },
+    ]);
+  });
+
+  test('a dnsrr service gets none', () => {
+    const { services } = allocate(input({ networks: [neta], services: [dnsrr(service('web', ['neta']))] }));
+    expect(services).toEqual([]);
+  });
+
+  test("a virtual IP is no task's address, no node's gateway and no other service's virtual IP", () => {
+    const web = service('web', ['neta']);
+    const api = service('api', ['neta']);
+    const tasks = [task(web, MANAGER), task(web, 'worker1'), task(api, 'worker2')];
+    const { state, updated, services } = allocate(input({ networks: [neta], services: [web, api], tasks }));
+    const all = [
+      ...Object.values(state.Networks.neta?.Gateways ?? {}),
+      ...updated.map((t) => taskAddress(t, 'neta')),
+      ...[web, api].map((svc) => after(svc, services).Endpoint.VirtualIPs?.[0]?.Addr.split('/')[0]),
+    ];
+    expect(all.every((address) => address !== undefined && address !== '10.0.1.1')).toBe(true);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  test('a virtual IP is kept from pass to pass: a later pass changes no service', () => {
+    const web = service('web', ['neta']);
+    const first = allocate(input({ networks: [neta], services: [web] }));
+    const second = allocate(input({ state: first.state, networks: [neta], services: [after(web, first.services)], tasks: [task(web, 'worker1')] }));
+    expect(second.services).toEqual([]);
+    expect(taskAddress(second.updated[0] as Task, 'neta')).not.toBe(after(web, first.services).Endpoint.VirtualIPs?.[0]?.Addr.split('/')[0]);
+  });
+
+  test('a service that leaves a network frees its virtual IP there, for the next one to take', () => {
+    const web = service('web', ['neta']);
+    const first = allocate(input({ networks: [neta], services: [web] }));
+    const held = after(web, first.services);
+    const left = { ...held, Spec: { ...held.Spec, TaskTemplate: { ...held.Spec.TaskTemplate, Networks: [] } } };
+    const api = service('api', ['neta']);
+    const second = allocate(input({ state: first.state, networks: [neta], services: [left, api] }));
+    expect(after(left, second.services).Endpoint.VirtualIPs).toBeUndefined();
+    expect(after(api, second.services).Endpoint.VirtualIPs).toEqual(held.Endpoint.VirtualIPs);
+  });
+
+  test('a service turned dnsrr gives its virtual IPs back', () => {
+    const web = service('web', ['neta']);
+    const first = allocate(input({ networks: [neta], services: [web] }));
+    const second = allocate(input({ state: first.state, networks: [neta], services: [dnsrr(after(web, first.services))] }));
+    expect(after(web, second.services).Endpoint.VirtualIPs).toBeUndefined();
+  });
+
+  test("a node is told each virtual IP with the service's name and aliases, and the addresses of its tasks in service behind it", () => {
+    const web = service('web', ['neta'], true);
+    web.Spec.TaskTemplate.Networks = [{ Target: 'neta', Aliases: ['www'] }];
+    const tasks = [task(web, MANAGER), task(web, 'worker1'), task(web, 'worker2', 'starting'), { ...task(web, 'worker2'), DesiredState: 'shutdown' as const }];
+    const first = allocate(input({ networks: [ingress, neta], services: [web], tasks }));
+    const placed = withUpdates(tasks, first.updated);
+    const [vip] = virtualIpsOn('neta', [after(web, first.services)], placed);
+    expect(vip).toEqual({
+      ServiceID: 'web',
+      Address: after(web, first.services).Endpoint.VirtualIPs?.[1]?.Addr.split('/')[0],
+      Names: ['web', 'www'],
+      Backends: placed.slice(0, 2).map((t) => taskAddress(t, 'neta')).sort(),
+    });
+    // Ingress has no service discovery: its VIP has no name.
+    expect(virtualIpsOn('ingress', [after(web, first.services)], placed)[0]?.Names).toEqual([]);
+  });
 });
 
 describe('in the store', () => {
@@ -172,6 +255,11 @@ describe('in the store', () => {
     const [stored] = await ctx.store.list('tasks');
     expect(taskAddress(stored as Task, 'neta')).toMatch(/^10\.0\.1\.\d+$/);
     expect(readAllocatorState(ctx).Networks.neta).toEqual({ VNI: FIRST_VNI, Gateways: { worker1: expect.stringMatching(/^10\.0\.1\.\d+$/) } });
+  });
+
+  test("allocateNetworks writes a service's virtual IPs on the service, as its Endpoint shows them", async () => {
+    const [stored] = await ctx.store.list('services');
+    expect(stored?.Endpoint.VirtualIPs).toEqual([{ NetworkID: 'neta', Addr: expect.stringMatching(/^10\.0\.1\.\d+\/24$/) }]);
   });
 
   test("a task being shut down is no longer named in the other nodes' DNS, but keeps its address until it ends", async () => {

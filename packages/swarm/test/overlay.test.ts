@@ -7,7 +7,8 @@ import { testNodes, type TestNode, type TestNodes } from './support/nodes';
 /**
  * A service's overlay network across two nodes (engines in network namespaces of their own, the
  * ctr command in each): its tasks on both nodes reach each other by address and by
- * `tasks.<service>`, and the routing mesh of the manager spreads a published port over both.
+ * `tasks.<service>`, its name resolves to its virtual IP, which spreads connections over both
+ * nodes' tasks from either node, and the routing mesh of the manager spreads a published port over both.
  */
 describe('an overlay network spans the nodes of a swarm', () => {
   let t: TestNodes;
@@ -50,7 +51,7 @@ describe('an overlay network spans the nodes of a swarm', () => {
     const token = (await must(manager, 'swarm', 'join-token', '-q', 'worker')).trim();
     await must(worker, 'swarm', 'join', '--token', token, `${manager.addr}:2377`);
     workerId = (await must(worker, 'info', '--format', '{{.Swarm.NodeID}}')).trim();
-    await must(manager, 'network', 'create', '-d', 'overlay', 'appnet');
+    await must(manager, 'network', 'create', '-d', 'overlay', '--attachable', 'appnet');
     // Each task serves its node's ID: who answered is known from the answer.
     await must(
       manager,
@@ -125,6 +126,70 @@ describe('an overlay network spans the nodes of a swarm', () => {
       return seen.length === 2 ? seen : undefined;
     }, 30_000);
     expect(answers).toEqual(tasks.map((task) => task.node).sort());
+  }, 120_000);
+
+  /** web's virtual IPs by network name, without their prefix lengths. */
+  async function webVips(): Promise<Record<string, string>> {
+    const vips = JSON.parse(await must(manager, 'service', 'inspect', 'web', '--format', '{{json .Endpoint.VirtualIPs}}')) as Array<{ NetworkID: string; Addr: string }>;
+    const names = new Map<string, string>();
+    for (const name of ['ingress', 'appnet']) names.set((await must(manager, 'network', 'inspect', name, '--format', '{{.Id}}')).trim(), name);
+    return Object.fromEntries(vips.map((v) => [names.get(v.NetworkID) ?? v.NetworkID, v.Addr.split('/')[0] ?? '']));
+  }
+
+  /** Who answers http://address/ from a container on a node (a task of web unless told), over a few connections. */
+  async function answersFrom(node: TestNode, address: string, from?: string): Promise<string[]> {
+    const container = from ?? (await must(node, 'ps', '-q', '--filter', 'label=com.docker.swarm.service.name=web')).trim().split('\n')[0] ?? '';
+    const answered = new Set<string>();
+    for (let i = 0; i < 12 && answered.size < 2; i++) {
+      const r = await ctr(node, 'exec', container, 'wget', '-qO-', `http://${address}/`);
+      if (r.code === 0) answered.add(r.stdout.trim());
+    }
+    return [...answered].sort();
+  }
+
+  test('the service has a virtual IP on ingress (it publishes a port) and on its network, none a task\'s address', async () => {
+    const vips = await webVips();
+    expect(Object.keys(vips).sort()).toEqual(['appnet', 'ingress']);
+    expect(tasks.map((task) => task.address)).not.toContain(vips.appnet);
+  });
+
+  test("the service's name resolves to its virtual IP on either node", async () => {
+    const { appnet } = await webVips();
+    for (const node of [manager, worker]) {
+      const container = (await must(node, 'ps', '-q', '--filter', 'label=com.docker.swarm.service.name=web')).trim();
+      const out = await until(async () => {
+        const answer = (await ctr(node, 'exec', container, 'nslookup', 'web', '127.0.0.11')).stdout;
+        return answer.includes(`Address: ${appnet}`) ? answer : undefined;
+      }, 30_000);
+      for (const task of tasks) expect(out).not.toContain(`Address: ${task.address}\n`);
+    }
+  }, 90_000);
+
+  test("connections to the virtual IP reach both nodes' tasks, from the manager's task and from the worker's", async () => {
+    const { appnet } = await webVips();
+    const nodes = tasks.map((task) => task.node).sort();
+    for (const node of [manager, worker]) {
+      const seen = await until(async () => {
+        const answered = await answersFrom(node, appnet ?? '');
+        return answered.length === 2 ? answered : undefined;
+      }, 60_000);
+      expect(seen).toEqual(nodes);
+    }
+  }, 180_000);
+
+  test("a standalone container on the worker's side of the attachable network reaches both nodes' tasks through the virtual IP", async () => {
+    const { appnet } = await webVips();
+    const client = (await must(worker, 'run', '-d', '--network', 'appnet', 'busybox', 'sleep', '600')).trim();
+    try {
+      const seen = await until(async () => {
+        const answered = await answersFrom(worker, appnet ?? '', client);
+        return answered.length === 2 ? answered : undefined;
+      }, 60_000);
+      expect(seen).toEqual(tasks.map((task) => task.node).sort());
+    } finally {
+      // Gone before the worker leaves: a container on the network would keep it (and its VXLAN device) there.
+      await must(worker, 'rm', '-f', client);
+    }
   }, 120_000);
 
   /** The VXLAN devices in a node's namespace. */
