@@ -168,4 +168,14 @@ describe('ctr swarm mode, daemonless', () => {
       await new Promise((resolve) => taken.close(resolve));
     }
   }, 60000);
+
+  test("swarm leave --force with a service running takes its task containers away for good: their exit hooks make none again", async () => {
+    const init = await ctr.run('swarm', 'init', '--listen-addr', await loopbackListenAddr(), '--advertise-addr', '127.0.0.1');
+    expect(init.code).toBe(0);
+    expect((await ctr.run('service', 'create', '--name', 'left', '--replicas', '2', 'busybox', 'sh', '-c', loop)).code).toBe(0);
+    expect((await ctr.run('swarm', 'leave', '--force')).code).toBe(0);
+    // The removed containers' cleanups (conmon's exit commands) run after the leave returns.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect((await ctr.run('ps', '-a', '-q', '--filter', 'label=com.docker.swarm.task.id')).stdout).toBe('');
+  }, 120000);
 });

@@ -595,13 +595,16 @@ export async function startMonitor(ctx: SwarmContext, signal: AbortSignal, onErr
   schedule(undefined);
 }
 
-/** `swarm leave`: every task's container removed (and any container a task left behind), every task forgotten. */
+/** `swarm leave`: every service and task forgotten, then every task's container removed (and any container a task left behind). */
 export async function removeAllTasks(ctx: SwarmContext): Promise<void> {
+  // Forgotten first: a removed container's exit hook reconciles its service, which must find
+  // nothing left to replace the task with.
+  await ctx.store.transaction((tx) => {
+    for (const service of tx.list('services')) tx.delete('services', service.ID);
+    for (const task of tx.list('tasks')) tx.delete('tasks', task.ID);
+  });
   const containers = await ctx.engine.ps({ all: true, filters: { label: [TASK_LABEL.taskId] } });
   await Promise.all(containers.map((c) => ctx.engine.remove(c.Id, AUTO_REMOVAL)));
   await removeAllTaskFiles(ctx);
-  await ctx.store.transaction((tx) => {
-    for (const task of tx.list('tasks')) tx.delete('tasks', task.ID);
-  });
 }
 
