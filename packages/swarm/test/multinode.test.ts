@@ -17,11 +17,7 @@ describe('a swarm of a manager and a worker', () => {
     return result;
   }
 
-  async function ok(node: TestNode, ...args: string[]): Promise<string> {
-    const result = await ctr(node, ...args);
-    if (result.code !== 0) throw new Error(`ctr ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout;
-  }
+  const ok = (node: TestNode, ...args: string[]): Promise<string> => t.ok(node, args);
 
   const lines = (text: string): string[] => text.split('\n').filter(Boolean);
 
@@ -40,11 +36,7 @@ describe('a swarm of a manager and a worker', () => {
   beforeAll(async () => {
     t = await testNodes(2);
     [manager, worker] = t.nodes as [TestNode, TestNode];
-    await ok(manager, 'swarm', 'init', '--listen-addr', `${manager.addr}:2377`, '--advertise-addr', manager.addr, '--dispatcher-heartbeat', '1s');
-    const token = (await ok(manager, 'swarm', 'join-token', '-q', 'worker')).trim();
-    await ok(worker, 'swarm', 'join', '--token', token, `${manager.addr}:2377`);
-    managerId = (await ok(manager, 'info', '--format', '{{.Swarm.NodeID}}')).trim();
-    workerId = (await ok(worker, 'info', '--format', '{{.Swarm.NodeID}}')).trim();
+    [managerId, workerId] = (await t.formSwarm()) as [string, string];
   }, 180_000);
 
   afterAll(async () => {

@@ -22,11 +22,7 @@ describe('an overlay network spans the nodes of a swarm', () => {
     return t.ctr(node, args, { timeoutMs: 90_000 });
   }
 
-  async function must(node: TestNode, ...args: string[]): Promise<string> {
-    const r = await ctr(node, ...args);
-    if (r.code !== 0) throw new Error(`ctr ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  }
+  const must = (node: TestNode, ...args: string[]): Promise<string> => t.ok(node, args);
 
   async function until<T>(probe: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
     const deadline = Date.now() + ms;
@@ -47,10 +43,7 @@ describe('an overlay network spans the nodes of a swarm', () => {
     t = await testNodes(2);
     [manager, worker] = t.nodes as [TestNode, TestNode];
     // The swarm's subnets from 10.254.0.0/16 too: every address stays inside this test's namespaces.
-    await must(manager, 'swarm', 'init', '--listen-addr', `${manager.addr}:2377`, '--advertise-addr', manager.addr, '--dispatcher-heartbeat', '1s', '--default-addr-pool', '10.254.0.0/16');
-    const token = (await must(manager, 'swarm', 'join-token', '-q', 'worker')).trim();
-    await must(worker, 'swarm', 'join', '--token', token, `${manager.addr}:2377`);
-    workerId = (await must(worker, 'info', '--format', '{{.Swarm.NodeID}}')).trim();
+    [, workerId] = (await t.formSwarm(['--default-addr-pool', '10.254.0.0/16'])) as [string, string];
     await must(manager, 'network', 'create', '-d', 'overlay', '--attachable', 'appnet');
     // Each task serves its node's ID: who answered is known from the answer.
     await must(

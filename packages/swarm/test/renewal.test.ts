@@ -124,11 +124,7 @@ describe('node certificates renewed across engines', () => {
 
   jest.setTimeout(180_000);
 
-  async function ok(node: TestNode, ...args: string[]): Promise<string> {
-    const result = await t.ctr(node, args, { timeoutMs: 90_000 });
-    if (result.code !== 0) throw new Error(`ctr ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout;
-  }
+  const ok = (node: TestNode, ...args: string[]): Promise<string> => t.ok(node, args);
 
   const certFile = (node: TestNode): string => join(node.root, 'swarm', 'certificates', 'swarm-node.crt');
   const keyFile = (node: TestNode): string => join(node.root, 'swarm', 'certificates', 'swarm-node.key');
@@ -157,10 +153,7 @@ describe('node certificates renewed across engines', () => {
   beforeAll(async () => {
     t = await testNodes(2);
     [manager, worker] = t.nodes as [TestNode, TestNode];
-    await ok(manager, 'swarm', 'init', '--listen-addr', `${manager.addr}:2377`, '--advertise-addr', manager.addr, '--dispatcher-heartbeat', '1s');
-    const token = (await ok(manager, 'swarm', 'join-token', '-q', 'worker')).trim();
-    await ok(worker, 'swarm', 'join', '--token', token, `${manager.addr}:2377`);
-    workerId = (await ok(worker, 'info', '--format', '{{.Swarm.NodeID}}')).trim();
+    [, workerId] = (await t.formSwarm()) as [string, string];
     ca = new X509Certificate(readFileSync(join(manager.root, 'swarm', 'certificates', 'swarm-root-ca.crt')));
   }, 180_000);
 

@@ -44,6 +44,13 @@ export interface TestNodes {
   nodes: TestNode[];
   /** `ctr args…` on the node's root, inside its namespace, to its end. */
   ctr(node: TestNode, args: string[], options?: CtrOptions): Promise<ProcessResult>;
+  /** `ctr args…` as `ctr` does, its stdout; a failure throws with what it said (90 s unless told). */
+  ok(node: TestNode, args: string[], options?: CtrOptions): Promise<string>;
+  /**
+   * The first node inits a swarm (its cluster port on its link address, heartbeats every second,
+   * `initArgs` besides) and every other joins it as a worker; the nodes' IDs, in order.
+   */
+  formSwarm(initArgs?: string[]): Promise<string[]>;
   /** The command line running `file args…` inside the node's namespace (for a long-lived process a test starts itself, e.g. ctrd). */
   command(node: TestNode, file: string, args: string[]): { file: string; args: string[] };
   /** `ctr args…` (or any `file`) started in the node's namespace and left running; cleanup kills it if it still runs. */
@@ -185,9 +192,23 @@ export async function testNodes(n = 2): Promise<TestNodes> {
     throw error;
   }
 
+  const ok = async (node: TestNode, args: string[], options: CtrOptions = {}): Promise<string> => {
+    const result = await ctr(node, args, { timeoutMs: 90_000, ...options });
+    if (result.code !== 0) throw new Error(`ctr ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout;
+  };
+
   return {
     nodes,
     ctr,
+    ok,
+    async formSwarm(initArgs = []) {
+      const [manager, ...workers] = nodes as [TestNode, ...TestNode[]];
+      await ok(manager, ['swarm', 'init', '--listen-addr', `${manager.addr}:2377`, '--advertise-addr', manager.addr, '--dispatcher-heartbeat', '1s', ...initArgs]);
+      const token = (await ok(manager, ['swarm', 'join-token', '-q', 'worker'])).trim();
+      for (const worker of workers) await ok(worker, ['swarm', 'join', '--token', token, `${manager.addr}:2377`]);
+      return Promise.all(nodes.map(async (node) => (await ok(node, ['info', '--format', '{{.Swarm.NodeID}}'])).trim()));
+    },
     command,
     env,
     spawn(node, args, options = {}) {
