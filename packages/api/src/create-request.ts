@@ -1,3 +1,4 @@
+import { unsupported } from '@ctr/errors';
 import { parseBytes } from '@ctr/runtime';
 import { defaultStdinOnce, exposedPortKeys, portBindingsOf, type BuildStepOptions, type UpdateOptions } from '@ctr/engine';
 import type { ContainerCreateRequest, ContainerUpdateRequest, HostConfig, ThrottleDevice } from './api-types';
@@ -97,9 +98,12 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     healthcheck, attach, stdinOnce, consoleSize,
     // The client's part: the name goes in the query, pulls and progress are done before the create, the signal stays local.
     pull: _pull, onPullProgress: _progress, signal: _signal,
+    internalMounts,
     ...rest
   } = options;
   rest satisfies Record<string, never>;
+  // Sent as mounts they would be the container's (inspect shows them), which they must not be.
+  if (internalMounts?.length) throw unsupported("a container's internal mounts cannot be sent over the API", { hint: 'create the container with an in-process engine' });
   const security = [...(noNewPrivileges ? ['no-new-privileges'] : []), ...(seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])];
   const endpoint = defined({
     Aliases: networkAliases,

@@ -1,8 +1,9 @@
 /**
  * Swarm mode under the real docker CLI (28.2) against ctrd: `swarm init`, nodes, services and
- * their tasks and logs, scaling, rolling updates and rollback, secrets, configs, overlay
- * networks and `stack deploy` with a port published on the routing mesh. Services are created
- * with `--no-resolve-image` (stacks `--resolve-image never`): the image is local, no registry is asked.
+ * their tasks and logs, scaling, rolling updates and rollback, a port published in host mode,
+ * secrets, configs, overlay networks and `stack deploy` with a port published on the routing
+ * mesh. Services are created with `--no-resolve-image` (stacks `--resolve-image never`): the
+ * image is local, no registry is asked.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
@@ -87,6 +88,16 @@ function httpGet(port: number, path: string): Promise<string> {
       })
       .on('error', reject);
   });
+}
+
+/** What GET `path` answers on 127.0.0.1:`port` once a task's server there is up (asked again meanwhile). */
+async function servedOn(port: number, path: string): Promise<string> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const body = await httpGet(port, path).catch(() => '');
+    if (body !== '') return body;
+    await delay(250);
+  }
+  return '';
 }
 
 const lines = (text: string): string[] => text.split('\n').filter((l) => l.trim() !== '');
@@ -198,6 +209,21 @@ describe('services', () => {
     await eventually(['service', 'inspect', 'web', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.UpdateStatus.State}}'], (o) => o.trim() === 'busybox:latest rollback_completed');
   }, 180_000);
 
+  test('docker service update --publish-add in host mode replaces the tasks, whose new container publishes the port', async () => {
+    const serve = 'mkdir -p /www && echo from hostport > /www/index.html && httpd -f -p 80 -h /www';
+    await ok(['service', 'create', '--no-resolve-image', '--name', 'hostport', '--update-monitor', '1s', 'busybox', 'sh', '-c', serve], { timeoutMs: 90_000 });
+    const before = (await ok(['service', 'ps', '-q', 'hostport'])).trim();
+    const port = await freePort();
+    await ok(['service', 'update', '--publish-add', `published=${port},target=80,mode=host`, 'hostport'], { timeoutMs: 90_000 });
+    const tasks = lines(await ok(['service', 'ps', '-q', '--filter', 'desired-state=running', 'hostport']));
+    expect(tasks).toHaveLength(1);
+    expect(tasks).not.toContain(before);
+    const container = (await ok(['ps', '-q', '--filter', 'label=com.docker.swarm.service.name=hostport'])).trim();
+    expect((await ok(['port', container, '80/tcp'])).trim()).toContain(`:${port}`);
+    expect(await servedOn(port, '/index.html')).toBe('from hostport\n');
+    await ok(['service', 'rm', 'hostport']);
+  }, 180_000);
+
   test('docker service rm removes the service and its tasks', async () => {
     expect((await ok(['service', 'rm', 'web'])).trim()).toBe('web');
     expect(await ok(['service', 'ls', '-q'])).toBe('');
@@ -249,6 +275,11 @@ describe('secrets and configs', () => {
     expect(lines(out)).toEqual(['s3cret', 'level=debug']);
   });
 
+  test("docker inspect of the task's container shows no mount for them, as dockerd mounts them as the container's own", async () => {
+    const container = (await ok(['ps', '-q', '--filter', 'label=com.docker.swarm.service.name=reader'])).trim();
+    expect((await ok(['inspect', container, '--format', '{{json .Mounts}} {{json .HostConfig.Mounts}} {{json .HostConfig.Binds}}'])).trim()).toBe('[] null null');
+  });
+
   test('a secret in use is not removed; once its service is gone it is', async () => {
     const run = await docker(t.env, ['secret', 'rm', 'pw']);
     expect(run.code).toBe(1);
@@ -266,6 +297,15 @@ describe('overlay networks', () => {
     const out = await ok(['network', 'ls', '--filter', 'driver=overlay', '--format', '{{.Name}} {{.Driver}} {{.Scope}}']);
     expect(lines(out).sort()).toEqual(['backend overlay swarm', 'ingress overlay swarm']);
     await ok(['network', 'rm', 'backend']);
+  });
+
+  test("swarm networks have swarmkit's 25-character IDs, and are found by a prefix of one", async () => {
+    const id = (await ok(['network', 'create', '-d', 'overlay', 'prefixed'])).trim();
+    expect(id).toMatch(/^[0-9a-z]{25}$/);
+    expect((await ok(['network', 'inspect', 'ingress', '--format', '{{.Id}}'])).trim()).toMatch(/^[0-9a-z]{25}$/);
+    expect((await ok(['network', 'ls', '--filter', 'name=prefixed', '--format', '{{.ID}}'])).trim()).toBe(id.slice(0, 12));
+    expect((await ok(['network', 'inspect', id.slice(0, 8), '--format', '{{.Name}}'])).trim()).toBe('prefixed');
+    expect((await ok(['network', 'rm', id.slice(0, 8)])).trim()).toBe(id.slice(0, 8));
   });
 
   test('docker network rm of an overlay network a service uses is refused in swarmkit\'s words (DELETE /networks/{id})', async () => {
@@ -297,14 +337,7 @@ describe('stacks', () => {
     expect(deployed).toContain('Creating service st_web');
     await eventually(['stack', 'services', 'st', '--format', '{{.Name}} {{.Replicas}}'], (o) => o.trim() === 'st_web 1/1');
     expect((await ok(['stack', 'ls', '--format', '{{.Name}} {{.Services}}'])).trim()).toBe('st 1');
-    let body = '';
-    for (let attempt = 0; attempt < 40 && body === ''; attempt++) {
-      body = await httpGet(port, '/index.html').catch(async () => {
-        await delay(250);
-        return '';
-      });
-    }
-    expect(body).toBe('served by the stack\n');
+    expect(await servedOn(port, '/index.html')).toBe('served by the stack\n');
   }, 120_000);
 
   test('docker stack rm removes its services and network', async () => {

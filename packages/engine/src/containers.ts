@@ -109,6 +109,13 @@ export interface CreateContainerOptions
   mounts?: MountSpec[];
   /** `--mount` values, as the API's `HostConfig.Mounts` has them (inspect shows them as given). */
   mountSpecs?: ApiMount[];
+  /**
+   * Files bound read-only into the container that are not its mounts but its own, as dockerd's
+   * secret and config mounts of a swarm task are (container.SecretMounts, ConfigMounts): no
+   * inspect field shows them (Mounts, HostConfig.Mounts, Binds), and neither `--volumes-from`
+   * nor `cp` sees them.
+   */
+  internalMounts?: Array<{ source: string; target: string }>;
   /** `bridge` (default), `none`, `host`, `container:<name|id>`, or a user network. */
   network?: string;
   networkAliases?: string[];
@@ -519,7 +526,7 @@ function parseRestartPolicy(text: string | undefined): ContainerRecord['restartP
 
 /** Options that mean something to the engine only; the rest go to @ctr/runtime as they are. */
 const ENGINE_ONLY = [
-  'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'mountSpecs', 'network', 'networkAliases', 'ip', 'ip6', 'linkLocalIps',
+  'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'mountSpecs', 'internalMounts', 'network', 'networkAliases', 'ip', 'ip6', 'linkLocalIps',
   'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log', 'attach', 'stdinOnce',
   'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile', 'networkLinks', 'platform',
 ] as const;
@@ -872,7 +879,8 @@ export class Containers {
         // What runs is the merged config's: the runtime is given both, so it merges nothing again.
         entrypoint: config.Entrypoint ?? [],
         cmd: config.Cmd ?? [],
-        mounts: runtimeMounts(this.ctx.runRoot, id, allMounts),
+        // The internal ones last: the others' places in the list name their staging points.
+        mounts: [...runtimeMounts(this.ctx.runRoot, id, allMounts), ...(options.internalMounts ?? []).map((m) => ({ type: 'bind' as const, source: m.source, target: m.target, readOnly: true }))],
         // No namespace back means the host's: `host`, or `container:` of a container in host mode.
         network: attached?.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'none' ? { mode: 'none' } : { mode: 'host' },
         ...(address ? { ipAddress: address } : {}),

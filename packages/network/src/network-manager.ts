@@ -85,6 +85,11 @@ export function bridgeNameFor(bridgePrefix: string, networkId: string): string {
   return `${bridgePrefix}-${networkId.slice(0, 14 - bridgePrefix.length)}`;
 }
 
+/** A network's ID: 64 hex digits, as dockerd's libnetwork makes one. */
+const NETWORK_ID = /^[0-9a-f]{64}$/;
+/** A swarm network's: swarmkit's (identity.NewID, 25 base-36 digits), or one of 64 hex digits from an older ctr's manager. */
+const SWARM_NETWORK_ID = /^(?:[0-9a-f]{64}|[0-9a-z]{25})$/;
+
 const BRIDGE_NAME = 'com.docker.network.bridge.name';
 const MTU = 'com.docker.network.driver.mtu';
 
@@ -239,7 +244,9 @@ export class NetworkManager {
       if (options.ipv6) throw new CtrError('Unsupported', `IPv6 is not supported with IPAM driver ${ipamDriver}`, { hint: 'ctr asks IPAM plugins for IPv4 pools alone: leave --ipv6 out' });
     }
     checkCreateFlags(options);
-    if (options.id !== undefined && !/^[0-9a-f]{64}$/.test(options.id)) throw invalidArgument(`Invalid network ID "${options.id}"`, { hint: '64 lower-case hex digits' });
+    if (options.id !== undefined && !(options.swarm ? SWARM_NETWORK_ID : NETWORK_ID).test(options.id)) {
+      throw invalidArgument(`Invalid network ID "${options.id}"`, { hint: options.swarm ? "64 lower-case hex digits, or swarmkit's 25 base-36 digits" : '64 lower-case hex digits' });
+    }
     if (options.overlay !== undefined && !options.swarm) throw invalidArgument('only a swarm network spans nodes', { hint: 'create it in a swarm with -d overlay' });
     if (PREDEFINED.has(name)) throw alreadyExists(`network with name ${name} already exists`, { hint: `${name} is a pre-defined network` });
     return this.locked(async () => {

@@ -76,7 +76,9 @@ export interface NetworkCreateOptions {
   addressPools?: Array<{ base: string; size: number }>;
   /**
    * The network's ID, for a network that exists elsewhere under it (a swarm worker makes the
-   * manager's network); 64 hex digits, refused when a network has it already. Default: a new one.
+   * manager's network) or whose ID another component gives (swarmkit's, of a swarm network):
+   * 64 hex digits, or a swarm network's 25 base-36 digits too; refused when a network has it
+   * already. Default: a new one of 64 hex digits.
    */
   id?: string;
   /** A swarm overlay network spanning nodes: its VXLAN device is made with the bridge (see `setOverlay`). Swarm networks only. */

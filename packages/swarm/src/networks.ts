@@ -2,6 +2,7 @@ import { alreadyExists, CtrError, invalidArgument, isNotFound, notFound } from '
 import { NetworkManager, type EndpointRequest, type NetworkCreateOptions, type NetworkInspect, type OverlayOptions, type RemoteEndpoint, type VirtualIp, VXLAN_ID_OPTION } from '@ctr/network';
 import { allocateNetworks, managerAssignments, taskAddress, virtualIpsOn, type NetworkAssignment, type VirtualIpAssignment } from './allocator';
 import type { SwarmContext } from './context';
+import { newId } from './ids';
 import { serveIngress, stopIngress } from './ingress';
 import { localNode } from './membership';
 import { rpcError } from './store';
@@ -19,7 +20,11 @@ async function addressPools(ctx: SwarmContext): Promise<Array<{ base: string; si
   return pools.map((base) => ({ base, size }));
 }
 
-/** Makes a swarm-scoped network, in or before the store says the swarm is active (init makes `ingress` first). */
+/**
+ * Makes a swarm-scoped network, in or before the store says the swarm is active (init makes
+ * `ingress` first), under an ID of swarmkit's (25 base-36 digits), as dockerd's swarm networks
+ * have: the manager's store gives them, not libnetwork.
+ */
 async function makeSwarmNetwork(ctx: SwarmContext, options: NetworkCreateOptions): Promise<NetworkInspect> {
   if (options.driver !== undefined && options.driver !== '' && options.driver !== 'overlay') {
     throw new CtrError('Unsupported', `a swarm-scoped network of driver "${options.driver}" is not supported`, { hint: "ctr's swarm networks use the overlay driver: leave -d out, or give overlay" });
@@ -30,7 +35,7 @@ async function makeSwarmNetwork(ctx: SwarmContext, options: NetworkCreateOptions
     if (present) throw alreadyExists(`ingress network (${present.Id}) is already present`, { hint: `remove ${present.Name} first` });
   }
   const pools = options.subnet === undefined ? { addressPools: await addressPools(ctx) } : {};
-  return ctx.engine.createNetwork({ ...options, driver: 'overlay', scope: 'swarm', swarm: true, ...pools });
+  return ctx.engine.createNetwork({ ...options, driver: 'overlay', scope: 'swarm', swarm: true, id: newId(), ...pools });
 }
 
 /**

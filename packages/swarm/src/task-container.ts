@@ -10,6 +10,8 @@ import { configFiles, secretFiles, type TaskFile } from './secrets';
 import { slotKey, TASK_LABEL, taskName } from './tasks';
 import type { ContainerSpec, Mount, Node, Service, SwarmInspect, Task } from './types';
 
+type InternalMount = NonNullable<CreateContainerOptions['internalMounts']>[number];
+
 /** What Go templates in a task's spec may name (swarmkit's template.Context). */
 interface TemplateContext {
   Service: { ID: string; Name: string; Labels: Record<string, string> };
@@ -82,7 +84,7 @@ function extraHosts(hosts: readonly string[]): string[] {
  * The engine's create options for a task, as moby's executor makes its container config
  * (daemon/cluster/executor/container/container.go): Command replaces the entrypoint and Args
  * are its arguments (Args alone are the image entrypoint's), the swarm labels over the spec's,
- * host-mode ports as the container's own port bindings, restart policy `no` (the swarm replaces
+ * the task's host-mode ports as the container's own port bindings, restart policy `no` (the swarm replaces
  * a task rather than restarting its container).
  */
 export function taskContainerOptions(service: Service, task: Task, node: Node, cluster: Pick<SwarmInspect, 'Spec'> | undefined): CreateContainerOptions {
@@ -92,7 +94,8 @@ export function taskContainerOptions(service: Service, task: Task, node: Node, c
   const name = taskName(service.Spec.Name, task);
   const limits = task.Spec.Resources?.Limits;
   const logDriver = task.Spec.LogDriver ?? cluster?.Spec.TaskDefaults.LogDriver;
-  const hostPorts = (service.Endpoint.Ports ?? []).filter((p) => p.PublishMode === 'host');
+  // The task's own endpoint, as moby's executor publishes it (a task recorded before tasks kept theirs: the service's).
+  const hostPorts = (task.Endpoint ? (task.Endpoint.Spec.Ports ?? []) : (service.Endpoint.Ports ?? [])).filter((p) => p.PublishMode === 'host');
   const options: CreateContainerOptions = {
     image: spec.Image,
     name,
@@ -157,11 +160,12 @@ export function taskFilesDir(ctx: SwarmContext, taskId: string): string {
 
 /**
  * The task's files written (each with its reference's owner and mode, in a directory only root
- * may enter) and the read-only bind mounts that put each at its target, as moby's executor
- * mounts secrets and configs. Another process preparing the same task writes the same bytes:
- * each file is replaced whole, never seen half-written.
+ * may enter) and where each goes in the container: the engine's internal mounts, as dockerd
+ * mounts secrets and configs (not the container's mounts: inspect shows none of them). Another
+ * process preparing the same task writes the same bytes: each file is replaced whole, never
+ * seen half-written.
  */
-async function writeTaskFiles(ctx: SwarmContext, taskId: string, files: readonly TaskFile[]): Promise<ApiMount[]> {
+async function writeTaskFiles(ctx: SwarmContext, taskId: string, files: readonly TaskFile[]): Promise<InternalMount[]> {
   if (files.length === 0) return [];
   const dir = taskFilesDir(ctx, taskId);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -172,7 +176,7 @@ async function writeTaskFiles(ctx: SwarmContext, taskId: string, files: readonly
       await writeFileAtomic(source, file.data, { mode: 0o600, durable: false });
       await fs.chown(source, Number(file.uid) || 0, Number(file.gid) || 0);
       await fs.chmod(source, file.mode);
-      return { Type: 'bind', Source: source, Target: file.target, ReadOnly: true };
+      return { source, target: file.target };
     }),
   );
 }
@@ -279,20 +283,20 @@ export async function managerEnvironment(ctx: SwarmContext, service: Service, ta
 
 /**
  * Make a task's container (not started): its image, the container under the task's name, its
- * other networks joined, its secrets and configs bind-mounted from the host. The container's
- * name is the task's: a second process preparing the same task fails here (Conflict), which is
- * how two reconcilers never run one task twice.
+ * other networks joined, its secrets and configs mounted from the host as the container's own.
+ * The container's name is the task's: a second process preparing the same task fails here
+ * (Conflict), which is how two reconcilers never run one task twice.
  */
 export async function createTaskContainer(ctx: SwarmContext, service: Service, task: Task, env: TaskEnvironment): Promise<string> {
   const options = taskContainerOptions(service, task, env.node, env.cluster);
   const [first, ...rest] = env.networks;
   await ensureImage(ctx, options.image, env.auth);
-  const mountSpecs = [...(options.mountSpecs ?? []), ...(await writeTaskFiles(ctx, task.ID, env.files))];
+  const internalMounts = await writeTaskFiles(ctx, task.ID, env.files);
   let created: { id: string };
   try {
     created = await ctx.engine.create({
       ...options,
-      ...(mountSpecs.length > 0 ? { mountSpecs } : {}),
+      ...(internalMounts.length > 0 ? { internalMounts } : {}),
       // The task's address is the allocator's, which every node's DNS knows it by.
       ...(first ? { network: first.name, ...(first.aliases?.length ? { networkAliases: first.aliases } : {}), ...(first.ip ? { ip: first.ip } : {}) } : {}),
     });

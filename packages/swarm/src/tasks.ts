@@ -1,7 +1,7 @@
 import type { NewObject, SwarmContext } from './context';
 import { taskFilter } from './filters';
 import { byTime, findObject, swarmTime } from './store';
-import { TASK_STATES, type Service, type SwarmFilters, type Task, type TaskState, type TaskStatus } from './types';
+import { TASK_STATES, type EndpointSpec, type Service, type SwarmFilters, type Task, type TaskState, type TaskStatus } from './types';
 
 /** The labels moby's executor gives a task's container (daemon/cluster/executor/container). */
 export const TASK_LABEL = {
@@ -77,13 +77,15 @@ export function advance(task: Task, next: Omit<TaskStatus, 'Timestamp'>): boolea
 
 /**
  * A new task for a slot (replicated) or node (global), as swarmkit's orchestrator.NewTask makes
- * it: the service's current TaskTemplate, state `new`, scheduled by the orchestrator's next step.
+ * it: the service's current TaskTemplate and EndpointSpec, state `new`, scheduled by the
+ * orchestrator's next step.
  */
 export function newTask(service: Service, id: string, place: { slot?: number; nodeId?: string }, desired: TaskState): NewObject<'tasks'> {
   const task: NewObject<'tasks'> = {
     ID: id,
     Labels: {},
     Spec: structuredClone(service.Spec.TaskTemplate),
+    Endpoint: { Spec: structuredClone(service.Spec.EndpointSpec ?? {}) },
     ServiceID: service.ID,
     NodeID: place.nodeId ?? '',
     Status: { Timestamp: swarmTime(), State: 'new', Message: 'created' },
@@ -95,15 +97,24 @@ export function newTask(service: Service, id: string, place: { slot?: number; no
   return task;
 }
 
+/** A task as docker's API shows it: without the endpoint it was made with, which docker's Task has no field for. */
+function shown(task: Task): Task {
+  const { Endpoint: _endpoint, ...rest } = task;
+  return rest;
+}
+
 /** `GET /tasks` with docker's filters, oldest first (then by slot). */
 export async function listTasks(ctx: SwarmContext, filters: SwarmFilters = {}): Promise<Task[]> {
   const [tasks, services, nodes] = await Promise.all([ctx.store.list('tasks'), ctx.store.list('services'), ctx.store.list('nodes')]);
-  return tasks.filter(taskFilter(filters, services, nodes)).sort((a, b) => byTime(a.CreatedAt, b.CreatedAt) || (a.Slot ?? 0) - (b.Slot ?? 0) || a.ID.localeCompare(b.ID));
+  return tasks
+    .filter(taskFilter(filters, services, nodes))
+    .sort((a, b) => byTime(a.CreatedAt, b.CreatedAt) || (a.Slot ?? 0) - (b.Slot ?? 0) || a.ID.localeCompare(b.ID))
+    .map(shown);
 }
 
 /** `GET /tasks/{id}`: by ID or ID prefix. */
 export async function inspectTask(ctx: SwarmContext, id: string): Promise<Task> {
-  return findObject(await ctx.store.list('tasks'), id, 'task', () => undefined);
+  return shown(findObject(await ctx.store.list('tasks'), id, 'task', () => undefined));
 }
 
 /**
@@ -126,7 +137,20 @@ function prune(value: unknown): unknown {
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
-/** swarmkit's IsTaskDirty: the task was made from another TaskTemplate than the service's. */
+/**
+ * An EndpointSpec as swarmkit's protobuf holds it, for comparison: its zero values (vip, tcp,
+ * ingress, port 0, no name) and none given are the same.
+ */
+function endpointKey(spec: EndpointSpec | undefined): string {
+  const ports = (spec?.Ports ?? []).map((p) => ({ Name: p.Name ?? '', Protocol: p.Protocol || 'tcp', TargetPort: p.TargetPort ?? 0, PublishedPort: p.PublishedPort ?? 0, PublishMode: p.PublishMode || 'ingress' }));
+  return canonical({ Mode: spec?.Mode || 'vip', Ports: ports });
+}
+
+/**
+ * swarmkit's IsTaskDirty: the task was made from another TaskTemplate than the service's, or
+ * with another EndpointSpec (a task recorded before tasks kept theirs is judged by its template).
+ */
 export function dirty(service: Service, task: Task): boolean {
-  return canonical(task.Spec) !== canonical(service.Spec.TaskTemplate);
+  if (canonical(task.Spec) !== canonical(service.Spec.TaskTemplate)) return true;
+  return task.Endpoint !== undefined && endpointKey(task.Endpoint.Spec) !== endpointKey(service.Spec.EndpointSpec);
 }

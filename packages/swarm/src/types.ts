@@ -299,6 +299,12 @@ export interface Task extends Meta {
   /** The service's spec version the task was made from: an update replaces tasks made from an older one. */
   ServiceVersion?: Version;
   JobIteration?: Version;
+  /**
+   * The service's EndpointSpec the task was made with (swarmkit's Task.Endpoint): a change of it
+   * replaces the task, whose container publishes its host-mode ports. The store's alone: docker's
+   * Task has no such field, and the API's tasks leave it out.
+   */
+  Endpoint?: { Spec: EndpointSpec };
 }
 
 // ---------------------------------------------------------------- secrets and configs

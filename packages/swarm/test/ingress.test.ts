@@ -4,6 +4,7 @@ import { createIngressNetwork, createSwarmNetwork } from '../src/networks';
 import { allocatePorts } from '../src/ports';
 import type { PortConfig, Service } from '../src/types';
 import { swarmNetFixture, type SwarmNetFixture } from './network-fixture';
+import { answerOn } from './swarm-fixture';
 
 /**
  * The routing mesh: the ingress proxy listens on a service's published port and hands each
@@ -15,20 +16,9 @@ let f: SwarmNetFixture;
 let service: Service;
 let port: number;
 
-/** What one connection to 127.0.0.1:port reads until the other side ends it. */
-function fetch(at: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const conn = net.connect({ host: '127.0.0.1', port: at });
-    conn.on('data', (d: Buffer) => (text += d.toString()));
-    conn.on('end', () => resolve(text.trim()));
-    conn.on('error', reject);
-  });
-}
-
 async function answers(count: number): Promise<string[]> {
   const out: string[] = [];
-  for (let i = 0; i < count; i++) out.push(await fetch(port));
+  for (let i = 0; i < count; i++) out.push(await answerOn(port));
   return out;
 }
 
@@ -78,7 +68,7 @@ test('a published port some other process holds is reported, the others still se
   const other = await f.addService('taken', [taken]);
   try {
     expect((await syncIngress(f.ctx)).failed).toEqual([{ port: held, protocol: 'tcp', code: 'EADDRINUSE' }]);
-    expect(['task-a', 'task-b']).toContain(await fetch(port));
+    expect(['task-a', 'task-b']).toContain(await answerOn(port));
   } finally {
     await f.ctx.store.transaction((tx) => tx.delete('services', other.ID));
     await new Promise((resolve) => holder.close(resolve));
@@ -91,5 +81,5 @@ test('the proxy exits when no port is published any more', async () => {
   await f.ctx.store.transaction((tx) => tx.delete('services', service.ID));
   expect(await syncIngress(f.ctx)).toEqual({ failed: [] });
   expect(await ingressProxyPid(f.ctx)).toBeUndefined();
-  await expect(fetch(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  await expect(answerOn(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 });

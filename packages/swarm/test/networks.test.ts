@@ -63,6 +63,29 @@ describe('in a swarm', () => {
     expect(await f.ctx.engine.inspectNetwork('backend')).toMatchObject({ Driver: 'overlay', Scope: 'swarm' });
   });
 
+  test('swarm networks have swarmkit\'s IDs, 25 base-36 digits as its services\' and tasks\'; local ones keep 64 hex digits', async () => {
+    const [ingress, backend, bridge] = await Promise.all(['ingress', 'backend', 'bridge'].map((name) => f.ctx.engine.inspectNetwork(name)));
+    expect(ingress?.Id).toMatch(/^[0-9a-z]{25}$/);
+    expect(backend?.Id).toMatch(/^[0-9a-z]{25}$/);
+    expect(bridge?.Id).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test('a swarm network is found by a prefix of its ID: inspect, a service\'s attachment, connect, rm', async () => {
+    const made = await createSwarmNetwork(f.ctx, { name: 'byprefix', driver: 'overlay', attachable: true });
+    const prefix = made.Id.slice(0, 10);
+    expect((await f.ctx.engine.inspectNetwork(prefix)).Name).toBe('byprefix');
+    expect((await swarmNetworkFor(f.ctx, prefix)).Id).toBe(made.Id);
+    const { id } = await f.ctx.engine.run({ image: 'busybox', cmd: ['sleep', '600'], detach: true });
+    try {
+      await f.ctx.engine.connect(prefix, id);
+      expect((await f.ctx.engine.inspect(id)).NetworkSettings.Networks.byprefix?.NetworkID).toBe(made.Id);
+    } finally {
+      await f.ctx.engine.remove(id, { force: true });
+    }
+    await removeSwarmNetwork(f.ctx, prefix);
+    await expect(f.ctx.engine.inspectNetwork('byprefix')).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
   test('network ls shows the swarm networks with scope swarm, and its scope filter finds them', async () => {
     const listed = await f.ctx.engine.networks();
     expect(listed.find((n) => n.Name === 'backend')).toMatchObject({ Driver: 'overlay', Scope: 'swarm' });

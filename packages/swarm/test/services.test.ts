@@ -158,6 +158,13 @@ describe('secrets and configs, as dockerd gives them: bind-mounted read-only fro
     expect(await execIn(['stat', '-c', '%a %u %g', '/etc/app.conf', '/run/secrets/ro-pw'])).toEqual({ out: '440 1000 1000\n400 0 0\n', code: 0 });
   });
 
+  it('inspect shows them nowhere: they are the container\'s own mounts, as dockerd\'s secret and config mounts', async () => {
+    const inspect = await s.t.engine.inspect(container);
+    expect(inspect.Mounts).toEqual([]);
+    expect(inspect.HostConfig.Mounts).toBeUndefined();
+    expect(inspect.HostConfig.Binds).toBeNull();
+  });
+
   it('the files cannot be changed from inside the container', async () => {
     expect((await execIn(['sh', '-c', 'echo x > /run/secrets/ro-pw'])).code).not.toBe(0);
   });

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { testEngine, type TestEngine } from '../../engine/test/fixture';
 import type { SwarmContext } from '../src/context';
 import { Swarm } from '../src/swarm';
@@ -59,4 +60,15 @@ export const ms = (n: number): number => n * 1_000_000;
 /** A service's tasks, oldest first. */
 export async function tasksOf(ctx: SwarmContext, serviceId: string): Promise<Task[]> {
   return (await ctx.store.list('tasks')).filter((t) => t.ServiceID === serviceId).sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt) || (a.Slot ?? 0) - (b.Slot ?? 0));
+}
+
+/** What one connection to 127.0.0.1:`port` reads until the other side ends it (a task's `nc -e echo` answer). */
+export function answerOn(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const conn = net.connect({ host: '127.0.0.1', port });
+    conn.on('data', (d: Buffer) => (text += d.toString()));
+    conn.on('end', () => resolve(text.trim()));
+    conn.on('error', reject);
+  });
 }

@@ -1,7 +1,8 @@
+import { freePort } from '../../../test/support/free-port';
 import { createService, updateService } from '../src/services';
 import { converge } from '../src/updater';
-import type { ConvergeProgress, ServiceSpec } from '../src/types';
-import { ms, sharedSwarm, spec, tasksOf } from './swarm-fixture';
+import type { ConvergeProgress, PortConfig, ServiceSpec } from '../src/types';
+import { answerOn, ms, sharedSwarm, spec, tasksOf } from './swarm-fixture';
 
 const s = sharedSwarm();
 
@@ -108,5 +109,51 @@ describe('rolling update', () => {
     const running = (await tasksOf(s.ctx, ID)).filter((t) => t.Status.State === 'running');
     expect(running).toHaveLength(2);
     expect(running.some((t) => before.includes(t.ID))).toBe(false);
+  });
+});
+
+describe('an endpoint change (swarmkit\'s IsTaskDirty compares the tasks\' endpoint too)', () => {
+  const answering = (name: string, ports: PortConfig[] = []): ServiceSpec =>
+    spec(name, ['nc', '-ll', '-p', '80', '-e', 'echo', name], { UpdateConfig: { Parallelism: 1, Monitor: ms(100) }, ...(ports.length > 0 ? { EndpointSpec: { Ports: ports } } : {}) });
+
+  it('a host-mode port added by an update replaces the tasks, and the new task\'s container publishes it', async () => {
+    const { ID } = await createService(s.ctx, answering('hostport'));
+    await converge(s.ctx, ID, {});
+    const before = (await tasksOf(s.ctx, ID)).map((t) => t.ID);
+    const port = await freePort();
+    const progress = await update(ID, answering('hostport', [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: port, PublishMode: 'host' }]));
+    expect(progress.converged).toBe(true);
+    expect((await s.swarm.inspectService(ID)).UpdateStatus).toMatchObject({ State: 'completed' });
+    const running = (await tasksOf(s.ctx, ID)).filter((t) => t.Status.State === 'running');
+    expect(running).toHaveLength(1);
+    expect(before).not.toContain(running[0]!.ID);
+    expect(await answerOn(port)).toBe('hostport');
+  });
+
+  it('a routing-mesh port changed by an update replaces the tasks too', async () => {
+    const { ID } = await createService(s.ctx, answering('meshport', [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: await freePort() }]));
+    await converge(s.ctx, ID, {});
+    const before = (await tasksOf(s.ctx, ID)).map((t) => t.ID);
+    await update(ID, answering('meshport', [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: await freePort() }]));
+    const running = (await tasksOf(s.ctx, ID)).filter((t) => t.Status.State === 'running');
+    expect(running).toHaveLength(1);
+    expect(before).not.toContain(running[0]!.ID);
+  });
+
+  it('the same endpoint in other words (vip, tcp and ingress spelled out) replaces nothing', async () => {
+    const { ID } = await createService(s.ctx, answering('samewords', [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: await freePort() }]));
+    await converge(s.ctx, ID, {});
+    const before = (await tasksOf(s.ctx, ID)).map((t) => t.ID);
+    const service = await s.swarm.inspectService(ID);
+    const ports = (service.Spec.EndpointSpec?.Ports ?? []).map((p) => ({ ...p, PublishMode: 'ingress' as const }));
+    await update(ID, { ...service.Spec, EndpointSpec: { Mode: 'vip', Ports: ports } });
+    expect((await tasksOf(s.ctx, ID)).map((t) => t.ID)).toEqual(before);
+  });
+
+  it('the API\'s tasks do not show the endpoint a task was made with (docker\'s Task has no such field)', async () => {
+    const [task] = await s.swarm.tasks({ service: ['samewords'] });
+    expect(task).toBeDefined();
+    expect(task).not.toHaveProperty('Endpoint');
+    expect(await s.swarm.inspectTask(task!.ID)).not.toHaveProperty('Endpoint');
   });
 });
