@@ -90,7 +90,6 @@ export function newTask(service: Service, id: string, place: { slot?: number; no
     NodeID: place.nodeId ?? '',
     Status: { Timestamp: swarmTime(), State: 'new', Message: 'created' },
     DesiredState: desired,
-    ServiceVersion: { Index: service.Version.Index },
     ...(place.slot !== undefined ? { Slot: place.slot } : {}),
     ...(service.JobStatus ? { JobIteration: { Index: service.JobStatus.JobIteration.Index } } : {}),
   };

@@ -296,8 +296,6 @@ export interface Task extends Meta {
   Status: TaskStatus;
   DesiredState: TaskState;
   NetworksAttachments?: Array<{ Network: { ID: string; Spec: { Name: string } }; Addresses: string[] }>;
-  /** The service's spec version the task was made from: an update replaces tasks made from an older one. */
-  ServiceVersion?: Version;
   JobIteration?: Version;
   /**
    * The service's EndpointSpec the task was made with (swarmkit's Task.Endpoint): a change of it
