@@ -7,6 +7,8 @@ import type { ComposeProject } from './model';
 import * as images from './images';
 import * as lifecycle from './lifecycle';
 import * as operations from './operations';
+import * as watching from './watch';
+import type { WatchOptions } from './watch';
 
 /**
  * One step of a long Compose operation, in `docker compose`'s words: the resource (`Network
@@ -306,6 +308,8 @@ export interface ComposeApi {
   scale(replicas: Record<string, number>, options?: ComposeOptions & { noDeps?: boolean }): Promise<void>;
   commit(service: string, options?: CommitOptions): Promise<{ id: string }>;
   export(service: string, options?: ReplicaOptions & { signal?: AbortSignal }): Promise<Readable>;
+  /** `compose watch`: acts on the services' `develop.watch` rules until `signal` aborts. */
+  watch(options?: WatchOptions): Promise<void>;
 }
 
 export type { ComposeEngine };
@@ -428,5 +432,9 @@ export class Compose implements ComposeApi {
 
   export(service: string, options: ReplicaOptions & { signal?: AbortSignal } = {}): Promise<Readable> {
     return extras.exportContainer(this.engine, this.project, service, options);
+  }
+
+  watch(options: WatchOptions = {}): Promise<void> {
+    return watching.watch(this.engine, this.project, options);
   }
 }

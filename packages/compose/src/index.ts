@@ -13,5 +13,7 @@ export { configHash } from './convert';
 export { LABEL, COMPOSE_VERSION, projectContainers, containerName, containerNumber, type ComposeEngine, type ProjectContainersOptions } from './labels';
 // How compose splits a command given as one string (`run --entrypoint`, `command: …`): go-shellwords' rules.
 export { shellSplit } from './shellwords';
+// `compose watch`: the services' `develop.watch` rules followed, in compose's words.
+export { watch, watchRules, watchTriggers, watchEventText, WatchRule, type WatchAction, type WatchEvent, type WatchExec, type WatchOptions, type WatchTrigger, type PathMapping } from './watch';
 // `docker stack` on a swarm: compose files as swarm services, networks, secrets and configs.
 export * from './stack';

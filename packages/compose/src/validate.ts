@@ -65,13 +65,24 @@ const serviceVolume = obj(
   'string',
 );
 
+/** `develop`: compose watch's rules (what each needs, and its action's values, watch.ts checks). */
+const develop = obj({
+  watch: {
+    kinds: ['list'],
+    items: obj({
+      path: str, action: str, target: str, ignore: strOrList, include: strOrList, initial_sync: bool,
+      exec: obj({ command: strOrList, user: str, privileged: bool, working_dir: str, environment: listOrDict }),
+    }),
+  },
+});
+
 const service = obj({
   annotations: listOrDict, attach: bool, build, blkio_config: k('mapping'), cap_add: strList, cap_drop: strList, cgroup: str, cgroup_parent: str,
   command: k('string', 'list', 'null'), configs: fileReference, container_name: str, cpu_count: strOrNum, cpu_percent: strOrNum,
   cpu_shares: strOrNum, cpu_quota: strOrNum, cpu_period: strOrNum, cpu_rt_period: strOrNum, cpu_rt_runtime: strOrNum, cpus: strOrNum,
   cpuset: str, credential_spec: k('mapping'),
   depends_on: { kinds: ['list', 'mapping'], items: str, values: obj({ condition: str, required: bool, restart: bool }) },
-  deploy, develop: k('mapping'), device_cgroup_rules: strList, devices: k('list'), dns: strOrList, dns_opt: strList, dns_search: strOrList,
+  deploy, develop, device_cgroup_rules: strList, devices: k('list'), dns: strOrList, dns_opt: strList, dns_search: strOrList,
   domainname: str, entrypoint: k('string', 'list', 'null'), env_file: { kinds: ['string', 'list'], items: obj({ path: str, required: bool, format: str }, 'string') },
   label_file: strOrList, environment: listOrDict, expose: strList, extends: obj({ service: str, file: str }, 'string'),
   external_links: strList, extra_hosts: listOrDict, gpus: k('string', 'list'), group_add: strList, healthcheck, hostname: str, image: str,

@@ -93,5 +93,5 @@ export { auxOfFamily, driverOptions } from '@ctr/network';
 export { shouldRestart } from './restart';
 export { RUN_OVER_EXIT_CODE, runIsOver, type HealthResult, type HealthState, type HealthStatus, type ProbeOptions } from './health';
 export type { HealthConfig } from '@ctr/image';
-export { tarTree } from './tar-tree';
+export { tarTree, tarTrees } from './tar-tree';
 export { applyConfigChanges } from './config-changes';

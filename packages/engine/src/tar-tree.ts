@@ -23,10 +23,19 @@ export interface TarTreeOptions {
  * Contents are streamed.
  */
 export function tarTree(abs: string, prefix: string, options: TarTreeOptions = {}): Readable {
+  return tarTrees([{ path: abs, name: prefix }], options);
+}
+
+/**
+ * `tarTree` of several host paths in one archive, in order, each under its own name (what
+ * compose's watch sends: every changed file at its place in the container, one extraction).
+ * A path that is gone by the time it is read is left out.
+ */
+export function tarTrees(roots: readonly { path: string; name: string }[], options: TarTreeOptions = {}): Readable {
   const given = options.onDone;
   let done: Promise<void> | undefined;
   const onDone = given && ((): Promise<void> => (done ??= given()));
-  const tar = Readable.from(finishing(entries(abs, prefix, options.signal, options.mounts ?? new Map()), onDone), { objectMode: false, highWaterMark: 1 << 20 });
+  const tar = Readable.from(finishing(entries(roots, options.signal, options.mounts ?? new Map()), onDone), { objectMode: false, highWaterMark: 1 << 20 });
   // A stream destroyed before it was first read never runs the generator, nor its finally.
   if (onDone) tar.once('close', () => void onDone().catch(() => undefined));
   return tar;
@@ -57,9 +66,10 @@ function typeOf(stat: Stats): TarEntryType | undefined {
   return undefined; // sockets: docker skips them too
 }
 
-async function* entries(abs: string, prefix: string, signal: AbortSignal | undefined, mounts: ReadonlyMap<string, string>): AsyncGenerator<Buffer> {
+async function* entries(roots: readonly { path: string; name: string }[], signal: AbortSignal | undefined, mounts: ReadonlyMap<string, string>): AsyncGenerator<Buffer> {
   const links = new Map<string, string>();
-  const stack: Array<{ abs: string; name: string }> = [{ abs, name: prefix }];
+  // Popped from the end: the first root goes last onto the stack.
+  const stack: Array<{ abs: string; name: string }> = roots.map((root) => ({ abs: root.path, name: root.name })).reverse();
   while (stack.length > 0) {
     if (signal?.aborted) throw aborted(signal, 'reading the archive');
     const { abs: path, name } = stack.pop() as { abs: string; name: string };

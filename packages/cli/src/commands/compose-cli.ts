@@ -152,7 +152,8 @@ function subCommands(session: ComposeSession): Command[] {
   const { viewCommands } = require('./compose-views') as typeof import('./compose-views');
   const { processCommands } = require('./compose-process') as typeof import('./compose-process');
   const { extraCommands } = require('./compose-extras') as typeof import('./compose-extras');
-  return [...lifecycleCommands(session), ...viewCommands(session), ...processCommands(session), ...extraCommands(session)].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const { watchCommands } = require('./compose-watch') as typeof import('./compose-watch');
+  return [...lifecycleCommands(session), ...viewCommands(session), ...processCommands(session), ...extraCommands(session), ...watchCommands(session)].sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
 function rootHelp(commands: Command[]): string {

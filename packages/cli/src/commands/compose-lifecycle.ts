@@ -3,7 +3,7 @@ import { CtrError, invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { prompt } from '../prompt';
-import { noSuchService, type ComposeSession } from './compose-cli';
+import { composeLibrary, noSuchService, type ComposeSession } from './compose-cli';
 import { logPrinter, shortName, type ComposeProgressView } from './compose-output';
 
 /** docker compose's create, up, down, start, stop, restart, kill, pause, unpause and rm. */
@@ -133,6 +133,7 @@ const UP_FLAGS: FlagSpec[] = [
   { name: 'no-attach', type: 'list', valueName: 'stringArray', description: 'Do not attach (stream logs) to the specified services' },
   { name: 'attach-dependencies', type: 'bool', description: 'Automatically attach to log output of dependent services' },
   ...WAIT_FLAGS,
+  { name: 'watch', short: 'w', type: 'bool', description: 'Watch source code and rebuild/refresh containers when files are updated.' },
 ];
 
 /** The services `names` depend on, transitively, with them. */
@@ -174,9 +175,10 @@ function upDetached(args: ParsedArgs): boolean {
     if (bool(args, 'attach-dependencies') || cascadeStop || attach) throw incompatible('--wait cannot be combined with --abort-on-container-exit, --attach or --attach-dependencies');
     detach = true;
   }
-  if (detach && (bool(args, 'attach-dependencies') || cascadeStop || cascadeFail || attach)) {
-    throw incompatible('--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach or --attach-dependencies');
+  if (detach && (bool(args, 'attach-dependencies') || cascadeStop || cascadeFail || attach || bool(args, 'watch'))) {
+    throw incompatible('--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch');
   }
+  if (bool(args, 'no-build') && bool(args, 'watch')) throw incompatible('--no-build and --watch are incompatible');
   if (list(args, 'attach').length > 0 && bool(args, 'attach-dependencies')) throw incompatible('cannot combine --attach and --attach-dependencies');
   return detach;
 }
@@ -196,6 +198,8 @@ function up(session: ComposeSession): Command {
       const exitCodeFrom = str(args, 'exit-code-from');
       if (exitCodeFrom !== undefined && !Object.hasOwn(project.services, exitCodeFrom)) throw noSuchService(exitCodeFrom);
       if (Object.keys(project.services).length === 0) throw invalidArgument('no service selected');
+      // compose's errors for what cannot be watched come before anything is made.
+      if (bool(args, 'watch')) await composeLibrary().watchRules(project, { services });
       const compose = await session.compose(project);
       const common = {
         ...options,
@@ -216,7 +220,8 @@ function up(session: ComposeSession): Command {
  * `up` without `-d`: the services' output under their prefixes, each exit said; Ctrl-C (or
  * SIGTERM) stops the project gracefully, a second one kills it, and the status is then 130;
  * `--abort-on-container-exit` / `--abort-on-container-failure` / `--exit-code-from` stop it at
- * the first (failed) exit and return that service's code.
+ * the first (failed) exit and return that service's code. With `--watch`, the files are watched
+ * once the services run (the watch's lines among theirs) until the project is stopped.
  */
 async function attachedUp(session: ComposeSession, compose: ComposeApi, project: ComposeProject, args: ParsedArgs, io: Io, common: CreateOptions, attach: string[]): Promise<number> {
   const printer = logPrinter(args, io, session.globals.ansi);
@@ -224,13 +229,22 @@ async function attachedUp(session: ComposeSession, compose: ComposeApi, project:
   const cascadeFail = bool(args, 'abort-on-container-failure');
   const cascadeStop = bool(args, 'abort-on-container-exit') || (exitCodeFrom !== undefined && !cascadeFail);
   const controller = new AbortController();
+  const watching = new AbortController();
   let attached = false;
   const early: AttachEvent[] = [];
   let exitCode = 0;
   let interrupts = 0;
   const stopping: Promise<void>[] = [];
+  /** A stop or kill under way, awaited at the end; its failure is handled from now on, not crashing the process before then. */
+  const track = (operation: Promise<void>): void => {
+    operation.catch(() => undefined);
+    stopping.push(operation);
+  };
+  let watched: Promise<void> = Promise.resolve();
   const stop = (): void => {
-    stopping.push(session.withProgress((view) => compose.stop({ ...timeoutOf(args), onProgress: view.update })));
+    // As compose stops its watcher first: no sync is left holding a container paused while it is stopped.
+    watching.abort();
+    track(watched.catch(() => undefined).then(() => session.withProgress((view) => compose.stop({ ...timeoutOf(args), onProgress: view.update }))));
   };
 
   const show = (event: AttachEvent): void => {
@@ -260,7 +274,7 @@ async function attachedUp(session: ComposeSession, compose: ComposeApi, project:
       io.stderr.write('Gracefully stopping... (press Ctrl+C again to force)\n');
       stop();
     } else {
-      stopping.push(session.withProgress((view) => compose.kill({ onProgress: view.update })));
+      track(session.withProgress((view) => compose.kill({ onProgress: view.update })));
     }
   };
   process.on('SIGINT', onSignal);
@@ -280,7 +294,9 @@ async function attachedUp(session: ComposeSession, compose: ComposeApi, project:
     for (const c of containers) printer.register(shortName(project.name, c.Name));
     attached = true;
     early.splice(0).forEach(show);
-    await result.attached;
+    // compose's up does not prune what its watch's rebuilds leave dangling.
+    if (bool(args, 'watch')) watched = (require('./compose-watch') as typeof import('./compose-watch')).runWatch(session, compose, common.services ?? [], watching.signal, { printer, quiet: false, onAttach }, false);
+    await Promise.all([result.attached, watched]);
     await Promise.all(stopping);
     return interrupts > 0 ? 130 : exitCode;
   } finally {

@@ -196,6 +196,19 @@ export class LogPrinter {
     (stream === 'stderr' ? this.io.stderr : this.io.stdout).write(`${prefix}${stamp}${text}\n`);
   }
 
+  /**
+   * A line of compose's watch (its `#watch` logger): with prefixes, after ` ⦿ ` where a
+   * prefix would be (as wide as `#watch`'s at least), in bright green when coloured.
+   */
+  watch(text: string): void {
+    if (!this.options.prefix) {
+      this.io.stdout.write(`${text}\n`);
+      return;
+    }
+    const prefix = `${' '.repeat(Math.max(this.width, '#watch'.length + 1))} ⦿ `;
+    this.io.stdout.write(`${this.options.color ? color('92', prefix) : prefix}${text}\n`);
+  }
+
   status(name: string, message: string): void {
     const code = this.register(name);
     const text = `${name} ${message}`;
