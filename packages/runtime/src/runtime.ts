@@ -449,7 +449,7 @@ export class Runtime {
     const signal = parseSignal(options.signal ?? record.stopSignal).name;
     const timeout = options.timeout ?? record.stopTimeout;
     await runc.kill(id, signal).catch(ignoreGone);
-    if (state.paused) await this.unpause(id).catch(ignoreGone);
+    if (state.paused) await this.thawToEnd(id, runc);
     const grace = new AbortController();
     const timer = setTimeout(() => grace.abort(), Math.max(0, timeout) * 1000);
     try {
@@ -483,6 +483,18 @@ export class Runtime {
     if (!state.running) throw notRunning(id);
     if (state.paused) throw conflict(`Container ${id} is already paused`);
     await runc.pause(id);
+  }
+
+  /**
+   * Thaw a frozen container so that it can end (a stop's signal, a removal's kill). Another thaw
+   * meanwhile (a copy that froze it ending) leaves runc nothing to resume: that is what was wanted.
+   */
+  private async thawToEnd(id: string, runc: Runc): Promise<void> {
+    try {
+      await runc.resume(id);
+    } catch (error) {
+      if ((await this.state(id).catch(() => undefined))?.paused) ignoreGone(error);
+    }
   }
 
   async unpause(id: string): Promise<void> {
@@ -566,7 +578,7 @@ export class Runtime {
       if (!options.force) {
         throw conflict(`cannot remove container "${id}": container is running: stop the container before removing or force remove`);
       }
-      if (state.paused) await tools.runc.resume(id).catch(ignoreGone);
+      if (state.paused) await this.thawToEnd(id, tools.runc);
       await tools.runc.kill(id, 'KILL').catch(ignoreGone);
       await this.wait(id);
       record = await d.read();

@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Runtime } from '@ctr/runtime';
 import { isConflict } from '@ctr/errors';
 import { eventually, testBed, type TestBed } from './helpers';
 
@@ -109,4 +112,17 @@ test('delete refuses a running container unless forced', async () => {
   expect((error as Error).message).toMatch(/container is running: stop the container before removing or force remove/);
   await bed.runtime.delete('busy', { force: true });
   expect((await bed.runtime.list()).map((c) => c.id)).not.toContain('busy');
+});
+
+test('stop of a paused container thawed by someone else meanwhile (a copy that froze it ending) stops it', async () => {
+  // A runc whose resume comes a second late: the other thaw lands between stop's look and its resume.
+  const slowResume = path.join(bed.base, 'runc-slow-resume');
+  await writeFile(slowResume, '#!/bin/sh\nfor a in "$@"; do [ "$a" = resume ] && sleep 1; done\nexec runc "$@"\n', { mode: 0o755 });
+  const slow = new Runtime({ root: path.join(bed.base, 'root'), runRoot: path.join(bed.base, 'run'), cgroupParent: bed.cgroupParent, runtimePath: slowResume });
+  await running('thawed', 'sleep 1000');
+  await bed.runtime.pause('thawed');
+  const stopping = slow.stop('thawed', { timeout: 0 });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await bed.runtime.unpause('thawed');
+  expect((await stopping)?.exitCode).toBe(137);
 });
