@@ -162,10 +162,10 @@ export async function probe(ctx: EngineContext, record: ContainerRecord, options
   let exitCode: number;
   try {
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    exitCode = (await ctx.runtime.exec(record.id, { cmd: probeArgv(check.Test ?? []), stdout: output, stderr: output, signal })).exitCode;
+    // As Docker: a probe past its timeout is killed (a hung one must not pile up).
+    exitCode = (await ctx.runtime.exec(record.id, { cmd: probeArgv(check.Test ?? []), stdout: output, stderr: output, signal, onAbort: 'kill' })).exitCode;
   } catch (error) {
     if (!isAborted(error) || !timeout.aborted) throw error;
-    // As Docker: the probe is left to finish; its result no longer counts.
     exitCode = -1;
     output.write(Buffer.from(`Health check exceeded timeout (${dockerfileModule().formatDuration(timeoutMs * 1e6)})`));
   }

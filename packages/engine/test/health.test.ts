@@ -57,6 +57,13 @@ test('a probe that outlives its timeout counts as a failure', async () => {
   expect(health.Log.at(-1)).toMatchObject({ ExitCode: -1, Output: 'Health check exceeded timeout (200ms)' });
 });
 
+test('a probe past its timeout is killed', async () => {
+  const id = await started('hc-hung', ['CMD', 'sleep', '1002'], { Retries: 1, Timeout: 200 * ms });
+  await t.engine.healthcheck(id);
+  const top = await t.engine.top(id);
+  expect(top.Processes.map((p) => p.at(-1))).not.toContain('sleep 1002');
+});
+
 test('the log keeps the last five probes', async () => {
   const id = await started('hc-log', ['CMD', 'true']);
   for (let i = 0; i < 7; i++) await t.engine.healthcheck(id);

@@ -71,8 +71,8 @@ export async function ensureDnsDaemon(paths: StatePaths, gateways: string[], rel
   const deadline = Date.now() + READY_TIMEOUT_MS;
   const wake = async (): Promise<void> => {
     const pid = await dnsDaemonPid(paths);
-    if (pid === undefined) await startAndWait(paths, deadline);
-    else process.kill(pid, 'SIGHUP');
+    // One with no network left ends by itself: it may have just done so.
+    if (pid === undefined || !signalled(pid, 'SIGHUP')) await startAndWait(paths, deadline);
   };
   // A running server reloads names by itself on its next query; a new gateway needs a
   // reload (`reload`), or is found when a probe shows it does not answer there yet.
@@ -96,8 +96,20 @@ export async function ensureDnsDaemon(paths: StatePaths, gateways: string[], rel
 export async function stopDnsDaemon(paths: StatePaths): Promise<boolean> {
   const pid = await dnsDaemonPid(paths);
   if (pid === undefined) return false;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100 && (await dnsDaemonPid(paths)) === pid; i++) await sleep(20);
+  if (signalled(pid, 'SIGTERM')) {
+    for (let i = 0; i < 100 && (await dnsDaemonPid(paths)) === pid; i++) await sleep(20);
+  }
   await fs.rm(pidFile(paths), { force: true });
   return true;
+}
+
+/** Sends `signal` to `pid`; false when it has exited since it was looked up. */
+function signalled(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
 }

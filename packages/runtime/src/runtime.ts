@@ -833,20 +833,37 @@ export class Runtime {
         conmon.sync.close();
         conmon.attach?.close();
       };
-      // An abort detaches from the exec session; the process itself runs on, as with Docker.
       const detach = (): void => {
         session.detach();
         closePipes();
       };
-      options.signal?.addEventListener('abort', detach, { once: true });
+      const killing = options.onAbort === 'kill';
+      let pid: number | undefined;
+      // conmon reports the exit of a killed process on, and is done with its directory after.
+      const kill = (): void => {
+        session.detach();
+        try {
+          if (pid !== undefined) process.kill(pid, 'SIGKILL');
+        } catch {
+          // Exited meanwhile: its exit is on its way.
+        }
+      };
+      const abort = killing ? kill : detach;
+      options.signal?.addEventListener('abort', abort, { once: true });
       let exited;
       try {
         const started = await conmon.sync.next().finally(releaseMoves);
-        throwIfAborted(options.signal, `exec in ${id}`);
+        if (!killing && options.signal?.aborted) {
+          // The process runs on, writing into its session directory: it goes with the container.
+          detached = true;
+          throwIfAborted(options.signal, `exec in ${id}`);
+        }
         if (!started || started.data < 0) {
           detach();
           throw startFailure((await runtimeFailure(path.join(dir, 'runc.log'))) ?? started?.message ?? 'exec failed', 'exec');
         }
+        pid = started.data;
+        if (options.signal?.aborted) kill();
         // The exec's conmon holds its pty; its control fifo is in the session directory.
         options.onStart?.({ resize: (size) => resizeTerminal(path.join(dir, 'ctl'), size, `exec ${execId} in ${id}`) });
         if (options.detach) {
@@ -855,12 +872,13 @@ export class Runtime {
           return { exitCode: 0 };
         }
         exited = await conmon.sync.next();
+        if (!killing && options.signal?.aborted) detached = true;
         throwIfAborted(options.signal, `exec in ${id}`);
         closePipes();
         // conmon closes the attach socket after the last output: wait for it all.
         await session.done;
       } finally {
-        options.signal?.removeEventListener('abort', detach);
+        options.signal?.removeEventListener('abort', abort);
       }
       if (!exited) throw new CtrError('Internal', `exec in ${id}: conmon exited without reporting the exit code`);
       return { exitCode: exited.data };

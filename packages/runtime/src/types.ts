@@ -373,6 +373,11 @@ export interface ExecOptions extends AttachStreams {
    * daemon keeps the exec's exit code for its inspect).
    */
   detach?: boolean;
+  /**
+   * What `signal` firing does: `detach` (the default, as docker's exec API) leaves the process
+   * running; `kill` kills it and waits for its end (docker's health probe past its timeout).
+   */
+  onAbort?: 'detach' | 'kill';
 }
 
 /** A running exec session, as `ExecOptions.onStart` hands it over. */

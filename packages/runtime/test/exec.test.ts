@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { isInvalidArgument, isConflict } from '@ctr/errors';
 import { Collector, testBed, type TestBed } from './helpers';
@@ -67,4 +69,18 @@ test('an AbortSignal detaches from an exec session', async () => {
   setTimeout(() => controller.abort(), 300);
   const error = await run.catch((e: unknown) => e);
   expect((error as { code?: string }).code).toBe('Aborted');
+});
+
+test('an AbortSignal with onAbort kill ends the process and its session before the exec rejects', async () => {
+  const sessions = join(bed.base, 'root', 'containers', 'host', 'exec');
+  const before = readdirSync(sessions);
+  const controller = new AbortController();
+  const run = bed.runtime.exec('host', { cmd: ['sleep', '1001'], signal: controller.signal, onAbort: 'kill' });
+  setTimeout(() => controller.abort(), 300);
+  const error = await run.catch((e: unknown) => e);
+  expect((error as { code?: string }).code).toBe('Aborted');
+  const ps = new Collector();
+  await bed.runtime.exec('host', { cmd: ['ps', '-o', 'args'], stdout: ps });
+  expect(ps.text()).not.toContain('sleep 1001');
+  expect(readdirSync(sessions)).toEqual(before);
 });
