@@ -77,7 +77,8 @@ export interface UpOptions extends CreateOptions {
   /**
    * Attached `up` (no `-d`): the services' containers are attached before they start, and
    * their output and exits come here (the services with `attach: false` excepted, and all
-   * but `attachTo` when it is given).
+   * but `attachTo` when it is given). On a `dryRunEngine`, as compose's `--dry-run`, the
+   * containers are only created: nothing would run to attach to.
    */
   onAttach?: (event: AttachEvent) => void;
   /** `--attach SERVICE`, `--attach-dependencies`, `--no-attach SERVICE`. */

@@ -11,6 +11,8 @@ export { listProjects, projectFromContainers } from './lifecycle';
 export { serviceImage } from './images';
 export { configHash } from './convert';
 export { LABEL, COMPOSE_VERSION, projectContainers, containerName, containerNumber, type ComposeEngine, type ProjectContainersOptions } from './labels';
+// `--dry-run`: an engine that reads as it is and only pretends compose's writes.
+export { dryRunEngine, isDryRun } from './dry-run';
 // How compose splits a command given as one string (`run --entrypoint`, `command: …`): go-shellwords' rules.
 export { shellSplit } from './shellwords';
 // `compose watch`: the services' `develop.watch` rules followed, in compose's words.

@@ -7,6 +7,7 @@ import { tarDataEntry, TAR_END } from '@ctr/image';
 import type { AttachEvent, ComposeContainer, ComposeOptions, ComposeProjectSummary, CreateOptions, DownOptions, KillOptions, PsOptions, RemoveOptions, ServicesOptions, StartOptions, StopOptions, UpOptions, UpResult } from './compose';
 import { containerOptions, extraNetworks, fileReferences, configHash, serviceContainerName } from './convert';
 import { checkCycles, inDependencyOrder, inReverseDependencyOrder } from './dependencies';
+import { isDryRun } from './dry-run';
 import { ensureImages, namedServices, selectedServices, serviceImage, withDependencies } from './images';
 import { containerName, containerNumber, containerService as serviceOf, LABEL, projectContainers, type ComposeEngine } from './labels';
 import type { ComposeProject, ServiceConfig, ServiceDependency } from './model';
@@ -267,7 +268,8 @@ function makeAttacher(engine: ComposeEngine, onAttach: (event: AttachEvent) => v
  */
 export async function up(engine: ComposeEngine, project: ComposeProject, options: UpOptions): Promise<UpResult> {
   await create(engine, project, options);
-  if (options.noStart) return {};
+  // compose's Up in dry-run: an attached up ends once its containers are created, there being no process to attach to.
+  if (options.noStart || (options.onAttach && isDryRun(engine))) return {};
   const services = targetServices(project, options.services, !options.noDeps);
   const tracked: Promise<void>[] = [];
   const attacher = options.onAttach ? makeAttacher(engine, options.onAttach, attachedServices(project, options, services), tracked, options.signal) : undefined;
@@ -344,6 +346,8 @@ async function conditionMet(engine: ComposeEngine, containers: ContainerSummary[
 }
 
 async function waitFor(engine: ComposeEngine, containers: ContainerSummary[], condition: Condition, dependency: string, signal: AbortSignal | undefined): Promise<void> {
+  // Nothing runs in a dry run: compose's dry-run client answers that every container is running and healthy.
+  if (isDryRun(engine)) return;
   while (!(await conditionMet(engine, containers, condition, dependency))) await sleep(POLL_MS, signal);
 }
 

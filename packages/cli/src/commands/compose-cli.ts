@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ComposeApi, ComposeProject } from '@ctr/compose';
+import type { ComposeApi, ComposeEngine, ComposeProject } from '@ctr/compose';
 import { CtrError, invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { clientDebug, getEngine } from '../context';
@@ -8,9 +8,13 @@ import { bool, list, parseFlags, str, type FlagSpec } from '../flags';
 import { commandHelp, groupHelp } from '../help';
 import { ComposeProgressView, progressMode, warn, type AnsiMode } from './compose-output';
 
+/** compose's persistent flag: before the sub-command or among its own flags. */
+const DRY_RUN: FlagSpec = { name: 'dry-run', type: 'bool', description: 'Execute command in dry run mode' };
+
 /** `ctr compose`'s own flags, docker compose v2's project flags and output flags. */
 const ROOT_FLAGS: FlagSpec[] = [
   { name: 'ansi', type: 'string', description: 'Control when to print ANSI control characters ("never"|"always"|"auto")', default: 'auto' },
+  DRY_RUN,
   { name: 'env-file', type: 'list', valueName: 'stringArray', description: 'Specify an alternate environment file' },
   { name: 'file', short: 'f', type: 'list', valueName: 'stringArray', description: 'Compose configuration files' },
   { name: 'profile', type: 'list', valueName: 'stringArray', description: 'Specify a profile to enable' },
@@ -38,6 +42,8 @@ export interface ComposeGlobals {
   projectDirectory?: string;
   progress: string;
   ansi: AnsiMode;
+  /** `--dry-run`: the verbs run against compose's dry-run engine, and their progress says so. */
+  dryRun: boolean;
 }
 
 /** @ctr/compose, loaded when a compose command first needs it (never by `ctr run`). */
@@ -51,6 +57,7 @@ export function composeLibrary(): typeof import('@ctr/compose') {
  */
 export class ComposeSession {
   readonly started = Date.now();
+  private bound: Promise<ComposeEngine> | undefined;
 
   constructor(
     readonly globals: ComposeGlobals,
@@ -94,17 +101,25 @@ export class ComposeSession {
     }
   }
 
-  /** The project's verbs on the engine (in-process, or the daemon `-H` names). */
+  /**
+   * The engine the verbs act on (in-process, or the daemon `-H` names); with `--dry-run`, one
+   * dry-run engine for the whole command, so each verb sees what those before it pretended.
+   */
+  engine(): Promise<ComposeEngine> {
+    this.bound ??= getEngine().then((engine) => (this.globals.dryRun ? composeLibrary().dryRunEngine(engine) : engine));
+    return this.bound;
+  }
+
+  /** The project's verbs on the engine. */
   async compose(project: ComposeProject): Promise<ComposeApi> {
-    const engine = await getEngine();
-    return new (composeLibrary().Compose)(engine, project);
+    return new (composeLibrary().Compose)(await this.engine(), project);
   }
 
   /** A progress view on stderr, as `--progress` and `--ansi` say. */
   progress(): ComposeProgressView {
     const { stderr, env } = this.io;
     const mode = progressMode(this.globals.progress, this.globals.ansi, stderr);
-    return new ComposeProgressView(stderr, mode, mode === 'tty' && !env.NO_COLOR);
+    return new ComposeProgressView(stderr, mode, mode === 'tty' && !env.NO_COLOR, this.globals.dryRun);
   }
 
   /** Runs `operation` with a progress view, which is drawn a last time however it ends. */
@@ -146,14 +161,23 @@ function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   });
 }
 
-/** The sub-commands, bound to the session, in help's order (by name, as cobra lists them). */
+/** The sub-commands, bound to the session, in help's order (by name, as cobra lists them), each taking `--dry-run` too. */
 function subCommands(session: ComposeSession): Command[] {
   const { lifecycleCommands } = require('./compose-lifecycle') as typeof import('./compose-lifecycle');
   const { viewCommands } = require('./compose-views') as typeof import('./compose-views');
   const { processCommands } = require('./compose-process') as typeof import('./compose-process');
   const { extraCommands } = require('./compose-extras') as typeof import('./compose-extras');
   const { watchCommands } = require('./compose-watch') as typeof import('./compose-watch');
-  return [...lifecycleCommands(session), ...viewCommands(session), ...processCommands(session), ...extraCommands(session), ...watchCommands(session)].sort((a, b) => (a.name < b.name ? -1 : 1));
+  return [...lifecycleCommands(session), ...viewCommands(session), ...processCommands(session), ...extraCommands(session), ...watchCommands(session)]
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((command) => ({
+      ...command,
+      flags: [...command.flags, DRY_RUN],
+      run: (args, io) => {
+        if (bool(args, 'dry-run')) session.globals.dryRun = true;
+        return command.run(args, io);
+      },
+    }));
 }
 
 function rootHelp(commands: Command[]): string {
@@ -183,6 +207,7 @@ export async function runCompose(argv: readonly string[], io: Io): Promise<numbe
     envFiles: list(args, 'env-file').map((file) => path.resolve(file)),
     progress: args.flags.progress === 'auto' && io.env.COMPOSE_PROGRESS ? io.env.COMPOSE_PROGRESS : (str(args, 'progress') ?? 'auto'),
     ansi: 'auto',
+    dryRun: bool(args, 'dry-run'),
   };
   const projectName = str(args, 'project-name');
   const projectDirectory = str(args, 'project-directory');

@@ -77,11 +77,15 @@ function cp(session: ComposeSession): Command {
       const containers = await compose.copyTargets(target.service, { direction: from ? 'from' : 'to', all: bool(args, 'all'), ...(index ? { index } : {}) });
       const quiet: Io = { ...io, stderr: discard() };
       const follow = bool(args, 'follow-link');
+      const engine = await session.engine();
       await session.withProgress(async (view) => {
         for (const container of containers) {
           const name = container.Names[0]?.replace(/^\//, '') ?? container.Id;
           view.update({ resource: 'Container', name, status: 'Copying', done: false });
-          if (from) await copyOut({ container: container.Id, path: from.path }, destination, quiet, bool(args, 'archive'), follow);
+          if (session.globals.dryRun) {
+            // A dry run copies nothing; as compose's dry-run client, it still checks that the source is in the container.
+            if (from) await engine.statPath(container.Id, from.path);
+          } else if (from) await copyOut({ container: container.Id, path: from.path }, destination, quiet, bool(args, 'archive'), follow);
           else await copyIn(source, { container: container.Id, path: target.path }, quiet, follow);
           view.update({ resource: 'Container', name, status: 'Copied', done: true });
         }
@@ -150,6 +154,8 @@ function attach(session: ComposeSession): Command {
       const service = args.positionals[0] as string;
       const index = num(args, 'index');
       const compose = await session.compose(await session.loadOrName([service]));
+      // In a dry run the library's attach refuses, in compose's words: nothing runs to attach to.
+      if (session.globals.dryRun) return compose.attach(service, index ? { index } : {}).then(() => 0);
       const container = await compose.replica(service, index ? { index } : {});
       // From here it is `ctr attach` on that container: its TTY, detach keys, signal proxy and exit code.
       return containerAttach.run({ ...args, positionals: [container.Id] }, io);

@@ -211,6 +211,12 @@ function up(session: ComposeSession): Command {
         await session.withProgress((view) => compose.up({ ...common, ...(bool(args, 'no-start') ? { noStart: true } : {}), onProgress: quietPull(args, view.update), ...buildOutput(view) }));
         return 0;
       }
+      if (session.globals.dryRun) {
+        // compose's attached up in dry-run: the containers created, then its notice instead of their output.
+        await session.withProgress((view) => compose.create({ ...common, onProgress: quietPull(args, view.update), ...buildOutput(view) }));
+        io.stdout.write("end of 'compose up' output, interactive run is not supported in dry-run mode\n");
+        return 0;
+      }
       return attachedUp(session, compose, project, args, io, common, attachedServices(project, services, args));
     },
   };

@@ -34,11 +34,16 @@ interface Line {
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
+/** What compose's `--dry-run` puts before each progress line (its api.DRYRUN_PREFIX). */
+const DRY_RUN_PREFIX = ' DRY-RUN MODE - ';
+
 /**
  * docker compose's progress writers. tty: one line per resource under `[+] Running done/total`,
  * the block redrawn in place (every 100 ms for the spinners and timers, and at each event);
  * plain: a line per event, ` Container app-web-1  Started` (Go's Println of an empty prefix,
- * the resource and the status); json: `{"id":…,"status":…}` per event; quiet: nothing.
+ * the resource and the status); json: `{"id":…,"status":…}` per event; quiet: nothing. In
+ * dry-run mode, each resource's line starts with ` DRY-RUN MODE - ` (after the glyph on a
+ * terminal) and each JSON object with `"dry-run":true`.
  */
 export class ComposeProgressView {
   private readonly lines = new Map<string, Line>();
@@ -50,6 +55,7 @@ export class ComposeProgressView {
     private readonly out: Out,
     private readonly mode: Exclude<ProgressMode, 'auto'>,
     private readonly colored: boolean,
+    private readonly dryRun = false,
   ) {}
 
   /** The callback the library's `onProgress` takes. */
@@ -57,11 +63,11 @@ export class ComposeProgressView {
     if (this.stopped || this.mode === 'quiet') return;
     const id = event.name ? `${event.resource} ${event.name}` : event.resource;
     if (this.mode === 'plain') {
-      this.out.write(` ${id}  ${statusText(event)}\n`);
+      this.out.write(`${this.prefix} ${id}  ${statusText(event)}\n`);
       return;
     }
     if (this.mode === 'json') {
-      this.out.write(`${JSON.stringify({ id, status: statusText(event) })}\n`);
+      this.out.write(`${JSON.stringify({ ...(this.dryRun ? { 'dry-run': true } : {}), id, status: statusText(event) })}\n`);
       return;
     }
     const line = this.lines.get(id);
@@ -92,6 +98,10 @@ export class ComposeProgressView {
     this.draw();
   };
 
+  private get prefix(): string {
+    return this.dryRun ? DRY_RUN_PREFIX : '';
+  }
+
   /** The last drawing: what follows (logs, the next operation's view) starts below it. */
   stop(): void {
     if (this.stopped) return;
@@ -117,7 +127,7 @@ export class ComposeProgressView {
       const { event } = line;
       const failed = event.status === 'Error';
       const glyph = failed ? '✘' : event.done ? '✔' : (SPINNER[Math.floor((now - line.started) / 100) % SPINNER.length] as string);
-      const text = ` ${glyph} ${id}${' '.repeat(padTo - id.length)}  ${statusText(event)}`;
+      const text = ` ${glyph}${this.prefix} ${id}${' '.repeat(padTo - id.length)}  ${statusText(event)}`;
       const timer = `${(((line.ended ?? now) - line.started) / 1000).toFixed(1)}s`;
       const room = Math.max(width - timer.length - 2, 0);
       const row = `${text.length > room ? `${text.slice(0, Math.max(room - 3, 0))}...` : text.padEnd(room)} ${timer}`;

@@ -24,7 +24,7 @@ export interface WatchOutput {
 export async function runWatch(session: ComposeSession, compose: ComposeApi, services: readonly string[], signal: AbortSignal, output: WatchOutput, prune: boolean): Promise<void> {
   const { io } = session;
   const mode = progressMode(session.globals.progress, session.globals.ansi, io.stderr);
-  const view = new ComposeProgressView(io.stderr, mode === 'tty' ? 'plain' : mode, false);
+  const view = new ComposeProgressView(io.stderr, mode === 'tty' ? 'plain' : mode, false, session.globals.dryRun);
   const text = composeLibrary().watchEventText;
   const options: WatchOptions = {
     ...(services.length ? { services: [...services] } : {}),
