@@ -140,6 +140,16 @@ describe('nodes', () => {
     expect(out.trim()).toBe('true Ready Active Leader');
   });
 
+  test('docker node ls shows the node\'s TLS status Ready, and node inspect --pretty the TLS info of the swarm\'s root CA', async () => {
+    expect(await ok(['node', 'ls', '--format', '{{.TLSStatus}}'])).toBe('Ready\n');
+    // `swarm ca` reads the root CA from GET /swarm; the node's TLS info comes from GET /nodes/self.
+    const trustRoot = await ok(['swarm', 'ca']);
+    expect(trustRoot).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+\n-----END CERTIFICATE-----\n$/);
+    const pretty = await ok(['node', 'inspect', '--pretty', 'self']);
+    expect(pretty).toContain(`\nTLS Info:\n TrustRoot:\n${trustRoot}\n Issuer Subject:\t`);
+    expect(pretty).toMatch(/\n Issuer Subject:\tMB[A-Za-z0-9+/=]+\n Issuer Public Key:\tMF[A-Za-z0-9+/=]+\n$/);
+  });
+
   test('docker node update adds a label that docker node inspect shows', async () => {
     // `self` is the CLI's word for inspect and ps; update sends what it is given, as to dockerd.
     const id = (await ok(['info', '--format', '{{.Swarm.NodeID}}'])).trim();

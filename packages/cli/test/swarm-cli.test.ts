@@ -19,17 +19,37 @@ const NOW = new Date().toISOString();
 const meta = (index = 1): { Version: { Index: number }; CreatedAt: string; UpdatedAt: string } => ({ Version: { Index: index }, CreatedAt: NOW, UpdatedAt: NOW });
 const NODE_ID = 'n0d31d0000000000000000001';
 
-function node(): Node {
+/** A swarm root CA as ctr's swarm makes one (`/CN=swarm-ca`, P-256): its PEM, subject and public key as the API gives them. */
+const CA_TLS: Node['Description']['TLSInfo'] = {
+  TrustRoot: [
+    '-----BEGIN CERTIFICATE-----',
+    'MIIBejCCASGgAwIBAgIUBndnSWVzP7dl2FQqOld6985XsBMwCgYIKoZIzj0EAwIw',
+    'EzERMA8GA1UEAwwIc3dhcm0tY2EwHhcNMjYxMTI0MTE0NjU2WhcNNDYxMTE5MTE0',
+    'NjU2WjATMREwDwYDVQQDDAhzd2FybS1jYTBZMBMGByqGSM49AgEGCCqGSM49AwEH',
+    'A0IABPV4TTpA1/PCcVvv4xjZ1whaFnOASWLkrB4Wugo5jqB3Z/7acAfqXaL+vd3B',
+    '1zbkG4d4WdMoAgdHhl2Aq7uL8mKjUzBRMB0GA1UdDgQWBBRUZjqFmdRanG1y/c/c',
+    'YXNEORHz5DAfBgNVHSMEGDAWgBRUZjqFmdRanG1y/c/cYXNEORHz5DAPBgNVHRMB',
+    'Af8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCICcsNs8PaKyMQzi7rCwsPVPsnXnT',
+    'y0UhlIClZfoTERY/AiAyNsn3aB+/kuju9vIkEEtu1x4Jl7wlAskvaquM8q3FUg==',
+    '-----END CERTIFICATE-----',
+    '',
+  ].join('\n'),
+  CertIssuerSubject: 'MBMxETAPBgNVBAMMCHN3YXJtLWNh',
+  CertIssuerPublicKey: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE9XhNOkDX88JxW+/jGNnXCFoWc4BJYuSsHha6CjmOoHdn/tpwB+pdov693cHXNuQbh3hZ0ygCB0eGXYCru4vyYg==',
+};
+const NO_TLS: Node['Description']['TLSInfo'] = { TrustRoot: '', CertIssuerSubject: '', CertIssuerPublicKey: '' };
+
+function node(id = NODE_ID, hostname = 'box', tls = CA_TLS): Node {
   return {
-    ID: NODE_ID,
+    ID: id,
     ...meta(),
     Spec: { Labels: {}, Role: 'manager', Availability: 'active' },
     Description: {
-      Hostname: 'box',
+      Hostname: hostname,
       Platform: { Architecture: 'x86_64', OS: 'linux' },
       Resources: { NanoCPUs: 2e9, MemoryBytes: 2 ** 31 },
       Engine: { EngineVersion: '0.1.0', Plugins: [] },
-      TLSInfo: { TrustRoot: '', CertIssuerSubject: '', CertIssuerPublicKey: '' },
+      TLSInfo: tls,
     },
     Status: { State: 'ready', Addr: '127.0.0.1' },
     ManagerStatus: { Leader: true, Reachability: 'reachable', Addr: '127.0.0.1:2377' },
@@ -64,6 +84,7 @@ class FakeSwarm {
   created: ServiceSpec[] = [];
   updates: Array<{ id: string; version: number; spec: ServiceSpec; rollback?: string }> = [];
   progress: ConvergeProgress[] = [];
+  nodes: Node[] = [node()];
 
   api(): SwarmApi {
     const find = (name: string): Service => {
@@ -74,33 +95,25 @@ class FakeSwarm {
     const unused = (): never => {
       throw new Error('not used by these tests');
     };
+    const cluster = { ID: 'c1uster', ...meta(), Spec: {} as never, TLSInfo: CA_TLS, RootRotationInProgress: false, DefaultAddrPool: [], SubnetSize: 24, DataPathPort: 4789 };
     return {
       init: async () => NODE_ID,
       join: unused,
       leave: async () => undefined,
-      inspect: async () => ({
-        ID: 'c1uster',
-        ...meta(),
-        Spec: {} as never,
-        TLSInfo: { TrustRoot: '', CertIssuerSubject: '', CertIssuerPublicKey: '' },
-        RootRotationInProgress: false,
-        DefaultAddrPool: [],
-        SubnetSize: 24,
-        DataPathPort: 4789,
-        JoinTokens: { Worker: 'SWMTKN-1-worker', Manager: 'SWMTKN-1-manager' },
-      }),
+      inspect: async () => ({ ...cluster, JoinTokens: { Worker: 'SWMTKN-1-worker', Manager: 'SWMTKN-1-manager' } }),
       update: async () => undefined,
       unlockKey: async () => ({ UnlockKey: '' }),
       unlock: unused,
-      info: async () => ({ NodeID: NODE_ID, NodeAddr: '127.0.0.1', LocalNodeState: 'active', ControlAvailable: true, Error: '', RemoteManagers: [] }),
-      nodes: async () => [node()],
-      inspectNode: async () => node(),
+      info: async () => ({ NodeID: NODE_ID, NodeAddr: '127.0.0.1', LocalNodeState: 'active', ControlAvailable: true, Error: '', RemoteManagers: [], Cluster: cluster }),
+      nodes: async () => this.nodes,
+      inspectNode: async (id) => this.nodes.find((n) => n.ID === id) ?? unused(),
       updateNode: async (id, version, spec) => {
         this.nodeUpdates.push({ id, version, spec });
       },
       removeNode: unused,
       createService: async (spec) => {
         this.created.push(spec);
+        this.services.push({ ...service('new', spec), ID: 'newserviceid0000000000001' });
         return { ID: 'newserviceid0000000000001' };
       },
       services: async () => this.services,
@@ -112,8 +125,13 @@ class FakeSwarm {
       removeService: async (id) => void find(id),
       serviceLogs: (id) => this.logs(id),
       converge: async (_id, options) => {
-        for (const p of this.progress) options.onProgress?.(p);
-        return this.progress[this.progress.length - 1] as ConvergeProgress;
+        // Each wait reports the looks up to the next converged one (or all left); the last look stands from then on.
+        const next = this.progress.findIndex((p) => p.converged);
+        const looks = this.progress.splice(0, next < 0 ? this.progress.length : next + 1);
+        const last = looks[looks.length - 1] as ConvergeProgress;
+        if (this.progress.length === 0) this.progress.push(last);
+        for (const p of looks) options.onProgress?.(p);
+        return last;
       },
       tasks: async (filters = {}) => this.tasks.filter((t) => !filters.service || filters.service.includes(t.ServiceID)),
       inspectTask: unused,
@@ -271,13 +289,13 @@ describe('ctr swarm verbs over a given swarm', () => {
     expect(swarm.created).toEqual([]);
   });
 
-  test('service create waits for convergence without --detach, printing docker\'s progress lines where there is no terminal', async () => {
+  test('service create waits for convergence without --detach, then verifies the tasks for the update monitor, printing docker\'s progress lines where there is no terminal', async () => {
     swarm.progress = [
       { service: 'x', tasks: [{ slot: '1', state: 'preparing', message: '' }, { slot: '2', state: 'preparing', message: '' }], running: 0, desired: 2, converged: false },
       { service: 'x', tasks: [{ slot: '1', state: 'running', message: '' }, { slot: '2', state: 'preparing', message: '' }], running: 1, desired: 2, converged: false },
       { service: 'x', tasks: [{ slot: '1', state: 'running', message: '' }, { slot: '2', state: 'running', message: '' }], running: 2, desired: 2, converged: true },
     ];
-    const { code, stdout } = await ctr('service', 'create', '--replicas', '2', 'busybox');
+    const { code, stdout } = await ctr('service', 'create', '--replicas', '2', '--update-monitor', '1s', 'busybox');
     expect(code).toBe(0);
     expect(stdout).toBe(
       [
@@ -291,10 +309,38 @@ describe('ctr swarm verbs over a given swarm', () => {
         'overall progress: 1 out of 2 tasks',
         '2/2: running  ',
         'overall progress: 2 out of 2 tasks',
+        'verify: Waiting 1 seconds to verify that tasks are stable...',
         'verify: Service newserviceid0000000000001 converged',
         '',
       ].join('\n'),
     );
+  });
+
+  test('a task that fails while the tasks are verified starts the wait again, and the service converges only after a whole quiet period', async () => {
+    swarm.services = [service('web', { UpdateConfig: { Parallelism: 1, Monitor: 1e9 } })];
+    const updating = { State: 'updating' as const, Message: 'update in progress' };
+    swarm.progress = [
+      { service: 'x', tasks: [{ slot: '1', state: 'running', message: '' }], running: 1, desired: 1, converged: false, update: updating },
+      { service: 'x', tasks: [{ slot: '1', state: 'failed', message: '', err: 'task: non-zero exit (1)' }], running: 0, desired: 1, converged: false, update: updating },
+      { service: 'x', tasks: [{ slot: '1', state: 'running', message: '' }], running: 1, desired: 1, converged: true, update: { State: 'completed', Message: 'update completed' } },
+    ];
+    const { code, stdout } = await ctr('service', 'update', '--image', 'busybox:2', 'web');
+    expect(code).toBe(0);
+    expect(stdout.split('\n').slice(1)).toEqual([
+      'overall progress: 0 out of 1 tasks',
+      '1/1:  ',
+      '1/1: running  ',
+      'overall progress: 1 out of 1 tasks',
+      'verify: Waiting 1 seconds to verify that tasks are stable...',
+      '1/1: task: non-zero exit (1)',
+      'overall progress: 0 out of 1 tasks',
+      'verify: Detected task failure',
+      '1/1: running  ',
+      'overall progress: 1 out of 1 tasks',
+      'verify: Waiting 1 seconds to verify that tasks are stable...',
+      `verify: Service ${swarm.services[0]?.ID} converged`,
+      '',
+    ]);
   });
 
   test('a paused update ends the wait with docker\'s error', async () => {
@@ -421,6 +467,34 @@ describe('ctr swarm verbs over a given swarm', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  test('node inspect --pretty ends with the TLS info of the CA that issued the node\'s certificate, as docker shows it', async () => {
+    const { code, stdout } = await ctr('node', 'inspect', '--pretty', 'self');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\nEngine Version:\t\t0\.1\.0\nTLS Info:\n/);
+    expect(stdout.slice(stdout.indexOf('TLS Info:'))).toBe(
+      `TLS Info:\n TrustRoot:\n${CA_TLS.TrustRoot}\n Issuer Subject:\t${CA_TLS.CertIssuerSubject}\n Issuer Public Key:\t${CA_TLS.CertIssuerPublicKey}\n`,
+    );
+  });
+
+  test('node inspect --pretty pretty-prints the time the node joined as docker does, its zone lower-cased', async () => {
+    swarm.nodes = [{ ...node(), CreatedAt: '2026-11-24T11:46:57.322Z' }];
+    const { stdout } = await ctr('node', 'inspect', '--pretty', 'self');
+    expect(stdout).toContain('\nJoined at:             \t2026-11-24 11:46:57.322 +0000 utc\n');
+  });
+
+  test('node inspect --pretty of a node without TLS info has no TLS section', async () => {
+    swarm.nodes = [node(NODE_ID, 'box', NO_TLS)];
+    const { stdout } = await ctr('node', 'inspect', '--pretty', 'self');
+    expect(stdout).toMatch(/\nEngine Version:\t\t0\.1\.0\n$/);
+  });
+
+  test('node ls TLSStatus: Ready for a certificate of the swarm\'s root CA, Needs Rotation for another CA\'s, Unknown without TLS info', async () => {
+    const rotated = { ...CA_TLS, CertIssuerSubject: 'MBIxEDAOBgNVBAMMB29sZC1jYQ==' };
+    swarm.nodes = [node(NODE_ID, 'a'), node('n0d32', 'b', rotated), node('n0d33', 'c', NO_TLS)];
+    const { stdout } = await ctr('node', 'ls', '--format', '{{.Hostname}} {{.TLSStatus}}');
+    expect(stdout).toBe('a Ready\nb Needs Rotation\nc Unknown\n');
   });
 
   test('node update changes availability and labels of the spec it read', async () => {

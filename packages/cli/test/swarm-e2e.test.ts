@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -49,6 +50,7 @@ describe('ctr swarm mode, daemonless', () => {
     expect(id).toMatch(/^[0-9a-z]{25}$/);
     expect(progress[0]).toBe('overall progress: 0 out of 2 tasks');
     expect(progress).toContain('overall progress: 2 out of 2 tasks');
+    expect(progress[progress.length - 2]).toBe('verify: Waiting 1 seconds to verify that tasks are stable...');
     expect(progress[progress.length - 1]).toBe(`verify: Service ${id} converged`);
     const ls = await ctr.run('service', 'ls', '--format', '{{.Name}} {{.Mode}} {{.Replicas}} {{.Image}}');
     expect(ls.stdout).toBe('web replicated 2/2 busybox\n');
@@ -99,6 +101,27 @@ describe('ctr swarm mode, daemonless', () => {
     expect(replaced).toBe(true);
   }, 60000);
 
+  test('a service whose task fails while it is verified is not reported converged: the wait goes on until ^C', async () => {
+    const [bin, ...args] = ctr.argv('service', 'create', '--name', 'flaky', '--update-monitor', '60s', '--restart-condition', 'none', 'busybox', 'sh', '-c', 'sleep 3; exit 1') as [string, ...string[]];
+    const waiting = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    waiting.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    waiting.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (!waiting.killed && stdout.includes('verify: Detected task failure')) waiting.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => waiting.once('close', resolve));
+    const [id, ...progress] = stdout.trimEnd().split('\n');
+    expect(stderr).toBe('');
+    expect(progress).toContain('verify: Waiting 60 seconds to verify that tasks are stable...');
+    expect(progress).toContain('1/1: task: non-zero exit (1)');
+    expect(progress.filter((line) => line.startsWith('verify: ')).slice(-1)).toEqual(['verify: Detected task failure']);
+    expect(progress.slice(-2)).toEqual(['Operation continuing in background.', `Use \`ctr service ps ${id}\` to check progress.`]);
+    expect(code).toBe(0);
+    expect((await ctr.run('service', 'rm', 'flaky')).code).toBe(0);
+  }, 120000);
+
   test('a secret and a config reach a service\'s tasks as files', async () => {
     const file = join(ctr.root, 'app.conf');
     await writeFile(file, 'greeting=hi\n');
@@ -107,7 +130,7 @@ describe('ctr swarm mode, daemonless', () => {
     expect((await ctr.run('config', 'create', 'app', file)).code).toBe(0);
     expect((await ctr.run('secret', 'ls', '--format', '{{.Name}}')).stdout).toBe('pw\n');
     expect((await ctr.run('config', 'ls', '--format', '{{.Name}}')).stdout).toBe('app\n');
-    const created = await ctr.run('service', 'create', '--name', 'files', '--secret', 'pw', '--config', 'source=app,target=/etc/app.conf', 'busybox', 'sh', '-c', loop);
+    const created = await ctr.run('service', 'create', '--name', 'files', '--update-monitor', '1s', '--secret', 'pw', '--config', 'source=app,target=/etc/app.conf', 'busybox', 'sh', '-c', loop);
     expect(created.code).toBe(0);
     const { stdout } = await ctr.run('ps', '--filter', 'label=com.docker.swarm.service.name=files', '-q');
     const id = stdout.trim();
@@ -172,7 +195,7 @@ describe('ctr swarm mode, daemonless', () => {
   test("swarm leave --force with a service running takes its task containers away for good: their exit hooks make none again", async () => {
     const init = await ctr.run('swarm', 'init', '--listen-addr', await loopbackListenAddr(), '--advertise-addr', '127.0.0.1');
     expect(init.code).toBe(0);
-    expect((await ctr.run('service', 'create', '--name', 'left', '--replicas', '2', 'busybox', 'sh', '-c', loop)).code).toBe(0);
+    expect((await ctr.run('service', 'create', '--name', 'left', '--replicas', '2', '--update-monitor', '1s', 'busybox', 'sh', '-c', loop)).code).toBe(0);
     expect((await ctr.run('swarm', 'leave', '--force')).code).toBe(0);
     // The removed containers' cleanups (conmon's exit commands) run after the leave returns.
     await new Promise((resolve) => setTimeout(resolve, 3000));

@@ -46,7 +46,7 @@ describe('a swarm of a manager and a worker', () => {
   jest.setTimeout(180_000);
 
   test('a 4-replica service spreads 2/2 over the manager and the worker, and the worker’s tasks really run there', async () => {
-    await ok(manager, 'service', 'create', '--name', 'spread', '--replicas', '4', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
+    await ok(manager, 'service', 'create', '--name', 'spread', '--update-monitor', '1s', '--replicas', '4', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
     expect(await tasksOn('spread', managerId)).toEqual(['Running', 'Running']);
     expect(await tasksOn('spread', workerId)).toEqual(['Running', 'Running']);
     expect(await containersOn(worker, 'spread')).toBe(2);
@@ -62,7 +62,7 @@ describe('a swarm of a manager and a worker', () => {
   });
 
   test('a node.role==worker constraint puts the tasks on the worker only', async () => {
-    await ok(manager, 'service', 'create', '--name', 'onworker', '--replicas', '2', '--constraint', 'node.role==worker', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
+    await ok(manager, 'service', 'create', '--name', 'onworker', '--update-monitor', '1s', '--replicas', '2', '--constraint', 'node.role==worker', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
     expect(await tasksOn('onworker', workerId)).toEqual(['Running', 'Running']);
     expect(await tasksOn('onworker', managerId)).toEqual([]);
     expect(await containersOn(worker, 'onworker')).toBe(2);
@@ -70,7 +70,7 @@ describe('a swarm of a manager and a worker', () => {
   });
 
   test('a global service runs one task on each node', async () => {
-    await ok(manager, 'service', 'create', '--name', 'everywhere', '--mode', 'global', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
+    await ok(manager, 'service', 'create', '--name', 'everywhere', '--update-monitor', '1s', '--mode', 'global', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
     expect(await tasksOn('everywhere', managerId)).toEqual(['Running']);
     expect(await tasksOn('everywhere', workerId)).toEqual(['Running']);
     expect(await containersOn(worker, 'everywhere')).toBe(1);
@@ -84,7 +84,7 @@ describe('a swarm of a manager and a worker', () => {
   });
 
   test('service logs on the manager show a worker task’s output', async () => {
-    await ok(manager, 'service', 'create', '--name', 'talker', '--constraint', 'node.role==worker', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sh', '-c', 'echo hello from the worker; sleep 300');
+    await ok(manager, 'service', 'create', '--name', 'talker', '--update-monitor', '1s', '--constraint', 'node.role==worker', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sh', '-c', 'echo hello from the worker; sleep 300');
     expect(await until(async () => (await ok(manager, 'service', 'logs', 'talker')).includes('hello from the worker'))).toBe(true);
     const out = await ok(manager, 'service', 'logs', '--no-task-ids', 'talker');
     expect(out).toMatch(/^talker\.1@\S+\s+\| hello from the worker$/m);
@@ -94,14 +94,14 @@ describe('a swarm of a manager and a worker', () => {
   test('a secret reaches a worker’s task as a file', async () => {
     const created = await t.ctr(manager, ['secret', 'create', 'token', '-'], { stdin: 's3cret' });
     expect(created.code).toBe(0);
-    await ok(manager, 'service', 'create', '--name', 'secretive', '--secret', 'token', '--constraint', 'node.role==worker', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
+    await ok(manager, 'service', 'create', '--name', 'secretive', '--update-monitor', '1s', '--secret', 'token', '--constraint', 'node.role==worker', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
     const [container] = lines(await ok(worker, 'ps', '-q', '--filter', 'label=com.docker.swarm.service.name=secretive'));
     expect(await ok(worker, 'exec', container as string, 'cat', '/run/secrets/token')).toBe('s3cret');
     await ok(manager, 'service', 'rm', 'secretive');
   });
 
   test('draining the worker moves its tasks to the manager', async () => {
-    await ok(manager, 'service', 'create', '--name', 'mover', '--replicas', '2', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
+    await ok(manager, 'service', 'create', '--name', 'mover', '--update-monitor', '1s', '--replicas', '2', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
     expect(await tasksOn('mover', workerId)).toEqual(['Running']);
     await ok(manager, 'node', 'update', '--availability', 'drain', workerId);
     expect(await until(async () => running(await tasksOn('mover', managerId), 2))).toBe(true);
@@ -112,7 +112,7 @@ describe('a swarm of a manager and a worker', () => {
   });
 
   test('a worker whose agent is killed goes down after 3 heartbeats and its tasks are replaced on the manager', async () => {
-    await ok(manager, 'service', 'create', '--name', 'survivor', '--replicas', '2', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
+    await ok(manager, 'service', 'create', '--name', 'survivor', '--update-monitor', '1s', '--replicas', '2', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sleep', '300');
     expect(await tasksOn('survivor', workerId)).toEqual(['Running']);
     await t.killAgent(worker, 'SIGKILL');
     expect(await until(async () => (await ok(manager, 'node', 'inspect', '--format', '{{.Status.State}}', workerId)).trim() === 'down')).toBe(true);

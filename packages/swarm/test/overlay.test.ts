@@ -48,7 +48,7 @@ describe('an overlay network spans the nodes of a swarm', () => {
     // Each task serves its node's ID: who answered is known from the answer.
     await must(
       manager,
-      'service', 'create', '--name', 'web', '--replicas', '2', '--network', 'appnet', '--publish', '30080:80', '--env', 'NODE={{.Node.ID}}',
+      'service', 'create', '--name', 'web', '--update-monitor', '1s', '--replicas', '2', '--network', 'appnet', '--publish', '30080:80', '--env', 'NODE={{.Node.ID}}',
       'busybox', 'sh', '-c', 'mkdir -p /www && echo "$NODE" > /www/index.html && exec httpd -f -p 80 -h /www',
     );
     // The manager's store, read as any process on its root reads it (no lock needed).

@@ -187,7 +187,7 @@ describe('node certificates renewed across engines', () => {
 
   test('the renewed worker\'s agent shows new connections its new certificate, and runs the tasks it is given', async () => {
     expect(await servedFingerprint(`${worker.addr}:2377`)).toBe(fingerprint(worker));
-    await ok(manager, 'service', 'create', '--name', 'renewed', '--constraint', 'node.role==worker', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sh', '-c', 'echo hello from the worker; sleep 300');
+    await ok(manager, 'service', 'create', '--name', 'renewed', '--update-monitor', '1s', '--constraint', 'node.role==worker', '--stop-signal', 'SIGKILL', 'busybox:latest', 'sh', '-c', 'echo hello from the worker; sleep 300');
     const states = await ok(manager, 'service', 'ps', 'renewed', '--filter', 'desired-state=running', '--format', '{{.Node}} {{.CurrentState}}');
     expect(states).toMatch(/^\S+ Running /);
     expect((await ok(worker, 'ps', '-q', '--filter', 'label=com.docker.swarm.service.name=renewed')).trim()).not.toBe('');

@@ -25,8 +25,7 @@ const ls = swarmCommand({
   args: [0, 0],
   async run(args, io, swarm) {
     const nodes = await swarm.nodes(parseFilters(list(args, 'filter')));
-    const self = (await swarm.info()).NodeID;
-    io.stdout.write(formatNodes(nodeListFormat(str(args, 'format') || 'table', bool(args, 'quiet')), nodes, self));
+    io.stdout.write(formatNodes(nodeListFormat(str(args, 'format') || 'table', bool(args, 'quiet')), nodes, await swarm.info()));
     return 0;
   },
 });

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { invalidArgument, isNotFound, notFound } from '@ctr/errors';
 import type {
   ConfigReference,
@@ -730,9 +731,19 @@ export async function updatedSpec(args: ParsedArgs, swarm: SwarmApi, current: Se
 
 // ---------------------------------------------------------------- waiting
 
+/** docker's CLI watches a service whose tasks all run this long, unless its UpdateConfig names a Monitor. */
+const DEFAULT_VERIFY_NS = 5_000_000_000;
+/** How often docker's CLI looks again while it verifies. */
+const VERIFY_POLL_MS = 200;
+
 /**
- * Wait until the service converges, showing docker's progress on stdout (nothing with `-q`):
- * a paused update or rollback is docker's error (`service update paused: …`), exit 1.
+ * Wait until the service converges and stays so, showing docker's progress on stdout (nothing
+ * with `-q`), as docker's ServiceProgress does: once every task runs, they are watched for the
+ * service's update monitor period (`verify: Waiting 5 seconds…`); a task failing meanwhile
+ * (`verify: Detected task failure`) starts the wait again once they all run anew, and only a
+ * whole quiet period ends it (a job needs none). A paused update or rollback is docker's error
+ * (`service update paused: …`), exit 1. A service that never converges is waited on until ^C,
+ * as docker waits.
  */
 export async function waitOnService(swarm: SwarmApi, id: string, io: Io, quiet: boolean): Promise<void> {
   const view = quiet ? undefined : new ConvergeView(io.stdout, id);
@@ -740,22 +751,42 @@ export async function waitOnService(swarm: SwarmApi, id: string, io: Io, quiet: 
   // docker's ^C while waiting: the change goes on in the background; say how to follow it.
   const interrupted = (): void => controller.abort();
   process.once('SIGINT', interrupted);
-  let outcome: ConvergeProgress;
-  try {
-    outcome = await swarm.converge(id, { signal: controller.signal, ...(view ? { onProgress: (progress) => view.update(progress) } : {}) });
-  } catch (error) {
-    if (controller.signal.aborted) {
-      if (!quiet) io.stdout.write(`Operation continuing in background.\nUse \`ctr service ps ${id}\` to check progress.\n`);
+  let monitorMs = DEFAULT_VERIFY_NS / 1e6;
+  let job = false;
+  /** When every task was first seen running, while they all still run. */
+  let allRunningSince: number | undefined;
+  const onProgress = (progress: ConvergeProgress): void => {
+    view?.update(progress);
+    if (job) return;
+    if (progress.running !== progress.desired) {
+      if (allRunningSince !== undefined) view?.taskFailed();
+      allRunningSince = undefined;
       return;
     }
-    throw error;
+    allRunningSince ??= Date.now();
+    const waitMs = monitorMs - (Date.now() - allRunningSince);
+    if (waitMs >= 0) view?.verifying(Math.max(1, Math.ceil(waitMs / 1000)));
+  };
+  try {
+    let outcome: ConvergeProgress | undefined;
+    for (;;) {
+      const { Spec } = await swarm.inspectService(id);
+      monitorMs = (Spec.UpdateConfig?.Monitor || DEFAULT_VERIFY_NS) / 1e6;
+      job = Boolean(Spec.Mode.ReplicatedJob || Spec.Mode.GlobalJob);
+      if (outcome?.converged && allRunningSince !== undefined && Date.now() - allRunningSince >= monitorMs) return view?.finish(outcome);
+      outcome = await swarm.converge(id, { signal: controller.signal, onProgress });
+      const state = outcome.update?.State;
+      if (state === 'paused') throw invalidArgument(`service update paused: ${outcome.update?.Message ?? ''}`);
+      if (state === 'rollback_paused') throw invalidArgument(`service rollback paused: ${outcome.update?.Message ?? ''}`);
+      if (outcome.converged && job) return view?.jobComplete();
+      await delay(VERIFY_POLL_MS, undefined, { signal: controller.signal });
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+    if (!quiet && allRunningSince === undefined) io.stdout.write(`Operation continuing in background.\nUse \`ctr service ps ${id}\` to check progress.\n`);
   } finally {
     process.off('SIGINT', interrupted);
   }
-  const state = outcome.update?.State;
-  if (state === 'paused') throw invalidArgument(`service update paused: ${outcome.update?.Message ?? ''}`);
-  if (state === 'rollback_paused') throw invalidArgument(`service rollback paused: ${outcome.update?.Message ?? ''}`);
-  view?.finish(outcome);
 }
 
 // ---------------------------------------------------------------- commands

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { familiarName, parseReference } from '@ctr/image';
-import type { Config, ConvergeProgress, Node, PortConfig, Secret, Service, Task, TaskState } from '@ctr/swarm';
+import type { Config, ConvergeProgress, Node, PortConfig, Secret, Service, SwarmInfo, SwarmInspect, Task, TaskState } from '@ctr/swarm';
 import { engineModule } from '../context';
 import { ago, formatContext, formatList, goTimeString, labelMethod, naturalCompare, truncateId } from '../format';
 import { ProgressView } from '../progress';
@@ -487,25 +487,42 @@ function managerStatus(node: Node): string {
   return prettyPrint(node.ManagerStatus.Leader ? 'Leader' : node.ManagerStatus.Reachability);
 }
 
-function nodeContext(node: Node, self: string): object {
+/** Whether a TLSInfo says anything: docker shows and compares only one that is not its zero value (a swarm without a CA has that). */
+function hasTlsInfo(info: SwarmInspect['TLSInfo'] | undefined): info is SwarmInspect['TLSInfo'] {
+  return Boolean(info && (info.TrustRoot || info.CertIssuerSubject || info.CertIssuerPublicKey));
+}
+
+/**
+ * TLS STATUS: whether the node's certificate comes from the swarm's current root CA (`Ready`)
+ * or an older one (`Needs Rotation`, after the CA changed); `Unknown` where either is not known.
+ */
+function tlsStatus(node: Node, cluster: SwarmInspect['TLSInfo'] | undefined): string {
+  const own = node.Description.TLSInfo;
+  if (!hasTlsInfo(cluster) || !hasTlsInfo(own)) return 'Unknown';
+  const same = own.TrustRoot === cluster.TrustRoot && own.CertIssuerSubject === cluster.CertIssuerSubject && own.CertIssuerPublicKey === cluster.CertIssuerPublicKey;
+  return same ? 'Ready' : 'Needs Rotation';
+}
+
+function nodeContext(node: Node, info: SwarmInfo): object {
   return formatContext('*formatter.nodeContext', {
     ID: node.ID,
-    Self: node.ID === self,
+    Self: node.ID === info.NodeID,
     Hostname: node.Description.Hostname,
     Status: prettyPrint(node.Status.State),
     Availability: prettyPrint(node.Spec.Availability),
     ManagerStatus: managerStatus(node),
     EngineVersion: node.Description.Engine.EngineVersion,
-    TLSStatus: 'Ready',
+    TLSStatus: tlsStatus(node, info.Cluster?.TLSInfo),
   });
 }
 
-export function formatNodes(format: string, nodes: readonly Node[], self: string): string {
+/** `node ls`: `info` is this node's view of the swarm (which node is itself, the cluster's TLS info). */
+export function formatNodes(format: string, nodes: readonly Node[], info: SwarmInfo): string {
   const sorted = [...nodes].sort((a, b) => naturalCompare(a.Description.Hostname, b.Description.Hostname));
-  return formatList(format, sorted.map((node) => nodeContext(node, self)), NODE_HEADERS);
+  return formatList(format, sorted.map((node) => nodeContext(node, info)), NODE_HEADERS);
 }
 
-/** docker's nodeInspectPrettyTemplate, the part a node of ctr's fills in (no TLS rotation, no plugins of other kinds). */
+/** docker's nodeInspectPrettyTemplate. */
 const NODE_PRETTY = `ID:\t\t\t{{.ID}}
 {{- if .Name }}
 Name:\t\t\t{{.Name}}
@@ -554,7 +571,13 @@ Engine Labels:
 {{- range $k, $v := .EngineLabels }}
  - {{ $k }}{{if $v }}={{ $v }}{{ end }}
 {{- end }}{{- end }}
-`;
+{{- if .HasTLSInfo}}
+TLS Info:
+ TrustRoot:
+{{.TLSInfoTrustRoot}}
+ Issuer Subject:\t{{.TLSInfoCertIssuerSubject}}
+ Issuer Public Key:\t{{.TLSInfoCertIssuerPublicKey}}
+{{- end}}`;
 
 function nodeInspectContext(node: Node): object {
   const plugins: Record<string, string[]> = {};
@@ -564,10 +587,11 @@ function nodeInspectContext(node: Node): object {
     Name: node.Spec.Name ?? '',
     Labels: node.Spec.Labels,
     Hostname: node.Description.Hostname,
-    CreatedAt: goTimeString(node.CreatedAt),
+    // docker pretty-prints the time too: `+0000 utc`.
+    CreatedAt: prettyPrint(goTimeString(node.CreatedAt)),
     StatusState: prettyPrint(node.Status.State),
     HasStatusMessage: Boolean(node.Status.Message),
-    StatusMessage: node.Status.Message ?? '',
+    StatusMessage: prettyPrint(node.Status.Message ?? ''),
     SpecAvailability: prettyPrint(node.Spec.Availability),
     Status: node.Status,
     StatusAddr: node.Status.Addr,
@@ -583,6 +607,11 @@ function nodeInspectContext(node: Node): object {
     EnginePlugins: Object.fromEntries(Object.entries(plugins).map(([type, names]) => [type, names.sort().join(', ')])),
     EngineVersion: node.Description.Engine.EngineVersion,
     EngineLabels: node.Description.Engine.Labels ?? null,
+    HasTLSInfo: hasTlsInfo(node.Description.TLSInfo),
+    // The API's base64 of the DER, which docker decodes and encodes again.
+    TLSInfoTrustRoot: node.Description.TLSInfo.TrustRoot,
+    TLSInfoCertIssuerSubject: node.Description.TLSInfo.CertIssuerSubject,
+    TLSInfoCertIssuerPublicKey: node.Description.TLSInfo.CertIssuerPublicKey,
   };
 }
 
@@ -706,7 +735,8 @@ function oneLineError(text: string): string {
 /**
  * What docker's CLI shows while it waits for a service to converge (`service create` and
  * `update` without `--detach`): `overall progress: 2 out of 3 tasks`, a line per slot with its
- * task's state (a bar on a terminal), then `verify: Service ID converged`. On a terminal each
+ * task's state (a bar on a terminal), the `verify:` line counting down while the running tasks
+ * are watched, then `verify: Service ID converged`. On a terminal each
  * line is redrawn in place; elsewhere a line is printed when its text changes (docker prints
  * it at every poll), and the bars are left out, as docker leaves them out.
  */
@@ -759,9 +789,24 @@ export class ConvergeView {
     this.write('overall progress', overall(progress.running));
   }
 
+  /** Every task runs: how many more seconds they are watched before the service counts as converged. */
+  verifying(seconds: number): void {
+    this.write('verify', `Waiting ${seconds} seconds to verify that tasks are stable...`);
+  }
+
+  /** A task stopped running while they were watched: the wait starts again once all run. */
+  taskFailed(): void {
+    this.write('verify', 'Detected task failure');
+  }
+
   /** The last lines: the verification, and a rollback's outcome after it. */
   finish(progress: ConvergeProgress): void {
     this.write('verify', `Service ${this.serviceId} converged`);
     if (progress.update?.State === 'rollback_completed' && progress.update.Message) this.write('rollback', progress.update.Message);
+  }
+
+  /** A job's last line instead: it is not watched, as what completed stays completed (docker's message has no ID). */
+  jobComplete(): void {
+    this.out.write('job complete\n');
   }
 }
