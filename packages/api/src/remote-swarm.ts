@@ -36,30 +36,31 @@ import { FrameDecoder } from './stdcopy';
 const POLL_INTERVAL_MS = 500;
 
 /**
- * The states docker's CLI counts a task in while it converges (cli/command/service/progress's
- * numberedStates): a task past `running` is history, not a slot's current task.
+ * The states docker's CLI ranks a task by while it converges (cli/command/service/progress's
+ * numberedStates). Those past `running` only order: a slot whose task ended and was not
+ * replaced (restarts exhausted, rejected) shows that task and its error.
  */
-const LIVE_STATES: readonly TaskState[] = ['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running'];
-const liveRank = (state: TaskState): number => LIVE_STATES.indexOf(state) + 1;
+const RANKED_STATES: readonly TaskState[] = ['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting', 'running', 'complete', 'shutdown', 'failed', 'rejected'];
+const rank = (state: TaskState): number => RANKED_STATES.indexOf(state) + 1;
 
 /** The update states in which the service is still on its way to its spec. */
 const UPDATING = new Set(['updating', 'rollback_started']);
 
 /**
  * Each slot's (or, for a global service, each node's) task that says where it stands, as
- * docker's CLI picks it: the lowest desired state among live tasks, then the least advanced.
+ * docker's CLI picks it: the lowest desired state, then the least advanced.
  */
 function tasksBySlot(service: Service, tasks: Task[], activeNodes: Set<string>): Map<string, Task> {
   const global = service.Spec.Mode.Global !== undefined || service.Spec.Mode.GlobalJob !== undefined;
   const bySlot = new Map<string, Task>();
   for (const task of tasks) {
-    if (liveRank(task.DesiredState) === 0 || liveRank(task.Status.State) === 0) continue;
+    if (rank(task.DesiredState) === 0 || rank(task.Status.State) === 0) continue;
     if (task.NodeID && !activeNodes.has(task.NodeID)) continue;
     const slot = global ? task.NodeID : String(task.Slot ?? 0);
     const existing = bySlot.get(slot);
     if (existing) {
-      if (liveRank(existing.DesiredState) < liveRank(task.DesiredState)) continue;
-      if (liveRank(existing.DesiredState) === liveRank(task.DesiredState) && liveRank(existing.Status.State) <= liveRank(task.Status.State)) continue;
+      if (rank(existing.DesiredState) < rank(task.DesiredState)) continue;
+      if (rank(existing.DesiredState) === rank(task.DesiredState) && rank(existing.Status.State) <= rank(task.Status.State)) continue;
     }
     bySlot.set(slot, task);
   }

@@ -400,6 +400,13 @@ describe('convergence', () => {
     });
   });
 
+  test("shows a slot's ended task, with its error, when nothing replaced it", () => {
+    const failed = { ...task('t1', 's1', 1, 'failed', 'shutdown'), Status: { Timestamp: META.CreatedAt, State: 'failed' as const, Message: 'started', Err: 'task: non-zero exit (1)' } };
+    const progress = convergeProgress(service('s1', 'web', 1), [failed], [NODE]);
+    expect(progress.tasks).toEqual([{ slot: '1', state: 'failed', message: 'started', err: 'task: non-zero exit (1)' }]);
+    expect(progress.converged).toBe(false);
+  });
+
   test('is not reached while an update is under way', () => {
     const updating = service('s1', 'web', 1, { UpdateStatus: { State: 'updating', Message: 'update in progress' } });
     expect(convergeProgress(updating, [task('t1', 's1', 1, 'running')], [NODE]).converged).toBe(false);
