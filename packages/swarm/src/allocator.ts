@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CtrError } from '@ctr/errors';
+import { CtrError, isConflict, isCtrError, isInvalidArgument } from '@ctr/errors';
 import { intToIp, parseCidr, usableHosts, VXLAN_PORT, type NetworkInspect } from '@ctr/network';
 import { writeFileAtomic } from '@ctr/store';
 import type { ClusterTx, SwarmContext } from './context';
 import { ingressTable, type IngressEntry } from './ingress';
 import { localNode } from './membership';
 import { needsIngress } from './networks';
+import { allocatePorts } from './ports';
 import { ended } from './tasks';
-import type { Node, Service, Task } from './types';
+import type { Node, PortConfig, Service, ServiceSpec, Task } from './types';
 
 /**
  * The manager's network allocator, as swarmkit's: each swarm network (ingress included) gets a
@@ -253,6 +254,80 @@ export async function allocateNetworks(ctx: SwarmContext, tx: ClusterTx): Promis
   for (const service of services) tx.update('services', service);
   if (JSON.stringify(state) !== JSON.stringify(before)) await writeFileAtomic(stateFile(ctx), JSON.stringify(state), { mode: 0o600 });
   return state;
+}
+
+/** A service's Endpoint: its mode (vip unless set) and the ports as allocated, in the spec's copy and the endpoint's own. */
+export function endpointOf(spec: ServiceSpec, ports: PortConfig[]): Service['Endpoint'] {
+  const published = ports.length > 0 ? { Ports: ports } : {};
+  return { Spec: { Mode: spec.EndpointSpec?.Mode ?? 'vip', ...published }, ...published };
+}
+
+/**
+ * A service's Endpoint for the spec it has, in the store's transaction `tx`: its ports allocated
+ * (a dynamic port it had kept for the same port config, as swarmkit's port allocator keeps it),
+ * its virtual IPs kept for allocateNetworks to settle (the caller runs it next, in `tx`).
+ */
+export async function allocateEndpoint(ctx: SwarmContext, tx: ClusterTx, service: Pick<Service, 'ID' | 'Spec'> & Partial<Pick<Service, 'Endpoint'>>): Promise<Service['Endpoint']> {
+  const ports = await allocatePorts(ctx, tx, service.Spec.EndpointSpec ?? {}, service.ID, service.Endpoint?.Ports ?? []);
+  const held = service.Endpoint?.VirtualIPs;
+  return { ...endpointOf(service.Spec, ports), ...(held ? { VirtualIPs: held } : {}) };
+}
+
+/**
+ * swarmkit's isPortsAllocated: the Endpoint is the spec's mode and has, in order, a port for
+ * each of the spec's (same target, protocol, mode and name; the same number unless the spec
+ * left it to the allocator).
+ */
+function portsAllocated(service: Service): boolean {
+  const wanted = service.Spec.EndpointSpec?.Ports ?? [];
+  const have = service.Endpoint.Ports ?? [];
+  if ((service.Endpoint.Spec.Mode ?? 'vip') !== (service.Spec.EndpointSpec?.Mode ?? 'vip') || wanted.length !== have.length) return false;
+  return wanted.every((p, i) => {
+    const q = have[i];
+    const same = q !== undefined && q.TargetPort === p.TargetPort && (q.Protocol ?? 'tcp') === (p.Protocol ?? 'tcp') && (q.Name ?? '') === (p.Name ?? '');
+    return same && (q.PublishMode ?? 'ingress') === (p.PublishMode ?? 'ingress') && ((p.PublishedPort ?? 0) === 0 || q.PublishedPort === p.PublishedPort);
+  });
+}
+
+/** Whether a service has a virtual IP on each network its spec and ports join (vip mode), and on no other, as allocate gives them. */
+function virtualIpsAllocated(service: Service, networks: readonly SwarmNetwork[]): boolean {
+  const present = new Set(networks.map((n) => n.Id));
+  const wanted = virtualIpNetworks(service, networks.find((n) => n.Ingress)?.Id).filter((id) => present.has(id));
+  return JSON.stringify(wanted) === JSON.stringify((service.Endpoint.VirtualIPs ?? []).map((v) => v.NetworkID));
+}
+
+/**
+ * swarmkit's allocator after a service change made outside `service create/update` (an
+ * automatic rollback restores the previous spec within an orchestrator pass): each service
+ * whose Endpoint was allocated for another spec has its ports allocated for the one it has
+ * (allocateEndpoint) and its virtual IPs settled, in the caller's transaction `tx`. The routing
+ * mesh follows the Endpoint at the pass's end. What the spec cannot have now (a port another
+ * service or a process took meanwhile, no address left) leaves the Endpoint as it was, tried
+ * again at the next pass, as swarmkit's allocator retries a service it could not allocate: the
+ * pass's own writes (the rollback itself) must not be lost with it.
+ */
+export async function allocateEndpoints(ctx: SwarmContext, tx: ClusterTx): Promise<void> {
+  const networks = await swarmNetworks(ctx);
+  const stale = tx.list('services').filter((s) => !portsAllocated(s) || !virtualIpsAllocated(s, networks));
+  if (stale.length === 0) return;
+  for (const service of stale.filter((s) => !portsAllocated(s))) {
+    try {
+      service.Endpoint = await allocateEndpoint(ctx, tx, service);
+      tx.update('services', service);
+    } catch (error) {
+      if (!refused(error)) throw error;
+    }
+  }
+  try {
+    await allocateNetworks(ctx, tx);
+  } catch (error) {
+    if (!refused(error)) throw error;
+  }
+}
+
+/** What allocation refuses for want of a resource (a port taken, no address left): retried later, not a failure of the caller. */
+function refused(error: unknown): boolean {
+  return isInvalidArgument(error) || isConflict(error) || (isCtrError(error) && error.code === 'ResourceExhausted');
 }
 
 /** A node's data-path address: the manager's from node.json, another's as it reached the manager. */

@@ -1,5 +1,6 @@
 import { AUTO_REMOVAL, type AuthConfig, type ContainerInspect } from '@ctr/engine';
 import { asCtrError, isCtrError, isNotFound } from '@ctr/errors';
+import { allocateEndpoints } from './allocator';
 import type { ClusterTx, SwarmContext } from './context';
 import { newId } from './ids';
 import { syncIngress } from './ingress';
@@ -116,7 +117,12 @@ export async function reconcileOnce(ctx: SwarmContext, serviceId?: string, optio
       .filter((t) => t.NodeID === localId && observed(t, byId.get(t.ServiceID)))
       .map(async (t) => facts.set(t.ID, await observe(ctx, t.Status.ContainerStatus?.ContainerID as string))),
   );
-  const plan = await ctx.store.transaction((tx) => decide(tx, serviceId, facts, Date.now(), localId, present));
+  const plan = await ctx.store.transaction(async (tx) => {
+    const decided = decide(tx, serviceId, facts, Date.now(), localId, present);
+    // A rollback the pass began restored the previous spec: its Endpoint is allocated for it, as swarmkit's allocator does after any service change.
+    await allocateEndpoints(ctx, tx);
+    return decided;
+  });
   await act(ctx, plan, options);
   await syncIngress(ctx);
   return { wakeAt: plan.wakeAt };

@@ -1,5 +1,5 @@
 import { normalizeImageName } from '@ctr/engine';
-import { allocateNetworks } from './allocator';
+import { allocateEndpoint, allocateNetworks } from './allocator';
 import type { ClusterTx, SwarmContext } from './context';
 import { serviceFilter } from './filters';
 import { newId } from './ids';
@@ -7,13 +7,12 @@ import { syncIngress } from './ingress';
 import { swarmNetworkFor } from './networks';
 import { reconcileOnce } from './orchestrator';
 import { DEFAULT_RESTART_DELAY_NS } from './restart';
-import { allocatePorts } from './ports';
 import { parseConstraints } from './scheduler';
 import { findObject, rpcError, swarmTime } from './store';
 import { decodeRegistryAuth, removeTaskContainer, stopTaskContainer, taskContainers } from './task-container';
 import { isJob, live, modeKind } from './tasks';
 import { converge, DEFAULT_UPDATE_CONFIG } from './updater';
-import type { PortConfig, Service, ServiceCreateOptions, ServiceSpec, ServiceUpdateOptions, SwarmFilters, TaskSpec, UpdateConfig } from './types';
+import type { Service, ServiceCreateOptions, ServiceSpec, ServiceUpdateOptions, SwarmFilters, TaskSpec, UpdateConfig } from './types';
 
 // swarm.ts takes converge with the other service verbs.
 export { converge };
@@ -113,12 +112,6 @@ async function normalizeSpec(ctx: SwarmContext, spec: ServiceSpec): Promise<Serv
   return out;
 }
 
-/** A service's Endpoint: its mode (vip unless set) and the ports as allocated, in the spec's copy and the endpoint's own. */
-function endpointOf(spec: ServiceSpec, ports: PortConfig[]): Service['Endpoint'] {
-  const published = ports.length > 0 ? { Ports: ports } : {};
-  return { Spec: { Mode: spec.EndpointSpec?.Mode ?? 'vip', ...published }, ...published };
-}
-
 /** `service create`: the spec checked and stored, its ports allocated, its tasks started; the new service's ID. */
 export async function createService(ctx: SwarmContext, spec: ServiceSpec, options: ServiceCreateOptions = {}): Promise<{ ID: string; Warnings?: string[] }> {
   validateSpec(spec);
@@ -127,12 +120,11 @@ export async function createService(ctx: SwarmContext, spec: ServiceSpec, option
     if (tx.list('services').some((s) => s.Spec.Name === stored.Name)) throw rpcError('AlreadyExists', 'AlreadyExists', `name conflicts with an existing object: service ${stored.Name} already exists`);
     checkReferences(tx, stored);
     const ID = newId();
-    const ports = await allocatePorts(ctx, tx, stored.EndpointSpec ?? {}, ID);
     const job = isJob(modeKind({ Spec: stored }));
     tx.create('services', {
       ID,
       Spec: stored,
-      Endpoint: endpointOf(stored, ports),
+      Endpoint: await allocateEndpoint(ctx, tx, { ID, Spec: stored }),
       ...(job ? { JobStatus: { JobIteration: { Index: 0 }, LastExecution: swarmTime() } } : {}),
     });
     // Its virtual IPs come with it, as swarmkit's allocator gives them before the service is shown.
@@ -178,9 +170,7 @@ export async function updateService(ctx: SwarmContext, id: string, version: numb
       delete service.UpdateStatus;
       if (service.JobStatus) service.JobStatus = { JobIteration: { Index: service.JobStatus.JobIteration.Index + 1 }, LastExecution: swarmTime() };
     }
-    const ports = await allocatePorts(ctx, tx, service.Spec.EndpointSpec ?? {}, service.ID, service.Endpoint.Ports ?? []);
-    const held = service.Endpoint.VirtualIPs;
-    service.Endpoint = { ...endpointOf(service.Spec, ports), ...(held ? { VirtualIPs: held } : {}) };
+    service.Endpoint = await allocateEndpoint(ctx, tx, service);
     tx.update('services', service, version);
     // Its virtual IPs kept on the networks it still joins, given on new ones, freed on the others.
     await allocateNetworks(ctx, tx);

@@ -113,6 +113,7 @@ function fail(writer: TaskWriter, service: Service, action: UpdateConfig['Failur
     service.UpdateStatus = { ...status, State: 'rollback_started', Message: `update rolled back due to failure or early termination of task ${taskId}` };
     service.Spec = service.PreviousSpec;
     delete service.PreviousSpec;
+    // Its Endpoint follows at the pass's end (allocateEndpoints): allocating ports probes the host, which this step cannot wait for.
   } else {
     const what = rollback ? 'rollback' : 'update';
     service.UpdateStatus = { ...status, State: rollback ? 'rollback_paused' : 'paused', Message: `${what} paused due to failure or early termination of task ${taskId}` };
