@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CtrError, isConflict, isCtrError, isInvalidArgument } from '@ctr/errors';
+import { CtrError, isConflict, isInvalidArgument } from '@ctr/errors';
 import { intToIp, parseCidr, usableHosts, VXLAN_PORT, type NetworkInspect } from '@ctr/network';
 import { writeFileAtomic } from '@ctr/store';
 import type { ClusterTx, SwarmContext } from './context';
@@ -257,7 +257,7 @@ export async function allocateNetworks(ctx: SwarmContext, tx: ClusterTx): Promis
 }
 
 /** A service's Endpoint: its mode (vip unless set) and the ports as allocated, in the spec's copy and the endpoint's own. */
-export function endpointOf(spec: ServiceSpec, ports: PortConfig[]): Service['Endpoint'] {
+function endpointOf(spec: ServiceSpec, ports: PortConfig[]): Service['Endpoint'] {
   const published = ports.length > 0 ? { Ports: ports } : {};
   return { Spec: { Mode: spec.EndpointSpec?.Mode ?? 'vip', ...published }, ...published };
 }
@@ -298,36 +298,33 @@ function virtualIpsAllocated(service: Service, networks: readonly SwarmNetwork[]
 
 /**
  * swarmkit's allocator after a service change made outside `service create/update` (an
- * automatic rollback restores the previous spec within an orchestrator pass): each service
- * whose Endpoint was allocated for another spec has its ports allocated for the one it has
- * (allocateEndpoint) and its virtual IPs settled, in the caller's transaction `tx`. The routing
- * mesh follows the Endpoint at the pass's end. What the spec cannot have now (a port another
- * service or a process took meanwhile, no address left) leaves the Endpoint as it was, tried
- * again at the next pass, as swarmkit's allocator retries a service it could not allocate: the
- * pass's own writes (the rollback itself) must not be lost with it.
+ * automatic rollback restores the previous spec within an orchestrator pass), in the caller's
+ * transaction `tx`: each service whose ports were allocated for another spec gets them for the
+ * one it has (allocateEndpoint), and the virtual IPs are settled when those changed or a
+ * rollback left them behind its networks. The routing mesh follows the Endpoint at the pass's
+ * end. A port the spec cannot have now (another service or a process took it meanwhile) leaves
+ * the Endpoint as it was, tried again at the next pass, as swarmkit's allocator retries a
+ * service it could not allocate: the pass's own writes (the rollback itself) are not lost with it.
+ * Every pass runs this: what it reads before it finds work is the transaction's own services,
+ * and the networks only while a rollback is under way.
  */
 export async function allocateEndpoints(ctx: SwarmContext, tx: ClusterTx): Promise<void> {
-  const networks = await swarmNetworks(ctx);
-  const stale = tx.list('services').filter((s) => !portsAllocated(s) || !virtualIpsAllocated(s, networks));
-  if (stale.length === 0) return;
-  for (const service of stale.filter((s) => !portsAllocated(s))) {
+  const services = tx.list('services');
+  const portsStale = services.filter((s) => !portsAllocated(s));
+  const rollingBack = services.filter((s) => s.UpdateStatus?.State === 'rollback_started');
+  if (portsStale.length === 0 && rollingBack.length === 0) return;
+  const networks = rollingBack.length > 0 ? await swarmNetworks(ctx) : [];
+  if (portsStale.length === 0 && rollingBack.every((s) => virtualIpsAllocated(s, networks))) return;
+  for (const service of portsStale) {
     try {
       service.Endpoint = await allocateEndpoint(ctx, tx, service);
       tx.update('services', service);
     } catch (error) {
-      if (!refused(error)) throw error;
+      // allocatePorts' refusals: the port is another service's or the host's.
+      if (!isInvalidArgument(error) && !isConflict(error)) throw error;
     }
   }
-  try {
-    await allocateNetworks(ctx, tx);
-  } catch (error) {
-    if (!refused(error)) throw error;
-  }
-}
-
-/** What allocation refuses for want of a resource (a port taken, no address left): retried later, not a failure of the caller. */
-function refused(error: unknown): boolean {
-  return isInvalidArgument(error) || isConflict(error) || (isCtrError(error) && error.code === 'ResourceExhausted');
+  await allocateNetworks(ctx, tx);
 }
 
 /** A node's data-path address: the manager's from node.json, another's as it reached the manager. */
