@@ -796,6 +796,7 @@ export class Runtime {
       checkTerminalSize(options.consoleSize);
       proc.consoleSize = { height: options.consoleSize.height, width: options.consoleSize.width };
     }
+    throwIfAborted(options.signal, `exec in ${id}`);
     const execId = uniqueName();
     const dir = path.join(d.execDir, execId);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -850,6 +851,7 @@ export class Runtime {
       };
       const abort = killing ? kill : detach;
       options.signal?.addEventListener('abort', abort, { once: true });
+      if (options.signal?.aborted) abort();
       let exited;
       try {
         const started = await conmon.sync.next().finally(releaseMoves);
@@ -872,6 +874,8 @@ export class Runtime {
           return { exitCode: 0 };
         }
         exited = await conmon.sync.next();
+        // conmon has reaped it: its pid may be another process's from now on.
+        pid = undefined;
         if (!killing && options.signal?.aborted) detached = true;
         throwIfAborted(options.signal, `exec in ${id}`);
         closePipes();
@@ -879,6 +883,7 @@ export class Runtime {
         await session.done;
       } finally {
         options.signal?.removeEventListener('abort', abort);
+        closePipes();
       }
       if (!exited) throw new CtrError('Internal', `exec in ${id}: conmon exited without reporting the exit code`);
       return { exitCode: exited.data };

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { isInvalidArgument, isConflict } from '@ctr/errors';
@@ -63,6 +63,12 @@ test('exec in a container that is not running is a conflict', async () => {
   expect(isConflict(error)).toBe(true);
 });
 
+/** The exec session directories of the `host` container. */
+function sessions(): string[] {
+  const dir = join(bed.base, 'root', 'containers', 'host', 'exec');
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
 test('an AbortSignal detaches from an exec session', async () => {
   const controller = new AbortController();
   const run = bed.runtime.exec('host', { cmd: ['sleep', '1000'], signal: controller.signal });
@@ -71,9 +77,24 @@ test('an AbortSignal detaches from an exec session', async () => {
   expect((error as { code?: string }).code).toBe('Aborted');
 });
 
+test('an exec an abort detached from keeps its session directory while its process runs', async () => {
+  const before = sessions();
+  const controller = new AbortController();
+  const run = bed.runtime.exec('host', { cmd: ['sleep', '1003'], signal: controller.signal });
+  setTimeout(() => controller.abort(), 300);
+  await run.catch(() => undefined);
+  expect(sessions().filter((s) => !before.includes(s))).toHaveLength(1);
+});
+
+test('an exec whose signal has already fired starts nothing', async () => {
+  const before = sessions();
+  const error = await bed.runtime.exec('host', { cmd: ['true'], signal: AbortSignal.abort() }).catch((e: unknown) => e);
+  expect((error as { code?: string }).code).toBe('Aborted');
+  expect(sessions()).toEqual(before);
+});
+
 test('an AbortSignal with onAbort kill ends the process and its session before the exec rejects', async () => {
-  const sessions = join(bed.base, 'root', 'containers', 'host', 'exec');
-  const before = readdirSync(sessions);
+  const before = sessions();
   const controller = new AbortController();
   const run = bed.runtime.exec('host', { cmd: ['sleep', '1001'], signal: controller.signal, onAbort: 'kill' });
   setTimeout(() => controller.abort(), 300);
@@ -82,5 +103,5 @@ test('an AbortSignal with onAbort kill ends the process and its session before t
   const ps = new Collector();
   await bed.runtime.exec('host', { cmd: ['ps', '-o', 'args'], stdout: ps });
   expect(ps.text()).not.toContain('sleep 1001');
-  expect(readdirSync(sessions)).toEqual(before);
+  expect(sessions()).toEqual(before);
 });
