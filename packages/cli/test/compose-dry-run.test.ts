@@ -98,6 +98,12 @@ describe('ctr compose --dry-run', () => {
       expect(await states()).toEqual(['dry-db-1 running', 'dry-web-1 running']);
     });
 
+    test('cp into a container refuses a missing local source in docker\'s words', async () => {
+      const result = await compose('--dry-run', 'cp', 'missing.txt', 'web:/tmp/');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`lstat ${join(dir, 'missing.txt')}: no such file or directory`);
+    });
+
     test('an attached exec is refused in compose\'s words', async () => {
       const result = await compose('--dry-run', 'exec', 'web', 'true');
       expect(result.code).toBe(1);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CreateOptions, EngineApi, PulledImage, RunContainerOptions } from '@ctr/api';
-import type { ContainerSummary, CreatedContainer, ListOptions, RunResult } from '@ctr/engine';
-import { CtrError } from '@ctr/errors';
+import type { ContainerInspect, ContainerSummary, CreatedContainer, InspectOptions, ListOptions, RunResult } from '@ctr/engine';
+import { type CtrError, notFound, unsupported } from '@ctr/errors';
 import type { ComposeEngine } from './labels';
 
 /**
@@ -9,10 +9,13 @@ import type { ComposeEngine } from './labels';
  * and whose writes are only pretended. A pretended write answers as the engine would (a new
  * container's ID, a network's inspect), so a verb goes on to its end and reports every step it
  * would take, and nothing changes. The containers it pretends to create, start, stop, rename
- * or remove are listed so by its later `ps`, as compose's client keeps the containers it made.
+ * or remove are listed so by its later `ps`, as compose's client keeps the containers it made,
+ * and inspected so: a made one runs, healthy where it has a health check (compose's client
+ * answers so, for `--wait` and `depends_on` conditions), a real one is as it is but for the
+ * state pretended for it.
  */
 
-/** The writes compose's verbs make, pretended; `ps` and `wait`, which must see what was pretended. */
+/** The writes compose's verbs make, pretended; `ps`, `inspect` and `wait`, which must see what was pretended. */
 const PRETENDED = [
   'create',
   'run',
@@ -39,13 +42,13 @@ const PRETENDED = [
   'build',
   'removeImage',
   'ps',
+  'inspect',
   'wait',
 ] as const satisfies readonly (keyof EngineApi)[];
 type Pretended = (typeof PRETENDED)[number];
 
 /** What is read as it is. Every other write (plugins, logins, prunes, tags…) is refused: no compose verb makes it. */
 const READS: ReadonlySet<string> = new Set<keyof EngineApi>([
-  'inspect',
   'logs',
   'top',
   'stats',
@@ -77,9 +80,23 @@ const UP = ['running', 'paused', 'restarting'];
 
 const fakeId = (): string => randomBytes(32).toString('hex');
 
+/** inspect's flags for a pretended state. */
+const running = (state: string): Pick<ContainerInspect['State'], 'Status' | 'Running' | 'Paused' | 'Restarting'> => ({
+  Status: state,
+  Running: state === 'running' || state === 'paused',
+  Paused: state === 'paused',
+  Restarting: false,
+});
+
+/** A pretended process with a health check (`test`, not `NONE`) passes it, as compose's client answers: there is nothing to probe. */
+function healthy(state: string, test: readonly string[] | undefined): ContainerInspect['State']['Health'] {
+  if (!test || test.length === 0 || test[0] === 'NONE' || (state !== 'running' && state !== 'paused')) return undefined;
+  return { Status: 'healthy', FailingStreak: 0, Log: [] };
+}
+
 /** compose's words for what its dry-run client cannot pretend: a process to talk to. */
 const interactive = (what: 'run' | 'exec'): CtrError =>
-  new CtrError('Unsupported', `interactive ${what} is not supported in dry-run mode`, { hint: 'a dry run starts no process: leave out --dry-run to talk to one' });
+  unsupported(`interactive ${what} is not supported in dry-run mode`, { hint: 'a dry run starts no process: leave out --dry-run to talk to one' });
 
 /** The label filters (the only ones compose lists by) a pretended container is matched against; any other filter matches none. */
 function matches(filters: ListOptions['filters'], labels: Record<string, string>): boolean {
@@ -101,6 +118,8 @@ type VolumeInfo = Awaited<ReturnType<EngineApi['createVolume']>>;
 class Pretense implements Pick<EngineApi, Pretended> {
   /** The containers pretended created, as `ps` shows them. */
   private readonly made = new Map<string, ContainerSummary>();
+  /** What each of them was made with, which its inspect shows. */
+  private readonly madeWith = new Map<string, CreateOptions>();
   /** The real containers' pretended states; null for one pretended removed. */
   private readonly states = new Map<string, string | null>();
 
@@ -124,6 +143,7 @@ class Pretense implements Pick<EngineApi, Pretended> {
       NetworkSettings: { Networks: {} },
       Mounts: [],
     });
+    this.madeWith.set(id, options);
     return { id, name, warnings: [] };
   };
 
@@ -219,6 +239,42 @@ class Pretense implements Pick<EngineApi, Pretended> {
     return options.all ? listed : listed.filter((c) => UP.includes(c.State));
   };
 
+  readonly inspect = async (container: string, options?: InspectOptions): Promise<ContainerInspect> => {
+    const made = this.made.get(container) ?? [...this.made.values()].find((c) => c.Names[0] === `/${container}`);
+    if (made) return this.madeInspect(made, this.madeWith.get(made.Id)!);
+    const real = await this.engine.inspect(container, options);
+    const state = this.states.get(real.Id);
+    if (state === null) throw notFound(`No such container: ${container}`);
+    if (state === undefined) return real;
+    // Pretended started, it is healthy as a made one is; still running, its health is its own.
+    const health = real.State.Running ? real.State.Health : healthy(state, real.Config.Healthcheck?.Test);
+    return { ...real, State: { ...real.State, ...running(state), ...(health ? { Health: health } : {}) } };
+  };
+
+  /**
+   * What compose's client answers for a container it made up, the state aside: its name, image,
+   * command and labels, nothing of a process (which there is none of) nor of its mounts and networks.
+   */
+  private async madeInspect(made: ContainerSummary, options: CreateOptions): Promise<ContainerInspect> {
+    // Its own check, else its image's (when the image is there: a dry run pulls none).
+    const test = options.healthcheck?.Test?.length ? options.healthcheck.Test : (await this.engine.inspectImage(options.image).catch(() => undefined))?.Config.Healthcheck?.Test;
+    const health = healthy(made.State, test);
+    const inspect: Pick<ContainerInspect, 'Id' | 'Created' | 'Path' | 'Args' | 'Image' | 'Name' | 'RestartCount' | 'ExecIDs' | 'Mounts'> & Record<'State' | 'Config', object> = {
+      Id: made.Id,
+      Created: new Date(made.Created * 1000).toISOString(),
+      Path: options.cmd?.[0] ?? '',
+      Args: options.cmd?.slice(1) ?? [],
+      State: { ...running(made.State), Pid: 0, ExitCode: 0, Error: '', OOMKilled: false, Dead: false, StartedAt: '', FinishedAt: '', ...(health ? { Health: health } : {}) },
+      Image: '',
+      Name: made.Names[0]!,
+      RestartCount: 0,
+      ExecIDs: null,
+      Config: { Image: options.image, Cmd: options.cmd ?? null, Env: options.env ?? null, Labels: made.Labels, ...(test ? { Healthcheck: { Test: test } } : {}) },
+      Mounts: [],
+    };
+    return inspect as ContainerInspect;
+  }
+
   /** A container whose state was pretended has no process to wait for. */
   readonly wait = async (container: string, signal?: AbortSignal): Promise<{ StatusCode: number; OOMKilled: boolean }> =>
     this.made.has(container) || this.states.has(container) ? { StatusCode: 0, OOMKilled: false } : this.engine.wait(container, signal);
@@ -226,8 +282,10 @@ class Pretense implements Pick<EngineApi, Pretended> {
   private pretend(id: string, state: string | null): void {
     const made = this.made.get(id);
     if (!made) this.states.set(id, state);
-    else if (state === null) this.made.delete(id);
-    else made.State = state;
+    else if (state === null) {
+      this.made.delete(id);
+      this.madeWith.delete(id);
+    } else made.State = state;
   }
 }
 
@@ -246,7 +304,7 @@ export function dryRunEngine(engine: ComposeEngine): ComposeEngine {
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
       if (typeof property === 'string' && READS.has(property)) return value.bind(target);
-      return (): Promise<never> => Promise.reject(new CtrError('Unsupported', `${String(property)} is not supported in dry-run mode`));
+      return (): Promise<never> => Promise.reject(unsupported(`${String(property)} is not supported in dry-run mode`));
     },
   });
   dryRunEngines.add(dry);

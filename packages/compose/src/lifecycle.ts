@@ -1,5 +1,5 @@
 import { Readable, Writable } from 'node:stream';
-import type { ContainerSummary } from '@ctr/engine';
+import type { ContainerInspect, ContainerSummary } from '@ctr/engine';
 import { humanDuration } from '@ctr/engine';
 import { formatDuration } from '@ctr/dockerfile';
 import { CtrError, isNotFound } from '@ctr/errors';
@@ -323,13 +323,14 @@ type Condition = 'service_healthy' | 'service_completed_successfully' | 'running
  * One poll of a dependency's containers (compose's isServiceHealthy / isServiceCompleted):
  * true once met, false while not yet, an error in compose's words once it cannot be.
  */
-async function conditionMet(engine: ComposeEngine, containers: ContainerSummary[], condition: Condition, dependency: string): Promise<boolean> {
+async function conditionMet(engine: ComposeEngine, containers: ContainerSummary[], condition: Condition, dependency: string, signal: AbortSignal | undefined): Promise<boolean> {
   for (const container of containers) {
     const inspect = await engine.inspect(container.Id);
     const name = inspect.Name.replace(/^\//, '');
     if (condition === 'service_completed_successfully') {
-      if (inspect.State.Status !== 'exited') return false;
-      if (inspect.State.ExitCode !== 0) throw new CtrError('Conflict', `service "${dependency}" didn't complete successfully: exit ${inspect.State.ExitCode}`);
+      const exitCode = await exitCodeOf(engine, container.Id, inspect, signal);
+      if (exitCode === undefined) return false;
+      if (exitCode !== 0) throw new CtrError('Conflict', `service "${dependency}" didn't complete successfully: exit ${exitCode}`);
       continue;
     }
     if (inspect.State.Status === 'exited') throw new CtrError('Conflict', `container ${name} exited (${inspect.State.ExitCode})`);
@@ -345,10 +346,18 @@ async function conditionMet(engine: ComposeEngine, containers: ContainerSummary[
   return true;
 }
 
+/**
+ * A dependency's exit code, once it has exited. A dry run's pretended process, which inspect
+ * shows running, never ends by itself: its engine's `wait` answers for it, as compose's dry run
+ * would otherwise wait on it for ever; a real one still running is waited for to its end.
+ */
+async function exitCodeOf(engine: ComposeEngine, id: string, inspect: ContainerInspect, signal: AbortSignal | undefined): Promise<number | undefined> {
+  if (inspect.State.Status === 'exited') return inspect.State.ExitCode;
+  return isDryRun(engine) ? (await engine.wait(id, signal)).StatusCode : undefined;
+}
+
 async function waitFor(engine: ComposeEngine, containers: ContainerSummary[], condition: Condition, dependency: string, signal: AbortSignal | undefined): Promise<void> {
-  // Nothing runs in a dry run: compose's dry-run client answers that every container is running and healthy.
-  if (isDryRun(engine)) return;
-  while (!(await conditionMet(engine, containers, condition, dependency))) await sleep(POLL_MS, signal);
+  while (!(await conditionMet(engine, containers, condition, dependency, signal))) await sleep(POLL_MS, signal);
 }
 
 /** compose's waitDependencies: each dependency with a condition beyond "started" is waited for, its failure in compose's words. */

@@ -69,6 +69,36 @@ describe('dryRunEngine', () => {
     expect(await resources('drydeps')).toEqual(nothing);
   });
 
+  describe('a dependency that must be healthy', () => {
+    const healthy = { condition: 'service_healthy', required: true, restart: false } as const;
+    /** web waiting for db to be healthy, db's check passing or failing. */
+    const checked = (name: string, test: string): ComposeProject =>
+      project(name, [sleeper('db', { healthcheck: { test: ['CMD', test], interval: '200ms', retries: 1 } }), sleeper('web', { depends_on: { db: healthy } })]);
+
+    it('made up by the dry run, counts as healthy, as compose\'s dry-run client answers', async () => {
+      const progress = recorder();
+      await new Compose(dryRunEngine(t.engine), checked('dryhealthy', 'true')).up({ onProgress: progress.onProgress });
+      expect(progress.lines).toEqual(expect.arrayContaining(['Container dryhealthy-db-1 Healthy', 'Container dryhealthy-web-1 Started']));
+      expect(await resources('dryhealthy')).toEqual(nothing);
+    });
+
+    it('real and unhealthy, fails the up in compose\'s words, and web is not created', async () => {
+      const p = checked('dryunhealthy', 'false');
+      await new Compose(t.engine, p).up({ services: ['db'] });
+      try {
+        const [db] = await t.engine.ps({ filters: { label: [`${LABEL.project}=dryunhealthy`] } });
+        // One failing probe (retries: 1) makes it unhealthy, no monitor needed.
+        expect((await t.engine.healthcheck(db!.Id)).Status).toBe('unhealthy');
+        const progress = recorder();
+        await expect(new Compose(dryRunEngine(t.engine), p).up({ onProgress: progress.onProgress })).rejects.toThrow('dependency failed to start: container dryunhealthy-db-1 is unhealthy');
+        expect(progress.lines).toContain('Container dryunhealthy-db-1 Error');
+        expect((await resources('dryunhealthy')).containers).toEqual(['/dryunhealthy-db-1 running']);
+      } finally {
+        await new Compose(t.engine, p).down({ timeout: 0 });
+      }
+    });
+  });
+
   it('an attached up only creates, as compose does, and has nothing to attach to', async () => {
     const progress = recorder();
     const result = await new Compose(dryRunEngine(t.engine), app('dryattach')).up({ onProgress: progress.onProgress, onAttach: () => undefined });

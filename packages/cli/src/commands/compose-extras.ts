@@ -4,14 +4,14 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ComposeEvent } from '@ctr/compose';
-import { invalidArgument } from '@ctr/errors';
+import { invalidArgument, isNotFound } from '@ctr/errors';
 import { goLocalClock } from '@ctr/image';
 import type { Command, Io } from '../command';
 import { engineModule, println } from '../context';
 import { bool, list, num, str, type FlagSpec } from '../flags';
 import { rfc3339 } from '../format';
 import { composeLibrary, untilInterrupted, type ComposeSession } from './compose-cli';
-import { copyIn, copyOut } from './container-files';
+import { copyIn, copyOut, sourceMissing } from './container-files';
 import { attach as containerAttach } from './containers';
 import { runStats } from './top-stats';
 
@@ -51,6 +51,18 @@ const discard = (): Writable =>
     },
   });
 
+/**
+ * compose's cp into a container under its dry-run client: the destination stat-ed for real (a
+ * path not there yet would be made by the copy, a container not there is refused) and the local
+ * source (stdin's `-` aside) looked for, as `copyIn` does before its pretended write.
+ */
+async function dryCopyIn(engine: Pick<Awaited<ReturnType<ComposeSession['engine']>>, 'statPath'>, source: string, to: { container: string; path: string }): Promise<void> {
+  await engine.statPath(to.container, to.path).catch((error: unknown) => {
+    if (!isNotFound(error)) throw error;
+  });
+  if (source !== '-' && !(await stat(source).catch(() => undefined))) throw await sourceMissing(source);
+}
+
 function cp(session: ComposeSession): Command {
   return {
     name: 'cp',
@@ -83,8 +95,9 @@ function cp(session: ComposeSession): Command {
           const name = container.Names[0]?.replace(/^\//, '') ?? container.Id;
           view.update({ resource: 'Container', name, status: 'Copying', done: false });
           if (session.globals.dryRun) {
-            // A dry run copies nothing; as compose's dry-run client, it still checks that the source is in the container.
+            // A dry run copies nothing; as compose's, it still checks what the copy would read and where it would write.
             if (from) await engine.statPath(container.Id, from.path);
+            else await dryCopyIn(engine, source, { container: container.Id, path: target.path });
           } else if (from) await copyOut({ container: container.Id, path: from.path }, destination, quiet, bool(args, 'archive'), follow);
           else await copyIn(source, { container: container.Id, path: target.path }, quiet, follow);
           view.update({ resource: 'Container', name, status: 'Copied', done: true });

@@ -211,12 +211,6 @@ function up(session: ComposeSession): Command {
         await session.withProgress((view) => compose.up({ ...common, ...(bool(args, 'no-start') ? { noStart: true } : {}), onProgress: quietPull(args, view.update), ...buildOutput(view) }));
         return 0;
       }
-      if (session.globals.dryRun) {
-        // compose's attached up in dry-run: the containers created, then its notice instead of their output.
-        await session.withProgress((view) => compose.create({ ...common, onProgress: quietPull(args, view.update), ...buildOutput(view) }));
-        io.stdout.write("end of 'compose up' output, interactive run is not supported in dry-run mode\n");
-        return 0;
-      }
       return attachedUp(session, compose, project, args, io, common, attachedServices(project, services, args));
     },
   };
@@ -294,6 +288,11 @@ async function attachedUp(session: ComposeSession, compose: ComposeApi, project:
     } catch (error) {
       if (controller.signal.aborted) return 130;
       throw error;
+    }
+    if (!result.attached) {
+      // A dry run's up only creates, having nothing to attach to: compose's notice instead of the output.
+      io.stdout.write("end of 'compose up' output, interactive run is not supported in dry-run mode\n");
+      return 0;
     }
     const containers = await compose.ps({ services: attach, all: true });
     if (containers.length > 0) io.stdout.write(`Attaching to ${containers.map((c) => shortName(project.name, c.Name)).join(', ')}\n`);

@@ -35,7 +35,7 @@ function counted(source: Readable): { stream: Transform; bytes: () => number } {
  * A local source that cannot be read, as docker cp finds it (Go's EvalSymlinks of its parent,
  * then an lstat): the first part of its absolute path that fails, `lstat /a/b: no such file or directory`.
  */
-async function sourceMissing(source: string): Promise<Error> {
+export async function sourceMissing(source: string): Promise<Error> {
   let at = '/';
   for (const part of path.resolve(source).split('/').filter(Boolean)) {
     at = path.join(at, part);
