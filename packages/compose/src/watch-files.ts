@@ -90,8 +90,10 @@ export class TreeWatcher {
     if (!(this.covered(file) || this.leadsToRoot(file))) return;
     if (this.covered(file)) this.onChange(file);
     const stat = await lstat(file).catch(() => undefined);
+    // A watch of that name may be of a directory removed since (made again, perhaps under the
+    // same inode number, which no identity check can tell): the directory is watched anew.
+    this.unwatch(file);
     if (stat?.isDirectory()) await this.watch(file, true).catch((error: Error) => this.onError(error));
-    else this.unwatch(file);
   }
 
   /** Closes the watches of `dir` and below (it was removed, renamed, or replaced by a file). */
@@ -117,6 +119,7 @@ export class Batcher {
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly quietMs: number,
@@ -125,6 +128,8 @@ export class Batcher {
   ) {}
 
   add(file: string): void {
+    // An event whose handling was under way when the watch stopped.
+    if (this.closed) return;
     this.pending.add(file);
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.flush(), this.quietMs);
@@ -132,6 +137,7 @@ export class Batcher {
 
   /** Drops what is pending and waits for the batch under way. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.pending.clear();
     await this.running;

@@ -366,14 +366,15 @@ class WatchRun {
     try {
       await build(this.engine, this.project, { services, ...progressOf(options), ...(options.onBuildOutput ? { onOutput: options.onBuildOutput } : {}) });
     } catch (error) {
-      this.emit({ type: 'failed', step: 'build', error: error as Error });
+      // Ctrl-C during the build is no failure to report.
+      if (!options.signal?.aborted) this.emit({ type: 'failed', step: 'build', error: error as Error });
       return false;
     }
     this.emit({ type: 'built', services });
     try {
       await this.bringUp(services, 'force', progressOf(options));
     } catch (error) {
-      this.emit({ type: 'failed', step: 'recreate', error: error as Error });
+      if (!options.signal?.aborted) this.emit({ type: 'failed', step: 'recreate', error: error as Error });
       return false;
     }
     // What the old containers ran is dangling now; compose prunes it, quietly (an image in use stays).

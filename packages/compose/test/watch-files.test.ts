@@ -108,7 +108,35 @@ describe('TreeWatcher', () => {
   });
 });
 
+describe('TreeWatcher, directories made again', () => {
+  test('a directory removed and made again under the same name is watched again', async () => {
+    await mkdir(join(dir, 'out'));
+    const w = await watching([dir]);
+    try {
+      for (const round of ['1', '2', '3']) {
+        await rm(join(dir, 'out'), { recursive: true });
+        await mkdir(join(dir, 'out'));
+        await writeFile(join(dir, 'out', `file${round}`), round);
+        await w.reported(join(dir, 'out', `file${round}`));
+      }
+    } finally {
+      w.close();
+    }
+  });
+});
+
 describe('Batcher', () => {
+  test('a change added once it is closed is dropped', async () => {
+    const batches: string[][] = [];
+    const batcher = new Batcher(10, async (files) => {
+      batches.push(files);
+    });
+    await batcher.close();
+    batcher.add('late');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(batches).toEqual([]);
+  });
+
   test('hands on a burst of changes as one batch once quiet, each path once', async () => {
     const batches: string[][] = [];
     let handled: () => void = () => undefined;
