@@ -256,7 +256,13 @@ export async function writeCredentials(ctx: SwarmContext, credentials: ClusterCr
   if (credentials.caKey !== undefined) await writeFileAtomic(path.join(dir, CA_KEY_FILE), credentials.caKey, { mode: 0o600 });
   await writeFileAtomic(path.join(dir, PENDING_CERT_FILE), credentials.cert, { mode: 0o600 });
   await writeFileAtomic(path.join(dir, NODE_KEY_FILE), credentials.key, { mode: 0o600 });
-  renameSync(path.join(dir, PENDING_CERT_FILE), path.join(dir, NODE_CERT_FILE));
+  try {
+    renameSync(path.join(dir, PENDING_CERT_FILE), path.join(dir, NODE_CERT_FILE));
+  } catch (error) {
+    // A reader that found the new key first finished the replacement (readCredentials).
+    const finished = (error as NodeJS.ErrnoException).code === 'ENOENT' && readOptional(path.join(dir, NODE_CERT_FILE)) === credentials.cert;
+    if (!finished) throw error;
+  }
   await fsyncDir(dir);
 }
 
