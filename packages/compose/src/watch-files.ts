@@ -64,10 +64,9 @@ export class TreeWatcher {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
-      if (code === 'ENOSPC') throw new CtrError('ResourceExhausted', `cannot watch ${dir}: the system's limit of inotify watches is reached`, { cause: error, hint: 'raise fs.inotify.max_user_watches (sysctl), or ignore large directories in the watch rules or .dockerignore' });
-      throw error;
+      throw watchError(error, dir);
     }
-    watcher.on('error', (error) => this.onError(error));
+    watcher.on('error', (error) => this.onError(watchError(error, dir)));
     this.watchers.set(dir, watcher);
     const children = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const child of children) {
@@ -104,6 +103,15 @@ export class TreeWatcher {
       this.watchers.delete(watched);
     }
   }
+}
+
+/** A failure to watch or read `dir`, in words a user can act on. */
+export function watchError(error: unknown, dir: string): CtrError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') return new CtrError('ResourceExhausted', `cannot watch ${dir}: the system's limit of inotify watches is reached`, { cause: error, hint: 'raise fs.inotify.max_user_watches (sysctl), or ignore large directories in the watch rules or .dockerignore' });
+  if (code === 'EMFILE') return new CtrError('ResourceExhausted', `cannot watch ${dir}: the system's limit of inotify instances or open files is reached`, { cause: error, hint: 'raise fs.inotify.max_user_instances (sysctl) or the open files limit (ulimit -n)' });
+  if (code === 'EACCES' || code === 'EPERM') return new CtrError('Denied', `cannot watch ${dir}: permission denied`, { cause: error, hint: 'make it readable, or ignore it in the watch rules or .dockerignore' });
+  return new CtrError('Internal', `cannot watch ${dir}: ${(error as Error).message}`, { cause: error });
 }
 
 async function isDirectory(dir: string): Promise<boolean> {

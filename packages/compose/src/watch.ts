@@ -11,7 +11,7 @@ import { restart, up } from './lifecycle';
 import type { ComposeProject, ServiceConfig } from './model';
 import { progressOf } from './resources';
 import { shellSplit } from './shellwords';
-import { Batcher, TreeWatcher } from './watch-files';
+import { Batcher, TreeWatcher, watchError } from './watch-files';
 import { syncPaths, type PathMapping } from './watch-sync';
 
 export type { PathMapping };
@@ -258,7 +258,10 @@ async function initialPaths(rule: WatchRule, service: ServiceConfig): Promise<Pa
   const skip = new Set([...BUILD_FILES, ...(service.build?.dockerfile ? [path.basename(service.build.dockerfile)] : [])]);
   const found: PathMapping[] = [];
   const visit = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const entries = await readdir(dir, { withFileTypes: true }).catch((error: unknown) => {
+      throw watchError(error, dir);
+    });
+    for (const entry of entries) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) {
         if (!rule.ignoresAllOf(file)) await visit(file);
@@ -284,7 +287,7 @@ async function initialPaths(rule: WatchRule, service: ServiceConfig): Promise<Pa
 /** One watch of a project: what it does with each batch of changed paths. */
 class WatchRun {
   /** The attachments of the containers it recreated or restarted for an attached caller, which end with the watch. */
-  private readonly attached: Promise<void>[] = [];
+  private readonly attached = new Set<Promise<void>>();
 
   constructor(
     private readonly engine: ComposeEngine,
@@ -352,7 +355,7 @@ class WatchRun {
 
   /** Once the watch has stopped: the attachments it made have ended too (they follow its signal). */
   async settled(): Promise<void> {
-    await Promise.all(this.attached);
+    await Promise.all([...this.attached]);
   }
 
   private running(service: string): ReturnType<typeof projectContainers> {
@@ -394,7 +397,11 @@ class WatchRun {
       ...(onAttach ? { onAttach, attachTo: services } : {}),
       ...(signal ? { signal } : {}),
     });
-    if (result.attached) this.attached.push(result.attached.catch((error: Error) => this.emit({ type: 'failed', step: 'start', error })));
+    if (!result.attached) return;
+    const attached = result.attached.catch((error: Error) => this.emit({ type: 'failed', step: 'start', error }));
+    // Kept until it ends: a watch that rebuilds for hours holds only the attachments still open.
+    this.attached.add(attached);
+    void attached.finally(() => this.attached.delete(attached));
   }
 }
 

@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Batcher, TreeWatcher } from '../src/watch-files';
+import { Batcher, TreeWatcher, watchError } from '../src/watch-files';
 
 let dir: string;
 beforeEach(async () => {
@@ -149,5 +149,19 @@ describe('Batcher', () => {
     await done;
     await batcher.close();
     expect(batches).toEqual([['a', 'b', 'c']]);
+  });
+});
+
+describe('watchError', () => {
+  const failure = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: failed`), { code });
+
+  test.each([
+    ['ENOSPC', 'ResourceExhausted', "cannot watch /p: the system's limit of inotify watches is reached"],
+    ['EMFILE', 'ResourceExhausted', "cannot watch /p: the system's limit of inotify instances or open files is reached"],
+    ['EACCES', 'Denied', 'cannot watch /p: permission denied'],
+  ])('tells %s as %s, with what to do', (code, expected, message) => {
+    const error = watchError(failure(code), '/p');
+    expect(error).toMatchObject({ code: expected, message });
+    expect(error.hint).toBeTruthy();
   });
 });
