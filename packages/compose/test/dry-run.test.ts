@@ -3,7 +3,7 @@ import { Compose, type ComposeProgress } from '../src/compose';
 import { dryRunEngine, isDryRun } from '../src/dry-run';
 import { LABEL } from '../src/labels';
 import type { ComposeProject, ServiceConfig } from '../src/model';
-import { project, service } from './lifecycle-project';
+import { project, sleeper } from './lifecycle-project';
 
 /**
  * compose's `--dry-run` on ctr's engine: every verb runs to its end against `dryRunEngine`,
@@ -19,7 +19,6 @@ describe('dryRunEngine', () => {
   });
   jest.setTimeout(60_000);
 
-  const sleeper = (name: string, extra: Partial<ServiceConfig> = {}): ServiceConfig => service(name, { image: 'busybox', command: ['sleep', '300'], stop_signal: 'SIGKILL', ...extra });
   const started = { condition: 'service_started', required: true, restart: false } as const;
   /** db with a named volume, and web depending on it. */
   const app = (name: string, web: Partial<ServiceConfig> = {}): ComposeProject =>

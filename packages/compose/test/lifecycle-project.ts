@@ -33,6 +33,11 @@ export function service(name: string, config: Partial<ServiceConfig> = {}): Serv
 }
 
 /** A loaded project of these services, with its default network. */
+/** A service of busybox that sleeps until it is killed (SIGKILL: its stop is quick). */
+export function sleeper(name: string, extra: Partial<ServiceConfig> = {}): ServiceConfig {
+  return service(name, { image: 'busybox', command: ['sleep', '300'], stop_signal: 'SIGKILL', ...extra });
+}
+
 export function project(name: string, services: ServiceConfig[], extra: Partial<ComposeProject> = {}): ComposeProject {
   return {
     name,

@@ -3,7 +3,7 @@ import type { AttachEvent, ComposeProgress } from '../src/compose';
 import { LABEL } from '../src/labels';
 import * as lifecycle from '../src/lifecycle';
 import type { ComposeProject } from '../src/model';
-import { project, service } from './lifecycle-project';
+import { project, service, sleeper } from './lifecycle-project';
 
 let t: TestEngine;
 beforeAll(async () => {
@@ -17,7 +17,6 @@ afterAll(async () => {
 });
 jest.setTimeout(60_000);
 
-const sleeper = (name: string, extra: Parameters<typeof service>[1] = {}) => service(name, { image: 'busybox', command: ['sleep', '300'], stop_signal: 'SIGKILL', ...extra });
 const events = (): { list: ComposeProgress[]; onProgress: (e: ComposeProgress) => void; lines(): string[] } => {
   const list: ComposeProgress[] = [];
   return { list, onProgress: (e) => list.push(e), lines: () => list.map((e) => `${e.resource} ${e.name} ${e.status}`) };

@@ -2,7 +2,7 @@ import { testEngine, type TestEngine } from '../../engine/test/fixture';
 import { LABEL } from '../src/labels';
 import * as lifecycle from '../src/lifecycle';
 import type { ComposeProject } from '../src/model';
-import { project, service } from './lifecycle-project';
+import { project, sleeper } from './lifecycle-project';
 
 let t: TestEngine;
 beforeAll(async () => {
@@ -13,7 +13,6 @@ afterAll(async () => {
 });
 jest.setTimeout(60_000);
 
-const sleeper = (name: string, extra: Parameters<typeof service>[1] = {}) => service(name, { image: 'busybox', command: ['sleep', '300'], stop_signal: 'SIGKILL', ...extra });
 const states = async (p: ComposeProject): Promise<string[]> => (await lifecycle.ps(t.engine, p, { all: true })).map((r) => `${r.Service} ${r.State}`);
 
 describe('stop, start, restart, kill, pause, unpause', () => {
