@@ -82,6 +82,12 @@ export async function createIngressNetwork(ctx: SwarmContext): Promise<NetworkIn
   return makeSwarmNetwork(ctx, { name: 'ingress', ingress: true, labels: {} });
 }
 
+/** For what acts on a network listed a moment before: one removed meanwhile (a `stack rm`, a service's last task) needs nothing more. */
+function unlessGone(error: unknown): undefined {
+  if (isNotFound(error)) return undefined;
+  throw error;
+}
+
 /**
  * `swarm leave`: removes every swarm-scoped network (the ingress one too), disconnecting the
  * standalone containers still on an attachable one, as the node forgets the cluster's
@@ -91,9 +97,9 @@ export async function removeSwarmNetworks(ctx: SwarmContext): Promise<void> {
   await stopIngress(ctx);
   for (const network of await ctx.engine.networks({ filters: { scope: ['swarm'] } })) {
     for (const container of Object.keys(network.Containers)) {
-      await ctx.engine.disconnect(network.Id, container).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)));
+      await ctx.engine.disconnect(network.Id, container).catch(unlessGone);
     }
-    await ctx.engine.removeNetwork(network.Id).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)));
+    await ctx.engine.removeNetwork(network.Id).catch(unlessGone);
   }
 }
 
@@ -233,8 +239,8 @@ export async function applyNetworkAssignments(ctx: SwarmContext, assigned: reado
   const wanted = new Set(assigned.map((n) => n.ID));
   for (const network of present.values()) {
     if (wanted.has(network.Id)) continue;
-    if (Object.keys(network.Containers).length > 0) await networkManager(ctx).setVirtualIps(network.Id, []);
-    else await ctx.engine.removeNetwork(network.Id).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)));
+    if (Object.keys(network.Containers).length > 0) await networkManager(ctx).setVirtualIps(network.Id, []).catch(unlessGone);
+    else await ctx.engine.removeNetwork(network.Id).catch(unlessGone);
   }
   const mesh = assigned.find((n) => n.Ingress)?.Mesh ?? [];
   await serveIngress(ctx, mesh);
@@ -256,9 +262,9 @@ export async function syncManagerNetworks(ctx: SwarmContext): Promise<void> {
   if ((await ctx.store.list('nodes')).length <= 1 && !present.some((n) => n.Options[VXLAN_ID_OPTION] !== undefined)) {
     const [services, tasks] = await Promise.all([ctx.store.list('services'), ctx.store.list('tasks')]);
     const manager = networkManager(ctx);
-    for (const network of present) await manager.setVirtualIps(network.Id, virtualIps(virtualIpsOn(network.Id, services, tasks)));
+    for (const network of present) await manager.setVirtualIps(network.Id, virtualIps(virtualIpsOn(network.Id, services, tasks))).catch(unlessGone);
     return;
   }
   const ids = new Set(present.map((n) => n.Id));
-  for (const network of await managerAssignments(ctx)) if (ids.has(network.ID)) await applyAssignment(ctx, network, self);
+  for (const network of await managerAssignments(ctx)) if (ids.has(network.ID)) await applyAssignment(ctx, network, self).catch(unlessGone);
 }
