@@ -8,6 +8,7 @@ import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
 import { runExitCommand, spawnConmon, type ConmonConfig, type Launch } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
+import { markDetached, sweepEndedSessions } from './exec-sessions';
 import { startFailure } from './exit-codes';
 import { isFrozen } from './freezer';
 import { checkTerminalSize, resizeTerminal } from './terminal-size';
@@ -343,6 +344,8 @@ export class Runtime {
       // last monitor's pid goes too: a look that found it dead beside this run's process would
       // take this run for that monitor's orphan, and kill it.
       await Promise.all([d.exitFile, d.oomFile, d.pidFile, d.runtimeLog, d.conmonPidFile].map((f) => fs.rm(f, { force: true })));
+      // The last run's detached execs ended with it: no exec need come to clear their sessions.
+      sweepEndedSessions(d.execDir, id);
     }
     // Only for the IPC and PID modes that need them: most starts do neither.
     if (record.shmSize !== undefined) await mountShm(shmDir(d.dir), record.shmSize);
@@ -797,6 +800,8 @@ export class Runtime {
       proc.consoleSize = { height: options.consoleSize.height, width: options.consoleSize.width };
     }
     throwIfAborted(options.signal, `exec in ${id}`);
+    // Detached sessions would otherwise pile up in a long-lived container whose clients keep going away.
+    sweepEndedSessions(d.execDir, id);
     const execId = uniqueName();
     const dir = path.join(d.execDir, execId);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -856,7 +861,7 @@ export class Runtime {
       try {
         const started = await conmon.sync.next().finally(releaseMoves);
         if (!killing && options.signal?.aborted) {
-          // The process runs on, writing into its session directory: it goes with the container.
+          // The process runs on, writing into its session directory: a sweep removes it once it has ended.
           detached = true;
           throwIfAborted(options.signal, `exec in ${id}`);
         }
@@ -889,8 +894,9 @@ export class Runtime {
       return { exitCode: exited.data };
     } finally {
       releaseMoves();
-      // A detached exec's conmon goes on using its session directory: it goes with the container.
-      if (!detached) await fs.rm(dir, { recursive: true, force: true });
+      // A detached exec's conmon goes on using its session directory: a later sweep removes it once the exec has ended.
+      if (detached) markDetached(dir);
+      else await fs.rm(dir, { recursive: true, force: true });
     }
   }
 

@@ -1,0 +1,129 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Collector, eventually, testBed, type TestBed } from './helpers';
+
+// A second process loads the built package, as another engine on the same root would.
+const built = path.resolve(__dirname, '../dist/index.js');
+
+let bed: TestBed;
+let rootfs: string;
+beforeAll(async () => {
+  if (!existsSync(built)) throw new Error(`${built} is missing: build first (npx tsc -b packages/runtime)`);
+  bed = await testBed();
+  rootfs = await bed.rootfs();
+  await bed.runtime.create('host', { rootfs, image: { Cmd: ['sleep', '1000'] } });
+  await bed.runtime.start('host');
+});
+afterAll(async () => {
+  await bed.cleanup();
+});
+
+function execDir(id: string): string {
+  return path.join(bed.base, 'root', 'containers', id, 'exec');
+}
+
+function sessions(id = 'host'): string[] {
+  return existsSync(execDir(id)) ? readdirSync(execDir(id)) : [];
+}
+
+/** Start `cmd` in `id` and have an abort detach from it as soon as it runs; resolves to its session's name. */
+async function detachedExec(cmd: string[], id = 'host'): Promise<string> {
+  const before = sessions(id);
+  const controller = new AbortController();
+  const error = await bed.runtime.exec(id, { cmd, signal: controller.signal, onStart: () => controller.abort() }).catch((e: unknown) => e);
+  expect((error as { code?: string }).code).toBe('Aborted');
+  const [session, ...more] = sessions(id).filter((s) => !before.includes(s));
+  expect(more).toEqual([]);
+  return session as string;
+}
+
+/** Resolves once conmon has recorded the end of the session's process (its exit file, named for the container). */
+async function ended(session: string, id = 'host'): Promise<void> {
+  await eventually(async () => {
+    if (!existsSync(path.join(execDir(id), session, id))) throw new Error(`exec session ${session} has not ended`);
+  }, 30_000);
+}
+
+test('the session of a detached exec that has ended is gone after the next exec', async () => {
+  const session = await detachedExec(['true']);
+  await ended(session);
+  await bed.runtime.exec('host', { cmd: ['true'] });
+  expect(sessions()).not.toContain(session);
+});
+
+test('the session of a detached exec that still runs is kept through the next exec', async () => {
+  const session = await detachedExec(['sleep', '1004']);
+  await bed.runtime.exec('host', { cmd: ['true'] });
+  expect(sessions()).toContain(session);
+});
+
+test('the session of an exec -d that has ended is gone after the next exec', async () => {
+  const before = sessions();
+  await bed.runtime.exec('host', { cmd: ['true'], detach: true });
+  const [session] = sessions().filter((s) => !before.includes(s));
+  await ended(session as string);
+  await bed.runtime.exec('host', { cmd: ['true'] });
+  expect(sessions()).not.toContain(session);
+});
+
+test('an exec returns its exit code when it starts by sweeping ended sessions', async () => {
+  await ended(await detachedExec(['true']));
+  const result = await bed.runtime.exec('host', { cmd: ['sh', '-c', 'exit 7'] });
+  expect(result.exitCode).toBe(7);
+});
+
+test('concurrent execs each get their own output and exit code while ended sessions are swept', async () => {
+  await ended(await detachedExec(['true']));
+  const runs = [1, 2, 3, 4].map(async (n) => {
+    const stdout = new Collector();
+    const { exitCode } = await bed.runtime.exec('host', { cmd: ['sh', '-c', `echo ${n}; exit ${n}`], stdout });
+    return `${stdout.text().trim()}:${exitCode}`;
+  });
+  expect(await Promise.all(runs)).toEqual(['1:1', '2:2', '3:3', '4:4']);
+});
+
+test('an ended exec keeps its session until its caller, in another process, has read the exit code', async () => {
+  const before = sessions();
+  const script = `const { Runtime } = require(process.argv[1]);
+    const rt = new Runtime(JSON.parse(process.argv[2]));
+    rt.exec('host', { cmd: ['sh', '-c', 'until [ -e /go ]; do sleep 0.05; done; exit 7'], onStart: () => console.log('started') })
+      .then((r) => console.log('exit ' + r.exitCode), (e) => console.log('error ' + e.message));`;
+  const options = JSON.stringify({ root: path.join(bed.base, 'root'), runRoot: path.join(bed.base, 'run'), cgroupParent: bed.cgroupParent });
+  const child = spawn(process.execPath, ['-e', script, built, options], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const started = new Promise<void>((resolve) =>
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('started\n')) resolve();
+    }),
+  );
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  try {
+    await Promise.race([started, closed]);
+    expect(out).toBe('started\n');
+    const [session] = sessions().filter((s) => !before.includes(s));
+    // The caller is held between conmon's exit file and its report on the pipe.
+    process.kill(child.pid as number, 'SIGSTOP');
+    await writeFile(path.join(rootfs, 'go'), '');
+    await ended(session as string);
+    await bed.runtime.exec('host', { cmd: ['true'] });
+    expect(sessions()).toContain(session);
+    process.kill(child.pid as number, 'SIGCONT');
+    await closed;
+    expect(out).toBe('started\nexit 7\n');
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('the sessions of detached execs that ended with the last run are gone after the next start', async () => {
+  await bed.runtime.create('restarted', { rootfs: await bed.rootfs(), image: { Cmd: ['sleep', '1000'] } });
+  await bed.runtime.start('restarted');
+  const session = await detachedExec(['sleep', '1005'], 'restarted');
+  await bed.runtime.stop('restarted', { timeout: 0 });
+  await ended(session, 'restarted');
+  await bed.runtime.start('restarted');
+  expect(sessions('restarted')).not.toContain(session);
+});
