@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ContainerSummary } from '@ctr/engine';
 import * as extras from './extras';
 import type { AttachOptions, CommitOptions, ComposeEvent, CopyTargetsOptions, EventsOptions, ReplicaOptions, WaitOptions } from './extras';
+import { checkParallel } from './concurrency';
 import type { ComposeEngine } from './labels';
 import type { ComposeProject } from './model';
 import * as images from './images';
@@ -34,6 +35,12 @@ export interface ComposeProgress {
 export interface ComposeOptions {
   signal?: AbortSignal;
   onProgress?: (event: ComposeProgress) => void;
+  /**
+   * compose's `--parallel`: at most this many services acted on at once (created, started,
+   * stopped, removed in dependency order) and images pulled or pushed at once; none, -1, 0 or
+   * any negative for no limit, as compose takes them. A fraction is refused.
+   */
+  parallel?: number;
 }
 
 export interface ServicesOptions extends ComposeOptions {
@@ -316,35 +323,50 @@ export interface ComposeApi {
 export type { ComposeEngine };
 export type { AttachOptions, CommitOptions, ComposeEvent, CopyTargetsOptions, EventsOptions, ReplicaOptions, WaitOptions };
 
+/** What holds for every verb of a `Compose`, as compose's backend options do. */
+export interface ComposeSettings {
+  /** compose's `--parallel` (see `ComposeOptions.parallel`): each verb's unless the verb is given its own. */
+  parallel?: number;
+}
+
 /** The project's verbs on an engine. */
 export class Compose implements ComposeApi {
   constructor(
     readonly engine: ComposeEngine,
     readonly project: ComposeProject,
-  ) {}
+    private readonly settings: ComposeSettings = {},
+  ) {
+    if (settings.parallel !== undefined) checkParallel(settings.parallel);
+  }
+
+  /** A verb's options with the settings it did not override. */
+  private with<T extends ComposeOptions>(options: T): T {
+    const { parallel } = this.settings;
+    return parallel === undefined || options.parallel !== undefined ? options : { ...options, parallel };
+  }
 
   create(options: CreateOptions = {}): Promise<void> {
-    return lifecycle.create(this.engine, this.project, options);
+    return lifecycle.create(this.engine, this.project, this.with(options));
   }
 
   up(options: UpOptions = {}): Promise<UpResult> {
-    return lifecycle.up(this.engine, this.project, options);
+    return lifecycle.up(this.engine, this.project, this.with(options));
   }
 
   down(options: DownOptions = {}): Promise<void> {
-    return lifecycle.down(this.engine, this.project, options);
+    return lifecycle.down(this.engine, this.project, this.with(options));
   }
 
   start(options: StartOptions = {}): Promise<void> {
-    return lifecycle.start(this.engine, this.project, options);
+    return lifecycle.start(this.engine, this.project, this.with(options));
   }
 
   stop(options: StopOptions = {}): Promise<void> {
-    return lifecycle.stop(this.engine, this.project, options);
+    return lifecycle.stop(this.engine, this.project, this.with(options));
   }
 
   restart(options: StopOptions & { noDeps?: boolean } = {}): Promise<void> {
-    return lifecycle.restart(this.engine, this.project, options);
+    return lifecycle.restart(this.engine, this.project, this.with(options));
   }
 
   kill(options: KillOptions = {}): Promise<void> {
@@ -360,7 +382,7 @@ export class Compose implements ComposeApi {
   }
 
   remove(options: RemoveOptions = {}): Promise<string[]> {
-    return lifecycle.remove(this.engine, this.project, options);
+    return lifecycle.remove(this.engine, this.project, this.with(options));
   }
 
   ps(options: PsOptions = {}): Promise<ComposeContainer[]> {
@@ -376,11 +398,11 @@ export class Compose implements ComposeApi {
   }
 
   pull(options: PullOptions = {}): Promise<void> {
-    return images.pull(this.engine, this.project, options);
+    return images.pull(this.engine, this.project, this.with(options));
   }
 
   push(options: PushOptions = {}): Promise<void> {
-    return images.push(this.engine, this.project, options);
+    return images.push(this.engine, this.project, this.with(options));
   }
 
   images(options: ServicesOptions = {}): Promise<ImageRow[]> {
@@ -392,7 +414,7 @@ export class Compose implements ComposeApi {
   }
 
   run(service: string, options: RunOptions = {}): Promise<{ container: string; exitCode?: number }> {
-    return operations.run(this.engine, this.project, service, options);
+    return operations.run(this.engine, this.project, service, this.with(options));
   }
 
   top(options: ServicesOptions = {}): Promise<TopRow[]> {
@@ -404,7 +426,7 @@ export class Compose implements ComposeApi {
   }
 
   wait(options: WaitOptions = {}): Promise<number> {
-    return extras.wait(this.engine, this.project, options);
+    return extras.wait(this.engine, this.project, this.with(options));
   }
 
   events(options: EventsOptions = {}): AsyncGenerator<ComposeEvent> {
@@ -424,7 +446,7 @@ export class Compose implements ComposeApi {
   }
 
   scale(replicas: Record<string, number>, options: ComposeOptions & { noDeps?: boolean } = {}): Promise<void> {
-    return extras.scale(this.engine, this.project, replicas, options);
+    return extras.scale(this.engine, this.project, replicas, this.with(options));
   }
 
   commit(service: string, options: CommitOptions = {}): Promise<{ id: string }> {
@@ -436,6 +458,6 @@ export class Compose implements ComposeApi {
   }
 
   watch(options: WatchOptions = {}): Promise<void> {
-    return watching.watch(this.engine, this.project, options);
+    return watching.watch(this.engine, this.project, this.with(options));
   }
 }

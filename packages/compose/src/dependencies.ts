@@ -1,4 +1,6 @@
 import { CtrError } from '@ctr/errors';
+import type { ComposeOptions } from './compose';
+import { concurrencyLimit, type Limit } from './concurrency';
 import { serviceOfMode, volumesFromService } from './convert';
 import type { ComposeProject, ServiceConfig } from './model';
 
@@ -33,37 +35,41 @@ export function checkCycles(project: ComposeProject): void {
 
 /**
  * Run `fn` for each of `services` once those it depends on (among them) are done — the ones
- * that do not wait on each other at the same time, as compose's InDependencyOrder. The first
- * failure stops what has not started yet and is thrown once the running ones end.
+ * that do not wait on each other at the same time (at most `parallel` of them), as compose's
+ * InDependencyOrder. The first failure stops what has not started yet and is thrown once the
+ * running ones end.
  */
-export async function inDependencyOrder(project: ComposeProject, services: readonly string[], fn: (service: string) => Promise<void>): Promise<void> {
+export async function inDependencyOrder(project: ComposeProject, services: readonly string[], fn: (service: string) => Promise<void>, options: Pick<ComposeOptions, 'parallel'> = {}): Promise<void> {
   checkCycles(project);
   const among = new Set(services);
   const before = (name: string): string[] => serviceDependencies(project.services[name]!).filter((d) => among.has(d));
-  await walk(services, before, fn);
+  await walk(services, before, fn, concurrencyLimit(options.parallel));
 }
 
 /** The reverse: each service once every service (among them) that depends on it is done — stop and down's order. */
-export async function inReverseDependencyOrder(project: ComposeProject, services: readonly string[], fn: (service: string) => Promise<void>): Promise<void> {
+export async function inReverseDependencyOrder(project: ComposeProject, services: readonly string[], fn: (service: string) => Promise<void>, options: Pick<ComposeOptions, 'parallel'> = {}): Promise<void> {
   checkCycles(project);
   const among = new Set(services);
   const dependents = (name: string): string[] => services.filter((other) => other !== name && serviceDependencies(project.services[other]!).includes(name) && among.has(other));
-  await walk(services, dependents, fn);
+  await walk(services, dependents, fn, concurrencyLimit(options.parallel));
 }
 
-async function walk(services: readonly string[], waitsFor: (service: string) => string[], fn: (service: string) => Promise<void>): Promise<void> {
+async function walk(services: readonly string[], waitsFor: (service: string) => string[], fn: (service: string) => Promise<void>, limit: Limit): Promise<void> {
   const done = new Map<string, Promise<void>>();
   let failed = false;
   const run = (name: string): Promise<void> => {
     let promise = done.get(name);
     if (!promise) {
-      promise = Promise.all(waitsFor(name).map(run)).then(() => {
-        if (failed) throw new CtrError('Aborted', 'canceled');
-        return fn(name).catch((error: unknown) => {
-          failed = true;
-          throw error;
-        });
-      });
+      // A slot is taken only once the service's turn has come: one held while waiting could starve what it waits for.
+      promise = Promise.all(waitsFor(name).map(run)).then(() =>
+        limit(() => {
+          if (failed) throw new CtrError('Aborted', 'canceled');
+          return fn(name).catch((error: unknown) => {
+            failed = true;
+            throw error;
+          });
+        }),
+      );
       done.set(name, promise);
     }
     return promise;

@@ -4,6 +4,7 @@ import { formatEvent } from '@ctr/dockerfile';
 import { normalizeImageName, splitRepoTag, type BuildImageOptions } from '@ctr/engine';
 import { CtrError, isNotFound, notFound } from '@ctr/errors';
 import type { BuildOptions, ComposeOptions, ImageRow, PullOptions, PushOptions, ServicesOptions } from './compose';
+import { TaskGroup } from './concurrency';
 import { serviceDependencies } from './dependencies';
 import { COMPOSE_VERSION, LABEL, containerName, projectContainers, type ComposeEngine } from './labels';
 import type { ComposeProject, ServiceConfig } from './model';
@@ -70,7 +71,7 @@ type Policy = 'always' | 'missing' | 'never' | 'build';
 
 /**
  * What `create`, `up` and `run` do before making containers (compose's ensureImagesExists):
- * pull the images the pull policy asks for, then build the services with a `build:` whose
+ * pull the images the pull policy asks for (at once, at most `parallel`), then build the services with a `build:` whose
  * image is missing, or all of them with `--build` (or `pull_policy: build`). A failed pull of
  * an image that can be built only warns: the build makes it.
  */
@@ -84,18 +85,23 @@ export async function ensureImages(engine: ComposeEngine, project: ComposeProjec
   };
   // An image another service builds may fail to pull: the build makes it (compose's isServiceImageToBuild).
   const builtElsewhere = new Set(Object.values(project.services).filter(buildable).map((service) => serviceImage(project, service)));
-  const pulling = new Map<string, Promise<void>>();
+  const pulls = new TaskGroup(options.parallel);
+  const pulling = new Set<string>();
   for (const service of selected) {
     if (!service.image && !service.build) throw new CtrError('InvalidArgument', `invalid service "${service.name}". Must specify either image or build`);
     const image = serviceImage(project, service);
+    const reference = service.image;
     const policy = policyOf(service);
-    if (!service.image || policy === 'never' || policy === 'build' || pulling.has(image)) continue;
+    if (!reference || policy === 'never' || policy === 'build' || pulling.has(image)) continue;
     if (policy === 'missing' && (await imagePresent(engine, image))) continue;
-    pulling.set(image, pullImage(engine, service.image, options).catch((error: unknown) => {
-      if (!builtElsewhere.has(image)) throw error;
-    }));
+    pulling.add(image);
+    pulls.go(() =>
+      pullImage(engine, reference, options).catch((error: unknown) => {
+        if (!builtElsewhere.has(image)) throw error;
+      }),
+    );
   }
-  await Promise.all(pulling.values());
+  await pulls.wait();
   const builds: ServiceConfig[] = [];
   for (const service of selected) {
     const image = serviceImage(project, service);
@@ -231,12 +237,14 @@ export async function build(engine: ComposeEngine, project: ComposeProject, opti
 /**
  * `compose pull`: each selected service's image, skipping (with compose's words) those with none,
  * `pull_policy: never|build`, an image present under `--policy missing` (a `latest` one is
- * pulled anyway, as compose refreshes it), or a `build:` under `--ignore-buildable`. A failure
- * fails the pull unless `--ignore-pull-failures`, or unless the service can build its image.
+ * pulled anyway, as compose refreshes it), or a `build:` under `--ignore-buildable`. The images
+ * are pulled at once (at most `parallel`). A failure fails the pull unless
+ * `--ignore-pull-failures`, or unless the service can build its image.
  */
 export async function pull(engine: ComposeEngine, project: ComposeProject, options: PullOptions): Promise<void> {
   const names = options.includeDeps && options.services?.length ? withDependencies(project, options.services) : options.services;
   const skip = (service: ServiceConfig, why?: string): void => report(options, 'Service', service.name, 'Skipped', true, why);
+  const pulls = new TaskGroup(options.parallel);
   const pulling = new Map<string, string>();
   const failures: string[] = [];
   const mustBuild: string[] = [];
@@ -265,14 +273,17 @@ export async function pull(engine: ComposeEngine, project: ComposeProject, optio
       continue;
     }
     pulling.set(image, service.name);
-    try {
-      await pullImage(engine, image, options);
-    } catch (error) {
-      if (service.build) mustBuild.push(service.name);
-      else if (!options.ignorePullFailures) throw error;
-      failures.push(error instanceof Error ? error.message : String(error));
-    }
+    pulls.go(async () => {
+      try {
+        await pullImage(engine, image, options);
+      } catch (error) {
+        if (service.build) mustBuild.push(service.name);
+        else if (!options.ignorePullFailures) throw error;
+        failures.push(error instanceof Error ? error.message : String(error));
+      }
+    });
   }
+  await pulls.wait();
   if (mustBuild.length > 0) {
     report(options, 'Service', mustBuild.join(' '), 'Warning', true, `Some service image(s) must be built from source by running:\n    docker compose build ${mustBuild.join(' ')}`);
   }
@@ -288,27 +299,32 @@ function isLatest(image: string): boolean {
   }
 }
 
-/** `compose push`: the images of the selected services that have both `build:` and `image:` (compose pushes only those). */
+/** `compose push`: the images of the selected services that have both `build:` and `image:` (compose pushes only those), at once (at most `parallel`). */
 export async function push(engine: ComposeEngine, project: ComposeProject, options: PushOptions): Promise<void> {
   const names = options.includeDeps && options.services?.length ? withDependencies(project, options.services) : options.services;
+  const pushes = new TaskGroup(options.parallel);
   for (const service of selectedServices(project, names)) {
     if (!service.build || service.image === undefined) continue;
-    for (const image of [service.image, ...service.build.tags]) {
-      const emit = (status: string, done: boolean, detail?: string): void => report(options, 'Image', image, status, done, detail);
-      emit('Pushing', false);
-      try {
-        await engine.push(image, {
-          ...(options.signal ? { signal: options.signal } : {}),
-          onProgress: (event) => emit('Pushing', false, `${event.id} ${event.status}`),
-        });
-      } catch (error) {
-        emit(options.ignorePushFailures ? 'Warning' : 'Error', true, error instanceof Error ? error.message : String(error));
-        if (!options.ignorePushFailures) throw error;
-        continue;
-      }
-      emit('Pushed', true);
-    }
+    for (const image of [service.image, ...service.build.tags]) pushes.go(() => pushImage(engine, image, options));
   }
+  await pushes.wait();
+}
+
+/** Push one image, told as compose tells it; a failure only warns with `--ignore-push-failures`. */
+async function pushImage(engine: ComposeEngine, image: string, options: PushOptions): Promise<void> {
+  const emit = (status: string, done: boolean, detail?: string): void => report(options, 'Image', image, status, done, detail);
+  emit('Pushing', false);
+  try {
+    await engine.push(image, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (event) => emit('Pushing', false, `${event.id} ${event.status}`),
+    });
+  } catch (error) {
+    emit(options.ignorePushFailures ? 'Warning' : 'Error', true, error instanceof Error ? error.message : String(error));
+    if (!options.ignorePushFailures) throw error;
+    return;
+  }
+  emit('Pushed', true);
 }
 
 /** `compose images`: the image of each of the project's containers (stopped and one-off ones too), by container name. */

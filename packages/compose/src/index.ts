@@ -13,6 +13,8 @@ export { configHash } from './convert';
 export { LABEL, COMPOSE_VERSION, projectContainers, containerName, containerNumber, type ComposeEngine, type ProjectContainersOptions } from './labels';
 // `--dry-run`: an engine that reads as it is and only pretends compose's writes.
 export { dryRunEngine, isDryRun } from './dry-run';
+// `--parallel` / COMPOSE_PARALLEL_LIMIT, checked as the verbs check it.
+export { checkParallel } from './concurrency';
 // How compose splits a command given as one string (`run --entrypoint`, `command: …`): go-shellwords' rules.
 export { shellSplit } from './shellwords';
 // `compose watch`: the services' `develop.watch` rules followed, in compose's words.

@@ -199,7 +199,7 @@ export async function create(engine: ComposeEngine, project: ComposeProject, opt
     const policy = named.has(name) ? options.recreate : options.recreateDependencies ? 'force' : options.recreate === 'never' ? 'never' : 'diverged';
     const existing = observed.filter((c) => serviceOf(c) === name && c.Labels[LABEL.oneoff] !== 'True');
     await convergeService(engine, project, project.services[name]!, existing, options, policy);
-  });
+  }, options);
 }
 
 /** A Writable that hands on whole lines (the last one at the end, even without its newline). */
@@ -300,7 +300,7 @@ async function startServices(engine: ComposeEngine, project: ComposeProject, ser
       else await startContainer(engine, container);
       report(options, 'Container', containerName(container), 'Started', true);
     }
-  });
+  }, options);
 }
 
 async function startContainer(engine: ComposeEngine, container: ContainerSummary): Promise<void> {
@@ -419,8 +419,11 @@ export async function start(engine: ComposeEngine, project: ComposeProject, opti
 export async function stop(engine: ComposeEngine, project: ComposeProject, options: StopOptions): Promise<void> {
   const services = targetServices(project, options.services, false);
   const running = await projectContainers(engine, project.name, { services });
-  await inReverseDependencyOrder(project, services, (name) =>
-    eachContainer(running.filter((c) => serviceOf(c) === name), options, ['Stopping', 'Stopped'], (c) => engine.stop(c.Id, stopTimeout(options.timeout))),
+  await inReverseDependencyOrder(
+    project,
+    services,
+    (name) => eachContainer(running.filter((c) => serviceOf(c) === name), options, ['Stopping', 'Stopped'], (c) => engine.stop(c.Id, stopTimeout(options.timeout))),
+    options,
   );
 }
 
@@ -446,8 +449,11 @@ export async function restart(engine: ComposeEngine, project: ComposeProject, op
   const named = targetServices(project, options.services, false);
   const services = options.noDeps || !options.services?.length ? named : withRestartDependents(project, named);
   const containers = await projectContainers(engine, project.name, { all: true, services });
-  await inDependencyOrder(project, services, (name) =>
-    eachContainer(containers.filter((c) => serviceOf(c) === name), options, ['Restarting', 'Started'], (c) => engine.restart(c.Id, stopTimeout(options.timeout))),
+  await inDependencyOrder(
+    project,
+    services,
+    (name) => eachContainer(containers.filter((c) => serviceOf(c) === name), options, ['Restarting', 'Started'], (c) => engine.restart(c.Id, stopTimeout(options.timeout))),
+    options,
   );
 }
 
@@ -491,7 +497,7 @@ export async function down(engine: ComposeEngine, project: ComposeProject, optio
   const volumes = options.volumes ?? false;
   await inReverseDependencyOrder(project, services, async (name) => {
     await Promise.all(containers.filter((c) => serviceOf(c) === name).map((c) => stopAndRemove(engine, c, options.timeout, volumes, options)));
-  });
+  }, options);
   const orphans = containers.filter((c) => !(serviceOf(c) in project.services));
   if (options.removeOrphans) await Promise.all(orphans.map((c) => stopAndRemove(engine, c, options.timeout, volumes, options)));
   let removedSomething = containers.length > 0;

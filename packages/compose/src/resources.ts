@@ -11,9 +11,13 @@ export function report(options: ComposeOptions, resource: ComposeProgress['resou
   options.onProgress?.({ resource, name, status, done, ...(detail !== undefined ? { detail } : {}) });
 }
 
-/** The signal and progress listener of a verb's options, handed on to the verb it runs within. */
+/** The signal, progress listener and parallelism of a verb's options, handed on to the verb it runs within. */
 export function progressOf(options: ComposeOptions): ComposeOptions {
-  return { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+  return {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.parallel !== undefined ? { parallel: options.parallel } : {}),
+  };
 }
 
 /** The project's networks and volumes (by key) these services use. */

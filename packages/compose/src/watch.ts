@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { PatternMatcher, readDockerignore } from '@ctr/dockerfile';
 import { CtrError, invalidArgument } from '@ctr/errors';
 import { toBool, toMapping } from './canonical';
+import { isPlainObject } from './interpolate';
 import type { AttachEvent, ComposeOptions, ServicesOptions } from './compose';
 import { build, selectedServices, withDependencies } from './images';
 import { LABEL, projectContainers, type ComposeEngine } from './labels';
@@ -102,12 +103,32 @@ function goQuoted(names: readonly string[]): string {
   return `[${names.map((name) => JSON.stringify(name)).join(' ')}]`;
 }
 
-/** A service's `develop.watch` rules, checked, or undefined when it has no `develop` section. */
+/** The key compose read watch rules from before `develop` (2.22); it still does, when a service has no `develop`. */
+const LEGACY_DEVELOP = 'x-develop';
+
+/** compose's warning for a service that still has `x-develop`. */
+const LEGACY_DEVELOP_WARNING = 'x-develop is DEPRECATED, please use the official `develop` attribute';
+
+const hasLegacyDevelop = (service: ServiceConfig): boolean => Object.hasOwn(service, LEGACY_DEVELOP);
+
+/**
+ * A service's `develop.watch` rules, checked, or undefined when it has no `develop` section
+ * (nor the `x-develop` one compose still reads in its place).
+ */
 export function watchTriggers(project: ComposeProject, service: ServiceConfig): WatchTrigger[] | undefined {
-  // The loader carries `develop` as written (validated as the specification's shape): it is read here.
-  const develop = (service as ServiceConfig & { develop?: { watch?: unknown[] } | null }).develop;
+  // The loader carries both keys as written (`develop` validated as the specification's shape, an `x-` key not at all): they are read here.
+  const carried = service as ServiceConfig & Record<'develop' | typeof LEGACY_DEVELOP, unknown>;
+  const key = carried.develop ? 'develop' : LEGACY_DEVELOP;
+  const develop = carried[key];
   if (!develop) return undefined;
-  return (develop.watch ?? []).map((raw, index) => watchTrigger(project, service, raw as Record<string, unknown>, `services.${service.name}.develop.watch.${index}`));
+  const where = `services.${service.name}.${key}`;
+  if (!isPlainObject(develop)) throw invalidArgument(`${where} must be a mapping`);
+  const watch = develop.watch ?? [];
+  if (!Array.isArray(watch)) throw invalidArgument(`${where}.watch must be a list`);
+  return watch.map((raw: unknown, index) => {
+    if (!isPlainObject(raw)) throw invalidArgument(`${where}.watch.${index} must be a mapping`);
+    return watchTrigger(project, service, raw, `${where}.watch.${index}`);
+  });
 }
 
 function watchTrigger(project: ComposeProject, service: ServiceConfig, raw: Record<string, unknown>, where: string): WatchTrigger {
@@ -234,6 +255,8 @@ export async function watchRules(project: ComposeProject, options: Pick<WatchOpt
   const rules: WatchRule[] = [];
   const warnings: string[] = [];
   for (const service of selectedServices(project, names)) {
+    // compose warns of the key wherever it is, even beside a `develop` that wins over it.
+    if (hasLegacyDevelop(service)) warnings.push(LEGACY_DEVELOP_WARNING);
     const triggers = watchTriggers(project, service);
     if (!triggers) continue;
     const dockerignore = await dockerignoreOf(service);
@@ -329,7 +352,7 @@ class WatchRun {
         if (action === 'sync+exec') hooks.set(rule.service, (hooks.get(rule.service) ?? new Set()).add(rule));
       }
     }
-    const { signal } = this.options;
+    const { signal, parallel } = this.options;
     try {
       if (rebuilds.size > 0 && !(await this.rebuild([...rebuilds]))) return;
       for (const [service, paths] of synced) {
@@ -337,7 +360,7 @@ class WatchRun {
         await syncPaths(this.engine, await this.running(service), paths, signal);
       }
       if (restarts.size > 0) {
-        await restart(this.engine, this.project, { services: [...restarts], ...(signal ? { signal } : {}) });
+        await restart(this.engine, this.project, { services: [...restarts], ...(signal ? { signal } : {}), ...(parallel !== undefined ? { parallel } : {}) });
         this.emit({ type: 'restarted', services: [...restarts] });
         // The restarted containers' output is followed again, as compose's up follows them.
         if (this.options.onAttach) await this.bringUp([...restarts], 'never', {});
@@ -387,7 +410,7 @@ class WatchRun {
 
   /** `up` of the services alone, recreated or left as they are; with `onAttach`, their containers attached. */
   private async bringUp(services: string[], recreate: 'force' | 'never', progress: ComposeOptions): Promise<void> {
-    const { onAttach, signal } = this.options;
+    const { onAttach, signal, parallel } = this.options;
     const result = await up(this.engine, this.project, {
       services,
       noDeps: true,
@@ -396,6 +419,7 @@ class WatchRun {
       ...progress,
       ...(onAttach ? { onAttach, attachTo: services } : {}),
       ...(signal ? { signal } : {}),
+      ...(parallel !== undefined ? { parallel } : {}),
     });
     if (!result.attached) return;
     const attached = result.attached.catch((error: Error) => this.emit({ type: 'failed', step: 'start', error }));

@@ -4,7 +4,7 @@ import { CtrError, invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
 import { clientDebug, getEngine } from '../context';
 import { moreInformation, reportError } from '../errors';
-import { bool, list, parseFlags, str, type FlagSpec } from '../flags';
+import { bool, list, num, parseFlags, str, type FlagSpec } from '../flags';
 import { commandHelp, groupHelp } from '../help';
 import { ComposeProgressView, progressMode, warn, type AnsiMode } from './compose-output';
 
@@ -17,6 +17,8 @@ const ROOT_FLAGS: FlagSpec[] = [
   DRY_RUN,
   { name: 'env-file', type: 'list', valueName: 'stringArray', description: 'Specify an alternate environment file' },
   { name: 'file', short: 'f', type: 'list', valueName: 'stringArray', description: 'Compose configuration files' },
+  // Its default is told, not set: a `--parallel` given (even -1) must be told from none, which leaves it to $COMPOSE_PARALLEL_LIMIT.
+  { name: 'parallel', type: 'number', description: 'Control max parallelism, -1 for unlimited (default -1)' },
   { name: 'profile', type: 'list', valueName: 'stringArray', description: 'Specify a profile to enable' },
   { name: 'progress', type: 'string', description: 'Set type of progress output (auto, tty, plain, json, quiet)', default: 'auto' },
   { name: 'project-directory', type: 'string', description: 'Specify an alternate working directory (default: the path of the, first specified, Compose file)' },
@@ -44,6 +46,8 @@ export interface ComposeGlobals {
   ansi: AnsiMode;
   /** `--dry-run`: the verbs run against compose's dry-run engine, and their progress says so. */
   dryRun: boolean;
+  /** `--parallel`, else $COMPOSE_PARALLEL_LIMIT: how many services or images the verbs act on at once, -1 for no limit. */
+  parallel: number;
 }
 
 /** @ctr/compose, loaded when a compose command first needs it (never by `ctr run`). */
@@ -112,7 +116,7 @@ export class ComposeSession {
 
   /** The project's verbs on the engine. */
   async compose(project: ComposeProject): Promise<ComposeApi> {
-    return new (composeLibrary().Compose)(await this.engine(), project);
+    return new (composeLibrary().Compose)(await this.engine(), project, { parallel: this.globals.parallel });
   }
 
   /** A progress view on stderr, as `--progress` and `--ansi` say. */
@@ -186,6 +190,18 @@ function rootHelp(commands: Command[]): string {
   return `${options}\n${listing.slice(listing.indexOf('Commands:'))}`;
 }
 
+/** compose's `--parallel`, else $COMPOSE_PARALLEL_LIMIT (compose's error when it is no integer), else -1: no limit. */
+export function parallelLimit(flag: number | undefined, env: NodeJS.ProcessEnv): number {
+  const { checkParallel } = composeLibrary();
+  if (flag !== undefined) return checkParallel(flag, '--parallel');
+  // Empty is unset, as ctr reads the other COMPOSE_* variables.
+  const value = env.COMPOSE_PARALLEL_LIMIT;
+  if (!value) return -1;
+  // Go's strconv.Atoi, which compose reads it with: an optional sign, then decimal digits.
+  if (!/^[+-]?\d+$/.test(value)) throw invalidArgument(`COMPOSE_PARALLEL_LIMIT must be an integer (found: ${JSON.stringify(value)})`);
+  return checkParallel(Number(value), 'COMPOSE_PARALLEL_LIMIT');
+}
+
 function ansiFlag(value: string): AnsiMode {
   if (value === 'never' || value === 'always' || value === 'auto') return value;
   throw invalidArgument(`invalid --ansi value ${JSON.stringify(value)}: expected "never", "always" or "auto"`);
@@ -208,6 +224,7 @@ export async function runCompose(argv: readonly string[], io: Io): Promise<numbe
     progress: args.flags.progress === 'auto' && io.env.COMPOSE_PROGRESS ? io.env.COMPOSE_PROGRESS : (str(args, 'progress') ?? 'auto'),
     ansi: 'auto',
     dryRun: bool(args, 'dry-run'),
+    parallel: -1,
   };
   const projectName = str(args, 'project-name');
   const projectDirectory = str(args, 'project-directory');
@@ -230,6 +247,7 @@ export async function runCompose(argv: readonly string[], io: Io): Promise<numbe
     const ansi = args.flags.ansi === 'auto' && io.env.COMPOSE_ANSI ? io.env.COMPOSE_ANSI : (str(args, 'ansi') ?? 'auto');
     globals.ansi = ansiFlag(ansi);
     progressMode(globals.progress, globals.ansi, io.stderr);
+    globals.parallel = parallelLimit(num(args, 'parallel'), io.env);
   } catch (error) {
     return reportError(error, io, `ctr compose ${sub}`, debug);
   }
