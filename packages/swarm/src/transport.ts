@@ -124,8 +124,9 @@ function secureContext(credentials: ClusterCredentials): { key: string; cert: st
 /**
  * Serves `routes` on `listen` (host:port) with this node's certificate, asking every caller for
  * its own: a route other than GET /ca and POST /join needs one the swarm's CA signed, of this
- * cluster, whose holder `allowed` accepts (403 `node <id> is not a member of the swarm`
- * otherwise, as after `node rm`). Stops when `signal` fires. Resolves once listening, with the
+ * cluster, unexpired when each request comes (401 otherwise, on a kept-alive connection too),
+ * whose holder `allowed` accepts (403 `node <id> is not a member of the swarm` otherwise, as
+ * after `node rm`). Stops when `signal` fires. Resolves once listening, with the
  * address bound (the port chosen when `listen` asks for 0).
  */
 export async function serveCluster(
@@ -150,7 +151,7 @@ export async function serveCluster(
     let caller: CertIdentity | undefined;
     if (!PUBLIC_ROUTES.has(name)) {
       const peer = socket.getPeerX509Certificate?.();
-      if (peer && expired(socket)) {
+      if (peer && expired(socket, peer)) {
         throw new CtrError('Unauthorized', `the certificate of node ${certIdentity(peer)?.nodeId ?? peer.subject} expired at ${new Date(certValidity(peer).until).toISOString()}`, { hint: REJOIN_HINT });
       }
       caller = socket.authorized && peer ? certIdentity(peer) : undefined;
@@ -200,11 +201,17 @@ export async function serveCluster(
   return { address, closed, reloadCredentials: () => server.setSecureContext(secureContext(serverCredentials(ctx))) };
 }
 
-/** Whether the caller's certificate was refused for its age (openssl's verdict, on this machine's clock). */
-function expired(socket: TLSSocket): boolean {
+/**
+ * Whether the caller's certificate is past its end, asked of every request: openssl judges it at
+ * the handshake only, and a kept-alive connection (the worker's long polls and heartbeats) would
+ * otherwise be served on a certificate that expired since. Only a certificate the handshake took
+ * is judged by the clock: one of another CA is refused for that, whatever its age.
+ */
+function expired(socket: TLSSocket, peer: X509Certificate): boolean {
   // Typed as an Error, but node sets openssl's code (a string) there.
   const reason: unknown = socket.authorizationError;
-  return reason === 'CERT_HAS_EXPIRED';
+  // openssl's own test (X509_cmp_time): expired once the clock is past notAfter.
+  return reason === 'CERT_HAS_EXPIRED' || (socket.authorized && Date.now() > certValidity(peer).until);
 }
 
 export interface CallOptions {

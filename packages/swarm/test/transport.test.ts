@@ -1,14 +1,15 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { CtrError } from '@ctr/errors';
-import { newKeyAndCsr, signNodeCsr, writeCredentials, type ClusterCredentials } from '../src/certs';
+import { certValidity, newKeyAndCsr, signNodeCsr, writeCredentials, type ClusterCredentials } from '../src/certs';
 import type { SwarmContext } from '../src/context';
 import { generateRootCa, type RootCa } from '../src/ids';
 import { openClusterStore } from '../src/store';
-import { clusterClient, MAX_BODY_BYTES, serveCluster, type ClusterRequest, type ClusterServer } from '../src/transport';
+import { clusterClient, MAX_BODY_BYTES, serveCluster, splitAddr, type ClusterRequest, type ClusterServer } from '../src/transport';
 import type { NodeRole } from '../src/types';
 
 /**
@@ -41,6 +42,25 @@ describe('the cluster transport', () => {
         socket.end();
       });
       socket.once('error', reject);
+    });
+  }
+
+  /**
+   * POST /echo showing `credentials`, over `agent`'s connection (false: one of its own): the
+   * status, the JSON answered, and whether a connection already open carried it.
+   */
+  function echoOver(agent: https.Agent | false, credentials: ClusterCredentials): Promise<{ status: number; body: unknown; reused: boolean }> {
+    const { host, port } = splitAddr(address);
+    return new Promise((resolve, reject) => {
+      const req = https.request({ host, port, method: 'POST', path: '/echo', agent, ca: [ca.cert], cert: credentials.cert, key: credentials.key, checkServerIdentity: () => undefined });
+      req.once('error', reject);
+      req.once('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.once('error', reject);
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown, reused: req.reusedSocket }));
+      });
+      req.end();
     });
   }
 
@@ -143,6 +163,27 @@ describe('the cluster transport', () => {
       details: { status: 401 },
     });
   });
+
+  test('a caller whose certificate expires on a kept-alive connection is refused on it as on a new one', async () => {
+    // Signed an hour ago for an hour (after an hour of backdate): it expires in five seconds.
+    const credentials = await nodeCredentials(ca, 'workerone0000000000000000', 'worker', CLUSTER, Date.now() - 3_600_000 + 5_000);
+    const { until } = certValidity(credentials.cert);
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect(await echoOver(agent, credentials)).toMatchObject({ status: 200, reused: false });
+      // Kept busy until the certificate has expired: idle, the server would close the connection.
+      while (Date.now() <= until) {
+        await echoOver(agent, credentials);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const kept = await echoOver(agent, credentials);
+      const fresh = await echoOver(false, credentials);
+      expect(fresh).toMatchObject({ status: 401, reused: false, body: { code: 'Unauthorized', message: `the certificate of node workerone0000000000000000 expired at ${new Date(until).toISOString()}` } });
+      expect(kept).toEqual({ status: 401, reused: true, body: fresh.body });
+    } finally {
+      agent.destroy();
+    }
+  }, 30_000);
 
   test('a client made from a root shows the certificate on disk when it calls, not when it was made', async () => {
     const root = join(dir, 'client-root');
