@@ -356,8 +356,7 @@ export async function serveIngress(ctx: SwarmContext, table: readonly IngressEnt
   const served = await readStatus(dir);
   if (pid !== undefined && served?.generation === generation && served.pid === pid) return { pid, failed: served.failed };
   await writeAtomically(path.join(dir, 'ingress.json'), JSON.stringify({ generation, ports: table }));
-  if (pid === undefined) start(dir);
-  else process.kill(pid, 'SIGHUP');
+  if (pid === undefined || !toldToReload(pid)) start(dir);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     const status = await readStatus(dir);
@@ -371,6 +370,17 @@ export async function serveIngress(ctx: SwarmContext, table: readonly IngressEnt
       });
     }
     await sleep(20);
+  }
+}
+
+/** SIGHUP to the proxy: false when it has exited since its pid was read (stopped by another process's sync), so that one is started. */
+function toldToReload(pid: number): boolean {
+  try {
+    process.kill(pid, 'SIGHUP');
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
   }
 }
 

@@ -82,8 +82,12 @@ export async function createIngressNetwork(ctx: SwarmContext): Promise<NetworkIn
   return makeSwarmNetwork(ctx, { name: 'ingress', ingress: true, labels: {} });
 }
 
-/** For what acts on a network listed a moment before: one removed meanwhile (a `stack rm`, a service's last task) needs nothing more. */
-function unlessGone(error: unknown): undefined {
+/**
+ * For `.catch` on what acts on an object listed a moment before (a network, a container): one
+ * removed meanwhile (a `stack rm`, a service's last task, a `rm -f`) needs nothing more; any
+ * other error still fails.
+ */
+export function unlessGone(error: unknown): undefined {
   if (isNotFound(error)) return undefined;
   throw error;
 }
@@ -195,14 +199,36 @@ async function applyAssignment(ctx: SwarmContext, network: NetworkAssignment, se
   await manager.setVirtualIps(network.ID, virtualIps(network.VirtualIPs));
 }
 
+/** An assigned network made on this node under the manager's ID, name and subnet, with this node's own gateway. */
+async function makeAssigned(ctx: SwarmContext, network: NetworkAssignment, self: { DataPathAddr: string }): Promise<void> {
+  const overlay = overlayOf(network, self.DataPathAddr);
+  await ctx.engine.createNetwork({
+    name: network.Name,
+    id: network.ID,
+    subnet: network.Subnet,
+    gateway: network.Gateway,
+    driver: 'overlay',
+    scope: 'swarm',
+    swarm: true,
+    labels: network.Labels,
+    // Every node's bridge and veths carry the frames of the same size: the manager's MTU if it was given one.
+    ...(network.Options[MTU_OPTION] !== undefined ? { mtu: Number(network.Options[MTU_OPTION]) } : {}),
+    ...(network.Ingress ? { ingress: true } : {}),
+    ...(network.Attachable ? { attachable: true } : {}),
+    ...(network.Internal ? { internal: true } : {}),
+    ...(overlay ? { overlay } : {}),
+  });
+}
+
 /**
  * A worker's swarm networks made what its assignments say (worker.ts calls it with each
  * answer, before it prepares tasks): each assigned network made here under the manager's ID,
- * name and subnet with this node's own gateway, or made again when those changed; its VXLAN
- * device flooding to the other nodes that have it; the other nodes' tasks answered by the
- * embedded DNS; the services' virtual IPs served to its containers; a network no longer
- * assigned removed once no container is on it (its virtual IPs gone until then, their backends
- * no longer this node's to know); and the routing mesh serving the manager's table.
+ * name and subnet with this node's own gateway, or made again when those changed or it was
+ * removed here since the listing; its VXLAN device flooding to the other nodes that have it;
+ * the other nodes' tasks answered by the embedded DNS; the services' virtual IPs served to its
+ * containers; a network no longer assigned removed once no container is on it (its virtual IPs
+ * gone until then, their backends no longer this node's to know); and the routing mesh serving
+ * the manager's table.
  */
 export async function applyNetworkAssignments(ctx: SwarmContext, assigned: readonly NetworkAssignment[]): Promise<void> {
   const self = await localNode(ctx);
@@ -212,29 +238,16 @@ export async function applyNetworkAssignments(ctx: SwarmContext, assigned: reado
     const here = present.get(network.ID);
     const config = here?.IPAM.Config[0];
     if (here && (config?.Subnet !== network.Subnet || config.Gateway !== network.Gateway) && Object.keys(here.Containers).length === 0) {
-      await ctx.engine.removeNetwork(here.Id);
+      await ctx.engine.removeNetwork(here.Id).catch(unlessGone);
       present.delete(here.Id);
     }
-    if (!present.has(network.ID)) {
-      const overlay = overlayOf(network, self.DataPathAddr);
-      await ctx.engine.createNetwork({
-        name: network.Name,
-        id: network.ID,
-        subnet: network.Subnet,
-        gateway: network.Gateway,
-        driver: 'overlay',
-        scope: 'swarm',
-        swarm: true,
-        labels: network.Labels,
-        // Every node's bridge and veths carry the frames of the same size: the manager's MTU if it was given one.
-        ...(network.Options[MTU_OPTION] !== undefined ? { mtu: Number(network.Options[MTU_OPTION]) } : {}),
-        ...(network.Ingress ? { ingress: true } : {}),
-        ...(network.Attachable ? { attachable: true } : {}),
-        ...(network.Internal ? { internal: true } : {}),
-        ...(overlay ? { overlay } : {}),
-      });
-    }
-    await applyAssignment(ctx, network, self);
+    if (!present.has(network.ID)) await makeAssigned(ctx, network, self);
+    await applyAssignment(ctx, network, self).catch(async (error: unknown) => {
+      // Removed here since the listing (a `network rm` on this node): the manager still assigns it.
+      if (!isNotFound(error)) throw error;
+      await makeAssigned(ctx, network, self);
+      await applyAssignment(ctx, network, self);
+    });
   }
   const wanted = new Set(assigned.map((n) => n.ID));
   for (const network of present.values()) {

@@ -5,7 +5,7 @@ import { CtrError, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
 import { writeFileAtomic } from '@ctr/store';
 import type { EndpointRequest } from '@ctr/network';
 import type { SwarmContext } from './context';
-import { taskNetworks } from './networks';
+import { taskNetworks, unlessGone } from './networks';
 import { configFiles, secretFiles, type TaskFile } from './secrets';
 import { slotKey, TASK_LABEL, taskName } from './tasks';
 import type { ContainerSpec, Mount, Node, Service, SwarmInspect, Task } from './types';
@@ -140,12 +140,6 @@ export function taskContainerOptions(service: Service, task: Task, node: Node, c
     ...(hostPorts.length > 0 ? { publish: hostPorts.map((p) => `${p.PublishedPort ? `${p.PublishedPort}:` : ''}${p.TargetPort}/${p.Protocol ?? 'tcp'}`) } : {}),
   };
   return options;
-}
-
-/** For `.catch`: a container already gone is what the caller wanted; anything else still fails. */
-function unlessGone(error: unknown): undefined {
-  if (isNotFound(error)) return undefined;
-  throw error;
 }
 
 /**
