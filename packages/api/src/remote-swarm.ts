@@ -51,7 +51,7 @@ const UPDATING = new Set(['updating', 'rollback_started']);
  * docker's CLI picks it: the lowest desired state, then the least advanced.
  */
 function tasksBySlot(service: Service, tasks: Task[], activeNodes: Set<string>): Map<string, Task> {
-  const global = service.Spec.Mode.Global !== undefined || service.Spec.Mode.GlobalJob !== undefined;
+  const global = service.Spec.Mode.Global !== undefined;
   const bySlot = new Map<string, Task>();
   for (const task of tasks) {
     if (rank(task.DesiredState) === 0 || rank(task.Status.State) === 0) continue;
@@ -67,6 +67,25 @@ function tasksBySlot(service: Service, tasks: Task[], activeNodes: Set<string>):
   return bySlot;
 }
 
+/**
+ * A job's task per slot (per node, a global job's) as docker's job progress picks it: of the
+ * job's current run only, the least advanced (a restarted task's replacement before the task
+ * that failed); on any node. A replicated job's task in a state docker does not rank is left out.
+ */
+function jobTasksBySlot(service: Service, tasks: Task[]): Map<string, Task> {
+  const replicated = service.Spec.Mode.ReplicatedJob !== undefined;
+  const iteration = service.JobStatus?.JobIteration.Index;
+  const bySlot = new Map<string, Task>();
+  for (const task of tasks) {
+    if (iteration !== undefined && task.JobIteration?.Index !== iteration) continue;
+    if (replicated && (rank(task.DesiredState) === 0 || rank(task.Status.State) === 0)) continue;
+    const slot = replicated ? String(task.Slot ?? 0) : task.NodeID;
+    const existing = bySlot.get(slot);
+    if (!existing || rank(existing.Status.State) > rank(task.Status.State)) bySlot.set(slot, task);
+  }
+  return bySlot;
+}
+
 /** Where a service stands against its spec, from one look at it, its up-to-date tasks and the nodes. */
 export function convergeProgress(service: Service, tasks: Task[], nodes: Node[]): ConvergeProgress {
   const { Mode } = service.Spec;
@@ -74,11 +93,12 @@ export function convergeProgress(service: Service, tasks: Task[], nodes: Node[])
   const activeIds = new Set(active.map((n) => n.ID));
   const own = tasks.filter((t) => t.ServiceID === service.ID);
   const update = service.UpdateStatus;
-  const current = [...tasksBySlot(service, own, activeIds)].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));
+  const job = Mode.ReplicatedJob !== undefined || Mode.GlobalJob !== undefined;
+  const current = [...(job ? jobTasksBySlot(service, own) : tasksBySlot(service, own, activeIds))].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));
   const slots = current.map(([slot, t]) => ({ slot, state: t.Status.State, message: t.Status.Message, ...(t.Status.Err ? { err: t.Status.Err } : {}) }));
   let running: number;
   let desired: number;
-  if (Mode.ReplicatedJob || Mode.GlobalJob) {
+  if (job) {
     // A job converges when its tasks have run to completion: `running` counts the completed ones.
     const iteration = service.JobStatus?.JobIteration.Index;
     const done = own.filter((t) => t.Status.State === 'complete' && (iteration === undefined || t.JobIteration?.Index === iteration));

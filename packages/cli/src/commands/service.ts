@@ -741,12 +741,14 @@ const VERIFY_POLL_MS = 200;
  * with `-q`), as docker's ServiceProgress does: once every task runs, they are watched for the
  * service's update monitor period (`verify: Waiting 5 seconds…`); a task failing meanwhile
  * (`verify: Detected task failure`) starts the wait again once they all run anew, and only a
- * whole quiet period ends it (a job needs none). A paused update or rollback is docker's error
+ * whole quiet period ends it (a job needs none: it shows docker's job progress and ends with
+ * `job complete` once its tasks completed). A paused update or rollback is docker's error
  * (`service update paused: …`), exit 1. A service that never converges is waited on until ^C,
  * as docker waits.
  */
 export async function waitOnService(swarm: SwarmApi, id: string, io: Io, quiet: boolean): Promise<void> {
-  const view = quiet ? undefined : new ConvergeView(io.stdout, id);
+  /** Made at the first look at the service, as docker picks its progress for the service's mode then. */
+  let view: ConvergeView | undefined;
   const controller = new AbortController();
   // docker's ^C while waiting: the change goes on in the background; say how to follow it.
   const interrupted = (): void => controller.abort();
@@ -771,6 +773,7 @@ export async function waitOnService(swarm: SwarmApi, id: string, io: Io, quiet: 
     let outcome: ConvergeProgress | undefined;
     for (;;) {
       const { Spec } = await swarm.inspectService(id);
+      if (!quiet) view ??= new ConvergeView(io.stdout, id, Spec.Mode);
       monitorMs = (Spec.UpdateConfig?.Monitor || DEFAULT_VERIFY_NS) / 1e6;
       job = Boolean(Spec.Mode.ReplicatedJob || Spec.Mode.GlobalJob);
       if (outcome?.converged && allRunningSince !== undefined && Date.now() - allRunningSince >= monitorMs) return view?.finish(outcome);

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { familiarName, parseReference } from '@ctr/image';
-import type { Config, ConvergeProgress, Node, PortConfig, Secret, Service, SwarmInfo, SwarmInspect, Task, TaskState } from '@ctr/swarm';
+import type { Config, ConvergeProgress, Node, PortConfig, Secret, Service, ServiceMode, SwarmInfo, SwarmInspect, Task, TaskState } from '@ctr/swarm';
 import { engineModule } from '../context';
 import { ago, formatContext, formatList, goTimeString, labelMethod, naturalCompare, truncateId } from '../format';
 import { ProgressView } from '../progress';
@@ -697,7 +697,7 @@ export function prettySecrets(objects: ReadonlyArray<Secret | Config>, kind: 'se
 
 // ---------------------------------------------------------------- convergence
 
-/** swarmkit's task states in docker's progress order (numberedStates); a state past `running` shows no bar. */
+/** swarmkit's task states in docker's progress order (numberedStates); past `running` a service's task shows no bar, a job's only through `complete`. */
 const NUMBERED: Partial<Record<TaskState, number>> = {
   new: 1,
   allocated: 2,
@@ -717,12 +717,20 @@ const NUMBERED: Partial<Record<TaskState, number>> = {
 const LONGEST_STATE = 9;
 /** docker's maxProgressBars: more tasks than this, and only the overall line shows. */
 const MAX_PROGRESS_BARS = 20;
+/** docker's maxProgress: a service's task bar is full once it runs. */
+const MAX_PROGRESS = 9;
+/** docker's maxJobProgress: a job's task bar is full once it completed. */
+const MAX_JOB_PROGRESS = 10;
+/** The width docker's JSONProgress assumes when it cannot ask the terminal (stdout is none). */
+const DEFAULT_COLUMNS = 200;
 
-/** A task's bar as docker's JSONProgress draws one with HideCounts: only on a terminal wider than 110 columns. */
-function stateBar(state: TaskState, columns: number): string {
-  const current = NUMBERED[state] ?? 0;
-  if (columns <= 110 || current <= 0) return '';
-  const filled = Math.min(50, Math.trunc(Math.trunc((current / 9) * 100) / 2));
+/**
+ * docker's JSONProgress with HideCounts: `[===>   ] ` for `current` out of `total`, drawn only
+ * on more than 110 columns; nothing without a total (a count of tasks never goes past it).
+ */
+function progressBar(current: number, total: number, columns: number): string {
+  if (total <= 0 || columns <= 110) return '';
+  const filled = Math.min(50, Math.trunc(Math.trunc((current / total) * 100) / 2));
   return `[${'='.repeat(filled)}>${' '.repeat(50 - filled)}] `;
 }
 
@@ -732,6 +740,88 @@ function oneLineError(text: string): string {
   return line.length > 75 ? `${line.slice(0, 74)}…` : line;
 }
 
+/** Go's `%*d`: `value` right-aligned in `width` columns. */
+const padNumber = (value: number, width: number): string => String(value).padStart(width);
+
+/** One of docker's progress messages: its line's ID, its status and, when it has one, its bar's position. */
+type WriteProgress = (id: string, status: string, bar?: { current: number; total: number }) => void;
+
+/** A task's line in a job's progress: its error, else its state and a bar that fills as it completes. */
+function writeJobTask(write: WriteProgress, id: string, task: ConvergeProgress['tasks'][number]): void {
+  if (task.err) write(id, oneLineError(task.err));
+  else write(id, task.state.padEnd(LONGEST_STATE), { current: NUMBERED[task.state] ?? 0, total: MAX_JOB_PROGRESS });
+}
+
+/**
+ * docker's replicatedJobProgressUpdater: `job progress: 1 out of 3 complete` (a bar of the
+ * completions), `active tasks: 1 out of 2 tasks` (tasks not yet ended, out of the lesser of
+ * MaxConcurrent and the completions still wanted), and a line per slot, `1/3` being the slot
+ * first filled, its state shown through `complete`.
+ */
+class ReplicatedJobProgress {
+  /** The completions wanted, as the first look found them (docker reads them once). */
+  private total: number | undefined;
+
+  constructor(
+    private readonly write: WriteProgress,
+    private readonly concurrent: number,
+  ) {}
+
+  update(progress: ConvergeProgress): void {
+    if (this.total === undefined) {
+      this.total = progress.desired;
+      this.overall(0, 0);
+      if (this.total <= MAX_PROGRESS_BARS) for (let slot = 1; slot <= this.total; slot++) this.write(`${slot}/${this.total}`, ' ');
+    }
+    const total = this.total;
+    // docker numbers the slots from the lowest, skipping tasks in a state it does not know.
+    const tasks = progress.tasks.filter((task) => NUMBERED[task.state] !== undefined).sort((a, b) => Number(a.slot) - Number(b.slot));
+    let active = 0;
+    let complete = 0;
+    tasks.forEach((task, index) => {
+      if (total <= MAX_PROGRESS_BARS) writeJobTask(this.write, `${index + 1}/${total}`, task);
+      if ((NUMBERED[task.state] ?? 0) < MAX_JOB_PROGRESS) active++;
+      if (task.state === 'complete') complete++;
+    });
+    this.overall(active, complete);
+  }
+
+  private overall(active: number, complete: number): void {
+    const total = this.total ?? 0;
+    this.write('job progress', `${padNumber(complete, String(total).length)} out of ${total} complete`, { current: complete, total });
+    const width = String(this.concurrent).length;
+    this.write('active tasks', `${padNumber(active, width)} out of ${padNumber(Math.min(total - complete, this.concurrent), width)} tasks`);
+  }
+}
+
+/**
+ * docker's globalJobProgressUpdater: `job progress: waiting for tasks` until the job has some,
+ * then `job progress: 1 out of 2 complete` over the nodes it first had tasks on (a node that
+ * joins later is not waited for), and a line per such node, named by its full ID.
+ */
+class GlobalJobProgress {
+  private nodes: Set<string> | undefined;
+
+  constructor(private readonly write: WriteProgress) {}
+
+  update(progress: ConvergeProgress): void {
+    if (!this.nodes) {
+      if (progress.tasks.length === 0) return this.write('job progress', 'waiting for tasks');
+      this.nodes = new Set(progress.tasks.map((task) => task.slot));
+      this.overall(0);
+    }
+    const nodes = this.nodes;
+    const tasks = progress.tasks.filter((task) => nodes.has(task.slot));
+    if (nodes.size <= MAX_PROGRESS_BARS) for (const task of tasks) writeJobTask(this.write, task.slot, task);
+    this.overall(tasks.filter((task) => task.state === 'complete').length);
+  }
+
+  private overall(complete: number): void {
+    const total = this.nodes?.size ?? 0;
+    this.write('job progress', `${padNumber(complete, String(total).length)} out of ${total} complete`, { current: complete, total });
+  }
+}
+
 /**
  * What docker's CLI shows while it waits for a service to converge (`service create` and
  * `update` without `--detach`): `overall progress: 2 out of 3 tasks`, a line per slot with its
@@ -739,6 +829,9 @@ function oneLineError(text: string): string {
  * are watched, then `verify: Service ID converged`. On a terminal each
  * line is redrawn in place; elsewhere a line is printed when its text changes (docker prints
  * it at every poll), and the bars are left out, as docker leaves them out.
+ * A job (its `mode` says) shows docker's job progress instead, ending with `job complete`;
+ * off a terminal its messages that have a bar (the `job progress` count, the task states) are
+ * not printed at all, as docker prints none of them there.
  */
 export class ConvergeView {
   private readonly view: ProgressView;
@@ -746,23 +839,34 @@ export class ConvergeView {
   private readonly slots = new Map<string, number>();
   private readonly last = new Map<string, string>();
   private started = false;
+  private readonly job: ReplicatedJobProgress | GlobalJobProgress | undefined;
 
   constructor(
     private readonly out: Writable & { isTTY?: boolean; columns?: number },
     private readonly serviceId: string,
+    mode: ServiceMode = {},
   ) {
     this.view = new ProgressView(out);
+    const write: WriteProgress = (id, status, bar) => this.write(id, status, bar ? progressBar(bar.current, bar.total, this.columns) : '');
+    if (mode.ReplicatedJob) this.job = new ReplicatedJobProgress(write, mode.ReplicatedJob.MaxConcurrent || 1);
+    else if (mode.GlobalJob) this.job = new GlobalJobProgress(write);
   }
 
+  /** The width bars are drawn for: the terminal's; off one, docker's default, at which every bar is drawn (and so its message left out). */
+  private get columns(): number {
+    return this.out.isTTY ? this.out.columns ?? DEFAULT_COLUMNS : DEFAULT_COLUMNS;
+  }
+
+  /** A line's new text; off a terminal ProgressView prints it only without a bar, and here only when it changed. */
   private write(id: string, status: string, bar = ''): void {
     const key = `${status}${bar}`;
     if (!this.out.isTTY && this.last.get(id) === key) return;
     this.last.set(id, key);
-    // Off a terminal docker's progress writer prints each change as a line of its own, without the bar.
-    this.view.update({ id, status, text: this.out.isTTY ? bar : '' });
+    this.view.update({ id, status, text: bar });
   }
 
   update(progress: ConvergeProgress): void {
+    if (this.job) return this.job.update(progress);
     const rollback = progress.update?.State?.startsWith('rollback') === true;
     const overall = (running: number): string => (rollback ? `rolling back update: ${running} out of ${progress.desired} tasks` : `${running} out of ${progress.desired} tasks`);
     const bars = progress.desired <= MAX_PROGRESS_BARS;
@@ -783,7 +887,8 @@ export class ConvergeView {
           id = `${mapped}/${progress.desired}`;
         }
         if (task.err) this.write(id, oneLineError(task.err));
-        else if ((NUMBERED[task.state] ?? 99) <= 9) this.write(id, task.state.padEnd(LONGEST_STATE), stateBar(task.state, this.out.columns ?? 200));
+        // A service's task states are printed off a terminal too, without their bar.
+        else if ((NUMBERED[task.state] ?? 99) <= MAX_PROGRESS) this.write(id, task.state.padEnd(LONGEST_STATE), this.out.isTTY ? progressBar(NUMBERED[task.state] ?? 0, MAX_PROGRESS, this.columns) : '');
       }
     }
     this.write('overall progress', overall(progress.running));
