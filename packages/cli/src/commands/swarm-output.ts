@@ -887,8 +887,8 @@ export class ConvergeView {
           id = `${mapped}/${progress.desired}`;
         }
         if (task.err) this.write(id, oneLineError(task.err));
-        // A service's task states are printed off a terminal too, without their bar.
-        else if ((NUMBERED[task.state] ?? 99) <= MAX_PROGRESS) this.write(id, task.state.padEnd(LONGEST_STATE), this.out.isTTY ? progressBar(NUMBERED[task.state] ?? 0, MAX_PROGRESS, this.columns) : '');
+        // Carries a bar: off a terminal docker's jsonmessage leaves the whole line out.
+        else if (this.out.isTTY && (NUMBERED[task.state] ?? 99) <= MAX_PROGRESS) this.write(id, task.state.padEnd(LONGEST_STATE), progressBar(NUMBERED[task.state] ?? 0, MAX_PROGRESS, this.columns));
       }
     }
     this.write('overall progress', overall(progress.running));
