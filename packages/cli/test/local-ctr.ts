@@ -1,10 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBusyboxRootfs } from '@ctr/image';
 import { NetworkManager } from '@ctr/network';
 import { runProcess, type ProcessResult, type RunProcessOptions } from '../../../test/support/run-process';
+import { killSwarmAgent, loopbackListenAddr } from '../../../test/support/swarm-agent';
 
 export type CtrResult = ProcessResult;
 
@@ -87,6 +88,41 @@ export async function localCtr(prefix: string): Promise<LocalCtr> {
     throw error;
   });
   return { ...ctr, cleanup: () => removeCtrRoot(ctr) };
+}
+
+/**
+ * A root whose node is a swarm's only manager, on a cluster port of its own on loopback (another
+ * test file's swarm may be listening beside it). `cleanup` leaves the swarm, stops the node's
+ * agent and removes the root.
+ */
+export async function localSwarmCtr(prefix: string): Promise<LocalCtr> {
+  const ctr = await localCtr(prefix);
+  const cleanup = async (): Promise<void> => {
+    await ctr.run('swarm', 'leave', '--force');
+    await killSwarmAgent(ctr.runRoot);
+    await ctr.cleanup();
+  };
+  const init = await ctr.run('swarm', 'init', '--listen-addr', await loopbackListenAddr(), '--advertise-addr', '127.0.0.1');
+  if (init.code !== 0) {
+    await cleanup();
+    throw new Error(`swarm init failed: ${init.stderr}`);
+  }
+  return { ...ctr, cleanup };
+}
+
+/** `ctr args…` interrupted (^C, SIGINT) once its output has printed `line`: a wait that would go on otherwise. */
+export async function runUntilPrinted(ctr: CtrOn, line: string, ...args: string[]): Promise<CtrResult> {
+  const [bin, ...rest] = ctr.argv(...args) as [string, ...string[]];
+  const waiting = spawn(bin, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  waiting.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  waiting.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (!waiting.killed && stdout.includes(line)) waiting.kill('SIGINT');
+  });
+  const code = await new Promise<number | null>((resolve) => waiting.once('close', resolve));
+  return { code: code ?? -1, stdout, stderr };
 }
 
 /**

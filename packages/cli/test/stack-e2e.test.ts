@@ -2,8 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { freePort } from '../../../test/support/free-port';
-import { killSwarmAgent, loopbackListenAddr } from '../../../test/support/swarm-agent';
-import { eventually, localCtr, type LocalCtr } from './local-ctr';
+import { eventually, localSwarmCtr, type LocalCtr } from './local-ctr';
 
 function httpGet(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -25,10 +24,7 @@ describe('ctr stack on a swarm', () => {
   let file: string;
 
   beforeAll(async () => {
-    ctr = await localCtr('stack-e2e');
-    // Its own port on loopback: another test file's swarm may be listening beside it.
-    const init = await ctr.run('swarm', 'init', '--listen-addr', await loopbackListenAddr(), '--advertise-addr', '127.0.0.1');
-    if (init.code !== 0) throw new Error(`swarm init failed: ${init.stderr}`);
+    ctr = await localSwarmCtr('stack-e2e');
     port = await freePort();
     file = join(ctr.root, 'stack.yml');
     await writeFile(join(ctr.root, 'token'), 'open sesame');
@@ -64,8 +60,6 @@ describe('ctr stack on a swarm', () => {
   afterAll(async () => {
     if (!ctr) return;
     await ctr.run('stack', 'rm', 'shop');
-    await ctr.run('swarm', 'leave', '--force');
-    await killSwarmAgent(ctr.runRoot);
     await ctr.cleanup();
   });
 

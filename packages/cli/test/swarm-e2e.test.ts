@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { killSwarmAgent, loopbackListenAddr, processRunning, swarmAgentPid } from '../../../test/support/swarm-agent';
-import { eventually, localCtr, type LocalCtr } from './local-ctr';
+import { loopbackListenAddr, processRunning, swarmAgentPid } from '../../../test/support/swarm-agent';
+import { eventually, localSwarmCtr, runUntilPrinted, type LocalCtr } from './local-ctr';
 
 /**
  * The swarm verbs end to end on a real root, daemonless: a swarm made, a service's tasks run as
@@ -23,15 +22,10 @@ describe('ctr swarm mode, daemonless', () => {
   }
 
   beforeAll(async () => {
-    ctr = await localCtr('swarm-e2e');
-    // Its own port on loopback: another test file's swarm may be listening beside it.
-    const init = await ctr.run('swarm', 'init', '--listen-addr', await loopbackListenAddr(), '--advertise-addr', '127.0.0.1');
-    if (init.code !== 0) throw new Error(`swarm init failed: ${init.stderr}`);
+    ctr = await localSwarmCtr('swarm-e2e');
   }, 120000);
 
   afterAll(async () => {
-    await ctr.run('swarm', 'leave', '--force');
-    await killSwarmAgent(ctr.runRoot);
     await ctr.cleanup();
   }, 120000);
 
@@ -102,16 +96,7 @@ describe('ctr swarm mode, daemonless', () => {
   }, 60000);
 
   test('a service whose task fails while it is verified is not reported converged: the wait goes on until ^C', async () => {
-    const [bin, ...args] = ctr.argv('service', 'create', '--name', 'flaky', '--update-monitor', '60s', '--restart-condition', 'none', 'busybox', 'sh', '-c', 'sleep 3; exit 1') as [string, ...string[]];
-    const waiting = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    waiting.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    waiting.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (!waiting.killed && stdout.includes('verify: Detected task failure')) waiting.kill('SIGINT');
-    });
-    const code = await new Promise<number | null>((resolve) => waiting.once('close', resolve));
+    const { code, stdout, stderr } = await runUntilPrinted(ctr, 'verify: Detected task failure', 'service', 'create', '--name', 'flaky', '--update-monitor', '60s', '--restart-condition', 'none', 'busybox', 'sh', '-c', 'sleep 3; exit 1');
     const [id, ...progress] = stdout.trimEnd().split('\n');
     expect(stderr).toBe('');
     expect(progress).toContain('verify: Waiting 60 seconds to verify that tasks are stable...');

@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import { killSwarmAgent, loopbackListenAddr } from '../../../test/support/swarm-agent';
 import { inTerminal } from '../../../test/support/terminal';
-import { localCtr, type LocalCtr } from './local-ctr';
+import { localSwarmCtr, runUntilPrinted, type LocalCtr } from './local-ctr';
 
 /**
  * Job services end to end on a real root, daemonless: `service create` without `--detach`
@@ -13,15 +11,10 @@ describe('ctr service create of a job, daemonless', () => {
   let ctr: LocalCtr;
 
   beforeAll(async () => {
-    ctr = await localCtr('swarm-jobs');
-    // Its own port on loopback: another test file's swarm may be listening beside it.
-    const init = await ctr.run('swarm', 'init', '--listen-addr', await loopbackListenAddr(), '--advertise-addr', '127.0.0.1');
-    if (init.code !== 0) throw new Error(`swarm init failed: ${init.stderr}`);
+    ctr = await localSwarmCtr('swarm-jobs');
   }, 120000);
 
   afterAll(async () => {
-    await ctr.run('swarm', 'leave', '--force');
-    await killSwarmAgent(ctr.runRoot);
     await ctr.cleanup();
   }, 120000);
 
@@ -94,16 +87,7 @@ describe('ctr service create of a job, daemonless', () => {
 
   test('a job whose task fails shows the task\'s error on its slot\'s line and is not complete: the wait goes on until ^C', async () => {
     // Not restarted: the failure is the task's last word, as the job's.
-    const [bin, ...args] = ctr.argv('service', 'create', '--name', 'fails', '--mode', 'replicated-job', '--restart-condition', 'none', '--no-resolve-image', 'busybox', 'false') as [string, ...string[]];
-    const waiting = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    waiting.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    waiting.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (!waiting.killed && stdout.includes('1/1: task: non-zero exit (1)\n')) waiting.kill('SIGINT');
-    });
-    const code = await new Promise<number | null>((resolve) => waiting.once('close', resolve));
+    const { code, stdout, stderr } = await runUntilPrinted(ctr, '1/1: task: non-zero exit (1)\n', 'service', 'create', '--name', 'fails', '--mode', 'replicated-job', '--restart-condition', 'none', '--no-resolve-image', 'busybox', 'false');
     const [id, ...progress] = stdout.trimEnd().split('\n');
     expect(stderr).toBe('');
     expect(progress).toContain('1/1: task: non-zero exit (1)');
