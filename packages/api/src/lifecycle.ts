@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { AUTO_REMOVAL, type AttachIo, type ContainerInspect, type Engine } from '@ctr/engine';
-import { isNotFound } from '@ctr/errors';
+import { isNotFound, unlessNotFound } from '@ctr/errors';
 import type { WaitResponse } from './api-types';
 
 /**
@@ -93,7 +93,7 @@ export class Lifecycle {
     const created = info.State.Status === 'created';
     if (info.State.Running || condition === 'next-exit' || (condition === 'removed' && created)) {
       status = await this.until(`exit:${id}`, signal, async () => {
-        const now = await this.engine.inspect(id).catch((error) => (isNotFound(error) ? undefined : Promise.reject(error)));
+        const now = await this.engine.inspect(id).catch(unlessNotFound);
         if (!now) return { StatusCode: status.StatusCode };
         // A restarting container is running (dockerd's state), but its exit was one.
         const exited = !now.State.Running || now.State.Restarting;

@@ -1,7 +1,7 @@
 import { mkdirSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound, notFound } from '@ctr/errors';
+import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound, notFound, unlessNotFound } from '@ctr/errors';
 import { hasDevice, layerSize, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import { configEnv, parseSignal, type ContainerState, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions, type MountSpec, type RunOptions, type TmpfsMount } from '@ctr/runtime';
 import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type EndpointRequest, type NetworkSettings } from '@ctr/network';
@@ -1220,7 +1220,7 @@ export class Containers {
     // A full ID goes straight to the runtime (the common case: a caller that just started it);
     // anything else, or an ID the runtime does not know, is looked up as Docker would.
     const direct = FULL_ID.test(ref)
-      ? await this.ctx.runtime.wait(ref, options).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)))
+      ? await this.ctx.runtime.wait(ref, options).catch(unlessNotFound)
       : undefined;
     const id = direct ? ref : (await this.find(ref)).id;
     const status = direct ?? (await this.ctx.runtime.wait(id, options));

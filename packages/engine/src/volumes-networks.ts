@@ -1,4 +1,4 @@
-import { invalidArgument, isNotFound } from '@ctr/errors';
+import { invalidArgument, isNotFound, unlessNotFound } from '@ctr/errors';
 import type { EndpointRequest, NetworkInspect } from '@ctr/network';
 import type { CreateVolumeOptions, VolumeInfo } from '@ctr/store';
 import type { EngineContext } from './context';
@@ -60,7 +60,7 @@ export async function createVolume(ctx: EngineContext, { driver, ...options }: C
  * unless the mount names another: then moby's Conflict (the store's create says it).
  */
 export async function volumeForMount(ctx: EngineContext, name: string, create: CreateVolumeOptions = {}): Promise<VolumeInfo> {
-  const existing = await ctx.store.volumes.inspect(name).catch((error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error)));
+  const existing = await ctx.store.volumes.inspect(name).catch(unlessNotFound);
   if (!existing) {
     if (!isPluginDriver(create.driver)) checkLocalVolumeName(name);
     return createVolume(ctx, { ...create, name });

@@ -79,6 +79,12 @@ export function isCtrError(error: unknown): error is CtrError {
 }
 
 export const isNotFound = (e: unknown): boolean => hasCode(e, 'NotFound');
+
+/** For `.catch` on what acts on something found a moment before: one gone meanwhile is nothing left to do (undefined); any other error still fails. */
+export function unlessNotFound(error: unknown): undefined {
+  if (isNotFound(error)) return undefined;
+  throw error;
+}
 export const isAlreadyExists = (e: unknown): boolean => hasCode(e, 'AlreadyExists');
 export const isConflict = (e: unknown): boolean => hasCode(e, 'Conflict');
 export const isInvalidArgument = (e: unknown): boolean => hasCode(e, 'InvalidArgument');

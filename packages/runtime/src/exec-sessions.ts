@@ -3,14 +3,19 @@ import path from 'node:path';
 
 /**
  * An exec's session directory (`<container>/exec/<session>/`) is conmon's: its sockets, its
- * log and, once the process has ended, its exit file, named for the container as conmon names
- * it. A caller that waits for the exec hears the end on conmon's pipe and removes the
+ * log and, once the process has ended, its exit file in `exit/`, named for the container as
+ * conmon names it. A caller that waits for the exec hears the end on conmon's pipe and removes the
  * directory itself; one that detaches (`exec -d`, an abort) leaves it to conmon and marks it,
  * so that a sweep removes only directories nobody uses again. An exit file alone is not enough:
  * conmon writes it just before it reports the exit on its pipe, and the caller still waiting
  * there — in this process or another on the same root — owns the directory until it has heard.
  */
 const DETACHED = 'detached';
+
+/** Where conmon writes the exit file of the session in `session`. */
+export function sessionExitDir(session: string): string {
+  return path.join(session, 'exit');
+}
 
 /** Give the session up to the sweeps: nobody reads its directory from now on. */
 export function markDetached(session: string): void {
@@ -36,7 +41,7 @@ export function sweepEndedSessions(execDir: string, containerId: string): void {
   }
   for (const name of names) {
     const session = path.join(execDir, name);
-    if (!existsSync(path.join(session, DETACHED)) || !existsSync(path.join(session, containerId))) continue;
+    if (!existsSync(path.join(session, DETACHED)) || !existsSync(path.join(sessionExitDir(session), containerId))) continue;
     try {
       rmSync(session, { recursive: true, force: true });
     } catch {

@@ -8,7 +8,7 @@ import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
 import { runExitCommand, spawnConmon, type ConmonConfig, type Launch } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
-import { markDetached, sweepEndedSessions } from './exec-sessions';
+import { markDetached, sessionExitDir, sweepEndedSessions } from './exec-sessions';
 import { startFailure } from './exit-codes';
 import { isFrozen } from './freezer';
 import { checkTerminalSize, resizeTerminal } from './terminal-size';
@@ -344,7 +344,7 @@ export class Runtime {
       // last monitor's pid goes too: a look that found it dead beside this run's process would
       // take this run for that monitor's orphan, and kill it.
       await Promise.all([d.exitFile, d.oomFile, d.pidFile, d.runtimeLog, d.conmonPidFile].map((f) => fs.rm(f, { force: true })));
-      // The last run's detached execs ended with it: no exec need come to clear their sessions.
+      // The last run's detached execs that have ended: no exec need come to clear their sessions.
       sweepEndedSessions(d.execDir, id);
     }
     // Only for the IPC and PID modes that need them: most starts do neither.
@@ -804,7 +804,8 @@ export class Runtime {
     sweepEndedSessions(d.execDir, id);
     const execId = uniqueName();
     const dir = path.join(d.execDir, execId);
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    // conmon's exit file in a directory of its own: named for the container, it could otherwise be taken for one of the session's files.
+    await fs.mkdir(sessionExitDir(dir), { recursive: true, mode: 0o700 });
     let detached = false;
     // Until `runc exec` has put the process into the container's cgroups.
     const releaseMoves = holdCgroupMovesFast();
@@ -822,7 +823,7 @@ export class Runtime {
         logPath: options.detach ? '/dev/null' : path.join(dir, 'exec.log'),
         runtimeLog: path.join(dir, 'runc.log'),
         pidFile: path.join(dir, 'pid'),
-        exitDir: dir,
+        exitDir: sessionExitDir(dir),
         terminal: options.tty === true,
         stdin: options.stdin !== undefined,
         exec: { processSpec, attach: true },
@@ -861,8 +862,9 @@ export class Runtime {
       try {
         const started = await conmon.sync.next().finally(releaseMoves);
         if (!killing && options.signal?.aborted) {
-          // The process runs on, writing into its session directory: a sweep removes it once it has ended.
-          detached = true;
+          // A process that started runs on, writing into its session directory: a sweep removes it
+          // once it has ended. One that never started leaves conmon nothing to write: removed now.
+          detached = started !== undefined && started.data >= 0;
           throwIfAborted(options.signal, `exec in ${id}`);
         }
         if (!started || started.data < 0) {

@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Collector, eventually, testBed, type TestBed } from './helpers';
+import { sessionExitDir } from '../src/exec-sessions';
 
 // A second process loads the built package, as another engine on the same root would.
 const built = path.resolve(__dirname, '../dist/index.js');
@@ -42,7 +43,7 @@ async function detachedExec(cmd: string[], id = 'host'): Promise<string> {
 /** Resolves once conmon has recorded the end of the session's process (its exit file, named for the container). */
 async function ended(session: string, id = 'host'): Promise<void> {
   await eventually(async () => {
-    if (!existsSync(path.join(execDir(id), session, id))) throw new Error(`exec session ${session} has not ended`);
+    if (!existsSync(path.join(sessionExitDir(path.join(execDir(id), session)), id))) throw new Error(`exec session ${session} has not ended`);
   }, 30_000);
 }
 
@@ -68,13 +69,13 @@ test('the session of an exec -d that has ended is gone after the next exec', asy
   expect(sessions()).not.toContain(session);
 });
 
-test('an exec returns its exit code when it starts by sweeping ended sessions', async () => {
+test('an exec that starts by sweeping an ended session still returns its own exit code (a guard: the sweep is synchronous)', async () => {
   await ended(await detachedExec(['true']));
   const result = await bed.runtime.exec('host', { cmd: ['sh', '-c', 'exit 7'] });
   expect(result.exitCode).toBe(7);
 });
 
-test('concurrent execs each get their own output and exit code while ended sessions are swept', async () => {
+test('concurrent execs, the first of them sweeping an ended session, each get their own output and exit code (a guard)', async () => {
   await ended(await detachedExec(['true']));
   const runs = [1, 2, 3, 4].map(async (n) => {
     const stdout = new Collector();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fstatSync, openSync, promises as fs, readSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { CtrError, invalidArgument, isNotFound, notFound, throwIfAborted } from '@ctr/errors';
+import { CtrError, invalidArgument, notFound, throwIfAborted, unlessNotFound } from '@ctr/errors';
 import {
   digestHex,
   parseDigest,
@@ -310,11 +310,6 @@ export class LocalContentStore implements ContentStore, ResumableIngester, BlobP
     }
     return storageError(error, `reading blob ${digest}`);
   }
-}
-
-function unlessNotFound(error: unknown): undefined {
-  if (isNotFound(error)) return undefined;
-  throw error;
 }
 
 /** `length` bytes of an open file from `offset`, fewer if it ends first. */

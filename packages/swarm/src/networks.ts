@@ -1,4 +1,4 @@
-import { alreadyExists, CtrError, invalidArgument, isNotFound, notFound } from '@ctr/errors';
+import { alreadyExists, CtrError, invalidArgument, isNotFound, notFound, unlessNotFound } from '@ctr/errors';
 import { NetworkManager, type EndpointRequest, type NetworkCreateOptions, type NetworkInspect, type OverlayOptions, type RemoteEndpoint, type VirtualIp, VXLAN_ID_OPTION } from '@ctr/network';
 import { allocateNetworks, managerAssignments, taskAddress, virtualIpsOn, type NetworkAssignment, type VirtualIpAssignment } from './allocator';
 import type { SwarmContext } from './context';
@@ -83,16 +83,6 @@ export async function createIngressNetwork(ctx: SwarmContext): Promise<NetworkIn
 }
 
 /**
- * For `.catch` on what acts on an object listed a moment before (a network, a container): one
- * removed meanwhile (a `stack rm`, a service's last task, a `rm -f`) needs nothing more; any
- * other error still fails.
- */
-export function unlessGone(error: unknown): undefined {
-  if (isNotFound(error)) return undefined;
-  throw error;
-}
-
-/**
  * `swarm leave`: removes every swarm-scoped network (the ingress one too), disconnecting the
  * standalone containers still on an attachable one, as the node forgets the cluster's
  * networks; and stops the routing mesh. The services' tasks are gone before.
@@ -101,9 +91,9 @@ export async function removeSwarmNetworks(ctx: SwarmContext): Promise<void> {
   await stopIngress(ctx);
   for (const network of await ctx.engine.networks({ filters: { scope: ['swarm'] } })) {
     for (const container of Object.keys(network.Containers)) {
-      await ctx.engine.disconnect(network.Id, container).catch(unlessGone);
+      await ctx.engine.disconnect(network.Id, container).catch(unlessNotFound);
     }
-    await ctx.engine.removeNetwork(network.Id).catch(unlessGone);
+    await ctx.engine.removeNetwork(network.Id).catch(unlessNotFound);
   }
 }
 
@@ -238,7 +228,7 @@ export async function applyNetworkAssignments(ctx: SwarmContext, assigned: reado
     const here = present.get(network.ID);
     const config = here?.IPAM.Config[0];
     if (here && (config?.Subnet !== network.Subnet || config.Gateway !== network.Gateway) && Object.keys(here.Containers).length === 0) {
-      await ctx.engine.removeNetwork(here.Id).catch(unlessGone);
+      await ctx.engine.removeNetwork(here.Id).catch(unlessNotFound);
       present.delete(here.Id);
     }
     if (!present.has(network.ID)) await makeAssigned(ctx, network, self);
@@ -252,8 +242,8 @@ export async function applyNetworkAssignments(ctx: SwarmContext, assigned: reado
   const wanted = new Set(assigned.map((n) => n.ID));
   for (const network of present.values()) {
     if (wanted.has(network.Id)) continue;
-    if (Object.keys(network.Containers).length > 0) await networkManager(ctx).setVirtualIps(network.Id, []).catch(unlessGone);
-    else await ctx.engine.removeNetwork(network.Id).catch(unlessGone);
+    if (Object.keys(network.Containers).length > 0) await networkManager(ctx).setVirtualIps(network.Id, []).catch(unlessNotFound);
+    else await ctx.engine.removeNetwork(network.Id).catch(unlessNotFound);
   }
   const mesh = assigned.find((n) => n.Ingress)?.Mesh ?? [];
   await serveIngress(ctx, mesh);
@@ -275,9 +265,9 @@ export async function syncManagerNetworks(ctx: SwarmContext): Promise<void> {
   if ((await ctx.store.list('nodes')).length <= 1 && !present.some((n) => n.Options[VXLAN_ID_OPTION] !== undefined)) {
     const [services, tasks] = await Promise.all([ctx.store.list('services'), ctx.store.list('tasks')]);
     const manager = networkManager(ctx);
-    for (const network of present) await manager.setVirtualIps(network.Id, virtualIps(virtualIpsOn(network.Id, services, tasks))).catch(unlessGone);
+    for (const network of present) await manager.setVirtualIps(network.Id, virtualIps(virtualIpsOn(network.Id, services, tasks))).catch(unlessNotFound);
     return;
   }
   const ids = new Set(present.map((n) => n.Id));
-  for (const network of await managerAssignments(ctx)) if (ids.has(network.ID)) await applyAssignment(ctx, network, self).catch(unlessGone);
+  for (const network of await managerAssignments(ctx)) if (ids.has(network.ID)) await applyAssignment(ctx, network, self).catch(unlessNotFound);
 }

@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AUTO_REMOVAL, type ApiMount, type AuthConfig, type CreateContainerOptions } from '@ctr/engine';
-import { CtrError, invalidArgument, isCtrError, isNotFound } from '@ctr/errors';
+import { CtrError, invalidArgument, isCtrError, isNotFound, unlessNotFound } from '@ctr/errors';
 import { writeFileAtomic } from '@ctr/store';
 import type { EndpointRequest } from '@ctr/network';
 import type { SwarmContext } from './context';
-import { taskNetworks, unlessGone } from './networks';
+import { taskNetworks } from './networks';
 import { configFiles, secretFiles, type TaskFile } from './secrets';
 import { slotKey, TASK_LABEL, taskName } from './tasks';
 import type { ContainerSpec, Mount, Node, Service, SwarmInspect, Task } from './types';
@@ -201,7 +201,7 @@ export async function taskContainers(ctx: SwarmContext, only: { nodeId?: string;
 }
 
 export async function removeTaskContainer(ctx: SwarmContext, ref: string | undefined, taskId: string): Promise<void> {
-  if (ref) await ctx.engine.remove(ref, AUTO_REMOVAL).catch(unlessGone);
+  if (ref) await ctx.engine.remove(ref, AUTO_REMOVAL).catch(unlessNotFound);
   await fs.rm(taskFilesDir(ctx, taskId), { recursive: true, force: true });
 }
 
@@ -215,7 +215,7 @@ export async function stopTaskContainer(ctx: SwarmContext, task: Task): Promise<
   const ref = task.Status.ContainerStatus?.ContainerID;
   if (!ref) return;
   const grace = task.Spec.ContainerSpec?.StopGracePeriod;
-  await ctx.engine.stop(ref, grace !== undefined ? { timeout: Math.floor(grace / 1e9) } : {}).catch(unlessGone);
+  await ctx.engine.stop(ref, grace !== undefined ? { timeout: Math.floor(grace / 1e9) } : {}).catch(unlessNotFound);
 }
 
 /** `X-Registry-Auth` as a service create passes it on: base64url of a JSON AuthConfig (keys in any case). */
