@@ -121,7 +121,9 @@ export async function runUntilPrinted(ctr: CtrOn, line: string, ...args: string[
     stdout += chunk.toString();
     if (!waiting.killed && stdout.includes(line)) waiting.kill('SIGINT');
   });
-  const code = await new Promise<number | null>((resolve) => waiting.once('close', resolve));
+  // A line that never comes is the test's failure, not a ctr left running on a root about to be removed.
+  const stray = setTimeout(() => waiting.kill('SIGKILL'), 100_000);
+  const code = await new Promise<number | null>((resolve) => waiting.once('close', resolve)).finally(() => clearTimeout(stray));
   return { code: code ?? -1, stdout, stderr };
 }
 

@@ -37,7 +37,8 @@ export function concurrencyLimit(parallel: number | undefined): Limit {
 /**
  * compose's errgroup with SetLimit: tasks started as they are given, at most `parallel` at
  * once; `wait` ends once every one has, with the first failure. A failure is caught as it
- * happens, so none goes unhandled while more tasks are being given.
+ * happens, so none goes unhandled while more tasks are being given, and the tasks still
+ * waiting for a slot then do not start, as errgroup's context cancels them.
  */
 export class TaskGroup {
   private readonly limit: Limit;
@@ -50,8 +51,14 @@ export class TaskGroup {
 
   go(task: () => Promise<void>): void {
     this.tasks.push(
-      this.limit(task).catch((error: unknown) => {
-        this.failure ??= { error };
+      this.limit(async () => {
+        if (this.failure) return;
+        try {
+          await task();
+        } catch (error) {
+          // Noted before the slot is handed on, so the task waiting for it sees the failure.
+          this.failure ??= { error };
+        }
       }),
     );
   }

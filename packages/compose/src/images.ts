@@ -93,13 +93,13 @@ export async function ensureImages(engine: ComposeEngine, project: ComposeProjec
     const reference = service.image;
     const policy = policyOf(service);
     if (!reference || policy === 'never' || policy === 'build' || pulling.has(image)) continue;
-    if (policy === 'missing' && (await imagePresent(engine, image))) continue;
     pulling.add(image);
-    pulls.go(() =>
-      pullImage(engine, reference, options).catch((error: unknown) => {
+    pulls.go(async () => {
+      if (policy === 'missing' && (await imagePresent(engine, image))) return;
+      await pullImage(engine, reference, options).catch((error: unknown) => {
         if (!builtElsewhere.has(image)) throw error;
-      }),
-    );
+      });
+    });
   }
   await pulls.wait();
   const builds: ServiceConfig[] = [];

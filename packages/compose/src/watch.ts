@@ -136,7 +136,7 @@ function watchTrigger(project: ComposeProject, service: ServiceConfig, raw: Reco
   const action = String(raw.action ?? '') as WatchAction;
   if (!ACTIONS.includes(action)) throw invalidArgument(`${where}.action must be one of ${ACTIONS.map((a) => JSON.stringify(a)).join(', ')}`);
   const target = raw.target === undefined || raw.target === null ? undefined : String(raw.target);
-  if (!target && action !== 'rebuild' && action !== 'restart') throw invalidArgument(`services.${service.name}.develop.watch: target is required for non-rebuild actions: invalid compose project`);
+  if (!target && action !== 'rebuild' && action !== 'restart') throw invalidArgument(`${where.replace(/\.\d+$/, '')}: target is required for non-rebuild actions: invalid compose project`);
   const trigger: WatchTrigger = {
     path: path.resolve(project.working_dir, String(raw.path)),
     action,

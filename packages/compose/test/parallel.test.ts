@@ -36,11 +36,13 @@ type Counted = 'create' | 'start' | 'remove' | 'pull' | 'push';
 /**
  * The engine, each call of the `counted` methods held until `together` of them are in flight
  * (or all that are left of the `total` each will get): `most` is the most that were ever in
- * flight at once. A limit a verb breaks shows as more than `together`; a verb that runs fewer
- * at once than it may never lets the held calls go (the test times out).
+ * flight at once, `called` how many were made. A limit a verb breaks shows as more than
+ * `together`; a verb that runs fewer at once than it may never lets the held calls go (the
+ * test times out).
  */
-function counting(engine: ComposeEngine, counted: readonly Counted[], together: number, total: number): { engine: ComposeEngine; most: Partial<Record<Counted, number>> } {
+function counting(engine: ComposeEngine, counted: readonly Counted[], together: number, total: number): { engine: ComposeEngine; most: Partial<Record<Counted, number>>; called: Partial<Record<Counted, number>> } {
   const most: Partial<Record<Counted, number>> = {};
+  const called: Partial<Record<Counted, number>> = {};
   const calls = new Map(counted.map((method) => [method as string, { inFlight: 0, finished: 0, held: [] as (() => void)[] }]));
   const proxy = new Proxy(engine, {
     get(target, property) {
@@ -55,6 +57,7 @@ function counting(engine: ComposeEngine, counted: readonly Counted[], together: 
       };
       return async (...args: unknown[]): Promise<unknown> => {
         state.inFlight++;
+        called[name] = (called[name] ?? 0) + 1;
         most[name] = Math.max(most[name] ?? 0, state.inFlight);
         const held = new Promise<void>((go) => state.held.push(go));
         releaseIfTogether();
@@ -69,7 +72,7 @@ function counting(engine: ComposeEngine, counted: readonly Counted[], together: 
       };
     },
   });
-  return { engine: proxy, most };
+  return { engine: proxy, most, called };
 }
 
 const four = (name: string): ComposeProject => project(name, ['a', 'b', 'c', 'd'].map((s) => sleeper(s)));
@@ -170,6 +173,13 @@ describe('images against a registry on 127.0.0.1', () => {
     const counted = counting(t.engine, ['push'], 2, 3);
     await new Compose(counted.engine, p, { parallel: 2 }).push();
     expect(counted.most).toEqual({ push: 2 });
+  });
+
+  test('with parallel 1, a failed push leaves the images still waiting for their turn unpushed, as compose\'s cancelled group', async () => {
+    const p = project('parfail', refs('parfail').map(built));
+    const counted = counting(t.engine, ['push'], 1, 3);
+    await expect(new Compose(counted.engine, p, { parallel: 1 }).push()).rejects.toMatchObject({ code: 'NotFound' });
+    expect(counted.called).toEqual({ push: 1 });
   });
 
   test('pull with parallel 2 fetches at most two images at once', async () => {

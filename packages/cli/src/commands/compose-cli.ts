@@ -18,7 +18,7 @@ const ROOT_FLAGS: FlagSpec[] = [
   { name: 'env-file', type: 'list', valueName: 'stringArray', description: 'Specify an alternate environment file' },
   { name: 'file', short: 'f', type: 'list', valueName: 'stringArray', description: 'Compose configuration files' },
   // Its default is told, not set: a `--parallel` given (even -1) must be told from none, which leaves it to $COMPOSE_PARALLEL_LIMIT.
-  { name: 'parallel', type: 'number', description: 'Control max parallelism, -1 for unlimited (default -1)' },
+  { name: 'parallel', type: 'number', check: checkGoInt, description: 'Control max parallelism, -1 for unlimited (default -1)' },
   { name: 'profile', type: 'list', valueName: 'stringArray', description: 'Specify a profile to enable' },
   { name: 'progress', type: 'string', description: 'Set type of progress output (auto, tty, plain, json, quiet)', default: 'auto' },
   { name: 'project-directory', type: 'string', description: 'Specify an alternate working directory (default: the path of the, first specified, Compose file)' },
@@ -190,16 +190,22 @@ function rootHelp(commands: Command[]): string {
   return `${options}\n${listing.slice(listing.indexOf('Commands:'))}`;
 }
 
-/** compose's `--parallel`, else $COMPOSE_PARALLEL_LIMIT (compose's error when it is no integer), else -1: no limit. */
+/** compose's `--parallel` (an integer, as its flag parsing checks), else $COMPOSE_PARALLEL_LIMIT (compose's error when it is no integer), else -1: no limit. */
 export function parallelLimit(flag: number | undefined, env: NodeJS.ProcessEnv): number {
-  const { checkParallel } = composeLibrary();
-  if (flag !== undefined) return checkParallel(flag, '--parallel');
+  if (flag !== undefined) return flag;
   // Empty is unset, as ctr reads the other COMPOSE_* variables.
   const value = env.COMPOSE_PARALLEL_LIMIT;
   if (!value) return -1;
-  // Go's strconv.Atoi, which compose reads it with: an optional sign, then decimal digits.
-  if (!/^[+-]?\d+$/.test(value)) throw invalidArgument(`COMPOSE_PARALLEL_LIMIT must be an integer (found: ${JSON.stringify(value)})`);
-  return checkParallel(Number(value), 'COMPOSE_PARALLEL_LIMIT');
+  if (!GO_DECIMAL_INT.test(value)) throw invalidArgument(`COMPOSE_PARALLEL_LIMIT must be an integer (found: ${JSON.stringify(value)})`);
+  return Number(value);
+}
+
+/** What Go's strconv.Atoi reads: an optional sign, then decimal digits. */
+const GO_DECIMAL_INT = /^[+-]?\d+$/;
+
+/** The `--parallel` value as pflag's int parses it, refused in its words otherwise. */
+function checkGoInt(value: string): void {
+  if (!GO_DECIMAL_INT.test(value)) throw new Error(`strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`);
 }
 
 function ansiFlag(value: string): AnsiMode {

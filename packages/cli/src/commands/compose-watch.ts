@@ -53,9 +53,10 @@ export async function runWatch(session: ComposeSession, compose: ComposeApi, ser
  * section built again (compose gives them `pull_policy: build`), so they run the files as they are now.
  */
 function withWatchBuilds(project: ComposeProject): ComposeProject {
-  const { watchTriggers } = composeLibrary();
+  // compose's `service.Develop != nil`: the `develop` key alone, not the `x-develop` it still reads rules from.
+  const hasDevelop = (service: object): boolean => Boolean((service as { develop?: unknown }).develop);
   const services = Object.fromEntries(
-    Object.entries(project.services).map(([name, service]) => [name, service.build && watchTriggers(project, service) ? { ...service, pull_policy: 'build' as const } : service]),
+    Object.entries(project.services).map(([name, service]) => [name, service.build && hasDevelop(service) ? { ...service, pull_policy: 'build' as const } : service]),
   );
   return { ...project, services };
 }

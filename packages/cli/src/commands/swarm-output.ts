@@ -828,7 +828,8 @@ class GlobalJobProgress {
  * task's state (a bar on a terminal), the `verify:` line counting down while the running tasks
  * are watched, then `verify: Service ID converged`. On a terminal each
  * line is redrawn in place; elsewhere a line is printed when its text changes (docker prints
- * it at every poll), and the bars are left out, as docker leaves them out.
+ * it at every poll), and a line that carries a bar (a task's state) is not printed at all, as
+ * docker's jsonmessage prints none of them there.
  * A job (its `mode` says) shows docker's job progress instead, ending with `job complete`;
  * off a terminal its messages that have a bar (the `job progress` count, the task states) are
  * not printed at all, as docker prints none of them there.
@@ -887,8 +888,7 @@ export class ConvergeView {
           id = `${mapped}/${progress.desired}`;
         }
         if (task.err) this.write(id, oneLineError(task.err));
-        // Carries a bar: off a terminal docker's jsonmessage leaves the whole line out.
-        else if (this.out.isTTY && (NUMBERED[task.state] ?? 99) <= MAX_PROGRESS) this.write(id, task.state.padEnd(LONGEST_STATE), progressBar(NUMBERED[task.state] ?? 0, MAX_PROGRESS, this.columns));
+        else if ((NUMBERED[task.state] ?? 99) <= MAX_PROGRESS) this.write(id, task.state.padEnd(LONGEST_STATE), progressBar(NUMBERED[task.state] ?? 0, MAX_PROGRESS, this.columns));
       }
     }
     this.write('overall progress', overall(progress.running));
