@@ -222,14 +222,17 @@ async function closeAll(files: readonly RotatedFile[]): Promise<void> {
 /**
  * A follow's current file was rotated away from `from` (read to its end): the files written
  * since, when a rotation came before it read the new one (several at once, or a slow reader).
- * They are found by `from`'s inode among the rotated files; when that is gone (the oldest,
- * deleted, or gzipped to a copy), they cannot be told and are skipped, as moby skips them.
+ * They are found by `from`'s inode among the rotated files. When that is gone and none is
+ * gzipped, it was deleted as the oldest, after every file older than it: all that are left
+ * are newer, and read. A gzipped copy cannot be told from the others by its inode: with one
+ * among them, the files are skipped, as moby skips them.
  */
 async function rotatedSince(file: string, from: number, currentIno: number | undefined): Promise<RotatedFile[]> {
   const files = await openRotated(file, currentIno);
   const at = files.findIndex((f) => f.ino === from);
-  await closeAll(at < 0 ? files : files.slice(0, at + 1));
-  return at < 0 ? [] : files.slice(at + 1);
+  const firstNewer = at >= 0 ? at + 1 : files.some((f) => f.gzip) ? files.length : 0;
+  await closeAll(files.slice(0, firstNewer));
+  return files.slice(firstNewer);
 }
 
 /**
