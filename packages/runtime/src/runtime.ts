@@ -862,9 +862,10 @@ export class Runtime {
       try {
         const started = await conmon.sync.next().finally(releaseMoves);
         if (!killing && options.signal?.aborted) {
-          // A process that started runs on, writing into its session directory: a sweep removes it
-          // once it has ended. One that never started leaves conmon nothing to write: removed now.
-          detached = started !== undefined && started.data >= 0;
+          // A process that started (or may have: the abort closed the pipe before conmon said) runs
+          // on, writing into its session directory: a sweep removes it once it has ended. One
+          // conmon reported as failed to start leaves it nothing to write: removed now.
+          detached = started === undefined || started.data >= 0;
           throwIfAborted(options.signal, `exec in ${id}`);
         }
         if (!started || started.data < 0) {
