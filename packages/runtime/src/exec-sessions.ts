@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { procStat, processRuns, START_TIME } from './proc-stat';
 
 /**
  * An exec's session directory (`<container>/exec/<session>/`) is conmon's: its sockets, its
@@ -9,12 +10,31 @@ import path from 'node:path';
  * so that a sweep removes only directories nobody uses again. An exit file alone is not enough:
  * conmon writes it just before it reports the exit on its pipe, and the caller still waiting
  * there — in this process or another on the same root — owns the directory until it has heard.
+ * A caller that dies waiting (SIGKILL, a crash) marks nothing: the session names its caller,
+ * and a sweep that finds that caller gone treats the session as detached.
  */
 const DETACHED = 'detached';
+const CALLER = 'caller';
 
 /** Where conmon writes the exit file of the session in `session`. */
 export function sessionExitDir(session: string): string {
   return path.join(session, 'exit');
+}
+
+/**
+ * Name this process as the caller waiting for the session, before conmon can end it: its pid
+ * and start time, which together no later process has, so a pid reused after the caller died
+ * does not pass for it (engines on one root share a pid namespace, as the conmon pids in the
+ * container records already assume). Not a lock the kernel drops at the caller's death: Node
+ * has no flock or fcntl lock, and a helper process holding one for us would outlive a SIGKILL.
+ */
+export function recordCaller(session: string): void {
+  const start = procStat('self')?.[START_TIME];
+  try {
+    if (start !== undefined) writeFileSync(path.join(session, CALLER), `${process.pid} ${start}`);
+  } catch {
+    // Unnamed (no /proc, a full disk), the session is taken to have a live caller: kept until the container is removed.
+  }
 }
 
 /** Give the session up to the sweeps: nobody reads its directory from now on. */
@@ -27,9 +47,26 @@ export function markDetached(session: string): void {
 }
 
 /**
- * Remove the directories of the detached sessions of `containerId` that have ended. Cheap
- * enough for every exec: one readdir, and a stat or two per session. A session whose
- * `runc exec` failed after its caller detached gets no exit file from conmon, and stays.
+ * Whether the process named as the session's caller still runs. A session that names none (an
+ * older engine's, or one whose record could not be written whole) is assumed to have one.
+ */
+function callerRuns(session: string): boolean {
+  let identity: string;
+  try {
+    identity = readFileSync(path.join(session, CALLER), 'latin1');
+  } catch {
+    return true;
+  }
+  const [, pid, start] = /^(\d+) (\d+)$/.exec(identity) ?? [];
+  if (pid === undefined) return true;
+  return processRuns(Number(pid), Number(start));
+}
+
+/**
+ * Remove the directories of the sessions of `containerId` that have ended and that nobody
+ * waits for: detached, or whose caller has died. Cheap enough for every exec: one readdir, a
+ * stat per running session, and for an ended one a stat or two and two small reads. A session
+ * whose `runc exec` failed after its caller left gets no exit file from conmon, and stays.
  */
 export function sweepEndedSessions(execDir: string, containerId: string): void {
   let names: string[];
@@ -41,7 +78,8 @@ export function sweepEndedSessions(execDir: string, containerId: string): void {
   }
   for (const name of names) {
     const session = path.join(execDir, name);
-    if (!existsSync(path.join(session, DETACHED)) || !existsSync(path.join(sessionExitDir(session), containerId))) continue;
+    if (!existsSync(path.join(sessionExitDir(session), containerId))) continue;
+    if (!existsSync(path.join(session, DETACHED)) && callerRuns(session)) continue;
     try {
       rmSync(session, { recursive: true, force: true });
     } catch {

@@ -17,3 +17,9 @@ export function procStat(pid: number | 'self'): string[] | undefined {
 
 /** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot (with its pid, names it for good). */
 export const START_TIME = 19;
+
+/** Whether the process `pid` that started at `startTime` still runs: a zombie has died, only its parent's wait keeps it in /proc. */
+export function processRuns(pid: number, startTime: number): boolean {
+  const fields = procStat(pid);
+  return fields !== undefined && Number(fields[START_TIME]) === startTime && fields[0] !== 'Z';
+}

@@ -3,7 +3,7 @@ import { constants as fsc, openSync, readFileSync, rmdirSync, rmSync } from 'nod
 import { Socket } from 'node:net';
 import path from 'node:path';
 import { CtrError, internal } from '@ctr/errors';
-import { procStat, START_TIME } from './proc-stat';
+import { processRuns } from './proc-stat';
 
 /** The OCI runtime binary, with its state kept under our run directory (`--root`). */
 export class Runc {
@@ -155,8 +155,7 @@ export function runcHasProcess(root: string, id: string): boolean {
 
 /** Whether the container's init still runs: its pid alive with the start time runc recorded. */
 function initRuns(state: RuncState): boolean {
-  const fields = procStat(state.init_process_pid);
-  return fields !== undefined && Number(fields[START_TIME]) === state.init_process_start && fields[0] !== 'Z';
+  return processRuns(state.init_process_pid, state.init_process_start);
 }
 
 /**

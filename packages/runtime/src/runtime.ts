@@ -8,7 +8,7 @@ import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
 import { runExitCommand, spawnConmon, type ConmonConfig, type Launch } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
-import { markDetached, sessionExitDir, sweepEndedSessions } from './exec-sessions';
+import { markDetached, recordCaller, sessionExitDir, sweepEndedSessions } from './exec-sessions';
 import { startFailure } from './exit-codes';
 import { isFrozen } from './freezer';
 import { checkTerminalSize, resizeTerminal } from './terminal-size';
@@ -344,7 +344,7 @@ export class Runtime {
       // last monitor's pid goes too: a look that found it dead beside this run's process would
       // take this run for that monitor's orphan, and kill it.
       await Promise.all([d.exitFile, d.oomFile, d.pidFile, d.runtimeLog, d.conmonPidFile].map((f) => fs.rm(f, { force: true })));
-      // The last run's detached execs that have ended: no exec need come to clear their sessions.
+      // The last run's ended execs that nobody waits for: no exec need come to clear their sessions.
       sweepEndedSessions(d.execDir, id);
     }
     // Only for the IPC and PID modes that need them: most starts do neither.
@@ -800,12 +800,14 @@ export class Runtime {
       proc.consoleSize = { height: options.consoleSize.height, width: options.consoleSize.width };
     }
     throwIfAborted(options.signal, `exec in ${id}`);
-    // Detached sessions would otherwise pile up in a long-lived container whose clients keep going away.
+    // Sessions nobody waits for would otherwise pile up in a long-lived container whose clients keep going away.
     sweepEndedSessions(d.execDir, id);
     const execId = uniqueName();
     const dir = path.join(d.execDir, execId);
     // conmon's exit file in a directory of its own: named for the container, it could otherwise be taken for one of the session's files.
     await fs.mkdir(sessionExitDir(dir), { recursive: true, mode: 0o700 });
+    // Should this process die waiting, it marks nothing: by this, a sweep tells that nobody waits any more.
+    recordCaller(dir);
     let detached = false;
     // Until `runc exec` has put the process into the container's cgroups.
     const releaseMoves = holdCgroupMovesFast();

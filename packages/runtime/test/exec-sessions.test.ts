@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Collector, eventually, testBed, type TestBed } from './helpers';
@@ -19,6 +19,12 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await bed.cleanup();
+});
+
+// The processes a test started, killed after it if they still run.
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 function execDir(id: string): string {
@@ -85,14 +91,28 @@ test('concurrent execs, the first of them sweeping an ended session, each get th
   expect(await Promise.all(runs)).toEqual(['1:1', '2:2', '3:3', '4:4']);
 });
 
-test('an ended exec keeps its session until its caller, in another process, has read the exit code', async () => {
+/** A caller of `exec` in another process, as another engine on the same root would be. */
+interface OtherCaller {
+  pid: number;
+  session: string;
+  /** What it has printed: `started`, then `exit <code>` or `error <message>`. */
+  output(): string;
+  closed: Promise<void>;
+}
+
+/**
+ * Have another process exec, in `host`, a command that runs until the file `/<flag>` appears
+ * and then exits 7, and wait for it; resolves once the command runs.
+ */
+async function callerElsewhere(flag: string): Promise<OtherCaller> {
   const before = sessions();
   const script = `const { Runtime } = require(process.argv[1]);
     const rt = new Runtime(JSON.parse(process.argv[2]));
-    rt.exec('host', { cmd: ['sh', '-c', 'until [ -e /go ]; do sleep 0.05; done; exit 7'], onStart: () => console.log('started') })
+    rt.exec('host', { cmd: ['sh', '-c', 'until [ -e /${flag} ]; do sleep 0.05; done; exit 7'], onStart: () => console.log('started') })
       .then((r) => console.log('exit ' + r.exitCode), (e) => console.log('error ' + e.message));`;
   const options = JSON.stringify({ root: path.join(bed.base, 'root'), runRoot: path.join(bed.base, 'run'), cgroupParent: bed.cgroupParent });
   const child = spawn(process.execPath, ['-e', script, built, options], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
   let out = '';
   const started = new Promise<void>((resolve) =>
     child.stdout.on('data', (d: Buffer) => {
@@ -101,22 +121,76 @@ test('an ended exec keeps its session until its caller, in another process, has 
     }),
   );
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  try {
-    await Promise.race([started, closed]);
-    expect(out).toBe('started\n');
-    const [session] = sessions().filter((s) => !before.includes(s));
-    // The caller is held between conmon's exit file and its report on the pipe.
-    process.kill(child.pid as number, 'SIGSTOP');
-    await writeFile(path.join(rootfs, 'go'), '');
-    await ended(session as string);
-    await bed.runtime.exec('host', { cmd: ['true'] });
-    expect(sessions()).toContain(session);
-    process.kill(child.pid as number, 'SIGCONT');
-    await closed;
-    expect(out).toBe('started\nexit 7\n');
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await Promise.race([started, closed]);
+  if (out !== 'started\n') throw new Error(`the caller in another process did not start its exec: ${out}`);
+  const [session] = sessions().filter((s) => !before.includes(s));
+  return { pid: child.pid as number, session: session as string, output: () => out, closed };
+}
+
+/** Let the commands that `callerElsewhere(flag)` started end. */
+async function release(flag: string): Promise<void> {
+  await writeFile(path.join(rootfs, flag), '');
+}
+
+async function killed(caller: OtherCaller): Promise<void> {
+  process.kill(caller.pid, 'SIGKILL');
+  await caller.closed;
+}
+
+/**
+ * Start a process of the test's own with `pid`, freed by a process that has been reaped: the
+ * kernel gives the pid after ns_last_pid to the next process created. Another process on the
+ * machine may be created in between: tried again then.
+ */
+async function processWithPid(pid: number): Promise<ChildProcess> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    writeFileSync('/proc/sys/kernel/ns_last_pid', String(pid - 1));
+    const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    children.push(child);
+    if (child.pid === pid) return child;
+    child.kill('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  throw new Error(`pid ${pid} went to other processes 100 times in a row`);
+}
+
+test('an ended exec keeps its session until its caller, in another process, has read the exit code', async () => {
+  const caller = await callerElsewhere('go-waiting');
+  // The caller is held between conmon's exit file and its report on the pipe.
+  process.kill(caller.pid, 'SIGSTOP');
+  await release('go-waiting');
+  await ended(caller.session);
+  await bed.runtime.exec('host', { cmd: ['true'] });
+  expect(sessions()).toContain(caller.session);
+  process.kill(caller.pid, 'SIGCONT');
+  await caller.closed;
+  expect(caller.output()).toBe('started\nexit 7\n');
+});
+
+test('the session of an ended exec whose caller was killed while it waited is gone after the next exec', async () => {
+  const caller = await callerElsewhere('go-killed');
+  await killed(caller);
+  await release('go-killed');
+  await ended(caller.session);
+  await bed.runtime.exec('host', { cmd: ['true'] });
+  expect(sessions()).not.toContain(caller.session);
+});
+
+test('the session of an exec whose caller was killed is kept through the next exec while its process runs', async () => {
+  const caller = await callerElsewhere('go-running');
+  await killed(caller);
+  await bed.runtime.exec('host', { cmd: ['true'] });
+  expect(sessions()).toContain(caller.session);
+});
+
+test('the session of an ended exec whose killed caller\'s pid another process has taken is gone after the next exec', async () => {
+  const caller = await callerElsewhere('go-reused');
+  await killed(caller);
+  await processWithPid(caller.pid);
+  await release('go-reused');
+  await ended(caller.session);
+  await bed.runtime.exec('host', { cmd: ['true'] });
+  expect(sessions()).not.toContain(caller.session);
 });
 
 test('the sessions of detached execs that ended with the last run are gone after the next start', async () => {
