@@ -18,6 +18,7 @@ import {
   type SweepReport,
 } from '@ctr/engine';
 import { startDaemon, type Daemon } from './daemon';
+import { daemonLog } from './daemon-log';
 
 /** `--config-file`, `--validate` and `--help`: ctrd's flags that are no configuration option. */
 const OWN_FLAGS = [
@@ -125,6 +126,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
     const hosts = config.hosts ?? [];
     for (const host of hosts) if (host.startsWith('unix://')) mkdirSync(path.dirname(host.slice(7)), { recursive: true });
     const settings = engineOptionsFromConfig(config);
+    let current: ReloadableSettings = settings;
     const tls = serverTls(config);
     const daemon = await startDaemon({
       ...settings,
@@ -136,9 +138,10 @@ export async function daemonMain(argv: string[]): Promise<number> {
         const line = sweepLine(result);
         if (line !== undefined) process.stderr.write(`ctrd: ${line}\n`);
       },
+      // dockerd's levels: info and above, debug too with --debug (reloaded on SIGHUP).
+      log: daemonLog((line) => process.stderr.write(`ctrd: ${line}\n`), () => (current.debug ? 'debug' : 'info')),
     });
     process.stderr.write(`ctrd: API listening on ${daemon.server.addresses.map((a) => a.host).join(', ')}\n`);
-    let current: ReloadableSettings = settings;
     let reloading = Promise.resolve();
     const onHangup = (): void => {
       reloading = reloading.then(async () => {

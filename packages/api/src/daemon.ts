@@ -1,7 +1,8 @@
 import { Engine, type EngineOptions, type SweepReport } from '@ctr/engine';
+import type { SwarmLog } from '@ctr/swarm';
 import { ApiServer, type ApiServerOptions } from './server';
 import { lockRoot } from './daemon-lock';
-import { DaemonSwarm } from './routes/swarm';
+import { DaemonSwarm, swarmLoader } from './routes/swarm';
 
 export interface DaemonOptions extends EngineOptions {
   /** Default `unix://<runRoot>/ctr.sock`, i.e. `unix:///run/ctr/ctr.sock`. */
@@ -12,6 +13,8 @@ export interface DaemonOptions extends EngineOptions {
   onInternalError?: (error: unknown, request: string) => void;
   /** Told what the start's sweep of leftovers removed, or why it failed (which stops nothing). */
   onSweep?: (result: SweepReport | Error) => void;
+  /** The daemon's leveled log (daemonLog's): what the swarm's node agent and manager do in the background, and what fails there. */
+  log?: SwarmLog;
 }
 
 export interface Daemon {
@@ -31,7 +34,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const engine = new Engine(options);
   const lock = await lockRoot(engine.root);
   // A root in a swarm: its tasks are reconciled and their exits followed (nothing loaded otherwise).
-  const swarm = new DaemonSwarm(engine, undefined, (error, what) => options.onInternalError?.(error, what));
+  const swarm = new DaemonSwarm(engine, swarmLoader(options.log), (error, what) => options.onInternalError?.(error, what));
   try {
     // As dockerd at boot: containers whose monitor died with the machine come back by policy,
     // then restart policies and detached --rm are honoured while the daemon runs.

@@ -19,8 +19,8 @@ export interface TestDaemon {
   cleanup(): Promise<void>;
 }
 
-/** `options`: daemon settings a test needs beside the throwaway root's (its plugin directories). */
-export async function startTestDaemon(options: Pick<DaemonOptions, 'plugins'> = {}): Promise<TestDaemon> {
+/** `options`: daemon settings a test needs beside the throwaway root's (its plugin directories, its log). */
+export async function startTestDaemon(options: Pick<DaemonOptions, 'plugins' | 'log'> = {}): Promise<TestDaemon> {
   const root = await mkdtemp(join(tmpdir(), 'ctr-api-'));
   const runRoot = await mkdtemp(join(tmpdir(), 'ctr-api-run-'));
   const socket = join(runRoot, 'ctr.sock');

@@ -17,6 +17,7 @@ import {
   type HeartbeatLog,
   type LocalNode,
 } from './membership';
+import { errorText, FailureLog, moduleLog, withFields, type SwarmLog } from './log';
 import { checkNotExpired, currentValidity, keepCertificateRenewed, type RenewalOptions } from './renewal';
 import { clusterClient, REJOIN_HINT, serveCluster, type ClusterRoutes, type ClusterServer } from './transport';
 import { workerLogsRoute } from './remote-logs';
@@ -47,9 +48,9 @@ function firstRenewalAfter(): number | undefined {
 }
 
 /** The renewal loop's options common to both roles: the server takes each new certificate. */
-function renewalOptions(server: ClusterServer, log: (message: string) => void): Pick<RenewalOptions, 'renewed' | 'firstAfterMs' | 'log'> {
+function renewalOptions(server: ClusterServer): Pick<RenewalOptions, 'renewed' | 'firstAfterMs'> {
   const firstAfterMs = firstRenewalAfter();
-  return { renewed: () => server.reloadCredentials(), log, ...(firstAfterMs === undefined ? {} : { firstAfterMs }) };
+  return { renewed: () => server.reloadCredentials(), ...(firstAfterMs === undefined ? {} : { firstAfterMs }) };
 }
 
 function agentDir(ctx: SwarmContext): string {
@@ -171,11 +172,13 @@ const stoppedNode = new Map<string, string>();
  * once when the root is in no swarm or another live agent serves it (ctrd then leaves a
  * detached agent alone). Writes `<runRoot>/swarm/agent.pid` (`pid starttime [ready]`).
  */
-export async function runAgent(ctx: SwarmContext, signal: AbortSignal, log: (message: string) => void = () => undefined): Promise<void> {
+export async function runAgent(ctx: SwarmContext, signal: AbortSignal): Promise<void> {
   const self = await localNode(ctx);
   if (!self || stoppedNode.get(ctx.runRoot) === self.NodeID || !claim(ctx)) return;
   const member = whileMember(ctx, self, signal);
   inProcess.set(ctx.runRoot, { nodeId: self.NodeID, member });
+  // swarmkit's agent's fields: its lines are told apart from the daemon's by them.
+  const log = withFields(moduleLog(ctx, 'node/agent'), { 'node.id': self.NodeID });
   try {
     if (self.Role === 'manager') await manage(ctx, self, member.signal, log);
     else await work(ctx, self, member, log);
@@ -186,7 +189,7 @@ export async function runAgent(ctx: SwarmContext, signal: AbortSignal, log: (mes
   }
 }
 
-async function manage(ctx: SwarmContext, self: LocalNode, signal: AbortSignal, log: (message: string) => void): Promise<void> {
+async function manage(ctx: SwarmContext, self: LocalNode, signal: AbortSignal, log: SwarmLog): Promise<void> {
   const heard: HeartbeatLog = new Map();
   const started = Date.now();
   // Expired while the agent was down: renewed before the port opens (the manager signs its own).
@@ -197,9 +200,9 @@ async function manage(ctx: SwarmContext, self: LocalNode, signal: AbortSignal, l
     allowed: async (caller) => (await ctx.store.get('nodes', caller.nodeId)) !== undefined,
   });
   markReady(ctx);
-  log(`manager ${self.NodeID} serving the cluster port on ${server.address}`);
-  const renewal = keepCertificateRenewed(ctx, { ...renewalOptions(server, log), renew: (s) => renewManagerCertificate(ctx, self, s), renewsExpired: true }, signal).catch((error: unknown) =>
-    log(`certificate renewal stopped: ${String(error)}`),
+  log.log('info', 'manager serving the cluster port', { addr: server.address });
+  const renewal = keepCertificateRenewed(ctx, { ...renewalOptions(server), renew: (s) => renewManagerCertificate(ctx, self, s), renewsExpired: true }, signal).catch((error: unknown) =>
+    log.log('error', 'certificate renewal stopped', { error: errorText(error) }),
   );
   // The watchdog: a worker not heard from for GRACE_PERIODS heartbeats is down (swarmkit's
   // dispatcher), its tasks then placed elsewhere; its next heartbeat makes it ready again.
@@ -211,8 +214,8 @@ async function manage(ctx: SwarmContext, self: LocalNode, signal: AbortSignal, l
       // Nodes this agent never heard from are timed from its start (it may have just restarted).
       const last = heard.get(node.ID) ?? started;
       if (Date.now() - last > GRACE_PERIODS * period) {
-        log(`node ${node.ID} missed its heartbeats: down`);
-        await markNode(ctx, node.ID, 'down', 'heartbeat failure').catch((error: unknown) => log(`marking ${node.ID} down: ${String(error)}`));
+        log.log('info', 'node missed its heartbeats: down', { node: node.ID });
+        await markNode(ctx, node.ID, 'down', 'heartbeat failure').catch((error: unknown) => log.log('error', 'failed to mark the node down', { node: node.ID, error: errorText(error) }));
       }
     }
     await pause(period / 2, signal);
@@ -221,7 +224,7 @@ async function manage(ctx: SwarmContext, self: LocalNode, signal: AbortSignal, l
   await server.closed;
 }
 
-async function work(ctx: SwarmContext, self: LocalNode, member: AbortController, log: (message: string) => void): Promise<void> {
+async function work(ctx: SwarmContext, self: LocalNode, member: AbortController, log: SwarmLog): Promise<void> {
   const signal = member.signal;
   const manager = self.ManagerAddrs[0];
   if (!manager) throw new CtrError('Internal', 'node.json names no manager');
@@ -234,31 +237,37 @@ async function work(ctx: SwarmContext, self: LocalNode, member: AbortController,
     allowed: async (caller) => caller.role === 'manager',
   });
   markReady(ctx);
-  log(`worker ${self.NodeID} of ${manager}, serving on ${server.address}`);
+  log.log('info', 'worker serving the manager', { addr: server.address, manager });
   /** Why the agent ends other than by leaving: the node's certificate is no longer any good. */
   let failure: unknown;
   const renewal = keepCertificateRenewed(
     ctx,
-    { ...renewalOptions(server, log), renew: (s) => renewWorkerCertificate(ctx, self, client, s), renewsExpired: false },
+    { ...renewalOptions(server), renew: (s) => renewWorkerCertificate(ctx, self, client, s), renewsExpired: false },
     signal,
   ).catch((error: unknown) => {
     failure = error;
     member.abort();
   });
-  const worker = runWorker(ctx, client, signal, { log }).catch((error: unknown) => log(`worker: ${String(error)}`));
+  const worker = runWorker(ctx, client, signal, { log }).catch((error: unknown) => log.log('error', 'worker stopped', { error: errorText(error) }));
   let backoff = BACKOFF_MS.first;
   let period = 5_000;
+  // The session's changes are logged (established, failed, established again), not each retry.
+  let established = false;
+  const sessionFailures = new FailureLog(log, 'agent: session failed');
   while (!signal.aborted) {
     try {
       const answer = await client.call<{ heartbeatPeriodMs: number }>('POST', '/heartbeat', {}, { signal, timeoutMs: 10_000 });
       period = answer.heartbeatPeriodMs;
       backoff = BACKOFF_MS.first;
+      const failures = sessionFailures.clear();
+      if (!established) log.log('info', 'agent: session established', { manager, ...(failures > 0 ? { failures } : {}) });
+      established = true;
       await pause(period, signal);
     } catch (error) {
       if (signal.aborted) break;
       // Removed from the swarm (`node rm`): the node leaves, as docker's does.
       if (isCtrError(error) && error.code === 'Denied') {
-        log(`the manager refused this node (${error.message}): leaving the swarm`);
+        log.log('error', 'the manager removed this node from the swarm: leaving it', { manager, error: error.message });
         member.abort();
         // A renewal under way writes its certificate before the state goes, not after.
         await Promise.all([worker, renewal]);
@@ -272,7 +281,8 @@ async function work(ctx: SwarmContext, self: LocalNode, member: AbortController,
         break;
       }
       // The manager unreachable: the tasks keep running; asked again with backoff.
-      log(`heartbeat: ${(error as Error).message}; again in ${backoff} ms`);
+      established = false;
+      sessionFailures.failed(error, { manager, backoff: `${backoff}ms` });
       await pause(backoff, signal);
       backoff = Math.min(backoff * 2, BACKOFF_MS.max);
     }
@@ -355,16 +365,19 @@ export async function stopAgent(ctx: SwarmContext): Promise<void> {
  * until `signal` fires. `kick` (init, join, any verb) starts it at once instead of at the next
  * look, and returns once it serves, or throws why it could not (its port taken, say).
  */
-export function superviseAgent(ctx: SwarmContext, signal: AbortSignal, log: (message: string) => void): { kick(): Promise<void>; done: Promise<void> } {
+export function superviseAgent(ctx: SwarmContext, signal: AbortSignal): { kick(): Promise<void>; done: Promise<void> } {
   let wake: (() => void) | undefined;
   let failure: unknown;
+  // Tried again every 2 seconds: an agent that cannot start (its certificate expired) is said once, not every time.
+  const failures = new FailureLog(moduleLog(ctx, 'node/agent'), 'the swarm node agent failed');
   const done = (async () => {
     while (!signal.aborted) {
       try {
-        await runAgent(ctx, signal, log);
+        await runAgent(ctx, signal);
+        failures.clear();
       } catch (error) {
         failure = error;
-        log(`swarm agent: ${String(error)}`);
+        failures.failed(error);
       }
       await new Promise<void>((resolve) => {
         wake = resolve;

@@ -8,7 +8,9 @@ import { ingressTable, type IngressEntry } from './ingress';
 import { localNode } from './membership';
 import { needsIngress } from './networks';
 import { allocatePorts } from './ports';
-import { ended } from './tasks';
+import { errorText, moduleLog } from './log';
+import { ended, live, stateIndex } from './tasks';
+import { updateInProgress } from './updater';
 import type { Node, PortConfig, Service, ServiceSpec, Task } from './types';
 
 /**
@@ -278,7 +280,7 @@ export async function allocateEndpoint(ctx: SwarmContext, tx: ClusterTx, service
  * each of the spec's (same target, protocol, mode and name; the same number unless the spec
  * left it to the allocator).
  */
-function portsAllocated(service: Service): boolean {
+export function portsAllocated(service: Service): boolean {
   const wanted = service.Spec.EndpointSpec?.Ports ?? [];
   const have = service.Endpoint.Ports ?? [];
   if ((service.Endpoint.Spec.Mode ?? 'vip') !== (service.Spec.EndpointSpec?.Mode ?? 'vip') || wanted.length !== have.length) return false;
@@ -304,8 +306,8 @@ function virtualIpsAllocated(service: Service, networks: readonly SwarmNetwork[]
  * rollback left them behind its networks. The routing mesh follows the Endpoint at the pass's
  * end. A port the spec cannot have now (another service or a process took it meanwhile) leaves
  * the Endpoint as it was, tried again at the next pass, as swarmkit's allocator retries a
- * service it could not allocate: the pass's own writes (the rollback itself) are not lost with it.
- * Every pass runs this: what it reads before it finds work is the transaction's own services,
+ * service it could not allocate: the pass's own writes (the rollback itself) are not lost with
+ * it, and the refusal is reported (portsRefused). Every pass runs this: what it reads before it finds work is the transaction's own services,
  * and the networks only while a rollback is under way.
  */
 export async function allocateEndpoints(ctx: SwarmContext, tx: ClusterTx): Promise<void> {
@@ -322,9 +324,37 @@ export async function allocateEndpoints(ctx: SwarmContext, tx: ClusterTx): Promi
     } catch (error) {
       // allocatePorts' refusals: the port is another service's or the host's.
       if (!isInvalidArgument(error) && !isConflict(error)) throw error;
+      portsRefused(ctx, tx, service, errorText(error));
     }
   }
   await allocateNetworks(ctx, tx);
+}
+
+/**
+ * A service whose spec's ports cannot be allocated, said where its user looks, in the caller's
+ * transaction: an update or rollback under way pauses with why (`service inspect`'s
+ * UpdateStatus; swarmkit's would wait on silently), for its user to act (another port, or the
+ * other service removed and the service updated again); its tasks not yet scheduled wait with
+ * why as their error (`service ps`), as swarmkit's allocator holds them (the orchestrator
+ * schedules none while portsAllocated is false). Logged at error level when this changed
+ * something, at debug level when the pass found it so already.
+ */
+function portsRefused(ctx: SwarmContext, tx: ClusterTx, service: Service, reason: string): void {
+  let changed = false;
+  if (service.UpdateStatus && updateInProgress(service)) {
+    const rollback = service.UpdateStatus.State === 'rollback_started';
+    const what = rollback ? 'rollback' : 'update';
+    service.UpdateStatus = { ...service.UpdateStatus, State: rollback ? 'rollback_paused' : 'paused', Message: `${what} paused: the service's published ports cannot be allocated: ${reason}` };
+    tx.update('services', service);
+    changed = true;
+  }
+  for (const task of tx.list('tasks')) {
+    if (task.ServiceID !== service.ID || !live(task) || stateIndex(task.Status.State) >= stateIndex('assigned') || task.Status.Err === reason) continue;
+    task.Status = { ...task.Status, Err: reason };
+    tx.update('tasks', task);
+    changed = true;
+  }
+  moduleLog(ctx, 'allocator').log(changed ? 'error' : 'debug', 'failed allocation for service', { 'service.id': service.ID, 'service.name': service.Spec.Name, error: reason });
 }
 
 /** A node's data-path address: the manager's from node.json, another's as it reached the manager. */

@@ -1,4 +1,5 @@
 import type { Engine } from '@ctr/engine';
+import type { SwarmLog } from './log';
 import type { Config, Node, Secret, Service, SwarmInspect, Task } from './types';
 
 /** The kinds of object the cluster store holds, and their types. */
@@ -57,4 +58,6 @@ export interface SwarmContext {
   root: string;
   /** The engine's run root: what dies with the machine (the ingress proxy's state) goes in `<runRoot>/swarm`. */
   runRoot: string;
+  /** The host process's log (ctrd's, the detached agent's); none in a CLI verb's process, whose user sees its outcome. */
+  log?: SwarmLog;
 }

@@ -1,9 +1,10 @@
 import { AUTO_REMOVAL, type AuthConfig, type ContainerInspect } from '@ctr/engine';
 import { asCtrError, isCtrError, isNotFound } from '@ctr/errors';
-import { allocateEndpoints } from './allocator';
+import { allocateEndpoints, portsAllocated } from './allocator';
 import type { ClusterTx, SwarmContext } from './context';
 import { newId } from './ids';
 import { syncIngress } from './ingress';
+import { moduleLog } from './log';
 import { localNode } from './membership';
 import { historyNeeded, restartDelayMs, shouldRestart } from './restart';
 import { eligibleNodes, nodeKeepsTasks, scheduleTask } from './scheduler';
@@ -336,8 +337,10 @@ function orchestrate(writer: TaskWriter, service: Service, tasks: Task[], cluste
   }
 
   // Scheduling: a global task waits for its own node to take it; a replicated one goes where the scheduler spreads it.
+  // None while the service's ports are not allocated for its spec (a rollback's port taken meanwhile): the pass's allocation says why.
+  const allocated = portsAllocated(service);
   for (const task of writer.tasks) {
-    if (task.ServiceID !== service.ID || !live(task) || stateIndex(task.Status.State) >= stateIndex('assigned')) continue;
+    if (!allocated || task.ServiceID !== service.ID || !live(task) || stateIndex(task.Status.State) >= stateIndex('assigned')) continue;
     const placed = task.NodeID !== '' ? placeOn(service, nodeOf.get(task.NodeID), task.NodeID) : scheduleTask(service, nodes, everyTask());
     if ('err' in placed) {
       writer.pend(task, placed.err);
@@ -447,6 +450,12 @@ export interface WorkDone {
 export async function carryOut(ctx: SwarmContext, work: ContainerWork): Promise<WorkDone> {
   const outcomes = new Map<string, Omit<TaskStatus, 'Timestamp'>>();
   const failures: unknown[] = [];
+  // A task's failure is logged once: its status moves on, and its container is not tried again.
+  const log = moduleLog(ctx, 'node/agent/taskmanager');
+  const taskFailed = (task: Task, message: string, next: Omit<TaskStatus, 'Timestamp'>): void => {
+    outcomes.set(task.ID, next);
+    log.log('error', message, { 'task.id': task.ID, 'service.id': task.ServiceID, error: next.Err });
+  };
   // One container's failure holds up none of the others': each is retried by a later pass.
   const each = async <T>(items: readonly T[], act: (item: T) => Promise<void>): Promise<void> => {
     for (const result of await Promise.allSettled(items.map(act))) if (result.status === 'rejected') failures.push(result.reason);
@@ -469,7 +478,7 @@ export async function carryOut(ctx: SwarmContext, work: ContainerWork): Promise<
       } catch (error) {
         // Another process prepares this task: its container has the task's name already.
         if (isCtrError(error) && error.code === 'Conflict') return;
-        outcomes.set(task.ID, { State: 'rejected', Message: 'preparing', Err: asCtrError(error).message });
+        taskFailed(task, "failed to prepare the task's container", { State: 'rejected', Message: 'preparing', Err: asCtrError(error).message });
       }
     }),
   );
@@ -481,7 +490,7 @@ export async function carryOut(ctx: SwarmContext, work: ContainerWork): Promise<
         // Started by another process meanwhile: what it does now is the fact to record.
         const fact = await observe(ctx, id);
         if (fact.kind !== 'running' && fact.kind !== 'exited') {
-          outcomes.set(task.ID, { State: 'failed', Message: 'starting', Err: `starting container failed: ${asCtrError(error).message}` });
+          taskFailed(task, "failed to start the task's container", { State: 'failed', Message: 'starting', Err: `starting container failed: ${asCtrError(error).message}` });
           return;
         }
       }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CtrError } from '@ctr/errors';
 import { certValidity, readCredentials } from './certs';
 import type { SwarmContext } from './context';
+import { FailureLog, moduleLog } from './log';
 import { REJOIN_HINT } from './transport';
 
 /**
@@ -70,7 +71,6 @@ export interface RenewalOptions {
   renewsExpired: boolean;
   /** The first renewal this long after the start, instead of in the window (the agent's test hook). */
   firstAfterMs?: number;
-  log(message: string): void;
 }
 
 /** Resolves after `ms` (at most MAX_WAIT_MS), or at once when `signal` fires (never rejects). */
@@ -86,6 +86,8 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 export async function keepCertificateRenewed(ctx: SwarmContext, options: RenewalOptions, signal: AbortSignal): Promise<void> {
   let next = options.firstAfterMs === undefined ? undefined : Date.now() + options.firstAfterMs;
   let retry = RETRY_MS.first;
+  const log = moduleLog(ctx, 'node/tls');
+  const failures = new FailureLog(log, 'failed to renew the certificate');
   while (!signal.aborted) {
     const validity = currentValidity(ctx);
     if (!options.renewsExpired && validity.until <= Date.now()) throw certificateExpired(validity.until);
@@ -97,12 +99,13 @@ export async function keepCertificateRenewed(ctx: SwarmContext, options: Renewal
     try {
       await options.renew(signal);
       options.renewed();
-      options.log(`node certificate renewed, valid until ${new Date(currentValidity(ctx).until).toISOString()}`);
+      failures.clear();
+      log.log('info', 'certificate renewed', { expiry: new Date(currentValidity(ctx).until).toISOString() });
       next = undefined;
       retry = RETRY_MS.first;
     } catch (error) {
       if (signal.aborted) break;
-      options.log(`renewing the node certificate: ${(error as Error).message}; again in ${retry} ms`);
+      failures.failed(error, { retry: `${retry}ms` });
       next = Date.now() + retry;
       retry = Math.min(retry * 2, RETRY_MS.max);
     }

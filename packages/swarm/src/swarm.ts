@@ -2,6 +2,7 @@ import type { Engine } from '@ctr/engine';
 import { initSwarm, inspectSwarm, joinSwarm, leaveSwarm, requireManager, swarmInfo, swarmUnlockKey, unlockSwarm, updateSwarm } from './cluster';
 import { ensureAgent, runAgent, superviseAgent } from './agent';
 import type { SwarmContext } from './context';
+import type { SwarmLog } from './log';
 import { isWorker } from './membership';
 import { emitClusterEvents } from './events';
 import { inspectNode, listNodes, removeNode, updateNode } from './nodes';
@@ -45,6 +46,8 @@ export interface SwarmOptions {
    * in-process through `superviseAgent`, or a library user) no process is started.
    */
   agentCommand?: readonly string[];
+  /** Where the node agent and the manager's passes tell what happened and what failed (ctrd's log, the detached agent's); nowhere unless given. */
+  log?: SwarmLog;
 }
 
 /**
@@ -61,8 +64,14 @@ export class Swarm implements SwarmApi {
 
   /** What the swarm's modules share; the store is opened when first wanted (opening it touches no file). */
   context(): SwarmContext {
-    const { engine } = this.options;
-    this.ctx ??= { engine, store: openClusterStore(engine.root, { onCommit: (changes) => emitClusterEvents(engine, changes) }), root: engine.root, runRoot: engine.runRoot };
+    const { engine, log } = this.options;
+    this.ctx ??= {
+      engine,
+      store: openClusterStore(engine.root, { onCommit: (changes) => emitClusterEvents(engine, changes) }),
+      root: engine.root,
+      runRoot: engine.runRoot,
+      ...(log ? { log } : {}),
+    };
     return this.ctx;
   }
 
@@ -273,13 +282,13 @@ export class Swarm implements SwarmApi {
   }
 
   /** The hidden `ctr swarm agent`: this root's node agent in this process, until `signal` fires or the root leaves its swarm. */
-  runAgent(signal: AbortSignal, log?: (message: string) => void): Promise<void> {
-    return runAgent(this.context(), signal, log);
+  runAgent(signal: AbortSignal): Promise<void> {
+    return runAgent(this.context(), signal);
   }
 
   /** ctrd: runs the node agent in this process whenever the root is in a swarm (and no detached agent already serves it), until `signal` fires. */
-  superviseAgent(signal: AbortSignal, log: (message: string) => void): Promise<void> {
-    const supervisor = superviseAgent(this.context(), signal, log);
+  superviseAgent(signal: AbortSignal): Promise<void> {
+    const supervisor = superviseAgent(this.context(), signal);
     this.supervisor = supervisor;
     return supervisor.done;
   }

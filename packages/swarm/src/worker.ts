@@ -1,6 +1,6 @@
-import { asCtrError } from '@ctr/errors';
 import type { SwarmContext } from './context';
 import type { Assignments, StatusUpdate } from './dispatcher';
+import { errorText, FailureLog, NO_LOG, type SwarmLog } from './log';
 import { applyNetworkAssignments, taskNetworks } from './networks';
 import { carryOut, observe, sleep, statusOf, type ContainerWork } from './orchestrator';
 import { taskFilesFrom } from './secrets';
@@ -16,8 +16,8 @@ export interface ManagerClient {
 export interface WorkerOptions {
   /** How long the manager may hold a long poll, in seconds. */
   pollSeconds?: number;
-  /** Where a failed piece of local work is told (it is tried again on the next assignments or sweep). */
-  log?: (message: string) => void;
+  /** The agent's log: a failed piece of local work (tried again on the next assignments or sweep), the long poll's failures (debug: the session's are the agent's to tell). */
+  log?: SwarmLog;
 }
 
 /** Reconnecting: 1 s, doubling, at most 30 s (the design's backoff). */
@@ -45,13 +45,19 @@ class Worker {
   private readonly unsent = new Map<string, Omit<TaskStatus, 'Timestamp'>>();
   private serial: Promise<void> = Promise.resolve();
   private flushing: Promise<void> | undefined;
+  private readonly log: SwarmLog;
+  /** Each piece of work that fails is retried at the next assignments or sweep: one line per new failure. */
+  private readonly failures: FailureLog;
 
   constructor(
     private readonly ctx: SwarmContext,
     private readonly client: ManagerClient,
     private readonly signal: AbortSignal,
     private readonly options: WorkerOptions,
-  ) {}
+  ) {
+    this.log = options.log ?? NO_LOG;
+    this.failures = new FailureLog(this.log, 'worker: failed to carry out the assignments');
+  }
 
   async run(): Promise<void> {
     this.watch();
@@ -66,8 +72,9 @@ class Worker {
         let assignments: Assignments;
         try {
           assignments = await this.client.call<Assignments>('GET', `/assignments?since=${index}&wait=${pollSeconds}`, undefined, { signal: this.signal, timeoutMs: (pollSeconds + 15) * 1000 });
-        } catch {
+        } catch (error) {
           if (this.signal.aborted) break;
+          this.log.log('debug', 'worker: waiting for assignments failed', { error: errorText(error), backoff: `${backoff}ms` });
           reconnected = true;
           await sleep(backoff, this.signal);
           backoff = Math.min(backoff * 2, BACKOFF_MS.max);
@@ -80,7 +87,11 @@ class Worker {
           for (const task of this.tasks.values()) if (!this.unsent.has(task.ID)) this.unsent.set(task.ID, task.Status);
           reconnected = false;
         }
-        await this.enqueue(() => this.apply(assignments));
+        await this.enqueue(async () => {
+          await this.apply(assignments);
+          // Only assignments carried out in full end a run of failures (a sweep that works says nothing of them).
+          this.failures.clear();
+        });
       }
     } finally {
       clearInterval(sweep);
@@ -90,7 +101,7 @@ class Worker {
 
   /** Local work runs one piece at a time: an assignments answer, an exit event, a sweep. */
   private enqueue(fn: () => Promise<void>): Promise<void> {
-    this.serial = this.serial.then(fn).catch((error: unknown) => this.options.log?.(`worker: ${asCtrError(error).message}`));
+    this.serial = this.serial.then(fn).catch((error: unknown) => this.failures.failed(error));
     return this.serial;
   }
 

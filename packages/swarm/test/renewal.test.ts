@@ -70,7 +70,6 @@ describe('a node\'s certificate renewal loop', () => {
         },
         renewed: () => events.push('renewed'),
         renewsExpired: false,
-        log: () => undefined,
       },
       stop.signal,
     );
@@ -90,7 +89,6 @@ describe('a node\'s certificate renewal loop', () => {
         },
         renewed: () => undefined,
         renewsExpired: false,
-        log: () => undefined,
       },
       new AbortController().signal,
     );

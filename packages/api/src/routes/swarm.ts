@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Engine } from '@ctr/engine';
 import { logLine } from '@ctr/engine';
 import { invalidArgument, isNotFound } from '@ctr/errors';
-import type { ServiceLogLine, ServiceLogsOptions, SwarmApi, SwarmContext, SwarmInfo } from '@ctr/swarm';
+import type { ServiceLogLine, ServiceLogsOptions, SwarmApi, SwarmContext, SwarmInfo, SwarmLog } from '@ctr/swarm';
 import { clientGone, sendEmpty, sendJson, startStream, type Call } from '../call';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
@@ -15,7 +15,7 @@ export interface LocalSwarm extends SwarmApi {
   recover(): Promise<void>;
   startMonitor(signal: AbortSignal, onError?: (error: unknown) => void): Promise<void> | void;
   /** The node agent in the daemon's process while the root is in a swarm (the cluster port, or a worker's session). */
-  superviseAgent?(signal: AbortSignal, log: (message: string) => void): Promise<void>;
+  superviseAgent?(signal: AbortSignal): Promise<void>;
   context(): SwarmContext;
 }
 
@@ -27,8 +27,9 @@ function swarmModule(): typeof import('@ctr/swarm') {
   return require('@ctr/swarm') as typeof import('@ctr/swarm');
 }
 
-function loadSwarm(engine: Engine): LocalSwarm {
-  return new (swarmModule().Swarm)({ engine });
+/** The daemon's swarm over an engine, its node agent and passes telling `log` (ctrd's) what they do. */
+export function swarmLoader(log?: SwarmLog): (engine: Engine) => LocalSwarm {
+  return (engine) => new (swarmModule().Swarm)({ engine, ...(log ? { log } : {}) });
 }
 
 /**
@@ -46,7 +47,7 @@ export class DaemonSwarm {
 
   constructor(
     private readonly engine: Engine,
-    private readonly create: (engine: Engine) => LocalSwarm = loadSwarm,
+    private readonly create: (engine: Engine) => LocalSwarm = swarmLoader(),
     private readonly onError: (error: unknown, what: string) => void = () => undefined,
   ) {}
 
@@ -57,8 +58,8 @@ export class DaemonSwarm {
       this.swarm = swarm;
       const monitorError = (error: unknown): void => this.onError(error, 'the swarm task monitor');
       Promise.resolve(swarm.startMonitor(this.stopping.signal, monitorError)).catch(monitorError);
-      // Its messages (heartbeats missed, a manager unreachable) are the agent's log's, which a daemon has none of.
-      this.agent = swarm.superviseAgent?.(this.stopping.signal, () => undefined).catch((error: unknown) => this.onError(error, 'the swarm node agent'));
+      // What it does and what fails (a manager unreachable, a task that cannot start) goes to the swarm's log: the daemon's, given to swarmLoader.
+      this.agent = swarm.superviseAgent?.(this.stopping.signal).catch((error: unknown) => this.onError(error, 'the swarm node agent'));
     }
     return this.swarm;
   }

@@ -1,7 +1,7 @@
 import { CtrError, invalidArgument } from '@ctr/errors';
 import type { InitRequest, NodeAvailability, SwarmApi, SwarmSpec } from '@ctr/swarm';
 import type { Command, Io } from '../command';
-import { localEngine, println } from '../context';
+import { apiModule, localEngine, println } from '../context';
 import { bool, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { sortedFlags, swarmCommand } from './service';
 
@@ -211,7 +211,9 @@ const agent: Command = {
     try {
       await engine.startMonitor();
       const { Swarm } = require('@ctr/swarm') as typeof import('@ctr/swarm');
-      await new Swarm({ engine }).runAgent(stop.signal, (message) => io.stderr.write(`${new Date().toISOString()} ${message}\n`));
+      // Its agent.log: ctrd's lines (dockerd's format, info and above), with the time dockerd's have, as nothing else stamps them.
+      const log = apiModule().daemonLog((line) => io.stderr.write(`time="${new Date().toISOString()}" ${line}\n`), () => 'info');
+      await new Swarm({ engine, log }).runAgent(stop.signal);
     } finally {
       await engine.close();
     }
