@@ -24,14 +24,24 @@ export function prompt(io: Io, question: string, secret = false): Promise<string
       else resolve(line);
     };
     const onData = (chunk: Buffer): void => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return finish();
+      const text = chunk.toString('utf8');
+      for (let i = 0; i < text.length; i++) {
+        const ch = text[i];
+        if (ch === '\r' || ch === '\n') {
+          finish();
+          // Piped answers come in one chunk (`printf 'y\ny\n' | …`): the next question's are given back to stdin.
+          const rest = text.slice(ch === '\r' && text[i + 1] === '\n' ? i + 2 : i + 1);
+          if (rest !== '') stdin.unshift(Buffer.from(rest, 'utf8'));
+          return;
+        }
         if (ch === '\u0003') return finish(new CtrError('Aborted', 'cancelled at the prompt'));
         if (ch === '\u007f') line = line.slice(0, -1);
         else line += ch;
       }
     };
     const onEnd = (): void => finish();
+    // A question after the piped answers ran out: no answer.
+    if (stdin.readableEnded) return finish();
     stdin.on('data', onData);
     stdin.once('end', onEnd);
     stdin.resume();

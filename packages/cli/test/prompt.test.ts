@@ -1,0 +1,27 @@
+import { PassThrough } from 'node:stream';
+import type { Io } from '../src/command';
+import { confirm } from '../src/prompt';
+
+/** An Io whose stdin holds `input` and then ends, as a pipe does. */
+function piped(input: string): Io {
+  const stdin = new PassThrough();
+  stdin.end(input);
+  return { stdin, stdout: new PassThrough(), stderr: new PassThrough(), env: {} };
+}
+
+describe('prompt', () => {
+  test('answers piped in one chunk go one to each question', async () => {
+    const io = piped('y\nn\ny\n');
+    expect([await confirm(io, 'first?'), await confirm(io, 'second?'), await confirm(io, 'third?')]).toEqual([true, false, true]);
+  });
+
+  test('a CRLF answer is one answer', async () => {
+    const io = piped('y\r\ny\r\n');
+    expect([await confirm(io, 'first?'), await confirm(io, 'second?')]).toEqual([true, true]);
+  });
+
+  test('a question after the piped answers ran out is answered no', async () => {
+    const io = piped('y\n');
+    expect([await confirm(io, 'first?'), await confirm(io, 'second?'), await confirm(io, 'third?')]).toEqual([true, false, false]);
+  });
+});
