@@ -172,7 +172,21 @@ function canonicalBuild(value: unknown, context: CanonicalContext): Tree {
   if (build.labels !== undefined) build.labels = stringMapping(build.labels);
   if (build.extra_hosts !== undefined) build.extra_hosts = extraHosts(build.extra_hosts);
   if (build.secrets !== undefined) build.secrets = canonicalFileReferences(build.secrets);
+  if (build.additional_contexts !== undefined) build.additional_contexts = additionalContexts(build.additional_contexts, context);
   return build;
+}
+
+/** How an `additional_contexts` entry names another service's image: `service:NAME`. */
+export const SERVICE_CONTEXT = 'service:';
+
+/** additional_contexts as a mapping, each directory made absolute as the context is; an image (`scheme://…`), a `service:` or a remote one as written. */
+function additionalContexts(value: unknown, context: CanonicalContext): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(toMapping(value, '=', '')).map(([name, target]) => {
+      const text = target ?? '';
+      return [name, text === '' || text.startsWith(SERVICE_CONTEXT) || isRemoteContext(text) ? text : absolutePath(text, context)];
+    }),
+  );
 }
 
 /** extra_hosts as `host:ip` entries, from `host=ip`, `host:ip` or a mapping (an IP or a list of IPs). */

@@ -18,7 +18,8 @@ import type { WatchOptions } from './watch';
  * compose's `[+] Running 3/3` lines.
  */
 export interface ComposeProgress {
-  resource: 'Network' | 'Volume' | 'Container' | 'Image' | 'Service';
+  /** '' for what compose names alone, with no kind before it (publish's repository). */
+  resource: 'Network' | 'Volume' | 'Container' | 'Image' | 'Service' | '';
   name: string;
   /**
    * Creating, Created, Recreate, Recreated, Starting, Started, Running, Waiting, Healthy,
@@ -37,7 +38,7 @@ export interface ComposeOptions {
   onProgress?: (event: ComposeProgress) => void;
   /**
    * compose's `--parallel`: at most this many services acted on at once (created, started,
-   * stopped, removed in dependency order) and images pulled or pushed at once; none, -1, 0 or
+   * stopped, removed in dependency order) and images pulled, built or pushed at once; none, -1, 0 or
    * any negative for no limit, as compose takes them. A fraction is refused.
    */
   parallel?: number;
@@ -394,7 +395,7 @@ export class Compose implements ComposeApi {
   }
 
   build(options: BuildOptions = {}): Promise<void> {
-    return images.build(this.engine, this.project, options);
+    return images.build(this.engine, this.project, this.with(options));
   }
 
   pull(options: PullOptions = {}): Promise<void> {

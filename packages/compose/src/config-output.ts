@@ -19,7 +19,7 @@ const ORDER: Record<string, string[]> = {
   volume: ['type', 'source', 'target', 'read_only', 'consistency', 'bind', 'volume', 'tmpfs', 'image'],
   dependency: ['condition', 'restart', 'required'],
   healthcheck: ['test', 'timeout', 'interval', 'retries', 'start_period', 'start_interval', 'disable'],
-  build: ['context', 'dockerfile', 'dockerfile_inline', 'args', 'labels', 'cache_from', 'no_cache', 'network', 'pull', 'target', 'shm_size', 'extra_hosts', 'secrets', 'tags', 'platforms'],
+  build: ['context', 'dockerfile', 'dockerfile_inline', 'args', 'labels', 'cache_from', 'no_cache', 'additional_contexts', 'network', 'pull', 'target', 'shm_size', 'extra_hosts', 'secrets', 'tags', 'platforms'],
   resource: ['name', 'driver', 'driver_opts', 'ipam', 'external', 'internal', 'attachable', 'labels', 'enable_ipv6', 'file', 'environment', 'content'],
 };
 

@@ -1,4 +1,5 @@
 import { CtrError } from '@ctr/errors';
+import { SERVICE_CONTEXT } from './canonical';
 import type { ComposeOptions } from './compose';
 import { concurrencyLimit, type Limit } from './concurrency';
 import { serviceOfMode, volumesFromService } from './convert';
@@ -18,13 +19,35 @@ export function serviceDependencies(service: ServiceConfig): string[] {
   return [...new Set(named)];
 }
 
+/** The service an `additional_contexts` value names (`service:NAME`), if it names one. */
+export function contextService(value: string): string | undefined {
+  return value.startsWith(SERVICE_CONTEXT) ? value.slice(SERVICE_CONTEXT.length) : undefined;
+}
+
+/** The services a service's build takes the images of through `additional_contexts`. */
+export function contextServices(service: ServiceConfig): string[] {
+  return Object.values(service.build?.additional_contexts ?? {}).flatMap((value) => contextService(value) ?? []);
+}
+
+/**
+ * What a service's build waits for, as compose's classic builder orders builds: what the
+ * service depends on (its `depends_on` covers a `FROM` of another service's image) and the
+ * services its `additional_contexts` name.
+ */
+export function buildDependencies(service: ServiceConfig): string[] {
+  return [...new Set([...serviceDependencies(service), ...contextServices(service)])];
+}
+
+/** Which services a service waits for in a walk: `serviceDependencies` unless a walk says otherwise. */
+export type Dependencies = (service: ServiceConfig) => string[];
+
 /** compose's cycle check, in its words: `cycle found: a -> b -> a`. */
-export function checkCycles(project: ComposeProject): void {
+export function checkCycles(project: ComposeProject, dependencies: Dependencies = serviceDependencies): void {
   const finished = new Set<string>();
   const visit = (name: string, path: string[]): void => {
     const service = project.services[name];
     if (!service || finished.has(name)) return;
-    for (const dependency of serviceDependencies(service)) {
+    for (const dependency of dependencies(service)) {
       if (path.includes(dependency)) throw new CtrError('InvalidArgument', `cycle found: ${[...path, dependency].join(' -> ')}`);
       visit(dependency, [...path, dependency]);
     }
@@ -39,10 +62,16 @@ export function checkCycles(project: ComposeProject): void {
  * InDependencyOrder. The first failure stops what has not started yet and is thrown once the
  * running ones end.
  */
-export async function inDependencyOrder(project: ComposeProject, services: readonly string[], fn: (service: string) => Promise<void>, options: Pick<ComposeOptions, 'parallel'> = {}): Promise<void> {
-  checkCycles(project);
+export async function inDependencyOrder(
+  project: ComposeProject,
+  services: readonly string[],
+  fn: (service: string) => Promise<void>,
+  options: Pick<ComposeOptions, 'parallel'> & { dependencies?: Dependencies } = {},
+): Promise<void> {
+  const dependencies = options.dependencies ?? serviceDependencies;
+  checkCycles(project, dependencies);
   const among = new Set(services);
-  const before = (name: string): string[] => serviceDependencies(project.services[name]!).filter((d) => among.has(d));
+  const before = (name: string): string[] => dependencies(project.services[name]!).filter((d) => among.has(d));
   await walk(services, before, fn, concurrencyLimit(options.parallel));
 }
 

@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { formatEvent } from '@ctr/dockerfile';
+import { formatEvent, parseBuildContexts } from '@ctr/dockerfile';
 import { normalizeImageName, splitRepoTag, type BuildImageOptions } from '@ctr/engine';
 import { CtrError, isNotFound, notFound } from '@ctr/errors';
 import type { BuildOptions, ComposeOptions, ImageRow, PullOptions, PushOptions, ServicesOptions } from './compose';
 import { TaskGroup } from './concurrency';
-import { serviceDependencies } from './dependencies';
+import { buildDependencies, contextService, contextServices, inDependencyOrder, serviceDependencies } from './dependencies';
 import { COMPOSE_VERSION, LABEL, containerName, projectContainers, type ComposeEngine } from './labels';
 import type { ComposeProject, ServiceConfig } from './model';
 import { report } from './resources';
@@ -34,18 +34,27 @@ export function namedServices(project: ComposeProject, names: readonly string[] 
 
 /** The named services and, transitively, those they need (compose's `--include-deps`), dependencies first. */
 export function withDependencies(project: ComposeProject, names: readonly string[]): string[] {
+  return closure(project, names, (service) => serviceDependencies(service).filter((name) => project.services[name]));
+}
+
+/** The named services and those `dependencies` names, transitively (each must exist), dependencies first. */
+function closure(project: ComposeProject, names: readonly string[], dependencies: (service: ServiceConfig) => string[]): string[] {
   const seen = new Set<string>();
   const ordered: string[] = [];
   const visit = (name: string): void => {
     // Marked before its dependencies are visited: a cycle ends here instead of recursing forever.
     if (seen.has(name)) return;
     seen.add(name);
-    const service = projectService(project, name);
-    for (const dependency of serviceDependencies(service)) if (project.services[dependency]) visit(dependency);
+    for (const dependency of dependencies(projectService(project, name))) visit(dependency);
     ordered.push(name);
   };
   for (const name of names) visit(name);
   return ordered;
+}
+
+/** The services and those whose images their builds take (`additional_contexts: service:NAME`), as compose's build adds them. */
+function withContextServices(project: ComposeProject, services: readonly ServiceConfig[]): ServiceConfig[] {
+  return closure(project, services.map((service) => service.name), contextServices).map((name) => projectService(project, name));
 }
 
 async function imagePresent(engine: ComposeEngine, image: string): Promise<boolean> {
@@ -103,7 +112,7 @@ export async function ensureImages(engine: ComposeEngine, project: ComposeProjec
   }
   await pulls.wait();
   const builds: ServiceConfig[] = [];
-  for (const service of selected) {
+  for (const service of withContextServices(project, selected)) {
     const image = serviceImage(project, service);
     if (!buildable(service)) {
       // compose's --no-build would pull `<project>-<service>` from Docker Hub; a name no registry has is refused here instead.
@@ -114,14 +123,7 @@ export async function ensureImages(engine: ComposeEngine, project: ComposeProjec
     }
     if (policyOf(service) === 'build' || !(await imagePresent(engine, image))) builds.push(service);
   }
-  // Services sharing an image are built once, by the first of them.
-  const built = new Set<string>();
-  for (const service of builds) {
-    const image = serviceImage(project, service);
-    if (built.has(image)) continue;
-    built.add(image);
-    await buildService(engine, project, service, options);
-  }
+  await buildImages(engine, project, builds, options);
 }
 
 /** Pull one image, told as compose tells it: `Image busybox Pulling`, each layer's progress, `Pulled`. */
@@ -172,7 +174,7 @@ function builtImageLabels(project: ComposeProject, service: ServiceConfig): Reco
 }
 
 /** Build a service's image as compose's classic builder does: tagged `serviceImage` and the `tags:` besides. */
-async function buildService(engine: ComposeEngine, project: ComposeProject, service: ServiceConfig, options: ComposeOptions & Pick<BuildOptions, 'noCache' | 'buildArgs' | 'onOutput'>): Promise<void> {
+async function buildService(engine: ComposeEngine, project: ComposeProject, service: ServiceConfig, options: BuildImagesOptions): Promise<void> {
   const build = service.build;
   if (!build) return;
   const emit = (status: string, done: boolean, detail?: string): void => report(options, 'Service', service.name, status, done, detail);
@@ -189,6 +191,7 @@ async function buildService(engine: ComposeEngine, project: ComposeProject, serv
     ...(build.shm_size !== undefined ? { shmSize: build.shm_size } : {}),
   };
   const platform = service.platform ?? build.platforms[0];
+  const buildContexts = namedContexts(project, build.additional_contexts ?? {});
   let pending = '';
   const output = (text: string): void => {
     const lines = (pending + text).split('\n');
@@ -209,12 +212,14 @@ async function buildService(engine: ComposeEngine, project: ComposeProject, serv
       ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
       ...(Object.keys(steps).length > 0 ? { steps } : {}),
       ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+      ...(Object.keys(buildContexts).length > 0 ? { buildContexts } : {}),
       ...(platform !== undefined ? { platform } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onEvent: (event) => output(formatEvent(event)),
     });
   } catch (error) {
-    emit('Error', true, error instanceof Error ? error.message : String(error));
+    // Cancelled (another build failed, or the user stopped it), the step's own words would name engine internals.
+    emit('Error', true, options.signal?.aborted ? 'canceled' : error instanceof Error ? error.message : String(error));
     throw error;
   } finally {
     if (pending !== '') options.onOutput?.(service.name, pending);
@@ -222,16 +227,68 @@ async function buildService(engine: ComposeEngine, project: ComposeProject, serv
   emit('Built', true);
 }
 
-/** `compose build`: every selected service with a `build:`, whether its image exists or not. */
+/** `additional_contexts` as the builder's named contexts, `service:NAME` the image that service's build makes (or names). */
+function namedContexts(project: ComposeProject, contexts: Record<string, string>): NonNullable<BuildImageOptions['buildContexts']> {
+  return parseBuildContexts(
+    Object.entries(contexts).map(([name, value]) => {
+      const other = contextService(value);
+      return `${name}=${other === undefined ? value : `docker-image://${serviceImage(project, projectService(project, other))}`}`;
+    }),
+  );
+}
+
+/** `compose build`: every selected service with a `build:` (and those their `additional_contexts` name), whether its image exists or not. */
 export async function build(engine: ComposeEngine, project: ComposeProject, options: BuildOptions): Promise<void> {
-  const built = new Set<string>();
-  for (const service of selectedServices(project, options.services)) {
-    if (!service.build) continue;
+  const services = withContextServices(project, selectedServices(project, options.services)).filter((service) => service.build);
+  await buildImages(engine, project, services, options);
+}
+
+type BuildImagesOptions = ComposeOptions & Pick<BuildOptions, 'noCache' | 'buildArgs' | 'onOutput'>;
+
+/**
+ * Build the services' images as compose's classic builder does: at once, at most `parallel`,
+ * each once the builds it waits for (`buildDependencies`, through services that build
+ * nothing) are done. An image several services name is built once, by the first of them,
+ * and what waits for any of them waits for that build. The first failure cancels the builds
+ * under way and those not started, and is thrown once every build has ended.
+ */
+async function buildImages(engine: ComposeEngine, project: ComposeProject, services: readonly ServiceConfig[], options: BuildImagesOptions): Promise<void> {
+  const builders = new Map<string, string>();
+  for (const service of services) {
     const image = serviceImage(project, service);
-    if (built.has(image)) continue;
-    built.add(image);
-    await buildService(engine, project, service, options);
+    if (!builders.has(image)) builders.set(image, service.name);
   }
+  const building = new Set(builders.values());
+  const waitsFor = (service: ServiceConfig): string[] =>
+    buildDependencies(service).flatMap((name) => {
+      const dependency = project.services[name];
+      // One outside the project (a profile's, not enabled) has no build to wait for.
+      if (!dependency) return [];
+      const builder = builders.get(serviceImage(project, dependency));
+      return builder !== undefined && builder !== name && builder !== service.name ? [name, builder] : [name];
+    });
+  const cancel = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
+  let failure: { error: unknown } | undefined;
+  const walked = closure(project, [...building], waitsFor);
+  await inDependencyOrder(
+    project,
+    walked,
+    async (name) => {
+      if (!building.has(name)) return;
+      try {
+        await buildService(engine, project, projectService(project, name), { ...options, signal });
+      } catch (error) {
+        failure ??= { error };
+        cancel.abort();
+        throw error;
+      }
+    },
+    { dependencies: waitsFor, ...(options.parallel !== undefined ? { parallel: options.parallel } : {}) },
+  ).catch((error: unknown) => {
+    // The first build's failure, not the cancellations it caused in the others.
+    throw failure ? failure.error : error;
+  });
 }
 
 /**

@@ -21,3 +21,6 @@ export { shellSplit } from './shellwords';
 export { watch, watchRules, watchTriggers, watchEventText, WatchRule, type WatchAction, type WatchEvent, type WatchExec, type WatchOptions, type WatchTrigger, type PathMapping } from './watch';
 // `docker stack` on a swarm: compose files as swarm services, networks, secrets and configs.
 export * from './stack';
+// `compose publish` and `-f oci://…` / `include: oci://…`: compose projects as OCI artifacts.
+export { publish, checkOciVersion, isPublishCanceled, type OciVersion, type PublishOptions, type PublishResult } from './publish';
+export { ComposeMediaTypes, ComposeAnnotations, composeCacheDir, OCI_PREFIX, type OciRemoteOptions } from './oci';

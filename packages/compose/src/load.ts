@@ -5,9 +5,10 @@ import { CtrError } from '@ctr/errors';
 import { canonicalFile, type CanonicalContext } from './canonical';
 import { readDotenv } from './dotenv';
 import { interpolateTree, isPlainObject, substitute, type Lookup } from './interpolate';
-import { mergeTrees, parseComposeYaml, stripMarkers } from './merge';
+import { mergeTrees, parseComposeDocuments, stripMarkers } from './merge';
 import type { ComposeProject, FileObjectConfig, NetworkConfig, ServiceConfig, VolumeConfig } from './model';
 import { checkConsistency, normalizeFileObject, normalizeNetwork, normalizeService, normalizeVolume } from './normalize';
+import { isOciPath, OciRemoteLoader, type OciRemoteOptions } from './oci';
 import { validateFile } from './validate';
 
 export { projectConfig, type ConfigOutputOptions } from './config-output';
@@ -34,6 +35,8 @@ export interface LoadOptions {
   services?: string[];
   /** What `-f -` reads. */
   stdin?: () => Promise<string>;
+  /** How `oci://` files and includes are pulled: the registry client's settings, the cache directory, a signal. */
+  oci?: OciRemoteOptions;
 }
 
 type Tree = Record<string, unknown>;
@@ -93,7 +96,8 @@ interface FileSource {
   text: string;
 }
 
-async function readSources(files: string[], cwd: string, stdin: LoadOptions['stdin']): Promise<FileSource[]> {
+/** The files' text: `-` is stdin, an `oci://` reference the compose.yaml it was pulled into. */
+async function readSources(files: string[], cwd: string, stdin: LoadOptions['stdin'], remote: OciRemoteLoader): Promise<FileSource[]> {
   const sources: FileSource[] = [];
   for (const file of files) {
     if (file === '-') {
@@ -101,7 +105,7 @@ async function readSources(files: string[], cwd: string, stdin: LoadOptions['std
       sources.push({ path: '-', text: await stdin() });
       continue;
     }
-    const path = resolve(cwd, file);
+    const path = isOciPath(file) ? await remote.load(file) : resolve(cwd, file);
     const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') throw new CtrError('NotFound', `open ${path}: no such file or directory`);
       throw error;
@@ -134,11 +138,22 @@ interface FileLoader {
   warnings: string[];
   home: string;
   workingDir: string;
+  remote: OciRemoteLoader;
+}
+
+/** A file's YAML documents each loaded as loadFile loads a file, merged in order as compose-go merges them. */
+async function loadDocuments(source: FileSource, loader: FileLoader, baseDir: string, documents = parseComposeDocuments(source.text, source.path), chain: string[] = []): Promise<Tree> {
+  let merged: Tree = {};
+  for (const [index, document] of documents.entries()) {
+    const file = await loadFile(source, loader, baseDir, document, chain);
+    merged = index === 0 ? file : (mergeTrees(merged, file, []) as Tree);
+  }
+  return merged;
 }
 
 /** One file: parsed, interpolated, checked against the schema, in canonical form, its `extends` resolved. */
-async function loadFile(source: FileSource, loader: FileLoader, baseDir: string, parsed?: Tree, chain: string[] = []): Promise<Tree> {
-  let tree = parsed ?? parseComposeYaml(source.text, source.path);
+async function loadFile(source: FileSource, loader: FileLoader, baseDir: string, parsed: Tree, chain: string[]): Promise<Tree> {
+  let tree = parsed;
   if (tree.version !== undefined) {
     loader.warnings.push(`${source.path}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`);
   }
@@ -166,8 +181,8 @@ async function loadFile(source: FileSource, loader: FileLoader, baseDir: string,
       if (seen.includes(key) || chain.includes(key)) throw new CtrError('InvalidArgument', `circular reference with extends ${seen.concat(key).join(' -> ')}`);
       let base: Tree | undefined;
       if (path) {
-        const [other] = await readSources([path], loader.workingDir, undefined);
-        const otherFile = await loadFile(other as FileSource, loader, dirname(path), undefined, [...chain, ...seen, `${source.path}#${name}`]);
+        const [other] = await readSources([path], loader.workingDir, undefined, loader.remote);
+        const otherFile = await loadDocuments(other as FileSource, loader, dirname(path), undefined, [...chain, ...seen, `${source.path}#${name}`]);
         base = (otherFile.services as Record<string, Tree> | undefined)?.[target];
       } else if (services[target]) {
         base = await resolveService(target, [...seen, `${source.path}#${name}`]);
@@ -195,13 +210,14 @@ const SECTIONS = ['services', 'networks', 'volumes', 'secrets', 'configs'];
  */
 async function include(file: Tree, entry: unknown, fileDir: string, loader: FileLoader, chain: string[]): Promise<void> {
   const spec = isPlainObject(entry) ? entry : { path: entry };
-  const paths = (Array.isArray(spec.path) ? spec.path : [spec.path]).map((path) => resolve(fileDir, String(path)));
+  // An `oci://` include is loaded from the directory it was pulled into, which is its project directory by default.
+  const paths = await Promise.all((Array.isArray(spec.path) ? spec.path : [spec.path]).map((path) => (isOciPath(String(path)) ? loader.remote.load(String(path)) : resolve(fileDir, String(path)))));
   const first = paths[0] as string;
   if (chain.includes(first)) throw new CtrError('InvalidArgument', `include cycle detected: ${[...chain, first].join(' -> ')}`);
   const baseDir = spec.project_directory !== undefined ? resolve(fileDir, String(spec.project_directory)) : dirname(first);
   let included: Tree = {};
-  for (const [index, source] of (await readSources(paths, fileDir, undefined)).entries()) {
-    const tree = await loadFile(source, loader, baseDir, undefined, chain);
+  for (const [index, source] of (await readSources(paths, fileDir, undefined, loader.remote)).entries()) {
+    const tree = await loadDocuments(source, loader, baseDir, undefined, chain);
     included = index === 0 ? (stripMarkers(tree) as Tree) : (mergeTrees(included, tree, []) as Tree);
   }
   for (const section of SECTIONS) {
@@ -218,7 +234,7 @@ async function include(file: Tree, entry: unknown, fileDir: string, loader: File
 }
 
 /** The top-level `name:` of the files (the last wins), interpolated alone as compose-go reads it before the rest. */
-function nameFromFiles(parsed: Tree[], lookup: Lookup, interpolate: boolean): string | undefined {
+function nameFromFiles(parsed: readonly Tree[], lookup: Lookup, interpolate: boolean): string | undefined {
   let name: string | undefined;
   for (const tree of parsed) if (typeof tree.name === 'string' && tree.name !== '') name = interpolate ? substitute(tree.name, lookup) : tree.name;
   return name;
@@ -237,12 +253,22 @@ function activeProfiles(options: LoadOptions, env: Record<string, string>): stri
  * `project.warnings`, for the CLI to print.
  */
 export async function loadProject(options: LoadOptions = {}): Promise<ComposeProject> {
-  const cwd = resolve(options.cwd ?? process.cwd());
   const processEnv = Object.fromEntries(Object.entries(options.env ?? process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const remote = new OciRemoteLoader(processEnv, options.oci);
+  try {
+    return await load(options, processEnv, remote);
+  } finally {
+    await remote.close();
+  }
+}
+
+async function load(options: LoadOptions, processEnv: Record<string, string>, remote: OciRemoteLoader): Promise<ComposeProject> {
+  const cwd = resolve(options.cwd ?? process.cwd());
   const warnings: string[] = [];
   const projectDirectory = options.projectDirectory ? resolve(cwd, options.projectDirectory) : undefined;
+  // An `oci://` file's directory is the cache's: the `.env` read is the one where compose runs.
   const firstFile = options.files?.find((file) => file !== '-');
-  const envDir = projectDirectory ?? (firstFile ? dirname(resolve(cwd, firstFile)) : cwd);
+  const envDir = projectDirectory ?? (firstFile && !isOciPath(firstFile) ? dirname(resolve(cwd, firstFile)) : cwd);
   const explicitEnvFiles = options.envFiles !== undefined && options.envFiles.length > 0;
   const { env, files: envFilesRead } = await projectEnvironment(
     explicitEnvFiles ? (options.envFiles as string[]).map((file) => resolve(cwd, file)) : options.dotenv === false ? [] : [join(envDir, '.env')],
@@ -253,14 +279,14 @@ export async function loadProject(options: LoadOptions = {}): Promise<ComposePro
   let files = options.files && options.files.length > 0 ? options.files : undefined;
   if (!files && env.COMPOSE_FILE) files = env.COMPOSE_FILE.split(env.COMPOSE_PATH_SEPARATOR || ':').filter((f) => f !== '');
   files ??= await discoverFiles(projectDirectory ?? cwd, warnings);
-  const sources = await readSources(files, cwd, options.stdin);
+  const sources = await readSources(files, cwd, options.stdin, remote);
   const first = sources[0] as FileSource;
   const workingDir = projectDirectory ?? (first.path === '-' ? cwd : dirname(first.path));
 
   const interpolate = options.interpolate !== false;
-  const parsed = sources.map((source) => parseComposeYaml(source.text, source.path));
+  const parsed = sources.map((source) => parseComposeDocuments(source.text, source.path));
   const lookup: Lookup = (name) => env[name];
-  const explicitName = options.projectName || env.COMPOSE_PROJECT_NAME || nameFromFiles(parsed, lookup, interpolate);
+  const explicitName = options.projectName || env.COMPOSE_PROJECT_NAME || nameFromFiles(parsed.flat(), lookup, interpolate);
   const name = explicitName ? checkProjectName(explicitName) : normalizeProjectName(basename(workingDir));
   if (name === '') throw new CtrError('InvalidArgument', 'project name must not be empty');
   // compose-go offers the project's name to interpolation.
@@ -274,10 +300,11 @@ export async function loadProject(options: LoadOptions = {}): Promise<ComposePro
     warnings,
     home: processEnv.HOME ?? homedir(),
     workingDir,
+    remote,
   };
   let merged: Tree = {};
   for (const [index, source] of sources.entries()) {
-    const file = await loadFile(source, loader, workingDir, parsed[index]);
+    const file = await loadDocuments(source, loader, workingDir, parsed[index]);
     merged = index === 0 ? (stripMarkers(file) as Tree) : (mergeTrees(merged, file, []) as Tree);
   }
   for (const key of unset) warnings.push(`The ${JSON.stringify(key)} variable is not set. Defaulting to a blank string.`);

@@ -13,7 +13,23 @@ export const OVERRIDE = '\u0000compose:override';
  */
 export function parseComposeYaml(text: string, file: string): Record<string, unknown> {
   const lines = new YAML.LineCounter();
-  const doc = YAML.parseDocument(text, { merge: true, prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  return documentValue(YAML.parseDocument(text, { ...PARSE_OPTIONS, lineCounter: lines }), lines, file);
+}
+
+/**
+ * Each YAML document of a compose file (`---` between them), as parseComposeYaml reads one:
+ * compose-go loads a multi-document file as that many files merged in order, which is how an
+ * `oci://` artifact's compose files come back, one document each.
+ */
+export function parseComposeDocuments(text: string, file: string): Record<string, unknown>[] {
+  const lines = new YAML.LineCounter();
+  const documents = YAML.parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter: lines });
+  return documents.length === 0 ? [{}] : documents.map((doc) => documentValue(doc, lines, file));
+}
+
+const PARSE_OPTIONS = { merge: true, prettyErrors: false, uniqueKeys: true } as const;
+
+function documentValue(doc: YAML.Document, lines: YAML.LineCounter, file: string): Record<string, unknown> {
   if (doc.errors.length > 0) {
     const error = doc.errors[0] as YAML.YAMLError;
     throw new CtrError('InvalidArgument', `${file}: yaml: line ${lines.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);

@@ -120,6 +120,8 @@ export interface BuildConfig {
   pull?: boolean;
   tags: string[];
   cache_from: string[];
+  /** Named contexts by name: a directory (absolute), `docker-image://REF`, or `service:NAME` for another service's image. */
+  additional_contexts?: Record<string, string>;
   extra_hosts: string[];
   shm_size?: string;
   secrets: ServiceFileReference[];

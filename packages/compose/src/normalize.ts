@@ -94,6 +94,7 @@ function build(raw: Tree): BuildConfig {
     pull: bool(raw.pull),
     tags: strings(raw.tags),
     cache_from: strings(raw.cache_from),
+    additional_contexts: raw.additional_contexts === undefined ? undefined : mapping(raw.additional_contexts),
     extra_hosts: strings(raw.extra_hosts),
     shm_size: str(raw.shm_size),
     secrets: fileReferences(raw.secrets),

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import type { ComposeApi, ComposeEngine, ComposeProject } from '@ctr/compose';
+import type { RegistryClientOptions } from '@ctr/registry';
 import { CtrError, invalidArgument } from '@ctr/errors';
 import type { Command, Io } from '../command';
-import { clientDebug, getEngine } from '../context';
+import { clientDebug, getEngine, insecureRegistries } from '../context';
 import { moreInformation, reportError } from '../errors';
 import { bool, list, num, parseFlags, str, type FlagSpec } from '../flags';
 import { commandHelp, groupHelp } from '../help';
@@ -82,6 +83,7 @@ export class ComposeSession {
       ...(projectDirectory !== undefined ? { projectDirectory } : {}),
       ...(options.interpolate === false ? { interpolate: false } : {}),
       stdin: () => readAll(this.io.stdin),
+      oci: { registry: () => composeRegistry(this.io) },
     });
     for (const message of project.warnings ?? []) warn(this.io, message, this.started);
     for (const service of services) if (!Object.hasOwn(project.services, service)) throw noSuchService(service);
@@ -137,6 +139,14 @@ export class ComposeSession {
   }
 }
 
+/**
+ * What compose's registry access (`-f oci://…`, `include: oci://…`, `publish`) is configured
+ * with: docker's config for credentials, and the engine's insecure registries (`insecure` adds some).
+ */
+export function composeRegistry(io: Io, insecure: readonly string[] = []): RegistryClientOptions {
+  return { dockerConfig: { env: io.env }, insecureRegistries: [...insecureRegistries(), ...insecure] };
+}
+
 /** compose's error for a service the project does not have. */
 export function noSuchService(service: string): CtrError {
   return new CtrError('NotFound', `no such service: ${service}`);
@@ -172,7 +182,8 @@ function subCommands(session: ComposeSession): Command[] {
   const { processCommands } = require('./compose-process') as typeof import('./compose-process');
   const { extraCommands } = require('./compose-extras') as typeof import('./compose-extras');
   const { watchCommands } = require('./compose-watch') as typeof import('./compose-watch');
-  return [...lifecycleCommands(session), ...viewCommands(session), ...processCommands(session), ...extraCommands(session), ...watchCommands(session)]
+  const { publishCommands } = require('./compose-publish') as typeof import('./compose-publish');
+  return [...lifecycleCommands(session), ...viewCommands(session), ...processCommands(session), ...extraCommands(session), ...watchCommands(session), ...publishCommands(session)]
     .sort((a, b) => (a.name < b.name ? -1 : 1))
     .map((command) => ({
       ...command,

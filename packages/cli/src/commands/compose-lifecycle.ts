@@ -4,7 +4,7 @@ import type { Command, Io } from '../command';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { prompt } from '../prompt';
 import { composeLibrary, noSuchService, type ComposeSession } from './compose-cli';
-import { logPrinter, shortName, type ComposeProgressView } from './compose-output';
+import { buildLines, logPrinter, shortName, type ComposeProgressView } from './compose-output';
 
 /** docker compose's create, up, down, start, stop, restart, kill, pause, unpause and rm. */
 
@@ -72,9 +72,9 @@ function createOptions(args: ParsedArgs, project: ComposeProject, env: NodeJS.Pr
   };
 }
 
-/** The builds' output above the progress, as `compose build` prints it on stderr. */
-export function buildOutput(view: ComposeProgressView): Pick<CreateOptions, 'onBuildOutput'> {
-  return { onBuildOutput: (_service, line) => view.print(line) };
+/** The builds' output above the progress, as `compose build` prints it on stderr (`buildLines`). */
+export function buildOutput(view: ComposeProgressView, project: ComposeProject): Pick<CreateOptions, 'onBuildOutput'> {
+  return { onBuildOutput: buildLines(project, view.print) };
 }
 
 /** Drops the layer-by-layer pull progress `--quiet-pull` asks not to see. */
@@ -97,7 +97,7 @@ function create(session: ComposeSession): Command {
       const project = await session.load(services);
       const options = createOptions(args, project, session.io.env);
       const compose = await session.compose(project);
-      await session.withProgress((view) => compose.create({ ...options, ...(services.length ? { services } : {}), onProgress: quietPull(args, view.update), ...buildOutput(view) }));
+      await session.withProgress((view) => compose.create({ ...options, ...(services.length ? { services } : {}), onProgress: quietPull(args, view.update), ...buildOutput(view, project) }));
       return 0;
     },
   };
@@ -208,7 +208,7 @@ function up(session: ComposeSession): Command {
         ...waitOf(args),
       };
       if (detach || bool(args, 'no-start')) {
-        await session.withProgress((view) => compose.up({ ...common, ...(bool(args, 'no-start') ? { noStart: true } : {}), onProgress: quietPull(args, view.update), ...buildOutput(view) }));
+        await session.withProgress((view) => compose.up({ ...common, ...(bool(args, 'no-start') ? { noStart: true } : {}), onProgress: quietPull(args, view.update), ...buildOutput(view, project) }));
         return 0;
       }
       return attachedUp(session, compose, project, args, io, common, attachedServices(project, services, args));
@@ -283,7 +283,7 @@ async function attachedUp(session: ComposeSession, compose: ComposeApi, project:
     let result: UpResult;
     try {
       result = await session.withProgress((view) =>
-        compose.up({ ...common, signal: controller.signal, onAttach, attachTo: attach, onProgress: quietPull(args, view.update), ...buildOutput(view) }),
+        compose.up({ ...common, signal: controller.signal, onAttach, attachTo: attach, onProgress: quietPull(args, view.update), ...buildOutput(view, project) }),
       );
     } catch (error) {
       if (controller.signal.aborted) return 130;

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { ComposeProgress } from '@ctr/compose';
+import type { ComposeProgress, ComposeProject } from '@ctr/compose';
 import { invalidArgument } from '@ctr/errors';
 import type { Io } from '../command';
 import { bool, type ParsedArgs } from '../flags';
@@ -61,7 +61,8 @@ export class ComposeProgressView {
   /** The callback the library's `onProgress` takes. */
   readonly update = (event: ComposeProgress): void => {
     if (this.stopped || this.mode === 'quiet') return;
-    const id = event.name ? `${event.resource} ${event.name}` : event.resource;
+    // A resource kind, its name, or (publish's repository) a name alone.
+    const id = [event.resource, event.name].filter((part) => part !== '').join(' ');
     if (this.mode === 'plain') {
       this.out.write(`${this.prefix} ${id}  ${statusText(event)}\n`);
       return;
@@ -139,6 +140,17 @@ export class ComposeProgressView {
     this.out.write(`${up}\r${ESC}?25l${[header, ...rows].map((row) => `${ESC}2K${row}\n`).join('')}${ESC}?25h`);
     this.drawn = rows.length + 1;
   }
+}
+
+/**
+ * Where the lines of the builds a verb makes go: after their service's name (`[web] Step 1/2 :
+ * FROM busybox`) when the project has more than one service to build, as buildx names each
+ * build's steps after its service, so builds made at once stay told apart; one build's lines
+ * are docker build's own.
+ */
+export function buildLines(project: ComposeProject, write: (line: string) => void): (service: string, line: string) => void {
+  const builds = Object.values(project.services).filter((service) => service.build !== undefined).length;
+  return builds > 1 ? (service, line) => write(`[${service}] ${line}`) : (_service, line) => write(line);
 }
 
 /** The progress mode in force: `--progress` (or $COMPOSE_PROGRESS) checked against `--ansi`, as compose does. */

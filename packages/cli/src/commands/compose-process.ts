@@ -4,6 +4,7 @@ import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { terminalSession } from '../terminal';
 import { composeLibrary, type ComposeSession } from './compose-cli';
 import { buildOutput } from './compose-lifecycle';
+import { buildLines } from './compose-output';
 import { keyValues } from './create-flags';
 
 /** docker compose's exec and run (a program in a service's container), build, pull and push. */
@@ -136,7 +137,7 @@ function run(session: ComposeSession): Command {
             stdout: io.stdout,
             stderr: io.stderr,
             onProgress: view.update,
-            ...buildOutput(view),
+            ...buildOutput(view, project),
           }),
         ),
       );
@@ -173,7 +174,8 @@ function build(session: ComposeSession): Command {
     ],
     async run(args, io) {
       const services = args.positionals;
-      const compose = await session.compose(await session.load(services));
+      const project = await session.load(services);
+      const compose = await session.compose(project);
       const quiet = bool(args, 'quiet');
       await compose.build({
         ...(services.length ? { services } : {}),
@@ -181,7 +183,7 @@ function build(session: ComposeSession): Command {
         pull: bool(args, 'pull'),
         buildArgs: buildArgs(list(args, 'build-arg'), io.env),
         // The build's own output is its progress, as docker build's classic output.
-        ...(quiet ? {} : { onOutput: (_service: string, line: string) => void io.stderr.write(`${line}\n`) }),
+        ...(quiet ? {} : { onOutput: buildLines(project, (line) => void io.stderr.write(`${line}\n`)) }),
       });
       return 0;
     },

@@ -2,7 +2,7 @@ import type { AttachEvent, ComposeApi, ComposeProject, WatchOptions } from '@ctr
 import type { Command, Io } from '../command';
 import { bool } from '../flags';
 import { composeLibrary, untilInterrupted, type ComposeSession } from './compose-cli';
-import { ComposeProgressView, LogPrinter, progressMode, warn } from './compose-output';
+import { buildLines, ComposeProgressView, LogPrinter, progressMode, warn } from './compose-output';
 
 /** docker compose's watch, and what `up --watch` shares with it. */
 
@@ -38,7 +38,7 @@ export async function runWatch(session: ComposeSession, compose: ComposeApi, ser
       if (event.type === 'warning' || (event.type === 'failed' && event.step === 'changes')) warn(io, text(event), session.started);
       else output.printer.watch(text(event));
     },
-    ...(output.quiet ? {} : { onBuildOutput: (_service: string, line: string) => output.printer.watch(line) }),
+    ...(output.quiet ? {} : { onBuildOutput: buildLines(compose.project, (line) => output.printer.watch(line)) }),
     ...(output.onAttach ? { onAttach: output.onAttach } : {}),
   };
   try {
@@ -79,7 +79,7 @@ function watch(session: ComposeSession): Command {
       if (!bool(args, 'no-up')) {
         const starting = await session.compose(withWatchBuilds(project));
         await session.withProgress((view) =>
-          starting.up({ ...(services.length ? { services } : {}), ...(bool(args, 'quiet') ? {} : { onBuildOutput: (_service, line) => view.print(line) }), onProgress: view.update }),
+          starting.up({ ...(services.length ? { services } : {}), ...(bool(args, 'quiet') ? {} : { onBuildOutput: buildLines(project, view.print) }), onProgress: view.update }),
         );
       }
       const compose = await session.compose(project);

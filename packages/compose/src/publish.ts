@@ -1,0 +1,362 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import * as YAML from 'yaml';
+import { CtrError, isCtrError } from '@ctr/errors';
+import { createManifest, digestOf, formatReference, goRfc3339, MediaTypes, MemoryContentStore, serializeManifest, type Descriptor } from '@ctr/image';
+import type { RegistryClient } from '@ctr/registry';
+import type { ComposeProgress } from './compose';
+import { push } from './images';
+import { isPlainObject, substitute } from './interpolate';
+import { COMPOSE_VERSION, type ComposeEngine } from './labels';
+import type { ComposeProject, ServiceConfig, ServiceVolume } from './model';
+import { ComposeAnnotations, ComposeMediaTypes, isOciPath, ociReference } from './oci';
+
+/**
+ * `docker compose publish`: the project's compose files (and, with `--with-env`, its env
+ * files) pushed to a registry as one OCI artifact, after compose's checks and questions.
+ */
+
+/** `--oci-version`: the manifest's shape. 1.1 says `artifactType`; 1.0 marks the config's media type instead. */
+export type OciVersion = '1.0' | '1.1';
+
+export interface PublishOptions {
+  /** What pushes the artifact (and resolves image digests): the caller's, with its registries' settings and credentials. */
+  client: RegistryClient;
+  /** Where the images of services with both `build:` and `image:` are pushed from first, failures only warned about, as compose does. */
+  engine?: ComposeEngine;
+  /** The manifest's shape; none tries 1.1 and falls back to 1.0 when the registry refuses it (a 4xx other than auth). */
+  ociVersion?: OciVersion;
+  /** `--with-env`: the services' env files go in the artifact, and env declarations are published without a question. */
+  withEnv?: boolean;
+  /** `--resolve-image-digests`: a last compose file pins every service's image to the digest its registry has now. */
+  resolveImageDigests?: boolean;
+  /**
+   * Asked (compose's words, a yes/no question) before publishing bind mount declarations, env
+   * declarations or literal inline config content. None: every such question is answered no.
+   */
+  confirm?: (question: string) => Promise<boolean>;
+  /** `--dry-run`: every check and layer, no push. */
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (event: ComposeProgress) => void;
+}
+
+export interface PublishResult {
+  /** The repository as normalised (`127.0.0.1:5000/app:latest`). */
+  reference: string;
+  /** The artifact's manifest. */
+  descriptor: Descriptor;
+  /** The manifest shape the registry took. */
+  ociVersion: OciVersion;
+}
+
+export function checkOciVersion(value: string): OciVersion {
+  if (value === '1.0' || value === '1.1') return value;
+  throw new CtrError('InvalidArgument', `unsupported OCI version: ${value}`);
+}
+
+/** What compose asks before publishing, refused unless the answer is yes (compose's api.ErrCanceled, its status 130). */
+export function isPublishCanceled(error: unknown): boolean {
+  return isCtrError(error) && error.code === 'Aborted' && error.details.publishCanceled === true;
+}
+
+type Tree = Record<string, unknown>;
+
+/** One compose file as it will be published: its bytes, with env_file and extends paths renamed to the artifact's names. */
+interface PublishedFile {
+  path: string;
+  /** Its layer's `com.docker.compose.file`: a project file's base name, an extended file's hashed name. */
+  name: string;
+  /** Named by an `extends:` (not one of the project's files): its layer is written beside compose.yaml, not into it. */
+  extended: boolean;
+  bytes: Buffer;
+  /** Its YAML documents as plain values, before renaming: what the checks read. */
+  documents: Tree[];
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** The artifact's name for a local env file or extended compose file: a hash of its path, as compose names them. */
+const hashedName = (path: string, extension: '.env' | '.yaml'): string => `${sha256(path)}${extension}`;
+
+/** Walks the compose files to publish: the project's, then each local file an `extends:` names, renaming their paths. */
+class ArtifactFiles {
+  readonly files: PublishedFile[] = [];
+  /** Env files by absolute path → their name in the artifact. */
+  readonly envFiles = new Map<string, string>();
+  private readonly extended = new Set<string>();
+
+  constructor(private readonly project: ComposeProject) {}
+
+  /** A file and, after it, the local files its services extend; relative env_file paths are from `baseDir`, as the loader reads them. */
+  async add(path: string, baseDir: string, extended = false): Promise<void> {
+    const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') throw new CtrError('NotFound', `open ${path}: no such file or directory`);
+      throw error;
+    });
+    const documents = YAML.parseAllDocuments(text, { merge: true });
+    // Read before any renaming: the checks see the paths and values as the user wrote them.
+    const plain = documents.map((document) => (document.toJS() ?? {}) as Tree);
+    const extendedHere = new Set<string>();
+    let renamed = false;
+    const rename = (node: unknown, dir: string, extension: '.env' | '.yaml'): string => {
+      const target = this.localPath(node, dir);
+      if (extension === '.env') this.envFiles.set(target, hashedName(target, extension));
+      renamed = true;
+      return hashedName(target, extension);
+    };
+    for (const document of documents) {
+      const services = document.get('services');
+      if (!YAML.isMap(services)) continue;
+      for (const { value: service } of services.items) {
+        if (!YAML.isMap(service)) continue;
+        const envFile = service.get('env_file', true);
+        if (YAML.isScalar(envFile)) service.set('env_file', rename(envFile, baseDir, '.env'));
+        if (YAML.isSeq(envFile)) {
+          envFile.items.forEach((item, index) => {
+            if (YAML.isMap(item)) item.set('path', rename(item.get('path', true), baseDir, '.env'));
+            else envFile.set(index, rename(item, baseDir, '.env'));
+          });
+        }
+        const extend = service.get('extends', true);
+        const file = YAML.isMap(extend) ? extend.get('file', true) : undefined;
+        if (!YAML.isMap(extend) || file === undefined) continue;
+        const target = this.localPath(file, dirname(path));
+        // An extends that names no file here is a remote resource: it stays as written.
+        if (!(await stat(target).then(() => true, () => false))) continue;
+        extend.set('file', rename(file, dirname(path), '.yaml'));
+        extendedHere.add(target);
+      }
+    }
+    const name = extended ? hashedName(path, '.yaml') : basename(path);
+    this.files.push({ path, name, extended, bytes: renamed ? Buffer.from(documents.map(String).join('')) : Buffer.from(text), documents: plain });
+    for (const target of extendedHere) {
+      if (this.extended.has(target)) continue;
+      this.extended.add(target);
+      await this.add(target, dirname(target), true);
+    }
+  }
+
+  /** A path as the files write it (interpolated from the project's environment), made absolute from `dir`. */
+  private localPath(node: unknown, dir: string): string {
+    return resolve(dir, substitute(String(YAML.isScalar(node) ? node.value : node), (name) => this.project.environment[name]));
+  }
+}
+
+/** A layer whose bytes travel in the manifest too (`data`), as compose's descriptors do. */
+function layer(mediaType: string, bytes: Buffer, annotations: Record<string, string>): { descriptor: Descriptor; bytes: Buffer } {
+  return { descriptor: { mediaType, digest: digestOf(bytes), size: bytes.length, annotations, data: bytes.toString('base64') }, bytes };
+}
+
+const composeFileLayer = (name: string, bytes: Buffer, annotations: Record<string, string> = {}): { descriptor: Descriptor; bytes: Buffer } =>
+  layer(ComposeMediaTypes.file, bytes, { [ComposeAnnotations.file]: name, [ComposeAnnotations.version]: COMPOSE_VERSION, ...annotations });
+
+/** Every service, those profiles leave out too: compose publishes with all profiles on. */
+function allServices(project: ComposeProject): ServiceConfig[] {
+  return Object.values({ ...project.services, ...(project.disabled_services ?? {}) }).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+function buildOnlyRefusal(project: ComposeProject): CtrError | undefined {
+  const names = allServices(project).filter((service) => service.image === undefined && service.build !== undefined).map((service) => service.name);
+  if (names.length === 0) return undefined;
+  return new CtrError('InvalidArgument', `your Compose stack cannot be published as it only contains a build section for service(s):\n${names.map((name) => `- ${JSON.stringify(name)}`).join('\n')}`);
+}
+
+function hasLocalInclude(files: readonly PublishedFile[]): boolean {
+  for (const document of files.flatMap((file) => file.documents)) {
+    for (const entry of Array.isArray(document.include) ? document.include : []) {
+      const paths: unknown[] = isPlainObject(entry) ? (Array.isArray(entry.path) ? entry.path : [entry.path]) : [entry];
+      if (paths.some((path) => !isOciPath(String(path)))) return true;
+    }
+  }
+  return false;
+}
+
+/** A volume as compose-go's ServiceVolumeConfig.String writes it. */
+function volumeText(volume: ServiceVolume): string {
+  const options = [volume.read_only ? 'ro' : 'rw', ...(volume.bind?.selinux ? [volume.bind.selinux] : [])];
+  return `${volume.source ?? ''}:${volume.target}:${options.join(',')}`;
+}
+
+function bindMountQuestion(project: ComposeProject): string | undefined {
+  const found = allServices(project)
+    .map((service) => ({ name: service.name, binds: service.volumes.filter((volume) => volume.type === 'bind') }))
+    .filter((entry) => entry.binds.length > 0);
+  if (found.length === 0) return undefined;
+  const lines = found.map(({ name, binds }) => `${name}${binds.map((volume) => `${volumeText(volume)}\n`).join('')}`);
+  return (
+    'you are about to publish bind mounts declaration within your OCI artifact.\n' +
+    'only the bind mount declarations will be added to the OCI artifact (not content)\n' +
+    "please double check that you are not mounting potential user's sensitive directories or data\n" +
+    `${lines.join('')}Are you ok to publish these bind mount declarations?`
+  );
+}
+
+/**
+ * The key names the secret detector compose uses (DefangLabs' keyword detector, after Yelp's
+ * detect-secrets) takes for credentials, and the values it takes for literals: three or more
+ * characters, not starting with `$` or `{` (interpolation) nor ending with `}`.
+ */
+const SENSITIVE_KEY = /api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contraseña|contrasena/i;
+const LITERAL_VALUE = /^[^${\s].+[^}\s]$/s;
+
+/** compose's `$$` (a literal `$`) read as an ordinary character, so an escaped literal still counts as one. */
+const looksLiteral = (value: string): boolean => LITERAL_VALUE.test(value.replaceAll('$$', 'X'));
+
+function environmentEntries(environment: unknown): [string, string][] {
+  if (Array.isArray(environment)) {
+    return environment.map(String).flatMap((entry) => (entry.includes('=') ? [[entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)] as [string, string]] : []));
+  }
+  if (!isPlainObject(environment)) return [];
+  return Object.entries(environment).flatMap(([key, value]) => (value === null || value === undefined ? [] : [[key, String(value)] as [string, string]]));
+}
+
+/** compose's env question: services declaring env_file, and literal values of sensitive-looking variables, as written in the files. */
+function environmentQuestion(files: readonly PublishedFile[]): string | undefined {
+  const findings = new Map<string, { envFile: boolean; keys: Set<string> }>();
+  for (const document of files.flatMap((file) => file.documents)) {
+    for (const [name, service] of Object.entries(isPlainObject(document.services) ? document.services : {})) {
+      if (!isPlainObject(service)) continue;
+      const keys = environmentEntries(service.environment).filter(([key, value]) => SENSITIVE_KEY.test(key) && looksLiteral(value)).map(([key]) => key);
+      const envFile = service.env_file !== undefined && service.env_file !== null;
+      if (!envFile && keys.length === 0) continue;
+      const entry = findings.get(name) ?? { envFile: false, keys: new Set<string>() };
+      entry.envFile ||= envFile;
+      for (const key of keys) entry.keys.add(key);
+      findings.set(name, entry);
+    }
+  }
+  if (findings.size === 0) return undefined;
+  const lines = [...findings.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .flatMap(([name, { envFile, keys }]) => [
+      ...(envFile ? [`  service ${JSON.stringify(name)}: env_file declared\n`] : []),
+      ...(keys.size > 0 ? [`  service ${JSON.stringify(name)}: literal value for ${[...keys].sort().map((key) => JSON.stringify(key)).join(', ')}\n`] : []),
+    ]);
+  return (
+    'you are about to publish env-related declarations within your OCI artifact.\n' +
+    'env_file paths and literal values for sensitive-looking keys are embedded as-is in the published YAML;\n' +
+    'interpolated values like "${VAR}" are kept symbolic and have already been excluded.\n' +
+    `${lines.join('')}Use --with-env to silence this prompt and always publish env declarations.\nAre you ok to publish these env declarations?`
+  );
+}
+
+/** compose's question on configs whose inline `content:` is a literal: it is published as written, whatever --with-env says. */
+function configContentQuestion(files: readonly PublishedFile[]): string | undefined {
+  const names = new Set<string>();
+  for (const document of files.flatMap((file) => file.documents)) {
+    for (const [name, config] of Object.entries(isPlainObject(document.configs) ? document.configs : {})) {
+      if (isPlainObject(config) && typeof config.content === 'string' && config.content !== '' && looksLiteral(config.content)) names.add(name);
+    }
+  }
+  if (names.size === 0) return undefined;
+  return `you are about to publish literal inline config content within your OCI artifact.\n${[...names].sort().map((name) => `  config ${JSON.stringify(name)}\n`).join('')}Are you ok to publish these config contents?`;
+}
+
+async function ask(question: string | undefined, options: PublishOptions): Promise<void> {
+  if (question === undefined) return;
+  if (options.confirm && (await options.confirm(question))) return;
+  throw new CtrError('Aborted', 'canceled', { details: { publishCanceled: true } });
+}
+
+/** `--resolve-image-digests`' compose file: each service's image as `name:tag@digest`, what its registry holds now. */
+async function imageDigestsFile(project: ComposeProject, options: PublishOptions): Promise<Buffer> {
+  const services: Record<string, { image: string }> = {};
+  for (const service of allServices(project)) {
+    if (service.image === undefined) continue;
+    const ref = ociReference(service.image);
+    const digest = ref.digest ?? (await options.client.resolve(ref, options.signal ? { signal: options.signal } : {})).digest;
+    services[service.name] = { image: formatReference({ ...ref, digest }) };
+  }
+  return Buffer.from(YAML.stringify({ services }));
+}
+
+/** The manifest of each shape, over the same layers, and the blobs a push of it reads. */
+function artifact(layers: readonly { descriptor: Descriptor; bytes: Buffer }[], version: OciVersion): { store: MemoryContentStore; manifest: Descriptor; blobs: Buffer[] } {
+  const empty = Buffer.from('{}');
+  const config: Descriptor = { mediaType: version === '1.1' ? MediaTypes.ociEmpty : ComposeMediaTypes.emptyConfig, digest: digestOf(empty), size: empty.length, data: empty.toString('base64') };
+  const { bytes, descriptor } = serializeManifest(
+    createManifest({
+      config,
+      layers: layers.map((l) => l.descriptor),
+      ...(version === '1.1' ? { artifactType: ComposeMediaTypes.project } : {}),
+      annotations: { 'org.opencontainers.image.created': goRfc3339(new Date()) },
+    }),
+  );
+  return { store: new MemoryContentStore(), manifest: descriptor, blobs: [empty, ...layers.map((l) => l.bytes), bytes] };
+}
+
+/** A refusal compose takes for a registry without OCI 1.1 support: a client error other than authentication's. */
+function refusesShape(error: unknown): boolean {
+  const status = isCtrError(error) ? error.details.status : undefined;
+  return typeof status === 'number' && status >= 400 && status < 500 && ![401, 403, 407].includes(status);
+}
+
+/**
+ * Publishes `project` to `repository` (`REPOSITORY[:TAG]`) as compose does: refuses what compose
+ * refuses (local includes, services with only a build section), asks what compose asks (bind
+ * mounts; env_file and sensitive-looking literal env values unless `withEnv`; literal inline
+ * config content), pushes the services' built images, then the artifact: each compose file a
+ * layer (env_file and local `extends` paths renamed to the layers that carry them), the extended
+ * files, the env files with `withEnv`, and the pinned images with `resolveImageDigests`.
+ */
+export async function publish(project: ComposeProject, repository: string, options: PublishOptions): Promise<PublishResult> {
+  const ref = ociReference(repository);
+  const files = new ArtifactFiles(project);
+  for (const path of project.config_files) await files.add(path, project.working_dir);
+  if (hasLocalInclude(files.files)) throw new CtrError('InvalidArgument', 'cannot publish compose file with local includes');
+  const buildOnly = buildOnlyRefusal(project);
+  if (buildOnly) throw buildOnly;
+  await ask(bindMountQuestion(project), options);
+  if (!options.withEnv) await ask(environmentQuestion(files.files), options);
+  await ask(configContentQuestion(files.files), options);
+
+  if (options.engine) {
+    await push(options.engine, project, {
+      ignorePushFailures: true,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  }
+
+  // The project's files first, in order (they become compose.yaml's documents), then the files they extend.
+  const ordered = [...files.files.filter((file) => !file.extended), ...files.files.filter((file) => file.extended)];
+  const layers = ordered.map((file) => composeFileLayer(file.name, file.bytes, file.extended ? { [ComposeAnnotations.extends]: 'true' } : {}));
+  if (options.withEnv) {
+    for (const [path, name] of [...files.envFiles.entries()].sort(([, a], [, b]) => (a < b ? -1 : 1))) {
+      // An env file that cannot be read is left out, as compose leaves it.
+      const bytes = await readFile(path).catch(() => undefined);
+      if (bytes) layers.push(layer(ComposeMediaTypes.envFile, bytes, { [ComposeAnnotations.envFile]: name, [ComposeAnnotations.version]: COMPOSE_VERSION }));
+    }
+  }
+  if (options.resolveImageDigests) layers.push(composeFileLayer('image-digests.yaml', await imageDigestsFile(project, options)));
+
+  const name = formatReference(ref);
+  const emit = (status: string, done: boolean): void => options.onProgress?.({ resource: '', name: repository, status, done });
+  emit('publishing', false);
+  const pushAs = async (version: OciVersion): Promise<PublishResult> => {
+    const made = artifact(layers, version);
+    for (const blob of made.blobs) await made.store.write(Readable.from([blob]));
+    if (!options.dryRun) await options.client.push(ref, { store: made.store, manifest: made.manifest, ...(options.signal ? { signal: options.signal } : {}) });
+    return { reference: name, descriptor: made.manifest, ociVersion: version };
+  };
+  try {
+    let result: PublishResult;
+    if (options.ociVersion) result = await pushAs(options.ociVersion);
+    else {
+      try {
+        result = await pushAs('1.1');
+      } catch (error) {
+        if (!refusesShape(error)) throw error;
+        result = await pushAs('1.0');
+      }
+    }
+    emit('published', true);
+    return result;
+  } catch (error) {
+    emit('Error', true);
+    throw error;
+  }
+}

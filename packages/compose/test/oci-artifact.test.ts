@@ -1,0 +1,266 @@
+/**
+ * Compose projects as OCI artifacts, against ctr's registry server on 127.0.0.1: `publish`
+ * (compose's manifest shapes, layers, annotations, refusals and questions) and loading back
+ * through `-f oci://…` and `include: oci://…`, as docker compose does.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createManifest, digestOf, MediaTypes, MemoryContentStore, parseManifest, serializeManifest, type ImageManifest } from '@ctr/image';
+import { RegistryClient, RegistryServer } from '@ctr/registry';
+import { loadProject, projectConfig } from '../src/load';
+import type { ComposeProject } from '../src/model';
+import { ComposeAnnotations, ComposeMediaTypes } from '../src/oci';
+import { isPublishCanceled, publish, type PublishOptions } from '../src/publish';
+import { fixture, removeFixtures } from './load-support';
+
+let registry: RegistryServer;
+let client: RegistryClient;
+let work: string;
+/** The environment every load runs with: no docker config of the machine's, a cache of the test's own. */
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'ctr-compose-oci-'));
+  registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
+  await registry.listen();
+  env = { DOCKER_CONFIG: join(work, 'docker'), XDG_CACHE_HOME: join(work, 'cache') };
+  client = new RegistryClient({ dockerConfig: { env } });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await registry?.close();
+  await removeFixtures();
+  await rm(work, { recursive: true, force: true });
+});
+
+/** A project in a fresh directory, loaded as `ctr compose` loads it. */
+async function project(files: Record<string, string>): Promise<ComposeProject> {
+  return loadProject({ cwd: await fixture(files), env });
+}
+
+const yes = (): Promise<boolean> => Promise.resolve(true);
+
+async function published(files: Record<string, string>, tag: string, options: Partial<PublishOptions> = {}): Promise<string> {
+  const repository = `${registry.host}/compose/${tag}`;
+  await publish(await project(files), repository, { client, confirm: yes, ...options });
+  return repository;
+}
+
+async function manifestOf(repository: string): Promise<ImageManifest> {
+  const fetched = await client.fetchManifest(repository);
+  return parseManifest(fetched.bytes, fetched.descriptor.mediaType);
+}
+
+const fromOci = (repository: string, extra: Record<string, string> = {}): Promise<ComposeProject> =>
+  loadProject({ cwd: work, env: { ...env, ...extra }, files: [`oci://${repository}`] });
+
+const WEB = 'name: shop\nservices:\n  web:\n    image: busybox\n    command: ["sleep", "1d"]\n    ports: ["8080:80"]\n';
+
+describe('publish', () => {
+  test('pushes an OCI 1.1 artifact: compose artifactType, the empty config, one layer per compose file', async () => {
+    const repository = await published({ 'compose.yaml': WEB, 'compose.override.yaml': 'services:\n  web:\n    labels: [tier=front]\n' }, 'shape:1');
+    const manifest = await manifestOf(repository);
+    expect(manifest.artifactType).toBe(ComposeMediaTypes.project);
+    expect(manifest.config).toMatchObject({ mediaType: MediaTypes.ociEmpty, digest: digestOf(Buffer.from('{}')), size: 2 });
+    expect(manifest.layers.map((layer) => [layer.mediaType, layer.annotations?.[ComposeAnnotations.file]])).toEqual([
+      [ComposeMediaTypes.file, 'compose.yaml'],
+      [ComposeMediaTypes.file, 'compose.override.yaml'],
+    ]);
+    expect(manifest.layers[0]?.annotations?.[ComposeAnnotations.version]).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(manifest.annotations?.['org.opencontainers.image.created']).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  test('--oci-version 1.0 marks the config instead of an artifactType', async () => {
+    const repository = await published({ 'compose.yaml': WEB }, 'shape:1.0', { ociVersion: '1.0' });
+    const manifest = await manifestOf(repository);
+    expect(manifest.artifactType).toBeUndefined();
+    expect(manifest.config.mediaType).toBe(ComposeMediaTypes.emptyConfig);
+  });
+
+  test('a dry run checks and builds everything but pushes nothing', async () => {
+    const repository = `${registry.host}/compose/dry:1`;
+    const result = await publish(await project({ 'compose.yaml': WEB }), repository, { client, dryRun: true });
+    expect(result.reference).toBe(repository);
+    await expect(client.fetchManifest(repository)).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
+  test('reports publishing, then published, under the repository name', async () => {
+    const events: string[] = [];
+    await published({ 'compose.yaml': WEB }, 'events:1', { onProgress: (event) => events.push(`${event.name} ${event.status}`) });
+    expect(events).toEqual([`${registry.host}/compose/events:1 publishing`, `${registry.host}/compose/events:1 published`]);
+  });
+
+  test('refuses services with only a build section, naming them', async () => {
+    const files = { 'compose.yaml': 'services:\n  b:\n    build: .\n  a:\n    build: .\n  ok:\n    image: busybox\n' };
+    await expect(published(files, 'refused:build')).rejects.toThrow('your Compose stack cannot be published as it only contains a build section for service(s):\n- "a"\n- "b"');
+  });
+
+  test('refuses a project with a local include', async () => {
+    const files = { 'compose.yaml': 'include: [other.yaml]\nservices:\n  web:\n    image: busybox\n', 'other.yaml': 'services:\n  db:\n    image: busybox\n' };
+    await expect(published(files, 'refused:include')).rejects.toThrow('cannot publish compose file with local includes');
+  });
+
+  test('asks before publishing bind mount declarations; no is compose\'s cancel', async () => {
+    const questions: string[] = [];
+    const files = { 'compose.yaml': 'services:\n  web:\n    image: busybox\n    volumes: ["/srv/data:/user-data:ro"]\n' };
+    const refused = published(files, 'asked:bind', { confirm: (question) => Promise.resolve(Boolean(questions.push(question)) && false) });
+    expect(isPublishCanceled(await refused.catch((error: unknown) => error))).toBe(true);
+    expect(questions).toEqual([
+      'you are about to publish bind mounts declaration within your OCI artifact.\n' +
+        'only the bind mount declarations will be added to the OCI artifact (not content)\n' +
+        "please double check that you are not mounting potential user's sensitive directories or data\n" +
+        'web/srv/data:/user-data:ro\n' +
+        'Are you ok to publish these bind mount declarations?',
+    ]);
+  });
+
+  test('without a way to ask, a question is answered no', async () => {
+    const files = { 'compose.yaml': 'services:\n  web:\n    image: busybox\n    volumes: ["/srv:/srv"]\n' };
+    const refused = publish(await project(files), `${registry.host}/compose/asked:none`, { client });
+    expect(isPublishCanceled(await refused.catch((error: unknown) => error))).toBe(true);
+  });
+
+  test('asks about env_file and literal sensitive values, not interpolated ones', async () => {
+    const questions: string[] = [];
+    const files = {
+      'compose.yaml': 'services:\n  web:\n    image: busybox\n    env_file: web.env\n    environment:\n      DB_PASSWORD: hunter22\n      API_KEY: ${KEY}\n      MODE: prod\n',
+      'web.env': 'A=1\n',
+    };
+    await published(files, 'asked:env', { confirm: (question) => Promise.resolve(questions.push(question) > 0) });
+    expect(questions).toEqual([
+      'you are about to publish env-related declarations within your OCI artifact.\n' +
+        'env_file paths and literal values for sensitive-looking keys are embedded as-is in the published YAML;\n' +
+        'interpolated values like "${VAR}" are kept symbolic and have already been excluded.\n' +
+        '  service "web": env_file declared\n' +
+        '  service "web": literal value for "DB_PASSWORD"\n' +
+        'Use --with-env to silence this prompt and always publish env declarations.\n' +
+        'Are you ok to publish these env declarations?',
+    ]);
+  });
+
+  test('--with-env publishes env declarations without asking, and the env files as layers', async () => {
+    const files = { 'compose.yaml': 'services:\n  web:\n    image: busybox\n    env_file: web.env\n    environment:\n      DB_PASSWORD: hunter22\n', 'web.env': 'GREETING=hello\n' };
+    const repository = await published(files, 'env:1', { withEnv: true, confirm: undefined });
+    const layers = (await manifestOf(repository)).layers;
+    expect(layers.map((layer) => layer.mediaType)).toEqual([ComposeMediaTypes.file, ComposeMediaTypes.envFile]);
+    expect(layers[1]?.annotations?.[ComposeAnnotations.envFile]).toMatch(/^[0-9a-f]{64}\.env$/);
+  });
+
+  test('asks about literal inline config content even with --with-env', async () => {
+    const questions: string[] = [];
+    const files = { 'compose.yaml': 'services:\n  web:\n    image: busybox\nconfigs:\n  motd:\n    content: welcome home\n  templated:\n    content: ${MOTD}\n' };
+    await published(files, 'asked:config', { withEnv: true, confirm: (question) => Promise.resolve(questions.push(question) > 0) });
+    expect(questions).toEqual(['you are about to publish literal inline config content within your OCI artifact.\n  config "motd"\nAre you ok to publish these config contents?']);
+  });
+
+  test('refuses a repository that is no valid reference', async () => {
+    await expect(published({ 'compose.yaml': WEB }, 'Upper:1')).rejects.toThrow(/^invalid reference format/);
+  });
+
+  test('--resolve-image-digests adds a compose file pinning each image to its digest', async () => {
+    const image = `${registry.host}/compose/pinned:1`;
+    const pushed = await pushImage(image);
+    const repository = await published({ 'compose.yaml': `services:\n  web:\n    image: ${image}\n` }, 'digests:1', { resolveImageDigests: true });
+    const manifest = await manifestOf(repository);
+    expect(manifest.layers.map((layer) => layer.annotations?.[ComposeAnnotations.file])).toEqual(['compose.yaml', 'image-digests.yaml']);
+    expect((await fromOci(repository)).services.web?.image).toBe(`${image}@${pushed}`);
+  });
+});
+
+/** A minimal image (an empty config, no layers) pushed to `ref`; its manifest digest. */
+async function pushImage(ref: string): Promise<string> {
+  const store = new MemoryContentStore();
+  const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+  await store.write(Readable.from([config]));
+  const { bytes, descriptor } = serializeManifest(createManifest({ config: { mediaType: MediaTypes.ociConfig, digest: digestOf(config), size: config.length }, layers: [] }));
+  await store.write(Readable.from([bytes]));
+  await client.push(ref, { store, manifest: descriptor });
+  return descriptor.digest;
+}
+
+describe('loading oci:// artifacts', () => {
+  test('-f oci://REF loads the published project: its config is the original\'s', async () => {
+    const files = { 'compose.yaml': WEB, 'compose.override.yaml': 'services:\n  web:\n    labels: [tier=front]\n    environment: [MODE=prod]\n' };
+    const original = await project(files);
+    const repository = `${registry.host}/compose/roundtrip:1`;
+    await publish(original, repository, { client, confirm: yes });
+    expect(projectConfig(await fromOci(repository))).toBe(projectConfig(original));
+  });
+
+  test('an OCI 1.0 artifact loads as a 1.1 one does', async () => {
+    const repository = await published({ 'compose.yaml': WEB }, 'roundtrip:1.0', { ociVersion: '1.0' });
+    expect(Object.keys((await fromOci(repository)).services)).toEqual(['web']);
+  });
+
+  test('the artifact is pulled once into the cache, under its manifest digest', async () => {
+    const repository = await published({ 'compose.yaml': WEB }, 'cached:1');
+    const cache = join(work, 'cache-once');
+    await fromOci(repository, { XDG_CACHE_HOME: cache });
+    const digest = (await client.resolve(repository)).digest.slice('sha256:'.length);
+    expect(await readdir(join(cache, 'docker-compose'))).toEqual([digest]);
+    expect(await readdir(join(cache, 'docker-compose', digest))).toEqual(['compose.yaml']);
+  });
+
+  test('env files published with --with-env are read back from the artifact', async () => {
+    const files = { 'compose.yaml': 'services:\n  web:\n    image: busybox\n    env_file: [web.env]\n', 'web.env': 'GREETING=hello\n' };
+    const repository = await published(files, 'env:roundtrip', { withEnv: true });
+    expect((await fromOci(repository)).services.web?.environment).toEqual({ GREETING: 'hello' });
+  });
+
+  test('a service extending a local file brings that file along', async () => {
+    const files = { 'compose.yaml': 'services:\n  web:\n    extends:\n      file: base/common.yaml\n      service: base\n', 'base/common.yaml': 'services:\n  base:\n    image: busybox\n    command: ["true"]\n' };
+    const repository = await published(files, 'extends:1');
+    const manifest = await manifestOf(repository);
+    expect(manifest.layers[1]?.annotations).toMatchObject({ [ComposeAnnotations.extends]: 'true', [ComposeAnnotations.file]: expect.stringMatching(/^[0-9a-f]{64}\.yaml$/) });
+    expect((await fromOci(repository)).services.web).toMatchObject({ image: 'busybox', command: ['true'] });
+  });
+
+  test('include: oci://REF adds the artifact\'s services to the project', async () => {
+    const repository = await published({ 'compose.yaml': 'services:\n  db:\n    image: busybox\n' }, 'included:1');
+    const loaded = await project({ 'compose.yaml': `include:\n  - oci://${repository}\nservices:\n  web:\n    image: busybox\n    depends_on: [db]\n` });
+    expect(Object.keys(loaded.services).sort()).toEqual(['db', 'web']);
+  });
+
+  test('a reference that is not valid is refused before any request', async () => {
+    await expect(fromOci(`${registry.host}/compose/Bad`)).rejects.toThrow(/^invalid reference format/);
+  });
+
+  test('a tag the registry does not have is compose\'s failed pull, NotFound', async () => {
+    const failed = fromOci(`${registry.host}/compose/absent:nope`);
+    await expect(failed).rejects.toThrow(`failed to pull OCI resource "${registry.host}/compose/absent:nope": `);
+    await expect(failed).rejects.toMatchObject({ code: 'NotFound' });
+  });
+
+  test('an image that is no compose artifact is refused in compose\'s words', async () => {
+    const image = `${registry.host}/compose/not-compose:1`;
+    await pushImage(image);
+    await expect(fromOci(image)).rejects.toThrow(`${image} is not a compose project OCI artifact, but `);
+  });
+
+  test('an artifact of another type is refused, naming the type', async () => {
+    const ref = `${registry.host}/compose/other-artifact:1`;
+    const store = new MemoryContentStore();
+    const empty = Buffer.from('{}');
+    await store.write(Readable.from([empty]));
+    const { bytes, descriptor } = serializeManifest(createManifest({ config: { mediaType: MediaTypes.ociEmpty, digest: digestOf(empty), size: 2 }, layers: [], artifactType: 'application/vnd.example.thing' }));
+    await store.write(Readable.from([bytes]));
+    await client.push(ref, { store, manifest: descriptor });
+    await expect(fromOci(ref)).rejects.toThrow(`${ref} is not a compose project OCI artifact, but application/vnd.example.thing`);
+  });
+
+  test('COMPOSE_EXPERIMENTAL_OCI_REMOTE=false turns the loader off, in compose\'s words', async () => {
+    const repository = await published({ 'compose.yaml': WEB }, 'gated:1');
+    await expect(fromOci(repository, { COMPOSE_EXPERIMENTAL_OCI_REMOTE: 'false' })).rejects.toThrow('OCI remote resource is disabled by "COMPOSE_EXPERIMENTAL_OCI_REMOTE"');
+    await expect(fromOci(repository, { COMPOSE_EXPERIMENTAL_OCI_REMOTE: 'maybe' })).rejects.toThrow(
+      'COMPOSE_EXPERIMENTAL_OCI_REMOTE environment variable expects boolean value: strconv.ParseBool: parsing "maybe": invalid syntax',
+    );
+  });
+
+  test('a compose file of several YAML documents merges them in order', async () => {
+    const loaded = await project({ 'compose.yaml': 'services:\n  web:\n    image: busybox\n---\nservices:\n  web:\n    image: busybox:1.36\n' });
+    expect(loaded.services.web?.image).toBe('busybox:1.36');
+  });
+});
