@@ -307,8 +307,8 @@ function virtualIpsAllocated(service: Service, networks: readonly SwarmNetwork[]
  * end. A port the spec cannot have now (another service or a process took it meanwhile) leaves
  * the Endpoint as it was, tried again at the next pass, as swarmkit's allocator retries a
  * service it could not allocate: the pass's own writes (the rollback itself) are not lost with
- * it, and the refusal is reported (portsRefused). Every pass runs this: what it reads before it finds work is the transaction's own services,
- * and the networks only while a rollback is under way.
+ * it, and the refusal is reported (portsRefused). Every pass runs this: what it reads before it
+ * finds work is the transaction's own services, and the networks only while a rollback is under way.
  */
 export async function allocateEndpoints(ctx: SwarmContext, tx: ClusterTx): Promise<void> {
   const services = tx.list('services');
