@@ -5,6 +5,7 @@ import {
   DAEMON_OPTIONS,
   DEFAULT_CONFIG_FILE,
   addFlagValue,
+  daemonLogLevel,
   daemonOptionOfFlag,
   engineOptionsFromConfig,
   loadDaemonConfig,
@@ -13,12 +14,15 @@ import {
   reloadedSettings,
   validateDaemonConfig,
   type DaemonConfig,
+  type DaemonLogFormat,
+  type DaemonLogLevel,
   type FlagConfig,
   type ReloadableSettings,
   type SweepReport,
 } from '@ctr/engine';
 import { startDaemon, type Daemon } from './daemon';
-import { daemonLog } from './daemon-log';
+import type { SwarmLog } from '@ctr/swarm';
+import { backgroundErrorLog, daemonLog, errorFields, requestErrorLog } from './daemon-log';
 
 /** `--config-file`, `--validate` and `--help`: ctrd's flags that are no configuration option. */
 const OWN_FLAGS = [
@@ -72,12 +76,20 @@ function parseArgs(argv: string[]): Args {
   return out;
 }
 
-/** The start's sweep in a line of the daemon's log; none when it found nothing. */
-function sweepLine(result: SweepReport | Error): string | undefined {
-  if (result instanceof Error) return `sweeping leftovers of ended processes failed (the daemon serves on): ${asCtrError(result).describe()}`;
+/** The start's sweep in the daemon's log: what it removed (nothing when it found nothing), or why it failed. */
+function logSweep(log: SwarmLog, result: SweepReport | Error): void {
+  if (result instanceof Error) {
+    log.log('warn', 'sweeping leftovers of ended processes failed (the daemon serves on)', errorFields(result));
+    return;
+  }
   const { removedIngests, removedSnapshots, removedImageUses, reclaimed } = result;
-  if (removedIngests.length + removedSnapshots.length + removedImageUses.length === 0 && reclaimed === 0) return undefined;
-  return `removed leftovers of ended processes: ${removedIngests.length} download(s), ${removedSnapshots.length} layer extraction(s), ${removedImageUses.length} image-use mark(s); ${reclaimed} bytes freed`;
+  if (removedIngests.length + removedSnapshots.length + removedImageUses.length === 0 && reclaimed === 0) return;
+  log.log('info', 'removed leftovers of ended processes', {
+    downloads: removedIngests.length,
+    'layer-extractions': removedSnapshots.length,
+    'image-use-marks': removedImageUses.length,
+    'bytes-freed': reclaimed,
+  });
 }
 
 /** TLS for the daemon's tcp:// hosts: only with client verification (`tlsverify` and its three files). */
@@ -91,8 +103,9 @@ function serverTls(config: DaemonConfig): { ca: Buffer; cert: Buffer; key: Buffe
  * of it dockerd reloads applied; anything wrong leaves the running configuration as it was.
  * Resolves to the settings now in force.
  */
-async function reloadConfig(daemon: Daemon, args: Args, current: ReloadableSettings): Promise<ReloadableSettings> {
+async function reloadConfig(daemon: Daemon, args: Args, current: ReloadableSettings, log: SwarmLog, setDebug: (on: boolean) => void): Promise<ReloadableSettings> {
   const fileName = args.configFile ?? DEFAULT_CONFIG_FILE;
+  log.log('info', 'Got signal to reload configuration', { 'config-file': fileName });
   try {
     const file = readDaemonConfigFile(fileName, args.configFile !== undefined) ?? {};
     mergeDaemonConfig(file, args.flags, fileName);
@@ -101,10 +114,13 @@ async function reloadConfig(daemon: Daemon, args: Args, current: ReloadableSetti
     const authorize = await daemon.server.prepareAuthorizationPlugins(file['authorization-plugins'] ?? args.flags['authorization-plugins'] ?? []);
     const event = await daemon.engine.reload(settings);
     authorize();
-    process.stderr.write(`ctrd: Reloaded configuration: ${JSON.stringify(event.Actor.Attributes)}\n`);
+    // dockerd's reload of `debug` (log-level and log-format are read at the start only): turned on, the level is debug; off, info.
+    if ((settings.debug === true) !== (current.debug === true)) setDebug(settings.debug === true);
+    log.log('info', 'Reloaded configuration', { config: JSON.stringify(event.Actor.Attributes) });
     return settings;
   } catch (error) {
-    process.stderr.write(`ctrd: reloading the configuration failed (the daemon runs on as it was): ${asCtrError(error).describe()}\n`);
+    // The running configuration stays as it was.
+    log.log('error', 'Error reloading configuration', errorFields(error));
     return current;
   }
 }
@@ -127,25 +143,27 @@ export async function daemonMain(argv: string[]): Promise<number> {
     for (const host of hosts) if (host.startsWith('unix://')) mkdirSync(path.dirname(host.slice(7)), { recursive: true });
     const settings = engineOptionsFromConfig(config);
     let current: ReloadableSettings = settings;
+    let level: DaemonLogLevel = daemonLogLevel(config);
+    // Bare lines, as dockerd's: journald and syslog name the process, and a JSON line must be JSON only.
+    const log = daemonLog((line) => process.stderr.write(`${line}\n`), () => level, { format: config['log-format'] as DaemonLogFormat | undefined, timestamps: true });
     const tls = serverTls(config);
     const daemon = await startDaemon({
       ...settings,
       hosts,
       ...(tls ? { tls } : {}),
       ...(config['authorization-plugins'] ? { authorizationPlugins: config['authorization-plugins'] } : {}),
-      onInternalError: (error, request) => process.stderr.write(`ctrd: ${request}: ${(error as Error).stack ?? String(error)}\n`),
-      onSweep: (result) => {
-        const line = sweepLine(result);
-        if (line !== undefined) process.stderr.write(`ctrd: ${line}\n`);
-      },
-      // dockerd's levels: info and above, debug too with --debug (reloaded on SIGHUP).
-      log: daemonLog((line) => process.stderr.write(`ctrd: ${line}\n`), () => (current.debug ? 'debug' : 'info')),
+      onInternalError: requestErrorLog(log),
+      onBackgroundError: backgroundErrorLog(log),
+      onSweep: (result) => logSweep(log, result),
+      log,
     });
-    process.stderr.write(`ctrd: API listening on ${daemon.server.addresses.map((a) => a.host).join(', ')}\n`);
+    for (const address of daemon.server.addresses) log.log('info', `API listening on ${address.host}`);
     let reloading = Promise.resolve();
     const onHangup = (): void => {
       reloading = reloading.then(async () => {
-        current = await reloadConfig(daemon, args, current);
+        current = await reloadConfig(daemon, args, current, log, (on) => {
+          level = on ? 'debug' : 'info';
+        });
       });
     };
     process.on('SIGHUP', onHangup);
@@ -158,6 +176,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
     await daemon.stop();
     return 0;
   } catch (error) {
+    // A start that fails says so plainly, as dockerd prints its own: the log's level or format may be what is wrong.
     const e = asCtrError(error);
     process.stderr.write(`ctrd: ${e.describe()}\n`);
     return 1;

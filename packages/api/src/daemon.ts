@@ -10,10 +10,16 @@ export interface DaemonOptions extends EngineOptions {
   socketMode?: number;
   tls?: ApiServerOptions['tls'];
   authorizationPlugins?: ApiServerOptions['authorizationPlugins'];
+  /** Told of a request that failed by the daemon's own fault (a 500). */
   onInternalError?: (error: unknown, request: string) => void;
+  /**
+   * Told of work the daemon does on its own that failed (a swarm orchestrator pass, the node
+   * agent, a rolling update), which its next pass retries; default onInternalError.
+   */
+  onBackgroundError?: (error: unknown, what: string) => void;
   /** Told what the start's sweep of leftovers removed, or why it failed (which stops nothing). */
   onSweep?: (result: SweepReport | Error) => void;
-  /** The daemon's leveled log (daemonLog's): what the swarm's node agent and manager do in the background, and what fails there. */
+  /** The daemon's leveled log (daemonLog's), which the swarm's node agent and manager tell what they do in the background. */
   log?: SwarmLog;
 }
 
@@ -34,7 +40,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const engine = new Engine(options);
   const lock = await lockRoot(engine.root);
   // A root in a swarm: its tasks are reconciled and their exits followed (nothing loaded otherwise).
-  const swarm = new DaemonSwarm(engine, swarmLoader(options.log), (error, what) => options.onInternalError?.(error, what));
+  const swarm = new DaemonSwarm(engine, swarmLoader(options.log), (error, what) => (options.onBackgroundError ?? options.onInternalError)?.(error, what));
   try {
     // As dockerd at boot: containers whose monitor died with the machine come back by policy,
     // then restart policies and detached --rm are honoured while the daemon runs.

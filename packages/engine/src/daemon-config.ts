@@ -51,6 +51,10 @@ export interface DaemonConfig {
   'max-concurrent-uploads'?: number;
   'shutdown-timeout'?: number;
   debug?: boolean;
+  /** ctrd's log: the least severe level written (`debug` wins over it) and its format. */
+  'log-level'?: string;
+  'log-format'?: string;
+  'raw-logs'?: boolean;
   hosts?: string[];
   /** ctrd's authorization plugins, in the order each request goes through them. */
   'authorization-plugins'?: string[];
@@ -115,10 +119,13 @@ export const DAEMON_OPTIONS: readonly DaemonOption[] = [
   { key: 'labels', kind: 'strings', flag: 'label', valueName: 'list', description: 'Set key=value labels to the daemon' },
   { key: 'live-restore', kind: 'bool', flag: 'live-restore', description: 'Accepted: containers always outlive ctrd under conmon' },
   { key: 'log-driver', kind: 'string', flag: 'log-driver', valueName: 'string', description: 'Default driver for container logs (default "json-file")' },
+  { key: 'log-format', kind: 'string', flag: 'log-format', valueName: 'string', description: 'Set the logging format ("text"|"json") (default "text")' },
+  { key: 'log-level', kind: 'string', flag: 'log-level', short: 'l', valueName: 'string', description: 'Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")' },
   { key: 'log-opts', kind: 'stringMap', flag: 'log-opt', valueName: 'map', description: 'Default log driver options for containers' },
   { key: 'max-concurrent-downloads', kind: 'int', flag: 'max-concurrent-downloads', valueName: 'int', description: 'Set the max concurrent downloads (default 3)' },
   { key: 'max-concurrent-uploads', kind: 'int', flag: 'max-concurrent-uploads', valueName: 'int', description: 'Set the max concurrent uploads (default 5)' },
   { key: 'mtu', kind: 'int', flag: 'mtu', valueName: 'int', description: 'Network MTU (only 1500)' },
+  { key: 'raw-logs', kind: 'bool', flag: 'raw-logs', description: "Full timestamps without ANSI coloring (ctrd's log always is)" },
   { key: 'registry-mirrors', kind: 'strings', flag: 'registry-mirror', valueName: 'list', description: 'Preferred Docker registry mirror (tried first for docker.io pulls)' },
   { key: 'selinux-enabled', kind: 'bool', flag: 'selinux-enabled', description: 'Enable selinux support (only false)' },
   { key: 'shutdown-timeout', kind: 'int', flag: 'shutdown-timeout', valueName: 'int', description: 'Accepted and reloaded: ctrd stops no containers when it shuts down' },
@@ -152,7 +159,10 @@ const REFUSED: Partial<Record<DaemonConfigKey, { accepts: readonly unknown[]; wh
 /** dockerd's options (daemon.json keys) ctr has nothing of, with why: named, they are refused. */
 const ABSENT: Readonly<Record<string, string>> = Object.fromEntries(
   [
-    ...['swarm-default-advertise-addr', 'swarm-raft-heartbeat-tick', 'swarm-raft-election-tick', 'cluster-store', 'cluster-advertise', 'cluster-store-opts', 'node-generic-resources'].map((k) => [k, 'ctr has no swarm mode']),
+    ['swarm-default-advertise-addr', "give swarm init and swarm join --advertise-addr (without it, ctr advertises the address of the default route's interface)"],
+    ...['swarm-raft-heartbeat-tick', 'swarm-raft-election-tick'].map((k) => [k, "ctr's swarm has a single manager and no raft to tune"]),
+    ...['cluster-store', 'cluster-advertise', 'cluster-store-opts'].map((k) => [k, "overlay networks with an external key-value store are gone from dockerd too (23.0); ctr's overlay networks are swarm's"]),
+    ['node-generic-resources', "ctr's swarm nodes advertise no generic resources"],
     ['storage-opts', "ctr's overlay2 store takes no options"],
     ['runtimes', 'runc is the only runtime ctr runs'],
     ['exec-opts', 'ctr uses the cgroupfs driver only'],
@@ -169,9 +179,6 @@ const ABSENT: Readonly<Record<string, string>> = Object.fromEntries(
     ['containerd', 'ctr runs runc under conmon, without containerd'],
     ['group', "ctrd's unix socket is root's"],
     ['pidfile', 'ctrd writes no pid file (one daemon per root is locked under the root)'],
-    ['log-level', 'use debug'],
-    ['log-format', "ctrd's log is plain text"],
-    ['raw-logs', "ctrd's log is plain text"],
     ['metrics-addr', 'ctrd serves no metrics'],
     ['max-download-attempts', 'pulls are tried once'],
     ['http-proxy', "ctrd reads the proxy from its environment (HTTP_PROXY)"],
@@ -414,6 +421,23 @@ function bipSubnet(bip: string): string {
 
 const dotted = (n: number): string => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
 
+/** The levels of ctrd's log (logrus's), the most severe first: a level writes its own lines and those before it. */
+export const DAEMON_LOG_LEVELS = ['panic', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type DaemonLogLevel = (typeof DAEMON_LOG_LEVELS)[number];
+
+/** `log-format`: logrus's text formatter (dockerd's default) or its JSON one. */
+export const DAEMON_LOG_FORMATS = ['text', 'json'] as const;
+export type DaemonLogFormat = (typeof DAEMON_LOG_FORMATS)[number];
+
+/**
+ * ctrd's log level at its start, as dockerd sets it: `debug` over `log-level` (lower-cased, as
+ * logrus parses it), info when neither says.
+ */
+export function daemonLogLevel(config: Pick<DaemonConfig, 'debug' | 'log-level'>): DaemonLogLevel {
+  if (config.debug === true) return 'debug';
+  return (config['log-level']?.toLowerCase() as DaemonLogLevel | undefined) ?? 'info';
+}
+
 /**
  * What dockerd's Validate and its start check of a configuration, and ctr's refusals of what
  * it cannot honour: the first problem found, thrown.
@@ -426,6 +450,11 @@ export function validateDaemonConfig(config: DaemonConfig): void {
     if (key === 'mtu' && typeof value === 'number' && value < 0) throw invalidArgument(`invalid default MTU: ${value}`);
     throw unsupported(`ctr does not support ${key} ${JSON.stringify(value)}: ${refused.why}`);
   }
+  // dockerd's Validate: any of logrus's levels, in any case; the formats of containerd's log package.
+  if (config['log-level'] !== undefined && !DAEMON_LOG_LEVELS.includes(config['log-level'].toLowerCase() as DaemonLogLevel)) {
+    throw invalidArgument(`invalid logging level: ${config['log-level']}`);
+  }
+  if (config['log-format'] !== undefined && !DAEMON_LOG_FORMATS.includes(config['log-format'] as DaemonLogFormat)) throw invalidArgument(`invalid log format: ${config['log-format']}`);
   checkLabels(config.labels ?? []);
   for (const key of ['max-concurrent-downloads', 'max-concurrent-uploads'] as const) {
     const value = config[key];

@@ -14,9 +14,11 @@ export type { ContainerExecOptions, ContainerLogEntry, ContainerLogsOptions, Con
 export { logDetails, logLine, parseLogDetails } from './log-details';
 export { goParseBool, logsReadable, type LogConfig } from './log-config';
 export {
+  DAEMON_LOG_LEVELS,
   DAEMON_OPTIONS,
   DEFAULT_CONFIG_FILE,
   addFlagValue,
+  daemonLogLevel,
   daemonOptionOfFlag,
   engineOptionsFromConfig,
   loadDaemonConfig,
@@ -30,6 +32,8 @@ export {
   type ContainerDefaults,
   type DaemonConfig,
   type DaemonConfigKey,
+  type DaemonLogFormat,
+  type DaemonLogLevel,
   type DaemonOption,
   type DaemonSettings,
   type FlagConfig,
