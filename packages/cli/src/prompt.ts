@@ -1,6 +1,9 @@
 import { CtrError } from '@ctr/errors';
 import type { Io } from './command';
 
+/** Streams whose last answer ended on a \r that closed its chunk: a \n may follow in the next. */
+const answeredOnCr = new WeakSet<Io['stdin']>();
+
 /**
  * Ask `question` and read one line of the answer from stdin — typed at a terminal, or piped
  * (`echo y | ctr system prune`); the end of input answers with what was read so far. With
@@ -25,9 +28,14 @@ export function prompt(io: Io, question: string, secret = false): Promise<string
     };
     const onData = (chunk: Buffer): void => {
       const text = chunk.toString('utf8');
-      for (let i = 0; i < text.length; i++) {
+      // The \n of a CRLF whose \r ended the last answer's chunk ends no answer of its own.
+      const start = answeredOnCr.has(stdin) && text.startsWith('\n') ? 1 : 0;
+      answeredOnCr.delete(stdin);
+      for (let i = start; i < text.length; i++) {
         const ch = text[i];
         if (ch === '\r' || ch === '\n') {
+          // A raw terminal's Enter is a lone \r: only piped text may go on with a \n.
+          if (ch === '\r' && i === text.length - 1 && !secret) answeredOnCr.add(stdin);
           finish();
           // Piped answers come in one chunk (`printf 'y\ny\n' | …`): the next question's are given back to stdin.
           const rest = text.slice(ch === '\r' && text[i + 1] === '\n' ? i + 2 : i + 1);

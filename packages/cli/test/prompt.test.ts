@@ -20,6 +20,15 @@ describe('prompt', () => {
     expect([await confirm(io, 'first?'), await confirm(io, 'second?')]).toEqual([true, true]);
   });
 
+  test('a CRLF split between two chunks is one answer', async () => {
+    const stdin = new PassThrough();
+    const io: Io = { stdin, stdout: new PassThrough(), stderr: new PassThrough(), env: {} };
+    stdin.write('y\r');
+    const first = await confirm(io, 'first?');
+    stdin.end('\ny\n');
+    expect([first, await confirm(io, 'second?')]).toEqual([true, true]);
+  });
+
   test('a question after the piped answers ran out is answered no', async () => {
     const io = piped('y\n');
     expect([await confirm(io, 'first?'), await confirm(io, 'second?'), await confirm(io, 'third?')]).toEqual([true, false, false]);

@@ -435,7 +435,14 @@ export type DaemonLogFormat = (typeof DAEMON_LOG_FORMATS)[number];
  */
 export function daemonLogLevel(config: Pick<DaemonConfig, 'debug' | 'log-level'>): DaemonLogLevel {
   if (config.debug === true) return 'debug';
-  return (config['log-level']?.toLowerCase() as DaemonLogLevel | undefined) ?? 'info';
+  return (config['log-level'] !== undefined ? logLevel(config['log-level']) : undefined) ?? 'info';
+}
+
+/** logrus's ParseLevel: a level in any case, `warning` the same as `warn` (a common daemon.json spelling). */
+function logLevel(text: string): DaemonLogLevel | undefined {
+  const lower = text.toLowerCase();
+  if (lower === 'warning') return 'warn';
+  return DAEMON_LOG_LEVELS.find((level) => level === lower);
 }
 
 /**
@@ -451,9 +458,7 @@ export function validateDaemonConfig(config: DaemonConfig): void {
     throw unsupported(`ctr does not support ${key} ${JSON.stringify(value)}: ${refused.why}`);
   }
   // dockerd's Validate: any of logrus's levels, in any case; the formats of containerd's log package.
-  if (config['log-level'] !== undefined && !DAEMON_LOG_LEVELS.includes(config['log-level'].toLowerCase() as DaemonLogLevel)) {
-    throw invalidArgument(`invalid logging level: ${config['log-level']}`);
-  }
+  if (config['log-level'] !== undefined && logLevel(config['log-level']) === undefined) throw invalidArgument(`invalid logging level: ${config['log-level']}`);
   if (config['log-format'] !== undefined && !DAEMON_LOG_FORMATS.includes(config['log-format'] as DaemonLogFormat)) throw invalidArgument(`invalid log format: ${config['log-format']}`);
   checkLabels(config.labels ?? []);
   for (const key of ['max-concurrent-downloads', 'max-concurrent-uploads'] as const) {

@@ -2,7 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addFlagValue, daemonOptionOfFlag, engineOptionsFromConfig, loadDaemonConfig, reloadedSettings, withContainerDefaults, type FlagConfig } from '../src/daemon-config';
+import { addFlagValue, daemonLogLevel, daemonOptionOfFlag, engineOptionsFromConfig, loadDaemonConfig, reloadedSettings, validateDaemonConfig, withContainerDefaults, type FlagConfig } from '../src/daemon-config';
 
 test("a container's log options go under the default's when it names the default driver", () => {
   const filled = withContainerDefaults({ image: 'busybox', log: { options: { 'max-file': '3' } } }, { log: { driver: 'local', options: { 'max-size': '5m', 'max-file': '2' } } });
@@ -67,4 +67,11 @@ test("a bool flag takes Go's ParseBool spellings and refuses others in pflag's w
   addFlagValue(flags, debug, 'False');
   expect(flags.debug).toBe(false);
   expect(() => addFlagValue(flags, debug, 'yes')).toThrow('invalid argument "yes" for "-D, --debug" flag: strconv.ParseBool: parsing "yes": invalid syntax');
+});
+
+test("log-level takes logrus's spellings in any case, warning the same as warn", () => {
+  expect(daemonLogLevel({ 'log-level': 'warning' })).toBe('warn');
+  expect(daemonLogLevel({ 'log-level': 'ERROR' })).toBe('error');
+  expect(() => validateDaemonConfig({ 'log-level': 'Warning' })).not.toThrow();
+  expect(() => validateDaemonConfig({ 'log-level': 'loud' })).toThrow('invalid logging level: loud');
 });

@@ -181,6 +181,8 @@ test('the session of an exec whose caller was killed is kept through the next ex
   await killed(caller);
   await bed.runtime.exec('host', { cmd: ['true'] });
   expect(sessions()).toContain(caller.session);
+  // The exec's loop ends here, not with the container.
+  await release('go-running');
 });
 
 test('the session of an ended exec whose killed caller\'s pid another process has taken is gone after the next exec', async () => {
