@@ -8,8 +8,9 @@ const REMOVED = /^ ---> Removed intermediate container ([0-9a-f]+)\n$/;
 const IMAGE = /^ ---> ([0-9a-f]{12})\n$/;
 
 /**
- * The classic builder's JSON stream (`{"stream": "Step 1/3 : FROM busybox\n"}`) back into
- * the engine's build events, so what prints them shows a remote build as a local one.
+ * The classic builder's JSON stream (`{"stream": "Step 1/3 : FROM busybox\n"}`, a base's pull
+ * as `{"status": "Pulling fs layer", …}`) back into the engine's build events, so what prints
+ * them shows a remote build as a local one.
  * "Successfully tagged" lines are left to the caller, who prints them after an in-process
  * build too.
  */
@@ -17,7 +18,14 @@ export function buildEvents(onEvent: ((event: BuildEvent) => void) | undefined):
   let step = 0;
   return (message) => {
     const text = message.stream;
-    if (!onEvent || !text || text.startsWith('Successfully tagged ')) return;
+    if (!onEvent) return;
+    // A base's pull (`--pull`, or a base not there): dockerd's pull messages, under the step that pulls.
+    if (text === undefined && message.status !== undefined) {
+      const progress = message.progressDetail;
+      onEvent({ type: 'pull', step, status: message.status, ...(message.id !== undefined ? { id: message.id } : {}), ...(progress ? { progress } : {}) });
+      return;
+    }
+    if (!text || text.startsWith('Successfully tagged ')) return;
     const stepMatch = STEP.exec(text);
     const done = DONE.exec(text);
     const running = RUNNING.exec(text);

@@ -773,6 +773,8 @@ export class ApiClient {
       buildArgs?: Record<string, string>;
       target?: string;
       noCache?: boolean;
+      /** docker's `--pull`: the daemon pulls every base from its registry, even one it has. */
+      pull?: boolean;
       labels?: Record<string, string>;
       platform?: string;
       networkMode?: string;
@@ -800,6 +802,7 @@ export class ApiClient {
         labels: options.labels ? JSON.stringify(options.labels) : undefined,
         target: options.target,
         nocache: options.noCache,
+        pull: options.pull || undefined,
         platform: options.platform,
         networkmode: options.networkMode,
         isolation: options.isolation,

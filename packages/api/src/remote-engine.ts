@@ -387,6 +387,7 @@ export class RemoteEngine implements EngineApi {
       ...(options.forceRemove ? { forceRemove: true } : {}),
       ...(options.steps ? { steps: options.steps } : {}),
       noCache: options.noCache === true,
+      ...(options.pull ? { pull: true } : {}),
       ...(registryConfig ? { registryConfig } : {}),
       ...(signal ? { signal } : {}),
       onProgress: events,

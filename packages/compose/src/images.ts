@@ -123,7 +123,8 @@ export async function ensureImages(engine: ComposeEngine, project: ComposeProjec
     }
     if (policyOf(service) === 'build' || !(await imagePresent(engine, image))) builds.push(service);
   }
-  await buildImages(engine, project, builds, options);
+  // `--pull` here is the services' images' policy: as compose, it pulls no build's base (a service's `build.pull` does).
+  await buildImages(engine, project, builds, { ...options, pull: false });
 }
 
 /** Pull one image, told as compose tells it: `Image busybox Pulling`, each layer's progress, `Pulled`. */
@@ -207,6 +208,8 @@ async function buildService(engine: ComposeEngine, project: ComposeProject, serv
       buildArgs: buildArgs(project, build.args, options.buildArgs),
       labels: builtImageLabels(project, service),
       noCache: options.noCache === true || build.no_cache === true,
+      // compose's `build --pull`, or the service's own `build.pull: true`.
+      pull: options.pull === true || build.pull === true,
       network: build.network ?? 'default',
       tags: [serviceImage(project, service), ...build.tags],
       ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
@@ -243,7 +246,7 @@ export async function build(engine: ComposeEngine, project: ComposeProject, opti
   await buildImages(engine, project, services, options);
 }
 
-type BuildImagesOptions = ComposeOptions & Pick<BuildOptions, 'noCache' | 'buildArgs' | 'onOutput'>;
+type BuildImagesOptions = ComposeOptions & Pick<BuildOptions, 'noCache' | 'pull' | 'buildArgs' | 'onOutput'>;
 
 /**
  * Build the services' images as compose's classic builder does: at once, at most `parallel`,

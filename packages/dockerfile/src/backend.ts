@@ -14,10 +14,10 @@ import type { UrlFetch } from './fetch-url';
  */
 export interface BuildBackend<S> {
   /**
-   * An image to build on (`FROM ref`, `COPY --from=ref`), pulled if missing; with `pull:
-   * false` only one already here (`--cache-from`), NotFound otherwise.
+   * An image to build on (`FROM ref`, `COPY --from=ref`) as `pull` says (default `missing`);
+   * `onProgress` is told a pull's progress, as dockerd streams it.
    */
-  resolveImage(ref: string, options: { platform?: string; signal: AbortSignal; pull?: boolean }): Promise<BaseImage<S>>;
+  resolveImage(ref: string, options: { platform?: string; signal: AbortSignal; pull?: PullPolicy; onProgress?: (message: PullMessage) => void }): Promise<BaseImage<S>>;
   /** The empty filesystem (`FROM scratch`). */
   scratch(signal: AbortSignal): Promise<S>;
   /**
@@ -61,6 +61,24 @@ export interface BuildBackend<S> {
    * absent. The engine's trusts the extra CAs ctr was given, as its registry client does.
    */
   readonly fetch?: UrlFetch;
+}
+
+/**
+ * dockerd's PullOption for a build's images: `never`, only one already here (`--cache-from`),
+ * NotFound otherwise; `missing`, pulled when not here; `always`, pulled from its registry even
+ * when here (`docker build --pull`), a failed pull failing the build.
+ */
+export type PullPolicy = 'never' | 'missing' | 'always';
+
+/**
+ * One message of a pull during a build, as dockerd's JSON stream has it: `Pulling from
+ * library/busybox` (`id` the tag), a layer's status (`id` its short digest, `progress` its
+ * bytes so far, `{}` when the status has none), then `Digest: …` and the outcome (no `id`).
+ */
+export interface PullMessage {
+  status: string;
+  id?: string;
+  progress?: { current?: number; total?: number };
 }
 
 export interface BaseImage<S> {

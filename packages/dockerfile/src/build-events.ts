@@ -1,3 +1,5 @@
+import type { PullMessage } from './backend';
+
 /** Progress of a build, in Docker's terms (`Step 2/5 : RUN make`, ` ---> Using cache`). */
 export type BuildEvent =
   | { type: 'step'; step: number; total: number; stage: number; instruction: string; line: number }
@@ -8,6 +10,8 @@ export type BuildEvent =
   /** A step's result is this image: FROM's base (or its triggers' last), then each step's, as docker's classic builder commits one per step. */
   | { type: 'image'; step: number; id: string }
   | { type: 'output'; step: number; stream: 'stdout' | 'stderr'; data: Buffer }
+  /** A step's image being pulled (FROM's base, `COPY --from`'s image): one message of the pull's. */
+  | ({ type: 'pull'; step: number } & PullMessage)
   | { type: 'warning'; message: string }
   | { type: 'stage-skipped'; stage: number; name?: string }
   | { type: 'done'; id: string };
@@ -30,6 +34,10 @@ export function formatEvent(event: BuildEvent): string {
       return ` ---> Removed intermediate container ${event.id}\n`;
     case 'output':
       return event.data.toString('utf8');
+    case 'pull':
+      // docker's CLI without a terminal (jsonmessage): a line per status, none for a count of bytes.
+      if (event.progress?.current || event.progress?.total) return '';
+      return `${event.id !== undefined ? `${event.id}: ` : ''}${event.status}\n`;
     case 'warning':
       return `[Warning] ${event.message}\n`;
     case 'stage-skipped':

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, invalidArgument, isNotFound, notFound, throwIfAborted, unsupported } from '@ctr/errors';
 import { DEFAULT_PATH_ENV, resolveInRoot, type ContainerConfig, type HistoryEntry } from '@ctr/image';
-import type { BuildBackend, CachedStep, ImageSpec, RunStep } from './backend';
+import type { BaseImage, BuildBackend, CachedStep, ImageSpec, RunStep } from './backend';
 import { hostPlatform, parsePlatform, Platform, platformArgs, proxyArgs } from './build-args';
 import { BuildContext, openContext, readContextFile } from './build-context';
 import type { BuildEvent } from './build-events';
@@ -51,6 +51,12 @@ export interface BuildOptions<S> {
   /** Labels added to the final image (`--label`). */
   labels?: Record<string, string>;
   noCache?: boolean;
+  /**
+   * docker's `--pull`: every image the build starts from or copies from (not `scratch`, a
+   * stage, or a named context's directory) is pulled from its registry even when here, so
+   * the build uses what the registry has now; a failed pull fails the build.
+   */
+  pull?: boolean;
   /** `os/arch[/variant]` for FROM images without `--platform`; default the host's. */
   platform?: string;
   /** Privileges an untrusted Dockerfile cannot take by itself (SECURITY-CASES B5). */
@@ -124,7 +130,8 @@ class Build<S> {
   private readonly metaEnv: Map<string, string>;
   private readonly declared = new Set<string>();
   private readonly results = new Map<number, StageState<S>>();
-  private readonly images = new Map<string, Promise<Source<S> & { config: ContainerConfig }>>();
+  /** Images by platform and reference, resolved (and with `pull`, pulled) once per build. */
+  private readonly images = new Map<string, Promise<BaseImage<S>>>();
   private readonly lex: ShellLex;
   /** Heredoc bodies expand like sh here-documents: quotes are ordinary characters. */
   private readonly heredocLex: ShellLex;
@@ -271,7 +278,7 @@ class Build<S> {
     if (refs.length === 0) return;
     if (!this.backend.layerPrefix) throw unsupported('--cache-from is not supported by this build backend');
     for (const ref of refs) {
-      const image = await this.backend.resolveImage(ref, { ...(this.options.platform ? { platform: this.options.platform } : {}), signal: this.signal, pull: false }).catch((error: unknown) => {
+      const image = await this.backend.resolveImage(ref, { ...(this.options.platform ? { platform: this.options.platform } : {}), signal: this.signal, pull: 'never' }).catch((error: unknown) => {
         if (!isNotFound(error)) throw error;
         this.warn(`cache-from image ${ref} is not here: not used as a cache source`);
         return undefined;
@@ -328,18 +335,30 @@ class Build<S> {
     return needed;
   }
 
-  private async resolveImage(ref: string, platform: string | undefined): Promise<Source<S> & { config: ContainerConfig }> {
+  /**
+   * An image to build on or copy from, once per build: with `--pull` from its registry, its
+   * pull's messages shown under the step that first names it.
+   */
+  private baseImage(ref: string, platform: string | undefined): Promise<BaseImage<S>> {
     const memo = `${platform ?? ''}\0${ref}`;
     let found = this.images.get(memo);
     if (!found) {
-      found = this.backend.resolveImage(ref, { ...(platform ? { platform } : {}), signal: this.signal }).then((image) => ({
-        state: image.state,
-        key: cacheKey('image', image.id),
-        config: image.config.config ?? {},
-      }));
+      const step = this.step;
+      found = this.backend.resolveImage(ref, {
+        ...(platform ? { platform } : {}),
+        signal: this.signal,
+        pull: this.options.pull ? 'always' : 'missing',
+        onProgress: (message) => this.emit({ type: 'pull', step, ...message }),
+      });
       this.images.set(memo, found);
     }
     return found;
+  }
+
+  private async resolveImage(ref: string, platform: string | undefined): Promise<Source<S> & { config: ContainerConfig }> {
+    const image = await this.baseImage(ref, platform);
+    // The image's ID keys the steps on it: a base pulled anew with other content is a new cache chain.
+    return { state: image.state, key: cacheKey('image', image.id), config: image.config.config ?? {} };
   }
 
   private async buildStage(index: number): Promise<StageState<S>> {
@@ -395,7 +414,7 @@ class Build<S> {
 
   /** A stage FROM an image: its config, history and layers. */
   private async imageStage(ref: string, platform: string | undefined): Promise<StageState<S>> {
-    const image = await this.backend.resolveImage(ref, { ...(platform ? { platform } : {}), signal: this.signal });
+    const image = await this.baseImage(ref, platform);
     const c = image.config;
     const state = new StageState(
       image.state,

@@ -18,7 +18,7 @@ export { applyConfigInstruction, isConfigInstruction } from './config-instructio
 export type { ConfigInstruction, ConfigSteps } from './config-instruction';
 export { build } from './builder';
 export type { BuildOptions, BuildResult } from './builder';
-export type { BuildBackend, BaseImage, RunStep, RunIO, RunResult, CachedStep, BuildCache, ImageSpec } from './backend';
+export type { BuildBackend, BaseImage, PullMessage, PullPolicy, RunStep, RunIO, RunResult, CachedStep, BuildCache, ImageSpec } from './backend';
 export type { RunMount, RunBindMount, RunCacheMount, RunTmpfsMount, RunSecretMount, RunSshMount } from './backend';
 export type { UrlFetch } from './fetch-url';
 export { formatEvent } from './build-events';

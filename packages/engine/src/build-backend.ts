@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, RunIO, RunResult, RunStep, UrlFetch } from '@ctr/dockerfile';
+import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, PullMessage, PullPolicy, RunIO, RunResult, RunStep, UrlFetch } from '@ctr/dockerfile';
 import { invalidArgument, isNotFound } from '@ctr/errors';
 import { applyLayer, createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, type ChainID, type Descriptor, type Digest, type DiffID } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
@@ -9,7 +9,7 @@ import type { RunOptions } from '@ctr/runtime';
 import { EMBEDDED_DNS } from '@ctr/network';
 import { mountAll, readJson, unmount, writeFileAtomic, type LocalContentStore } from '@ctr/store';
 import type { EngineContext } from './context';
-import type { Images } from './images';
+import { familiarImageName, normalizeImageName, type Images, type ResolvedImage } from './images';
 import { INIT_FILES } from './init-files';
 import { registryModule } from './lazy-modules';
 import { buildStepName, buildStepShortId, stepMountsDir } from './scratch';
@@ -140,12 +140,14 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     this.cache = new FileBuildCache(path.join(ctx.root, 'engine', 'build-cache'), ctx);
   }
 
-  async resolveImage(ref: string, options: { platform?: string; signal: AbortSignal; pull?: boolean }): Promise<BaseImage<BuildState>> {
-    const image = await this.images.resolve(ref, options.signal).catch((error) => {
-      if (!isNotFound(error) || options.pull === false) throw error;
-      const auth = registryModule().authConfigFor(this.registryAuth, parseNormalizedReference(ref).domain);
-      return this.images.pull(ref, { signal: options.signal, ...(auth ? { auth } : {}) });
+  /** dockerd's GetImageAndReleasableLayer: the image here, or pulled as `pull` says (`missing` by default). */
+  async resolveImage(ref: string, options: { platform?: string; signal: AbortSignal; pull?: PullPolicy; onProgress?: (message: PullMessage) => void }): Promise<BaseImage<BuildState>> {
+    const pull = options.pull ?? 'missing';
+    const here = await this.images.resolve(ref, options.signal).catch((error: unknown) => {
+      if (!isNotFound(error) || pull === 'never') throw error;
+      return undefined;
     });
+    const image = here && pull !== 'always' ? here : await this.pull(ref, here?.record.id, options);
     // The build's lease holds its base from here (manifest, and through it config and layers): an rmi meanwhile keeps them.
     await this.content.info(image.record.target.digest);
     return {
@@ -153,6 +155,36 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
       config: image.config,
       state: { layers: image.layers, diffIds: image.config.rootfs.diff_ids as DiffID[] },
     };
+  }
+
+  /**
+   * dockerd's pullForBuilder: `ref` from its registry (with the build's credentials for it),
+   * telling `onProgress` what `docker pull` prints: where from, each layer, the digest, and
+   * whether `ref` now names another image than `before`, the one here until now.
+   */
+  private async pull(ref: string, before: string | undefined, options: { signal: AbortSignal; onProgress?: (message: PullMessage) => void }): Promise<ResolvedImage> {
+    const reference = parseNormalizedReference(ref);
+    const auth = registryModule().authConfigFor(this.registryAuth, reference.domain);
+    const tell = options.onProgress ?? (() => undefined);
+    // As dockerd: "Pulling from" once the registry has the manifest, so a name it does not know says only that.
+    let found = false;
+    const pulling = (): void => {
+      // Normalized, the reference has a tag or a digest.
+      if (!found) tell({ status: `Pulling from ${reference.path}`, id: (reference.tag ?? reference.digest) as string });
+      found = true;
+    };
+    const image = await this.images.pull(ref, {
+      signal: options.signal,
+      ...(auth ? { auth } : {}),
+      onProgress: (event) => {
+        pulling();
+        if (event.kind === 'layer') tell({ status: event.status, id: event.id, progress: { ...(event.current ? { current: event.current } : {}), ...(event.total ? { total: event.total } : {}) } });
+      },
+    });
+    pulling();
+    tell({ status: `Digest: ${image.record.target.digest}` });
+    tell({ status: `Status: ${image.record.id === before ? 'Image is up to date for' : 'Downloaded newer image for'} ${familiarImageName(normalizeImageName(ref))}` });
+    return image;
   }
 
   async scratch(): Promise<BuildState> {

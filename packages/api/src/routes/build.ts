@@ -1,4 +1,4 @@
-import { formatEvent } from '@ctr/dockerfile';
+import { formatEvent, type BuildEvent } from '@ctr/dockerfile';
 import { checkBuildIsolation, familiarImageName, normalizeImageName } from '@ctr/engine';
 import type { ContainerConfig } from '@ctr/image';
 import { asCtrError, invalidArgument } from '@ctr/errors';
@@ -9,6 +9,18 @@ import { registryConfigHeader } from '../registry-auth';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
+import { progressLine } from './images';
+
+/**
+ * A build event as dockerd's classic builder streams it: a pull's messages as a pull's
+ * (`{"status":"Pulling fs layer","progressDetail":{},"id":"…"}`), which the docker CLI draws
+ * as it draws `docker pull`'s; anything else as its text (`{"stream":"Step 1/2 : …"}`).
+ */
+function buildMessage(event: BuildEvent): Record<string, unknown> {
+  if (event.type !== 'pull') return { stream: formatEvent(event) };
+  if (event.progress && event.id !== undefined) return progressLine({ status: event.status, id: event.id, ...event.progress });
+  return { status: event.status, ...(event.id !== undefined ? { id: event.id } : {}) };
+}
 
 export function buildRoutes({ engine }: Services): Route[] {
   return [
@@ -47,6 +59,8 @@ export function buildRoutes({ engine }: Services): Route[] {
           buildArgs,
           labels,
           noCache: q.bool('nocache'),
+          // docker's `--pull` (`pull=1`): every base from its registry, even one here.
+          pull: q.bool('pull'),
           // docker's defaults: intermediate containers removed after a successful step (`rm`), kept after a failed one unless `forcerm`.
           remove: q.bool('rm', true),
           forceRemove: q.bool('forcerm'),
@@ -58,7 +72,7 @@ export function buildRoutes({ engine }: Services): Route[] {
           tags,
           registryAuth,
           signal: clientGone(call),
-          ...(quiet ? {} : { onEvent: (event) => out.write({ stream: formatEvent(event) }) }),
+          ...(quiet ? {} : { onEvent: (event) => out.write(buildMessage(event)) }),
         });
         out.write({ aux: { ID: result.id } });
         if (quiet) out.write({ stream: `${result.id}\n` });

@@ -79,7 +79,7 @@ function layerId(id: string): string {
  * a status without bytes has an empty `progressDetail` and no `progress`. Zero counts are
  * left out of `progressDetail`, as Go's omitempty leaves them.
  */
-function progressLine(event: { status: string; id: string; current?: number; total?: number }): Record<string, unknown> {
+export function progressLine(event: { status: string; id: string; current?: number; total?: number }): Record<string, unknown> {
   const progress = progressText(event.current, event.total);
   return {
     status: event.status,

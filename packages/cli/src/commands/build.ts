@@ -97,6 +97,7 @@ export const buildCommand: Command = {
       buildArgs: keyValues(list(args, 'build-arg'), io.env),
       labels: keyValues(list(args, 'label'), {}),
       noCache: bool(args, 'no-cache'),
+      pull: bool(args, 'pull'),
       remove: bool(args, 'rm'),
       forceRemove: bool(args, 'force-rm'),
       network: str(args, 'network') ?? 'default',
