@@ -1,5 +1,4 @@
 import { DAEMON_LOG_LEVELS, type DaemonLogFormat, type DaemonLogLevel } from '@ctr/engine';
-import { isCtrError } from '@ctr/errors';
 import { goRfc3339 } from '@ctr/image';
 import type { FailureLog, LogFields, LogLevel, SwarmLog } from '@ctr/swarm';
 
@@ -34,8 +33,8 @@ function logTime(date: Date): string {
   return goRfc3339(date, `.${String(date.getMilliseconds()).padStart(3, '0')}000000`);
 }
 
-/** One entry as dockerd's text formatter writes it, without its time (for a caller that stamps its own: the detached agent's agent.log). */
-export function formatLogLine(level: LogLevel, message: string, fields: LogFields = {}): string {
+/** One entry as dockerd's text formatter writes it, without its time. */
+function formatLogLine(level: LogLevel, message: string, fields: LogFields): string {
   return [`level=${levelName(level)}`, `msg=${value(message)}`, ...valued(fields).map(([key, v]) => `${key}=${value(String(v))}`)].join(' ');
 }
 
@@ -48,7 +47,7 @@ export function formatJsonLine(level: LogLevel, message: string, fields: LogFiel
 export interface DaemonLogOptions {
   /** `log-format`: text (the default) or json. */
   format?: DaemonLogFormat;
-  /** Text lines begin with their time, as dockerd's do; left off by a caller that stamps its own. JSON entries always have theirs. */
+  /** Text lines begin with their time, as dockerd's do (without, a test's lines are the same each run). JSON entries always have theirs. */
   timestamps?: boolean;
 }
 
@@ -64,12 +63,17 @@ export function daemonLog(write: (line: string) => void, threshold: () => Daemon
   };
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/**
+ * @ctr/swarm, whose log helpers are the daemon's too, loaded when first needed (an error to
+ * tell): a daemon that never runs a swarm never pays for the module.
+ */
+function swarmModule(): typeof import('@ctr/swarm') {
+  return require('@ctr/swarm') as typeof import('@ctr/swarm');
+}
 
 /** An error as a line's fields: its message, and a CtrError's hint (what to do about it). */
 export function errorFields(error: unknown): LogFields {
-  const hint = isCtrError(error) ? error.hint : undefined;
-  return { error: errorText(error), ...(hint ? { hint } : {}) };
+  return swarmModule().errorFields(error);
 }
 
 /** The stack of an error ctrd did not expect, for whoever runs the daemon at debug level. */
@@ -80,19 +84,26 @@ function logStack(log: SwarmLog, message: string, error: unknown): void {
 /** A request that failed by ctrd's own fault (a 500), each one in dockerd's words, its stack at debug level. */
 export function requestErrorLog(log: SwarmLog): (error: unknown, request: string) => void {
   return (error, request) => {
-    const message = `Handler for ${request} returned error: ${errorText(error)}`;
+    const message = `Handler for ${request} returned error: ${swarmModule().errorText(error)}`;
     log.log('error', message);
     logStack(log, message, error);
   };
+}
+
+/** What the daemon's background work tells its log: a failure, or that it worked (a failure after is news again). */
+export interface BackgroundLog {
+  failed: (error: unknown, what: string) => void;
+  succeeded: (what: string) => void;
 }
 
 /**
  * Work the daemon does on its own that fails (an orchestrator pass, the node agent, a rolling
  * update), retried by its next pass: each kind of work in a swarm FailureLog, so a pass that
  * keeps failing the same way is one error line (its stack at debug level), said again after 1,
- * 2, 4… minutes, and the passes between at debug level only.
+ * 2, 4… minutes, and the passes between at debug level only; once it works, its next failure is
+ * an error line again.
  */
-export function backgroundErrorLog(log: SwarmLog): (error: unknown, what: string) => void {
+export function backgroundErrorLog(log: SwarmLog): BackgroundLog {
   const runs = new Map<string, FailureLog>();
   let failing: unknown;
   const withStack: SwarmLog = {
@@ -101,15 +112,18 @@ export function backgroundErrorLog(log: SwarmLog): (error: unknown, what: string
       if (level === 'error') logStack(log, message, failing);
     },
   };
-  return (error, what) => {
-    failing = error;
-    let run = runs.get(what);
-    if (!run) {
-      // Only work of the swarm fails in the background: its module is loaded by then.
-      const swarm = require('@ctr/swarm') as typeof import('@ctr/swarm');
-      run = new swarm.FailureLog(withStack, `${what} failed`);
-      runs.set(what, run);
-    }
-    run.failed(error);
+  return {
+    failed(error, what) {
+      failing = error;
+      let run = runs.get(what);
+      if (!run) {
+        run = new (swarmModule().FailureLog)(withStack, `${what} failed`);
+        runs.set(what, run);
+      }
+      run.failed(error);
+    },
+    succeeded(what) {
+      runs.delete(what);
+    },
   };
 }

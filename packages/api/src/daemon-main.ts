@@ -114,7 +114,10 @@ async function reloadConfig(daemon: Daemon, args: Args, current: ReloadableSetti
     const authorize = await daemon.server.prepareAuthorizationPlugins(file['authorization-plugins'] ?? args.flags['authorization-plugins'] ?? []);
     const event = await daemon.engine.reload(settings);
     authorize();
-    // dockerd's reload of `debug` (log-level and log-format are read at the start only): turned on, the level is debug; off, info.
+    // dockerd's reload of `debug` (log-level and log-format are read at the start only): only a
+    // file that names it (reloadedSettings keeps the running one otherwise), against the debug
+    // mode in force, not the level (debug.IsEnabled is the mode), so a `--log-level debug` stays
+    // through `"debug": false`; turned on, the level is debug; off, info.
     if ((settings.debug === true) !== (current.debug === true)) setDebug(settings.debug === true);
     log.log('info', 'Reloaded configuration', { config: JSON.stringify(event.Actor.Attributes) });
     return settings;
@@ -147,13 +150,15 @@ export async function daemonMain(argv: string[]): Promise<number> {
     // Bare lines, as dockerd's: journald and syslog name the process, and a JSON line must be JSON only.
     const log = daemonLog((line) => process.stderr.write(`${line}\n`), () => level, { format: config['log-format'] as DaemonLogFormat | undefined, timestamps: true });
     const tls = serverTls(config);
+    const background = backgroundErrorLog(log);
     const daemon = await startDaemon({
       ...settings,
       hosts,
       ...(tls ? { tls } : {}),
       ...(config['authorization-plugins'] ? { authorizationPlugins: config['authorization-plugins'] } : {}),
       onInternalError: requestErrorLog(log),
-      onBackgroundError: backgroundErrorLog(log),
+      onBackgroundError: background.failed,
+      onBackgroundSuccess: background.succeeded,
       onSweep: (result) => logSweep(log, result),
       log,
     });

@@ -17,6 +17,8 @@ export interface DaemonOptions extends EngineOptions {
    * agent, a rolling update), which its next pass retries; default onInternalError.
    */
   onBackgroundError?: (error: unknown, what: string) => void;
+  /** Told that such work worked (a pass, an update done): its next failure is news again. */
+  onBackgroundSuccess?: (what: string) => void;
   /** Told what the start's sweep of leftovers removed, or why it failed (which stops nothing). */
   onSweep?: (result: SweepReport | Error) => void;
   /** The daemon's leveled log (daemonLog's), which the swarm's node agent and manager tell what they do in the background. */
@@ -40,7 +42,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const engine = new Engine(options);
   const lock = await lockRoot(engine.root);
   // A root in a swarm: its tasks are reconciled and their exits followed (nothing loaded otherwise).
-  const swarm = new DaemonSwarm(engine, swarmLoader(options.log), (error, what) => (options.onBackgroundError ?? options.onInternalError)?.(error, what));
+  const swarm = new DaemonSwarm(
+    engine,
+    swarmLoader(options.log),
+    (error, what) => (options.onBackgroundError ?? options.onInternalError)?.(error, what),
+    (what) => options.onBackgroundSuccess?.(what),
+  );
   try {
     // As dockerd at boot: containers whose monitor died with the machine come back by policy,
     // then restart policies and detached --rm are honoured while the daemon runs.

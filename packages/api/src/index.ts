@@ -5,7 +5,7 @@
 export { ApiServer, type ApiServerOptions, type ListenAddress } from './server';
 export { startDaemon, type Daemon, type DaemonOptions } from './daemon';
 export { daemonMain } from './daemon-main';
-export { daemonLog, formatLogLine } from './daemon-log';
+export { daemonLog } from './daemon-log';
 export { lockRoot, type DaemonLock } from './daemon-lock';
 export { MAX_API_VERSION, MIN_API_VERSION } from './api-version';
 export { createOptionsFromBody, updateOptionsFromBody } from './container-config';

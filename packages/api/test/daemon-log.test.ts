@@ -1,6 +1,6 @@
 import type { DaemonLogLevel } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
-import { backgroundErrorLog, daemonLog, formatJsonLine, formatLogLine, requestErrorLog } from '../src/daemon-log';
+import { backgroundErrorLog, daemonLog, formatJsonLine, requestErrorLog } from '../src/daemon-log';
 
 /** dockerd's time in its log (RFC3339NanoFixed): nine digits of fraction and the local offset, Z for UTC. */
 const TIME = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d)`;
@@ -14,17 +14,21 @@ function collected(level: DaemonLogLevel = 'info', options: Parameters<typeof da
 /** ctrd's leveled log: dockerd's logrus formats, at the daemon's level and above. */
 describe("ctrd's log", () => {
   test('a line is level, msg, then the fields sorted by key, values quoted as logrus quotes them', () => {
-    expect(formatLogLine('error', 'agent: session failed', { module: 'node/agent', error: 'connect ECONNREFUSED 127.0.0.1:2377', 'node.id': 'abc123', backoff: '1000ms', empty: '' })).toBe(
-      'level=error msg="agent: session failed" backoff=1000ms empty= error="connect ECONNREFUSED 127.0.0.1:2377" module=node/agent node.id=abc123',
-    );
+    const { written, log } = collected();
+    log.log('error', 'agent: session failed', { module: 'node/agent', error: 'connect ECONNREFUSED 127.0.0.1:2377', 'node.id': 'abc123', backoff: '1000ms', empty: '' });
+    expect(written).toEqual(['level=error msg="agent: session failed" backoff=1000ms empty= error="connect ECONNREFUSED 127.0.0.1:2377" module=node/agent node.id=abc123']);
   });
 
   test('a field without a value is left out', () => {
-    expect(formatLogLine('info', 'certificate renewed', { expiry: undefined, failures: 3 })).toBe('level=info msg="certificate renewed" failures=3');
+    const { written, log } = collected();
+    log.log('info', 'certificate renewed', { expiry: undefined, failures: 3 });
+    expect(written).toEqual(['level=info msg="certificate renewed" failures=3']);
   });
 
   test('warn is written as logrus names it, warning', () => {
-    expect(formatLogLine('warn', 'careful')).toBe('level=warning msg=careful');
+    const { written, log } = collected();
+    log.log('warn', 'careful');
+    expect(written).toEqual(['level=warning msg=careful']);
   });
 
   test('with timestamps, a text line starts with its full time, quoted', () => {
@@ -86,7 +90,7 @@ describe("ctrd's internal errors", () => {
 
   test('a pass failing the same way again is one error line with one stack, the passes after at debug level without', () => {
     const { written, log } = collected('debug');
-    const failed = backgroundErrorLog(log);
+    const { failed } = backgroundErrorLog(log);
     for (let pass = 0; pass < 3; pass++) failed(new Error('store unreadable'), 'the swarm task monitor');
     expect(written).toEqual([
       'level=error msg="the swarm task monitor failed" error="store unreadable"',
@@ -98,7 +102,7 @@ describe("ctrd's internal errors", () => {
 
   test('another failure of the same work is an error line again, with its hint', () => {
     const { written, log } = collected('info');
-    const failed = backgroundErrorLog(log);
+    const { failed } = backgroundErrorLog(log);
     failed(new Error('store unreadable'), 'the swarm task monitor');
     failed(invalidArgument('no such network', { hint: 'create it first' }), 'the swarm task monitor');
     expect(written).toEqual([
@@ -109,9 +113,28 @@ describe("ctrd's internal errors", () => {
 
   test('each kind of work has its own run of failures', () => {
     const { written, log } = collected('info');
-    const failed = backgroundErrorLog(log);
+    const { failed } = backgroundErrorLog(log);
     failed(new Error('EIO'), 'the swarm task monitor');
     failed(new Error('EIO'), 'the swarm node agent');
     expect(written).toEqual(['level=error msg="the swarm task monitor failed" error=EIO', 'level=error msg="the swarm node agent failed" error=EIO']);
+  });
+
+  test('once the work succeeded, the same failure is an error line again, its failures counted afresh', () => {
+    const { written, log } = collected('info');
+    const { failed, succeeded } = backgroundErrorLog(log);
+    failed(new Error('EIO'), 'the swarm task monitor');
+    failed(new Error('EIO'), 'the swarm task monitor');
+    succeeded('the swarm task monitor');
+    failed(new Error('EIO'), 'the swarm task monitor');
+    expect(written).toEqual(['level=error msg="the swarm task monitor failed" error=EIO', 'level=error msg="the swarm task monitor failed" error=EIO']);
+  });
+
+  test("another kind of work's success leaves a run of failures as it was", () => {
+    const { written, log } = collected('info');
+    const { failed, succeeded } = backgroundErrorLog(log);
+    failed(new Error('EIO'), 'the swarm task monitor');
+    succeeded('the update of service abc');
+    failed(new Error('EIO'), 'the swarm task monitor');
+    expect(written).toEqual(['level=error msg="the swarm task monitor failed" error=EIO']);
   });
 });

@@ -1,9 +1,10 @@
 /**
  * A rollback whose published port another service took meanwhile, under ctrd and the real docker
- * CLI: swarmkit's allocator cannot give the service its port back and retries; ctrd says so
- * where its user looks — the rollback pauses with why (`service inspect`, over the Engine API and
- * through `ctr`), the task waiting for the port shows it as its error (`service ps`), and the
- * daemon's log has one error line for it, however many passes retried.
+ * CLI: swarmkit's allocator cannot give the service its port back and retries, the rollback
+ * waiting for it; ctrd says so where its user looks — the rollback's status message says why
+ * (`service inspect`, over the Engine API and through `ctr`), the task waiting for the port shows
+ * it as its error (`service ps`), and the daemon's log has one error line for it, however many
+ * passes retried. Once the other service is removed, the rollback completes by itself.
  */
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -40,6 +41,8 @@ async function eventually(args: string[], done: (stdout: string) => boolean): Pr
 }
 
 const refusal = (): RegExp => new RegExp(`port '${taken}' is already in use by service 'taker' \\([0-9a-z]{25}\\) as an ingress port`);
+/** The rollback's own message, then why it waits. */
+const waiting = (): RegExp => new RegExp(`^update rolled back due to failure or early termination of task [0-9a-z]{25}; the service's published ports cannot be allocated: ${refusal().source}$`);
 
 beforeAll(async () => {
   t = await startTestDaemon({ log: daemonLog((line) => logged.push(line), () => 'info') });
@@ -50,7 +53,7 @@ beforeAll(async () => {
   await ok(['service', 'update', '--detach', '--publish-rm', '80', '--publish-add', `${moved}:80`, '--args', 'sh -c "sleep 6; exit 1"', 'giver']);
   // Meanwhile another service takes the port (once the routing mesh let it go).
   await eventually(['service', 'create', '--detach', '--name', 'taker', '--no-resolve-image', '-p', `${taken}:80`, 'busybox:latest', 'sleep', '300'], () => true);
-  await eventually(['service', 'inspect', 'giver', '--format', '{{.UpdateStatus.State}}'], (o) => o.trim() === 'rollback_paused');
+  await eventually(['service', 'inspect', 'giver', '--format', '{{.UpdateStatus.Message}}'], (o) => refusal().test(o));
 }, 240_000);
 
 afterAll(async () => {
@@ -58,18 +61,18 @@ afterAll(async () => {
   await t?.cleanup();
 }, 120_000);
 
-test('the rollback pauses, its UpdateStatus saying which port and which service holds it (Engine API)', async () => {
+test('the rollback waits, its UpdateStatus message saying which port and which service holds it (Engine API)', async () => {
   const status = JSON.parse(await ok(['service', 'inspect', 'giver', '--format', '{{json .UpdateStatus}}'])) as { State: string; Message: string };
-  expect(status.State).toBe('rollback_paused');
-  expect(status.Message).toMatch(/^rollback paused: the service's published ports cannot be allocated: /);
-  expect(status.Message).toMatch(refusal());
+  expect(status.State).toBe('rollback_started');
+  expect(status.Message).toMatch(waiting());
 });
 
 test('ctr service inspect shows the same UpdateStatus', async () => {
-  const run = await runProcess(CTR, ['-H', `unix://${t.socket}`, 'service', 'inspect', 'giver', '--format', '{{.UpdateStatus.State}}: {{.UpdateStatus.Message}}'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: t.root } });
+  const run = await runProcess(CTR, ['-H', `unix://${t.socket}`, 'service', 'inspect', 'giver', '--format', '{{.UpdateStatus.State}}|{{.UpdateStatus.Message}}'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: t.root } });
   expect(run.stderr).toBe('');
-  expect(run.stdout).toMatch(/^rollback_paused: rollback paused: the service's published ports cannot be allocated: /);
-  expect(run.stdout).toMatch(refusal());
+  const [state, message] = run.stdout.trim().split('|');
+  expect(state).toBe('rollback_started');
+  expect(message).toMatch(waiting());
 });
 
 test('the task waiting for the port is not started, and shows why as its error (service ps)', async () => {
@@ -88,3 +91,10 @@ test("the daemon's log has one error line for it, however many passes tried agai
   expect(lines[0]).toMatch(/^level=error msg="failed allocation for service" error="port '\d+' is already in use by service 'taker' \([0-9a-z]{25}\) as an ingress port" module=allocator service\.id=[0-9a-z]{25} service\.name=giver$/);
   expect(logged.filter((line) => line.startsWith('level=debug'))).toEqual([]);
 });
+
+test('once the other service is removed, the rollback completes by itself, its message the usual one', async () => {
+  await ok(['service', 'rm', 'taker']);
+  const status = JSON.parse(await eventually(['service', 'inspect', 'giver', '--format', '{{json .UpdateStatus}}'], (o) => !o.includes('"rollback_started"'))) as { State: string; Message: string };
+  expect(status).toMatchObject({ State: 'rollback_completed', Message: 'rollback completed' });
+  expect(await ok(['service', 'inspect', 'giver', '--format', '{{range .Endpoint.Ports}}{{.PublishedPort}}{{end}}'])).toBe(`${taken}\n`);
+}, 180_000);

@@ -320,6 +320,8 @@ export async function allocateEndpoints(ctx: SwarmContext, tx: ClusterTx): Promi
   for (const service of portsStale) {
     try {
       service.Endpoint = await allocateEndpoint(ctx, tx, service);
+      // The update or rollback goes on: its status says again what it said before the refusal.
+      if (service.UpdateStatus) service.UpdateStatus.Message = withoutRefusal(service.UpdateStatus.Message);
       tx.update('services', service);
     } catch (error) {
       // allocatePorts' refusals: the port is another service's or the host's.
@@ -330,31 +332,44 @@ export async function allocateEndpoints(ctx: SwarmContext, tx: ClusterTx): Promi
   await allocateNetworks(ctx, tx);
 }
 
+/** What a refusal adds to an update's status message, before its reason. */
+const PORTS_REFUSED = "; the service's published ports cannot be allocated: ";
+
+/** An UpdateStatus message without the refusal portsRefused added to it. */
+function withoutRefusal(message: string): string {
+  const at = message.indexOf(PORTS_REFUSED);
+  return at < 0 ? message : message.slice(0, at);
+}
+
 /**
  * A service whose spec's ports cannot be allocated, said where its user looks, in the caller's
- * transaction: an update or rollback under way pauses with why (`service inspect`'s
- * UpdateStatus; swarmkit's would wait on silently), for its user to act (another port, or the
- * other service removed and the service updated again); its tasks not yet scheduled wait with
- * why as their error (`service ps`), as swarmkit's allocator holds them (the orchestrator
- * schedules none while portsAllocated is false). Logged at error level when this changed
- * something, at debug level when the pass found it so already.
+ * transaction: an update or rollback under way waits for them, as swarmkit's does, its status
+ * message (`service inspect`'s UpdateStatus) followed by why until a pass allocates them (the
+ * other service removed): then it completes by itself. Its tasks not yet scheduled wait with why
+ * as their error (`service ps`), as swarmkit's allocator holds them (the orchestrator schedules
+ * none while portsAllocated is false). Logged at error level when it is news (the update's
+ * status, or with none under way the service's tasks, did not say it yet), at debug level when
+ * a pass finds it said already: the tasks the update replaces meanwhile are held with why too.
  */
 function portsRefused(ctx: SwarmContext, tx: ClusterTx, service: Service, reason: string): void {
-  let changed = false;
+  const tasks = tx.list('tasks').filter((t) => t.ServiceID === service.ID);
+  let news: boolean;
   if (service.UpdateStatus && updateInProgress(service)) {
-    const rollback = service.UpdateStatus.State === 'rollback_started';
-    const what = rollback ? 'rollback' : 'update';
-    service.UpdateStatus = { ...service.UpdateStatus, State: rollback ? 'rollback_paused' : 'paused', Message: `${what} paused: the service's published ports cannot be allocated: ${reason}` };
-    tx.update('services', service);
-    changed = true;
+    const message = `${withoutRefusal(service.UpdateStatus.Message)}${PORTS_REFUSED}${reason}`;
+    news = message !== service.UpdateStatus.Message;
+    if (news) {
+      service.UpdateStatus = { ...service.UpdateStatus, Message: message };
+      tx.update('services', service);
+    }
+  } else {
+    news = !tasks.some((t) => t.Status.Err === reason);
   }
-  for (const task of tx.list('tasks')) {
-    if (task.ServiceID !== service.ID || !live(task) || stateIndex(task.Status.State) >= stateIndex('assigned') || task.Status.Err === reason) continue;
+  for (const task of tasks) {
+    if (!live(task) || stateIndex(task.Status.State) >= stateIndex('assigned') || task.Status.Err === reason) continue;
     task.Status = { ...task.Status, Err: reason };
     tx.update('tasks', task);
-    changed = true;
   }
-  moduleLog(ctx, 'allocator').log(changed ? 'error' : 'debug', 'failed allocation for service', { 'service.id': service.ID, 'service.name': service.Spec.Name, error: reason });
+  moduleLog(ctx, 'allocator').log(news ? 'error' : 'debug', 'failed allocation for service', { 'service.id': service.ID, 'service.name': service.Spec.Name, error: reason });
 }
 
 /** A node's data-path address: the manager's from node.json, another's as it reached the manager. */

@@ -18,7 +18,7 @@ export { converge } from './updater';
 export { serviceLogs, taskLogs } from './service-logs';
 export { localNode, isWorker, type LocalNode } from './membership';
 export { runAgent, ensureAgent, stopAgent } from './agent';
-export { FailureLog, NO_LOG, withFields, type LogFields, type LogLevel, type SwarmLog } from './log';
+export { errorFields, errorText, FailureLog, NO_LOG, withFields, type LogFields, type LogLevel, type SwarmLog } from './log';
 export { serveCluster, clusterClient, type ClusterRequest, type ClusterRoute, type ClusterRoutes } from './transport';
 export { certIdentity, type CertIdentity, type ClusterCredentials } from './certs';
 export { scheduleTask, eligibleNodes, parseConstraints, nodeMatches, type Constraint } from './scheduler';

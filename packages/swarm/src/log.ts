@@ -28,9 +28,15 @@ export function moduleLog(ctx: Pick<SwarmContext, 'log'>, module: string): Swarm
   return withFields(ctx.log ?? NO_LOG, { module });
 }
 
-/** An error's words for a log field: a CtrError's message (its hint is for a person at a prompt). */
+/** An error's words for a log field: its message (a CtrError's hint is a field of its own, errorFields'). */
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** An error as a line's fields: its words, and a CtrError's hint (what to do about it) when it has one. */
+export function errorFields(error: unknown): LogFields {
+  const hint = isCtrError(error) ? error.hint : undefined;
+  return { error: errorText(error), ...(hint ? { hint } : {}) };
 }
 
 /** The same failure said again at error level after 1 minute, then 2, 4… at most every 30 minutes. */
@@ -57,9 +63,8 @@ export class FailureLog {
     const last = this.last;
     if (last === undefined || last.error !== text) {
       this.last = { error: text, count: 1, repeatAt: this.now() + REPEAT_MS.first, repeatMs: REPEAT_MS.first };
-      // What to do about it, once, with the first line.
-      const hint = isCtrError(error) ? error.hint : undefined;
-      this.log.log('error', this.message, { ...fields, error: text, ...(hint ? { hint } : {}) });
+      // What to do about it (the hint) once, with the first line.
+      this.log.log('error', this.message, { ...fields, ...errorFields(error) });
       return;
     }
     last.count++;

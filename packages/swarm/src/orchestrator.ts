@@ -567,9 +567,10 @@ const PERIODIC_MS = 30_000;
  * Under ctrd: follow the engine's die events of task containers and reconcile their service,
  * keep the timers a pass asks for (restart delays, an update's delay and monitor), and pass
  * over every service now and then in case an event was missed. Passes run one at a time in
- * this process. Resolves once watching; stops when `signal` aborts.
+ * this process, each told to `onError` when it fails and to `onPass` when it works. Resolves
+ * once watching; stops when `signal` aborts.
  */
-export async function startMonitor(ctx: SwarmContext, signal: AbortSignal, onError: (error: unknown) => void = () => undefined): Promise<void> {
+export async function startMonitor(ctx: SwarmContext, signal: AbortSignal, onError: (error: unknown) => void = () => undefined, onPass: () => void = () => undefined): Promise<void> {
   let running: Promise<void> = Promise.resolve();
   const pending = new Set<string | undefined>();
   let timer: NodeJS.Timeout | undefined;
@@ -582,6 +583,7 @@ export async function startMonitor(ctx: SwarmContext, signal: AbortSignal, onErr
       if (signal.aborted || !ctx.store.active()) return;
       try {
         const { wakeAt } = await reconcileOnce(ctx, serviceId);
+        onPass();
         if (wakeAt !== undefined) {
           clearTimeout(timer);
           timer = setTimeout(() => schedule(undefined), Math.max(0, wakeAt - Date.now()));

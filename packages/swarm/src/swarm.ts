@@ -266,9 +266,9 @@ export class Swarm implements SwarmApi {
     await containerExited(ctx, containerId);
   }
 
-  /** ctrd: follow the engine's container exits until `signal` fires, for whichever swarm this engine is in then; a pass that fails is told to `onError`. */
-  startMonitor(signal: AbortSignal, onError?: (error: unknown) => void): Promise<void> {
-    return startMonitor(this.context(), signal, onError);
+  /** ctrd: follow the engine's container exits until `signal` fires, for whichever swarm this engine is in then; a pass that fails is told to `onError`, one that works to `onPass`. */
+  startMonitor(signal: AbortSignal, onError?: (error: unknown) => void, onPass?: () => void): Promise<void> {
+    return startMonitor(this.context(), signal, onError, onPass);
   }
 
   /** After a start (ctrd's, or the first verb after a reboot): make the tasks and the routing mesh match the specs again. */

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { testNodes, until, type TestNode, type TestNodes } from './support/nodes';
@@ -66,5 +67,13 @@ describe("ctrd's log of a worker's session with its manager", () => {
 
   test('nothing below the default level is written', () => {
     expect(lines.filter((line) => line.includes(' level=debug '))).toEqual([]);
+  });
+
+  test("the detached agent `join` started wrote its agent.log as ctrd writes its log, dockerd's time first", () => {
+    const agentLog = readFileSync(join(worker.runRoot, 'swarm', 'agent.log'), 'utf8').split('\n');
+    const time = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d)`;
+    const established = agentLog.filter((line) => line.includes('msg="agent: session established"'));
+    expect(established.length).toBeGreaterThan(0);
+    for (const line of established) expect(line).toMatch(new RegExp(`^time="${time}" level=info msg="agent: session established" manager=\\S+ module=node/agent node\\.id=${workerId}$`));
   });
 });

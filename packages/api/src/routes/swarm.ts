@@ -13,7 +13,7 @@ import { framedWriter, STDERR, STDOUT } from '../stdcopy';
 /** What the daemon needs of the in-process swarm beyond the API: its recovery, its exit monitor, its state for networks. */
 export interface LocalSwarm extends SwarmApi {
   recover(): Promise<void>;
-  startMonitor(signal: AbortSignal, onError?: (error: unknown) => void): Promise<void> | void;
+  startMonitor(signal: AbortSignal, onError?: (error: unknown) => void, onPass?: () => void): Promise<void> | void;
   /** The node agent in the daemon's process while the root is in a swarm (the cluster port, or a worker's session). */
   superviseAgent?(signal: AbortSignal): Promise<void>;
   context(): SwarmContext;
@@ -49,6 +49,8 @@ export class DaemonSwarm {
     private readonly engine: Engine,
     private readonly create: (engine: Engine) => LocalSwarm = swarmLoader(),
     private readonly onError: (error: unknown, what: string) => void = () => undefined,
+    /** Told that background work worked (a monitor pass, an update done), as onError is told that it failed. */
+    private readonly onSuccess: (what: string) => void = () => undefined,
   ) {}
 
   /** The swarm, made (and its monitor started) on first use. */
@@ -56,8 +58,9 @@ export class DaemonSwarm {
     if (!this.swarm) {
       const swarm = this.create(this.engine);
       this.swarm = swarm;
-      const monitorError = (error: unknown): void => this.onError(error, 'the swarm task monitor');
-      Promise.resolve(swarm.startMonitor(this.stopping.signal, monitorError)).catch(monitorError);
+      const monitor = 'the swarm task monitor';
+      const monitorError = (error: unknown): void => this.onError(error, monitor);
+      Promise.resolve(swarm.startMonitor(this.stopping.signal, monitorError, () => this.onSuccess(monitor))).catch(monitorError);
       // What it does and what fails (a manager unreachable, a task that cannot start) goes to the swarm's log: the daemon's, given to swarmLoader.
       this.agent = swarm.superviseAgent?.(this.stopping.signal).catch((error: unknown) => this.onError(error, 'the swarm node agent'));
     }
@@ -101,13 +104,14 @@ export class DaemonSwarm {
   converge(serviceId: string): void {
     const swarm = this.get();
     const previous = this.updates.get(serviceId) ?? Promise.resolve();
+    const what = `the update of service ${serviceId}`;
     const next = previous
       .then(() => swarm.converge(serviceId, { signal: this.stopping.signal }))
       .then(
-        () => undefined,
+        () => this.onSuccess(what),
         (error: unknown) => {
           // A service removed while its update ran has nothing left to converge.
-          if (!this.stopping.signal.aborted && !isNotFound(error)) this.onError(error, `the update of service ${serviceId}`);
+          if (!this.stopping.signal.aborted && !isNotFound(error)) this.onError(error, what);
         },
       )
       .finally(() => {

@@ -211,8 +211,8 @@ const agent: Command = {
     try {
       await engine.startMonitor();
       const { Swarm } = require('@ctr/swarm') as typeof import('@ctr/swarm');
-      // Its agent.log: ctrd's lines (dockerd's format, info and above), with the time dockerd's have, as nothing else stamps them.
-      const log = apiModule().daemonLog((line) => io.stderr.write(`time="${new Date().toISOString()}" ${line}\n`), () => 'info');
+      // Its agent.log: ctrd's lines (dockerd's format and time, info and above).
+      const log = apiModule().daemonLog((line) => io.stderr.write(`${line}\n`), () => 'info', { timestamps: true });
       await new Swarm({ engine, log }).runAgent(stop.signal);
     } finally {
       await engine.close();
