@@ -5,7 +5,7 @@ import { normalizeImageName, splitRepoTag, type BuildImageOptions } from '@ctr/e
 import { CtrError, isNotFound, notFound } from '@ctr/errors';
 import type { BuildOptions, ComposeOptions, ImageRow, PullOptions, PushOptions, ServicesOptions } from './compose';
 import { TaskGroup } from './concurrency';
-import { buildDependencies, contextService, contextServices, inDependencyOrder, serviceDependencies } from './dependencies';
+import { buildDependencies, checkCycles, contextService, contextServices, inDependencyOrder, serviceDependencies } from './dependencies';
 import { COMPOSE_VERSION, LABEL, containerName, projectContainers, type ComposeEngine } from './labels';
 import type { ComposeProject, ServiceConfig } from './model';
 import { report } from './resources';
@@ -252,8 +252,8 @@ type BuildImagesOptions = ComposeOptions & Pick<BuildOptions, 'noCache' | 'pull'
  * Build the services' images as compose's classic builder does: at once, at most `parallel`,
  * each once the builds it waits for (`buildDependencies`, through services that build
  * nothing) are done. An image several services name is built once, by the first of them,
- * and what waits for any of them waits for that build. The first failure cancels the builds
- * under way and those not started, and is thrown once every build has ended.
+ * and what waits for any of them waits for that build (`buildGraph`). The first failure
+ * cancels the builds under way and those not started, and is thrown once every build has ended.
  */
 async function buildImages(engine: ComposeEngine, project: ComposeProject, services: readonly ServiceConfig[], options: BuildImagesOptions): Promise<void> {
   const builders = new Map<string, string>();
@@ -262,14 +262,8 @@ async function buildImages(engine: ComposeEngine, project: ComposeProject, servi
     if (!builders.has(image)) builders.set(image, service.name);
   }
   const building = new Set(builders.values());
-  const waitsFor = (service: ServiceConfig): string[] =>
-    buildDependencies(service).flatMap((name) => {
-      const dependency = project.services[name];
-      // One outside the project (a profile's, not enabled) has no build to wait for.
-      if (!dependency) return [];
-      const builder = builders.get(serviceImage(project, dependency));
-      return builder !== undefined && builder !== name && builder !== service.name ? [name, builder] : [name];
-    });
+  const graph = buildGraph(project, builders);
+  const waitsFor = (service: ServiceConfig): string[] => graph.get(service.name) ?? [];
   const cancel = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, cancel.signal]) : cancel.signal;
   let failure: { error: unknown } | undefined;
@@ -292,6 +286,30 @@ async function buildImages(engine: ComposeEngine, project: ComposeProject, servi
     // The first build's failure, not the cancellations it caused in the others.
     throw failure ? failure.error : error;
   });
+}
+
+/**
+ * What each of the project's builds waits for: its `buildDependencies` (those in the project),
+ * and for each of them that names an image another service builds, that builder too. The
+ * cycle check is made on the real dependencies, as compose makes it; an edge to a builder is
+ * left out where it would close a loop (`api`, building `myapp`, depends on `worker`, which
+ * depends on `migrate`, naming `myapp` too: `worker` cannot wait for `api`, which comes after
+ * it anyway), where compose builds such a project rather than report a cycle it does not have.
+ */
+function buildGraph(project: ComposeProject, builders: ReadonlyMap<string, string>): Map<string, string[]> {
+  checkCycles(project, buildDependencies);
+  // One outside the project (a profile's, not enabled) has no build to wait for.
+  const graph = new Map(Object.values(project.services).map((service) => [service.name, buildDependencies(service).filter((name) => project.services[name])]));
+  const reaches = (from: string, to: string): boolean => closure(project, [from], (service) => graph.get(service.name) ?? []).includes(to);
+  for (const service of Object.values(project.services)) {
+    const waits = graph.get(service.name)!;
+    for (const name of [...waits]) {
+      const builder = builders.get(serviceImage(project, projectService(project, name)));
+      if (builder === undefined || builder === service.name || waits.includes(builder) || reaches(builder, service.name)) continue;
+      waits.push(builder);
+    }
+  }
+  return graph;
 }
 
 /**
@@ -362,8 +380,13 @@ function isLatest(image: string): boolean {
 /** `compose push`: the images of the selected services that have both `build:` and `image:` (compose pushes only those), at once (at most `parallel`). */
 export async function push(engine: ComposeEngine, project: ComposeProject, options: PushOptions): Promise<void> {
   const names = options.includeDeps && options.services?.length ? withDependencies(project, options.services) : options.services;
+  await pushBuiltImages(engine, selectedServices(project, names), options);
+}
+
+/** The images of those of `services` with both `build:` and `image:` (and their build's `tags:`), pushed at once (at most `parallel`). */
+export async function pushBuiltImages(engine: ComposeEngine, services: readonly ServiceConfig[], options: Omit<PushOptions, 'services' | 'includeDeps'>): Promise<void> {
   const pushes = new TaskGroup(options.parallel);
-  for (const service of selectedServices(project, names)) {
+  for (const service of services) {
     if (!service.build || service.image === undefined) continue;
     for (const image of [service.image, ...service.build.tags]) pushes.go(() => pushImage(engine, image, options));
   }

@@ -176,13 +176,15 @@ async function loadFile(source: FileSource, loader: FileLoader, baseDir: string,
       const ext = service.extends as Tree | undefined;
       if (!isPlainObject(ext)) return service;
       const target = String(ext.service);
-      const path = ext.file ? resolve(fileDir, String(ext.file)) : undefined;
+      // An `oci://` file is pulled as it is named, not taken for a path under this file's directory.
+      const path = ext.file ? (isOciPath(String(ext.file)) ? String(ext.file) : resolve(fileDir, String(ext.file))) : undefined;
       const key = `${path ?? source.path}#${target}`;
       if (seen.includes(key) || chain.includes(key)) throw new CtrError('InvalidArgument', `circular reference with extends ${seen.concat(key).join(' -> ')}`);
       let base: Tree | undefined;
       if (path) {
-        const [other] = await readSources([path], loader.workingDir, undefined, loader.remote);
-        const otherFile = await loadDocuments(other as FileSource, loader, dirname(path), undefined, [...chain, ...seen, `${source.path}#${name}`]);
+        const [other] = (await readSources([path], loader.workingDir, undefined, loader.remote)) as [FileSource];
+        // Relative paths are the file's own: for an `oci://` one, the directory it was pulled into, as compose-go's loader.Dir.
+        const otherFile = await loadDocuments(other, loader, dirname(other.path), undefined, [...chain, ...seen, `${source.path}#${name}`]);
         base = (otherFile.services as Record<string, Tree> | undefined)?.[target];
       } else if (services[target]) {
         base = await resolveService(target, [...seen, `${source.path}#${name}`]);

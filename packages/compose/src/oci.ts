@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { goParseBool } from '@ctr/engine';
@@ -34,6 +34,9 @@ export const ComposeAnnotations = {
   extends: 'com.docker.compose.extends',
   version: 'com.docker.compose.version',
 } as const;
+
+/** What a pulled artifact's compose files are merged into, in its cache entry. */
+const MERGED_FILE = 'compose.yaml';
 
 /** The variable current compose reads to turn the OCI loader off (it was opt-in before v2.34; it is on unless set false now). */
 const OCI_REMOTE_ENABLED = 'COMPOSE_EXPERIMENTAL_OCI_REMOTE';
@@ -77,6 +80,36 @@ function plainName(name: string | undefined, layer: Descriptor): string {
 }
 
 /**
+ * Whether `path`, compose's cache directory or one of its entries, is there. What is there must
+ * be a real directory (no symlink), this user's, that no one else can write into: a cache
+ * entry is trusted as the artifact its digest names, so one another user could have made or
+ * changed is refused, naming it, rather than loaded. It is refused, not pulled again beside it:
+ * an entry's name is its digest, and replacing what another wrote there would race them.
+ */
+async function cacheDirectory(path: string): Promise<boolean> {
+  const stats = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (stats === undefined) return false;
+  const uid = process.getuid?.();
+  const wrong = stats.isSymbolicLink()
+    ? 'is a symbolic link'
+    : !stats.isDirectory()
+      ? 'is not a directory'
+      : uid !== undefined && stats.uid !== uid
+        ? `belongs to uid ${stats.uid}, not this user (uid ${uid})`
+        : (stats.mode & 0o022) !== 0
+          ? `can be written by its group or others (mode ${(stats.mode & 0o777).toString(8).padStart(4, '0')})`
+          : undefined;
+  if (wrong === undefined) return true;
+  throw new CtrError('Denied', `refusing compose's OCI cache ${path}: it ${wrong}`, {
+    hint: 'Remove it (what was cached is pulled again), or make it a directory of this user\'s that group and others cannot write to.',
+    details: { path },
+  });
+}
+
+/**
  * compose's OCI remote loader: `oci://REF` is pulled once into the cache directory, named by
  * its manifest's digest, as `compose.yaml` (the artifact's compose files as its documents, in
  * order), its `extends` files and env files beside it; what is loaded is that local file. One
@@ -102,7 +135,7 @@ export class OciRemoteLoader {
       local = await this.pull(ociReference(path));
       this.known.set(path, local);
     }
-    return join(local, 'compose.yaml');
+    return join(local, MERGED_FILE);
   }
 
   async close(): Promise<void> {
@@ -125,7 +158,9 @@ export class OciRemoteLoader {
     let fetched = await fetch(ref);
     const cache = this.options.cacheDir ?? composeCacheDir(this.env);
     const local = join(cache, fetched.descriptor.digest.replace(/^sha256:/, ''));
-    if (await stat(local).then(() => true, () => false)) return local;
+    await mkdir(cache, { recursive: true, mode: 0o700 });
+    await cacheDirectory(cache);
+    if (await cacheDirectory(local)) return local;
 
     let document = parseManifestOrIndex(fetched.bytes, fetched.descriptor.mediaType);
     if (document.kind === 'index') {
@@ -141,7 +176,6 @@ export class OciRemoteLoader {
       throw new CtrError('InvalidArgument', `${name} is not a compose project OCI artifact, but ${manifest.artifactType ?? ''}`);
     }
 
-    await mkdir(cache, { recursive: true, mode: 0o700 });
     // Written aside and renamed into place: a cache entry is whole or absent, whatever another load does at the same time.
     const staging = await mkdtemp(join(cache, '.pull-'));
     try {
@@ -151,6 +185,8 @@ export class OciRemoteLoader {
       await rm(staging, { recursive: true, force: true });
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      // Another load's entry, made meanwhile, is held to the same checks as one found at first.
+      await cacheDirectory(local);
     }
     return local;
   }
@@ -159,6 +195,17 @@ export class OciRemoteLoader {
     const signal = this.options.signal;
     const client = this.client as RegistryClient;
     const compose: Buffer[] = [];
+    // The files the artifact is written as: one layer's may not take another's place, nor the merged compose.yaml's.
+    const named = new Set([MERGED_FILE]);
+    const file = (name: string | undefined, layer: Descriptor): string => {
+      const plain = plainName(name, layer);
+      if (named.has(plain)) {
+        const taken = plain === MERGED_FILE ? 'the file its compose files are merged into' : 'as another of its layers is';
+        throw new CtrError('InvalidArgument', `invalid OCI artifact: layer ${layer.digest} is named ${plain}, ${taken}`, { details: { layer: layer.digest, file: plain } });
+      }
+      named.add(plain);
+      return join(dir, plain);
+    };
     for (const layer of layers) {
       if (layer.mediaType !== ComposeMediaTypes.file && layer.mediaType !== ComposeMediaTypes.envFile) continue;
       const content = await client.fetchSmallBlob(ref, layer.digest, signal ? { signal } : {});
@@ -167,15 +214,15 @@ export class OciRemoteLoader {
         if (annotations[ComposeAnnotations.envFile] === undefined) {
           throw new CtrError('InvalidArgument', `missing annotation ${ComposeAnnotations.envFile} in layer ${JSON.stringify(layer.digest)}`);
         }
-        await writeFile(join(dir, plainName(annotations[ComposeAnnotations.envFile], layer)), content, { mode: 0o600 });
+        await writeFile(file(annotations[ComposeAnnotations.envFile], layer), content, { mode: 0o600 });
       } else if (annotations[ComposeAnnotations.extends] !== undefined) {
-        await writeFile(join(dir, plainName(annotations[ComposeAnnotations.file], layer)), content, { mode: 0o600 });
+        await writeFile(file(annotations[ComposeAnnotations.file], layer), content, { mode: 0o600 });
       } else {
         // Each compose file one YAML document of compose.yaml, merged in order as the files were.
         compose.push(...(compose.length > 0 ? [Buffer.from('\n---\n')] : []), content);
       }
     }
-    await writeFile(join(dir, 'compose.yaml'), Buffer.concat(compose), { mode: 0o600 });
+    await writeFile(join(dir, MERGED_FILE), Buffer.concat(compose), { mode: 0o600 });
   }
 }
 

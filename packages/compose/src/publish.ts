@@ -7,7 +7,7 @@ import { CtrError, isCtrError } from '@ctr/errors';
 import { createManifest, digestOf, formatReference, goRfc3339, MediaTypes, MemoryContentStore, serializeManifest, type Descriptor } from '@ctr/image';
 import type { RegistryClient } from '@ctr/registry';
 import type { ComposeProgress } from './compose';
-import { push } from './images';
+import { pushBuiltImages } from './images';
 import { isPlainObject, substitute } from './interpolate';
 import { COMPOSE_VERSION, type ComposeEngine } from './labels';
 import type { ComposeProject, ServiceConfig, ServiceVolume } from './model';
@@ -314,7 +314,8 @@ export async function publish(project: ComposeProject, repository: string, optio
   await ask(configContentQuestion(files.files), options);
 
   if (options.engine) {
-    await push(options.engine, project, {
+    // Every service's, those profiles leave out too: the artifact (and its pinned digests) names them all.
+    await pushBuiltImages(options.engine, allServices(project), {
       ignorePushFailures: true,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

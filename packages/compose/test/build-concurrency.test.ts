@@ -103,6 +103,26 @@ describe('compose build, several services', () => {
     expect(await cat('co-shared:1', '/a')).toBe('a\n');
   });
 
+  test('a dependency, through another service, on a service naming the image it builds is no cycle', async () => {
+    const started = { condition: 'service_started', required: true, restart: false } as const;
+    const p = project('cl', [
+      await built('api', 'cl', 'RUN echo api > /by', { image: 'cl-myapp', depends_on: { worker: started } }),
+      service('worker', { image: 'busybox', depends_on: { migrate: started } }),
+      await built('migrate', 'cl', 'RUN echo migrate > /by', { image: 'cl-myapp' }),
+    ]);
+    const { events, onProgress } = progress();
+    await build(t.engine, p, { onProgress });
+    expect(events).toEqual(['api Building', 'api Built']);
+  });
+
+  test('a real depends_on cycle is refused in compose\'s words, nothing built', async () => {
+    const started = { condition: 'service_started', required: true, restart: false } as const;
+    const p = project('cy', [await built('a', 'cy', 'RUN true', { depends_on: { b: started } }), await built('b', 'cy', 'RUN true', { depends_on: { a: started } })]);
+    const { events, onProgress } = progress();
+    await expect(build(t.engine, p, { onProgress })).rejects.toThrow('cycle found: a -> b -> a');
+    expect(events).toEqual([]);
+  });
+
   test('building one service builds the service its additional_contexts names too', async () => {
     const app = await built('app', 'cn', 'COPY --from=base /made-by /made-by');
     app.build = { ...app.build!, additional_contexts: { base: 'service:base' } };

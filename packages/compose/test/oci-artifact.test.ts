@@ -3,11 +3,12 @@
  * (compose's manifest shapes, layers, annotations, refusals and questions) and loading back
  * through `-f oci://…` and `include: oci://…`, as docker compose does.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createManifest, digestOf, MediaTypes, MemoryContentStore, parseManifest, serializeManifest, type ImageManifest } from '@ctr/image';
+import { Engine } from '@ctr/engine';
+import { createManifest, digestOf, MediaTypes, MemoryContentStore, parseManifest, serializeManifest, type Descriptor, type ImageManifest } from '@ctr/image';
 import { RegistryClient, RegistryServer } from '@ctr/registry';
 import { loadProject, projectConfig } from '../src/load';
 import type { ComposeProject } from '../src/model';
@@ -170,6 +171,19 @@ describe('publish', () => {
   });
 });
 
+describe('publish, with an engine', () => {
+  test('pushes the built images of services profiles leave out too, as compose publishes with every profile on', async () => {
+    const engine = new Engine({ root: join(work, 'engine'), runRoot: join(work, 'engine-run') });
+    const image = `${registry.host}/compose/tools:1`;
+    const rootfs = await mkdtemp(join(work, 'rootfs-'));
+    await writeFile(join(rootfs, 'tool'), 'tool\n');
+    const { manifest } = await engine.importImage({ dir: rootfs }, { name: image });
+    const files = { 'compose.yaml': `services:\n  web:\n    image: busybox\n  tools:\n    profiles: [debug]\n    build: .\n    image: ${image}\n` };
+    await published(files, 'profiles:1', { engine });
+    expect((await client.fetchManifest(image)).descriptor.digest).toBe(manifest.digest);
+  });
+});
+
 /** A minimal image (an empty config, no layers) pushed to `ref`; its manifest digest. */
 async function pushImage(ref: string): Promise<string> {
   const store = new MemoryContentStore();
@@ -180,6 +194,85 @@ async function pushImage(ref: string): Promise<string> {
   await client.push(ref, { store, manifest: descriptor });
   return descriptor.digest;
 }
+
+/** A compose artifact of these layers (content, media type, annotations) pushed as `compose/TAG`: its repository. */
+async function pushArtifact(tag: string, layers: { content: string; mediaType: string; annotations: Record<string, string> }[]): Promise<string> {
+  const repository = `${registry.host}/compose/${tag}`;
+  const store = new MemoryContentStore();
+  const blob = async (content: string, mediaType: string): Promise<Descriptor> => {
+    const bytes = Buffer.from(content);
+    await store.write(Readable.from([bytes]));
+    return { mediaType, digest: digestOf(bytes), size: bytes.length };
+  };
+  const config = await blob('{}', MediaTypes.ociEmpty);
+  const descriptors: Descriptor[] = [];
+  for (const layer of layers) descriptors.push({ ...(await blob(layer.content, layer.mediaType)), annotations: layer.annotations });
+  const { bytes, descriptor } = serializeManifest(createManifest({ config, layers: descriptors, artifactType: ComposeMediaTypes.project }));
+  await store.write(Readable.from([bytes]));
+  await client.push(repository, { store, manifest: descriptor });
+  return repository;
+}
+
+/** A cache of the test's own, and where `repository`'s artifact is kept in it. */
+async function cacheOf(name: string, repository: string): Promise<{ env: { XDG_CACHE_HOME: string }; root: string; entry: string }> {
+  const home = join(work, name);
+  const root = join(home, 'docker-compose');
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  return { env: { XDG_CACHE_HOME: home }, root, entry: join(root, (await client.resolve(repository)).digest.slice('sha256:'.length)) };
+}
+
+const PLANTED = 'services:\n  planted:\n    image: busybox\n';
+
+describe('compose\'s OCI cache', () => {
+  test('an entry that is a symbolic link is refused, naming it, and not loaded', async () => {
+    const repository = await published({ 'compose.yaml': WEB }, 'cache:link');
+    const { env: cache, entry } = await cacheOf('cache-link', repository);
+    const elsewhere = await mkdtemp(join(work, 'planted-'));
+    await writeFile(join(elsewhere, 'compose.yaml'), PLANTED);
+    await symlink(elsewhere, entry);
+    await expect(fromOci(repository, cache)).rejects.toMatchObject({ code: 'Denied', message: `refusing compose's OCI cache ${entry}: it is a symbolic link` });
+  });
+
+  test('an entry others can write into is refused, naming it, and not loaded', async () => {
+    const repository = await published({ 'compose.yaml': WEB }, 'cache:writable');
+    const { env: cache, entry } = await cacheOf('cache-writable', repository);
+    await mkdir(entry);
+    await writeFile(join(entry, 'compose.yaml'), PLANTED);
+    await chmod(entry, 0o777);
+    await expect(fromOci(repository, cache)).rejects.toMatchObject({ code: 'Denied', message: `refusing compose's OCI cache ${entry}: it can be written by its group or others (mode 0777)` });
+  });
+
+  test('a cache directory others can write into is refused before anything is pulled into it', async () => {
+    const repository = await published({ 'compose.yaml': WEB }, 'cache:root');
+    const { env: cache, root } = await cacheOf('cache-root', repository);
+    await chmod(root, 0o775);
+    await expect(fromOci(repository, cache)).rejects.toMatchObject({ code: 'Denied', message: `refusing compose's OCI cache ${root}: it can be written by its group or others (mode 0775)` });
+    expect(await readdir(root)).toEqual([]);
+  });
+});
+
+describe('an artifact whose files would overwrite each other', () => {
+  const compose = { content: WEB, mediaType: ComposeMediaTypes.file, annotations: { [ComposeAnnotations.file]: 'compose.yaml' } };
+
+  test('is refused when an extended file is named compose.yaml, the merged file\'s name', async () => {
+    const extended = { content: PLANTED, mediaType: ComposeMediaTypes.file, annotations: { [ComposeAnnotations.file]: 'compose.yaml', [ComposeAnnotations.extends]: 'true' } };
+    const repository = await pushArtifact('clash:merged', [compose, extended]);
+    await expect(fromOci(repository)).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: `invalid OCI artifact: layer ${digestOf(Buffer.from(PLANTED))} is named compose.yaml, the file its compose files are merged into`,
+    });
+  });
+
+  test('is refused when two layers have the same name', async () => {
+    const extended = { content: PLANTED, mediaType: ComposeMediaTypes.file, annotations: { [ComposeAnnotations.file]: 'shared', [ComposeAnnotations.extends]: 'true' } };
+    const envFile = { content: 'A=1\n', mediaType: ComposeMediaTypes.envFile, annotations: { [ComposeAnnotations.envFile]: 'shared' } };
+    const repository = await pushArtifact('clash:layers', [compose, extended, envFile]);
+    await expect(fromOci(repository)).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: `invalid OCI artifact: layer ${digestOf(Buffer.from('A=1\n'))} is named shared, as another of its layers is`,
+    });
+  });
+});
 
 describe('loading oci:// artifacts', () => {
   test('-f oci://REF loads the published project: its config is the original\'s', async () => {
@@ -216,6 +309,13 @@ describe('loading oci:// artifacts', () => {
     const manifest = await manifestOf(repository);
     expect(manifest.layers[1]?.annotations).toMatchObject({ [ComposeAnnotations.extends]: 'true', [ComposeAnnotations.file]: expect.stringMatching(/^[0-9a-f]{64}\.yaml$/) });
     expect((await fromOci(repository)).services.web).toMatchObject({ image: 'busybox', command: ['true'] });
+  });
+
+  test('extends: file: oci://REF takes the artifact\'s service, its relative paths under where it was pulled', async () => {
+    const repository = await published({ 'compose.yaml': 'services:\n  base:\n    image: busybox\n    build: ./ctx\n' }, 'extended:1');
+    const loaded = await project({ 'compose.yaml': `services:\n  web:\n    extends:\n      file: oci://${repository}\n      service: base\n` });
+    const digest = (await client.resolve(repository)).digest.slice('sha256:'.length);
+    expect(loaded.services.web).toMatchObject({ image: 'busybox', build: { context: join(work, 'cache', 'docker-compose', digest, 'ctx') } });
   });
 
   test('include: oci://REF adds the artifact\'s services to the project', async () => {

@@ -2,6 +2,7 @@ import type { AttachEvent, ComposeApi, ComposeProject, WatchOptions } from '@ctr
 import type { Command, Io } from '../command';
 import { bool } from '../flags';
 import { composeLibrary, untilInterrupted, type ComposeSession } from './compose-cli';
+import { buildOutput } from './compose-lifecycle';
 import { buildLines, ComposeProgressView, LogPrinter, progressMode, warn } from './compose-output';
 
 /** docker compose's watch, and what `up --watch` shares with it. */
@@ -79,7 +80,7 @@ function watch(session: ComposeSession): Command {
       if (!bool(args, 'no-up')) {
         const starting = await session.compose(withWatchBuilds(project));
         await session.withProgress((view) =>
-          starting.up({ ...(services.length ? { services } : {}), ...(bool(args, 'quiet') ? {} : { onBuildOutput: buildLines(project, view.print) }), onProgress: view.update }),
+          starting.up({ ...(services.length ? { services } : {}), ...(bool(args, 'quiet') ? {} : buildOutput(view, project)), onProgress: view.update }),
         );
       }
       const compose = await session.compose(project);
