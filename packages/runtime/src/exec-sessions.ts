@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { procStat, processRuns, START_TIME } from './proc-stat';
+import { isAlive, procStat, processRuns, START_TIME } from './proc-stat';
 
 /**
  * An exec's session directory (`<container>/exec/<session>/`) is conmon's: its sockets, its
@@ -11,14 +11,22 @@ import { procStat, processRuns, START_TIME } from './proc-stat';
  * conmon writes it just before it reports the exit on its pipe, and the caller still waiting
  * there — in this process or another on the same root — owns the directory until it has heard.
  * A caller that dies waiting (SIGKILL, a crash) marks nothing: the session names its caller,
- * and a sweep that finds that caller gone treats the session as detached.
+ * and a sweep that finds that caller gone treats the session as detached. A session conmon
+ * left without an exit file (its `runc exec` failed, conmon was killed, the machine rebooted)
+ * has ended too once its conmon is gone.
  */
 const DETACHED = 'detached';
 const CALLER = 'caller';
+const MONITOR_PID = 'conmon.pid';
 
 /** Where conmon writes the exit file of the session in `session`. */
 export function sessionExitDir(session: string): string {
   return path.join(session, 'exit');
+}
+
+/** Where conmon writes its own pid for the session in `session`. */
+export function sessionMonitorPidFile(session: string): string {
+  return path.join(session, MONITOR_PID);
 }
 
 /**
@@ -63,10 +71,26 @@ function callerRuns(session: string): boolean {
 }
 
 /**
+ * Whether the session's conmon may still run. Until it has written its pid, it is taken to:
+ * it may be starting. A pid reused since by another process keeps the session, as a live
+ * conmon would, until that process ends.
+ */
+function monitorRuns(session: string): boolean {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(sessionMonitorPidFile(session), 'latin1'), 10);
+  } catch {
+    return true;
+  }
+  return Number.isNaN(pid) || isAlive(pid);
+}
+
+/**
  * Remove the directories of the sessions of `containerId` that have ended and that nobody
- * waits for: detached, or whose caller has died. Cheap enough for every exec: one readdir, a
- * stat per running session, and for an ended one a stat or two and two small reads. A session
- * whose `runc exec` failed after its caller left gets no exit file from conmon, and stays.
+ * waits for: detached, or whose caller has died. A session has ended when conmon wrote its
+ * exit file, or when its conmon is gone without one. Cheap enough for every exec: one readdir,
+ * for a running session a stat and two small reads, and for an ended one a stat or two and
+ * two small reads.
  */
 export function sweepEndedSessions(execDir: string, containerId: string): void {
   let names: string[];
@@ -78,7 +102,7 @@ export function sweepEndedSessions(execDir: string, containerId: string): void {
   }
   for (const name of names) {
     const session = path.join(execDir, name);
-    if (!existsSync(path.join(sessionExitDir(session), containerId))) continue;
+    if (!existsSync(path.join(sessionExitDir(session), containerId)) && monitorRuns(session)) continue;
     if (!existsSync(path.join(session, DETACHED)) && callerRuns(session)) continue;
     try {
       rmSync(session, { recursive: true, force: true });

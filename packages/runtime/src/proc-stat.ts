@@ -23,3 +23,12 @@ export function processRuns(pid: number, startTime: number): boolean {
   const fields = procStat(pid);
   return fields !== undefined && Number(fields[START_TIME]) === startTime && fields[0] !== 'Z';
 }
+
+/**
+ * Whether a process runs. A zombie counts as gone: conmon daemonizes and, where PID 1
+ * does not reap orphans, lingers as one after it exits.
+ */
+export function isAlive(pid: number | undefined): boolean {
+  const state = pid ? procStat(pid)?.[0] : undefined;
+  return state !== undefined && state !== 'Z' && state !== 'X';
+}

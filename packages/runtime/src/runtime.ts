@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, internal, invalidArgument, isCtrError, throwIfAborted, unavailable } from '@ctr/errors';
 import { attachSocket, prepareAttach } from './attach';
-import { procStat } from './proc-stat';
+import { isAlive } from './proc-stat';
 import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
 import { runExitCommand, spawnConmon, type ConmonConfig, type Launch } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
 import { writeEtcFiles } from './etc-files';
-import { markDetached, recordCaller, sessionExitDir, sweepEndedSessions } from './exec-sessions';
+import { markDetached, recordCaller, sessionExitDir, sessionMonitorPidFile, sweepEndedSessions } from './exec-sessions';
 import { startFailure } from './exit-codes';
 import { isFrozen } from './freezer';
 import { checkTerminalSize, resizeTerminal } from './terminal-size';
@@ -144,15 +144,6 @@ const START_LIKELY_WITHIN_MS = 50;
  * write failed: a full disk), as a look at the container then says.
  */
 const MONITOR_PID_WAIT_MS = 10_000;
-
-/**
- * Whether a process runs. A zombie counts as gone: conmon daemonizes and, where PID 1
- * does not reap orphans, lingers as one after it exits.
- */
-function isAlive(pid: number | undefined): boolean {
-  const state = pid ? procStat(pid)?.[0] : undefined;
-  return state !== undefined && state !== 'Z' && state !== 'X';
-}
 
 /** Whether the filesystem holding `dir` has no block left, even for root (conmon). */
 function fullDisk(dir: string): boolean {
@@ -826,6 +817,7 @@ export class Runtime {
         runtimeLog: path.join(dir, 'runc.log'),
         pidFile: path.join(dir, 'pid'),
         exitDir: sessionExitDir(dir),
+        conmonPidFile: sessionMonitorPidFile(dir),
         terminal: options.tty === true,
         stdin: options.stdin !== undefined,
         exec: { processSpec, attach: true },

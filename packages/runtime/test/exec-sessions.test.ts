@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Collector, eventually, testBed, type TestBed } from './helpers';
-import { sessionExitDir } from '../src/exec-sessions';
+import { sessionExitDir, sessionMonitorPidFile } from '../src/exec-sessions';
+import { isAlive } from '../src/proc-stat';
 
 // A second process loads the built package, as another engine on the same root would.
 const built = path.resolve(__dirname, '../dist/index.js');
@@ -64,6 +65,17 @@ test('the session of a detached exec that still runs is kept through the next ex
   const session = await detachedExec(['sleep', '1004']);
   await bed.runtime.exec('host', { cmd: ['true'] });
   expect(sessions()).toContain(session);
+});
+
+test('the session of a detached exec whose conmon died without an exit file is gone after the next exec', async () => {
+  const session = await detachedExec(['sleep', '1007']);
+  const monitor = Number(readFileSync(sessionMonitorPidFile(path.join(execDir('host'), session)), 'utf8'));
+  process.kill(monitor, 'SIGKILL');
+  await eventually(async () => {
+    if (isAlive(monitor)) throw new Error(`conmon ${monitor} still runs`);
+  }, 30_000);
+  await bed.runtime.exec('host', { cmd: ['true'] });
+  expect(sessions()).not.toContain(session);
 });
 
 test('the session of an exec -d that has ended is gone after the next exec', async () => {
