@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createManifest, digestOf, MediaTypes, MemoryContentStore, parseManifest, serializeManifest } from '@ctr/image';
+import { createManifest, digestOf, MediaTypes, MemoryContentStore, parseIndex, parseManifest, serializeManifest, type Descriptor } from '@ctr/image';
 import { RegistryClient, RegistryServer } from '@ctr/registry';
 import { ctrOn, type CtrOn, type CtrResult } from './local-ctr';
 
@@ -45,6 +45,23 @@ async function app(files: Record<string, string>): Promise<string> {
 
 const compose = (cwd: string, args: string[], input = ''): Promise<CtrResult> => ctr.runWith({ env, cwd, input }, 'compose', ...args);
 const repo = (name: string): string => `${registry.host}/cli/${name}`;
+
+/** An image of one layer pushed to `reference` (a plain image, no compose artifact): its manifest, and its layer's bytes. */
+async function pushImage(reference: string): Promise<{ manifest: Descriptor; layer: Buffer }> {
+  const store = new MemoryContentStore();
+  const layer = Buffer.from(`the layer of ${reference}`);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [digestOf(layer)] } }));
+  for (const blob of [layer, config]) await store.write(Readable.from([blob]));
+  const { bytes, descriptor } = serializeManifest(
+    createManifest({
+      config: { mediaType: MediaTypes.ociConfig, digest: digestOf(config), size: config.length },
+      layers: [{ mediaType: MediaTypes.ociLayer, digest: digestOf(layer), size: layer.length }],
+    }),
+  );
+  await store.write(Readable.from([bytes]));
+  await client.push(reference, { store, manifest: descriptor });
+  return { manifest: descriptor, layer };
+}
 
 const SHOP = { 'compose.yaml': 'name: shop\nservices:\n  web:\n    image: busybox\n    command: ["sleep", "1d"]\n    ports: ["8080:80"]\n    environment: [MODE=prod]\n' };
 
@@ -115,12 +132,49 @@ test('a missing tag is compose\'s failed pull', async () => {
 });
 
 test('an image that is no compose artifact is refused', async () => {
-  const store = new MemoryContentStore();
-  const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
-  await store.write(Readable.from([config]));
-  const { bytes, descriptor } = serializeManifest(createManifest({ config: { mediaType: MediaTypes.ociConfig, digest: digestOf(config), size: config.length }, layers: [] }));
-  await store.write(Readable.from([bytes]));
-  await client.push(repo('image:1'), { store, manifest: descriptor });
+  await pushImage(repo('image:1'));
   const refused = await compose(work, ['-f', `oci://${repo('image:1')}`, 'config']);
   expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining(`${repo('image:1')} is not a compose project OCI artifact, but `) });
+});
+
+const GITHUB_TOKEN = 'ghp_0123456789abcdefghijklmnopqrstuvwxyz';
+const LEAKY = { 'compose.yaml': `services:\n  web:\n    image: busybox\n    environment:\n      GITHUB_TOKEN: ${GITHUB_TOKEN}\n` };
+
+test('what compose\'s secret scan finds is asked about in its words; no ends publish with 130 and pushes nothing', async () => {
+  const declined = await compose(await app(LEAKY), ['publish', repo('leak:1')], 'n\n');
+  expect(declined.code).toBe(130);
+  expect(declined.stdout).toBe(
+    'you are about to publish sensitive data within your OCI artifact.\n' +
+      'please double check that you are not leaking sensitive data\n' +
+      'Github authentication\n' +
+      `"services.web.environment.GITHUB_TOKEN": ${GITHUB_TOKEN}\n` +
+      'Are you ok to publish these sensitive data? [y/N] ',
+  );
+  await expect(client.fetchManifest(repo('leak:1'))).rejects.toMatchObject({ code: 'NotFound' });
+});
+
+test('-y publishes what the secret scan finds', async () => {
+  expect(await compose(await app(LEAKY), ['publish', '-y', repo('leak:yes')])).toMatchObject({ code: 0, stdout: '' });
+  const loaded = await compose(work, ['-f', `oci://${repo('leak:yes')}`, 'config']);
+  expect(loaded.stdout).toContain(`GITHUB_TOKEN: ${GITHUB_TOKEN}`);
+});
+
+test('--app copies the services\' images into the repository, under an index whose subject is the artifact', async () => {
+  const image = await pushImage(repo('app-image:1'));
+  const dir = await app({ 'compose.yaml': `services:\n  web:\n    image: ${repo('app-image:1')}\n` });
+  expect(await compose(dir, ['publish', '--app', repo('shop-app:1')])).toMatchObject({ code: 0 });
+  const artifact = await client.fetchManifest(repo('shop-app:1'));
+  const files = parseManifest(artifact.bytes, artifact.descriptor.mediaType).layers.map((layer) => layer.annotations?.['com.docker.compose.file']);
+  expect(files).toEqual(['compose.yaml', 'image-digests.yaml']);
+  const referrers = (await (await fetch(`http://${registry.host}/v2/cli/shop-app/referrers/${artifact.descriptor.digest}`)).json()) as { manifests: Descriptor[] };
+  expect(referrers.manifests).toHaveLength(1);
+  const fetched = await client.fetchManifest(`${repo('shop-app')}@${referrers.manifests[0]?.digest}`);
+  const index = parseIndex(fetched.bytes, fetched.descriptor.mediaType);
+  expect(index.subject).toMatchObject({ digest: artifact.descriptor.digest, artifactType: 'application/vnd.docker.compose.project' });
+  expect(index.manifests).toEqual([{ ...image.manifest, annotations: { 'containerd.io/distribution.source.127.0.0.1': 'cli/app-image' } }]);
+  expect(await client.fetchSmallBlob(repo('shop-app'), digestOf(image.layer))).toEqual(image.layer);
+});
+
+test('publish --help says --app as compose does', async () => {
+  expect((await compose(work, ['publish', '--help'])).stdout).toMatch(/ {6}--app +Published compose application \(includes referenced images\)\n/);
 });

@@ -1,17 +1,35 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import * as YAML from 'yaml';
-import { CtrError, isCtrError } from '@ctr/errors';
-import { createManifest, digestOf, formatReference, goRfc3339, MediaTypes, MemoryContentStore, serializeManifest, type Descriptor } from '@ctr/image';
+import { CtrError, isCtrError, isNotFound } from '@ctr/errors';
+import {
+  createManifest,
+  digestOf,
+  formatReference,
+  goRfc3339,
+  isIndexType,
+  MediaTypes,
+  MemoryContentStore,
+  OciLayout,
+  parseIndex,
+  serializeIndex,
+  serializeManifest,
+  type ContentStore,
+  type Descriptor,
+  type Reference,
+} from '@ctr/image';
 import type { RegistryClient } from '@ctr/registry';
+import { toMapping } from './canonical';
 import type { ComposeProgress } from './compose';
 import { pushBuiltImages } from './images';
 import { isPlainObject, substitute } from './interpolate';
 import { COMPOSE_VERSION, type ComposeEngine } from './labels';
 import type { ComposeProject, ServiceConfig, ServiceVolume } from './model';
 import { ComposeAnnotations, ComposeMediaTypes, isOciPath, ociReference } from './oci';
+import { flattenTree, isKeywordSecret, scanEntries, scanFile, type DetectedSecret } from './secret-scan';
 
 /**
  * `docker compose publish`: the project's compose files (and, with `--with-env`, its env
@@ -33,8 +51,15 @@ export interface PublishOptions {
   /** `--resolve-image-digests`: a last compose file pins every service's image to the digest its registry has now. */
   resolveImageDigests?: boolean;
   /**
-   * Asked (compose's words, a yes/no question) before publishing bind mount declarations, env
-   * declarations or literal inline config content. None: every such question is answered no.
+   * `--app`: the services' images go along, copied into the repository, under an image index
+   * whose subject is the artifact (pushed by digest, found through the referrers API); the
+   * images are pinned as with `resolveImageDigests`.
+   */
+  app?: boolean;
+  /**
+   * Asked (compose's words, a yes/no question) before publishing bind mount declarations,
+   * what its secret scan finds, env declarations or literal inline config content. None:
+   * every such question is answered no.
    */
   confirm?: (question: string) => Promise<boolean>;
   /** `--dry-run`: every check and layer, no push. */
@@ -50,6 +75,8 @@ export interface PublishResult {
   descriptor: Descriptor;
   /** The manifest shape the registry took. */
   ociVersion: OciVersion;
+  /** With `app`: the index of the services' images, pushed by digest with the artifact as its subject. */
+  application?: Descriptor;
 }
 
 export function checkOciVersion(value: string): OciVersion {
@@ -194,16 +221,82 @@ function bindMountQuestion(project: ComposeProject): string | undefined {
   );
 }
 
-/**
- * The key names the secret detector compose uses (DefangLabs' keyword detector, after Yelp's
- * detect-secrets) takes for credentials, and the values it takes for literals: three or more
- * characters, not starting with `$` or `{` (interpolation) nor ending with `}`.
- */
-const SENSITIVE_KEY = /api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contraseña|contrasena/i;
-const LITERAL_VALUE = /^[^${\s].+[^}\s]$/s;
+/** Lists compose's loader reads as mappings: `- TOKEN=…` is scanned under the key TOKEN. */
+const withMappings = (tree: Tree, keys: readonly string[]): Tree => ({
+  ...tree,
+  ...Object.fromEntries(keys.filter((key) => Array.isArray(tree[key])).map((key) => [key, toMapping(tree[key])])),
+});
 
-/** compose's `$$` (a literal `$`) read as an ordinary character, so an escaped literal still counts as one. */
-const looksLiteral = (value: string): boolean => LITERAL_VALUE.test(value.replaceAll('$$', 'X'));
+/**
+ * A compose file as compose's scan reads it (its model as loaded, not interpolated, then
+ * flattened): key=value lists as mappings, and the files of secrets and configs absolute,
+ * the paths their keys (`secrets.db_password.file`) make the keyword detector look at.
+ */
+function scannedEntries(file: PublishedFile, baseDir: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const document of file.documents) {
+    const tree: Tree = { ...document };
+    if (isPlainObject(document.services)) {
+      tree.services = Object.fromEntries(
+        Object.entries(document.services).map(([name, service]) => {
+          if (!isPlainObject(service)) return [name, service];
+          const build = isPlainObject(service.build) ? { build: withMappings(service.build, ['args', 'labels']) } : {};
+          return [name, withMappings({ ...service, ...build }, ['environment', 'labels', 'annotations'])];
+        }),
+      );
+    }
+    for (const kind of ['secrets', 'configs']) {
+      const section = document[kind];
+      if (!isPlainObject(section)) continue;
+      tree[kind] = Object.fromEntries(
+        Object.entries(section).map(([name, entry]) => [name, isPlainObject(entry) && typeof entry.file === 'string' ? { ...entry, file: resolve(baseDir, entry.file) } : entry]),
+      );
+    }
+    flattenTree(tree, '', entries);
+  }
+  return entries;
+}
+
+/** A file compose's scan reads whole, its failures in compose's words (`failed to scan env file …: …`). */
+async function scannedFile(kind: 'env' | 'config' | 'secret', path: string): Promise<DetectedSecret[]> {
+  try {
+    return await scanFile(path);
+  } catch (error) {
+    // The project loaded, so a missing env file is an optional one: nothing of it is published.
+    if (kind === 'env' && isNotFound(error)) return [];
+    if (!isCtrError(error)) throw error;
+    throw new CtrError(error.code, `failed to scan ${kind} file ${path}: ${error.message}`, { cause: error });
+  }
+}
+
+/**
+ * compose's sensitive-data question: its secret scan of the project's compose files, the
+ * services' env files, and the files of its configs and secrets, each find named by its
+ * detector, then its key and value.
+ */
+async function sensitiveDataQuestion(project: ComposeProject, files: ArtifactFiles): Promise<string | undefined> {
+  const found: DetectedSecret[] = [];
+  for (const file of files.files.filter((published) => !published.extended)) found.push(...scanEntries(scannedEntries(file, project.working_dir)));
+  for (const path of [...files.envFiles.keys()].sort()) found.push(...(await scannedFile('env', path)));
+  for (const [kind, section] of [['config', project.configs], ['secret', project.secrets]] as const) {
+    for (const name of Object.keys(section).sort()) {
+      const path = section[name]?.file;
+      if (path !== undefined) found.push(...(await scannedFile(kind, path)));
+    }
+  }
+  if (found.length === 0) return undefined;
+  return (
+    'you are about to publish sensitive data within your OCI artifact.\n' +
+    'please double check that you are not leaking sensitive data\n' +
+    `${found.map((secret) => `${secret.type}\n${JSON.stringify(secret.key)}: ${secret.value}\n`).join('')}Are you ok to publish these sensitive data?`
+  );
+}
+
+/**
+ * compose's env and config checks: the keyword detector on a key and value as written, its
+ * `$$` (a literal `$`) read as an ordinary character, so an escaped literal still counts as one.
+ */
+const literalSecret = (key: string, value: string): boolean => isKeywordSecret(key, value.replaceAll('$$', 'X'));
 
 function environmentEntries(environment: unknown): [string, string][] {
   if (Array.isArray(environment)) {
@@ -219,7 +312,7 @@ function environmentQuestion(files: readonly PublishedFile[]): string | undefine
   for (const document of files.flatMap((file) => file.documents)) {
     for (const [name, service] of Object.entries(isPlainObject(document.services) ? document.services : {})) {
       if (!isPlainObject(service)) continue;
-      const keys = environmentEntries(service.environment).filter(([key, value]) => SENSITIVE_KEY.test(key) && looksLiteral(value)).map(([key]) => key);
+      const keys = environmentEntries(service.environment).filter(([key, value]) => literalSecret(key, value)).map(([key]) => key);
       const envFile = service.env_file !== undefined && service.env_file !== null;
       if (!envFile && keys.length === 0) continue;
       const entry = findings.get(name) ?? { envFile: false, keys: new Set<string>() };
@@ -248,7 +341,8 @@ function configContentQuestion(files: readonly PublishedFile[]): string | undefi
   const names = new Set<string>();
   for (const document of files.flatMap((file) => file.documents)) {
     for (const [name, config] of Object.entries(isPlainObject(document.configs) ? document.configs : {})) {
-      if (isPlainObject(config) && typeof config.content === 'string' && config.content !== '' && looksLiteral(config.content)) names.add(name);
+      // compose asks the detector with a made-up `password` key: only its test of the value counts.
+      if (isPlainObject(config) && typeof config.content === 'string' && config.content !== '' && literalSecret('password', config.content)) names.add(name);
     }
   }
   if (names.size === 0) return undefined;
@@ -288,6 +382,58 @@ function artifact(layers: readonly { descriptor: Descriptor; bytes: Buffer }[], 
   return { store: new MemoryContentStore(), manifest: descriptor, blobs: [empty, ...layers.map((l) => l.bytes), bytes] };
 }
 
+/** containerd's distribution-source annotation, which compose's oci.Copy sets on each image it copies: the host (no port) and repository it came from. */
+function distributionSource(image: Reference): Record<string, string> {
+  const host = image.domain.replace(/^\[(.*)\](?::\d+)?$/, '$1').replace(/^([^:]*):\d+$/, '$1');
+  return { [`containerd.io/distribution.source.${host}`]: image.path };
+}
+
+/** An image's whole chain (every entry of an index, each manifest's config and layers) into `store`, as compose's oci.Copy takes it; its top descriptor. */
+async function fetchImage(image: Reference, store: ContentStore, options: PublishOptions): Promise<Descriptor> {
+  const request = options.signal ? { signal: options.signal } : {};
+  const { descriptor, bytes } = await options.client.fetchManifest(image, request);
+  const { mediaType, digest, size } = descriptor;
+  const byDigest: Reference = { domain: image.domain, path: image.path, digest };
+  if (isIndexType(mediaType)) {
+    for (const child of parseIndex(bytes, mediaType).manifests) await fetchImage({ ...byDigest, digest: child.digest }, store, options);
+    await store.write(Readable.from([bytes]));
+  } else {
+    await options.client.pull(byDigest, { store, ...request });
+  }
+  return { mediaType, digest, size };
+}
+
+/**
+ * compose's `publish --app`: every service's image copied into the artifact's repository
+ * (mounted where it is in the same registry), under an image index whose subject is the
+ * artifact, pushed by digest. The images pass through a temporary OCI layout, not memory.
+ */
+async function pushApplication(project: ComposeProject, ref: Reference, published: PublishResult, options: PublishOptions): Promise<Descriptor> {
+  const versioned = { [ComposeAnnotations.version]: COMPOSE_VERSION };
+  const subject: Descriptor = { ...published.descriptor, annotations: versioned, ...(published.ociVersion === '1.1' ? { artifactType: ComposeMediaTypes.project } : {}) };
+  const dir = await mkdtemp(join(tmpdir(), 'ctr-compose-app-'));
+  try {
+    const store = await OciLayout.open(dir, { create: true });
+    const manifests: Descriptor[] = [];
+    const mountFrom = new Set<string>();
+    // Each service names an image here: the loader wants an image or a build, and build-only services were refused.
+    for (const image of allServices(project).flatMap((service) => (service.image === undefined ? [] : [ociReference(service.image)]))) {
+      manifests.push({ ...(await fetchImage(image, store, options)), annotations: distributionSource(image) });
+      if (image.domain === ref.domain) mountFrom.add(image.path);
+    }
+    const index = serializeIndex({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests, subject, annotations: versioned });
+    await store.write(Readable.from([index.bytes]));
+    // By digest, under no tag: clients find it from the artifact, through the referrers API.
+    await options.client.push(
+      { domain: ref.domain, path: ref.path, digest: index.descriptor.digest },
+      { store, manifest: index.descriptor, mountFrom: [...mountFrom], ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    return { ...index.descriptor, artifactType: ComposeMediaTypes.project, annotations: versioned };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** A refusal compose takes for a registry without OCI 1.1 support: a client error other than authentication's. */
 function refusesShape(error: unknown): boolean {
   const status = isCtrError(error) ? error.details.status : undefined;
@@ -297,10 +443,11 @@ function refusesShape(error: unknown): boolean {
 /**
  * Publishes `project` to `repository` (`REPOSITORY[:TAG]`) as compose does: refuses what compose
  * refuses (local includes, services with only a build section), asks what compose asks (bind
- * mounts; env_file and sensitive-looking literal env values unless `withEnv`; literal inline
- * config content), pushes the services' built images, then the artifact: each compose file a
- * layer (env_file and local `extends` paths renamed to the layers that carry them), the extended
- * files, the env files with `withEnv`, and the pinned images with `resolveImageDigests`.
+ * mounts; what its secret scan finds; env_file and sensitive-looking literal env values unless
+ * `withEnv`; literal inline config content), pushes the services' built images, then the
+ * artifact: each compose file a layer (env_file and local `extends` paths renamed to the layers
+ * that carry them), the extended files, the env files with `withEnv`, and the pinned images with
+ * `resolveImageDigests` or `app`; with `app`, the images themselves under an index after it.
  */
 export async function publish(project: ComposeProject, repository: string, options: PublishOptions): Promise<PublishResult> {
   const ref = ociReference(repository);
@@ -310,6 +457,7 @@ export async function publish(project: ComposeProject, repository: string, optio
   const buildOnly = buildOnlyRefusal(project);
   if (buildOnly) throw buildOnly;
   await ask(bindMountQuestion(project), options);
+  await ask(await sensitiveDataQuestion(project, files), options);
   if (!options.withEnv) await ask(environmentQuestion(files.files), options);
   await ask(configContentQuestion(files.files), options);
 
@@ -332,7 +480,7 @@ export async function publish(project: ComposeProject, repository: string, optio
       if (bytes) layers.push(layer(ComposeMediaTypes.envFile, bytes, { [ComposeAnnotations.envFile]: name, [ComposeAnnotations.version]: COMPOSE_VERSION }));
     }
   }
-  if (options.resolveImageDigests) layers.push(composeFileLayer('image-digests.yaml', await imageDigestsFile(project, options)));
+  if (options.resolveImageDigests || options.app) layers.push(composeFileLayer('image-digests.yaml', await imageDigestsFile(project, options)));
 
   const name = formatReference(ref);
   const emit = (status: string, done: boolean): void => options.onProgress?.({ resource: '', name: repository, status, done });
@@ -354,6 +502,7 @@ export async function publish(project: ComposeProject, repository: string, optio
         result = await pushAs('1.0');
       }
     }
+    if (options.app && !options.dryRun) result = { ...result, application: await pushApplication(project, ref, result, options) };
     emit('published', true);
     return result;
   } catch (error) {

@@ -12,6 +12,7 @@ function publish(session: ComposeSession): Command {
     usage: '[OPTIONS] REPOSITORY[:TAG]',
     description: 'Publish compose application',
     flags: [
+      { name: 'app', type: 'bool', description: 'Published compose application (includes referenced images)' },
       // Hidden in compose too: for tests against a plain-HTTP registry, not to be promoted.
       { name: 'insecure-registry', type: 'bool', description: 'Use insecure registry', hidden: true },
       { name: 'oci-version', type: 'string', description: 'OCI image/artifact specification version (automatically determined by default)' },
@@ -39,6 +40,7 @@ function publish(session: ComposeSession): Command {
             ...(version ? { ociVersion: version } : {}),
             withEnv: bool(args, 'with-env'),
             resolveImageDigests: bool(args, 'resolve-image-digests'),
+            app: bool(args, 'app'),
             dryRun: session.globals.dryRun,
             confirm: bool(args, 'yes') ? () => Promise.resolve(true) : (question) => confirm(io, question),
             onProgress: view.update,

@@ -1,0 +1,191 @@
+/**
+ * The secret scan compose runs before `publish`: each detector its default scanner enables
+ * (github.com/DefangLabs/secret-detector), on a structured file's entries and on text, and
+ * files read as its scanner reads them. Every secret here is a made-up one.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isKeywordSecret, scanEntries, scanFile, scanText } from '../src/secret-scan';
+
+/** What the scan calls one entry of a compose file, or undefined when it finds nothing. */
+const found = (value: string, key = 'services.web.environment.VALUE'): string | undefined => scanEntries(new Map([[key, value]]))[0]?.type;
+
+const token = (header: object, claims: object, signature = 'c2lnbmF0dXJl'): string =>
+  [header, claims].map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).concat(signature).join('.');
+
+let work: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'ctr-secret-scan-'));
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function file(name: string, content: string | Buffer): Promise<string> {
+  const path = join(work, name);
+  await writeFile(path, content);
+  return path;
+}
+
+describe('each detector compose enables', () => {
+  test('JFrog Artifactory: an AKC token, not a short one', () => {
+    expect(found('AKCp8jQ1e2b3c4d5')).toBe('JFrog Artifactory credentials');
+    expect(found('AKC123')).toBeUndefined();
+  });
+
+  test('AWS client ID: an AKIA key, not a short one', () => {
+    expect(found('AKIAIOSFODNN7EXAMPLE')).toBe('AWS Client ID');
+    expect(found('AKIA1234')).toBeUndefined();
+  });
+
+  test('AWS secret key: 40 characters quoted after "AWS", not a region', () => {
+    expect(scanText('export AWS_SECRET_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"')).toEqual([
+      { type: 'AWS Secret Key', key: '', value: 'AWS_SECRET_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"' },
+    ]);
+    expect(scanText('export AWS_REGION="eu-west-1"')).toEqual([]);
+  });
+
+  test('Amazon MWS: an amzn.mws key, not one without its UUID', () => {
+    expect(found('amzn.mws.12345678-1234-1234-1234-123456789012')).toBe('Amazon Marketplace Web Service (MWS) Key');
+    expect(found('amzn.mws.nothex')).toBeUndefined();
+  });
+
+  test('Azure storage: 88 base64 characters said to be an AccountKey, not the same characters unnamed', () => {
+    expect(found(`AccountKey=${'Ab1+'.repeat(22)}`)).toBe('Azure Storage Account access key');
+    expect(found('Ab1+'.repeat(22), 'storage.AccountKey')).toBe('Azure Storage Account access key');
+    expect(found('Ab1+'.repeat(22))).toBeUndefined();
+  });
+
+  test('HTTP basic authentication: credentials that decode to user:password, not other base64', () => {
+    expect(found('Basic dXNlcjpwYXNzd29yZA==')).toBe('HTTP Basic Authentication');
+    expect(found('Basic bm90aGluZw==')).toBeUndefined();
+  });
+
+  test('HTTP bearer authentication: the detector\'s check is basic\'s, a user:password inside', () => {
+    expect(found('Bearer dXNlcjpwYXNzd29yZA==')).toBe('HTTP Bearer Authentication');
+    expect(found('Bearer bm90aGluZw==')).toBeUndefined();
+  });
+
+  test('GitHub: a ghp_ token of 36 characters, not a short one', () => {
+    expect(found('ghp_0123456789abcdefghijklmnopqrstuvwxyz')).toBe('Github authentication');
+    expect(found('ghp_short')).toBeUndefined();
+  });
+
+  test('JSON Web Token: a signed one golang-jwt parses and an unsigned alg none one, not an unknown algorithm', () => {
+    expect(found(token({ alg: 'HS256', typ: 'JWT' }, { sub: '1234567890' }))).toBe('JSON Web Token');
+    expect(found(token({ alg: 'none' }, { sub: '1' }).split('.').slice(0, 2).join('.'))).toBe('JSON Web Token');
+    expect(found(token({ alg: 'nope' }, { sub: '1' }))).toBeUndefined();
+  });
+
+  test('keyword: a credential-sounding key with a literal of 4 bits a character, not a weak or interpolated one', () => {
+    expect(found('Vx7#qL2!mZ9@wR4$kT8&', 'services.db.environment.DB_PASSWORD')).toBe('Keyword Detector');
+    expect(found('hunter22', 'services.db.environment.DB_PASSWORD')).toBeUndefined();
+    expect(found('${DB_PASSWORD}', 'services.db.environment.DB_PASSWORD')).toBeUndefined();
+    expect(found('Vx7#qL2!mZ9@wR4$kT8&', 'services.db.environment.MODE')).toBeUndefined();
+  });
+
+  test('keyword, as compose\'s env question asks it: any literal of a credential-sounding key', () => {
+    expect(isKeywordSecret('API_TOKEN', 'hunter22')).toBe(true);
+    expect(isKeywordSecret('ACCESS-KEY', 'abc')).toBe(true);
+    expect(isKeywordSecret('API_TOKEN', '$TOKEN')).toBe(false);
+    expect(isKeywordSecret('GREETING', 'hunter22')).toBe(false);
+  });
+
+  test('Mailchimp: 32 hex digits and a datacenter, not 16', () => {
+    expect(found('0123456789abcdef0123456789abcdef-us12')).toBe('Mailchimp API Key');
+    expect(found('0123456789abcdef-us12')).toBeUndefined();
+  });
+
+  test('npm: an access token or an .npmrc auth token, not an interpolated one', () => {
+    expect(found('npm_0123456789abcdefghijklmnopqrstuvwxyz')).toBe('npm auth token');
+    expect(found('//registry.npmjs.org/:_authToken=abcdef123')).toBe('npm auth token');
+    expect(found('//registry.npmjs.org/:_authToken=${NPM_TOKEN}')).toBeUndefined();
+  });
+
+  test('private key: a PEM private key block, not a public key', () => {
+    expect(found('-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAfake\n-----END RSA PRIVATE KEY-----\n')).toBe('Private Key');
+    expect(found('-----BEGIN PUBLIC KEY-----\nMIIBIjANfake\n-----END PUBLIC KEY-----\n')).toBeUndefined();
+  });
+
+  test('Sendgrid: SG. and its two parts, not short ones', () => {
+    expect(found('SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ')).toBe('Sendgrid API key');
+    expect(found('SG.short.short')).toBeUndefined();
+  });
+
+  test('Slack: a bot token or a webhook, not a token without its numbers', () => {
+    expect(found('xoxb-1234567890-abcdefghijklmnop')).toBe('Slack token');
+    expect(found('https://hooks.slack.com/services/T0000/B0000/abcdefghijkl')).toBe('Slack token');
+    expect(found('xoxb-abc')).toBeUndefined();
+  });
+
+  test('Square: an access token of 22 characters, not a short one', () => {
+    expect(found('sq0atp-abcdefghijklmnopqrstuv')).toBe('Square authentication');
+    expect(found('sq0atp-short')).toBeUndefined();
+  });
+
+  test('Stripe: a live or test key, not another prefix', () => {
+    expect(found('sk_test_abcdefghijklmnopqrstuvwx')).toBe('Stripe API key');
+    expect(found('sk_prod_abcdefghijklmnopqrstuvwx')).toBeUndefined();
+  });
+
+  test('Twilio: an account SID of 32 hex digits, not a short one', () => {
+    expect(found('AC0123456789abcdef0123456789abcdef')).toBe('Twilio authentication');
+    expect(found('AC0123')).toBeUndefined();
+  });
+
+  test('URL with password: a user and a literal password, not $VAR or no user', () => {
+    expect(found('postgres://app:s3cret@db:5432/shop')).toBe('URL with password');
+    expect(found('postgres://app:$PGPASSWORD@db/shop')).toBeUndefined();
+    expect(found('https://example.com/path')).toBeUndefined();
+  });
+
+  test('high entropy: more than 5 bits a character, not a long word', () => {
+    expect(found('Zq3Xw9Lk2Pm7Rt5Vb8Nc1Hd4Jf6Gs0AaEeIiOoUuYy')).toBe('High entropy string');
+    expect(found('configurationvalueforthisservice')).toBeUndefined();
+  });
+});
+
+describe('the scanner', () => {
+  test('names a key by the first detector that claims it', () => {
+    expect(found('ghp_0123456789abcdefghijklmnopqrstuvwxyz', 'services.web.environment.GITHUB_TOKEN')).toBe('Github authentication');
+  });
+
+  test('reports the key a line of text gives', () => {
+    expect(scanText('token = Vx7#qL2!mZ9@wR4$kT8&')).toEqual([{ type: 'Keyword Detector', key: 'token', value: 'Vx7#qL2!mZ9@wR4$kT8&' }]);
+  });
+
+  test('reads a YAML file flattened, naming each find by its path of keys', async () => {
+    const path = await file('app.yaml', 'services:\n  web:\n    environment:\n      GITHUB_TOKEN: ghp_0123456789abcdefghijklmnopqrstuvwxyz\n');
+    expect(await scanFile(path)).toEqual([
+      { type: 'Github authentication', key: 'services.web.environment.GITHUB_TOKEN', value: 'ghp_0123456789abcdefghijklmnopqrstuvwxyz' },
+    ]);
+  });
+
+  test('reads an env file as ini, key by key', async () => {
+    const path = await file('web.env', 'MODE=prod\nSTRIPE_KEY="sk_test_abcdefghijklmnopqrstuvwx"\n');
+    expect(await scanFile(path)).toEqual([{ type: 'Stripe API key', key: 'STRIPE_KEY', value: 'sk_test_abcdefghijklmnopqrstuvwx' }]);
+  });
+
+  test('reads a file no transformer takes as text', async () => {
+    const path = await file('id_rsa', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEfake\n-----END OPENSSH PRIVATE KEY-----\n');
+    expect((await scanFile(path)).map(({ type, key }) => [type, key])).toEqual([['Private Key', '']]);
+  });
+
+  test('refuses a file that is not text, in the scanner\'s words', async () => {
+    const path = await file('keystore.p12', Buffer.from([0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x03, 0x30, 0x80, 0x06, 0x09, 0x2a]));
+    await expect(scanFile(path)).rejects.toMatchObject({ code: 'InvalidArgument', message: `${path} is not a text file` });
+  });
+
+  test('reports a file larger than 10 MB as suspicious, unread', async () => {
+    const path = await file('huge.txt', Buffer.alloc(10_000_001, 'a'));
+    expect(await scanFile(path)).toEqual([{ type: 'Suspicious text file size', key: path, value: '9.54MB' }]);
+  });
+
+  test('a missing file is NotFound, in Go\'s words', async () => {
+    const path = join(work, 'missing.env');
+    await expect(scanFile(path)).rejects.toMatchObject({ code: 'NotFound', message: `open ${path}: no such file or directory` });
+  });
+});
