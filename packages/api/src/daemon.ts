@@ -23,6 +23,8 @@ export interface DaemonOptions extends EngineOptions {
   onSweep?: (result: SweepReport | Error) => void;
   /** The daemon's leveled log (daemonLog's), which the swarm's node agent and manager tell what they do in the background. */
   log?: SwarmLog;
+  /** daemon.json's `swarm-default-advertise-addr`: what `swarm init` advertises when the request names no address. */
+  swarmDefaultAdvertiseAddr?: string;
 }
 
 export interface Daemon {
@@ -44,7 +46,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   // A root in a swarm: its tasks are reconciled and their exits followed (nothing loaded otherwise).
   const swarm = new DaemonSwarm(
     engine,
-    swarmLoader(options.log),
+    swarmLoader(options.log, options.swarmDefaultAdvertiseAddr),
     (error, what) => (options.onBackgroundError ?? options.onInternalError)?.(error, what),
     (what) => options.onBackgroundSuccess?.(what),
   );

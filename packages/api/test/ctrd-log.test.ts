@@ -1,15 +1,18 @@
 /**
  * A real ctrd's log, as dockerd's: every line at the daemon's level or above (`--log-level`,
  * daemon.json's `log-level`, `-D`), in logrus's text or JSON format (`--log-format`), the level
- * turned to debug and back by a SIGHUP that changes `debug`, and dockerd's refusals of a level or
- * format it has not.
+ * turned to debug and back by a SIGHUP that changes `debug`, its background work's failures said
+ * once until that work succeeds, and dockerd's refusals of a level or format it has not.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Engine } from '@ctr/engine';
 import { NetworkManager } from '@ctr/network';
+import { loopbackListenAddr } from '../../../test/support/swarm-agent';
+import { reserveTestBlock } from '../../../test/support/test-subnets';
 import { json, request } from './fixture';
 
 const CTRD = join(__dirname, '..', 'bin', 'ctrd.js');
@@ -143,6 +146,64 @@ test('a SIGHUP that turns debug on writes info lines again, and turning it off i
   expect(said(d, 'Reloaded configuration')).toEqual([expect.stringContaining(' level=info '), expect.stringContaining(' level=info ')]);
 });
 
+describe("a failure of ctrd's background work", () => {
+  const TASK_ID = 'com.docker.swarm.task.id';
+  const monitorFailed = (d: Ctrd, level: 'error' | 'debug'): string[] => said(d, ` level=${level} msg="the swarm task monitor failed" `);
+
+  /**
+   * A container labelled as a task of this node that the swarm does not know: its exit makes the
+   * task monitor pass, and a pass that works removes it.
+   */
+  async function strayTask(d: Ctrd, nodeId: string, n: number): Promise<void> {
+    const body = { Image: 'busybox', Cmd: ['true'], Labels: { [TASK_ID]: `stray-${n}`, 'com.docker.swarm.node.id': nodeId }, HostConfig: { NetworkMode: 'none' } };
+    const { Id } = json(await request(d.socket, 'POST', '/containers/create', JSON.stringify(body))) as { Id: string };
+    expect((await request(d.socket, 'POST', `/containers/${Id}/start`)).status).toBe(204);
+  }
+
+  const strays = async (d: Ctrd): Promise<unknown[]> => json(await request(d.socket, 'GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [TASK_ID] }))}`)) as unknown[];
+
+  test('is one error line however often it recurs, and an error line again once the work has succeeded in between', async () => {
+    const root = join(work, 'root');
+    const engine = new Engine({ root, runRoot: join(work, 'run') });
+    await engine.importBusybox();
+    await engine.close();
+    const block = reserveTestBlock();
+    const d = ctrd(['-D']);
+    await serving(d);
+    // A file of the cluster store that does not parse fails every pass until it is gone.
+    const broken = join(root, 'swarm', 'services', 'broken.json');
+    try {
+      const init = await request(d.socket, 'POST', '/swarm/init', JSON.stringify({ ListenAddr: await loopbackListenAddr(), AdvertiseAddr: '127.0.0.1', DefaultAddrPool: [block.subnet(0)] }));
+      expect(init.status).toBe(200);
+      const nodeId = json(init) as string;
+      await mkdir(join(root, 'swarm', 'services'), { recursive: true });
+
+      await writeFile(broken, '{');
+      await strayTask(d, nodeId, 1);
+      await until(() => monitorFailed(d, 'error').length === 1, 'the first failed pass', d);
+      await strayTask(d, nodeId, 2);
+      await until(() => said(d, 'the swarm task monitor failed').some((line) => line.includes(' failures=2')), 'the second failed pass', d);
+
+      await rm(broken);
+      // Passes run one after another: once the second stray is gone, the pass that removed the
+      // first has ended (a stray is gone before its pass ends), and it worked.
+      for (const n of [3, 4]) {
+        await strayTask(d, nodeId, n);
+        await until(async () => (await strays(d)).length === 0, 'a pass that works', d);
+      }
+
+      await writeFile(broken, '{');
+      await strayTask(d, nodeId, 5);
+      await until(() => monitorFailed(d, 'error').length === 2, 'the failed pass after the one that worked', d);
+      expect(monitorFailed(d, 'error')).toEqual([expect.not.stringContaining('failures='), expect.not.stringContaining('failures=')]);
+    } finally {
+      await rm(broken, { force: true });
+      await request(d.socket, 'POST', '/swarm/leave?force=1').catch(() => undefined);
+      block.release();
+    }
+  }, 180_000);
+});
+
 describe('ctrd refuses to start, plainly and in dockerd words,', () => {
   test('with a level logrus has not', async () => {
     const d = ctrd(['--log-level', 'verbose']);
@@ -158,8 +219,8 @@ describe('ctrd refuses to start, plainly and in dockerd words,', () => {
   });
 
   test('with a swarm key it cannot honour, saying why', async () => {
-    const d = ctrd(['--config-file', await config({ 'swarm-default-advertise-addr': 'eth0' })]);
+    const d = ctrd(['--config-file', await config({ 'swarm-raft-heartbeat-tick': 3 })]);
     expect(await d.exited).toBe(1);
-    expect(d.lines().join('\n')).toContain('ctr does not support the "swarm-default-advertise-addr" configuration option: give swarm init and swarm join --advertise-addr');
+    expect(d.lines().join('\n')).toContain(`ctr does not support the "swarm-raft-heartbeat-tick" configuration option: ctr's swarm has a single manager and no raft to tune`);
   });
 });

@@ -122,6 +122,11 @@ export function insecureRegistries(): readonly string[] {
   return configuredOptions().registry?.insecureRegistries ?? [];
 }
 
+/** daemon.json's `swarm-default-advertise-addr`: what the in-process swarm's `init` advertises when not told, as ctrd's. */
+export function swarmDefaultAdvertiseAddr(): string | undefined {
+  return configuredOptions().swarmDefaultAdvertiseAddr;
+}
+
 /** Whether ctr runs in debug mode (`-D`), as `info` says of the client. */
 export function clientDebug(): boolean {
   return engineOptions.debug === true;
@@ -167,7 +172,7 @@ export function selfCommand(): string[] {
  */
 export function localEngine(): import('@ctr/engine').Engine {
   const { Engine } = engineModule();
-  const options = configuredOptions();
+  const { swarmDefaultAdvertiseAddr, ...options } = configuredOptions();
   const ctr = selfCommand();
   return new Engine({
     ...options,

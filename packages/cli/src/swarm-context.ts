@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SwarmApi, SwarmInfo } from '@ctr/swarm';
-import { apiModule, currentEndpoint, localEngine, selfCommand } from './context';
+import { apiModule, currentEndpoint, localEngine, selfCommand, swarmDefaultAdvertiseAddr } from './context';
 import { answeringAsDaemon, fromDaemon } from './errors';
 
 /**
@@ -27,7 +27,8 @@ async function openSwarm(): Promise<SwarmApi> {
     return answeringAsDaemon<SwarmApi>(remote, (error) => isCtrError(error) && error.details.status !== undefined);
   }
   const { Swarm } = require('@ctr/swarm') as typeof import('@ctr/swarm');
-  return answeringAsDaemon<SwarmApi>(new Swarm({ engine: localEngine(), agentCommand: [...selfCommand(), 'swarm', 'agent'] }));
+  const defaultAdvertiseAddr = swarmDefaultAdvertiseAddr();
+  return answeringAsDaemon<SwarmApi>(new Swarm({ engine: localEngine(), agentCommand: [...selfCommand(), 'swarm', 'agent'], ...(defaultAdvertiseAddr ? { defaultAdvertiseAddr } : {}) }));
 }
 
 /** The command's swarm, opened once per command. */

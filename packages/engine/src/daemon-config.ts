@@ -65,6 +65,8 @@ export interface DaemonConfig {
   tlskey?: string;
   features?: Record<string, boolean>;
   experimental?: boolean;
+  /** What `swarm init` advertises when not told (an IP or an interface name, no port); checked there, as dockerd does. */
+  'swarm-default-advertise-addr'?: string;
   // dockerd's options ctr takes only at the value that is its own behaviour (see REFUSED).
   'storage-driver'?: string;
   'selinux-enabled'?: boolean;
@@ -130,6 +132,7 @@ export const DAEMON_OPTIONS: readonly DaemonOption[] = [
   { key: 'selinux-enabled', kind: 'bool', flag: 'selinux-enabled', description: 'Enable selinux support (only false)' },
   { key: 'shutdown-timeout', kind: 'int', flag: 'shutdown-timeout', valueName: 'int', description: 'Accepted and reloaded: ctrd stops no containers when it shuts down' },
   { key: 'storage-driver', kind: 'string', flag: 'storage-driver', short: 's', valueName: 'string', description: 'Storage driver to use (only overlay2)' },
+  { key: 'swarm-default-advertise-addr', kind: 'string', flag: 'swarm-default-advertise-addr', valueName: 'string', description: 'Set default address or interface for swarm advertised address' },
   { key: 'tls', kind: 'bool', flag: 'tls', description: 'Use TLS; implied by --tlsverify (ctrd serves TLS only with --tlsverify)' },
   { key: 'tlscacert', kind: 'string', flag: 'tlscacert', valueName: 'string', description: 'Trust certs signed only by this CA' },
   { key: 'tlscert', kind: 'string', flag: 'tlscert', valueName: 'string', description: 'Path to TLS certificate file' },
@@ -159,7 +162,6 @@ const REFUSED: Partial<Record<DaemonConfigKey, { accepts: readonly unknown[]; wh
 /** dockerd's options (daemon.json keys) ctr has nothing of, with why: named, they are refused. */
 const ABSENT: Readonly<Record<string, string>> = Object.fromEntries(
   [
-    ['swarm-default-advertise-addr', "give swarm init and swarm join --advertise-addr (without it, ctr advertises the address of the default route's interface)"],
     ...['swarm-raft-heartbeat-tick', 'swarm-raft-election-tick'].map((k) => [k, "ctr's swarm has a single manager and no raft to tune"]),
     ...['cluster-store', 'cluster-advertise', 'cluster-store-opts'].map((k) => [k, "overlay networks with an external key-value store are gone from dockerd too (23.0); ctr's overlay networks are swarm's"]),
     ['node-generic-resources', "ctr's swarm nodes advertise no generic resources"],
@@ -226,21 +228,64 @@ const GO_TYPES: Record<Kind, string> = {
   pools: '[]*address.PoolOpts',
 };
 
+/**
+ * Every number of a well-formed JSON text as written, by the path of keys and indexes to it:
+ * JSON.parse reads `1.0` and `1e3` as 1 and 1000, which Go's decoding into an int refuses. A key
+ * written twice keeps its last number, as JSON.parse keeps its last value.
+ */
+function numberLiterals(text: string): Map<string, string> {
+  const tokens = text.match(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[{}[\]]|true|false|null/g) ?? [];
+  const literals = new Map<string, string>();
+  let i = 0;
+  const value = (path: readonly string[]): void => {
+    const token = tokens[i++] as string;
+    if (token === '{') {
+      while (tokens[i] !== '}') {
+        const key = JSON.parse(tokens[i++] as string) as string;
+        value([...path, key]);
+      }
+      i++;
+    } else if (token === '[') {
+      for (let index = 0; tokens[i] !== ']'; index++) value([...path, String(index)]);
+      i++;
+    } else if (/^-?\d/.test(token)) literals.set(JSON.stringify(path), token);
+  };
+  value([]);
+  return literals;
+}
+
+const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
+
+/** Whether a number literal is one strconv.ParseInt takes into an int64, as Go's json decodes into an int. */
+function goInt(literal: string | undefined): boolean {
+  return literal !== undefined && /^-?\d+$/.test(literal) && BigInt(literal) >= INT64.min && BigInt(literal) <= INT64.max;
+}
+
+/** A value of the file and where it was: the path of keys to it, for numberLiterals. */
+interface FileValue {
+  value: unknown;
+  path: readonly string[];
+}
+
 /** A file's value for `option`, checked as encoding/json decodes it into dockerd's Config. */
-function decodeValue(option: DaemonOption, value: unknown): unknown {
+function decodeValue(option: DaemonOption, { value, path }: FileValue, literals: ReadonlyMap<string, string>): unknown {
   const { key, kind } = option;
   const fail = (): never => {
     throw typeError(key, value, GO_TYPES[kind]);
   };
+  const literal = (at: readonly string[]): string | undefined => literals.get(JSON.stringify(at));
+  const isInt = (v: unknown, at: readonly string[]): boolean => typeof v === 'number' && goInt(literal(at));
   const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-  const each = <T>(v: Record<string, unknown>, check: (item: unknown) => T): Record<string, T> => Object.fromEntries(Object.entries(v).map(([k, item]) => [k, check(item)]));
+  const each = <T>(v: Record<string, unknown>, check: (item: unknown, name: string) => T): Record<string, T> => Object.fromEntries(Object.entries(v).map(([k, item]) => [k, check(item, k)]));
   switch (kind) {
     case 'string':
       return typeof value === 'string' ? value : fail();
     case 'bool':
       return typeof value === 'boolean' ? value : fail();
     case 'int':
-      return typeof value === 'number' && Number.isInteger(value) ? value : fail();
+      if (typeof value !== 'number') return fail();
+      if (!isInt(value, path)) throw invalidArgument(`json: cannot unmarshal number ${literal(path) as string} into Go struct field Config.${key} of type int`);
+      return value;
     case 'strings':
       return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : fail();
     case 'stringMap':
@@ -249,22 +294,23 @@ function decodeValue(option: DaemonOption, value: unknown): unknown {
       return isObject(value) ? each(value, (v) => (typeof v === 'boolean' ? v : (fail() as never))) : fail();
     case 'ulimits':
       if (!isObject(value)) return fail();
-      return each(value, (v) => {
-        if (!isObject(v) || typeof v.Name !== 'string' || !Number.isInteger(v.Soft) || !Number.isInteger(v.Hard)) return fail();
+      return each(value, (v, name) => {
+        if (!isObject(v) || typeof v.Name !== 'string' || !isInt(v.Soft, [...path, name, 'Soft']) || !isInt(v.Hard, [...path, name, 'Hard'])) return fail();
         return { Name: v.Name, Soft: v.Soft as number, Hard: v.Hard as number };
       });
     case 'pools':
       if (!Array.isArray(value)) return fail();
-      return value.map((v: unknown) => (isObject(v) && typeof v.base === 'string' && Number.isInteger(v.size) ? { base: v.base, size: v.size as number } : fail()));
+      return value.map((v: unknown, index) => (isObject(v) && typeof v.base === 'string' && isInt(v.size, [...path, String(index), 'size']) ? { base: v.base, size: v.size as number } : fail()));
   }
 }
 
 /** dockerd's configValuesSet: an object value that is not an option's own stands for the options in it. */
-function valuesSet(json: Record<string, unknown>): Record<string, unknown> {
-  const flat: Record<string, unknown> = {};
+function valuesSet(json: Record<string, unknown>): Map<string, FileValue> {
+  const flat = new Map<string, FileValue>();
   for (const [key, value] of Object.entries(json)) {
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !FLAT.has(key)) Object.assign(flat, value);
-    else flat[key] = value;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && !FLAT.has(key)) {
+      for (const [inner, v] of Object.entries(value)) flat.set(inner, { value: v, path: [key, inner] });
+    } else flat.set(key, { value, path: [key] });
   }
   return flat;
 }
@@ -301,13 +347,14 @@ function decodeConfig(text: string): DaemonConfig {
     throw invalidArgument(`json: cannot unmarshal ${jsonType(json)} into Go value of type map[string]interface {}`);
   }
   const set = valuesSet(json as Record<string, unknown>);
-  const unknown = Object.keys(set).filter((key) => !BY_KEY.has(key) && !(key in ABSENT) && !IGNORED.has(key));
+  const unknown = [...set.keys()].filter((key) => !BY_KEY.has(key) && !(key in ABSENT) && !IGNORED.has(key));
   if (unknown.length > 0) throw invalidArgument(`the following directives don't match any configuration option: ${unknown.sort().join(', ')}`);
+  const literals = numberLiterals(text);
   const config: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(set)) {
+  for (const [key, found] of set) {
     const option = BY_KEY.get(key);
     // A JSON null leaves a Go field as it was.
-    if (option && value !== null) config[key] = decodeValue(option, value);
+    if (option && found.value !== null) config[key] = decodeValue(option, found, literals);
     else if (key in ABSENT) throw absent(key);
   }
   return config as DaemonConfig;
@@ -525,6 +572,8 @@ export interface ConfiguredEngineOptions extends DaemonSettings {
   root?: string;
   runRoot?: string;
   registry?: Pick<RegistryClientOptions, 'mirrors' | 'insecureRegistries' | 'maxConcurrentDownloads' | 'maxConcurrentUploads'>;
+  /** Not the engine's: what a swarm over it advertises at `swarm init` when not told (an IP or an interface name). */
+  swarmDefaultAdvertiseAddr?: string;
 }
 
 function defined<T extends object>(value: T): T {
@@ -566,6 +615,7 @@ export function engineOptionsFromConfig(config: DaemonConfig): ConfiguredEngineO
     liveRestore: config['live-restore'],
     shutdownTimeout: config['shutdown-timeout'],
     features: config.features,
+    swarmDefaultAdvertiseAddr: config['swarm-default-advertise-addr'] || undefined,
   });
 }
 

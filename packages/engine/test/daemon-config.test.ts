@@ -75,3 +75,72 @@ test("log-level takes logrus's spellings in any case, warning the same as warn",
   expect(() => validateDaemonConfig({ 'log-level': 'Warning' })).not.toThrow();
   expect(() => validateDaemonConfig({ 'log-level': 'loud' })).toThrow('invalid logging level: loud');
 });
+
+describe('a daemon.json read', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ctr-daemon-config-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The configuration `text` makes as a daemon.json, with `flags` given beside it. */
+  async function load(text: string, flags: FlagConfig = {}): Promise<ReturnType<typeof loadDaemonConfig>> {
+    const file = join(dir, 'daemon.json');
+    await writeFile(file, text);
+    return loadDaemonConfig({ file, flags });
+  }
+
+  describe('swarm-default-advertise-addr', () => {
+    test('is taken from the file, an interface name or an address alike', async () => {
+      expect(await load('{"swarm-default-advertise-addr": "eth0"}')).toEqual({ 'swarm-default-advertise-addr': 'eth0' });
+      expect(await load('{"swarm-default-advertise-addr": "10.0.0.5"}')).toEqual({ 'swarm-default-advertise-addr': '10.0.0.5' });
+    });
+
+    test('is taken from its flag', () => {
+      const option = daemonOptionOfFlag('--swarm-default-advertise-addr');
+      if (!option) throw new Error('no --swarm-default-advertise-addr option');
+      const flags: FlagConfig = {};
+      addFlagValue(flags, option, '192.0.2.7');
+      expect(flags).toEqual({ 'swarm-default-advertise-addr': '192.0.2.7' });
+    });
+
+    test('set by both the flag and the file is refused in dockerd words', async () => {
+      await expect(load('{"swarm-default-advertise-addr": "eth0"}', { 'swarm-default-advertise-addr': 'eth1' })).rejects.toThrow(
+        `unable to configure the ctr daemon with file ${join(dir, 'daemon.json')}: the following directives are specified both as a flag and in the configuration file: swarm-default-advertise-addr: (from flag: eth1, from file: eth0)`,
+      );
+    });
+
+    test('that is not a string is refused as encoding/json refuses it', async () => {
+      await expect(load('{"swarm-default-advertise-addr": 10}')).rejects.toThrow('json: cannot unmarshal number into Go struct field Config.swarm-default-advertise-addr of type string');
+    });
+  });
+
+  describe('a number where dockerd wants an integer', () => {
+    test('written with a fraction is refused in Go words, as written', async () => {
+      await expect(load('{"max-concurrent-downloads": 1.0}')).rejects.toThrow('json: cannot unmarshal number 1.0 into Go struct field Config.max-concurrent-downloads of type int');
+    });
+
+    test('written with an exponent is refused', async () => {
+      await expect(load('{"shutdown-timeout": 1e1}')).rejects.toThrow('json: cannot unmarshal number 1e1 into Go struct field Config.shutdown-timeout of type int');
+    });
+
+    test('beyond a 64-bit integer is refused', async () => {
+      await expect(load('{"max-concurrent-uploads": 9223372036854775808}')).rejects.toThrow('json: cannot unmarshal number 9223372036854775808 into Go struct field Config.max-concurrent-uploads of type int');
+    });
+
+    test('inside a ulimit or an address pool is refused', async () => {
+      await expect(load('{"default-ulimits": {"nofile": {"Name": "nofile", "Soft": 1.0, "Hard": 2}}}')).rejects.toThrow('Config.default-ulimits');
+      await expect(load('{"default-address-pools": [{"base": "10.41.0.0/16", "size": 24.0}]}')).rejects.toThrow('Config.default-address-pools');
+    });
+
+    test('written as digits is taken, a key written twice by its last value', async () => {
+      expect(await load('{"max-concurrent-downloads": 1.5, "max-concurrent-downloads": 2, "shutdown-timeout": -1}')).toEqual({ 'max-concurrent-downloads': 2, 'shutdown-timeout': -1 });
+    });
+
+    test('in a string is no number', async () => {
+      expect(await load('{"labels": ["ratio=1.0"], "max-concurrent-uploads": 4}')).toEqual({ labels: ['ratio=1.0'], 'max-concurrent-uploads': 4 });
+    });
+  });
+});

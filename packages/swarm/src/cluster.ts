@@ -145,15 +145,25 @@ export function resolveListenAddr(given: string | undefined): { host: string; po
   return { host: resolved, port: port || MANAGER_PORT };
 }
 
-/** `--advertise-addr` as dockerd resolves it; not given: the listen address when it names one, else the default route's. */
-function resolveAdvertiseAddr(given: string | undefined, listen: { host: string; port: string }): { host: string; port: string } {
-  if (!given) {
-    const unspecified = listen.host === '0.0.0.0' || listen.host === '::';
-    return { host: unspecified ? defaultAdvertiseAddress() : listen.host, port: listen.port };
+const unspecified = (host: string): boolean => host === '0.0.0.0' || host === '::';
+
+/**
+ * `--advertise-addr` as dockerd resolves it (an interface's address or a non-zero IP, the listen
+ * port unless it names one); not given: the daemon's default (an interface or an IP, without a
+ * port) with the listen port, else the listen address when it names one, else the default route's.
+ */
+function resolveAdvertiseAddr(given: string | undefined, listen: { host: string; port: string }, daemonDefault: string | undefined): { host: string; port: string } {
+  if (!given && daemonDefault) {
+    const resolved = interfaceAddress(daemonDefault) ?? daemonDefault;
+    if (isIP(resolved) === 0 || unspecified(resolved)) {
+      throw invalidArgument('default advertise address must be a non-zero IP address or network interface (without a port number)', { hint: "fix the daemon's swarm-default-advertise-addr, or give --advertise-addr" });
+    }
+    return { host: resolved, port: listen.port };
   }
+  if (!given) return { host: unspecified(listen.host) ? defaultAdvertiseAddress() : listen.host, port: listen.port };
   const { host, port } = splitHostPort(given);
   const resolved = interfaceAddress(host) ?? host;
-  if (isIP(resolved) === 0 || resolved === '0.0.0.0' || resolved === '::') {
+  if (isIP(resolved) === 0 || unspecified(resolved)) {
     throw invalidArgument('advertise address must be a non-zero IP address or network interface (with optional port number)');
   }
   return { host: resolved, port: port || listen.port };
@@ -242,7 +252,7 @@ export async function initSwarm(ctx: SwarmContext, request: InitRequest, signal?
   }
   checkSpecName(request.Spec);
   const listen = resolveListenAddr(request.ListenAddr);
-  const advertise = resolveAdvertiseAddr(request.AdvertiseAddr, listen);
+  const advertise = resolveAdvertiseAddr(request.AdvertiseAddr, listen, ctx.defaultAdvertiseAddr);
   const { pool, subnetSize, dataPathPort } = checkAddressing(request);
   const spec = mergeSpec(defaultSwarmSpec(), request.Spec);
   checkNodeCertExpiry(spec.CAConfig.NodeCertExpiry);

@@ -60,4 +60,6 @@ export interface SwarmContext {
   runRoot: string;
   /** The host process's log (ctrd's, the detached agent's); none in a CLI verb's process, whose user sees its outcome. */
   log?: SwarmLog;
+  /** ctrd's `swarm-default-advertise-addr` (an IP or an interface name): what `swarm init` advertises when not told. */
+  defaultAdvertiseAddr?: string;
 }

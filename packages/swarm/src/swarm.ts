@@ -48,6 +48,8 @@ export interface SwarmOptions {
   agentCommand?: readonly string[];
   /** Where the node agent and the manager's passes tell what happened and what failed (ctrd's log, the detached agent's); nowhere unless given. */
   log?: SwarmLog;
+  /** What `init` advertises when the request names no address (dockerd's `--swarm-default-advertise-addr`). */
+  defaultAdvertiseAddr?: string;
 }
 
 /**
@@ -64,13 +66,14 @@ export class Swarm implements SwarmApi {
 
   /** What the swarm's modules share; the store is opened when first wanted (opening it touches no file). */
   context(): SwarmContext {
-    const { engine, log } = this.options;
+    const { engine, log, defaultAdvertiseAddr } = this.options;
     this.ctx ??= {
       engine,
       store: openClusterStore(engine.root, { onCommit: (changes) => emitClusterEvents(engine, changes) }),
       root: engine.root,
       runRoot: engine.runRoot,
       ...(log ? { log } : {}),
+      ...(defaultAdvertiseAddr ? { defaultAdvertiseAddr } : {}),
     };
     return this.ctx;
   }

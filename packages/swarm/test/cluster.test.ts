@@ -1,6 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { Swarm } from '../src/swarm';
 import { clusterFixture, type ClusterFixture } from './cluster-fixture';
 
 const NOT_A_MANAGER = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
@@ -31,6 +32,16 @@ describe('outside a swarm', () => {
   test('an advertise address that is no address is refused before anything is made', async () => {
     await expect(f.init({ AdvertiseAddr: '0.0.0.0' })).rejects.toThrow('advertise address must be a non-zero IP address or network interface (with optional port number)');
     expect(f.swarm.context().store.active()).toBe(false);
+  });
+
+  test.each([
+    ['with a port', '127.0.0.1:2377'],
+    ['unspecified', '0.0.0.0'],
+    ['neither an interface nor an address', 'no-such-interface'],
+  ])("a daemon's default advertise address %s is refused at init in dockerd's words, before anything is made", async (_, address) => {
+    const swarm = new Swarm({ engine: f.engine, defaultAdvertiseAddr: address });
+    await expect(swarm.init({})).rejects.toMatchObject({ code: 'InvalidArgument', message: 'default advertise address must be a non-zero IP address or network interface (without a port number)' });
+    expect(swarm.context().store.active()).toBe(false);
   });
 
   test('join with a token not in swarmkit\'s form is refused before any manager is asked (join itself: join.test.ts)', async () => {

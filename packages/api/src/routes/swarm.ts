@@ -27,9 +27,12 @@ function swarmModule(): typeof import('@ctr/swarm') {
   return require('@ctr/swarm') as typeof import('@ctr/swarm');
 }
 
-/** The daemon's swarm over an engine, its node agent and passes telling `log` (ctrd's) what they do. */
-export function swarmLoader(log?: SwarmLog): (engine: Engine) => LocalSwarm {
-  return (engine) => new (swarmModule().Swarm)({ engine, ...(log ? { log } : {}) });
+/**
+ * The daemon's swarm over an engine, its node agent and passes telling `log` (ctrd's) what they
+ * do, its `init` advertising `defaultAdvertiseAddr` when not told.
+ */
+export function swarmLoader(log?: SwarmLog, defaultAdvertiseAddr?: string): (engine: Engine) => LocalSwarm {
+  return (engine) => new (swarmModule().Swarm)({ engine, ...(log ? { log } : {}), ...(defaultAdvertiseAddr ? { defaultAdvertiseAddr } : {}) });
 }
 
 /**
