@@ -60,7 +60,7 @@ import type {
   VolumeListOptions,
   VolumePruneOptions,
 } from '@ctr/engine';
-import { allTagsRepository, auxOfFamily, checkSystemPruneOptions, driverOptions, familiarImageName, isDetached, normalizeImageName, parseDetachKeys, parseLogDetails, runExitStatus, splitRepoTag, tarTree } from '@ctr/engine';
+import { allTagsRepository, auxOfFamily, checkSystemPruneOptions, driverOptions, familiarImageName, isDetached, normalizeImageName, parseDetachKeys, parseLogDetails, readPullMessage, runExitStatus, splitRepoTag, tarTree } from '@ctr/engine';
 import { CtrError, aborted, isConflict, isNotFound, unsupported } from '@ctr/errors';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import { familiarName, formatPlatform, parseNormalizedReference, parseReference } from '@ctr/image';
@@ -227,7 +227,8 @@ export class RemoteEngine implements EngineApi {
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (message) => {
-        if (message.status?.startsWith('Digest: ')) digest = message.status.slice('Digest: '.length);
+        const news = readPullMessage(message);
+        if (news?.kind === 'digest') digest = news.digest;
         const layer = layerEvent<LayerProgress>(message);
         if (layer) options.onProgress?.(layer);
       },
@@ -248,14 +249,14 @@ export class RemoteEngine implements EngineApi {
       ...(registryAuth ? { registryAuth } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (message) => {
-        const status = message.status ?? '';
         const layer = layerEvent<LayerProgress>(message);
+        const news = readPullMessage(message);
         if (layer) options.onProgress?.(layer);
-        else if (status.startsWith('Pulling from ') && message.id) {
-          tags.push(message.id);
-          options.onTag?.({ tag: message.id, status: 'Pulling' });
-        } else if (status.startsWith('Digest: ')) options.onTag?.({ tag: tags[tags.length - 1] ?? '', status: 'Pulled', digest: status.slice('Digest: '.length) });
-        else if (status.startsWith('Status: Downloaded newer image')) updated = true;
+        else if (news?.kind === 'pulling') {
+          tags.push(news.id);
+          options.onTag?.({ tag: news.id, status: 'Pulling' });
+        } else if (news?.kind === 'digest') options.onTag?.({ tag: tags[tags.length - 1] ?? '', status: 'Pulled', digest: news.digest });
+        else if (news?.kind === 'outcome') updated ||= news.updated;
       },
     });
     return { tags, updated };

@@ -3,13 +3,14 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, PullMessage, PullPolicy, RunIO, RunResult, RunStep, UrlFetch } from '@ctr/dockerfile';
 import { invalidArgument, isNotFound } from '@ctr/errors';
-import { applyLayer, createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, type ChainID, type Descriptor, type Digest, type DiffID } from '@ctr/image';
+import { applyLayer, createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, parsePlatform, type ChainID, type Descriptor, type Digest, type DiffID, type Platform } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
 import type { RunOptions } from '@ctr/runtime';
 import { EMBEDDED_DNS } from '@ctr/network';
 import { mountAll, readJson, unmount, writeFileAtomic, type LocalContentStore } from '@ctr/store';
 import type { EngineContext } from './context';
-import { familiarImageName, normalizeImageName, type Images, type ResolvedImage } from './images';
+import { notForPlatform, type Images, type ResolvedImage } from './images';
+import { PullMessages } from './pull-messages';
 import { INIT_FILES } from './init-files';
 import { registryModule } from './lazy-modules';
 import { buildStepName, buildStepShortId, stepMountsDir } from './scratch';
@@ -140,14 +141,23 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     this.cache = new FileBuildCache(path.join(ctx.root, 'engine', 'build-cache'), ctx);
   }
 
-  /** dockerd's GetImageAndReleasableLayer: the image here, or pulled as `pull` says (`missing` by default). */
+  /**
+   * dockerd's GetImageAndReleasableLayer: the image here, or pulled as `pull` says (`missing` by
+   * default). For a `platform` (`--platform`, or `FROM --platform` for its stage) an image here
+   * for another platform is not here, as dockerd's GetImage with a platform finds none: `never`
+   * refuses it, the others pull that platform's image, which the name then means.
+   */
   async resolveImage(ref: string, options: { platform?: string; signal: AbortSignal; pull?: PullPolicy; onProgress?: (message: PullMessage) => void }): Promise<BaseImage<BuildState>> {
     const pull = options.pull ?? 'missing';
-    const here = await this.images.resolve(ref, options.signal).catch((error: unknown) => {
+    const platform = options.platform === undefined ? undefined : parsePlatform(options.platform);
+    const notHere = (error: unknown): undefined => {
       if (!isNotFound(error) || pull === 'never') throw error;
       return undefined;
-    });
-    const image = here && pull !== 'always' ? here : await this.pull(ref, here?.record.id, options);
+    };
+    const found = await this.images.resolve(ref, options.signal).catch(notHere);
+    const mismatch = found && platform ? notForPlatform(ref, found, platform) : undefined;
+    const here = mismatch ? notHere(mismatch) : found;
+    const image = here && pull !== 'always' ? here : await this.pull(ref, found?.record.id, platform, options);
     // The build's lease holds its base from here (manifest, and through it config and layers): an rmi meanwhile keeps them.
     await this.content.info(image.record.target.digest);
     return {
@@ -158,32 +168,21 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
   }
 
   /**
-   * dockerd's pullForBuilder: `ref` from its registry (with the build's credentials for it),
-   * telling `onProgress` what `docker pull` prints: where from, each layer, the digest, and
-   * whether `ref` now names another image than `before`, the one here until now.
+   * dockerd's pullForBuilder: `ref` from its registry (with the build's credentials for it), for
+   * `platform` (the host's by default), telling `onProgress` what `docker pull` prints: where
+   * from, each layer, the digest, and whether `ref` now names another image than `before`, the
+   * one it named until now.
    */
-  private async pull(ref: string, before: string | undefined, options: { signal: AbortSignal; onProgress?: (message: PullMessage) => void }): Promise<ResolvedImage> {
-    const reference = parseNormalizedReference(ref);
-    const auth = registryModule().authConfigFor(this.registryAuth, reference.domain);
-    const tell = options.onProgress ?? (() => undefined);
-    // As dockerd: "Pulling from" once the registry has the manifest, so a name it does not know says only that.
-    let found = false;
-    const pulling = (): void => {
-      // Normalized, the reference has a tag or a digest.
-      if (!found) tell({ status: `Pulling from ${reference.path}`, id: (reference.tag ?? reference.digest) as string });
-      found = true;
-    };
+  private async pull(ref: string, before: string | undefined, platform: Platform | undefined, options: { signal: AbortSignal; onProgress?: (message: PullMessage) => void }): Promise<ResolvedImage> {
+    const auth = registryModule().authConfigFor(this.registryAuth, parseNormalizedReference(ref).domain);
+    const messages = new PullMessages(ref, options.onProgress ?? (() => undefined));
     const image = await this.images.pull(ref, {
       signal: options.signal,
+      ...(platform ? { platform } : {}),
       ...(auth ? { auth } : {}),
-      onProgress: (event) => {
-        pulling();
-        if (event.kind === 'layer') tell({ status: event.status, id: event.id, progress: { ...(event.current ? { current: event.current } : {}), ...(event.total ? { total: event.total } : {}) } });
-      },
+      onProgress: messages.progress,
     });
-    pulling();
-    tell({ status: `Digest: ${image.record.target.digest}` });
-    tell({ status: `Status: ${image.record.id === before ? 'Image is up to date for' : 'Downloaded newer image for'} ${familiarImageName(normalizeImageName(ref))}` });
+    messages.pulled(image, before);
     return image;
   }
 

@@ -364,6 +364,21 @@ function platformMismatch(ref: string, config: ImageConfig, wanted: Platform): E
   return notFound(`image with reference ${ref} was found but does not match the specified platform: wanted ${formatPlatform(wanted)}, actual: ${configPlatform(config)}`);
 }
 
+/**
+ * dockerd's GetImage for `wanted`: NotFound in its words when `image` (which `ref` names) cannot
+ * run on it; undefined when it can: its config's platform is one `wanted` runs (containerd's
+ * platforms.Only), or has no variant and is `wanted`'s OS and architecture (dockerd's
+ * OnlyPlatformWithFallback), or the index it came through lists its manifest for one.
+ */
+export function notForPlatform(ref: string, image: ResolvedImage, wanted: Platform): Error | undefined {
+  const matcher = platformMatcher(wanted);
+  const own = platformOf(image.config);
+  const normalized = normalizePlatform(own);
+  const sameMachine = own.variant === undefined && normalized.os === matcher.platform.os && normalized.architecture === matcher.platform.architecture;
+  const listed = image.manifest.platform !== undefined && matcher.match(image.manifest.platform);
+  return matcher.match(own) || sameMachine || listed ? undefined : platformMismatch(ref, image.config, wanted);
+}
+
 function checkPlatform(ref: string, config: ImageConfig, wanted: Platform | undefined): void {
   if (wanted !== undefined && !isFor(config, wanted)) throw platformMismatch(ref, config, wanted);
 }

@@ -41,6 +41,8 @@ export {
 } from './daemon-config';
 export type { HostResources, UpdateOptions } from './resources';
 export { normalizeImageName, familiarImageName, splitRepoTag, allTagsRepository, pushName } from './images';
+export { PullMessages, layerMessage, pullOutcomeMessage, readPullMessage, tagPullMessage, type PullNews, type PullProgressEvent, type PulledImageIds } from './pull-messages';
+export type { PullMessage } from '@ctr/dockerfile';
 export type {
   ImageInspect,
   ImageListOptions,

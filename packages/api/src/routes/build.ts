@@ -9,7 +9,7 @@ import { registryConfigHeader } from '../registry-auth';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
-import { progressLine } from './images';
+import { pullMessageLine } from './images';
 
 /**
  * A build event as dockerd's classic builder streams it: a pull's messages as a pull's
@@ -17,9 +17,7 @@ import { progressLine } from './images';
  * as it draws `docker pull`'s; anything else as its text (`{"stream":"Step 1/2 : …"}`).
  */
 function buildMessage(event: BuildEvent): Record<string, unknown> {
-  if (event.type !== 'pull') return { stream: formatEvent(event) };
-  if (event.progress && event.id !== undefined) return progressLine({ status: event.status, id: event.id, ...event.progress });
-  return { status: event.status, ...(event.id !== undefined ? { id: event.id } : {}) };
+  return event.type === 'pull' ? pullMessageLine(event) : { stream: formatEvent(event) };
 }
 
 export function buildRoutes({ engine }: Services): Route[] {

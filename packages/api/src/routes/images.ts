@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { applyConfigChanges, familiarImageName, normalizeImageName, type ImageInspect, type PushedTag } from '@ctr/engine';
+import { PullMessages, applyConfigChanges, normalizeImageName, pullOutcomeMessage, tagPullMessage, type ImageInspect, type PullMessage, type PushedTag } from '@ctr/engine';
 import { familiarName, normalizePlatform, parsePlatform, parseReference, referenceName, type Platform } from '@ctr/image';
 import { asCtrError, invalidArgument } from '@ctr/errors';
 import { progressText } from '@ctr/registry';
@@ -96,9 +96,10 @@ export function layerProgress(out: JsonMessages): (event: { kind: 'config' | 'la
   };
 }
 
-/** dockerd's last line of a pull: whether `name` now means another image than before. */
-function pullOutcome(updated: boolean, name: string): { status: string } {
-  return { status: updated ? `Status: Downloaded newer image for ${name}` : `Status: Image is up to date for ${name}` };
+/** A pull's message as the line dockerd streams for it: a layer's with its bytes (`progressLine`), the others as they are. */
+export function pullMessageLine(message: PullMessage): Record<string, unknown> {
+  if (message.progress && message.id !== undefined) return progressLine({ status: message.status, id: message.id, ...message.progress });
+  return { status: message.status, ...(message.id !== undefined ? { id: message.id } : {}) };
 }
 
 /** `platform=linux/arm64` of a pull or an import. */
@@ -236,15 +237,14 @@ export function imageRoutes({ engine }: Services): Route[] {
 
   async function pull(call: Call, ref: string): Promise<void> {
     const full = normalizeImageName(ref);
-    const named = parseReference(full);
     const auth = registryAuthHeader(call.req);
     const platform = platformParam(call);
     await streamed(call, async (out) => {
-      out.write({ status: `Pulling from ${named.path}`, id: named.digest ?? named.tag });
-      const existed = await engine.inspectImage(full).then((i) => i.Id, () => undefined);
-      const image = await engine.pull(ref, { signal: clientGone(call), ...(auth ? { auth } : {}), ...platform, onProgress: layerProgress(out) });
-      out.write({ status: `Digest: ${image.record.target.digest}` });
-      out.write(pullOutcome(existed !== image.record.id, familiarImageName(full)));
+      // Under the digest when the reference has one, and said at once, before the registry answers.
+      const messages = new PullMessages(ref, (message) => out.write(pullMessageLine(message)), (named) => named.digest ?? named.tag);
+      messages.pulling();
+      const before = await engine.inspectImage(full).then((i) => i.Id, () => undefined);
+      messages.pulled(await engine.pull(ref, { signal: clientGone(call), ...(auth ? { auth } : {}), ...platform, onProgress: messages.progress }), before);
     });
   }
 
@@ -254,14 +254,15 @@ export function imageRoutes({ engine }: Services): Route[] {
     const auth = registryAuthHeader(call.req);
     const platform = platformParam(call);
     await streamed(call, async (out) => {
+      const tell = (message: PullMessage): void => out.write(pullMessageLine(message));
       const { updated } = await engine.pullAllTags(repository, {
         signal: clientGone(call),
         ...(auth ? { auth } : {}),
         ...platform,
-        onTag: (event) => out.write(event.status === 'Pulling' ? { status: `Pulling from ${named.path}`, id: event.tag } : { status: `Digest: ${event.digest}` }),
+        onTag: (event) => tell(tagPullMessage(event, named)),
         onProgress: layerProgress(out),
       });
-      out.write(pullOutcome(updated, familiarName(named)));
+      tell(pullOutcomeMessage(updated, familiarName(named)));
     });
   }
 

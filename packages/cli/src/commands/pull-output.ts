@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
-import { familiarName, parseNormalizedReference, parseReference, referenceName, type Platform } from '@ctr/image';
-import type { LayerProgress, PushLayerProgress } from '@ctr/api';
-import type { PushedTag } from '@ctr/engine';
+import { familiarName, parseReference, referenceName, type Platform } from '@ctr/image';
+import type { PushLayerProgress } from '@ctr/api';
+import type { PullMessage, PushedTag } from '@ctr/engine';
 import { engineModule, type CliEngine } from '../context';
 import { ProgressView } from '../progress';
 
@@ -13,9 +13,16 @@ export interface PullOutputOptions {
   tellDefaultTag?: boolean;
 }
 
-/** docker's last line of a pull: whether `name` now means another image than before. */
-function outcomeLine(updated: boolean, name: string): string {
-  return `Status: ${updated ? 'Downloaded newer image for' : 'Image is up to date for'} ${name}\n`;
+/**
+ * Writes dockerd's pull messages on `out` as docker's CLI draws them: a layer's through the
+ * progress view `view()` gives (bars on a terminal, a line per status otherwise), any other
+ * as its line (`latest: Pulling from library/busybox`, `Digest: …`).
+ */
+function pullLines(out: Writable, view: () => ProgressView): (message: PullMessage) => void {
+  return (message) => {
+    if (message.progress && message.id !== undefined) view().update({ id: message.id, status: message.status, ...message.progress });
+    else out.write(`${message.id !== undefined ? `${message.id}: ` : ''}${message.status}\n`);
+  };
 }
 
 /**
@@ -25,31 +32,19 @@ function outcomeLine(updated: boolean, name: string): string {
  * which keeps their stdout the container's. Resolves with the image's familiar name.
  */
 export async function pullShowingProgress(engine: CliEngine, ref: string, out: Writable, options: PullOutputOptions = {}): Promise<string> {
-  const { familiarImageName, normalizeImageName } = engineModule();
+  const { PullMessages, familiarImageName, normalizeImageName } = engineModule();
   const name = familiarImageName(normalizeImageName(ref));
   const platform = options.platform ? { platform: options.platform } : {};
   if (options.quiet) {
     await engine.pull(ref, platform);
     return name;
   }
-  const reference = parseNormalizedReference(ref);
   if (options.tellDefaultTag && !/[:@]/.test(ref.slice(ref.lastIndexOf('/') + 1))) out.write('Using default tag: latest\n');
   // Docker's outcome line says whether the name now means another image than before.
   const before = await engine.inspectImage(ref).then((image) => image.Id, () => undefined);
-  // As dockerd: "Pulling from" once the manifest is found, so a name the registry does not know says only that.
-  let found = false;
-  const pulling = (): void => {
-    if (!found) out.write(`${reference.tag ?? reference.digest}: Pulling from ${reference.path}\n`);
-    found = true;
-  };
   const view = new ProgressView(out);
-  const onProgress = (event: LayerProgress): void => {
-    pulling();
-    if (event.kind === 'layer') view.update(event);
-  };
-  const image = await engine.pull(ref, { ...platform, onProgress });
-  pulling();
-  out.write(`Digest: ${image.record.target.digest}\n${outcomeLine(image.record.id !== before, name)}`);
+  const messages = new PullMessages(ref, pullLines(out, () => view));
+  messages.pulled(await engine.pull(ref, { ...platform, onProgress: messages.progress }), before);
   return name;
 }
 
@@ -59,6 +54,7 @@ export async function pullShowingProgress(engine: CliEngine, ref: string, out: W
  * outcome for the repository.
  */
 export async function pullAllTagsShowingProgress(engine: CliEngine, repository: string, out: Writable, options: PullOutputOptions = {}): Promise<void> {
+  const { layerMessage, pullOutcomeMessage, tagPullMessage } = engineModule();
   const platform = options.platform ? { platform: options.platform } : {};
   if (options.quiet) {
     await engine.pullAllTags(repository, platform);
@@ -67,16 +63,19 @@ export async function pullAllTagsShowingProgress(engine: CliEngine, repository: 
   const reference = parseReference(repository);
   // Each tag's layers are drawn under its own "Pulling from" line.
   let view = new ProgressView(out);
+  const show = pullLines(out, () => view);
   const { updated } = await engine.pullAllTags(repository, {
     ...platform,
     onTag: (event) => {
-      if (event.status === 'Pulled') return void out.write(`Digest: ${event.digest}\n`);
-      out.write(`${event.tag}: Pulling from ${reference.path}\n`);
-      view = new ProgressView(out);
+      show(tagPullMessage(event, reference));
+      if (event.status === 'Pulling') view = new ProgressView(out);
     },
-    onProgress: (event) => event.kind === 'layer' && view.update(event),
+    onProgress: (event) => {
+      const message = layerMessage(event);
+      if (message) show(message);
+    },
   });
-  out.write(outcomeLine(updated, familiarName(reference)));
+  show(pullOutcomeMessage(updated, familiarName(reference)));
 }
 
 export interface PushOutputOptions {
