@@ -60,16 +60,25 @@ export function startStream(call: Call, contentType: string): ServerResponse {
   return res;
 }
 
-/** A stream of Docker's JSON messages; an error after the headers becomes an `errorDetail` line. */
+/**
+ * A stream of Docker's JSON messages. Its headers go out with its first message, as dockerd's
+ * WriteFlusher sends them: a job that fails before it has said anything can still answer with
+ * a plain error and its status (`Error response from daemon: …`); after that, an error is one
+ * more message, an `errorDetail` line.
+ */
 export class JsonMessages {
-  private readonly res: ServerResponse;
+  private res: ServerResponse | undefined;
 
-  constructor(call: Call) {
-    this.res = startStream(call, 'application/json');
+  constructor(private readonly call: Call) {}
+
+  private started(): ServerResponse {
+    this.res ??= startStream(this.call, 'application/json');
+    return this.res;
   }
 
   write(message: Record<string, unknown>): void {
-    if (!this.res.writableEnded) this.res.write(`${goJsonText(message, true)}\r\n`);
+    const res = this.started();
+    if (!res.writableEnded) res.write(`${goJsonText(message, true)}\r\n`);
   }
 
   /** Docker's error line; `code` is the exit code of a failed build step, which `docker build` exits with. */
@@ -80,11 +89,13 @@ export class JsonMessages {
   }
 
   end(): void {
-    if (!this.res.writableEnded) this.res.end();
+    const res = this.started();
+    if (!res.writableEnded) res.end();
   }
 
-  get closed(): boolean {
-    return this.res.destroyed || this.res.writableEnded;
+  /** Whether the answer has begun: from then on an error can only be a message in it. */
+  get flushed(): boolean {
+    return this.res !== undefined;
   }
 }
 

@@ -60,6 +60,14 @@ test("a failed RUN ends with docker's words on stderr and the step's exit code",
   expect(failed.code).toBe(3);
 });
 
+test('a Dockerfile that does not parse is the daemon\'s error response, before any step', async () => {
+  await dockerfile('FROM busybox\nFROBNICATE now\n');
+  const failed = await docker(t.env, ['build', context]);
+  expect(failed.stdout).toMatch(lines('Sending build context to Docker daemon  <size>'));
+  expect(failed.stderr).toMatch(/^Error response from daemon: .*FROBNICATE/m);
+  expect(failed.code).toBe(1);
+});
+
 test('an image built on a base without PATH has the default PATH', async () => {
   expect((await docker(t.env, ['image', 'inspect', '--format', '{{json .Config.Env}}', 'busybox'])).stdout).toBe('null\n');
   await dockerfile('FROM busybox\nENV A=1\n');

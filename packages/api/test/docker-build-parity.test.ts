@@ -104,9 +104,10 @@ test('POST /build?remote=<git URL>#ref:subdir: ctrd clones it', async () => {
   expect(await cat('parity/remote-git', '/version')).toBe('v1\n');
 });
 
-test('POST /build?remote= that is no URL says so', async () => {
-  const { messages } = await postBuild({ remote: 'not-a-url' });
-  expect(messages.at(-1)?.error).toMatch(/^remoteURL \(not-a-url\) could not be recognized as URL/);
+test('POST /build?remote= that is no URL says so as the answer, before any message (dockerd\'s errf)', async () => {
+  const { status, messages } = await postBuild({ remote: 'not-a-url' });
+  expect(status).toBeGreaterThanOrEqual(400);
+  expect((messages[0] as { message?: string }).message).toMatch(/^remoteURL \(not-a-url\) could not be recognized as URL/);
 });
 
 test('POST /build?squash=1&cachefrom=[…]: the squashed image has one layer above its base', async () => {

@@ -117,6 +117,15 @@ test('docker pull through ctrd prints a line per status and none for the byte co
   ]);
 });
 
+test('docker pull through ctrd of a tag the registry lacks prints only the error, no "Pulling from"', async () => {
+  const repo = `${registry.host}/progress/cli`;
+  await pushedElsewhere(`${repo}:v1`, 1_000);
+  const pulled = await docker(t.env, ['pull', `${repo}:missing`]);
+  expect(pulled.code).toBe(1);
+  expect(pulled.stdout).toBe('');
+  expect(pulled.stderr).toMatch(/^Error response from daemon: .*missing/);
+});
+
 test("POST /images/{name}/push streams dockerd's messages: Preparing for every layer top first under its short diffID, Pushing with bars, Pushed", async () => {
   const context = await mkdtemp(join(work, 'context-'));
   await writeFile(join(context, 'Dockerfile'), 'FROM busybox\nCOPY data /data\n');

@@ -55,6 +55,13 @@ test('pull brings the image back into the daemon with docker\'s progress lines',
   expect((await t.daemon.engine.inspectImage(`${registry.host}/remote-app`)).Id).toBe((await t.daemon.engine.inspectImage('busybox')).Id);
 });
 
+test("pull of a tag the registry lacks is the daemon's error, with no progress line before it", async () => {
+  const pulled = await withAuths(alice(), ['pull', `${registry.host}/remote-app:missing`]);
+  expect(pulled.code).toBe(1);
+  expect(pulled.stdout).toBe('');
+  expect(pulled.stderr).toMatch(/^Error response from daemon: .*missing/);
+});
+
 test("build sends every credential the client config holds (X-Registry-Config) for its FROM pull", async () => {
   await withAuths(alice(), ['push', `${registry.host}/remote-app`]);
   await t.daemon.engine.removeImage(`${registry.host}/remote-app:latest`);

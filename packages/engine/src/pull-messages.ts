@@ -83,9 +83,9 @@ export class PullMessages {
   /**
    * `Pulling from`, the first time only. dockerd writes it once the registry has the manifest,
    * so a name the registry does not know says only that: the pull's first event or its end
-   * calls this; a caller may call it before the pull to say it at once.
+   * calls this.
    */
-  pulling(): void {
+  private pulling(): void {
     if (!this.announced) this.tell(pullingFromMessage(this.reference, this.id));
     this.announced = true;
   }

@@ -76,6 +76,8 @@ export function buildRoutes({ engine }: Services): Route[] {
         if (quiet) out.write({ stream: `${result.id}\n` });
         else for (const tag of tags) out.write({ stream: `Successfully tagged ${familiarImageName(normalizeImageName(tag))}\n` });
       } catch (error) {
+        // dockerd's errf: a build that fails before its first message (a Dockerfile that does not parse, a quiet build) answers with the error itself.
+        if (!out.flushed) throw error;
         out.fail(asCtrError(error));
       }
       out.end();

@@ -133,12 +133,17 @@ function jsonPlatform(text: string): Platform {
   return normalizePlatform({ os, architecture, ...(variant ? { variant } : {}) });
 }
 
-/** Run a streaming job whose errors become Docker's `errorDetail` line once headers are out. */
-export async function streamed(call: Call, job: (out: JsonMessages) => Promise<void>): Promise<void> {
+/**
+ * Run a streaming job as dockerd's handlers do: its error is the answer when nothing was said
+ * yet, else Docker's `errorDetail` line; `errorsInStream` makes it a line always (`load`'s).
+ */
+export async function streamed(call: Call, job: (out: JsonMessages) => Promise<void>, options: { errorsInStream?: boolean } = {}): Promise<void> {
   const out = new JsonMessages(call);
   try {
     await job(out);
   } catch (error) {
+    // dockerd's handlers: an error before the first message is the answer (`if !output.Flushed() { return err }`).
+    if (!out.flushed && !options.errorsInStream) throw error;
     out.fail(asCtrError(error));
   }
   out.end();
@@ -191,7 +196,8 @@ export function imageRoutes({ engine }: Services): Route[] {
       await streamed(call, async (out) => {
         const { loaded } = await engine.load(bodyStream(call), { signal: clientGone(call), ...platform });
         for (const line of loaded) out.write({ stream: `${line}\n` });
-      });
+        // dockerd's postImagesLoad writes its error into the answer, whatever was said before.
+      }, { errorsInStream: true });
     }),
     route('GET', '/images/get', async (call) => save(call, call.query.all('names'))),
     // docker image prune -a sends dangling=false: every unused image, not only untagged ones.
@@ -240,9 +246,8 @@ export function imageRoutes({ engine }: Services): Route[] {
     const auth = registryAuthHeader(call.req);
     const platform = platformParam(call);
     await streamed(call, async (out) => {
-      // Under the digest when the reference has one, and said at once, before the registry answers.
+      // Under the digest when the reference has one; `Pulling from` once the registry has the manifest, as dockerd's pullTag says it.
       const messages = new PullMessages(ref, (message) => out.write(pullMessageLine(message)), (named) => named.digest ?? named.tag);
-      messages.pulling();
       const before = await engine.inspectImage(full).then((i) => i.Id, () => undefined);
       messages.pulled(await engine.pull(ref, { signal: clientGone(call), ...(auth ? { auth } : {}), ...platform, onProgress: messages.progress }), before);
     });
