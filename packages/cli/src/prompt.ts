@@ -1,5 +1,13 @@
+import { StringDecoder } from 'node:string_decoder';
 import { CtrError } from '@ctr/errors';
 import type { Io } from './command';
+
+const CR = 0x0d;
+const LF = 0x0a;
+/** Ctrl-C at a raw terminal. */
+const ETX = 0x03;
+/** Backspace at a raw terminal. */
+const DEL = 0x7f;
 
 /** Streams whose last answer ended on a \r that closed its chunk: a \n may follow in the next. */
 const answeredOnCr = new WeakSet<Io['stdin']>();
@@ -26,28 +34,38 @@ export function prompt(io: Io, question: string, secret = false): Promise<string
       if (error) reject(error);
       else resolve(line);
     };
+    // Bytes, not the chunk's text: a character may be split between chunks, and what a piped
+    // answer leaves for the next question goes back as it came.
+    const decoder = new StringDecoder('utf8');
     const onData = (chunk: Buffer): void => {
-      const text = chunk.toString('utf8');
       // The \n of a CRLF whose \r ended the last answer's chunk ends no answer of its own.
-      const start = answeredOnCr.has(stdin) && text.startsWith('\n') ? 1 : 0;
+      let from = answeredOnCr.has(stdin) && chunk[0] === LF ? 1 : 0;
       answeredOnCr.delete(stdin);
-      for (let i = start; i < text.length; i++) {
-        const ch = text[i];
-        if (ch === '\r' || ch === '\n') {
+      for (let i = from; i < chunk.length; i++) {
+        const byte = chunk[i];
+        // ASCII control bytes never occur inside a UTF-8 character.
+        if (byte !== CR && byte !== LF && byte !== ETX && byte !== DEL) continue;
+        line += decoder.write(chunk.subarray(from, i));
+        from = i + 1;
+        // A backspace takes back a character, not half of one (an emoji is two UTF-16 units).
+        if (byte === DEL) line = line.replace(/[\s\S]$/u, '');
+        else if (byte === ETX) return finish(new CtrError('Aborted', 'cancelled at the prompt'));
+        else {
           // A raw terminal's Enter is a lone \r: only piped text may go on with a \n.
-          if (ch === '\r' && i === text.length - 1 && !secret) answeredOnCr.add(stdin);
+          if (byte === CR && i === chunk.length - 1 && !secret) answeredOnCr.add(stdin);
           finish();
           // Piped answers come in one chunk (`printf 'y\ny\n' | …`): the next question's are given back to stdin.
-          const rest = text.slice(ch === '\r' && text[i + 1] === '\n' ? i + 2 : i + 1);
-          if (rest !== '') stdin.unshift(Buffer.from(rest, 'utf8'));
+          const rest = chunk.subarray(byte === CR && chunk[i + 1] === LF ? i + 2 : i + 1);
+          if (rest.length > 0) stdin.unshift(rest);
           return;
         }
-        if (ch === '\u0003') return finish(new CtrError('Aborted', 'cancelled at the prompt'));
-        if (ch === '\u007f') line = line.slice(0, -1);
-        else line += ch;
       }
+      line += decoder.write(chunk.subarray(from));
     };
-    const onEnd = (): void => finish();
+    const onEnd = (): void => {
+      line += decoder.end();
+      finish();
+    };
     // A question after the piped answers ran out: no answer.
     if (stdin.readableEnded) return finish();
     stdin.on('data', onData);
