@@ -625,12 +625,15 @@ export function engineOptionsFromConfig(config: DaemonConfig): ConfiguredEngineO
  */
 export function loadDaemonConfig(options: { file?: string; flags?: FlagConfig }): DaemonConfig {
   const fileName = options.file ?? DEFAULT_CONFIG_FILE;
-  const merged = mergeDaemonConfig(readDaemonConfigFile(fileName, options.file !== undefined), options.flags ?? {}, fileName);
+  const file = readDaemonConfigFile(fileName, options.file !== undefined);
+  const merged = mergeDaemonConfig(file, options.flags ?? {}, fileName);
   try {
     validateDaemonConfig(merged);
   } catch (error) {
-    if (!isCtrError(error)) throw error;
-    throw new CtrError(error.code, `merged configuration validation from file and command line flags failed: ${error.message}`, { cause: error, ...(error.hint ? { hint: error.hint } : {}) });
+    // dockerd's loadDaemonCliConfig: the flags alone are checked as they are; with a file read, the error names it.
+    if (!isCtrError(error) || file === undefined) throw error;
+    const merging = new CtrError(error.code, `merged configuration validation from file and command line flags failed: ${error.message}`, { cause: error, ...(error.hint ? { hint: error.hint } : {}) });
+    throw configError(fileName, merging);
   }
   return merged;
 }
