@@ -60,6 +60,16 @@ test("a failed RUN ends with docker's words on stderr and the step's exit code",
   expect(failed.code).toBe(3);
 });
 
+test("a quiet build whose RUN fails shows the build's output on stderr, then docker's words, and exits with the step's code", async () => {
+  await dockerfile('FROM busybox\nRUN echo before; exit 3\n');
+  const failed = await docker(t.env, ['build', '-q', context]);
+  expect(failed.stdout).toBe('');
+  expect(failed.stderr).toContain('Step 2/2 : RUN echo before; exit 3');
+  expect(failed.stderr).toContain('before\n');
+  expect(failed.stderr.endsWith("\nThe command '/bin/sh -c echo before; exit 3' returned a non-zero code: 3\n")).toBe(true);
+  expect(failed.code).toBe(3);
+});
+
 test('a Dockerfile that does not parse is the daemon\'s error response, before any step', async () => {
   await dockerfile('FROM busybox\nFROBNICATE now\n');
   const failed = await docker(t.env, ['build', context]);

@@ -45,6 +45,12 @@ export function buildRoutes({ engine }: Services): Route[] {
       const steps = buildStepsFromQuery(q);
       const registryAuth = registryConfigHeader(call.req);
       const out = new JsonMessages(call);
+      // dockerd's notVerboseBuffer: a quiet build's output, held back, said only if the build fails.
+      const heldBack: Array<Record<string, unknown>> = [];
+      const onEvent = (event: BuildEvent): void => {
+        if (quiet) heldBack.push(buildMessage(event));
+        else out.write(buildMessage(event));
+      };
       try {
         const remote = q.string('remote');
         const result = await engine.build({
@@ -70,13 +76,15 @@ export function buildRoutes({ engine }: Services): Route[] {
           tags,
           registryAuth,
           signal: clientGone(call),
-          ...(quiet ? {} : { onEvent: (event) => out.write(buildMessage(event)) }),
+          onEvent,
         });
         out.write({ aux: { ID: result.id } });
         if (quiet) out.write({ stream: `${result.id}\n` });
         else for (const tag of tags) out.write({ stream: `Successfully tagged ${familiarImageName(normalizeImageName(tag))}\n` });
       } catch (error) {
-        // dockerd's errf: a build that fails before its first message (a Dockerfile that does not parse, a quiet build) answers with the error itself.
+        // dockerd's errf: a quiet build's held-back output first; a build that has said nothing
+        // (a Dockerfile that does not parse) answers with the error itself.
+        for (const message of heldBack) out.write(message);
         if (!out.flushed) throw error;
         out.fail(asCtrError(error));
       }
