@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import * as YAML from 'yaml';
-import { CtrError } from '@ctr/errors';
+import { CtrError, goPathError } from '@ctr/errors';
 import { isPlainObject } from './interpolate';
 
 /**
@@ -203,15 +203,24 @@ const DETECTORS: readonly Detector[] = [
 export function scanEntries(entries: ReadonlyMap<string, string>): DetectedSecret[] {
   return [...entries]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .flatMap(([key, value]) => {
+    .flatMap(([key, written]) => {
+      const value = oneBlank(written);
       const detector = DETECTORS.find((candidate) => candidate.matchesEntry(key, value));
       return detector ? [{ type: detector.type, key, value }] : [];
     });
 }
 
+/**
+ * Runs of spaces and tabs as one space. The detectors' patterns were written for Go's RE2,
+ * which is linear; in V8's backtracking engine their overlapping blank-matching parts take
+ * time growing with a power of a run's length (a line indented 100 spaces: tens of seconds).
+ * One blank is all any of them tells apart, and a find's key and value are trimmed.
+ */
+const oneBlank = (text: string): string => text.replace(/[\t ]+/g, ' ');
+
 /** Text: every detector's finds (only the first detector's, for one line), one a key. */
 export function scanText(text: string): DetectedSecret[] {
-  const trimmed = text.trim();
+  const trimmed = oneBlank(text).trim();
   if (trimmed === '') return [];
   const found: DetectedSecret[] = [];
   for (const detector of DETECTORS) {
@@ -273,7 +282,11 @@ function iniEntries(text: string): Map<string, string> | undefined {
 
 type Transformer = (text: string) => Map<string, string> | undefined;
 
-/** The transformers for a file's extension, as the scanner picks them; none known, each in turn. XML is read as text. */
+/**
+ * The transformers for a file's extension, as the scanner picks them; none known, each in turn.
+ * compose's scanner also parses XML into keys and values (its xmltransformer); ctr has no XML
+ * parser, and reads an XML file as text, where the detectors look at each line.
+ */
 function transformersFor(path: string): Transformer[] {
   const extension = extname(path).toLowerCase();
   if (['.json', '.yaml', '.yml'].includes(extension)) return [yamlEntries];
@@ -313,12 +326,14 @@ function looksLikeText(head: Buffer): boolean {
  */
 export async function scanFile(path: string): Promise<DetectedSecret[]> {
   const handle = await open(path).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') throw new CtrError('NotFound', `open ${path}: no such file or directory`);
-    throw error;
+    throw new CtrError(error.code === 'ENOENT' ? 'NotFound' : 'InvalidArgument', goPathError(error, path), { cause: error });
   });
   try {
     const head = Buffer.alloc(1024);
-    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    // A directory opens, and fails at its first read (EISDIR).
+    const { bytesRead } = await handle.read(head, 0, head.length, 0).catch((error: NodeJS.ErrnoException) => {
+      throw new CtrError('InvalidArgument', goPathError(error, path), { cause: error });
+    });
     if (!looksLikeText(head.subarray(0, bytesRead))) throw new CtrError('InvalidArgument', `${path} is not a text file`);
     const { size } = await handle.stat();
     if (size > MAX_SCANNED_BYTES) return [{ type: 'Suspicious text file size', key: path, value: byteSize(size) }];

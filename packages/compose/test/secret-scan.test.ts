@@ -184,6 +184,18 @@ describe('the scanner', () => {
     expect(await scanFile(path)).toEqual([{ type: 'Suspicious text file size', key: path, value: '9.54MB' }]);
   });
 
+  test('long runs of blanks are read as one (a column-aligned or deeply indented file finishes)', async () => {
+    const aligned = await file('aligned.xml', `<config>\n${`${' '.repeat(200)}<name>web</name>\n`.repeat(20)}</config>\n`);
+    expect(await scanFile(aligned)).toEqual([]);
+    expect(scanText(`a${' '.repeat(5_000)}b.`)).toEqual([]);
+    expect(scanText(`token${'\t '.repeat(100)}= Vx7#qL2!mZ9@wR4$kT8&`)).toEqual([{ type: 'Keyword Detector', key: 'token', value: 'Vx7#qL2!mZ9@wR4$kT8&' }]);
+    expect(scanEntries(new Map([['services.web.labels.note', `${' '.repeat(5_000)}x`]]))).toEqual([]);
+  });
+
+  test('a directory is refused in Go\'s words', async () => {
+    await expect(scanFile(work)).rejects.toMatchObject({ code: 'InvalidArgument', message: `read ${work}: is a directory` });
+  });
+
   test('a missing file is NotFound, in Go\'s words', async () => {
     const path = join(work, 'missing.env');
     await expect(scanFile(path)).rejects.toMatchObject({ code: 'NotFound', message: `open ${path}: no such file or directory` });

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isAlive, procStat, processRuns, START_TIME } from './proc-stat';
+import { commandName, isAlive, procStat, processRuns, START_TIME } from './proc-stat';
 
 /**
  * An exec's session directory (`<container>/exec/<session>/`) is conmon's: its sockets, its
@@ -72,8 +72,7 @@ function callerRuns(session: string): boolean {
 
 /**
  * Whether the session's conmon may still run. Until it has written its pid, it is taken to:
- * it may be starting. A pid reused since by another process keeps the session, as a live
- * conmon would, until that process ends.
+ * it may be starting. Its pid taken since by a process of another name is not its conmon.
  */
 function monitorRuns(session: string): boolean {
   let pid: number;
@@ -82,7 +81,7 @@ function monitorRuns(session: string): boolean {
   } catch {
     return true;
   }
-  return Number.isNaN(pid) || isAlive(pid);
+  return Number.isNaN(pid) || (isAlive(pid) && commandName(pid) === 'conmon');
 }
 
 /**

@@ -32,3 +32,12 @@ export function isAlive(pid: number | undefined): boolean {
   const state = pid ? procStat(pid)?.[0] : undefined;
   return state !== undefined && state !== 'Z' && state !== 'X';
 }
+
+/** A process's command name (/proc/PID/comm, at most 15 bytes), or undefined when there is no such process. */
+export function commandName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'latin1').trimEnd();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,9 +1,9 @@
-import { promises as fs, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, watch, writeFileSync } from 'node:fs';
+import { promises as fs, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync, watch, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, internal, invalidArgument, isCtrError, throwIfAborted, unavailable } from '@ctr/errors';
 import { attachSocket, prepareAttach } from './attach';
-import { isAlive } from './proc-stat';
+import { commandName, isAlive } from './proc-stat';
 import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
 import { runExitCommand, spawnConmon, type ConmonConfig, type Launch } from './conmon';
 import { ContainerDir, checkId, type ContainerRecord } from './container-dir';
@@ -950,13 +950,8 @@ function ignoreGone(error: unknown): void {
  */
 async function programRuns(pid: number): Promise<void> {
   for (let waited = 0; waited < 100; waited++) {
-    let comm: string;
-    try {
-      comm = readFileSync(`/proc/${pid}/comm`, 'utf8');
-    } catch {
-      return;
-    }
-    if (!comm.startsWith('runc:[2:INIT]')) return;
+    const comm = commandName(pid);
+    if (comm === undefined || !comm.startsWith('runc:[2:INIT]')) return;
     await delay(1);
   }
 }
