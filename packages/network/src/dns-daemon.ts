@@ -9,7 +9,8 @@
  * which is why the function uses only Node built-ins and nothing from its module scope.
  *
  * It reads the network records from disk and reloads when the generation file changes,
- * answers A (AAAA on IPv6 networks) for container names, aliases, short IDs and hostnames on the asker's networks (and for the
+ * answers A (AAAA on IPv6 networks) for container names, aliases, short IDs and hostnames on the asker's networks, bare or
+ * as `<name>.<network>` (and for the
  * link aliases of the asker's own endpoints; a swarm service's virtual IP alone for the names
  * it holds), an empty answer for other types of known
  * names, and PTR (in-addr.arpa and ip6.arpa) for the containers' addresses there (docker's `<container>.<network>`). It
@@ -237,9 +238,25 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return [asker, ...nets.filter((n) => n !== asker && !n.isDefault)];
   }
 
-  /** The endpoints a name names for the asker (each once), undefined when it names none. */
-  function lookup(name: string, asker: Net, self: Endpoint | undefined): Endpoint[] | undefined {
+  /**
+   * The endpoints a name (its labels) names for the asker (each once), undefined when it names
+   * none. As libnetwork's Sandbox.ResolveName, `a.b.c` is tried whole on all the asker's networks,
+   * then as `a.b` on its network named `c`, then as `a` on one named `b.c`: docker's
+   * `<name>.<network>` (network names may hold dots, and match as written).
+   */
+  function lookup(labels: string[], asker: Net, self: Endpoint | undefined): Endpoint[] | undefined {
     const ordered = searchOrder(asker, self);
+    for (let cut = labels.length; cut > 0; cut--) {
+      const netName = labels.slice(cut).join('.');
+      const nets = cut === labels.length ? ordered : ordered.filter((net) => net.name === netName);
+      const eps = lookupOn(labels.slice(0, cut).join('.').toLowerCase(), nets, self);
+      if (eps) return eps;
+    }
+    return undefined;
+  }
+
+  /** The endpoints a (lower-case) name names for the asker on these of its networks, in order. */
+  function lookupOn(name: string, ordered: Net[], self: Endpoint | undefined): Endpoint[] | undefined {
     // libnetwork's endpoint aliases: a link alias of the asker's endpoint on a network names the
     // linked container there, for this asker alone, before (and instead of) any other holder of that name.
     const linked = (net: Net): string | undefined =>
@@ -466,7 +483,7 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     const self = askerOf(net, from);
     const reverse = qtype === QTYPE.ptr ? reverseName(labels, net, self) : undefined;
     if (reverse) return reply([record(QTYPE.ptr, reverse)]);
-    const eps = lookup(labels.join('.').toLowerCase(), net, self);
+    const eps = lookup(labels, net, self);
     if (!eps) {
       const servers = route(self, qtype, labels);
       if (typeof servers === 'number') return Buffer.concat([header(servers, 1, 0), question]);

@@ -1,11 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
-import { httpGet, inNetns, lookup, makeTestHost, startHttpd, stopProcess, type TestHost } from './helpers/host';
+import { httpGet, inNetns, lookup, makeTestHost, nslookup, startHttpd, statusInNetns, stopProcess, type TestHost } from './helpers/host';
 
 let host: TestHost;
 let httpd: ChildProcess | undefined;
 let webNs: string;
 let clientNs: string;
+let clientResolvConf: string;
 
 beforeAll(async () => {
   host = await makeTestHost('tdn');
@@ -14,6 +16,8 @@ beforeAll(async () => {
   const client = await host.manager.attach('tdns-client-id', { mode: 'tdns-app', name: 'client' });
   webNs = web.netnsPath ?? '';
   clientNs = client.netnsPath ?? '';
+  clientResolvConf = path.join(host.root, 'client-resolv.conf');
+  await fs.writeFile(clientResolvConf, client.resolvConf);
   httpd = await startHttpd(webNs, path.join(host.root, 'www'), 'hello from web\n');
 });
 
@@ -72,4 +76,37 @@ test('resolv.conf for a user network points at the embedded server', async () =>
 test('the published page is what the host sees too', async () => {
   const [ip] = lookup(clientNs, 'web');
   expect((await httpGet(`http://${ip}/`)).body).toBe('hello from web\n');
+});
+
+/**
+ * busybox ping by name from a namespace, resolving as the container would: through its own
+ * resolv.conf, bound over /etc/resolv.conf in a mount namespace that ends with the command.
+ */
+function pingByName(netnsPath: string, resolvConf: string, name: string): number {
+  const script = 'mount --bind "$0" /etc/resolv.conf && exec /bin/busybox ping -c 1 -W 3 "$1"';
+  return statusInNetns(netnsPath, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, resolvConf, name]);
+}
+
+test('<name>.<network> resolves to the container on that network, and ping reaches it by that name', () => {
+  expect(lookup(clientNs, 'web.tdns-app')).toEqual(lookup(clientNs, 'web'));
+  expect(pingByName(clientNs, clientResolvConf, 'web.tdns-app')).toBe(0);
+});
+
+test('<alias>.<network> resolves to the same address as the alias', () => {
+  expect(lookup(clientNs, 'www.tdns-app')).toEqual(lookup(clientNs, 'web'));
+});
+
+test('<short ID>.<network> resolves to the same address as the short ID', () => {
+  expect(lookup(clientNs, `${'tdns-web-id'.slice(0, 12)}.tdns-app`)).toEqual(lookup(clientNs, 'web'));
+});
+
+test('<name>.<network> of a network the asker is not on is not found: NXDOMAIN', async () => {
+  await host.manager.createNetwork({ name: 'tdns-other', subnet: host.subnet(2) });
+  await host.manager.attach('tdns-lone-id', { mode: 'tdns-other', name: 'lone' });
+  try {
+    expect(nslookup(clientNs, 'lone.tdns-other')).toMatch(/NXDOMAIN/);
+  } finally {
+    await host.manager.detach('tdns-lone-id');
+    await host.manager.removeNetwork('tdns-other');
+  }
 });
