@@ -80,18 +80,6 @@ export function renderTable(rows: readonly (readonly string[])[], minWidth = 10)
   return tabwrite(`${rows.map((row) => row.join('\t')).join('\n')}\n`, minWidth).replace(/\n$/, '');
 }
 
-/**
- * The fields docker's types declare as maps (`map[string]…`): Go prints and encodes a map
- * with its keys sorted, a struct in field order. Our values are plain objects either way, so
- * the field's name tells them apart, in the one place all output goes through (what the
- * engine builds stays in the order it was given). `Config` is a map only under `LogConfig`:
- * elsewhere it is a container's or an image's config, a struct.
- */
-const MAP_FIELDS: ReadonlySet<string> = new Set([
-  'Labels', 'Options', 'DriverOpts', 'Volumes', 'ExposedPorts', 'Ports', 'Networks', 'PortBindings', 'Sysctls', 'Tmpfs',
-  'StorageOpt', 'Containers', 'Attributes', 'Annotations', 'Data', 'Status', 'LogConfig.Config',
-]);
-
 /** Go's order of map keys: by bytes, not by locale. */
 const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -169,8 +157,30 @@ export function goPointer(value: object | null | undefined): string | null {
   return address;
 }
 
+/**
+ * The fields docker's types declare as maps (`map[string]…`): Go prints and encodes a map
+ * with its keys sorted, a struct in field order. Our values are plain objects either way, so
+ * the field's name tells them apart, in the one place all output goes through (what the
+ * engine builds stays in the order it was given). `Config` is a map only under `LogConfig`:
+ * elsewhere it is a container's or an image's config, a struct.
+ *
+ * Each with the zero value of its element type, what `index` gives for a key it lacks:
+ * undefined (`<no value>`) for a volume's `Status` (map[string]interface{}), and for the maps
+ * keyed by nat.Port (`ExposedPorts`, `Ports`, `PortBindings`), which Go's `index` refuses a
+ * string key.
+ */
+const MAP_FIELDS: ReadonlyMap<string, unknown> = new Map<string, unknown>([
+  ...['Labels', 'Options', 'DriverOpts', 'Sysctls', 'Tmpfs', 'StorageOpt', 'Attributes', 'Annotations', 'Data', 'LogConfig.Config'].map((name) => [name, ''] as const),
+  ['Volumes', goStruct('struct {}', {})],
+  // map[string]*network.EndpointSettings: a nil pointer.
+  ['Networks', null],
+  ['Containers', goStruct('network.EndpointResource', { Name: '', EndpointID: '', MacAddress: '', IPv4Address: '', IPv6Address: '' })],
+  ...['ExposedPorts', 'Ports', 'PortBindings', 'Status'].map((name) => [name, undefined] as const),
+]);
+
 /** How the template engine sees our data: the Go types objects stand for, and the fields of those that print as structs. */
 const EXECUTE: ExecuteOptions = {
+  missingKey: (path) => MAP_FIELDS.get(path) ?? MAP_FIELDS.get(path.slice(path.lastIndexOf('.') + 1)),
   typeOf: (value) => contexts.get(value)?.type,
   fieldsOf: (value) => {
     const shape = contexts.get(value);

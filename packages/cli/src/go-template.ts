@@ -26,6 +26,8 @@ export interface CallContext {
    * given as `&{…}`, where an action prints the struct it points to.
    */
   readonly isPointer: (value: unknown) => boolean;
+  /** What Go's `index` gives for a key `map` lacks (see ExecuteOptions.missingKey). */
+  readonly missingKey: (map: object) => unknown;
 }
 
 /**
@@ -67,6 +69,13 @@ export interface ExecuteOptions {
   readonly fieldsOf?: StructFields;
   /** Functions that stand in for the template's own of the same names during this run. */
   readonly functions?: Readonly<Record<string, TemplateFunction>>;
+  /**
+   * The zero value of the element type of the Go map found in the field `path` (`Config.Labels`),
+   * which `index` gives for a key the map lacks: docker's maps are typed (`map[string]string`
+   * gives ''). Undefined (`<no value>`, as Go prints a nil interface{}) for one whose
+   * elements are interface{}, or not known; so for every map without this option.
+   */
+  readonly missingKey?: (path: string) => unknown;
 }
 
 /** A parsed template. */
@@ -844,6 +853,7 @@ class Execution {
     fieldsOf: (value) => this.options.fieldsOf?.(value),
     isPointer: (value) =>
       value !== null && typeof value === 'object' && Array.isArray(this.options.fieldsOf?.(value)) && (this.options.typeOf?.(value)?.startsWith('*') ?? false),
+    missingKey: (map) => this.options.missingKey?.(this.context.pathOf(map)),
   };
 
   constructor(
@@ -1471,8 +1481,8 @@ function position(index: unknown, limit: number): number {
   return index;
 }
 
-/** Go's `index item i j…`: arrays and strings (a byte) by number, maps by key; a missing key is missing. */
-function index(item: unknown, keys: readonly unknown[]): unknown {
+/** Go's `index item i j…`: arrays and strings (a byte) by number, maps by key; a missing key gives `missingKey` of its map. */
+function index(item: unknown, keys: readonly unknown[], missingKey: CallContext['missingKey']): unknown {
   let value = item;
   for (const key of keys) {
     if (value === undefined || value === null) return undefined;
@@ -1483,7 +1493,7 @@ function index(item: unknown, keys: readonly unknown[]): unknown {
       value = value[position(key, value.length - 1)];
     } else if (typeof value === 'object') {
       if (typeof key !== 'string' && typeof key !== 'number') throw new Error(`value has type ${key === undefined || key === null ? '<nil>' : goType(key)}; should be string`);
-      value = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+      value = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : missingKey(value);
     } else {
       throw new Error(`can't index item of type ${goType(value)}`);
     }
@@ -1526,7 +1536,7 @@ const BUILTINS: Readonly<Record<string, TemplateFunction>> = {
   ge: fn(2, 2, ([a, b]) => !less(a, b)),
   not: fn(1, 1, ([value]) => !truth(value)),
   len: fn(1, 1, ([value]) => length(value)),
-  index: fn(1, Infinity, ([item, ...keys]) => index(item, keys)),
+  index: fn(1, Infinity, ([item, ...keys], context) => index(item, keys, context.missingKey)),
   slice: fn(1, Infinity, ([item, ...indexes]) => slice(item, indexes)),
   print: fn(0, Infinity, (args, context) => sprint(args, context)),
   println: fn(0, Infinity, (args, context) => `${args.map((arg) => operand(arg, context)).join(' ')}\n`),

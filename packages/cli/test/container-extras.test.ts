@@ -172,3 +172,29 @@ describe('ctr cp, export, diff, top, stats, system df/prune (real runc, conmon, 
     await ctr('rm', 'rs');
   });
 });
+
+describe('system df counts an image as active by its containers, tagged or not', () => {
+  let local: LocalCtr;
+
+  beforeAll(async () => {
+    local = await localCtr('df-dangling');
+    const steps = [
+      ['create', '--name', 'source', '--network', 'none', '--pull', 'never', 'busybox', 'true'],
+      ['commit', 'source', 'untagged:1'],
+      ['rm', 'source'],
+      ['run', '-d', '--name', 'user', '--network', 'none', '--pull', 'never', 'untagged:1', 'sleep', '300'],
+      // The container keeps the image; only its one tag goes, leaving it dangling.
+      ['rmi', '-f', 'untagged:1'],
+    ];
+    for (const step of steps) expect((await local.run(...step)).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await local?.cleanup();
+  });
+
+  test('a dangling image a running container uses is active; unused busybox is not', async () => {
+    const images = await local.run('system', 'df', '--format', '{{if eq .Type "Images"}}{{.TotalCount}} {{.Active}}{{end}}');
+    expect(images.stdout.trim()).toBe('2 1');
+  });
+});

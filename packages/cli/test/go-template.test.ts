@@ -9,7 +9,8 @@ import { commandColumn, formatItems, renderTemplate } from '../src/format';
 const container = {
   Name: '/web',
   State: { Status: 'running', Running: true, Health: null, ExitCode: 0 },
-  Config: { Labels: { zeta: '1', alpha: '2' }, Cmd: ['sh', '-c', 'top'], Env: [] as string[] },
+  Config: { Labels: { zeta: '1', alpha: '2' }, Cmd: ['sh', '-c', 'top'], Env: [] as string[], Volumes: { '/data': {} } },
+  HostConfig: { LogConfig: { Type: 'json-file', Config: {} } },
   Mounts: [{ Destination: '/data' }, { Destination: '/logs' }],
   NetworkSettings: { Networks: { web: { IPAddress: '10.0.0.2' }, bridge: { IPAddress: '172.17.0.2' } } },
   IPAM: { Config: [{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }] },
@@ -190,6 +191,28 @@ describe("Go's functions", () => {
 
   test('index reads arrays by number and maps by key, through several levels', () => {
     expect(render('{{index .RepoTags 1}} {{index .Config.Labels "zeta"}} {{index .NetworkSettings.Networks "web" "IPAddress"}}')).toBe('busybox:1 1 10.0.0.2');
+  });
+
+  test('index of a key a string-valued map lacks (labels, options) gives the empty string, as Go gives its zero value', () => {
+    expect(render('[{{index .Config.Labels "nope"}}] [{{index .HostConfig.LogConfig.Config "nope"}}]')).toBe('[] []');
+    expect(renderTemplate('[{{index .Options "nope"}}] [{{index .IPAM.Options "nope"}}]', { Options: {}, IPAM: { Options: {} } })).toBe('[] []');
+  });
+
+  test('index of a network a container is not on gives a nil pointer, printed <nil>', () => {
+    expect(render('{{index .NetworkSettings.Networks "nope"}}')).toBe('<nil>');
+  });
+
+  test('index of a key a struct-valued map lacks gives the empty struct', () => {
+    expect(render('{{index .Config.Volumes "/nope"}}')).toBe('{}');
+    expect(renderTemplate('{{index .Containers "nope"}}', { Containers: {} })).toBe('{    }');
+  });
+
+  test('index of a key a map of interface{} lacks (a volume\'s Status) prints <no value>', () => {
+    expect(renderTemplate('{{index .Status "nope"}}', { Status: {} })).toBe('<no value>');
+  });
+
+  test('a field of a map it lacks prints <no value>, even in a map of strings (Go\'s missingkey=default)', () => {
+    expect(render('{{.Config.Labels.nope}}')).toBe('<no value>');
   });
 
   test('index past the end of an array is an error', () => {
