@@ -47,6 +47,21 @@ describe('ctr build (real runc, conmon, overlayfs)', () => {
     expect(seen.stdout).toBe(`127.0.0.9\tbuild.test\n${96 * 1024 * 1024}\n4096\n321\n`);
   });
 
+  test("a context path that is not there is the CLI's own error, in docker's words", async () => {
+    const missing = join(context, 'missing');
+    const refused = await ctr('build', missing);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`unable to prepare context: path "${missing}" not found\n`);
+  });
+
+  test("a context path that is a file is the CLI's own error, in docker's words", async () => {
+    const file = join(context, 'Dockerfile');
+    await dockerfile('FROM busybox\n');
+    const refused = await ctr('build', file);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`unable to prepare context: context must be a directory: ${file}\n`);
+  });
+
   test('a malformed --ulimit is refused before anything is built, with docker\'s words', async () => {
     const refused = await ctr('build', '--ulimit', 'nofile', context);
     expect(refused.code).toBe(125);

@@ -35,8 +35,12 @@ const STREAM_DOCKERFILE = 'Dockerfile';
  */
 export async function openContext(context: string | Readable, signal: AbortSignal, scratchDir = os.tmpdir()): Promise<BuildContext> {
   if (typeof context === 'string') {
+    // docker's CLI in its words (`docker build PATH`: GetContextFromLocalDir, ResolveAndValidateContextPath).
     const st = await fs.stat(context).catch(() => undefined);
-    if (!st?.isDirectory()) throw notFound(`build context ${context} is not a directory`, { hint: 'Pass a directory or a tar stream as the context.' });
+    if (!st) throw notFound(`unable to prepare context: path ${JSON.stringify(context)} not found`, { hint: 'Pass a directory or a tar stream as the context.' });
+    if (!st.isDirectory()) {
+      throw invalidArgument(`unable to prepare context: context must be a directory: ${path.resolve(context)}`, { hint: 'Pass a directory or a tar stream as the context.' });
+    }
     const root = await fs.realpath(context);
     return { root, ignore: await readIgnore(root), dispose: async () => undefined };
   }

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalidArgument, notFound, unsupported } from '@ctr/errors';
 import type { BuildOutput as OutputOption } from '@ctr/dockerfile';
@@ -79,7 +80,11 @@ export const buildCommand: Command = {
     // Gone before the build, as docker removes it: a failed build must not leave the last ID for a script to find.
     if (iidfile) await fs.rm(iidfile, { force: true });
     // docker's order: `-`, a local directory, then a git repository or an http(s) URL.
-    const remote = source !== '-' && remoteContextKind(source) !== undefined && !(await fs.stat(source).then((st) => st.isDirectory(), () => false));
+    const local = source === '-' ? undefined : await fs.stat(source).catch(() => undefined);
+    const remote = source !== '-' && remoteContextKind(source) !== undefined && !local?.isDirectory();
+    // docker's CLI says these before it reaches any daemon (its own errors, not the daemon's).
+    if (source !== '-' && !remote && !local) throw notFound(`unable to prepare context: path ${JSON.stringify(source)} not found`);
+    if (local && !local.isDirectory()) throw invalidArgument(`unable to prepare context: context must be a directory: ${path.resolve(source)}`);
     const input = verifiesTrust(args)
       ? await trustedBuildInput(io, { source, remote, ...(file && file !== '-' ? { file } : {}), ...(dockerfileContent ? { dockerfileContent } : {}) })
       : { context: source === '-' ? io.stdin : remote ? { remote: source } : source, ...(file && file !== '-' ? { dockerfile: file } : {}), ...(dockerfileContent ? { dockerfileContent } : {}), resolved: [], dispose: async () => undefined };
