@@ -265,6 +265,8 @@ export interface ImportOptions {
   comment?: string;
   /** The platform the image is recorded for (its config's os, architecture and variant); the host's by default. */
   platform?: Platform;
+  /** The image's `created` time (and its history entry's); now by default, as `docker import`. */
+  created?: Date;
   signal?: AbortSignal;
 }
 
@@ -1443,6 +1445,7 @@ export class Images {
       ...(options.config ? { config: options.config } : {}),
       ...(options.comment ? { comment: options.comment } : {}),
       ...(options.platform ? { platform: options.platform } : {}),
+      ...(options.created ? { created: options.created } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const name = options.name ? normalizeImageName(options.name) : undefined;
