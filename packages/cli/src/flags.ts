@@ -1,4 +1,5 @@
 import { invalidArgument, type CtrError } from '@ctr/errors';
+import { goParseBool } from '@ctr/image';
 
 /**
  * Command-line flags the way docker's (pflag) parses them: `-it`, `-e X`, `-eX`, `-e=X`,
@@ -33,13 +34,6 @@ export interface ParsedArgs {
 export interface ParseOptions {
   /** Stop parsing flags at the first positional (docker's `SetInterspersed(false)`). */
   stopAtPositional?: boolean;
-}
-
-/** Go's strconv.ParseBool (pflag's bool flags, and docker's `key=bool` options): undefined for what Go refuses. */
-export function parseGoBool(text: string): boolean | undefined {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
-  return undefined;
 }
 
 /**
@@ -84,7 +78,7 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
     }
     switch (spec.type) {
       case 'bool': {
-        const value = parseGoBool(raw);
+        const value = goParseBool(raw);
         if (value === undefined) throw flagValueError(spec, raw, `strconv.ParseBool: parsing "${raw}": invalid syntax`);
         flags[spec.name] = value;
         return;

@@ -1,16 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseFlags, parseGoBool, type FlagSpec } from '../src/flags';
+import { parseFlags, type FlagSpec } from '../src/flags';
 import { ctrOn, type CtrResult } from './local-ctr';
 
-// One strconv.ParseBool for pflag's bool flags, --mount's and the context's `key=bool` options.
-
-test('parseGoBool takes what Go\'s strconv.ParseBool takes, and nothing else', () => {
-  expect(['1', 't', 'T', 'TRUE', 'true', 'True'].map(parseGoBool)).toEqual([true, true, true, true, true, true]);
-  expect(['0', 'f', 'F', 'FALSE', 'false', 'False'].map(parseGoBool)).toEqual([false, false, false, false, false, false]);
-  expect(['', 'yes', 'tRUE', ' true'].map(parseGoBool)).toEqual([undefined, undefined, undefined, undefined]);
-});
+// pflag's bool flags, --mount's and the context's `key=bool` options all parse with Go's strconv.ParseBool (goParseBool).
 
 test('a bool flag takes T and False as pflag does, and refuses yes in its words', () => {
   const specs: FlagSpec[] = [{ name: 'rm', type: 'bool', description: '' }];

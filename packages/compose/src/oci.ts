@@ -1,7 +1,7 @@
 import { lstat, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { goParseBool } from '@ctr/engine';
+import { goParseBool } from '@ctr/image';
 import { CtrError, isCtrError } from '@ctr/errors';
 import { formatReference, parseManifestOrIndex, parseNormalizedReference, type Descriptor, type ImageManifest, type Reference } from '@ctr/image';
 import { RegistryClient, type RegistryClientOptions } from '@ctr/registry';

@@ -1,3 +1,4 @@
+import { goParseBool } from '@ctr/image';
 import { SyntaxProblem } from './dockerfile-error';
 import { withSuggestion } from './suggest';
 
@@ -58,9 +59,9 @@ function csvFields(text: string): string[] {
 
 /** Go's strconv.ParseBool. */
 function parseBool(key: string, value: string): boolean {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
-  throw new SyntaxProblem(`invalid value for ${key}: ${value}`);
+  const parsed = goParseBool(value);
+  if (parsed === undefined) throw new SyntaxProblem(`invalid value for ${key}: ${value}`);
+  return parsed;
 }
 
 /** Go's strconv.ParseUint(value, base, 32). */

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { CtrError, goPathError, invalidArgument, isCtrError, unsupported } from '@ctr/errors';
-import { goJsonSyntaxError } from '@ctr/image';
+import { goJsonSyntaxError, goParseBool } from '@ctr/image';
 import { validDnsSettings, type NetworkManagerOptions } from '@ctr/network';
 import type { RegistryClientOptions } from '@ctr/registry';
 import { parseBytes, parseUlimit, type Ulimit } from '@ctr/runtime';
 import type { CreateContainerOptions } from './containers';
-import { goParseBool, logSettings, type LogConfig } from './log-config';
+import { logSettings, type LogConfig } from './log-config';
 
 /**
  * Engine-wide configuration as dockerd has it: `daemon.json` and the flags of `ctr daemon`,

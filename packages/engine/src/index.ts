@@ -12,7 +12,7 @@ export type { ImportBusyboxOptions } from './busybox-image';
 export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, AttachedStreams, InspectMount, RemoveOptions, StopOptions } from './containers';
 export type { ContainerExecOptions, ContainerLogEntry, ContainerLogsOptions, ContainerSize, InspectOptions } from './containers';
 export { logDetails, logLine, parseLogDetails } from './log-details';
-export { goParseBool, logsReadable, type LogConfig } from './log-config';
+export { logsReadable, type LogConfig } from './log-config';
 export {
   DAEMON_LOG_LEVELS,
   DAEMON_OPTIONS,

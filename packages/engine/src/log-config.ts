@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { CtrError, goErrnoWords, invalidArgument, unsupported } from '@ctr/errors';
+import { goParseBool } from '@ctr/image';
 import { parseBytes, type FluentdLog, type LogAddress, type RemoteLog, type SyslogFormat, type SyslogTls } from '@ctr/runtime';
 import { dockerfileModule } from './lazy-modules';
 import { checkLogAttributeOptions, LOG_ATTRIBUTE_OPTIONS, logAttributes, renderTag, type LogSource } from './log-details';
@@ -68,17 +69,6 @@ const DRIVER_OPTIONS = new Map<string, ReadonlySet<string>>([
 
 /** moby's local driver rotates unless told otherwise: 20 MB files, five of them, gzipped. */
 const LOCAL_DEFAULTS: Readonly<Record<string, string>> = { 'max-size': '20m', 'max-file': '5', compress: 'true' };
-
-/** Go's strconv.ParseBool's spellings. */
-const TRUE_WORDS = ['1', 't', 'T', 'TRUE', 'true', 'True'];
-const FALSE_WORDS = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
-
-/** Go's strconv.ParseBool: undefined for what Go refuses. */
-export function goParseBool(text: string): boolean | undefined {
-  if (TRUE_WORDS.includes(text)) return true;
-  if (FALSE_WORDS.includes(text)) return false;
-  return undefined;
-}
 
 /** Go's strconv.ParseBool, which moby parses `compress` with, refusing in Go's words. */
 function parseBool(key: string, value: string): boolean {
@@ -284,7 +274,7 @@ function syslogTls(options: Readonly<Record<string, string>>): SyslogTls | undef
     caCert: options['syslog-tls-ca-cert'] ?? '',
     cert: options['syslog-tls-cert'] ?? '',
     key: options['syslog-tls-key'] ?? '',
-    skipVerify: skip !== undefined && !FALSE_WORDS.includes(skip),
+    skipVerify: skip !== undefined && goParseBool(skip) !== false,
   };
 }
 

@@ -1,10 +1,10 @@
 import { invalidArgument, isNotFound, unlessNotFound } from '@ctr/errors';
+import { goParseBool } from '@ctr/image';
 import type { EndpointRequest, NetworkInspect } from '@ctr/network';
 import type { CreateVolumeOptions, VolumeInfo } from '@ctr/store';
 import type { EngineContext } from './context';
 import { boolFilter, checkFilterKeys, exactMatch, labelsMatch, patternMatch, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { volumePluginsModule } from './lazy-modules';
-import { goParseBool } from './log-config';
 import { checkLocalVolumeName, isPluginDriver } from './volumes-spec';
 
 /** `docker volume ls` / `GET /volumes` options. */

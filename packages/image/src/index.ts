@@ -34,3 +34,4 @@ export { resolveInRoot, readFileInRoot, type RootPath, type ResolveInRootOptions
 export { countBytes } from './byte-count';
 export { goLocalClock, goRfc3339, goZoneOffset } from './go-time';
 export { goJsonEscaped, goJsonScan, goJsonSyntaxError, type GoJsonScan } from './go-json';
+export { goParseBool } from './go-strconv';

@@ -7,7 +7,8 @@ import type { Command, Io } from '../command';
 import { eprintln, hostFlags, println } from '../context';
 import { errorLine } from '../errors';
 import { ContextStore, DEFAULT_CONTEXT, checkContextName, configDir, contextArchive, type ContextMeta, type EndpointTls } from '../context-store';
-import { bool, parseGoBool, str } from '../flags';
+import { goParseBool } from '@ctr/image';
+import { bool, str } from '../flags';
 import { ellipsis, formatContext, formatInspect, formatItems, goJson, naturalCompare, printedAs } from '../format';
 import { currentContext } from '../host';
 
@@ -65,7 +66,7 @@ function parseDockerSpec(spec: string): Partial<Record<DockerKey, string>> {
 
 /** docker's context `key=bool` (strconv.ParseBool, so an empty value is refused), its error in docker's words. */
 function parseBool(text: string, key: string): boolean {
-  const value = parseGoBool(text);
+  const value = goParseBool(text);
   if (value === undefined) throw invalidArgument(`unable to create docker endpoint config: ${key}: parsing ${JSON.stringify(text)}: invalid syntax`);
   return value;
 }

@@ -5,10 +5,10 @@ import { Readable } from 'node:stream';
 import type { CreateOptions } from '@ctr/api';
 import type { ApiMount, BuildStepOptions, ClientMount, DeviceRequest, HealthConfig, PlatformSettings, UpdateOptions } from '@ctr/engine';
 import { asCtrError, CtrError, goErrnoWords, invalidArgument } from '@ctr/errors';
-import { formatPlatform, goJsonEscaped, hostPlatform, parsePlatform, TAR_END, tarDataEntry } from '@ctr/image';
+import { formatPlatform, goJsonEscaped, goParseBool, hostPlatform, parsePlatform, TAR_END, tarDataEntry } from '@ctr/image';
 import { contentTrustFlag } from '../content-trust';
 import { currentEndpoint, engineModule, registryModule, type CliEngine } from '../context';
-import { bool, flagValueError, list, num, parseGoBool, str, type FlagSpec, type ParsedArgs } from '../flags';
+import { bool, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 
 /** A size refused as docker's bytes flags refuse it, while the arguments are parsed (exit 125 with the usage). */
 function checkBytes(value: string): void {
@@ -502,7 +502,7 @@ export function parseMount(value: string): ClientMount {
         break;
       case 'readonly':
       case 'ro':
-        mount.ReadOnly = parseGoBool(val) ?? fail(`invalid value for ${key}: ${val}`);
+        mount.ReadOnly = goParseBool(val) ?? fail(`invalid value for ${key}: ${val}`);
         break;
       case 'consistency':
         // Docker Desktop's; docker on Linux accepts and ignores it.
@@ -517,7 +517,7 @@ export function parseMount(value: string): ClientMount {
         if (val !== 'enabled') fail(`bind-recursive=${val} is not supported: ctr's bind mounts are recursive`);
         break;
       case 'volume-nocopy':
-        volumeOptions().NoCopy = parseGoBool(val) ?? fail(`invalid value for volume-nocopy: ${val}`);
+        volumeOptions().NoCopy = goParseBool(val) ?? fail(`invalid value for volume-nocopy: ${val}`);
         break;
       case 'volume-label': {
         const options = volumeOptions();
