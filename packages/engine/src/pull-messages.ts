@@ -5,7 +5,7 @@ import { familiarImageName, normalizeImageName, type TagPullEvent } from './imag
 
 /**
  * A pull told in dockerd's words, as its JSON stream has them: `Pulling from library/busybox`
- * under the tag, each layer's status under its short ID, `Digest: sha256:…`, then whether the
+ * under the tag (or the digest), each layer's status under its short ID, `Digest: sha256:…`, then whether the
  * name now means another image. The API streams these messages, the CLI draws them as lines
  * and a build shows them as its events: one wording for all, and one reading of a daemon's.
  */
@@ -70,14 +70,13 @@ export class PullMessages {
   private readonly id: string;
   private announced = false;
 
-  /** @param id what `Pulling from` stands under: the tag pulled by default, else its digest. */
   constructor(
     private readonly ref: string,
     private readonly tell: (message: PullMessage) => void,
-    id?: (reference: Reference) => string | undefined,
   ) {
     this.reference = parseNormalizedReference(ref);
-    this.id = (id ?? ((reference) => reference.tag ?? reference.digest))(this.reference) ?? '';
+    // What `Pulling from` stands under: the digest of a `name:tag@digest`, as moby's pullTag prefers it.
+    this.id = this.reference.digest ?? this.reference.tag ?? '';
   }
 
   /**

@@ -247,7 +247,7 @@ export function imageRoutes({ engine }: Services): Route[] {
     const platform = platformParam(call);
     await streamed(call, async (out) => {
       // Under the digest when the reference has one; `Pulling from` once the registry has the manifest, as dockerd's pullTag says it.
-      const messages = new PullMessages(ref, (message) => out.write(pullMessageLine(message)), (named) => named.digest ?? named.tag);
+      const messages = new PullMessages(ref, (message) => out.write(pullMessageLine(message)));
       const before = await engine.inspectImage(full).then((i) => i.Id, () => undefined);
       messages.pulled(await engine.pull(ref, { signal: clientGone(call), ...(auth ? { auth } : {}), ...platform, onProgress: messages.progress }), before);
     });
