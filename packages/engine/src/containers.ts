@@ -4,7 +4,7 @@ import type { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound, notFound, unlessNotFound } from '@ctr/errors';
 import { hasDevice, layerSize, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import { configEnv, parseSignal, type ContainerState, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions, type MountSpec, type RunOptions, type TmpfsMount } from '@ctr/runtime';
-import { EMBEDDED_DNS, parseMac, parsePortSpec, validDnsSettings, type EndpointRequest, type NetworkSettings } from '@ctr/network';
+import { EMBEDDED_DNS, isConnectivityFailure, parseMac, parsePortSpec, validDnsSettings, type AttachOptions, type EndpointRequest, type NetworkSettings } from '@ctr/network';
 import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/image';
 import type { EngineContext } from './context';
 import { forgetFreezes, pauseForUser, resumeAbandonedQuiesce, unpauseForUser } from './quiesce';
@@ -203,6 +203,11 @@ interface MadeContainer {
   commit(): Promise<void>;
   /** Take everything apart again, the record too if it was written. */
   rollback(): Promise<void>;
+  /**
+   * A `run`'s ports were refused as its network was made: the container is made as `create`
+   * makes it (its network recorded, not allocated), and its start is `start`'s.
+   */
+  startRefused: boolean;
 }
 
 /** `docker ps` / `GET /containers/json`, Docker's field names. */
@@ -681,16 +686,19 @@ export class Containers {
       throw error;
     }
     const commit = made.commit();
-    if (hooks.beforeStart) {
+    if (hooks.beforeStart || made.startRefused) {
       // What the hook does (a copy into the container) finds the container by its record.
       try {
         await commit;
-        await hooks.beforeStart(made.created.id);
+        await hooks.beforeStart?.(made.created.id);
       } catch (error) {
         await made.rollback();
         throw error;
       }
     }
+    // As docker's run, a create and a start: the start fails as the allocation did (its error
+    // recorded, the container left created), or runs it if the port was freed meanwhile.
+    if (made.startRefused) return { created: made.created, ...(await this.start(made.created.id, io)) };
     // conmon's exit command finds the container by its record: with one, the record comes
     // first — but for one that acts once this process is gone, which outlives the write.
     const exitCommand = this.exitCommandFor(made.record, io);
@@ -712,7 +720,8 @@ export class Containers {
   /**
    * Everything `create` does but writing the container's record: undone by `rollback`.
    * `starting`: it starts at once (`run`), so its network is allocated now, beside its root
-   * filesystem, whose mount stays for the start; otherwise it is `createdAlone`.
+   * filesystem, whose mount stays for the start; otherwise it is `createdAlone` — as it is when
+   * that allocation's ports were refused (`startRefused`).
    */
   private async make(options: CreateContainerOptions, starting = false): Promise<MadeContainer> {
     const restartPolicy = parseRestartPolicy(options.restart);
@@ -784,6 +793,7 @@ export class Containers {
       ]);
       // Destinations the container mounts itself win over those `--volumes-from` brings.
       const ownTargets = [...tmpfs, ...(options.mounts ?? [])].map((m) => m.target);
+      let startRefused = false as boolean;
       // The root filesystem, the volumes and the network do not depend on each other.
       const [, volumes, attached] = await settleAll([
         (async () => {
@@ -803,7 +813,8 @@ export class Containers {
           // `none` needs no network of ours: runc gives a new namespace its loopback itself.
           if (networkMode === 'none') return undefined;
           // Recorded now, made at each start (dockerd's allocateNetwork): a `run`'s first start is now.
-          const attachedNetwork = await this.ctx.network[starting && ownNetwork ? 'attach' : 'configure'](id, {
+          const allocating = starting && ownNetwork;
+          const request: AttachOptions = {
             mode: networkMode.startsWith('container:') ? `container:${(await this.referenced(networkMode.slice(10))).id}` : networkMode,
             name,
             hostname: options.hostname ?? id.slice(0, 12),
@@ -829,12 +840,19 @@ export class Containers {
             publishAll: options.publishAll ?? false,
             dns,
             ...(options.signal ? { signal: options.signal } : {}),
+          };
+          const attachedNetwork = await this.ctx.network[allocating ? 'attach' : 'configure'](id, request).catch((error: unknown) => {
+            // dockerd publishes ports at the start, not the create: refused, the container is made all the same.
+            if (!allocating || !isConnectivityFailure(error)) throw error;
+            startRefused = true;
+            return this.ctx.network.configure(id, request);
           });
           undo.push(() => this.ctx.network.detach(id));
           return attachedNetwork;
         })(),
       ] as const);
       const { mounts: containerMounts, anonymous, fills } = volumes;
+      const startsNow = starting && !startRefused;
       const allMounts = [...containerMounts, ...tmpfs, ...(options.mounts ?? [])];
 
       const { labels, publish, publishAll, autoRemove, signal, networkAliases, ip } = options;
@@ -927,8 +945,8 @@ export class Containers {
         ...(options.attach ? { attach: options.attach } : {}),
         stdinOnce,
         restartCount: 0,
-        ...(starting && answersExit(this.ctx, restartPolicy) ? { exitAnswered: true } : {}),
-        ...(starting ? {} : { createdAlone: true as const }),
+        ...(startsNow && answersExit(this.ctx, restartPolicy) ? { exitAnswered: true } : {}),
+        ...(startsNow ? {} : { createdAlone: true as const }),
         ...(options.log ? { log: options.log } : {}),
         ...(healthcheck ? { healthcheck } : {}),
         ...(healthcheckOff(image.config.config?.Healthcheck, options.healthcheck) ? { healthcheckOff: true as const } : {}),
@@ -955,6 +973,7 @@ export class Containers {
           await this.records.remove(id).catch(() => undefined);
           await rollback();
         },
+        startRefused,
       };
     } catch (error) {
       await rollback();

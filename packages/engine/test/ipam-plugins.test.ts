@@ -3,6 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine } from '@ctr/engine';
+import { boundRefusal } from '../../../test/support/port-refusal';
 import { reserveTestBlock, type TestBlock } from '../../../test/support/test-subnets';
 import { collector, eventually, testEngine, type TestEngine } from './fixture';
 import { startIpamPlugin, type TestIpamPlugin } from './support/ipam-plugin';
@@ -100,8 +101,8 @@ test("a start whose host port is taken gives the address the plugin gave back", 
   await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
   try {
     const port = (busy.address() as AddressInfo).port;
-    const { id } = await engine.create({ image: 'busybox', pull: 'never', network: name, publish: [`127.0.0.1:${port}:80`], cmd: ['true'] });
-    await expect(engine.start(id)).rejects.toThrow(`Bind for 127.0.0.1:${port} failed: port is already allocated`);
+    const created = await engine.create({ image: 'busybox', pull: 'never', network: name, publish: [`127.0.0.1:${port}:80`], cmd: ['true'] });
+    await expect(engine.start(created.id)).rejects.toThrow(boundRefusal(created.name, '127.0.0.1', port));
     expect((await plugin.callsOf('IpamDriver.ReleaseAddress')).map((c) => c.body)).toContainEqual({ PoolID: `TestLocal/${block.subnet(7)}`, Address: `${block.net(7)}.2` });
   } finally {
     busy.close();

@@ -3,6 +3,7 @@
  * leaves what dockerd's SetError leaves: the error and exit code 128 in its state.
  */
 import { createServer } from 'node:net';
+import { allocatedRefusal } from '../../../test/support/port-refusal';
 import { testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
@@ -27,9 +28,10 @@ test('a start whose published port another container holds fails, and records th
   const holder = await t.engine.run({ image: 'busybox', cmd: ['sleep', '300'], publish: [`127.0.0.1:${port}:80`], detach: true, pull: 'never' });
   const second = await t.engine.create({ image: 'busybox', cmd: ['sleep', '300'], publish: [`127.0.0.1:${port}:80`], pull: 'never' });
   try {
-    await expect(t.engine.start(second.id)).rejects.toThrow(`Bind for 127.0.0.1:${port} failed: port is already allocated`);
+    const refusal = allocatedRefusal(second.name, '127.0.0.1', port);
+    await expect(t.engine.start(second.id)).rejects.toThrow(refusal);
     const { State } = await t.engine.inspect(second.id);
-    expect(State).toMatchObject({ Status: 'created', Running: false, ExitCode: 128, Error: `Bind for 127.0.0.1:${port} failed: port is already allocated` });
+    expect(State).toMatchObject({ Status: 'created', Running: false, ExitCode: 128, Error: expect.stringMatching(refusal) });
     const [listed] = await t.engine.ps({ all: true, filters: { id: [second.id] } });
     expect(listed?.Status).toBe('Created');
   } finally {

@@ -14,6 +14,7 @@ import { isIPv6Binding, parseExposedPort, parsePortSpec, validatePortMapping } f
 import { allocatePorts } from './port-allocator';
 import { forwarding, hostsFile, judgeUpstreams, parseResolvConf, resolvConf, validDnsSettings, type HostResolv, type UpstreamScope } from './resolv';
 import { networkRules, portFamilies, portRules, tags } from './rules';
+import { connectivityFailure } from './connectivity';
 import { checkAuxAddresses, checkCreateFlags, configRecord, findConfig, fromConfig, inspectConfigOnly } from './create-options';
 import { listPortProxies, startPortProxy, stopOrphanPortProxies, stopPortProxy } from './port-proxy';
 import { bridgeUpLines, gateway6Of, gatewayOf, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
@@ -1305,7 +1306,10 @@ export class NetworkManager {
       await fs.writeFile(netnsPath, '', { flag: 'wx' });
       if (await this.remote.join(sandbox, this.plan(sandbox, nets).endpoints, signal)) await this.saveJoins(joins);
       await runScript(this.script(sandbox, nets, joins, true), { signal });
-      await this.openPorts(sandbox);
+      await this.openPorts(sandbox).catch((e: unknown) => {
+        const target = this.plan(sandbox, nets).ports;
+        throw target ? connectivityFailure(target.ep, e) : e;
+      });
       if (sandbox.proxyPid !== undefined) await this.saveSandbox(sandbox);
       if (joins.some((j) => !j.net.isDefault)) await this.touchGeneration();
       await ensureDnsDaemon(this.paths, this.dnsGateways(sandbox, nets));
@@ -1353,7 +1357,9 @@ export class NetworkManager {
       await withHostLock(
         'addresses',
         async () => {
-          sandbox.portBindings = await allocatePorts(wanted, { dualStack: target.ep.ip6 !== undefined });
+          sandbox.portBindings = await allocatePorts(wanted, { dualStack: target.ep.ip6 !== undefined }).catch((e: unknown) => {
+            throw connectivityFailure(target.ep, e);
+          });
           sandbox.ports = this.publish(sandbox.portBindings, target);
           await this.buildSandbox(sandbox, nets, joins, signal);
         },

@@ -14,6 +14,16 @@ interface Taken {
   protocol: Protocol;
 }
 
+/**
+ * Who holds a fixed host port refused (a refusal's `details`): a container published it (ctr's
+ * DNAT rules, which moby's portallocator knows of), or a process bound it (which only moby's
+ * own bind finds out).
+ */
+export interface PortRefusal {
+  binding: PortMapping;
+  heldBy: 'container' | 'process';
+}
+
 /** The any-address of a binding's family: 0.0.0.0 covers every IPv4 address, :: every IPv6 one. */
 function isAny(hostIp: string): boolean {
   return hostIp === '0.0.0.0' || hostIp === '::';
@@ -118,8 +128,11 @@ export async function allocatePorts(requested: PortMapping[], options: { dualSta
     const wants = familiesOf(want, options.dualStack ?? false);
     if (want.hostPort !== 0) {
       for (const w of wants) {
-        const busy = taken.some((t) => clash(t, w)) || !(await probeBind(w.hostIp, w.hostPort, w.protocol));
-        if (busy) throw conflict(`Bind for ${w.hostIp}:${w.hostPort} failed: port is already allocated`);
+        const published = taken.some((t) => clash(t, w));
+        if (published || !(await probeBind(w.hostIp, w.hostPort, w.protocol))) {
+          const refusal: PortRefusal = { binding: w, heldBy: published ? 'container' : 'process' };
+          throw conflict(`Bind for ${w.hostIp}:${w.hostPort} failed: port is already allocated`, { details: { ...refusal } });
+        }
       }
       out.push(want);
       taken.push(...wants);

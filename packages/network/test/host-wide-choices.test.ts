@@ -2,9 +2,9 @@
  * Subnets, bridges and published host ports are shared by every ctr root on the host: two
  * roots choosing at the same moment must not both take the same one.
  */
-import { isConflict } from '@ctr/errors';
 import { NetworkManager } from '@ctr/network';
 import { freePort } from '../../../test/support/free-port';
+import { allocatedRefusal } from '../../../test/support/port-refusal';
 import { makeTestHost, type TestHost } from './helpers/host';
 
 let first: TestHost;
@@ -37,7 +37,7 @@ test('two roots creating networks at once get different subnets', async () => {
   await samePool.removeNetwork('thx-net');
 });
 
-test('two roots publishing one host port at once: one gets it, the other a Conflict', async () => {
+test('two roots publishing one host port at once: one gets it, the other is refused in docker\'s words', async () => {
   const port = await freePort();
   const outcomes = await Promise.allSettled([
     first.manager.attach('thw-web', { ports: [`127.0.0.1:${port}:80`] }),
@@ -46,8 +46,8 @@ test('two roots publishing one host port at once: one gets it, the other a Confl
   const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as Error] : []));
   expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
   expect(refused).toHaveLength(1);
-  expect(isConflict(refused[0])).toBe(true);
-  expect(refused[0]?.message).toBe(`Bind for 127.0.0.1:${port} failed: port is already allocated`);
+  expect(refused[0]).toMatchObject({ code: 'Internal', cause: { code: 'Conflict' } });
+  expect(refused[0]?.message).toMatch(allocatedRefusal(outcomes[0]?.status === 'rejected' ? 'thw-web' : 'thx-web', '127.0.0.1', port));
   await first.manager.detach('thw-web').catch(() => undefined);
   await second.manager.detach('thx-web').catch(() => undefined);
 });

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { NetworkManager } from '@ctr/network';
 import { freePort } from '../../../test/support/free-port';
+import { boundRefusal } from '../../../test/support/port-refusal';
 import { listPortProxies, proxyMain } from '../src/port-proxy';
 import { StatePaths } from '../src/state';
 import { httpGet, inNetns, makeTestHost, rules6, startHttpd, stopProcess, testUla, type TestHost } from './helpers/host';
@@ -169,7 +170,7 @@ test('an IPv6 host port held by another process is refused in docker\'s words an
   const port = (holder.address() as net.AddressInfo).port;
   try {
     const err = await host.manager.attach('tv6p-busy', { mode: 'tv6p-net', ports: [`[::1]:${port}:80`] }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'Conflict', message: `Bind for ::1:${port} failed: port is already allocated` });
+    expect(err).toMatchObject({ code: 'Internal', message: expect.stringMatching(boundRefusal('tv6p-busy', '[::1]', port)) });
     expect(await listPortProxies(paths)).toEqual([]);
     expect(rules6(host.root).filter((l) => l.includes(`--dport ${port} `))).toEqual([]);
   } finally {

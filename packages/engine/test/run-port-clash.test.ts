@@ -1,0 +1,103 @@
+/**
+ * A `run` whose published host port is taken does what `docker run` does: dockerd publishes
+ * ports at the start, so the container is created, its start fails in libnetwork's words
+ * (a 500 there, Internal here), and it stays `Created` — unless it was to be removed (`--rm`).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { freePort } from '../../../test/support/free-port';
+import { isMountPoint } from '../../../test/support/mounts';
+import { allocatedRefusal, boundRefusal } from '../../../test/support/port-refusal';
+import { testEngine, type TestEngine } from './fixture';
+
+let t: TestEngine;
+beforeAll(async () => {
+  t = await testEngine();
+}, 120_000);
+afterEach(async () => {
+  for (const c of await t.engine.ps({ all: true })) await t.engine.remove(c.Id, { force: true }).catch(() => undefined);
+});
+afterAll(async () => {
+  await t?.cleanup();
+});
+
+/** A detached `sleep` publishing `publish`, named `name`. */
+const sleeper = (name: string, publish: string, options: { autoRemove?: boolean } = {}): ReturnType<TestEngine['engine']['run']> =>
+  t.engine.run({ image: 'busybox', cmd: ['sleep', '300'], name, publish: [publish], detach: true, pull: 'never', ...options });
+
+/** The interfaces on this root's default bridge (the host ends of its containers' veths). */
+async function bridgePorts(): Promise<string[]> {
+  const bridge = (await t.engine.inspectNetwork('bridge')).Options['com.docker.network.bridge.name'] ?? '';
+  return execFileSync('ip', ['-o', 'link', 'show', 'master', bridge], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+}
+
+/** The iptables rules (every table) that name the container. */
+function rulesOf(id: string): string[] {
+  return execFileSync('iptables-save', { encoding: 'utf8' }).split('\n').filter((line) => line.includes(id));
+}
+
+async function listening(port: number): Promise<Server> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return server;
+}
+
+test('a run whose host port another container publishes fails in docker\'s words and leaves its container created', async () => {
+  const port = await freePort();
+  await sleeper('clash-holder', `127.0.0.1:${port}:80`);
+  const refused = await sleeper('clash-second', `127.0.0.1:${port}:80`).catch((e: unknown) => e);
+  expect(refused).toMatchObject({ code: 'Internal', cause: { code: 'Conflict' }, message: expect.stringMatching(allocatedRefusal('clash-second', '127.0.0.1', port)) });
+  const { State } = await t.engine.inspect('clash-second');
+  expect(State).toMatchObject({ Status: 'created', Running: false, ExitCode: 128, Error: (refused as Error).message });
+  const [listed] = await t.engine.ps({ all: true, filters: { name: ['clash-second'] } });
+  expect(listed?.Status).toBe('Created');
+});
+
+test('a run whose host port a process holds fails in docker\'s words for a failed bind', async () => {
+  const port = await freePort();
+  const server = await listening(port);
+  try {
+    await expect(sleeper('clash-bound', `127.0.0.1:${port}:80`)).rejects.toMatchObject({
+      code: 'Internal',
+      message: expect.stringMatching(boundRefusal('clash-bound', '127.0.0.1', port)),
+    });
+    expect((await t.engine.inspect('clash-bound')).State.Status).toBe('created');
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test('a refused run leaves no endpoint, veth, rule, namespace or mount behind, and the store checks clean', async () => {
+  const port = await freePort();
+  await sleeper('clash-owner', `127.0.0.1:${port}:80`);
+  const before = await bridgePorts();
+  await sleeper('clash-leak', `127.0.0.1:${port}:80`).catch(() => undefined);
+  const { Id, NetworkSettings } = await t.engine.inspect('clash-leak');
+  expect(NetworkSettings.Networks['bridge']?.EndpointID).toBe('');
+  expect(Object.values((await t.engine.inspectNetwork('bridge')).Containers).map((c) => c.Name)).toEqual(['clash-owner']);
+  expect(await bridgePorts()).toEqual(before);
+  expect(rulesOf(Id)).toEqual([]);
+  expect(existsSync(join(t.runRoot, 'netns', Id))).toBe(false);
+  expect(await isMountPoint((await t.engine.inspect(Id)).GraphDriver.Data['MergedDir'] ?? '')).toBe(false);
+  expect((await t.engine.systemCheck({ quick: true })).errors).toBe(false);
+});
+
+test('the container a refused run left starts once the port is free, publishing it', async () => {
+  const port = await freePort();
+  const holder = await sleeper('clash-first', `127.0.0.1:${port}:80`);
+  await sleeper('clash-later', `127.0.0.1:${port}:80`).catch(() => undefined);
+  await t.engine.remove(holder.id, { force: true });
+  await t.engine.start('clash-later');
+  const { State, NetworkSettings } = await t.engine.inspect('clash-later');
+  expect(State).toMatchObject({ Status: 'running', Error: '' });
+  expect(NetworkSettings.Ports['80/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(port) }]);
+});
+
+test('a refused run with autoRemove leaves no container', async () => {
+  const port = await freePort();
+  await sleeper('clash-kept', `127.0.0.1:${port}:80`);
+  await expect(sleeper('clash-removed', `127.0.0.1:${port}:80`, { autoRemove: true })).rejects.toMatchObject({ code: 'Internal' });
+  expect((await t.engine.ps({ all: true })).map((c) => c.Names)).toEqual([['/clash-kept']]);
+});

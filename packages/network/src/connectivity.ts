@@ -1,0 +1,44 @@
+import { asCtrError, CtrError, isCtrError } from '@ctr/errors';
+import type { PortRefusal } from './port-allocator';
+import { isIPv6Binding } from './port-spec';
+import type { EndpointState } from './state';
+import type { PortMapping } from './types';
+
+/** Marks a failure to publish an endpoint's ports in its `details` (see `isConnectivityFailure`). */
+const MARK = 'externalConnectivity';
+
+/** moby's PortBinding.String(): `HostIP:HostPort:IP:Port/Proto`, IPv6 addresses in brackets. */
+function bindingText(binding: PortMapping, containerIp: string): string {
+  const address = (ip: string): string => (ip.includes(':') ? `[${ip}]` : ip);
+  return `${address(binding.hostIp)}:${binding.hostPort}:${address(containerIp)}:${binding.containerPort}/${binding.protocol}`;
+}
+
+/**
+ * A start whose endpoint's ports could not be published, in dockerd 27's words: libnetwork's
+ * sbJoin wraps the bridge driver's ProgramExternalConnectivity failure as `driver failed
+ * programming external connectivity on endpoint NAME (ENDPOINT-ID): …`, after the
+ * portallocator's `Bind for …: port is already allocated` (a port a container publishes) or
+ * the driver's own bind failure (a port a process holds, which the portallocator knows
+ * nothing of). libnetwork's InternalError is a 500 there: Internal here, the refusal its cause.
+ */
+export function connectivityFailure(ep: EndpointState, error: unknown): CtrError {
+  const cause = asCtrError(error);
+  const refusal = cause.details as Partial<PortRefusal>;
+  const containerIp = refusal.binding && isIPv6Binding(refusal.binding) ? (ep.ip6 ?? ep.ip) : ep.ip;
+  const reason =
+    refusal.heldBy === 'process' && refusal.binding ? `failed to bind host port for ${bindingText(refusal.binding, containerIp)}: address already in use` : cause.message;
+  return new CtrError('Internal', `driver failed programming external connectivity on endpoint ${ep.containerName || ep.containerId} (${ep.endpointId}): ${reason}`, {
+    cause,
+    details: { ...cause.details, [MARK]: true },
+    ...(cause.hint ? { hint: cause.hint } : {}),
+  });
+}
+
+/**
+ * Whether `error` is a `connectivityFailure`: a start's failure, not a create's — dockerd
+ * publishes a container's ports when it starts, so a `run` whose ports are refused still
+ * leaves its container, created.
+ */
+export function isConnectivityFailure(error: unknown): boolean {
+  return isCtrError(error) && error.details[MARK] === true;
+}

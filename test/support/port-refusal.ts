@@ -1,0 +1,19 @@
+/**
+ * dockerd 27's words for a start whose published port is refused (@ctr/network's
+ * connectivityFailure): the endpoint's ID, and the container's address in a bind failure, are
+ * those of the allocation that failed, which nobody sees again.
+ */
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const prefix = (endpoint: string): string => `^driver failed programming external connectivity on endpoint ${escape(endpoint)} \\([0-9a-f]{64}\\): `;
+
+/** A port another container publishes: the portallocator's refusal. */
+export function allocatedRefusal(endpoint: string, hostIp: string, port: number): RegExp {
+  return new RegExp(`${prefix(endpoint)}${escape(`Bind for ${hostIp}:${port} failed: port is already allocated`)}$`);
+}
+
+/** A port a process holds: the bridge driver's own bind failure (`hostIp` in brackets for IPv6). */
+export function boundRefusal(endpoint: string, hostIp: string, port: number, containerPort = 80): RegExp {
+  return new RegExp(`${prefix(endpoint)}failed to bind host port for ${escape(`${hostIp}:${port}`)}:(\\d+\\.\\d+\\.\\d+\\.\\d+|\\[[0-9a-f:]+\\]):${containerPort}/tcp: address already in use$`);
+}
