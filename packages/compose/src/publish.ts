@@ -14,14 +14,18 @@ import {
   MediaTypes,
   MemoryContentStore,
   OciLayout,
-  parseIndex,
+  parseManifestOrIndex,
   serializeIndex,
   serializeManifest,
+  type BlobInfo,
+  type BlobProvider,
   type ContentStore,
   type Descriptor,
+  type Digest,
+  type ReadOptions,
   type Reference,
 } from '@ctr/image';
-import type { RegistryClient } from '@ctr/registry';
+import type { RegistryClient, RequestOptions } from '@ctr/registry';
 import { toMapping } from './canonical';
 import type { ComposeProgress } from './compose';
 import { pushBuiltImages } from './images';
@@ -355,13 +359,32 @@ async function ask(question: string | undefined, options: PublishOptions): Promi
   throw new CtrError('Aborted', 'canceled', { details: { publishCanceled: true } });
 }
 
+const requestOf = (options: PublishOptions): RequestOptions => (options.signal ? { signal: options.signal } : {});
+
+/** An image's descriptor as its registry resolves it now. */
+type ImageResolver = (image: Reference) => Promise<Descriptor>;
+
+/** Each image resolved once, whichever step asks first: the pinned digests and the copied images agree. */
+function imageResolver(options: PublishOptions): ImageResolver {
+  const resolved = new Map<string, Promise<Descriptor>>();
+  return (image) => {
+    const key = formatReference(image);
+    let descriptor = resolved.get(key);
+    if (descriptor === undefined) {
+      descriptor = options.client.resolve(image, requestOf(options));
+      resolved.set(key, descriptor);
+    }
+    return descriptor;
+  };
+}
+
 /** `--resolve-image-digests`' compose file: each service's image as `name:tag@digest`, what its registry holds now. */
-async function imageDigestsFile(project: ComposeProject, options: PublishOptions): Promise<Buffer> {
+async function imageDigestsFile(project: ComposeProject, resolve: ImageResolver): Promise<Buffer> {
   const services: Record<string, { image: string }> = {};
   for (const service of allServices(project)) {
     if (service.image === undefined) continue;
     const ref = ociReference(service.image);
-    const digest = ref.digest ?? (await options.client.resolve(ref, options.signal ? { signal: options.signal } : {})).digest;
+    const digest = ref.digest ?? (await resolve(ref)).digest;
     services[service.name] = { image: formatReference({ ...ref, digest }) };
   }
   return Buffer.from(YAML.stringify({ services }));
@@ -388,46 +411,107 @@ function distributionSource(image: Reference): Record<string, string> {
   return { [`containerd.io/distribution.source.${host}`]: image.path };
 }
 
-/** An image's whole chain (every entry of an index, each manifest's config and layers) into `store`, as compose's oci.Copy takes it; its top descriptor. */
-async function fetchImage(image: Reference, store: ContentStore, options: PublishOptions): Promise<Descriptor> {
-  const request = options.signal ? { signal: options.signal } : {};
-  const { descriptor, bytes } = await options.client.fetchManifest(image, request);
-  const { mediaType, digest, size } = descriptor;
-  const byDigest: Reference = { domain: image.domain, path: image.path, digest };
-  if (isIndexType(mediaType)) {
-    for (const child of parseIndex(bytes, mediaType).manifests) await fetchImage({ ...byDigest, digest: child.digest }, store, options);
-    await store.write(Readable.from([bytes]));
-  } else {
-    await options.client.pull(byDigest, { store, ...request });
+/** The copy's store as the push reads it: a blob left in its registry for a mount is NotFound, and says so. */
+class LeftForMounts implements BlobProvider {
+  constructor(
+    private readonly store: ContentStore,
+    private readonly left: ReadonlyMap<Digest, Reference>,
+  ) {}
+
+  info(digest: Digest): Promise<BlobInfo> {
+    return this.store.info(digest);
   }
-  return { mediaType, digest, size };
+
+  async read(digest: Digest, options?: ReadOptions): Promise<Readable> {
+    try {
+      return await this.store.read(digest, options);
+    } catch (error) {
+      if (!isNotFound(error) || !this.left.has(digest)) throw error;
+      throw new CtrError('NotFound', `blob ${digest} was left in its repository for a mount`, { cause: error, details: { leftForMount: true } });
+    }
+  }
 }
 
 /**
- * compose's `publish --app`: every service's image copied into the artifact's repository
- * (mounted where it is in the same registry), under an image index whose subject is the
- * artifact, pushed by digest. The images pass through a temporary OCI layout, not memory.
+ * compose's oci.Copy of the services' images into the artifact's repository (containerd's
+ * CopyChain): every manifest of an image's chain fetched once, every platform's. A blob of an
+ * image on the artifact's registry is not fetched: the push finds it in the repository (HEAD)
+ * or mounts it from the image's own. An image of another registry, which no mount reaches, is
+ * pulled through.
  */
-async function pushApplication(project: ComposeProject, ref: Reference, published: PublishResult, options: PublishOptions): Promise<Descriptor> {
+class ImageCopy {
+  /** The repositories each blob left in the registry may be mounted from. */
+  private readonly mountFrom = new Map<Digest, string[]>();
+  /** An image manifest (by digest) naming each blob left in the registry: what to pull should the mounts be refused. */
+  private readonly left = new Map<Digest, Reference>();
+
+  constructor(
+    private readonly store: ContentStore,
+    private readonly target: Reference,
+    private readonly options: PublishOptions,
+  ) {}
+
+  /** The chain of an image from the descriptor it resolved to. */
+  async add(image: Reference, descriptor: Descriptor): Promise<void> {
+    const byDigest: Reference = { domain: image.domain, path: image.path, digest: descriptor.digest };
+    if (image.domain !== this.target.domain && !isIndexType(descriptor.mediaType)) {
+      await this.options.client.pull(byDigest, { store: this.store, ...requestOf(this.options) });
+      return;
+    }
+    const fetched = await this.options.client.fetchManifest(byDigest, requestOf(this.options));
+    const parsed = parseManifestOrIndex(fetched.bytes, fetched.descriptor.mediaType);
+    if (parsed.kind === 'index') {
+      for (const child of parsed.index.manifests) await this.add(image, child);
+    } else {
+      for (const { digest } of [parsed.manifest.config, ...parsed.manifest.layers]) {
+        const from = this.mountFrom.get(digest) ?? [];
+        if (!from.includes(image.path)) this.mountFrom.set(digest, [...from, image.path]);
+        if (!this.left.has(digest)) this.left.set(digest, byDigest);
+      }
+    }
+    await this.store.write(Readable.from([fetched.bytes]), { digest: fetched.descriptor.digest, size: fetched.descriptor.size });
+  }
+
+  /** Pushes `manifest` (which the store has) by digest, with the images it names. */
+  async push(manifest: Descriptor): Promise<void> {
+    const target: Reference = { domain: this.target.domain, path: this.target.path, digest: manifest.digest };
+    const request = requestOf(this.options);
+    try {
+      await this.options.client.push(target, { store: new LeftForMounts(this.store, this.left), manifest, mountFrom: this.mountFrom, ...request });
+    } catch (error) {
+      if (!isCtrError(error) || error.details.leftForMount !== true) throw error;
+      // A registry may refuse mounts (by policy, or a token that does not reach the source): it takes uploads instead, as dockerd falls back to.
+      for (const source of new Map([...this.left.values()].map((ref) => [ref.digest, ref])).values()) {
+        await this.options.client.pull(source, { store: this.store, ...request });
+      }
+      await this.options.client.push(target, { store: this.store, manifest, ...request });
+    }
+  }
+}
+
+/**
+ * compose's `publish --app`: every service's image copied into the artifact's repository,
+ * under an image index whose subject is the artifact, pushed by digest. What is pulled passes
+ * through a temporary OCI layout, not memory.
+ */
+async function pushApplication(project: ComposeProject, ref: Reference, published: PublishResult, resolve: ImageResolver, options: PublishOptions): Promise<Descriptor> {
   const versioned = { [ComposeAnnotations.version]: COMPOSE_VERSION };
   const subject: Descriptor = { ...published.descriptor, annotations: versioned, ...(published.ociVersion === '1.1' ? { artifactType: ComposeMediaTypes.project } : {}) };
   const dir = await mkdtemp(join(tmpdir(), 'ctr-compose-app-'));
   try {
     const store = await OciLayout.open(dir, { create: true });
+    const copy = new ImageCopy(store, ref, options);
     const manifests: Descriptor[] = [];
-    const mountFrom = new Set<string>();
     // Each service names an image here: the loader wants an image or a build, and build-only services were refused.
     for (const image of allServices(project).flatMap((service) => (service.image === undefined ? [] : [ociReference(service.image)]))) {
-      manifests.push({ ...(await fetchImage(image, store, options)), annotations: distributionSource(image) });
-      if (image.domain === ref.domain) mountFrom.add(image.path);
+      const { mediaType, digest, size } = await resolve(image);
+      await copy.add(image, { mediaType, digest, size });
+      manifests.push({ mediaType, digest, size, annotations: distributionSource(image) });
     }
     const index = serializeIndex({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests, subject, annotations: versioned });
     await store.write(Readable.from([index.bytes]));
     // By digest, under no tag: clients find it from the artifact, through the referrers API.
-    await options.client.push(
-      { domain: ref.domain, path: ref.path, digest: index.descriptor.digest },
-      { store, manifest: index.descriptor, mountFrom: [...mountFrom], ...(options.signal ? { signal: options.signal } : {}) },
-    );
+    await copy.push(index.descriptor);
     return { ...index.descriptor, artifactType: ComposeMediaTypes.project, annotations: versioned };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -480,7 +564,8 @@ export async function publish(project: ComposeProject, repository: string, optio
       if (bytes) layers.push(layer(ComposeMediaTypes.envFile, bytes, { [ComposeAnnotations.envFile]: name, [ComposeAnnotations.version]: COMPOSE_VERSION }));
     }
   }
-  if (options.resolveImageDigests || options.app) layers.push(composeFileLayer('image-digests.yaml', await imageDigestsFile(project, options)));
+  const resolve = imageResolver(options);
+  if (options.resolveImageDigests || options.app) layers.push(composeFileLayer('image-digests.yaml', await imageDigestsFile(project, resolve)));
 
   const name = formatReference(ref);
   const emit = (status: string, done: boolean): void => options.onProgress?.({ resource: '', name: repository, status, done });
@@ -488,7 +573,7 @@ export async function publish(project: ComposeProject, repository: string, optio
   const pushAs = async (version: OciVersion): Promise<PublishResult> => {
     const made = artifact(layers, version);
     for (const blob of made.blobs) await made.store.write(Readable.from([blob]));
-    if (!options.dryRun) await options.client.push(ref, { store: made.store, manifest: made.manifest, ...(options.signal ? { signal: options.signal } : {}) });
+    if (!options.dryRun) await options.client.push(ref, { store: made.store, manifest: made.manifest, ...requestOf(options) });
     return { reference: name, descriptor: made.manifest, ociVersion: version };
   };
   try {
@@ -502,7 +587,7 @@ export async function publish(project: ComposeProject, repository: string, optio
         result = await pushAs('1.0');
       }
     }
-    if (options.app && !options.dryRun) result = { ...result, application: await pushApplication(project, ref, result, options) };
+    if (options.app && !options.dryRun) result = { ...result, application: await pushApplication(project, ref, result, resolve, options) };
     emit('published', true);
     return result;
   } catch (error) {

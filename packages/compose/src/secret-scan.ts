@@ -1,8 +1,8 @@
 import { open } from 'node:fs/promises';
-import { extname } from 'node:path';
 import * as YAML from 'yaml';
 import { CtrError, goPathError } from '@ctr/errors';
 import { isPlainObject } from './interpolate';
+import { xmlEntries } from './xml-entries';
 
 /**
  * The secret scan `docker compose publish` runs before it publishes: the detectors of
@@ -73,15 +73,27 @@ interface RegexDetectorOptions {
   oneLine?: boolean;
 }
 
+/**
+ * A pattern, or one that cannot match where `containing` is absent. A pattern that opens with
+ * `.*` is tried by V8 from every blank of a line to its end, a time growing with the square of a
+ * long line's length (RE2, the detector's engine, is linear): it is run only where it can match.
+ */
+type Pattern = string | { pattern: string; containing: string };
+
 /** The detector's regexDetector: values matching one of `patterns`, whole in an entry, on a line of text. */
-function regexDetector(type: string, patterns: readonly string[], options: RegexDetectorOptions = {}): Detector {
+function regexDetector(type: string, patterns: readonly Pattern[], options: RegexDetectorOptions = {}): Detector {
   const verify = options.verify ?? ((): boolean => true);
-  const exact = patterns.map(exactValue);
-  const inText = patterns.map((pattern) => keyValue(ANY_KEY, pattern, options.oneLine ? DELIMITER_ON_ONE_LINE : DELIMITER, false));
+  const compiled = patterns.map((given) => {
+    const { pattern, containing } = typeof given === 'string' ? { pattern: given, containing: '' } : given;
+    return { exact: exactValue(pattern), inText: keyValue(ANY_KEY, pattern, options.oneLine ? DELIMITER_ON_ONE_LINE : DELIMITER, false), containing };
+  });
   return {
     type,
-    matchesEntry: (key, value) => exact.some((regex) => regex.test(value)) && verify(key, value),
-    findInText: (text) => inText.flatMap((regex) => matchesIn(regex, text)).filter(({ key, value }) => verify(key, value)),
+    matchesEntry: (key, value) => compiled.some(({ exact, containing }) => value.includes(containing) && exact.test(value)) && verify(key, value),
+    findInText: (text) =>
+      compiled
+        .flatMap(({ inText, containing }) => (text.includes(containing) ? matchesIn(inText, text) : []))
+        .filter(({ key, value }) => verify(key, value)),
   };
 }
 
@@ -189,7 +201,7 @@ const DETECTORS: readonly Detector[] = [
   keywordDetector(4),
   regexDetector('Mailchimp API Key', ['[0-9a-f]{32}-us[0-9]{1,2}']),
   regexDetector('npm auth token', ['//\\S+/:_authToken=[^${\\s]\\S+', 'npm_[a-zA-Z0-9]{36}']),
-  regexDetector('Private Key', ['.*PuTTY-User-Key-File-.*', '(-*BEGIN[ \\S]+?PRIVATE KEY(?: BLOCK)?-*)([\\S\\n]{4,}?)(-*END[ \\S]+?PRIVATE KEY(?: BLOCK)?-*)']),
+  regexDetector('Private Key', [{ pattern: '.*PuTTY-User-Key-File-.*', containing: 'PuTTY-User-Key-File-' }, '(-*BEGIN[ \\S]+?PRIVATE KEY(?: BLOCK)?-*)([\\S\\n]{4,}?)(-*END[ \\S]+?PRIVATE KEY(?: BLOCK)?-*)']),
   regexDetector('Sendgrid API key', ['SG\\.[a-zA-Z0-9_-]{22}\\.[a-zA-Z0-9_-]{43}']),
   regexDetector('Slack token', ['(?:(?:xoxe\\.)?xox[bp]|xox[aeosr]|xapp)-\\d+-[-a-zA-Z0-9]+', 'https://hooks\\.slack\\.com/services/T[a-zA-Z0-9_]+/B[a-zA-Z0-9_]+/[a-zA-Z0-9_]+']),
   regexDetector('Square authentication', ['sq0atp-[0-9A-Za-z\\\\_-]{22}', 'sq0csp-[0-9A-Za-z\\\\_-]{43}']),
@@ -243,7 +255,18 @@ export function flattenTree(tree: unknown, prefix = '', into = new Map<string, s
   return into;
 }
 
-/** The YAML (and JSON) transformer: a file whose first document is a mapping. */
+/** The JSON transformer: a file that is one object (or null), what Go's json.Unmarshal takes into a map. */
+function jsonEntries(text: string): Map<string, string> | undefined {
+  let tree: unknown;
+  try {
+    tree = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return tree === null || isPlainObject(tree) ? flattenTree(tree) : undefined;
+}
+
+/** The YAML transformer: a file whose first document is a mapping. */
 function yamlEntries(text: string): Map<string, string> | undefined {
   const [document] = YAML.parseAllDocuments(text);
   if (document === undefined || document.errors.length > 0) return undefined;
@@ -282,20 +305,33 @@ function iniEntries(text: string): Map<string, string> | undefined {
 
 type Transformer = (text: string) => Map<string, string> | undefined;
 
-/**
- * The transformers for a file's extension, as the scanner picks them; none known, each in turn.
- * compose's scanner also parses XML into keys and values (its xmltransformer); ctr has no XML
- * parser, and reads an XML file as text, where the detectors look at each line.
- */
-function transformersFor(path: string): Transformer[] {
-  const extension = extname(path).toLowerCase();
-  if (['.json', '.yaml', '.yml'].includes(extension)) return [yamlEntries];
-  if (['.ini', '.cnf', '.conf', '.cf', '.cfg', '.env', '.properties'].includes(extension)) return [iniEntries];
-  return extension === '.xml' ? [] : [yamlEntries, iniEntries];
-}
-
 /** The scanner's threshold: a larger file is reported as suspicious, not read. */
 const MAX_SCANNED_BYTES = 10_000_000;
+
+/** The XML transformer; keys past the scanner's threshold (only a pathologically deep document builds them) leave the file to the text scan. */
+const xmlTransformer: Transformer = (text) => xmlEntries(text, MAX_SCANNED_BYTES);
+
+/** Go's filepath.Ext: from the last dot of the file's name, so `.env` is an extension, not a hidden file's name. */
+function goExtension(path: string): string {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? '' : name.slice(dot);
+}
+
+const INI_EXTENSIONS = ['.ini', '.cnf', '.conf', '.cf', '.cfg', '.env', '.properties'];
+
+/**
+ * The transformers the scanner picks by a file's extension (its dataformat.FromPath): the
+ * format's own, or for an extension it does not know every file transformer, in its order.
+ */
+function transformersFor(path: string): Transformer[] {
+  const extension = goExtension(path).toLowerCase();
+  if (extension === '.json') return [jsonEntries];
+  if (extension === '.yaml' || extension === '.yml') return [yamlEntries];
+  if (extension === '.xml') return [xmlTransformer];
+  if (INI_EXTENSIONS.includes(extension)) return [iniEntries];
+  return [jsonEntries, yamlEntries, xmlTransformer, iniEntries];
+}
 
 /** go-bytesize's String(): two decimals of the largest unit (powers of 1024) that fits. */
 function byteSize(size: number): string {

@@ -3,13 +3,27 @@
  * (compose's manifest shapes, layers, annotations, refusals and questions) and loading back
  * through `-f oci://…` and `include: oci://…`, as docker compose does.
  */
+import { createServer, type Server } from 'node:http';
 import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Engine } from '@ctr/engine';
-import { createManifest, digestOf, MediaTypes, MemoryContentStore, parseManifest, serializeManifest, type Descriptor, type ImageManifest } from '@ctr/image';
-import { RegistryClient, RegistryServer } from '@ctr/registry';
+import {
+  createManifest,
+  digestOf,
+  MediaTypes,
+  MemoryContentStore,
+  parseManifest,
+  serializeIndex,
+  serializeManifest,
+  type Descriptor,
+  type Digest,
+  type ImageManifest,
+} from '@ctr/image';
+import { issueRegistryToken, RegistryClient, RegistryServer, type AccessGrant } from '@ctr/registry';
+import { FaultProxy } from '../../registry/test/support/fault-proxy';
 import { loadProject, projectConfig } from '../src/load';
 import type { ComposeProject } from '../src/model';
 import { ComposeAnnotations, ComposeMediaTypes } from '../src/oci';
@@ -183,6 +197,133 @@ describe('publish, with an engine', () => {
     expect((await client.fetchManifest(image)).descriptor.digest).toBe(manifest.digest);
   });
 });
+
+describe('publish --app', () => {
+  /** The artifact's registry, every request to it seen on the way. */
+  let seen: FaultProxy;
+  /** Another registry, with the images no mount can reach, seen the same way. */
+  let other: RegistryServer;
+  let otherSeen: FaultProxy;
+
+  beforeAll(async () => {
+    seen = new FaultProxy(registry.url);
+    other = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'other-registry') });
+    await other.listen();
+    otherSeen = new FaultProxy(other.url);
+    await seen.listen();
+    await otherSeen.listen();
+  });
+
+  afterAll(async () => {
+    await seen?.close();
+    await otherSeen?.close();
+    await other?.close();
+  });
+
+  /** The requests `proxy` saw while `publish --app` ran, as `METHOD /path?query`. */
+  async function requestsOf(proxy: FaultProxy, image: string, repository: string): Promise<string[]> {
+    proxy.seen.length = 0;
+    await publish(await project({ 'compose.yaml': `services:\n  web:\n    image: ${image}\n` }), repository, { client, confirm: yes, app: true });
+    return proxy.seen.map(({ method, url }) => `${method} ${url}`);
+  }
+
+  const mounts = (requests: readonly string[], blobs: readonly Digest[]): string[] => requests.filter((r) => r.startsWith('POST ') && blobs.some((blob) => r.includes(encodeURIComponent(blob))));
+  const uploads = (requests: readonly string[], blobs: readonly Digest[]): string[] => requests.filter((r) => r.startsWith('PUT ') && r.includes('/blobs/uploads/') && blobs.some((blob) => r.includes(encodeURIComponent(blob))));
+
+  test('fetches each manifest of every platform once and mounts each blob from the image\'s repository, downloading none', async () => {
+    const image = await pushPlatforms(`${registry.host}/compose/app-src:1`);
+    const requests = await requestsOf(seen, `${seen.host}/compose/app-src:1`, `${seen.host}/compose/app:1`);
+    expect(requests.filter((r) => r.startsWith('GET /v2/compose/app-src/manifests/')).sort()).toEqual(image.documents.map((d) => `GET /v2/compose/app-src/manifests/${d.digest}`).sort());
+    expect(requests.filter((r) => r.includes('/v2/compose/app-src/blobs/'))).toEqual([]);
+    expect(mounts(requests, image.blobs).sort()).toEqual(image.blobs.map((blob) => `POST /v2/compose/app/blobs/uploads/?mount=${encodeURIComponent(blob)}&from=compose%2Fapp-src`).sort());
+    expect(uploads(requests, image.blobs)).toEqual([]);
+    for (const blob of image.blobs) await expect(client.fetchSmallBlob(`${registry.host}/compose/app`, blob)).resolves.toHaveLength(image.sizes.get(blob) ?? -1);
+  });
+
+  test('resolves each image once, for the pinned digests and the copy alike', async () => {
+    await pushPlatforms(`${registry.host}/compose/app-src:2`);
+    const requests = await requestsOf(seen, `${seen.host}/compose/app-src:2`, `${seen.host}/compose/app:2`);
+    expect(requests.filter((r) => r.includes('/v2/compose/app-src/manifests/2'))).toEqual(['HEAD /v2/compose/app-src/manifests/2']);
+  });
+
+  test('publishing again finds every blob in the repository: none is mounted or uploaded twice', async () => {
+    const image = await pushPlatforms(`${registry.host}/compose/app-src:3`);
+    await requestsOf(seen, `${seen.host}/compose/app-src:3`, `${seen.host}/compose/app-again:1`);
+    const again = await requestsOf(seen, `${seen.host}/compose/app-src:3`, `${seen.host}/compose/app-again:2`);
+    const heads = again.filter((r) => r.startsWith('HEAD /v2/compose/app-again/blobs/') && image.blobs.some((blob) => r.endsWith(blob)));
+    expect(heads.sort()).toEqual(image.blobs.map((blob) => `HEAD /v2/compose/app-again/blobs/${blob}`).sort());
+    expect(mounts(again, image.blobs)).toEqual([]);
+    expect(uploads(again, image.blobs)).toEqual([]);
+  });
+
+  test('an image of another registry is pulled through: each manifest and blob fetched once, each blob uploaded once', async () => {
+    const image = await pushPlatforms(`${other.host}/compose/foreign:1`);
+    seen.seen.length = 0;
+    const requests = await requestsOf(otherSeen, `${otherSeen.host}/compose/foreign:1`, `${seen.host}/compose/app-foreign:1`);
+    expect(requests.filter((r) => r.startsWith('GET /v2/compose/')).sort()).toEqual(
+      [...image.documents.map((d) => `GET /v2/compose/foreign/manifests/${d.digest}`), ...image.blobs.map((blob) => `GET /v2/compose/foreign/blobs/${blob}`)].sort(),
+    );
+    const pushed = seen.seen.map(({ method, url }) => `${method} ${url}`);
+    expect(uploads(pushed, image.blobs)).toHaveLength(image.blobs.length);
+    expect(pushed.filter((r) => r.includes('mount='))).toEqual([]);
+  });
+
+  describe('to a registry that refuses the mounts', () => {
+    let guarded: RegistryServer;
+    let tokens: Server;
+
+    beforeAll(async () => {
+      // A token for a push carries no pull of other repositories: the registry answers a mount with an upload.
+      tokens = createServer((req, res) => {
+        const scopes = new URL(req.url ?? '/', 'http://tokens').searchParams.getAll('scope');
+        const pushing = scopes.some((scope) => scope.split(':')[2]?.split(',').includes('push'));
+        const access: AccessGrant[] = scopes
+          .map((scope) => scope.split(':') as [string, string, string])
+          .filter(([, , actions]) => !pushing || actions.includes('push'))
+          .map(([, name, actions]) => ({ type: 'repository', name, actions: actions.split(',') as ('pull' | 'push')[] }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: issueRegistryToken({ secret: 'refusing', service: 'refusing', access }) }));
+      });
+      await new Promise<void>((resolve) => tokens.listen(0, '127.0.0.1', resolve));
+      const realm = `http://127.0.0.1:${(tokens.address() as AddressInfo).port}/token`;
+      guarded = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'guarded-registry'), auth: { type: 'token', realm, service: 'refusing', secret: 'refusing' } });
+      await guarded.listen();
+    });
+
+    afterAll(async () => {
+      await guarded?.close();
+      await new Promise((resolve) => tokens?.close(resolve));
+    });
+
+    test('the blobs are pulled and uploaded instead, as dockerd falls back', async () => {
+      const image = await pushPlatforms(`${guarded.host}/compose/src:1`);
+      await publish(await project({ 'compose.yaml': `services:\n  web:\n    image: ${guarded.host}/compose/src:1\n` }), `${guarded.host}/compose/app:1`, { client, confirm: yes, app: true });
+      for (const blob of image.blobs) await expect(client.fetchSmallBlob(`${guarded.host}/compose/app`, blob)).resolves.toHaveLength(image.sizes.get(blob) ?? -1);
+    });
+  });
+});
+
+/** An image for two platforms, a config and a layer each, pushed to `ref`: its index and manifests, and its blobs with their sizes. */
+async function pushPlatforms(ref: string): Promise<{ documents: Descriptor[]; blobs: Digest[]; sizes: Map<Digest, number> }> {
+  const store = new MemoryContentStore();
+  const sizes = new Map<Digest, number>();
+  const blob = async (bytes: Buffer, mediaType: string): Promise<Descriptor> => {
+    await store.write(Readable.from([bytes]));
+    sizes.set(digestOf(bytes), bytes.length);
+    return { mediaType, digest: digestOf(bytes), size: bytes.length };
+  };
+  const manifests: Descriptor[] = [];
+  for (const architecture of ['amd64', 'arm64']) {
+    const layer = await blob(Buffer.from(`the ${architecture} layer of ${ref}`), MediaTypes.ociLayer);
+    const config = await blob(Buffer.from(JSON.stringify({ architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } })), MediaTypes.ociConfig);
+    const { bytes, descriptor } = serializeManifest(createManifest({ config, layers: [layer] }));
+    await store.write(Readable.from([bytes]));
+    manifests.push({ ...descriptor, platform: { architecture, os: 'linux' } });
+  }
+  const index = serializeIndex({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests });
+  await store.write(Readable.from([index.bytes]));
+  await client.push(ref, { store, manifest: index.descriptor });
+  return { documents: [index.descriptor, ...manifests], blobs: [...sizes.keys()], sizes };
+}
 
 /** A minimal image (an empty config, no layers) pushed to `ref`; its manifest digest. */
 async function pushImage(ref: string): Promise<string> {

@@ -201,3 +201,87 @@ describe('the scanner', () => {
     await expect(scanFile(path)).rejects.toMatchObject({ code: 'NotFound', message: `open ${path}: no such file or directory` });
   });
 });
+
+describe('XML, as the scanner\'s XML transformer reads it', () => {
+  const GITHUB = 'ghp_0123456789abcdefghijklmnopqrstuvwxyz';
+  /** The token on a line of its own, read as text: keyless, and named by every detector that matches it. */
+  const asText = [
+    { type: 'Github authentication', key: '', value: GITHUB },
+    { type: 'High entropy string', key: '', value: GITHUB },
+  ];
+
+  test('a secret in an attribute is reported under its element\'s path and the attribute\'s name, ~N for a repeated element', async () => {
+    const path = await file(
+      'settings.xml',
+      `<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <appSettings>\n    <add key="Mode" value="production"/>\n    <add key="ApiToken" value="${GITHUB}"/>\n  </appSettings>\n</configuration>\n`,
+    );
+    expect(await scanFile(path)).toEqual([{ type: 'Github authentication', key: 'configuration.appSettings.add~1[value]', value: GITHUB }]);
+  });
+
+  test('a secret in element text is reported under the element\'s path, its entities decoded', async () => {
+    const path = await file('database.xml', '<settings>\n  <database>\n    <password>Vx7#qL2!mZ9@wR4$kT8&amp;</password>\n  </database>\n</settings>\n');
+    expect(await scanFile(path)).toEqual([{ type: 'Keyword Detector', key: 'settings.database.password', value: 'Vx7#qL2!mZ9@wR4$kT8&' }]);
+  });
+
+  test('text a child element splits is reported piece by piece, the second under "(ln. 2)"', async () => {
+    const path = await file('notes.xml', `<notes>the token is<br/>${GITHUB}</notes>`);
+    expect(await scanFile(path)).toEqual([{ type: 'Github authentication', key: 'notes (ln. 2)', value: GITHUB }]);
+  });
+
+  test('a malformed document is read as text, line by line, as the scanner does when Go\'s decoder refuses it', async () => {
+    const wellFormed = await file('token.xml', `<settings>\n  <token>\n    ${GITHUB}\n  </token>\n</settings>\n`);
+    expect(await scanFile(wellFormed)).toEqual([{ type: 'Github authentication', key: 'settings.token', value: GITHUB }]);
+    const malformed = await file('token-malformed.xml', `<settings>\n  <token>\n    ${GITHUB}\n  </token>\n</setting>\n`);
+    expect(await scanFile(malformed)).toEqual(asText);
+  });
+
+  test('a document declaring an encoding other than UTF-8 is read as text: compose\'s decoder has no charset reader', async () => {
+    const path = await file('latin1.xml', `<?xml version="1.0" encoding="ISO-8859-1"?>\n<settings>\n  <token>\n    ${GITHUB}\n  </token>\n</settings>\n`);
+    expect(await scanFile(path)).toEqual(asText);
+  });
+
+  test('an error after the first element ends stops the reading, keeping what came before', async () => {
+    const path = await file('trailing.xml', `<first token="${GITHUB}"/>\n<second token="${GITHUB}">`);
+    expect(await scanFile(path)).toEqual([{ type: 'Github authentication', key: 'first[token]', value: GITHUB }]);
+  });
+
+  test('a file whose extension the scanner does not know is tried as XML after JSON and YAML', async () => {
+    const path = await file('web.config', `<configuration>\n  <add name="token" value="${GITHUB}"/>\n</configuration>\n`);
+    expect(await scanFile(path)).toEqual([{ type: 'Github authentication', key: 'configuration.add[value]', value: GITHUB }]);
+  });
+
+  test('a 1 MB document finishes however it is built: deep, wide, unclosed, or cut off inside markup', async () => {
+    const MB = 1 << 20;
+    const filled = (unit: string, tail = ''): string => unit.repeat(Math.floor((MB - tail.length) / unit.length)) + tail;
+    const nested = (open: string, close: string): string => {
+      const depth = Math.floor(MB / (open.length + close.length));
+      return open.repeat(depth) + close.repeat(depth);
+    };
+    const documents = {
+      'unclosed.xml': filled('<a>'),
+      'deep.xml': nested('<a>', '</a>'),
+      'deep-attributes.xml': nested('<a x="1">', '</a>'),
+      'deep-text.xml': nested('<a>x', '</a>'),
+      'wide.xml': `<r>${filled('<a>x</a>', '</r>')}`,
+      'attributes.xml': `<a ${filled('x="1" ', '/>')}`,
+      'comment.xml': `<r><!--${'-a'.repeat(MB / 2)}`,
+      'value.xml': `<r a="${'x'.repeat(MB)}`,
+      'entities.xml': `<r>${filled('&amp;', '</r>')}`,
+      'directive.xml': `<!${filled('<')}`,
+    };
+    for (const [name, text] of Object.entries(documents)) expect(await scanFile(await file(name, text))).toEqual([]);
+  }, 600_000);
+});
+
+describe('the transformers a file\'s extension picks', () => {
+  test('a .json file is read as JSON only: YAML in it is read as text', async () => {
+    const path = await file('auth.json', 'auth:\n  token: ghp_0123456789abcdefghijklmnopqrstuvwxyz\n');
+    expect(await scanFile(path)).toEqual([{ type: 'Github authentication', key: 'token', value: 'ghp_0123456789abcdefghijklmnopqrstuvwxyz' }]);
+  });
+
+  test('a file named .env has the extension .env, as Go names it: it is read as ini, else as text, never as JSON', async () => {
+    const text = '{"token": "ghp_0123456789abcdefghijklmnopqrstuvwxyz"}';
+    expect(await scanFile(await file('.env', text))).toEqual(scanText(text));
+    expect(await scanFile(await file('token.txt', text))).toEqual([{ type: 'Github authentication', key: 'token', value: 'ghp_0123456789abcdefghijklmnopqrstuvwxyz' }]);
+  });
+});
