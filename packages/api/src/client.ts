@@ -22,7 +22,7 @@ import type {
   PushedTag,
 } from '@ctr/engine';
 import { CtrError, type ErrorCode } from '@ctr/errors';
-import { DEFAULT_TAG, parseReference, referenceName, type Platform } from '@ctr/image';
+import { DEFAULT_TAG, formatPlatform, parseReference, referenceName, type Platform } from '@ctr/image';
 import type { ContainerCreateRequest, ContainerUpdateRequest, ExecCreateRequest, PingResponse, ProgressMessage, WaitResponse } from './api-types';
 import { MAX_API_VERSION } from './api-version';
 import { buildStepsQuery } from './create-request';
@@ -278,8 +278,9 @@ export class ApiClient {
 
   // Containers
 
-  async createContainer(body: ContainerCreateRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
-    return this.json('POST', '/containers/create', { body, query: { name } });
+  /** `platform`: the one its image must be for (`docker create --platform`). */
+  async createContainer(body: ContainerCreateRequest, name?: string, platform?: Platform): Promise<{ Id: string; Warnings: string[] }> {
+    return this.json('POST', '/containers/create', { body, query: { name, platform: platform && formatPlatform(platform) } });
   }
 
   /** `docker ps`; with `size`, each container's `SizeRw` and `SizeRootFs` (the daemon walks their writable layers). */
@@ -436,7 +437,7 @@ export class ApiClient {
   /** `docker logs`: demultiplexed output (a TTY container's output is all `stdout`). */
   async *logs(
     id: string,
-    options: { follow?: boolean; stdout?: boolean; stderr?: boolean; tail?: number; since?: number; until?: number; timestamps?: boolean; details?: boolean; signal?: AbortSignal } = {},
+    options: { follow?: boolean; stdout?: boolean; stderr?: boolean; tail?: number; since?: number | string; until?: number | string; timestamps?: boolean; details?: boolean; signal?: AbortSignal } = {},
   ): AsyncGenerator<{ stream: 'stdout' | 'stderr'; data: Buffer }> {
     const res = await this.raw('GET', `/containers/${encodeURIComponent(id)}/logs`, {
       query: {

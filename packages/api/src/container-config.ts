@@ -4,6 +4,7 @@ import {
   buildSecurityOptions,
   parseLink,
   parseVolumeSpec,
+  securitySettings,
   type ApiMount,
   type BuildStepOptions,
   type CreateContainerOptions,
@@ -177,10 +178,7 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   set('capAdd', nonEmpty(host.strings('CapAdd')));
   set('capDrop', nonEmpty(host.strings('CapDrop')));
   set('readOnlyRootfs', host.bool('ReadonlyRootfs') || undefined);
-  for (const opt of host.strings('SecurityOpt') ?? []) {
-    if (opt === 'no-new-privileges' || opt === 'no-new-privileges:true' || opt === 'no-new-privileges=true') options.noNewPrivileges = true;
-    else if (opt === 'seccomp=unconfined' || opt === 'seccomp:unconfined') options.seccomp = 'unconfined';
-  }
+  Object.assign(options, securitySettings(host.strings('SecurityOpt') ?? []));
   set('init', host.bool('Init') || undefined);
   set('privileged', host.bool('Privileged') || undefined);
   const devices = (host.objects('Devices') ?? []).map((d) => {

@@ -1,6 +1,6 @@
 import { unsupported } from '@ctr/errors';
 import { parseBytes } from '@ctr/runtime';
-import { defaultStdinOnce, exposedPortKeys, portBindingsOf, type BuildStepOptions, type UpdateOptions } from '@ctr/engine';
+import { defaultStdinOnce, exposedPortKeys, portBindingsOf, securityOptList, type BuildStepOptions, type UpdateOptions } from '@ctr/engine';
 import type { ContainerCreateRequest, ContainerUpdateRequest, HostConfig, ThrottleDevice } from './api-types';
 import type { CreateOptions } from './engine-api';
 
@@ -43,7 +43,7 @@ export function buildStepsQuery(steps: BuildStepOptions): Record<string, string 
     shmsize: bytes(steps.shmSize, 'shm-size'),
     ulimits: steps.ulimits?.length ? JSON.stringify(steps.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard }))) : undefined,
     cgroupparent: steps.cgroupParent,
-    securityopt: [...(steps.noNewPrivileges ? ['no-new-privileges'] : []), ...(steps.seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])],
+    securityopt: securityOptList(steps),
   });
 }
 
@@ -96,15 +96,15 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     init, privileged, devices, deviceCgroupRules, groupAdd, pid, ipc, uts, platform = {},
     expose = [], volumesFrom, macAddress, links, networkLinks, usernsMode, deviceRequests, containerIdFile,
     healthcheck, attach, stdinOnce, consoleSize,
-    // The client's part: the name goes in the query, pulls and progress are done before the create, the signal stays local.
-    pull: _pull, onPullProgress: _progress, signal: _signal,
+    // The client's part: the name and platform go in the query, pulls and progress are done before the create, the signal stays local.
+    pull: _pull, onPullProgress: _progress, signal: _signal, imagePlatform: _platform,
     internalMounts,
     ...rest
   } = options;
   rest satisfies Record<string, never>;
   // Sent as mounts they would be the container's (inspect shows them), which they must not be.
   if (internalMounts?.length) throw unsupported("a container's internal mounts cannot be sent over the API", { hint: 'create the container with an in-process engine' });
-  const security = [...(noNewPrivileges ? ['no-new-privileges'] : []), ...(seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])];
+  const security = securityOptList({ noNewPrivileges, seccomp });
   const endpoint = defined({
     Aliases: networkAliases,
     IPAMConfig: ip || ip6 || linkLocalIps?.length ? defined({ IPv4Address: ip, IPv6Address: ip6, LinkLocalIPs: linkLocalIps?.length ? linkLocalIps : undefined }) : undefined,

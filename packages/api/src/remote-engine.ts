@@ -129,6 +129,11 @@ function seconds(at: Date | string | number | undefined): number | undefined {
   return (typeof at === 'string' ? new Date(at) : at).getTime() / 1000;
 }
 
+/** A logs bound for the daemon: Unix seconds given as text (`dockerTimestamp`'s) go as they are, their nanoseconds whole. */
+function logBound(at: Date | string | number | undefined): string | number | undefined {
+  return typeof at === 'string' && /^-?\d+(\.\d+)?$/.test(at) ? at : seconds(at);
+}
+
 /** The attach request for these streams, as the docker CLI makes it. */
 function attachQuery(io: AttachIo): { stdin: boolean; stdout: boolean; stderr: boolean; detachKeys?: string } {
   return { stdin: !!io.stdin, stdout: !!io.stdout, stderr: !!io.stderr, ...(io.detachKeys ? { detachKeys: io.detachKeys } : {}) };
@@ -413,15 +418,16 @@ export class RemoteEngine implements EngineApi {
 
   /** `docker create`: a missing image is pulled first (per `pull`), as the docker CLI does. */
   async create(options: CreateOptions): Promise<{ id: string; name: string; warnings: string[] }> {
-    const { onPullProgress, ...create } = options;
+    const { onPullProgress, imagePlatform: platform, ...create } = options;
     const pull = options.pull ?? 'missing';
-    const fetch = (): Promise<PulledImage> => this.pull(options.image, { ...(options.signal ? { signal: options.signal } : {}), ...(onPullProgress ? { onProgress: onPullProgress } : {}) });
+    const fetch = (): Promise<PulledImage> =>
+      this.pull(options.image, { ...(platform ? { platform } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(onPullProgress ? { onProgress: onPullProgress } : {}) });
     if (pull === 'always') await fetch();
     const body = createRequest(create);
-    const created = await this.client.createContainer(body, options.name).catch(async (error: unknown) => {
+    const created = await this.client.createContainer(body, options.name, platform).catch(async (error: unknown) => {
       if (pull !== 'missing' || !isNotFound(error) || !/image/i.test((error as Error).message)) throw error;
       await fetch();
-      return this.client.createContainer(body, options.name);
+      return this.client.createContainer(body, options.name, platform);
     });
     const name = options.name ?? (await this.client.inspectContainer(created.Id)).Name.replace(/^\//, '');
     return { id: created.Id, name, warnings: created.Warnings ?? [] };
@@ -582,8 +588,8 @@ export class RemoteEngine implements EngineApi {
 
   /** `docker logs`: the daemon's frames back into lines, with the times it adds for `-t` and, with `details`, the attributes before the text. */
   async *logs(container: string, options: NonNullable<Parameters<EngineApi['logs']>[1]> = {}): AsyncGenerator<LogEntry> {
-    const since = seconds(options.since);
-    const until = seconds(options.until);
+    const since = logBound(options.since);
+    const until = logBound(options.until);
     const pending = { stdout: '', stderr: '' };
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
     const entry = (stream: 'stdout' | 'stderr', text: string): LogEntry => {

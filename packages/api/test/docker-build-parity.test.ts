@@ -98,6 +98,16 @@ test('POST /build?remote=<http URL>: ctrd fetches the context itself (xz here)',
   expect(await cat('parity/remote-url', '/greeting')).toBe('hello from a tar\n');
 });
 
+test('POST /build: the image ID (aux) comes before "Successfully built", then "Successfully tagged", as dockerd sends them', async () => {
+  const { messages } = await postBuild({ remote: tarUrl, t: 'parity/order' });
+  const tail = messages.slice(messages.findIndex((m) => m.aux));
+  expect(tail).toEqual([
+    { aux: { ID: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) } },
+    { stream: `Successfully built ${tail[0]?.aux?.ID.slice(7, 19)}\n` },
+    { stream: 'Successfully tagged parity/order:latest\n' },
+  ]);
+});
+
 test('POST /build?remote=<git URL>#ref:subdir: ctrd clones it', async () => {
   const { messages } = await postBuild({ remote: `${git.url('app')}#main:svc`, t: 'parity/remote-git' });
   expect(messages.find((m) => m.error)).toBeUndefined();

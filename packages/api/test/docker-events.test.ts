@@ -48,6 +48,12 @@ test('docker stop of a container in its restart wait leaves it exited, with a st
   await docker(t.env, ['rm', 'ev-looping']);
 });
 
+test('docker events with --since after --until is refused in dockerd\'s words, not followed forever', async () => {
+  const refused = await docker(t.env, ['events', '--since', '2099-01-01T00:00:00Z', '--until', '2098-01-01T00:00:00Z']);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toBe('Error response from daemon: `since` time (4070908800.000000000) cannot be after `until` time (4039372800.000000000)\n');
+});
+
 test('docker exec has exec_create, exec_start and exec_die events naming one exec ID', async () => {
   await docker(t.env, ['run', '-d', '--pull', 'never', '--network', 'none', '--name', 'ev-exec', 'busybox', 'sleep', '300']);
   const since = seconds();

@@ -39,6 +39,24 @@ test('docker network create, ls, connect and rm', async () => {
   expect((await docker(t.env, ['network', 'rm', 'api-net', 'api-net2'])).stdout).toBe('api-net\napi-net2\n');
 });
 
+test("docker network connect host of a bridge container is refused in dockerd's words", async () => {
+  expect((await docker(t.env, ['create', '--name', 'api-bridged', 'busybox', 'true'])).code).toBe(0);
+  expect(await docker(t.env, ['network', 'connect', 'host', 'api-bridged'])).toMatchObject({
+    code: 1,
+    stderr: 'Error response from daemon: container cannot be disconnected from host network or connected to host network\n',
+  });
+  await docker(t.env, ['rm', 'api-bridged']);
+});
+
+test("docker network connect of a --network none container is refused in dockerd's words", async () => {
+  expect((await docker(t.env, ['create', '--network', 'none', '--name', 'api-unnetworked', 'busybox', 'true'])).code).toBe(0);
+  expect(await docker(t.env, ['network', 'connect', 'bridge', 'api-unnetworked'])).toMatchObject({
+    code: 1,
+    stderr: 'Error response from daemon: container cannot be connected to multiple networks with one of the networks in private (none) mode\n',
+  });
+  await docker(t.env, ['rm', 'api-unnetworked']);
+});
+
 test('docker events replays what happened to a container', async () => {
   const since = Math.floor(Date.now() / 1000) - 1;
   await docker(t.env, ['run', '--rm', '--network', 'none', '--name', 'api-evented', 'busybox', 'true']);

@@ -117,6 +117,30 @@ test('docker pull through ctrd prints a line per status and none for the byte co
   ]);
 });
 
+test('docker pull through ctrd of a second tag, another image on the first\'s layer, prints "Already exists" for that layer and downloads nothing', async () => {
+  const repo = `${registry.host}/progress/shared`;
+  const dir = await mkdtemp(join(work, 'rootfs-'));
+  await writeFile(join(dir, 'data'), randomBytes(100_000));
+  for (const tag of ['v1', 'v2']) {
+    await other.importImage({ dir }, { name: `${repo}:${tag}`, comment: tag });
+    await other.push(`${repo}:${tag}`);
+  }
+  expect(await docker(t.env, ['pull', `${repo}:v1`])).toMatchObject({ code: 0 });
+  const pulled = await docker(t.env, ['pull', `${repo}:v2`]);
+  expect(pulled).toMatchObject({ code: 0, stderr: '' });
+  const [first, second] = await Promise.all(['v1', 'v2'].map((tag) => t.daemon.engine.inspectImage(`${repo}:${tag}`)));
+  expect(second!.Id).not.toBe(first!.Id);
+  const [layer] = (await t.daemon.engine.pull(`${repo}:v2`)).layers;
+  expect(pulled.stdout.split('\n')).toEqual([
+    'v2: Pulling from progress/shared',
+    `${layer!.digest.slice(7, 19)}: Already exists`,
+    expect.stringMatching(/^Digest: sha256:[0-9a-f]{64}$/),
+    `Status: Downloaded newer image for ${repo}:v2`,
+    `${repo}:v2`,
+    '',
+  ]);
+});
+
 test('docker pull through ctrd of a tag the registry lacks prints only the error, no "Pulling from"', async () => {
   const repo = `${registry.host}/progress/cli`;
   await pushedElsewhere(`${repo}:v1`, 1_000);

@@ -44,3 +44,9 @@ test('ctr events prints each time to the millisecond, with no noise below it', a
   expect(events.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}000000(Z|[+-]\d\d:\d\d) container create /);
   await ctr('rm', 'ev-timed');
 });
+
+test('ctr events with --since after --until is refused, in dockerd\'s words', async () => {
+  const refused = await ctr('events', '--since', '4070908800', '--until', '4039372800');
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain('`since` time (4070908800.000000000) cannot be after `until` time (4039372800.000000000)');
+});

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,9 +78,16 @@ describe('ctr run/create: -v modes, --mount options and volumes filled from the 
   });
 
   test('bind-propagation reaches the mount', async () => {
+    // As dockerd, a shared bind needs a shared mount on the host to come from.
     const host = await mkdtemp(join(work, 'bind-'));
-    const result = await runSh(['--mount', `type=bind,src=${host},dst=/x,bind-propagation=rshared`], "grep ' /x ' /proc/self/mountinfo | grep -c shared:");
-    expect(result).toMatchObject({ code: 0, stdout: '1\n' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'ctr-test', host]);
+    try {
+      execFileSync('mount', ['--make-shared', host]);
+      const result = await runSh(['--mount', `type=bind,src=${host},dst=/x,bind-propagation=rshared`], "grep ' /x ' /proc/self/mountinfo | grep -c shared:");
+      expect(result).toMatchObject({ code: 0, stdout: '1\n' });
+    } finally {
+      execFileSync('umount', [host]);
+    }
   });
 
   test('inspect shows the --mounts as given, and a --mount tmpfs among the Mounts', async () => {

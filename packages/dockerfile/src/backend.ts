@@ -57,8 +57,8 @@ export interface BuildBackend<S> {
    */
   squash?(base: S, state: S, signal: AbortSignal): Promise<S>;
   /**
-   * How `ADD <url>` GETs its URLs (called as a plain function); Node's global `fetch` when
-   * absent. The engine's trusts the extra CAs ctr was given, as its registry client does.
+   * How `ADD <url>` GETs its URLs (called as a plain function); `getUrl` (node:http(s), any
+   * port) when absent. The engine's trusts the extra CAs ctr was given, as its registry client does.
    */
   readonly fetch?: UrlFetch;
 }

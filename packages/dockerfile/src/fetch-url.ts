@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,17 +17,49 @@ export function urlName(url: string): string {
 }
 
 /**
- * How ADD GETs a URL: the WHATWG fetch shape, so Node's global `fetch` is one. A caller whose
- * connections need more (extra CAs, a proxy) passes its own; a CtrError it throws keeps its
- * code and hint.
+ * How ADD GETs a URL: the WHATWG fetch shape. A caller whose connections need more (extra
+ * CAs, a proxy) passes its own; a CtrError it throws keeps its code and hint.
  */
 export type UrlFetch = (url: string, init: { signal: AbortSignal; redirect: 'follow' }) => Promise<Response>;
+
+/** fetch's limit for `follow`; past it, the last redirect is the answer (an error status to ADD). */
+const MAX_REDIRECTS = 20;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Statuses whose WHATWG Response can have no body. */
+const NULL_BODY = new Set([204, 205, 304]);
+
+/**
+ * The default UrlFetch: a GET over node:http(s) following redirects as fetch's `follow` does.
+ * Not the global `fetch`: it refuses the WHATWG "bad ports" (6000, 6665-6669, 10080, …) with
+ * "bad port", and dockerd downloads from any port.
+ */
+export const getUrl: UrlFetch = async (url, { signal }) => {
+  let target = new URL(url);
+  for (let hops = 0; ; hops += 1) {
+    const answer = await new Promise<IncomingMessage>((resolve, reject) => {
+      (target.protocol === 'https:' ? https : http).get(target, { signal }, resolve).once('error', reject);
+    });
+    const location = answer.headers.location;
+    if (hops === MAX_REDIRECTS || !REDIRECTS.has(answer.statusCode ?? 0) || location === undefined) return asResponse(answer);
+    answer.resume();
+    target = new URL(location, target);
+  }
+};
+
+function asResponse(answer: IncomingMessage): Response {
+  const status = answer.statusCode ?? 0;
+  const headers = new Headers();
+  for (let i = 0; i + 1 < answer.rawHeaders.length; i += 2) headers.append(answer.rawHeaders[i] as string, answer.rawHeaders[i + 1] as string);
+  if (NULL_BODY.has(status)) answer.resume();
+  const body = NULL_BODY.has(status) ? null : (Readable.toWeb(answer) as globalThis.ReadableStream<Uint8Array>);
+  return new Response(body, { status, statusText: answer.statusMessage ?? '', headers });
+}
 
 export interface DownloadOptions {
   /** `--checksum`: the digest the content must have. */
   checksum?: string;
   signal: AbortSignal;
-  /** Default: Node's global `fetch`. */
+  /** Default: `getUrl`. */
   fetch?: UrlFetch;
 }
 
@@ -37,7 +71,7 @@ export async function download(url: string, dir: string, name: string, options: 
   const failed = (e: unknown): CtrError => (signal.aborted ? aborted(signal, `the download of ${url}`) : fetchFailed(url, e));
   let response: Response;
   try {
-    response = await (options.fetch ?? fetch)(url, { signal, redirect: 'follow' });
+    response = await (options.fetch ?? getUrl)(url, { signal, redirect: 'follow' });
   } catch (e) {
     throw failed(e);
   }

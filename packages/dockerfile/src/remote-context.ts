@@ -8,7 +8,7 @@ import { aborted, CtrError, invalidArgument, notFound, unavailable, type ErrorCo
 import { peekStream, resolveInRoot, tarErrorReason } from '@ctr/image';
 import { compressionOf, extractContextTar, readIgnore, writeContextDockerfile, type BuildContext } from './build-context';
 import { cleanPath } from './clean-path';
-import { fetchFailureReason, type UrlFetch } from './fetch-url';
+import { fetchFailureReason, getUrl, type UrlFetch } from './fetch-url';
 
 /** A context the builder fetches itself: docker's `remote` (the API's parameter, the CLI's URL argument). */
 export interface RemoteContextSource {
@@ -36,7 +36,7 @@ export interface RemoteContextOptions {
   /** Where the clone or download goes, in a directory of its own removed by `dispose` (default the system's temporary directory). */
   scratchDir?: string;
   signal: AbortSignal;
-  /** How http(s) contexts are fetched; Node's global `fetch` when absent. */
+  /** How http(s) contexts are fetched; `getUrl` when absent. */
   fetch?: UrlFetch;
 }
 
@@ -175,7 +175,7 @@ async function downloadContext(url: string, dir: string, options: RemoteContextO
   const what = `error downloading remote context ${url}`;
   let response: Response;
   try {
-    response = await (options.fetch ?? fetch)(url, { signal, redirect: 'follow' });
+    response = await (options.fetch ?? getUrl)(url, { signal, redirect: 'follow' });
   } catch (error) {
     throw signal.aborted ? aborted(signal, `the download of ${url}`) : unavailable(`${what}: ${fetchFailureReason(error)}`, { cause: error });
   }

@@ -1,7 +1,7 @@
 /**
  * `ADD <url>` GETs through the backend's `fetch` when it has one (the engine's trusts extra
- * CAs); these fakes answer without any connection. Without one, Node's global fetch is used
- * (builder-copy.test.ts downloads from a server on 127.0.0.1 that way).
+ * CAs); these fakes answer without any connection. Without one, node:http's GET is used
+ * (builder-add-url-default.test.ts and builder-copy.test.ts download from servers on 127.0.0.1 that way).
  */
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';

@@ -4,16 +4,17 @@ import type { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound, notFound, unlessNotFound } from '@ctr/errors';
 import { hasDevice, layerSize, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import { configEnv, parseSignal, type ContainerState, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions, type MountSpec, type RunOptions, type TmpfsMount } from '@ctr/runtime';
-import { EMBEDDED_DNS, isConnectivityFailure, parseMac, parsePortSpec, validDnsSettings, type AttachOptions, type EndpointRequest, type NetworkSettings } from '@ctr/network';
-import { resolveInRoot, type ContainerConfig, type HealthConfig } from '@ctr/image';
+import { EMBEDDED_DNS, isAllocationFailure, parseMac, parsePortSpec, validDnsSettings, type AttachOptions, type EndpointRequest, type NetworkSettings } from '@ctr/network';
+import { resolveInRoot, type ContainerConfig, type HealthConfig, type Platform } from '@ctr/image';
 import type { EngineContext } from './context';
+import { securityOptList } from './security-options';
 import { forgetFreezes, pauseForUser, resumeAbandonedQuiesce, unpauseForUser } from './quiesce';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { claimRemoval, holdRootfs, mountNewRootfs, releaseAbandonedHolds, removalEnded, removalInProgress, removeMountpoint, unmountStopped, type RemovalClaim } from './container-root';
 import { forgetHealth, healthcheckFor, healthcheckOff, healthOf, healthSuffix, leaveTimer, type HealthState } from './health';
 import { checkFilterKeys, invalidFilter, labelsMatch, patternMatch, portFilter, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
-import { familiarImageName, type ImageInUse, type Images, type PullOptions, type ResolvedImage } from './images';
+import { familiarImageName, notForPlatform, type ImageInUse, type Images, type PullOptions, type ResolvedImage } from './images';
 import { logAttributes } from './log-details';
 import { newId } from './names';
 import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } from './resources';
@@ -42,7 +43,7 @@ import {
 
 /** Inspect's `HostConfig.SecurityOpt`: what `--security-opt` set, in docker's words. */
 function securityOptions(run: RunOptions): string[] | null {
-  const options = [...(run.noNewPrivileges ? ['no-new-privileges'] : []), ...(run.seccomp === 'unconfined' ? ['seccomp=unconfined'] : [])];
+  const options = securityOptList(run);
   return options.length > 0 ? options : null;
 }
 
@@ -171,6 +172,12 @@ export interface CreateContainerOptions
   healthcheck?: HealthConfig;
   /** When the image is missing: pull it (default), or fail. */
   pull?: 'missing' | 'never' | 'always';
+  /**
+   * `--platform` (the API's `?platform=`): the platform the image must be for. An image here
+   * for another one is missing, as for dockerd's GetImage with a platform: NotFound in its
+   * words, or pulled for this platform when `pull` allows.
+   */
+  imagePlatform?: Platform;
   onPullProgress?: PullOptions['onProgress'];
   signal?: AbortSignal;
 }
@@ -204,8 +211,9 @@ interface MadeContainer {
   /** Take everything apart again, the record too if it was written. */
   rollback(): Promise<void>;
   /**
-   * A `run`'s ports were refused as its network was made: the container is made as `create`
-   * makes it (its network recorded, not allocated), and its start is `start`'s.
+   * A `run`'s network allocation (its addresses, ports) was refused as it was made: the
+   * container is made as `create` makes it (its network recorded, not allocated), and its
+   * start is `start`'s.
    */
   startRefused: boolean;
 }
@@ -533,7 +541,7 @@ function parseRestartPolicy(text: string | undefined): ContainerRecord['restartP
 const ENGINE_ONLY = [
   'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'mountSpecs', 'internalMounts', 'network', 'networkAliases', 'ip', 'ip6', 'linkLocalIps',
   'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log', 'attach', 'stdinOnce',
-  'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile', 'networkLinks', 'platform',
+  'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile', 'networkLinks', 'platform', 'imagePlatform',
 ] as const;
 
 /** dockerd's refusal of links with the host's network (runconfig's ErrConflictHostNetworkAndLinks). */
@@ -632,18 +640,29 @@ export class Containers {
   /** The image container `id` is made of, marked as being used by it (see `Images.resolveInUse`). */
   private async imageFor(options: CreateContainerOptions, id: string): Promise<ImageInUse> {
     const policy = options.pull ?? 'missing';
+    const platform = options.imagePlatform;
     if (policy !== 'always') {
       try {
-        return await this.images.resolveInUse(options.image, id, options.signal);
+        return await this.imageForPlatform(options.image, id, platform, options.signal);
       } catch (error) {
         if (!isNotFound(error) || policy === 'never') throw error;
       }
     }
     await this.images.pull(options.image, {
+      ...(platform ? { platform } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onPullProgress ? { onProgress: options.onPullProgress } : {}),
     });
-    return this.images.resolveInUse(options.image, id, options.signal);
+    return this.imageForPlatform(options.image, id, platform, options.signal);
+  }
+
+  /** `Images.resolveInUse`, NotFound (and no longer marked) when the image cannot run on `platform`. */
+  private async imageForPlatform(ref: string, id: string, platform: Platform | undefined, signal: AbortSignal | undefined): Promise<ImageInUse> {
+    const found = await this.images.resolveInUse(ref, id, signal);
+    const mismatch = platform ? notForPlatform(ref, found.image, platform) : undefined;
+    if (!mismatch) return found;
+    found.endUse();
+    throw mismatch;
   }
 
   /**
@@ -697,7 +716,7 @@ export class Containers {
       }
     }
     // As docker's run, a create and a start: the start fails as the allocation did (its error
-    // recorded, the container left created), or runs it if the port was freed meanwhile.
+    // recorded, the container left created), or runs it if the port or address was freed meanwhile.
     if (made.startRefused) return { created: made.created, ...(await this.start(made.created.id, io)) };
     // conmon's exit command finds the container by its record: with one, the record comes
     // first — but for one that acts once this process is gone, which outlives the write.
@@ -721,7 +740,7 @@ export class Containers {
    * Everything `create` does but writing the container's record: undone by `rollback`.
    * `starting`: it starts at once (`run`), so its network is allocated now, beside its root
    * filesystem, whose mount stays for the start; otherwise it is `createdAlone` — as it is when
-   * that allocation's ports were refused (`startRefused`).
+   * that allocation was refused (`startRefused`).
    */
   private async make(options: CreateContainerOptions, starting = false): Promise<MadeContainer> {
     const restartPolicy = parseRestartPolicy(options.restart);
@@ -842,8 +861,8 @@ export class Containers {
             ...(options.signal ? { signal: options.signal } : {}),
           };
           const attachedNetwork = await this.ctx.network[allocating ? 'attach' : 'configure'](id, request).catch((error: unknown) => {
-            // dockerd publishes ports at the start, not the create: refused, the container is made all the same.
-            if (!allocating || !isConnectivityFailure(error)) throw error;
+            // dockerd allocates addresses and ports at the start, not the create: refused, the container is made all the same.
+            if (!allocating || !isAllocationFailure(error)) throw error;
             startRefused = true;
             return this.ctx.network.configure(id, request);
           });
@@ -1133,7 +1152,7 @@ export class Containers {
       if (networkMode !== 'bridge') continue;
       const settings = await this.ctx.network.settings(owner.id).catch(() => undefined);
       const ip = settings?.Networks.bridge?.IPAddress;
-      if (!settings?.Networks.bridge) throw invalidArgument(`cannot link to /${found.name}, as it does not belong to the default network`);
+      if (!settings?.Networks.bridge) throw invalidArgument(`Cannot link to /${found.name}, as it does not belong to the default network`);
       // Its address is its run's: dockerd checks at the start, ctr takes the address at the create.
       if (!ip) throw conflict(`Cannot link to a non running container: /${found.name} AS /${parent}/${alias}`);
       for (const host of new Set([alias, found.run.hostname ?? found.id.slice(0, 12), found.name])) out.hosts.push(`${host}:${ip}`);

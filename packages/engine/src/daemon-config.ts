@@ -4,7 +4,7 @@ import { CtrError, goPathError, invalidArgument, isCtrError, unsupported } from 
 import { goJsonSyntaxError, goParseBool } from '@ctr/image';
 import { validDnsSettings, type NetworkManagerOptions } from '@ctr/network';
 import type { RegistryClientOptions } from '@ctr/registry';
-import { parseBytes, parseUlimit, type Ulimit } from '@ctr/runtime';
+import { parseBytes, parseUlimit, ulimitOrderError, type Ulimit } from '@ctr/runtime';
 import type { CreateContainerOptions } from './containers';
 import { logSettings, type LogConfig } from './log-config';
 
@@ -516,7 +516,8 @@ export function validateDaemonConfig(config: DaemonConfig): void {
   if (config['log-driver'] !== undefined || config['log-opts'] !== undefined) logSettings(defaultLog(config));
   if (config['default-shm-size'] !== undefined) parseBytes(config['default-shm-size'], 'default-shm-size');
   for (const ulimit of Object.values(config['default-ulimits'] ?? {})) {
-    if (ulimit.Soft > ulimit.Hard) throw invalidArgument(`ulimit soft limit must be less than or equal to hard limit: ${ulimit.Soft} > ${ulimit.Hard}`);
+    const order = ulimitOrderError(ulimit.Soft, ulimit.Hard);
+    if (order) throw invalidArgument(order);
   }
   if (config.bip !== undefined) bipSubnet(config.bip);
   if (config['fixed-cidr'] !== undefined && (config.bip === undefined || config['fixed-cidr'] !== bipSubnet(config.bip))) {

@@ -2,6 +2,7 @@ import { closeSync, createReadStream, fstatSync, openSync, renameSync, watch, wr
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { invalidArgument } from '@ctr/errors';
 
 /**
  * `docker events`, daemonless: every engine process appends to one JSON-lines journal under
@@ -68,6 +69,24 @@ const ROTATE_AT = 8 * 1024 * 1024;
 
 function seconds(at: number | Date): number {
   return at instanceof Date ? at.getTime() / 1000 : at;
+}
+
+/** A time as the docker CLI sends it (`<seconds>.<nanoseconds>`), to the millisecond a number of seconds or a Date holds. */
+function wireTime(at: number | Date): string {
+  const ms = Math.round(seconds(at) * 1000);
+  const whole = Math.floor(ms / 1000);
+  return `${whole}.${String(ms - whole * 1000).padStart(3, '0')}000000`;
+}
+
+/**
+ * dockerd's refusal of a window that ends before it begins (moby's getEvents): without it a
+ * follow would wait for an `until` that no event it shows can come before. `shown` are the
+ * times as a request wrote them, which dockerd's message repeats.
+ */
+export function checkEventWindow(since: number | Date | undefined, until: number | Date | undefined, shown?: { since: string; until: string }): void {
+  if (since === undefined || until === undefined || seconds(until) >= seconds(since)) return;
+  const text = shown ?? { since: wireTime(since), until: wireTime(until) };
+  throw invalidArgument(`\`since\` time (${text.since}) cannot be after \`until\` time (${text.until})`);
 }
 
 function matches(event: EngineEvent, filters: EventFilters): boolean {
@@ -140,6 +159,21 @@ export class EventLog {
     return this.emit('container', action, container.id, containerAttributes(container, attributes));
   }
 
+  /**
+   * dockerd's events of an exec as it starts: `exec_create`, then `exec_start`, each naming the
+   * command (the entrypoint, a space, the arguments: `exec_start: sh -c date`) and its exec ID.
+   */
+  async execStarted(container: EventContainer, cmd: readonly string[], execId: string): Promise<void> {
+    const command = `${cmd[0] ?? ''} ${cmd.slice(1).join(' ')}`;
+    await this.container(`exec_create: ${command}`, container, { execID: execId });
+    await this.container(`exec_start: ${command}`, container, { execID: execId });
+  }
+
+  /** dockerd's `exec_die` of an exec that ended, with its exit code. */
+  execDied(container: EventContainer, execId: string, exitCode: number): Promise<EngineEvent> {
+    return this.container('exec_die', container, { execID: execId, exitCode: String(exitCode) });
+  }
+
   /** One small O_APPEND write, made directly: every container start and stop writes a few. */
   private append(line: string): void {
     let fd = openSync(this.path, 'a');
@@ -161,6 +195,7 @@ export class EventLog {
 
   /** Past events from `since`, then (without `until`) new ones as they are written. */
   async *events(options: EventsOptions = {}): AsyncGenerator<EngineEvent> {
+    checkEventWindow(options.since, options.until);
     const since = options.since === undefined ? Date.now() / 1000 : seconds(options.since);
     const until = options.until === undefined ? undefined : seconds(options.until);
     const filters = options.filters ?? {};

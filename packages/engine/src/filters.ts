@@ -128,14 +128,16 @@ function goDuration(text: string): number | undefined {
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(\.\d+)?)?)?)?([zZ]|[+-]\d{2}:\d{2})?$/;
 
 /**
- * dockerd's `timetypes.GetTimestamp` then `ParseTimestamps` (`until=`, `since=`): a Go
- * duration back from `now` (`10m`, `1h30m`), an RFC 3339 date or date-time (local time
- * without a zone), or Unix seconds (`1700000000.5`). Milliseconds since the epoch.
+ * docker's `timetypes.GetTimestamp`: a Go duration back from `now` (`10m`, `1h30m`; whole
+ * seconds, as Go's `Unix()` gives them), an RFC 3339 date or date-time (local time without a
+ * zone), or Unix seconds (`1700000000.5`), as the docker CLI sends it to the daemon:
+ * `<seconds>.<nanoseconds>`, or the Unix seconds as given. Text, not a number: the
+ * nanoseconds of a time that `docker logs -t` printed must reach the comparison whole.
  */
-export function parseTimestamp(value: string, now: number = Date.now()): number {
+export function dockerTimestamp(value: string, now: number = Date.now()): string {
   if (value !== '0') {
     const ms = goDuration(value);
-    if (ms !== undefined) return now - ms;
+    if (ms !== undefined) return String(Math.floor((now - ms) / 1000));
   }
   const m = DATE_TIME.exec(value);
   if (m) {
@@ -144,17 +146,21 @@ export function parseTimestamp(value: string, now: number = Date.now()): number 
     const local = new Date(...fields);
     const valid = local.getMonth() === fields[1] && local.getDate() === fields[2] && local.getHours() === fields[3] && local.getMinutes() === fields[4] && local.getSeconds() === fields[5];
     if (valid) {
-      const ms = Math.floor(Number(`0${fraction}`) * 1000);
-      if (zone === undefined) return local.getTime() + ms;
-      const offset = /^[zZ]$/.test(zone) ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
-      return Date.UTC(...fields) + ms - offset * 60_000;
+      const offset = zone === undefined ? undefined : /^[zZ]$/.test(zone) ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+      const ms = offset === undefined ? local.getTime() : Date.UTC(...fields) - offset * 60_000;
+      return `${Math.floor(ms / 1000)}.${fraction.slice(1, 10).padEnd(9, '0')}`;
     }
   }
   // Go: a value with a dash was meant as a date; anything else may be Unix seconds.
   if (value.includes('-')) throw invalidArgument(`parsing time ${JSON.stringify(value)}: not a date-time of the form 2006-01-02T15:04:05Z07:00`);
   if (!/^\d+(\.\d+)?$/.test(value)) throw invalidArgument(`failed to parse value as time or duration: ${JSON.stringify(value)}`);
-  const [seconds = '0', fraction = ''] = value.split('.');
-  return Number(seconds) * 1000 + Math.floor(Number(`0.${fraction || '0'}`) * 1000);
+  return value;
+}
+
+/** `dockerTimestamp` read back as dockerd reads it (`ParseTimestamps`), in milliseconds since the epoch (`until=`, `since=` filters). */
+export function parseTimestamp(value: string, now: number = Date.now()): number {
+  const [seconds = '0', fraction = ''] = dockerTimestamp(value, now).split('.');
+  return Number(seconds) * 1000 + Number(fraction.slice(0, 3).padEnd(3, '0'));
 }
 
 /** A prune's `until`: one timestamp at most (dockerd's `getUntilFromPruneFilters`), in milliseconds. */

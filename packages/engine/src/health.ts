@@ -8,6 +8,7 @@ import { withLock, writeFileAtomic } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 import { dockerfileModule } from './lazy-modules';
+import { newId } from './names';
 
 /**
  * Health checks (`HEALTHCHECK`, `--health-cmd`): a probe is a command run in the container
@@ -49,6 +50,8 @@ const KEPT_RESULTS = 5;
 const MAX_OUTPUT_BYTES = 4096;
 /** What the timer's probe command exits with when its container's run is over (its cue to end). */
 export const RUN_OVER_EXIT_CODE = 4;
+/** A probe killed (past its timeout, or with its monitor) dies of SIGKILL: 128 + 9, the exit code dockerd's `exec_die` then has. */
+const KILLED_EXIT_CODE = 137;
 
 const ms = (ns: number | undefined): number | undefined => (ns ? Math.round(ns / 1e6) : undefined);
 
@@ -159,13 +162,20 @@ export async function probe(ctx: EngineContext, record: ContainerRecord, options
   const timeoutMs = ms(check.Timeout) ?? DEFAULT_TIMEOUT_MS;
   const timeout = AbortSignal.timeout(timeoutMs);
   const start = new Date();
+  // A probe is an exec to dockerd, with an exec's events (moby's cmdProbe.run).
+  const cmd = probeArgv(check.Test ?? []);
+  const execId = newId();
+  await ctx.events.execStarted(record, cmd, execId);
   let exitCode: number;
   try {
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     // As Docker: a probe past its timeout is killed (a hung one must not pile up).
-    exitCode = (await ctx.runtime.exec(record.id, { cmd: probeArgv(check.Test ?? []), stdout: output, stderr: output, signal, onAbort: 'kill' })).exitCode;
+    exitCode = (await ctx.runtime.exec(record.id, { cmd, stdout: output, stderr: output, signal, onAbort: 'kill' })).exitCode;
+    await ctx.events.execDied(record, execId, exitCode);
   } catch (error) {
-    if (!isAborted(error) || !timeout.aborted) throw error;
+    if (!isAborted(error)) throw error;
+    await ctx.events.execDied(record, execId, KILLED_EXIT_CODE);
+    if (!timeout.aborted) throw error;
     exitCode = -1;
     output.write(Buffer.from(`Health check exceeded timeout (${dockerfileModule().formatDuration(timeoutMs * 1e6)})`));
   }

@@ -361,9 +361,14 @@ function samePlatform(a: Platform, b: Platform): boolean {
   return formatPlatform(normalizePlatform(a)) === formatPlatform(normalizePlatform(b));
 }
 
-/** NotFound in dockerd's words for a single-platform image: the image `ref` names is not for `wanted`. */
+/**
+ * NotFound in dockerd's words for a single-platform image: the image `ref` names is not for
+ * `wanted`. It is the image that is missing (a create's 404, which docker's CLI pulls for).
+ */
 function platformMismatch(ref: string, config: ImageConfig, wanted: Platform): Error {
-  return notFound(`image with reference ${ref} was found but does not match the specified platform: wanted ${formatPlatform(wanted)}, actual: ${configPlatform(config)}`);
+  return notFound(`image with reference ${ref} was found but does not match the specified platform: wanted ${formatPlatform(wanted)}, actual: ${configPlatform(config)}`, {
+    details: { missing: 'image' },
+  });
 }
 
 /**

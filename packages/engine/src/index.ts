@@ -8,6 +8,7 @@ export type { BuildInfo, ComponentVersion, EngineInfo } from './host-info';
 export { buildInfo } from './host-info';
 export type { BuildState, BuildStepOptions } from './build-backend';
 export { buildSecurityOptions, checkBuildIsolation } from './build-backend';
+export { securityOptList, securitySettings, type SecuritySettings } from './security-options';
 export type { ImportBusyboxOptions } from './busybox-image';
 export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, AttachedStreams, InspectMount, RemoveOptions, StopOptions } from './containers';
 export type { ContainerExecOptions, ContainerLogEntry, ContainerLogsOptions, ContainerSize, InspectOptions } from './containers';
@@ -69,7 +70,7 @@ export type { AuthConfig, SearchResult } from '@ctr/registry';
 export type { SearchOptions } from './search';
 export type { ExecOptions, ExecControl } from '@ctr/runtime';
 // Sizes as Docker writes them (`64m`, `1.5g`), for callers that check them before the engine does.
-export { parseBytes, parseUlimit } from '@ctr/runtime';
+export { parseBytes, parseUlimit, ulimitOrderError } from '@ctr/runtime';
 // The detach keys, for the API server and client that watch a session's input as the engine does.
 export { detachOnKeys, detachedError, isDetached, parseDetachKeys } from '@ctr/runtime';
 // docker's CLI's exit status of a run whose container could not start, for the `ctr` command and the API client.
@@ -80,6 +81,7 @@ export type { PluginConfig, PluginSettings, PluginMount, PluginEnv, PluginDevice
 export type { PluginClient } from './plugins/client';
 export type { PluginEndpoint } from './plugins/source';
 export type { EngineEvent, EventContainer, EventFilters, EventScope, EventsOptions, EventType } from './events';
+export { checkEventWindow } from './events';
 export { apiMount, mountRequest, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type ClientMount, type VolumeRequest } from './volumes-spec';
 export { exposedPortKeys, parseLink, type DeviceRequest, type PlatformSettings } from './create-extras';
 export { portBindingsOf, type PortBinding } from './port-bindings';
@@ -93,7 +95,7 @@ export { checkSystemPruneOptions } from './system';
 export type { CheckFinding, CheckKind, SweepReport, SystemCheckOptions, SystemCheckReport } from './check';
 export type { VolumeListOptions, VolumePruneOptions, NetworkListOptions, PruneOptions } from './volumes-networks';
 export type { Filters } from './filters';
-export { checkFilterKeys, parseTimestamp } from './filters';
+export { checkFilterKeys, dockerTimestamp, parseTimestamp } from './filters';
 /** A network's driver options as a remote daemon is sent them. */
 export { auxOfFamily, driverOptions } from '@ctr/network';
 export { shouldRestart } from './restart';

@@ -1,5 +1,5 @@
 import { conflict, invalidArgument } from '@ctr/errors';
-import { hasCpuRealtime, parseBytes, type RunOptions, type Spec } from '@ctr/runtime';
+import { hasCpuRealtime, parseBytes, shmSizeOf, type RunOptions, type Spec } from '@ctr/runtime';
 
 /**
  * `docker update`: new limits for a container (the runtime's run options of those names), as
@@ -72,7 +72,6 @@ export function hostResources(run: RunOptions, spec: Spec): HostResources {
   // A device list the kernel could not take is not in the spec, and shows empty, as dockerd shows it once dropped.
   const throttles = (list: RunOptions['blkioDeviceReadBps'], inSpec: unknown[] | undefined): ThrottleDevice[] =>
     inSpec?.length ? (list ?? []).map((d) => ({ Path: d.path, Rate: d.rate })) : [];
-  const shm = spec.mounts.find((m) => m.destination === '/dev/shm')?.options?.find((o) => o.startsWith('size='));
   return {
     Memory: memory.limit ?? 0,
     MemorySwap: memory.swap ?? (memory.limit ? -1 : 0),
@@ -87,7 +86,8 @@ export function hostResources(run: RunOptions, spec: Spec): HostResources {
     CpusetMems: run.cpusetMems ?? '',
     PidsLimit: pids?.limit ?? null,
     OomKillDisable: run.oomKillDisable ?? false,
-    ShmSize: shm ? Number(shm.slice('size='.length)) : 0,
+    // moby's adaptContainerSettings fills it in at create whatever the IPC mode, where the spec's /dev/shm may have no size (a shareable or host one, none).
+    ShmSize: shmSizeOf(run),
     Ulimits: run.ulimits?.length ? run.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) : null,
     BlkioWeight: blockIO.weight ?? 0,
     BlkioWeightDevice: blockIO.weightDevice?.length ? (run.blkioWeightDevice ?? []).map((d) => ({ Path: d.path, Weight: d.weight })) : [],

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
 import path from 'node:path';
-import type { VolumeInfo } from '@ctr/store';
+import { apparentSize, type VolumeInfo } from '@ctr/store';
 import { buildCacheDir, buildCacheFiles, readCachedStep } from './build-cache';
 import { cacheMountInUse, cacheMountKeys, cacheMountsDir, removeCacheMount, type CacheMountInfo } from './build-mounts';
 import type { ContainerSize, ContainerSummary, Containers } from './containers';
@@ -55,18 +55,6 @@ export interface DiskUsage {
   Containers: Array<ContainerSummary & ContainerSize>;
   Volumes: Array<VolumeInfo & { UsageData: { Size: number; RefCount: number } }>;
   BuildCache: Array<{ ID: string; Type: string; Size: number; InUse: boolean; Shared: boolean; CreatedAt: string; LastUsedAt: string; UsageCount: number }>;
-}
-
-/** Bytes under a directory (regular files' sizes), not following links. */
-async function dirSize(dir: string): Promise<number> {
-  let total = 0;
-  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) total += await dirSize(full);
-    else if (entry.isFile()) total += (await fs.lstat(full).catch(() => undefined))?.size ?? 0;
-  }
-  return total;
 }
 
 /**
@@ -126,7 +114,7 @@ async function cacheMountEntries(ctx: EngineContext): Promise<BuildCacheEntry[]>
         id: key,
         type: 'exec.cachemount',
         file,
-        size: await dirSize(file),
+        size: await apparentSize(file).catch(() => 0),
         topLayer: undefined,
         createdAt: created.created ? new Date(created.created) : stat.birthtime,
         lastUsedAt: stat.mtime,
@@ -274,7 +262,7 @@ export async function diskUsage(ctx: EngineContext, containers: Containers, imag
   const volumes = await Promise.all(
     (await ctx.store.volumes.list()).filter((v) => v.Driver === 'local').map(async (v) => ({
       ...v,
-      UsageData: { Size: await dirSize(v.Mountpoint), RefCount: (await ctx.store.volumes.users(v.Name).catch(() => [])).length },
+      UsageData: { Size: await apparentSize(v.Mountpoint).catch(() => 0), RefCount: (await ctx.store.volumes.users(v.Name).catch(() => [])).length },
     })),
   );
   const BuildCache = (await buildCacheEntries(ctx)).map((e) => ({

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
-import { conflict, invalidArgument } from '@ctr/errors';
+import { conflict, internal, invalidArgument } from '@ctr/errors';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 
@@ -76,11 +76,17 @@ async function containerPids(cgroup: string): Promise<number[]> {
   return text.split('\n').filter(Boolean).map(Number);
 }
 
+/**
+ * The host's `ps` with these arguments. A failure is dockerd's (moby's ContainerTop): `ps: `
+ * and the first line of what ps wrote to stderr, which says what was wrong (`error: unknown
+ * gnu long option`) without the usage text after it.
+ */
 function runPs(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('ps', args, { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(invalidArgument(`ps failed: ${(stderr || error.message).trim()}`, { hint: 'check the ps options given to top' }));
-      else resolve(stdout);
+      if (!error) return resolve(stdout);
+      const why = stderr.split('\n', 1)[0] || (typeof error.code === 'number' ? `exit status ${error.code}` : error.message);
+      reject(internal(`ps: ${why}`, { cause: error }));
     });
   });
 }

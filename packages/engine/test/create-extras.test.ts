@@ -234,6 +234,21 @@ describe('engine.create: the remaining docker create options', () => {
     });
   });
 
+  test("with --network host, --add-host entries make the hosts file Docker's own, not the host's, so that they can override its names", async () => {
+    expect((await run({ network: 'host', extraHosts: ['other.test:10.1.2.3'] }, 'cat /etc/hosts')).stdout).toBe(
+      [
+        '127.0.0.1\tlocalhost',
+        '::1\tlocalhost ip6-localhost ip6-loopback',
+        'fe00::0\tip6-localnet',
+        'ff00::0\tip6-mcastprefix',
+        'ff02::1\tip6-allnodes',
+        'ff02::2\tip6-allrouters',
+        '10.1.2.3\tother.test',
+        '',
+      ].join('\n'),
+    );
+  });
+
   describe('--gpus', () => {
     test('a device request is refused as dockerd refuses one no driver serves, and nothing is made', async () => {
       const before = await containerIds();
@@ -311,7 +326,7 @@ describe('engine.create: the remaining docker create options', () => {
       const apart = await daemon('link-apart');
       await expect(t.engine.create({ image: 'busybox', network: 'bridge', links: ['link-apart'] })).rejects.toMatchObject({
         code: 'InvalidArgument',
-        message: 'cannot link to /link-apart, as it does not belong to the default network',
+        message: 'Cannot link to /link-apart, as it does not belong to the default network',
       });
       await t.engine.remove(apart, { force: true });
     });

@@ -38,6 +38,14 @@ describe('the event journal', () => {
     expect((await collect(log, { since: 0, until, filters: { label: ['tier=front'] } })).map((e) => e.Actor.ID)).toEqual(['c1']);
   });
 
+  test('an until before since is refused in dockerd\'s words, as the docker CLI would send the times', async () => {
+    const log = new EventLog(root);
+    await expect(collect(log, { since: 4070908800, until: new Date(Date.UTC(2098, 0, 1)) })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: '`since` time (4070908800.000000000) cannot be after `until` time (4039372800.000000000)',
+    });
+  });
+
   test('follows events written by another writer until aborted', async () => {
     const reader = new EventLog(root);
     const writer = new EventLog(root);

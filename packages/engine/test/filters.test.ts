@@ -62,7 +62,8 @@ describe('image list filters (store, build)', () => {
   });
 
   test('until= takes a duration back from now or a timestamp', async () => {
-    expect(await ids({ until: ['1h'] })).toEqual([]);
+    // busybox is dated by its binary, long before this hour; the builds are not.
+    expect(await ids({ until: ['1h'] })).toEqual([(await t.engine.inspectImage('busybox')).Id]);
     expect((await ids({ until: [unixIn(60_000)] })).length).toBe(3);
     expect((await ids({ until: [new Date(Date.now() + 60_000).toISOString()] })).length).toBe(3);
   });

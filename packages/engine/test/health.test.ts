@@ -80,6 +80,17 @@ test('a change of status is a health_status event', async () => {
   expect(events.filter((e) => e.Action.startsWith('health_status')).map((e) => e.Action)).toEqual(['health_status: healthy']);
 });
 
+test('each probe is an exec, with exec_create, exec_start and exec_die events naming one exec ID', async () => {
+  const since = Date.now() / 1000;
+  const id = await started('hc-exec-events', ['CMD-SHELL', 'exit 3']);
+  await t.engine.healthcheck(id);
+  const events: EngineEvent[] = [];
+  for await (const e of t.engine.events({ since, until: Date.now() / 1000 + 1, filters: { container: [id], event: ['exec_create', 'exec_start', 'exec_die'] } })) events.push(e);
+  expect(events.map((e) => e.Action)).toEqual(['exec_create: /bin/sh -c exit 3', 'exec_start: /bin/sh -c exit 3', 'exec_die']);
+  expect(new Set(events.map((e) => e.Actor.Attributes.execID)).size).toBe(1);
+  expect(events[2]?.Actor.Attributes).toMatchObject({ exitCode: '3', name: 'hc-exec-events', image: 'busybox' });
+});
+
 test('a new start begins again at starting', async () => {
   const id = await started('hc-again', ['CMD', 'true']);
   await t.engine.healthcheck(id);

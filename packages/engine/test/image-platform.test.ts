@@ -1,9 +1,9 @@
 /**
- * The `platform` option of history, save, load and import. The store keeps one platform of
- * each image, so for history, save and load a platform picks nothing: the image's own is
- * accepted and another refused in dockerd's words, the store unchanged. An import records
- * the platform it is given as the image's. `removeImage`'s `noPrune` (docker's `--no-prune`)
- * changes nothing: ctr images have no parent images to prune.
+ * The `platform` option of history, save, load and import, and a create's `imagePlatform`.
+ * The store keeps one platform of each image, so for history, save, load and create a platform
+ * picks nothing: the image's own is accepted and another refused in dockerd's words, the store
+ * unchanged. An import records the platform it is given as the image's. `removeImage`'s
+ * `noPrune` (docker's `--no-prune`) changes nothing: ctr images have no parent images to prune.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,6 +58,18 @@ test("save for the image's own platform gives the same archive as save without o
 
 test("save for another platform is NotFound in dockerd's words", async () => {
   await expect(t.engine.save(['busybox'], { platform: OTHER })).rejects.toMatchObject({ code: 'NotFound', message: mismatch('busybox') });
+});
+
+test("create for another platform than the image's is NotFound in dockerd's words, and makes nothing", async () => {
+  const before = await t.engine.ps({ all: true });
+  await expect(t.engine.create({ image: 'busybox', network: 'none', pull: 'never', imagePlatform: OTHER })).rejects.toMatchObject({ code: 'NotFound', message: mismatch('busybox') });
+  expect(await t.engine.ps({ all: true })).toEqual(before);
+});
+
+test("create for the image's own platform makes the container", async () => {
+  const created = await t.engine.create({ image: 'busybox', network: 'none', pull: 'never', imagePlatform: HOST });
+  expect((await t.engine.inspect(created.id)).Image).toBe((await t.engine.inspectImage('busybox')).Id);
+  await t.engine.remove(created.id);
 });
 
 test("load for the archive's platform loads it", async () => {

@@ -61,6 +61,19 @@ test('two containers may be created with one --ip; the second to start is refuse
   expect((await t.engine.inspect(b)).State.Running).toBe(false);
 });
 
+test("a run whose --ip another container holds fails at its start in docker's words, leaving its container created", async () => {
+  await sleeper('runs-holder', { ip: address(79) });
+  const refused = t.engine.run({ image: 'busybox', pull: 'never', network, ip: address(79), name: 'runs-late', cmd: ['sleep', '600'], detach: true });
+  await expect(refused).rejects.toMatchObject({ code: 'Conflict', message: `Address already in use: ${address(79)} on network ${network}` });
+  expect((await t.engine.inspect('runs-late')).State).toMatchObject({ Status: 'created', Running: false });
+});
+
+test('a run whose --ip is outside the network\'s subnet is refused at its create, leaving nothing', async () => {
+  const refused = t.engine.run({ image: 'busybox', pull: 'never', network, ip: '192.0.2.10', name: 'runs-outside', cmd: ['sleep', '600'], detach: true });
+  await expect(refused).rejects.toMatchObject({ code: 'InvalidArgument', message: 'no configured subnet contains the IP address 192.0.2.10' });
+  expect(await t.engine.ps({ all: true, filters: { name: ['runs-outside'] } })).toEqual([]);
+});
+
 test('a created container has no address; started, its /etc/hosts names the address it got', async () => {
   const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network, name: 'runs-hosts', cmd: ['sleep', '600'] });
   expect((await t.engine.inspect(id)).NetworkSettings.Networks[network]).toMatchObject({ IPAddress: '', EndpointID: '' });
@@ -68,6 +81,13 @@ test('a created container has no address; started, its /etc/hosts names the addr
   const ip = await ipOf(id);
   expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   expect(await inside(id, ['cat', '/etc/hosts'])).toContain(`${ip}\t${id.slice(0, 12)}\n`);
+});
+
+test('with --hostname and --domainname, /etc/hosts names the FQDN then the bare hostname at its address, and hostname -f gives the FQDN', async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network, hostname: 'h1', domainname: 'example.org', cmd: ['sleep', '600'] });
+  await t.engine.start(id);
+  expect(await inside(id, ['tail', '-n', '1', '/etc/hosts'])).toBe(`${await ipOf(id)}\th1.example.org h1\n`);
+  expect(await inside(id, ['hostname', '-f'])).toBe('h1.example.org\n');
 });
 
 test('a stopped container has no namespace, no address and no endpoint', async () => {

@@ -32,6 +32,14 @@ describe('what prunes report and clear', () => {
     expect(result.SpaceReclaimed).toBe(listed?.SizeRw);
   });
 
+  test("volume prune reclaims the size system df shows for the volume: its files' bytes, not their disk blocks", async () => {
+    await t.engine.createVolume({ name: 'reclaimed-sized' });
+    await t.engine.run({ image: 'busybox', network: 'none', pull: 'never', autoRemove: true, volumes: ['reclaimed-sized:/v'], cmd: ['sh', '-c', 'printf hello > /v/f'] });
+    const shown = (await t.engine.df()).Volumes.find((v) => v.Name === 'reclaimed-sized')?.UsageData.Size;
+    expect(shown).toBe(5);
+    expect(await t.engine.pruneVolumes({ all: true })).toEqual({ VolumesDeleted: ['reclaimed-sized'], SpaceReclaimed: shown });
+  });
+
   test('system prune removes the temporary files of killed processes, counting their bytes', async () => {
     const blob = join(t.root, 'content', 'ingest', await killedProcessTemp());
     const volume = join(t.root, 'volumes', await killedProcessTemp());

@@ -33,6 +33,12 @@ describe('docker top and stats from the container cgroups (runc, cgroup v1)', ()
     await t.engine.remove(id, { force: true });
   });
 
+  test('options ps refuses fail with ps: and the first line of what ps said, as dockerd answers', async () => {
+    const { id } = await t.engine.run({ image: 'busybox', network: 'none', cmd: ['sleep', '60'], detach: true });
+    await expect(t.engine.top(id, '--bogus')).rejects.toMatchObject({ code: 'Internal', message: 'ps: error: unknown gnu long option' });
+    await t.engine.remove(id, { force: true });
+  });
+
   test('top of a stopped container is a Conflict; of an unknown one NotFound', async () => {
     const { id } = await t.engine.create({ image: 'busybox', network: 'none' });
     await expect(t.engine.top(id)).rejects.toMatchObject({ code: 'Conflict', message: `Container ${id} is not running` });

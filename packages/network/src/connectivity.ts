@@ -1,11 +1,8 @@
-import { asCtrError, CtrError, isCtrError } from '@ctr/errors';
+import { asCtrError, CtrError } from '@ctr/errors';
 import type { PortRefusal } from './port-allocator';
 import { isIPv6Binding } from './port-spec';
 import type { EndpointState } from './state';
 import type { PortMapping } from './types';
-
-/** Marks a failure to publish an endpoint's ports in its `details` (see `isConnectivityFailure`). */
-const MARK = 'externalConnectivity';
 
 /** moby's PortBinding.String(): `HostIP:HostPort:IP:Port/Proto`, IPv6 addresses in brackets. */
 function bindingText(binding: PortMapping, containerIp: string): string {
@@ -29,16 +26,7 @@ export function connectivityFailure(ep: EndpointState, error: unknown): CtrError
     refusal.heldBy === 'process' && refusal.binding ? `failed to bind host port for ${bindingText(refusal.binding, containerIp)}: address already in use` : cause.message;
   return new CtrError('Internal', `driver failed programming external connectivity on endpoint ${ep.containerName || ep.containerId} (${ep.endpointId}): ${reason}`, {
     cause,
-    details: { ...cause.details, [MARK]: true },
+    details: cause.details,
     ...(cause.hint ? { hint: cause.hint } : {}),
   });
-}
-
-/**
- * Whether `error` is a `connectivityFailure`: a start's failure, not a create's — dockerd
- * publishes a container's ports when it starts, so a `run` whose ports are refused still
- * leaves its container, created.
- */
-export function isConnectivityFailure(error: unknown): boolean {
-  return isCtrError(error) && error.details[MARK] === true;
 }

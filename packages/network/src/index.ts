@@ -8,7 +8,7 @@ export { NetworkManager, bridgeNameFor, driverOptions } from './network-manager'
 export { parsePortSpec, parseExposedPort, portKey, sctpRefused } from './port-spec';
 export { auxOfFamily } from './create-options';
 export { allocatePorts as allocateHostPorts } from './port-allocator';
-export { isConnectivityFailure } from './connectivity';
+export { isAllocationFailure } from './allocation-failure';
 export type { DriverInterface, DriverJoin, DriverNetworkRequest, DriverPool, DriverRoute, IpamDriver, IpamDriverLookup, IpamPool, NetworkDriver, NetworkDriverLookup } from './driver';
 export { contains, intToIp, ipToInt, parseCidr, parseMac, usableHosts, type Cidr } from './ipv4';
 export { OVERLAY_MTU, VXLAN_PORT, vxlanName } from './overlay';

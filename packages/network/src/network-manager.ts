@@ -14,7 +14,9 @@ import { isIPv6Binding, parseExposedPort, parsePortSpec, validatePortMapping } f
 import { allocatePorts } from './port-allocator';
 import { forwarding, hostsFile, judgeUpstreams, parseResolvConf, resolvConf, validDnsSettings, type HostResolv, type UpstreamScope } from './resolv';
 import { networkRules, portFamilies, portRules, tags } from './rules';
+import { allocationFailure } from './allocation-failure';
 import { connectivityFailure } from './connectivity';
+import { connectRefusal, disconnectRefusal, notConnected, type HostOrNone } from './mode-conflicts';
 import { checkAuxAddresses, checkCreateFlags, configRecord, findConfig, fromConfig, inspectConfigOnly } from './create-options';
 import { listPortProxies, startPortProxy, stopOrphanPortProxies, stopPortProxy } from './port-proxy';
 import { bridgeUpLines, gateway6Of, gatewayOf, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
@@ -372,8 +374,7 @@ export class NetworkManager {
   async removeNetwork(nameOrId: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     await this.locked(async () => {
       const nets = await this.loadNets();
-      const ids = this.predefinedIds();
-      const predefined = (['host', 'none'] as const).find((name) => name === nameOrId || ids[name] === nameOrId);
+      const predefined = this.hostOrNone(nameOrId);
       const net = this.findNet(nets, nameOrId);
       if (predefined || net?.isDefault || nameOrId === 'bridge') {
         throw new CtrError('Denied', `${predefined ?? 'bridge'} is a pre-defined network and cannot be removed`);
@@ -496,7 +497,8 @@ export class NetworkManager {
 
   /**
    * `configure` and `allocate` at once: the network of a container about to start (`docker
-   * run`), or of a build step. A failure leaves nothing, not even the record.
+   * run`), or of a build step. A failure leaves nothing, not even the record; one of the
+   * allocation, which `configure` alone would not meet, is an `allocationFailure`.
    */
   async attach(containerId: string, options: AttachOptions = {}): Promise<AttachResult> {
     const request = await this.attachRequest(containerId, options);
@@ -508,7 +510,7 @@ export class NetworkManager {
         await this.allocateSandbox(sandbox, nets, request.hostResolv, options.signal);
       } catch (e) {
         await this.teardown(sandbox, nets).catch(() => undefined);
-        throw e;
+        throw allocationFailure(e);
       }
       return this.result(sandbox, nets, request.hostResolv);
     }, options.signal);
@@ -548,17 +550,20 @@ export class NetworkManager {
     }, options.signal);
   }
 
-  /** `docker network connect`: a running container gets the endpoint at once, a stopped one at its next start. */
+  /**
+   * `docker network connect`: a running container gets the endpoint at once, a stopped one at
+   * its next start. Only a bridge container joins networks (see connectRefusal).
+   */
   async connect(containerId: string, given: EndpointRequest, options: { signal?: AbortSignal } = {}): Promise<NetworkSettings> {
     for (const a of given.aliases ?? []) validDnsName(a, 'network alias');
     const request = given.mac === undefined ? given : { ...given, mac: parseMac(given.mac) };
     return this.locked(async () => {
-      const sandbox = await this.findSandbox(containerId);
-      if (sandbox.mode !== 'bridge') {
-        throw conflict(`container ${containerId} uses network mode ${sandbox.mode} and cannot be connected to other networks`, {
-          hint: 'only containers on bridge networks can join more networks',
-        });
-      }
+      const sandbox = await this.sandboxOf(containerId);
+      const target = this.hostOrNone(request.name);
+      const refusal = connectRefusal(sandbox?.mode ?? 'none', target);
+      if (refusal) throw refusal;
+      // A host container to host, one on none to none: dockerd's duplicate connect, which changes nothing.
+      if (sandbox?.mode !== 'bridge') return this.predefinedSettings(target ?? 'none');
       const nets = await this.loadNets();
       const wanted = this.wantedOf(sandbox, nets);
       const config = this.endpointConfig(nets, request);
@@ -579,7 +584,10 @@ export class NetworkManager {
       try {
         if (await this.remote.join(sandbox, this.plan(sandbox, nets).endpoints, options.signal)) await this.saveJoins([join]);
         await runScript(this.script(sandbox, nets, [join], false), { signal: options.signal });
-        await this.repointPorts(sandbox, nets);
+        // libnetwork's sbJoin: the endpoint that carries the ports now programs them, failing in its words.
+        await this.repointPorts(sandbox, nets).catch((e: unknown) => {
+          throw connectivityFailure(this.plan(sandbox, nets).ports?.ep ?? join.ep, e);
+        });
         await this.saveSandbox(sandbox);
         await this.touchGeneration();
         await ensureDnsDaemon(this.paths, this.dnsGateways(sandbox, nets));
@@ -592,16 +600,23 @@ export class NetworkManager {
     }, options.signal);
   }
 
-  /** `docker network disconnect`: removes the endpoint (its address is free again) and the connection. */
+  /**
+   * `docker network disconnect`: removes the endpoint (its address is free again) and the
+   * connection. A container in another mode than bridge keeps it (see disconnectRefusal).
+   */
   async disconnect(containerId: string, network: string, options: { signal?: AbortSignal } = {}): Promise<NetworkSettings> {
     return this.locked(async () => {
-      const sandbox = await this.findSandbox(containerId);
+      const sandbox = await this.sandboxOf(containerId);
+      const refusal = disconnectRefusal(containerId, sandbox?.mode ?? 'none', network, this.hostOrNone(network));
+      if (refusal) throw refusal;
+      // none from a container on it: dockerd's disconnect leaves it without a network, as it was.
+      if (sandbox?.mode !== 'bridge') return this.predefinedSettings('none');
       const nets = await this.loadNets();
       const net = this.findNet(nets, network);
       const wanted = this.wantedOf(sandbox, nets);
       // A network removed while the container was stopped is still named by its connection.
       const config = wanted.find((w) => (net ? w.networkId === net.id : w.networkName === network));
-      if (!config) throw notFound(`container ${containerId} is not connected to the network ${network}`);
+      if (!config) throw notConnected(containerId, network);
       sandbox.wanted = wanted.filter((w) => w !== config);
       if (sandbox.networkIds.includes(config.networkId)) await this.dropEndpoints(sandbox, nets, [config.networkId]);
       else await this.saveSandbox(sandbox);
@@ -839,6 +854,12 @@ export class NetworkManager {
     await fs.rename(tmp, this.paths.generation);
   }
 
+  /** `host` or `none` when `nameOrId` is that pre-defined network's name or ID. */
+  private hostOrNone(nameOrId: string): HostOrNone {
+    const ids = this.predefinedIds();
+    return (['host', 'none'] as const).find((name) => name === nameOrId || ids[name] === nameOrId);
+  }
+
   private predefinedIds(): Record<'host' | 'none' | 'bridge', string> {
     const id = (name: string): string => createHash('sha256').update(`${this.paths.tag}:${name}`).digest('hex');
     return { host: id('host'), none: id('none'), bridge: id('bridge') };
@@ -940,9 +961,14 @@ export class NetworkManager {
     return prefixed[0];
   }
 
-  private async findSandbox(containerId: string): Promise<SandboxState> {
+  /** The container's sandbox; none for a container on `none` (or one this manager does not know). */
+  private async sandboxOf(containerId: string): Promise<SandboxState | undefined> {
     validContainerId(containerId);
-    const sandbox = await readJson<SandboxState>(this.paths.sandboxFile(containerId), true);
+    return readJson<SandboxState>(this.paths.sandboxFile(containerId), true);
+  }
+
+  private async findSandbox(containerId: string): Promise<SandboxState> {
+    const sandbox = await this.sandboxOf(containerId);
     if (!sandbox) throw notFound(`container ${containerId} has no network`, { details: { looked: this.paths.sandboxes } });
     return sandbox;
   }

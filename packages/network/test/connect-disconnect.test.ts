@@ -61,8 +61,61 @@ test('disconnect from a network the container is not on is NotFound', async () =
   await expect(host.manager.disconnect('tcon-app', 'tcon-front')).rejects.toMatchObject({ code: 'NotFound' });
 });
 
-test('a container in none or host mode cannot be connected', async () => {
-  await host.manager.attach('tcon-none', { mode: 'none' });
-  await expect(host.manager.connect('tcon-none', { name: 'tcon-back' })).rejects.toMatchObject({ code: 'Conflict' });
-  await host.manager.detach('tcon-none');
+describe("networks a container's mode cannot join or leave, refused in dockerd 27's words (runconfig's errors, 400s)", () => {
+  const HOST_NETWORK = 'container cannot be disconnected from host network or connected to host network';
+  const SHARED_NETWORK = 'container sharing network namespace with another container or host cannot be connected to any other network';
+  const NO_NETWORK = 'container cannot be connected to multiple networks with one of the networks in private (none) mode';
+
+  beforeAll(async () => {
+    await host.manager.attach('tcon-host', { mode: 'host' });
+    await host.manager.attach('tcon-shared', { mode: 'container:tcon-app' });
+  });
+
+  afterAll(async () => {
+    await host.manager.detach('tcon-shared');
+    await host.manager.detach('tcon-host');
+  });
+
+  test('a bridge container is not connected to host', async () => {
+    await expect(host.manager.connect('tcon-app', { name: 'host' })).rejects.toMatchObject({ code: 'InvalidArgument', message: HOST_NETWORK });
+  });
+
+  test('a bridge container is not connected to none', async () => {
+    await expect(host.manager.connect('tcon-app', { name: 'none' })).rejects.toMatchObject({ code: 'InvalidArgument', message: NO_NETWORK });
+  });
+
+  test('a container on none (which has no sandbox) is not connected to a bridge network', async () => {
+    await expect(host.manager.connect('tcon-nothing', { name: 'tcon-back' })).rejects.toMatchObject({ code: 'InvalidArgument', message: NO_NETWORK });
+  });
+
+  test('a container on none is not connected to host', async () => {
+    await expect(host.manager.connect('tcon-nothing', { name: 'host' })).rejects.toMatchObject({ code: 'InvalidArgument', message: HOST_NETWORK });
+  });
+
+  test('a host container is not connected to a bridge network', async () => {
+    await expect(host.manager.connect('tcon-host', { name: 'tcon-back' })).rejects.toMatchObject({ code: 'InvalidArgument', message: SHARED_NETWORK });
+  });
+
+  test("a container sharing another's namespace is not connected to any network", async () => {
+    await expect(host.manager.connect('tcon-shared', { name: 'tcon-back' })).rejects.toMatchObject({ code: 'InvalidArgument', message: SHARED_NETWORK });
+  });
+
+  test('connecting a host container to host changes nothing, as dockerd\'s duplicate connect', async () => {
+    await expect(host.manager.connect('tcon-host', { name: 'host' })).resolves.toMatchObject({ Networks: { host: expect.any(Object) } });
+  });
+
+  test('a host container is not disconnected from host', async () => {
+    await expect(host.manager.disconnect('tcon-host', 'host')).rejects.toMatchObject({ code: 'InvalidArgument', message: HOST_NETWORK });
+  });
+
+  test('disconnecting a container on none from a bridge network is NotFound: it is not connected to it', async () => {
+    await expect(host.manager.disconnect('tcon-nothing', 'tcon-back')).rejects.toMatchObject({
+      code: 'NotFound',
+      message: 'container tcon-nothing is not connected to the network tcon-back',
+    });
+  });
+
+  test('disconnecting a container on none from none leaves it on none, as dockerd removes that endpoint', async () => {
+    await expect(host.manager.disconnect('tcon-nothing', 'none')).resolves.toMatchObject({ Networks: { none: expect.any(Object) } });
+  });
 });

@@ -7,6 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../../../test/support/free-port';
+import { allocatedRefusal } from '../../../test/support/port-refusal';
 import { httpGet, makeTestHost, startHttpd, stopProcess, type TestHost } from './helpers/host';
 
 let host: TestHost;
@@ -81,14 +82,16 @@ test('a port given as host port 0 keeps the host port it was given', async () =>
   await host.manager.detach('trc-any');
 });
 
-test('a host port taken while the container was disconnected makes the connect a Conflict, leaving it disconnected', async () => {
+test("a host port taken while the container was disconnected fails the connect in dockerd's words, leaving it disconnected", async () => {
   const port = await freePort();
   await webOn('trc-taken', 'trcn-one', [`127.0.0.1:${port}:80`]);
   await host.manager.disconnect('trc-taken', 'trcn-one');
   await webOn('trc-thief', 'trcn-two', [`127.0.0.1:${port}:80`]);
+  // libnetwork's sbJoin: an InternalError (a 500) naming the joining endpoint, the portallocator's refusal its cause.
   await expect(host.manager.connect('trc-taken', { name: 'trcn-one' })).rejects.toMatchObject({
-    code: 'Conflict',
-    message: `Bind for 127.0.0.1:${port} failed: port is already allocated`,
+    code: 'Internal',
+    cause: { code: 'Conflict' },
+    message: expect.stringMatching(allocatedRefusal('trc-taken', '127.0.0.1', port)),
   });
   expect(Object.keys((await host.manager.settings('trc-taken')).Networks)).toEqual([]);
   expect(Object.keys((await host.manager.inspectNetwork('trcn-one')).Containers)).toEqual([]);

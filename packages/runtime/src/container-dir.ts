@@ -2,6 +2,7 @@ import { existsSync, promises as fs, linkSync, lstatSync, readFileSync, renameSy
 import path from 'node:path';
 import { invalidArgument, noSpaceLeft, notFound } from '@ctr/errors';
 import type { Spec } from './oci-spec';
+import { ociJson } from './spec/spec-json';
 import type { RemoteLog } from './remote-log';
 import type { NamespaceJoins } from './shared-namespaces';
 import type { ContainerStatus, ExitStatus } from './types';
@@ -131,7 +132,7 @@ export class ContainerDir {
 
   /** Replace the record atomically (readers in other processes see old or new, never half). */
   async write(record: ContainerRecord): Promise<void> {
-    this.replace(this.record, record);
+    this.replace(this.record, JSON.stringify(record));
   }
 
   async readSpec(): Promise<Spec> {
@@ -140,13 +141,13 @@ export class ContainerDir {
 
   /** Replace the bundle's spec atomically, as the record: a start in another process reads old or new. */
   writeSpec(spec: Spec): void {
-    this.replace(this.config, spec);
+    this.replace(this.config, ociJson(spec));
   }
 
-  private replace(file: string, value: unknown): void {
+  private replace(file: string, text: string): void {
     const tmp = `${file}.${process.pid}.tmp`;
     try {
-      writeFileSync(tmp, JSON.stringify(value));
+      writeFileSync(tmp, text);
       renameSync(tmp, file);
     } catch (error) {
       // A full disk leaves the temp file half written: it must not hold on to the space.

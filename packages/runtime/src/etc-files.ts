@@ -3,7 +3,7 @@ import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
 import type { RunOptions } from './types';
 
-/** /etc/hosts as Docker writes it: loopback names, the container's own name, `--add-host` entries. */
+/** /etc/hosts as Docker writes it: loopback names, `--add-host` entries, the container's own names at its address. */
 export function hostsContent(hostname: string, options: RunOptions): string {
   const lines = [
     '127.0.0.1\tlocalhost',
@@ -20,8 +20,19 @@ export function hostsContent(hostname: string, options: RunOptions): string {
     if (sep <= 0 || !ip || /\s/.test(entry)) throw invalidArgument(`invalid argument "${entry}" for "--add-host" flag: expected host:ip`);
     lines.push(`${ip}\t${name}`);
   }
-  if (options.ipAddress) lines.push(`${options.ipAddress}\t${hostname}`);
+  if (options.ipAddress) lines.push(`${options.ipAddress}\t${ownNames(hostname, options.domainname)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The container's names in its hosts entry, as libnetwork's makeHostsRecs: the FQDN (`--hostname`
+ * and `--domainname` joined), then the bare hostname when the FQDN has a dot (`h1.example.org h1`),
+ * so that `hostname -f` finds the FQDN.
+ */
+function ownNames(hostname: string, domainname: string | undefined): string {
+  const fqdn = domainname ? `${hostname}.${domainname}` : hostname;
+  const dot = fqdn.indexOf('.');
+  return dot < 0 ? fqdn : `${fqdn} ${fqdn.slice(0, dot)}`;
 }
 
 /**
@@ -50,8 +61,10 @@ export async function writeEtcFiles(
   hostResolvConf: string,
 ): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
   const files = { hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf'), hostname: path.join(dir, 'hostname') };
-  const host = options.network?.mode === 'host';
-  const hosts = host ? (readSmallFile('/etc/hosts') ?? hostsContent(hostname, options)) : hostsContent(hostname, options);
+  // A host-network container gets the host's file, unless it has `--add-host` entries: then
+  // Docker's own file, so that they can override a name the host's file has (libnetwork's buildHostsFile).
+  const hostFile = options.network?.mode === 'host' && !options.extraHosts?.length ? readSmallFile('/etc/hosts') : undefined;
+  const hosts = hostFile ?? hostsContent(hostname, options);
   // Three small files beside the container's record: written directly, as the record is.
   writeFileSync(files.hosts, hosts);
   writeFileSync(files.resolvConf, options.resolvConf ?? resolvConfContent(readSmallFile(hostResolvConf) ?? '', options));

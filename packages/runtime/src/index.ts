@@ -19,18 +19,20 @@ export {
   withResources,
   withRlimits,
   withSecurity,
+  shmSizeOf,
 } from './spec/spec-opts';
 export { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from './spec/defaults';
 export { containerDevices, withDevices } from './spec/devices';
 export { BLOCKED_SYSCALLS, defaultSeccompProfile } from './spec/seccomp';
-export { parseBytes, parseCpus, parseUlimit } from './spec/units';
+export { parseBytes, parseCpus, parseUlimit, ulimitOrderError } from './spec/units';
+export { RLIM_INFINITY } from './spec/spec-json';
 export { resolveUser, resolveUserFrom } from './spec/user';
 export { parseSignal } from './signals';
 export { runExitStatus } from './exit-codes';
 export { procStat, START_TIME } from './proc-stat';
 export { conmonArgs, type ConmonConfig, type Launch } from './conmon';
 export { DEFAULT_DETACH_KEYS, DetachKeyScanner, detachOnKeys, detachedError, isDetached, parseDetachKeys, type DetachableInput } from './detach-keys';
-export { logsNotReadable, parseLogRecord, LineAssembler, toMillis, type LogRecord } from './logs';
+export { logsNotReadable, parseLogRecord, LineAssembler, rfc3339Nano, rfc3339Nanos, toNanos, type LogRecord } from './logs';
 export type { FluentdLog, GelfLog, LogAddress, PluginLog, RemoteLog, SyslogFormat, SyslogLog, SyslogTls } from './remote-log';
 export { hostsContent, resolvConfContent } from './etc-files';
 export { prepareRootfs } from './rootfs-prepare';

@@ -28,8 +28,10 @@ export function parseLogRecord(line: string): LogRecord | undefined {
   const stream = line.slice(a + 1, b);
   if (stream !== 'stdout' && stream !== 'stderr') return undefined;
   const tag = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c);
-  // conmon writes UTC as `+00:00`; Docker shows `Z`.
-  const time = line.slice(0, a).replace(/[+-]00:00$/, 'Z');
+  const written = line.slice(0, a);
+  // conmon writes its local time (UTC as `+00:00`); Docker shows UTC, as `Z`.
+  const utc = written.replace(/[+-]00:00$/, 'Z');
+  const time = utc.endsWith('Z') ? utc : utcTime(written);
   return { time, stream, partial: tag === 'P', text: c < 0 ? '' : line.slice(c + 1) };
 }
 
@@ -50,14 +52,57 @@ export class LineAssembler {
   }
 }
 
-/** `since`/`until` as Docker takes them: a Date, an RFC 3339 string, or Unix seconds. */
-export function toMillis(value: Date | string | number): number {
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === 'number') return value * 1000;
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw invalidArgument(`invalid time "${value}": use RFC 3339 or Unix seconds`);
-  return ms;
+/** An RFC 3339 time, the fraction's digits apart: Date parses the rest (to the second). */
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?([zZ]|[+-]\d{2}:\d{2})$/;
+/** Unix seconds as dockerd takes them (`<seconds>.<nanoseconds>`, what the docker CLI sends). */
+const UNIX_SECONDS = /^(-?\d+)(?:\.(\d+))?$/;
+
+/** A fraction's digits in nanoseconds (`5` is 500000000); digits past the ninth are cut, as moby's ParseTimestamps cuts them. */
+function fractionNanos(digits = ''): bigint {
+  return BigInt(digits.slice(0, 9).padEnd(9, '0'));
+}
+
+/**
+ * An RFC 3339 time (`2026-11-25T01:30:43.476211885Z`, a log line's) in nanoseconds since the
+ * epoch, exactly: a Date, or a number of seconds, would round away the nanoseconds that
+ * `docker logs -t` shows and `--since` gives back. Undefined when it is not one.
+ */
+export function rfc3339Nanos(time: string): bigint | undefined {
+  const m = RFC3339.exec(time);
+  if (!m) return undefined;
+  const ms = Date.parse(`${m[1]}${(m[3] as string).toUpperCase()}`);
+  return Number.isNaN(ms) ? undefined : BigInt(ms) * 1_000_000n + fractionNanos(m[2]);
+}
+
+/** Nanoseconds since the epoch as `docker logs -t` writes a time (moby's RFC3339NanoFixed, in UTC): all nine digits of the fraction. */
+export function rfc3339Nano(nanos: bigint): string {
+  const fraction = ((nanos % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
+  const seconds = (nanos - fraction) / 1_000_000_000n;
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${String(fraction).padStart(9, '0')}Z`;
+}
+
+/** A time conmon wrote in a zone other than UTC, in UTC; as written if it does not parse. */
+function utcTime(time: string): string {
+  const nanos = rfc3339Nanos(time);
+  return nanos === undefined ? time : rfc3339Nano(nanos);
+}
+
+/**
+ * `since`/`until` as Docker takes them, in nanoseconds since the epoch: a Date, Unix seconds
+ * (a number, or text such as the docker CLI's `1700000000.123456789`), or an RFC 3339 time.
+ */
+export function toNanos(value: Date | string | number): bigint {
+  if (value instanceof Date) return BigInt(value.getTime()) * 1_000_000n;
+  // A number's shortest decimal form is the time it was meant as (1700000000.1 is not 1700000000.099999905).
+  const text = typeof value === 'number' ? String(value) : value;
+  const unix = UNIX_SECONDS.exec(text);
+  if (unix) return BigInt(unix[1] as string) * 1_000_000_000n + fractionNanos(unix[2]);
+  if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.round(value * 1e9));
+  const nanos = rfc3339Nanos(text);
+  if (nanos !== undefined) return nanos;
+  const ms = typeof value === 'string' ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) throw invalidArgument(`invalid time "${text}": use RFC 3339 or Unix seconds`);
+  return BigInt(ms) * 1_000_000n;
 }
 
 /** Lines at most read at once: what the first pass keeps stays bounded. */
@@ -304,12 +349,15 @@ const UNTIL_GRACE_MS = 200;
  * (where docker stops) or the clock has passed it, since no line written later can be before it.
  */
 export async function* readLogs(file: string, options: LogsOptions, isRunning: () => Promise<boolean>): AsyncGenerator<LogEntry> {
-  const since = options.since !== undefined ? toMillis(options.since) : undefined;
-  const until = options.until !== undefined ? toMillis(options.until) : undefined;
+  // In nanoseconds, both inclusive, as moby's log readers compare them (Before(since), After(until)).
+  const since = options.since !== undefined ? toNanos(options.since) : undefined;
+  const until = options.until !== undefined ? toNanos(options.until) : undefined;
+  const untilMs = until === undefined ? undefined : Number(until / 1_000_000n);
   let pastUntil = false;
   const want = (e: LogEntry): boolean => {
     if (since === undefined && until === undefined) return e.stream === 'stdout' ? options.stdout !== false : options.stderr !== false;
-    const at = Date.parse(e.time);
+    const at = rfc3339Nanos(e.time);
+    if (at === undefined) return false;
     if (until !== undefined && at > until) {
       pastUntil = true;
       return false;
@@ -379,8 +427,8 @@ export async function* readLogs(file: string, options: LogsOptions, isRunning: (
       }
       if (read) continue;
       if (!running) return;
-      if (until !== undefined && readAt > until + UNTIL_GRACE_MS) return;
-      const wait = until === undefined ? FOLLOW_POLL_MS : Math.max(1, Math.min(FOLLOW_POLL_MS, until + UNTIL_GRACE_MS - Date.now() + 1));
+      if (untilMs !== undefined && readAt > untilMs + UNTIL_GRACE_MS) return;
+      const wait = untilMs === undefined ? FOLLOW_POLL_MS : Math.max(1, Math.min(FOLLOW_POLL_MS, untilMs + UNTIL_GRACE_MS - Date.now() + 1));
       await waitForChange(path.dirname(file), wait, options.signal);
     }
   } finally {

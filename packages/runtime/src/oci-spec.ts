@@ -1,7 +1,7 @@
 /**
  * The parts of the OCI runtime-spec `config.json` that ctr writes (runtime-spec 1.0.2,
  * `config.md` and `config-linux.md`). Field names are the spec's, so the object is written
- * out as JSON unchanged.
+ * out as JSON unchanged, but for an unlimited rlimit (see `ociJson`).
  */
 
 export interface Spec {
@@ -37,6 +37,7 @@ export interface Capabilities {
 
 export interface Rlimit {
   type: string;
+  /** `RLIM_INFINITY` for unlimited. */
   hard: number;
   soft: number;
 }
@@ -112,6 +113,9 @@ export interface Seccomp {
   defaultAction: string;
   defaultErrnoRet?: number;
   architectures: string[];
+  flags?: string[];
+  listenerPath?: string;
+  listenerMetadata?: string;
   syscalls: SeccompRule[];
 }
 
@@ -119,4 +123,12 @@ export interface SeccompRule {
   names: string[];
   action: string;
   errnoRet?: number;
+  args?: SeccompArg[];
+}
+
+export interface SeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: string;
 }

@@ -23,6 +23,8 @@ import { parseSignal } from './signals';
 import { blkioSupport, blkioWarnings, blockDevices, usesBlkio } from './spec/block-devices';
 import { containerDevices } from './spec/devices';
 import { generateSpec } from './spec/generate-spec';
+import { bindSourceMounts } from './spec/mount-propagation';
+import { ociJson } from './spec/spec-json';
 import { readHostCpus, usesHostCpus } from './spec/host-cpus';
 import { applySpecOpts, capabilitySet, checkWorkingDir, mergeEnv, withJoinedNamespaces, withResources } from './spec/spec-opts';
 import { joinedNamespaces, joinsAndShm, mountShm, shmDir, unmountShm } from './shared-namespaces';
@@ -275,6 +277,7 @@ export class Runtime {
           ...(usesBlkio(run) ? { blkio: blkioSupport() } : {}),
           ...(usesHostCpus(run) ? { hostCpus: readHostCpus() } : {}),
           blockDevices: blockDevices(run),
+          bindSources: bindSourceMounts(run),
           etcFiles,
           ...(run.init ? { initPath: await findInit() } : {}),
           ...(run.privileged || run.capAdd?.some((c) => c.toUpperCase() === 'ALL') ? { allCapabilities: grantableCapabilities() } : {}),
@@ -284,7 +287,7 @@ export class Runtime {
         warnings = usesBlkio(run) ? blkioWarnings(run, blkioSupport()) : [];
         await Promise.all([prepareRootfs(rootfs), writeEtcFiles(d.dir, hostname, run, this.options.hostResolvConf ?? (process.env.CTR_RESOLV_CONF || '/etc/resolv.conf'))]);
       }
-      writeFileSync(d.config, JSON.stringify(spec));
+      writeFileSync(d.config, ociJson(spec));
       record = {
         id,
         rootfs,
@@ -804,7 +807,7 @@ export class Runtime {
     const releaseMoves = holdCgroupMovesFast();
     try {
       const processSpec = path.join(dir, 'process.json');
-      await fs.writeFile(processSpec, JSON.stringify(proc));
+      await fs.writeFile(processSpec, ociJson(proc));
       const conmon = spawnConmon({
         conmon: tools.conmon,
         runtime: tools.runtime,

@@ -69,8 +69,14 @@ export interface DeviceMapping {
 export interface Ulimit {
   /** Docker's names: `nofile`, `nproc`, `core`, … */
   name: string;
+  /** -1 for unlimited, as go-units' Ulimit has it. */
   soft: number;
   hard: number;
+}
+
+/** A seccomp profile of the user's (`--security-opt seccomp=FILE`): the file's JSON, as given. */
+export interface SeccompProfileText {
+  profile: string;
 }
 
 /** `--blkio-weight-device /dev/sda:200`: Docker's `WeightDevice`. */
@@ -134,8 +140,11 @@ export interface RunOptions {
   capAdd?: string[];
   capDrop?: string[];
   noNewPrivileges?: boolean;
-  /** `default` (Docker's profile) or `unconfined`. */
-  seccomp?: 'default' | 'unconfined';
+  /**
+   * `--security-opt seccomp=…`: `default` (Docker's profile), `unconfined`, or a profile of the
+   * user's, as the JSON text in Docker's format that docker's CLI sends for a file.
+   */
+  seccomp?: 'default' | 'unconfined' | SeccompProfileText;
   /** Bytes or a Docker size string (`512m`). */
   memory?: number | string;
   /** Memory + swap; `-1` for unlimited swap. */
@@ -225,8 +234,8 @@ export interface RunOptions {
    * `container:<id>`: that container's, joined at each start (it must be running then).
    */
   pid?: 'private' | 'host' | ContainerNamespace;
-  /** `shareable`: a /dev/shm other containers can join with `container:<id>`. */
-  ipc?: 'private' | 'shareable' | 'host' | ContainerNamespace;
+  /** `shareable`: a /dev/shm other containers can join with `container:<id>`; `none`: a namespace of its own and no /dev/shm. */
+  ipc?: 'private' | 'shareable' | 'none' | 'host' | ContainerNamespace;
   uts?: 'private' | 'host';
 }
 
@@ -248,6 +257,13 @@ export interface SpecContext {
   etcFiles?: { hosts?: string; resolvConf?: string; hostname?: string };
   /** CPU architecture for the seccomp profile (default `process.arch`). */
   arch?: string;
+  /** The kernel a seccomp profile's `minKernel` conditions are weighed against (`uname -r`; default the running one's). */
+  kernelRelease?: string;
+  /**
+   * The host mount each bind source asking for shared or slave propagation lives on (see
+   * `bindSourceMounts`), by source; a source absent here is not checked.
+   */
+  bindSources?: Record<string, SourceMount>;
   /** What `--privileged` and `--cap-add ALL` grant (default: every capability Linux knows). */
   allCapabilities?: readonly string[];
   /** The host directory holding a `shareable` IPC container's /dev/shm (a tmpfs the runtime mounts). */
@@ -262,6 +278,13 @@ export interface SpecContext {
   blkio?: Partial<Record<BlkioOption, boolean>>;
   /** The CPUs and memory nodes containers may have, read from the host when a CPU limit is asked for; absent: not checked. */
   hostCpus?: HostCpus;
+}
+
+/** The mount a path lives on, from /proc/self/mountinfo. */
+export interface SourceMount {
+  mountpoint: string;
+  /** The line's optional fields (`shared:1`, `master:2`…), as moby's mountinfo has them. */
+  optional: string;
 }
 
 /** What dockerd's sysinfo knows of the host's CPUs, which `--cpus` and the cpusets are checked against. */

@@ -18,12 +18,12 @@ async function collect(iterable: AsyncIterable<LogEntry>): Promise<LogEntry[]> {
   return out;
 }
 
-test('every line carries its stream and an RFC 3339 timestamp', async () => {
+test('every line carries its stream and its time in UTC, with all nine digits of the nanoseconds', async () => {
   const entries = await collect(bed.runtime.logs('talker'));
   expect(entries).toHaveLength(10);
   expect(entries.filter((e) => e.stream === 'stdout').map((e) => e.line)).toEqual(['out1', 'out2', 'out3', 'out4', 'out5']);
   expect(entries.filter((e) => e.stream === 'stderr').map((e) => e.line)).toEqual(['err1', 'err2', 'err3', 'err4', 'err5']);
-  for (const e of entries) expect(e.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+(Z|[+-]\d\d:\d\d)$/);
+  for (const e of entries) expect(e.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
 });
 
 test('tail keeps only the last lines', async () => {
@@ -38,6 +38,28 @@ test('since and until select lines by time', async () => {
   expect(await collect(bed.runtime.logs('talker', { since: new Date(Date.parse(last.time) + 1000) }))).toEqual([]);
   expect(await collect(bed.runtime.logs('talker', { until: new Date(Date.parse(all[0]!.time) - 1000) }))).toEqual([]);
   expect(await collect(bed.runtime.logs('talker', { since: 0 }))).toHaveLength(10);
+});
+
+/** A log line's time (`…T01:30:43.476211885Z`) as the docker CLI sends one, `<seconds>.<nanoseconds>`, moved by `deltaNs`. */
+function wireTime(time: string, deltaNs = 0n): string {
+  const nanos = BigInt(Date.parse(`${time.slice(0, 19)}Z`)) * 1_000_000n + BigInt(time.slice(20, 29)) + deltaNs;
+  return `${nanos / 1_000_000_000n}.${String(nanos % 1_000_000_000n).padStart(9, '0')}`;
+}
+
+test('since at a line\'s own time, to the nanosecond, includes it; a nanosecond later leaves it out', async () => {
+  const all = await collect(bed.runtime.logs('talker'));
+  const last = all[all.length - 1] as LogEntry;
+  const sameTime = all.filter((e) => e.time === last.time);
+  expect(await collect(bed.runtime.logs('talker', { since: wireTime(last.time) }))).toEqual(sameTime);
+  expect(await collect(bed.runtime.logs('talker', { since: wireTime(last.time, 1n) }))).toEqual([]);
+});
+
+test('until at a line\'s own time, as RFC 3339 with nanoseconds, includes it; a nanosecond earlier leaves it out', async () => {
+  const all = await collect(bed.runtime.logs('talker'));
+  const first = all[0] as LogEntry;
+  const sameTime = all.filter((e) => e.time === first.time);
+  expect(await collect(bed.runtime.logs('talker', { until: first.time }))).toEqual(sameTime);
+  expect(await collect(bed.runtime.logs('talker', { until: wireTime(first.time, -1n) }))).toEqual([]);
 });
 
 test('follow delivers new lines while the container runs and ends when it exits', async () => {

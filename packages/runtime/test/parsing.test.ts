@@ -53,6 +53,14 @@ test('/etc/hosts names localhost, the container and extra hosts', () => {
   expect(() => hostsContent('web', { extraHosts: ['nocolon'] })).toThrow(/--add-host/);
 });
 
+test("the container's own /etc/hosts entry names its FQDN, then the bare hostname when the FQDN has a dot", () => {
+  const ownEntry = (hostname: string, domainname?: string): string | undefined =>
+    hostsContent(hostname, { ipAddress: '172.18.0.2', ...(domainname ? { domainname } : {}) }).trimEnd().split('\n').at(-1);
+  expect(ownEntry('h1', 'example.org')).toBe('172.18.0.2\th1.example.org h1');
+  expect(ownEntry('h1.sub.example.org')).toBe('172.18.0.2\th1.sub.example.org h1');
+  expect(ownEntry('h1')).toBe('172.18.0.2\th1');
+});
+
 test('/etc/resolv.conf drops loopback name servers of the host unless the network is the host\'s', () => {
   const host = 'nameserver 127.0.0.53\nnameserver 10.1.1.1\nsearch corp.example\noptions ndots:2\n';
   expect(resolvConfContent(host, {})).toBe('nameserver 10.1.1.1\nsearch corp.example\noptions ndots:2\n');

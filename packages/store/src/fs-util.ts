@@ -173,6 +173,30 @@ export function storageError(error: unknown, what: string): CtrError {
   }
 }
 
+/**
+ * Bytes under `dir` as moby's directory.Size counts them, dockerd's one measure of a volume (its
+ * size in `docker system df -v`, what its prune reclaims): the apparent size of everything but
+ * directories (a symlink's own), each inode once; what vanishes meanwhile counts nothing.
+ */
+export async function apparentSize(dir: string): Promise<number> {
+  const seen = new Set<number>();
+  const visit = async (p: string): Promise<number> => {
+    const st = await fs.lstat(p).catch((error: unknown) => {
+      if (p !== dir && errno(error) === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (st?.isDirectory()) {
+      let total = 0;
+      for (const entry of await fs.readdir(p).catch(() => [])) total += await visit(path.join(p, entry));
+      return total;
+    }
+    if (!st || seen.has(st.ino)) return 0;
+    seen.add(st.ino);
+    return st.size;
+  };
+  return visit(dir);
+}
+
 /** Total bytes of regular files under `dir` (hardlinked files counted once). */
 export async function diskUsage(dir: string): Promise<{ size: number; inodes: number }> {
   const seen = new Set<number>();

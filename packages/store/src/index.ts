@@ -26,4 +26,6 @@ export { type FsckIssue, type FsckReport, type FsckOptions, type FsckArea } from
 export { acquireLock, breakIfStale, lockOwner, removeLinkIfUnchanged, tryAcquireLock, withLock, type LockOptions, type Release } from './lock';
 /** Crash-safe file helpers (temp + fsync + rename + fsync dir) for other records under the root. */
 export { readJson, writeFileAtomic, fsyncDir, uniqueHex, unlinkIfPresent } from './fs-util';
+/** dockerd's measure of a volume (directory.Size), for `system df` and prunes alike. */
+export { apparentSize } from './fs-util';
 export { layerSize } from './layer-size';

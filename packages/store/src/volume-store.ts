@@ -4,7 +4,7 @@ import path from 'node:path';
 import { aborted, conflict, invalidArgument, isCtrError, isNotFound, notFound } from '@ctr/errors';
 import { goRfc3339 } from '@ctr/image';
 import { removeAbandonedTemps } from './temps';
-import { abandonedTemp, diskUsage, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
+import { abandonedTemp, apparentSize, errno, fsyncDir, readJson, storageError, tempName, TEMP_PREFIX, writeFileAtomic } from './fs-util';
 import { run } from './exec';
 import { withLock } from './lock';
 import { mountAll, mountPoints, unmount, type Mount } from './mount';
@@ -196,7 +196,7 @@ export class VolumeStore {
         if (options.accept && !options.accept(info)) continue;
         if ((await this.refs(name)).length > 0) continue;
         // A device's data is not the store's to reclaim (a bound host directory stays), nor a plugin's.
-        const { size } = deviceMount(info.Options) || info.Driver !== 'local' ? { size: 0 } : await diskUsage(info.Mountpoint).catch(() => ({ size: 0 }));
+        const size = deviceMount(info.Options) || info.Driver !== 'local' ? 0 : await apparentSize(info.Mountpoint).catch(() => 0);
         // One whose plugin would not remove it stays, as moby's prune leaves it.
         const removed = await this.removeLocked(name, false, options.removeData).then(
           () => true,

@@ -61,6 +61,15 @@ test('removing a volume in use is Conflict naming the users; after the last user
   expect(await listTree(path.join(root, 'volumes'))).toEqual([]);
 });
 
+test("prune reclaims a volume's apparent size, as dockerd's directory.Size counts it: a symlink's own bytes, a hardlinked file once", async () => {
+  const volume = await store.volumes.create({ name: 'sized' });
+  await fs.writeFile(path.join(volume.Mountpoint, 'f'), 'hello');
+  await fs.link(path.join(volume.Mountpoint, 'f'), path.join(volume.Mountpoint, 'again'));
+  await fs.mkdir(path.join(volume.Mountpoint, 'dir'));
+  await fs.symlink('../f', path.join(volume.Mountpoint, 'dir', 'link'));
+  expect(await store.volumes.prune({ all: true })).toEqual({ deleted: ['sized'], spaceReclaimed: 'hello'.length + '../f'.length });
+});
+
 test('prune removes unused anonymous volumes only, unless all', async () => {
   const anon = await store.volumes.create();
   const used = await store.volumes.create();

@@ -2,6 +2,7 @@ import { formatEvent, type BuildEvent } from '@ctr/dockerfile';
 import { checkBuildIsolation, familiarImageName, normalizeImageName } from '@ctr/engine';
 import type { ContainerConfig } from '@ctr/image';
 import { asCtrError, invalidArgument } from '@ctr/errors';
+import { versionBefore } from '../api-version';
 import { JsonMessages, bodyStream, clientGone, sendJson } from '../call';
 import { buildStepsFromQuery } from '../container-config';
 import { Fields } from '../fields';
@@ -47,9 +48,13 @@ export function buildRoutes({ engine }: Services): Route[] {
       const out = new JsonMessages(call);
       // dockerd's notVerboseBuffer: a quiet build's output, held back, said only if the build fails.
       const heldBack: Array<Record<string, unknown>> = [];
+      const wantAux = !versionBefore(call.version, '1.30');
       const onEvent = (event: BuildEvent): void => {
-        if (quiet) heldBack.push(buildMessage(event));
-        else out.write(buildMessage(event));
+        // dockerd's emitImageID: the image's ID (API 1.30 on) comes before `Successfully built`,
+        // and, like all else, only with the held-back output of a quiet build.
+        const messages = event.type === 'done' && wantAux ? [{ aux: { ID: event.id } }, buildMessage(event)] : [buildMessage(event)];
+        if (quiet) heldBack.push(...messages);
+        else for (const message of messages) out.write(message);
       };
       try {
         const remote = q.string('remote');
@@ -78,7 +83,6 @@ export function buildRoutes({ engine }: Services): Route[] {
           signal: clientGone(call),
           onEvent,
         });
-        out.write({ aux: { ID: result.id } });
         if (quiet) out.write({ stream: `${result.id}\n` });
         else for (const tag of tags) out.write({ stream: `Successfully tagged ${familiarImageName(normalizeImageName(tag))}\n` });
       } catch (error) {

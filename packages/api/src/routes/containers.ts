@@ -1,6 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { logLine, logsNotReadable, logsReadable, parseDetachKeys, type StopOptions } from '@ctr/engine';
 import { asCtrError, conflict, invalidArgument, isNotFound } from '@ctr/errors';
+import { parsePlatform, type Platform } from '@ctr/image';
+import { versionBefore } from '../api-version';
 import { clientGone, openRawSession, sendEmpty, sendJson, startStream, type Call } from '../call';
 import { createOptionsFromBody, updateOptionsFromBody } from '../container-config';
 import { goJsonDocument } from '../go-json';
@@ -27,6 +29,12 @@ function missingImageOnly(error: unknown): unknown {
   return found.details.missing === 'image' ? found : invalidArgument(found.message, { cause: found, ...(found.hint ? { hint: found.hint } : {}) });
 }
 
+/** A create's `?platform=linux/arm64` (API 1.41 and later, as dockerd reads it): the platform its image must be for. */
+function imagePlatformParam(call: Call): { imagePlatform?: Platform } {
+  const text = versionBefore(call.version, '1.41') ? undefined : call.query.string('platform');
+  return text ? { imagePlatform: parsePlatform(text) } : {};
+}
+
 /** `?t=` (or `timeout`) and `?signal=` of stop and restart. */
 function stopOptions(call: Call): StopOptions {
   const timeout = call.query.int('t') ?? call.query.int('timeout');
@@ -44,12 +52,12 @@ function tailOf(call: Call): number | undefined {
   return n;
 }
 
-function timeOf(call: Call, key: string): number | undefined {
+/** A logs bound as the docker CLI sends it (`<seconds>.<nanoseconds>`), kept as text: a number would lose the nanoseconds. */
+function timeOf(call: Call, key: string): string | undefined {
   const value = call.query.string(key);
   if (value === undefined || value === '' || value === '0') return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw invalidArgument(`invalid value for ${key}: ${JSON.stringify(value).slice(0, 40)} is not a timestamp`);
-  return n;
+  if (!/^-?\d+(\.\d+)?$/.test(value)) throw invalidArgument(`invalid value for ${key}: ${JSON.stringify(value).slice(0, 40)} is not a timestamp`);
+  return value;
 }
 
 export function containerRoutes({ engine, lifecycle }: Services): Route[] {
@@ -60,7 +68,7 @@ export function containerRoutes({ engine, lifecycle }: Services): Route[] {
       const body = await readJsonObject(call.req, 'create');
       const warnings: string[] = [];
       const options = createOptionsFromBody(body, call.query.string('name'), { version: call.version, warnings });
-      const created = await engine.create(options).catch((error: unknown) => {
+      const created = await engine.create({ ...options, ...imagePlatformParam(call) }).catch((error: unknown) => {
         throw missingImageOnly(error);
       });
       sendJson(call, 201, { Id: created.id, Warnings: [...created.warnings, ...warnings] });

@@ -1,4 +1,4 @@
-import type { EngineEvent } from '@ctr/engine';
+import { checkEventWindow, type EngineEvent } from '@ctr/engine';
 import { clientGone, sendJson, startStream, type Call } from '../call';
 import { goJsonDocument } from '../go-json';
 import { MAX_API_VERSION } from '../api-version';
@@ -55,8 +55,11 @@ export function systemRoutes({ engine, authorizationPlugins, swarm }: Services):
     }),
     route('GET', '/events', async (call) => {
       const filters = call.query.filters();
-      const since = epochSeconds(call.query.string('since'));
-      const until = epochSeconds(call.query.string('until'));
+      const shown = { since: call.query.string('since') ?? '', until: call.query.string('until') ?? '' };
+      const since = epochSeconds(shown.since);
+      const until = epochSeconds(shown.until);
+      // A 400 before the stream starts, in dockerd's words (the times as the request gave them).
+      checkEventWindow(since, until, shown);
       const res = startStream(call, 'application/json');
       const gone = clientGone(call);
       try {

@@ -206,6 +206,9 @@ const create: Command = {
   },
 };
 
+/** A create's NotFound for its image: none here, or none for its `--platform` (dockerd's GetImage). */
+const MISSING_IMAGE = /No such image|was found but does not match the specified platform/;
+
 /**
  * A create (or run) with its image, as docker's CLI goes about it: `--pull always` pulls
  * first; with `missing`, a create that finds no image says "Unable to find image '…'
@@ -216,7 +219,8 @@ async function withImage<T>(engine: CliEngine, options: CreateOptions, quiet: bo
   const { familiarImageName, normalizeImageName } = engineModule();
   const name = familiarImageName(normalizeImageName(options.image));
   const local = { ...options, pull: 'never' as const };
-  const pull = (): Promise<string> => pullShowingProgress(engine, options.image, io.stderr, { quiet }).then(async (pulled) => (await tagTrustedPull(engine, io, options), pulled));
+  const platform = options.imagePlatform ? { platform: options.imagePlatform } : {};
+  const pull = (): Promise<string> => pullShowingProgress(engine, options.image, io.stderr, { quiet, ...platform }).then(async (pulled) => (await tagTrustedPull(engine, io, options), pulled));
   if (options.pull === 'never') return create(local);
   if (options.pull === 'always') {
     await pull();
@@ -225,7 +229,7 @@ async function withImage<T>(engine: CliEngine, options: CreateOptions, quiet: bo
   try {
     return await create(local);
   } catch (error) {
-    if (!isNotFound(error) || !/No such image/.test((error as Error).message)) throw error;
+    if (!isNotFound(error) || !MISSING_IMAGE.test((error as Error).message)) throw error;
   }
   if (!quiet) eprintln(io, `Unable to find image '${name}' locally`);
   await pull();
@@ -622,12 +626,13 @@ const logs: Command = {
   args: [1, 1],
   async run(args, io) {
     const tail = str(args, 'tail') ?? 'all';
-    // As docker's client reads them (timetypes.GetTimestamp), before it asks the daemon.
-    const when = (flag: 'since' | 'until'): Date | undefined => {
+    // As docker's client reads them (timetypes.GetTimestamp), before it asks the daemon: as
+    // its `<seconds>.<nanoseconds>` text, which keeps the nanoseconds of a time `logs -t` printed.
+    const when = (flag: 'since' | 'until'): string | undefined => {
       const text = str(args, flag);
       if (!text) return undefined;
       try {
-        return new Date(engineModule().parseTimestamp(text));
+        return engineModule().dockerTimestamp(text);
       } catch (error) {
         throw invalidArgument(`invalid value for ${JSON.stringify(flag)}: ${(error as Error).message}`, { cause: error });
       }

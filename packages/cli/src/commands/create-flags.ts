@@ -4,8 +4,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { CreateOptions } from '@ctr/api';
 import type { ApiMount, BuildStepOptions, ClientMount, DeviceRequest, HealthConfig, PlatformSettings, UpdateOptions } from '@ctr/engine';
-import { asCtrError, CtrError, goErrnoWords, invalidArgument } from '@ctr/errors';
-import { formatPlatform, goJsonEscaped, goParseBool, hostPlatform, parsePlatform, TAR_END, tarDataEntry } from '@ctr/image';
+import { asCtrError, CtrError, goErrnoWords, goPathError, invalidArgument } from '@ctr/errors';
+import { goJsonEscaped, goJsonSyntaxError, goParseBool, parsePlatform, TAR_END, tarDataEntry, type Platform } from '@ctr/image';
 import { contentTrustFlag } from '../content-trust';
 import { currentEndpoint, engineModule, registryModule, type CliEngine } from '../context';
 import { bool, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
@@ -115,7 +115,8 @@ export function ulimitsFrom(values: string[]): NonNullable<CreateOptions['ulimit
   return values.map((value) => {
     const ulimit = engineModule().parseUlimit(value);
     if (!ulimit) throw flagValueError('ulimit', value, `invalid ulimit argument: ${value}`);
-    if (ulimit.soft > ulimit.hard) throw flagValueError('ulimit', value, `ulimit soft limit must be less than or equal to hard limit: ${ulimit.soft} > ${ulimit.hard}`);
+    const order = engineModule().ulimitOrderError(ulimit.soft, ulimit.hard);
+    if (order) throw flagValueError('ulimit', value, order);
     return ulimit;
   });
 }
@@ -403,13 +404,13 @@ function sysctlsFrom(values: string[]): Record<string, string> {
   return keyValues(values);
 }
 
-/** `--platform`: nothing here emulates another machine, so only the host's own platform can run. */
-function checkPlatform(text: string | undefined): void {
-  if (text === undefined) return;
-  const host = formatPlatform(hostPlatform());
-  const wanted = formatPlatform(parsePlatform(text));
-  if (wanted !== host) {
-    throw invalidArgument(`platform "${text}" cannot run here: ctr runs containers of this host's platform (${host}) only`);
+/** `--platform`, the one the image must be for, refused as docker's CLI refuses one it cannot parse. */
+function imagePlatformFrom(text: string | undefined): Platform | undefined {
+  if (!text) return undefined;
+  try {
+    return parsePlatform(text);
+  } catch (error) {
+    throw invalidArgument(`error parsing specified platform: ${(error as Error).message}`);
   }
 }
 
@@ -784,14 +785,37 @@ export function healthcheckFrom(args: ParsedArgs): HealthConfig | undefined {
   return check;
 }
 
+/**
+ * docker's CLI's parseSecurityOpts: every option but `no-new-privileges` takes a value, and
+ * `seccomp=FILE` goes as the file's JSON, compacted — the daemon reads no client's files.
+ */
+async function securityOpts(values: string[]): Promise<string[]> {
+  return Promise.all(
+    values.map(async (value) => {
+      const cut = (separator: string): [string, string | undefined] => {
+        const at = value.indexOf(separator);
+        return at === -1 ? [value, undefined] : [value.slice(0, at), value.slice(at + 1)];
+      };
+      let [key, setting] = cut('=');
+      if (setting === undefined && key !== 'no-new-privileges') [key, setting] = cut(':');
+      if (!setting && key !== 'no-new-privileges') throw invalidArgument(`invalid --security-opt: ${JSON.stringify(value)}`);
+      if (key !== 'seccomp' || !setting || setting === 'builtin' || setting === 'unconfined') return value;
+      const file = setting;
+      const text = await fs.readFile(file, 'utf8').catch((error: unknown) => Promise.reject(invalidArgument(`opening seccomp profile (${file}) failed: ${goPathError(error, file)}`)));
+      const syntax = goJsonSyntaxError(text);
+      if (syntax) throw invalidArgument(`compacting json for seccomp profile (${file}) failed: ${syntax}`);
+      // json.Compact: the spaces between tokens go, strings stay as written.
+      return `seccomp=${text.replace(/"(?:[^"\\]|\\.)*"|[ \t\r\n]+/g, (token) => (token.startsWith('"') ? token : ''))}`;
+    }),
+  );
+}
+
 /** Turn parsed `run`/`create` flags and positionals into the engine's create options. */
 export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): Promise<CreateOptions> {
   const [image, ...cmd] = args.positionals as [string, ...string[]];
   const pull = str(args, 'pull') ?? 'missing';
   const attachNames = list(args, 'attach').map((name) => name.toLowerCase());
   if (!['always', 'missing', 'never'].includes(pull)) throw invalidArgument(`invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
-  checkPlatform(str(args, 'platform'));
-  const security = list(args, 'security-opt');
   // As the API's `HostConfig.Mounts`: checked as dockerd checks them (its errors are no flag
   // errors), and shown as given by inspect.
   const { apiMount } = engineModule();
@@ -825,8 +849,7 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
     capDrop: list(args, 'cap-drop'),
     dns: list(args, 'dns'),
     extraHosts: list(args, 'add-host'),
-    ...(security.includes('no-new-privileges') || security.includes('no-new-privileges:true') ? { noNewPrivileges: true } : {}),
-    ...(security.includes('seccomp=unconfined') || security.includes('seccomp:unconfined') ? { seccomp: 'unconfined' as const } : {}),
+    ...engineModule().securitySettings(await securityOpts(list(args, 'security-opt'))),
   };
   if (cmd.length > 0) options.cmd = cmd;
   const set = <K extends keyof CreateOptions>(key: K, value: CreateOptions[K] | undefined): void => {
@@ -875,6 +898,7 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   if (devices.length > 0) options.devices = devices;
   set('deviceCgroupRules', nonEmpty(list(args, 'device-cgroup-rule')));
   set('platform', platformOptions(args));
+  set('imagePlatform', imagePlatformFrom(str(args, 'platform')));
   set('groupAdd', nonEmpty(list(args, 'group-add')));
   set('pid', namespaceMode(args, 'pid'));
   set('ipc', namespaceMode(args, 'ipc'));

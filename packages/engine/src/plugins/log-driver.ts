@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { asCtrError, invalidArgument, internal } from '@ctr/errors';
-import { toMillis, type LogEntry, type LogsOptions, type PluginLog, type RemoteLog } from '@ctr/runtime';
+import { rfc3339Nano, toNanos, type LogEntry, type LogsOptions, type PluginLog, type RemoteLog } from '@ctr/runtime';
 import type { ContainerRecord } from '../container-records';
 import { underContainerLock } from '../container-lock';
 import type { EngineContext } from '../context';
@@ -219,7 +219,7 @@ async function insideRootfs(rootfs: string, dir: string): Promise<void> {
 
 /** Go's time.Time in JSON for `logs`' bounds: its zero time when there is none. */
 function goTime(value: LogsOptions['since']): string {
-  return value === undefined ? '0001-01-01T00:00:00Z' : new Date(toMillis(value)).toISOString();
+  return value === undefined ? '0001-01-01T00:00:00Z' : rfc3339Nano(toNanos(value));
 }
 
 /**
@@ -238,7 +238,7 @@ export function readPluginLogs(ctx: EngineContext, record: Holder, options: Logs
       .client(endpoint)
       .stream('LogDriver.ReadLogs', { Info: await infoOf(ctx, record.id, log), Config: config }, options.signal)
       .catch((error: unknown) => Promise.reject(withOp(asCtrError(error), 'error getting log reader')));
-    const since = options.since === undefined ? undefined : BigInt(toMillis(options.since)) * 1_000_000n;
+    const since = options.since === undefined ? undefined : toNanos(options.since);
     try {
       for await (const entry of decodeLogEntries(body)) {
         if (since !== undefined && entry.timeNano < since) continue;
@@ -259,13 +259,6 @@ interface DecodedLogEntry {
   line: Buffer;
   partial: boolean;
   partialLogMetadata?: { last: boolean; id: string; ordinal: number };
-}
-
-/** UTC with nanoseconds, as conmon writes its times. */
-function rfc3339Nano(timeNano: bigint): string {
-  const seconds = timeNano / 1_000_000_000n;
-  const nanos = timeNano % 1_000_000_000n;
-  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${String(nanos).padStart(9, '0')}Z`;
 }
 
 /**

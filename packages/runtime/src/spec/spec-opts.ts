@@ -4,9 +4,11 @@ import type { MountEntry, Spec } from '../oci-spec';
 import type { ImageConfig, MountSpec, RunOptions, SpecContext } from '../types';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_DEVICE_RULES, DEFAULT_PATH, DEFAULT_SHM_SIZE, MASKED_PATHS, READONLY_PATHS, defaultMounts } from './defaults';
 import { blockIO } from './block-io';
-import { defaultSeccompProfile } from './seccomp';
+import { checkBindPropagation } from './mount-propagation';
+import { containerSeccomp, defaultSeccompProfile } from './seccomp';
+import { RLIM_INFINITY } from './spec-json';
 import { DEFAULT_TMPFS_OPTIONS, mergeTmpfsOptions } from './tmpfs-options';
-import { checkCpuList, checkCpusetAvailable, checkedCpus, parseBytes, parseCpus } from './units';
+import { checkCpuList, checkCpusetAvailable, checkedCpus, parseBytes, parseCpus, ulimitOrderError } from './units';
 
 /**
  * One step of spec generation: a function that changes a spec in place, as containerd's
@@ -218,6 +220,10 @@ export function withMounts(options: RunOptions, ctx: SpecContext): SpecOpt {
       if (shm) shm.options = (shm.options ?? []).map((o) => (o.startsWith('size=') ? `size=${size}` : o));
     }
     const user = (options.mounts ?? []).map(userMount);
+    // moby's WithMounts: a shared or slave bind needs its source's mount to propagate so, and a rootfs that passes it on.
+    const rootfsNeeds = (options.mounts ?? []).map((m) => (m.type === 'bind' ? checkBindPropagation(m.source, m.propagation, ctx.bindSources?.[m.source]) : undefined));
+    if (rootfsNeeds.includes('shared')) spec.linux.rootfsPropagation = 'shared';
+    else if (rootfsNeeds.includes('rslave')) spec.linux.rootfsPropagation = 'rslave';
     const seen = new Set<string>();
     for (const m of user) {
       if (seen.has(m.destination)) throw invalidArgument(`Duplicate mount point: ${m.destination}`);
@@ -277,7 +283,7 @@ export function withNamespaces(options: RunOptions, ctx: Pick<SpecContext, 'shmP
     const shared = new Set<string>();
     for (const [type, mode, allowed] of [
       ['pid', options.pid, ['private', 'host']],
-      ['ipc', options.ipc, ['private', 'shareable', 'host']],
+      ['ipc', options.ipc, ['private', 'shareable', 'none', 'host']],
       ['uts', options.uts, ['private', 'host']],
     ] as const) {
       if (mode === undefined) continue;
@@ -299,6 +305,8 @@ export function withNamespaces(options: RunOptions, ctx: Pick<SpecContext, 'shmP
     if (shared.has('ipc')) replaceShm(spec, shmBind('/dev/shm'));
     // A shareable container's /dev/shm is a tmpfs on the host, where joiners find it too.
     else if (options.ipc === 'shareable' && ctx.shmPath) replaceShm(spec, shmBind(ctx.shmPath));
+    // moby's WithMounts: no /dev/shm at all (one the user mounts there comes with the mounts).
+    else if (options.ipc === 'none') spec.mounts = spec.mounts.filter((m) => m.destination !== '/dev/shm');
   };
 }
 
@@ -396,10 +404,16 @@ const RLIMIT_NAMES: Record<string, string> = {
   sigpending: 'RLIMIT_SIGPENDING', stack: 'RLIMIT_STACK', as: 'RLIMIT_AS',
 };
 
+/** A ulimit value as the spec's: -1 (go-units' unlimited) is RLIM_INFINITY, as dockerd's uint64 conversion makes it. */
+function rlimitValue(value: number): number {
+  return value === -1 ? RLIM_INFINITY : value;
+}
+
 /**
  * Rlimits: Docker's nofile default (1048576) capped at the host's hard limit, since no
  * process here may raise a hard limit (runc would fail the container). An explicit
- * ulimit above the host's hard limit is refused with the limit in the message.
+ * ulimit above the host's hard limit is refused with the limit in the message; -1 is
+ * unlimited, which only a host without a hard limit of that kind can give.
  */
 export function withRlimits(options: RunOptions, ctx: SpecContext): SpecOpt {
   return (spec) => {
@@ -410,16 +424,18 @@ export function withRlimits(options: RunOptions, ctx: SpecContext): SpecOpt {
     ]);
     for (const u of options.ulimits ?? []) {
       if (!RLIMIT_NAMES[u.name]) throw invalidArgument(`invalid ulimit type: ${u.name}`);
-      if (!Number.isInteger(u.soft) || !Number.isInteger(u.hard) || u.soft > u.hard) {
-        throw invalidArgument(`invalid ulimit argument: ${u.name}=${u.soft}:${u.hard}: soft limit must be less than or equal to hard limit`);
+      if (![u.soft, u.hard].every((v) => Number.isSafeInteger(v) && v >= -1)) {
+        throw invalidArgument(`invalid ulimit argument: ${u.name}=${u.soft}:${u.hard}`, { hint: 'a limit is a whole number, or -1 for unlimited' });
       }
+      const order = ulimitOrderError(u.soft, u.hard);
+      if (order) throw invalidArgument(order);
       const ceiling = ceilings[u.name];
-      if (ceiling !== undefined && u.hard > ceiling) {
+      if (ceiling !== undefined && rlimitValue(u.hard) > ceiling) {
         throw invalidArgument(`ulimit ${u.name}=${u.soft}:${u.hard} is above this host's hard limit ${ceiling}`, {
           hint: 'the runtime cannot raise a hard limit; ask for a value at or below it',
         });
       }
-      limits.set(u.name, { hard: u.hard, soft: u.soft });
+      limits.set(u.name, { hard: rlimitValue(u.hard), soft: rlimitValue(u.soft) });
     }
     spec.process.rlimits = [...limits].map(([name, l]) => ({ type: RLIMIT_NAMES[name] as string, hard: l.hard, soft: l.soft }));
   };
@@ -429,8 +445,12 @@ export function withSecurity(options: RunOptions, ctx: SpecContext): SpecOpt {
   return (spec) => {
     spec.process.noNewPrivileges = options.noNewPrivileges === true;
     spec.root.readonly = options.readOnlyRootfs === true;
-    if (options.seccomp === 'unconfined') delete spec.linux.seccomp;
-    else spec.linux.seccomp = defaultSeccompProfile(ctx.arch);
+    // A privileged container has none (withDevices): moby reads no profile for it.
+    const seccomp = options.privileged
+      ? undefined
+      : containerSeccomp(options.seccomp, { capabilities: spec.process.capabilities?.bounding ?? [], arch: ctx.arch, kernelRelease: ctx.kernelRelease });
+    if (seccomp) spec.linux.seccomp = seccomp;
+    else delete spec.linux.seccomp;
     if (options.sysctls) {
       for (const key of Object.keys(options.sysctls)) {
         // Namespaced sysctls only, as Docker allows: the rest would change the host.

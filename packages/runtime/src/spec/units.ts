@@ -98,13 +98,22 @@ export function checkCpuList(value: string, what: string): string {
 }
 
 /**
- * go-units' ParseUlimit syntax, `name=soft[:hard]` (a soft limit alone is also the hard one):
- * undefined when the text is not of it, so each caller says so in its own words (a flag's, a
- * daemon.json key's). The soft-over-hard check is the caller's too.
+ * go-units' ParseUlimit syntax, `name=soft[:hard]` (a soft limit alone is also the hard one;
+ * `-1` or `infinity` is unlimited, read as -1): undefined when the text is not of it, so each
+ * caller says so in its own words (a flag's, a daemon.json key's). The soft-over-hard check
+ * is the caller's too (`ulimitOrderError`).
  */
 export function parseUlimit(text: string): { name: string; soft: number; hard: number } | undefined {
-  const match = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(text);
+  const match = /^([a-z]+)=(-?\d+|infinity)(?::(-?\d+|infinity))?$/.exec(text);
   if (!match) return undefined;
-  const soft = Number(match[2]);
-  return { name: match[1] as string, soft, hard: match[3] === undefined ? soft : Number(match[3]) };
+  const value = (part: string): number => (part === 'infinity' ? -1 : Number(part));
+  const soft = value(match[2] as string);
+  return { name: match[1] as string, soft, hard: match[3] === undefined ? soft : value(match[3]) };
+}
+
+/** go-units' words when a ulimit's soft limit is above its hard one (-1 being unlimited); undefined when it is not. */
+export function ulimitOrderError(soft: number, hard: number): string | undefined {
+  if (hard === -1) return undefined;
+  if (soft === -1) return `ulimit soft limit must be less than or equal to hard limit: soft: -1 (unlimited), hard: ${hard}`;
+  return soft > hard ? `ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}` : undefined;
 }

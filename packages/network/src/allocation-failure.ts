@@ -1,0 +1,18 @@
+/** Errors `allocationFailure` marked: the same objects, thrown on unchanged. */
+const marked = new WeakSet<object>();
+
+/**
+ * `error`, marked as a failure of a container's network allocation: of what dockerd makes at a
+ * container's start (its addresses, endpoints and published ports; allocateNetwork), not at its
+ * create — so a `run` it fails still leaves its container, created, whose start fails the same
+ * way. An abort is not marked: the caller gave the run up.
+ */
+export function allocationFailure(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null && (error as { code?: unknown }).code !== 'Aborted') marked.add(error);
+  return error;
+}
+
+/** Whether `error` is an `allocationFailure`. */
+export function isAllocationFailure(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && marked.has(error);
+}
