@@ -1814,16 +1814,12 @@ export class Containers {
     }
     if (state.paused) throw conflict(`Container ${record.id} is paused, unpause the container before exec`);
     const { execId = newId(), ...exec } = options;
-    const execID = { execID: execId };
-    // dockerd's action: the entrypoint, a space, the arguments (`exec_start: sh -c date`).
-    const command = `${exec.cmd[0] ?? ''} ${exec.cmd.slice(1).join(' ')}`;
-    await this.ctx.events.container(`exec_create: ${command}`, record, execID);
-    await this.ctx.events.container(`exec_start: ${command}`, record, execID);
+    await this.ctx.events.execStarted(record, exec.cmd, execId);
     // A detached exec runs on after this call, unseen: it is not among inspect's ExecIDs.
     const ended = exec.detach ? undefined : this.records.execRunning(record.id, execId);
     const result = await this.ctx.runtime.exec(record.id, exec).finally(ended);
     // A detached exec's exit is not seen here (no daemon): no exec_die for it.
-    if (!exec.detach) await this.ctx.events.container('exec_die', record, { ...execID, exitCode: String(result.exitCode) });
+    if (!exec.detach) await this.ctx.events.execDied(record, execId, result.exitCode);
     return result;
   }
 
