@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { formatPlatform, hostPlatform, importRootfs, MediaTypes, MemoryContentStore, parsePlatform, type Descriptor, type Digest, type DiffID, type Platform } from '@ctr/image';
-import { RegistryClient } from '@ctr/registry';
+import { RegistryClient, RegistryServer } from '@ctr/registry';
 
 /** This machine's platform. */
 export const HOST_PLATFORM = hostPlatform();
@@ -46,5 +46,36 @@ export async function publishPlatformIndex(ref: string, platforms: readonly Plat
   } finally {
     await client.close();
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** A registry on 127.0.0.1 serving `base:1` as `publishPlatformIndex` pushes it. */
+export interface PlatformRegistry {
+  /** `<host>/base:1`. */
+  base: string;
+  /** Each platform's image, by `formatPlatform`. */
+  images: Map<string, PlatformImage>;
+  close(): Promise<void>;
+}
+
+/** ctr's registry server, in a directory of its own, holding `base:1` for `platforms` (this machine's and another by default). */
+export async function servePlatformIndex(platforms: readonly Platform[] = [HOST_PLATFORM, OTHER_PLATFORM]): Promise<PlatformRegistry> {
+  const work = await mkdtemp(join(tmpdir(), 'ctr-platform-registry-'));
+  const registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
+  try {
+    await registry.listen();
+    const base = `${registry.host}/base:1`;
+    return {
+      base,
+      images: await publishPlatformIndex(base, platforms),
+      close: async () => {
+        await registry.close();
+        await rm(work, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await registry.close();
+    await rm(work, { recursive: true, force: true });
+    throw error;
   }
 }

@@ -6,31 +6,22 @@
  * the container again. The multi-platform index is in ctr's registry server on 127.0.0.1; the
  * other platform's container is only created, never started.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { formatPlatform, MemoryContentStore } from '@ctr/image';
-import { RegistryServer } from '@ctr/registry';
-import { HOST_PLATFORM as HOST, OTHER_PLATFORM as OTHER, publishPlatformIndex, type PlatformImage } from '../../../test/support/platform-index';
+import { formatPlatform } from '@ctr/image';
+import { HOST_PLATFORM as HOST, OTHER_PLATFORM as OTHER, servePlatformIndex, type PlatformImage, type PlatformRegistry } from '../../../test/support/platform-index';
 import { docker, useTestDaemon } from './fixture';
 
 const t = useTestDaemon();
-let work: string;
-let registry: RegistryServer;
+let registry: PlatformRegistry;
 let base: string;
 let images: Map<string, PlatformImage>;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'ctr-api-create-platform-'));
-  registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-  await registry.listen();
-  base = `${registry.host}/base:1`;
-  images = await publishPlatformIndex(base, [HOST, OTHER]);
+  registry = await servePlatformIndex();
+  ({ base, images } = registry);
 }, 120_000);
 
 afterAll(async () => {
   await registry?.close();
-  if (work) await rm(work, { recursive: true, force: true });
 });
 
 test("docker run --pull never --platform of another platform than the image's fails in dockerd's words (exit 125), making nothing", async () => {

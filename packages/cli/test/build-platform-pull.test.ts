@@ -8,15 +8,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatPlatform, MemoryContentStore } from '@ctr/image';
-import { RegistryServer } from '@ctr/registry';
-import { HOST_PLATFORM as HOST, OTHER_PLATFORM as OTHER, publishPlatformIndex } from '../../../test/support/platform-index';
+import { formatPlatform } from '@ctr/image';
+import { HOST_PLATFORM as HOST, OTHER_PLATFORM as OTHER, servePlatformIndex, type PlatformRegistry } from '../../../test/support/platform-index';
 import { localCtr, type LocalCtr } from './local-ctr';
 import { cleanEnv, ctr as remoteCtr, startTestDaemon, type TestDaemon } from './remote-fixture';
 
 let ctr: LocalCtr;
 let work: string;
-let registry: RegistryServer;
+let registry: PlatformRegistry;
 let base: string;
 /** A context whose Dockerfile is `FROM <base>`. */
 let context: string;
@@ -24,10 +23,8 @@ let context: string;
 beforeAll(async () => {
   ctr = await localCtr('build-platform-pull');
   work = await mkdtemp(join(tmpdir(), 'ctr-cli-build-platform-'));
-  registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-  await registry.listen();
-  base = `${registry.host}/base:1`;
-  await publishPlatformIndex(base, [HOST, OTHER]);
+  registry = await servePlatformIndex();
+  ({ base } = registry);
   context = await mkdtemp(join(work, 'context-'));
   await writeFile(join(context, 'Dockerfile'), `FROM ${base}\nLABEL built=yes\n`);
 }, 120_000);

@@ -5,33 +5,24 @@
  * The index is in ctr's registry server on 127.0.0.1; P is not this machine's platform, so the
  * container is only created, never started.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { formatPlatform, MemoryContentStore } from '@ctr/image';
-import { RegistryServer } from '@ctr/registry';
-import { HOST_PLATFORM as HOST, OTHER_PLATFORM as OTHER, publishPlatformIndex, type PlatformImage } from '../../../test/support/platform-index';
+import { formatPlatform } from '@ctr/image';
+import { HOST_PLATFORM as HOST, OTHER_PLATFORM as OTHER, servePlatformIndex, type PlatformImage, type PlatformRegistry } from '../../../test/support/platform-index';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 let ctr: LocalCtr;
-let work: string;
-let registry: RegistryServer;
+let registry: PlatformRegistry;
 let base: string;
 let images: Map<string, PlatformImage>;
 
 beforeAll(async () => {
   ctr = await localCtr('run-platform-pull');
-  work = await mkdtemp(join(tmpdir(), 'ctr-cli-run-platform-'));
-  registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-  await registry.listen();
-  base = `${registry.host}/base:1`;
-  images = await publishPlatformIndex(base, [HOST, OTHER]);
+  registry = await servePlatformIndex();
+  ({ base, images } = registry);
 }, 120_000);
 
 afterAll(async () => {
   await registry?.close();
   await ctr?.cleanup();
-  if (work) await rm(work, { recursive: true, force: true });
 }, 120_000);
 
 test('ctr create --platform of an image here for another platform pulls it for that one and makes the container of it', async () => {

@@ -11,16 +11,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BuildEvent } from '@ctr/dockerfile';
-import { formatPlatform, MemoryContentStore, type Platform } from '@ctr/image';
-import { RegistryServer } from '@ctr/registry';
-import { HOST_PLATFORM as HOST, OTHER_PLATFORM as OTHER, publishPlatformIndex, type PlatformImage } from '../../../test/support/platform-index';
+import { formatPlatform, type Platform } from '@ctr/image';
+import { HOST_PLATFORM as HOST, OTHER_PLATFORM as OTHER, servePlatformIndex, type PlatformImage, type PlatformRegistry } from '../../../test/support/platform-index';
 import { testEngine, type TestEngine } from './fixture';
 
 let t: TestEngine;
 let work: string;
 /** An empty build context. */
 let context: string;
-let registry: RegistryServer;
+let registry: PlatformRegistry;
 let base: string;
 let images: Map<string, PlatformImage>;
 
@@ -28,10 +27,8 @@ beforeAll(async () => {
   t = await testEngine();
   work = await mkdtemp(join(tmpdir(), 'ctr-engine-build-platform-'));
   context = await mkdtemp(join(work, 'context-'));
-  registry = new RegistryServer({ store: new MemoryContentStore(), root: join(work, 'registry') });
-  await registry.listen();
-  base = `${registry.host}/base:1`;
-  images = await publishPlatformIndex(base, [HOST, OTHER]);
+  registry = await servePlatformIndex();
+  ({ base, images } = registry);
 });
 
 afterAll(async () => {
