@@ -222,6 +222,14 @@ describe('ctr run/create: docker flags the engine already supports (real runc, c
         `image with reference busybox was found but does not match the specified platform: wanted ${other}, actual: linux/${hostArch}`,
       );
     });
+
+    test('DOCKER_DEFAULT_PLATFORM is the --platform of a run that gives none, as in docker\'s CLI', async () => {
+      const other = `linux/${hostArch === 'arm64' ? 'amd64' : 'arm64'}`;
+      await expectRefused(
+        await local.runWith({ env: { ...process.env, DOCKER_DEFAULT_PLATFORM: other } }, 'run', '--network', 'none', '--pull', 'never', 'busybox', 'true'),
+        `image with reference busybox was found but does not match the specified platform: wanted ${other}, actual: linux/${hostArch}`,
+      );
+    });
   });
 
   describe('--init, --device, --group-add, --privileged and the namespace modes', () => {

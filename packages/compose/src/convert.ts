@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
 import type { CreateOptions } from '@ctr/api';
 import type { ApiMount, HealthConfig, InspectMount } from '@ctr/engine';
-import { parseBytes } from '@ctr/engine';
-import { CtrError } from '@ctr/errors';
+import { parseBytes, securitySettings } from '@ctr/engine';
+import { CtrError, goPathError, invalidArgument } from '@ctr/errors';
+import { goJsonSyntaxError, parsePlatform } from '@ctr/image';
 import { COMPOSE_VERSION, LABEL } from './labels';
 import type { ComposeProject, ServiceConfig, ServiceNetwork, ServiceVolume } from './model';
 import { parseDuration } from './duration';
-import { projectService, serviceImage } from './images';
+import { projectService, serviceImage, servicePlatform } from './images';
 
 /** Which container of a service the options are for. */
 export interface ContainerIdentity {
@@ -135,6 +139,7 @@ export function containerLabels(project: ComposeProject, service: ServiceConfig,
  */
 export function containerOptions(project: ComposeProject, service: ServiceConfig, identity: ContainerIdentity): CreateOptions {
   const name = identity.name ?? serviceContainerName(project, service, identity.number);
+  const platform = servicePlatform(project, service);
   const options: CreateOptions = {
     image: serviceImage(project, service),
     name,
@@ -163,6 +168,8 @@ export function containerOptions(project: ComposeProject, service: ServiceConfig
       restart: restartPolicy(service),
       healthcheck: service.healthcheck && healthcheck(service.healthcheck),
       log: service.logging && { ...(service.logging.driver ? { driver: service.logging.driver } : {}), options: service.logging.options },
+      // compose's ContainerCreate platform: the engine refuses an image that is here for another one, in dockerd's words.
+      imagePlatform: platform === undefined ? undefined : parsePlatform(platform),
     }),
     ...nonEmpty({
       publish: service.ports.map(publishSpec),
@@ -182,7 +189,7 @@ export function containerOptions(project: ComposeProject, service: ServiceConfig
     }),
     ...(Object.keys(service.sysctls).length > 0 ? { sysctls: service.sysctls } : {}),
     ...resources(service),
-    ...securityOptions(service.security_opt),
+    ...securitySettings(securityOpts(project, service.security_opt)),
     ...mounts(project, service, identity.replaces?.mounts),
     ...firstNetwork(project, service, name, identity),
   };
@@ -260,13 +267,42 @@ function resources(service: ServiceConfig): Partial<CreateOptions> {
   });
 }
 
-/** What ctr's containers honour of `security_opt` (as `run --security-opt` does): no-new-privileges and seccomp=unconfined. */
-function securityOptions(values: string[]): Partial<CreateOptions> {
-  const given = new Set(values.map((value) => value.replace(':', '=')));
-  return {
-    ...(given.has('no-new-privileges') || given.has('no-new-privileges=true') ? { noNewPrivileges: true } : {}),
-    ...(given.has('seccomp=unconfined') ? { seccomp: 'unconfined' as const } : {}),
-  };
+/**
+ * `security_opt` as compose's parseSecurityOpts sends it, for the engine to read as dockerd does:
+ * `key=value`, else `key:value`; a seccomp profile other than `unconfined` or `builtin` is a file
+ * (relative to the project's directory, `~` its user's home), sent as its JSON compacted.
+ */
+function securityOpts(project: ComposeProject, values: readonly string[]): string[] {
+  return values.map((value) => {
+    if (value === 'systempaths=unconfined') {
+      throw new CtrError('Unsupported', `security_opt ${value}: ctr's engine cannot unmask a container's /proc and /sys paths`);
+    }
+    let at = value.indexOf('=');
+    if (at === -1 && value !== 'no-new-privileges') {
+      at = value.indexOf(':');
+      if (at === -1) throw invalidArgument(`Invalid security-opt: ${JSON.stringify(value)}`);
+    }
+    if (at === -1) return value;
+    const [key, setting] = [value.slice(0, at), value.slice(at + 1)];
+    if (key !== 'seccomp' || setting === 'unconfined' || setting === 'builtin') return value;
+    return `seccomp=${seccompProfile(project, setting)}`;
+  });
+}
+
+/** A seccomp profile file's JSON, compacted as Go's json.Compact does it, or compose's refusal. */
+function seccompProfile(project: ComposeProject, file: string): string {
+  const resolved = file.startsWith('~') ? path.join(homedir(), file.slice(1)) : path.resolve(project.working_dir, file);
+  let text: string;
+  try {
+    // Read at each create, as compose reads it: an edited profile goes with the next container.
+    text = readFileSync(resolved, 'utf8');
+  } catch (error) {
+    throw invalidArgument(`opening seccomp profile (${file}) failed: ${goPathError(error, resolved)}`);
+  }
+  const syntax = goJsonSyntaxError(text);
+  if (syntax) throw invalidArgument(`compacting json for seccomp profile (${file}) failed: ${syntax}`);
+  // The spaces between tokens go; strings stay as written.
+  return text.replace(/"(?:[^"\\]|\\.)*"|[ \t\r\n]+/g, (token) => (token.startsWith('"') ? token : ''));
 }
 
 /**

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { formatEvent, parseBuildContexts } from '@ctr/dockerfile';
 import { normalizeImageName, splitRepoTag, type BuildImageOptions } from '@ctr/engine';
 import { CtrError, isNotFound, notFound } from '@ctr/errors';
+import { formatPlatform, parsePlatform } from '@ctr/image';
 import type { BuildOptions, ComposeOptions, ImageRow, PullOptions, PushOptions, ServicesOptions } from './compose';
 import { TaskGroup } from './concurrency';
 import { buildDependencies, checkCycles, contextService, contextServices, inDependencyOrder, serviceDependencies } from './dependencies';
@@ -13,6 +14,15 @@ import { report } from './resources';
 /** The image a service runs: its `image:`, else the name compose v2 gives what it builds, `<project>-<service>`. */
 export function serviceImage(project: ComposeProject, service: ServiceConfig): string {
   return service.image ?? `${project.name}-${service.name}`;
+}
+
+/**
+ * The platform a service's containers are created for and its image pulled for: its
+ * `platform:`, else `$DOCKER_DEFAULT_PLATFORM` (from the environment or the `.env` file), as
+ * compose's ContainerCreate and ImagePull take it.
+ */
+export function servicePlatform(project: ComposeProject, service: ServiceConfig): string | undefined {
+  return service.platform || project.environment.DOCKER_DEFAULT_PLATFORM || undefined;
 }
 
 /** The project's service of that name, or compose's error. */
@@ -57,10 +67,16 @@ function withContextServices(project: ComposeProject, services: readonly Service
   return closure(project, services.map((service) => service.name), contextServices).map((name) => projectService(project, name));
 }
 
-async function imagePresent(engine: ComposeEngine, image: string): Promise<boolean> {
+/**
+ * Whether the image is here; for a service's own `platform:`, here for that platform exactly:
+ * compose's getLocalImagesDigests counts one for another platform as missing, so that it is
+ * pulled or built for the right one ($DOCKER_DEFAULT_PLATFORM does not count here, as in compose).
+ */
+async function imagePresent(engine: ComposeEngine, image: string, platform?: string): Promise<boolean> {
   try {
-    await engine.inspectImage(image);
-    return true;
+    const found = await engine.inspectImage(image);
+    if (!platform) return true;
+    return formatPlatform({ os: found.Os, architecture: found.Architecture, ...(found.Variant ? { variant: found.Variant } : {}) }) === formatPlatform(parsePlatform(platform));
   } catch (error) {
     if (isNotFound(error)) return false;
     throw error;
@@ -104,8 +120,8 @@ export async function ensureImages(engine: ComposeEngine, project: ComposeProjec
     if (!reference || policy === 'never' || policy === 'build' || pulling.has(image)) continue;
     pulling.add(image);
     pulls.go(async () => {
-      if (policy === 'missing' && (await imagePresent(engine, image))) return;
-      await pullImage(engine, reference, options).catch((error: unknown) => {
+      if (policy === 'missing' && (await imagePresent(engine, image, service.platform))) return;
+      await pullImage(engine, reference, servicePlatform(project, service), options).catch((error: unknown) => {
         if (!builtElsewhere.has(image)) throw error;
       });
     });
@@ -116,23 +132,24 @@ export async function ensureImages(engine: ComposeEngine, project: ComposeProjec
     const image = serviceImage(project, service);
     if (!buildable(service)) {
       // compose's --no-build would pull `<project>-<service>` from Docker Hub; a name no registry has is refused here instead.
-      if (service.build && !service.image && !(await imagePresent(engine, image))) {
+      if (service.build && !service.image && !(await imagePresent(engine, image, service.platform))) {
         throw notFound(`image ${image} for service "${service.name}" is not built, and --no-build was given: run \`compose build ${service.name}\` first`);
       }
       continue;
     }
-    if (policyOf(service) === 'build' || !(await imagePresent(engine, image))) builds.push(service);
+    if (policyOf(service) === 'build' || !(await imagePresent(engine, image, service.platform))) builds.push(service);
   }
   // `--pull` here is the services' images' policy: as compose, it pulls no build's base (a service's `build.pull` does).
   await buildImages(engine, project, builds, { ...options, pull: false });
 }
 
-/** Pull one image, told as compose tells it: `Image busybox Pulling`, each layer's progress, `Pulled`. */
-async function pullImage(engine: ComposeEngine, image: string, options: ComposeOptions): Promise<void> {
+/** Pull one image (for `platform`, when given), told as compose tells it: `Image busybox Pulling`, each layer's progress, `Pulled`. */
+async function pullImage(engine: ComposeEngine, image: string, platform: string | undefined, options: ComposeOptions): Promise<void> {
   const emit = (status: string, done: boolean, detail?: string): void => report(options, 'Image', image, status, done, detail);
   emit('Pulling', false);
   try {
     await engine.pull(image, {
+      ...(platform ? { platform: parsePlatform(platform) } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (event) => emit('Pulling', false, `${event.id} ${event.status}`),
     });
@@ -191,7 +208,7 @@ async function buildService(engine: ComposeEngine, project: ComposeProject, serv
     ...(build.extra_hosts.length > 0 ? { extraHosts: build.extra_hosts } : {}),
     ...(build.shm_size !== undefined ? { shmSize: build.shm_size } : {}),
   };
-  const platform = service.platform ?? build.platforms[0];
+  const platform = buildPlatform(project, service, build);
   const buildContexts = namedContexts(project, build.additional_contexts ?? {});
   let pending = '';
   const output = (text: string): void => {
@@ -228,6 +245,22 @@ async function buildService(engine: ComposeEngine, project: ComposeProject, serv
     if (pending !== '') options.onOutput?.(service.name, pending);
   }
   emit('Built', true);
+}
+
+/**
+ * The one platform a service's image is built for, as compose's applyPlatforms settles it:
+ * its `platform:`, else `$DOCKER_DEFAULT_PLATFORM`, either refused in compose's words when
+ * `build.platforms` lists others; with neither, the first of `build.platforms`.
+ */
+function buildPlatform(project: ComposeProject, service: ServiceConfig, build: NonNullable<ServiceConfig['build']>): string | undefined {
+  const fallback = project.environment.DOCKER_DEFAULT_PLATFORM;
+  const refused = (platform: string | undefined): boolean => platform !== undefined && build.platforms.length > 0 && !build.platforms.includes(platform);
+  if (!service.platform && fallback && refused(fallback)) {
+    throw new CtrError('InvalidArgument', `service "${service.name}" build.platforms does not support value set by DOCKER_DEFAULT_PLATFORM: ${fallback}`);
+  }
+  const platform = servicePlatform(project, service);
+  if (refused(platform)) throw new CtrError('InvalidArgument', `service "${service.name}" build configuration does not support platform: ${platform}`);
+  return platform ?? build.platforms[0];
 }
 
 /** `additional_contexts` as the builder's named contexts, `service:NAME` the image that service's build makes (or names). */
@@ -337,7 +370,7 @@ export async function pull(engine: ComposeEngine, project: ComposeProject, optio
       skip(service);
       continue;
     }
-    if ((policy === 'missing' || policy === 'if_not_present') && !isLatest(image) && (await imagePresent(engine, image))) {
+    if ((policy === 'missing' || policy === 'if_not_present') && !isLatest(image) && (await imagePresent(engine, image, service.platform))) {
       skip(service, 'Image is already present locally');
       continue;
     }
@@ -353,7 +386,7 @@ export async function pull(engine: ComposeEngine, project: ComposeProject, optio
     pulling.set(image, service.name);
     pulls.go(async () => {
       try {
-        await pullImage(engine, image, options);
+        await pullImage(engine, image, servicePlatform(project, service), options);
       } catch (error) {
         if (service.build) mustBuild.push(service.name);
         else if (!options.ignorePullFailures) throw error;

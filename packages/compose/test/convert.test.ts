@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LABEL, COMPOSE_VERSION } from '../src/labels';
 import { configHash, containerOptions, extraNetworks, networksByPriority } from '../src/convert';
 import { project, service } from './lifecycle-project';
@@ -95,6 +98,64 @@ describe('containerOptions', () => {
       { Type: 'tmpfs', Target: '/scratch', TmpfsOptions: { SizeBytes: 1024 * 1024 } },
       { Type: 'bind', Source: '/srv/token', Target: '/run/secrets/token', ReadOnly: true },
     ]);
+  });
+});
+
+describe('containerOptions: security_opt, as compose parses it', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ctr-compose-security-opt-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const optionsOf = (securityOpt: string[]): ReturnType<typeof containerOptions> => {
+    const web = service('web', { image: 'busybox', security_opt: securityOpt });
+    return containerOptions(project('app', [web], { working_dir: dir }), web, { number: 1 });
+  };
+
+  it("reads a seccomp profile file relative to the project's directory and sends its JSON compacted", () => {
+    writeFileSync(join(dir, 'profile.json'), '{ "defaultAction" : "SCMP_ACT_ALLOW",\n  "syscalls": [ ] }\n');
+    expect(optionsOf(['seccomp=profile.json']).seccomp).toEqual({ profile: '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]}' });
+  });
+
+  it('takes key:value as key=value', () => {
+    expect(optionsOf(['seccomp:unconfined', 'no-new-privileges:true'])).toMatchObject({ seccomp: 'unconfined', noNewPrivileges: true });
+  });
+
+  it("refuses an option with no value in compose's words", () => {
+    expect(() => optionsOf(['label'])).toThrow('Invalid security-opt: "label"');
+  });
+
+  it("refuses a seccomp profile file that cannot be read in compose's words", () => {
+    expect(() => optionsOf(['seccomp=missing.json'])).toThrow(`opening seccomp profile (missing.json) failed: open ${join(dir, 'missing.json')}: no such file or directory`);
+  });
+
+  it("refuses a seccomp profile file that is not JSON in compose's words", () => {
+    writeFileSync(join(dir, 'broken.json'), '{"defaultAction": }');
+    expect(() => optionsOf(['seccomp=broken.json'])).toThrow("compacting json for seccomp profile (broken.json) failed: invalid character '}' looking for beginning of value");
+  });
+
+  it("refuses an option dockerd does not know in dockerd's words", () => {
+    expect(() => optionsOf(['foo=bar'])).toThrow('invalid --security-opt 2: "foo=bar"');
+  });
+});
+
+describe('containerOptions: platform', () => {
+  it("creates the container for the service's platform", () => {
+    const web = service('web', { image: 'busybox', platform: 'linux/arm64' });
+    expect(containerOptions(project('app', [web]), web, { number: 1 }).imagePlatform).toEqual({ os: 'linux', architecture: 'arm64' });
+  });
+
+  it('takes DOCKER_DEFAULT_PLATFORM from the project environment for a service without platform:', () => {
+    const web = service('web', { image: 'busybox' });
+    const p = project('app', [web], { environment: { DOCKER_DEFAULT_PLATFORM: 'linux/arm/v7' } });
+    expect(containerOptions(p, web, { number: 1 }).imagePlatform).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+  });
+
+  it('leaves the platform to the engine when neither is set', () => {
+    const web = service('web', { image: 'busybox' });
+    expect(containerOptions(project('app', [web]), web, { number: 1 }).imagePlatform).toBeUndefined();
   });
 });
 

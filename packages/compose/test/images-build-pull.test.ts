@@ -70,6 +70,11 @@ describe('build', () => {
     expect(run.exitCode).toBe(0);
     expect(stdout.text()).toBe('one-two-over\n');
   });
+
+  test("refuses a DOCKER_DEFAULT_PLATFORM that build.platforms does not list, in compose's words", async () => {
+    const p = project('bdp', [service('web', { build: { ...(await context('bdp', 'LABEL x=1')), platforms: ['linux/amd64', 'linux/arm64'] } })], { environment: { DOCKER_DEFAULT_PLATFORM: 'linux/s390x' } });
+    await expect(build(t.engine, p, {})).rejects.toThrow('service "web" build.platforms does not support value set by DOCKER_DEFAULT_PLATFORM: linux/s390x');
+  });
 });
 
 describe('ensureImages', () => {
@@ -154,6 +159,19 @@ describe('pull and push against a registry on 127.0.0.1', () => {
     const events: string[] = [];
     await pull(t.engine, p, { policy: 'missing', onProgress: (e) => events.push(`${e.name} ${e.status} ${e.detail ?? ''}`.trim()) });
     expect(events).toEqual(['web Skipped Image is already present locally', 'src Skipped No image to be pulled']);
+  });
+
+  test("an image here for another platform than the service's platform: is pulled for that one under pull_policy missing", async () => {
+    const other = process.arch === 'arm64' ? 'amd64' : 'arm64';
+    const ref = `${registry.host}/compose/platformed:1`;
+    const rootfs = await mkdtemp(join(work, 'rootfs-'));
+    await t.engine.importImage({ dir: rootfs }, { name: ref, platform: { os: 'linux', architecture: other } });
+    await t.engine.push(ref);
+    await t.engine.removeImage(ref);
+    await t.engine.tag('busybox', ref);
+    const p = project('ppl', [service('web', { image: ref, platform: `linux/${other}`, pull_policy: 'missing' })]);
+    await ensureImages(t.engine, p, ['web']);
+    expect((await t.engine.inspectImage(ref)).Architecture).toBe(other);
   });
 
   test('a failed pull fails the verb, and --ignore-pull-failures lets it pass', async () => {

@@ -138,6 +138,18 @@ describe('up', () => {
     expect(seen.at(-1)).toEqual({ type: 'exit', service: 'hello', container: 'upattach-hello-1', exitCode: 4 });
     await lifecycle.down(t.engine, p, {});
   });
+
+  it("refuses a service whose platform: the local image is not for, with pull_policy: never, in dockerd's words", async () => {
+    const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+    const other = hostArch === 'arm64' ? 'linux/amd64' : 'linux/arm64';
+    const p = project('upplatform', [sleeper('web', { platform: other, pull_policy: 'never' })]);
+    try {
+      await expect(lifecycle.up(t.engine, p, {})).rejects.toThrow(`image with reference busybox was found but does not match the specified platform: wanted ${other}, actual: linux/${hostArch}`);
+      expect(await names(p)).toEqual([]);
+    } finally {
+      await lifecycle.down(t.engine, p, {});
+    }
+  });
 });
 
 describe('orphans', () => {

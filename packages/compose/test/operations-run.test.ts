@@ -3,6 +3,9 @@
  * output, `--rm`, `-d`, the overrides (command, entrypoint, -e, -u, -w, -l), ports published
  * only when asked, and its dependencies brought up first unless `--no-deps`.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { collector, testEngine, type TestEngine } from '../../engine/test/fixture';
 import { LABEL } from '../src/labels';
 import { run } from '../src/operations';
@@ -88,6 +91,20 @@ describe('run', () => {
     const dbs = await t.engine.ps({ filters: { label: [`${LABEL.project}=rd2`, `${LABEL.service}=db`] } });
     expect(dbs.map((c) => [c.Names[0], c.State])).toEqual([['/rd2-db-1', 'running']]);
     await t.engine.stop(dbs[0]!.Id, { timeout: 5 });
+  });
+
+  test("a seccomp profile file in security_opt, relative to the project's directory, denies the calls it lists", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ctr-compose-seccomp-'));
+    try {
+      await writeFile(join(dir, 'deny-mkdir.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] }, null, 2));
+      const web = service('web', { image: 'busybox', command: ['mkdir', '/x'], security_opt: ['seccomp=deny-mkdir.json'] });
+      const stderr = collector();
+      const result = await run(t.engine, project('rseccomp', [web], { working_dir: dir }), 'web', { rm: true, stderr });
+      expect(result.exitCode).toBe(1);
+      expect(stderr.text()).toContain('Operation not permitted');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('an unknown service is compose\'s error', async () => {

@@ -9,6 +9,7 @@ import { contentTrustFlag, tagTrusted, trustedDockerfile, verifiesTrust, type Tr
 import { bool, list, str } from '../flags';
 import { buildStepFlags, buildStepOptions, csvFields } from './create-flags';
 import { buildSecretFlags, buildSecretOptions } from './build-secrets';
+import { platformOrDefault } from './images';
 import { buildOutput, progressMode } from '../build-view';
 
 function keyValues(values: string[], env: NodeJS.ProcessEnv): Record<string, string> {
@@ -75,7 +76,7 @@ export const buildCommand: Command = {
     const isolation = str(args, 'isolation');
     // docker's `--cache-from` is a string slice: repeated, or comma-separated.
     const cacheFrom = list(args, 'cache-from').flatMap((value) => value.split(',')).filter(Boolean);
-    const platform = str(args, 'platform');
+    const platform = platformOrDefault(args, io.env);
     const iidfile = str(args, 'iidfile');
     // Gone before the build, as docker removes it: a failed build must not leave the last ID for a script to find.
     if (iidfile) await fs.rm(iidfile, { force: true });

@@ -9,6 +9,7 @@ import { goJsonEscaped, goJsonSyntaxError, goParseBool, parsePlatform, TAR_END, 
 import { contentTrustFlag } from '../content-trust';
 import { currentEndpoint, engineModule, registryModule, type CliEngine } from '../context';
 import { bool, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
+import { platformOrDefault } from './images';
 
 /** A size refused as docker's bytes flags refuse it, while the arguments are parsed (exit 125 with the usage). */
 function checkBytes(value: string): void {
@@ -898,7 +899,7 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
   if (devices.length > 0) options.devices = devices;
   set('deviceCgroupRules', nonEmpty(list(args, 'device-cgroup-rule')));
   set('platform', platformOptions(args));
-  set('imagePlatform', imagePlatformFrom(str(args, 'platform')));
+  set('imagePlatform', imagePlatformFrom(platformOrDefault(args, env)));
   set('groupAdd', nonEmpty(list(args, 'group-add')));
   set('pid', namespaceMode(args, 'pid'));
   set('ipc', namespaceMode(args, 'ipc'));

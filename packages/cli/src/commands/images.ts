@@ -21,10 +21,17 @@ function platformFlag(description: string): FlagSpec {
   return { name: 'platform', type: 'string', description, check: (value) => void parsePlatform(value) };
 }
 
-/** The `--platform` given, as the engine takes it. */
-function platformOption(args: ParsedArgs): { platform?: Platform } {
-  const text = str(args, 'platform');
+/** A `--platform` value, as the engine takes it. */
+function platformOption(text: string | undefined): { platform?: Platform } {
   return text ? { platform: parsePlatform(text) } : {};
+}
+
+/**
+ * `--platform` where docker's CLI defaults it to `$DOCKER_DEFAULT_PLATFORM`: create, run, pull,
+ * import and build (not push, save, load or history). A `--platform` given wins, even empty.
+ */
+export function platformOrDefault(args: ParsedArgs, env: NodeJS.ProcessEnv): string | undefined {
+  return str(args, 'platform') ?? env.DOCKER_DEFAULT_PLATFORM;
 }
 
 /** `docker images`' column names, by field (docker's imageContext header). */
@@ -196,7 +203,7 @@ const pull: Command = {
   args: [1, 1],
   async run(args, io) {
     const ref = args.positionals[0] as string;
-    const options = { quiet: bool(args, 'quiet'), ...platformOption(args) };
+    const options = { quiet: bool(args, 'quiet'), ...platformOption(platformOrDefault(args, io.env)) };
     // As docker's client: a tag with --all-tags is refused before the daemon is asked.
     const repository = bool(args, 'all-tags') ? engineModule().allTagsRepository(ref) : undefined;
     const engine = await getEngine();
@@ -243,7 +250,7 @@ const push: Command = {
     const repository = pushRepository(ref, allTags);
     if (!allTags && !quiet && named.tag === undefined) println(io, 'Using default tag: latest');
     const engine = await getEngine();
-    const pushed = await pushShowingProgress(engine, ref, io.stdout, { quiet, allTags, ...platformOption(args) });
+    const pushed = await pushShowingProgress(engine, ref, io.stdout, { quiet, allTags, ...platformOption(str(args, 'platform')) });
     if (verifiesTrust(args)) {
       // docker signs only a tag it was given: `push -a` with trust on is an unsigned push.
       if (allTags) io.stderr.write('No tag specified, skipping trust metadata push\n');
@@ -326,7 +333,7 @@ const save: Command = {
     if (!output && io.stdout.isTTY) {
       throw invalidArgument('cowardly refusing to save to a terminal. Use the -o flag or redirect');
     }
-    const archive = await (await getEngine()).save(args.positionals, platformOption(args));
+    const archive = await (await getEngine()).save(args.positionals, platformOption(str(args, 'platform')));
     await pipeline(archive, output ? createWriteStream(output) : io.stdout);
     return 0;
   },
@@ -349,7 +356,7 @@ const load: Command = {
     const input = str(args, 'input');
     if (!input && io.stdin.isTTY) throw invalidArgument('requested load from stdin, but stdin is empty');
     if (input) await stat(input).catch(() => Promise.reject(invalidArgument(`open ${input}: no such file or directory`)));
-    const { loaded } = await (await getEngine()).load(input ? createReadStream(input) : io.stdin, platformOption(args));
+    const { loaded } = await (await getEngine()).load(input ? createReadStream(input) : io.stdin, platformOption(str(args, 'platform')));
     for (const line of loaded) println(io, line);
     return 0;
   },
@@ -377,7 +384,7 @@ const importCommand: Command = {
       config,
       ...(name ? { name } : {}),
       ...(message ? { comment: message } : {}),
-      ...platformOption(args),
+      ...platformOption(platformOrDefault(args, io.env)),
     });
     println(io, image.record.id);
     return 0;
@@ -424,7 +431,7 @@ const history: Command = {
   async run(args, io) {
     const truncate = !bool(args, 'no-trunc');
     const human = bool(args, 'human');
-    const items = await (await getEngine()).history(args.positionals[0] as string, platformOption(args));
+    const items = await (await getEngine()).history(args.positionals[0] as string, platformOption(str(args, 'platform')));
     const given = str(args, 'format') || 'table';
     const table = human ? 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}' : 'table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
     const format = given === 'table' ? (bool(args, 'quiet') ? '{{.ID}}' : table) : given;
