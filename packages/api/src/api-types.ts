@@ -49,6 +49,9 @@ export interface HostConfig extends ContainerUpdateRequest {
   CapDrop?: string[];
   ReadonlyRootfs?: boolean;
   SecurityOpt?: string[];
+  /** Set, the paths masked (and made read-only) in place of the daemon's defaults; `[]` for none. */
+  MaskedPaths?: string[];
+  ReadonlyPaths?: string[];
   ExtraHosts?: string[];
   Dns?: string[];
   DnsSearch?: string[];

@@ -179,6 +179,9 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   set('capDrop', nonEmpty(host.strings('CapDrop')));
   set('readOnlyRootfs', host.bool('ReadonlyRootfs') || undefined);
   Object.assign(options, securitySettings(host.strings('SecurityOpt') ?? []));
+  // Absent or null is the daemon's defaults; `[]` (docker's CLI for systempaths=unconfined) is none.
+  set('maskedPaths', host.strings('MaskedPaths'));
+  set('readonlyPaths', host.strings('ReadonlyPaths'));
   set('init', host.bool('Init') || undefined);
   set('privileged', host.bool('Privileged') || undefined);
   const devices = (host.objects('Devices') ?? []).map((d) => {

@@ -92,7 +92,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     oomKillDisable, shmSize, ulimits,
     blkioWeight, blkioWeightDevice, blkioDeviceReadBps, blkioDeviceWriteBps, blkioDeviceReadIOps, blkioDeviceWriteIOps,
     memorySwappiness, oomScoreAdj, cgroupParent, cgroupns,
-    capAdd, capDrop, noNewPrivileges, seccomp, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
+    capAdd, capDrop, noNewPrivileges, seccomp, securityOpt, maskedPaths, readonlyPaths, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
     init, privileged, devices, deviceCgroupRules, groupAdd, pid, ipc, uts, platform = {},
     expose = [], volumesFrom, macAddress, links, networkLinks, usernsMode, deviceRequests, containerIdFile,
     healthcheck, attach, stdinOnce, consoleSize,
@@ -104,7 +104,8 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
   rest satisfies Record<string, never>;
   // Sent as mounts they would be the container's (inspect shows them), which they must not be.
   if (internalMounts?.length) throw unsupported("a container's internal mounts cannot be sent over the API", { hint: 'create the container with an in-process engine' });
-  const security = securityOptList({ noNewPrivileges, seccomp });
+  // As given when they were (what docker's CLI sends); else what the settings say.
+  const security = securityOpt ?? securityOptList({ noNewPrivileges, seccomp });
   const endpoint = defined({
     Aliases: networkAliases,
     IPAMConfig: ip || ip6 || linkLocalIps?.length ? defined({ IPv4Address: ip, IPv6Address: ip6, LinkLocalIPs: linkLocalIps?.length ? linkLocalIps : undefined }) : undefined,
@@ -169,6 +170,9 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     IOMaximumBandwidth: platform.ioMaximumBandwidth,
     IOMaximumIOps: platform.ioMaximumIOps,
   });
+  // Set, even empty: `[]` is no paths at all (systempaths=unconfined), which `defined` would drop for the defaults.
+  if (maskedPaths) host.MaskedPaths = maskedPaths;
+  if (readonlyPaths) host.ReadonlyPaths = readonlyPaths;
   return defined({
     Image: image,
     Cmd: cmd,

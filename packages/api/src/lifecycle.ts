@@ -57,7 +57,7 @@ export class Lifecycle {
       ({ attached } = await this.engine.start(id, first?.io ?? {}));
     } catch (error) {
       for (const w of waiting) w.done();
-      if (autoRemove) await this.engine.remove(id, AUTO_REMOVAL).catch(() => undefined);
+      // The engine removed an AutoRemove one, as dockerd's failed start does: its waiters hear it.
       this.signals.emit(`removed:${id}`);
       throw error;
     }

@@ -56,6 +56,7 @@ test('Config and HostConfig map to the engine create options', () => {
     capDrop: ['NET_RAW'],
     noNewPrivileges: true,
     seccomp: 'unconfined',
+    securityOpt: ['no-new-privileges:true', 'seccomp=unconfined'],
     ulimits: [{ name: 'nofile', soft: 1024, hard: 2048 }],
   });
 });

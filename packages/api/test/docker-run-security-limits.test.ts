@@ -34,6 +34,12 @@ test("a seccomp profile of the wrong shape is refused at create in dockerd's wor
   expect(result.stderr).toContain('Decoding seccomp profile failed: json: cannot unmarshal number into Go struct field Seccomp.defaultAction of type specs.LinuxSeccompAction');
 });
 
+test("--security-opt systempaths=unconfined (empty MaskedPaths and ReadonlyPaths from docker's CLI) unmasks /proc", async () => {
+  // /proc/timer_list: a masked path this test's kernel has (/proc/kcore needs CONFIG_PROC_KCORE).
+  const result = await run('--security-opt', 'systempaths=unconfined', 'busybox', 'sh', '-c', 'stat -c %F /proc/timer_list; grep -c " /proc/sys " /proc/self/mountinfo');
+  expect(result).toMatchObject({ code: 1, stdout: 'regular empty file\n0\n' });
+});
+
 test('--ulimit core=-1 is unlimited in the container', async () => {
   expect(await run('--ulimit', 'core=-1', 'busybox', 'sh', '-c', 'ulimit -c')).toEqual({ code: 0, stdout: 'unlimited\n', stderr: '' });
 });

@@ -24,9 +24,9 @@ async function holder(port: number): Promise<void> {
   await t.daemon.engine.run({ image: 'busybox', cmd: ['sleep', '300'], publish: [`127.0.0.1:${port}:80`], detach: true, pull: 'never' });
 }
 
-/** POST /containers/create of a `sleep` publishing 127.0.0.1:`port` → 80. */
-function create(name: string, port: number): ReturnType<typeof request> {
-  const body = { Image: 'busybox', Cmd: ['sleep', '300'], ExposedPorts: { '80/tcp': {} }, HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] } } };
+/** POST /containers/create of a `sleep` publishing 127.0.0.1:`port` → 80 (removed at its exit with `autoRemove`). */
+function create(name: string, port: number, autoRemove = false): ReturnType<typeof request> {
+  const body = { Image: 'busybox', Cmd: ['sleep', '300'], ExposedPorts: { '80/tcp': {} }, HostConfig: { AutoRemove: autoRemove, PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] } } };
   return request(t.socket, 'POST', `/v1.47/containers/create?name=${name}`, JSON.stringify(body));
 }
 
@@ -55,4 +55,12 @@ test('docker run onto a taken host port exits 125 with the daemon\'s message and
   const [said] = run.stderr.split('\n');
   expect(said?.replace(/^docker: Error response from daemon: /, '')).toMatch(allocatedRefusal('api-clash-cli', '127.0.0.1', port));
   expect((await docker(t.env, ['ps', '-a', '--filter', 'name=api-clash-cli', '--format', '{{.Status}}'])).stdout).toBe('Created\n');
+});
+
+test('POST /containers/{id}/start of an AutoRemove one answers 500 and removes it, as dockerd does', async () => {
+  const port = await freePort();
+  await holder(port);
+  const { Id } = json(await create('api-clash-autoremove', port, true)) as { Id: string };
+  expect((await request(t.socket, 'POST', `/v1.47/containers/${Id}/start`)).status).toBe(500);
+  expect((await request(t.socket, 'GET', `/v1.47/containers/${Id}/json`)).status).toBe(404);
 });

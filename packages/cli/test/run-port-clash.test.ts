@@ -79,3 +79,43 @@ test('run --rm onto a taken host port exits 125 and leaves no container', async 
   expect((await sleeper('gone', `127.0.0.1:${port}:80`, '--rm')).code).toBe(125);
   expect((await ctr.run('ps', '-a', '--format', '{{.Names}}')).stdout).toBe('kept\n');
 });
+
+/** The full ID of the container named `name`, as `ps -a` lists it. */
+async function idOf(name: string): Promise<string> {
+  return (await ctr.run('ps', '-aq', '--no-trunc', '--filter', `name=^${name}$`)).stdout.trim();
+}
+
+test('run -d onto a taken host port prints the container\'s ID, as docker\'s does before its start, then fails', async () => {
+  const port = await freePort();
+  await sleeper('occupier', `127.0.0.1:${port}:80`);
+  const refused = await sleeper('named', `127.0.0.1:${port}:80`);
+  expect(refused.code).toBe(125);
+  expect(refused.stdout).toBe(`${await idOf('named')}\n`);
+  expect(fromDaemon(refused.stderr)).toMatch(allocatedRefusal('named', '127.0.0.1', port));
+});
+
+test('run -d that starts prints the container\'s ID once', async () => {
+  const port = await freePort();
+  const started = await sleeper('once', `127.0.0.1:${port}:80`);
+  expect(started.code).toBe(0);
+  expect(started.stdout).toBe(`${await idOf('once')}\n`);
+});
+
+test('a run\'s refused start is framed as docker 28\'s run frames it: the help line, no period added', async () => {
+  const port = await freePort();
+  await sleeper('first-come', `127.0.0.1:${port}:80`);
+  const { stderr } = await sleeper('framed', `127.0.0.1:${port}:80`);
+  const [said = ''] = stderr.split('\n');
+  expect(said).toMatch(/^ctr: Error response from daemon: .*port is already allocated$/);
+  expect(stderr).toBe(`${said}\n\nRun 'ctr run --help' for more information\n`);
+});
+
+test('start of an --rm container whose host port is taken fails and removes it, as dockerd does', async () => {
+  const port = await freePort();
+  await sleeper('squatter', `127.0.0.1:${port}:80`);
+  expect((await ctr.run('create', '--rm', '--name', 'doomed', '-p', `127.0.0.1:${port}:80`, 'busybox', 'sleep', '300')).code).toBe(0);
+  const refused = await ctr.run('start', 'doomed');
+  expect(refused.code).toBe(1);
+  expect(fromDaemon(refused.stderr)).toMatch(allocatedRefusal('doomed', '127.0.0.1', port));
+  expect((await ctr.run('ps', '-a', '--format', '{{.Names}}')).stdout).toBe('squatter\n');
+});

@@ -50,6 +50,27 @@ describe('ctr run: a seccomp profile file, unlimited ulimits, --ipc none', () =>
     expect(result.stderr).toContain(`compacting json for seccomp profile (${broken}) failed: invalid character '}' looking for beginning of value`);
   });
 
+  test("an option without a value is refused by the CLI in docker's words", async () => {
+    const result = await runSh(['--security-opt', 'seccomp'], 'true');
+    expect(result.code).toBe(125);
+    expect(result.stderr).toContain('Invalid --security-opt: "seccomp"');
+  });
+
+  test('inspect shows the options as given, less the CLI\'s own systempaths=unconfined', async () => {
+    const given = ['seccomp=builtin', 'label=disable', 'apparmor=unconfined', 'no-new-privileges=false'];
+    const created = await local.run('create', '--pull', 'never', '--network', 'none', ...given.flatMap((o) => ['--security-opt', o]), '--security-opt', 'systempaths=unconfined', 'busybox');
+    expect(created.code).toBe(0);
+    const inspect = await local.run('inspect', '-f', '{{json .HostConfig.SecurityOpt}}', created.stdout.trim());
+    expect(JSON.parse(inspect.stdout)).toEqual(given);
+  });
+
+  // /proc/timer_list: a masked path this test's kernel has (/proc/kcore needs CONFIG_PROC_KCORE).
+  test("--security-opt systempaths=unconfined unmasks /proc/timer_list and leaves /proc/sys without its read-only mount", async () => {
+    const script = 'stat -c %F /proc/timer_list; grep -c " /proc/sys " /proc/self/mountinfo';
+    expect(await runSh([], script)).toMatchObject({ code: 0, stdout: 'character special file\n1\n' });
+    expect(await runSh(['--security-opt', 'systempaths=unconfined'], script)).toMatchObject({ code: 1, stdout: 'regular empty file\n0\n' });
+  });
+
   test('--ulimit core=-1 is unlimited in the container', async () => {
     expect(await runSh(['--ulimit', 'core=-1'], 'ulimit -c')).toMatchObject({ code: 0, stdout: 'unlimited\n' });
   });

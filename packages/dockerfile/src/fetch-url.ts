@@ -1,18 +1,17 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import { aborted, asCtrError, CtrError, invalidArgument, isCtrError } from '@ctr/errors';
+import { httpGet } from './http-get';
 import type { LayerItem } from './copy-plan';
 
 /** The file name ADD gives a URL's content when the destination is a directory. */
 export function urlName(url: string): string {
   const name = path.posix.basename(new URL(url).pathname);
-  if (name === '' || name === '/') throw invalidArgument(`cannot determine filename from url: ${url}`, { hint: 'End the destination with / only when the URL names a file.' });
+  if (name === '' || name === '/') throw invalidArgument(`cannot determine filename from url: ${withoutCredentials(url)}`, { hint: 'End the destination with / only when the URL names a file.' });
   return name;
 }
 
@@ -22,37 +21,15 @@ export function urlName(url: string): string {
  */
 export type UrlFetch = (url: string, init: { signal: AbortSignal; redirect: 'follow' }) => Promise<Response>;
 
-/** fetch's limit for `follow`; past it, the last redirect is the answer (an error status to ADD). */
-const MAX_REDIRECTS = 20;
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Statuses whose WHATWG Response can have no body. */
-const NULL_BODY = new Set([204, 205, 304]);
-
 /**
- * The default UrlFetch: a GET over node:http(s) following redirects as fetch's `follow` does.
- * Not the global `fetch`: it refuses the WHATWG "bad ports" (6000, 6665-6669, 10080, …) with
- * "bad port", and dockerd downloads from any port.
+ * The default UrlFetch: a GET as dockerd makes it (any port, redirects, gzip decoded, basic
+ * auth from the URL), trusting Node's CAs.
  */
-export const getUrl: UrlFetch = async (url, { signal }) => {
-  let target = new URL(url);
-  for (let hops = 0; ; hops += 1) {
-    const answer = await new Promise<IncomingMessage>((resolve, reject) => {
-      (target.protocol === 'https:' ? https : http).get(target, { signal }, resolve).once('error', reject);
-    });
-    const location = answer.headers.location;
-    if (hops === MAX_REDIRECTS || !REDIRECTS.has(answer.statusCode ?? 0) || location === undefined) return asResponse(answer);
-    answer.resume();
-    target = new URL(location, target);
-  }
-};
+export const getUrl: UrlFetch = (url, { signal }) => httpGet(url, { signal });
 
-function asResponse(answer: IncomingMessage): Response {
-  const status = answer.statusCode ?? 0;
-  const headers = new Headers();
-  for (let i = 0; i + 1 < answer.rawHeaders.length; i += 2) headers.append(answer.rawHeaders[i] as string, answer.rawHeaders[i + 1] as string);
-  if (NULL_BODY.has(status)) answer.resume();
-  const body = NULL_BODY.has(status) ? null : (Readable.toWeb(answer) as globalThis.ReadableStream<Uint8Array>);
-  return new Response(body, { status, statusText: answer.statusMessage ?? '', headers });
+/** A URL as it may be shown: `https://user:token@host/x` → `https://host/x`. */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
 }
 
 export interface DownloadOptions {
@@ -66,16 +43,22 @@ export interface DownloadOptions {
 /** ADD <url>: download to a private file (streamed), verify `--checksum`, mode 0600 like Docker. */
 export async function download(url: string, dir: string, name: string, options: DownloadOptions): Promise<LayerItem> {
   const { checksum, signal } = options;
+  // Go's http client keeps the password out of its errors; BuildKit's messages redact it too.
+  const shown = withoutCredentials(url);
   const file = path.join(dir, `url-${Date.now()}-${Math.random().toString(16).slice(2)}`);
   // The same words whether the request or its body failed: a cancel is Aborted, the rest say why.
-  const failed = (e: unknown): CtrError => (signal.aborted ? aborted(signal, `the download of ${url}`) : fetchFailed(url, e));
+  const failed = (e: unknown): CtrError => (signal.aborted ? aborted(signal, `the download of ${shown}`) : fetchFailed(shown, e));
   let response: Response;
   try {
     response = await (options.fetch ?? getUrl)(url, { signal, redirect: 'follow' });
   } catch (e) {
     throw failed(e);
   }
-  if (!response.ok || !response.body) throw new CtrError('Unavailable', `failed to GET ${url} with status ${response.status} ${response.statusText}`);
+  if (!response.ok || !response.body) {
+    // Unread, the body would hold its connection open.
+    await response.body?.cancel();
+    throw new CtrError('Unavailable', `failed to GET ${shown} with status ${response.status} ${response.statusText}`);
+  }
   const hash = createHash('sha256');
   const out = await fs.open(file, 'w', 0o600);
   // A write that fails is this machine's trouble (a full disk), not the server's.
@@ -93,7 +76,7 @@ export async function download(url: string, dir: string, name: string, options: 
           hash.update(chunk);
           writeAll(chunk).then(
             () => done(),
-            (error: unknown) => done((writeFailed = asCtrError(error, 'Internal', `writing the download of ${url}`))),
+            (error: unknown) => done((writeFailed = asCtrError(error, 'Internal', `writing the download of ${shown}`))),
           );
         },
       }),
@@ -105,7 +88,7 @@ export async function download(url: string, dir: string, name: string, options: 
   }
   const digest = `sha256:${hash.digest('hex')}`;
   if (checksum !== undefined && checksum !== digest) {
-    throw new CtrError('DigestMismatch', `digest mismatch for ${url}: expected ${checksum}, got ${digest}`);
+    throw new CtrError('DigestMismatch', `digest mismatch for ${shown}: expected ${checksum}, got ${digest}`);
   }
   const st = await fs.stat(file);
   const modified = response.headers.get('last-modified');

@@ -21,6 +21,7 @@ export type { BuildOptions, BuildResult } from './builder';
 export type { BuildBackend, BaseImage, PullMessage, PullPolicy, RunStep, RunIO, RunResult, CachedStep, BuildCache, ImageSpec } from './backend';
 export type { RunMount, RunBindMount, RunCacheMount, RunTmpfsMount, RunSecretMount, RunSshMount } from './backend';
 export type { UrlFetch } from './fetch-url';
+export { httpGet, type HttpGetOptions } from './http-get';
 export { formatEvent } from './build-events';
 export type { BuildEvent } from './build-events';
 export { maxDockerfileSize, openContext } from './build-context';

@@ -8,7 +8,7 @@ import { aborted, CtrError, invalidArgument, notFound, unavailable, type ErrorCo
 import { peekStream, resolveInRoot, tarErrorReason } from '@ctr/image';
 import { compressionOf, extractContextTar, readIgnore, writeContextDockerfile, type BuildContext } from './build-context';
 import { cleanPath } from './clean-path';
-import { fetchFailureReason, getUrl, type UrlFetch } from './fetch-url';
+import { fetchFailureReason, getUrl, withoutCredentials, type UrlFetch } from './fetch-url';
 
 /** A context the builder fetches itself: docker's `remote` (the API's parameter, the CLI's URL argument). */
 export interface RemoteContextSource {
@@ -110,11 +110,6 @@ async function cloneGitContext(remote: string, dir: string, signal: AbortSignal)
   return abs;
 }
 
-/** A URL as it may be shown: `https://user:token@host/r.git` → `https://host/r.git`. */
-function withoutCredentials(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
-}
-
 interface GitResult {
   code: number;
   output: string;
@@ -172,34 +167,44 @@ function statusCode(status: number): ErrorCode {
 
 async function downloadContext(url: string, dir: string, options: RemoteContextOptions): Promise<string> {
   const { signal } = options;
-  const what = `error downloading remote context ${url}`;
+  const shown = withoutCredentials(url);
+  const what = `error downloading remote context ${shown}`;
   let response: Response;
   try {
     response = await (options.fetch ?? getUrl)(url, { signal, redirect: 'follow' });
   } catch (error) {
-    throw signal.aborted ? aborted(signal, `the download of ${url}`) : unavailable(`${what}: ${fetchFailureReason(error)}`, { cause: error });
+    throw signal.aborted ? aborted(signal, `the download of ${shown}`) : unavailable(`${what}: ${fetchFailureReason(error)}`, { cause: error });
   }
   if (response.status >= 400) {
     const body = (await response.text().catch(() => '')).trim().slice(0, 1000);
-    throw new CtrError(statusCode(response.status), `${what}: failed to GET ${url} with status ${response.status} ${response.statusText}${body ? `: ${body}` : ''}`);
+    throw new CtrError(statusCode(response.status), `${what}: failed to GET ${shown} with status ${response.status} ${response.statusText}${body ? `: ${body}` : ''}`);
   }
   const body = response.body ? Readable.fromWeb(response.body as ReadableStream<Uint8Array>) : Readable.from([]);
+  try {
+    return await unpackContext(body, response.headers.get('content-type') ?? '', dir, shown, options);
+  } finally {
+    // A body refused or not read to its end would hold its connection open.
+    body.destroy();
+  }
+}
+
+/** The downloaded `body` as a context in `dir`: a tar, or a Dockerfile by its type or its bytes. */
+async function unpackContext(body: Readable, declared: string, dir: string, shown: string, options: RemoteContextOptions): Promise<string> {
   const { head, whole: all } = await peekStream(body, 512);
-  const detecting = `error detecting content type for remote ${url}`;
+  const detecting = `error detecting content type for remote ${shown}`;
   if (head.length === 0) throw invalidArgument(`${detecting}: empty response`);
-  const declared = response.headers.get('content-type') ?? '';
   if (compressionOf(head) === undefined) {
     // Servers often call a file without an extension octet-stream: then the bytes say what it is.
     const type = declared === '' || /^application\/octet-stream/i.test(declared) ? sniffedType(head) : declared.toLowerCase();
     const accepted = ACCEPTABLE_TYPE.exec(type)?.[0];
     if (accepted === undefined) throw invalidArgument(`${detecting}: unsupported Content-Type "${declared || type}"`, { hint: REMOTE_KINDS });
-    if (accepted === 'text/plain') return dockerfileContext(all, dir, options.dockerfile ?? 'Dockerfile', url, signal);
+    if (accepted === 'text/plain') return dockerfileContext(all, dir, options.dockerfile ?? 'Dockerfile', shown, options.signal);
   }
   try {
-    await extractContextTar(all, dir, signal);
+    await extractContextTar(all, dir, options.signal);
   } catch (error) {
     if (tarErrorReason(error) !== 'header') throw error;
-    throw invalidArgument(`unsupported remote context ${url}: ${(error as Error).message}`, { hint: REMOTE_KINDS, cause: error });
+    throw invalidArgument(`unsupported remote context ${shown}: ${(error as Error).message}`, { hint: REMOTE_KINDS, cause: error });
   }
   return dir;
 }

@@ -1,13 +1,17 @@
 /**
- * `ADD <url>` without a backend `fetch` GETs over node:http: from a real server on 127.0.0.1
- * listening on a port Node's fetch refuses as "bad" (dockerd downloads from any port),
- * following redirects, and giving up when the build is cancelled. (Dating the file by its
- * Last-Modified is the engine's build-add-url-port.test.ts: this backend keeps no times.)
+ * `ADD <url>` without a backend `fetch` GETs as dockerd's Go client does: from a real server on
+ * 127.0.0.1 listening on a port Node's fetch refuses as "bad" (dockerd downloads from any
+ * port), following redirects, asking for gzip and storing it decoded, sending the URL's
+ * credentials as basic auth, closing the connection of a refused download, and giving up when
+ * the build is cancelled. (Dating the file by its Last-Modified is the engine's
+ * build-add-url-port.test.ts: this backend keeps no times.)
  */
 import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { build } from '@ctr/dockerfile';
 import { listenOnBadPort } from '../../../test/support/bad-port';
 import { DirBackend, makeContext } from './helpers/dir-backend';
@@ -18,12 +22,25 @@ let backend: DirBackend;
 let contexts: string[] = [];
 /** Requests to `/hang` that are left unanswered, to be ended after the test. */
 const hanging: http.ServerResponse[] = [];
+/** The connections of requests to `/refused`, whose error body never ends. */
+const refused: Socket[] = [];
+const CREDENTIALS = 'someone:pa ss';
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
+    const hop = /^\/hop\/(\d+)$/.exec(req.url ?? '');
     if (req.url === '/file') res.end('from a bad port\n');
     else if (req.url === '/moved') res.writeHead(302, { location: '/file' }).end();
-    else if (req.url === '/hang') hanging.push(res);
+    else if (hop) res.writeHead(hop[1] === '1' ? 307 : 301, { location: hop[1] === '1' ? '/file' : `/hop/${Number(hop[1]) - 1}` }).end();
+    else if (req.url === '/gzipped') res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync('decoded\n'));
+    else if (req.url === '/accept-encoding') res.end(req.headers['accept-encoding']);
+    else if (req.url === '/private') {
+      if (req.headers.authorization === `Basic ${Buffer.from(CREDENTIALS).toString('base64')}`) res.end('for someone\n');
+      else res.writeHead(401).end();
+    } else if (req.url === '/refused') {
+      refused.push(req.socket);
+      res.writeHead(500).write('an error page that goes on');
+    } else if (req.url === '/hang') hanging.push(res);
     else res.writeHead(404).end();
   });
   base = `http://127.0.0.1:${await listenOnBadPort(server)}`;
@@ -39,6 +56,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   for (const res of hanging.splice(0)) res.destroy();
+  for (const socket of refused.splice(0)) socket.destroy();
   await backend.dispose();
   await Promise.all(contexts.map((dir) => fs.rm(dir, { recursive: true, force: true })));
   contexts = [];
@@ -58,6 +76,36 @@ test('ADD downloads from a port that fetch refuses as a "bad port"', async () =>
 
 test('ADD follows a redirect to what it names', async () => {
   expect(await fs.readFile(await added(`${base}/moved`), 'utf8')).toBe('from a bad port\n');
+});
+
+test('ADD follows a chain of redirects to what its last one names', async () => {
+  expect(await fs.readFile(await added(`${base}/hop/3`), 'utf8')).toBe('from a bad port\n');
+});
+
+test('ADD asks for gzip, as Go\'s http client does', async () => {
+  expect(await fs.readFile(await added(`${base}/accept-encoding`), 'utf8')).toBe('gzip');
+});
+
+test('ADD stores a gzip-encoded response decoded, as dockerd does', async () => {
+  expect(await fs.readFile(await added(`${base}/gzipped`), 'utf8')).toBe('decoded\n');
+});
+
+test("ADD sends the URL's user and password as basic auth", async () => {
+  const url = `http://${encodeURIComponent('someone')}:${encodeURIComponent('pa ss')}@${base.slice('http://'.length)}/private`;
+  expect(await fs.readFile(await added(url), 'utf8')).toBe('for someone\n');
+});
+
+test("a failed ADD's error shows the URL without its credentials", async () => {
+  const failed = added(`http://someone:secret@${base.slice('http://'.length)}/nothing`);
+  await expect(failed).rejects.toMatchObject({ message: expect.stringContaining(`failed to GET ${base}/nothing with status 404`) });
+  await expect(failed).rejects.toMatchObject({ message: expect.not.stringContaining('secret') });
+});
+
+test('an ADD refused with an error status closes its connection, unread body and all', async () => {
+  const failed = added(`${base}/refused`);
+  await expect(failed).rejects.toMatchObject({ message: expect.stringContaining('with status 500') });
+  const [socket] = refused;
+  if (!socket!.closed) await once(socket!, 'close');
 });
 
 test('a build cancelled while the server has not answered fails Aborted, with nothing committed', async () => {

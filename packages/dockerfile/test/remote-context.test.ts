@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import type { AddressInfo, Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -81,6 +82,8 @@ describe('an http(s) context', () => {
   let server: Server;
   let base: string;
   const routes = new Map<string, { type?: string; status?: number; body: Buffer }>();
+  /** The connections of requests to `/endless.html`, whose body never ends. */
+  const endless: Socket[] = [];
 
   beforeAll(async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ctr-remote-tar-'));
@@ -109,6 +112,12 @@ describe('an http(s) context', () => {
     routes.set('/empty', { type: 'application/x-tar', body: Buffer.alloc(0) });
     routes.set('/private', { status: 403, body: Buffer.from('go away\n') });
     server = createServer((req, res) => {
+      if (req.url === '/endless.html') {
+        endless.push(req.socket);
+        // More than the builder reads to tell the type, and never the end.
+        res.writeHead(200, { 'content-type': 'text/html' }).write(`<html><body>${'and on '.repeat(200)}`);
+        return;
+      }
       const route = routes.get(req.url ?? '');
       if (!route) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('no such file\n');
@@ -121,6 +130,9 @@ describe('an http(s) context', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterEach(() => {
+    for (const socket of endless.splice(0)) socket.destroy();
+  });
 
   it.each(['/ctx.tar', '/ctx.tar.gz', '/ctx.tar.bz2', '/ctx.tar.xz'])('%s: a tar, plain or compressed, is the context, and the download is gone afterwards', async (route) => {
     const { files, left } = await built(`${base}${route}`);
@@ -153,6 +165,12 @@ describe('an http(s) context', () => {
 
   it('a content type that is neither a tar nor text is refused with the type', async () => {
     await expect(built(`${base}/page.html`)).rejects.toMatchObject({ code: 'InvalidArgument', message: `error detecting content type for remote ${base}/page.html: unsupported Content-Type "text/html"` });
+  });
+
+  it('a context refused by its type closes its connection, unread body and all', async () => {
+    await expect(built(`${base}/endless.html`)).rejects.toMatchObject({ code: 'InvalidArgument' });
+    const [socket] = endless;
+    if (!socket!.closed) await once(socket!, 'close');
   });
 
   it('bytes that are not a tar in any of its compressions are refused as such', async () => {

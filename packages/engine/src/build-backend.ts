@@ -13,12 +13,14 @@ import { notForPlatform, type Images, type ResolvedImage } from './images';
 import { PullMessages } from './pull-messages';
 import { INIT_FILES } from './init-files';
 import { registryModule } from './lazy-modules';
+import { getTrustingExtraCas } from './trusted-get';
 import { buildStepName, buildStepShortId, stepMountsDir } from './scratch';
 import { withHostGateway } from './create-extras';
 import { prepareStepMounts, type StepMounts } from './build-mounts';
 import { keeps, keepStepContainer, type KeptStep } from './build-step-container';
 import { noteInitEntries, untouchedInitEntries, type InitEntries } from './init-entries';
 import { ownAddress, type CreateContainerOptions } from './containers';
+import { parseSecurityOpt } from './security-options';
 
 /**
  * A filesystem state during a build: layers (blobs in the content store) and their diffIDs.
@@ -37,23 +39,24 @@ export type BuildStepOptions = Pick<
   'extraHosts' | 'memory' | 'memorySwap' | 'cpuShares' | 'cpuPeriod' | 'cpuQuota' | 'cpusetCpus' | 'cpusetMems' | 'shmSize' | 'ulimits' | 'cgroupParent' | 'noNewPrivileges' | 'seccomp'
 >;
 
+/** What build steps take of `--security-opt`, for the hint of a refusal. */
+const BUILD_SECURITY_HINT = 'Build steps honour no-new-privileges, seccomp=unconfined, apparmor=unconfined and label=disable.';
+
 /**
- * docker build's `--security-opt` values as the step options they mean. Honoured:
- * `no-new-privileges[=true|false]` and `seccomp=unconfined`; `apparmor=unconfined` and
- * `label=disable` are what ctr does anyway (it applies no AppArmor profile or SELinux label).
- * Anything else (a profile, a label) is refused rather than ignored.
+ * docker build's `--security-opt` values as the step options they mean, each read as a
+ * container's is (`parseSecurityOpt`). Honoured: `no-new-privileges[=bool]` and
+ * `seccomp=unconfined`; `apparmor=unconfined` and `label=disable` are what ctr does anyway (it
+ * applies no AppArmor profile or SELinux label). Anything else (a profile, a label) is refused
+ * rather than ignored.
  */
 export function buildSecurityOptions(values: readonly string[]): Pick<BuildStepOptions, 'noNewPrivileges' | 'seccomp'> {
   const options: Pick<BuildStepOptions, 'noNewPrivileges' | 'seccomp'> = {};
   for (const value of values) {
-    // docker takes `key=value` and the older `key:value`.
-    const [key, setting] = value.split(/[=:](.*)/s) as [string, string?];
-    if (key === 'no-new-privileges' && (setting === undefined || setting === 'true' || setting === 'false')) options.noNewPrivileges = setting !== 'false';
-    else if (key === 'seccomp' && setting === 'unconfined') options.seccomp = 'unconfined';
-    else if (!((key === 'apparmor' && setting === 'unconfined') || (key === 'label' && setting === 'disable'))) {
-      throw invalidArgument(`--security-opt ${value} is not supported for build steps`, {
-        hint: 'Build steps honour no-new-privileges, seccomp=unconfined, apparmor=unconfined and label=disable.',
-      });
+    const option = parseSecurityOpt(value, BUILD_SECURITY_HINT);
+    if (option.key === 'no-new-privileges') options.noNewPrivileges = option.enabled;
+    else if (option.key === 'seccomp' && option.seccomp === 'unconfined') options.seccomp = 'unconfined';
+    else if (!((option.key === 'apparmor' && option.value === 'unconfined') || (option.key === 'label' && option.value === 'disable'))) {
+      throw invalidArgument(`--security-opt ${value} is not supported for build steps`, { hint: BUILD_SECURITY_HINT });
     }
   }
   return options;
@@ -112,7 +115,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
   /** The steps' `--add-host` entries, `host-gateway` resolved once for the build. */
   private extraHosts: Promise<string[] | undefined> | undefined;
   /** `ADD https://…` trusts the CAs pulls trust (CTR_EXTRA_CA_CERTS); the registry module loads only when a build fetches a URL. */
-  readonly fetch: UrlFetch = (url, init) => registryModule().fetchTrustingExtraCas(url, init);
+  readonly fetch: UrlFetch = getTrustingExtraCas;
   /**
    * Steps that would not come apart (a container runc would not delete, a mount that stayed, a
    * snapshot the full disk kept): their mount points stay in the scratch directory, which then

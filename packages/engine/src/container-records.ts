@@ -55,6 +55,8 @@ export interface ContainerRecord {
   usernsMode?: string;
   /** `--cidfile`, as given (the client writes the file). */
   containerIdFile?: string;
+  /** `--security-opt`s (`HostConfig.SecurityOpt`), as given; absent without any, and in records from before they were kept. */
+  securityOpt?: string[];
   /** `--add-host`, as given (absent in records from before it was kept). */
   extraHosts?: string[];
   /** What dockerd keeps of the platform settings it took, as given (inspect's HostConfig); absent when none was. */

@@ -41,9 +41,9 @@ import {
   type PlatformSettings,
 } from './create-extras';
 
-/** Inspect's `HostConfig.SecurityOpt`: what `--security-opt` set, in docker's words. */
-function securityOptions(run: RunOptions): string[] | null {
-  const options = securityOptList(run);
+/** Inspect's `HostConfig.SecurityOpt`: the options as given; a record from before they were kept shows what they set. */
+function securityOptions(record: Pick<ContainerRecord, 'securityOpt' | 'run'>): string[] | null {
+  const options = record.securityOpt ?? securityOptList(record.run);
   return options.length > 0 ? options : null;
 }
 
@@ -150,6 +150,8 @@ export interface CreateContainerOptions
   usernsMode?: string;
   /** `--cidfile`: the file the client writes the container's ID to, kept for inspect (`HostConfig.ContainerIDFile`). */
   containerIdFile?: string;
+  /** `HostConfig.SecurityOpt` as given (what it sets is in `noNewPrivileges` and `seccomp`), kept for inspect. */
+  securityOpt?: string[];
   /** `--gpus` (the API's `DeviceRequests`): refused, ctr has no device drivers. */
   deviceRequests?: DeviceRequest[];
   /** `--runtime`, `--isolation`, `--volume-driver`, `--storage-opt` and Windows' limits: what Linux has of them. */
@@ -211,9 +213,8 @@ interface MadeContainer {
   /** Take everything apart again, the record too if it was written. */
   rollback(): Promise<void>;
   /**
-   * A `run`'s network allocation (its addresses, ports) was refused as it was made: the
-   * container is made as `create` makes it (its network recorded, not allocated), and its
-   * start is `start`'s.
+   * A `run`'s network allocation (its addresses, ports) was refused as it was made: its
+   * network is recorded, not allocated, as `create` makes it, and its start is `start`'s.
    */
   startRefused: boolean;
 }
@@ -541,7 +542,7 @@ function parseRestartPolicy(text: string | undefined): ContainerRecord['restartP
 const ENGINE_ONLY = [
   'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'mountSpecs', 'internalMounts', 'network', 'networkAliases', 'ip', 'ip6', 'linkLocalIps',
   'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log', 'attach', 'stdinOnce',
-  'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile', 'networkLinks', 'platform', 'imagePlatform',
+  'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile', 'securityOpt', 'networkLinks', 'platform', 'imagePlatform',
 ] as const;
 
 /** dockerd's refusal of links with the host's network (runconfig's ErrConflictHostNetworkAndLinks). */
@@ -716,8 +717,8 @@ export class Containers {
       }
     }
     // As docker's run, a create and a start: the start fails as the allocation did (its error
-    // recorded, the container left created), or runs it if the port or address was freed meanwhile.
-    if (made.startRefused) return { created: made.created, ...(await this.start(made.created.id, io)) };
+    // recorded, the container left created or, `--rm`, removed), or runs it if the port or address was freed meanwhile.
+    if (made.startRefused) return { created: made.created, ...(await this.startRecord(made.record, io, hooks.exitAwaited === true)), ...this.releaseOf(made.record) };
     // conmon's exit command finds the container by its record: with one, the record comes
     // first — but for one that acts once this process is gone, which outlives the write.
     const exitCommand = this.exitCommandFor(made.record, io);
@@ -731,16 +732,19 @@ export class Containers {
     if (started.status === 'rejected') throw started.reason;
     if (attachedIo(io)) await this.ctx.events.container('attach', made.record);
     await this.started(made.record);
-    // For a caller that sees the exit (an attached run): what the container holds on the host comes off then.
-    const release = holdsHostMounts(made.record) ? { release: () => releaseHeld(this.ctx, made.record) } : {};
-    return { created: made.created, ...started.value, ...release };
+    return { created: made.created, ...started.value, ...this.releaseOf(made.record) };
+  }
+
+  /** For a caller that sees the exit (an attached run): what the container holds on the host comes off then. */
+  private releaseOf(record: ContainerRecord): { release?: () => Promise<void> } {
+    return holdsHostMounts(record) ? { release: () => releaseHeld(this.ctx, record) } : {};
   }
 
   /**
    * Everything `create` does but writing the container's record: undone by `rollback`.
    * `starting`: it starts at once (`run`), so its network is allocated now, beside its root
    * filesystem, whose mount stays for the start; otherwise it is `createdAlone` — as it is when
-   * that allocation was refused (`startRefused`).
+   * that allocation was refused (`startRefused`), but for an `--rm` one, whose mount cannot be made again.
    */
   private async make(options: CreateContainerOptions, starting = false): Promise<MadeContainer> {
     const restartPolicy = parseRestartPolicy(options.restart);
@@ -812,9 +816,10 @@ export class Containers {
       ]);
       // Destinations the container mounts itself win over those `--volumes-from` brings.
       const ownTargets = [...tmpfs, ...(options.mounts ?? [])].map((m) => m.target);
-      let startRefused = false as boolean;
+      // A `run`'s root filesystem stays mounted to its removal when it is removed at its exit (see `mountNewRootfs`).
+      const ephemeral = starting && options.autoRemove === true;
       // The root filesystem, the volumes and the network do not depend on each other.
-      const [, volumes, attached] = await settleAll([
+      const [, volumes, { network: attached, startRefused }] = await settleAll([
         (async () => {
           const chainId = await this.images.unpack(image, options.signal);
           // A container removed on exit is not wanted after a power cut: its snapshot is
@@ -824,13 +829,13 @@ export class Containers {
           undo.push(() => this.ctx.store.snapshots.remove(snapshot));
           mkdirSync(rootfs, { recursive: true });
           undo.push(() => removeMountpoint(rootfs));
-          await mountNewRootfs(mounts, rootfs, { ephemeral: starting && options.autoRemove === true });
+          await mountNewRootfs(mounts, rootfs, { ephemeral });
           undo.push(() => unmount(rootfs));
         })(),
         this.volumeMounts(id, volumeRequests, image, undo, inherited, ownTargets, volumeDriver),
         (async () => {
           // `none` needs no network of ours: runc gives a new namespace its loopback itself.
-          if (networkMode === 'none') return undefined;
+          if (networkMode === 'none') return { network: undefined, startRefused: false };
           // Recorded now, made at each start (dockerd's allocateNetwork): a `run`'s first start is now.
           const allocating = starting && ownNetwork;
           const request: AttachOptions = {
@@ -860,14 +865,16 @@ export class Containers {
             dns,
             ...(options.signal ? { signal: options.signal } : {}),
           };
-          const attachedNetwork = await this.ctx.network[allocating ? 'attach' : 'configure'](id, request).catch((error: unknown) => {
-            // dockerd allocates addresses and ports at the start, not the create: refused, the container is made all the same.
-            if (!allocating || !isAllocationFailure(error)) throw error;
-            startRefused = true;
-            return this.ctx.network.configure(id, request);
-          });
+          const made = await this.ctx.network[allocating ? 'attach' : 'configure'](id, request).then(
+            (network) => ({ network, startRefused: false }),
+            async (error: unknown) => {
+              // dockerd allocates addresses and ports at the start, not the create: refused, the container is made all the same.
+              if (!allocating || !isAllocationFailure(error)) throw error;
+              return { network: await this.ctx.network.configure(id, request), startRefused: true };
+            },
+          );
           undo.push(() => this.ctx.network.detach(id));
-          return attachedNetwork;
+          return made;
         })(),
       ] as const);
       const { mounts: containerMounts, anonymous, fills } = volumes;
@@ -957,6 +964,7 @@ export class Containers {
         ...(linked?.links.length ? { links: linked.links } : {}),
         ...(options.usernsMode ? { usernsMode: options.usernsMode } : {}),
         ...(options.containerIdFile ? { containerIdFile: options.containerIdFile } : {}),
+        ...(options.securityOpt?.length ? { securityOpt: options.securityOpt } : {}),
         ...(options.extraHosts?.length ? { extraHosts: options.extraHosts } : {}),
         ...recordedPlatform(options.platform),
         restartPolicy,
@@ -965,7 +973,8 @@ export class Containers {
         stdinOnce,
         restartCount: 0,
         ...(startsNow && answersExit(this.ctx, restartPolicy) ? { exitAnswered: true } : {}),
-        ...(startsNow ? {} : { createdAlone: true as const }),
+        // An ephemeral root filesystem cannot be mounted again: one whose start was refused is kept mounted as a run's (a failed start removes it).
+        ...(startsNow || ephemeral ? {} : { createdAlone: true as const }),
         ...(options.log ? { log: options.log } : {}),
         ...(healthcheck ? { healthcheck } : {}),
         ...(healthcheckOff(image.config.config?.Healthcheck, options.healthcheck) ? { healthcheckOff: true as const } : {}),
@@ -1189,7 +1198,15 @@ export class Containers {
   }
 
   async start(ref: string, io: AttachIo = {}): Promise<{ attached?: Promise<void> }> {
-    const record = await this.find(ref);
+    return this.startRecord(await this.find(ref), io);
+  }
+
+  /**
+   * `start` of the container `record`, its caller waiting for the exit next or not (`exitAwaited`,
+   * as `RunHooks`'). As dockerd's containerStart, one removed at its exit (`--rm`) is removed
+   * when its start fails, unless that start was refused for a removal already under way.
+   */
+  private async startRecord(record: ContainerRecord, io: AttachIo, exitAwaited = false): Promise<{ attached?: Promise<void> }> {
     // The last exit is about to be forgotten: its die event goes out now if nobody reported it.
     await reportExit(this.ctx, record);
     let processStarting = false;
@@ -1204,7 +1221,7 @@ export class Containers {
       try {
         return await startNetworked(this.ctx, record, () => {
           processStarting = true;
-          return this.startProcess(record, io);
+          return this.startProcess(record, io, exitAwaited);
         });
       } finally {
         await release();
@@ -1213,6 +1230,7 @@ export class Containers {
       // What failed before the process (a port already allocated) is the start's error, as
       // dockerd's SetError with exit code 128; the runtime records a failure of its own part.
       if (!processStarting && !beingRemoved) await this.ctx.runtime.recordStartFailure(record.id, asCtrError(error).message).catch(() => undefined);
+      if (record.autoRemove && !beingRemoved) await this.remove(record.id, AUTO_REMOVAL).catch(() => undefined);
       throw error;
     });
     const exitAnswered = answersExit(this.ctx, record.restartPolicy);
@@ -1712,7 +1730,7 @@ export class Containers {
         DnsOptions: run.dnsOptions ?? [],
         DnsSearch: run.dnsSearch ?? [],
         ExtraHosts: record.extraHosts ?? null,
-        SecurityOpt: securityOptions(run),
+        SecurityOpt: securityOptions(record),
         PublishAllPorts: record.network.publishAll,
         ...(run.sysctls && Object.keys(run.sysctls).length > 0 ? { Sysctls: run.sysctls } : {}),
         ...tmpfsOf(record),

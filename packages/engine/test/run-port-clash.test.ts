@@ -7,10 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { freePort } from '../../../test/support/free-port';
 import { isMountPoint } from '../../../test/support/mounts';
 import { allocatedRefusal, boundRefusal } from '../../../test/support/port-refusal';
 import { testEngine, type TestEngine } from './fixture';
+import { tarOf } from './tar-fixture';
 
 let t: TestEngine;
 beforeAll(async () => {
@@ -100,4 +102,33 @@ test('a refused run with autoRemove leaves no container', async () => {
   await sleeper('clash-kept', `127.0.0.1:${port}:80`);
   await expect(sleeper('clash-removed', `127.0.0.1:${port}:80`, { autoRemove: true })).rejects.toMatchObject({ code: 'Internal' });
   expect((await t.engine.ps({ all: true })).map((c) => c.Names)).toEqual([['/clash-kept']]);
+});
+
+test('start of an autoRemove container whose host port is taken fails and removes it, as dockerd\'s containerStart does', async () => {
+  const port = await freePort();
+  await sleeper('clash-taken', `127.0.0.1:${port}:80`);
+  const { id } = await t.engine.create({ image: 'busybox', cmd: ['sleep', '300'], name: 'clash-rm-start', publish: [`127.0.0.1:${port}:80`], autoRemove: true, pull: 'never' });
+  await expect(t.engine.start(id)).rejects.toMatchObject({ message: expect.stringMatching(allocatedRefusal('clash-rm-start', '127.0.0.1', port)) });
+  await expect(t.engine.inspect(id)).rejects.toMatchObject({ code: 'NotFound' });
+});
+
+test('a refused autoRemove run fails for its port even when a file was copied into it before its start (as --use-api-socket does)', async () => {
+  const port = await freePort();
+  await sleeper('clash-copy-holder', `127.0.0.1:${port}:80`);
+  const copied = (id: string): Promise<void> => t.engine.putArchive(id, '/', Readable.from(tarOf({ name: 'copied', type: 'file', mode: 0o644, data: 'x' })));
+  const run = t.engine.run({ image: 'busybox', cmd: ['true'], name: 'clash-copied', publish: [`127.0.0.1:${port}:80`], autoRemove: true, pull: 'never', beforeStart: copied });
+  await expect(run).rejects.toMatchObject({ message: expect.stringMatching(allocatedRefusal('clash-copied', '127.0.0.1', port)) });
+  expect((await t.engine.ps({ all: true })).map((c) => c.Names)).toEqual([['/clash-copy-holder']]);
+});
+
+test('a refused autoRemove run whose port is freed before its start runs to its exit code and leaves nothing', async () => {
+  const port = await freePort();
+  const holder = await sleeper('clash-freed-holder', `127.0.0.1:${port}:80`);
+  const freed = async (id: string): Promise<void> => {
+    await t.engine.putArchive(id, '/', Readable.from(tarOf({ name: 'copied', type: 'file', mode: 0o644, data: 'x' })));
+    await t.engine.remove(holder.id, { force: true });
+  };
+  const { exitCode } = await t.engine.run({ image: 'busybox', cmd: ['sh', '-c', 'exit 3'], name: 'clash-freed', publish: [`127.0.0.1:${port}:80`], autoRemove: true, pull: 'never', beforeStart: freed });
+  expect(exitCode).toBe(3);
+  expect(await t.engine.ps({ all: true })).toEqual([]);
 });

@@ -14,7 +14,7 @@ export { issueRegistryToken, type ServerAuth, type AccessGrant, type RegistryAct
 export { isRepositoryName, isTag } from './names';
 export { searchTarget, DEFAULT_SEARCH_LIMIT, type SearchResult, type SearchResults } from './search';
 export { extraCaCertificates, EXTRA_CA_CERTS_VARIABLE } from './extra-ca-certificates';
-export { fetchTrustingExtraCas } from './extra-ca-fetch';
+export { untrustedCertificateHint } from './registry-errors';
 export { canonicalJson } from './trust/canonical-json';
 export { keyId, canonicalKeyId, generateKey, tufKeyFromPrivate, tufKey, certifiedRootKey, certificateInfo, publicKeyObject, signBytes, verifyBytes, type TufKeyType, type TufPublicKey, type TufKey, type SignatureMethod, type CertificateInfo } from './trust/keys';
 export { signMetadata, serializeMetadata, parseMetadata, verifyMetadata, verifyRoot, delegationOf, parentRole, pathAllowed, fileMeta, checkFileMeta, isValidRole, expiresIn, trustFailure, DEFAULT_EXPIRY_MS, type BaseRole, type TufRole, type TufSignature, type SignedMetadata, type RoleKeys, type RootMeta, type TargetFile, type Delegation, type TargetsMeta, type SnapshotMeta, type TimestampMeta, type AnyMeta, type TrustFailureReason, type VerifyOptions } from './trust/metadata';

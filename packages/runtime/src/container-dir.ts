@@ -2,7 +2,7 @@ import { existsSync, promises as fs, linkSync, lstatSync, readFileSync, renameSy
 import path from 'node:path';
 import { invalidArgument, noSpaceLeft, notFound } from '@ctr/errors';
 import type { Spec } from './oci-spec';
-import { ociJson } from './spec/spec-json';
+import { ociJson, readOciJson } from './spec/spec-json';
 import type { RemoteLog } from './remote-log';
 import type { NamespaceJoins } from './shared-namespaces';
 import type { ContainerStatus, ExitStatus } from './types';
@@ -136,7 +136,7 @@ export class ContainerDir {
   }
 
   async readSpec(): Promise<Spec> {
-    return JSON.parse(await fs.readFile(this.config, 'utf8')) as Spec;
+    return readOciJson(await fs.readFile(this.config, 'utf8'));
   }
 
   /** Replace the bundle's spec atomically, as the record: a start in another process reads old or new. */

@@ -1,7 +1,7 @@
 /**
  * The parts of the OCI runtime-spec `config.json` that ctr writes (runtime-spec 1.0.2,
  * `config.md` and `config-linux.md`). Field names are the spec's, so the object is written
- * out as JSON unchanged, but for an unlimited rlimit (see `ociJson`).
+ * out as JSON unchanged, but for an unlimited rlimit and a seccomp value past 2^53 (see `ociJson`).
  */
 
 export interface Spec {
@@ -128,7 +128,8 @@ export interface SeccompRule {
 
 export interface SeccompArg {
   index: number;
-  value: number;
-  valueTwo?: number;
+  /** A uint64: past 2^53 a bigint, which a double would not hold exactly (see `ociJson`). */
+  value: number | bigint;
+  valueTwo?: number | bigint;
   op: string;
 }

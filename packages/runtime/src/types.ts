@@ -145,6 +145,13 @@ export interface RunOptions {
    * user's, as the JSON text in Docker's format that docker's CLI sends for a file.
    */
   seccomp?: 'default' | 'unconfined' | SeccompProfileText;
+  /**
+   * The API's `HostConfig.MaskedPaths` and `ReadonlyPaths`: when given, the paths masked and made
+   * read-only in place of Docker's defaults, privileged or not (`[]`, as docker's CLI sends for
+   * `--security-opt systempaths=unconfined`, leaves /proc and /sys as the kernel shows them).
+   */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
   /** Bytes or a Docker size string (`512m`). */
   memory?: number | string;
   /** Memory + swap; `-1` for unlimited swap. */

@@ -57,6 +57,11 @@ describe('the spec', () => {
   test('a private bind needs nothing of its source', () => {
     expect(spec('rprivate', '').linux.rootfsPropagation).toBeUndefined();
   });
+
+  test("the hint's mount command quotes a mountpoint with a space, so it can be pasted into a shell", () => {
+    const made = (): Spec => generateSpec({ Cmd: ['sh'] }, { mounts: [{ type: 'bind', source: '/src', target: '/dst', propagation: 'rshared' }] }, { ...context, bindSources: { '/src': { mountpoint: "/srv/my data's", optional: '' } } });
+    expect(made).toThrow(expect.objectContaining({ message: "path /src is mounted on /srv/my data's but it is not a shared mount", hint: expect.stringContaining("`mount --make-rshared '/srv/my data'\\''s'`") }));
+  });
 });
 
 describe('in a real container (runc)', () => {

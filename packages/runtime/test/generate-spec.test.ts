@@ -90,6 +90,12 @@ test('no-new-privileges and a read-only rootfs are options', () => {
   expect(spec({ readOnlyRootfs: true }).root.readonly).toBe(true);
 });
 
+test("masked and read-only paths given replace Docker's, privileged or not, as moby applies them last", () => {
+  const paths = (s: Spec): unknown => ({ masked: s.linux.maskedPaths, readonly: s.linux.readonlyPaths });
+  expect(paths(spec({ maskedPaths: [], readonlyPaths: [] }))).toEqual({ masked: [], readonly: [] });
+  expect(paths(spec({ privileged: true, maskedPaths: ['/proc/keys'], readonlyPaths: ['/proc/sys'] }))).toEqual({ masked: ['/proc/keys'], readonly: ['/proc/sys'] });
+});
+
 describe('entrypoint and cmd, by Docker\'s rules', () => {
   const image: ImageConfig = { Entrypoint: ['/entry'], Cmd: ['default'] };
   test('the image entrypoint runs with the image cmd', () => expect(spec({}, image).process.args).toEqual(['/entry', 'default']));

@@ -2,6 +2,8 @@
  * `--security-opt seccomp=<profile>`: a profile in Docker's format becomes the spec's seccomp
  * as moby's LoadProfile makes it, and runc applies it to a real container.
  */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { generateSpec, type RunOptions, type Spec, type SpecContext } from '@ctr/runtime';
 import { Collector, testBed, type TestBed } from './helpers';
 
@@ -79,6 +81,11 @@ describe('the spec a profile makes', () => {
     expect(names({ defaultAction: 'SCMP_ACT_ALLOW', syscalls })).toEqual([['now']]);
   });
 
+  test("an argument's uint64 past 2^53 reaches the spec exactly, as a bigint", () => {
+    const profile = '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","args":[{"index":1,"value":18446744073709551615,"valueTwo":9007199254740993,"op":"SCMP_CMP_MASKED_EQ"}]}]}';
+    expect(seccompOf(profile)?.syscalls[0]?.args).toEqual([{ index: 1, value: 18446744073709551615n, valueTwo: 9007199254740993n, op: 'SCMP_CMP_MASKED_EQ' }]);
+  });
+
   test("an old profile's single name is a rule's names", () => {
     expect(names({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ name: 'mkdir', action: 'SCMP_ACT_ERRNO' }] })).toEqual([['mkdir']]);
   });
@@ -118,6 +125,14 @@ describe("a profile refused at create, in moby's words", () => {
     refused({ syscalls: [{ errnoRet: -1 }] }, 'Decoding seccomp profile failed: json: cannot unmarshal number -1 into Go struct field Syscall.syscalls.errnoRet of type uint');
   });
 
+  test('a uint64 past 2^64 - 1, named as written', () => {
+    refused('{"syscalls":[{"names":["a"],"args":[{"value":18446744073709551616}]}]}', 'Decoding seccomp profile failed: json: cannot unmarshal number 18446744073709551616 into Go struct field LinuxSeccompArg.syscalls.args.value of type uint64');
+  });
+
+  test('a number that is no integer, named as written', () => {
+    refused('{"syscalls":[{"names":["a"],"args":[{"value":1e3}]}]}', 'Decoding seccomp profile failed: json: cannot unmarshal number 1e3 into Go struct field LinuxSeccompArg.syscalls.args.value of type uint64');
+  });
+
   test('JSON that is not an object', () => {
     refused([], 'Decoding seccomp profile failed: json: cannot unmarshal array into Go value of type seccomp.Seccomp');
   });
@@ -154,6 +169,21 @@ describe('a profile in a real container (runc)', () => {
     await bed.runtime.create('deny-mkdir', { rootfs: await bed.rootfs(), image: { Cmd: ['mkdir', '/x'] }, run: { seccomp: { profile: denyMkdir } } });
     const { attached } = await bed.runtime.start('deny-mkdir', { attach: { stderr } });
     const { exitCode } = await bed.runtime.wait('deny-mkdir');
+    await attached;
+    expect(exitCode).toBe(1);
+    expect(stderr.text()).toContain('Operation not permitted');
+  });
+
+  test('a rule masking with 2^64 - 1 is written exactly to config.json, and runc applies it', async () => {
+    // mkdir(path, 0777): its mode masked with every bit set is 0777 (511).
+    const maskAll = (index: number): string => `{"index":${index},"value":18446744073709551615,"valueTwo":511,"op":"SCMP_CMP_MASKED_EQ"}`;
+    const profile = `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","args":[${maskAll(1)}]},{"names":["mkdirat"],"action":"SCMP_ACT_ERRNO","args":[${maskAll(2)}]}]}`;
+    const stderr = new Collector();
+    await bed.runtime.create('mask-all', { rootfs: await bed.rootfs(), image: { Cmd: ['mkdir', '/x'] }, run: { seccomp: { profile } } });
+    const config = await fs.readFile(path.join(bed.base, 'root', 'containers', 'mask-all', 'config.json'), 'utf8');
+    expect(config).toContain('"args":[{"index":1,"value":18446744073709551615,"valueTwo":511,"op":"SCMP_CMP_MASKED_EQ"}]');
+    const { attached } = await bed.runtime.start('mask-all', { attach: { stderr } });
+    const { exitCode } = await bed.runtime.wait('mask-all');
     await attached;
     expect(exitCode).toBe(1);
     expect(stderr.text()).toContain('Operation not permitted');

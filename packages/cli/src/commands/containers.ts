@@ -126,14 +126,25 @@ const run: Command = {
     }
     const quiet = bool(args, 'quiet');
     if (bool(args, 'detach')) {
-      // Nothing is attached, and docker's CLI records it so.
+      // As docker's runContainer, the ID is printed once the container is made (the API socket's
+      // config copied in, which its createContainer does), before the start: a start that fails
+      // still names the container it left.
       const detached = (options: CreateOptions): ReturnType<CliEngine['run']> =>
-        engine.run({ ...options, attach: { stdin: false, stdout: false, stderr: false }, detach: true, onCreated: ({ id }) => cidFile.write(id), beforeStart });
-      const { id, warnings } = await withImage(engine, created, quiet, io, detached)
+        engine.run({
+          ...options,
+          // Nothing is attached, and docker's CLI records it so.
+          attach: { stdin: false, stdout: false, stderr: false },
+          detach: true,
+          onCreated: ({ id, warnings }) => {
+            cidFile.write(id);
+            printWarnings(io, warnings);
+            if (!beforeStart) println(io, id);
+          },
+          ...(beforeStart ? { beforeStart: (id: string) => beforeStart(id).then(() => println(io, id)) } : {}),
+        });
+      await withImage(engine, created, quiet, io, detached)
         .catch((error: unknown) => Promise.reject(runFailure(error)))
         .finally(() => cidFile.close());
-      printWarnings(io, warnings ?? []);
-      println(io, id);
       return 0;
     }
     let terminal: TerminalSession | undefined;

@@ -799,7 +799,8 @@ async function securityOpts(values: string[]): Promise<string[]> {
       };
       let [key, setting] = cut('=');
       if (setting === undefined && key !== 'no-new-privileges') [key, setting] = cut(':');
-      if (!setting && key !== 'no-new-privileges') throw invalidArgument(`invalid --security-opt: ${JSON.stringify(value)}`);
+      // docker 28's CLI words (capitalised, unlike dockerd's `invalid --security-opt 1`).
+      if (!setting && key !== 'no-new-privileges') throw invalidArgument(`Invalid --security-opt: ${JSON.stringify(value)}`);
       if (key !== 'seccomp' || !setting || setting === 'builtin' || setting === 'unconfined') return value;
       const file = setting;
       const text = await fs.readFile(file, 'utf8').catch((error: unknown) => Promise.reject(invalidArgument(`opening seccomp profile (${file}) failed: ${goPathError(error, file)}`)));
@@ -809,6 +810,19 @@ async function securityOpts(values: string[]): Promise<string[]> {
       return `seccomp=${text.replace(/"(?:[^"\\]|\\.)*"|[ \t\r\n]+/g, (token) => (token.startsWith('"') ? token : ''))}`;
     }),
   );
+}
+
+/** docker's CLI's own security option (parseSystemPaths): never sent, it empties HostConfig.MaskedPaths and ReadonlyPaths. */
+const UNCONFINED_SYSTEM_PATHS = 'systempaths=unconfined';
+
+/** `--security-opt` as docker's CLI sends it: checked and read (`securityOpts`), less its own `systempaths=unconfined`. */
+async function securityOptions(values: string[]): Promise<Pick<CreateOptions, 'noNewPrivileges' | 'seccomp' | 'securityOpt' | 'maskedPaths' | 'readonlyPaths'>> {
+  const sent = await securityOpts(values);
+  const unconfined = sent.includes(UNCONFINED_SYSTEM_PATHS);
+  return {
+    ...engineModule().securitySettings(sent.filter((value) => value !== UNCONFINED_SYSTEM_PATHS)),
+    ...(unconfined ? { maskedPaths: [], readonlyPaths: [] } : {}),
+  };
 }
 
 /** Turn parsed `run`/`create` flags and positionals into the engine's create options. */
@@ -850,7 +864,7 @@ export async function createOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): P
     capDrop: list(args, 'cap-drop'),
     dns: list(args, 'dns'),
     extraHosts: list(args, 'add-host'),
-    ...engineModule().securitySettings(await securityOpts(list(args, 'security-opt'))),
+    ...(await securityOptions(list(args, 'security-opt'))),
   };
   if (cmd.length > 0) options.cmd = cmd;
   const set = <K extends keyof CreateOptions>(key: K, value: CreateOptions[K] | undefined): void => {

@@ -15,6 +15,7 @@ import {
   withResources,
   withRlimits,
   withSecurity,
+  withSystemPaths,
 } from './spec-opts';
 
 const MAX_ENV_BYTES = 1024 * 1024;
@@ -57,8 +58,9 @@ export function generateSpec(
     withResources(options, context),
     withRlimits(options, context),
     withSecurity(options, context),
-    // Last of ours: privileged undoes the confinement the steps before it set up.
+    // Privileged undoes the confinement the steps before it set up; paths given outright override even that.
     withDevices(options, context),
+    withSystemPaths(options),
     ...extra,
   ]);
 }

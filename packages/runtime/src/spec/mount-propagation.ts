@@ -15,6 +15,11 @@ function unescape(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
+/** `path` as one shell word: as it is when it needs no quoting, else in single quotes. */
+function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
 /**
  * moby's getSourceMount over a mount table: the mount `path` (symlinks resolved) lives on —
  * the deepest mountpoint above it, the last of those stacked there being the one seen.
@@ -61,7 +66,7 @@ export function checkBindPropagation(source: string, propagation: BindMount['pro
     const ok = optional.some((o) => o.startsWith('shared:') || (needs === 'shared or slave' && o.startsWith('master:')));
     if (!ok) {
       throw invalidArgument(`path ${source} is mounted on ${mount.mountpoint} but it is not a ${needs} mount`, {
-        hint: `\`mount --make-rshared ${mount.mountpoint}\` on the host makes it shared; or bind with another propagation than ${propagation}`,
+        hint: `\`mount --make-rshared ${shellWord(mount.mountpoint)}\` on the host makes it shared; or bind with another propagation than ${propagation}`,
       });
     }
   }

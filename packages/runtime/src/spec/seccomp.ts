@@ -3,6 +3,7 @@ import { invalidArgument } from '@ctr/errors';
 import { goJsonSyntaxError } from '@ctr/image';
 import type { Seccomp, SeccompArg, SeccompRule } from '../oci-spec';
 import type { RunOptions } from '../types';
+import { exactInteger, parseExactJson, type ExactJson } from './exact-json';
 
 /**
  * The system calls Docker's default profile blocks, from Docker's "Seccomp security
@@ -153,7 +154,12 @@ function kernelVersion(release: string): [number, number] {
   return match ? [Number(match[1]), Number(match[2])] : [0, 0];
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** A JSON number as its text has it: Go's decoder reads a uint64 from the digits, and names the literal when it cannot. */
+class JsonNumber {
+  constructor(readonly literal: string) {}
+}
+
+type Json = ExactJson<JsonNumber>;
 
 /** Where a value sits, for Go's UnmarshalTypeError: the innermost struct and the JSON field names down to it. */
 interface At {
@@ -167,11 +173,12 @@ class GoJsonError extends Error {}
 function kindOf(value: Json): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
+  if (value instanceof JsonNumber) return 'number';
   return typeof value === 'boolean' ? 'bool' : typeof value;
 }
 
 function typeError(value: Json, goType: string, at: At | undefined, withNumber = false): GoJsonError {
-  const what = withNumber ? `number ${String(value)}` : kindOf(value);
+  const what = withNumber && value instanceof JsonNumber ? `number ${value.literal}` : kindOf(value);
   return new GoJsonError(at ? `json: cannot unmarshal ${what} into Go struct field ${at.struct}.${at.fields.join('.')} of type ${goType}` : `json: cannot unmarshal ${what} into Go value of type ${goType}`);
 }
 
@@ -186,16 +193,25 @@ const str =
     return value;
   };
 
-const uint =
-  (goType: 'uint' | 'uint64'): Decoder<number> =>
+/** 2^64: strconv.ParseUint's bound, under which Go's decoder reads a uint (as wide as a uint64 on 64-bit hosts) or uint64. */
+const UINT64_LIMIT = 2n ** 64n;
+
+/** A Go uint or uint64: digits alone, below 2^64; exact past 2^53 as a bigint. */
+const unsigned =
+  (goType: 'uint' | 'uint64'): Decoder<number | bigint> =>
   (value, at) => {
     if (value === null) return undefined;
-    if (typeof value !== 'number') throw typeError(value, goType, at);
-    if (!Number.isInteger(value) || value < 0) throw typeError(value, goType, at, true);
-    // A JS number is exact up to 2^53 only: a larger one would be passed on as another number.
-    if (!Number.isSafeInteger(value)) throw new GoJsonError(`${at?.fields.join('.') ?? 'value'}: ${value} is above 2^53, which ctr cannot pass on exactly`);
-    return value;
+    if (!(value instanceof JsonNumber)) throw typeError(value, goType, at);
+    if (!/^[0-9]+$/.test(value.literal) || BigInt(value.literal) >= UINT64_LIMIT) throw typeError(value, goType, at, true);
+    return exactInteger(value.literal);
   };
+
+/** A Go uint the spec keeps as a number: an errno or an argument's index, small by nature. */
+const uint: Decoder<number> = (value, at) => {
+  const decoded = unsigned('uint')(value, at);
+  if (typeof decoded !== 'bigint') return decoded;
+  throw new GoJsonError(`${at?.fields.join('.') ?? 'value'}: ${decoded} is above 2^53, which ctr cannot pass on exactly`);
+};
 
 /** A Go slice; a null element is its type's zero value (`zero`), or absent for a slice of pointers. */
 const list =
@@ -211,7 +227,7 @@ const struct =
   <T>(name: string, goType: string, fields: Record<string, Decoder<unknown>>): Decoder<T> =>
   (value, at) => {
     if (value === null) return undefined;
-    if (typeof value !== 'object' || Array.isArray(value)) throw typeError(value, goType, at);
+    if (typeof value !== 'object' || Array.isArray(value) || value instanceof JsonNumber) throw typeError(value, goType, at);
     const names = Object.keys(fields);
     const out: Record<string, unknown> = {};
     for (const [key, field] of Object.entries(value)) {
@@ -245,7 +261,7 @@ const filter = struct<ProfileFilter>('Filter', 'seccomp.Filter', { caps: strings
 
 const decodeSeccomp = struct<SeccompProfile>('Seccomp', 'seccomp.Seccomp', {
   defaultAction: str('specs.LinuxSeccompAction'),
-  defaultErrnoRet: uint('uint'),
+  defaultErrnoRet: uint,
   architectures: strings('[]specs.Arch', str('specs.Arch')),
   flags: strings('[]specs.LinuxSeccompFlag', str('specs.LinuxSeccompFlag')),
   listenerPath: str(),
@@ -261,10 +277,10 @@ const decodeSeccomp = struct<SeccompProfile>('Seccomp', 'seccomp.Seccomp', {
       names: strings('[]string'),
       name: str(),
       action: str('specs.LinuxSeccompAction'),
-      errnoRet: uint('uint'),
+      errnoRet: uint,
       args: list(
         '[]specs.LinuxSeccompArg',
-        struct('LinuxSeccompArg', 'specs.LinuxSeccompArg', { index: uint('uint'), value: uint('uint64'), valueTwo: uint('uint64'), op: str('specs.LinuxSeccompOperator') }),
+        struct('LinuxSeccompArg', 'specs.LinuxSeccompArg', { index: uint, value: unsigned('uint64'), valueTwo: unsigned('uint64'), op: str('specs.LinuxSeccompOperator') }),
         {},
       ),
       comment: str(),
@@ -281,7 +297,7 @@ function decodeProfile(text: string): SeccompProfile {
   const syntax = goJsonSyntaxError(text);
   if (syntax) throw refuse(syntax);
   try {
-    return decodeSeccomp(JSON.parse(text) as Json, undefined) ?? {};
+    return decodeSeccomp(parseExactJson(text, (literal) => new JsonNumber(literal)), undefined) ?? {};
   } catch (error) {
     if (error instanceof GoJsonError) throw refuse(error.message);
     throw error;

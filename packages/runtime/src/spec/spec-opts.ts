@@ -464,3 +464,11 @@ export function withSecurity(options: RunOptions, ctx: SpecContext): SpecOpt {
     if (options.annotations) spec.annotations = { ...options.annotations };
   };
 }
+
+/** The API's masked and read-only paths, as moby's createSpec applies them: last, over the defaults and privileged alike. */
+export function withSystemPaths(options: Pick<RunOptions, 'maskedPaths' | 'readonlyPaths'>): SpecOpt {
+  return (spec) => {
+    if (options.maskedPaths) spec.linux.maskedPaths = [...options.maskedPaths];
+    if (options.readonlyPaths) spec.linux.readonlyPaths = [...options.readonlyPaths];
+  };
+}
