@@ -189,7 +189,9 @@ export function containerOptions(project: ComposeProject, service: ServiceConfig
     }),
     ...(Object.keys(service.sysctls).length > 0 ? { sysctls: service.sysctls } : {}),
     ...resources(service),
-    ...securitySettings(securityOpts(project, service.security_opt)),
+    ...securitySettings(securityOpts(project, service.security_opt.filter((value) => value !== UNCONFINED_SYSTEM_PATHS))),
+    // compose's own: it unmasks the system paths as docker's CLI does, by sending none.
+    ...(service.security_opt.includes(UNCONFINED_SYSTEM_PATHS) ? { maskedPaths: [], readonlyPaths: [] } : {}),
     ...mounts(project, service, identity.replaces?.mounts),
     ...firstNetwork(project, service, name, identity),
   };
@@ -267,6 +269,9 @@ function resources(service: ServiceConfig): Partial<CreateOptions> {
   });
 }
 
+/** The `security_opt` compose takes for itself rather than send (parseSecurityOpts). */
+const UNCONFINED_SYSTEM_PATHS = 'systempaths=unconfined';
+
 /**
  * `security_opt` as compose's parseSecurityOpts sends it, for the engine to read as dockerd does:
  * `key=value`, else `key:value`; a seccomp profile other than `unconfined` or `builtin` is a file
@@ -274,9 +279,6 @@ function resources(service: ServiceConfig): Partial<CreateOptions> {
  */
 function securityOpts(project: ComposeProject, values: readonly string[]): string[] {
   return values.map((value) => {
-    if (value === 'systempaths=unconfined') {
-      throw new CtrError('Unsupported', `security_opt ${value}: ctr's engine cannot unmask a container's /proc and /sys paths`);
-    }
     let at = value.indexOf('=');
     if (at === -1 && value !== 'no-new-privileges') {
       at = value.indexOf(':');

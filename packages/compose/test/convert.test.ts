@@ -139,6 +139,12 @@ describe('containerOptions: security_opt, as compose parses it', () => {
   it("refuses an option dockerd does not know in dockerd's words", () => {
     expect(() => optionsOf(['foo=bar'])).toThrow('invalid --security-opt 2: "foo=bar"');
   });
+
+  it('takes systempaths=unconfined for itself: no masked or read-only paths, and the option not sent', () => {
+    const options = optionsOf(['systempaths=unconfined', 'no-new-privileges']);
+    expect(options).toMatchObject({ maskedPaths: [], readonlyPaths: [], noNewPrivileges: true });
+    expect(options.securityOpt).toEqual(['no-new-privileges']);
+  });
 });
 
 describe('containerOptions: platform', () => {
