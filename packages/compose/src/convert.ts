@@ -4,9 +4,9 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import type { CreateOptions } from '@ctr/api';
 import type { ApiMount, HealthConfig, InspectMount } from '@ctr/engine';
-import { parseBytes, securitySettings } from '@ctr/engine';
+import { compactSeccompProfile, parseBytes, securitySettings } from '@ctr/engine';
 import { CtrError, goPathError, invalidArgument } from '@ctr/errors';
-import { goJsonSyntaxError, parsePlatform } from '@ctr/image';
+import { parsePlatform } from '@ctr/image';
 import { COMPOSE_VERSION, LABEL } from './labels';
 import type { ComposeProject, ServiceConfig, ServiceNetwork, ServiceVolume } from './model';
 import { parseDuration } from './duration';
@@ -291,7 +291,7 @@ function securityOpts(project: ComposeProject, values: readonly string[]): strin
   });
 }
 
-/** A seccomp profile file's JSON, compacted as Go's json.Compact does it, or compose's refusal. */
+/** A seccomp profile file's JSON, compacted, or compose's refusal. */
 function seccompProfile(project: ComposeProject, file: string): string {
   const resolved = file.startsWith('~') ? path.join(homedir(), file.slice(1)) : path.resolve(project.working_dir, file);
   let text: string;
@@ -301,10 +301,7 @@ function seccompProfile(project: ComposeProject, file: string): string {
   } catch (error) {
     throw invalidArgument(`opening seccomp profile (${file}) failed: ${goPathError(error, resolved)}`);
   }
-  const syntax = goJsonSyntaxError(text);
-  if (syntax) throw invalidArgument(`compacting json for seccomp profile (${file}) failed: ${syntax}`);
-  // The spaces between tokens go; strings stay as written.
-  return text.replace(/"(?:[^"\\]|\\.)*"|[ \t\r\n]+/g, (token) => (token.startsWith('"') ? token : ''));
+  return compactSeccompProfile(text, file);
 }
 
 /**

@@ -8,7 +8,7 @@ export type { BuildInfo, ComponentVersion, EngineInfo } from './host-info';
 export { buildInfo } from './host-info';
 export type { BuildState, BuildStepOptions } from './build-backend';
 export { buildSecurityOptions, checkBuildIsolation } from './build-backend';
-export { securityOptList, securitySettings, type SecuritySettings } from './security-options';
+export { compactSeccompProfile, securityOptList, securitySettings, type SecuritySettings } from './security-options';
 export type { ImportBusyboxOptions } from './busybox-image';
 export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, AttachedStreams, InspectMount, RemoveOptions, StopOptions } from './containers';
 export type { ContainerExecOptions, ContainerLogEntry, ContainerLogsOptions, ContainerSize, InspectOptions } from './containers';

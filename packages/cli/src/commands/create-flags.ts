@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import type { CreateOptions } from '@ctr/api';
 import type { ApiMount, BuildStepOptions, ClientMount, DeviceRequest, HealthConfig, PlatformSettings, UpdateOptions } from '@ctr/engine';
 import { asCtrError, CtrError, goErrnoWords, goPathError, invalidArgument } from '@ctr/errors';
-import { goJsonEscaped, goJsonSyntaxError, goParseBool, parsePlatform, TAR_END, tarDataEntry, type Platform } from '@ctr/image';
+import { goJsonEscaped, goParseBool, parsePlatform, TAR_END, tarDataEntry, type Platform } from '@ctr/image';
 import { contentTrustFlag } from '../content-trust';
 import { currentEndpoint, engineModule, registryModule, type CliEngine } from '../context';
 import { bool, flagValueError, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
@@ -804,10 +804,7 @@ async function securityOpts(values: string[]): Promise<string[]> {
       if (key !== 'seccomp' || !setting || setting === 'builtin' || setting === 'unconfined') return value;
       const file = setting;
       const text = await fs.readFile(file, 'utf8').catch((error: unknown) => Promise.reject(invalidArgument(`opening seccomp profile (${file}) failed: ${goPathError(error, file)}`)));
-      const syntax = goJsonSyntaxError(text);
-      if (syntax) throw invalidArgument(`compacting json for seccomp profile (${file}) failed: ${syntax}`);
-      // json.Compact: the spaces between tokens go, strings stay as written.
-      return `seccomp=${text.replace(/"(?:[^"\\]|\\.)*"|[ \t\r\n]+/g, (token) => (token.startsWith('"') ? token : ''))}`;
+      return `seccomp=${engineModule().compactSeccompProfile(text, file)}`;
     }),
   );
 }
