@@ -58,7 +58,7 @@ export class Lifecycle {
     } catch (error) {
       for (const w of waiting) w.done();
       // The engine removed an AutoRemove one, as dockerd's failed start does: its waiters hear it.
-      this.signals.emit(`removed:${id}`);
+      if (autoRemove) this.signals.emit(`removed:${id}`);
       throw error;
     }
     for (const other of others) {
