@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import * as YAML from 'yaml';
 import { CtrError, goPathError } from '@ctr/errors';
+import { GoRegexp } from './go-regexp';
 import { isPlainObject } from './interpolate';
 import { xmlEntries } from './xml-entries';
 
@@ -28,7 +29,7 @@ interface Detector {
   findInText(text: string): { key: string; value: string }[];
 }
 
-/** Letters matched in either case: Go's `(?i)…(?-i)` spans, which Node 20's regular expressions cannot scope. */
+/** Letters matched in either case: Go's `(?i)…(?-i)` spans, written out (GoRegexp takes no flags). */
 const caseless = (pattern: string): string => pattern.replace(/[a-zñ]/g, (letter) => `[${letter}${letter.toUpperCase()}]`);
 
 // The pieces of the detector's helpers/key_value_regex.go: a value, optionally after a key and a delimiter, quoted or bracketed.
@@ -40,17 +41,18 @@ const DELIMITER = '\\s*(?::|=|:=)\\s*';
 const DELIMITER_ON_ONE_LINE = '[^\\S\\r\\n]*(?::|=|:=)[^\\S\\r\\n]*';
 const ANY_KEY = '[\\t a-zA-Z0-9$\\/_-]+';
 
-const exactValue = (value: string): RegExp => new RegExp(`^\\s*${OPENING}(?:${value})${VALUE_CLOSING}\\s*$`, 'm');
-const exactKey = (key: string): RegExp => new RegExp(`^\\s*${DECLARE}${OPENING}(?:${key})${KEY_CLOSING}\\s*$`, 'm');
+// Run as Go runs them (GoRegexp): V8's backtracking takes time growing with a power of a text's length on texts built against them.
+const exactValue = (value: string): GoRegexp => new GoRegexp(`^\\s*${OPENING}(?:${value})${VALUE_CLOSING}\\s*$`, { multiline: true });
+const exactKey = (key: string): GoRegexp => new GoRegexp(`^\\s*${DECLARE}${OPENING}(?:${key})${KEY_CLOSING}\\s*$`, { multiline: true });
 /** A value on a line, after an optional key and delimiter (`keyRequired`: not optional, the key matching `key`). */
-const keyValue = (key: string, value: string, delimiter: string, keyRequired: boolean): RegExp =>
-  new RegExp(
+const keyValue = (key: string, value: string, delimiter: string, keyRequired: boolean): GoRegexp =>
+  new GoRegexp(
     `(?:^|[\\t ]+)(?:${DECLARE}${OPENING}(?<key>${key})${KEY_CLOSING}${delimiter})${keyRequired ? '' : '?'}${OPENING}(?<value>${value})${VALUE_CLOSING}(?:[\\t ]+|$)`,
-    'gm',
+    { multiline: true },
   );
 
-function matchesIn(regex: RegExp, text: string): { key: string; value: string }[] {
-  return [...text.matchAll(regex)].map((match) => ({ key: (match.groups?.key ?? '').trim(), value: (match.groups?.value ?? '').trim() }));
+function matchesIn(regex: GoRegexp, text: string): { key: string; value: string }[] {
+  return regex.matchAll(text).map(({ key, value }) => ({ key: (key ?? '').trim(), value: (value ?? '').trim() }));
 }
 
 /**
@@ -73,27 +75,15 @@ interface RegexDetectorOptions {
   oneLine?: boolean;
 }
 
-/**
- * A pattern, or one that cannot match where `containing` is absent. A pattern that opens with
- * `.*` is tried by V8 from every blank of a line to its end, a time growing with the square of a
- * long line's length (RE2, the detector's engine, is linear): it is run only where it can match.
- */
-type Pattern = string | { pattern: string; containing: string };
-
 /** The detector's regexDetector: values matching one of `patterns`, whole in an entry, on a line of text. */
-function regexDetector(type: string, patterns: readonly Pattern[], options: RegexDetectorOptions = {}): Detector {
+function regexDetector(type: string, patterns: readonly string[], options: RegexDetectorOptions = {}): Detector {
   const verify = options.verify ?? ((): boolean => true);
-  const compiled = patterns.map((given) => {
-    const { pattern, containing } = typeof given === 'string' ? { pattern: given, containing: '' } : given;
-    return { exact: exactValue(pattern), inText: keyValue(ANY_KEY, pattern, options.oneLine ? DELIMITER_ON_ONE_LINE : DELIMITER, false), containing };
-  });
+  const exact = patterns.map(exactValue);
+  const inText = patterns.map((pattern) => keyValue(ANY_KEY, pattern, options.oneLine ? DELIMITER_ON_ONE_LINE : DELIMITER, false));
   return {
     type,
-    matchesEntry: (key, value) => compiled.some(({ exact, containing }) => value.includes(containing) && exact.test(value)) && verify(key, value),
-    findInText: (text) =>
-      compiled
-        .flatMap(({ inText, containing }) => (text.includes(containing) ? matchesIn(inText, text) : []))
-        .filter(({ key, value }) => verify(key, value)),
+    matchesEntry: (key, value) => exact.some((regex) => regex.test(value)) && verify(key, value),
+    findInText: (text) => inText.flatMap((regex) => matchesIn(regex, text)).filter(({ key, value }) => verify(key, value)),
   };
 }
 
@@ -201,7 +191,7 @@ const DETECTORS: readonly Detector[] = [
   keywordDetector(4),
   regexDetector('Mailchimp API Key', ['[0-9a-f]{32}-us[0-9]{1,2}']),
   regexDetector('npm auth token', ['//\\S+/:_authToken=[^${\\s]\\S+', 'npm_[a-zA-Z0-9]{36}']),
-  regexDetector('Private Key', [{ pattern: '.*PuTTY-User-Key-File-.*', containing: 'PuTTY-User-Key-File-' }, '(-*BEGIN[ \\S]+?PRIVATE KEY(?: BLOCK)?-*)([\\S\\n]{4,}?)(-*END[ \\S]+?PRIVATE KEY(?: BLOCK)?-*)']),
+  regexDetector('Private Key', ['.*PuTTY-User-Key-File-.*', '(-*BEGIN[ \\S]+?PRIVATE KEY(?: BLOCK)?-*)([\\S\\n]{4,}?)(-*END[ \\S]+?PRIVATE KEY(?: BLOCK)?-*)']),
   regexDetector('Sendgrid API key', ['SG\\.[a-zA-Z0-9_-]{22}\\.[a-zA-Z0-9_-]{43}']),
   regexDetector('Slack token', ['(?:(?:xoxe\\.)?xox[bp]|xox[aeosr]|xapp)-\\d+-[-a-zA-Z0-9]+', 'https://hooks\\.slack\\.com/services/T[a-zA-Z0-9_]+/B[a-zA-Z0-9_]+/[a-zA-Z0-9_]+']),
   regexDetector('Square authentication', ['sq0atp-[0-9A-Za-z\\\\_-]{22}', 'sq0csp-[0-9A-Za-z\\\\_-]{43}']),
@@ -215,24 +205,15 @@ const DETECTORS: readonly Detector[] = [
 export function scanEntries(entries: ReadonlyMap<string, string>): DetectedSecret[] {
   return [...entries]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .flatMap(([key, written]) => {
-      const value = oneBlank(written);
+    .flatMap(([key, value]) => {
       const detector = DETECTORS.find((candidate) => candidate.matchesEntry(key, value));
       return detector ? [{ type: detector.type, key, value }] : [];
     });
 }
 
-/**
- * Runs of spaces and tabs as one space. The detectors' patterns were written for Go's RE2,
- * which is linear; in V8's backtracking engine their overlapping blank-matching parts take
- * time growing with a power of a run's length (a line indented 100 spaces: tens of seconds).
- * One blank is all any of them tells apart, and a find's key and value are trimmed.
- */
-const oneBlank = (text: string): string => text.replace(/[\t ]+/g, ' ');
-
 /** Text: every detector's finds (only the first detector's, for one line), one a key. */
 export function scanText(text: string): DetectedSecret[] {
-  const trimmed = oneBlank(text).trim();
+  const trimmed = text.trim();
   if (trimmed === '') return [];
   const found: DetectedSecret[] = [];
   for (const detector of DETECTORS) {
@@ -243,20 +224,52 @@ export function scanText(text: string): DetectedSecret[] {
   return found.filter(({ key }) => key === '' || (!keys.has(key) && Boolean(keys.add(key))));
 }
 
-/** The transformers' flattening of a tree: `a.b` for a mapping's keys, `a[0]` for a list's items. */
+/**
+ * The transformers' flattening of a tree: `a.b` for a mapping's keys, `a[0]` for a list's items.
+ * Walked with a stack of its own, not the call stack, which a tree nested some thousands deep overflows.
+ */
 export function flattenTree(tree: unknown, prefix = '', into = new Map<string, string>()): Map<string, string> {
-  if (isPlainObject(tree)) {
-    for (const [key, value] of Object.entries(tree)) flattenTree(value, prefix === '' ? key : `${prefix}.${key}`, into);
-  } else if (Array.isArray(tree)) {
-    tree.forEach((item, index) => flattenTree(item, `${prefix}[${index}]`, into));
-  } else if (tree !== null && tree !== undefined) {
-    into.set(prefix, String(tree));
+  const pending: [string, unknown][] = [[prefix, tree]];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const [path, node] = item;
+    // Children pushed last first, so they come off the stack in order.
+    if (isPlainObject(node)) {
+      const children = Object.entries(node);
+      for (let i = children.length - 1; i >= 0; i -= 1) {
+        const [key, value] = children[i];
+        pending.push([path === '' ? key : `${path}.${key}`, value]);
+      }
+    } else if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i -= 1) pending.push([`${path}[${i}]`, node[i]]);
+    } else if (node !== null && node !== undefined) {
+      into.set(path, String(node));
+    }
   }
   return into;
 }
 
+/** Go's encoding/json: a document nested deeper than this is an error ("exceeded max depth"). */
+const MAX_JSON_DEPTH = 10_000;
+
+/** How deep a JSON text's arrays and objects nest (what it reads of a text that is no JSON does not matter: JSON.parse refuses it). */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '"') {
+      for (i += 1; i < text.length && text[i] !== '"'; i += 1) if (text[i] === '\\') i += 1;
+    } else if (c === '{' || c === '[') {
+      depth += 1;
+      deepest = Math.max(deepest, depth);
+    } else if (c === '}' || c === ']') depth -= 1;
+  }
+  return deepest;
+}
+
 /** The JSON transformer: a file that is one object (or null), what Go's json.Unmarshal takes into a map. */
 function jsonEntries(text: string): Map<string, string> | undefined {
+  if (jsonDepth(text) > MAX_JSON_DEPTH) return undefined;
   let tree: unknown;
   try {
     tree = JSON.parse(text);
@@ -266,11 +279,71 @@ function jsonEntries(text: string): Map<string, string> | undefined {
   return tree === null || isPlainObject(tree) ? flattenTree(tree) : undefined;
 }
 
+/**
+ * How many collections a YAML document may have open at once here. yaml.v3, compose's parser,
+ * refuses one nested deeper than 10,000 (flow levels or indentations), and the scan reads that
+ * file as text. The yaml package recurses as deep as a document nests: its parser closing many
+ * collections at once overflows the call stack (a RangeError out of parseAllDocuments) from some
+ * thousands, its composer from about 850 (it catches the overflow, but V8 compiling a regular
+ * expression with no stack left kills the process). A file nested deeper than this is read as
+ * text, as compose reads one deeper than 10,000.
+ */
+const MAX_YAML_DEPTH = 200;
+
+/**
+ * The yaml package's work on aliases: converting one to JS looks through every anchor and alias
+ * before it, a time growing with their number squared. A document past this (aliases times
+ * anchors and aliases: thousands of each) is read as text; yaml.v3 reads it unless it finds the
+ * aliases excessive, by a rule of its own.
+ */
+const MAX_ALIAS_WORK = 10_000_000;
+
+/**
+ * The yaml package's checks its own way makes slow: keys repeated in a mapping (its uniqueKeys
+ * compares each key with all before it; here a set per mapping, with its equality: a scalar's
+ * value, NaN never equal) and aliases too many.
+ */
+function composedWithinLimits(document: YAML.Document.Parsed): boolean {
+  let anchors = 0;
+  let aliases = 0;
+  let repeated = false;
+  YAML.visit(document, {
+    Node: (_key, node) => {
+      if (YAML.isAlias(node)) aliases += 1;
+      else if (node.anchor !== undefined) anchors += 1;
+      if (!YAML.isMap(node)) return undefined;
+      const keys = new Set<unknown>();
+      for (const { key } of node.items) {
+        if (!YAML.isScalar(key) || Number.isNaN(key.value)) continue;
+        repeated ||= keys.has(key.value);
+        keys.add(key.value);
+      }
+      return repeated ? YAML.visit.BREAK : undefined;
+    },
+  });
+  return !repeated && aliases * (anchors + aliases) <= MAX_ALIAS_WORK;
+}
+
 /** The YAML transformer: a file whose first document is a mapping. */
 function yamlEntries(text: string): Map<string, string> | undefined {
-  const [document] = YAML.parseAllDocuments(text);
-  if (document === undefined || document.errors.length > 0) return undefined;
-  const tree: unknown = document.toJS();
+  // parseAllDocuments, one lexeme at a time: the parser's stack holds the collections open there.
+  const parser = new YAML.Parser();
+  const tokens: YAML.CST.Token[] = [];
+  for (const lexeme of new YAML.Lexer().lex(text)) {
+    tokens.push(...parser.next(lexeme));
+    if (parser.stack.length > MAX_YAML_DEPTH) return undefined;
+  }
+  tokens.push(...parser.end());
+  const [document] = Array.from(new YAML.Composer({ uniqueKeys: false }).compose(tokens));
+  if (document === undefined || document.errors.length > 0 || !composedWithinLimits(document)) return undefined;
+  let tree: unknown;
+  try {
+    tree = document.toJS();
+  } catch (error) {
+    // Its maxAliasCount: aliases that would expand the document too far, which yaml.v3 refuses too.
+    if (error instanceof ReferenceError) return undefined;
+    throw error;
+  }
   return tree === null || isPlainObject(tree) ? flattenTree(tree) : undefined;
 }
 

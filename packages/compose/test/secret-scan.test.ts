@@ -6,7 +6,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isKeywordSecret, scanEntries, scanFile, scanText } from '../src/secret-scan';
+import { GoRegexp } from '../src/go-regexp';
+import { type DetectedSecret, flattenTree, isKeywordSecret, scanEntries, scanFile, scanText } from '../src/secret-scan';
 
 /** What the scan calls one entry of a compose file, or undefined when it finds nothing. */
 const found = (value: string, key = 'services.web.environment.VALUE'): string | undefined => scanEntries(new Map([[key, value]]))[0]?.type;
@@ -192,6 +193,11 @@ describe('the scanner', () => {
     expect(scanEntries(new Map([['services.web.labels.note', `${' '.repeat(5_000)}x`]]))).toEqual([]);
   });
 
+  test('patterns match as Go\'s regexp matches them: `$` ends a line before \\n only, so a value before \\r\\n is not found', () => {
+    expect(scanText('token = Vx7#qL2!mZ9@wR4$kT8&\r\nmode = x')).toEqual([]);
+    expect(scanText('token = Vx7#qL2!mZ9@wR4$kT8& \r\nmode = x')).toEqual([{ type: 'Keyword Detector', key: 'token', value: 'Vx7#qL2!mZ9@wR4$kT8&' }]);
+  });
+
   test('a directory is refused in Go\'s words', async () => {
     await expect(scanFile(work)).rejects.toMatchObject({ code: 'InvalidArgument', message: `read ${work}: is a directory` });
   });
@@ -283,5 +289,160 @@ describe('the transformers a file\'s extension picks', () => {
     const text = '{"token": "ghp_0123456789abcdefghijklmnopqrstuvwxyz"}';
     expect(await scanFile(await file('.env', text))).toEqual(scanText(text));
     expect(await scanFile(await file('token.txt', text))).toEqual([{ type: 'Github authentication', key: 'token', value: 'ghp_0123456789abcdefghijklmnopqrstuvwxyz' }]);
+  });
+});
+
+/** 1 MB built against one pattern or parser: before the scan ran as Go runs its patterns, each took minutes or more, or overflowed the stack. */
+const MB = 1 << 20;
+const filled = (unit: string, tail = ''): string => unit.repeat(Math.floor((MB - tail.length) / unit.length)) + tail;
+/** A slow VM's time for 1 MB, with room: the tests assert only that the scan finishes, with what it finds. */
+const FINISHES = 60_000;
+const GITHUB = 'ghp_0123456789abcdefghijklmnopqrstuvwxyz';
+
+describe('text built against a pattern is scanned in time linear in its length', () => {
+  test('a line of words: the key, tried from every blank to the line\'s end', () => {
+    expect(scanText(filled('a '))).toEqual([]);
+  }, FINISHES);
+
+  test('lines of one blank: the blanks before a delimiter, tried from every line to the text\'s end', () => {
+    expect(scanText(`a${filled(' \n', 'b')}`)).toEqual([]);
+  }, FINISHES);
+
+  test('BEGIN after BEGIN with no PRIVATE KEY: the private key\'s header, tried from every BEGIN', () => {
+    expect(scanText(filled('-----BEGIN '))).toEqual([]);
+  }, FINISHES);
+
+  test('private key headers with no END: the key\'s body, searched for an END from every header', () => {
+    expect(scanText(filled('-----BEGIN RSA PRIVATE KEY----- '))).toEqual([]);
+  }, FINISHES);
+
+  test('a PuTTY marker in every word: the PuTTY pattern\'s .*, from every blank; the line is one find', () => {
+    const text = filled('PuTTY-User-Key-File- ');
+    expect(scanText(text)).toEqual([{ type: 'Private Key', key: '', value: text.trim() }]);
+  }, FINISHES);
+
+  test('credential keys whose values end in }: a literal value\'s .+, from every key to the line\'s end', () => {
+    expect(scanText(filled('token=x} '))).toEqual([]);
+  }, FINISHES);
+
+  test('one word of repeated keywords: the keyword key\'s classes on either side of the keyword', () => {
+    expect(scanText(filled('token', '!'))).toEqual([]);
+  }, FINISHES);
+
+  test('a keyword in every other word: the keyword key, from every blank', () => {
+    expect(scanText(filled('my token ', '!'))).toEqual([]);
+  }, FINISHES);
+
+  test('a JSON Web Token whose end is no end: its parts\' classes, each backtracking over the other', () => {
+    expect(scanText(`eyJ${'a'.repeat(MB / 2)}.eyJ${'a'.repeat(MB / 2)}!`)).toEqual([]);
+  }, FINISHES);
+
+  test('an .npmrc token repeated in one word: its \\S+, backtracking over every /:_authToken=', () => {
+    expect(scanText(`//${filled('a/:_authToken=b', '\f!')}`)).toEqual([]);
+  }, FINISHES);
+
+  test('"aws" in every word: the AWS secret key, from every blank', () => {
+    expect(scanText(filled('aws '))).toEqual([]);
+  }, FINISHES);
+});
+
+describe('a structured file\'s value or key built against a pattern is checked in time linear in its length', () => {
+  const entry = (key: string, value: string): DetectedSecret[] => scanEntries(new Map([[key, value]]));
+
+  test('a value of empty lines: the blanks at a line\'s start, from every line to the value\'s end', () => {
+    expect(entry('services.web.labels.note', filled('\n', '!'))).toEqual([]);
+  }, FINISHES);
+
+  test('a value of lines of one blank', () => {
+    expect(entry('services.web.labels.note', filled(' \n', '!'))).toEqual([]);
+  }, FINISHES);
+
+  test('a JSON Web Token value whose end is no end', () => {
+    expect(entry('services.web.labels.note', `eyJ${'a'.repeat(MB / 2)}.eyJ${'a'.repeat(MB / 2)}!`)).toEqual([]);
+  }, FINISHES);
+
+  test('a key of repeated keywords', () => {
+    expect(entry(filled('token', '!'), 'Vx7#qL2!mZ9@wR4$kT8&')).toEqual([]);
+  }, FINISHES);
+});
+
+describe('deep and wide structured files', () => {
+  /** JSON objects nested `depth` deep, a token on a line of its own in the innermost. */
+  const nestedJson = (depth: number): string => `${'{"a":'.repeat(depth - 1)}{"token":\n"${GITHUB}"\n}${'}'.repeat(depth - 1)}`;
+  const asText = [
+    { type: 'Github authentication', key: '', value: GITHUB },
+    { type: 'High entropy string', key: '', value: GITHUB },
+  ];
+
+  test('a tree 100,000 deep is flattened without overflowing the stack', () => {
+    let tree: unknown = { token: GITHUB };
+    for (let i = 0; i < 100_000; i += 1) tree = { a: tree };
+    expect([...flattenTree(tree)]).toEqual([[`${'a.'.repeat(100_000)}token`, GITHUB]]);
+  });
+
+  test('JSON nested 10,000 deep is read as JSON; a level deeper, as text, as Go\'s decoder refuses it', async () => {
+    expect(await scanFile(await file('deep.json', nestedJson(10_000)))).toEqual([{ type: 'Github authentication', key: `${'a.'.repeat(9_999)}token`, value: GITHUB }]);
+    expect(await scanFile(await file('deeper.json', nestedJson(10_001)))).toEqual(asText);
+  });
+
+  test('JSON nested 100,000 deep is read as text, without overflowing the stack', async () => {
+    expect(await scanFile(await file('deepest.json', nestedJson(100_000)))).toEqual(asText);
+  }, FINISHES);
+
+  test('YAML nested 100,000 deep in brackets is read as text, without overflowing the stack', async () => {
+    const path = await file('deep-flow.yaml', `a: ${'['.repeat(100_000)}\n${GITHUB}\n${']'.repeat(100_000)}\n`);
+    expect(await scanFile(path)).toEqual(asText);
+  }, FINISHES);
+
+  test('YAML nested 100,000 deep in indented lists is read as text, without overflowing the stack', async () => {
+    const path = await file('deep-block.yaml', `a:\n  ${'- '.repeat(100_000)}${GITHUB}\nb: 1\n`);
+    expect(await scanFile(path)).toEqual(asText);
+  }, FINISHES);
+
+  test('YAML nested 100 deep is read as YAML', async () => {
+    const path = await file('nested.yaml', `a: ${'['.repeat(100)}${GITHUB}${']'.repeat(100)}\n`);
+    expect(await scanFile(path)).toEqual([{ type: 'Github authentication', key: `a${'[0]'.repeat(100)}`, value: GITHUB }]);
+  });
+
+  test('a YAML mapping of 100,000 keys is read in time linear in its length', async () => {
+    const keys = Array.from({ length: 100_000 }, (_, i) => `key${i}: value`).join('\n');
+    expect(await scanFile(await file('wide.yaml', `${keys}\ntoken: ${GITHUB}\n`))).toEqual([{ type: 'Github authentication', key: 'token', value: GITHUB }]);
+  }, FINISHES);
+
+  test('YAML with a repeated key is read as text, as compose\'s parser refuses it', async () => {
+    expect(await scanFile(await file('repeated.yaml', `auth:\n  token: ${GITHUB}\nauth: x\n`))).toEqual([{ type: 'Github authentication', key: 'token', value: GITHUB }]);
+  });
+
+  test('YAML with 20,000 anchors and their aliases is read in time linear in its length', async () => {
+    const aliases = Array.from({ length: 20_000 }, (_, i) => `a${i}: &x${i} v\nb${i}: *x${i}`).join('\n');
+    expect(await scanFile(await file('aliases.yaml', `${aliases}\ntoken: ${GITHUB}\n`))).toEqual([{ type: 'Github authentication', key: 'token', value: GITHUB }]);
+  }, FINISHES);
+
+  test('YAML whose aliases expand it exponentially is read as text, as compose\'s parser refuses it', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [previous, name] of ['ab', 'bc', 'cd', 'de', 'ef', 'fg', 'gh', 'hi']) levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(', ')}]`);
+    const path = await file('laughs.yaml', `${levels.join('\n')}\nauth:\n  token: ${GITHUB}\n`);
+    expect(await scanFile(path)).toEqual([{ type: 'Github authentication', key: 'token', value: GITHUB }]);
+  });
+});
+
+describe('GoRegexp, the scan\'s regular expressions', () => {
+  test('a match is Go\'s: leftmost-first, a character a code point, `.` any but \\n, `\\s` ASCII', () => {
+    expect(new GoRegexp('(?<x>a|ab)(?<y>c|bcd)').matchAll('abcd')).toEqual([{ x: 'a', y: 'bcd' }]);
+    expect(new GoRegexp('^a.b$').test('a😀b')).toBe(true);
+    expect(new GoRegexp('^a.b$').test('a\rb')).toBe(true);
+    expect(new GoRegexp('a\\sb').test('a\vb')).toBe(false);
+  });
+
+  test('a pattern that tells more places apart than liveness keeps is matched all the same, thread by thread', () => {
+    // Which of the next 14 characters are `b` is what its places differ in: 2^14 sets.
+    let seed = 7;
+    const text = Array.from({ length: 20_000 }, () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed & 0x40000000 ? 'a' : 'b';
+    }).join('');
+    const matches = new GoRegexp('(?<m>a[ab]{14}b)').matchAll(text).map(({ m }) => m);
+    expect(matches).toEqual([...text.matchAll(/a[ab]{14}b/g)].map(([m]) => m));
+    expect(matches.length).toBeGreaterThan(1000);
   });
 });
