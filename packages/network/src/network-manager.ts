@@ -12,7 +12,7 @@ import { allocateAddress6, allocateSubnet6, bigToIp6, canonicalIp6, checkRange6,
 import { withFileLock, withHostLock } from './lock';
 import { isIPv6Binding, parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
 import { allocatePorts } from './port-allocator';
-import { forwarding, hostsFile, judgeUpstreams, parseResolvConf, resolvConf, validDnsSettings, type HostResolv, type UpstreamScope } from './resolv';
+import { forwarding, judgeUpstreams, parseResolvConf, resolvConf, validDnsSettings, type HostResolv, type UpstreamScope } from './resolv';
 import { networkRules, portFamilies, portRules, tags } from './rules';
 import { allocationFailure } from './allocation-failure';
 import { connectivityFailure } from './connectivity';
@@ -1488,7 +1488,7 @@ export class NetworkManager {
 
   /**
    * What configure, attach and allocate return. A container sharing another's namespace gets
-   * that one's hostname, hosts entry and resolv.conf, as with Docker. resolv.conf names the
+   * that one's hostname and resolv.conf, as with Docker. resolv.conf names the
    * embedded DNS when a user network is connected, allocated or not (it is written at create).
    */
   private async result(sandbox: SandboxState, nets: Map<string, NetworkState>, hostResolv: HostResolv): Promise<AttachResult> {
@@ -1496,13 +1496,10 @@ export class NetworkManager {
     const source = owner ?? sandbox;
     const embedded = this.wantedOf(source, nets).some((w) => w.networkId !== this.predefinedIds().bridge && nets.get(w.networkId)?.driver === undefined);
     const kind = source.mode === 'host' ? 'host' : embedded ? 'embedded' : 'copy';
-    const first = this.plan(source, nets).endpoints[0];
-    const names = [source.hostname, ...(source.name && source.name !== source.hostname ? [source.name] : [])];
     return {
       ...(sandbox.netnsPath ? { netnsPath: sandbox.netnsPath } : {}),
       ...(sandbox.sharedWith ? { sharedWith: sandbox.sharedWith } : {}),
       resolvConf: resolvConf(kind, hostResolv, source.dns?.settings ?? {}),
-      hosts: hostsFile(first ? [{ ip: first.ep.ip, names }, ...(first.ep.ip6 ? [{ ip: first.ep.ip6, names }] : [])] : []),
       hostname: source.hostname,
       settings: networkSettings(sandbox, nets, this.predefinedIds()),
     };

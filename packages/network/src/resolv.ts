@@ -268,16 +268,3 @@ export function resolvConf(kind: 'embedded' | 'host' | 'copy', host: HostResolv,
   const nameservers = kind === 'copy' && !given.servers?.length ? rc.nameservers.filter((ns) => !matches(LOOPBACK, ns)) : rc.nameservers;
   return `${lines(nameservers, rc.search, rc.options, host.other).join('\n')}\n`;
 }
-
-export function hostsFile(entries: Array<{ ip: string; names: string[] }>): string {
-  const lines = [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-    ...entries.map((e) => `${e.ip}\t${e.names.join(' ')}`),
-  ];
-  return `${lines.join('\n')}\n`;
-}

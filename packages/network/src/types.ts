@@ -227,11 +227,9 @@ export interface AttachResult {
   netnsPath?: string;
   /** Content for the container's /etc/resolv.conf. */
   resolvConf: string;
-  /** Content for the container's /etc/hosts. */
-  hosts: string;
   /** Content for the container's /etc/hostname. */
   hostname: string;
-  /** The container whose namespace this one joins (`container:<id>`): its hostname, hosts and resolv.conf are these. */
+  /** The container whose namespace this one joins (`container:<id>`): its hostname and resolv.conf are these. */
   sharedWith?: string;
   settings: NetworkSettings;
 }
