@@ -164,29 +164,32 @@ describe('a profile in a real container (runc)', () => {
 
   const denyMkdir = JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] });
 
-  test('a syscall the profile denies fails with EPERM inside the container', async () => {
+  /** A created container started to its end: its exit code and what it said on stderr. */
+  async function ran(id: string): Promise<{ exitCode: number; stderr: string }> {
     const stderr = new Collector();
-    await bed.runtime.create('deny-mkdir', { rootfs: await bed.rootfs(), image: { Cmd: ['mkdir', '/x'] }, run: { seccomp: { profile: denyMkdir } } });
-    const { attached } = await bed.runtime.start('deny-mkdir', { attach: { stderr } });
-    const { exitCode } = await bed.runtime.wait('deny-mkdir');
+    const { attached } = await bed.runtime.start(id, { attach: { stderr } });
+    const { exitCode } = await bed.runtime.wait(id);
     await attached;
+    return { exitCode, stderr: stderr.text() };
+  }
+
+  test('a syscall the profile denies fails with EPERM inside the container', async () => {
+    await bed.runtime.create('deny-mkdir', { rootfs: await bed.rootfs(), image: { Cmd: ['mkdir', '/x'] }, run: { seccomp: { profile: denyMkdir } } });
+    const { exitCode, stderr } = await ran('deny-mkdir');
     expect(exitCode).toBe(1);
-    expect(stderr.text()).toContain('Operation not permitted');
+    expect(stderr).toContain('Operation not permitted');
   });
 
   test('a rule masking with 2^64 - 1 is written exactly to config.json, and runc applies it', async () => {
     // mkdir(path, 0777): its mode masked with every bit set is 0777 (511).
     const maskAll = (index: number): string => `{"index":${index},"value":18446744073709551615,"valueTwo":511,"op":"SCMP_CMP_MASKED_EQ"}`;
     const profile = `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","args":[${maskAll(1)}]},{"names":["mkdirat"],"action":"SCMP_ACT_ERRNO","args":[${maskAll(2)}]}]}`;
-    const stderr = new Collector();
     await bed.runtime.create('mask-all', { rootfs: await bed.rootfs(), image: { Cmd: ['mkdir', '/x'] }, run: { seccomp: { profile } } });
     const config = await fs.readFile(path.join(bed.base, 'root', 'containers', 'mask-all', 'config.json'), 'utf8');
     expect(config).toContain('"args":[{"index":1,"value":18446744073709551615,"valueTwo":511,"op":"SCMP_CMP_MASKED_EQ"}]');
-    const { attached } = await bed.runtime.start('mask-all', { attach: { stderr } });
-    const { exitCode } = await bed.runtime.wait('mask-all');
-    await attached;
+    const { exitCode, stderr } = await ran('mask-all');
     expect(exitCode).toBe(1);
-    expect(stderr.text()).toContain('Operation not permitted');
+    expect(stderr).toContain('Operation not permitted');
   });
 
   test('an invalid profile refuses the create and leaves no container', async () => {
