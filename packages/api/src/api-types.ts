@@ -115,6 +115,7 @@ export interface ContainerCreateRequest {
   StopSignal?: string;
   StopTimeout?: number;
   Healthcheck?: HealthConfig;
+  Shell?: string[];
   ExposedPorts?: Record<string, Record<string, never>>;
   Volumes?: Record<string, Record<string, never>>;
   HostConfig?: HostConfig;

@@ -1,4 +1,4 @@
-import type { BuildEvent } from '@ctr/dockerfile';
+import { streamedStderr, type BuildEvent } from '@ctr/dockerfile';
 import type { ProgressMessage } from './api-types';
 
 const STEP = /^Step (\d+)\/(\d+) : (.*)\n$/s;
@@ -39,6 +39,10 @@ export function buildEvents(onEvent: ((event: BuildEvent) => void) | undefined):
     else if (running) onEvent({ type: 'container', step, id: running[1] as string });
     else if (removed) onEvent({ type: 'container-removed', step, id: removed[1] as string });
     else if (image) onEvent({ type: 'image', step, id: image[1] as string });
-    else onEvent({ type: 'output', step, stream: 'stdout', data: Buffer.from(text) });
+    else {
+      // The build's stderr comes in red: its text is given as stderr, which is printed red again.
+      const stderr = streamedStderr(text);
+      onEvent({ type: 'output', step, stream: stderr === undefined ? 'stdout' : 'stderr', data: Buffer.from(stderr ?? text) });
+    }
   };
 }

@@ -134,5 +134,9 @@ export function bodyStream(call: Call): Readable {
   call.req.pipe(body);
   body.once('close', () => call.req.unpipe(body));
   call.req.once('error', (error) => body.destroy(error));
+  // A consumer may stop listening before the request ends (a tar reader is done at the
+  // archive's end marker, before its padding): a client going away then must fail this
+  // request's body, never take the daemon down with an unhandled 'error'.
+  body.on('error', () => undefined);
   return body;
 }

@@ -21,6 +21,7 @@ import type {
   BuildStepOptions,
   PushedTag,
 } from '@ctr/engine';
+import { parseEvent } from '@ctr/engine';
 import { CtrError, type ErrorCode } from '@ctr/errors';
 import { DEFAULT_TAG, formatPlatform, parseReference, referenceName, type Platform } from '@ctr/image';
 import type { ContainerCreateRequest, ContainerUpdateRequest, ExecCreateRequest, PingResponse, ProgressMessage, WaitResponse } from './api-types';
@@ -126,11 +127,11 @@ async function responseError(res: IncomingMessage): Promise<CtrError> {
 }
 
 /** Lines of a newline-delimited JSON stream; an `errorDetail` line is thrown, not swallowed. */
-async function* jsonLines<T>(res: IncomingMessage): AsyncGenerator<T> {
+async function* jsonLines<T>(res: IncomingMessage, read: (line: string) => T = (line) => JSON.parse(line) as T): AsyncGenerator<T> {
   let pending = '';
   const parse = (line: string): T | undefined => {
     if (!line.trim()) return undefined;
-    const message = JSON.parse(line) as T & { errorDetail?: { message?: string; code?: number }; error?: string };
+    const message = read(line) as T & { errorDetail?: { message?: string; code?: number }; error?: string };
     if (message.errorDetail || message.error) {
       const code = message.errorDetail?.code;
       throw new CtrError('Internal', message.errorDetail?.message ?? message.error ?? 'the daemon reported an error', typeof code === 'number' ? { details: { exitCode: code } } : {});
@@ -270,7 +271,7 @@ export class ApiClient {
       ...signalOf(options),
     });
     try {
-      yield* jsonLines<EngineEvent>(res);
+      yield* jsonLines(res, parseEvent);
     } catch (error) {
       if (!options.signal?.aborted) throw error;
     }

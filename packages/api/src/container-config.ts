@@ -94,6 +94,7 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   set('labels', config.stringMap('Labels'));
   set('stopSignal', config.string('StopSignal') || undefined);
   set('stopTimeout', config.number('StopTimeout'));
+  set('shell', nonEmpty(config.strings('Shell')));
   set('containerIdFile', host.string('ContainerIDFile') || undefined);
   set('consoleSize', host.consoleSize('ConsoleSize'));
   const health = config.object('Healthcheck');

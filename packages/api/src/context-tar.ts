@@ -12,7 +12,11 @@ export interface ContextTarOptions {
   dockerfile?: string;
   /** Sent as the Dockerfile's content in place of the file's (content trust's FROM lines resolved to digests). */
   dockerfileContent?: Buffer;
-  /** Extra files added at the top of the context (a Dockerfile read from stdin). */
+  /**
+   * Extra files added at the top of the context (a Dockerfile read from stdin or from outside
+   * the context), and listed in the `.dockerignore` sent (one made when there is none), as
+   * docker's AddDockerfileToBuildContext lists its: the daemon reads them, COPY never sees them.
+   */
   extra?: Record<string, Buffer>;
   signal?: AbortSignal;
 }
@@ -30,6 +34,9 @@ async function* entries(root: string, options: ContextTarOptions): AsyncGenerato
   const ignore = new PatternMatcher(readDockerignore(await fs.readFile(path.join(root, '.dockerignore'), 'utf8').catch(() => '')));
   const dockerfile = path.posix.normalize(options.dockerfile ?? 'Dockerfile');
   const always = new Set(['.dockerignore', dockerfile]);
+  const extra = Object.entries(options.extra ?? {});
+  const ignoringExtra = (rules: string): Buffer => Buffer.from(`${rules}\n${extra.map(([name]) => name).join('\n')}\n`);
+  let ignoreSent = false;
   const stack: string[] = [''];
   while (stack.length > 0) {
     if (options.signal?.aborted) throw aborted(options.signal, 'sending the build context');
@@ -44,6 +51,9 @@ async function* entries(root: string, options: ContextTarOptions): AsyncGenerato
     if (replaced !== undefined) {
       // A link named as the Dockerfile is replaced too: the builder would read the unresolved file through it.
       yield* tarDataEntry({ ...header, mode: stat.isFile() ? header.mode : 0o644 }, replaced);
+    } else if (rel === '.dockerignore' && stat.isFile() && extra.length > 0) {
+      yield* tarDataEntry(header, ignoringExtra(await fs.readFile(abs, 'utf8')));
+      ignoreSent = true;
     } else if (stat.isDirectory()) {
       if (rel && !ignored) yield encodeTarHeader({ ...header, name: `${rel}/`, type: 'dir' });
       const children = (await fs.readdir(abs)).sort().reverse();
@@ -54,8 +64,8 @@ async function* entries(root: string, options: ContextTarOptions): AsyncGenerato
       yield* tarFileEntry(abs, header, stat.size);
     }
   }
-  for (const [name, data] of Object.entries(options.extra ?? {})) {
-    yield* tarDataEntry({ name, mode: 0o600, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000) }, data);
-  }
+  const added = { mode: 0o600, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000) };
+  for (const [name, data] of extra) yield* tarDataEntry({ name, ...added }, data);
+  if (extra.length > 0 && !ignoreSent) yield* tarDataEntry({ name: '.dockerignore', ...added }, ignoringExtra('.dockerignore'));
   yield TAR_END;
 }

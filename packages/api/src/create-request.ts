@@ -95,7 +95,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     capAdd, capDrop, noNewPrivileges, seccomp, securityOpt, maskedPaths, readonlyPaths, readOnlyRootfs, extraHosts, dns, dnsSearch, dnsOptions, sysctls, annotations,
     init, privileged, devices, deviceCgroupRules, groupAdd, pid, ipc, uts, platform = {},
     expose = [], volumesFrom, macAddress, links, networkLinks, usernsMode, deviceRequests, containerIdFile,
-    healthcheck, attach, stdinOnce, consoleSize,
+    healthcheck, shell, attach, stdinOnce, consoleSize,
     // The client's part: the name and platform go in the query, pulls and progress are done before the create, the signal stays local.
     pull: _pull, onPullProgress: _progress, signal: _signal, imagePlatform: _platform,
     internalMounts,
@@ -192,6 +192,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     StopSignal: stopSignal,
     StopTimeout: stopTimeout,
     Healthcheck: healthcheck,
+    Shell: shell,
     ExposedPorts: expose.length > 0 ? Object.fromEntries(exposedPortKeys(expose).map((port) => [port, {}])) : undefined,
     Volumes: anonymous.length > 0 ? Object.fromEntries(anonymous.map((v) => [v, {}])) : undefined,
     HostConfig: host,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { pipeline, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -60,7 +61,7 @@ import type {
   VolumeListOptions,
   VolumePruneOptions,
 } from '@ctr/engine';
-import { allTagsRepository, auxOfFamily, checkSystemPruneOptions, driverOptions, familiarImageName, isDetached, normalizeImageName, parseDetachKeys, parseLogDetails, readPullMessage, runExitStatus, splitRepoTag, tarTree } from '@ctr/engine';
+import { allTagsRepository, auxOfFamily, checkSystemPruneOptions, driverOptions, familiarImageName, getTrustingExtraCas, isDetached, normalizeImageName, parseDetachKeys, parseLogDetails, readPullMessage, runExitStatus, splitRepoTag, tarTree } from '@ctr/engine';
 import { CtrError, aborted, isConflict, isNotFound, unsupported } from '@ctr/errors';
 import type { ContainerConfig, RootfsSource } from '@ctr/image';
 import { familiarName, formatPlatform, parseNormalizedReference, parseReference } from '@ctr/image';
@@ -354,8 +355,13 @@ export class RemoteEngine implements EngineApi {
       });
     }
     if (isRemoteContextSource(context)) {
-      // docker's CLI fetches a git or URL context itself (its credentials, its network) and sends it up as a tar.
-      const fetched = await openRemoteContext(context.remote, { ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}), signal: signal ?? new AbortController().signal });
+      // docker's CLI fetches a git or URL context itself (its credentials, its network, the CAs it trusts) and sends it up as a tar.
+      const fetched = await openRemoteContext(context.remote, {
+        ...(options.dockerfile ? { dockerfile: options.dockerfile } : {}),
+        fetch: getTrustingExtraCas,
+        client: true,
+        signal: signal ?? new AbortController().signal,
+      });
       try {
         return await this.build({ ...options, context: fetched.root });
       } finally {
@@ -365,8 +371,8 @@ export class RemoteEngine implements EngineApi {
     let dockerfile = options.dockerfile;
     let tar: Readable;
     if (typeof context === 'string') {
-      // A Dockerfile from stdin travels inside the context under a name of its own, as docker sends it.
-      const extra = dockerfileContent !== undefined ? { [(dockerfile = `.dockerfile.${Date.now().toString(36)}`)]: Buffer.from(dockerfileContent) } : undefined;
+      // A Dockerfile from stdin or from outside the context travels inside it under a random name, as docker sends it (AddDockerfileToBuildContext).
+      const extra = dockerfileContent !== undefined ? { [(dockerfile = `.dockerfile.${randomBytes(10).toString('hex')}`)]: Buffer.from(dockerfileContent) } : undefined;
       tar = contextTar(context, { ...(dockerfile ? { dockerfile } : {}), ...(extra ? { extra } : {}), ...(signal ? { signal } : {}) });
     } else {
       if (dockerfileContent !== undefined) throw unsupported('a Dockerfile from stdin needs a context directory, not a context tar');

@@ -51,6 +51,14 @@ export function imageSummaryFor(version: ApiVersion, image: ImageSummary): Omit<
 }
 
 /**
+ * A `GET /system/df` image as a client of `version` knows it, as moby's getDiskUsage shapes it:
+ * `VirtualSize` before API 1.44 only (the image list's `<none>` names are not the df's).
+ */
+export function diskUsageImageFor(version: ApiVersion, image: ImageSummary): Omit<ImageSummary, 'VirtualSize'> & { VirtualSize?: number } {
+  return versionBefore(version, '1.44') ? image : without(image, ['VirtualSize']);
+}
+
+/**
  * An image's inspect as a client of `version` knows it, as moby's getImagesByName shapes it:
  * `VirtualSize` before API 1.44 only, `Descriptor` from 1.48 only.
  */

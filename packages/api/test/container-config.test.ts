@@ -70,6 +70,11 @@ test('the default network mode and a user network from NetworkingConfig', () => 
   expect(options).toMatchObject({ network: 'app', networkAliases: ['web'], ip: '10.0.0.5' });
 });
 
+test("Config.Shell, the shell of the container's CMD-SHELL health checks, reaches the create options; an empty one is none", () => {
+  expect(createOptionsFromBody({ Image: 'busybox', Shell: ['/bin/bash', '-c'] }, undefined).shell).toEqual(['/bin/bash', '-c']);
+  expect(createOptionsFromBody({ Image: 'busybox', Shell: [] }, undefined)).not.toHaveProperty('shell');
+});
+
 test('a string Cmd is one argument, as Docker strslice', () => {
   expect(createOptionsFromBody({ Image: 'busybox', Cmd: 'date' }, undefined).cmd).toEqual(['date']);
 });

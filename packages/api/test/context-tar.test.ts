@@ -53,8 +53,19 @@ test('a link named as the Dockerfile is replaced by a 0644 file of the content g
 
 test('extra files follow the context as root-owned 0600 files', async () => {
   const sent = await entries({ extra: { 'Dockerfile.stdin': Buffer.from('FROM x\n'), 'pad.bin': Buffer.from('b'.repeat(513)) } });
-  expect(sent.slice(-2)).toEqual([
+  expect(sent.filter((e) => e.name === 'Dockerfile.stdin' || e.name === 'pad.bin')).toEqual([
     { name: 'Dockerfile.stdin', typeflag: '0', mode: 0o600, uid: 0, data: 'FROM x\n' },
     { name: 'pad.bin', typeflag: '0', mode: 0o600, uid: 0, data: 'b'.repeat(513) },
   ]);
+});
+
+test("extra files are listed in a .dockerignore made for them, which ignores itself, as docker's CLI makes it", async () => {
+  const sent = await entries({ extra: { '.dockerfile.0123': Buffer.from('FROM x\n') } });
+  expect(sent.at(-1)).toEqual({ name: '.dockerignore', typeflag: '0', mode: 0o600, uid: 0, data: '.dockerignore\n.dockerfile.0123\n' });
+});
+
+test("extra files are listed after the rules of the context's own .dockerignore", async () => {
+  await writeFile(join(dir, '.dockerignore'), 'a.txt');
+  const sent = await entries({ extra: { '.dockerfile.0123': Buffer.from('FROM x\n') } });
+  expect(sent.filter((e) => e.name === '.dockerignore').map((e) => e.data)).toEqual(['a.txt\n.dockerfile.0123\n']);
 });

@@ -3,10 +3,11 @@
  * line by line as dockerd's classic builder streams it (IDs matched by pattern), how a failed
  * step ends, and the config of an image built on a base without PATH.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, useTestDaemon } from './fixture';
+import { docker, request, useTestDaemon } from './fixture';
 
 const t = useTestDaemon();
 let context: string;
@@ -41,7 +42,7 @@ test('docker build prints the classic lines: steps, containers, the label step, 
       'ran',
       ' ---> Removed intermediate container <id>',
       ' ---> <id>',
-      `Step 4/4 : LABEL "a"='1'`,
+      'Step 4/4 : LABEL a=1',
       ' ---> Running in <id>',
       ' ---> Removed intermediate container <id>',
       ' ---> <id>',
@@ -84,4 +85,33 @@ test('an image built on a base without PATH has the default PATH', async () => {
   const built = await docker(t.env, ['build', '-q', context]);
   const env = await docker(t.env, ['image', 'inspect', '--format', '{{json .Config.Env}}', built.stdout.trim()]);
   expect(env.stdout).toBe('["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","A=1"]\n');
+});
+
+test("docker build prints the ARGs before the first FROM as steps, counted, with no image line after them", async () => {
+  await dockerfile('ARG BASE=busybox\nFROM ${BASE}\n');
+  const built = await docker(t.env, ['build', context]);
+  expect(built.stdout).toMatch(lines('Sending build context to Docker daemon  <size>', 'Step 1/2 : ARG BASE=busybox', 'Step 2/2 : FROM ${BASE}', ' ---> <id>', 'Successfully built <id>'));
+});
+
+test("a RUN's stderr reaches docker's CLI in red, as dockerd's stderr writer sends it", async () => {
+  await dockerfile('FROM busybox\nRUN echo out; echo err >&2\n');
+  const built = await docker(t.env, ['build', '--no-cache', context]);
+  expect(built.stdout).toContain('out\n\x1b[91merr\n\x1b[0m');
+});
+
+test("a context with no Dockerfile is refused in dockerd's words alone", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ctr-api-build-none-'));
+  await writeFile(join(dir, 'other'), 'x\n');
+  const response = await request(t.socket, 'POST', '/build', execFileSync('tar', ['-c', '-C', dir, '.']), { 'Content-Type': 'application/x-tar' });
+  await rm(dir, { recursive: true, force: true });
+  expect(JSON.parse(response.body.toString())).toEqual({ message: 'Cannot locate specified Dockerfile: Dockerfile' });
+});
+
+test('a context whose only Dockerfile is a lower-case dockerfile builds, as dockerd reads it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ctr-api-build-lower-'));
+  await writeFile(join(dir, 'dockerfile'), 'FROM busybox\nENV LOWER=1\n');
+  const response = await request(t.socket, 'POST', '/build?q=1', execFileSync('tar', ['-c', '-C', dir, '.']), { 'Content-Type': 'application/x-tar' });
+  await rm(dir, { recursive: true, force: true });
+  const id = (JSON.parse(response.body.toString()) as { stream: string }).stream.trim();
+  expect((await docker(t.env, ['image', 'inspect', '--format', '{{json .Config.Env}}', id])).stdout).toContain('"LOWER=1"');
 });

@@ -1,7 +1,8 @@
 /**
  * `docker ps` filters and columns through ctrd, as the docker CLI 28 shows dockerd's: the
  * creation-order windows, refusals with dockerd's words and the CLI's exit status, a
- * container whose start failed, and the image column once the reference is gone.
+ * container whose start failed, the image column once the reference is gone, legacy links'
+ * names and the host-port filter.
  */
 import { docker, useTestDaemon } from './fixture';
 
@@ -73,3 +74,33 @@ test('the IMAGE column shows the short image ID once the reference is untagged',
     await docker(t.env, ['rm', 'api-ps-image']);
   }
 });
+
+describe('legacy links', () => {
+  beforeAll(async () => {
+    expect((await docker(t.env, ['run', '-d', '--pull', 'never', '--name', 'api-lnk-aaa', 'busybox', 'sleep', '300'])).code).toBe(0);
+    expect((await docker(t.env, ['run', '-d', '--pull', 'never', '--name', 'api-lnk-bbb', '--link', 'api-lnk-aaa', 'busybox', 'sleep', '300'])).code).toBe(0);
+  }, 60_000);
+
+  afterAll(async () => {
+    await docker(t.env, ['rm', '-f', 'api-lnk-bbb', 'api-lnk-aaa']);
+  });
+
+  test('--no-trunc shows a linked container\'s link names after its own, as dockerd\'s name index has them', async () => {
+    expect(await names(['--no-trunc', '--filter', 'name=api-lnk-aaa'])).toBe('api-lnk-aaa,api-lnk-bbb/api-lnk-aaa\n');
+  });
+
+  test('the default (truncated) NAMES shows the container\'s own name alone', async () => {
+    expect(await names(['--filter', 'name=api-lnk-aaa'])).toBe('api-lnk-aaa\n');
+  });
+});
+
+test('--filter publish= matches the host port, not the container port', async () => {
+  expect((await docker(t.env, ['run', '-d', '--pull', 'never', '--name', 'api-ps-pub', '-p', '127.0.0.1::80', 'busybox', 'sleep', '300'])).code).toBe(0);
+  try {
+    const hostPort = (await docker(t.env, ['port', 'api-ps-pub', '80'])).stdout.trim().split(':').pop() ?? '';
+    expect(await names(['--filter', `publish=${hostPort}`])).toBe('api-ps-pub\n');
+    expect(await names(['--filter', 'publish=80'])).toBe('');
+  } finally {
+    await docker(t.env, ['rm', '-f', 'api-ps-pub']);
+  }
+}, 60_000);

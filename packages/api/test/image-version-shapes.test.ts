@@ -1,6 +1,6 @@
 /**
- * `GET /images/json` and `GET /images/{name}/json` as a client of each API version knows them,
- * as moby's image routes shape them: `VirtualSize` only before 1.44, `<none>` placeholders for
+ * `GET /images/json`, `GET /images/{name}/json` and `GET /system/df`'s images as a client of each
+ * API version knows them, as moby's routes shape them: `VirtualSize` only before 1.44, `<none>` placeholders for
  * an image without a name only before 1.43 (`[]` after), `Descriptor` only from 1.48; and an
  * image's `GraphDriver.Data` naming its layers' directories here, as overlay2 names its own.
  */
@@ -99,6 +99,28 @@ describe('GET /images/{name}/json', () => {
     expect(GraphDriver.Data.LowerDir).toBe(busybox.UpperDir);
     expect(GraphDriver.Data.UpperDir).not.toBe(busybox.UpperDir);
     expect((await stat(GraphDriver.Data.UpperDir as string)).isDirectory()).toBe(true);
+  });
+});
+
+describe('GET /system/df', () => {
+  async function usageImages(version: string): Promise<Listed[]> {
+    return (json(await request(t.socket, 'GET', `/v${version}/system/df`)) as { Images: Listed[] }).Images;
+  }
+
+  test('from API 1.44 its images have no VirtualSize', async () => {
+    const images = await usageImages('1.47');
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) expect(image).not.toHaveProperty('VirtualSize');
+  });
+
+  test('before API 1.44 VirtualSize is the image’s Size', async () => {
+    const images = await usageImages('1.43');
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) expect(image.VirtualSize).toBe(image.Size);
+  });
+
+  test('an image without a name keeps empty RepoTags before API 1.43: the list’s <none> names are not the df’s', async () => {
+    expect((await usageImages('1.42')).find((i) => i.Id === unnamed)).toMatchObject({ RepoTags: [], RepoDigests: [] });
   });
 });
 

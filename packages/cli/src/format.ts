@@ -221,6 +221,8 @@ const marshalled = new WeakSet<object>();
 
 /** Compact JSON of an ordered value, what contexts marshalled HTML-escaped (docker's `json` function escapes nothing else). */
 function compact(value: unknown): string {
+  // An int64 past a double's exact integers (an event's timeNano): its digits, as Go writes them.
+  if (typeof value === 'bigint') return String(value);
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (marshalled.has(value)) return goJsonEscaped(JSON.stringify(value), true);
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value);

@@ -1166,6 +1166,8 @@ function sortedEntries(value: object): [string, unknown][] {
 function goType(value: unknown): string {
   if (typeof value === 'string') return 'string';
   if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float64';
+  // A field too wide for a float64's 53 bits (an event's TimeNano).
+  if (typeof value === 'bigint') return 'int64';
   if (typeof value === 'boolean') return 'bool';
   return Array.isArray(value) ? '[]interface {}' : 'map[string]interface {}';
 }
@@ -1311,6 +1313,8 @@ function formatArg(value: unknown, verb: string, directive: Directive, fieldsOf:
         return badVerb(verb, value);
     }
   }
+  // Go's fmt formats an int64 by its integer verbs only: `%f` of one is a bad verb.
+  if (typeof value === 'bigint') return formatInteger(value, verb, directive);
   if (typeof value !== 'number') return badVerb(verb, value);
   const negative = value < 0 || Object.is(value, -0);
   if (!Number.isFinite(value)) {
@@ -1333,13 +1337,20 @@ function formatArg(value: unknown, verb: string, directive: Directive, fieldsOf:
       return float('g', verb === 'G');
   }
   if (!Number.isInteger(value)) return verb === 'v' ? float('g', false) : badVerb(verb, value);
-  const magnitude = BigInt(Math.abs(value));
+  return formatInteger(value, verb, directive);
+}
+
+/** An integer (an int, or a bigint as Go's int64) under one printf verb, as Go's fmtInteger formats it. */
+function formatInteger(value: number | bigint, verb: string, directive: Directive): string {
+  const exact = BigInt(value);
+  const magnitude = exact < 0n ? -exact : exact;
+  const character = exact >= 0n && exact <= 0x10ffffn ? String.fromCodePoint(Number(exact)) : undefined;
   const integer = (radix: number, prefix: string): string => {
-    let digits = directive.precision === 0 && value === 0 ? '' : magnitude.toString(radix);
+    let digits = directive.precision === 0 && exact === 0n ? '' : magnitude.toString(radix);
     if (directive.precision !== undefined) digits = digits.padStart(directive.precision, '0');
     if (radix === 16 && verb === 'X') digits = digits.toUpperCase();
     const body = (directive.sharp || verb === 'O' ? prefix : '') + digits;
-    return signed(value < 0, body, directive, directive.precision === undefined);
+    return signed(exact < 0n, body, directive, directive.precision === undefined);
   };
   switch (verb) {
     case 'v':
@@ -1355,9 +1366,9 @@ function formatArg(value: unknown, verb: string, directive: Directive, fieldsOf:
     case 'X':
       return integer(16, '0X');
     case 'c':
-      return pad(value >= 0 && value <= 0x10ffff ? String.fromCodePoint(value) : '\ufffd', directive, false);
+      return pad(character ?? '\ufffd', directive, false);
     case 'q':
-      return pad(value >= 0 && value <= 0x10ffff ? goQuote(String.fromCodePoint(value), "'") : "'\ufffd'", directive, false);
+      return pad(character === undefined ? "'\ufffd'" : goQuote(character, "'"), directive, false);
     case 'U':
       return pad(`U+${magnitude.toString(16).toUpperCase().padStart(4, '0')}`, directive, false);
     default:
@@ -1440,12 +1451,27 @@ function operand(value: unknown, { fieldsOf, isPointer }: CallContext): string {
   return (isPointer(value) ? '&' : '') + printed(value, '<nil>', fieldsOf);
 }
 
-/** The kinds Go's comparison functions tell apart (numbers are one here: JSON has no int and float). */
+/**
+ * The kinds Go's comparison functions tell apart (numbers are one here: JSON has no int and
+ * float; see comparable for a bigint).
+ */
 function basicKind(value: unknown): 'nil' | 'bool' | 'number' | 'string' | 'other' {
   if (value === undefined || value === null) return 'nil';
   if (typeof value === 'boolean') return 'bool';
-  if (typeof value === 'number') return 'number';
+  if (typeof value === 'number' || typeof value === 'bigint') return 'number';
   return typeof value === 'string' ? 'string' : 'other';
+}
+
+/**
+ * Two values of one basic kind as `===` and `<` compare them as Go does: a bigint (Go's int64)
+ * and an integer (a template's `0` is a Go int, which Go compares with an int64) as bigints;
+ * Go refuses an int64 and a float.
+ */
+function comparable(a: unknown, b: unknown): [unknown, unknown] {
+  if (typeof a === typeof b) return [a, b];
+  // Within one kind only a bigint and a number differ in type.
+  if (!Number.isInteger(typeof a === 'number' ? a : b)) throw new Error('incompatible types for comparison');
+  return [BigInt(a as number | bigint), BigInt(b as number | bigint)];
 }
 
 /** Go's `eq arg1 arg2…`: whether arg1 equals any of the others. */
@@ -1458,8 +1484,11 @@ function equal(first: unknown, others: readonly unknown[]): boolean {
       if (kind !== 'nil' && otherKind !== 'nil') throw new Error('incompatible types for comparison');
     } else if (kind === 'other') {
       throw new Error(`non-comparable type ${goType(first)}`);
-    } else if (kind === 'nil' || first === other) {
+    } else if (kind === 'nil') {
       return true;
+    } else {
+      const [x, y] = comparable(first, other);
+      if (x === y) return true;
     }
   }
   return false;
@@ -1471,14 +1500,15 @@ function less(a: unknown, b: unknown): boolean {
     throw new Error('invalid type for comparison');
   }
   if (kind !== basicKind(b)) throw new Error('incompatible types for comparison');
-  return (a as number | string) < (b as number | string);
+  const [x, y] = comparable(a, b);
+  return (x as number | bigint | string) < (y as number | bigint | string);
 }
 
 /** An index into something `length` long (`limit` the largest allowed), as Go's indexArg checks it. */
 function position(index: unknown, limit: number): number {
-  if (typeof index !== 'number' || !Number.isInteger(index)) throw new Error(`cannot index slice/array with type ${index === undefined || index === null ? '<nil>' : goType(index)}`);
+  if (typeof index !== 'bigint' && (typeof index !== 'number' || !Number.isInteger(index))) throw new Error(`cannot index slice/array with type ${index === undefined || index === null ? '<nil>' : goType(index)}`);
   if (index < 0 || index > limit) throw new Error(`index out of range: ${index}`);
-  return index;
+  return Number(index);
 }
 
 /** Go's `index item i j…`: arrays and strings (a byte) by number, maps by key; a missing key gives `missingKey` of its map. */

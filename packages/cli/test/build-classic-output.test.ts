@@ -76,18 +76,22 @@ describe("ctr build: the classic builder's output, failures and image config", (
     expect(again.stdout.split('\n').at(-3)).toBe(first.stdout.split('\n').at(-3));
   });
 
-  test('--label is a LABEL step of its own; an unused build arg is warned of before Successfully built', async () => {
+  test('each --label is a LABEL step of its own; an unused build arg is warned of before Successfully built', async () => {
     await dockerfile('FROM busybox\nARG USED\n');
     const built = await ctr('build', '--build-arg', 'USED=1', '--build-arg', 'NOPE=2', '--label', 'b=2', '--label', 'a=x y', context);
     expect(built.stdout).toMatch(
       lines(
-        'Step 1/3 : FROM busybox',
+        'Step 1/4 : FROM busybox',
         ' ---> <id>',
-        'Step 2/3 : ARG USED',
+        'Step 2/4 : ARG USED',
         ' ---> Running in <id>',
         ' ---> Removed intermediate container <id>',
         ' ---> <id>',
-        `Step 3/3 : LABEL "a"='x y' "b"='2'`,
+        'Step 3/4 : LABEL a=x y',
+        ' ---> Running in <id>',
+        ' ---> Removed intermediate container <id>',
+        ' ---> <id>',
+        'Step 4/4 : LABEL b=2',
         ' ---> Running in <id>',
         ' ---> Removed intermediate container <id>',
         ' ---> <id>',
@@ -103,6 +107,36 @@ describe("ctr build: the classic builder's output, failures and image config", (
     expect(failed.stdout).toMatch(lines('Step 1/2 : FROM busybox', ' ---> <id>', 'Step 2/2 : RUN exit 3', ' ---> Running in <id>', ' ---> Removed intermediate container <id>'));
     expect(failed.stderr).toBe("The command '/bin/sh -c exit 3' returned a non-zero code: 3\n");
     expect(failed.code).toBe(3);
+  });
+
+  test("-q holds a failed build's output back and prints it on stderr before the error, as docker's CLI does", async () => {
+    await dockerfile('FROM busybox\nRUN echo before; exit 3\n');
+    const failed = await ctr('build', '-q', '--force-rm', context);
+    expect(failed.stdout).toBe('');
+    expect(failed.stderr).toMatch(
+      lines(
+        'Step 1/2 : FROM busybox',
+        ' ---> <id>',
+        'Step 2/2 : RUN echo before; exit 3',
+        ' ---> Running in <id>',
+        'before',
+        ' ---> Removed intermediate container <id>',
+        "The command '/bin/sh -c echo before; exit 3' returned a non-zero code: 3",
+      ),
+    );
+  });
+
+  test("a RUN's stderr is printed in red, as docker's CLI prints what dockerd streams", async () => {
+    await dockerfile('FROM busybox\nRUN echo err >&2\n');
+    const built = await ctr('build', '--no-cache', context);
+    expect(built.stdout).toContain('\n\x1b[91merr\n\x1b[0m ---> Removed intermediate container ');
+  });
+
+  test("a -t docker would not take is the flag's usage error, before anything is built", async () => {
+    await dockerfile('FROM busybox\n');
+    const refused = await ctr('build', '-t', 'Bad:Tag', context);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toMatch(/^invalid argument "Bad:Tag" for "-t, --tag" flag: invalid reference format: repository name \(library\/Bad\) must be lowercase\n\nUsage:/);
   });
 
   test('a COPY of nothing prints COPY failed bare and exits 1', async () => {

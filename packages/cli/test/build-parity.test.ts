@@ -106,7 +106,7 @@ describe("ctr build: docker build's flags and output (real runc, conmon, overlay
       await writeFile(join(dir, 'hello.txt'), 'hello from a tar\n');
       const tar = (await execFileAsync('tar', ['-cz', '-C', dir, '.'], { encoding: 'buffer' })).stdout;
       await rm(dir, { recursive: true, force: true });
-      server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/gzip' }).end(tar));
+      server = createServer((req, res) => (req.url === '/missing' ? res.writeHead(404).end('no such context\n') : res.writeHead(200, { 'content-type': 'application/gzip' }).end(tar)));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       daemon = await startGitDaemon();
       await daemon.repository('site', [{ files: { 'web/Dockerfile': 'FROM busybox\nCOPY index.html /\n', 'web/index.html': 'hello from git\n' } }]);
@@ -120,6 +120,13 @@ describe("ctr build: docker build's flags and output (real runc, conmon, overlay
       const built = await ctr('build', '-q', `http://127.0.0.1:${(server.address() as AddressInfo).port}/context.tar.gz`);
       expect(built.stderr).toBe('');
       expect((await ctr('run', '--rm', '--network', 'none', built.stdout.trim(), 'cat', '/hello.txt')).stdout).toBe('hello from a tar\n');
+    });
+
+    test("an http(s) URL that cannot be downloaded is docker's CLI's error, not the daemon's", async () => {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/missing`;
+      const refused = await ctr('build', url);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe(`unable to prepare context: unable to download remote context ${url}: failed to GET ${url} with status 404 Not Found: no such context\n`);
     });
 
     test('a git repository, #ref:subdir', async () => {

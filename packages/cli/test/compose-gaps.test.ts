@@ -34,7 +34,7 @@ describe('ctr compose, daemonless', () => {
     try {
       const result = await composeIn(where, 'up', '--no-start');
       expect(result).toMatchObject({ code: 0, stdout: '' });
-      expect(result.stderr).toContain('Step 1/3 : FROM busybox\n');
+      expect(result.stderr).toContain('Step 1/5 : FROM busybox\n');
       expect(result.stderr).toContain('\nmade during up\n');
       expect(result.stderr).toContain(' Container buildout-web-1  Created\n');
     } finally {

@@ -37,12 +37,23 @@ test('ctr stop of a container in its restart wait leaves it exited: the pending 
   await ctr('rm', 'ev-looping');
 });
 
-test('ctr events prints each time to the millisecond, with no noise below it', async () => {
+test('ctr events prints each time to the nanosecond, all nine digits as docker does', async () => {
   const since = String(Math.floor(Date.now() / 1000) - 1);
   await ctr('create', '--network', 'none', '--name', 'ev-timed', 'busybox');
   const events = await ctr('events', '--since', since, '--until', until(), '--filter', 'container=ev-timed');
-  expect(events.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}000000(Z|[+-]\d\d:\d\d) container create /);
+  expect(events.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.(?!\d{3}000000)\d{9}(Z|[+-]\d\d:\d\d) container create /);
   await ctr('rm', 'ev-timed');
+});
+
+test('ctr events --format printf "%d" .TimeNano prints the nanoseconds as the integer they are', async () => {
+  const since = String(Math.floor(Date.now() / 1000) - 1);
+  await ctr('create', '--network', 'none', '--name', 'ev-nano', 'busybox');
+  const end = until();
+  const events = await ctr('events', '--since', since, '--until', end, '--filter', 'container=ev-nano', '--format', '{{printf "%d" .TimeNano}}');
+  expect(events.stdout).toMatch(/^\d{19}\n$/);
+  const nano = BigInt(events.stdout.trim());
+  expect(nano >= BigInt(since) * 1_000_000_000n && nano <= BigInt(end) * 1_000_000_000n).toBe(true);
+  await ctr('rm', 'ev-nano');
 });
 
 test('ctr events with --since after --until is refused, in dockerd\'s words', async () => {

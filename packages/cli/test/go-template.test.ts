@@ -288,6 +288,61 @@ describe('printing values', () => {
   });
 });
 
+describe("a bigint, as Go's int64 (an event's TimeNano)", () => {
+  const nano = 1795000000123456789n;
+
+  test('an action, print and println print its exact digits', () => {
+    expect(renderTemplate('{{.N}} {{print .N 1}} {{println .N}}', { N: nano })).toBe('1795000000123456789 1795000000123456789 1 1795000000123456789\n');
+  });
+
+  test('printf %d and %v print its exact digits, with flags, widths and precisions', () => {
+    expect(renderTemplate('{{printf "%d|%v|%22d|%-+21d|%.20d|%022d|%d" .N .N .N .N .N .N .Neg}}', { N: nano, Neg: -nano })).toBe(
+      '1795000000123456789|1795000000123456789|   1795000000123456789|+1795000000123456789 |01795000000123456789|0001795000000123456789|-1795000000123456789',
+    );
+  });
+
+  test('printf formats it in hexadecimal, octal and binary from its exact digits', () => {
+    expect(renderTemplate('{{printf "%x|%#X|%o|%O|%b" .N .N .N .N .N}}', { N: nano })).toBe(
+      '18e91efd632f4d15|0X18E91EFD632F4D15|143510757654313646425|0o143510757654313646425|1100011101001000111101111110101100011001011110100110100010101',
+    );
+  });
+
+  test('printf %c, %q and %U take it as a code point', () => {
+    expect(renderTemplate('{{printf "%c|%q|%U|%c" .E .E .E .N}}', { E: 233n, N: nano })).toBe("é|'é'|U+00E9|\ufffd");
+  });
+
+  test('printf marks a float or string verb given it, and an extra one, with the type int64, as Go does', () => {
+    expect(renderTemplate('{{printf "%f|%s" .N .N}}{{printf "" .N}}', { N: nano })).toBe(
+      '%!f(int64=1795000000123456789)|%!s(int64=1795000000123456789)%!(EXTRA int64=1795000000123456789)',
+    );
+  });
+
+  test('eq, ne, lt, le, gt and ge compare it with another bigint and with an integer literal', () => {
+    expect(renderTemplate('{{eq .N .N}} {{ne .N .M}} {{lt .N .M}} {{le .N 0}} {{gt .N 0}} {{ge 0 .N}} {{eq .Z 0}}', { N: nano, M: nano + 1n, Z: 0n })).toBe(
+      'true true true false true false true',
+    );
+  });
+
+  test("comparing it with a float is an error, as comparing Go's int64 with a float64 is", () => {
+    expect(failure(() => renderTemplate('{{lt .N 1.5}}', { N: nano }))).toBe('template: :1:2: executing "" at <lt .N 1.5>: error calling lt: incompatible types for comparison');
+  });
+
+  test('zero is false and any other value true', () => {
+    expect(renderTemplate('{{if .Z}}a{{else}}b{{end}}{{if .N}}c{{end}}', { Z: 0n, N: nano })).toBe('bc');
+  });
+
+  test('len of it is an error naming int64', () => {
+    expect(failure(() => renderTemplate('{{len .N}}', { N: nano }))).toBe('template: :1:2: executing "" at <len .N>: error calling len: len of type int64');
+  });
+
+  test('index takes it as an index into an array, checked against its length', () => {
+    expect(renderTemplate('{{index .List .One}}', { List: ['a', 'b'], One: 1n })).toBe('b');
+    expect(failure(() => renderTemplate('{{index .List .N}}', { List: ['a', 'b'], N: nano }))).toBe(
+      'template: :1:2: executing "" at <index .List .N>: error calling index: index out of range: 1795000000123456789',
+    );
+  });
+});
+
 describe('errors', () => {
   test('a function that does not exist is an error when parsing', () => {
     expect(failure(() => render('{{foo .Name}}'))).toBe('template: :1: function "foo" not defined');

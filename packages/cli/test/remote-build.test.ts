@@ -1,7 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGitDaemon, type GitDaemon } from '../../../test/support/git-daemon';
+import { makeTlsCertificates, readTlsFiles } from '../../../test/support/tls-certs';
 import { cleanEnv, ctr as run, startTestDaemon, type Result, type TestDaemon } from './remote-fixture';
 
 let t: TestDaemon;
@@ -54,5 +58,47 @@ describe('ctr -H … build: what docker\'s CLI does on its side', () => {
     const built = await ctr('build', '-q', '--network', 'none', context);
     expect(built.code).toBe(0);
     expect((await ctr('run', '--rm', '--network', 'none', built.stdout.trim(), 'cat', '/links')).stdout).toBe('lo\n');
+  });
+});
+
+describe('ctr -H … build https://…: the context is fetched here, trusting the CAs ctr was given', () => {
+  let server: https.Server;
+  let url: string;
+  let certificates: string;
+
+  beforeAll(async () => {
+    certificates = join(work, 'tls');
+    await mkdir(certificates);
+    await makeTlsCertificates(certificates);
+    const source = join(work, 'https-context');
+    await mkdir(source);
+    await writeFile(join(source, 'Dockerfile'), 'FROM busybox\nCOPY greeting /\n');
+    await writeFile(join(source, 'greeting'), 'fetched over TLS\n');
+    const tar = execFileSync('tar', ['-c', '-C', source, '.']);
+    const { cert, key } = await readTlsFiles(certificates, 'server');
+    // A new connection per request: a pooled one would keep the trust of the build that made it.
+    server = https.createServer({ cert, key }, (_req, res) => res.writeHead(200, { 'content-type': 'application/x-tar', connection: 'close' }).end(tar));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/context.tar`;
+  });
+  afterAll(async () => {
+    if (server) await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** `ctr -H … build -q -t tag url` trusting `ca` (NODE_EXTRA_CA_CERTS, as a user sets it), or no extra CA. */
+  const build = (tag: string, ca: string | undefined): Promise<Result> =>
+    run(['-H', `unix://${t.socket}`, 'build', '-q', '-t', tag, url], { env: cleanEnv({ CTR_CONFIG: join(work, 'config'), NODE_EXTRA_CA_CERTS: ca, CTR_EXTRA_CA_CERTS: undefined }) });
+
+  test('with NODE_EXTRA_CA_CERTS naming the CA (CTR_EXTRA_CA_CERTS once the launcher moves it), the build gets the context', async () => {
+    const built = await build('remote/https', join(certificates, 'ca.pem'));
+    expect(built).toMatchObject({ code: 0, stderr: '' });
+    expect((await ctr('run', '--rm', '--network', 'none', 'remote/https', 'cat', '/greeting')).stdout).toBe('fetched over TLS\n');
+  });
+
+  test('without it, the build fails here with a hint naming the variable', async () => {
+    const built = await build('remote/https-untrusted', undefined);
+    expect(built.code).toBe(1);
+    expect(built.stderr).toContain(`unable to prepare context: unable to download remote context ${url}: unable to verify the first certificate`);
+    expect(built.stderr).toMatch(/NODE_EXTRA_CA_CERTS/);
   });
 });

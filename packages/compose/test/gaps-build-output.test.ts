@@ -24,7 +24,7 @@ describe('build output during up', () => {
     const lines: string[] = [];
     try {
       await lifecycle.up(t.engine, p, { noStart: true, onBuildOutput: (name, line) => lines.push(`${name}: ${line}`) });
-      expect(lines).toContain('web: Step 1/3 : FROM busybox');
+      expect(lines).toContain('web: Step 1/5 : FROM busybox');
       expect(lines).toContain('web: built by compose');
     } finally {
       await lifecycle.down(t.engine, p, { images: 'local' });

@@ -58,7 +58,7 @@ describe('build', () => {
     expect(image.RepoTags).toEqual(expect.arrayContaining(['bt-web:latest', 'bt-extra:1']));
     expect(image.Config.Labels).toMatchObject({ mine: 'yes', team: 'a', [LABEL.project]: 'bt', [LABEL.service]: 'web' });
     expect(events.map((e) => `${e.resource} ${e.name} ${e.status}`)).toEqual(['Service web Building', 'Service web Built']);
-    expect(lines).toContain('Step 1/3 : FROM busybox');
+    expect(lines).toContain('Step 1/6 : FROM busybox');
   });
 
   test('passes args, a valueless one from the project environment, and --build-arg over them', async () => {

@@ -188,8 +188,12 @@ export interface RunIO {
   created?(id: string): void;
 }
 
-/** `kept`: the step's container stayed (`RunStep.keep`); the builder says it was removed only when told `false`, or on success when not told. */
-export type RunResult<S> = { exitCode: 0; state: S; kept?: boolean } | { exitCode: number; state?: undefined; kept?: boolean };
+/**
+ * `kept`: the step's container stayed (`RunStep.keep`); the builder says it was removed only when
+ * told `false`, or on success when not told. `emptyLayer`: the step changed nothing, so `state`
+ * is the one it ran on, no layer added (dockerd's NewChildImage records it as an empty layer).
+ */
+export type RunResult<S> = { exitCode: 0; state: S; kept?: boolean; emptyLayer?: boolean } | { exitCode: number; state?: undefined; kept?: boolean };
 
 /** What a cached step gives back: its resulting state and its history entry (its `created` time keeps rebuilt image IDs identical). */
 export interface CachedStep<S> {

@@ -156,10 +156,18 @@ export async function extractContextTar(stream: Readable, root: string, signal: 
 
 export const maxDockerfileSize = 16 << 20;
 
-/** The Dockerfile from the context (bounded: it is parsed in memory). */
+/** The name a build reads its Dockerfile by when given none. */
+const DEFAULT_DOCKERFILE = 'Dockerfile';
+
+/**
+ * The Dockerfile from the context (bounded: it is parsed in memory). The default name, missing,
+ * is looked for in lower case too, as dockerd does (remotecontext's withDockerfileFromContext).
+ */
 export async function readContextFile(context: BuildContext, name: string): Promise<Buffer> {
-  const { abs: full, stat: st } = resolveInRoot(context.root, cleanPath('/' + name));
-  if (!st?.isFile()) throw notFound(`Cannot locate specified Dockerfile: ${name}`, { hint: 'Give the Dockerfile path relative to the context root.' });
+  let { abs: full, stat: st } = resolveInRoot(context.root, cleanPath('/' + name));
+  if (!st && name === DEFAULT_DOCKERFILE) ({ abs: full, stat: st } = resolveInRoot(context.root, cleanPath('/' + name.toLowerCase())));
+  // dockerd's words alone: the API appends a hint to its message, which would then not be dockerd's.
+  if (!st?.isFile()) throw notFound(`Cannot locate specified Dockerfile: ${name}`);
   if (st.size > maxDockerfileSize) throw invalidArgument(`Dockerfile ${name} is ${st.size} bytes; the limit is ${maxDockerfileSize}`);
   const chunks: Buffer[] = [];
   for await (const chunk of createReadStream(full)) chunks.push(chunk as Buffer);

@@ -4,24 +4,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, invalidArgument, isNotFound, notFound, throwIfAborted, unsupported } from '@ctr/errors';
-import { DEFAULT_PATH_ENV, resolveInRoot, type ContainerConfig, type HistoryEntry } from '@ctr/image';
+import { DEFAULT_PATH_ENV, nowRfc3339Nano, resolveInRoot, type ContainerConfig, type HistoryEntry } from '@ctr/image';
 import type { BaseImage, BuildBackend, CachedStep, ImageSpec, RunStep } from './backend';
 import { hostPlatform, parsePlatform, Platform, platformArgs, proxyArgs } from './build-args';
 import { BuildContext, openContext, readContextFile } from './build-context';
 import type { BuildEvent } from './build-events';
-import { cacheKey } from './cache-key';
+import { cacheKey, rootKey } from './cache-key';
 import { parseChmod, resolveChown } from './chown';
 import { cleanPath } from './clean-path';
-import { hashItems, LayerItem, matchSource, missingParents, SourceRoot, walkDirectory } from './copy-plan';
+import { createdDirectories, fileItem, hashItems, LayerItem, matchSource, SourceRoot, walkDirectory, type MadeFor } from './copy-plan';
 import { applyConfigInstruction, isConfigInstruction } from './config-instruction';
 import { download, urlName } from './fetch-url';
 import { copyCreatedBy, nopCreatedBy, runCreatedBy } from './created-by';
 import { PatternMatcher } from './dockerignore';
 import { DockerfileError, SyntaxProblem } from './dockerfile-error';
-import { goQuote } from './go-quote';
 import { chompHeredocContent } from './heredoc';
 import { parseInstruction, parseDockerfile } from './instruction-parser';
-import type { CopyInstruction, Dockerfile, Instruction, LabelInstruction, RunInstruction } from './instructions';
+import type { CopyInstruction, Dockerfile, Instruction, LabelInstruction, RunInstruction, Stage } from './instructions';
 import { isArchive, writeLayer } from './layer-writer';
 import { parse } from './parser';
 import { isRemoteContextSource, openRemoteContext, type RemoteContextSource } from './remote-context';
@@ -88,8 +87,8 @@ export interface BuildOptions<S> {
    * of its own removed after the build (default the system's temporary directory).
    */
   scratchDir?: string;
-  /** The clock for history `created` times (tests pin it). */
-  now?: () => Date;
+  /** The clock for `created` times, RFC 3339 (tests pin it); default now, to the nanosecond. */
+  now?: () => string;
   /**
    * buildx's `--build-context name=…`: what `FROM name`, `COPY --from=name` and `RUN --mount
    * from=name` get instead of the image (or stage) of that name. Names as buildx keys them
@@ -113,6 +112,12 @@ export interface BuildResult {
 /** What a stage name, index or image reference in FROM / COPY --from points at. */
 type Source<S> = { state: S; key: string };
 
+/** What a step made: its state, and whether that is no layer more (a RUN, a COPY that changed nothing). */
+interface Produced<S> {
+  state: S;
+  emptyLayer?: boolean;
+}
+
 /** A named context's directory as a state; `history` is its layer's entry (none for an empty directory). */
 type NamedSource<S> = Source<S> & { history?: HistoryEntry };
 
@@ -125,7 +130,7 @@ interface NamedEntry {
 class Build<S> {
   private readonly backend: BuildBackend<S>;
   private readonly signal: AbortSignal;
-  private readonly now: () => Date;
+  private readonly now: () => string;
   private readonly buildArgs: Map<string, string>;
   private readonly metaEnv: Map<string, string>;
   private readonly declared = new Set<string>();
@@ -140,6 +145,8 @@ class Build<S> {
   private readonly targetPlatform: Platform;
   /** Named contexts' directories as states, made once per build (`localContext`). */
   private readonly locals = new Map<string, Promise<NamedSource<S>>>();
+  /** Each COPY's `--from` as the plan expanded it (`planCopyFrom`). */
+  private readonly plannedFrom = new Map<CopyInstruction, string>();
   private step = 0;
   private total = 0;
 
@@ -152,13 +159,15 @@ class Build<S> {
   ) {
     this.backend = options.backend;
     this.signal = options.signal ?? new AbortController().signal;
-    this.now = options.now ?? (() => new Date());
+    this.now = options.now ?? nowRfc3339Nano;
     this.buildArgs = new Map(Object.entries(options.buildArgs ?? {}));
     this.lex = new ShellLex({ escapeToken: dockerfile.escapeToken });
     this.heredocLex = new ShellLex({ escapeToken: dockerfile.escapeToken, skipProcessQuotes: true });
     this.targetPlatform = options.platform ? parsePlatform(options.platform) : hostPlatform();
     this.metaEnv = platformArgs(this.targetPlatform, hostPlatform());
-    for (const w of dockerfile.warnings) this.warn(`${dockerfile.file}:${w.line}: ${w.message}`);
+    // moby's PrintWarnings: each of the parser's, then one line saying what they will become.
+    for (const w of dockerfile.warnings) this.warn(w.message, true);
+    if (dockerfile.warnings.length > 0) this.warn('Empty continuation lines will become errors in a future release.', true);
     for (const arg of dockerfile.metaArgs) {
       for (const def of arg.args) {
         this.declared.add(def.key);
@@ -172,18 +181,13 @@ class Build<S> {
     this.options.onEvent?.(event);
   }
 
-  private warn(message: string): void {
+  private warn(message: string, parser = false): void {
     this.warnings.push(message);
-    this.emit({ type: 'warning', message });
+    this.emit({ type: 'warning', message, ...(parser ? { parser } : {}) });
   }
 
   private expand(word: string, env: Map<string, string>, at: Instruction, lex = this.lex): string {
-    try {
-      return lex.processWord(word, env);
-    } catch (e) {
-      if (e instanceof SyntaxProblem) throw new DockerfileError(e.message, at.location, { cause: e });
-      throw e;
-    }
+    return located(at, () => lex.processWord(word, env));
   }
 
   async run(): Promise<BuildResult> {
@@ -191,14 +195,19 @@ class Build<S> {
     const stages = this.dockerfile.stages;
     const target = this.targetIndex();
     const needed = this.neededStages(target);
-    const labels = this.labelInstruction();
-    this.total = [...needed].reduce((n, i) => n + 1 + (this.override(i) ? 0 : stages[i]!.instructions.length), labels ? 1 : 0);
+    const labels = this.labelInstructions();
+    const metaArgs = this.dockerfile.metaArgs;
+    // dockerd's count, the ARGs before the first FROM steps too, of the stages built: those the
+    // target needs (BuildKit's choice; dockerd builds every stage up to the target).
+    this.total = [...needed].reduce((n, i) => n + 1 + (this.override(i) ? 0 : stages[i]!.instructions.length), metaArgs.length + labels.length);
+    // Each is its line alone, no ` ---> ` after it: dockerd commits nothing for them (they were processed before the plan).
+    for (const arg of metaArgs) this.emit({ type: 'step', step: ++this.step, total: this.total, stage: -1, instruction: arg.node.original.trim(), line: arg.location.line });
     for (const stage of stages) if (!needed.has(stage.index)) this.emit({ type: 'stage-skipped', stage: stage.index, ...(stage.name ? { name: stage.name } : {}) });
     for (const index of [...needed].sort((a, b) => a - b)) await this.buildStage(index);
     const final = this.results.get(target)!;
-    if (labels) {
-      this.emit({ type: 'step', step: ++this.step, total: this.total, stage: target, instruction: labels.node.original, line: 0 });
-      await this.execute(final, labels, target);
+    for (const label of labels) {
+      this.emit({ type: 'step', step: ++this.step, total: this.total, stage: target, instruction: label.node.original, line: 0 });
+      await this.execute(final, label, target);
       this.stepDone(final);
     }
     const spec = this.imageSpec(final);
@@ -216,18 +225,20 @@ class Build<S> {
   }
 
   /**
-   * `labels` (docker's `--label`) as dockerd gives them: a LABEL step of their own after the
-   * target's last instruction, keys sorted, shown as `LABEL "key"='value'`. Each word is
-   * single-quoted for the lexer, so a `$` or a quote in a value stays what it is.
+   * `labels` (docker's `--label`) as dockerd gives them (buildLabelOptions): after the target's
+   * last instruction, one LABEL step per label, keys sorted, shown as `LABEL key=value`. Each
+   * word is single-quoted for the lexer: dockerd does not expand them, so a `$` or a quote in
+   * a value stays what it is.
    */
-  private labelInstruction(): LabelInstruction | undefined {
+  private labelInstructions(): LabelInstruction[] {
     const labels = Object.entries(this.options.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    if (labels.length === 0) return undefined;
     const escape = this.dockerfile.escapeToken;
     const quote = (word: string): string => `'${word.split("'").join(`'${escape}''`)}'`;
-    const original = `LABEL ${labels.map(([key, value]) => `${goQuote(key)}='${value}'`).join(' ')}`;
-    const node = { keyword: 'LABEL', flags: [], args: [], json: false, heredocs: [], original, startLine: 0, endLine: 0, column: 0 };
-    return { kind: 'LABEL', labels: labels.map(([key, value]) => ({ key: quote(key), value: quote(value) })), node, location: { file: '--label', line: 0, column: 0 } };
+    return labels.map(([key, value]) => {
+      const original = `LABEL ${key}=${value}`;
+      const node = { keyword: 'LABEL', flags: [], args: [], json: false, heredocs: [], original, startLine: 0, endLine: 0, column: 0 };
+      return { kind: 'LABEL', labels: [{ key: quote(key), value: quote(value) }], node, location: { file: '--label', line: 0, column: 0 } };
+    });
   }
 
   /** A stage as it stands, as an image: the final one, or what a kept step container is a container of. */
@@ -238,7 +249,7 @@ class Build<S> {
       architecture: stage.platform.architecture,
       os: stage.platform.os,
       ...(stage.platform.variant ? { variant: stage.platform.variant } : {}),
-      created: last?.created ?? this.now().toISOString(),
+      created: last?.created ?? this.now(),
       ...(stage.author !== undefined ? { author: stage.author } : {}),
       config: { ...config },
       history: [...stage.history],
@@ -266,7 +277,7 @@ class Build<S> {
     if (!this.backend.squash) throw unsupported('--squash is not supported by this build backend');
     const base = final.base!;
     const state = await this.backend.squash(base.state, final.state, this.signal);
-    const created = this.now().toISOString();
+    const created = this.now();
     const history = final.history.map((h, i) => (i >= base.history ? { ...h, empty_layer: true } : h));
     history.push({ created, comment: base.parent ? `merge ${built} to ${base.parent}` : `create new from ${built}` });
     return (await this.backend.commit(state, { ...spec, created, history }, this.signal)).id;
@@ -305,7 +316,12 @@ class Build<S> {
     return undefined;
   }
 
-  /** Stages the target depends on (FROM <stage>, COPY --from=<stage>), expanded with the global ARGs. */
+  /**
+   * Stages the target depends on: FROM <stage> (expanded with the global ARGs, as the stage's
+   * FROM is), COPY --from=<stage> (as `planCopyFrom` expands it), RUN --mount from=<stage>
+   * (never expanded). They are all built, in order, before the target, so the steps counted
+   * are the steps run.
+   */
   private neededStages(target: number): Set<number> {
     const needed = new Set<number>();
     const visit = (index: number): void => {
@@ -314,25 +330,58 @@ class Build<S> {
       const stage = this.dockerfile.stages[index]!;
       // A stage a named context replaces needs nothing of its own.
       if (this.override(index)) return;
-      const refs: [string, boolean][] = [[stage.from.image, false]];
-      for (const i of stage.instructions) if (i.kind === 'COPY' && i.from !== undefined) refs.push([i.from, true]);
+      const refs: [string, boolean][] = [];
+      try {
+        refs.push([this.lex.processWord(stage.from.image, this.metaEnv), false]);
+      } catch {
+        // reported with its location when the stage runs
+      }
+      for (const from of this.planCopyFrom(stage)) refs.push([from, true]);
       for (const i of stage.instructions) {
         if (i.kind !== 'RUN') continue;
         for (const from of i.mounts.map(mountFromStage)) if (from) refs.push([from, true]);
       }
       for (const [text, byIndex] of refs) {
-        let expanded: string;
-        try {
-          expanded = this.lex.processWord(text, this.metaEnv);
-        } catch {
-          continue; // reported with its location when the stage runs
-        }
-        const dep = this.stageRef(expanded, index, byIndex);
+        const dep = this.stageRef(text, index, byIndex);
         if (dep !== undefined) visit(dep);
       }
     };
     visit(target);
     return needed;
+  }
+
+  /**
+   * The `--from` of each COPY in `stage`, expanded before any step runs and kept for the step
+   * (`plannedFrom`): with what the stage's own ARG and ENV instructions before it set
+   * (`--build-arg` first, a bare ARG the global one's), as the step would expand it, but not the
+   * base image's ENV, which is known only once the stage runs. So the stage a step copies from
+   * is the one planned: counted in the total, and built before the step, not inside it.
+   */
+  private planCopyFrom(stage: Stage): string[] {
+    const args = new Map<string, string>();
+    const env = new Map<string, string>();
+    const expand = (word: string): string => this.lex.processWord(word, new Map([...args, ...env]));
+    const texts: string[] = [];
+    for (const ins of stage.instructions) {
+      try {
+        if (ins.kind === 'ARG') {
+          for (const def of ins.args) {
+            const value = this.buildArgs.get(def.key) ?? (def.value === undefined ? this.metaEnv.get(def.key) : expand(def.value));
+            if (value !== undefined) args.set(def.key, value);
+          }
+        } else if (ins.kind === 'ENV') {
+          const pairs = ins.env.map(({ key, value }) => [expand(key), expand(value)] as const);
+          for (const [key, value] of pairs) env.set(key, value);
+        } else if (ins.kind === 'COPY' && ins.from !== undefined) {
+          const text = expand(ins.from);
+          this.plannedFrom.set(ins, text);
+          texts.push(text);
+        }
+      } catch {
+        // reported with its location when the step runs
+      }
+    }
+    return texts;
   }
 
   /**
@@ -358,7 +407,7 @@ class Build<S> {
   private async resolveImage(ref: string, platform: string | undefined): Promise<Source<S> & { config: ContainerConfig }> {
     const image = await this.baseImage(ref, platform);
     // The image's ID keys the steps on it: a base pulled anew with other content is a new cache chain.
-    return { state: image.state, key: cacheKey('image', image.id), config: image.config.config ?? {} };
+    return { state: image.state, key: rootKey('image', image.id), config: image.config.config ?? {} };
   }
 
   private async buildStage(index: number): Promise<StageState<S>> {
@@ -383,7 +432,7 @@ class Build<S> {
       state.cacheSources = parent.cacheSources;
     } else if (base.toLowerCase() === 'scratch') {
       const p = platform ? parsePlatform(platform) : this.targetPlatform;
-      state = new StageState(await this.backend.scratch(this.signal), cacheKey('scratch', p.os, p.architecture), {}, [], p, undefined);
+      state = new StageState(await this.backend.scratch(this.signal), rootKey('scratch', p.os, p.architecture), {}, [], p, undefined);
       state.base = { state: state.state, history: 0 };
       state.cacheSources = this.cacheSources;
     } else state = await this.imageStage(base, platform);
@@ -418,7 +467,7 @@ class Build<S> {
     const c = image.config;
     const state = new StageState(
       image.state,
-      cacheKey('image', image.id),
+      rootKey('image', image.id),
       structuredClone(c.config ?? {}),
       [...(c.history ?? [])],
       { os: c.os, architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}) },
@@ -479,13 +528,13 @@ class Build<S> {
     const items: LayerItem[] = [];
     await walkDirectory({ root: dir, ignore: await readIgnore(dir), what: `build context ${name}` }, '', '', undefined, items);
     const empty = await this.backend.scratch(this.signal);
-    if (items.length === 0) return { state: empty, key: cacheKey('named-context') };
+    if (items.length === 0) return { state: empty, key: rootKey('named-context') };
     const hash = await hashItems(items);
-    const key = cacheKey('named-context', hash);
+    const key = rootKey('named-context', hash);
     const cached = this.options.noCache ? undefined : await this.backend.cache.get(key);
     if (cached) return { state: cached.state, key, history: cached.history };
     const state = await this.backend.apply(empty, writeLayer(items, undefined, undefined), this.signal);
-    const history = { created: this.now().toISOString(), created_by: copyCreatedBy(defaultShell, 'COPY', 'dir', hash, '/') };
+    const history = { created: this.now(), created_by: copyCreatedBy(defaultShell, 'COPY', 'dir', hash, '/') };
     await this.backend.cache.put(key, { state, history });
     return { state, key, history };
   }
@@ -494,9 +543,10 @@ class Build<S> {
   /**
    * `inHistory`: the step's inputs are all in its history entry, so a `--cache-from` image whose
    * history matches made it from the same inputs. Not so for a RUN with mounts: what they
-   * bring (a bind's files, a secret) is in no history.
+   * bring (a bind's files, a secret) is in no history. `emptyLayer`: the step adds no layer;
+   * undefined when only producing it tells (a RUN: `Produced.emptyLayer`).
    */
-  private async commitStep(stage: StageState<S>, keyParts: string[], createdBy: string, emptyLayer: boolean, produce?: () => Promise<S>, inHistory = true): Promise<{ hit: boolean }> {
+  private async commitStep(stage: StageState<S>, keyParts: string[], createdBy: string, emptyLayer: boolean | undefined, produce?: () => Promise<Produced<S>>, inHistory = true): Promise<{ hit: boolean }> {
     const key = cacheKey(stage.key, ...keyParts);
     let hit = this.options.noCache ? undefined : await this.backend.cache.get(key);
     if (!hit && !this.options.noCache && inHistory) {
@@ -505,8 +555,10 @@ class Build<S> {
       if (hit) await this.backend.cache.put(key, hit);
     }
     if (hit) this.emit({ type: 'cache-hit', step: this.step });
-    const state = hit?.state ?? (produce ? await produce() : stage.state);
-    const history = hit?.history ?? { created: this.now().toISOString(), created_by: createdBy, ...(emptyLayer ? { empty_layer: true } : {}) };
+    const made = hit || !produce ? undefined : await produce();
+    const state = hit?.state ?? made?.state ?? stage.state;
+    const empty = made?.emptyLayer ?? emptyLayer === true;
+    const history = hit?.history ?? { created: this.now(), created_by: createdBy, ...(empty ? { empty_layer: true } : {}) };
     if (!hit) await this.backend.cache.put(key, { state, history });
     // A cache image stays a source while its history is the stage's; a step made here ends that.
     const at = stage.history.length;
@@ -521,9 +573,9 @@ class Build<S> {
   }
 
   /** The step as a `--cache-from` image has it next: that history entry, and the image's layers up to it. */
-  private fromCacheSource(stage: StageState<S>, createdBy: string, emptyLayer: boolean): CachedStep<S> | undefined {
+  private fromCacheSource(stage: StageState<S>, createdBy: string, emptyLayer: boolean | undefined): CachedStep<S> | undefined {
     const at = stage.history.length;
-    const source = stage.cacheSources.find((s) => s.history[at]?.created_by === createdBy && (s.history[at]?.empty_layer === true) === emptyLayer);
+    const source = stage.cacheSources.find((s) => s.history[at]?.created_by === createdBy && (emptyLayer === undefined || (s.history[at]?.empty_layer === true) === emptyLayer));
     if (!source) return undefined;
     const layers = source.history.slice(0, at + 1).filter((h) => h.empty_layer !== true).length;
     return { state: this.backend.layerPrefix!(source.state, layers), history: source.history[at]! };
@@ -540,9 +592,16 @@ class Build<S> {
     }
   }
 
-  private async metadata(stage: StageState<S>, text: string): Promise<void> {
+  /**
+   * A step dockerd commits through a container it creates and never starts: an empty layer,
+   * unless `own` says what it makes (`produce`: WORKDIR's directory) and its container's
+   * command after the shell (`comment`, the history's text too), when not `#(nop) ` and `text`.
+   */
+  private async metadata(stage: StageState<S>, text: string, own?: { comment: string[]; produce: () => Promise<Produced<S>> }): Promise<void> {
     const parent = stage.image;
-    const { hit } = await this.commitStep(stage, [text], nopCreatedBy(stage.shell, text), true);
+    const cmd = [...stage.shell, ...(own?.comment ?? ['#(nop) ', text])];
+    const createdBy = own ? cmd.join(' ') : nopCreatedBy(stage.shell, text);
+    const { hit } = await this.commitStep(stage, own ? [createdBy] : [text], createdBy, own ? undefined : true, own?.produce);
     if (hit) return;
     // dockerd commits a metadata step through a container it creates (never starts) and removes,
     // unless `--rm=false` (without `--force-rm`): then it stays, of the image the step began from.
@@ -553,15 +612,51 @@ class Build<S> {
       this.emit({ type: 'container-removed', step: this.step, id: container });
     } else if (this.backend.keepCommitContainer) {
       // A stage with no image before this step (scratch) has the step's own: the same files.
-      const id = await this.backend.keepCommitContainer(parent ?? stage.image!, [...stage.shell, '#(nop) ', text], this.signal);
+      const id = await this.backend.keepCommitContainer(parent ?? stage.image!, cmd, this.signal);
       this.emit({ type: 'container', step: this.step, id });
     }
+  }
+
+  /**
+   * WORKDIR as dockerd's classic builder does it (ContainerCreateWorkdir): the directory, made
+   * where it is missing (0755, root's whatever USER says: MkdirAllAndChownNew with the root
+   * identity), is the step's layer; one already there leaves the step an empty layer. Its
+   * comment is one word (withCmdCommentString): one space after `#(nop)`, not ENV's two.
+   */
+  private async workdirStep(stage: StageState<S>, text: string): Promise<void> {
+    const dir = stage.workdir;
+    // Looked at only when the step is not in the cache, as dockerd creates its container only then.
+    const produce = async (): Promise<Produced<S>> => {
+      const made = await this.backend.view(
+        stage.state,
+        async (root) => {
+          const found = resolveInRoot(root, dir);
+          if (found.unresolved?.reason === 'not-a-directory' || (found.stat && !found.stat.isDirectory())) {
+            throw invalidArgument(`Cannot mkdir: ${dir} is not a directory`, { hint: 'Name a directory, or a path whose parts are not files, in WORKDIR.' });
+          }
+          return createdDirectories(root, found.rel, new Set(), new Date(this.now()), 'root');
+        },
+        this.signal,
+      );
+      if (made.length === 0) return { state: stage.state, emptyLayer: true };
+      return { state: await this.backend.apply(stage.state, writeLayer(made, undefined, undefined), this.signal) };
+    };
+    await this.metadata(stage, text, { comment: [`#(nop) ${text}`], produce });
+  }
+
+  /** dockerd's dispatchHealthcheck: a check replaced (the base image's too, not NONE) is said before the step commits, cached or not. */
+  private noteHealthcheckOverride(stage: StageState<S>): void {
+    const previous = stage.config.Healthcheck?.Test ?? [];
+    if (previous.length > 0 && previous[0] !== 'NONE') this.emit({ type: 'note', step: this.step, message: `overriding previous HEALTHCHECK: [${previous.join(' ')}]` });
   }
 
   private async dispatch(stage: StageState<S>, ins: Instruction, stageIndex: number): Promise<void> {
     const env = stage.expansionEnv();
     const x = (word: string): string => this.expand(word, env, ins);
-    if (isConfigInstruction(ins)) return this.metadata(stage, applyConfigInstruction(stage.config, ins, x, stage));
+    if (ins.kind === 'WORKDIR') return this.workdirStep(stage, applyConfigInstruction(stage.config, ins, x, stage));
+    const words = (word: string): string[] => located(ins, () => this.lex.processWords(word, env));
+    if (ins.kind === 'HEALTHCHECK') this.noteHealthcheckOverride(stage);
+    if (isConfigInstruction(ins)) return this.metadata(stage, applyConfigInstruction(stage.config, ins, x, stage, words));
     switch (ins.kind) {
       case 'FROM':
         throw new DockerfileError('FROM cannot be used here', ins.location);
@@ -653,7 +748,7 @@ class Build<S> {
           done();
         },
       });
-    await this.commitStep(stage, ['RUN', createdBy, network, ...(mounts?.keyParts ?? [])], createdBy, false, async () => {
+    await this.commitStep(stage, ['RUN', createdBy, network, ...(mounts?.keyParts ?? [])], createdBy, undefined, async () => {
       let container: string | undefined;
       const created = (id: string): void => {
         container = id;
@@ -666,7 +761,7 @@ class Build<S> {
       // dockerd's order: a removal is said before the step's error.
       const removed = result.state !== undefined ? result.kept !== true : result.kept === false;
       if (container !== undefined && removed) this.emit({ type: 'container-removed', step: stepNo, id: container });
-      if (result.state !== undefined) return result.state;
+      if (result.state !== undefined) return { state: result.state, emptyLayer: 'emptyLayer' in result && result.emptyLayer === true };
       throw new CtrError('InvalidArgument', `The command '${args.join(' ')}' returned a non-zero code: ${result.exitCode}`, {
         details: { step: stepNo, file: ins.location.file, line: ins.location.line, exitCode: result.exitCode, command: args },
       });
@@ -700,7 +795,8 @@ class Build<S> {
     const destRel = dest.slice(1);
     const destSaysDir = destText.endsWith('/') || /(^|\/)\.\.?$/.test(destText);
     const exclude = ins.exclude.length > 0 ? new PatternMatcher(ins.exclude.map(x)) : undefined;
-    const from = ins.from !== undefined ? await this.copySource(x(ins.from), stageIndex) : undefined;
+    // As planned (an ONBUILD trigger's COPY, in no plan, expands here).
+    const from = ins.from !== undefined ? await this.copySource(this.plannedFrom.get(ins) ?? x(ins.from), stageIndex) : undefined;
     const urls = sources.filter((s) => ins.kind === 'ADD' && /^https?:\/\//i.test(s));
     const local = sources.filter((s) => !urls.includes(s));
     // downloads go to a private directory, made only when there are any
@@ -708,7 +804,8 @@ class Build<S> {
     try {
       const withSource = async (use: (src: SourceRoot) => Promise<void>): Promise<void> => {
         if (!from) return use({ root: this.context.root, ignore: this.context.ignore, what: 'build context' });
-        return this.backend.view(from.state, (root) => use({ root, what: `--from=${ins.from}` }), this.signal);
+        // dockerd's preserveOwnership: what `--from` copies without `--chown` keeps its owners there.
+        return this.backend.view(from.state, (root) => use({ root, what: `--from=${ins.from}`, keepOwners: chown === undefined }), this.signal);
       };
       await this.backend.view(
         stage.state,
@@ -723,26 +820,34 @@ class Build<S> {
               throw new DockerfileError(`When using ${ins.kind} with more than one source file, the destination must be a directory and end with a /`, ins.location);
             }
             const target = (name: string): string => (intoDir ? (destRel === '' ? name : `${destRel}/${name}`) : destRel);
+            // Each source makes the directories it goes into, at the build's time (MkdirAll's now), as dockerd copies them one by one.
+            const made = new Set<string>();
+            const buildTime = new Date(this.now());
+            const directories = (rel: string, madeFor: MadeFor): LayerItem[] => createdDirectories(stateRoot, rel, made, buildTime, madeFor);
+            const fileDirectories = (): LayerItem[] => directories(intoDir ? destRel : path.posix.dirname(destRel), 'file');
             for (const m of matches) {
               const full = path.join(src.root, m.rel);
-              if (m.stat.isDirectory()) await walkDirectory(src, m.rel, destRel, exclude, items);
-              else if (exclude?.matches(path.posix.basename(m.rel))) continue;
-              else if (ins.kind === 'ADD' && ins.unpack !== false && !from && (await isArchive(full))) items.push({ kind: 'archive', name: destRel, source: full });
-              else items.push({ kind: 'file', name: target(path.posix.basename(m.rel)), mode: m.stat.mode & 0o7777, mtime: m.stat.mtime, size: m.stat.size, source: full });
+              if (m.stat.isDirectory()) {
+                items.push(...directories(destRel, 'directory'));
+                await walkDirectory(src, m.rel, destRel, exclude, items);
+              } else if (exclude?.matches(path.posix.basename(m.rel))) continue;
+              else if (ins.kind === 'ADD' && ins.unpack !== false && !from && (await isArchive(full))) items.push(...directories(destRel, 'root'), { kind: 'archive', name: destRel, source: full });
+              else items.push(...fileDirectories(), fileItem(src, target(path.posix.basename(m.rel)), full, m.stat));
             }
-            for (const url of urls) items.push(await download(url, scratch, target(urlName(url)), { checksum: ins.checksum, signal: this.signal, fetch: this.backend.fetch }));
+            for (const url of urls) items.push(...fileDirectories(), await download(url, scratch, target(urlName(url)), { checksum: ins.checksum, signal: this.signal, fetch: this.backend.fetch }));
             for (const content of ins.sourceContents) {
               const data = content.expand ? this.expand(content.data, env, ins, this.heredocLex) : content.data;
-              items.push({ kind: 'data', name: target(content.path), mode: 0o644, data: Buffer.from(data) });
+              items.push(...fileDirectories(), { kind: 'data', name: target(content.path), mode: 0o644, data: Buffer.from(data) });
             }
-            const parents = await missingParents(stateRoot, intoDir ? destRel : path.posix.dirname(destRel));
-            const all: LayerItem[] = [...parents.map((name) => ({ kind: 'directory' as const, name, mode: 0o755, mtime: new Date(0) })), ...items];
-            const hash = await hashItems(all);
+            const hash = await hashItems(items);
             const kind = count === 1 ? (matches[0]?.stat.isDirectory() ? 'dir' : 'file') : 'multi';
             const createdBy = copyCreatedBy(stage.shell, ins.kind, kind, hash, dest);
-            await this.commitStep(stage, [ins.kind, from?.key ?? 'context', hash, dest, chown ?? '', String(chmod ?? '')], createdBy, false, async () => {
+            // Nothing to write (an empty directory into one that is there) is no layer, as dockerd's empty diff is none.
+            const nothing = items.length === 0;
+            await this.commitStep(stage, [ins.kind, from?.key ?? 'context', hash, dest, chown ?? '', String(chmod ?? '')], createdBy, nothing, async () => {
+              if (nothing) return { state: stage.state, emptyLayer: true };
               const owner = chown !== undefined ? await resolveChown(chown, stateRoot) : undefined;
-              return this.backend.apply(stage.state, writeLayer(all, owner, chmod), this.signal);
+              return { state: await this.backend.apply(stage.state, writeLayer(items, owner, chmod), this.signal) };
             });
           }),
         this.signal,
@@ -750,6 +855,16 @@ class Build<S> {
     } finally {
       if (scratch) await fs.rm(scratch, { recursive: true, force: true });
     }
+  }
+}
+
+/** What `fn` gives; its shell syntax errors said at `at`'s place in the Dockerfile. */
+function located<T>(at: Instruction, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof SyntaxProblem) throw new DockerfileError(e.message, at.location, { cause: e });
+    throw e;
   }
 }
 

@@ -27,10 +27,17 @@ export interface ConfigSteps {
 
 /**
  * Apply `ins` to `config` (in place) as a Dockerfile does — a build's stage, `docker commit
- * --change` and `docker import --change` alike; `expand` processes a word (`$VAR`, quotes).
- * Returns the instruction as a build's history records it.
+ * --change` and `docker import --change` alike; `expand` processes a word (`$VAR`, quotes),
+ * `expandWords` a word into the words it becomes (EXPOSE's; by default the one word `expand`
+ * gives). Returns the instruction as a build's history records it.
  */
-export function applyConfigInstruction(config: ContainerConfig, ins: ConfigInstruction, expand: (word: string) => string, steps: ConfigSteps): string {
+export function applyConfigInstruction(
+  config: ContainerConfig,
+  ins: ConfigInstruction,
+  expand: (word: string) => string,
+  steps: ConfigSteps,
+  expandWords: (word: string) => string[] = (word) => [expand(word)],
+): string {
   const shell = configShell(config);
   switch (ins.kind) {
     case 'ENV': {
@@ -64,9 +71,12 @@ export function applyConfigInstruction(config: ContainerConfig, ins: ConfigInstr
       config.Shell = [...ins.shell];
       return `SHELL [${config.Shell.join(' ')}]`;
     case 'EXPOSE': {
-      const ports = ins.ports.map(expand).flatMap((p) => exposedPorts(p, ins));
+      // dockerd's one word-to-words expansion (PORTS="80 443/udp": `EXPOSE $PORTS` is two ports);
+      // its history has the words as written, not the `80/tcp` keys they make.
+      const words = ins.ports.flatMap(expandWords);
+      const ports = words.flatMap((p) => exposedPorts(p, ins));
       config.ExposedPorts = { ...config.ExposedPorts, ...Object.fromEntries(ports.map((p) => [p, {}])) };
-      return `EXPOSE ${ports.join(' ')}`;
+      return `EXPOSE ${words.join(' ')}`;
     }
     case 'VOLUME': {
       const volumes = ins.volumes.map(expand);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { aborted, asCtrError, CtrError, invalidArgument, isCtrError } from '@ctr/errors';
+import { aborted, asCtrError, CtrError, invalidArgument, isCtrError, type ErrorCode } from '@ctr/errors';
 import { httpGet } from './http-get';
 import type { LayerItem } from './copy-plan';
 
@@ -47,18 +47,14 @@ export async function download(url: string, dir: string, name: string, options: 
   const shown = withoutCredentials(url);
   const file = path.join(dir, `url-${Date.now()}-${Math.random().toString(16).slice(2)}`);
   // The same words whether the request or its body failed: a cancel is Aborted, the rest say why.
-  const failed = (e: unknown): CtrError => (signal.aborted ? aborted(signal, `the download of ${shown}`) : fetchFailed(shown, e));
+  const failed = (e: unknown): CtrError => (signal.aborted ? aborted(signal, `the download of ${shown}`) : fetchFailed(`failed to fetch ${shown}`, e));
   let response: Response;
   try {
     response = await (options.fetch ?? getUrl)(url, { signal, redirect: 'follow' });
   } catch (e) {
     throw failed(e);
   }
-  if (!response.ok || !response.body) {
-    // Unread, the body would hold its connection open.
-    await response.body?.cancel();
-    throw new CtrError('Unavailable', `failed to GET ${shown} with status ${response.status} ${response.statusText}`);
-  }
+  if (response.status >= 400) throw await statusError(response, shown, signal);
   const hash = createHash('sha256');
   const out = await fs.open(file, 'w', 0o600);
   // A write that fails is this machine's trouble (a full disk), not the server's.
@@ -70,7 +66,8 @@ export async function download(url: string, dir: string, name: string, options: 
   };
   try {
     await pipeline(
-      Readable.fromWeb(response.body as ReadableStream<Uint8Array>),
+      // A status with no body (204, 304) is an empty file, as dockerd downloads it.
+      response.body ? Readable.fromWeb(response.body as ReadableStream<Uint8Array>) : Readable.from([]),
       new Writable({
         write: (chunk: Buffer, _e, done) => {
           hash.update(chunk);
@@ -95,6 +92,32 @@ export async function download(url: string, dir: string, name: string, options: 
   return { kind: 'file', name, mode: 0o600, mtime: modified ? new Date(modified) : new Date(0), size: st.size, source: file };
 }
 
+/** What an http status means to the one who asked (dockerd's mapping). */
+function statusCode(status: number): ErrorCode {
+  if (status === 404) return 'NotFound';
+  if (status === 400) return 'InvalidArgument';
+  if (status === 401) return 'Unauthorized';
+  if (status === 403) return 'Denied';
+  return 'Unavailable';
+}
+
+/**
+ * dockerd's error for a GET answered with a status of 400 or more (remotecontext's
+ * GetWithStatusError, for `ADD <url>` and remote contexts alike), in its words: the status,
+ * then what the server said, trimmed — after `: ` even when it said nothing. `context` goes
+ * in front, as a remote context's download puts it.
+ */
+export async function statusError(response: Response, shown: string, signal: AbortSignal, context?: string): Promise<CtrError> {
+  const prefix = `${context ? `${context}: ` : ''}failed to GET ${shown} with status ${response.status} ${response.statusText}`;
+  const body = await response.text().then(
+    (text) => `: ${text.trim()}`,
+    (error: unknown) => `: error reading body: ${fetchFailureReason(error)}`,
+  );
+  // A cancel while the refusal was read is the caller's cancel, not the server's answer.
+  if (signal.aborted) return aborted(signal, `the download of ${shown}`);
+  return new CtrError(statusCode(response.status), `${prefix}${body}`);
+}
+
 /** Why a fetch failed: fetch's own TypeError says only "fetch failed", its cause says why. */
 export function fetchFailureReason(error: unknown): string {
   // Duck-typed: the cause may come from another realm (a test's VM context), where instanceof fails.
@@ -102,8 +125,9 @@ export function fetchFailureReason(error: unknown): string {
   return isCtrError(error) || typeof cause !== 'string' || cause === '' ? (error as Error).message : cause;
 }
 
-function fetchFailed(url: string, error: unknown): CtrError {
-  return new CtrError(isCtrError(error) ? error.code : 'Unavailable', `failed to fetch ${url}: ${fetchFailureReason(error)}`, {
+/** A GET that got no answer, as `what` failed: Unavailable, or the fetch's own CtrError's code and hint (an untrusted certificate's). */
+export function fetchFailed(what: string, error: unknown): CtrError {
+  return new CtrError(isCtrError(error) ? error.code : 'Unavailable', `${what}: ${fetchFailureReason(error)}`, {
     cause: error,
     ...(isCtrError(error) && error.hint !== undefined ? { hint: error.hint } : {}),
   });

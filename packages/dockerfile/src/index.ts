@@ -22,7 +22,7 @@ export type { BuildBackend, BaseImage, PullMessage, PullPolicy, RunStep, RunIO, 
 export type { RunMount, RunBindMount, RunCacheMount, RunTmpfsMount, RunSecretMount, RunSshMount } from './backend';
 export type { UrlFetch } from './fetch-url';
 export { httpGet, type HttpGetOptions } from './http-get';
-export { formatEvent } from './build-events';
+export { classicStreamText, formatEvent, streamedStderr } from './build-events';
 export type { BuildEvent } from './build-events';
 export { maxDockerfileSize, openContext } from './build-context';
 export { isRemoteContextSource, openRemoteContext, remoteContextKind, parseGitContextUrl } from './remote-context';

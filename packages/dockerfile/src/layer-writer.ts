@@ -1,11 +1,11 @@
 import { createReadStream, promises as fs } from 'node:fs';
-import { pipeline, Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { invalidArgument } from '@ctr/errors';
-import { TarReader } from '@ctr/image';
+import { CtrError, invalidArgument } from '@ctr/errors';
+import { TarReader, decompressArchive } from '@ctr/image';
 import { cleanPath } from './clean-path';
-import type { LayerItem } from './copy-plan';
+import { ROOT_OWNER, type LayerItem } from './copy-plan';
 
 /** What `pack.entry` takes: any header fields, the name required. */
 type PackHeader = Partial<tar.Header> & Pick<tar.Header, 'name'>;
@@ -15,36 +15,27 @@ export interface Ownership {
   gid: number;
 }
 
-/** Is this local file an archive ADD extracts (tar, or gzip-compressed tar)? */
+/** A local archive's bytes as tar: decompressed when its magic number says it is compressed (moby's DecompressStream). */
+function openArchive(file: string): Promise<Readable> {
+  return decompressArchive(createReadStream(file), { what: `the archive ${path.basename(file)}` });
+}
+
+/**
+ * Whether ADD unpacks this local file, as moby's isArchivePath decides: a tar header is read at
+ * its start, once decompressed (gzip, bzip2, xz or zstd, told by the magic number, never by the
+ * name). Anything else — a gzip of a plain file among them — is copied as it is. A decoder that
+ * is not installed is an error, not a reason to copy the archive.
+ */
 export async function isArchive(file: string): Promise<boolean> {
-  const handle = await fs.open(file, 'r');
+  const stream = await openArchive(file);
   try {
-    const head = Buffer.alloc(512);
-    const { bytesRead } = await handle.read(head, 0, 512, 0);
-    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
-    return bytesRead === 512 && tarChecksumOk(head);
+    return (await new TarReader(stream).next()) !== undefined;
+  } catch (error) {
+    if (error instanceof CtrError && error.code === 'Unavailable') throw error;
+    return false;
   } finally {
-    await handle.close();
+    stream.destroy();
   }
-}
-
-function tarChecksumOk(block: Buffer): boolean {
-  const stored = parseInt(block.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/g, '').trim(), 8);
-  if (Number.isNaN(stored)) return false;
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
-  return sum === stored;
-}
-
-async function openArchive(file: string): Promise<Readable> {
-  const handle = await fs.open(file, 'r');
-  const head = Buffer.alloc(2);
-  await handle.read(head, 0, 2, 0);
-  await handle.close();
-  if (head[0] !== 0x1f || head[1] !== 0x8b) return createReadStream(file);
-  const gunzip = createGunzip();
-  pipeline(createReadStream(file), gunzip, () => undefined);
-  return gunzip;
 }
 
 const typeOf: Record<string, 'file' | 'directory' | 'symlink' | 'link' | undefined> = {
@@ -57,26 +48,38 @@ const under = (dir: string, name: string): string => {
   return dir === '' ? inner : inner === '' ? dir : `${dir}/${inner}`;
 };
 
-async function packArchive(pack: tar.Pack, item: Extract<LayerItem, { kind: 'archive' }>, owner: Ownership | undefined): Promise<void> {
-  const reader = new TarReader(await openArchive(item.source));
-  for (let entry = await reader.next(); entry; entry = await reader.next()) {
-    const h = entry.header;
-    const type = typeOf[h.typeflag];
-    if (type === undefined) continue; // devices, fifos, PAX globals: not from an ADD archive
-    const header: PackHeader = {
-      name: under(item.name, h.name),
-      mode: h.mode & 0o7777,
-      uid: owner?.uid ?? h.uid,
-      gid: owner?.gid ?? h.gid,
-      mtime: new Date(h.mtime.sec * 1000),
-      type,
-    };
-    if (type === 'symlink') header.linkname = h.linkname;
-    if (type === 'link') header.linkname = under(item.name, h.linkname);
-    if (type === 'file') {
-      header.size = h.size;
-      await writeEntry(pack, header, Readable.from(entry.content()));
-    } else await writeEntry(pack, header);
+/**
+ * An archive's entries under `item.name`, owned as the archive says (UntarPath takes no
+ * `--chown`). Its root entry is left out: dockerd's untar keeps the destination directory it
+ * made.
+ */
+async function packArchive(pack: tar.Pack, item: Extract<LayerItem, { kind: 'archive' }>): Promise<void> {
+  const archive = await openArchive(item.source);
+  try {
+    const reader = new TarReader(archive);
+    for (let entry = await reader.next(); entry; entry = await reader.next()) {
+      const h = entry.header;
+      const type = typeOf[h.typeflag];
+      if (type === undefined) continue; // devices, fifos, PAX globals: not from an ADD archive
+      if (under('', h.name) === '') continue;
+      const header: PackHeader = {
+        name: under(item.name, h.name),
+        mode: h.mode & 0o7777,
+        uid: h.uid,
+        gid: h.gid,
+        mtime: new Date(h.mtime.sec * 1000),
+        type,
+      };
+      if (type === 'symlink') header.linkname = h.linkname;
+      if (type === 'link') header.linkname = under(item.name, h.linkname);
+      if (type === 'file') {
+        header.size = h.size;
+        await writeEntry(pack, header, Readable.from(entry.content()));
+      } else await writeEntry(pack, header);
+    }
+  } finally {
+    // What follows the end of the archive (a record's padding) is never read: its decoder is stopped, the file closed.
+    archive.destroy();
   }
 }
 
@@ -93,37 +96,38 @@ function writeEntry(pack: tar.Pack, header: PackHeader, content?: Readable | Buf
 }
 
 /**
- * The uncompressed layer tar for a COPY/ADD: items in order, owned by `owner` (root when
- * undefined, like Docker), with `chmod` replacing modes when given. Streams file contents.
+ * The uncompressed layer tar for a COPY/ADD: items in order, each owned by its own `owner`, else
+ * by `owner` (root when undefined, like Docker), with `chmod` replacing modes when given.
+ * Streams file contents.
  */
 export function writeLayer(items: readonly LayerItem[], owner: Ownership | undefined, chmod: number | undefined): Readable {
   const pack = tar.pack();
-  const uid = owner?.uid ?? 0;
-  const gid = owner?.gid ?? 0;
+  const step: Ownership = owner ?? ROOT_OWNER;
   void (async () => {
     for (const item of items) {
       switch (item.kind) {
         case 'directory':
-          await writeEntry(pack, { name: item.name, type: 'directory', mode: chmod ?? item.mode, uid, gid, mtime: item.mtime });
+          await writeEntry(pack, { name: item.name, type: 'directory', mode: chmod ?? item.mode, ...(item.owner ?? step), mtime: item.mtime });
           break;
         case 'file': {
+          const header = { name: item.name, mode: chmod ?? item.mode, ...(item.owner ?? step), mtime: item.mtime };
+          if (item.linkTo !== undefined) {
+            await writeEntry(pack, { ...header, type: 'link', linkname: item.linkTo });
+            break;
+          }
           const st = await fs.stat(item.source);
           if (st.size !== item.size) throw invalidArgument(`${item.source} changed while the build was reading it`);
-          await writeEntry(
-            pack,
-            { name: item.name, type: 'file', mode: chmod ?? item.mode, uid, gid, size: item.size, mtime: item.mtime },
-            createReadStream(item.source),
-          );
+          await writeEntry(pack, { ...header, type: 'file', size: item.size }, createReadStream(item.source));
           break;
         }
         case 'data':
-          await writeEntry(pack, { name: item.name, type: 'file', mode: chmod ?? item.mode, uid, gid, size: item.data.length, mtime: new Date(0) }, item.data);
+          await writeEntry(pack, { name: item.name, type: 'file', mode: chmod ?? item.mode, ...step, size: item.data.length, mtime: new Date(0) }, item.data);
           break;
         case 'symlink':
-          await writeEntry(pack, { name: item.name, type: 'symlink', linkname: item.linkname, mode: 0o777, uid, gid, mtime: item.mtime });
+          await writeEntry(pack, { name: item.name, type: 'symlink', linkname: item.linkname, mode: 0o777, ...(item.owner ?? step), mtime: item.mtime });
           break;
         case 'archive':
-          await packArchive(pack, item, owner);
+          await packArchive(pack, item);
           break;
       }
     }

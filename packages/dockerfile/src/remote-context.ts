@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
-import { aborted, CtrError, invalidArgument, notFound, unavailable, type ErrorCode } from '@ctr/errors';
+import { aborted, CtrError, invalidArgument, notFound, unavailable } from '@ctr/errors';
 import { peekStream, resolveInRoot, tarErrorReason } from '@ctr/image';
 import { compressionOf, extractContextTar, readIgnore, writeContextDockerfile, type BuildContext } from './build-context';
 import { cleanPath } from './clean-path';
-import { fetchFailureReason, getUrl, withoutCredentials, type UrlFetch } from './fetch-url';
+import { fetchFailed, getUrl, statusError, withoutCredentials, type UrlFetch } from './fetch-url';
 
 /** A context the builder fetches itself: docker's `remote` (the API's parameter, the CLI's URL argument). */
 export interface RemoteContextSource {
@@ -38,6 +38,11 @@ export interface RemoteContextOptions {
   signal: AbortSignal;
   /** How http(s) contexts are fetched; `getUrl` when absent. */
   fetch?: UrlFetch;
+  /**
+   * Fetched by the client, as docker's CLI fetches a context itself: a failed download is told
+   * in its words (`unable to download remote context …`), not dockerd's (`error downloading …`).
+   */
+  client?: boolean;
 }
 
 /**
@@ -156,29 +161,17 @@ function runGit(args: string[], cwd: string, signal: AbortSignal): Promise<GitRe
 /** dockerd's acceptable remote context types (builder/remotecontext's acceptableRemoteMIME). */
 const ACCEPTABLE_TYPE = /application\/(?:(?:x-)?tar|octet-stream|(?:x-)?(?:gzip|bzip2?|xz))|text\/plain/;
 
-/** What an http status means to the one who asked (dockerd's mapping). */
-function statusCode(status: number): ErrorCode {
-  if (status === 404) return 'NotFound';
-  if (status === 400) return 'InvalidArgument';
-  if (status === 401) return 'Unauthorized';
-  if (status === 403) return 'Denied';
-  return 'Unavailable';
-}
-
 async function downloadContext(url: string, dir: string, options: RemoteContextOptions): Promise<string> {
   const { signal } = options;
   const shown = withoutCredentials(url);
-  const what = `error downloading remote context ${shown}`;
+  const what = `${options.client ? 'unable to download' : 'error downloading'} remote context ${shown}`;
   let response: Response;
   try {
     response = await (options.fetch ?? getUrl)(url, { signal, redirect: 'follow' });
   } catch (error) {
-    throw signal.aborted ? aborted(signal, `the download of ${shown}`) : unavailable(`${what}: ${fetchFailureReason(error)}`, { cause: error });
+    throw signal.aborted ? aborted(signal, `the download of ${shown}`) : fetchFailed(what, error);
   }
-  if (response.status >= 400) {
-    const body = (await response.text().catch(() => '')).trim().slice(0, 1000);
-    throw new CtrError(statusCode(response.status), `${what}: failed to GET ${shown} with status ${response.status} ${response.statusText}${body ? `: ${body}` : ''}`);
-  }
+  if (response.status >= 400) throw await statusError(response, shown, signal, what);
   const body = response.body ? Readable.fromWeb(response.body as ReadableStream<Uint8Array>) : Readable.from([]);
   try {
     return await unpackContext(body, response.headers.get('content-type') ?? '', dir, shown, options);

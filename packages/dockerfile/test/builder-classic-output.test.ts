@@ -63,15 +63,18 @@ describe("the classic builder's image config", () => {
 });
 
 describe('--label, as dockerd adds it', () => {
-  it('is a LABEL step of its own after the last instruction, keys sorted and Go-quoted', async () => {
-    const { text } = await built('FROM busybox\nENV A=1\n', { labels: { 'b.key': 'two', a: 'one' } });
+  it('is one LABEL step per label after the last instruction, keys sorted, written key=value', async () => {
+    const { text } = await built('FROM busybox\nENV A=1\n', { labels: { 'b.key': 'two words', a: 'one' } });
     const meta = ' ---> Running in <id>\n ---> Removed intermediate container <id>\n ---> <id>\n';
-    expect(text).toBe(`Step 1/3 : FROM busybox\n ---> <id>\nStep 2/3 : ENV A=1\n${meta}Step 3/3 : LABEL "a"='one' "b.key"='two'\n${meta}Successfully built <id>\n`);
+    expect(text).toBe(`Step 1/4 : FROM busybox\n ---> <id>\nStep 2/4 : ENV A=1\n${meta}Step 3/4 : LABEL a=one\n${meta}Step 4/4 : LABEL b.key=two words\n${meta}Successfully built <id>\n`);
   });
 
-  it('is recorded in the history as a LABEL instruction', async () => {
-    const { id } = await built('FROM busybox\n', { labels: { a: 'one' } });
-    expect(backend.image(id).spec.history.at(-1)).toMatchObject({ created_by: '/bin/sh -c #(nop)  LABEL a=one', empty_layer: true });
+  it('is recorded in the history as a LABEL instruction per label', async () => {
+    const { id } = await built('FROM busybox\n', { labels: { b: 'two', a: 'one' } });
+    expect(backend.image(id).spec.history.slice(-2)).toMatchObject([
+      { created_by: '/bin/sh -c #(nop)  LABEL a=one', empty_layer: true },
+      { created_by: '/bin/sh -c #(nop)  LABEL b=two', empty_layer: true },
+    ]);
   });
 
   it('keeps values as written: no expansion, quotes kept', async () => {
@@ -96,5 +99,43 @@ describe('the unused build-arg warning', () => {
     expect(text).toBe(
       'Step 1/2 : FROM busybox\n ---> <id>\nStep 2/2 : ARG USED\n ---> Running in <id>\n ---> Removed intermediate container <id>\n ---> <id>\n[Warning] One or more build-args [NOPE ZED] were not consumed\nSuccessfully built <id>\n',
     );
+  });
+});
+
+describe('steps as dockerd counts and prints them', () => {
+  it('makes each ARG before the first FROM a step, counted in the total, with no image line after it', async () => {
+    const { text } = await built('ARG BASE=busybox\nARG V=1\nFROM ${BASE}\n');
+    expect(text).toBe('Step 1/3 : ARG BASE=busybox\nStep 2/3 : ARG V=1\nStep 3/3 : FROM ${BASE}\n ---> <id>\nSuccessfully built <id>\n');
+  });
+
+  it('builds a stage that COPY --from=$ARG names before the stage that copies, counted in the total', async () => {
+    const { text } = await built('FROM busybox AS src\nENV S=1\nFROM busybox\nARG FROM_STAGE=src\nCOPY --from=$FROM_STAGE /bin/sh /sh\n');
+    expect(text.split('\n').filter((line) => line.startsWith('Step '))).toEqual([
+      'Step 1/5 : FROM busybox AS src',
+      'Step 2/5 : ENV S=1',
+      'Step 3/5 : FROM busybox',
+      'Step 4/5 : ARG FROM_STAGE=src',
+      'Step 5/5 : COPY --from=$FROM_STAGE /bin/sh /sh',
+    ]);
+  });
+
+  it('plans the stage a --build-arg names in COPY --from=$ARG, not the default', async () => {
+    const { text } = await built('FROM busybox AS a\nENV A=1\nFROM busybox AS b\nENV B=1\nFROM busybox\nARG S=a\nCOPY --from=$S /bin/sh /sh\n', { buildArgs: { S: 'b' } });
+    expect(text.split('\n').filter((line) => line.startsWith('Step '))[0]).toBe('Step 1/5 : FROM busybox AS b');
+  });
+
+  it('says a HEALTHCHECK replaced before the step that replaces it commits', async () => {
+    const { text } = await built('FROM busybox\nHEALTHCHECK CMD ["true"]\nHEALTHCHECK --interval=1m CMD exit 0\n');
+    expect(text).toContain('Step 3/3 : HEALTHCHECK --interval=1m CMD exit 0\nNote: overriding previous HEALTHCHECK: [CMD true]\n ---> Running in <id>\n');
+  });
+
+  it('says nothing when the HEALTHCHECK replaced is NONE', async () => {
+    const { text } = await built('FROM busybox\nHEALTHCHECK NONE\nHEALTHCHECK CMD true\n');
+    expect(text).not.toContain('Note:');
+  });
+
+  it("prints the parser's warnings first, in moby's words, then the line saying what they will become", async () => {
+    const { text } = await built('FROM busybox\nENV A=1 \\\n\n  B=2\n');
+    expect(text).toMatch(/^\[WARNING\]: Empty continuation line found in: ENV A=1 +B=2\n\[WARNING\]: Empty continuation lines will become errors in a future release\.\nStep 1\/2 : FROM busybox\n/);
   });
 });

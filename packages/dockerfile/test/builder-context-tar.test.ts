@@ -81,4 +81,20 @@ describe('a build context sent as a tar stream', () => {
       message: 'Cannot locate specified Dockerfile: Dockerfile',
     });
   });
+
+  it("reports a missing Dockerfile in dockerd's words alone, with no hint for the API to append", async () => {
+    const bytes = await tarOf([{ name: 'other', content: 'x' }]);
+    await expect(build({ backend, context: Readable.from([bytes]), scratchDir })).rejects.toMatchObject({ hint: undefined });
+  });
+
+  it('reads a lower-case dockerfile when the context has no Dockerfile, as dockerd does', async () => {
+    const bytes = await tarOf([{ name: 'dockerfile', content: 'FROM busybox\nENV FROM_LOWER=1\n' }]);
+    const { id } = await build({ backend, context: Readable.from([bytes]), scratchDir });
+    expect(backend.image(id).spec.config.Env).toContain('FROM_LOWER=1');
+  });
+
+  it('looks for the lower-case name only in place of the default one', async () => {
+    const bytes = await tarOf([{ name: 'build.df', content: 'FROM busybox\n' }]);
+    await expect(build({ backend, context: Readable.from([bytes]), dockerfile: 'BUILD.DF', scratchDir })).rejects.toMatchObject({ message: 'Cannot locate specified Dockerfile: BUILD.DF' });
+  });
 });

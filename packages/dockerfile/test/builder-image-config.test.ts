@@ -14,7 +14,7 @@ afterEach(async () => {
   await fs.rm(context, { recursive: true, force: true });
 });
 
-const now = (): Date => new Date('2026-11-22T05:00:00Z');
+const now = (): string => '2026-11-22T05:00:00.000Z';
 
 async function buildText(dockerfile: string, events: BuildEvent[] = []) {
   const { id } = await build({ backend, context, dockerfileContent: dockerfile, now, onEvent: (e) => events.push(e) });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BaseImage, BuildBackend, BuildCache, CachedStep, ImageSpec, PullMessage, PullPolicy, RunIO, RunResult, RunStep, UrlFetch } from '@ctr/dockerfile';
 import { invalidArgument, isNotFound } from '@ctr/errors';
-import { applyLayer, createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, parsePlatform, type ChainID, type Descriptor, type Digest, type DiffID, type Platform } from '@ctr/image';
+import { EMPTY_LAYER_DIFF_ID, applyLayer, createLayerFromOverlay, writeImage, writeLayer, layerCompression, parseNormalizedReference, parsePlatform, type ChainID, type Descriptor, type Digest, type DiffID, type Platform } from '@ctr/image';
 import type { AuthConfig } from '@ctr/registry';
 import type { RunOptions } from '@ctr/runtime';
 import { EMBEDDED_DNS } from '@ctr/network';
@@ -326,6 +326,8 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
         try {
           const exclude = new Set([...INIT_FILES, ...untouchedInitEntries(upper, init)]);
           const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal, exclude }), { compression: 'gzip', signal });
+          // dockerd's NewChildImage: a step that changed nothing adds no layer, only its history entry.
+          if (diffId === EMPTY_LAYER_DIFF_ID) return { exitCode: 0, state, emptyLayer: true, kept: kept !== undefined };
           return { exitCode: 0, state: { layers: [...state.layers, descriptor], diffIds: [...state.diffIds, diffId] }, kept: kept !== undefined };
         } catch (error) {
           await this.dropKept(kept);

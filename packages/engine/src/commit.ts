@@ -2,6 +2,7 @@ import {
   appendLayer,
   createLayerFromOverlay,
   historyEntry,
+  nowRfc3339Nano,
   writeImage,
   writeLayer,
   type ContainerConfig,
@@ -89,11 +90,13 @@ export async function commitContainer(
       const containerConfig = options.changes?.length ? applyConfigChanges(options.changes, given) : given;
       // The whole config is the commit's (not merged over the image's): a change's ENTRYPOINT
       // leaves no CMD, as moby's merge leaves none.
+      // One time for the image and its history entry, as moby's commit takes one.
+      const created = nowRfc3339Nano();
       const config = appendLayer(
-        { ...base.config, created: new Date().toISOString(), ...(options.author ? { author: options.author } : {}), config: containerConfig },
+        { ...base.config, created, ...(options.author ? { author: options.author } : {}), config: containerConfig },
         diffId,
         // moby's NewChildImage: created by the container's command.
-        historyEntry((own.Cmd ?? []).join(' '), { ...(options.comment ? { comment: options.comment } : {}), ...(options.author ? { author: options.author } : {}) }),
+        historyEntry((own.Cmd ?? []).join(' '), { created, ...(options.comment ? { comment: options.comment } : {}), ...(options.author ? { author: options.author } : {}) }),
       );
       const written = await writeImage(content, config, [...base.layers, descriptor], signal);
       const name = options.reference ? normalizeImageName(options.reference) : undefined;

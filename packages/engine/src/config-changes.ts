@@ -12,6 +12,7 @@ export function applyConfigChanges(changes: readonly string[], base: ContainerCo
   const config: ContainerConfig = { ...base };
   const lex = new ShellLex();
   const expand = (word: string): string => lex.processWord(word, envMap(config.Env));
+  const expandWords = (word: string): string[] => lex.processWords(word, envMap(config.Env));
   const steps = { cmdSet: false };
   for (const change of changes.flatMap((c) => c.split('\n')).filter((c) => c.trim() !== '')) {
     for (const node of parse(change, { file: '--change' }).nodes) {
@@ -22,7 +23,7 @@ export function applyConfigChanges(changes: readonly string[], base: ContainerCo
           hint: 'allowed: CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR',
         });
       }
-      applyConfigInstruction(config, instruction, expand, steps);
+      applyConfigInstruction(config, instruction, expand, steps, expandWords);
     }
   }
   return config;

@@ -34,6 +34,11 @@ function allocates(record: Networked): boolean {
   return record.network.mode !== 'none' && record.network.mode !== 'host';
 }
 
+/** Whether the container runs (paused counts, as in dockerd's State.Running); one the runtime cannot read does not. */
+export async function isRunning(ctx: EngineContext, id: string): Promise<boolean> {
+  return (await ctx.runtime.state(id).catch(() => undefined))?.running ?? false;
+}
+
 /** A container's own address on its first network, if it has a namespace of its own. */
 export function ownAddress(settings: NetworkSettings | undefined): string | undefined {
   return settings?.IPAddress || Object.values(settings?.Networks ?? {})[0]?.IPAddress || undefined;
@@ -77,7 +82,7 @@ export async function startNetworked<T>(ctx: EngineContext, record: ContainerRec
 export async function releaseNetwork(ctx: EngineContext, record: Networked): Promise<void> {
   if (!allocates(record)) return;
   await underContainerLock(ctx, NETWORK_LOCKS, record.id, async () => {
-    if ((await ctx.runtime.state(record.id).catch(() => undefined))?.running) return;
+    if (await isRunning(ctx, record.id)) return;
     // What it has endpoints on until now: their disconnect events, once (later observers find none).
     const connected = (await ctx.network.settings(record.id).catch(() => undefined))?.Networks ?? {};
     await ctx.network.release(record.id);
@@ -94,7 +99,7 @@ export async function releaseNetwork(ctx: EngineContext, record: Networked): Pro
  * copied at each start, when they are the other's current ones).
  */
 async function joinFiles(ctx: EngineContext, record: ContainerRecord, ownerId: string): Promise<void> {
-  if (!(await ctx.runtime.state(ownerId).catch(() => undefined))?.running) {
+  if (!(await isRunning(ctx, ownerId))) {
     // Named as the network mode names it, as dockerd does (docker-compose gives the ID).
     throw conflict(`cannot join network of a non running container: ${record.network.mode.slice('container:'.length)}`);
   }

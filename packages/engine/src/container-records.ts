@@ -98,6 +98,8 @@ export interface ContainerRecord {
     StopSignal?: string;
     /** Its `Config.WorkingDir`: as given, else its image's, else '' (absent in records written before it was kept). */
     WorkingDir?: string;
+    /** Its `Config.Shell`, as given (never its image's); absent when none was. */
+    Shell?: string[];
   };
   /** The health check it runs: its own merged over its image's (none when `NONE`). */
   healthcheck?: HealthConfig;

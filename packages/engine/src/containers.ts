@@ -5,9 +5,9 @@ import { CtrError, asCtrError, conflict, invalidArgument, isCtrError, isNotFound
 import { hasDevice, layerSize, spreadSubdirectories, startMountRelay, unmount } from '@ctr/store';
 import { configEnv, parseSignal, type ContainerState, type ExecOptions, type ExecResult, type LogEntry, type LogsOptions, type MountSpec, type RunOptions, type TmpfsMount } from '@ctr/runtime';
 import { EMBEDDED_DNS, isAllocationFailure, parseMac, parsePortSpec, validDnsSettings, type AttachOptions, type EndpointRequest, type NetworkSettings } from '@ctr/network';
-import { resolveInRoot, type ContainerConfig, type HealthConfig, type Platform } from '@ctr/image';
+import { compareTimes, resolveInRoot, type ContainerConfig, type HealthConfig, type Platform } from '@ctr/image';
 import type { EngineContext } from './context';
-import { securityOptList } from './security-options';
+import { keptSecurityOpt, securityOptList } from './security-options';
 import { forgetFreezes, pauseForUser, resumeAbandonedQuiesce, unpauseForUser } from './quiesce';
 import { ContainerRecords, type ContainerRecord } from './container-records';
 import { claimRemoval, holdRootfs, mountNewRootfs, releaseAbandonedHolds, removalEnded, removalInProgress, removeMountpoint, unmountStopped, type RemovalClaim } from './container-root';
@@ -41,10 +41,19 @@ import {
   type PlatformSettings,
 } from './create-extras';
 
-/** Inspect's `HostConfig.SecurityOpt`: the options as given; a record from before they were kept shows what they set. */
+/** Inspect's `HostConfig.SecurityOpt`: the options as given (a record from before they were kept shows what they set), with what dockerd adds. */
 function securityOptions(record: Pick<ContainerRecord, 'securityOpt' | 'run'>): string[] | null {
-  const options = record.securityOpt ?? securityOptList(record.run);
+  const options = keptSecurityOpt(record.securityOpt ?? securityOptList(record.run), record.run);
   return options.length > 0 ? options : null;
+}
+
+/**
+ * Inspect's `HostConfig.MaskedPaths` or `ReadonlyPaths`: those applied. dockerd fills in its
+ * defaults only for an unprivileged container (createContainerOSSpecificSettings), so a
+ * privileged one given none shows null.
+ */
+function systemPaths(given: string[] | undefined, applied: string[] | undefined, privileged: boolean | undefined): string[] | null {
+  return privileged && !given ? null : (applied ?? []);
 }
 
 /** A volume a new container fills from its image, and where it is mounted. */
@@ -172,6 +181,11 @@ export interface CreateContainerOptions
   stdinOnce?: boolean;
   /** `--health-cmd` and kin (durations in nanoseconds, as Docker's API has them); merged over the image's HEALTHCHECK; `Test: ['NONE']` turns it off. */
   healthcheck?: HealthConfig;
+  /**
+   * The API's `Config.Shell`: what a `CMD-SHELL` health check runs its text with. docker's CLI
+   * sends none, and the image's SHELL never applies (moby's merge leaves Shell out).
+   */
+  shell?: string[];
   /** When the image is missing: pull it (default), or fail. */
   pull?: 'missing' | 'never' | 'always';
   /**
@@ -313,6 +327,8 @@ export interface ContainerInspect {
     Labels: Record<string, string>;
     StopSignal?: string;
     StopTimeout?: number;
+    /** As given at create; absent without one, as dockerd omits it. */
+    Shell?: string[];
   };
   HostConfig: {
     NetworkMode: string;
@@ -346,8 +362,9 @@ export interface ContainerInspect {
     Tmpfs?: Record<string, string>;
     /** `--mount`s as given (absent without any, as dockerd omits it). */
     Mounts?: ApiMount[];
-    MaskedPaths: string[];
-    ReadonlyPaths: string[];
+    /** Null for a privileged container given none, as dockerd shows it. */
+    MaskedPaths: string[] | null;
+    ReadonlyPaths: string[] | null;
     ContainerIDFile: string;
     ConsoleSize: [number, number];
     Cgroup: string;
@@ -474,13 +491,27 @@ function onNetwork(values: readonly string[] | undefined, settings: NetworkSetti
 }
 
 /**
- * `publish=` and `expose=` as moby's list matches them, on what the container was made with (so
- * a stopped one too): a container port of its `HostConfig.PortBindings`, one of its `Config.ExposedPorts`.
+ * `publish=` and `expose=` as moby's includeContainerInList matches them, on the listing's
+ * `Ports` (so a container that does not run, whose Ports are empty, matches neither): `publish`
+ * a host port (`PublicPort/Type`, 0 where unpublished), `expose` a container port
+ * (`PrivatePort/Type`); either one matching keeps the container.
  */
-function portsMatch(query: PsQuery, record: ContainerRecord): boolean {
-  const published = query.publish.size === 0 || Object.keys(portBindingsOf(record.network.ports)).some((port) => query.publish.has(port));
-  const exposed = query.expose.size === 0 || (record.exposedPorts ?? []).some((port) => query.expose.has(port));
-  return published && exposed;
+function portsMatch(query: PsQuery, ports: ContainerSummary['Ports']): boolean {
+  if (query.publish.size === 0 && query.expose.size === 0) return true;
+  return ports.some((p) => query.publish.has(`${p.PublicPort ?? 0}/${p.Type}`) || query.expose.has(`${p.PrivatePort}/${p.Type}`));
+}
+
+/**
+ * The names dockerd's name index holds for legacy links (registerLink's `/<parent>/<alias>`),
+ * by the linked container's ID: the listing's `Names` has them after the container's own. dockerd
+ * lists all of a container's names sorted, own one included; here it stays first, where ctr's
+ * own readers of `Names[0]` (compose) look for it. Only the default bridge's links have them.
+ */
+function legacyLinkNames(records: readonly ContainerRecord[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const parent of records) for (const { id, alias } of parent.links ?? []) out.set(id, [...(out.get(id) ?? []), `/${parent.name}/${alias}`]);
+  for (const names of out.values()) names.sort();
+  return out;
 }
 
 export interface ListOptions {
@@ -543,6 +574,7 @@ const ENGINE_ONLY = [
   'image', 'name', 'entrypoint', 'labels', 'volumes', 'tmpfs', 'mounts', 'mountSpecs', 'internalMounts', 'network', 'networkAliases', 'ip', 'ip6', 'linkLocalIps',
   'publish', 'publishAll', 'restart', 'autoRemove', 'pull', 'onPullProgress', 'signal', 'log', 'attach', 'stdinOnce',
   'expose', 'volumesFrom', 'macAddress', 'links', 'usernsMode', 'deviceRequests', 'containerIdFile', 'securityOpt', 'networkLinks', 'platform', 'imagePlatform',
+  'shell',
 ] as const;
 
 /** dockerd's refusal of links with the host's network (runconfig's ErrConflictHostNetworkAndLinks). */
@@ -838,10 +870,13 @@ export class Containers {
           if (networkMode === 'none') return { network: undefined, startRefused: false };
           // Recorded now, made at each start (dockerd's allocateNetwork): a `run`'s first start is now.
           const allocating = starting && ownNetwork;
+          const owner = networkMode.startsWith('container:') ? await this.referenced(networkMode.slice(10)) : undefined;
           const request: AttachOptions = {
-            mode: networkMode.startsWith('container:') ? `container:${(await this.referenced(networkMode.slice(10))).id}` : networkMode,
+            mode: owner ? `container:${owner.id}` : networkMode,
             name,
-            hostname: options.hostname ?? id.slice(0, 12),
+            // Another's namespace comes with its hostname: the network's record of that namespace
+            // has it, but a container on `none` has no such record.
+            hostname: options.hostname ?? (owner ? (owner.run.hostname ?? owner.id.slice(0, 12)) : id.slice(0, 12)),
             ...(ownNetwork
               ? {
                   networks: [
@@ -883,7 +918,10 @@ export class Containers {
 
       const { labels, publish, publishAll, autoRemove, signal, networkAliases, ip } = options;
       const healthcheck = healthcheckFor(image.config.config?.Healthcheck, options.healthcheck);
-      const config = mergedConfig(image.config.config ?? {}, options.user, entrypointList(options.entrypoint), options.cmd, options.env, options.stopSignal, options.workingDir);
+      const config = {
+        ...mergedConfig(image.config.config ?? {}, options.user, entrypointList(options.entrypoint), options.cmd, options.env, options.stopSignal, options.workingDir),
+        ...(options.shell?.length ? { Shell: options.shell } : {}),
+      };
       const hosts = [...(extraHosts ?? []), ...(linked?.hosts ?? [])];
       // /etc/hosts names the container's own address: on a user network (a compose project's)
       // that is its endpoint's, NetworkSettings.IPAddress being the default bridge's only.
@@ -925,8 +963,15 @@ export class Containers {
         cmd: config.Cmd ?? [],
         // The internal ones last: the others' places in the list name their staging points.
         mounts: [...runtimeMounts(this.ctx.runRoot, id, allMounts), ...(options.internalMounts ?? []).map((m) => ({ type: 'bind' as const, source: m.source, target: m.target, readOnly: true }))],
-        // No namespace back means the host's: `host`, or `container:` of a container in host mode.
-        network: attached?.netnsPath ? { mode: 'namespace', path: attached.netnsPath } : networkMode === 'none' ? { mode: 'none' } : { mode: 'host' },
+        // No namespace back means the host's: `host`, or `container:` of a container in host mode;
+        // that of a container on `none` is joined through its process at each start.
+        network: attached?.netnsPath
+          ? { mode: 'namespace', path: attached.netnsPath }
+          : attached?.joinsProcessOf
+            ? { mode: 'container', id: attached.joinsProcessOf }
+            : networkMode === 'none'
+              ? { mode: 'none' }
+              : { mode: 'host' },
         ...(address ? { ipAddress: address } : {}),
         // The network's resolv.conf where the embedded DNS serves the container (its --dns are
         // that server's upstreams, not nameservers of the file); elsewhere the runtime's from --dns*.
@@ -1524,7 +1569,10 @@ export class Containers {
     const filters = options.filters ?? {};
     const query = psQuery(filters);
     if (filters.ancestor?.length) query.ancestors = await this.images.withDescendants(filters.ancestor);
-    const records = await this.createdBetween((await this.records.list()).sort((a, b) => (a.created < b.created ? 1 : -1)), filters);
+    const all = await this.records.list();
+    const linkNames = legacyLinkNames(all);
+    // Newest first, to the nanosecond: containers made within one millisecond keep their order.
+    const records = await this.createdBetween(all.sort((a, b) => compareTimes(b.created, a.created)), filters);
     const out: ContainerSummary[] = [];
     // Containers of one image share its size and its reference's image: read once.
     const imageSizes = new Map<string, Promise<number>>();
@@ -1538,10 +1586,10 @@ export class Containers {
       if (!this.matches(record, state, status, query)) continue;
       const settings = await this.networkSettingsOf(record).catch(() => undefined);
       const ports = portsOf(settings);
-      if (!onNetwork(filters.network, settings) || !portsMatch(query, record)) continue;
+      if (!onNetwork(filters.network, settings) || !portsMatch(query, ports)) continue;
       out.push({
         Id: record.id,
-        Names: [`/${record.name}`],
+        Names: [`/${record.name}`, ...(linkNames.get(record.id) ?? [])],
         Image: await this.listedImage(record, referenced),
         ImageID: record.imageId,
         Command: this.commandOf(record),
@@ -1650,11 +1698,15 @@ export class Containers {
       });
   }
 
-  /** A container's network settings; one on `host` or `none` has no sandbox, and docker lists it on that network. */
+  /**
+   * A container's network settings. One on `none` has no sandbox, and docker lists it on that
+   * network; a host one's sandbox says whether it left `host` (one without, on it).
+   */
   private networkSettingsOf(record: ContainerRecord): Promise<NetworkSettings> {
     const mode = record.network.mode;
-    if (mode === 'host' || mode === 'none') return Promise.resolve(this.ctx.network.predefinedSettings(mode));
-    return this.ctx.network.settings(record.id);
+    if (mode === 'none') return Promise.resolve(this.ctx.network.predefinedSettings(mode));
+    const settings = this.ctx.network.settings(record.id);
+    return mode === 'host' ? settings.catch(() => this.ctx.network.predefinedSettings(mode)) : settings;
   }
 
   async inspect(ref: string, options: InspectOptions = {}): Promise<ContainerInspect> {
@@ -1735,8 +1787,8 @@ export class Containers {
         ...(run.sysctls && Object.keys(run.sysctls).length > 0 ? { Sysctls: run.sysctls } : {}),
         ...tmpfsOf(record),
         ...(record.mountSpecs?.length ? { Mounts: record.mountSpecs } : {}),
-        MaskedPaths: info.spec.linux?.maskedPaths ?? [],
-        ReadonlyPaths: info.spec.linux?.readonlyPaths ?? [],
+        MaskedPaths: systemPaths(run.maskedPaths, info.spec.linux?.maskedPaths, run.privileged),
+        ReadonlyPaths: systemPaths(run.readonlyPaths, info.spec.linux?.readonlyPaths, run.privileged),
         ContainerIDFile: record.containerIdFile ?? '',
         ConsoleSize: record.run.consoleSize ? [record.run.consoleSize.height, record.run.consoleSize.width] : [0, 0],
         Cgroup: '',
@@ -1773,6 +1825,7 @@ export class Containers {
         // As given, or the image's (`INT` stays `INT`); absent when neither says, as dockerd omits it.
         ...stopSignalOf(record),
         ...(run.stopTimeout !== undefined ? { StopTimeout: run.stopTimeout } : {}),
+        ...(record.config?.Shell ? { Shell: record.config.Shell } : {}),
       },
       NetworkSettings: {
         ...settings,
@@ -1954,7 +2007,7 @@ export class Containers {
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const record of await this.records.list()) {
-      if (!wanted(record.labels, new Date(record.created).getTime())) continue;
+      if (!wanted(record.labels, record.created)) continue;
       const state = await this.stateOf(record).catch(() => undefined);
       if (state && (state.status === 'exited' || state.status === 'created')) {
         const size = await this.writableSize(record).catch(() => 0);

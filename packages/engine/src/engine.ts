@@ -40,6 +40,7 @@ import type { PluginEndpoint } from './plugins/source';
 import type { ManagedPlugins, PluginEnableOptions, PluginInspect, PluginListOptions, PluginPrivilege, PluginPullOptions, PluginPushOptions, PluginRegistryOptions, PushedPlugin } from './plugins/managed';
 import { exportContainer, getArchive, putArchive, statPath, type PathStat, type PutArchiveOptions } from './archive';
 import { containerChanges, type FilesystemChange } from './changes';
+import { isRunning } from './container-network';
 import { RestartMonitor, handleExit, recoverContainers } from './restart';
 import { probe, type HealthState, type ProbeOptions } from './health';
 import {
@@ -722,7 +723,8 @@ export class Engine {
     const { ctx, containers } = await this.ready();
     const record = await containers.find(container);
     // A swarm task may join its service's networks, attachable or not.
-    await ctx.network.connect(record.id, { name: network, ...options, ...(record.labels['com.docker.swarm.task.id'] !== undefined ? { task: true } : {}) });
+    const request = { name: network, ...options, ...(record.labels['com.docker.swarm.task.id'] !== undefined ? { task: true } : {}) };
+    await ctx.network.connect(record.id, request, { running: await isRunning(ctx, record.id) });
     await networkEvent(ctx, 'connect', await ctx.network.inspectNetwork(network), record.id);
   }
 
@@ -731,7 +733,7 @@ export class Engine {
     const record = await containers.find(container);
     // Looked up first: the endpoint that names it goes with the disconnect.
     const named = await ctx.network.inspectNetwork(network);
-    await ctx.network.disconnect(record.id, network);
+    await ctx.network.disconnect(record.id, network, { running: await isRunning(ctx, record.id) });
     await networkEvent(ctx, 'disconnect', named, record.id);
   }
 

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { invalidArgument } from '@ctr/errors';
+import { nowNanos } from '@ctr/image';
 
 /**
  * `docker events`, daemonless: every engine process appends to one JSON-lines journal under
@@ -20,8 +21,10 @@ export interface EngineEvent {
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };
   scope: EventScope;
+  /** Whole seconds since the epoch. */
   time: number;
-  timeNano: number;
+  /** Nanoseconds since the epoch: past a double's exact integers, so a bigint (see eventJson, parseEvent). */
+  timeNano: bigint;
 }
 
 export interface EventFilters {
@@ -66,6 +69,31 @@ export interface EventsOptions {
 }
 
 const ROTATE_AT = 8 * 1024 * 1024;
+const NANOS_PER_MS = 1_000_000n;
+const NANOS_PER_SECOND = 1_000_000_000n;
+
+/**
+ * An event (or dockerd's message of one: `status`, `id`, `from` besides) as one line of JSON,
+ * its fields in their order and `timeNano` last in full, as dockerd writes it: JSON.stringify
+ * knows no bigint, and a number would round the nanoseconds away.
+ */
+export function eventJson(event: { readonly timeNano: bigint }): string {
+  const { timeNano, ...rest } = event;
+  const fields = JSON.stringify(rest).slice(1, -1);
+  return `{${fields}${fields ? ',' : ''}"timeNano":${timeNano}}`;
+}
+
+/**
+ * One line of an event journal or of dockerd's event stream: `timeNano` read from the text,
+ * whole (JSON.parse would round it to a double); from `time` when the line has none. Lines
+ * ctr wrote before it kept nanoseconds read the same, their `timeNano` whole milliseconds.
+ */
+export function parseEvent(line: string): EngineEvent {
+  const event = JSON.parse(line) as Omit<EngineEvent, 'timeNano'>;
+  // Only the top-level field can be a bare number: attributes are strings.
+  const digits = /"timeNano"\s*:\s*(-?\d+)/.exec(line)?.[1];
+  return { ...event, timeNano: digits === undefined ? BigInt(event.time ?? 0) * NANOS_PER_SECOND : BigInt(digits) };
+}
 
 function seconds(at: number | Date): number {
   return at instanceof Date ? at.getTime() / 1000 : at;
@@ -124,21 +152,16 @@ export class EventLog {
   }
 
   async emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}, scope: EventScope = 'local'): Promise<EngineEvent> {
-    // Millisecond wall-clock time: a finer clock (performance.now) drifts from Date.now(),
-    // which callers compare event times with.
-    const ms = Date.now();
+    const nanos = nowNanos();
     const event: EngineEvent = {
       Type: type,
       Action: action,
       Actor: { ID: id, Attributes: attributes },
       scope,
-      time: Math.floor(ms / 1000),
-      // Beyond a double's exact integers, but the nearest double to a whole number of
-      // milliseconds times 10^6 prints (JSON, String) as exactly those digits: no noise
-      // below the millisecond, where a sum of fractions (seconds + fraction * 1e9) has it.
-      timeNano: ms * 1_000_000,
+      time: Number(nanos / NANOS_PER_SECOND),
+      timeNano: nanos,
     };
-    this.append(`${JSON.stringify(event)}\n`);
+    this.append(`${eventJson(event)}\n`);
     return event;
   }
 
@@ -200,9 +223,10 @@ export class EventLog {
     const until = options.until === undefined ? undefined : seconds(options.until);
     const filters = options.filters ?? {};
     let offset = 0;
-    // Events are stamped to the millisecond: compared in whole milliseconds, an event in the
-    // same millisecond as `until` is not lost to the rounding of seconds as a float.
-    const atMs = (e: EngineEvent): number => Math.round(e.timeNano / 1e6);
+    // `since` and `until` hold milliseconds at most (a Date's, or seconds as a double): each
+    // stands for its whole millisecond, so an event stamped later within the millisecond of an
+    // `until` of now is not lost, nor one of `since`'s to the rounding of seconds as a float.
+    const atMs = (e: EngineEvent): number => Number(e.timeNano / NANOS_PER_MS);
     const sinceMs = Math.floor(since * 1000 + 1e-3);
     const untilMs = until === undefined ? Infinity : Math.floor(until * 1000 + 1e-3);
     const wanted = (e: EngineEvent): boolean => atMs(e) >= sinceMs && atMs(e) <= untilMs && matches(e, filters);
@@ -216,7 +240,7 @@ export class EventLog {
         position += Buffer.byteLength(line) + 1;
         if (!line) continue;
         try {
-          yield { event: JSON.parse(line) as EngineEvent, end: position };
+          yield { event: parseEvent(line), end: position };
         } catch {
           // A torn last line from a writer killed mid-append: skip it.
         }

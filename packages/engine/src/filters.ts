@@ -1,4 +1,5 @@
 import { invalidArgument, isCtrError, type CtrError } from '@ctr/errors';
+import { timeNanos, toNanos } from '@ctr/image';
 import { portRange } from './create-extras';
 import { dockerfileModule } from './lazy-modules';
 
@@ -157,27 +158,39 @@ export function dockerTimestamp(value: string, now: number = Date.now()): string
   return value;
 }
 
-/** `dockerTimestamp` read back as dockerd reads it (`ParseTimestamps`), in milliseconds since the epoch (`until=`, `since=` filters). */
-export function parseTimestamp(value: string, now: number = Date.now()): number {
-  const [seconds = '0', fraction = ''] = dockerTimestamp(value, now).split('.');
-  return Number(seconds) * 1000 + Number(fraction.slice(0, 3).padEnd(3, '0'));
+/** `dockerTimestamp` read back as dockerd reads it (`ParseTimestamps`), in nanoseconds since the epoch, exactly. */
+export function timestampNanos(value: string, now: number = Date.now()): bigint {
+  return toNanos(dockerTimestamp(value, now));
 }
 
-/** A prune's `until`: one timestamp at most (dockerd's `getUntilFromPruneFilters`), in milliseconds. */
-export function pruneUntil(filters: Filters): number | undefined {
+/** `timestampNanos` to the millisecond (a Date's precision: `since=`, `until=` of events and logs, a build-cache prune's cutoff). */
+export function parseTimestamp(value: string, now: number = Date.now()): number {
+  return Number(timestampNanos(value, now) / 1_000_000n);
+}
+
+/** A prune's `until`: one timestamp at most (dockerd's `getUntilFromPruneFilters`), in nanoseconds. */
+export function pruneUntil(filters: Filters): bigint | undefined {
   const values = filters.until;
   if (values === undefined) return undefined;
   if (values.length > 1) throw invalidArgument('more than one until filter specified');
   if (values.length === 0) throw invalidFilter('until');
-  return parseTimestamp(values[0] as string);
+  return timestampNanos(values[0] as string);
 }
 
 /** What container, network and image prunes take besides their own keys. */
 export const PRUNE_FILTERS = ['label', 'label!', 'until'] as const;
 
-/** A prune's label and `until` test for one object, checked once before anything is removed. */
-export function pruneMatcher(filters: Filters, accepted: readonly string[]): (labels: Record<string, string>, createdMs: number) => boolean {
+/**
+ * A prune's label and `until` test for one object, checked once before anything is removed.
+ * `created` is the object's recorded time (RFC 3339, of any precision: records from before
+ * ctr kept nanoseconds hold milliseconds), compared to the nanosecond as dockerd compares;
+ * one that cannot be read is not taken to be before any `until`.
+ */
+export function pruneMatcher(filters: Filters, accepted: readonly string[]): (labels: Record<string, string>, created: string) => boolean {
   checkFilterKeys(filters, accepted);
   const until = pruneUntil(filters);
-  return (labels, createdMs) => (until === undefined || createdMs <= until) && labelsMatch(filters, labels);
+  return (labels, created) => {
+    const at = until === undefined ? undefined : timeNanos(created);
+    return (until === undefined || (at !== undefined && at <= until)) && labelsMatch(filters, labels);
+  };
 }

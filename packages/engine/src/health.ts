@@ -3,7 +3,7 @@ import { mkdirSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { conflict, isAborted, isCtrError, isNotFound } from '@ctr/errors';
-import type { HealthConfig } from '@ctr/image';
+import { nowRfc3339Nano, type HealthConfig } from '@ctr/image';
 import { withLock, writeFileAtomic } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
@@ -79,10 +79,16 @@ function testOf(image: HealthConfig | undefined, own: HealthConfig | undefined):
   return own?.Test && own.Test.length > 0 ? own.Test : image?.Test;
 }
 
-/** The probe's argv: `CMD` runs its words, `CMD-SHELL` its text through `/bin/sh -c`. */
-function probeArgv(test: string[]): string[] {
+/** The shell a `CMD-SHELL` probe runs through when the container has no `Config.Shell` (moby's getShell on Linux). */
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+
+/**
+ * The probe's argv (moby's cmdProbe): `CMD` runs its words; `CMD-SHELL` runs them after the
+ * container's own `Config.Shell`, else after `/bin/sh -c`.
+ */
+function probeArgv(test: string[], shell: string[] | undefined): string[] {
   const [kind, ...rest] = test;
-  if (kind === 'CMD-SHELL') return ['/bin/sh', '-c', rest.join(' ')];
+  if (kind === 'CMD-SHELL') return [...(shell?.length ? shell : DEFAULT_SHELL), ...rest];
   return kind === 'CMD' ? rest : test;
 }
 
@@ -161,9 +167,9 @@ export async function probe(ctx: EngineContext, record: ContainerRecord, options
   const output = new ProbeOutput();
   const timeoutMs = ms(check.Timeout) ?? DEFAULT_TIMEOUT_MS;
   const timeout = AbortSignal.timeout(timeoutMs);
-  const start = new Date();
+  const start = nowRfc3339Nano();
   // A probe is an exec to dockerd, with an exec's events (moby's cmdProbe.run).
-  const cmd = probeArgv(check.Test ?? []);
+  const cmd = probeArgv(check.Test ?? [], record.config?.Shell);
   const execId = newId();
   await ctx.events.execStarted(record, cmd, execId);
   let exitCode: number;
@@ -179,7 +185,7 @@ export async function probe(ctx: EngineContext, record: ContainerRecord, options
     exitCode = -1;
     output.write(Buffer.from(`Health check exceeded timeout (${dockerfileModule().formatDuration(timeoutMs * 1e6)})`));
   }
-  const result: HealthResult = { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: exitCode, Output: output.text() };
+  const result: HealthResult = { Start: start, End: nowRfc3339Nano(), ExitCode: exitCode, Output: output.text() };
   const file = healthFile(ctx, record.id);
   mkdirSync(path.dirname(file), { recursive: true });
   return withLock(`${file}.lock`, async () => {

@@ -41,8 +41,8 @@ import {
 import { isSingleReference, LAYER_SIZE_LABEL, layerSize, withLock, type GcRoots, type ImageRecord, type ReleaseResult } from '@ctr/store';
 import type { AuthConfig, PullProgress, PushProgress, RegistryCredentials } from '@ctr/registry';
 import { registryModule } from './lazy-modules';
-import { boolFilter, checkFilterKeys, labelsMatch, parseTimestamp, pathMatch, type Filters } from './filters';
-import { chainIdOf, type ChainID } from '@ctr/image';
+import { boolFilter, checkFilterKeys, labelsMatch, pathMatch, timestampNanos, type Filters } from './filters';
+import { chainIdOf, timeNanos, type ChainID } from '@ctr/image';
 import { buildCacheRoots } from './build-cache';
 import type { EngineContext } from './context';
 import { noteHolderRuns, ownNote, readNote } from './process-notes';
@@ -976,8 +976,10 @@ export class Images {
     // dockerd's: with only tagged patterns, an image none of whose tags match shows no digests either.
     const allTagged = references.length > 0 && references.every((pattern) => taggedPatternName(pattern) !== undefined);
     // Several `before`s (and `until`s) are ANDed: the earliest wins; several `since`s, the latest.
-    const before = Math.min(...(await Promise.all((filters.before ?? []).map((ref) => this.createdMs(ref)))), ...(filters.until ?? []).map((v) => parseTimestamp(v)));
-    const since = Math.max(-Infinity, ...(await Promise.all((filters.since ?? []).map((ref) => this.createdMs(ref)))));
+    // In nanoseconds, as dockerd compares: images made within one millisecond keep their order.
+    const bounds = await Promise.all((filters.before ?? []).map((ref) => this.createdNanos(ref)));
+    const before = [...bounds, ...(filters.until ?? []).map((v) => timestampNanos(v))].reduce<bigint | undefined>((min, at) => (min === undefined || at < min ? at : min), undefined);
+    const since = (await Promise.all((filters.since ?? []).map((ref) => this.createdNanos(ref)))).reduce<bigint | undefined>((max, at) => (max === undefined || at > max ? at : max), undefined);
     const records = await this.ctx.store.images.list();
     const parents = parentIds(records);
     const containers = options.containerCount ? await this.usage() : undefined;
@@ -988,9 +990,10 @@ export class Images {
       // dockerd's: an image another was built on is no head, never dangling; untagged, it is an intermediate one, for `-a` only.
       if (parents.has(record.id) && (dangling === true || (record.names.length === 0 && !options.all))) continue;
       const image = await this.resolve(record).catch(() => undefined);
-      const created = new Date(image?.config.created ?? record.created).getTime();
+      const created = timeNanos(image?.config.created ?? record.created);
       const labels = image?.config.config?.Labels ?? {};
-      if (!(created < before && created > since && labelsMatch(filters, labels))) continue;
+      const inWindow = (before === undefined && since === undefined) || (created !== undefined && (before === undefined || created < before) && (since === undefined || created > since));
+      if (!(inWindow && labelsMatch(filters, labels))) continue;
       // Like dockerd, a reference filter lists only the names of an image that match it.
       const names = record.names.map(familiarImageName).filter((n) => references.length === 0 || references.some((r) => referenceMatches(r, n)));
       const tags = names.filter((n) => !n.includes('@'));
@@ -1003,7 +1006,7 @@ export class Images {
         ParentId: record.parent ?? '',
         RepoTags: tags,
         RepoDigests: digests,
-        Created: Math.floor(created / 1000),
+        Created: created === undefined ? 0 : Number(created / 1_000_000_000n),
         Size: size,
         SharedSize: shared ? sharedSize(shared, record.id) : -1,
         VirtualSize: size,
@@ -1047,10 +1050,10 @@ export class Images {
     return { layers, byImage };
   }
 
-  /** When an image was made (its config's `created`), for `before=`/`since=`. */
-  private async createdMs(ref: string): Promise<number> {
+  /** When an image was made (its config's `created`), for `before=`/`since=`; an unreadable time is the epoch's start. */
+  private async createdNanos(ref: string): Promise<bigint> {
     const image = await this.resolve(ref);
-    return new Date(image.config.created ?? image.record.created).getTime();
+    return timeNanos(image.config.created ?? image.record.created) ?? 0n;
   }
 
   async inspect(ref: string): Promise<ImageInspect> {

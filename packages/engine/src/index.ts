@@ -9,6 +9,7 @@ export { buildInfo } from './host-info';
 export type { BuildState, BuildStepOptions } from './build-backend';
 export { buildSecurityOptions, checkBuildIsolation } from './build-backend';
 export { compactSeccompProfile, securityOptList, securitySettings, type SecuritySettings } from './security-options';
+export { getTrustingExtraCas } from './trusted-get';
 export type { ImportBusyboxOptions } from './busybox-image';
 export type { ContainerInspect, ContainerSummary, CreateContainerOptions, CreatedContainer, ListOptions, AttachIo, AttachedStreams, InspectMount, RemoveOptions, StopOptions } from './containers';
 export type { ContainerExecOptions, ContainerLogEntry, ContainerLogsOptions, ContainerSize, InspectOptions } from './containers';
@@ -81,7 +82,7 @@ export type { PluginConfig, PluginSettings, PluginMount, PluginEnv, PluginDevice
 export type { PluginClient } from './plugins/client';
 export type { PluginEndpoint } from './plugins/source';
 export type { EngineEvent, EventContainer, EventFilters, EventScope, EventsOptions, EventType } from './events';
-export { checkEventWindow } from './events';
+export { checkEventWindow, eventJson, parseEvent } from './events';
 export { apiMount, mountRequest, parseVolumeSpec, parseTmpfsSpec, type ApiMount, type ClientMount, type VolumeRequest } from './volumes-spec';
 export { exposedPortKeys, parseLink, type DeviceRequest, type PlatformSettings } from './create-extras';
 export { portBindingsOf, type PortBinding } from './port-bindings';

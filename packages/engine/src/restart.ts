@@ -1,5 +1,6 @@
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { compareTimes } from '@ctr/image';
 import type { ContainerState } from '@ctr/runtime';
 import type { ContainerRecord } from './container-records';
 import { underContainerLock } from './container-lock';
@@ -107,10 +108,10 @@ function claimExit(ctx: EngineContext, id: string, finishedAt: string): boolean 
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   }
-  // finishedAt is an ISO time in UTC, all of one width: names order as the exits do.
+  // Compared as times, not as text: the width of an RFC 3339 time varies with its fraction.
   const names = readdirSync(dir);
-  if (names.some((name) => name > finishedAt)) return false;
-  for (const name of names) if (name < finishedAt) rmSync(path.join(dir, name), { force: true });
+  if (names.some((name) => compareTimes(name, finishedAt) > 0)) return false;
+  for (const name of names) if (compareTimes(name, finishedAt) < 0) rmSync(path.join(dir, name), { force: true });
   return true;
 }
 

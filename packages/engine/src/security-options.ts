@@ -61,6 +61,20 @@ export function securitySettings(values: readonly string[]): SecuritySettings {
 }
 
 /**
+ * `HostConfig.SecurityOpt` as dockerd keeps it (moby's adaptContainerSettings and
+ * generateSecurityOpt): the options as given, then `label=disable` for a container that is
+ * privileged or shares the host's PID or IPC namespace, unless a given option is `label=…`.
+ * go-selinux's DisableSecOpt answers `disable` whether SELinux is on or not, so every dockerd
+ * on Linux adds it. (Sharing another container's namespaces copies its SELinux label: with
+ * none, as here, nothing.)
+ */
+export function keptSecurityOpt(given: readonly string[], run: Pick<RunOptions, 'privileged' | 'pid' | 'ipc'>): string[] {
+  const labelGiven = given.some((option) => option.split('=')[0] === 'label');
+  const disablesLabels = run.privileged === true || run.pid === 'host' || run.ipc === 'host';
+  return disablesLabels && !labelGiven ? [...given, 'label=disable'] : [...given];
+}
+
+/**
  * The settings in the form `securitySettings` reads, for what has only the settings: a build's
  * steps, and a container made before its options were kept as given.
  */

@@ -159,7 +159,7 @@ async function removeUnusedImages(ctx: EngineContext, containers: Containers, im
     // dockerd's: an untagged image another was built on goes only with the image on top of it (its parents pruned with it).
     if (record.names.length === 0 && parents.has(record.id)) continue;
     const image = filtered ? await images.resolve(record).catch(() => undefined) : undefined;
-    if (filtered && !wanted(image?.config.config?.Labels ?? {}, new Date(image?.config.created ?? record.created).getTime())) continue;
+    if (filtered && !wanted(image?.config.config?.Labels ?? {}, image?.config.created ?? record.created)) continue;
     unused.push(record.id);
   }
   // Released together: one marking of what the remaining images hold, not one per image. One

@@ -177,5 +177,5 @@ export async function listNetworks(ctx: EngineContext, options: NetworkListOptio
 /** `docker network prune`: user networks no container is connected to, whose labels and creation match. */
 export async function pruneNetworks(ctx: EngineContext, options: PruneOptions = {}): Promise<{ NetworksDeleted: string[] }> {
   const wanted = pruneMatcher(options.filters ?? {}, PRUNE_FILTERS);
-  return ctx.network.prune({ accept: (n) => wanted(n.Labels, new Date(n.Created).getTime()) });
+  return ctx.network.prune({ accept: (n) => wanted(n.Labels, n.Created) });
 }

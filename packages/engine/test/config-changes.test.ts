@@ -45,6 +45,10 @@ test('EXPOSE takes ranges and protocols as a Dockerfile does', () => {
   expect(applyConfigChanges(['EXPOSE 8000-8002/udp 9000']).ExposedPorts).toEqual({ '8000/udp': {}, '8001/udp': {}, '8002/udp': {}, '9000/tcp': {} });
 });
 
+test('EXPOSE splits a variable into the ports it holds, as a Dockerfile does', () => {
+  expect(applyConfigChanges(['EXPOSE $PORTS 9000'], { Env: ['PORTS=80 443/udp'] }).ExposedPorts).toEqual({ '80/tcp': {}, '443/udp': {}, '9000/tcp': {} });
+});
+
 test('an invalid port or signal is InvalidArgument naming it', () => {
   expect(() => applyConfigChanges(['EXPOSE http'])).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: expect.stringContaining('Invalid containerPort: http') }));
   expect(() => applyConfigChanges(['STOPSIGNAL SIGNOPE'])).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: expect.stringContaining('Invalid signal: SIGNOPE') }));

@@ -91,6 +91,29 @@ test('each probe is an exec, with exec_create, exec_start and exec_die events na
   expect(events[2]?.Actor.Attributes).toMatchObject({ exitCode: '3', name: 'hc-exec-events', image: 'busybox' });
 });
 
+test("a CMD-SHELL probe runs its text after the container's Config.Shell", async () => {
+  const shell = ['/bin/echo', 'the shell was given:'];
+  const { id } = await t.engine.create({ image: 'busybox', name: 'hc-shell', cmd: ['sleep', '60'], network: 'none', pull: 'never', shell, healthcheck: { Test: ['CMD-SHELL', 'exit 3'] } });
+  await t.engine.start(id);
+  const health = await t.engine.healthcheck(id);
+  expect(health.Log).toEqual([expect.objectContaining({ ExitCode: 0, Output: 'the shell was given: exit 3\n' })]);
+  expect((await t.engine.inspect(id)).Config.Shell).toEqual(shell);
+});
+
+test("an image's SHELL is not the container's (moby's merge leaves it out): its CMD-SHELL probe runs through /bin/sh -c", async () => {
+  const context = await mkdtemp(join(tmpdir(), 'ctr-hc-shell-'));
+  try {
+    await writeFile(join(context, 'Dockerfile'), 'FROM busybox\nSHELL ["/bin/echo", "image shell"]\nHEALTHCHECK CMD exit 3\n');
+    await t.engine.build({ context, tags: ['hc-image:shell'] });
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
+  const { id } = await t.engine.create({ image: 'hc-image:shell', name: 'hc-image-shell', cmd: ['sleep', '60'], network: 'none', pull: 'never' });
+  await t.engine.start(id);
+  expect((await t.engine.healthcheck(id)).Log).toEqual([expect.objectContaining({ ExitCode: 3, Output: '' })]);
+  expect((await t.engine.inspect(id)).Config).not.toHaveProperty('Shell');
+});
+
 test('a new start begins again at starting', async () => {
   const id = await started('hc-again', ['CMD', 'true']);
   await t.engine.healthcheck(id);

@@ -48,6 +48,36 @@ test("inspect's HostConfig has docker's keys, empty, for a container that sets n
   expect(host).not.toHaveProperty('Tmpfs');
 });
 
+test('a privileged container, or one sharing the host\'s PID or IPC namespace, has label=disable after its own security options, as dockerd adds it', async () => {
+  const securityOpt = async (options: { privileged?: boolean; pid?: 'host'; ipc?: 'host' }): Promise<string[] | null> => {
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', securityOpt: ['no-new-privileges'], noNewPrivileges: true, ...options });
+    const inspected = (await t.engine.inspect(id)).HostConfig.SecurityOpt;
+    await t.engine.remove(id, { force: true });
+    return inspected;
+  };
+  expect(await securityOpt({ privileged: true })).toEqual(['no-new-privileges', 'label=disable']);
+  expect(await securityOpt({ pid: 'host' })).toEqual(['no-new-privileges', 'label=disable']);
+  expect(await securityOpt({ ipc: 'host' })).toEqual(['no-new-privileges', 'label=disable']);
+});
+
+test('a label option of its own keeps dockerd\'s label=disable away', async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', privileged: true, securityOpt: ['label=level:s0:c100,c200'] });
+  expect((await t.engine.inspect(id)).HostConfig.SecurityOpt).toEqual(['label=level:s0:c100,c200']);
+  await t.engine.remove(id, { force: true });
+});
+
+test('a privileged container given no masked or read-only paths shows them null, as dockerd leaves them', async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', privileged: true });
+  expect((await t.engine.inspect(id)).HostConfig).toMatchObject({ MaskedPaths: null, ReadonlyPaths: null });
+  await t.engine.remove(id, { force: true });
+});
+
+test('a privileged container shows the masked and read-only paths it was given', async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', privileged: true, maskedPaths: ['/proc/kcore'], readonlyPaths: [] });
+  expect((await t.engine.inspect(id)).HostConfig).toMatchObject({ MaskedPaths: ['/proc/kcore'], ReadonlyPaths: [] });
+  await t.engine.remove(id, { force: true });
+});
+
 test("inspect's PortBindings are the -p values as given, one key per port of a range, the host side left empty where unset", async () => {
   const { id } = await t.engine.create({ image: 'busybox', pull: 'never', publish: ['8080', '127.0.0.1:9000-9001:80-81/udp'] });
   expect((await t.engine.inspect(id)).HostConfig.PortBindings).toEqual({

@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { reserveTestBlock, type TestBlock } from '../../../test/support/test-subnets';
 import { collector, eventually, testEngine, type TestEngine } from './fixture';
@@ -57,14 +57,14 @@ test('two containers may be created with one --ip; the second to start is refuse
   const { id: a } = await t.engine.create({ image: 'busybox', pull: 'never', network, ip: address(78), cmd: ['sleep', '600'] });
   const { id: b } = await t.engine.create({ image: 'busybox', pull: 'never', network, ip: address(78), cmd: ['sleep', '600'] });
   await t.engine.start(a);
-  await expect(t.engine.start(b)).rejects.toMatchObject({ code: 'Conflict', message: `Address already in use: ${address(78)} on network ${network}` });
+  await expect(t.engine.start(b)).rejects.toMatchObject({ code: 'Denied', message: 'Address already in use' });
   expect((await t.engine.inspect(b)).State.Running).toBe(false);
 });
 
 test("a run whose --ip another container holds fails at its start in docker's words, leaving its container created", async () => {
   await sleeper('runs-holder', { ip: address(79) });
   const refused = t.engine.run({ image: 'busybox', pull: 'never', network, ip: address(79), name: 'runs-late', cmd: ['sleep', '600'], detach: true });
-  await expect(refused).rejects.toMatchObject({ code: 'Conflict', message: `Address already in use: ${address(79)} on network ${network}` });
+  await expect(refused).rejects.toMatchObject({ code: 'Denied', message: 'Address already in use' });
   expect((await t.engine.inspect('runs-late')).State).toMatchObject({ Status: 'created', Running: false });
 });
 
@@ -185,6 +185,29 @@ describe('--network container:<name>', () => {
     expect(await inside(id, ['cat', '/etc/hosts'])).toBe(await readFile((await t.engine.inspect(owner)).HostsPath, 'utf8'));
   });
 
+  test('the namespace of a container on none is joined: the same namespace, with its loopback alone', async () => {
+    const owner = await sleeper('runs-none-owner', { network: 'none' });
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'container:runs-none-owner', cmd: ['sleep', '600'] });
+    await t.engine.start(id);
+    expect(await inside(id, ['readlink', '/proc/self/ns/net'])).toBe(await inside(owner, ['readlink', '/proc/self/ns/net']));
+    expect(await inside(id, ['ls', '/sys/class/net'])).toBe('lo\n');
+  });
+
+  test('joining a container on none gives its hostname', async () => {
+    const { id: owner } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'none', name: 'runs-none-named', hostname: 'nonehost', cmd: ['sleep', '600'] });
+    await t.engine.start(owner);
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'container:runs-none-named', cmd: ['sleep', '600'] });
+    await t.engine.start(id);
+    expect(await inside(id, ['hostname'])).toBe('nonehost\n');
+  });
+
+  test('joining a container on none that is not running is refused in docker\'s words', async () => {
+    const owner = await sleeper('runs-none-idle', { network: 'none' });
+    await t.engine.stop(owner, { timeout: 0 });
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: `container:${owner}`, cmd: ['sleep', '600'] });
+    await expect(t.engine.start(id)).rejects.toMatchObject({ code: 'Conflict', message: `cannot join network of a non running container: ${owner}` });
+  });
+
   test('joining a container that is not running is refused in docker\'s words', async () => {
     const owner = await sleeper('runs-idle-owner');
     await t.engine.stop(owner, { timeout: 0 });
@@ -198,5 +221,32 @@ describe('--network container:<name>', () => {
       code: 'InvalidArgument',
       message: 'conflicting options: hostname and the network mode',
     });
+  });
+
+  test('a stopped container connected to a network is recorded on it, and its start makes no endpoint there', async () => {
+    const owner = await sleeper('runs-sharing-owner');
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: `container:${owner}`, cmd: ['sleep', '600'] });
+    await t.engine.connect(network, id);
+    await t.engine.start(id);
+    expect((await t.engine.inspect(id)).NetworkSettings.Networks[network]).toMatchObject({ IPAddress: '', EndpointID: '' });
+    expect(Object.keys((await t.engine.inspectNetwork(network)).Containers)).toEqual([owner]);
+  });
+});
+
+describe('--network host', () => {
+  test("a running container's second connect to host meets its endpoint there, refused as libnetwork refuses it (a 403)", async () => {
+    await sleeper('runs-host-twice', { network: 'host' });
+    await expect(t.engine.connect('host', 'runs-host-twice')).rejects.toMatchObject({
+      code: 'Denied',
+      message: 'endpoint with name runs-host-twice already exists in network host',
+    });
+  });
+
+  test('a stopped container disconnected from host is on no network, and still runs in the host namespace', async () => {
+    const { id } = await t.engine.create({ image: 'busybox', pull: 'never', network: 'host', cmd: ['sleep', '600'] });
+    await t.engine.disconnect('host', id);
+    expect((await t.engine.inspect(id)).NetworkSettings.Networks).toEqual({});
+    await t.engine.start(id);
+    expect(await inside(id, ['readlink', '/proc/self/ns/net'])).toBe(`${await readlink('/proc/self/ns/net')}\n`);
   });
 });

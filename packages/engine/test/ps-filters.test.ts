@@ -1,7 +1,7 @@
 /**
  * The container listing's filters and columns as dockerd's (daemon/list.go): creation-order
- * windows, volume/network/port filters, refused values, a container whose start failed, and
- * the image column of a container whose image reference moved on.
+ * windows, volume/network/port filters, refused values, legacy links' names, a container whose
+ * start failed, and the image column of a container whose image reference moved on.
  */
 import { testEngine, type TestEngine } from './fixture';
 
@@ -119,29 +119,37 @@ describe('network=', () => {
 
 describe('publish= and expose=', () => {
   let id: string;
+  /** The host port Docker picked for the container's 80/tcp. */
+  let hostPort: number;
+  let created: string;
 
   beforeAll(async () => {
     ({ id } = await t.engine.run({ image: 'busybox', cmd: ['sleep', '300'], publish: ['127.0.0.1::80'], expose: ['8000-8001/udp'], detach: true, pull: 'never' }));
+    const [summary] = await t.engine.ps({ filters: { id: [id] } });
+    hostPort = summary?.Ports.find((p) => p.PrivatePort === 80)?.PublicPort ?? 0;
+    ({ id: created } = await t.engine.create({ image: 'busybox', publish: ['127.0.0.1::80'], expose: ['8000-8001/udp'], pull: 'never' }));
   }, 60_000);
 
   afterAll(async () => {
     await t.engine.remove(id, { force: true });
+    await t.engine.remove(created, { force: true });
   });
 
-  test('publish= matches a published container port (its PortBindings key), tcp when no protocol is given', async () => {
-    expect(await listed({ publish: ['80'] })).toEqual([id]);
+  test('publish= matches the host port a container port is published on, tcp when no protocol is given', async () => {
+    expect(hostPort).toBeGreaterThan(0);
+    expect(await listed({ publish: [String(hostPort)] })).toEqual([id]);
   });
 
-  test('publish= takes a range', async () => {
-    expect(await listed({ publish: ['79-80/tcp'] })).toEqual([id]);
+  test('publish= of the container port (not the host port) leaves the container out', async () => {
+    expect(await listed({ publish: ['80'] })).toEqual([]);
+  });
+
+  test('publish= takes a range of host ports', async () => {
+    expect(await listed({ publish: [`${hostPort - 1}-${hostPort}/tcp`] })).toEqual([id]);
   });
 
   test('publish= with another protocol leaves the container out', async () => {
-    expect(await listed({ publish: ['80/udp'] })).toEqual([]);
-  });
-
-  test('publish= of an exposed port that is not published leaves the container out', async () => {
-    expect(await listed({ publish: ['8000/udp'] })).toEqual([]);
+    expect(await listed({ publish: [`${hostPort}/udp`] })).toEqual([]);
   });
 
   test('expose= matches a container port, published or not', async () => {
@@ -151,6 +159,14 @@ describe('publish= and expose=', () => {
 
   test('expose= of a port the container does not expose leaves it out', async () => {
     expect(await listed({ expose: ['81'] })).toEqual([]);
+  });
+
+  test('publish= and expose= together keep a container that either one matches', async () => {
+    expect(await listed({ publish: ['1'], expose: ['80'] })).toEqual([id]);
+  });
+
+  test('a container that does not run matches neither: its Ports are empty', async () => {
+    expect(await listed({ expose: ['80'], publish: [String(hostPort)] })).not.toContain(created);
   });
 
   test('a port filter with a colon is refused', async () => {
@@ -163,6 +179,42 @@ describe('publish= and expose=', () => {
       message: 'error while looking up for expose http: strconv.ParseUint: parsing "http": invalid syntax',
     });
   });
+});
+
+describe('legacy link names', () => {
+  const made: string[] = [];
+
+  beforeAll(async () => {
+    for (const [name, links] of [['lnk-aaa', []], ['lnk-bbb', ['lnk-aaa']], ['lnk-ccc', ['lnk-aaa:al']]] as const) {
+      made.push((await t.engine.run({ image: 'busybox', name, cmd: ['sleep', '300'], network: 'bridge', links: [...links], detach: true, pull: 'never' })).id);
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const id of made) await t.engine.remove(id, { force: true });
+  });
+
+  test("a linked container's Names has its own name first, then /<parent>/<alias> of each link to it", async () => {
+    const [summary] = await t.engine.ps({ filters: { id: [made[0] as string] } });
+    expect(summary?.Names).toEqual(['/lnk-aaa', '/lnk-bbb/lnk-aaa', '/lnk-ccc/al']);
+  });
+
+  test('the linking containers have their own name alone', async () => {
+    const [summary] = await t.engine.ps({ filters: { id: [made[1] as string] } });
+    expect(summary?.Names).toEqual(['/lnk-bbb']);
+  });
+
+  test("name= matches the container's own name, not a link name it carries", async () => {
+    expect(await listed({ name: ['lnk-bbb'] })).toEqual([made[1]]);
+  });
+
+  test('the link names go with the linking container', async () => {
+    const names = async (): Promise<string[] | undefined> => (await t.engine.ps({ filters: { id: [made[0] as string] } }))[0]?.Names;
+    const { id } = await t.engine.run({ image: 'busybox', name: 'lnk-gone', cmd: ['sleep', '300'], network: 'bridge', links: ['lnk-aaa:gone'], detach: true, pull: 'never' });
+    expect(await names()).toContain('/lnk-gone/gone');
+    await t.engine.remove(id, { force: true });
+    expect(await names()).toEqual(['/lnk-aaa', '/lnk-bbb/lnk-aaa', '/lnk-ccc/al']);
+  }, 60_000);
 });
 
 describe('refused filter values', () => {

@@ -1,4 +1,5 @@
 import type { HistoryEntry } from './config';
+import { nowRfc3339Nano } from './go-time';
 
 /**
  * History entries (what `docker history` lists). The `created_by` text is the caller's:
@@ -17,7 +18,7 @@ export interface HistoryOptions {
 
 /** One history entry, `created` as RFC 3339. */
 export function historyEntry(createdBy: string, options: HistoryOptions = {}): HistoryEntry {
-  const created = options.created ?? new Date();
+  const created = options.created ?? nowRfc3339Nano();
   const entry: HistoryEntry = {
     created: typeof created === 'string' ? created : created.toISOString(),
     created_by: createdBy,

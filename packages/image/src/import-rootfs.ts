@@ -5,6 +5,7 @@ import { appendLayer, createImageConfig } from './config-mutate';
 import type { BlobIngester } from './content';
 import type { Descriptor, Platform } from './descriptor';
 import type { Digest, DiffID } from './digest';
+import { nowRfc3339Nano } from './go-time';
 import { historyEntry } from './history';
 import { createLayerFromDirectory } from './layer-create';
 import { decompressArchive } from './decompress';
@@ -54,7 +55,7 @@ export async function importRootfs(store: BlobIngester, source: RootfsSource, op
       : await decompressArchive(source.tar, { what: 'the root filesystem tar', ...signalOption });
   const { descriptor: layer, diffId } = await writeLayer(store, tar, { compression: options.compression ?? 'gzip', ...signalOption });
   throwIfAborted(signal, 'importing the root filesystem');
-  const created = options.created ?? new Date();
+  const created = options.created ?? nowRfc3339Nano();
   const base = createImageConfig({
     platform: options.platform ?? hostPlatform(),
     created,

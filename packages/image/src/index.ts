@@ -32,6 +32,6 @@ export * from './import-rootfs';
 export * from './image-write';
 export { resolveInRoot, readFileInRoot, type RootPath, type ResolveInRootOptions } from './root-path';
 export { countBytes } from './byte-count';
-export { goLocalClock, goRfc3339, goZoneOffset } from './go-time';
+export { compareTimes, goLocalClock, goRfc3339, goRfc3339Nano, goZoneOffset, nowNanos, nowRfc3339Nano, rfc3339Nano, rfc3339Nanos, timeNanos, toNanos } from './go-time';
 export { goJsonEscaped, goJsonScan, goJsonSyntaxError, type GoJsonScan } from './go-json';
 export { goParseBool } from './go-strconv';

@@ -1,3 +1,5 @@
+import { CtrError } from '@ctr/errors';
+
 /** Errors `allocationFailure` marked: the same objects, thrown on unchanged. */
 const marked = new WeakSet<object>();
 
@@ -15,4 +17,13 @@ export function allocationFailure(error: unknown): unknown {
 /** Whether `error` is an `allocationFailure`. */
 export function isAllocationFailure(error: unknown): boolean {
   return typeof error === 'object' && error !== null && marked.has(error);
+}
+
+/**
+ * An address asked for (`--ip`, `--ip6`) that another endpoint, the gateway or an
+ * `--aux-address` holds, in dockerd's words: libnetwork's IPAM answers ErrIPAlreadyAllocated,
+ * a ForbiddenError (a 403), naming neither; the hint does.
+ */
+export function addressInUse(ip: string, network: string): CtrError {
+  return new CtrError('Denied', 'Address already in use', { hint: `${ip} is taken on network ${network}: ask for another address` });
 }

@@ -1,4 +1,5 @@
 import { CtrError, invalidArgument, notFound } from '@ctr/errors';
+import { nowRfc3339Nano } from '@ctr/image';
 import { isIPv4 } from 'node:net';
 import { contains, ipToInt, parseCidr } from './ipv4';
 import { canonicalIp6, contains6, ip6ToBig, parseCidr6 } from './ipv6';
@@ -69,7 +70,7 @@ export function configRecord(id: string, options: NetworkCreateOptions): ConfigN
   return {
     id,
     name: options.name,
-    created: new Date().toISOString(),
+    created: nowRfc3339Nano(true),
     ...pick('subnet'),
     ...pick('gateway'),
     ...pick('ipRange'),

@@ -1,5 +1,6 @@
-import { conflict, CtrError, invalidArgument } from '@ctr/errors';
+import { CtrError, invalidArgument } from '@ctr/errors';
 import { isIPv4, isIPv6 } from 'node:net';
+import { addressInUse } from './allocation-failure';
 import { contains, formatCidr, intToIp, ipToInt, overlaps, parseCidr, usableHosts, type Cidr } from './ipv4';
 import { bigToIp6, ip6ToBig } from './ipv6';
 import type { NetworkState } from './state';
@@ -40,7 +41,7 @@ export function allocateAddress(net: NetworkState, requested?: string, preferred
   if (requested !== undefined) {
     checkRequestedAddress(net, requested, bySwarm);
     if (taken.has(requested)) {
-      throw conflict(`Address already in use: ${requested} on network ${net.name}`);
+      throw addressInUse(requested, net.name);
     }
     return requested;
   }

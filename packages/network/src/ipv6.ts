@@ -1,6 +1,7 @@
-import { conflict, CtrError, invalidArgument } from '@ctr/errors';
+import { CtrError, invalidArgument } from '@ctr/errors';
 import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
+import { addressInUse } from './allocation-failure';
 
 /**
  * IPv6 addresses as 128-bit numbers: what a network's IPv6 subnet (`--ipv6 --subnet fd…::/64`)
@@ -155,7 +156,7 @@ export function allocateAddress6(
   const taken = new Set<string>([net.ipv6.gateway, ...Object.values(net.auxAddresses ?? {}), ...Object.values(net.endpoints).flatMap((e) => (e.ip6 ? [e.ip6] : []))]);
   if (requested !== undefined) {
     const ip = checkRequestedAddress6(net, requested);
-    if (taken.has(ip)) throw conflict(`Address already in use: ${ip} on network ${net.name}`);
+    if (taken.has(ip)) throw addressInUse(ip, net.name);
     return ip;
   }
   const range = net.ipv6.ipRange ? parseCidr6(net.ipv6.ipRange) : subnet;

@@ -1,4 +1,5 @@
 import { alreadyExists, conflict, CtrError, invalidArgument, notFound, throwIfAborted } from '@ctr/errors';
+import { nowRfc3339Nano } from '@ctr/image';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
@@ -16,7 +17,7 @@ import { forwarding, judgeUpstreams, parseResolvConf, resolvConf, validDnsSettin
 import { networkRules, portFamilies, portRules, tags } from './rules';
 import { allocationFailure } from './allocation-failure';
 import { connectivityFailure } from './connectivity';
-import { connectRefusal, disconnectRefusal, notConnected, type HostOrNone } from './mode-conflicts';
+import { connectRefusal, disconnectRefusal, endpointExists, notConnected, type HostOrNone } from './mode-conflicts';
 import { checkAuxAddresses, checkCreateFlags, configRecord, findConfig, fromConfig, inspectConfigOnly } from './create-options';
 import { listPortProxies, startPortProxy, stopOrphanPortProxies, stopPortProxy } from './port-proxy';
 import { bridgeUpLines, gateway6Of, gatewayOf, sandboxScript, teardownScript, type SandboxPlan } from './sandbox-script';
@@ -317,7 +318,7 @@ export class NetworkManager {
     const net: NetworkState = {
       id,
       name,
-      created: new Date().toISOString(),
+      created: nowRfc3339Nano(true),
       bridge,
       subnet,
       gateway,
@@ -552,28 +553,34 @@ export class NetworkManager {
 
   /**
    * `docker network connect`: a running container gets the endpoint at once, a stopped one at
-   * its next start. Only a bridge container joins networks (see connectRefusal).
+   * its next start; a stopped container sharing another's namespace is only recorded on the
+   * network, as dockerd records it, and never joins it (see connectRefusal). `running`: whether
+   * the container runs (dockerd's State.Running), which a host container's sandbox cannot tell
+   * (no start allocates it); by default, whether the sandbox is allocated.
    */
-  async connect(containerId: string, given: EndpointRequest, options: { signal?: AbortSignal } = {}): Promise<NetworkSettings> {
+  async connect(containerId: string, given: EndpointRequest, options: { signal?: AbortSignal; running?: boolean } = {}): Promise<NetworkSettings> {
     for (const a of given.aliases ?? []) validDnsName(a, 'network alias');
     const request = given.mac === undefined ? given : { ...given, mac: parseMac(given.mac) };
     return this.locked(async () => {
       const sandbox = await this.sandboxOf(containerId);
-      const target = this.hostOrNone(request.name);
-      const refusal = connectRefusal(sandbox?.mode ?? 'none', target);
+      const running = options.running ?? runsBySandbox(sandbox);
+      const refusal = connectRefusal(sandbox?.mode ?? 'none', this.hostOrNone(request.name), running);
       if (refusal) throw refusal;
-      // A host container to host, one on none to none: dockerd's duplicate connect, which changes nothing.
-      if (sandbox?.mode !== 'bridge') return this.predefinedSettings(target ?? 'none');
+      // One on none to none: dockerd's duplicate connect, which changes nothing.
+      if (!sandbox || sandbox.mode === 'none') return this.predefinedSettings('none');
+      if (sandbox.mode === 'host') return this.connectHost(sandbox, running);
       const nets = await this.loadNets();
       const wanted = this.wantedOf(sandbox, nets);
       const config = this.endpointConfig(nets, request);
+      // A sharing container's namespace is another's: its connections are never made.
+      const joinsNow = sandbox.ownsNetns && isAllocated(sandbox);
       if (wanted.some((w) => w.networkId === config.networkId)) {
         // dockerd: a stopped container's second connect to a network changes nothing.
-        if (!isAllocated(sandbox)) return networkSettings(sandbox, nets, this.predefinedIds());
-        throw conflict(`endpoint with name ${sandbox.name || sandbox.containerId} already exists in network ${config.networkName}`);
+        if (!joinsNow) return networkSettings(sandbox, nets, this.predefinedIds());
+        throw endpointExists(sandbox.name || sandbox.containerId, config.networkName);
       }
       wanted.push(config);
-      if (!isAllocated(sandbox)) {
+      if (!joinsNow) {
         await this.saveSandbox(sandbox);
         return networkSettings(sandbox, nets, this.predefinedIds());
       }
@@ -602,15 +609,26 @@ export class NetworkManager {
 
   /**
    * `docker network disconnect`: removes the endpoint (its address is free again) and the
-   * connection. A container in another mode than bridge keeps it (see disconnectRefusal).
+   * connection. A stopped host container leaves `host` (it still runs in the host's namespace);
+   * a running one, or one in another mode than bridge, keeps what it has (see disconnectRefusal).
+   * `running` as for `connect`.
    */
-  async disconnect(containerId: string, network: string, options: { signal?: AbortSignal } = {}): Promise<NetworkSettings> {
+  async disconnect(containerId: string, network: string, options: { signal?: AbortSignal; running?: boolean } = {}): Promise<NetworkSettings> {
     return this.locked(async () => {
       const sandbox = await this.sandboxOf(containerId);
-      const refusal = disconnectRefusal(containerId, sandbox?.mode ?? 'none', network, this.hostOrNone(network));
+      const running = options.running ?? runsBySandbox(sandbox);
+      const refusal = disconnectRefusal(containerId, sandbox?.mode ?? 'none', network, this.hostOrNone(network), running);
       if (refusal) throw refusal;
       // none from a container on it: dockerd's disconnect leaves it without a network, as it was.
-      if (sandbox?.mode !== 'bridge') return this.predefinedSettings('none');
+      if (!sandbox || sandbox.mode === 'none') return this.predefinedSettings('none');
+      if (sandbox.mode === 'host') {
+        if (sandbox.offHost) throw notConnected(containerId, network);
+        sandbox.offHost = true;
+        await this.saveSandbox(sandbox);
+        return networkSettings(sandbox, new Map(), this.predefinedIds());
+      }
+      // A running sharing container has no endpoint of its own to take off: dockerd finds none.
+      if (!sandbox.ownsNetns && running) throw notConnected(containerId, network);
       const nets = await this.loadNets();
       const net = this.findNet(nets, network);
       const wanted = this.wantedOf(sandbox, nets);
@@ -674,6 +692,8 @@ export class NetworkManager {
   async settings(containerId: string): Promise<NetworkSettings> {
     await this.paths.ensure();
     const sandbox = await this.findSandbox(containerId);
+    // A host container's are no network's state: no need to read them.
+    if (sandbox.mode === 'host') return networkSettings(sandbox, new Map(), this.predefinedIds());
     const nets = await this.loadNets();
     this.wantedOf(sandbox, nets);
     return networkSettings(sandbox, nets, this.predefinedIds());
@@ -871,7 +891,7 @@ export class NetworkManager {
    * recorded takes its default bridge's, the oldest it knows.
    */
   private predefinedCreated(nets: Map<string, NetworkState>): Promise<string> {
-    return this.paths.created(() => [...nets.values()].find((n) => n.isDefault)?.created ?? new Date().toISOString());
+    return this.paths.created(() => [...nets.values()].find((n) => n.isDefault)?.created ?? nowRfc3339Nano(true));
   }
 
   private predefined(created: string): NetworkInspect[] {
@@ -959,6 +979,21 @@ export class NetworkManager {
     const prefixed = all.filter((n) => nameOrId.length > 0 && n.id.startsWith(nameOrId));
     if (prefixed.length > 1) throw invalidArgument(`network ${nameOrId} is ambiguous (${prefixed.length} matches found based on ID prefix)`);
     return prefixed[0];
+  }
+
+  /**
+   * A host container's connect to `host`: back on it after a disconnect, else dockerd's
+   * duplicate connect, which changes nothing for a stopped container and meets a running one's
+   * endpoint there.
+   */
+  private async connectHost(sandbox: SandboxState, running: boolean): Promise<NetworkSettings> {
+    if (sandbox.offHost) {
+      delete sandbox.offHost;
+      await this.saveSandbox(sandbox);
+    } else if (running) {
+      throw endpointExists(sandbox.name || sandbox.containerId, 'host');
+    }
+    return networkSettings(sandbox, new Map(), this.predefinedIds());
   }
 
   /** The container's sandbox; none for a container on `none` (or one this manager does not know). */
@@ -1091,9 +1126,7 @@ export class NetworkManager {
         ? await this.ensureDefault(nets)
         : (nets.get(config.networkId) ?? [...nets.values()].find((n) => !n.isDefault && n.name === config.networkName));
     if (!net) throw notFound(`network ${config.networkName} not found`);
-    if (net.endpoints[sandbox.containerId]) {
-      throw conflict(`endpoint with name ${sandbox.name || sandbox.containerId} already exists in network ${net.name}`);
-    }
+    if (net.endpoints[sandbox.containerId]) throw endpointExists(sandbox.name || sandbox.containerId, net.name);
     // dockerd asks the swarm's manager at allocation (a container's start, a running one's connect).
     if (net.scope === 'swarm' && !config.task && (!net.attachable || net.ingress)) {
       throw new CtrError('Denied', `Could not attach to network ${config.networkName}: rpc error: code = PermissionDenied desc = network ${config.networkName} not manually attachable`, {
@@ -1499,6 +1532,7 @@ export class NetworkManager {
     return {
       ...(sandbox.netnsPath ? { netnsPath: sandbox.netnsPath } : {}),
       ...(sandbox.sharedWith ? { sharedWith: sandbox.sharedWith } : {}),
+      ...(sandbox.joinsProcess ? { joinsProcessOf: sandbox.sharedWith } : {}),
       resolvConf: resolvConf(kind, hostResolv, source.dns?.settings ?? {}),
       hostname: source.hostname,
       settings: networkSettings(sandbox, nets, this.predefinedIds()),
@@ -1557,8 +1591,13 @@ export class NetworkManager {
     let sandbox: SandboxState;
     if (mode.kind === 'host') sandbox = { ...base, hostname: request.hostname ?? os.hostname() };
     else if (mode.kind === 'container') {
-      const owner = await this.findSandbox(mode.containerId);
-      sandbox = { ...base, sharedWith: owner.containerId, hostname: owner.hostname, ...(owner.netnsPath ? { netnsPath: owner.netnsPath } : {}) };
+      // One without a sandbox here is on `none`: its namespace is the runtime's, joined through
+      // its process, as dockerd joins every other container's (and so is one sharing such).
+      const owner = await this.sandboxOf(mode.containerId);
+      sandbox =
+        owner && !owner.joinsProcess
+          ? { ...base, sharedWith: owner.containerId, hostname: owner.hostname, ...(owner.netnsPath ? { netnsPath: owner.netnsPath } : {}) }
+          : { ...base, sharedWith: mode.containerId, ...(owner ? { hostname: owner.hostname } : {}), joinsProcess: true };
     } else {
       const wanted: EndpointConfig[] = [];
       sandbox = { ...base, netnsPath: this.paths.netnsPath(containerId), ownsNetns: true, wanted };
@@ -1567,7 +1606,7 @@ export class NetworkManager {
         for (const req of requests) {
           const config = this.endpointConfig(nets, req);
           if (wanted.some((w) => w.networkId === config.networkId)) {
-            throw conflict(`endpoint with name ${request.name || containerId} already exists in network ${config.networkName}`);
+            throw endpointExists(request.name || containerId, config.networkName);
           }
           wanted.push(config);
         }
@@ -1591,4 +1630,12 @@ interface AttachRequest {
   ports: PortMapping[];
   dns: DnsSettings;
   hostResolv: HostResolv;
+}
+
+/**
+ * Whether a container runs, as far as its sandbox tells when the caller does not say: an
+ * allocated sandbox is a started container's (a host container's never is: the engine says).
+ */
+function runsBySandbox(sandbox: SandboxState | undefined): boolean {
+  return sandbox !== undefined && isAllocated(sandbox);
 }

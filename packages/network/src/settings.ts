@@ -105,7 +105,7 @@ export function networkSettings(sandbox: SandboxState, nets: Map<string, Network
     Networks: {},
   };
   if (sandbox.mode === 'host' || sandbox.mode === 'none') {
-    settings.Networks[sandbox.mode] = emptyEndpoint(predefinedIds[sandbox.mode]);
+    if (!sandbox.offHost) settings.Networks[sandbox.mode] = emptyEndpoint(predefinedIds[sandbox.mode]);
     return settings;
   }
   const connections = sandbox.wanted ?? sandbox.networkIds.map((networkId): EndpointConfig => ({ networkId, networkName: networkId, aliases: [] }));

@@ -160,7 +160,18 @@ export interface SandboxState {
   netnsPath?: string;
   /** False when sharing another container's namespace (container:<id>) or the host's. */
   ownsNetns: boolean;
+  /**
+   * A host container disconnected from `host` while stopped, as dockerd lets it: it still runs
+   * in the host's namespace, but is on no network until connected to `host` again.
+   */
+  offHost?: true;
   sharedWith?: string;
+  /**
+   * Shares a namespace this manager did not make: that of `sharedWith`, a container on `none`
+   * (one without a sandbox here) or one sharing such. The runtime joins it through that
+   * container's process at each start.
+   */
+  joinsProcess?: true;
   /**
    * The networks it is connected to, in order. Absent in records from before allocation
    * followed the container's runs: those were allocated at create, and `networkIds` with

@@ -231,6 +231,11 @@ export interface AttachResult {
   hostname: string;
   /** The container whose namespace this one joins (`container:<id>`): its hostname and resolv.conf are these. */
   sharedWith?: string;
+  /**
+   * Set instead of `netnsPath` when that namespace is not this manager's (the other container
+   * is on `none`): the container whose process the runtime joins at each start.
+   */
+  joinsProcessOf?: string;
   settings: NetworkSettings;
 }
 

@@ -49,11 +49,11 @@ test('an ip-range limits automatic addresses but a static one may be anywhere in
   expect(allocateAddress(n, '10.0.0.9')).toBe('10.0.0.9');
 });
 
-test('a static address in use is a Conflict', () => {
+test("a static address in use is refused as libnetwork's IPAM refuses it (Denied, a 403)", () => {
   const n = net();
   lease(n, 'a', '10.0.0.3');
-  expect(() => allocateAddress(n, '10.0.0.3')).toThrow(expect.objectContaining({ code: 'Conflict' }));
-  expect(() => allocateAddress(n, '10.0.0.1')).toThrow(expect.objectContaining({ code: 'Conflict' }));
+  expect(() => allocateAddress(n, '10.0.0.3')).toThrow(expect.objectContaining({ code: 'Denied', message: 'Address already in use' }));
+  expect(() => allocateAddress(n, '10.0.0.1')).toThrow(expect.objectContaining({ code: 'Denied', message: 'Address already in use' }));
 });
 
 test('automatic subnets skip every overlapping one', () => {

@@ -40,8 +40,20 @@ test('container:<id> shares the other container\'s namespace and hostname', asyn
   await host.manager.detach('tmod-owner');
 });
 
-test('container:<id> of a container without a network is NotFound', async () => {
-  await expect(host.manager.attach('tmod-orphan', { mode: 'container:tmod-missing' })).rejects.toMatchObject({ code: 'NotFound' });
+test("container:<id> of a container on none (no sandbox here) is joined through that one's process, not by a path of this manager's", async () => {
+  const joined = await host.manager.attach('tmod-none-joiner', { mode: 'container:tmod-none-owner', hostname: 'nonehost' });
+  expect(joined).toMatchObject({ sharedWith: 'tmod-none-owner', joinsProcessOf: 'tmod-none-owner', hostname: 'nonehost' });
+  expect(joined.netnsPath).toBeUndefined();
+  await host.manager.detach('tmod-none-joiner');
+});
+
+test('container:<id> of a container that joins a process is joined through its own process', async () => {
+  await host.manager.attach('tmod-chain-first', { mode: 'container:tmod-chain-none', hostname: 'chainhost' });
+  const joined = await host.manager.attach('tmod-chain-second', { mode: 'container:tmod-chain-first' });
+  expect(joined).toMatchObject({ joinsProcessOf: 'tmod-chain-first', hostname: 'chainhost' });
+  expect(joined.netnsPath).toBeUndefined();
+  await host.manager.detach('tmod-chain-second');
+  await host.manager.detach('tmod-chain-first');
 });
 
 test('the default bridge gives an address, a gateway route, and the host DNS servers but not loopback ones', async () => {

@@ -1,6 +1,7 @@
 import { existsSync, promises as fs, linkSync, lstatSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument, noSpaceLeft, notFound } from '@ctr/errors';
+import { goRfc3339Nano } from '@ctr/image';
 import type { Spec } from './oci-spec';
 import { ociJson, readOciJson } from './spec/spec-json';
 import type { RemoteLog } from './remote-log';
@@ -171,13 +172,14 @@ export class ContainerDir {
   async exitStatus(): Promise<RecordedExit | undefined> {
     try {
       const text = readFileSync(this.exitFile, 'utf8');
-      const stat = statSync(this.exitFile);
+      // In nanoseconds, as the kernel stamped the file when conmon wrote the exit.
+      const stat = statSync(this.exitFile, { bigint: true });
       const oomKilled = existsSync(this.oomFile);
       const [code = '', ...why] = text.trim().split('\n');
       const exitCode = Number.parseInt(code, 10);
       if (Number.isNaN(exitCode)) return undefined;
       const error = why.join('\n');
-      return { exitCode, oomKilled, finishedAt: stat.mtime.toISOString(), ...(error ? { error } : {}) };
+      return { exitCode, oomKilled, finishedAt: goRfc3339Nano(stat.mtimeNs), ...(error ? { error } : {}) };
     } catch {
       return undefined;
     }

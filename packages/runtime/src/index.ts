@@ -32,7 +32,7 @@ export { runExitStatus } from './exit-codes';
 export { procStat, START_TIME } from './proc-stat';
 export { conmonArgs, type ConmonConfig, type Launch } from './conmon';
 export { DEFAULT_DETACH_KEYS, DetachKeyScanner, detachOnKeys, detachedError, isDetached, parseDetachKeys, type DetachableInput } from './detach-keys';
-export { logsNotReadable, parseLogRecord, LineAssembler, rfc3339Nano, rfc3339Nanos, toNanos, type LogRecord } from './logs';
+export { logsNotReadable, parseLogRecord, LineAssembler, type LogRecord } from './logs';
 export type { FluentdLog, GelfLog, LogAddress, PluginLog, RemoteLog, SyslogFormat, SyslogLog, SyslogTls } from './remote-log';
 export { hostsContent, resolvConfContent } from './etc-files';
 export { prepareRootfs } from './rootfs-prepare';

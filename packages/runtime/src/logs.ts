@@ -3,6 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { type CtrError, invalidArgument, unsupported } from '@ctr/errors';
+import { rfc3339Nano, rfc3339Nanos, toNanos } from '@ctr/image';
 import { logFifo } from './log-writer';
 import type { LogEntry, LogStream, LogsOptions } from './types';
 
@@ -52,57 +53,10 @@ export class LineAssembler {
   }
 }
 
-/** An RFC 3339 time, the fraction's digits apart: Date parses the rest (to the second). */
-const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?([zZ]|[+-]\d{2}:\d{2})$/;
-/** Unix seconds as dockerd takes them (`<seconds>.<nanoseconds>`, what the docker CLI sends). */
-const UNIX_SECONDS = /^(-?\d+)(?:\.(\d+))?$/;
-
-/** A fraction's digits in nanoseconds (`5` is 500000000); digits past the ninth are cut, as moby's ParseTimestamps cuts them. */
-function fractionNanos(digits = ''): bigint {
-  return BigInt(digits.slice(0, 9).padEnd(9, '0'));
-}
-
-/**
- * An RFC 3339 time (`2026-11-25T01:30:43.476211885Z`, a log line's) in nanoseconds since the
- * epoch, exactly: a Date, or a number of seconds, would round away the nanoseconds that
- * `docker logs -t` shows and `--since` gives back. Undefined when it is not one.
- */
-export function rfc3339Nanos(time: string): bigint | undefined {
-  const m = RFC3339.exec(time);
-  if (!m) return undefined;
-  const ms = Date.parse(`${m[1]}${(m[3] as string).toUpperCase()}`);
-  return Number.isNaN(ms) ? undefined : BigInt(ms) * 1_000_000n + fractionNanos(m[2]);
-}
-
-/** Nanoseconds since the epoch as `docker logs -t` writes a time (moby's RFC3339NanoFixed, in UTC): all nine digits of the fraction. */
-export function rfc3339Nano(nanos: bigint): string {
-  const fraction = ((nanos % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
-  const seconds = (nanos - fraction) / 1_000_000_000n;
-  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${String(fraction).padStart(9, '0')}Z`;
-}
-
 /** A time conmon wrote in a zone other than UTC, in UTC; as written if it does not parse. */
 function utcTime(time: string): string {
   const nanos = rfc3339Nanos(time);
   return nanos === undefined ? time : rfc3339Nano(nanos);
-}
-
-/**
- * `since`/`until` as Docker takes them, in nanoseconds since the epoch: a Date, Unix seconds
- * (a number, or text such as the docker CLI's `1700000000.123456789`), or an RFC 3339 time.
- */
-export function toNanos(value: Date | string | number): bigint {
-  if (value instanceof Date) return BigInt(value.getTime()) * 1_000_000n;
-  // A number's shortest decimal form is the time it was meant as (1700000000.1 is not 1700000000.099999905).
-  const text = typeof value === 'number' ? String(value) : value;
-  const unix = UNIX_SECONDS.exec(text);
-  if (unix) return BigInt(unix[1] as string) * 1_000_000_000n + fractionNanos(unix[2]);
-  if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.round(value * 1e9));
-  const nanos = rfc3339Nanos(text);
-  if (nanos !== undefined) return nanos;
-  const ms = typeof value === 'string' ? Date.parse(value) : NaN;
-  if (Number.isNaN(ms)) throw invalidArgument(`invalid time "${text}": use RFC 3339 or Unix seconds`);
-  return BigInt(ms) * 1_000_000n;
 }
 
 /** Lines at most read at once: what the first pass keeps stays bounded. */

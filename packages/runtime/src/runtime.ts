@@ -2,6 +2,7 @@ import { promises as fs, existsSync, mkdirSync, readdirSync, renameSync, rmSync,
 import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, internal, invalidArgument, isCtrError, throwIfAborted, unavailable } from '@ctr/errors';
+import { nowRfc3339Nano } from '@ctr/image';
 import { attachSocket, prepareAttach } from './attach';
 import { commandName, isAlive } from './proc-stat';
 import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
@@ -292,7 +293,7 @@ export class Runtime {
         id,
         rootfs,
         status: 'created',
-        createdAt: new Date().toISOString(),
+        createdAt: nowRfc3339Nano(),
         startedAt: '',
         finishedAt: '',
         pid: 0,
@@ -391,7 +392,7 @@ export class Runtime {
         : message?.message?.startsWith(LOG_DRIVER_FAILURE)
           ? unavailable(message.message, { details: { exitCode: 128 } })
           : startFailure((await runtimeFailure(d.runtimeLog)) ?? message?.message ?? 'conmon exited without starting the container');
-      await d.write({ ...record, status: 'exited', exitCode: Number(failure.details.exitCode), error: failure.message, finishedAt: new Date().toISOString(), pid: 0 });
+      await d.write({ ...record, status: 'exited', exitCode: Number(failure.details.exitCode), error: failure.message, finishedAt: nowRfc3339Nano(), pid: 0 });
       await this.removeRuntimeState(tools, id);
       throw failure;
     }
@@ -409,7 +410,7 @@ export class Runtime {
           ...record,
           status: 'running',
           pid: message.data,
-          startedAt: new Date().toISOString(),
+          startedAt: nowRfc3339Nano(),
           finishedAt: '',
           exitCode: 0,
           error: '',
@@ -419,7 +420,7 @@ export class Runtime {
     } catch (error) {
       await tools.runc.kill(id, 'KILL').catch(() => undefined);
       await this.removeRuntimeState(tools, id);
-      await d.update({ status: 'exited', exitCode: 128, error: (error as Error).message, finishedAt: new Date().toISOString() });
+      await d.update({ status: 'exited', exitCode: 128, error: (error as Error).message, finishedAt: nowRfc3339Nano() });
       throw error;
     }
     return attached ? { attached } : {};
@@ -433,7 +434,7 @@ export class Runtime {
     const d = this.dir(id);
     const record = await d.read();
     if (record.status === 'running' || record.status === 'paused') return;
-    await d.write({ ...record, status: 'exited', exitCode: record.exitCode || 128, error: message, finishedAt: new Date().toISOString(), pid: 0 });
+    await d.write({ ...record, status: 'exited', exitCode: record.exitCode || 128, error: message, finishedAt: nowRfc3339Nano(), pid: 0 });
   }
 
   /** Send the stop signal, then SIGKILL after the timeout, and wait for the exit. */

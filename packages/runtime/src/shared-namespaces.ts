@@ -6,16 +6,17 @@ import type { Spec } from './oci-spec';
 import { shmSizeOf, type JoinedNamespaces } from './spec/spec-opts';
 import type { ContainerState, RunOptions } from './types';
 
-/** The containers whose namespaces a container joins at each start (`--pid`/`--ipc container:<id>`), by type. */
-export type NamespaceJoins = Partial<Record<'pid' | 'ipc', string>>;
+/** The containers whose namespaces a container joins at each start (`--pid`/`--ipc container:<id>`, a `container` network), by type. */
+export type NamespaceJoins = Partial<Record<'pid' | 'ipc' | 'network', string>>;
 
-/** What `--pid` and `--ipc` ask to join, or undefined when they join nothing. */
+/** What `--pid`, `--ipc` and the network ask to join, or undefined when they join nothing. */
 function namespaceJoins(run: RunOptions): NamespaceJoins | undefined {
   const joins: NamespaceJoins = {};
   for (const type of ['pid', 'ipc'] as const) {
     const mode = run[type];
     if (mode?.startsWith('container:')) joins[type] = mode.slice('container:'.length);
   }
+  if (run.network?.mode === 'container') joins.network = run.network.id;
   return Object.keys(joins).length > 0 ? joins : undefined;
 }
 
@@ -88,7 +89,7 @@ export interface NamespaceOwner {
  */
 export async function joinedNamespaces(joins: NamespaceJoins, owner: (id: string) => NamespaceOwner): Promise<JoinedNamespaces> {
   const joined: JoinedNamespaces = {};
-  for (const type of ['pid', 'ipc'] as const) {
+  for (const type of ['pid', 'ipc', 'network'] as const) {
     const id = joins[type];
     if (id === undefined) continue;
     const failed = (error: CtrError): CtrError =>
@@ -97,8 +98,8 @@ export async function joinedNamespaces(joins: NamespaceJoins, owner: (id: string
       const other = owner(id);
       const state = await other.state();
       if (!state.running) throw conflict(`container ${id} is not running`, { hint: `start ${id.slice(0, 12)} first` });
-      if (type === 'pid') {
-        joined.pid = { pid: state.pid };
+      if (type !== 'ipc') {
+        joined[type] = { pid: state.pid };
         continue;
       }
       const shm = (await other.spec()).mounts.find((m) => m.destination === '/dev/shm');

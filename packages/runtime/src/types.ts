@@ -103,7 +103,12 @@ export type NetworkMode =
   | { mode: 'none' }
   | { mode: 'host' }
   /** A network namespace already made (by @ctr/network), joined by path. */
-  | { mode: 'namespace'; path: string };
+  | { mode: 'namespace'; path: string }
+  /**
+   * Another container's, by its full ID, joined through its process at each start (as dockerd
+   * joins `/proc/<pid>/ns/net`): one whose namespace @ctr/network did not make (`none`'s).
+   */
+  | { mode: 'container'; id: string };
 
 /** Another container's namespace, by its full ID: `container:<id>`. */
 export type ContainerNamespace = `container:${string}`;

@@ -35,3 +35,14 @@ test('host networking shares the host\'s interfaces', async () => {
   expect(host.length).toBeGreaterThan(1);
   expect(await interfaces({ network: { mode: 'host' } })).toEqual(expect.arrayContaining(host));
 });
+
+test("another container's network namespace is joined through its process", async () => {
+  const owner = `net${n++}`;
+  await bed.runtime.create(owner, { rootfs: await bed.rootfs(), image: { Cmd: ['sleep', '60'] }, run: { network: { mode: 'namespace', path: `/run/netns/${netns}` } } });
+  await bed.runtime.start(owner);
+  try {
+    expect(await interfaces({ network: { mode: 'container', id: owner } })).toEqual(['lo', 'probe0', 'probe1']);
+  } finally {
+    await bed.runtime.delete(owner, { force: true });
+  }
+});

@@ -1,6 +1,6 @@
 /**
- * `--pid container:<id>`, `--ipc container:<id>` and `--ipc shareable` in the spec: what
- * create writes, and what a start joins (the other container's process, its /dev/shm).
+ * `--pid container:<id>`, `--ipc container:<id>`, `--ipc shareable` and a `container` network
+ * in the spec: what create writes, and what a start joins (the other container's process, its /dev/shm).
  */
 import { generateSpec, type ContainerState, type RunOptions, type Spec, type SpecContext } from '@ctr/runtime';
 import { joinedNamespaces, joinsAndShm, type NamespaceOwner } from '../src/shared-namespaces';
@@ -29,6 +29,11 @@ describe('the spec create writes', () => {
   test('a container: mode without a container, or for UTS, is refused', () => {
     expect(() => spec({ pid: 'container:' as RunOptions['pid'] })).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: 'invalid PID mode: "container:"' }));
     expect(() => spec({ uts: 'container:aaa' as RunOptions['uts'] })).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: 'invalid UTS mode: "container:aaa"' }));
+  });
+
+  test('a container network keeps a network namespace, its path left to the start, and the record keeps the join', () => {
+    expect(namespace(spec({ network: { mode: 'container', id: 'ccc' } }), 'network')).toEqual({ type: 'network' });
+    expect(joinsAndShm({ network: { mode: 'container', id: 'ccc' } })).toEqual({ joins: { network: 'ccc' } });
   });
 
   test('a shareable IPC container\'s /dev/shm is a bind of its directory on the host', () => {
@@ -64,6 +69,12 @@ describe('what a start joins', () => {
     const made = applySpecOpts(spec({ ipc: 'container:bbb' }), [withJoinedNamespaces(joined)]);
     expect(namespace(made, 'ipc')).toEqual({ type: 'ipc', path: '/proc/77/ns/ipc' });
     expect(shm(made)).toMatchObject({ type: 'bind', source: '/x/shm' });
+  });
+
+  test('the running container\'s network namespace by its process', async () => {
+    const joined = await joinedNamespaces({ network: 'ccc' }, () => owner({ running: true, pid: 99 }));
+    const made = applySpecOpts(spec({ network: { mode: 'container', id: 'ccc' } }), [withJoinedNamespaces(joined)]);
+    expect(namespace(made, 'network')).toEqual({ type: 'network', path: '/proc/99/ns/net' });
   });
 
   test('a container that is not running is refused in dockerd\'s words', async () => {

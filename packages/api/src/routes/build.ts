@@ -1,4 +1,4 @@
-import { formatEvent, type BuildEvent } from '@ctr/dockerfile';
+import { classicStreamText, type BuildEvent } from '@ctr/dockerfile';
 import { checkBuildIsolation, familiarImageName, normalizeImageName } from '@ctr/engine';
 import type { ContainerConfig } from '@ctr/image';
 import { asCtrError, invalidArgument } from '@ctr/errors';
@@ -15,10 +15,14 @@ import { pullMessageLine } from './images';
 /**
  * A build event as dockerd's classic builder streams it: a pull's messages as a pull's
  * (`{"status":"Pulling fs layer","progressDetail":{},"id":"…"}`), which the docker CLI draws
- * as it draws `docker pull`'s; anything else as its text (`{"stream":"Step 1/2 : …"}`).
+ * as it draws `docker pull`'s; anything else as its text (`{"stream":"Step 1/2 : …"}`), none
+ * for an event dockerd says nothing of (a stage not built): the CLI prints an empty stream as
+ * an empty line.
  */
-function buildMessage(event: BuildEvent): Record<string, unknown> {
-  return event.type === 'pull' ? pullMessageLine(event) : { stream: formatEvent(event) };
+function buildMessages(event: BuildEvent): Array<Record<string, unknown>> {
+  if (event.type === 'pull') return [pullMessageLine(event)];
+  const stream = classicStreamText(event);
+  return stream === '' ? [] : [{ stream }];
 }
 
 export function buildRoutes({ engine }: Services): Route[] {
@@ -52,7 +56,7 @@ export function buildRoutes({ engine }: Services): Route[] {
       const onEvent = (event: BuildEvent): void => {
         // dockerd's emitImageID: the image's ID (API 1.30 on) comes before `Successfully built`,
         // and, like all else, only with the held-back output of a quiet build.
-        const messages = event.type === 'done' && wantAux ? [{ aux: { ID: event.id } }, buildMessage(event)] : [buildMessage(event)];
+        const messages = event.type === 'done' && wantAux ? [{ aux: { ID: event.id } }, ...buildMessages(event)] : buildMessages(event);
         if (quiet) heldBack.push(...messages);
         else for (const message of messages) out.write(message);
       };

@@ -1,12 +1,14 @@
-import { checkEventWindow, type EngineEvent } from '@ctr/engine';
+import { checkEventWindow, eventJson, type EngineEvent } from '@ctr/engine';
+import { invalidArgument } from '@ctr/errors';
+import { goJsonEscaped } from '@ctr/image';
 import { clientGone, sendJson, startStream, type Call } from '../call';
-import { goJsonDocument } from '../go-json';
-import { MAX_API_VERSION } from '../api-version';
+import { MAX_API_VERSION, versionBefore } from '../api-version';
 import { serverVersion } from '../engine-api';
 import { authConfigFrom } from '../registry-auth';
 import { readJsonObject } from '../request-body';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
+import { diskUsageImageFor } from '../version-shapes';
 import { containerSummaryFields, infoFields } from './swagger-fields';
 
 function ping(call: Call, experimental: boolean): Promise<void> {
@@ -27,9 +29,28 @@ function ping(call: Call, experimental: boolean): Promise<void> {
 }
 
 /** The legacy fields old clients read (`status`, `id`, `from`) next to Type/Action/Actor. */
-function dockerEvent(event: EngineEvent): Record<string, unknown> {
+function dockerEvent(event: EngineEvent): EngineEvent & Record<string, unknown> {
   const legacy = event.Type === 'container' || event.Type === 'image' ? { status: event.Action, id: event.Actor.ID, ...(event.Actor.Attributes.image ? { from: event.Actor.Attributes.image } : {}) } : {};
   return { ...legacy, ...event };
+}
+
+/** `GET /system/df`'s `type` values (API 1.42 on) and the lists they fill, as moby's getDiskUsage reads them. */
+const DISK_USAGE_TYPES = { container: 'Containers', image: 'Images', volume: 'Volumes', 'build-cache': 'BuildCache' } as const;
+type DiskUsageList = (typeof DISK_USAGE_TYPES)[keyof typeof DISK_USAGE_TYPES];
+
+/**
+ * The lists a `GET /system/df` asks for: every one without a `type` (or before API 1.42), else
+ * those its `type`s name; an unknown one is refused before anything is counted, in moby's words.
+ */
+function diskUsageAsked(call: Call): ReadonlySet<DiskUsageList> {
+  const types = call.query.all('type');
+  if (types.length === 0 || versionBefore(call.version, '1.42')) return new Set(Object.values(DISK_USAGE_TYPES));
+  return new Set(
+    types.map((type) => {
+      if (!Object.hasOwn(DISK_USAGE_TYPES, type)) throw invalidArgument(`unknown object type: ${type}`);
+      return DISK_USAGE_TYPES[type as keyof typeof DISK_USAGE_TYPES];
+    }),
+  );
 }
 
 function epochSeconds(text: string | undefined): number | undefined {
@@ -64,7 +85,8 @@ export function systemRoutes({ engine, authorizationPlugins, swarm }: Services):
       const gone = clientGone(call);
       try {
         for await (const event of engine.events({ filters, signal: gone, ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) })) {
-          res.write(goJsonDocument(dockerEvent(event), true));
+          // One Go JSON document a line, HTML escaped as dockerd's encoder does, the nanoseconds whole.
+          res.write(`${goJsonEscaped(eventJson(dockerEvent(event)), true)}\n`);
         }
       } catch (error) {
         if (!gone.aborted) throw error;
@@ -72,8 +94,17 @@ export function systemRoutes({ engine, authorizationPlugins, swarm }: Services):
       res.end();
     }),
     route('GET', '/system/df', async (call) => {
+      const asked = diskUsageAsked(call);
       const usage = await engine.df();
-      sendJson(call, 200, { ...usage, Containers: usage.Containers.map(containerSummaryFields) });
+      // moby leaves a list it was not asked for null, and counts LayersSize with the images.
+      const list = <T>(name: DiskUsageList, items: T[]): T[] | null => (asked.has(name) ? items : null);
+      sendJson(call, 200, {
+        LayersSize: asked.has('Images') ? usage.LayersSize : 0,
+        Images: list('Images', usage.Images.map((image) => diskUsageImageFor(call.version, image))),
+        Containers: list('Containers', usage.Containers.map(containerSummaryFields)),
+        Volumes: list('Volumes', usage.Volumes),
+        BuildCache: list('BuildCache', usage.BuildCache),
+      });
     }),
     // `docker login`: check the credentials against the registry; the client stores them, not the daemon.
     route('POST', '/auth', async (call) => {

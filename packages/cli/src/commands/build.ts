@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { invalidArgument, notFound, unsupported } from '@ctr/errors';
-import type { BuildOutput as OutputOption } from '@ctr/dockerfile';
+import { CtrError, asCtrError, invalidArgument, notFound, unsupported } from '@ctr/errors';
+import type { BuildEvent, BuildOutput as OutputOption } from '@ctr/dockerfile';
 import type { Command, Io } from '../command';
 import { apiModule, engineModule, getEngine, imageModule } from '../context';
 import { contentTrustFlag, tagTrusted, trustedDockerfile, verifiesTrust, type TrustedBase } from '../content-trust';
@@ -11,6 +11,7 @@ import { buildStepFlags, buildStepOptions, csvFields } from './create-flags';
 import { buildSecretFlags, buildSecretOptions } from './build-secrets';
 import { platformOrDefault } from './images';
 import { buildOutput, progressMode } from '../build-view';
+import { localDockerfile } from '../build-dockerfile';
 
 function keyValues(values: string[], env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
@@ -30,7 +31,8 @@ export const buildCommand: Command = {
   usage: '[OPTIONS] PATH | URL | -',
   description: 'Build an image from a Dockerfile',
   flags: [
-    { name: 'tag', short: 't', type: 'list', description: 'Name and optionally a tag in the "name:tag" format' },
+    // docker's validateTag, as the flag is parsed.
+    { name: 'tag', short: 't', type: 'list', description: 'Name and optionally a tag in the "name:tag" format', check: (tag) => void engineModule().normalizeImageName(tag) },
     { name: 'file', short: 'f', type: 'string', description: "Name of the Dockerfile (default: 'PATH/Dockerfile')" },
     { name: 'build-arg', type: 'list', description: 'Set build-time variables' },
     { name: 'target', type: 'string', description: 'Set the target build stage to build' },
@@ -61,17 +63,21 @@ export const buildCommand: Command = {
     // `-f -` reads the Dockerfile from stdin with the context from PATH; `-` as PATH is a context
     // on stdin: an archive, or a Dockerfile alone (the engine tells them apart, as docker's CLI does).
     if (source === '-' && file === '-') throw invalidArgument('invalid argument: can\'t use stdin for both build context and dockerfile');
-    const dockerfileContent = file === '-' ? await readStdin(io.stdin) : undefined;
     const exported = outputOption(list(args, 'output'), io.stdout);
     // Exported, the build names no image (buildx tags only what an image exporter makes).
     const tags = exported.output ? [] : [...list(args, 'tag'), ...exported.names];
-    for (const tag of tags) engineModule().normalizeImageName(tag);
+    for (const name of exported.names) engineModule().normalizeImageName(name);
     // The Dockerfile package is loaded only when something is built.
-    const { formatEvent, parseBuildContexts, remoteContextKind } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
+    const { classicStreamText, parseBuildContexts, remoteContextKind } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
     const buildContexts = parseBuildContexts(list(args, 'build-context'));
     // A tar on stdout has it to itself: the progress goes to stderr, as buildx's always does.
     const progressTo = exported.output && 'stream' in exported.output ? io.stderr : io.stdout;
-    const output = buildOutput(progressMode(str(args, 'progress'), bool(args, 'quiet'), progressTo), progressTo, formatEvent);
+    const quiet = bool(args, 'quiet');
+    // dockerd's stream as docker's CLI prints it (RUN's stderr in red, escapes and all).
+    const output = buildOutput(progressMode(str(args, 'progress'), quiet, progressTo), progressTo, classicStreamText);
+    // docker's CLI with -q: the build's output is held back, and shown on stderr if the build fails.
+    const held: string[] = [];
+    const onEvent = quiet ? (event: BuildEvent): void => void held.push(classicStreamText(event)) : output.onEvent;
     const target = str(args, 'target');
     const isolation = str(args, 'isolation');
     // docker's `--cache-from` is a string slice: repeated, or comma-separated.
@@ -86,44 +92,52 @@ export const buildCommand: Command = {
     // docker's CLI says these before it reaches any daemon (its own errors, not the daemon's).
     if (source !== '-' && !remote && !local) throw notFound(`unable to prepare context: path ${JSON.stringify(source)} not found`);
     if (local && !local.isDirectory()) throw invalidArgument(`unable to prepare context: context must be a directory: ${path.resolve(source)}`);
-    const input = verifiesTrust(args)
-      ? await trustedBuildInput(io, { source, remote, ...(file && file !== '-' ? { file } : {}), ...(dockerfileContent ? { dockerfileContent } : {}) })
-      : { context: source === '-' ? io.stdin : remote ? { remote: source } : source, ...(file && file !== '-' ? { dockerfile: file } : {}), ...(dockerfileContent ? { dockerfileContent } : {}), resolved: [], dispose: async () => undefined };
-    const engine = await getEngine();
-    const result = await engine.build({
-      ...(isolation ? { isolation } : {}),
-      ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
-      squash: bool(args, 'squash'),
-      compress: bool(args, 'compress'),
-      context: input.context,
-      ...(input.dockerfile !== undefined ? { dockerfile: input.dockerfile } : {}),
-      ...(input.dockerfileContent !== undefined ? { dockerfileContent: input.dockerfileContent } : {}),
-      ...(target ? { target } : {}),
-      ...(platform ? { platform } : {}),
-      buildArgs: keyValues(list(args, 'build-arg'), io.env),
-      labels: keyValues(list(args, 'label'), {}),
-      noCache: bool(args, 'no-cache'),
-      pull: bool(args, 'pull'),
-      remove: bool(args, 'rm'),
-      forceRemove: bool(args, 'force-rm'),
-      network: str(args, 'network') ?? 'default',
-      tags,
-      steps: buildStepOptions(args),
-      ...(await buildSecretOptions(args, io.env)),
-      ...(output.onEvent ? { onEvent: output.onEvent } : {}),
-      ...(Object.keys(buildContexts).length > 0 ? { buildContexts } : {}),
-      ...(exported.output ? { output: exported.output } : {}),
-    }).finally(async () => {
-      output.close();
+    const dockerfileContent = file === '-' ? await readStdin(io.stdin) : undefined;
+    const prepared = await preparedInput(io, { source, remote, ...(file && file !== '-' ? { file } : {}), ...(dockerfileContent ? { dockerfileContent } : {}) });
+    let input = prepared;
+    try {
+      if (verifiesTrust(args)) input = await trustedBuildInput(io, prepared);
+      const engine = await getEngine();
+      const result = await engine
+        .build({
+          ...(isolation ? { isolation } : {}),
+          ...(cacheFrom.length > 0 ? { cacheFrom } : {}),
+          squash: bool(args, 'squash'),
+          compress: bool(args, 'compress'),
+          context: input.context,
+          ...(input.dockerfile !== undefined ? { dockerfile: input.dockerfile } : {}),
+          ...(input.dockerfileContent !== undefined ? { dockerfileContent: input.dockerfileContent } : {}),
+          ...(target ? { target } : {}),
+          ...(platform ? { platform } : {}),
+          buildArgs: keyValues(list(args, 'build-arg'), io.env),
+          labels: keyValues(list(args, 'label'), {}),
+          noCache: bool(args, 'no-cache'),
+          pull: bool(args, 'pull'),
+          remove: bool(args, 'rm'),
+          forceRemove: bool(args, 'force-rm'),
+          network: str(args, 'network') ?? 'default',
+          tags,
+          steps: buildStepOptions(args),
+          ...(await buildSecretOptions(args, io.env)),
+          ...(onEvent ? { onEvent } : {}),
+          ...(Object.keys(buildContexts).length > 0 ? { buildContexts } : {}),
+          ...(exported.output ? { output: exported.output } : {}),
+        })
+        .catch((error: unknown) => {
+          io.stderr.write(held.join(''));
+          throw error;
+        })
+        .finally(() => output.close());
+      // Written out, the result is no image to give the ID of.
+      if (!exported.output) {
+        if (iidfile) await fs.writeFile(iidfile, result.id);
+        output.done(result.id, tags.map((tag) => engineModule().familiarImageName(engineModule().normalizeImageName(tag))));
+      }
+      // docker's TagTrusted of each base once the build succeeded: the digest built from gets its tag.
+      for (const base of input.resolved) await tagTrusted(engine, io, base);
+    } finally {
       await input.dispose();
-    });
-    // Written out, the result is no image to give the ID of.
-    if (!exported.output) {
-      if (iidfile) await fs.writeFile(iidfile, result.id);
-      output.done(result.id, tags.map((tag) => engineModule().familiarImageName(engineModule().normalizeImageName(tag))));
     }
-    // docker's TagTrusted of each base once the build succeeded: the digest built from gets its tag.
-    for (const base of input.resolved) await tagTrusted(engine, io, base);
     return 0;
   },
 };
@@ -194,7 +208,7 @@ function outputOption(values: readonly string[], stdout: Io['stdout']): OutputFl
 
 /** What the builder is given: the context, the Dockerfile (by name, or its content), and the bases resolved through trust. */
 interface BuildInput {
-  context: string | Readable | { remote: string };
+  context: string | Readable;
   dockerfile?: string;
   dockerfileContent?: Buffer;
   resolved: TrustedBase[];
@@ -203,38 +217,66 @@ interface BuildInput {
 }
 
 /**
+ * What docker's CLI makes of PATH and `-f` before it sends anything: stdin as it is; a git
+ * repository or an http(s) URL fetched here, for the engine in this process too, as docker's
+ * CLI fetches it; a directory with its Dockerfile found as docker's CLI finds it
+ * (`localDockerfile`). What fails here fails in docker's CLI's words, `unable to prepare context: …`.
+ */
+async function preparedInput(io: Io, given: { source: string; remote: boolean; file?: string; dockerfileContent?: Buffer }): Promise<BuildInput> {
+  const named = given.file !== undefined ? { dockerfile: given.file } : {};
+  const content = given.dockerfileContent !== undefined ? { dockerfileContent: given.dockerfileContent } : {};
+  const nothingToDispose = async (): Promise<void> => undefined;
+  if (given.source === '-') return { context: io.stdin as Readable, ...named, resolved: [], dispose: nothingToDispose };
+  if (given.remote) {
+    const { openRemoteContext } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
+    const signal = new AbortController().signal;
+    const opened = await openRemoteContext(given.source, { ...(given.file !== undefined ? { dockerfile: given.file } : {}), fetch: engineModule().getTrustingExtraCas, signal, client: true }).catch(
+      (error: unknown) => {
+        const failed = asCtrError(error);
+        throw new CtrError(failed.code, `unable to prepare context: ${failed.message}`, { cause: error, ...(failed.hint !== undefined ? { hint: failed.hint } : {}) });
+      },
+    );
+    return { context: opened.root, ...named, ...content, resolved: [], dispose: () => opened.dispose() };
+  }
+  if (given.dockerfileContent !== undefined) return { context: given.source, ...content, resolved: [], dispose: nothingToDispose };
+  const found = await localDockerfile(given.source, given.file);
+  return { context: given.source, ...('name' in found ? { dockerfile: found.name } : { dockerfileContent: found.content }), resolved: [], dispose: nothingToDispose };
+}
+
+/**
  * docker's build with content trust (rewriteDockerfileFromForContentTrust), client-side so it
  * holds for ctrd as for the in-process engine: the FROM lines are resolved to signed digests
- * before anything is built. A Dockerfile from stdin is rewritten as it is; the context's own
- * Dockerfile is replaced in the context sent (a tar, nothing else in it changed). A context
- * from stdin or a URL is opened here, as docker's CLI reads it, to find that Dockerfile.
+ * before anything is built. A Dockerfile given by content is rewritten as it is; the context's
+ * own Dockerfile is replaced in the context sent (a tar, nothing else in it changed). A context
+ * from stdin is opened here, as docker's CLI reads it, to find that Dockerfile.
  */
-async function trustedBuildInput(io: Io, input: { source: string; remote: boolean; file?: string; dockerfileContent?: Buffer }): Promise<BuildInput> {
-  const context = input.remote ? { remote: input.source } : input.source;
+async function trustedBuildInput(io: Io, input: BuildInput): Promise<BuildInput> {
   if (input.dockerfileContent !== undefined) {
     const { dockerfile, resolved } = await trustedDockerfile(io, input.dockerfileContent.toString('utf8'));
-    return { context, dockerfileContent: Buffer.from(dockerfile), resolved, dispose: async () => undefined };
+    return { ...input, dockerfileContent: Buffer.from(dockerfile), resolved };
   }
-  const { cleanPath, maxDockerfileSize, openContext, openRemoteContext } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
-  const signal = new AbortController().signal;
-  const opened =
-    input.source === '-'
-      ? await openContext(io.stdin as Readable, signal)
-      : input.remote
-        ? await openRemoteContext(input.source, { ...(input.file !== undefined ? { dockerfile: input.file } : {}), signal })
-        : undefined;
+  const { cleanPath, maxDockerfileSize, openContext } = require('@ctr/dockerfile') as typeof import('@ctr/dockerfile');
+  const opened = typeof input.context === 'string' ? undefined : await openContext(input.context, new AbortController().signal);
   try {
     // docker's CLI: a Dockerfile sent as the context names itself, another one besides is ambiguous.
-    if (opened?.dockerfile !== undefined && input.file !== undefined) throw invalidArgument('ambiguous Dockerfile source: both stdin and flag correspond to Dockerfiles');
-    const root = opened?.root ?? input.source;
-    const name = opened?.dockerfile ?? input.file ?? 'Dockerfile';
+    if (opened?.dockerfile !== undefined && input.dockerfile !== undefined) throw invalidArgument('ambiguous Dockerfile source: both stdin and flag correspond to Dockerfiles');
+    const root = opened?.root ?? (input.context as string);
+    const name = opened?.dockerfile ?? input.dockerfile ?? 'Dockerfile';
     // Not found here, it is not found by the builder either, which says so in its words.
     const text = imageModule().readFileInRoot(root, cleanPath(`/${name}`), maxDockerfileSize);
     const rewritten = text === undefined ? undefined : await trustedDockerfile(io, text);
     const changed = rewritten !== undefined && rewritten.resolved.length > 0 ? rewritten : undefined;
-    if (opened === undefined && changed === undefined) return { context, ...(input.file !== undefined ? { dockerfile: input.file } : {}), resolved: [], dispose: async () => undefined };
+    if (opened === undefined && changed === undefined) return input;
     const tar = apiModule().contextTar(root, { dockerfile: name, ...(changed ? { dockerfileContent: Buffer.from(changed.dockerfile) } : {}) });
-    return { context: tar, dockerfile: name, resolved: changed?.resolved ?? [], dispose: async () => opened?.dispose() };
+    return {
+      context: tar,
+      dockerfile: name,
+      resolved: changed?.resolved ?? [],
+      dispose: async () => {
+        await opened?.dispose();
+        await input.dispose();
+      },
+    };
   } catch (error) {
     await opened?.dispose();
     throw error;

@@ -360,8 +360,7 @@ function eventMessage(e: EngineEvent, type = 'events.Message'): object {
 
 /**
  * When an event happened, as docker's events prints it (local time, nanoseconds in full), and a
- * space; nothing for an event without a time. The nanoseconds are read from the number as JSON
- * writes it: the whole of it is beyond a double's exact integers.
+ * space; nothing for an event without a time.
  */
 function eventTime(e: EngineEvent): string {
   if (e.timeNano) {
@@ -372,7 +371,7 @@ function eventTime(e: EngineEvent): string {
 }
 
 /** An event with nothing set, which docker runs a `--format` on before it follows any. */
-const EMPTY_EVENT = { Type: '', Action: '', Actor: { ID: '', Attributes: {} }, scope: '', time: 0, timeNano: 0 } as unknown as EngineEvent;
+const EMPTY_EVENT = { Type: '', Action: '', Actor: { ID: '', Attributes: {} }, scope: '', time: 0, timeNano: 0n } as unknown as EngineEvent;
 
 const events: Command = {
   name: 'events',

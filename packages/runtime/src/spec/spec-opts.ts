@@ -314,15 +314,16 @@ export function withNamespaces(options: RunOptions, ctx: Pick<SpecContext, 'shmP
 export interface JoinedNamespaces {
   pid?: { pid: number };
   ipc?: { pid: number; shm: string };
+  network?: { pid: number };
 }
 
 /** The paths of the namespaces a start joins, and the /dev/shm that goes with another container's IPC. */
 export function withJoinedNamespaces(joined: JoinedNamespaces): SpecOpt {
   return (spec) => {
-    for (const type of ['pid', 'ipc'] as const) {
+    for (const [type, file] of [['pid', 'pid'], ['ipc', 'ipc'], ['network', 'net']] as const) {
       const target = joined[type];
       if (!target) continue;
-      spec.linux.namespaces = [...spec.linux.namespaces.filter((n) => n.type !== type), { type, path: `/proc/${target.pid}/ns/${type}` }];
+      spec.linux.namespaces = [...spec.linux.namespaces.filter((n) => n.type !== type), { type, path: `/proc/${target.pid}/ns/${file}` }];
     }
     if (joined.ipc) replaceShm(spec, shmBind(joined.ipc.shm));
   };
