@@ -9,7 +9,7 @@ import { errno, exists, TEMP_PREFIX, TRASH_PREFIX } from './fs-util';
 import type { ImageIndex } from './image-index';
 import { abandonedIngests, removeIngest } from './ingest';
 import { abandonedTemps, mountedIn } from './temps';
-import { breakIfStale, lockOwner } from './lock';
+import { removeLinkIfUnchanged, staleLockText } from './lock';
 import { mountPoints } from './mount';
 import { tempDirectories, type StorePaths, type TempArea } from './paths';
 import { blobReferences } from './references';
@@ -121,10 +121,9 @@ async function checkLocks(dir: string, fixed: Fixer): Promise<void> {
   for (const name of await list(dir)) {
     if (!name.endsWith('.lock')) continue;
     const file = path.join(dir, name);
-    const owner = await lockOwner(file);
-    if (owner === undefined && (await exists(file))) {
-      await fixed('locks', 'a lock left by a process that died', file, () => breakIfStale(file));
-    }
+    const stale = staleLockText(file);
+    // Only the link read here goes: one a live process made since stays.
+    if (stale !== undefined) await fixed('locks', 'a lock left by a process that died', file, async () => removeLinkIfUnchanged(file, stale));
   }
 }
 

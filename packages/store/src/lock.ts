@@ -95,12 +95,22 @@ export async function lockOwner(file: string): Promise<number | undefined> {
   return pid !== undefined && !isStale(text, pid) ? pid : undefined;
 }
 
+/**
+ * A lock file's text when it is a leftover (its owner is dead); undefined when it is gone or
+ * held. Read once: a check that looked at the owner and then at the file's existence could
+ * take a lock a live process took in between for a dead one's.
+ */
+export function staleLockText(file: string): string | undefined {
+  const text = readLock(file);
+  if (text === undefined) return undefined;
+  const pid = ownerPid(text);
+  return pid === undefined || isStale(text, pid) ? text : undefined;
+}
+
 /** Remove a lock file if its owner is dead; true when it was stale and is gone. */
 export async function breakIfStale(file: string): Promise<boolean> {
-  const text = readLock(file);
+  const text = staleLockText(file);
   if (text === undefined) return false;
-  const pid = ownerPid(text);
-  if (pid !== undefined && !isStale(text, pid)) return false;
   removeLinkIfUnchanged(file, text);
   return true;
 }
