@@ -26,6 +26,8 @@ export interface ExecSession {
   exitCode: number | null;
   /** The running process's controls, once it runs. */
   control?: ExecControl;
+  /** Its process's host pid while it runs (kept for a detached client: the process runs on). */
+  pid?: number;
   /** Resolves when the process runs (a resize right after start waits for it, as in dockerd). */
   ready: Promise<void>;
   markReady(): void;
@@ -63,6 +65,7 @@ export class ExecSessions {
   /** The process runs: resize requests go to it from now on. */
   running(session: ExecSession, control: ExecControl): void {
     session.control = control;
+    if (control.pid !== undefined) session.pid = control.pid;
     session.markReady();
   }
 
@@ -81,6 +84,7 @@ export class ExecSessions {
   finished(session: ExecSession, exitCode: number): void {
     session.running = false;
     session.exitCode = exitCode;
+    delete session.pid;
     this.leave(session);
   }
 
@@ -113,7 +117,8 @@ export class ExecSessions {
       ContainerID: session.containerId,
       // dockerd keeps the keys as bytes, which JSON shows in base64.
       DetachKeys: session.config.detachKeys ? parseDetachKeys(session.config.detachKeys, 'escape').toString('base64') : '',
-      Pid: 0,
+      // dockerd's: the process's host pid while it runs, 0 before and after.
+      Pid: session.pid ?? 0,
     };
   }
 }

@@ -49,7 +49,7 @@ describe('ctr cp, export, diff, top, stats, system df/prune (real runc, conmon, 
     await ctr('create', '--name', 'cp-missing', '--network', 'none', 'busybox');
     const result = await ctr('cp', 'cp-missing:/no/such', join(host, 'x'));
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('Could not find the file /no in container');
+    expect(result.stderr).toContain('Could not find the file /no/such in container cp-missing');
     expect(await readdir(host)).toEqual([]);
     expect((await ctr('cp', join(host, 'absent'), 'cp-missing:/tmp')).code).toBe(1);
     expect((await ctr('cp', 'a', 'b')).stderr).toContain('must specify at least one container source');

@@ -3,7 +3,7 @@ import { chmodSync, promises as fs, mkdtempSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { aborted, conflict, invalidArgument, notFound } from '@ctr/errors';
+import { aborted, conflict, invalidArgument, notFound, type CtrError } from '@ctr/errors';
 import { TAR_END, TarReader, applyLayer, createLayerFromDirectory, encodeTarHeader, resolveInRoot, tarPadding, type ApplyLayerOptions, type TarEntryType } from '@ctr/image';
 import type { ContainerRecord } from './container-records';
 import { holdRootfs } from './container-root';
@@ -118,11 +118,11 @@ function goMode(stat: import('node:fs').Stats): number {
  * directory there — a link's target, resolved inside the container like every other link.
  * `stat.name` is the last component as requested (`.` for `PATH/.`), as moby names it.
  */
-async function resolveSource(view: ContainerView, record: ContainerRecord, inside: string): Promise<{ resolved: ContainerPath; stat: PathStat }> {
+async function resolveSource(view: ContainerView, ref: string, inside: string): Promise<{ resolved: ContainerPath; stat: PathStat }> {
   const contentsOnly = path.posix.basename(inside) === '.';
   const namesDirectory = contentsOnly || inside.endsWith('/');
   const resolved = containerPath(view, inside, { followLast: namesDirectory });
-  if (!resolved.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
+  if (!resolved.stat) throw fileNotFound(inside, ref);
   if (namesDirectory && !resolved.stat.isDirectory()) throw invalidArgument(`${inside} is not a directory`);
   const stat = {
     name: contentsOnly ? '.' : path.posix.basename(path.posix.resolve('/', inside)) || '/',
@@ -134,11 +134,19 @@ async function resolveSource(view: ContainerView, record: ContainerRecord, insid
   return { resolved, stat };
 }
 
-/** A path's stat inside the container, resolved as `docker cp` resolves its source. */
-export async function statPath(ctx: EngineContext, record: ContainerRecord, inside: string): Promise<PathStat> {
+/**
+ * moby's containerFileNotFound: the path and the container as the request named them (`ref`:
+ * a name, or an ID or its prefix), whichever component of the path is missing.
+ */
+function fileNotFound(inside: string, ref: string): CtrError {
+  return notFound(`Could not find the file ${inside} in container ${ref}`);
+}
+
+/** A path's stat inside the container, resolved as `docker cp` resolves its source; `ref` as the request named the container. */
+export async function statPath(ctx: EngineContext, record: ContainerRecord, ref: string, inside: string): Promise<PathStat> {
   const files = await openContainerFiles(ctx, record, { pause: false });
   try {
-    return (await resolveSource(files.view, record, inside)).stat;
+    return (await resolveSource(files.view, ref, inside)).stat;
   } finally {
     await files.release();
   }
@@ -152,13 +160,14 @@ export async function statPath(ctx: EngineContext, record: ContainerRecord, insi
 export async function getArchive(
   ctx: EngineContext,
   record: ContainerRecord,
+  ref: string,
   inside: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<{ stat: PathStat; tar: Readable }> {
   const files = await openContainerFiles(ctx, record, { pause: true });
   try {
     const view = files.view;
-    const { resolved, stat } = await resolveSource(view, record, inside);
+    const { resolved, stat } = await resolveSource(view, ref, inside);
     // Entries are named as the path was asked for, as moby rebases them: `dirlnk/…` for
     // `dirlnk/`, not the target's name; `./…` for `PATH/.` and `/…` for `/`, which the docker
     // CLI rebases onto its destination (bare names would land beside it: `destbin`).
@@ -179,6 +188,7 @@ export async function getArchive(
 export async function putArchive(
   ctx: EngineContext,
   record: ContainerRecord,
+  ref: string,
   inside: string,
   tar: Readable,
   options: PutArchiveOptions = {},
@@ -187,7 +197,7 @@ export async function putArchive(
   try {
     files = await openContainerFiles(ctx, record, { pause: true });
     const target = containerPath(files.view, inside, { followLast: true });
-    if (!target.stat) throw notFound(`Could not find the file ${inside} in container ${record.name}`);
+    if (!target.stat) throw fileNotFound(inside, ref);
     // In moby's order and words (its InvalidParameter, a 400).
     if (!target.stat.isDirectory()) throw invalidArgument(`extraction point is not a directory`, { hint: `${inside} in ${record.name} is not a directory` });
     if (target.readOnly) throw invalidArgument(`mounted volume is marked read-only`, { hint: `${target.inside} is on a read-only mount of ${record.name}` });

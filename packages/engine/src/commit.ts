@@ -100,7 +100,8 @@ export async function commitContainer(
       );
       const written = await writeImage(content, config, [...base.layers, descriptor], signal);
       const name = options.reference ? normalizeImageName(options.reference) : undefined;
-      await ctx.store.images.put(name, { id: written.imageId, target: written.manifest });
+      // Named as dockerd's TagImage names it: its `tag` event comes before the container's `commit`.
+      await images.tagDescriptor(name, written.imageId, written.manifest);
       // dockerd's attributes: the comment, the new image and the name it was given ('' for none).
       await ctx.events.container('commit', record, {
         comment: options.comment ?? '',

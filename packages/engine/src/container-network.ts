@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { conflict } from '@ctr/errors';
 import type { NetworkSettings } from '@ctr/network';
 import { hostsContent } from '@ctr/runtime';
+import { writeFileAtomic } from '@ctr/store';
 import type { ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 import { underContainerLock } from './container-lock';
@@ -65,7 +67,12 @@ export async function startNetworked<T>(ctx: EngineContext, record: ContainerRec
     if (allocation.made) await ctx.events.networks('connect', record.id, allocation.settings.Networks);
     try {
       if (allocation.sharedWith !== undefined) await joinFiles(ctx, record, allocation.sharedWith);
-      else if (allocation.made) await writeHosts(ctx, record, ownAddress(allocation.settings));
+      else if (allocation.made) {
+        // A new sandbox's files, as libnetwork writes them at each start: resolv.conf made again
+        // from the host's and the networks the container is on now (edited or not before).
+        const { bundle } = await ctx.runtime.inspect(record.id);
+        await Promise.all([writeHosts(bundle, record, ownAddress(allocation.settings)), writeResolvConf(bundle, allocation.resolvConf)]);
+      }
     } catch (error) {
       await ctx.network.release(record.id).catch(() => undefined);
       throw error;
@@ -108,8 +115,58 @@ async function joinFiles(ctx: EngineContext, record: ContainerRecord, ownerId: s
 }
 
 /** /etc/hosts names the container's address of this run, which a start may have changed. */
-async function writeHosts(ctx: EngineContext, record: ContainerRecord, address: string | undefined): Promise<void> {
-  const { bundle } = await ctx.runtime.inspect(record.id);
+async function writeHosts(bundle: string, record: ContainerRecord, address: string | undefined): Promise<void> {
   const { ipAddress: _earlier, ...run } = record.run;
   await writeFile(path.join(bundle, 'hosts'), hostsContent(record.run.hostname ?? record.id.slice(0, 12), address ? { ...run, ipAddress: address } : run));
+}
+
+/**
+ * Beside the container's resolv.conf, the digest of what ctr last wrote there (libnetwork's
+ * `resolv.conf.hash`): a file that no longer matches it was changed by the user.
+ */
+const RESOLV_CONF_HASH = 'resolv.conf.hash';
+
+function digestOf(content: string | Buffer): string {
+  return `sha256:${createHash('sha256').update(content).digest('hex')}`;
+}
+
+/**
+ * The container's resolv.conf, written in place: it is bind-mounted into the container, which
+ * would go on seeing the old file were a new one renamed over it. Its digest is kept beside.
+ */
+async function writeResolvConf(bundle: string, content: string): Promise<void> {
+  await writeFile(path.join(bundle, 'resolv.conf'), content);
+  await keepDigest(bundle, content);
+}
+
+/** Keeps the digest of the resolv.conf the runtime wrote at the create, as libnetwork's setupDNS does: a later change is the user's. */
+export async function noteResolvConf(bundle: string): Promise<void> {
+  await keepDigest(bundle, await readFile(path.join(bundle, 'resolv.conf')));
+}
+
+async function keepDigest(bundle: string, content: string | Buffer): Promise<void> {
+  await writeFileAtomic(path.join(bundle, RESOLV_CONF_HASH), digestOf(content), { durable: false });
+}
+
+/**
+ * libnetwork's resolvconf.UserModified: whether the file differs from what ctr last wrote. With
+ * no digest (a container made before they were kept) it is taken as ctr's; one that cannot be read, as changed.
+ */
+async function userModified(bundle: string): Promise<boolean> {
+  const expected = await readFile(path.join(bundle, RESOLV_CONF_HASH), 'utf8').catch(() => undefined);
+  if (expected === undefined) return false;
+  const current = await readFile(path.join(bundle, 'resolv.conf')).catch(() => undefined);
+  return current === undefined || digestOf(current) !== expected;
+}
+
+/**
+ * A running container's connect to a network the embedded DNS serves: its resolv.conf names
+ * 127.0.0.11 from now on, as libnetwork's resolver rewrites it when it starts (rebuildDNS) — unless
+ * the user has changed the file, which dockerd then leaves as it is. A later disconnect leaves
+ * the file (libnetwork keeps the resolver to the sandbox's end); the next start makes it again.
+ */
+export async function useEmbeddedDns(ctx: EngineContext, record: Pick<ContainerRecord, 'id'>, resolvConf: string): Promise<void> {
+  const { bundle } = await ctx.runtime.inspect(record.id);
+  if (await userModified(bundle)) return;
+  await writeResolvConf(bundle, resolvConf);
 }

@@ -1,6 +1,6 @@
 import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { invalidArgument, notFound } from '@ctr/errors';
+import { invalidArgument } from '@ctr/errors';
 import { resolveInRoot, type RootPath } from '@ctr/image';
 
 /**
@@ -165,15 +165,15 @@ function resolveInView(view: ContainerView, target: string, followLast: boolean)
 
 /**
  * Resolve `target` in the container as `docker cp` does (`..` taken lexically first, as moby's
- * `filepath.Join("/", path)`): a missing directory on the way is a NotFound, a file used as a
- * directory an InvalidArgument (so is a symlink loop); a missing last component is a result
- * without `stat`.
+ * `filepath.Join("/", path)`): a file used as a directory is an InvalidArgument (so is a
+ * symlink loop); a path that names nothing — its last component or a directory on the way
+ * missing — is a result without `stat`, which the caller reports as moby does, naming the
+ * path as it was asked for.
  */
 export function containerPath(view: ContainerView, target: string, options: { followLast: boolean }): ContainerPath {
   const resolved = resolveInView(view, path.posix.resolve('/', target), options.followLast);
   const problem = resolved.unresolved;
-  if (problem?.reason === 'missing') throw notFound(`Could not find the file /${problem.at} in container`);
-  if (problem) throw invalidArgument(`/${problem.at} is not a directory`);
+  if (problem && problem.reason !== 'missing') throw invalidArgument(`/${problem.at} is not a directory`);
   const mount = mountAt(view, resolved.rel);
   return {
     abs: resolved.abs,

@@ -41,6 +41,8 @@ export interface ContainerRecord {
   mountSpecs?: ApiMount[];
   /** `-v`'s binds and named volumes, as given (inspect's HostConfig.Binds). */
   binds?: string[];
+  /** `--tmpfs` targets and their options, as given (inspect's HostConfig.Tmpfs); absent without any, and in records from before they were kept. */
+  tmpfs?: Record<string, string>;
   /** Anonymous volumes made for this container (removed with `rm -v`). */
   anonymousVolumes: string[];
   labels: Record<string, string>;

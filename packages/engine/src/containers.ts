@@ -21,7 +21,7 @@ import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } fr
 import { type LogConfig, logSettings, remoteLog } from './log-config';
 import { answersExit, forgetExits, reportExit, restartPending, underRestartLock, watched } from './restart';
 import { holdsHostMounts, releaseDevices, releaseHeld, runtimeMounts, startHolding } from './held-mounts';
-import { ownAddress, releaseNetwork, startNetworked } from './container-network';
+import { noteResolvConf, ownAddress, releaseNetwork, startNetworked } from './container-network';
 import { unlessThisProcessRuns } from './exit-command';
 import { portBindingsOf } from './port-bindings';
 import { checkDuplicateMounts, isPluginDriver, mountDestination as mountTarget, mountRequest, parseTmpfsSpec, parseVolumeSpec, volumeDirOf, withVolumeDriver, type ApiMount, type VolumeRequest } from './volumes-spec';
@@ -70,8 +70,25 @@ function fromMountSpec(record: Pick<ContainerRecord, 'mountSpecs'>, target: stri
   return (record.mountSpecs ?? []).some((spec) => spec.Target !== undefined && mountTarget(spec.Target) === mountTarget(target));
 }
 
-/** Inspect's `HostConfig.Tmpfs`: `--tmpfs` targets and their options, absent when there are none (as dockerd omits it). */
-function tmpfsOf(record: Pick<ContainerRecord, 'mounts' | 'mountSpecs'>): { Tmpfs?: Record<string, string> } {
+/**
+ * `--tmpfs` values (`/run:rw,size=64m`) as HostConfig.Tmpfs keeps them: each target's options
+ * as given, the last of a target's winning.
+ */
+function givenTmpfs(specs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    specs.map((spec) => {
+      const colon = spec.indexOf(':');
+      return colon < 0 ? [spec, ''] : [spec.slice(0, colon), spec.slice(colon + 1)];
+    }),
+  );
+}
+
+/**
+ * Inspect's `HostConfig.Tmpfs`: `--tmpfs` targets and their options as given, absent when there
+ * are none (as dockerd omits it); a record from before they were kept shows them rebuilt from its mounts.
+ */
+function tmpfsOf(record: Pick<ContainerRecord, 'mounts' | 'mountSpecs' | 'tmpfs'>): { Tmpfs?: Record<string, string> } {
+  if (record.tmpfs) return { Tmpfs: record.tmpfs };
   const options = (m: TmpfsMount): string[] => [
     ...(m.size !== undefined ? [`size=${m.size}`] : []),
     ...(m.mode !== undefined ? [`mode=${m.mode.toString(8)}`] : []),
@@ -222,8 +239,8 @@ interface ExitCommand {
 interface MadeContainer {
   created: CreatedContainer;
   record: ContainerRecord;
-  /** Write the record and announce the container. */
-  commit(): Promise<void>;
+  /** Write the record and announce the container: with `callerAttached`, the caller's attach after the create, as docker's run attaches before it starts. */
+  commit(callerAttached?: boolean): Promise<void>;
   /** Take everything apart again, the record too if it was written. */
   rollback(): Promise<void>;
   /**
@@ -737,7 +754,7 @@ export class Containers {
       await made.rollback();
       throw error;
     }
-    const commit = made.commit();
+    const commit = made.commit(attachedIo(io));
     if (hooks.beforeStart || made.startRefused) {
       // What the hook does (a copy into the container) finds the container by its record.
       try {
@@ -750,7 +767,7 @@ export class Containers {
     }
     // As docker's run, a create and a start: the start fails as the allocation did (its error
     // recorded, the container left created or, `--rm`, removed), or runs it if the port or address was freed meanwhile.
-    if (made.startRefused) return { created: made.created, ...(await this.startRecord(made.record, io, hooks.exitAwaited === true)), ...this.releaseOf(made.record) };
+    if (made.startRefused) return { created: made.created, ...(await this.startRecord(made.record, io, hooks.exitAwaited === true, true)), ...this.releaseOf(made.record) };
     // conmon's exit command finds the container by its record: with one, the record comes
     // first — but for one that acts once this process is gone, which outlives the write.
     const exitCommand = this.exitCommandFor(made.record, io);
@@ -762,7 +779,6 @@ export class Containers {
       throw committed.reason;
     }
     if (started.status === 'rejected') throw started.reason;
-    if (attachedIo(io)) await this.ctx.events.container('attach', made.record);
     await this.started(made.record);
     return { created: made.created, ...started.value, ...this.releaseOf(made.record) };
   }
@@ -973,9 +989,9 @@ export class Containers {
               ? { mode: 'none' }
               : { mode: 'host' },
         ...(address ? { ipAddress: address } : {}),
-        // The network's resolv.conf where the embedded DNS serves the container (its --dns are
-        // that server's upstreams, not nameservers of the file); elsewhere the runtime's from --dns*.
-        ...(attached && (kind === 'user' || kind === 'container') ? { resolvConf: attached.resolvConf } : {}),
+        // The network's resolv.conf, which each start makes again (the embedded DNS's on a user
+        // network, where --dns are that server's upstreams); in the host's network, the runtime's.
+        ...(attached && kind !== 'host' ? { resolvConf: attached.resolvConf } : {}),
       };
       const info = await this.ctx.runtime.create(id, {
         rootfs,
@@ -984,6 +1000,7 @@ export class Containers {
         ...(signal ? { signal } : {}),
       });
       undo.push(() => this.ctx.runtime.delete(id, { force: true }));
+      await noteResolvConf(info.bundle);
       // After the runtime's preparation of the root filesystem: what it adds there (/etc/hosts…) is the image's part, as dockerd's init layer is.
       await this.fillVolumes(rootfs, fills, signal);
 
@@ -1001,6 +1018,7 @@ export class Containers {
         mounts: allMounts,
         ...(options.mountSpecs?.length ? { mountSpecs: options.mountSpecs } : {}),
         ...(binds.length ? { binds } : {}),
+        ...(options.tmpfs?.length ? { tmpfs: givenTmpfs(options.tmpfs) } : {}),
         anonymousVolumes: anonymous,
         labels: containerLabels,
         network: { mode: networkMode, aliases: networkAliases ?? [], ...(ip ? { ip } : {}), ports: publish ?? [], publishAll: publishAll ?? false },
@@ -1029,7 +1047,7 @@ export class Containers {
         created: { id, name, warnings: [...platformWarnings, ...warnings, ...info.warnings] },
         record,
         // The record and its event do not wait for each other; the name is the container's once the record is there.
-        commit: async () => {
+        commit: async (callerAttached = false) => {
           await Promise.all([
             // The record says from now on what the container uses: its mark as being made goes.
             this.records.write(record).then(() => {
@@ -1038,6 +1056,7 @@ export class Containers {
             }),
             this.ctx.events
               .container('create', record)
+              .then(() => (callerAttached ? this.ctx.events.container('attach', record) : undefined))
               // A run's first start joins its networks as it is made: the endpoints made now.
               .then(() => this.ctx.events.networks('connect', id, attached?.settings.Networks ?? {})),
           ]);
@@ -1093,7 +1112,8 @@ export class Containers {
       if (request.copy) fills.push({ name, target, ...(subpath ? { subpath } : {}), ...(driver ? { driver } : {}) });
     };
     const anonymousVolume = async (request: VolumeRequest & { kind: 'anonymous' }): Promise<void> => {
-      const made = isPluginDriver(request.create?.driver) ? await createVolume(this.ctx, { ...request.create }) : await volumes.create({ ...request.create });
+      // Announced as any volume made (moby's store logs its create): `volume create` with its driver.
+      const made = await createVolume(this.ctx, { ...request.create });
       undo.push(() => removeVolumeOf(this.ctx, made.Name, { force: true }));
       anonymous.push(made.Name);
       await use(made.Name, request);
@@ -1250,10 +1270,13 @@ export class Containers {
    * `start` of the container `record`, its caller waiting for the exit next or not (`exitAwaited`,
    * as `RunHooks`'). As dockerd's containerStart, one removed at its exit (`--rm`) is removed
    * when its start fails, unless that start was refused for a removal already under way.
+   * An attached caller's `attach` event comes before the start joins the networks, as docker's
+   * client attaches before it starts (`attachAnnounced`: a run's create announced it).
    */
-  private async startRecord(record: ContainerRecord, io: AttachIo, exitAwaited = false): Promise<{ attached?: Promise<void> }> {
+  private async startRecord(record: ContainerRecord, io: AttachIo, exitAwaited = false, attachAnnounced = false): Promise<{ attached?: Promise<void> }> {
     // The last exit is about to be forgotten: its die event goes out now if nobody reported it.
     await reportExit(this.ctx, record);
+    if (attachedIo(io) && !attachAnnounced) await this.ctx.events.container('attach', record);
     let processStarting = false;
     // Refused for its removal (under way, or done): no start was tried, as moby's start refuses it before its SetError.
     let beingRemoved = false;
@@ -1280,7 +1303,6 @@ export class Containers {
     });
     const exitAnswered = answersExit(this.ctx, record.restartPolicy);
     if (record.stoppedByUser || (record.exitAnswered ?? false) !== exitAnswered) await this.records.write({ ...(await this.records.read(record.id)), stoppedByUser: false, exitAnswered });
-    if (attachedIo(io)) await this.ctx.events.container('attach', record);
     await this.started(record);
     return result;
   }
@@ -1309,6 +1331,8 @@ export class Containers {
   }
 
   private async started(record: ContainerRecord): Promise<void> {
+    // dockerd's setupMounts, after the networks are joined: the volumes' mount events, then the start.
+    await this.ctx.events.volumeMounts('mount', record.id, record.mounts);
     await this.ctx.events.container('start', record);
     // A monitor's scan finds the container; with none, its checks need a timer of their own.
     if (record.healthcheck && this.ctx.healthcheckCommand && !this.ctx.monitoring()) {
@@ -1367,6 +1391,10 @@ export class Containers {
       .stop(record.id, {
         ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        // dockerd's stop kills through its Kill, which logs the SIGKILL as an event of its own.
+        onForceKill: async () => {
+          await this.ctx.events.container('kill', record, { signal: String(SIGKILL) });
+        },
       })
       // An auto-remove container may be gone as soon as it has stopped (a daemon's monitor
       // removes it): stopped all the same, as dockerd answers.
@@ -1827,17 +1855,24 @@ export class Containers {
         ...(run.stopTimeout !== undefined ? { StopTimeout: run.stopTimeout } : {}),
         ...(record.config?.Shell ? { Shell: record.config.Shell } : {}),
       },
+      // In the order of moby's NetworkSettings: its NetworkSettingsBase, its DefaultNetworkSettings, then Networks.
       NetworkSettings: {
-        ...settings,
         Bridge: '',
         SandboxID: settings.SandboxKey ? record.id : '',
+        SandboxKey: settings.SandboxKey,
+        Ports: settings.Ports,
         HairpinMode: false,
         LinkLocalIPv6Address: '',
         LinkLocalIPv6PrefixLen: 0,
         EndpointID: endpoint?.EndpointID ?? '',
+        Gateway: settings.Gateway,
         GlobalIPv6Address: '',
         GlobalIPv6PrefixLen: 0,
+        IPAddress: settings.IPAddress,
+        IPPrefixLen: settings.IPPrefixLen,
         IPv6Gateway: '',
+        MacAddress: settings.MacAddress,
+        Networks: settings.Networks,
       },
     };
   }
@@ -2018,14 +2053,14 @@ export class Containers {
       }
     }
     // A container never finished has no labels or creation time to match: a filtered prune leaves it.
-    if (Object.keys(filters).length > 0) return { ContainersDeleted: deleted, SpaceReclaimed: reclaimed };
-    const abandoned = await this.records.abandonedClaims();
+    const abandoned = Object.keys(filters).length > 0 ? [] : await this.records.abandonedClaims();
     const volumes = abandoned.length > 0 ? await this.namedVolumesOf(abandoned.map((a) => a.id)) : new Map<string, string[]>();
     for (const { name, id } of abandoned) {
       await this.clearAbandoned(id, volumes.get(id) ?? []);
       await this.records.releaseName(name, id);
       deleted.push(id);
     }
+    await this.ctx.events.pruned('container', reclaimed);
     return { ContainersDeleted: deleted, SpaceReclaimed: reclaimed };
   }
 

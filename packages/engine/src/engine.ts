@@ -40,7 +40,7 @@ import type { PluginEndpoint } from './plugins/source';
 import type { ManagedPlugins, PluginEnableOptions, PluginInspect, PluginListOptions, PluginPrivilege, PluginPullOptions, PluginPushOptions, PluginRegistryOptions, PushedPlugin } from './plugins/managed';
 import { exportContainer, getArchive, putArchive, statPath, type PathStat, type PutArchiveOptions } from './archive';
 import { containerChanges, type FilesystemChange } from './changes';
-import { isRunning } from './container-network';
+import { isRunning, useEmbeddedDns } from './container-network';
 import { RestartMonitor, handleExit, recoverContainers } from './restart';
 import { probe, type HealthState, type ProbeOptions } from './health';
 import {
@@ -611,14 +611,14 @@ export class Engine {
   /** `docker cp`'s stat of a path, resolved as its source is: a link at the end is followed (in the container) only after a trailing `/` or `/.`. */
   async statPath(container: string, path: string): Promise<PathStat> {
     const { ctx, containers } = await this.ready();
-    return statPath(ctx, await containers.find(container), path);
+    return statPath(ctx, await containers.find(container), container, path);
   }
 
   /** `docker cp CONTAINER:PATH -`: a tar of the path, resolved inside the container's root. */
   async getArchive(container: string, path: string, options: { signal?: AbortSignal } = {}): Promise<{ stat: PathStat; tar: Readable }> {
     const { ctx, containers } = await this.ready();
     const record = await containers.find(container);
-    const archive = await getArchive(ctx, record, path, options);
+    const archive = await getArchive(ctx, record, container, path, options);
     await ctx.events.container('archive-path', record);
     return archive;
   }
@@ -630,7 +630,7 @@ export class Engine {
       tar.destroy();
       throw error;
     });
-    await putArchive(ctx, record, path, tar, options);
+    await putArchive(ctx, record, container, path, tar, options);
     await ctx.events.container('extract-to-dir', record);
   }
 
@@ -724,7 +724,9 @@ export class Engine {
     const record = await containers.find(container);
     // A swarm task may join its service's networks, attachable or not.
     const request = { name: network, ...options, ...(record.labels['com.docker.swarm.task.id'] !== undefined ? { task: true } : {}) };
-    await ctx.network.connect(record.id, request, { running: await isRunning(ctx, record.id) });
+    const running = await isRunning(ctx, record.id);
+    // A stopped container's file is made at its next start.
+    await ctx.network.connect(record.id, request, { running, ...(running ? { onResolver: (resolvConf: string) => useEmbeddedDns(ctx, record, resolvConf) } : {}) });
     await networkEvent(ctx, 'connect', await ctx.network.inspectNetwork(network), record.id);
   }
 

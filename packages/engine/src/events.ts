@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { invalidArgument } from '@ctr/errors';
-import { nowNanos } from '@ctr/image';
+import { familiarName, nowNanos, parseReference } from '@ctr/image';
 
 /**
  * `docker events`, daemonless: every engine process appends to one JSON-lines journal under
@@ -38,6 +38,8 @@ export interface EventFilters {
   node?: string[];
   secret?: string[];
   config?: string[];
+  daemon?: string[];
+  plugin?: string[];
   scope?: string[];
   label?: string[];
 }
@@ -57,6 +59,17 @@ export interface EventContainer {
  */
 export function containerAttributes(container: EventContainer, attributes: Record<string, string> = {}): Record<string, string> {
   return { ...attributes, ...container.labels, image: container.image, name: container.name };
+}
+
+/** A mount of a container's record, as its volume events name it (`EventLog.volumeMounts`). */
+export interface EventMount {
+  type: string;
+  /** A volume's: binds and tmpfs mounts have none. */
+  name?: string;
+  /** A plugin's; `local` when absent. */
+  driver?: string;
+  target: string;
+  readOnly?: boolean;
 }
 
 export interface EventsOptions {
@@ -117,29 +130,65 @@ export function checkEventWindow(since: number | Date | undefined, until: number
   throw invalidArgument(`\`since\` time (${text.since}) cannot be after \`until\` time (${text.until})`);
 }
 
+/**
+ * moby's filters.Args matches: a key not asked for (or asked for with no value) lets every
+ * event through; `exact`, one of its values is the source (ExactMatch); `fuzzy`, one of them
+ * is the source or begins it (FuzzyMatch).
+ */
+function exactMatch(values: readonly string[] | undefined, source: string): boolean {
+  return values === undefined || values.length === 0 || values.includes(source);
+}
+
+function fuzzyMatch(values: readonly string[] | undefined, source: string): boolean {
+  // A value the source begins with: the source itself among them.
+  return values === undefined || values.length === 0 || values.some((prefix) => source.startsWith(prefix));
+}
+
+/** Filter values that make every `event` value a prefix (moby #25798: `health_status` finds `health_status: healthy`). */
+const PREFIXED_ACTIONS = ['health_status', 'exec_create', 'exec_start'];
+
+/** The filter keys that name an object by its ID or its `name` attribute, whatever the event's type (moby's fuzzyMatchName). */
+const NAMED_KINDS = ['daemon', 'container', 'plugin', 'volume', 'network', 'node', 'service', 'secret', 'config'] as const;
+
+/** moby's stripTag: an image reference's familiar name, without tag or digest (`busybox:latest` is `busybox`); anything else as it is. */
+function stripTag(image: string): string {
+  try {
+    return familiarName(parseReference(image));
+  } catch {
+    return image;
+  }
+}
+
+/**
+ * moby's matchImage: an image event's ID or `name`, any other event's ID or `image`, as they
+ * are or without their tag — `image=busybox` finds `busybox:latest`'s tag and its containers.
+ */
+function imageMatches(event: EngineEvent, values: readonly string[] | undefined): boolean {
+  if (values === undefined || values.length === 0) return true;
+  const image = event.Actor.Attributes[event.Type === 'image' ? 'name' : 'image'] ?? '';
+  return [event.Actor.ID, image, stripTag(event.Actor.ID), stripTag(image)].some((source) => values.includes(source));
+}
+
+/**
+ * dockerd's event filter (daemon/events/filter.go), key by key. The named kinds look at every
+ * event's ID and `name`, whatever its type: `container=web` also selects the events of a
+ * network called `web…`, as it does on dockerd.
+ */
 function matches(event: EngineEvent, filters: EventFilters): boolean {
-  const any = (values: string[] | undefined, test: (v: string) => boolean): boolean =>
-    values === undefined || values.length === 0 || values.some(test);
   const attrs = event.Actor.Attributes;
-  const actorIs = (type: EventType) => (v: string) =>
-    event.Type === type && (event.Actor.ID.startsWith(v) || attrs.name === v);
+  const actions = filters.event;
+  const actionMatches = actions?.some((v) => PREFIXED_ACTIONS.includes(v)) ? fuzzyMatch : exactMatch;
   return (
-    any(filters.type, (v) => event.Type === v) &&
-    any(filters.event, (v) => event.Action === v || event.Action.startsWith(`${v}:`)) &&
-    any(filters.container, actorIs('container')) &&
-    any(filters.volume, actorIs('volume')) &&
-    any(filters.network, actorIs('network')) &&
-    any(filters.service, actorIs('service')) &&
-    any(filters.node, actorIs('node')) &&
-    any(filters.secret, actorIs('secret')) &&
-    any(filters.config, actorIs('config')) &&
-    any(filters.scope, (v) => event.scope === v) &&
-    any(filters.image, (v) => attrs.image === v || (event.Type === 'image' && (event.Actor.ID === v || attrs.name === v))) &&
-    // Every label asked for must match, unlike the other keys' values (dockerd's MatchKVList):
+    actionMatches(actions, event.Action) &&
+    exactMatch(filters.type, event.Type) &&
+    exactMatch(filters.scope, event.scope) &&
+    NAMED_KINDS.every((kind) => fuzzyMatch(filters[kind], event.Actor.ID) || fuzzyMatch(filters[kind], attrs.name ?? '')) &&
+    imageMatches(event, filters.image) &&
+    // Every label asked for must be there (dockerd's MatchKVList), unlike the other keys' values:
     // docker-compose asks for its project's label and its one-off label at once.
     (filters.label ?? []).every((v) => {
       const eq = v.indexOf('=');
-      return eq === -1 ? v in attrs : attrs[v.slice(0, eq)] === v.slice(eq + 1);
+      return eq === -1 ? Object.hasOwn(attrs, v) : attrs[v.slice(0, eq)] === v.slice(eq + 1);
     })
   );
 }
@@ -175,6 +224,29 @@ export class EventLog {
     for (const [name, endpoint] of Object.entries(networks)) {
       if (endpoint.EndpointID) await this.emit('network', action, endpoint.NetworkID, { container: containerId, name, type: 'bridge' });
     }
+  }
+
+  /**
+   * dockerd's `volume mount` of each volume a container mounts (named or anonymous: binds and
+   * tmpfs mounts have none) as its start sets the mounts up (moby's setupMounts), or `unmount`
+   * at the cleanup after its exit (UnmountVolumes), which names only the driver and container.
+   * A volume has no propagation of its own: dockerd's attribute is empty for every one.
+   */
+  async volumeMounts(action: 'mount' | 'unmount', containerId: string, mounts: readonly EventMount[]): Promise<void> {
+    for (const mount of mounts) {
+      if (mount.type !== 'volume' || mount.name === undefined) continue;
+      const driver = mount.driver ?? 'local';
+      const attributes: Record<string, string> =
+        action === 'mount'
+          ? { driver, container: containerId, destination: mount.target, 'read/write': String(!mount.readOnly), propagation: '' }
+          : { driver, container: containerId };
+      await this.emit('volume', action, mount.name, attributes);
+    }
+  }
+
+  /** dockerd's event at the end of a prune of `type` (containers, volumes, networks, images): no actor, the bytes freed as `reclaimed`. */
+  pruned(type: EventType, reclaimed: number): Promise<EngineEvent> {
+    return this.emit(type, 'prune', '', { reclaimed: String(reclaimed) });
   }
 
   /** A container event, with the attributes dockerd gives every one (`containerAttributes`). */

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { conflict, isAborted, isCtrError, isNotFound } from '@ctr/errors';
 import { nowRfc3339Nano, type HealthConfig } from '@ctr/image';
 import { withLock, writeFileAtomic } from '@ctr/store';
-import type { ContainerRecord } from './container-records';
+import { ContainerRecords, type ContainerRecord } from './container-records';
 import type { EngineContext } from './context';
 import { dockerfileModule } from './lazy-modules';
 import { newId } from './names';
@@ -266,8 +266,11 @@ export function leaveTimer(command: readonly string[], record: ContainerRecord, 
 /** The monitor's probes: one timer per running container with a check, for its current run. */
 export class HealthTimers {
   private readonly timers = new Map<string, { startedAt: string; timer: NodeJS.Timeout }>();
+  private readonly records: ContainerRecords;
 
-  constructor(private readonly ctx: EngineContext) {}
+  constructor(private readonly ctx: EngineContext) {
+    this.records = new ContainerRecords(ctx.root);
+  }
 
   watch(record: ContainerRecord, startedAt: string): void {
     const check = record.healthcheck;
@@ -278,14 +281,18 @@ export class HealthTimers {
       const timer = setTimeout(() => {
         // A newer run's timer, or close(), may have taken this one's place meanwhile.
         const mine = (): boolean => this.timers.get(record.id)?.timer === timer;
-        probe(this.ctx, record, { startedAt }).then(
-          (health) => mine() && next(health.Status),
-          (error: unknown) => {
-            if (!mine()) return;
-            if (runIsOver(error)) this.timers.delete(record.id);
-            else next(healthOfRun(this.ctx, record.id, startedAt).Status);
-          },
-        );
+        // Its record as it is now: a probe's exec events name the container by its name since a rename, as dockerd's.
+        this.records
+          .read(record.id)
+          .then((latest) => probe(this.ctx, latest, { startedAt }))
+          .then(
+            (health) => mine() && next(health.Status),
+            (error: unknown) => {
+              if (!mine()) return;
+              if (runIsOver(error)) this.timers.delete(record.id);
+              else next(healthOfRun(this.ctx, record.id, startedAt).Status);
+            },
+          );
       }, probeDelay(check, startedAt, status));
       timer.unref();
       this.timers.set(record.id, { startedAt, timer });

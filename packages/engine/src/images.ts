@@ -287,6 +287,17 @@ interface Removal {
   target?: Descriptor;
 }
 
+/**
+ * How many `untag` events dockerd gives as it deletes an image by ID with `names`: one a name;
+ * in a prune, which removes the names one by one, none for a digest reference of a repository
+ * the image has a tag in too, which that tag's removal takes with it silently.
+ */
+function untagEvents(names: readonly string[], prune: boolean): number {
+  const repository = (name: string): string => referenceName(parseReference(name));
+  const tagged = new Set(names.filter((name) => parseReference(name).digest === undefined).map(repository));
+  return names.filter((name) => !prune || parseReference(name).digest === undefined || !tagged.has(repository(name))).length;
+}
+
 /** The images another here was built on (docker's images with children). */
 export function parentIds(records: readonly ImageRecord[]): Set<Digest> {
   return new Set(records.flatMap((record) => (record.parent !== undefined ? [record.parent] : [])));
@@ -739,15 +750,41 @@ export class Images {
     );
   }
 
-  /** Name an image in the store and announce it. */
+  /** Name an image in the store and announce it, as dockerd's TagImage does. */
   async tagDescriptor(name: string | undefined, id: Digest, target: Descriptor): Promise<ImageRecord> {
     const record = await this.ctx.store.images.put(name, { id, target });
-    if (name) await this.ctx.events.emit('image', 'tag', id, { name: familiarImageName(name) });
+    if (name) await this.imageEvent('tag', id, familiarImageName(name));
     return record;
   }
 
+  /**
+   * An image event as dockerd's LogImageEvent makes it: `actor` (an image ID, or for a pull or
+   * push the reference), the image's labels, then `name`. The labels are those of the image
+   * `actor` finds, unless given: an untag's, read before the image went with its last name;
+   * a delete's, none, the image being gone.
+   */
+  private async imageEvent(action: string, actor: string, name: string, labels?: Record<string, string>): Promise<void> {
+    await this.ctx.events.emit('image', action, actor, { ...(labels ?? (await this.labelsOf(actor))), name });
+  }
+
+  /** An image's labels for its events; none when it cannot be read (gone), as dockerd's LogImageEvent ignores a failed lookup. */
+  private labelsOf(ref: string | ImageRecord): Promise<Record<string, string>> {
+    return this.resolve(ref).then(
+      (image) => ({ ...image.config.config?.Labels }),
+      () => ({}),
+    );
+  }
+
+  /** `docker pull`: announced as dockerd announces it, by the reference pulled and its repository's name. */
   async pull(ref: string, options: PullOptions = {}): Promise<ResolvedImage> {
     const name = normalizeImageName(ref);
+    const image = await this.pullOne(name, options);
+    await this.imageEvent('pull', familiarImageName(name), familiarName(parseReference(name)));
+    return image;
+  }
+
+  /** `pull` of `name` (normalized), unannounced. */
+  private async pullOne(name: string, options: PullOptions): Promise<ResolvedImage> {
     // The lease keeps what is downloaded safe from a concurrent gc until the image is named.
     return this.ctx.store.leases.withLease(async (lease) => {
       // The layers this pull downloads: once unpacked, each is "Pull complete" (dockerd's last word on them).
@@ -772,13 +809,20 @@ export class Images {
       const record = await this.ctx.store.images.put(names.name, { id: result.config.digest, target, digestReferences: names.digestReferences });
       const image = await this.resolve(record, options.signal);
       await this.unpack(image, options.signal, onProgress ? { onProgress, downloaded } : undefined);
-      await this.ctx.events.emit('image', 'pull', familiarImageName(name), { name: familiarImageName(name) });
       return image;
     });
   }
 
+  /** `docker push`: announced as dockerd announces it, by the reference pushed and its repository's name. */
   async push(ref: string, options: PushOptions = {}): Promise<PushedImage> {
     const name = pushName(ref);
+    const pushed = await this.pushOne(ref, name, options);
+    await this.imageEvent('push', familiarImageName(name), familiarName(parseReference(name)));
+    return pushed;
+  }
+
+  /** `push` of `name` (`ref` as given, for the words of a refusal), unannounced. */
+  private async pushOne(ref: string, name: string, options: PushOptions): Promise<PushedImage> {
     const record = await this.tagged(name);
     const image = await this.resolve(record, options.signal);
     const manifest = options.platform ? (await this.heldManifest(ref, image, options.platform)).manifest : await this.pushTarget(image);
@@ -798,7 +842,6 @@ export class Images {
         if (!isNotFound(error)) throw error;
       });
     }
-    await this.ctx.events.emit('image', 'push', familiarImageName(name), { name: familiarImageName(name) });
     const index = record.target;
     const pushedInsteadOfIndex = !options.platform && manifest.digest !== index.digest ? { originalIndex: index, selectedManifest: manifest } : undefined;
     return { digest: result.descriptor.digest, size: result.descriptor.size, ...(pushedInsteadOfIndex ? { pushedInsteadOfIndex } : {}) };
@@ -933,10 +976,12 @@ export class Images {
     for (const { tag, ref } of refs) {
       options.onTag?.({ tag, status: 'Pulling' });
       const before = await this.find(ref).then((record) => record.id, () => undefined);
-      const image = await this.pull(ref, options);
+      const image = await this.pullOne(ref, options);
       updated ||= image.record.id !== before;
       options.onTag?.({ tag, status: 'Pulled', digest: image.record.target.digest });
     }
+    // dockerd announces the repository's pull once, by its name.
+    await this.imageEvent('pull', familiarName(repo), familiarName(repo));
     return { tags, updated };
   }
 
@@ -955,10 +1000,13 @@ export class Images {
     if (tags.length === 0) throw noLocalTag(repo);
     const pushed: PushedTag[] = [];
     for (const tag of tags) {
-      const result = { tag, ...(await this.push(formatReference(withTag(repo, tag)), options)) };
+      const ref = formatReference(withTag(repo, tag));
+      const result = { tag, ...(await this.pushOne(ref, ref, options)) };
       pushed.push(result);
       options.onPushed?.(result);
     }
+    // dockerd announces the repository's push once, by its name.
+    await this.imageEvent('push', familiarName(repo), familiarName(repo));
     return pushed;
   }
 
@@ -1151,7 +1199,7 @@ export class Images {
     const record = await this.find(source);
     const name = normalizeImageName(target);
     await this.ctx.store.images.tag(record.id, name);
-    await this.ctx.events.emit('image', 'tag', record.id, { name: familiarImageName(name) });
+    await this.imageEvent('tag', record.id, familiarImageName(name));
   }
 
   /**
@@ -1267,7 +1315,7 @@ export class Images {
       throw error;
     });
     if (!gone) return undefined;
-    await this.ctx.events.emit('image', 'delete', id, {});
+    await this.imageEvent('delete', id, id, {});
     return { lines: [{ Deleted: id }], target: gone.target, ...(gone.parent !== undefined ? { parent: gone.parent } : {}) };
   }
 
@@ -1282,21 +1330,26 @@ export class Images {
       if (user && isSingleReference(record.names) && !options.force) throw this.referenceInUse(ref, record, user.id);
       // The last name gone, the image goes too, as dockerd's delete after an untag: forced, only
       // a running container keeps it (stopped ones keep their layers, and show its ID).
+      // Read first: the untag can take the image with it, and dockerd's untag still finds it.
+      const labels = await this.labelsOf(record);
       const result = await this.ctx.store.images.untag(name, { keepImage: users.some((user) => user.running) || (!options.force && users.length > 0) });
       for (const untagged of [name, ...(result.digestReferences ?? [])]) out.push({ Untagged: familiarImageName(untagged) });
-      await this.ctx.events.emit('image', 'untag', record.id, { name: familiarImageName(name) });
+      // dockerd's graphdriver store names the image by its ID in both events, not by the name removed.
+      await this.imageEvent('untag', record.id, record.id, labels);
       if (!result.deleted) return { lines: out };
       out.push({ Deleted: result.deleted });
-      await this.ctx.events.emit('image', 'delete', record.id, { name: familiarImageName(name) });
+      await this.imageEvent('delete', record.id, record.id, {});
       return { lines: out, target: record.target };
     }
     // moby's first conflict, a hard one: an image another was built on stays while that one does.
     if (parentIds(await this.ctx.store.images.list()).has(record.id)) throw deleteConflict(record.id, true, 'image has dependent child images');
     this.checkDelete(record, users, options.force === true, unused);
+    const labels = await this.labelsOf(record);
     const gone = await this.ctx.store.images.delete(record.id, options.force ? { force: true } : {});
     for (const name of gone.names) out.push({ Untagged: familiarImageName(name) });
     out.push({ Deleted: gone.id });
-    await this.ctx.events.emit('image', 'delete', gone.id, {});
+    for (let n = untagEvents(gone.names, unused); n > 0; n--) await this.imageEvent('untag', gone.id, gone.id, labels);
+    await this.imageEvent('delete', gone.id, gone.id, {});
     return { lines: out, target: gone.target };
   }
 
@@ -1400,10 +1453,13 @@ export class Images {
       // Found by its tag: named so; found by its ID (full or short): no name, as dockerd writes it.
       await add(ref, record, name && record.names.includes(name) ? [name] : []);
     }
-    return saveArchive(this.ctx.store.content, [...images.values()], {
+    const archive = await saveArchive(this.ctx.store.content, [...images.values()], {
       ...(options.format ? { format: options.format } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    // dockerd's `save` of each image, by its ID, before the archive streams.
+    for (const id of images.keys()) await this.imageEvent('save', id, id);
+    return archive;
   }
 
   /**
@@ -1430,13 +1486,14 @@ export class Images {
         await this.ctx.store.images.put(undefined, { id, target: image.descriptor });
         loaded.push(`Loaded image ID: ${id}`);
       }
+      // dockerd's load names an image without a `tag` event (a name it takes from another image included): its `load` says it all.
       for (const name of image.names) {
         const full = normalizeImageName(name);
-        await this.tagDescriptor(full, id, image.descriptor);
+        await this.ctx.store.images.put(full, { id, target: image.descriptor });
         loaded.push(`Loaded image: ${familiarImageName(full)}`);
       }
       await this.unpack(await this.resolve(await this.ctx.store.images.resolve(id)), options.signal);
-      await this.ctx.events.emit('image', 'load', id, {});
+      await this.imageEvent('load', id, id);
     }
     if (options.platform && loaded.length === 0) throw notFound(`no images providing the requested platform ${formatPlatform(options.platform)} found`);
     return { loaded };
@@ -1460,7 +1517,8 @@ export class Images {
     const record = await this.tagDescriptor(name, imported.imageId, imported.manifest);
     const image = await this.resolve(record);
     await this.unpack(image, options.signal);
-    await this.ctx.events.emit('image', 'import', imported.imageId, name ? { name: familiarImageName(name) } : {});
+    // After the name's `tag`, as dockerd's: the import names the image by its ID.
+    await this.imageEvent('import', imported.imageId, imported.imageId);
     return image;
   }
 }

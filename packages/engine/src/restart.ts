@@ -132,6 +132,8 @@ export async function reportExit(ctx: EngineContext, record: ContainerRecord): P
   if (!state || state.running || state.status !== 'exited' || !state.finishedAt || lostWhileRunning(state)) return;
   if (!claimExit(ctx, record.id, state.finishedAt)) return;
   if (state.oomKilled) await ctx.events.container('oom', record);
+  // dockerd's cleanup at the exit unmounts the volumes (their events) before it logs the die.
+  await ctx.events.volumeMounts('unmount', record.id, record.mounts);
   const ranFor = new Date(state.finishedAt).getTime() - new Date(state.startedAt).getTime();
   await ctx.events.container('die', record, {
     exitCode: String(state.exitCode),

@@ -142,7 +142,9 @@ function imagePrunePlan(options: ImagePruneOptions): { danglingOnly: boolean; wa
  */
 export async function pruneImages(ctx: EngineContext, containers: Containers, images: Images, options: ImagePruneOptions = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
   const { removed, reclaimed } = await removeUnusedImages(ctx, containers, images, options);
-  return { ImagesDeleted: removed, SpaceReclaimed: reclaimed + (await collectGarbage(ctx, true)) };
+  const SpaceReclaimed = reclaimed + (await collectGarbage(ctx, true));
+  await ctx.events.pruned('image', SpaceReclaimed);
+  return { ImagesDeleted: removed, SpaceReclaimed };
 }
 
 /** `pruneImages` without the garbage collection, which a system prune runs once for every part. */
@@ -246,6 +248,8 @@ export async function systemPrune(ctx: EngineContext, containers: Containers, im
   const { ContainersDeleted, SpaceReclaimed: layers } = await containers.prune({ filters });
   const { NetworksDeleted } = await pruneNetworks(ctx, { filters });
   const { removed: ImagesDeleted, reclaimed: released } = await removeUnusedImages(ctx, containers, images, { ...(options.all ? { all: true } : {}), filters });
+  // The images' part: the collection below is the whole prune's.
+  await ctx.events.pruned('image', released);
   const { CachesDeleted, reclaimed: mounts } = await removeBuildCacheEntries(ctx, { filters });
   // One collection for the images and the cache: each walks every blob and snapshot.
   const reclaimed = layers + released + mounts + (await collectGarbage(ctx, true));

@@ -82,9 +82,26 @@ function removeData(ctx: EngineContext, options: { force?: boolean } = {}): (vol
   };
 }
 
+/**
+ * Remove volume `name` (the store's `force`: undoing what a failed create made), its plugin's
+ * data too (`pluginForce`: one that fails passes), and announce it: moby's store logs a
+ * `destroy` for every volume it removes.
+ */
+async function removeAnnounced(ctx: EngineContext, name: string, force: boolean, pluginForce: boolean): Promise<void> {
+  let driver = 'local';
+  await ctx.store.volumes.remove(name, {
+    force,
+    removeData: async (volume) => {
+      driver = volume.Driver;
+      await removeData(ctx, { force: pluginForce })(volume);
+    },
+  });
+  await ctx.events.emit('volume', 'destroy', name, { driver });
+}
+
 /** Remove a volume whatever its driver, as a container's removal (or a failed create) removes its anonymous volumes. */
 export async function removeVolumeOf(ctx: EngineContext, name: string, options: { force?: boolean } = {}): Promise<void> {
-  await ctx.store.volumes.remove(name, { ...options, removeData: removeData(ctx, options) });
+  await removeAnnounced(ctx, name, options.force ?? false, options.force ?? false);
 }
 
 export async function listVolumes(ctx: EngineContext, options: VolumeListOptions = {}): Promise<VolumeInfo[]> {
@@ -115,11 +132,21 @@ export function volumePruneAll(options: VolumePruneOptions): boolean {
   return pruneAllFilter(filters) || options.all === true;
 }
 
-/** `docker volume prune`: unused anonymous volumes (every unused one with `all`) whose labels match. */
+/**
+ * `docker volume prune`: unused anonymous volumes (every unused one with `all`) whose labels
+ * match; as moby's, a `destroy` event for each, then the prune's with the space reclaimed.
+ */
 export async function pruneVolumes(ctx: EngineContext, options: VolumePruneOptions = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
   const filters = options.filters ?? {};
   const all = volumePruneAll(options);
-  const result = await ctx.store.volumes.prune({ all, accept: (v) => labelsMatch(filters, v.Labels), removeData: removeData(ctx) });
+  const drivers = new Map<string, string>();
+  const accept = (volume: VolumeInfo): boolean => {
+    drivers.set(volume.Name, volume.Driver);
+    return labelsMatch(filters, volume.Labels);
+  };
+  const result = await ctx.store.volumes.prune({ all, accept, removeData: removeData(ctx) });
+  for (const name of result.deleted) await ctx.events.emit('volume', 'destroy', name, { driver: drivers.get(name) ?? 'local' });
+  await ctx.events.pruned('volume', result.spaceReclaimed);
   return { VolumesDeleted: result.deleted, SpaceReclaimed: result.spaceReclaimed };
 }
 
@@ -128,22 +155,15 @@ export async function pruneVolumes(ctx: EngineContext, options: VolumePruneOptio
  * PurgeOnError), and no `destroy` event either, as nothing was destroyed.
  */
 export async function removeVolume(ctx: EngineContext, name: string, options: { force?: boolean } = {}): Promise<void> {
-  let driver = 'local';
   try {
     // `-f` never removes a volume a container uses (moby's store refuses it whatever the force):
     // the store's force is for undoing a volume a failed create made. A plugin that fails
     // to remove it is let pass with `-f` (moby's PurgeOnError).
-    await ctx.store.volumes.remove(name, {
-      removeData: async (volume) => {
-        driver = volume.Driver;
-        await removeData(ctx, options)(volume);
-      },
-    });
+    await removeAnnounced(ctx, name, false, options.force ?? false);
   } catch (error) {
     if (options.force && isNotFound(error)) return;
     throw error;
   }
-  await ctx.events.emit('volume', 'destroy', name, { driver });
 }
 
 /** Networks' `dangling`, in the words dockerd's network filter uses (not the generic boolean's). */
@@ -174,8 +194,23 @@ export async function listNetworks(ctx: EngineContext, options: NetworkListOptio
   );
 }
 
-/** `docker network prune`: user networks no container is connected to, whose labels and creation match. */
+/**
+ * `docker network prune`: user networks no container is connected to, whose labels and
+ * creation match; as moby's, a `destroy` event for each, then the prune's (nothing reclaimed).
+ */
 export async function pruneNetworks(ctx: EngineContext, options: PruneOptions = {}): Promise<{ NetworksDeleted: string[] }> {
   const wanted = pruneMatcher(options.filters ?? {}, PRUNE_FILTERS);
-  return ctx.network.prune({ accept: (n) => wanted(n.Labels, n.Created) });
+  const accepted = new Map<string, NetworkInspect>();
+  const result = await ctx.network.prune({
+    accept: (network) => {
+      accepted.set(network.Name, network);
+      return wanted(network.Labels, network.Created);
+    },
+  });
+  for (const name of result.NetworksDeleted) {
+    const network = accepted.get(name);
+    if (network) await ctx.events.emit('network', 'destroy', network.Id, { name: network.Name, type: network.Driver });
+  }
+  await ctx.events.pruned('network', 0);
+  return result;
 }

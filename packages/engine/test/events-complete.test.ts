@@ -90,14 +90,14 @@ describe('container events', () => {
     await t.engine.remove(id);
   });
 
-  test("stop emits kill with its signal's number, then die and stop", async () => {
+  test("stop emits kill with its signal's number, the SIGKILL that ends its grace, then die and stop", async () => {
     const { id } = await detached(['sleep', '300']);
     const since = await now();
     await t.engine.stop(id, { timeout: 0 });
     const events = await eventsSince(since, { container: [id] });
-    expect(events.map((e) => e.Action)).toEqual(['kill', 'die', 'stop']);
-    expect(events[0]?.Actor.Attributes.signal).toBe('15');
-    expect(events[1]?.Actor.Attributes.exitCode).toBe('137');
+    expect(events.map((e) => e.Action)).toEqual(['kill', 'kill', 'die', 'stop']);
+    expect(events.slice(0, 2).map((e) => e.Actor.Attributes.signal)).toEqual(['15', '9']);
+    expect(events[2]?.Actor.Attributes.exitCode).toBe('137');
     await t.engine.remove(id);
   });
 
@@ -126,7 +126,7 @@ describe('container events', () => {
     const { id } = await detached(['sleep', '300']);
     const since = await now();
     await t.engine.restart(id, { timeout: 0 });
-    expect(await actions(since, id)).toEqual(['kill', 'die', 'stop', 'start', 'restart']);
+    expect(await actions(since, id)).toEqual(['kill', 'kill', 'die', 'stop', 'start', 'restart']);
     await t.engine.remove(id, { force: true });
   });
 

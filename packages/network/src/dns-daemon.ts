@@ -44,6 +44,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     links?: Array<{ name: string; alias: string }>;
     /** A swarm service's virtual IP: a name it holds is its alone on the network. */
     virtual?: true;
+    /** On the default bridge: a container whose embedded DNS outlived its user networks (state.ts EndpointState.keptResolver). */
+    keptResolver?: true;
   }
   interface Net {
     id: string;
@@ -178,14 +180,19 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     process.exit(0);
   }
 
+  /** Whether it answers at a network's gateway: a user network's, or the default bridge's for a kept resolver. */
+  function served(net: Net): boolean {
+    return net.isDefault ? Object.values(net.endpoints).some((ep) => ep.keptResolver) : net.driver === undefined;
+  }
+
   function load(): void {
     generation = readGeneration();
     const nets = readNets();
-    if (!nets.some((n) => !n.isDefault && n.driver === undefined)) return shutdown();
+    if (!nets.some(served)) return shutdown();
     const byGateway = new Map<string, Net>();
     const netsOf = new Map<string, Net[]>();
     for (const net of nets) {
-      if (!net.isDefault && net.driver === undefined) byGateway.set(net.gateway, net);
+      if (served(net)) byGateway.set(net.gateway, net);
       for (const ep of Object.values(net.endpoints)) netsOf.set(ep.containerId, [...(netsOf.get(ep.containerId) ?? []), net]);
     }
     view = { byGateway, netsOf };
@@ -234,8 +241,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
   /** The networks whose names the asker sees, the one it asked on first. */
   function searchOrder(asker: Net, self: Endpoint | undefined): Net[] {
     const nets = self ? (view.netsOf.get(self.containerId) ?? [asker]) : [asker];
-    // The default bridge has no name resolution, as in Docker.
-    return [asker, ...nets.filter((n) => n !== asker && !n.isDefault)];
+    // The default bridge has no name resolution, as in Docker (a kept resolver asks there).
+    return [asker, ...nets.filter((n) => n !== asker)].filter((n) => !n.isDefault);
   }
 
   /**
@@ -481,6 +488,8 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
       return Buffer.concat([rr, data]);
     };
     const self = askerOf(net, from);
+    // On the default bridge the server is a kept resolver's alone.
+    if (net.isDefault && !self?.keptResolver) return Buffer.concat([header(RCODE.refused, 1, 0), question]);
     const reverse = qtype === QTYPE.ptr ? reverseName(labels, net, self) : undefined;
     if (reverse) return reply([record(QTYPE.ptr, reverse)]);
     const eps = lookup(labels, net, self);

@@ -18,6 +18,7 @@ export type {
   AllocateResult,
   AttachOptions,
   AttachResult,
+  ConnectOptions,
   DnsSettings,
   EndpointLink,
   EndpointRequest,

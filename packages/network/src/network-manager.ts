@@ -43,6 +43,7 @@ import type {
   AllocateResult,
   AttachOptions,
   AttachResult,
+  ConnectOptions,
   DnsSettings,
   EndpointRequest,
   GcReport,
@@ -346,13 +347,18 @@ export class NetworkManager {
     return net;
   }
 
-  /** `docker network ls`: bridge, host, none, then user networks. */
+  /**
+   * `docker network ls`: bridge, host, none, then user networks. The default bridge is made
+   * if no container has needed it yet, as dockerd has docker0 from its start: what is shown
+   * of it (bridge name, subnet, gateway) is what its first container then joins.
+   */
   async listNetworks(options: ListNetworksOptions = {}): Promise<NetworkInspect[]> {
     await this.paths.ensure();
     const nets = await this.loadNets();
+    const bridge = [...nets.values()].find((n) => n.isDefault) ?? (await this.locked(async () => this.ensureDefault(await this.loadNets())));
     const created = await this.predefinedCreated(nets);
     const all = [
-      this.inspectDefault(nets, created),
+      inspectBridge(bridge),
       ...this.predefined(created),
       ...[...nets.values()].filter((n) => !n.isDefault).map(inspectBridge),
       ...(await this.loadConfigs()).map(inspectConfigOnly),
@@ -554,13 +560,13 @@ export class NetworkManager {
   /**
    * `docker network connect`: a running container gets the endpoint at once, a stopped one at
    * its next start; a stopped container sharing another's namespace is only recorded on the
-   * network, as dockerd records it, and never joins it (see connectRefusal). `running`: whether
-   * the container runs (dockerd's State.Running), which a host container's sandbox cannot tell
-   * (no start allocates it); by default, whether the sandbox is allocated.
+   * network, as dockerd records it, and never joins it (see connectRefusal). See ConnectOptions
+   * for `running` and `onResolver`.
    */
-  async connect(containerId: string, given: EndpointRequest, options: { signal?: AbortSignal; running?: boolean } = {}): Promise<NetworkSettings> {
+  async connect(containerId: string, given: EndpointRequest, options: ConnectOptions = {}): Promise<NetworkSettings> {
     for (const a of given.aliases ?? []) validDnsName(a, 'network alias');
     const request = given.mac === undefined ? given : { ...given, mac: parseMac(given.mac) };
+    const hostResolv = options.onResolver ? await this.hostResolv() : undefined;
     return this.locked(async () => {
       const sandbox = await this.sandboxOf(containerId);
       const running = options.running ?? runsBySandbox(sandbox);
@@ -603,6 +609,8 @@ export class NetworkManager {
         await this.dropEndpoints(sandbox, nets, [join.net.id]);
         throw e;
       }
+      // libnetwork's sbJoin: an endpoint that needs the embedded DNS starts the sandbox's resolver, which rewrites its resolv.conf (rebuildDNS).
+      if (hostResolv && options.onResolver && hasEmbeddedDns(join.net)) await options.onResolver(resolvConf('embedded', hostResolv, sandbox.dns?.settings ?? {}));
       return networkSettings(sandbox, nets, this.predefinedIds());
     }, options.signal);
   }
@@ -636,7 +644,7 @@ export class NetworkManager {
       const config = wanted.find((w) => (net ? w.networkId === net.id : w.networkName === network));
       if (!config) throw notConnected(containerId, network);
       sandbox.wanted = wanted.filter((w) => w !== config);
-      if (sandbox.networkIds.includes(config.networkId)) await this.dropEndpoints(sandbox, nets, [config.networkId]);
+      if (sandbox.networkIds.includes(config.networkId)) await this.dropEndpoints(sandbox, nets, [config.networkId], { keepResolver: true });
       else await this.saveSandbox(sandbox);
       return networkSettings(sandbox, nets, this.predefinedIds());
     }, options.signal);
@@ -780,7 +788,7 @@ export class NetworkManager {
       removed.push(...(await this.gcDeletedRoots()));
       throwIfAborted(options.signal, 'network gc');
       await this.touchGeneration();
-      const gateways = [...nets.values()].filter((n) => !n.isDefault && !isRemote(n)).map((n) => n.gateway);
+      const gateways = [...nets.values()].filter(answersDns).map((n) => n.gateway);
       if (gateways.length > 0) await ensureDnsDaemon(this.paths, gateways, true);
       else if (await stopDnsDaemon(this.paths)) removed.push('dns server');
       if (nets.size === 0 && sandboxes.size === 0) await this.paths.unregister();
@@ -915,13 +923,9 @@ export class NetworkManager {
     };
   }
 
-  private inspectDefault(nets: Map<string, NetworkState>, created: string): NetworkInspect {
-    return inspectBridge([...nets.values()].find((n) => n.isDefault) ?? this.defaultState(created));
-  }
-
   /**
-   * The default network is made the first time a container joins it, as dockerd makes
-   * docker0 at start. Several roots can live on one host (tests, several engines); when
+   * The default network is made the first time a container joins it or it is listed (or
+   * its gateway asked for), as dockerd has docker0 from its start. Several roots can live on one host (tests, several engines); when
    * the default bridge name or subnet is already taken on the host and the caller did not
    * choose them, this root gets `ctr0-<root tag>` and a subnet from the pool instead; when
    * the caller did choose them, that is a Conflict.
@@ -1115,7 +1119,7 @@ export class NetworkManager {
   }
 
   private async stopDnsIfIdle(nets: Map<string, NetworkState>): Promise<void> {
-    if (![...nets.values()].some((n) => !n.isDefault)) await stopDnsDaemon(this.paths);
+    if (![...nets.values()].some(answersDns)) await stopDnsDaemon(this.paths);
   }
 
   /** Allocates an endpoint on a network the sandbox is connected to (in memory; callers persist it). */
@@ -1295,7 +1299,7 @@ export class NetworkManager {
     const route = endpoints.find((j) => !j.net.internal && gatewayOf(j) !== undefined);
     const route6 = endpoints.find((j) => !j.net.internal && j.net.ipv6 && gateway6Of(j) !== undefined);
     // A plugin's network has no gateway address of ctr's on the host: no embedded DNS, no DNAT to it.
-    const dns = endpoints.find((j) => !j.net.isDefault && !isRemote(j.net));
+    const dns = endpoints.find((j) => hasEmbeddedDns(j.net)) ?? endpoints.find((j) => j.ep.keptResolver);
     const ports = endpoints.find((j) => !j.net.internal && !isRemote(j.net));
     const virtualIps = endpoints.flatMap((j) => Object.values(j.net.virtualIps ?? {}));
     return {
@@ -1309,7 +1313,7 @@ export class NetworkManager {
   }
 
   private dnsGateways(sandbox: SandboxState, nets: Map<string, NetworkState>): string[] {
-    return this.plan(sandbox, nets).endpoints.filter((j) => !j.net.isDefault && !isRemote(j.net)).map((j) => j.net.gateway);
+    return this.plan(sandbox, nets).endpoints.filter((j) => hasEmbeddedDns(j.net) || j.ep.keptResolver).map((j) => j.net.gateway);
   }
 
   /** What the embedded DNS could reach for this sandbox that it cannot reach itself (see upstreamRefusal). */
@@ -1474,7 +1478,7 @@ export class NetworkManager {
     sandbox.networkIds = [];
     delete sandbox.portBindings;
     sandbox.allocated = false;
-    return joins.some((j) => !j.net.isDefault);
+    return joins.some((j) => !j.net.isDefault || j.ep.keptResolver);
   }
 
   /** Releases a sandbox (see `release`), keeping its record. */
@@ -1499,9 +1503,14 @@ export class NetworkManager {
     await writeJson(this.paths.sandboxFile(sandbox.containerId), sandbox);
   }
 
-  /** Disconnects a sandbox from networks, re-pointing its route, DNS and ports. */
-  private async dropEndpoints(sandbox: SandboxState, nets: Map<string, NetworkState>, netIds: string[]): Promise<void> {
-    const dropping = this.plan(sandbox, nets).endpoints.filter((j) => netIds.includes(j.net.id));
+  /**
+   * Disconnects a sandbox from networks, re-pointing its route, DNS and ports. `keepResolver`
+   * (a disconnect, not an undone connect): a container whose embedded DNS loses its last
+   * network keeps it on the default bridge, as libnetwork's sandbox keeps its resolver.
+   */
+  private async dropEndpoints(sandbox: SandboxState, nets: Map<string, NetworkState>, netIds: string[], options: { keepResolver?: boolean } = {}): Promise<void> {
+    const before = this.plan(sandbox, nets);
+    const dropping = before.endpoints.filter((j) => netIds.includes(j.net.id));
     await this.remote.leave(dropping, sandbox.netnsPath);
     await runScript(teardownScript(dropping.map((j) => j.ep.hostVeth)));
     for (const { ep, net } of dropping) {
@@ -1510,6 +1519,12 @@ export class NetworkManager {
       await writeJson(this.paths.netFile(net.id), net);
     }
     sandbox.networkIds = sandbox.networkIds.filter((id) => !netIds.includes(id));
+    const after = this.plan(sandbox, nets);
+    const keeper = options.keepResolver && before.dns && !after.dns ? after.endpoints.find((j) => j.net.isDefault) : undefined;
+    if (keeper) {
+      keeper.ep.keptResolver = true;
+      await writeJson(this.paths.netFile(keeper.net.id), keeper.net);
+    }
     this.rescope(sandbox, nets);
     await this.repointPorts(sandbox, nets);
     await this.saveSandbox(sandbox);
@@ -1517,12 +1532,15 @@ export class NetworkManager {
     if (sandbox.netnsPath && (await mountPoints()).has(sandbox.netnsPath)) {
       await runScript(this.script(sandbox, nets, [], false));
     }
+    // The server answers on a gateway it did not before.
+    if (keeper) await ensureDnsDaemon(this.paths, [keeper.net.gateway], true);
   }
 
   /**
    * What configure, attach and allocate return. A container sharing another's namespace gets
    * that one's hostname and resolv.conf, as with Docker. resolv.conf names the
-   * embedded DNS when a user network is connected, allocated or not (it is written at create).
+   * embedded DNS when a user network is connected, allocated or not (it is written at create
+   * and at each start).
    */
   private async result(sandbox: SandboxState, nets: Map<string, NetworkState>, hostResolv: HostResolv): Promise<AttachResult> {
     const owner = sandbox.sharedWith ? await readJson<SandboxState>(this.paths.sandboxFile(sandbox.sharedWith), true) : undefined;
@@ -1617,6 +1635,20 @@ export class NetworkManager {
     if (save) await this.saveSandbox(sandbox);
     return sandbox;
   }
+}
+
+/**
+ * Whether the embedded DNS serves a network's containers (libnetwork's Endpoint.needResolver):
+ * a user network of ctr's own. The default bridge has none, as docker's; a plugin's network has
+ * no gateway address of ctr's on the host for it to answer at.
+ */
+function hasEmbeddedDns(net: NetworkState): boolean {
+  return !net.isDefault && !isRemote(net);
+}
+
+/** Whether the embedded DNS answers at a network's gateway: one it serves, or the default bridge of a kept resolver (EndpointState.keptResolver). */
+function answersDns(net: NetworkState): boolean {
+  return hasEmbeddedDns(net) || Object.values(net.endpoints).some((ep) => ep.keptResolver);
 }
 
 /** What attachRequest makes of AttachOptions. */

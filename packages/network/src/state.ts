@@ -31,6 +31,12 @@ export interface EndpointState {
   ifName: string;
   /** On a plugin's network, once its driver joined it: the interface it made, gateways, routes (its `hostVeth` is never made). */
   remote?: DriverJoin;
+  /**
+   * On the default bridge: the container's embedded DNS outlived its last user network (libnetwork
+   * keeps a sandbox's resolver to the sandbox's end), so its 127.0.0.11 goes to the server at this
+   * network's gateway, which forwards its queries (the default bridge has no names). Goes with the endpoint.
+   */
+  keptResolver?: true;
 }
 
 /** A bridge network and its allocations; the file is the IPAM state. */

@@ -183,6 +183,23 @@ export interface AttachOptions {
   signal?: AbortSignal;
 }
 
+/** `connect`'s options. */
+export interface ConnectOptions {
+  signal?: AbortSignal;
+  /**
+   * Whether the container runs (dockerd's State.Running), which a host container's sandbox
+   * cannot tell (no start allocates it); by default, whether the sandbox is allocated.
+   */
+  running?: boolean;
+  /**
+   * Called, under the manager's lock, with the embedded DNS's resolv.conf when the endpoint
+   * made now (the container runs) is on a network the embedded DNS serves: dockerd rewrites
+   * the running container's file then, as libnetwork's resolver starts. The manager does not
+   * know where the file is; the caller writes it (or leaves one the user changed).
+   */
+  onResolver?: (resolvConf: string) => Promise<void>;
+}
+
 /** `NetworkSettings.Networks[name]` */
 export interface EndpointSettings {
   /** The addresses asked for (`--ip`, `--ip6`, `--link-local-ip`); null when none was. */

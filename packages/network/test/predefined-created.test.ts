@@ -25,7 +25,7 @@ afterAll(async () => {
   expect(await host.leftovers()).toEqual([]);
 });
 
-test('host, none and the default bridge not yet made show one creation time, when the root first listed them', async () => {
+test('host, none and the default bridge (made by that first list) show one creation time, when the root first listed them', async () => {
   const networks = await host.manager.listNetworks();
   const created = createdOf(networks, 'host');
   expect(Date.parse(created)).toBeGreaterThanOrEqual(before);

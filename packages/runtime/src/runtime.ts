@@ -115,10 +115,12 @@ export interface StartResult {
 }
 
 export interface StopOptions {
-  /** Seconds to wait after the stop signal before SIGKILL (default: the container's, 10). */
+  /** Seconds to wait after the stop signal before SIGKILL (default: the container's, 10); negative waits for the process however long it takes, as dockerd's stop. */
   timeout?: number;
   /** Overrides the container's stop signal. */
   signal?: string;
+  /** Called (and awaited) just before the grace is over and SIGKILL is sent: dockerd logs that kill as an event of its own. */
+  onForceKill?: () => Promise<void> | void;
 }
 
 interface Tools {
@@ -448,8 +450,9 @@ export class Runtime {
     const timeout = options.timeout ?? record.stopTimeout;
     await runc.kill(id, signal).catch(ignoreGone);
     if (state.paused) await this.thawToEnd(id, runc);
+    if (timeout < 0) return this.wait(id);
     const grace = new AbortController();
-    const timer = setTimeout(() => grace.abort(), Math.max(0, timeout) * 1000);
+    const timer = setTimeout(() => grace.abort(), timeout * 1000);
     try {
       return await this.wait(id, { signal: grace.signal });
     } catch (error) {
@@ -457,6 +460,7 @@ export class Runtime {
     } finally {
       clearTimeout(timer);
     }
+    await options.onForceKill?.();
     await runc.kill(id, 'KILL').catch(ignoreGone);
     return this.wait(id);
   }
@@ -873,7 +877,7 @@ export class Runtime {
         pid = started.data;
         if (options.signal?.aborted) kill();
         // The exec's conmon holds its pty; its control fifo is in the session directory.
-        options.onStart?.({ resize: (size) => resizeTerminal(path.join(dir, 'ctl'), size, `exec ${execId} in ${id}`) });
+        options.onStart?.({ pid, resize: (size) => resizeTerminal(path.join(dir, 'ctl'), size, `exec ${execId} in ${id}`) });
         if (options.detach) {
           detach();
           detached = true;

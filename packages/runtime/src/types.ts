@@ -417,6 +417,8 @@ export interface ExecOptions extends AttachStreams {
 
 /** A running exec session, as `ExecOptions.onStart` hands it over. */
 export interface ExecControl {
+  /** The process's pid on the host (dockerd's exec inspect `Pid`); absent where the engine is another host's. */
+  pid?: number;
   /** Resize the exec's pty (with `tty`); Conflict once the exec has ended. */
   resize(size: { height: number; width: number }): Promise<void>;
 }

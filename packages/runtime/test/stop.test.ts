@@ -37,6 +37,35 @@ test('stop of a process that ignores SIGTERM kills it after the timeout', async 
   expect((await bed.runtime.state('stubborn')).status).toBe('exited');
 });
 
+test('stop tells its caller just before the SIGKILL that ends the grace', async () => {
+  await running('announced', "trap '' TERM; echo ready; while true; do sleep 0.1; done");
+  await ready('announced');
+  let runningAtForceKill: boolean | undefined;
+  const status = await bed.runtime.stop('announced', {
+    timeout: 0,
+    onForceKill: async () => {
+      runningAtForceKill = (await bed.runtime.state('announced')).running;
+    },
+  });
+  expect([runningAtForceKill, status?.exitCode]).toEqual([true, 137]);
+});
+
+test('stop of a process that exits on the stop signal never tells of a SIGKILL', async () => {
+  await running('unforced', "trap 'exit 3' TERM; echo ready; while true; do sleep 0.1; done");
+  await ready('unforced');
+  let forced = false;
+  const status = await bed.runtime.stop('unforced', { timeout: 30, onForceKill: () => void (forced = true) });
+  expect([forced, status?.exitCode]).toEqual([false, 3]);
+});
+
+test('stop with a negative timeout waits for the process however long it takes, as dockerd', async () => {
+  await running('patient', "trap 'sleep 1.5; exit 5' TERM; echo ready; while true; do sleep 0.1; done");
+  await ready('patient');
+  let forced = false;
+  const status = await bed.runtime.stop('patient', { timeout: -1, onForceKill: () => void (forced = true) });
+  expect([forced, status?.exitCode]).toEqual([false, 5]);
+});
+
 test('stop sends the stop signal first, and a process that handles it exits by itself', async () => {
   await running('polite', "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done");
   await ready('polite');

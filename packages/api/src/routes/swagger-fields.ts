@@ -31,15 +31,14 @@ function endpoints<T extends object>(networks: Record<string, T>): Record<string
  */
 export function containerInspectFields(inspect: ContainerInspect): ContainerInspectResponse {
   const { Init, ...hostConfig } = inspect.HostConfig;
+  // Where moby's NetworkSettingsBase has them, after LinkLocalIPv6PrefixLen: the engine keeps moby's field order.
+  const networkSettings = Object.entries({ ...inspect.NetworkSettings, Networks: endpoints(inspect.NetworkSettings.Networks) }).flatMap(([key, value]) =>
+    key === 'LinkLocalIPv6PrefixLen' ? [[key, value], ['SecondaryIPAddresses', null], ['SecondaryIPv6Addresses', null]] : [[key, value]],
+  );
   return {
     ...inspect,
     HostConfig: { ...hostConfig, ...UNSET_RESOURCES, ...(Init === null ? {} : { Init }) },
-    NetworkSettings: {
-      ...inspect.NetworkSettings,
-      SecondaryIPAddresses: null,
-      SecondaryIPv6Addresses: null,
-      Networks: endpoints(inspect.NetworkSettings.Networks),
-    },
+    NetworkSettings: Object.fromEntries(networkSettings) as ContainerInspectResponse['NetworkSettings'],
   };
 }
 
@@ -49,12 +48,12 @@ export function containerSummaryFields(summary: ContainerSummary): ContainerSumm
 }
 
 /**
- * A network as moby's network.Inspect marshals it: `ConfigFrom` (a struct, never omitted) names
- * the config-only network it was made from, if any. A list (`detailed` false) shows no containers: dockerd fills
- * them only for inspect (or a client before API 1.28).
+ * A network as moby's network.Inspect marshals it, in its field order (the engine's). A list
+ * (`detailed` false) shows no containers: dockerd fills them only for inspect (or a client
+ * before API 1.28).
  */
-export function networkFields<T extends { Containers: object }>(network: T, detailed: boolean): T & NetworkResponse {
-  return { ConfigFrom: { Network: '' }, ...network, ...(detailed ? {} : { Containers: {} }) };
+export function networkFields<T extends { Containers: object } & NetworkResponse>(network: T, detailed: boolean): T {
+  return { ...network, ...(detailed ? {} : { Containers: {} }) };
 }
 
 /**
