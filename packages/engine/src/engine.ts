@@ -442,8 +442,8 @@ export class Engine {
           const backend = new EngineBuildBackend(ctx, images, ctx.store.content.withLease(lease.id), scratch, registryAuth, steps, stepNetwork, (create) => containers.create(create));
           const result = await dockerfileModule().build({ ...buildOptions, scratchDir: buildOptions.scratchDir ?? scratch, backend });
           // Written to a directory or a tar, the build is no image of anyone's (buildx's local and tar exporters name none).
+          // Each name's `tag` event is the build's only one: dockerd has no image `build` action.
           if (!options.output) for (const name of names) await images.tag(result.id, name);
-          await ctx.events.emit('image', 'build', result.id, {});
           return result;
         },
         { expiresInMs: 6 * 3600_000 },
