@@ -1000,7 +1000,8 @@ export class Containers {
         ...(signal ? { signal } : {}),
       });
       undo.push(() => this.ctx.runtime.delete(id, { force: true }));
-      await noteResolvConf(info.bundle);
+      // Only a namespace of its own can be connected to a network later, which rewrites the file.
+      if (attached?.netnsPath) await noteResolvConf(info.bundle);
       // After the runtime's preparation of the root filesystem: what it adds there (/etc/hosts…) is the image's part, as dockerd's init layer is.
       await this.fillVolumes(rootfs, fills, signal);
 
