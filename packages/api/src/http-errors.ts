@@ -18,11 +18,14 @@ const STATUS: Record<string, number> = {
 };
 
 /**
- * The HTTP status of an error. ResourceExhausted is a request too large for ctrd (413) only
- * when the request was (`details.requestTooLarge`); a full disk is the daemon's trouble, a
- * 500 as dockerd answers it.
+ * The HTTP status of an error: `details.httpStatus` when it says which dockerd answers (a
+ * registry's failure, as @ctr/registry's dockerPullError words it); else its code's.
+ * ResourceExhausted is a request too large for ctrd (413) only when the request was
+ * (`details.requestTooLarge`); a full disk is the daemon's trouble, a 500 as dockerd answers it.
  */
 export function statusOf(error: CtrError): number {
+  const { httpStatus } = error.details;
+  if (typeof httpStatus === 'number' && Number.isInteger(httpStatus) && httpStatus >= 400 && httpStatus <= 599) return httpStatus;
   if (error.code === 'ResourceExhausted') return error.details.requestTooLarge === true ? 413 : 500;
   return STATUS[error.code] ?? 500;
 }

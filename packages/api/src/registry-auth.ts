@@ -34,6 +34,18 @@ export function registryAuthHeader(req: IncomingMessage): AuthConfig | undefined
   return Object.keys(config).length === 0 ? undefined : config;
 }
 
+/**
+ * `X-Registry-Auth` as dockerd reads it for a pull, a push and a search: one it cannot decode
+ * is no credentials, not an error ("to increase compatibility with the existing API").
+ */
+export function lenientRegistryAuthHeader(req: IncomingMessage): AuthConfig | undefined {
+  try {
+    return registryAuthHeader(req);
+  } catch {
+    return undefined;
+  }
+}
+
 /** `X-Registry-Config` (build): base64url of a JSON map from registry to AuthConfig, for FROM pulls. */
 export function registryConfigHeader(req: IncomingMessage): Record<string, AuthConfig> {
   const value = decodeHeader(req, 'X-Registry-Config');

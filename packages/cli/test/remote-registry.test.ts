@@ -78,7 +78,7 @@ test("build sends every credential the client config holds (X-Registry-Config) f
 test('without credentials in the client config the registry turns the push away', async () => {
   const refused = await withAuths({}, ['push', `${registry.host}/remote-app`]);
   expect(refused.code).not.toBe(0);
-  expect(refused.stderr).toMatch(/unauthorized|authentication required|401/i);
+  expect(refused.stderr).toMatch(/no basic auth credentials|unauthorized|authentication required|401/i);
 });
 
 test('run against the daemon pulls a missing image as docker run does: "Unable to find image", then the pull on stderr', async () => {

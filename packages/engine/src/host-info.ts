@@ -365,14 +365,17 @@ export function proxyFromEnv(env: NodeJS.ProcessEnv, name: 'HTTP_PROXY' | 'HTTPS
  */
 export function registryConfig(options: Pick<RegistryClientOptions, 'insecureRegistries' | 'mirrors'> = {}): RegistryServiceConfig {
   const mirrors = (options.mirrors ?? []).map(normalizeMirror);
+  // As dockerd's loadInsecureRegistries: a CIDR widens the insecure ranges, anything else names an index.
+  const listed = (options.insecureRegistries ?? []).map((entry) => entry.replace(/^https?:\/\//i, ''));
+  const isCidr = (entry: string): boolean => /^[0-9a-f:.]+\/\d{1,3}$/i.test(entry);
   const indexes: IndexInfo[] = [
     { Mirrors: mirrors, Name: 'docker.io', Official: true, Secure: true },
-    ...(options.insecureRegistries ?? []).map((name) => ({ Mirrors: [], Name: name, Official: false, Secure: false })),
+    ...listed.filter((entry) => !isCidr(entry)).map((name) => ({ Mirrors: [], Name: name, Official: false, Secure: false })),
   ];
   indexes.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
   return {
     IndexConfigs: Object.fromEntries(indexes.map((index) => [index.Name, index])),
-    InsecureRegistryCIDRs: ['::1/128', '127.0.0.0/8'],
+    InsecureRegistryCIDRs: [...new Set([...listed.filter(isCidr), '::1/128', '127.0.0.0/8'])],
     Mirrors: mirrors,
   };
 }

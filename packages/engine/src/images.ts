@@ -174,6 +174,14 @@ export interface PullOptions {
   auth?: AuthConfig;
 }
 
+/** How `Images.unpack` reports and keeps what it unpacks. */
+export interface UnpackImageOptions {
+  /** A pull's progress, and the layers it downloaded. */
+  progress?: { onProgress: (event: PullProgress) => void; downloaded: ReadonlySet<string> };
+  /** The lease each unpacked layer is recorded in (its snapshot), until the image is named. */
+  lease?: string;
+}
+
 export interface PushOptions {
   /**
    * Docker's `push --platform`: only the image's manifest for this platform, as a
@@ -600,8 +608,13 @@ export class Images {
     const images = this.ctx.store.images;
     try {
       if (parsed.kind === 'reference') {
+        const { reference } = parsed;
+        // moby's graphdriver GetImage: a name with a digest is the reference `name@digest` here
+        // (a tag beside the digest left out, as its reference store does) or no image — never
+        // another repository's image that has the digest. A pull's "newer" depends on it.
+        if (reference.digest !== undefined) return await images.get(formatReference(withDigest(reference, reference.digest)));
         try {
-          return await images.get(formatReference(withDefaultTag(parsed.reference)));
+          return await images.get(formatReference(withDefaultTag(reference)));
         } catch (error) {
           if (!isNotFound(error)) throw error;
           return await images.resolve(ref);
@@ -714,9 +727,11 @@ export class Images {
    * With `onProgress` (a pull's), each layer unpacked here is "Extracting" (compressed bytes
    * read, as dockerd counts them) then "Pull complete", and so is each of `downloaded` (the
    * layers this pull fetched) whose snapshot was here already: dockerd ends every layer it
-   * downloads so. A layer the image names twice is shown once.
+   * downloads so. A layer the image names twice is shown once. With `lease`, each layer is
+   * recorded in it: what unpacks an image before naming it keeps its layers from a gc so.
    */
-  async unpack(image: ResolvedImage, signal?: AbortSignal, progress?: { onProgress: (event: PullProgress) => void; downloaded: ReadonlySet<string> }): Promise<ChainID> {
+  async unpack(image: ResolvedImage, signal?: AbortSignal, options: UnpackImageOptions = {}): Promise<ChainID> {
+    const { progress, lease } = options;
     const content = this.ctx.store.content;
     const diffIds = image.config.rootfs.diff_ids as DiffID[];
     if (diffIds.length === 0) throw conflict(`image ${shortId(image.record.id)} has no layers to run`);
@@ -738,6 +753,7 @@ export class Images {
       })),
       {
         ...(signal ? { signal } : {}),
+        ...(lease !== undefined ? { lease } : {}),
         ...(progress
           ? {
               onProgress: ({ index, status }: { index: number; status: 'exists' | 'extracting' | 'done' }) => {
@@ -785,6 +801,12 @@ export class Images {
 
   /** `pull` of `name` (normalized), unannounced. */
   private async pullOne(name: string, options: PullOptions): Promise<ResolvedImage> {
+    // What pulls killed meanwhile left (their layer extractions above all, hundreds of MB each)
+    // goes before this one downloads, as at a daemon's start: retries do not pile them up. A
+    // sweep that fails leaves them to the next one (or to gc) and keeps no pull from going on.
+    await this.ctx.store.sweep(options.signal ? { signal: options.signal } : {}).catch((error: unknown) => {
+      if (isAborted(error)) throw error;
+    });
     // The lease keeps what is downloaded safe from a concurrent gc until the image is named.
     return this.ctx.store.leases.withLease(async (lease) => {
       // The layers this pull downloads: once unpacked, each is "Pull complete" (dockerd's last word on them).
@@ -805,11 +827,15 @@ export class Images {
         ...credentialsOption(options.auth),
       });
       const target = result.index ?? result.manifest;
+      // Named only once its layers are unpacked, as dockerd tags what it has registered: a pull
+      // cancelled or killed while extracting leaves no name (its lease keeps the layers till then).
+      const unnamed: ImageRecord = { id: result.config.digest, target, names: [], created: new Date().toISOString() };
+      const image = await this.resolve(unnamed, options.signal);
+      await this.unpack(image, options.signal, { lease: lease.id, ...(onProgress ? { progress: { onProgress, downloaded } } : {}) });
+      throwIfAborted(options.signal, 'pull');
       const names = pulledNames(name, target);
       const record = await this.ctx.store.images.put(names.name, { id: result.config.digest, target, digestReferences: names.digestReferences });
-      const image = await this.resolve(record, options.signal);
-      await this.unpack(image, options.signal, onProgress ? { onProgress, downloaded } : undefined);
-      return image;
+      return { ...image, record };
     });
   }
 

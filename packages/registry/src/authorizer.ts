@@ -1,5 +1,6 @@
 import { CtrError } from '@ctr/errors';
 import type { RegistryCredentials } from './docker-config';
+import { goTokenRefusal } from './registry-errors';
 import { parseWwwAuthenticate, type AuthChallenge } from './www-authenticate';
 
 export type CredentialSource = (registry: string) => Promise<RegistryCredentials | undefined>;
@@ -38,6 +39,11 @@ export class Authorizer {
     const challenge = this.challenges.get(origin);
     if (challenge === undefined) return undefined;
     return this.answer(origin, registry, scopes, challenge);
+  }
+
+  /** The scheme `origin` last challenged with; undefined before its first 401. */
+  scheme(origin: string): AuthChallenge['scheme'] | undefined {
+    return this.challenges.get(origin)?.scheme;
   }
 
   /**
@@ -119,7 +125,7 @@ export class Authorizer {
     if (response.status === 401 || response.status === 403) {
       throw new CtrError('Unauthorized', `${registry}: the token service ${url.origin} refused the credentials (${response.status}): unauthorized: incorrect username or password`, {
         hint: `log in to ${registry} again (docker login / ctr login)`,
-        details: { registry, realm: url.origin, status: response.status },
+        details: { registry, realm: url.origin, status: response.status, go: { error: goTokenRefusal(response.status, response.text) } },
       });
     }
     if (response.status < 200 || response.status >= 300) {

@@ -1,3 +1,6 @@
+import { lookup } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
+import { BlockList, isIP } from 'node:net';
 import { invalidArgument } from '@ctr/errors';
 
 /** Where requests for a registry go. `registry` is the name in references; `origin` the URL base. */
@@ -16,10 +19,13 @@ export interface Endpoint {
 
 export interface EndpointOptions {
   /**
-   * Registries (`host:port`) treated as Docker treats its insecure-registries (and loopback ones):
-   * HTTPS without certificate verification, falling back to plain HTTP.
+   * Docker's insecure-registries: each a registry (`host:port`) or a CIDR (`10.0.0.0/8`) its
+   * host's addresses may fall in (loopback's always count), reached over HTTPS without
+   * certificate verification, falling back to plain HTTP.
    */
   insecureRegistries?: readonly string[];
+  /** A registry host's addresses, for the CIDR check (default `hostAddresses`); none when it does not resolve. */
+  resolveHost?: (host: string) => Promise<readonly string[]>;
   /** Mirrors for docker.io (`http://127.0.0.1:5001`, `https://mirror.example`), tried in order for pulls. */
   mirrors?: readonly string[];
   /**
@@ -35,10 +41,10 @@ export const DOCKER_HUB_API = 'https://registry-1.docker.io';
 
 /**
  * The endpoints to try for `registry`: mirrors first when pulling from docker.io, then the
- * registry itself: HTTPS, verified, except for loopback hosts (as Docker) and registries listed
- * as insecure, whose endpoint is HTTPS unverified with a plain-HTTP fallback.
+ * registry itself: HTTPS, verified, except for insecure registries (`isInsecureRegistry`: loopback
+ * ones too, as Docker), whose endpoint is HTTPS unverified with a plain-HTTP fallback.
  */
-export function endpointsFor(registry: string, purpose: 'pull' | 'push', options: EndpointOptions): Endpoint[] {
+export async function endpointsFor(registry: string, purpose: 'pull' | 'push', options: EndpointOptions): Promise<Endpoint[]> {
   const out: Endpoint[] = [];
   if (registry === DOCKER_HUB && purpose === 'pull') {
     for (const mirror of options.mirrors ?? []) {
@@ -50,7 +56,7 @@ export function endpointsFor(registry: string, purpose: 'pull' | 'push', options
     out.push({ registry, origin, mirror: false });
     return out;
   }
-  const insecure = isInsecureRegistry(registry, options.insecureRegistries);
+  const insecure = await isInsecureRegistry(registry, options.insecureRegistries, options.resolveHost);
   // As URL spells it, which is how connections name their origin (the unverified set is matched against it).
   const origin = originOf(`https://${registry}`, 'registry');
   out.push({ registry, origin, mirror: false, ...(insecure ? { plainHttp: originOf(`http://${registry}`, 'registry') } : {}) });
@@ -71,15 +77,102 @@ function originOf(value: string, what: string): string {
   return url.origin;
 }
 
+/** Docker's insecure CIDRs whatever the configuration says: a registry on this machine needs none. */
+const LOOPBACK_CIDRS = ['::1/128', '127.0.0.0/8'];
+
 /**
- * Whether `registry` is spoken to without verifying its certificate: a loopback host or one listed
- * insecure, but never docker.io, which docker's registry config keeps secure whatever the list says.
+ * Whether `registry` is spoken to without verifying its certificate, by dockerd's isSecureIndex:
+ * never docker.io; a registry listed by name is; else one whose host (an IP, or a name resolved
+ * by `resolve`) has any address in an insecure CIDR — loopback's, or one listed. A name that
+ * does not resolve is secure.
  */
-export function isInsecureRegistry(registry: string, insecureRegistries: readonly string[] = []): boolean {
-  return registry !== DOCKER_HUB && (isLoopback(registry) || insecureRegistries.includes(registry));
+export async function isInsecureRegistry(registry: string, insecureRegistries: readonly string[] = [], resolve: (host: string) => Promise<readonly string[]> = hostAddresses): Promise<boolean> {
+  const host = hostOf(registry);
+  const settled = registry === DOCKER_HUB || isIP(host) !== 0 || insecureEntries(insecureRegistries).names.has(registry);
+  return insecureBy(registry, insecureRegistries, settled ? [] : await resolve(host));
 }
 
-export function isLoopback(registry: string): boolean {
-  const host = registry.replace(/:\d+$/, '');
-  return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
+/**
+ * The same rule without resolving names, for callers that cannot wait: a registry listed by
+ * name, or an IP literal in an insecure CIDR; `localhost` stands for its loopback addresses.
+ */
+export function isInsecureRegistryLiteral(registry: string, insecureRegistries: readonly string[] = []): boolean {
+  return insecureBy(registry, insecureRegistries, hostOf(registry).toLowerCase() === 'localhost' ? ['127.0.0.1', '::1'] : []);
+}
+
+/** dockerd's isSecureIndex, negated, given the addresses the registry's host name resolved to. */
+function insecureBy(registry: string, insecureRegistries: readonly string[], resolved: readonly string[]): boolean {
+  if (registry === DOCKER_HUB) return false;
+  const { cidrs, names } = insecureEntries(insecureRegistries);
+  if (names.has(registry)) return true;
+  const host = hostOf(registry);
+  return (isIP(host) !== 0 ? [host] : resolved).some((address) => inCidrs(cidrs, address));
+}
+
+/** The CIDRs (loopback's first) and registry names of an insecure-registries list, `http(s)://` dropped as dockerd drops it. */
+function insecureEntries(entries: readonly string[]): { cidrs: BlockList; names: Set<string> } {
+  const cidrs = new BlockList();
+  const names = new Set<string>();
+  for (const entry of [...LOOPBACK_CIDRS, ...entries]) {
+    const value = entry.replace(/^https?:\/\//i, '');
+    const cidr = /^([^/]+)\/(\d{1,3})$/.exec(value);
+    const family = cidr ? isIP(cidr[1] as string) : 0;
+    if (cidr && family !== 0 && Number(cidr[2]) <= (family === 4 ? 32 : 128)) {
+      cidrs.addSubnet(cidr[1] as string, Number(cidr[2]), family === 4 ? 'ipv4' : 'ipv6');
+    } else {
+      names.add(value);
+    }
+  }
+  return { cidrs, names };
+}
+
+/** Whether an address is in the list (an IPv4-mapped IPv6 address counts as its IPv4 one, as Go's Unmap). */
+function inCidrs(cidrs: BlockList, address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  const plain = mapped ?? address;
+  const family = isIP(plain);
+  return family !== 0 && cidrs.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** The host of `host[:port]` or `[v6]:port`, brackets dropped. */
+function hostOf(registry: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(registry);
+  if (bracketed) return bracketed[1] as string;
+  return isIP(registry) === 6 ? registry : registry.replace(/:\d+$/, '');
+}
+
+/**
+ * A host name's addresses as this machine resolves it: `/etc/hosts` first, as the system
+ * resolver reads it; then the system resolver (dns.lookup) — unless CTR_RESOLV_CONF names a
+ * resolver configuration without name servers (the test suite's), which keeps ctr from sending
+ * a DNS query anywhere. None when the name does not resolve.
+ */
+export async function hostAddresses(host: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  const listed = hostsFileAddresses(await readFile(HOSTS_FILE, 'utf8').catch(() => ''), host);
+  if (listed.length > 0 || !(await mayQueryNameServers(env))) return listed;
+  try {
+    return (await lookup(host, { all: true })).map((entry) => entry.address);
+  } catch {
+    return [];
+  }
+}
+
+const HOSTS_FILE = '/etc/hosts';
+
+/** The addresses a hosts file gives `host` (names match without regard to case). */
+export function hostsFileAddresses(text: string, host: string): string[] {
+  const wanted = host.toLowerCase();
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const [address, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (address && isIP(address) !== 0 && names.some((name) => name.toLowerCase() === wanted)) out.push(address);
+  }
+  return out;
+}
+
+async function mayQueryNameServers(env: NodeJS.ProcessEnv): Promise<boolean> {
+  const file = env.CTR_RESOLV_CONF;
+  if (!file) return true;
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return /^\s*nameserver\s+\S/m.test(text);
 }

@@ -37,7 +37,12 @@ function readCertificates(file: string): string[] {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw invalidArgument(`cannot load extra CA certificates from ${EXTRA_CA_CERTS_VARIABLE}=${file}: ${reason}`, { hint, cause: error });
   }
-  const certificates = text.match(PEM_CERTIFICATE) ?? [];
+  const certificates = pemCertificates(text);
   if (certificates.length === 0) throw invalidArgument(`cannot load extra CA certificates from ${EXTRA_CA_CERTS_VARIABLE}=${file}: no PEM certificate in it`, { hint });
   return certificates;
+}
+
+/** The PEM certificates in a text, whatever else it holds (as Go's AppendCertsFromPEM skips the rest). */
+export function pemCertificates(text: string): string[] {
+  return text.match(PEM_CERTIFICATE) ?? [];
 }

@@ -117,7 +117,7 @@ export class RegistryClient {
   /** Push the image `options.manifest` from `options.store` to `reference` (its tag, or its digest). */
   async push(reference: string | Reference, options: PushOptions & RequestOptions): Promise<PushResult> {
     const ref = normalize(reference);
-    const [given] = endpointsFor(ref.domain, 'push', this.options) as [Endpoint];
+    const [given] = (await endpointsFor(ref.domain, 'push', this.options)) as [Endpoint];
     const scopes = [`repository:${ref.path}:pull,push`, ...mountRepositories(options.mountFrom).map((from) => `repository:${from}:pull`)];
     const http = this.httpFor(options, ref.domain);
     const endpoint = await http.reachable(given, { registry: ref.domain, subject: `push of ${formatReference(ref)}` }, options.signal);
@@ -142,7 +142,7 @@ export class RegistryClient {
   async search(term: string, options: RequestOptions & { limit?: number } = {}): Promise<SearchResults> {
     const { registry, query } = searchTarget(term);
     const limit = searchLimit(options.limit);
-    return searchIndex(this.httpFor(options, registry), indexEndpoint(registry, this.options), query, limit, options.signal);
+    return searchIndex(this.httpFor(options, registry), await indexEndpoint(registry, this.options), query, limit, options.signal);
   }
 
   async close(): Promise<void> {
@@ -156,7 +156,7 @@ export class RegistryClient {
    * `login attempt to http://127.0.0.1:5000/v2/ failed with status: 401 Unauthorized`.
    */
   async ping(registry: string, options: RequestOptions = {}): Promise<void> {
-    const [given] = endpointsFor(registry, 'push', this.options) as [Endpoint];
+    const [given] = (await endpointsFor(registry, 'push', this.options)) as [Endpoint];
     const http = this.httpFor(options, registry);
     const context = { registry, subject: `login to ${registry}` };
     const endpoint = await http.reachable(given, context, options.signal);
@@ -173,7 +173,8 @@ export class RegistryClient {
       response.body.resume();
     } catch (error) {
       if (!isUnauthorized(error)) throw error;
-      throw new CtrError('Unauthorized', `login attempt to ${endpoint.origin}/v2/ failed with status: 401 Unauthorized`, { cause: error, details: { registry } });
+      const refusal = `login attempt to ${endpoint.origin}/v2/ failed with status: 401 Unauthorized`;
+      throw new CtrError('Unauthorized', refusal, { cause: error, details: { registry, go: { error: refusal } } });
     }
   }
 
@@ -192,7 +193,7 @@ export class RegistryClient {
    * continueOnError does for mirror endpoints: a mirror is a cache, the upstream the authority.
    */
   private async withMirrors<T>(ref: Reference, options: RequestOptions, subject: string, work: (api: RepositoryApi) => Promise<T>): Promise<T> {
-    const endpoints = endpointsFor(ref.domain, 'pull', this.options);
+    const endpoints = await endpointsFor(ref.domain, 'pull', this.options);
     const http = this.httpFor(options, ref.domain);
     for (const endpoint of endpoints) {
       try {

@@ -1,4 +1,6 @@
-import { CtrError, type ErrorCode } from '@ctr/errors';
+import { STATUS_CODES } from 'node:http';
+import { CtrError, isCtrError, type ErrorCode } from '@ctr/errors';
+import { certsDirectory } from './certs-directory';
 
 /** Where a failed request was going, to name it in the message. */
 export interface ErrorContext {
@@ -6,6 +8,38 @@ export interface ErrorContext {
   registry: string;
   /** The thing asked for, as a person would name it: `manifest for localhost:5000/x:latest`. */
   subject: string;
+}
+
+/**
+ * A registry failure as Go's registry client words it, kept in a CtrError's `details.go`:
+ * dockerd's API answers with these words (`dockerPullError`), ctr's own messages say more.
+ */
+export interface GoWords {
+  /** Go's *url.Error around a transport or authentication failure: `Get "http://127.0.0.1:5000/v2/"`. */
+  request?: string;
+  /** The failure itself: `unauthorized: authentication required`, `no basic auth credentials`. */
+  error: string;
+  /** Whether it came from the first `GET /v2/` (dockerd's ping), which no transfer retry unwraps. */
+  ping?: boolean;
+}
+
+/** How Go's url.Error names a request: `Get "http://127.0.0.1:5000/v2/"`. */
+export function goRequest(method: string, url: URL | string): string {
+  return `${method.charAt(0)}${method.slice(1).toLowerCase()} "${String(url)}"`;
+}
+
+/** The Go words a registry CtrError carries; undefined for any other error. */
+export function goWordsOf(error: unknown): GoWords | undefined {
+  if (!isCtrError(error)) return undefined;
+  const go = error.details.go as GoWords | undefined;
+  return typeof go?.error === 'string' ? go : undefined;
+}
+
+/** The error with Go's words naming `request` (a failure of the authorization a request needed). */
+export function withGoRequest(error: unknown, request: string): unknown {
+  const go = goWordsOf(error);
+  if (go === undefined || go.request !== undefined || !isCtrError(error)) return error;
+  return new CtrError(error.code, error.message, { cause: error.cause, details: { ...error.details, go: { ...go, request } }, ...(error.hint ? { hint: error.hint } : {}) });
 }
 
 interface RegistryErrorEntry {
@@ -54,18 +88,18 @@ function byStatus(status: number): ErrorCode {
  * message, worded like Docker: `manifest for localhost:5000/x:latest not found: manifest
  * unknown: manifest unknown`.
  */
-export function registryError(status: number, body: string, retryAfter: string | undefined, context: ErrorContext): CtrError {
+export function registryError(status: number, body: string, retryAfter: string | undefined, context: ErrorContext, go?: GoWords): CtrError {
   const entries = parseErrors(body);
   const first = entries[0];
   const registryCode = first?.code?.toUpperCase();
   const code = (registryCode !== undefined ? byRegistryCode[registryCode] : undefined) ?? byStatus(status);
   const reason =
     first !== undefined
-      ? entries.map((e) => `${(e.code ?? 'error').toLowerCase().replace(/_/g, ' ')}: ${e.message ?? ''}`).join('; ')
+      ? entries.map(entryWords).join('; ')
       : body.trim() === '' && BODILESS_REASON[status] !== undefined
         ? BODILESS_REASON[status]
         : `${status} ${body.trim().slice(0, 200) || 'no error details'}`;
-  const details: Record<string, unknown> = { registry: context.registry, status };
+  const details: Record<string, unknown> = { registry: context.registry, status, go: go ?? { error: goAnswerWords(status, entries, reason) } };
   if (registryCode !== undefined) details.registryCode = registryCode;
   if (first?.detail !== undefined) details.detail = first.detail;
   let message: string;
@@ -95,6 +129,37 @@ export function registryError(status: number, body: string, retryAfter: string |
   return new CtrError(code, message, hint === undefined ? { details } : { details, hint });
 }
 
+/**
+ * A registry's refusal as Go's distribution client words it (HandleErrorResponse): its first
+ * error entry, `unauthorized: authentication required` for a bodiless 401, `received unexpected
+ * HTTP status: 500 Internal Server Error` for a server error; else ctr's reading of it.
+ */
+export function goAnswerWords(status: number, entries: readonly RegistryErrorEntry[], reason: string): string {
+  const first = entries[0];
+  if (first !== undefined) return entryWords(first);
+  if (status === 401) return BODILESS_REASON[401] as string;
+  if (status >= 500) return `received unexpected HTTP status: ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd();
+  return reason;
+}
+
+/** A token service's refusal in Go's words (the same reading as a registry's answer). */
+export function goTokenRefusal(status: number, body: string): string {
+  const entries = parseErrors(body);
+  let details: unknown;
+  try {
+    details = (JSON.parse(body) as { details?: unknown }).details;
+  } catch {
+    details = undefined;
+  }
+  // Docker Hub's token service answers `{"details": "incorrect username or password"}`.
+  if (entries.length === 0 && typeof details === 'string' && details !== '') return `${status === 401 ? 'unauthorized' : 'unknown'}: ${details}`;
+  return goAnswerWords(status, entries, `${status} ${STATUS_CODES[status] ?? ''}`.trimEnd());
+}
+
+function entryWords(entry: RegistryErrorEntry): string {
+  return `${(entry.code ?? 'error').toLowerCase().replace(/_/g, ' ')}: ${entry.message ?? ''}`;
+}
+
 function parseErrors(body: string): RegistryErrorEntry[] {
   try {
     const parsed = JSON.parse(body) as { errors?: unknown };
@@ -104,13 +169,14 @@ function parseErrors(body: string): RegistryErrorEntry[] {
   }
 }
 
-/** A transport failure (refused, reset, DNS…) as Unavailable, naming the registry. */
-export function connectionError(error: unknown, context: ErrorContext): CtrError {
+/** A transport failure (refused, reset, DNS…) of `request` (Go's naming of it) as Unavailable, naming the registry. */
+export function connectionError(error: unknown, context: ErrorContext, request?: string): CtrError {
   const { code, why } = transportFailure(error);
+  const go: GoWords = { ...(request !== undefined ? { request } : {}), error: goTransportWords(error, why) };
   return new CtrError('Unavailable', `${context.subject}: cannot reach registry ${context.registry}: ${why}`, {
     cause: error,
-    details: { registry: context.registry, ...(code ? { errno: code } : {}) },
-    hint: untrustedCertificateHint(code, context.registry) ?? UNREACHABLE_HINT,
+    details: { registry: context.registry, go, ...(code ? { errno: code } : {}) },
+    hint: registryCertificateHint(code, context.registry) ?? UNREACHABLE_HINT,
   });
 }
 
@@ -125,9 +191,11 @@ export function unreachableOverEither(overTls: { origin: string; error: unknown 
     tls.why === plain.why
       ? `${tls.why} (tried ${overTls.origin}/v2/, then ${overHttp.origin}/v2/)`
       : `${overTls.origin}/v2/: ${tls.why}; ${overHttp.origin}/v2/: ${plain.why}`;
+  // dockerd reports the last endpoint it tried, the plain-HTTP one.
+  const go: GoWords = { request: goRequest('GET', `${overHttp.origin}/v2/`), error: goTransportWords(overHttp.error, plain.why), ping: true };
   return new CtrError('Unavailable', `${context.subject}: cannot reach registry ${context.registry}: ${why}`, {
     cause: overHttp.error,
-    details: { registry: context.registry, ...(plain.code ? { errno: plain.code } : {}) },
+    details: { registry: context.registry, go, ...(plain.code ? { errno: plain.code } : {}) },
     hint: UNREACHABLE_HINT,
   });
 }
@@ -151,6 +219,28 @@ function transportFailure(error: unknown): { code: string | undefined; why: stri
   return { code, why };
 }
 
+/** Node's connection error: a net error, or the first of an AggregateError's (one per address tried). */
+interface SocketFailure {
+  code?: string;
+  address?: string;
+  port?: number;
+  hostname?: string;
+  errors?: SocketFailure[];
+}
+
+/** A transport failure as Go's net and crypto/tls packages word it where ctr can tell; else `why`. */
+function goTransportWords(error: unknown, why: string): string {
+  const outer = error as SocketFailure;
+  const failure = outer.code === undefined && outer.errors?.[0] !== undefined ? outer.errors[0] : outer;
+  const { code, address, port, hostname } = failure;
+  if (code === 'ECONNREFUSED' && address !== undefined && port !== undefined) {
+    return `dial tcp ${address.includes(':') ? `[${address}]` : address}:${port}: connect: connection refused`;
+  }
+  if ((code === 'ENOTFOUND' || code === 'EAI_AGAIN') && hostname !== undefined) return `dial tcp: lookup ${hostname}: no such host`;
+  if (code !== undefined && UNTRUSTED_CERTIFICATE.has(code)) return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
+  return why;
+}
+
 /**
  * What to do when `host`'s certificate failed verification in a way a trusted CA would fix
  * (`code` is Node's name for OpenSSL's reason); undefined for any other failure.
@@ -158,6 +248,12 @@ function transportFailure(error: unknown): { code: string | undefined; why: stri
 export function untrustedCertificateHint(code: string | undefined, host: string): string | undefined {
   if (code === undefined || !UNTRUSTED_CERTIFICATE.has(code)) return undefined;
   return `the certificate of ${host} is not signed by a CA this machine trusts: add that CA to the PEM file NODE_EXTRA_CA_CERTS names (CTR_EXTRA_CA_CERTS when ctr is started directly with node)`;
+}
+
+/** untrustedCertificateHint for a registry, which may also have its CA where docker reads it (certs.d). */
+function registryCertificateHint(code: string | undefined, registry: string): string | undefined {
+  const hint = untrustedCertificateHint(code, registry);
+  return hint === undefined ? undefined : `${hint}, or as ${certsDirectory()}/${registry}/ca.crt, where docker reads it`;
 }
 
 /** OpenSSL's verification failures a trusted CA would fix (Node's error codes). */

@@ -3,7 +3,7 @@ import { Agent } from 'undici';
 import { aborted, isCtrError } from '@ctr/errors';
 import { Authorizer, type CredentialSource } from './authorizer';
 import type { Endpoint } from './endpoint';
-import { connectionError, registryError, unreachableOverEither, type ErrorContext } from './registry-errors';
+import { connectionError, goRequest, registryError, unreachableOverEither, withGoRequest, type ErrorContext, type GoWords } from './registry-errors';
 import { trustingConnector } from './trusting-connector';
 
 export interface HttpRequest {
@@ -94,19 +94,25 @@ export class RegistryHttp {
 
   async send(request: HttpRequest): Promise<HttpResponse> {
     let url = typeof request.target === 'string' ? new URL(request.target, request.endpoint.origin) : request.target;
-    let authorization = await this.authFor(request, url);
+    let authorization = await this.authorizing(request, url, () => this.authFor(request, url));
     let retried = false;
     for (let hops = 0; ; hops += 1) {
       const response = await this.once(request, url, authorization);
       if (response.status === 401 && !retried && !isStream(request.body) && sameOrigin(url, request.endpoint)) {
         response.body.resume();
         retried = true;
-        const next = await this.authorizer.challenged(request.endpoint.origin, request.endpoint.registry, request.scopes, response.header('www-authenticate'), authorization);
+        const sent = authorization;
+        const next = await this.authorizing(request, url, () =>
+          this.authorizer.challenged(request.endpoint.origin, request.endpoint.registry, request.scopes, response.header('www-authenticate'), sent),
+        );
         if (next !== undefined) {
           authorization = next;
           continue;
         }
-        return this.failed(request, { ...response, body: await textOf(response.body) });
+        // Go's basic handler refuses to send such a request at all: dockerd's words for it.
+        const unanswerable = sent === undefined && this.authorizer.scheme(request.endpoint.origin) === 'basic';
+        const go: GoWords | undefined = unanswerable ? { request: goRequest(request.method, url), error: 'no basic auth credentials' } : undefined;
+        return this.failed(request, { ...response, body: await textOf(response.body) }, go);
       }
       if (REDIRECTS.has(response.status) && (request.method === 'GET' || request.method === 'HEAD') && hops < 5) {
         response.body.resume();
@@ -138,6 +144,15 @@ export class RegistryHttp {
       if (signal?.aborted) throw aborted(signal, context.subject);
       if (isCtrError(error)) throw error;
       return error;
+    }
+  }
+
+  /** The Authorization header `work` settles on; a token service's refusal names the request it was for, as Go's url.Error does. */
+  private async authorizing(request: HttpRequest, url: URL, work: () => Promise<string | undefined>): Promise<string | undefined> {
+    try {
+      return await work();
+    } catch (error) {
+      throw withGoRequest(error, goRequest(request.method, url));
     }
   }
 
@@ -178,12 +193,12 @@ export class RegistryHttp {
       if (request.signal?.aborted) throw aborted(request.signal, request.context.subject);
       if (isCtrError(error)) throw error;
       this.forget(url.origin);
-      throw connectionError(error, request.context);
+      throw connectionError(error, request.context, goRequest(request.method, url));
     }
   }
 
-  private failed(request: HttpRequest, response: { status: number; header(name: string): string | undefined; body: string }): never {
-    throw registryError(response.status, response.body, response.header('retry-after'), request.context);
+  private failed(request: HttpRequest, response: { status: number; header(name: string): string | undefined; body: string }, go?: GoWords): never {
+    throw registryError(response.status, response.body, response.header('retry-after'), request.context, go);
   }
 
   private async tokenRequest(url: URL, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }): Promise<{ status: number; text: string }> {

@@ -56,8 +56,8 @@ export function searchLimit(limit: number | undefined): number {
 }
 
 /** Where a registry's index is asked: Docker Hub's own index host unless a stand-in is configured. */
-export function indexEndpoint(registry: string, options: EndpointOptions): Endpoint {
-  const [endpoint] = endpointsFor(registry, 'push', options) as [Endpoint];
+export async function indexEndpoint(registry: string, options: EndpointOptions): Promise<Endpoint> {
+  const [endpoint] = (await endpointsFor(registry, 'push', options)) as [Endpoint];
   return registry === 'docker.io' && endpoint.origin === DOCKER_HUB_API ? { ...endpoint, origin: DOCKER_HUB_INDEX } : endpoint;
 }
 

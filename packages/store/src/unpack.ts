@@ -123,6 +123,8 @@ export function extractionAbandoned(key: string, record: Pick<SnapshotRecord, 'k
  * in one write of the table, then their files. Their keys and the bytes freed.
  */
 export async function removeAbandonedExtractions(snapshotter: OverlaySnapshotter): Promise<{ removed: string[]; reclaimed: number }> {
+  // Looked for without the lock first: every pull sweeps, and most find nothing to remove.
+  if (!(await someAbandoned(snapshotter))) return { removed: [], reclaimed: 0 };
   const gone = await snapshotter.repair(async (db) => {
     const found = Object.entries(db.snapshots).filter(([key, record]) => extractionAbandoned(key, record));
     for (const [key] of found) delete db.snapshots[key];
@@ -134,6 +136,11 @@ export async function removeAbandonedExtractions(snapshotter: OverlaySnapshotter
     await snapshotter.removeDir(id);
   }
   return { removed: gone.map((g) => g.key), reclaimed };
+}
+
+async function someAbandoned(snapshotter: OverlaySnapshotter): Promise<boolean> {
+  for await (const snapshot of snapshotter.walk()) if (extractionAbandoned(snapshot.name, snapshot)) return true;
+  return false;
 }
 
 async function committed(snapshotter: OverlaySnapshotter, name: string): Promise<boolean> {

@@ -2,9 +2,9 @@ import { pipeline } from 'node:stream/promises';
 import { PullMessages, applyConfigChanges, normalizeImageName, pullOutcomeMessage, tagPullMessage, type ImageInspect, type PullMessage, type PushedTag } from '@ctr/engine';
 import { familiarName, normalizePlatform, parsePlatform, parseReference, referenceName, type Platform } from '@ctr/image';
 import { asCtrError, invalidArgument } from '@ctr/errors';
-import { progressText } from '@ctr/registry';
+import { dockerPullError, dockerPushError, progressText } from '@ctr/registry';
 import { JsonMessages, bodyStream, clientGone, sendJson, startStream, type Call } from '../call';
-import { registryAuthHeader } from '../registry-auth';
+import { lenientRegistryAuthHeader } from '../registry-auth';
 import { route, type Route } from '../router';
 import type { Services } from '../services';
 import { imageInspectFor, imageSummaryFor } from '../version-shapes';
@@ -166,13 +166,7 @@ export function imageRoutes({ engine }: Services): Route[] {
       const text = call.query.string('limit');
       const limit = text ? Number(text) : undefined;
       if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) throw invalidArgument(`invalid limit specified: ${text}`);
-      // As dockerd: a search needs no credentials, so an X-Registry-Auth it cannot read is ignored, not refused.
-      let auth;
-      try {
-        auth = registryAuthHeader(call.req);
-      } catch {
-        auth = undefined;
-      }
+      const auth = lenientRegistryAuthHeader(call.req);
       const options = { filters: call.query.filters(), signal: clientGone(call), ...(limit !== undefined ? { limit } : {}), ...(auth ? { auth } : {}) };
       sendJson(call, 200, await engine.searchImages(call.query.string('term') ?? '', options));
     }),
@@ -216,7 +210,8 @@ export function imageRoutes({ engine }: Services): Route[] {
       const named = parseReference(target);
       // As dockerd: without a tag, a name alone is every tag it has here (`push -a`).
       const allTags = named.tag === undefined && named.digest === undefined;
-      const auth = registryAuthHeader(call.req);
+      // As dockerd 29 (moby ea29dffa): no header is no credentials; 28 read a JSON body instead, and refused an empty one.
+      const auth = lenientRegistryAuthHeader(call.req);
       const platform = jsonPlatformParam(call);
       // As dockerd: what the push finds wrong (no such tag here, a digest) ends the stream.
       await streamed(call, async (out) => {
@@ -228,8 +223,12 @@ export function imageRoutes({ engine }: Services): Route[] {
           out.write({ status: `${result.tag}: digest: ${result.digest} size: ${result.size}` });
           out.write({ progressDetail: {}, aux: { Tag: result.tag, Digest: result.digest, Size: result.size } });
         };
-        if (allTags) await engine.pushAllTags(target, { ...options, onPushed: pushed });
-        else pushed({ tag: named.tag ?? '', ...(await engine.push(target, options)) });
+        // Registry failures in dockerd's words and statuses, not ctr's.
+        const rethrow = (error: unknown): never => {
+          throw dockerPushError(error);
+        };
+        if (allTags) await engine.pushAllTags(target, { ...options, onPushed: pushed }).catch(rethrow);
+        else pushed({ tag: named.tag ?? '', ...(await engine.push(target, options).catch(rethrow)) });
       });
     }),
     route('DELETE', '/images/*name', async (call) => {
@@ -243,20 +242,24 @@ export function imageRoutes({ engine }: Services): Route[] {
 
   async function pull(call: Call, ref: string): Promise<void> {
     const full = normalizeImageName(ref);
-    const auth = registryAuthHeader(call.req);
+    const auth = lenientRegistryAuthHeader(call.req);
     const platform = platformParam(call);
     await streamed(call, async (out) => {
       // Under the digest when the reference has one; `Pulling from` once the registry has the manifest, as dockerd's pullTag says it.
       const messages = new PullMessages(ref, (message) => out.write(pullMessageLine(message)));
       const before = await engine.inspectImage(full).then((i) => i.Id, () => undefined);
-      messages.pulled(await engine.pull(ref, { signal: clientGone(call), ...(auth ? { auth } : {}), ...platform, onProgress: messages.progress }), before);
+      // Registry failures as dockerd's translatePullError answers them (a 401 would make docker's CLI ask for a login).
+      const pulled = await engine.pull(ref, { signal: clientGone(call), ...(auth ? { auth } : {}), ...platform, onProgress: messages.progress }).catch((error: unknown) => {
+        throw dockerPullError(error, full);
+      });
+      messages.pulled(pulled, before);
     });
   }
 
   /** Every tag of `repository` the registry lists, each pulled as `pull` does, one outcome for them all (dockerd's). */
   async function pullAllTags(call: Call, repository: string): Promise<void> {
     const named = parseReference(repository);
-    const auth = registryAuthHeader(call.req);
+    const auth = lenientRegistryAuthHeader(call.req);
     const platform = platformParam(call);
     await streamed(call, async (out) => {
       const tell = (message: PullMessage): void => out.write(pullMessageLine(message));
@@ -266,6 +269,8 @@ export function imageRoutes({ engine }: Services): Route[] {
         ...platform,
         onTag: (event) => tell(tagPullMessage(event, named)),
         onProgress: layerProgress(out),
+      }).catch((error: unknown) => {
+        throw dockerPullError(error, normalizeImageName(repository));
       });
       tell(pullOutcomeMessage(updated, familiarName(named)));
     });

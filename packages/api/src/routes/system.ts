@@ -1,6 +1,7 @@
 import { checkEventWindow, eventJson, type EngineEvent } from '@ctr/engine';
 import { invalidArgument } from '@ctr/errors';
 import { goJsonEscaped } from '@ctr/image';
+import { dockerLoginError } from '@ctr/registry';
 import { clientGone, sendJson, startStream, type Call } from '../call';
 import { MAX_API_VERSION, versionBefore } from '../api-version';
 import { serverVersion } from '../engine-api';
@@ -109,7 +110,11 @@ export function systemRoutes({ engine, authorizationPlugins, swarm }: Services):
     // `docker login`: check the credentials against the registry; the client stores them, not the daemon.
     route('POST', '/auth', async (call) => {
       const auth = authConfigFrom(await readJsonObject(call.req, 'auth'), 'auth config: ');
-      sendJson(call, 200, await engine.login(auth, { signal: clientGone(call) }));
+      // A refusal or an unreachable registry in dockerd's words and status (500).
+      const answer = await engine.login(auth, { signal: clientGone(call) }).catch((error: unknown) => {
+        throw dockerLoginError(error);
+      });
+      sendJson(call, 200, answer);
     }),
   ];
 }

@@ -99,7 +99,8 @@ const login: Command = {
       const kept = identityToken ? { username: credentials.username ?? '', identityToken } : credentials;
       const where = await registry.storeDockerConfigAuth(server, kept, { env: io.env });
       if (where.helper === undefined) {
-        eprintln(io, `WARNING! Your credentials are stored unencrypted in '${where.file}'.`);
+        // docker's warning has a blank line before it as after it.
+        eprintln(io, `\nWARNING! Your credentials are stored unencrypted in '${where.file}'.`);
         eprintln(io, 'Configure a credential helper to remove this warning. See');
         eprintln(io, 'https://docs.docker.com/go/credential-store/\n');
       }
@@ -120,12 +121,7 @@ const logout: Command = {
     const server = registry.registryHostOf(args.positionals[0] ?? registry.DOCKER_HUB_SERVER);
     // Docker names the hub by its historic URL in these messages, every other registry by host.
     const shown = server === 'docker.io' ? registry.DOCKER_HUB_SERVER : server;
-    const config = await registry.readDockerConfig({ env: io.env });
-    const known = Object.keys(config.auths ?? {}).some((key) => registry.registryHostOf(key) === server);
-    if (!known && registry.authConfigFor(config.credHelpers ?? {}, server) === undefined && config.credsStore === undefined) {
-      println(io, `Not logged in to ${shown}`);
-      return 0;
-    }
+    // Said whether or not there was a login to remove, as docker 28 says it.
     println(io, `Removing login credentials for ${shown}`);
     await registry.eraseDockerConfigAuth(server, { env: io.env });
     return 0;

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { CtrError, isCtrError, invalidArgument } from '@ctr/errors';
 import type { CredentialSource } from '../authorizer';
-import { isInsecureRegistry } from '../endpoint';
+import { isInsecureRegistryLiteral } from '../endpoint';
 import { readAtMost } from '../byte-streams';
 import { RegistryHttp } from '../registry-http';
 import { trustingConnector } from '../trusting-connector';
@@ -63,7 +63,7 @@ export function trustServer(registry: string, env: NodeJS.ProcessEnv = process.e
  * docker.io's (notary.docker.io) always is, as docker keeps the official index secure.
  */
 export function trustServerVerified(registry: string, insecureRegistries: readonly string[] = []): boolean {
-  return !isInsecureRegistry(registry, insecureRegistries);
+  return !isInsecureRegistryLiteral(registry, insecureRegistries);
 }
 
 /** notary.MaxDownloadSize: the most a client reads of metadata whose size nothing has listed (root, keys). */

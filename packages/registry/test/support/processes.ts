@@ -111,9 +111,9 @@ export async function makeBusyboxLayout(parent: string): Promise<string> {
   return dir;
 }
 
-/** `skopeo copy` between transports, trusting any image (test policy) and plain HTTP. */
-export async function skopeoCopy(from: string, to: string): Promise<void> {
-  await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', from, to], { maxBuffer: 16 * 1024 * 1024 });
+/** `skopeo copy` between transports, trusting any image (test policy) and plain HTTP; `flags` are copy's (`--dest-cert-dir DIR`). */
+export async function skopeoCopy(from: string, to: string, flags: readonly string[] = []): Promise<void> {
+  await run('skopeo', ['--insecure-policy', 'copy', '--quiet', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', ...flags, from, to], { maxBuffer: 16 * 1024 * 1024 });
 }
 
 /** The manifest descriptor an OCI layout lists for `tag`. */
