@@ -326,7 +326,8 @@ export async function allocateEndpoints(ctx: SwarmContext, tx: ClusterTx): Promi
     } catch (error) {
       // allocatePorts' refusals: the port is another service's or the host's.
       if (!isInvalidArgument(error) && !isConflict(error)) throw error;
-      portsRefused(ctx, tx, service, errorText(error));
+      // In the manager's own words: the gRPC framing is how dockerd passes a refusal to a client.
+      portsRefused(ctx, tx, service, errorText(error).replace(/^rpc error: code = \w+ desc = /, ''));
     }
   }
   await allocateNetworks(ctx, tx);

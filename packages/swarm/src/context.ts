@@ -1,4 +1,4 @@
-import type { Engine } from '@ctr/engine';
+import type { AuthConfig, Engine } from '@ctr/engine';
 import type { SwarmLog } from './log';
 import type { Config, Node, Secret, Service, SwarmInspect, Task } from './types';
 
@@ -50,6 +50,15 @@ export interface ClusterStore {
   changed(since: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
 }
 
+/** The monitor's queue of work done after a request (one piece at a time, with its passes); its failures go to the daemon's log. */
+export interface BackgroundWork {
+  /** A pass over one service (or all), with a service create's or update's registry credentials. */
+  pass(serviceId: string | undefined, auth?: AuthConfig): void;
+  run(work: () => Promise<void>): void;
+  /** Resolves once the work queued so far is done (the daemon's shutdown waits for it). */
+  idle(): Promise<void>;
+}
+
 /** What the swarm's parts share. */
 export interface SwarmContext {
   engine: Engine;
@@ -60,6 +69,13 @@ export interface SwarmContext {
   runRoot: string;
   /** The host process's log (ctrd's, the detached agent's); none in a CLI verb's process, whose user sees its outcome. */
   log?: SwarmLog;
+  /**
+   * ctrd's task monitor, while it runs: what follows a change a request made to the store (a
+   * pass over the changed service, a removed service's containers) is done after the request is
+   * answered, as swarmkit's manager answers once its store is updated. Absent in a CLI verb's
+   * process, where the verb does it before it returns (nothing else would).
+   */
+  background?: BackgroundWork;
   /** ctrd's `swarm-default-advertise-addr` (an IP or an interface name): what `swarm init` advertises when not told. */
   defaultAdvertiseAddr?: string;
 }

@@ -211,7 +211,7 @@ export function membershipRoutes(ctx: SwarmContext, heard: HeartbeatLog): Cluste
       if (!sameSecret(body.token, c.JoinTokens.Worker)) throw rpcError('InvalidArgument', 'InvalidArgument', BAD_TOKEN);
       const ca = rootCaOf(ctx);
       const availability = body.availability || 'active';
-      if (!['active', 'pause', 'drain'].includes(availability)) throw invalidArgument(`invalid availability: ${availability}`);
+      if (!['active', 'pause', 'drain'].includes(availability)) throw invalidArgument(`invalid Availability: ${JSON.stringify(availability)}`);
       const nodeId = newId();
       const cert = await signNodeCsr(ca, body.csr, { nodeId, role: 'worker', clusterId: c.ID }, c.Spec.CAConfig.NodeCertExpiry ?? DEFAULT_NODE_CERT_EXPIRY_NS, { signal });
       const description = { ...body.description, TLSInfo: c.TLSInfo };

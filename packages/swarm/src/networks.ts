@@ -1,4 +1,4 @@
-import { alreadyExists, CtrError, invalidArgument, isNotFound, notFound, unlessNotFound } from '@ctr/errors';
+import { alreadyExists, CtrError, invalidArgument, isConflict, isNotFound, notFound, unlessNotFound } from '@ctr/errors';
 import { NetworkManager, type EndpointRequest, type NetworkCreateOptions, type NetworkInspect, type OverlayOptions, type RemoteEndpoint, type VirtualIp, VXLAN_ID_OPTION } from '@ctr/network';
 import { allocateNetworks, managerAssignments, taskAddress, virtualIpsOn, type NetworkAssignment, type VirtualIpAssignment } from './allocator';
 import type { SwarmContext } from './context';
@@ -6,6 +6,7 @@ import { newId } from './ids';
 import { serveIngress, stopIngress } from './ingress';
 import { localNode } from './membership';
 import { rpcError } from './store';
+import { stateIndex, TASK_LABEL } from './tasks';
 import type { Service, Task } from './types';
 
 /** swarmkit's default address pool and subnet size, when the cluster names none. */
@@ -58,21 +59,58 @@ export function isSwarmRequest(options: Pick<NetworkCreateOptions, 'driver' | 's
  * `network rm` in a swarm: a swarm-scoped network that a service names stays, and so does the
  * ingress network while a service publishes a port through the routing mesh — refused in
  * swarmkit's words (controlapi RemoveNetwork), the check and the removal under the cluster's
- * lock so that no service comes to use the network between them. Any other network, and any
+ * lock so that no service comes to use the network between them; a task still meant to run on
+ * it holds it too. Under ctrd, a network whose endpoints are leaving tasks' goes once they are
+ * gone (swarmkit's PendingDelete), the request answered at once. Any other network, and any
  * network outside a swarm, is the engine's to remove.
  */
 export async function removeSwarmNetwork(ctx: SwarmContext, name: string): Promise<void> {
   if (!ctx.store.active()) return ctx.engine.removeNetwork(name);
   const network = await ctx.engine.inspectNetwork(name);
   if (network.Scope !== 'swarm') return ctx.engine.removeNetwork(name);
-  await ctx.store.transaction(async (tx) => {
+  const deferred = await ctx.store.transaction(async (tx) => {
     const services = tx.list('services');
     const dependent = network.Ingress ? services.find(needsIngress) : undefined;
     if (dependent) throw rpcError('InvalidArgument', 'FailedPrecondition', `ingress network cannot be removed because service ${dependent.ID} depends on it`);
     const user = services.find((s) => (s.Spec.TaskTemplate.Networks ?? []).some((n) => n.Target === network.Id));
     if (user) throw rpcError('InvalidArgument', 'FailedPrecondition', `network ${network.Id} is in use by service ${user.ID}`);
+    const task = tx.list('tasks').find((t) => !leaving(t) && (t.Spec.Networks ?? []).some((n) => n.Target === network.Id));
+    if (task) throw rpcError('InvalidArgument', 'FailedPrecondition', `network ${network.Id} is in use by task ${task.ID}`);
+    if (ctx.background && (await onlyTaskContainers(ctx, network))) return true;
     await ctx.engine.removeNetwork(network.Id);
+    return false;
   });
+  // Its endpoints are tasks' on their way out (a service rm's containers stopping under ctrd): it goes once they have, as swarmkit's allocator deletes a network pending deletion.
+  if (deferred) ctx.background?.run(() => removeOnceLeft(ctx, network.Id));
+}
+
+/** A task that no longer holds its networks: one not meant to run, or that ended (swarmkit's removeNetwork counts neither). */
+function leaving(task: Task): boolean {
+  return stateIndex(task.DesiredState) > stateIndex('running') || stateIndex(task.Status.State) > stateIndex('running');
+}
+
+/** Whether every endpoint on `network` is a task container's (no standalone container on an attachable network). */
+async function onlyTaskContainers(ctx: SwarmContext, network: NetworkInspect): Promise<boolean> {
+  const ids = Object.keys(network.Containers);
+  if (ids.length === 0) return false;
+  const labels = await Promise.all(ids.map((id) => ctx.engine.inspect(id).then((c) => c.Config.Labels, () => undefined)));
+  return labels.every((l) => l?.[TASK_LABEL.taskId] !== undefined);
+}
+
+/** How long a pending removal waits for the leaving tasks' containers (their grace periods). */
+const PENDING_REMOVAL_MS = 120_000;
+
+async function removeOnceLeft(ctx: SwarmContext, networkId: string): Promise<void> {
+  const deadline = Date.now() + PENDING_REMOVAL_MS;
+  for (;;) {
+    try {
+      return await ctx.engine.removeNetwork(networkId);
+    } catch (error) {
+      if (isNotFound(error)) return;
+      if (!isConflict(error) || Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 /** `swarm init`'s routing-mesh network: `ingress`, the first free /24 of the pool (10.0.0.0/24 on most hosts). Kept when present. */

@@ -4,7 +4,7 @@ import { checkFilterKeys, ENGINE_VERSION } from '@ctr/engine';
 import type { NewObject, SwarmContext } from './context';
 import { newId, tlsInfo } from './ids';
 import { oneManagerOnly } from './membership';
-import { reconcile } from './orchestrator';
+import { passAfterChange } from './orchestrator';
 import { findObject, labelsMatch, prefixMatch, rpcError } from './store';
 import type { Node, NodeAvailability, NodeRole, NodeSpec, SwarmFilters } from './types';
 
@@ -35,7 +35,7 @@ export async function newNode(
   ctx: SwarmContext,
   options: { addr: string; managerAddr: string; availability: NodeAvailability; ca: string | undefined },
 ): Promise<NewObject<'nodes'>> {
-  if (!AVAILABILITIES.includes(options.availability)) throw invalidArgument(`invalid availability: ${options.availability}`);
+  if (!AVAILABILITIES.includes(options.availability)) throw invalidArgument(`invalid Availability: ${JSON.stringify(options.availability)}`);
   return {
     ID: newId(),
     Spec: { Labels: {}, Role: 'manager', Availability: options.availability },
@@ -76,12 +76,13 @@ export async function inspectNode(ctx: SwarmContext, id: string): Promise<Node> 
 
 /**
  * `node update`: labels, availability and role at `version`. Demoting the last manager is
- * refused as swarmkit refuses it; a change of availability is applied to the tasks at once
- * (drain stops this node's tasks, pause stops new ones being placed).
+ * refused as swarmkit refuses it; a change of availability is applied to the tasks by the next
+ * pass (drain stops this node's tasks, pause stops new ones being placed), under ctrd after the
+ * request is answered.
  */
 export async function updateNode(ctx: SwarmContext, id: string, version: number, spec: NodeSpec): Promise<void> {
-  if (!ROLES.includes(spec.Role)) throw invalidArgument(`invalid role: ${String(spec.Role)}`);
-  if (!AVAILABILITIES.includes(spec.Availability)) throw invalidArgument(`invalid availability: ${String(spec.Availability)}`);
+  if (!ROLES.includes(spec.Role)) throw invalidArgument(`invalid Role: ${JSON.stringify(String(spec.Role))}`);
+  if (!AVAILABILITIES.includes(spec.Availability)) throw invalidArgument(`invalid Availability: ${JSON.stringify(String(spec.Availability))}`);
   const node = await inspectNode(ctx, id);
   const changed = await ctx.store.transaction((tx) => {
     const current = tx.get('nodes', node.ID);
@@ -96,7 +97,7 @@ export async function updateNode(ctx: SwarmContext, id: string, version: number,
     tx.update('nodes', { ...current, Spec: { ...(spec.Name ? { Name: spec.Name } : {}), Labels: spec.Labels ?? {}, Role: spec.Role, Availability: spec.Availability } }, version);
     return current.Spec.Availability !== spec.Availability;
   });
-  if (changed) await reconcile(ctx);
+  if (changed) await passAfterChange(ctx, undefined);
 }
 
 /**
@@ -113,5 +114,5 @@ export async function removeNode(ctx: SwarmContext, id: string, force: boolean):
     throw rpcError('InvalidArgument', 'FailedPrecondition', `node ${node.ID} is not down and can't be removed`);
   }
   await ctx.store.transaction((tx) => tx.delete('nodes', node.ID));
-  await reconcile(ctx);
+  await passAfterChange(ctx, undefined);
 }

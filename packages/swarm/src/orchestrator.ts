@@ -1,7 +1,7 @@
 import { AUTO_REMOVAL, type AuthConfig, type ContainerInspect } from '@ctr/engine';
 import { asCtrError, isCtrError, isNotFound } from '@ctr/errors';
 import { allocateEndpoints, portsAllocated } from './allocator';
-import type { ClusterTx, SwarmContext } from './context';
+import type { BackgroundWork, ClusterTx, SwarmContext } from './context';
 import { newId } from './ids';
 import { syncIngress } from './ingress';
 import { moduleLog } from './log';
@@ -12,14 +12,14 @@ import { byTime, swarmTime } from './store';
 import { createTaskContainer, managerEnvironment, removeAllTaskFiles, removeTaskContainer, stopTaskContainer, taskContainers, type TaskContainer, type TaskEnvironment } from './task-container';
 import { advance, dirty, ended, isGlobal, isJob, live, modeKind, newTask, slotKey, stateIndex, TASK_LABEL } from './tasks';
 import { updateInProgress, updateStep } from './updater';
-import type { Node, Service, SwarmInspect, Task, TaskState, TaskStatus } from './types';
+import type { Node, PortConfig, Service, SwarmInspect, Task, TaskState, TaskStatus } from './types';
 
 /** swarmkit's default TaskHistoryRetentionLimit. */
 const DEFAULT_HISTORY = 5;
 
 /** What a task's container was seen doing, outside the store's lock. */
 export type Fact =
-  | { kind: 'running'; id: string; pid: number }
+  | { kind: 'running'; id: string; pid: number; health: string | undefined; ports: PortConfig[] }
   | { kind: 'exited'; id: string; code: number; ranMs: number | undefined; error: string }
   | { kind: 'created' }
   | { kind: 'missing' };
@@ -59,19 +59,44 @@ export async function observe(ctx: SwarmContext, ref: string): Promise<Fact> {
     throw error;
   }
   const state = inspect.State;
-  if (state.Running || state.Restarting) return { kind: 'running', id: inspect.Id, pid: state.Pid };
+  if (state.Running || state.Restarting) return { kind: 'running', id: inspect.Id, pid: state.Pid, health: state.Health?.Status, ports: publishedPorts(inspect.NetworkSettings.Ports) };
   if (state.Status === 'created') return { kind: 'created' };
   const started = Date.parse(state.StartedAt);
   const ranMs = started > 0 ? Math.max(0, Date.parse(state.FinishedAt) - started) : undefined;
   return { kind: 'exited', id: inspect.Id, code: state.ExitCode, ranMs, error: state.Error };
 }
 
-/** The status a fact moves a task to (moby's executor's words: started, finished, shutdown, `task: non-zero exit (N)`). */
+/**
+ * A task container's published ports as its PortStatus shows them (moby's parsePortMap): each
+ * binding host-mode, the port's name lost (the engine does not keep it).
+ */
+function publishedPorts(portMap: Record<string, Array<{ HostPort: string }> | null> | undefined): PortConfig[] {
+  const ports: PortConfig[] = [];
+  for (const [key, bindings] of Object.entries(portMap ?? {})) {
+    const [port, protocol] = key.split('/');
+    for (const binding of bindings ?? []) {
+      ports.push({ Protocol: (protocol ?? 'tcp') as PortConfig['Protocol'], TargetPort: Number(port), PublishedPort: Number(binding.HostPort), PublishMode: 'host' });
+    }
+  }
+  return ports;
+}
+
+/**
+ * The status a fact moves a task to (moby's executor's words: started, finished, shutdown,
+ * `task: non-zero exit (N)`). A container with a health check is `starting` until healthy, and
+ * its task fails once it is unhealthy (moby's controller waits for health_status, its
+ * ErrContainerUnhealthy), for the restart policy to replace it.
+ */
 export function statusOf(fact: Fact, task: Task): Omit<TaskStatus, 'Timestamp'> | undefined {
   const stopping = stateIndex(task.DesiredState) > stateIndex('complete');
   switch (fact.kind) {
-    case 'running':
-      return { State: 'running', Message: 'started', ContainerStatus: { ContainerID: fact.id, PID: fact.pid, ExitCode: 0 } };
+    case 'running': {
+      const container = { ContainerID: fact.id, PID: fact.pid, ExitCode: 0 };
+      const portStatus = fact.ports.length > 0 ? { PortStatus: { Ports: fact.ports } } : {};
+      if (fact.health === 'starting') return { State: 'starting', Message: 'starting', ContainerStatus: container, ...portStatus };
+      if (fact.health === 'unhealthy') return { State: 'failed', Message: 'started', Err: 'unhealthy container', ContainerStatus: container, ...portStatus };
+      return { State: 'running', Message: 'started', ContainerStatus: container, ...portStatus };
+    }
     case 'exited': {
       const container = { ContainerID: fact.id, PID: 0, ExitCode: fact.code };
       if (fact.ranMs === undefined) return { State: stopping ? 'shutdown' : 'failed', Message: 'starting', ContainerStatus: container, ...(stopping ? {} : { Err: `starting container failed: ${fact.error || 'the container did not start'}` }) };
@@ -124,9 +149,21 @@ export async function reconcileOnce(ctx: SwarmContext, serviceId?: string, optio
     await allocateEndpoints(ctx, tx);
     return decided;
   });
-  await act(ctx, plan, options);
+  const ended = await act(ctx, plan, options);
   await syncIngress(ctx);
-  return { wakeAt: plan.wakeAt };
+  return { wakeAt: ended ? Date.now() : plan.wakeAt };
+}
+
+/** The pass after a request's change: ctrd's monitor's, in the background; without a monitor, this one, awaited. */
+export async function passAfterChange(ctx: SwarmContext, serviceId: string | undefined, options: PassOptions = {}): Promise<void> {
+  if (ctx.background) ctx.background.pass(serviceId, options.auth);
+  else await reconcileOnce(ctx, serviceId, options);
+}
+
+/** Other work after a request's change (a removed service's containers), likewise. */
+export async function afterChange(ctx: SwarmContext, work: () => Promise<void>): Promise<void> {
+  if (ctx.background) ctx.background.run(work);
+  else await work();
 }
 
 /** `Swarm.reconcile`: one pass over one service, or all of them. */
@@ -165,7 +202,8 @@ function decide(tx: ClusterTx, serviceId: string | undefined, facts: ReadonlyMap
     const service = byId.get(task.ServiceID);
     const desired = task.DesiredState;
     if (stateIndex(desired) > stateIndex('complete')) {
-      const running = Boolean(task.Status.ContainerStatus?.ContainerID) && !ended(task);
+      // A container still seen running after its task ended (an unhealthy one) is stopped too.
+      const running = Boolean(task.Status.ContainerStatus?.ContainerID) && (!ended(task) || facts.get(task.ID)?.kind === 'running');
       // A removed node never reports again: its tasks are orphaned (swarmkit's word), and may go.
       if (running && !nodes.some((n) => n.ID === task.NodeID)) writer.status(task, { State: 'orphaned', Message: 'node removed' });
       // Another node's container is its worker's to stop (it sees the desired state), and to report.
@@ -501,8 +539,12 @@ export async function carryOut(ctx: SwarmContext, work: ContainerWork): Promise<
   return { outcomes, failures };
 }
 
-/** The manager's side of a pass: its own tasks' containers, the outcomes recorded in the store. */
-async function act(ctx: SwarmContext, plan: Plan, options: PassOptions): Promise<void> {
+/**
+ * The manager's side of a pass: its own tasks' containers, the outcomes recorded in the store.
+ * True when a task ended (rejected, failed to start): the next pass replaces it at once, as
+ * swarmkit's restart supervisor reacts to the status change rather than a later sweep.
+ */
+async function act(ctx: SwarmContext, plan: Plan, options: PassOptions): Promise<boolean> {
   const { node, cluster } = plan;
   const { outcomes, failures } = await carryOut(ctx, {
     stop: plan.stop,
@@ -520,6 +562,9 @@ async function act(ctx: SwarmContext, plan: Plan, options: PassOptions): Promise
     });
   }
   if (failures.length > 0) throw failures[0];
+  // A replacement still within its restart delay (desired `ready`) waits for it to elapse, as swarmkit's supervisor avoids tight restart loops.
+  const delayed = new Set([...plan.prepare, ...plan.start].filter(({ task }) => task.DesiredState === 'ready').map(({ task }) => task.ID));
+  return [...outcomes].some(([id, next]) => (next.State === 'rejected' || next.State === 'failed') && !delayed.has(id));
 }
 
 /**
@@ -566,42 +611,70 @@ const PERIODIC_MS = 30_000;
 /**
  * Under ctrd: follow the engine's die events of task containers and reconcile their service,
  * keep the timers a pass asks for (restart delays, an update's delay and monitor), and pass
- * over every service now and then in case an event was missed. Passes run one at a time in
- * this process, each told to `onError` when it fails and to `onPass` when it works. Resolves
- * once watching; stops when `signal` aborts.
+ * over every service now and then in case an event was missed, and do the work requests leave
+ * to it (ctx.background). Passes run one at a time in this process, each told to `onError`
+ * when it fails and to `onPass` when it works. Resolves once watching; stops when `signal` aborts.
  */
 export async function startMonitor(ctx: SwarmContext, signal: AbortSignal, onError: (error: unknown) => void = () => undefined, onPass: () => void = () => undefined): Promise<void> {
   let running: Promise<void> = Promise.resolve();
   const pending = new Set<string | undefined>();
+  // A request's work runs at once, beside the monitor's passes: one service's containers
+  // stopping within their grace period hold up no other request's pass.
+  const inFlight = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
+  let timerAt = Infinity;
+  const wakeBy = (wakeAt: number | undefined): void => {
+    if (wakeAt === undefined || signal.aborted || wakeAt >= timerAt) return;
+    clearTimeout(timer);
+    timerAt = wakeAt;
+    timer = setTimeout(() => {
+      timerAt = Infinity;
+      schedule(undefined);
+    }, Math.max(0, wakeAt - Date.now()));
+    timer.unref();
+  };
+  const pass = async (serviceId: string | undefined, auth?: AuthConfig): Promise<void> => {
+    if (signal.aborted || !ctx.store.active()) return;
+    try {
+      const { wakeAt } = await reconcileOnce(ctx, serviceId, auth ? { auth } : {});
+      onPass();
+      wakeBy(wakeAt);
+    } catch (error) {
+      // The next event or the periodic pass tries again; what failed is the daemon's to log.
+      if (!signal.aborted) onError(error);
+    }
+  };
   const schedule = (serviceId: string | undefined): void => {
     if (signal.aborted || !ctx.store.active()) return;
     if (pending.has(undefined) || pending.has(serviceId)) return;
     pending.add(serviceId);
-    running = running.then(async () => {
+    running = running.then(() => {
       pending.delete(serviceId);
-      if (signal.aborted || !ctx.store.active()) return;
-      try {
-        const { wakeAt } = await reconcileOnce(ctx, serviceId);
-        onPass();
-        if (wakeAt !== undefined) {
-          clearTimeout(timer);
-          timer = setTimeout(() => schedule(undefined), Math.max(0, wakeAt - Date.now()));
-          timer.unref();
-        }
-      } catch (error) {
-        // The next event or the periodic pass tries again; what failed is the daemon's to log.
-        if (!signal.aborted) onError(error);
-      }
+      return pass(serviceId);
     });
   };
+  const track = (work: Promise<void>): void => {
+    const tracked = work.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  };
+  const background: BackgroundWork = {
+    pass: (serviceId, auth) => track(pass(serviceId, auth)),
+    run: (work) => track(work().then(onPass, onError)),
+    idle: async () => {
+      await Promise.all([running, ...inFlight]);
+    },
+  };
+  ctx.background = background;
   const periodic = setInterval(() => schedule(undefined), PERIODIC_MS);
   periodic.unref();
   signal.addEventListener('abort', () => {
     clearInterval(periodic);
     clearTimeout(timer);
+    // What is under way finishes (the caller may wait with idle()); later requests do their own work again.
+    if (ctx.background === background) delete ctx.background;
   }, { once: true });
-  const events = ctx.engine.events({ filters: { type: ['container'], event: ['die'], label: [TASK_LABEL.taskId] }, signal });
+  // A health status change moves a task too (starting → running, or failed when unhealthy).
+  const events = ctx.engine.events({ filters: { type: ['container'], event: ['die', 'health_status'], label: [TASK_LABEL.taskId] }, signal });
   void (async () => {
     try {
       for await (const event of events) schedule(event.Actor.Attributes[TASK_LABEL.serviceId]);

@@ -1,6 +1,7 @@
 import { invalidArgument, isConflict } from '@ctr/errors';
 import { allocateHostPorts, sctpRefused } from '@ctr/network';
 import type { ClusterTx, SwarmContext } from './context';
+import { rpcError } from './store';
 import type { EndpointSpec, PortConfig, Service } from './types';
 
 /** swarmkit's dynamic port range: where a published port of 0 is taken from. */
@@ -27,6 +28,9 @@ function validate(spec: EndpointSpec): PortConfig[] {
   });
 }
 
+/** swarmkit's refusal of a taken port, as dockerd passes it on (`rpc error: code = InvalidArgument desc = …`). */
+const portInUse = (desc: string): Error => rpcError('InvalidArgument', 'InvalidArgument', desc, 'publish another port, or remove that service first');
+
 /** swarmkit's checkPortConflicts: another service's port (as asked, or as allocated) a new one collides with, in its words. */
 function checkConflicts(ports: PortConfig[], others: Service[]): void {
   const mine = new Map(ports.filter((p) => (p.PublishedPort ?? 0) !== 0).map((p) => [key(p.Protocol, p.PublishedPort ?? 0), modeOf(p)]));
@@ -37,8 +41,8 @@ function checkConflicts(ports: PortConfig[], others: Service[]): void {
       if (published === 0 || wanted === undefined) continue;
       const where = `port '${published}' is already in use by service '${service.Spec.Name}' (${service.ID})`;
       // Host-mode ports of several services may share a port (each task binds it on its node).
-      if (modeOf(theirs) === 'ingress') throw invalidArgument(`${where} as an ingress port`, { hint: 'publish another port, or remove that service first' });
-      if (wanted === 'ingress') throw invalidArgument(`${where} as a host-published port`, { hint: 'publish another port, or remove that service first' });
+      if (modeOf(theirs) === 'ingress') throw portInUse(`${where} as an ingress port`);
+      if (wanted === 'ingress') throw portInUse(`${where} as a host-published port`);
     }
   }
 }

@@ -5,7 +5,7 @@ import { serviceFilter } from './filters';
 import { newId } from './ids';
 import { syncIngress } from './ingress';
 import { swarmNetworkFor } from './networks';
-import { reconcileOnce } from './orchestrator';
+import { afterChange, passAfterChange, reconcileOnce } from './orchestrator';
 import { DEFAULT_RESTART_DELAY_NS } from './restart';
 import { parseConstraints } from './scheduler';
 import { findObject, rpcError, swarmTime } from './store';
@@ -135,11 +135,16 @@ export async function createService(ctx: SwarmContext, spec: ServiceSpec, option
   return { ID: id };
 }
 
-/** After a change: one pass (with the request's registry credentials), then, when asked, the wait until it converges. */
+/**
+ * After a change: one pass (with the request's registry credentials) — under ctrd after the
+ * request is answered, as dockerd returns once the store is updated — then, when asked, the
+ * wait until it converges.
+ */
 async function settle(ctx: SwarmContext, id: string, options: ServiceCreateOptions): Promise<void> {
   const auth = decodeRegistryAuth(options.registryAuth);
+  if (!options.onProgress) return passAfterChange(ctx, id, auth ? { auth } : {});
   await reconcileOnce(ctx, id, auth ? { auth } : {});
-  if (options.onProgress) await converge(ctx, id, { onProgress: options.onProgress, ...(options.signal ? { signal: options.signal } : {}), ...(auth ? { auth } : {}) });
+  await converge(ctx, id, { onProgress: options.onProgress, ...(options.signal ? { signal: options.signal } : {}), ...(auth ? { auth } : {}) });
 }
 
 /** A service by its ID, its name or an ID prefix (dockerd's getService), `service X not found` otherwise. */
@@ -180,8 +185,9 @@ export async function updateService(ctx: SwarmContext, id: string, version: numb
 }
 
 /**
- * `service rm`: the service forgotten, its tasks shut down (each container stopped within its
- * grace period, then removed) and forgotten, the routing mesh updated.
+ * `service rm`: the service forgotten, then its tasks shut down (each container stopped within
+ * its grace period, then removed) and forgotten, the routing mesh updated — under ctrd after
+ * the request is answered, as swarmkit's task reaper does.
  */
 export async function removeService(ctx: SwarmContext, id: string): Promise<void> {
   const found = await findService(ctx, id);
@@ -194,15 +200,17 @@ export async function removeService(ctx: SwarmContext, id: string): Promise<void
     }
     return mine;
   });
-  await Promise.all(tasks.map((task) => stopTaskContainer(ctx, task)));
-  // Every container of the service here goes, a task's the store lost track of too.
-  const containers = new Map(tasks.map((task) => [task.ID, task.Status.ContainerStatus?.ContainerID]));
-  for (const [taskId, containerId] of await taskContainers(ctx, { serviceId: found.ID })) if (!containers.get(taskId)) containers.set(taskId, containerId);
-  await Promise.all([...containers].map(([taskId, containerId]) => removeTaskContainer(ctx, containerId, taskId)));
-  await ctx.store.transaction((tx) => {
-    for (const task of tasks) tx.delete('tasks', task.ID);
+  await afterChange(ctx, async () => {
+    await Promise.all(tasks.map((task) => stopTaskContainer(ctx, task)));
+    // Every container of the service here goes, a task's the store lost track of too.
+    const containers = new Map(tasks.map((task) => [task.ID, task.Status.ContainerStatus?.ContainerID]));
+    for (const [taskId, containerId] of await taskContainers(ctx, { serviceId: found.ID })) if (!containers.get(taskId)) containers.set(taskId, containerId);
+    await Promise.all([...containers].map(([taskId, containerId]) => removeTaskContainer(ctx, containerId, taskId)));
+    await ctx.store.transaction((tx) => {
+      for (const task of tasks) tx.delete('tasks', task.ID);
+    });
+    await syncIngress(ctx);
   });
-  await syncIngress(ctx);
 }
 
 /** swarmkit's defaults.InterpolateService: what `inspect --insert-defaults` (and `service update`) sees of an unset field. */

@@ -44,8 +44,8 @@ export function byTime(a: string, b: string): number {
  * An error as dockerd passes swarmkit's on (`rpc error: code = AlreadyExists desc = …`), what
  * the docker CLI prints after "Error response from daemon:".
  */
-export function rpcError(code: CtrError['code'], grpcCode: string, desc: string): CtrError {
-  return new CtrError(code, `rpc error: code = ${grpcCode} desc = ${desc}`);
+export function rpcError(code: CtrError['code'], grpcCode: string, desc: string, hint?: string): CtrError {
+  return new CtrError(code, `rpc error: code = ${grpcCode} desc = ${desc}`, hint ? { hint } : {});
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Engine } from '@ctr/engine';
 import { initSwarm, inspectSwarm, joinSwarm, leaveSwarm, requireManager, swarmInfo, swarmUnlockKey, unlockSwarm, updateSwarm } from './cluster';
 import { ensureAgent, runAgent, superviseAgent } from './agent';
-import type { SwarmContext } from './context';
+import type { BackgroundWork, SwarmContext } from './context';
 import type { SwarmLog } from './log';
 import { isWorker } from './membership';
 import { emitClusterEvents } from './events';
@@ -61,6 +61,8 @@ export class Swarm implements SwarmApi {
   private ctx: SwarmContext | undefined;
   /** ctrd's in-process agent, when `superviseAgent` runs. */
   private supervisor: { kick(): Promise<void> } | undefined;
+  /** ctrd's monitor's queue of work after requests, while one was started. */
+  private background: BackgroundWork | undefined;
 
   constructor(private readonly options: SwarmOptions) {}
 
@@ -271,7 +273,15 @@ export class Swarm implements SwarmApi {
 
   /** ctrd: follow the engine's container exits until `signal` fires, for whichever swarm this engine is in then; a pass that fails is told to `onError`, one that works to `onPass`. */
   startMonitor(signal: AbortSignal, onError?: (error: unknown) => void, onPass?: () => void): Promise<void> {
-    return startMonitor(this.context(), signal, onError, onPass);
+    const started = startMonitor(this.context(), signal, onError, onPass);
+    // Kept past the monitor's stop (which takes it off the context) for idle().
+    this.background = this.context().background;
+    return started;
+  }
+
+  /** Resolves once the work requests left to ctrd's monitor (a removed service's containers) is done. */
+  async idle(): Promise<void> {
+    await this.background?.idle();
   }
 
   /** After a start (ctrd's, or the first verb after a reboot): make the tasks and the routing mesh match the specs again. */

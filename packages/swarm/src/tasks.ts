@@ -96,10 +96,13 @@ export function newTask(service: Service, id: string, place: { slot?: number; no
   return task;
 }
 
-/** A task as docker's API shows it: without the endpoint it was made with, which docker's Task has no field for. */
+/**
+ * A task as docker's API shows it: without the endpoint it was made with, which docker's Task
+ * has no field for; its PortStatus always there (a struct in docker's TaskStatus, `{}` when empty).
+ */
 function shown(task: Task): Task {
   const { Endpoint: _endpoint, ...rest } = task;
-  return rest;
+  return { ...rest, Status: { ...rest.Status, PortStatus: rest.Status.PortStatus ?? {} } };
 }
 
 /** `GET /tasks` with docker's filters, oldest first (then by slot). */

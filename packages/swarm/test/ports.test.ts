@@ -52,7 +52,7 @@ test('a port another service publishes through the mesh is refused in swarmkit\'
   const web = await f.addService('web', [ingress(80, 18080)]);
   await expect(allocate([ingress(8000, 18080)])).rejects.toMatchObject({
     code: 'InvalidArgument',
-    message: `port '18080' is already in use by service 'web' (${web.ID}) as an ingress port`,
+    message: `rpc error: code = InvalidArgument desc = port '18080' is already in use by service 'web' (${web.ID}) as an ingress port`,
   });
 });
 
@@ -76,7 +76,7 @@ test('a routing-mesh port another service publishes in host mode is refused', as
   const other = (await f.ctx.store.list('services')).find((s) => s.Spec.Name === 'hostmode');
   await expect(allocate([ingress(80, 18090)])).rejects.toMatchObject({
     code: 'InvalidArgument',
-    message: `port '18090' is already in use by service 'hostmode' (${other?.ID}) as a host-published port`,
+    message: `rpc error: code = InvalidArgument desc = port '18090' is already in use by service 'hostmode' (${other?.ID}) as a host-published port`,
   });
 });
 

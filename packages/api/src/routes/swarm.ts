@@ -16,6 +16,8 @@ export interface LocalSwarm extends SwarmApi {
   startMonitor(signal: AbortSignal, onError?: (error: unknown) => void, onPass?: () => void): Promise<void> | void;
   /** The node agent in the daemon's process while the root is in a swarm (the cluster port, or a worker's session). */
   superviseAgent?(signal: AbortSignal): Promise<void>;
+  /** Resolves once the work requests left to the monitor is done, after the monitor stopped too. */
+  idle?(): Promise<void>;
   context(): SwarmContext;
 }
 
@@ -126,7 +128,8 @@ export class DaemonSwarm {
   /** Stop following the swarm; what runs in it keeps running under conmon. */
   async close(): Promise<void> {
     this.stopping.abort();
-    await Promise.all([...this.updates.values(), this.agent]);
+    // The work requests left to the monitor (a removed service's containers) is finished first.
+    await Promise.all([...this.updates.values(), this.agent, this.swarm?.idle?.()]);
   }
 }
 
