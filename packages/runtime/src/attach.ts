@@ -8,10 +8,8 @@ import type { AttachStreams } from './types';
  * Node cannot open. A tiny Perl relay (perl-base is part of every Debian system) connects
  * to it and turns it into plain pipes: each packet from conmon starts with a byte naming
  * the stream (2 stdout, 3 stderr), which the relay strips and routes to its own stdout or
- * stderr; its stdin goes to the container, and its end shuts the socket's write side,
- * which makes conmon close the container's stdin (Docker's StdinOnce) unless it was told to
- * leave it open. The relay reports
- * "ok" or an error on fd 3 once connected, so nothing the container says is missed.
+ * stderr; its stdin goes to the container, and its end does what `InputEnd` says. The relay
+ * reports "ok" or an error on fd 3 once connected, so nothing the container says is missed.
  *
  * It is plain Perl, with Linux's numbers for AF_UNIX (1), SOCK_SEQPACKET (5), ENOENT (2)
  * and ECONNREFUSED (111): loading Socket, IO::Handle and Errno (and strict and warnings)
@@ -24,7 +22,7 @@ import type { AttachStreams } from './types';
  * parent closing fd 3 ends the wait: the start failed, or the parent went away.
  */
 const RELAY = String.raw`
-my ($path, $mode, $wait) = @ARGV;
+my ($path, $mode, $wait, $end) = @ARGV;
 open(my $ctl, '+<&=', 3) or exit 3;
 select((select($ctl), $| = 1)[0]);
 my $s;
@@ -58,10 +56,19 @@ while (1) {
   }
   if ($in && vec($r, fileno(STDIN), 1)) {
     my $n = sysread(STDIN, $buf, 8192);
-    if (!$n) { shutdown($s, 1); $in = 0 } else { send($s, $buf, 0) }
+    if (!$n) { exit 0 if $end eq 'detach'; shutdown($s, 1); $in = 0 } else { send($s, $buf, 0) }
   }
 }
 `;
+
+/**
+ * What the end of an attached client's input does, as dockerd's attach decides it
+ * (CopyStreams): `close` shuts the socket's write side, so conmon closes the process's stdin
+ * (the client's output goes on until the process's ends); `detach` ends the client's
+ * attachment there, as dockerd closes the client's stdout and stderr: the process and its
+ * stdin go on, for the next client.
+ */
+export type InputEnd = 'close' | 'detach';
 
 export interface AttachSession {
   /** Resolves when the container's output has all been delivered (the socket closed). */
@@ -85,12 +92,13 @@ export interface PendingAttach {
 /**
  * Start the relay for the `attach` socket in `dir`. With `whenMade`, for a monitor that is
  * starting, it waits for the socket to appear; otherwise a missing socket fails the connect.
+ * `inputEnd` matters only with `streams.stdin`.
  */
-export function prepareAttach(dir: string, streams: AttachStreams, whenMade = false): PendingAttach {
+export function prepareAttach(dir: string, streams: AttachStreams, whenMade = false, inputEnd: InputEnd = 'close'): PendingAttach {
   const withStdin = streams.stdin !== undefined;
   // A session of its own: a Ctrl-C or hangup of the caller's terminal is the caller's to
   // pass on (docker's sig-proxy); killing the relay with it would lose what the program says last.
-  const relay = spawn('perl', ['-e', RELAY, 'attach', withStdin ? 'stdin' : 'none', whenMade ? 'wait' : 'now'], {
+  const relay = spawn('perl', ['-e', RELAY, 'attach', withStdin ? 'stdin' : 'none', whenMade ? 'wait' : 'now', inputEnd], {
     detached: true,
     cwd: dir,
     stdio: [withStdin ? 'pipe' : 'ignore', streams.stdout ? 'pipe' : 'ignore', streams.stderr ? 'pipe' : 'ignore', 'pipe'],
@@ -155,6 +163,6 @@ export function prepareAttach(dir: string, streams: AttachStreams, whenMade = fa
  * Connect to the `attach` socket in `dir`. Resolves once connected, so a caller can
  * start the process afterwards and miss none of its output.
  */
-export function attachSocket(dir: string, streams: AttachStreams): Promise<AttachSession> {
-  return prepareAttach(dir, streams).connect();
+export function attachSocket(dir: string, streams: AttachStreams, inputEnd: InputEnd): Promise<AttachSession> {
+  return prepareAttach(dir, streams, false, inputEnd).connect();
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CtrError, aborted, conflict, internal, invalidArgument, isCtrError, throwIfAborted, unavailable } from '@ctr/errors';
 import { nowRfc3339Nano } from '@ctr/image';
-import { attachSocket, prepareAttach } from './attach';
+import { attachSocket, prepareAttach, type InputEnd } from './attach';
 import { commandName, isAlive } from './proc-stat';
 import { holdCgroupMovesFast, keepCgroupMovesFastFor } from './cgroup-moves';
 import { runExitCommand, spawnConmon, type ConmonConfig, type Launch } from './conmon';
@@ -157,6 +157,15 @@ function fullDisk(dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * dockerd's rule for the end of an attached client's input (CopyStreams): it closes the
+ * process's stdin only without a TTY and for a StdinOnce container, whose conmon was started
+ * without `--leave-stdin-open` for it; any other client's attachment ends there.
+ */
+function inputEnd(record: Pick<ContainerRecord, 'tty' | 'leaveStdinOpen'>): InputEnd {
+  return record.tty || record.leaveStdinOpen ? 'detach' : 'close';
 }
 
 function notRunning(id: string): CtrError {
@@ -374,7 +383,7 @@ export class Runtime {
     };
     const conmon = spawnConmon(config, this.options.launch);
     // The attach relay starts beside conmon; it connects once conmon has made its socket.
-    const pendingAttach = options.attach ? prepareAttach(d.dir, options.attach, true) : undefined;
+    const pendingAttach = options.attach ? prepareAttach(d.dir, options.attach, true, inputEnd(record)) : undefined;
     // Until runc has put the container's process into its cgroups.
     const releaseMoves = holdCgroupMovesFast();
     const message = await conmon.sync
@@ -835,7 +844,8 @@ export class Runtime {
         conmon.sync.close();
         throw startFailure(ready?.message ?? 'conmon could not set up the exec session', 'exec');
       }
-      const session = await attachSocket(dir, options);
+      // dockerd closes an exec's stdin at the end of its client's input (CloseStdin), as conmon does.
+      const session = await attachSocket(dir, options, 'close');
       conmon.start?.write('0');
       conmon.start?.end();
       const closePipes = (): void => {
@@ -910,7 +920,7 @@ export class Runtime {
     const d = this.dir(id);
     const state = await this.state(id);
     if (!state.running) throw conflict(`You cannot attach to a stopped container, start it first`);
-    const session = await attachSocket(d.dir, streams);
+    const session = await attachSocket(d.dir, streams, inputEnd(await d.read()));
     await session.done;
   }
 

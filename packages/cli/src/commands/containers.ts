@@ -14,7 +14,7 @@ import { errorLine, withHelp } from '../errors';
 import { tagTrustedPull, withTrustedImage } from '../content-trust';
 import { pullShowingProgress } from './pull-output';
 import { containerPrune } from './prune';
-import { proxySignals, type SignalProxy } from '../signal-proxy';
+import { proxySignals, watchTermination, type SignalProxy, type Termination } from '../signal-proxy';
 import { checkTty, terminalSession, terminalSize, type TerminalSession } from '../terminal';
 import { ContextStore, configDir } from '../context-store';
 import { familiarString, parseReference } from '@ctr/image';
@@ -83,22 +83,42 @@ function execFailure(error: unknown, io: Io): number {
   return error.details.exitCode;
 }
 
-/** Start with the terminal's streams attached; resolves with the exit code once all output is shown (0 once detached). */
+/**
+ * Start with the terminal's streams attached; resolves with the exit code once all output is
+ * shown (0 once detached). As docker start, the first SIGINT or SIGTERM (passed on first to a
+ * container without a TTY) ends it with 0 and leaves the container running, unseen.
+ */
 async function startAttached(engine: CliEngine, ref: string, io: Io, withStdin: boolean, detachKeys: string | undefined): Promise<number> {
   const { Config } = await engine.inspect(ref);
   // As docker start: the terminal is raw while stdin is attached to a TTY, and its size is the TTY's once the container runs.
   const terminal = Config.Tty ? terminalSession(io, { raw: withStdin }) : undefined;
   // Passing on from before the start: a signal that comes as the program begins is its own.
-  const proxy = proxySignals((signal) => engine.kill(ref, signal));
-  try {
-    const started = await engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr, ...(detachKeys ? { detachKeys } : {}) });
-    proxy.started();
+  // A TTY's program has its keys from the terminal: docker start passes no signal on to it.
+  const proxy = Config.Tty ? undefined : proxySignals((signal) => engine.kill(ref, signal));
+  const termination = watchTermination(io, { atFirst: 0 });
+  const leaving = new AbortController();
+  const starting = engine.start(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr, ...(detachKeys ? { detachKeys } : {}), signal: leaving.signal });
+  const attached = async (): Promise<number> => {
+    const started = await starting;
+    proxy?.started();
     terminal?.follow((size) => engine.resize(ref, size));
     // As docker start: the user who detached leaves with 0 and the container running.
     if (await detachedFrom(started.attached ?? Promise.resolve())) return 0;
     return (await engine.wait(ref)).StatusCode;
+  };
+  const cancelled = termination.ended.then(async (status) => {
+    // ctr is the engine here: the start it began is seen through (ended half-way, it would
+    // leave the container half made), and what was passed on reaches the program before ctr goes.
+    await starting.catch(() => undefined);
+    leaving.abort();
+    await proxy?.delivered();
+    return status;
+  });
+  try {
+    return await Promise.race([attached(), cancelled]);
   } finally {
-    proxy.stop();
+    termination.stop();
+    proxy?.stop();
     await terminal?.restore();
   }
 }
@@ -149,6 +169,11 @@ const run: Command = {
     }
     let terminal: TerminalSession | undefined;
     let proxy: SignalProxy | undefined;
+    // From the container's making on, SIGINT and SIGTERM leave ctr attached, as docker run,
+    // passed on or not (--sig-proxy); the third ends ctr all the same.
+    let termination: Termination | undefined;
+    let forced: (status: number) => void = () => undefined;
+    const forcedExit = new Promise<number>((resolve) => (forced = resolve));
     let startedId = '';
     // The streams `-a` names (all by default); stdin only when kept open (`-i`).
     const { attach: streams } = created;
@@ -168,6 +193,8 @@ const run: Command = {
           // The TTY gets the window's size once the container runs (docker's MonitorTtySize).
           if (options.tty) terminal = terminalSession(io, { raw: withStdin });
           if (bool(args, 'sig-proxy')) proxy = proxySignals((signal) => engine.kill(id, signal));
+          termination = watchTermination(io);
+          void termination.ended.then(forced);
           startedId = id;
         },
         beforeStart,
@@ -178,14 +205,15 @@ const run: Command = {
       });
     try {
       // Whatever it attaches (stdin alone too, as docker 28's `run -a stdin`), it ends with the container's exit code.
-      const { exitCode } = await withImage(engine, created, quiet, io, attached);
-      return exitCode ?? 0;
+      const ran = withImage(engine, created, quiet, io, attached).then(({ exitCode }) => exitCode ?? 0);
+      return await Promise.race([ran, forcedExit]);
     } catch (error) {
       // The user detached with the keys: the container runs on, and docker run exits with 0.
       if (engineModule().isDetached(error)) return 0;
       throw runFailure(error);
     } finally {
       cidFile.close();
+      termination?.stop();
       proxy?.stop();
       await terminal?.restore();
     }
@@ -760,6 +788,8 @@ export const attach: Command = {
     const engine = await getEngine();
     const ref = args.positionals[0] as string;
     const { Id, Config } = await attachable(engine, ref);
+    // As docker attach: a TTY whose input is asked for takes it from a terminal only.
+    checkTty(io, !bool(args, 'no-stdin'), Config.Tty);
     // As docker attach: stdin only of a container that keeps it open, a TTY's in raw mode and at the window's size.
     const withStdin = !bool(args, 'no-stdin') && Config.OpenStdin;
     const detachKeys = await detachKeysFor(args, io, withStdin && Config.Tty);
@@ -770,28 +800,31 @@ export const attach: Command = {
     const exited = engine.wait(Id, waiting.signal);
     exited.catch(() => undefined);
     const terminal = Config.Tty ? terminalSession(io, { raw: withStdin }) : undefined;
-    // The container runs already: a signal it cannot take is not tried again.
-    const proxy = bool(args, 'sig-proxy') ? proxySignals((signal) => engine.kill(ref, signal)) : undefined;
+    // As docker attach: signals are passed on to a program without a TTY only (a TTY's has its
+    // keys from the terminal). The container runs already: a signal it cannot take is not tried again.
+    const proxy = bool(args, 'sig-proxy') && !Config.Tty ? proxySignals((signal) => engine.kill(ref, signal)) : undefined;
     proxy?.started();
-    let detached: boolean;
-    try {
+    // The first SIGINT or SIGTERM gives the terminal back; attach waits on for the program's end, or a third.
+    const termination = watchTermination(io, { onFirst: () => void terminal?.restore() });
+    const attachedUntilExit = async (): Promise<number> => {
       const attachment = engine.attach(ref, { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr, ...(detachKeys ? { detachKeys } : {}) }).catch(async (error: unknown) => {
         if (!engineModule().isDetached(error)) await attachable(engine, ref);
         throw error;
       });
       // A size one cell larger first, as docker attach: a program at an unchanged size would not redraw for the newcomer.
       terminal?.follow((size) => engine.resize(ref, size), { nudge: true });
-      detached = await detachedFrom(attachment);
-    } catch (error) {
-      waiting.abort();
-      throw error;
+      const detached = await detachedFrom(attachment);
+      await terminal?.restore();
+      return detached ? reportDetached(io) : (await exited).StatusCode;
+    };
+    try {
+      return await Promise.race([attachedUntilExit(), termination.ended]);
     } finally {
+      waiting.abort();
+      termination.stop();
       proxy?.stop();
       await terminal?.restore();
     }
-    if (!detached) return (await exited).StatusCode;
-    waiting.abort();
-    return reportDetached(io);
   },
 };
 
