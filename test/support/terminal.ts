@@ -15,7 +15,7 @@ export interface TerminalSession {
 }
 
 /** `argv` as one word each for `sh -c`. */
-function shellWords(argv: readonly string[]): string {
+export function shellWords(argv: readonly string[]): string {
   return argv.map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
 }
 

@@ -4,7 +4,7 @@
  * SIGTERM do not end ctr at once, but `start -a` ends at the first with 0, and any attached
  * command at the third with 1, saying so.
  */
-import { inTerminal, type TerminalSession } from '../../../test/support/terminal';
+import { inTerminal, shellWords, type TerminalSession } from '../../../test/support/terminal';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 const RUN = ['--network', 'none', '--pull', 'never'];
@@ -29,16 +29,12 @@ afterAll(async () => {
   await local?.cleanup();
 });
 
-function quoted(argv: readonly string[]): string {
-  return argv.map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
-}
-
 /**
  * ctr with `args` in a terminal, then its exit status. Ctrl-C signals the terminal's whole
  * foreground group, the shell that says the status too: it waits on (a trap), as a login shell would.
  */
 function terminal(...args: string[]): TerminalSession {
-  const shell = ["trap 'true' INT", quoted(local.argv(...args)), 'echo "exit=$?"'].join('\n');
+  const shell = ["trap 'true' INT", shellWords(local.argv(...args)), 'echo "exit=$?"'].join('\n');
   const session = inTerminal(['sh', '-c', shell], process.env);
   sessions.push(session);
   return session;

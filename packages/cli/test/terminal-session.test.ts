@@ -4,7 +4,7 @@
  * TTY at the window's size from its start and following it, and the terminal's own mode back
  * however the session ends.
  */
-import { inTerminal, type TerminalSession } from '../../../test/support/terminal';
+import { inTerminal, shellWords, type TerminalSession } from '../../../test/support/terminal';
 import { localCtr, type LocalCtr } from './local-ctr';
 
 const RUN = ['--network', 'none', '--pull', 'never'];
@@ -24,14 +24,10 @@ afterAll(async () => {
   await local?.cleanup();
 });
 
-function quoted(argv: readonly string[]): string {
-  return argv.map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ');
-}
-
 /** A shell in a terminal of rows × cols (`script`) that runs ctr with `args` and says its exit status; `before` and `after` run around it. */
 function terminal(args: string[], options: { rows?: number; cols?: number; before?: string; after?: string } = {}): TerminalSession {
   const { rows = 31, cols = 97, before = '', after = '' } = options;
-  const shell = [`stty rows ${rows} cols ${cols}`, before, quoted(local.argv(...args)), 'echo "exit=$?"', after].join('\n');
+  const shell = [`stty rows ${rows} cols ${cols}`, before, shellWords(local.argv(...args)), 'echo "exit=$?"', after].join('\n');
   const session = inTerminal(['sh', '-c', shell], process.env);
   sessions.push(session);
   return session;

@@ -60,6 +60,11 @@ describe('task filters', () => {
     expect(selected).toEqual(['new']);
   });
 
+  it("selects by label the tasks of the services with it, as swarmkit's ListTasks (docker stack ps)", () => {
+    expect(ids({ label: ['tier=front'] })).toEqual(['t1', 't2']);
+    expect(ids({ label: ['tier=back'] })).toEqual([]);
+  });
+
   it('refuses an unknown service or desired state', () => {
     expect(() => taskFilter({ service: ['nosuch'] }, [web], [node])).toThrow('service nosuch not found');
     expect(() => taskFilter({ 'desired-state': ['sleeping'] }, [web], [node])).toThrow("Invalid task desired-state filter: 'sleeping'");
