@@ -5,6 +5,7 @@ import path from 'node:path';
 import { goRfc3339 } from '@ctr/image';
 import type { RegistryClientOptions } from '@ctr/registry';
 import { findInit, type CgroupFeatures } from '@ctr/runtime';
+import { registryModule } from './lazy-modules';
 
 /** A binary's build as `docker info` shows it (`runc version: …`). */
 export interface Commit {
@@ -366,16 +367,17 @@ export function proxyFromEnv(env: NodeJS.ProcessEnv, name: 'HTTP_PROXY' | 'HTTPS
 export function registryConfig(options: Pick<RegistryClientOptions, 'insecureRegistries' | 'mirrors'> = {}): RegistryServiceConfig {
   const mirrors = (options.mirrors ?? []).map(normalizeMirror);
   // As dockerd's loadInsecureRegistries: a CIDR widens the insecure ranges, anything else names an index.
-  const listed = (options.insecureRegistries ?? []).map((entry) => entry.replace(/^https?:\/\//i, ''));
-  const isCidr = (entry: string): boolean => /^[0-9a-f:.]+\/\d{1,3}$/i.test(entry);
+  const registry = registryModule();
+  const { cidrs, names } = registry.insecureRegistryEntries(options.insecureRegistries ?? []);
   const indexes: IndexInfo[] = [
     { Mirrors: mirrors, Name: 'docker.io', Official: true, Secure: true },
-    ...listed.filter((entry) => !isCidr(entry)).map((name) => ({ Mirrors: [], Name: name, Official: false, Secure: false })),
+    ...names.map((name) => ({ Mirrors: [], Name: name, Official: false, Secure: false })),
   ];
   indexes.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
   return {
     IndexConfigs: Object.fromEntries(indexes.map((index) => [index.Name, index])),
-    InsecureRegistryCIDRs: [...new Set([...listed.filter(isCidr), '::1/128', '127.0.0.0/8'])],
+    // dockerd lists the configured ones, then loopback's.
+    InsecureRegistryCIDRs: [...new Set([...cidrs.map((cidr) => cidr.text), ...registry.LOOPBACK_CIDRS])],
     Mirrors: mirrors,
   };
 }

@@ -794,19 +794,25 @@ export class Images {
   /** `docker pull`: announced as dockerd announces it, by the reference pulled and its repository's name. */
   async pull(ref: string, options: PullOptions = {}): Promise<ResolvedImage> {
     const name = normalizeImageName(ref);
+    await this.sweepBeforePull(options.signal);
     const image = await this.pullOne(name, options);
     await this.imageEvent('pull', familiarImageName(name), familiarName(parseReference(name)));
     return image;
   }
 
-  /** `pull` of `name` (normalized), unannounced. */
-  private async pullOne(name: string, options: PullOptions): Promise<ResolvedImage> {
-    // What pulls killed meanwhile left (their layer extractions above all, hundreds of MB each)
-    // goes before this one downloads, as at a daemon's start: retries do not pile them up. A
-    // sweep that fails leaves them to the next one (or to gc) and keeps no pull from going on.
-    await this.ctx.store.sweep(options.signal ? { signal: options.signal } : {}).catch((error: unknown) => {
+  /**
+   * What pulls killed meanwhile left (their layer extractions above all, hundreds of MB each)
+   * goes before a pull downloads, as at a daemon's start: retries do not pile them up. A
+   * sweep that fails leaves them to the next one (or to gc) and keeps no pull from going on.
+   */
+  private async sweepBeforePull(signal: AbortSignal | undefined): Promise<void> {
+    await this.ctx.store.sweep(signal ? { signal } : {}).catch((error: unknown) => {
       if (isAborted(error)) throw error;
     });
+  }
+
+  /** `pull` of `name` (normalized), unannounced. */
+  private async pullOne(name: string, options: PullOptions): Promise<ResolvedImage> {
     // The lease keeps what is downloaded safe from a concurrent gc until the image is named.
     return this.ctx.store.leases.withLease(async (lease) => {
       // The layers this pull downloads: once unpacked, each is "Pull complete" (dockerd's last word on them).
@@ -999,6 +1005,7 @@ export class Images {
     const repo = parseReference(name);
     const refs = tags.map((tag) => ({ tag, ref: formatReference(withTag(repo, tag)) }));
     let updated = false;
+    await this.sweepBeforePull(options.signal);
     for (const { tag, ref } of refs) {
       options.onTag?.({ tag, status: 'Pulling' });
       const before = await this.find(ref).then((record) => record.id, () => undefined);

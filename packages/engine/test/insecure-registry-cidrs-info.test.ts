@@ -10,3 +10,9 @@ test('a CIDR among the insecure registries is an insecure range, not an index', 
   expect(config.InsecureRegistryCIDRs).toEqual(['10.0.0.0/8', 'fd00::/8', '::1/128', '127.0.0.0/8']);
   expect(Object.keys(config.IndexConfigs)).toEqual(['docker.io', 'myreg:5000']);
 });
+
+test('a CIDR is shown by its network, as Go prints an IPNet, and what is no IP network names an index', () => {
+  const config = registryConfig({ insecureRegistries: ['10.1.2.3/8', 'cafe/16', '10.0.0.300/8'] });
+  expect(config.InsecureRegistryCIDRs).toEqual(['10.0.0.0/8', '::1/128', '127.0.0.0/8']);
+  expect(Object.keys(config.IndexConfigs)).toEqual(['10.0.0.300/8', 'cafe/16', 'docker.io']);
+});

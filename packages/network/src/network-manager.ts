@@ -355,8 +355,12 @@ export class NetworkManager {
   async listNetworks(options: ListNetworksOptions = {}): Promise<NetworkInspect[]> {
     await this.paths.ensure();
     const nets = await this.loadNets();
-    const bridge = [...nets.values()].find((n) => n.isDefault) ?? (await this.locked(async () => this.ensureDefault(await this.loadNets())));
     const created = await this.predefinedCreated(nets);
+    // A list is a read: when the bridge cannot be made now (its configured name taken, no
+    // CAP_NET_ADMIN), it shows what would be made, and the first container's join says why not.
+    const bridge =
+      [...nets.values()].find((n) => n.isDefault) ??
+      (await this.locked(async () => this.ensureDefault(await this.loadNets())).catch(() => this.defaultState(created)));
     const all = [
       inspectBridge(bridge),
       ...this.predefined(created),

@@ -78,7 +78,7 @@ function originOf(value: string, what: string): string {
 }
 
 /** Docker's insecure CIDRs whatever the configuration says: a registry on this machine needs none. */
-const LOOPBACK_CIDRS = ['::1/128', '127.0.0.0/8'];
+export const LOOPBACK_CIDRS: readonly string[] = ['::1/128', '127.0.0.0/8'];
 
 /**
  * Whether `registry` is spoken to without verifying its certificate, by dockerd's isSecureIndex:
@@ -109,21 +109,49 @@ function insecureBy(registry: string, insecureRegistries: readonly string[], res
   return (isIP(host) !== 0 ? [host] : resolved).some((address) => inCidrs(cidrs, address));
 }
 
-/** The CIDRs (loopback's first) and registry names of an insecure-registries list, `http(s)://` dropped as dockerd drops it. */
-function insecureEntries(entries: readonly string[]): { cidrs: BlockList; names: Set<string> } {
-  const cidrs = new BlockList();
-  const names = new Set<string>();
-  for (const entry of [...LOOPBACK_CIDRS, ...entries]) {
+/** A CIDR of an insecure-registries list: its network address, as Go's IPNet prints it for IPv4 (`10.1.2.3/8` is `10.0.0.0/8`). */
+export interface InsecureCidr {
+  address: string;
+  prefix: number;
+  family: 'ipv4' | 'ipv6';
+  text: string;
+}
+
+/**
+ * An insecure-registries list as dockerd's loadInsecureRegistries reads it, `http(s)://`
+ * dropped: an IP network is a CIDR, anything else names a registry. `docker info` shows
+ * both; the endpoint rule matches by them, loopback's CIDRs added.
+ */
+export function insecureRegistryEntries(entries: readonly string[]): { cidrs: InsecureCidr[]; names: string[] } {
+  const cidrs: InsecureCidr[] = [];
+  const names: string[] = [];
+  for (const entry of entries) {
     const value = entry.replace(/^https?:\/\//i, '');
     const cidr = /^([^/]+)\/(\d{1,3})$/.exec(value);
     const family = cidr ? isIP(cidr[1] as string) : 0;
-    if (cidr && family !== 0 && Number(cidr[2]) <= (family === 4 ? 32 : 128)) {
-      cidrs.addSubnet(cidr[1] as string, Number(cidr[2]), family === 4 ? 'ipv4' : 'ipv6');
+    const prefix = Number(cidr?.[2]);
+    if (cidr && family !== 0 && prefix <= (family === 4 ? 32 : 128)) {
+      const address = family === 4 ? ipv4Network(cidr[1] as string, prefix) : (cidr[1] as string);
+      cidrs.push({ address, prefix, family: family === 4 ? 'ipv4' : 'ipv6', text: `${address}/${prefix}` });
     } else {
-      names.add(value);
+      names.push(value);
     }
   }
   return { cidrs, names };
+}
+
+function ipv4Network(address: string, prefix: number): string {
+  const value = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const network = prefix === 0 ? 0 : value - (value % 2 ** (32 - prefix));
+  return [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join('.');
+}
+
+/** The CIDRs and registry names of an insecure-registries list, for matching. */
+function insecureEntries(entries: readonly string[]): { cidrs: BlockList; names: Set<string> } {
+  const parsed = insecureRegistryEntries([...LOOPBACK_CIDRS, ...entries]);
+  const cidrs = new BlockList();
+  for (const { address, prefix, family } of parsed.cidrs) cidrs.addSubnet(address, prefix, family);
+  return { cidrs, names: new Set(parsed.names) };
 }
 
 /** Whether an address is in the list (an IPv4-mapped IPv6 address counts as its IPv4 one, as Go's Unmap). */
@@ -150,12 +178,23 @@ function hostOf(registry: string): string {
 export async function hostAddresses(host: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const listed = hostsFileAddresses(await readFile(HOSTS_FILE, 'utf8').catch(() => ''), host);
   if (listed.length > 0 || !(await mayQueryNameServers(env))) return listed;
+  let timer: NodeJS.Timeout | undefined;
+  // A resolver that never answers must not hold a pull for ever: past the resolver's own
+  // default timeout (resolv.conf's 5 s) the name counts as unresolved, hence secure.
+  const gaveUp = new Promise<[]>((resolve) => {
+    timer = setTimeout(() => resolve([]), LOOKUP_TIMEOUT_MS);
+  });
   try {
-    return (await lookup(host, { all: true })).map((entry) => entry.address);
+    const answered = lookup(host, { all: true }).then((entries) => entries.map((entry) => entry.address));
+    return await Promise.race([answered, gaveUp]);
   } catch {
     return [];
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+const LOOKUP_TIMEOUT_MS = 5000;
 
 const HOSTS_FILE = '/etc/hosts';
 

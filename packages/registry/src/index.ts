@@ -8,7 +8,7 @@ export { loadDockerConfigAuth, loadAllDockerConfigAuths, readDockerConfig, docke
 export { storeDockerConfigAuth, eraseDockerConfigAuth, type StoredAuth } from './docker-config-store';
 export { credentialsFromAuthConfig, configAuthEntry, authConfigFor, registryHostOf, DOCKER_HUB_SERVER, type AuthConfig } from './auth-config';
 export type { CredentialSource } from './authorizer';
-export type { EndpointOptions } from './endpoint';
+export { LOOPBACK_CIDRS, insecureRegistryEntries, type EndpointOptions, type InsecureCidr } from './endpoint';
 export { RegistryServer, type RegistryServerOptions } from './server/registry-server';
 export { issueRegistryToken, type ServerAuth, type AccessGrant, type RegistryAction, type TokenOptions } from './server/server-auth';
 export { isRepositoryName, isTag } from './names';

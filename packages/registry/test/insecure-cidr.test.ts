@@ -99,3 +99,7 @@ test('with CTR_RESOLV_CONF naming no name server, a name outside /etc/hosts reso
   const env = { CTR_RESOLV_CONF: `${__dirname}/../../../test/support/resolv.conf` };
   await expect(hostAddresses('no-such-registry.invalid', env)).resolves.toEqual([]);
 });
+
+test('an address in a listed CIDR given off its network boundary is insecure, as dockerd widens it to the network', async () => {
+  await expect(isInsecureRegistry('10.9.9.9:5000', ['10.1.2.3/8'], async () => [])).resolves.toBe(true);
+});

@@ -469,7 +469,8 @@ export class Runtime {
     } finally {
       clearTimeout(timer);
     }
-    await options.onForceKill?.();
+    // Told, never stopped by the telling: a full disk that refuses the event must not keep the SIGKILL from going.
+    await Promise.resolve(options.onForceKill?.()).catch(() => undefined);
     await runc.kill(id, 'KILL').catch(ignoreGone);
     return this.wait(id);
   }
@@ -844,7 +845,9 @@ export class Runtime {
         conmon.sync.close();
         throw startFailure(ready?.message ?? 'conmon could not set up the exec session', 'exec');
       }
-      // dockerd closes an exec's stdin at the end of its client's input (CloseStdin), as conmon does.
+      // dockerd closes a non-TTY exec's stdin at the end of its client's input (CloseStdin); a TTY
+      // exec's client it detaches there instead. An exec here has its one client for its whole
+      // life (no attach to an exec later), so the end of that input closes stdin for both.
       const session = await attachSocket(dir, options, 'close');
       conmon.start?.write('0');
       conmon.start?.end();

@@ -50,6 +50,16 @@ test('stop tells its caller just before the SIGKILL that ends the grace', async 
   expect([runningAtForceKill, status?.exitCode]).toEqual([true, 137]);
 });
 
+test('stop kills at the end of the grace even when telling of it fails (a full disk refusing the event)', async () => {
+  await running('untold', "trap '' TERM; echo ready; while true; do sleep 0.1; done");
+  await ready('untold');
+  const status = await bed.runtime.stop('untold', {
+    timeout: 0,
+    onForceKill: () => Promise.reject(new Error('ENOSPC')),
+  });
+  expect(status?.exitCode).toBe(137);
+});
+
 test('stop of a process that exits on the stop signal never tells of a SIGKILL', async () => {
   await running('unforced', "trap 'exit 3' TERM; echo ready; while true; do sleep 0.1; done");
   await ready('unforced');
