@@ -3,6 +3,7 @@ import { LABEL } from '../src/labels';
 import * as lifecycle from '../src/lifecycle';
 import type { ComposeProject } from '../src/model';
 import { project, sleeper } from './lifecycle-project';
+import { freePort } from '../../../test/support/free-port';
 
 let t: TestEngine;
 beforeAll(async () => {
@@ -106,8 +107,12 @@ describe('down', () => {
 });
 
 describe('ps and ls', () => {
-  const p = project('psls', [sleeper('web', { ports: [{ target: 80, published: '18080', host_ip: '127.0.0.1', protocol: 'tcp', mode: 'ingress' }] })]);
+  // A port nothing holds now: a fixed one may be another suite's (or program's) on a busy host.
+  let port: number;
+  let p: ComposeProject;
   beforeAll(async () => {
+    port = await freePort();
+    p = project('psls', [sleeper('web', { ports: [{ target: 80, published: String(port), host_ip: '127.0.0.1', protocol: 'tcp', mode: 'ingress' }] })]);
     await lifecycle.up(t.engine, p, {});
   });
   afterAll(async () => {
@@ -127,8 +132,8 @@ describe('ps and ls', () => {
       Health: '',
       ExitCode: 0,
       Networks: 'psls_default',
-      Ports: '127.0.0.1:18080->80/tcp',
-      Publishers: [{ URL: '127.0.0.1', TargetPort: 80, PublishedPort: 18080, Protocol: 'tcp' }],
+      Ports: `127.0.0.1:${port}->80/tcp`,
+      Publishers: [{ URL: '127.0.0.1', TargetPort: 80, PublishedPort: port, Protocol: 'tcp' }],
     });
     expect(row?.Status).toMatch(/^Up /);
     expect(row?.RunningFor).toMatch(/ ago$/);
