@@ -54,7 +54,8 @@ export interface ClusterStore {
 export interface BackgroundWork {
   /** A pass over one service (or all), with a service create's or update's registry credentials. */
   pass(serviceId: string | undefined, auth?: AuthConfig): void;
-  run(work: () => Promise<void>): void;
+  /** Other work (a removed service's containers), told when ctrd stops. */
+  run(work: (signal: AbortSignal) => Promise<void>): void;
   /** Resolves once the work queued so far is done (the daemon's shutdown waits for it). */
   idle(): Promise<void>;
 }

@@ -25,7 +25,7 @@ const TASK_FILTERS = ['id', 'name', 'service', 'node', 'label', 'desired-state',
 /**
  * `service ps` / `GET /tasks` filters: `id` and `name` by prefix (a task's name is
  * `<service>.<slot>.<id>`), `service` and `node` by ID, name or ID prefix (dockerd resolves them
- * first, refusing an unknown one), `label` (the service's labels), `desired-state` (any task state, as swarmkit's),
+ * first, refusing an unknown one), `label` (the service's labels when the task was made), `desired-state` (any task state, as swarmkit's),
  * `_up-to-date` (made from its service's current TaskTemplate, swarmkit's UpToDate).
  */
 export function taskFilter(filters: SwarmFilters, services: readonly Service[], nodes: readonly Node[]): (task: Task) => boolean {
@@ -47,8 +47,9 @@ export function taskFilter(filters: SwarmFilters, services: readonly Service[], 
     (!filters.name?.length || filters.name.some((n) => taskName(byId.get(task.ServiceID)?.Spec.Name ?? '', task).startsWith(n))) &&
     (!serviceIds || serviceIds.includes(task.ServiceID)) &&
     (!nodeIds || nodeIds.includes(task.NodeID)) &&
-    // swarmkit's ListTasks matches the labels of the task's service (its ServiceAnnotations): `stack ps` selects by the stack's namespace label.
-    labelsMatch(filters.label, byId.get(task.ServiceID)?.Spec.Labels ?? {}) &&
+    // swarmkit's ListTasks matches the task's copy of its service's labels (ServiceAnnotations): `stack ps` selects
+    // by the stack's namespace label, a removed service's leaving tasks included. A task recorded before ctr kept the copy has its service's.
+    labelsMatch(filters.label, task.ServiceAnnotations?.Labels ?? byId.get(task.ServiceID)?.Spec.Labels ?? {}) &&
     (desired.length === 0 || desired.includes(task.DesiredState)) &&
     (!filters['_up-to-date']?.length || upToDate(task));
 }

@@ -1,10 +1,11 @@
 import { alreadyExists, CtrError, invalidArgument, isConflict, isNotFound, notFound, unlessNotFound } from '@ctr/errors';
 import { NetworkManager, type EndpointRequest, type NetworkCreateOptions, type NetworkInspect, type OverlayOptions, type RemoteEndpoint, type VirtualIp, VXLAN_ID_OPTION } from '@ctr/network';
 import { allocateNetworks, managerAssignments, taskAddress, virtualIpsOn, type NetworkAssignment, type VirtualIpAssignment } from './allocator';
-import type { SwarmContext } from './context';
+import type { ClusterTx, SwarmContext } from './context';
 import { newId } from './ids';
 import { serveIngress, stopIngress } from './ingress';
 import { localNode } from './membership';
+import { sleep } from './orchestrator';
 import { rpcError } from './store';
 import { stateIndex, TASK_LABEL } from './tasks';
 import type { Service, Task } from './types';
@@ -69,19 +70,26 @@ export async function removeSwarmNetwork(ctx: SwarmContext, name: string): Promi
   const network = await ctx.engine.inspectNetwork(name);
   if (network.Scope !== 'swarm') return ctx.engine.removeNetwork(name);
   const deferred = await ctx.store.transaction(async (tx) => {
-    const services = tx.list('services');
-    const dependent = network.Ingress ? services.find(needsIngress) : undefined;
-    if (dependent) throw rpcError('InvalidArgument', 'FailedPrecondition', `ingress network cannot be removed because service ${dependent.ID} depends on it`);
-    const user = services.find((s) => (s.Spec.TaskTemplate.Networks ?? []).some((n) => n.Target === network.Id));
-    if (user) throw rpcError('InvalidArgument', 'FailedPrecondition', `network ${network.Id} is in use by service ${user.ID}`);
-    const task = tx.list('tasks').find((t) => !leaving(t) && (t.Spec.Networks ?? []).some((n) => n.Target === network.Id));
-    if (task) throw rpcError('InvalidArgument', 'FailedPrecondition', `network ${network.Id} is in use by task ${task.ID}`);
+    const user = networkUser(tx, network);
+    if (user) throw rpcError('InvalidArgument', 'FailedPrecondition', user);
     if (ctx.background && (await onlyTaskContainers(ctx, network))) return true;
     await ctx.engine.removeNetwork(network.Id);
     return false;
   });
   // Its endpoints are tasks' on their way out (a service rm's containers stopping under ctrd): it goes once they have, as swarmkit's allocator deletes a network pending deletion.
-  if (deferred) ctx.background?.run(() => removeOnceLeft(ctx, network.Id));
+  if (deferred) ctx.background?.run((signal) => removeOnceLeft(ctx, network.Id, signal));
+}
+
+/** What holds a swarm network (swarmkit's RemoveNetwork refusal, in its words), or undefined when nothing does. */
+function networkUser(tx: ClusterTx, network: NetworkInspect): string | undefined {
+  const services = tx.list('services');
+  const dependent = network.Ingress ? services.find(needsIngress) : undefined;
+  if (dependent) return `ingress network cannot be removed because service ${dependent.ID} depends on it`;
+  const user = services.find((s) => (s.Spec.TaskTemplate.Networks ?? []).some((n) => n.Target === network.Id));
+  if (user) return `network ${network.Id} is in use by service ${user.ID}`;
+  const task = tx.list('tasks').find((t) => !leaving(t) && (t.Spec.Networks ?? []).some((n) => n.Target === network.Id));
+  if (task) return `network ${network.Id} is in use by task ${task.ID}`;
+  return undefined;
 }
 
 /** A task that no longer holds its networks: one not meant to run, or that ended (swarmkit's removeNetwork counts neither). */
@@ -100,16 +108,28 @@ async function onlyTaskContainers(ctx: SwarmContext, network: NetworkInspect): P
 /** How long a pending removal waits for the leaving tasks' containers (their grace periods). */
 const PENDING_REMOVAL_MS = 120_000;
 
-async function removeOnceLeft(ctx: SwarmContext, networkId: string): Promise<void> {
+/**
+ * A pending removal: each attempt under the cluster's lock, after checking again that nothing
+ * holds the network — a service made meanwhile on it (`stack rm` then `stack deploy`, which finds
+ * the network by name) keeps it, and the removal is dropped. Given up when ctrd stops.
+ */
+async function removeOnceLeft(ctx: SwarmContext, networkId: string, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + PENDING_REMOVAL_MS;
-  for (;;) {
-    try {
-      return await ctx.engine.removeNetwork(networkId);
-    } catch (error) {
-      if (isNotFound(error)) return;
-      if (!isConflict(error) || Date.now() > deadline) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  while (!signal.aborted) {
+    const done = await ctx.store.transaction(async (tx) => {
+      const network = await ctx.engine.inspectNetwork(networkId).catch(unlessNotFound);
+      if (!network || networkUser(tx, network) !== undefined) return true;
+      try {
+        await ctx.engine.removeNetwork(networkId);
+        return true;
+      } catch (error) {
+        if (isNotFound(error)) return true;
+        if (!isConflict(error) || Date.now() > deadline) throw error;
+        return false;
+      }
+    });
+    if (done) return;
+    await sleep(250, signal);
   }
 }
 

@@ -45,6 +45,8 @@ export interface PassResult {
 export interface PassOptions {
   /** The registry credentials of a service create or update, for its image's pull. */
   auth?: AuthConfig;
+  /** ctrd's stop: the pass gives up waiting on a pull or a container's stop grace period. */
+  signal?: AbortSignal;
 }
 
 const earliest = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
@@ -161,7 +163,7 @@ export async function passAfterChange(ctx: SwarmContext, serviceId: string | und
 }
 
 /** Other work after a request's change (a removed service's containers), likewise. */
-export async function afterChange(ctx: SwarmContext, work: () => Promise<void>): Promise<void> {
+export async function afterChange(ctx: SwarmContext, work: (signal?: AbortSignal) => Promise<void>): Promise<void> {
   if (ctx.background) ctx.background.run(work);
   else await work();
 }
@@ -485,7 +487,7 @@ export interface WorkDone {
  * (a secret gone, a network missing) or whose container cannot be made is `rejected`, in the
  * error's words, as moby's executor rejects it.
  */
-export async function carryOut(ctx: SwarmContext, work: ContainerWork): Promise<WorkDone> {
+export async function carryOut(ctx: SwarmContext, work: ContainerWork, signal?: AbortSignal): Promise<WorkDone> {
   const outcomes = new Map<string, Omit<TaskStatus, 'Timestamp'>>();
   const failures: unknown[] = [];
   // A task's failure is logged once: its status moves on, and its container is not tried again.
@@ -499,7 +501,7 @@ export async function carryOut(ctx: SwarmContext, work: ContainerWork): Promise<
     for (const result of await Promise.allSettled(items.map(act))) if (result.status === 'rejected') failures.push(result.reason);
   };
   await each(work.stop, async (task) => {
-    await stopTaskContainer(ctx, task);
+    await stopTaskContainer(ctx, task, signal);
     const fact = await observe(ctx, task.Status.ContainerStatus?.ContainerID as string);
     const next = statusOf(fact, task);
     if (next) outcomes.set(task.ID, next);
@@ -510,12 +512,13 @@ export async function carryOut(ctx: SwarmContext, work: ContainerWork): Promise<
   await Promise.all(
     work.prepare.map(async ({ service, task, env }) => {
       try {
-        const id = await createTaskContainer(ctx, service, task, await env());
+        const id = await createTaskContainer(ctx, service, task, await env(), signal);
         outcomes.set(task.ID, { State: 'ready', Message: 'prepared', ContainerStatus: { ContainerID: id, PID: 0, ExitCode: 0 } });
         if (task.DesiredState !== 'ready') starts.set(task.ID, { task, id });
       } catch (error) {
-        // Another process prepares this task: its container has the task's name already.
-        if (isCtrError(error) && error.code === 'Conflict') return;
+        // Another process prepares this task: its container has the task's name already. An
+        // aborted pull (ctrd stopping) is no rejection: the next pass prepares the task again.
+        if ((isCtrError(error) && error.code === 'Conflict') || signal?.aborted) return;
         taskFailed(task, "failed to prepare the task's container", { State: 'rejected', Message: 'preparing', Err: asCtrError(error).message });
       }
     }),
@@ -551,7 +554,7 @@ async function act(ctx: SwarmContext, plan: Plan, options: PassOptions): Promise
     remove: plan.remove,
     prepare: node ? plan.prepare.map(({ service, task }) => ({ service, task, env: () => managerEnvironment(ctx, service, task, node, cluster, options.auth) })) : [],
     start: plan.start.map(({ task }) => task),
-  });
+  }, options.signal);
   if (outcomes.size > 0) {
     await ctx.store.transaction((tx) => {
       for (const [id, next] of outcomes) {
@@ -612,8 +615,11 @@ const PERIODIC_MS = 30_000;
  * Under ctrd: follow the engine's die events of task containers and reconcile their service,
  * keep the timers a pass asks for (restart delays, an update's delay and monitor), and pass
  * over every service now and then in case an event was missed, and do the work requests leave
- * to it (ctx.background). Passes run one at a time in this process, each told to `onError`
- * when it fails and to `onPass` when it works. Resolves once watching; stops when `signal` aborts.
+ * to it (ctx.background). The monitor's own passes run one after another; a request's pass runs
+ * beside them, after any earlier request's pass for the same service (one more waiting at most:
+ * it sees every change made meanwhile). Each is told to `onError` when it fails and to `onPass`
+ * when it works. Resolves once watching; stops when `signal` aborts, which the work under way
+ * hears too (it stops waiting on pulls and stop grace periods).
  */
 export async function startMonitor(ctx: SwarmContext, signal: AbortSignal, onError: (error: unknown) => void = () => undefined, onPass: () => void = () => undefined): Promise<void> {
   let running: Promise<void> = Promise.resolve();
@@ -636,7 +642,7 @@ export async function startMonitor(ctx: SwarmContext, signal: AbortSignal, onErr
   const pass = async (serviceId: string | undefined, auth?: AuthConfig): Promise<void> => {
     if (signal.aborted || !ctx.store.active()) return;
     try {
-      const { wakeAt } = await reconcileOnce(ctx, serviceId, auth ? { auth } : {});
+      const { wakeAt } = await reconcileOnce(ctx, serviceId, { signal, ...(auth ? { auth } : {}) });
       onPass();
       wakeBy(wakeAt);
     } catch (error) {
@@ -657,9 +663,28 @@ export async function startMonitor(ctx: SwarmContext, signal: AbortSignal, onErr
     const tracked = work.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
   };
+  // Per service, the last request's pass (run or waiting) and the one waiting, if any: two
+  // passes over one service at once would both pull its image and both try its new tasks.
+  const lanes = new Map<string | undefined, Promise<void>>();
+  const waiting = new Map<string | undefined, { auth?: AuthConfig }>();
+  const requestPass = (serviceId: string | undefined, auth?: AuthConfig): void => {
+    const queued = waiting.get(serviceId);
+    if (queued) {
+      if (auth) queued.auth = auth;
+      return;
+    }
+    const next: { auth?: AuthConfig } = auth ? { auth } : {};
+    waiting.set(serviceId, next);
+    const lane = (lanes.get(serviceId) ?? Promise.resolve()).then(() => {
+      waiting.delete(serviceId);
+      return pass(serviceId, next.auth);
+    });
+    lanes.set(serviceId, lane);
+    track(lane.finally(() => lanes.get(serviceId) === lane && lanes.delete(serviceId)));
+  };
   const background: BackgroundWork = {
-    pass: (serviceId, auth) => track(pass(serviceId, auth)),
-    run: (work) => track(work().then(onPass, onError)),
+    pass: requestPass,
+    run: (work) => track(work(signal).then(onPass, (error: unknown) => (signal.aborted ? undefined : onError(error)))),
     idle: async () => {
       await Promise.all([running, ...inFlight]);
     },

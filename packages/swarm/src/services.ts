@@ -200,8 +200,10 @@ export async function removeService(ctx: SwarmContext, id: string): Promise<void
     }
     return mine;
   });
-  await afterChange(ctx, async () => {
-    await Promise.all(tasks.map((task) => stopTaskContainer(ctx, task)));
+  await afterChange(ctx, async (signal) => {
+    await Promise.all(tasks.map((task) => stopTaskContainer(ctx, task, signal)));
+    // ctrd stopping: the containers left are the next pass's to remove (their tasks' desired state is `remove`).
+    if (signal?.aborted) return;
     // Every container of the service here goes, a task's the store lost track of too.
     const containers = new Map(tasks.map((task) => [task.ID, task.Status.ContainerStatus?.ContainerID]));
     for (const [taskId, containerId] of await taskContainers(ctx, { serviceId: found.ID })) if (!containers.get(taskId)) containers.set(taskId, containerId);

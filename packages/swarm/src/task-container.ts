@@ -210,12 +210,27 @@ export async function removeAllTaskFiles(ctx: SwarmContext): Promise<void> {
   await fs.rm(path.join(ctx.runRoot, 'swarm', 'tasks'), { recursive: true, force: true });
 }
 
-/** Stop a task's container within its StopGracePeriod, in whole seconds as moby's executor gives it. */
-export async function stopTaskContainer(ctx: SwarmContext, task: Task): Promise<void> {
+/**
+ * Stop a task's container within its StopGracePeriod, in whole seconds as moby's executor gives
+ * it. When `signal` aborts (ctrd stopping) this stops waiting: the engine's stop goes on alone,
+ * and the next pass records where it ended.
+ */
+export async function stopTaskContainer(ctx: SwarmContext, task: Task, signal?: AbortSignal): Promise<void> {
   const ref = task.Status.ContainerStatus?.ContainerID;
-  if (!ref) return;
+  if (!ref || signal?.aborted) return;
   const grace = task.Spec.ContainerSpec?.StopGracePeriod;
-  await ctx.engine.stop(ref, grace !== undefined ? { timeout: Math.floor(grace / 1e9) } : {}).catch(unlessNotFound);
+  const stopped = ctx.engine.stop(ref, grace !== undefined ? { timeout: Math.floor(grace / 1e9) } : {}).catch(unlessNotFound);
+  if (!signal) return stopped;
+  let abandon = (): void => undefined;
+  const aborted = new Promise<void>((resolve) => {
+    abandon = resolve;
+    signal.addEventListener('abort', abandon, { once: true });
+  });
+  try {
+    await Promise.race([stopped, aborted]);
+  } finally {
+    signal.removeEventListener('abort', abandon);
+  }
 }
 
 /** `X-Registry-Auth` as a service create passes it on: base64url of a JSON AuthConfig (keys in any case). */
@@ -281,10 +296,10 @@ export async function managerEnvironment(ctx: SwarmContext, service: Service, ta
  * The container's name is the task's: a second process preparing the same task fails here
  * (Conflict), which is how two reconcilers never run one task twice.
  */
-export async function createTaskContainer(ctx: SwarmContext, service: Service, task: Task, env: TaskEnvironment): Promise<string> {
+export async function createTaskContainer(ctx: SwarmContext, service: Service, task: Task, env: TaskEnvironment, signal?: AbortSignal): Promise<string> {
   const options = taskContainerOptions(service, task, env.node, env.cluster);
   const [first, ...rest] = env.networks;
-  await ensureImage(ctx, options.image, env.auth);
+  await ensureImage(ctx, options.image, env.auth, signal);
   const internalMounts = await writeTaskFiles(ctx, task.ID, env.files);
   let created: { id: string };
   try {

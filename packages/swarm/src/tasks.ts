@@ -86,6 +86,7 @@ export function newTask(service: Service, id: string, place: { slot?: number; no
     Labels: {},
     Spec: structuredClone(service.Spec.TaskTemplate),
     Endpoint: { Spec: structuredClone(service.Spec.EndpointSpec ?? {}) },
+    ServiceAnnotations: { Labels: { ...service.Spec.Labels } },
     ServiceID: service.ID,
     NodeID: place.nodeId ?? '',
     Status: { Timestamp: swarmTime(), State: 'new', Message: 'created' },
@@ -97,11 +98,12 @@ export function newTask(service: Service, id: string, place: { slot?: number; no
 }
 
 /**
- * A task as docker's API shows it: without the endpoint it was made with, which docker's Task
- * has no field for; its PortStatus always there (a struct in docker's TaskStatus, `{}` when empty).
+ * A task as docker's API shows it: without the endpoint and service labels it was made with,
+ * which docker's Task has no field for; its PortStatus always there (a struct in docker's
+ * TaskStatus, `{}` when empty).
  */
 function shown(task: Task): Task {
-  const { Endpoint: _endpoint, ...rest } = task;
+  const { Endpoint: _endpoint, ServiceAnnotations: _service, ...rest } = task;
   return { ...rest, Status: { ...rest.Status, PortStatus: rest.Status.PortStatus ?? {} } };
 }
 

@@ -303,6 +303,12 @@ export interface Task extends Meta {
    * Task has no such field, and the API's tasks leave it out.
    */
   Endpoint?: { Spec: EndpointSpec };
+  /**
+   * The service's labels when the task was made (swarmkit's Task.ServiceAnnotations), which the
+   * task list's `label` filter matches. The store's alone, as docker's Task has no such field;
+   * absent in tasks recorded before ctr kept it.
+   */
+  ServiceAnnotations?: { Labels: Record<string, string> };
 }
 
 // ---------------------------------------------------------------- secrets and configs

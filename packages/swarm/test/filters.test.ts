@@ -60,7 +60,21 @@ describe('task filters', () => {
     expect(selected).toEqual(['new']);
   });
 
-  it("selects by label the tasks of the services with it, as swarmkit's ListTasks (docker stack ps)", () => {
+  const madeWith = (t: Task, Labels: Record<string, string>): Task => ({ ...t, ServiceAnnotations: { Labels } });
+  const labelled = (filters: Record<string, string[]>, all: readonly Task[]): string[] => all.filter(taskFilter(filters, [web, worker], [node])).map((t) => t.ID);
+
+  it("selects by label the tasks whose service had it when they were made, as swarmkit's ListTasks (docker stack ps)", () => {
+    const made = [madeWith(tasks[0]!, { tier: 'front' }), madeWith(tasks[1]!, {}), madeWith(tasks[2]!, { tier: 'back' })];
+    expect(labelled({ label: ['tier=front'] }, made)).toEqual(['t1']);
+    expect(labelled({ label: ['tier=back'] }, made)).toEqual(['t3']);
+  });
+
+  it("selects by label a removed service's tasks, by the labels they were made with", () => {
+    const leaving = madeWith(task('t9', 'gone', 1, 'remove'), { 'com.docker.stack.namespace': 'x' });
+    expect(labelled({ label: ['com.docker.stack.namespace=x'] }, [...tasks, leaving])).toEqual(['t9']);
+  });
+
+  it("selects by label a task recorded without its service's labels by its service's current ones", () => {
     expect(ids({ label: ['tier=front'] })).toEqual(['t1', 't2']);
     expect(ids({ label: ['tier=back'] })).toEqual([]);
   });

@@ -57,3 +57,39 @@ test("under the monitor, network rm right after its service's rm answers at once
   }
   expect(names).not.toContain('stacknet');
 });
+
+test('a service made on the network before its pending removal runs keeps it (docker stack rm && docker stack deploy)', async () => {
+  const ctx = swarm.context();
+  const network = await createSwarmNetwork(ctx, { name: 'redeployed', driver: 'overlay' });
+  const onNetwork = (name: string): ReturnType<typeof spec> => {
+    const made = spec(name, ['sleep', '300'], {}, { StopSignal: 'SIGTERM', StopGracePeriod: ms(2000) });
+    made.TaskTemplate.Networks = [{ Target: 'redeployed' }];
+    return made;
+  };
+  const old = await swarm.createService(onNetwork('old'));
+  await swarm.converge(old.ID, {});
+  await swarm.removeService(old.ID);
+  await removeSwarmNetwork(ctx, 'redeployed');
+  const redeployed = await swarm.createService(onNetwork('new'));
+  // Every pass and the pending removal done: the removal found the new service on the network and was dropped.
+  await ctx.background?.idle();
+  expect((await engine.inspectNetwork('redeployed')).Id).toBe(network.Id);
+  expect((await tasksOf(ctx, redeployed.ID))[0]?.Status.State).toBe('running');
+  await swarm.removeService(redeployed.ID);
+});
+
+test("once the monitor stops, a pending removal is given up rather than waited for (ctrd's shutdown)", async () => {
+  const ctx = swarm.context();
+  await createSwarmNetwork(ctx, { name: 'abandoned', driver: 'overlay' });
+  const made = spec('stopping', ['sleep', '300'], {}, { StopSignal: 'SIGTERM', StopGracePeriod: ms(2000) });
+  made.TaskTemplate.Networks = [{ Target: 'abandoned' }];
+  const { ID } = await swarm.createService(made);
+  await swarm.converge(ID, {});
+  await swarm.removeService(ID);
+  await removeSwarmNetwork(ctx, 'abandoned');
+  const background = ctx.background;
+  stop.abort();
+  await background?.idle();
+  // The task's container was still within its grace period: the network it holds is left.
+  expect((await engine.networks()).map((n) => n.Name)).toContain('abandoned');
+});
