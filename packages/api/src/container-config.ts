@@ -118,6 +118,7 @@ export function createOptionsFromBody(body: Record<string, unknown>, name: strin
   const anonymous = (config.keys('Volumes') ?? []).filter((target) => !mounted.has(volumeTarget(target)));
   const volumes = [...binds, ...anonymous];
   if (volumes.length > 0) options.volumes = volumes;
+  set('configVolumes', nonEmpty(config.keys('Volumes')));
   if (tmpfs.length > 0) options.tmpfs = tmpfs;
   if (mountSpecs.length > 0) options.mountSpecs = mountSpecs;
 

@@ -87,7 +87,7 @@ export function updateRequest(options: UpdateOptions): ContainerUpdateRequest {
 export function createRequest(options: CreateOptions): ContainerCreateRequest {
   const {
     image, name: _name, cmd, entrypoint, env, workingDir, user, hostname, domainname, tty, openStdin, labels, stopSignal, stopTimeout,
-    volumes = [], tmpfs = [], mounts = [], mountSpecs = [], network = 'bridge', networkAliases, ip, ip6, linkLocalIps, publish = [], publishAll, restart, autoRemove, log,
+    volumes = [], configVolumes, tmpfs = [], mounts = [], mountSpecs = [], network = 'bridge', networkAliases, ip, ip6, linkLocalIps, publish = [], publishAll, restart, autoRemove, log,
     memory, memorySwap, memoryReservation, cpus, cpuShares, cpuQuota, cpuPeriod, cpuRealtimePeriod, cpuRealtimeRuntime, cpusetCpus, cpusetMems, pidsLimit,
     oomKillDisable, shmSize, ulimits,
     blkioWeight, blkioWeightDevice, blkioDeviceReadBps, blkioDeviceWriteBps, blkioDeviceReadIOps, blkioDeviceWriteIOps,
@@ -112,7 +112,7 @@ export function createRequest(options: CreateOptions): ContainerCreateRequest {
     MacAddress: macAddress,
     Links: networkLinks?.map((link) => `${link.name}:${link.alias}`),
   });
-  const anonymous = volumes.filter((v) => !v.includes(':'));
+  const anonymous = configVolumes ?? volumes.filter((v) => !v.includes(':'));
   const host: HostConfig = defined({
     Binds: volumes.filter((v) => v.includes(':')),
     Mounts: [...mounts.map(apiMount), ...mountSpecs],

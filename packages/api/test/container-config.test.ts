@@ -44,6 +44,7 @@ test('Config and HostConfig map to the engine create options', () => {
     openStdin: true,
     labels: { a: 'b' },
     volumes: ['/host:/ctr:ro', '/anon'],
+    configVolumes: ['/anon'],
     tmpfs: ['/scratch:size=64m'],
     mountSpecs: [{ Type: 'tmpfs', Target: '/run', TmpfsOptions: { SizeBytes: 1024 } }, { Type: 'volume', Source: 'data', Target: '/data', ReadOnly: true }],
     network: 'none',

@@ -45,6 +45,8 @@ export interface ContainerRecord {
   tmpfs?: Record<string, string>;
   /** Anonymous volumes made for this container (removed with `rm -v`). */
   anonymousVolumes: string[];
+  /** Its `Config.Volumes` targets: the posted ones and the image's VOLUMEs (absent in records from before they were kept). */
+  configVolumes?: string[];
   labels: Record<string, string>;
   network: { mode: string; aliases: string[]; ip?: string; ports: string[]; publishAll: boolean };
   /** Its `Config.ExposedPorts` keys: the image's, `--expose`'s and the published ones (absent in records from before they were kept). */

@@ -71,6 +71,15 @@ function fromMountSpec(record: Pick<ContainerRecord, 'mountSpecs'>, target: stri
 }
 
 /**
+ * Inspect's `Config.Volumes`: as the record keeps it; a record from before it was kept shows
+ * the targets of its anonymous volumes.
+ */
+function configVolumesOf(record: ContainerRecord): Record<string, Record<string, never>> | null {
+  const targets = record.configVolumes ?? record.mounts.filter((m) => m.name !== undefined && record.anonymousVolumes.includes(m.name)).map((m) => m.target);
+  return targets.length > 0 ? Object.fromEntries(targets.map((target) => [target, {}])) : null;
+}
+
+/**
  * `--tmpfs` values (`/run:rw,size=64m`) as HostConfig.Tmpfs keeps them: each target's options
  * as given, the last of a target's winning.
  */
@@ -130,6 +139,11 @@ export interface CreateContainerOptions
   labels?: Record<string, string>;
   /** `-v` values: `/host:/ctr[:ro]`, `name:/ctr[:ro]`, `/ctr`. */
   volumes?: string[];
+  /**
+   * The API's `Config.Volumes` targets as posted (docker-compose names its bound ones there too);
+   * without it, the anonymous `-v /ctr`s, as docker's CLI posts them.
+   */
+  configVolumes?: string[];
   /** `--tmpfs` values: `/run[:size=64m]`. */
   tmpfs?: string[];
   /** Mounts already in @ctr/runtime's shape. */
@@ -852,6 +866,9 @@ export class Containers {
           ...(options.publish ?? []).flatMap(parsePortSpec).map((p) => `${p.containerPort}/${p.protocol}`),
         ]),
       ];
+      // Docker's `Config.Volumes`: the posted ones and the image's VOLUMEs (moby's merge), bound or not.
+      const givenVolumes = options.configVolumes ?? volumeRequests.slice(0, options.volumes?.length ?? 0).flatMap((r) => (r.kind === 'anonymous' ? [r.target] : []));
+      const configVolumes = [...new Set([...givenVolumes, ...Object.keys(image.config.config?.Volumes ?? {})])];
       const clearAbandoned = (stale: string): Promise<void> => this.clearUnrecorded(stale);
       const name = await (options.name === undefined ? this.records.claimGeneratedName(id, clearAbandoned) : this.records.claimName(options.name, id, clearAbandoned));
       undo.push(() => this.records.releaseName(name, id));
@@ -1021,6 +1038,7 @@ export class Containers {
         ...(binds.length ? { binds } : {}),
         ...(options.tmpfs?.length ? { tmpfs: givenTmpfs(options.tmpfs) } : {}),
         anonymousVolumes: anonymous,
+        configVolumes,
         labels: containerLabels,
         network: { mode: networkMode, aliases: networkAliases ?? [], ...(ip ? { ip } : {}), ports: publish ?? [], publishAll: publishAll ?? false },
         exposedPorts,
@@ -1573,7 +1591,8 @@ export class Containers {
    * Inspect's `Mounts`: binds and volumes, and tmpfs mounts a `--mount` made (not `--tmpfs`'s),
    * as dockerd lists its mount points. A volume's `Source` is its directory, a subpath or not
    * (a plugin's volume's: the path the plugin last gave, as its record has it);
-   * `Mode` is `-v`'s as given, else `z` for a volume (dockerd's relabel default).
+   * `Mode` is `-v`'s as given, else `z` for a named volume (dockerd's setBindModeIfNull, for Binds'
+   * local volumes) and none for an anonymous one (its mount point, from Config.Volumes, sets none).
    */
   private mountsOf(record: ContainerRecord): InspectMount[] {
     return record.mounts.flatMap((m): InspectMount[] => {
@@ -1586,7 +1605,7 @@ export class Containers {
           ...(m.name ? { Name: m.name, Driver: m.driver ?? 'local' } : {}),
           Source: m.driver !== undefined ? (m.pluginSource ?? '') : volumeDirOf(m),
           Destination: m.target,
-          Mode: m.volumeMode ?? (m.type === 'volume' ? 'z' : ''),
+          Mode: m.volumeMode ?? (m.type === 'volume' && !record.anonymousVolumes.includes(m.name ?? '') ? 'z' : ''),
           RW: !m.readOnly,
           Propagation: m.type === 'bind' ? (m.propagation ?? 'rprivate') : '',
         },
@@ -1747,7 +1766,6 @@ export class Containers {
     const run = record.run;
     const containerDir = path.dirname(info.logPath);
     const restarting = restartPending(record, info);
-    const anonymousTargets = record.mounts.filter((m) => m.name !== undefined && record.anonymousVolumes.includes(m.name)).map((m) => m.target);
     const endpoint = settings.Networks[record.network.mode] ?? Object.values(settings.Networks)[0];
     const exposedPorts = record.exposedPorts ?? Object.keys(settings.Ports);
     return {
@@ -1846,7 +1864,7 @@ export class Containers {
         Cmd: record.config ? record.config.Cmd : (run.cmd ?? null),
         ...(record.healthcheck ? { Healthcheck: record.healthcheck } : record.healthcheckOff ? { Healthcheck: { Test: ['NONE'] } } : {}),
         Image: record.image,
-        Volumes: anonymousTargets.length > 0 ? Object.fromEntries(anonymousTargets.map((target) => [target, {}])) : null,
+        Volumes: configVolumesOf(record),
         WorkingDir: record.config?.WorkingDir ?? info.spec.process.cwd ?? '',
         Entrypoint: record.config ? record.config.Entrypoint : (run.entrypoint ?? null),
         OnBuild: null,

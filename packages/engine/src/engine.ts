@@ -727,7 +727,8 @@ export class Engine {
     const running = await isRunning(ctx, record.id);
     // A stopped container's file is made at its next start.
     await ctx.network.connect(record.id, request, { running, ...(running ? { onResolver: (resolvConf: string) => useEmbeddedDns(ctx, record, resolvConf) } : {}) });
-    await networkEvent(ctx, 'connect', await ctx.network.inspectNetwork(network), record.id);
+    // dockerd only records a stopped container's new network; it joins it, and says so, at its next start.
+    if (running) await networkEvent(ctx, 'connect', await ctx.network.inspectNetwork(network), record.id);
   }
 
   async disconnect(network: string, container: string): Promise<void> {

@@ -238,43 +238,65 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     return out;
   }
 
-  /** The networks whose names the asker sees, the one it asked on first. */
+  /**
+   * The networks whose names the asker sees, in the order libnetwork keeps a sandbox's endpoints
+   * (Endpoint.Less), whichever network the question came in on: swarm's docker_gwbridge last,
+   * internal ones after the others, then those whose endpoint has IPv4 and IPv6 gateways before
+   * IPv4-only ones, then by name. (Endpoint priorities are not recorded here: all count as equal.)
+   */
   function searchOrder(asker: Net, self: Endpoint | undefined): Net[] {
     const nets = self ? (view.netsOf.get(self.containerId) ?? [asker]) : [asker];
+    // An internal network's endpoint has no gateway; one with IPv6 has both (libnetwork's joinInfo gw and gw6).
+    const gateways = (net: Net): number => (net.internal ? 0 : self && net.endpoints[self.containerId]?.ip6 ? 3 : 1);
+    const rank = (net: Net): number[] => [net.name === 'docker_gwbridge' ? 1 : 0, net.internal ? 1 : 0, -gateways(net)];
+    const before = (a: Net, b: Net): number => {
+      const [ra, rb] = [rank(a), rank(b)];
+      const differs = ra.findIndex((v, i) => v !== rb[i]);
+      return differs >= 0 ? (ra[differs] ?? 0) - (rb[differs] ?? 0) : a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+    };
     // The default bridge has no name resolution, as in Docker (a kept resolver asks there).
-    return [asker, ...nets.filter((n) => n !== asker)].filter((n) => !n.isDefault);
+    return nets.filter((n) => !n.isDefault).sort(before);
   }
 
   /**
-   * The endpoints a name (its labels) names for the asker (each once), undefined when it names
+   * The endpoints a name (its labels) names for the asker on one network, undefined when it names
    * none. As libnetwork's Sandbox.ResolveName, `a.b.c` is tried whole on all the asker's networks,
    * then as `a.b` on its network named `c`, then as `a` on one named `b.c`: docker's
    * `<name>.<network>` (network names may hold dots, and match as written).
    */
-  function lookup(labels: string[], asker: Net, self: Endpoint | undefined): Endpoint[] | undefined {
+  function lookup(labels: string[], asker: Net, self: Endpoint | undefined, v6: boolean): Endpoint[] | undefined {
     const ordered = searchOrder(asker, self);
     for (let cut = labels.length; cut > 0; cut--) {
       const netName = labels.slice(cut).join('.');
       const nets = cut === labels.length ? ordered : ordered.filter((net) => net.name === netName);
-      const eps = lookupOn(labels.slice(0, cut).join('.').toLowerCase(), nets, self);
+      const eps = lookupOn(labels.slice(0, cut).join('.').toLowerCase(), nets, self, v6);
       if (eps) return eps;
     }
     return undefined;
   }
 
-  /** The endpoints a (lower-case) name names for the asker on these of its networks, in order. */
-  function lookupOn(name: string, ordered: Net[], self: Endpoint | undefined): Endpoint[] | undefined {
+  /**
+   * The endpoints a (lower-case) name names for the asker on the first of these of its networks
+   * (in order) where it names any: libnetwork's Sandbox.resolveName stops at the first network
+   * that resolves it, so a container on two shared networks is answered with one address. For an
+   * AAAA question a network where the name has no IPv6 address is passed over (libnetwork's
+   * ipv6Miss), and is the answer (none) only when no network has one.
+   */
+  function lookupOn(name: string, ordered: Net[], self: Endpoint | undefined, v6: boolean): Endpoint[] | undefined {
     // libnetwork's endpoint aliases: a link alias of the asker's endpoint on a network names the
     // linked container there, for this asker alone, before (and instead of) any other holder of that name.
     const linked = (net: Net): string | undefined =>
       self ? net.endpoints[self.containerId]?.links?.find((l) => l.alias.toLowerCase() === name)?.name.toLowerCase() : undefined;
-    const viaLinks = ordered.flatMap((net) => {
-      const target = linked(net);
-      return target === undefined ? [] : holders(net, target);
-    });
-    const found = viaLinks.length > 0 ? viaLinks : ordered.filter((net) => linked(net) === undefined).flatMap((net) => holders(net, name));
-    const eps = [...new Set(found)];
-    return eps.length > 0 ? eps : undefined;
+    const first = (found: (net: Net) => Endpoint[]): Endpoint[] | undefined => {
+      const resolving = ordered.map(found).filter((eps) => eps.length > 0);
+      return (v6 ? resolving.find((eps) => eps.some((ep) => ep.ip6 !== undefined)) : undefined) ?? resolving[0];
+    };
+    return (
+      first((net) => {
+        const target = linked(net);
+        return target === undefined ? [] : holders(net, target);
+      }) ?? first((net) => (linked(net) === undefined ? holders(net, name) : []))
+    );
   }
 
   /**
@@ -492,7 +514,7 @@ export function dnsDaemonMain(stateDir: string, pidFile: string): void {
     if (net.isDefault && !self?.keptResolver) return Buffer.concat([header(RCODE.refused, 1, 0), question]);
     const reverse = qtype === QTYPE.ptr ? reverseName(labels, net, self) : undefined;
     if (reverse) return reply([record(QTYPE.ptr, reverse)]);
-    const eps = lookup(labels, net, self);
+    const eps = lookup(labels, net, self, qtype === QTYPE.aaaa);
     if (!eps) {
       const servers = route(self, qtype, labels);
       if (typeof servers === 'number') return Buffer.concat([header(servers, 1, 0), question]);
