@@ -962,7 +962,11 @@ export class NetworkManager {
       net.gateway = this.firstHost(parseCidr(net.subnet));
     }
     await this.makeBridge(net);
-    await writeJson(this.paths.netFile(net.id), net);
+    // Unrecorded (a full disk), the bridge would stay on the host with nothing that knows it.
+    await writeJson(this.paths.netFile(net.id), net).catch(async (error: unknown) => {
+      await this.destroyBridge(net);
+      throw error;
+    });
     nets.set(net.id, net);
     return net;
   }
