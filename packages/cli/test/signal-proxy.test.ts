@@ -94,6 +94,17 @@ test('with --sig-proxy=false, Ctrl-C reaches neither the program nor ends ctr ru
   expect(await run.exited).toEqual({ code: 3, stdout: 'ready\ngot TERM\n' });
 });
 
+test('Ctrl-C ends ctr exec at once with 0, as docker exec, and its program runs on in the container', async () => {
+  expect((await local.run('run', '-d', '--name', 'execd', '--network', 'none', 'busybox', 'sleep', '600')).code).toBe(0);
+  const exec = startCtr('exec', 'execd', 'sh', '-c', `echo $$ > /tmp/exec.pid; ${TRAPPING}`);
+  await exec.ready;
+  process.kill(-exec.pid, 'SIGINT');
+  expect(await exec.exited).toEqual({ code: 0, stdout: 'ready\n' });
+  const alive = await local.run('exec', 'execd', 'sh', '-c', 'kill -0 "$(cat /tmp/exec.pid)" && echo alive');
+  expect(alive.stdout).toBe('alive\n');
+  expect((await local.run('rm', '-f', 'execd')).code).toBe(0);
+});
+
 test('SIGPROF stays with ctr: a run under node --cpu-prof ends as its program does, and leaves its profile', async () => {
   const profiles = await mkdtemp(path.join(tmpdir(), 'ctr-cpu-prof-'));
   try {

@@ -733,6 +733,9 @@ const exec: Command = {
     // The exec's own pty starts at the window's size and follows it once the exec runs.
     const terminal = tty ? terminalSession(io, { raw: withStdin }) : undefined;
     const size = terminalSize(io);
+    // As docker exec: the first SIGINT or SIGTERM cancels the command, which ends with 0 and
+    // leaves the process running in the container (docker's CLI passes no signal to an exec).
+    const termination = bool(args, 'detach') ? undefined : watchTermination(io, { atFirst: 0 });
     let exitCode: number | undefined;
     try {
       const exec = engine.exec(container, {
@@ -748,7 +751,7 @@ const exec: Command = {
         ...(bool(args, 'detach') ? { detach: true } : { ...(withStdin ? { stdin: io.stdin } : {}), stdout: io.stdout, stderr: io.stderr }),
         ...(detachKeys ? { detachKeys } : {}),
       });
-      await detachedFrom(
+      const ended = detachedFrom(
         exec.then(
           (result) => (exitCode = result.exitCode),
           (error: unknown) => {
@@ -758,7 +761,10 @@ const exec: Command = {
           },
         ),
       );
+      const cancelled = await Promise.race([ended.then(() => undefined), termination?.ended ?? new Promise<never>(() => undefined)]);
+      if (cancelled !== undefined) return cancelled;
     } finally {
+      termination?.stop();
       await terminal?.restore();
     }
     return exitCode ?? reportDetached(io);
