@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { commandLines } from '../../../test/support/processes';
 import { ctrOn, eventually, importBusybox, processesNaming } from './local-ctr';
-
-const processes = (): string[] => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
 
 /** The health check timer a daemonless start leaves behind ends with its container, and leaves nothing behind. */
 test("a removed container's health timer ends at its next wake without making the container's root again", async () => {
@@ -23,7 +21,7 @@ test("a removed container's health timer ends at its next wake without making th
     await rm(root, { recursive: true, force: true, maxRetries: 5 });
     // Several of the timer's intervals.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const timers = processes().filter((line) => line.includes('ctr-healthcheck') && line.includes(id));
+    const timers = commandLines().filter((line) => line.includes('ctr-healthcheck') && line.includes(id));
     expect({ rootMadeAgain: existsSync(root), timers }).toEqual({ rootMadeAgain: false, timers: [] });
   } finally {
     await rm(root, { recursive: true, force: true, maxRetries: 5 });

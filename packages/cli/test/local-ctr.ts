@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBusyboxRootfs } from '@ctr/image';
 import { NetworkManager } from '@ctr/network';
+import { commandLines } from '../../../test/support/processes';
 import { runProcess, type ProcessResult, type RunProcessOptions } from '../../../test/support/run-process';
 import { killSwarmAgent, loopbackListenAddr } from '../../../test/support/swarm-agent';
 
@@ -135,8 +136,7 @@ export async function runUntilPrinted(ctr: CtrOn, line: string, ...args: string[
  */
 export function processesNaming(words: readonly string[]): string[] {
   if (words.length === 0) return [];
-  const lines = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
-  return lines.filter((line) => !line.includes('ctr-healthcheck') && words.some((word) => line.includes(word)));
+  return commandLines().filter((line) => !line.includes('ctr-healthcheck') && words.some((word) => line.includes(word)));
 }
 
 /** Ask until `check` holds, for about 15 s (what daemonless ctr does at an exit runs in its own process, a moment later). */

@@ -3,10 +3,10 @@
  * that many files (`ctr.log`, `ctr.log.1`, …), a file at the size becoming `.1` before the next
  * record; `logCompress` gzips the rotated ones; `logs` reads them all, oldest first.
  */
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LogEntry } from '@ctr/runtime';
+import { commandLines } from '../../../test/support/processes';
 import { eventually, testBed, type TestBed } from './helpers';
 
 let bed: TestBed;
@@ -41,8 +41,7 @@ async function logFiles(id: string): Promise<string[]> {
 
 /** The log writers (one per running rotating container) still running for `id`. */
 function writersOf(id: string): string[] {
-  const out = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-  return out.split('\n').filter((args) => args.startsWith('perl -e') && args.includes(`/${id}/log.fifo`));
+  return commandLines().filter((args) => args.startsWith('perl -e') && args.includes(`/${id}/log.fifo`));
 }
 
 async function runToEnd(id: string, cmd: string[], run: Record<string, unknown>): Promise<void> {
