@@ -229,7 +229,7 @@ describe('services', () => {
     expect(tasks).toHaveLength(1);
     expect(tasks).not.toContain(before);
     const container = (await ok(['ps', '-q', '--filter', 'label=com.docker.swarm.service.name=hostport'])).trim();
-    expect((await ok(['port', container, '80/tcp'])).trim()).toContain(`:${port}`);
+    expect(await ok(['port', container, '80/tcp'])).toBe(`0.0.0.0:${port}\n[::]:${port}\n`);
     expect(await servedOn(port, '/index.html')).toBe('from hostport\n');
     await ok(['service', 'rm', 'hostport']);
   }, 180_000);

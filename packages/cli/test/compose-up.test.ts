@@ -65,7 +65,7 @@ describe('ctr compose up and down', () => {
     expect(result.code).toBe(0);
     const [header, web, worker] = result.stdout.split('\n');
     expect(header).toMatch(/^NAME +IMAGE +COMMAND +SERVICE +CREATED +STATUS +PORTS$/);
-    expect(web).toMatch(new RegExp(`^seed-web-1 +seed-web +"httpd -f -p 5000 -h…" +web +.+ago +Up .+ 0\\.0\\.0\\.0:${port}->5000/tcp$`));
+    expect(web).toMatch(new RegExp(`^seed-web-1 +seed-web +"httpd -f -p 5000 -h…" +web +.+ago +Up .+ 0\\.0\\.0\\.0:${port}->5000/tcp, \\[::\\]:${port}->5000/tcp$`));
     expect(worker).toMatch(/^seed-worker-1 +busybox +"sh -c 'echo worker …" +worker /);
   });
 
@@ -75,7 +75,10 @@ describe('ctr compose up and down', () => {
       ['seed-web-1', 'web', 'running'],
       ['seed-worker-1', 'worker', 'running'],
     ]);
-    expect(rows[0].Publishers).toEqual([{ URL: '0.0.0.0', TargetPort: 5000, PublishedPort: port, Protocol: 'tcp' }]);
+    expect(rows[0].Publishers).toEqual([
+      { URL: '0.0.0.0', TargetPort: 5000, PublishedPort: port, Protocol: 'tcp' },
+      { URL: '::', TargetPort: 5000, PublishedPort: port, Protocol: 'tcp' },
+    ]);
     expect((await seed('ps', '-q')).stdout).toMatch(/^[0-9a-f]{64}\n[0-9a-f]{64}\n$/);
     expect((await seed('ps', '--services')).stdout).toBe('web\nworker\n');
   });

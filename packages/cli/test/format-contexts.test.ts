@@ -216,6 +216,16 @@ describe('the container context (docker ps)', () => {
     expect(formatList('{{.Ports}}', [containerContext({ ...container, Ports: ports }, true)], {})).toBe('7000/tcp, 0.0.0.0:9000-9002->9000-9002/udp, 127.0.0.1:18080->80/tcp\n');
   });
 
+  test('a port published on 0.0.0.0 and [::] is listed for each address, the IPv6 one in brackets', () => {
+    const ports: ContainerSummary['Ports'] = [
+      { IP: '::', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
+      { IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
+      { IP: '::', PrivatePort: 53, PublicPort: 53, Type: 'udp' },
+      { IP: '0.0.0.0', PrivatePort: 53, PublicPort: 53, Type: 'udp' },
+    ];
+    expect(formatList('{{.Ports}}', [containerContext({ ...container, Ports: ports }, true)], {})).toBe('0.0.0.0:53->53/udp, [::]:53->53/udp, 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp\n');
+  });
+
   test('the image is named as users write it, its digest dropped, an image ID cut short', () => {
     const image = (name: string): string => formatList('{{.Image}}', [containerContext({ ...container, Image: name }, true)], {});
     expect(image('docker.io/library/busybox:1@sha256:1111111111111111111111111111111111111111111111111111111111111111')).toBe('busybox:1\n');

@@ -177,7 +177,7 @@ const ABSENT: Readonly<Record<string, string>> = Object.fromEntries(
     ['fixed-cidr-v6', 'the default bridge is IPv4 only'],
     ['ip', 'give published ports their address (-p IP:port:port)'],
     ['default-gateway', "the default bridge's gateway is its subnet's first address (bip)"],
-    ['userland-proxy', "ctr's port publishing has no userland proxy switch"],
+    ['userland-proxy', "ctr's userland proxy is always on, as dockerd's default: it carries IPv6 host ports ([::]:8080 of -p 8080:80 too) to containers, and cannot be turned off"],
     ['containerd', 'ctr runs runc under conmon, without containerd'],
     ['group', "ctrd's unix socket is root's"],
     ['pidfile', 'ctrd writes no pid file (one daemon per root is locked under the root)'],

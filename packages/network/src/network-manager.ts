@@ -12,7 +12,7 @@ import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, parseMac, type
 import { allocateAddress6, allocateSubnet6, bigToIp6, canonicalIp6, checkRange6, formatCidr6, checkRequestedAddress6, hostAddress6, ip6ToBig, overlaps6, parseCidr6, subnetOf6, ulaPool, type Cidr6 } from './ipv6';
 import { withFileLock, withHostLock } from './lock';
 import { isIPv6Binding, parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
-import { allocatePorts } from './port-allocator';
+import { allocatePorts, hostListensOnIPv6 } from './port-allocator';
 import { forwarding, judgeUpstreams, parseResolvConf, resolvConf, validDnsSettings, type HostResolv, type UpstreamScope } from './resolv';
 import { networkRules, portFamilies, portRules, tags } from './rules';
 import { allocationFailure } from './allocation-failure';
@@ -1243,17 +1243,19 @@ export class NetworkManager {
   }
 
   /**
-   * Where each binding goes on the routing endpoint. As dockerd 28: a binding on 0.0.0.0 of a
-   * container with an IPv6 address is on [::] too (same host port); one on an IPv6 host
-   * address goes to the container's IPv6 address, or through the proxy to its IPv4 one.
+   * Where each binding goes on the routing endpoint. As dockerd 28 with its userland proxy: a
+   * binding on 0.0.0.0 is on [::] too (same host port) when the host listens on IPv6
+   * (`dualStack`), whether the container has an IPv6 address or not; a binding on an IPv6
+   * host address goes to the container's IPv6 address, or through the proxy to its IPv4 one.
    */
-  private publish(ports: PortMapping[], target: Join): PublishedPort[] {
+  private publish(ports: PortMapping[], target: Join, dualStack: boolean): PublishedPort[] {
     const { ip, ip6 } = target.ep;
     const bridge = target.net.bridge;
     return ports.flatMap((p): PublishedPort[] => {
-      if (isIPv6Binding(p)) return [{ ...p, containerIp: ip6 ?? ip, bridge }];
+      const fromIPv6 = { containerIp: ip6 ?? ip, bridge };
+      if (isIPv6Binding(p)) return [{ ...p, ...fromIPv6 }];
       const v4 = { ...p, containerIp: ip, bridge };
-      return p.hostIp === '0.0.0.0' && ip6 ? [v4, { ...p, hostIp: '::', containerIp: ip6, bridge }] : [v4];
+      return p.hostIp === '0.0.0.0' && dualStack ? [v4, { ...p, hostIp: '::', ...fromIPv6 }] : [v4];
     });
   }
 
@@ -1285,13 +1287,14 @@ export class NetworkManager {
     if (bindings.length === 0) return;
     sandbox.portBindings = bindings;
     const route = this.plan(sandbox, nets).ports;
-    if (route && sandbox.ports.length > 0 && JSON.stringify(this.publish(bindings, route)) === JSON.stringify(sandbox.ports)) return;
+    const dualStack = await hostListensOnIPv6();
+    if (route && sandbox.ports.length > 0 && JSON.stringify(this.publish(bindings, route, dualStack)) === JSON.stringify(sandbox.ports)) return;
     const wasPublished = sandbox.ports.length > 0;
     await this.closePorts(sandbox);
     if (!route) return;
     const publish = async (): Promise<void> => {
-      sandbox.portBindings = wasPublished ? bindings : await allocatePorts(bindings, { dualStack: route.ep.ip6 !== undefined });
-      sandbox.ports = this.publish(sandbox.portBindings, route);
+      sandbox.portBindings = wasPublished ? bindings : await allocatePorts(bindings, { dualStack });
+      sandbox.ports = this.publish(sandbox.portBindings, route, dualStack);
       await this.openPorts(sandbox);
     };
     // Ports published afresh are free host-wide only until their DNAT rules are in.
@@ -1428,10 +1431,11 @@ export class NetworkManager {
       await withHostLock(
         'addresses',
         async () => {
-          sandbox.portBindings = await allocatePorts(wanted, { dualStack: target.ep.ip6 !== undefined }).catch((e: unknown) => {
+          const dualStack = await hostListensOnIPv6();
+          sandbox.portBindings = await allocatePorts(wanted, { dualStack }).catch((e: unknown) => {
             throw connectivityFailure(target.ep, e);
           });
-          sandbox.ports = this.publish(sandbox.portBindings, target);
+          sandbox.ports = this.publish(sandbox.portBindings, target, dualStack);
           await this.buildSandbox(sandbox, nets, joins, signal);
         },
         signal,

@@ -80,7 +80,23 @@ async function dynamicPortRange(): Promise<{ start: number; end: number }> {
   return start && end && start <= end ? { start, end } : DEFAULT_PORT_RANGE;
 }
 
-/** The bindings one requested mapping becomes: 0.0.0.0 of a container with IPv6 is on [::] too (see NetworkManager.publish). */
+let v6Listenable: Promise<boolean> | undefined;
+
+/**
+ * Whether the host can listen on IPv6, as moby's netutils.IsV6Listenable: a tcp6 listen on
+ * [::1]:0 succeeds (it fails on a kernel booted with ipv6.disable=1). Where it does, a port
+ * published on 0.0.0.0 is on [::] too. Asked once per process, as moby does.
+ */
+export function hostListensOnIPv6(): Promise<boolean> {
+  v6Listenable ??= new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '::1', port: 0, ipv6Only: true }, () => server.close(() => resolve(true)));
+  });
+  return v6Listenable;
+}
+
+/** The bindings one requested mapping becomes: with `dualStack`, 0.0.0.0 is on [::] too (see NetworkManager.publish). */
 function familiesOf(want: PortMapping, dualStack: boolean): PortMapping[] {
   return want.hostIp === '0.0.0.0' && dualStack ? [want, { ...want, hostIp: '::' }] : [want];
 }
@@ -118,8 +134,8 @@ async function everyFree(wants: PortMapping[], port: number): Promise<boolean> {
 /**
  * Turns requested mappings into concrete ones: a fixed host port must be free (not
  * published by ctr anywhere on the host, not bound by a process); port 0 gets a free one.
- * With `dualStack` (the container has an IPv6 address) a 0.0.0.0 binding is on [::] too,
- * and its port must be free on both. Refusals use Docker's wording.
+ * With `dualStack` (a container's ports, on a host that listens on IPv6) a 0.0.0.0 binding
+ * is on [::] too, and its port must be free on both. Refusals use Docker's wording.
  */
 export async function allocatePorts(requested: PortMapping[], options: { dualStack?: boolean } = {}): Promise<PortMapping[]> {
   const taken: Taken[] = await publishedOnHost();

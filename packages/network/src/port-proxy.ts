@@ -8,9 +8,10 @@ import type { Protocol } from './types';
 /**
  * The userland proxy of a container's IPv6 host bindings, as dockerd's docker-proxy: the
  * kernel never routes ::1 off the loopback (IPv6 has no route_localnet), so ip6tables DNAT
- * cannot carry `[::1]:8080` to a container; a process listening on the host port can. One
- * process per container (docker runs one per port) holds all its IPv6 bindings; it is
- * started only for containers that have some, so `run` on an IPv4 network spawns nothing.
+ * cannot carry `[::1]:8080` to a container; a process listening on the host port can, and
+ * it carries IPv6 clients to an IPv4-only container too (dockerd's default: `-p 8080:80` is
+ * on [::]:8080 as well, when the host listens on IPv6). One process per container (docker
+ * runs one per port) holds all its IPv6 bindings; a container without any spawns none.
  *
  * It must outlive the CLI process that published the ports, so it is a detached `node -e` of
  * proxyMain's source (as the DNS daemon), using Node built-ins only.

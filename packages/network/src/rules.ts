@@ -70,9 +70,13 @@ export function portRules(ports: PublishedPort[]): Rule[] {
   });
 }
 
-/** The iptables families a container's published ports have rules (and the proxy's bindings) in. */
+/**
+ * The iptables families a container's published ports have rules in: ip6tables only for an
+ * IPv6 binding DNATed to the container's IPv6 address (the [::] binding of an IPv4-only
+ * container is the proxy's alone), so stopping most containers costs no ip6tables lookup.
+ */
 export function portFamilies(ports: PublishedPort[]): Family[] {
-  return ports.some(isIPv6Binding) ? [4, 6] : [4];
+  return portRules(ports).some((r) => r.family === 6) ? [4, 6] : [4];
 }
 
 /** Tags: `ctr:<root>:net:<id>` for a network, `ctr:<root>:ports:<containerId>` for a container. */

@@ -11,9 +11,10 @@ import { StatePaths } from '../src/state';
 import { httpGet, inNetns, makeTestHost, rules6, startHttpd, stopProcess, testUla, type TestHost } from './helpers/host';
 
 /**
- * Published ports of containers with IPv6 (docker 28 with its userland proxy): a binding on
- * 0.0.0.0 is on [::] too, reachable at [::1] through the port proxy and at the host's other
- * IPv6 addresses through ip6tables DNAT; IPv4 and IPv6 host addresses bind one family each.
+ * Published ports on IPv6 hosts (docker 28 with its userland proxy): a binding on 0.0.0.0 is
+ * on [::] too, reachable at [::1] through the port proxy and at the host's other IPv6
+ * addresses through ip6tables DNAT (or, for a container without IPv6, through the proxy to
+ * its IPv4 address); IPv4 and IPv6 host addresses bind one family each.
  * Only ::1, 127.0.0.1 and addresses of bridges made here are ever connected to.
  */
 let host: TestHost;
@@ -156,12 +157,41 @@ test('an IPv6 host binding of a container without IPv6 is proxied to its IPv4 ad
   await host.manager.detach('tv6p-to4');
 });
 
-test('-p 0.0.0.0 on an IPv4-only network stays IPv4 only', async () => {
+test('-p HOSTPORT:80 on an IPv4-only network is published on 0.0.0.0 and [::] with one host port', async () => {
   const port = await freePort();
   const r = await host.manager.attach('tv6p-plain', { mode: 'tv6p-v4', ports: [`${port}:80`] });
-  expect(r.settings.Ports).toEqual({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(port) }] });
-  expect(await listPortProxies(paths)).toEqual([]);
+  expect(r.settings.Ports).toEqual({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(port) }, { HostIp: '::', HostPort: String(port) }] });
   await host.manager.detach('tv6p-plain');
+});
+
+test('-p HOSTPORT:80 on an IPv4-only network is reachable at [::1] through the proxy, and at 127.0.0.1', async () => {
+  const port = await freePort();
+  const r = await host.manager.attach('tv6p-4at6', { mode: 'tv6p-v4', ports: [`${port}:80`] });
+  servers.push(await startHttpd(r.netnsPath ?? '', path.join(host.root, '4at6'), '4at6\n'));
+  expect(await httpGet(`http://[::1]:${port}/`)).toEqual({ status: 200, body: '4at6\n' });
+  expect(await httpGet(`http://127.0.0.1:${port}/`)).toEqual({ status: 200, body: '4at6\n' });
+  expect((await listPortProxies(paths)).map((p) => p.containerId)).toEqual(['tv6p-4at6']);
+  expect(rules6(host.root).filter((l) => l.includes(`--dport ${port} `))).toEqual([]);
+  await host.manager.detach('tv6p-4at6');
+});
+
+test('a random host port of a container without IPv6 is the same on 0.0.0.0 and [::]', async () => {
+  const r = await host.manager.attach('tv6p-random', { mode: 'tv6p-v4', ports: ['80'] });
+  const [v4, v6] = r.settings.Ports['80/tcp'] ?? [];
+  expect(v4).toEqual({ HostIp: '0.0.0.0', HostPort: expect.stringMatching(/^[1-9]\d*$/) });
+  expect(v6).toEqual({ HostIp: '::', HostPort: v4?.HostPort });
+  expect(await connects('::1', Number(v4?.HostPort))).toBe(true);
+  await host.manager.detach('tv6p-random');
+});
+
+test('stopping a container without IPv6 stops the proxy of its [::] binding and frees the port', async () => {
+  const port = await freePort();
+  await host.manager.attach('tv6p-4stop', { mode: 'tv6p-v4', ports: [`${port}:80`] });
+  expect((await listPortProxies(paths)).map((p) => p.containerId)).toEqual(['tv6p-4stop']);
+  await host.manager.release('tv6p-4stop');
+  expect(await listPortProxies(paths)).toEqual([]);
+  expect(await connects('::1', port)).toBe(false);
+  await host.manager.detach('tv6p-4stop');
 });
 
 test('an IPv6 host port held by another process is refused in docker\'s words and nothing is left', async () => {

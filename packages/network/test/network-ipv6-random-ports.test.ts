@@ -9,8 +9,8 @@ import { boundRefusal } from '../../../test/support/port-refusal';
 import { makeTestHost, testUla, type TestHost } from './helpers/host';
 
 /**
- * Random host ports (`-p 80`) of containers with IPv6, as dockerd 28 picks them: one port
- * free on 0.0.0.0 and on [::], the next of the dynamic range tried (up to 10 times) when a
+ * Random host ports (`-p 80`) on a host that listens on IPv6, as dockerd 28 picks them: one
+ * port free on 0.0.0.0 and on [::], the next of the dynamic range tried (up to 10 times) when a
  * process holds the chosen one on either family. Which port the kernel's range offers is
  * pinned down in a network namespace of the test's own (ip_local_port_range is per namespace),
  * where the allocator runs in a child process; nothing there reaches any other address.
@@ -73,7 +73,7 @@ test('with every port of the range held on [::], a random port is refused in doc
   });
 });
 
-test('a container without IPv6 takes a random port held on [::] only: its binding is IPv4 alone', () => {
+test('without dualStack (a host without IPv6, or swarm\'s host check) a random port held on [::] only is taken: the binding is IPv4 alone', () => {
   expect(allocateIsolated([40000, 40000], [40000], false)).toEqual({ ports: [40000] });
 });
 

@@ -474,10 +474,15 @@ function comparePorts(a: Port, b: Port): number {
   return a.Type < b.Type ? -1 : a.Type > b.Type ? 1 : 0;
 }
 
+/** Go's net.JoinHostPort: an IPv6 address in brackets (`[::]:8080`). */
+function joinHostPort(ip: string, port: string): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 /**
  * docker's PORTS column (DisplayablePorts): consecutive ports of one protocol, on one address
  * as on the host, become a range (`0.0.0.0:9000-9002->9000-9002/udp`); a port published
- * elsewhere on the host is listed last as its own mapping.
+ * elsewhere on the host is listed last as its own mapping (`[::]:8080->80/tcp`).
  */
 function displayablePorts(ports: readonly Port[]): string {
   const groups = new Map<string, { first: number; last: number }>();
@@ -487,13 +492,13 @@ function displayablePorts(ports: readonly Port[]): string {
     const slash = key.lastIndexOf('/');
     const [ip, type] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : ['', key];
     const range = first === last ? `${first}` : `${first}-${last}`;
-    return `${ip ? `${ip}:${range}->${range}` : range}/${type}`;
+    return `${ip ? `${joinHostPort(ip, range)}->${range}` : range}/${type}`;
   };
   for (const port of [...ports].sort(comparePorts)) {
     let key = port.Type;
     if (port.IP) {
       if (port.PublicPort !== port.PrivatePort) {
-        hostMappings.push(`${port.IP}:${port.PublicPort ?? 0}->${port.PrivatePort}/${port.Type}`);
+        hostMappings.push(`${joinHostPort(port.IP, String(port.PublicPort ?? 0))}->${port.PrivatePort}/${port.Type}`);
         continue;
       }
       key = `${port.IP}/${port.Type}`;
