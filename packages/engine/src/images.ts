@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -567,7 +567,10 @@ function readImageUses(ctx: EngineContext): { live: ImageUse[]; dead: string[] }
   for (const container of containers) {
     if (container === REMOVING) continue;
     const link = path.join(dir, container);
-    const [image, target, ...holder] = (readNote(link) ?? '').split(' ');
+    const note = readNote(link);
+    // Gone between the listing and the read: its create ended, as creates do (not a dead one's mark).
+    if (note === undefined && lstatSync(link, { throwIfNoEntry: false }) === undefined) continue;
+    const [image, target, ...holder] = (note ?? '').split(' ');
     if (image && target && noteHolderRuns(holder.join(' '))) found.live.push({ container, image: image as Digest, target: target as Digest });
     else found.dead.push(link);
   }
