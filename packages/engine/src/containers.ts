@@ -20,7 +20,7 @@ import { newId } from './names';
 import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } from './resources';
 import { type LogConfig, logSettings, remoteLog } from './log-config';
 import { answersExit, forgetExits, reportExit, restartPending, underRestartLock, watched } from './restart';
-import { holdsHostMounts, releaseDevices, releaseHeld, runtimeMounts, startHolding } from './held-mounts';
+import { holdDevices, holdsHostMounts, releaseDevices, releaseHeld, runtimeMounts, startHolding } from './held-mounts';
 import { noteResolvConf, ownAddress, releaseNetwork, startNetworked } from './container-network';
 import { unlessThisProcessRuns } from './exit-command';
 import { portBindingsOf } from './port-bindings';
@@ -63,6 +63,8 @@ interface VolumeFill {
   subpath?: string;
   /** A plugin's volume: filled through the plugin's Mount. */
   driver?: string;
+  /** A device volume (`-o type=… -o device=…`): filled while mounted for the fill. */
+  device?: true;
 }
 
 /** Whether a mount of the record came from a `--mount` (`HostConfig.Mounts`): inspect shows those apart, as dockerd does. */
@@ -93,11 +95,21 @@ function givenTmpfs(specs: readonly string[]): Record<string, string> {
 }
 
 /**
+ * Whether a tmpfs mount of the record is a `--tmpfs` one (HostConfig.Tmpfs), which dockerd keeps
+ * apart from its mount points, rather than a `--mount`'s or one `--volumes-from` brought. A
+ * record from before `--tmpfs` values were kept has only `--mount`'s to tell them by.
+ */
+function fromTmpfsFlag(record: Pick<ContainerRecord, 'mountSpecs' | 'tmpfs'>, target: string): boolean {
+  if (!record.tmpfs) return !fromMountSpec(record, target);
+  return Object.keys(record.tmpfs).some((given) => mountTarget(given) === mountTarget(target));
+}
+
+/**
  * Inspect's `HostConfig.Tmpfs`: `--tmpfs` targets and their options as given, absent when there
  * are none (as dockerd omits it); a record from before they were kept shows them rebuilt from its mounts.
  */
 function tmpfsOf(record: Pick<ContainerRecord, 'mounts' | 'mountSpecs' | 'tmpfs'>): { Tmpfs?: Record<string, string> } {
-  if (record.tmpfs) return { Tmpfs: record.tmpfs };
+  if (record.tmpfs) return Object.keys(record.tmpfs).length > 0 ? { Tmpfs: record.tmpfs } : {};
   const options = (m: TmpfsMount): string[] => [
     ...(m.size !== undefined ? [`size=${m.size}`] : []),
     ...(m.mode !== undefined ? [`mode=${m.mode.toString(8)}`] : []),
@@ -1020,7 +1032,7 @@ export class Containers {
       // Only a namespace of its own can be connected to a network later, which rewrites the file.
       if (attached?.netnsPath) await noteResolvConf(info.bundle);
       // After the runtime's preparation of the root filesystem: what it adds there (/etc/hosts…) is the image's part, as dockerd's init layer is.
-      await this.fillVolumes(rootfs, fills, signal);
+      await this.fillVolumes({ id, run, mounts: allMounts }, rootfs, fills, signal);
 
       const record: ContainerRecord = {
         id,
@@ -1036,7 +1048,8 @@ export class Containers {
         mounts: allMounts,
         ...(options.mountSpecs?.length ? { mountSpecs: options.mountSpecs } : {}),
         ...(binds.length ? { binds } : {}),
-        ...(options.tmpfs?.length ? { tmpfs: givenTmpfs(options.tmpfs) } : {}),
+        // Kept even when none: a tmpfs mount that is no `--tmpfs` one is then told apart (`fromTmpfsFlag`).
+        tmpfs: givenTmpfs(options.tmpfs ?? []),
         anonymousVolumes: anonymous,
         configVolumes,
         labels: containerLabels,
@@ -1128,7 +1141,7 @@ export class Containers {
       const plugin = driver ? { driver, pluginSource: await volumePluginsModule().pluginVolumePath(this.ctx, driver, name) } : {};
       const kept = { ...(subpath ? { subpath } : {}), ...(mode ? { volumeMode: mode } : {}), ...(hasDevice(info) ? { device: true as const } : {}), ...plugin };
       mounts.push({ type: 'volume', source, target, readOnly, name, ...kept });
-      if (request.copy) fills.push({ name, target, ...(subpath ? { subpath } : {}), ...(driver ? { driver } : {}) });
+      if (request.copy) fills.push({ name, target, ...(subpath ? { subpath } : {}), ...(driver ? { driver } : {}), ...(kept.device ? { device: true as const } : {}) });
     };
     const anonymousVolume = async (request: VolumeRequest & { kind: 'anonymous' }): Promise<void> => {
       // Announced as any volume made (moby's store logs its create): `volume create` with its driver.
@@ -1180,15 +1193,30 @@ export class Containers {
    * dockerd's populateVolumes, at a container's create: each volume its own mounts ask to fill
    * gets what the new root filesystem has at the mount point, if the volume is empty there
    * (the store's `populate` says how, and why a copy cut short leaves no half-filled volume).
-   * Nothing there, or no directory: nothing to copy.
+   * Nothing there, or no directory: nothing to copy. A device volume of `container` is
+   * mounted for its fill and unmounted after unless something else uses it, as dockerd's
+   * populateVolume mounts it: a host directory bound keeps the copy, a tmpfs loses it.
    */
-  private async fillVolumes(rootfs: string, fills: readonly VolumeFill[], signal: AbortSignal | undefined): Promise<void> {
-    for (const fill of fills) {
+  private async fillVolumes(
+    container: Pick<ContainerRecord, 'id' | 'run' | 'mounts'>,
+    rootfs: string,
+    fills: readonly VolumeFill[],
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const sources = fills.flatMap((fill) => {
       const found = resolveInRoot(rootfs, fill.target);
-      if (found.unresolved || !found.stat?.isDirectory()) continue;
-      const { name, subpath, driver } = fill;
-      if (driver) await pluginMountsModule().fillPluginVolume(this.ctx, { name, driver, ...(subpath ? { subpath } : {}) }, found.abs, signal);
-      else await this.ctx.store.volumes.populate(name, found.abs, { ...(subpath ? { subpath } : {}), ...(signal ? { signal } : {}) });
+      return found.unresolved || !found.stat?.isDirectory() ? [] : [{ ...fill, source: found.abs }];
+    });
+    const devices = new Set(sources.flatMap((fill) => (fill.device ? [fill.name] : [])));
+    const release =
+      devices.size > 0 ? await holdDevices(this.ctx, { ...container, mounts: container.mounts.filter((m) => m.name !== undefined && devices.has(m.name)) }) : undefined;
+    try {
+      for (const { name, subpath, driver, source } of sources) {
+        if (driver) await pluginMountsModule().fillPluginVolume(this.ctx, { name, driver, ...(subpath ? { subpath } : {}) }, source, signal);
+        else await this.ctx.store.volumes.populate(name, source, { ...(subpath ? { subpath } : {}), ...(signal ? { signal } : {}) });
+      }
+    } finally {
+      await release?.();
     }
   }
 
@@ -1210,16 +1238,20 @@ export class Containers {
   }
 
   /**
-   * `--volumes-from`'s mounts: every volume and bind of each container (not its tmpfs), read-only
-   * where it is or where `:ro` asks (docker's `:rw` cannot make a read-only one writable); a
-   * later container's mount at the same place replaces an earlier one's.
+   * `--volumes-from`'s mounts: each container's mount points as dockerd copies them — every
+   * volume, bind and `--mount` tmpfs (not a `--tmpfs` one: HostConfig.Tmpfs is no mount point),
+   * read-only where it is or where `:ro` asks (docker's `:rw` cannot make a read-only one
+   * writable), and without the `-v` mode it was given (dockerd's copy has none: inspect shows
+   * an empty `Mode`). A later container's mount at the same place replaces an earlier one's.
    */
-  private async inheritedMounts(specs: readonly string[]): Promise<Array<MountSpec & { name?: string }>> {
-    const byTarget = new Map<string, MountSpec & { name?: string }>();
+  private async inheritedMounts(specs: readonly string[]): Promise<ContainerRecord['mounts']> {
+    const byTarget = new Map<string, ContainerRecord['mounts'][number]>();
     for (const { container, readOnly } of specs.map(parseVolumesFrom)) {
       const source = await this.referenced(container);
       for (const mount of source.mounts) {
-        if (mount.type !== 'tmpfs') byTarget.set(mountTarget(mount.target), { ...mount, readOnly: mount.readOnly === true || readOnly });
+        if (mount.type === 'tmpfs' && fromTmpfsFlag(source, mount.target)) continue;
+        const copy = { ...mount, readOnly: mount.readOnly === true || readOnly };
+        byTarget.set(mountTarget(mount.target), mount.type === 'tmpfs' ? copy : { ...copy, volumeMode: '' });
       }
     }
     return [...byTarget.values()];
@@ -1597,7 +1629,7 @@ export class Containers {
   private mountsOf(record: ContainerRecord): InspectMount[] {
     return record.mounts.flatMap((m): InspectMount[] => {
       if (m.type === 'tmpfs') {
-        return fromMountSpec(record, m.target) ? [{ Type: 'tmpfs', Source: '', Destination: m.target, Mode: '', RW: !m.readOnly, Propagation: '' }] : [];
+        return !fromTmpfsFlag(record, m.target) ? [{ Type: 'tmpfs', Source: '', Destination: m.target, Mode: '', RW: !m.readOnly, Propagation: '' }] : [];
       }
       return [
         {

@@ -134,18 +134,14 @@ export function volumePruneAll(options: VolumePruneOptions): boolean {
 
 /**
  * `docker volume prune`: unused anonymous volumes (every unused one with `all`) whose labels
- * match; as moby's, a `destroy` event for each, then the prune's with the space reclaimed.
+ * match, of the local driver and without options (the store's prune says why); as moby's, a
+ * `destroy` event for each, then the prune's with the space reclaimed.
  */
 export async function pruneVolumes(ctx: EngineContext, options: VolumePruneOptions = {}): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
   const filters = options.filters ?? {};
   const all = volumePruneAll(options);
-  const drivers = new Map<string, string>();
-  const accept = (volume: VolumeInfo): boolean => {
-    drivers.set(volume.Name, volume.Driver);
-    return labelsMatch(filters, volume.Labels);
-  };
-  const result = await ctx.store.volumes.prune({ all, accept, removeData: removeData(ctx) });
-  for (const name of result.deleted) await ctx.events.emit('volume', 'destroy', name, { driver: drivers.get(name) ?? 'local' });
+  const result = await ctx.store.volumes.prune({ all, accept: (volume) => labelsMatch(filters, volume.Labels) });
+  for (const name of result.deleted) await ctx.events.emit('volume', 'destroy', name, { driver: 'local' });
   await ctx.events.pruned('volume', result.spaceReclaimed);
   return { VolumesDeleted: result.deleted, SpaceReclaimed: result.spaceReclaimed };
 }

@@ -110,7 +110,8 @@ export class VolumeStore {
   ) {}
 
   /**
-   * Create a volume; creating an existing named volume returns it (as docker does). With
+   * Create a volume; creating an existing named volume returns it whatever the options or
+   * labels asked (as docker does; another driver's is a Conflict). With
    * `driver`, a plugin's volume: recorded here (its `_data` stays empty), made by the plugin.
    */
   async create(options: CreateVolumeOptions = {}, driver?: VolumeDriverHooks): Promise<VolumeInfo> {
@@ -119,7 +120,6 @@ export class VolumeStore {
     const driverName = driver?.name ?? options.driver;
     if (driver) checkPluginName(name);
     else checkName(name);
-    if (!driver) checkDriverOptions(options.options ?? {});
     return withLock(this.lockFile, async () => {
       const existing = await this.meta(name);
       if (existing && driverName !== undefined && existing.Driver !== driverName) {
@@ -127,7 +127,10 @@ export class VolumeStore {
           hint: `volume ${name} is ${existing.Driver}'s; choose another name, or remove that volume first`,
         });
       }
+      // moby's store answers with the volume it has before its driver sees the options:
+      // another create's options, good or bad, are neither checked nor compared.
       if (existing) return existing;
+      if (!driver) checkDriverOptions(options.options ?? {});
       await driver?.create();
       await fs.mkdir(this.dir, { recursive: true });
       const temp = tempName(this.dir);
@@ -183,26 +186,24 @@ export class VolumeStore {
     await withLock(this.lockFile, () => this.removeLocked(name, options.force ?? false, options.removeData));
   }
 
-  /** Remove unused volumes: anonymous ones only, unless `all` (Docker API ≥ 1.42). */
-  async prune(
-    options: { all?: boolean; label?: Record<string, string | undefined>; accept?: (volume: VolumeInfo) => boolean; removeData?: (volume: VolumeInfo) => Promise<void> } = {},
-  ): Promise<PruneVolumesResult> {
+  /**
+   * Remove unused volumes: anonymous ones only, unless `all` (Docker API ≥ 1.42). As moby's
+   * prune, only the local driver's plain ones: a plugin's volume, or one with options (a
+   * device's mount: a host directory bound, a tmpfs), is never removed by a prune, whose
+   * point is the space reclaimed.
+   */
+  async prune(options: { all?: boolean; label?: Record<string, string | undefined>; accept?: (volume: VolumeInfo) => boolean } = {}): Promise<PruneVolumesResult> {
     return withLock(this.lockFile, async () => {
       const result: PruneVolumesResult = { deleted: [], spaceReclaimed: 0 };
       for (const info of await this.records()) {
         const name = info.Name;
+        if (info.Driver !== 'local' || Object.keys(info.Options).length > 0) continue;
         if (!options.all && !(ANONYMOUS_LABEL in info.Labels)) continue;
         if (options.label && !matchLabels(info.Labels, options.label)) continue;
         if (options.accept && !options.accept(info)) continue;
         if ((await this.refs(name)).length > 0) continue;
-        // A device's data is not the store's to reclaim (a bound host directory stays), nor a plugin's.
-        const size = deviceMount(info.Options) || info.Driver !== 'local' ? 0 : await apparentSize(info.Mountpoint).catch(() => 0);
-        // One whose plugin would not remove it stays, as moby's prune leaves it.
-        const removed = await this.removeLocked(name, false, options.removeData).then(
-          () => true,
-          (error: unknown) => (info.Driver === 'local' ? Promise.reject(error) : false),
-        );
-        if (!removed) continue;
+        const size = await apparentSize(info.Mountpoint).catch(() => 0);
+        await this.removeLocked(name, false);
         result.deleted.push(name);
         result.spaceReclaimed += size;
       }
@@ -299,12 +300,16 @@ export class VolumeStore {
    * volume — or its `subpath` — is an empty directory, as dockerd does at a container's
    * create: everything in it, and its owner, mode and times on the volume's directory. A
    * copy cut short, however, never leaves a partly filled volume (see volume-fill.ts); a
-   * volume with anything in it is never touched. A device volume is not filled: its data
-   * is the device's, mounted only while a container runs. Whether the volume was filled.
+   * volume with anything in it is never touched. A device volume is filled only while it is
+   * mounted, which its caller sees to (`holdDevices`, as dockerd mounts one to fill it), and
+   * straight in, as a plugin's is (`fillMountpoint`): the device is no filesystem of the
+   * store's to stage a copy on. Not mounted, it is not filled: what went into its data
+   * directory would lie hidden under the mount. Whether the volume was filled.
    */
   async populate(name: string, source: string, options: PopulateVolumeOptions = {}): Promise<boolean> {
     const info = await this.inspect(name);
-    if (deviceMount(info.Options) || info.Driver !== 'local') return false;
+    if (info.Driver !== 'local') return false;
+    if (deviceMount(info.Options)) return (await isMounted(info.Mountpoint)) && fillMountpoint(info.Mountpoint, source, options);
     const subpath = options.subpath ?? '';
     pathComponents(subpath);
     const sourceStat = await fs.stat(source);
