@@ -95,15 +95,19 @@ function saveCaches(commandRan) {
  * A reader that stops early (`ctr save x | head -c 10`) closes the pipe: end quietly, killed by
  * SIGPIPE, as docker is (a Go program's write to a closed stdout or stderr raises it), so the
  * shell sees 141, not a success for output cut short. Node ignores SIGPIPE; a listener added
- * and removed gives it back its default action.
+ * and removed gives it back its default action. The signal comes last of the process's 'exit'
+ * listeners: the engine's before it hand over what this process owed (`run --rm`'s removal).
  */
+const dieOfSigpipe = () => {
+  const listener = () => undefined;
+  process.on('SIGPIPE', listener);
+  process.removeListener('SIGPIPE', listener);
+  process.kill(process.pid, 'SIGPIPE');
+};
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {
     if (error.code !== 'EPIPE') throw error;
-    const listener = () => undefined;
-    process.on('SIGPIPE', listener);
-    process.removeListener('SIGPIPE', listener);
-    process.kill(process.pid, 'SIGPIPE');
+    process.once('exit', dieOfSigpipe);
     process.exit(128 + require('node:os').constants.signals.SIGPIPE); // had the signal not ended it
   });
 }

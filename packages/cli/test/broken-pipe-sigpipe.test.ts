@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localCtr, type LocalCtr } from './local-ctr';
+import { eventually, localCtr, type LocalCtr } from './local-ctr';
 
 let local: LocalCtr;
 let context: string;
@@ -55,4 +55,13 @@ test('what the killed build left mounted, the next prune clears, as after any bu
 
 test('a reader that takes everything sees ctr end 0', async () => {
   expect((await local.run('save', '-o', join(context, 'busybox.tar'), 'busybox')).code).toBe(0);
+});
+
+test('ctr run --rm | head: the container is removed, however the exit and the pipe race', async () => {
+  // The container ends as its reader goes: the exit often comes while ctr, killed next, still runs.
+  for (let i = 0; i < 6; i++) {
+    const ended = await cutShort('run', '--rm', '--pull', 'never', '--network', 'none', 'busybox', 'sh', '-c', 'echo 0123456789abcdef; echo more');
+    expect([[0, null], [null, 'SIGPIPE']]).toContainEqual([ended.code, ended.signal]);
+  }
+  expect(await eventually(async () => (await local.run('ps', '-aq')).stdout === '')).toBe(true);
 });

@@ -22,7 +22,7 @@ import { type LogConfig, logSettings, remoteLog } from './log-config';
 import { answersExit, forgetExits, reportExit, restartPending, underRestartLock, watched } from './restart';
 import { holdDevices, holdsHostMounts, releaseDevices, releaseHeld, runtimeMounts, startHolding } from './held-mounts';
 import { noteResolvConf, ownAddress, releaseNetwork, startNetworked } from './container-network';
-import { unlessThisProcessRuns } from './exit-command';
+import { settleExit, unlessThisProcessRuns } from './exit-command';
 import { portBindingsOf } from './port-bindings';
 import { checkDuplicateMounts, isPluginDriver, mountDestination as mountTarget, mountRequest, parseTmpfsSpec, parseVolumeSpec, volumeDirOf, withVolumeDriver, type ApiMount, type VolumeRequest } from './volumes-spec';
 import { createVolume, removeVolumeOf, volumeForMount } from './volumes-networks';
@@ -1368,7 +1368,7 @@ export class Containers {
     if (!this.ctx.exitCommand || this.ctx.monitoring()) return undefined;
     const command = [...this.ctx.exitCommand, record.id];
     const callerActs = attachedIo(io) && (record.autoRemove || !watched(record));
-    return callerActs ? { argv: unlessThisProcessRuns(command), whenCallerGone: true } : { argv: command, whenCallerGone: false };
+    return callerActs ? { argv: unlessThisProcessRuns(record.id, command), whenCallerGone: true } : { argv: command, whenCallerGone: false };
   }
 
   /** The process of a container whose root filesystem is mounted. */
@@ -1407,6 +1407,8 @@ export class Containers {
     if (record) await reportExit(this.ctx, record);
     // Its root filesystem too, when no policy may start it again (that one is its exit observer's to decide).
     if (record?.restartPolicy.name === 'no') await unmountStopped(this.ctx, record);
+    // What an attached caller owes at the exit is done, but for an auto-remove container's removal.
+    if (record && !record.autoRemove) settleExit(id);
     return { StatusCode: status.exitCode, OOMKilled: status.oomKilled };
   }
 
@@ -1565,6 +1567,7 @@ export class Containers {
       else claim.cancel();
     }
     forgetExits(this.ctx, record.id);
+    settleExit(record.id);
     if (freezes) forgetFreezes(this.ctx, record.id);
     return took;
   }
