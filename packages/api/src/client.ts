@@ -772,7 +772,8 @@ export class ApiClient {
     options: {
       tags?: string[];
       dockerfile?: string;
-      buildArgs?: Record<string, string>;
+      /** null: given without a value (docker's nil), sent as JSON null. */
+      buildArgs?: Record<string, string | null>;
       target?: string;
       noCache?: boolean;
       /** docker's `--pull`: the daemon pulls every base from its registry, even one it has. */

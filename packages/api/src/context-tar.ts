@@ -24,7 +24,8 @@ export interface ContextTarOptions {
 /**
  * A build context directory as the tar `docker build` sends: what `.dockerignore` excludes
  * is left out (an excluded directory is not even read unless a `!` pattern may re-include
- * something inside it), owners are 0:0, links stay links, and contents are streamed.
+ * something inside it, or the Dockerfile is in it), owners are 0:0, links stay links, and
+ * contents are streamed.
  */
 export function contextTar(dir: string, options: ContextTarOptions = {}): Readable {
   return Readable.from(entries(path.resolve(dir), options), { objectMode: false, highWaterMark: CHUNK });
@@ -45,7 +46,10 @@ async function* entries(root: string, options: ContextTarOptions): AsyncGenerato
     const stat = await fs.lstat(abs).catch(() => undefined);
     if (!stat) continue;
     const ignored = rel !== '' && !always.has(rel) && ignore.matches(rel);
-    if (ignored && !(stat.isDirectory() && ignore.hasExclusions)) continue;
+    // Walked all the same when something inside may be sent: a `!` pattern's file, or the
+    // Dockerfile (docker's TrimBuildFilesFromExcludes adds `!<dockerfile>` for it).
+    const holdsSent = stat.isDirectory() && (ignore.hasExclusions || [...always].some((name) => name.startsWith(`${rel}/`)));
+    if (ignored && !holdsSent) continue;
     const header: TarWriteHeader = { name: rel, type: 'file', mode: stat.mode & 0o7777, uid: 0, gid: 0, mtime: Math.floor(stat.mtimeMs / 1000) };
     const replaced = rel === dockerfile && !stat.isDirectory() ? options.dockerfileContent : undefined;
     if (replaced !== undefined) {

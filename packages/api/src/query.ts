@@ -26,8 +26,16 @@ export class Query {
     return n;
   }
 
-  /** A JSON parameter (`buildargs`, `labels`): an object of strings. */
+  /**
+   * A JSON parameter (`labels`): an object of strings, a null value the empty string (Go's
+   * map[string]string reads it so).
+   */
   stringMap(key: string): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.nullableStringMap(key)).map(([k, v]) => [k, v ?? '']));
+  }
+
+  /** A JSON parameter (`buildargs`): an object of strings or nulls (Go's map[string]*string: given, no value). */
+  nullableStringMap(key: string): Record<string, string | null> {
     const value = this.params.get(key);
     if (!value) return {};
     let parsed: unknown;
@@ -38,10 +46,9 @@ export class Query {
     }
     if (parsed === null) return {};
     if (typeof parsed !== 'object' || Array.isArray(parsed)) throw invalidArgument(`invalid ${key}: expected a JSON object`);
-    const out: Record<string, string> = {};
+    const out: Record<string, string | null> = {};
     for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-      if (v === null) continue;
-      if (typeof v !== 'string') throw invalidArgument(`invalid ${key}: the value of ${k} must be a string`);
+      if (v !== null && typeof v !== 'string') throw invalidArgument(`invalid ${key}: the value of ${k} must be a string`);
       out[k] = v;
     }
     return out;

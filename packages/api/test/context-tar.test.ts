@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TarReader } from '@ctr/image';
@@ -68,4 +68,13 @@ test("extra files are listed after the rules of the context's own .dockerignore"
   await writeFile(join(dir, '.dockerignore'), 'a.txt');
   const sent = await entries({ extra: { '.dockerfile.0123': Buffer.from('FROM x\n') } });
   expect(sent.filter((e) => e.name === '.dockerignore').map((e) => e.data)).toEqual(['a.txt\n.dockerfile.0123\n']);
+});
+
+test("a Dockerfile in an ignored directory is sent, alone of that directory, as docker's TrimBuildFilesFromExcludes keeps it", async () => {
+  await mkdir(join(dir, 'sub'));
+  await writeFile(join(dir, 'sub', 'Dockerfile.x'), 'FROM scratch\n');
+  await writeFile(join(dir, 'sub', 'other'), 'ignored\n');
+  await writeFile(join(dir, '.dockerignore'), 'sub\n');
+  const sent = await entries({ dockerfile: 'sub/Dockerfile.x' });
+  expect(sent.map((e) => e.name).sort()).toEqual(['.dockerignore', 'Dockerfile', 'a.txt', 'sub/Dockerfile.x']);
 });

@@ -102,7 +102,7 @@ export interface RunStep {
    * build — the engine's is docker's `--network` (the default bridge unless told otherwise).
    */
   network: 'none' | 'default' | 'host';
-  /** `RUN --mount`s, resolved by the builder; shown to this step only, never part of its layer. */
+  /** `RUN --mount`s and the stage's VOLUMEs, resolved by the builder; shown to this step only, never part of its layer. */
   mounts?: RunMount[];
   /**
    * docker's `--rm` / `--force-rm`: the step's container stays once the step is over (exited, a

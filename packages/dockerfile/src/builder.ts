@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { CtrError, asCtrError, invalidArgument, isNotFound, notFound, throwIfAborted, unsupported } from '@ctr/errors';
 import { DEFAULT_PATH_ENV, nowRfc3339Nano, resolveInRoot, type ContainerConfig, type HistoryEntry } from '@ctr/image';
-import type { BaseImage, BuildBackend, CachedStep, ImageSpec, RunStep } from './backend';
+import type { BaseImage, BuildBackend, CachedStep, ImageSpec, RunMount, RunResult, RunStep } from './backend';
 import { hostPlatform, parsePlatform, Platform, platformArgs, proxyArgs } from './build-args';
 import { BuildContext, openContext, readContextFile } from './build-context';
 import type { BuildEvent } from './build-events';
@@ -46,7 +46,12 @@ export interface BuildOptions<S> {
   dockerfileContent?: string | Uint8Array;
   /** Build up to this stage (`--target`); default the last one. */
   target?: string;
-  buildArgs?: Record<string, string>;
+  /**
+   * `--build-arg`s; null is one given without a value that the caller's environment has none
+   * for (docker's nil): it sets nothing, an ARG's default stays, but it is still one given,
+   * said among those not consumed.
+   */
+  buildArgs?: Record<string, string | null>;
   /** Labels added to the final image (`--label`). */
   labels?: Record<string, string>;
   noCache?: boolean;
@@ -132,6 +137,8 @@ class Build<S> {
   private readonly signal: AbortSignal;
   private readonly now: () => string;
   private readonly buildArgs: Map<string, string>;
+  /** Every `--build-arg` name given, valued or not (dockerd's argsFromOptions keys). */
+  private readonly givenArgs: string[];
   private readonly metaEnv: Map<string, string>;
   private readonly declared = new Set<string>();
   private readonly results = new Map<number, StageState<S>>();
@@ -160,7 +167,9 @@ class Build<S> {
     this.backend = options.backend;
     this.signal = options.signal ?? new AbortController().signal;
     this.now = options.now ?? nowRfc3339Nano;
-    this.buildArgs = new Map(Object.entries(options.buildArgs ?? {}));
+    const given = Object.entries(options.buildArgs ?? {});
+    this.buildArgs = new Map(given.filter((entry): entry is [string, string] => entry[1] !== null));
+    this.givenArgs = given.map(([key]) => key);
     this.lex = new ShellLex({ escapeToken: dockerfile.escapeToken });
     this.heredocLex = new ShellLex({ escapeToken: dockerfile.escapeToken, skipProcessQuotes: true });
     this.targetPlatform = options.platform ? parsePlatform(options.platform) : hostPlatform();
@@ -215,7 +224,7 @@ class Build<S> {
     const built = final.image ?? (await this.backend.commit(final.state, spec, this.signal)).id;
     if (final.image === undefined) this.emit({ type: 'image', step: this.step, id: built });
     // dockerd's place for it: after the last step's image, before `Successfully built`.
-    const unused = [...this.buildArgs.keys()].filter((k) => !this.declared.has(k) && !(proxyArgs as readonly string[]).includes(k));
+    const unused = this.givenArgs.filter((k) => !this.declared.has(k) && !(proxyArgs as readonly string[]).includes(k));
     if (unused.length > 0) this.warn(`One or more build-args [${unused.sort().join(' ')}] were not consumed`);
     const id = this.options.squash ? await this.squash(final, spec, built) : built;
     const output = this.output;
@@ -418,6 +427,9 @@ class Build<S> {
     this.emit({ type: 'step', step: ++this.step, total: this.total, stage: index, instruction: from.node.original.trim(), line: from.location.line });
     throwIfAborted(this.signal, 'the build');
     const base = this.expand(from.image, this.metaEnv, from);
+    // dockerd's getFromImage: an empty name would be taken as scratch, so it is refused (dockerd's
+    // words alone, no hint: the API would append it to them).
+    if (base === '') throw invalidArgument(`base name (${from.image}) should not be blank`);
     const platform = from.platform !== undefined ? this.expand(from.platform, this.metaEnv, from) : this.options.platform;
     const override = this.override(index);
     const ref = override ? undefined : this.stageRef(base, index, false);
@@ -755,9 +767,12 @@ class Build<S> {
         this.emit({ type: 'container', step: stepNo, id });
       };
       const io = { stdout: sink('stdout'), stderr: sink('stderr'), created };
-      const result = mounts
-        ? await mounts.lend((lent) => this.backend.run(stage.state, { ...step, mounts: lent }, io, this.signal))
-        : await this.backend.run(stage.state, step, io, this.signal);
+      const runWith = (lent: RunMount[]): Promise<RunResult<S>> =>
+        this.withVolumes(stage, (volumes) => {
+          const all = [...lent, ...volumes];
+          return this.backend.run(stage.state, all.length > 0 ? { ...step, mounts: all } : step, io, this.signal);
+        });
+      const result = mounts ? await mounts.lend(runWith) : await runWith([]);
       // dockerd's order: a removal is said before the step's error.
       const removed = result.state !== undefined ? result.kept !== true : result.kept === false;
       if (container !== undefined && removed) this.emit({ type: 'container-removed', step: stepNo, id: container });
@@ -768,14 +783,57 @@ class Build<S> {
     }, mounts === undefined);
   }
 
-  /** COPY --from: an earlier stage by name or index, else an image. */
+  /**
+   * The stage's VOLUMEs as a RUN step's container has them in dockerd's classic builder: an
+   * anonymous volume at each, filled from what the image has there (a volume's copy-up), so
+   * the step can write there and what it writes is in no layer. Here each is a writable bind
+   * of the stage's own directory, whose writes the backend throws away (an empty directory
+   * where the image has none).
+   */
+  private async withVolumes<T>(stage: StageState<S>, use: (mounts: RunMount[]) => Promise<T>): Promise<T> {
+    const targets = Object.keys(stage.config.Volumes ?? {}).map((v) => cleanPath(`/${v}`));
+    if (targets.length === 0) return use([]);
+    const empty = await fs.mkdtemp(path.join(this.options.scratchDir ?? os.tmpdir(), 'ctr-build-volume-'));
+    try {
+      await fs.chmod(empty, 0o755);
+      return await this.backend.view(
+        stage.state,
+        (root) =>
+          use(
+            targets.map((target): RunMount => {
+              const found = resolveInRoot(root, target);
+              return { type: 'bind', target, source: found.stat?.isDirectory() ? found.abs : empty, readOnly: false };
+            }),
+          ),
+        this.signal,
+      );
+    } finally {
+      await fs.rm(empty, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * COPY --from: an earlier stage by name or index, else an image. Failures say the flag's value
+   * first, as dockerd's dispatchCopy wraps them; a number is a stage index and never an image
+   * (dockerd's stagesBuildResults.get), so one that names no earlier stage is an error.
+   */
   private async copySource(text: string, stageIndex: number): Promise<Source<S>> {
     const ref = this.stageRef(text, stageIndex, true);
     if (ref !== undefined) {
       const built = await this.buildStage(ref);
       return { state: built.state, key: built.key };
     }
-    return this.namedSource(text);
+    // dockerd's words alone (the API appends a hint to a message): only a cause's own hint is kept.
+    const flagError = (reason: string, cause?: CtrError): CtrError =>
+      new CtrError(cause?.code ?? 'InvalidArgument', `invalid from flag value ${text}: ${reason}`, {
+        ...(cause ? { cause } : {}),
+        ...(cause?.hint !== undefined ? { hint: cause.hint } : {}),
+      });
+    if (/^[+-]?\d+$/.test(text)) throw flagError(Number(text) === stageIndex ? 'refers to current build stage' : 'index out of bounds');
+    return this.namedSource(text).catch((error: unknown) => {
+      const failed = asCtrError(error);
+      throw flagError(failed.message, failed);
+    });
   }
 
   private async copyStep(stage: StageState<S>, ins: CopyInstruction, stageIndex: number): Promise<void> {
@@ -814,24 +872,31 @@ class Build<S> {
             const items: LayerItem[] = [];
             const matches = (await Promise.all(local.map((s) => matchSource(src, s, ins.kind)))).flat();
             const count = matches.length + urls.length + ins.sourceContents.length;
-            const existsAsDir = resolveInRoot(stateRoot, destRel).stat?.isDirectory() ?? false;
+            // dockerd's copyInfo.fullPath (ResolveScopedPath): the destination's links are followed,
+            // inside the image's root, so a COPY to a link (merged /usr's /lib) writes where it leads.
+            const resolvedDest = resolveInRoot(stateRoot, destRel);
+            const destAt = resolvedDest.rel;
+            const existsAsDir = resolvedDest.stat?.isDirectory() ?? false;
             const intoDir = destSaysDir || existsAsDir || count > 1 || (count === 1 && matches[0]?.stat.isDirectory() === true);
             if (count > 1 && !destSaysDir && !existsAsDir) {
               throw new DockerfileError(`When using ${ins.kind} with more than one source file, the destination must be a directory and end with a /`, ins.location);
             }
-            const target = (name: string): string => (intoDir ? (destRel === '' ? name : `${destRel}/${name}`) : destRel);
+            const target = (name: string): string => (intoDir ? (destAt === '' ? name : `${destAt}/${name}`) : destAt);
             // Each source makes the directories it goes into, at the build's time (MkdirAll's now), as dockerd copies them one by one.
             const made = new Set<string>();
             const buildTime = new Date(this.now());
-            const directories = (rel: string, madeFor: MadeFor): LayerItem[] => createdDirectories(stateRoot, rel, made, buildTime, madeFor);
-            const fileDirectories = (): LayerItem[] => directories(intoDir ? destRel : path.posix.dirname(destRel), 'file');
+            const directories = (rel: string, madeFor: MadeFor): LayerItem[] => {
+              mustBeDirectory(stateRoot, rel, madeFor === 'file' ? 'failed to create new directory' : 'failed to copy directory');
+              return createdDirectories(stateRoot, rel, made, buildTime, madeFor);
+            };
+            const fileDirectories = (): LayerItem[] => directories(intoDir ? destAt : path.posix.dirname(destAt), 'file');
             for (const m of matches) {
               const full = path.join(src.root, m.rel);
               if (m.stat.isDirectory()) {
-                items.push(...directories(destRel, 'directory'));
-                await walkDirectory(src, m.rel, destRel, exclude, items);
+                items.push(...directories(destAt, 'directory'));
+                await walkDirectory(src, m.rel, destAt, exclude, items);
               } else if (exclude?.matches(path.posix.basename(m.rel))) continue;
-              else if (ins.kind === 'ADD' && ins.unpack !== false && !from && (await isArchive(full))) items.push(...directories(destRel, 'root'), { kind: 'archive', name: destRel, source: full });
+              else if (ins.kind === 'ADD' && ins.unpack !== false && !from && (await isArchive(full))) items.push(...directories(destAt, 'root'), { kind: 'archive', name: destAt, source: full });
               else items.push(...fileDirectories(), fileItem(src, target(path.posix.basename(m.rel)), full, m.stat));
             }
             for (const url of urls) items.push(...fileDirectories(), await download(url, scratch, target(urlName(url)), { checksum: ins.checksum, signal: this.signal, fetch: this.backend.fetch }));
@@ -856,6 +921,18 @@ class Build<S> {
       if (scratch) await fs.rm(scratch, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * dockerd's MkdirAll of a copy's directory (`rel`, resolved in `root`): a file on the way is
+ * ENOTDIR, said at the first such part as Go's MkdirAll says it, never replaced by a directory.
+ */
+function mustBeDirectory(root: string, rel: string, doing: string): void {
+  const found = resolveInRoot(root, rel);
+  const at = found.unresolved?.reason === 'not-a-directory' ? found.unresolved.at : found.stat && !found.stat.isDirectory() ? found.rel : undefined;
+  if (at === undefined) return;
+  // dockerd's words alone: the API would append a hint to them.
+  throw invalidArgument(`failed to copy files: ${doing}: mkdir /${at}: not a directory`);
 }
 
 /** What `fn` gives; its shell syntax errors said at `at`'s place in the Dockerfile. */

@@ -41,7 +41,7 @@ export function buildRoutes({ engine }: Services): Route[] {
       const target = q.string('target');
       const platform = q.string('platform');
       const quiet = q.bool('q');
-      const buildArgs = q.stringMap('buildargs');
+      const buildArgs = q.nullableStringMap('buildargs');
       const labels = q.stringMap('labels');
       const cacheFrom = q.stringList('cachefrom');
       const isolation = q.string('isolation');

@@ -7,20 +7,22 @@ import type { Command, Io } from '../command';
 import { apiModule, engineModule, getEngine, imageModule } from '../context';
 import { contentTrustFlag, tagTrusted, trustedDockerfile, verifiesTrust, type TrustedBase } from '../content-trust';
 import { bool, list, str } from '../flags';
-import { buildStepFlags, buildStepOptions, csvFields } from './create-flags';
+import { buildStepFlags, buildStepOptions, csvFields, keyValues } from './create-flags';
 import { buildSecretFlags, buildSecretOptions } from './build-secrets';
 import { platformOrDefault } from './images';
 import { buildOutput, progressMode } from '../build-view';
 import { localDockerfile } from '../build-dockerfile';
 
-function keyValues(values: string[], env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * `--build-arg`s as docker's CLI sends them (ValidateEnv, ConvertKVStringsToMapWithNil): `NAME`
+ * alone takes the value from the environment, and stays null (given, no value) when it has none.
+ */
+function buildArgValues(values: string[], env: NodeJS.ProcessEnv): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
   for (const value of values) {
     const eq = value.indexOf('=');
-    // `--build-arg NAME` takes the value from the environment, like docker.
-    if (eq === -1) {
-      if (env[value] !== undefined) out[value] = env[value] as string;
-    } else out[value.slice(0, eq)] = value.slice(eq + 1);
+    if (eq === -1) out[value] = env[value] ?? null;
+    else out[value.slice(0, eq)] = value.slice(eq + 1);
   }
   return out;
 }
@@ -109,8 +111,9 @@ export const buildCommand: Command = {
           ...(input.dockerfileContent !== undefined ? { dockerfileContent: input.dockerfileContent } : {}),
           ...(target ? { target } : {}),
           ...(platform ? { platform } : {}),
-          buildArgs: keyValues(list(args, 'build-arg'), io.env),
-          labels: keyValues(list(args, 'label'), {}),
+          buildArgs: buildArgValues(list(args, 'build-arg'), io.env),
+          // docker's ConvertKVStringsToMap: `key` alone is the empty value.
+          labels: keyValues(list(args, 'label')),
           noCache: bool(args, 'no-cache'),
           pull: bool(args, 'pull'),
           remove: bool(args, 'rm'),
