@@ -354,7 +354,7 @@ function nonEmpty<T>(list: T[] | undefined): T[] | undefined {
   return list && list.length > 0 ? list : undefined;
 }
 
-/** `PortBindings: {"80/tcp": [{HostIp, HostPort}]}` as `-p` values: `127.0.0.1:8080:80/tcp`. */
+/** `PortBindings: {"80/tcp": [{HostIp, HostPort}]}` as `-p` values: `127.0.0.1:8080:80/tcp`, `[::]:8080:80/tcp`. */
 function publishSpecs(host: Fields): string[] {
   const out: string[] = [];
   for (const [port, bindings] of host.entriesOfArrays('PortBindings')) {
@@ -362,7 +362,8 @@ function publishSpecs(host: Fields): string[] {
     for (const b of bindings.length > 0 ? bindings : [new Fields({}, '')]) {
       const ip = b.string('HostIp') ?? '';
       const hostPort = b.string('HostPort') ?? '';
-      out.push(ip ? `${ip}:${hostPort}:${port}` : hostPort ? `${hostPort}:${port}` : port);
+      const address = ip.includes(':') ? `[${ip}]` : ip;
+      out.push(ip ? `${address}:${hostPort}:${port}` : hostPort ? `${hostPort}:${port}` : port);
     }
   }
   return out;

@@ -133,3 +133,8 @@ test('annotations and sysctls in HostConfig reach the create options', () => {
   const options = createOptionsFromBody({ Image: 'busybox', HostConfig: { Annotations: { 'org.example.a': '1' }, Sysctls: { 'net.ipv4.ip_forward': '1' } } }, undefined);
   expect(options).toMatchObject({ annotations: { 'org.example.a': '1' }, sysctls: { 'net.ipv4.ip_forward': '1' } });
 });
+
+test('PortBindings become -p values that keep the host address as given: none, 0.0.0.0, or an IPv6 one in brackets', () => {
+  const bindings = { '80/tcp': [{ HostIp: '', HostPort: '8080' }], '81/tcp': [{ HostIp: '0.0.0.0', HostPort: '8081' }], '82/tcp': [{ HostIp: '::', HostPort: '8082' }] };
+  expect(createOptionsFromBody({ Image: 'busybox', HostConfig: { PortBindings: bindings } }, undefined).publish).toEqual(['8080:80/tcp', '0.0.0.0:8081:81/tcp', '[::]:8082:82/tcp']);
+});

@@ -88,6 +88,16 @@ test("inspect's PortBindings are the -p values as given, one key per port of a r
   await t.engine.remove(id, { force: true });
 });
 
+test("inspect's PortBindings tell no host address (HostIp \"\") from 0.0.0.0 or :: given explicitly, as dockerd's do", async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', publish: ['8080:80', '0.0.0.0:8081:81', '[::]:8082:82'] });
+  expect((await t.engine.inspect(id)).HostConfig.PortBindings).toEqual({
+    '80/tcp': [{ HostIp: '', HostPort: '8080' }],
+    '81/tcp': [{ HostIp: '0.0.0.0', HostPort: '8081' }],
+    '82/tcp': [{ HostIp: '::', HostPort: '8082' }],
+  });
+  await t.engine.remove(id, { force: true });
+});
+
 test("a -p protocol in capitals is keyed as NetworkSettings.Ports keys it, in lower case", async () => {
   const { id } = await t.engine.create({ image: 'busybox', pull: 'never', publish: ['8080/TCP'] });
   expect(Object.keys((await t.engine.inspect(id)).HostConfig.PortBindings)).toEqual(['8080/tcp']);

@@ -11,7 +11,7 @@ import { allocateAddress, allocateSubnet, checkLinkLocalIps, checkRequestedAddre
 import { contains, intToIp, ipToInt, macFor, overlaps, parseCidr, parseMac, type Cidr } from './ipv4';
 import { allocateAddress6, allocateSubnet6, bigToIp6, canonicalIp6, checkRange6, formatCidr6, checkRequestedAddress6, hostAddress6, ip6ToBig, overlaps6, parseCidr6, subnetOf6, ulaPool, type Cidr6 } from './ipv6';
 import { withFileLock, withHostLock } from './lock';
-import { isIPv6Binding, parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
+import { hostBindings, isIPv6Binding, parseExposedPort, parsePortSpec, validatePortMapping } from './port-spec';
 import { allocatePorts, hostListensOnIPv6 } from './port-allocator';
 import { forwarding, judgeUpstreams, parseResolvConf, resolvConf, validDnsSettings, type HostResolv, type UpstreamScope } from './resolv';
 import { networkRules, portFamilies, portRules, tags } from './rules';
@@ -1235,7 +1235,7 @@ export class NetworkManager {
       for (const key of exposed) {
         const p = parseExposedPort(key);
         if (!mappings.some((m) => m.containerPort === p.port && m.protocol === p.protocol)) {
-          mappings.push({ hostIp: '0.0.0.0', hostPort: 0, containerPort: p.port, protocol: p.protocol });
+          mappings.push({ hostIp: '', hostPort: 0, containerPort: p.port, protocol: p.protocol });
         }
       }
     }
@@ -1244,19 +1244,17 @@ export class NetworkManager {
 
   /**
    * Where each binding goes on the routing endpoint. As dockerd 28 with its userland proxy: a
-   * binding on 0.0.0.0 is on [::] too (same host port) when the host listens on IPv6
-   * (`dualStack`), whether the container has an IPv6 address or not; a binding on an IPv6
-   * host address goes to the container's IPv6 address, or through the proxy to its IPv4 one.
+   * mapping with no host address is on 0.0.0.0, and on [::] too (same host port) when the host
+   * listens on IPv6 (`dualStack`), whether the container has an IPv6 address or not; a binding
+   * on an IPv6 host address goes to the container's IPv6 address, or through the proxy to its
+   * IPv4 one.
    */
   private publish(ports: PortMapping[], target: Join, dualStack: boolean): PublishedPort[] {
     const { ip, ip6 } = target.ep;
     const bridge = target.net.bridge;
-    return ports.flatMap((p): PublishedPort[] => {
-      const fromIPv6 = { containerIp: ip6 ?? ip, bridge };
-      if (isIPv6Binding(p)) return [{ ...p, ...fromIPv6 }];
-      const v4 = { ...p, containerIp: ip, bridge };
-      return p.hostIp === '0.0.0.0' && dualStack ? [v4, { ...p, hostIp: '::', ...fromIPv6 }] : [v4];
-    });
+    return ports
+      .flatMap((p) => hostBindings(p, dualStack))
+      .map((b): PublishedPort => ({ ...b, containerIp: isIPv6Binding(b) ? (ip6 ?? ip) : ip, bridge }));
   }
 
   /** Installs the sandbox's published ports: their DNAT rules, and the proxy of its IPv6 bindings. */

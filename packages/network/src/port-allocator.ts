@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import { run } from './exec';
 import { Chains } from './firewall';
-import { isIPv6Binding } from './port-spec';
+import { hostBindings, isIPv6Binding } from './port-spec';
 import type { Protocol, PortMapping } from './types';
 
 /** A port already published (by this root or another one on the host). */
@@ -96,11 +96,6 @@ export function hostListensOnIPv6(): Promise<boolean> {
   return v6Listenable;
 }
 
-/** The bindings one requested mapping becomes: with `dualStack`, 0.0.0.0 is on [::] too (see NetworkManager.publish). */
-function familiesOf(want: PortMapping, dualStack: boolean): PortMapping[] {
-  return want.hostIp === '0.0.0.0' && dualStack ? [want, { ...want, hostIp: '::' }] : [want];
-}
-
 /**
  * A random host port free for every binding of `wants` (one per address family), as moby's
  * OSAllocator: candidates are taken in turn from a random point of the dynamic range, ports
@@ -134,14 +129,15 @@ async function everyFree(wants: PortMapping[], port: number): Promise<boolean> {
 /**
  * Turns requested mappings into concrete ones: a fixed host port must be free (not
  * published by ctr anywhere on the host, not bound by a process); port 0 gets a free one.
- * With `dualStack` (a container's ports, on a host that listens on IPv6) a 0.0.0.0 binding
- * is on [::] too, and its port must be free on both. Refusals use Docker's wording.
+ * A mapping with no host address is on 0.0.0.0, and with `dualStack` (a container's ports, on
+ * a host that listens on IPv6) on [::] too: its port must be free on each. The mappings come
+ * back as asked, host ports chosen. Refusals use Docker's wording.
  */
 export async function allocatePorts(requested: PortMapping[], options: { dualStack?: boolean } = {}): Promise<PortMapping[]> {
   const taken: Taken[] = await publishedOnHost();
   const out: PortMapping[] = [];
   for (const want of requested) {
-    const wants = familiesOf(want, options.dualStack ?? false);
+    const wants = hostBindings(want, options.dualStack ?? false);
     if (want.hostPort !== 0) {
       for (const w of wants) {
         const published = taken.some((t) => clash(t, w));
@@ -156,7 +152,7 @@ export async function allocatePorts(requested: PortMapping[], options: { dualSta
     }
     const found = { ...want, hostPort: await randomPort(want, wants, taken) };
     out.push(found);
-    taken.push(...familiesOf(found, options.dualStack ?? false));
+    taken.push(...hostBindings(found, options.dualStack ?? false));
   }
   return out;
 }

@@ -74,8 +74,20 @@ export function isIPv6Binding(m: Pick<PortMapping, 'hostIp'>): boolean {
 }
 
 /**
+ * The host bindings of a mapping, as moby's configurePortBindingIPv4/IPv6 make them: one with
+ * no host address is on 0.0.0.0, and on [::] too (same host port) where the host listens on
+ * IPv6 (`dualStack`); one with an address, even 0.0.0.0 or ::, is on that address only.
+ */
+export function hostBindings(m: PortMapping, dualStack: boolean): PortMapping[] {
+  if (m.hostIp !== '') return [m];
+  const v4 = { ...m, hostIp: '0.0.0.0' };
+  return dualStack ? [v4, { ...m, hostIp: '::' }] : [v4];
+}
+
+/**
  * Parses a `-p` value the way Docker does: `[hostIP:][hostPort[-end]:]containerPort[-end][/proto]`.
- * A range expands to one mapping per port; a missing host port is 0 ("pick a free one").
+ * A range expands to one mapping per port; a missing host port is 0 ("pick a free one"), a
+ * missing host address '' (see hostBindings).
  */
 export function parsePortSpec(spec: string): PortMapping[] {
   const trimmed = spec.trim();
@@ -83,7 +95,7 @@ export function parsePortSpec(spec: string): PortMapping[] {
   const slash = trimmed.lastIndexOf('/');
   const protocol = parseProtocol(slash >= 0 ? trimmed.slice(slash + 1) : undefined, spec);
   const { ip, host, container } = splitParts(slash >= 0 ? trimmed.slice(0, slash) : trimmed, spec);
-  const hostIp = hostAddress(ip === '' ? '0.0.0.0' : ip);
+  const hostIp = ip === '' ? '' : hostAddress(ip);
   if (hostIp === undefined) {
     throw invalidArgument(`Invalid IP address "${ip}" in port spec "${spec}"`, {
       hint: 'give an IPv4 address, or an IPv6 one in brackets ([::1]:8080:80)',
@@ -110,10 +122,10 @@ export function parsePortSpec(spec: string): PortMapping[] {
  */
 export function validatePortMapping(m: PortMapping): PortMapping {
   const port = (n: unknown, min: number): boolean => Number.isInteger(n) && (n as number) >= min && (n as number) <= 65535;
-  const hostIp = hostAddress(String(m.hostIp));
+  const hostIp = m.hostIp === '' ? '' : hostAddress(String(m.hostIp));
   if (hostIp === undefined || !port(m.hostPort, 0) || !port(m.containerPort, 1) || (m.protocol !== 'tcp' && m.protocol !== 'udp')) {
     throw invalidArgument(`Invalid port mapping ${JSON.stringify(m)}`, {
-      hint: 'hostIp is an IPv4 or IPv6 address, ports are integers (hostPort 0 = any), protocol tcp or udp',
+      hint: "hostIp is an IPv4 or IPv6 address ('' for none), ports are integers (hostPort 0 = any), protocol tcp or udp",
     });
   }
   return { hostIp, hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol };

@@ -10,6 +10,10 @@ export type Protocol = 'tcp' | 'udp';
 
 /** One published port: `-p 127.0.0.1:8080:80/tcp`. hostPort 0 means "any free port". */
 export interface PortMapping {
+  /**
+   * The host address as given; '' when none was (`-p 8080:80`): published on 0.0.0.0 and [::]
+   * (hostBindings). Records from before hold '0.0.0.0' for none: IPv4 only, as they were then.
+   */
   hostIp: string;
   hostPort: number;
   containerPort: number;

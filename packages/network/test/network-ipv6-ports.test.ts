@@ -11,10 +11,11 @@ import { StatePaths } from '../src/state';
 import { httpGet, inNetns, makeTestHost, rules6, startHttpd, stopProcess, testUla, type TestHost } from './helpers/host';
 
 /**
- * Published ports on IPv6 hosts (docker 28 with its userland proxy): a binding on 0.0.0.0 is
- * on [::] too, reachable at [::1] through the port proxy and at the host's other IPv6
- * addresses through ip6tables DNAT (or, for a container without IPv6, through the proxy to
- * its IPv4 address); IPv4 and IPv6 host addresses bind one family each.
+ * Published ports on IPv6 hosts (docker 28 with its userland proxy): a binding with no host
+ * address is on 0.0.0.0 and [::], reachable at [::1] through the port proxy and at the host's
+ * other IPv6 addresses through ip6tables DNAT (or, for a container without IPv6, through the
+ * proxy to its IPv4 address); IPv4 and IPv6 host addresses, any-addresses included, bind one
+ * family each.
  * Only ::1, 127.0.0.1 and addresses of bridges made here are ever connected to.
  */
 let host: TestHost;
@@ -56,7 +57,7 @@ afterAll(async () => {
   expect(await host.leftovers()).toEqual([]);
 });
 
-test('-p HOSTPORT:80 on an IPv6 network is published on 0.0.0.0 and [::] with one host port', async () => {
+test('-p HOSTPORT:80, with no host address, on an IPv6 network is published on 0.0.0.0 and [::] with one host port', async () => {
   const port = await freePort();
   const r = await host.manager.attach('tv6p-both', { mode: 'tv6p-net', ports: [`${port}:80`] });
   expect(r.settings.Ports).toEqual({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(port) }, { HostIp: '::', HostPort: String(port) }] });
@@ -146,6 +147,55 @@ test('-p [::1]:HOSTPORT:80 is IPv6 only', async () => {
   expect((await httpGet(`http://[::1]:${port}/`)).body).toBe('tv6p-v6only\n');
   expect(await connects('127.0.0.1', port)).toBe(false);
   await host.manager.detach('tv6p-v6only');
+});
+
+test('-p 0.0.0.0:HOSTPORT:80, the IPv4 any-address given explicitly, is IPv4 only', async () => {
+  const port = await freePort();
+  await published('tv6p-any4', `0.0.0.0:${port}:80`);
+  expect((await host.manager.settings('tv6p-any4')).Ports).toEqual({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: String(port) }] });
+  expect((await httpGet(`http://127.0.0.1:${port}/`)).body).toBe('tv6p-any4\n');
+  expect(await connects('::1', port)).toBe(false);
+  await host.manager.detach('tv6p-any4');
+});
+
+test('-p [::]:HOSTPORT:80 is IPv6 only', async () => {
+  const port = await freePort();
+  await published('tv6p-any6', `[::]:${port}:80`);
+  expect((await host.manager.settings('tv6p-any6')).Ports).toEqual({ '80/tcp': [{ HostIp: '::', HostPort: String(port) }] });
+  expect((await httpGet(`http://[::1]:${port}/`)).body).toBe('tv6p-any6\n');
+  expect(await connects('127.0.0.1', port)).toBe(false);
+  await host.manager.detach('tv6p-any6');
+});
+
+test('-p 0.0.0.0:HOSTPORT:80 and -p [::]:HOSTPORT:80 of two containers share the host port, one family each', async () => {
+  const port = await freePort();
+  await published('tv6p-share4', `0.0.0.0:${port}:80`);
+  await published('tv6p-share6', `[::]:${port}:80`);
+  expect((await httpGet(`http://127.0.0.1:${port}/`)).body).toBe('tv6p-share4\n');
+  expect((await httpGet(`http://[::1]:${port}/`)).body).toBe('tv6p-share6\n');
+  await host.manager.detach('tv6p-share6');
+  await host.manager.detach('tv6p-share4');
+});
+
+/** How `-p HOSTPORT:80` (no host address) fares while another container publishes `held` (a spec whose host port is HOSTPORT). */
+async function implicitBesides(held: (port: number) => string): Promise<{ port: number; error: unknown }> {
+  const port = await freePort();
+  await host.manager.attach('tv6p-holder', { mode: 'tv6p-net', ports: [held(port)] });
+  const error = await host.manager.attach('tv6p-clashing', { mode: 'tv6p-net', ports: [`${port}:80`] }).then(() => undefined, (e: unknown) => e);
+  await host.manager.detach('tv6p-clashing');
+  await host.manager.detach('tv6p-holder');
+  return { port, error };
+}
+
+test('-p HOSTPORT:80 is refused on IPv4 while another container publishes 0.0.0.0:HOSTPORT', async () => {
+  const { port, error } = await implicitBesides((p) => `0.0.0.0:${p}:80`);
+  expect(error).toMatchObject({ code: 'Internal', message: expect.stringContaining(`Bind for 0.0.0.0:${port} failed: port is already allocated`) });
+});
+
+test('-p HOSTPORT:80 is refused on IPv6 while another container publishes [::]:HOSTPORT', async () => {
+  const { port, error } = await implicitBesides((p) => `[::]:${p}:80`);
+  // Worded as the portallocator's refusal or as the bind's: ctr reads back only its IPv4 DNAT rules as ports containers publish.
+  expect(error).toMatchObject({ code: 'Internal', message: expect.stringMatching(new RegExp(`(Bind for :::${port} failed|failed to bind host port for \\[::\\]:${port}:)`)) });
 });
 
 test('an IPv6 host binding of a container without IPv6 is proxied to its IPv4 address', async () => {

@@ -34,7 +34,7 @@ afterAll(async () => {
   expect(await host.leftovers()).toEqual([]);
 });
 
-/** What allocatePorts gives `0.0.0.0:0:80/tcp` in a fresh namespace whose dynamic range is `range`, with [::] ports `held6` taken by a process. */
+/** What allocatePorts gives `-p 80` (no host address) in a fresh namespace whose dynamic range is `range`, with [::] ports `held6` taken by a process. */
 function allocateIsolated(range: [number, number], held6: number[], dualStack: boolean): { ports?: number[]; error?: { code: string; message: string } } {
   const child = `
     const { execFileSync } = require('node:child_process');
@@ -45,7 +45,7 @@ function allocateIsolated(range: [number, number], held6: number[], dualStack: b
     const held = ${JSON.stringify(held6)}.map((port) => new Promise((r) => { const s = net.createServer(); s.listen({ port, host: '::', ipv6Only: true }, () => r(s)); }));
     Promise.all(held).then(async (servers) => {
       const { allocatePorts } = require(${JSON.stringify(bundle)});
-      const out = await allocatePorts([{ hostIp: '0.0.0.0', hostPort: 0, containerPort: 80, protocol: 'tcp' }], { dualStack: ${dualStack} })
+      const out = await allocatePorts([{ hostIp: '', hostPort: 0, containerPort: 80, protocol: 'tcp' }], { dualStack: ${dualStack} })
         .then((m) => ({ ports: m.map((p) => p.hostPort) }), (e) => ({ error: { code: e.code, message: e.message } }));
       process.stdout.write(JSON.stringify(out));
       servers.forEach((s) => s.close());

@@ -1,24 +1,25 @@
 import { parseExposedPort, parsePortSpec } from '@ctr/network';
 
 test.each([
-  ['80', [{ hostIp: '0.0.0.0', hostPort: 0, containerPort: 80, protocol: 'tcp' }]],
-  ['8080:80', [{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, protocol: 'tcp' }]],
+  ['80', [{ hostIp: '', hostPort: 0, containerPort: 80, protocol: 'tcp' }]],
+  ['8080:80', [{ hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }]],
   ['127.0.0.1:8080:80', [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' }]],
+  ['0.0.0.0:8080:80', [{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, protocol: 'tcp' }]],
   ['127.0.0.1::80', [{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 80, protocol: 'tcp' }]],
-  ['53:53/udp', [{ hostIp: '0.0.0.0', hostPort: 53, containerPort: 53, protocol: 'udp' }]],
-  ['5000:5000/TCP', [{ hostIp: '0.0.0.0', hostPort: 5000, containerPort: 5000, protocol: 'tcp' }]],
+  ['53:53/udp', [{ hostIp: '', hostPort: 53, containerPort: 53, protocol: 'udp' }]],
+  ['5000:5000/TCP', [{ hostIp: '', hostPort: 5000, containerPort: 5000, protocol: 'tcp' }]],
   [
     '7000-7001:8000-8001',
     [
-      { hostIp: '0.0.0.0', hostPort: 7000, containerPort: 8000, protocol: 'tcp' },
-      { hostIp: '0.0.0.0', hostPort: 7001, containerPort: 8001, protocol: 'tcp' },
+      { hostIp: '', hostPort: 7000, containerPort: 8000, protocol: 'tcp' },
+      { hostIp: '', hostPort: 7001, containerPort: 8001, protocol: 'tcp' },
     ],
   ],
   [
     '9000-9001',
     [
-      { hostIp: '0.0.0.0', hostPort: 0, containerPort: 9000, protocol: 'tcp' },
-      { hostIp: '0.0.0.0', hostPort: 0, containerPort: 9001, protocol: 'tcp' },
+      { hostIp: '', hostPort: 0, containerPort: 9000, protocol: 'tcp' },
+      { hostIp: '', hostPort: 0, containerPort: 9001, protocol: 'tcp' },
     ],
   ],
 ])('parsePortSpec(%s) is what Docker makes of it', (spec, expected) => {
