@@ -3,6 +3,7 @@
 // /etc/passwd and /etc/group) into DIR — the base image when there is no internet:
 //   node scripts/busybox-rootfs.js DIR && ctr import -c 'CMD ["sh"]' DIR busybox:latest
 'use strict';
+const { isCtrError } = require('@ctr/errors');
 const { createBusyboxRootfs } = require('@ctr/image');
 
 const dir = process.argv[2];
@@ -13,7 +14,8 @@ if (!dir) {
 createBusyboxRootfs(dir).then(
   () => undefined,
   (error) => {
-    console.error(`Error: ${error.message}`);
+    // As ctr prints a CtrError: its message, then on the next line its hint (what to do).
+    console.error(`Error: ${isCtrError(error) ? error.describe() : error.message}`);
     process.exit(1);
   },
 );

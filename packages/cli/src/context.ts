@@ -167,10 +167,24 @@ export function selfCommand(): string[] {
 }
 
 /**
+ * The in-process engine works on real mounts, namespaces, cgroups and /var/lib/ctr: as another
+ * user it would get half-way and fail on whichever comes first (EACCES, an overlay mount's
+ * EPERM). Said once, before it starts, with docker's status for a client that cannot start.
+ */
+function requireRoot(): void {
+  if (process.geteuid?.() === 0) return;
+  throw new CtrError('Denied', 'ctr needs root: containers run on real mounts, namespaces and cgroups', {
+    hint: "run it as root (sudo ctr …), or drive a ctr daemon that runs as root with -H or 'ctr context use'",
+    details: { exitCode: 125 },
+  });
+}
+
+/**
  * The engine in this process. Nothing of ctr stays behind to see a detached container exit,
  * so conmon runs `ctr container cleanup ID` then (Podman's way): its die event, `--rm`, restart policies.
  */
 export function localEngine(): import('@ctr/engine').Engine {
+  requireRoot();
   const { Engine } = engineModule();
   const { swarmDefaultAdvertiseAddr, ...options } = configuredOptions();
   const ctr = selfCommand();

@@ -13,9 +13,16 @@ function summary(description: string): string {
   return description.split('\n', 1)[0];
 }
 
+/** Two columns; a description's own line breaks continue under its column, as pflag's FlagUsages indents them. */
 function columns(rows: [string, string][]): string {
-  const width = Math.max(...rows.map(([left]) => left.length)) + 3;
-  return rows.map(([left, right]) => `${left.padEnd(width)}${right}`.trimEnd()).join('\n');
+  const width = Math.max(0, ...rows.map(([left]) => left.length)) + 3;
+  const indent = ' '.repeat(width);
+  return rows.map(([left, right]) => `${left.padEnd(width)}${right.replace(/\n/g, `\n${indent}`)}`.trimEnd()).join('\n');
+}
+
+/** Options as cobra lists them: sorted by long name (pflag's SortFlags), hidden ones and --help left out as docker hides them. */
+function optionList(flags: readonly FlagSpec[]): string {
+  return columns(flags.filter((flag) => !flag.hidden && flag.name !== 'help').sort(byName).map(flagLine));
 }
 
 /** What follows `Usage:` for a command: its path, then what it takes (docker's builder prune says nothing more). */
@@ -27,8 +34,8 @@ export function usageLine(path: string, command: Command): string {
 export function commandHelp(path: string, command: Command): string {
   const parts = [`\nUsage:  ${usageLine(path, command)}\n`, `${command.description}\n`];
   if (command.aliases?.length) parts.push(`Aliases:\n  ${[...new Set([path, ...command.aliases])].join(', ')}\n`);
-  const flags = [...command.flags.filter((flag) => !flag.hidden), { name: 'help', type: 'bool', description: 'Print usage' } as FlagSpec];
-  parts.push(`Options:\n${columns(flags.map(flagLine))}\n`);
+  // cobra leaves the section out when a command has no visible flags.
+  if (command.flags.some((flag) => !flag.hidden && flag.name !== 'help')) parts.push(`Options:\n${optionList(command.flags)}\n`);
   return parts.join('\n');
 }
 
@@ -36,7 +43,8 @@ export function groupHelp(group: CommandGroup): string {
   return [
     `\nUsage:  ctr ${group.name} COMMAND\n`,
     `${group.description}\n`,
-    `Commands:\n${commandList(group.commands)}\n`,
+    // cobra sorts a parent's sub-commands by name (EnableCommandSorting).
+    `Commands:\n${commandList([...group.commands].sort(byName))}\n`,
     `Run 'ctr ${group.name} COMMAND --help' for more information on a command.\n`,
   ].join('\n');
 }
@@ -52,11 +60,11 @@ export function mainHelp(common: Command[], others: Command[], groups: CommandGr
     '\nUsage:  ctr [OPTIONS] COMMAND\n',
     'Docker, rebuilt as Node packages: build, run and ship containers, no daemon needed\n',
     `Common Commands:\n${commandList(common)}\n`,
-    `Management Commands:\n${columns(groups.map((g) => [`  ${g.name}`, g.description]))}\n`,
+    `Management Commands:\n${columns([...groups].sort(byName).map((g) => [`  ${g.name}`, g.description]))}\n`,
     // docker 28 lists swarm mode's groups apart, by name.
     ...(swarmGroups.length > 0 ? [`Swarm Commands:\n${columns([...swarmGroups].sort(byName).map((g) => [`  ${g.name}`, g.description]))}\n`] : []),
     `Commands:\n${commandList(sorted)}\n`,
-    `Global Options:\n${columns(globalFlags.map(flagLine))}\n`,
+    `Global Options:\n${optionList(globalFlags)}\n`,
     "Run 'ctr COMMAND --help' for more information on a command.\n",
   ].join('\n');
 }

@@ -31,6 +31,57 @@ describe('help text like docker', () => {
   });
 });
 
+describe('help laid out as cobra lays it out', () => {
+  const flagged: Command = {
+    ...cp,
+    flags: [
+      { name: 'quiet', short: 'q', type: 'bool', description: 'Suppress output' },
+      { name: 'all', short: 'a', type: 'bool', description: 'Show all' },
+      { name: 'platform', type: 'string', description: 'First line\nsecond line' },
+    ],
+  };
+  const runMain = (args: string[]): Promise<Result> => ctr(args, { env: cleanEnv() });
+
+  test("a command's options are sorted by long name", () => {
+    expect(commandHelp('ctr x', flagged)).toMatch(/--all[\s\S]*--platform[\s\S]*--quiet/);
+  });
+
+  test('--help is not listed among the options, as docker hides it', async () => {
+    expect(commandHelp('ctr x', flagged)).not.toMatch(/^ +--help /m);
+    expect((await runMain(['--help'])).stdout).not.toMatch(/^ +--help /m);
+  });
+
+  test('a command without flags shows no Options section', () => {
+    expect(commandHelp('ctr container cp', cp)).not.toContain('Options:');
+  });
+
+  test("a description's further lines start under its column", () => {
+    expect(commandHelp('ctr x', flagged)).toContain('      --platform string   First line\n                          second line\n');
+  });
+
+  test("a group's sub-commands are listed by name", () => {
+    const command = (name: string): Command => ({ ...cp, name, description: `${name} things` });
+    const group: CommandGroup = { name: 'volume', description: 'Manage volumes', commands: [command('ls'), command('create'), command('rm')] };
+    expect(groupHelp(group)).toContain('Commands:\n  create   create things\n  ls       ls things\n  rm       rm things\n');
+  });
+
+  test('the main help lists management commands and global options by name', () => {
+    const group = (name: string): CommandGroup => ({ name, description: `${name} things`, commands: [cp] });
+    const help = mainHelp([], [], [group('volume'), group('container')], [
+      { name: 'tls', type: 'bool', description: 'Use TLS' },
+      { name: 'debug', short: 'D', type: 'bool', description: 'Debug' },
+    ]);
+    expect(help).toContain('Management Commands:\n  container   container things\n  volume      volume things\n');
+    expect(help).toContain('Global Options:\n  -D, --debug   Debug\n      --tls     Use TLS\n');
+  });
+
+  test("push's --disable-content-trust says it skips signing, and --platform's lines line up", async () => {
+    const { stdout } = await runMain(['push', '--help']);
+    expect(stdout).toContain('      --disable-content-trust   Skip image signing');
+    expect(stdout).toContain("\n                                Image index won't be pushed");
+  });
+});
+
 describe('aliases and usage lines as docker shows them', () => {
   const runMain = (args: string[]): Promise<Result> => ctr(args, { env: cleanEnv() });
 

@@ -29,6 +29,8 @@ export interface BusyboxRootfs {
   applets: string[];
 }
 
+const NO_BUSYBOX_HINT = 'install the busybox-static package (scripts/setup-host.sh does)';
+
 const FIXED_MTIME = new Date('2000-01-01T00:00:00Z');
 
 const DIRECTORIES: ReadonlyArray<readonly [string, number]> = [
@@ -86,14 +88,21 @@ async function listApplets(busybox: string, signal: AbortSignal | undefined): Pr
     throwIfAborted(signal, 'listing busybox applets');
     throw new CtrError('Unavailable', `cannot run ${busybox} to list its applets: ${(cause as Error).message}`, {
       cause,
-      hint: busybox === HOST_BUSYBOX ? 'install the busybox-static package (scripts/setup-host.sh does)' : undefined,
+      hint: busybox === HOST_BUSYBOX ? NO_BUSYBOX_HINT : undefined,
     });
   }
   // An applet name becomes a file name: keep only plain names.
-  return stdout
+  const applets = stdout
     .split('\n')
     .map((name) => name.trim())
     .filter((name) => name !== '' && name !== 'busybox' && !name.includes('/') && name !== '.' && name !== '..');
+  // Some other program at that path ran and printed nothing of use: an image with no `sh` would only fail later, at `ctr run`.
+  if (applets.length === 0) {
+    throw new CtrError('InvalidArgument', `${busybox} is not busybox: \`${busybox} --list\` printed no applets`, {
+      hint: busybox === HOST_BUSYBOX ? NO_BUSYBOX_HINT : 'give the path of a statically linked busybox',
+    });
+  }
+  return applets;
 }
 
 async function setTimes(dir: string, mtime: Date): Promise<void> {

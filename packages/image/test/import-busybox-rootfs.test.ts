@@ -60,4 +60,11 @@ describe('createBusyboxRootfs', () => {
     expect(isCtrError(error) && error.code).toBe('Unavailable');
     await expect(stat(join(dir, 'root'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('fails with InvalidArgument, creating nothing, when the binary lists no applets (not a busybox)', async () => {
+    const error = await createBusyboxRootfs(join(dir, 'root'), { busybox: '/bin/true' }).catch((e: unknown) => e);
+    expect(isCtrError(error) && error.code).toBe('InvalidArgument');
+    expect((error as Error).message).toBe('/bin/true is not busybox: `/bin/true --list` printed no applets');
+    await expect(stat(join(dir, 'root'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });

@@ -3,7 +3,7 @@ import type { ContainerSummary, ExecControl, StopOptions } from '@ctr/engine';
 import { conflict, CtrError, invalidArgument, isCtrError, isNotFound, notFound } from '@ctr/errors';
 import type { CreateOptions } from '@ctr/api';
 import type { Command, Io } from '../command';
-import { engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
+import { currentEndpoint, engineModule, eprintln, getEngine, localEngine, println, type CliEngine } from '../context';
 import { bool, list, num, str, type FlagSpec, type ParsedArgs } from '../flags';
 import { filterFlag, parseFilters } from '../filter-flag';
 import { ago, checkTemplate, commandColumn, ellipsis, formatContext, formatList, goPointer, goStruct, goUnixTime, headerContext, humanSize, labelMethod, printedAs, truncateId } from '../format';
@@ -259,7 +259,11 @@ async function withImage<T>(engine: CliEngine, options: CreateOptions, quiet: bo
   const name = familiarImageName(normalizeImageName(options.image));
   const local = { ...options, pull: 'never' as const };
   const platform = options.imagePlatform ? { platform: options.imagePlatform } : {};
-  const pull = (): Promise<string> => pullShowingProgress(engine, options.image, io.stderr, { quiet, ...platform }).then(async (pulled) => (await tagTrustedPull(engine, io, options), pulled));
+  const pull = (): Promise<string> =>
+    pullShowingProgress(engine, options.image, io.stderr, { quiet, ...platform }).then(
+      async (pulled) => (await tagTrustedPull(engine, io, options), pulled),
+      async (error: unknown) => Promise.reject(await withOfflineBaseHint(error)),
+    );
   if (options.pull === 'never') return create(local);
   if (options.pull === 'always') {
     await pull();
@@ -273,6 +277,21 @@ async function withImage<T>(engine: CliEngine, options: CreateOptions, quiet: bo
   if (!quiet) eprintln(io, `Unable to find image '${name}' locally`);
   await pull();
   return create(local);
+}
+
+/** The README's way to a base image with no internet. */
+const OFFLINE_BASE = `node scripts/busybox-rootfs.js /tmp/bb && ctr import -c 'CMD ["sh"]' /tmp/bb busybox`;
+
+/**
+ * A pull from Docker Hub that could not reach it, when ctr runs daemonless: a new user's first
+ * `ctr run busybox` on a machine with no internet. Beside what to check, say how to make the
+ * base image locally instead (a daemon's user has the daemon's images to go by).
+ */
+async function withOfflineBaseHint(error: unknown): Promise<unknown> {
+  if (!isCtrError(error) || error.code !== 'Unavailable' || error.details.registry !== 'docker.io') return error;
+  if ((await currentEndpoint()).kind !== 'local') return error;
+  const hint = `${error.hint ? `${error.hint}\n` : ''}with no internet, make a base image locally: ${OFFLINE_BASE}`;
+  return new CtrError(error.code, error.message, { cause: error, hint, details: error.details });
 }
 
 /**

@@ -234,7 +234,8 @@ const push: Command = {
   description: 'Upload an image to a registry',
   flags: [
     { name: 'all-tags', short: 'a', type: 'bool', description: 'Push all tags of an image to the repository' },
-    contentTrustFlag,
+    // push signs rather than verifies, and docker's push says so.
+    { ...contentTrustFlag, description: 'Skip image signing' },
     platformFlag(
       "Push a platform-specific manifest as a single-platform image to the registry.\nImage index won't be pushed, meaning that other manifests, including attestations won't be preserved.\n'os[/arch[/variant]]': Explicit platform (eg. linux/amd64)",
     ),
