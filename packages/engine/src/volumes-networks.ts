@@ -47,10 +47,12 @@ const BUILTIN_NETWORKS = ['bridge', 'host', 'none'];
  * is looked up (and its code loaded) only then.
  */
 export async function createVolume(ctx: EngineContext, { driver, ...options }: CreateVolumeOptions, signal?: AbortSignal): Promise<VolumeInfo> {
+  // A create of a volume that exists answers with it, and says nothing (moby logs only what it made).
+  const existed = options.name !== undefined && (await ctx.store.volumes.inspect(options.name).then(() => true, () => false));
   const volume = isPluginDriver(driver)
     ? await volumePluginsModule().createPluginVolume(ctx, driver, options, signal)
     : await ctx.store.volumes.create({ ...options, ...(driver ? { driver } : {}) });
-  await ctx.events.emit('volume', 'create', volume.Name, { driver: volume.Driver });
+  if (!existed) await ctx.events.emit('volume', 'create', volume.Name, { driver: volume.Driver });
   return volume;
 }
 

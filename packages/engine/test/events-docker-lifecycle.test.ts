@@ -97,6 +97,15 @@ describe('volumes a container makes and removes', () => {
   });
 });
 
+test('a volume create emits create once: creating a volume that exists answers with it and says nothing, as moby', async () => {
+  const since = await afterEverything();
+  await t.engine.createVolume({ name: 'made-once' });
+  await t.engine.createVolume({ name: 'made-once' });
+  const events = await eventsSince(t.engine, since, { type: ['volume'] });
+  expect(events.map((e) => [e.Action, e.Actor.ID])).toEqual([['create', 'made-once']]);
+  await t.engine.removeVolume('made-once');
+});
+
 describe('prunes', () => {
   test('a container prune emits a destroy for each container, then prune with the space reclaimed', async () => {
     const { id } = await sleeper(['true']);

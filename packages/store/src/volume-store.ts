@@ -203,7 +203,8 @@ export class VolumeStore {
         if (options.accept && !options.accept(info)) continue;
         if ((await this.refs(name)).length > 0) continue;
         const size = await apparentSize(info.Mountpoint).catch(() => 0);
-        await this.removeLocked(name, false);
+        // As moby's prune: a volume that cannot be removed stays, and the others still go.
+        if (!(await this.removeLocked(name, false).then(() => true, () => false))) continue;
         result.deleted.push(name);
         result.spaceReclaimed += size;
       }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Store, VolumeDriverHooks } from '@ctr/store';
@@ -40,6 +41,20 @@ describe('prune, as moby prunes: only the local driver’s volumes without optio
     expect(await store.volumes.prune()).toEqual({ deleted: [plain.Name], spaceReclaimed: 'hello'.length });
     expect((await store.volumes.list()).map((v) => v.Name)).toEqual([device.Name]);
   });
+});
+
+test('prune, as moby’s: a volume that cannot be removed (a mount left in it) stays, and the others still go', async () => {
+  const stuck = await store.volumes.create();
+  const plain = await store.volumes.create();
+  const inside = path.join(stuck.Mountpoint, 'mnt');
+  await fs.mkdir(inside);
+  execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', inside]);
+  try {
+    expect((await store.volumes.prune()).deleted).toEqual([plain.Name]);
+    expect((await store.volumes.list()).map((v) => v.Name)).toEqual([stuck.Name]);
+  } finally {
+    execFileSync('umount', [inside]);
+  }
 });
 
 describe('create of an existing volume, as moby’s store answers it', () => {
