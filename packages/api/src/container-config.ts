@@ -304,13 +304,17 @@ function resourcesFrom(fields: Fields): Omit<UpdateOptions, 'restart'> {
   return Object.fromEntries(Object.entries(resources).filter(([, v]) => v !== undefined));
 }
 
-/** Docker's `RestartPolicy` as the engine's `on-failure:3`; undefined when none is named. */
+/**
+ * Docker's `RestartPolicy` as the engine's `on-failure:3`; undefined when none is named (moby
+ * takes an empty name with any count, as older clients sent). A count goes with every policy:
+ * the engine refuses it where dockerd does.
+ */
 function restartFrom(fields: Fields): string | undefined {
   const restart = fields.object('RestartPolicy');
   const policy = restart?.string('Name');
   if (!policy) return undefined;
   const retries = restart?.number('MaximumRetryCount') ?? 0;
-  return policy === 'on-failure' && retries > 0 ? `on-failure:${retries}` : policy;
+  return retries !== 0 ? `${policy}:${retries}` : policy;
 }
 
 /**

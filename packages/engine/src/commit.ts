@@ -85,7 +85,11 @@ export async function commitContainer(
       // What the runtime made to mount over is Docker's init layer, never committed.
       const exclude = containerInitEntries(upper, await lowerEntries(ctx, record.snapshot));
       const signal = options.signal ? { signal: options.signal } : {};
-      const { descriptor, diffId } = await writeLayer(content, createLayerFromOverlay(upper, { ...signal, exclude }), { compression: 'gzip', ...signal });
+      let size = 0;
+      const onSize = (measured: number): void => {
+        size = measured;
+      };
+      const { descriptor, diffId } = await writeLayer(content, createLayerFromOverlay(upper, { ...signal, exclude, onSize }), { compression: 'gzip', ...signal });
       const given: ContainerConfig = { ...committedConfig(base.config.config ?? {}, own, record.run.stopSignal), ...(options.config ?? {}) };
       const containerConfig = options.changes?.length ? applyConfigChanges(options.changes, given) : given;
       // The whole config is the commit's (not merged over the image's): a change's ENTRYPOINT
@@ -101,7 +105,8 @@ export async function commitContainer(
       const written = await writeImage(content, config, [...base.layers, descriptor], signal);
       const name = options.reference ? normalizeImageName(options.reference) : undefined;
       // Named as dockerd's TagImage names it: its `tag` event comes before the container's `commit`.
-      await images.tagDescriptor(name, written.imageId, written.manifest);
+      // The layer is not unpacked until the image runs: its size, as dockerd counts it, is recorded now.
+      await images.tagDescriptor(name, written.imageId, written.manifest, { [diffId]: size });
       // dockerd's attributes: the comment, the new image and the name it was given ('' for none).
       await ctx.events.container('commit', record, {
         comment: options.comment ?? '',

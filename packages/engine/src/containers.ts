@@ -15,6 +15,7 @@ import { forgetHealth, healthcheckFor, healthcheckOff, healthOf, healthSuffix, l
 import { checkFilterKeys, invalidFilter, labelsMatch, patternMatch, portFilter, PRUNE_FILTERS, pruneMatcher, type Filters } from './filters';
 import { humanDuration } from './human';
 import { familiarImageName, notForPlatform, type ImageInUse, type Images, type PullOptions, type ResolvedImage } from './images';
+import { initEntriesSize } from './init-entries';
 import { logAttributes } from './log-details';
 import { newId } from './names';
 import { hostResources, mergeUpdate, type HostResources, type UpdateOptions } from './resources';
@@ -600,16 +601,46 @@ export interface RunHooks {
   exitAwaited?: boolean;
 }
 
-function parseRestartPolicy(text: string | undefined): ContainerRecord['restartPolicy'] {
-  if (!text || text === 'no') return { name: 'no', maximumRetryCount: 0 };
-  const [name, count] = text.split(':') as [string, string | undefined];
-  if (name === 'on-failure') {
-    const n = count === undefined ? 0 : Number(count);
-    if (!Number.isInteger(n) || n < 0) throw invalidArgument(`invalid restart policy format: maximum retry count must be an integer`);
-    return { name, maximumRetryCount: n };
+/**
+ * A kill's signal as dockerd's ContainerKill takes it: moby's ParseSignal takes any positive
+ * number, and one Linux has no signal for is then refused in its words.
+ */
+function killSignal(signal: string | number): number {
+  const text = String(signal).trim();
+  try {
+    return parseSignal(text).number;
+  } catch (error) {
+    if (/^\d+$/.test(text) && Number(text) > 0) throw invalidArgument(`the linux daemon does not support signal ${Number(text)}`);
+    throw error;
   }
-  if ((name === 'always' || name === 'unless-stopped') && count === undefined) return { name, maximumRetryCount: 0 };
-  throw invalidArgument(`invalid restart policy format: ${text}`, { hint: 'use no, always, unless-stopped or on-failure[:max-retries]' });
+}
+
+/**
+ * `--restart`'s `name[:max-retries]`, split as docker's CLI splits it (opts.ParseRestartPolicy),
+ * then checked as dockerd checks a policy (ValidateRestartPolicy), in their words.
+ */
+function parseRestartPolicy(text: string | undefined): ContainerRecord['restartPolicy'] {
+  if (!text) return { name: 'no', maximumRetryCount: 0 };
+  const colon = text.indexOf(':');
+  const name = colon < 0 ? text : text.slice(0, colon);
+  const count = colon < 0 ? '' : text.slice(colon + 1);
+  if (colon >= 0 && name === '') throw invalidArgument('invalid restart policy format: no policy provided before colon');
+  if (count !== '' && !/^[+-]?\d+$/.test(count)) throw invalidArgument('invalid restart policy format: maximum retry count must be an integer');
+  const maximumRetryCount = count === '' ? 0 : Number(count);
+  switch (name) {
+    case 'no':
+    case 'always':
+    case 'unless-stopped':
+      if (maximumRetryCount !== 0) {
+        throw invalidArgument(`invalid restart policy: maximum retry count can only be used with 'on-failure'${maximumRetryCount < 0 ? ' and cannot be negative' : ''}`);
+      }
+      return { name, maximumRetryCount };
+    case 'on-failure':
+      if (maximumRetryCount < 0) throw invalidArgument('invalid restart policy: maximum retry count cannot be negative');
+      return { name, maximumRetryCount };
+    default:
+      throw invalidArgument(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
 }
 
 /** Options that mean something to the engine only; the rest go to @ctr/runtime as they are. */
@@ -800,6 +831,8 @@ export class Containers {
     // A plain container's command only reports the die and unmounts its root filesystem, and waits a moment for the record.
     const startable = exitCommand && !exitCommand.whenCallerGone && watched(made.record) ? await commit.then(() => true, () => false) : true;
     const [committed, started] = await Promise.allSettled([commit, startable ? startNetworked(this.ctx, made.record, () => this.startProcess(made.record, io, hooks.exitAwaited === true, exitCommand), { allocated: true }) : {}]);
+    // Not started: no exit for this process to act on.
+    if (committed.status === 'rejected' || started.status === 'rejected') settleExit(made.record.id);
     if (committed.status === 'rejected') {
       await made.rollback();
       throw committed.reason;
@@ -1349,6 +1382,7 @@ export class Containers {
       // What failed before the process (a port already allocated) is the start's error, as
       // dockerd's SetError with exit code 128; the runtime records a failure of its own part.
       if (!processStarting && !beingRemoved) await this.ctx.runtime.recordStartFailure(record.id, asCtrError(error).message).catch(() => undefined);
+      settleExit(record.id);
       if (record.autoRemove && !beingRemoved) await this.remove(record.id, AUTO_REMOVAL).catch(() => undefined);
       throw error;
     });
@@ -1460,7 +1494,7 @@ export class Containers {
 
   async kill(ref: string, signal: string | number = 'SIGKILL'): Promise<void> {
     // dockerd checks the signal before it looks for the container: a bad one is refused for any.
-    const { number } = parseSignal(signal);
+    const number = killSignal(signal);
     const record = await this.find(ref);
     const info = await this.ctx.runtime.inspect(record.id);
     if (!info.running) {
@@ -1774,7 +1808,7 @@ export class Containers {
   private async writableSize(record: ContainerRecord, signal?: AbortSignal): Promise<number> {
     return this.ctx.store.snapshots
       .upperDir(record.snapshot)
-      .then((dir) => layerSize(dir, signal))
+      .then(async (dir) => (await layerSize(dir, signal)) - initEntriesSize(dir))
       .catch((error: unknown) => {
         if (isNotFound(error) || (error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
         throw asCtrError(error, 'Internal', `measuring the writable layer of container ${record.id}`);
@@ -1998,7 +2032,11 @@ export class Containers {
   async rename(ref: string, newName: string): Promise<void> {
     const record = await this.find(ref);
     if (newName.replace(/^\//, '') === record.name) throw invalidArgument('Renaming a container with the same name as its current name');
-    await this.records.claimName(newName, record.id);
+    await this.records.claimName(newName, record.id).catch((error: unknown) => {
+      // dockerd's wording (daemon/rename.go wraps what reserveName refuses).
+      if (!isCtrError(error)) throw error;
+      throw new CtrError(error.code, `Error when allocating new name: ${error.message}`, { hint: error.hint, cause: error });
+    });
     await this.records.write({ ...record, name: newName });
     await this.records.confirmName(newName, record.id);
     // Its endpoints answer to the new name in the embedded DNS, running or not (dockerd renames them).
@@ -2029,8 +2067,10 @@ export class Containers {
         return updated.warnings;
       });
     } catch (error) {
-      // dockerd's wording, which names the container each refusal is about.
-      if (!isCtrError(error)) throw error;
+      // dockerd's wording: what the request asks for, refused on its own (verifyContainerSettings'
+      // invalid parameters), is said bare; what the container's state or the runtime refuses
+      // names the container (errCannotUpdate).
+      if (!isCtrError(error) || error.code === 'InvalidArgument') throw error;
       throw new CtrError(error.code, `Cannot update container ${found.id}: ${error.message}`, { hint: error.hint, cause: error });
     }
     await this.ctx.events.container('update', found);

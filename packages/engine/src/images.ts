@@ -687,14 +687,15 @@ export class Images {
    * Image sizes as docker's classic store counts them (`images`, `inspect`, `system df`,
    * `SizeRootFs`): each layer unpacked, the bytes of its own files (its snapshot's
    * `LAYER_SIZE_LABEL`; a layer unpacked before that was kept is measured here). A layer not
-   * unpacked here counts at its blob's size, unless it is empty (`RUN true`): nothing, as it
-   * would be unpacked. One sizer reads the snapshot table once.
+   * unpacked here counts at the size recorded when it was written (a commit's, see
+   * `ImageRecord.layerSizes`), else at its blob's size, unless it is empty (`RUN true`):
+   * nothing, as it would be unpacked. One sizer reads the snapshot table once.
    */
   async layerSizer(signal?: AbortSignal): Promise<LayerSizer> {
     const labels = new Map<string, string | undefined>();
     for await (const info of this.ctx.store.snapshots.walk(signal)) if (info.kind === 'committed') labels.set(info.name, info.labels[LAYER_SIZE_LABEL]);
-    const unpacked = async (chainId: string | undefined, blobSize: number): Promise<number> => {
-      if (chainId === undefined || !labels.has(chainId)) return blobSize;
+    const unpacked = async (chainId: string | undefined, written: number): Promise<number> => {
+      if (chainId === undefined || !labels.has(chainId)) return written;
       const label = labels.get(chainId);
       if (label !== undefined) return Number(label);
       let size = this.measured.get(chainId);
@@ -713,7 +714,7 @@ export class Images {
         image.layers.map(async (layer, i) => ({
           digest: layer.digest,
           chainId: chain[i],
-          size: diffIds[i] === EMPTY_LAYER_DIFF_ID ? 0 : await unpacked(chain[i], layer.size),
+          size: diffIds[i] === EMPTY_LAYER_DIFF_ID ? 0 : await unpacked(chain[i], image.record.layerSizes?.[diffIds[i] as string] ?? layer.size),
         })),
       );
     };
@@ -770,8 +771,8 @@ export class Images {
   }
 
   /** Name an image in the store and announce it, as dockerd's TagImage does. */
-  async tagDescriptor(name: string | undefined, id: Digest, target: Descriptor): Promise<ImageRecord> {
-    const record = await this.ctx.store.images.put(name, { id, target });
+  async tagDescriptor(name: string | undefined, id: Digest, target: Descriptor, layerSizes?: Record<string, number>): Promise<ImageRecord> {
+    const record = await this.ctx.store.images.put(name, { id, target, ...(layerSizes ? { layerSizes } : {}) });
     if (name) await this.imageEvent('tag', id, familiarImageName(name));
     return record;
   }
@@ -1268,9 +1269,25 @@ export class Images {
    * `image prune`'s removal of images by ID: each forced past its names, but kept when a
    * container uses it or is being made of it, as judged at its removal (one made since the
    * prune listed the containers included): dockerd's prune never removes a used image.
+   * `reclaimed` is dockerd's: the size of each layer released (a `Deleted` chainID), as
+   * `layerSizer` counts it, measured before it went; a layer another image keeps adds nothing.
    */
   async removeUnused(ids: readonly string[]): Promise<{ removed: RemovedImage[]; reclaimed: number }> {
-    return this.removeEach(ids, (id) => this.removeRecord(id, { force: true }, true), () => undefined);
+    const sizes = await this.layerSizesOf(ids);
+    const { removed } = await this.removeEach(ids, (id) => this.removeRecord(id, { force: true }, true), () => undefined);
+    const reclaimed = removed.reduce((sum, line) => sum + (line.Deleted === undefined ? 0 : (sizes.get(line.Deleted) ?? 0)), 0);
+    return { removed, reclaimed };
+  }
+
+  /** The sizes of the layers of images `ids` (their parents' are among them), by chainID; an image gone or unreadable adds none. */
+  private async layerSizesOf(ids: readonly string[]): Promise<Map<string, number>> {
+    const sizer = await this.layerSizer();
+    const sizes = new Map<string, number>();
+    for (const id of ids) {
+      const image = await this.resolve(id).catch(() => undefined);
+      for (const layer of image ? await sizer(image) : []) if (layer.chainId !== undefined) sizes.set(layer.chainId, layer.size);
+    }
+    return sizes;
   }
 
   /** `removeAll` with each image's record (and its pruned parents') removed by `removeRecord`. */

@@ -141,8 +141,9 @@ function imagePrunePlan(options: ImagePruneOptions): { danglingOnly: boolean; wa
  * collection frees what else nothing references.
  */
 export async function pruneImages(ctx: EngineContext, containers: Containers, images: Images, options: ImagePruneOptions = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
-  const { removed, reclaimed } = await removeUnusedImages(ctx, containers, images, options);
-  const SpaceReclaimed = reclaimed + (await collectGarbage(ctx, true));
+  const { removed, reclaimed: SpaceReclaimed } = await removeUnusedImages(ctx, containers, images, options);
+  // dockerd counts the layers the images released (their sizes), not what else a collection frees.
+  await collectGarbage(ctx, true);
   await ctx.events.pruned('image', SpaceReclaimed);
   return { ImagesDeleted: removed, SpaceReclaimed };
 }

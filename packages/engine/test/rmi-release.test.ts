@@ -105,7 +105,8 @@ describe('rmi gives the space back (store, overlay snapshots, runc)', () => {
     expect(onDisk(blobsOf(image))).toEqual([false, true, true]);
     await other.leases.delete(lease.id);
     const pruned = await t.engine.pruneImages();
-    expect(pruned.SpaceReclaimed).toBeGreaterThan(0);
+    // The collection frees the blobs, but dockerd's prune counts only the layers of images it deletes.
+    expect(pruned).toEqual({ ImagesDeleted: [], SpaceReclaimed: 0 });
     expect(onDisk(blobsOf(image))).toEqual([false, false, false]);
   });
 

@@ -23,6 +23,13 @@ export interface CreateLayerOptions {
    */
   exclude?: ReadonlySet<string>;
   signal?: AbortSignal;
+  /**
+   * Told, once the tar has ended, the layer's size as an unpacked layer's is measured
+   * (`layerSize` in @ctr/store, moby's `directory.Size`): a file's length, a symlink's
+   * target's, a hard link once. What writes a layer it does not unpack (a commit) knows so
+   * the size docker shows for it.
+   */
+  onSize?: (size: number) => void;
 }
 
 /** One thing the layer will contain, before it becomes tar bytes. */
@@ -79,14 +86,17 @@ async function* tarBytes(root: string, options: CreateLayerOptions, changes: (xa
   if (stat === undefined || !stat.isDirectory()) throw notFound(`layer source directory ${root} does not exist`);
   const xattrs: Xattrs = options.xattrs === false ? new Map() : await readXattrs(root, options.signal);
   const links = new Map<string, string>();
+  let size = 0;
   for await (const change of changes(xattrs)) {
     if (options.signal?.aborted) throw aborted(options.signal, 'creating the layer');
-    yield* entryBytes(change, xattrs, links);
+    size += yield* entryBytes(change, xattrs, links);
   }
   yield TAR_END;
+  options.onSize?.(size);
 }
 
-async function* entryBytes(change: Change, xattrs: Xattrs, links: Map<string, string>): AsyncGenerator<Buffer> {
+/** One change's tar entries; returns the bytes it adds to the layer's size (see `onSize`). */
+async function* entryBytes(change: Change, xattrs: Xattrs, links: Map<string, string>): AsyncGenerator<Buffer, number> {
   const { rel, abs, stat } = change;
   const base: Omit<TarWriteHeader, 'name' | 'type'> = {
     mode: stat.mode & 0o7777,
@@ -96,20 +106,20 @@ async function* entryBytes(change: Change, xattrs: Xattrs, links: Map<string, st
   };
   if (change.whiteout === true) {
     yield encodeTarHeader({ ...base, name: whiteoutName(rel), type: 'file', mode: 0o600 });
-    return;
+    return 0;
   }
   const attrs = keptXattrs(xattrs.get(abs));
   if (stat.isDirectory()) {
     yield encodeTarHeader({ ...base, name: `${rel}/`, type: 'dir', xattrs: attrs });
     if (change.opaque === true) yield encodeTarHeader({ ...base, name: `${rel}/.wh..wh..opq`, type: 'file', mode: stat.mode & 0o777 });
-    return;
+    return 0;
   }
   if (stat.nlink > 1) {
     const key = `${stat.dev}:${stat.ino}`;
     const first = links.get(key);
     if (first !== undefined) {
       yield encodeTarHeader({ ...base, name: rel, type: 'hardlink', linkname: first });
-      return;
+      return 0;
     }
     links.set(key, rel);
   }
@@ -125,7 +135,9 @@ async function* entryBytes(change: Change, xattrs: Xattrs, links: Map<string, st
     yield* fileBytes(abs, rel, stat.size);
     yield tarPadding(stat.size);
   }
+  // A symlink's size is its target's length; a device's or a FIFO's is 0.
   // Sockets cannot be carried in a tar; like Docker, they are left out.
+  return stat.isSocket() ? 0 : stat.size;
 }
 
 async function* fileBytes(abs: string, rel: string, size: number): AsyncGenerator<Buffer> {

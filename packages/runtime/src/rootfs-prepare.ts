@@ -1,9 +1,20 @@
-import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, type Stats, unlinkSync } from 'node:fs';
+import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, type Stats, symlinkSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { invalidArgument } from '@ctr/errors';
 
 const DIRS = ['proc', 'sys', 'dev', 'etc'];
 const FILES = ['etc/hosts', 'etc/resolv.conf', 'etc/hostname'];
+/**
+ * The rest of Docker's init layer (moby's initlayer.Setup), made where the image has nothing
+ * there: mount points under the /dev tmpfs runc mounts (the container never sees them, an
+ * export does), and /etc/mtab for the tools that read it.
+ */
+const INIT_LAYER_DIRS = ['dev/pts', 'dev/shm'];
+const INIT_LAYER_FILES = ['dev/console'];
+const MTAB = 'etc/mtab';
+const MTAB_TARGET = '/proc/mounts';
+/** moby's init layer makes its files 0755 (`os.OpenFile(…, O_CREATE, 0755)`), as an export shows them. */
+const INIT_FILE_MODE = 0o755;
 
 function lstatOrNull(p: string): Stats | null {
   try {
@@ -37,9 +48,28 @@ export async function prepareRootfs(rootfs: string): Promise<void> {
     if (stat?.isFile()) continue;
     if (stat?.isDirectory()) throw invalidArgument(`the image's /${name} is a directory`, { hint: `/${name} must be a file` });
     if (stat) unlinkSync(p);
-    closeSync(openSync(p, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY | fsc.O_NOFOLLOW, 0o644));
+    closeSync(openSync(p, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY | fsc.O_NOFOLLOW, INIT_FILE_MODE));
   }
   createDockerenv(rootfs);
+  createInitLayerRest(rootfs);
+}
+
+/** `INIT_LAYER_DIRS`, `INIT_LAYER_FILES` and /etc/mtab where the image has nothing at those paths (their parents are real directories by now). */
+function createInitLayerRest(rootfs: string): void {
+  const absent = (rel: string): string | undefined => {
+    const p = path.join(rootfs, rel);
+    return lstatOrNull(p) ? undefined : p;
+  };
+  for (const rel of INIT_LAYER_DIRS) {
+    const p = absent(rel);
+    if (p) mkdirSync(p, { mode: 0o755 });
+  }
+  for (const rel of INIT_LAYER_FILES) {
+    const p = absent(rel);
+    if (p) closeSync(openSync(p, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY | fsc.O_NOFOLLOW, INIT_FILE_MODE));
+  }
+  const mtab = absent(MTAB);
+  if (mtab) symlinkSync(MTAB_TARGET, mtab);
 }
 
 /**
@@ -48,7 +78,7 @@ export async function prepareRootfs(rootfs: string): Promise<void> {
  */
 function createDockerenv(rootfs: string): void {
   try {
-    closeSync(openSync(path.join(rootfs, '.dockerenv'), fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY | fsc.O_NOFOLLOW, 0o755));
+    closeSync(openSync(path.join(rootfs, '.dockerenv'), fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY | fsc.O_NOFOLLOW, INIT_FILE_MODE));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }

@@ -21,6 +21,12 @@ export interface ImageRecord {
    * builder's intermediate images chain so). Absent for pulled, loaded and imported images.
    */
   parent?: Digest;
+  /**
+   * Uncompressed sizes (as `layerSize` measures an unpacked layer) of layers this store
+   * wrote but has not unpacked, by diffID: a commit's, so that docker's sizes are right
+   * before the image first runs, without unpacking it for them.
+   */
+  layerSizes?: Record<string, number>;
 }
 
 export interface PutImage {
@@ -34,6 +40,8 @@ export interface PutImage {
    * pull records the manifest digest it resolved; one another image holds already stays its.
    */
   digestReferences?: string[];
+  /** See `ImageRecord.layerSizes`; added to those the image has. */
+  layerSizes?: Record<string, number>;
 }
 
 export interface UntagResult {
@@ -49,7 +57,7 @@ export interface UntagResult {
 
 interface ImageDb {
   version: 1;
-  images: Record<string, { id: Digest; target: Descriptor; created: string; parent?: Digest }>;
+  images: Record<string, Omit<ImageRecord, 'names'>>;
   names: Record<string, Digest>;
 }
 
@@ -88,7 +96,14 @@ export class ImageIndex {
       const named = image.parent === undefined ? existing?.parent : parseDigest(image.parent);
       // A parent another process removed meanwhile (an rmi pruning the chain while a build re-commits a cached step) is not named: the link would lead nowhere.
       const parent = named !== undefined && own(db.images, named) ? named : undefined;
-      db.images[id] = { id, target: image.target, created: existing?.created ?? image.created ?? new Date().toISOString(), ...(parent ? { parent } : {}) };
+      const layerSizes = existing?.layerSizes || image.layerSizes ? { ...existing?.layerSizes, ...image.layerSizes } : undefined;
+      db.images[id] = {
+        id,
+        target: image.target,
+        created: existing?.created ?? image.created ?? new Date().toISOString(),
+        ...(parent ? { parent } : {}),
+        ...(layerSizes ? { layerSizes } : {}),
+      };
       if (name !== undefined) db.names[name] = id;
       addReferences(db, id, references);
       return record(db, id);
