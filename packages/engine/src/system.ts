@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { invalidArgument } from '@ctr/errors';
 import path from 'node:path';
-import { apparentSize, type VolumeInfo } from '@ctr/store';
+import { apparentSize, type GcResult, type VolumeInfo } from '@ctr/store';
 import { buildCacheDir, buildCacheFiles, readCachedStep } from './build-cache';
 import { cacheMountInUse, cacheMountKeys, cacheMountsDir, removeCacheMount, type CacheMountInfo } from './build-mounts';
 import type { ContainerSize, ContainerSummary, Containers } from './containers';
@@ -63,9 +63,9 @@ export interface DiskUsage {
  * downloads of pulls that were killed or failed go too, not only those a day old (kept so
  * that pulling again resumes) — an image prune's, as dockerd clears its downloads at start.
  */
-async function collectGarbage(ctx: EngineContext, downloads = false): Promise<number> {
+async function collectGarbage(ctx: EngineContext, downloads = false): Promise<GcResult> {
   await sweepScratch(ctx);
-  return (await ctx.store.gc({ roots: () => engineRoots(ctx), ...(downloads ? { keepIngestsMs: 0 } : {}) })).reclaimed;
+  return ctx.store.gc({ roots: () => engineRoots(ctx), ...(downloads ? { keepIngestsMs: 0 } : {}) });
 }
 
 /**
@@ -141,9 +141,10 @@ function imagePrunePlan(options: ImagePruneOptions): { danglingOnly: boolean; wa
  * collection frees what else nothing references.
  */
 export async function pruneImages(ctx: EngineContext, containers: Containers, images: Images, options: ImagePruneOptions = {}): Promise<{ ImagesDeleted: RemovedImage[]; SpaceReclaimed: number }> {
-  const { removed, reclaimed: SpaceReclaimed } = await removeUnusedImages(ctx, containers, images, options);
-  // dockerd counts the layers the images released (their sizes), not what else a collection frees.
-  await collectGarbage(ctx, true);
+  const { removed, reclaimed } = await removeUnusedImages(ctx, containers, images, options);
+  // dockerd counts the layers the images released (their sizes), not the blobs a collection
+  // frees with them; what killed pulls left is ctr's to clear, and counted.
+  const SpaceReclaimed = reclaimed + (await collectGarbage(ctx, true)).leftovers;
   await ctx.events.pruned('image', SpaceReclaimed);
   return { ImagesDeleted: removed, SpaceReclaimed };
 }
@@ -200,7 +201,7 @@ function buildCachePrunePlan(options: BuildCachePruneOptions): { until: number |
  */
 export async function pruneBuildCache(ctx: EngineContext, options: BuildCachePruneOptions = {}): Promise<{ CachesDeleted: string[]; SpaceReclaimed: number }> {
   const { CachesDeleted, reclaimed } = await removeBuildCacheEntries(ctx, options);
-  return { CachesDeleted, SpaceReclaimed: reclaimed + (await collectGarbage(ctx)) };
+  return { CachesDeleted, SpaceReclaimed: reclaimed + (await collectGarbage(ctx)).reclaimed };
 }
 
 /** `pruneBuildCache` without the garbage collection: the bytes it frees itself are the cache mounts'. */
@@ -253,7 +254,7 @@ export async function systemPrune(ctx: EngineContext, containers: Containers, im
   await ctx.events.pruned('image', released);
   const { CachesDeleted, reclaimed: mounts } = await removeBuildCacheEntries(ctx, { filters });
   // One collection for the images and the cache: each walks every blob and snapshot.
-  const reclaimed = layers + released + mounts + (await collectGarbage(ctx, true));
+  const reclaimed = layers + released + mounts + (await collectGarbage(ctx, true)).reclaimed;
   const volumes = options.volumes ? await pruneVolumes(ctx, { filters }) : { VolumesDeleted: [], SpaceReclaimed: 0 };
   return { ContainersDeleted, NetworksDeleted, ImagesDeleted, VolumesDeleted: volumes.VolumesDeleted, CachesDeleted, SpaceReclaimed: reclaimed + volumes.SpaceReclaimed };
 }

@@ -21,6 +21,8 @@ export interface GcResult {
   expiredLeases: string[];
   /** Bytes of blobs, snapshots and ingests removed, and of temporary files killed processes left. */
   reclaimed: number;
+  /** Of `reclaimed`, the bytes of what killed processes left (downloads, extractions, temporary files). */
+  leftovers: number;
 }
 
 /** What `release` freed. */
@@ -182,6 +184,7 @@ export async function collectGarbage(parts: GcParts, options: GcOptions = {}): P
     removedIngests: swept.removedIngests,
     expiredLeases,
     reclaimed: swept.reclaimed,
+    leftovers: swept.reclaimed,
   };
   for await (const blob of parts.content.walk(options.signal)) {
     if (reach.blobs.has(blob.digest)) continue;
