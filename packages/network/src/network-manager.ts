@@ -603,7 +603,7 @@ export class NetworkManager {
         await runScript(this.script(sandbox, nets, [join], false), { signal: options.signal });
         // libnetwork's sbJoin: the endpoint that carries the ports now programs them, failing in its words.
         await this.repointPorts(sandbox, nets).catch((e: unknown) => {
-          throw connectivityFailure(this.plan(sandbox, nets).ports?.ep ?? join.ep, e);
+          throw connectivityFailure(this.plan(sandbox, nets).ports?.ep ?? join.ep, e, 'connect');
         });
         await this.saveSandbox(sandbox);
         await this.touchGeneration();
@@ -1380,7 +1380,7 @@ export class NetworkManager {
       await runScript(this.script(sandbox, nets, joins, true), { signal });
       await this.openPorts(sandbox).catch((e: unknown) => {
         const target = this.plan(sandbox, nets).ports;
-        throw target ? connectivityFailure(target.ep, e) : e;
+        throw target ? connectivityFailure(target.ep, e, 'start') : e;
       });
       if (sandbox.proxyPid !== undefined) await this.saveSandbox(sandbox);
       if (joins.some((j) => !j.net.isDefault)) await this.touchGeneration();
@@ -1431,7 +1431,7 @@ export class NetworkManager {
         async () => {
           const dualStack = await hostListensOnIPv6();
           sandbox.portBindings = await allocatePorts(wanted, { dualStack }).catch((e: unknown) => {
-            throw connectivityFailure(target.ep, e);
+            throw connectivityFailure(target.ep, e, 'start');
           });
           sandbox.ports = this.publish(sandbox.portBindings, target, dualStack);
           await this.buildSandbox(sandbox, nets, joins, signal);

@@ -91,7 +91,7 @@ test("a host port taken while the container was disconnected fails the connect i
   await expect(host.manager.connect('trc-taken', { name: 'trcn-one' })).rejects.toMatchObject({
     code: 'Internal',
     cause: { code: 'Conflict' },
-    message: expect.stringMatching(allocatedRefusal('trc-taken', '127.0.0.1', port)),
+    message: expect.stringMatching(allocatedRefusal('trc-taken', '127.0.0.1', port, 'connect')),
   });
   expect(Object.keys((await host.manager.settings('trc-taken')).Networks)).toEqual([]);
   expect(Object.keys((await host.manager.inspectNetwork('trcn-one')).Containers)).toEqual([]);
