@@ -29,6 +29,29 @@ import { parseSecurityOpt } from './security-options';
 export interface BuildState {
   layers: Descriptor[];
   diffIds: DiffID[];
+  /**
+   * Uncompressed sizes, by diffID, of layers written but not unpacked (a RUN's, a squash's, or
+   * a base image's own `ImageRecord.layerSizes`): the build's images record them, so docker's
+   * sizes are right before an image first runs, as a commit's are.
+   */
+  layerSizes?: Record<string, number>;
+}
+
+/** `state` with one more layer on top; `size` is its uncompressed size, when it stays packed. */
+function withLayer(state: BuildState, descriptor: Descriptor, diffId: DiffID, size?: number): BuildState {
+  const layerSizes = size === undefined ? state.layerSizes : { ...state.layerSizes, [diffId]: size };
+  return { layers: [...state.layers, descriptor], diffIds: [...state.diffIds, diffId], ...(layerSizes ? { layerSizes } : {}) };
+}
+
+/** What `createLayerFromOverlay` measures of the layer it writes (its `onSize`), once written. */
+function sizeMeter(): { onSize: (size: number) => void; size: () => number } {
+  let measured = 0;
+  return {
+    onSize: (size) => {
+      measured = size;
+    },
+    size: () => measured,
+  };
 }
 
 const EMPTY: BuildState = { layers: [], diffIds: [] };
@@ -166,7 +189,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     return {
       id: image.record.id,
       config: image.config,
-      state: { layers: image.layers, diffIds: image.config.rootfs.diff_ids as DiffID[] },
+      state: { layers: image.layers, diffIds: image.config.rootfs.diff_ids as DiffID[], ...(image.record.layerSizes ? { layerSizes: image.record.layerSizes } : {}) },
     };
   }
 
@@ -325,10 +348,11 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
         if (exitCode !== 0) return { exitCode, kept: kept !== undefined };
         try {
           const exclude = new Set([...INIT_FILES, ...untouchedInitEntries(upper, init)]);
-          const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal, exclude }), { compression: 'gzip', signal });
+          const meter = sizeMeter();
+          const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal, exclude, onSize: meter.onSize }), { compression: 'gzip', signal });
           // dockerd's NewChildImage: a step that changed nothing adds no layer, only its history entry.
           if (diffId === EMPTY_LAYER_DIFF_ID) return { exitCode: 0, state, emptyLayer: true, kept: kept !== undefined };
-          return { exitCode: 0, state: { layers: [...state.layers, descriptor], diffIds: [...state.diffIds, diffId] }, kept: kept !== undefined };
+          return { exitCode: 0, state: withLayer(state, descriptor, diffId, meter.size()), kept: kept !== undefined };
         } catch (error) {
           await this.dropKept(kept);
           kept = undefined;
@@ -389,7 +413,8 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
 
   async apply(state: BuildState, layer: Readable, signal: AbortSignal): Promise<BuildState> {
     const written = await writeLayer(this.content, layer, { compression: 'gzip', signal });
-    const next = { layers: [...state.layers, written.descriptor], diffIds: [...state.diffIds, written.diffId] };
+    // Unpacked at once: its snapshot knows its size.
+    const next = withLayer(state, written.descriptor, written.diffId);
     await this.unpack(next, signal);
     return next;
   }
@@ -408,7 +433,7 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
   }
 
   layerPrefix(state: BuildState, layers: number): BuildState {
-    return { layers: state.layers.slice(0, layers), diffIds: state.diffIds.slice(0, layers) };
+    return { layers: state.layers.slice(0, layers), diffIds: state.diffIds.slice(0, layers), ...(state.layerSizes ? { layerSizes: state.layerSizes } : {}) };
   }
 
   /**
@@ -424,8 +449,9 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
         await applyLayer(root, await content.read(layer.digest), { compression: layerCompression(layer.mediaType) ?? 'gzip', signal });
       }
       const upper = await this.ctx.store.snapshots.upperDir(key);
-      const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal }), { compression: 'gzip', signal });
-      return { layers: [...base.layers, descriptor], diffIds: [...base.diffIds, diffId] };
+      const meter = sizeMeter();
+      const { descriptor, diffId } = await writeLayer(this.content, createLayerFromOverlay(upper, { signal, onSize: meter.onSize }), { compression: 'gzip', signal });
+      return withLayer(base, descriptor, diffId, meter.size());
     });
   }
 
@@ -434,10 +460,14 @@ export class EngineBuildBackend implements BuildBackend<BuildState> {
     const { parent, ...spec } = image;
     const config = { ...spec, rootfs: { type: 'layers' as const, diff_ids: state.diffIds } };
     const written = await writeImage(this.content, config, state.layers, { signal });
+    // The image's own layers' sizes, not those of layers a squash or a layer prefix left behind.
+    const sizes = Object.entries(state.layerSizes ?? {}).filter(([diffId]) => state.diffIds.includes(diffId as DiffID));
+    const layerSizes = sizes.length > 0 ? Object.fromEntries(sizes) : undefined;
     // A cached step's image is most often here already, as the last build left it: the index is not rewritten for it.
     const here = await this.ctx.store.images.resolve(written.imageId).catch(() => undefined);
-    if (here?.target.digest === written.manifest.digest && here.parent === parent) return { id: written.imageId };
-    await this.ctx.store.images.put(undefined, { id: written.imageId, target: written.manifest, ...(parent !== undefined ? { parent: parent as Digest } : {}) });
+    const sized = sizes.every(([diffId]) => here?.layerSizes?.[diffId] !== undefined);
+    if (here?.target.digest === written.manifest.digest && here.parent === parent && sized) return { id: written.imageId };
+    await this.ctx.store.images.put(undefined, { id: written.imageId, target: written.manifest, ...(parent !== undefined ? { parent: parent as Digest } : {}), ...(layerSizes ? { layerSizes } : {}) });
     return { id: written.imageId };
   }
 }

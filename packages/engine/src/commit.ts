@@ -106,7 +106,8 @@ export async function commitContainer(
       const name = options.reference ? normalizeImageName(options.reference) : undefined;
       // Named as dockerd's TagImage names it: its `tag` event comes before the container's `commit`.
       // The layer is not unpacked until the image runs: its size, as dockerd counts it, is recorded now.
-      await images.tagDescriptor(name, written.imageId, written.manifest, { [diffId]: size });
+      // moby's CommitImage sets the container's image as the new one's parent (`Parent`, and what rmi spares).
+      await images.tagDescriptor(name, written.imageId, written.manifest, { parent: base.record.id, layerSizes: { [diffId]: size } });
       // dockerd's attributes: the comment, the new image and the name it was given ('' for none).
       await ctx.events.container('commit', record, {
         comment: options.comment ?? '',

@@ -1,6 +1,14 @@
 import { envMap, type ContainerConfig } from '@ctr/image';
-import { invalidArgument } from '@ctr/errors';
+import { invalidArgument, type CtrError } from '@ctr/errors';
 import { dockerfileModule } from './lazy-modules';
+
+/** moby's validCommitCommands: every config instruction but SHELL. */
+const CHANGE_COMMANDS: ReadonlySet<string> = new Set(['cmd', 'entrypoint', 'env', 'expose', 'healthcheck', 'label', 'onbuild', 'stopsignal', 'user', 'volume', 'workdir']);
+
+/** moby's refusal of a keyword `--change` does not take, with the ones it does. */
+function notAChange(keyword: string): CtrError {
+  return invalidArgument(`${keyword} is not a valid change command`, { hint: `allowed: ${[...CHANGE_COMMANDS].map((c) => c.toUpperCase()).join(', ')}` });
+}
 
 /**
  * `--change 'CMD ["sh"]'` for `import` and `commit`: Dockerfile instructions, parsed and
@@ -16,13 +24,13 @@ export function applyConfigChanges(changes: readonly string[], base: ContainerCo
   const steps = { cmdSet: false };
   for (const change of changes.flatMap((c) => c.split('\n')).filter((c) => c.trim() !== '')) {
     for (const node of parse(change, { file: '--change' }).nodes) {
+      // moby's BuildFromConfig checks the keyword before parsing the instruction, and names it
+      // as its parser keeps it, lower-cased: `bogus is not a valid change command`.
+      const keyword = node.keyword.toLowerCase();
+      if (!CHANGE_COMMANDS.has(keyword)) throw notAChange(keyword);
       const instruction = parseInstruction(node, '--change');
-      // docker's `--change` takes every config instruction but SHELL.
-      if (!isConfigInstruction(instruction) || instruction.kind === 'SHELL') {
-        throw invalidArgument(`${instruction.kind} is not a valid change command`, {
-          hint: 'allowed: CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR',
-        });
-      }
+      // Every allowed keyword parses to a config instruction: this tells the compiler so.
+      if (!isConfigInstruction(instruction)) throw notAChange(keyword);
       applyConfigInstruction(config, instruction, expand, steps, expandWords);
     }
   }

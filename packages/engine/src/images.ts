@@ -38,7 +38,7 @@ import {
   withDefaultTag,
   withDigest,
 } from '@ctr/image';
-import { isSingleReference, LAYER_SIZE_LABEL, layerSize, withLock, type GcRoots, type ImageRecord, type ReleaseResult } from '@ctr/store';
+import { isSingleReference, LAYER_SIZE_LABEL, layerSize, withLock, type GcRoots, type ImageRecord, type PutImage, type ReleaseResult } from '@ctr/store';
 import type { AuthConfig, PullProgress, PushProgress, RegistryCredentials } from '@ctr/registry';
 import { registryModule } from './lazy-modules';
 import { boolFilter, checkFilterKeys, labelsMatch, pathMatch, timestampNanos, type Filters } from './filters';
@@ -770,11 +770,11 @@ export class Images {
     );
   }
 
-  /** Name an image in the store and announce it, as dockerd's TagImage does. */
-  async tagDescriptor(name: string | undefined, id: Digest, target: Descriptor, layerSizes?: Record<string, number>): Promise<ImageRecord> {
-    const record = await this.ctx.store.images.put(name, { id, target, ...(layerSizes ? { layerSizes } : {}) });
+  /** Name an image in the store and announce it, as dockerd's TagImage does; `record` is what the store keeps beside it (a commit's parent and layer sizes). */
+  async tagDescriptor(name: string | undefined, id: Digest, target: Descriptor, record: Pick<PutImage, 'parent' | 'layerSizes'> = {}): Promise<ImageRecord> {
+    const stored = await this.ctx.store.images.put(name, { id, target, ...record });
     if (name) await this.imageEvent('tag', id, familiarImageName(name));
-    return record;
+    return stored;
   }
 
   /**
@@ -1542,6 +1542,9 @@ export class Images {
       // dockerd's load names an image without a `tag` event (a name it takes from another image included): its `load` says it all.
       for (const name of image.names) {
         const full = normalizeImageName(name);
+        // moby's setLoadedTag: a name that took another image says so before it moves (its words, "renaming" included).
+        const previous = await this.ctx.store.images.get(full).then((record) => record.id, () => undefined);
+        if (previous !== undefined && previous !== id) loaded.push(`The image ${familiarImageName(full)} already exists, renaming the old one with ID ${previous} to empty string`);
         await this.ctx.store.images.put(full, { id, target: image.descriptor });
         loaded.push(`Loaded image: ${familiarImageName(full)}`);
       }

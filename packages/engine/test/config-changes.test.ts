@@ -38,7 +38,11 @@ test('an unterminated quote is InvalidArgument', () => {
 });
 
 test('an instruction docker does not allow here is InvalidArgument naming it', () => {
-  expect(() => applyConfigChanges(['RUN true'])).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: 'RUN is not a valid change command' }));
+  expect(() => applyConfigChanges(['RUN true'])).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: 'run is not a valid change command' }));
+});
+
+test('an unknown instruction is not a valid change command, as docker words it, not a Dockerfile error', () => {
+  expect(() => applyConfigChanges(['BOGUS x'])).toThrow(expect.objectContaining({ code: 'InvalidArgument', message: 'bogus is not a valid change command' }));
 });
 
 test('EXPOSE takes ranges and protocols as a Dockerfile does', () => {
@@ -70,5 +74,5 @@ test('ENTRYPOINT clears the CMD the image had, unless a change set one too (dock
 test('HEALTHCHECK and ONBUILD are allowed, SHELL is not', () => {
   const config = applyConfigChanges(['HEALTHCHECK --interval=5s CMD true', 'ONBUILD RUN echo hi']);
   expect(config).toMatchObject({ Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 5_000_000_000 }, OnBuild: ['RUN echo hi'] });
-  expect(() => applyConfigChanges(['SHELL ["/bin/bash", "-c"]'])).toThrow(expect.objectContaining({ message: 'SHELL is not a valid change command' }));
+  expect(() => applyConfigChanges(['SHELL ["/bin/bash", "-c"]'])).toThrow(expect.objectContaining({ message: 'shell is not a valid change command' }));
 });
