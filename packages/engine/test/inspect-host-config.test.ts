@@ -88,6 +88,15 @@ test("inspect's PortBindings are the -p values as given, one key per port of a r
   await t.engine.remove(id, { force: true });
 });
 
+test("inspect's PortBindings keep a host range given to one container port, as dockerd echoes it", async () => {
+  const { id } = await t.engine.create({ image: 'busybox', pull: 'never', publish: ['9200-9210:80', '127.0.0.1:9300-9310:53/udp'] });
+  expect((await t.engine.inspect(id)).HostConfig.PortBindings).toEqual({
+    '80/tcp': [{ HostIp: '', HostPort: '9200-9210' }],
+    '53/udp': [{ HostIp: '127.0.0.1', HostPort: '9300-9310' }],
+  });
+  await t.engine.remove(id, { force: true });
+});
+
 test("inspect's PortBindings tell no host address (HostIp \"\") from 0.0.0.0 or :: given explicitly, as dockerd's do", async () => {
   const { id } = await t.engine.create({ image: 'busybox', pull: 'never', publish: ['8080:80', '0.0.0.0:8081:81', '[::]:8082:82'] });
   expect((await t.engine.inspect(id)).HostConfig.PortBindings).toEqual({

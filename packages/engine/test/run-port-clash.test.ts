@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { freePort } from '../../../test/support/free-port';
+import { freePortRun } from '../../../test/support/free-port-run';
 import { isMountPoint } from '../../../test/support/mounts';
 import { allocatedRefusal, boundRefusal } from '../../../test/support/port-refusal';
 import { testEngine, type TestEngine } from './fixture';
@@ -95,6 +96,19 @@ test('the container a refused run left starts once the port is free, publishing 
   const { State, NetworkSettings } = await t.engine.inspect('clash-later');
   expect(State).toMatchObject({ Status: 'running', Error: '' });
   expect(NetworkSettings.Ports['80/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(port) }]);
+});
+
+test('a stopped container publishing a host range asks for the range again at its start, as dockerd does', async () => {
+  const a = await freePortRun(2);
+  const range = `127.0.0.1:${a}-${a + 1}:80`;
+  await sleeper('range-first', range);
+  await t.engine.stop('range-first', { timeout: 0 });
+  await sleeper('range-second', range);
+  await t.engine.start('range-first');
+  const ports = async (name: string): Promise<unknown> => (await t.engine.inspect(name)).NetworkSettings.Ports['80/tcp'];
+  expect(await ports('range-second')).toEqual([{ HostIp: '127.0.0.1', HostPort: String(a) }]);
+  expect(await ports('range-first')).toEqual([{ HostIp: '127.0.0.1', HostPort: String(a + 1) }]);
+  expect((await t.engine.inspect('range-first')).HostConfig.PortBindings).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: `${a}-${a + 1}` }] });
 });
 
 test('a refused run with autoRemove leaves no container', async () => {

@@ -97,15 +97,15 @@ export function hostListensOnIPv6(): Promise<boolean> {
 }
 
 /**
- * A random host port free for every binding of `wants` (one per address family), as moby's
- * OSAllocator: candidates are taken in turn from a random point of the dynamic range, ports
- * ctr has published are passed over without cost, and a candidate some process holds on any
- * of the addresses costs one of the 10 attempts.
+ * A host port of `range` free for every binding of `wants` (one per address family), as moby's
+ * OSAllocator: candidates are taken in turn from the `offset`-th on, wrapping round, ports ctr has
+ * published are passed over without cost, and a candidate some process holds on any of the
+ * addresses costs one of the 10 attempts. `asked` is whether the range is the user's
+ * (`-p 9200-9210:80`) rather than the dynamic one.
  */
-async function randomPort(want: PortMapping, wants: PortMapping[], taken: Taken[]): Promise<number> {
-  const { start, end } = await dynamicPortRange();
+async function pickPort(want: PortMapping, wants: PortMapping[], taken: Taken[], range: { start: number; end: number }, offset: number, asked: boolean): Promise<number> {
+  const { start, end } = range;
   const size = end - start + 1;
-  const offset = Math.floor(Math.random() * size);
   let attempts = 0;
   for (let i = 0; i < size && attempts < MAX_ALLOCATE_ATTEMPTS; i++) {
     const port = start + ((offset + i) % size);
@@ -113,10 +113,15 @@ async function randomPort(want: PortMapping, wants: PortMapping[], taken: Taken[
     if (await everyFree(wants, port)) return port;
     attempts++;
   }
-  const where = wants.map((w) => `${isIPv6Binding(w) ? `[${w.hostIp}]` : w.hostIp}:0`).join(' and ');
+  const ports = asked ? `${start}-${end}` : '0';
+  const where = wants.map((w) => `${isIPv6Binding(w) ? `[${w.hostIp}]` : w.hostIp}:${ports}`).join(' and ');
+  if (attempts === 0 && asked) {
+    // moby's portallocator.ErrAllPortsAllocated, as dockerd passes it on for a range asked for.
+    throw conflict('all ports are allocated', { hint: `every port of ${where} is published already; free one, or publish another range` });
+  }
   if (attempts === 0) throw conflict(`Bind for ${where} failed: all ports are allocated`);
   throw conflict(`failed to bind host port for ${where} (${want.containerPort}/${want.protocol}): address already in use`, {
-    hint: `${attempts} ports of the dynamic range ${start}-${end} were each taken on ${wants.length > 1 ? 'one of these addresses' : 'this address'}; free some, or publish a fixed host port`,
+    hint: `${attempts} ports of the ${asked ? '' : 'dynamic '}range ${start}-${end} were each taken on ${wants.length > 1 ? 'one of these addresses' : 'this address'}; free some, or publish ${asked ? 'another range' : 'a fixed host port'}`,
   });
 }
 
@@ -128,7 +133,8 @@ async function everyFree(wants: PortMapping[], port: number): Promise<boolean> {
 
 /**
  * Turns requested mappings into concrete ones: a fixed host port must be free (not
- * published by ctr anywhere on the host, not bound by a process); port 0 gets a free one.
+ * published by ctr anywhere on the host, not bound by a process); port 0 gets a free one,
+ * and a host range (hostPortEnd) its first free port.
  * A mapping with no host address is on 0.0.0.0, and with `dualStack` (a container's ports, on
  * a host that listens on IPv6) on [::] too: its port must be free on each. The mappings come
  * back as asked, host ports chosen. Refusals use Docker's wording.
@@ -136,9 +142,9 @@ async function everyFree(wants: PortMapping[], port: number): Promise<boolean> {
 export async function allocatePorts(requested: PortMapping[], options: { dualStack?: boolean } = {}): Promise<PortMapping[]> {
   const taken: Taken[] = await publishedOnHost();
   const out: PortMapping[] = [];
-  for (const want of requested) {
+  for (const { hostPortEnd, ...want } of requested) {
     const wants = hostBindings(want, options.dualStack ?? false);
-    if (want.hostPort !== 0) {
+    if (want.hostPort !== 0 && hostPortEnd === undefined) {
       for (const w of wants) {
         const published = taken.some((t) => clash(t, w));
         if (published || !(await probeBind(w.hostIp, w.hostPort, w.protocol))) {
@@ -150,7 +156,11 @@ export async function allocatePorts(requested: PortMapping[], options: { dualSta
       taken.push(...wants);
       continue;
     }
-    const found = { ...want, hostPort: await randomPort(want, wants, taken) };
+    // moby's portallocator goes through a range asked for from its start, the dynamic one from a random point.
+    const asked = hostPortEnd !== undefined;
+    const range = asked ? { start: want.hostPort, end: hostPortEnd } : await dynamicPortRange();
+    const offset = asked ? 0 : Math.floor(Math.random() * (range.end - range.start + 1));
+    const found = { ...want, hostPort: await pickPort(want, wants, taken, range, offset, asked) };
     out.push(found);
     taken.push(...hostBindings(found, options.dualStack ?? false));
   }

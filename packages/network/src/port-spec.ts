@@ -86,8 +86,9 @@ export function hostBindings(m: PortMapping, dualStack: boolean): PortMapping[] 
 
 /**
  * Parses a `-p` value the way Docker does: `[hostIP:][hostPort[-end]:]containerPort[-end][/proto]`.
- * A range expands to one mapping per port; a missing host port is 0 ("pick a free one"), a
- * missing host address '' (see hostBindings).
+ * A range expands to one mapping per port, but a host range to a single container port is one
+ * mapping that picks its host port from that range (hostPortEnd); a missing host port is 0
+ * ("pick a free one"), a missing host address '' (see hostBindings).
  */
 export function parsePortSpec(spec: string): PortMapping[] {
   const trimmed = spec.trim();
@@ -105,12 +106,18 @@ export function parsePortSpec(spec: string): PortMapping[] {
   const cRange = parseRange(container, 'containerPort', spec, false);
   const hRange = host === '' ? undefined : parseRange(host, 'hostPort', spec, true);
   const count = cRange.end - cRange.start + 1;
-  if (hRange && hRange.start !== 0 && hRange.end - hRange.start + 1 !== count) {
+  // A host port of 0 (or 0-n) is "pick a free one", as no host port.
+  const hostRange = hRange && hRange.start !== 0 ? hRange : undefined;
+  if (hostRange && count === 1 && hostRange.end > hostRange.start) {
+    // As go-connections: a host range to one container port is where its host port is chosen from.
+    return [{ hostIp, hostPort: hostRange.start, hostPortEnd: hostRange.end, containerPort: cRange.start, protocol }];
+  }
+  if (hostRange && hostRange.end - hostRange.start + 1 !== count) {
     throw invalidArgument(`Invalid ranges specified for container and host Ports: ${container} and ${host}`);
   }
   const out: PortMapping[] = [];
   for (let i = 0; i < count; i++) {
-    const hostPort = !hRange || hRange.start === 0 ? 0 : hRange.start + i;
+    const hostPort = hostRange ? hostRange.start + i : 0;
     out.push({ hostIp, hostPort, containerPort: cRange.start + i, protocol });
   }
   return out;

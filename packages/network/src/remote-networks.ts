@@ -209,7 +209,7 @@ export class RemoteNetworks {
     const ports = sandbox.portRequests ?? [];
     if (net.internal || (ports.length === 0 && sandbox.exposedPorts.length === 0)) return;
     const options = {
-      [PORTMAP]: ports.map((p) => ({ Proto: PROTOCOL_NUMBERS[p.protocol], IP: ep.ip, Port: p.containerPort, HostIP: p.hostIp, HostPort: p.hostPort, HostPortEnd: p.hostPort })),
+      [PORTMAP]: ports.map((p) => ({ Proto: PROTOCOL_NUMBERS[p.protocol], IP: ep.ip, Port: p.containerPort, HostIP: p.hostIp, HostPort: p.hostPort, HostPortEnd: p.hostPortEnd ?? p.hostPort })),
       [EXPOSED]: sandbox.exposedPorts.map((key) => {
         const [port = '0', proto = 'tcp'] = key.split('/');
         return { Proto: PROTOCOL_NUMBERS[proto === 'udp' ? 'udp' : 'tcp'], Port: Number(port) };

@@ -16,6 +16,12 @@ export interface PortMapping {
    */
   hostIp: string;
   hostPort: number;
+  /**
+   * The last port of a host range asked for (`-p 9200-9210:80`: hostPort 9200, hostPortEnd
+   * 9210), of which the first free one is chosen at each allocation. Only in requests: the
+   * mapping allocated has the chosen hostPort and no hostPortEnd.
+   */
+  hostPortEnd?: number;
   containerPort: number;
   protocol: Protocol;
 }

@@ -22,6 +22,8 @@ test.each([
       { hostIp: '', hostPort: 0, containerPort: 9001, protocol: 'tcp' },
     ],
   ],
+  ['9200-9210:80', [{ hostIp: '', hostPort: 9200, hostPortEnd: 9210, containerPort: 80, protocol: 'tcp' }]],
+  ['127.0.0.1:9200-9210:53/udp', [{ hostIp: '127.0.0.1', hostPort: 9200, hostPortEnd: 9210, containerPort: 53, protocol: 'udp' }]],
 ])('parsePortSpec(%s) is what Docker makes of it', (spec, expected) => {
   expect(parsePortSpec(spec)).toEqual(expected);
 });
@@ -36,6 +38,7 @@ test.each([
   ['1:2:3:4', 'Invalid port spec "1:2:3:4": too many colons'],
   ['300.1.1.1:80:80', 'Invalid IP address "300.1.1.1" in port spec "300.1.1.1:80:80"'],
   ['7000-7002:8000-8001', 'Invalid ranges specified for container and host Ports: 8000-8001 and 7000-7002'],
+  ['9200-9201:80-82', 'Invalid ranges specified for container and host Ports: 80-82 and 9200-9201'],
   ['9001-9000', 'Invalid containerPort "9001-9000" in port spec "9001-9000": ports are 1-65535, ranges low-high'],
 ])('parsePortSpec(%j) is an InvalidArgument: %s', (spec, message) => {
   expect(() => parsePortSpec(spec)).toThrow(expect.objectContaining({ code: 'InvalidArgument', message }));

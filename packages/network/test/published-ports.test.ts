@@ -4,27 +4,12 @@ import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort } from '../../../test/support/free-port';
+import { freePortRun } from '../../../test/support/free-port-run';
 import { allocatedRefusal, boundRefusal } from '../../../test/support/port-refusal';
 import { httpGet, inNetns, makeTestHost, startHttpd, stopProcess, type TestHost } from './helpers/host';
 
 let host: TestHost;
 const servers: ChildProcess[] = [];
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** Two consecutive free ports, for a range. */
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port < 65535 && (await canBind(port + 1))) return port;
-  }
-}
 
 beforeAll(async () => {
   host = await makeTestHost('tpr');
@@ -141,7 +126,7 @@ test('exposed ports without -P are listed but not published', async () => {
 });
 
 test('a port range publishes one mapping per port', async () => {
-  const a = await freePortPair();
+  const a = await freePortRun(2);
   const b = a + 1;
   const r = await host.manager.attach('tprt-range', { mode: 'tprt-app', ports: [`127.0.0.1:${a}-${b}:80-81`] });
   expect(r.settings.Ports).toEqual({
@@ -149,6 +134,57 @@ test('a port range publishes one mapping per port', async () => {
     '81/tcp': [{ HostIp: '127.0.0.1', HostPort: String(b) }],
   });
   await host.manager.detach('tprt-range');
+});
+
+test('a host range to one container port publishes its first free port, and the next container the next one', async () => {
+  const a = await freePortRun(3);
+  const first = await host.manager.attach('tprt-hr1', { mode: 'tprt-app', ports: [`127.0.0.1:${a}-${a + 2}:80`] });
+  const second = await host.manager.attach('tprt-hr2', { mode: 'tprt-app', ports: [`127.0.0.1:${a}-${a + 2}:80`] });
+  expect(first.settings.Ports).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(a) }] });
+  expect(second.settings.Ports).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(a + 1) }] });
+  await host.manager.detach('tprt-hr1');
+  await host.manager.detach('tprt-hr2');
+});
+
+test('a port of a host range that a process holds is passed over', async () => {
+  const a = await freePortRun(2);
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(a, '127.0.0.1', r));
+  try {
+    const r = await host.manager.attach('tprt-hrbusy', { mode: 'tprt-app', ports: [`127.0.0.1:${a}-${a + 1}:80`] });
+    expect(r.settings.Ports['80/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: String(a + 1) }]);
+    await host.manager.detach('tprt-hrbusy');
+  } finally {
+    server.close();
+  }
+});
+
+test('a host range without an address takes a port free on both 0.0.0.0 and [::]', async () => {
+  const a = await freePortRun(2);
+  const server = net.createServer();
+  // Held on [::] only: free for 0.0.0.0, yet not for a binding that is on [::] too.
+  await new Promise<void>((r) => server.listen({ port: a, host: '::', ipv6Only: true }, r));
+  try {
+    const r = await host.manager.attach('tprt-hrdual', { mode: 'tprt-app', ports: [`${a}-${a + 1}:80`] });
+    expect(r.settings.Ports['80/tcp']).toEqual([
+      { HostIp: '0.0.0.0', HostPort: String(a + 1) },
+      { HostIp: '::', HostPort: String(a + 1) },
+    ]);
+    await host.manager.detach('tprt-hrdual');
+  } finally {
+    server.close();
+  }
+});
+
+test('a host range whose every port is published already is refused as dockerd refuses it', async () => {
+  const a = await freePortRun(2);
+  await host.manager.attach('tprt-hrfull1', { mode: 'tprt-app', ports: [`127.0.0.1:${a}-${a + 1}:80`] });
+  await host.manager.attach('tprt-hrfull2', { mode: 'tprt-app', ports: [`127.0.0.1:${a}-${a + 1}:80`] });
+  const err = await host.manager.attach('tprt-hrfull3', { mode: 'tprt-app', ports: [`127.0.0.1:${a}-${a + 1}:80`] }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: 'Internal', cause: { code: 'Conflict' } });
+  expect((err as Error).message).toMatch(/^failed to set up container networking: driver failed programming external connectivity on endpoint tprt-hrfull3 \([0-9a-f]{64}\): all ports are allocated$/);
+  await host.manager.detach('tprt-hrfull1');
+  await host.manager.detach('tprt-hrfull2');
 });
 
 test('detach removes the port rules so the host port can be published again', async () => {
