@@ -393,7 +393,9 @@ export class NetworkManager {
       if (!net) return this.removeConfig(nets, nameOrId);
       const attached = Object.values(net.endpoints);
       if (attached.length > 0) {
-        throw conflict(`error while removing network: network ${net.name} id ${net.id} has active endpoints`, {
+        // libnetwork's ActiveEndpointsError (moby 28): each endpoint by its name and short ID, Go's %q.
+        const endpoints = attached.map((e) => `name:${JSON.stringify(e.containerName || e.containerId)} id:${JSON.stringify(e.endpointId.slice(0, 12))}`);
+        throw conflict(`error while removing network: network ${net.name} has active endpoints (${endpoints.join(', ')})`, {
           hint: `disconnect ${attached.map((e) => e.containerName || e.containerId.slice(0, 12)).join(', ')} first`,
         });
       }
