@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { testEngine, type TestEngine } from '../../engine/test/fixture';
 import type { SwarmContext } from '../src/context';
+import { byTime } from '../src/store';
 import { Swarm } from '../src/swarm';
 import type { ContainerSpec, ServiceSpec, Task } from '../src/types';
 
@@ -59,7 +60,7 @@ export const ms = (n: number): number => n * 1_000_000;
 
 /** A service's tasks, oldest first. */
 export async function tasksOf(ctx: SwarmContext, serviceId: string): Promise<Task[]> {
-  return (await ctx.store.list('tasks')).filter((t) => t.ServiceID === serviceId).sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt) || (a.Slot ?? 0) - (b.Slot ?? 0));
+  return (await ctx.store.list('tasks')).filter((t) => t.ServiceID === serviceId).sort((a, b) => byTime(a.CreatedAt, b.CreatedAt) || (a.Slot ?? 0) - (b.Slot ?? 0));
 }
 
 /** What one connection to 127.0.0.1:`port` reads until the other side ends it (a task's `nc -e echo` answer). */

@@ -1,5 +1,6 @@
 import { freePort } from '../../../test/support/free-port';
 import { createService, updateService } from '../src/services';
+import { byTime } from '../src/store';
 import { converge } from '../src/updater';
 import type { ConvergeProgress, PortConfig, ServiceSpec } from '../src/types';
 import { answerOn, ms, sharedSwarm, spec, tasksOf } from './swarm-fixture';
@@ -28,7 +29,7 @@ describe('rolling update', () => {
     expect(service.UpdateStatus).toMatchObject({ State: 'completed', Message: 'update completed' });
     expect(service.PreviousSpec?.TaskTemplate.ContainerSpec?.Env).toEqual(['V=1']);
     const tasks = await tasksOf(s.ctx, ID);
-    const fresh = tasks.filter((t) => t.Spec.ContainerSpec?.Env?.[0] === 'V=2').sort((a, b) => a.CreatedAt.localeCompare(b.CreatedAt));
+    const fresh = tasks.filter((t) => t.Spec.ContainerSpec?.Env?.[0] === 'V=2').sort((a, b) => byTime(a.CreatedAt, b.CreatedAt));
     const old = tasks.filter((t) => t.Spec.ContainerSpec?.Env?.[0] === 'V=1');
     expect(fresh.map((t) => [t.Slot, t.Status.State])).toEqual([
       [1, 'running'],
